@@ -1,0 +1,64 @@
+/**
+ * Stable codes for every way the toolkit refuses its input. The CLI prints one line
+ * `error [CODE]: message` and exits 2 for any of them.
+ */
+export const SCALING_ERROR_CODES = [
+  'INVALID_DATE',
+  'NEGATIVE_CAPACITY',
+  'UNKNOWN_POLICY',
+  'MALFORMED_CSV',
+  'INVALID_OPTION',
+  'INSUFFICIENT_HISTORY',
+  'MALFORMED_FILE',
+] as const;
+
+export type ScalingErrorCode = (typeof SCALING_ERROR_CODES)[number];
+
+/** Invalid input given to the scaling toolkit (a refusal, not a bug). */
+export class ScalingInputError extends Error {
+  readonly code: ScalingErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ScalingErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'ScalingInputError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** Parses an ISO-8601 date/time; a bare `YYYY-MM-DD` is midnight UTC. */
+export function parseDate(value: string, field = 'date'): Date {
+  const trimmed = value.trim();
+  const iso = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+  if (!iso.test(trimmed)) {
+    throw new ScalingInputError('INVALID_DATE', `${field}: "${value}" is not an ISO-8601 date (YYYY-MM-DD or YYYY-MM-DDTHH:mm[:ss]Z)`, { field, value });
+  }
+  const normalised = trimmed.length === 10 ? `${trimmed}T00:00:00Z` : /(?:Z|[+-]\d{2}:?\d{2})$/.test(trimmed) ? trimmed : `${trimmed}Z`;
+  const date = new Date(normalised.replace(' ', 'T'));
+  const [y, m, d] = trimmed.slice(0, 10).split('-').map(Number);
+  if (Number.isNaN(date.getTime()) || m < 1 || m > 12 || d < 1 || d > new Date(Date.UTC(y, m, 0)).getUTCDate()) {
+    throw new ScalingInputError('INVALID_DATE', `${field}: "${value}" is not a valid calendar date`, { field, value });
+  }
+  return date;
+}
+
+/** Requires a finite number ≥ 0 (capacities, rates, sizes). */
+export function requireNonNegative(value: number, field: string): number {
+  if (!Number.isFinite(value)) {
+    throw new ScalingInputError('INVALID_OPTION', `${field}: "${value}" is not a number`, { field, value });
+  }
+  if (value < 0) {
+    throw new ScalingInputError('NEGATIVE_CAPACITY', `${field} must not be negative (got ${value})`, { field, value });
+  }
+  return value;
+}
+
+/** Requires a finite number > 0. */
+export function requirePositive(value: number, field: string): number {
+  requireNonNegative(value, field);
+  if (value === 0) {
+    throw new ScalingInputError('NEGATIVE_CAPACITY', `${field} must be greater than zero`, { field, value });
+  }
+  return value;
+}

@@ -1,0 +1,49 @@
+/**
+ * `groupPods` from replica_calculator.go: which pods' CPU samples the HPA may use.
+ * Times are seconds on the simulation clock.
+ */
+import type { PodMetricState } from './hpa.ts';
+
+/** A pod as the simulator tracks it. */
+export interface SimPod {
+  /** Creation time (the pod's StartTime, simplified). */
+  startedAt: number;
+  /** When the readiness probe first passes. */
+  readyAt: number;
+}
+
+/** Controller and metrics-pipeline timings that decide whether a sample is usable. */
+export interface PodMetricTimings {
+  /** `--horizontal-pod-autoscaler-cpu-initialization-period`. @defaultValue 300 */
+  cpuInitializationPeriodSeconds: number;
+  /** `--horizontal-pod-autoscaler-initial-readiness-delay`. @defaultValue 30 */
+  initialReadinessDelaySeconds: number;
+  /** Age of the newest metrics-server sample when the HPA reads it. @defaultValue 30 */
+  metricsLagSeconds: number;
+  /** Length of the usage window a sample covers. @defaultValue 15 */
+  metricWindowSeconds: number;
+}
+
+export const DEFAULT_POD_METRIC_TIMINGS: PodMetricTimings = {
+  cpuInitializationPeriodSeconds: 300,
+  initialReadinessDelaySeconds: 30,
+  metricsLagSeconds: 30,
+  metricWindowSeconds: 15,
+};
+
+/**
+ * CPU: a not-ready pod is unready; a ready pod without a sample yet is missing; inside the CPU
+ * initialisation period a sample is ignored (unready) unless one full window was collected after
+ * the pod became ready. Other resources (memory): only not-ready pods are unready.
+ */
+export function classifyPod(pod: SimPod, now: number, resource: 'cpu' | 'memory', t: PodMetricTimings): PodMetricState {
+  if (now < pod.readyAt) return 'unready';
+  const metricTimestamp = now - t.metricsLagSeconds;
+  if (metricTimestamp - t.metricWindowSeconds < pod.startedAt) return 'missing';
+  if (resource !== 'cpu') return 'ready';
+  if (pod.startedAt + t.cpuInitializationPeriodSeconds > now) {
+    return metricTimestamp < pod.readyAt + t.metricWindowSeconds ? 'unready' : 'ready';
+  }
+  // Past the initialisation period the pod is ready here, so the "never been ready" rule cannot apply.
+  return 'ready';
+}
