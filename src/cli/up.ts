@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+import { seedCatalog } from '../modules/catalog/index.ts';
+import { loadConfig } from '../platform/config/config.ts';
+import { runMigrations } from '../platform/db/migrate.ts';
+import { startEmbeddedPostgres, startLocalRedis, type LocalService } from '../platform/local/local-stack.ts';
+import { createLogger } from '../platform/logger/logger.ts';
+import { onTerminationSignals, startWeb } from '../web/web-role.ts';
+
+const DEMO = { products: 1000, categories: 24 };
+
+/** Development secrets kept under the data folder so the admin token survives restarts. */
+async function localSecrets(dataDir: string, env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
+  if (env.NODE_ENV === 'production') return {};
+  const file = path.join(dataDir, 'secrets.json');
+  let stored: Record<string, string> = {};
+  if (existsSync(file)) stored = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
+  else {
+    stored = { ADMIN_API_TOKEN: randomBytes(24).toString('base64url'), SESSION_SECRET: randomBytes(32).toString('base64url') };
+    await writeFile(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
+  }
+  return Object.fromEntries(Object.entries(stored).filter(([name]) => !env[name]));
+}
+
+/**
+ * `salescale up`: everything on one machine with nothing configured. Starts an embedded PostgreSQL
+ * and a local redis-server for whatever DATABASE_URL / REDIS_URL leave unset, migrates, seeds a demo
+ * catalog into an empty database, and runs the web role until Ctrl-C.
+ */
+export async function runUp(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const base = loadConfig(env);
+  const logger = createLogger({ level: base.logLevel, name: 'up', instanceId: base.instanceId });
+  const dataDir = path.resolve(base.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const started: LocalService[] = [];
+  const stopLocal = async () => {
+    for (const service of started.reverse()) await service.stop().catch((error) => logger.warn({ err: error }, 'stopping a local service failed'));
+  };
+  try {
+    const overrides: Record<string, string> = await localSecrets(dataDir, env);
+    if (!base.db.url) {
+      const postgres = await startEmbeddedPostgres(dataDir, logger);
+      started.push(postgres);
+      overrides.DATABASE_URL = postgres.url;
+    }
+    if (!base.redis.url) {
+      const redis = await startLocalRedis(dataDir, logger);
+      started.push(redis);
+      overrides.REDIS_URL = redis.url;
+    }
+    const config = loadConfig({ ...env, ...overrides });
+    const applied = await runMigrations(config.db.url!);
+    logger.info({ applied }, 'migrations applied');
+    await seedIfEmpty(config.db.url!, logger);
+    const web = await startWeb(config);
+    const lines = [
+      '',
+      `  Salescale is running (${started.length > 0 ? 'local services under ' + dataDir : 'your DATABASE_URL / REDIS_URL'})`,
+      `  API        ${web.url}/api/v1/products`,
+      `  API docs   ${web.url}/docs`,
+      `  Health     ${web.url}/health   Ready ${web.url}/ready`,
+      `  Metrics    ${web.url}/metrics`,
+      `  Admin      Authorization: Bearer ${config.secrets.adminApiToken}`,
+      '  Stop       Ctrl-C',
+      '',
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+    onTerminationSignals(async () => {
+      await web.shutdown('signal');
+      await stopLocal();
+    });
+  } catch (error) {
+    await stopLocal();
+    throw error;
+  }
+}
+
+async function seedIfEmpty(databaseUrl: string, logger: ReturnType<typeof createLogger>): Promise<void> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  try {
+    const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM products');
+    if ((rows[0]?.n ?? 0) > 0) return;
+    const result = await seedCatalog(pool, DEMO);
+    logger.info(result, 'seeded a demo catalog into the empty database');
+  } finally {
+    await pool.end();
+  }
+}

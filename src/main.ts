@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// The `salescale` CLI: parses the command, loads config, starts one role.
+import { Command, InvalidArgumentError } from 'commander';
+import { runSeed } from './cli/seed.ts';
+import { runUp } from './cli/up.ts';
+import { ConfigError, loadConfig, requireServices } from './platform/config/config.ts';
+import { runMigrations } from './platform/db/migrate.ts';
+import { LocalStackError } from './platform/local/local-stack.ts';
+import { onTerminationSignals, startWeb } from './web/web-role.ts';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
+  return n;
+}
+
+export function buildCli(): Command {
+  const program = new Command('salescale').description('A sale-ready e-commerce backend and its scaling toolkit').showHelpAfterError();
+
+  program
+    .command('up')
+    .description('Run everything locally: embedded PostgreSQL and redis-server unless DATABASE_URL / REDIS_URL are set, migrate, seed, serve')
+    .action(() => runUp());
+
+  program
+    .command('serve')
+    .description('Run the web role (HTTP API) against DATABASE_URL and REDIS_URL')
+    .action(async () => {
+      const web = await startWeb(loadConfig());
+      onTerminationSignals((signal) => web.shutdown(signal));
+    });
+
+  program
+    .command('migrate')
+    .description('Apply pending database migrations (safe to run from several instances at once)')
+    .action(async () => {
+      const config = loadConfig();
+      const applied = await runMigrations(requireServices(config).databaseUrl);
+      process.stdout.write(`migrations applied: ${applied}\n`);
+    });
+
+  program
+    .command('seed')
+    .description('Insert a deterministic demo catalog (existing SKUs are kept)')
+    .option('--products <n>', 'number of products', positiveInt, 1000)
+    .option('--categories <n>', 'number of categories', positiveInt, 24)
+    .option('--seed <n>', 'random seed (same seed, same catalog)', positiveInt, 42)
+    .action(async (options: { products: number; categories: number; seed: number }) => {
+      const config = loadConfig();
+      if (!config.db.url) throw new ConfigError('DATABASE_URL', 'is required for seed');
+      await runSeed(config.db.url, options);
+    });
+
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildCli().parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`salescale: configuration error: ${error.message}\n`);
+      process.exit(2);
+    }
+    if (error instanceof LocalStackError) {
+      process.stderr.write(`salescale: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+if (import.meta.main) await main();

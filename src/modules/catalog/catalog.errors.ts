@@ -1,0 +1,55 @@
+import { ConflictError, InvalidInputError, NotFoundError, UnprocessableError } from '../../web/errors.ts';
+
+export class ProductNotFoundError extends NotFoundError {
+  constructor(id: number) {
+    super('product', id);
+  }
+}
+
+export class CategoryNotFoundError extends NotFoundError {
+  constructor(id: number | string) {
+    super('category', id);
+  }
+}
+
+export class SkuTakenError extends ConflictError {
+  constructor(sku: string) {
+    super('SKU_TAKEN', `a product with SKU ${sku} already exists`, { sku });
+  }
+}
+
+export class SlugTakenError extends ConflictError {
+  constructor(slug: string) {
+    super('SLUG_TAKEN', `a category with slug ${slug} already exists`, { slug });
+  }
+}
+
+export class CategoryInUseError extends ConflictError {
+  constructor(id: number) {
+    super('CATEGORY_IN_USE', `category ${id} still has products or subcategories`, { id });
+  }
+}
+
+export class UnknownCategoryError extends UnprocessableError {
+  constructor(id: number | string) {
+    super('UNKNOWN_CATEGORY', `category ${id} does not exist`, { categoryId: id });
+  }
+}
+
+export class CategoryCycleError extends UnprocessableError {
+  constructor(id: number, parentId: number) {
+    super('CATEGORY_CYCLE', `category ${parentId} cannot be the parent of ${id}: it is ${id} itself or one of its subcategories`, { id, parentId });
+  }
+}
+
+export class InvalidPriceRangeError extends UnprocessableError {
+  constructor(minPrice: number, maxPrice: number) {
+    super('INVALID_PRICE_RANGE', 'minPrice must not exceed maxPrice', { minPrice, maxPrice });
+  }
+}
+
+export class InvalidCursorError extends InvalidInputError {
+  constructor() {
+    super('INVALID_CURSOR', 'cursor is not one this API returned');
+  }
+}

@@ -1,0 +1,136 @@
+import { and, asc, desc, eq, gt, gte, ilike, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../../platform/db/client.ts';
+import { categories, products, productStock, type ProductStatus } from './catalog.tables.ts';
+import type { Category, Product } from './catalog.schemas.ts';
+
+const productColumns = {
+  id: products.id,
+  sku: products.sku,
+  name: products.name,
+  description: products.description,
+  priceCents: products.priceCents,
+  currency: products.currency,
+  categoryId: products.categoryId,
+  status: products.status,
+  available: sql<number>`coalesce(${productStock.available}, 0)`.mapWith(Number),
+};
+
+const categoryColumns = { id: categories.id, slug: categories.slug, name: categories.name, parentId: categories.parentId };
+
+export interface ProductFilter {
+  categoryIds?: number[];
+  minPrice?: number;
+  maxPrice?: number;
+  q?: string;
+  afterId?: number;
+  limit: number;
+}
+
+export interface ProductWrite {
+  sku?: string;
+  name?: string;
+  description?: string;
+  priceCents?: number;
+  currency?: string;
+  categoryId?: number | null;
+  status?: ProductStatus;
+  maxPerCustomer?: number | null;
+}
+
+/** Escapes LIKE wildcards so a search for "50%" means the characters, not a pattern. */
+function likeContains(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+export function createCatalogRepository() {
+  return {
+    async listActive(db: Db, filter: ProductFilter): Promise<Product[]> {
+      const conditions: SQL[] = [eq(products.status, 'active')];
+      if (filter.categoryIds) conditions.push(inArray(products.categoryId, filter.categoryIds));
+      if (filter.minPrice !== undefined) conditions.push(gte(products.priceCents, filter.minPrice));
+      if (filter.maxPrice !== undefined) conditions.push(lte(products.priceCents, filter.maxPrice));
+      if (filter.q !== undefined) conditions.push(ilike(products.name, likeContains(filter.q)));
+      if (filter.afterId !== undefined) conditions.push(gt(products.id, filter.afterId));
+      return db
+        .select(productColumns)
+        .from(products)
+        .leftJoin(productStock, eq(productStock.productId, products.id))
+        .where(and(...conditions))
+        .orderBy(asc(products.id))
+        .limit(filter.limit);
+    },
+
+    async listPopular(db: Db, limit: number): Promise<Product[]> {
+      return db
+        .select(productColumns)
+        .from(products)
+        .leftJoin(productStock, eq(productStock.productId, products.id))
+        .where(eq(products.status, 'active'))
+        .orderBy(desc(products.popularity), asc(products.id))
+        .limit(limit);
+    },
+
+    async findById(db: Db, id: number): Promise<Product | undefined> {
+      const rows = await db
+        .select(productColumns)
+        .from(products)
+        .leftJoin(productStock, eq(productStock.productId, products.id))
+        .where(eq(products.id, id));
+      return rows[0];
+    },
+
+    async insert(db: Db, values: ProductWrite & { sku: string; name: string; priceCents: number }, available: number): Promise<number> {
+      return db.transaction(async (tx) => {
+        const [row] = await tx.insert(products).values(values).returning({ id: products.id });
+        await tx.insert(productStock).values({ productId: row!.id, available });
+        return row!.id;
+      });
+    },
+
+    async update(db: Db, id: number, values: ProductWrite): Promise<boolean> {
+      const rows = await db
+        .update(products)
+        .set({ ...values, updatedAt: sql`now()` })
+        .where(eq(products.id, id))
+        .returning({ id: products.id });
+      return rows.length > 0;
+    },
+
+    async setStock(db: Db, id: number, available: number): Promise<void> {
+      await db
+        .insert(productStock)
+        .values({ productId: id, available })
+        .onConflictDoUpdate({ target: productStock.productId, set: { available, updatedAt: sql`now()` } });
+    },
+
+    async listCategories(db: Db): Promise<Category[]> {
+      return db.select(categoryColumns).from(categories).orderBy(asc(categories.id));
+    },
+
+    async findCategory(db: Db, id: number): Promise<Category | undefined> {
+      const rows = await db.select(categoryColumns).from(categories).where(eq(categories.id, id));
+      return rows[0];
+    },
+
+    async insertCategory(db: Db, values: { slug: string; name: string; parentId?: number | null }): Promise<Category> {
+      const [row] = await db.insert(categories).values(values).returning(categoryColumns);
+      return row!;
+    },
+
+    async updateCategory(db: Db, id: number, values: { slug?: string; name?: string; parentId?: number | null }): Promise<Category | undefined> {
+      const rows = await db
+        .update(categories)
+        .set({ ...values, updatedAt: sql`now()` })
+        .where(eq(categories.id, id))
+        .returning(categoryColumns);
+      return rows[0];
+    },
+
+    async deleteCategory(db: Db, id: number): Promise<boolean> {
+      const rows = await db.delete(categories).where(eq(categories.id, id)).returning({ id: categories.id });
+      return rows.length > 0;
+    },
+  };
+}
+
+export type CatalogRepository = ReturnType<typeof createCatalogRepository>;

@@ -1,0 +1,97 @@
+import { Type, type Static } from 'typebox';
+
+const Sku = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
+const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code' });
+const PriceCents = Type.Integer({ minimum: 0, maximum: 2_000_000_000, description: 'Price in minor units (cents)' });
+const Status = Type.Union([Type.Literal('active'), Type.Literal('draft'), Type.Literal('archived')]);
+const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+
+export const Product = Type.Object(
+  {
+    id: Type.Integer(),
+    sku: Type.String(),
+    name: Type.String(),
+    description: Type.String(),
+    priceCents: Type.Integer(),
+    currency: Type.String(),
+    categoryId: Type.Union([Type.Integer(), Type.Null()]),
+    status: Status,
+    available: Type.Integer({ minimum: 0 }),
+  },
+  { $id: 'Product' },
+);
+export type Product = Static<typeof Product>;
+
+export const ProductPage = Type.Object({
+  items: Type.Array(Type.Ref('Product')),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last page' }),
+});
+
+export const ListProductsQuery = Type.Object(
+  {
+    category: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Category slug; includes its subcategories' })),
+    minPrice: Type.Optional(PriceCents),
+    maxPrice: Type.Optional(PriceCents),
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Case-insensitive name search' })),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+export type ListProductsQuery = Static<typeof ListProductsQuery>;
+
+export const PopularQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) }, { additionalProperties: false });
+
+export const CreateProductBody = Type.Object(
+  {
+    sku: Sku,
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    description: Type.Optional(Type.String({ maxLength: 10_000 })),
+    priceCents: PriceCents,
+    currency: Type.Optional(Currency),
+    categoryId: Type.Optional(Type.Union([Id, Type.Null()])),
+    status: Type.Optional(Status),
+    available: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
+    maxPerCustomer: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export type CreateProductBody = Static<typeof CreateProductBody>;
+
+export const UpdateProductBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    description: Type.Optional(Type.String({ maxLength: 10_000 })),
+    priceCents: Type.Optional(PriceCents),
+    currency: Type.Optional(Currency),
+    categoryId: Type.Optional(Type.Union([Id, Type.Null()])),
+    status: Type.Optional(Status),
+    maxPerCustomer: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()])),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateProductBody = Static<typeof UpdateProductBody>;
+
+export const StockBody = Type.Object({ available: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }) }, { additionalProperties: false });
+
+export const Category = Type.Object(
+  { id: Type.Integer(), slug: Type.String(), name: Type.String(), parentId: Type.Union([Type.Integer(), Type.Null()]) },
+  { $id: 'Category' },
+);
+export type Category = Static<typeof Category>;
+
+export const CategoryList = Type.Object({ items: Type.Array(Type.Ref('Category')) });
+
+const Slug = Type.String({ minLength: 1, maxLength: 100, pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$' });
+
+export const CreateCategoryBody = Type.Object(
+  { slug: Slug, name: Type.String({ minLength: 1, maxLength: 200 }), parentId: Type.Optional(Type.Union([Id, Type.Null()])) },
+  { additionalProperties: false },
+);
+export type CreateCategoryBody = Static<typeof CreateCategoryBody>;
+
+export const UpdateCategoryBody = Type.Object(
+  { slug: Type.Optional(Slug), name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), parentId: Type.Optional(Type.Union([Id, Type.Null()])) },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateCategoryBody = Static<typeof UpdateCategoryBody>;

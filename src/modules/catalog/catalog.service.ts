@@ -1,0 +1,230 @@
+import type { Cache } from '../../platform/cache/cache.ts';
+import type { Database } from '../../platform/db/client.ts';
+import { PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, pgError } from '../../platform/db/errors.ts';
+import {
+  CategoryCycleError,
+  CategoryInUseError,
+  CategoryNotFoundError,
+  InvalidCursorError,
+  InvalidPriceRangeError,
+  ProductNotFoundError,
+  SkuTakenError,
+  SlugTakenError,
+  UnknownCategoryError,
+} from './catalog.errors.ts';
+import { createCatalogRepository, type ProductWrite } from './catalog.repository.ts';
+import type { Category, CreateCategoryBody, CreateProductBody, ListProductsQuery, Product, UpdateCategoryBody, UpdateProductBody } from './catalog.schemas.ts';
+
+export interface CatalogTtls {
+  productS: number;
+  popularS: number;
+  categoriesS: number;
+}
+
+export interface CatalogServiceDeps {
+  db: Database;
+  cache: Cache;
+  /** Read per call so that a degrade mode can lengthen them at run time. */
+  ttls: () => CatalogTtls;
+}
+
+export const CATALOG_TAGS = {
+  products: 'products',
+  categories: 'categories',
+  product: (id: number) => `product:${id}`,
+};
+
+/** List queries are cached briefly: the product tag invalidates them on every catalog write anyway. */
+const LIST_TTL_S = 60;
+
+export function encodeCursor(lastId: number): string {
+  return Buffer.from(JSON.stringify({ after: lastId })).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): number {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    const after = (parsed as { after?: unknown }).after;
+    if (typeof after === 'number' && Number.isSafeInteger(after) && after >= 0) return after;
+  } catch {
+    // fall through
+  }
+  throw new InvalidCursorError();
+}
+
+export function createCatalogService(deps: CatalogServiceDeps) {
+  const { db, cache } = deps;
+  const repo = createCatalogRepository();
+
+  async function categoriesCached(): Promise<Category[]> {
+    return cache.getOrSet('categories:all', () => repo.listCategories(db.replica), {
+      ttlSeconds: deps.ttls().categoriesS,
+      tags: [CATALOG_TAGS.categories],
+    });
+  }
+
+  /** The category and all its descendants, so a filter on "electronics" includes "laptops". */
+  function withDescendants(all: Category[], rootId: number): number[] {
+    const ids = [rootId];
+    for (let i = 0; i < ids.length; i++) {
+      for (const c of all) if (c.parentId === ids[i]) ids.push(c.id);
+    }
+    return ids;
+  }
+
+  async function invalidateProduct(id: number): Promise<void> {
+    await cache.invalidateTags([CATALOG_TAGS.product(id), CATALOG_TAGS.products]);
+  }
+
+  async function requireProduct(id: number): Promise<Product> {
+    const product = await repo.findById(db.primary, id);
+    if (!product) throw new ProductNotFoundError(id);
+    return product;
+  }
+
+  function translateProductWriteError(error: unknown, sku: string | undefined, categoryId: number | null | undefined): never {
+    const pg = pgError(error);
+    if (pg?.code === PG_UNIQUE_VIOLATION && sku !== undefined) throw new SkuTakenError(sku);
+    if (pg?.code === PG_FOREIGN_KEY_VIOLATION && categoryId != null) throw new UnknownCategoryError(categoryId);
+    throw error;
+  }
+
+  return {
+    async listProducts(query: ListProductsQuery): Promise<{ items: Product[]; nextCursor: string | null }> {
+      if (query.minPrice !== undefined && query.maxPrice !== undefined && query.minPrice > query.maxPrice) {
+        throw new InvalidPriceRangeError(query.minPrice, query.maxPrice);
+      }
+      const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+      let categoryIds: number[] | undefined;
+      if (query.category !== undefined) {
+        const all = await categoriesCached();
+        const root = all.find((c) => c.slug === query.category);
+        if (!root) throw new UnknownCategoryError(query.category);
+        categoryIds = withDescendants(all, root.id);
+      }
+      const key = `products:list:${JSON.stringify([categoryIds, query.minPrice, query.maxPrice, query.q, afterId, query.limit])}`;
+      return cache.getOrSet(
+        key,
+        async () => {
+          const rows = await repo.listActive(db.replica, { ...query, categoryIds, afterId, limit: query.limit + 1 });
+          const items = rows.slice(0, query.limit);
+          const nextCursor = rows.length > query.limit ? encodeCursor(items[items.length - 1]!.id) : null;
+          return { items, nextCursor };
+        },
+        { ttlSeconds: Math.min(LIST_TTL_S, deps.ttls().productS), tags: [CATALOG_TAGS.products], name: 'products-list' },
+      );
+    },
+
+    async listPopular(limit: number): Promise<Product[]> {
+      const top = await cache.getOrSet('products:popular', () => repo.listPopular(db.replica, 100), {
+        ttlSeconds: deps.ttls().popularS,
+        tags: [CATALOG_TAGS.products],
+      });
+      return top.slice(0, limit);
+    },
+
+    /** The public view: only active products exist for shoppers. */
+    async getProduct(id: number): Promise<Product> {
+      const product = await cache.getOrSet(`product:${id}`, async () => (await repo.findById(db.replica, id)) ?? null, {
+        ttlSeconds: deps.ttls().productS,
+        tags: [CATALOG_TAGS.product(id)],
+      });
+      if (product?.status !== 'active') throw new ProductNotFoundError(id);
+      return product;
+    },
+
+    /** The admin view: any status, always from the primary (read-your-writes). */
+    getProductForAdmin: requireProduct,
+
+    async createProduct(body: CreateProductBody): Promise<Product> {
+      const { available = 0, ...values } = body;
+      let id: number;
+      try {
+        id = await repo.insert(db.primary, values, available);
+      } catch (error) {
+        translateProductWriteError(error, body.sku, body.categoryId);
+      }
+      await invalidateProduct(id);
+      return requireProduct(id);
+    },
+
+    async updateProduct(id: number, body: UpdateProductBody | ProductWrite): Promise<Product> {
+      let found: boolean;
+      try {
+        found = await repo.update(db.primary, id, body);
+      } catch (error) {
+        translateProductWriteError(error, undefined, body.categoryId);
+      }
+      if (!found) throw new ProductNotFoundError(id);
+      await invalidateProduct(id);
+      return requireProduct(id);
+    },
+
+    async archiveProduct(id: number): Promise<Product> {
+      return this.updateProduct(id, { status: 'archived' });
+    },
+
+    async setStock(id: number, available: number): Promise<Product> {
+      await requireProduct(id);
+      await repo.setStock(db.primary, id, available);
+      await invalidateProduct(id);
+      return requireProduct(id);
+    },
+
+    async listCategories(): Promise<Category[]> {
+      return categoriesCached();
+    },
+
+    async getCategory(id: number): Promise<Category> {
+      const category = await repo.findCategory(db.primary, id);
+      if (!category) throw new CategoryNotFoundError(id);
+      return category;
+    },
+
+    async createCategory(body: CreateCategoryBody): Promise<Category> {
+      try {
+        const category = await repo.insertCategory(db.primary, body);
+        await cache.invalidateTags([CATALOG_TAGS.categories, CATALOG_TAGS.products]);
+        return category;
+      } catch (error) {
+        const pg = pgError(error);
+        if (pg?.code === PG_UNIQUE_VIOLATION) throw new SlugTakenError(body.slug);
+        if (pg?.code === PG_FOREIGN_KEY_VIOLATION && body.parentId != null) throw new UnknownCategoryError(body.parentId);
+        throw error;
+      }
+    },
+
+    async updateCategory(id: number, body: UpdateCategoryBody): Promise<Category> {
+      if (body.parentId != null) {
+        const all = await repo.listCategories(db.primary);
+        if (withDescendants(all, id).includes(body.parentId)) throw new CategoryCycleError(id, body.parentId);
+      }
+      let category: Category | undefined;
+      try {
+        category = await repo.updateCategory(db.primary, id, body);
+      } catch (error) {
+        const pg = pgError(error);
+        if (pg?.code === PG_UNIQUE_VIOLATION && body.slug) throw new SlugTakenError(body.slug);
+        if (pg?.code === PG_FOREIGN_KEY_VIOLATION && body.parentId != null) throw new UnknownCategoryError(body.parentId);
+        throw error;
+      }
+      if (!category) throw new CategoryNotFoundError(id);
+      await cache.invalidateTags([CATALOG_TAGS.categories, CATALOG_TAGS.products]);
+      return category;
+    },
+
+    async deleteCategory(id: number): Promise<void> {
+      let deleted: boolean;
+      try {
+        deleted = await repo.deleteCategory(db.primary, id);
+      } catch (error) {
+        if (pgError(error)?.code === PG_FOREIGN_KEY_VIOLATION) throw new CategoryInUseError(id);
+        throw error;
+      }
+      if (!deleted) throw new CategoryNotFoundError(id);
+      await cache.invalidateTags([CATALOG_TAGS.categories, CATALOG_TAGS.products]);
+    },
+  };
+}
+
+export type CatalogService = ReturnType<typeof createCatalogService>;

@@ -1,0 +1,64 @@
+import { sql } from 'drizzle-orm';
+import { bigint, check, index, integer, pgEnum, pgTable, text, timestamp, type AnyPgColumn } from 'drizzle-orm/pg-core';
+
+export const productStatus = pgEnum('product_status', ['active', 'draft', 'archived']);
+export const PRODUCT_STATUSES = productStatus.enumValues;
+export type ProductStatus = (typeof PRODUCT_STATUSES)[number];
+
+const timestamps = {
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+};
+
+export const categories = pgTable(
+  'categories',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    slug: text('slug').notNull().unique(),
+    name: text('name').notNull(),
+    parentId: bigint('parent_id', { mode: 'number' }).references((): AnyPgColumn => categories.id, { onDelete: 'restrict' }),
+    ...timestamps,
+  },
+  (t) => [index('categories_parent_id_idx').on(t.parentId)],
+);
+
+export const products = pgTable(
+  'products',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    sku: text('sku').notNull().unique(),
+    name: text('name').notNull(),
+    description: text('description').notNull().default(''),
+    priceCents: integer('price_cents').notNull(),
+    currency: text('currency').notNull().default('USD'),
+    categoryId: bigint('category_id', { mode: 'number' }).references(() => categories.id, { onDelete: 'restrict' }),
+    status: productStatus('status').notNull().default('active'),
+    /** Units sold over the product's life; orders the popular listing. */
+    popularity: integer('popularity').notNull().default(0),
+    /** Most units one customer may buy; null for no limit. */
+    maxPerCustomer: integer('max_per_customer'),
+    ...timestamps,
+  },
+  (t) => [
+    check('products_price_nonnegative', sql`${t.priceCents} >= 0`),
+    check('products_currency_iso', sql`${t.currency} ~ '^[A-Z]{3}$'`),
+    check('products_max_per_customer_positive', sql`${t.maxPerCustomer} IS NULL OR ${t.maxPerCustomer} > 0`),
+    // The seed strategy's index for sale queries (price range within a category).
+    index('idx_product_price_category').on(t.priceCents, t.categoryId).where(sql`${t.status} = 'active'`),
+    index('products_active_category_id_idx').on(t.categoryId, t.id).where(sql`${t.status} = 'active'`),
+    index('products_active_popularity_idx').on(t.popularity.desc(), t.id).where(sql`${t.status} = 'active'`),
+    index('products_name_trgm_idx').using('gin', sql`${t.name} gin_trgm_ops`).where(sql`${t.status} = 'active'`),
+  ],
+);
+
+export const productStock = pgTable(
+  'product_stock',
+  {
+    productId: bigint('product_id', { mode: 'number' })
+      .primaryKey()
+      .references(() => products.id, { onDelete: 'cascade' }),
+    available: integer('available').notNull().default(0),
+    updatedAt: timestamps.updatedAt,
+  },
+  (t) => [check('product_stock_available_nonnegative', sql`${t.available} >= 0`)],
+);

@@ -1,0 +1,3 @@
+export { saleEventAdminRoutes, saleEventSchemas } from './sale-events.routes.ts';
+export { createSaleEventService, type SaleEventService } from './sale-events.service.ts';
+export * from './sale-events.tables.ts';

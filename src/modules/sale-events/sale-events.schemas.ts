@@ -1,0 +1,52 @@
+import { Type, type Static } from 'typebox';
+
+const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+const Multiplier = Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'Expected traffic relative to a normal hour (Black Friday: 10)' });
+const MaxPerCustomer = Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()]);
+
+export const SaleEvent = Type.Object(
+  {
+    id: Type.Integer(),
+    name: Type.String(),
+    startsAt: Type.String({ format: 'date-time' }),
+    endsAt: Type.String({ format: 'date-time' }),
+    trafficMultiplier: Type.Number(),
+    maxPerCustomer: Type.Union([Type.Integer(), Type.Null()]),
+    productIds: Type.Array(Type.Integer()),
+  },
+  { $id: 'SaleEvent' },
+);
+export type SaleEvent = Static<typeof SaleEvent>;
+
+export const SaleEventList = Type.Object({ items: Type.Array(Type.Ref('SaleEvent')) });
+
+export const CreateSaleEventBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    startsAt: Type.String({ format: 'date-time' }),
+    endsAt: Type.String({ format: 'date-time' }),
+    trafficMultiplier: Type.Optional(Multiplier),
+    maxPerCustomer: Type.Optional(MaxPerCustomer),
+    productIds: Type.Optional(Type.Array(Id, { maxItems: 10_000, uniqueItems: true })),
+  },
+  { additionalProperties: false },
+);
+export type CreateSaleEventBody = Static<typeof CreateSaleEventBody>;
+
+export const UpdateSaleEventBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    startsAt: Type.Optional(Type.String({ format: 'date-time' })),
+    endsAt: Type.Optional(Type.String({ format: 'date-time' })),
+    trafficMultiplier: Type.Optional(Multiplier),
+    maxPerCustomer: Type.Optional(MaxPerCustomer),
+    productIds: Type.Optional(Type.Array(Id, { maxItems: 10_000, uniqueItems: true })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateSaleEventBody = Static<typeof UpdateSaleEventBody>;
+
+export const SaleEventListQuery = Type.Object(
+  { activeAt: Type.Optional(Type.String({ format: 'date-time', description: 'Only events live at this instant' })) },
+  { additionalProperties: false },
+);

@@ -1,0 +1,38 @@
+import { sql } from 'drizzle-orm';
+import { bigint, check, doublePrecision, index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { products } from '../catalog/catalog.tables.ts';
+
+export const saleEvents = pgTable(
+  'sale_events',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    name: text('name').notNull(),
+    startsAt: timestamp('starts_at', { withTimezone: true, mode: 'date' }).notNull(),
+    endsAt: timestamp('ends_at', { withTimezone: true, mode: 'date' }).notNull(),
+    /** Expected traffic relative to a normal hour at the same time (the seed: Black Friday ×10). */
+    trafficMultiplier: doublePrecision('traffic_multiplier').notNull().default(1),
+    /** Most units of each listed product one customer may buy during the event; null for no limit. */
+    maxPerCustomer: integer('max_per_customer'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    check('sale_events_window', sql`${t.endsAt} > ${t.startsAt}`),
+    check('sale_events_multiplier_positive', sql`${t.trafficMultiplier} > 0`),
+    check('sale_events_max_per_customer_positive', sql`${t.maxPerCustomer} IS NULL OR ${t.maxPerCustomer} > 0`),
+    index('sale_events_window_idx').on(t.startsAt, t.endsAt),
+  ],
+);
+
+export const saleEventProducts = pgTable(
+  'sale_event_products',
+  {
+    saleEventId: bigint('sale_event_id', { mode: 'number' })
+      .notNull()
+      .references(() => saleEvents.id, { onDelete: 'cascade' }),
+    productId: bigint('product_id', { mode: 'number' })
+      .notNull()
+      .references(() => products.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.saleEventId, t.productId] }), index('sale_event_products_product_idx').on(t.productId)],
+);

@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { isIP } from 'node:net';
+import { ConfigError, bool, int, list, oneOf, optionalStr, parseEnv, str, url } from './env-schema.ts';
+
+export { ConfigError } from './env-schema.ts';
+
+function cidr(raw: string, name: string): string {
+  const [address, bits, extra] = raw.split('/');
+  const family = isIP(address ?? '');
+  const maxBits = family === 6 ? 128 : 32;
+  if (family === 0 || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= maxBits))) {
+    throw new ConfigError(name, `"${raw}" is not an IP address or CIDR (a blanket "true" is never accepted)`);
+  }
+  return raw;
+}
+
+/**
+ * Every environment variable Salescale reads. `loadConfig` is the only reader of `process.env`;
+ * the README's table of variables is checked against this object by a test.
+ */
+export const envSchema = {
+  NODE_ENV: oneOf(['development', 'production', 'test'], 'development'),
+  PORT: int({ default: 3030, min: 0, max: 65535 }),
+  HOST: optionalStr(),
+  INSTANCE_ID: optionalStr(),
+  DATA_DIR: str({ default: '.salescale' }),
+  DATABASE_URL: url({ protocols: ['postgres:', 'postgresql:'], optional: true }),
+  DATABASE_REPLICA_URL: url({ protocols: ['postgres:', 'postgresql:'], optional: true }),
+  DB_POOL_MIN: int({ default: 0, min: 0, max: 1000 }),
+  DB_POOL_MAX: int({ default: 10, min: 1, max: 1000 }),
+  DB_STATEMENT_TIMEOUT_MS: int({ default: 5000, min: 0 }),
+  REDIS_URL: url({ protocols: ['redis:', 'rediss:'], optional: true }),
+  CACHE_REDIS_URL: url({ protocols: ['redis:', 'rediss:'], optional: true }),
+  REDIS_PREFIX: str({ default: 'salescale' }),
+  ADMIN_API_TOKEN: optionalStr(),
+  SESSION_SECRET: optionalStr(),
+  TRUST_PROXY: list(cidr),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+  BODY_LIMIT_BYTES: int({ default: 102_400, min: 1024 }),
+  CACHE_TTL_PRODUCT_S: int({ default: 300, min: 1 }),
+  CACHE_TTL_POPULAR_S: int({ default: 600, min: 1 }),
+  CACHE_TTL_CATEGORIES_S: int({ default: 600, min: 1 }),
+  SHUTDOWN_TIMEOUT_MS: int({ default: 25_000, min: 0 }),
+  SHUTDOWN_DRAIN_DELAY_MS: int({ default: 0, min: 0 }),
+  KEEP_ALIVE_TIMEOUT_MS: int({ default: 65_000, min: 1000 }),
+  API_DOCS: bool(true),
+};
+
+export type Env = ReturnType<typeof parseEnvOnly>;
+
+function parseEnvOnly(env: Record<string, string | undefined>) {
+  return parseEnv(envSchema, env);
+}
+
+export interface AppConfig {
+  env: Env['NODE_ENV'];
+  isProduction: boolean;
+  instanceId: string;
+  dataDir: string;
+  http: { host: string; port: number; bodyLimit: number; keepAliveTimeoutMs: number; trustProxy: string[]; apiDocs: boolean };
+  db: { url: string | undefined; replicaUrl: string | undefined; poolMin: number; poolMax: number; statementTimeoutMs: number };
+  redis: { url: string | undefined; cacheUrl: string | undefined; prefix: string };
+  secrets: { adminApiToken: string; sessionSecret: string };
+  logLevel: Env['LOG_LEVEL'];
+  cacheTtl: { productS: number; popularS: number; categoriesS: number };
+  shutdown: { timeoutMs: number; drainDelayMs: number };
+  /** Messages about generated development values; the caller logs them once a logger exists. */
+  warnings: string[];
+}
+
+/**
+ * Parses and validates the environment once at boot. Throws a ConfigError naming every bad
+ * variable. In production missing secrets are fatal; elsewhere they are generated (and warned about).
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const e = parseEnvOnly(env);
+  const isProduction = e.NODE_ENV === 'production';
+  const warnings: string[] = [];
+
+  const secret = (name: 'ADMIN_API_TOKEN' | 'SESSION_SECRET', minLength: number): string => {
+    const value = e[name];
+    if (value !== undefined) {
+      if (value.length < minLength) throw new ConfigError(name, `must be at least ${minLength} characters`);
+      return value;
+    }
+    if (isProduction) throw new ConfigError(name, 'is required in production (NODE_ENV=production)');
+    const generated = randomBytes(24).toString('base64url');
+    warnings.push(`${name} is not set: using a generated value for this process only (${name === 'ADMIN_API_TOKEN' ? generated : 'hidden'})`);
+    return generated;
+  };
+  if (e.DB_POOL_MIN > e.DB_POOL_MAX) throw new ConfigError('DB_POOL_MIN', `must not exceed DB_POOL_MAX (${e.DB_POOL_MAX})`);
+
+  return {
+    env: e.NODE_ENV,
+    isProduction,
+    instanceId: e.INSTANCE_ID ?? `${hostname()}-${process.pid}`,
+    dataDir: e.DATA_DIR,
+    http: {
+      host: e.HOST ?? (isProduction ? '0.0.0.0' : '127.0.0.1'),
+      port: e.PORT,
+      bodyLimit: e.BODY_LIMIT_BYTES,
+      keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+      trustProxy: e.TRUST_PROXY,
+      apiDocs: e.API_DOCS,
+    },
+    db: {
+      url: e.DATABASE_URL,
+      replicaUrl: e.DATABASE_REPLICA_URL,
+      poolMin: e.DB_POOL_MIN,
+      poolMax: e.DB_POOL_MAX,
+      statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    },
+    redis: { url: e.REDIS_URL, cacheUrl: e.CACHE_REDIS_URL ?? e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    secrets: { adminApiToken: secret('ADMIN_API_TOKEN', 16), sessionSecret: secret('SESSION_SECRET', 32) },
+    logLevel: e.LOG_LEVEL,
+    cacheTtl: { productS: e.CACHE_TTL_PRODUCT_S, popularS: e.CACHE_TTL_POPULAR_S, categoriesS: e.CACHE_TTL_CATEGORIES_S },
+    shutdown: { timeoutMs: e.SHUTDOWN_TIMEOUT_MS, drainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS },
+    warnings,
+  };
+}
+
+/** For roles that cannot run without PostgreSQL and Redis (serve, worker, migrate). */
+export function requireServices(config: AppConfig): { databaseUrl: string; redisUrl: string; cacheRedisUrl: string } {
+  if (!config.db.url) throw new ConfigError('DATABASE_URL', 'is required for this command (or use `salescale up` for a local all-in-one)');
+  if (!config.redis.url) throw new ConfigError('REDIS_URL', 'is required for this command (or use `salescale up` for a local all-in-one)');
+  return { databaseUrl: config.db.url, redisUrl: config.redis.url, cacheRedisUrl: config.redis.cacheUrl ?? config.redis.url };
+}

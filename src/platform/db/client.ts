@@ -1,0 +1,74 @@
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import * as schema from './schema.ts';
+
+export type Db = NodePgDatabase<typeof schema>;
+
+export interface DatabaseOptions {
+  url: string;
+  /** Read replica for catalog reads; writes and read-your-writes paths always use the primary. */
+  replicaUrl?: string;
+  poolMin: number;
+  poolMax: number;
+  statementTimeoutMs: number;
+  applicationName?: string;
+  logger?: Logger;
+}
+
+export interface Database {
+  /** Writes and reads that must see the latest write. */
+  primary: Db;
+  /** Reads that tolerate replication lag; the primary when no replica is configured. */
+  replica: Db;
+  pools: { primary: pg.Pool; replica?: pg.Pool };
+  /** Throws when the primary does not answer `SELECT 1` within the timeout. */
+  ping(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+// PostgreSQL bigint (int8) and numeric come back as strings by default; our ids are far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+function createPool(url: string, options: DatabaseOptions, role: 'primary' | 'replica'): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    min: options.poolMin,
+    max: options.poolMax,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: options.statementTimeoutMs || undefined,
+    application_name: options.applicationName ?? 'salescale',
+    keepAlive: true,
+  });
+  // An idle client can be killed by a server restart or failover (57P01); the pool replaces it.
+  // Without this listener the 'error' event would crash the process.
+  pool.on('error', (error) => options.logger?.warn({ err: error, role }, 'idle database connection lost'));
+  return pool;
+}
+
+export function createDatabase(options: DatabaseOptions): Database {
+  const primaryPool = createPool(options.url, options, 'primary');
+  const replicaPool = options.replicaUrl ? createPool(options.replicaUrl, options, 'replica') : undefined;
+  const primary = drizzle({ client: primaryPool, schema });
+  const replica = replicaPool ? drizzle({ client: replicaPool, schema }) : primary;
+  return {
+    primary,
+    replica,
+    pools: { primary: primaryPool, replica: replicaPool },
+    async ping(timeoutMs = 2000) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`database did not answer within ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        await Promise.race([primaryPool.query('SELECT 1'), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async close() {
+      await Promise.all([primaryPool.end(), replicaPool?.end()]);
+    },
+  };
+}

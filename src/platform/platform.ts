@@ -1,0 +1,51 @@
+import type { Redis } from 'ioredis';
+import { createRedisCache, type Cache } from './cache/cache.ts';
+import { requireServices, type AppConfig } from './config/config.ts';
+import { createDatabase, type Database } from './db/client.ts';
+import { createLogger, type Logger } from './logger/logger.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { closeRedis, createRedis } from './redis/redis.ts';
+
+/** Everything a process role holds open; composed once per process. */
+export interface Platform {
+  config: AppConfig;
+  logger: Logger;
+  metrics: Metrics;
+  db: Database;
+  redis: Redis;
+  cacheRedis: Redis;
+  cache: Cache;
+  close(): Promise<void>;
+}
+
+export function createPlatform(config: AppConfig, role: string, logger: Logger = createLogger({ level: config.logLevel, name: role, instanceId: config.instanceId })): Platform {
+  const urls = requireServices(config);
+  for (const warning of config.warnings) logger.warn(warning);
+  const metrics = createMetrics({ role, instanceId: config.instanceId });
+  const db = createDatabase({
+    url: urls.databaseUrl,
+    replicaUrl: config.db.replicaUrl,
+    poolMin: config.db.poolMin,
+    poolMax: config.db.poolMax,
+    statementTimeoutMs: config.db.statementTimeoutMs,
+    applicationName: `salescale-${role}`,
+    logger,
+  });
+  metrics.observePool('primary', db.pools.primary, config.db.poolMax);
+  if (db.pools.replica) metrics.observePool('replica', db.pools.replica, config.db.poolMax);
+  const redis = createRedis(urls.redisUrl, { name: `salescale-${role}`, role: 'fast-fail', logger });
+  const cacheRedis = urls.cacheRedisUrl === urls.redisUrl ? redis : createRedis(urls.cacheRedisUrl, { name: `salescale-${role}-cache`, role: 'fast-fail', logger });
+  const cache = createRedisCache({ redis: cacheRedis, prefix: config.redis.prefix, metrics, logger });
+  return {
+    config,
+    logger,
+    metrics,
+    db,
+    redis,
+    cacheRedis,
+    cache,
+    async close() {
+      await Promise.allSettled([db.close(), closeRedis(redis), cacheRedis === redis ? undefined : closeRedis(cacheRedis)]);
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+
+/**
+ * How a connection behaves while Redis is away:
+ * - `fast-fail` (cache, rate limits, sessions): commands reject at once so a request can fall back
+ *   or refuse cleanly instead of hanging; the client keeps reconnecting in the background.
+ * - `queue` (BullMQ): commands wait for the reconnect (BullMQ requires `maxRetriesPerRequest: null`).
+ * - `subscriber`: a dedicated pub/sub connection.
+ */
+export type RedisRole = 'fast-fail' | 'queue' | 'subscriber';
+
+export interface RedisClientOptions {
+  name: string;
+  role: RedisRole;
+  logger?: Logger;
+}
+
+export function createRedis(url: string, options: RedisClientOptions): Redis {
+  const base: RedisOptions = {
+    connectionName: options.name,
+    // Reconnect forever with a capped backoff: Redis coming back must never need a restart.
+    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+    reconnectOnError: (error) => error.message.startsWith('READONLY'),
+  };
+  const byRole: Record<RedisRole, RedisOptions> = {
+    'fast-fail': { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1000, connectTimeout: 2000 },
+    queue: { maxRetriesPerRequest: null, enableReadyCheck: true },
+    subscriber: { maxRetriesPerRequest: null },
+  };
+  const client = new Redis(url, { ...base, ...byRole[options.role] });
+  let down = false;
+  client.on('error', (error) => {
+    // ioredis emits an error per failed reconnect; log the first of a streak only.
+    if (!down) options.logger?.warn({ err: error, redis: options.name }, 'redis connection error');
+    down = true;
+  });
+  client.on('ready', () => {
+    if (down) options.logger?.info({ redis: options.name }, 'redis connection restored');
+    down = false;
+  });
+  return client;
+}
+
+/** Resolves when the client is ready, or rejects after `timeoutMs`. */
+export async function waitForRedis(client: Redis, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new Error(`redis not ready after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once('ready', onReady);
+  });
+}
+
+/** Quits gracefully when connected, disconnects otherwise (quit would wait for a reconnect). */
+export async function closeRedis(client: Redis): Promise<void> {
+  if (client.status === 'ready') {
+    await client.quit().catch(() => client.disconnect());
+  } else {
+    client.disconnect();
+  }
+}

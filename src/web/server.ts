@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv, type Options as AjvOptions } from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { catalogAdminRoutes, catalogRoutes, catalogSchemas, createCatalogService } from '../modules/catalog/index.ts';
+import { createSaleEventService, saleEventAdminRoutes, saleEventSchemas } from '../modules/sale-events/index.ts';
+import type { Cache } from '../platform/cache/cache.ts';
+import type { AppConfig } from '../platform/config/config.ts';
+import type { Database } from '../platform/db/client.ts';
+import type { Metrics } from '../platform/metrics/metrics.ts';
+import { RecentRequests } from '../platform/metrics/recent-requests.ts';
+import { installErrorHandling } from './error-handler.ts';
+import { requireAdminToken } from './plugins/admin-auth.ts';
+import { healthRoutes, type Lifecycle } from './plugins/health.ts';
+import { ErrorResponse } from './schemas.ts';
+
+export interface WebDeps {
+  config: AppConfig;
+  logger: Logger;
+  db: Database;
+  /** Queues, sessions, rate limits. */
+  redis: Redis;
+  /** Cache (may be the same server as `redis`). */
+  cacheRedis: Redis;
+  cache: Cache;
+  metrics: Metrics;
+}
+
+export type App = FastifyInstance & { lifecycle: Lifecycle };
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function ajvFor(part: 'body' | 'other') {
+  // Unknown fields are rejected, never silently stripped (Fastify's default strips them).
+  // Query strings and params arrive as strings and are coerced; JSON bodies must have the right types.
+  const options: AjvOptions = { removeAdditional: false, useDefaults: true, coerceTypes: part === 'body' ? false : 'array', allErrors: false, strict: false };
+  const ajv = new Ajv(options);
+  addFormats.default(ajv, ['date-time', 'email', 'uuid', 'uri']);
+  return ajv;
+}
+
+/** Builds the web role's HTTP app without listening, so tests can `inject` or `listen` as they need. */
+export async function buildServer(deps: WebDeps): Promise<App> {
+  const { config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.http.bodyLimit,
+    trustProxy: config.http.trustProxy.length > 0 ? config.http.trustProxy : false,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    // Requests in flight when closing finish; new ones on open connections get 503.
+    return503OnClosing: true,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    routerOptions: { maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  // Headers must be allowed to arrive for longer than a load balancer keeps an idle connection (60 s).
+  app.server.headersTimeout = config.http.keepAliveTimeoutMs + 1000;
+
+  const validators = { body: ajvFor('body'), other: ajvFor('other') };
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? validators.body : validators.other).compile(schema));
+
+  installErrorHandling(app);
+  app.addSchema(ErrorResponse);
+  for (const schema of [...catalogSchemas, ...saleEventSchemas]) app.addSchema(schema);
+
+  const recent = new RecentRequests();
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const durationMs = reply.elapsedTime;
+    deps.metrics.httpDuration.observe({ route, method: request.method, status_code: String(reply.statusCode) }, durationMs / 1000);
+    recent.record(durationMs, reply.statusCode);
+    request.log.info({ reqId: request.id, method: request.method, route, url: request.url, status: reply.statusCode, durationMs: Math.round(durationMs * 100) / 100 }, 'request');
+  });
+
+  if (config.http.apiDocs) {
+    await app.register(swagger, {
+      openapi: {
+        info: { title: 'Salescale API', version: '1', description: 'A sale-ready e-commerce backend.' },
+        components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_API_TOKEN' } } },
+      },
+      refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+  }
+
+  const lifecycle: Lifecycle = { draining: false, startedAt: Date.now() };
+  await app.register(healthRoutes({ ...deps, recent, lifecycle }));
+
+  const catalog = createCatalogService({ db: deps.db, cache: deps.cache, ttls: () => config.cacheTtl });
+  const saleEvents = createSaleEventService({ db: deps.db });
+
+  await app.register(
+    async (api) => {
+      await api.register(catalogRoutes(catalog));
+      await api.register(
+        async (admin) => {
+          admin.addHook('onRequest', requireAdminToken(config.secrets.adminApiToken));
+          await admin.register(catalogAdminRoutes(catalog));
+          await admin.register(saleEventAdminRoutes(saleEvents));
+        },
+        { prefix: '/admin' },
+      );
+    },
+    { prefix: '/api/v1' },
+  );
+
+  return Object.assign(app, { lifecycle }) as unknown as App;
+}

@@ -1,0 +1,59 @@
+import type { AppConfig } from '../platform/config/config.ts';
+import { createPlatform, type Platform } from '../platform/platform.ts';
+import { buildServer, type App } from './server.ts';
+
+export interface RunningWeb {
+  app: App;
+  platform: Platform;
+  /** http://host:port the server listens on. */
+  url: string;
+  /** Drain and stop: readiness flips to 503, in-flight requests finish, pools close. */
+  shutdown(reason: string): Promise<void>;
+}
+
+/** Starts the web role: builds the app, listens, and returns a handle to drain it. */
+export async function startWeb(config: AppConfig, platform: Platform = createPlatform(config, 'web')): Promise<RunningWeb> {
+  const { logger } = platform;
+  const app = await buildServer(platform);
+  const address = await app.listen({ host: config.http.host, port: config.http.port });
+  const url = address.replace('[::1]', 'localhost');
+  logger.info({ url, instance: config.instanceId }, 'web role listening');
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason: string) => {
+    stopping ??= (async () => {
+      logger.info({ reason }, 'draining: readiness now answers 503');
+      app.lifecycle.draining = true;
+      if (config.shutdown.drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdown.drainDelayMs));
+      const force = setTimeout(() => {
+        logger.error({ timeoutMs: config.shutdown.timeoutMs }, 'shutdown timed out; exiting with requests still open');
+        process.exit(1);
+      }, config.shutdown.timeoutMs);
+      force.unref();
+      await app.close();
+      await platform.close();
+      clearTimeout(force);
+      logger.info('web role stopped');
+    })();
+    return stopping;
+  };
+  return { app, platform, url, shutdown };
+}
+
+/** Calls `stop` once on SIGTERM or SIGINT, then exits with 0 (or 1 if stopping failed). */
+export function onTerminationSignals(stop: (signal: string) => Promise<void>): void {
+  let called = false;
+  const handler = (signal: string) => {
+    if (called) return;
+    called = true;
+    stop(signal).then(
+      () => process.exit(0),
+      (error) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => handler('SIGTERM'));
+  process.once('SIGINT', () => handler('SIGINT'));
+}
