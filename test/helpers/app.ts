@@ -1,0 +1,50 @@
+import { loadConfig, type AppConfig } from '../../src/platform/config/config.ts';
+import { createLogger } from '../../src/platform/logger/logger.ts';
+import { createPlatform, type Platform } from '../../src/platform/platform.ts';
+import { buildServer, type App } from '../../src/web/server.ts';
+import { TEST_REDIS_URL, createTestDatabase, testPrefix, type TestDatabase } from './db.ts';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface TestApp {
+  app: App;
+  platform: Platform;
+  config: AppConfig;
+  database: TestDatabase;
+  /** Environment for child instances that should share this app's database and Redis keys. */
+  env: Record<string, string>;
+  admin: { authorization: string };
+  close(): Promise<void>;
+}
+
+/** An in-process web app on its own database and Redis prefix, for `app.inject` tests. */
+export async function createTestApp(extraEnv: Record<string, string> = {}): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: testPrefix(),
+    ADMIN_API_TOKEN: ADMIN_TOKEN,
+    SESSION_SECRET: 'test-session-secret-0123456789abcdef',
+    LOG_LEVEL: 'silent',
+    ...extraEnv,
+  };
+  const config = loadConfig(env);
+  const platform = createPlatform(config, 'web', createLogger({ level: 'silent' }));
+  const app = await buildServer(platform);
+  await app.ready();
+  return {
+    app,
+    platform,
+    config,
+    database,
+    env,
+    admin: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    async close() {
+      await app.close();
+      await platform.close();
+      await database.drop();
+    },
+  };
+}

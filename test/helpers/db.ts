@@ -1,0 +1,88 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { MIGRATIONS_FOLDER, runMigrations } from '../../src/platform/db/migrate.ts';
+
+/** The machine's PostgreSQL (CI and every session have it on 127.0.0.1:5432 with trust auth). */
+export const TEST_PG_ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+function urlFor(database: string): string {
+  const url = new URL(TEST_PG_ADMIN_URL);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** A template per migration set: tests clone it instead of migrating each time (as Immich does). */
+function templateName(): string {
+  const hash = createHash('sha256');
+  for (const file of readdirSync(MIGRATIONS_FOLDER, { recursive: true }).map(String).sort()) {
+    if (file.endsWith('.sql') || file.endsWith('.json')) hash.update(file).update(readFileSync(path.join(MIGRATIONS_FOLDER, file)));
+  }
+  return `salescale_template_${hash.digest('hex').slice(0, 12)}`;
+}
+
+async function withAdmin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: TEST_PG_ADMIN_URL });
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function ensureTemplate(): Promise<string> {
+  const template = templateName();
+  await withAdmin(async (admin) => {
+    // Test files run in parallel processes: one builds the template, the others wait on the lock.
+    await admin.query('SELECT pg_advisory_lock(7202611)');
+    try {
+      const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [template]);
+      if (rowCount) return;
+      const building = `${template}_building`;
+      await admin.query(`DROP DATABASE IF EXISTS ${building}`);
+      await admin.query(`CREATE DATABASE ${building}`);
+      await runMigrations(urlFor(building));
+      await admin.query(`ALTER DATABASE ${building} RENAME TO ${template}`);
+    } finally {
+      await admin.query('SELECT pg_advisory_unlock(7202611)');
+    }
+  });
+  return template;
+}
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated database of its own for one test file. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const template = await ensureTemplate();
+  const name = `salescale_test_${randomBytes(6).toString('hex')}`;
+  await withAdmin(async (admin) => {
+    // CREATE DATABASE … TEMPLATE fails while another session is connected to the template; retry.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+        return;
+      } catch (error) {
+        if (attempt >= 20) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  });
+  return {
+    name,
+    url: urlFor(name),
+    drop: () => withAdmin(async (admin) => void (await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))),
+  };
+}
+
+/** A Redis key prefix no other test uses (every Salescale key starts with it). */
+export function testPrefix(): string {
+  return `test-${randomBytes(6).toString('hex')}`;
+}
