@@ -1,0 +1,115 @@
+/**
+ * Sale events (the catalog's `sale_events` rows, a JSON file, or the built-in calendar) and the
+ * traffic multiplier they put on top of the base forecast.
+ */
+import { ScalingInputError, parseDate } from '../errors.ts';
+
+/**
+ * How traffic moves through an event: linear ramp from ×1 to the multiplier after `startsAt`,
+ * the multiplier (peak) in between, linear decay back to ×1 before `endsAt`.
+ */
+export interface SaleEventShape {
+  /** Minutes from ×1 to the full multiplier. A flash sale reaches it in minutes. @defaultValue 15 */
+  rampUpMinutes: number;
+  /** Minutes from the full multiplier back to ×1, ending at `endsAt`. @defaultValue 60 */
+  decayMinutes: number;
+}
+
+export const DEFAULT_EVENT_SHAPE: SaleEventShape = { rampUpMinutes: 15, decayMinutes: 60 };
+
+/** A validated sale event. */
+export interface SaleEvent {
+  name: string;
+  startsAt: Date;
+  endsAt: Date;
+  /** Factor on the base traffic at the peak (≥ 1 for a sale). */
+  trafficMultiplier: number;
+  shape: SaleEventShape;
+}
+
+/**
+ * A sale event as the database or a file gives it (pg returns `numeric` as a string and
+ * timestamps as Date; a file gives ISO strings).
+ */
+export interface SaleEventInput {
+  name: string;
+  startsAt: string | Date;
+  endsAt: string | Date;
+  trafficMultiplier: number | string;
+  /** @defaultValue 15 */
+  rampUpMinutes?: number;
+  /** @defaultValue 60 */
+  decayMinutes?: number;
+}
+
+function toDate(value: string | Date, field: string): Date {
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw new ScalingInputError('INVALID_DATE', `${field} is an invalid date`, { field });
+    return value;
+  }
+  return parseDate(String(value), field);
+}
+
+/** Validates event inputs: dates must parse and end after start; multipliers must be > 0. */
+export function parseSaleEvents(inputs: SaleEventInput[]): SaleEvent[] {
+  return inputs.map((input, i) => {
+    const where = `event ${i + 1} (${input.name ?? 'unnamed'})`;
+    const startsAt = toDate(input.startsAt, `${where} startsAt`);
+    const endsAt = toDate(input.endsAt, `${where} endsAt`);
+    if (endsAt.getTime() <= startsAt.getTime()) {
+      throw new ScalingInputError('INVALID_DATE', `${where}: endsAt (${endsAt.toISOString()}) is not after startsAt (${startsAt.toISOString()})`);
+    }
+    const multiplier = Number(input.trafficMultiplier);
+    if (!Number.isFinite(multiplier)) {
+      throw new ScalingInputError('INVALID_OPTION', `${where}: trafficMultiplier "${input.trafficMultiplier}" is not a number`);
+    }
+    if (multiplier <= 0) throw new ScalingInputError('NEGATIVE_CAPACITY', `${where}: trafficMultiplier must be > 0 (got ${multiplier})`);
+    const rampUpMinutes = input.rampUpMinutes ?? DEFAULT_EVENT_SHAPE.rampUpMinutes;
+    const decayMinutes = input.decayMinutes ?? DEFAULT_EVENT_SHAPE.decayMinutes;
+    if (rampUpMinutes < 0 || decayMinutes < 0) {
+      throw new ScalingInputError('INVALID_OPTION', `${where}: rampUpMinutes and decayMinutes must be ≥ 0`);
+    }
+    return { name: String(input.name), startsAt, endsAt, trafficMultiplier: multiplier, shape: { rampUpMinutes, decayMinutes } };
+  });
+}
+
+/** Parses a JSON file: an array of {@link SaleEventInput} (or `{ "events": [...] }`). */
+export function parseSaleEventsJson(text: string, source = 'events file'): SaleEvent[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new ScalingInputError('MALFORMED_FILE', `${source} is not valid JSON: ${(e as Error).message}`);
+  }
+  const list = Array.isArray(data) ? data : (data as { events?: unknown })?.events;
+  if (!Array.isArray(list)) throw new ScalingInputError('MALFORMED_FILE', `${source} must hold an array of events`);
+  return parseSaleEvents(list as SaleEventInput[]);
+}
+
+/** Multiplier of one event at `t` (1 outside it). */
+export function getEventMultiplierOf(event: SaleEvent, t: number): number {
+  const start = event.startsAt.getTime();
+  const end = event.endsAt.getTime();
+  if (t < start || t >= end) return 1;
+  const m = event.trafficMultiplier;
+  const rampMs = event.shape.rampUpMinutes * 60_000;
+  const decayMs = event.shape.decayMinutes * 60_000;
+  let f = 1;
+  if (rampMs > 0) f = Math.min(f, (t - start) / rampMs);
+  if (decayMs > 0) f = Math.min(f, (end - t) / decayMs);
+  return 1 + (m - 1) * Math.max(0, Math.min(1, f));
+}
+
+/** Multiplier at `t` (ms since epoch): the strongest of the overlapping events, 1 if none. */
+export function getEventMultiplier(events: readonly SaleEvent[], t: number): number {
+  let best = 1;
+  let any = false;
+  for (const e of events) {
+    const m = getEventMultiplierOf(e, t);
+    if (t >= e.startsAt.getTime() && t < e.endsAt.getTime()) {
+      best = any ? Math.max(best, m) : m;
+      any = true;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,108 @@
+/**
+ * Scheduled scaling from a capacity plan: KEDA cron trigger windows (HPA minReplicas windows),
+ * AWS Auto Scaling scheduled actions, and a plain table. Pure functions returning plain objects,
+ * for the deployment generators to render.
+ */
+import type { CapacityPlan } from '../capacity/plan.ts';
+import { getLocalTime } from '../forecast/time-zone.ts';
+import type { PrescaleWindow } from '../simulate/prescale.ts';
+
+const HOUR_MS = 3_600_000;
+
+/** Options of the schedule. */
+export interface ScheduleOptions {
+  /** Capacity must be ready this long before the hour it is planned for (pod start + sync + margin). @defaultValue 10 */
+  leadMinutes: number;
+  /** Only hours above the HPA minimum become windows. */
+  tier: 'web' | 'workers';
+}
+
+export const DEFAULT_SCHEDULE_OPTIONS: ScheduleOptions = { leadMinutes: 10, tier: 'web' };
+
+/**
+ * Merges consecutive plan hours with the same replicas into windows, starting `leadMinutes` early.
+ * Hours at or below the tier's minReplicas need no window.
+ */
+export function getPrescaleWindows(plan: CapacityPlan, options: Partial<ScheduleOptions> = {}): PrescaleWindow[] {
+  const o = { ...DEFAULT_SCHEDULE_OPTIONS, ...options };
+  const min = o.tier === 'web' ? plan.web.minReplicas : plan.workers.minReplicas;
+  const windows: PrescaleWindow[] = [];
+  for (const h of plan.hours) {
+    const replicas = o.tier === 'web' ? h.webReplicas : h.workerReplicas;
+    const start = Date.parse(h.hour);
+    const last = windows.at(-1);
+    if (replicas <= min) continue;
+    if (last && last.replicas === replicas && last.endMs === start) last.endMs = start + HOUR_MS;
+    else windows.push({ startMs: start - o.leadMinutes * 60_000, endMs: start + HOUR_MS, replicas });
+  }
+  return windows;
+}
+
+/** A KEDA `cron` trigger (ScaledObject `spec.triggers[]`). */
+export interface KedaCronTrigger {
+  type: 'cron';
+  name: string;
+  metadata: { timezone: string; start: string; end: string; desiredReplicas: string };
+}
+
+function cronAt(ms: number, timeZone: string): string {
+  const l = getLocalTime(new Date(ms), timeZone);
+  return `${l.minute} ${l.hour} ${l.day} ${l.month} *`;
+}
+
+/**
+ * One cron trigger per window (5-field cron with day of month and month: the trigger recurs yearly
+ * on that date, so regenerate the schedule for each sale).
+ */
+export function toKedaCronTriggers(windows: readonly PrescaleWindow[], timeZone = 'UTC', namePrefix = 'sale-prescale'): KedaCronTrigger[] {
+  return windows.map((w, i) => ({
+    type: 'cron',
+    name: `${namePrefix}-${i + 1}`,
+    metadata: { timezone: timeZone, start: cronAt(w.startMs, timeZone), end: cronAt(w.endMs, timeZone), desiredReplicas: String(w.replicas) },
+  }));
+}
+
+/** `AWS::AutoScaling::ScheduledAction` properties (one-off actions at StartTime, UTC). */
+export interface AwsScheduledAction {
+  logicalId: string;
+  properties: { AutoScalingGroupName: string; MinSize: number; StartTime: string };
+}
+
+/**
+ * Scheduled actions that raise MinSize at each window start and lower it when the schedule drops
+ * (back to `baseMinSize` after the last window). Overlapping windows resolve to the max.
+ */
+export function toAwsScheduledActions(windows: readonly PrescaleWindow[], autoScalingGroupName: string, baseMinSize: number): AwsScheduledAction[] {
+  const points = [...new Set(windows.flatMap((w) => [w.startMs, w.endMs]))].sort((a, b) => a - b);
+  const actions: AwsScheduledAction[] = [];
+  let current = baseMinSize;
+  for (const t of points) {
+    const active = windows.filter((w) => w.startMs <= t && t < w.endMs).map((w) => w.replicas);
+    const min = Math.max(baseMinSize, ...active);
+    if (min === current) continue;
+    current = min;
+    const stamp = new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    actions.push({ logicalId: `SalePrescale${actions.length + 1}`, properties: { AutoScalingGroupName: autoScalingGroupName, MinSize: min, StartTime: stamp } });
+  }
+  return actions;
+}
+
+/** A row of the plain schedule table. */
+export interface ScheduleRow {
+  from: string;
+  to: string;
+  webReplicas: number;
+  workerReplicas: number;
+}
+
+/** Plain table: one row per run of equal (web, worker) replicas. */
+export function toScheduleTable(plan: CapacityPlan): ScheduleRow[] {
+  const rows: ScheduleRow[] = [];
+  for (const h of plan.hours) {
+    const end = new Date(Date.parse(h.hour) + HOUR_MS).toISOString();
+    const last = rows.at(-1);
+    if (last && last.webReplicas === h.webReplicas && last.workerReplicas === h.workerReplicas && last.to === h.hour) last.to = end;
+    else rows.push({ from: h.hour, to: end, webReplicas: h.webReplicas, workerReplicas: h.workerReplicas });
+  }
+  return rows;
+}

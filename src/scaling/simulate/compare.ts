@@ -1,0 +1,78 @@
+/**
+ * Forecast → plan → pre-scaling schedule → simulation of several policies over the same demand.
+ */
+import type { CapacityPlan, WebPlanOptions } from '../capacity/plan.ts';
+import { DEFAULT_WEB_PLAN, planCapacity } from '../capacity/plan.ts';
+import type { ForecastOptions } from '../forecast/forecast.ts';
+import { createDemandCurve, forecastHourly } from '../forecast/forecast.ts';
+import { getPrescaleWindows } from '../schedule/schedule.ts';
+import type { TargetTrackingOptions } from './aws-target-tracking.ts';
+import type { HpaScalerOptions } from './k8s-hpa-scaler.ts';
+import type { PrescaleWindow } from './prescale.ts';
+import { createPredictiveLookup, createWindowLookup } from './prescale.ts';
+import type { PolicyName, SimulationResult } from './simulate.ts';
+import { simulatePolicy } from './simulate.ts';
+import type { ServiceModelOptions } from './service-model.ts';
+import { DEFAULT_SERVICE_MODEL } from './service-model.ts';
+
+const HOUR_MS = 3_600_000;
+
+/** Inputs of a policy comparison. */
+export interface CompareInput {
+  forecast: Partial<ForecastOptions>;
+  from: Date;
+  to: Date;
+  policies: readonly PolicyName[];
+  capacityPerInstanceRps: number;
+  pricePerInstanceHour: number;
+  web?: Partial<Omit<WebPlanOptions, 'capacityPerInstanceRps'>>;
+  service?: Partial<Omit<ServiceModelOptions, 'capacityPerInstanceRps'>>;
+  hpa?: Partial<HpaScalerOptions>;
+  aws?: Partial<TargetTrackingOptions>;
+  /** Pre-scaled capacity is ready this long before each planned hour. @defaultValue 10 */
+  leadMinutes?: number;
+  /** Actual demand = forecast × factor (test the plan against a forecast error). @defaultValue 1 */
+  demandFactor?: number;
+  /** @defaultValue 5 */
+  stepSeconds?: number;
+  onProgress?: (policy: PolicyName, fraction: number) => void;
+}
+
+export interface CompareResult {
+  plan: CapacityPlan;
+  windows: PrescaleWindow[];
+  results: SimulationResult[];
+}
+
+export function comparePolicies(input: CompareInput): CompareResult {
+  const web: WebPlanOptions = { ...DEFAULT_WEB_PLAN, ...input.web, capacityPerInstanceRps: input.capacityPerInstanceRps };
+  const service: ServiceModelOptions = { ...DEFAULT_SERVICE_MODEL, ...input.service, sloP95Ms: web.sloP95Ms, capacityPerInstanceRps: input.capacityPerInstanceRps };
+  // Plan one hour past the end so that windows for the last hour's successor exist.
+  const planFrom = new Date(Math.floor(input.from.getTime() / HOUR_MS) * HOUR_MS);
+  const planTo = new Date(input.to.getTime() + HOUR_MS);
+  const plan = planCapacity(forecastHourly(input.forecast, planFrom, planTo), web);
+  const windows = getPrescaleWindows(plan, { leadMinutes: input.leadMinutes ?? 10 });
+  // Predictive scaling learns the weekly pattern from history; it does not know one-off events.
+  const basePlan = planCapacity(forecastHourly({ ...input.forecast, events: [] }, planFrom, planTo), web);
+  const predictive = createPredictiveLookup(basePlan.hours.map((h) => ({ hourMs: Date.parse(h.hour), replicas: h.webReplicas })));
+  const forecastDemand = createDemandCurve(input.forecast);
+  const factor = input.demandFactor ?? 1;
+  const demand = (t: number) => forecastDemand(t) * factor;
+  const results = input.policies.map((policy) =>
+    simulatePolicy({
+      policy,
+      from: input.from,
+      to: input.to,
+      demand,
+      service,
+      pricePerInstanceHour: input.pricePerInstanceHour,
+      stepSeconds: input.stepSeconds,
+      hpa: { minReplicas: web.minReplicas, maxReplicas: web.maxReplicas, cpuTargetPercent: web.targetUtilization * 100, ...input.hpa },
+      aws: { minSize: web.minReplicas, maxSize: web.maxReplicas, targetCpuPercent: web.targetUtilization * 100, ...input.aws },
+      prescale: createWindowLookup(windows),
+      predictive,
+      onProgress: input.onProgress ? (f) => input.onProgress?.(policy, f) : undefined,
+    }),
+  );
+  return { plan, windows, results };
+}

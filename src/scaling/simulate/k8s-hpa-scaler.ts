@@ -1,0 +1,90 @@
+/** The Kubernetes HPA as a simulated autoscaler (CPU + memory metrics, optional KEDA cron pre-scaling). */
+import type { HpaBehavior } from './hpa-behavior.ts';
+import { normalizeBehavior } from './hpa-behavior.ts';
+import type { PodResourceSample } from './hpa.ts';
+import { DEFAULT_TOLERANCE, combineMetricProposals, computeExternalAverageValueReplicas, computeResourceReplicas, createHpaState, reconcileHpa } from './hpa.ts';
+import type { PodMetricTimings } from './hpa-pods.ts';
+import { DEFAULT_POD_METRIC_TIMINGS, classifyPod } from './hpa-pods.ts';
+import type { Scaler, ScalerContext, ScheduleLookup } from './scaler.ts';
+
+/** HPA settings of the simulated web Deployment (the seed strategy's hpa.yaml by default). */
+export interface HpaScalerOptions {
+  /** @defaultValue 2 */
+  minReplicas: number;
+  /** @defaultValue 20 */
+  maxReplicas: number;
+  /** CPU averageUtilization target, %. @defaultValue 70 */
+  cpuTargetPercent: number;
+  /** Memory averageUtilization target, % (undefined: no memory metric). @defaultValue 80 */
+  memoryTargetPercent?: number;
+  /** `spec.behavior`; `null` for the legacy normalisation. @defaultValue API defaults */
+  behavior: HpaBehavior | null;
+  /** @defaultValue 0.1 */
+  tolerance: number;
+  /** HPA sync period. @defaultValue 15 */
+  syncPeriodSeconds: number;
+  /** Pod creation to Ready (image cached). @defaultValue 30 */
+  podReadySeconds: number;
+  /** @defaultValue DEFAULT_POD_METRIC_TIMINGS */
+  timings: PodMetricTimings;
+  /** Highest CPU a pod can show, % of its request (1 vCPU request, single event loop). @defaultValue 100 */
+  maxCpuPercent: number;
+  /** Memory % of request at idle and added at 100 % CPU. @defaultValue [45, 20] */
+  memoryModel: readonly [number, number];
+  /** KEDA cron trigger(s): desired replicas inside a window (AverageValue target 1, value 1 outside). */
+  cron?: ScheduleLookup;
+}
+
+export const DEFAULT_HPA_SCALER: HpaScalerOptions = {
+  minReplicas: 2,
+  maxReplicas: 20,
+  cpuTargetPercent: 70,
+  memoryTargetPercent: 80,
+  behavior: normalizeBehavior(),
+  tolerance: DEFAULT_TOLERANCE,
+  syncPeriodSeconds: 15,
+  podReadySeconds: 30,
+  timings: DEFAULT_POD_METRIC_TIMINGS,
+  maxCpuPercent: 100,
+  memoryModel: [45, 20],
+};
+
+const REQUEST = 1000;
+
+export function createHpaScaler(options: Partial<HpaScalerOptions> = {}): Scaler {
+  const o: HpaScalerOptions = { ...DEFAULT_HPA_SCALER, ...options };
+  let state = createHpaState();
+  const limits = { minReplicas: o.minReplicas, maxReplicas: o.maxReplicas, behavior: o.behavior ?? undefined };
+
+  function samples(ctx: ScalerContext, resource: 'cpu' | 'memory'): PodResourceSample[] {
+    const ts = ctx.now - o.timings.metricsLagSeconds;
+    const cpu = Math.min(o.maxCpuPercent, ctx.utilizationAt(ts, o.timings.metricWindowSeconds) * 100);
+    const percent = resource === 'cpu' ? cpu : o.memoryModel[0] + (o.memoryModel[1] * cpu) / 100;
+    return ctx.pods.map((pod) => {
+      const s = classifyPod(pod, ctx.now, resource, o.timings);
+      return { state: s, usage: (percent * REQUEST) / 100, request: REQUEST };
+    });
+  }
+
+  return {
+    intervalSeconds: o.syncPeriodSeconds,
+    readyDelaySeconds: o.podReadySeconds,
+    decide(ctx) {
+      const current = ctx.pods.length;
+      const proposals: (number | null)[] = [];
+      const cpu = computeResourceReplicas({ currentReplicas: current, pods: samples(ctx, 'cpu'), targetUtilization: o.cpuTargetPercent, tolerance: o.tolerance });
+      proposals.push(cpu?.replicas ?? null);
+      if (o.memoryTargetPercent !== undefined) {
+        const mem = computeResourceReplicas({ currentReplicas: current, pods: samples(ctx, 'memory'), targetUtilization: o.memoryTargetPercent, tolerance: o.tolerance });
+        proposals.push(mem?.replicas ?? null);
+      }
+      if (o.cron) {
+        const value = o.cron(ctx.nowMs) ?? 1;
+        proposals.push(computeExternalAverageValueReplicas({ currentReplicas: Math.max(1, current), total: value, targetPerPod: 1, tolerance: o.tolerance }));
+      }
+      const decision = reconcileHpa(limits, state, { now: ctx.now, currentReplicas: current, metricDesiredReplicas: combineMetricProposals(proposals, current) });
+      state = decision.state;
+      return decision.desiredReplicas;
+    },
+  };
+}

@@ -1,0 +1,28 @@
+/** What every simulated autoscaler sees and returns. Times are seconds since the simulation start. */
+import type { SimPod } from './hpa-pods.ts';
+
+/** Read-only view of the simulated world at a decision time. */
+export interface ScalerContext {
+  now: number;
+  /** Absolute time of `now` (ms since epoch), for schedules. */
+  nowMs: number;
+  /** All instances, including those still starting. */
+  pods: readonly SimPod[];
+  /** Mean CPU utilization (0–1) of the instances that were ready, over [t − window, t]. */
+  utilizationAt: (t: number, windowSeconds: number) => number;
+  /** Whether any instance was ready at t. */
+  anyReadyAt: (t: number) => boolean;
+}
+
+/** A time-stepped autoscaler. */
+export interface Scaler {
+  /** How often `decide` runs (HPA sync 15 s, CloudWatch period 60 s). */
+  readonly intervalSeconds: number;
+  /** Seconds from the decision to a new instance serving traffic. */
+  readonly readyDelaySeconds: number;
+  /** Desired instance count. */
+  decide(ctx: ScalerContext): number;
+}
+
+/** Desired replicas of a pre-scaling schedule at an instant (undefined outside every window). */
+export type ScheduleLookup = (tMs: number) => number | undefined;

@@ -1,0 +1,193 @@
+/**
+ * Time-stepped simulation of one scaling policy over a demand curve: the autoscaler decides at its
+ * own interval, instances become ready after the start-up lag, and the service model turns demand and
+ * ready capacity into utilization, p95 latency and failed requests.
+ */
+import { ScalingInputError, requirePositive } from '../errors.ts';
+import type { DemandCurve } from '../forecast/forecast.ts';
+import type { TargetTrackingOptions } from './aws-target-tracking.ts';
+import { createTargetTrackingScaler } from './aws-target-tracking.ts';
+import { normalizeBehavior } from './hpa-behavior.ts';
+import type { SimPod } from './hpa-pods.ts';
+import type { HpaScalerOptions } from './k8s-hpa-scaler.ts';
+import { DEFAULT_HPA_SCALER, createHpaScaler } from './k8s-hpa-scaler.ts';
+import type { Scaler, ScheduleLookup } from './scaler.ts';
+import type { ServiceModelOptions } from './service-model.ts';
+import { evaluateServiceStep, getInstancesForLoad } from './service-model.ts';
+
+export const POLICY_NAMES = ['hpa', 'hpa-legacy', 'hpa-prescaled', 'aws-target-tracking', 'aws-scheduled', 'aws-predictive'] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+
+export const POLICY_DESCRIPTIONS: Record<PolicyName, string> = {
+  hpa: 'Kubernetes HPA alone (CPU 70 % + memory 80 %, default behavior)',
+  'hpa-legacy': 'Kubernetes HPA without spec.behavior (legacy normalisation)',
+  'hpa-prescaled': 'HPA + KEDA cron pre-scaling from the forecast plan',
+  'aws-target-tracking': 'EC2 Auto Scaling target tracking (CPU 70 %) alone',
+  'aws-scheduled': 'Target tracking + scheduled actions from the forecast plan',
+  'aws-predictive': 'Target tracking + predictive scaling (learns weekly pattern, not events)',
+};
+
+export function parsePolicyName(value: string): PolicyName {
+  if ((POLICY_NAMES as readonly string[]).includes(value)) return value as PolicyName;
+  throw new ScalingInputError('UNKNOWN_POLICY', `unknown policy "${value}" (known: ${POLICY_NAMES.join(', ')})`, { value });
+}
+
+/** Inputs of one simulation run. */
+export interface SimulationInput {
+  policy: PolicyName;
+  from: Date;
+  to: Date;
+  demand: DemandCurve;
+  service: ServiceModelOptions;
+  /** Price of one instance-hour. */
+  pricePerInstanceHour: number;
+  /** @defaultValue 5 */
+  stepSeconds?: number;
+  hpa?: Partial<HpaScalerOptions>;
+  aws?: Partial<TargetTrackingOptions>;
+  /** Pre-scaling windows (hpa-prescaled: KEDA cron; aws-scheduled: scheduled MinSize). */
+  prescale?: ScheduleLookup;
+  /** Predictive minimum capacity (aws-predictive). */
+  predictive?: ScheduleLookup;
+  /** Called with the fraction done, at most every 1 %. */
+  onProgress?: (fraction: number) => void;
+}
+
+/** One minute of the timeline. */
+export interface TimelinePoint {
+  t: string;
+  demandRps: number;
+  replicas: number;
+  readyReplicas: number;
+  readyCapacityRps: number;
+  utilization: number;
+  p95Ms: number;
+  failedRequests: number;
+  overSlo: boolean;
+}
+
+/** Totals of one run. */
+export interface SimulationTotals {
+  minutesOverSlo: number;
+  failedRequests: number;
+  totalRequests: number;
+  servedRequests: number;
+  instanceHours: number;
+  cost: number;
+  peakReplicas: number;
+  maxP95Ms: number;
+}
+
+export interface SimulationResult {
+  policy: PolicyName;
+  description: string;
+  timeline: TimelinePoint[];
+  totals: SimulationTotals;
+}
+
+function createScaler(input: SimulationInput): { scaler: Scaler; min: number; max: number } {
+  const hpa = { ...DEFAULT_HPA_SCALER, ...input.hpa };
+  switch (input.policy) {
+    case 'hpa':
+      return { scaler: createHpaScaler(hpa), min: hpa.minReplicas, max: hpa.maxReplicas };
+    case 'hpa-legacy':
+      return { scaler: createHpaScaler({ ...hpa, behavior: null }), min: hpa.minReplicas, max: hpa.maxReplicas };
+    case 'hpa-prescaled':
+      return { scaler: createHpaScaler({ ...hpa, behavior: hpa.behavior ?? normalizeBehavior(), cron: input.prescale }), min: hpa.minReplicas, max: hpa.maxReplicas };
+    default: {
+      const minCapacity = input.policy === 'aws-scheduled' ? input.prescale : input.policy === 'aws-predictive' ? input.predictive : undefined;
+      const aws = { minSize: 2, maxSize: 20, ...input.aws, minCapacity };
+      return { scaler: createTargetTrackingScaler(aws), min: aws.minSize, max: aws.maxSize };
+    }
+  }
+}
+
+/** Runs one policy. Pure: same input, same result. */
+export function simulatePolicy(input: SimulationInput): SimulationResult {
+  const dt = input.stepSeconds ?? 5;
+  requirePositive(dt, 'stepSeconds');
+  requirePositive(input.service.capacityPerInstanceRps, 'capacityPerInstanceRps');
+  const fromMs = input.from.getTime();
+  const duration = (input.to.getTime() - fromMs) / 1000;
+  if (!(duration > 0)) throw new ScalingInputError('INVALID_DATE', `simulation end ${input.to.toISOString()} is not after its start ${input.from.toISOString()}`);
+  const { scaler, min, max } = createScaler(input);
+  if (scaler.intervalSeconds % dt !== 0) throw new ScalingInputError('INVALID_OPTION', `stepSeconds ${dt} must divide the autoscaler interval ${scaler.intervalSeconds}`);
+
+  // Start in steady state for the first minute's demand (and any pre-scaling already in force).
+  const first = input.demand(fromMs);
+  const pre = input.policy === 'hpa-prescaled' || input.policy === 'aws-scheduled' ? (input.prescale?.(fromMs) ?? 0) : 0;
+  const initial = Math.min(max, Math.max(min, pre, getInstancesForLoad(first, 0.7, input.service)));
+  let pods: SimPod[] = Array.from({ length: initial }, () => ({ startedAt: -3600, readyAt: -3600 + scaler.readyDelaySeconds }));
+
+  const steps = Math.ceil(duration / dt);
+  const util = new Float64Array(steps);
+  const readyHist = new Int32Array(steps);
+  const indexAt = (t: number) => Math.min(steps - 1, Math.max(0, Math.floor(t / dt)));
+  const ctxBase = {
+    utilizationAt(t: number, window: number) {
+      const hi = indexAt(t);
+      const lo = indexAt(t - window + dt);
+      let sum = 0;
+      for (let i = lo; i <= hi; i++) sum += util[i];
+      return sum / (hi - lo + 1);
+    },
+    anyReadyAt: (t: number) => (t < 0 ? initial > 0 : readyHist[indexAt(t)] > 0),
+  };
+
+  const timeline: TimelinePoint[] = [];
+  const totals: SimulationTotals = { minutesOverSlo: 0, failedRequests: 0, totalRequests: 0, servedRequests: 0, instanceHours: 0, cost: 0, peakReplicas: 0, maxP95Ms: 0 };
+  let minute: TimelinePoint | undefined;
+  let minuteSteps = 0;
+  let lastProgress = 0;
+
+  for (let i = 0; i < steps; i++) {
+    const now = i * dt;
+    const nowMs = fromMs + now * 1000;
+    if (now % scaler.intervalSeconds === 0) {
+      const desired = scaler.decide({ ...ctxBase, now, nowMs, pods });
+      if (desired > pods.length) {
+        const add = Array.from({ length: desired - pods.length }, () => ({ startedAt: now, readyAt: now + scaler.readyDelaySeconds }));
+        pods = [...pods, ...add];
+      } else if (desired < pods.length) {
+        // ReplicaSets delete not-ready pods first, then the newest.
+        const order = [...pods].sort((a, b) => Number(a.readyAt > now) - Number(b.readyAt > now) || a.startedAt - b.startedAt);
+        pods = order.slice(0, desired);
+      }
+    }
+    const ready = pods.filter((p) => p.readyAt <= now).length;
+    const step = evaluateServiceStep(input.demand(nowMs), ready, input.service);
+    util[i] = step.utilization;
+    readyHist[i] = ready;
+
+    totals.totalRequests += step.demandRps * dt;
+    totals.servedRequests += step.servedRps * dt;
+    totals.failedRequests += step.failedRps * dt;
+    totals.instanceHours += (pods.length * dt) / 3600;
+    if (step.overSlo) totals.minutesOverSlo += dt / 60;
+    totals.peakReplicas = Math.max(totals.peakReplicas, pods.length);
+    totals.maxP95Ms = Math.max(totals.maxP95Ms, step.p95Ms);
+
+    if (now % 60 === 0) {
+      minute = { t: new Date(nowMs).toISOString(), demandRps: 0, replicas: 0, readyReplicas: 0, readyCapacityRps: 0, utilization: 0, p95Ms: 0, failedRequests: 0, overSlo: false };
+      minuteSteps = 0;
+      timeline.push(minute);
+    }
+    if (minute) {
+      minuteSteps++;
+      minute.demandRps += (step.demandRps - minute.demandRps) / minuteSteps;
+      minute.utilization += (step.utilization - minute.utilization) / minuteSteps;
+      minute.replicas = Math.max(minute.replicas, pods.length);
+      minute.readyReplicas = ready;
+      minute.readyCapacityRps = step.readyCapacityRps;
+      minute.p95Ms = Math.max(minute.p95Ms, step.p95Ms);
+      minute.failedRequests += step.failedRps * dt;
+      minute.overSlo ||= step.overSlo;
+    }
+    if (input.onProgress && (i + 1) / steps - lastProgress >= 0.01) {
+      lastProgress = (i + 1) / steps;
+      input.onProgress(lastProgress);
+    }
+  }
+  totals.cost = totals.instanceHours * input.pricePerInstanceHour;
+  return { policy: input.policy, description: POLICY_DESCRIPTIONS[input.policy], timeline, totals };
+}
