@@ -66,6 +66,15 @@ async function main(): Promise<void> {
       process.stderr.write(`salescale: ${error.message}\n`);
       process.exit(2);
     }
+    const code = (error as { code?: string }).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      process.stderr.write(`salescale: cannot listen: ${(error as Error).message} (choose another PORT)\n`);
+      process.exit(2);
+    }
+    if (code === 'ECONNREFUSED' || code === '28P01' || code === '3D000') {
+      process.stderr.write(`salescale: cannot reach a required service: ${(error as Error).message}\n`);
+      process.exit(2);
+    }
     throw error;
   }
 }

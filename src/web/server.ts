@@ -73,15 +73,20 @@ export async function buildServer(deps: WebDeps): Promise<App> {
   for (const schema of [...catalogSchemas, ...saleEventSchemas]) app.addSchema(schema);
 
   const recent = new RecentRequests();
+  const lifecycle: Lifecycle = { draining: false, startedAt: Date.now() };
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    // While draining, tell keep-alive clients to reconnect (to an instance that is staying).
+    if (lifecycle.draining) reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const durationMs = reply.elapsedTime;
     deps.metrics.httpDuration.observe({ route, method: request.method, status_code: String(reply.statusCode) }, durationMs / 1000);
     recent.record(durationMs, reply.statusCode);
-    request.log.info({ reqId: request.id, method: request.method, route, url: request.url, status: reply.statusCode, durationMs: Math.round(durationMs * 100) / 100 }, 'request');
+    request.log.info({ method: request.method, route, url: request.url, status: reply.statusCode, durationMs: Math.round(durationMs * 100) / 100 }, 'request');
   });
 
   if (config.http.apiDocs) {
@@ -95,7 +100,6 @@ export async function buildServer(deps: WebDeps): Promise<App> {
     await app.register(swaggerUi, { routePrefix: '/docs' });
   }
 
-  const lifecycle: Lifecycle = { draining: false, startedAt: Date.now() };
   await app.register(healthRoutes({ ...deps, recent, lifecycle }));
 
   const catalog = createCatalogService({ db: deps.db, cache: deps.cache, ttls: () => config.cacheTtl });

@@ -30,7 +30,12 @@ export async function startWeb(config: AppConfig, platform: Platform = createPla
         process.exit(1);
       }, config.shutdown.timeoutMs);
       force.unref();
-      await app.close();
+      // Keep-alive connections whose request was still running when close() began become idle
+      // only later: sweep them so the server can finish instead of waiting for keepAliveTimeout.
+      const closing = app.close();
+      const sweeper = setInterval(() => app.server.closeIdleConnections(), 100);
+      await closing;
+      clearInterval(sweeper);
       await platform.close();
       clearTimeout(force);
       logger.info('web role stopped');

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
+import { DEFAULT_CONCURRENCY, isQueueName, QUEUE_NAMES, type QueueName } from '../queue/queue-definitions.ts';
 import { ConfigError, bool, int, list, oneOf, optionalStr, parseEnv, str, url } from './env-schema.ts';
 
 export { ConfigError } from './env-schema.ts';
@@ -13,6 +14,18 @@ function cidr(raw: string, name: string): string {
     throw new ConfigError(name, `"${raw}" is not an IP address or CIDR (a blanket "true" is never accepted)`);
   }
   return raw;
+}
+
+function queueName(raw: string, name: string): QueueName {
+  if (!isQueueName(raw)) throw new ConfigError(name, `unknown queue "${raw}" (queues: ${QUEUE_NAMES.join(', ')})`);
+  return raw;
+}
+
+/** `queue=n` pairs, e.g. `email=10,inventory=20`. */
+function queueNumber(raw: string, name: string): [QueueName, number] {
+  const [queue = '', value = ''] = raw.split('=').map((part) => part.trim());
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new ConfigError(name, `expected queue=<positive integer>, got "${raw}"`);
+  return [queueName(queue, name), Number(value)];
 }
 
 /**
@@ -45,6 +58,18 @@ export const envSchema = {
   SHUTDOWN_DRAIN_DELAY_MS: int({ default: 0, min: 0 }),
   KEEP_ALIVE_TIMEOUT_MS: int({ default: 65_000, min: 1000 }),
   API_DOCS: bool(true),
+  WORKER_PORT: int({ default: 3031, min: 0, max: 65535 }),
+  WORKER_QUEUES: list(queueName),
+  WORKER_CONCURRENCY: list(queueNumber),
+  WORKER_LOCK_DURATION_MS: int({ default: 30_000, min: 1000 }),
+  QUEUE_ATTEMPTS: list(queueNumber),
+  QUEUE_BACKOFF_MS: list(queueNumber),
+  OUTBOX_POLL_INTERVAL_MS: int({ default: 500, min: 10 }),
+  OUTBOX_BATCH_SIZE: int({ default: 200, min: 1, max: 10_000 }),
+  OUTBOX_RETENTION_HOURS: int({ default: 72, min: 1 }),
+  SMTP_URL: url({ protocols: ['smtp:', 'smtps:'], optional: true }),
+  MAIL_FROM: str({ default: 'Salescale <no-reply@salescale.local>' }),
+  ANALYTICS_FLUSH_INTERVAL_MS: int({ default: 60_000, min: 100 }),
 };
 
 export type Env = ReturnType<typeof parseEnvOnly>;
@@ -65,6 +90,19 @@ export interface AppConfig {
   logLevel: Env['LOG_LEVEL'];
   cacheTtl: { productS: number; popularS: number; categoriesS: number };
   shutdown: { timeoutMs: number; drainDelayMs: number };
+  queues: {
+    /** Queues the worker role processes (all when WORKER_QUEUES is unset). */
+    worker: QueueName[];
+    concurrency: Record<QueueName, number>;
+    /** How long a worker's job lock lasts without renewal; a killed worker's jobs are re-delivered after it. */
+    lockDurationMs: number;
+    attempts: Partial<Record<QueueName, number>>;
+    backoffMs: Partial<Record<QueueName, number>>;
+  };
+  worker: { port: number };
+  outbox: { pollIntervalMs: number; batchSize: number; retentionHours: number };
+  mail: { smtpUrl: string | undefined; from: string };
+  analytics: { flushIntervalMs: number };
   /** Messages about generated development values; the caller logs them once a logger exists. */
   warnings: string[];
 }
@@ -116,6 +154,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     cacheTtl: { productS: e.CACHE_TTL_PRODUCT_S, popularS: e.CACHE_TTL_POPULAR_S, categoriesS: e.CACHE_TTL_CATEGORIES_S },
     shutdown: { timeoutMs: e.SHUTDOWN_TIMEOUT_MS, drainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS },
+    queues: {
+      worker: e.WORKER_QUEUES.length > 0 ? [...new Set(e.WORKER_QUEUES)] : [...QUEUE_NAMES],
+      concurrency: { ...DEFAULT_CONCURRENCY, ...Object.fromEntries(e.WORKER_CONCURRENCY) },
+      lockDurationMs: e.WORKER_LOCK_DURATION_MS,
+      attempts: Object.fromEntries(e.QUEUE_ATTEMPTS),
+      backoffMs: Object.fromEntries(e.QUEUE_BACKOFF_MS),
+    },
+    worker: { port: e.WORKER_PORT },
+    outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS, batchSize: e.OUTBOX_BATCH_SIZE, retentionHours: e.OUTBOX_RETENTION_HOURS },
+    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
+    analytics: { flushIntervalMs: e.ANALYTICS_FLUSH_INTERVAL_MS },
     warnings,
   };
 }

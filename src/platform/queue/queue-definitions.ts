@@ -1,0 +1,102 @@
+import type { JobsOptions } from 'bullmq';
+
+/**
+ * Queue and job names, and each queue's default job options. The defaults are the seed strategy's
+ * (`emailQueue`, `orderQueue`, `inventoryQueue`, `notificationQueue`); attempts and backoff can be
+ * overridden per queue with QUEUE_ATTEMPTS / QUEUE_BACKOFF_MS.
+ */
+export const QUEUES = {
+  email: 'email',
+  order: 'order',
+  inventory: 'inventory',
+  notifications: 'notifications',
+} as const;
+
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+export const QUEUE_NAMES: readonly QueueName[] = Object.values(QUEUES);
+
+export function isQueueName(name: string): name is QueueName {
+  return (QUEUE_NAMES as readonly string[]).includes(name);
+}
+
+export const JOBS = {
+  /** email: `{ email, name }` of a newly registered customer. */
+  sendWelcomeEmail: 'send-welcome-email',
+  /** email: an order payload (`OrderConfirmation`); delayed 1 s so the order page is there first. */
+  sendOrderConfirmation: 'send-order-confirmation',
+  /** order: fans an order out into its follow-ups (stock, confirmation, analytics). */
+  orderPlaced: 'order-placed',
+  /** inventory: `{ productId, quantity }` units sold; priority 10. */
+  updateStock: 'update-stock',
+  /** notifications: an analytics event rolled up per hour in PostgreSQL. */
+  updateAnalytics: 'update-analytics',
+} as const;
+
+export type JobName = (typeof JOBS)[keyof typeof JOBS];
+
+/** Which queue each job runs on. */
+export const QUEUE_OF_JOB: Record<JobName, QueueName> = {
+  'send-welcome-email': 'email',
+  'send-order-confirmation': 'email',
+  'order-placed': 'order',
+  'update-stock': 'inventory',
+  'update-analytics': 'notifications',
+};
+
+/** Per-job defaults on top of the queue's (the seed strategy's priority and delay). */
+export const JOB_DEFAULTS: Partial<Record<JobName, JobsOptions>> = {
+  'update-stock': { priority: 10 },
+  'send-order-confirmation': { delay: 1000 },
+};
+
+export interface QueueDefaults {
+  attempts: number;
+  backoff?: { type: 'exponential' | 'fixed'; delay: number };
+  /** Completed jobs kept for inspection. */
+  keepCompleted: number;
+  /**
+   * Failed jobs kept in Redis. Older ones are trimmed, but never lost: a job that exhausts its
+   * attempts is also written to the `dead_letters` table first.
+   */
+  keepFailed?: number;
+}
+
+export const QUEUE_DEFAULTS: Record<QueueName, QueueDefaults> = {
+  email: { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, keepCompleted: 100, keepFailed: 50 },
+  order: { attempts: 5, backoff: { type: 'exponential', delay: 5000 }, keepCompleted: 100, keepFailed: 50 },
+  inventory: { attempts: 10, backoff: { type: 'fixed', delay: 1000 }, keepCompleted: 50, keepFailed: 25 },
+  notifications: { attempts: 3, keepCompleted: 200 },
+};
+
+/** Default worker concurrency per queue (WORKER_CONCURRENCY overrides). */
+export const DEFAULT_CONCURRENCY: Record<QueueName, number> = { email: 5, order: 5, inventory: 10, notifications: 10 };
+
+export interface QueueOverrides {
+  attempts?: Partial<Record<QueueName, number>>;
+  backoffMs?: Partial<Record<QueueName, number>>;
+}
+
+/** The BullMQ `defaultJobOptions` of a queue: seed defaults with configured overrides. */
+export function defaultJobOptions(queue: QueueName, overrides: QueueOverrides = {}): JobsOptions {
+  const d = QUEUE_DEFAULTS[queue];
+  const backoffMs = overrides.backoffMs?.[queue];
+  const backoff = d.backoff
+    ? { ...d.backoff, delay: backoffMs ?? d.backoff.delay }
+    : backoffMs !== undefined
+      ? { type: 'fixed' as const, delay: backoffMs }
+      : undefined;
+  return {
+    attempts: overrides.attempts?.[queue] ?? d.attempts,
+    ...(backoff ? { backoff } : {}),
+    removeOnComplete: d.keepCompleted,
+    ...(d.keepFailed !== undefined ? { removeOnFail: d.keepFailed } : {}),
+  };
+}
+
+/**
+ * BullMQ key prefix. The braces are a Redis Cluster hash tag: every key of every queue hashes to
+ * one slot, which BullMQ's multi-key Lua scripts require.
+ */
+export function queuePrefix(redisPrefix: string): string {
+  return `{${redisPrefix}}`;
+}

@@ -1,0 +1,36 @@
+import { integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+
+/**
+ * Jobs that exhausted their attempts, written before BullMQ moves them to its (trimmed) failed set,
+ * so none is ever silently dropped. `salescale queues retry-failed <queue>` re-enqueues them.
+ */
+export const deadLetters = pgTable(
+  'dead_letters',
+  {
+    queue: text('queue').notNull(),
+    jobId: text('job_id').notNull(),
+    name: text('name').notNull(),
+    data: jsonb('data').notNull(),
+    opts: jsonb('opts').notNull().default({}),
+    failedReason: text('failed_reason').notNull(),
+    attemptsMade: integer('attempts_made').notNull(),
+    failedAt: timestamp('failed_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** Set when re-enqueued; a later exhaustion clears it again. */
+    retriedAt: timestamp('retried_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [primaryKey({ columns: [t.queue, t.jobId] })],
+);
+
+/**
+ * One row per job whose database side effect has been applied, written in the same transaction as
+ * the effect: a re-delivered job (BullMQ is at-least-once) finds its row and does nothing.
+ */
+export const jobClaims = pgTable(
+  'job_claims',
+  {
+    queue: text('queue').notNull(),
+    jobId: text('job_id').notNull(),
+    claimedAt: timestamp('claimed_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.queue, t.jobId] })],
+);

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createTestApp, type TestApp } from '../../test/helpers/app.ts';
+
+let t: TestApp;
+let productId: number;
+before(async () => {
+  t = await createTestApp({ BODY_LIMIT_BYTES: '4096' });
+  const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'BASE-1', name: 'Base', priceCents: 100 } });
+  productId = created.json().id;
+});
+after(async () => {
+  await t?.close();
+});
+
+type Case = { name: string; method?: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'; url: string; payload?: unknown; headers?: Record<string, string>; status: number; code: string };
+
+function cases(): Case[] {
+  const admin = t.admin;
+  const json = { ...admin, 'content-type': 'application/json' };
+  return [
+    { name: 'wrong type in a body', method: 'POST', url: '/api/v1/admin/products', headers: admin, payload: { sku: 'A-1', name: 'A', priceCents: '100' }, status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'negative price', method: 'POST', url: '/api/v1/admin/products', headers: admin, payload: { sku: 'A-2', name: 'A', priceCents: -1 }, status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'fractional price', method: 'POST', url: '/api/v1/admin/products', headers: admin, payload: { sku: 'A-3', name: 'A', priceCents: 1.5 }, status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'unknown field (mass assignment)', method: 'POST', url: '/api/v1/admin/products', headers: admin, payload: { sku: 'A-4', name: 'A', priceCents: 1, id: 99, popularity: 1e6 }, status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'missing required field', method: 'POST', url: '/api/v1/admin/products', headers: admin, payload: { sku: 'A-5' }, status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'empty patch', method: 'PATCH', url: `/api/v1/admin/products/${productId}`, headers: admin, payload: {}, status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'unknown field in a patch', method: 'PATCH', url: `/api/v1/admin/products/${productId}`, headers: admin, payload: { sku: 'CHANGED' }, status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'negative stock', method: 'PUT', url: `/api/v1/admin/products/${productId}/stock`, headers: admin, payload: { available: -3 }, status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'invalid JSON', method: 'POST', url: '/api/v1/admin/products', headers: json, payload: '{"sku": "A-6",', status: 400, code: 'INVALID_JSON' },
+    { name: 'huge body', method: 'POST', url: '/api/v1/admin/products', headers: json, payload: JSON.stringify({ sku: 'A-7', name: 'x'.repeat(10_000), priceCents: 1 }), status: 413, code: 'PAYLOAD_TOO_LARGE' },
+    { name: 'unsupported content type', method: 'POST', url: '/api/v1/admin/products', headers: { ...admin, 'content-type': 'text/xml' }, payload: '<p/>', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+    { name: 'non-numeric id', url: '/api/v1/products/abc', status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'id out of range', url: '/api/v1/products/0', status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'limit above 100', url: '/api/v1/products?limit=101', status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'limit not a number', url: '/api/v1/products?limit=ten', status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'negative price filter', url: '/api/v1/products?minPrice=-5', status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'unknown query parameter', url: '/api/v1/products?sort=evil', status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'garbage cursor', url: '/api/v1/products?cursor=not-a-cursor', status: 400, code: 'INVALID_CURSOR' },
+    { name: 'forged cursor', url: `/api/v1/products?cursor=${Buffer.from('{"after":-1}').toString('base64url')}`, status: 400, code: 'INVALID_CURSOR' },
+    { name: 'inverted price range', url: '/api/v1/products?minPrice=500&maxPrice=100', status: 422, code: 'INVALID_PRICE_RANGE' },
+    { name: 'unknown category filter', url: '/api/v1/products?category=nope', status: 422, code: 'UNKNOWN_CATEGORY' },
+    { name: 'unknown product', url: '/api/v1/products/999999', status: 404, code: 'PRODUCT_NOT_FOUND' },
+    { name: 'unknown route', url: '/api/v1/nothing-here', status: 404, code: 'ROUTE_NOT_FOUND' },
+    { name: 'admin without token', method: 'POST', url: '/api/v1/admin/products', payload: { sku: 'A-8', name: 'A', priceCents: 1 }, status: 401, code: 'UNAUTHENTICATED' },
+    { name: 'admin with a wrong token', method: 'GET', url: '/api/v1/admin/categories', headers: { authorization: 'Bearer wrong-token' }, status: 401, code: 'INVALID_TOKEN' },
+    { name: 'category referencing a missing parent', method: 'POST', url: '/api/v1/admin/categories', headers: admin, payload: { slug: 'orphan', name: 'Orphan', parentId: 424242 }, status: 422, code: 'UNKNOWN_CATEGORY' },
+    { name: 'bad category slug', method: 'POST', url: '/api/v1/admin/categories', headers: admin, payload: { slug: 'Not A Slug', name: 'x' }, status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'product in a missing category', method: 'POST', url: '/api/v1/admin/products', headers: admin, payload: { sku: 'A-9', name: 'A', priceCents: 1, categoryId: 424242 }, status: 422, code: 'UNKNOWN_CATEGORY' },
+    { name: 'sale event that ends before it starts', method: 'POST', url: '/api/v1/admin/sale-events', headers: admin, payload: { name: 'BF', startsAt: '2026-11-27T10:00:00Z', endsAt: '2026-11-27T09:00:00Z' }, status: 422, code: 'INVALID_SALE_WINDOW' },
+    { name: 'sale event with a bad date', method: 'POST', url: '/api/v1/admin/sale-events', headers: admin, payload: { name: 'BF', startsAt: 'friday', endsAt: '2026-11-27T09:00:00Z' }, status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'sale event with a zero multiplier', method: 'POST', url: '/api/v1/admin/sale-events', headers: admin, payload: { name: 'BF', startsAt: '2026-11-27T00:00:00Z', endsAt: '2026-11-28T00:00:00Z', trafficMultiplier: 0 }, status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'sale event with unknown products', method: 'POST', url: '/api/v1/admin/sale-events', headers: admin, payload: { name: 'BF', startsAt: '2026-11-27T00:00:00Z', endsAt: '2026-11-28T00:00:00Z', productIds: [424242] }, status: 422, code: 'UNKNOWN_PRODUCT' },
+  ];
+}
+
+describe('malformed input', () => {
+  it('is refused with the documented error shape and a stable code, for every kind', async () => {
+    for (const c of cases()) {
+      const response = await t.app.inject({ method: c.method ?? 'GET', url: c.url, headers: c.headers, payload: c.payload as string | object | undefined });
+      assert.equal(response.statusCode, c.status, `${c.name}: ${response.body}`);
+      const body = response.json();
+      assert.equal(body.error.code, c.code, `${c.name}: ${response.body}`);
+      assert.equal(typeof body.error.message, 'string', c.name);
+      assert.equal(body.error.requestId, response.headers['x-request-id'], c.name);
+      assert.doesNotMatch(response.body, /\bat \S+ \(|node_modules|stack/i, `${c.name} leaks internals`);
+    }
+  });
+
+  it('writes nothing when a request is refused', async () => {
+    const before = await t.platform.db.primary.execute('SELECT count(*)::int AS n FROM products');
+    for (const c of cases()) await t.app.inject({ method: c.method ?? 'GET', url: c.url, headers: c.headers, payload: c.payload as string | object | undefined });
+    const afterCount = await t.platform.db.primary.execute('SELECT count(*)::int AS n FROM products');
+    assert.deepEqual(afterCount.rows, before.rows);
+    const events = await t.platform.db.primary.execute('SELECT count(*)::int AS n FROM sale_events');
+    assert.deepEqual(events.rows, [{ n: 0 }]);
+  });
+
+  it('rejects a duplicate SKU with 409 and keeps the first product', async () => {
+    const first = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'DUP-1', name: 'First', priceCents: 1 } });
+    assert.equal(first.statusCode, 201);
+    const second = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'DUP-1', name: 'Second', priceCents: 2 } });
+    assert.equal(second.statusCode, 409);
+    assert.equal(second.json().error.code, 'SKU_TAKEN');
+    assert.equal((await t.app.inject({ url: `/api/v1/products/${first.json().id}` })).json().name, 'First');
+  });
+
+  it('echoes a sane X-Request-Id and replaces an unsafe one', async () => {
+    const given = await t.app.inject({ url: '/api/v1/products/999999', headers: { 'x-request-id': 'lb-abc-123' } });
+    assert.equal(given.headers['x-request-id'], 'lb-abc-123');
+    assert.equal(given.json().error.requestId, 'lb-abc-123');
+    const unsafe = await t.app.inject({ url: '/api/v1/products/999999', headers: { 'x-request-id': 'a b\u0000<script>' } });
+    assert.match(String(unsafe.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+  });
+});
