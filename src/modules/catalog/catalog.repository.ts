@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, gte, ilike, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, ilike, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../platform/db/client.ts';
 import { categories, products, productStock, type ProductStatus } from './catalog.tables.ts';
 import type { Category, Product } from './catalog.schemas.ts';
@@ -66,7 +66,7 @@ export function createCatalogRepository() {
         .from(products)
         .leftJoin(productStock, eq(productStock.productId, products.id))
         .where(eq(products.status, 'active'))
-        .orderBy(desc(products.popularity), asc(products.id))
+        .orderBy(sql`${products.popularity} desc nulls last`, asc(products.id)) // matches products_active_popularity_idx
         .limit(limit);
     },
 

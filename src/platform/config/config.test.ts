@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { ConfigError, envSchema, loadConfig } from './config.ts';
+
+const base = { DATABASE_URL: 'postgres://u@h/db', REDIS_URL: 'redis://h:6379' };
+
+describe('loadConfig', () => {
+  it('applies documented defaults', () => {
+    const config = loadConfig(base);
+    assert.equal(config.http.port, 3030);
+    assert.equal(config.redis.cacheUrl, base.REDIS_URL);
+    assert.equal(config.cacheTtl.popularS, 600);
+    assert.equal(config.cacheTtl.productS, 300);
+    assert.equal(config.http.keepAliveTimeoutMs, 65_000);
+    assert.deepEqual(config.http.trustProxy, []);
+  });
+
+  it('names the variable when one is malformed', () => {
+    assert.throws(() => loadConfig({ ...base, PORT: 'eighty' }), (error: ConfigError) => error instanceof ConfigError && error.variable === 'PORT');
+    assert.throws(() => loadConfig({ ...base, DATABASE_URL: 'mysql://x' }), /DATABASE_URL: must use postgres:/);
+    assert.throws(() => loadConfig({ ...base, DB_POOL_MIN: '20', DB_POOL_MAX: '10' }), /DB_POOL_MIN/);
+    assert.throws(() => loadConfig({ ...base, LOG_LEVEL: 'loud' }), /LOG_LEVEL: must be one of/);
+  });
+
+  it('names every bad variable at once', () => {
+    assert.throws(() => loadConfig({ ...base, PORT: 'x', DB_POOL_MAX: '-1' }), /PORT, DB_POOL_MAX/);
+  });
+
+  it('accepts proxy addresses and CIDRs but never a blanket true', () => {
+    assert.deepEqual(loadConfig({ ...base, TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1' }).http.trustProxy, ['10.0.0.0/8', '127.0.0.1', '::1']);
+    assert.throws(() => loadConfig({ ...base, TRUST_PROXY: 'true' }), /TRUST_PROXY/);
+    assert.throws(() => loadConfig({ ...base, TRUST_PROXY: '10.0.0.0/33' }), /TRUST_PROXY/);
+  });
+
+  it('makes missing secrets fatal in production and generates them in development', () => {
+    assert.throws(() => loadConfig({ ...base, NODE_ENV: 'production' }), /ADMIN_API_TOKEN: is required in production/);
+    const dev = loadConfig(base);
+    assert.ok(dev.secrets.adminApiToken.length >= 16);
+    assert.equal(dev.warnings.length, 2);
+    const prod = loadConfig({ ...base, NODE_ENV: 'production', ADMIN_API_TOKEN: 'a'.repeat(32), SESSION_SECRET: 'b'.repeat(32) });
+    assert.equal(prod.http.host, '0.0.0.0');
+    assert.throws(() => loadConfig({ ...base, ADMIN_API_TOKEN: 'short' }), /at least 16/);
+  });
+
+  it('has every variable documented in the README', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const missing = Object.keys(envSchema).filter((name) => !readme.includes(`\`${name}\``));
+    assert.deepEqual(missing, []);
+  });
+});
