@@ -1,0 +1,223 @@
+/**
+ * `salescale forecast | plan | simulate | cost | backtest`. Tables by default, `--json` for machines,
+ * `--out report.html|.svg|.png` for charts. Input errors print one line and exit with code 2.
+ */
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { DEFAULT_CHECK_OPTIONS, runChecks } from './capacity/checks.ts';
+import { DEFAULT_WORKER_PLAN, planCapacity } from './capacity/plan.ts';
+import type { CommonOptions, ScalingCliDeps } from './cli-inputs.ts';
+import { loadHistory, resolveForecast, resolveWebCapacity, toNumber } from './cli-inputs.ts';
+import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, pricePolicies } from './cost/cost.ts';
+import { COST_COMPONENTS } from './cost/cost.ts';
+import { loadPricing } from './cost/pricing.ts';
+import { ScalingInputError } from './errors.ts';
+import { runBacktest } from './forecast/backtest.ts';
+import { forecastHourly } from './forecast/forecast.ts';
+import { buildSimulationChartSpec, writeChart } from './report/chart.ts';
+import { formatMoney, renderTable } from './report/table.ts';
+import { getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, toScheduleTable } from './schedule/schedule.ts';
+import { comparePolicies } from './simulate/compare.ts';
+import { parsePolicyName } from './simulate/simulate.ts';
+import { TEST_DATASETS, getTestDataset } from './test-data/generate.ts';
+
+export type { ScalingCliDeps } from './cli-inputs.ts';
+
+function write(cmd: Command, text: string): void {
+  const out = cmd.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s));
+  out(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+function addCommon(cmd: Command): Command {
+  return cmd
+    .option('--from <iso>', 'window start (default: 3 h before the event)')
+    .option('--to <iso>', 'window end (default: end of the event day)')
+    .option('--year <yyyy>', 'year of the calendar event (default: year of --from, else this year)')
+    .option('--event <id>', 'calendar event: black-friday | cyber-monday | christmas-sale', 'black-friday')
+    .option('--events-file <path>', 'sale events JSON ([{name, startsAt, endsAt, trafficMultiplier, rampUpMinutes?, decayMinutes?}])')
+    .option('--no-db', 'ignore the database sale_events even when available')
+    .option('--tz <iana>', 'shop time zone for the weekly pattern and events', 'UTC')
+    .option('--base-rps <n>', 'requests/s at pattern multiplier 1.0', '100')
+    .option('--history <csv>', 'hourly history CSV (hour,requests) to learn the base traffic from')
+    .option('--learn', 'learn the base traffic from the analytics rollups (database)')
+    .option('--capacity <rps>', 'requests/s per instance at the p95 SLO (default: bench/results/capacity.json, else 150)')
+    .option('--bench <path>', 'benchmark results file', 'bench/results/capacity.json')
+    .option('--min <n>', 'min replicas', '2')
+    .option('--max <n>', 'max replicas', '20')
+    .option('--target-util <pct>', 'target CPU utilization', '70')
+    .option('--json', 'print JSON')
+    .option('--no-progress', 'no progress bar on stderr');
+}
+
+/** Runs an action, turning input errors into one line on stderr and exit code 2. */
+function guarded<T extends unknown[]>(fn: (...args: T) => Promise<void>) {
+  return async function (this: Command, ...args: T): Promise<void> {
+    try {
+      await fn(...args);
+    } catch (e) {
+      if (e instanceof ScalingInputError) this.error(`error [${e.code}]: ${e.message}`, { exitCode: 2, code: `salescale.${e.code}` });
+      throw e;
+    }
+  };
+}
+
+function createProgress(enabled: boolean, total: number) {
+  if (!enabled || !process.stderr.isTTY) return undefined;
+  const bar = new SingleBar({ stream: process.stderr, format: 'simulating {policy} [{bar}] {percentage}%', hideCursor: true });
+  bar.start(total, 0, { policy: '' });
+  return bar;
+}
+
+/** Adds the five scaling commands to a commander program. */
+export function registerScalingCommands(program: Command, deps: ScalingCliDeps = {}): Command {
+  const forecastCmd = addCommon(program.command('forecast').description('hourly traffic forecast: base pattern (or learned) × sale events'));
+  forecastCmd.action(
+    guarded(async (o: CommonOptions) => {
+      const f = await resolveForecast(o, deps);
+      const hours = forecastHourly(f.forecast, f.from, f.to);
+      if (o.json) return write(forecastCmd, JSON.stringify({ from: f.from, to: f.to, eventSource: f.eventSource, baseSource: f.baseSource, hours }, null, 2));
+      write(forecastCmd, `Forecast ${f.from.toISOString()} → ${f.to.toISOString()}\nbase: ${f.baseSource}\nevents: ${f.eventSource}\n`);
+      write(forecastCmd, renderTable(['hour (UTC)', 'base rps', 'event ×', 'mean rps', 'peak rps'], hours.map((h) => [h.hour.slice(0, 16), h.baseRequestsPerSecond, h.eventMultiplier, h.meanRequestsPerSecond, h.peakRequestsPerSecond])));
+    }),
+  );
+
+  const planCmd = addCommon(program.command('plan').description('replicas per hour, consistency checks and the scheduled pre-scaling'))
+    .option('--db-pool-max <n>', 'DB pool max per process', '50')
+    .option('--max-connections <n>', 'PostgreSQL max_connections', '200')
+    .option('--asg-name <name>', 'Auto Scaling group name for scheduled actions', 'salescale-web');
+  planCmd.action(
+    guarded(async (o: CommonOptions & { dbPoolMax: string; maxConnections: string; asgName: string }) => {
+      const f = await resolveForecast(o, deps);
+      const { capacity, web } = await resolveWebCapacity(o);
+      const plan = planCapacity(forecastHourly(f.forecast, f.from, f.to), { ...web, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance }, DEFAULT_WORKER_PLAN);
+      const findings = runChecks({
+        ...DEFAULT_CHECK_OPTIONS,
+        maxWebReplicas: web.maxReplicas,
+        maxWorkerReplicas: plan.workers.maxReplicas,
+        peakRps: Math.max(...plan.hours.map((h) => h.peakRps)),
+        dbPoolMax: toNumber(o.dbPoolMax, '--db-pool-max'),
+        maxConnections: toNumber(o.maxConnections, '--max-connections'),
+      });
+      const windows = getPrescaleWindows(plan);
+      const schedule = { table: toScheduleTable(plan), kedaCronTriggers: toKedaCronTriggers(windows, o.tz), awsScheduledActions: toAwsScheduledActions(windows, o.asgName, web.minReplicas) };
+      if (o.json) return write(planCmd, JSON.stringify({ capacitySource: capacity.source, plan, findings, schedule }, null, 2));
+      write(planCmd, `Capacity: ${capacity.requestsPerSecondPerInstance} req/s per instance at p95 ≤ ${web.sloP95Ms} ms — ${capacity.source}\nTarget utilization ${web.targetUtilization * 100} %, replicas ${web.minReplicas}–${web.maxReplicas}\n`);
+      write(planCmd, renderTable(['from (UTC)', 'to', 'web replicas', 'worker replicas'], schedule.table.map((r) => [r.from.slice(0, 16), r.to.slice(0, 16), r.webReplicas, r.workerReplicas])));
+      if (plan.hoursAboveMax.length > 0) write(planCmd, `\nWARNING: ${plan.hoursAboveMax.length} hour(s) need more than --max ${web.maxReplicas} replicas (first: ${plan.hoursAboveMax[0]})`);
+      write(planCmd, '\nChecks:');
+      for (const c of findings) write(planCmd, `  [${c.level.toUpperCase()}] ${c.message}${c.fix ? `\n      fix: ${c.fix}` : ''}`);
+      write(planCmd, `\nKEDA cron triggers (${schedule.kedaCronTriggers.length}) and AWS scheduled actions (${schedule.awsScheduledActions.length}): see --json`);
+    }),
+  );
+
+  const simulateCmd = addCommon(program.command('simulate').description('simulate autoscaling policies over the forecast'))
+    .option('--policies <list>', 'comma-separated policies (hpa, hpa-legacy, hpa-prescaled, aws-target-tracking, aws-scheduled, aws-predictive)', 'hpa,hpa-prescaled')
+    .option('--demand-factor <x>', 'actual demand = forecast × x (forecast error)', '1')
+    .option('--spike <multiplier>', 'add a synthetic flash-sale spike (5 min ramp, 2 h) one hour into the window')
+    .option('--lead <minutes>', 'pre-scaling lead time', '10')
+    .option('--price <usdPerHour>', 'price of an instance-hour', '0.085')
+    .option('--out <file>', 'chart: .html, .svg or .png');
+  simulateCmd.action(
+    guarded(async (o: CommonOptions & { policies: string; demandFactor: string; spike?: string; lead: string; price: string }) => {
+      const policies = o.policies.split(',').map((p) => parsePolicyName(p.trim()));
+      const f = await resolveForecast(o, deps);
+      const { capacity, web } = await resolveWebCapacity(o);
+      if (o.spike !== undefined) {
+        const start = new Date(f.from.getTime() + 3_600_000);
+        const spike = { name: 'synthetic spike', startsAt: start, endsAt: new Date(start.getTime() + 7_200_000), trafficMultiplier: toNumber(o.spike, '--spike'), shape: { rampUpMinutes: 5, decayMinutes: 15 } };
+        f.forecast.events = [...(f.forecast.events ?? []), spike];
+      }
+      const bar = createProgress(o.progress && !o.json, policies.length * 100);
+      const result = comparePolicies({
+        forecast: f.forecast,
+        from: f.from,
+        to: f.to,
+        policies,
+        capacityPerInstanceRps: capacity.requestsPerSecondPerInstance,
+        pricePerInstanceHour: toNumber(o.price, '--price'),
+        web,
+        leadMinutes: toNumber(o.lead, '--lead'),
+        demandFactor: toNumber(o.demandFactor, '--demand-factor'),
+        onProgress: bar ? (policy, fr) => bar.update(policies.indexOf(policy) * 100 + Math.round(fr * 100), { policy }) : undefined,
+      });
+      bar?.stop();
+      const title = `${f.focus?.name ?? 'Sale'}: demand vs capacity vs replicas (${f.from.toISOString().slice(0, 16)} → ${f.to.toISOString().slice(0, 16)} UTC)`;
+      const totals = result.results.map((r) => ({ policy: r.policy, description: r.description, ...r.totals }));
+      if (o.out) await writeChart(o.out, buildSimulationChartSpec(result.results, title), title);
+      if (o.json) return write(simulateCmd, JSON.stringify({ from: f.from, to: f.to, capacitySource: capacity.source, windows: result.windows, totals, timelines: Object.fromEntries(result.results.map((r) => [r.policy, r.timeline])) }, null, 2));
+      write(simulateCmd, `${title}\ncapacity ${capacity.requestsPerSecondPerInstance} req/s/instance (${capacity.source}); SLO p95 ≤ 500 ms and errors ≤ 1 %\n`);
+      write(simulateCmd, renderTable(['policy', 'min over SLO', 'failed requests', 'instance-hours', 'cost', 'peak replicas', 'max p95 ms'], totals.map((t) => [t.policy, t.minutesOverSlo, Math.round(t.failedRequests), t.instanceHours, formatMoney(t.cost), t.peakReplicas, Math.round(t.maxP95Ms)])));
+      if (o.out) write(simulateCmd, `\nchart written to ${o.out}`);
+    }),
+  );
+
+  const costCmd = addCommon(program.command('cost').description('monthly cost table (normal / peak / sale) and the cost of each policy for the sale'))
+    .option('--pricing <path>', 'pricing catalogue JSON (default: src/scaling/data/pricing-2026-11-27.json)')
+    .option('--policies <list>', 'policies to price for the event', 'hpa,hpa-prescaled')
+    .option('--peak-factor <x>', 'peak-season traffic relative to normal', '2')
+    .option('--orders-per-request <x>', 'orders per request', '0.002');
+  costCmd.action(
+    guarded(async (o: CommonOptions & { pricing?: string; policies: string; peakFactor: string; ordersPerRequest: string }) => {
+      const pricing = await loadPricing(o.pricing);
+      const policies = o.policies.split(',').map((p) => parsePolicyName(p.trim()));
+      const f = await resolveForecast(o, deps);
+      const { capacity, web } = await resolveWebCapacity(o);
+      const webPlan = { ...web, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance };
+      const peak = toNumber(o.peakFactor, '--peak-factor');
+      const month = (rpsFactor: number, withEvents: boolean) => {
+        // A 4-week month starting on the event's Monday-aligned week keeps the weekly pattern whole.
+        const start = new Date(Date.UTC(f.from.getUTCFullYear(), 10, 10));
+        const end = new Date(start.getTime() + 28 * 86_400_000);
+        const baseRps = (f.forecast.baseRequestsPerSecond ?? 100) * rpsFactor;
+        return getMonthUsage(planCapacity(forecastHourly({ ...f.forecast, baseRequestsPerSecond: baseRps, events: withEvents ? f.forecast.events : [] }, start, end), webPlan), DEFAULT_COST_ASSUMPTIONS.hoursPerMonth);
+      };
+      const usage = { normal: month(1, false), peak: month(peak, false), sale: month(peak, true) };
+      const columns = Object.fromEntries(SCENARIOS.map((s) => [s, getMonthlyCost(usage[s], s, pricing)])) as Record<(typeof SCENARIOS)[number], ReturnType<typeof getMonthlyCost>>;
+      const sim = comparePolicies({ forecast: f.forecast, from: f.from, to: f.to, policies, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, pricePerInstanceHour: 0, web });
+      const hours = (f.to.getTime() - f.from.getTime()) / 3_600_000;
+      const priced = pricePolicies(sim.results, pricing, { hours, ordersPerRequest: toNumber(o.ordersPerRequest, '--orders-per-request') });
+      const assumptions = { ...DEFAULT_COST_ASSUMPTIONS, capacity, baseRps: f.forecast.baseRequestsPerSecond, peakFactor: peak, saleMonth: 'peak traffic + the sale events (file/database/calendar)', pricingAsOf: pricing.asOf, region: pricing.region, sources: pricing.sources };
+      if (o.json) return write(costCmd, JSON.stringify({ assumptions, usage, monthly: columns, policies: priced }, null, 2));
+      write(costCmd, `Monthly cost (${pricing.region}, prices as of ${pricing.asOf}; ${pricing.currency})\n`);
+      write(costCmd, renderTable(['component', 'normal', 'peak', 'sale'], [...COST_COMPONENTS, 'Total' as const].map((c) => [c, formatMoney(columns.normal[c]), formatMoney(columns.peak[c]), formatMoney(columns.sale[c])])));
+      write(costCmd, '\nAssumptions:');
+      write(costCmd, `  traffic: ${f.forecast.baseRequestsPerSecond} req/s at pattern 1.0; peak month ×${peak}; sale month = peak + events; capacity ${capacity.requestsPerSecondPerInstance} req/s/instance (${capacity.source})`);
+      write(costCmd, `  instances: ${DEFAULT_COST_ASSUMPTIONS.instanceType}, replicas from the hourly plan at ${web.targetUtilization * 100} % (web ${web.minReplicas}–${web.maxReplicas}, workers ${DEFAULT_WORKER_PLAN.minReplicas}–${DEFAULT_WORKER_PLAN.maxReplicas})`);
+      write(costCmd, `  PostgreSQL ${SCENARIOS.map((s) => DEFAULT_COST_ASSUMPTIONS.postgresClass[s]).join(' / ')}; Redis ${DEFAULT_COST_ASSUMPTIONS.redisNodes} × ${SCENARIOS.map((s) => DEFAULT_COST_ASSUMPTIONS.redisClass[s]).join(' / ')}; ${DEFAULT_COST_ASSUMPTIONS.responseKb} KB per response; ${DEFAULT_COST_ASSUMPTIONS.customMetrics} metrics, ${DEFAULT_COST_ASSUMPTIONS.alarms} alarms`);
+      write(costCmd, `  sources: ${Object.values(pricing.sources).join(' ')}`);
+      write(costCmd, `\n${f.focus?.name ?? 'Event'} window (${hours.toFixed(0)} h), per policy:`);
+      write(costCmd, renderTable(['policy', 'instance-hours', 'instances', 'LB+DB+Redis', 'total', 'orders', 'per 1000 orders', 'min over SLO'], priced.map((p) => [p.policy, p.instanceHours, formatMoney(p.instanceCost), formatMoney(p.sharedCost), formatMoney(p.totalCost), Math.round(p.orders), formatMoney(p.costPer1000Orders), p.minutesOverSlo])));
+    }),
+  );
+
+  const backtestCmd = program
+    .command('backtest')
+    .description('score Holt-Winters (m = 168) against seasonal naive on held-out weeks')
+    .option('--history <csv>', 'hourly history CSV (hour,requests)')
+    .option('--learn', 'use the analytics rollups from the database')
+    .option('--dataset <name>', `built-in synthetic dataset (${Object.keys(TEST_DATASETS).join(', ')}); default: all`)
+    .option('--held-out-weeks <n>', 'weeks held out', '2')
+    .option('--json', 'print JSON');
+  backtestCmd.action(
+    guarded(async (o: { history?: string; learn?: boolean; dataset?: string; heldOutWeeks: string; json?: boolean }) => {
+      const heldOutWeeks = toNumber(o.heldOutWeeks, '--held-out-weeks');
+      const history = await loadHistory(o, deps);
+      let sets: [string, ReturnType<typeof getTestDataset>][];
+      if (history) sets = [[o.history ?? 'database', history]];
+      else if (o.dataset) {
+        if (!TEST_DATASETS[o.dataset]) throw new ScalingInputError('INVALID_OPTION', `--dataset: unknown dataset "${o.dataset}" (known: ${Object.keys(TEST_DATASETS).join(', ')})`);
+        sets = [[o.dataset, getTestDataset(o.dataset)]];
+      } else sets = Object.keys(TEST_DATASETS).map((n) => [n, getTestDataset(n)]);
+      const results = sets.map(([name, series]) => ({ dataset: name, ...runBacktest(series, { heldOutWeeks }) }));
+      if (o.json) return write(backtestCmd, JSON.stringify(results, null, 2));
+      const rows = results.flatMap((r) => [
+        [r.dataset, 'Holt-Winters (log, m=168)', r.holtWinters.mae, r.holtWinters.rmse, r.holtWinters.smape, r.holtWinters.mase],
+        [r.dataset, 'seasonal naive (m=168)', r.seasonalNaive.mae, r.seasonalNaive.rmse, r.seasonalNaive.smape, r.seasonalNaive.mase],
+      ]);
+      write(backtestCmd, `Backtest: ${heldOutWeeks} held-out week(s), rolling origin, 168 h ahead\n`);
+      write(backtestCmd, renderTable(['dataset', 'model', 'MAE', 'RMSE', 'sMAPE %', 'MASE'], rows));
+      for (const r of results) write(backtestCmd, `${r.dataset}: ${r.beatsSeasonalNaive ? 'beats' : 'does NOT beat'} seasonal naive (MASE ${r.holtWinters.mase.toFixed(3)})`);
+    }),
+  );
+  return program;
+}

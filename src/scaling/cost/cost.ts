@@ -1,0 +1,135 @@
+/**
+ * Monthly cost table in the seed strategy's structure (components × normal / peak / sale) from
+ * explicit assumptions, and the price of each simulated policy for a sale event.
+ */
+import type { CapacityPlan } from '../capacity/plan.ts';
+import type { SimulationResult } from '../simulate/simulate.ts';
+import type { PricingCatalogue } from './pricing.ts';
+import { getHourly, getInstancePrice } from './pricing.ts';
+
+export const SCENARIOS = ['normal', 'peak', 'sale'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+/** Everything the monthly table is computed from; printed with the table. */
+export interface CostAssumptions {
+  /** Instance type of web and worker instances. @defaultValue 'c6i.large' */
+  instanceType: string;
+  /** Managed PostgreSQL class per scenario. @defaultValue db.m6g.large / db.m6g.xlarge / db.m6g.2xlarge */
+  postgresClass: Record<Scenario, string>;
+  /** PostgreSQL storage. @defaultValue 100 */
+  postgresStorageGb: number;
+  /** Managed Redis node class per scenario (×2 nodes: primary + replica). */
+  redisClass: Record<Scenario, string>;
+  /** @defaultValue 2 */
+  redisNodes: number;
+  /** Mean response size (data transfer out). @defaultValue 30 */
+  responseKb: number;
+  /** Custom metrics and alarms. @defaultValue 50 / 20 */
+  customMetrics: number;
+  alarms: number;
+  /** Log volume per request. @defaultValue 0.5 */
+  logKbPerRequest: number;
+  /** Queue API calls per job (send, receive, delete — SQS-equivalent). @defaultValue 3 */
+  queueCallsPerJob: number;
+  /** Hours in a month. @defaultValue 730 */
+  hoursPerMonth: number;
+}
+
+export const DEFAULT_COST_ASSUMPTIONS: CostAssumptions = {
+  instanceType: 'c6i.large',
+  postgresClass: { normal: 'db.m6g.large', peak: 'db.m6g.xlarge', sale: 'db.m6g.2xlarge' },
+  postgresStorageGb: 100,
+  redisClass: { normal: 'cache.t4g.medium', peak: 'cache.m6g.large', sale: 'cache.m6g.xlarge' },
+  redisNodes: 2,
+  responseKb: 30,
+  customMetrics: 50,
+  alarms: 20,
+  logKbPerRequest: 0.5,
+  queueCallsPerJob: 3,
+  hoursPerMonth: 730,
+};
+
+/** Usage of one scenario month, from a capacity plan over that month. */
+export interface MonthUsage {
+  webInstanceHours: number;
+  workerInstanceHours: number;
+  requests: number;
+  jobs: number;
+}
+
+/** Sums a plan's hours, scaled to a month of `hoursPerMonth`. */
+export function getMonthUsage(plan: CapacityPlan, hoursPerMonth = 730): MonthUsage {
+  const scale = hoursPerMonth / Math.max(1, plan.hours.length);
+  let web = 0;
+  let workers = 0;
+  let requests = 0;
+  let jobs = 0;
+  for (const h of plan.hours) {
+    web += h.webReplicas;
+    workers += h.workerReplicas;
+    requests += h.peakRps * 3600;
+    jobs += h.jobsPerSecond * 3600;
+  }
+  return { webInstanceHours: web * scale, workerInstanceHours: workers * scale, requests: requests * scale, jobs: jobs * scale };
+}
+
+export const COST_COMPONENTS = ['EC2 Instances', 'Load Balancer', 'RDS PostgreSQL', 'ElastiCache Redis', 'Queue', 'CloudWatch', 'Data Transfer'] as const;
+export type CostComponent = (typeof COST_COMPONENTS)[number];
+
+export type CostColumn = Record<CostComponent | 'Total', number>;
+
+export function getMonthlyCost(usage: MonthUsage, scenario: Scenario, p: PricingCatalogue, a: CostAssumptions = DEFAULT_COST_ASSUMPTIONS): CostColumn {
+  const h = a.hoursPerMonth;
+  const gbOut = (usage.requests * a.responseKb) / 1024 / 1024;
+  // ALB LCUs: the processed-bytes dimension (1 LCU = 1 GB per hour), at least 1.
+  const lcuHours = Math.max(h, gbOut);
+  const storage = typeof p.postgres.storagePerGbMonth === 'number' ? p.postgres.storagePerGbMonth : 0;
+  const col = {
+    'EC2 Instances': (usage.webInstanceHours + usage.workerInstanceHours) * getInstancePrice(p, a.instanceType),
+    'Load Balancer': h * p.loadBalancer.perHour + lcuHours * p.loadBalancer.perLcuHour,
+    'RDS PostgreSQL': h * getHourly(p.postgres, a.postgresClass[scenario], 'PostgreSQL class') + a.postgresStorageGb * storage,
+    'ElastiCache Redis': h * a.redisNodes * getHourly(p.redis, a.redisClass[scenario], 'Redis class'),
+    Queue: ((usage.jobs * a.queueCallsPerJob) / 1e6) * p.queue.perMillionRequests,
+    CloudWatch: a.customMetrics * p.monitoring.perCustomMetricMonth + a.alarms * p.monitoring.perAlarmMonth + ((usage.requests * a.logKbPerRequest) / 1024 / 1024) * p.monitoring.perLogGbIngested,
+    'Data Transfer': gbOut * p.dataTransfer.perGbOut,
+  } as Record<CostComponent, number>;
+  return { ...col, Total: COST_COMPONENTS.reduce((s, c) => s + col[c], 0) };
+}
+
+/** The price of one simulated policy for the simulated window. */
+export interface PolicyCost {
+  policy: string;
+  instanceHours: number;
+  instanceCost: number;
+  /** Load balancer, PostgreSQL and Redis for the window's hours (sale classes). */
+  sharedCost: number;
+  totalCost: number;
+  orders: number;
+  costPer1000Orders: number;
+  minutesOverSlo: number;
+  failedRequests: number;
+}
+
+export function pricePolicies(results: readonly SimulationResult[], p: PricingCatalogue, o: { hours: number; ordersPerRequest: number; assumptions?: CostAssumptions }): PolicyCost[] {
+  const a = o.assumptions ?? DEFAULT_COST_ASSUMPTIONS;
+  const shared =
+    o.hours *
+    (p.loadBalancer.perHour + getHourly(p.postgres, a.postgresClass.sale, 'PostgreSQL class') + a.redisNodes * getHourly(p.redis, a.redisClass.sale, 'Redis class'));
+  const price = getInstancePrice(p, a.instanceType);
+  return results.map((r) => {
+    const instanceCost = r.totals.instanceHours * price;
+    const orders = r.totals.servedRequests * o.ordersPerRequest;
+    const totalCost = instanceCost + shared;
+    return {
+      policy: r.policy,
+      instanceHours: r.totals.instanceHours,
+      instanceCost,
+      sharedCost: shared,
+      totalCost,
+      orders,
+      costPer1000Orders: orders > 0 ? (totalCost / orders) * 1000 : Number.NaN,
+      minutesOverSlo: r.totals.minutesOverSlo,
+      failedRequests: r.totals.failedRequests,
+    };
+  });
+}
