@@ -117,7 +117,8 @@ export function learnBase(history: readonly HourlyPoint[], to: Date): Map<number
   const map = new Map<number, number>();
   if (horizon <= 0) return map;
   const model = fitLogHoltWinters(history.map((p) => p.requests));
-  forecastLogHoltWinters(model, horizon).forEach((v, i) => map.set(last + (i + 1) * 3_600_000, v / 3600));
+  const values = forecastLogHoltWinters(model, horizon);
+  for (let i = 0; i < values.length; i++) map.set(last + (i + 1) * 3_600_000, values[i] / 3600);
   return map;
 }
 

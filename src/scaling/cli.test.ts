@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Command, CommanderError } from 'commander';
+import { registerScalingCommands } from './cli.ts';
+
+async function run(args: string[], deps = {}): Promise<{ out: string; err: string; exitCode: number }> {
+  let out = '';
+  let err = '';
+  const program = new Command('salescale').exitOverride().configureOutput({ writeOut: (s) => { out += s; }, writeErr: (s) => { err += s; } });
+  registerScalingCommands(program, deps);
+  try {
+    await program.parseAsync(['node', 'salescale', ...args]);
+    return { out, err, exitCode: 0 };
+  } catch (e) {
+    if (e instanceof CommanderError) return { out, err, exitCode: e.exitCode };
+    throw e;
+  }
+}
+
+describe('salescale CLI', () => {
+  it('simulate on Black Friday: reactive HPA over the SLO, HPA + pre-scaling not, with instance-hours and cost (--json)', async () => {
+    const r = await run(['simulate', '--year', '2026', '--capacity', '150', '--json', '--no-db']);
+    assert.equal(r.exitCode, 0, r.err);
+    const json = JSON.parse(r.out) as { totals: { policy: string; minutesOverSlo: number; instanceHours: number; cost: number }[] };
+    const hpa = json.totals.find((t) => t.policy === 'hpa');
+    const pre = json.totals.find((t) => t.policy === 'hpa-prescaled');
+    assert.ok(hpa && pre);
+    assert.ok(hpa.minutesOverSlo > 0);
+    assert.equal(pre.minutesOverSlo, 0);
+    assert.ok(pre.instanceHours > 0 && pre.cost > 0 && hpa.cost > 0);
+  });
+
+  it('prints a readable table by default', async () => {
+    const r = await run(['simulate', '--year', '2026', '--capacity', '150', '--from', '2026-11-27T09:00:00Z', '--to', '2026-11-27T11:00:00Z']);
+    assert.match(r.out, /policy\s+min over SLO/);
+    assert.match(r.out, /hpa-prescaled/);
+  });
+
+  it('plan flags the seed pool/connection mismatch with a fix', async () => {
+    const r = await run(['plan', '--year', '2026', '--capacity', '150']);
+    assert.match(r.out, /max_connections 200.*does NOT fit/);
+    assert.match(r.out, /fix: set the pool max to \d+ per process/);
+  });
+
+  it('uses the injected database sale events', async () => {
+    const loadSaleEvents = async () => [{ name: 'Black Friday', startsAt: new Date('2026-11-27T00:00:00Z'), endsAt: new Date('2026-11-28T00:00:00Z'), trafficMultiplier: '3' }];
+    const r = await run(['forecast', '--year', '2026', '--json', '--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z'], { loadSaleEvents });
+    const json = JSON.parse(r.out) as { eventSource: string; hours: { eventMultiplier: number }[] };
+    assert.match(json.eventSource, /database/);
+    assert.equal(json.hours[0].eventMultiplier, 3);
+  });
+
+  it('gives one error line and exit code 2 for an unknown policy, a bad date and a negative capacity', async () => {
+    const policy = await run(['simulate', '--policies', 'hpa,magic']);
+    assert.equal(policy.exitCode, 2);
+    assert.equal(policy.err.trim().split('\n').length, 1);
+    assert.match(policy.err, /^error \[UNKNOWN_POLICY\]/);
+    const date = await run(['forecast', '--from', '2026-13-01']);
+    assert.equal(date.exitCode, 2);
+    assert.match(date.err, /INVALID_DATE/);
+    const cap = await run(['plan', '--capacity', '-5', '--year', '2026']);
+    assert.equal(cap.exitCode, 2);
+    assert.match(cap.err, /NEGATIVE_CAPACITY/);
+  });
+
+  it('backtest reports MASE below 1 on the built-in datasets', async () => {
+    const r = await run(['backtest', '--json']);
+    const json = JSON.parse(r.out) as { dataset: string; holtWinters: { mase: number } }[];
+    assert.equal(json.length, 2);
+    for (const d of json) assert.ok(d.holtWinters.mase < 1, `${d.dataset} ${d.holtWinters.mase}`);
+  });
+});

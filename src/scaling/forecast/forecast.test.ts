@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ScalingInputError } from '../errors.ts';
+import { getTestDataset } from '../test-data/generate.ts';
+import { runBacktest } from './backtest.ts';
+import { SEED_BASE_PATTERN, getBaseMultiplier } from './base-pattern.ts';
+import { getBlackFriday, getCyberMonday, getSeedCalendarEvents } from './calendar.ts';
+import { parseHourlyCsv } from './csv.ts';
+import { getEventMultiplier, parseSaleEvents } from './events.ts';
+import { forecastHourly } from './forecast.ts';
+import { getMase, getSmape } from './metrics.ts';
+
+describe('base pattern', () => {
+  it('holds each listed multiplier until the next listed hour (Monday 03:00 is 0.2, not 1.0)', () => {
+    assert.equal(getBaseMultiplier(SEED_BASE_PATTERN, 1, 3), 0.2);
+    assert.equal(getBaseMultiplier(SEED_BASE_PATTERN, 1, 11), 1.0);
+    assert.equal(getBaseMultiplier(SEED_BASE_PATTERN, 5, 23), 1.0);
+    assert.equal(getBaseMultiplier(SEED_BASE_PATTERN, 5, 19), 1.8);
+  });
+});
+
+describe('calendar', () => {
+  it('puts Black Friday on the day after the fourth Thursday of November', () => {
+    assert.deepEqual(getBlackFriday(2024), { year: 2024, month: 11, day: 29 });
+    assert.deepEqual(getBlackFriday(2026), { year: 2026, month: 11, day: 27 });
+    assert.deepEqual(getBlackFriday(2025), { year: 2025, month: 11, day: 28 });
+    assert.deepEqual(getCyberMonday(2024), { year: 2024, month: 12, day: 2 });
+  });
+  it('reproduces the seed dates for 2024 with their multipliers', () => {
+    const events = getSeedCalendarEvents(2024);
+    assert.deepEqual(
+      events.map((e) => [e.name, e.startsAt.toISOString().slice(0, 10), e.trafficMultiplier]),
+      [['Black Friday', '2024-11-29', 10], ['Cyber Monday', '2024-12-02', 8], ['Christmas Sale', '2024-12-15', 5]],
+    );
+  });
+  it('starts the event at local midnight of the shop time zone', () => {
+    const [bf] = getSeedCalendarEvents(2026, 'America/New_York');
+    assert.equal(bf.startsAt.toISOString(), '2026-11-27T05:00:00.000Z');
+  });
+});
+
+describe('events', () => {
+  const [event] = parseSaleEvents([{ name: 'Flash', startsAt: '2026-11-27T10:00:00Z', endsAt: '2026-11-27T12:00:00Z', trafficMultiplier: '10', rampUpMinutes: 10, decayMinutes: 20 }]);
+  it('ramps linearly to the multiplier, holds it, and decays before the end', () => {
+    const at = (iso: string) => getEventMultiplier([event], Date.parse(iso));
+    assert.equal(at('2026-11-27T09:59:00Z'), 1);
+    assert.equal(at('2026-11-27T10:05:00Z'), 5.5);
+    assert.equal(at('2026-11-27T11:00:00Z'), 10);
+    assert.equal(at('2026-11-27T11:50:00Z'), 5.5);
+    assert.equal(at('2026-11-27T12:00:00Z'), 1);
+  });
+  it('rejects an event that ends before it starts with INVALID_DATE', () => {
+    assert.throws(
+      () => parseSaleEvents([{ name: 'x', startsAt: '2026-11-28', endsAt: '2026-11-27', trafficMultiplier: 2 }]),
+      (e: unknown) => e instanceof ScalingInputError && e.code === 'INVALID_DATE',
+    );
+    assert.throws(() => parseSaleEvents([{ name: 'x', startsAt: '2026-02-30', endsAt: '2026-03-01', trafficMultiplier: 2 }]), { code: 'INVALID_DATE' });
+  });
+  it('multiplies the base pattern by the event in the hourly forecast', () => {
+    const hours = forecastHourly({ baseRequestsPerSecond: 100, events: [event] }, new Date('2026-11-27T11:00:00Z'), new Date('2026-11-27T12:00:00Z'));
+    // Friday 11:00 is 1.3 × 100 rps; the event holds ×10 until 11:40, then decays.
+    assert.equal(hours[0].peakRequestsPerSecond, 1300);
+    assert.ok(hours[0].meanRequestsPerSecond < 1300 && hours[0].meanRequestsPerSecond > 1000);
+  });
+});
+
+describe('hourly CSV', () => {
+  it('parses hour,requests rows', () => {
+    const points = parseHourlyCsv('hour,requests\n2026-01-01T00:00:00Z,10\n2026-01-01T01:00:00Z,12\n');
+    assert.deepEqual(points.map((p) => p.requests), [10, 12]);
+  });
+  it('rejects malformed rows with MALFORMED_CSV naming the line', () => {
+    assert.throws(() => parseHourlyCsv('hour,requests\n2026-01-01T00:00:00Z,abc\n'), /line 2/);
+    assert.throws(() => parseHourlyCsv('time,value\n'), { code: 'MALFORMED_CSV' });
+    assert.throws(() => parseHourlyCsv('hour,requests\n2026-01-01T00:00:00Z,1\n2026-01-01T03:00:00Z,1\n'), { code: 'MALFORMED_CSV' });
+  });
+});
+
+describe('accuracy metrics', () => {
+  it('computes sMAPE and MASE by their definitions', () => {
+    assert.equal(getSmape([100, 100], [100, 300]), 50);
+    // Training [1,2,3,5] with m = 2: seasonal-naive errors |3−1|, |5−2| → scale 2.5; test MAE 1 → MASE 0.4.
+    assert.equal(getMase([10], [11], [1, 2, 3, 5], 2), 0.4);
+  });
+});
+
+describe('backtest on the synthetic test datasets', () => {
+  for (const name of ['shop-steady', 'shop-growing']) {
+    it(`Holt-Winters beats seasonal naive on ${name} (MASE < 1)`, () => {
+      const r = runBacktest(getTestDataset(name), { heldOutWeeks: 2 });
+      assert.ok(r.holtWinters.mase < 1, `MASE ${r.holtWinters.mase}`);
+      assert.ok(r.holtWinters.mase < r.seasonalNaive.mase);
+      assert.equal(r.beatsSeasonalNaive, true);
+    });
+  }
+  it('refuses a series too short to hold out weeks', () => {
+    assert.throws(() => runBacktest(getTestDataset('shop-steady').slice(0, 168 * 5)), { code: 'INSUFFICIENT_HISTORY' });
+  });
+});

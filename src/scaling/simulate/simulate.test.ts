@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { getCalendarEvent } from '../forecast/calendar.ts';
+import { comparePolicies } from './compare.ts';
+import { evaluateServiceStep, getServiceRate } from './service-model.ts';
+import { parsePolicyName, simulatePolicy } from './simulate.ts';
+
+const service = { capacityPerInstanceRps: 150, sloP95Ms: 500, sloErrorRate: 0.01, maxUtilization: 0.98, timeoutMs: 10_000 };
+
+describe('service model', () => {
+  it('puts p95 exactly at the SLO when an instance runs at its benchmarked capacity', () => {
+    const s = evaluateServiceStep(150, 1, service);
+    assert.ok(Math.abs(s.p95Ms - 500) < 1e-6);
+    assert.equal(s.failedRps, 0);
+  });
+  it('sheds the load above 98 % of the service rate and reports it over SLO', () => {
+    const mu = getServiceRate(service);
+    const s = evaluateServiceStep(2 * mu, 1, service);
+    assert.ok(Math.abs(s.failedRps - (2 * mu - 0.98 * mu)) < 1e-9);
+    assert.equal(s.overSlo, true);
+  });
+  it('fails everything with no ready instance', () => {
+    assert.equal(evaluateServiceStep(10, 0, service).failedRps, 10);
+  });
+});
+
+describe('simulation', () => {
+  it('rejects an unknown policy with UNKNOWN_POLICY', () => {
+    assert.throws(() => parsePolicyName('magic'), { code: 'UNKNOWN_POLICY' });
+  });
+
+  it('lets HPA catch up with a step in demand after the pod start-up lag', () => {
+    const from = new Date('2026-01-05T00:00:00Z');
+    const r = simulatePolicy({
+      policy: 'hpa',
+      from,
+      to: new Date(from.getTime() + 30 * 60_000),
+      demand: (t) => (t < from.getTime() + 5 * 60_000 ? 100 : 1000),
+      service,
+      pricePerInstanceHour: 0.1,
+    });
+    const last = r.timeline.at(-1);
+    assert.ok(r.totals.minutesOverSlo > 0, 'the step itself overloads the 2 pods');
+    assert.ok(r.totals.minutesOverSlo < 10);
+    assert.equal(last?.overSlo, false);
+    assert.ok((last?.readyReplicas ?? 0) >= 10);
+  });
+
+  it('on Black Friday: reactive HPA violates the SLO during the ramp, HPA + pre-scaling does not', () => {
+    const bf = getCalendarEvent('black-friday', 2026);
+    const { results } = comparePolicies({
+      forecast: { events: [bf], baseRequestsPerSecond: 100 },
+      from: new Date(bf.startsAt.getTime() - 3 * 3_600_000),
+      to: bf.endsAt,
+      policies: ['hpa', 'hpa-prescaled'],
+      capacityPerInstanceRps: 150,
+      pricePerInstanceHour: 0.085,
+    });
+    const [reactive, prescaled] = results;
+    assert.ok(reactive.totals.minutesOverSlo >= 2, `reactive ${reactive.totals.minutesOverSlo}`);
+    assert.ok(reactive.totals.failedRequests > 0);
+    assert.equal(prescaled.totals.minutesOverSlo, 0);
+    assert.equal(prescaled.totals.failedRequests, 0);
+    assert.ok(prescaled.totals.instanceHours > reactive.totals.instanceHours);
+    assert.ok(Math.abs(prescaled.totals.cost - prescaled.totals.instanceHours * 0.085) < 1e-9);
+  });
+
+  it('predictive scaling without the event does no better than target tracking alone on Black Friday', () => {
+    const bf = getCalendarEvent('black-friday', 2026);
+    const { results } = comparePolicies({
+      forecast: { events: [bf] },
+      from: new Date('2026-11-27T09:00:00Z'),
+      to: new Date('2026-11-27T12:00:00Z'),
+      policies: ['aws-target-tracking', 'aws-predictive', 'aws-scheduled'],
+      capacityPerInstanceRps: 150,
+      pricePerInstanceHour: 0.085,
+    });
+    assert.ok(results[1].totals.minutesOverSlo > 0);
+    assert.equal(results[2].totals.minutesOverSlo, 0);
+  });
+});
