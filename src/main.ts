@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // The `salescale` CLI: parses the command, loads config, starts one role.
 import { Command, InvalidArgumentError } from 'commander';
+import { scalingDataSources } from './cli/scaling-data.ts';
 import { runSeed } from './cli/seed.ts';
 import { runUp } from './cli/up.ts';
 import { ConfigError, loadConfig, requireServices } from './platform/config/config.ts';
 import { runMigrations } from './platform/db/migrate.ts';
 import { LocalStackError } from './platform/local/local-stack.ts';
+import { registerScalingCommands } from './scaling/cli.ts';
 import { onTerminationSignals, startWeb } from './web/web-role.ts';
 
 function positiveInt(value: string): number {
@@ -50,6 +52,10 @@ export function buildCli(): Command {
       if (!config.db.url) throw new ConfigError('DATABASE_URL', 'is required for seed');
       await runSeed(config.db.url, options);
     });
+
+  // forecast, plan, simulate, cost, backtest: sale events (and history) come from the database when
+  // DATABASE_URL is set, otherwise from files and the built-in calendar.
+  registerScalingCommands(program, scalingDataSources(() => loadConfig().db.url));
 
   return program;
 }

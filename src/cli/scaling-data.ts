@@ -1,0 +1,23 @@
+import pg from 'pg';
+import type { ScalingCliDeps } from '../scaling/cli-inputs.ts';
+
+/** Database sources for the scaling toolkit; without a DATABASE_URL the toolkit uses files and the calendar. */
+export function scalingDataSources(databaseUrl: () => string | undefined): ScalingCliDeps {
+  const query = async <T extends pg.QueryResultRow>(text: string): Promise<T[]> => {
+    const connectionString = databaseUrl();
+    if (!connectionString) return [];
+    const client = new pg.Client({ connectionString, application_name: 'salescale-cli' });
+    await client.connect();
+    try {
+      return (await client.query<T>(text)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+  return {
+    loadSaleEvents: () =>
+      query<{ name: string; startsAt: Date; endsAt: Date; trafficMultiplier: number }>(
+        'SELECT name, starts_at AS "startsAt", ends_at AS "endsAt", traffic_multiplier AS "trafficMultiplier" FROM sale_events ORDER BY starts_at',
+      ),
+  };
+}
