@@ -2,11 +2,15 @@
 // The `salescale` CLI: parses the command, loads config, starts one role.
 import { Command, InvalidArgumentError } from 'commander';
 import { scalingDataSources } from './cli/scaling-data.ts';
+import { formatQueueReport, getQueueReport, retryFailed } from './cli/queues.ts';
 import { runSeed } from './cli/seed.ts';
 import { runUp } from './cli/up.ts';
 import { ConfigError, loadConfig, requireServices } from './platform/config/config.ts';
 import { runMigrations } from './platform/db/migrate.ts';
 import { LocalStackError } from './platform/local/local-stack.ts';
+import { isQueueName, QUEUE_NAMES, type QueueName } from './platform/queue/queue-definitions.ts';
+import { UnsafeQueueRedisError } from './platform/queue/redis-policy.ts';
+import { startWorker } from './worker/worker-role.ts';
 import { registerScalingCommands } from './scaling/cli.ts';
 import { onTerminationSignals, startWeb } from './web/web-role.ts';
 
@@ -14,6 +18,18 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
   return n;
+}
+
+function queueList(value: string): QueueName[] {
+  const names = value.split(',').map((part) => part.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !isQueueName(name));
+  if (unknown.length > 0 || names.length === 0) throw new InvalidArgumentError(`queues are ${QUEUE_NAMES.join(', ')}`);
+  return names as QueueName[];
+}
+
+function queueName(value: string): QueueName {
+  if (!isQueueName(value)) throw new InvalidArgumentError(`queues are ${QUEUE_NAMES.join(', ')}`);
+  return value;
 }
 
 export function buildCli(): Command {
@@ -30,6 +46,29 @@ export function buildCli(): Command {
     .action(async () => {
       const web = await startWeb(loadConfig());
       onTerminationSignals((signal) => web.shutdown(signal));
+    });
+
+  program
+    .command('worker')
+    .description('Run the worker role: queue processors and the outbox relay, /health and /metrics on WORKER_PORT')
+    .option('--queues <names>', `comma-separated subset of ${QUEUE_NAMES.join(',')} (default WORKER_QUEUES, else all)`, queueList)
+    .action(async (options: { queues?: QueueName[] }) => {
+      const worker = await startWorker(loadConfig(), { queues: options.queues });
+      onTerminationSignals((signal) => worker.shutdown(signal));
+    });
+
+  const queues = program
+    .command('queues')
+    .description('Show queue depths, failed jobs, dead letters and the outbox backlog')
+    .action(async () => {
+      process.stdout.write(formatQueueReport(await getQueueReport(loadConfig())));
+    });
+  queues
+    .command('retry-failed <queue>')
+    .description('Retry a queue\'s failed jobs and its dead letters')
+    .action(async (queue: string) => {
+      const result = await retryFailed(loadConfig(), queueName(queue));
+      process.stdout.write(`${queue}: ${result.retriedFailed} failed jobs retried, ${result.requeuedDeadLetters} dead letters enqueued again\n`);
     });
 
   program
@@ -68,7 +107,7 @@ async function main(): Promise<void> {
       process.stderr.write(`salescale: configuration error: ${error.message}\n`);
       process.exit(2);
     }
-    if (error instanceof LocalStackError) {
+    if (error instanceof LocalStackError || error instanceof UnsafeQueueRedisError) {
       process.stderr.write(`salescale: ${error.message}\n`);
       process.exit(2);
     }

@@ -9,6 +9,7 @@ import { runMigrations } from '../platform/db/migrate.ts';
 import { startEmbeddedPostgres, startLocalRedis, type LocalService } from '../platform/local/local-stack.ts';
 import { createLogger } from '../platform/logger/logger.ts';
 import { onTerminationSignals, startWeb } from '../web/web-role.ts';
+import { startWorker } from '../worker/worker-role.ts';
 
 const DEMO = { products: 1000, categories: 24 };
 
@@ -56,6 +57,8 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env): Promise<void>
     logger.info({ applied }, 'migrations applied');
     await seedIfEmpty(config.db.url!, logger);
     const web = await startWeb(config);
+    // The worker role in the same process, sharing the web role's pools and metrics registry.
+    const worker = await startWorker(config, { platform: web.platform, http: false });
     const lines = [
       '',
       `  Salescale is running (${started.length > 0 ? 'local services under ' + dataDir : 'your DATABASE_URL / REDIS_URL'})`,
@@ -63,12 +66,14 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env): Promise<void>
       `  API docs   ${web.url}/docs`,
       `  Health     ${web.url}/health   Ready ${web.url}/ready`,
       `  Metrics    ${web.url}/metrics`,
+      `  Queues     ${web.url}/admin/queues (admin token)   Mail ${path.join(dataDir, 'mail')}${config.mail.smtpUrl ? ' (unused: SMTP_URL is set)' : ''}`,
       `  Admin      Authorization: Bearer ${config.secrets.adminApiToken}`,
       '  Stop       Ctrl-C',
       '',
     ];
     process.stdout.write(lines.join('\n') + '\n');
     onTerminationSignals(async () => {
+      await worker.shutdown('signal');
       await web.shutdown('signal');
       await stopLocal();
     });

@@ -8,15 +8,19 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { catalogAdminRoutes, catalogRoutes, catalogSchemas, createCatalogService } from '../modules/catalog/index.ts';
+import { requestCounter } from '../modules/analytics/index.ts';
 import { createSaleEventService, saleEventAdminRoutes, saleEventSchemas } from '../modules/sale-events/index.ts';
 import type { Cache } from '../platform/cache/cache.ts';
 import type { AppConfig } from '../platform/config/config.ts';
 import type { Database } from '../platform/db/client.ts';
 import type { Metrics } from '../platform/metrics/metrics.ts';
 import { RecentRequests } from '../platform/metrics/recent-requests.ts';
+import { queueMetricsFor } from '../platform/queue/queue-metrics.ts';
+import { createQueueSet } from '../platform/queue/queues.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { requireAdminToken } from './plugins/admin-auth.ts';
 import { healthRoutes, type Lifecycle } from './plugins/health.ts';
+import { queueBoard } from './plugins/queue-board.ts';
 import { ErrorResponse } from './schemas.ts';
 
 export interface WebDeps {
@@ -101,6 +105,15 @@ export async function buildServer(deps: WebDeps): Promise<App> {
   }
 
   await app.register(healthRoutes({ ...deps, recent, lifecycle }));
+
+  // Queues for the dashboard and the depth gauges; the web role itself enqueues through the outbox.
+  const queues = createQueueSet({ connection: deps.redis, redisPrefix: config.redis.prefix, overrides: { attempts: config.queues.attempts, backoffMs: config.queues.backoffMs } });
+  app.addHook('onClose', () => queues.close());
+  const queueMetrics = queueMetricsFor(deps.metrics.registry);
+  queueMetrics.observeQueues(queues);
+  queueMetrics.observeOutbox(deps.db.pools.primary);
+  await app.register(queueBoard({ queues, adminToken: config.secrets.adminApiToken }));
+  await app.register(requestCounter({ db: deps.db, logger: deps.logger, flushIntervalMs: config.analytics.flushIntervalMs }));
 
   const catalog = createCatalogService({ db: deps.db, cache: deps.cache, ttls: () => config.cacheTtl });
   const saleEvents = createSaleEventService({ db: deps.db });

@@ -1,0 +1,106 @@
+import pg from 'pg';
+import { requireServices, type AppConfig } from '../platform/config/config.ts';
+import { listDeadLetters, markDeadLettersRetried } from '../platform/queue/dead-letters.ts';
+import { QUEUE_NAMES, type QueueName } from '../platform/queue/queue-definitions.ts';
+import { createQueueSet, jobOptions } from '../platform/queue/queues.ts';
+import { closeRedis, createRedis, waitForRedis } from '../platform/redis/redis.ts';
+
+export interface QueueDepth {
+  queue: QueueName;
+  waiting: number;
+  prioritized: number;
+  delayed: number;
+  active: number;
+  completed: number;
+  failed: number;
+  /** Unretried rows in the dead_letters table. */
+  deadLetters: number;
+}
+
+export interface QueueReport {
+  queues: QueueDepth[];
+  outbox: { unrelayed: number; oldestAgeSeconds: number };
+}
+
+async function withQueues<T>(config: AppConfig, run: (deps: { queues: ReturnType<typeof createQueueSet>; pool: pg.Pool }) => Promise<T>): Promise<T> {
+  const urls = requireServices(config);
+  const redis = createRedis(urls.redisUrl, { name: 'salescale-cli', role: 'fast-fail' });
+  redis.on('error', () => {});
+  const pool = new pg.Pool({ connectionString: urls.databaseUrl, max: 2, application_name: 'salescale-cli' });
+  const queues = createQueueSet({ connection: redis, redisPrefix: config.redis.prefix, overrides: { attempts: config.queues.attempts, backoffMs: config.queues.backoffMs } });
+  try {
+    await waitForRedis(redis, 5000);
+    return await run({ queues, pool });
+  } finally {
+    await queues.close();
+    await closeRedis(redis);
+    await pool.end();
+  }
+}
+
+/** Depths, failed counts and dead letters of every queue, plus the outbox backlog. */
+export async function getQueueReport(config: AppConfig): Promise<QueueReport> {
+  return withQueues(config, async ({ queues, pool }) => {
+    const dead = await pool.query<{ queue: string; n: number }>('SELECT queue, count(*)::int AS n FROM dead_letters WHERE retried_at IS NULL GROUP BY queue');
+    const deadBy = new Map(dead.rows.map((row) => [row.queue, row.n]));
+    const depths: QueueDepth[] = [];
+    for (const name of QUEUE_NAMES) {
+      const counts = await queues.get(name).getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
+      depths.push({
+        queue: name,
+        waiting: counts.waiting ?? 0,
+        prioritized: counts.prioritized ?? 0,
+        delayed: counts.delayed ?? 0,
+        active: counts.active ?? 0,
+        completed: counts.completed ?? 0,
+        failed: counts.failed ?? 0,
+        deadLetters: deadBy.get(name) ?? 0,
+      });
+    }
+    const outbox = await pool.query<{ n: number; age: number }>(
+      'SELECT count(*)::int AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS age FROM outbox WHERE relayed_at IS NULL',
+    );
+    return { queues: depths, outbox: { unrelayed: outbox.rows[0]?.n ?? 0, oldestAgeSeconds: Math.round(outbox.rows[0]?.age ?? 0) } };
+  });
+}
+
+export function formatQueueReport(report: QueueReport): string {
+  const header = ['queue', 'waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'dead letters'];
+  const rows = report.queues.map((q) => [q.queue, q.waiting, q.prioritized, q.delayed, q.active, q.completed, q.failed, q.deadLetters].map(String));
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line), '', `outbox: ${report.outbox.unrelayed} unrelayed, oldest ${report.outbox.oldestAgeSeconds} s`, ''].join('\n');
+}
+
+export interface RetryResult {
+  /** Jobs moved from BullMQ's failed set back to waiting. */
+  retriedFailed: number;
+  /** Dead letters whose job was no longer in Redis, enqueued again under the same id. */
+  requeuedDeadLetters: number;
+}
+
+/**
+ * Retries a queue's failed jobs: everything in BullMQ's failed set, plus dead letters whose job
+ * Redis has since trimmed (re-added with the same job id, so processors' once-per-job-id claims
+ * still hold). The dead letters are then marked retried.
+ */
+export async function retryFailed(config: AppConfig, queueName: QueueName): Promise<RetryResult> {
+  return withQueues(config, async ({ queues, pool }) => {
+    const queue = queues.get(queueName);
+    const retriedFailed = await queue.getFailedCount();
+    await queue.retryJobs({ state: 'failed', count: 1000 });
+    const dead = await listDeadLetters(pool, queueName);
+    let requeuedDeadLetters = 0;
+    for (const letter of dead) {
+      if (await queue.getJob(letter.jobId)) continue; // still in Redis: retried above (or already running again)
+      await queue.add(letter.name, letter.data, { ...jobOptions(letter.name, letter.opts), jobId: letter.jobId });
+      requeuedDeadLetters++;
+    }
+    await markDeadLettersRetried(
+      pool,
+      queueName,
+      dead.map((letter) => letter.jobId),
+    );
+    return { retriedFailed, requeuedDeadLetters };
+  });
+}

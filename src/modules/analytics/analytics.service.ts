@@ -1,0 +1,78 @@
+import type { Database } from '../../platform/db/client.ts';
+import { QUEUES } from '../../platform/queue/queue-definitions.ts';
+import { createAnalyticsRepository, type RollupIncrement } from './analytics.repository.ts';
+
+/** The metrics rolled up per hour. */
+export const ANALYTICS_METRICS = { orders: 'orders', revenueCents: 'revenue_cents', requests: 'requests' } as const;
+
+/** An `update-analytics` job payload. */
+export type AnalyticsEvent =
+  | { eventType: 'order_created'; orderId: number | string; amountCents: number; occurredAt?: string }
+  /** Request counts of one hour by route group, flushed by each web instance. */
+  | { eventType: 'requests'; hour: string; counts: Record<string, number> };
+
+export function isAnalyticsEvent(data: unknown): data is AnalyticsEvent {
+  if (typeof data !== 'object' || data === null) return false;
+  const event = data as Record<string, unknown>;
+  if (event.eventType === 'order_created') return Number.isInteger(event.amountCents) && (event.occurredAt === undefined || !Number.isNaN(Date.parse(String(event.occurredAt))));
+  if (event.eventType === 'requests') {
+    return (
+      typeof event.hour === 'string' &&
+      !Number.isNaN(Date.parse(event.hour)) &&
+      typeof event.counts === 'object' &&
+      event.counts !== null &&
+      Object.values(event.counts).every((n) => Number.isInteger(n) && (n as number) >= 0)
+    );
+  }
+  return false;
+}
+
+export function startOfHour(date: Date): Date {
+  const hour = new Date(date);
+  hour.setUTCMinutes(0, 0, 0);
+  return hour;
+}
+
+/** The rollup increments one event stands for (pure). */
+export function incrementsFor(event: AnalyticsEvent, receivedAt: Date): RollupIncrement[] {
+  if (event.eventType === 'order_created') {
+    const hour = startOfHour(event.occurredAt ? new Date(event.occurredAt) : receivedAt);
+    return [
+      { hour, metric: ANALYTICS_METRICS.orders, dimension: '', value: 1 },
+      { hour, metric: ANALYTICS_METRICS.revenueCents, dimension: '', value: event.amountCents },
+    ];
+  }
+  const hour = startOfHour(new Date(event.hour));
+  return Object.entries(event.counts)
+    .filter(([, count]) => count > 0)
+    .map(([group, count]) => ({ hour, metric: ANALYTICS_METRICS.requests, dimension: group, value: count }));
+}
+
+export interface AnalyticsService {
+  /** Applies an event once per job id; false when the job had already been applied. */
+  apply(jobId: string, event: AnalyticsEvent, receivedAt?: Date): Promise<boolean>;
+  /**
+   * Requests per hour in [from, to), every hour present (0 when none were counted): the history the
+   * scaling forecast learns from. `routeGroup` narrows to one group (e.g. `products`).
+   */
+  getHourlyRequests(from: Date, to: Date, routeGroup?: string): Promise<{ hour: Date; requests: number }[]>;
+  getHourlySeries(metric: string, from: Date, to: Date, dimension?: string): Promise<{ hour: Date; value: number }[]>;
+}
+
+export function createAnalyticsService(deps: { db: Database }): AnalyticsService {
+  const repository = createAnalyticsRepository();
+  return {
+    async apply(jobId, event, receivedAt = new Date()) {
+      return deps.db.primary.transaction(async (tx) => {
+        if (!(await repository.claimJob(tx, QUEUES.notifications, jobId))) return false;
+        await repository.increment(tx, incrementsFor(event, receivedAt));
+        return true;
+      });
+    },
+    async getHourlyRequests(from, to, routeGroup) {
+      const points = await repository.series(deps.db.primary, ANALYTICS_METRICS.requests, from, to, routeGroup);
+      return points.map((point) => ({ hour: point.hour, requests: point.value }));
+    },
+    getHourlySeries: (metric, from, to, dimension) => repository.series(deps.db.primary, metric, from, to, dimension),
+  };
+}

@@ -1,0 +1,4 @@
+export { analyticsProcessors } from './analytics.processors.ts';
+export { ANALYTICS_METRICS, createAnalyticsService, incrementsFor, isAnalyticsEvent, type AnalyticsEvent, type AnalyticsService } from './analytics.service.ts';
+export * from './analytics.tables.ts';
+export { requestCounter, routeGroupOf } from './request-counter.ts';

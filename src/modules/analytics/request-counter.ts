@@ -1,0 +1,83 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Logger } from 'pino';
+import type { Database } from '../../platform/db/client.ts';
+import { enqueueInTransaction } from '../../platform/outbox/outbox.ts';
+import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
+import { startOfHour } from './analytics.service.ts';
+
+/** Probes and scrapes are not demand: they stay out of the history the forecast learns from. */
+const NOT_DEMAND = new Set(['/health', '/ready', '/metrics']);
+
+/** `/api/v1/products/:id` → `products`, `/api/v1/admin/…` → `admin`, anything else outside the API → `other`. */
+export function routeGroupOf(routeUrl: string | undefined): string | undefined {
+  if (routeUrl === undefined || NOT_DEMAND.has(routeUrl) || routeUrl.startsWith('/admin/queues')) return undefined;
+  const match = /^\/api\/v\d+\/([^/]+)/.exec(routeUrl);
+  return match ? match[1] : 'other';
+}
+
+/** Counts per hour (ISO) per route group; pure, so the flush logic is testable. */
+export class RequestTally {
+  private counts = new Map<string, Map<string, number>>();
+
+  record(group: string, at: Date): void {
+    const hour = startOfHour(at).toISOString();
+    const groups = this.counts.get(hour) ?? new Map<string, number>();
+    groups.set(group, (groups.get(group) ?? 0) + 1);
+    this.counts.set(hour, groups);
+  }
+
+  /** Takes everything counted so far. */
+  drain(): { hour: string; counts: Record<string, number> }[] {
+    const out = [...this.counts].map(([hour, groups]) => ({ hour, counts: Object.fromEntries(groups) }));
+    this.counts = new Map();
+    return out;
+  }
+
+  /** Puts back a drained batch whose flush failed. */
+  restore(batch: { hour: string; counts: Record<string, number> }[]): void {
+    for (const { hour, counts } of batch) {
+      for (const [group, n] of Object.entries(counts)) {
+        const groups = this.counts.get(hour) ?? new Map<string, number>();
+        groups.set(group, (groups.get(group) ?? 0) + n);
+        this.counts.set(hour, groups);
+      }
+    }
+  }
+}
+
+/**
+ * Counts requests per hour and route group and flushes them through the outbox as
+ * `update-analytics` jobs every `flushIntervalMs` (and on close). A crash loses at most one
+ * interval of counts; a database outage keeps them in memory until the next flush.
+ */
+export function requestCounter(deps: { db: Database; logger: Logger; flushIntervalMs: number }): FastifyPluginAsync {
+  const plugin: FastifyPluginAsync = async (app) => {
+    const tally = new RequestTally();
+    app.addHook('onResponse', async (request) => {
+      const group = routeGroupOf(request.routeOptions.url);
+      if (group !== undefined) tally.record(group, new Date());
+    });
+    const flush = async () => {
+      const batch = tally.drain();
+      if (batch.length === 0) return;
+      try {
+        await enqueueInTransaction(
+          deps.db.primary,
+          batch.map((data) => ({ queue: QUEUES.notifications, name: JOBS.updateAnalytics, data: { eventType: 'requests', ...data } })),
+        );
+      } catch (error) {
+        tally.restore(batch);
+        deps.logger.warn({ err: error }, 'request counts not flushed; kept for the next flush');
+      }
+    };
+    const timer = setInterval(() => void flush(), deps.flushIntervalMs);
+    timer.unref();
+    app.addHook('onClose', async () => {
+      clearInterval(timer);
+      await flush();
+    });
+  };
+  // Like fastify-plugin: the hook applies to the whole app, not only to routes inside this plugin.
+  (plugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+  return plugin;
+}

@@ -1,0 +1,1 @@
+export { inventoryProcessors, type StockUpdate } from './inventory.processors.ts';

@@ -1,0 +1,43 @@
+import type { Database } from '../../platform/db/client.ts';
+import type { Mailer } from '../../platform/mail/mailer.ts';
+import { sentEmails } from './notifications.tables.ts';
+import { renderOrderConfirmation, renderWelcomeEmail, type OrderConfirmation, type RenderedEmail, type WelcomeEmail } from './notifications.templates.ts';
+
+export interface EmailOutcome {
+  sent: boolean;
+  where?: string;
+}
+
+export interface NotificationService {
+  /** Sends the welcome email for job `jobId` unless that job's email was already sent. */
+  sendWelcomeEmail(jobId: string, payload: WelcomeEmail): Promise<EmailOutcome>;
+  sendOrderConfirmation(jobId: string, order: OrderConfirmation): Promise<EmailOutcome>;
+}
+
+export function messageIdFor(jobId: string): string {
+  return `<${jobId}@salescale>`;
+}
+
+export function createNotificationService(deps: { db: Database; mailer: Mailer }): NotificationService {
+  /**
+   * Once per job id: the claim row is inserted, the message sent, and the claim committed only
+   * after the mail server (or file) accepted it. A second delivery of the same job running at the
+   * same time blocks on the uncommitted claim and then skips; a crash mid-send rolls the claim back
+   * so the retry sends. The one window left is between the server's acceptance and our commit;
+   * the stable Message-ID marks such a copy as the same message.
+   */
+  async function sendOnce(jobId: string, template: string, to: string, rendered: RenderedEmail): Promise<EmailOutcome> {
+    const messageId = messageIdFor(jobId);
+    return deps.db.primary.transaction(async (tx) => {
+      const claimed = await tx.insert(sentEmails).values({ jobId, template, recipient: to, messageId }).onConflictDoNothing().returning({ jobId: sentEmails.jobId });
+      if (claimed.length === 0) return { sent: false };
+      const result = await deps.mailer.send({ to, messageId, ...rendered });
+      return { sent: result.delivered, where: result.where };
+    });
+  }
+
+  return {
+    sendWelcomeEmail: (jobId, payload) => sendOnce(jobId, 'welcome', payload.email, renderWelcomeEmail(payload)),
+    sendOrderConfirmation: (jobId, order) => sendOnce(jobId, 'order-confirmation', order.email, renderOrderConfirmation(order)),
+  };
+}

@@ -1,0 +1,92 @@
+/** Email templates: pure functions from a payload to subject, plain text and HTML. */
+
+export interface WelcomeEmail {
+  email: string;
+  name: string;
+}
+
+export interface OrderLine {
+  name: string;
+  quantity: number;
+  unitPriceCents: number;
+  sku?: string;
+}
+
+export interface OrderConfirmation {
+  orderId: number | string;
+  email: string;
+  name?: string;
+  items: OrderLine[];
+  totalCents: number;
+  currency: string;
+}
+
+export interface RenderedEmail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+}
+
+export function formatMoney(cents: number, currency: string): string {
+  return new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(cents / 100);
+}
+
+function layout(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
+<body style="font-family: system-ui, sans-serif; color: #222; max-width: 560px; margin: 0 auto; padding: 24px">
+${body}
+<p style="color: #888; font-size: 12px">Salescale</p>
+</body></html>
+`;
+}
+
+export function renderWelcomeEmail(payload: WelcomeEmail): RenderedEmail {
+  const subject = `Welcome to Salescale, ${payload.name}`;
+  const text = [`Hello ${payload.name},`, '', 'Your account is ready. Sales start at the times shown on the site; see you there.', '', 'Salescale', ''].join('\n');
+  const html = layout(
+    subject,
+    `<h1 style="font-size: 20px">Hello ${escapeHtml(payload.name)},</h1>
+<p>Your account is ready. Sales start at the times shown on the site; see you there.</p>`,
+  );
+  return { subject, text, html };
+}
+
+export function renderOrderConfirmation(order: OrderConfirmation): RenderedEmail {
+  const subject = `Order ${order.orderId} confirmed`;
+  const money = (cents: number) => formatMoney(cents, order.currency);
+  const lines = order.items.map((item) => `  ${item.quantity} × ${item.name}  ${money(item.unitPriceCents * item.quantity)}`);
+  const text = [
+    `Hello${order.name ? ` ${order.name}` : ''},`,
+    '',
+    `Thank you for your order ${order.orderId}.`,
+    '',
+    ...lines,
+    '',
+    `  Total  ${money(order.totalCents)}`,
+    '',
+    'Salescale',
+    '',
+  ].join('\n');
+  const rows = order.items
+    .map(
+      (item) =>
+        `<tr><td>${item.quantity} × ${escapeHtml(item.name)}</td><td style="text-align: right">${escapeHtml(money(item.unitPriceCents * item.quantity))}</td></tr>`,
+    )
+    .join('\n');
+  const html = layout(
+    subject,
+    `<h1 style="font-size: 20px">Thank you for your order ${escapeHtml(String(order.orderId))}</h1>
+<table style="width: 100%; border-collapse: collapse">
+${rows}
+<tr><th style="text-align: left; border-top: 1px solid #ccc">Total</th><th style="text-align: right; border-top: 1px solid #ccc">${escapeHtml(money(order.totalCents))}</th></tr>
+</table>`,
+  );
+  return { subject, text, html };
+}

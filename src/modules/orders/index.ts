@@ -1,0 +1,2 @@
+export { orderFollowUps, type OrderPlaced } from './orders.follow-ups.ts';
+export { orderProcessors } from './orders.processors.ts';

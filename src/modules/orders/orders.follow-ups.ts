@@ -1,0 +1,30 @@
+import type { OutboxJob } from '../../platform/outbox/outbox.ts';
+import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
+
+/** The `order-placed` payload a checkout writes to the outbox in its transaction. */
+export interface OrderPlaced {
+  orderId: number | string;
+  email: string;
+  name?: string;
+  items: { productId: number; name: string; quantity: number; unitPriceCents: number; sku?: string }[];
+  totalCents: number;
+  currency: string;
+  placedAt: string;
+}
+
+/**
+ * What follows an order (pure): stock sync per line (priority 10), the confirmation email (delayed
+ * 1 s) and the analytics event, as in the seed strategy. The checkout writes one `order-placed` row
+ * to keep its transaction short; the order processor turns it into these.
+ */
+export function orderFollowUps(order: OrderPlaced): OutboxJob[] {
+  return [
+    ...order.items.map((item) => ({ queue: QUEUES.inventory, name: JOBS.updateStock, data: { productId: item.productId, quantity: item.quantity } })),
+    {
+      queue: QUEUES.email,
+      name: JOBS.sendOrderConfirmation,
+      data: { orderId: order.orderId, email: order.email, name: order.name, items: order.items, totalCents: order.totalCents, currency: order.currency },
+    },
+    { queue: QUEUES.notifications, name: JOBS.updateAnalytics, data: { eventType: 'order_created', orderId: order.orderId, amountCents: order.totalCents, occurredAt: order.placedAt } },
+  ];
+}

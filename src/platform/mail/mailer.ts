@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /**
+   * Stable per job (`<job-id@salescale>`), so a re-sent message is recognisably the same one: the
+   * file transport writes it at most once, and mail providers that dedupe by Message-ID drop a copy.
+   */
+  messageId: string;
+}
+
+export interface SendResult {
+  /** False when the file transport found the message already written (a re-delivered job). */
+  delivered: boolean;
+  where: string;
+}
+
+/** The port the email processors use. */
+export interface Mailer {
+  /** `smtp://host:port` or the folder `.eml` files go to. */
+  describe: string;
+  send(message: MailMessage): Promise<SendResult>;
+  close(): void;
+}
+
+export interface MailerOptions {
+  /** SMTP_URL; without it messages are written as `.eml` files into `mailDir`. */
+  smtpUrl: string | undefined;
+  from: string;
+  mailDir: string;
+}
+
+function fileNameFor(messageId: string): string {
+  return messageId.replace(/^<|>$/g, '').replace(/[^A-Za-z0-9._@-]/g, '_') + '.eml';
+}
+
+export function createMailer(options: MailerOptions): Mailer {
+  if (options.smtpUrl) {
+    const transport = nodemailer.createTransport(options.smtpUrl);
+    const where = new URL(options.smtpUrl);
+    return {
+      describe: `${where.protocol}//${where.host}`,
+      async send(message) {
+        await transport.sendMail({ from: options.from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId });
+        return { delivered: true, where: this.describe };
+      },
+      close: () => transport.close(),
+    };
+  }
+  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  return {
+    describe: path.resolve(options.mailDir),
+    async send(message) {
+      const info = await composer.sendMail({ from: options.from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId });
+      await mkdir(options.mailDir, { recursive: true });
+      const target = path.join(options.mailDir, fileNameFor(message.messageId));
+      // Written whole under a temporary name, then linked into place: link() fails if the target
+      // exists, so a half-written or second copy is never visible.
+      const temporary = path.join(options.mailDir, `.${randomBytes(6).toString('hex')}.tmp`);
+      await writeFile(temporary, info.message as Buffer);
+      try {
+        await link(temporary, target);
+        return { delivered: true, where: target };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return { delivered: false, where: target };
+        throw error;
+      } finally {
+        await rm(temporary, { force: true });
+      }
+    },
+    close() {},
+  };
+}

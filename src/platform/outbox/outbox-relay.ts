@@ -1,0 +1,166 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { isQueueName, type QueueName } from '../queue/queue-definitions.ts';
+import { jobOptions, type QueueSet } from '../queue/queues.ts';
+import { outboxJobId } from './outbox.ts';
+
+export interface OutboxRelayOptions {
+  pool: pg.Pool;
+  queues: QueueSet;
+  logger: Logger;
+  /** Sleep between passes that found less than a full batch. @defaultValue 500 */
+  pollIntervalMs?: number;
+  /** Rows per transaction. @defaultValue 200 */
+  batchSize?: number;
+  /** Relayed rows are deleted after this long. @defaultValue 72 */
+  retentionHours?: number;
+  /** Called after each pass with the number of rows relayed (for metrics). */
+  onRelayed?: (count: number) => void;
+  onError?: (error: unknown) => void;
+}
+
+export interface OutboxRelay {
+  start(): void;
+  /** Finishes the pass in progress, then stops. */
+  stop(): Promise<void>;
+  /** One pass: relays up to one batch and returns how many rows it relayed. */
+  relayOnce(): Promise<number>;
+}
+
+interface Row {
+  id: number;
+  queue: string;
+  name: string;
+  data: object;
+  opts: object;
+}
+
+const CLEANUP_EVERY_MS = 60_000;
+const MAX_BACKOFF_MS = 5000;
+/** A pass never holds its row locks longer than this waiting for Redis. */
+const ADD_TIMEOUT_MS = 10_000;
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Moves outbox rows into BullMQ. Each pass locks a batch with `FOR UPDATE SKIP LOCKED` (so any
+ * number of relays share the work without waiting on each other), adds the jobs with the outbox id
+ * as job id, marks the rows relayed and commits. A crash before the commit leaves the rows for the
+ * next pass, whose adds BullMQ ignores for ids it already holds; Redis being away fails the pass
+ * fast (the queue set's connection does not wait) and the rows wait in PostgreSQL.
+ *
+ * Polling rather than LISTEN/NOTIFY: NOTIFY takes a database-wide lock at commit, which serialises
+ * exactly the checkout commits a sale needs to run in parallel; an indexed poll of an (almost
+ * always) empty partial index costs next to nothing.
+ */
+export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const pollIntervalMs = options.pollIntervalMs ?? 500;
+  const batchSize = options.batchSize ?? 200;
+  const retentionHours = options.retentionHours ?? 72;
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  let lastCleanup = 0;
+
+  async function relayOnce(): Promise<number> {
+    const client = await options.pool.connect();
+    let rows: Row[] = [];
+    try {
+      await client.query('BEGIN');
+      ({ rows } = await client.query<Row>(
+        'SELECT id, queue, name, data, opts FROM outbox WHERE relayed_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED',
+        [batchSize],
+      ));
+      if (rows.length === 0) {
+        await client.query('COMMIT');
+        return 0;
+      }
+      const byQueue = new Map<QueueName, Row[]>();
+      const unknown: number[] = [];
+      for (const row of rows) {
+        if (!isQueueName(row.queue)) unknown.push(row.id);
+        else byQueue.set(row.queue, [...(byQueue.get(row.queue) ?? []), row]);
+      }
+      for (const [queue, queued] of byQueue) {
+        const jobs = queued.map((row) => ({ name: row.name, data: row.data, opts: { ...jobOptions(row.name, row.opts), jobId: outboxJobId(row.id) } }));
+        await withTimeout(options.queues.get(queue).addBulk(jobs), ADD_TIMEOUT_MS, `adding ${jobs.length} jobs to ${queue}`);
+      }
+      if (unknown.length > 0) {
+        // Only a hand-written row can get here (enqueueInTransaction checks names): park it, visibly.
+        options.logger.error({ ids: unknown }, 'outbox rows name an unknown queue; marked relayed with an error');
+        await client.query(`UPDATE outbox SET last_error = 'unknown queue' WHERE id = ANY($1::bigint[])`, [unknown]);
+      }
+      await client.query('UPDATE outbox SET relayed_at = now() WHERE id = ANY($1::bigint[])', [rows.map((row) => row.id)]);
+      await client.query('COMMIT');
+      return rows.length;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      if (rows.length > 0) {
+        await options.pool
+          .query('UPDATE outbox SET relay_errors = relay_errors + 1, last_error = $2 WHERE id = ANY($1::bigint[])', [rows.map((row) => row.id), String((error as Error).message ?? error).slice(0, 500)])
+          .catch(() => {});
+      }
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async function cleanup(): Promise<void> {
+    if (Date.now() - lastCleanup < CLEANUP_EVERY_MS) return;
+    lastCleanup = Date.now();
+    await options.pool.query(
+      `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE relayed_at < now() - make_interval(hours => $1) ORDER BY relayed_at LIMIT 5000)`,
+      [retentionHours],
+    );
+  }
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  async function run(): Promise<void> {
+    let failures = 0;
+    while (running) {
+      try {
+        const relayed = await relayOnce();
+        options.onRelayed?.(relayed);
+        if (failures > 0) options.logger.info({ relayed }, 'outbox relay recovered');
+        failures = 0;
+        await cleanup();
+        if (relayed < batchSize && running) await sleep(pollIntervalMs);
+      } catch (error) {
+        options.onError?.(error);
+        if (failures === 0) options.logger.warn({ err: error }, 'outbox relay pass failed; rows stay in PostgreSQL and are retried');
+        failures++;
+        if (running) await sleep(Math.min(pollIntervalMs * 2 ** Math.min(failures, 8), MAX_BACKOFF_MS));
+      }
+    }
+  }
+
+  return {
+    relayOnce,
+    start() {
+      if (running) return;
+      running = true;
+      loop = run();
+    },
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+    },
+  };
+}

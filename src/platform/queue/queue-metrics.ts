@@ -1,0 +1,132 @@
+import client from 'prom-client';
+import type pg from 'pg';
+import type { QueueSet } from './queues.ts';
+
+/** Seconds; from a no-op job (~1 ms) to an SMTP conversation with a slow server. */
+export const JOB_DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+const STATES = ['waiting', 'prioritized', 'delayed', 'active', 'failed', 'completed'] as const;
+const COLLECT_TIMEOUT_MS = 1500;
+
+export interface QueueMetrics {
+  processed: client.Counter<'queue' | 'name' | 'status'>;
+  duration: client.Histogram<'queue' | 'name'>;
+  relayed: client.Counter;
+  relayErrors: client.Counter;
+  /** Scrape-time gauges of these queues' depths (shared state: every instance reports the same numbers). */
+  observeQueues(queues: QueueSet): void;
+  /** Scrape-time gauges of the outbox backlog and unretried dead letters. */
+  observeOutbox(pool: pg.Pool): void;
+}
+
+const byRegistry = new WeakMap<client.Registry, QueueMetrics>();
+
+function withTimeout<T>(promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), COLLECT_TIMEOUT_MS)))]).finally(() =>
+    clearTimeout(timer),
+  );
+}
+
+/**
+ * The queue signals a KEDA scaler or an alert needs, on a role's registry (one instance per
+ * registry, so the web and worker roles of `salescale up` can share one). A gauge whose source is
+ * unreachable at scrape time is left out rather than reported as 0.
+ */
+export function queueMetricsFor(registry: client.Registry): QueueMetrics {
+  const existing = byRegistry.get(registry);
+  if (existing) return existing;
+  const queueSets = new Map<string, QueueSet>();
+  const pools = new Set<pg.Pool>();
+  const registers = [registry];
+
+  new client.Gauge({
+    name: 'queue_jobs',
+    help: 'Jobs per queue and state (waiting, prioritized and delayed are the backlog a worker autoscaler follows)',
+    labelNames: ['queue', 'state'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const set of queueSets.values()) {
+        for (const queue of set.all()) {
+          const counts = await withTimeout(queue.getJobCounts(...STATES)).catch(() => undefined);
+          if (!counts) continue;
+          for (const state of STATES) this.set({ queue: queue.name, state }, counts[state] ?? 0);
+        }
+      }
+    },
+  });
+  new client.Gauge({
+    name: 'queue_oldest_waiting_job_age_seconds',
+    help: 'Age of the oldest job waiting in the plain (non-prioritized) wait list; 0 when none waits',
+    labelNames: ['queue'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const set of queueSets.values()) {
+        for (const queue of set.all()) {
+          const jobs = await withTimeout(queue.getJobs(['wait'], 0, 0, true)).catch(() => undefined);
+          if (!jobs) continue;
+          const oldest = jobs[0];
+          this.set({ queue: queue.name }, oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0);
+        }
+      }
+    },
+  });
+  new client.Gauge({
+    name: 'outbox_unrelayed_rows',
+    help: 'Outbox rows committed but not yet moved into BullMQ',
+    registers,
+    async collect() {
+      this.reset();
+      for (const pool of pools) {
+        const result = await withTimeout(pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE relayed_at IS NULL')).catch(() => undefined);
+        if (result) this.set(result.rows[0]?.n ?? 0);
+      }
+    },
+  });
+  new client.Gauge({
+    name: 'outbox_oldest_unrelayed_age_seconds',
+    help: 'Age of the oldest unrelayed outbox row; grows while Redis or every relay is down',
+    registers,
+    async collect() {
+      this.reset();
+      for (const pool of pools) {
+        const result = await withTimeout(
+          pool.query<{ age: number }>('SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS age FROM outbox WHERE relayed_at IS NULL'),
+        ).catch(() => undefined);
+        if (result) this.set(result.rows[0]?.age ?? 0);
+      }
+    },
+  });
+  new client.Gauge({
+    name: 'queue_dead_letters',
+    help: 'Jobs that exhausted their attempts and have not been retried (dead_letters table)',
+    labelNames: ['queue'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const pool of pools) {
+        const result = await withTimeout(
+          pool.query<{ queue: string; n: number }>('SELECT queue, count(*)::int AS n FROM dead_letters WHERE retried_at IS NULL GROUP BY queue'),
+        ).catch(() => undefined);
+        for (const row of result?.rows ?? []) this.set({ queue: row.queue }, row.n);
+      }
+    },
+  });
+
+  const metrics: QueueMetrics = {
+    processed: new client.Counter({ name: 'queue_jobs_processed_total', help: 'Jobs this process finished, by outcome (completed or failed attempt)', labelNames: ['queue', 'name', 'status'], registers }),
+    duration: new client.Histogram({ name: 'queue_job_duration_seconds', help: 'Processing time of jobs this process ran', labelNames: ['queue', 'name'], buckets: JOB_DURATION_BUCKETS, registers }),
+    relayed: new client.Counter({ name: 'outbox_relayed_total', help: 'Outbox rows this process moved into BullMQ', registers }),
+    relayErrors: new client.Counter({ name: 'outbox_relay_errors_total', help: 'Outbox relay passes that failed (Redis or PostgreSQL unreachable)', registers }),
+    observeQueues(queues) {
+      queueSets.set(queues.prefix, queues);
+    },
+    observeOutbox(pool) {
+      pools.add(pool);
+    },
+  };
+  byRegistry.set(registry, metrics);
+  return metrics;
+}

@@ -1,0 +1,59 @@
+import { createServer, type Server } from 'node:http';
+import type { Redis } from 'ioredis';
+import type { Database } from '../platform/db/client.ts';
+import type { Metrics } from '../platform/metrics/metrics.ts';
+
+export interface WorkerHttpDeps {
+  db: Database;
+  redis: Redis;
+  metrics: Metrics;
+  /** What /health reports; `draining` also turns /ready to 503. */
+  status(): { draining: boolean; queues: Record<string, { running: boolean; concurrency: number }> };
+}
+
+async function up(run: () => Promise<unknown>, timeoutMs: number): Promise<'up' | 'down'> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([run(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), timeoutMs)))]);
+    return 'up';
+  } catch {
+    return 'down';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The worker role's small HTTP server: `/health` (liveness: 200 while the process runs),
+ * `/ready` (database and Redis reachable, not draining) and `/metrics` (Prometheus).
+ */
+export function createWorkerHttpServer(deps: WorkerHttpDeps): Server {
+  return createServer((request, response) => {
+    const send = (status: number, body: unknown, type = 'application/json') => {
+      response.writeHead(status, { 'content-type': type });
+      response.end(typeof body === 'string' ? body : JSON.stringify(body));
+    };
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method !== 'GET') return send(405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'GET only' } });
+    if (path === '/health') {
+      const status = deps.status();
+      return send(200, { status: status.draining ? 'draining' : 'ok', queues: status.queues, uptime: Math.round(process.uptime()) });
+    }
+    if (path === '/ready') {
+      void Promise.all([up(() => deps.db.ping(1000), 1500), up(() => deps.redis.ping(), 1000)]).then(([database, redis]) => {
+        const draining = deps.status().draining;
+        const ready = !draining && database === 'up' && redis === 'up';
+        send(ready ? 200 : 503, { status: draining ? 'draining' : ready ? 'ready' : 'unavailable', checks: { database, redis } });
+      });
+      return;
+    }
+    if (path === '/metrics') {
+      void deps.metrics.registry.metrics().then(
+        (text) => send(200, text, deps.metrics.registry.contentType),
+        (error: Error) => send(500, { error: { code: 'METRICS_FAILED', message: error.message } }),
+      );
+      return;
+    }
+    send(404, { error: { code: 'NOT_FOUND', message: `${path} does not exist` } });
+  });
+}

@@ -1,0 +1,184 @@
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { requireServices, type AppConfig } from '../platform/config/config.ts';
+import { createMailer } from '../platform/mail/mailer.ts';
+import { createOutboxRelay, type OutboxRelay } from '../platform/outbox/outbox-relay.ts';
+import { createPlatform, type Platform } from '../platform/platform.ts';
+import { recordDeadLetter } from '../platform/queue/dead-letters.ts';
+import type { JobHandlers } from '../platform/queue/processing.ts';
+import type { JobName, QueueName } from '../platform/queue/queue-definitions.ts';
+import { queueMetricsFor } from '../platform/queue/queue-metrics.ts';
+import { createQueueSet } from '../platform/queue/queues.ts';
+import { checkQueueRedis } from '../platform/queue/redis-policy.ts';
+import { closeRedis, createRedis, waitForRedis } from '../platform/redis/redis.ts';
+import { createJobHandlers } from './processors.ts';
+import { createWorkerHttpServer } from './worker-http.ts';
+
+export interface StartWorkerOptions {
+  /** Queues to process; defaults to WORKER_QUEUES (all queues when unset). */
+  queues?: QueueName[];
+  /** Share a platform (and its metrics registry) with the web role, as `salescale up` does. */
+  platform?: Platform;
+  /** Serve /health, /ready and /metrics on WORKER_PORT. @defaultValue true */
+  http?: boolean;
+  handlers?: JobHandlers;
+}
+
+export interface RunningWorker {
+  platform: Platform;
+  workers: Worker[];
+  relay: OutboxRelay;
+  /** http://host:port of the worker's HTTP server, when it has one. */
+  url: string | undefined;
+  /**
+   * Stops taking jobs, waits for active ones up to SHUTDOWN_TIMEOUT_MS, then closes. Jobs still
+   * running at the deadline are handed back: their locks lapse and another worker gets them.
+   */
+  shutdown(reason: string): Promise<void>;
+}
+
+function isFinalAttempt(job: Job, error: unknown): boolean {
+  return error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
+
+/** Runs the processors of the chosen queues plus the outbox relay until `shutdown`. */
+export async function startWorker(config: AppConfig, options: StartWorkerOptions = {}): Promise<RunningWorker> {
+  const platform = options.platform ?? createPlatform(config, 'worker');
+  const { logger, db } = platform;
+  const urls = requireServices(config);
+  const queueNames = options.queues ?? config.queues.worker;
+
+  await checkRedisWhenReachable(platform.redis, config, logger);
+
+  const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, mailDir: path.join(config.dataDir, 'mail') });
+  const handlers = options.handlers ?? createJobHandlers({ db, mailer });
+  const overrides = { attempts: config.queues.attempts, backoffMs: config.queues.backoffMs };
+  const producers = createQueueSet({ connection: platform.redis, redisPrefix: config.redis.prefix, overrides });
+  const queueMetrics = queueMetricsFor(platform.metrics.registry);
+  queueMetrics.observeQueues(producers);
+  queueMetrics.observeOutbox(db.pools.primary);
+
+  // Workers wait for Redis instead of failing (BullMQ requires maxRetriesPerRequest: null here).
+  const connection = createRedis(urls.redisUrl, { name: `salescale-worker-${config.instanceId}`, role: 'queue', logger });
+  const workers = queueNames.map((queue) => {
+    const worker = new Worker(
+      queue,
+      async (job: Job) => {
+        const handler = handlers[job.name as JobName];
+        try {
+          if (!handler) throw new UnrecoverableError(`no processor for job "${job.name}" on queue ${queue}`);
+          return await handler(job);
+        } catch (error) {
+          // Written before BullMQ moves the job to its trimmed failed set, so it can never vanish.
+          if (isFinalAttempt(job, error)) {
+            await recordDeadLetter(db.pools.primary, queue, job, String((error as Error).message ?? error)).catch((dlqError) =>
+              logger.error({ err: dlqError, queue, jobId: job.id }, 'could not record a dead letter; the job stays in the failed set'),
+            );
+          }
+          throw error;
+        }
+      },
+      {
+        connection,
+        prefix: producers.prefix,
+        concurrency: config.queues.concurrency[queue],
+        lockDuration: config.queues.lockDurationMs,
+        stalledInterval: config.queues.lockDurationMs,
+        maxStalledCount: 2,
+      },
+    );
+    worker.on('completed', (job) => {
+      queueMetrics.processed.inc({ queue, name: job.name, status: 'completed' });
+      if (job.processedOn && job.finishedOn) queueMetrics.duration.observe({ queue, name: job.name }, (job.finishedOn - job.processedOn) / 1000);
+    });
+    worker.on('failed', (job, error) => {
+      queueMetrics.processed.inc({ queue, name: job?.name ?? 'unknown', status: 'failed' });
+      logger.warn({ queue, jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade, err: error }, 'job attempt failed');
+      // A job that stalled too often fails without passing through the processor's catch.
+      if (job && /stalled more than/i.test(error.message)) void recordDeadLetter(db.pools.primary, queue, job, error.message).catch(() => {});
+    });
+    worker.on('error', (error) => logger.warn({ err: error, queue }, 'worker error'));
+    return worker;
+  });
+
+  const relay = createOutboxRelay({
+    pool: db.pools.primary,
+    queues: producers,
+    logger,
+    pollIntervalMs: config.outbox.pollIntervalMs,
+    batchSize: config.outbox.batchSize,
+    retentionHours: config.outbox.retentionHours,
+    onRelayed: (count) => queueMetrics.relayed.inc(count),
+    onError: () => queueMetrics.relayErrors.inc(),
+  });
+  relay.start();
+
+  let draining = false;
+  let url: string | undefined;
+  const server =
+    options.http === false
+      ? undefined
+      : createWorkerHttpServer({
+          db,
+          redis: platform.redis,
+          metrics: platform.metrics,
+          status: () => ({
+            draining,
+            queues: Object.fromEntries(workers.map((worker) => [worker.name, { running: worker.isRunning(), concurrency: worker.concurrency }])),
+          }),
+        });
+  if (server) {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.worker.port, config.http.host, () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+  }
+  logger.info({ queues: queueNames, url, mail: mailer.describe }, 'worker role running');
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason: string) => {
+    stopping ??= (async () => {
+      draining = true;
+      logger.info({ reason }, 'worker draining: no new jobs, waiting for active ones');
+      await relay.stop();
+      let timer: NodeJS.Timeout | undefined;
+      const closed = Promise.all(workers.map((worker) => worker.close())).then(() => true);
+      const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), config.shutdown.timeoutMs)));
+      if (!(await Promise.race([closed, timedOut]))) {
+        logger.error({ timeoutMs: config.shutdown.timeoutMs }, 'active jobs did not finish in time; handing them back (re-delivered after their lock lapses)');
+        await Promise.race([Promise.all(workers.map((worker) => worker.close(true))), new Promise((resolve) => setTimeout(resolve, 1000))]);
+      }
+      clearTimeout(timer);
+      await producers.close();
+      await closeRedis(connection);
+      mailer.close();
+      if (server) await new Promise((resolve) => server.close(resolve));
+      if (!options.platform) await platform.close();
+      logger.info('worker role stopped');
+    })();
+    return stopping;
+  };
+  return { platform, workers, relay, url, shutdown };
+}
+
+/**
+ * Checks the queue Redis's eviction policy now if it answers, and again after every reconnect
+ * (a failover may bring a differently configured server).
+ */
+async function checkRedisWhenReachable(redis: Redis, config: AppConfig, logger: Platform['logger']): Promise<void> {
+  const check = () => checkQueueRedis(redis, { isProduction: config.isProduction, logger });
+  const recheckOnReconnect = () => redis.on('ready', () => void check().catch((error) => logger.error({ err: error }, 'queue Redis check failed')));
+  try {
+    await waitForRedis(redis, 5000);
+  } catch {
+    logger.warn('queue Redis unreachable at start; the worker waits for it and checks it when it answers');
+    recheckOnReconnect();
+    return;
+  }
+  await check();
+  recheckOnReconnect();
+}
