@@ -19,8 +19,8 @@ export interface QueueFixture {
   env: Record<string, string>;
   /** Queues to inspect, on `redisUrl` (default the fixture's REDIS_URL). */
   inspect(redisUrl?: string): Promise<QueueSet>;
-  /** Starts `salescale worker` as a child process and waits for its /ready. */
-  startWorker(env?: Record<string, string>): Promise<Instance>;
+  /** Starts `salescale worker` as a child process and waits for `readyPath` (default /ready) to answer 200. */
+  startWorker(env?: Record<string, string>, readyPath?: string): Promise<Instance>;
   close(): Promise<void>;
 }
 
@@ -66,9 +66,9 @@ export async function createQueueFixture(extraEnv: Record<string, string> = {}):
       });
       return queues;
     },
-    async startWorker(overrides = {}) {
+    async startWorker(overrides = {}, readyPath = '/ready') {
       const port = String(await freePort());
-      const instance = await startInstance({ env: { ...env, ...overrides, PORT: port, WORKER_PORT: port }, command: 'worker' });
+      const instance = await startInstance({ env: { ...env, ...overrides, PORT: port, WORKER_PORT: port }, command: 'worker', readyPath });
       workers.push(instance);
       return instance;
     },

@@ -1,0 +1,75 @@
+import { SMTPServer } from 'smtp-server';
+import { freePort } from '../../src/platform/local/local-stack.ts';
+
+export interface SinkMessage {
+  messageId: string;
+  to: string[];
+  raw: string;
+}
+
+export interface SmtpSink {
+  url: string;
+  /** Messages the sink accepted (answered 250 to). */
+  accepted: SinkMessage[];
+  /** Every DATA the sink received, accepted or not. */
+  received: SinkMessage[];
+  /**
+   * Holds the reply to the next DATA (the client waits, as with a slow mail server). Resolves with
+   * the held message once it arrives; call `release()` on the result to accept it, or leave it.
+   */
+  holdNext(): Promise<SinkMessage & { release(): void }>;
+  /** Resolves once `count` messages have been accepted. */
+  waitForAccepted(count: number, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+function header(raw: string, name: string): string {
+  const match = new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(raw);
+  return match?.[1]?.trim() ?? '';
+}
+
+/** A real SMTP server (smtp-server) on a free port that records what it is sent. */
+export async function startSmtpSink(): Promise<SmtpSink> {
+  const accepted: SinkMessage[] = [];
+  const received: SinkMessage[] = [];
+  let hold: ((message: SinkMessage & { release(): void }) => void) | undefined;
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        const message = { messageId: header(raw, 'Message-ID'), to: session.envelope.rcptTo.map((r) => r.address), raw };
+        received.push(message);
+        const accept = () => {
+          accepted.push(message);
+          callback();
+        };
+        if (hold) {
+          const resolve = hold;
+          hold = undefined;
+          resolve({ ...message, release: accept });
+        } else accept();
+      });
+    },
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    accepted,
+    received,
+    holdNext: () => new Promise((resolve) => (hold = resolve)),
+    async waitForAccepted(count, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (accepted.length < count) {
+        if (Date.now() > deadline) throw new Error(`SMTP sink accepted ${accepted.length} of ${count} messages in ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,65 @@
+import { createServer, connect, type Socket } from 'node:net';
+
+export interface TcpProxy {
+  url: string;
+  port: number;
+  /**
+   * The next client→server chunk containing `marker` is handled per `mode` and the promise resolves:
+   * `request` holds the chunk (the server never sees it); `reply` forwards it but holds every reply
+   * on that connection from then on (the server acted, the client never hears back).
+   */
+  holdOn(marker: string, mode: 'request' | 'reply'): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A loopback TCP proxy to `target` (host:port) that can swallow traffic at a chosen moment. */
+export async function startTcpProxy(targetPort: number, protocol = 'redis'): Promise<TcpProxy> {
+  const sockets = new Set<Socket>();
+  let trap: { marker: string; mode: 'request' | 'reply'; hit: () => void } | undefined;
+  const server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    let holdReplies = false;
+    let holdRequests = false;
+    client.on('data', (chunk) => {
+      if (holdRequests) return;
+      if (trap && chunk.includes(trap.marker)) {
+        const { mode, hit } = trap;
+        trap = undefined;
+        if (mode === 'request') {
+          holdRequests = true;
+          hit();
+          return;
+        }
+        holdReplies = true;
+        upstream.write(chunk);
+        // Give the server time to execute the command before the test acts on the held reply.
+        setTimeout(hit, 200);
+        return;
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => {
+      if (!holdReplies) client.write(chunk);
+    });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `${protocol}://127.0.0.1:${port}`,
+    port,
+    holdOn: (marker, mode) => new Promise((resolve) => (trap = { marker, mode, hit: resolve })),
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { enqueueInTransaction, outboxJobId } from '../../src/platform/outbox/outbox.ts';
+import { JOBS, QUEUES } from '../../src/platform/queue/queue-definitions.ts';
+import { TEST_REDIS_URL } from '../helpers/db.ts';
+import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
+import { startPrivateRedis } from '../helpers/redis-server.ts';
+import { startTcpProxy } from '../helpers/tcp-proxy.ts';
+
+let f: QueueFixture;
+before(async () => {
+  // These workers process only `order`: the email jobs the tests enqueue stay waiting, to be counted.
+  f = await createQueueFixture({ WORKER_QUEUES: 'order' });
+});
+after(async () => {
+  await f?.close();
+});
+
+async function writeWelcome(email: string): Promise<number> {
+  const [id] = await enqueueInTransaction(f.db.primary, { queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email, name: 'Test' } });
+  return id!;
+}
+
+async function relayedAt(id: number): Promise<Date | null> {
+  const { rows } = await f.db.pools.primary.query('SELECT relayed_at FROM outbox WHERE id = $1', [id]);
+  return rows[0].relayed_at;
+}
+
+/** A PostgreSQL backend still holding the dead relay's row lock is gone once its socket closes. */
+async function waitUntilUnlocked(id: number): Promise<void> {
+  await waitFor('the killed relay transaction to roll back', async () => {
+    const { rowCount } = await f.db.pools.primary.query('SELECT 1 FROM outbox WHERE id = $1 FOR UPDATE NOWAIT', [id]).catch(() => ({ rowCount: 0 }));
+    return rowCount === 1;
+  });
+}
+
+describe('outbox relay', () => {
+  it('enqueues a committed row exactly once when the relay is killed before its enqueue reaches Redis', async () => {
+    const proxy = await startTcpProxy(6379);
+    try {
+      const queues = await f.inspect(TEST_REDIS_URL);
+      const id = await writeWelcome('killed-before@example.com');
+      // The relay's add carries the job id; the proxy swallows it, so Redis never sees the job.
+      const held = proxy.holdOn(outboxJobId(id), 'request');
+      // /health, not /ready: the held connection is the one /ready pings through.
+      const first = await f.startWorker({ REDIS_URL: proxy.url }, '/health');
+      await held;
+      await first.stop('SIGKILL');
+      await waitUntilUnlocked(id);
+      assert.equal(await relayedAt(id), null, 'the row stays unrelayed');
+      assert.equal(await queues.get('email').getJob(outboxJobId(id)), undefined, 'Redis never received the job');
+
+      const second = await f.startWorker();
+      await waitFor('the restarted relay to relay the row', () => relayedAt(id));
+      await second.stop();
+      const job = await queues.get('email').getJob(outboxJobId(id));
+      assert.deepEqual(job?.data, { email: 'killed-before@example.com', name: 'Test' });
+      assert.equal(await queues.get('email').getWaitingCount(), 1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('does not duplicate a job whose enqueue succeeded when the relay died before marking the row', async () => {
+    const proxy = await startTcpProxy(6379);
+    try {
+      const queues = await f.inspect(TEST_REDIS_URL);
+      const before = await queues.get('email').getWaitingCount();
+      const id = await writeWelcome('killed-after@example.com');
+      // Redis executes the add; the reply (and so the relay's commit) never comes.
+      const held = proxy.holdOn(outboxJobId(id), 'reply');
+      const first = await f.startWorker({ REDIS_URL: proxy.url }, '/health');
+      await held;
+      await first.stop('SIGKILL');
+      await waitUntilUnlocked(id);
+      assert.equal(await relayedAt(id), null, 'the row stays unrelayed');
+      assert.ok(await queues.get('email').getJob(outboxJobId(id)), 'the job reached Redis');
+
+      const second = await f.startWorker();
+      await waitFor('the restarted relay to relay the row', () => relayedAt(id));
+      await second.stop();
+      const waiting = await queues.get('email').getWaiting();
+      assert.equal(waiting.filter((job) => job.id === outboxJobId(id)).length, 1, 'relayed twice, enqueued once');
+      assert.equal(waiting.length, before + 1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('keeps rows in PostgreSQL while Redis is down and drains them, processed once each, when it returns', async () => {
+    const redis = await startPrivateRedis();
+    try {
+      const worker = await f.startWorker({ REDIS_URL: redis.url, WORKER_QUEUES: 'email' });
+      await redis.stop();
+      const ids: number[] = [];
+      for (let i = 0; i < 40; i++) ids.push(await writeWelcome(`outage-${i}@example.com`));
+      // Give the relay several passes against the dead Redis.
+      await waitFor('relay errors to be recorded', async () => {
+        const { rows } = await f.db.pools.primary.query('SELECT min(relay_errors)::int AS errors FROM outbox WHERE id = ANY($1::bigint[])', [ids]);
+        return rows[0].errors >= 2;
+      });
+      const pending = await f.db.pools.primary.query('SELECT count(*)::int AS n FROM outbox WHERE id = ANY($1::bigint[]) AND relayed_at IS NULL', [ids]);
+      assert.equal(pending.rows[0].n, 40, 'every row waits in the outbox');
+
+      await redis.start();
+      await waitFor('the outbox to drain', async () => {
+        const { rows } = await f.db.pools.primary.query('SELECT count(*)::int AS n FROM outbox WHERE relayed_at IS NULL');
+        return rows[0].n === 0;
+      });
+      const expected = ids.map((id) => `outbox-${id}@salescale.eml`).sort();
+      await waitFor('every email to be written', async () => (await readdir(f.mailDir).catch(() => [])).filter((name) => name.endsWith('.eml')).length >= 40);
+      const files = (await readdir(f.mailDir)).filter((name) => name.startsWith('outbox-') && ids.some((id) => name === `outbox-${id}@salescale.eml`)).sort();
+      assert.deepEqual(files, expected);
+      const sent = await f.db.pools.primary.query<{ n: number }>('SELECT count(*)::int AS n FROM sent_emails WHERE job_id = ANY($1::text[])', [ids.map(outboxJobId)]);
+      assert.equal(sent.rows[0]!.n, 40);
+      await worker.stop();
+    } finally {
+      await redis.destroy();
+    }
+  });
+});
+

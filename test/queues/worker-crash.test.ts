@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { messageIdFor } from '../../src/modules/notifications/index.ts';
+import { enqueueInTransaction, outboxJobId } from '../../src/platform/outbox/outbox.ts';
+import { JOBS, QUEUES } from '../../src/platform/queue/queue-definitions.ts';
+import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
+
+let f: QueueFixture;
+let smtp: SmtpSink;
+before(async () => {
+  smtp = await startSmtpSink();
+  // A long statement timeout: a re-delivered job's claim insert may wait on the first delivery's lock.
+  f = await createQueueFixture({ SMTP_URL: smtp.url, WORKER_QUEUES: 'email', DB_STATEMENT_TIMEOUT_MS: '60000' });
+});
+after(async () => {
+  await f?.close();
+  await smtp?.close();
+});
+
+async function writeWelcome(email: string): Promise<string> {
+  const [id] = await enqueueInTransaction(f.db.primary, { queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email, name: 'Test' } });
+  return outboxJobId(id!);
+}
+
+const acceptedFor = (jobId: string) => smtp.accepted.filter((m) => m.messageId === messageIdFor(jobId));
+const receivedFor = (jobId: string) => smtp.received.filter((m) => m.messageId === messageIdFor(jobId));
+
+describe('worker crash in the middle of a job', () => {
+  it('re-delivers a job whose worker was SIGKILLed mid-send, and the email is accepted once', async () => {
+    const queues = await f.inspect();
+    // The mail server is slow: the worker sits inside the send when it is killed.
+    const held = smtp.holdNext();
+    const first = await f.startWorker();
+    const jobId = await writeWelcome('crash@example.com');
+    const message = await held;
+    assert.equal(message.messageId, messageIdFor(jobId));
+    await first.stop('SIGKILL');
+
+    const second = await f.startWorker();
+    await waitFor('the re-delivered job to complete', async () => (await queues.get('email').getJob(jobId))?.finishedOn);
+    const job = await queues.get('email').getJob(jobId);
+    assert.equal(await job?.getState(), 'completed');
+    assert.equal(receivedFor(jobId).length, 2, 'the job ran twice (the first send never finished)');
+    assert.equal(acceptedFor(jobId).length, 1, 'one email accepted');
+    const claims = await f.db.pools.primary.query('SELECT count(*)::int AS n FROM sent_emails WHERE job_id = $1', [jobId]);
+    assert.equal(claims.rows[0].n, 1);
+    await second.stop();
+  });
+
+  it('skips the send when a job is re-delivered while its first, stalled delivery is still finishing', async () => {
+    const queues = await f.inspect();
+    const held = smtp.holdNext();
+    const first = await f.startWorker();
+    const jobId = await writeWelcome('stalled@example.com');
+    const message = await held;
+    // Freeze the first worker right as its message is accepted: its lock lapses and its claim stays uncommitted.
+    first.process.kill('SIGSTOP');
+    message.release();
+    try {
+      const second = await f.startWorker();
+      // The second delivery blocks on the first one's uncommitted claim row.
+      await waitFor(
+        'the re-delivered job to wait on the claim',
+        async () => {
+          const { rows } = await f.db.pools.primary.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%sent_emails%'`,
+          );
+          return rows[0].n >= 1;
+        },
+        20_000,
+      );
+      first.process.kill('SIGCONT');
+      await waitFor('the job to complete', async () => (await queues.get('email').getJob(jobId))?.finishedOn);
+      assert.equal(acceptedFor(jobId).length, 1, 'sent once although delivered twice');
+      assert.equal(receivedFor(jobId).length, 1, 'the second delivery did not even try');
+      await second.stop();
+    } finally {
+      first.process.kill('SIGCONT');
+    }
+  });
+});
