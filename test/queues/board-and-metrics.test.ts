@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { enqueueInTransaction } from '../../src/platform/outbox/outbox.ts';
+import { JOBS, QUEUES } from '../../src/platform/queue/queue-definitions.ts';
+import { createTestApp, type TestApp } from '../helpers/app.ts';
+
+let t: TestApp;
+before(async () => {
+  t = await createTestApp();
+});
+after(async () => {
+  await t?.close();
+});
+
+describe('queue dashboard and metrics on the web role', () => {
+  it('refuses /admin/queues without the admin token', async () => {
+    for (const url of ['/admin/queues', '/admin/queues/api/queues', '/admin/queues/static/js/main.js']) {
+      const response = await t.app.inject({ url });
+      assert.equal(response.statusCode, 401, url);
+      assert.equal(response.json().error.code, 'UNAUTHENTICATED');
+    }
+    const wrong = await t.app.inject({ url: '/admin/queues', headers: { authorization: 'Bearer not-the-token-at-all' } });
+    assert.equal(wrong.statusCode, 401);
+  });
+
+  it('serves the board and its queue API with the token', async () => {
+    const page = await t.app.inject({ url: '/admin/queues', headers: t.admin });
+    assert.equal(page.statusCode, 200);
+    assert.match(page.headers['content-type'] as string, /text\/html/);
+    const api = await t.app.inject({ url: '/admin/queues/api/queues', headers: t.admin });
+    assert.equal(api.statusCode, 200);
+    const names = (api.json().queues as { name: string }[]).map((q) => q.name).sort();
+    assert.deepEqual(names, ['email', 'inventory', 'notifications', 'order']);
+  });
+
+  it('exposes queue depths and the outbox backlog in /metrics', async () => {
+    await enqueueInTransaction(t.platform.db.primary, [
+      { queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email: 'm@example.com', name: 'M' } },
+      { queue: QUEUES.inventory, name: JOBS.updateStock, data: { productId: 1, quantity: 1 } },
+    ]);
+    const metrics = await t.app.inject({ url: '/metrics' });
+    assert.equal(metrics.statusCode, 200);
+    for (const state of ['waiting', 'prioritized', 'delayed', 'active', 'failed', 'completed']) {
+      assert.match(metrics.body, new RegExp(`^queue_jobs\\{queue="email",state="${state}"[^}]*\\} 0$`, 'm'), state);
+    }
+    assert.match(metrics.body, /^queue_oldest_waiting_job_age_seconds\{queue="inventory"[^}]*\} 0$/m);
+    assert.match(metrics.body, /^outbox_unrelayed_rows\{[^}]*\} 2$/m);
+    assert.match(metrics.body, /^outbox_oldest_unrelayed_age_seconds\{[^}]*\} [0-9.e-]+$/m);
+  });
+});
