@@ -9,17 +9,23 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { catalogAdminRoutes, catalogRoutes, catalogSchemas, createCatalogService } from '../modules/catalog/index.ts';
 import { requestCounter } from '../modules/analytics/index.ts';
-import { createSaleEventService, saleEventAdminRoutes, saleEventSchemas } from '../modules/sale-events/index.ts';
+import { createLiveSaleCheck, createSaleEventService, saleEventAdminRoutes, saleEventSchemas } from '../modules/sale-events/index.ts';
 import type { Cache } from '../platform/cache/cache.ts';
 import type { AppConfig } from '../platform/config/config.ts';
 import type { Database } from '../platform/db/client.ts';
 import type { Metrics } from '../platform/metrics/metrics.ts';
 import { RecentRequests } from '../platform/metrics/recent-requests.ts';
+import { createLoadMonitor } from '../platform/load/load-monitor.ts';
+import { loadShedMetricsFor } from '../platform/load/load-shed.metrics.ts';
+import { createRateLimiter } from '../platform/rate-limit/limiter.ts';
+import { rateLimitMetricsFor } from '../platform/rate-limit/rate-limit.metrics.ts';
 import { queueMetricsFor } from '../platform/queue/queue-metrics.ts';
 import { createQueueSet } from '../platform/queue/queues.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { requireAdminToken } from './plugins/admin-auth.ts';
 import { healthRoutes, type Lifecycle } from './plugins/health.ts';
+import { loadShedding } from './plugins/load-shedding.ts';
+import { rateLimit } from './plugins/rate-limit.ts';
 import { queueBoard } from './plugins/queue-board.ts';
 import { ErrorResponse } from './schemas.ts';
 
@@ -104,7 +110,24 @@ export async function buildServer(deps: WebDeps): Promise<App> {
     await app.register(swaggerUi, { routePrefix: '/docs' });
   }
 
-  await app.register(healthRoutes({ ...deps, recent, lifecycle }));
+  // Shed load first (cheapest refusal), then rate limits; both skip health, readiness, metrics and docs.
+  const loadMonitor = config.loadShed.enabled ? createLoadMonitor(config.loadShed) : undefined;
+  if (loadMonitor) {
+    await app.register(loadShedding({ monitor: loadMonitor, metrics: loadShedMetricsFor(deps.metrics.registry, loadMonitor, config.loadShed.thresholds) }));
+  }
+  if (config.rateLimit.enabled) {
+    await app.register(
+      rateLimit({
+        limiter: createRateLimiter({ redis: deps.redis, prefix: config.redis.prefix }),
+        policies: config.rateLimit.policies,
+        sale: createLiveSaleCheck({ db: deps.db, refreshMs: config.rateLimit.saleRefreshMs, logger: deps.logger }),
+        metrics: rateLimitMetricsFor(deps.metrics.registry),
+        logger: deps.logger,
+      }),
+    );
+  }
+
+  await app.register(healthRoutes({ ...deps, recent, lifecycle, loadLevel: loadMonitor?.level }));
 
   // Queues for the dashboard and the depth gauges; the web role itself enqueues through the outbox.
   const queues = createQueueSet({ connection: deps.redis, redisPrefix: config.redis.prefix, overrides: { attempts: config.queues.attempts, backoffMs: config.queues.backoffMs } });

@@ -3,6 +3,8 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { DEFAULT_CONCURRENCY, isQueueName, QUEUE_NAMES, type QueueName } from '../queue/queue-definitions.ts';
 import { ConfigError, bool, int, list, oneOf, optionalStr, parseEnv, str, url } from './env-schema.ts';
+import { loadShedConfigFrom, loadShedEnv, type LoadShedConfig } from '../load/load-shed.config.ts';
+import { rateLimitConfigFrom, rateLimitEnv, type RateLimitConfig } from '../rate-limit/rate-limit.config.ts';
 
 export { ConfigError } from './env-schema.ts';
 
@@ -70,6 +72,8 @@ export const envSchema = {
   SMTP_URL: url({ protocols: ['smtp:', 'smtps:'], optional: true }),
   MAIL_FROM: str({ default: 'Salescale <no-reply@salescale.local>' }),
   ANALYTICS_FLUSH_INTERVAL_MS: int({ default: 60_000, min: 100 }),
+  ...rateLimitEnv,
+  ...loadShedEnv,
 };
 
 export type Env = ReturnType<typeof parseEnvOnly>;
@@ -103,6 +107,8 @@ export interface AppConfig {
   outbox: { pollIntervalMs: number; batchSize: number; retentionHours: number };
   mail: { smtpUrl: string | undefined; from: string };
   analytics: { flushIntervalMs: number };
+  rateLimit: RateLimitConfig;
+  loadShed: LoadShedConfig;
   /** Messages about generated development values; the caller logs them once a logger exists. */
   warnings: string[];
 }
@@ -165,6 +171,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS, batchSize: e.OUTBOX_BATCH_SIZE, retentionHours: e.OUTBOX_RETENTION_HOURS },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
     analytics: { flushIntervalMs: e.ANALYTICS_FLUSH_INTERVAL_MS },
+    rateLimit: rateLimitConfigFrom(e),
+    loadShed: loadShedConfigFrom(e),
     warnings,
   };
 }

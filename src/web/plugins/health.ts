@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Database } from '../../platform/db/client.ts';
 import type { Metrics } from '../../platform/metrics/metrics.ts';
 import type { RecentRequests } from '../../platform/metrics/recent-requests.ts';
+import type { LoadLevel } from '../../platform/load/load-shed.ts';
 
 export interface Lifecycle {
   /** Set on SIGTERM: readiness answers 503 so the load balancer stops sending new requests. */
@@ -25,7 +26,16 @@ async function check(name: string, run: () => Promise<unknown>, timeoutMs: numbe
   }
 }
 
-export function healthRoutes(deps: { db: Database; redis: Redis; cacheRedis: Redis; metrics: Metrics; recent: RecentRequests; lifecycle: Lifecycle }): FastifyPluginAsync {
+export function healthRoutes(deps: {
+  db: Database;
+  redis: Redis;
+  cacheRedis: Redis;
+  metrics: Metrics;
+  recent: RecentRequests;
+  lifecycle: Lifecycle;
+  /** The load shedder's current level; `/ready` answers 503 while this instance sheds traffic. */
+  loadLevel?: () => LoadLevel;
+}): FastifyPluginAsync {
   return async (app) => {
     const hide = { schema: { hide: true } };
 
@@ -50,7 +60,8 @@ export function healthRoutes(deps: { db: Database; redis: Redis; cacheRedis: Red
       };
     });
 
-    // Readiness: 503 while draining or while a dependency is unreachable.
+    // Readiness: 503 while draining, while a dependency is unreachable, or while shedding load (so the
+    // load balancer sends traffic elsewhere and the autoscaler sees an instance that cannot take more).
     app.get('/ready', hide, async (_request, reply) => {
       const checks = Object.fromEntries(
         await Promise.all([
@@ -59,8 +70,10 @@ export function healthRoutes(deps: { db: Database; redis: Redis; cacheRedis: Red
           ...(deps.cacheRedis === deps.redis ? [] : [check('cacheRedis', () => deps.cacheRedis.ping(), 1000)]),
         ]),
       );
-      const ready = !deps.lifecycle.draining && Object.values(checks).every((s) => s === 'up');
-      return reply.code(ready ? 200 : 503).send({ status: deps.lifecycle.draining ? 'draining' : ready ? 'ready' : 'unavailable', checks });
+      const load = deps.loadLevel?.() ?? 'normal';
+      const ready = !deps.lifecycle.draining && load === 'normal' && Object.values(checks).every((s) => s === 'up');
+      const status = deps.lifecycle.draining ? 'draining' : ready ? 'ready' : load !== 'normal' ? 'overloaded' : 'unavailable';
+      return reply.code(ready ? 200 : 503).send({ status, checks, load });
     });
 
     app.get('/metrics', hide, async (_request, reply) => {

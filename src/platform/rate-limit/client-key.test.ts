@@ -1,0 +1,22 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { clientAddressKey, rateLimitSubject } from './client-key.ts';
+
+describe('rate limit subjects', () => {
+  it('counts a signed-in customer by id, whatever address they come from', () => {
+    assert.deepEqual(rateLimitSubject({ ip: '100.64.0.1', customerId: '42' }), { key: 'customer:42', signedIn: true });
+    assert.deepEqual(rateLimitSubject({ ip: '100.64.0.2', customerId: '42' }), { key: 'customer:42', signedIn: true });
+  });
+
+  it('counts an anonymous client by address', () => {
+    assert.deepEqual(rateLimitSubject({ ip: '203.0.113.7' }), { key: 'ip:203.0.113.7', signedIn: false });
+    assert.deepEqual(rateLimitSubject({ ip: '203.0.113.7', customerId: '' }), { key: 'ip:203.0.113.7', signedIn: false });
+  });
+
+  it('groups IPv6 addresses by /64 and unwraps IPv4-mapped addresses', () => {
+    assert.equal(clientAddressKey('2001:db8:1:2::1'), '2001:db8:1:2::/64');
+    assert.equal(clientAddressKey('2001:0db8:0001:0002:ffff:1:2:3'), '2001:db8:1:2::/64');
+    assert.equal(clientAddressKey('::1'), '0:0:0:0::/64');
+    assert.equal(clientAddressKey('::ffff:198.51.100.9'), '198.51.100.9');
+  });
+});

@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { GCRA_SCRIPT } from './rate-limit.script.ts';
+
+export const LIMITER_NAMES = ['general', 'checkout', 'sale', 'customer', 'login'] as const;
+export type LimiterName = (typeof LIMITER_NAMES)[number];
+
+/** One configured limit. */
+export interface LimitPolicy {
+  name: LimiterName;
+  /** Units (requests, or failed attempts) allowed per window. */
+  max: number;
+  windowMs: number;
+  /**
+   * Count only responses with status ≥ 400 (failed checkout or login attempts): the limit is checked
+   * before the request and recorded after a failed response, so successful buyers are never throttled.
+   * @defaultValue false
+   */
+  countFailuresOnly: boolean;
+  /**
+   * When Redis is unreachable: `true` refuses with 503 (checkout, login: a limit that protects money or
+   * accounts must not vanish in an outage); `false` lets requests through (browsing).
+   */
+  failClosed: boolean;
+}
+
+export interface LimitState {
+  policy: LimitPolicy;
+  allowed: boolean;
+  /** Units still available now. */
+  remaining: number;
+  /** When refused: ms until one more unit fits. */
+  retryAfterMs: number;
+  /** ms until the full quota is available again. */
+  resetMs: number;
+}
+
+export interface LimitDecision {
+  /** False when any enforced limit refused (then nothing was recorded). */
+  allowed: boolean;
+  states: LimitState[];
+}
+
+/** Shared limits kept in Redis; every call is one round trip (EVALSHA of one Lua script). */
+export interface RateLimiter {
+  /**
+   * Checks every policy for `subject` and, if all allow, consumes one unit of each that counts every
+   * request. Policies with `countFailuresOnly` are only checked here; see {@link RateLimiter.recordFailure}.
+   */
+  check(subject: string, policies: readonly LimitPolicy[]): Promise<LimitDecision>;
+  /** Records one failed attempt against each policy (never refuses). */
+  recordFailure(subject: string, policies: readonly LimitPolicy[]): Promise<void>;
+}
+
+const SCRIPT_SHA = createHash('sha1').update(GCRA_SCRIPT).digest('hex');
+
+/**
+ * `prefix` is the deployment's Redis prefix. The subject is a Redis Cluster hash tag so that all of
+ * one client's limits live in one slot and one script call can touch them together.
+ */
+export function createRateLimiter(deps: { redis: Redis; prefix: string }): RateLimiter {
+  const keyOf = (subject: string, policy: LimitPolicy) => `${deps.prefix}:rl:{${subject}}:${policy.name}`;
+
+  async function run(keys: string[], args: Array<string | number>): Promise<number[]> {
+    try {
+      return (await deps.redis.evalsha(SCRIPT_SHA, keys.length, ...keys, ...args)) as number[];
+    } catch (error) {
+      // A Redis that restarted (or never saw the script) answers NOSCRIPT: send the body once.
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return (await deps.redis.eval(GCRA_SCRIPT, keys.length, ...keys, ...args)) as number[];
+    }
+  }
+
+  async function call(subject: string, policies: readonly LimitPolicy[], mode: 'check' | 'record'): Promise<LimitDecision> {
+    if (policies.length === 0) return { allowed: true, states: [] };
+    const keys = policies.map((policy) => keyOf(subject, policy));
+    const args = policies.flatMap((policy) => {
+      const cost = mode === 'record' ? 1 : policy.countFailuresOnly ? 0 : 1;
+      return [policy.max, policy.windowMs, cost, mode === 'check' ? 1 : 0];
+    });
+    const reply = await run(keys, args);
+    const states = policies.map((policy, i) => ({
+      policy,
+      allowed: reply[i * 4] === 1,
+      remaining: Number(reply[i * 4 + 1]),
+      retryAfterMs: Number(reply[i * 4 + 2]),
+      resetMs: Number(reply[i * 4 + 3]),
+    }));
+    return { allowed: reply[policies.length * 4] === 1, states };
+  }
+
+  return {
+    check: (subject, policies) => call(subject, policies, 'check'),
+    async recordFailure(subject, policies) {
+      await call(subject, policies, 'record');
+    },
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * GCRA (generic cell rate algorithm) over several limits in ONE round trip.
+ *
+ * Each key stores a "theoretical arrival time" (TAT, ms on the Redis clock). A limit of `max` units per
+ * `window` ms admits one unit every `window / max` ms with bursts up to `max`; a request is allowed when,
+ * after adding its cost, the TAT stays at most `window` ahead of now. Unlike a fixed window there is no
+ * boundary at which a client can spend twice its budget, and unlike a sliding log it stores one number.
+ * The clock is Redis's (`TIME`), so instances with skewed clocks share one view.
+ *
+ * KEYS[i]: one key per limit. ARGV: for each key, four values `max, windowMs, cost, enforce`:
+ * - cost: units to record (0 = only check whether one more unit would fit).
+ * - enforce: 1 = refuse when over; 0 = record regardless (counting a failure after the fact).
+ * All-or-nothing: when any enforced limit refuses, nothing is recorded.
+ * Returns, per key, `allowed (1|0), remaining, retryAfterMs, resetMs`, then `1` when the whole request
+ * was admitted (all integers: Redis truncates Lua numbers).
+ */
+export const GCRA_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local n = #KEYS
+local tats = {}
+local refused = false
+local out = {}
+for i = 1, n do
+  local max = tonumber(ARGV[(i - 1) * 4 + 1])
+  local window = tonumber(ARGV[(i - 1) * 4 + 2])
+  local cost = tonumber(ARGV[(i - 1) * 4 + 3])
+  local enforce = ARGV[(i - 1) * 4 + 4] == '1'
+  local interval = window / max
+  local tat = tonumber(redis.call('GET', KEYS[i])) or now
+  if tat < now then tat = now end
+  tats[i] = tat
+  local wanted = cost
+  if wanted < 1 then wanted = 1 end
+  local allowAt = tat + interval * wanted - window
+  if enforce and allowAt > now + 0.001 then
+    refused = true
+    out[i] = {0, math.ceil(allowAt - now)}
+  else
+    out[i] = {1, 0}
+  end
+end
+local result = {}
+for i = 1, n do
+  local max = tonumber(ARGV[(i - 1) * 4 + 1])
+  local window = tonumber(ARGV[(i - 1) * 4 + 2])
+  local cost = tonumber(ARGV[(i - 1) * 4 + 3])
+  local interval = window / max
+  local tat = tats[i]
+  if not refused and cost > 0 then
+    tat = tat + interval * cost
+    redis.call('SET', KEYS[i], tostring(tat), 'PX', math.max(1, math.ceil(tat - now)))
+  end
+  local remaining = math.floor((window - (tat - now)) / interval + 0.000001)
+  if remaining < 0 then remaining = 0 end
+  if remaining > max then remaining = max end
+  result[#result + 1] = out[i][1]
+  result[#result + 1] = remaining
+  result[#result + 1] = out[i][2]
+  result[#result + 1] = math.ceil(tat - now)
+end
+if refused then result[#result + 1] = 0 else result[#result + 1] = 1 end
+return result
+`;

@@ -1,0 +1,32 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { LoadMonitor } from '../../platform/load/load-monitor.ts';
+import { shouldShed, trafficClassOf } from '../../platform/load/load-shed.ts';
+import type { LoadShedMetrics } from '../../platform/load/load-shed.metrics.ts';
+import { sendError } from '../error-handler.ts';
+import { isOperationalPath } from './rate-limit.ts';
+
+/** Seconds a shed client is asked to wait: about a few sample windows, long enough for a retry elsewhere. */
+export const SHED_RETRY_AFTER_S = 2;
+
+/**
+ * Refuses work before it is queued behind a saturated event loop: 503 `OVERLOADED` with `Retry-After`,
+ * browsing first, writes only past the higher thresholds. Runs as the first hook, so a shed request
+ * costs neither Redis (rate limits) nor the database. `/ready` reports the overload itself (see health.ts).
+ */
+export function loadShedding(options: { monitor: LoadMonitor; metrics: LoadShedMetrics }): FastifyPluginAsync {
+  const plugin: FastifyPluginAsync = async (app) => {
+    app.addHook('onReady', async () => options.monitor.start());
+    app.addHook('onClose', async () => options.monitor.stop());
+    app.addHook('onRequest', async (request, reply) => {
+      const level = options.monitor.level();
+      if (level === 'normal' || isOperationalPath(request.routeOptions.url)) return;
+      const traffic = trafficClassOf(request.method);
+      if (!shouldShed(level, traffic)) return;
+      options.metrics.shed.inc({ class: traffic });
+      reply.header('retry-after', String(SHED_RETRY_AFTER_S));
+      return sendError(reply, 503, 'OVERLOADED', 'the service is overloaded, please retry shortly');
+    });
+  };
+  Object.assign(plugin, { [Symbol.for('skip-override')]: true });
+  return plugin;
+}

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { eq } from 'drizzle-orm';
+import { saleEvents } from '../../modules/sale-events/index.ts';
+import { createAppWithRoutes, type AppWithRoutes } from '../../../test/helpers/app-with-routes.ts';
+
+const HOUR = 3_600_000;
+
+describe('rate limits (in-process, real Redis)', () => {
+  let t: AppWithRoutes;
+
+  before(async () => {
+    t = await createAppWithRoutes(
+      {
+        RATE_LIMIT_GENERAL_MAX: '1000',
+        RATE_LIMIT_CHECKOUT_MAX: '3',
+        RATE_LIMIT_SALE_MAX: '3',
+        RATE_LIMIT_SALE_WINDOW_MS: '60000',
+        RATE_LIMIT_SALE_REFRESH_MS: '0',
+        LOAD_SHED_ENABLED: 'false',
+      },
+      (app) => {
+        // A checkout-style route that fails or succeeds on demand.
+        app.post('/test/attempt', { config: { rateLimit: { limiters: ['checkout'] } } }, async (request, reply) => {
+          const ok = (request.query as { ok?: string }).ok === 'true';
+          return ok ? { placed: true } : reply.code(422).send({ error: { code: 'PAYMENT_DECLINED', message: 'declined', requestId: request.id } });
+        });
+      },
+    );
+  });
+  after(() => t.close());
+
+  const attempt = (ip: string, ok: boolean) => t.app.inject({ method: 'POST', url: `/test/attempt?ok=${ok}`, remoteAddress: ip });
+  const browse = (ip: string) => t.app.inject({ method: 'GET', url: '/api/v1/categories', remoteAddress: ip });
+
+  it('sends the IETF draft RateLimit-Policy and RateLimit headers, and none on health, readiness and metrics', async () => {
+    const reply = await browse('198.51.100.1');
+    assert.equal(reply.statusCode, 200);
+    assert.equal(reply.headers['ratelimit-policy'], '"general";q=1000;w=900');
+    assert.equal(reply.headers.ratelimit, '"general";r=999;t=1');
+    const second = await browse('198.51.100.1');
+    assert.equal(second.headers.ratelimit, '"general";r=998;t=2');
+    for (const url of ['/health', '/ready', '/metrics']) {
+      const probe = await t.app.inject({ method: 'GET', url, remoteAddress: '198.51.100.1' });
+      assert.equal(probe.headers['ratelimit-policy'], undefined, url);
+    }
+  });
+
+  it('counts only failed checkout attempts: successes never use the budget, the fourth failure is refused', async () => {
+    const ip = '198.51.100.2';
+    for (let i = 0; i < 8; i++) assert.equal((await attempt(ip, true)).statusCode, 200, `success ${i + 1}`);
+    for (let i = 0; i < 3; i++) assert.equal((await attempt(ip, false)).statusCode, 422, `failure ${i + 1}`);
+    const refused = await attempt(ip, true);
+    assert.equal(refused.statusCode, 429);
+    assert.equal(refused.json().error.code, 'RATE_LIMITED');
+    assert.deepEqual(refused.json().error.details.limiters, ['checkout']);
+    assert.ok(Number(refused.headers['retry-after']) >= 1);
+    assert.match(String(refused.headers['ratelimit-policy']), /"checkout";q=3;w=900/);
+    assert.match(String(refused.headers.ratelimit), /"checkout";r=0;/);
+    // Another client's budget is untouched, and browsing for this client is not affected.
+    assert.equal((await attempt('198.51.100.3', false)).statusCode, 422);
+    assert.equal((await browse(ip)).statusCode, 200);
+    const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
+    assert.match(metrics.body, /rate_limit_rejections_total\{limiter="checkout"[^}]*\} 1/);
+  });
+
+  it('applies the sale limit exactly while a sale event is live', async () => {
+    const ip = '198.51.100.4';
+    const now = Date.now();
+    // A sale that has not started yet: no sale limit.
+    const [event] = await t.platform.db.primary
+      .insert(saleEvents)
+      .values({ name: 'Later', startsAt: new Date(now + HOUR), endsAt: new Date(now + 2 * HOUR) })
+      .returning({ id: saleEvents.id });
+    for (let i = 0; i < 5; i++) {
+      const reply = await browse(ip);
+      assert.equal(reply.statusCode, 200);
+      assert.doesNotMatch(String(reply.headers['ratelimit-policy']), /sale/);
+    }
+    // Live now: three more requests, then 429 from the sale limiter.
+    await t.platform.db.primary
+      .update(saleEvents)
+      .set({ startsAt: new Date(now - HOUR), endsAt: new Date(now + HOUR) })
+      .where(eq(saleEvents.id, event!.id));
+    for (let i = 0; i < 3; i++) {
+      const reply = await browse(ip);
+      assert.equal(reply.statusCode, 200, `sale request ${i + 1}`);
+      assert.match(String(reply.headers['ratelimit-policy']), /"sale";q=3;w=60/);
+    }
+    const limited = await browse(ip);
+    assert.equal(limited.statusCode, 429);
+    assert.deepEqual(limited.json().error.details.limiters, ['sale']);
+    // Over: the sale limit no longer applies.
+    await t.platform.db.primary
+      .update(saleEvents)
+      .set({ startsAt: new Date(now - 2 * HOUR), endsAt: new Date(now - HOUR) })
+      .where(eq(saleEvents.id, event!.id));
+    const after = await browse(ip);
+    assert.equal(after.statusCode, 200);
+    assert.doesNotMatch(String(after.headers['ratelimit-policy']), /sale/);
+  });
+});

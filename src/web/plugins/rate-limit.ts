@@ -1,0 +1,123 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { LiveSaleCheck } from '../../modules/sale-events/index.ts';
+import { rateLimitSubject } from '../../platform/rate-limit/client-key.ts';
+import type { LimiterName, LimitPolicy, LimitState, RateLimiter } from '../../platform/rate-limit/limiter.ts';
+import type { RateLimitMetrics } from '../../platform/rate-limit/rate-limit.metrics.ts';
+import { sendError } from '../error-handler.ts';
+
+/**
+ * Per-route rate limit options, given as `config: { rateLimit: … }` in a route's options.
+ * `false` exempts the route from every limiter.
+ */
+export interface RouteRateLimit {
+  /** Limiters applied on top of the general (or per-customer) and sale limits, e.g. `['checkout']`. */
+  limiters: LimiterName[];
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    rateLimit?: RouteRateLimit | false;
+  }
+}
+
+export interface RateLimitPluginOptions {
+  limiter: RateLimiter;
+  policies: Record<LimiterName, LimitPolicy>;
+  sale: LiveSaleCheck;
+  metrics: RateLimitMetrics;
+  logger: Logger;
+  /**
+   * The signed-in customer's id, when there is one. Customers (sessions) do not exist yet; until
+   * they do every request is counted by client address.
+   * @defaultValue () => undefined
+   */
+  customerIdOf?: (request: FastifyRequest) => string | undefined;
+}
+
+/** Probes and operator endpoints are never limited: a load balancer must always see the truth. */
+export function isOperationalPath(url: string | undefined): boolean {
+  return url === '/health' || url === '/ready' || url === '/metrics' || (url !== undefined && (url === '/docs' || url.startsWith('/docs/')));
+}
+
+interface Pending {
+  subject: string;
+  /** Policies that count failed responses only; recorded in onResponse when the reply failed. */
+  failures: LimitPolicy[];
+}
+
+function headerValues(states: LimitState[]): { policy: string; limit: string } {
+  return {
+    policy: states.map((s) => `"${s.policy.name}";q=${s.policy.max};w=${Math.ceil(s.policy.windowMs / 1000)}`).join(', '),
+    limit: states.map((s) => `"${s.policy.name}";r=${s.remaining};t=${Math.ceil(s.resetMs / 1000)}`).join(', '),
+  };
+}
+
+/**
+ * Shared rate limits (Redis, one round trip per request). Every request outside the operational
+ * paths is counted against `general` (anonymous, by address) or `customer` (signed in, by id), and
+ * against `sale` while a sale event is live; routes add more through `config.rateLimit`.
+ * Refusals are 429 `RATE_LIMITED` with `Retry-After`; every limited reply carries the IETF draft
+ * `RateLimit-Policy` and `RateLimit` headers. When Redis is unreachable, fail-open limiters let the
+ * request through and fail-closed ones answer 503 `RATE_LIMIT_UNAVAILABLE`; each such request is
+ * counted, and the next request tries Redis again (the client reconnects on its own).
+ */
+export function rateLimit(options: RateLimitPluginOptions): FastifyPluginAsync {
+  const pending = new WeakMap<FastifyRequest, Pending>();
+  const customerIdOf = options.customerIdOf ?? (() => undefined);
+
+  const plugin: FastifyPluginAsync = async (app) => {
+    app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+      const routeConfig = request.routeOptions.config.rateLimit;
+      if (routeConfig === false || isOperationalPath(request.routeOptions.url)) return;
+      const subject = rateLimitSubject({ ip: request.ip, customerId: customerIdOf(request) });
+      const policies: LimitPolicy[] = [subject.signedIn ? options.policies.customer : options.policies.general];
+      if (await options.sale.isLive()) policies.push(options.policies.sale);
+      for (const name of routeConfig?.limiters ?? []) policies.push(options.policies[name]);
+
+      let decision: Awaited<ReturnType<RateLimiter['check']>>;
+      try {
+        decision = await options.limiter.check(subject.key, policies);
+      } catch (error) {
+        const closed = policies.filter((p) => p.failClosed);
+        for (const p of policies) options.metrics.redisFailures.inc({ limiter: p.name, outcome: closed.length > 0 ? 'refused' : 'allowed' });
+        request.log.warn({ err: error, limiters: policies.map((p) => p.name) }, closed.length > 0 ? 'rate limit unavailable: refusing' : 'rate limit unavailable: allowing');
+        if (closed.length === 0) return;
+        reply.header('retry-after', '1');
+        return sendError(reply, 503, 'RATE_LIMIT_UNAVAILABLE', 'this action is temporarily unavailable, please retry shortly', {
+          limiters: closed.map((p) => p.name),
+        });
+      }
+
+      const headers = headerValues(decision.states);
+      reply.header('ratelimit-policy', headers.policy);
+      reply.header('ratelimit', headers.limit);
+      if (!decision.allowed) {
+        const refused = decision.states.filter((s) => !s.allowed);
+        for (const s of refused) options.metrics.rejections.inc({ limiter: s.policy.name });
+        const retryAfterS = Math.max(1, Math.ceil(Math.max(...refused.map((s) => s.retryAfterMs)) / 1000));
+        reply.header('retry-after', String(retryAfterS));
+        return sendError(reply, 429, 'RATE_LIMITED', 'too many requests, please retry later', {
+          limiters: refused.map((s) => s.policy.name),
+          retryAfterSeconds: retryAfterS,
+        });
+      }
+      const failures = policies.filter((p) => p.countFailuresOnly);
+      if (failures.length > 0) pending.set(request, { subject: subject.key, failures });
+    });
+
+    app.addHook('onResponse', async (request, reply) => {
+      const entry = pending.get(request);
+      if (!entry || reply.statusCode < 400) return;
+      try {
+        await options.limiter.recordFailure(entry.subject, entry.failures);
+      } catch (error) {
+        for (const p of entry.failures) options.metrics.redisFailures.inc({ limiter: p.name, outcome: 'unrecorded' });
+        request.log.warn({ err: error }, 'could not record a failed attempt against its rate limit');
+      }
+    });
+  };
+  // Hooks must apply to every route of the app, not only to routes registered inside this plugin.
+  Object.assign(plugin, { [Symbol.for('skip-override')]: true });
+  return plugin;
+}
