@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createAppWithRoutes, type AppWithRoutes } from '../../../test/helpers/app-with-routes.ts';
+
+async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Keeps this process's event loop saturated: 150 ms of synchronous work, a few ms of air, repeat. */
+function saturateEventLoop(): () => void {
+  const timer = setInterval(() => {
+    const end = performance.now() + 150;
+    while (performance.now() < end) {
+      // busy
+    }
+  }, 5);
+  return () => clearInterval(timer);
+}
+
+describe('load shedding on a saturated event loop', () => {
+  let t: AppWithRoutes;
+
+  before(async () => {
+    t = await createAppWithRoutes(
+      {
+        LOAD_SHED_SAMPLE_MS: '500',
+        LOAD_SHED_BROWSE_DELAY_MS: '50',
+        LOAD_SHED_WRITE_DELAY_MS: '5000',
+        RATE_LIMIT_ENABLED: 'false',
+      },
+      (app) => {
+        app.post('/test/write', async () => ({ written: true }));
+      },
+    );
+  });
+  after(() => t.close());
+
+  const browse = () => t.app.inject({ method: 'GET', url: '/api/v1/categories' });
+
+  it('refuses browsing with 503 OVERLOADED and Retry-After, keeps serving writes, reports it on /ready, and recovers', async () => {
+    await until(async () => (await browse()).statusCode === 200, 5000);
+    assert.equal((await t.app.inject({ method: 'GET', url: '/ready' })).statusCode, 200);
+
+    const stop = saturateEventLoop();
+    try {
+      await until(async () => (await browse()).statusCode === 503, 10_000);
+      const shed = await browse();
+      assert.equal(shed.statusCode, 503);
+      assert.equal(shed.json().error.code, 'OVERLOADED');
+      assert.equal(shed.headers['retry-after'], '2');
+      // Between the two thresholds: checkout-like writes still go through.
+      const write = await t.app.inject({ method: 'POST', url: '/test/write' });
+      assert.equal(write.statusCode, 200);
+      const ready = await t.app.inject({ method: 'GET', url: '/ready' });
+      assert.equal(ready.statusCode, 503);
+      assert.equal(ready.json().status, 'overloaded');
+      const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+      assert.match(metrics, /load_shed_total\{class="browse"[^}]*\} [1-9]/);
+      assert.doesNotMatch(metrics, /load_shed_total\{class="write"/);
+      assert.match(metrics, /load_shed_threshold\{class="browse",signal="event_loop_delay_seconds"[^}]*\} 0\.05/);
+    } finally {
+      stop();
+    }
+
+    await until(async () => (await browse()).statusCode === 200, 10_000);
+    await until(async () => (await t.app.inject({ method: 'GET', url: '/ready' })).statusCode === 200, 10_000);
+  });
+});
