@@ -36,6 +36,25 @@ describe('salescale CLI', () => {
     assert.match(r.out, /hpa-prescaled/);
   });
 
+  it('simulate --workers adds the KEDA worker tier: reactive queue depth over 1000, pre-scaled below (--json)', async () => {
+    const r = await run(['simulate', '--year', '2026', '--capacity', '150', '--base-rps', '500', '--workers', '--json', '--no-db', '--from', '2026-11-27T13:00:00Z', '--to', '2026-11-27T15:00:00Z']);
+    assert.equal(r.exitCode, 0, r.err);
+    const json = JSON.parse(r.out) as { totals: unknown[]; workers: { totals: { policy: string; maxQueueDepth: number; minutesOverWarning: number; instanceHours: number }[] } };
+    assert.equal(json.totals.length, 2, 'the web policies still run');
+    const [reactive, prescaled] = json.workers.totals;
+    assert.deepEqual([reactive.policy, prescaled.policy], ['keda-workers', 'keda-workers-prescaled']);
+    assert.ok(reactive.maxQueueDepth > 1000 && reactive.minutesOverWarning > 0);
+    assert.ok(prescaled.maxQueueDepth < 1000 && prescaled.instanceHours > 0);
+  });
+
+  it('accepts worker policies in --policies alone and prints only the worker table', async () => {
+    const r = await run(['simulate', '--year', '2026', '--capacity', '150', '--no-db', '--policies', 'keda-workers', '--from', '2026-11-27T09:00:00Z', '--to', '2026-11-27T10:00:00Z']);
+    assert.equal(r.exitCode, 0, r.err);
+    assert.match(r.out, /policy\s+min > 1000\s+min > 5000\s+max queue depth/);
+    assert.doesNotMatch(r.out, /min over SLO/);
+    assert.doesNotMatch(r.out, /keda-workers-prescaled/);
+  });
+
   it('plan flags the seed pool/connection mismatch with a fix', async () => {
     const r = await run(['plan', '--year', '2026', '--capacity', '150']);
     assert.match(r.out, /max_connections 200.*does NOT fit/);
@@ -54,7 +73,7 @@ describe('salescale CLI', () => {
     const policy = await run(['simulate', '--policies', 'hpa,magic']);
     assert.equal(policy.exitCode, 2);
     assert.equal(policy.err.trim().split('\n').length, 1);
-    assert.match(policy.err, /^error \[UNKNOWN_POLICY\]/);
+    assert.match(policy.err, /^error \[UNKNOWN_POLICY\].*keda-workers/);
     const date = await run(['forecast', '--from', '2026-13-01']);
     assert.equal(date.exitCode, 2);
     assert.match(date.err, /INVALID_DATE/);

@@ -18,7 +18,11 @@ import { buildSimulationChartSpec, writeChart } from './report/chart.ts';
 import { formatMoney, renderTable } from './report/table.ts';
 import { getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, toScheduleTable } from './schedule/schedule.ts';
 import { comparePolicies } from './simulate/compare.ts';
-import { parsePolicyName } from './simulate/simulate.ts';
+import type { PolicyName } from './simulate/simulate.ts';
+import { POLICY_NAMES, parsePolicyName } from './simulate/simulate.ts';
+import type { WorkerPolicyName } from './simulate/simulate-workers.ts';
+import { QUEUE_DEPTH_THRESHOLDS, WORKER_POLICY_NAMES, compareWorkerPolicies, isWorkerPolicyName } from './simulate/simulate-workers.ts';
+import { getWorkerThroughput } from './simulate/worker-queue.ts';
 import { TEST_DATASETS, getTestDataset } from './test-data/generate.ts';
 
 export type { ScalingCliDeps } from './cli-inputs.ts';
@@ -68,6 +72,45 @@ function createProgress(enabled: boolean, total: number) {
   return bar;
 }
 
+/** Splits `--policies` into web and worker policies; `--workers` adds every worker policy. */
+function parsePolicies(list: string, workers: boolean | undefined): { web: PolicyName[]; workers: WorkerPolicyName[] } {
+  const web: PolicyName[] = [];
+  const worker: WorkerPolicyName[] = workers ? [...WORKER_POLICY_NAMES] : [];
+  for (const raw of list.split(',')) {
+    const name = raw.trim();
+    if (isWorkerPolicyName(name)) {
+      if (!worker.includes(name)) worker.push(name);
+    } else if ((POLICY_NAMES as readonly string[]).includes(name)) web.push(parsePolicyName(name));
+    else throw new ScalingInputError('UNKNOWN_POLICY', `unknown policy "${name}" (known: ${[...POLICY_NAMES, ...WORKER_POLICY_NAMES].join(', ')})`, { value: name });
+  }
+  return { web, workers: worker };
+}
+
+interface WorkerCliOptions {
+  workers?: boolean;
+  ordersPerRequest: string;
+  jobsPerOrder: string;
+  jobSeconds: string;
+  concurrency: string;
+  listLength: string;
+  workerMin: string;
+  workerMax: string;
+  workerReady: string;
+}
+
+function parseWorkerOptions(o: WorkerCliOptions) {
+  const workers = {
+    ordersPerRequest: toNumber(o.ordersPerRequest, '--orders-per-request'),
+    jobsPerOrder: toNumber(o.jobsPerOrder, '--jobs-per-order'),
+    jobSeconds: toNumber(o.jobSeconds, '--job-seconds'),
+    concurrency: toNumber(o.concurrency, '--concurrency'),
+    minReplicas: toNumber(o.workerMin, '--worker-min'),
+    maxReplicas: toNumber(o.workerMax, '--worker-max'),
+  };
+  const keda = { listLength: toNumber(o.listLength, '--list-length'), podReadySeconds: toNumber(o.workerReady, '--worker-ready') };
+  return { workers, keda };
+}
+
 /** Adds the five scaling commands to a commander program. */
 export function registerScalingCommands(program: Command, deps: ScalingCliDeps = {}): Command {
   const forecastCmd = addCommon(program.command('forecast').description('hourly traffic forecast: base pattern (or learned) × sale events'));
@@ -111,15 +154,25 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
   );
 
   const simulateCmd = addCommon(program.command('simulate').description('simulate autoscaling policies over the forecast'))
-    .option('--policies <list>', 'comma-separated policies (hpa, hpa-legacy, hpa-prescaled, aws-target-tracking, aws-scheduled, aws-predictive)', 'hpa,hpa-prescaled')
+    .option('--policies <list>', `comma-separated policies (${[...POLICY_NAMES, ...WORKER_POLICY_NAMES].join(', ')})`, 'hpa,hpa-prescaled')
+    .option('--workers', `also simulate the worker tier under KEDA (${WORKER_POLICY_NAMES.join(', ')})`)
+    .option('--orders-per-request <x>', 'workers: orders per web request', String(DEFAULT_WORKER_PLAN.ordersPerRequest))
+    .option('--jobs-per-order <n>', 'workers: BullMQ jobs enqueued per order', String(DEFAULT_WORKER_PLAN.jobsPerOrder))
+    .option('--job-seconds <s>', 'workers: mean processing time of a job', String(DEFAULT_WORKER_PLAN.jobSeconds))
+    .option('--concurrency <n>', 'workers: BullMQ Worker concurrency per replica', String(DEFAULT_WORKER_PLAN.concurrency))
+    .option('--list-length <n>', 'workers: KEDA redis trigger listLength (waiting jobs per replica)', '100')
+    .option('--worker-min <n>', 'workers: minReplicaCount', String(DEFAULT_WORKER_PLAN.minReplicas))
+    .option('--worker-max <n>', 'workers: maxReplicaCount', String(DEFAULT_WORKER_PLAN.maxReplicas))
+    .option('--worker-ready <s>', 'workers: pod start-up to Ready, seconds', '30')
     .option('--demand-factor <x>', 'actual demand = forecast × x (forecast error)', '1')
     .option('--spike <multiplier>', 'add a synthetic flash-sale spike (5 min ramp, 2 h) one hour into the window')
     .option('--lead <minutes>', 'pre-scaling lead time', '10')
     .option('--price <usdPerHour>', 'price of an instance-hour', '0.085')
     .option('--out <file>', 'chart: .html, .svg or .png');
   simulateCmd.action(
-    guarded(async (o: CommonOptions & { policies: string; demandFactor: string; spike?: string; lead: string; price: string }) => {
-      const policies = o.policies.split(',').map((p) => parsePolicyName(p.trim()));
+    guarded(async (o: CommonOptions & WorkerCliOptions & { policies: string; demandFactor: string; spike?: string; lead: string; price: string }) => {
+      const { web: policies, workers: workerPolicies } = parsePolicies(o.policies, o.workers);
+      const workerOptions = parseWorkerOptions(o);
       const f = await resolveForecast(o, deps);
       const { capacity, web } = await resolveWebCapacity(o);
       if (o.spike !== undefined) {
@@ -128,26 +181,68 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         f.forecast.events = [...(f.forecast.events ?? []), spike];
       }
       const bar = createProgress(o.progress && !o.json, policies.length * 100);
+      const pricePerInstanceHour = toNumber(o.price, '--price');
+      const leadMinutes = toNumber(o.lead, '--lead');
+      const demandFactor = toNumber(o.demandFactor, '--demand-factor');
       const result = comparePolicies({
         forecast: f.forecast,
         from: f.from,
         to: f.to,
         policies,
         capacityPerInstanceRps: capacity.requestsPerSecondPerInstance,
-        pricePerInstanceHour: toNumber(o.price, '--price'),
+        pricePerInstanceHour,
         web,
-        leadMinutes: toNumber(o.lead, '--lead'),
-        demandFactor: toNumber(o.demandFactor, '--demand-factor'),
+        leadMinutes,
+        demandFactor,
         onProgress: bar ? (policy, fr) => bar.update(policies.indexOf(policy) * 100 + Math.round(fr * 100), { policy }) : undefined,
       });
       bar?.stop();
+      const workerRun =
+        workerPolicies.length > 0
+          ? compareWorkerPolicies({
+              forecast: f.forecast,
+              from: f.from,
+              to: f.to,
+              policies: workerPolicies,
+              pricePerInstanceHour,
+              workers: workerOptions.workers,
+              keda: workerOptions.keda,
+              web: { ...web, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance },
+              leadMinutes,
+              demandFactor,
+            })
+          : undefined;
       const title = `${f.focus?.name ?? 'Sale'}: demand vs capacity vs replicas (${f.from.toISOString().slice(0, 16)} → ${f.to.toISOString().slice(0, 16)} UTC)`;
       const totals = result.results.map((r) => ({ policy: r.policy, description: r.description, ...r.totals }));
-      if (o.out) await writeChart(o.out, buildSimulationChartSpec(result.results, title), title);
-      if (o.json) return write(simulateCmd, JSON.stringify({ from: f.from, to: f.to, capacitySource: capacity.source, windows: result.windows, totals, timelines: Object.fromEntries(result.results.map((r) => [r.policy, r.timeline])) }, null, 2));
-      write(simulateCmd, `${title}\ncapacity ${capacity.requestsPerSecondPerInstance} req/s/instance (${capacity.source}); SLO p95 ≤ 500 ms and errors ≤ 1 %\n`);
-      write(simulateCmd, renderTable(['policy', 'min over SLO', 'failed requests', 'instance-hours', 'cost', 'peak replicas', 'max p95 ms'], totals.map((t) => [t.policy, t.minutesOverSlo, Math.round(t.failedRequests), t.instanceHours, formatMoney(t.cost), t.peakReplicas, Math.round(t.maxP95Ms)])));
-      if (o.out) write(simulateCmd, `\nchart written to ${o.out}`);
+      const workerTotals = workerRun?.results.map((r) => ({ policy: r.policy, description: r.description, ...r.totals })) ?? [];
+      const chartWritten = o.out !== undefined && result.results.length > 0;
+      if (o.out && chartWritten) await writeChart(o.out, buildSimulationChartSpec(result.results, title), title);
+      if (o.json) {
+        const workersJson = workerRun
+          ? { workers: { windows: workerRun.windows, totals: workerTotals, timelines: Object.fromEntries(workerRun.results.map((r) => [r.policy, r.timeline])) } }
+          : {};
+        return write(simulateCmd, JSON.stringify({ from: f.from, to: f.to, capacitySource: capacity.source, windows: result.windows, totals, timelines: Object.fromEntries(result.results.map((r) => [r.policy, r.timeline])), ...workersJson }, null, 2));
+      }
+      write(simulateCmd, `${title}\n`);
+      if (totals.length > 0) {
+        write(simulateCmd, `capacity ${capacity.requestsPerSecondPerInstance} req/s/instance (${capacity.source}); SLO p95 ≤ 500 ms and errors ≤ 1 %\n`);
+        write(simulateCmd, renderTable(['policy', 'min over SLO', 'failed requests', 'instance-hours', 'cost', 'peak replicas', 'max p95 ms'], totals.map((t) => [t.policy, t.minutesOverSlo, Math.round(t.failedRequests), t.instanceHours, formatMoney(t.cost), t.peakReplicas, Math.round(t.maxP95Ms)])));
+      }
+      if (workerRun) {
+        const w = workerOptions.workers;
+        write(simulateCmd, `${totals.length > 0 ? '\n' : ''}Workers (KEDA, redis triggers on bull:jobs:wait + bull:jobs:prioritized, listLength ${workerOptions.keda.listLength}; replicas ${w.minReplicas}–${w.maxReplicas}):`);
+        write(simulateCmd, `jobs = demand × ${w.ordersPerRequest} orders/request × ${w.jobsPerOrder} jobs/order; ${getWorkerThroughput(w)} jobs/s per ready worker (concurrency ${w.concurrency} / ${w.jobSeconds} s); ${workerRun.windows.length} cron window(s) from the plan`);
+        write(simulateCmd, `queue depth: WARNING > ${QUEUE_DEPTH_THRESHOLDS.warning}, CRITICAL > ${QUEUE_DEPTH_THRESHOLDS.critical}\n`);
+        write(
+          simulateCmd,
+          renderTable(
+            ['policy', `min > ${QUEUE_DEPTH_THRESHOLDS.warning}`, `min > ${QUEUE_DEPTH_THRESHOLDS.critical}`, 'max queue depth', 'max wait s', 'instance-hours', 'cost', 'peak replicas'],
+            workerTotals.map((t) => [t.policy, t.minutesOverWarning, t.minutesOverCritical, Math.round(t.maxQueueDepth), t.maxWaitSeconds, t.instanceHours, formatMoney(t.cost), t.peakReplicas]),
+          ),
+        );
+      }
+      if (chartWritten) write(simulateCmd, `\nchart written to ${o.out}`);
+      else if (o.out) write(simulateCmd, '\nno chart: the chart shows web policies only');
     }),
   );
 

@@ -47,3 +47,19 @@ export function classifyPod(pod: SimPod, now: number, resource: 'cpu' | 'memory'
   // Past the initialisation period the pod is ready here, so the "never been ready" rule cannot apply.
   return 'ready';
 }
+
+/**
+ * Applies a new replica count: new pods start now and are ready after `readyDelaySeconds`; on
+ * scale-down the ReplicaSet deletes not-ready pods first, then the newest.
+ */
+export function resizePods(pods: readonly SimPod[], desired: number, now: number, readyDelaySeconds: number): SimPod[] {
+  if (desired > pods.length) {
+    const add = Array.from({ length: desired - pods.length }, () => ({ startedAt: now, readyAt: now + readyDelaySeconds }));
+    return [...pods, ...add];
+  }
+  if (desired < pods.length) {
+    const order = [...pods].sort((a, b) => Number(a.readyAt > now) - Number(b.readyAt > now) || a.startedAt - b.startedAt);
+    return order.slice(0, desired);
+  }
+  return [...pods];
+}

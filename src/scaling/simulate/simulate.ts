@@ -9,6 +9,7 @@ import type { TargetTrackingOptions } from './aws-target-tracking.ts';
 import { createTargetTrackingScaler } from './aws-target-tracking.ts';
 import { normalizeBehavior } from './hpa-behavior.ts';
 import type { SimPod } from './hpa-pods.ts';
+import { resizePods } from './hpa-pods.ts';
 import type { HpaScalerOptions } from './k8s-hpa-scaler.ts';
 import { DEFAULT_HPA_SCALER, createHpaScaler } from './k8s-hpa-scaler.ts';
 import type { Scaler, ScheduleLookup } from './scaler.ts';
@@ -145,14 +146,7 @@ export function simulatePolicy(input: SimulationInput): SimulationResult {
     const nowMs = fromMs + now * 1000;
     if (now % scaler.intervalSeconds === 0) {
       const desired = scaler.decide({ ...ctxBase, now, nowMs, pods });
-      if (desired > pods.length) {
-        const add = Array.from({ length: desired - pods.length }, () => ({ startedAt: now, readyAt: now + scaler.readyDelaySeconds }));
-        pods = [...pods, ...add];
-      } else if (desired < pods.length) {
-        // ReplicaSets delete not-ready pods first, then the newest.
-        const order = [...pods].sort((a, b) => Number(a.readyAt > now) - Number(b.readyAt > now) || a.startedAt - b.startedAt);
-        pods = order.slice(0, desired);
-      }
+      if (desired !== pods.length) pods = resizePods(pods, desired, now, scaler.readyDelaySeconds);
     }
     const ready = pods.filter((p) => p.readyAt <= now).length;
     const step = evaluateServiceStep(input.demand(nowMs), ready, input.service);

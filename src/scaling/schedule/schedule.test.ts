@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { CapacityPlan } from '../capacity/plan.ts';
+import { DEFAULT_WEB_PLAN, DEFAULT_WORKER_PLAN } from '../capacity/plan.ts';
+import { getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, toScheduleTable } from './schedule.ts';
+
+/**
+ * Five planned hours on Black Friday 2026 (web min 2, workers min 1):
+ *   08:00 web 2 / workers 1, 09:00 5/2, 10:00 5/3, 11:00 8/3, 12:00 2/1.
+ */
+function buildPlan(): CapacityPlan {
+  const rows: [string, number, number][] = [
+    ['08', 2, 1],
+    ['09', 5, 2],
+    ['10', 5, 3],
+    ['11', 8, 3],
+    ['12', 2, 1],
+  ];
+  const hours = rows.map(([h, web, workers]) => ({
+    hour: `2026-11-27T${h}:00:00.000Z`,
+    peakRps: web * 100,
+    webReplicasNeeded: web,
+    webReplicas: web,
+    jobsPerSecond: web * 0.6,
+    workerReplicas: workers,
+  }));
+  return {
+    web: { ...DEFAULT_WEB_PLAN, capacityPerInstanceRps: 150 },
+    workers: DEFAULT_WORKER_PLAN,
+    hours,
+    peakWebReplicas: 8,
+    peakWorkerReplicas: 3,
+    hoursAboveMax: [],
+  };
+}
+
+const ms = (iso: string) => Date.parse(iso);
+
+describe('pre-scaling windows from a plan', () => {
+  it('merges consecutive equal web hours, starts each window 10 min early and skips hours at minReplicas', () => {
+    // 09:00 and 10:00 both want 5 → one window 08:50–11:00; 11:00 wants 8 → 10:50–12:00; 08:00/12:00 are at min 2.
+    assert.deepEqual(getPrescaleWindows(buildPlan()), [
+      { startMs: ms('2026-11-27T08:50:00Z'), endMs: ms('2026-11-27T11:00:00Z'), replicas: 5 },
+      { startMs: ms('2026-11-27T10:50:00Z'), endMs: ms('2026-11-27T12:00:00Z'), replicas: 8 },
+    ]);
+  });
+
+  it('gives the worker tier its own windows against the worker minimum', () => {
+    // 09:00 → 2; 10:00 and 11:00 → 3 (merged); lead 5 min.
+    assert.deepEqual(getPrescaleWindows(buildPlan(), { tier: 'workers', leadMinutes: 5 }), [
+      { startMs: ms('2026-11-27T08:55:00Z'), endMs: ms('2026-11-27T10:00:00Z'), replicas: 2 },
+      { startMs: ms('2026-11-27T09:55:00Z'), endMs: ms('2026-11-27T12:00:00Z'), replicas: 3 },
+    ]);
+  });
+});
+
+describe('KEDA cron triggers', () => {
+  it('renders each window as a cron trigger with 5-field start/end in the shop time zone', () => {
+    const windows = getPrescaleWindows(buildPlan());
+    assert.deepEqual(toKedaCronTriggers(windows), [
+      { type: 'cron', name: 'sale-prescale-1', metadata: { timezone: 'UTC', start: '50 8 27 11 *', end: '0 11 27 11 *', desiredReplicas: '5' } },
+      { type: 'cron', name: 'sale-prescale-2', metadata: { timezone: 'UTC', start: '50 10 27 11 *', end: '0 12 27 11 *', desiredReplicas: '8' } },
+    ]);
+    // New York is UTC−5 on 27 November (standard time): 08:50Z is 03:50 local.
+    const ny = toKedaCronTriggers(windows, 'America/New_York', 'worker');
+    assert.deepEqual(ny[0], { type: 'cron', name: 'worker-1', metadata: { timezone: 'America/New_York', start: '50 3 27 11 *', end: '0 6 27 11 *', desiredReplicas: '5' } });
+  });
+});
+
+describe('AWS scheduled actions', () => {
+  it('raises MinSize at each window start, keeps the max where windows overlap and returns to the base after the last', () => {
+    // Change points 08:50 (5), 10:50 (max(5, 8) = 8), 11:00 (still 8: no action), 12:00 (back to 2).
+    assert.deepEqual(toAwsScheduledActions(getPrescaleWindows(buildPlan()), 'salescale-web', 2), [
+      { logicalId: 'SalePrescale1', properties: { AutoScalingGroupName: 'salescale-web', MinSize: 5, StartTime: '2026-11-27T08:50:00Z' } },
+      { logicalId: 'SalePrescale2', properties: { AutoScalingGroupName: 'salescale-web', MinSize: 8, StartTime: '2026-11-27T10:50:00Z' } },
+      { logicalId: 'SalePrescale3', properties: { AutoScalingGroupName: 'salescale-web', MinSize: 2, StartTime: '2026-11-27T12:00:00Z' } },
+    ]);
+  });
+
+  it('produces no action for an empty schedule', () => {
+    assert.deepEqual(toAwsScheduledActions([], 'salescale-web', 2), []);
+  });
+});
+
+describe('schedule table', () => {
+  it('has one row per run of equal web and worker replicas', () => {
+    assert.deepEqual(
+      toScheduleTable(buildPlan()).map((r) => [r.from.slice(11, 16), r.to.slice(11, 16), r.webReplicas, r.workerReplicas]),
+      [
+        ['08:00', '09:00', 2, 1],
+        ['09:00', '10:00', 5, 2],
+        ['10:00', '11:00', 5, 3],
+        ['11:00', '12:00', 8, 3],
+        ['12:00', '13:00', 2, 1],
+      ],
+    );
+  });
+});
