@@ -27,6 +27,9 @@ try {
     LOG_LEVEL: 'warn',
     ADMIN_API_TOKEN: 'bench-admin-token-0123456789',
     SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
+    // One load generator on one address measures catalog throughput, not the 429/503 refusal paths.
+    RATE_LIMIT_ENABLED: 'false',
+    LOAD_SHED_ENABLED: 'false',
   }, '/ready');
   stops.push(app.stop);
 
