@@ -17,8 +17,12 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** An in-process web app on its own database and Redis prefix, for `app.inject` tests. */
-export async function createTestApp(extraEnv: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * An in-process web app on its own database and Redis prefix, for `app.inject` tests. Load shedding is
+ * off unless a test turns it on (a busy CI machine must not make unrelated tests flaky); `addRoutes`
+ * lets a test register routes of its own (one that fails on demand, one that blocks the event loop).
+ */
+export async function createTestApp(extraEnv: Record<string, string> = {}, addRoutes?: (app: App) => void): Promise<TestApp> {
   const database = await createTestDatabase();
   const env: Record<string, string> = {
     NODE_ENV: 'test',
@@ -28,11 +32,13 @@ export async function createTestApp(extraEnv: Record<string, string> = {}): Prom
     ADMIN_API_TOKEN: ADMIN_TOKEN,
     SESSION_SECRET: 'test-session-secret-0123456789abcdef',
     LOG_LEVEL: 'silent',
+    LOAD_SHED_ENABLED: 'false',
     ...extraEnv,
   };
   const config = loadConfig(env);
   const platform = createPlatform(config, 'web', createLogger({ level: 'silent' }));
   const app = await buildServer(platform);
+  addRoutes?.(app);
   await app.ready();
   return {
     app,

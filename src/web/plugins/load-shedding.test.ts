@@ -27,6 +27,7 @@ describe('load shedding on a saturated event loop', () => {
   before(async () => {
     t = await createAppWithRoutes(
       {
+        LOAD_SHED_ENABLED: 'true',
         LOAD_SHED_SAMPLE_MS: '500',
         LOAD_SHED_BROWSE_DELAY_MS: '50',
         LOAD_SHED_WRITE_DELAY_MS: '5000',
