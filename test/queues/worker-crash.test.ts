@@ -77,6 +77,24 @@ describe('worker crash in the middle of a job', () => {
       await second.stop();
     } finally {
       first.process.kill('SIGCONT');
+      await first.stop();
     }
+  });
+
+  it('finishes its active job on SIGTERM before it exits', async () => {
+    const queues = await f.inspect();
+    const held = smtp.holdNext();
+    const worker = await f.startWorker();
+    const jobId = await writeWelcome('sigterm@example.com');
+    const message = await held;
+    assert.equal(message.messageId, messageIdFor(jobId));
+    worker.process.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(worker.process.exitCode, null, 'still running while its job is active');
+    assert.equal((await fetch(`${worker.url}/ready`)).status, 503, 'draining');
+    message.release();
+    assert.equal(await worker.exited, 0);
+    assert.equal(await (await queues.get('email').getJob(jobId))?.getState(), 'completed');
+    assert.equal(acceptedFor(jobId).length, 1);
   });
 });

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
+import { waitFor } from '../../../test/helpers/queues.ts';
+import { createAnalyticsService, incrementsFor, type AnalyticsEvent } from './analytics.service.ts';
+import { RequestTally, routeGroupOf } from './request-counter.ts';
+
+describe('analytics rollups (pure)', () => {
+  it('turns an order into one order and its revenue in the hour it was placed', () => {
+    const increments = incrementsFor({ eventType: 'order_created', orderId: 1, amountCents: 2599, occurredAt: '2026-11-27T10:59:59.999Z' }, new Date());
+    const hour = new Date('2026-11-27T10:00:00Z');
+    assert.deepEqual(increments, [
+      { hour, metric: 'orders', dimension: '', value: 1 },
+      { hour, metric: 'revenue_cents', dimension: '', value: 2599 },
+    ]);
+  });
+
+  it('groups API routes by their first segment and leaves probes out', () => {
+    assert.equal(routeGroupOf('/api/v1/products/:id'), 'products');
+    assert.equal(routeGroupOf('/api/v1/admin/products'), 'admin');
+    assert.equal(routeGroupOf('/docs/json'), 'other');
+    assert.equal(routeGroupOf('/health'), undefined);
+    assert.equal(routeGroupOf('/admin/queues/api/queues'), undefined);
+  });
+
+  it('tallies per hour and puts a failed flush back', () => {
+    const tally = new RequestTally();
+    tally.record('products', new Date('2026-11-27T10:05:00Z'));
+    tally.record('products', new Date('2026-11-27T10:55:00Z'));
+    tally.record('categories', new Date('2026-11-27T11:01:00Z'));
+    const batch = tally.drain();
+    assert.deepEqual(batch, [
+      { hour: '2026-11-27T10:00:00.000Z', counts: { products: 2 } },
+      { hour: '2026-11-27T11:00:00.000Z', counts: { categories: 1 } },
+    ]);
+    assert.deepEqual(tally.drain(), []);
+    tally.record('products', new Date('2026-11-27T10:30:00Z'));
+    tally.restore(batch);
+    assert.deepEqual(tally.drain()[0], { hour: '2026-11-27T10:00:00.000Z', counts: { products: 3 } });
+  });
+});
+
+describe('hourly request history', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp({ ANALYTICS_FLUSH_INTERVAL_MS: '100' });
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('counts web requests per route group through the outbox and serves them as an hourly series', async () => {
+    for (let i = 0; i < 5; i++) await t.app.inject({ url: '/api/v1/products' });
+    await t.app.inject({ url: '/api/v1/categories' });
+    await t.app.inject({ url: '/health' });
+    // Flushes run every 100 ms: wait until all six counted requests are in the outbox.
+    const rows = await waitFor('request counts in the outbox', async () => {
+      const { rows } = await t.platform.db.pools.primary.query(`SELECT id, data FROM outbox WHERE name = 'update-analytics' ORDER BY id`);
+      const counted = rows.reduce((sum, row) => sum + Object.values(row.data.counts as Record<string, number>).reduce((a, b) => a + b, 0), 0);
+      return counted === 6 ? rows : undefined;
+    });
+    const service = createAnalyticsService({ db: t.platform.db });
+    for (const row of rows) {
+      assert.equal(await service.apply(`outbox-${row.id}`, row.data as AnalyticsEvent), true);
+      assert.equal(await service.apply(`outbox-${row.id}`, row.data as AnalyticsEvent), false, 'a re-delivered job changes nothing');
+    }
+    const now = new Date();
+    const hour = new Date(now);
+    hour.setUTCMinutes(0, 0, 0);
+    const from = new Date(hour.getTime() - 2 * 3600_000);
+    const to = new Date(hour.getTime() + 3600_000);
+    assert.deepEqual(await service.getHourlyRequests(from, to), [
+      { hour: from, requests: 0 },
+      { hour: new Date(hour.getTime() - 3600_000), requests: 0 },
+      { hour, requests: 6 },
+    ]);
+    assert.deepEqual((await service.getHourlyRequests(hour, to, 'products')).map((p) => p.requests), [5]);
+  });
+});

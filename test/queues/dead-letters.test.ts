@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { getQueueReport, retryFailed } from '../../src/cli/queues.ts';
+import { loadConfig } from '../../src/platform/config/config.ts';
+import { createLogger } from '../../src/platform/logger/logger.ts';
+import { enqueueInTransaction, outboxJobId } from '../../src/platform/outbox/outbox.ts';
+import { createPlatform } from '../../src/platform/platform.ts';
+import { JOBS, QUEUES } from '../../src/platform/queue/queue-definitions.ts';
+import { startWorker, type RunningWorker } from '../../src/worker/worker-role.ts';
+import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
+
+let f: QueueFixture;
+let worker: RunningWorker;
+let failing = true;
+const handled: string[] = [];
+before(async () => {
+  f = await createQueueFixture({ QUEUE_ATTEMPTS: 'email=2', QUEUE_BACKOFF_MS: 'email=10', WORKER_QUEUES: 'email' });
+  const config = loadConfig(f.env);
+  worker = await startWorker(config, {
+    http: false,
+    platform: createPlatform(config, 'worker', createLogger({ level: 'silent' })),
+    handlers: {
+      [JOBS.sendWelcomeEmail]: async (job) => {
+        handled.push(job.id!);
+        if (failing) throw new Error('mail server says no');
+      },
+    },
+  });
+});
+after(async () => {
+  await worker?.shutdown('test');
+  await worker?.platform.close();
+  await f?.close();
+});
+
+describe('jobs that exhaust their attempts', () => {
+  it('are kept as dead letters and run again by `queues retry-failed`, even after Redis trimmed them', async () => {
+    const [a, b] = await enqueueInTransaction(f.db.primary, [
+      { queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email: 'a@example.com', name: 'A' } },
+      { queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email: 'b@example.com', name: 'B' } },
+    ]);
+    const [jobA, jobB] = [outboxJobId(a!), outboxJobId(b!)];
+    await waitFor('both jobs to be dead letters', async () => {
+      const { rows } = await f.db.pools.primary.query('SELECT count(*)::int AS n FROM dead_letters WHERE retried_at IS NULL');
+      return rows[0].n === 2;
+    });
+    const { rows } = await f.db.pools.primary.query('SELECT job_id, failed_reason, attempts_made, data FROM dead_letters ORDER BY job_id');
+    assert.deepEqual(
+      rows.map((row) => [row.job_id, row.failed_reason, row.data.email]),
+      [
+        [jobA, 'mail server says no', 'a@example.com'],
+        [jobB, 'mail server says no', 'b@example.com'],
+      ],
+    );
+    assert.equal(handled.filter((id) => id === jobA).length, 2, 'two attempts (QUEUE_ATTEMPTS=email=2)');
+
+    const config = loadConfig(f.env);
+    const report = await getQueueReport(config);
+    const email = report.queues.find((q) => q.queue === 'email')!;
+    assert.equal(email.failed, 2);
+    assert.equal(email.deadLetters, 2);
+
+    // B falls out of Redis's failed set (as `removeOnFail` trimming does); its dead letter remains.
+    const queues = await f.inspect();
+    await queues.get('email').remove(jobB);
+    failing = false;
+    const result = await retryFailed(config, 'email');
+    assert.deepEqual(result, { retriedFailed: 1, requeuedDeadLetters: 1 });
+    await waitFor('both retried jobs to complete', async () => (await queues.get('email').getCompletedCount()) === 2);
+    assert.equal(handled.filter((id) => id === jobB).length, 3);
+    const after = await getQueueReport(config);
+    assert.equal(after.queues.find((q) => q.queue === 'email')!.deadLetters, 0);
+  });
+});
