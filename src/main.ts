@@ -64,10 +64,11 @@ export function buildCli(): Command {
       process.stdout.write(formatQueueReport(await getQueueReport(loadConfig())));
     });
   queues
-    .command('retry-failed <queue>')
+    .command('retry-failed')
     .description('Retry a queue\'s failed jobs and its dead letters')
-    .action(async (queue: string) => {
-      const result = await retryFailed(loadConfig(), queueName(queue));
+    .argument('<queue>', QUEUE_NAMES.join(' | '), queueName)
+    .action(async (queue: QueueName) => {
+      const result = await retryFailed(loadConfig(), queue);
       process.stdout.write(`${queue}: ${result.retriedFailed} failed jobs retried, ${result.requeuedDeadLetters} dead letters enqueued again\n`);
     });
 
