@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from './config.ts';
+import { type ConfigError, loadConfig } from './config.ts';
 
 const base = { NODE_ENV: 'test' };
 
