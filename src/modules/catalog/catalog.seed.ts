@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { createRng } from '../../lib/rng.ts';
 
 export interface SeedOptions {
   products: number;
@@ -10,17 +11,6 @@ export interface SeedOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** mulberry32: a small, fast, seedable PRNG (deterministic seeding across runs and machines). */
-export function createRng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ADJECTIVES = ['Classic', 'Ultra', 'Compact', 'Wireless', 'Organic', 'Smart', 'Vintage', 'Premium', 'Eco', 'Pro', 'Mini', 'Deluxe', 'Rugged', 'Silent', 'Turbo'];
 const NOUNS = ['Headphones', 'Backpack', 'Kettle', 'Sneakers', 'Lamp', 'Keyboard', 'Jacket', 'Blender', 'Watch', 'Speaker', 'Mug', 'Tent', 'Camera', 'Chair', 'Drone'];

@@ -2,6 +2,7 @@
  * Deterministic synthetic hourly traffic for backtests: daily + weekly seasonality, trend, and
  * autocorrelated multiplicative noise from a seeded PRNG (mulberry32). Same seed, same series.
  */
+import { createRng } from '../../lib/rng.ts';
 import type { HourlyPoint } from '../forecast/csv.ts';
 
 /** Shape of a synthetic dataset. */
@@ -24,16 +25,6 @@ export interface SyntheticSeriesOptions {
   weekendFactor: number;
 }
 
-export function createPrng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(rand: () => number): number {
   const u = Math.max(rand(), 1e-12);
@@ -41,7 +32,7 @@ function gaussian(rand: () => number): number {
 }
 
 export function generateSyntheticSeries(o: SyntheticSeriesOptions): HourlyPoint[] {
-  const rand = createPrng(o.seed);
+  const rand = createRng(o.seed);
   const points: HourlyPoint[] = [];
   let ar = 0;
   for (let i = 0; i < o.weeks * 168; i++) {
