@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ADMIN_TOKEN } from './helpers/app.ts';
-import { TEST_REDIS_URL, createTestDatabase, testPrefix, type TestDatabase } from './helpers/db.ts';
+import { testEnv } from './helpers/app.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 import { request } from './helpers/http.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
 
@@ -9,19 +9,12 @@ const LIMIT = 6;
 
 /** Two `salescale serve` processes sharing one database and one Redis prefix. */
 async function startPair(database: TestDatabase, extra: Record<string, string>): Promise<Instance[]> {
-  const env = {
-    NODE_ENV: 'test',
-    DATABASE_URL: database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_PREFIX: testPrefix(),
-    ADMIN_API_TOKEN: ADMIN_TOKEN,
-    SESSION_SECRET: 'test-session-secret-0123456789abcdef',
+  const env = testEnv(database.url, {
+    LOG_LEVEL: 'warn',
     RATE_LIMIT_GENERAL_MAX: String(LIMIT),
     RATE_LIMIT_GENERAL_WINDOW_MS: '600000',
-    // This file is about rate limits; a busy test machine must not shed its requests.
-    LOAD_SHED_ENABLED: 'false',
     ...extra,
-  };
+  });
   return Promise.all([startInstance({ env }), startInstance({ env })]);
 }
 

@@ -18,15 +18,13 @@ export interface TestApp {
 }
 
 /**
- * An in-process web app on its own database and Redis prefix, for `app.inject` tests. Load shedding is
- * off unless a test turns it on (a busy CI machine must not make unrelated tests flaky); `addRoutes`
- * lets a test register routes of its own (one that fails on demand, one that blocks the event loop).
+ * The environment of a test instance: its own database and Redis prefix, known secrets, quiet logs,
+ * load shedding off unless a test turns it on (a busy CI machine must not make unrelated tests flaky).
  */
-export async function createTestApp(extraEnv: Record<string, string> = {}, addRoutes?: (app: App) => void): Promise<TestApp> {
-  const database = await createTestDatabase();
-  const env: Record<string, string> = {
+export function testEnv(databaseUrl: string, extraEnv: Record<string, string> = {}): Record<string, string> {
+  return {
     NODE_ENV: 'test',
-    DATABASE_URL: database.url,
+    DATABASE_URL: databaseUrl,
     REDIS_URL: TEST_REDIS_URL,
     REDIS_PREFIX: testPrefix(),
     ADMIN_API_TOKEN: ADMIN_TOKEN,
@@ -35,6 +33,15 @@ export async function createTestApp(extraEnv: Record<string, string> = {}, addRo
     LOAD_SHED_ENABLED: 'false',
     ...extraEnv,
   };
+}
+
+/**
+ * An in-process web app on its own database and Redis prefix, for `app.inject` tests. `addRoutes`
+ * lets a test register routes of its own (one that fails on demand, one that blocks the event loop).
+ */
+export async function createTestApp(extraEnv: Record<string, string> = {}, addRoutes?: (app: App) => void): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const env = testEnv(database.url, extraEnv);
   const config = loadConfig(env);
   const platform = createPlatform(config, 'web', createLogger({ level: 'silent' }));
   const app = await buildServer(platform);
