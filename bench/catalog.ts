@@ -1,74 +1,74 @@
-// Catalog read benchmark: cached product detail and listing through one `salescale serve`
-// instance, against a bare Fastify route measured in the same run (ratios, not absolute figures,
-// are what carry across machines). Loopback only, bounded in time; stops what it starts.
+/**
+ * Scenario `catalog`: cached product detail and listing through one `salescale serve` instance,
+ * against a bare Fastify route measured in the same run (ratios, not absolute figures, carry across
+ * machines). autocannon measures; wrk, when installed, cross-checks detail and the reference.
+ *
+ *   npm run bench:catalog    (= salescale bench catalog; BENCH_DURATION_S, BENCH_CONNECTIONS)
+ */
 import path from 'node:path';
-import pg from 'pg';
-import { seedCatalog } from '../src/modules/catalog/index.ts';
-import { TEST_REDIS_URL, createTestDatabase, testPrefix } from '../test/helpers/db.ts';
-import { load, machineFacts, startChild, writeResult } from './lib.ts';
+import { load, startChild } from './lib.ts';
+import { check, round, type Scenario } from './scenario.ts';
+import { wrk } from './wrk.ts';
 
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
-const MAIN = path.resolve(import.meta.dirname, '../src/main.ts');
+const PRODUCTS = 10_000;
 
-const database = await createTestDatabase();
-const stops: Array<() => Promise<void>> = [];
-try {
-  const pool = new pg.Pool({ connectionString: database.url, max: 2 });
-  await seedCatalog(pool, { products: 10_000, categories: 24 });
-  await pool.end();
+export const catalogScenario: Scenario = {
+  name: 'catalog',
+  describe: 'cached product detail and listing vs a bare Fastify route (autocannon, wrk cross-check)',
+  async run(ctx) {
+    const database = await ctx.database({ products: PRODUCTS });
+    const bare = await startChild(path.resolve(import.meta.dirname, 'bare-server.ts'), [], {});
+    ctx.onCleanup(bare.stop);
+    const app = await ctx.startApp(database);
 
-  const bare = await startChild(path.resolve(import.meta.dirname, 'bare-server.ts'), [], {});
-  stops.push(bare.stop);
-  const app = await startChild(MAIN, ['serve'], {
-    DATABASE_URL: database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_PREFIX: testPrefix(),
-    LOG_LEVEL: 'warn',
-    ADMIN_API_TOKEN: 'bench-admin-token-0123456789',
-    SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
-    // One load generator on one address measures catalog throughput, not the 429/503 refusal paths.
-    RATE_LIMIT_ENABLED: 'false',
-    LOAD_SHED_ENABLED: 'false',
-  }, '/ready');
-  stops.push(app.stop);
+    const detailPaths = Array.from({ length: 100 }, (_, i) => `/api/v1/products/${i + 1}`);
+    const listingPath = '/api/v1/products?limit=20';
+    const c = ctx.connections;
+    ctx.log('warming up (JIT, pools, every cache entry the measured runs read)');
+    await load({ url: bare.url, connections: c, durationSeconds: 3 });
+    await load({ url: app.url, paths: [...detailPaths, listingPath], connections: c, durationSeconds: 3 });
 
-  const detailPaths = Array.from({ length: 100 }, (_, i) => `/api/v1/products/${i + 1}`);
-  // Warm up: JIT, connection pools, and every cache entry the measured runs read.
-  await load({ url: bare.url, connections: CONNECTIONS, durationSeconds: 3 });
-  await load({ url: app.url, paths: [...detailPaths, '/api/v1/products?limit=20'], connections: CONNECTIONS, durationSeconds: 3 });
+    ctx.log(`measuring: ${c} connections, ${ctx.durationSeconds} s per target`);
+    const reference = await load({ url: bare.url, connections: c, durationSeconds: ctx.durationSeconds });
+    const detail = await load({ url: app.url, paths: detailPaths, connections: c, durationSeconds: ctx.durationSeconds });
+    const listing = await load({ url: app.url, paths: [listingPath], connections: c, durationSeconds: ctx.durationSeconds });
 
-  const reference = await load({ url: bare.url, connections: CONNECTIONS, durationSeconds: DURATION_S });
-  const detail = await load({ url: app.url, paths: detailPaths, connections: CONNECTIONS, durationSeconds: DURATION_S });
-  const listing = await load({ url: app.url, paths: ['/api/v1/products?limit=20'], connections: CONNECTIONS, durationSeconds: DURATION_S });
+    // wrk is a C load generator: a second opinion that the ratio is not an autocannon artefact.
+    const wrkDuration = Math.max(3, Math.round(ctx.durationSeconds / 2));
+    const wrkBare = await wrk({ url: bare.url, connections: c, durationSeconds: wrkDuration });
+    const wrkDetail = wrkBare.available ? await wrk({ url: `${app.url}/api/v1/products/1`, connections: c, durationSeconds: wrkDuration }) : wrkBare;
 
-  const result = {
-    scenario: 'catalog',
-    machine: machineFacts(),
-    settings: { durationSeconds: DURATION_S, connections: CONNECTIONS, products: 10_000, loadGenerator: 'autocannon (same machine)' },
-    reference: { name: 'bare Fastify route, small JSON', ...reference },
-    productDetailCached: detail,
-    productListingCached: listing,
-    ratios: {
-      detailVsBare: Math.round((detail.requestsPerSecond / reference.requestsPerSecond) * 1000) / 1000,
-      listingVsBare: Math.round((listing.requestsPerSecond / reference.requestsPerSecond) * 1000) / 1000,
-    },
-    targets: { detailVsBare: '≥ 0.8', detailP99Ms: '< 5 at 64 connections' },
-  };
-  const file = await writeResult('catalog', result);
-  const row = (name: string, r: typeof reference) =>
-    `${name.padEnd(26)} ${String(Math.round(r.requestsPerSecond)).padStart(8)} req/s   p50 ${r.latencyMs.p50} ms   p99 ${r.latencyMs.p99} ms   non-2xx ${r.non2xx}`;
-  process.stdout.write(
-    [
-      row('bare Fastify (reference)', reference),
-      row('product detail (cached)', detail),
-      row('product listing (cached)', listing),
-      `ratio detail/bare ${result.ratios.detailVsBare}, listing/bare ${result.ratios.listingVsBare}`,
-      `written to ${file}`,
-      '',
-    ].join('\n'),
-  );
-} finally {
-  for (const stop of stops.reverse()) await stop();
-  await database.drop();
-}
+    const detailRatio = detail.requestsPerSecond / reference.requestsPerSecond;
+    const figures: Record<string, number> = {
+      bareReqPerS: round(reference.requestsPerSecond),
+      detailReqPerS: round(detail.requestsPerSecond),
+      detailP50Ms: detail.latencyMs.p50,
+      detailP99Ms: detail.latencyMs.p99,
+      listingReqPerS: round(listing.requestsPerSecond),
+      listingP99Ms: listing.latencyMs.p99,
+      detailNon2xx: detail.non2xx + detail.errors,
+    };
+    const ratios: Record<string, number> = { detailVsBare: round(detailRatio), listingVsBare: round(listing.requestsPerSecond / reference.requestsPerSecond) };
+    if (wrkBare.available && wrkDetail.available) {
+      figures.wrkBareReqPerS = round(wrkBare.requestsPerSecond);
+      figures.wrkDetailReqPerS = round(wrkDetail.requestsPerSecond);
+      ratios.wrkDetailVsBare = round(wrkDetail.requestsPerSecond / wrkBare.requestsPerSecond);
+    }
+    return {
+      figures,
+      ratios,
+      checks: [
+        check('cached detail req/s ÷ bare Fastify req/s', detailRatio, '>=', 0.8),
+        check(`cached detail p99 ms at ${c} connections`, detail.latencyMs.p99, '<', 5),
+        check('detail non-2xx + errors', detail.non2xx + detail.errors, '==', 0),
+      ],
+      details: {
+        settings: { connections: c, durationSeconds: ctx.durationSeconds, products: PRODUCTS, loadGenerator: 'autocannon in the runner process (same machine)' },
+        reference: { name: 'bare Fastify route, small JSON (bench/bare-server.ts)', ...reference },
+        productDetailCached: detail,
+        productListingCached: listing,
+        wrk: wrkBare.available ? { bare: wrkBare, detail: wrkDetail } : { skipped: wrkBare.reason },
+      },
+    };
+  },
+};

@@ -38,9 +38,9 @@ export async function load(options: { url: string; paths?: string[]; connections
  * Starts a child process running a TypeScript file on this Node, on a free loopback port (env PORT),
  * and waits until `readyPath` answers 200.
  */
-export async function startChild(file: string, args: string[], env: Record<string, string>, readyPath = '/'): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startChild(file: string, args: string[], env: Record<string, string>, readyPath = '/', nodeArgs: string[] = []): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [file, ...args], { env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, file, ...args], { env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   for (const deadline = Date.now() + 30_000; ; ) {
     if (child.exitCode !== null) throw new Error(`${file} exited with ${child.exitCode} before it was ready`);

@@ -1,9 +1,9 @@
 /**
- * Queue throughput on this machine: the outbox path (enqueue in a transaction → relay → worker
+ * Scenario `queue`: the outbox path (enqueue in a transaction → relay → one `salescale worker`
  * process applying `update-analytics` once per job) against a bare BullMQ no-op producer/worker on
- * the same Redis, in one run. Prints the figures and writes bench/results/queue.json.
+ * the same Redis, in one run.
  *
- *   npm run bench:queue            (BENCH_JOBS=20000 to change the job count)
+ *   npm run bench:queue            (= salescale bench queue; BENCH_JOBS=20000 to change the job count)
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,13 +15,12 @@ import { createDatabase } from '../src/platform/db/client.ts';
 import { freePort } from '../src/platform/local/local-stack.ts';
 import { enqueueInTransaction } from '../src/platform/outbox/outbox.ts';
 import { DEFAULT_CONCURRENCY, JOBS, QUEUES, queuePrefix } from '../src/platform/queue/queue-definitions.ts';
-import { TEST_REDIS_URL, createTestDatabase, testPrefix } from '../test/helpers/db.ts';
-import { machineFacts, writeResult } from './lib.ts';
+import { TEST_REDIS_URL } from '../test/helpers/db.ts';
+import { check, round, type Scenario } from './scenario.ts';
+import { BENCH_SECRETS, MAIN } from './stack.ts';
 
-const JOBS_COUNT = Number(process.env.BENCH_JOBS ?? 10_000);
 const ENQUEUE_CONCURRENCY = 16;
 const CONCURRENCY = DEFAULT_CONCURRENCY.notifications;
-const MAIN = path.resolve(import.meta.dirname, '../src/main.ts');
 
 const perSecond = (count: number, ms: number) => Math.round((count / ms) * 1000);
 
@@ -33,114 +32,106 @@ async function until(check: () => Promise<boolean>, timeoutMs = 600_000): Promis
   }
 }
 
-const database = await createTestDatabase();
-const prefix = testPrefix();
-const dataDir = await mkdtemp(path.join(tmpdir(), 'salescale-bench-queue-'));
-const db = createDatabase({ url: database.url, poolMin: 0, poolMax: ENQUEUE_CONCURRENCY + 2, statementTimeoutMs: 0, applicationName: 'salescale-bench' });
-const pool = db.pools.primary;
-const count = async (sql: string) => (await pool.query<{ n: number }>(sql)).rows[0]!.n;
+export const queueScenario: Scenario = {
+  name: 'queue',
+  describe: 'outbox enqueue, relay and one worker process applying update-analytics vs a bare BullMQ no-op worker',
+  async run(ctx) {
+    const JOBS_COUNT = Number(process.env.BENCH_JOBS ?? 10_000);
+    const database = await ctx.database();
+    const prefix = database.redisPrefix;
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'salescale-bench-queue-'));
+    ctx.onCleanup(() => rm(dataDir, { recursive: true, force: true }));
+    const db = createDatabase({ url: database.url, poolMin: 0, poolMax: ENQUEUE_CONCURRENCY + 2, statementTimeoutMs: 0, applicationName: 'salescale-bench' });
+    ctx.onCleanup(() => db.close());
+    const pool = db.pools.primary;
+    const count = async (sql: string) => (await pool.query<{ n: number }>(sql)).rows[0]!.n;
+    // 1. Outbox enqueue: one row per transaction, as a checkout writes it, from 16 concurrent clients.
+    let next = 0;
+    const enqueueStarted = performance.now();
+    await Promise.all(
+      Array.from({ length: ENQUEUE_CONCURRENCY }, async () => {
+        while (next < JOBS_COUNT) {
+          const i = next++;
+          await db.primary.transaction((tx) =>
+            enqueueInTransaction(tx, { queue: QUEUES.notifications, name: JOBS.updateAnalytics, data: { eventType: 'order_created', orderId: i, amountCents: 100 } }),
+          );
+        }
+      }),
+    );
+    const outboxEnqueueMs = performance.now() - enqueueStarted;
 
-try {
-  // 1. Outbox enqueue: one row per transaction, as a checkout writes it, from 16 concurrent clients.
-  let next = 0;
-  const enqueueStarted = performance.now();
-  await Promise.all(
-    Array.from({ length: ENQUEUE_CONCURRENCY }, async () => {
-      while (next < JOBS_COUNT) {
-        const i = next++;
-        await db.primary.transaction((tx) =>
-          enqueueInTransaction(tx, { queue: QUEUES.notifications, name: JOBS.updateAnalytics, data: { eventType: 'order_created', orderId: i, amountCents: 100 } }),
-        );
-      }
-    }),
-  );
-  const outboxEnqueueMs = performance.now() - enqueueStarted;
+    // 2. One worker process: relays the backlog into BullMQ and applies every job once.
+    const port = await freePort();
+    const worker = spawn(process.execPath, [MAIN, 'worker'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'production',
+        DATABASE_URL: database.url,
+        REDIS_URL: TEST_REDIS_URL,
+        REDIS_PREFIX: prefix,
+        ...BENCH_SECRETS,
+        DATA_DIR: dataDir,
+        WORKER_QUEUES: 'notifications',
+        WORKER_PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'error',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    ctx.onCleanup(() => void (worker.exitCode === null && worker.kill('SIGKILL')));
+    const workerStarted = performance.now();
+    let relayedMs = 0;
+    await until(async () => {
+      if (worker.exitCode !== null) throw new Error(`the worker exited with ${worker.exitCode}`);
+      if (!relayedMs && (await count('SELECT count(*)::int AS n FROM outbox WHERE relayed_at IS NULL')) === 0) relayedMs = performance.now() - workerStarted;
+      return (await count('SELECT count(*)::int AS n FROM job_claims')) === JOBS_COUNT;
+    });
+    const workerProcessMs = performance.now() - workerStarted;
+    await new Promise((resolve) => {
+      worker.once('exit', resolve);
+      worker.kill('SIGTERM');
+    });
+    const rollup = await count(`SELECT coalesce(sum(value), 0)::int AS n FROM analytics_hourly WHERE metric = 'orders'`);
+    if (rollup !== JOBS_COUNT) throw new Error(`expected ${JOBS_COUNT} orders in the rollup, found ${rollup}`);
 
-  // 2. One worker process: relays the backlog into BullMQ and applies every job once.
-  const port = await freePort();
-  const worker = spawn(process.execPath, [MAIN, 'worker'], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'production',
-      DATABASE_URL: database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: prefix,
-      ADMIN_API_TOKEN: 'bench-admin-token-0123456789',
-      SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
-      DATA_DIR: dataDir,
-      WORKER_QUEUES: 'notifications',
-      WORKER_PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'error',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const workerStarted = performance.now();
-  let relayedMs = 0;
-  await until(async () => {
-    if (worker.exitCode !== null) throw new Error(`the worker exited with ${worker.exitCode}`);
-    if (!relayedMs && (await count('SELECT count(*)::int AS n FROM outbox WHERE relayed_at IS NULL')) === 0) relayedMs = performance.now() - workerStarted;
-    return (await count('SELECT count(*)::int AS n FROM job_claims')) === JOBS_COUNT;
-  });
-  const workerProcessMs = performance.now() - workerStarted;
-  await new Promise((resolve) => {
-    worker.once('exit', resolve);
-    worker.kill('SIGTERM');
-  });
-  const rollup = await count(`SELECT coalesce(sum(value), 0)::int AS n FROM analytics_hourly WHERE metric = 'orders'`);
-  if (rollup !== JOBS_COUNT) throw new Error(`expected ${JOBS_COUNT} orders in the rollup, found ${rollup}`);
+    // 3. Reference: bare BullMQ, addBulk and a no-op processor with the same concurrency, same Redis.
+    const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+    const bareQueue = new Queue('bench-noop', { connection, prefix: queuePrefix(prefix) });
+    const bareStarted = performance.now();
+    for (let i = 0; i < JOBS_COUNT; i += 1000) {
+      await bareQueue.addBulk(Array.from({ length: Math.min(1000, JOBS_COUNT - i) }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts: { removeOnComplete: 100 } })));
+    }
+    const bareEnqueueMs = performance.now() - bareStarted;
+    let done = 0;
+    const processStarted = performance.now();
+    const bareWorker = new Worker('bench-noop', async () => undefined, { connection, prefix: queuePrefix(prefix), concurrency: CONCURRENCY });
+    bareWorker.on('completed', () => done++);
+    await until(async () => done >= JOBS_COUNT);
+    const bareProcessMs = performance.now() - processStarted;
+    await bareWorker.close();
+    await bareQueue.obliterate({ force: true });
+    await bareQueue.close();
+    connection.disconnect();
 
-  // 3. Reference: bare BullMQ, addBulk and a no-op processor with the same concurrency, same Redis.
-  const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  const bareQueue = new Queue('bench-noop', { connection, prefix: queuePrefix(prefix) });
-  const bareStarted = performance.now();
-  for (let i = 0; i < JOBS_COUNT; i += 1000) {
-    await bareQueue.addBulk(Array.from({ length: Math.min(1000, JOBS_COUNT - i) }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts: { removeOnComplete: 100 } })));
-  }
-  const bareEnqueueMs = performance.now() - bareStarted;
-  let done = 0;
-  const processStarted = performance.now();
-  const bareWorker = new Worker('bench-noop', async () => undefined, { connection, prefix: queuePrefix(prefix), concurrency: CONCURRENCY });
-  bareWorker.on('completed', () => done++);
-  await until(async () => done >= JOBS_COUNT);
-  const bareProcessMs = performance.now() - processStarted;
-  await bareWorker.close();
-  await bareQueue.obliterate({ force: true });
-  await bareQueue.close();
-  connection.disconnect();
-
-  const result = {
-    machine: machineFacts(),
-    jobs: JOBS_COUNT,
-    workerConcurrency: CONCURRENCY,
-    outbox: {
-      enqueuedPerSecond: perSecond(JOBS_COUNT, outboxEnqueueMs),
-      note: `one row per transaction, ${ENQUEUE_CONCURRENCY} concurrent clients`,
-    },
-    salescaleWorker: {
-      relayedPerSecond: perSecond(JOBS_COUNT, relayedMs),
-      processedPerSecond: perSecond(JOBS_COUNT, workerProcessMs),
-      note: 'one `salescale worker` process from start: relay backlog into BullMQ + update-analytics applied once per job (claim + hourly upsert in one PostgreSQL transaction)',
-    },
-    bareBullmq: {
-      enqueuedPerSecond: perSecond(JOBS_COUNT, bareEnqueueMs),
-      processedPerSecond: perSecond(JOBS_COUNT, bareProcessMs),
-      note: 'addBulk in batches of 1000; a no-op Worker in the benchmark process',
-    },
-  };
-  const file = await writeResult('queue', result);
-  process.stdout.write(
-    [
-      `jobs: ${JOBS_COUNT}, worker concurrency ${CONCURRENCY}`,
-      `outbox enqueue (1 row/tx, ${ENQUEUE_CONCURRENCY} clients): ${result.outbox.enqueuedPerSecond} jobs/s`,
-      `salescale worker: relayed ${result.salescaleWorker.relayedPerSecond} jobs/s, processed ${result.salescaleWorker.processedPerSecond} jobs/s (end to end)`,
-      `bare BullMQ: enqueued ${result.bareBullmq.enqueuedPerSecond} jobs/s (addBulk), processed ${result.bareBullmq.processedPerSecond} jobs/s (no-op)`,
-      `written to ${file}`,
-      '',
-    ].join('\n'),
-  );
-} finally {
-  await db.close();
-  await database.drop();
-  await rm(dataDir, { recursive: true, force: true });
-}
+    const ours = perSecond(JOBS_COUNT, workerProcessMs);
+    const bare = perSecond(JOBS_COUNT, bareProcessMs);
+    return {
+      figures: {
+        jobs: JOBS_COUNT,
+        outboxEnqueuedPerS: perSecond(JOBS_COUNT, outboxEnqueueMs),
+        relayedPerS: perSecond(JOBS_COUNT, relayedMs),
+        workerProcessedPerS: ours,
+        bareEnqueuedPerS: perSecond(JOBS_COUNT, bareEnqueueMs),
+        bareProcessedPerS: bare,
+      },
+      ratios: { processedVsBare: round(ours / bare) },
+      checks: [check('processed jobs/s (one worker process) ÷ bare BullMQ no-op', ours / bare, '>=', 0.7)],
+      details: {
+        workerConcurrency: CONCURRENCY,
+        outbox: `one row per transaction, ${ENQUEUE_CONCURRENCY} concurrent clients`,
+        salescaleWorker: 'one `salescale worker` process from start: relay backlog into BullMQ + update-analytics applied once per job (claim + hourly upsert in one PostgreSQL transaction)',
+        bareBullmq: 'addBulk in batches of 1000; a no-op Worker in the benchmark process, same concurrency',
+      },
+    };
+  },
+};

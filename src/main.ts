@@ -12,6 +12,7 @@ import { isQueueName, QUEUE_NAMES, type QueueName } from './platform/queue/queue
 import { UnsafeQueueRedisError } from './platform/queue/redis-policy.ts';
 import { startWorker } from './worker/worker-role.ts';
 import { registerScalingCommands } from './scaling/cli.ts';
+import { registerAlertsCommand } from './scaling/alerts/alerts-cli.ts';
 import { onTerminationSignals, startWeb } from './web/web-role.ts';
 
 function positiveInt(value: string): number {
@@ -94,9 +95,22 @@ export function buildCli(): Command {
       await runSeed(config.db.url, options);
     });
 
+  program
+    .command('bench')
+    .description('Run benchmark scenarios against the local PostgreSQL and Redis (all when none is named); results in bench/results/')
+    .argument('[scenarios...]', 'catalog | checkout-hot | sold-out | queue | capacity | sale-mix')
+    .action(async (scenarios: string[]) => {
+      // Loaded on demand: the benchmarks are a development tool, not part of a serving process.
+      const { runBench } = await import('../bench/run.ts');
+      const outcome = await runBench(scenarios);
+      process.exitCode = outcome.failed ? 1 : 0;
+    });
+
   // forecast, plan, simulate, cost, backtest: sale events (and history) come from the database when
   // DATABASE_URL is set, otherwise from files and the built-in calendar.
   registerScalingCommands(program, scalingDataSources(() => loadConfig().db.url));
+  // alerts: the seed's alert thresholds as Prometheus rules (no config needed).
+  registerAlertsCommand(program);
 
   return program;
 }
