@@ -12,7 +12,8 @@ const productColumns = {
   currency: products.currency,
   categoryId: products.categoryId,
   status: products.status,
-  available: sql<number>`coalesce(${productStock.available}, 0)`.mapWith(Number),
+  // Stock is split across shard rows (see productStock); a product's figure is their sum.
+  available: sql<number>`coalesce((select sum(${productStock.available}) from ${productStock} where ${productStock.productId} = ${products.id}), 0)`.mapWith(Number),
 };
 
 const categoryColumns = { id: categories.id, slug: categories.slug, name: categories.name, parentId: categories.parentId };
@@ -42,6 +43,12 @@ function likeContains(q: string): string {
   return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+/** `available` units as `shards` rows, as even as possible (the first rows take the remainder). */
+export function splitStock(productId: number, available: number, shards: number): { productId: number; shard: number; available: number }[] {
+  const base = Math.floor(available / shards);
+  return Array.from({ length: shards }, (_, shard) => ({ productId, shard, available: base + (shard < available % shards ? 1 : 0) }));
+}
+
 export function createCatalogRepository() {
   return {
     async listActive(db: Db, filter: ProductFilter): Promise<Product[]> {
@@ -54,7 +61,6 @@ export function createCatalogRepository() {
       return db
         .select(productColumns)
         .from(products)
-        .leftJoin(productStock, eq(productStock.productId, products.id))
         .where(and(...conditions))
         .orderBy(asc(products.id))
         .limit(filter.limit);
@@ -64,7 +70,6 @@ export function createCatalogRepository() {
       return db
         .select(productColumns)
         .from(products)
-        .leftJoin(productStock, eq(productStock.productId, products.id))
         .where(eq(products.status, 'active'))
         .orderBy(sql`${products.popularity} desc nulls last`, asc(products.id)) // matches products_active_popularity_idx
         .limit(limit);
@@ -74,15 +79,14 @@ export function createCatalogRepository() {
       const rows = await db
         .select(productColumns)
         .from(products)
-        .leftJoin(productStock, eq(productStock.productId, products.id))
         .where(eq(products.id, id));
       return rows[0];
     },
 
-    async insert(db: Db, values: ProductWrite & { sku: string; name: string; priceCents: number }, available: number): Promise<number> {
+    async insert(db: Db, values: ProductWrite & { sku: string; name: string; priceCents: number }, available: number, shards: number): Promise<number> {
       return db.transaction(async (tx) => {
         const [row] = await tx.insert(products).values(values).returning({ id: products.id });
-        await tx.insert(productStock).values({ productId: row!.id, available });
+        await tx.insert(productStock).values(splitStock(row!.id, available, shards));
         return row!.id;
       });
     },
@@ -96,11 +100,20 @@ export function createCatalogRepository() {
       return rows.length > 0;
     },
 
-    async setStock(db: Db, id: number, available: number): Promise<void> {
-      await db
-        .insert(productStock)
-        .values({ productId: id, available })
-        .onConflictDoUpdate({ target: productStock.productId, set: { available, updatedAt: sql`now()` } });
+    /**
+     * Sets a product's stock, split as evenly as possible across `shards` rows (shard 0 … shards-1;
+     * extra rows from an earlier, larger split are removed). Locks the product's rows in shard order,
+     * as checkout does, so it serializes cleanly with orders in flight.
+     */
+    async setStock(db: Db, id: number, available: number, shards: number): Promise<void> {
+      await db.transaction(async (tx) => {
+        await tx.execute(sql`select 1 from ${productStock} where ${productStock.productId} = ${id} order by ${productStock.shard} for update`);
+        await tx.delete(productStock).where(and(eq(productStock.productId, id), gte(productStock.shard, shards)));
+        await tx
+          .insert(productStock)
+          .values(splitStock(id, available, shards))
+          .onConflictDoUpdate({ target: [productStock.productId, productStock.shard], set: { available: sql`excluded.available`, updatedAt: sql`now()` } });
+      });
     },
 
     async listCategories(db: Db): Promise<Category[]> {

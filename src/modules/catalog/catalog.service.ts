@@ -21,11 +21,29 @@ export interface CatalogTtls {
   categoriesS: number;
 }
 
+/**
+ * Live stock, kept by checkout outside the catalog (the inventory module's stock gate). Cached
+ * products are cached without it: the figure a reply shows is overlaid per request, so it follows
+ * sales within the view's refresh interval instead of a cache TTL.
+ */
+export interface StockView {
+  /** Current available units of the products the view knows; the others keep the database figure. */
+  peek(productIds: readonly number[]): Promise<Map<number, number>>;
+  /** Tells the view that stock changed outside checkout (an admin set it). */
+  invalidate(productId: number): Promise<void>;
+}
+
 export interface CatalogServiceDeps {
   db: Database;
   cache: Cache;
   /** Read per call so that a degrade mode can lengthen them at run time. */
   ttls: () => CatalogTtls;
+  stock?: StockView;
+  /**
+   * Rows a product's stock is split into when it is set (1 = the single-row design).
+   * @defaultValue 1
+   */
+  stockShards?: number;
 }
 
 export const CATALOG_TAGS = {
@@ -55,6 +73,21 @@ export function decodeCursor(cursor: string): number {
 export function createCatalogService(deps: CatalogServiceDeps) {
   const { db, cache } = deps;
   const repo = createCatalogRepository();
+  const stockShards = deps.stockShards ?? 1;
+
+  async function withLiveStock<T extends Product>(items: T[]): Promise<T[]> {
+    if (!deps.stock || items.length === 0) return items;
+    let live: Map<number, number>;
+    try {
+      live = await deps.stock.peek(items.map((p) => p.id));
+    } catch {
+      return items; // the cached figure is still a good answer for browsing
+    }
+    return items.map((p) => {
+      const available = live.get(p.id);
+      return available === undefined || available === p.available ? p : { ...p, available: Math.max(0, available) };
+    });
+  }
 
   async function categoriesCached(): Promise<Category[]> {
     return cache.getOrSet('categories:all', () => repo.listCategories(db.replica), {
@@ -112,7 +145,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
           return { items, nextCursor };
         },
         { ttlSeconds: Math.min(LIST_TTL_S, deps.ttls().productS), tags: [CATALOG_TAGS.products], name: 'products-list' },
-      );
+      ).then(async (page) => ({ ...page, items: await withLiveStock(page.items) }));
     },
 
     async listPopular(limit: number): Promise<Product[]> {
@@ -120,7 +153,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
         ttlSeconds: deps.ttls().popularS,
         tags: [CATALOG_TAGS.products],
       });
-      return top.slice(0, limit);
+      return withLiveStock(top.slice(0, limit));
     },
 
     /** The public view: only active products exist for shoppers. */
@@ -130,7 +163,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
         tags: [CATALOG_TAGS.product(id)],
       });
       if (product?.status !== 'active') throw new ProductNotFoundError(id);
-      return product;
+      return (await withLiveStock([product]))[0]!;
     },
 
     /** The admin view: any status, always from the primary (read-your-writes). */
@@ -140,7 +173,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       const { available = 0, ...values } = body;
       let id: number;
       try {
-        id = await repo.insert(db.primary, values, available);
+        id = await repo.insert(db.primary, values, available, stockShards);
       } catch (error) {
         translateProductWriteError(error, body.sku, body.categoryId);
       }
@@ -166,8 +199,8 @@ export function createCatalogService(deps: CatalogServiceDeps) {
 
     async setStock(id: number, available: number): Promise<Product> {
       await requireProduct(id);
-      await repo.setStock(db.primary, id, available);
-      await invalidateProduct(id);
+      await repo.setStock(db.primary, id, available, stockShards);
+      await Promise.all([invalidateProduct(id), deps.stock?.invalidate(id)]);
       return requireProduct(id);
     },
 

@@ -5,3 +5,5 @@ export * from '../outbox/outbox.tables.ts';
 export * from '../queue/queue.tables.ts';
 export * from '../../modules/notifications/notifications.tables.ts';
 export * from '../../modules/analytics/analytics.tables.ts';
+export * from '../../modules/customers/customers.tables.ts';
+export * from '../../modules/orders/orders.tables.ts';

@@ -1,0 +1,70 @@
+import { sql } from 'drizzle-orm';
+import { bigint, check, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { products } from '../catalog/catalog.tables.ts';
+import { customers } from '../customers/customers.tables.ts';
+
+export const orderStatus = pgEnum('order_status', ['placed', 'cancelled']);
+export type OrderStatus = (typeof orderStatus.enumValues)[number];
+
+export const orders = pgTable(
+  'orders',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    customerId: bigint('customer_id', { mode: 'number' })
+      .notNull()
+      .references(() => customers.id, { onDelete: 'restrict' }),
+    status: orderStatus('status').notNull().default('placed'),
+    totalCents: bigint('total_cents', { mode: 'number' }).notNull(),
+    currency: text('currency').notNull(),
+    /**
+     * The client's `Idempotency-Key`. The unique index is the last guard against a second order for
+     * one key (Redis holds the fast in-progress/replay record; this holds even when Redis lost it).
+     */
+    idempotencyKey: text('idempotency_key'),
+    /** The stock-gate reservation this order consumed: lets a gate rebuild tell committed from in-flight. */
+    reservation: text('reservation').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    cancelledAt: timestamp('cancelled_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    index('orders_customer_id_idx').on(t.customerId, t.id.desc()),
+    uniqueIndex('orders_customer_idempotency_key_idx').on(t.customerId, t.idempotencyKey).where(sql`${t.idempotencyKey} IS NOT NULL`),
+    uniqueIndex('orders_reservation_idx').on(t.reservation),
+    check('orders_total_nonnegative', sql`${t.totalCents} >= 0`),
+  ],
+);
+
+export const orderItems = pgTable(
+  'order_items',
+  {
+    orderId: bigint('order_id', { mode: 'number' })
+      .notNull()
+      .references(() => orders.id, { onDelete: 'cascade' }),
+    productId: bigint('product_id', { mode: 'number' })
+      .notNull()
+      .references(() => products.id, { onDelete: 'restrict' }),
+    quantity: integer('quantity').notNull(),
+    /** Unit price when the order was placed. */
+    priceCents: integer('price_cents').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orderId, t.productId] }), index('order_items_product_id_idx').on(t.productId), check('order_items_quantity_positive', sql`${t.quantity} > 0`)],
+);
+
+/**
+ * Units of a product each customer holds in placed (not cancelled) orders: the per-customer limit is
+ * an upsert on this row inside the order's statement, so concurrent orders of one account on any
+ * number of instances queue on one small row and the limit holds exactly.
+ */
+export const customerPurchases = pgTable(
+  'customer_purchases',
+  {
+    customerId: bigint('customer_id', { mode: 'number' })
+      .notNull()
+      .references(() => customers.id, { onDelete: 'cascade' }),
+    productId: bigint('product_id', { mode: 'number' })
+      .notNull()
+      .references(() => products.id, { onDelete: 'cascade' }),
+    quantity: integer('quantity').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.customerId, t.productId] }), check('customer_purchases_quantity_nonnegative', sql`${t.quantity} >= 0`)],
+);
