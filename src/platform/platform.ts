@@ -21,7 +21,7 @@ export interface Platform {
 export function createPlatform(config: AppConfig, role: string, logger: Logger = createLogger({ level: config.logLevel, name: role, instanceId: config.instanceId })): Platform {
   const urls = requireServices(config);
   for (const warning of config.warnings) logger.warn(warning);
-  const metrics = createMetrics({ role, instanceId: config.instanceId });
+  const metrics = createMetrics({ role, instanceId: config.instanceId, slowQueryMs: config.observability.slowQueryMs, dataDir: config.dataDir, logger });
   const db = createDatabase({
     url: urls.databaseUrl,
     replicaUrl: config.db.replicaUrl,

@@ -5,6 +5,7 @@ import { DEFAULT_CONCURRENCY, isQueueName, QUEUE_NAMES, type QueueName } from '.
 import { ConfigError, bool, int, list, oneOf, optionalStr, parseEnv, str, url } from './env-schema.ts';
 import { loadShedConfigFrom, loadShedEnv, type LoadShedConfig } from '../load/load-shed.config.ts';
 import { rateLimitConfigFrom, rateLimitEnv, type RateLimitConfig } from '../rate-limit/rate-limit.config.ts';
+import { observabilityConfigFrom, observabilityEnv, type ObservabilityConfig } from '../metrics/observability.config.ts';
 
 export { ConfigError } from './env-schema.ts';
 
@@ -74,6 +75,7 @@ export const envSchema = {
   ANALYTICS_FLUSH_INTERVAL_MS: int({ default: 60_000, min: 100 }),
   ...rateLimitEnv,
   ...loadShedEnv,
+  ...observabilityEnv,
 };
 
 export type Env = ReturnType<typeof parseEnvOnly>;
@@ -109,6 +111,8 @@ export interface AppConfig {
   analytics: { flushIntervalMs: number };
   rateLimit: RateLimitConfig;
   loadShed: LoadShedConfig;
+  /** Metrics exposure, /health thresholds, slow queries, CloudWatch EMF. */
+  observability: ObservabilityConfig;
   /** Messages about generated development values; the caller logs them once a logger exists. */
   warnings: string[];
 }
@@ -173,6 +177,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     analytics: { flushIntervalMs: e.ANALYTICS_FLUSH_INTERVAL_MS },
     rateLimit: rateLimitConfigFrom(e),
     loadShed: loadShedConfigFrom(e),
+    observability: observabilityConfigFrom(e),
     warnings,
   };
 }
