@@ -13,7 +13,6 @@ import { UnsafeQueueRedisError } from './platform/queue/redis-policy.ts';
 import { startWorker } from './worker/worker-role.ts';
 import { registerScalingCommands } from './scaling/cli.ts';
 import { registerAlertsCommand } from './scaling/alerts/alerts-cli.ts';
-import { registerAlertsCommand } from './scaling/alerts/alerts-cli.ts';
 import { onTerminationSignals, startWeb } from './web/web-role.ts';
 
 function positiveInt(value: string): number {
@@ -110,8 +109,6 @@ export function buildCli(): Command {
   // forecast, plan, simulate, cost, backtest: sale events (and history) come from the database when
   // DATABASE_URL is set, otherwise from files and the built-in calendar.
   registerScalingCommands(program, scalingDataSources(() => loadConfig().db.url));
-  // alerts: the seed's alert thresholds as Prometheus rules (no config needed).
-  registerAlertsCommand(program);
   // alerts: the seed's alert thresholds as Prometheus rules (no config needed).
   registerAlertsCommand(program);
 
