@@ -35,7 +35,11 @@ export function createPlatform(config: AppConfig, role: string, logger: Logger =
   if (db.pools.replica) metrics.observePool('replica', db.pools.replica, config.db.poolMax);
   const redis = createRedis(urls.redisUrl, { name: `salescale-${role}`, role: 'fast-fail', logger });
   const cacheRedis = urls.cacheRedisUrl === urls.redisUrl ? redis : createRedis(urls.cacheRedisUrl, { name: `salescale-${role}-cache`, role: 'fast-fail', logger });
-  const cache = createRedisCache({ redis: cacheRedis, prefix: config.redis.prefix, metrics, logger });
+  // The in-process layer hears invalidations on its own subscriber connection to the cache's Redis.
+  const local = config.cacheLocal.enabled
+    ? { subscriber: createRedis(urls.cacheRedisUrl, { name: `salescale-${role}-cache-sub`, role: 'subscriber', logger }), maxEntries: config.cacheLocal.maxEntries }
+    : undefined;
+  const cache = createRedisCache({ redis: cacheRedis, prefix: config.redis.prefix, metrics, logger, local });
   return {
     config,
     logger,
@@ -45,7 +49,7 @@ export function createPlatform(config: AppConfig, role: string, logger: Logger =
     cacheRedis,
     cache,
     async close() {
-      await Promise.allSettled([db.close(), closeRedis(redis), cacheRedis === redis ? undefined : closeRedis(cacheRedis)]);
+      await Promise.allSettled([db.close(), closeRedis(redis), cacheRedis === redis ? undefined : closeRedis(cacheRedis), cache.close?.()]);
     },
   };
 }

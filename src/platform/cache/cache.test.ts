@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { TEST_REDIS_URL, testPrefix } from '../../../test/helpers/db.ts';
 import { createMetrics } from '../metrics/metrics.ts';
-import { createRedisCache } from './cache.ts';
+import { createRedisCache, type Cache } from './cache.ts';
 
 let redis: Redis;
 before(() => {
@@ -95,5 +95,78 @@ describe('redis cache', () => {
   it('keeps no KEYS or SCAN in its code path', async () => {
     const source = await import('node:fs/promises').then((fs) => fs.readFile(new URL('./cache.ts', import.meta.url), 'utf8'));
     assert.doesNotMatch(source, /\.(keys|scan)\(/);
+  });
+});
+
+describe('redis cache with the in-process layer', () => {
+  const opened: Array<{ cache: Cache; conn: Redis }> = [];
+  /** One "instance": its own command connection and its own invalidation subscriber. */
+  async function instance(prefix: string): Promise<{ cache: Cache; conn: Redis; subscriber: Redis }> {
+    const conn = new Redis(TEST_REDIS_URL);
+    const subscriber = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+    const cache = createRedisCache({ redis: conn, prefix, local: { subscriber } });
+    opened.push({ cache, conn });
+    await new Promise((resolve) => subscriber.once('ready', resolve));
+    await sleep(20); // the subscription is confirmed
+    return { cache, conn, subscriber };
+  }
+  after(async () => {
+    for (const { cache, conn } of opened) {
+      await cache.close?.();
+      conn.disconnect();
+    }
+  });
+
+  it('serves repeated reads from process memory once an entry was read from Redis', async () => {
+    const prefix = testPrefix();
+    const { cache } = await instance(prefix);
+    let loads = 0;
+    const opts = { ttlSeconds: 60, tags: ['product:1'] };
+    await cache.getOrSet('product:1', async () => ({ n: ++loads }), opts); // miss: loads and writes Redis
+    await cache.getOrSet('product:1', async () => ({ n: ++loads }), opts); // Redis hit: fills the local layer
+    await redis.del(`${prefix}:cache:e:product:1`);
+    assert.deepEqual(await cache.getOrSet('product:1', async () => ({ n: ++loads }), opts), { n: 1 });
+    assert.equal(loads, 1);
+  });
+
+  it('drops a local entry as soon as another instance invalidates its tag', async () => {
+    const prefix = testPrefix();
+    const a = await instance(prefix);
+    const b = await instance(prefix);
+    let price = 100;
+    const load = async () => ({ price });
+    const opts = { ttlSeconds: 60, tags: ['product:7'] };
+    await b.cache.getOrSet('product:7', load, opts);
+    await b.cache.getOrSet('product:7', load, opts); // now in B's local layer
+    price = 90;
+    await a.cache.invalidateTags(['product:7']);
+    assert.deepEqual(await b.cache.getOrSet('product:7', load, opts), { price: 90 });
+  });
+
+  it('stops serving from memory while its subscription is down, so a missed invalidation is never served', async () => {
+    const prefix = testPrefix();
+    const b = await instance(prefix);
+    let price = 100;
+    const load = async () => ({ price });
+    const opts = { ttlSeconds: 60, tags: ['product:9'] };
+    await b.cache.getOrSet('product:9', load, opts);
+    await b.cache.getOrSet('product:9', load, opts);
+    const id = await b.subscriber.client('ID');
+    await redis.client('KILL', 'ID', String(id));
+    await sleep(50);
+    // An invalidation the subscriber cannot hear (it is reconnecting): bump the tag version directly.
+    price = 80;
+    await redis.incr(`${prefix}:cache:t:product:9`);
+    assert.deepEqual(await b.cache.getOrSet('product:9', load, opts), { price: 80 });
+  });
+
+  it('hands out frozen values, so a caller cannot change what other callers read', async () => {
+    const { cache } = await instance(testPrefix());
+    const opts = { ttlSeconds: 60 };
+    await cache.getOrSet('k', async () => ({ available: 5 }), opts);
+    const value = await cache.getOrSet('k', async () => ({ available: 5 }), opts);
+    assert.throws(() => {
+      (value as { available: number }).available = 4;
+    }, TypeError);
   });
 });

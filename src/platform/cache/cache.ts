@@ -13,6 +13,8 @@ export interface Cache {
   getOrSet<T>(key: string, load: () => Promise<T>, options: CacheEntryOptions): Promise<T>;
   /** Makes every entry written under one of these tags stale for all instances, at once. */
   invalidateTags(tags: string[]): Promise<void>;
+  /** Releases what the cache holds of its own (the invalidation subscriber). */
+  close?(): Promise<void>;
 }
 
 export interface CacheEntryOptions {
@@ -43,6 +45,21 @@ export interface RedisCacheOptions {
    * @defaultValue 1000
    */
   waitMs?: number;
+  /** An in-process layer (L1) in front of Redis; off when omitted. See `createLocalLayer`. */
+  local?: LocalLayerOptions;
+}
+
+export interface LocalLayerOptions {
+  /**
+   * A dedicated connection (ioredis role `subscriber`) to the cache's Redis, used only to hear
+   * invalidations. The cache subscribes, and quits it on `close()`.
+   */
+  subscriber: Redis;
+  /**
+   * Entries kept in process; the oldest is dropped beyond it.
+   * @defaultValue 10000
+   */
+  maxEntries?: number;
 }
 
 interface Entry<T> {
@@ -51,6 +68,114 @@ interface Entry<T> {
   /** Soft expiry (epoch ms): after it the entry is stale but may be served during a reload. */
   s: number;
   d: T;
+}
+
+interface ReadSnapshot {
+  generation: number;
+  epochs: number[];
+}
+
+interface LocalEntry {
+  data: unknown;
+  /** Soft expiry of the Redis entry it mirrors: after it, the Redis path decides (stale-while-revalidate). */
+  s: number;
+  tags: string[];
+  /** The local invalidation epoch of each tag when the Redis read that filled it was sent. */
+  epochs: number[];
+}
+
+/**
+ * The in-process layer. An entry is served from process memory only while
+ * - the invalidation subscription is up (on any disconnect the whole layer is dropped and stays off
+ *   until the subscription is confirmed again: a missed message must never leave a stale entry), and
+ * - no invalidation of its tags has been heard since the Redis read that filled it was *sent*
+ *   (per-tag epochs, so a message that overtakes the read's reply still wins), and
+ * - the mirrored Redis entry's soft expiry has not passed.
+ * `invalidateTags` publishes the tags in the same MULTI as the version INCRs, so every instance's
+ * socket holds the message before the writer's reply leaves. A hit is decided after the current I/O
+ * poll phase (`setImmediate`), so a message that arrived with a request that causally follows the
+ * write is processed first. Values are shared between callers and frozen: callers copy before
+ * changing them (`{ ...product, available }`).
+ */
+function createLocalLayer(options: LocalLayerOptions, channel: string, logger?: Logger) {
+  const { subscriber } = options;
+  const maxEntries = options.maxEntries ?? 10_000;
+  const entries = new Map<string, LocalEntry>();
+  const epochs = new Map<string, number>();
+  let live = false;
+  /** Bumped on every drop: a read sent before a disconnect may have missed a message. */
+  let generation = 0;
+  const epochOf = (tag: string) => epochs.get(tag) ?? 0;
+  const drop = () => {
+    live = false;
+    generation += 1;
+    entries.clear();
+  };
+  const subscribe = () => {
+    subscriber.subscribe(channel).then(
+      () => {
+        if (subscriber.status === 'ready') live = true;
+      },
+      (error: unknown) => logger?.warn({ err: error }, 'cache invalidation subscription failed; local cache off'),
+    );
+  };
+  subscriber.on('message', (from: string, message: string) => {
+    if (from !== channel) return;
+    for (const tag of message.split('\n')) epochs.set(tag, epochOf(tag) + 1);
+    // Epochs only grow with invalidated tags; past a bound, start over. Resetting them could make an
+    // old snapshot look current, so every entry goes too.
+    if (epochs.size > maxEntries * 10) {
+      entries.clear();
+      epochs.clear();
+    }
+  });
+  for (const event of ['close', 'end', 'reconnecting', 'error'] as const) subscriber.on(event, drop);
+  subscriber.on('ready', subscribe);
+  if (subscriber.status === 'ready') subscribe();
+
+  return {
+    /** Taken before sending the Redis read; none while the subscription is down. */
+    snapshot: (tags: string[]): ReadSnapshot | undefined => (live ? { generation, epochs: tags.map(epochOf) } : undefined),
+    async get(key: string): Promise<{ data: unknown } | undefined> {
+      if (!live || !entries.has(key)) return undefined;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const entry = entries.get(key);
+      if (!live || !entry) return undefined;
+      if (entry.s <= Date.now() || !entry.tags.every((tag, i) => epochOf(tag) === entry.epochs[i])) {
+        entries.delete(key);
+        return undefined;
+      }
+      return { data: entry.data };
+    },
+    set(key: string, data: unknown, s: number, tags: string[], read: ReadSnapshot): void {
+      if (!live || read.generation !== generation || !tags.every((tag, i) => epochOf(tag) === read.epochs[i])) return;
+      entries.delete(key);
+      if (entries.size >= maxEntries) {
+        for (const [oldest] of entries) {
+          entries.delete(oldest);
+          break;
+        }
+      }
+      entries.set(key, { data: deepFreeze(data), s, tags, epochs: read.epochs });
+    },
+    /** This instance's own writes are seen here without waiting for the message. */
+    invalidateLocally(tags: string[]): void {
+      for (const tag of tags) epochs.set(tag, epochOf(tag) + 1);
+    },
+    async close(): Promise<void> {
+      drop();
+      subscriber.removeAllListeners('ready');
+      await subscriber.quit().catch(() => subscriber.disconnect());
+    },
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
 
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
@@ -71,6 +196,8 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
   const tagKey = (tag: string) => `${prefix}:cache:t:${tag}`;
   const pendingTags = new Set<string>();
   let retryTimer: NodeJS.Timeout | undefined;
+  const channel = `${prefix}:cache:invalidations`;
+  const local = options.local ? createLocalLayer(options.local, channel, logger) : undefined;
 
   async function read<T>(key: string, tags: string[]): Promise<{ entry: Entry<T> | undefined; versions: string[] }> {
     const values = await redis.mget(entryKey(key), ...tags.map(tagKey));
@@ -114,6 +241,14 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
     async getOrSet<T>(key: string, load: () => Promise<T>, entryOptions: CacheEntryOptions): Promise<T> {
       const tags = entryOptions.tags ?? [];
       const name = entryOptions.name ?? key.split(':')[0] ?? 'default';
+      if (local) {
+        const hit = await local.get(key);
+        if (hit) {
+          metrics?.cacheHits.inc({ cache: name });
+          return hit.data as T;
+        }
+      }
+      const readSnapshot = local?.snapshot(tags);
       let state: Awaited<ReturnType<typeof read<T>>>;
       try {
         state = await read<T>(key, tags);
@@ -125,6 +260,7 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
       const { entry, versions } = state;
       if (entry && entry.s > Date.now()) {
         metrics?.cacheHits.inc({ cache: name });
+        if (local && readSnapshot) local.set(key, entry.d, entry.s, tags, readSnapshot);
         return entry.d;
       }
 
@@ -160,6 +296,7 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
 
     async invalidateTags(tags: string[]): Promise<void> {
       if (tags.length === 0) return;
+      local?.invalidateLocally(tags);
       try {
         await bumpTags(tags);
       } catch (error) {
@@ -171,11 +308,19 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
         scheduleRetry();
       }
     },
+
+    async close(): Promise<void> {
+      if (retryTimer) clearTimeout(retryTimer);
+      await local?.close();
+    },
   };
 
   async function bumpTags(tags: Iterable<string>): Promise<void> {
     const pipeline = redis.multi();
-    for (const tag of tags) pipeline.incr(tagKey(tag));
+    const list = [...tags];
+    for (const tag of list) pipeline.incr(tagKey(tag));
+    // In the same transaction: every instance's local layer hears of it before this write's reply.
+    pipeline.publish(channel, list.join('\n'));
     const results = await pipeline.exec();
     const failed = results?.find(([error]) => error);
     if (!results || failed) throw failed?.[0] ?? new Error('invalidation transaction aborted');

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { DEFAULT_CONCURRENCY, isQueueName, QUEUE_NAMES, type QueueName } from '../queue/queue-definitions.ts';
 import { ConfigError, bool, int, list, oneOf, optionalStr, parseEnv, str, url } from './env-schema.ts';
 import { loadShedConfigFrom, loadShedEnv, type LoadShedConfig } from '../load/load-shed.config.ts';
+import { cacheLocalConfigFrom, cacheLocalEnv, type CacheLocalConfig } from '../cache/cache.config.ts';
 import { rateLimitConfigFrom, rateLimitEnv, type RateLimitConfig } from '../rate-limit/rate-limit.config.ts';
 import { observabilityConfigFrom, observabilityEnv, type ObservabilityConfig } from '../metrics/observability.config.ts';
 
@@ -75,6 +76,7 @@ export const envSchema = {
   ANALYTICS_FLUSH_INTERVAL_MS: int({ default: 60_000, min: 100 }),
   ...rateLimitEnv,
   ...loadShedEnv,
+  ...cacheLocalEnv,
   ...observabilityEnv,
 };
 
@@ -95,6 +97,8 @@ export interface AppConfig {
   secrets: { adminApiToken: string; sessionSecret: string };
   logLevel: Env['LOG_LEVEL'];
   cacheTtl: { productS: number; popularS: number; categoriesS: number };
+  /** The in-process layer in front of the Redis cache. */
+  cacheLocal: CacheLocalConfig;
   shutdown: { timeoutMs: number; drainDelayMs: number };
   queues: {
     /** Queues the worker role processes (all when WORKER_QUEUES is unset). */
@@ -163,6 +167,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secrets: { adminApiToken: secret('ADMIN_API_TOKEN', 16), sessionSecret: secret('SESSION_SECRET', 32) },
     logLevel: e.LOG_LEVEL,
     cacheTtl: { productS: e.CACHE_TTL_PRODUCT_S, popularS: e.CACHE_TTL_POPULAR_S, categoriesS: e.CACHE_TTL_CATEGORIES_S },
+    cacheLocal: cacheLocalConfigFrom(e),
     shutdown: { timeoutMs: e.SHUTDOWN_TIMEOUT_MS, drainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS },
     queues: {
       worker: e.WORKER_QUEUES.length > 0 ? [...new Set(e.WORKER_QUEUES)] : [...QUEUE_NAMES],
