@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { createRedisCache, type Cache } from './cache/cache.ts';
+import { createClusterNode, type ClusterNode } from './cluster/cluster-node.ts';
 import { requireServices, type AppConfig } from './config/config.ts';
 import { createDatabase, type Database } from './db/client.ts';
 import { createLogger, type Logger } from './logger/logger.ts';
@@ -15,6 +16,8 @@ export interface Platform {
   redis: Redis;
   cacheRedis: Redis;
   cache: Cache;
+  /** Heartbeat and the cluster-wide degrade mode; idle until a role joins. */
+  cluster: ClusterNode;
   close(): Promise<void>;
 }
 
@@ -40,6 +43,17 @@ export function createPlatform(config: AppConfig, role: string, logger: Logger =
     ? { subscriber: createRedis(urls.cacheRedisUrl, { name: `salescale-${role}-cache-sub`, role: 'subscriber', logger }), maxEntries: config.cacheLocal.maxEntries }
     : undefined;
   const cache = createRedisCache({ redis: cacheRedis, prefix: config.redis.prefix, metrics, logger, local });
+  const cluster = createClusterNode({
+    config: config.cluster,
+    normalTtl: config.cacheTtl,
+    instanceId: config.instanceId,
+    prefix: config.redis.prefix,
+    redis,
+    redisUrl: urls.redisUrl,
+    db,
+    metrics,
+    logger,
+  });
   return {
     config,
     logger,
@@ -48,7 +62,9 @@ export function createPlatform(config: AppConfig, role: string, logger: Logger =
     redis,
     cacheRedis,
     cache,
+    cluster,
     async close() {
+      await cluster.close().catch((error) => logger.warn({ err: error }, 'could not leave the cluster'));
       await Promise.allSettled([db.close(), closeRedis(redis), cacheRedis === redis ? undefined : closeRedis(cacheRedis), cache.close?.()]);
     },
   };

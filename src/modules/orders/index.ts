@@ -1,2 +1,2 @@
-export { orderFollowUps, type OrderPlaced } from './orders.follow-ups.ts';
+export { orderFollowUps, type FollowUpDelays, type OrderPlaced } from './orders.follow-ups.ts';
 export { orderProcessors } from './orders.processors.ts';

@@ -13,18 +13,42 @@ export interface OrderPlaced {
 }
 
 /**
+ * Extra delays (ms) for deferrable follow-ups, set by the cluster's degrade mode; 0 keeps a job's own
+ * default (the confirmation email's 1 s). Nothing here touches the order itself: stock was reserved
+ * and the order written in the checkout's transaction, so delaying these never changes correctness.
+ */
+export interface FollowUpDelays {
+  emailMs: number;
+  analyticsMs: number;
+  inventoryMs: number;
+}
+
+const delayed = (ms: number | undefined) => (ms !== undefined && ms > 0 ? { opts: { delay: ms } } : {});
+
+/**
  * What follows an order (pure): stock sync per line (priority 10), the confirmation email (delayed
  * 1 s) and the analytics event, as in the seed strategy. The checkout writes one `order-placed` row
  * to keep its transaction short; the order processor turns it into these.
  */
-export function orderFollowUps(order: OrderPlaced): OutboxJob[] {
+export function orderFollowUps(order: OrderPlaced, delays?: FollowUpDelays): OutboxJob[] {
   return [
-    ...order.items.map((item) => ({ queue: QUEUES.inventory, name: JOBS.updateStock, data: { productId: item.productId, quantity: item.quantity } })),
+    ...order.items.map((item) => ({
+      queue: QUEUES.inventory,
+      name: JOBS.updateStock,
+      data: { productId: item.productId, quantity: item.quantity },
+      ...delayed(delays?.inventoryMs),
+    })),
     {
       queue: QUEUES.email,
       name: JOBS.sendOrderConfirmation,
       data: { orderId: order.orderId, email: order.email, name: order.name, items: order.items, totalCents: order.totalCents, currency: order.currency },
+      ...delayed(delays?.emailMs),
     },
-    { queue: QUEUES.notifications, name: JOBS.updateAnalytics, data: { eventType: 'order_created', orderId: order.orderId, amountCents: order.totalCents, occurredAt: order.placedAt } },
+    {
+      queue: QUEUES.notifications,
+      name: JOBS.updateAnalytics,
+      data: { eventType: 'order_created', orderId: order.orderId, amountCents: order.totalCents, occurredAt: order.placedAt },
+      ...delayed(delays?.analyticsMs),
+    },
   ];
 }

@@ -3,7 +3,7 @@ import { enqueueInTransaction } from '../../platform/outbox/outbox.ts';
 import { jobClaims } from '../../platform/queue/queue.tables.ts';
 import { jobIdOf, requirePayload, type JobHandlers } from '../../platform/queue/processing.ts';
 import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
-import { orderFollowUps, type OrderPlaced } from './orders.follow-ups.ts';
+import { orderFollowUps, type FollowUpDelays, type OrderPlaced } from './orders.follow-ups.ts';
 
 function isOrderPlaced(data: unknown): data is OrderPlaced {
   const d = data as Record<string, unknown> | null;
@@ -19,8 +19,11 @@ function isOrderPlaced(data: unknown): data is OrderPlaced {
   );
 }
 
-/** `order-placed`: writes the follow-ups to the outbox with the job's claim, so a re-delivery adds none twice. */
-export function orderProcessors(deps: { db: Database }): JobHandlers {
+/**
+ * `order-placed`: writes the follow-ups to the outbox with the job's claim, so a re-delivery adds none twice.
+ * `followUpDelays` (read per job) defers the deferrable ones while the cluster is degraded.
+ */
+export function orderProcessors(deps: { db: Database; followUpDelays?: () => FollowUpDelays }): JobHandlers {
   return {
     [JOBS.orderPlaced]: async (job) => {
       const order = requirePayload(job, isOrderPlaced);
@@ -28,7 +31,7 @@ export function orderProcessors(deps: { db: Database }): JobHandlers {
       return deps.db.primary.transaction(async (tx) => {
         const claimed = await tx.insert(jobClaims).values({ queue: QUEUES.order, jobId }).onConflictDoNothing().returning({ jobId: jobClaims.jobId });
         if (claimed.length === 0) return { followUps: 0 };
-        const ids = await enqueueInTransaction(tx, orderFollowUps(order));
+        const ids = await enqueueInTransaction(tx, orderFollowUps(order, deps.followUpDelays?.()));
         return { followUps: ids.length };
       });
     },

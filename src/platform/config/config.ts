@@ -5,6 +5,7 @@ import { DEFAULT_CONCURRENCY, isQueueName, QUEUE_NAMES, type QueueName } from '.
 import { ConfigError, bool, int, list, oneOf, optionalStr, parseEnv, str, url } from './env-schema.ts';
 import { loadShedConfigFrom, loadShedEnv, type LoadShedConfig } from '../load/load-shed.config.ts';
 import { cacheLocalConfigFrom, cacheLocalEnv, type CacheLocalConfig } from '../cache/cache.config.ts';
+import { clusterConfigFrom, clusterEnv, type ClusterConfig } from '../cluster/cluster.config.ts';
 import { rateLimitConfigFrom, rateLimitEnv, type RateLimitConfig } from '../rate-limit/rate-limit.config.ts';
 import { observabilityConfigFrom, observabilityEnv, type ObservabilityConfig } from '../metrics/observability.config.ts';
 
@@ -78,6 +79,7 @@ export const envSchema = {
   ...loadShedEnv,
   ...cacheLocalEnv,
   ...observabilityEnv,
+  ...clusterEnv,
 };
 
 export type Env = ReturnType<typeof parseEnvOnly>;
@@ -117,6 +119,8 @@ export interface AppConfig {
   loadShed: LoadShedConfig;
   /** Metrics exposure, /health thresholds, slow queries, CloudWatch EMF. */
   observability: ObservabilityConfig;
+  /** Degrade modes and the instance heartbeat. */
+  cluster: ClusterConfig;
   /** Messages about generated development values; the caller logs them once a logger exists. */
   warnings: string[];
 }
@@ -183,6 +187,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimit: rateLimitConfigFrom(e),
     loadShed: loadShedConfigFrom(e),
     observability: observabilityConfigFrom(e),
+    cluster: clusterConfigFrom(e),
     warnings,
   };
 }

@@ -30,6 +30,8 @@ export const JOBS = {
   updateStock: 'update-stock',
   /** notifications: an analytics event rolled up per hour in PostgreSQL. */
   updateAnalytics: 'update-analytics',
+  /** notifications: a degrade mode transition (`DegradeModeChanged`), told to the team. */
+  degradeModeChanged: 'degrade-mode-changed',
 } as const;
 
 export type JobName = (typeof JOBS)[keyof typeof JOBS];
@@ -41,6 +43,7 @@ export const QUEUE_OF_JOB: Record<JobName, QueueName> = {
   'order-placed': 'order',
   'update-stock': 'inventory',
   'update-analytics': 'notifications',
+  'degrade-mode-changed': 'notifications',
 };
 
 /** Per-job defaults on top of the queue's (the seed strategy's priority and delay). */

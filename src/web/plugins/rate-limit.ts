@@ -23,7 +23,8 @@ declare module 'fastify' {
 
 export interface RateLimitPluginOptions {
   limiter: RateLimiter;
-  policies: Record<LimiterName, LimitPolicy>;
+  /** The limits; a function is read on every request (degrade modes tighten them cluster-wide). */
+  policies: Record<LimiterName, LimitPolicy> | (() => Record<LimiterName, LimitPolicy>);
   sale: LiveSaleCheck;
   metrics: RateLimitMetrics;
   logger: Logger;
@@ -71,9 +72,10 @@ export function rateLimit(options: RateLimitPluginOptions): FastifyPluginAsync {
       const routeConfig = request.routeOptions.config.rateLimit;
       if (routeConfig === false || isOperationalPath(request.routeOptions.url)) return;
       const subject = rateLimitSubject({ ip: request.ip, customerId: customerIdOf(request) });
-      const policies: LimitPolicy[] = [subject.signedIn ? options.policies.customer : options.policies.general];
-      if (await options.sale.isLive()) policies.push(options.policies.sale);
-      for (const name of routeConfig?.limiters ?? []) policies.push(options.policies[name]);
+      const all = typeof options.policies === 'function' ? options.policies() : options.policies;
+      const policies: LimitPolicy[] = [subject.signedIn ? all.customer : all.general];
+      if (await options.sale.isLive()) policies.push(all.sale);
+      for (const name of routeConfig?.limiters ?? []) policies.push(all[name]);
 
       let decision: Awaited<ReturnType<RateLimiter['check']>>;
       try {

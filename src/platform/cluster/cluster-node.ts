@@ -1,0 +1,299 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Database } from '../db/client.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { enqueueInTransaction } from '../outbox/outbox.ts';
+import { JOBS, QUEUES } from '../queue/queue-definitions.ts';
+import { closeRedis, createRedis } from '../redis/redis.ts';
+import type { ClusterConfig } from './cluster.config.ts';
+import { clusterMetricsFor } from './cluster.metrics.ts';
+import { HEARTBEAT_SCRIPT, LEAD_SCRIPT, LEAVE_SCRIPT, RESIGN_SCRIPT, SET_MODE_SCRIPT } from './cluster.scripts.ts';
+import {
+  decideAutoMode,
+  estimateHourlyCost,
+  isDegradeMode,
+  settingsFor,
+  type ClusterFigures,
+  type DegradeLevelSettings,
+  type DegradeMode,
+} from './degrade-mode.ts';
+
+export type InstanceRole = 'web' | 'worker';
+
+/** What one instance reports with each heartbeat (web instances; workers report zeros). */
+export interface InstanceFigures {
+  /** Requests in the figures' window. */
+  requests: number;
+  requestsPerMinute: number;
+  p95Ms: number;
+  errorRatePercent: number;
+}
+
+/** The cluster's degrade mode as stored in Redis. */
+export interface ModeState {
+  /** The mode every instance applies. */
+  mode: DegradeMode;
+  /** Set by an admin; `null` = automatic. */
+  forced: DegradeMode | null;
+  /** The level the thresholds call for (applies when not forced). */
+  auto: DegradeMode;
+  reason: string;
+  changedAt: string | null;
+}
+
+/** The `degrade-mode-changed` notification written to the outbox on every transition. */
+export interface DegradeModeChanged {
+  from: DegradeMode;
+  to: DegradeMode;
+  trigger: 'auto' | 'admin';
+  reason: string;
+  at: string;
+  instanceId: string;
+}
+
+/**
+ * This process's membership in the cluster: heartbeat, the shared degrade mode, and (when it holds
+ * the leader lease) automatic evaluation. Nothing runs until a role joins.
+ */
+export interface ClusterNode {
+  /** The mode this instance applies now (normal until the first read from Redis). */
+  mode(): DegradeMode;
+  state(): ModeState;
+  /** The effects of the current mode. */
+  settings(): DegradeLevelSettings;
+  liveInstances(): { web: number; worker: number };
+  /** Starts the heartbeat for `role`; resolves once the current mode was read (or after a bounded wait). */
+  join(role: InstanceRole, figures?: () => InstanceFigures): Promise<void>;
+  /** Removes `role` from the live set at once. */
+  leave(role: InstanceRole): Promise<void>;
+  /** Forces `mode` for the whole cluster, or returns to automatic with `null`. Throws when Redis is unreachable. */
+  force(mode: DegradeMode | null, reason: string): Promise<ModeState>;
+  /** Cluster-wide figures, read now from the last heartbeats. */
+  figures(): Promise<ClusterFigures>;
+  close(): Promise<void>;
+}
+
+export interface ClusterNodeDeps {
+  config: ClusterConfig;
+  /** The `normal` cache TTLs (CACHE_TTL_*). */
+  normalTtl: DegradeLevelSettings['cacheTtl'];
+  instanceId: string;
+  prefix: string;
+  redis: Redis;
+  /** For the dedicated pub/sub connection. */
+  redisUrl: string;
+  db: Database;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+const ZERO: InstanceFigures = { requests: 0, requestsPerMinute: 0, p95Ms: 0, errorRatePercent: 0 };
+
+export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
+  const { config, redis, logger } = deps;
+  const base = `${deps.prefix}:{cluster}`;
+  const keys = {
+    instances: `${base}:instances`,
+    figures: (member: string) => `${base}:figures:${member}`,
+    mode: `${base}:mode`,
+    leader: `${base}:leader`,
+    cost: (day: string) => `${base}:cost:${day}`,
+  };
+  const channel = `${deps.prefix}:cluster:mode-changed`;
+  const staleMs = config.heartbeatMs * 3;
+
+  const roles = new Map<InstanceRole, () => InstanceFigures>();
+  let state: ModeState = { mode: 'normal', forced: null, auto: 'normal', reason: 'initial', changedAt: null };
+  let settings = settingsFor('normal', deps.normalTtl, config.levels);
+  let autoChangedAt = 0;
+  let members: string[] = [];
+  let leading = false;
+  let lastCostAt = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let ticking: Promise<void> | undefined;
+  let subscriber: Redis | undefined;
+  let redisDown = false;
+
+  const live = () => {
+    const counts = { web: 0, worker: 0 };
+    for (const member of members) {
+      const role = member.slice(0, member.indexOf(':'));
+      if (role === 'web' || role === 'worker') counts[role] += 1;
+    }
+    return counts;
+  };
+  const hourlyCost = () => estimateHourlyCost(members.length, config.instanceHourCostUsd);
+  const metrics = clusterMetricsFor(deps.metrics.registry, { mode: () => state.mode, liveInstances: live, costPerHourUsd: hourlyCost });
+
+  /** Applies the stored mode hash (fields from HGETALL as a flat list). */
+  function apply(fields: string[]): void {
+    const hash: Record<string, string> = {};
+    for (let i = 0; i + 1 < fields.length; i += 2) hash[fields[i]!] = fields[i + 1]!;
+    const mode = isDegradeMode(hash.effective) ? hash.effective : 'normal';
+    const next: ModeState = {
+      mode,
+      forced: isDegradeMode(hash.forced) ? hash.forced : null,
+      auto: isDegradeMode(hash.auto) ? hash.auto : 'normal',
+      reason: hash.reason ?? 'initial',
+      changedAt: hash.changedAt ? new Date(Number(hash.changedAt)).toISOString() : null,
+    };
+    autoChangedAt = Number(hash.autoChangedAt ?? 0);
+    if (next.mode !== state.mode) {
+      logger.info({ from: state.mode, to: next.mode, reason: next.reason }, 'degrade mode applied');
+      settings = settingsFor(next.mode, deps.normalTtl, config.levels);
+    }
+    state = next;
+  }
+
+  async function refresh(): Promise<void> {
+    const flat = (await redis.hgetall(keys.mode)) as Record<string, string>;
+    apply(Object.entries(flat).flat());
+  }
+
+  async function beat(role: InstanceRole, figures: () => InstanceFigures): Promise<void> {
+    const member = `${role}:${deps.instanceId}`;
+    const reply = (await redis.eval(HEARTBEAT_SCRIPT, 3, keys.instances, keys.figures(member), keys.mode, member, JSON.stringify({ role, ...figures() }), staleMs)) as string[];
+    const split = reply.indexOf('', 1);
+    members = reply.slice(1, split);
+    apply(reply.slice(split + 1));
+  }
+
+  async function recordTransition(from: DegradeMode, to: DegradeMode, trigger: DegradeModeChanged['trigger'], reason: string, at: string): Promise<void> {
+    metrics.transitions.inc({ from, to, trigger });
+    logger.warn({ from, to, trigger, reason }, 'degrade mode transition');
+    const notice: DegradeModeChanged = { from, to, trigger, reason, at, instanceId: deps.instanceId };
+    // Not in one transaction with the Redis write: a crash between them loses the notice, never the mode.
+    await enqueueInTransaction(deps.db.primary, { queue: QUEUES.notifications, name: JOBS.degradeModeChanged, data: notice }).catch((error) =>
+      logger.error({ err: error, from, to }, 'could not queue the degrade mode notification'),
+    );
+  }
+
+  async function setMode(kind: 'forced' | 'auto', value: DegradeMode | null, reason: string): Promise<void> {
+    const [changed, previous, , , changedAt] = (await redis.eval(SET_MODE_SCRIPT, 1, keys.mode, kind, value ?? '', reason, channel)) as [number, string, string, string, string];
+    await refresh();
+    if (changed === 1 && isDegradeMode(previous)) {
+      await recordTransition(previous, state.mode, kind === 'forced' ? 'admin' : 'auto', state.reason, new Date(Number(changedAt)).toISOString());
+    }
+  }
+
+  async function readFigures(): Promise<ClusterFigures> {
+    const day = new Date().toISOString().slice(0, 10);
+    const [reports, costToday] = await Promise.all([
+      members.length > 0 ? redis.mget(members.map(keys.figures)) : Promise.resolve([] as (string | null)[]),
+      redis.get(keys.cost(day)),
+    ]);
+    let requests = 0;
+    let errors = 0;
+    let rpm = 0;
+    let p95 = 0;
+    for (const raw of reports) {
+      if (!raw) continue;
+      const f = JSON.parse(raw) as InstanceFigures;
+      requests += f.requests;
+      errors += (f.errorRatePercent / 100) * f.requests;
+      rpm += f.requestsPerMinute;
+      if (f.requests > 0) p95 = Math.max(p95, f.p95Ms);
+    }
+    return {
+      requestsPerMinute: rpm,
+      sampleRequests: requests,
+      p95Ms: p95,
+      errorRatePercent: requests === 0 ? 0 : (errors / requests) * 100,
+      liveInstances: live(),
+      costPerHourUsd: hourlyCost(),
+      costTodayUsd: Number(costToday ?? 0),
+    };
+  }
+
+  /** The leader's share of a tick: add this beat's cost, evaluate, and write the auto level. */
+  async function evaluate(): Promise<void> {
+    const now = Date.now();
+    const elapsed = lastCostAt === 0 ? config.heartbeatMs : Math.min(now - lastCostAt, staleMs);
+    lastCostAt = now;
+    const day = new Date(now).toISOString().slice(0, 10);
+    await redis.multi().incrbyfloat(keys.cost(day), (hourlyCost() * elapsed) / 3_600_000).expire(keys.cost(day), 2 * 86_400).exec();
+    const figures = await readFigures();
+    const decision = decideAutoMode({
+      figures,
+      thresholds: config.thresholds,
+      current: state.auto,
+      heldMs: autoChangedAt === 0 ? Number.POSITIVE_INFINITY : now - autoChangedAt,
+      minHoldMs: config.minHoldMs,
+      recoveryRatio: config.recoveryRatio,
+      minSampleRequests: config.minSampleRequests,
+    });
+    if (decision.mode !== state.auto || autoChangedAt === 0) await setMode('auto', decision.mode, decision.reason);
+  }
+
+  async function tick(): Promise<void> {
+    try {
+      for (const [role, figures] of roles) await beat(role, figures);
+      const lease = (await redis.eval(LEAD_SCRIPT, 1, keys.leader, deps.instanceId, staleMs)) as number;
+      if ((lease === 1) !== leading) logger.info({ instanceId: deps.instanceId }, lease === 1 ? 'leading degrade mode evaluation' : 'no longer leading degrade mode evaluation');
+      leading = lease === 1;
+      if (leading) await evaluate();
+      if (redisDown) logger.info('cluster heartbeat restored');
+      redisDown = false;
+    } catch (error) {
+      // The last known mode stays in force while Redis is away.
+      if (!redisDown) logger.warn({ err: error }, 'cluster heartbeat failed; keeping the last known degrade mode');
+      redisDown = true;
+      leading = false;
+    }
+  }
+
+  const runTick = () => {
+    ticking ??= tick().finally(() => {
+      ticking = undefined;
+    });
+    return ticking;
+  };
+
+  async function start(): Promise<void> {
+    subscriber = createRedis(deps.redisUrl, { name: `salescale-cluster-${deps.instanceId}`, role: 'subscriber', logger });
+    subscriber.on('message', () => void refresh().catch((error) => logger.warn({ err: error }, 'could not re-read the degrade mode')));
+    // Also re-read after a reconnect: a change published while disconnected was missed.
+    subscriber.on('ready', () => void refresh().catch(() => {}));
+    void subscriber.subscribe(channel).catch((error) => logger.warn({ err: error }, 'could not subscribe to degrade mode changes; following them by heartbeat'));
+    timer = setInterval(() => void runTick(), config.heartbeatMs);
+    timer.unref();
+  }
+
+  async function stop(): Promise<void> {
+    clearInterval(timer);
+    timer = undefined;
+    await ticking;
+    if (subscriber) await closeRedis(subscriber);
+    subscriber = undefined;
+    if (leading) await redis.eval(RESIGN_SCRIPT, 1, keys.leader, deps.instanceId).catch(() => {});
+    leading = false;
+  }
+
+  return {
+    mode: () => state.mode,
+    state: () => state,
+    settings: () => settings,
+    liveInstances: live,
+    async join(role, figures = () => ZERO) {
+      const first = roles.size === 0;
+      roles.set(role, figures);
+      if (first) await start();
+      // A new instance starts in the cluster's current mode; an unreachable Redis delays start by at most ~1 s.
+      await Promise.race([runTick(), new Promise((resolve) => setTimeout(resolve, 1500).unref())]);
+    },
+    async leave(role) {
+      if (!roles.delete(role)) return;
+      const member = `${role}:${deps.instanceId}`;
+      if (roles.size === 0) await stop();
+      await redis.eval(LEAVE_SCRIPT, 2, keys.instances, keys.figures(member), member).catch(() => {});
+    },
+    async force(mode, reason) {
+      await setMode('forced', mode, reason);
+      return state;
+    },
+    figures: readFigures,
+    async close() {
+      for (const role of [...roles.keys()]) await this.leave(role);
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import { ConfigError, int, list, num } from '../config/env-schema.ts';
+import type { DegradeLevelSettings, DegradeThresholds, ElevatedOrCritical, QueueDelays } from './degrade-mode.ts';
+
+type CacheTtlKey = 'product' | 'categories' | 'popular';
+type DelayKey = 'email' | 'analytics' | 'inventory';
+
+/** `key=<non-negative integer>` pairs, e.g. `product=3600,categories=7200`; unnamed keys keep their defaults. */
+function pair<K extends string>(keys: readonly K[]) {
+  return (raw: string, name: string): [K, number] => {
+    const [key = '', value = ''] = raw.split('=').map((part) => part.trim());
+    if (!(keys as readonly string[]).includes(key)) throw new ConfigError(name, `unknown key "${key}" (keys: ${keys.join(', ')})`);
+    if (!/^\d+$/.test(value)) throw new ConfigError(name, `expected ${key}=<non-negative integer>, got "${raw}"`);
+    return [key as K, Number(value)];
+  };
+}
+
+const TTL_KEYS: readonly CacheTtlKey[] = ['product', 'categories', 'popular'];
+const DELAY_KEYS: readonly DelayKey[] = ['email', 'analytics', 'inventory'];
+
+/** The seed strategy's aggressive TTLs (s), used by both degraded levels unless configured. */
+const SEED_TTLS: Record<CacheTtlKey, number> = { product: 3600, categories: 7200, popular: 1800 };
+/** Queue delays (ms): the seed's values at `elevated`; at `critical` emails and analytics wait longer, stock sync does not. */
+const DEFAULT_DELAYS: Record<ElevatedOrCritical, Record<DelayKey, number>> = {
+  elevated: { email: 5000, analytics: 10_000, inventory: 1000 },
+  critical: { email: 30_000, analytics: 60_000, inventory: 1000 },
+};
+const entries = <K extends string>(record: Record<K, number>) => Object.entries(record) as [K, number][];
+
+/**
+ * Degrade modes and the instance heartbeat. Threshold defaults: the seed strategy's cost optimizer
+ * (10,000 requests/min, $100/h, $2000/day) and its alert levels (p95 > 1 s / error rate > 2 % warn,
+ * p95 > 2 s / > 5 % critical); the critical RPM and cost figures are Salescale's (3× and 2× the
+ * seed's). Effects: the seed's aggressive cache TTLs and queue delays at `elevated`.
+ */
+export const clusterEnv = {
+  CLUSTER_HEARTBEAT_MS: int({ default: 2000, min: 100, max: 60_000 }),
+  CLUSTER_INSTANCE_HOUR_COST_USD: num({ default: 0.2, min: 0 }),
+  DEGRADE_WINDOW_S: int({ default: 60, min: 1, max: 3600 }),
+  DEGRADE_MIN_SAMPLE_REQUESTS: int({ default: 100, min: 0 }),
+  DEGRADE_MIN_HOLD_MS: int({ default: 300_000, min: 0 }),
+  DEGRADE_RECOVERY_PERCENT: int({ default: 80, min: 1, max: 100 }),
+  DEGRADE_ELEVATED_RPM: int({ default: 10_000, min: 1 }),
+  DEGRADE_CRITICAL_RPM: int({ default: 30_000, min: 1 }),
+  DEGRADE_ELEVATED_COST_HOUR_USD: num({ default: 100, min: 0 }),
+  DEGRADE_CRITICAL_COST_HOUR_USD: num({ default: 200, min: 0 }),
+  DEGRADE_ELEVATED_COST_DAY_USD: num({ default: 2000, min: 0 }),
+  DEGRADE_CRITICAL_COST_DAY_USD: num({ default: 4000, min: 0 }),
+  DEGRADE_ELEVATED_P95_MS: int({ default: 1000, min: 1 }),
+  DEGRADE_CRITICAL_P95_MS: int({ default: 2000, min: 1 }),
+  DEGRADE_ELEVATED_ERROR_PERCENT: num({ default: 2, min: 0 }),
+  DEGRADE_CRITICAL_ERROR_PERCENT: num({ default: 5, min: 0 }),
+  DEGRADE_ELEVATED_CACHE_TTL_S: list(pair(TTL_KEYS), entries(SEED_TTLS)),
+  DEGRADE_CRITICAL_CACHE_TTL_S: list(pair(TTL_KEYS), entries(SEED_TTLS)),
+  DEGRADE_ELEVATED_QUEUE_DELAY_MS: list(pair(DELAY_KEYS), entries(DEFAULT_DELAYS.elevated)),
+  DEGRADE_CRITICAL_QUEUE_DELAY_MS: list(pair(DELAY_KEYS), entries(DEFAULT_DELAYS.critical)),
+  DEGRADE_ELEVATED_RATE_LIMIT_PERCENT: int({ default: 75, min: 1, max: 100 }),
+  DEGRADE_CRITICAL_RATE_LIMIT_PERCENT: int({ default: 50, min: 1, max: 100 }),
+};
+
+type ClusterEnv = { [K in keyof typeof clusterEnv]: ReturnType<(typeof clusterEnv)[K]['parse']> };
+
+export interface ClusterConfig {
+  /** Heartbeat, mode re-read and (on the leader) auto evaluation period; an instance is gone after 3 missed beats. */
+  heartbeatMs: number;
+  instanceHourCostUsd: number;
+  /** Sliding window of the request figures (RPM, p95, error rate) each instance reports. */
+  windowSeconds: number;
+  /** Latency and error-rate thresholds apply only when the window holds at least this many requests cluster-wide. */
+  minSampleRequests: number;
+  /** Auto mode keeps a level at least this long before stepping down. */
+  minHoldMs: number;
+  /** Auto mode steps down only when every figure is below this share of the current level's thresholds. */
+  recoveryRatio: number;
+  thresholds: Record<ElevatedOrCritical, DegradeThresholds>;
+  /** Effects of the two degraded levels; `normal` uses the base cache TTLs, no extra delays, full limits. */
+  levels: Record<ElevatedOrCritical, DegradeLevelSettings>;
+}
+
+function ttls(pairs: [CacheTtlKey, number][], fallback: Record<CacheTtlKey, number>) {
+  const m = { ...fallback, ...Object.fromEntries(pairs) };
+  return { productS: Math.max(1, m.product), categoriesS: Math.max(1, m.categories), popularS: Math.max(1, m.popular) };
+}
+
+function delays(pairs: [DelayKey, number][], fallback: Record<DelayKey, number>): QueueDelays {
+  const m = { ...fallback, ...Object.fromEntries(pairs) };
+  return { emailMs: m.email, analyticsMs: m.analytics, inventoryMs: m.inventory };
+}
+
+export function clusterConfigFrom(e: ClusterEnv): ClusterConfig {
+  return {
+    heartbeatMs: e.CLUSTER_HEARTBEAT_MS,
+    instanceHourCostUsd: e.CLUSTER_INSTANCE_HOUR_COST_USD,
+    windowSeconds: e.DEGRADE_WINDOW_S,
+    minSampleRequests: e.DEGRADE_MIN_SAMPLE_REQUESTS,
+    minHoldMs: e.DEGRADE_MIN_HOLD_MS,
+    recoveryRatio: e.DEGRADE_RECOVERY_PERCENT / 100,
+    thresholds: {
+      elevated: {
+        requestsPerMinute: e.DEGRADE_ELEVATED_RPM,
+        costPerHourUsd: e.DEGRADE_ELEVATED_COST_HOUR_USD,
+        costPerDayUsd: e.DEGRADE_ELEVATED_COST_DAY_USD,
+        p95Ms: e.DEGRADE_ELEVATED_P95_MS,
+        errorRatePercent: e.DEGRADE_ELEVATED_ERROR_PERCENT,
+      },
+      critical: {
+        requestsPerMinute: e.DEGRADE_CRITICAL_RPM,
+        costPerHourUsd: e.DEGRADE_CRITICAL_COST_HOUR_USD,
+        costPerDayUsd: e.DEGRADE_CRITICAL_COST_DAY_USD,
+        p95Ms: e.DEGRADE_CRITICAL_P95_MS,
+        errorRatePercent: e.DEGRADE_CRITICAL_ERROR_PERCENT,
+      },
+    },
+    levels: {
+      elevated: {
+        cacheTtl: ttls(e.DEGRADE_ELEVATED_CACHE_TTL_S, SEED_TTLS),
+        queueDelays: delays(e.DEGRADE_ELEVATED_QUEUE_DELAY_MS, DEFAULT_DELAYS.elevated),
+        rateLimitPercent: e.DEGRADE_ELEVATED_RATE_LIMIT_PERCENT,
+      },
+      critical: {
+        cacheTtl: ttls(e.DEGRADE_CRITICAL_CACHE_TTL_S, SEED_TTLS),
+        queueDelays: delays(e.DEGRADE_CRITICAL_QUEUE_DELAY_MS, DEFAULT_DELAYS.critical),
+        rateLimitPercent: e.DEGRADE_CRITICAL_RATE_LIMIT_PERCENT,
+      },
+    },
+  };
+}
