@@ -23,7 +23,8 @@ import { queueMetricsFor } from '../platform/queue/queue-metrics.ts';
 import { createQueueSet } from '../platform/queue/queues.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { requireAdminToken } from './plugins/admin-auth.ts';
-import { healthRoutes, type Lifecycle } from './plugins/health.ts';
+import { PROBE_ROUTES, healthRoutes, type Lifecycle } from './plugins/health.ts';
+import { observability } from './plugins/observability.ts';
 import { loadShedding } from './plugins/load-shedding.ts';
 import { rateLimit } from './plugins/rate-limit.ts';
 import { queueBoard } from './plugins/queue-board.ts';
@@ -82,7 +83,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
   app.addSchema(ErrorResponse);
   for (const schema of [...catalogSchemas, ...saleEventSchemas]) app.addSchema(schema);
 
-  const recent = new RecentRequests();
+  const recent = new RecentRequests({ windowSeconds: config.observability.health.windowSeconds });
   const lifecycle: Lifecycle = { draining: false, startedAt: Date.now() };
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -95,7 +96,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
     const route = request.routeOptions.url ?? 'unmatched';
     const durationMs = reply.elapsedTime;
     deps.metrics.httpDuration.observe({ route, method: request.method, status_code: String(reply.statusCode) }, durationMs / 1000);
-    recent.record(durationMs, reply.statusCode);
+    if (!PROBE_ROUTES.has(route)) recent.record(durationMs, reply.statusCode);
     request.log.info({ method: request.method, route, url: request.url, status: reply.statusCode, durationMs: Math.round(durationMs * 100) / 100 }, 'request');
   });
 
@@ -127,14 +128,37 @@ export async function buildServer(deps: WebDeps): Promise<App> {
     );
   }
 
-  await app.register(healthRoutes({ ...deps, recent, lifecycle, loadLevel: loadMonitor?.level }));
-
   // Queues for the dashboard and the depth gauges; the web role itself enqueues through the outbox.
   const queues = createQueueSet({ connection: deps.redis, redisPrefix: config.redis.prefix, overrides: { attempts: config.queues.attempts, backoffMs: config.queues.backoffMs } });
   app.addHook('onClose', () => queues.close());
   const queueMetrics = queueMetricsFor(deps.metrics.registry);
   queueMetrics.observeQueues(queues);
   queueMetrics.observeOutbox(deps.db.pools.primary);
+  const { observability: obs } = config;
+  await app.register(
+    healthRoutes({
+      ...deps,
+      recent,
+      lifecycle,
+      loadLevel: loadMonitor?.level,
+      queues,
+      poolMax: config.db.poolMax,
+      thresholds: obs.health.thresholds,
+      serveMetrics: obs.metricsPort === 0,
+      metricsToken: obs.metricsToken,
+    }),
+  );
+  await app.register(
+    observability({
+      metrics: deps.metrics,
+      redis: deps.redis,
+      prefix: config.redis.prefix,
+      liveSale: createLiveSaleCheck({ db: deps.db, refreshMs: config.rateLimit.saleRefreshMs, logger: deps.logger }),
+      databaseConnections: () => deps.db.pools.primary.totalCount,
+      instanceId: config.instanceId,
+      emf: obs.emf,
+    }),
+  );
   await app.register(queueBoard({ queues, adminToken: config.secrets.adminApiToken }));
   await app.register(requestCounter({ db: deps.db, logger: deps.logger, flushIntervalMs: config.analytics.flushIntervalMs }));
 

@@ -1,4 +1,5 @@
 import type { AppConfig } from '../platform/config/config.ts';
+import { listenMetricsServer } from '../platform/metrics/metrics-server.ts';
 import { createPlatform, type Platform } from '../platform/platform.ts';
 import { buildServer, type App } from './server.ts';
 
@@ -18,6 +19,9 @@ export async function startWeb(config: AppConfig, platform: Platform = createPla
   const address = await app.listen({ host: config.http.host, port: config.http.port });
   const url = address.replace('[::1]', 'localhost');
   logger.info({ url, instance: config.instanceId }, 'web role listening');
+  // METRICS_PORT: /metrics on its own listener (not on the public port); closed last so the final scrape still works.
+  const { metricsPort, metricsToken } = config.observability;
+  const metricsServer = metricsPort > 0 ? await listenMetricsServer({ registry: platform.metrics.registry, token: metricsToken, port: metricsPort, host: config.http.host }) : undefined;
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string) => {
@@ -37,6 +41,7 @@ export async function startWeb(config: AppConfig, platform: Platform = createPla
       await closing;
       clearInterval(sweeper);
       await platform.close();
+      await metricsServer?.close();
       clearTimeout(force);
       logger.info('web role stopped');
     })();

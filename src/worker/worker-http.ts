@@ -2,11 +2,14 @@ import { createServer, type Server } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Database } from '../platform/db/client.ts';
 import type { Metrics } from '../platform/metrics/metrics.ts';
+import { isScrapeAuthorized } from '../platform/metrics/scrape-auth.ts';
 
 export interface WorkerHttpDeps {
   db: Database;
   redis: Redis;
   metrics: Metrics;
+  /** METRICS_TOKEN: `/metrics` then requires `Authorization: Bearer <token>`. */
+  metricsToken?: string;
   /** What /health reports; `draining` also turns /ready to 503. */
   status(): { draining: boolean; queues: Record<string, { running: boolean; concurrency: number }> };
 }
@@ -48,6 +51,10 @@ export function createWorkerHttpServer(deps: WorkerHttpDeps): Server {
       return;
     }
     if (path === '/metrics') {
+      if (!isScrapeAuthorized(request.headers.authorization, deps.metricsToken)) {
+        response.setHeader('www-authenticate', 'Bearer');
+        return send(401, { error: { code: 'UNAUTHORIZED', message: 'a valid metrics token is required' } });
+      }
       void deps.metrics.registry.metrics().then(
         (text) => send(200, text, deps.metrics.registry.contentType),
         (error: Error) => send(500, { error: { code: 'METRICS_FAILED', message: error.message } }),

@@ -124,6 +124,7 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
           db,
           redis: platform.redis,
           metrics: platform.metrics,
+          metricsToken: config.observability.metricsToken,
           status: () => ({
             draining,
             queues: Object.fromEntries(workers.map((worker) => [worker.name, { running: worker.isRunning(), concurrency: worker.concurrency }])),

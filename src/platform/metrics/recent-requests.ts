@@ -15,6 +15,7 @@ interface Bucket {
 }
 
 export interface RecentSummary {
+  windowSeconds: number;
   requests: number;
   /** Percentage of requests answered with a 5xx status. */
   errorRatePercent: number;
@@ -69,6 +70,7 @@ export class RecentRequests {
       });
     }
     return {
+      windowSeconds: this.#windowSeconds,
       requests: count,
       errorRatePercent: count === 0 ? 0 : (errors / count) * 100,
       averageMs: count === 0 ? 0 : totalMs / count,

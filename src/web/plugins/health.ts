@@ -4,6 +4,11 @@ import type { Database } from '../../platform/db/client.ts';
 import type { Metrics } from '../../platform/metrics/metrics.ts';
 import type { RecentRequests } from '../../platform/metrics/recent-requests.ts';
 import type { LoadLevel } from '../../platform/load/load-shed.ts';
+import { getHealthStatus } from '../../platform/metrics/health-status.ts';
+import type { HealthThresholds } from '../../platform/metrics/observability.config.ts';
+import { isScrapeAuthorized } from '../../platform/metrics/scrape-auth.ts';
+import type { QueueSet } from '../../platform/queue/queues.ts';
+import { sendError } from '../error-handler.ts';
 
 export interface Lifecycle {
   /** Set on SIGTERM: readiness answers 503 so the load balancer stops sending new requests. */
@@ -11,8 +16,26 @@ export interface Lifecycle {
   startedAt: number;
 }
 
-/** The seed strategy's thresholds: p95 < 500 ms and error rate < 1 % is healthy. */
-export const HEALTH_THRESHOLDS = { degradedP95Ms: 500, unhealthyP95Ms: 2000, degradedErrorPercent: 1, unhealthyErrorPercent: 5 };
+/** Routes left out of the `/health` window: probes and scrapes would dilute the figures they report. */
+export const PROBE_ROUTES: ReadonlySet<string> = new Set(['/health', '/ready', '/metrics']);
+
+const QUEUE_DEPTH_TIMEOUT_MS = 500;
+
+/** Runnable backlog (waiting + prioritized) over every queue; undefined when Redis does not answer in time. */
+async function getQueueDepth(queues: QueueSet | undefined): Promise<number | undefined> {
+  if (!queues) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const counts = Promise.all(queues.all().map((queue) => queue.getJobCounts('waiting', 'prioritized')));
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), QUEUE_DEPTH_TIMEOUT_MS)));
+  try {
+    const result = await Promise.race([counts, timeout]);
+    return result?.reduce((sum, c) => sum + (c.waiting ?? 0) + (c.prioritized ?? 0), 0);
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 async function check(name: string, run: () => Promise<unknown>, timeoutMs: number): Promise<[string, 'up' | 'down']> {
   let timer: NodeJS.Timeout | undefined;
@@ -35,27 +58,39 @@ export function healthRoutes(deps: {
   lifecycle: Lifecycle;
   /** The load shedder's current level; `/ready` answers 503 while this instance sheds traffic. */
   loadLevel?: () => LoadLevel;
+  /** `/health` thresholds (HEALTH_* variables). */
+  thresholds: HealthThresholds;
+  /** Queues whose backlog `/health` reports as `queueDepth`. */
+  queues?: QueueSet;
+  poolMax: number;
+  /** False when METRICS_PORT serves `/metrics` on its own listener. @defaultValue true */
+  serveMetrics?: boolean;
+  /** METRICS_TOKEN: `/metrics` then requires `Authorization: Bearer <token>`. */
+  metricsToken?: string;
 }): FastifyPluginAsync {
   return async (app) => {
     const hide = { schema: { hide: true } };
 
     // Liveness: answers 200 while the process can serve at all, so an orchestrator never restarts
-    // instances for being busy; `status` tells how well it is doing.
+    // instances for being busy (load balancers use /ready); `status` tells how well it is doing,
+    // judged by the seed strategy's thresholds over the recent window, and `reasons` says why.
     app.get('/health', hide, async () => {
       const recent = deps.recent.summary();
-      const pool = deps.db.pools.primary;
-      const status =
-        recent.errorRatePercent > HEALTH_THRESHOLDS.unhealthyErrorPercent || recent.p95Ms > HEALTH_THRESHOLDS.unhealthyP95Ms
-          ? 'unhealthy'
-          : recent.errorRatePercent > HEALTH_THRESHOLDS.degradedErrorPercent || recent.p95Ms > HEALTH_THRESHOLDS.degradedP95Ms
-            ? 'degraded'
-            : 'healthy';
+      const primary = deps.db.pools.primary;
+      const pool = { total: primary.totalCount, idle: primary.idleCount, waiting: primary.waitingCount, max: deps.poolMax };
+      const queueDepth = await getQueueDepth(deps.queues);
+      const { status, reasons } = getHealthStatus({ recent, pool, queueDepth }, deps.thresholds);
+      const round = (n: number) => Math.round(n * 100) / 100;
       return {
         status,
-        responseTime: { p95: recent.p95Ms, average: Math.round(recent.averageMs * 100) / 100 },
-        errorRate: Math.round(recent.errorRatePercent * 100) / 100,
-        requestsPerSecond: Math.round(recent.requestsPerSecond * 100) / 100,
-        dbConnections: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount },
+        reasons,
+        windowSeconds: recent.windowSeconds,
+        requests: recent.requests,
+        responseTime: { p95: recent.p95Ms, p99: recent.p99Ms, average: round(recent.averageMs) },
+        errorRate: round(recent.errorRatePercent),
+        requestsPerSecond: round(recent.requestsPerSecond),
+        dbConnections: pool,
+        queueDepth: queueDepth ?? null,
         uptime: Math.round(process.uptime()),
       };
     });
@@ -76,7 +111,12 @@ export function healthRoutes(deps: {
       return reply.code(ready ? 200 : 503).send({ status, checks, load });
     });
 
-    app.get('/metrics', hide, async (_request, reply) => {
+    if (deps.serveMetrics === false) return;
+    app.get('/metrics', hide, async (request, reply) => {
+      if (!isScrapeAuthorized(request.headers.authorization, deps.metricsToken)) {
+        reply.header('www-authenticate', 'Bearer');
+        return sendError(reply, 401, 'UNAUTHORIZED', 'a valid metrics token is required');
+      }
       reply.type(deps.metrics.registry.contentType);
       return deps.metrics.registry.metrics();
     });

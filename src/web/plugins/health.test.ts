@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { createAppWithRoutes, type AppWithRoutes } from '../../../test/helpers/app-with-routes.ts';
+import type { Json } from '../../../test/helpers/http.ts';
+
+const WINDOW_S = 2;
+const SLOW_MS = 120;
+
+describe('/health', () => {
+  let t: AppWithRoutes;
+  let failNext = false;
+  before(async () => {
+    t = await createAppWithRoutes(
+      { HEALTH_WINDOW_S: String(WINDOW_S), HEALTH_P95_DEGRADED_MS: '50', HEALTH_P99_DEGRADED_MS: '10000', HEALTH_P95_UNHEALTHY_MS: '10000', RATE_LIMIT_ENABLED: 'false' },
+      (app) => {
+        app.get('/test/slow', async () => {
+          await sleep(SLOW_MS);
+          return { ok: true };
+        });
+        app.get('/test/fast', async () => {
+          if (failNext) throw new Error('deliberate failure');
+          return { ok: true };
+        });
+      },
+    );
+  });
+  after(() => t.close());
+
+  const health = async (): Promise<Json> => {
+    const reply = await t.app.inject({ method: 'GET', url: '/health' });
+    assert.equal(reply.statusCode, 200, 'liveness always answers 200; /ready is what load balancers use');
+    return reply.json();
+  };
+
+  it('reports healthy with the seed figures when idle', async () => {
+    const body = await health();
+    assert.equal(body.status, 'healthy');
+    assert.deepEqual(body.reasons, []);
+    assert.equal(body.windowSeconds, WINDOW_S);
+    for (const key of ['p95', 'p99', 'average']) assert.equal(typeof body.responseTime[key], 'number');
+    assert.equal(body.errorRate, 0);
+    assert.equal(typeof body.uptime, 'number');
+    assert.deepEqual(Object.keys(body.dbConnections).sort(), ['idle', 'max', 'total', 'waiting']);
+    assert.equal(body.queueDepth, 0);
+  });
+
+  it('turns degraded when p95 crosses its threshold, and back once the window has passed', async () => {
+    await Promise.all(Array.from({ length: 6 }, () => t.app.inject({ method: 'GET', url: '/test/slow' })));
+    const slow = await health();
+    assert.equal(slow.status, 'degraded');
+    assert.ok(slow.responseTime.p95 > 50, `p95 ${slow.responseTime.p95}`);
+    assert.match(slow.reasons.join(';'), /p95 \d+ ms > 50 ms/);
+    // Probes are not counted: polling /health must not dilute the figures it reports.
+    assert.equal(slow.requests, 6);
+
+    await sleep((WINDOW_S + 1) * 1000);
+    for (let i = 0; i < 20; i++) await t.app.inject({ method: 'GET', url: '/test/fast' });
+    const recovered = await health();
+    assert.equal(recovered.status, 'healthy', JSON.stringify(recovered));
+    assert.ok(recovered.responseTime.p95 <= 50);
+  });
+
+  it('turns unhealthy above the error-rate threshold and names it', async () => {
+    await sleep((WINDOW_S + 1) * 1000);
+    failNext = true;
+    for (let i = 0; i < 10; i++) {
+      const reply = await t.app.inject({ method: 'GET', url: '/test/fast' });
+      assert.equal(reply.statusCode, 500);
+      // The request id is in the header and in the error body.
+      assert.equal(reply.json().error.requestId, reply.headers['x-request-id']);
+    }
+    failNext = false;
+    const body = await health();
+    assert.equal(body.status, 'unhealthy');
+    assert.equal(body.errorRate, 100);
+    assert.match(body.reasons.join(';'), /error rate 100 % > 5 %/);
+  });
+});
