@@ -13,19 +13,23 @@ import { createLiveSaleCheck, createSaleEventService, saleEventAdminRoutes, sale
 import type { Cache } from '../platform/cache/cache.ts';
 import type { AppConfig } from '../platform/config/config.ts';
 import type { Database } from '../platform/db/client.ts';
+import type { ClusterNode } from '../platform/cluster/cluster-node.ts';
 import type { Metrics } from '../platform/metrics/metrics.ts';
 import { RecentRequests } from '../platform/metrics/recent-requests.ts';
 import { createLoadMonitor } from '../platform/load/load-monitor.ts';
 import { loadShedMetricsFor } from '../platform/load/load-shed.metrics.ts';
+import { createDegradedPolicies } from '../platform/rate-limit/degraded-policies.ts';
 import { createRateLimiter } from '../platform/rate-limit/limiter.ts';
 import { rateLimitMetricsFor } from '../platform/rate-limit/rate-limit.metrics.ts';
 import { queueMetricsFor } from '../platform/queue/queue-metrics.ts';
 import { createQueueSet } from '../platform/queue/queues.ts';
+import { adminModeRoutes } from './admin-mode.routes.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { requireAdminToken } from './plugins/admin-auth.ts';
 import { PROBE_ROUTES, healthRoutes, type Lifecycle } from './plugins/health.ts';
 import { observability } from './plugins/observability.ts';
 import { loadShedding } from './plugins/load-shedding.ts';
+import { degradeMode } from './plugins/degrade-mode.ts';
 import { rateLimit } from './plugins/rate-limit.ts';
 import { queueBoard } from './plugins/queue-board.ts';
 import { ErrorResponse } from './schemas.ts';
@@ -40,6 +44,8 @@ export interface WebDeps {
   cacheRedis: Redis;
   cache: Cache;
   metrics: Metrics;
+  /** The cluster-wide degrade mode (cache TTLs, rate limits) and this instance's heartbeat. */
+  cluster: ClusterNode;
 }
 
 export type App = FastifyInstance & { lifecycle: Lifecycle };
@@ -116,11 +122,12 @@ export async function buildServer(deps: WebDeps): Promise<App> {
   if (loadMonitor) {
     await app.register(loadShedding({ monitor: loadMonitor, metrics: loadShedMetricsFor(deps.metrics.registry, loadMonitor, config.loadShed.thresholds) }));
   }
+  const degradedPolicies = createDegradedPolicies(config.rateLimit.policies);
   if (config.rateLimit.enabled) {
     await app.register(
       rateLimit({
         limiter: createRateLimiter({ redis: deps.redis, prefix: config.redis.prefix }),
-        policies: config.rateLimit.policies,
+        policies: () => degradedPolicies(deps.cluster.settings().rateLimitPercent),
         sale: createLiveSaleCheck({ db: deps.db, refreshMs: config.rateLimit.saleRefreshMs, logger: deps.logger }),
         metrics: rateLimitMetricsFor(deps.metrics.registry),
         logger: deps.logger,
@@ -162,7 +169,8 @@ export async function buildServer(deps: WebDeps): Promise<App> {
   await app.register(queueBoard({ queues, adminToken: config.secrets.adminApiToken }));
   await app.register(requestCounter({ db: deps.db, logger: deps.logger, flushIntervalMs: config.analytics.flushIntervalMs }));
 
-  const catalog = createCatalogService({ db: deps.db, cache: deps.cache, ttls: () => config.cacheTtl });
+  await app.register(degradeMode({ cluster: deps.cluster, windowSeconds: config.cluster.windowSeconds }));
+  const catalog = createCatalogService({ db: deps.db, cache: deps.cache, ttls: () => deps.cluster.settings().cacheTtl });
   const saleEvents = createSaleEventService({ db: deps.db });
 
   await app.register(
@@ -173,6 +181,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
           admin.addHook('onRequest', requireAdminToken(config.secrets.adminApiToken));
           await admin.register(catalogAdminRoutes(catalog));
           await admin.register(saleEventAdminRoutes(saleEvents));
+          await admin.register(adminModeRoutes(deps.cluster));
         },
         { prefix: '/admin' },
       );

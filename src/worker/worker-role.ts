@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { degradeModeProcessors } from '../platform/cluster/degrade-mode.processors.ts';
 import { requireServices, type AppConfig } from '../platform/config/config.ts';
 import { createMailer } from '../platform/mail/mailer.ts';
 import { createOutboxRelay, type OutboxRelay } from '../platform/outbox/outbox-relay.ts';
@@ -53,7 +54,11 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
   await checkRedisWhenReachable(platform.redis, config, logger);
 
   const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, mailDir: path.join(config.dataDir, 'mail') });
-  const handlers = options.handlers ?? createJobHandlers({ db, mailer });
+  // Follow-up delays are read per job from the cluster's degrade mode.
+  const handlers = options.handlers ?? {
+    ...createJobHandlers({ db, mailer, followUpDelays: () => platform.cluster.settings().queueDelays }),
+    ...degradeModeProcessors({ logger }),
+  };
   const overrides = { attempts: config.queues.attempts, backoffMs: config.queues.backoffMs };
   const producers = createQueueSet({ connection: platform.redis, redisPrefix: config.redis.prefix, overrides });
   const queueMetrics = queueMetricsFor(platform.metrics.registry);
@@ -138,13 +143,15 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
     const address = server.address() as AddressInfo;
     url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
   }
-  logger.info({ queues: queueNames, url, mail: mailer.describe }, 'worker role running');
+  await platform.cluster.join('worker');
+  logger.info({ queues: queueNames, url, mail: mailer.describe, degradeMode: platform.cluster.mode() }, 'worker role running');
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string) => {
     stopping ??= (async () => {
       draining = true;
       logger.info({ reason }, 'worker draining: no new jobs, waiting for active ones');
+      await platform.cluster.leave('worker');
       await relay.stop();
       let timer: NodeJS.Timeout | undefined;
       const closed = Promise.all(workers.map((worker) => worker.close())).then(() => true);
