@@ -13,6 +13,7 @@ import { UnsafeQueueRedisError } from './platform/queue/redis-policy.ts';
 import { startWorker } from './worker/worker-role.ts';
 import { registerScalingCommands } from './scaling/cli.ts';
 import { registerAlertsCommand } from './scaling/alerts/alerts-cli.ts';
+import { registerManifestsCommand } from './scaling/manifests/manifests-cli.ts';
 import { onTerminationSignals, startWeb } from './web/web-role.ts';
 
 function positiveInt(value: string): number {
@@ -111,6 +112,8 @@ export function buildCli(): Command {
   registerScalingCommands(program, scalingDataSources(() => loadConfig().db.url));
   // alerts: the seed's alert thresholds as Prometheus rules (no config needed).
   registerAlertsCommand(program);
+  // manifests: deployment files for every platform from one typed spec (no config needed).
+  registerManifestsCommand(program);
 
   return program;
 }

@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# One image for every role: `node src/main.ts serve | worker | migrate` (the default is serve).
+# Node 24 runs the TypeScript sources directly (type stripping): there is no build step, and the
+# `node` devDependency that pins Node 24 for local scripts is not needed here: the base image is Node 24.
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# Production dependencies only, without install scripts (none of them is needed at run time here).
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3030 \
+    WORKER_PORT=3031 \
+    DATA_DIR=/data
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY src ./src
+# Files stay owned by root (read-only for the app); only DATA_DIR is writable.
+RUN mkdir -p /data && chown node:node /data
+USER node
+EXPOSE 3030 3031
+# Liveness of the web role on PORT; worker deployments override it with WORKER_PORT.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3030) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+STOPSIGNAL SIGTERM
+CMD ["node", "src/main.ts", "serve"]

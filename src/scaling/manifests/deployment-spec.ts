@@ -1,0 +1,234 @@
+/**
+ * The one typed source every deployment target is rendered from: replicas, autoscaling targets,
+ * resources, probes, pool sizes, drain timings, queue-depth targets and the pre-scaling plan.
+ * A number lives here once; the renderers (k8s, compose, swarm, aws, heroku, do) only translate it.
+ */
+import { QUEUE_NAMES, type QueueName } from '../../platform/queue/queue-definitions.ts';
+import type { CalendarEventId } from '../forecast/calendar.ts';
+
+/** CPU in millicores, memory in MiB (rendered as `250m`/`256Mi`, `0.25`/`256M`, …). */
+export interface Resources {
+  cpuMillicores: number;
+  memoryMiB: number;
+}
+
+export interface ReplicaBounds {
+  /** Lower bound of the autoscaler (the seed: 2 web, 1 worker: delayed BullMQ jobs need a worker). */
+  min: number;
+  /** Upper bound of the autoscaler (the seed: 20). */
+  max: number;
+  /** Count at deploy time, and the fixed count where a platform does not autoscale (swarm, heroku). */
+  desired: number;
+}
+
+/** One direction of the HPA `behavior` block (autoscaling/v2). */
+export interface ScalingRules {
+  stabilizationWindowSeconds: number;
+  selectPolicy: 'Max' | 'Min' | 'Disabled';
+  policies: { type: 'Pods' | 'Percent'; value: number; periodSeconds: number }[];
+}
+
+export interface HttpProbe {
+  path: '/ready' | '/health';
+  periodSeconds: number;
+  timeoutSeconds: number;
+  failureThreshold: number;
+  /** Consecutive successes before an instance counts as healthy again (ALB healthy threshold). */
+  successThreshold: number;
+}
+
+export interface RoleSpec {
+  /** Port of `/health`, `/ready` and `/metrics` (PORT for web, WORKER_PORT for workers). */
+  port: number;
+  replicas: ReplicaBounds;
+  requests: Resources;
+  limits: Resources;
+  /** DB_POOL_MAX of every process of this role. */
+  dbPoolMax: number;
+}
+
+export interface DeploymentSpec {
+  /** Name of the app, prefix of every resource. */
+  name: string;
+  image: { repository: string; tag: string };
+  web: RoleSpec & {
+    /** Public host name of the Ingress / load balancer. */
+    host: string;
+    autoscaling: {
+      /** Target average CPU utilization, % of requests (HPA), of the instance (ASG), of the container (DO). */
+      cpuPercent: number;
+      /** Target average memory utilization, % of requests (HPA, KEDA memory trigger). */
+      memoryPercent: number;
+      behavior: { scaleUp: ScalingRules; scaleDown: ScalingRules };
+      /** Target for the optional ALBRequestCountPerTarget policy (requests per target per minute). */
+      requestsPerTargetPerMinute: number;
+    };
+    /** Instances behind the load balancer of the local compose stack. */
+    composeInstances: number;
+  };
+  worker: RoleSpec & {
+    queues: readonly QueueName[];
+    /** BullMQ's key prefix is the hash-tagged REDIS_PREFIX: `{salescale}:<queue>:wait`. */
+    redisPrefix: string;
+    /** KEDA redis trigger listLength: runnable jobs per worker replica the HPA aims at. */
+    jobsPerReplica: number;
+    /** KEDA activationListLength (0→1 only; workers never go below `min`). */
+    activationJobs: number;
+    pollingIntervalSeconds: number;
+    cooldownPeriodSeconds: number;
+  };
+  probes: { readiness: HttpProbe; liveness: HttpProbe; startupSeconds: number };
+  /**
+   * Graceful stop: on SIGTERM `/ready` answers 503 for `drainDelaySeconds` (SHUTDOWN_DRAIN_DELAY_MS,
+   * long enough for the load balancer to notice), then in-flight work gets `shutdownTimeoutSeconds`
+   * (SHUTDOWN_TIMEOUT_MS). The platform's kill timeout must cover both plus a margin.
+   */
+  drain: { drainDelaySeconds: number; shutdownTimeoutSeconds: number; marginSeconds: number; deregistrationDelaySeconds: number };
+  database: {
+    /** PostgreSQL max_connections (the seed: 200; RDS parameter group and compose use it). */
+    maxConnections: number;
+    /** superuser_reserved_connections + admin/monitoring headroom. */
+    reservedConnections: number;
+    /** Connections a running `salescale migrate` holds (the advisory lock plus its pool). */
+    migrationConnections: number;
+  };
+  keepAliveTimeoutSeconds: number;
+  aws: {
+    instanceType: string;
+    workerInstanceType: string;
+    healthCheckGracePeriodSeconds: number;
+    instanceWarmupSeconds: number;
+    predictiveMode: 'ForecastOnly' | 'ForecastAndScale';
+    dbInstanceClass: string;
+    cacheNodeType: string;
+    postgresVersion: string;
+  };
+  /** Where the pre-scaling windows come from: the capacity plan of one calendar sale. */
+  prescale: {
+    event: CalendarEventId;
+    /** A fixed year keeps the rendered files reproducible; re-render with `--year` for each sale. */
+    year: number;
+    timeZone: string;
+    /** Requests/s at weekly-pattern multiplier 1.0. */
+    baseRps: number;
+    /** Requests/s one web instance serves at the p95 SLO (fixed here so that a benchmark rerun does not churn manifests). */
+    capacityPerInstanceRps: number;
+    leadMinutes: number;
+  };
+}
+
+/** Seconds the platform must wait after SIGTERM before SIGKILL. */
+export function getTerminationGraceSeconds(spec: DeploymentSpec): number {
+  return spec.drain.drainDelaySeconds + spec.drain.shutdownTimeoutSeconds + spec.drain.marginSeconds;
+}
+
+export const SEED_DEPLOYMENT_SPEC: DeploymentSpec = {
+  name: 'salescale',
+  image: { repository: 'ghcr.io/salescale/salescale', tag: '0.1.0' },
+  web: {
+    port: 3030,
+    host: 'shop.example.com',
+    // The seed's EKS Deployment and HPA.
+    replicas: { min: 2, max: 20, desired: 3 },
+    requests: { cpuMillicores: 250, memoryMiB: 256 },
+    limits: { cpuMillicores: 500, memoryMiB: 512 },
+    dbPoolMax: 5,
+    autoscaling: {
+      cpuPercent: 70,
+      memoryPercent: 80,
+      behavior: {
+        // Out fast (a sale ramps in minutes), in slowly (the seed's 5 min, one pod per minute).
+        scaleUp: { stabilizationWindowSeconds: 0, selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }, { type: 'Pods', value: 4, periodSeconds: 15 }] },
+        scaleDown: { stabilizationWindowSeconds: 300, selectPolicy: 'Min', policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }, { type: 'Percent', value: 10, periodSeconds: 60 }] },
+      },
+      requestsPerTargetPerMinute: 6000,
+    },
+    composeInstances: 3,
+  },
+  worker: {
+    port: 3031,
+    // The seed's swarm stack runs 2 workers; the capacity plan's worker tier is 1–10.
+    replicas: { min: 1, max: 10, desired: 2 },
+    requests: { cpuMillicores: 250, memoryMiB: 256 },
+    limits: { cpuMillicores: 500, memoryMiB: 512 },
+    dbPoolMax: 5,
+    queues: QUEUE_NAMES,
+    redisPrefix: 'salescale',
+    jobsPerReplica: 100,
+    activationJobs: 0,
+    pollingIntervalSeconds: 30,
+    cooldownPeriodSeconds: 300,
+  },
+  probes: {
+    readiness: { path: '/ready', periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2, successThreshold: 2 },
+    liveness: { path: '/health', periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3, successThreshold: 1 },
+    startupSeconds: 30,
+  },
+  drain: { drainDelaySeconds: 10, shutdownTimeoutSeconds: 25, marginSeconds: 5, deregistrationDelaySeconds: 30 },
+  database: { maxConnections: 200, reservedConnections: 13, migrationConnections: 2 },
+  keepAliveTimeoutSeconds: 65,
+  aws: {
+    instanceType: 't3.small',
+    workerInstanceType: 't3.small',
+    healthCheckGracePeriodSeconds: 300,
+    instanceWarmupSeconds: 120,
+    predictiveMode: 'ForecastOnly',
+    dbInstanceClass: 'db.r6g.large',
+    cacheNodeType: 'cache.r6g.large',
+    postgresVersion: '17',
+  },
+  prescale: { event: 'black-friday', year: 2027, timeZone: 'UTC', baseRps: 100, capacityPerInstanceRps: 150, leadMinutes: 10 },
+};
+
+/** A spec with some fields replaced (one level deep per section), for the CLI and tests. */
+export function withOverrides(spec: DeploymentSpec, overrides: { [K in keyof DeploymentSpec]?: Partial<DeploymentSpec[K]> }): DeploymentSpec {
+  const out = structuredClone(spec) as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(overrides)) {
+    const current = out[key];
+    out[key] = current && typeof current === 'object' && !Array.isArray(current) ? { ...(current as object), ...(value as object) } : value;
+  }
+  return out as unknown as DeploymentSpec;
+}
+
+/** Connections the whole deployment may open at its maxima (the sizing rule of docs/deploy-*.md). */
+export function getPeakConnections(spec: DeploymentSpec): number {
+  return spec.web.replicas.max * spec.web.dbPoolMax + spec.worker.replicas.max * spec.worker.dbPoolMax + spec.database.migrationConnections + spec.database.reservedConnections;
+}
+
+/** Refuses a spec whose numbers contradict each other; returns it unchanged otherwise. */
+export function checkDeploymentSpec(spec: DeploymentSpec): DeploymentSpec {
+  const problems: string[] = [];
+  for (const role of ['web', 'worker'] as const) {
+    const r = spec[role].replicas;
+    if (!(Number.isInteger(r.min) && Number.isInteger(r.max) && Number.isInteger(r.desired))) problems.push(`${role}.replicas must be integers`);
+    if (!(r.min >= 1 && r.min <= r.desired && r.desired <= r.max)) problems.push(`${role}.replicas must satisfy 1 ≤ min ≤ desired ≤ max (got ${r.min}/${r.desired}/${r.max})`);
+    const { requests, limits } = spec[role];
+    if (requests.cpuMillicores > limits.cpuMillicores || requests.memoryMiB > limits.memoryMiB) problems.push(`${role}.requests must not exceed ${role}.limits`);
+  }
+  const a = spec.web.autoscaling;
+  if (!(a.cpuPercent > 0 && a.cpuPercent <= 100 && a.memoryPercent > 0 && a.memoryPercent <= 100)) problems.push('web.autoscaling targets must be in (0, 100]');
+  for (const rules of [a.behavior.scaleUp, a.behavior.scaleDown]) {
+    if (rules.stabilizationWindowSeconds < 0 || rules.stabilizationWindowSeconds > 3600) problems.push('stabilizationWindowSeconds must be 0–3600');
+    for (const p of rules.policies) if (!(p.value > 0 && p.periodSeconds >= 1 && p.periodSeconds <= 1800)) problems.push('HPA policies need value > 0 and periodSeconds 1–1800');
+  }
+  const peak = getPeakConnections(spec);
+  if (peak >= spec.database.maxConnections) {
+    problems.push(
+      `peak connections ${peak} (web ${spec.web.replicas.max} × ${spec.web.dbPoolMax} + workers ${spec.worker.replicas.max} × ${spec.worker.dbPoolMax} + migrations ${spec.database.migrationConnections} + reserved ${spec.database.reservedConnections}) must stay below max_connections ${spec.database.maxConnections}: lower dbPoolMax or put PgBouncer in front`,
+    );
+  }
+  if (spec.drain.deregistrationDelaySeconds < spec.drain.drainDelaySeconds) problems.push('drain.deregistrationDelaySeconds must be ≥ drainDelaySeconds');
+  if (spec.keepAliveTimeoutSeconds <= 60) problems.push('keepAliveTimeoutSeconds must exceed the load balancers\u2019 60 s idle timeout');
+  if (problems.length > 0) throw new DeploymentSpecError(problems);
+  return spec;
+}
+
+export class DeploymentSpecError extends Error {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(`deployment spec is inconsistent:\n- ${problems.join('\n- ')}`);
+    this.name = 'DeploymentSpecError';
+    this.problems = problems;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * `salescale manifests --target k8s|compose|swarm|aws|heroku|do|all [--out dir] [--year yyyy]
+ * [--image-tag t] [--check]`: renders the deployment files from the seed spec. Without `--out` the
+ * files go where the repository keeps them (deploy/, Procfile, app.json, .do/) relative to the
+ * current directory; `--check` writes nothing and exits 1 when a committed file differs.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import { DeploymentSpecError, SEED_DEPLOYMENT_SPEC, withOverrides } from './deployment-spec.ts';
+import { MANIFEST_TARGETS, isManifestTarget, renderTargets, writeRenderedFiles, type ManifestTarget } from './manifests.ts';
+
+function targetList(value: string): ManifestTarget[] {
+  if (value === 'all') return [...MANIFEST_TARGETS];
+  const names = value.split(',').map((part) => part.trim());
+  const unknown = names.filter((name) => !isManifestTarget(name));
+  if (unknown.length > 0) throw new InvalidArgumentError(`targets are ${MANIFEST_TARGETS.join(', ')} or all`);
+  return names as ManifestTarget[];
+}
+
+function year(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 2000 || n > 2200) throw new InvalidArgumentError('must be a year');
+  return n;
+}
+
+export function registerManifestsCommand(program: Command): Command {
+  const cmd = program
+    .command('manifests')
+    .description('render deployment files (Kubernetes, compose, swarm, CloudFormation, Heroku, DigitalOcean) from the deployment spec')
+    .requiredOption('--target <names>', `${MANIFEST_TARGETS.join(' | ')} | all (comma-separated allowed)`, targetList)
+    .option('--out <dir>', 'root folder to write under (default: the current directory, i.e. the repository)', '.')
+    .option('--year <yyyy>', `year of the sale whose plan gives the pre-scaling windows (default ${SEED_DEPLOYMENT_SPEC.prescale.year})`, year)
+    .option('--image-tag <tag>', `image tag (default ${SEED_DEPLOYMENT_SPEC.image.tag})`)
+    .option('--check', 'write nothing; exit 1 if a file on disk differs from the rendering');
+  cmd.action(async (o: { target: ManifestTarget[]; out: string; year?: number; imageTag?: string; check?: boolean }) => {
+    const spec = withOverrides(SEED_DEPLOYMENT_SPEC, {
+      ...(o.year ? { prescale: { year: o.year } } : {}),
+      ...(o.imageTag ? { image: { tag: o.imageTag } } : {}),
+    });
+    let files: ReturnType<typeof renderTargets>;
+    try {
+      files = renderTargets(o.target, spec);
+    } catch (error) {
+      if (error instanceof DeploymentSpecError) cmd.error(`salescale: ${error.message}`, { exitCode: 2 });
+      throw error;
+    }
+    if (o.check) {
+      const stale: string[] = [];
+      for (const file of files) {
+        const current = await readFile(join(o.out, file.path), 'utf8').catch(() => undefined);
+        if (current !== file.content) stale.push(file.path);
+      }
+      if (stale.length > 0) cmd.error(`stale or missing (run salescale manifests --target ${o.target.join(',')}):\n  ${stale.join('\n  ')}`, { exitCode: 1 });
+      process.stdout.write(`${files.length} files up to date\n`);
+      return;
+    }
+    const written = await writeRenderedFiles(files, o.out);
+    process.stdout.write(`${written.length} files written under ${o.out}:\n  ${written.join('\n  ')}\n`);
+  });
+  return cmd;
+}

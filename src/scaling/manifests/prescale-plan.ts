@@ -1,0 +1,48 @@
+/**
+ * The pre-scaling windows the manifests carry: the capacity plan of the spec's calendar sale
+ * (forecast → replicas per hour → windows above the minimum), as KEDA cron triggers and AWS
+ * scheduled actions. Deterministic: the same spec gives the same windows.
+ */
+import { DEFAULT_WORKER_PLAN, planCapacity, type CapacityPlan } from '../capacity/plan.ts';
+import { getCalendarEvent, getSeedCalendarEvents } from '../forecast/calendar.ts';
+import { forecastHourly } from '../forecast/forecast.ts';
+import { getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, type AwsScheduledAction, type KedaCronTrigger } from '../schedule/schedule.ts';
+import type { PrescaleWindow } from '../simulate/prescale.ts';
+import type { DeploymentSpec } from './deployment-spec.ts';
+
+export interface PrescaleSchedule {
+  plan: CapacityPlan;
+  /** The sale the windows were planned for, e.g. "Black Friday 2027". */
+  label: string;
+  web: { windows: PrescaleWindow[]; kedaCron: KedaCronTrigger[]; awsActions: AwsScheduledAction[] };
+  worker: { windows: PrescaleWindow[]; kedaCron: KedaCronTrigger[]; awsActions: AwsScheduledAction[] };
+}
+
+export function getPrescaleSchedule(spec: DeploymentSpec): PrescaleSchedule {
+  const p = spec.prescale;
+  const focus = getCalendarEvent(p.event, p.year, p.timeZone);
+  const from = new Date(focus.startsAt.getTime() - 3 * 3_600_000);
+  const forecast = forecastHourly({ baseRequestsPerSecond: p.baseRps, timeZone: p.timeZone, events: getSeedCalendarEvents(p.year, p.timeZone) }, from, focus.endsAt);
+  const plan = planCapacity(
+    forecast,
+    { capacityPerInstanceRps: p.capacityPerInstanceRps, sloP95Ms: 500, targetUtilization: spec.web.autoscaling.cpuPercent / 100, minReplicas: spec.web.replicas.min, maxReplicas: spec.web.replicas.max },
+    { ...DEFAULT_WORKER_PLAN, minReplicas: spec.worker.replicas.min, maxReplicas: spec.worker.replicas.max },
+  );
+  const webWindows = getPrescaleWindows(plan, { tier: 'web', leadMinutes: p.leadMinutes });
+  const workerWindows = getPrescaleWindows(plan, { tier: 'workers', leadMinutes: p.leadMinutes });
+  const rename = (actions: AwsScheduledAction[], stem: string) => actions.map((a, i) => ({ ...a, logicalId: `${stem}${i + 1}` }));
+  return {
+    plan,
+    label: `${focus.name} ${p.year}`,
+    web: {
+      windows: webWindows,
+      kedaCron: toKedaCronTriggers(webWindows, p.timeZone, 'web-prescale'),
+      awsActions: rename(toAwsScheduledActions(webWindows, `${spec.name}-web`, spec.web.replicas.min), 'WebPrescale'),
+    },
+    worker: {
+      windows: workerWindows,
+      kedaCron: toKedaCronTriggers(workerWindows, p.timeZone, 'worker-prescale'),
+      awsActions: rename(toAwsScheduledActions(workerWindows, `${spec.name}-worker`, spec.worker.replicas.min), 'WorkerPrescale'),
+    },
+  };
+}

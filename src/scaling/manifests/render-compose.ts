@@ -1,0 +1,280 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${…} here is the target platform's own interpolation (CloudFormation Fn::Sub, compose variables, App Platform bindings), not a JavaScript template.
+/**
+ * The local full stack (docker compose): PostgreSQL, a queue Redis (noeviction, AOF) and a cache
+ * Redis (allkeys-lru), `composeInstances` web instances behind nginx, workers, the migration as a
+ * one-shot service every app service waits for, Prometheus (the alert table's rules), Grafana and a
+ * mail catcher. Also the Docker Swarm stack of the seed strategy.
+ */
+import { getTerminationGraceSeconds, type DeploymentSpec } from './deployment-spec.ts';
+import type { RenderedFile } from './rendered-file.ts';
+import { GENERATED_HEADER, toYaml } from './rendered-file.ts';
+import { getRoleArgv, composeCpu, composeMemory, getRoleEnv, type Role } from './role-env.ts';
+
+type Obj = Record<string, unknown>;
+
+export const COMPOSE_DIR = 'deploy/compose';
+export const SWARM_DIR = 'deploy/swarm';
+/** Fixed so that the web instances can trust exactly the load balancer's X-Forwarded-For. */
+const COMPOSE_SUBNET = '172.28.0.0/24';
+
+const IMAGES = {
+  postgres: 'postgres:17-alpine',
+  redis: 'redis:7.4-alpine',
+  nginx: 'nginx:1.27-alpine',
+  prometheus: 'prom/prometheus:v3.1.0',
+  grafana: 'grafana/grafana:11.4.0',
+  mailpit: 'axllent/mailpit:v1.21',
+} as const;
+
+function resources(spec: DeploymentSpec, role: 'web' | 'worker'): Obj {
+  const r = spec[role];
+  return {
+    limits: { cpus: composeCpu(r.limits.cpuMillicores), memory: composeMemory(r.limits.memoryMiB) },
+    reservations: { cpus: composeCpu(r.requests.cpuMillicores), memory: composeMemory(r.requests.memoryMiB) },
+  };
+}
+
+/** The image's HEALTHCHECK probes PORT; a worker answers on WORKER_PORT. */
+function workerHealthcheck(spec: DeploymentSpec): Obj {
+  const url = `http://127.0.0.1:${spec.worker.port}${spec.probes.liveness.path}`;
+  return {
+    test: ['CMD', 'node', '-e', `fetch('${url}').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
+    interval: '30s',
+    timeout: `${spec.probes.liveness.timeoutSeconds}s`,
+    retries: spec.probes.liveness.failureThreshold,
+    start_period: `${spec.probes.startupSeconds}s`,
+  };
+}
+
+function redisCommand(kind: 'queue' | 'cache'): string[] {
+  // BullMQ needs noeviction (an evicted job key is a lost job) and survives restarts with AOF; the
+  // cache may evict anything and needs no persistence.
+  return kind === 'queue'
+    ? ['redis-server', '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory', '512mb', '--maxmemory-policy', 'noeviction']
+    : ['redis-server', '--save', '', '--appendonly', 'no', '--maxmemory', '256mb', '--maxmemory-policy', 'allkeys-lru'];
+}
+
+function composeEnv(spec: DeploymentSpec, role: Role, instanceId?: string): Record<string, string> {
+  const services = {
+    DATABASE_URL: `postgres://${spec.name}:${spec.name}@postgres:5432/${spec.name}`,
+    ...(role === 'migrate'
+      ? {}
+      : {
+          REDIS_URL: 'redis://redis-queue:6379',
+          CACHE_REDIS_URL: 'redis://redis-cache:6379',
+          SMTP_URL: 'smtp://mailpit:1025',
+          ADMIN_API_TOKEN: '${ADMIN_API_TOKEN:?set ADMIN_API_TOKEN (16+ characters)}',
+          SESSION_SECRET: '${SESSION_SECRET:?set SESSION_SECRET (32+ characters)}',
+        }),
+  };
+  return { ...getRoleEnv(spec, role), ...(role === 'web' ? { TRUST_PROXY: COMPOSE_SUBNET } : {}), ...(instanceId ? { INSTANCE_ID: instanceId } : {}), ...services };
+}
+
+function nginxConf(spec: DeploymentSpec): string {
+  const servers = Array.from({ length: spec.web.composeInstances }, (_, i) => `    server web-${i + 1}:${spec.web.port} max_fails=3 fail_timeout=10s;`);
+  return `# ${GENERATED_HEADER}
+# Round robin over the web instances; an instance that refuses connections (stopped, restarting) is
+# skipped for 10 s. Upstream keep-alive stays below the app's KEEP_ALIVE_TIMEOUT_MS.
+worker_processes auto;
+events { worker_connections 4096; }
+http {
+  upstream salescale {
+    least_conn;
+${servers.join('\n')}
+    keepalive 64;
+    keepalive_timeout 60s;
+  }
+  server {
+    listen 80;
+    client_max_body_size 1m;
+    location / {
+      proxy_pass http://salescale;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_next_upstream error timeout;
+      proxy_read_timeout 30s;
+    }
+  }
+}
+`;
+}
+
+function prometheusConf(spec: DeploymentSpec): string {
+  const web = Array.from({ length: spec.web.composeInstances }, (_, i) => `web-${i + 1}:${spec.web.port}`);
+  return toYaml({
+    global: { scrape_interval: '15s', evaluation_interval: '15s' },
+    rule_files: ['/etc/prometheus/alert-rules.yml'],
+    scrape_configs: [
+      { job_name: 'salescale-web', static_configs: [{ targets: web }] },
+      // Every worker replica answers on the same service name: one A record each.
+      { job_name: 'salescale-worker', dns_sd_configs: [{ names: ['worker'], type: 'A', port: spec.worker.port, refresh_interval: '15s' }] },
+    ],
+  });
+}
+
+export function renderCompose(spec: DeploymentSpec): RenderedFile[] {
+  // One image: the migrate service builds it, every other app service runs the same local tag.
+  const built = { build: { context: '../..', dockerfile: 'Dockerfile' }, image: `${spec.name}:local` };
+  const app = { image: built.image, pull_policy: 'never' };
+  const grace = `${getTerminationGraceSeconds(spec)}s`;
+  const healthy = { condition: 'service_healthy' };
+  const appDeps = { migrate: { condition: 'service_completed_successfully' }, 'redis-queue': healthy, 'redis-cache': healthy, mailpit: { condition: 'service_started' } };
+  const services: Obj = {
+    postgres: {
+      image: IMAGES.postgres,
+      command: ['postgres', '-c', `max_connections=${spec.database.maxConnections}`],
+      environment: { POSTGRES_USER: spec.name, POSTGRES_PASSWORD: spec.name, POSTGRES_DB: spec.name },
+      volumes: ['postgres-data:/var/lib/postgresql/data'],
+      healthcheck: { test: ['CMD', 'pg_isready', '-U', spec.name], interval: '5s', timeout: '3s', retries: 20 },
+    },
+    'redis-queue': {
+      image: IMAGES.redis,
+      command: redisCommand('queue'),
+      volumes: ['redis-queue-data:/data'],
+      healthcheck: { test: ['CMD', 'redis-cli', 'ping'], interval: '5s', timeout: '3s', retries: 20 },
+    },
+    'redis-cache': {
+      image: IMAGES.redis,
+      command: redisCommand('cache'),
+      healthcheck: { test: ['CMD', 'redis-cli', 'ping'], interval: '5s', timeout: '3s', retries: 20 },
+    },
+    mailpit: { image: IMAGES.mailpit, ports: ['8025:8025'] },
+    migrate: {
+      ...built,
+      command: getRoleArgv('migrate'),
+      environment: composeEnv(spec, 'migrate'),
+      healthcheck: { disable: true },
+      restart: 'no',
+      depends_on: { postgres: healthy },
+    },
+  };
+  for (let i = 1; i <= spec.web.composeInstances; i++) {
+    services[`web-${i}`] = {
+      ...app,
+      command: getRoleArgv('web'),
+      environment: composeEnv(spec, 'web', `web-${i}`),
+      depends_on: appDeps,
+      stop_grace_period: grace,
+      deploy: { resources: resources(spec, 'web') },
+      restart: 'unless-stopped',
+    };
+  }
+  services.worker = {
+    ...app,
+    command: getRoleArgv('worker'),
+    environment: composeEnv(spec, 'worker'),
+    depends_on: appDeps,
+    stop_grace_period: grace,
+    healthcheck: workerHealthcheck(spec),
+    deploy: { replicas: spec.worker.replicas.desired, resources: resources(spec, 'worker') },
+    restart: 'unless-stopped',
+  };
+  services.lb = {
+    image: IMAGES.nginx,
+    ports: ['8080:80'],
+    volumes: ['./nginx.conf:/etc/nginx/nginx.conf:ro'],
+    depends_on: Object.fromEntries(Array.from({ length: spec.web.composeInstances }, (_, i) => [`web-${i + 1}`, { condition: 'service_healthy' }])),
+  };
+  services.prometheus = {
+    image: IMAGES.prometheus,
+    command: ['--config.file=/etc/prometheus/prometheus.yml'],
+    ports: ['9090:9090'],
+    volumes: ['./prometheus.yml:/etc/prometheus/prometheus.yml:ro', '../prometheus/alert-rules.yml:/etc/prometheus/alert-rules.yml:ro'],
+  };
+  services.grafana = {
+    image: IMAGES.grafana,
+    ports: ['3000:3000'],
+    environment: { GF_AUTH_ANONYMOUS_ENABLED: 'true', GF_AUTH_ANONYMOUS_ORG_ROLE: 'Viewer' },
+    volumes: ['../grafana/provisioning:/etc/grafana/provisioning:ro', '../grafana/dashboards:/var/lib/grafana/dashboards:ro'],
+    depends_on: ['prometheus'],
+  };
+  const stripUndefined = (o: Obj) => JSON.parse(JSON.stringify(o)) as Obj;
+  const compose = {
+    name: spec.name,
+    services: stripUndefined(services),
+    volumes: { 'postgres-data': {}, 'redis-queue-data': {} },
+    networks: { default: { ipam: { config: [{ subnet: COMPOSE_SUBNET }] } } },
+  };
+  return [
+    { path: `${COMPOSE_DIR}/docker-compose.yml`, format: 'compose', content: toYaml(compose) },
+    { path: `${COMPOSE_DIR}/nginx.conf`, format: 'text', content: nginxConf(spec) },
+    { path: `${COMPOSE_DIR}/prometheus.yml`, format: 'yaml', content: prometheusConf(spec) },
+  ];
+}
+
+function swarmDeploy(spec: DeploymentSpec, role: 'web' | 'worker'): Obj {
+  return {
+    replicas: spec[role].replicas.desired,
+    // The seed's production stack: one task at a time, new before old, roll back on failure.
+    update_config: { parallelism: 1, delay: '10s', failure_action: 'rollback', monitor: '60s', order: 'start-first' },
+    rollback_config: { parallelism: 1, delay: '0s', order: 'start-first' },
+    restart_policy: { condition: 'on-failure', delay: '5s', max_attempts: 3, window: '120s' },
+    resources: resources(spec, role),
+  };
+}
+
+export function renderSwarm(spec: DeploymentSpec): RenderedFile[] {
+  const image = `${spec.image.repository}:\${VERSION:-${spec.image.tag}}`;
+  const grace = `${getTerminationGraceSeconds(spec)}s`;
+  const secrets = {
+    DATABASE_URL: '${DATABASE_URL:?set DATABASE_URL}',
+    REDIS_URL: 'redis://redis-queue:6379',
+    CACHE_REDIS_URL: 'redis://redis-cache:6379',
+    ADMIN_API_TOKEN: '${ADMIN_API_TOKEN:?set ADMIN_API_TOKEN}',
+    SESSION_SECRET: '${SESSION_SECRET:?set SESSION_SECRET}',
+    SMTP_URL: '${SMTP_URL:-}',
+  };
+  const networks = [`${spec.name}-network`];
+  const stack = {
+    version: '3.8',
+    services: {
+      migrate: {
+        image,
+        command: getRoleArgv('migrate'),
+        environment: { ...getRoleEnv(spec, 'migrate'), DATABASE_URL: secrets.DATABASE_URL },
+        healthcheck: { disable: true },
+        // Runs once per deploy; a failed migration is retried, a finished one stays Complete.
+        deploy: { replicas: 1, restart_policy: { condition: 'on-failure', delay: '5s', max_attempts: 3 } },
+        networks,
+      },
+      web: {
+        image,
+        command: getRoleArgv('web'),
+        // {{.Task.Slot}} names each replica in logs and metrics.
+        environment: { ...getRoleEnv(spec, 'web'), INSTANCE_ID: 'web-{{.Task.Slot}}', ...secrets },
+        ports: [{ target: spec.web.port, published: spec.web.port, protocol: 'tcp', mode: 'ingress' }],
+        stop_grace_period: grace,
+        deploy: swarmDeploy(spec, 'web'),
+        networks,
+      },
+      worker: {
+        image,
+        command: getRoleArgv('worker'),
+        environment: { ...getRoleEnv(spec, 'worker'), INSTANCE_ID: 'worker-{{.Task.Slot}}', ...secrets },
+        healthcheck: workerHealthcheck(spec),
+        stop_grace_period: grace,
+        deploy: swarmDeploy(spec, 'worker'),
+        networks,
+      },
+      'redis-queue': {
+        image: IMAGES.redis,
+        command: redisCommand('queue'),
+        volumes: ['redis-queue-data:/data'],
+        deploy: { replicas: 1, resources: { limits: { memory: '768M' }, reservations: { memory: '512M' } }, placement: { constraints: ['node.role == manager'] } },
+        networks,
+      },
+      'redis-cache': {
+        image: IMAGES.redis,
+        command: redisCommand('cache'),
+        deploy: { replicas: 1, resources: { limits: { memory: '384M' }, reservations: { memory: '256M' } } },
+        networks,
+      },
+    },
+    volumes: { 'redis-queue-data': {} },
+    networks: { [`${spec.name}-network`]: { driver: 'overlay', attachable: true } },
+  };
+  return [{ path: `${SWARM_DIR}/stack.yml`, format: 'compose', content: toYaml(stack) }];
+}

@@ -1,0 +1,44 @@
+/**
+ * The environment every platform gives each role, from the spec: ports, pool sizes, drain timings.
+ * Secrets and service addresses are platform-specific and added by each renderer.
+ */
+import type { DeploymentSpec } from './deployment-spec.ts';
+
+export type Role = 'web' | 'worker' | 'migrate';
+
+/** `salescale <role>` subcommand of each role. */
+export const ROLE_SUBCOMMAND: Record<Role, string> = { web: 'serve', worker: 'worker', migrate: 'migrate' };
+
+/**
+ * The command line of a role in the one image (no ENTRYPOINT, so every platform's "command" field
+ * means the same thing: the whole argv). Node 24 runs the TypeScript sources by type stripping.
+ */
+export function getRoleArgv(role: Role): string[] {
+  return ['node', 'src/main.ts', ROLE_SUBCOMMAND[role]];
+}
+
+/** Plain (non-secret) variables of a role, in a stable order. */
+export function getRoleEnv(spec: DeploymentSpec, role: Role): Record<string, string> {
+  const common = { NODE_ENV: 'production', LOG_LEVEL: 'info', REDIS_PREFIX: spec.worker.redisPrefix };
+  if (role === 'migrate') return { ...common, DB_POOL_MAX: String(spec.database.migrationConnections) };
+  const drain = { SHUTDOWN_DRAIN_DELAY_MS: String(spec.drain.drainDelaySeconds * 1000), SHUTDOWN_TIMEOUT_MS: String(spec.drain.shutdownTimeoutSeconds * 1000) };
+  if (role === 'web') {
+    return { ...common, HOST: '0.0.0.0', PORT: String(spec.web.port), DB_POOL_MAX: String(spec.web.dbPoolMax), KEEP_ALIVE_TIMEOUT_MS: String(spec.keepAliveTimeoutSeconds * 1000), ...drain };
+  }
+  return { ...common, WORKER_PORT: String(spec.worker.port), DB_POOL_MAX: String(spec.worker.dbPoolMax), ...drain };
+}
+
+/** `250m` / `256Mi` (Kubernetes quantities). */
+export function k8sCpu(millicores: number): string {
+  return `${millicores}m`;
+}
+export function k8sMemory(mib: number): string {
+  return `${mib}Mi`;
+}
+/** `'0.25'` / `256M` (compose / swarm). */
+export function composeCpu(millicores: number): string {
+  return String(millicores / 1000);
+}
+export function composeMemory(mib: number): string {
+  return `${mib}M`;
+}
