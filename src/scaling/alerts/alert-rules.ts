@@ -138,7 +138,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
       comparison: 'GreaterThanThreshold',
       periodSeconds: 300,
       evaluationPeriods: 2,
-      note: "the seed's HighDBConnections alarm: connections in use per instance, from Salescale's EMF log lines",
+      note: "the seed's HighDBConnections alarm: connections each instance holds open, from Salescale's EMF log lines (dimension Role)",
     },
   },
   {
@@ -265,7 +265,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
       comparison: 'GreaterThanThreshold',
       periodSeconds: 300,
       evaluationPeriods: 2,
-      note: "orders placed, from Salescale's EMF log lines",
+      note: "orders placed, from Salescale's EMF log lines (dimension Role)",
     },
   },
 

@@ -1,19 +1,24 @@
 /**
- * `salescale alerts [--out file] [--json]`: the alert table as a Prometheus rules file (stdout or
- * `--out`), or as JSON for other generators (CloudWatch alarms in the AWS template).
+ * `salescale alerts [--out file] [--tests file] [--json]`: the alert table as a Prometheus rules
+ * file (stdout or `--out`), its `promtool test rules` file (`--tests`), or JSON for other generators
+ * (CloudWatch alarms in the AWS template).
  */
 import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { ALERT_RULES } from './alert-rules.ts';
+import { ALERT_FIXTURES } from './alert-rules.fixtures.ts';
 import { renderPrometheusRules } from './prometheus-rules.ts';
+import { renderPromtoolTests } from './promtool-tests.ts';
 
 export function registerAlertsCommand(program: Command): Command {
   const cmd = program
     .command('alerts')
-    .description('render the seed strategy\'s alert thresholds as Prometheus alerting rules (or --json)')
-    .option('--out <file>', 'write to this file instead of stdout')
+    .description("render the seed strategy's alert thresholds as Prometheus alerting rules (or --json)")
+    .option('--out <file>', 'write the rules to this file instead of stdout')
+    .option('--tests <file>', 'also write a `promtool test rules` file covering every rule')
     .option('--json', 'print the rule table as JSON');
-  cmd.action(async (options: { out?: string; json?: boolean }) => {
+  cmd.action(async (options: { out?: string; tests?: string; json?: boolean }) => {
     const text = options.json ? `${JSON.stringify(ALERT_RULES, null, 2)}\n` : renderPrometheusRules(ALERT_RULES);
     if (options.out) {
       await writeFile(options.out, text);
@@ -21,6 +26,12 @@ export function registerAlertsCommand(program: Command): Command {
     } else {
       const out = cmd.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s));
       out(text);
+    }
+    if (options.tests) {
+      // promtool resolves rule_files relative to the test file.
+      const rulesFile = options.out ? path.relative(path.dirname(path.resolve(options.tests)), path.resolve(options.out)) : 'alert-rules.yml';
+      await writeFile(options.tests, renderPromtoolTests(ALERT_RULES, ALERT_FIXTURES, rulesFile));
+      process.stderr.write(`promtool tests for ${ALERT_RULES.length} rules written to ${options.tests}\n`);
     }
   });
   return cmd;

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { ALERT_RULES, getAlertRules } from './alert-rules.ts';
+import { ALERT_FIXTURES } from './alert-rules.fixtures.ts';
+import { formatDuration, renderPrometheusRules } from './prometheus-rules.ts';
+import { renderPromtoolTests } from './promtool-tests.ts';
+
+const DEPLOY = path.resolve(import.meta.dirname, '../../../deploy/prometheus');
+const RULES_FILE = path.join(DEPLOY, 'alert-rules.yml');
+const TESTS_FILE = path.join(DEPLOY, 'alert-rules.test.yml');
+const promtool = spawnSync('promtool', ['--version']).status === 0;
+const NO_PROMTOOL = 'promtool not installed (apt-get install -y prometheus)';
+
+/** The seed strategy's ALERT_THRESHOLDS, verbatim: condition → action. */
+const SEED = {
+  critical: {
+    'CPU > 90% for 2 minutes': 'scale_up',
+    'Memory > 85% for 2 minutes': 'scale_up',
+    'Error rate > 5% for 1 minute': 'investigate',
+    'Response time P95 > 2s for 2 minutes': 'scale_up',
+    'DB connections > 80% for 1 minute': 'scale_up',
+    'Queue depth > 5000': 'scale_up_workers',
+  },
+  warning: {
+    'CPU > 70% for 5 minutes': 'monitor',
+    'Memory > 70% for 5 minutes': 'monitor',
+    'Error rate > 2% for 5 minutes': 'investigate',
+    'Response time P95 > 1s for 5 minutes': 'monitor',
+    'Queue depth > 1000': 'monitor',
+  },
+  info: { 'Scale up event': 'log', 'Scale down event': 'log', 'High traffic detected': 'log', 'Sale event started': 'notify_team' },
+} as const;
+
+describe('alert rules table', () => {
+  it("holds every rule of the seed's ALERT_THRESHOLDS with its severity, action and duration", () => {
+    for (const [severity, entries] of Object.entries(SEED)) {
+      for (const [summary, action] of Object.entries(entries)) {
+        const rule = ALERT_RULES.find((r) => r.summary === summary);
+        assert.ok(rule, `missing: ${summary}`);
+        assert.equal(rule.severity, severity, summary);
+        assert.equal(rule.action, action, summary);
+        const minutes = /for (\d+) minutes?/.exec(summary)?.[1];
+        assert.equal(rule.forSeconds, minutes ? Number(minutes) * 60 : 0, summary);
+      }
+    }
+    assert.equal(getAlertRules('info').length, 4);
+  });
+
+  it('has unique PascalCase names and a threshold in every expression', () => {
+    assert.equal(new Set(ALERT_RULES.map((r) => r.name)).size, ALERT_RULES.length);
+    for (const rule of ALERT_RULES) {
+      assert.match(rule.name, /^[A-Z][A-Za-z0-9]*$/);
+      assert.match(rule.expr, /[<>]/, rule.name);
+    }
+  });
+
+  it('never groups by a raw URL or an unbounded label', () => {
+    for (const rule of ALERT_RULES) assert.doesNotMatch(rule.expr, /\burl\b|request_id|session/i, rule.name);
+  });
+
+  it('formats durations the way Prometheus reads them', () => {
+    assert.equal(formatDuration(0), '0s');
+    assert.equal(formatDuration(120), '2m');
+    assert.equal(formatDuration(90), '90s');
+    assert.equal(formatDuration(3600), '1h');
+    assert.throws(() => formatDuration(-1), RangeError);
+  });
+
+  it('renders one group per severity with severity and action labels', () => {
+    const doc = parse(renderPrometheusRules(ALERT_RULES));
+    assert.deepEqual(
+      doc.groups.map((g: { name: string }) => g.name),
+      ['salescale-critical', 'salescale-warning', 'salescale-info'],
+    );
+    const cpu = doc.groups[0].rules[0];
+    assert.deepEqual(cpu, {
+      alert: 'HighCpuUsage',
+      expr: ALERT_RULES[0]!.expr,
+      for: '2m',
+      labels: { severity: 'critical', action: 'scale_up' },
+      annotations: { summary: 'CPU > 90% for 2 minutes', source: 'seed strategy, alert-thresholds' },
+    });
+  });
+
+  it('refuses to render a rule without a promtool fixture', () => {
+    assert.throws(() => renderPromtoolTests([{ ...ALERT_RULES[0]!, name: 'Untested' }], ALERT_FIXTURES, 'x.yml'), /Untested/);
+  });
+
+  it('matches the committed deploy/prometheus files (run `salescale alerts --out … --tests …` after changing the table)', () => {
+    const regenerate = 'npx salescale alerts --out deploy/prometheus/alert-rules.yml --tests deploy/prometheus/alert-rules.test.yml';
+    assert.equal(readFileSync(RULES_FILE, 'utf8'), renderPrometheusRules(ALERT_RULES), `stale alert-rules.yml: ${regenerate}`);
+    assert.equal(readFileSync(TESTS_FILE, 'utf8'), renderPromtoolTests(ALERT_RULES, ALERT_FIXTURES, 'alert-rules.yml'), `stale alert-rules.test.yml: ${regenerate}`);
+  });
+
+  it('passes promtool check rules', { skip: promtool ? false : NO_PROMTOOL }, () => {
+    const out = execFileSync('promtool', ['check', 'rules', RULES_FILE], { encoding: 'utf8' });
+    assert.match(out, new RegExp(`SUCCESS: ${ALERT_RULES.length} rules found`));
+  });
+
+  it('passes promtool test rules: each rule fires after its duration and not before', { skip: promtool ? false : NO_PROMTOOL }, () => {
+    const tests = parse(readFileSync(TESTS_FILE, 'utf8')).tests as { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[];
+    for (const rule of ALERT_RULES) {
+      const cases = tests.flatMap((t) => t.alert_rule_test).filter((c) => c.alertname === rule.name);
+      assert.ok(cases.some((c) => c.exp_alerts.length === 0) && cases.some((c) => c.exp_alerts.length > 0), `${rule.name} needs a firing and a not-firing case`);
+    }
+    const result = spawnSync('promtool', ['test', 'rules', TESTS_FILE], { encoding: 'utf8', cwd: DEPLOY });
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+  });
+});
