@@ -114,7 +114,7 @@ async function runOne(scenario: Scenario, earlier: Map<string, ScenarioResult>):
 export async function runBench(names: string[] = []): Promise<RunOutcome> {
   const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
   if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; scenarios are ${SCENARIOS.map((s) => s.name).join(', ')}`);
-  const selected = names.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => names.includes(s.name));
+  const selected = names.length === 0 ? SCENARIOS.filter((s) => !s.optional) : SCENARIOS.filter((s) => names.includes(s.name));
   const startedAt = new Date();
   const machine = { ...machineFacts(), versions: await serviceVersions() };
   const results: RunOutcome['results'] = {};

@@ -82,6 +82,8 @@ export interface Scenario {
   name: string;
   /** One line for `--help` and the summary. */
   describe: string;
+  /** A diagnostic that `npm run bench` skips; it runs only when named (`salescale bench <name>`). */
+  optional?: boolean;
   run(ctx: BenchContext): Promise<ScenarioResult>;
 }
 

@@ -4,6 +4,7 @@
  * To add one, see the comment at the top of bench/scenario.ts.
  */
 import { catalogScenario } from './catalog.ts';
+import { catalogCostsScenario } from './catalog-costs.ts';
 import { queueScenario } from './queue.ts';
 import { skip, type Scenario } from './scenario.ts';
 
@@ -19,4 +20,5 @@ export const SCENARIOS: Scenario[] = [
   queueScenario,
   pending('capacity', 'highest arrival rate one web instance sustains within the SLO'),
   pending('sale-mix', 'open-model flash-sale spike (normal → 10× → cool-down), browse/cart/checkout mix'),
+  catalogCostsScenario,
 ];
