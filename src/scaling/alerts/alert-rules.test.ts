@@ -1,17 +1,20 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { ALERT_RULES, getAlertRules } from './alert-rules.ts';
 import { ALERT_FIXTURES } from './alert-rules.fixtures.ts';
+import { buildGrafanaDashboard, getDashboardExpressions } from './grafana-dashboard.ts';
 import { formatDuration, renderPrometheusRules } from './prometheus-rules.ts';
 import { renderPromtoolTests } from './promtool-tests.ts';
 
 const DEPLOY = path.resolve(import.meta.dirname, '../../../deploy/prometheus');
 const RULES_FILE = path.join(DEPLOY, 'alert-rules.yml');
 const TESTS_FILE = path.join(DEPLOY, 'alert-rules.test.yml');
+const DASHBOARD_FILE = path.resolve(DEPLOY, '../grafana/salescale-dashboard.json');
 const promtool = spawnSync('promtool', ['--version']).status === 0;
 const NO_PROMTOOL = 'promtool not installed (apt-get install -y prometheus)';
 
@@ -94,6 +97,26 @@ describe('alert rules table', () => {
     const regenerate = 'npx salescale alerts --out deploy/prometheus/alert-rules.yml --tests deploy/prometheus/alert-rules.test.yml';
     assert.equal(readFileSync(RULES_FILE, 'utf8'), renderPrometheusRules(ALERT_RULES), `stale alert-rules.yml: ${regenerate}`);
     assert.equal(readFileSync(TESTS_FILE, 'utf8'), renderPromtoolTests(ALERT_RULES, ALERT_FIXTURES, 'alert-rules.yml'), `stale alert-rules.test.yml: ${regenerate}`);
+    assert.deepEqual(JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')), buildGrafanaDashboard(), `stale dashboard: ${regenerate} --dashboard deploy/grafana/salescale-dashboard.json`);
+  });
+
+  it('passes promtool check config on the scrape configuration', { skip: promtool ? false : NO_PROMTOOL }, () => {
+    const out = execFileSync('promtool', ['check', 'config', path.join(DEPLOY, 'prometheus.yml')], { encoding: 'utf8' });
+    assert.match(out, /SUCCESS/);
+  });
+
+  it('has valid PromQL in every dashboard panel', { skip: promtool ? false : NO_PROMTOOL }, () => {
+    // promtool has no query checker: the expressions are checked as recording rules.
+    const dir = mkdtempSync(path.join(tmpdir(), 'salescale-dashboard-'));
+    try {
+      const rules = getDashboardExpressions().map((expr, i) => `      - record: dashboard:panel_${i}\n        expr: ${JSON.stringify(expr.replaceAll('$__rate_interval', '1m'))}`);
+      const file = path.join(dir, 'dashboard-rules.yml');
+      writeFileSync(file, `groups:\n  - name: dashboard\n    rules:\n${rules.join('\n')}\n`);
+      const result = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });
+      assert.equal(result.status, 0, result.stdout + result.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('passes promtool check rules', { skip: promtool ? false : NO_PROMTOOL }, () => {

@@ -1,0 +1,265 @@
+/**
+ * The Grafana dashboard (deploy/grafana/salescale-dashboard.json) as code, over the same metric
+ * names as the alert rules: latency percentiles, error rate, throughput, DB pool and query time,
+ * queue depth, checkout rate and cart abandonment, active users, degrade mode, instances, process.
+ */
+
+// Grafana's variable syntax, not a template literal.
+const DS = { type: 'prometheus', uid: ['$', '{datasource}'].join('') };
+const RATE = '$__rate_interval';
+/** Probes and scrapes are fast and frequent: they would flatter the latency figures. */
+const APP_ROUTES = 'route!~"/health|/ready|/metrics"';
+
+interface Target {
+  expr: string;
+  legend: string;
+}
+interface PanelSpec {
+  title: string;
+  unit: string;
+  targets: Target[];
+  /** Threshold lines (the seed strategy's targets), in the panel's unit. */
+  thresholds?: number[];
+  type?: 'timeseries' | 'stat' | 'state-timeline';
+  description?: string;
+}
+
+const ROWS: { title: string; panels: PanelSpec[] }[] = [
+  {
+    title: 'Requests',
+    panels: [
+      {
+        title: 'Response time percentiles',
+        unit: 's',
+        thresholds: [0.5, 1],
+        description: 'Seed targets: p95 < 500 ms, p99 < 1000 ms',
+        targets: [0.5, 0.95, 0.99].map((q) => ({
+          expr: `histogram_quantile(${q}, sum by (le) (rate(http_request_duration_seconds_bucket{${APP_ROUTES}}[${RATE}])))`,
+          legend: `p${q * 100}`,
+        })),
+      },
+      {
+        title: 'Error rate (5xx)',
+        unit: 'percentunit',
+        thresholds: [0.01, 0.05],
+        description: 'Seed target: < 1 %; WARNING > 2 % for 5 min, CRITICAL > 5 % for 1 min',
+        targets: [
+          {
+            expr: `sum(rate(http_request_duration_seconds_count{status_code=~"5.."}[${RATE}])) / sum(rate(http_request_duration_seconds_count[${RATE}]))`,
+            legend: 'error ratio',
+          },
+        ],
+      },
+      {
+        title: 'Throughput',
+        unit: 'reqps',
+        targets: [
+          { expr: `sum(rate(http_request_duration_seconds_count{${APP_ROUTES}}[${RATE}]))`, legend: 'total' },
+          { expr: `topk(8, sum by (route, method) (rate(http_request_duration_seconds_count{${APP_ROUTES}}[${RATE}])))`, legend: '{{method}} {{route}}' },
+        ],
+      },
+      {
+        title: 'Refused requests',
+        unit: 'reqps',
+        targets: [
+          { expr: `sum by (limiter) (rate(rate_limit_rejections_total[${RATE}]))`, legend: 'rate limited: {{limiter}}' },
+          { expr: `sum by (class) (rate(load_shed_total[${RATE}]))`, legend: 'shed: {{class}}' },
+        ],
+      },
+    ],
+  },
+  {
+    title: 'Business',
+    panels: [
+      {
+        title: 'Checkout rate (per minute)',
+        unit: 'short',
+        targets: [
+          { expr: 'sum(rate(salescale_orders_placed_total[5m])) * 60', legend: 'orders placed' },
+          { expr: 'sum by (outcome) (rate(salescale_checkout_attempts_total[5m])) * 60', legend: 'attempts: {{outcome}}' },
+        ],
+      },
+      {
+        title: 'Carts and abandonment',
+        unit: 'short',
+        targets: [
+          { expr: 'max(salescale_carts_active)', legend: 'active carts' },
+          { expr: 'max(salescale_carts_abandoned)', legend: 'abandoned carts' },
+        ],
+      },
+      {
+        title: 'Cart abandonment',
+        unit: 'percentunit',
+        type: 'stat',
+        targets: [{ expr: 'max(salescale_carts_abandoned) / (max(salescale_carts_abandoned) + max(salescale_carts_active))', legend: 'abandoned share' }],
+      },
+      {
+        title: 'Active users (5 min, cluster-wide)',
+        unit: 'short',
+        targets: [{ expr: 'max(salescale_active_users)', legend: 'distinct sessions' }],
+      },
+      {
+        title: 'Sale event live',
+        unit: 'bool_yes_no',
+        type: 'stat',
+        targets: [{ expr: 'max(salescale_sale_event_active)', legend: 'sale' }],
+      },
+    ],
+  },
+  {
+    title: 'Capacity',
+    panels: [
+      {
+        title: 'Live instances',
+        unit: 'short',
+        targets: [
+          { expr: 'max by (role) (salescale_live_instances)', legend: '{{role}} (heartbeats)' },
+          { expr: 'count by (role) (process_cpu_limit_cores)', legend: '{{role}} (scraped)' },
+        ],
+      },
+      {
+        title: 'Degrade mode',
+        unit: 'short',
+        type: 'state-timeline',
+        targets: [{ expr: 'max by (mode) (salescale_degrade_mode)', legend: '{{mode}}' }],
+      },
+      {
+        title: 'CPU utilization',
+        unit: 'percentunit',
+        thresholds: [0.7, 0.9],
+        targets: [{ expr: `rate(process_cpu_seconds_total[${RATE}]) / process_cpu_limit_cores`, legend: '{{instance_id}}' }],
+      },
+      {
+        title: 'Memory utilization',
+        unit: 'percentunit',
+        thresholds: [0.7, 0.85],
+        targets: [{ expr: 'process_resident_memory_bytes / process_memory_limit_bytes', legend: '{{instance_id}}' }],
+      },
+      {
+        title: 'Event loop delay (p99)',
+        unit: 's',
+        targets: [{ expr: 'nodejs_eventloop_lag_p99_seconds', legend: '{{instance_id}}' }],
+      },
+      {
+        title: 'Data directory disk usage',
+        unit: 'percentunit',
+        thresholds: [0.85],
+        targets: [{ expr: '1 - data_dir_filesystem_available_bytes / data_dir_filesystem_size_bytes', legend: '{{instance_id}}' }],
+      },
+    ],
+  },
+  {
+    title: 'Database',
+    panels: [
+      {
+        title: 'DB pool connections',
+        unit: 'short',
+        targets: [{ expr: 'sum by (pool, state) (db_pool_connections{state=~"total|idle|waiting|max"})', legend: '{{pool}} {{state}}' }],
+      },
+      {
+        title: 'DB query time',
+        unit: 's',
+        thresholds: [0.1],
+        description: 'Seed target: < 100 ms average',
+        targets: [
+          { expr: `sum(rate(db_query_duration_seconds_sum[${RATE}])) / sum(rate(db_query_duration_seconds_count[${RATE}]))`, legend: 'average' },
+          { expr: `histogram_quantile(0.95, sum by (le) (rate(db_query_duration_seconds_bucket[${RATE}])))`, legend: 'p95' },
+        ],
+      },
+      {
+        title: 'Slow queries (per minute)',
+        unit: 'short',
+        thresholds: [5],
+        targets: [{ expr: 'sum by (operation) (rate(db_slow_queries_total[5m])) * 60', legend: '{{operation}}' }],
+      },
+    ],
+  },
+  {
+    title: 'Queues',
+    panels: [
+      {
+        title: 'Queue depth (waiting + prioritized)',
+        unit: 'short',
+        thresholds: [1000, 5000],
+        targets: [{ expr: 'sum by (queue) (max by (queue, state) (queue_jobs{state=~"waiting|prioritized"}))', legend: '{{queue}}' }],
+      },
+      {
+        title: 'Job processing time (average)',
+        unit: 's',
+        thresholds: [5],
+        targets: [{ expr: `sum by (queue) (rate(queue_job_duration_seconds_sum[${RATE}])) / sum by (queue) (rate(queue_job_duration_seconds_count[${RATE}]))`, legend: '{{queue}}' }],
+      },
+      {
+        title: 'Failed jobs (share of attempts)',
+        unit: 'percentunit',
+        thresholds: [0.01],
+        targets: [
+          {
+            expr: `sum by (queue) (rate(queue_jobs_processed_total{status="failed"}[${RATE}])) / sum by (queue) (rate(queue_jobs_processed_total[${RATE}]))`,
+            legend: '{{queue}}',
+          },
+        ],
+      },
+      {
+        title: 'Outbox backlog',
+        unit: 'short',
+        targets: [{ expr: 'max(outbox_unrelayed_rows)', legend: 'unrelayed rows' }],
+      },
+    ],
+  },
+];
+
+function panel(spec: PanelSpec, id: number, x: number, y: number) {
+  const steps = [{ color: 'green', value: null as number | null }, ...(spec.thresholds ?? []).map((value, i) => ({ color: i === 0 ? 'orange' : 'red', value }))];
+  return {
+    id,
+    type: spec.type ?? 'timeseries',
+    title: spec.title,
+    ...(spec.description ? { description: spec.description } : {}),
+    datasource: DS,
+    gridPos: { h: 8, w: 8, x, y },
+    fieldConfig: {
+      defaults: {
+        unit: spec.unit,
+        thresholds: { mode: 'absolute', steps },
+        ...(spec.thresholds && (spec.type ?? 'timeseries') === 'timeseries' ? { custom: { thresholdsStyle: { mode: 'line' } } } : {}),
+      },
+      overrides: [],
+    },
+    options: { legend: { displayMode: 'list', placement: 'bottom' }, tooltip: { mode: 'multi' } },
+    targets: spec.targets.map((t, i) => ({ refId: String.fromCharCode(65 + i), datasource: DS, expr: t.expr, legendFormat: t.legend })),
+  };
+}
+
+/** Grafana dashboard JSON (schemaVersion 39), importable as is; the data source is a variable. */
+export function buildGrafanaDashboard(): Record<string, unknown> {
+  const panels: unknown[] = [];
+  let id = 1;
+  let y = 0;
+  for (const row of ROWS) {
+    panels.push({ id: id++, type: 'row', title: row.title, collapsed: false, gridPos: { h: 1, w: 24, x: 0, y }, panels: [] });
+    y += 1;
+    row.panels.forEach((spec, i) => {
+      panels.push(panel(spec, id++, (i % 3) * 8, y + Math.floor(i / 3) * 8));
+    });
+    y += Math.ceil(row.panels.length / 3) * 8;
+  }
+  return {
+    uid: 'salescale-overview',
+    title: 'Salescale overview',
+    tags: ['salescale'],
+    timezone: 'utc',
+    schemaVersion: 39,
+    version: 1,
+    refresh: '30s',
+    time: { from: 'now-3h', to: 'now' },
+    templating: { list: [{ name: 'datasource', label: 'Prometheus', type: 'datasource', query: 'prometheus', current: {} }] },
+    annotations: { list: [] },
+    panels,
+  };
+}
+
+/** Every PromQL expression in the dashboard (tests check them against the metric names). */
+export function getDashboardExpressions(): string[] {
+  return ROWS.flatMap((row) => row.panels.flatMap((p) => p.targets.map((t) => t.expr)));
+}
