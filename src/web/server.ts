@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { catalogAdminRoutes, catalogRoutes, catalogSchemas, createCatalogService } from '../modules/catalog/index.ts';
 import { requestCounter } from '../modules/analytics/index.ts';
+import { sessionPlugin } from '../modules/customers/index.ts';
 import { createLiveSaleCheck, createSaleEventService, saleEventAdminRoutes, saleEventSchemas } from '../modules/sale-events/index.ts';
 import type { Cache } from '../platform/cache/cache.ts';
 import type { AppConfig } from '../platform/config/config.ts';
@@ -24,6 +25,7 @@ import { rateLimitMetricsFor } from '../platform/rate-limit/rate-limit.metrics.t
 import { queueMetricsFor } from '../platform/queue/queue-metrics.ts';
 import { createQueueSet } from '../platform/queue/queues.ts';
 import { adminModeRoutes } from './admin-mode.routes.ts';
+import { commerceSchemas, createCommerce, createStock } from './commerce.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { requireAdminToken } from './plugins/admin-auth.ts';
 import { PROBE_ROUTES, healthRoutes, type Lifecycle } from './plugins/health.ts';
@@ -87,7 +89,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
 
   installErrorHandling(app);
   app.addSchema(ErrorResponse);
-  for (const schema of [...catalogSchemas, ...saleEventSchemas]) app.addSchema(schema);
+  for (const schema of [...catalogSchemas, ...saleEventSchemas, ...commerceSchemas]) app.addSchema(schema);
 
   const recent = new RecentRequests({ windowSeconds: config.observability.health.windowSeconds });
   const lifecycle: Lifecycle = { draining: false, startedAt: Date.now() };
@@ -123,10 +125,29 @@ export async function buildServer(deps: WebDeps): Promise<App> {
     await app.register(loadShedding({ monitor: loadMonitor, metrics: loadShedMetricsFor(deps.metrics.registry, loadMonitor, config.loadShed.thresholds) }));
   }
   const degradedPolicies = createDegradedPolicies(config.rateLimit.policies);
-  if (config.rateLimit.enabled) {
+  const limiter = config.rateLimit.enabled ? createRateLimiter({ redis: deps.redis, prefix: config.redis.prefix }) : undefined;
+  const stock = createStock(deps);
+  const catalog = createCatalogService({
+    db: deps.db,
+    cache: deps.cache,
+    ttls: () => deps.cluster.settings().cacheTtl,
+    stock: stock.view,
+    stockShards: config.checkout.stockShards,
+  });
+  const commerce = createCommerce({
+    ...deps,
+    catalog,
+    gate: stock.gate,
+    limiter,
+    loginPolicy: () => degradedPolicies(deps.cluster.settings().rateLimitPercent).login,
+  });
+  // Sessions resolve before rate limits: signed-in buyers are limited per customer, not per address.
+  await app.register(sessionPlugin({ sessions: commerce.sessions, secure: config.isProduction, ttlS: config.customers.sessionTtlS }));
+  if (limiter) {
     await app.register(
       rateLimit({
-        limiter: createRateLimiter({ redis: deps.redis, prefix: config.redis.prefix }),
+        limiter,
+        customerIdOf: (request) => (request.customerId === undefined ? undefined : String(request.customerId)),
         policies: () => degradedPolicies(deps.cluster.settings().rateLimitPercent),
         sale: createLiveSaleCheck({ db: deps.db, refreshMs: config.rateLimit.saleRefreshMs, logger: deps.logger }),
         metrics: rateLimitMetricsFor(deps.metrics.registry),
@@ -170,16 +191,17 @@ export async function buildServer(deps: WebDeps): Promise<App> {
   await app.register(requestCounter({ db: deps.db, logger: deps.logger, flushIntervalMs: config.analytics.flushIntervalMs }));
 
   await app.register(degradeMode({ cluster: deps.cluster, windowSeconds: config.cluster.windowSeconds }));
-  const catalog = createCatalogService({ db: deps.db, cache: deps.cache, ttls: () => deps.cluster.settings().cacheTtl });
   const saleEvents = createSaleEventService({ db: deps.db });
 
   await app.register(
     async (api) => {
       await api.register(catalogRoutes(catalog));
+      await api.register(commerce.routes);
       await api.register(
         async (admin) => {
           admin.addHook('onRequest', requireAdminToken(config.secrets.adminApiToken));
           await admin.register(catalogAdminRoutes(catalog));
+          await admin.register(commerce.adminRoutes);
           await admin.register(saleEventAdminRoutes(saleEvents));
           await admin.register(adminModeRoutes(deps.cluster));
         },

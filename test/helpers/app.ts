@@ -31,6 +31,9 @@ export function testEnv(databaseUrl: string, extraEnv: Record<string, string> = 
     SESSION_SECRET: 'test-session-secret-0123456789abcdef',
     LOG_LEVEL: 'silent',
     LOAD_SHED_ENABLED: 'false',
+    // The smallest argon2id cost: tests register many accounts; production keeps the documented defaults.
+    PASSWORD_HASH_MEMORY_KIB: '1024',
+    PASSWORD_HASH_PASSES: '1',
     ...extraEnv,
   };
 }

@@ -189,7 +189,8 @@ export function createCatalogService(deps: CatalogServiceDeps) {
         translateProductWriteError(error, undefined, body.categoryId);
       }
       if (!found) throw new ProductNotFoundError(id);
-      await invalidateProduct(id);
+      // A status change decides whether checkout may sell it: the stock gate re-reads it.
+      await Promise.all([invalidateProduct(id), body.status === undefined ? undefined : deps.stock?.invalidate(id)]);
       return requireProduct(id);
     },
 

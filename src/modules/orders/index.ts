@@ -1,2 +1,9 @@
+export { checkoutConfigFrom, checkoutEnv, type CheckoutConfig } from './checkout.config.ts';
 export { orderFollowUps, type FollowUpDelays, type OrderPlaced } from './orders.follow-ups.ts';
-export { orderProcessors } from './orders.processors.ts';
+export { checkoutMetricsFor, type CheckoutMetrics } from './orders.metrics.ts';
+export { orderProcessors, type OrderPlacedJob } from './orders.processors.ts';
+export { createOrdersRepository } from './orders.repository.ts';
+export { orderAdminRoutes, orderRoutes } from './orders.routes.ts';
+export { Order } from './orders.schemas.ts';
+export { createOrderService, normalizeLines, type OrderService } from './orders.service.ts';
+export * from './orders.tables.ts';

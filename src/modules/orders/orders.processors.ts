@@ -3,20 +3,17 @@ import { enqueueInTransaction } from '../../platform/outbox/outbox.ts';
 import { jobClaims } from '../../platform/queue/queue.tables.ts';
 import { jobIdOf, requirePayload, type JobHandlers } from '../../platform/queue/processing.ts';
 import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
-import { orderFollowUps, type FollowUpDelays, type OrderPlaced } from './orders.follow-ups.ts';
+import { orderFollowUps, type FollowUpDelays } from './orders.follow-ups.ts';
+import { createOrdersRepository } from './orders.repository.ts';
 
-function isOrderPlaced(data: unknown): data is OrderPlaced {
+/** The `order-placed` payload place_order writes to the outbox: the rest is read back from the order. */
+export interface OrderPlacedJob {
+  orderId: number;
+}
+
+function isOrderPlacedJob(data: unknown): data is OrderPlacedJob {
   const d = data as Record<string, unknown> | null;
-  return (
-    typeof d === 'object' &&
-    d !== null &&
-    (typeof d.orderId === 'number' || typeof d.orderId === 'string') &&
-    typeof d.email === 'string' &&
-    Array.isArray(d.items) &&
-    Number.isInteger(d.totalCents) &&
-    typeof d.currency === 'string' &&
-    typeof d.placedAt === 'string'
-  );
+  return typeof d === 'object' && d !== null && Number.isSafeInteger(d.orderId);
 }
 
 /**
@@ -24,13 +21,16 @@ function isOrderPlaced(data: unknown): data is OrderPlaced {
  * `followUpDelays` (read per job) defers the deferrable ones while the cluster is degraded.
  */
 export function orderProcessors(deps: { db: Database; followUpDelays?: () => FollowUpDelays }): JobHandlers {
+  const repo = createOrdersRepository();
   return {
     [JOBS.orderPlaced]: async (job) => {
-      const order = requirePayload(job, isOrderPlaced);
+      const { orderId } = requirePayload(job, isOrderPlacedJob);
       const jobId = jobIdOf(job);
       return deps.db.primary.transaction(async (tx) => {
         const claimed = await tx.insert(jobClaims).values({ queue: QUEUES.order, jobId }).onConflictDoNothing().returning({ jobId: jobClaims.jobId });
         if (claimed.length === 0) return { followUps: 0 };
+        const order = await repo.loadPlaced(tx, orderId);
+        if (!order) return { followUps: 0, missing: true };
         const ids = await enqueueInTransaction(tx, orderFollowUps(order, deps.followUpDelays?.()));
         return { followUps: ids.length };
       });

@@ -8,6 +8,8 @@ import { cacheLocalConfigFrom, cacheLocalEnv, type CacheLocalConfig } from '../c
 import { clusterConfigFrom, clusterEnv, type ClusterConfig } from '../cluster/cluster.config.ts';
 import { rateLimitConfigFrom, rateLimitEnv, type RateLimitConfig } from '../rate-limit/rate-limit.config.ts';
 import { observabilityConfigFrom, observabilityEnv, type ObservabilityConfig } from '../metrics/observability.config.ts';
+import { customersConfigFrom, customersEnv, type CustomersConfig } from '../../modules/customers/customers.config.ts';
+import { checkoutConfigFrom, checkoutEnv, type CheckoutConfig } from '../../modules/orders/checkout.config.ts';
 
 export { ConfigError } from './env-schema.ts';
 
@@ -75,6 +77,8 @@ export const envSchema = {
   SMTP_URL: url({ protocols: ['smtp:', 'smtps:'], optional: true }),
   MAIL_FROM: str({ default: 'Salescale <no-reply@salescale.local>' }),
   ANALYTICS_FLUSH_INTERVAL_MS: int({ default: 60_000, min: 100 }),
+  ...customersEnv,
+  ...checkoutEnv,
   ...rateLimitEnv,
   ...loadShedEnv,
   ...cacheLocalEnv,
@@ -115,6 +119,8 @@ export interface AppConfig {
   outbox: { pollIntervalMs: number; batchSize: number; retentionHours: number };
   mail: { smtpUrl: string | undefined; from: string };
   analytics: { flushIntervalMs: number };
+  customers: CustomersConfig;
+  checkout: CheckoutConfig;
   rateLimit: RateLimitConfig;
   loadShed: LoadShedConfig;
   /** Metrics exposure, /health thresholds, slow queries, CloudWatch EMF. */
@@ -184,6 +190,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS, batchSize: e.OUTBOX_BATCH_SIZE, retentionHours: e.OUTBOX_RETENTION_HOURS },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
     analytics: { flushIntervalMs: e.ANALYTICS_FLUSH_INTERVAL_MS },
+    customers: customersConfigFrom(e),
+    checkout: checkoutConfigFrom(e),
     rateLimit: rateLimitConfigFrom(e),
     loadShed: loadShedConfigFrom(e),
     observability: observabilityConfigFrom(e),

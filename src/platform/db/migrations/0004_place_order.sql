@@ -10,7 +10,7 @@ CREATE OR REPLACE FUNCTION place_order(
   p_reservation text,
   p_outbox_queue text,
   p_outbox_job text
-) RETURNS TABLE (placed_order_id bigint, placed_at timestamptz, order_total_cents bigint, order_currency text)
+) RETURNS TABLE (placed_order_id bigint, placed_at timestamptz, order_total_cents bigint, order_currency text, order_lines jsonb)
 LANGUAGE plpgsql AS $$
 DECLARE
   v_line record;
@@ -126,6 +126,9 @@ BEGIN
   INSERT INTO outbox (queue, name, data) VALUES (p_outbox_queue, p_outbox_job, jsonb_build_object('orderId', placed_order_id));
   order_total_cents := v_total;
   order_currency := v_currency;
+  SELECT jsonb_agg(jsonb_build_object('productId', l.product_id, 'quantity', l.quantity, 'priceCents', l.price_cents) ORDER BY l.product_id)
+    INTO order_lines
+    FROM unnest(v_product_ids, v_quantities, v_prices) AS l(product_id, quantity, price_cents);
   RETURN NEXT;
 END
 $$;

@@ -1,0 +1,65 @@
+import type { CatalogService } from '../catalog/index.ts';
+import { CartFullError, NotEnoughStockForCartError } from './cart.errors.ts';
+import { MAX_CART_LINES, type Cart } from './cart.schemas.ts';
+import type { CartStore } from './cart.store.ts';
+
+/** What checkout takes from a cart. */
+export interface CartLine {
+  productId: number;
+  quantity: number;
+}
+
+export function createCartService(deps: { store: CartStore; catalog: CatalogService }) {
+  const { store, catalog } = deps;
+
+  async function view(customerId: number): Promise<Cart> {
+    const lines = await store.get(customerId);
+    const items = await Promise.all(
+      [...lines].map(async ([productId, quantity]) => {
+        try {
+          const p = await catalog.getProduct(productId);
+          return { productId, quantity, name: p.name, priceCents: p.priceCents, currency: p.currency, available: p.available, purchasable: true };
+        } catch {
+          // Archived, draft or deleted since it was added: shown, but not purchasable.
+          const p = await catalog.getProductForAdmin(productId).catch(() => undefined);
+          return { productId, quantity, name: p?.name ?? '', priceCents: p?.priceCents ?? 0, currency: p?.currency ?? '', available: 0, purchasable: false };
+        }
+      }),
+    );
+    items.sort((a, b) => a.productId - b.productId);
+    const purchasable = items.filter((item) => item.purchasable);
+    return {
+      items,
+      totalCents: purchasable.reduce((sum, item) => sum + item.priceCents * item.quantity, 0),
+      currency: purchasable[0]?.currency ?? null,
+    };
+  }
+
+  return {
+    view,
+
+    /** Sets a line's quantity (adding the product if new); the product must be for sale and in stock. */
+    async setItem(customerId: number, productId: number, quantity: number): Promise<Cart> {
+      const product = await catalog.getProduct(productId);
+      if (quantity > product.available) throw new NotEnoughStockForCartError(productId, quantity, product.available);
+      const lines = await store.get(customerId);
+      if (!lines.has(productId) && lines.size >= MAX_CART_LINES) throw new CartFullError(MAX_CART_LINES);
+      await store.set(customerId, productId, quantity);
+      return view(customerId);
+    },
+
+    async removeItem(customerId: number, productId: number): Promise<Cart> {
+      await store.remove(customerId, productId);
+      return view(customerId);
+    },
+
+    clear: (customerId: number) => store.clear(customerId),
+
+    /** The cart's lines for checkout. */
+    async lines(customerId: number): Promise<CartLine[]> {
+      return [...(await store.get(customerId))].map(([productId, quantity]) => ({ productId, quantity }));
+    },
+  };
+}
+
+export type CartService = ReturnType<typeof createCartService>;

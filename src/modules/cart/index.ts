@@ -1,0 +1,4 @@
+export { cartRoutes } from './cart.routes.ts';
+export { Cart } from './cart.schemas.ts';
+export { createCartService, type CartLine, type CartService } from './cart.service.ts';
+export { createCartStore, type CartStore } from './cart.store.ts';

@@ -1,0 +1,39 @@
+import { eq, sql } from 'drizzle-orm';
+import type { Db } from '../../platform/db/client.ts';
+import { enqueueInTransaction, type OutboxJob } from '../../platform/outbox/outbox.ts';
+import { customers } from './customers.tables.ts';
+
+const columns = { id: customers.id, email: customers.email, name: customers.name, createdAt: customers.createdAt };
+
+export interface CustomerRow {
+  id: number;
+  email: string;
+  name: string;
+  createdAt: Date;
+}
+
+export function createCustomersRepository() {
+  return {
+    /** Inserts the customer and its follow-up jobs in one transaction. */
+    async insert(db: Db, values: { email: string; name: string; passwordHash: string }, followUps: (customer: CustomerRow) => OutboxJob[]): Promise<CustomerRow> {
+      return db.transaction(async (tx) => {
+        const [row] = await tx.insert(customers).values(values).returning(columns);
+        await enqueueInTransaction(tx, followUps(row!));
+        return row!;
+      });
+    },
+
+    async findByEmail(db: Db, email: string): Promise<(CustomerRow & { passwordHash: string }) | undefined> {
+      const rows = await db
+        .select({ ...columns, passwordHash: customers.passwordHash })
+        .from(customers)
+        .where(sql`lower(${customers.email}) = lower(${email})`);
+      return rows[0];
+    },
+
+    async findById(db: Db, id: number): Promise<CustomerRow | undefined> {
+      const rows = await db.select(columns).from(customers).where(eq(customers.id, id));
+      return rows[0];
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import { Type, type Static } from 'typebox';
+
+const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
+
+export const Customer = Type.Object(
+  { id: Type.Integer(), email: Type.String(), name: Type.String(), createdAt: Type.String({ format: 'date-time' }) },
+  { $id: 'Customer' },
+);
+export type Customer = Static<typeof Customer>;
+
+export const RegisterBody = Type.Object(
+  {
+    email: Email,
+    password: Type.String({ minLength: 8, maxLength: 256, description: 'At least 8 characters' }),
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+  },
+  { additionalProperties: false },
+);
+export type RegisterBody = Static<typeof RegisterBody>;
+
+export const LoginBody = Type.Object({ email: Email, password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
+export type LoginBody = Static<typeof LoginBody>;

@@ -1,0 +1,95 @@
+/**
+ * Lua for the stock gate. Per product three keys share the deployment's hash tag:
+ * `a` (units the gate lets through: committed stock minus reservations in flight; expires so the
+ * gate is rebuilt from PostgreSQL now and then), `r` (a hash of reservations in flight:
+ * token → "quantity:expiresAtMs") and `v` (a version bumped by every change, so that a rebuild can
+ * tell whether anything moved while it read PostgreSQL). Every script is idempotent per token:
+ * ioredis re-sends a command whose reply was lost in a reconnect, and a re-sent reservation must not
+ * take the units twice.
+ */
+
+/**
+ * KEYS: a1 r1 v1 a2 r2 v2 … ARGV: token, expiresAtMs, reservationsTtlS, q1, q2 …
+ * Returns {0, left1, left2 …} reserved | {1} already reserved under this token |
+ * {2, i …} gate missing for product i (1-based) | {3, i, available, …} not enough for product i.
+ */
+export const RESERVE = `
+local n = #KEYS / 3
+local token = ARGV[1]
+if redis.call('HEXISTS', KEYS[2], token) == 1 then return {1} end
+local missing = {2}
+local short = {3}
+local left = {0}
+for i = 0, n - 1 do
+  local a = redis.call('GET', KEYS[i * 3 + 1])
+  local q = tonumber(ARGV[4 + i])
+  if not a then
+    table.insert(missing, i + 1)
+  elseif tonumber(a) < q then
+    table.insert(short, i + 1)
+    table.insert(short, tonumber(a))
+  end
+end
+if #missing > 1 then return missing end
+if #short > 1 then return short end
+for i = 0, n - 1 do
+  local q = tonumber(ARGV[4 + i])
+  table.insert(left, redis.call('DECRBY', KEYS[i * 3 + 1], q))
+  redis.call('HSET', KEYS[i * 3 + 2], token, q .. ':' .. ARGV[2])
+  redis.call('EXPIRE', KEYS[i * 3 + 2], ARGV[3])
+  redis.call('INCR', KEYS[i * 3 + 3])
+end
+return left
+`;
+
+/** The order committed: its units are now out of PostgreSQL too. KEYS: r1 v1 r2 v2 … ARGV: token. */
+export const CONFIRM = `
+for i = 1, #KEYS, 2 do
+  if redis.call('HDEL', KEYS[i], ARGV[1]) == 1 then redis.call('INCR', KEYS[i + 1]) end
+end
+return 0
+`;
+
+/** The order did not happen: give its units back. KEYS: a1 r1 v1 … ARGV: token. */
+export const RELEASE = `
+for i = 1, #KEYS, 3 do
+  local entry = redis.call('HGET', KEYS[i + 1], ARGV[1])
+  if entry then
+    if redis.call('EXISTS', KEYS[i]) == 1 then
+      redis.call('INCRBY', KEYS[i], tonumber(string.match(entry, '^(%d+)')))
+    end
+    redis.call('HDEL', KEYS[i + 1], ARGV[1])
+    redis.call('INCR', KEYS[i + 2])
+  end
+end
+return 0
+`;
+
+/** Stock changed outside checkout: drop the figure so the next reader rebuilds it. KEYS: a v. */
+export const INVALIDATE = `
+redis.call('DEL', KEYS[1])
+redis.call('INCR', KEYS[2])
+return 0
+`;
+
+/** KEYS: a r v. Returns {1} when the gate exists, else {0, version, token1, entry1, …}. */
+export const REBUILD_BEGIN = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return {1} end
+local out = {0, redis.call('GET', KEYS[3]) or '0'}
+local all = redis.call('HGETALL', KEYS[2])
+for i = 1, #all do table.insert(out, all[i]) end
+return out
+`;
+
+/**
+ * KEYS: a r v. ARGV: version read by REBUILD_BEGIN, available, ttlS, tokens to forget …
+ * Returns 0 set | 1 someone else rebuilt it | 2 something moved since REBUILD_BEGIN (retry).
+ */
+export const REBUILD_COMMIT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
+if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[1] then return 2 end
+for i = 4, #ARGV do redis.call('HDEL', KEYS[2], ARGV[i]) end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+redis.call('INCR', KEYS[3])
+return 0
+`;

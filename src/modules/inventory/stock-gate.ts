@@ -1,0 +1,199 @@
+import type { Redis } from 'ioredis';
+import { CONFIRM, INVALIDATE, REBUILD_BEGIN, REBUILD_COMMIT, RELEASE, RESERVE } from './stock-gate.scripts.ts';
+
+/** What PostgreSQL says, in one snapshot: a product's stock and which reservations became orders. */
+export interface StockSnapshot {
+  /** False when the product does not exist or is not for sale: no gate is kept for it. */
+  sellable: boolean;
+  available: number;
+  /** The subset of the asked tokens that belong to committed orders. */
+  committed: string[];
+}
+
+export type SnapshotReader = (productId: number, tokens: readonly string[]) => Promise<StockSnapshot>;
+
+export interface StockLine {
+  productId: number;
+  quantity: number;
+}
+
+/**
+ * `reserved: false`: some product is not for sale (or unknown), so nothing was reserved and the
+ * order should go straight to PostgreSQL, which refuses it with the precise reason.
+ */
+export type ReserveResult = { ok: true; reserved: boolean } | { ok: false; shortages: { productId: number; requested: number; available: number }[] };
+
+/**
+ * The stock gate: a Redis mirror of PostgreSQL's stock that answers "sold out" without touching the
+ * database, and lets through only as many buyers as there are units (PostgreSQL still decides: the
+ * gate can only be too generous after a failure, never make an oversell possible).
+ *
+ * Lifecycle of a checkout: `reserve` (atomic over all lines) → the order statement in PostgreSQL →
+ * `confirm` on commit or `release` on refusal/failure. The gate's figure is committed stock minus
+ * reservations in flight; it is rebuilt from PostgreSQL when missing (first use, Redis restarted,
+ * stock set by an admin, or its periodic expiry that also forgets reservations of crashed processes).
+ */
+export interface StockGate {
+  reserve(token: string, lines: readonly StockLine[]): Promise<ReserveResult>;
+  confirm(token: string, productIds: readonly number[]): Promise<void>;
+  release(token: string, productIds: readonly number[]): Promise<void>;
+  /** Stock changed in PostgreSQL outside checkout (admin, cancellation): rebuild before the next use. */
+  invalidate(productId: number): Promise<void>;
+  /** The gate's current figure per product, for products whose gate exists. */
+  peek(productIds: readonly number[]): Promise<Map<number, number>>;
+  /** Builds the gate of a product from PostgreSQL if it is missing; false when the product is not for sale. */
+  ensure(productId: number): Promise<boolean>;
+}
+
+export class StockGateUnavailableError extends Error {
+  constructor(productId: number) {
+    super(`the stock gate of product ${productId} could not be rebuilt`);
+    this.name = 'StockGateUnavailableError';
+  }
+}
+
+export interface StockGateOptions {
+  redis: Redis;
+  /** The deployment's Redis prefix; keys carry it as a hash tag so one script can touch several products. */
+  prefix: string;
+  snapshot: SnapshotReader;
+  /**
+   * Lifetime of a gate figure; at expiry the next reader rebuilds it from PostgreSQL.
+   * @defaultValue 300
+   */
+  gateTtlS?: number;
+  /**
+   * How long a reservation may stay in flight before a rebuild forgets it (its process died). Far
+   * longer than any order statement can run.
+   * @defaultValue 120_000
+   */
+  reservationTtlMs?: number;
+  clock?: () => number;
+}
+
+interface GateCommands {
+  stockReserve(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
+  stockConfirm(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  stockRelease(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  stockInvalidate(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  stockRebuildBegin(numKeys: number, ...args: (string | number)[]): Promise<(number | string)[]>;
+  stockRebuildCommit(numKeys: number, ...args: (string | number)[]): Promise<number>;
+}
+
+const SCRIPTS = {
+  stockReserve: RESERVE,
+  stockConfirm: CONFIRM,
+  stockRelease: RELEASE,
+  stockInvalidate: INVALIDATE,
+  stockRebuildBegin: REBUILD_BEGIN,
+  stockRebuildCommit: REBUILD_COMMIT,
+};
+
+const REBUILD_ATTEMPTS = 8;
+
+export function createStockGate(options: StockGateOptions): StockGate {
+  const gateTtlS = options.gateTtlS ?? 300;
+  const reservationTtlMs = options.reservationTtlMs ?? 120_000;
+  const now = options.clock ?? Date.now;
+  for (const [name, lua] of Object.entries(SCRIPTS)) {
+    if (!(name in options.redis)) options.redis.defineCommand(name, { lua });
+  }
+  const redis = options.redis as Redis & GateCommands;
+  const base = (id: number) => `{${options.prefix}}:stock:${id}`;
+  const keys = (id: number) => ({ a: `${base(id)}:a`, r: `${base(id)}:r`, v: `${base(id)}:v` });
+  const reservationsTtlS = Math.ceil((reservationTtlMs * 2) / 1000);
+  /** One rebuild per product at a time in this process; other processes are fenced by the version. */
+  const rebuilding = new Map<number, Promise<boolean>>();
+
+  async function rebuild(productId: number): Promise<boolean> {
+    const k = keys(productId);
+    for (let attempt = 0; attempt < REBUILD_ATTEMPTS; attempt++) {
+      const begin = await redis.stockRebuildBegin(3, k.a, k.r, k.v);
+      if (Number(begin[0]) === 1) return true;
+      const version = String(begin[1]);
+      const inFlight = new Map<string, { quantity: number; expiresAt: number }>();
+      for (let i = 2; i < begin.length; i += 2) {
+        const [quantity = '0', expiresAt = '0'] = String(begin[i + 1]).split(':');
+        inFlight.set(String(begin[i]), { quantity: Number(quantity), expiresAt: Number(expiresAt) });
+      }
+      const snapshot = await options.snapshot(productId, [...inFlight.keys()]);
+      if (!snapshot.sellable) return false;
+      const committed = new Set(snapshot.committed);
+      const forget: string[] = [];
+      let available = snapshot.available;
+      for (const [token, entry] of inFlight) {
+        // Committed: already out of the snapshot. Expired: its process is gone, its statement rolled back.
+        if (committed.has(token) || entry.expiresAt < now()) forget.push(token);
+        else available -= entry.quantity;
+      }
+      const outcome = await redis.stockRebuildCommit(3, k.a, k.r, k.v, version, Math.max(0, available), gateTtlS, ...forget);
+      if (outcome !== 2) return true;
+      // A reservation finished while we read PostgreSQL: read again.
+      await new Promise((resolve) => setTimeout(resolve, 2 * (attempt + 1)));
+    }
+    throw new StockGateUnavailableError(productId);
+  }
+
+  function ensure(productId: number): Promise<boolean> {
+    let pending = rebuilding.get(productId);
+    if (!pending) {
+      pending = rebuild(productId).finally(() => rebuilding.delete(productId));
+      rebuilding.set(productId, pending);
+    }
+    return pending;
+  }
+
+  return {
+    ensure,
+
+    async reserve(token, lines) {
+      const keyArgs = lines.flatMap((line) => {
+        const k = keys(line.productId);
+        return [k.a, k.r, k.v];
+      });
+      const args = [token, now() + reservationTtlMs, reservationsTtlS, ...lines.map((line) => line.quantity)];
+      for (let attempt = 0; ; attempt++) {
+        const reply = (await redis.stockReserve(keyArgs.length, ...keyArgs, ...args)).map(Number);
+        const kind = reply[0];
+        if (kind === 0 || kind === 1) return { ok: true, reserved: true };
+        if (kind === 3) {
+          const shortages = [];
+          for (let i = 1; i < reply.length; i += 2) {
+            const line = lines[reply[i]! - 1]!;
+            shortages.push({ productId: line.productId, requested: line.quantity, available: Math.max(0, reply[i + 1]!) });
+          }
+          return { ok: false, shortages };
+        }
+        const missing = reply.slice(1).map((i) => lines[i - 1]!.productId);
+        if (attempt >= 2) throw new StockGateUnavailableError(missing[0]!);
+        const sellable = await Promise.all(missing.map(ensure));
+        if (sellable.includes(false)) return { ok: true, reserved: false };
+      }
+    },
+
+    async confirm(token, productIds) {
+      const keyArgs = productIds.flatMap((id) => [keys(id).r, keys(id).v]);
+      await redis.stockConfirm(keyArgs.length, ...keyArgs, token);
+    },
+
+    async release(token, productIds) {
+      const keyArgs = productIds.flatMap((id) => [keys(id).a, keys(id).r, keys(id).v]);
+      await redis.stockRelease(keyArgs.length, ...keyArgs, token);
+    },
+
+    async invalidate(productId) {
+      const k = keys(productId);
+      await redis.stockInvalidate(2, k.a, k.v);
+    },
+
+    async peek(productIds) {
+      const values = productIds.length === 0 ? [] : await redis.mget(productIds.map((id) => keys(id).a));
+      const result = new Map<number, number>();
+      productIds.forEach((id, i) => {
+        const value = values[i];
+        if (value !== null && value !== undefined) result.set(id, Number(value));
+      });
+      return result;
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import { ConflictError, DomainError, InvalidInputError, NotFoundError, UnprocessableError } from '../../web/errors.ts';
+
+export interface Shortage {
+  productId: number;
+  requested: number;
+  available: number;
+}
+
+export class OutOfStockError extends ConflictError {
+  constructor(shortages: Shortage[]) {
+    const first = shortages[0]!;
+    super(
+      'OUT_OF_STOCK',
+      first.available === 0 ? `product ${first.productId} is sold out` : `only ${first.available} of product ${first.productId} left`,
+      { ...first, shortages },
+    );
+  }
+}
+
+export class PurchaseLimitExceededError extends ConflictError {
+  constructor(details: { productId: number; limit: number; alreadyPurchased: number; requested: number }) {
+    super('PURCHASE_LIMIT_EXCEEDED', `at most ${details.limit} of product ${details.productId} per customer`, details);
+  }
+}
+
+export class ProductUnavailableError extends ConflictError {
+  constructor(details: { productId: number; status: string }) {
+    super('PRODUCT_UNAVAILABLE', `product ${details.productId} is not for sale (${details.status})`, details);
+  }
+}
+
+export class UnknownProductError extends UnprocessableError {
+  constructor(productId: number) {
+    super('UNKNOWN_PRODUCT', `product ${productId} does not exist`, { productId });
+  }
+}
+
+export class MixedCurrenciesError extends UnprocessableError {
+  constructor(details: Record<string, unknown>) {
+    super('MIXED_CURRENCIES', 'all products of one order must have the same currency', details);
+  }
+}
+
+export class EmptyCartError extends UnprocessableError {
+  constructor() {
+    super('EMPTY_CART', 'the cart is empty: add items or send them as `items`');
+  }
+}
+
+export class OrderNotFoundError extends NotFoundError {
+  constructor(id: number) {
+    super('order', id);
+  }
+}
+
+export class CancelWindowClosedError extends ConflictError {
+  constructor(id: number, windowS: number) {
+    super('CANCEL_WINDOW_CLOSED', `order ${id} can no longer be cancelled (the window is ${windowS} s); contact support`, { id, windowSeconds: windowS });
+  }
+}
+
+export class IdempotencyKeyRequiredError extends InvalidInputError {
+  constructor() {
+    super('IDEMPOTENCY_KEY_REQUIRED', 'the Idempotency-Key header is required (1–255 printable characters, e.g. a UUID)');
+  }
+}
+
+export class CheckoutUnavailableError extends DomainError {
+  constructor() {
+    super('CHECKOUT_UNAVAILABLE', 'unavailable', 'checkout is temporarily unavailable, please retry shortly');
+  }
+}
+
+export class InvalidCursorError extends InvalidInputError {
+  constructor() {
+    super('INVALID_CURSOR', 'cursor is not one this API returned');
+  }
+}

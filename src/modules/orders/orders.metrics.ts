@@ -1,0 +1,37 @@
+import client from 'prom-client';
+import type { CartStore } from '../cart/index.ts';
+
+export interface CheckoutMetrics {
+  /** Every order attempt by outcome: placed | out_of_stock | limit_exceeded | rejected | error. */
+  attempts: client.Counter<'outcome'>;
+  /** Orders created (replays of an earlier order are not counted again). */
+  placed: client.Counter;
+}
+
+export function checkoutMetricsFor(registry: client.Registry, carts?: CartStore): CheckoutMetrics {
+  if (carts) {
+    // Cluster-wide figures (Redis), read at scrape time; every instance reports the same value.
+    let last: Promise<{ active: number; abandoned: number }> | undefined;
+    const counts = () => (last ??= carts.counts().finally(() => setTimeout(() => (last = undefined), 1000).unref()));
+    new client.Gauge({
+      name: 'salescale_carts_active',
+      help: 'Carts changed within CART_ABANDONED_AFTER_S (cluster-wide)',
+      registers: [registry],
+      async collect() {
+        this.set((await counts().catch(() => ({ active: Number.NaN }))).active);
+      },
+    });
+    new client.Gauge({
+      name: 'salescale_carts_abandoned',
+      help: 'Carts untouched for longer than CART_ABANDONED_AFTER_S and not ordered (cluster-wide)',
+      registers: [registry],
+      async collect() {
+        this.set((await counts().catch(() => ({ abandoned: Number.NaN }))).abandoned);
+      },
+    });
+  }
+  return {
+    attempts: new client.Counter({ name: 'salescale_checkout_attempts_total', help: 'Order attempts by outcome', labelNames: ['outcome'], registers: [registry] }),
+    placed: new client.Counter({ name: 'salescale_orders_placed_total', help: 'Orders placed', registers: [registry] }),
+  };
+}

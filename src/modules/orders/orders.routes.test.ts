@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
+import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
+import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
+import type { Json } from '../../../test/helpers/http.ts';
+
+describe('orders API', () => {
+  let t: TestApp;
+  let alice: string;
+  let bob: string;
+  let aliceId: number;
+
+  async function createProduct(fields: Record<string, unknown> = {}): Promise<Json> {
+    const reply = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/products',
+      headers: t.admin,
+      payload: { sku: `sku-${Math.random().toString(36).slice(2)}`, name: 'Sale item', priceCents: 1999, available: 10, ...fields },
+    });
+    assert.equal(reply.statusCode, 201, reply.body);
+    return reply.json();
+  }
+
+  function order(cookie: string, key: string | undefined, payload: unknown) {
+    return t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie, ...(key === undefined ? {} : { 'idempotency-key': key }) }, payload: payload as object });
+  }
+
+  async function stockOf(productId: number): Promise<number> {
+    const result = await t.platform.db.primary.execute<{ sum: string }>(sql`select coalesce(sum(available), 0) as sum from product_stock where product_id = ${productId}`);
+    return Number(result.rows[0]!.sum);
+  }
+
+  before(async () => {
+    t = await createTestApp({ STOCK_SHARDS: '4', ORDER_CANCEL_WINDOW_S: '3600', RATE_LIMIT_CHECKOUT_MAX: '1000' });
+    const ids = await insertCustomers(t.platform.db.primary, 2);
+    aliceId = ids[0]!;
+    [alice, bob] = (await mintSessionCookies(t.env, ids)) as [string, string];
+  });
+  after(() => t.close());
+
+  it('places an order and answers it with its items, total and currency', async () => {
+    const product = await createProduct({ priceCents: 1250 });
+    const reply = await order(alice, 'k-place-1', { items: [{ productId: product.id, quantity: 3 }] });
+    assert.equal(reply.statusCode, 201, reply.body);
+    const body = reply.json();
+    assert.equal(body.status, 'placed');
+    assert.deepEqual(body.items, [{ productId: product.id, quantity: 3, priceCents: 1250 }]);
+    assert.equal(body.totalCents, 3750);
+    assert.equal(body.currency, 'USD');
+    assert.ok(Date.parse(body.createdAt) > 0);
+    assert.equal(await stockOf(product.id), 7);
+    const outbox = await t.platform.db.primary.execute<{ data: Json }>(sql`select data from outbox where name = 'order-placed'`);
+    assert.ok(outbox.rows.some((row) => row.data.orderId === body.id));
+    // The product page follows the sale (live stock), not the cached figure.
+    const detail = await t.app.inject({ method: 'GET', url: `/api/v1/products/${product.id}` });
+    assert.equal(detail.json().available, 7);
+  });
+
+  it('requires a signed-in customer and an Idempotency-Key', async () => {
+    const product = await createProduct();
+    const anonymous = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': 'k' }, payload: { items: [{ productId: product.id, quantity: 1 }] } });
+    assert.equal(anonymous.statusCode, 401);
+    assert.equal(anonymous.json().error.code, 'NOT_SIGNED_IN');
+    const noKey = await order(alice, undefined, { items: [{ productId: product.id, quantity: 1 }] });
+    assert.equal(noKey.statusCode, 400);
+    assert.equal(noKey.json().error.code, 'IDEMPOTENCY_KEY_REQUIRED');
+    assert.equal(await stockOf(product.id), 10);
+  });
+
+  it('rejects fields a client must not set (price, status, total) and takes nothing', async () => {
+    const product = await createProduct();
+    for (const payload of [
+      { items: [{ productId: product.id, quantity: 1, priceCents: 1 }] },
+      { items: [{ productId: product.id, quantity: 1 }], status: 'cancelled' },
+      { items: [{ productId: product.id, quantity: 1 }], totalCents: 1 },
+      { items: [{ productId: product.id, quantity: 0 }] },
+      { items: [{ productId: product.id, quantity: 1.5 }] },
+      { items: [] },
+    ]) {
+      const reply = await order(alice, `k-bad-${Math.random()}`, payload);
+      assert.equal(reply.statusCode, 400, JSON.stringify(payload));
+      assert.equal(reply.json().error.code, 'VALIDATION_FAILED');
+    }
+    assert.equal(await stockOf(product.id), 10);
+  });
+
+  it('replays a retry with the same key, and refuses the key for another request', async () => {
+    const product = await createProduct();
+    const payload = { items: [{ productId: product.id, quantity: 2 }] };
+    const first = await order(alice, 'k-replay', payload);
+    assert.equal(first.statusCode, 201);
+    const retry = await order(alice, 'k-replay', payload);
+    assert.equal(retry.statusCode, 201);
+    assert.equal(retry.headers['idempotent-replayed'], 'true');
+    assert.deepEqual(retry.json(), first.json());
+    const reused = await order(alice, 'k-replay', { items: [{ productId: product.id, quantity: 1 }] });
+    assert.equal(reused.statusCode, 422);
+    assert.equal(reused.json().error.code, 'IDEMPOTENCY_KEY_REUSED');
+    // Keys are scoped to the customer: Bob's same key is a different request.
+    const bobs = await order(bob, 'k-replay', payload);
+    assert.equal(bobs.statusCode, 201);
+    assert.notEqual(bobs.json().id, first.json().id);
+    assert.equal(await stockOf(product.id), 6);
+  });
+
+  it('falls back to the database guard when the idempotency record is gone', async () => {
+    const product = await createProduct();
+    const payload = { items: [{ productId: product.id, quantity: 1 }] };
+    const first = await order(alice, 'k-lost-record', payload);
+    assert.equal(first.statusCode, 201);
+    const keys = await t.platform.redis.keys(`${t.config.redis.prefix}:idem:*`);
+    await t.platform.redis.del(...keys);
+    const retry = await order(alice, 'k-lost-record', payload);
+    assert.equal(retry.statusCode, 201);
+    assert.equal(retry.headers['idempotent-replayed'], 'true');
+    assert.equal(retry.json().id, first.json().id);
+    assert.equal(await stockOf(product.id), 9);
+  });
+
+  it('refuses sold-out, archived and unknown products with their own codes, taking nothing', async () => {
+    const product = await createProduct({ available: 2 });
+    const tooMany = await order(alice, 'k-oos', { items: [{ productId: product.id, quantity: 3 }] });
+    assert.equal(tooMany.statusCode, 409);
+    assert.equal(tooMany.json().error.code, 'OUT_OF_STOCK');
+    assert.equal(tooMany.json().error.details.available, 2);
+    assert.equal(tooMany.json().error.details.requested, 3);
+
+    const archived = await createProduct({ status: 'archived' });
+    const other = await createProduct();
+    const refused = await order(alice, 'k-archived', { items: [{ productId: other.id, quantity: 1 }, { productId: archived.id, quantity: 1 }] });
+    assert.equal(refused.statusCode, 409);
+    assert.equal(refused.json().error.code, 'PRODUCT_UNAVAILABLE');
+    assert.equal(await stockOf(other.id), 10, 'no stock taken for the other line');
+
+    const unknown = await order(alice, 'k-unknown', { items: [{ productId: 987654321, quantity: 1 }] });
+    assert.equal(unknown.statusCode, 422);
+    assert.equal(unknown.json().error.code, 'UNKNOWN_PRODUCT');
+    const count = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from orders o join order_items i on i.order_id = o.id where i.product_id in (${archived.id}, ${other.id})`);
+    assert.equal(Number(count.rows[0]!.n), 0);
+  });
+
+  it('orders the cart and empties it', async () => {
+    const a = await createProduct({ priceCents: 100 });
+    const b = await createProduct({ priceCents: 250 });
+    for (const [p, q] of [
+      [a, 2],
+      [b, 1],
+    ] as const) {
+      const put = await t.app.inject({ method: 'PUT', url: `/api/v1/cart/items/${p.id}`, headers: { cookie: alice }, payload: { quantity: q } });
+      assert.equal(put.statusCode, 200, put.body);
+    }
+    const placed = await order(alice, 'k-cart', {});
+    assert.equal(placed.statusCode, 201, placed.body);
+    assert.equal(placed.json().totalCents, 450);
+    const cart = await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: alice } });
+    assert.deepEqual(cart.json().items, []);
+    const empty = await order(alice, 'k-cart-2', {});
+    assert.equal(empty.statusCode, 422);
+    assert.equal(empty.json().error.code, 'EMPTY_CART');
+  });
+
+  it('enforces the per-customer limit of a product and of a live sale event', async () => {
+    const limited = await createProduct({ maxPerCustomer: 2 });
+    assert.equal((await order(alice, 'k-lim-1', { items: [{ productId: limited.id, quantity: 2 }] })).statusCode, 201);
+    const over = await order(alice, 'k-lim-2', { items: [{ productId: limited.id, quantity: 1 }] });
+    assert.equal(over.statusCode, 409);
+    assert.equal(over.json().error.code, 'PURCHASE_LIMIT_EXCEEDED');
+    assert.equal(over.json().error.details.limit, 2);
+    assert.equal((await order(bob, 'k-lim-3', { items: [{ productId: limited.id, quantity: 1 }] })).statusCode, 201);
+
+    const saleItem = await createProduct();
+    const now = Date.now();
+    const event = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/sale-events',
+      headers: t.admin,
+      payload: { name: 'Flash', startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), maxPerCustomer: 1, productIds: [saleItem.id] },
+    });
+    assert.equal(event.statusCode, 201, event.body);
+    const two = await order(alice, 'k-sale-1', { items: [{ productId: saleItem.id, quantity: 2 }] });
+    assert.equal(two.statusCode, 409);
+    assert.equal(two.json().error.code, 'PURCHASE_LIMIT_EXCEEDED');
+    assert.equal((await order(alice, 'k-sale-2', { items: [{ productId: saleItem.id, quantity: 1 }] })).statusCode, 201);
+  });
+
+  it('shows customers only their own orders, newest first, and hides others behind 404', async () => {
+    const product = await createProduct();
+    const ids: number[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await order(bob, `k-list-${i}`, { items: [{ productId: product.id, quantity: 1 }] })).json().id);
+    const page1 = await t.app.inject({ method: 'GET', url: '/api/v1/orders?limit=2', headers: { cookie: bob } });
+    assert.equal(page1.statusCode, 200);
+    assert.deepEqual(
+      page1.json().items.map((o: Json) => o.id),
+      [ids[2], ids[1]],
+    );
+    const page2 = await t.app.inject({ method: 'GET', url: `/api/v1/orders?limit=2&cursor=${page1.json().nextCursor}`, headers: { cookie: bob } });
+    assert.equal(page2.json().items[0].id, ids[0]);
+    assert.equal((await t.app.inject({ method: 'GET', url: `/api/v1/orders/${ids[0]}`, headers: { cookie: bob } })).statusCode, 200);
+    const stolen = await t.app.inject({ method: 'GET', url: `/api/v1/orders/${ids[0]}`, headers: { cookie: alice } });
+    assert.equal(stolen.statusCode, 404);
+    assert.equal(stolen.json().error.code, 'ORDER_NOT_FOUND');
+    const cancelOther = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${ids[0]}/cancel`, headers: { cookie: alice } });
+    assert.equal(cancelOther.statusCode, 404);
+    assert.equal((await t.app.inject({ method: 'GET', url: `/api/v1/orders/${ids[0]}`, headers: { cookie: bob } })).json().status, 'placed');
+    const badCursor = await t.app.inject({ method: 'GET', url: '/api/v1/orders?cursor=nope', headers: { cookie: bob } });
+    assert.equal(badCursor.statusCode, 400);
+  });
+
+  it('returns the stock of a cancelled order exactly once, however often cancel is called', async () => {
+    const product = await createProduct({ available: 5 });
+    const placed = (await order(alice, 'k-cancel', { items: [{ productId: product.id, quantity: 3 }] })).json();
+    assert.equal(await stockOf(product.id), 2);
+    const replies = await Promise.all(Array.from({ length: 5 }, () => t.app.inject({ method: 'POST', url: `/api/v1/orders/${placed.id}/cancel`, headers: { cookie: alice } })));
+    for (const reply of replies) {
+      assert.equal(reply.statusCode, 200);
+      assert.equal(reply.json().status, 'cancelled');
+    }
+    assert.equal(await stockOf(product.id), 5);
+    const again = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${placed.id}/cancel`, headers: t.admin });
+    assert.equal(again.statusCode, 200);
+    assert.equal(await stockOf(product.id), 5);
+    // The gate follows: all five units can be bought again.
+    const rebuy = await order(bob, 'k-rebuy', { items: [{ productId: product.id, quantity: 5 }] });
+    assert.equal(rebuy.statusCode, 201, rebuy.body);
+    const purchases = await t.platform.db.primary.execute<{ quantity: number }>(sql`select quantity from customer_purchases where customer_id = ${aliceId} and product_id = ${product.id}`);
+    assert.equal(purchases.rows[0]!.quantity, 0);
+  });
+});
+
+describe('order cancellation window', () => {
+  it('lets the customer cancel only within the window, and the admin always', async () => {
+    const t = await createTestApp({ ORDER_CANCEL_WINDOW_S: '0' });
+    try {
+      const [id] = await insertCustomers(t.platform.db.primary, 1);
+      const [cookie] = await mintSessionCookies(t.env, [id!]);
+      const product = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'win-1', name: 'W', priceCents: 100, available: 3 } });
+      const placed = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/orders',
+        headers: { cookie: cookie!, 'idempotency-key': 'w' },
+        payload: { items: [{ productId: product.json().id, quantity: 1 }] },
+      });
+      const late = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${placed.json().id}/cancel`, headers: { cookie: cookie! } });
+      assert.equal(late.statusCode, 409);
+      assert.equal(late.json().error.code, 'CANCEL_WINDOW_CLOSED');
+      const admin = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${placed.json().id}/cancel`, headers: t.admin });
+      assert.equal(admin.statusCode, 200);
+      assert.equal(admin.json().status, 'cancelled');
+    } finally {
+      await t.close();
+    }
+  });
+});

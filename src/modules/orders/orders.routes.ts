@@ -1,0 +1,92 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { IdempotencyStore } from '../../platform/idempotency/idempotency-store.ts';
+import { fingerprintOf, idempotent } from '../../web/idempotency.ts';
+import { IdParams, errorResponses } from '../../web/schemas.ts';
+import type { CartService } from '../cart/index.ts';
+import { requireCustomer } from '../customers/index.ts';
+import { EmptyCartError, IdempotencyKeyRequiredError, InvalidCursorError } from './orders.errors.ts';
+import { CreateOrderBody, IdempotencyHeaders, ListOrdersQuery, OrderPage } from './orders.schemas.ts';
+import type { OrderService } from './orders.service.ts';
+
+function encodeCursor(beforeId: number): string {
+  return Buffer.from(JSON.stringify({ before: beforeId })).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  try {
+    const before = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { before?: unknown }).before;
+    if (typeof before === 'number' && Number.isSafeInteger(before) && before > 0) return before;
+  } catch {
+    // fall through
+  }
+  throw new InvalidCursorError();
+}
+
+export interface OrderRoutesDeps {
+  orders: OrderService;
+  cart: CartService;
+  idempotency: IdempotencyStore;
+}
+
+/** The signed-in customer's orders: POST/GET /orders, GET /orders/:id, POST /orders/:id/cancel. */
+export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
+  const { orders, cart } = deps;
+  return async (app) => {
+    const tags = ['orders'];
+    app.post(
+      '/orders',
+      {
+        // Failed attempts (sold out, limits, bad input) count against the checkout limiter; orders placed do not.
+        config: { rateLimit: { limiters: ['checkout'] } },
+        schema: {
+          tags,
+          description:
+            'Places an order from `items`, or from the cart when `items` is absent (send `{}`). Requires an `Idempotency-Key` header: a retry with the same key and body replays the first response with `Idempotent-Replayed: true`.',
+          headers: IdempotencyHeaders,
+          body: CreateOrderBody,
+          response: { 201: Type.Ref('Order'), ...errorResponses(400, 401, 409, 422, 429, 503) },
+        },
+      },
+      async (request, reply) => {
+        const customerId = requireCustomer(request);
+        const key = request.headers['idempotency-key'];
+        if (key === undefined) throw new IdempotencyKeyRequiredError();
+        const explicit = request.body.items;
+        const fingerprint = fingerprintOf(explicit ? explicit.map((line) => [line.productId, line.quantity]) : 'cart');
+        return idempotent(deps.idempotency, request, reply, { scope: `customer:${customerId}`, key, fingerprint }, async () => {
+          const lines = explicit ?? (await cart.lines(customerId));
+          if (lines.length === 0) throw new EmptyCartError();
+          const { order, replayed } = await orders.place(customerId, key, lines);
+          if (!explicit && !replayed) await cart.clear(customerId).catch((error: unknown) => request.log.warn({ err: error }, 'could not empty the ordered cart'));
+          return { status: 201, body: order, replayed };
+        });
+      },
+    );
+    app.get('/orders', { schema: { tags, querystring: ListOrdersQuery, response: { 200: OrderPage, ...errorResponses(400, 401) } } }, async (request) => {
+      const customerId = requireCustomer(request);
+      const before = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
+      const page = await orders.list(customerId, before, request.query.limit);
+      return { items: page.items, nextCursor: page.hasMore ? encodeCursor(page.items[page.items.length - 1]!.id) : null };
+    });
+    app.get('/orders/:id', { schema: { tags, params: IdParams, response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 404) } } }, (request) =>
+      orders.get(requireCustomer(request), request.params.id),
+    );
+    app.post(
+      '/orders/:id/cancel',
+      { schema: { tags, description: 'Cancels within ORDER_CANCEL_WINDOW_S of placing; the stock comes back once, however often this is called.', params: IdParams, response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 404, 409) } } },
+      (request) => orders.cancel(request.params.id, requireCustomer(request)),
+    );
+  };
+}
+
+/** Admin order actions; the caller mounts them behind the admin token. */
+export function orderAdminRoutes(orders: OrderService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.post(
+      '/orders/:id/cancel',
+      { schema: { tags: ['admin'], security: [{ adminToken: [] }], params: IdParams, response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 404) } } },
+      (request) => orders.cancel(request.params.id, undefined),
+    );
+  };
+}

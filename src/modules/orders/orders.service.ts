@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Database } from '../../platform/db/client.ts';
+import { PG_RAISE_EXCEPTION, PG_UNIQUE_VIOLATION, pgError } from '../../platform/db/errors.ts';
+import { StockGateUnavailableError, type StockGate } from '../inventory/index.ts';
+import {
+  CancelWindowClosedError,
+  CheckoutUnavailableError,
+  MixedCurrenciesError,
+  OrderNotFoundError,
+  OutOfStockError,
+  ProductUnavailableError,
+  PurchaseLimitExceededError,
+  UnknownProductError,
+} from './orders.errors.ts';
+import type { CheckoutMetrics } from './orders.metrics.ts';
+import { createOrdersRepository, type OrderLine } from './orders.repository.ts';
+import type { Order } from './orders.schemas.ts';
+import { DomainError, STATUS_BY_KIND } from '../../web/errors.ts';
+
+export interface OrderServiceDeps {
+  db: Database;
+  gate: StockGate;
+  metrics: CheckoutMetrics;
+  logger: Logger;
+  /** Idempotency keys older than this may be reused for a new order. */
+  idempotencyRetentionS: number;
+  cancelWindowS: number;
+  clock?: () => number;
+}
+
+/** Merges repeated products and sorts by product id (the lock order of every order). */
+export function normalizeLines(lines: readonly OrderLine[]): OrderLine[] {
+  const merged = new Map<number, number>();
+  for (const line of lines) merged.set(line.productId, (merged.get(line.productId) ?? 0) + line.quantity);
+  return [...merged].map(([productId, quantity]) => ({ productId, quantity })).sort((a, b) => a.productId - b.productId);
+}
+
+/** A refusal raised by place_order, as the domain error it stands for. */
+function refusalOf(error: unknown): Error | undefined {
+  const pg = pgError(error);
+  if (pg?.code !== PG_RAISE_EXCEPTION || pg.detail === undefined) return undefined;
+  // biome-ignore lint/suspicious/noExplicitAny: the function's DETAIL is a JSON object whose shape depends on the code
+  const d = JSON.parse(pg.detail) as Record<string, any>;
+  switch (pg.message) {
+    case 'OUT_OF_STOCK':
+      return new OutOfStockError([{ productId: d.productId, requested: d.requested, available: d.available }]);
+    case 'PURCHASE_LIMIT_EXCEEDED':
+      return new PurchaseLimitExceededError({ productId: d.productId, limit: d.limit, alreadyPurchased: d.alreadyPurchased, requested: d.requested });
+    case 'PRODUCT_UNAVAILABLE':
+      return new ProductUnavailableError({ productId: d.productId, status: d.status });
+    case 'UNKNOWN_PRODUCT':
+      return new UnknownProductError(d.productId);
+    case 'MIXED_CURRENCIES':
+      return new MixedCurrenciesError(d);
+    default:
+      return undefined;
+  }
+}
+
+function outcomeOf(error: unknown): 'out_of_stock' | 'limit_exceeded' | 'rejected' | 'error' {
+  if (error instanceof OutOfStockError) return 'out_of_stock';
+  if (error instanceof PurchaseLimitExceededError) return 'limit_exceeded';
+  if (error instanceof DomainError && STATUS_BY_KIND[error.kind] < 500) return 'rejected';
+  return 'error';
+}
+
+export function createOrderService(deps: OrderServiceDeps) {
+  const repo = createOrdersRepository();
+  const now = deps.clock ?? Date.now;
+  const { db, gate } = deps;
+
+  async function replayByKey(customerId: number, idempotencyKey: string): Promise<Order | undefined> {
+    const existing = await repo.findByIdempotencyKey(db.primary, customerId, idempotencyKey);
+    if (!existing) return undefined;
+    if (now() - Date.parse(existing.createdAt) <= deps.idempotencyRetentionS * 1000) return existing;
+    await repo.forgetIdempotencyKey(db.primary, customerId, idempotencyKey);
+    return undefined;
+  }
+
+  /**
+   * The checkout workflow: (1) reserve the units in the stock gate — a sold-out product is refused
+   * here, without PostgreSQL; (2) place the order in PostgreSQL, the source of truth, in one
+   * statement; (3) confirm the reservation, or release it if step 2 did not commit. The database's
+   * unique key on (customer, Idempotency-Key) is the last guard against a second order for one key.
+   */
+  async function placeOnce(customerId: number, idempotencyKey: string, lines: OrderLine[]): Promise<{ order: Order; replayed: boolean }> {
+    const reservation = randomUUID();
+    const productIds = lines.map((line) => line.productId);
+    let gateResult: Awaited<ReturnType<StockGate['reserve']>>;
+    try {
+      gateResult = await gate.reserve(reservation, lines);
+    } catch (error) {
+      deps.logger.warn({ err: error }, error instanceof StockGateUnavailableError ? 'stock gate could not be rebuilt' : 'stock gate unreachable');
+      throw new CheckoutUnavailableError();
+    }
+    if (!gateResult.ok) throw new OutOfStockError(gateResult.shortages);
+    const reserved = gateResult.reserved;
+
+    let placed: Awaited<ReturnType<typeof repo.place>>;
+    try {
+      placed = await repo.place(db.primary, { customerId, lines, idempotencyKey, reservation });
+    } catch (error) {
+      // Not committed (or not known to be): the reservation goes back. If it did commit after all
+      // (connection lost at COMMIT), the gate is too generous until its next rebuild: PostgreSQL still refuses.
+      if (reserved) await gate.release(reservation, productIds).catch((e: unknown) => deps.logger.warn({ err: e }, 'could not release a stock reservation'));
+      const pg = pgError(error);
+      if (pg?.code === PG_UNIQUE_VIOLATION && pg.constraint === 'orders_customer_idempotency_key_idx') {
+        const existing = await replayByKey(customerId, idempotencyKey);
+        if (existing) return { order: existing, replayed: true };
+        return placeOnce(customerId, idempotencyKey, lines);
+      }
+      throw refusalOf(error) ?? error;
+    }
+    if (reserved) await gate.confirm(reservation, productIds).catch((e: unknown) => deps.logger.warn({ err: e }, 'could not confirm a stock reservation'));
+    const order: Order = {
+      id: placed.id,
+      status: 'placed',
+      items: placed.items,
+      totalCents: placed.totalCents,
+      currency: placed.currency,
+      createdAt: placed.createdAt.toISOString(),
+      cancelledAt: null,
+    };
+    return { order, replayed: false };
+  }
+
+  return {
+    async place(customerId: number, idempotencyKey: string, lines: readonly OrderLine[]): Promise<{ order: Order; replayed: boolean }> {
+      try {
+        const result = await placeOnce(customerId, idempotencyKey, normalizeLines(lines));
+        deps.metrics.attempts.inc({ outcome: 'placed' });
+        if (!result.replayed) deps.metrics.placed.inc();
+        return result;
+      } catch (error) {
+        deps.metrics.attempts.inc({ outcome: outcomeOf(error) });
+        throw error;
+      }
+    },
+
+    async get(customerId: number, id: number): Promise<Order> {
+      const order = await repo.find(db.primary, id, customerId);
+      if (!order) throw new OrderNotFoundError(id);
+      return order;
+    },
+
+    async list(customerId: number, beforeId: number | undefined, limit: number): Promise<{ items: Order[]; hasMore: boolean }> {
+      const rows = await repo.list(db.primary, customerId, beforeId, limit + 1);
+      return { items: rows.slice(0, limit), hasMore: rows.length > limit };
+    },
+
+    /**
+     * Cancels an order and returns its stock exactly once; calling it again answers the cancelled order.
+     * `customerId` undefined: an admin, who may cancel any order at any time.
+     */
+    async cancel(id: number, customerId: number | undefined): Promise<Order> {
+      const outcome = await repo.cancel(db.primary, { id, customerId, windowS: customerId === undefined ? undefined : deps.cancelWindowS });
+      if (outcome.kind === 'not-found') throw new OrderNotFoundError(id);
+      if (outcome.kind === 'window-closed') throw new CancelWindowClosedError(id, deps.cancelWindowS);
+      if (outcome.kind === 'cancelled') {
+        // The stock came back in PostgreSQL: the gate rebuilds from it (exactly, see StockGate).
+        await Promise.all(outcome.order.items.map((item) => gate.invalidate(item.productId))).catch((e: unknown) =>
+          deps.logger.warn({ err: e }, 'could not invalidate the stock gate after a cancellation'),
+        );
+      }
+      return outcome.order;
+    },
+  };
+}
+
+export type OrderService = ReturnType<typeof createOrderService>;

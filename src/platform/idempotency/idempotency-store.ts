@@ -1,0 +1,93 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+/**
+ * Idempotency records (Stripe's semantics, IETF `Idempotency-Key` draft) in Redis, one per scope
+ * (e.g. a customer) and key: `in progress` while the first request runs (a lease that expires, so a
+ * crashed request does not block its key forever), then its completed response for `retentionS`.
+ */
+export type IdempotencyBegin =
+  | { kind: 'started'; lease: string }
+  | { kind: 'in-progress' }
+  | { kind: 'mismatch' }
+  | { kind: 'replay'; status: number; body: unknown };
+
+export interface IdempotencyStore {
+  begin(scope: string, key: string, fingerprint: string): Promise<IdempotencyBegin>;
+  /** Stores the response to replay; `fingerprint` as given to {@link IdempotencyStore.begin}. */
+  complete(scope: string, key: string, lease: string, fingerprint: string, status: number, body: unknown): Promise<void>;
+  /** Forgets an unfinished attempt (it failed without a result worth replaying): the key may be retried. */
+  abandon(scope: string, key: string, lease: string): Promise<void>;
+}
+
+interface StoredRecord {
+  /** fingerprint of the request */
+  f: string;
+  /** lease of the request that owns the key while in progress */
+  l: string;
+  done?: { status: number; body: unknown };
+}
+
+const BEGIN = `
+local current = redis.call('GET', KEYS[1])
+if current then return current end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return false
+`;
+
+/** Replaces the record only while `lease` still owns it. ARGV: lease, new value ('' deletes), ttlS. */
+const SETTLE = `
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+if cjson.decode(current).l ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end
+return 1
+`;
+
+interface IdempotencyCommands {
+  idempotencyBegin(...args: (string | number)[]): Promise<string | null>;
+  idempotencySettle(...args: (string | number)[]): Promise<number>;
+}
+
+export interface IdempotencyStoreOptions {
+  redis: Redis;
+  prefix: string;
+  /** How long a completed response is replayed. */
+  retentionS: number;
+  /**
+   * How long a request may own its key before another attempt may take over (far above any request's duration).
+   * @defaultValue 60_000
+   */
+  leaseMs?: number;
+}
+
+export function createIdempotencyStore(options: IdempotencyStoreOptions): IdempotencyStore {
+  if (!('idempotencyBegin' in options.redis)) options.redis.defineCommand('idempotencyBegin', { numberOfKeys: 1, lua: BEGIN });
+  if (!('idempotencySettle' in options.redis)) options.redis.defineCommand('idempotencySettle', { numberOfKeys: 1, lua: SETTLE });
+  const redis = options.redis as Redis & IdempotencyCommands;
+  const leaseMs = options.leaseMs ?? 60_000;
+  // Keys are hashed: any printable key fits, and its length does not grow Redis' key space.
+  const keyOf = (scope: string, key: string) => `${options.prefix}:idem:${scope}:${createHash('sha256').update(key).digest('base64url')}`;
+
+  return {
+    async begin(scope, key, fingerprint) {
+      const lease = randomUUID();
+      const record: StoredRecord = { f: fingerprint, l: lease };
+      const current = await redis.idempotencyBegin(keyOf(scope, key), JSON.stringify(record), leaseMs);
+      if (current === null) return { kind: 'started', lease };
+      const stored = JSON.parse(current) as StoredRecord;
+      if (stored.f !== fingerprint) return { kind: 'mismatch' };
+      if (!stored.done) return { kind: 'in-progress' };
+      return { kind: 'replay', status: stored.done.status, body: stored.done.body };
+    },
+
+    async complete(scope, key, lease, fingerprint, status, body) {
+      const record: StoredRecord = { f: fingerprint, l: lease, done: { status, body } };
+      await redis.idempotencySettle(keyOf(scope, key), lease, JSON.stringify(record), options.retentionS);
+    },
+
+    async abandon(scope, key, lease) {
+      await redis.idempotencySettle(keyOf(scope, key), lease, '', 0);
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { Cart, cartRoutes, createCartService, createCartStore } from '../modules/cart/index.ts';
+import type { CatalogService } from '../modules/catalog/index.ts';
+import { createCustomerService, createLoginGuard, createSessionStore, Customer, customerRoutes, noLoginGuard } from '../modules/customers/index.ts';
+import { createStockGate, createStockView, type StockGate } from '../modules/inventory/index.ts';
+import { checkoutMetricsFor, createOrderService, createOrdersRepository, Order, orderAdminRoutes, orderRoutes } from '../modules/orders/index.ts';
+import type { AppConfig } from '../platform/config/config.ts';
+import type { Database } from '../platform/db/client.ts';
+import { createIdempotencyStore } from '../platform/idempotency/idempotency-store.ts';
+import type { Metrics } from '../platform/metrics/metrics.ts';
+import type { LimitPolicy, RateLimiter } from '../platform/rate-limit/limiter.ts';
+
+export const commerceSchemas = [Customer, Cart, Order];
+
+export interface StockDeps {
+  config: AppConfig;
+  db: Database;
+  redis: Redis;
+}
+
+/** The stock gate and the live-stock view the catalog overlays on product replies. */
+export function createStock(deps: StockDeps): { gate: StockGate; view: ReturnType<typeof createStockView> } {
+  const repo = createOrdersRepository();
+  const gate = createStockGate({
+    redis: deps.redis,
+    prefix: deps.config.redis.prefix,
+    gateTtlS: deps.config.checkout.stockGateTtlS,
+    snapshot: (productId, tokens) => repo.stockSnapshot(deps.db.primary, productId, tokens),
+  });
+  return { gate, view: createStockView({ gate, refreshMs: deps.config.checkout.stockViewRefreshMs }) };
+}
+
+export interface CommerceDeps {
+  config: AppConfig;
+  logger: Logger;
+  db: Database;
+  redis: Redis;
+  metrics: Metrics;
+  catalog: CatalogService;
+  gate: StockGate;
+  /** Shared with the rate-limit plugin; undefined when rate limiting is off. */
+  limiter: RateLimiter | undefined;
+  loginPolicy: () => LimitPolicy;
+}
+
+/** Customers, sessions, carts and orders, composed once per web process. */
+export function createCommerce(deps: CommerceDeps) {
+  const { config } = deps;
+  const sessions = createSessionStore({ redis: deps.redis, prefix: config.redis.prefix, secret: config.secrets.sessionSecret, ttlS: config.customers.sessionTtlS });
+  const customers = createCustomerService({
+    db: deps.db,
+    sessions,
+    passwordHash: config.customers.passwordHash,
+    loginGuard: deps.limiter ? createLoginGuard({ limiter: deps.limiter, policy: deps.loginPolicy }) : noLoginGuard,
+  });
+  const cartStore = createCartStore({ redis: deps.redis, prefix: config.redis.prefix, ttlS: config.checkout.cart.ttlS, abandonedAfterS: config.checkout.cart.abandonedAfterS });
+  const cart = createCartService({ store: cartStore, catalog: deps.catalog });
+  const orders = createOrderService({
+    db: deps.db,
+    gate: deps.gate,
+    metrics: checkoutMetricsFor(deps.metrics.registry, cartStore),
+    logger: deps.logger,
+    idempotencyRetentionS: config.checkout.idempotencyRetentionS,
+    cancelWindowS: config.checkout.cancelWindowS,
+  });
+  const idempotency = createIdempotencyStore({ redis: deps.redis, prefix: config.redis.prefix, retentionS: config.checkout.idempotencyRetentionS });
+
+  const routes: FastifyPluginAsync = async (api) => {
+    await api.register(customerRoutes(customers, { secureCookies: config.isProduction, sessionTtlS: config.customers.sessionTtlS }));
+    await api.register(cartRoutes(cart));
+    await api.register(orderRoutes({ orders, cart, idempotency }));
+  };
+  const adminRoutes: FastifyPluginAsync = async (admin) => {
+    await admin.register(orderAdminRoutes(orders));
+  };
+  return { sessions, customers, cart, orders, routes, adminRoutes };
+}

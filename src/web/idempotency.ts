@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IdempotencyStore } from '../platform/idempotency/idempotency-store.ts';
+import { sendError, type ErrorBody } from './error-handler.ts';
+import { DomainError, STATUS_BY_KIND } from './errors.ts';
+
+export interface IdempotentResult {
+  status: number;
+  body: unknown;
+  /** The result is an earlier request's (found by another guard, e.g. a database constraint). */
+  replayed?: boolean;
+}
+
+/** A stable hash of what makes two requests "the same request". */
+export function fingerprintOf(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('base64url');
+}
+
+/**
+ * Runs `run` at most once per (scope, key) and replays its first completed response:
+ * a retry gets the same status and body with `Idempotent-Replayed: true`; a retry while the first is
+ * still running gets 409 `IDEMPOTENCY_IN_PROGRESS`; the same key with another request gets 422
+ * `IDEMPOTENCY_KEY_REUSED`. Refusals (4xx domain errors) are results and are replayed too; failures
+ * (5xx) are not stored, so the key can be retried. If the store cannot be reached the request is refused (503).
+ */
+export async function idempotent(
+  store: IdempotencyStore,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  input: { scope: string; key: string; fingerprint: string },
+  run: () => Promise<IdempotentResult>,
+): Promise<FastifyReply> {
+  let begin: Awaited<ReturnType<IdempotencyStore['begin']>>;
+  try {
+    begin = await store.begin(input.scope, input.key, input.fingerprint);
+  } catch (error) {
+    request.log.warn({ err: error }, 'idempotency store unavailable');
+    reply.header('retry-after', '1');
+    return sendError(reply, 503, 'IDEMPOTENCY_UNAVAILABLE', 'this action is temporarily unavailable, please retry with the same Idempotency-Key');
+  }
+  if (begin.kind === 'mismatch') {
+    return sendError(reply, 422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request; use a new key for a new request');
+  }
+  if (begin.kind === 'in-progress') {
+    reply.header('retry-after', '1');
+    return sendError(reply, 409, 'IDEMPOTENCY_IN_PROGRESS', 'a request with this Idempotency-Key is still being processed; retry shortly with the same key');
+  }
+  if (begin.kind === 'replay') return reply.header('idempotent-replayed', 'true').code(begin.status).send(begin.body);
+
+  const { lease } = begin;
+  let result: IdempotentResult;
+  try {
+    result = await run();
+  } catch (error) {
+    if (error instanceof DomainError && STATUS_BY_KIND[error.kind] < 500) {
+      const body: ErrorBody = { error: { code: error.code, message: error.message, requestId: String(request.id) } };
+      if (error.details !== undefined) body.error.details = error.details;
+      await store.complete(input.scope, input.key, lease, input.fingerprint, STATUS_BY_KIND[error.kind], body).catch((e: unknown) => request.log.warn({ err: e }, 'could not store an idempotent refusal'));
+    } else {
+      await store.abandon(input.scope, input.key, lease).catch((e: unknown) => request.log.warn({ err: e }, 'could not release an idempotency key'));
+    }
+    throw error;
+  }
+  await store.complete(input.scope, input.key, lease, input.fingerprint, result.status, result.body).catch((e: unknown) => request.log.warn({ err: e }, 'could not store an idempotent result'));
+  if (result.replayed) reply.header('idempotent-replayed', 'true');
+  return reply.code(result.status).send(result.body);
+}

@@ -1,0 +1,42 @@
+import { sql } from 'drizzle-orm';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../../src/platform/config/config.ts';
+import type { Db } from '../../src/platform/db/client.ts';
+import { createSessionStore, hashPassword, SESSION_COOKIE } from '../../src/modules/customers/index.ts';
+import { TEST_REDIS_URL } from './db.ts';
+
+export const TEST_PASSWORD = 'correct horse battery staple';
+
+/** Inserts `count` customers straight into the database (one shared hash: no KDF per customer). */
+export async function insertCustomers(db: Db, count: number, tag = 'c'): Promise<number[]> {
+  const hash = await hashPassword(TEST_PASSWORD, { memoryKib: 1024, passes: 1, parallelism: 1 });
+  const result = await db.execute<{ id: string }>(sql`
+    insert into customers (email, name, password_hash)
+    select ${tag} || '-' || g || '-' || floor(random() * 1e9)::bigint || '@example.com', 'Customer ' || g, ${hash}
+    from generate_series(1, ${count}) g
+    returning id`);
+  return result.rows.map((row) => Number(row.id));
+}
+
+/**
+ * Session cookies for customers, minted through the app's own session store with the instances'
+ * environment (same Redis prefix and secret), so every instance accepts them.
+ */
+export async function mintSessionCookies(env: Record<string, string>, customerIds: number[]): Promise<string[]> {
+  const config = loadConfig(env);
+  const redis = new Redis(TEST_REDIS_URL, { lazyConnect: false });
+  try {
+    const store = createSessionStore({ redis, prefix: config.redis.prefix, secret: config.secrets.sessionSecret, ttlS: 3600 });
+    const ids = await Promise.all(customerIds.map((id) => store.create(id)));
+    return ids.map((id) => `${SESSION_COOKIE}=${id}`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** The `name=value` part of a Set-Cookie header for the session cookie. */
+export function sessionCookieOf(setCookie: string | string[] | undefined): string | undefined {
+  const all = Array.isArray(setCookie) ? setCookie : setCookie === undefined ? [] : [setCookie];
+  const found = all.find((c) => c.startsWith(`${SESSION_COOKIE}=`));
+  return found?.split(';')[0];
+}
