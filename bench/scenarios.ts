@@ -5,6 +5,7 @@
  */
 import { catalogScenario } from './catalog.ts';
 import { catalogCostsScenario } from './catalog-costs.ts';
+import { pgbenchScenario } from './pgbench.ts';
 import { queueScenario } from './queue.ts';
 import { skip, type Scenario } from './scenario.ts';
 
@@ -21,4 +22,5 @@ export const SCENARIOS: Scenario[] = [
   pending('capacity', 'highest arrival rate one web instance sustains within the SLO'),
   pending('sale-mix', 'open-model flash-sale spike (normal → 10× → cool-down), browse/cart/checkout mix'),
   catalogCostsScenario,
+  pgbenchScenario,
 ];
