@@ -1,0 +1,234 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { stringify } from 'yaml';
+import { QUEUE_NAMES, queuePrefix } from '../../platform/queue/queue-definitions.ts';
+import { ALERT_RULES } from '../alerts/alert-rules.ts';
+import { SEED_DEPLOYMENT_SPEC, getTerminationGraceSeconds } from './deployment-spec.ts';
+import { MANIFEST_TARGETS, renderTargets } from './manifests.ts';
+import { getRoleArgv } from './role-env.ts';
+import { validateCloudFormation } from './validate/cfn-validate.ts';
+import { checkDockerfile } from './validate/dockerfile-check.ts';
+import { runPromtoolCheckRules, runYamllint } from './validate/external-tools.ts';
+import { validateK8sObjects, type K8sObject } from './validate/k8s-validate.ts';
+import { buildKustomization, getK8sObjects, getObject } from './validate/rendered-objects.ts';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+const spec = SEED_DEPLOYMENT_SPEC;
+const files = renderTargets(MANIFEST_TARGETS, spec);
+/** Parameter values for cfn-lint where a default would make a conditional resource look invalid. */
+export const CFN_LINT_PARAMETERS = { CertificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000' };
+
+// biome-ignore lint/suspicious/noExplicitAny: assertions navigate parsed YAML freely; the validators above check its shape.
+type Obj = Record<string, any>;
+const find = (objects: K8sObject[], kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata?.name === name) as Obj;
+
+describe('committed deployment files', () => {
+  it('match a fresh rendering of the spec (re-run `salescale manifests --target all` after changing it)', () => {
+    const stale = files.filter((f) => {
+      try {
+        return readFileSync(join(ROOT, f.path), 'utf8') !== f.content;
+      } catch {
+        return true;
+      }
+    });
+    assert.deepEqual(
+      stale.map((f) => f.path),
+      [],
+    );
+  });
+});
+
+describe('Kubernetes manifests', () => {
+  const objects = getK8sObjects(files);
+
+  it('pass the kubernetes-models validators and the unknown-field, enum and KEDA trigger checks', async () => {
+    assert.ok(objects.length >= 10);
+    assert.deepEqual(await validateK8sObjects(objects), []);
+  });
+
+  it('leave exactly one autoscaler per Deployment in the base and in the production overlay', () => {
+    for (const dir of ['deploy/k8s/base', 'deploy/k8s/overlays/production']) {
+      const built = buildKustomization(files, dir);
+      for (const d of built.filter((o) => o.kind === 'Deployment')) {
+        const name = d.metadata?.name;
+        const scalers = built.filter(
+          (o) => (o.kind === 'HorizontalPodAutoscaler' || o.kind === 'ScaledObject') && (o as Obj).spec.scaleTargetRef.name === name,
+        );
+        assert.equal(scalers.length, 1, `${dir}: ${name} has ${scalers.map((s) => s.kind).join(', ') || 'no autoscaler'}`);
+      }
+    }
+  });
+
+  it("has the seed's HPA: CPU 70 %, memory 80 %, 2–20, with an explicit behavior", () => {
+    const hpa = find(objects, 'HorizontalPodAutoscaler', 'salescale-web').spec;
+    assert.equal(hpa.minReplicas, 2);
+    assert.equal(hpa.maxReplicas, 20);
+    assert.deepEqual(
+      hpa.metrics.map((m: Obj) => [m.resource.name, m.resource.target.averageUtilization]),
+      [
+        ['cpu', 70],
+        ['memory', 80],
+      ],
+    );
+    assert.ok(hpa.behavior.scaleUp.policies.length > 0 && hpa.behavior.scaleDown.stabilizationWindowSeconds === 300);
+  });
+
+  it('scales workers on the wait list and the prioritized zset of every queue, under the hash-tagged prefix the app uses', () => {
+    const so = find(objects, 'ScaledObject', 'salescale-worker').spec;
+    const redis = so.triggers.filter((t: Obj) => t.type === 'redis').map((t: Obj) => t.metadata.listName);
+    const prefix = queuePrefix(spec.worker.redisPrefix);
+    assert.deepEqual(redis.sort(), QUEUE_NAMES.flatMap((q) => [`${prefix}:${q}:wait`, `${prefix}:${q}:prioritized`]).sort());
+    assert.ok(so.minReplicaCount >= 1, 'workers never scale to zero');
+  });
+
+  it("pre-scales web in production with cron windows that agree with the AWS template's scheduled actions", () => {
+    const so = find(getK8sObjects(files), 'ScaledObject', 'salescale-web').spec;
+    const cron = so.triggers.filter((t: Obj) => t.type === 'cron').map((t: Obj) => Number(t.metadata.desiredReplicas));
+    const template = getObject(files, 'deploy/aws/salescale.yaml') as Obj;
+    const actions = Object.values(template.Resources as Obj)
+      .filter((r: Obj) => r.Type === 'AWS::AutoScaling::ScheduledAction' && r.Properties.AutoScalingGroupName.Ref === 'WebAutoScalingGroup')
+      .map((r: Obj) => r.Properties.MinSize);
+    assert.ok(cron.length > 0);
+    // AWS adds a last action back to the minimum; the cron windows simply end.
+    assert.deepEqual(actions.slice(0, -1), cron);
+    assert.equal(actions.at(-1), spec.web.replicas.min);
+  });
+
+  it('runs the one image as non-root, with a preStop pause and a grace period covering drain and shutdown', () => {
+    for (const name of ['salescale-web', 'salescale-worker']) {
+      const pod = find(objects, 'Deployment', name).spec.template.spec;
+      const c = pod.containers[0];
+      assert.equal(pod.securityContext.runAsNonRoot, true);
+      assert.equal(c.lifecycle.preStop.sleep.seconds, spec.drain.drainDelaySeconds);
+      assert.equal(pod.terminationGracePeriodSeconds, getTerminationGraceSeconds(spec));
+      assert.ok(pod.terminationGracePeriodSeconds > spec.drain.drainDelaySeconds + spec.drain.shutdownTimeoutSeconds);
+      assert.equal(c.readinessProbe.httpGet.path, '/ready');
+      assert.equal(c.livenessProbe.httpGet.path, '/health');
+      assert.equal(c.image, `${spec.image.repository}:${spec.image.tag}`);
+    }
+    assert.deepEqual(find(objects, 'Job', 'salescale-migrate').spec.template.spec.containers[0].command, getRoleArgv('migrate'));
+  });
+
+  it('carries every alert of the table in the PrometheusRule, and promtool accepts its groups', (t) => {
+    const rule = find(objects, 'PrometheusRule', 'salescale-alerts');
+    const alerts = rule.spec.groups.flatMap((g: Obj) => g.rules.map((r: Obj) => r.alert));
+    assert.deepEqual(alerts.sort(), ALERT_RULES.map((r) => r.name).sort());
+    const result = runPromtoolCheckRules(stringify({ groups: rule.spec.groups }));
+    if (result.skipped) return t.skip(result.skipped);
+    assert.deepEqual(result.problems, []);
+  });
+});
+
+describe('CloudFormation template', () => {
+  const template = getObject(files, 'deploy/aws/salescale.yaml') as Obj;
+
+  it('passes cfn-lint with the current resource specification, and the enum checks', () => {
+    assert.deepEqual(validateCloudFormation(template as never, CFN_LINT_PARAMETERS), []);
+  });
+
+  it("has the seed's group, ALB readiness check, scaling policies, database and Redis", () => {
+    const r = template.Resources;
+    const p = template.Parameters;
+    assert.deepEqual([p.WebMinSize.Default, p.WebMaxSize.Default, p.WebDesiredCapacity.Default], [2, 20, 3]);
+    assert.equal(r.WebAutoScalingGroup.Properties.HealthCheckType, 'ELB');
+    assert.equal(r.WebAutoScalingGroup.Properties.HealthCheckGracePeriod, 300);
+    assert.equal(r.WebTargetGroup.Properties.HealthCheckPath, '/ready');
+    assert.ok(r.WebTargetGroup.Properties.TargetGroupAttributes.some((a: Obj) => a.Key === 'deregistration_delay.timeout_seconds'));
+    assert.equal(r.WebCpuTargetTracking.Properties.TargetTrackingConfiguration.TargetValue, 70);
+    assert.equal(r.WebRequestCountTargetTracking.Condition, 'UseRequestCountScaling');
+    assert.equal(p.PredictiveScalingMode.Default, 'ForecastOnly');
+    assert.equal(r.Database.Properties.MultiAZ, true);
+    assert.equal(r.DatabaseReplica.Properties.SourceDBInstanceIdentifier.Ref, 'Database');
+    assert.equal(r.DatabaseParameterGroup.Properties.Parameters.max_connections, String(spec.database.maxConnections));
+    assert.equal(r.QueueRedisParameterGroup.Properties.Properties['maxmemory-policy'], 'noeviction');
+  });
+
+  it('turns every alert with a CloudWatch equivalent into an alarm, including the seed\u2019s checkout rate and DB connections', () => {
+    const alarms = Object.entries(template.Resources as Obj).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm');
+    const expected = ALERT_RULES.filter((a) => a.cloudwatch).map((a) => `${a.name}Alarm`);
+    assert.deepEqual(alarms.map(([id]) => id).sort(), expected.sort());
+    const metrics = alarms.map(([, r]) => r.Properties.MetricName);
+    assert.ok(metrics.includes('CheckoutRate') && metrics.includes('DatabaseConnections'));
+  });
+});
+
+describe('YAML files', () => {
+  it('pass yamllint (strict)', (t) => {
+    const yaml = files.filter((f) => /\.ya?ml$/.test(f.path));
+    assert.ok(yaml.length > 10);
+    const result = runYamllint(yaml);
+    if (result.skipped) return t.skip(result.skipped);
+    assert.deepEqual(result.problems, []);
+  });
+});
+
+describe('compose and swarm', () => {
+  const compose = getObject(files, 'deploy/compose/docker-compose.yml') as Obj;
+  const swarm = getObject(files, 'deploy/swarm/stack.yml') as Obj;
+
+  it('depend only on services they define, and run the queue Redis noeviction + AOF, the cache Redis allkeys-lru', () => {
+    for (const stack of [compose, swarm]) {
+      const names = Object.keys(stack.services);
+      for (const [name, s] of Object.entries(stack.services as Obj)) {
+        const deps = Array.isArray(s.depends_on) ? s.depends_on : Object.keys(s.depends_on ?? {});
+        for (const d of deps) assert.ok(names.includes(d), `${name} depends on unknown ${d}`);
+      }
+      const queue = stack.services['redis-queue'].command.join(' ');
+      assert.match(queue, /--maxmemory-policy noeviction/);
+      assert.match(queue, /--appendonly yes/);
+      assert.match(stack.services['redis-cache'].command.join(' '), /--maxmemory-policy allkeys-lru/);
+    }
+  });
+
+  it('puts several web instances behind nginx, with workers, Prometheus, Grafana and a mail catcher', () => {
+    const names = Object.keys(compose.services);
+    const web = names.filter((n) => n.startsWith('web-'));
+    assert.equal(web.length, spec.web.composeInstances);
+    for (const n of ['lb', 'worker', 'prometheus', 'grafana', 'mailpit', 'postgres', 'migrate']) assert.ok(names.includes(n), n);
+    const nginx = files.find((f) => f.path === 'deploy/compose/nginx.conf')?.content ?? '';
+    for (const n of web) assert.match(nginx, new RegExp(`server ${n}:${spec.web.port}`));
+  });
+
+  it("rolls the swarm stack out start-first with rollback, the seed's restart policy and resources", () => {
+    const web = swarm.services.web.deploy;
+    assert.equal(web.replicas, spec.web.replicas.desired);
+    assert.equal(web.update_config.order, 'start-first');
+    assert.equal(web.update_config.failure_action, 'rollback');
+    assert.deepEqual(web.restart_policy, { condition: 'on-failure', delay: '5s', max_attempts: 3, window: '120s' });
+    assert.deepEqual(web.resources.limits, { cpus: '0.5', memory: '512M' });
+    assert.equal(swarm.networks['salescale-network'].driver, 'overlay');
+  });
+});
+
+describe('Heroku and DigitalOcean', () => {
+  it('run web, worker and the migration (release phase, pre-deploy job) with the same commands', () => {
+    const procfile = files.find((f) => f.path === 'Procfile')?.content ?? '';
+    assert.match(procfile, new RegExp(`^web: ${getRoleArgv('web').join(' ')}$`, 'm'));
+    assert.match(procfile, new RegExp(`^worker: ${getRoleArgv('worker').join(' ')}$`, 'm'));
+    assert.match(procfile, new RegExp(`^release: ${getRoleArgv('migrate').join(' ')}$`, 'm'));
+    const app = getObject(files, 'app.json') as Obj;
+    assert.ok(app.addons.some((a: Obj) => a.plan.startsWith('heroku-postgresql')) && app.addons.some((a: Obj) => a.plan.startsWith('heroku-redis')));
+    // Heroku kills 30 s after SIGTERM: the shutdown must finish before.
+    assert.ok(Number(app.env.SHUTDOWN_TIMEOUT_MS.value) < 30_000);
+    const doApp = getObject(files, '.do/app.yaml') as Obj;
+    assert.equal(doApp.services[0].autoscaling.max_instance_count, spec.web.replicas.max);
+    assert.equal(doApp.services[0].health_check.http_path, '/ready');
+    assert.equal(doApp.jobs[0].kind, 'PRE_DEPLOY');
+    assert.deepEqual(
+      doApp.databases.map((d: Obj) => d.engine),
+      ['PG', 'VALKEY', 'VALKEY'],
+    );
+  });
+});
+
+describe('Dockerfile', () => {
+  it('is multi-stage on Node 24, non-root, with a health check on /health and production dependencies only', () => {
+    const problems = checkDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'), readFileSync(join(ROOT, '.dockerignore'), 'utf8'), {
+      defaultCommand: getRoleArgv('web'),
+      webPort: spec.web.port,
+    });
+    assert.deepEqual(problems, []);
+  });
+});
