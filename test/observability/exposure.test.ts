@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/platform/config/config.ts';
+import { freePort } from '../../src/platform/local/local-stack.ts';
+import { createPlatform, type Platform } from '../../src/platform/platform.ts';
+import { buildServer, type App } from '../../src/web/server.ts';
+import { createTestApp, testEnv, type TestApp } from '../helpers/app.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { request } from '../helpers/http.ts';
+import { startInstance, type Instance } from '../helpers/instances.ts';
+
+const TOKEN = 'metrics-token-0123456789abcdef';
+
+describe('/metrics exposure', () => {
+  let t: TestApp;
+  let web: Instance;
+  let worker: Instance;
+  let metricsPort: number;
+  before(async () => {
+    t = await createTestApp({ METRICS_TOKEN: TOKEN });
+    metricsPort = await freePort();
+    const workerPort = await freePort();
+    [web, worker] = await Promise.all([
+      startInstance({ env: { ...t.env, METRICS_PORT: String(metricsPort) } }),
+      startInstance({ env: { ...t.env, PORT: String(workerPort), WORKER_PORT: String(workerPort) }, command: 'worker' }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([web?.stop(), worker?.stop()]);
+    await t?.close();
+  });
+
+  it('requires the bearer token when METRICS_TOKEN is set, with the request id in the error', async () => {
+    const denied = await t.app.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(denied.statusCode, 401);
+    assert.equal(denied.headers['www-authenticate'], 'Bearer');
+    assert.equal(denied.json().error.code, 'UNAUTHORIZED');
+    assert.equal(denied.json().error.requestId, denied.headers['x-request-id']);
+    const wrong = await t.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer nope' } });
+    assert.equal(wrong.statusCode, 401);
+    const allowed = await t.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(allowed.statusCode, 200);
+    assert.match(allowed.body, /^# HELP http_request_duration_seconds /m);
+  });
+
+  it('serves /metrics only on METRICS_PORT when it is set', async () => {
+    const publicPort = await request(`${web.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(publicPort.status, 404);
+    assert.equal(publicPort.body.error.code, 'ROUTE_NOT_FOUND');
+    const own = `http://127.0.0.1:${metricsPort}/metrics`;
+    assert.equal((await fetch(own)).status, 401);
+    const scraped = await fetch(own, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(scraped.status, 200);
+    assert.match(await scraped.text(), /process_cpu_seconds_total\{role="web"/);
+    assert.equal((await fetch(`http://127.0.0.1:${metricsPort}/health`)).status, 404);
+  });
+
+  it('asks for the token on the worker too', async () => {
+    assert.equal((await fetch(`${worker.url}/metrics`)).status, 401);
+    const scraped = await fetch(`${worker.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(scraped.status, 200);
+    assert.match(await scraped.text(), /process_cpu_seconds_total\{role="worker"/);
+  });
+});
+
+describe('request logs', () => {
+  let database: TestDatabase;
+  let platform: Platform;
+  let app: App;
+  const lines: Record<string, unknown>[] = [];
+  before(async () => {
+    database = await createTestDatabase();
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const config = loadConfig(testEnv(database.url, { LOG_LEVEL: 'info' }));
+    platform = createPlatform(config, 'web', pino({ level: 'info' }, sink));
+    app = await buildServer(platform);
+    app.get('/test/boom', async () => {
+      throw new Error('deliberate');
+    });
+    await app.ready();
+  });
+  after(async () => {
+    await app?.close();
+    await platform?.close();
+    await database?.drop();
+  });
+
+  it('are pino JSON lines with request id, route template, status and duration; errors carry the same id', async () => {
+    const ok = await app.inject({ method: 'GET', url: '/api/v1/products/123456?x=1', headers: { 'x-request-id': 'trace-abc.1' } });
+    assert.equal(ok.headers['x-request-id'], 'trace-abc.1');
+    const boom = await app.inject({ method: 'GET', url: '/test/boom' });
+    assert.equal(boom.statusCode, 500);
+    const id = boom.json().error.requestId;
+    assert.equal(boom.headers['x-request-id'], id);
+    await new Promise((resolve) => setImmediate(resolve));
+
+    const okLine = lines.find((l) => l.msg === 'request' && l.reqId === 'trace-abc.1');
+    assert.ok(okLine, JSON.stringify(lines));
+    assert.equal(okLine.route, '/api/v1/products/:id');
+    assert.equal(okLine.status, ok.statusCode);
+    assert.equal(typeof okLine.durationMs, 'number');
+    assert.equal(typeof okLine.level, 'number');
+    const errorLine = lines.find((l) => l.msg === 'unhandled error');
+    assert.equal(errorLine?.reqId, id);
+    assert.ok(lines.some((l) => l.msg === 'request' && l.reqId === id && l.status === 500));
+  });
+});
