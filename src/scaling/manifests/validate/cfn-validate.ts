@@ -112,12 +112,15 @@ export function checkCfnSemantics(template: { Parameters?: Record<string, { Defa
   return out;
 }
 
+/** Values for cfn-lint where a parameter's default would make a conditional resource look invalid (HTTPS listener). */
+export const EXAMPLE_CFN_PARAMETERS = { CertificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000' };
+
 /**
  * All problems of a template: cfn-lint (critical and warnings) and the semantic checks. cfn-lint
  * evaluates `Ref`s to parameter values, so `parameters` supplies the ones whose default would make a
  * conditional resource look invalid (e.g. an empty CertificateArn).
  */
-export function validateCloudFormation(template: Parameters<typeof checkCfnSemantics>[0], parameters: Record<string, unknown> = {}): string[] {
+export function validateCloudFormation(template: Parameters<typeof checkCfnSemantics>[0], parameters: Record<string, unknown> = EXAMPLE_CFN_PARAMETERS): string[] {
   const result = loadCfnLint().validate(template, parameters);
   const lint = [...result.errors.crit, ...result.errors.warn].map((e) => `${e.resource}: ${e.message}`);
   return [...lint, ...checkCfnSemantics(template)];

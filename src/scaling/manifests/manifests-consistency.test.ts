@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { DeploymentSpecError, SEED_DEPLOYMENT_SPEC, checkDeploymentSpec, withOverrides, type DeploymentSpec } from './deployment-spec.ts';
+import { MANIFEST_TARGETS, renderTargets } from './manifests.ts';
+import type { RenderedFile } from './rendered-file.ts';
+import { getRoleArgv } from './role-env.ts';
+import { validateCloudFormation } from './validate/cfn-validate.ts';
+import { checkDockerfile } from './validate/dockerfile-check.ts';
+import { runYamllint } from './validate/external-tools.ts';
+import { validateK8sObjects, type K8sObject } from './validate/k8s-validate.ts';
+import { getFile, getK8sObjects, getObject, parseYamlDocuments } from './validate/rendered-objects.ts';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+// biome-ignore lint/suspicious/noExplicitAny: assertions navigate parsed YAML freely; manifests.test.ts validates its shape.
+type Obj = Record<string, any>;
+
+const seedFiles = renderTargets(MANIFEST_TARGETS, SEED_DEPLOYMENT_SPEC);
+
+function changedPaths(a: readonly RenderedFile[], b: readonly RenderedFile[]): string[] {
+  return a.filter((f) => b.find((g) => g.path === f.path)?.content !== f.content).map((f) => f.path);
+}
+
+function k8s(files: readonly RenderedFile[], kind: string, name: string): Obj {
+  const o = getK8sObjects(files).find((x) => x.kind === kind && x.metadata?.name === name);
+  assert.ok(o, `${kind}/${name}`);
+  return o as Obj;
+}
+
+function cfn(files: readonly RenderedFile[]): Obj {
+  return getObject(files, 'deploy/aws/salescale.yaml') as Obj;
+}
+
+describe('one number in the spec, every target (acceptance 2)', () => {
+  it('max web replicas 20 → 25 changes the HPA, the production ScaledObject, the ASG and App Platform, and nothing else', async () => {
+    const spec = withOverrides(SEED_DEPLOYMENT_SPEC, { web: { replicas: { min: 2, max: 25, desired: 3 } } });
+    const files = renderTargets(MANIFEST_TARGETS, spec);
+    assert.equal(k8s(files, 'HorizontalPodAutoscaler', 'salescale-web').spec.maxReplicas, 25);
+    assert.equal(k8s(files, 'ScaledObject', 'salescale-web').spec.maxReplicaCount, 25);
+    assert.equal(cfn(files).Parameters.WebMaxSize.Default, 25);
+    assert.equal((getObject(files, '.do/app.yaml') as Obj).services[0].autoscaling.max_instance_count, 25);
+    // Swarm, compose and Heroku have no autoscaler bound: they must not change.
+    assert.deepEqual(changedPaths(files, seedFiles).sort(), ['.do/app.yaml', 'deploy/aws/salescale.yaml', 'deploy/k8s/base/web-hpa.yaml', 'deploy/k8s/overlays/production/web-scaledobject.yaml']);
+    assert.deepEqual(await validateK8sObjects(getK8sObjects(files)), []);
+    assert.deepEqual(validateCloudFormation(cfn(files) as never), []);
+  });
+
+  it('desired web replicas 3 → 4 changes swarm, Heroku and the ASG together', () => {
+    const spec = withOverrides(SEED_DEPLOYMENT_SPEC, { web: { replicas: { min: 2, max: 20, desired: 4 } } });
+    const files = renderTargets(MANIFEST_TARGETS, spec);
+    assert.equal((getObject(files, 'deploy/swarm/stack.yml') as Obj).services.web.deploy.replicas, 4);
+    assert.equal((getObject(files, 'app.json') as Obj).formation.web.quantity, 4);
+    assert.equal(cfn(files).Parameters.WebDesiredCapacity.Default, 4);
+    assert.deepEqual(changedPaths(files, seedFiles).sort(), ['app.json', 'deploy/aws/salescale.yaml', 'deploy/swarm/stack.yml']);
+  });
+
+  it('a CPU target of 65 % reaches the HPA, the KEDA cpu trigger, target tracking, predictive scaling and App Platform, and re-plans the pre-scaling windows everywhere', () => {
+    const spec = withOverrides(SEED_DEPLOYMENT_SPEC, { web: { autoscaling: { ...SEED_DEPLOYMENT_SPEC.web.autoscaling, cpuPercent: 65 } } } as Partial<DeploymentSpec>);
+    const files = renderTargets(MANIFEST_TARGETS, spec);
+    const hpa = k8s(files, 'HorizontalPodAutoscaler', 'salescale-web').spec;
+    assert.equal(hpa.metrics.find((m: Obj) => m.resource.name === 'cpu').resource.target.averageUtilization, 65);
+    const webSo = k8s(files, 'ScaledObject', 'salescale-web').spec;
+    assert.equal(webSo.triggers.find((t: Obj) => t.type === 'cpu').metadata.value, '65');
+    const r = cfn(files).Resources;
+    assert.equal(r.WebCpuTargetTracking.Properties.TargetTrackingConfiguration.TargetValue, 65);
+    assert.equal(r.WebPredictiveScaling.Properties.PredictiveScalingConfiguration.MetricSpecifications[0].TargetValue, 65);
+    assert.equal((getObject(files, '.do/app.yaml') as Obj).services[0].autoscaling.metrics.cpu.percent, 65);
+    // A lower target needs more replicas at the peak: the KEDA cron windows and the ASG scheduled actions move together.
+    const cron = webSo.triggers.filter((t: Obj) => t.type === 'cron').map((t: Obj) => Number(t.metadata.desiredReplicas));
+    const actions = Object.values(r as Obj).filter((x: Obj) => x.Type === 'AWS::AutoScaling::ScheduledAction' && x.Properties.AutoScalingGroupName.Ref === 'WebAutoScalingGroup');
+    assert.deepEqual(
+      actions.slice(0, -1).map((x: Obj) => x.Properties.MinSize),
+      cron,
+    );
+    const seedCron = k8s(seedFiles, 'ScaledObject', 'salescale-web').spec.triggers.filter((t: Obj) => t.type === 'cron');
+    assert.ok(Math.max(...cron) > Math.max(...seedCron.map((t: Obj) => Number(t.metadata.desiredReplicas))));
+  });
+
+  it('a drain delay of 15 s moves the preStop pause, the grace periods, the App Platform drain and the swarm stop period', () => {
+    const spec = withOverrides(SEED_DEPLOYMENT_SPEC, { drain: { ...SEED_DEPLOYMENT_SPEC.drain, drainDelaySeconds: 15 } });
+    const files = renderTargets(MANIFEST_TARGETS, spec);
+    const pod = k8s(files, 'Deployment', 'salescale-web').spec.template.spec;
+    assert.equal(pod.containers[0].lifecycle.preStop.sleep.seconds, 15);
+    assert.equal(pod.terminationGracePeriodSeconds, 45);
+    assert.equal((getObject(files, 'deploy/swarm/stack.yml') as Obj).services.web.stop_grace_period, '45s');
+    assert.equal((getObject(files, 'deploy/swarm/stack.yml') as Obj).services.web.environment.SHUTDOWN_DRAIN_DELAY_MS, '15000');
+    assert.deepEqual((getObject(files, '.do/app.yaml') as Obj).services[0].termination, { drain_seconds: 15, grace_period_seconds: 45 });
+  });
+});
+
+describe('spec consistency', () => {
+  it("refuses pool sizes whose peak exceeds max_connections (the seed's 20 × 50 against 200)", () => {
+    const seedPools = withOverrides(SEED_DEPLOYMENT_SPEC, { web: { dbPoolMax: 50 } });
+    assert.throws(() => checkDeploymentSpec(seedPools), (e: unknown) => e instanceof DeploymentSpecError && /max_connections 200/.test(e.message));
+    assert.throws(() => renderTargets(['k8s'], seedPools), DeploymentSpecError);
+  });
+
+  it('refuses min > desired and requests above limits', () => {
+    assert.throws(() => checkDeploymentSpec(withOverrides(SEED_DEPLOYMENT_SPEC, { web: { replicas: { min: 4, max: 20, desired: 3 } } })), /min ≤ desired/);
+    assert.throws(() => checkDeploymentSpec(withOverrides(SEED_DEPLOYMENT_SPEC, { worker: { requests: { cpuMillicores: 900, memoryMiB: 256 } } })), /requests must not exceed/);
+  });
+});
+
+/** Replaces one occurrence in a rendered file's text, failing if the text is not there (so a renderer change cannot make the test vacuous). */
+function breakText(path: string, from: string | RegExp, to: string): string {
+  const text = getFile(seedFiles, path).content;
+  assert.ok(typeof from === 'string' ? text.includes(from) : from.test(text), `${path} contains ${from}`);
+  return text.replace(from, to);
+}
+
+async function k8sProblems(text: string): Promise<string[]> {
+  return validateK8sObjects(parseYamlDocuments(text) as K8sObject[]);
+}
+
+describe('deliberately broken manifests are caught (acceptance 3)', () => {
+  it('Kubernetes: an unknown field', async () => {
+    const problems = await k8sProblems(breakText('deploy/k8s/base/web-deployment.yaml', 'imagePullPolicy:', 'imagePullPolicey:'));
+    assert.ok(problems.some((p) => /containers\[0\]\.imagePullPolicey: unknown field/.test(p)), problems.join('\n'));
+  });
+
+  it('Kubernetes: a bad enum value', async () => {
+    const problems = await k8sProblems(breakText('deploy/k8s/base/web-hpa.yaml', 'type: Percent', 'type: Percentage'));
+    assert.ok(problems.some((p) => /"Percentage" is not one of Pods, Percent/.test(p)), problems.join('\n'));
+  });
+
+  it('Kubernetes: a wrong type and a missing required field', async () => {
+    const problems = await k8sProblems(breakText('deploy/k8s/base/web-hpa.yaml', /maxReplicas: \d+/, 'maxReplicas: "twenty"'));
+    assert.ok(problems.some((p) => /maxReplicas: must be integer/.test(p)), problems.join('\n'));
+    const missing = await k8sProblems(breakText('deploy/k8s/base/web-hpa.yaml', /\n {2}maxReplicas: \d+/, ''));
+    assert.ok(missing.some((p) => /maxReplicas/.test(p)), missing.join('\n'));
+  });
+
+  it('KEDA: a non-string trigger metadata value, an unknown scaler and a malformed cron window', async () => {
+    const numeric = await k8sProblems(breakText('deploy/k8s/base/worker-scaledobject.yaml', /listLength: "(\d+)"/, 'listLength: $1'));
+    assert.ok(numeric.some((p) => /listLength: must be string/.test(p)), numeric.join('\n'));
+    const scaler = await k8sProblems(breakText('deploy/k8s/base/worker-scaledobject.yaml', 'type: redis', 'type: redis-list'));
+    assert.ok(scaler.some((p) => /"redis-list" is not one of/.test(p)), scaler.join('\n'));
+    const cron = await k8sProblems(breakText('deploy/k8s/overlays/production/web-scaledobject.yaml', /start: (\d+ \d+ \d+ \d+) \*/, 'start: $1'));
+    assert.ok(cron.some((p) => /is not a 5-field cron expression/.test(p)), cron.join('\n'));
+  });
+
+  it('CloudFormation: an unknown property, a wrong type and a bad enum value', () => {
+    const path = 'deploy/aws/salescale.yaml';
+    const unknown = validateCloudFormation(parse(breakText(path, 'HealthCheckGracePeriod:', 'HealthCheckGracePeriods:')));
+    assert.ok(unknown.some((p) => /HealthCheckGracePeriods is not a valid property/.test(p)), unknown.join('\n'));
+    const type = validateCloudFormation(parse(breakText(path, /\n( +)Port: 3030/, '\n$1Port: three-thousand')));
+    assert.ok(type.some((p) => /Expecting an integer/.test(p)), type.join('\n'));
+    const enumValue = validateCloudFormation(parse(breakText(path, 'PredefinedMetricType: ASGAverageCPUUtilization', 'PredefinedMetricType: ASGAverageCPU')));
+    assert.ok(enumValue.some((p) => /"ASGAverageCPU" is not one of/.test(p)), enumValue.join('\n'));
+    const missing = validateCloudFormation(parse(breakText(path, /\n {6}AutoScalingGroupName:\n {8}Ref: WebAutoScalingGroup\n {6}MinSize: 3/, '\n      MinSize: 3')));
+    assert.ok(missing.some((p) => /Required property AutoScalingGroupName missing/.test(p)), missing.join('\n'));
+  });
+
+  it('YAML: broken indentation', (t) => {
+    const text = breakText('deploy/swarm/stack.yml', '\n    image:', '\n     image:');
+    const result = runYamllint([{ path: 'stack.yml', content: text }]);
+    if (result.skipped) return t.skip(result.skipped);
+    assert.ok(result.problems.length > 0);
+  });
+
+  it('Dockerfile: root user, no health check, dev dependencies', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8');
+    const check = (text: string) => checkDockerfile(text, ignore, { defaultCommand: getRoleArgv('web'), webPort: SEED_DEPLOYMENT_SPEC.web.port });
+    assert.ok(check(dockerfile.replace(/^USER node$/m, 'USER root')).some((p) => /runs as root/.test(p)));
+    assert.ok(check(dockerfile.replace(/^USER node$/m, '')).some((p) => /no USER/.test(p)));
+    assert.ok(check(dockerfile.replace(/^HEALTHCHECK[^\n]*\\\n[^\n]*\n/m, '')).some((p) => /no HEALTHCHECK/.test(p)));
+    assert.ok(check(dockerfile.replace('--omit=dev ', '')).some((p) => /installs dev dependencies/.test(p)));
+    assert.ok(check(dockerfile.replace('COPY src ./src', 'COPY . .')).some((p) => /whole build context/.test(p)));
+    assert.deepEqual(check(dockerfile), []);
+    assert.ok(checkDockerfile(dockerfile, ignore.replace(/^node_modules$/m, ''), { defaultCommand: getRoleArgv('web'), webPort: 3030 }).some((p) => /node_modules/.test(p)));
+  });
+});
