@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Job } from 'bullmq';
 import { eq } from 'drizzle-orm';
-import { enqueueInTransaction } from '../src/platform/outbox/outbox.ts';
+import { freePort } from '../src/platform/local/local-stack.ts';
 import { outbox } from '../src/platform/outbox/outbox.tables.ts';
 import { closeRedis, createRedis } from '../src/platform/redis/redis.ts';
 import { ADMIN_TOKEN } from './helpers/app.ts';
+import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { TEST_REDIS_URL } from './helpers/db.ts';
 import { request, type Json } from './helpers/http.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
@@ -22,6 +23,18 @@ async function followsWithin(instance: Instance, mode: string, withinMs: number)
   await waitFor(`${instance.url} in ${mode}`, async () => (await getMode(instance)).mode === mode, withinMs);
   return Date.now() - started;
 }
+
+/** Polls every 500 ms: the polls are requests too, and must stay far below the RPM threshold under test. */
+async function slowlyUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** Child processes start slowly on a shared 2-core machine: allow a minute. */
+const start = (env: Record<string, string>, command = 'serve') => startInstance({ env, command, timeoutMs: 60_000 });
 
 async function deleteClusterKeys(prefix: string): Promise<void> {
   const redis = createRedis(TEST_REDIS_URL, { name: 'salescale-test-cleanup', role: 'queue' });
@@ -44,10 +57,11 @@ describe('degrade mode forced by an admin, followed by every instance (real sock
 
   before(async () => {
     fixture = await createQueueFixture({ ...QUIET, DEGRADE_ELEVATED_RPM: '1000000', DEGRADE_CRITICAL_RPM: '2000000' });
-    [a, b, worker] = await Promise.all([startInstance({ env: fixture.env }), startInstance({ env: fixture.env }), fixture.startWorker()]);
+    const port = String(await freePort());
+    [a, b, worker] = await Promise.all([start(fixture.env), start(fixture.env), start({ ...fixture.env, PORT: port, WORKER_PORT: port }, 'worker')]);
   });
   after(async () => {
-    await Promise.all([a, b].map((instance) => instance?.stop()));
+    await Promise.all([a, b, worker].map((instance) => instance?.stop()));
     await fixture.close();
     await deleteClusterKeys(fixture.prefix);
   });
@@ -101,9 +115,17 @@ describe('degrade mode forced by an admin, followed by every instance (real sock
       await closeRedis(redis);
     }
 
-    // The worker's behaviour: an order's follow-ups go out with the critical delays.
-    const order = { orderId: 'o-1', email: 'buyer@example.com', items: [{ productId: 1, name: 'Mug', quantity: 2, unitPriceCents: 900 }], totalCents: 1800, currency: 'EUR', placedAt: new Date().toISOString() };
-    await enqueueInTransaction(fixture.db.primary, { queue: 'order', name: 'order-placed', data: order });
+    // Checkout is unchanged in critical mode (an order through A), and the worker defers its follow-ups.
+    const product = await request(`${a.url}/api/v1/admin/products`, { method: 'POST', headers: admin, body: { sku: 'mug-1', name: 'Mug', priceCents: 900, available: 5 } });
+    assert.equal(product.status, 201, JSON.stringify(product.body));
+    const [cookie] = await mintSessionCookies(fixture.env, await insertCustomers(fixture.db.primary, 1));
+    const placed = await request(`${a.url}/api/v1/orders`, {
+      method: 'POST',
+      headers: { cookie: cookie!, 'idempotency-key': 'degraded-order-1' },
+      body: { items: [{ productId: product.body.id, quantity: 2 }] },
+    });
+    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    assert.equal(placed.body.totalCents, 1800);
     const queues = await fixture.inspect();
     // Any state: the 1 s stock job may already have run.
     const delayedJob = (queue: 'email' | 'notifications' | 'inventory', name: string) =>
@@ -133,7 +155,7 @@ describe('degrade mode forced by an admin, followed by every instance (real sock
     await waitFor('notification processed', async () => (await queues.get('notifications').getJob(`outbox-${notices[0]!.id}`))?.isCompleted());
 
     // A new instance starts in the current mode.
-    const late = await startInstance({ env: fixture.env });
+    const late = await start(fixture.env);
     try {
       assert.equal((await getMode(late)).mode, 'critical');
     } finally {
@@ -159,7 +181,7 @@ describe('degrade mode chosen automatically from cluster-wide request rate (real
   before(async () => {
     // 600 requests/min over a 5 s window: each instance below it alone, both together above.
     fixture = await createQueueFixture({ ...QUIET, DEGRADE_WINDOW_S: '5', DEGRADE_ELEVATED_RPM: '600', DEGRADE_CRITICAL_RPM: '1000000', DEGRADE_MIN_HOLD_MS: '0' });
-    instances = await Promise.all([startInstance({ env: fixture.env }), startInstance({ env: fixture.env })]);
+    instances = await Promise.all([start(fixture.env), start(fixture.env)]);
   });
   after(async () => {
     await Promise.all(instances.map((instance) => instance.stop()));
@@ -172,7 +194,7 @@ describe('degrade mode chosen automatically from cluster-wide request rate (real
     // About 8 requests/s per instance (~480/min each, ~960/min together).
     const timers = instances.map((instance) => setInterval(() => void fetch(`${instance.url}/api/v1/categories`).then((r) => r.arrayBuffer(), () => {}), 125));
     try {
-      await waitFor('auto mode elevated', async () => (await getMode(instances[1]!)).mode === 'elevated', 30_000);
+      await slowlyUntil('auto mode elevated', async () => (await getMode(instances[1]!)).mode === 'elevated', 30_000);
     } finally {
       for (const timer of timers) clearInterval(timer);
     }
@@ -181,7 +203,7 @@ describe('degrade mode chosen automatically from cluster-wide request rate (real
     assert.match(elevated.reason, /^auto: requests\/min \d+(\.\d+)? > 600$/);
     assert.equal(elevated.settings.rateLimitPercent, 75);
 
-    await waitFor('auto mode back to normal', async () => (await getMode(instances[0]!)).mode === 'normal', 30_000);
+    await slowlyUntil('auto mode back to normal', async () => (await getMode(instances[0]!)).mode === 'normal', 30_000);
     assert.match((await getMode(instances[1]!)).reason, /^auto: every figure below 80% of the elevated thresholds/);
 
     const counted = async (to: string) => {

@@ -4,7 +4,7 @@ import type { Database } from '../db/client.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
 import { JOBS, QUEUES } from '../queue/queue-definitions.ts';
-import { closeRedis, createRedis } from '../redis/redis.ts';
+import { closeRedis, createRedis, waitForRedis } from '../redis/redis.ts';
 import type { ClusterConfig } from './cluster.config.ts';
 import { clusterMetricsFor } from './cluster.metrics.ts';
 import { HEARTBEAT_SCRIPT, LEAD_SCRIPT, LEAVE_SCRIPT, RESIGN_SCRIPT, SET_MODE_SCRIPT } from './cluster.scripts.ts';
@@ -278,8 +278,13 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
       const first = roles.size === 0;
       roles.set(role, figures);
       if (first) await start();
-      // A new instance starts in the cluster's current mode; an unreachable Redis delays start by at most ~1 s.
-      await Promise.race([runTick(), new Promise((resolve) => setTimeout(resolve, 1500).unref())]);
+      // A new instance starts in the cluster's current mode; an unreachable Redis delays start by at most ~2 s.
+      const ready = await waitForRedis(redis, 2000).then(
+        () => true,
+        () => false,
+      );
+      if (ready) await Promise.race([runTick(), new Promise((resolve) => setTimeout(resolve, 1500).unref())]);
+      else logger.warn({ mode: state.mode }, 'Redis not ready: starting in the last known degrade mode; following the cluster once it answers');
     },
     async leave(role) {
       if (!roles.delete(role)) return;
