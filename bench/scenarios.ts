@@ -7,6 +7,7 @@ import { catalogScenario } from './catalog.ts';
 import { catalogCostsScenario } from './catalog-costs.ts';
 import { pgbenchScenario } from './pgbench.ts';
 import { queueScenario } from './queue.ts';
+import { capacityScenario, saleMixScenario } from './sale-mix.ts';
 import { skip, type Scenario } from './scenario.ts';
 
 /** Stands in for a scenario whose code has not landed yet, so the run says so instead of omitting it. */
@@ -19,8 +20,8 @@ export const SCENARIOS: Scenario[] = [
   pending('checkout-hot', 'one hot product, many buyers vs pgbench single-row conditional update'),
   pending('sold-out', 'the hot product after it sold out: every request answered by the stock gate'),
   queueScenario,
-  pending('capacity', 'highest arrival rate one web instance sustains within the SLO'),
-  pending('sale-mix', 'open-model flash-sale spike (normal → 10× → cool-down), browse/cart/checkout mix'),
+  capacityScenario,
+  saleMixScenario,
   catalogCostsScenario,
   pgbenchScenario,
 ];
