@@ -12,7 +12,7 @@ import { requestCounter } from '../modules/analytics/index.ts';
 import { sessionPlugin } from '../modules/customers/index.ts';
 import { createLiveSaleCheck, createSaleEventService, saleEventAdminRoutes, saleEventSchemas } from '../modules/sale-events/index.ts';
 import type { Cache } from '../platform/cache/cache.ts';
-import type { AppConfig } from '../platform/config/config.ts';
+import { requireServices, type AppConfig } from '../platform/config/config.ts';
 import type { Database } from '../platform/db/client.ts';
 import type { ClusterNode } from '../platform/cluster/cluster-node.ts';
 import type { Metrics } from '../platform/metrics/metrics.ts';
@@ -24,6 +24,7 @@ import { createRateLimiter } from '../platform/rate-limit/limiter.ts';
 import { rateLimitMetricsFor } from '../platform/rate-limit/rate-limit.metrics.ts';
 import { queueMetricsFor } from '../platform/queue/queue-metrics.ts';
 import { createQueueSet } from '../platform/queue/queues.ts';
+import { closeRedis, createRedis } from '../platform/redis/redis.ts';
 import { adminModeRoutes } from './admin-mode.routes.ts';
 import { commerceSchemas, createCommerce, createStock } from './commerce.ts';
 import { installErrorHandling } from './error-handler.ts';
@@ -125,8 +126,11 @@ export async function buildServer(deps: WebDeps): Promise<App> {
     await app.register(loadShedding({ monitor: loadMonitor, metrics: loadShedMetricsFor(deps.metrics.registry, loadMonitor, config.loadShed.thresholds) }));
   }
   const degradedPolicies = createDegradedPolicies(config.rateLimit.policies);
-  const limiter = config.rateLimit.enabled ? createRateLimiter({ redis: deps.redis, prefix: config.redis.prefix }) : undefined;
-  const stock = createStock(deps);
+  // Sessions, limits, carts, stock gate, idempotency: a connection that tolerates a busy event loop.
+  const stateRedis = createRedis(requireServices(config).redisUrl, { name: 'salescale-web-state', role: 'state', logger: deps.logger });
+  app.addHook('onClose', () => closeRedis(stateRedis));
+  const limiter = config.rateLimit.enabled ? createRateLimiter({ redis: stateRedis, prefix: config.redis.prefix }) : undefined;
+  const stock = createStock({ ...deps, redis: stateRedis });
   const catalog = createCatalogService({
     db: deps.db,
     cache: deps.cache,
@@ -136,6 +140,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
   });
   const commerce = createCommerce({
     ...deps,
+    redis: stateRedis,
     catalog,
     gate: stock.gate,
     limiter,

@@ -23,6 +23,14 @@ export function createStockView(deps: { gate: StockGate; refreshMs: number; cloc
       }
       if (stale.length > 0) {
         const fresh = await deps.gate.peek(stale);
+        // A product without a gate figure (first view, or stock changed outside checkout): build it
+        // now, so the reply shows the truth rather than whatever the catalog cache held.
+        const missing = stale.filter((id) => !fresh.has(id));
+        if (missing.length > 0) {
+          const built = await Promise.all(missing.map((id) => deps.gate.ensure(id)));
+          const again = await deps.gate.peek(missing.filter((_, i) => built[i]));
+          for (const [id, value] of again) fresh.set(id, value);
+        }
         if (remembered.size > MAX_REMEMBERED) remembered.clear();
         for (const id of stale) {
           const value = fresh.get(id);

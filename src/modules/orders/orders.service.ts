@@ -92,6 +92,8 @@ export function createOrderService(deps: OrderServiceDeps) {
       gateResult = await gate.reserve(reservation, lines);
     } catch (error) {
       deps.logger.warn({ err: error }, error instanceof StockGateUnavailableError ? 'stock gate could not be rebuilt' : 'stock gate unreachable');
+      // The reservation may have been applied although its reply was lost: undo it (a no-op if not).
+      await gate.release(reservation, productIds).catch(() => undefined);
       throw new CheckoutUnavailableError();
     }
     if (!gateResult.ok) throw new OutOfStockError(gateResult.shortages);

@@ -3,12 +3,16 @@ import type { Logger } from 'pino';
 
 /**
  * How a connection behaves while Redis is away:
- * - `fast-fail` (cache, rate limits, sessions): commands reject at once so a request can fall back
- *   or refuse cleanly instead of hanging; the client keeps reconnecting in the background.
+ * - `fast-fail` (cache): commands reject at once so a request can fall back or refuse cleanly
+ *   instead of hanging; the client keeps reconnecting in the background.
+ * - `state` (sessions, rate limits, carts, the stock gate, idempotency records): rejects at once
+ *   while disconnected too, but gives a connected Redis 5 s to answer. A saturated event loop
+ *   runs timers before it reads replies, so a 1 s timeout fires spuriously at peak: for the cache
+ *   that only costs a database read, here it would turn a paying buyer away.
  * - `queue` (BullMQ): commands wait for the reconnect (BullMQ requires `maxRetriesPerRequest: null`).
  * - `subscriber`: a dedicated pub/sub connection.
  */
-export type RedisRole = 'fast-fail' | 'queue' | 'subscriber';
+export type RedisRole = 'fast-fail' | 'state' | 'queue' | 'subscriber';
 
 export interface RedisClientOptions {
   name: string;
@@ -25,6 +29,7 @@ export function createRedis(url: string, options: RedisClientOptions): Redis {
   };
   const byRole: Record<RedisRole, RedisOptions> = {
     'fast-fail': { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1000, connectTimeout: 2000 },
+    state: { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 5000, connectTimeout: 2000 },
     queue: { maxRetriesPerRequest: null, enableReadyCheck: true },
     subscriber: { maxRetriesPerRequest: null },
   };

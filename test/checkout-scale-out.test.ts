@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
+import { request, type JsonReply } from './helpers/http.ts';
+import { startInstance, type Instance } from './helpers/instances.ts';
+
+/**
+ * The checkout's claims under real concurrency: many buyers on two `salescale serve` processes
+ * (real sockets), one PostgreSQL and one Redis. The in-process app is only used to set things up.
+ */
+describe('checkout on two instances', () => {
+  let t: TestApp;
+  let a: Instance;
+  let b: Instance;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  before(async () => {
+    t = await createTestApp({ STOCK_SHARDS: '8', RATE_LIMIT_CHECKOUT_MAX: '100000', RATE_LIMIT_CUSTOMER_MAX: '100000', RATE_LIMIT_GENERAL_MAX: '100000', STOCK_VIEW_REFRESH_MS: '200' });
+    const env = { ...t.env, STOCK_SHARDS: '8', DB_POOL_MAX: '10', LOG_LEVEL: process.env.DEBUG_INSTANCES ? 'warn' : 'silent' };
+    [a, b] = await Promise.all([startInstance({ env, timeoutMs: 60_000 }), startInstance({ env, timeoutMs: 60_000 })]);
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    if (process.env.DEBUG_INSTANCES) console.log(a?.output(), b?.output());
+    await t.close();
+  });
+
+  async function createProduct(available: number, fields: Record<string, unknown> = {}): Promise<number> {
+    const reply = await request(`${a.url}/api/v1/admin/products`, {
+      method: 'POST',
+      headers: t.admin,
+      body: { sku: `hot-${Math.random().toString(36).slice(2)}`, name: 'Hot item', priceCents: 4999, available, ...fields },
+    });
+    assert.equal(reply.status, 201, JSON.stringify(reply.body));
+    return reply.body.id;
+  }
+
+  function order(instance: Instance, cookie: string, key: string, items: { productId: number; quantity: number }[]): Promise<JsonReply> {
+    return request(`${instance.url}/api/v1/orders`, { method: 'POST', headers: { cookie, 'idempotency-key': key }, body: { items } });
+  }
+
+  async function databaseStock(productId: number): Promise<{ left: number; sold: number; orders: number }> {
+    const result = await t.platform.db.primary.execute<{ left: string; sold: string; orders: string }>(sql`
+      select (select coalesce(sum(available), 0) from product_stock where product_id = ${productId}) as left,
+             (select coalesce(sum(i.quantity), 0) from order_items i join orders o on o.id = i.order_id where i.product_id = ${productId} and o.status = 'placed') as sold,
+             (select count(*) from order_items i join orders o on o.id = i.order_id where i.product_id = ${productId} and o.status = 'placed') as orders`);
+    const row = result.rows[0]!;
+    return { left: Number(row.left), sold: Number(row.sold), orders: Number(row.orders) };
+  }
+
+  async function gateOf(productId: number): Promise<{ figure: number | null; inFlight: number }> {
+    const base = `{${t.config.redis.prefix}}:stock:${productId}`;
+    const [figure, inFlight] = await Promise.all([t.platform.redis.get(`${base}:a`), t.platform.redis.hlen(`${base}:r`)]);
+    return { figure: figure === null ? null : Number(figure), inFlight };
+  }
+
+  /** Fires every order at once, alternating instances; returns the replies with what each asked for. */
+  async function stampede(productId: number, cookies: string[], count: number, tag: string) {
+    return Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const quantity = 1 + (i % 3);
+        const reply = await order(i % 2 === 0 ? a : b, cookies[i % cookies.length]!, `${tag}-${i}`, [{ productId, quantity }]);
+        return { quantity, reply };
+      }),
+    );
+  }
+
+  async function assertConsistent(productId: number, start: number, soldByReplies: number) {
+    const db = await databaseStock(productId);
+    assert.ok(db.left >= 0, 'never below zero');
+    assert.equal(db.sold + db.left, start, `units sold (${db.sold}) + units left (${db.left}) == ${start}`);
+    assert.equal(db.sold, soldByReplies, 'the database holds exactly the units the 201 replies promised');
+    const gate = await gateOf(productId);
+    assert.equal(gate.inFlight, 0, 'no reservation left in flight');
+    if (gate.figure !== null) assert.equal(gate.figure, db.left, 'the Redis gate agrees with PostgreSQL');
+    await sleep(300); // STOCK_VIEW_REFRESH_MS
+    for (const instance of [a, b]) {
+      const detail = await request(`${instance.url}/api/v1/products/${productId}`);
+      assert.equal(detail.body.available, db.left, 'product replies on every instance show what is left');
+    }
+    return db;
+  }
+
+  it('never oversells: 10× the stock in concurrent orders, then cancellations and another wave', async () => {
+    const start = 200;
+    const productId = await createProduct(start);
+    const customerIds = await insertCustomers(t.platform.db.primary, 300, 'stampede');
+    const cookies = await mintSessionCookies(t.env, customerIds);
+
+    const wave1 = await stampede(productId, cookies, 10 * start, 'w1');
+    let sold = 0;
+    for (const { quantity, reply } of wave1) {
+      if (reply.status === 201) {
+        sold += quantity;
+        assert.equal(reply.body.items[0].quantity, quantity);
+      } else {
+        assert.equal(reply.status, 409, JSON.stringify(reply.body));
+        assert.equal(reply.body.error.code, 'OUT_OF_STOCK');
+      }
+    }
+    assert.ok(sold > start - 3, `sold out (${sold} of ${start}): the design must not refuse buyers while units are left`);
+    const db1 = await assertConsistent(productId, start, sold);
+    assert.equal(db1.orders, wave1.filter((x) => x.reply.status === 201).length);
+
+    // Cancel a third of the orders, each twice and on both instances at once: stock comes back once.
+    const placed = wave1.filter((x) => x.reply.status === 201);
+    const toCancel = placed.filter((_, i) => i % 3 === 0);
+    const cancels = await Promise.all(
+      toCancel.flatMap(({ reply }) => [a, b].map((instance) => request(`${instance.url}/api/v1/admin/orders/${reply.body.id}/cancel`, { method: 'POST', headers: t.admin }))),
+    );
+    for (const reply of cancels) assert.equal(reply.status, 200);
+    const returned = toCancel.reduce((sum, x) => sum + x.quantity, 0);
+    await assertConsistent(productId, start, sold - returned);
+
+    const wave2 = await stampede(productId, cookies, 1000, 'w2');
+    const sold2 = wave2.filter((x) => x.reply.status === 201).reduce((sum, x) => sum + x.quantity, 0);
+    for (const { reply } of wave2) assert.ok(reply.status === 201 || (reply.status === 409 && reply.body.error.code === 'OUT_OF_STOCK'), JSON.stringify(reply.body));
+    await assertConsistent(productId, start, sold - returned + sold2);
+  });
+
+  it('creates exactly one order for 50 concurrent requests with one key across instances', async () => {
+    const productId = await createProduct(100);
+    const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'idem');
+    const [cookie] = await mintSessionCookies(t.env, [customerId!]);
+    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => order(i % 2 ? a : b, cookie!, 'one-key', [{ productId, quantity: 2 }])));
+    const created = replies.filter((r) => r.status === 201);
+    assert.ok(created.length >= 1);
+    for (const reply of replies) {
+      if (reply.status === 201) assert.equal(reply.body.id, created[0]!.body.id);
+      else {
+        assert.equal(reply.status, 409);
+        assert.equal(reply.body.error.code, 'IDEMPOTENCY_IN_PROGRESS');
+      }
+    }
+    const orders = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from orders where customer_id = ${customerId}`);
+    assert.equal(Number(orders.rows[0]!.n), 1);
+    assert.equal((await databaseStock(productId)).left, 98);
+    const retry = await order(b, cookie!, 'one-key', [{ productId, quantity: 2 }]);
+    assert.equal(retry.status, 201);
+    assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+    assert.equal(retry.body.id, created[0]!.body.id);
+    const reused = await order(a, cookie!, 'one-key', [{ productId, quantity: 1 }]);
+    assert.equal(reused.status, 422);
+    assert.equal(reused.body.error.code, 'IDEMPOTENCY_KEY_REUSED');
+  });
+
+  it('completes an order whose client dropped the connection, and replays it to the retry', async () => {
+    const productId = await createProduct(10);
+    const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'drop');
+    const [cookie] = await mintSessionCookies(t.env, [customerId!]);
+    // Hold the product's stock rows so the order is stuck in PostgreSQL while the client goes away.
+    const holder = await t.platform.db.pools.primary.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('select * from product_stock where product_id = $1 for update', [productId]);
+      const aborter = new AbortController();
+      const dropped = fetch(`${a.url}/api/v1/orders`, {
+        method: 'POST',
+        headers: { cookie: cookie!, 'idempotency-key': 'dropped', 'content-type': 'application/json' },
+        body: JSON.stringify({ items: [{ productId, quantity: 1 }] }),
+        signal: aborter.signal,
+      }).catch((error: unknown) => error);
+      for (let i = 0; i < 100; i++) {
+        const waiting = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%place_order%'`);
+        if (Number(waiting.rows[0]!.n) > 0) break;
+        await sleep(50);
+      }
+      aborter.abort();
+      assert.ok((await dropped) instanceof Error, 'the client gave up');
+      const meanwhile = await order(b, cookie!, 'dropped', [{ productId, quantity: 1 }]);
+      assert.equal(meanwhile.status, 409);
+      assert.equal(meanwhile.body.error.code, 'IDEMPOTENCY_IN_PROGRESS');
+      await holder.query('commit');
+    } finally {
+      holder.release();
+    }
+    let retry: JsonReply | undefined;
+    for (let i = 0; i < 50; i++) {
+      retry = await order(b, cookie!, 'dropped', [{ productId, quantity: 1 }]);
+      if (retry.status !== 409) break;
+      await sleep(100);
+    }
+    assert.equal(retry!.status, 201, JSON.stringify(retry!.body));
+    assert.equal(retry!.headers.get('idempotent-replayed'), 'true');
+    const orders = await t.platform.db.primary.execute<{ id: string }>(sql`select id from orders where customer_id = ${customerId}`);
+    assert.equal(orders.rows.length, 1);
+    assert.equal(Number(orders.rows[0]!.id), retry!.body.id);
+    assert.equal((await databaseStock(productId)).left, 9);
+  });
+
+  it('holds the per-customer limit under concurrent orders of one account on both instances', async () => {
+    const productId = await createProduct(100, { maxPerCustomer: 3 });
+    const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'bot');
+    const [cookie] = await mintSessionCookies(t.env, [customerId!]);
+    const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => order(i % 2 ? a : b, cookie!, `bot-${i}`, [{ productId, quantity: 1 + (i % 2) }])));
+    let bought = 0;
+    for (const [i, reply] of replies.entries()) {
+      if (reply.status === 201) bought += 1 + (i % 2);
+      else {
+        assert.equal(reply.status, 409);
+        assert.equal(reply.body.error.code, 'PURCHASE_LIMIT_EXCEEDED');
+      }
+    }
+    assert.ok(bought <= 3 && bought >= 2, `bought ${bought}`);
+    const db = await databaseStock(productId);
+    assert.equal(db.sold, bought);
+    assert.equal(db.left, 100 - bought);
+    const gate = await gateOf(productId);
+    assert.equal(gate.figure, 100 - bought, 'refused attempts gave their reservations back');
+  });
+});
