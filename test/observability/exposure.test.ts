@@ -22,10 +22,9 @@ describe('/metrics exposure', () => {
     t = await createTestApp({ METRICS_TOKEN: TOKEN });
     metricsPort = await freePort();
     const workerPort = await freePort();
-    [web, worker] = await Promise.all([
-      startInstance({ env: { ...t.env, METRICS_PORT: String(metricsPort) } }),
-      startInstance({ env: { ...t.env, PORT: String(workerPort), WORKER_PORT: String(workerPort) }, command: 'worker' }),
-    ]);
+    // One after the other, so that a failed start leaves no process behind (the machine may be busy).
+    web = await startInstance({ env: { ...t.env, METRICS_PORT: String(metricsPort) }, timeoutMs: 60_000 });
+    worker = await startInstance({ env: { ...t.env, PORT: String(workerPort), WORKER_PORT: String(workerPort) }, command: 'worker', timeoutMs: 60_000 });
   });
   after(async () => {
     await Promise.all([web?.stop(), worker?.stop()]);
