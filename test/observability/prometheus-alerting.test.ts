@@ -28,7 +28,7 @@ interface PromAlert {
 
 describe('a real Prometheus scraping two instances', { skip: hasPrometheus ? false : 'prometheus not installed (apt-get install -y prometheus)' }, () => {
   let t: TestApp;
-  let instances: Instance[] = [];
+  const instances: Instance[] = [];
   let prometheus: ChildProcess | undefined;
   let promUrl = '';
   let dir = '';
