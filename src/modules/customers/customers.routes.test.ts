@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
+import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
+import { sessionCookieOf } from '../../../test/helpers/commerce.ts';
+import type { Json } from '../../../test/helpers/http.ts';
+import { hashPassword, verifyPassword } from './password.ts';
+
+describe('customers and sessions', () => {
+  let t: TestApp;
+
+  before(async () => {
+    t = await createTestApp({ RATE_LIMIT_LOGIN_MAX: '3' });
+  });
+  after(() => t.close());
+
+  const register = (payload: Record<string, unknown>) => t.app.inject({ method: 'POST', url: '/api/v1/customers', payload });
+  const login = (payload: Record<string, unknown>, cookie?: string) =>
+    t.app.inject({ method: 'POST', url: '/api/v1/sessions', payload, headers: cookie ? { cookie } : {}, remoteAddress: `10.0.0.${Math.floor(Math.random() * 200) + 1}` });
+  const me = (cookie: string | undefined) => t.app.inject({ method: 'GET', url: '/api/v1/me', headers: cookie ? { cookie } : {} });
+
+  it('registers a customer, signs it in with a safe cookie and queues the welcome email', async () => {
+    const reply = await register({ email: 'Ada@Example.com', password: 'a long password', name: 'Ada' });
+    assert.equal(reply.statusCode, 201, reply.body);
+    const body: Json = reply.json();
+    assert.equal(body.email, 'Ada@Example.com');
+    assert.equal(body.passwordHash, undefined);
+    const setCookie = String(reply.headers['set-cookie']);
+    assert.match(setCookie, /HttpOnly/);
+    assert.match(setCookie, /SameSite=Lax/);
+    assert.doesNotMatch(setCookie, /Secure/, 'not Secure outside production (plain http on localhost)');
+    const cookie = sessionCookieOf(reply.headers['set-cookie']);
+    assert.equal((await me(cookie)).json().id, body.id);
+    const outbox = await t.platform.db.primary.execute<{ data: Json }>(sql`select data from outbox where name = 'send-welcome-email'`);
+    assert.deepEqual(outbox.rows[0]!.data, { email: 'Ada@Example.com', name: 'Ada' });
+    const stored = await t.platform.db.primary.execute<{ password_hash: string }>(sql`select password_hash from customers where id = ${body.id}`);
+    assert.match(stored.rows[0]!.password_hash, /^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$/);
+  });
+
+  it('refuses a second account for the same email in any letter case, and bad input', async () => {
+    await register({ email: 'dup@example.com', password: 'a long password', name: 'A' });
+    const dup = await register({ email: 'DUP@example.com', password: 'another password', name: 'B' });
+    assert.equal(dup.statusCode, 409);
+    assert.equal(dup.json().error.code, 'EMAIL_TAKEN');
+    for (const payload of [
+      { email: 'not-an-email', password: 'a long password', name: 'A' },
+      { email: 'x@example.com', password: 'short', name: 'A' },
+      { email: 'x@example.com', password: 'a long password', name: '' },
+      { email: 'x@example.com', password: 'a long password', name: 'A', id: 1 },
+      { email: 'x@example.com', password: 'a long password', name: 'A', passwordHash: 'x' },
+    ]) {
+      const reply = await register(payload);
+      assert.equal(reply.statusCode, 400, JSON.stringify(payload));
+      assert.equal(reply.json().error.code, 'VALIDATION_FAILED');
+    }
+    const count = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from customers where lower(email) in ('x@example.com', 'dup@example.com')`);
+    assert.equal(Number(count.rows[0]!.n), 1);
+  });
+
+  it('issues a new session id at every login and ends the previous one (no fixation)', async () => {
+    const registered = await register({ email: 'grace@example.com', password: 'a long password', name: 'Grace' });
+    const first = sessionCookieOf(registered.headers['set-cookie'])!;
+    const reply = await login({ email: 'GRACE@example.com', password: 'a long password' }, first);
+    assert.equal(reply.statusCode, 200, reply.body);
+    assert.equal(reply.json().customer.email, 'grace@example.com');
+    const second = sessionCookieOf(reply.headers['set-cookie'])!;
+    assert.notEqual(second, first);
+    assert.equal((await me(first)).statusCode, 401, 'the session presented at login is gone');
+    assert.equal((await me(second)).statusCode, 200);
+    const out = await t.app.inject({ method: 'DELETE', url: '/api/v1/sessions', headers: { cookie: second } });
+    assert.equal(out.statusCode, 204);
+    assert.match(String(out.headers['set-cookie']), /Expires=Thu, 01 Jan 1970/);
+    const after = await me(second);
+    assert.equal(after.statusCode, 401);
+    assert.equal(after.json().error.code, 'NOT_SIGNED_IN');
+    assert.equal((await me('salescale_sid=forged')).statusCode, 401);
+  });
+
+  it('answers a wrong password and an unknown email alike, and locks an account after repeated failures from any address', async () => {
+    await register({ email: 'target@example.com', password: 'the right password', name: 'T' });
+    const wrong = await login({ email: 'target@example.com', password: 'wrong password' });
+    const unknown = await login({ email: 'nobody@example.com', password: 'wrong password' });
+    assert.equal(wrong.statusCode, 401);
+    assert.equal(unknown.statusCode, 401);
+    assert.deepEqual(
+      [wrong.json().error.code, wrong.json().error.message],
+      [unknown.json().error.code, unknown.json().error.message],
+    );
+    // Two more failures (each from a new address) reach RATE_LIMIT_LOGIN_MAX=3 for this account.
+    await login({ email: 'target@example.com', password: 'wrong password' });
+    await login({ email: 'target@example.com', password: 'wrong password' });
+    const locked = await login({ email: 'target@example.com', password: 'the right password' });
+    assert.equal(locked.statusCode, 429);
+    assert.equal(locked.json().error.code, 'LOGIN_RATE_LIMITED');
+    assert.equal(locked.headers['set-cookie'], undefined);
+  });
+
+  it('hashes with argon2id and verifies only the right password', async () => {
+    const params = { memoryKib: 1024, passes: 1, parallelism: 1 };
+    const hash = await hashPassword('secret password', params);
+    assert.notEqual(hash, await hashPassword('secret password', params), 'salted');
+    assert.equal(await verifyPassword('secret password', hash), true);
+    assert.equal(await verifyPassword('secret passwore', hash), false);
+    assert.equal(await verifyPassword('secret password', 'not a hash'), false);
+  });
+});
