@@ -34,6 +34,7 @@ describe('committed deployment files', () => {
     assert.deepEqual(
       stale.map((f) => f.path),
       [],
+      'rendered files are stale: run `npx salescale manifests --target all` and commit them (the alert table, queue names and the capacity plan feed them too)',
     );
   });
 });

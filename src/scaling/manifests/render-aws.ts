@@ -145,9 +145,13 @@ function cpuTargetTracking(spec: DeploymentSpec, group: string): Obj {
   };
 }
 
-/** Dimensions an alarm of the table needs, by namespace (see CloudWatchAlarmSpec.note). */
+/**
+ * Dimensions an alarm of the table needs, by namespace (see CloudWatchAlarmSpec.note). Salescale's EMF
+ * lines (src/platform/metrics/emf.ts) carry the dimension `Role`; the alarms watch the web role.
+ */
 function alarmDimensions(rule: AlertRule): Obj[] | undefined {
   const ns = rule.cloudwatch?.namespace;
+  if (ns === CLOUDWATCH_NAMESPACE) return [{ Name: 'Role', Value: 'web' }];
   if (ns === 'AWS/EC2') return [{ Name: 'AutoScalingGroupName', Value: ref('WebAutoScalingGroup') }];
   if (ns === 'AWS/ApplicationELB') {
     return [

@@ -188,7 +188,11 @@ export function renderCompose(spec: DeploymentSpec): RenderedFile[] {
     image: IMAGES.grafana,
     ports: ['3000:3000'],
     environment: { GF_AUTH_ANONYMOUS_ENABLED: 'true', GF_AUTH_ANONYMOUS_ORG_ROLE: 'Viewer' },
-    volumes: ['../grafana/provisioning:/etc/grafana/provisioning:ro', '../grafana/dashboards:/var/lib/grafana/dashboards:ro'],
+    volumes: [
+      './grafana-datasources.yml:/etc/grafana/provisioning/datasources/salescale.yml:ro',
+      './grafana-dashboards.yml:/etc/grafana/provisioning/dashboards/salescale.yml:ro',
+      '../grafana/salescale-dashboard.json:/var/lib/grafana/dashboards/salescale-dashboard.json:ro',
+    ],
     depends_on: ['prometheus'],
   };
   const stripUndefined = (o: Obj) => JSON.parse(JSON.stringify(o)) as Obj;
@@ -202,6 +206,17 @@ export function renderCompose(spec: DeploymentSpec): RenderedFile[] {
     { path: `${COMPOSE_DIR}/docker-compose.yml`, format: 'compose', content: toYaml(compose) },
     { path: `${COMPOSE_DIR}/nginx.conf`, format: 'text', content: nginxConf(spec) },
     { path: `${COMPOSE_DIR}/prometheus.yml`, format: 'yaml', content: prometheusConf(spec) },
+    {
+      path: `${COMPOSE_DIR}/grafana-datasources.yml`,
+      format: 'yaml',
+      content: toYaml({ apiVersion: 1, datasources: [{ name: 'Prometheus', type: 'prometheus', access: 'proxy', url: 'http://prometheus:9090', isDefault: true }] }),
+    },
+    {
+      path: `${COMPOSE_DIR}/grafana-dashboards.yml`,
+      format: 'yaml',
+      // The dashboard itself is deploy/grafana/salescale-dashboard.json (dashboard as code, kept by the observability work).
+      content: toYaml({ apiVersion: 1, providers: [{ name: 'salescale', type: 'file', options: { path: '/var/lib/grafana/dashboards' } }] }),
+    },
   ];
 }
 

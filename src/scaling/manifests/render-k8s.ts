@@ -80,10 +80,17 @@ function podSpec(spec: DeploymentSpec, role: 'web' | 'worker'): Obj {
         livenessProbe: probe(spec.probes.liveness, portName),
         lifecycle: { preStop: { sleep: { seconds: spec.drain.drainDelaySeconds } } },
         securityContext: SECURITY_CONTEXT,
-        volumeMounts: [{ name: 'data', mountPath: '/data' }],
+        // The root filesystem is read-only: DATA_DIR and the temp folder are the only writable places.
+        volumeMounts: [
+          { name: 'data', mountPath: '/data' },
+          { name: 'tmp', mountPath: '/tmp' },
+        ],
       },
     ],
-    volumes: [{ name: 'data', emptyDir: { sizeLimit: '256Mi' } }],
+    volumes: [
+      { name: 'data', emptyDir: { sizeLimit: '256Mi' } },
+      { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+    ],
   };
 }
 
