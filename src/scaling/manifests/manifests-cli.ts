@@ -34,6 +34,7 @@ export function registerManifestsCommand(program: Command): Command {
     .option('--image-tag <tag>', `image tag (default ${SEED_DEPLOYMENT_SPEC.image.tag})`)
     .option('--check', 'write nothing; exit 1 if a file on disk differs from the rendering');
   cmd.action(async (o: { target: ManifestTarget[]; out: string; year?: number; imageTag?: string; check?: boolean }) => {
+    const print = cmd.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s));
     const spec = withOverrides(SEED_DEPLOYMENT_SPEC, {
       ...(o.year ? { prescale: { year: o.year } } : {}),
       ...(o.imageTag ? { image: { tag: o.imageTag } } : {}),
@@ -52,11 +53,11 @@ export function registerManifestsCommand(program: Command): Command {
         if (current !== file.content) stale.push(file.path);
       }
       if (stale.length > 0) cmd.error(`stale or missing (run salescale manifests --target ${o.target.join(',')}):\n  ${stale.join('\n  ')}`, { exitCode: 1 });
-      process.stdout.write(`${files.length} files up to date\n`);
+      print(`${files.length} files up to date\n`);
       return;
     }
     const written = await writeRenderedFiles(files, o.out);
-    process.stdout.write(`${written.length} files written under ${o.out}:\n  ${written.join('\n  ')}\n`);
+    print(`${written.length} files written under ${o.out}:\n  ${written.join('\n  ')}\n`);
   });
   return cmd;
 }

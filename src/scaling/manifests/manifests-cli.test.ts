@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Command, CommanderError } from 'commander';
+import { registerManifestsCommand } from './manifests-cli.ts';
+
+function cli(): Command {
+  const program = new Command('salescale').exitOverride().configureOutput({ writeOut: () => {}, writeErr: () => {} });
+  registerManifestsCommand(program).exitOverride();
+  return program;
+}
+
+async function run(...args: string[]): Promise<void> {
+  await cli().parseAsync(['node', 'salescale', 'manifests', ...args]);
+}
+
+describe('salescale manifests', () => {
+  let dir = '';
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('writes the chosen targets under --out, then --check passes until a file is edited', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'salescale-manifests-cli-'));
+    await run('--target', 'k8s,do', '--out', dir);
+    assert.match(await readFile(join(dir, 'deploy/k8s/base/web-hpa.yaml'), 'utf8'), /maxReplicas: 20/);
+    assert.match(await readFile(join(dir, '.do/app.yaml'), 'utf8'), /max_instance_count: 20/);
+    await run('--target', 'k8s,do', '--out', dir, '--check');
+    await writeFile(join(dir, 'deploy/k8s/base/web-hpa.yaml'), 'edited by hand\n');
+    await assert.rejects(run('--target', 'k8s', '--out', dir, '--check'), (e: unknown) => e instanceof CommanderError && e.exitCode === 1 && /web-hpa\.yaml/.test(e.message));
+  });
+
+  it('re-plans the pre-scaling windows for --year and sets --image-tag everywhere', async () => {
+    await run('--target', 'aws', '--out', dir, '--year', '2028', '--image-tag', '2.0.0');
+    const template = await readFile(join(dir, 'deploy/aws/salescale.yaml'), 'utf8');
+    assert.match(template, /StartTime: "?2028-11-2\d/);
+    assert.doesNotMatch(template, /StartTime: "?2027-/);
+    assert.match(template, /ghcr\.io\/salescale\/salescale:2\.0\.0/);
+  });
+
+  it('refuses an unknown target', async () => {
+    await assert.rejects(run('--target', 'nomad'), (e: unknown) => e instanceof CommanderError && /targets are k8s, compose, swarm, aws, heroku, do or all/.test(e.message));
+  });
+});
