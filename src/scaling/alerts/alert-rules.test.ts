@@ -10,10 +10,12 @@ import { ALERT_FIXTURES } from './alert-rules.fixtures.ts';
 import { buildGrafanaDashboard, getDashboardExpressions } from './grafana-dashboard.ts';
 import { formatDuration, renderPrometheusRules } from './prometheus-rules.ts';
 import { renderPromtoolTests } from './promtool-tests.ts';
+import { renderRecordingRules } from './recording-rules.ts';
 
 const DEPLOY = path.resolve(import.meta.dirname, '../../../deploy/prometheus');
 const RULES_FILE = path.join(DEPLOY, 'alert-rules.yml');
 const TESTS_FILE = path.join(DEPLOY, 'alert-rules.test.yml');
+const RECORDING_FILE = path.join(DEPLOY, 'recording-rules.yml');
 const DASHBOARD_FILE = path.resolve(DEPLOY, '../grafana/salescale-dashboard.json');
 const promtool = spawnSync('promtool', ['--version']).status === 0;
 const NO_PROMTOOL = 'promtool not installed (apt-get install -y prometheus)';
@@ -97,6 +99,7 @@ describe('alert rules table', () => {
     const regenerate = 'npx salescale alerts --out deploy/prometheus/alert-rules.yml --tests deploy/prometheus/alert-rules.test.yml';
     assert.equal(readFileSync(RULES_FILE, 'utf8'), renderPrometheusRules(ALERT_RULES), `stale alert-rules.yml: ${regenerate}`);
     assert.equal(readFileSync(TESTS_FILE, 'utf8'), renderPromtoolTests(ALERT_RULES, ALERT_FIXTURES, 'alert-rules.yml'), `stale alert-rules.test.yml: ${regenerate}`);
+    assert.equal(readFileSync(RECORDING_FILE, 'utf8'), renderRecordingRules(), `stale recording-rules.yml: ${regenerate} --recording deploy/prometheus/recording-rules.yml`);
     assert.deepEqual(JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')), buildGrafanaDashboard(), `stale dashboard: ${regenerate} --dashboard deploy/grafana/salescale-dashboard.json`);
   });
 
@@ -119,9 +122,10 @@ describe('alert rules table', () => {
     }
   });
 
-  it('passes promtool check rules', { skip: promtool ? false : NO_PROMTOOL }, () => {
+  it('passes promtool check rules (alerting and recording)', { skip: promtool ? false : NO_PROMTOOL }, () => {
     const out = execFileSync('promtool', ['check', 'rules', RULES_FILE], { encoding: 'utf8' });
     assert.match(out, new RegExp(`SUCCESS: ${ALERT_RULES.length} rules found`));
+    assert.match(execFileSync('promtool', ['check', 'rules', RECORDING_FILE], { encoding: 'utf8' }), /SUCCESS/);
   });
 
   it('passes promtool test rules: each rule fires after its duration and not before', { skip: promtool ? false : NO_PROMTOOL }, () => {

@@ -1,5 +1,5 @@
 /**
- * `salescale alerts [--out file] [--tests file] [--dashboard file] [--json]`: the alert table as a Prometheus rules
+ * `salescale alerts [--out file] [--tests file] [--recording file] [--dashboard file] [--json]`: the alert table as a Prometheus rules
  * file (stdout or `--out`), its `promtool test rules` file (`--tests`), or JSON for other generators
  * (CloudWatch alarms in the AWS template).
  */
@@ -11,6 +11,7 @@ import { ALERT_FIXTURES } from './alert-rules.fixtures.ts';
 import { buildGrafanaDashboard } from './grafana-dashboard.ts';
 import { renderPrometheusRules } from './prometheus-rules.ts';
 import { renderPromtoolTests } from './promtool-tests.ts';
+import { renderRecordingRules } from './recording-rules.ts';
 
 export function registerAlertsCommand(program: Command): Command {
   const cmd = program
@@ -18,9 +19,10 @@ export function registerAlertsCommand(program: Command): Command {
     .description("render the seed strategy's alert thresholds as Prometheus alerting rules (or --json)")
     .option('--out <file>', 'write the rules to this file instead of stdout')
     .option('--tests <file>', 'also write a `promtool test rules` file covering every rule')
+    .option('--recording <file>', 'also write the recording rules (throughput, error ratio, percentiles, checkout rate, …)')
     .option('--dashboard <file>', 'also write the Grafana dashboard JSON')
     .option('--json', 'print the rule table as JSON');
-  cmd.action(async (options: { out?: string; tests?: string; dashboard?: string; json?: boolean }) => {
+  cmd.action(async (options: { out?: string; tests?: string; recording?: string; dashboard?: string; json?: boolean }) => {
     const text = options.json ? `${JSON.stringify(ALERT_RULES, null, 2)}\n` : renderPrometheusRules(ALERT_RULES);
     if (options.out) {
       await writeFile(options.out, text);
@@ -34,6 +36,10 @@ export function registerAlertsCommand(program: Command): Command {
       const rulesFile = options.out ? path.relative(path.dirname(path.resolve(options.tests)), path.resolve(options.out)) : 'alert-rules.yml';
       await writeFile(options.tests, renderPromtoolTests(ALERT_RULES, ALERT_FIXTURES, rulesFile));
       process.stderr.write(`promtool tests for ${ALERT_RULES.length} rules written to ${options.tests}\n`);
+    }
+    if (options.recording) {
+      await writeFile(options.recording, renderRecordingRules());
+      process.stderr.write(`recording rules written to ${options.recording}\n`);
     }
     if (options.dashboard) {
       await writeFile(options.dashboard, `${JSON.stringify(buildGrafanaDashboard(), null, 2)}\n`);
