@@ -1,0 +1,254 @@
+/**
+ * Checkout under a stampede on one hot product (`npm run bench:checkout`; also the `checkout-hot`
+ * and `sold-out` scenarios of `npm run bench`).
+ *
+ * One `salescale serve` instance, many signed-in buyers (sessions minted through the app's own
+ * session store), every order with its own Idempotency-Key, over loopback. In the same run:
+ *  - the chosen design: stock split across STOCK_SHARDS rows taken with SKIP LOCKED;
+ *  - the baseline: the same product with its stock in a single row (conditional UPDATE);
+ *  - pgbench running that single-row conditional UPDATE alone at its best client count;
+ *  - for sold-out replies, a bare Fastify route on the same runtime.
+ * Each design first sells from a deep stock (successful orders/s and latency), then sells out a
+ * small stock under the same load (sold-out replies/s, and the oversell check: units in 201
+ * replies == units gone from PostgreSQL == the stock, never more).
+ */
+import { sql } from 'drizzle-orm';
+import autocannon from 'autocannon';
+import { createDatabase, type Db } from '../src/platform/db/client.ts';
+import { insertCustomers, mintSessionCookies } from '../test/helpers/commerce.ts';
+import { startChild } from './lib.ts';
+import { measurePgbenchSingleRow } from './pgbench.ts';
+import { check, round, skip, type BenchContext, type Scenario, type ScenarioResult } from './scenario.ts';
+import { benchEnv, type BenchDatabase } from './stack.ts';
+
+const BUYERS = 2000;
+const SHARDS = 8;
+const DEEP_STOCK = 10_000_000;
+/** Requests autocannon abandons at the end of a phase may still commit: wait for them before counting. */
+const DRAIN_MS = 1500;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Phase {
+  seconds: number;
+  statuses: Record<string, number>;
+  ordersPerSecond: number;
+  soldOutPerSecond: number;
+  unitsOrdered: number;
+  latencyMs: { p50: number; p95: number; p99: number };
+  errors: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** Closed-model load: `connections` buyers, each order from a rotating session with a fresh key. */
+async function orderLoad(url: string, productId: number, cookies: string[], connections: number, seconds: number): Promise<Phase> {
+  let n = 0;
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  let unitsOrdered = 0;
+  const body = JSON.stringify({ items: [{ productId, quantity: 1 }] });
+  let finish!: (result: autocannon.Result) => void;
+  let fail!: (error: Error) => void;
+  const done = new Promise<autocannon.Result>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
+  });
+  const instance = autocannon(
+    {
+    url,
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        path: '/api/v1/orders',
+        setupRequest: (request) => {
+          n++;
+          return {
+            ...request,
+            headers: { 'content-type': 'application/json', cookie: cookies[n % cookies.length]!, 'idempotency-key': `bench-${productId}-${n}-${Math.random()}` },
+            body,
+          };
+        },
+      },
+    ],
+    },
+    (error, result) => (error ? fail(error) : finish(result)),
+  );
+  instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+    statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
+    if (statusCode === 201) unitsOrdered++;
+    latencies.push(responseTime);
+  });
+  const result = await done;
+  latencies.sort((a, b) => a - b);
+  return {
+    seconds,
+    statuses,
+    ordersPerSecond: round((statuses['201'] ?? 0) / seconds),
+    soldOutPerSecond: round((statuses['409'] ?? 0) / seconds),
+    unitsOrdered,
+    latencyMs: { p50: round(percentile(latencies, 50)), p95: round(percentile(latencies, 95)), p99: round(percentile(latencies, 99)) },
+    errors: result.errors + result.timeouts,
+  };
+}
+
+interface Setup {
+  url: string;
+  cookies: string[];
+  db: Db;
+  products: { sharded: number; single: number };
+}
+
+async function setUp(ctx: BenchContext, database: BenchDatabase): Promise<Setup> {
+  const handle = createDatabase({ url: database.url, poolMin: 0, poolMax: 4, statementTimeoutMs: 0, applicationName: 'salescale-bench' });
+  ctx.onCleanup(() => handle.close());
+  const db = handle.primary;
+  const customerIds = await insertCustomers(db, BUYERS, 'bench');
+  const cookies = await mintSessionCookies(benchEnv(database), customerIds);
+  const created = await db.execute<{ id: string }>(sql`
+    insert into products (sku, name, price_cents) values ('hot-sharded', 'Hot item (sharded stock)', 4999), ('hot-single', 'Hot item (single-row stock)', 4999)
+    returning id`);
+  const [sharded, single] = created.rows.map((r) => Number(r.id)) as [number, number];
+  const app = await ctx.startApp(database, { env: { STOCK_SHARDS: String(SHARDS), DB_POOL_MAX: '20' } });
+  return { url: app.url, cookies, db, products: { sharded, single } };
+}
+
+/** Puts `units` in stock in `shards` rows and drops the gate, as the admin API does. */
+async function setStock(s: Setup, database: BenchDatabase, productId: number, units: number, shards: number): Promise<void> {
+  await s.db.execute(sql`delete from product_stock where product_id = ${productId}`);
+  const base = Math.floor(units / shards);
+  for (let shard = 0; shard < shards; shard++) {
+    await s.db.execute(sql`insert into product_stock (product_id, shard, available) values (${productId}, ${shard}, ${base + (shard < units % shards ? 1 : 0)})`);
+  }
+  const redis = new (await import('ioredis')).Redis(benchEnv(database).REDIS_URL!);
+  try {
+    await redis.del(`{${database.redisPrefix}}:stock:${productId}:a`);
+    await redis.incr(`{${database.redisPrefix}}:stock:${productId}:v`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function unitsSold(s: Setup, productId: number): Promise<{ sold: number; left: number }> {
+  const result = await s.db.execute<{ sold: string; left: string }>(sql`
+    select (select coalesce(sum(quantity), 0) from order_items where product_id = ${productId}) as sold,
+           (select coalesce(sum(available), 0) from product_stock where product_id = ${productId}) as left`);
+  return { sold: Number(result.rows[0]!.sold), left: Number(result.rows[0]!.left) };
+}
+
+async function measureDesign(ctx: BenchContext, s: Setup, database: BenchDatabase, productId: number, shards: number, label: string) {
+  await setStock(s, database, productId, DEEP_STOCK, shards);
+  ctx.log(`${label}: warm-up`);
+  await orderLoad(s.url, productId, s.cookies, ctx.connections, 2);
+  ctx.log(`${label}: deep stock, ${ctx.durationSeconds} s`);
+  const deep = await orderLoad(s.url, productId, s.cookies, ctx.connections, ctx.durationSeconds);
+  await sleep(DRAIN_MS);
+
+  // A stock that sells out within the first half of the phase at the rate just measured.
+  const stock = Math.max(100, Math.floor((deep.ordersPerSecond * ctx.durationSeconds) / 2));
+  const before = await unitsSold(s, productId);
+  await setStock(s, database, productId, stock, shards);
+  ctx.log(`${label}: selling out ${stock} units, ${ctx.durationSeconds} s`);
+  const sellOut = await orderLoad(s.url, productId, s.cookies, ctx.connections, ctx.durationSeconds);
+  await sleep(DRAIN_MS);
+  const after = await unitsSold(s, productId);
+  const soldInPhase = after.sold - before.sold;
+  return {
+    deep,
+    sellOut,
+    sellOutStock: stock,
+    // Units promised by 201 replies beyond the stock, and units PostgreSQL lost beyond it: both must be 0.
+    oversold: Math.max(0, sellOut.unitsOrdered - stock) + Math.max(0, soldInPhase - stock) + Math.max(0, -after.left),
+    // Every unit gone from PostgreSQL is in an order, every 201 reply is one of those units (a reply
+    // autocannon abandoned at the end is an order the client never saw: replies <= database).
+    consistent: soldInPhase + after.left === stock && sellOut.unitsOrdered <= soldInPhase,
+    soldOut: after.left === 0,
+  };
+}
+
+export const checkoutHotScenario: Scenario = {
+  name: 'checkout-hot',
+  describe: 'one hot product, many buyers: sharded stock (SKIP LOCKED) vs the single-row design vs pgbench single-row UPDATE',
+  async run(ctx): Promise<ScenarioResult> {
+    const reference = await measurePgbenchSingleRow({ durationSeconds: Math.min(4, ctx.durationSeconds), log: ctx.log });
+    const database = await ctx.database();
+    const s = await setUp(ctx, database);
+    const sharded = await measureDesign(ctx, s, database, s.products.sharded, SHARDS, 'sharded');
+    const single = await measureDesign(ctx, s, database, s.products.single, 1, 'single-row');
+    const pgbenchTps = reference.available ? reference.bestTps : Number.NaN;
+    const figures: Record<string, number> = {
+      shardedOrdersPerSecond: sharded.deep.ordersPerSecond,
+      shardedP50Ms: sharded.deep.latencyMs.p50,
+      shardedP95Ms: sharded.deep.latencyMs.p95,
+      shardedP99Ms: sharded.deep.latencyMs.p99,
+      shardedSoldOutRepliesPerSecond: sharded.sellOut.soldOutPerSecond,
+      shardedOversold: sharded.oversold,
+      singleRowOrdersPerSecond: single.deep.ordersPerSecond,
+      singleRowP50Ms: single.deep.latencyMs.p50,
+      singleRowP95Ms: single.deep.latencyMs.p95,
+      singleRowP99Ms: single.deep.latencyMs.p99,
+      singleRowSoldOutRepliesPerSecond: single.sellOut.soldOutPerSecond,
+      singleRowOversold: single.oversold,
+      pgbenchSingleRowTps: pgbenchTps,
+      connections: ctx.connections,
+      buyers: BUYERS,
+      shards: SHARDS,
+    };
+    const ratios = {
+      shardedVsPgbench: round(sharded.deep.ordersPerSecond / pgbenchTps),
+      singleRowVsPgbench: round(single.deep.ordersPerSecond / pgbenchTps),
+      shardedVsSingleRow: round(sharded.deep.ordersPerSecond / single.deep.ordersPerSecond),
+    };
+    const checks = [
+      check('oversold units (sharded)', sharded.oversold, '==', 0),
+      check('oversold units (single-row)', single.oversold, '==', 0),
+      check('sold + left == stock, 201 replies <= sold (sharded)', sharded.consistent ? 1 : 0, '==', 1),
+      check('sold + left == stock, 201 replies <= sold (single-row)', single.consistent ? 1 : 0, '==', 1),
+      check('sold out within the phase (sharded)', sharded.soldOut ? 1 : 0, '==', 1),
+      check('sold out within the phase (single-row)', single.soldOut ? 1 : 0, '==', 1),
+    ];
+    if (reference.available) checks.push(check('successful orders/s ÷ pgbench single-row tps', ratios.shardedVsPgbench, '>=', 1));
+    return {
+      figures,
+      ratios,
+      checks,
+      details: { sharded, single, pgbench: reference, note: reference.available ? undefined : reference.reason },
+    };
+  },
+};
+
+export const soldOutScenario: Scenario = {
+  name: 'sold-out',
+  describe: 'the hot product after it sold out: every order answered 409 by the Redis stock gate, vs bare Fastify',
+  async run(ctx): Promise<ScenarioResult> {
+    const bare = await startChild(new URL('./bare-server.ts', import.meta.url).pathname, [], {}, '/');
+    ctx.onCleanup(() => bare.stop());
+    const database = await ctx.database();
+    const s = await setUp(ctx, database);
+    await setStock(s, database, s.products.sharded, 0, SHARDS);
+    await orderLoad(s.url, s.products.sharded, s.cookies, ctx.connections, 2);
+    ctx.log(`sold-out: ${ctx.durationSeconds} s`);
+    const soldOut = await orderLoad(s.url, s.products.sharded, s.cookies, ctx.connections, ctx.durationSeconds);
+    const reference = await autocannon({ url: `${bare.url}/`, connections: ctx.connections, duration: ctx.durationSeconds });
+    const bareRps = reference.requests.average;
+    const queries = await unitsSold(s, s.products.sharded);
+    if ((soldOut.statuses['409'] ?? 0) === 0) return skip(`no sold-out replies (statuses ${JSON.stringify(soldOut.statuses)})`);
+    return {
+      figures: {
+        soldOutRepliesPerSecond: soldOut.soldOutPerSecond,
+        p50Ms: soldOut.latencyMs.p50,
+        p95Ms: soldOut.latencyMs.p95,
+        p99Ms: soldOut.latencyMs.p99,
+        bareFastifyRequestsPerSecond: round(bareRps),
+        ordersPlaced: queries.sold,
+      },
+      ratios: { soldOutVsBareFastify: round(soldOut.soldOutPerSecond / bareRps) },
+      checks: [check('sold-out replies/s ÷ bare Fastify req/s', soldOut.soldOutPerSecond / bareRps, '>=', 0.5), check('orders placed with no stock', queries.sold, '==', 0)],
+      details: { statuses: soldOut.statuses },
+    };
+  },
+};
