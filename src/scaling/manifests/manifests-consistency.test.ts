@@ -8,6 +8,7 @@ import { MANIFEST_TARGETS, renderTargets } from './manifests.ts';
 import type { RenderedFile } from './rendered-file.ts';
 import { getRoleArgv } from './role-env.ts';
 import { validateCloudFormation } from './validate/cfn-validate.ts';
+import { validateComposeFile } from './validate/compose-validate.ts';
 import { checkDockerfile } from './validate/dockerfile-check.ts';
 import { runYamllint } from './validate/external-tools.ts';
 import { validateK8sObjects, type K8sObject } from './validate/k8s-validate.ts';
@@ -151,6 +152,16 @@ describe('deliberately broken manifests are caught (acceptance 3)', () => {
     assert.ok(enumValue.some((p) => /"ASGAverageCPU" is not one of/.test(p)), enumValue.join('\n'));
     const missing = validateCloudFormation(parse(breakText(path, /\n {6}AutoScalingGroupName:\n {8}Ref: WebAutoScalingGroup\n {6}MinSize: 3/, '\n      MinSize: 3')));
     assert.ok(missing.some((p) => /Required property AutoScalingGroupName missing/.test(p)), missing.join('\n'));
+  });
+
+  it('Compose / swarm: an unknown key, a bad enum value and a wrong type', () => {
+    const path = 'deploy/swarm/stack.yml';
+    const unknown = validateComposeFile(parse(breakText(path, 'stop_grace_period:', 'stop_grace_periods:')));
+    assert.ok(unknown.some((p) => /additional properties.*stop_grace_periods/.test(p)), unknown.join('\n'));
+    const enumValue = validateComposeFile(parse(breakText(path, 'order: start-first', 'order: start-frist')));
+    assert.ok(enumValue.some((p) => /update_config\/order: must be equal to one of the allowed values/.test(p)), enumValue.join('\n'));
+    const type = validateComposeFile(parse(breakText(path, 'max_attempts: 3', 'max_attempts: three')));
+    assert.ok(type.some((p) => /max_attempts: must be integer/.test(p)), type.join('\n'));
   });
 
   it('YAML: broken indentation', (t) => {

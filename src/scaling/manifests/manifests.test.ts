@@ -9,6 +9,7 @@ import { SEED_DEPLOYMENT_SPEC, getTerminationGraceSeconds } from './deployment-s
 import { MANIFEST_TARGETS, renderTargets } from './manifests.ts';
 import { getRoleArgv } from './role-env.ts';
 import { validateCloudFormation } from './validate/cfn-validate.ts';
+import { validateComposeFile } from './validate/compose-validate.ts';
 import { checkDockerfile } from './validate/dockerfile-check.ts';
 import { runPromtoolCheckRules, runYamllint } from './validate/external-tools.ts';
 import { validateK8sObjects, type K8sObject } from './validate/k8s-validate.ts';
@@ -166,6 +167,11 @@ describe('YAML files', () => {
 describe('compose and swarm', () => {
   const compose = getObject(files, 'deploy/compose/docker-compose.yml') as Obj;
   const swarm = getObject(files, 'deploy/swarm/stack.yml') as Obj;
+
+  it('pass the Compose Specification schema (unknown keys, types, enum values)', () => {
+    assert.deepEqual(validateComposeFile(compose), []);
+    assert.deepEqual(validateComposeFile(swarm), []);
+  });
 
   it('depend only on services they define, and run the queue Redis noeviction + AOF, the cache Redis allkeys-lru', () => {
     for (const stack of [compose, swarm]) {
