@@ -70,4 +70,32 @@ describe('load shedding on a saturated event loop', () => {
     await until(async () => (await browse()).statusCode === 200, 10_000);
     await until(async () => (await t.app.inject({ method: 'GET', url: '/ready' })).statusCode === 200, 10_000);
   });
+
+  it('sheds browsing queued behind a long turn of the event loop at once, before the next sample', async () => {
+    const stalled = await createAppWithRoutes(
+      { LOAD_SHED_ENABLED: 'true', LOAD_SHED_SAMPLE_MS: '600000', LOAD_SHED_BROWSE_DELAY_MS: '100', RATE_LIMIT_ENABLED: 'false' },
+      (app) => {
+        // 300 ms of synchronous work, then a page view handled in the same turn of the loop: what the
+        // last requests of a burst of CPU-heavy requests read in one turn go through.
+        app.post('/test/block-then-browse', async () => {
+          const end = performance.now() + 300;
+          while (performance.now() < end) {
+            // busy
+          }
+          const page = await app.inject({ method: 'GET', url: '/api/v1/categories' });
+          return { status: page.statusCode, code: page.statusCode === 503 ? page.json().error.code : null };
+        });
+      },
+    );
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const reply = await stalled.app.inject({ method: 'POST', url: '/test/block-then-browse' });
+      assert.deepEqual(reply.json(), { status: 503, code: 'OVERLOADED' });
+      // The next turn is not stalled: served again without waiting for a sample.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal((await stalled.app.inject({ method: 'GET', url: '/api/v1/categories' })).statusCode, 200);
+    } finally {
+      await stalled.close();
+    }
+  });
 });
