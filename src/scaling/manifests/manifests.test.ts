@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { QUEUE_NAMES, queuePrefix } from '../../platform/queue/queue-definitions.ts';
 import { ALERT_RULES } from '../alerts/alert-rules.ts';
+import { RECORDING_RULES } from '../alerts/recording-rules.ts';
 import { SEED_DEPLOYMENT_SPEC, getTerminationGraceSeconds } from './deployment-spec.ts';
 import { MANIFEST_TARGETS, renderTargets } from './manifests.ts';
 import { getRoleArgv } from './role-env.ts';
@@ -111,10 +112,11 @@ describe('Kubernetes manifests', () => {
     assert.deepEqual(find(objects, 'Job', 'salescale-migrate').spec.template.spec.containers[0].command, getRoleArgv('migrate'));
   });
 
-  it('carries every alert of the table in the PrometheusRule, and promtool accepts its groups', (t) => {
+  it('carries every alert and recording rule in the PrometheusRule, and promtool accepts its groups', (t) => {
     const rule = find(objects, 'PrometheusRule', 'salescale-alerts');
-    const alerts = rule.spec.groups.flatMap((g: Obj) => g.rules.map((r: Obj) => r.alert));
-    assert.deepEqual(alerts.sort(), ALERT_RULES.map((r) => r.name).sort());
+    const rules = rule.spec.groups.flatMap((g: Obj) => g.rules);
+    assert.deepEqual(rules.filter((r: Obj) => r.alert).map((r: Obj) => r.alert).sort(), ALERT_RULES.map((r) => r.name).sort());
+    assert.deepEqual(rules.filter((r: Obj) => r.record).map((r: Obj) => r.record).sort(), RECORDING_RULES.map((r) => r.record).sort());
     const result = runPromtoolCheckRules(stringify({ groups: rule.spec.groups }));
     if (result.skipped) return t.skip(result.skipped);
     assert.deepEqual(result.problems, []);

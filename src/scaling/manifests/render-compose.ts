@@ -106,7 +106,7 @@ function prometheusConf(spec: DeploymentSpec): string {
   const web = Array.from({ length: spec.web.composeInstances }, (_, i) => `web-${i + 1}:${spec.web.port}`);
   return toYaml({
     global: { scrape_interval: '15s', evaluation_interval: '15s' },
-    rule_files: ['/etc/prometheus/alert-rules.yml'],
+    rule_files: ['/etc/prometheus/recording-rules.yml', '/etc/prometheus/alert-rules.yml'],
     scrape_configs: [
       { job_name: 'salescale-web', static_configs: [{ targets: web }] },
       // Every worker replica answers on the same service name: one A record each.
@@ -182,7 +182,11 @@ export function renderCompose(spec: DeploymentSpec): RenderedFile[] {
     image: IMAGES.prometheus,
     command: ['--config.file=/etc/prometheus/prometheus.yml'],
     ports: ['9090:9090'],
-    volumes: ['./prometheus.yml:/etc/prometheus/prometheus.yml:ro', '../prometheus/alert-rules.yml:/etc/prometheus/alert-rules.yml:ro'],
+    volumes: [
+      './prometheus.yml:/etc/prometheus/prometheus.yml:ro',
+      '../prometheus/recording-rules.yml:/etc/prometheus/recording-rules.yml:ro',
+      '../prometheus/alert-rules.yml:/etc/prometheus/alert-rules.yml:ro',
+    ],
   };
   services.grafana = {
     image: IMAGES.grafana,

@@ -8,6 +8,7 @@
 import { parse } from 'yaml';
 import { ALERT_RULES, type AlertRule } from '../alerts/alert-rules.ts';
 import { renderPrometheusRules } from '../alerts/prometheus-rules.ts';
+import { RECORDING_RULES, renderRecordingRules } from '../alerts/recording-rules.ts';
 import { getTerminationGraceSeconds, type DeploymentSpec, type HttpProbe } from './deployment-spec.ts';
 import type { PrescaleSchedule } from './prescale-plan.ts';
 import type { RenderedFile } from './rendered-file.ts';
@@ -277,9 +278,14 @@ function migrateJob(spec: DeploymentSpec): Obj {
   };
 }
 
-/** The alert table as a PrometheusRule (prometheus-operator), the same groups as deploy/prometheus/alert-rules.yml. */
+/**
+ * The alert table and the recording rules as one PrometheusRule (prometheus-operator): the same groups
+ * as deploy/prometheus/recording-rules.yml and alert-rules.yml.
+ */
 export function prometheusRule(spec: DeploymentSpec, rules: readonly AlertRule[] = ALERT_RULES): Obj {
-  const { groups } = parse(renderPrometheusRules(rules)) as { groups: Obj[] };
+  const recording = (parse(renderRecordingRules(RECORDING_RULES)) as { groups: Obj[] }).groups;
+  const alerting = (parse(renderPrometheusRules(rules)) as { groups: Obj[] }).groups;
+  const groups = [...recording, ...alerting];
   return {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'PrometheusRule',
