@@ -1,5 +1,6 @@
 import type { Database } from '../../platform/db/client.ts';
 import { QUEUES } from '../../platform/queue/queue-definitions.ts';
+import { createRollupBatcher } from './analytics.batcher.ts';
 import { createAnalyticsRepository, type RollupIncrement } from './analytics.repository.ts';
 
 /** The metrics rolled up per hour. */
@@ -61,13 +62,10 @@ export interface AnalyticsService {
 
 export function createAnalyticsService(deps: { db: Database }): AnalyticsService {
   const repository = createAnalyticsRepository();
+  const batcher = createRollupBatcher({ db: deps.db, queue: QUEUES.notifications });
   return {
-    async apply(jobId, event, receivedAt = new Date()) {
-      return deps.db.primary.transaction(async (tx) => {
-        if (!(await repository.claimJob(tx, QUEUES.notifications, jobId))) return false;
-        await repository.increment(tx, incrementsFor(event, receivedAt));
-        return true;
-      });
+    apply(jobId, event, receivedAt = new Date()) {
+      return batcher.apply(jobId, incrementsFor(event, receivedAt));
     },
     async getHourlyRequests(from, to, routeGroup) {
       const points = await repository.series(deps.db.primary, ANALYTICS_METRICS.requests, from, to, routeGroup);
