@@ -113,7 +113,12 @@ async function setUp(ctx: BenchContext, database: BenchDatabase): Promise<Setup>
     insert into products (sku, name, price_cents) values ('hot-sharded', 'Hot item (sharded stock)', 4999), ('hot-single', 'Hot item (single-row stock)', 4999)
     returning id`);
   const [sharded, single] = created.rows.map((r) => Number(r.id)) as [number, number];
-  const app = await ctx.startApp(database, { env: { STOCK_SHARDS: String(SHARDS), DB_POOL_MAX: '20' } });
+  // BENCH_CPU_PROF=<dir>: the instance writes a V8 CPU profile there when it stops (profile, don't guess).
+  const profileDir = process.env.BENCH_CPU_PROF;
+  const app = await ctx.startApp(database, {
+    env: { STOCK_SHARDS: String(SHARDS), DB_POOL_MAX: '20' },
+    nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+  });
   return { url: app.url, cookies, db, products: { sharded, single } };
 }
 

@@ -29,7 +29,7 @@ export function createRedis(url: string, options: RedisClientOptions): Redis {
   };
   const byRole: Record<RedisRole, RedisOptions> = {
     'fast-fail': { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1000, connectTimeout: 2000 },
-    state: { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 5000, connectTimeout: 2000 },
+    state: { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 5000, connectTimeout: 2000, enableAutoPipelining: true },
     queue: { maxRetriesPerRequest: null, enableReadyCheck: true },
     subscriber: { maxRetriesPerRequest: null },
   };
