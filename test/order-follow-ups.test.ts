@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { sessionCookieOf } from './helpers/commerce.ts';
+import { request } from './helpers/http.ts';
+import { startInstance, type Instance } from './helpers/instances.ts';
+import { createQueueFixture, waitFor, type QueueFixture } from './helpers/queues.ts';
+
+/**
+ * From a request to its side effects, through real processes: `salescale serve` writes the customer
+ * or order and its outbox row in one transaction; `salescale worker` relays it to BullMQ and runs
+ * the follow-ups (welcome email, order fan-out, confirmation email, popularity, analytics).
+ */
+describe('follow-ups of registration and checkout', () => {
+  let f: QueueFixture;
+  let web: Instance;
+
+  before(async () => {
+    f = await createQueueFixture({ PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_PASSES: '1' });
+    web = await startInstance({ env: f.env, timeoutMs: 60_000 });
+    await f.startWorker();
+  });
+  after(async () => {
+    await web?.stop();
+    await f?.close();
+  });
+
+  const mails = async () => {
+    const names = (await readdir(f.mailDir).catch(() => [])).filter((name) => name.endsWith('.eml'));
+    return Promise.all(names.map((name) => readFile(path.join(f.mailDir, name), 'utf8')));
+  };
+
+  it('sends the welcome email, then the order confirmation, and updates popularity and analytics', async () => {
+    const registered = await request(`${web.url}/api/v1/customers`, { method: 'POST', body: { email: 'lin@example.com', password: 'a long password', name: 'Lin' } });
+    assert.equal(registered.status, 201);
+    const cookie = sessionCookieOf(registered.headers.getSetCookie())!;
+    await waitFor('the welcome email', async () => (await mails()).some((m) => m.includes('lin@example.com') && /welcome/i.test(m)));
+
+    const product = await request(`${web.url}/api/v1/admin/products`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${f.env.ADMIN_API_TOKEN}` },
+      body: { sku: 'follow-1', name: 'Teapot', priceCents: 2500, available: 10 },
+    });
+    const placed = await request(`${web.url}/api/v1/orders`, {
+      method: 'POST',
+      headers: { cookie, 'idempotency-key': 'follow-up-order' },
+      body: { items: [{ productId: product.body.id, quantity: 2 }] },
+    });
+    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    const confirmation = await waitFor('the order confirmation email', async () => (await mails()).find((m) => m.includes('Teapot') && m.includes('lin@example.com')));
+    assert.match(confirmation, /50\.00/);
+
+    await waitFor('popularity to count the units sold', async () => {
+      const { rows } = await f.db.pools.primary.query('SELECT popularity FROM products WHERE id = $1', [product.body.id]);
+      return rows[0].popularity === 2;
+    });
+    await waitFor('the analytics event', async () => {
+      const { rows } = await f.db.pools.primary.query("SELECT coalesce(sum(value), 0)::int AS n FROM analytics_hourly WHERE metric = 'orders'");
+      return rows[0].n === 1;
+    });
+  });
+});
