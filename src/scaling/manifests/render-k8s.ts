@@ -5,6 +5,16 @@
  * targets and behavior plus the plan's cron pre-scaling windows (two autoscalers must never drive
  * one Deployment, so the overlay deletes the HPA).
  */
+// Type-only imports from the model packages (dev dependencies, erased at run time): the object literals
+// below are checked against the API's own field names and types by tsc.
+import type { IIoK8sApiCoreV1PodSpec, IService } from 'kubernetes-models/v1';
+import type { IDeployment } from 'kubernetes-models/apps/v1';
+import type { IHorizontalPodAutoscaler, IIoK8sApiAutoscalingV2HorizontalPodAutoscalerBehavior } from 'kubernetes-models/autoscaling/v2';
+import type { IJob } from 'kubernetes-models/batch/v1';
+import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1';
+import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import type { IScaledObject, ITriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1';
+import type { IPrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { parse } from 'yaml';
 import { ALERT_RULES, type AlertRule } from '../alerts/alert-rules.ts';
 import { renderPrometheusRules } from '../alerts/prometheus-rules.ts';
@@ -15,7 +25,6 @@ import type { RenderedFile } from './rendered-file.ts';
 import { toYaml } from './rendered-file.ts';
 import { getRoleArgv, getRoleEnv, k8sCpu, k8sMemory, type Role } from './role-env.ts';
 
-type Obj = Record<string, unknown>;
 
 export const K8S_BASE_DIR = 'deploy/k8s/base';
 export const K8S_PRODUCTION_DIR = 'deploy/k8s/overlays/production';
@@ -36,7 +45,10 @@ function secretName(spec: DeploymentSpec): string {
   return `${spec.name}-secrets`;
 }
 
-function env(spec: DeploymentSpec, role: Role): Obj[] {
+type EnvVar = NonNullable<IIoK8sApiCoreV1PodSpec['containers'][number]['env']>[number];
+type Probe = NonNullable<IIoK8sApiCoreV1PodSpec['containers'][number]['readinessProbe']>;
+
+function env(spec: DeploymentSpec, role: Role): EnvVar[] {
   // In Kubernetes the drain pause is the preStop sleep (it runs before SIGTERM, while the endpoint is
   // being removed), so the process itself need not keep answering 503 after SIGTERM.
   const plain = { ...getRoleEnv(spec, role), ...(role === 'migrate' ? {} : { SHUTDOWN_DRAIN_DELAY_MS: '0' }) };
@@ -48,16 +60,16 @@ function env(spec: DeploymentSpec, role: Role): Obj[] {
   ];
 }
 
-function probe(p: HttpProbe, port: string, failureThreshold = p.failureThreshold): Obj {
+function probe(p: HttpProbe, port: string, failureThreshold = p.failureThreshold): Probe {
   // Kubernetes requires successThreshold 1 for liveness and startup probes.
   const successThreshold = p.path === '/ready' ? p.successThreshold : 1;
   return { httpGet: { path: p.path, port }, periodSeconds: p.periodSeconds, timeoutSeconds: p.timeoutSeconds, failureThreshold, successThreshold };
 }
 
 const SECURITY_CONTEXT = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
-const POD_SECURITY_CONTEXT = { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } };
+const POD_SECURITY_CONTEXT = { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' as const } };
 
-function podSpec(spec: DeploymentSpec, role: 'web' | 'worker'): Obj {
+function podSpec(spec: DeploymentSpec, role: 'web' | 'worker'): IIoK8sApiCoreV1PodSpec {
   const r = spec[role];
   const portName = role === 'web' ? 'http' : 'metrics';
   const startupFailures = Math.ceil(spec.probes.startupSeconds / spec.probes.liveness.periodSeconds) + 1;
@@ -95,7 +107,7 @@ function podSpec(spec: DeploymentSpec, role: 'web' | 'worker'): Obj {
   };
 }
 
-function deployment(spec: DeploymentSpec, role: 'web' | 'worker'): Obj {
+function deployment(spec: DeploymentSpec, role: 'web' | 'worker'): IDeployment {
   const component = role;
   return {
     apiVersion: 'apps/v1',
@@ -118,11 +130,11 @@ function deployment(spec: DeploymentSpec, role: 'web' | 'worker'): Obj {
   };
 }
 
-function behavior(spec: DeploymentSpec): Obj {
-  return structuredClone(spec.web.autoscaling.behavior) as unknown as Obj;
+function behavior(spec: DeploymentSpec): IIoK8sApiAutoscalingV2HorizontalPodAutoscalerBehavior {
+  return structuredClone(spec.web.autoscaling.behavior);
 }
 
-function webHpa(spec: DeploymentSpec): Obj {
+function webHpa(spec: DeploymentSpec): IHorizontalPodAutoscaler {
   const a = spec.web.autoscaling;
   return {
     apiVersion: 'autoscaling/v2',
@@ -147,7 +159,7 @@ export function getBullmqKeys(spec: DeploymentSpec, queue: string): { wait: stri
   return { wait: `${prefix}:${queue}:wait`, prioritized: `${prefix}:${queue}:prioritized` };
 }
 
-function workerScaledObject(spec: DeploymentSpec, schedule: PrescaleSchedule): Obj {
+function workerScaledObject(spec: DeploymentSpec, schedule: PrescaleSchedule): IScaledObject {
   const w = spec.worker;
   const redis = w.queues.flatMap((queue) => {
     const keys = getBullmqKeys(spec, queue);
@@ -176,7 +188,7 @@ function workerScaledObject(spec: DeploymentSpec, schedule: PrescaleSchedule): O
   };
 }
 
-function triggerAuthentication(spec: DeploymentSpec): Obj {
+function triggerAuthentication(spec: DeploymentSpec): ITriggerAuthentication {
   return {
     apiVersion: 'keda.sh/v1alpha1',
     kind: 'TriggerAuthentication',
@@ -190,7 +202,7 @@ function triggerAuthentication(spec: DeploymentSpec): Obj {
   };
 }
 
-function webScaledObject(spec: DeploymentSpec, schedule: PrescaleSchedule): Obj {
+function webScaledObject(spec: DeploymentSpec, schedule: PrescaleSchedule): IScaledObject {
   const a = spec.web.autoscaling;
   return {
     apiVersion: 'keda.sh/v1alpha1',
@@ -210,7 +222,7 @@ function webScaledObject(spec: DeploymentSpec, schedule: PrescaleSchedule): Obj 
   };
 }
 
-function service(spec: DeploymentSpec): Obj {
+function service(spec: DeploymentSpec): IService {
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -219,7 +231,7 @@ function service(spec: DeploymentSpec): Obj {
   };
 }
 
-function ingress(spec: DeploymentSpec): Obj {
+function ingress(spec: DeploymentSpec): IIngress {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
@@ -237,7 +249,7 @@ function ingress(spec: DeploymentSpec): Obj {
   };
 }
 
-function pdb(spec: DeploymentSpec, role: 'web' | 'worker'): Obj {
+function pdb(spec: DeploymentSpec, role: 'web' | 'worker'): IPodDisruptionBudget {
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
@@ -247,7 +259,7 @@ function pdb(spec: DeploymentSpec, role: 'web' | 'worker'): Obj {
   };
 }
 
-function migrateJob(spec: DeploymentSpec): Obj {
+function migrateJob(spec: DeploymentSpec): IJob {
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -282,9 +294,10 @@ function migrateJob(spec: DeploymentSpec): Obj {
  * The alert table and the recording rules as one PrometheusRule (prometheus-operator): the same groups
  * as deploy/prometheus/recording-rules.yml and alert-rules.yml.
  */
-export function prometheusRule(spec: DeploymentSpec, rules: readonly AlertRule[] = ALERT_RULES): Obj {
-  const recording = (parse(renderRecordingRules(RECORDING_RULES)) as { groups: Obj[] }).groups;
-  const alerting = (parse(renderPrometheusRules(rules)) as { groups: Obj[] }).groups;
+export function prometheusRule(spec: DeploymentSpec, rules: readonly AlertRule[] = ALERT_RULES): IPrometheusRule {
+  type Groups = IPrometheusRule['spec']['groups'];
+  const recording = (parse(renderRecordingRules(RECORDING_RULES)) as { groups: Groups }).groups ?? [];
+  const alerting = (parse(renderPrometheusRules(rules)) as { groups: Groups }).groups ?? [];
   const groups = [...recording, ...alerting];
   return {
     apiVersion: 'monitoring.coreos.com/v1',
@@ -295,7 +308,7 @@ export function prometheusRule(spec: DeploymentSpec, rules: readonly AlertRule[]
 }
 
 export function renderK8s(spec: DeploymentSpec, schedule: PrescaleSchedule): RenderedFile[] {
-  const base: [string, Obj | Obj[]][] = [
+  const base: [string, object | object[]][] = [
     ['web-deployment.yaml', deployment(spec, 'web')],
     ['web-service.yaml', service(spec)],
     ['web-ingress.yaml', ingress(spec)],
