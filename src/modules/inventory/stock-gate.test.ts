@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
+import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
+import { insertCustomers } from '../../../test/helpers/commerce.ts';
+import { createOrdersRepository } from '../orders/index.ts';
+import { createStockGate, type StockGate } from './stock-gate.ts';
+
+describe('stock gate (Redis + PostgreSQL)', () => {
+  let t: TestApp;
+  let gate: StockGate;
+  let now = Date.now();
+  const repo = createOrdersRepository();
+
+  before(async () => {
+    t = await createTestApp({ STOCK_SHARDS: '4' });
+    gate = createStockGate({
+      redis: t.platform.redis,
+      prefix: `${t.config.redis.prefix}-gate-test`,
+      snapshot: (productId, tokens) => repo.stockSnapshot(t.platform.db.primary, productId, tokens),
+      clock: () => now,
+    });
+  });
+  after(() => t.close());
+
+  async function product(available: number, status = 'active'): Promise<number> {
+    const reply = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `g-${randomUUID()}`, name: 'G', priceCents: 100, available, status } });
+    assert.equal(reply.statusCode, 201, reply.body);
+    return reply.json().id;
+  }
+  const figure = async (id: number) => (await gate.peek([id])).get(id);
+
+  it('applies a re-sent reservation, confirmation or release once (ioredis re-sends after a reconnect)', async () => {
+    const id = await product(10);
+    const token = randomUUID();
+    assert.deepEqual(await gate.reserve(token, [{ productId: id, quantity: 3 }]), { ok: true, reserved: true });
+    assert.deepEqual(await gate.reserve(token, [{ productId: id, quantity: 3 }]), { ok: true, reserved: true });
+    assert.equal(await figure(id), 7);
+    await gate.release(token, [id]);
+    await gate.release(token, [id]);
+    assert.equal(await figure(id), 10);
+    const second = randomUUID();
+    await gate.reserve(second, [{ productId: id, quantity: 4 }]);
+    await gate.confirm(second, [id]);
+    await gate.release(second, [id]); // too late: the reservation is confirmed
+    assert.equal(await figure(id), 6);
+  });
+
+  it('refuses what it does not have, reserving all lines or none', async () => {
+    const a = await product(5);
+    const b = await product(1);
+    const refused = await gate.reserve(randomUUID(), [
+      { productId: a, quantity: 2 },
+      { productId: b, quantity: 2 },
+    ]);
+    assert.deepEqual(refused, { ok: false, shortages: [{ productId: b, requested: 2, available: 1 }] });
+    assert.equal(await figure(a), 5, 'no line was taken');
+  });
+
+  it('rebuilds exactly: committed orders are not subtracted twice, reservations in flight are', async () => {
+    const id = await product(20);
+    const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'gate');
+    const committedToken = randomUUID();
+    const inFlightToken = randomUUID();
+    await gate.reserve(committedToken, [{ productId: id, quantity: 5 }]);
+    await gate.reserve(inFlightToken, [{ productId: id, quantity: 2 }]);
+    // The first order commits in PostgreSQL but its confirmation never reaches Redis.
+    await repo.place(t.platform.db.primary, { customerId: customerId!, lines: [{ productId: id, quantity: 5 }], idempotencyKey: 'gate-1', reservation: committedToken });
+    await gate.invalidate(id);
+    assert.equal(await figure(id), undefined);
+    await gate.ensure(id);
+    assert.equal(await figure(id), 20 - 5 - 2);
+    await gate.release(inFlightToken, [id]);
+    assert.equal(await figure(id), 15);
+  });
+
+  it('forgets a reservation whose process died, at the next rebuild', async () => {
+    const id = await product(8);
+    await gate.reserve(randomUUID(), [{ productId: id, quantity: 3 }]);
+    assert.equal(await figure(id), 5);
+    now += 10 * 60_000; // past the reservation TTL
+    await gate.invalidate(id);
+    await gate.ensure(id);
+    assert.equal(await figure(id), 8);
+  });
+
+  it('keeps no gate for products that are not for sale', async () => {
+    const archived = await product(5, 'archived');
+    assert.deepEqual(await gate.reserve(randomUUID(), [{ productId: archived, quantity: 1 }]), { ok: true, reserved: false });
+    assert.equal(await figure(archived), undefined);
+    const stock = await t.platform.db.primary.execute<{ n: string }>(sql`select sum(available) as n from product_stock where product_id = ${archived}`);
+    assert.equal(Number(stock.rows[0]!.n), 5);
+  });
+});
