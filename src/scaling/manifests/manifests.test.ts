@@ -12,7 +12,7 @@ import { getRoleArgv } from './role-env.ts';
 import { validateCloudFormation } from './validate/cfn-validate.ts';
 import { validateComposeFile } from './validate/compose-validate.ts';
 import { checkDockerfile } from './validate/dockerfile-check.ts';
-import { runPromtoolCheckRules, runYamllint } from './validate/external-tools.ts';
+import { runPromtoolCheckConfig, runPromtoolCheckRules, runYamllint } from './validate/external-tools.ts';
 import { validateK8sObjects, type K8sObject } from './validate/k8s-validate.ts';
 import { buildKustomization, getK8sObjects, getObject } from './validate/rendered-objects.ts';
 
@@ -173,6 +173,14 @@ describe('compose and swarm', () => {
   it('pass the Compose Specification schema (unknown keys, types, enum values)', () => {
     assert.deepEqual(validateComposeFile(compose), []);
     assert.deepEqual(validateComposeFile(swarm), []);
+  });
+
+  it("give compose's Prometheus a configuration promtool accepts, with deploy/prometheus's rule files", (t) => {
+    const config = files.find((f) => f.path === 'deploy/compose/prometheus.yml')?.content ?? '';
+    const rules = ['deploy/prometheus/recording-rules.yml', 'deploy/prometheus/alert-rules.yml'].map((path) => ({ path, content: readFileSync(join(ROOT, path), 'utf8') }));
+    const result = runPromtoolCheckConfig(config, rules);
+    if (result.skipped) return t.skip(result.skipped);
+    assert.deepEqual(result.problems, []);
   });
 
   it('depend only on services they define, and run the queue Redis noeviction + AOF, the cache Redis allkeys-lru', () => {

@@ -52,3 +52,17 @@ export function runPromtoolCheckRules(rulesYaml: string): ToolResult {
     return { problems: r.status === 0 ? [] : [`${r.stdout}${r.stderr}`.trim()] };
   });
 }
+
+/**
+ * `promtool check config` on a Prometheus configuration, with the rule files it names (by base name)
+ * written beside it.
+ */
+export function runPromtoolCheckConfig(configYaml: string, ruleFiles: readonly { path: string; content: string }[]): ToolResult {
+  if (!hasTool('promtool')) return { skipped: 'promtool is not installed (Debian: apt-get install -y prometheus)', problems: [] };
+  const local = configYaml.replace(/\/etc\/prometheus\//g, '');
+  const files = [{ path: 'prometheus.yml', content: local }, ...ruleFiles.map((f) => ({ path: f.path.split('/').pop() ?? f.path, content: f.content }))];
+  return withFiles(files, (dir) => {
+    const r = spawnSync('promtool', ['check', 'config', 'prometheus.yml'], { cwd: dir, encoding: 'utf8' });
+    return { problems: r.status === 0 ? [] : [`${r.stdout}${r.stderr}`.trim()] };
+  });
+}
