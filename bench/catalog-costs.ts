@@ -7,7 +7,7 @@
  *   npx salescale bench catalog-costs
  */
 import path from 'node:path';
-import { load, startChild } from './lib.ts';
+import { cpuSecondsOf, load, startChild } from './lib.ts';
 import { round, type Scenario } from './scenario.ts';
 import { wrk } from './wrk.ts';
 
@@ -27,42 +27,45 @@ export const catalogCostsScenario: Scenario = {
   optional: true,
   async run(ctx) {
     const seconds = Math.max(3, Math.round(ctx.durationSeconds / 2));
-    const measure = async (url: string) => {
-      const w = await wrk({ url, connections: ctx.connections, durationSeconds: seconds });
-      if (w.available) return w.requestsPerSecond;
-      return (await load({ url, connections: ctx.connections, durationSeconds: seconds })).requestsPerSecond;
+    // CPU time the server spent per request: steady on a shared machine, unlike requests/s.
+    const measure = async (t: { url: string; pid: number }) => {
+      const before = cpuSecondsOf(t.pid);
+      const w = await wrk({ url: t.url, connections: ctx.connections, durationSeconds: seconds });
+      const r = w.available ? { rps: w.requestsPerSecond, requests: w.requests } : await load({ url: t.url, connections: ctx.connections, durationSeconds: seconds }).then((a) => ({ rps: a.requestsPerSecond, requests: a.total }));
+      return { rps: r.rps, cpuUs: ((cpuSecondsOf(t.pid) - before) * 1e6) / Math.max(r.requests, 1) };
     };
-    const targets: Array<{ name: string; url: string }> = [];
+    const targets: Array<{ name: string; url: string; pid: number }> = [];
     for (const [i, name] of STEPS.entries()) {
       const child = await startChild(path.resolve(import.meta.dirname, 'bare-server.ts'), [], { BARE_STEP: String(i) });
       ctx.onCleanup(child.stop);
-      targets.push({ name, url: `${child.url}/products/1` });
+      targets.push({ name, url: `${child.url}/products/1`, pid: child.pid });
     }
     const database = await ctx.database({ products: 100 });
     const app = await ctx.startApp(database);
-    targets.push({ name: 'salescale product detail (cached)', url: `${app.url}/api/v1/products/1` });
+    targets.push({ name: 'salescale product detail (cached)', url: `${app.url}/api/v1/products/1`, pid: app.pid });
 
-    for (const t of targets) await measure(t.url); // warm-up
-    const best = new Map<string, number>();
+    for (const t of targets) await measure(t); // warm-up
+    const best = new Map<string, { rps: number; cpuUs: number }>();
     for (let round = 0; round < 2; round++) {
       for (const t of targets) {
-        const rps = await measure(t.url);
-        best.set(t.name, Math.max(best.get(t.name) ?? 0, rps));
-        ctx.log(`${t.name}: ${Math.round(rps)} req/s`);
+        const m = await measure(t);
+        const prev = best.get(t.name);
+        best.set(t.name, { rps: Math.max(prev?.rps ?? 0, m.rps), cpuUs: Math.min(prev?.cpuUs ?? Number.POSITIVE_INFINITY, m.cpuUs) });
+        ctx.log(`${t.name}: ${Math.round(m.rps)} req/s, ${m.cpuUs.toFixed(1)} µs CPU per request`);
       }
     }
     const rows = targets.map((t, i) => {
-      const rps = best.get(t.name)!;
+      const m = best.get(t.name)!;
       const previous = i === 0 ? undefined : best.get(targets[i - 1]!.name)!;
-      return { layer: t.name, reqPerS: Math.round(rps), usPerRequest: round(1e6 / rps), addedUs: previous === undefined ? 0 : round(1e6 / rps - 1e6 / previous) };
+      return { layer: t.name, reqPerS: Math.round(m.rps), cpuUsPerRequest: round(m.cpuUs), addedCpuUs: previous === undefined ? 0 : round(m.cpuUs - previous.cpuUs) };
     });
     const first = rows[0]!;
     const last = rows[rows.length - 1]!;
     return {
-      figures: Object.fromEntries(rows.map((r, i) => [`step${i}ReqPerS`, r.reqPerS])),
-      ratios: { appVsBare: round(last.reqPerS / first.reqPerS), ladderTopVsBare: round(rows[rows.length - 2]!.reqPerS / first.reqPerS) },
+      figures: Object.fromEntries(rows.map((r, i) => [`step${i}CpuUsPerRequest`, r.cpuUsPerRequest])),
+      ratios: { appCpuEfficiencyVsBare: round(first.cpuUsPerRequest / last.cpuUsPerRequest), ladderTopCpuEfficiencyVsBare: round(first.cpuUsPerRequest / rows[rows.length - 2]!.cpuUsPerRequest), appReqPerSVsBare: round(last.reqPerS / first.reqPerS) },
       checks: [],
-      details: { rows, note: 'µs per request = 1e6 ÷ req/s of a saturated single-threaded server (64 connections); added = difference to the line above' },
+      details: { rows, note: 'CPU µs per request = server process user+system CPU during the run ÷ requests answered (best of two); added = difference to the line above' },
     };
   },
 };

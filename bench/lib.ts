@@ -1,4 +1,5 @@
 import { execSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,7 +39,7 @@ export async function load(options: { url: string; paths?: string[]; connections
  * Starts a child process running a TypeScript file on this Node, on a free loopback port (env PORT),
  * and waits until `readyPath` answers 200.
  */
-export async function startChild(file: string, args: string[], env: Record<string, string>, readyPath = '/', nodeArgs: string[] = []): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startChild(file: string, args: string[], env: Record<string, string>, readyPath = '/', nodeArgs: string[] = []): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, file, ...args], { env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
@@ -46,11 +47,15 @@ export async function startChild(file: string, args: string[], env: Record<strin
     if (child.exitCode !== null) throw new Error(`${file} exited with ${child.exitCode} before it was ready`);
     const ok = await fetch(url + readyPath).then((r) => r.status === 200, () => false);
     if (ok) break;
-    if (Date.now() > deadline) throw new Error(`${file} not ready after 30 s`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${file} not ready after 30 s`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {
     url,
+    pid: child.pid!,
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -84,3 +89,22 @@ export async function writeResult(name: string, data: unknown): Promise<string> 
   await writeFile(file, JSON.stringify(data, null, 2) + '\n');
   return file;
 }
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc (Linux). CPU time per request is
+ * far steadier than requests/s on a shared machine: a process that waits for a core is not charged.
+ */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of stat (utime, stime), counted from after the command name: indexes 11 and 12.
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();

@@ -27,6 +27,8 @@ export interface StartAppOptions {
 
 export interface RunningApp {
   url: string;
+  /** The instance's process id (for CPU accounting: `cpuSecondsOf`). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -70,5 +72,5 @@ export function benchEnv(database: BenchDatabase, extra: Record<string, string> 
 
 export async function startApp(database: BenchDatabase, options: StartAppOptions = {}): Promise<RunningApp> {
   const child = await startChild(MAIN, ['serve'], benchEnv(database, options.env), '/ready', options.nodeArgs);
-  return { url: child.url, stop: child.stop };
+  return { url: child.url, pid: child.pid, stop: child.stop };
 }

@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 
 export type WrkResult =
-  | { available: true; requestsPerSecond: number; latencyMs: { p50: number; p99: number }; non2xx: number; errors: number }
+  | { available: true; requestsPerSecond: number; requests: number; latencyMs: { p50: number; p99: number }; non2xx: number; errors: number }
   | { available: false; reason: string };
 
 function toMs(value: string, unit: string): number {
@@ -21,7 +21,8 @@ export function parseWrkOutput(out: string): Omit<Extract<WrkResult, { available
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = errs ? errs.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0;
-  return { requestsPerSecond: Number(rps[1]), latencyMs: { p50: pct('50'), p99: pct('99') }, non2xx, errors };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  return { requestsPerSecond: Number(rps[1]), requests, latencyMs: { p50: pct('50'), p99: pct('99') }, non2xx, errors };
 }
 
 export function wrk(options: { url: string; connections: number; durationSeconds: number; threads?: number }): Promise<WrkResult> {
