@@ -5,7 +5,7 @@ import { scalingDataSources } from './cli/scaling-data.ts';
 import { formatQueueReport, getQueueReport, retryFailed } from './cli/queues.ts';
 import { runSeed } from './cli/seed.ts';
 import { runUp } from './cli/up.ts';
-import { ConfigError, loadConfig } from './platform/config/config.ts';
+import { ConfigError, loadConfig, loadMigrationConfig } from './platform/config/config.ts';
 import { runMigrations } from './platform/db/migrate.ts';
 import { LocalStackError } from './platform/local/local-stack.ts';
 import { isQueueName, QUEUE_NAMES, type QueueName } from './platform/queue/queue-definitions.ts';
@@ -78,9 +78,7 @@ export function buildCli(): Command {
     .command('migrate')
     .description('Apply pending database migrations (safe to run from several instances at once)')
     .action(async () => {
-      const config = loadConfig();
-      if (!config.db.url) throw new ConfigError('DATABASE_URL', 'is required for migrate');
-      const applied = await runMigrations(config.db.url);
+      const applied = await runMigrations(loadMigrationConfig().databaseUrl);
       process.stdout.write(`migrations applied: ${applied}\n`);
     });
 

@@ -200,6 +200,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
+/**
+ * What `salescale migrate` needs: DATABASE_URL only. A migration job (Kubernetes Job, release phase,
+ * pre-deploy job) gets no app secrets, which loadConfig() demands with NODE_ENV=production.
+ */
+export function loadMigrationConfig(env: Record<string, string | undefined> = process.env): { databaseUrl: string } {
+  const { DATABASE_URL } = parseEnv({ DATABASE_URL: envSchema.DATABASE_URL }, env);
+  if (!DATABASE_URL) throw new ConfigError('DATABASE_URL', 'is required for migrate');
+  return { databaseUrl: DATABASE_URL };
+}
+
 /** For roles that cannot run without PostgreSQL and Redis (serve, worker, migrate). */
 export function requireServices(config: AppConfig): { databaseUrl: string; redisUrl: string; cacheRedisUrl: string } {
   if (!config.db.url) throw new ConfigError('DATABASE_URL', 'is required for this command (or use `salescale up` for a local all-in-one)');
