@@ -89,6 +89,13 @@ describe('degrade mode forced by an admin, followed by every instance (real sock
     assert.match(await metricsOf(a), /salescale_live_instances\{role="worker"[^}]*\} 1/);
   });
 
+  it('drops an instance that stops beating (SIGKILL) from the live set after three beats', async () => {
+    const doomed = await start(fixture.env);
+    await waitFor('3 web live', async () => (await getMode(b)).figures?.liveInstances.web === 3);
+    await doomed.stop('SIGKILL');
+    await waitFor('2 web live again', async () => (await getMode(b)).figures?.liveInstances.web === 2, 10_000);
+  });
+
   it('forced critical on A: B applies the TTLs, limits and delays within 2 s, a new instance starts in it, auto returns', async () => {
     const forced = await putMode(a, { mode: 'critical', reason: 'sale day drill' });
     assert.equal(forced.status, 200);
