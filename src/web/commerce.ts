@@ -5,7 +5,7 @@ import { Cart, cartRoutes, createCartService, createCartStore } from '../modules
 import type { CatalogService } from '../modules/catalog/index.ts';
 import { createCustomerService, createLoginGuard, createSessionStore, Customer, customerRoutes, noLoginGuard } from '../modules/customers/index.ts';
 import { createStockGate, createStockView, type StockGate } from '../modules/inventory/index.ts';
-import { checkoutMetricsFor, createOrderService, createOrdersRepository, Order, orderAdminRoutes, orderRoutes } from '../modules/orders/index.ts';
+import { checkoutMetricsFor, createOrderService, createOrdersRepository, Order, orderAdminRoutes, orderRoutes, type StockHints } from '../modules/orders/index.ts';
 import type { AppConfig } from '../platform/config/config.ts';
 import type { Database } from '../platform/db/client.ts';
 import { createIdempotencyStore } from '../platform/idempotency/idempotency-store.ts';
@@ -40,6 +40,7 @@ export interface CommerceDeps {
   metrics: Metrics;
   catalog: CatalogService;
   gate: StockGate;
+  hints: StockHints;
   /** Shared with the rate-limit plugin; undefined when rate limiting is off. */
   limiter: RateLimiter | undefined;
   loginPolicy: () => LimitPolicy;
@@ -60,6 +61,7 @@ export function createCommerce(deps: CommerceDeps) {
   const orders = createOrderService({
     db: deps.db,
     gate: deps.gate,
+    hints: deps.hints,
     metrics: checkoutMetricsFor(deps.metrics.registry, cartStore),
     logger: deps.logger,
     idempotencyRetentionS: config.checkout.idempotencyRetentionS,

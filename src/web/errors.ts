@@ -11,7 +11,11 @@ export class DomainError extends Error {
   readonly details: Record<string, unknown> | undefined;
 
   constructor(code: string, kind: ErrorKind, message: string, details?: Record<string, unknown>) {
+    // An expected refusal is not a bug: no stack to capture (a sold-out storm throws thousands per second).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = 'DomainError';
     this.code = code;
     this.kind = kind;

@@ -143,6 +143,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
     redis: stateRedis,
     catalog,
     gate: stock.gate,
+    hints: stock.view,
     limiter,
     loginPolicy: () => degradedPolicies(deps.cluster.settings().rateLimitPercent).login,
   });

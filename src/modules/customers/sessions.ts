@@ -4,6 +4,8 @@ import type { Redis } from 'ioredis';
 export interface Session {
   customerId: number;
   createdAt: number;
+  /** When the Redis key expires (ms); past half of the lifetime, a use extends it. */
+  expiresAt: number;
 }
 
 /**
@@ -27,7 +29,8 @@ export function createSessionStore(deps: { redis: Redis; prefix: string; secret:
   return {
     async create(customerId) {
       const id = randomBytes(32).toString('base64url');
-      const session: Session = { customerId, createdAt: Date.now() };
+      const now = Date.now();
+      const session: Session = { customerId, createdAt: now, expiresAt: now + deps.ttlS * 1000 };
       await deps.redis.set(redisKey(keyOf(id)), JSON.stringify(session), 'EX', deps.ttlS);
       return id;
     },
@@ -35,10 +38,16 @@ export function createSessionStore(deps: { redis: Redis; prefix: string; secret:
     async get(id) {
       if (!ID.test(id)) return undefined;
       const key = keyOf(id);
-      const [[, raw], [, ttl]] = ((await deps.redis.multi().get(redisKey(key)).ttl(redisKey(key)).exec()) ?? []) as [[unknown, string | null], [unknown, number]];
-      if (typeof raw !== 'string') return undefined;
-      if (typeof ttl === 'number' && ttl >= 0 && ttl < deps.ttlS / 2) void deps.redis.expire(redisKey(key), deps.ttlS).catch(() => undefined);
+      // One plain GET per request (it shares a socket write with other requests' commands).
+      const raw = await deps.redis.get(redisKey(key));
+      if (raw === null) return undefined;
       const session = JSON.parse(raw) as Session;
+      const now = Date.now();
+      if (session.expiresAt - now < (deps.ttlS * 1000) / 2) {
+        const extended: Session = { ...session, expiresAt: now + deps.ttlS * 1000 };
+        // XX: never resurrect a session that was destroyed meanwhile.
+        void deps.redis.set(redisKey(key), JSON.stringify(extended), 'EX', deps.ttlS, 'XX').catch(() => undefined);
+      }
       return { ...session, key };
     },
 

@@ -4,6 +4,11 @@ import type { StockGate } from './stock-gate.ts';
  * Live stock for product replies: the gate's figures, remembered per process for `refreshMs` so a
  * hot product page costs one Redis read per product per interval, not one per request. Replies
  * therefore follow sales within `refreshMs` on every instance.
+ *
+ * Checkout uses the same memory to answer "sold out" for a product the gate refused within the last
+ * `refreshMs` without asking Redis again (a flash sale's sold-out storm costs one gate call per
+ * product per interval per instance). A unit that comes back (a refusal released, a cancellation)
+ * is therefore offered again at most `refreshMs` later; an order is never placed on the memory alone.
  */
 export function createStockView(deps: { gate: StockGate; refreshMs: number; clock?: () => number }) {
   const now = deps.clock ?? Date.now;
@@ -39,6 +44,25 @@ export function createStockView(deps: { gate: StockGate; refreshMs: number; cloc
         }
       }
       return result;
+    },
+
+    /** Lines the remembered figures say cannot be served now; undefined when none (or nothing fresh is known). */
+    knownShortages(lines: readonly { productId: number; quantity: number }[]): { productId: number; requested: number; available: number }[] | undefined {
+      const t = now();
+      const shortages = [];
+      for (const line of lines) {
+        const entry = remembered.get(line.productId);
+        if (entry?.value !== undefined && t - entry.at < deps.refreshMs && entry.value < line.quantity) {
+          shortages.push({ productId: line.productId, requested: line.quantity, available: Math.max(0, entry.value) });
+        }
+      }
+      return shortages.length > 0 ? shortages : undefined;
+    },
+
+    /** Records a figure the gate just answered (e.g. with a refusal). */
+    remember(productId: number, available: number): void {
+      if (remembered.size > MAX_REMEMBERED) remembered.clear();
+      remembered.set(productId, { value: available, at: now() });
     },
 
     async invalidate(productId: number): Promise<void> {

@@ -5,5 +5,5 @@ export { orderProcessors, type OrderPlacedJob } from './orders.processors.ts';
 export { createOrdersRepository } from './orders.repository.ts';
 export { orderAdminRoutes, orderRoutes } from './orders.routes.ts';
 export { Order } from './orders.schemas.ts';
-export { createOrderService, normalizeLines, type OrderService } from './orders.service.ts';
+export { createOrderService, normalizeLines, type OrderService, type StockHints } from './orders.service.ts';
 export * from './orders.tables.ts';

@@ -18,9 +18,16 @@ import { createOrdersRepository, type OrderLine } from './orders.repository.ts';
 import type { Order } from './orders.schemas.ts';
 import { DomainError, STATUS_BY_KIND } from '../../web/errors.ts';
 
+/** Per-process memory of recent gate refusals (see the inventory module's stock view). */
+export interface StockHints {
+  knownShortages(lines: readonly OrderLine[]): { productId: number; requested: number; available: number }[] | undefined;
+  remember(productId: number, available: number): void;
+}
+
 export interface OrderServiceDeps {
   db: Database;
   gate: StockGate;
+  hints?: StockHints;
   metrics: CheckoutMetrics;
   logger: Logger;
   /** Idempotency keys older than this may be reused for a new order. */
@@ -85,6 +92,8 @@ export function createOrderService(deps: OrderServiceDeps) {
    * unique key on (customer, Idempotency-Key) is the last guard against a second order for one key.
    */
   async function placeOnce(customerId: number, idempotencyKey: string, lines: OrderLine[]): Promise<{ order: Order; replayed: boolean }> {
+    const known = deps.hints?.knownShortages(lines);
+    if (known) throw new OutOfStockError(known);
     const reservation = randomUUID();
     const productIds = lines.map((line) => line.productId);
     let gateResult: Awaited<ReturnType<StockGate['reserve']>>;
@@ -96,7 +105,10 @@ export function createOrderService(deps: OrderServiceDeps) {
       await gate.release(reservation, productIds).catch(() => undefined);
       throw new CheckoutUnavailableError();
     }
-    if (!gateResult.ok) throw new OutOfStockError(gateResult.shortages);
+    if (!gateResult.ok) {
+      for (const shortage of gateResult.shortages) deps.hints?.remember(shortage.productId, shortage.available);
+      throw new OutOfStockError(gateResult.shortages);
+    }
     const reserved = gateResult.reserved;
 
     let placed: Awaited<ReturnType<typeof repo.place>>;
