@@ -24,8 +24,9 @@ COPY src ./src
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3030 3031
-# Liveness of the web role on PORT; worker deployments override it with WORKER_PORT.
+# Liveness of whichever role runs: the web role answers /health on PORT, the worker on WORKER_PORT
+# (each listens on one of the two only), so one check serves every role without an override.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3030) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "Promise.any([process.env.PORT || 3030, process.env.WORKER_PORT || 3031].map((port) => fetch('http://127.0.0.1:' + port + '/health').then((r) => { if (!r.ok) throw new Error(String(r.status)); }))).then(() => process.exit(0), () => process.exit(1))"]
 STOPSIGNAL SIGTERM
 CMD ["node", "src/main.ts", "serve"]

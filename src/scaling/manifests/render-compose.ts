@@ -34,18 +34,6 @@ function resources(spec: DeploymentSpec, role: 'web' | 'worker'): Obj {
   };
 }
 
-/** The image's HEALTHCHECK probes PORT; a worker answers on WORKER_PORT. */
-function workerHealthcheck(spec: DeploymentSpec): Obj {
-  const url = `http://127.0.0.1:${spec.worker.port}${spec.probes.liveness.path}`;
-  return {
-    test: ['CMD', 'node', '-e', `fetch('${url}').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
-    interval: '30s',
-    timeout: `${spec.probes.liveness.timeoutSeconds}s`,
-    retries: spec.probes.liveness.failureThreshold,
-    start_period: `${spec.probes.startupSeconds}s`,
-  };
-}
-
 function redisCommand(kind: 'queue' | 'cache'): string[] {
   // BullMQ needs noeviction (an evicted job key is a lost job) and survives restarts with AOF; the
   // cache may evict anything and needs no persistence.
@@ -168,7 +156,6 @@ export function renderCompose(spec: DeploymentSpec): RenderedFile[] {
     environment: composeEnv(spec, 'worker'),
     depends_on: appDeps,
     stop_grace_period: grace,
-    healthcheck: workerHealthcheck(spec),
     deploy: { replicas: spec.worker.replicas.desired, resources: resources(spec, 'worker') },
     restart: 'unless-stopped',
   };
@@ -273,8 +260,7 @@ export function renderSwarm(spec: DeploymentSpec): RenderedFile[] {
         image,
         command: getRoleArgv('worker'),
         environment: { ...getRoleEnv(spec, 'worker'), INSTANCE_ID: 'worker-{{.Task.Slot}}', ...secrets },
-        healthcheck: workerHealthcheck(spec),
-        stop_grace_period: grace,
+            stop_grace_period: grace,
         deploy: swarmDeploy(spec, 'worker'),
         networks,
       },
