@@ -15,7 +15,8 @@ async function startPair(database: TestDatabase, extra: Record<string, string>):
     RATE_LIMIT_GENERAL_WINDOW_MS: '600000',
     ...extra,
   });
-  return Promise.all([startInstance({ env }), startInstance({ env })]);
+  // A minute to start: child processes are slow to boot on a shared 2-core machine.
+  return Promise.all([startInstance({ env, timeoutMs: 60_000 }), startInstance({ env, timeoutMs: 60_000 })]);
 }
 
 describe('rate limits shared across instances (real sockets)', () => {
