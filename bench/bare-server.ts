@@ -10,11 +10,22 @@
 // turn (the local cache layer's decision point).
 import { randomUUID } from 'node:crypto';
 import { Ajv } from 'ajv';
-import Fastify from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import pino from 'pino';
 import { Histogram, Registry } from 'prom-client';
 
 const step = Number(process.env.BARE_STEP ?? 0);
+// BARE_HOOKS=callback: the same hooks written as `(request, reply, done)` callbacks instead of async
+// functions, to price the promise each async hook costs per request.
+const callbackHooks = process.env.BARE_HOOKS === 'callback';
+type Hook = (request: FastifyRequest, reply: FastifyReply) => void;
+const hook = (fn: Hook) =>
+  callbackHooks
+    ? (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+        fn(request, reply);
+        done();
+      }
+    : async (request: FastifyRequest, reply: FastifyReply) => fn(request, reply);
 const app = Fastify({ logger: false, ...(step >= 1 ? { genReqId: () => randomUUID() } : {}) });
 const small = { id: 1, sku: 'SKU-0000001', name: 'Reference', priceCents: 1000, currency: 'USD', available: 5 };
 const product = {
@@ -30,40 +41,60 @@ const product = {
 };
 
 if (step >= 1) {
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
+  app.addHook(
+    'onRequest',
+    hook((request, reply) => {
+      reply.header('x-request-id', request.id);
+    }),
+  );
 }
 if (step >= 2) {
   let draining = false;
   process.once('SIGUSR2', () => {
     draining = true;
   });
-  app.addHook('onSend', async (_request, reply) => {
-    if (draining) reply.header('connection', 'close');
-  });
+  app.addHook(
+    'onSend',
+    callbackHooks
+      ? (_request, reply, payload, done) => {
+          if (draining) reply.header('connection', 'close');
+          done(null, payload);
+        }
+      : async (_request, reply) => {
+          if (draining) reply.header('connection', 'close');
+        },
+  );
 }
 if (step >= 3) {
   const registry = new Registry();
   const histogram = new Histogram({ name: 'http_request_duration_seconds', help: 'x', labelNames: ['route', 'method', 'status_code'], registers: [registry] });
   const log = pino({ level: 'warn' });
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    histogram.observe({ route, method: request.method, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
-    log.info({ method: request.method, route, url: request.url, status: reply.statusCode }, 'request');
-  });
+  app.addHook(
+    'onResponse',
+    hook((request, reply) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      histogram.observe({ route, method: request.method, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+      log.info({ method: request.method, route, url: request.url, status: reply.statusCode }, 'request');
+    }),
+  );
 }
 if (step >= 4) {
   const hours = new Map<string, number>();
   const window = new Map<number, number>();
-  app.addHook('onResponse', async () => {
-    const hour = new Date().toISOString().slice(0, 13);
-    hours.set(hour, (hours.get(hour) ?? 0) + 1);
-  });
-  app.addHook('onResponse', async (_request, reply) => {
-    const second = Math.floor(Date.now() / 1000);
-    window.set(second, (window.get(second) ?? 0) + (reply.statusCode >= 500 ? 0 : 1));
-  });
+  app.addHook(
+    'onResponse',
+    hook(() => {
+      const hour = new Date().toISOString().slice(0, 13);
+      hours.set(hour, (hours.get(hour) ?? 0) + 1);
+    }),
+  );
+  app.addHook(
+    'onResponse',
+    hook((_request, reply) => {
+      const second = Math.floor(Date.now() / 1000);
+      window.set(second, (window.get(second) ?? 0) + (reply.statusCode >= 500 ? 0 : 1));
+    }),
+  );
 }
 if (step >= 5) {
   const ajv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, strict: false });

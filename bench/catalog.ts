@@ -6,11 +6,12 @@
  *   npm run bench:catalog    (= salescale bench catalog; BENCH_DURATION_S, BENCH_CONNECTIONS)
  */
 import path from 'node:path';
-import { load, startChild } from './lib.ts';
+import { cpuSecondsOf, load, startChild, type LoadResult } from './lib.ts';
 import { check, round, type Scenario } from './scenario.ts';
-import { wrk } from './wrk.ts';
+import { wrk, type WrkResult } from './wrk.ts';
 
 const PRODUCTS = 10_000;
+const ROUNDS = 3;
 
 export const catalogScenario: Scenario = {
   name: 'catalog',
@@ -20,6 +21,8 @@ export const catalogScenario: Scenario = {
     const bare = await startChild(path.resolve(import.meta.dirname, 'bare-server.ts'), [], {});
     ctx.onCleanup(bare.stop);
     const app = await ctx.startApp(database);
+    // The same deployment without the in-process cache layer: every read is a Redis round trip.
+    const noLocal = await ctx.startApp(database, { env: { CACHE_LOCAL_ENABLED: 'false' } });
 
     const detailPaths = Array.from({ length: 100 }, (_, i) => `/api/v1/products/${i + 1}`);
     const listingPath = '/api/v1/products?limit=20';
@@ -27,16 +30,34 @@ export const catalogScenario: Scenario = {
     ctx.log('warming up (JIT, pools, every cache entry the measured runs read)');
     await load({ url: bare.url, connections: c, durationSeconds: 3 });
     await load({ url: app.url, paths: [...detailPaths, listingPath], connections: c, durationSeconds: 3 });
+    await load({ url: noLocal.url, paths: detailPaths, connections: c, durationSeconds: 2 });
+    // CPU time of the server per request: steadier than req/s when other work shares the cores.
+    const withCpu = async (pid: number, run: () => Promise<LoadResult>) => {
+      const before = cpuSecondsOf(pid);
+      const result = await run();
+      return { ...result, cpuUsPerRequest: round(((cpuSecondsOf(pid) - before) * 1e6) / Math.max(result.total, 1)) };
+    };
 
-    ctx.log(`measuring: ${c} connections, ${ctx.durationSeconds} s per target`);
-    const reference = await load({ url: bare.url, connections: c, durationSeconds: ctx.durationSeconds });
-    const detail = await load({ url: app.url, paths: detailPaths, connections: c, durationSeconds: ctx.durationSeconds });
-    const listing = await load({ url: app.url, paths: [listingPath], connections: c, durationSeconds: ctx.durationSeconds });
-
-    // wrk is a C load generator: a second opinion that the ratio is not an autocannon artefact.
-    const wrkDuration = Math.max(3, Math.round(ctx.durationSeconds / 2));
-    const wrkBare = await wrk({ url: bare.url, connections: c, durationSeconds: wrkDuration });
-    const wrkDetail = wrkBare.available ? await wrk({ url: `${app.url}/api/v1/products/1`, connections: c, durationSeconds: wrkDuration }) : wrkBare;
+    // Reference and target alternate in short rounds and each keeps its best round: bursts of other
+    // work on the shared cores then hit both alike instead of whichever happened to run during them.
+    const step = Math.max(3, Math.round(ctx.durationSeconds / ROUNDS));
+    ctx.log(`measuring: ${c} connections, ${ROUNDS} alternating rounds of ${step} s per target`);
+    let reference: Awaited<ReturnType<typeof withCpu>> | undefined;
+    let detail: typeof reference;
+    let wrkBare: WrkResult = { available: false, reason: 'not run' };
+    let wrkDetail: WrkResult = wrkBare;
+    const better = <T extends { requestsPerSecond: number }>(a: T | undefined, b: T) => (a && a.requestsPerSecond >= b.requestsPerSecond ? a : b);
+    const betterWrk = (a: WrkResult, b: WrkResult) => (a.available && (!b.available || a.requestsPerSecond >= b.requestsPerSecond) ? a : b);
+    for (let round = 0; round < ROUNDS; round++) {
+      reference = better(reference, await withCpu(bare.pid, () => load({ url: bare.url, connections: c, durationSeconds: step })));
+      detail = better(detail, await withCpu(app.pid, () => load({ url: app.url, paths: detailPaths, connections: c, durationSeconds: step })));
+      // wrk is a C load generator: a second opinion that the ratio is not an autocannon artefact.
+      wrkBare = betterWrk(wrkBare, await wrk({ url: bare.url, connections: c, durationSeconds: step }));
+      if (wrkBare.available) wrkDetail = betterWrk(wrkDetail, await wrk({ url: `${app.url}/api/v1/products/${1 + round}`, connections: c, durationSeconds: step }));
+    }
+    if (!reference || !detail) throw new Error('no measurement round ran');
+    const listing = await load({ url: app.url, paths: [listingPath], connections: c, durationSeconds: step });
+    const detailNoLocal = await withCpu(noLocal.pid, () => load({ url: noLocal.url, paths: detailPaths, connections: c, durationSeconds: step }));
 
     const detailRatio = detail.requestsPerSecond / reference.requestsPerSecond;
     const figures: Record<string, number> = {
@@ -47,26 +68,39 @@ export const catalogScenario: Scenario = {
       listingReqPerS: round(listing.requestsPerSecond),
       listingP99Ms: listing.latencyMs.p99,
       detailNon2xx: detail.non2xx + detail.errors,
+      bareCpuUsPerRequest: reference.cpuUsPerRequest,
+      detailCpuUsPerRequest: detail.cpuUsPerRequest,
+      detailNoLocalCacheReqPerS: round(detailNoLocal.requestsPerSecond),
+      detailNoLocalCacheCpuUsPerRequest: detailNoLocal.cpuUsPerRequest,
     };
-    const ratios: Record<string, number> = { detailVsBare: round(detailRatio), listingVsBare: round(listing.requestsPerSecond / reference.requestsPerSecond) };
+    const ratios: Record<string, number> = {
+      detailVsBare: round(detailRatio),
+      listingVsBare: round(listing.requestsPerSecond / reference.requestsPerSecond),
+      detailCpuEfficiencyVsBare: round(reference.cpuUsPerRequest / detail.cpuUsPerRequest),
+      detailNoLocalCacheVsBare: round(detailNoLocal.requestsPerSecond / reference.requestsPerSecond),
+    };
     if (wrkBare.available && wrkDetail.available) {
       figures.wrkBareReqPerS = round(wrkBare.requestsPerSecond);
       figures.wrkDetailReqPerS = round(wrkDetail.requestsPerSecond);
       ratios.wrkDetailVsBare = round(wrkDetail.requestsPerSecond / wrkBare.requestsPerSecond);
     }
+    const checks = [
+      check('cached detail req/s ÷ bare Fastify req/s (autocannon)', detailRatio, '>=', 0.8),
+      check(`cached detail p99 ms at ${c} connections (autocannon)`, detail.latencyMs.p99, '<', 5),
+      check('detail non-2xx + errors', detail.non2xx + detail.errors, '==', 0),
+    ];
+    // The cross-check must agree: autocannon shares the cores and can be the bottleneck itself.
+    if (ratios.wrkDetailVsBare !== undefined) checks.push(check('cached detail req/s ÷ bare Fastify req/s (wrk cross-check)', ratios.wrkDetailVsBare, '>=', 0.8));
     return {
       figures,
       ratios,
-      checks: [
-        check('cached detail req/s ÷ bare Fastify req/s', detailRatio, '>=', 0.8),
-        check(`cached detail p99 ms at ${c} connections`, detail.latencyMs.p99, '<', 5),
-        check('detail non-2xx + errors', detail.non2xx + detail.errors, '==', 0),
-      ],
+      checks,
       details: {
-        settings: { connections: c, durationSeconds: ctx.durationSeconds, products: PRODUCTS, loadGenerator: 'autocannon in the runner process (same machine)' },
+        settings: { connections: c, rounds: ROUNDS, secondsPerRound: step, products: PRODUCTS, loadGenerator: 'autocannon in the runner process (same machine), wrk cross-check; best of alternating rounds' },
         reference: { name: 'bare Fastify route, small JSON (bench/bare-server.ts)', ...reference },
         productDetailCached: detail,
         productListingCached: listing,
+        productDetailWithoutLocalCache: detailNoLocal,
         wrk: wrkBare.available ? { bare: wrkBare, detail: wrkDetail } : { skipped: wrkBare.reason },
       },
     };

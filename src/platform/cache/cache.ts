@@ -103,6 +103,15 @@ function createLocalLayer(options: LocalLayerOptions, channel: string, logger?: 
   const entries = new Map<string, LocalEntry>();
   const epochs = new Map<string, number>();
   let live = false;
+  /** One check-phase turn shared by every hit of the current loop iteration (one setImmediate, not one per hit). */
+  let afterPoll: Promise<void> | undefined;
+  const afterPollPhase = () =>
+    (afterPoll ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        afterPoll = undefined;
+        resolve();
+      }),
+    ));
   /** Bumped on every drop: a read sent before a disconnect may have missed a message. */
   let generation = 0;
   const epochOf = (tag: string) => epochs.get(tag) ?? 0;
@@ -138,7 +147,7 @@ function createLocalLayer(options: LocalLayerOptions, channel: string, logger?: 
     snapshot: (tags: string[]): ReadSnapshot | undefined => (live ? { generation, epochs: tags.map(epochOf) } : undefined),
     async get(key: string): Promise<{ data: unknown } | undefined> {
       if (!live || !entries.has(key)) return undefined;
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await afterPollPhase();
       const entry = entries.get(key);
       if (!live || !entry) return undefined;
       if (entry.s <= Date.now() || !entry.tags.every((tag, i) => epochOf(tag) === entry.epochs[i])) {
