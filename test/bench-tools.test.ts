@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { arrivalSchedule, percentile } from '../bench/open-load.ts';
+import { parsePgbenchOutput } from '../bench/pgbench.ts';
+import { check } from '../bench/scenario.ts';
+import { parseWrkOutput } from '../bench/wrk.ts';
+
+describe('benchmark tools', () => {
+  it('schedules open-model arrivals from the integral of a piecewise-linear rate', () => {
+    const schedule = arrivalSchedule([
+      { name: 'flat', seconds: 10, fromRps: 10, toRps: 10 },
+      { name: 'ramp', seconds: 10, fromRps: 10, toRps: 30 },
+    ]);
+    assert.equal(schedule.total, 100 + 200);
+    assert.ok(Math.abs(schedule.at(0) - 0.1) < 1e-9, 'the first arrival after 1/rate');
+    assert.ok(Math.abs(schedule.at(99) - 10) < 1e-9, 'the 100th arrival ends the flat phase');
+    // In the ramp, n(x) = 10x + x²: the 200th arrival overall (100 into the ramp) at x = (−10 + √500) / 2.
+    assert.ok(Math.abs(schedule.at(199) - (10 + (-10 + Math.sqrt(500)) / 2)) < 1e-9);
+    for (let k = 1; k < schedule.total; k++) assert.ok(schedule.at(k) >= schedule.at(k - 1), 'arrival times never go back');
+  });
+
+  it('takes nearest-rank percentiles', () => {
+    const sorted = Array.from({ length: 100 }, (_, i) => i + 1);
+    assert.equal(percentile(sorted, 95), 95);
+    assert.equal(percentile(sorted, 99), 99);
+    assert.equal(percentile([], 99), 0);
+  });
+
+  it('reads wrk and pgbench reports', () => {
+    const wrk = parseWrkOutput(`Running 3s test @ http://127.0.0.1:1/
+  1 threads and 64 connections
+  Latency Distribution
+     50%    3.10ms
+     75%    4.00ms
+     90%    5.00ms
+     99%  850.00us
+  45000 requests in 3.00s, 9.00MB read
+  Non-2xx or 3xx responses: 7
+Requests/sec:  15000.12
+Transfer/sec:      3.00MB
+`);
+    assert.deepEqual(wrk, { requestsPerSecond: 15000.12, requests: 45000, latencyMs: { p50: 3.1, p99: 0.85 }, non2xx: 7, errors: 0 });
+    assert.deepEqual(parsePgbenchOutput('latency average = 3.949 ms\ninitial connection time = 2.1 ms\ntps = 253.204 (without initial connection time)\n'), { tps: 253.204, latencyAvgMs: 3.949 });
+  });
+
+  it('evaluates checks in their direction', () => {
+    assert.equal(check('ratio', 0.81, '>=', 0.8).pass, true);
+    assert.equal(check('p99', 5, '<', 5).pass, false);
+    assert.equal(check('oversold', 0, '==', 0).pass, true);
+  });
+});
