@@ -232,4 +232,18 @@ describe('degrade mode chosen automatically from cluster-wide request rate (real
       ],
     );
   });
+
+  it('keeps evaluating when an instance is killed: the survivor holds the leader lease (taken over if the dead one led) and reacts to load', async () => {
+    await instances[0]!.stop('SIGKILL');
+    const survivor = instances[1]!;
+    await slowlyUntil('1 web live', async () => (await getMode(survivor)).figures?.liveInstances.web === 1, 15_000);
+    // About 16 requests/s on the one instance left (~960/min).
+    const timer = setInterval(() => void fetch(`${survivor.url}/api/v1/categories`).then((r) => r.arrayBuffer(), () => {}), 62);
+    try {
+      await slowlyUntil('auto mode elevated on the survivor', async () => (await getMode(survivor)).mode === 'elevated', 30_000);
+    } finally {
+      clearInterval(timer);
+    }
+    await slowlyUntil('auto mode back to normal on the survivor', async () => (await getMode(survivor)).mode === 'normal', 30_000);
+  });
 });
