@@ -30,7 +30,7 @@ export async function startInstance(options: { env: Record<string, string>; comm
   child.stderr?.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`instance exited with ${child.exitCode} before it was ready:\n${output}`);
     try {
@@ -41,7 +41,7 @@ export async function startInstance(options: { env: Record<string, string>; comm
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`instance not ready after ${options.timeoutMs ?? 20_000} ms:\n${output}`);
+      throw new Error(`instance not ready after ${options.timeoutMs ?? 60_000} ms:\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
