@@ -48,6 +48,9 @@ describe('load shedding on a saturated event loop', () => {
 
     const stop = saturateEventLoop();
     try {
+      // Wait for the sampled level (what /ready reports), not just a one-off refusal by the stall
+      // clock, which holds for one turn of the loop only.
+      await until(async () => (await t.app.inject({ method: 'GET', url: '/ready' })).statusCode === 503, 10_000);
       await until(async () => (await browse()).statusCode === 503, 10_000);
       const shed = await browse();
       assert.equal(shed.statusCode, 503);
