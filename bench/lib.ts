@@ -41,7 +41,15 @@ export async function load(options: { url: string; paths?: string[]; connections
  */
 export async function startChild(file: string, args: string[], env: Record<string, string>, readyPath = '/', nodeArgs: string[] = []): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, file, ...args], { env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, file, ...args], { env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  // Instances log at warn and above (JSON on stdout): pass those on, so a 5xx seen by a load run has its cause in the output.
+  const name = path.basename(file, '.ts');
+  let partial = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line.startsWith('{')) process.stderr.write(`[${name} ${child.pid}] ${line}\n`);
+  });
   const url = `http://127.0.0.1:${port}`;
   for (const deadline = Date.now() + 30_000; ; ) {
     if (child.exitCode !== null) throw new Error(`${file} exited with ${child.exitCode} before it was ready`);

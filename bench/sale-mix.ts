@@ -130,7 +130,7 @@ export const saleMixScenario: Scenario = {
     const result = await runOpenLoad({ baseUrl: app.url, phases, next: workload.next });
     const checks: Check[] = [];
     for (const p of result.phases) {
-      checks.push(check(`${p.phase}: error rate`, p.errorRate, '<', SLO.errorRate));
+      checks.push(check(`${p.phase}: error rate %`, p.errorRate * 100, '<', SLO.errorRate * 100));
       checks.push(check(`${p.phase}: p95 ms`, p.p95Ms, '<', SLO.p95Ms));
       checks.push(check(`${p.phase}: p99 ms`, p.p99Ms, '<', SLO.p99Ms));
     }

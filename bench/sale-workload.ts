@@ -73,7 +73,10 @@ export async function prepareSaleWorkload(options: { database: BenchDatabase; ap
       const r = rng();
       if (r < edges[0]!) return { kind: 'browse', method: 'GET', path: `/api/v1/products/${pickProduct()}` };
       if (r < edges[1]!) return { kind: 'browse', method: 'GET', path: `/api/v1/products?limit=20` };
-      if (r < edges[2]!) return { kind: 'cart', method: 'PUT', path: `/api/v1/cart/items/${pickProduct()}`, headers: { cookie: cookieOf() }, body: { quantity: 1 + Math.floor(rng() * 2) } };
+      if (r < edges[2]!) {
+        // 409: not enough stock for the cart line (a scarce product), a documented refusal.
+        return { kind: 'cart', method: 'PUT', path: `/api/v1/cart/items/${pickProduct()}`, headers: { cookie: cookieOf() }, body: { quantity: 1 + Math.floor(rng() * 2) }, refusals: [409] };
+      }
       if (r < edges[3]!) return { kind: 'cart', method: 'GET', path: '/api/v1/cart', headers: { cookie: cookieOf() } };
       return {
         kind: 'checkout',
