@@ -42,13 +42,14 @@ export async function load(options: { url: string; paths?: string[]; connections
 export async function startChild(file: string, args: string[], env: Record<string, string>, readyPath = '/', nodeArgs: string[] = []): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, file, ...args], { env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'inherit'] });
-  // Instances log at warn and above (JSON on stdout): pass those on, so a 5xx seen by a load run has its cause in the output.
+  // Pass on the instances' error lines (JSON on stdout), so a 5xx seen by a load run has its cause in the output.
+  // Warnings (slow queries under load, degrade-mode transitions) would drown it.
   const name = path.basename(file, '.ts');
   let partial = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     const lines = (partial + chunk).split('\n');
     partial = lines.pop() ?? '';
-    for (const line of lines) if (line.startsWith('{')) process.stderr.write(`[${name} ${child.pid}] ${line}\n`);
+    for (const line of lines) if (Number(/"level":(\d+)/.exec(line)?.[1] ?? 0) >= 50) process.stderr.write(`[${name} ${child.pid}] ${line}\n`);
   });
   const url = `http://127.0.0.1:${port}`;
   for (const deadline = Date.now() + 30_000; ; ) {
