@@ -15,21 +15,35 @@ export function routeGroupOf(routeUrl: string | undefined): string | undefined {
   return match ? match[1] : 'other';
 }
 
-/** Counts per hour (ISO) per route group; pure, so the flush logic is testable. */
+const HOUR_MS = 3_600_000;
+
+/**
+ * Counts per hour (ISO) per route group; pure, so the flush logic is testable. `record` runs on every
+ * request: it formats an hour only when the hour changes (profiled: formatting per request was a fifth
+ * of a cached product read's CPU).
+ */
 export class RequestTally {
   private counts = new Map<string, Map<string, number>>();
+  private hourStartMs = Number.NaN;
+  private hourGroups = new Map<string, number>();
 
-  record(group: string, at: Date): void {
-    const hour = startOfHour(at).toISOString();
-    const groups = this.counts.get(hour) ?? new Map<string, number>();
-    groups.set(group, (groups.get(group) ?? 0) + 1);
-    this.counts.set(hour, groups);
+  record(group: string, at: Date | number): void {
+    const ms = typeof at === 'number' ? at : at.getTime();
+    if (!(ms >= this.hourStartMs && ms < this.hourStartMs + HOUR_MS)) {
+      this.hourStartMs = Math.floor(ms / HOUR_MS) * HOUR_MS;
+      const hour = startOfHour(new Date(this.hourStartMs)).toISOString();
+      const groups = this.counts.get(hour) ?? new Map<string, number>();
+      this.counts.set(hour, groups);
+      this.hourGroups = groups;
+    }
+    this.hourGroups.set(group, (this.hourGroups.get(group) ?? 0) + 1);
   }
 
   /** Takes everything counted so far. */
   drain(): { hour: string; counts: Record<string, number> }[] {
     const out = [...this.counts].map(([hour, groups]) => ({ hour, counts: Object.fromEntries(groups) }));
     this.counts = new Map();
+    this.hourStartMs = Number.NaN;
     return out;
   }
 
@@ -53,9 +67,17 @@ export class RequestTally {
 export function requestCounter(deps: { db: Database; logger: Logger; flushIntervalMs: number }): FastifyPluginAsync {
   const plugin: FastifyPluginAsync = async (app) => {
     const tally = new RequestTally();
-    app.addHook('onResponse', async (request) => {
-      const group = routeGroupOf(request.routeOptions.url);
-      if (group !== undefined) tally.record(group, new Date());
+    // Route patterns are few and fixed: classify each once.
+    const groups = new Map<string | undefined, string | undefined>();
+    app.addHook('onResponse', (request, _reply, done) => {
+      const url = request.routeOptions.url;
+      let group = groups.get(url);
+      if (group === undefined && !groups.has(url)) {
+        group = routeGroupOf(url);
+        if (groups.size < 1000) groups.set(url, group);
+      }
+      if (group !== undefined) tally.record(group, Date.now());
+      done();
     });
     const flush = async () => {
       const batch = tally.drain();
