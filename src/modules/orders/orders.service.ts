@@ -126,7 +126,10 @@ export function createOrderService(deps: OrderServiceDeps) {
       }
       throw refusalOf(error) ?? error;
     }
-    if (reserved) await gate.confirm(reservation, productIds).catch((e: unknown) => deps.logger.warn({ err: e }, 'could not confirm a stock reservation'));
+    // Bookkeeping only (the units already left the gate's figure; a rebuild forgets committed tokens
+    // anyway), so the reply does not wait for it: it shares the next socket write with the
+    // idempotency record.
+    if (reserved) void gate.confirm(reservation, productIds).catch((e: unknown) => deps.logger.warn({ err: e }, 'could not confirm a stock reservation'));
     const order: Order = {
       id: placed.id,
       status: 'placed',
