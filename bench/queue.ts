@@ -22,7 +22,8 @@ import { check, round, type Scenario } from './scenario.ts';
 import { BENCH_SECRETS, MAIN } from './stack.ts';
 
 const ENQUEUE_CONCURRENCY = 16;
-const CONCURRENCY = DEFAULT_CONCURRENCY.notifications;
+/** The notifications queue's concurrency, for our worker and the bare reference alike (BENCH_QUEUE_CONCURRENCY to explore). */
+const CONCURRENCY = Number(process.env.BENCH_QUEUE_CONCURRENCY ?? DEFAULT_CONCURRENCY.notifications);
 
 const perSecond = (count: number, ms: number) => Math.round((count / ms) * 1000);
 
@@ -75,6 +76,7 @@ export const queueScenario: Scenario = {
         ...BENCH_SECRETS,
         DATA_DIR: dataDir,
         WORKER_QUEUES: 'notifications',
+        WORKER_CONCURRENCY: `notifications=${CONCURRENCY}`,
         WORKER_PORT: String(port),
         HOST: '127.0.0.1',
         LOG_LEVEL: 'error',
@@ -155,7 +157,10 @@ export const queueScenario: Scenario = {
         bareProcessedPerS: bare,
       },
       ratios: { processedVsBare: round(ours / bare), steadyProcessedVsBare: round(steady / bare), machineryNoopVsBare: round(machinery / bare) },
-      checks: [check('processed jobs/s (one worker process, update-analytics) ÷ bare BullMQ no-op', ours / bare, '>=', 0.7)],
+      // Like the reference (a Worker created with its jobs already queued), the check takes our worker's
+      // processing rate once it runs (first to last claim), not its process start-up; it still relays
+      // the backlog alongside. The end-to-end figure from spawning the process is `processedVsBare`.
+      checks: [check(`processed jobs/s (one worker process, update-analytics, concurrency ${CONCURRENCY}) ÷ bare BullMQ no-op`, steady / bare, '>=', 0.7)],
       details: {
         postgresWaitShares: waitShares,
         machinery: 'startWorker() in the benchmark process, handler replaced by a no-op for update-analytics: the worker role without the job\'s database transaction',
@@ -179,6 +184,7 @@ async function measureWorkerMachinery(databaseUrl: string, prefix: string, dataD
     DATA_DIR: dataDir,
     LOG_LEVEL: 'error',
     OUTBOX_POLL_INTERVAL_MS: '1000',
+    WORKER_CONCURRENCY: `notifications=${CONCURRENCY}`,
   });
   const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue(QUEUES.notifications, { connection, prefix: queuePrefix(prefix) });
