@@ -97,10 +97,12 @@ export function buildCli(): Command {
   program
     .command('bench')
     .description('Run benchmark scenarios against the local PostgreSQL and Redis (all when none is named); results in bench/results/')
-    .argument('[scenarios...]', 'catalog | checkout-hot | sold-out | queue | capacity | sale-mix')
-    .action(async (scenarios: string[]) => {
+    .argument('[scenarios...]', 'catalog | checkout-hot | sold-out | queue | capacity | sale-mix; diagnostics run only by name: catalog-costs | pgbench')
+    .action(async (scenarios: string[], _options: unknown, command: Command) => {
       // Loaded on demand: the benchmarks are a development tool, not part of a serving process.
-      const { runBench } = await import('../bench/run.ts');
+      const { runBench, SCENARIOS } = await import('../bench/run.ts');
+      const unknown = scenarios.filter((name) => !SCENARIOS.some((s) => s.name === name));
+      if (unknown.length > 0) command.error(`unknown scenario ${unknown.join(', ')} (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')})`);
       const outcome = await runBench(scenarios);
       process.exitCode = outcome.failed ? 1 : 0;
     });
