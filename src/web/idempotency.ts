@@ -11,6 +11,12 @@ export interface IdempotentResult {
   replayed?: boolean;
 }
 
+function errorBodyOf(error: DomainError, request: FastifyRequest): ErrorBody {
+  const body: ErrorBody = { error: { code: error.code, message: error.message, requestId: String(request.id) } };
+  if (error.details !== undefined) body.error.details = error.details;
+  return body;
+}
+
 /** A stable hash of what makes two requests "the same request". */
 export function fingerprintOf(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('base64url');
@@ -27,12 +33,23 @@ export async function idempotent(
   store: IdempotencyStore,
   request: FastifyRequest,
   reply: FastifyReply,
-  input: { scope: string; key: string; fingerprint: string },
+  input: {
+    scope: string;
+    key: string;
+    fingerprint: string;
+    /** A refusal known without running (e.g. sold out, from memory): recorded and sent in one step. */
+    knownRefusal?: () => DomainError | undefined;
+  },
   run: () => Promise<IdempotentResult>,
 ): Promise<FastifyReply> {
+  const known = input.knownRefusal?.();
+  const knownStatus = known ? STATUS_BY_KIND[known.kind] : 0;
+  const knownBody = known ? errorBodyOf(known, request) : undefined;
   let begin: Awaited<ReturnType<IdempotencyStore['begin']>>;
   try {
-    begin = await store.begin(input.scope, input.key, input.fingerprint);
+    begin = known
+      ? await store.beginWithResult(input.scope, input.key, input.fingerprint, knownStatus, knownBody)
+      : await store.begin(input.scope, input.key, input.fingerprint);
   } catch (error) {
     request.log.warn({ err: error }, 'idempotency store unavailable');
     reply.header('retry-after', '1');
@@ -46,6 +63,7 @@ export async function idempotent(
     return sendError(reply, 409, 'IDEMPOTENCY_IN_PROGRESS', 'a request with this Idempotency-Key is still being processed; retry shortly with the same key');
   }
   if (begin.kind === 'replay') return reply.header('idempotent-replayed', 'true').code(begin.status).send(begin.body);
+  if (known) return reply.code(knownStatus).send(knownBody);
 
   const { lease } = begin;
   let result: IdempotentResult;
@@ -53,9 +71,7 @@ export async function idempotent(
     result = await run();
   } catch (error) {
     if (error instanceof DomainError && STATUS_BY_KIND[error.kind] < 500) {
-      const body: ErrorBody = { error: { code: error.code, message: error.message, requestId: String(request.id) } };
-      if (error.details !== undefined) body.error.details = error.details;
-      await store.complete(input.scope, input.key, lease, input.fingerprint, STATUS_BY_KIND[error.kind], body).catch((e: unknown) => request.log.warn({ err: e }, 'could not store an idempotent refusal'));
+      await store.complete(input.scope, input.key, lease, input.fingerprint, STATUS_BY_KIND[error.kind], errorBodyOf(error, request)).catch((e: unknown) => request.log.warn({ err: e }, 'could not store an idempotent refusal'));
     } else {
       await store.abandon(input.scope, input.key, lease).catch((e: unknown) => request.log.warn({ err: e }, 'could not release an idempotency key'));
     }

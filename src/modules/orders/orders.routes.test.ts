@@ -140,6 +140,24 @@ describe('orders API', () => {
     assert.equal(Number(count.rows[0]!.n), 0);
   });
 
+  it('keeps a sold-out refusal as the key\'s result, also when it was answered from memory', async () => {
+    const product = await createProduct({ available: 1 });
+    assert.equal((await order(bob, 'k-last-unit', { items: [{ productId: product.id, quantity: 1 }] })).statusCode, 201);
+    const first = await order(alice, 'k-too-late-1', { items: [{ productId: product.id, quantity: 1 }] }); // the gate refuses
+    const second = await order(alice, 'k-too-late-2', { items: [{ productId: product.id, quantity: 1 }] }); // remembered refusal
+    for (const reply of [first, second]) {
+      assert.equal(reply.statusCode, 409);
+      assert.equal(reply.json().error.code, 'OUT_OF_STOCK');
+      assert.equal(reply.json().error.details.available, 0);
+    }
+    const retry = await order(alice, 'k-too-late-2', { items: [{ productId: product.id, quantity: 1 }] });
+    assert.equal(retry.statusCode, 409);
+    assert.equal(retry.headers['idempotent-replayed'], 'true');
+    assert.deepEqual(retry.json(), second.json());
+    const reused = await order(alice, 'k-too-late-2', { items: [{ productId: product.id, quantity: 2 }] });
+    assert.equal(reused.statusCode, 422);
+  });
+
   it('orders the cart and empties it', async () => {
     const a = await createProduct({ priceCents: 100 });
     const b = await createProduct({ priceCents: 250 });

@@ -54,7 +54,8 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
         if (key === undefined) throw new IdempotencyKeyRequiredError();
         const explicit = request.body.items;
         const fingerprint = fingerprintOf(explicit ? explicit.map((line) => [line.productId, line.quantity]) : 'cart');
-        return idempotent(deps.idempotency, request, reply, { scope: `customer:${customerId}`, key, fingerprint }, async () => {
+        const knownRefusal = explicit ? () => orders.refuseFromMemory(explicit) : undefined;
+        return idempotent(deps.idempotency, request, reply, { scope: `customer:${customerId}`, key, fingerprint, knownRefusal }, async () => {
           const lines = explicit ?? (await cart.lines(customerId));
           if (lines.length === 0) throw new EmptyCartError();
           const { order, replayed } = await orders.place(customerId, key, lines);

@@ -143,6 +143,17 @@ export function createOrderService(deps: OrderServiceDeps) {
   }
 
   return {
+    /**
+     * A refusal this process already knows without asking anyone (the gate refused these units within
+     * the last STOCK_VIEW_REFRESH_MS); counted as an attempt when returned.
+     */
+    refuseFromMemory(lines: readonly OrderLine[]): OutOfStockError | undefined {
+      const known = deps.hints?.knownShortages(normalizeLines(lines));
+      if (!known) return undefined;
+      deps.metrics.attempts.inc({ outcome: 'out_of_stock' });
+      return new OutOfStockError(known);
+    },
+
     async place(customerId: number, idempotencyKey: string, lines: readonly OrderLine[]): Promise<{ order: Order; replayed: boolean }> {
       try {
         const result = await placeOnce(customerId, idempotencyKey, normalizeLines(lines));

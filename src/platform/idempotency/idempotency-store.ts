@@ -14,6 +14,12 @@ export type IdempotencyBegin =
 
 export interface IdempotencyStore {
   begin(scope: string, key: string, fingerprint: string): Promise<IdempotencyBegin>;
+  /**
+   * For a response known without doing any work (e.g. sold out): stores it as the key's completed
+   * response in the same step as `begin`, unless the key already has a record. `started` means it
+   * was stored; the other kinds are what `begin` would have answered.
+   */
+  beginWithResult(scope: string, key: string, fingerprint: string, status: number, body: unknown): Promise<IdempotencyBegin>;
   /** Stores the response to replay; `fingerprint` as given to {@link IdempotencyStore.begin}. */
   complete(scope: string, key: string, lease: string, fingerprint: string, status: number, body: unknown): Promise<void>;
   /** Forgets an unfinished attempt (it failed without a result worth replaying): the key may be retried. */
@@ -69,17 +75,20 @@ export function createIdempotencyStore(options: IdempotencyStoreOptions): Idempo
   // Keys are hashed: any printable key fits, and its length does not grow Redis' key space.
   const keyOf = (scope: string, key: string) => `${options.prefix}:idem:${scope}:${createHash('sha256').update(key).digest('base64url')}`;
 
+  async function beginWith(scope: string, key: string, record: StoredRecord, ttlMs: number): Promise<IdempotencyBegin> {
+    const current = await redis.idempotencyBegin(keyOf(scope, key), JSON.stringify(record), ttlMs);
+    if (current === null) return { kind: 'started', lease: record.l };
+    const stored = JSON.parse(current) as StoredRecord;
+    if (stored.f !== record.f) return { kind: 'mismatch' };
+    if (!stored.done) return { kind: 'in-progress' };
+    return { kind: 'replay', status: stored.done.status, body: stored.done.body };
+  }
+
   return {
-    async begin(scope, key, fingerprint) {
-      const lease = randomUUID();
-      const record: StoredRecord = { f: fingerprint, l: lease };
-      const current = await redis.idempotencyBegin(keyOf(scope, key), JSON.stringify(record), leaseMs);
-      if (current === null) return { kind: 'started', lease };
-      const stored = JSON.parse(current) as StoredRecord;
-      if (stored.f !== fingerprint) return { kind: 'mismatch' };
-      if (!stored.done) return { kind: 'in-progress' };
-      return { kind: 'replay', status: stored.done.status, body: stored.done.body };
-    },
+    begin: (scope, key, fingerprint) => beginWith(scope, key, { f: fingerprint, l: randomUUID() }, leaseMs),
+
+    beginWithResult: (scope, key, fingerprint, status, body) =>
+      beginWith(scope, key, { f: fingerprint, l: randomUUID(), done: { status, body } }, options.retentionS * 1000),
 
     async complete(scope, key, lease, fingerprint, status, body) {
       const record: StoredRecord = { f: fingerprint, l: lease, done: { status, body } };
