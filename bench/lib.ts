@@ -52,13 +52,14 @@ export async function startChild(file: string, args: string[], env: Record<strin
     for (const line of lines) if (Number(/"level":(\d+)/.exec(line)?.[1] ?? 0) >= 50) process.stderr.write(`[${name} ${child.pid}] ${line}\n`);
   });
   const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 30_000; ; ) {
+  // Start-up can take over 20 s on a loaded 2-core machine.
+  for (const deadline = Date.now() + 60_000; ; ) {
     if (child.exitCode !== null) throw new Error(`${file} exited with ${child.exitCode} before it was ready`);
     const ok = await fetch(url + readyPath).then((r) => r.status === 200, () => false);
     if (ok) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${file} not ready after 30 s`);
+      throw new Error(`${file} not ready after 60 s`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
