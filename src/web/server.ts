@@ -126,6 +126,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
     await app.register(loadShedding({ monitor: loadMonitor, metrics: loadShedMetricsFor(deps.metrics.registry, loadMonitor, config.loadShed.thresholds) }));
   }
   const degradedPolicies = createDegradedPolicies(config.rateLimit.policies);
+  const liveSale = createLiveSaleCheck({ db: deps.db, refreshMs: config.rateLimit.saleRefreshMs, logger: deps.logger });
   // Sessions, limits, carts, stock gate, idempotency: a connection that tolerates a busy event loop.
   const stateRedis = createRedis(requireServices(config).redisUrl, { name: 'salescale-web-state', role: 'state', logger: deps.logger });
   app.addHook('onClose', () => closeRedis(stateRedis));
@@ -155,7 +156,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
         limiter,
         customerIdOf: (request) => (request.customerId === undefined ? undefined : String(request.customerId)),
         policies: () => degradedPolicies(deps.cluster.settings().rateLimitPercent),
-        sale: createLiveSaleCheck({ db: deps.db, refreshMs: config.rateLimit.saleRefreshMs, logger: deps.logger }),
+        sale: liveSale,
         metrics: rateLimitMetricsFor(deps.metrics.registry),
         logger: deps.logger,
       }),
@@ -187,7 +188,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
       metrics: deps.metrics,
       redis: deps.redis,
       prefix: config.redis.prefix,
-      liveSale: createLiveSaleCheck({ db: deps.db, refreshMs: config.rateLimit.saleRefreshMs, logger: deps.logger }),
+      liveSale,
       databaseConnections: () => deps.db.pools.primary.totalCount,
       instanceId: config.instanceId,
       emf: obs.emf,
