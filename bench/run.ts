@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { TEST_PG_ADMIN_URL, TEST_REDIS_URL } from '../test/helpers/db.ts';
 import { RESULTS_DIR, machineFacts } from './lib.ts';
-import { renderSummaryChart, summaryMarkdown } from './summary.ts';
+import { renderSaleMixChart, renderSummaryChart, summaryMarkdown } from './summary.ts';
 import type { BenchContext, Scenario, ScenarioResult } from './scenario.ts';
 import { SCENARIOS } from './scenarios.ts';
 import { createBenchDatabase, startApp } from './stack.ts';
@@ -145,6 +145,14 @@ export async function runBench(names: string[] = []): Promise<RunOutcome> {
     await writeFile(chartFile, await renderSummaryChart(run));
   } catch (error) {
     process.stderr.write(`chart not written: ${(error as Error).message}\n`);
+  }
+  const timeline = results['sale-mix']?.details?.timeline as Parameters<typeof renderSaleMixChart>[0] | undefined;
+  if (timeline) {
+    try {
+      await writeFile(path.join(RESULTS_DIR, 'latest-sale-mix.svg'), await renderSaleMixChart(timeline, `sale-mix spike, ${run.startedAt.slice(0, 16)}Z, commit ${machine.commit}`));
+    } catch (error) {
+      process.stderr.write(`sale-mix chart not written: ${(error as Error).message}\n`);
+    }
   }
   await writeFile(path.join(RESULTS_DIR, 'latest.md'), summaryMarkdown(run, path.basename(file), 'latest.svg'));
   process.stdout.write(`\nresults: ${file}\nsummary: ${path.join(RESULTS_DIR, 'latest.md')}\n${failed ? 'FAILED: at least one check failed or a scenario errored\n' : 'all checks passed\n'}`);

@@ -32,7 +32,7 @@ export function buildSummaryChartSpec(run: RunRecord): TopLevelSpec {
       {
         mark: 'bar',
         encoding: {
-          y: { field: 'check', type: 'nominal', sort: null, title: null },
+          y: { field: 'check', type: 'nominal', sort: null, title: null, axis: { labelLimit: 420 } },
           x: { field: 'score', type: 'quantitative', title: 'measured vs target (higher is better)' },
           color: { field: 'pass', type: 'nominal', scale: { domain: ['pass', 'fail'], range: ['#2ca02c', '#d62728'] } },
         },
@@ -46,6 +46,44 @@ export async function renderSummaryChart(run: RunRecord): Promise<string> {
   return renderSvg(buildSummaryChartSpec(run));
 }
 
+type TimelineRow = { second: number; phase: string; offeredRps: number; completed: number; errors: number; p95Ms: number };
+
+/** The sale-mix spike second by second: arrivals asked for and answered, errors, and p95 against the SLO. */
+export function buildSaleMixChartSpec(timeline: TimelineRow[], title: string): TopLevelSpec {
+  const rows = timeline.flatMap((t) => [
+    { second: t.second, phase: t.phase, series: 'offered arrivals/s', value: t.offeredRps, axis: 'rate' },
+    { second: t.second, phase: t.phase, series: 'answered/s', value: t.completed, axis: 'rate' },
+    { second: t.second, phase: t.phase, series: 'errors/s', value: t.errors, axis: 'rate' },
+    { second: t.second, phase: t.phase, series: 'p95 ms', value: t.p95Ms, axis: 'ms' },
+  ]);
+  const color = { field: 'series', type: 'nominal' as const, scale: { domain: ['offered arrivals/s', 'answered/s', 'errors/s', 'p95 ms'], range: ['#999999', '#1f77b4', '#d62728', '#ff7f0e'] } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: 720,
+    height: 220,
+    data: { values: rows },
+    layer: [
+      {
+        transform: [{ filter: "datum.axis === 'rate'" }],
+        mark: { type: 'line', strokeWidth: 1.5 },
+        encoding: { x: { field: 'second', type: 'quantitative', title: 'seconds' }, y: { field: 'value', type: 'quantitative', title: 'requests/s' }, color },
+      },
+      {
+        layer: [
+          { transform: [{ filter: "datum.axis === 'ms'" }], mark: { type: 'line', strokeDash: [4, 3] }, encoding: { x: { field: 'second', type: 'quantitative' }, y: { field: 'value', type: 'quantitative', title: 'p95 ms (SLO 500)' }, color } },
+          { mark: { type: 'rule', color: '#ff7f0e', opacity: 0.4 }, encoding: { y: { datum: 500 } } },
+        ],
+      },
+    ],
+    resolve: { scale: { y: 'independent' } },
+  };
+}
+
+export async function renderSaleMixChart(timeline: TimelineRow[], title: string): Promise<string> {
+  return renderSvg(buildSaleMixChartSpec(timeline, title));
+}
+
 export function summaryMarkdown(run: RunRecord, jsonFile: string, chartFile: string): string {
   const v = run.machine.versions;
   const lines = [
@@ -57,6 +95,7 @@ export function summaryMarkdown(run: RunRecord, jsonFile: string, chartFile: str
     '',
     `![checks](${chartFile})`,
     '',
+    ...(run.scenarios['sale-mix']?.details?.timeline ? ['![sale-mix spike, second by second](latest-sale-mix.svg)', ''] : []),
     '| scenario | check | measured | target | result |',
     '|---|---|---|---|---|',
   ];
