@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from './helpers/app.ts';
-import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
+import { insertCustomers, mintSessionCookies, sessionCookieOf } from './helpers/commerce.ts';
 import { request, type JsonReply } from './helpers/http.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
 
@@ -82,6 +82,19 @@ describe('checkout on two instances', () => {
     }
     return db;
   }
+
+  it('serves a session on every instance and ends the old one everywhere at the next login', async () => {
+    const registered = await request(`${a.url}/api/v1/customers`, { method: 'POST', body: { email: 'roam@example.com', password: 'a long password', name: 'Roam' } });
+    assert.equal(registered.status, 201);
+    const first = sessionCookieOf(registered.headers.getSetCookie())!;
+    assert.equal((await request(`${b.url}/api/v1/me`, { headers: { cookie: first } })).body.email, 'roam@example.com');
+    const login = await request(`${b.url}/api/v1/sessions`, { method: 'POST', headers: { cookie: first }, body: { email: 'roam@example.com', password: 'a long password' } });
+    assert.equal(login.status, 200);
+    const second = sessionCookieOf(login.headers.getSetCookie())!;
+    assert.notEqual(second, first);
+    assert.equal((await request(`${a.url}/api/v1/me`, { headers: { cookie: first } })).status, 401);
+    assert.equal((await request(`${a.url}/api/v1/me`, { headers: { cookie: second } })).status, 200);
+  });
 
   it('never oversells: 10× the stock in concurrent orders, then cancellations and another wave', async () => {
     const start = 200;
