@@ -2,10 +2,13 @@
  * Checkout under a stampede on one hot product (`npm run bench:checkout`; also the `checkout-hot`
  * and `sold-out` scenarios of `npm run bench`).
  *
- * One `salescale serve` instance, many signed-in buyers (sessions minted through the app's own
- * session store), every order with its own Idempotency-Key, over loopback. In the same run:
- *  - the chosen design: stock split across STOCK_SHARDS rows taken with SKIP LOCKED;
- *  - the baseline: the same product with its stock in a single row (conditional UPDATE);
+ * `salescale serve` instances (one at a time under load), many signed-in buyers (sessions minted
+ * through the app's own session store), every order with its own Idempotency-Key, over loopback.
+ * In the same run:
+ *  - the chosen design: stock split across STOCK_SHARDS rows taken with SKIP LOCKED, concurrent
+ *    orders gathered into one statement and commit (CHECKOUT_BATCH_MAX);
+ *  - each half of it alone (sharded, one order per statement; single row, batched);
+ *  - the baseline: the stock in a single row (conditional UPDATE), one order per statement;
  *  - pgbench running that single-row conditional UPDATE alone at its best client count;
  *  - for sold-out replies, a bare Fastify route on the same runtime.
  * Each design first sells from a deep stock (successful orders/s and latency), then sells out a
@@ -97,7 +100,10 @@ async function orderLoad(url: string, productId: number, cookies: string[], conn
 }
 
 interface Setup {
+  /** The instance with the order batcher (the default). */
   url: string;
+  /** An instance placing every order in its own statement (CHECKOUT_BATCH_MAX=1). */
+  unbatchedUrl: string;
   cookies: string[];
   db: Db;
   products: { sharded: number; single: number };
@@ -115,11 +121,10 @@ async function setUp(ctx: BenchContext, database: BenchDatabase): Promise<Setup>
   const [sharded, single] = created.rows.map((r) => Number(r.id)) as [number, number];
   // BENCH_CPU_PROF=<dir>: the instance writes a V8 CPU profile there when it stops (profile, don't guess).
   const profileDir = process.env.BENCH_CPU_PROF;
-  const app = await ctx.startApp(database, {
-    env: { STOCK_SHARDS: String(SHARDS), DB_POOL_MAX: '20' },
-    nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
-  });
-  return { url: app.url, cookies, db, products: { sharded, single } };
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const app = await ctx.startApp(database, { env: { STOCK_SHARDS: String(SHARDS), DB_POOL_MAX: '20' }, nodeArgs });
+  const unbatched = await ctx.startApp(database, { env: { STOCK_SHARDS: String(SHARDS), DB_POOL_MAX: '20', CHECKOUT_BATCH_MAX: '1' }, nodeArgs });
+  return { url: app.url, unbatchedUrl: unbatched.url, cookies, db, products: { sharded, single } };
 }
 
 /** Puts `units` in stock in `shards` rows and drops the gate, as the admin API does. */
@@ -145,12 +150,12 @@ async function unitsSold(s: Setup, productId: number): Promise<{ sold: number; l
   return { sold: Number(result.rows[0]!.sold), left: Number(result.rows[0]!.left) };
 }
 
-async function measureDesign(ctx: BenchContext, s: Setup, database: BenchDatabase, productId: number, shards: number, label: string) {
+async function measureDesign(ctx: BenchContext, s: Setup, database: BenchDatabase, url: string, productId: number, shards: number, label: string) {
   await setStock(s, database, productId, DEEP_STOCK, shards);
   ctx.log(`${label}: warm-up`);
-  await orderLoad(s.url, productId, s.cookies, ctx.connections, 2);
+  await orderLoad(url, productId, s.cookies, ctx.connections, 2);
   ctx.log(`${label}: deep stock, ${ctx.durationSeconds} s`);
-  const deep = await orderLoad(s.url, productId, s.cookies, ctx.connections, ctx.durationSeconds);
+  const deep = await orderLoad(url, productId, s.cookies, ctx.connections, ctx.durationSeconds);
   await sleep(DRAIN_MS);
 
   // A stock that sells out within the first half of the phase at the rate just measured.
@@ -158,7 +163,7 @@ async function measureDesign(ctx: BenchContext, s: Setup, database: BenchDatabas
   const before = await unitsSold(s, productId);
   await setStock(s, database, productId, stock, shards);
   ctx.log(`${label}: selling out ${stock} units, ${ctx.durationSeconds} s`);
-  const sellOut = await orderLoad(s.url, productId, s.cookies, ctx.connections, ctx.durationSeconds);
+  const sellOut = await orderLoad(url, productId, s.cookies, ctx.connections, ctx.durationSeconds);
   await sleep(DRAIN_MS);
   const after = await unitsSold(s, productId);
   const soldInPhase = after.sold - before.sold;
@@ -177,52 +182,37 @@ async function measureDesign(ctx: BenchContext, s: Setup, database: BenchDatabas
 
 export const checkoutHotScenario: Scenario = {
   name: 'checkout-hot',
-  describe: 'one hot product, many buyers: sharded stock (SKIP LOCKED) vs the single-row design vs pgbench single-row UPDATE',
+  describe: 'one hot product, many buyers: sharded stock (SKIP LOCKED) with batched statements, each half alone, the single-row design, pgbench single-row UPDATE',
   async run(ctx): Promise<ScenarioResult> {
     const reference = await measurePgbenchSingleRow({ durationSeconds: Math.min(4, ctx.durationSeconds), log: ctx.log });
     const database = await ctx.database();
     const s = await setUp(ctx, database);
-    const sharded = await measureDesign(ctx, s, database, s.products.sharded, SHARDS, 'sharded');
-    const single = await measureDesign(ctx, s, database, s.products.single, 1, 'single-row');
+    // The chosen design (sharded stock + batched statements), each half of it alone, and the baseline.
+    const designs = {
+      shardedBatched: await measureDesign(ctx, s, database, s.url, s.products.sharded, SHARDS, 'sharded + batched'),
+      shardedUnbatched: await measureDesign(ctx, s, database, s.unbatchedUrl, s.products.sharded, SHARDS, 'sharded, one order per statement'),
+      singleRowBatched: await measureDesign(ctx, s, database, s.url, s.products.single, 1, 'single row + batched'),
+      singleRow: await measureDesign(ctx, s, database, s.unbatchedUrl, s.products.single, 1, 'single-row baseline'),
+    };
     const pgbenchTps = reference.available ? reference.bestTps : Number.NaN;
-    const figures: Record<string, number> = {
-      shardedOrdersPerSecond: sharded.deep.ordersPerSecond,
-      shardedP50Ms: sharded.deep.latencyMs.p50,
-      shardedP95Ms: sharded.deep.latencyMs.p95,
-      shardedP99Ms: sharded.deep.latencyMs.p99,
-      shardedSoldOutRepliesPerSecond: sharded.sellOut.soldOutPerSecond,
-      shardedOversold: sharded.oversold,
-      singleRowOrdersPerSecond: single.deep.ordersPerSecond,
-      singleRowP50Ms: single.deep.latencyMs.p50,
-      singleRowP95Ms: single.deep.latencyMs.p95,
-      singleRowP99Ms: single.deep.latencyMs.p99,
-      singleRowSoldOutRepliesPerSecond: single.sellOut.soldOutPerSecond,
-      singleRowOversold: single.oversold,
-      pgbenchSingleRowTps: pgbenchTps,
-      connections: ctx.connections,
-      buyers: BUYERS,
-      shards: SHARDS,
-    };
-    const ratios = {
-      shardedVsPgbench: round(sharded.deep.ordersPerSecond / pgbenchTps),
-      singleRowVsPgbench: round(single.deep.ordersPerSecond / pgbenchTps),
-      shardedVsSingleRow: round(sharded.deep.ordersPerSecond / single.deep.ordersPerSecond),
-    };
-    const checks = [
-      check('oversold units (sharded)', sharded.oversold, '==', 0),
-      check('oversold units (single-row)', single.oversold, '==', 0),
-      check('sold + left == stock, 201 replies <= sold (sharded)', sharded.consistent ? 1 : 0, '==', 1),
-      check('sold + left == stock, 201 replies <= sold (single-row)', single.consistent ? 1 : 0, '==', 1),
-      check('sold out within the phase (sharded)', sharded.soldOut ? 1 : 0, '==', 1),
-      check('sold out within the phase (single-row)', single.soldOut ? 1 : 0, '==', 1),
-    ];
-    if (reference.available) checks.push(check('successful orders/s ÷ pgbench single-row tps', ratios.shardedVsPgbench, '>=', 1));
-    return {
-      figures,
-      ratios,
-      checks,
-      details: { sharded, single, pgbench: reference, note: reference.available ? undefined : reference.reason },
-    };
+    const figures: Record<string, number> = { pgbenchSingleRowTps: pgbenchTps, connections: ctx.connections, buyers: BUYERS, shards: SHARDS };
+    const ratios: Record<string, number> = {};
+    const checks = [];
+    for (const [name, d] of Object.entries(designs)) {
+      figures[`${name}OrdersPerSecond`] = d.deep.ordersPerSecond;
+      figures[`${name}P50Ms`] = d.deep.latencyMs.p50;
+      figures[`${name}P95Ms`] = d.deep.latencyMs.p95;
+      figures[`${name}P99Ms`] = d.deep.latencyMs.p99;
+      figures[`${name}SoldOutRepliesPerSecond`] = d.sellOut.soldOutPerSecond;
+      figures[`${name}Oversold`] = d.oversold;
+      ratios[`${name}VsPgbench`] = round(d.deep.ordersPerSecond / pgbenchTps);
+      checks.push(check(`oversold units (${name})`, d.oversold, '==', 0));
+      checks.push(check(`sold + left == stock, 201 replies <= sold (${name})`, d.consistent ? 1 : 0, '==', 1));
+      checks.push(check(`sold out within the phase (${name})`, d.soldOut ? 1 : 0, '==', 1));
+    }
+    ratios.chosenVsSingleRow = round(designs.shardedBatched.deep.ordersPerSecond / designs.singleRow.deep.ordersPerSecond);
+    if (reference.available) checks.push(check('successful orders/s (sharded + batched) ÷ pgbench single-row tps', ratios.shardedBatchedVsPgbench!, '>=', 1));
+    return { figures, ratios, checks, details: { ...designs, pgbench: reference, note: reference.available ? undefined : reference.reason } };
   },
 };
 

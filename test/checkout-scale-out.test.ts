@@ -115,6 +115,11 @@ describe('checkout on two instances', () => {
     }
     assert.ok(sold > start - 3, `sold out (${sold} of ${start}): the design must not refuse buyers while units are left`);
     const db1 = await assertConsistent(productId, start, sold);
+    // Under this stampede concurrent orders share statements (the order batcher).
+    const metrics = (await request(`${a.url}/metrics`)).body as string;
+    const count = Number(/^salescale_checkout_batch_size_count\{[^}]*\} (\d+)/m.exec(metrics)?.[1]);
+    const total = Number(/^salescale_checkout_batch_size_sum\{[^}]*\} (\d+)/m.exec(metrics)?.[1]);
+    assert.ok(total > count, `orders per statement: ${total} orders in ${count} statements`);
     assert.equal(db1.orders, wave1.filter((x) => x.reply.status === 201).length);
 
     // Cancel a third of the orders, each twice and on both instances at once: stock comes back once.

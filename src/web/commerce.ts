@@ -5,7 +5,16 @@ import { Cart, cartRoutes, createCartService, createCartStore } from '../modules
 import type { CatalogService } from '../modules/catalog/index.ts';
 import { createCustomerService, createLoginGuard, createSessionStore, Customer, customerRoutes, noLoginGuard } from '../modules/customers/index.ts';
 import { createStockGate, createStockView, type StockGate } from '../modules/inventory/index.ts';
-import { checkoutMetricsFor, createOrderService, createOrdersRepository, Order, orderAdminRoutes, orderRoutes, type StockHints } from '../modules/orders/index.ts';
+import {
+  checkoutMetricsFor,
+  createOrderBatcher,
+  createOrderService,
+  createOrdersRepository,
+  Order,
+  orderAdminRoutes,
+  orderRoutes,
+  type StockHints,
+} from '../modules/orders/index.ts';
 import type { AppConfig } from '../platform/config/config.ts';
 import type { Database } from '../platform/db/client.ts';
 import { createIdempotencyStore } from '../platform/idempotency/idempotency-store.ts';
@@ -58,11 +67,21 @@ export function createCommerce(deps: CommerceDeps) {
   });
   const cartStore = createCartStore({ redis: deps.redis, prefix: config.redis.prefix, ttlS: config.checkout.cart.ttlS, abandonedAfterS: config.checkout.cart.abandonedAfterS });
   const cart = createCartService({ store: cartStore, catalog: deps.catalog });
+  const checkoutMetrics = checkoutMetricsFor(deps.metrics.registry, cartStore);
   const orders = createOrderService({
     db: deps.db,
     gate: deps.gate,
     hints: deps.hints,
-    metrics: checkoutMetricsFor(deps.metrics.registry, cartStore),
+    placer: createOrderBatcher({
+      db: () => deps.db.primary,
+      repo: createOrdersRepository(),
+      maxBatch: config.checkout.batchMax,
+      // Leave half the pool to everything else this process asks the database.
+      maxInFlight: Math.max(1, Math.floor(config.db.poolMax / 2)),
+      logger: deps.logger,
+      observe: (size) => checkoutMetrics.batchSize.observe(size),
+    }),
+    metrics: checkoutMetrics,
     logger: deps.logger,
     idempotencyRetentionS: config.checkout.idempotencyRetentionS,
     cancelWindowS: config.checkout.cancelWindowS,

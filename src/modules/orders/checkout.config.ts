@@ -9,6 +9,7 @@ export const checkoutEnv = {
   IDEMPOTENCY_RETENTION_S: int({ default: DAY_S, min: 60 }),
   ORDER_CANCEL_WINDOW_S: int({ default: 1800, min: 0 }),
   STOCK_SHARDS: int({ default: 8, min: 1, max: 256 }),
+  CHECKOUT_BATCH_MAX: int({ default: 32, min: 1, max: 60 }),
   STOCK_GATE_TTL_S: int({ default: 300, min: 1 }),
   STOCK_VIEW_REFRESH_MS: int({ default: 500, min: 0, max: 60_000 }),
 };
@@ -23,6 +24,8 @@ export interface CheckoutConfig {
   cancelWindowS: number;
   /** Rows a product's stock is split into when it is set; 1 is the single-row design. */
   stockShards: number;
+  /** Most concurrent orders placed in one statement and commit; 1 places each on its own. */
+  batchMax: number;
   stockGateTtlS: number;
   /** How stale the stock a product reply shows may be. */
   stockViewRefreshMs: number;
@@ -34,6 +37,7 @@ export function checkoutConfigFrom(e: CheckoutEnv): CheckoutConfig {
     idempotencyRetentionS: e.IDEMPOTENCY_RETENTION_S,
     cancelWindowS: e.ORDER_CANCEL_WINDOW_S,
     stockShards: e.STOCK_SHARDS,
+    batchMax: e.CHECKOUT_BATCH_MAX,
     stockGateTtlS: e.STOCK_GATE_TTL_S,
     stockViewRefreshMs: e.STOCK_VIEW_REFRESH_MS,
   };

@@ -6,6 +6,8 @@ export interface CheckoutMetrics {
   attempts: client.Counter<'outcome'>;
   /** Orders created (replays of an earlier order are not counted again). */
   placed: client.Counter;
+  /** Orders per statement sent to PostgreSQL (see the order batcher). */
+  batchSize: client.Histogram;
 }
 
 export function checkoutMetricsFor(registry: client.Registry, carts?: CartStore): CheckoutMetrics {
@@ -33,5 +35,11 @@ export function checkoutMetricsFor(registry: client.Registry, carts?: CartStore)
   return {
     attempts: new client.Counter({ name: 'salescale_checkout_attempts_total', help: 'Order attempts by outcome', labelNames: ['outcome'], registers: [registry] }),
     placed: new client.Counter({ name: 'salescale_orders_placed_total', help: 'Orders placed', registers: [registry] }),
+    batchSize: new client.Histogram({
+      name: 'salescale_checkout_batch_size',
+      help: 'Orders per statement sent to PostgreSQL by the order batcher',
+      buckets: [1, 2, 4, 8, 16, 32, 60],
+      registers: [registry],
+    }),
   };
 }

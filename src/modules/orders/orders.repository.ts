@@ -13,6 +13,16 @@ export interface OrderLine {
   quantity: number;
 }
 
+export interface PlaceOrderInput {
+  customerId: number;
+  lines: readonly OrderLine[];
+  idempotencyKey: string;
+  reservation: string;
+}
+
+/** One order's outcome in a batch: the order, or the PostgreSQL error it raised (rolled back alone). */
+export type BatchOutcome = { ok: true; order: PlacedOrder } | { ok: false; error: { code: string; message: string; detail?: string; constraint?: string } };
+
 export interface PlacedOrder {
   id: number;
   createdAt: Date;
@@ -75,7 +85,7 @@ export function createOrdersRepository() {
      * Places an order in one statement (the `place_order` function, see migration 0004). Refusals
      * arrive as PostgreSQL errors: SQLSTATE P0001, the code as message, the data as JSON in DETAIL.
      */
-    async place(db: Db, input: { customerId: number; lines: readonly OrderLine[]; idempotencyKey: string; reservation: string }): Promise<PlacedOrder> {
+    async place(db: Db, input: PlaceOrderInput): Promise<PlacedOrder> {
       const result = await db.execute<{ placed_order_id: string; placed_at: Date | string; order_total_cents: string; order_currency: string; order_lines: Order['items'] }>(
         sql`select * from place_order(${input.customerId}, ${JSON.stringify(input.lines)}::jsonb, ${input.idempotencyKey}, ${input.reservation}, ${QUEUES.order}, ${JOBS.orderPlaced})`,
       );
@@ -87,6 +97,40 @@ export function createOrdersRepository() {
         currency: row.order_currency,
         items: row.order_lines,
       };
+    },
+
+    /** Several orders in one statement and one commit (`place_orders`, migration 0005), in the given order. */
+    async placeBatch(db: Db, inputs: readonly PlaceOrderInput[]): Promise<BatchOutcome[]> {
+      const payload = inputs.map((input) => ({ customerId: input.customerId, items: input.lines, idempotencyKey: input.idempotencyKey, reservation: input.reservation }));
+      const result = await db.execute<{
+        idx: number;
+        placed_order_id: string | null;
+        placed_at: Date | string | null;
+        order_total_cents: string | null;
+        order_currency: string | null;
+        order_lines: Order['items'] | null;
+        error_state: string | null;
+        error_message: string | null;
+        error_detail: string | null;
+        error_constraint: string | null;
+      }>(sql`select * from place_orders(${JSON.stringify(payload)}::jsonb, ${QUEUES.order}, ${JOBS.orderPlaced})`);
+      const outcomes: BatchOutcome[] = [];
+      for (const row of result.rows) {
+        outcomes[row.idx] =
+          row.error_state === null
+            ? {
+                ok: true,
+                order: {
+                  id: Number(row.placed_order_id),
+                  createdAt: new Date(row.placed_at!),
+                  totalCents: Number(row.order_total_cents),
+                  currency: row.order_currency!,
+                  items: row.order_lines!,
+                },
+              }
+            : { ok: false, error: { code: row.error_state, message: row.error_message ?? '', detail: row.error_detail ?? undefined, constraint: row.error_constraint ?? undefined } };
+      }
+      return outcomes;
     },
 
     find,

@@ -13,6 +13,7 @@ import {
   PurchaseLimitExceededError,
   UnknownProductError,
 } from './orders.errors.ts';
+import type { OrderPlacer } from './order-batcher.ts';
 import type { CheckoutMetrics } from './orders.metrics.ts';
 import { createOrdersRepository, type OrderLine } from './orders.repository.ts';
 import type { Order } from './orders.schemas.ts';
@@ -27,6 +28,11 @@ export interface StockHints {
 export interface OrderServiceDeps {
   db: Database;
   gate: StockGate;
+  /**
+   * How orders reach PostgreSQL (e.g. a batcher).
+   * @defaultValue each order on its own
+   */
+  placer?: OrderPlacer;
   hints?: StockHints;
   metrics: CheckoutMetrics;
   logger: Logger;
@@ -74,6 +80,7 @@ function outcomeOf(error: unknown): 'out_of_stock' | 'limit_exceeded' | 'rejecte
 
 export function createOrderService(deps: OrderServiceDeps) {
   const repo = createOrdersRepository();
+  const placer: OrderPlacer = deps.placer ?? { place: (input) => repo.place(deps.db.primary, input) };
   const now = deps.clock ?? Date.now;
   const { db, gate } = deps;
 
@@ -113,7 +120,7 @@ export function createOrderService(deps: OrderServiceDeps) {
 
     let placed: Awaited<ReturnType<typeof repo.place>>;
     try {
-      placed = await repo.place(db.primary, { customerId, lines, idempotencyKey, reservation });
+      placed = await placer.place({ customerId, lines, idempotencyKey, reservation });
     } catch (error) {
       // Not committed (or not known to be): the reservation goes back. If it did commit after all
       // (connection lost at COMMIT), the gate is too generous until its next rebuild: PostgreSQL still refuses.

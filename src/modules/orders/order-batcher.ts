@@ -1,0 +1,98 @@
+import type { Logger } from 'pino';
+import type { Db } from '../../platform/db/client.ts';
+import type { OrdersRepository, PlacedOrder, PlaceOrderInput } from './orders.repository.ts';
+
+/** Places orders in PostgreSQL: one by one, or gathered into batches. */
+export interface OrderPlacer {
+  place(input: PlaceOrderInput): Promise<PlacedOrder>;
+}
+
+/** SQLSTATE of a lock wait cut short by `lock_timeout` inside a batch. */
+const LOCK_NOT_AVAILABLE = '55P03';
+
+/** An error shaped like pg's, so callers translate batch refusals exactly as single ones. */
+function pgLikeError(error: { code: string; message: string; detail?: string; constraint?: string }): Error {
+  return Object.assign(new Error(error.message), { ...error, severity: 'ERROR' });
+}
+
+export interface OrderBatcherOptions {
+  db: () => Db;
+  repo: OrdersRepository;
+  /**
+   * Most orders in one statement; 1 places every order on its own. Kept below 64, PostgreSQL's
+   * per-transaction cache of subtransaction ids (each order is one).
+   * @defaultValue 32
+   */
+  maxBatch: number;
+  /** Statements in flight at once (each holds a pool connection). */
+  maxInFlight: number;
+  logger: Logger;
+  /** Called with the size of each statement sent (1 for an order placed alone). */
+  observe?: (size: number) => void;
+}
+
+/**
+ * Natural batching of concurrent checkouts: while `maxInFlight` statements run, new orders queue;
+ * each statement that finishes sends the queue (up to `maxBatch`) as the next batch. At low load every
+ * order goes alone at once (no added latency); under a stampede one commit — one fsync, one round
+ * trip, one wake-up of a database backend — serves many orders. Orders in a batch are sorted by
+ * (first product, customer) so batches take row locks in the same order. A batch that fails as a
+ * whole (connection lost, deadlock) rolled back entirely: its orders are placed again one by one;
+ * so is an order that would have waited for a row another statement holds.
+ */
+export function createOrderBatcher(options: OrderBatcherOptions): OrderPlacer {
+  const maxBatch = Math.max(1, Math.min(options.maxBatch, 60));
+  const queue: { input: PlaceOrderInput; resolve: (order: PlacedOrder) => void; reject: (error: unknown) => void }[] = [];
+  let inFlight = 0;
+
+  const placeAlone = (input: PlaceOrderInput) => options.repo.place(options.db(), input);
+
+  async function run(batch: typeof queue): Promise<void> {
+    options.observe?.(batch.length);
+    if (batch.length === 1) {
+      const [item] = batch;
+      return placeAlone(item!.input).then(item!.resolve, item!.reject);
+    }
+    batch.sort((a, b) => a.input.lines[0]!.productId - b.input.lines[0]!.productId || a.input.customerId - b.input.customerId);
+    let outcomes: Awaited<ReturnType<OrdersRepository['placeBatch']>>;
+    try {
+      outcomes = await options.repo.placeBatch(
+        options.db(),
+        batch.map((item) => item.input),
+      );
+    } catch (error) {
+      options.logger.warn({ err: error, orders: batch.length }, 'order batch failed as a whole: placing its orders one by one');
+      await Promise.all(batch.map((item) => placeAlone(item.input).then(item.resolve, item.reject)));
+      return;
+    }
+    await Promise.all(
+      batch.map(async (item, i) => {
+        const outcome = outcomes[i];
+        if (outcome?.ok) return item.resolve(outcome.order);
+        if (!outcome || outcome.error.code === LOCK_NOT_AVAILABLE) return placeAlone(item.input).then(item.resolve, item.reject);
+        item.reject(pgLikeError(outcome.error));
+      }),
+    );
+  }
+
+  function pump(): void {
+    while (inFlight < options.maxInFlight && queue.length > 0) {
+      const batch = queue.splice(0, maxBatch);
+      inFlight++;
+      void run(batch).finally(() => {
+        inFlight--;
+        pump();
+      });
+    }
+  }
+
+  return {
+    place(input) {
+      if (maxBatch === 1) return placeAlone(input);
+      return new Promise((resolve, reject) => {
+        queue.push({ input, resolve, reject });
+        pump();
+      });
+    },
+  };
+}
