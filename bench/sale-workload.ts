@@ -63,26 +63,35 @@ export async function prepareSaleWorkload(options: { database: BenchDatabase; ap
   const products = Math.max(database.products, HOT_PRODUCTS);
   // Half of product views land on the hot products, the rest spread over the catalog.
   const pickProduct = () => (rng() < 0.5 ? 1 + Math.floor(rng() * HOT_PRODUCTS) : 1 + Math.floor(rng() * products));
-  const cookieOf = () => cookies[Math.floor(rng() * cookies.length)]!;
+  const buyerOf = () => Math.floor(rng() * cookies.length);
+  // Each buyer's cart holds a few lines that quantities are set on, as a shopper's does: cart adds
+  // that spread over the whole catalog would grow every cart without bound and make each cart reply
+  // slower as the run goes on (a property of the load, not of the instance).
+  const cartProductOf = (buyer: number) => {
+    const slot = Math.floor(rng() * 3);
+    if (slot === 0) return 1 + (buyer % HOT_PRODUCTS);
+    return 1 + HOT_PRODUCTS + ((buyer * (slot === 1 ? 7 : 13)) % Math.max(1, products - HOT_PRODUCTS));
+  };
   const m = SALE_MIX;
   const edges = [m.productPage, m.productPage + m.listing, m.productPage + m.listing + m.cartAdd, m.productPage + m.listing + m.cartAdd + m.cartView];
 
   return {
-    describe: `${Math.round(m.productPage * 100)} % product pages (half on ${HOT_PRODUCTS} hot products), ${Math.round(m.listing * 100)} % listings, ${Math.round(m.cartAdd * 100)} % cart adds, ${Math.round(m.cartView * 100)} % cart views, ${Math.round(m.checkout * 100)} % checkouts of a hot product; ${customerCount} signed-in buyers`,
+    describe: `${Math.round(m.productPage * 100)} % product pages (half on ${HOT_PRODUCTS} hot products), ${Math.round(m.listing * 100)} % listings, ${Math.round(m.cartAdd * 100)} % cart adds (3 products per buyer), ${Math.round(m.cartView * 100)} % cart views, ${Math.round(m.checkout * 100)} % checkouts of a hot product; ${customerCount} signed-in buyers`,
     next(): OpenRequest {
       const r = rng();
       if (r < edges[0]!) return { kind: 'browse', method: 'GET', path: `/api/v1/products/${pickProduct()}` };
       if (r < edges[1]!) return { kind: 'browse', method: 'GET', path: `/api/v1/products?limit=20` };
       if (r < edges[2]!) {
         // 409: not enough stock for the cart line (a scarce product), a documented refusal.
-        return { kind: 'cart', method: 'PUT', path: `/api/v1/cart/items/${pickProduct()}`, headers: { cookie: cookieOf() }, body: { quantity: 1 + Math.floor(rng() * 2) }, refusals: [409] };
+        const buyer = buyerOf();
+        return { kind: 'cart', method: 'PUT', path: `/api/v1/cart/items/${cartProductOf(buyer)}`, headers: { cookie: cookies[buyer]! }, body: { quantity: 1 + Math.floor(rng() * 2) }, refusals: [409] };
       }
-      if (r < edges[3]!) return { kind: 'cart', method: 'GET', path: '/api/v1/cart', headers: { cookie: cookieOf() } };
+      if (r < edges[3]!) return { kind: 'cart', method: 'GET', path: '/api/v1/cart', headers: { cookie: cookies[buyerOf()]! } };
       return {
         kind: 'checkout',
         method: 'POST',
         path: '/api/v1/orders',
-        headers: { cookie: cookieOf(), 'idempotency-key': randomUUID() },
+        headers: { cookie: cookies[buyerOf()]!, 'idempotency-key': randomUUID() },
         body: { items: [{ productId: 1 + Math.floor(rng() * HOT_PRODUCTS), quantity: 1 }] },
         // Sold out or over a purchase limit: the documented refusals of a sale, not failures.
         refusals: [409, 422],
