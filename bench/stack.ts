@@ -5,7 +5,7 @@
 import path from 'node:path';
 import pg from 'pg';
 import { seedCatalog } from '../src/modules/catalog/index.ts';
-import { TEST_REDIS_URL, createTestDatabase, testPrefix } from '../test/helpers/db.ts';
+import { TEST_REDIS_URL, createTestDatabase, deleteRedisKeys, testPrefix } from '../test/helpers/db.ts';
 import { startChild } from './lib.ts';
 
 export const MAIN = path.resolve(import.meta.dirname, '../src/main.ts');
@@ -48,7 +48,17 @@ export async function createBenchDatabase(options: { products?: number; categori
       await pool.end();
     }
   }
-  return { url: database.url, redisPrefix: testPrefix(), products, drop: database.drop };
+  const redisPrefix = testPrefix();
+  return {
+    url: database.url,
+    redisPrefix,
+    products,
+    // A run leaves sessions and 24 h idempotency records by the hundred thousand: remove them with the database.
+    drop: async () => {
+      await database.drop();
+      await Promise.all([deleteRedisKeys(`${redisPrefix}:*`), deleteRedisKeys(`{${redisPrefix}}:*`)]).catch(() => {});
+    },
+  };
 }
 
 /**

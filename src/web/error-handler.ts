@@ -20,6 +20,8 @@ const FASTIFY_CODES: Record<string, string> = {
 function transientDatabaseCode(error: unknown): string | undefined {
   const e = error as { code?: string; message?: string };
   if (e.code === '57014') return 'DATABASE_TIMEOUT';
+  // Deadlock / serialization failure: the statement was rolled back and may simply be retried.
+  if (e.code === '40P01' || e.code === '40001') return 'DATABASE_CONFLICT';
   if (e.code === '57P01' || e.code === '57P03' || e.code === '08006' || e.code === '08001' || e.code === 'ECONNREFUSED') return 'DATABASE_UNAVAILABLE';
   if (typeof e.message === 'string' && e.message.includes('timeout exceeded when trying to connect')) return 'DATABASE_BUSY';
   return undefined;

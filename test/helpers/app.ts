@@ -2,7 +2,7 @@ import { loadConfig, type AppConfig } from '../../src/platform/config/config.ts'
 import { createLogger } from '../../src/platform/logger/logger.ts';
 import { createPlatform, type Platform } from '../../src/platform/platform.ts';
 import { buildServer, type App } from '../../src/web/server.ts';
-import { TEST_REDIS_URL, createTestDatabase, testPrefix, type TestDatabase } from './db.ts';
+import { TEST_REDIS_URL, createTestDatabase, deleteRedisKeys, testPrefix, type TestDatabase } from './db.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -61,6 +61,9 @@ export async function createTestApp(extraEnv: Record<string, string> = {}, addRo
       await app.close();
       await platform.close();
       await database.drop();
+      // Sessions, idempotency records, carts and gates would otherwise outlive the test in the shared Redis.
+      const prefix = config.redis.prefix;
+      await Promise.all([deleteRedisKeys(`${prefix}:*`), deleteRedisKeys(`{${prefix}}:*`)]).catch(() => {});
     },
   };
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { closeRedis, createRedis } from '../../src/platform/redis/redis.ts';
 import { MIGRATIONS_FOLDER, runMigrations } from '../../src/platform/db/migrate.ts';
 
 /** The machine's PostgreSQL (CI and every session have it on 127.0.0.1:5432 with trust auth). */
@@ -85,4 +86,19 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 /** A Redis key prefix no other test uses (every Salescale key starts with it). */
 export function testPrefix(): string {
   return `test-${randomBytes(6).toString('hex')}`;
+}
+
+/** Removes the keys matching `pattern` from the shared test Redis (a test's or a benchmark's own prefix). */
+export async function deleteRedisKeys(pattern: string): Promise<void> {
+  const redis = createRedis(TEST_REDIS_URL, { name: 'salescale-test-cleanup', role: 'queue' });
+  try {
+    for (let cursor = '0'; ; ) {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      if (keys.length > 0) await redis.unlink(...keys);
+      cursor = next;
+      if (cursor === '0') break;
+    }
+  } finally {
+    await closeRedis(redis);
+  }
 }

@@ -6,7 +6,7 @@ import { freePort } from '../../src/platform/local/local-stack.ts';
 import { createQueueSet, type QueueSet } from '../../src/platform/queue/queues.ts';
 import { closeRedis, createRedis } from '../../src/platform/redis/redis.ts';
 import { ADMIN_TOKEN } from './app.ts';
-import { TEST_REDIS_URL, createTestDatabase, testPrefix, type TestDatabase } from './db.ts';
+import { TEST_REDIS_URL, createTestDatabase, deleteRedisKeys, testPrefix, type TestDatabase } from './db.ts';
 import { startInstance, type Instance } from './instances.ts';
 
 export interface QueueFixture {
@@ -75,27 +75,12 @@ export async function createQueueFixture(extraEnv: Record<string, string> = {}):
     async close() {
       await Promise.all(workers.map((worker) => worker.stop('SIGKILL')));
       for (const resource of opened) await resource.close().catch(() => {});
-      await deleteKeys(TEST_REDIS_URL, `{${prefix}}*`).catch(() => {});
+      await deleteRedisKeys(`{${prefix}}*`).catch(() => {});
       await db.close();
       await database.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-/** Removes this fixture's BullMQ keys from the shared Redis. */
-async function deleteKeys(url: string, pattern: string): Promise<void> {
-  const redis = createRedis(url, { name: 'salescale-test-cleanup', role: 'queue' });
-  try {
-    for (let cursor = '0'; ; ) {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-      if (cursor === '0') break;
-    }
-  } finally {
-    await closeRedis(redis);
-  }
 }
 
 /** Polls `check` until it returns a truthy value, or throws after `timeoutMs` with `what`. */

@@ -9,6 +9,13 @@ export interface OrderPlacer {
 
 /** SQLSTATE of a lock wait cut short by `lock_timeout` inside a batch. */
 const LOCK_NOT_AVAILABLE = '55P03';
+/**
+ * Deadlock detected / serialization failure: PostgreSQL rolled the whole statement back, so placing
+ * the order again is safe. (Two orders finishing a product's last units can deadlock: a shard an
+ * order waited for but could not use stays locked by it until it ends.)
+ */
+const RETRYABLE = new Set(['40P01', '40001']);
+const ATTEMPTS = 3;
 
 /** An error shaped like pg's, so callers translate batch refusals exactly as single ones. */
 function pgLikeError(error: { code: string; message: string; detail?: string; constraint?: string }): Error {
@@ -45,7 +52,18 @@ export function createOrderBatcher(options: OrderBatcherOptions): OrderPlacer {
   const queue: { input: PlaceOrderInput; resolve: (order: PlacedOrder) => void; reject: (error: unknown) => void }[] = [];
   let inFlight = 0;
 
-  const placeAlone = (input: PlaceOrderInput) => options.repo.place(options.db(), input);
+  async function placeAlone(input: PlaceOrderInput): Promise<PlacedOrder> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await options.repo.place(options.db(), input);
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (attempt >= ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw error;
+        options.logger.warn({ err: error, attempt }, 'order statement rolled back by PostgreSQL (deadlock or serialization): placing it again');
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+      }
+    }
+  }
 
   async function run(batch: typeof queue): Promise<void> {
     options.observe?.(batch.length);

@@ -13,7 +13,7 @@ import {
   PurchaseLimitExceededError,
   UnknownProductError,
 } from './orders.errors.ts';
-import type { OrderPlacer } from './order-batcher.ts';
+import { createOrderBatcher, type OrderPlacer } from './order-batcher.ts';
 import type { CheckoutMetrics } from './orders.metrics.ts';
 import { createOrdersRepository, type OrderLine } from './orders.repository.ts';
 import type { Order } from './orders.schemas.ts';
@@ -80,7 +80,7 @@ function outcomeOf(error: unknown): 'out_of_stock' | 'limit_exceeded' | 'rejecte
 
 export function createOrderService(deps: OrderServiceDeps) {
   const repo = createOrdersRepository();
-  const placer: OrderPlacer = deps.placer ?? { place: (input) => repo.place(deps.db.primary, input) };
+  const placer: OrderPlacer = deps.placer ?? createOrderBatcher({ db: () => deps.db.primary, repo, maxBatch: 1, maxInFlight: 1, logger: deps.logger });
   const now = deps.clock ?? Date.now;
   const { db, gate } = deps;
 
