@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { pgError } from '../platform/db/errors.ts';
 import { DomainError, STATUS_BY_KIND } from './errors.ts';
 
 export interface ErrorBody {
@@ -18,7 +19,9 @@ const FASTIFY_CODES: Record<string, string> = {
 
 /** PostgreSQL / pool failures that mean "try again shortly" rather than "bug". */
 function transientDatabaseCode(error: unknown): string | undefined {
-  const e = error as { code?: string; message?: string };
+  // Drizzle wraps pg's error: look through the cause chain for the SQLSTATE.
+  const raw = error as { code?: string; message?: string };
+  const e = { code: pgError(error)?.code ?? raw.code, message: raw.message };
   if (e.code === '57014') return 'DATABASE_TIMEOUT';
   // Deadlock / serialization failure: the statement was rolled back and may simply be retried.
   if (e.code === '40P01' || e.code === '40001') return 'DATABASE_CONFLICT';

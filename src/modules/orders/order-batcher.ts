@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../../platform/db/client.ts';
+import { pgError } from '../../platform/db/errors.ts';
 import type { OrdersRepository, PlacedOrder, PlaceOrderInput } from './orders.repository.ts';
 
 /** Places orders in PostgreSQL: one by one, or gathered into batches. */
@@ -57,8 +58,8 @@ export function createOrderBatcher(options: OrderBatcherOptions): OrderPlacer {
       try {
         return await options.repo.place(options.db(), input);
       } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        if (attempt >= ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw error;
+        const code = pgError(error)?.code;
+        if (attempt >= ATTEMPTS || code === undefined || !RETRYABLE.has(code)) throw error;
         options.logger.warn({ err: error, attempt }, 'order statement rolled back by PostgreSQL (deadlock or serialization): placing it again');
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
       }
