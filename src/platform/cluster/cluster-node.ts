@@ -252,9 +252,15 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
   async function start(): Promise<void> {
     subscriber = createRedis(deps.redisUrl, { name: `salescale-cluster-${deps.instanceId}`, role: 'subscriber', logger });
     subscriber.on('message', () => void refresh().catch((error) => logger.warn({ err: error }, 'could not re-read the degrade mode')));
-    // Also re-read after a reconnect: a change published while disconnected was missed.
-    subscriber.on('ready', () => void refresh().catch(() => {}));
-    void subscriber.subscribe(channel).catch((error) => logger.warn({ err: error }, 'could not subscribe to degrade mode changes; following them by heartbeat'));
+    const listen = (connection: Redis) =>
+      void connection.subscribe(channel).catch((error) => logger.warn({ err: error }, 'could not subscribe to degrade mode changes; following them by heartbeat'));
+    // (Re)subscribe on every connect, and re-read after a reconnect: a change published while disconnected was missed.
+    const connection = subscriber;
+    connection.on('ready', () => {
+      listen(connection);
+      void refresh().catch(() => {});
+    });
+    if (connection.status === 'ready') listen(connection);
     timer = setInterval(() => void runTick(), config.heartbeatMs);
     timer.unref();
   }

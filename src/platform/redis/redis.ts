@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
  *   runs timers before it reads replies, so a 1 s timeout fires spuriously at peak: for the cache
  *   that only costs a database read, here it would turn a paying buyer away.
  * - `queue` (BullMQ): commands wait for the reconnect (BullMQ requires `maxRetriesPerRequest: null`).
- * - `subscriber`: a dedicated pub/sub connection.
+ * - `subscriber`: a dedicated pub/sub connection; its owner subscribes on every 'ready'.
  */
 export type RedisRole = 'fast-fail' | 'state' | 'queue' | 'subscriber';
 
@@ -31,7 +31,9 @@ export function createRedis(url: string, options: RedisClientOptions): Redis {
     'fast-fail': { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1000, connectTimeout: 2000 },
     state: { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 5000, connectTimeout: 2000, enableAutoPipelining: true },
     queue: { maxRetriesPerRequest: null, enableReadyCheck: true },
-    subscriber: { maxRetriesPerRequest: null },
+    // Owners re-subscribe on 'ready' themselves, with their errors handled: ioredis' own automatic
+    // re-subscription leaves a rejected promise nobody handles when the connection drops again.
+    subscriber: { maxRetriesPerRequest: null, autoResubscribe: false },
   };
   const client = new Redis(url, { ...base, ...byRole[options.role] });
   let down = false;
