@@ -50,6 +50,11 @@ export async function createTestApp(extraEnv: Record<string, string> = {}, addRo
   const app = await buildServer(platform);
   addRoutes?.(app);
   await app.ready();
+  // A deployed instance is routed to only once /ready says so; tests start at once, so wait for the
+  // fast-fail Redis connections (their commands are refused, not queued, until they are connected).
+  // (Bounded: a test may start an app against a Redis that is down on purpose.)
+  const connected = (redis: typeof platform.redis) => (redis.status === 'ready' ? undefined : new Promise((resolve) => redis.once('ready', resolve)));
+  await Promise.race([Promise.all([connected(platform.redis), connected(platform.cacheRedis)]), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
   return {
     app,
     platform,
