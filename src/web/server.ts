@@ -164,8 +164,14 @@ export async function buildServer(deps: WebDeps): Promise<App> {
   }
 
   // Queues for the dashboard and the depth gauges; the web role itself enqueues through the outbox.
-  const queues = createQueueSet({ connection: deps.redis, redisPrefix: config.redis.prefix, overrides: { attempts: config.queues.attempts, backoffMs: config.queues.backoffMs } });
-  app.addHook('onClose', () => queues.close());
+  // Their own connection of the `queue` role: BullMQ initialises a queue with commands that, on a
+  // fast-fail connection not yet connected, fail for good (the gauges then never appeared).
+  const queueRedis = createRedis(requireServices(config).redisUrl, { name: 'salescale-web-queues', role: 'queue', logger: deps.logger });
+  const queues = createQueueSet({ connection: queueRedis, redisPrefix: config.redis.prefix, overrides: { attempts: config.queues.attempts, backoffMs: config.queues.backoffMs } });
+  app.addHook('onClose', async () => {
+    await queues.close();
+    await closeRedis(queueRedis);
+  });
   const queueMetrics = queueMetricsFor(deps.metrics.registry);
   queueMetrics.observeQueues(queues);
   queueMetrics.observeOutbox(deps.db.pools.primary);
