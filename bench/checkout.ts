@@ -17,6 +17,10 @@
  */
 import { sql } from 'drizzle-orm';
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import { createCatalogRepository } from '../src/modules/catalog/catalog.repository.ts';
+import { createStockGate } from '../src/modules/inventory/index.ts';
+import { createOrdersRepository } from '../src/modules/orders/index.ts';
 import { createDatabase, type Db } from '../src/platform/db/client.ts';
 import { insertCustomers, mintSessionCookies } from '../test/helpers/commerce.ts';
 import { startChild } from './lib.ts';
@@ -127,17 +131,14 @@ async function setUp(ctx: BenchContext, database: BenchDatabase): Promise<Setup>
   return { url: app.url, unbatchedUrl: unbatched.url, cookies, db, products: { sharded, single } };
 }
 
-/** Puts `units` in stock in `shards` rows and drops the gate, as the admin API does. */
+/** Puts `units` in stock in `shards` rows and drops the gate: the admin API's own two steps. */
 async function setStock(s: Setup, database: BenchDatabase, productId: number, units: number, shards: number): Promise<void> {
-  await s.db.execute(sql`delete from product_stock where product_id = ${productId}`);
-  const base = Math.floor(units / shards);
-  for (let shard = 0; shard < shards; shard++) {
-    await s.db.execute(sql`insert into product_stock (product_id, shard, available) values (${productId}, ${shard}, ${base + (shard < units % shards ? 1 : 0)})`);
-  }
-  const redis = new (await import('ioredis')).Redis(benchEnv(database).REDIS_URL!);
+  await createCatalogRepository().setStock(s.db, productId, units, shards);
+  const redis = new Redis(benchEnv(database).REDIS_URL!);
   try {
-    await redis.del(`{${database.redisPrefix}}:stock:${productId}:a`);
-    await redis.incr(`{${database.redisPrefix}}:stock:${productId}:v`);
+    const orders = createOrdersRepository();
+    const gate = createStockGate({ redis, prefix: database.redisPrefix, snapshot: (id, tokens) => orders.stockSnapshot(s.db, id, tokens) });
+    await gate.invalidate(productId);
   } finally {
     redis.disconnect();
   }
