@@ -1,12 +1,13 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { pgError } from '../platform/db/errors.ts';
+import { classifyDatabaseFailure, isInvalidValueError, type DatabaseFailure } from '../platform/db/errors.ts';
+import { isRedisUnavailable } from '../platform/redis/errors.ts';
 import { DomainError, STATUS_BY_KIND } from './errors.ts';
 
 export interface ErrorBody {
   error: { code: string; message: string; requestId: string; details?: Record<string, unknown> };
 }
 
-/** Codes for the 4xx errors Fastify raises itself (body parsing, content type, limits). */
+/** Codes for the 4xx errors Fastify raises itself (body parsing, content type, limits, router). */
 const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
@@ -15,24 +16,36 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
   FST_ERR_CTP_EMPTY_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_BAD_URL: 'BAD_URL',
+  FST_ERR_MAX_PARAM_LENGTH: 'URI_TOO_LONG',
 };
 
-/** PostgreSQL / pool failures that mean "try again shortly" rather than "bug". */
-function transientDatabaseCode(error: unknown): string | undefined {
-  // Drizzle wraps pg's error: look through the cause chain for the SQLSTATE.
-  const raw = error as { code?: string; message?: string };
-  const e = { code: pgError(error)?.code ?? raw.code, message: raw.message };
-  if (e.code === '57014') return 'DATABASE_TIMEOUT';
-  // Deadlock / serialization failure: the statement was rolled back and may simply be retried.
-  if (e.code === '40P01' || e.code === '40001') return 'DATABASE_CONFLICT';
-  if (e.code === '57P01' || e.code === '57P03' || e.code === '08006' || e.code === '08001' || e.code === 'ECONNREFUSED') return 'DATABASE_UNAVAILABLE';
-  if (typeof e.message === 'string' && e.message.includes('timeout exceeded when trying to connect')) return 'DATABASE_BUSY';
-  return undefined;
+const DATABASE_CODES: Record<DatabaseFailure, string> = {
+  unavailable: 'DATABASE_UNAVAILABLE',
+  busy: 'DATABASE_BUSY',
+  timeout: 'DATABASE_TIMEOUT',
+  conflict: 'DATABASE_CONFLICT',
+};
+
+/** Seconds a client should wait before retrying a 503. */
+export const RETRY_AFTER_S = { unavailable: 2, busy: 1 } as const;
+
+/**
+ * A dependency failure that is not a bug: an outage of PostgreSQL or Redis (whatever wraps it),
+ * a pool checkout timeout, a statement cancelled by its timeout, a deadlock rolled back.
+ */
+export function dependencyFailure(error: unknown): { code: string; retryAfterS: number } | undefined {
+  if (isRedisUnavailable(error)) return { code: 'REDIS_UNAVAILABLE', retryAfterS: RETRY_AFTER_S.unavailable };
+  const failure = classifyDatabaseFailure(error);
+  if (!failure) return undefined;
+  return { code: DATABASE_CODES[failure], retryAfterS: failure === 'unavailable' ? RETRY_AFTER_S.unavailable : RETRY_AFTER_S.busy };
 }
 
 export function sendError(reply: FastifyReply, status: number, code: string, message: string, details?: Record<string, unknown>): FastifyReply {
   const body: ErrorBody = { error: { code, message, requestId: String(reply.request.id) } };
   if (details !== undefined) body.error.details = details;
+  // Every 503 is a refusal to retry: say when.
+  if (status === 503 && reply.getHeader('retry-after') === undefined) reply.header('retry-after', String(RETRY_AFTER_S.busy));
   return reply.code(status).type('application/json; charset=utf-8').send(body);
 }
 
@@ -57,15 +70,43 @@ export function installErrorHandling(app: FastifyInstance): void {
       const code = FASTIFY_CODES[error.code] ?? (status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST');
       return sendError(reply, status, code, error.message);
     }
-    const transient = transientDatabaseCode(error);
-    if (transient) {
-      request.log.warn({ err: error }, 'database unavailable');
-      reply.header('retry-after', '1');
-      return sendError(reply, 503, transient, 'the service is temporarily unavailable, please retry');
+    const dependency = dependencyFailure(error);
+    if (dependency) {
+      // The logger's error serializer leaves the stack out for these: an outage is not a bug.
+      request.log.warn({ err: error, code: dependency.code }, 'dependency unavailable');
+      reply.header('retry-after', String(dependency.retryAfterS));
+      return sendError(reply, 503, dependency.code, 'the service is temporarily unavailable, please retry');
+    }
+    if (isInvalidValueError(error)) {
+      // The schemas should have refused this value: worth a warning, not a 500.
+      request.log.warn({ err: error }, 'the database refused a value the request supplied');
+      return sendError(reply, 400, 'INVALID_VALUE', 'a value in the request cannot be stored or searched');
     }
     request.log.error({ err: error }, 'unhandled error');
     return sendError(reply, 500, 'INTERNAL_ERROR', 'an unexpected error occurred');
   });
 
-  app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    // A path that exists under other methods is a 405 with `Allow`, not a 404.
+    const allowed = ALL_METHODS.filter((method) => method !== request.method && app.findRoute({ method, url: path }) !== null);
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return sendError(reply, 405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}`, { allow: allowed });
+    }
+    return sendError(reply, 404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${path}`);
+  });
+}
+
+const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/**
+ * Fastify's `frameworkErrors`: the router's own refusals (a path parameter over `maxParamLength`,
+ * a malformed URL) in the same error shape as everything else.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = error.statusCode ?? 400;
+  // The router refused before any hook ran: echo the request id here.
+  reply.header('x-request-id', reply.request.id);
+  sendError(reply, status, FASTIFY_CODES[error.code] ?? 'BAD_REQUEST', status === 414 ? 'a path parameter is too long' : 'the request URL is malformed');
 }

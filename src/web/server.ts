@@ -5,7 +5,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { FastifyValidationResult } from 'fastify/types/schema.js';
 import type { Redis } from 'ioredis';
+import { Type } from 'typebox';
 import type { Logger } from 'pino';
 import { catalogAdminRoutes, catalogRoutes, catalogSchemas, createCatalogService } from '../modules/catalog/index.ts';
 import { requestCounter } from '../modules/analytics/index.ts';
@@ -27,14 +29,15 @@ import { createQueueSet } from '../platform/queue/queues.ts';
 import { closeRedis, createRedis } from '../platform/redis/redis.ts';
 import { adminModeRoutes } from './admin-mode.routes.ts';
 import { commerceSchemas, createCommerce, createStock } from './commerce.ts';
-import { installErrorHandling } from './error-handler.ts';
+import { frameworkErrors, installErrorHandling } from './error-handler.ts';
+import { findUnstorableText } from './input-text.ts';
 import { requireAdminToken } from './plugins/admin-auth.ts';
 import { PROBE_ROUTES, healthRoutes, type Lifecycle } from './plugins/health.ts';
 import { observability } from './plugins/observability.ts';
 import { loadShedding } from './plugins/load-shedding.ts';
 import { degradeMode } from './plugins/degrade-mode.ts';
 import { rateLimit } from './plugins/rate-limit.ts';
-import { queueBoard } from './plugins/queue-board.ts';
+import { QUEUE_BOARD_PATH, queueBoard } from './plugins/queue-board.ts';
 import { ErrorResponse } from './schemas.ts';
 
 export interface WebDeps {
@@ -54,6 +57,9 @@ export interface WebDeps {
 export type App = FastifyInstance & { lifecycle: Lifecycle };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const NO_QUERY = Type.Object({}, { additionalProperties: false });
+const OWN_QUERY_PREFIXES = ['/docs', QUEUE_BOARD_PATH];
 
 function ajvFor(part: 'body' | 'other') {
   // Unknown fields are rejected, never silently stripped (Fastify's default strips them).
@@ -81,12 +87,35 @@ export async function buildServer(deps: WebDeps): Promise<App> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     routerOptions: { maxParamLength: 200 },
+    // The router's own refusals (414 for a path parameter over maxParamLength, a malformed URL) in our error shape.
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
   // Headers must be allowed to arrive for longer than a load balancer keeps an idle connection (60 s).
   app.server.headersTimeout = config.http.keepAliveTimeoutMs + 1000;
 
   const validators = { body: ajvFor('body'), other: ajvFor('other') };
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? validators.body : validators.other).compile(schema));
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    const validate = (httpPart === 'body' ? validators.body : validators.other).compile(schema);
+    // Text PostgreSQL cannot store is refused for every part of every route, before its own schema.
+    const check: FastifyValidationResult = (data: unknown) => {
+      const unstorable = findUnstorableText(data);
+      if (unstorable) {
+        check.errors = [unstorable];
+        return false;
+      }
+      const valid = validate(data);
+      check.errors = validate.errors;
+      return valid;
+    };
+    return check;
+  });
+  // No querystring schema means no query string: a route that takes none gets an empty strict
+  // schema, so an unknown parameter (`?debug=1`, `__proto__[x]=1`) is a 400, never silently ignored.
+  // The two third-party UIs (API docs, queue dashboard) read their own query strings.
+  app.addHook('onRoute', (route) => {
+    if (route.schema?.querystring !== undefined || OWN_QUERY_PREFIXES.some((prefix) => route.url.startsWith(prefix))) return;
+    route.schema = { ...route.schema, querystring: NO_QUERY };
+  });
 
   installErrorHandling(app);
   app.addSchema(ErrorResponse);

@@ -1,5 +1,5 @@
 import { loadConfig, type AppConfig } from '../../src/platform/config/config.ts';
-import { createLogger } from '../../src/platform/logger/logger.ts';
+import { createLogger, type Logger } from '../../src/platform/logger/logger.ts';
 import { createPlatform, type Platform } from '../../src/platform/platform.ts';
 import { buildServer, type App } from '../../src/web/server.ts';
 import { TEST_REDIS_URL, createTestDatabase, deleteRedisKeys, testPrefix, type TestDatabase } from './db.ts';
@@ -42,11 +42,19 @@ export function testEnv(databaseUrl: string, extraEnv: Record<string, string> = 
  * An in-process web app on its own database and Redis prefix, for `app.inject` tests. `addRoutes`
  * lets a test register routes of its own (one that fails on demand, one that blocks the event loop).
  */
-export async function createTestApp(extraEnv: Record<string, string> = {}, addRoutes?: (app: App) => void): Promise<TestApp> {
+export async function createTestApp(
+  extraEnv: Record<string, string> = {},
+  addRoutes?: (app: App) => void,
+  options: {
+    /** The URL the app uses for its database (e.g. through a fault-injecting proxy). */
+    databaseUrl?: (url: string) => string;
+    logger?: Logger;
+  } = {},
+): Promise<TestApp> {
   const database = await createTestDatabase();
-  const env = testEnv(database.url, extraEnv);
+  const env = testEnv(options.databaseUrl?.(database.url) ?? database.url, extraEnv);
   const config = loadConfig(env);
-  const platform = createPlatform(config, 'web', createLogger({ level: 'silent' }));
+  const platform = createPlatform(config, 'web', options.logger ?? createLogger({ level: 'silent' }));
   const app = await buildServer(platform);
   addRoutes?.(app);
   await app.ready();

@@ -9,6 +9,12 @@ export interface TcpProxy {
    * on that connection from then on (the server acted, the client never hears back).
    */
   holdOn(marker: string, mode: 'request' | 'reply'): Promise<void>;
+  /**
+   * An outage: every open connection is reset and new ones are refused (ECONNREFUSED) until
+   * `restore()` listens again on the same port.
+   */
+  cut(): Promise<void>;
+  restore(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -53,13 +59,30 @@ export async function startTcpProxy(targetPort: number, protocol = 'redis'): Pro
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
+  let listening = true;
   return {
     url: `${protocol}://127.0.0.1:${port}`,
     port,
     holdOn: (marker, mode) => new Promise((resolve) => (trap = { marker, mode, hit: resolve })),
+    async cut() {
+      if (!listening) return;
+      listening = false;
+      const closed = new Promise((resolve) => server.close(resolve));
+      for (const socket of sockets) socket.resetAndDestroy();
+      await closed;
+    },
+    async restore() {
+      if (listening) return;
+      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      }));
+      listening = true;
+    },
     async close() {
       for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
+      if (listening) await new Promise((resolve) => server.close(resolve));
+      listening = false;
     },
   };
 }

@@ -29,3 +29,75 @@ export function pgError(error: unknown): PgError | undefined {
   }
   return undefined;
 }
+
+/**
+ * Why a database call failed when the failure is not the request's fault and a retry shortly
+ * after may succeed:
+ * - `unavailable`: the server is unreachable, shutting down, starting up, or dropped the connection;
+ * - `busy`: no connection could be had in time (pool checkout timeout, too many connections);
+ * - `timeout`: the statement was cancelled by `statement_timeout`;
+ * - `conflict`: rolled back by a deadlock or a serialization failure.
+ */
+export type DatabaseFailure = 'unavailable' | 'busy' | 'timeout' | 'conflict';
+
+/** Socket-level failures (node's `err.code`) on the way to the server. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** pg's own messages for a connection that failed or went away (pg sets no code on these). */
+const CONNECTION_MESSAGES = [
+  'Connection terminated',
+  'Client has encountered a connection error and is not queryable',
+  'Client was closed and is not queryable',
+  'Cannot use a pool after calling end on the pool',
+  'the database system is',
+];
+
+function classifySqlState(code: string): DatabaseFailure | undefined {
+  if (code === '40P01' || code === '40001') return 'conflict';
+  if (code === '57014') return 'timeout';
+  // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 57P05 idle_session_timeout,
+  // class 08 connection exceptions, 25006 read-only transaction (a failover in progress).
+  if (code === '57P01' || code === '57P02' || code === '57P03' || code === '57P05' || code.startsWith('08') || code === '25006') return 'unavailable';
+  // 53300 too_many_connections, 53xxx insufficient resources, 55P03 lock_not_available (lock_timeout).
+  if (code.startsWith('53') || code === '55P03') return 'busy';
+  return undefined;
+}
+
+/**
+ * The transient failure behind `error` (pg's, or wrapped by Drizzle as `cause`, or an
+ * `AggregateError` of several connection attempts), or undefined when it is something else.
+ */
+export function classifyDatabaseFailure(error: unknown): DatabaseFailure | undefined {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [error];
+  while (queue.length > 0 && seen.size < 16) {
+    const e = queue.shift();
+    if (!e || typeof e !== 'object' || seen.has(e)) continue;
+    seen.add(e);
+    const candidate = e as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown; severity?: unknown };
+    if (typeof candidate.code === 'string') {
+      if (candidate.severity !== undefined && /^[0-9A-Z]{5}$/.test(candidate.code)) {
+        const failure = classifySqlState(candidate.code);
+        if (failure) return failure;
+      }
+      if (NETWORK_CODES.has(candidate.code)) return 'unavailable';
+    }
+    if (typeof candidate.message === 'string') {
+      const message = candidate.message;
+      if (message.includes('timeout exceeded when trying to connect')) return 'busy';
+      if (CONNECTION_MESSAGES.some((known) => message.startsWith(known))) return 'unavailable';
+    }
+    if (candidate.cause) queue.push(candidate.cause);
+    if (Array.isArray(candidate.errors)) queue.push(...candidate.errors);
+  }
+  return undefined;
+}
+
+/**
+ * Whether PostgreSQL refused a value the request supplied (SQLSTATE class 22, data exception:
+ * a NUL byte, a string too long for its column, a number out of range, an invalid date). The
+ * schemas should have refused it first; the error handler still answers 400, not 500.
+ */
+export function isInvalidValueError(error: unknown): boolean {
+  return pgError(error)?.code.startsWith('22') === true;
+}

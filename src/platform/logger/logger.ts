@@ -1,14 +1,29 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, stdSerializers, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { classifyDatabaseFailure } from '../db/errors.ts';
+import { isRedisUnavailable } from '../redis/errors.ts';
 
 export type { Logger } from 'pino';
 
-export function createLogger(options: { level: string; name?: string; instanceId?: string }): Logger {
+/**
+ * pino's error serializer, without the stack for an expected dependency failure (PostgreSQL or
+ * Redis unreachable, a pool timeout, a deadlock rolled back): an outage logs one readable line per
+ * failure, not a stack trace that reads like a bug. Any other error keeps its stack.
+ */
+export function serializeError(error: unknown): unknown {
+  const serialized = stdSerializers.err(error as Error) as unknown;
+  if (!serialized || typeof serialized !== 'object' || !(classifyDatabaseFailure(error) || isRedisUnavailable(error))) return serialized;
+  const { stack: _stack, aggregateErrors: _aggregate, ...rest } = serialized as Record<string, unknown>;
+  return { ...rest, expected: true };
+}
+
+export function createLogger(options: { level: string; name?: string; instanceId?: string; destination?: DestinationStream }): Logger {
   const config: LoggerOptions = {
     level: options.level,
     name: options.name,
     base: options.instanceId ? { instance: options.instanceId } : undefined,
     // Never log credentials that arrive in headers.
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
+    serializers: { err: serializeError },
   };
-  return pino(config);
+  return options.destination ? pino(config, options.destination) : pino(config);
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
+import { Type } from 'typebox';
 import { saleEvents } from '../../modules/sale-events/index.ts';
 import { createAppWithRoutes, type AppWithRoutes } from '../../../test/helpers/app-with-routes.ts';
 
@@ -21,7 +22,8 @@ describe('rate limits (in-process, real Redis)', () => {
       },
       (app) => {
         // A checkout-style route that fails or succeeds on demand.
-        app.post('/test/attempt', { config: { rateLimit: { limiters: ['checkout'] } } }, async (request, reply) => {
+        const schema = { querystring: Type.Object({ ok: Type.Optional(Type.String()) }, { additionalProperties: false }) };
+        app.post('/test/attempt', { schema, config: { rateLimit: { limiters: ['checkout'] } } }, async (request, reply) => {
           const ok = (request.query as { ok?: string }).ok === 'true';
           return ok ? { placed: true } : reply.code(422).send({ error: { code: 'PAYMENT_DECLINED', message: 'declined', requestId: request.id } });
         });
