@@ -1,6 +1,7 @@
 import type { AppConfig } from '../platform/config/config.ts';
 import { listenMetricsServer } from '../platform/metrics/metrics-server.ts';
 import { createPlatform, type Platform } from '../platform/platform.ts';
+import { flushTracing } from '../platform/telemetry/trace-context.ts';
 import { buildServer, type App } from './server.ts';
 
 export interface RunningWeb {
@@ -50,17 +51,17 @@ export async function startWeb(config: AppConfig, platform: Platform = createPla
   return { app, platform, url, shutdown };
 }
 
-/** Calls `stop` once on SIGTERM or SIGINT, then exits with 0 (or 1 if stopping failed). */
+/** Calls `stop` once on SIGTERM or SIGINT, flushes buffered spans, then exits with 0 (or 1 if stopping failed). */
 export function onTerminationSignals(stop: (signal: string) => Promise<void>): void {
   let called = false;
   const handler = (signal: string) => {
     if (called) return;
     called = true;
     stop(signal).then(
-      () => process.exit(0),
+      () => flushTracing().then(() => process.exit(0)),
       (error) => {
         console.error(error);
-        process.exit(1);
+        void flushTracing().then(() => process.exit(1));
       },
     );
   };

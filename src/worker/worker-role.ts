@@ -12,6 +12,7 @@ import type { JobHandlers } from '../platform/queue/processing.ts';
 import type { JobName, QueueName } from '../platform/queue/queue-definitions.ts';
 import { queueMetricsFor } from '../platform/queue/queue-metrics.ts';
 import { createQueueSet } from '../platform/queue/queues.ts';
+import { queueTelemetry } from '../platform/telemetry/trace-context.ts';
 import { checkQueueRedis } from '../platform/queue/redis-policy.ts';
 import { closeRedis, createRedis, waitForRedis } from '../platform/redis/redis.ts';
 import { createJobHandlers } from './processors.ts';
@@ -92,6 +93,7 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
         lockDuration: config.queues.lockDurationMs,
         stalledInterval: config.queues.lockDurationMs,
         maxStalledCount: 2,
+        telemetry: queueTelemetry(),
       },
     );
     worker.on('completed', (job) => {

@@ -1,5 +1,6 @@
 import type { Database } from '../../platform/db/client.ts';
 import type { Mailer } from '../../platform/mail/mailer.ts';
+import { inSpan, ORDER_ATTRIBUTES, setSpanAttributes } from '../../platform/telemetry/trace-context.ts';
 import { sentEmails } from './notifications.tables.ts';
 import { renderOrderConfirmation, renderWelcomeEmail, type OrderConfirmation, type RenderedEmail, type WelcomeEmail } from './notifications.templates.ts';
 
@@ -31,13 +32,16 @@ export function createNotificationService(deps: { db: Database; mailer: Mailer }
     return deps.db.primary.transaction(async (tx) => {
       const claimed = await tx.insert(sentEmails).values({ jobId, template, recipient: to, messageId }).onConflictDoNothing().returning({ jobId: sentEmails.jobId });
       if (claimed.length === 0) return { sent: false };
-      const result = await deps.mailer.send({ to, messageId, ...rendered });
+      const result = await inSpan('email.send', { 'salescale.email.template': template, 'salescale.email.message_id': messageId }, () => deps.mailer.send({ to, messageId, ...rendered }));
       return { sent: result.delivered, where: result.where };
     });
   }
 
   return {
     sendWelcomeEmail: (jobId, payload) => sendOnce(jobId, 'welcome', payload.email, renderWelcomeEmail(payload)),
-    sendOrderConfirmation: (jobId, order) => sendOnce(jobId, 'order-confirmation', order.email, renderOrderConfirmation(order)),
+    sendOrderConfirmation: (jobId, order) => {
+      setSpanAttributes({ [ORDER_ATTRIBUTES.orderId]: Number(order.orderId) });
+      return sendOnce(jobId, 'order-confirmation', order.email, renderOrderConfirmation(order));
+    },
   };
 }

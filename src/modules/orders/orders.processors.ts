@@ -3,6 +3,7 @@ import { enqueueInTransaction } from '../../platform/outbox/outbox.ts';
 import { jobClaims } from '../../platform/queue/queue.tables.ts';
 import { jobIdOf, requirePayload, type JobHandlers } from '../../platform/queue/processing.ts';
 import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
+import { ORDER_ATTRIBUTES, setSpanAttributes } from '../../platform/telemetry/trace-context.ts';
 import { orderFollowUps, type FollowUpDelays } from './orders.follow-ups.ts';
 import { createOrdersRepository } from './orders.repository.ts';
 
@@ -25,6 +26,7 @@ export function orderProcessors(deps: { db: Database; followUpDelays?: () => Fol
   return {
     [JOBS.orderPlaced]: async (job) => {
       const { orderId } = requirePayload(job, isOrderPlacedJob);
+      setSpanAttributes({ [ORDER_ATTRIBUTES.orderId]: orderId });
       const jobId = jobIdOf(job);
       return deps.db.primary.transaction(async (tx) => {
         const claimed = await tx.insert(jobClaims).values({ queue: QUEUES.order, jobId }).onConflictDoNothing().returning({ jobId: jobClaims.jobId });

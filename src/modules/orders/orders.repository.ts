@@ -18,6 +18,8 @@ export interface PlaceOrderInput {
   lines: readonly OrderLine[];
   idempotencyKey: string;
   reservation: string;
+  /** The request's trace (see `currentTraceContext`), carried to the order's outbox row; absent while tracing is off. */
+  traceContext?: string;
 }
 
 /** One order's outcome in a batch: the order, or the PostgreSQL error it raised (rolled back alone). */
@@ -87,7 +89,10 @@ export function createOrdersRepository() {
      */
     async place(db: Db, input: PlaceOrderInput): Promise<PlacedOrder> {
       const result = await db.execute<{ placed_order_id: string; placed_at: Date | string; order_total_cents: string; order_currency: string; order_lines: Order['items'] }>(
-        sql`select * from place_order(${input.customerId}, ${JSON.stringify(input.lines)}::jsonb, ${input.idempotencyKey}, ${input.reservation}, ${QUEUES.order}, ${JOBS.orderPlaced})`,
+        input.traceContext === undefined
+          ? sql`select * from place_order(${input.customerId}, ${JSON.stringify(input.lines)}::jsonb, ${input.idempotencyKey}, ${input.reservation}, ${QUEUES.order}, ${JOBS.orderPlaced})`
+          : // The wrapper sets the transaction's trace context before place_order runs (migration 0006).
+            sql`select * from place_order(${input.customerId}, ${JSON.stringify(input.lines)}::jsonb, ${input.idempotencyKey}, ${input.reservation}, ${QUEUES.order}, salescale_with_trace_context(${JOBS.orderPlaced}, ${input.traceContext}))`,
       );
       const row = result.rows[0]!;
       return {
@@ -101,7 +106,7 @@ export function createOrdersRepository() {
 
     /** Several orders in one statement and one commit (`place_orders`, migration 0005), in the given order. */
     async placeBatch(db: Db, inputs: readonly PlaceOrderInput[]): Promise<BatchOutcome[]> {
-      const payload = inputs.map((input) => ({ customerId: input.customerId, items: input.lines, idempotencyKey: input.idempotencyKey, reservation: input.reservation }));
+      const payload = inputs.map((input) => ({ customerId: input.customerId, items: input.lines, idempotencyKey: input.idempotencyKey, reservation: input.reservation, traceContext: input.traceContext }));
       const result = await db.execute<{
         idx: number;
         placed_order_id: string | null;

@@ -13,6 +13,7 @@ import {
   PurchaseLimitExceededError,
   UnknownProductError,
 } from './orders.errors.ts';
+import { currentTraceContext, inSpan, ORDER_ATTRIBUTES, setSpanAttributes } from '../../platform/telemetry/trace-context.ts';
 import { createOrderBatcher, type OrderPlacer } from './order-batcher.ts';
 import type { CheckoutMetrics } from './orders.metrics.ts';
 import { createOrdersRepository, type OrderLine } from './orders.repository.ts';
@@ -120,7 +121,7 @@ export function createOrderService(deps: OrderServiceDeps) {
 
     let placed: Awaited<ReturnType<typeof repo.place>>;
     try {
-      placed = await placer.place({ customerId, lines, idempotencyKey, reservation });
+      placed = await placer.place({ customerId, lines, idempotencyKey, reservation, traceContext: currentTraceContext() });
     } catch (error) {
       // Not committed (or not known to be): the reservation goes back. If it did commit after all
       // (connection lost at COMMIT), the gate is too generous until its next rebuild: PostgreSQL still refuses.
@@ -162,15 +163,18 @@ export function createOrderService(deps: OrderServiceDeps) {
     },
 
     async place(customerId: number, idempotencyKey: string, lines: readonly OrderLine[]): Promise<{ order: Order; replayed: boolean }> {
-      try {
-        const result = await placeOnce(customerId, idempotencyKey, normalizeLines(lines));
-        deps.metrics.attempts.inc({ outcome: 'placed' });
-        if (!result.replayed) deps.metrics.placed.inc();
-        return result;
-      } catch (error) {
-        deps.metrics.attempts.inc({ outcome: outcomeOf(error) });
-        throw error;
-      }
+      return inSpan('orders.place', { [ORDER_ATTRIBUTES.idempotencyKey]: idempotencyKey, [ORDER_ATTRIBUTES.customerId]: customerId }, async () => {
+        try {
+          const result = await placeOnce(customerId, idempotencyKey, normalizeLines(lines));
+          setSpanAttributes({ [ORDER_ATTRIBUTES.orderId]: result.order.id });
+          deps.metrics.attempts.inc({ outcome: 'placed' });
+          if (!result.replayed) deps.metrics.placed.inc();
+          return result;
+        } catch (error) {
+          deps.metrics.attempts.inc({ outcome: outcomeOf(error) });
+          throw error;
+        }
+      });
     },
 
     async get(customerId: number, id: number): Promise<Order> {

@@ -33,6 +33,7 @@ interface Row {
   name: string;
   data: object;
   opts: object;
+  trace_context: string | null;
 }
 
 const CLEANUP_EVERY_MS = 60_000;
@@ -75,7 +76,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     try {
       await client.query('BEGIN');
       ({ rows } = await client.query<Row>(
-        'SELECT id, queue, name, data, opts FROM outbox WHERE relayed_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED',
+        'SELECT id, queue, name, data, opts, trace_context FROM outbox WHERE relayed_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED',
         [batchSize],
       ));
       if (rows.length === 0) {
@@ -89,7 +90,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         else byQueue.set(row.queue, [...(byQueue.get(row.queue) ?? []), row]);
       }
       for (const [queue, queued] of byQueue) {
-        const jobs = queued.map((row) => ({ name: row.name, data: row.data, opts: { ...jobOptions(row.name, row.opts), jobId: outboxJobId(row.id) } }));
+        const jobs = queued.map((row) => ({
+          name: row.name,
+          data: row.data,
+          // BullMQ's telemetry makes the job's consumer span a child of the trace that wrote the row.
+          opts: { ...jobOptions(row.name, row.opts), jobId: outboxJobId(row.id), ...(row.trace_context ? { telemetry: { metadata: row.trace_context } } : {}) },
+        }));
         await withTimeout(options.queues.get(queue).addBulk(jobs), ADD_TIMEOUT_MS, `adding ${jobs.length} jobs to ${queue}`);
       }
       if (unknown.length > 0) {

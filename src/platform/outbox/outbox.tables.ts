@@ -19,6 +19,12 @@ export const outbox = pgTable(
     /** Relay attempts that failed (Redis away, bad options); the row stays for the next pass. */
     relayErrors: integer('relay_errors').notNull().default(0),
     lastError: text('last_error'),
+    /**
+     * The trace of the work that wrote the row (BullMQ telemetry metadata: a JSON W3C `traceparent`
+     * carrier), so the job continues that trace; null while tracing is off. Rows written by SQL
+     * functions take it from the transaction's `salescale.trace_context` setting.
+     */
+    traceContext: text('trace_context').default(sql`nullif(current_setting('salescale.trace_context', true), '')`),
   },
   (t) => [
     // The relay's only query path: the unrelayed rows in id order. Stays tiny when the relay keeps up.

@@ -1,6 +1,7 @@
 import type { JobsOptions } from 'bullmq';
 import type { Db } from '../db/client.ts';
 import { isQueueName, QUEUE_OF_JOB, type JobName, type QueueName } from '../queue/queue-definitions.ts';
+import { currentTraceContext } from '../telemetry/trace-context.ts';
 import { outbox } from './outbox.tables.ts';
 
 /** A drizzle database or an open transaction on it. */
@@ -34,9 +35,11 @@ export async function enqueueInTransaction(tx: DbOrTx, jobs: OutboxJob | OutboxJ
     const expected = QUEUE_OF_JOB[job.name];
     if (expected !== undefined && expected !== job.queue) throw new Error(`job "${job.name}" runs on queue "${expected}", not "${job.queue}"`);
   }
+  // The jobs continue the active trace (a request's, or the job that writes them), when tracing is on.
+  const traceContext = currentTraceContext() ?? null;
   const rows = await tx
     .insert(outbox)
-    .values(list.map((job) => ({ queue: job.queue, name: job.name, data: job.data, opts: job.opts ?? {} })))
+    .values(list.map((job) => ({ queue: job.queue, name: job.name, data: job.data, opts: job.opts ?? {}, traceContext })))
     .returning({ id: outbox.id });
   return rows.map((row) => row.id);
 }

@@ -1,5 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { queueTelemetry } from '../telemetry/trace-context.ts';
 import { defaultJobOptions, JOB_DEFAULTS, QUEUE_NAMES, QUEUE_OF_JOB, queuePrefix, type JobName, type QueueName, type QueueOverrides } from './queue-definitions.ts';
 
 /** One BullMQ `Queue` (producer and inspector) per queue name, sharing one Redis connection. */
@@ -26,7 +27,7 @@ export function createQueueSet(options: QueueSetOptions): QueueSet {
   const prefix = queuePrefix(options.redisPrefix);
   const queues = new Map<QueueName, Queue>();
   for (const name of options.names ?? QUEUE_NAMES) {
-    const queue = new Queue(name, { connection: options.connection, prefix, defaultJobOptions: defaultJobOptions(name, options.overrides) });
+    const queue = new Queue(name, { connection: options.connection, prefix, defaultJobOptions: defaultJobOptions(name, options.overrides), telemetry: queueTelemetry() });
     // Errors also reach the shared connection's own logger; without a listener they would crash the process.
     queue.on('error', () => {});
     queues.set(name, queue);

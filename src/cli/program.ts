@@ -1,0 +1,145 @@
+// The `salescale` CLI: parses the command, loads config, starts one role (loaded by src/main.ts,
+// after tracing when it is configured).
+import { Command, InvalidArgumentError } from 'commander';
+import { scalingDataSources } from './scaling-data.ts';
+import { formatQueueReport, getQueueReport, retryFailed } from './queues.ts';
+import { runSeed } from './seed.ts';
+import { runUp } from './up.ts';
+import { ConfigError, loadConfig, loadMigrationConfig } from '../platform/config/config.ts';
+import { runMigrations } from '../platform/db/migrate.ts';
+import { LocalStackError } from '../platform/local/local-stack.ts';
+import { isQueueName, QUEUE_NAMES, type QueueName } from '../platform/queue/queue-definitions.ts';
+import { UnsafeQueueRedisError } from '../platform/queue/redis-policy.ts';
+import { startWorker } from '../worker/worker-role.ts';
+import { registerScalingCommands } from '../scaling/cli.ts';
+import { registerAlertsCommand } from '../scaling/alerts/alerts-cli.ts';
+import { registerManifestsCommand } from '../scaling/manifests/manifests-cli.ts';
+import { onTerminationSignals, startWeb } from '../web/web-role.ts';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
+  return n;
+}
+
+function queueList(value: string): QueueName[] {
+  const names = value.split(',').map((part) => part.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !isQueueName(name));
+  if (unknown.length > 0 || names.length === 0) throw new InvalidArgumentError(`queues are ${QUEUE_NAMES.join(', ')}`);
+  return names as QueueName[];
+}
+
+function queueName(value: string): QueueName {
+  if (!isQueueName(value)) throw new InvalidArgumentError(`queues are ${QUEUE_NAMES.join(', ')}`);
+  return value;
+}
+
+export function buildCli(): Command {
+  const program = new Command('salescale').description('A sale-ready e-commerce backend and its scaling toolkit').showHelpAfterError();
+
+  program
+    .command('up')
+    .description('Run everything locally: embedded PostgreSQL and redis-server unless DATABASE_URL / REDIS_URL are set, migrate, seed, serve')
+    .action(() => runUp());
+
+  program
+    .command('serve')
+    .description('Run the web role (HTTP API) against DATABASE_URL and REDIS_URL')
+    .action(async () => {
+      const web = await startWeb(loadConfig());
+      onTerminationSignals((signal) => web.shutdown(signal));
+    });
+
+  program
+    .command('worker')
+    .description('Run the worker role: queue processors and the outbox relay, /health and /metrics on WORKER_PORT')
+    .option('--queues <names>', `comma-separated subset of ${QUEUE_NAMES.join(',')} (default WORKER_QUEUES, else all)`, queueList)
+    .action(async (options: { queues?: QueueName[] }) => {
+      const worker = await startWorker(loadConfig(), { queues: options.queues });
+      onTerminationSignals((signal) => worker.shutdown(signal));
+    });
+
+  const queues = program
+    .command('queues')
+    .description('Show queue depths, failed jobs, dead letters and the outbox backlog')
+    .action(async () => {
+      process.stdout.write(formatQueueReport(await getQueueReport(loadConfig())));
+    });
+  queues
+    .command('retry-failed')
+    .description('Retry a queue\'s failed jobs and its dead letters')
+    .argument('<queue>', QUEUE_NAMES.join(' | '), queueName)
+    .action(async (queue: QueueName) => {
+      const result = await retryFailed(loadConfig(), queue);
+      process.stdout.write(`${queue}: ${result.retriedFailed} failed jobs retried, ${result.requeuedDeadLetters} dead letters enqueued again\n`);
+    });
+
+  program
+    .command('migrate')
+    .description('Apply pending database migrations (safe to run from several instances at once)')
+    .action(async () => {
+      const applied = await runMigrations(loadMigrationConfig().databaseUrl);
+      process.stdout.write(`migrations applied: ${applied}\n`);
+    });
+
+  program
+    .command('seed')
+    .description('Insert a deterministic demo catalog (existing SKUs are kept)')
+    .option('--products <n>', 'number of products', positiveInt, 1000)
+    .option('--categories <n>', 'number of categories', positiveInt, 24)
+    .option('--seed <n>', 'random seed (same seed, same catalog)', positiveInt, 42)
+    .action(async (options: { products: number; categories: number; seed: number }) => {
+      const config = loadConfig();
+      if (!config.db.url) throw new ConfigError('DATABASE_URL', 'is required for seed');
+      await runSeed(config.db.url, options);
+    });
+
+  program
+    .command('bench')
+    .description('Run benchmark scenarios against the local PostgreSQL and Redis (all when none is named); results in bench/results/')
+    .argument('[scenarios...]', 'catalog | checkout-hot | sold-out | queue | capacity | sale-mix; diagnostics run only by name: catalog-costs | pgbench')
+    .action(async (scenarios: string[], _options: unknown, command: Command) => {
+      // Loaded on demand: the benchmarks are a development tool, not part of a serving process.
+      const { runBench, SCENARIOS } = await import('../../bench/run.ts');
+      const unknown = scenarios.filter((name) => !SCENARIOS.some((s) => s.name === name));
+      if (unknown.length > 0) command.error(`unknown scenario ${unknown.join(', ')} (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')})`);
+      const outcome = await runBench(scenarios);
+      process.exitCode = outcome.failed ? 1 : 0;
+    });
+
+  // forecast, plan, simulate, cost, backtest: sale events (and history) come from the database when
+  // DATABASE_URL is set, otherwise from files and the built-in calendar.
+  registerScalingCommands(program, scalingDataSources(() => loadConfig().db.url));
+  // alerts: the seed's alert thresholds as Prometheus rules (no config needed).
+  registerAlertsCommand(program);
+  // manifests: deployment files for every platform from one typed spec (no config needed).
+  registerManifestsCommand(program);
+
+  return program;
+}
+
+export async function runCli(): Promise<void> {
+  try {
+    await buildCli().parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`salescale: configuration error: ${error.message}\n`);
+      process.exit(2);
+    }
+    if (error instanceof LocalStackError || error instanceof UnsafeQueueRedisError) {
+      process.stderr.write(`salescale: ${error.message}\n`);
+      process.exit(2);
+    }
+    const code = (error as { code?: string }).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      process.stderr.write(`salescale: cannot listen: ${(error as Error).message} (choose another PORT)\n`);
+      process.exit(2);
+    }
+    if (code === 'ECONNREFUSED' || code === '28P01' || code === '3D000') {
+      process.stderr.write(`salescale: cannot reach a required service: ${(error as Error).message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+

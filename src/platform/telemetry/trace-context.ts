@@ -1,0 +1,80 @@
+/**
+ * The application's side of tracing: span helpers for the order path and the trace context that
+ * rides along with follow-up work (outbox rows → BullMQ jobs). Everything here is a no-op costing a
+ * few property reads while tracing is off (the OpenTelemetry API without an SDK registered).
+ */
+import { context, propagation, type Attributes, SpanStatusCode, trace } from '@opentelemetry/api';
+import { BullMQOtel } from 'bullmq-otel';
+
+const TRACER = 'salescale';
+let started = false;
+let bullmqTelemetry: BullMQOtel | undefined;
+let shutdown: (() => Promise<void>) | undefined;
+
+/** Called by the tracing bootstrap once the SDK is registered, with how to flush and stop it. */
+export function markTracingStarted(stop: () => Promise<void>): void {
+  started = true;
+  shutdown = stop;
+}
+
+/** Exports the spans still buffered (bounded: 5 s); a no-op while tracing is off. Call before exiting. */
+export async function flushTracing(): Promise<void> {
+  if (!shutdown) return;
+  const stop = shutdown;
+  shutdown = undefined;
+  await Promise.race([stop().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+}
+
+export function isTracingStarted(): boolean {
+  return started;
+}
+
+/**
+ * BullMQ's telemetry add-on for queues and workers (producer → consumer spans, context carried in the
+ * job's options), or undefined while tracing is off so that BullMQ skips its tracing code entirely.
+ */
+export function queueTelemetry(): BullMQOtel | undefined {
+  if (!started) return undefined;
+  bullmqTelemetry ??= new BullMQOtel({ tracerName: 'bullmq' });
+  return bullmqTelemetry;
+}
+
+/**
+ * The active trace context as BullMQ's telemetry metadata (a JSON W3C `traceparent` carrier), for
+ * work that leaves the process through the outbox; undefined when there is no sampled trace.
+ */
+export function currentTraceContext(): string | undefined {
+  if (!started) return undefined;
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent ? JSON.stringify(carrier) : undefined;
+}
+
+/** Attributes on the active span (the request's or the job's), e.g. the order id once it is known. */
+export function setSpanAttributes(attributes: Attributes): void {
+  if (!started) return;
+  trace.getActiveSpan()?.setAttributes(attributes);
+}
+
+/** Runs `run` in a span of its own (child of the active one), recording a thrown error on it. */
+export async function inSpan<T>(name: string, attributes: Attributes, run: () => Promise<T>): Promise<T> {
+  if (!started) return run();
+  return trace.getTracer(TRACER).startActiveSpan(name, { attributes }, async (span) => {
+    try {
+      return await run();
+    } catch (error) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/** Span attribute names of the order path. */
+export const ORDER_ATTRIBUTES = {
+  orderId: 'salescale.order.id',
+  idempotencyKey: 'salescale.order.idempotency_key',
+  customerId: 'salescale.customer.id',
+} as const;

@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { tracingSettings } from './tracing.config.ts';
+
+describe('tracingSettings', () => {
+  it('is off with no OTEL_* variable', () => {
+    assert.equal(tracingSettings({}, 'web').enabled, false);
+  });
+  it('is on when an OTLP endpoint is set', () => {
+    assert.equal(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }, 'web').enabled, true);
+    assert.equal(tracingSettings({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces' }, 'web').enabled, true);
+  });
+  it('is on when a traces exporter is named, off when it is none', () => {
+    assert.equal(tracingSettings({ OTEL_TRACES_EXPORTER: 'otlp' }, 'worker').enabled, true);
+    assert.equal(tracingSettings({ OTEL_TRACES_EXPORTER: 'console' }, 'worker').enabled, true);
+    assert.equal(tracingSettings({ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }, 'web').enabled, false);
+  });
+  it('OTEL_SDK_DISABLED=true wins', () => {
+    assert.equal(tracingSettings({ OTEL_SDK_DISABLED: 'true', OTEL_TRACES_EXPORTER: 'otlp' }, 'web').enabled, false);
+  });
+  it('names the service after the role', () => {
+    assert.equal(tracingSettings({}, 'worker').defaultServiceName, 'salescale-worker');
+    assert.equal(tracingSettings({ OTEL_SERVICE_NAME: 'shop' }, 'worker').defaultServiceName, undefined);
+  });
+});

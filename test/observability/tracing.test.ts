@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sessionCookieOf } from '../helpers/commerce.ts';
+import { request } from '../helpers/http.ts';
+import { startInstance, type Instance } from '../helpers/instances.ts';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.ts';
+import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
+
+const SERVER = 2;
+const CONSUMER = 5;
+
+/**
+ * Tracing through real processes: `salescale serve` and `salescale worker` with the standard OTEL_*
+ * variables pointing at a real OTLP/HTTP receiver, one checkout, and its spans read back.
+ */
+describe('OpenTelemetry tracing', () => {
+  let receiver: OtlpReceiver;
+  let sink: SmtpSink;
+  let f: QueueFixture;
+  let web: Instance;
+
+  before(async () => {
+    receiver = await startOtlpReceiver();
+    sink = await startSmtpSink();
+    f = await createQueueFixture({
+      PASSWORD_HASH_MEMORY_KIB: '1024',
+      PASSWORD_HASH_PASSES: '1',
+      SMTP_URL: sink.url,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+    });
+    web = await startInstance({ env: f.env, timeoutMs: 60_000 });
+    await f.startWorker();
+  });
+  after(async () => {
+    await web?.stop();
+    await f?.close();
+    await sink?.close();
+    await receiver?.close();
+  });
+
+  it('shows one checkout as one trace: web → Redis → PostgreSQL → outbox → worker → email', async () => {
+    const registered = await request(`${web.url}/api/v1/customers`, { method: 'POST', body: { email: 'ada@example.com', password: 'a long password', name: 'Ada' } });
+    assert.equal(registered.status, 201);
+    const cookie = sessionCookieOf(registered.headers.getSetCookie())!;
+    const product = await request(`${web.url}/api/v1/admin/products`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${f.env.ADMIN_API_TOKEN}` },
+      body: { sku: 'trace-1', name: 'Kettle', priceCents: 3100, available: 5 },
+    });
+    const placed = await request(`${web.url}/api/v1/orders`, {
+      method: 'POST',
+      headers: { cookie, 'idempotency-key': 'traced-order-1' },
+      body: { items: [{ productId: product.body.id, quantity: 1 }] },
+    });
+    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    const orderId = placed.body.id as number;
+    await sink.waitForAccepted(2); // welcome + confirmation
+
+    const inTrace = (traceId: string) => receiver.spans.filter((span) => span.traceId === traceId);
+    const place = await waitFor('the orders.place span', () => receiver.spans.find((s) => s.name === 'orders.place' && s.attributes['salescale.order.id'] === orderId));
+    assert.equal(place.attributes['salescale.order.idempotency_key'], 'traced-order-1');
+    assert.equal(place.service, 'salescale-web');
+
+    const email = await waitFor('the email span in the checkout trace', () =>
+      inTrace(place.traceId).find((s: ReceivedSpan) => s.name === 'email.send' && s.attributes['salescale.email.template'] === 'order-confirmation'),
+    );
+    assert.equal(email.service, 'salescale-worker');
+
+    const spans = inTrace(place.traceId);
+    const describeTrace = () => spans.map((s) => `${s.service} ${s.kind} ${s.name}`).join('\n');
+    // web: the HTTP request, the stock gate in Redis, the order statement in PostgreSQL.
+    const root = spans.find((s) => s.parentSpanId === '');
+    assert.ok(root, `one root span:\n${describeTrace()}`);
+    assert.equal(root.kind, SERVER);
+    assert.equal(root.service, 'salescale-web');
+    assert.equal(spans.filter((s) => s.parentSpanId === '').length, 1, `exactly one root:\n${describeTrace()}`);
+    assert.ok(spans.some((s) => s.service === 'salescale-web' && (s.attributes['db.system'] === 'redis' || s.attributes['db.system.name'] === 'redis')), `a Redis span from the web role:\n${describeTrace()}`);
+    assert.ok(
+      spans.some((s) => s.service === 'salescale-web' && /place_order/.test(String(s.attributes['db.statement'] ?? s.attributes['db.query.text'] ?? ''))),
+      `the order statement in PostgreSQL:\n${describeTrace()}`,
+    );
+    // worker: the order-placed job (from the outbox row) and the confirmation email job, consumers in the same trace.
+    const consumers = spans.filter((s) => s.service === 'salescale-worker' && s.kind === CONSUMER);
+    assert.ok(consumers.some((s) => s.attributes['bullmq.job.name'] === 'order-placed'), `the order-placed job:\n${describeTrace()}`);
+    assert.ok(consumers.some((s) => s.attributes['bullmq.job.name'] === 'send-order-confirmation'), `the email job:\n${describeTrace()}`);
+    assert.ok(consumers.some((s) => s.attributes['salescale.order.id'] === orderId), 'the worker span carries the order id');
+    // Every span's parent is in the trace: one connected tree, not fragments sharing an id.
+    const ids = new Set(spans.map((s) => s.spanId));
+    const orphans = spans.filter((s) => s.parentSpanId !== '' && !ids.has(s.parentSpanId));
+    assert.deepEqual(orphans.map((s) => `${s.service} ${s.name}`), [], `every parent is in the trace:\n${describeTrace()}`);
+  });
+
+  it('leaves probes untraced', async () => {
+    await request(`${web.url}/health`);
+    await request(`${web.url}/ready`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(receiver.spans.filter((s) => s.kind === SERVER && /\/(health|ready)\b/.test(String(s.attributes['url.path'] ?? s.attributes['http.target'] ?? s.name))).length, 0);
+  });
+});
