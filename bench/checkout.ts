@@ -51,7 +51,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Closed-model load: `connections` buyers, each order from a rotating session with a fresh key. */
-async function orderLoad(url: string, productId: number, cookies: string[], connections: number, seconds: number): Promise<Phase> {
+export async function orderLoad(url: string, productId: number, cookies: string[], connections: number, seconds: number): Promise<Phase> {
   let n = 0;
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
@@ -103,7 +103,7 @@ async function orderLoad(url: string, productId: number, cookies: string[], conn
   };
 }
 
-interface Setup {
+export interface Setup {
   /** The instance with the order batcher (the default). */
   url: string;
   /** An instance placing every order in its own statement (CHECKOUT_BATCH_MAX=1). */
@@ -132,7 +132,7 @@ async function setUp(ctx: BenchContext, database: BenchDatabase): Promise<Setup>
 }
 
 /** Puts `units` in stock in `shards` rows and drops the gate: the admin API's own two steps. */
-async function setStock(s: Setup, database: BenchDatabase, productId: number, units: number, shards: number): Promise<void> {
+export async function setStock(s: Setup, database: BenchDatabase, productId: number, units: number, shards: number): Promise<void> {
   await createCatalogRepository().setStock(s.db, productId, units, shards);
   const redis = new Redis(benchEnv(database).REDIS_URL!);
   try {
@@ -144,7 +144,7 @@ async function setStock(s: Setup, database: BenchDatabase, productId: number, un
   }
 }
 
-async function unitsSold(s: Setup, productId: number): Promise<{ sold: number; left: number }> {
+export async function unitsSold(s: Setup, productId: number): Promise<{ sold: number; left: number }> {
   const result = await s.db.execute<{ sold: string; left: string }>(sql`
     select (select coalesce(sum(quantity), 0) from order_items where product_id = ${productId}) as sold,
            (select coalesce(sum(available), 0) from product_stock where product_id = ${productId}) as left`);

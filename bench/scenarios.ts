@@ -5,6 +5,7 @@
  */
 import { catalogScenario } from './catalog.ts';
 import { checkoutHotScenario, soldOutScenario } from './checkout.ts';
+import { checkoutTracingScenario } from './checkout-tracing.ts';
 import { catalogCostsScenario } from './catalog-costs.ts';
 import { pgbenchScenario } from './pgbench.ts';
 import { queueScenario } from './queue.ts';
@@ -15,6 +16,7 @@ export const SCENARIOS: Scenario[] = [
   catalogScenario,
   checkoutHotScenario,
   soldOutScenario,
+  checkoutTracingScenario,
   queueScenario,
   capacityScenario,
   saleMixScenario,

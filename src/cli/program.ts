@@ -97,7 +97,7 @@ export function buildCli(): Command {
   program
     .command('bench')
     .description('Run benchmark scenarios against the local PostgreSQL and Redis (all when none is named); results in bench/results/')
-    .argument('[scenarios...]', 'catalog | checkout-hot | sold-out | queue | capacity | sale-mix; diagnostics run only by name: catalog-costs | pgbench')
+    .argument('[scenarios...]', 'catalog | checkout-hot | sold-out | checkout-tracing | queue | capacity | sale-mix; diagnostics run only by name: catalog-costs | pgbench')
     .action(async (scenarios: string[], _options: unknown, command: Command) => {
       // Loaded on demand: the benchmarks are a development tool, not part of a serving process.
       const { runBench, SCENARIOS } = await import('../../bench/run.ts');

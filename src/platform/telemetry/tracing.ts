@@ -38,7 +38,7 @@ export async function startTracing(settings: TracingSettings): Promise<void> {
         ignoreOutgoingRequestHook: () => true,
       }),
       new FastifyOtelInstrumentation({ registerOnInitialization: true, instrumentHooks: false, ignorePaths: (options) => UNTRACED_PATHS.has(options.url) }),
-      new PgInstrumentation({ requireParentSpan: true }),
+      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
       new IORedisInstrumentation({ requireParentSpan: true }),
     ],
   });
