@@ -27,6 +27,9 @@ import { TEST_DATASETS, getTestDataset } from './test-data/generate.ts';
 
 export type { ScalingCliDeps } from './cli-inputs.ts';
 
+/** One policy per engine, each with its sale pre-scaling: HPA, HPA + KEDA cron, AWS, Google Cloud, Azure. */
+export const DEFAULT_SIMULATE_POLICIES = 'hpa,hpa-prescaled,aws-scheduled-predictive,gce-predictive-scheduled,azure-fixeddate';
+
 function write(cmd: Command, text: string): void {
   const out = cmd.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s));
   out(text.endsWith('\n') ? text : `${text}\n`);
@@ -154,7 +157,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
   );
 
   const simulateCmd = addCommon(program.command('simulate').description('simulate autoscaling policies over the forecast'))
-    .option('--policies <list>', `comma-separated policies (${[...POLICY_NAMES, ...WORKER_POLICY_NAMES].join(', ')})`, 'hpa,hpa-prescaled')
+    .option('--policies <list>', `comma-separated policies (${[...POLICY_NAMES, ...WORKER_POLICY_NAMES].join(', ')})`, DEFAULT_SIMULATE_POLICIES)
     .option('--workers', `also simulate the worker tier under KEDA (${WORKER_POLICY_NAMES.join(', ')})`)
     .option('--orders-per-request <x>', 'workers: orders per web request', String(DEFAULT_WORKER_PLAN.ordersPerRequest))
     .option('--jobs-per-order <n>', 'workers: BullMQ jobs enqueued per order', String(DEFAULT_WORKER_PLAN.jobsPerOrder))

@@ -5,15 +5,18 @@ import type { CapacityPlan, WebPlanOptions } from '../capacity/plan.ts';
 import { DEFAULT_WEB_PLAN, planCapacity } from '../capacity/plan.ts';
 import type { ForecastOptions } from '../forecast/forecast.ts';
 import { createDemandCurve, forecastHourly } from '../forecast/forecast.ts';
+import { DEFAULT_AZURE_RULES, buildAzureAutoscaleSetting, toGceScalingSchedules, type AzureRuleParams } from '../schedule/cloud-schedules.ts';
 import { getPrescaleWindows } from '../schedule/schedule.ts';
 import type { TargetTrackingOptions } from './aws-target-tracking.ts';
+import type { AzureScalerOptions } from './azure-scaler.ts';
+import type { GceScalerOptions } from './gce-scaler.ts';
 import type { HpaScalerOptions } from './k8s-hpa-scaler.ts';
 import type { PrescaleWindow } from './prescale.ts';
 import { createPredictiveLookup, createWindowLookup } from './prescale.ts';
 import type { PolicyName, SimulationResult } from './simulate.ts';
 import { simulatePolicy } from './simulate.ts';
 import type { ServiceModelOptions } from './service-model.ts';
-import { DEFAULT_SERVICE_MODEL } from './service-model.ts';
+import { DEFAULT_SERVICE_MODEL, getServiceRate } from './service-model.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -29,6 +32,8 @@ export interface CompareInput {
   service?: Partial<Omit<ServiceModelOptions, 'capacityPerInstanceRps'>>;
   hpa?: Partial<HpaScalerOptions>;
   aws?: Partial<TargetTrackingOptions>;
+  gce?: Partial<GceScalerOptions>;
+  azure?: Partial<Omit<AzureScalerOptions, 'setting'>> & { rules?: Partial<AzureRuleParams> };
   /** Pre-scaled capacity is ready this long before each planned hour. @defaultValue 10 */
   leadMinutes?: number;
   /** Actual demand = forecast × factor (test the plan against a forecast error). @defaultValue 1 */
@@ -57,6 +62,35 @@ export function comparePolicies(input: CompareInput): CompareResult {
   const predictive = createPredictiveLookup(basePlan.hours.map((h) => ({ hourMs: Date.parse(h.hour), replicas: h.webReplicas })));
   const forecastDemand = createDemandCurve(input.forecast);
   const factor = input.demandFactor ?? 1;
+  // GCE and Azure predictive learn from the MIG's / scale set's history: three weeks of the base pattern before the window, no events.
+  const historyFrom = new Date(planFrom.getTime() - 21 * 24 * HOUR_MS);
+  const history = forecastHourly({ ...input.forecast, events: [] }, historyFrom, planFrom).map((h) => ({ hourMs: Date.parse(h.hour), load: h.meanRequestsPerSecond }));
+  const serviceRatePerVm = getServiceRate(service);
+  const timeZone = input.forecast.timeZone ?? 'UTC';
+  const target = web.targetUtilization * 100;
+  const gce: Partial<GceScalerOptions> = {
+    minNumReplicas: web.minReplicas,
+    maxNumReplicas: web.maxReplicas,
+    cpuTarget: web.targetUtilization,
+    schedules: toGceScalingSchedules(windows, timeZone),
+    fromMs: input.from.getTime(),
+    toMs: input.to.getTime(),
+    history,
+    serviceRatePerVm,
+    ...input.gce,
+  };
+  const usesAzure = input.policies.some((p) => p.startsWith('azure-'));
+  const azure: AzureScalerOptions | undefined = usesAzure
+    ? {
+        intervalSeconds: 60,
+        metricDelaySeconds: 60,
+        vmReadySeconds: 120,
+        history,
+        serviceRatePerVm,
+        ...input.azure,
+        setting: buildAzureAutoscaleSetting({ min: web.minReplicas, max: web.maxReplicas, rules: { ...DEFAULT_AZURE_RULES, scaleOutCpuPercent: target, ...input.azure?.rules }, windows, timeZone }),
+      }
+    : undefined;
   const demand = (t: number) => forecastDemand(t) * factor;
   const results = input.policies.map((policy) =>
     simulatePolicy({
@@ -69,6 +103,8 @@ export function comparePolicies(input: CompareInput): CompareResult {
       stepSeconds: input.stepSeconds,
       hpa: { minReplicas: web.minReplicas, maxReplicas: web.maxReplicas, cpuTargetPercent: web.targetUtilization * 100, ...input.hpa },
       aws: { minSize: web.minReplicas, maxSize: web.maxReplicas, targetCpuPercent: web.targetUtilization * 100, ...input.aws },
+      gce,
+      azure,
       prescale: createWindowLookup(windows),
       predictive,
       onProgress: input.onProgress ? (f) => input.onProgress?.(policy, f) : undefined,

@@ -79,3 +79,24 @@ describe('simulation', () => {
     assert.equal(results[2].totals.minutesOverSlo, 0);
   });
 });
+
+describe('Google Cloud and Azure on Black Friday', () => {
+  it('reactive alone goes over the SLO during the ramp; with the plan (schedules, fixed-date profiles) neither does', () => {
+    const bf = getCalendarEvent('black-friday', 2026);
+    const { results } = comparePolicies({
+      forecast: { events: [bf], baseRequestsPerSecond: 100 },
+      from: new Date(bf.startsAt.getTime() - 3 * 3_600_000),
+      to: new Date(bf.startsAt.getTime() + 15 * 3_600_000),
+      policies: ['gce-autoscaler', 'gce-predictive-scheduled', 'azure-rules', 'azure-fixeddate'],
+      capacityPerInstanceRps: 150,
+      pricePerInstanceHour: 0.085,
+    });
+    const [gce, gcePlanned, azure, azurePlanned] = results;
+    assert.ok(gce.totals.minutesOverSlo > 0 && gce.totals.failedRequests > 0, `gce ${gce.totals.minutesOverSlo}`);
+    assert.ok(azure.totals.minutesOverSlo > 0 && azure.totals.failedRequests > 0, `azure ${azure.totals.minutesOverSlo}`);
+    assert.equal(gcePlanned.totals.minutesOverSlo, 0);
+    assert.equal(azurePlanned.totals.minutesOverSlo, 0);
+    // The 10-minute stabilization keeps GCE's peak size after the ramp; the plan costs instance-hours, not errors.
+    assert.ok(gcePlanned.totals.peakReplicas <= 20 && azurePlanned.totals.peakReplicas <= 20);
+  });
+});

@@ -7,6 +7,10 @@ import { ScalingInputError, requirePositive } from '../errors.ts';
 import type { DemandCurve } from '../forecast/forecast.ts';
 import type { TargetTrackingOptions } from './aws-target-tracking.ts';
 import { createTargetTrackingScaler } from './aws-target-tracking.ts';
+import type { AzureScalerOptions } from './azure-scaler.ts';
+import { createAzureScaler } from './azure-scaler.ts';
+import type { GceScalerOptions } from './gce-scaler.ts';
+import { DEFAULT_GCE_SCALER, createGceScaler } from './gce-scaler.ts';
 import { normalizeBehavior } from './hpa-behavior.ts';
 import type { SimPod } from './hpa-pods.ts';
 import { resizePods } from './hpa-pods.ts';
@@ -16,7 +20,19 @@ import type { Scaler, ScheduleLookup } from './scaler.ts';
 import type { ServiceModelOptions } from './service-model.ts';
 import { evaluateServiceStep, getInstancesForLoad } from './service-model.ts';
 
-export const POLICY_NAMES = ['hpa', 'hpa-legacy', 'hpa-prescaled', 'aws-target-tracking', 'aws-scheduled', 'aws-predictive'] as const;
+export const POLICY_NAMES = [
+  'hpa',
+  'hpa-legacy',
+  'hpa-prescaled',
+  'aws-target-tracking',
+  'aws-scheduled',
+  'aws-predictive',
+  'aws-scheduled-predictive',
+  'gce-autoscaler',
+  'gce-predictive-scheduled',
+  'azure-rules',
+  'azure-fixeddate',
+] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 export const POLICY_DESCRIPTIONS: Record<PolicyName, string> = {
@@ -26,7 +42,15 @@ export const POLICY_DESCRIPTIONS: Record<PolicyName, string> = {
   'aws-target-tracking': 'EC2 Auto Scaling target tracking (CPU 70 %) alone',
   'aws-scheduled': 'Target tracking + scheduled actions from the forecast plan',
   'aws-predictive': 'Target tracking + predictive scaling (learns weekly pattern, not events)',
+  'aws-scheduled-predictive': 'Target tracking + scheduled actions + predictive scaling',
+  'gce-autoscaler': 'Compute Engine autoscaler, CPU target alone (10 min scale-in stabilization)',
+  'gce-predictive-scheduled': 'Compute Engine autoscaler + predictive (OPTIMIZE_AVAILABILITY) + scaling schedules from the plan',
+  'azure-rules': 'Azure autoscale, CPU rules in the default profile alone',
+  'azure-fixeddate': 'Azure autoscale rules + a fixedDate profile per sale window from the plan',
 };
+
+/** Policies that start the run with the plan's pre-scaling already in force. */
+const PRESCALED: readonly PolicyName[] = ['hpa-prescaled', 'aws-scheduled', 'aws-scheduled-predictive', 'gce-predictive-scheduled', 'azure-fixeddate'];
 
 export function parsePolicyName(value: string): PolicyName {
   if ((POLICY_NAMES as readonly string[]).includes(value)) return value as PolicyName;
@@ -46,6 +70,10 @@ export interface SimulationInput {
   stepSeconds?: number;
   hpa?: Partial<HpaScalerOptions>;
   aws?: Partial<TargetTrackingOptions>;
+  /** Compute Engine autoscaler (its schedules, history and service rate serve gce-predictive-scheduled). */
+  gce?: Partial<GceScalerOptions>;
+  /** Azure autoscale: the setting with its fixed-date profiles (azure-rules drops them). */
+  azure?: AzureScalerOptions;
   /** Pre-scaling windows (hpa-prescaled: KEDA cron; aws-scheduled: scheduled MinSize). */
   prescale?: ScheduleLookup;
   /** Predictive minimum capacity (aws-predictive). */
@@ -95,8 +123,23 @@ function createScaler(input: SimulationInput): { scaler: Scaler; min: number; ma
       return { scaler: createHpaScaler({ ...hpa, behavior: null }), min: hpa.minReplicas, max: hpa.maxReplicas };
     case 'hpa-prescaled':
       return { scaler: createHpaScaler({ ...hpa, behavior: hpa.behavior ?? normalizeBehavior(), cron: input.prescale }), min: hpa.minReplicas, max: hpa.maxReplicas };
+    case 'gce-autoscaler':
+    case 'gce-predictive-scheduled': {
+      const gce = { ...DEFAULT_GCE_SCALER, ...input.gce };
+      const full = input.policy === 'gce-predictive-scheduled';
+      return { scaler: createGceScaler({ ...gce, predictive: full, schedules: full ? gce.schedules : undefined }), min: gce.minNumReplicas, max: gce.maxNumReplicas };
+    }
+    case 'azure-rules':
+    case 'azure-fixeddate': {
+      if (!input.azure) throw new ScalingInputError('INVALID_OPTION', `policy ${input.policy} needs an Azure autoscale setting`);
+      const setting = input.policy === 'azure-fixeddate' ? input.azure.setting : { ...input.azure.setting, profiles: input.azure.setting.profiles.filter((p) => !p.fixedDate) };
+      const bounds = setting.profiles.find((p) => !p.fixedDate && !p.recurrence)?.capacity ?? { minimum: '1', maximum: '20' };
+      return { scaler: createAzureScaler({ ...input.azure, setting }), min: Number(bounds.minimum), max: Number(bounds.maximum) };
+    }
     default: {
-      const minCapacity = input.policy === 'aws-scheduled' ? input.prescale : input.policy === 'aws-predictive' ? input.predictive : undefined;
+      const both = (t: number) => Math.max(input.prescale?.(t) ?? 0, input.predictive?.(t) ?? 0) || undefined;
+      const minCapacity =
+        input.policy === 'aws-scheduled' ? input.prescale : input.policy === 'aws-predictive' ? input.predictive : input.policy === 'aws-scheduled-predictive' ? both : undefined;
       const aws = { minSize: 2, maxSize: 20, ...input.aws, minCapacity };
       return { scaler: createTargetTrackingScaler(aws), min: aws.minSize, max: aws.maxSize };
     }
@@ -116,7 +159,7 @@ export function simulatePolicy(input: SimulationInput): SimulationResult {
 
   // Start in steady state for the first minute's demand (and any pre-scaling already in force).
   const first = input.demand(fromMs);
-  const pre = input.policy === 'hpa-prescaled' || input.policy === 'aws-scheduled' ? (input.prescale?.(fromMs) ?? 0) : 0;
+  const pre = PRESCALED.includes(input.policy) ? (input.prescale?.(fromMs) ?? 0) : 0;
   const initial = Math.min(max, Math.max(min, pre, getInstancesForLoad(first, 0.7, input.service)));
   let pods: SimPod[] = Array.from({ length: initial }, () => ({ startedAt: -3600, readyAt: -3600 + scaler.readyDelaySeconds }));
 

@@ -1,0 +1,110 @@
+/**
+ * Pre-scaling windows → Google Cloud scaling schedules and Azure autoscale profiles. The simulator
+ * and the deployment renderers (deploy/gcp, deploy/azure) build from these, so the simulated
+ * policy is the configured one.
+ */
+import { getLocalTime } from '../forecast/time-zone.ts';
+import type { AzureAutoscaleSetting, AzureProfile, AzureRule } from '../simulate/azure-autoscale.ts';
+import { toWindowsTimeZone } from '../simulate/azure-autoscale.ts';
+import type { GceScalingSchedule } from '../simulate/gce-schedules.ts';
+import type { PrescaleWindow } from '../simulate/prescale.ts';
+
+/**
+ * One one-off scaling schedule per window: a 6-field cron with the year (it runs once), the window's
+ * length as durationSec and its replicas as minRequiredReplicas.
+ */
+export function toGceScalingSchedules(windows: readonly PrescaleWindow[], timeZone = 'UTC', namePrefix = 'sale-prescale'): Record<string, GceScalingSchedule> {
+  const out: Record<string, GceScalingSchedule> = {};
+  windows.forEach((w, i) => {
+    const l = getLocalTime(new Date(w.startMs), timeZone);
+    out[`${namePrefix}-${i + 1}`] = {
+      minRequiredReplicas: w.replicas,
+      schedule: `${l.minute} ${l.hour} ${l.day} ${l.month} * ${l.year}`,
+      timeZone,
+      durationSec: Math.max(300, Math.round((w.endMs - w.startMs) / 1000)),
+      description: `${w.replicas} VMs from the capacity plan`,
+    };
+  });
+  return out;
+}
+
+/** The rules every profile carries: out on high CPU, in on low CPU (a margin between the two avoids flapping). */
+export interface AzureRuleParams {
+  /** Scale out when the 5-minute mean Percentage CPU is above this. */
+  scaleOutCpuPercent: number;
+  /** Scale in when the 10-minute mean is below this. */
+  scaleInCpuPercent: number;
+  /** Instances added per scale-out, % of the current count. */
+  scaleOutPercent: number;
+  scaleOutCooldown: string;
+  scaleInCooldown: string;
+}
+
+export const DEFAULT_AZURE_RULES: AzureRuleParams = { scaleOutCpuPercent: 70, scaleInCpuPercent: 40, scaleOutPercent: 50, scaleOutCooldown: 'PT5M', scaleInCooldown: 'PT10M' };
+
+export function buildAzureRules(p: AzureRuleParams, metricResourceUri?: string): AzureRule[] {
+  const trigger = (timeWindow: string, operator: 'GreaterThan' | 'LessThan', threshold: number) => ({
+    metricName: 'Percentage CPU',
+    ...(metricResourceUri ? { metricResourceUri } : {}),
+    timeGrain: 'PT1M',
+    statistic: 'Average' as const,
+    timeWindow,
+    timeAggregation: 'Average' as const,
+    operator,
+    threshold,
+  });
+  return [
+    { metricTrigger: trigger('PT5M', 'GreaterThan', p.scaleOutCpuPercent), scaleAction: { direction: 'Increase', type: 'PercentChangeCount', value: String(p.scaleOutPercent), cooldown: p.scaleOutCooldown } },
+    { metricTrigger: trigger('PT10M', 'LessThan', p.scaleInCpuPercent), scaleAction: { direction: 'Decrease', type: 'ChangeCount', value: '1', cooldown: p.scaleInCooldown } },
+  ];
+}
+
+function localIso(ms: number, timeZone: string): string {
+  const l = getLocalTime(new Date(ms), timeZone);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${l.year}-${p(l.month)}-${p(l.day)}T${p(l.hour)}:${p(l.minute)}:00`;
+}
+
+export interface AzureSettingInput {
+  min: number;
+  max: number;
+  rules: AzureRuleParams;
+  windows: readonly PrescaleWindow[];
+  /** IANA zone of the sale; written as its Windows ID. */
+  timeZone: string;
+  predictive?: 'Disabled' | 'ForecastOnly' | 'Enabled';
+  /** Look-ahead of predictive autoscale. @defaultValue 'PT15M' */
+  lookAhead?: string;
+  metricResourceUri?: string;
+}
+
+/** At most 20 profiles per setting: the default one and up to 19 fixed-date ones. */
+export const AZURE_MAX_PROFILES = 20;
+
+/**
+ * The default profile (the autoscaler's bounds) and one fixed-date profile per window, whose minimum is
+ * the window's replicas. Windows overlap by the lead time; a fixed-date profile ends one minute before
+ * the next one starts, so exactly one matches at any instant (the order among matching fixed-date
+ * profiles is not documented).
+ */
+export function buildAzureAutoscaleSetting(input: AzureSettingInput): AzureAutoscaleSetting {
+  const zone = toWindowsTimeZone(input.timeZone);
+  const rules = buildAzureRules(input.rules, input.metricResourceUri);
+  const windows = [...input.windows].sort((a, b) => a.startMs - b.startMs);
+  if (windows.length > AZURE_MAX_PROFILES - 1) throw new RangeError(`${windows.length} sale windows need more than ${AZURE_MAX_PROFILES - 1} fixed-date profiles`);
+  const fixed: AzureProfile[] = windows.map((w, i) => {
+    const next = windows[i + 1];
+    const endMs = next && next.startMs < w.endMs ? next.startMs - 60_000 : w.endMs - 60_000;
+    return {
+      name: `sale-window-${i + 1}`,
+      capacity: { minimum: String(w.replicas), maximum: String(Math.max(input.max, w.replicas)), default: String(w.replicas) },
+      rules,
+      fixedDate: { timeZone: zone, start: localIso(w.startMs, input.timeZone), end: localIso(endMs, input.timeZone) },
+    };
+  });
+  return {
+    enabled: true,
+    profiles: [{ name: 'default', capacity: { minimum: String(input.min), maximum: String(input.max), default: String(input.min) }, rules }, ...fixed],
+    ...(input.predictive ? { predictiveAutoscalePolicy: { scaleMode: input.predictive, ...(input.predictive !== 'Disabled' ? { scaleLookAheadTime: input.lookAhead ?? 'PT15M' } : {}) } } : {}),
+  };
+}

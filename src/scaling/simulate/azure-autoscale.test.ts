@@ -1,0 +1,265 @@
+/**
+ * Every rule of the Azure Monitor autoscale model, each with the documentation sentence it implements
+ * (MicrosoftDocs/azure-monitor-docs, articles/azure-monitor/autoscale/*.md, read via the repository).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { buildAzureAutoscaleSetting, DEFAULT_AZURE_RULES } from '../schedule/cloud-schedules.ts';
+import type { AzureAutoscaleSetting, AzureAutoscaleState, AzureObservation, AzureProfile, AzureRule } from './azure-autoscale.ts';
+import { aggregateWindow, applyScaleAction, evaluateAzureAutoscale, parseIsoDuration, selectAzureProfile } from './azure-autoscale.ts';
+
+const SET = 'autoscale-understanding-settings.md';
+const FLAP = 'autoscale-flapping.md';
+const PRED = 'autoscale-predictive.md';
+
+function rule(title: string, source: string, quote: string, fn: () => void): void {
+  it(`${title} — "${quote}" (${source})`, fn);
+}
+
+const cpu = (operator: 'GreaterThan' | 'GreaterThanOrEqual' | 'LessThan' | 'LessThanOrEqual', threshold: number, direction: 'Increase' | 'Decrease', value = '1', type: 'ChangeCount' | 'PercentChangeCount' | 'ExactCount' = 'ChangeCount', cooldown = 'PT5M', metricName = 'Percentage CPU'): AzureRule => ({
+  metricTrigger: { metricName, timeGrain: 'PT1M', statistic: 'Average', timeWindow: 'PT10M', timeAggregation: 'Average', operator, threshold },
+  scaleAction: { direction, type, value, cooldown },
+});
+
+const profile = (rules: AzureRule[], p: Partial<AzureProfile> = {}): AzureProfile => ({ name: 'default', capacity: { minimum: '1', maximum: '100', default: '1' }, rules, ...p });
+const setting = (...profiles: AzureProfile[]): AzureAutoscaleSetting => ({ enabled: true, profiles });
+const fresh: AzureAutoscaleState = { cooldownUntilMs: Number.NEGATIVE_INFINITY };
+const T = Date.UTC(2026, 10, 27, 12);
+
+/** Metric values by metric name (what every rule on that metric reads). */
+function obs(current: number, values: Record<string, number | undefined>, extra: Partial<AzureObservation> = {}): AzureObservation {
+  return { nowMs: T, current, metricValue: (r) => values[r.metricTrigger.metricName], ...extra };
+}
+
+describe('Azure autoscale: profiles', () => {
+  const fixed = profile([], { name: 'event', capacity: { minimum: '10', maximum: '30', default: '10' }, fixedDate: { timeZone: 'Pacific Standard Time', start: '2026-11-27T00:00:00', end: '2026-11-27T23:59:00' } });
+  const weekend = profile([], { name: 'weekend', recurrence: { frequency: 'Week', schedule: { timeZone: 'UTC', days: ['Saturday', 'Sunday'], hours: [6], minutes: [0] } } });
+  const weekday = profile([], { name: 'weekday', recurrence: { frequency: 'Week', schedule: { timeZone: 'UTC', days: ['Monday'], hours: [6], minutes: [0] } } });
+  const def = profile([], { name: 'default' });
+
+  rule('fixed-date first, then recurring, then default; the first suitable one is used', SET, "The first suitable profile that's found is used.", () => {
+    const ps = [def, weekend, fixed];
+    assert.equal(selectAzureProfile(ps, Date.UTC(2026, 10, 27, 12))?.name, 'event', 'Friday 04:00 in Pacific time');
+    assert.equal(selectAzureProfile(ps, Date.UTC(2026, 10, 28, 12))?.name, 'weekend', 'Saturday after 06:00 UTC');
+    assert.equal(selectAzureProfile([def, weekend], Date.UTC(2026, 10, 26, 12))?.name, 'weekend', 'a recurrence lasts until the next profile starts');
+    assert.equal(selectAzureProfile([def, weekday], Date.UTC(2026, 10, 30, 5))?.name, 'weekday', 'alone, a recurrence runs until its own next start');
+    assert.equal(selectAzureProfile([def], Date.UTC(2026, 10, 30, 5))?.name, 'default');
+  });
+
+  rule(
+    'a fixed-date profile holds between its start and end in its time zone (Windows zone IDs)',
+    SET,
+    "The fixed-date profile is relevant for a single date and time. Use the fixed-date profile to set scaling rules for a specific event. The profile runs only once, on the event's date and time. For all other times, autoscale uses the default profile.",
+    () => {
+      assert.equal(selectAzureProfile([def, fixed], Date.UTC(2026, 10, 27, 7, 59))?.name, 'default', '23:59 Thursday in Pacific time');
+      assert.equal(selectAzureProfile([def, fixed], Date.UTC(2026, 10, 27, 8, 0))?.name, 'event');
+      assert.equal(selectAzureProfile([def, fixed], Date.UTC(2026, 10, 28, 7, 59, 30))?.name, 'event', 'the end minute is included');
+      assert.equal(selectAzureProfile([def, fixed], Date.UTC(2026, 10, 28, 8, 0))?.name, 'default');
+    },
+  );
+
+  rule(
+    'a recurrence profile has only a start: it ends when the following profile starts',
+    SET,
+    'The end of date and time for a recurring profile is set by the start time of the following profile.',
+    () => {
+      const evening = profile([], { name: 'weekend-evening', recurrence: { frequency: 'Week', schedule: { timeZone: 'UTC', days: ['Saturday', 'Sunday'], hours: [19], minutes: [0] } } });
+      assert.equal(selectAzureProfile([def, weekend, evening], Date.UTC(2026, 10, 28, 18, 59))?.name, 'weekend');
+      assert.equal(selectAzureProfile([def, weekend, evening], Date.UTC(2026, 10, 28, 19, 0))?.name, 'weekend-evening');
+    },
+  );
+
+  rule(
+    'the profile’s minimum and maximum are enforced on each run',
+    SET,
+    "The maximum capacity allowed. It ensures that autoscale doesn't scale your resource above this number when it executes the profile.",
+    () => {
+      const s = setting(def, fixed);
+      const at = { nowMs: Date.UTC(2026, 10, 27, 12) };
+      assert.deepEqual([evaluateAzureAutoscale(s, fresh, obs(2, {}, at)).newCount, evaluateAzureAutoscale(s, fresh, obs(2, {}, at)).reason], [10, 'capacity']);
+      assert.equal(evaluateAzureAutoscale(s, fresh, obs(40, {}, at)).newCount, 30);
+    },
+  );
+
+  rule(
+    'default capacity: metrics unreadable and below it → scale out to it, never in',
+    SET,
+    "If there's a problem reading the resource metric, and the current capacity is below the default, autoscale scales out to the default.",
+    () => {
+      const s = setting(profile([cpu('GreaterThan', 70, 'Increase')], { capacity: { minimum: '1', maximum: '20', default: '4' } }));
+      assert.deepEqual(evaluateAzureAutoscale(s, fresh, obs(2, {})).newCount, 4);
+      assert.deepEqual(evaluateAzureAutoscale(s, fresh, obs(6, {})).newCount, 6);
+    },
+  );
+});
+
+describe('Azure autoscale: rules', () => {
+  rule(
+    'timeGrain/statistic sample the metric; timeWindow/timeAggregation aggregate the samples (ten 1-minute averages → their average)',
+    SET,
+    'For example, **timeAggregation = "Average"** should aggregate the sampled metrics by taking the average. In the preceding case, take the ten 1-minute samples, and average them.',
+    () => {
+      const samples = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
+      assert.equal(aggregateWindow(samples, 'Average'), 55);
+      assert.equal(aggregateWindow(samples, 'Maximum'), 100);
+      assert.equal(aggregateWindow(samples, 'Minimum'), 10);
+      assert.equal(aggregateWindow(samples, 'Total'), 550);
+      assert.equal(aggregateWindow(samples, 'Count'), 10);
+      assert.equal(aggregateWindow(samples, 'Last'), 100);
+      assert.equal(parseIsoDuration('PT10M'), 600);
+      assert.equal(parseIsoDuration('PT1H30M'), 5400);
+    },
+  );
+
+  rule(
+    'dividePerInstance divides the metric by the instance count',
+    SET,
+    'If **dividePerInstance = true**, the metric is divided by the number of instances in the resource.',
+    () => {
+      const queue: AzureRule = {
+        metricTrigger: { metricName: 'ApproximateMessageCount', timeGrain: 'PT1M', statistic: 'Sum', timeWindow: 'PT5M', timeAggregation: 'Average', operator: 'GreaterThan', threshold: 50, dividePerInstance: true },
+        scaleAction: { direction: 'Increase', type: 'ChangeCount', value: '1', cooldown: 'PT5M' },
+      };
+      const s = setting(profile([queue]));
+      assert.equal(evaluateAzureAutoscale(s, fresh, obs(2, { ApproximateMessageCount: 100 })).newCount, 2, '100 / 2 = 50 is not above 50');
+      assert.equal(evaluateAzureAutoscale(s, fresh, obs(2, { ApproximateMessageCount: 101 })).newCount, 3);
+    },
+  );
+
+  rule('ChangeCount, PercentChangeCount and ExactCount', SET, 'How much to increase or decrease the capacity of the resource.', () => {
+    assert.equal(applyScaleAction(10, { direction: 'Increase', type: 'ChangeCount', value: '3', cooldown: 'PT5M' }), 13);
+    assert.equal(applyScaleAction(10, { direction: 'Decrease', type: 'PercentChangeCount', value: '50', cooldown: 'PT5M' }), 5);
+    assert.equal(applyScaleAction(10, { direction: 'Increase', type: 'PercentChangeCount', value: '15', cooldown: 'PT5M' }), 12, '1.5 rounded up (rounding not documented)');
+    assert.equal(applyScaleAction(10, { direction: 'Increase', type: 'ExactCount', value: '7', cooldown: 'PT5M' }), 7);
+  });
+
+  rule(
+    'scale out if any scale-out rule fires, to the highest count (+3 and +5 → +5)',
+    SET,
+    'If more than one scale-out rule is triggered, autoscale scales to the highest specified capacity to ensure service availability.',
+    () => {
+      const s = setting(profile([cpu('GreaterThan', 70, 'Increase', '3'), cpu('GreaterThan', 60, 'Increase', '5', 'ChangeCount', 'PT5M', 'Memory'), cpu('LessThan', 30, 'Decrease')]));
+      assert.equal(evaluateAzureAutoscale(s, fresh, obs(10, { 'Percentage CPU': 80, Memory: 65 })).newCount, 15);
+      assert.equal(evaluateAzureAutoscale(s, fresh, obs(10, { 'Percentage CPU': 80, Memory: 50 })).newCount, 13, 'one rule is enough');
+    },
+  );
+
+  rule(
+    'scale in only if every scale-in rule fires, and no scale-out rule did',
+    SET,
+    'If no scale-out rules are triggered, autoscale evaluates the scale-in rules, that is, rules with **direction = "Decrease"**. Autoscale only scales in if all the scale-in rules are triggered.',
+    () => {
+      const s = setting(profile([cpu('GreaterThan', 80, 'Increase'), cpu('LessThan', 30, 'Decrease'), cpu('LessThan', 50, 'Decrease', '1', 'ChangeCount', 'PT5M', 'Memory')]));
+      // The best-practices example: CPU 25 %, memory 51 % → no scale-in.
+      assert.equal(evaluateAzureAutoscale(s, fresh, obs(10, { 'Percentage CPU': 25, Memory: 51 })).newCount, 10);
+      assert.equal(evaluateAzureAutoscale(s, fresh, obs(10, { 'Percentage CPU': 25, Memory: 40 })).newCount, 9);
+    },
+  );
+
+  rule(
+    'scale in by as little as possible: −50 % → 5 and −3 → 7 gives 7',
+    SET,
+    'For example, assume two scale-in rules, one that decreases capacity by 50% and one that decreases capacity by three instances. If the first rule results in five instances and the second rule results in seven, autoscale scales in to seven instances.',
+    () => {
+      const s = setting(profile([cpu('LessThan', 30, 'Decrease', '50', 'PercentChangeCount'), cpu('LessThan', 40, 'Decrease', '3', 'ChangeCount', 'PT5M', 'Memory')]));
+      assert.equal(evaluateAzureAutoscale(s, fresh, obs(10, { 'Percentage CPU': 10, Memory: 10 })).newCount, 7);
+    },
+  );
+
+  rule(
+    'cooldown: after any action nothing happens, in either direction, until the cooldown of the rule that fired last ends',
+    SET,
+    'The cooldown that applies is the one on the rule that most recently fired, not a separate cooldown for each direction.',
+    () => {
+      const s = setting(profile([cpu('GreaterThan', 70, 'Increase', '1', 'ChangeCount', 'PT60M'), cpu('LessThan', 30, 'Decrease', '1', 'ChangeCount', 'PT40M')]));
+      const at = (h: number, m: number) => Date.UTC(2026, 10, 27, h, m);
+      const out = evaluateAzureAutoscale(s, fresh, obs(5, { 'Percentage CPU': 90 }, { nowMs: at(10, 0) }));
+      assert.equal(out.newCount, 6);
+      assert.equal(evaluateAzureAutoscale(s, out.state, obs(6, { 'Percentage CPU': 90 }, { nowMs: at(10, 59) })).reason, 'cooldown');
+      assert.equal(evaluateAzureAutoscale(s, out.state, obs(6, { 'Percentage CPU': 90 }, { nowMs: at(11, 0) })).newCount, 7);
+      // A scale-in at 13:00 (40 min) delays a 13:20 scale-out to 13:40.
+      const inAt13 = evaluateAzureAutoscale(s, fresh, obs(7, { 'Percentage CPU': 10 }, { nowMs: at(13, 0) }));
+      assert.equal(inAt13.newCount, 6);
+      assert.equal(evaluateAzureAutoscale(s, inAt13.state, obs(6, { 'Percentage CPU': 90 }, { nowMs: at(13, 20) })).reason, 'cooldown');
+      assert.equal(evaluateAzureAutoscale(s, inAt13.state, obs(6, { 'Percentage CPU': 90 }, { nowMs: at(13, 40) })).newCount, 7);
+    },
+  );
+});
+
+describe('Azure autoscale: flapping', () => {
+  rule(
+    'a scale-in that would trigger a scale-out is skipped (80 % out, 60 % in: 60 × 3 / 2 = 90 → skip; 50 × 3 / 2 = 75 → in)',
+    'autoscale-best-practices.md',
+    'Autoscale evaluates a pending scale-in action to see if it would cause flapping. In cases where flapping could occur, autoscale may skip the scale action and reevaluate at the next run',
+    () => {
+      const s = setting(profile([cpu('GreaterThanOrEqual', 80, 'Increase'), cpu('LessThanOrEqual', 60, 'Decrease')]));
+      const skipped = evaluateAzureAutoscale(s, fresh, obs(3, { 'Percentage CPU': 60 }));
+      assert.deepEqual([skipped.newCount, skipped.reason], [3, 'flapping: skipped']);
+      assert.equal(evaluateAzureAutoscale(s, fresh, obs(3, { 'Percentage CPU': 50 })).newCount, 2);
+    },
+  );
+
+  rule(
+    'or scales in by less: 30 → 20 would push CPU above 70 %, so 30 → 27',
+    FLAP,
+    'In this situation, autoscale may scale in by 3, from 30 to 27 instances in order to satisfy the rules, even though the rule specifies a decrease of 10.',
+    () => {
+      const requests: AzureRule = { ...cpu('LessThanOrEqual', 50, 'Decrease', '10', 'ChangeCount', 'PT5M', 'Requests'), metricTrigger: { ...cpu('LessThanOrEqual', 50, 'Decrease').metricTrigger, metricName: 'Requests', statistic: 'Sum', dividePerInstance: true } };
+      const requestsOut: AzureRule = { ...requests, metricTrigger: { ...requests.metricTrigger, operator: 'GreaterThanOrEqual', threshold: 200 }, scaleAction: { direction: 'Increase', type: 'ChangeCount', value: '20', cooldown: 'PT5M' } };
+      const s = setting(profile([requestsOut, cpu('GreaterThan', 70, 'Increase', '20'), requests]));
+      // 1500 requests over 30 instances = 50 each; CPU 65 % × 30 / 20 = 97.5 > 70 → try 21, 22, …: 65 × 30 / 27 = 72.2, 65 × 30 / 28 = 69.6.
+      const d = evaluateAzureAutoscale(s, fresh, obs(30, { 'Percentage CPU': 65, Requests: 1500 }));
+      assert.equal(d.reason, 'flapping: reduced');
+      assert.equal(d.newCount, 28, 'the first count between 20 and 30 at which CPU stays ≤ 70 % (the doc’s 27 rounds its estimate; 65 × 30 / 27 = 72.2 %)');
+    },
+  );
+
+  rule('scale-out is never checked for flapping', FLAP, "To ensure adequate resources, checking for potential flapping doesn't occur for scale-out events.", () => {
+    const s = setting(profile([cpu('GreaterThan', 50, 'Increase'), cpu('LessThan', 30, 'Decrease')]));
+    // The doc's table: 1 instance at 56 % → out to 2 (28 % each) though 28 % is below the scale-in threshold.
+    assert.equal(evaluateAzureAutoscale(s, fresh, obs(1, { 'Percentage CPU': 56 })).newCount, 2);
+    const next = evaluateAzureAutoscale(s, fresh, obs(2, { 'Percentage CPU': 28 }));
+    assert.deepEqual([next.newCount, next.reason], [2, 'flapping: skipped']);
+  });
+});
+
+describe('Azure autoscale: predictive', () => {
+  const s = (mode: 'Enabled' | 'ForecastOnly'): AzureAutoscaleSetting => ({
+    enabled: true,
+    profiles: [profile([cpu('GreaterThan', 70, 'Increase', '2'), cpu('LessThan', 30, 'Decrease')])],
+    predictiveAutoscalePolicy: { scaleMode: mode, scaleLookAheadTime: 'PT30M' },
+  });
+
+  rule(
+    'predicted CPU crossing the scale-out boundary adds instances as the rule specifies',
+    PRED,
+    'When the system predicts that the percentage CPU load of your virtual machine scale set will cross your scale-out boundary, new instances are added according to your specifications.',
+    () => {
+      const d = evaluateAzureAutoscale(s('Enabled'), fresh, obs(4, { 'Percentage CPU': 40 }, { predictedCpuPercent: 85 }));
+      assert.deepEqual([d.newCount, d.reason], [6, 'predictive']);
+    },
+  );
+
+  rule('forecast only never scales', PRED, '*Forecast only* allows you to view your predicted CPU forecast without triggering the scaling action based on the prediction.', () => {
+    assert.equal(evaluateAzureAutoscale(s('ForecastOnly'), fresh, obs(4, { 'Percentage CPU': 40 }, { predictedCpuPercent: 85 })).newCount, 4);
+  });
+
+  rule('predictive only scales out; the standard rules scale in', PRED, 'Predictive autoscale supports scale-out only. Configure standard autoscale to manage to scale in actions.', () => {
+    assert.equal(evaluateAzureAutoscale(s('Enabled'), fresh, obs(4, { 'Percentage CPU': 20 }, { predictedCpuPercent: 5 })).newCount, 3);
+  });
+});
+
+describe('Azure autoscale setting from the plan', () => {
+  rule('one fixed-date profile per sale window, non-overlapping, at most 20 profiles', SET, 'Configure up to 20 profiles per autoscale setting.', () => {
+    const h = 3_600_000;
+    const windows = [
+      { startMs: T - 10 * 60_000, endMs: T + 2 * h, replicas: 8 },
+      { startMs: T + 2 * h - 10 * 60_000, endMs: T + 4 * h, replicas: 12 },
+    ];
+    const st = buildAzureAutoscaleSetting({ min: 2, max: 20, rules: DEFAULT_AZURE_RULES, windows, timeZone: 'UTC' });
+    assert.equal(st.profiles.length, 3);
+    assert.deepEqual(st.profiles[1].fixedDate, { timeZone: 'UTC', start: '2026-11-27T11:50:00', end: '2026-11-27T13:49:00' });
+    assert.equal(selectAzureProfile(st.profiles, T + 2 * h - 5 * 60_000)?.name, 'sale-window-2', 'the lead of the next window wins over the end of the previous one');
+    assert.throws(() => buildAzureAutoscaleSetting({ min: 2, max: 20, rules: DEFAULT_AZURE_RULES, windows: Array.from({ length: 20 }, (_, i) => ({ startMs: T + i * h, endMs: T + (i + 1) * h, replicas: 3 })), timeZone: 'UTC' }), /fixed-date/);
+  });
+});
