@@ -216,6 +216,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
       thresholds: obs.health.thresholds,
       serveMetrics: obs.metricsPort === 0,
       metricsToken: obs.metricsToken,
+      metricsPublic: obs.metricsPublic,
     }),
   );
   await app.register(

@@ -64,6 +64,38 @@ describe('/metrics exposure', () => {
   });
 });
 
+describe('/metrics in production settings', () => {
+  it('refuses anonymous requests on the public port unless METRICS_PUBLIC=true says otherwise', async () => {
+    const closed = await createTestApp({ NODE_ENV: 'production' });
+    try {
+      const anonymous = await closed.app.inject({ method: 'GET', url: '/metrics' });
+      assert.equal(anonymous.statusCode, 403);
+      assert.equal(anonymous.json().error.code, 'METRICS_NOT_PUBLIC');
+      assert.doesNotMatch(anonymous.body, /http_request_duration_seconds/);
+      assert.equal(anonymous.json().error.requestId, anonymous.headers['x-request-id']);
+      // Health and readiness stay public.
+      assert.equal((await closed.app.inject({ method: 'GET', url: '/health' })).statusCode, 200);
+    } finally {
+      await closed.close();
+    }
+    const open = await createTestApp({ NODE_ENV: 'production', METRICS_PUBLIC: 'true' });
+    try {
+      const anonymous = await open.app.inject({ method: 'GET', url: '/metrics' });
+      assert.equal(anonymous.statusCode, 200);
+      assert.match(anonymous.body, /^# HELP http_request_duration_seconds /m);
+    } finally {
+      await open.close();
+    }
+  });
+
+  it('defaults to closed in production only, and refuses a malformed METRICS_PUBLIC', () => {
+    assert.equal(loadConfig({ NODE_ENV: 'production', ADMIN_API_TOKEN: 'x'.repeat(16), SESSION_SECRET: 'y'.repeat(32) }).observability.metricsPublic, false);
+    assert.equal(loadConfig({ NODE_ENV: 'development' }).observability.metricsPublic, true);
+    assert.equal(loadConfig({ NODE_ENV: 'test', METRICS_PUBLIC: 'false' }).observability.metricsPublic, false);
+    assert.throws(() => loadConfig({ NODE_ENV: 'test', METRICS_PUBLIC: 'yes please' }), /METRICS_PUBLIC/);
+  });
+});
+
 describe('request logs', () => {
   let database: TestDatabase;
   let platform: Platform;

@@ -194,7 +194,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     checkout: checkoutConfigFrom(e),
     rateLimit: rateLimitConfigFrom(e),
     loadShed: loadShedConfigFrom(e),
-    observability: observabilityConfigFrom(e),
+    observability: observabilityConfigFrom(e, isProduction),
     cluster: clusterConfigFrom(e),
     warnings,
   };

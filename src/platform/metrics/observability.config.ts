@@ -8,6 +8,7 @@ import { ConfigError, int, num, optionalStr } from '../config/env-schema.ts';
 export const observabilityEnv = {
   METRICS_PORT: int({ default: 0, min: 0, max: 65535 }),
   METRICS_TOKEN: optionalStr(),
+  METRICS_PUBLIC: optionalStr(),
   DB_SLOW_QUERY_MS: int({ default: 100, min: 1 }),
   HEALTH_WINDOW_S: int({ default: 60, min: 1, max: 3600 }),
   HEALTH_P95_DEGRADED_MS: int({ default: 500, min: 1 }),
@@ -37,6 +38,12 @@ export interface ObservabilityConfig {
   metricsPort: number;
   /** When set, `/metrics` (web and worker) requires `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /**
+   * Whether the web role's public port serves `/metrics` to anonymous requests (METRICS_PUBLIC).
+   * Irrelevant with METRICS_PORT or METRICS_TOKEN set.
+   * @defaultValue false in production, true elsewhere
+   */
+  metricsPublic: boolean;
   /** Queries slower than this are counted in `db_slow_queries_total` and logged. @defaultValue 100 */
   slowQueryMs: number;
   /** `/health` looks at the requests of the last `windowSeconds`. @defaultValue 60 */
@@ -45,7 +52,8 @@ export interface ObservabilityConfig {
   emf: { namespace: string | undefined; intervalMs: number };
 }
 
-export function observabilityConfigFrom(e: ObservabilityEnv): ObservabilityConfig {
+export function observabilityConfigFrom(e: ObservabilityEnv, isProduction: boolean): ObservabilityConfig {
+  if (e.METRICS_PUBLIC !== undefined && !/^(true|false)$/.test(e.METRICS_PUBLIC)) throw new ConfigError('METRICS_PUBLIC', `must be true or false, got "${e.METRICS_PUBLIC}"`);
   if (e.METRICS_TOKEN !== undefined && e.METRICS_TOKEN.length < 16) throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
   if (e.HEALTH_P95_UNHEALTHY_MS < e.HEALTH_P95_DEGRADED_MS) throw new ConfigError('HEALTH_P95_UNHEALTHY_MS', `must not be below HEALTH_P95_DEGRADED_MS (${e.HEALTH_P95_DEGRADED_MS})`);
   if (e.HEALTH_ERROR_UNHEALTHY_PERCENT < e.HEALTH_ERROR_DEGRADED_PERCENT) {
@@ -54,6 +62,8 @@ export function observabilityConfigFrom(e: ObservabilityEnv): ObservabilityConfi
   return {
     metricsPort: e.METRICS_PORT,
     metricsToken: e.METRICS_TOKEN,
+    // Closed by default in production: metrics name routes, queues, instance ids and load.
+    metricsPublic: e.METRICS_PUBLIC === undefined ? !isProduction : e.METRICS_PUBLIC === 'true',
     slowQueryMs: e.DB_SLOW_QUERY_MS,
     health: {
       windowSeconds: e.HEALTH_WINDOW_S,

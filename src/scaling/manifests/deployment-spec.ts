@@ -54,6 +54,11 @@ export interface DeploymentSpec {
   web: RoleSpec & {
     /** Public host name of the Ingress / load balancer. */
     host: string;
+    /**
+     * METRICS_PORT: `/metrics` on its own listener, scraped by Prometheus and never routed by the
+     * load balancer (production refuses anonymous `/metrics` on the public port).
+     */
+    metricsPort: number;
     autoscaling: {
       /** Target average CPU utilization, % of requests (HPA), of the instance (ASG), of the container (DO). */
       cpuPercent: number;
@@ -128,6 +133,7 @@ export const SEED_DEPLOYMENT_SPEC: DeploymentSpec = {
   web: {
     port: 3030,
     host: 'shop.example.com',
+    metricsPort: 9464,
     // The seed's EKS Deployment and HPA.
     replicas: { min: 2, max: 20, desired: 3 },
     requests: { cpuMillicores: 250, memoryMiB: 256 },

@@ -89,6 +89,17 @@ describe('the environment every platform gives each role', () => {
     }
   });
 
+  it('keeps /metrics off the public port of every web role, and scrapes it where it is served', () => {
+    for (const [where, env] of environments.filter(([w]) => w.endsWith(' web') || w.endsWith('web-1') || w.startsWith('heroku'))) {
+      const { observability } = loadConfig(env);
+      assert.equal(observability.metricsPublic, false, where);
+      if (!where.startsWith('heroku') && !where.startsWith('do')) assert.equal(observability.metricsPort, SEED_DEPLOYMENT_SPEC.web.metricsPort, where);
+    }
+    const web = getFile(files, 'deploy/k8s/base/web-deployment.yaml').content;
+    assert.match(web, new RegExp(`prometheus.io/port: "${SEED_DEPLOYMENT_SPEC.web.metricsPort}"`));
+    assert.match(getFile(files, 'deploy/compose/prometheus.yml').content, new RegExp(`web-1:${SEED_DEPLOYMENT_SPEC.web.metricsPort}`));
+  });
+
   it('gives the web role the pool size, drain timings and port of the spec', () => {
     const spec = SEED_DEPLOYMENT_SPEC;
     for (const [where, env] of environments.filter(([w]) => w.endsWith(' web') || w.endsWith('web-1'))) {

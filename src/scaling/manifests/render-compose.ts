@@ -91,7 +91,8 @@ ${servers.join('\n')}
 }
 
 function prometheusConf(spec: DeploymentSpec): string {
-  const web = Array.from({ length: spec.web.composeInstances }, (_, i) => `web-${i + 1}:${spec.web.port}`);
+  // Web instances serve /metrics on METRICS_PORT, which nginx does not route.
+  const web = Array.from({ length: spec.web.composeInstances }, (_, i) => `web-${i + 1}:${spec.web.metricsPort}`);
   return toYaml({
     global: { scrape_interval: '15s', evaluation_interval: '15s' },
     rule_files: ['/etc/prometheus/recording-rules.yml', '/etc/prometheus/alert-rules.yml'],

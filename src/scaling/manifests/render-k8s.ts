@@ -82,7 +82,10 @@ function podSpec(spec: DeploymentSpec, role: 'web' | 'worker'): IIoK8sApiCoreV1P
         image: `${spec.image.repository}:${spec.image.tag}`,
         imagePullPolicy: 'IfNotPresent',
         command: getRoleArgv(role),
-        ports: [{ name: portName, containerPort: r.port, protocol: 'TCP' }],
+        ports: [
+          { name: portName, containerPort: r.port, protocol: 'TCP' },
+          ...(role === 'web' ? [{ name: 'metrics', containerPort: spec.web.metricsPort, protocol: 'TCP' as const }] : []),
+        ],
         env: env(spec, role),
         resources: {
           requests: { cpu: k8sCpu(r.requests.cpuMillicores), memory: k8sMemory(r.requests.memoryMiB) },
@@ -122,7 +125,8 @@ function deployment(spec: DeploymentSpec, role: 'web' | 'worker'): IDeployment {
       template: {
         metadata: {
           labels: labels(spec, component),
-          annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(spec[role].port), 'prometheus.io/path': '/metrics' },
+          // The web role serves /metrics on METRICS_PORT only (closed on the public port in production).
+          annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(role === 'web' ? spec.web.metricsPort : spec.worker.port), 'prometheus.io/path': '/metrics' },
         },
         spec: podSpec(spec, role),
       },

@@ -14,7 +14,8 @@ export const HEROKU_KILL_SECONDS = 30;
 
 function herokuEnv(spec: DeploymentSpec): Record<string, string> {
   // Config vars are per app, shared by web and worker dynos: the larger pool of the two, PORT from Heroku.
-  const { PORT: _port, ...web } = getRoleEnv(spec, 'web');
+  // One routed port per dyno and no Prometheus: no METRICS_PORT, so `/metrics` stays closed (set METRICS_TOKEN to scrape it).
+  const { PORT: _port, METRICS_PORT: _metricsPort, ...web } = getRoleEnv(spec, 'web');
   const worker = getRoleEnv(spec, 'worker');
   return {
     ...web,
@@ -23,6 +24,12 @@ function herokuEnv(spec: DeploymentSpec): Record<string, string> {
     SHUTDOWN_DRAIN_DELAY_MS: '0',
     SHUTDOWN_TIMEOUT_MS: String(Math.min(spec.drain.shutdownTimeoutSeconds, HEROKU_KILL_SECONDS - 5) * 1000),
   };
+}
+
+/** App Platform routes one HTTP port and runs no Prometheus: `/metrics` stays closed (METRICS_TOKEN to scrape it). */
+function withoutMetricsPort(env: Record<string, string>): Record<string, string> {
+  const { METRICS_PORT: _metricsPort, ...rest } = env;
+  return rest;
 }
 
 export function renderHeroku(spec: DeploymentSpec): RenderedFile[] {
@@ -95,7 +102,7 @@ export function renderDigitalOcean(spec: DeploymentSpec): RenderedFile[] {
           failure_threshold: r.failureThreshold,
         },
         termination: { drain_seconds: spec.drain.drainDelaySeconds, grace_period_seconds: getTerminationGraceSeconds(spec) },
-        envs: [...envs({ ...getRoleEnv(spec, 'web'), ...noDrain }), ...secrets],
+        envs: [...envs({ ...withoutMetricsPort(getRoleEnv(spec, 'web')), ...noDrain }), ...secrets],
       },
     ],
     workers: [

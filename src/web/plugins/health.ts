@@ -67,6 +67,8 @@ export function healthRoutes(deps: {
   serveMetrics?: boolean;
   /** METRICS_TOKEN: `/metrics` then requires `Authorization: Bearer <token>`. */
   metricsToken?: string;
+  /** Without a token: whether anonymous requests may read `/metrics` here (METRICS_PUBLIC). @defaultValue true */
+  metricsPublic?: boolean;
 }): FastifyPluginAsync {
   return async (app) => {
     const hide = { schema: { hide: true } };
@@ -113,6 +115,9 @@ export function healthRoutes(deps: {
 
     if (deps.serveMetrics === false) return;
     app.get('/metrics', hide, async (request, reply) => {
+      if (deps.metricsToken === undefined && deps.metricsPublic === false) {
+        return sendError(reply, 403, 'METRICS_NOT_PUBLIC', 'metrics are not served on the public port: set METRICS_PORT, METRICS_TOKEN or METRICS_PUBLIC=true');
+      }
       if (!isScrapeAuthorized(request.headers.authorization, deps.metricsToken)) {
         reply.header('www-authenticate', 'Bearer');
         return sendError(reply, 401, 'UNAUTHORIZED', 'a valid metrics token is required');
