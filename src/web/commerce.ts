@@ -11,6 +11,7 @@ import {
   createOrderService,
   createOrdersRepository,
   Order,
+  type CheckoutAdmission,
   orderAdminRoutes,
   orderRoutes,
   type StockHints,
@@ -53,6 +54,8 @@ export interface CommerceDeps {
   /** Shared with the rate-limit plugin; undefined when rate limiting is off. */
   limiter: RateLimiter | undefined;
   loginPolicy: () => LimitPolicy;
+  /** The waiting room's pass rule at checkout. */
+  admission?: CheckoutAdmission;
 }
 
 /** Customers, sessions, carts and orders, composed once per web process. */
@@ -91,7 +94,7 @@ export function createCommerce(deps: CommerceDeps) {
   const routes: FastifyPluginAsync = async (api) => {
     await api.register(customerRoutes(customers, { secureCookies: config.isProduction, sessionTtlS: config.customers.sessionTtlS }));
     await api.register(cartRoutes(cart));
-    await api.register(orderRoutes({ orders, cart, idempotency }));
+    await api.register(orderRoutes({ orders, cart, idempotency, admission: deps.admission }));
   };
   const adminRoutes: FastifyPluginAsync = async (admin) => {
     await admin.register(orderAdminRoutes(orders));

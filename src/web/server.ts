@@ -13,6 +13,8 @@ import { catalogAdminRoutes, catalogRoutes, catalogSchemas, createCatalogService
 import { requestCounter } from '../modules/analytics/index.ts';
 import { sessionPlugin } from '../modules/customers/index.ts';
 import { createLiveSaleCheck, createSaleEventService, saleEventAdminRoutes, saleEventSchemas } from '../modules/sale-events/index.ts';
+import { createWaitingRoomFeature, waitingRoomSchemas } from '../modules/waiting-room/index.ts';
+import { readCapacityRps } from './capacity.ts';
 import type { Cache } from '../platform/cache/cache.ts';
 import { requireServices, type AppConfig } from '../platform/config/config.ts';
 import type { Database } from '../platform/db/client.ts';
@@ -119,7 +121,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
 
   installErrorHandling(app);
   app.addSchema(ErrorResponse);
-  for (const schema of [...catalogSchemas, ...saleEventSchemas, ...commerceSchemas]) app.addSchema(schema);
+  for (const schema of [...catalogSchemas, ...saleEventSchemas, ...commerceSchemas, ...waitingRoomSchemas]) app.addSchema(schema);
 
   const recent = new RecentRequests({ windowSeconds: config.observability.health.windowSeconds });
   const lifecycle: Lifecycle = { draining: false, startedAt: Date.now() };
@@ -168,6 +170,22 @@ export async function buildServer(deps: WebDeps): Promise<App> {
     stock: stock.view,
     stockShards: config.checkout.stockShards,
   });
+  const saleEvents = createSaleEventService({ db: deps.db });
+  const waitingRoom = createWaitingRoomFeature({
+    config: config.waitingRoom,
+    prefix: config.redis.prefix,
+    redisUrl: requireServices(config).redisUrl,
+    redis: stateRedis,
+    sessionSecret: config.secrets.sessionSecret,
+    secureCookies: config.isProduction,
+    gate: stock.gate,
+    listWaitingRooms: saleEvents.listWaitingRooms,
+    liveWebInstances: () => deps.cluster.liveInstances().web,
+    capacityRps: await readCapacityRps(config.waitingRoom.capacityRps, deps.logger),
+    registry: deps.metrics.registry,
+    logger: deps.logger,
+  });
+  await app.register(waitingRoom.plugin);
   const commerce = createCommerce({
     ...deps,
     redis: stateRedis,
@@ -176,6 +194,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
     hints: stock.view,
     limiter,
     loginPolicy: () => degradedPolicies(deps.cluster.settings().rateLimitPercent).login,
+    admission: waitingRoom.checkout,
   });
   // Sessions resolve before rate limits: signed-in buyers are limited per customer, not per address.
   await app.register(sessionPlugin({ sessions: commerce.sessions, secure: config.isProduction, ttlS: config.customers.sessionTtlS }));
@@ -234,12 +253,12 @@ export async function buildServer(deps: WebDeps): Promise<App> {
   await app.register(requestCounter({ db: deps.db, logger: deps.logger, flushIntervalMs: config.analytics.flushIntervalMs }));
 
   await app.register(degradeMode({ cluster: deps.cluster, windowSeconds: config.cluster.windowSeconds }));
-  const saleEvents = createSaleEventService({ db: deps.db });
 
   await app.register(
     async (api) => {
       await api.register(catalogRoutes(catalog));
       await api.register(commerce.routes);
+      await api.register(waitingRoom.routes);
       await api.register(
         async (admin) => {
           admin.addHook('onRequest', requireAdminToken(config.secrets.adminApiToken));

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { IdempotencyStore } from '../../platform/idempotency/idempotency-store.ts';
 import { fingerprintOf, idempotent } from '../../web/idempotency.ts';
@@ -23,10 +24,22 @@ function decodeCursor(cursor: string): number {
   throw new InvalidCursorError();
 }
 
+/**
+ * A rule on who may buy what right now (the waiting room: a queued sale's products need a pass).
+ * `check` throws the refusal; it runs before the idempotency record, so a refused attempt can be
+ * retried with the same key once the buyer holds a pass.
+ */
+export interface CheckoutAdmission {
+  /** False when no rule applies to anything now (the cart is then not read for it). */
+  active(): boolean;
+  check(request: FastifyRequest, productIds: readonly number[]): void;
+}
+
 export interface OrderRoutesDeps {
   orders: OrderService;
   cart: CartService;
   idempotency: IdempotencyStore;
+  admission?: CheckoutAdmission;
 }
 
 /** The signed-in customer's orders: POST/GET /orders, GET /orders/:id, POST /orders/:id/cancel. */
@@ -55,6 +68,7 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
         const explicit = request.body.items;
         const fingerprint = fingerprintOf(explicit ? explicit.map((line) => [line.productId, line.quantity]) : 'cart');
         const knownRefusal = explicit ? () => orders.refuseFromMemory(explicit) : undefined;
+        if (deps.admission?.active()) deps.admission.check(request, (explicit ?? (await cart.lines(customerId))).map((line) => line.productId));
         return idempotent(deps.idempotency, request, reply, { scope: `customer:${customerId}`, key, fingerprint, knownRefusal }, async () => {
           const lines = explicit ?? (await cart.lines(customerId));
           if (lines.length === 0) throw new EmptyCartError();

@@ -3,6 +3,17 @@ import { Type, type Static } from 'typebox';
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 const Multiplier = Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'Expected traffic relative to a normal hour (Black Friday: 10)' });
 const MaxPerCustomer = Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()]);
+const WaitingRoomBody = Type.Object(
+  {
+    enabled: Type.Boolean({ description: 'Queue buyers and require an admission pass to check out the event\'s products' }),
+    admissionPerSecond: Type.Optional(
+      Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 }), Type.Null()], {
+        description: 'Visitors admitted per second; absent or null: live web instances × measured capacity × safety factor',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export const SaleEvent = Type.Object(
   {
@@ -13,6 +24,7 @@ export const SaleEvent = Type.Object(
     trafficMultiplier: Type.Number(),
     maxPerCustomer: Type.Union([Type.Integer(), Type.Null()]),
     productIds: Type.Array(Type.Integer()),
+    waitingRoom: Type.Object({ enabled: Type.Boolean(), admissionPerSecond: Type.Union([Type.Number(), Type.Null()]) }),
   },
   { $id: 'SaleEvent' },
 );
@@ -28,6 +40,7 @@ export const CreateSaleEventBody = Type.Object(
     trafficMultiplier: Type.Optional(Multiplier),
     maxPerCustomer: Type.Optional(MaxPerCustomer),
     productIds: Type.Optional(Type.Array(Id, { maxItems: 10_000, uniqueItems: true })),
+    waitingRoom: Type.Optional(WaitingRoomBody),
   },
   { additionalProperties: false },
 );
@@ -41,6 +54,7 @@ export const UpdateSaleEventBody = Type.Object(
     trafficMultiplier: Type.Optional(Multiplier),
     maxPerCustomer: Type.Optional(MaxPerCustomer),
     productIds: Type.Optional(Type.Array(Id, { maxItems: 10_000, uniqueItems: true })),
+    waitingRoom: Type.Optional(WaitingRoomBody),
   },
   { additionalProperties: false, minProperties: 1 },
 );

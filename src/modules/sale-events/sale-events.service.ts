@@ -34,6 +34,7 @@ function toSaleEvent(row: Row, productIds: number[]): SaleEvent {
     trafficMultiplier: row.trafficMultiplier,
     maxPerCustomer: row.maxPerCustomer,
     productIds,
+    waitingRoom: { enabled: row.waitingRoomEnabled, admissionPerSecond: row.admissionPerSecond },
   };
 }
 
@@ -83,6 +84,17 @@ export function createSaleEventService(deps: { db: Database }) {
       return rows.map((row) => toSaleEvent(row, byEvent.get(row.id) ?? []));
     },
 
+    /** Events with a waiting room that have not ended before `endedAfter` (for every instance's registry). */
+    async listWaitingRooms(endedAfter: Date): Promise<SaleEvent[]> {
+      const rows = await db
+        .select()
+        .from(saleEvents)
+        .where(and(eq(saleEvents.waitingRoomEnabled, true), gt(saleEvents.endsAt, endedAfter)))
+        .orderBy(asc(saleEvents.startsAt), asc(saleEvents.id));
+      const byEvent = await productIdsOf(db, rows.map((r) => r.id));
+      return rows.map((row) => toSaleEvent(row, byEvent.get(row.id) ?? []));
+    },
+
     async create(body: CreateSaleEventBody): Promise<SaleEvent> {
       const startsAt = new Date(body.startsAt);
       const endsAt = new Date(body.endsAt);
@@ -90,7 +102,15 @@ export function createSaleEventService(deps: { db: Database }) {
       const id = await db.transaction(async (tx) => {
         const [row] = await tx
           .insert(saleEvents)
-          .values({ name: body.name, startsAt, endsAt, trafficMultiplier: body.trafficMultiplier ?? 1, maxPerCustomer: body.maxPerCustomer ?? null })
+          .values({
+            name: body.name,
+            startsAt,
+            endsAt,
+            trafficMultiplier: body.trafficMultiplier ?? 1,
+            maxPerCustomer: body.maxPerCustomer ?? null,
+            waitingRoomEnabled: body.waitingRoom?.enabled ?? false,
+            admissionPerSecond: body.waitingRoom?.admissionPerSecond ?? null,
+          })
           .returning({ id: saleEvents.id });
         await replaceProducts(tx, row!.id, body.productIds ?? []);
         return row!.id;
@@ -105,10 +125,11 @@ export function createSaleEventService(deps: { db: Database }) {
         const startsAt = body.startsAt ? new Date(body.startsAt) : current.startsAt;
         const endsAt = body.endsAt ? new Date(body.endsAt) : current.endsAt;
         checkWindow(startsAt, endsAt);
-        const { productIds, ...fields } = body;
+        const { productIds, waitingRoom, ...fields } = body;
+        const room = waitingRoom ? { waitingRoomEnabled: waitingRoom.enabled, admissionPerSecond: waitingRoom.admissionPerSecond ?? null } : {};
         await tx
           .update(saleEvents)
-          .set({ ...fields, startsAt, endsAt, updatedAt: sql`now()` })
+          .set({ ...fields, ...room, startsAt, endsAt, updatedAt: sql`now()` })
           .where(eq(saleEvents.id, id));
         if (productIds) await replaceProducts(tx, id, productIds);
       });

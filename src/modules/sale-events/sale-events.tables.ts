@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, doublePrecision, index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, doublePrecision, index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import { products } from '../catalog/catalog.tables.ts';
 
 export const saleEvents = pgTable(
@@ -13,6 +13,10 @@ export const saleEvents = pgTable(
     trafficMultiplier: doublePrecision('traffic_multiplier').notNull().default(1),
     /** Most units of each listed product one customer may buy during the event; null for no limit. */
     maxPerCustomer: integer('max_per_customer'),
+    /** Buyers queue in the waiting room and need an admission pass to check out the event's products. */
+    waitingRoomEnabled: boolean('waiting_room_enabled').notNull().default(false),
+    /** Visitors admitted per second; null: derived from live web instances × measured capacity. */
+    admissionPerSecond: doublePrecision('admission_per_second'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
@@ -20,6 +24,7 @@ export const saleEvents = pgTable(
     check('sale_events_window', sql`${t.endsAt} > ${t.startsAt}`),
     check('sale_events_multiplier_positive', sql`${t.trafficMultiplier} > 0`),
     check('sale_events_max_per_customer_positive', sql`${t.maxPerCustomer} IS NULL OR ${t.maxPerCustomer} > 0`),
+    check('sale_events_admission_rate_positive', sql`${t.admissionPerSecond} IS NULL OR ${t.admissionPerSecond} > 0`),
     index('sale_events_window_idx').on(t.startsAt, t.endsAt),
   ],
 );

@@ -10,6 +10,7 @@ import { rateLimitConfigFrom, rateLimitEnv, type RateLimitConfig } from '../rate
 import { observabilityConfigFrom, observabilityEnv, type ObservabilityConfig } from '../metrics/observability.config.ts';
 import { customersConfigFrom, customersEnv, type CustomersConfig } from '../../modules/customers/customers.config.ts';
 import { checkoutConfigFrom, checkoutEnv, type CheckoutConfig } from '../../modules/orders/checkout.config.ts';
+import { waitingRoomConfigFrom, waitingRoomEnv, type WaitingRoomConfig } from '../../modules/waiting-room/waiting-room.config.ts';
 
 export { ConfigError } from './env-schema.ts';
 
@@ -79,6 +80,7 @@ export const envSchema = {
   ANALYTICS_FLUSH_INTERVAL_MS: int({ default: 60_000, min: 100 }),
   ...customersEnv,
   ...checkoutEnv,
+  ...waitingRoomEnv,
   ...rateLimitEnv,
   ...loadShedEnv,
   ...cacheLocalEnv,
@@ -121,6 +123,7 @@ export interface AppConfig {
   analytics: { flushIntervalMs: number };
   customers: CustomersConfig;
   checkout: CheckoutConfig;
+  waitingRoom: WaitingRoomConfig;
   rateLimit: RateLimitConfig;
   loadShed: LoadShedConfig;
   /** Metrics exposure, /health thresholds, slow queries, CloudWatch EMF. */
@@ -192,6 +195,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     analytics: { flushIntervalMs: e.ANALYTICS_FLUSH_INTERVAL_MS },
     customers: customersConfigFrom(e),
     checkout: checkoutConfigFrom(e),
+    waitingRoom: waitingRoomConfigFrom(e),
     rateLimit: rateLimitConfigFrom(e),
     loadShed: loadShedConfigFrom(e),
     observability: observabilityConfigFrom(e, isProduction),

@@ -1,0 +1,98 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type client from 'prom-client';
+import { closeRedis, createRedis } from '../../platform/redis/redis.ts';
+import type { StockGate } from '../inventory/index.ts';
+import type { SaleEvent } from '../sale-events/index.ts';
+import type { WaitingRoomConfig } from './waiting-room.config.ts';
+import { waitingRoomMetricsFor } from './waiting-room.metrics.ts';
+import { createEventRegistry } from './waiting-room.registry.ts';
+import { holdersOf, passesOf, waitingRoomRoutes } from './waiting-room.routes.ts';
+import { Ticket, TicketStatus } from './waiting-room.schemas.ts';
+import { createWaitingRoom, type RoomNotice } from './waiting-room.service.ts';
+import { createStreamHub } from './waiting-room.streams.ts';
+import { createTokenSigner } from './waiting-room.tokens.ts';
+
+export const waitingRoomSchemas = [TicketStatus, Ticket];
+
+export interface WaitingRoomFeatureDeps {
+  config: WaitingRoomConfig;
+  prefix: string;
+  /** For the dedicated pub/sub connection. */
+  redisUrl: string;
+  /** The web role's state connection (fast-fail). */
+  redis: Redis;
+  sessionSecret: string;
+  secureCookies: boolean;
+  gate: Pick<StockGate, 'peek' | 'ensure'>;
+  listWaitingRooms: (endedAfter: Date) => Promise<SaleEvent[]>;
+  liveWebInstances: () => number;
+  capacityRps: number;
+  registry: client.Registry;
+  logger: Logger;
+}
+
+/**
+ * The waiting room as the web role runs it: the registry of queued sale events, the admission step
+ * (every instance runs it; it is atomic in Redis), the event streams fed by Redis pub/sub, the routes,
+ * and the checkout rule. `plugin` starts and stops all of it with the app.
+ */
+export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
+  const channel = `${deps.prefix}:waiting-room`;
+  const registry = createEventRegistry({ list: deps.listWaitingRooms, refreshMs: deps.config.eventsRefreshMs, logger: deps.logger });
+  const publish = (notice: RoomNotice) =>
+    void deps.redis.publish(channel, JSON.stringify(notice)).catch((error: unknown) => deps.logger.warn({ err: error }, 'waiting room: could not publish a notice'));
+  let metricsReader: Parameters<typeof waitingRoomMetricsFor>[1] | undefined;
+  const metrics = waitingRoomMetricsFor(deps.registry, {
+    queueLengths: () => metricsReader?.queueLengths() ?? Promise.resolve(new Map()),
+    rates: () => metricsReader?.rates() ?? new Map(),
+    soldOut: () => metricsReader?.soldOut() ?? new Map(),
+  });
+  const room = createWaitingRoom({
+    redis: deps.redis,
+    prefix: deps.prefix,
+    config: deps.config,
+    signer: createTokenSigner(deps.sessionSecret),
+    registry,
+    gate: deps.gate,
+    liveWebInstances: deps.liveWebInstances,
+    capacityRps: deps.capacityRps,
+    metrics,
+    logger: deps.logger,
+    notify: publish,
+  });
+  metricsReader = room;
+  const subscriber = createRedis(deps.redisUrl, { name: 'salescale-waiting-room-sub', role: 'subscriber', logger: deps.logger });
+  const hub = createStreamHub({ room, subscriber, channel, refreshMs: deps.config.streamRefreshMs, logger: deps.logger });
+
+  const plugin: FastifyPluginAsync = async (app) => {
+    app.addHook('onReady', async () => {
+      await registry.refresh();
+      registry.start();
+      hub.start();
+      room.start();
+    });
+    // Before the server waits for open connections: end the streams (clients reconnect elsewhere).
+    app.addHook('preClose', async () => {
+      registry.stop();
+      await room.stop();
+      hub.close();
+    });
+    app.addHook('onClose', () => closeRedis(subscriber));
+  };
+  Object.assign(plugin, { [Symbol.for('skip-override')]: true });
+
+  return {
+    room,
+    hub,
+    registry,
+    plugin,
+    routes: waitingRoomRoutes({ room, hub, secureCookies: deps.secureCookies }),
+    /** The checkout's pass rule, for the orders routes. */
+    checkout: {
+      active: () => registry.live(Date.now()).length > 0,
+      check: (request: FastifyRequest, productIds: readonly number[]) => room.checkCheckout(productIds, passesOf(request), holdersOf(request)),
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import client from 'prom-client';
+
+export interface WaitingRoomMetrics {
+  /** Visitors admitted, by the instance whose admission step admitted them (sum over instances: the cluster's). */
+  admitted: client.Counter<'sale_event'>;
+  /** Time from joining the queue to admission. */
+  wait: client.Histogram<'sale_event'>;
+  /** Passes presented at checkout for the first time. */
+  passesUsed: client.Counter<'sale_event'>;
+  /** Checkouts refused for a missing, forged or expired pass. */
+  refused: client.Counter<'sale_event' | 'code'>;
+}
+
+/** Seconds; a queue can last from a blink to the whole sale. */
+export const WAIT_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
+
+export function waitingRoomMetricsFor(
+  registry: client.Registry,
+  read: { queueLengths(): Promise<Map<number, number>>; rates(): Map<number, number>; soldOut(): Map<number, boolean> },
+): WaitingRoomMetrics {
+  new client.Gauge({
+    name: 'salescale_waiting_room_queue_length',
+    help: 'Visitors waiting in a sale event’s waiting room (cluster-wide; every instance reports the same figure)',
+    labelNames: ['sale_event'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [event, length] of await read.queueLengths().catch(() => new Map<number, number>())) this.set({ sale_event: String(event) }, length);
+    },
+  });
+  new client.Gauge({
+    name: 'salescale_waiting_room_admission_rate',
+    help: 'Admission rate set for a live waiting room (visitors/s)',
+    labelNames: ['sale_event'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [event, rate] of read.rates()) this.set({ sale_event: String(event) }, rate);
+    },
+  });
+  new client.Gauge({
+    name: 'salescale_waiting_room_sold_out',
+    help: '1 while a live waiting room’s products are sold out (everyone waiting was told)',
+    labelNames: ['sale_event'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [event, sold] of read.soldOut()) this.set({ sale_event: String(event) }, sold ? 1 : 0);
+    },
+  });
+  return {
+    admitted: new client.Counter({ name: 'salescale_waiting_room_admitted_total', help: 'Visitors admitted from the waiting room', labelNames: ['sale_event'], registers: [registry] }),
+    wait: new client.Histogram({
+      name: 'salescale_waiting_room_wait_seconds',
+      help: 'Time from joining the waiting room to admission',
+      labelNames: ['sale_event'],
+      buckets: WAIT_BUCKETS,
+      registers: [registry],
+    }),
+    passesUsed: new client.Counter({ name: 'salescale_waiting_room_passes_used_total', help: 'Admission passes used at checkout (each counted once)', labelNames: ['sale_event'], registers: [registry] }),
+    refused: new client.Counter({
+      name: 'salescale_waiting_room_checkouts_refused_total',
+      help: 'Checkouts of a queued sale’s products refused for want of a valid pass',
+      labelNames: ['sale_event', 'code'],
+      registers: [registry],
+    }),
+  };
+}

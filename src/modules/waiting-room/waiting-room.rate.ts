@@ -1,0 +1,24 @@
+/**
+ * The admission rate of a sale event's waiting room, in visitors per second.
+ *
+ * Configured on the event (`waitingRoom.admissionPerSecond`), or derived from what the site can
+ * serve right now: live web instances (from the cluster heartbeat) × requests/s one instance serves
+ * within the SLO (the capacity benchmark, `bench/results/capacity.json`) × a safety factor, divided
+ * by the requests one admitted visitor makes (product page, cart, checkout, polling). Scaling out
+ * raises the rate within a heartbeat; an instance lost lowers it.
+ */
+export interface AdmissionRateInput {
+  configured: number | null;
+  liveWebInstances: number;
+  capacityRpsPerInstance: number;
+  safetyFactor: number;
+  requestsPerVisitor: number;
+}
+
+export function admissionRate(input: AdmissionRateInput): { perSecond: number; source: 'configured' | 'capacity' } {
+  if (input.configured !== null && input.configured > 0) return { perSecond: input.configured, source: 'configured' };
+  // This instance is live even before its first heartbeat is counted.
+  const instances = Math.max(1, input.liveWebInstances);
+  const perSecond = (instances * input.capacityRpsPerInstance * input.safetyFactor) / input.requestsPerVisitor;
+  return { perSecond: Math.max(1, Math.round(perSecond * 100) / 100), source: 'capacity' };
+}

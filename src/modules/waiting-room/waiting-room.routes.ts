@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { clientAddressKey } from '../../platform/rate-limit/client-key.ts';
+import { errorResponses } from '../../web/schemas.ts';
+import { QueueParams, TicketParams, WaitingRoomInfo } from './waiting-room.schemas.ts';
+import type { Visitor, WaitingRoom } from './waiting-room.service.ts';
+import type { StreamHub } from './waiting-room.streams.ts';
+
+export const VISITOR_COOKIE = 'salescale_visitor';
+export const PASS_HEADER = 'waiting-room-pass';
+const VISITOR_ID = /^[A-Za-z0-9_-]{22}$/;
+
+/** The holders a request speaks for: its signed-in customer and its visitor cookie. */
+export function holdersOf(request: FastifyRequest): string[] {
+  const holders: string[] = [];
+  if (request.customerId !== undefined) holders.push(`c:${request.customerId}`);
+  const visitor = request.cookies?.[VISITOR_COOKIE];
+  if (visitor !== undefined && VISITOR_ID.test(visitor)) holders.push(`g:${visitor}`);
+  return holders;
+}
+
+/** Passes a request carries (`Waiting-Room-Pass`, comma-separated for several sales). */
+export function passesOf(request: FastifyRequest): string[] {
+  const raw = request.headers[PASS_HEADER];
+  const joined = Array.isArray(raw) ? raw.join(',') : (raw ?? '');
+  return joined
+    .split(',')
+    .map((pass) => pass.trim())
+    .filter((pass) => pass !== '')
+    .slice(0, 8);
+}
+
+function visitorOf(request: FastifyRequest, reply: FastifyReply, secure: boolean): Visitor {
+  const holders = holdersOf(request);
+  if (!holders.some((h) => h.startsWith('g:'))) {
+    // A guest without our cookie gets one: it is what "one ticket per visitor" counts, and it survives signing in.
+    const id = randomBytes(16).toString('base64url');
+    reply.setCookie(VISITOR_COOKIE, id, { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: 30 * 86_400 });
+    holders.push(`g:${id}`);
+  }
+  return { holders, addressClass: clientAddressKey(request.ip) };
+}
+
+export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; secureCookies: boolean }): FastifyPluginAsyncTypebox {
+  const { room, hub } = deps;
+  return async (app) => {
+    const tags = ['waiting room'];
+    app.get(
+      '/sale-events/:id/queue',
+      { schema: { tags, description: 'The waiting room of a sale event: its window, products, rate and line length.', params: QueueParams, response: { 200: WaitingRoomInfo, ...errorResponses(400, 404, 503) } } },
+      (request) => room.info(request.params.id),
+    );
+    app.post(
+      '/sale-events/:id/queue',
+      {
+        schema: {
+          tags,
+          description:
+            'Joins the line: one ticket per signed-in customer or guest (visitor cookie), and per address class; a repeat returns the first ticket (with `Idempotent-Replayed: true`). Before the start, arrivals are shuffled at the start; after it, in arrival order.',
+          params: QueueParams,
+          response: { 201: Type.Ref('Ticket'), ...errorResponses(400, 404, 409, 429, 503) },
+        },
+      },
+      async (request, reply) => {
+        const joined = await room.join(request.params.id, visitorOf(request, reply, deps.secureCookies));
+        if (joined.replayed) reply.header('idempotent-replayed', 'true');
+        return reply.code(201).send({ ticket: joined.ticket, ...joined.status });
+      },
+    );
+    app.get(
+      '/sale-events/:id/queue/:ticket',
+      { schema: { tags, description: 'Where a ticket stands; once admitted, its pass.', params: TicketParams, response: { 200: Type.Ref('TicketStatus'), ...errorResponses(400, 404, 503) } } },
+      async (request, reply) => {
+        reply.header('cache-control', 'no-store');
+        return room.status(request.params.id, room.ticketId(request.params.id, request.params.ticket));
+      },
+    );
+    app.get(
+      '/sale-events/:id/queue/:ticket/events',
+      {
+        schema: {
+          tags,
+          description:
+            'The same as Server-Sent Events (`event: status`): pushed on admission, sell-out and re-opening, and with the position every WAITING_ROOM_STREAM_REFRESH_MS. Ends once admitted or expired.',
+          params: TicketParams,
+          response: { 200: Type.String({ description: 'text/event-stream' }), ...errorResponses(400, 404, 503) },
+        },
+      },
+      async (request, reply) => {
+        const ticketId = room.ticketId(request.params.id, request.params.ticket);
+        const initial = await room.status(request.params.id, ticketId);
+        reply.hijack();
+        // Headers hooks already set (request id, CORS, security headers) go out with the stream.
+        for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value);
+        reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
+        reply.raw.write('retry: 2000\n\n');
+        hub.open(request.params.id, ticketId, reply.raw, initial);
+      },
+    );
+  };
+}

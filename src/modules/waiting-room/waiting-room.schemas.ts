@@ -1,0 +1,40 @@
+import { Type } from 'typebox';
+
+const Nullable = <T extends ReturnType<typeof Type.Integer>>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const TicketStatus = Type.Object(
+  {
+    state: Type.Union([Type.Literal('waiting'), Type.Literal('admitted'), Type.Literal('sold_out'), Type.Literal('expired')]),
+    position: Nullable(Type.Integer({ description: 'Place in line (1 = next); null before the start (the pre-queue is shuffled at the start) and out of line' })),
+    etaSeconds: Nullable(Type.Integer({ description: 'Seconds to admission at the current rate; before the start, seconds to the start' })),
+    pass: Type.Optional(Type.String({ description: 'Admission pass: send it as the Waiting-Room-Pass header when checking out' })),
+    passExpiresAt: Type.Optional(Type.String({ format: 'date-time' })),
+    admittedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { $id: 'TicketStatus' },
+);
+
+export const Ticket = Type.Object(
+  {
+    ticket: Type.String({ description: 'Signed ticket: the key of GET …/queue/:ticket' }),
+    ...TicketStatus.properties,
+  },
+  { $id: 'Ticket' },
+);
+
+export const QueueParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }, { additionalProperties: false });
+export const TicketParams = Type.Object(
+  { id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), ticket: Type.String({ minLength: 1, maxLength: 200 }) },
+  { additionalProperties: false },
+);
+
+export const WaitingRoomInfo = Type.Object({
+  saleEventId: Type.Integer(),
+  name: Type.String(),
+  startsAt: Type.String({ format: 'date-time' }),
+  endsAt: Type.String({ format: 'date-time' }),
+  productIds: Type.Array(Type.Integer()),
+  admissionPerSecond: Type.Number({ description: 'The rate in force: configured, or derived from live instances × capacity' }),
+  waiting: Type.Integer(),
+  soldOut: Type.Boolean(),
+});

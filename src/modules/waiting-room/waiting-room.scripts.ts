@@ -1,0 +1,116 @@
+/**
+ * The waiting room's Redis steps. Every key of one event shares a hash tag, so each step is one atomic
+ * script on one node (Redis Cluster too). Time is Redis's own clock (TIME), the same for every instance.
+ *
+ * Keys of an event: `q` waiting tickets (sorted set, score = place in line), `holders` holder → ticket,
+ * `owners` ticket → holders, `joined` ticket → ms, `addr` address class → tickets, `seq` arrivals after
+ * the start, `admitted` ticket → ms, `bucket` the admission token bucket, `sold` set while sold out.
+ */
+
+/**
+ * Join. KEYS q holders owners joined addr seq; ARGV newTicketId startsAtMs expireAtMs preScore
+ * addressClass maxPerAddress holder… → {0, ticket} an existing ticket of one of the holders (the others
+ * are linked to it), {1, ticket} new, {2, ''} the address class has its tickets.
+ * Before the start a ticket's place is the random `preScore` in [0, 1) (hidden until the start, so the
+ * pre-queue is in random order); after it, 1 + arrivals so far (arrival order, behind the pre-queue).
+ */
+export const JOIN = `
+local existing = false
+for i = 7, #ARGV do
+  local t = redis.call('HGET', KEYS[2], ARGV[i])
+  if t then existing = t break end
+end
+if existing then
+  local owners = redis.call('HGET', KEYS[3], existing) or ''
+  for i = 7, #ARGV do
+    if redis.call('HSETNX', KEYS[2], ARGV[i], existing) == 1 then
+      owners = owners == '' and ARGV[i] or (owners .. ',' .. ARGV[i])
+    end
+  end
+  redis.call('HSET', KEYS[3], existing, owners)
+  return {0, existing}
+end
+local count = tonumber(redis.call('HGET', KEYS[5], ARGV[5]) or '0')
+if count >= tonumber(ARGV[6]) then return {2, ''} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local score
+if now < tonumber(ARGV[2]) then score = ARGV[4] else score = 1 + redis.call('INCR', KEYS[6]) end
+local ticket = ARGV[1]
+local owners = {}
+for i = 7, #ARGV do
+  redis.call('HSET', KEYS[2], ARGV[i], ticket)
+  owners[#owners + 1] = ARGV[i]
+end
+redis.call('ZADD', KEYS[1], score, ticket)
+redis.call('HSET', KEYS[3], ticket, table.concat(owners, ','))
+redis.call('HSET', KEYS[4], ticket, now)
+redis.call('HINCRBY', KEYS[5], ARGV[5], 1)
+for i = 1, 6 do redis.call('PEXPIREAT', KEYS[i], ARGV[3]) end
+return {1, ticket}
+`;
+
+/**
+ * Status of tickets. KEYS q admitted sold owners; ARGV ticket… → {nowMs, sold, waiting, then per
+ * ticket: rank (-1: not waiting), admittedAt (-1: not admitted), owners}.
+ */
+export const STATUS = `
+local t = redis.call('TIME')
+local out = {tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), redis.call('EXISTS', KEYS[3]), redis.call('ZCARD', KEYS[1])}
+for i = 1, #ARGV do
+  local rank = redis.call('ZRANK', KEYS[1], ARGV[i])
+  out[#out + 1] = rank or -1
+  out[#out + 1] = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '-1')
+  out[#out + 1] = redis.call('HGET', KEYS[4], ARGV[i]) or ''
+end
+return out
+`;
+
+/**
+ * One admission step, safe to run from every instance at once: the token bucket lives in Redis and
+ * ZPOPMIN takes each ticket once, so the rate holds cluster-wide and nobody is admitted twice.
+ * KEYS q admitted bucket sold joined; ARGV ratePerS burst available startsAtMs endsAtMs expireAtMs maxBatch
+ * (`available` = units left in the stock gate for the event's products, -1 unknown)
+ * → {change (0 none, 1 sold out now, 2 re-opened now), nowMs, ticket, joinedAt, …}.
+ */
+export const ADMIT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local rate, burst, available = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local function idle()
+  redis.call('HSET', KEYS[3], 'last', now, 'credit', 0)
+  redis.call('PEXPIREAT', KEYS[3], ARGV[6])
+end
+if now < tonumber(ARGV[4]) or now >= tonumber(ARGV[5]) then idle() return {0, now} end
+local change = 0
+if available == 0 then
+  if redis.call('SET', KEYS[4], now, 'NX', 'PXAT', ARGV[6]) then change = 1 end
+  idle()
+  return {change, now}
+end
+if available > 0 and redis.call('DEL', KEYS[4]) == 1 then change = 2 end
+if redis.call('EXISTS', KEYS[4]) == 1 then idle() return {change, now} end
+local last = tonumber(redis.call('HGET', KEYS[3], 'last') or now)
+local credit = tonumber(redis.call('HGET', KEYS[3], 'credit') or '0')
+if now > last then credit = math.min(burst, credit + (now - last) * rate / 1000) end
+local want = math.floor(credit)
+local waiting = redis.call('ZCARD', KEYS[1])
+local take = math.min(want, waiting, tonumber(ARGV[7]))
+local out = {change, now}
+if take > 0 then
+  local popped = redis.call('ZPOPMIN', KEYS[1], take)
+  for i = 1, #popped, 2 do
+    local ticket = popped[i]
+    redis.call('HSET', KEYS[2], ticket, now)
+    out[#out + 1] = ticket
+    out[#out + 1] = redis.call('HGET', KEYS[5], ticket) or now
+  end
+  redis.call('PEXPIREAT', KEYS[2], ARGV[6])
+end
+credit = credit - take
+-- An empty line banks no admissions for later arrivals.
+if take < want then credit = math.min(credit, 1) end
+redis.call('HSET', KEYS[3], 'last', math.max(now, last), 'credit', credit)
+redis.call('PEXPIREAT', KEYS[3], ARGV[6])
+return out
+`;

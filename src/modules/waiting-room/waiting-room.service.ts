@@ -1,0 +1,337 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { StockGate } from '../inventory/index.ts';
+import type { WaitingRoomConfig } from './waiting-room.config.ts';
+import {
+  PassExpiredError,
+  PassInvalidError,
+  PassRequiredError,
+  SaleEndedError,
+  TicketLimitError,
+  TicketNotFoundError,
+  WaitingRoomNotFoundError,
+  WaitingRoomUnavailableError,
+} from './waiting-room.errors.ts';
+import type { WaitingRoomMetrics } from './waiting-room.metrics.ts';
+import { admissionRate } from './waiting-room.rate.ts';
+import type { EventRegistry, QueuedEvent } from './waiting-room.registry.ts';
+import { ADMIT, JOIN, STATUS } from './waiting-room.scripts.ts';
+import type { TokenSigner } from './waiting-room.tokens.ts';
+
+export type TicketState = 'waiting' | 'admitted' | 'sold_out' | 'expired';
+
+export interface TicketStatus {
+  state: TicketState;
+  /** Place in line (1 = next); null before the sale starts (the pre-queue is ordered at the start) and once out of the line. */
+  position: number | null;
+  /** Seconds until admission at the current rate (until the start, before it); null when not waiting. */
+  etaSeconds: number | null;
+  /** The signed admission pass, while admitted. */
+  pass?: string;
+  passExpiresAt?: string;
+  admittedAt?: string;
+}
+
+/** Who is asking: the holders a ticket is bound to (`c:<customerId>`, `g:<visitorId>`). */
+export interface Visitor {
+  holders: string[];
+  /** Address class (IPv4 address, IPv6 /64) for the per-address ticket limit. */
+  addressClass: string;
+}
+
+/** A change every instance's event streams must hear (Redis pub/sub). */
+export type RoomNotice = { e: number; kind: 'admitted'; tickets: string[] } | { e: number; kind: 'sold_out' | 'reopened' };
+
+export interface WaitingRoomDeps {
+  redis: Redis;
+  prefix: string;
+  config: WaitingRoomConfig;
+  signer: TokenSigner;
+  registry: EventRegistry;
+  /** Reads the stock gate through the inventory module: units left per product. */
+  gate: Pick<StockGate, 'peek' | 'ensure'>;
+  liveWebInstances: () => number;
+  /** Requests/s one web instance serves within the SLO (capacity benchmark). */
+  capacityRps: number;
+  metrics: WaitingRoomMetrics;
+  logger: Logger;
+  /** Called with each change the admission step made (the caller publishes it). */
+  notify: (notice: RoomNotice) => void;
+}
+
+interface RoomCommands {
+  waitingRoomJoin(numKeys: number, ...args: (string | number)[]): Promise<[number, string]>;
+  waitingRoomStatus(numKeys: number, ...args: (string | number)[]): Promise<(number | string)[]>;
+  waitingRoomAdmit(numKeys: number, ...args: (string | number)[]): Promise<(number | string)[]>;
+}
+
+/** Most tickets admitted by one step (a burst after a stall is spread over the next steps). */
+const MAX_BATCH = 1000;
+/** Keys outlive the sale by a day (late readers see `expired`), then Redis drops them. */
+const KEEP_AFTER_END_MS = 86_400_000;
+
+export function createWaitingRoom(deps: WaitingRoomDeps) {
+  const { config, registry, signer } = deps;
+  const scripts = { waitingRoomJoin: JOIN, waitingRoomStatus: STATUS, waitingRoomAdmit: ADMIT };
+  for (const [name, lua] of Object.entries(scripts)) if (!(name in deps.redis)) deps.redis.defineCommand(name, { lua });
+  const redis = deps.redis as Redis & RoomCommands;
+  const base = (e: number) => `{${deps.prefix}:wr:${e}}`;
+  const key = (e: number, part: string) => `${base(e)}:${part}`;
+  const expireAt = (event: QueuedEvent) => event.endsAtMs + KEEP_AFTER_END_MS;
+  /** Per-instance view for metrics and ETAs. */
+  const rates = new Map<number, number>();
+  const soldOut = new Map<number, boolean>();
+
+  function rateOf(event: QueuedEvent): number {
+    const rate = admissionRate({
+      configured: event.admissionPerSecond,
+      liveWebInstances: deps.liveWebInstances(),
+      capacityRpsPerInstance: deps.capacityRps,
+      safetyFactor: config.safetyFactor,
+      requestsPerVisitor: config.requestsPerVisitor,
+    }).perSecond;
+    rates.set(event.id, rate);
+    return rate;
+  }
+
+  function eventOrThrow(id: number): QueuedEvent {
+    const event = registry.get(id);
+    if (!event) throw new WaitingRoomNotFoundError(id);
+    return event;
+  }
+
+  async function redisCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'waiting room: redis unavailable');
+      throw new WaitingRoomUnavailableError();
+    }
+  }
+
+  function statusOf(event: QueuedEvent, ticketId: string, now: number, sold: boolean, rank: number, admittedAt: number, owners: string): TicketStatus {
+    if (admittedAt >= 0) {
+      const expiresAt = admittedAt + config.passS * 1000;
+      const times = { admittedAt: new Date(admittedAt).toISOString(), passExpiresAt: new Date(expiresAt).toISOString() };
+      if (now >= expiresAt) return { state: 'expired', position: null, etaSeconds: null, ...times };
+      const pass = signer.pass({ e: event.id, t: ticketId, h: owners === '' ? [] : owners.split(','), x: expiresAt });
+      return { state: 'admitted', position: null, etaSeconds: null, pass, ...times };
+    }
+    if (rank < 0 || now >= event.endsAtMs) return { state: 'expired', position: null, etaSeconds: null };
+    if (sold) return { state: 'sold_out', position: rank + 1, etaSeconds: null };
+    if (now < event.startsAtMs) return { state: 'waiting', position: null, etaSeconds: Math.ceil((event.startsAtMs - now) / 1000) };
+    return { state: 'waiting', position: rank + 1, etaSeconds: Math.ceil((rank + 1) / rateOf(event)) };
+  }
+
+  /** Statuses of many tickets of one event in one round trip. */
+  async function statuses(event: QueuedEvent, ticketIds: readonly string[]): Promise<TicketStatus[]> {
+    const reply = await redis.waitingRoomStatus(4, key(event.id, 'q'), key(event.id, 'admitted'), key(event.id, 'sold'), key(event.id, 'owners'), ...ticketIds);
+    const now = Number(reply[0]);
+    const sold = Number(reply[1]) === 1;
+    return ticketIds.map((id, i) => statusOf(event, id, now, sold, Number(reply[3 + i * 3]), Number(reply[4 + i * 3]), String(reply[5 + i * 3] ?? '')));
+  }
+
+  async function unitsLeft(event: QueuedEvent): Promise<number> {
+    if (event.productIds.length === 0) return -1;
+    const figures = await deps.gate.peek(event.productIds);
+    const missing = event.productIds.filter((id) => !figures.has(id));
+    if (missing.length > 0) {
+      // A gate expired or was invalidated (admin stock change, cancellation): rebuild it from PostgreSQL.
+      const sellable = await Promise.all(missing.map((id) => deps.gate.ensure(id)));
+      const again = await deps.gate.peek(missing.filter((_, i) => sellable[i]));
+      for (const [id, value] of again) figures.set(id, value);
+    }
+    let total = 0;
+    for (const value of figures.values()) total += Math.max(0, value);
+    return total;
+  }
+
+  /** One admission step for one live event (see ADMIT): safe on every instance at once. */
+  async function admit(event: QueuedEvent): Promise<void> {
+    const available = await unitsLeft(event).catch((error: unknown) => {
+      deps.logger.warn({ err: error, saleEvent: event.id }, 'waiting room: could not read the stock gate');
+      return -1;
+    });
+    const rate = rateOf(event);
+    const burst = Math.max(1, rate);
+    const reply = await redis.waitingRoomAdmit(
+      5,
+      key(event.id, 'q'),
+      key(event.id, 'admitted'),
+      key(event.id, 'bucket'),
+      key(event.id, 'sold'),
+      key(event.id, 'joined'),
+      rate,
+      burst,
+      available,
+      event.startsAtMs,
+      event.endsAtMs,
+      expireAt(event),
+      MAX_BATCH,
+    );
+    const change = Number(reply[0]);
+    const now = Number(reply[1]);
+    if (change === 1) {
+      soldOut.set(event.id, true);
+      deps.notify({ e: event.id, kind: 'sold_out' });
+    } else if (change === 2) {
+      soldOut.set(event.id, false);
+      deps.notify({ e: event.id, kind: 'reopened' });
+    } else if (available === 0) soldOut.set(event.id, true);
+    else if (available > 0) soldOut.set(event.id, false);
+    const tickets: string[] = [];
+    const label = { sale_event: String(event.id) };
+    for (let i = 2; i + 1 < reply.length; i += 2) {
+      tickets.push(String(reply[i]));
+      deps.metrics.wait.observe(label, Math.max(0, now - Number(reply[i + 1])) / 1000);
+    }
+    if (tickets.length > 0) {
+      deps.metrics.admitted.inc(label, tickets.length);
+      deps.notify({ e: event.id, kind: 'admitted', tickets });
+    }
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  let ticking = false;
+  async function tick(): Promise<void> {
+    if (ticking) return;
+    ticking = true;
+    try {
+      const now = Date.now();
+      // Events about to start are stepped too, so the bucket starts empty at the start on Redis's clock.
+      const due = registry.all().filter((event) => event.startsAtMs - 1000 <= now && now < event.endsAtMs);
+      await Promise.all(due.map((event) => admit(event).catch((error: unknown) => deps.logger.warn({ err: error, saleEvent: event.id }, 'waiting room: admission step failed'))));
+    } finally {
+      ticking = false;
+    }
+  }
+
+  return {
+    rates: () => new Map(rates),
+    soldOut: () => new Map(soldOut),
+
+    async queueLengths(): Promise<Map<number, number>> {
+      const now = Date.now();
+      const events = registry.all().filter((event) => now < event.endsAtMs);
+      const lengths = await Promise.all(events.map((event) => redis.zcard(key(event.id, 'q'))));
+      return new Map(events.map((event, i) => [event.id, lengths[i]!]));
+    },
+
+    /** The room as the storefront shows it. */
+    async info(eventId: number) {
+      const event = eventOrThrow(eventId);
+      const [waiting, sold] = await redisCall(() => Promise.all([redis.zcard(key(eventId, 'q')), redis.exists(key(eventId, 'sold'))]));
+      return {
+        saleEventId: event.id,
+        name: event.name,
+        startsAt: new Date(event.startsAtMs).toISOString(),
+        endsAt: new Date(event.endsAtMs).toISOString(),
+        productIds: event.productIds,
+        admissionPerSecond: rateOf(event),
+        waiting,
+        soldOut: sold === 1,
+      };
+    },
+
+    /** Joins the line (or returns the visitor's ticket). */
+    async join(eventId: number, visitor: Visitor): Promise<{ ticket: string; replayed: boolean; status: TicketStatus }> {
+      const event = eventOrThrow(eventId);
+      if (Date.now() >= event.endsAtMs) throw new SaleEndedError(eventId);
+      const fresh = randomBytes(16).toString('base64url');
+      // 48 random bits: a place in the pre-queue no one can choose or predict.
+      const preScore = randomInt(2 ** 48 - 1) / 2 ** 48;
+      const [kind, ticketId] = await redisCall(() =>
+        redis.waitingRoomJoin(
+          6,
+          ...['q', 'holders', 'owners', 'joined', 'addr', 'seq'].map((part) => key(eventId, part)),
+          fresh,
+          event.startsAtMs,
+          expireAt(event),
+          preScore,
+          visitor.addressClass,
+          config.ticketsPerAddress,
+          ...visitor.holders,
+        ),
+      );
+      if (Number(kind) === 2) throw new TicketLimitError(eventId, config.ticketsPerAddress);
+      const [status] = await redisCall(() => statuses(event, [ticketId]));
+      return { ticket: signer.ticket(eventId, ticketId), replayed: Number(kind) === 0, status: status! };
+    },
+
+    /** The ticket id of a signed ticket, or 404 for anything we did not sign. */
+    ticketId(eventId: number, ticket: string): string {
+      eventOrThrow(eventId);
+      const id = signer.verifyTicket(eventId, ticket);
+      if (id === undefined) throw new TicketNotFoundError(eventId);
+      return id;
+    },
+
+    async status(eventId: number, ticketId: string): Promise<TicketStatus> {
+      const event = eventOrThrow(eventId);
+      const [status] = await redisCall(() => statuses(event, [ticketId]));
+      return status!;
+    },
+
+    /** Statuses for the event streams (throws on Redis errors; the caller retries on its next refresh). */
+    statuses(eventId: number, ticketIds: readonly string[]): Promise<TicketStatus[]> {
+      const event = registry.get(eventId);
+      if (!event) return Promise.resolve(ticketIds.map(() => ({ state: 'expired', position: null, etaSeconds: null }) as TicketStatus));
+      return statuses(event, ticketIds);
+    },
+
+    /**
+     * Checkout's rule: while a queued sale is live, buying any of its products needs a valid pass for
+     * that sale issued to this visitor. No Redis or database call: the registry is in memory, passes
+     * are checked by signature and expiry.
+     */
+    checkCheckout(productIds: readonly number[], passes: readonly string[], holders: readonly string[], now = Date.now()): void {
+      const needed = new Map<number, number[]>();
+      for (const productId of productIds) {
+        const event = registry.liveFor(productId, now);
+        if (event) needed.set(event.id, [...(needed.get(event.id) ?? []), productId]);
+      }
+      for (const [eventId, products] of needed) {
+        const label = { sale_event: String(eventId) };
+        const claims = passes.map((pass) => signer.verifyPass(pass));
+        const forEvent = claims.filter((c) => c?.e === eventId);
+        const usable = forEvent.find((c) => c && c.x > now && c.h.some((h) => holders.includes(h)));
+        if (usable) {
+          const event = registry.get(eventId);
+          void redis
+            .multi()
+            .sadd(key(eventId, 'used'), usable.t)
+            .pexpireat(key(eventId, 'used'), event ? expireAt(event) : now + KEEP_AFTER_END_MS)
+            .exec()
+            .then((replies) => {
+              if (replies?.[0]?.[1] === 1) deps.metrics.passesUsed.inc(label);
+            })
+            .catch(() => undefined);
+          continue;
+        }
+        const expired = forEvent.find((c) => c && c.x <= now);
+        const error = expired
+          ? new PassExpiredError(eventId, new Date(expired.x).toISOString())
+          : passes.length > 0
+            ? new PassInvalidError(eventId)
+            : new PassRequiredError(eventId, products);
+        deps.metrics.refused.inc({ ...label, code: error.code });
+        throw error;
+      }
+    },
+
+    start(): void {
+      timer ??= setInterval(() => void tick(), config.tickMs);
+      timer.unref();
+    },
+    async stop(): Promise<void> {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      while (ticking) await new Promise((resolve) => setTimeout(resolve, 10));
+    },
+    /** One admission step now (tests). */
+    tick,
+  };
+}
+
+export type WaitingRoom = ReturnType<typeof createWaitingRoom>;

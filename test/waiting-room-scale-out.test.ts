@@ -1,0 +1,306 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createTokenSigner } from '../src/modules/waiting-room/index.ts';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
+import { request, type JsonReply } from './helpers/http.ts';
+import { startInstance, type Instance } from './helpers/instances.ts';
+import { openSse, type SseStream } from './helpers/sse.ts';
+
+/**
+ * The waiting room's claims on two real `salescale serve` processes sharing one PostgreSQL and Redis:
+ * admission order and rate, the pass rule at checkout, sell-out and re-opening pushed to every stream.
+ * Visitors come from distinct addresses (X-Forwarded-For through a trusted proxy), as they would.
+ */
+describe('waiting room on two instances', () => {
+  let t: TestApp;
+  let a: Instance;
+  let b: Instance;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const instances = () => [a, b];
+  let address = 0;
+  const nextAddress = () => {
+    address += 1;
+    return `10.${(address >> 16) & 255}.${(address >> 8) & 255}.${address & 255}`;
+  };
+  const LIMITS = {
+    RATE_LIMIT_GENERAL_MAX: '1000000',
+    RATE_LIMIT_CUSTOMER_MAX: '1000000',
+    RATE_LIMIT_SALE_MAX: '1000000',
+    RATE_LIMIT_CHECKOUT_MAX: '1000000',
+    TRUST_PROXY: '127.0.0.1',
+    WAITING_ROOM_EVENTS_REFRESH_MS: '200',
+    WAITING_ROOM_STREAM_REFRESH_MS: '500',
+    STOCK_VIEW_REFRESH_MS: '100',
+  };
+
+  before(async () => {
+    t = await createTestApp(LIMITS);
+    const env = { ...t.env, DB_POOL_MAX: '10', LOG_LEVEL: process.env.DEBUG_INSTANCES ? 'warn' : 'silent' };
+    [a, b] = await Promise.all([startInstance({ env }), startInstance({ env })]);
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    if (process.env.DEBUG_INSTANCES) console.log(a?.output(), b?.output());
+    await t.close();
+  });
+
+  async function createProduct(available: number): Promise<number> {
+    const reply = await request(`${a.url}/api/v1/admin/products`, {
+      method: 'POST',
+      headers: t.admin,
+      body: { sku: `wr-${Math.random().toString(36).slice(2)}`, name: 'Queued item', priceCents: 1999, available },
+    });
+    assert.equal(reply.status, 201, JSON.stringify(reply.body));
+    return reply.body.id;
+  }
+
+  async function createEvent(productIds: number[], startsInMs: number, admissionPerSecond: number): Promise<number> {
+    const now = Date.now();
+    const reply = await request(`${b.url}/api/v1/admin/sale-events`, {
+      method: 'POST',
+      headers: t.admin,
+      body: {
+        name: 'Drop',
+        startsAt: new Date(now + startsInMs).toISOString(),
+        endsAt: new Date(now + 3_600_000).toISOString(),
+        productIds,
+        waitingRoom: { enabled: true, admissionPerSecond },
+      },
+    });
+    assert.equal(reply.status, 201, JSON.stringify(reply.body));
+    assert.deepEqual(reply.body.waitingRoom, { enabled: true, admissionPerSecond });
+    // Every instance re-reads the waiting rooms every WAITING_ROOM_EVENTS_REFRESH_MS.
+    for (const instance of instances()) {
+      for (let i = 0; ; i++) {
+        const info = await request(`${instance.url}/api/v1/sale-events/${reply.body.id}/queue`);
+        if (info.status === 200) break;
+        assert.ok(i < 100, `instance never saw the waiting room: ${JSON.stringify(info.body)}`);
+        await sleep(50);
+      }
+    }
+    return reply.body.id;
+  }
+
+  interface Visitor {
+    headers: Record<string, string>;
+    instance: Instance;
+    ticket?: string;
+    stream?: SseStream;
+  }
+
+  function visitor(i: number, cookie?: string): Visitor {
+    return { headers: { 'x-forwarded-for': nextAddress(), ...(cookie ? { cookie } : {}) }, instance: instances()[i % 2]! };
+  }
+
+  async function join(eventId: number, v: Visitor, on: Instance = v.instance): Promise<JsonReply> {
+    const reply = await request(`${on.url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: v.headers });
+    if (reply.status === 201) {
+      v.ticket = reply.body.ticket;
+      const visitorCookie = reply.headers.getSetCookie().find((c) => c.startsWith('salescale_visitor='));
+      if (visitorCookie) v.headers.cookie = [v.headers.cookie, visitorCookie.split(';')[0]].filter(Boolean).join('; ');
+    }
+    return reply;
+  }
+
+  async function listen(eventId: number, v: Visitor, on: Instance = v.instance): Promise<SseStream> {
+    const stream = await openSse(`${on.url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(v.ticket!)}/events`, v.headers);
+    assert.equal(stream.status, 200);
+    v.stream = stream;
+    return stream;
+  }
+
+  function order(on: Instance, cookie: string, productId: number, pass?: string, key = `k-${Math.random()}`): Promise<JsonReply> {
+    return request(`${on.url}/api/v1/orders`, {
+      method: 'POST',
+      headers: { cookie, 'idempotency-key': key, ...(pass ? { 'waiting-room-pass': pass } : {}) },
+      body: { items: [{ productId, quantity: 1 }] },
+    });
+  }
+
+  it('admits visitors in ticket order at the set rate: the pre-queue shuffled once, later arrivals in arrival order', async () => {
+    const RATE = 100;
+    const productId = await createProduct(1_000_000);
+    const startsIn = 4000;
+    const eventId = await createEvent([productId], startsIn, RATE);
+    const startsAt = Date.now() + startsIn - 300;
+
+    // Before the start: a pre-queue, positions hidden.
+    const early = Array.from({ length: 80 }, (_, i) => visitor(i));
+    for (const v of early) {
+      const reply = await join(eventId, v);
+      assert.equal(reply.status, 201, JSON.stringify(reply.body));
+      assert.equal(reply.body.state, 'waiting');
+      assert.equal(reply.body.position, null, 'no place in line before the start');
+      assert.ok(reply.body.etaSeconds > 0);
+    }
+    await Promise.all(early.map((v) => listen(eventId, v)));
+    assert.ok(Date.now() < startsAt, 'the pre-queue filled before the start (machine too slow for this test)');
+
+    // After the start: arrivals in order, one after another, alternating instances.
+    while (Date.now() < startsAt + 600) await sleep(50);
+    const late = Array.from({ length: 320 }, (_, i) => visitor(i));
+    for (const v of late) {
+      const reply = await join(eventId, v);
+      assert.equal(reply.status, 201, JSON.stringify(reply.body));
+      if (reply.body.state === 'waiting') assert.ok(reply.body.position >= 1);
+    }
+    await Promise.all(late.map((v) => listen(eventId, v)));
+    const everyone = [...early, ...late];
+    const admitted = await Promise.all(everyone.map((v) => v.stream!.next((m) => m.data.state === 'admitted', 60_000)));
+    for (const v of everyone) v.stream!.close();
+    const at = admitted.map((m) => Date.parse(m.data.admittedAt));
+
+    // Later arrivals: admitted in arrival order, and only after the whole pre-queue.
+    const lastEarly = Math.max(...at.slice(0, early.length));
+    const lateAt = at.slice(early.length);
+    assert.ok(lateAt.every((x) => x >= lastEarly), 'no later arrival admitted before a pre-queue visitor');
+    let outOfOrder = 0;
+    for (let i = 1; i < lateAt.length; i++) if (lateAt[i]! < lateAt[i - 1]!) outOfOrder += 1;
+    assert.equal(outOfOrder, 0, 'later arrivals admitted in arrival order');
+
+    // The pre-queue: randomised, not arrival order (80! orders; the arrival order is one of them).
+    const earlyOrder = at
+      .slice(0, early.length)
+      .map((x, i) => ({ x, i }))
+      .sort((p, q) => p.x - q.x || p.i - q.i);
+    let ascending = 0;
+    for (let i = 1; i < earlyOrder.length; i++) if (earlyOrder[i]!.i > earlyOrder[i - 1]!.i && earlyOrder[i]!.x !== earlyOrder[i - 1]!.x) ascending += 1;
+    const distinctSteps = earlyOrder.filter((p, i) => i > 0 && p.x !== earlyOrder[i - 1]!.x).length;
+    assert.ok(distinctSteps > 10 && ascending < distinctSteps, 'the pre-queue is not admitted in arrival order');
+
+    // Never faster than the set rate (one second of burst at most), counted from the start on Redis's clock.
+    const sorted = [...at].sort((p, q) => p - q);
+    const first = sorted[0]!;
+    for (const [k, x] of sorted.entries()) assert.ok(k + 1 <= (RATE * (x - first)) / 1000 + RATE + 1, `admission ${k + 1} at +${x - first} ms is faster than ${RATE}/s`);
+    const achieved = ((sorted.length - 1) * 1000) / (sorted[sorted.length - 1]! - first);
+    console.log(`waiting room: ${sorted.length} admitted, achieved ${achieved.toFixed(1)}/s for ${RATE}/s set`);
+
+    // Each admitted visitor got a pass for this event.
+    assert.ok(admitted.every((m) => typeof m.data.pass === 'string' && Date.parse(m.data.passExpiresAt) > Date.now()));
+  });
+
+  it('lets no one check out the event’s products without a valid pass of their own', async () => {
+    const productId = await createProduct(100);
+    const other = await createProduct(100);
+    const eventId = await createEvent([productId], 0, 50);
+    const [alice, bob] = await insertCustomers(t.platform.db.primary, 2, 'pass');
+    const [aliceCookie, bobCookie] = await mintSessionCookies(t.env, [alice!, bob!]);
+
+    const noPass = await order(a, aliceCookie!, productId);
+    assert.equal(noPass.status, 403);
+    assert.equal(noPass.body.error.code, 'PASS_REQUIRED');
+    assert.equal((await order(b, aliceCookie!, other)).status, 201, 'products outside the sale need no pass');
+
+    const forged = await order(b, aliceCookie!, productId, 'eyJlIjoxfQ.bm90LWEtc2lnbmF0dXJl');
+    assert.equal(forged.status, 403);
+    assert.equal(forged.body.error.code, 'PASS_INVALID');
+
+    const v = visitor(0, aliceCookie);
+    assert.equal((await join(eventId, v)).status, 201);
+    const admitted = await (await listen(eventId, v, b)).next((m) => m.data.state === 'admitted', 20_000);
+    const pass = admitted.data.pass as string;
+
+    // A pass with a changed expiry no longer matches its signature.
+    const [payload, signature] = pass.split('.');
+    const tampered = JSON.parse(Buffer.from(payload!, 'base64url').toString());
+    tampered.x += 3_600_000;
+    const tamperedReply = await order(a, aliceCookie!, productId, `${Buffer.from(JSON.stringify(tampered)).toString('base64url')}.${signature}`);
+    assert.equal(tamperedReply.body.error.code, 'PASS_INVALID');
+
+    // Correctly signed but expired (signed here with the deployment's secret, as a stale pass would be).
+    const signer = createTokenSigner(t.env.SESSION_SECRET!);
+    const expired = signer.pass({ ...tampered, x: Date.now() - 1000 });
+    const expiredReply = await order(a, aliceCookie!, productId, expired);
+    assert.equal(expiredReply.status, 403);
+    assert.equal(expiredReply.body.error.code, 'PASS_EXPIRED');
+
+    // Someone else's pass does not work for Bob.
+    const stolen = await order(b, bobCookie!, productId, pass);
+    assert.equal(stolen.status, 403);
+    assert.equal(stolen.body.error.code, 'PASS_INVALID');
+
+    // Alice's own pass, on either instance; a refused key can be retried once she has it.
+    const bought = await order(a, aliceCookie!, productId, pass);
+    assert.equal(bought.status, 201, JSON.stringify(bought.body));
+    const again = await order(b, aliceCookie!, productId, pass);
+    assert.equal(again.status, 201);
+
+    const metrics = await fetch(`${a.url}/metrics`).then((r) => r.text());
+    assert.match(metrics, /salescale_waiting_room_checkouts_refused_total\{[^}]*code="PASS_REQUIRED"[^}]*\} [1-9]/);
+  });
+
+  it('tells every waiting visitor when the stock sells out, within 2 s, and re-opens admission in order when a unit comes back', async () => {
+    const productId = await createProduct(3);
+    const customers = await insertCustomers(t.platform.db.primary, 3, 'sell');
+    const cookies = await mintSessionCookies(t.env, customers);
+    const eventId = await createEvent([productId], 0, 2);
+    const buyers = cookies.map((cookie, i) => visitor(i, cookie));
+    for (const v of buyers) assert.equal((await join(eventId, v)).status, 201);
+    const waiting = Array.from({ length: 60 }, (_, i) => visitor(i));
+    for (const v of waiting) assert.equal((await join(eventId, v)).status, 201);
+    await Promise.all([...buyers, ...waiting].map((v) => listen(eventId, v)));
+
+    const orderIds: number[] = [];
+    let soldAt = 0;
+    for (const [i, v] of buyers.entries()) {
+      const admitted = await v.stream!.next((m) => m.data.state === 'admitted', 20_000);
+      // The clock starts when the last unit is asked for (the gate reaches zero while that order runs).
+      soldAt = Date.now();
+      const reply = await order(instances()[i % 2]!, cookies[i]!, productId, admitted.data.pass);
+      assert.equal(reply.status, 201, JSON.stringify(reply.body));
+      orderIds.push(reply.body.id);
+    }
+    // Everyone still in line hears it within 2 s of the last unit going.
+    const stillWaiting = waiting.filter((v) => !v.stream!.messages.some((m) => m.data.state === 'admitted'));
+    assert.ok(stillWaiting.length > 40, `most visitors were still waiting (${stillWaiting.length})`);
+    const told = await Promise.all(stillWaiting.map((v) => v.stream!.next((m) => m.data.state === 'sold_out', 5_000)));
+    const slowest = Math.max(...told.map((m) => m.at - soldAt));
+    console.log(`waiting room: sell-out reached ${told.length} streams, the last ${slowest} ms after the last unit was ordered`);
+    assert.ok(slowest <= 2000, `every waiting stream told within 2 s (slowest ${slowest} ms)`);
+
+    // Nobody is admitted while sold out.
+    await sleep(1500);
+    assert.ok(stillWaiting.every((v) => !v.stream!.messages.some((m) => m.data.state === 'admitted')));
+
+    // A cancellation returns a unit: the first in line is admitted, and only as many as there are units.
+    const next = [...stillWaiting].sort((p, q) => told[stillWaiting.indexOf(p)]!.data.position - told[stillWaiting.indexOf(q)]!.data.position)[0]!;
+    const cancel = await request(`${b.url}/api/v1/admin/orders/${orderIds[0]}/cancel`, { method: 'POST', headers: t.admin });
+    assert.equal(cancel.status, 200);
+    const readmitted = await next.stream!.next((m) => m.data.state === 'admitted', 10_000);
+    assert.ok(readmitted.data.pass);
+    const reopened = stillWaiting.filter((v) => v !== next);
+    await Promise.all(reopened.slice(0, 5).map((v) => v.stream!.next((m) => m.data.state === 'waiting' && m.at > readmitted.at - 2000, 5_000)));
+    for (const v of [...buyers, ...waiting]) v.stream!.close();
+  });
+
+  it('gives a session one ticket, refuses a second address-class ticket, and 404s a forged ticket', async () => {
+    const productId = await createProduct(10);
+    const eventId = await createEvent([productId], 60_000, 10);
+    const [customer] = await insertCustomers(t.platform.db.primary, 1, 'once');
+    const [cookie] = await mintSessionCookies(t.env, [customer!]);
+    const v = visitor(0, cookie);
+    const first = await join(eventId, v, a);
+    assert.equal(first.status, 201);
+    const second = await request(`${b.url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: cookie!, 'x-forwarded-for': nextAddress() } });
+    assert.equal(second.status, 201);
+    assert.equal(second.body.ticket, first.body.ticket, 'the same session gets its first ticket back, from any instance');
+    assert.equal(second.headers.get('idempotent-replayed'), 'true');
+
+    // A guest keeps its ticket through its visitor cookie; a new visitor from the same address gets none.
+    const guest = visitor(1);
+    const guestFirst = await join(eventId, guest);
+    assert.equal((await join(eventId, guest, a)).body.ticket, guestFirst.body.ticket);
+    const sameAddress = await request(`${a.url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { 'x-forwarded-for': guest.headers['x-forwarded-for']! } });
+    assert.equal(sameAddress.status, 429);
+    assert.equal(sameAddress.body.error.code, 'TICKET_LIMIT_REACHED');
+
+    const [id] = first.body.ticket.split('.');
+    const forged = await request(`${a.url}/api/v1/sale-events/${eventId}/queue/${id}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`);
+    assert.equal(forged.status, 404);
+    assert.equal(forged.body.error.code, 'TICKET_NOT_FOUND');
+    const status = await request(`${b.url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(first.body.ticket)}`);
+    assert.equal(status.status, 200);
+    assert.equal(status.body.state, 'waiting');
+  });
+});
