@@ -11,6 +11,7 @@ import { loadHistory, resolveForecast, resolveWebCapacity, toNumber } from './cl
 import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, pricePolicies } from './cost/cost.ts';
 import { COST_COMPONENTS } from './cost/cost.ts';
 import { loadPricing } from './cost/pricing.ts';
+import { CLOUD_PROVIDERS, PROVIDER_SETUPS, compareProviders, loadProviderPricing } from './cost/providers.ts';
 import { ScalingInputError } from './errors.ts';
 import { runBacktest } from './forecast/backtest.ts';
 import { forecastHourly } from './forecast/forecast.ts';
@@ -253,10 +254,13 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--pricing <path>', 'pricing catalogue JSON (default: src/scaling/data/pricing-2026-11-27.json)')
     .option('--policies <list>', 'policies to price for the event', 'hpa,hpa-prescaled')
     .option('--peak-factor <x>', 'peak-season traffic relative to normal', '2')
-    .option('--orders-per-request <x>', 'orders per request', '0.002');
+    .option('--orders-per-request <x>', 'orders per request', '0.002')
+    .option('--pricing-gcp <path>', 'Google Cloud pricing catalogue JSON (default: src/scaling/data/pricing-gcp-2026-12-03.json)')
+    .option('--pricing-azure <path>', 'Azure pricing catalogue JSON (default: src/scaling/data/pricing-azure-2026-12-03.json)');
   costCmd.action(
-    guarded(async (o: CommonOptions & { pricing?: string; policies: string; peakFactor: string; ordersPerRequest: string }) => {
+    guarded(async (o: CommonOptions & { pricing?: string; pricingGcp?: string; pricingAzure?: string; policies: string; peakFactor: string; ordersPerRequest: string }) => {
       const pricing = await loadPricing(o.pricing);
+      const clouds = await loadProviderPricing({ aws: o.pricing, gcp: o.pricingGcp, azure: o.pricingAzure });
       const policies = o.policies.split(',').map((p) => parsePolicyName(p.trim()));
       const f = await resolveForecast(o, deps);
       const { capacity, web } = await resolveWebCapacity(o);
@@ -271,11 +275,18 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       };
       const usage = { normal: month(1, false), peak: month(peak, false), sale: month(peak, true) };
       const columns = Object.fromEntries(SCENARIOS.map((s) => [s, getMonthlyCost(usage[s], s, pricing)])) as Record<(typeof SCENARIOS)[number], ReturnType<typeof getMonthlyCost>>;
-      const sim = comparePolicies({ forecast: f.forecast, from: f.from, to: f.to, policies, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, pricePerInstanceHour: 0, web });
+      const providerPolicies = CLOUD_PROVIDERS.map((p) => PROVIDER_SETUPS[p].policy).filter((p) => !policies.includes(p));
+      const sim = comparePolicies({ forecast: f.forecast, from: f.from, to: f.to, policies: [...policies, ...providerPolicies], capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, pricePerInstanceHour: 0, web });
       const hours = (f.to.getTime() - f.from.getTime()) / 3_600_000;
-      const priced = pricePolicies(sim.results, pricing, { hours, ordersPerRequest: toNumber(o.ordersPerRequest, '--orders-per-request') });
+      const ordersPerRequest = toNumber(o.ordersPerRequest, '--orders-per-request');
+      const priced = pricePolicies(
+        sim.results.filter((r) => policies.includes(r.policy)),
+        pricing,
+        { hours, ordersPerRequest },
+      );
+      const providers = compareProviders(sim.results, clouds, { hours, ordersPerRequest, saleMonth: usage.sale });
       const assumptions = { ...DEFAULT_COST_ASSUMPTIONS, capacity, baseRps: f.forecast.baseRequestsPerSecond, peakFactor: peak, saleMonth: 'peak traffic + the sale events (file/database/calendar)', pricingAsOf: pricing.asOf, region: pricing.region, sources: pricing.sources };
-      if (o.json) return write(costCmd, JSON.stringify({ assumptions, usage, monthly: columns, policies: priced }, null, 2));
+      if (o.json) return write(costCmd, JSON.stringify({ assumptions, usage, monthly: columns, policies: priced, providers }, null, 2));
       write(costCmd, `Monthly cost (${pricing.region}, prices as of ${pricing.asOf}; ${pricing.currency})\n`);
       write(costCmd, renderTable(['component', 'normal', 'peak', 'sale'], [...COST_COMPONENTS, 'Total' as const].map((c) => [c, formatMoney(columns.normal[c]), formatMoney(columns.peak[c]), formatMoney(columns.sale[c])])));
       write(costCmd, '\nAssumptions:');
@@ -285,6 +296,15 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       write(costCmd, `  sources: ${Object.values(pricing.sources).join(' ')}`);
       write(costCmd, `\n${f.focus?.name ?? 'Event'} window (${hours.toFixed(0)} h), per policy:`);
       write(costCmd, renderTable(['policy', 'instance-hours', 'instances', 'LB+DB+Redis', 'total', 'orders', 'per 1000 orders', 'min over SLO'], priced.map((p) => [p.policy, p.instanceHours, formatMoney(p.instanceCost), formatMoney(p.sharedCost), formatMoney(p.totalCost), Math.round(p.orders), formatMoney(p.costPer1000Orders), p.minutesOverSlo])));
+      write(costCmd, `\nThe same sale on AWS, Google Cloud and Azure (same plan; each provider's autoscaler with the plan's pre-scaling):`);
+      write(
+        costCmd,
+        renderTable(
+          ['provider', 'region (prices as of)', 'policy', 'instance', 'instance-hours', 'instances', 'LB+DB+Redis', 'window total', 'per 1000 orders', 'min over SLO', 'sale month'],
+          providers.map((p) => [p.provider, `${p.region} (${p.asOf})`, p.sale.policy, p.instanceType, p.sale.instanceHours, formatMoney(p.sale.instanceCost), formatMoney(p.sale.sharedCost), formatMoney(p.sale.totalCost), formatMoney(p.sale.costPer1000Orders), p.sale.minutesOverSlo, formatMoney(p.saleMonth.Total)]),
+        ),
+      );
+      write(costCmd, `  sources: ${CLOUD_PROVIDERS.filter((p) => p !== 'aws').flatMap((p) => Object.values(clouds[p].sources)).join(' ')}`);
     }),
   );
 
