@@ -24,6 +24,11 @@ export interface HpaScalingRules {
   /** @defaultValue 'Max' */
   selectPolicy: HpaSelectPolicy;
   policies: HpaScalingPolicy[];
+  /**
+   * Per-direction tolerance (`HPAConfigurableTolerance`, beta and on by default in v1.35); unset
+   * means the controller flag (0.1).
+   */
+  tolerance?: number;
 }
 
 /** A fully defaulted `spec.behavior`. */
@@ -67,6 +72,9 @@ function validateRules(rules: HpaScalingRules, direction: string): HpaScalingRul
   if (!['Max', 'Min', 'Disabled'].includes(rules.selectPolicy)) {
     throw new ScalingInputError('INVALID_OPTION', `${where}.selectPolicy must be Max, Min or Disabled (got ${rules.selectPolicy})`);
   }
+  if (rules.tolerance !== undefined && !(rules.tolerance >= 0)) {
+    throw new ScalingInputError('INVALID_OPTION', `${where}.tolerance must be ≥ 0 (got ${rules.tolerance})`);
+  }
   for (const p of rules.policies) {
     if (p.type !== 'Pods' && p.type !== 'Percent') {
       throw new ScalingInputError('INVALID_OPTION', `${where}.policies[].type must be Pods or Percent (got ${p.type})`);
@@ -95,6 +103,7 @@ export function normalizeBehavior(
         stabilizationWindowSeconds: up.stabilizationWindowSeconds ?? DEFAULT_SCALE_UP_RULES.stabilizationWindowSeconds,
         selectPolicy: up.selectPolicy ?? 'Max',
         policies: up.policies ?? DEFAULT_SCALE_UP_RULES.policies,
+        ...(up.tolerance !== undefined ? { tolerance: up.tolerance } : {}),
       },
       'scaleUp',
     ),
@@ -103,6 +112,7 @@ export function normalizeBehavior(
         stabilizationWindowSeconds: down.stabilizationWindowSeconds ?? downscaleStabilizationSeconds,
         selectPolicy: down.selectPolicy ?? 'Max',
         policies: down.policies ?? DEFAULT_SCALE_DOWN_RULES.policies,
+        ...(down.tolerance !== undefined ? { tolerance: down.tolerance } : {}),
       },
       'scaleDown',
     ),

@@ -34,13 +34,16 @@ export const DEFAULT_POD_METRIC_TIMINGS: PodMetricTimings = {
 /**
  * CPU: a not-ready pod is unready; a ready pod without a sample yet is missing; inside the CPU
  * initialisation period a sample is ignored (unready) unless one full window was collected after
- * the pod became ready. Other resources (memory): only not-ready pods are unready.
+ * the pod became ready. Other resources (memory): readiness is not looked at; a pod without a
+ * sample is missing. (The simulator's pods are all Running; phases are handled by `groupPods`.)
  */
 export function classifyPod(pod: SimPod, now: number, resource: 'cpu' | 'memory', t: PodMetricTimings): PodMetricState {
-  if (now < pod.readyAt) return 'unready';
   const metricTimestamp = now - t.metricsLagSeconds;
+  // Readiness only matters for CPU (upstream `groupPods`): a running pod that is not Ready yet still
+  // counts for memory as soon as it has a sample.
+  if (resource !== 'cpu') return metricTimestamp - t.metricWindowSeconds < pod.startedAt ? 'missing' : 'ready';
+  if (now < pod.readyAt) return 'unready';
   if (metricTimestamp - t.metricWindowSeconds < pod.startedAt) return 'missing';
-  if (resource !== 'cpu') return 'ready';
   if (pod.startedAt + t.cpuInitializationPeriodSeconds > now) {
     return metricTimestamp < pod.readyAt + t.metricWindowSeconds ? 'unready' : 'ready';
   }

@@ -185,7 +185,8 @@ describe('HPA bounds and legacy mode', () => {
   it('keeps the count when metrics are unavailable', () => {
     const d = reconcileHpa(withDefaults, createHpaState(), { now: 0, currentReplicas: 5, metricDesiredReplicas: null });
     assert.equal(d.desiredReplicas, 5);
-    assert.equal(d.state.recommendations.length, 0);
+    // Only the initial recommendation (the current count) is recorded, as recordInitialRecommendation does.
+    assert.deepEqual(d.state.recommendations, [{ at: 0, value: 5 }]);
   });
 
   it('without behavior clamps to [min, min(max, max(2·current, 4))]', () => {

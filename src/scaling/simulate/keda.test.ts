@@ -109,7 +109,10 @@ describe('KEDA redis triggers through the HPA (AverageValue)', () => {
     assert.equal(syncKedaHpa(so, createKedaState(), { now: 0, currentReplicas: 2, readings }).replicas, 6);
     assert.equal(syncKedaHpa(so, createKedaState(), { now: 0, currentReplicas: 0, readings }).reason, 'ScalingDisabled');
     // An empty queue proposes 0, held at the HPA minimum max(minReplicaCount, 1) once the 300 s window allows.
-    assert.equal(syncKedaHpa(so, createKedaState(), { now: 0, currentReplicas: 3, readings: [queueReading(0, 50)] }).replicas, 1);
+    const seen = { ...createKedaState(), hpa: { ...createKedaState().hpa, recommendations: [] } };
+    assert.equal(syncKedaHpa(so, seen, { now: 0, currentReplicas: 3, readings: [queueReading(0, 50)] }).replicas, 1);
+    // A controller that has never seen the HPA first records the current count (recordInitialRecommendation): held at 3.
+    assert.equal(syncKedaHpa(so, createKedaState(), { now: 0, currentReplicas: 3, readings: [queueReading(0, 50)] }).replicas, 3);
   });
 });
 
