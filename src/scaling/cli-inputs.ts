@@ -9,7 +9,8 @@ import { parseHourlyCsv } from './forecast/csv.ts';
 import type { SaleEvent, SaleEventInput } from './forecast/events.ts';
 import { parseSaleEvents, parseSaleEventsJson } from './forecast/events.ts';
 import type { ForecastOptions } from './forecast/forecast.ts';
-import { fitLogHoltWinters, forecastLogHoltWinters } from './forecast/holt-winters.ts';
+import { forecastWithSelection, requireWeeklyHistory, selectModel } from './forecast/model-selection.ts';
+import { applyUpliftCurves, learnUpliftCurves, parseEventsCsv } from './forecast/uplift.ts';
 
 /** Optional data sources injected by the main CLI (database access lives outside the toolkit). */
 export interface ScalingCliDeps {
@@ -26,6 +27,8 @@ export interface CommonOptions {
   year?: string;
   event: string;
   eventsFile?: string;
+  eventsCsv?: string;
+  quantile?: string;
   db: boolean;
   tz: string;
   baseRps: string;
@@ -61,8 +64,17 @@ function parseEventId(value: string): CalendarEventId {
   throw new ScalingInputError('INVALID_OPTION', `--event: unknown event "${value}" (known: ${CALENDAR_EVENT_IDS.join(', ')})`);
 }
 
-/** Events: a file beats the database, which beats the built-in calendar. */
+async function readText(path: string, flag: string, code: 'MALFORMED_FILE' | 'MALFORMED_CSV'): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    throw new ScalingInputError(code, `${flag} ${path} cannot be read`);
+  }
+}
+
+/** Events: a file (JSON or CSV) beats the database, which beats the built-in calendar. */
 export async function resolveEvents(o: CommonOptions, deps: ScalingCliDeps): Promise<{ events: SaleEvent[]; source: string }> {
+  if (o.eventsCsv) return { events: parseEventsCsv(await readText(o.eventsCsv, '--events-csv', 'MALFORMED_CSV'), o.eventsCsv), source: o.eventsCsv };
   if (o.eventsFile) {
     let text: string;
     try {
@@ -110,29 +122,70 @@ export async function loadHistory(o: { history?: string; learn?: boolean }, deps
   return undefined;
 }
 
-/** Learned base traffic (requests/s per hour) for hours after the history, from Holt-Winters m = 168. */
-export function learnBase(history: readonly HourlyPoint[], to: Date): Map<number, number> {
-  const last = history[history.length - 1].hour.getTime();
-  const horizon = Math.ceil((to.getTime() - last) / 3_600_000);
-  const map = new Map<number, number>();
-  if (horizon <= 0) return map;
-  const model = fitLogHoltWinters(history.map((p) => p.requests));
-  const values = forecastLogHoltWinters(model, horizon);
-  for (let i = 0; i < values.length; i++) map.set(last + (i + 1) * 3_600_000, values[i] / 3600);
-  return map;
+/** Parses `--quantile` (default 0.9). */
+export function parseQuantile(value: string | undefined, fallback = 0.9): number {
+  if (value === undefined) return fallback;
+  const q = toNumber(value, '--quantile');
+  if (!(q > 0 && q < 1)) throw new ScalingInputError('INVALID_OPTION', `--quantile must be in (0, 1) (got ${value})`);
+  return q;
 }
 
-export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps) {
-  const { events, source } = await resolveEvents(o, deps);
-  const { from, to, focus } = resolveWindow(o, events);
+/** The learned base (requests/s per hour start): mean and the quantile, for hours after the history. */
+export interface LearnedBase {
+  mean: Map<number, number>;
+  quantile: Map<number, number>;
+  /** What the cross-validation chose and how it scored. */
+  description: string;
+}
+
+/** Learned base traffic: the history's own hours, then the cross-validated model set's forecast up to `to`. */
+export function learnBase(history: readonly HourlyPoint[], to: Date, quantile: number): LearnedBase {
+  requireWeeklyHistory(history.length);
+  const last = history[history.length - 1].hour.getTime();
+  const horizon = Math.max(1, Math.ceil((to.getTime() - last) / 3_600_000));
+  const y = history.map((p) => p.requests);
+  const selection = selectModel(y);
+  const f = forecastWithSelection(y, selection, horizon, [quantile]);
+  const upper = f.quantiles.get(quantile) as number[];
+  // Hours the history covers are what was observed; the forecast starts after them.
+  const mean = new Map<number, number>(history.map((p) => [p.hour.getTime(), p.requests / 3600]));
+  const q = new Map<number, number>(mean);
+  for (let i = 0; i < horizon; i++) {
+    mean.set(last + (i + 1) * 3_600_000, f.mean[i] / 3600);
+    q.set(last + (i + 1) * 3_600_000, upper[i] / 3600);
+  }
+  const folds = selection.foldStarts.length;
+  const description = `${selection.chosen.name}; cross-validated on the last ${folds} week(s): MASE ${selection.chosen.meanMase.toFixed(3)} vs seasonal naive ${selection.seasonalNaive.meanMase.toFixed(3)}`;
+  return { mean, quantile: q, description };
+}
+
+export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, defaultQuantile?: number) {
+  const resolved = await resolveEvents(o, deps);
+  const { from, to, focus } = resolveWindow(o, resolved.events);
   const history = await loadHistory(o, deps);
+  const quantile = parseQuantile(o.quantile, defaultQuantile ?? 0.9);
+  const learned = history ? learnBase(history, to, quantile) : undefined;
+  const events = history ? applyUpliftCurves(resolved.events, learnUpliftCurves(history, resolved.events), history[history.length - 1].hour) : resolved.events.map((e) => ({ ...e, source: e.source ?? `${resolved.source}: ×${e.trafficMultiplier}` }));
   const forecast: Partial<ForecastOptions> = {
     baseRequestsPerSecond: requirePositive(toNumber(o.baseRps, '--base-rps'), '--base-rps'),
     timeZone: o.tz,
     events,
-    learnedBase: history ? learnBase(history, to) : undefined,
+    learnedBase: learned?.mean,
   };
-  return { forecast, from, to, focus, eventSource: source, baseSource: history ? `Holt-Winters (m = 168) on ${history.length} hours of history` : 'seed weekly pattern × --base-rps' };
+  const inWindow = events.filter((e) => e.endsAt.getTime() > from.getTime() && e.startsAt.getTime() < to.getTime());
+  return {
+    forecast,
+    /** The same forecast with the base at the quantile (sizing); equal to `forecast` without history. */
+    quantileForecast: learned ? { ...forecast, learnedBase: learned.quantile } : forecast,
+    quantile,
+    hasQuantile: learned !== undefined,
+    from,
+    to,
+    focus,
+    eventSource: resolved.source,
+    eventSources: inWindow.map((e) => ({ name: e.name, startsAt: e.startsAt.toISOString(), kind: e.kind, source: e.source })),
+    baseSource: learned ? `learned from ${history?.length} hours of history: ${learned.description}` : 'seed weekly pattern × --base-rps',
+  };
 }
 
 export async function resolveWebCapacity(o: CommonOptions) {

@@ -89,10 +89,16 @@ describe('salescale CLI', () => {
     assert.match(cap.err, /NEGATIVE_CAPACITY/);
   });
 
-  it('backtest reports MASE below 1 on the built-in datasets', async () => {
-    const r = await run(['backtest', '--json']);
-    const json = JSON.parse(r.out) as { dataset: string; holtWinters: { mase: number } }[];
-    assert.equal(json.length, 2);
-    for (const d of json) assert.ok(d.holtWinters.mase < 1, `${d.dataset} ${d.holtWinters.mase}`);
+  it('backtest --json reports each fold: candidates, chosen model, seasonal naive and the quantile coverage', async () => {
+    const r = await run(['backtest', '--dataset', 'us-flights-2001-atl', '--held-out-weeks', '2', '--json']);
+    assert.equal(r.exitCode, 0, r.err);
+    const [d] = JSON.parse(r.out) as { dataset: string; folds: { chosen: string; model: { mase: number }; seasonalNaive: { mase: number }; coverage: number; candidates: Record<string, { mase: number; smape: number }> }[] }[];
+    assert.equal(d.dataset, 'us-flights-2001-atl');
+    assert.equal(d.folds.length, 2);
+    for (const f of d.folds) {
+      assert.ok(f.chosen.length > 0 && f.coverage > 0);
+      assert.ok(f.candidates['snaive/none'].mase > 0);
+      assert.equal(f.candidates['snaive/none'].mase, f.seasonalNaive.mase);
+    }
   });
 });

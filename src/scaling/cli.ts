@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { DEFAULT_CHECK_OPTIONS, runChecks } from './capacity/checks.ts';
 import { DEFAULT_WORKER_PLAN, planCapacity } from './capacity/plan.ts';
 import type { CommonOptions, ScalingCliDeps } from './cli-inputs.ts';
-import { loadHistory, resolveForecast, resolveWebCapacity, toNumber } from './cli-inputs.ts';
+import { loadHistory, parseQuantile, resolveForecast, resolveWebCapacity, toNumber } from './cli-inputs.ts';
 import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, pricePolicies } from './cost/cost.ts';
 import { COST_COMPONENTS } from './cost/cost.ts';
 import { loadPricing } from './cost/pricing.ts';
@@ -16,6 +16,7 @@ import { ScalingInputError } from './errors.ts';
 import { runBacktest } from './forecast/backtest.ts';
 import { forecastHourly } from './forecast/forecast.ts';
 import { buildSimulationChartSpec, writeChart } from './report/chart.ts';
+import { buildForecastChartSpec } from './report/forecast-chart.ts';
 import { formatMoney, renderTable } from './report/table.ts';
 import { getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, toScheduleTable } from './schedule/schedule.ts';
 import { comparePolicies } from './simulate/compare.ts';
@@ -25,6 +26,8 @@ import type { WorkerPolicyName } from './simulate/simulate-workers.ts';
 import { QUEUE_DEPTH_THRESHOLDS, WORKER_POLICY_NAMES, compareWorkerPolicies, isWorkerPolicyName } from './simulate/simulate-workers.ts';
 import { getWorkerThroughput } from './simulate/worker-queue.ts';
 import { TEST_DATASETS, getTestDataset } from './test-data/generate.ts';
+import { REAL_DATASETS, getRealDataset, isRealDatasetName } from './test-data/real-datasets.ts';
+import type { HourlyPoint } from './forecast/csv.ts';
 
 export type { ScalingCliDeps } from './cli-inputs.ts';
 
@@ -43,6 +46,8 @@ function addCommon(cmd: Command): Command {
     .option('--year <yyyy>', 'year of the calendar event (default: year of --from, else this year)')
     .option('--event <id>', 'calendar event: black-friday | cyber-monday | christmas-sale', 'black-friday')
     .option('--events-file <path>', 'sale events JSON ([{name, startsAt, endsAt, trafficMultiplier, rampUpMinutes?, decayMinutes?}])')
+    .option('--events-csv <path>', 'sale events CSV (name,start,end,kind): past ones teach the uplift of their kind, upcoming ones get it')
+    .option('--quantile <q>', 'forecast quantile for sizing and the band (needs --history or --learn)')
     .option('--no-db', 'ignore the database sale_events even when available')
     .option('--tz <iana>', 'shop time zone for the weekly pattern and events', 'UTC')
     .option('--base-rps <n>', 'requests/s at pattern multiplier 1.0', '100')
@@ -118,13 +123,23 @@ function parseWorkerOptions(o: WorkerCliOptions) {
 /** Adds the five scaling commands to a commander program. */
 export function registerScalingCommands(program: Command, deps: ScalingCliDeps = {}): Command {
   const forecastCmd = addCommon(program.command('forecast').description('hourly traffic forecast: base pattern (or learned) × sale events'));
+  forecastCmd.option('--out <file>', 'chart with the quantile band: .html, .svg or .png');
   forecastCmd.action(
     guarded(async (o: CommonOptions) => {
       const f = await resolveForecast(o, deps);
-      const hours = forecastHourly(f.forecast, f.from, f.to);
-      if (o.json) return write(forecastCmd, JSON.stringify({ from: f.from, to: f.to, eventSource: f.eventSource, baseSource: f.baseSource, hours }, null, 2));
-      write(forecastCmd, `Forecast ${f.from.toISOString()} → ${f.to.toISOString()}\nbase: ${f.baseSource}\nevents: ${f.eventSource}\n`);
-      write(forecastCmd, renderTable(['hour (UTC)', 'base rps', 'event ×', 'mean rps', 'peak rps'], hours.map((h) => [h.hour.slice(0, 16), h.baseRequestsPerSecond, h.eventMultiplier, h.meanRequestsPerSecond, h.peakRequestsPerSecond])));
+      const upper = forecastHourly(f.quantileForecast, f.from, f.to);
+      const hours = forecastHourly(f.forecast, f.from, f.to).map((h, i) =>
+        f.hasQuantile ? { ...h, baseQuantileRequestsPerSecond: upper[i].baseRequestsPerSecond, quantileRequestsPerSecond: upper[i].meanRequestsPerSecond } : h,
+      );
+      const quantile = f.hasQuantile ? f.quantile : undefined;
+      if (o.out) await writeChart(o.out, buildForecastChartSpec(hours, quantile, `Forecast ${f.from.toISOString().slice(0, 16)} → ${f.to.toISOString().slice(0, 16)} UTC`), 'Forecast');
+      if (o.json) return write(forecastCmd, JSON.stringify({ from: f.from, to: f.to, quantile: quantile ?? null, eventSource: f.eventSource, eventSources: f.eventSources, baseSource: f.baseSource, hours }, null, 2));
+      write(forecastCmd, `Forecast ${f.from.toISOString()} → ${f.to.toISOString()}\nbase: ${f.baseSource}\nevents: ${f.eventSource}`);
+      for (const e of f.eventSources) write(forecastCmd, `  ${e.name} (${e.startsAt.slice(0, 16)}): ${e.source}`);
+      write(forecastCmd, quantile !== undefined ? `quantile ${quantile}: from the cross-validation errors by day of horizon\n` : 'no quantile: the seed pattern has no validation errors (give --history)\n');
+      const head = ['hour (UTC)', 'base rps', 'event ×', 'mean rps', 'peak rps', ...(quantile !== undefined ? [`q${quantile} rps`] : [])];
+      write(forecastCmd, renderTable(head, hours.map((h) => [h.hour.slice(0, 16), h.baseRequestsPerSecond, h.eventMultiplier, h.meanRequestsPerSecond, h.peakRequestsPerSecond, ...('quantileRequestsPerSecond' in h ? [h.quantileRequestsPerSecond] : [])])));
+      if (o.out) write(forecastCmd, `\nchart written to ${o.out}`);
     }),
   );
 
@@ -136,7 +151,9 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     guarded(async (o: CommonOptions & { dbPoolMax: string; maxConnections: string; asgName: string }) => {
       const f = await resolveForecast(o, deps);
       const { capacity, web } = await resolveWebCapacity(o);
-      const plan = planCapacity(forecastHourly(f.forecast, f.from, f.to), { ...web, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance }, DEFAULT_WORKER_PLAN);
+      // Sized on the quantile forecast (default 0.9), so that a busier-than-mean week still fits.
+      const plan = planCapacity(forecastHourly(f.quantileForecast, f.from, f.to), { ...web, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance }, DEFAULT_WORKER_PLAN);
+      const sizing = f.hasQuantile ? `sized on the ${f.quantile} quantile of the forecast (--quantile)` : 'sized on the mean forecast: the seed pattern has no quantile (give --history for one)';
       const findings = runChecks({
         ...DEFAULT_CHECK_OPTIONS,
         maxWebReplicas: web.maxReplicas,
@@ -147,7 +164,8 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       });
       const windows = getPrescaleWindows(plan);
       const schedule = { table: toScheduleTable(plan), kedaCronTriggers: toKedaCronTriggers(windows, o.tz), awsScheduledActions: toAwsScheduledActions(windows, o.asgName, web.minReplicas) };
-      if (o.json) return write(planCmd, JSON.stringify({ capacitySource: capacity.source, plan, findings, schedule }, null, 2));
+      if (o.json) return write(planCmd, JSON.stringify({ capacitySource: capacity.source, sizing, quantile: f.hasQuantile ? f.quantile : null, baseSource: f.baseSource, eventSources: f.eventSources, plan, findings, schedule }, null, 2));
+      write(planCmd, `${sizing}\nbase: ${f.baseSource}\n`);
       write(planCmd, `Capacity: ${capacity.requestsPerSecondPerInstance} req/s per instance at p95 ≤ ${web.sloP95Ms} ms — ${capacity.source}\nTarget utilization ${web.targetUtilization * 100} %, replicas ${web.minReplicas}–${web.maxReplicas}\n`);
       write(planCmd, renderTable(['from (UTC)', 'to', 'web replicas', 'worker replicas'], schedule.table.map((r) => [r.from.slice(0, 16), r.to.slice(0, 16), r.webReplicas, r.workerReplicas])));
       if (plan.hoursAboveMax.length > 0) write(planCmd, `\nWARNING: ${plan.hoursAboveMax.length} hour(s) need more than --max ${web.maxReplicas} replicas (first: ${plan.hoursAboveMax[0]})`);
@@ -310,31 +328,46 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
 
   const backtestCmd = program
     .command('backtest')
-    .description('score Holt-Winters (m = 168) against seasonal naive on held-out weeks')
+    .description('rolling-origin backtest: every candidate and the chosen model against seasonal naive on held-out weeks')
     .option('--history <csv>', 'hourly history CSV (hour,requests)')
     .option('--learn', 'use the analytics rollups from the database')
-    .option('--dataset <name>', `built-in synthetic dataset (${Object.keys(TEST_DATASETS).join(', ')}); default: all`)
-    .option('--held-out-weeks <n>', 'weeks held out', '2')
+    .option('--dataset <name>', `committed real series (${Object.keys(REAL_DATASETS).join(', ')}) or synthetic (${Object.keys(TEST_DATASETS).join(', ')}); default: the real ones`)
+    .option('--held-out-weeks <n>', 'weeks held out (one fold each)', '4')
+    .option('--quantile <q>', 'quantile whose coverage is reported', '0.9')
+    .option('--candidates', 'also print every candidate per fold')
     .option('--json', 'print JSON');
   backtestCmd.action(
-    guarded(async (o: { history?: string; learn?: boolean; dataset?: string; heldOutWeeks: string; json?: boolean }) => {
+    guarded(async (o: { history?: string; learn?: boolean; dataset?: string; heldOutWeeks: string; quantile: string; candidates?: boolean; json?: boolean }) => {
       const heldOutWeeks = toNumber(o.heldOutWeeks, '--held-out-weeks');
+      const quantile = parseQuantile(o.quantile);
       const history = await loadHistory(o, deps);
-      let sets: [string, ReturnType<typeof getTestDataset>][];
+      let sets: [string, HourlyPoint[]][];
       if (history) sets = [[o.history ?? 'database', history]];
       else if (o.dataset) {
-        if (!TEST_DATASETS[o.dataset]) throw new ScalingInputError('INVALID_OPTION', `--dataset: unknown dataset "${o.dataset}" (known: ${Object.keys(TEST_DATASETS).join(', ')})`);
-        sets = [[o.dataset, getTestDataset(o.dataset)]];
-      } else sets = Object.keys(TEST_DATASETS).map((n) => [n, getTestDataset(n)]);
-      const results = sets.map(([name, series]) => ({ dataset: name, ...runBacktest(series, { heldOutWeeks }) }));
+        if (isRealDatasetName(o.dataset)) sets = [[o.dataset, getRealDataset(o.dataset)]];
+        else if (TEST_DATASETS[o.dataset]) sets = [[o.dataset, getTestDataset(o.dataset)]];
+        else throw new ScalingInputError('INVALID_OPTION', `--dataset: unknown dataset "${o.dataset}" (known: ${[...Object.keys(REAL_DATASETS), ...Object.keys(TEST_DATASETS)].join(', ')})`);
+      } else sets = Object.keys(REAL_DATASETS).map((n) => [n, getRealDataset(n as keyof typeof REAL_DATASETS)]);
+      const results = sets.map(([name, series]) => ({ dataset: name, ...runBacktest(series, { heldOutWeeks, quantile }) }));
       if (o.json) return write(backtestCmd, JSON.stringify(results, null, 2));
-      const rows = results.flatMap((r) => [
-        [r.dataset, 'Holt-Winters (log, m=168)', r.holtWinters.mae, r.holtWinters.rmse, r.holtWinters.smape, r.holtWinters.mase],
-        [r.dataset, 'seasonal naive (m=168)', r.seasonalNaive.mae, r.seasonalNaive.rmse, r.seasonalNaive.smape, r.seasonalNaive.mase],
-      ]);
-      write(backtestCmd, `Backtest: ${heldOutWeeks} held-out week(s), rolling origin, 168 h ahead\n`);
-      write(backtestCmd, renderTable(['dataset', 'model', 'MAE', 'RMSE', 'sMAPE %', 'MASE'], rows));
-      for (const r of results) write(backtestCmd, `${r.dataset}: ${r.beatsSeasonalNaive ? 'beats' : 'does NOT beat'} seasonal naive (MASE ${r.holtWinters.mase.toFixed(3)})`);
+      write(backtestCmd, `Backtest: ${heldOutWeeks} held-out week(s), rolling origin, 168 h ahead; model chosen by cross-validation on the weeks before each one\n`);
+      for (const r of results) {
+        write(backtestCmd, `${r.dataset} (${r.points} hours)`);
+        write(
+          backtestCmd,
+          renderTable(
+            ['week from (UTC)', 'MASE', 'snaive MASE', 'ratio', 'sMAPE %', 'snaive sMAPE %', `q${quantile} coverage`, 'chosen'],
+            r.folds.map((f) => [f.testStart.slice(0, 16), f.model.mase, f.seasonalNaive.mase, f.ratio, f.model.smape, f.seasonalNaive.smape, f.coverage, f.chosen]),
+          ),
+        );
+        if (o.candidates) {
+          for (const f of r.folds) {
+            write(backtestCmd, `  candidates, week from ${f.testStart.slice(0, 16)}:`);
+            write(backtestCmd, renderTable(['candidate', 'MASE', 'sMAPE %'], Object.entries(f.candidates).sort((a, b) => a[1].mase - b[1].mase).map(([n, sc]) => [n, sc.mase, sc.smape])));
+          }
+        }
+        write(backtestCmd, `${r.dataset}: mean MASE ${r.meanMase.toFixed(3)} vs seasonal naive ${r.seasonalNaiveMeanMase.toFixed(3)} (ratio ${r.ratio.toFixed(3)}); at or below seasonal naive on ${r.weeksAtOrBelowSeasonalNaive}/${r.folds.length} weeks; q${quantile} covers ${(r.coverage * 100).toFixed(1)} % of held-out hours\n`);
+      }
     }),
   );
   return program;

@@ -1,65 +1,105 @@
 /**
- * Rolling-origin backtest on held-out weeks: for each held-out week, fit on everything before it,
- * forecast the week, and score Holt-Winters against seasonal naive (m = 168).
+ * Rolling-origin backtest on held-out weeks (FPP3 §5.10): for each held-out week, the whole model
+ * choice (cross-validation on the weeks before it, combination, correction, quantiles) runs on the
+ * data before that week only; then every candidate's forecast, the chosen forecast and its upper
+ * quantile are scored on the week against seasonal naive (m = 168).
  */
 import { ScalingInputError } from '../errors.ts';
 import type { HourlyPoint } from './csv.ts';
-import { fitLogHoltWinters, forecastLogHoltWinters, forecastSeasonalNaive } from './holt-winters.ts';
-import type { AccuracyReport } from './metrics.ts';
-import { getAccuracy } from './metrics.ts';
+import { getMae, getSeasonalNaiveScale, getSmape } from './metrics.ts';
+import type { SelectionOptions } from './model-selection.ts';
+import { MIN_HISTORY_WEEKS, forecastWithSelection, selectModel } from './model-selection.ts';
+import { WEEK, forecastSeasonalNaive } from './seasonal-models.ts';
 
 export interface BacktestOptions {
-  /** @defaultValue 2 */
+  /** @defaultValue 4 */
   heldOutWeeks: number;
-  /** Season length in hours. @defaultValue 168 */
-  m: number;
+  /** Quantile whose coverage is reported. @defaultValue 0.9 */
+  quantile: number;
+  selection?: Partial<SelectionOptions>;
+}
+
+export interface Score {
+  mase: number;
+  smape: number;
 }
 
 export interface BacktestFold {
   testStart: string;
-  holtWinters: AccuracyReport;
-  seasonalNaive: AccuracyReport;
-  params: { alpha: number; beta: number; gamma: number };
+  /** What the cross-validation chose on the data before this week. */
+  chosen: string;
+  model: Score;
+  seasonalNaive: Score;
+  /** model MASE / seasonal naive MASE. */
+  ratio: number;
+  /** Share of the week's hours at or below the forecast quantile. */
+  coverage: number;
+  /** Every candidate, refitted on the same data. */
+  candidates: Record<string, Score>;
 }
 
 export interface BacktestResult {
   points: number;
+  heldOutWeeks: number;
+  quantile: number;
   folds: BacktestFold[];
-  /** Mean over folds. */
-  holtWinters: AccuracyReport;
-  seasonalNaive: AccuracyReport;
-  /** MASE < 1 and below seasonal naive's. */
+  meanMase: number;
+  seasonalNaiveMeanMase: number;
+  /** meanMase / seasonalNaiveMeanMase. */
+  ratio: number;
+  /** Mean coverage of the quantile over the held-out hours. */
+  coverage: number;
+  /** Weeks on which the model's MASE is at or below seasonal naive's. */
+  weeksAtOrBelowSeasonalNaive: number;
   beatsSeasonalNaive: boolean;
 }
 
-function mean(reports: AccuracyReport[]): AccuracyReport {
-  const avg = (k: keyof AccuracyReport) => reports.reduce((s, r) => s + r[k], 0) / reports.length;
-  return { mae: avg('mae'), rmse: avg('rmse'), smape: avg('smape'), mase: avg('mase') };
+function score(actual: readonly number[], forecast: readonly number[], scale: number): Score {
+  return { mase: getMae(actual, forecast) / scale, smape: getSmape(actual, forecast) };
 }
 
 export function runBacktest(series: readonly HourlyPoint[], options: Partial<BacktestOptions> = {}): BacktestResult {
-  const o = { heldOutWeeks: 2, m: 168, ...options };
+  const o = { heldOutWeeks: 4, quantile: 0.9, ...options };
   const y = series.map((p) => p.requests);
-  const horizon = 168;
-  const minTrain = 4 * o.m; // three seasons to fit + one to choose the parameters
-  if (!(o.heldOutWeeks >= 1)) throw new ScalingInputError('INVALID_OPTION', `heldOutWeeks must be ≥ 1 (got ${o.heldOutWeeks})`);
-  if (y.length < minTrain + o.heldOutWeeks * horizon) {
-    throw new ScalingInputError('INSUFFICIENT_HISTORY', `backtest needs ${minTrain / 168 + o.heldOutWeeks} weeks of hourly data (${minTrain / 168} to train + ${o.heldOutWeeks} held out); got ${(y.length / 168).toFixed(1)}`);
+  if (!(Number.isInteger(o.heldOutWeeks) && o.heldOutWeeks >= 1)) throw new ScalingInputError('INVALID_OPTION', `held-out weeks must be an integer ≥ 1 (got ${o.heldOutWeeks})`);
+  if (!(o.quantile > 0 && o.quantile < 1)) throw new ScalingInputError('INVALID_OPTION', `quantile must be in (0, 1) (got ${o.quantile})`);
+  if (y.length < (MIN_HISTORY_WEEKS + o.heldOutWeeks) * WEEK) {
+    throw new ScalingInputError('INSUFFICIENT_HISTORY', `backtest needs ${MIN_HISTORY_WEEKS + o.heldOutWeeks} weeks of hourly data (${MIN_HISTORY_WEEKS} to train + ${o.heldOutWeeks} held out); got ${(y.length / WEEK).toFixed(1)}`);
   }
   const folds: BacktestFold[] = [];
   for (let k = o.heldOutWeeks; k >= 1; k--) {
-    const split = y.length - k * horizon;
+    const split = y.length - k * WEEK;
     const train = y.slice(0, split);
-    const test = y.slice(split, split + horizon);
-    const model = fitLogHoltWinters(train, o.m);
+    const test = y.slice(split, split + WEEK);
+    const scale = Math.max(getSeasonalNaiveScale(train, WEEK), 1e-9);
+    const selection = selectModel(train, o.selection);
+    const f = forecastWithSelection(train, selection, WEEK, [o.quantile], { ...o.selection, allCandidates: true });
+    const upper = f.quantiles.get(o.quantile) as number[];
+    const model = score(test, f.mean, scale);
+    const seasonalNaive = score(test, forecastSeasonalNaive(train, WEEK, WEEK), scale);
     folds.push({
       testStart: series[split].hour.toISOString(),
-      holtWinters: getAccuracy(test, forecastLogHoltWinters(model, horizon), train, o.m),
-      seasonalNaive: getAccuracy(test, forecastSeasonalNaive(train, o.m, horizon), train, o.m),
-      params: { alpha: model.alpha, beta: model.beta, gamma: model.gamma },
+      chosen: selection.chosen.name,
+      model,
+      seasonalNaive,
+      ratio: model.mase / seasonalNaive.mase,
+      coverage: test.filter((v, i) => v <= upper[i]).length / WEEK,
+      candidates: Object.fromEntries([...f.candidates].map(([name, fc]) => [name, score(test, fc, scale)])),
     });
   }
-  const hw = mean(folds.map((f) => f.holtWinters));
-  const sn = mean(folds.map((f) => f.seasonalNaive));
-  return { points: y.length, folds, holtWinters: hw, seasonalNaive: sn, beatsSeasonalNaive: hw.mase < 1 && hw.mase < sn.mase };
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const meanMase = mean(folds.map((f) => f.model.mase));
+  const seasonalNaiveMeanMase = mean(folds.map((f) => f.seasonalNaive.mase));
+  return {
+    points: y.length,
+    heldOutWeeks: o.heldOutWeeks,
+    quantile: o.quantile,
+    folds,
+    meanMase,
+    seasonalNaiveMeanMase,
+    ratio: meanMase / seasonalNaiveMeanMase,
+    coverage: mean(folds.map((f) => f.coverage)),
+    weeksAtOrBelowSeasonalNaive: folds.filter((f) => f.model.mase <= f.seasonalNaive.mase).length,
+    beatsSeasonalNaive: meanMase < seasonalNaiveMeanMase,
+  };
 }

@@ -25,6 +25,12 @@ export interface SaleEvent {
   /** Factor on the base traffic at the peak (≥ 1 for a sale). */
   trafficMultiplier: number;
   shape: SaleEventShape;
+  /** Kind for learned uplift (default: the name as a slug, e.g. `black-friday`). */
+  kind?: string;
+  /** Learned multiplier by hour from the start (replaces the ramp/peak/decay shape). */
+  curve?: readonly number[];
+  /** Where the multiplier comes from (seed, file, database, learned from past events). */
+  source?: string;
 }
 
 /**
@@ -91,6 +97,7 @@ export function getEventMultiplierOf(event: SaleEvent, t: number): number {
   const start = event.startsAt.getTime();
   const end = event.endsAt.getTime();
   if (t < start || t >= end) return 1;
+  if (event.curve) return event.curve[Math.floor((t - start) / 3_600_000)] ?? 1;
   const m = event.trafficMultiplier;
   const rampMs = event.shape.rampUpMinutes * 60_000;
   const decayMs = event.shape.decayMinutes * 60_000;

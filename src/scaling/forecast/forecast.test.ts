@@ -86,14 +86,13 @@ describe('accuracy metrics', () => {
 
 describe('backtest on the synthetic test datasets', () => {
   for (const name of ['shop-steady', 'shop-growing']) {
-    it(`Holt-Winters beats seasonal naive on ${name} (MASE < 1)`, () => {
+    it(`the chosen model beats seasonal naive on ${name}`, () => {
       const r = runBacktest(getTestDataset(name), { heldOutWeeks: 2 });
-      assert.ok(r.holtWinters.mase < 1, `MASE ${r.holtWinters.mase}`);
-      assert.ok(r.holtWinters.mase < r.seasonalNaive.mase);
+      assert.ok(r.meanMase < r.seasonalNaiveMeanMase, `MASE ${r.meanMase} vs ${r.seasonalNaiveMeanMase}`);
       assert.equal(r.beatsSeasonalNaive, true);
     });
   }
   it('refuses a series too short to hold out weeks', () => {
-    assert.throws(() => runBacktest(getTestDataset('shop-steady').slice(0, 168 * 5)), { code: 'INSUFFICIENT_HISTORY' });
+    assert.throws(() => runBacktest(getTestDataset('shop-steady').slice(0, 168 * 4), { heldOutWeeks: 2 }), { code: 'INSUFFICIENT_HISTORY' });
   });
 });

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { getRealDataset } from '../test-data/real-datasets.ts';
+import { runBacktest } from './backtest.ts';
+import { getMae, getMase } from './metrics.ts';
+import { forecastWithSelection, getQuantile, selectModel } from './model-selection.ts';
+import { WEEK, forecastSeasonalNaive, forecastWeekAverage } from './seasonal-models.ts';
+import { getGuerreroLambda } from './transforms.ts';
+
+/** Values printed by R (forecast 8.20) with r-reference.fixture.R. */
+const R = JSON.parse(readFileSync(new URL('./r-reference.fixture.json', import.meta.url), 'utf8')) as { taylorGuerreroLambda: number; atlSnaiveTestMase: number; atlSnaiveTestMae: number };
+
+describe('numerical pieces against R', () => {
+  it("Guerrero's Box-Cox λ on the Taylor electricity series matches forecast::BoxCox.lambda", () => {
+    const y = getRealDataset('taylor-electricity').map((p) => p.requests + 1);
+    assert.ok(Math.abs(getGuerreroLambda(y, 168, 0, 1) - R.taylorGuerreroLambda) < 1e-3);
+  });
+  it('seasonal naive and its MASE on the Atlanta flights match forecast::snaive + accuracy', () => {
+    const y = getRealDataset('us-flights-2001-atl').map((p) => p.requests);
+    const train = y.slice(0, -WEEK);
+    const test = y.slice(-WEEK);
+    const f = forecastSeasonalNaive(train, WEEK, WEEK);
+    assert.ok(Math.abs(getMae(test, f) - R.atlSnaiveTestMae) < 1e-6);
+    assert.ok(Math.abs(getMase(test, f, train, WEEK) - R.atlSnaiveTestMase) < 1e-6);
+  });
+});
+
+describe('week averages', () => {
+  const z = [...Array(WEEK).fill(1), ...Array(WEEK).fill(2), ...Array(WEEK).fill(6)];
+  it('averages the same hour of the last k weeks (mean, median)', () => {
+    assert.equal(forecastWeekAverage(z, 2, { kind: 'mean', weeks: 3 })?.[0], 3);
+    assert.equal(forecastWeekAverage(z, 2, { kind: 'median', weeks: 3 })?.[0], 2);
+    assert.equal(forecastWeekAverage(z, 2, { kind: 'mean', weeks: 2 })?.[1], 4);
+  });
+  it("shifts to last week's level when asked", () => {
+    assert.equal(forecastWeekAverage(z, 1, { kind: 'mean', weeks: 3, levelAdjust: true })?.[0], 6);
+  });
+});
+
+describe('empirical quantile', () => {
+  it('interpolates as R type 7', () => {
+    assert.equal(getQuantile([1, 2, 3, 4, 5], 0.9), 4.6);
+  });
+});
+
+describe('model choice by cross-validation', () => {
+  const y = getRealDataset('us-flights-2001').map((p) => p.requests);
+  const selection = selectModel(y.slice(0, -WEEK));
+  it('never chooses a model that loses to seasonal naive in validation', () => {
+    assert.ok(selection.chosen.meanMase <= selection.seasonalNaive.meanMase);
+    for (const [k, m] of selection.chosen.mase.entries()) assert.ok(m <= 1.1 * selection.seasonalNaive.mase[k], `fold ${k}: ${m}`);
+    for (const c of selection.candidates.filter((c) => c.eligible)) assert.ok(c.meanMase < selection.seasonalNaive.meanMase);
+  });
+  it('gives ordered, non-negative quantiles around the mean', () => {
+    const f = forecastWithSelection(y.slice(0, -WEEK), selection, WEEK, [0.5, 0.9]);
+    const q50 = f.quantiles.get(0.5) as number[];
+    const q90 = f.quantiles.get(0.9) as number[];
+    assert.equal(f.mean.length, WEEK);
+    assert.ok(q90.every((v, i) => v >= q50[i] && v >= 0));
+  });
+});
+
+describe('backtest on committed real series', () => {
+  for (const name of ['us-flights-2001', 'us-flights-2001-atl'] as const) {
+    it(`the chosen model beats seasonal naive over 4 held-out weeks of ${name}, and q0.9 covers 85–95 %`, () => {
+      const r = runBacktest(getRealDataset(name), { heldOutWeeks: 4 });
+      assert.equal(r.folds.length, 4);
+      assert.ok(r.beatsSeasonalNaive && r.ratio < 1, `ratio ${r.ratio}`);
+      assert.ok(r.coverage >= 0.85 && r.coverage <= 0.95, `coverage ${r.coverage}`);
+      for (const f of r.folds) assert.ok(Object.keys(f.candidates).includes('snaive/none'));
+    });
+  }
+});
