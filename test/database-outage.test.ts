@@ -71,14 +71,16 @@ describe('PostgreSQL unreachable (a real outage through a TCP proxy)', () => {
 
   it('serves again once the database is back, without a restart', async () => {
     await proxy.restore();
-    const deadline = Date.now() + 15_000;
-    let status = 0;
-    while (Date.now() < deadline) {
-      status = (await t.app.inject({ url: `/api/v1/products/${productIds[3]}` })).statusCode;
-      if (status === 200) break;
-      await new Promise((resolve) => setTimeout(resolve, 200));
+    // A failed cache load fails its key fast for a second (src/platform/cache/cache.ts): poll.
+    for (const url of [`/api/v1/products/${productIds[3]}`, '/api/v1/categories', '/api/v1/products?q=outage']) {
+      const deadline = Date.now() + 15_000;
+      let status = 0;
+      while (Date.now() < deadline) {
+        status = (await t.app.inject({ url })).statusCode;
+        if (status === 200) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      assert.equal(status, 200, url);
     }
-    assert.equal(status, 200);
-    assert.equal((await t.app.inject({ url: '/api/v1/categories' })).statusCode, 200);
   });
 });

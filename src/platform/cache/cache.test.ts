@@ -3,7 +3,13 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { TEST_REDIS_URL, testPrefix } from '../../../test/helpers/db.ts';
 import { createMetrics } from '../metrics/metrics.ts';
-import { createRedisCache, type Cache } from './cache.ts';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { sql } from 'drizzle-orm';
+import pg from 'pg';
+import { TEST_PG_ADMIN_URL } from '../../../test/helpers/db.ts';
+import { classifyDatabaseFailure } from '../db/errors.ts';
+import { freePort } from '../local/local-stack.ts';
+import { CacheLoadFailedError, createRedisCache, type Cache } from './cache.ts';
 
 let redis: Redis;
 before(() => {
@@ -95,6 +101,79 @@ describe('redis cache', () => {
   it('keeps no KEYS or SCAN in its code path', async () => {
     const source = await import('node:fs/promises').then((fs) => fs.readFile(new URL('./cache.ts', import.meta.url), 'utf8'));
     assert.doesNotMatch(source, /\.(keys|scan)\(/);
+  });
+});
+
+describe('redis cache when its source fails', () => {
+  /** A real PostgreSQL client pointed at a port nobody listens on: every query fails with ECONNREFUSED. */
+  let down: pg.Pool;
+  before(async () => {
+    const url = new URL(TEST_PG_ADMIN_URL);
+    url.port = String(await freePort());
+    down = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  });
+  after(async () => {
+    await down.end();
+  });
+  const failingLoad = (counter: { n: number }, delayMs = 0) => async () => {
+    counter.n += 1;
+    await sleep(delayMs);
+    await drizzle({ client: down }).execute(sql`SELECT 1`);
+    return 'never';
+  };
+
+  it('releases the per-key lock as soon as a load fails, so the next caller loads at once', async () => {
+    const prefix = testPrefix();
+    const cache = createRedisCache({ redis, prefix, failureMs: 1 });
+    await assert.rejects(cache.getOrSet('p:1', failingLoad({ n: 0 }), { ttlSeconds: 60 }));
+    assert.equal(await redis.exists(`${prefix}:cache:l:p:1`), 0, 'no lock left behind');
+    await sleep(5);
+    // Another instance (its own cache object) loads at once instead of waiting for a lock.
+    const other = createRedisCache({ redis, prefix });
+    assert.equal(await other.getOrSet('p:1', async () => 'fresh', { ttlSeconds: 60 }), 'fresh');
+  });
+
+  it('serves the stale value when its reload fails', async () => {
+    const metrics = createMetrics({ role: 'test', instanceId: 'x' });
+    const cache = createRedisCache({ redis, prefix: testPrefix(), metrics });
+    assert.equal(await cache.getOrSet('c', async () => 'old', { ttlSeconds: 1 }), 'old');
+    await sleep(1100);
+    const loads = { n: 0 };
+    assert.equal(await cache.getOrSet('c', failingLoad(loads), { ttlSeconds: 1 }), 'old');
+    assert.equal(loads.n, 1, 'the reload was attempted');
+    // And for the next second it does not hammer the failing source.
+    assert.equal(await cache.getOrSet('c', failingLoad(loads), { ttlSeconds: 1 }), 'old');
+    assert.equal(loads.n, 1);
+    assert.equal((await metrics.cacheStale.get()).values.reduce((sum, v) => sum + v.value, 0), 2);
+  });
+
+  it('fails concurrent callers fast with the source\'s failure instead of queueing, in one process and across instances', async () => {
+    const prefix = testPrefix();
+    const other = new Redis(TEST_REDIS_URL);
+    try {
+      const a = createRedisCache({ redis, prefix });
+      const b = createRedisCache({ redis: other, prefix });
+      const loadsA = { n: 0 };
+      const loadsB = { n: 0 };
+      // A wins the lock and its load fails after 300 ms; 20 callers on A and 20 on B arrive meanwhile.
+      const onA = Array.from({ length: 20 }, () => a.getOrSet('hot', failingLoad(loadsA, 300), { ttlSeconds: 60 }));
+      await sleep(50);
+      const onB = Array.from({ length: 20 }, () => b.getOrSet('hot', failingLoad(loadsB, 300), { ttlSeconds: 60 }));
+      const outcomes = await Promise.allSettled([...onA, ...onB]);
+      assert.ok(outcomes.every((o) => o.status === 'rejected'));
+      assert.equal(loadsA.n, 1, 'one load on A, shared by its 20 callers');
+      assert.equal(loadsB.n, 0, 'B\'s callers did not query the failing source after waiting: they took A\'s failure');
+      for (const outcome of outcomes) {
+        const reason = (outcome as PromiseRejectedResult).reason;
+        assert.equal(classifyDatabaseFailure(reason), 'unavailable', String(reason));
+      }
+      assert.ok((outcomes.slice(20) as PromiseRejectedResult[]).every((o) => o.reason instanceof CacheLoadFailedError));
+      // Once the failure is older than failureMs (1 s), callers try the source again.
+      await sleep(1100);
+      assert.equal(await b.getOrSet('hot', async () => 'back', { ttlSeconds: 60 }), 'back');
+    } finally {
+      other.disconnect();
+    }
   });
 });
 

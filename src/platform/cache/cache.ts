@@ -9,6 +9,12 @@ export interface Cache {
    * Cache-aside read. Returns the cached value while it is fresh and none of its tags was
    * invalidated since it was written; otherwise loads it once across all instances.
    * Never throws because Redis is down: it then calls `load` directly.
+   *
+   * When `load` fails (the source is down): the key's lock is released at once; an expired value
+   * of the current tag versions is served instead when there is one; concurrent callers in this
+   * process share the one failing load, callers waiting on other instances take its failure as
+   * soon as it is known (`CacheLoadFailedError`, carrying the original code as `cause`), and for
+   * `failureMs` after it callers without a stale value fail at once instead of queueing on the source.
    */
   getOrSet<T>(key: string, load: () => Promise<T>, options: CacheEntryOptions): Promise<T>;
   /** Makes every entry written under one of these tags stale for all instances, at once. */
@@ -45,6 +51,12 @@ export interface RedisCacheOptions {
    * @defaultValue 1000
    */
   waitMs?: number;
+  /**
+   * After a load fails, how long callers for that key without a stale value fail at once with
+   * that failure instead of querying the source again or waiting on the lock.
+   * @defaultValue 1000
+   */
+  failureMs?: number;
   /** An in-process layer (L1) in front of Redis; off when omitted. See `createLocalLayer`. */
   local?: LocalLayerOptions;
 }
@@ -190,6 +202,41 @@ function deepFreeze<T>(value: T): T {
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
 /**
+ * Releases the loader's lock and leaves a failure marker (the failure's message and code) for
+ * `ARGV[3]` ms, so that callers waiting on other instances stop waiting at once.
+ */
+const RELEASE_LOCK_ON_FAILURE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return 1`;
+
+/** What a failed load leaves behind for other callers: enough for the error handler to classify it. */
+interface FailureMarker {
+  message: string;
+  code?: string;
+  severity?: string;
+}
+
+/** The failure of the load that another caller (maybe on another instance) ran for the same key. */
+export class CacheLoadFailedError extends Error {
+  constructor(key: string, marker: FailureMarker) {
+    // The original's code (and SQLSTATE severity) travel as the cause, where the error classifiers look.
+    const cause = Object.assign(new Error(marker.message), marker.code ? { code: marker.code } : {}, marker.severity ? { severity: marker.severity } : {});
+    super(`loading cache key ${key} failed: ${marker.message}`, { cause });
+    this.name = 'CacheLoadFailedError';
+  }
+}
+
+/** The innermost coded error of a cause chain (Drizzle wraps pg's error), as a marker. */
+function markerOf(error: unknown): FailureMarker {
+  let marker: FailureMarker = { message: error instanceof Error ? error.message : String(error) };
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const { message, code, severity } = e as { message?: unknown; code?: unknown; severity?: unknown };
+    if (typeof code === 'string') marker = { message: String(message), code, ...(typeof severity === 'string' ? { severity } : {}) };
+  }
+  return marker;
+}
+
+/**
  * Invalidation uses versioned tags instead of key patterns: each entry records the version of its
  * tags when it was loaded, and invalidating a tag is one INCR. A read fetches the entry and its tag
  * versions in one MGET, so there is no KEYS/SCAN anywhere and no window in which a stale entry of an
@@ -200,8 +247,20 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
   const staleMs = (options.staleSeconds ?? 30) * 1000;
   const lockMs = options.lockMs ?? 5000;
   const waitMs = options.waitMs ?? 1000;
+  const failureMs = options.failureMs ?? 1000;
   const entryKey = (key: string) => `${prefix}:cache:e:${key}`;
   const lockKey = (key: string) => `${prefix}:cache:l:${key}`;
+  const failureKey = (key: string) => `${prefix}:cache:f:${key}`;
+  /** Loads in flight in this process: concurrent callers for a key share one load and its outcome. */
+  const inflight = new Map<string, Promise<unknown>>();
+  /** Recent load failures in this process, by key: callers fail at once until `until`. */
+  const failures = new Map<string, { error: unknown; until: number }>();
+  const recentFailure = (key: string) => {
+    const failure = failures.get(key);
+    if (failure && failure.until > Date.now()) return failure;
+    if (failure) failures.delete(key);
+    return undefined;
+  };
   const tagKey = (tag: string) => `${prefix}:cache:t:${tag}`;
   const pendingTags = new Set<string>();
   let retryTimer: NodeJS.Timeout | undefined;
@@ -224,7 +283,16 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
   }
 
   async function loadAndStore<T>(key: string, load: () => Promise<T>, versions: string[], ttlSeconds: number, token: string): Promise<T> {
-    const data = await load();
+    let data: T;
+    try {
+      data = await load();
+    } catch (error) {
+      // Free the key at once (no caller should wait out the lock for a source that is down) and tell
+      // the callers waiting on other instances.
+      remember(key, error);
+      await redis.eval(RELEASE_LOCK_ON_FAILURE, 2, lockKey(key), failureKey(key), token, JSON.stringify(markerOf(error)), failureMs).catch(() => {});
+      throw error;
+    }
     try {
       await write(key, data, versions, ttlSeconds);
       await redis.eval(RELEASE_LOCK, 1, lockKey(key), token);
@@ -234,16 +302,70 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
     return data;
   }
 
+  function remember(key: string, error: unknown): void {
+    failures.set(key, { error, until: Date.now() + failureMs });
+    if (failures.size > 10_000) for (const [k] of failures) if (!recentFailure(k)) failures.delete(k);
+  }
+
+  /** The winner's entry once it is written; throws the winner's failure as soon as it is known. */
   async function waitForWinner<T>(key: string, tags: string[]): Promise<Entry<T> | undefined> {
     const deadline = Date.now() + waitMs;
     let delay = 10;
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(delay * 2, 100);
-      const { entry } = await read<T>(key, tags);
+      const [{ entry }, failed] = await Promise.all([read<T>(key, tags), redis.get(failureKey(key))]);
       if (entry) return entry;
+      if (failed) throw new CacheLoadFailedError(key, JSON.parse(failed) as FailureMarker);
     }
     return undefined;
+  }
+
+  /** One load per key in this process at a time; the others share its value or its failure. */
+  function shared<T>(key: string, run: () => Promise<T>): Promise<T> {
+    const running = inflight.get(key) as Promise<T> | undefined;
+    if (running) return running;
+    const started = run().finally(() => inflight.delete(key));
+    inflight.set(key, started);
+    return started;
+  }
+
+  /** A miss: load under the per-key lock, or wait for the instance that holds it. */
+  async function fill<T>(key: string, name: string, load: () => Promise<T>, ttlSeconds: number, tags: string[], entry: Entry<T> | undefined, versions: string[]): Promise<T> {
+    const token = randomUUID();
+    let won: boolean;
+    try {
+      won = (await redis.set(lockKey(key), token, 'PX', lockMs, 'NX')) === 'OK';
+    } catch {
+      metrics?.cacheFallbacks.inc({ cache: name, reason: 'lock' });
+      return load();
+    }
+    if (won) {
+      metrics?.cacheMisses.inc({ cache: name });
+      return loadAndStore(key, load, versions, ttlSeconds, token);
+    }
+    if (entry) {
+      // Expired but still of the current tag versions: serve it while the winner refreshes.
+      metrics?.cacheStale.inc({ cache: name });
+      return entry.d;
+    }
+    try {
+      const fresh = await waitForWinner<T>(key, tags);
+      if (fresh) {
+        metrics?.cacheHits.inc({ cache: name });
+        return fresh.d;
+      }
+    } catch (error) {
+      if (error instanceof CacheLoadFailedError) {
+        // The winner's load failed: fail now, as it did, instead of queueing on the source.
+        metrics?.cacheFallbacks.inc({ cache: name, reason: 'source-failing' });
+        remember(key, error);
+        throw error;
+      }
+      metrics?.cacheFallbacks.inc({ cache: name, reason: 'wait' });
+    }
+    metrics?.cacheMisses.inc({ cache: name });
+    return load();
   }
 
   return {
@@ -273,34 +395,24 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
         return entry.d;
       }
 
-      const token = randomUUID();
-      let won: boolean;
-      try {
-        won = (await redis.set(lockKey(key), token, 'PX', lockMs, 'NX')) === 'OK';
-      } catch {
-        metrics?.cacheFallbacks.inc({ cache: name, reason: 'lock' });
-        return load();
+      const serveStale = (error: unknown): T => {
+        // The source failed: an expired value of the current tag versions beats an error.
+        if (!entry) throw error;
+        metrics?.cacheStale.inc({ cache: name });
+        logger?.debug({ err: error, key }, 'cache load failed; serving the stale value');
+        return entry.d;
+      };
+      const failed = recentFailure(key);
+      if (failed) {
+        metrics?.cacheFallbacks.inc({ cache: name, reason: 'source-failing' });
+        return serveStale(failed.error);
       }
-      if (won) {
-        metrics?.cacheMisses.inc({ cache: name });
-        return loadAndStore(key, load, versions, entryOptions.ttlSeconds, token);
-      }
-      if (entry) {
-        // Expired but still of the current tag versions: serve it while the winner refreshes.
+      if (entry && inflight.has(key)) {
+        // This process is already refreshing it: serve the expired value meanwhile.
         metrics?.cacheStale.inc({ cache: name });
         return entry.d;
       }
-      try {
-        const fresh = await waitForWinner<T>(key, tags);
-        if (fresh) {
-          metrics?.cacheHits.inc({ cache: name });
-          return fresh.d;
-        }
-      } catch {
-        metrics?.cacheFallbacks.inc({ cache: name, reason: 'wait' });
-      }
-      metrics?.cacheMisses.inc({ cache: name });
-      return load();
+      return shared(key, () => fill(key, name, load, entryOptions.ttlSeconds, tags, entry, versions)).catch(serveStale);
     },
 
     async invalidateTags(tags: string[]): Promise<void> {
