@@ -113,7 +113,7 @@ export async function loadHistory(o: { history?: string; learn?: boolean }, deps
     } catch {
       throw new ScalingInputError('MALFORMED_CSV', `--history ${o.history} cannot be read`);
     }
-    return parseHourlyCsv(text, o.history);
+    return parseHourlyCsv(text, o.history, (g) => process.stderr.write(`warning: ${o.history}: filled ${g.filledHours} missing hour(s), the first at ${g.firstMissing}, with ${g.method}\n`));
   }
   if (o.learn) {
     if (!deps.loadHourlyHistory) throw new ScalingInputError('INVALID_OPTION', '--learn needs the database (run through the main CLI) or use --history <csv>');

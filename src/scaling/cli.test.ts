@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { DEFAULT_SIMULATE_POLICIES, registerScalingCommands } from './cli.ts';
 
@@ -87,6 +90,57 @@ describe('salescale CLI', () => {
     const cap = await run(['plan', '--capacity', '-5', '--year', '2026']);
     assert.equal(cap.exitCode, 2);
     assert.match(cap.err, /NEGATIVE_CAPACITY/);
+  });
+
+  it('forecast --history --events-csv: learned Black Friday uplift, the source of each event, and the q0.9 band above the mean', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-uplift-'));
+    try {
+      const HOUR = 3_600_000;
+      const bfs = [Date.parse('2024-11-29T00:00:00Z'), Date.parse('2025-11-28T00:00:00Z')];
+      const base = (t: number) => 1000 * (0.3 + Math.max(0, Math.sin(((new Date(t).getUTCHours() - 6) / 24) * 2 * Math.PI)));
+      const mult = (t: number) => {
+        const s = bfs.find((b) => t >= b && t < b + 24 * HOUR);
+        if (s === undefined) return 1;
+        const h = (t - s) / HOUR;
+        return h < 4 ? 1 + (5 * (h + 1)) / 4 : 6;
+      };
+      const rows = ['hour,requests'];
+      for (let t = Date.parse('2024-09-02T00:00:00Z'); t < Date.parse('2026-11-20T00:00:00Z'); t += HOUR) rows.push(`${new Date(t).toISOString()},${Math.round(base(t) * mult(t) * (1 + 0.05 * Math.sin(t / 7e6)))}`);
+      writeFileSync(join(dir, 'history.csv'), `${rows.join('\n')}\n`);
+      writeFileSync(join(dir, 'events.csv'), 'name,start,end,kind\nBlack Friday,2024-11-29T00:00:00Z,2024-11-30T00:00:00Z,black-friday\nBlack Friday,2025-11-28T00:00:00Z,2025-11-29T00:00:00Z,black-friday\nBlack Friday,2026-11-27T00:00:00Z,2026-11-28T00:00:00Z,black-friday\n');
+      const r = await run(['forecast', '--history', join(dir, 'history.csv'), '--events-csv', join(dir, 'events.csv'), '--from', '2026-11-27T00:00:00Z', '--to', '2026-11-28T00:00:00Z', '--json', '--no-db', '--no-progress']);
+      assert.equal(r.exitCode, 0, r.err);
+      const json = JSON.parse(r.out) as { quantile: number; eventSources: { source: string }[]; hours: { baseRequestsPerSecond: number; meanRequestsPerSecond: number; quantileRequestsPerSecond: number; eventMultiplier: number }[] };
+      assert.equal(json.quantile, 0.9);
+      assert.match(json.eventSources[0].source, /^learned from 2 past event/);
+      for (let i = 8; i < 20; i++) {
+        const h = json.hours[i];
+        const truth = (base(Date.parse('2026-11-27T00:00:00Z') + i * HOUR) * 6) / 3600;
+        assert.ok(Math.abs(h.meanRequestsPerSecond / truth - 1) < 0.15, `hour ${i}: ${h.meanRequestsPerSecond} vs ${truth}`);
+        assert.ok(h.quantileRequestsPerSecond >= h.meanRequestsPerSecond);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a history shorter than three weeks and a non-numeric count with one error line and exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-bad-'));
+    try {
+      const rows = ['hour,requests'];
+      for (let i = 0; i < 168 * 2; i++) rows.push(`${new Date(Date.UTC(2026, 0, 5) + i * 3_600_000).toISOString()},${100 + (i % 24)}`);
+      writeFileSync(join(dir, 'short.csv'), `${rows.join('\n')}\n`);
+      const short = await run(['forecast', '--history', join(dir, 'short.csv'), '--from', '2026-01-19T00:00:00Z', '--to', '2026-01-20T00:00:00Z', '--json', '--no-db', '--no-progress']);
+      assert.equal(short.exitCode, 2);
+      assert.match(short.err, /^error \[INSUFFICIENT_HISTORY\]: .*3 weeks/);
+      assert.equal(short.err.trim().split('\n').length, 1);
+      writeFileSync(join(dir, 'nan.csv'), 'hour,requests\n2026-01-05T00:00:00Z,12\n2026-01-05T01:00:00Z,lots\n');
+      const nan = await run(['backtest', '--history', join(dir, 'nan.csv')]);
+      assert.equal(nan.exitCode, 2);
+      assert.match(nan.err, /^error \[MALFORMED_CSV\]: .*line 3/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('backtest --json reports each fold: candidates, chosen model, seasonal naive and the quantile coverage', async () => {

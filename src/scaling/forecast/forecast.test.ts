@@ -72,7 +72,21 @@ describe('hourly CSV', () => {
   it('rejects malformed rows with MALFORMED_CSV naming the line', () => {
     assert.throws(() => parseHourlyCsv('hour,requests\n2026-01-01T00:00:00Z,abc\n'), /line 2/);
     assert.throws(() => parseHourlyCsv('time,value\n'), { code: 'MALFORMED_CSV' });
-    assert.throws(() => parseHourlyCsv('hour,requests\n2026-01-01T00:00:00Z,1\n2026-01-01T03:00:00Z,1\n'), { code: 'MALFORMED_CSV' });
+    assert.throws(() => parseHourlyCsv('hour,requests\n2026-01-01T00:00:00Z,-1\n'), { code: 'MALFORMED_CSV' });
+  });
+  it('refuses duplicate and out-of-order hours, naming them', () => {
+    assert.throws(() => parseHourlyCsv('hour,requests\n2026-01-01T00:00:00Z,1\n2026-01-01T00:00:00Z,2\n'), /line 3: duplicate hour 2026-01-01T00:00:00.000Z/);
+    assert.throws(() => parseHourlyCsv('hour,requests\n2026-01-01T01:00:00Z,1\n2026-01-01T00:00:00Z,2\n'), /line 3: .*sorted ascending/);
+  });
+  it('fills a gap (linear interpolation without a week before it) and reports how', () => {
+    let report: { filledHours: number; method: string } | undefined;
+    const points = parseHourlyCsv('hour,requests\n2026-01-01T00:00:00Z,10\n2026-01-01T03:00:00Z,40\n', 'h.csv', (g) => {
+      report = g;
+    });
+    assert.deepEqual(points.map((p) => p.requests), [10, 20, 30, 40]);
+    assert.equal(report?.filledHours, 2);
+    assert.match(report?.method ?? '', /one week earlier.*linear interpolation/);
+    assert.throws(() => parseHourlyCsv('hour,requests\n2026-01-01T00:00:00Z,1\n2026-02-01T00:00:00Z,1\n'), /gaps longer than 168 h/);
   });
 });
 
