@@ -2,7 +2,8 @@ import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({
   dialect: 'postgresql',
-  schema: './src/platform/db/schema.ts',
+  // Every table, wherever its owner keeps it: modules own theirs (`<module>.tables.ts`), platform its own.
+  schema: ['./src/modules/*/*.tables.ts', './src/platform/*/*.tables.ts'],
   out: './src/platform/db/migrations',
   strict: true,
 });

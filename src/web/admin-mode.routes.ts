@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { ClusterNode } from '../platform/cluster/cluster-node.ts';
-import { DomainError } from './errors.ts';
-import { errorResponses } from './schemas.ts';
+import { DomainError } from '../shared/errors.ts';
+import { errorResponses } from './http/schemas.ts';
 
 const Mode = Type.Union([Type.Literal('normal'), Type.Literal('elevated'), Type.Literal('critical')]);
 

@@ -1,10 +1,26 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { classifyDatabaseFailure, isInvalidValueError, type DatabaseFailure } from '../platform/db/errors.ts';
 import { isRedisUnavailable } from '../platform/redis/errors.ts';
-import { DomainError, STATUS_BY_KIND } from './errors.ts';
+import { DomainError, type ErrorKind } from '../shared/errors.ts';
+import { type ErrorBody, errorBody, RETRY_AFTER_S, sendError } from './http/error-reply.ts';
 
-export interface ErrorBody {
-  error: { code: string; message: string; requestId: string; details?: Record<string, unknown> };
+export { RETRY_AFTER_S } from './http/error-reply.ts';
+
+/** The only place that knows HTTP statuses for domain errors. */
+const STATUS_BY_KIND: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  unprocessable: 422,
+  rate_limited: 429,
+  unavailable: 503,
+};
+
+/** The status and body a domain error is answered with (used by the idempotency helper to store refusals). */
+export function domainErrorReply(error: DomainError, requestId: string): { status: number; body: ErrorBody } {
+  return { status: STATUS_BY_KIND[error.kind], body: errorBody(error.code, error.message, requestId, error.details) };
 }
 
 /** Codes for the 4xx errors Fastify raises itself (body parsing, content type, limits, router). */
@@ -27,9 +43,6 @@ const DATABASE_CODES: Record<DatabaseFailure, string> = {
   conflict: 'DATABASE_CONFLICT',
 };
 
-/** Seconds a client should wait before retrying a 503. */
-export const RETRY_AFTER_S = { unavailable: 2, busy: 1 } as const;
-
 /**
  * A dependency failure that is not a bug: an outage of PostgreSQL or Redis (whatever wraps it),
  * a pool checkout timeout, a statement cancelled by its timeout, a deadlock rolled back.
@@ -39,14 +52,6 @@ export function dependencyFailure(error: unknown): { code: string; retryAfterS: 
   const failure = classifyDatabaseFailure(error);
   if (!failure) return undefined;
   return { code: DATABASE_CODES[failure], retryAfterS: failure === 'unavailable' ? RETRY_AFTER_S.unavailable : RETRY_AFTER_S.busy };
-}
-
-export function sendError(reply: FastifyReply, status: number, code: string, message: string, details?: Record<string, unknown>): FastifyReply {
-  const body: ErrorBody = { error: { code, message, requestId: String(reply.request.id) } };
-  if (details !== undefined) body.error.details = details;
-  // Every 503 is a refusal to retry: say when.
-  if (status === 503 && reply.getHeader('retry-after') === undefined) reply.header('retry-after', String(RETRY_AFTER_S.busy));
-  return reply.code(status).type('application/json; charset=utf-8').send(body);
 }
 
 export function installErrorHandling(app: FastifyInstance): void {

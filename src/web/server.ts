@@ -40,7 +40,7 @@ import { loadShedding } from './plugins/load-shedding.ts';
 import { degradeMode } from './plugins/degrade-mode.ts';
 import { rateLimit } from './plugins/rate-limit.ts';
 import { QUEUE_BOARD_PATH, queueBoard } from './plugins/queue-board.ts';
-import { ErrorResponse } from './schemas.ts';
+import { ErrorResponse } from './http/schemas.ts';
 
 export interface WebDeps {
   config: AppConfig;

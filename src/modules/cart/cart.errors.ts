@@ -1,4 +1,4 @@
-import { ConflictError, UnprocessableError } from '../../web/errors.ts';
+import { ConflictError, UnprocessableError } from '../../shared/errors.ts';
 
 export class CartFullError extends UnprocessableError {
   constructor(max: number) {

@@ -1,4 +1,4 @@
-import { ConflictError, InvalidInputError, NotFoundError, UnprocessableError } from '../../web/errors.ts';
+import { ConflictError, InvalidInputError, NotFoundError, UnprocessableError } from '../../shared/errors.ts';
 
 export class ProductNotFoundError extends NotFoundError {
   constructor(id: number) {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { IdParams, errorResponses } from '../../web/schemas.ts';
+import { IdParams, errorResponses } from '../../web/http/schemas.ts';
 import {
   Category,
   CategoryList,

@@ -1,3 +1,4 @@
+import { createIdCursor } from '../../shared/cursor.ts';
 import type { Cache } from '../../platform/cache/cache.ts';
 import type { Database } from '../../platform/db/client.ts';
 import { PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, pgError } from '../../platform/db/errors.ts';
@@ -55,19 +56,16 @@ export const CATALOG_TAGS = {
 /** List queries are cached briefly: the product tag invalidates them on every catalog write anyway. */
 const LIST_TTL_S = 60;
 
+const cursor = createIdCursor('after', 0);
+
 export function encodeCursor(lastId: number): string {
-  return Buffer.from(JSON.stringify({ after: lastId })).toString('base64url');
+  return cursor.encode(lastId);
 }
 
-export function decodeCursor(cursor: string): number {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    const after = (parsed as { after?: unknown }).after;
-    if (typeof after === 'number' && Number.isSafeInteger(after) && after >= 0) return after;
-  } catch {
-    // fall through
-  }
-  throw new InvalidCursorError();
+export function decodeCursor(text: string): number {
+  const after = cursor.decode(text);
+  if (after === undefined) throw new InvalidCursorError();
+  return after;
 }
 
 export function createCatalogService(deps: CatalogServiceDeps) {

@@ -1,4 +1,4 @@
-import { ConflictError, DomainError } from '../../web/errors.ts';
+import { ConflictError, DomainError } from '../../shared/errors.ts';
 
 export class EmailTakenError extends ConflictError {
   constructor() {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { errorResponses } from '../../web/schemas.ts';
+import { errorResponses } from '../../web/http/schemas.ts';
 import { LoginBody, RegisterBody } from './customers.schemas.ts';
 import type { CustomerService } from './customers.service.ts';
 import { clearSessionCookie, requireCustomer, setSessionCookie } from './session-plugin.ts';

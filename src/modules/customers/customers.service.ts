@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Database } from '../../platform/db/client.ts';
 import { PG_UNIQUE_VIOLATION, pgError } from '../../platform/db/errors.ts';
 import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
-import type { PasswordHashParams } from './customers.config.ts';
+import type { PasswordHashParams } from '../../platform/config/customers.config.ts';
 import { EmailTakenError, InvalidCredentialsError, NotSignedInError } from './customers.errors.ts';
 import { createCustomersRepository, type CustomerRow } from './customers.repository.ts';
 import type { Customer, LoginBody, RegisterBody } from './customers.schemas.ts';

@@ -1,4 +1,3 @@
-export { customersConfigFrom, customersEnv, type CustomersConfig } from './customers.config.ts';
 export { LoginLockedError, LoginUnavailableError, NotSignedInError } from './customers.errors.ts';
 export { customerRoutes } from './customers.routes.ts';
 export { Customer } from './customers.schemas.ts';

@@ -1,5 +1,5 @@
 import { argon2, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { PasswordHashParams } from './customers.config.ts';
+import type { PasswordHashParams } from '../../platform/config/customers.config.ts';
 
 const SALT_BYTES = 16;
 const TAG_BYTES = 32;

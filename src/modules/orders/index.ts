@@ -1,4 +1,3 @@
-export { checkoutConfigFrom, checkoutEnv, type CheckoutConfig } from './checkout.config.ts';
 export { createOrderBatcher, type OrderPlacer } from './order-batcher.ts';
 export { orderFollowUps, type FollowUpDelays, type OrderPlaced } from './orders.follow-ups.ts';
 export { checkoutMetricsFor, type CheckoutMetrics } from './orders.metrics.ts';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../../platform/db/client.ts';
-import { pgError } from '../../platform/db/errors.ts';
+import { isRetryableConflict } from '../../platform/db/errors.ts';
 import type { OrdersRepository, PlacedOrder, PlaceOrderInput } from './orders.repository.ts';
 
 /** Places orders in PostgreSQL: one by one, or gathered into batches. */
@@ -10,12 +10,9 @@ export interface OrderPlacer {
 
 /** SQLSTATE of a lock wait cut short by `lock_timeout` inside a batch. */
 const LOCK_NOT_AVAILABLE = '55P03';
-/**
- * Deadlock detected / serialization failure: PostgreSQL rolled the whole statement back, so placing
- * the order again is safe. (Two orders finishing a product's last units can deadlock: a shard an
- * order waited for but could not use stays locked by it until it ends.)
- */
-const RETRYABLE = new Set(['40P01', '40001']);
+// Deadlock detected / serialization failure (`isRetryableConflict`): PostgreSQL rolled the whole
+// statement back, so placing the order again is safe. (Two orders finishing a product's last units can
+// deadlock: a shard an order waited for but could not use stays locked by it until it ends.)
 const ATTEMPTS = 3;
 
 /** An error shaped like pg's, so callers translate batch refusals exactly as single ones. */
@@ -58,8 +55,7 @@ export function createOrderBatcher(options: OrderBatcherOptions): OrderPlacer {
       try {
         return await options.repo.place(options.db(), input);
       } catch (error) {
-        const code = pgError(error)?.code;
-        if (attempt >= ATTEMPTS || code === undefined || !RETRYABLE.has(code)) throw error;
+        if (attempt >= ATTEMPTS || !isRetryableConflict(error)) throw error;
         options.logger.warn({ err: error, attempt }, 'order statement rolled back by PostgreSQL (deadlock or serialization): placing it again');
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
       }

@@ -1,4 +1,4 @@
-import { ConflictError, DomainError, InvalidInputError, NotFoundError, UnprocessableError } from '../../web/errors.ts';
+import { ConflictError, DomainError, InvalidInputError, NotFoundError, UnprocessableError } from '../../shared/errors.ts';
 
 export interface Shortage {
   productId: number;

@@ -2,26 +2,22 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { IdempotencyStore } from '../../platform/idempotency/idempotency-store.ts';
-import { fingerprintOf, idempotent } from '../../web/idempotency.ts';
-import { IdParams, errorResponses } from '../../web/schemas.ts';
+import { createIdCursor } from '../../shared/cursor.ts';
+import { fingerprintOf, idempotent } from '../../web/http/idempotent.ts';
+import { IdParams, errorResponses } from '../../web/http/schemas.ts';
 import type { CartService } from '../cart/index.ts';
 import { requireCustomer } from '../customers/index.ts';
 import { EmptyCartError, IdempotencyKeyRequiredError, InvalidCursorError } from './orders.errors.ts';
 import { CreateOrderBody, IdempotencyHeaders, ListOrdersQuery, OrderPage } from './orders.schemas.ts';
 import type { OrderService } from './orders.service.ts';
 
-function encodeCursor(beforeId: number): string {
-  return Buffer.from(JSON.stringify({ before: beforeId })).toString('base64url');
-}
+/** Orders are listed newest first: the cursor names the oldest order of the page. */
+const cursor = createIdCursor('before', 1);
 
-function decodeCursor(cursor: string): number {
-  try {
-    const before = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { before?: unknown }).before;
-    if (typeof before === 'number' && Number.isSafeInteger(before) && before > 0) return before;
-  } catch {
-    // fall through
-  }
-  throw new InvalidCursorError();
+function decodeCursor(text: string): number {
+  const before = cursor.decode(text);
+  if (before === undefined) throw new InvalidCursorError();
+  return before;
 }
 
 /**
@@ -82,7 +78,7 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
       const customerId = requireCustomer(request);
       const before = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
       const page = await orders.list(customerId, before, request.query.limit);
-      return { items: page.items, nextCursor: page.hasMore ? encodeCursor(page.items[page.items.length - 1]!.id) : null };
+      return { items: page.items, nextCursor: page.hasMore ? cursor.encode(page.items[page.items.length - 1]!.id) : null };
     });
     app.get('/orders/:id', { schema: { tags, params: IdParams, response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 404) } } }, (request) =>
       orders.get(requireCustomer(request), request.params.id),

@@ -18,7 +18,7 @@ import { createOrderBatcher, type OrderPlacer } from './order-batcher.ts';
 import type { CheckoutMetrics } from './orders.metrics.ts';
 import { createOrdersRepository, type OrderLine } from './orders.repository.ts';
 import type { Order } from './orders.schemas.ts';
-import { DomainError, STATUS_BY_KIND } from '../../web/errors.ts';
+import { isRefusal } from '../../shared/errors.ts';
 
 /** Per-process memory of recent gate refusals (see the inventory module's stock view). */
 export interface StockHints {
@@ -75,7 +75,7 @@ function refusalOf(error: unknown): Error | undefined {
 function outcomeOf(error: unknown): 'out_of_stock' | 'limit_exceeded' | 'rejected' | 'error' {
   if (error instanceof OutOfStockError) return 'out_of_stock';
   if (error instanceof PurchaseLimitExceededError) return 'limit_exceeded';
-  if (error instanceof DomainError && STATUS_BY_KIND[error.kind] < 500) return 'rejected';
+  if (isRefusal(error)) return 'rejected';
   return 'error';
 }
 

@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import type { Database, Db } from '../../platform/db/client.ts';
 import { products } from '../catalog/catalog.tables.ts';
-import { NotFoundError, UnprocessableError } from '../../web/errors.ts';
+import { NotFoundError, UnprocessableError } from '../../shared/errors.ts';
 import type { CreateSaleEventBody, SaleEvent, UpdateSaleEventBody } from './sale-events.schemas.ts';
 import { saleEventProducts, saleEvents } from './sale-events.tables.ts';
 

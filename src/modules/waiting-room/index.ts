@@ -1,4 +1,3 @@
-export { waitingRoomConfigFrom, waitingRoomEnv, type WaitingRoomConfig } from './waiting-room.config.ts';
 export { createWaitingRoomFeature, waitingRoomSchemas, type WaitingRoomFeatureDeps } from './waiting-room.feature.ts';
 export { PASS_HEADER, VISITOR_COOKIE } from './waiting-room.routes.ts';
 export { admissionRate } from './waiting-room.rate.ts';

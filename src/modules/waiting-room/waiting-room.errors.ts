@@ -1,4 +1,4 @@
-import { ConflictError, DomainError, NotFoundError } from '../../web/errors.ts';
+import { ConflictError, DomainError, NotFoundError } from '../../shared/errors.ts';
 
 export class WaitingRoomNotFoundError extends NotFoundError {
   constructor(saleEventId: number) {

@@ -5,7 +5,7 @@ import type client from 'prom-client';
 import { closeRedis, createRedis } from '../../platform/redis/redis.ts';
 import type { StockGate } from '../inventory/index.ts';
 import type { SaleEvent } from '../sale-events/index.ts';
-import type { WaitingRoomConfig } from './waiting-room.config.ts';
+import type { WaitingRoomConfig } from '../../platform/config/waiting-room.config.ts';
 import { waitingRoomMetricsFor } from './waiting-room.metrics.ts';
 import { createEventRegistry } from './waiting-room.registry.ts';
 import { holdersOf, passesOf, waitingRoomRoutes } from './waiting-room.routes.ts';

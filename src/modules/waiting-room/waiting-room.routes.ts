@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { clientAddressKey } from '../../platform/rate-limit/client-key.ts';
-import { errorResponses } from '../../web/schemas.ts';
+import { errorResponses } from '../../web/http/schemas.ts';
 import { QueueParams, TicketParams, WaitingRoomInfo } from './waiting-room.schemas.ts';
 import type { Visitor, WaitingRoom } from './waiting-room.service.ts';
 import type { StreamHub } from './waiting-room.streams.ts';

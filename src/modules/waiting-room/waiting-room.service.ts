@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { StockGate } from '../inventory/index.ts';
-import type { WaitingRoomConfig } from './waiting-room.config.ts';
+import type { WaitingRoomConfig } from '../../platform/config/waiting-room.config.ts';
 import {
   PassExpiredError,
   PassInvalidError,

@@ -8,9 +8,9 @@ import { cacheLocalConfigFrom, cacheLocalEnv, type CacheLocalConfig } from '../c
 import { clusterConfigFrom, clusterEnv, type ClusterConfig } from '../cluster/cluster.config.ts';
 import { rateLimitConfigFrom, rateLimitEnv, type RateLimitConfig } from '../rate-limit/rate-limit.config.ts';
 import { observabilityConfigFrom, observabilityEnv, type ObservabilityConfig } from '../metrics/observability.config.ts';
-import { customersConfigFrom, customersEnv, type CustomersConfig } from '../../modules/customers/customers.config.ts';
-import { checkoutConfigFrom, checkoutEnv, type CheckoutConfig } from '../../modules/orders/checkout.config.ts';
-import { waitingRoomConfigFrom, waitingRoomEnv, type WaitingRoomConfig } from '../../modules/waiting-room/waiting-room.config.ts';
+import { customersConfigFrom, customersEnv, type CustomersConfig } from './customers.config.ts';
+import { checkoutConfigFrom, checkoutEnv, type CheckoutConfig } from './checkout.config.ts';
+import { waitingRoomConfigFrom, waitingRoomEnv, type WaitingRoomConfig } from './waiting-room.config.ts';
 
 export { ConfigError } from './env-schema.ts';
 

@@ -1,9 +1,12 @@
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import * as schema from './schema.ts';
 
-export type Db = NodePgDatabase<typeof schema>;
+/**
+ * A Drizzle database. Typed queries go through each module's table objects, so the client carries no
+ * schema (the relational query API is not used): platform never needs to know the modules' tables.
+ */
+export type Db = NodePgDatabase;
 
 export interface DatabaseOptions {
   url: string;
@@ -50,8 +53,8 @@ function createPool(url: string, options: DatabaseOptions, role: 'primary' | 're
 export function createDatabase(options: DatabaseOptions): Database {
   const primaryPool = createPool(options.url, options, 'primary');
   const replicaPool = options.replicaUrl ? createPool(options.replicaUrl, options, 'replica') : undefined;
-  const primary = drizzle({ client: primaryPool, schema });
-  const replica = replicaPool ? drizzle({ client: replicaPool, schema }) : primary;
+  const primary = drizzle({ client: primaryPool });
+  const replica = replicaPool ? drizzle({ client: replicaPool }) : primary;
   return {
     primary,
     replica,

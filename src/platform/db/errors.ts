@@ -53,7 +53,7 @@ const CONNECTION_MESSAGES = [
 ];
 
 function classifySqlState(code: string): DatabaseFailure | undefined {
-  if (code === '40P01' || code === '40001') return 'conflict';
+  if (PG_RETRYABLE_CODES.has(code)) return 'conflict';
   if (code === '57014') return 'timeout';
   // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 57P05 idle_session_timeout,
   // class 08 connection exceptions, 25006 read-only transaction (a failover in progress).
@@ -100,4 +100,16 @@ export function classifyDatabaseFailure(error: unknown): DatabaseFailure | undef
  */
 export function isInvalidValueError(error: unknown): boolean {
   return pgError(error)?.code.startsWith('22') === true;
+}
+
+/**
+ * Deadlock (40P01) and serialization failure (40001): PostgreSQL rolled the statement back and the
+ * same statement may simply be run again.
+ */
+export const PG_RETRYABLE_CODES: ReadonlySet<string> = new Set(['40P01', '40001']);
+
+/** The error (pg's or Drizzle's wrapper of it) is one PostgreSQL asks us to retry. */
+export function isRetryableConflict(error: unknown): boolean {
+  const code = pgError(error)?.code;
+  return code !== undefined && PG_RETRYABLE_CODES.has(code);
 }

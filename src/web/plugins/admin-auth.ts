@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { sendError } from '../error-handler.ts';
+import { sendError } from '../http/error-reply.ts';
 
 /**
  * An onRequest hook that admits `Authorization: Bearer <ADMIN_API_TOKEN>`. Both sides are hashed

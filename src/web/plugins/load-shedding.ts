@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { LoadMonitor } from '../../platform/load/load-monitor.ts';
 import { shouldShed, trafficClassOf } from '../../platform/load/load-shed.ts';
 import type { LoadShedMetrics } from '../../platform/load/load-shed.metrics.ts';
-import { sendError } from '../error-handler.ts';
+import { sendError } from '../http/error-reply.ts';
 import { isOperationalPath } from './rate-limit.ts';
 
 /** Seconds a shed client is asked to wait: about a few sample windows, long enough for a retry elsewhere. */

@@ -1,4 +1,4 @@
-import { int, num } from '../../platform/config/env-schema.ts';
+import { int, num } from './env-schema.ts';
 
 /** The waiting room of sale events (see `src/modules/waiting-room/README.md`). */
 export const waitingRoomEnv = {

@@ -1,4 +1,4 @@
-import { int } from '../../platform/config/env-schema.ts';
+import { int } from './env-schema.ts';
 
 const DAY_S = 86_400;
 

@@ -1,7 +1,6 @@
 /**
- * Domain errors: expected refusals with a stable code, raised by services and mapped to HTTP in
- * one place (the error handler). Domain code never imports HTTP; the status lives here only as a
- * classification every transport understands.
+ * Domain errors: expected refusals with a stable code, raised by services. The kind classifies the
+ * refusal for every transport; only the web role's error handler turns a kind into an HTTP status.
  */
 export type ErrorKind = 'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'unprocessable' | 'rate_limited' | 'unavailable';
 
@@ -21,6 +20,15 @@ export class DomainError extends Error {
     this.kind = kind;
     this.details = details;
   }
+}
+
+/**
+ * A refusal is an answer (the request was wrong or cannot be granted: sold out, not found, limit hit),
+ * not a failure: it is replayed to retries of the same idempotent request and counted as "rejected".
+ * `unavailable` is a failure of ours (a dependency is down): retrying may succeed.
+ */
+export function isRefusal(error: unknown): error is DomainError {
+  return error instanceof DomainError && error.kind !== 'unavailable';
 }
 
 export class NotFoundError extends DomainError {
@@ -46,14 +54,3 @@ export class InvalidInputError extends DomainError {
     super(code, 'invalid', message, details);
   }
 }
-
-export const STATUS_BY_KIND: Record<ErrorKind, number> = {
-  invalid: 400,
-  unauthenticated: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  unprocessable: 422,
-  rate_limited: 429,
-  unavailable: 503,
-};

@@ -1,20 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { IdempotencyStore } from '../platform/idempotency/idempotency-store.ts';
-import { sendError, type ErrorBody } from './error-handler.ts';
-import { DomainError, STATUS_BY_KIND } from './errors.ts';
+import type { IdempotencyStore } from '../../platform/idempotency/idempotency-store.ts';
+import { type DomainError, isRefusal } from '../../shared/errors.ts';
+import { domainErrorReply } from '../error-handler.ts';
+import { sendError } from './error-reply.ts';
 
 export interface IdempotentResult {
   status: number;
   body: unknown;
   /** The result is an earlier request's (found by another guard, e.g. a database constraint). */
   replayed?: boolean;
-}
-
-function errorBodyOf(error: DomainError, request: FastifyRequest): ErrorBody {
-  const body: ErrorBody = { error: { code: error.code, message: error.message, requestId: String(request.id) } };
-  if (error.details !== undefined) body.error.details = error.details;
-  return body;
 }
 
 /** A stable hash of what makes two requests "the same request". */
@@ -43,12 +38,11 @@ export async function idempotent(
   run: () => Promise<IdempotentResult>,
 ): Promise<FastifyReply> {
   const known = input.knownRefusal?.();
-  const knownStatus = known ? STATUS_BY_KIND[known.kind] : 0;
-  const knownBody = known ? errorBodyOf(known, request) : undefined;
+  const knownReply = known ? domainErrorReply(known, String(request.id)) : undefined;
   let begin: Awaited<ReturnType<IdempotencyStore['begin']>>;
   try {
-    begin = known
-      ? await store.beginWithResult(input.scope, input.key, input.fingerprint, knownStatus, knownBody)
+    begin = knownReply
+      ? await store.beginWithResult(input.scope, input.key, input.fingerprint, knownReply.status, knownReply.body)
       : await store.begin(input.scope, input.key, input.fingerprint);
   } catch (error) {
     request.log.warn({ err: error }, 'idempotency store unavailable');
@@ -63,15 +57,16 @@ export async function idempotent(
     return sendError(reply, 409, 'IDEMPOTENCY_IN_PROGRESS', 'a request with this Idempotency-Key is still being processed; retry shortly with the same key');
   }
   if (begin.kind === 'replay') return reply.header('idempotent-replayed', 'true').code(begin.status).send(begin.body);
-  if (known) return reply.code(knownStatus).send(knownBody);
+  if (knownReply) return reply.code(knownReply.status).send(knownReply.body);
 
   const { lease } = begin;
   let result: IdempotentResult;
   try {
     result = await run();
   } catch (error) {
-    if (error instanceof DomainError && STATUS_BY_KIND[error.kind] < 500) {
-      await store.complete(input.scope, input.key, lease, input.fingerprint, STATUS_BY_KIND[error.kind], errorBodyOf(error, request)).catch((e: unknown) => request.log.warn({ err: e }, 'could not store an idempotent refusal'));
+    if (isRefusal(error)) {
+      const refusal = domainErrorReply(error, String(request.id));
+      await store.complete(input.scope, input.key, lease, input.fingerprint, refusal.status, refusal.body).catch((e: unknown) => request.log.warn({ err: e }, 'could not store an idempotent refusal'));
     } else {
       await store.abandon(input.scope, input.key, lease).catch((e: unknown) => request.log.warn({ err: e }, 'could not release an idempotency key'));
     }
