@@ -143,6 +143,34 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('plan and simulate size on the q0.9 forecast; simulate shows mean- and quantile-sized pre-scaling side by side', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-quantile-'));
+    try {
+      const rows = ['hour,requests'];
+      const start = Date.parse('2026-10-05T00:00:00Z');
+      for (let i = 0; i < 168 * 7; i++) {
+        const hour = i % 24;
+        rows.push(`${new Date(start + i * 3_600_000).toISOString()},${Math.round(200_000 * (0.3 + Math.max(0, Math.sin(((hour - 6) / 24) * 2 * Math.PI))) * (1 + 0.15 * Math.sin(i * 1.7)))}`);
+      }
+      writeFileSync(join(dir, 'history.csv'), `${rows.join('\n')}\n`);
+      const common = ['--history', join(dir, 'history.csv'), '--year', '2026', '--capacity', '150', '--json', '--no-db', '--no-progress', '--from', '2026-11-27T08:00:00Z', '--to', '2026-11-27T12:00:00Z'];
+      const plan = await run(['plan', ...common]);
+      assert.equal(plan.exitCode, 0, plan.err);
+      const planJson = JSON.parse(plan.out) as { sizing: string; quantile: number };
+      assert.equal(planJson.quantile, 0.9);
+      assert.match(planJson.sizing, /0\.9 quantile/);
+      const sim = await run(['simulate', ...common, '--policies', 'hpa,hpa-prescaled']);
+      assert.equal(sim.exitCode, 0, sim.err);
+      const totals = (JSON.parse(sim.out) as { totals: { policy: string; sizing: string; minutesOverSlo: number; cost: number; instanceHours: number }[] }).totals;
+      assert.deepEqual(totals.map((t) => [t.policy, t.sizing]), [['hpa', 'reactive'], ['hpa-prescaled', 'q0.9'], ['hpa-prescaled', 'mean']]);
+      const [, q, mean] = totals;
+      assert.ok(q.instanceHours >= mean.instanceHours && q.cost >= mean.cost);
+      assert.ok(Number.isFinite(q.minutesOverSlo) && Number.isFinite(mean.minutesOverSlo));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('backtest --json reports each fold: candidates, chosen model, seasonal naive and the quantile coverage', async () => {
     const r = await run(['backtest', '--dataset', 'us-flights-2001-atl', '--held-out-weeks', '2', '--json']);
     assert.equal(r.exitCode, 0, r.err);

@@ -120,6 +120,11 @@ function parseWorkerOptions(o: WorkerCliOptions) {
   return { workers, keda };
 }
 
+/** Policies whose capacity follows the plan (pre-scaling windows, schedules, predictive): sized on a forecast. */
+function isPlanSized(policy: string): boolean {
+  return /prescaled|scheduled|predictive|fixeddate/.test(policy);
+}
+
 /** Adds the five scaling commands to a commander program. */
 export function registerScalingCommands(program: Command, deps: ScalingCliDeps = {}): Command {
   const forecastCmd = addCommon(program.command('forecast').description('hourly traffic forecast: base pattern (or learned) × sale events'));
@@ -201,24 +206,25 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         const start = new Date(f.from.getTime() + 3_600_000);
         const spike = { name: 'synthetic spike', startsAt: start, endsAt: new Date(start.getTime() + 7_200_000), trafficMultiplier: toNumber(o.spike, '--spike'), shape: { rampUpMinutes: 5, decayMinutes: 15 } };
         f.forecast.events = [...(f.forecast.events ?? []), spike];
+        f.quantileForecast.events = [...(f.quantileForecast.events ?? []), spike];
       }
       const bar = createProgress(o.progress && !o.json, policies.length * 100);
       const pricePerInstanceHour = toNumber(o.price, '--price');
       const leadMinutes = toNumber(o.lead, '--lead');
       const demandFactor = toNumber(o.demandFactor, '--demand-factor');
+      // Plans, pre-scaling windows and predictive scaling are sized on the quantile forecast; with a
+      // history the plan-driven policies run again sized on the mean, for comparison.
+      const simInput = { forecast: f.forecast, from: f.from, to: f.to, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, pricePerInstanceHour, web, leadMinutes, demandFactor };
       const result = comparePolicies({
-        forecast: f.forecast,
-        from: f.from,
-        to: f.to,
+        ...simInput,
+        planForecast: f.quantileForecast,
         policies,
-        capacityPerInstanceRps: capacity.requestsPerSecondPerInstance,
-        pricePerInstanceHour,
-        web,
-        leadMinutes,
-        demandFactor,
         onProgress: bar ? (policy, fr) => bar.update(policies.indexOf(policy) * 100 + Math.round(fr * 100), { policy }) : undefined,
       });
       bar?.stop();
+      const planSized = policies.filter(isPlanSized);
+      const meanRun = f.hasQuantile && planSized.length > 0 ? comparePolicies({ ...simInput, planForecast: f.forecast, policies: planSized }) : undefined;
+      const sizingOf = (policy: string) => (isPlanSized(policy) ? (f.hasQuantile ? `q${f.quantile}` : 'mean') : 'reactive');
       const workerRun =
         workerPolicies.length > 0
           ? compareWorkerPolicies({
@@ -235,7 +241,10 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
             })
           : undefined;
       const title = `${f.focus?.name ?? 'Sale'}: demand vs capacity vs replicas (${f.from.toISOString().slice(0, 16)} → ${f.to.toISOString().slice(0, 16)} UTC)`;
-      const totals = result.results.map((r) => ({ policy: r.policy, description: r.description, ...r.totals }));
+      const totals = [
+        ...result.results.map((r) => ({ policy: r.policy, sizing: sizingOf(r.policy), description: r.description, ...r.totals })),
+        ...(meanRun?.results.map((r) => ({ policy: r.policy, sizing: 'mean', description: r.description, ...r.totals })) ?? []),
+      ];
       const workerTotals = workerRun?.results.map((r) => ({ policy: r.policy, description: r.description, ...r.totals })) ?? [];
       const chartWritten = o.out !== undefined && result.results.length > 0;
       if (o.out && chartWritten) await writeChart(o.out, buildSimulationChartSpec(result.results, title), title);
@@ -243,12 +252,13 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         const workersJson = workerRun
           ? { workers: { windows: workerRun.windows, totals: workerTotals, timelines: Object.fromEntries(workerRun.results.map((r) => [r.policy, r.timeline])) } }
           : {};
-        return write(simulateCmd, JSON.stringify({ from: f.from, to: f.to, capacitySource: capacity.source, windows: result.windows, totals, timelines: Object.fromEntries(result.results.map((r) => [r.policy, r.timeline])), ...workersJson }, null, 2));
+        return write(simulateCmd, JSON.stringify({ from: f.from, to: f.to, capacitySource: capacity.source, sizing: f.hasQuantile ? `plan-driven policies sized on the ${f.quantile} quantile (and again on the mean)` : 'sized on the mean (no history, no quantile)', baseSource: f.baseSource, eventSources: f.eventSources, windows: result.windows, totals, timelines: Object.fromEntries(result.results.map((r) => [r.policy, r.timeline])), ...workersJson }, null, 2));
       }
       write(simulateCmd, `${title}\n`);
       if (totals.length > 0) {
-        write(simulateCmd, `capacity ${capacity.requestsPerSecondPerInstance} req/s/instance (${capacity.source}); SLO p95 ≤ 500 ms and errors ≤ 1 %\n`);
-        write(simulateCmd, renderTable(['policy', 'min over SLO', 'failed requests', 'instance-hours', 'cost', 'peak replicas', 'max p95 ms'], totals.map((t) => [t.policy, t.minutesOverSlo, Math.round(t.failedRequests), t.instanceHours, formatMoney(t.cost), t.peakReplicas, Math.round(t.maxP95Ms)])));
+        write(simulateCmd, `capacity ${capacity.requestsPerSecondPerInstance} req/s/instance (${capacity.source}); SLO p95 ≤ 500 ms and errors ≤ 1 %`);
+        write(simulateCmd, `demand: the mean forecast × ${demandFactor}; pre-scaling sized on ${f.hasQuantile ? `the ${f.quantile} quantile (rows "q${f.quantile}") and on the mean (rows "mean")` : 'the mean forecast (no --history: no quantile)'}\n`);
+        write(simulateCmd, renderTable(['policy', 'sizing', 'min over SLO', 'failed requests', 'instance-hours', 'cost', 'peak replicas', 'max p95 ms'], totals.map((t) => [t.policy, t.sizing, t.minutesOverSlo, Math.round(t.failedRequests), t.instanceHours, formatMoney(t.cost), t.peakReplicas, Math.round(t.maxP95Ms)])));
       }
       if (workerRun) {
         const w = workerOptions.workers;

@@ -22,7 +22,10 @@ const HOUR_MS = 3_600_000;
 
 /** Inputs of a policy comparison. */
 export interface CompareInput {
+  /** The demand the simulation replays (× `demandFactor`). */
   forecast: Partial<ForecastOptions>;
+  /** The forecast the plan, pre-scaling windows and predictive scaling are sized on (e.g. its 0.9 quantile). @defaultValue forecast */
+  planForecast?: Partial<ForecastOptions>;
   from: Date;
   to: Date;
   policies: readonly PolicyName[];
@@ -55,10 +58,11 @@ export function comparePolicies(input: CompareInput): CompareResult {
   // Plan one hour past the end so that windows for the last hour's successor exist.
   const planFrom = new Date(Math.floor(input.from.getTime() / HOUR_MS) * HOUR_MS);
   const planTo = new Date(input.to.getTime() + HOUR_MS);
-  const plan = planCapacity(forecastHourly(input.forecast, planFrom, planTo), web);
+  const sizing = input.planForecast ?? input.forecast;
+  const plan = planCapacity(forecastHourly(sizing, planFrom, planTo), web);
   const windows = getPrescaleWindows(plan, { leadMinutes: input.leadMinutes ?? 10 });
   // Predictive scaling learns the weekly pattern from history; it does not know one-off events.
-  const basePlan = planCapacity(forecastHourly({ ...input.forecast, events: [] }, planFrom, planTo), web);
+  const basePlan = planCapacity(forecastHourly({ ...sizing, events: [] }, planFrom, planTo), web);
   const predictive = createPredictiveLookup(basePlan.hours.map((h) => ({ hourMs: Date.parse(h.hour), replicas: h.webReplicas })));
   const forecastDemand = createDemandCurve(input.forecast);
   const factor = input.demandFactor ?? 1;
