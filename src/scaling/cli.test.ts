@@ -42,7 +42,7 @@ describe('salescale CLI', () => {
 
   it('prints a readable table by default', async () => {
     const r = await run(['simulate', '--year', '2026', '--capacity', '150', '--from', '2026-11-27T09:00:00Z', '--to', '2026-11-27T11:00:00Z']);
-    assert.match(r.out, /policy\s+min over SLO/);
+    assert.match(r.out, /policy\s+sizing\s+min over SLO/);
     assert.match(r.out, /hpa-prescaled/);
   });
 
