@@ -13,6 +13,7 @@ import { UnsafeQueueRedisError } from '../platform/queue/redis-policy.ts';
 import { startWorker } from '../worker/worker-role.ts';
 import { registerScalingCommands } from '../scaling/cli.ts';
 import { registerAlertsCommand } from '../scaling/alerts/alerts-cli.ts';
+import { registerHpaCommand } from '../scaling/hpa-cli.ts';
 import { registerManifestsCommand } from '../scaling/manifests/manifests-cli.ts';
 import { onTerminationSignals, startWeb } from '../web/web-role.ts';
 
@@ -114,6 +115,8 @@ export function buildCli(): Command {
   registerAlertsCommand(program);
   // manifests: deployment files for every platform from one typed spec (no config needed).
   registerManifestsCommand(program);
+  // hpa explain: why the HPA wants its replica count, from kubectl output (no config needed).
+  registerHpaCommand(program);
 
   return program;
 }

@@ -10,6 +10,9 @@ export const SCALING_ERROR_CODES = [
   'INVALID_OPTION',
   'INSUFFICIENT_HISTORY',
   'MALFORMED_FILE',
+  'MALFORMED_HPA',
+  'MALFORMED_POD_LIST',
+  'MALFORMED_METRICS',
 ] as const;
 
 export type ScalingErrorCode = (typeof SCALING_ERROR_CODES)[number];

@@ -1,0 +1,195 @@
+/**
+ * `salescale hpa explain` on kubectl-shaped inputs: the committed testdata, every reconcile case
+ * ported from horizontal_test.go written out as kubectl JSON/YAML, and malformed inputs.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Command, CommanderError } from 'commander';
+import { stringify } from 'yaml';
+import { registerHpaCommand } from './hpa-cli.ts';
+import type { HpaMetricSpec } from './simulate/hpa-controller.ts';
+import type { Explanation } from './simulate/hpa-explain.ts';
+import type { ReconcileCase, RulesArgs } from './simulate/hpa-upstream.fixtures.ts';
+import { RECONCILE_CASES } from './simulate/hpa-upstream.fixtures.ts';
+import { T, buildReconcileInputs } from './simulate/hpa-upstream.harness.ts';
+
+async function run(args: string[]): Promise<{ out: string; err: string; exitCode: number }> {
+  let out = '';
+  let err = '';
+  const program = new Command('salescale').exitOverride().configureOutput({ writeOut: (s) => { out += s; }, writeErr: (s) => { err += s; } });
+  registerHpaCommand(program);
+  try {
+    await program.parseAsync(['node', 'salescale', 'hpa', 'explain', ...args]);
+    return { out, err, exitCode: 0 };
+  } catch (e) {
+    if (e instanceof CommanderError) return { out, err, exitCode: e.exitCode };
+    throw e;
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'hpa-explain-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const iso = (s: number) => new Date(s * 1000).toISOString();
+const milli = (v: number) => `${v}m`;
+
+function rulesYaml(r: RulesArgs | undefined) {
+  if (!r) return undefined;
+  const [pods, podsPeriod, percent, percentPeriod, window] = r;
+  const policies = [];
+  if (pods !== 0) policies.push({ type: 'Pods', value: pods, periodSeconds: podsPeriod });
+  if (percent !== 0) policies.push({ type: 'Percent', value: percent, periodSeconds: percentPeriod });
+  return { stabilizationWindowSeconds: window, selectPolicy: 'Max', ...(policies.length > 0 ? { policies } : {}) };
+}
+
+function metricYaml(m: HpaMetricSpec) {
+  const target = (t: { type: string; averageUtilization?: number; averageValue?: number; value?: number }) => ({
+    type: t.type,
+    ...(t.averageUtilization !== undefined ? { averageUtilization: t.averageUtilization } : {}),
+    ...(t.averageValue !== undefined ? { averageValue: milli(t.averageValue) } : {}),
+    ...(t.value !== undefined ? { value: milli(t.value) } : {}),
+  });
+  switch (m.type) {
+    case 'Resource':
+      return { type: 'Resource', resource: { name: m.name, target: target(m.target) } };
+    case 'ContainerResource':
+      return { type: 'ContainerResource', containerResource: { name: m.name, container: m.container, target: target(m.target) } };
+    case 'Pods':
+      return { type: 'Pods', pods: { metric: { name: m.metricName }, target: target(m.target) } };
+    case 'Object':
+      return { type: 'Object', object: { describedObject: m.describedObject, metric: { name: m.metricName }, target: target(m.target) } };
+    case 'External':
+      return { type: 'External', external: { metric: { name: m.metricName }, target: target(m.target) } };
+    default:
+      return { type: m.sourceType };
+  }
+}
+
+/** Writes one horizontal_test.go case as the files kubectl would give and returns the CLI arguments. */
+function writeCase(c: ReconcileCase, n: number): string[] {
+  const b = buildReconcileInputs(c);
+  const metrics = b.spec.metrics.filter((m) => !(m.type === 'Resource' && m.target.averageUtilization === undefined && m.target.averageValue === undefined));
+  const behavior = c.scaleUp || c.scaleDown ? { ...(c.scaleUp ? { scaleUp: rulesYaml(c.scaleUp) } : {}), ...(c.scaleDown ? { scaleDown: rulesYaml(c.scaleDown) } : {}) } : undefined;
+  const hpa = {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name: 'test-hpa', namespace: 'test-namespace' },
+    spec: { scaleTargetRef: { apiVersion: 'v1', kind: 'ReplicationController', name: 'test-rc' }, minReplicas: c.min, maxReplicas: c.max, ...(metrics.length > 0 ? { metrics: metrics.map(metricYaml) } : {}), ...(behavior ? { behavior } : {}) },
+    status: { currentReplicas: b.statusReplicas, desiredReplicas: c.spec },
+  };
+  const pods = {
+    apiVersion: 'v1',
+    kind: 'List',
+    items: b.pods.map((p) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: p.name, namespace: 'test-namespace', ...(p.deleted ? { deletionTimestamp: iso(T) } : {}) },
+      spec: { containers: p.containers.map((x) => ({ name: x.name, resources: { requests: { cpu: milli(x.requests.cpu ?? 0) } } })) },
+      status: { phase: p.phase, startTime: iso(p.startTime ?? 0), conditions: [{ type: 'Ready', status: p.ready?.status, lastTransitionTime: iso(p.ready?.lastTransitionTime ?? 0) }] },
+    })),
+  };
+  const podMetrics = {
+    kind: 'PodMetricsList',
+    apiVersion: 'metrics.k8s.io/v1beta1',
+    items: (b.inputs.podMetrics ?? []).map((m) => ({ metadata: { name: m.name }, timestamp: iso(m.timestamp), window: '1m0s', containers: m.containers.map((x) => ({ name: x.name, usage: { cpu: milli(x.usage.cpu ?? 0), memory: '512Ki' } })) })),
+  };
+  const custom = {
+    kind: 'MetricValueList',
+    apiVersion: 'custom.metrics.k8s.io/v1beta2',
+    items: [
+      ...(b.inputs.podCustomMetrics?.qps ?? []).map((m) => ({ describedObject: { kind: 'Pod', namespace: 'test-namespace', name: m.pod, apiVersion: '/v1' }, metric: { name: 'qps' }, timestamp: iso(m.timestamp), value: milli(m.value) })),
+      ...(b.inputs.objectMetrics ?? []).map((o) => ({ describedObject: { kind: o.kind, name: o.name, apiVersion: 'apps/v1' }, metric: { name: o.metricName }, timestamp: iso(T), value: milli(o.value) })),
+    ],
+  };
+  const external = { kind: 'ExternalMetricValueList', apiVersion: 'external.metrics.k8s.io/v1beta1', items: (b.inputs.externalMetrics?.qps ?? []).map((e) => ({ metricName: 'qps', metricLabels: {}, timestamp: iso(T), value: milli(e.value) })) };
+  const f = (name: string, doc: unknown, yaml = false) => {
+    const path = join(dir, `${n}-${name}`);
+    writeFileSync(path, yaml ? stringify(doc) : JSON.stringify(doc, null, 2));
+    return path;
+  };
+  const args = ['--hpa', f('hpa.yaml', hpa, true), '--pods', f('pods.json', pods), '--metrics', f('podmetrics.json', podMetrics), f('custom.json', custom), f('external.json', external)];
+  args.push('--at', iso(T), '--replicas', String(c.spec), '--cpu-initialization-period', '120', '--initial-readiness-delay', '10', '--scale-up-limit-factor', '8', '--json');
+  if (c.recommendations === undefined) args.push('--fresh');
+  else if (c.recommendations.length > 0) args.push('--history', c.recommendations.map(([v, ago]) => `${v}@-${ago}s`).join(','));
+  return args;
+}
+
+describe('salescale hpa explain', () => {
+  it('explains horizontal_test.go TestScaleUpUnreadyLessScale from the committed kubectl output (testdata/scale-up-unready)', async () => {
+    const d = 'src/scaling/simulate/testdata/scale-up-unready';
+    const r = await run(['--hpa', `${d}/hpa.yaml`, '--pods', `${d}/pods.json`, '--metrics', `${d}/pod-metrics.json`, '--cpu-initialization-period', '120', '--initial-readiness-delay', '10', '--json']);
+    assert.equal(r.exitCode, 0, r.err);
+    const e = JSON.parse(r.out) as Explanation;
+    assert.equal(e.desiredReplicas, 4);
+    assert.equal(e.metrics[0].utilization, 60);
+    assert.equal(e.metrics[0].rawUsage, 600);
+    assert.deepEqual(e.metrics[0].leftOut.map((p) => [p.pod, p.group]), [['test-pod-0', 'unready']]);
+    assert.deepEqual(e.conditions.map((c) => `${c.type}=${c.status}:${c.reason}`), ['AbleToScale=True:SucceededRescale', 'ScalingActive=True:ValidMetricFound', 'ScalingLimited=False:DesiredWithinRange']);
+  });
+
+  it('prints the reasons as text by default', async () => {
+    const d = 'src/scaling/simulate/testdata/scale-up-unready';
+    const r = await run(['--hpa', `${d}/hpa.yaml`, '--pods', `${d}/pods.json`, '--metrics', `${d}/pod-metrics.json`]);
+    assert.equal(r.exitCode, 0, r.err);
+    assert.match(r.out, /left out: test-pod-0 — not Ready/);
+    assert.match(r.out, /ratio 2 outside the tolerance band \[0\.9, 1\.1\]/);
+    assert.match(r.out, /DESIRED REPLICAS: 4 \(from 3\)/);
+    assert.match(r.out, /ScalingLimited\s+False\s+DesiredWithinRange/);
+  });
+
+  RECONCILE_CASES.forEach((c, n) => {
+    it(`horizontal_test.go ${c.upstream} through kubectl-shaped files: ${c.expect.replicas} replicas, its conditions`, async () => {
+      const r = await run(writeCase(c, n));
+      assert.equal(r.exitCode, 0, r.err);
+      const e = JSON.parse(r.out) as Explanation;
+      assert.equal(e.desiredReplicas, c.expect.replicas);
+      assert.deepEqual(e.conditions.map((x) => `${x.type}=${x.status}:${x.reason}`), c.expect.conditions);
+      if (c.expect.cpuUtilization !== undefined) assert.equal(e.metrics.find((m) => m.type === 'Resource')?.utilization, c.expect.cpuUtilization);
+    });
+  });
+
+  it('shows the stabilization entry that held a scale-down (TestStabilizeDownscale)', async () => {
+    const c = RECONCILE_CASES.find((x) => x.upstream === 'TestStabilizeDownscale');
+    assert.ok(c);
+    const args = writeCase(c, 1000).filter((a) => a !== '--json');
+    const r = await run(args);
+    assert.match(r.out, /held by the recommendation 4 made 60 s ago/);
+  });
+
+  const bad = (name: string, text: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  const okPods = 'src/scaling/simulate/testdata/scale-up-unready/pods.json';
+  const okHpa = 'src/scaling/simulate/testdata/scale-up-unready/hpa.yaml';
+
+  for (const [what, hpa, pods, code] of [
+    ['an HPA of apiVersion autoscaling/v1', bad('v1.yaml', 'apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nspec: {maxReplicas: 3}\n'), okPods, 'MALFORMED_HPA'],
+    ['an HPA without maxReplicas', bad('nomax.yaml', 'apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nspec: {scaleTargetRef: {kind: Deployment, name: web}}\n'), okPods, 'MALFORMED_HPA'],
+    ['an HPA with a bad quantity', bad('badq.yaml', 'apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nspec: {scaleTargetRef: {kind: Deployment, name: web}, maxReplicas: 5, metrics: [{type: Pods, pods: {metric: {name: qps}, target: {type: AverageValue, averageValue: lots}}}]}\n'), okPods, 'MALFORMED_HPA'],
+    ['a file that is not YAML', bad('garbage.yaml', '{ this is: [not yaml'), okPods, 'MALFORMED_HPA'],
+    ['a pod list that is a Deployment', okHpa, bad('deploy.json', '{"kind":"Deployment","apiVersion":"apps/v1"}'), 'MALFORMED_POD_LIST'],
+    ['a pod without containers', okHpa, bad('nocont.json', '{"kind":"List","items":[{"kind":"Pod","metadata":{"name":"a"},"spec":{}}]}'), 'MALFORMED_POD_LIST'],
+    ['a missing file', join(dir, 'does-not-exist.yaml'), okPods, 'MALFORMED_FILE'],
+  ] as const) {
+    it(`refuses ${what} with one line and exit code 2`, async () => {
+      const r = await run(['--hpa', hpa, '--pods', pods]);
+      assert.equal(r.exitCode, 2);
+      assert.equal(r.out, '');
+      assert.match(r.err, new RegExp(`^error \\[${code}\\]: `));
+      assert.equal(r.err.trim().split('\n').length, 1, r.err);
+    });
+  }
+
+  it('exits 2 with one line from the real binary on a malformed pod list', () => {
+    const p = spawnSync(process.execPath, ['src/main.ts', 'hpa', 'explain', '--hpa', okHpa, '--pods', bad('deploy2.json', '{"kind":"Deployment"}')], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(p.status, 2, p.stderr);
+    assert.equal(p.stdout, '');
+    assert.match(p.stderr.trim(), /^error \[MALFORMED_POD_LIST\]: expected a PodList/);
+    assert.equal(p.stderr.trim().split('\n').length, 1);
+  });
+});

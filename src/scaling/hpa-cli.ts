@@ -1,0 +1,118 @@
+/**
+ * `salescale hpa explain`: why the HPA wants the replicas it wants, from what kubectl prints.
+ * Input errors print one line `error [CODE]: …` and exit 2.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { toNumber } from './cli-inputs.ts';
+import type { ScalingErrorCode } from './errors.ts';
+import { ScalingInputError, parseDate } from './errors.ts';
+import type { HpaMetricInputs } from './simulate/hpa-controller.ts';
+import { DEFAULT_HPA_CONTROLLER_OPTIONS } from './simulate/hpa-controller.ts';
+import { explainHpa, renderExplanation } from './simulate/hpa-explain.ts';
+import type { ScaleEvent, TimestampedRecommendation } from './simulate/hpa.ts';
+import { addMetricValueList, parseDocument, parseHpa, parsePodList, parsePodMetricsList } from './simulate/hpa-k8s-input.ts';
+
+interface ExplainOptions {
+  hpa: string;
+  pods: string;
+  metrics?: string[];
+  at?: string;
+  replicas?: string;
+  history?: string;
+  scaleEvents?: string;
+  fresh?: boolean;
+  tolerance: string;
+  cpuInitializationPeriod: string;
+  initialReadinessDelay: string;
+  downscaleStabilization: string;
+  scaleUpLimitFactor: string;
+  scaleUpLimitMinimum: string;
+  json?: boolean;
+}
+
+async function readDoc(path: string, what: string, code: ScalingErrorCode) {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ScalingInputError('MALFORMED_FILE', `cannot read ${what} file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return parseDocument(text, `${what} file ${path}`, code);
+}
+
+/** `value@when` pairs; when is an RFC 3339 time or seconds relative to now (`-120s`). */
+function parseTimed(list: string, flag: string, now: number): { value: number; at: number }[] {
+  return list.split(',').map((item) => {
+    const m = /^\s*([+-]?\d+)\s*@\s*(.+?)\s*$/.exec(item);
+    if (!m) throw new ScalingInputError('INVALID_OPTION', `${flag}: "${item}" is not value@time (e.g. 5@-120s or 5@2026-11-27T10:00:00Z)`);
+    const rel = /^([+-]?\d+(?:\.\d+)?)s$/.exec(m[2]);
+    const at = rel ? now + Number(rel[1]) : parseDate(m[2], flag).getTime() / 1000;
+    return { value: Number(m[1]), at };
+  });
+}
+
+export function registerHpaCommand(program: Command): Command {
+  const hpa = program.command('hpa').description('Kubernetes HPA tools');
+  const explain = hpa
+    .command('explain')
+    .description('desired replicas of an HPA and why, from kubectl output (one controller sync, kube-controller-manager v1.35)')
+    .requiredOption('--hpa <file>', 'the HorizontalPodAutoscaler: kubectl get hpa.v2.autoscaling NAME -o yaml (or -o json)')
+    .requiredOption('--pods <file>', 'the target pods: kubectl get pods -l SELECTOR -o json')
+    .option('--metrics <files...>', 'metric API answers: PodMetricsList (kubectl get --raw /apis/metrics.k8s.io/v1beta1/namespaces/NS/pods), custom.metrics MetricValueList, external.metrics ExternalMetricValueList')
+    .option('--at <time>', 'the sync time "now" (default: the newest metric timestamp, else the clock)')
+    .option('--replicas <n>', "the target's spec.replicas (default: status.desiredReplicas, else status.currentReplicas, else the live pods)")
+    .option('--history <list>', 'recommendations the controller holds, value@time, e.g. 8@-120s,6@-60s')
+    .option('--scale-events <list>', 'recent rescales, ±change@time, e.g. +4@-10s,-2@-40s')
+    .option('--fresh', 'a controller that has just started (it records the current count first)')
+    .option('--tolerance <x>', '--horizontal-pod-autoscaler-tolerance', String(DEFAULT_HPA_CONTROLLER_OPTIONS.tolerance))
+    .option('--cpu-initialization-period <s>', '--horizontal-pod-autoscaler-cpu-initialization-period, seconds', String(DEFAULT_HPA_CONTROLLER_OPTIONS.timings.cpuInitializationPeriod))
+    .option('--initial-readiness-delay <s>', '--horizontal-pod-autoscaler-initial-readiness-delay, seconds', String(DEFAULT_HPA_CONTROLLER_OPTIONS.timings.delayOfInitialReadinessStatus))
+    .option('--downscale-stabilization <s>', '--horizontal-pod-autoscaler-downscale-stabilization, seconds', String(DEFAULT_HPA_CONTROLLER_OPTIONS.downscaleStabilizationSeconds))
+    .option('--scale-up-limit-factor <x>', 'legacy path (no spec.behavior): scaleUpLimitFactor', String(DEFAULT_HPA_CONTROLLER_OPTIONS.scaleUpLimitFactor))
+    .option('--scale-up-limit-minimum <n>', 'legacy path: scaleUpLimitMinimum', String(DEFAULT_HPA_CONTROLLER_OPTIONS.scaleUpLimitMinimum))
+    .option('--json', 'print JSON')
+    // One line on bad input: no usage text after the error (the root program asks for it).
+    .showHelpAfterError(false);
+  explain.action(async function (this: Command, o: ExplainOptions) {
+    try {
+      const parsed = parseHpa(await readDoc(o.hpa, 'HPA', 'MALFORMED_HPA'));
+      const pods = parsePodList(await readDoc(o.pods, 'pod list', 'MALFORMED_POD_LIST'));
+      const inputs: HpaMetricInputs = {};
+      for (const f of o.metrics ?? []) {
+        const doc = await readDoc(f, 'metrics', 'MALFORMED_METRICS');
+        if (doc.kind === 'PodMetricsList' || doc.kind === 'PodMetrics') inputs.podMetrics = [...(inputs.podMetrics ?? []), ...parsePodMetricsList(doc)];
+        else addMetricValueList(doc, inputs);
+      }
+      const stamps = [...(inputs.podMetrics ?? []).map((m) => m.timestamp), ...Object.values(inputs.podCustomMetrics ?? {}).flatMap((l) => l.map((m) => m.timestamp))].filter((t) => t > 0);
+      const now = o.at !== undefined ? parseDate(o.at, '--at').getTime() / 1000 : stamps.length > 0 ? Math.max(...stamps) : Date.now() / 1000;
+      const events = o.scaleEvents ? parseTimed(o.scaleEvents, '--scale-events', now) : undefined;
+      const toEvent = (e: { value: number; at: number }): ScaleEvent => ({ value: Math.abs(e.value), at: e.at, outdated: false });
+      const history: TimestampedRecommendation[] | undefined = o.history ? parseTimed(o.history, '--history', now) : undefined;
+      const explanation = explainHpa({
+        hpa: parsed,
+        pods,
+        inputs,
+        now,
+        currentReplicas: o.replicas !== undefined ? toNumber(o.replicas, '--replicas') : undefined,
+        history,
+        scaleUpEvents: events?.filter((e) => e.value > 0).map(toEvent),
+        scaleDownEvents: events?.filter((e) => e.value < 0).map(toEvent),
+        fresh: o.fresh,
+        options: {
+          tolerance: toNumber(o.tolerance, '--tolerance'),
+          timings: { cpuInitializationPeriod: toNumber(o.cpuInitializationPeriod, '--cpu-initialization-period'), delayOfInitialReadinessStatus: toNumber(o.initialReadinessDelay, '--initial-readiness-delay') },
+          downscaleStabilizationSeconds: toNumber(o.downscaleStabilization, '--downscale-stabilization'),
+          scaleUpLimitFactor: toNumber(o.scaleUpLimitFactor, '--scale-up-limit-factor'),
+          scaleUpLimitMinimum: toNumber(o.scaleUpLimitMinimum, '--scale-up-limit-minimum'),
+        },
+      });
+      const write = this.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s));
+      write(`${o.json ? JSON.stringify(explanation, null, 2) : renderExplanation(explanation, now)}\n`);
+    } catch (e) {
+      if (e instanceof ScalingInputError) this.error(`error [${e.code}]: ${e.message}`, { exitCode: 2, code: `salescale.${e.code}` });
+      throw e;
+    }
+  });
+  return program;
+}
