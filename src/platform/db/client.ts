@@ -47,6 +47,12 @@ function createPool(url: string, options: DatabaseOptions, role: 'primary' | 're
   // An idle client can be killed by a server restart or failover (57P01); the pool replaces it.
   // Without this listener the 'error' event would crash the process.
   pool.on('error', (error) => options.logger?.warn({ err: error, role }, 'idle database connection lost'));
+  // A checked-out client has no pool listener: a connection reset between two statements of a
+  // transaction (a server crash, pg_terminate_backend) emitted 'error' with no listener and killed
+  // the process (found by the chaos suite: the worker died when PostgreSQL crashed mid-transaction).
+  // The statement in progress, or the next one, fails and the holder handles that; release() then
+  // drops the broken client.
+  pool.on('connect', (client) => client.on('error', (error) => options.logger?.warn({ err: error, role }, 'database connection lost while checked out')));
   return pool;
 }
 
