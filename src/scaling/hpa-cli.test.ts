@@ -159,6 +159,27 @@ describe('salescale hpa explain', () => {
     assert.match(r.out, /held by the recommendation 4 made 60 s ago/);
   });
 
+  it('names the policy that limited a scale-up, on a JSON HPA with Pods and External metrics (testdata/sale-rate-limited)', async () => {
+    const d = 'src/scaling/simulate/testdata/sale-rate-limited';
+    const args = ['--hpa', `${d}/hpa.json`, '--pods', `${d}/pods.json`, '--metrics', `${d}/custom-metrics.json`, `${d}/external-metrics.json`];
+    // Pods: average 175 vs 100 → ceil(1.75 × 4) = 7; External (selector queue=jobs): 600 / (50 × 4) = 3 → ceil(600 / 50) = 12.
+    // Scale-up policy Pods 4 per 60 s; 2 pods were added 30 s ago, so the period started at 2 → at most 6.
+    const r = await run([...args, '--scale-events', '+2@-30s', '--json']);
+    assert.equal(r.exitCode, 0, r.err);
+    const e = JSON.parse(r.out) as Explanation;
+    assert.deepEqual(e.metrics.map((m) => m.replicas), [7, 12]);
+    assert.equal(e.metricDesiredReplicas, 12);
+    assert.equal(e.desiredReplicas, 6);
+    assert.equal(e.rate?.policy, 'Pods 4 per 60 s from 2');
+    assert.deepEqual(e.conditions.map((c) => `${c.type}=${c.status}:${c.reason}`), ['AbleToScale=True:SucceededRescale', 'ScalingActive=True:ValidMetricFound', 'ScalingLimited=True:ScaleUpLimit']);
+    // Without the earlier rescale the period starts at 4: at most 8.
+    const fresh = JSON.parse((await run([...args, '--json'])).out) as Explanation;
+    assert.equal(fresh.desiredReplicas, 8);
+    const text = (await run([...args, '--scale-events', '+2@-30s'])).out;
+    assert.match(text, /rate limit \(scale up\): at most 6 \(Pods 4 per 60 s from 2\)/);
+    assert.match(text, /DESIRED REPLICAS: 6 \(from 4\) — ScaleUpLimit/);
+  });
+
   const bad = (name: string, text: string) => {
     const p = join(dir, name);
     writeFileSync(p, text);

@@ -195,7 +195,11 @@ export function renderExplanation(e: Explanation, now: number): string {
     }
     const usage: string[] = [];
     if (m.utilization !== undefined) usage.push(`utilization ${m.utilization} %`);
-    if (m.rawUsage !== undefined) usage.push(`${m.utilization !== undefined ? 'raw average ' : m.type === 'Object' || m.type === 'External' ? 'value ' : 'average '}${formatMilli(m.rawUsage)}`);
+    if (m.rawUsage !== undefined) {
+      const perPodTarget = m.target !== undefined && (m.type === 'Object' || m.type === 'External') && m.target.endsWith('(AverageValue)');
+      const label = m.utilization !== undefined ? 'raw average per pod ' : m.type === 'Object' || m.type === 'External' ? (perPodTarget ? 'total over current replicas ' : 'value ') : 'average per pod ';
+      usage.push(`${label}${formatMilli(m.rawUsage)}`);
+    }
     if (usage.length > 0) out.push(`  ${usage.join(', ')}`);
     if (m.usageRatio !== undefined) {
       out.push(`  ratio ${ratio(m.usageRatio)} ${m.withinTolerance ? 'inside' : 'outside'} the tolerance band [${ratio(m.toleranceBand[0])}, ${ratio(m.toleranceBand[1])}]${m.recomputedRatio !== undefined ? `; recomputed with missing/unready pods: ${ratio(m.recomputedRatio)}` : ''}`);

@@ -358,3 +358,41 @@ export const STORE_EVENT_CASES: { upstream: string; change: number; prev: [numbe
   { upstream: 'TestStoreScaleEvents/replace one entry, use policies with different periods', change: 5, prev: [[8, 29], [6, 59], [7, 61], [9, 61]], rules: [10, 60, 100, 30, 0], expectChange: 14, expectEvents: [[8, false], [6, false], [7, true], [5, false]] },
   { upstream: 'TestStoreScaleEvents/two entries, both actual', change: 5, prev: [[7, 58], [6, 59]], rules: [10, 120, 100, 30, 0], expectChange: 13, expectEvents: [[7, false], [6, false], [5, false]] },
 ];
+
+/**
+ * replica_calculator_test.go `TestGroupPods`: one pod each unless noted. Times are seconds before
+ * "now"; `metric` is [seconds before now of the sample, window] or 'zero' (a zero timestamp).
+ */
+export interface GroupPodsCase {
+  upstream: string;
+  resource: 'cpu' | 'memory';
+  pods: { name: string; phase: string; deleted?: boolean; startAgo?: number; ready?: [status: Readiness, transitionAgo: number]; metric?: [ago: number, window: number] | 'zero' }[];
+  expect: { ready: number; unready: string[]; missing: string[]; ignored: string[] };
+}
+
+const G = 'TestGroupPods/';
+export const GROUP_PODS_CASES: GroupPodsCase[] = [
+  { upstream: `${G}void`, resource: 'cpu', pods: [], expect: { ready: 0, unready: [], missing: [], ignored: [] } },
+  { upstream: `${G}count in a ready pod - memory`, resource: 'memory', pods: [{ name: 'bentham', phase: 'Succeeded', metric: [0, 60] }], expect: { ready: 1, unready: [], missing: [], ignored: [] } },
+  { upstream: `${G}unready a pod without ready condition - CPU`, resource: 'cpu', pods: [{ name: 'lucretius', phase: 'Succeeded', startAgo: 0, metric: 'zero' }], expect: { ready: 0, unready: ['lucretius'], missing: [], ignored: [] } },
+  { upstream: `${G}count in a ready pod with fresh metrics during initialization period - CPU`, resource: 'cpu', pods: [{ name: 'bentham', phase: 'Succeeded', startAgo: 60, ready: ['True', 30], metric: [0, 30] }], expect: { ready: 1, unready: [], missing: [], ignored: [] } },
+  { upstream: `${G}unready a ready pod without fresh metrics during initialization period - CPU`, resource: 'cpu', pods: [{ name: 'bentham', phase: 'Succeeded', startAgo: 60, ready: ['True', 30], metric: [0, 60] }], expect: { ready: 0, unready: ['bentham'], missing: [], ignored: [] } },
+  { upstream: `${G}unready an unready pod during initialization period - CPU`, resource: 'cpu', pods: [{ name: 'lucretius', phase: 'Succeeded', startAgo: 600, ready: ['False', 594], metric: 'zero' }], expect: { ready: 0, unready: ['lucretius'], missing: [], ignored: [] } },
+  { upstream: `${G}count in a ready pod without fresh metrics after initialization period - CPU`, resource: 'cpu', pods: [{ name: 'bentham', phase: 'Succeeded', startAgo: 180, ready: ['True', 180], metric: [120, 60] }], expect: { ready: 1, unready: [], missing: [], ignored: [] } },
+  { upstream: `${G}count in an unready pod that was ready after initialization period - CPU`, resource: 'cpu', pods: [{ name: 'lucretius', phase: 'Succeeded', startAgo: 600, ready: ['False', 540], metric: 'zero' }], expect: { ready: 1, unready: [], missing: [], ignored: [] } },
+  { upstream: `${G}unready pod that has never been ready after initialization period - CPU`, resource: 'cpu', pods: [{ name: 'lucretius', phase: 'Succeeded', startAgo: 600, ready: ['False', 590], metric: 'zero' }], expect: { ready: 1, unready: [], missing: [], ignored: [] } },
+  { upstream: `${G}a missing pod`, resource: 'cpu', pods: [{ name: 'epicurus', phase: 'Succeeded', startAgo: 180 }], expect: { ready: 0, unready: [], missing: ['epicurus'], ignored: [] } },
+  {
+    upstream: `${G}several pods`,
+    resource: 'cpu',
+    pods: [
+      { name: 'lucretius', phase: 'Succeeded', startAgo: 0, metric: 'zero' },
+      { name: 'niccolo', phase: 'Succeeded', startAgo: 180, ready: ['True', 180], metric: 'zero' },
+      { name: 'epicurus', phase: 'Succeeded', startAgo: 180 },
+    ],
+    expect: { ready: 1, unready: ['lucretius'], missing: ['epicurus'], ignored: [] },
+  },
+  { upstream: `${G}pending pods are unreadied`, resource: 'cpu', pods: [{ name: 'unscheduled', phase: 'Pending' }], expect: { ready: 0, unready: ['unscheduled'], missing: [], ignored: [] } },
+  { upstream: `${G}ignore pods with deletion timestamps`, resource: 'cpu', pods: [{ name: 'deleted', phase: 'Pending', deleted: true, metric: 'zero' }], expect: { ready: 0, unready: [], missing: [], ignored: ['deleted'] } },
+  { upstream: `${G}ignore pods in a failed state`, resource: 'cpu', pods: [{ name: 'failed', phase: 'Failed', metric: 'zero' }], expect: { ready: 0, unready: [], missing: [], ignored: ['failed'] } },
+];

@@ -10,9 +10,9 @@ import { computeReplicasForMetric, syncHpa } from './hpa-controller.ts';
 import type { HpaState, ScaleEvent } from './hpa.ts';
 import { convertDesiredReplicasWithBehaviorRate, convertDesiredReplicasWithRules, createHpaState, getReplicasChangePerPeriod, stabilizeRecommendation, stabilizeRecommendationWithBehaviors, storeScaleEvent } from './hpa.ts';
 import type { HpaPod, Tolerances } from './hpa-replica-calculator.ts';
-import { getResourceReplicas, HpaMetricError } from './hpa-replica-calculator.ts';
+import { getResourceReplicas, groupPods, HpaMetricError } from './hpa-replica-calculator.ts';
 import type { MetricCalcCase, ReconcileCase, ResourceCalcCase, RulesArgs, StartTime } from './hpa-upstream.fixtures.ts';
-import { LEGACY_RULES_CASES, LEGACY_STABILIZE_CASES, METRIC_CALC_CASES, RATE_CASES, RECONCILE_CASES, RESOURCE_CALC_CASES, STABILIZE_CASES, STORE_EVENT_CASES } from './hpa-upstream.fixtures.ts';
+import { GROUP_PODS_CASES, LEGACY_RULES_CASES, LEGACY_STABILIZE_CASES, METRIC_CALC_CASES, RATE_CASES, RECONCILE_CASES, RESOURCE_CALC_CASES, STABILIZE_CASES, STORE_EVENT_CASES } from './hpa-upstream.fixtures.ts';
 
 /** "now" of every upstream test (seconds); hot pods start now, cool ones 3 min ago, unset ones at 0. */
 export const T = 1_000_000;
@@ -197,8 +197,25 @@ function runReconcile(c: ReconcileCase): UpstreamCaseResult {
   return { upstream: c.upstream, file: 'horizontal_test.go', family: 'reconcile (horizontal_test runTest)', expected, actual, pass: equal(actual, expected) };
 }
 
+function runGroupPods(c: (typeof GROUP_PODS_CASES)[number]): UpstreamCaseResult {
+  const pods: HpaPod[] = c.pods.map((p) => ({
+    name: p.name,
+    phase: p.phase,
+    deleted: p.deleted ?? false,
+    startTime: p.startAgo === undefined ? null : T - p.startAgo,
+    ready: p.ready ? { status: p.ready[0], lastTransitionTime: T - p.ready[1] } : null,
+    containers: [],
+  }));
+  const metrics = new Map(c.pods.filter((p) => p.metric !== undefined).map((p) => [p.name, p.metric === 'zero' ? { value: 1, timestamp: 0, window: 0 } : { value: 1, timestamp: T - (p.metric?.[0] ?? 0), window: p.metric?.[1] ?? 0 }]));
+  const g = groupPods(pods, metrics, c.resource, TEST_TIMINGS, T);
+  const actual = { ready: g.readyPodCount, unready: [...g.unready].sort(), missing: [...g.missing].sort(), ignored: [...g.ignored].sort() };
+  const expected = { ...c.expect, unready: [...c.expect.unready].sort(), missing: [...c.expect.missing].sort(), ignored: [...c.expect.ignored].sort() };
+  return { upstream: c.upstream, file: 'replica_calculator_test.go', family: 'groupPods', expected, actual, pass: equal(actual, expected) };
+}
+
 export function runUpstreamCases(): UpstreamCaseResult[] {
   const out: UpstreamCaseResult[] = [];
+  for (const c of GROUP_PODS_CASES) out.push(runGroupPods(c));
   for (const c of RESOURCE_CALC_CASES) out.push(runResourceCalc(c));
   for (const c of METRIC_CALC_CASES) out.push(runMetricCalc(c));
   for (const c of RECONCILE_CASES) out.push(runReconcile(c));
