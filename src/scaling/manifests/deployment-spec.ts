@@ -108,6 +108,42 @@ export interface DeploymentSpec {
     cacheNodeType: string;
     postgresVersion: string;
   };
+  /** Google Cloud: regional MIG + autoscaler, Cloud SQL, Memorystore (deploy/gcp). */
+  gcp: {
+    region: string;
+    machineType: string;
+    /** Autoscaler initialization period (coolDownPeriodSec): boot + app start. */
+    initializationPeriodSeconds: number;
+    predictiveMethod: 'NONE' | 'OPTIMIZE_AVAILABILITY';
+    /** Scale-in controls: at most this many VMs below the peak of the window. */
+    maxScaledInReplicas: number;
+    scaleInTimeWindowSeconds: number;
+    /** Autohealing waits this long after a VM starts before acting on its health check. */
+    autohealingInitialDelaySeconds: number;
+    /** Cloud SQL tier (db-custom-<vCPU>-<MiB>) and version. */
+    dbTier: string;
+    postgresVersion: string;
+    /** Memorystore for Redis size per instance (queue and cache). */
+    redisMemoryGb: number;
+  };
+  /** Azure: VM scale set + autoscale setting, PostgreSQL flexible server, Azure Cache for Redis (deploy/azure). */
+  azure: {
+    location: string;
+    vmSize: string;
+    /** Scale-in rule threshold; the scale-out threshold is web.autoscaling.cpuPercent. */
+    scaleInCpuPercent: number;
+    /** Instances added per scale-out, % of the current count. */
+    scaleOutPercent: number;
+    scaleOutCooldown: string;
+    scaleInCooldown: string;
+    predictiveMode: 'Disabled' | 'ForecastOnly' | 'Enabled';
+    predictiveLookAhead: string;
+    /** PostgreSQL flexible server SKU (tier GeneralPurpose) and version. */
+    postgresSku: string;
+    postgresVersion: string;
+    /** Azure Cache for Redis: Standard tier, family C, this capacity. */
+    redisCapacity: number;
+  };
   /** Where the pre-scaling windows come from: the capacity plan of one calendar sale. */
   prescale: {
     event: CalendarEventId;
@@ -183,6 +219,33 @@ export const SEED_DEPLOYMENT_SPEC: DeploymentSpec = {
     cacheNodeType: 'cache.r6g.large',
     postgresVersion: '17',
   },
+  gcp: {
+    region: 'us-central1',
+    machineType: 'c2d-highcpu-2',
+    // Predictive autoscaling is meant for initialization periods over 2 minutes; ours is boot + image pull + app start.
+    initializationPeriodSeconds: 120,
+    predictiveMethod: 'OPTIMIZE_AVAILABILITY',
+    maxScaledInReplicas: 4,
+    scaleInTimeWindowSeconds: 600,
+    autohealingInitialDelaySeconds: 300,
+    dbTier: 'db-custom-8-32768',
+    postgresVersion: 'POSTGRES_17',
+    redisMemoryGb: 5,
+  },
+  azure: {
+    location: 'eastus',
+    vmSize: 'Standard_F2s_v2',
+    // A 30-point margin below the scale-out threshold keeps the flapping check from blocking every scale-in.
+    scaleInCpuPercent: 40,
+    scaleOutPercent: 50,
+    scaleOutCooldown: 'PT5M',
+    scaleInCooldown: 'PT10M',
+    predictiveMode: 'ForecastOnly',
+    predictiveLookAhead: 'PT15M',
+    postgresSku: 'Standard_D8ds_v5',
+    postgresVersion: '17',
+    redisCapacity: 2,
+  },
   prescale: { event: 'black-friday', year: 2027, timeZone: 'UTC', baseRps: 100, capacityPerInstanceRps: 150, leadMinutes: 10 },
 };
 
@@ -225,6 +288,11 @@ export function checkDeploymentSpec(spec: DeploymentSpec): DeploymentSpec {
   }
   if (spec.drain.deregistrationDelaySeconds < spec.drain.drainDelaySeconds) problems.push('drain.deregistrationDelaySeconds must be ≥ drainDelaySeconds');
   if (spec.keepAliveTimeoutSeconds <= 60) problems.push('keepAliveTimeoutSeconds must exceed the load balancers\u2019 60 s idle timeout');
+  if (spec.azure.scaleInCpuPercent >= a.cpuPercent) problems.push(`azure.scaleInCpuPercent ${spec.azure.scaleInCpuPercent} must be below the scale-out threshold web.autoscaling.cpuPercent ${a.cpuPercent} (equal thresholds flap)`);
+  if (!(spec.azure.scaleOutPercent >= 1)) problems.push('azure.scaleOutPercent must be ≥ 1');
+  if (!(spec.gcp.initializationPeriodSeconds >= 0 && spec.gcp.initializationPeriodSeconds <= 3600)) problems.push('gcp.initializationPeriodSeconds must be 0–3600');
+  if (!(spec.gcp.scaleInTimeWindowSeconds >= 60 && spec.gcp.scaleInTimeWindowSeconds <= 3600)) problems.push('gcp.scaleInTimeWindowSeconds must be 60–3600');
+  if (!(Number.isInteger(spec.gcp.maxScaledInReplicas) && spec.gcp.maxScaledInReplicas >= 1)) problems.push('gcp.maxScaledInReplicas must be an integer ≥ 1');
   if (problems.length > 0) throw new DeploymentSpecError(problems);
   return spec;
 }

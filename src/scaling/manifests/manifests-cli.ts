@@ -27,7 +27,7 @@ function year(value: string): number {
 export function registerManifestsCommand(program: Command): Command {
   const cmd = program
     .command('manifests')
-    .description('render deployment files (Kubernetes, compose, swarm, CloudFormation, Heroku, DigitalOcean) from the deployment spec')
+    .description('render deployment files (Kubernetes, compose, swarm, CloudFormation, Google Cloud Terraform, Azure ARM, Heroku, DigitalOcean) from the deployment spec')
     .requiredOption('--target <names>', `${MANIFEST_TARGETS.join(' | ')} | all (comma-separated allowed)`, targetList)
     .option('--out <dir>', 'root folder to write under (default: the current directory, i.e. the repository)', '.')
     .option('--year <yyyy>', `year of the sale whose plan gives the pre-scaling windows (default ${SEED_DEPLOYMENT_SPEC.prescale.year})`, year)

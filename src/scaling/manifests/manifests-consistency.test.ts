@@ -8,6 +8,7 @@ import { MANIFEST_TARGETS, renderTargets } from './manifests.ts';
 import type { RenderedFile } from './rendered-file.ts';
 import { getRoleArgv } from './role-env.ts';
 import { validateCloudFormation } from './validate/cfn-validate.ts';
+import { parseTerraform, validateTerraform } from './validate/terraform-validate.ts';
 import { validateComposeFile } from './validate/compose-validate.ts';
 import { checkDockerfile } from './validate/dockerfile-check.ts';
 import { runYamllint } from './validate/external-tools.ts';
@@ -43,7 +44,10 @@ describe('one number in the spec, every target (acceptance 2)', () => {
     assert.equal(cfn(files).Parameters.WebMaxSize.Default, 25);
     assert.equal((getObject(files, '.do/app.yaml') as Obj).services[0].autoscaling.max_instance_count, 25);
     // Swarm, compose and Heroku have no autoscaler bound: they must not change.
-    assert.deepEqual(changedPaths(files, seedFiles).sort(), ['.do/app.yaml', 'deploy/aws/salescale.yaml', 'deploy/k8s/base/web-hpa.yaml', 'deploy/k8s/overlays/production/web-scaledobject.yaml']);
+    const gcp = await parseTerraform(files);
+    assert.equal(gcp.resource.google_compute_region_autoscaler.web[0].autoscaling_policy[0].max_replicas, 25);
+    assert.deepEqual(changedPaths(files, seedFiles).sort(), ['.do/app.yaml', 'deploy/aws/salescale.yaml', 'deploy/gcp/main.tf', 'deploy/k8s/base/web-hpa.yaml', 'deploy/k8s/overlays/production/web-scaledobject.yaml']);
+    assert.deepEqual(await validateTerraform('main.tf', getFile(files, 'deploy/gcp/main.tf').content), []);
     assert.deepEqual(await validateK8sObjects(getK8sObjects(files)), []);
     assert.deepEqual(validateCloudFormation(cfn(files) as never), []);
   });
@@ -57,7 +61,7 @@ describe('one number in the spec, every target (acceptance 2)', () => {
     assert.deepEqual(changedPaths(files, seedFiles).sort(), ['app.json', 'deploy/aws/salescale.yaml', 'deploy/swarm/stack.yml']);
   });
 
-  it('a CPU target of 65 % reaches the HPA, the KEDA cpu trigger, target tracking, predictive scaling and App Platform, and re-plans the pre-scaling windows everywhere', () => {
+  it('a CPU target of 65 % reaches the HPA, the KEDA cpu trigger, target tracking, predictive scaling, the GCE autoscaler and App Platform, and re-plans the pre-scaling windows everywhere', async () => {
     const spec = withOverrides(SEED_DEPLOYMENT_SPEC, { web: { autoscaling: { ...SEED_DEPLOYMENT_SPEC.web.autoscaling, cpuPercent: 65 } } } as Partial<DeploymentSpec>);
     const files = renderTargets(MANIFEST_TARGETS, spec);
     const hpa = k8s(files, 'HorizontalPodAutoscaler', 'salescale-web').spec;
@@ -73,6 +77,12 @@ describe('one number in the spec, every target (acceptance 2)', () => {
     const actions = Object.values(r as Obj).filter((x: Obj) => x.Type === 'AWS::AutoScaling::ScheduledAction' && x.Properties.AutoScalingGroupName.Ref === 'WebAutoScalingGroup');
     assert.deepEqual(
       actions.slice(0, -1).map((x: Obj) => x.Properties.MinSize),
+      cron,
+    );
+    const gcePolicy = (await parseTerraform(files)).resource.google_compute_region_autoscaler.web[0].autoscaling_policy[0];
+    assert.equal(gcePolicy.cpu_utilization[0].target, 0.65);
+    assert.deepEqual(
+      gcePolicy.scaling_schedules.map((x: Obj) => x.min_required_replicas),
       cron,
     );
     const seedCron = k8s(seedFiles, 'ScaledObject', 'salescale-web').spec.triggers.filter((t: Obj) => t.type === 'cron');

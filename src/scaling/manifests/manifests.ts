@@ -9,10 +9,11 @@ import { getPrescaleSchedule } from './prescale-plan.ts';
 import { renderAws } from './render-aws.ts';
 import { renderCompose, renderSwarm } from './render-compose.ts';
 import { renderK8s } from './render-k8s.ts';
+import { renderGcp } from './render-gcp.ts';
 import { renderDigitalOcean, renderHeroku } from './render-paas.ts';
 import type { RenderedFile } from './rendered-file.ts';
 
-export const MANIFEST_TARGETS = ['k8s', 'compose', 'swarm', 'aws', 'heroku', 'do'] as const;
+export const MANIFEST_TARGETS = ['k8s', 'compose', 'swarm', 'aws', 'gcp', 'heroku', 'do'] as const;
 export type ManifestTarget = (typeof MANIFEST_TARGETS)[number];
 
 export function isManifestTarget(value: string): value is ManifestTarget {
@@ -32,6 +33,8 @@ export function renderTarget(target: ManifestTarget, spec: DeploymentSpec): Rend
       return renderSwarm(spec);
     case 'aws':
       return renderAws(spec, schedule);
+    case 'gcp':
+      return renderGcp(spec, schedule);
     case 'heroku':
       return renderHeroku(spec);
     case 'do':
