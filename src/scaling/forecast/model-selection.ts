@@ -23,7 +23,7 @@ import { createTransform } from './transforms.ts';
 
 /** Options of the cross-validation. */
 export interface SelectionOptions {
-  /** Validation weeks (rolling origins); fewer if the history is short. @defaultValue 4 */
+  /** Validation weeks (rolling origins); fewer if the history is short. @defaultValue 6 */
   folds: number;
   /** Most candidates in a combination. @defaultValue 3 */
   combine: number;
@@ -35,7 +35,7 @@ export interface SelectionOptions {
   models?: readonly string[];
 }
 
-export const DEFAULT_SELECTION: SelectionOptions = { folds: 4, combine: 3, pool: 6, maxFoldRatio: 1.1 };
+export const DEFAULT_SELECTION: SelectionOptions = { folds: 6, combine: 3, pool: 6, maxFoldRatio: 1.1 };
 
 /** One candidate's validation record. */
 export interface CandidateScore {
@@ -103,14 +103,19 @@ function getModels(o: SelectionOptions): CandidateModel[] {
 /** Fits every candidate on `train` and forecasts `h` hours (original scale). */
 export function forecastCandidates(train: readonly number[], h: number, models: readonly CandidateModel[]): { spec: CandidateModel; transform: TransformName; forecast: number[] | undefined }[] {
   const out: { spec: CandidateModel; transform: TransformName; forecast: number[] | undefined }[] = [];
-  const cache = new Map<TransformName, { z: number[]; inverse: (v: number) => number }>();
+  const cache = new Map<TransformName, { z: number[]; inverse: (v: number) => number } | null>();
   for (const spec of models) {
     for (const t of spec.transforms) {
       let tz = cache.get(t);
-      if (!tz) {
+      if (tz === undefined) {
         const tr = createTransform(t, train);
-        tz = { z: train.map(tr.forward), inverse: tr.inverse };
+        // Box-Cox with λ ≈ 0 or 1 is log1p or none again: not fitted twice.
+        tz = tr.lambda !== undefined && (tr.lambda < 0.05 || tr.lambda > 0.95) ? null : { z: train.map(tr.forward), inverse: tr.inverse };
         cache.set(t, tz);
+      }
+      if (tz === null) {
+        out.push({ spec, transform: t, forecast: undefined });
+        continue;
       }
       const zf = spec.forecaster(tz.z, h);
       const inverse = tz.inverse;
@@ -292,8 +297,13 @@ export function forecastWithSelection(y: readonly number[], selection: ModelSele
   for (const level of quantiles) {
     // The larger of the day's and the whole week's error quantile: validation errors are a little
     // optimistic (the model was chosen on them), and a day has only folds × 24 of them.
+    // The level is moved a quarter of the way to the tail for the same reason (0.9 → 0.925); the
+    // backtests of the committed series check the resulting coverage.
     const pooled = selection.errorsByDay.flat().sort((a, b) => a - b);
-    const offsets = selection.errorsByDay.map((b) => Math.max(getQuantile(b, level), getQuantile(pooled, level)));
+    const upperTail = level > 0.5;
+    const adjusted = level === 0.5 ? level : upperTail ? level + (1 - level) / 4 : level - level / 4;
+    const pick = upperTail ? Math.max : Math.min;
+    const offsets = selection.errorsByDay.map((b) => pick(getQuantile(b, adjusted), getQuantile(pooled, adjusted)));
     q.set(level, point.map((v, i) => Math.max(0, Math.expm1(Math.log1p(v) + offsets[Math.min(6, Math.floor(i / 24))]))));
   }
   return { mean: point, quantiles: q, candidates };

@@ -20,7 +20,7 @@ function init(): void {
 }
 
 /** Weeks of history MSTL sees (the most recent ones): enough for two weekly cycles, fast. */
-export const MSTL_WEEKS = 8;
+export const MSTL_WEEKS = 6;
 
 export function forecastMstlEts(z: readonly number[], h: number): number[] | undefined {
   if (z.length < 3 * WEEK) return undefined;
