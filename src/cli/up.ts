@@ -62,6 +62,7 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env): Promise<void>
     const lines = [
       '',
       `  Salescale is running (${started.length > 0 ? 'local services under ' + dataDir : 'your DATABASE_URL / REDIS_URL'})`,
+      `  Storefront ${web.url}/`,
       `  API        ${web.url}/api/v1/products`,
       `  API docs   ${web.url}/docs`,
       `  Health     ${web.url}/health   Ready ${web.url}/ready`,

@@ -41,6 +41,8 @@ import { degradeMode } from './plugins/degrade-mode.ts';
 import { rateLimit } from './plugins/rate-limit.ts';
 import { QUEUE_BOARD_PATH, queueBoard } from './plugins/queue-board.ts';
 import { ErrorResponse } from './http/schemas.ts';
+import { browserSecurity } from './plugins/browser-security.ts';
+import { storefrontRoutes } from './storefront/storefront.routes.ts';
 
 export interface WebDeps {
   config: AppConfig;
@@ -140,6 +142,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
     request.log.info({ method: request.method, route, url: request.url, status: reply.statusCode, durationMs: Math.round(durationMs * 100) / 100 }, 'request');
   });
 
+  await app.register(browserSecurity({ corsOrigins: config.http.corsOrigins, production: config.isProduction }));
   if (config.http.apiDocs) {
     await app.register(swagger, {
       openapi: {
@@ -148,7 +151,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
       },
       refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     });
-    await app.register(swaggerUi, { routePrefix: '/docs' });
+    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   }
 
   // Shed load first (cheapest refusal), then rate limits; both skip health, readiness, metrics and docs.
@@ -272,6 +275,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
     },
     { prefix: '/api/v1' },
   );
+  await app.register(storefrontRoutes({ catalog, listSales: () => saleEvents.list() }));
 
   return Object.assign(app, { lifecycle }) as unknown as App;
 }

@@ -29,6 +29,20 @@ function queueName(raw: string, name: string): QueueName {
   return raw;
 }
 
+/** A browser origin (`https://shop.example.com`, no path), for CORS. */
+function origin(raw: string, name: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `"${raw}" is not an origin like https://shop.example.com`);
+  }
+  if (!['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== raw.replace(/\/$/, '')) {
+    throw new ConfigError(name, `"${raw}" is not an origin like https://shop.example.com (scheme, host and port only)`);
+  }
+  return parsed.origin;
+}
+
 /** `queue=n` pairs, e.g. `email=10,inventory=20`. */
 function queueNumber(raw: string, name: string): [QueueName, number] {
   const [queue = '', value = ''] = raw.split('=').map((part) => part.trim());
@@ -57,6 +71,7 @@ export const envSchema = {
   ADMIN_API_TOKEN: optionalStr(),
   SESSION_SECRET: optionalStr(),
   TRUST_PROXY: list(cidr),
+  CORS_ORIGINS: list(origin),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   BODY_LIMIT_BYTES: int({ default: 102_400, min: 1024 }),
   CACHE_TTL_PRODUCT_S: int({ default: 300, min: 1 }),
@@ -99,7 +114,7 @@ export interface AppConfig {
   isProduction: boolean;
   instanceId: string;
   dataDir: string;
-  http: { host: string; port: number; bodyLimit: number; keepAliveTimeoutMs: number; trustProxy: string[]; apiDocs: boolean };
+  http: { host: string; port: number; bodyLimit: number; keepAliveTimeoutMs: number; trustProxy: string[]; apiDocs: boolean; corsOrigins: string[] };
   db: { url: string | undefined; replicaUrl: string | undefined; poolMin: number; poolMax: number; statementTimeoutMs: number };
   redis: { url: string | undefined; cacheUrl: string | undefined; prefix: string };
   secrets: { adminApiToken: string; sessionSecret: string };
@@ -168,6 +183,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
       trustProxy: e.TRUST_PROXY,
       apiDocs: e.API_DOCS,
+      corsOrigins: e.CORS_ORIGINS,
     },
     db: {
       url: e.DATABASE_URL,

@@ -1,0 +1,53 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import type { FastifyPluginAsync } from 'fastify';
+
+/**
+ * Security headers for every reply (helmet) and CORS for a storefront served from another origin.
+ *
+ * - CSP: our own pages load only our own script, styles and API (no inline script, no third parties);
+ *   `/docs` sets its own, wider policy (Swagger UI).
+ * - CORS: only the origins in CORS_ORIGINS, with credentials (the session and visitor cookies), the
+ *   request headers checkout needs (`Idempotency-Key`, `Waiting-Room-Pass`) and the reply headers a
+ *   client reads. No origin listed: no CORS headers at all (same-origin only). Cookies are
+ *   `SameSite=Lax`, so a storefront on another *site* signs in through its own backend; one on another
+ *   origin of the same site (shop.example.com → api.example.com) works as is.
+ */
+export function browserSecurity(options: { corsOrigins: string[]; production: boolean }): FastifyPluginAsync {
+  const plugin: FastifyPluginAsync = async (app) => {
+    await app.register(helmet, {
+      global: true,
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          fontSrc: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          baseUri: ["'self'"],
+          objectSrc: ["'none'"],
+          ...(options.production ? { upgradeInsecureRequests: [] } : {}),
+        },
+      },
+      // The API is read cross-origin by the storefront (CORS decides who); pages are not embeddable.
+      crossOriginResourcePolicy: { policy: 'same-site' },
+      hsts: options.production ? { maxAge: 15_552_000, includeSubDomains: true } : false,
+    });
+    if (options.corsOrigins.length > 0) {
+      await app.register(cors, {
+        origin: options.corsOrigins,
+        credentials: true,
+        methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+        allowedHeaders: ['content-type', 'idempotency-key', 'waiting-room-pass', 'x-request-id', 'authorization'],
+        exposedHeaders: ['x-request-id', 'retry-after', 'idempotent-replayed', 'ratelimit', 'ratelimit-policy'],
+        maxAge: 600,
+      });
+    }
+  };
+  Object.assign(plugin, { [Symbol.for('skip-override')]: true });
+  return plugin;
+}

@@ -1,0 +1,285 @@
+// Salescale storefront: a little progressive enhancement over server-rendered pages. No framework.
+
+(() => {
+  const body = document.body;
+  const page = body.dataset.page;
+  const api = (path, options = {}) =>
+    fetch(`/api/v1${path}`, {
+      credentials: 'same-origin',
+      ...options,
+      headers: { ...(options.body ? { 'content-type': 'application/json' } : {}), ...(options.headers || {}) },
+    }).then(async (response) => {
+      const text = await response.text();
+      let data;
+      try {
+        data = text ? JSON.parse(text) : undefined;
+      } catch {
+        data = text;
+      }
+      return { status: response.status, data };
+    });
+  const $ = (selector, root = document) => root.querySelector(selector);
+  const say = (text) => {
+    const el = $('[data-message]');
+    if (el) el.textContent = text;
+  };
+  const money = (cents, currency) => new Intl.NumberFormat('en', { style: 'currency', currency }).format(cents / 100);
+  const duration = (seconds) => {
+    const s = Math.max(0, Math.round(seconds));
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const r = s % 60;
+    return h > 0 ? `${h} h ${m} min` : m > 0 ? `${m} min ${r} s` : `${r} s`;
+  };
+
+  // Waiting-room passes, per sale event, for this tab: sent with checkout while valid.
+  const passes = {
+    key: (saleId) => `salescale-pass-${saleId}`,
+    get(saleId) {
+      try {
+        const value = JSON.parse(sessionStorage.getItem(this.key(saleId)) || 'null');
+        return value && Date.parse(value.expiresAt) > Date.now() ? value : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    set(saleId, pass, expiresAt) {
+      sessionStorage.setItem(this.key(saleId), JSON.stringify({ pass, expiresAt }));
+    },
+    all() {
+      const out = [];
+      for (let i = 0; i < sessionStorage.length; i++) {
+        const key = sessionStorage.key(i);
+        if (key?.startsWith('salescale-pass-')) {
+          const value = this.get(key.slice('salescale-pass-'.length));
+          if (value) out.push(value.pass);
+        }
+      }
+      return out;
+    },
+  };
+
+  // Sale countdowns.
+  const countdowns = [...document.querySelectorAll('[data-countdown-start]')];
+  const tick = () => {
+    const now = Date.now();
+    for (const el of countdowns) {
+      const start = Date.parse(el.dataset.countdownStart);
+      const end = Date.parse(el.dataset.countdownEnd);
+      const span = $('.countdown', el);
+      span.textContent = now < start ? `starts in ${duration((start - now) / 1000)}` : now < end ? `live now, ends in ${duration((end - now) / 1000)}` : 'has ended';
+    }
+  };
+  if (countdowns.length > 0) {
+    tick();
+    setInterval(tick, 1000);
+  }
+
+  if (page === 'product') {
+    const productId = body.dataset.product;
+    const saleId = body.dataset.queuedSale;
+    const available = $('[data-available]');
+    const refresh = async () => {
+      const { status, data } = await api(`/products/${productId}`);
+      if (status === 200) available.textContent = data.available > 0 ? `${data.available} in stock` : 'Sold out';
+    };
+    setInterval(() => refresh().catch(() => {}), 2000);
+    const form = $('[data-add-to-cart]');
+    if (saleId) {
+      const pass = passes.get(saleId);
+      const note = $('[data-pass-status]');
+      if (pass) {
+        note.hidden = false;
+        note.textContent = `You have been admitted: your pass is valid until ${new Date(pass.expiresAt).toLocaleTimeString()}.`;
+        $('[data-join]').hidden = true;
+      } else {
+        form.hidden = true;
+      }
+    }
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const quantity = Number(new FormData(form).get('quantity'));
+      const { status, data } = await api(`/cart/items/${productId}`, { method: 'PUT', body: JSON.stringify({ quantity }) });
+      if (status === 401) {
+        location.href = `/account?next=${encodeURIComponent(location.pathname)}`;
+        return;
+      }
+      if (status === 200) {
+        const message = $('[data-message]');
+        message.textContent = 'Added to your cart. ';
+        const link = document.createElement('a');
+        link.href = '/cart';
+        link.textContent = 'Go to the cart';
+        message.append(link);
+        link.focus();
+      } else say(data?.error?.message || 'Could not add to the cart.');
+    });
+  }
+
+  if (page === 'waiting-room') {
+    const saleId = body.dataset.sale;
+    const state = $('[data-state]');
+    const position = $('[data-position]');
+    const eta = $('[data-eta]');
+    const progress = $('[data-progress]');
+    let first;
+    const show = (s) => {
+      if (s.position !== null && first === undefined) first = s.position;
+      position.textContent = s.position === null ? (s.state === 'waiting' ? 'decided at the start' : '–') : String(s.position);
+      eta.textContent = s.etaSeconds === null ? '–' : duration(s.etaSeconds);
+      if (first && s.position !== null) progress.value = Math.round((100 * (first - s.position + 1)) / first);
+      const texts = {
+        waiting: s.position === null ? 'You are in the pre-queue: places are drawn at random when the sale starts.' : 'You are in line.',
+        admitted: 'It is your turn! Your pass is valid for a limited time.',
+        sold_out: 'Sold out: everything in this sale has been taken. Stay here: if units come back, the line moves again.',
+        expired: 'This ticket has expired.',
+      };
+      state.textContent = texts[s.state];
+      body.dataset.state = s.state;
+      if (s.state === 'admitted') {
+        progress.value = 100;
+        passes.set(saleId, s.pass, s.passExpiresAt);
+        $('[data-admitted]').hidden = false;
+      }
+    };
+    (async () => {
+      const { status, data } = await api(`/sale-events/${saleId}/queue`, { method: 'POST' });
+      if (status !== 201) {
+        state.textContent = data?.error?.message || 'Could not join the line.';
+        return;
+      }
+      show(data);
+      if (data.state === 'admitted' || data.state === 'expired') return;
+      const source = new EventSource(`/api/v1/sale-events/${saleId}/queue/${encodeURIComponent(data.ticket)}/events`);
+      source.addEventListener('status', (event) => {
+        const s = JSON.parse(event.data);
+        show(s);
+        if (s.state === 'admitted' || s.state === 'expired') source.close();
+      });
+    })();
+  }
+
+  if (page === 'account') {
+    const next = body.dataset.next || '/';
+    const done = () => {
+      location.href = next;
+    };
+    api('/me').then(({ status, data }) => {
+      if (status === 200) {
+        const el = $('[data-signed-in]');
+        el.hidden = false;
+        el.textContent = `Signed in as ${data.name} (${data.email}).`;
+      }
+    });
+    for (const [selector, path] of [
+      ['[data-sign-in]', '/sessions'],
+      ['[data-register]', '/customers'],
+    ]) {
+      const form = $(selector);
+      form.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        const { status, data } = await api(path, { method: 'POST', body: JSON.stringify(Object.fromEntries(new FormData(form))) });
+        if (status === 200 || status === 201) done();
+        else say(data?.error?.message || 'That did not work.');
+      });
+    }
+  }
+
+  if (page === 'cart') {
+    const root = $('[data-cart]');
+    const render = (cart) => {
+      root.replaceChildren();
+      if (cart.items.length === 0) {
+        root.innerHTML = '<p>Your cart is empty. <a href="/">Browse the shop</a>.</p>';
+        return;
+      }
+      const table = document.createElement('table');
+      table.innerHTML = '<caption class="visually-hidden">Items in your cart</caption><thead><tr><th scope="col">Product</th><th scope="col">Price</th><th scope="col">Quantity</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>';
+      const tbody = document.createElement('tbody');
+      for (const item of cart.items) {
+        const row = document.createElement('tr');
+        row.innerHTML = `<td><a></a></td><td>${money(item.priceCents, item.currency)}</td><td><label class="visually-hidden" for="qty-${item.productId}">Quantity</label><input id="qty-${item.productId}" type="number" min="1" max="1000" value="${item.quantity}"></td><td><button type="button">Remove</button></td>`;
+        const link = row.querySelector('a');
+        link.href = `/products/${item.productId}`;
+        link.textContent = item.name;
+        row.querySelector('input').addEventListener('change', async (event) => {
+          const { status, data } = await api(`/cart/items/${item.productId}`, { method: 'PUT', body: JSON.stringify({ quantity: Number(event.target.value) }) });
+          if (status === 200) render(data);
+          else say(data?.error?.message || 'Could not change the quantity.');
+        });
+        row.querySelector('button').addEventListener('click', async () => {
+          const { status, data } = await api(`/cart/items/${item.productId}`, { method: 'DELETE' });
+          if (status === 200) render(data);
+        });
+        tbody.append(row);
+      }
+      table.append(tbody);
+      root.append(table);
+      const total = document.createElement('p');
+      total.className = 'total';
+      total.textContent = `Total: ${money(cart.totalCents, cart.currency || 'EUR')}`;
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = 'Place order';
+      button.dataset.checkout = '';
+      button.addEventListener('click', checkout);
+      root.append(total, button);
+    };
+    const checkout = async () => {
+      // One key per checkout attempt, kept for retries of the same attempt.
+      let key = sessionStorage.getItem('salescale-checkout-key');
+      if (!key) {
+        key = crypto.randomUUID();
+        sessionStorage.setItem('salescale-checkout-key', key);
+      }
+      const headers = { 'idempotency-key': key };
+      const held = passes.all();
+      if (held.length > 0) headers['waiting-room-pass'] = held.join(',');
+      say('Placing your order…');
+      const { status, data } = await api('/orders', { method: 'POST', headers, body: '{}' });
+      if (status === 201) {
+        sessionStorage.removeItem('salescale-checkout-key');
+        location.href = `/orders/${data.id}`;
+        return;
+      }
+      const error = data?.error || {};
+      if (['PASS_REQUIRED', 'PASS_EXPIRED', 'PASS_INVALID'].includes(error.code)) {
+        const message = $('[data-message]');
+        message.textContent = 'This sale is queued: join the waiting room to buy. ';
+        const link = document.createElement('a');
+        link.href = `/sale/${error.details.saleEventId}/queue`;
+        link.textContent = 'Join the waiting room';
+        message.append(link);
+        return;
+      }
+      if (status < 500) sessionStorage.removeItem('salescale-checkout-key');
+      say(error.message || 'The order could not be placed.');
+    };
+    api('/cart').then(({ status, data }) => {
+      if (status === 401) root.innerHTML = '<p><a href="/account?next=/cart">Sign in</a> to see your cart.</p>';
+      else if (status === 200) render(data);
+      else say('Could not load the cart.');
+    });
+  }
+
+  if (page === 'order') {
+    const root = $('[data-order]');
+    api(`/orders/${body.dataset.order}`).then(({ status, data }) => {
+      if (status !== 200) {
+        root.innerHTML = '<p>Order not found. <a href="/account">Sign in</a>?</p>';
+        return;
+      }
+      root.replaceChildren();
+      const p = document.createElement('p');
+      p.dataset.orderStatus = data.status;
+      p.textContent = `Thank you! Status: ${data.status}. Total ${money(data.totalCents, data.currency)}.`;
+      const list = document.createElement('ul');
+      for (const item of data.items) {
+        const li = document.createElement('li');
+        li.textContent = `${item.quantity} × product ${item.productId} at ${money(item.priceCents, data.currency)}`;
+        list.append(li);
+      }
+      root.append(p, list);
+    });
+  }
+})();

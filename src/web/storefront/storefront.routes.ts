@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import { Type } from 'typebox';
+import type { CatalogService } from '../../modules/catalog/index.ts';
+import type { SaleEvent } from '../../modules/sale-events/index.ts';
+import { DomainError } from '../../shared/errors.ts';
+import { accountPage, cartPage, catalogPage, notFoundPage, orderPage, productPage, waitingRoomPage, type SaleView } from './pages.ts';
+
+const ASSETS = path.join(import.meta.dirname, 'assets');
+const assets = {
+  'storefront.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(path.join(ASSETS, 'storefront.js')) },
+  'storefront.css': { type: 'text/css; charset=utf-8', body: readFileSync(path.join(ASSETS, 'storefront.css')) },
+};
+
+export interface StorefrontDeps {
+  catalog: CatalogService;
+  /** Sale events (all), for countdowns and the waiting-room links. */
+  listSales: () => Promise<SaleEvent[]>;
+  /**
+   * How long the list of sales is reused per instance.
+   * @defaultValue 2000
+   */
+  salesCacheMs?: number;
+}
+
+const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+const hide = { hide: true };
+
+/**
+ * The demo storefront, served by the web role at `/`: server-rendered pages over the same services the
+ * API uses, with a little vanilla JavaScript (`assets/storefront.js`) for what must be live — stock,
+ * countdowns, the waiting room's position — and for cart and checkout, which go through the public API.
+ */
+export function storefrontRoutes(deps: StorefrontDeps): FastifyPluginAsyncTypebox {
+  let sales: { at: number; value: Promise<SaleView[]> } | undefined;
+  const cacheMs = deps.salesCacheMs ?? 2000;
+  function currentSales(): Promise<SaleView[]> {
+    if (!sales || Date.now() - sales.at > cacheMs) {
+      const value = deps.listSales().then((rows) =>
+        rows
+          .filter((row) => Date.parse(row.endsAt) > Date.now())
+          .map((row) => ({ id: row.id, name: row.name, startsAt: row.startsAt, endsAt: row.endsAt, queued: row.waitingRoom.enabled, productIds: row.productIds })),
+      );
+      sales = { at: Date.now(), value };
+      value.catch(() => (sales = undefined));
+    }
+    return sales.value;
+  }
+  const send = (reply: FastifyReply, page: string, status = 200) => reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page);
+  const notFound = (error: unknown, what: string, reply: FastifyReply) => {
+    if (error instanceof DomainError && error.kind === 'not_found') return send(reply, notFoundPage(what), 404);
+    throw error;
+  };
+
+  return async (app) => {
+    app.get('/assets/:name', { schema: { ...hide, params: Type.Object({ name: Type.String({ maxLength: 40 }) }, { additionalProperties: false }) } }, async (request, reply) => {
+      const asset = assets[request.params.name as keyof typeof assets];
+      if (!asset) return send(reply, notFoundPage('No such file.'), 404);
+      return reply.type(asset.type).header('cache-control', 'public, max-age=300').send(asset.body);
+    });
+
+    app.get(
+      '/',
+      {
+        schema: {
+          ...hide,
+          querystring: Type.Object(
+            { q: Type.Optional(Type.String({ maxLength: 100 })), category: Type.Optional(Type.String({ maxLength: 100 })), cursor: Type.Optional(Type.String({ maxLength: 200 })) },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (request, reply) => {
+        const q = request.query.q?.trim() || undefined;
+        const category = request.query.category || undefined;
+        const [page, categories, live] = await Promise.all([
+          deps.catalog.listProducts({ q, category, cursor: request.query.cursor, limit: 24 } as Parameters<CatalogService['listProducts']>[0]).catch((error: unknown) => {
+            if (error instanceof DomainError && error.kind !== 'unavailable') return { items: [], nextCursor: null };
+            throw error;
+          }),
+          deps.catalog.listCategories(),
+          currentSales(),
+        ]);
+        return send(reply, catalogPage({ products: page.items, categories, q, category, sales: live.slice(0, 3), nextCursor: page.nextCursor }));
+      },
+    );
+
+    app.get('/products/:id', { schema: { ...hide, params: Type.Object({ id: Id }, { additionalProperties: false }) } }, async (request, reply) => {
+      try {
+        const [product, categories, live] = await Promise.all([deps.catalog.getProduct(request.params.id), deps.catalog.listCategories(), currentSales()]);
+        const sale = live.find((s) => s.productIds.includes(product.id));
+        return send(reply, productPage({ product, category: categories.find((c) => c.id === product.categoryId), sale }));
+      } catch (error) {
+        return notFound(error, 'This product does not exist.', reply);
+      }
+    });
+
+    app.get(
+      '/sale/:id/queue',
+      { schema: { ...hide, params: Type.Object({ id: Id }, { additionalProperties: false }), querystring: Type.Object({ product: Type.Optional(Id) }, { additionalProperties: false }) } },
+      async (request, reply) => {
+        const sale = (await currentSales()).find((s) => s.id === request.params.id && s.queued);
+        if (!sale) return send(reply, notFoundPage('This sale has no waiting room (or it has ended).'), 404);
+        return send(reply, waitingRoomPage({ sale, productId: request.query.product }));
+      },
+    );
+
+    app.get('/cart', { schema: hide }, async (_request, reply) => send(reply, cartPage()));
+    app.get(
+      '/account',
+      { schema: { ...hide, querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 200, pattern: '^/[^/\\\\]' })) }, { additionalProperties: false }) } },
+      async (request, reply) => send(reply, accountPage(request.query.next ?? '/')),
+    );
+    app.get('/orders/:id', { schema: { ...hide, params: Type.Object({ id: Id }, { additionalProperties: false }) } }, async (request, reply) => send(reply, orderPage(request.params.id)));
+  };
+}

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+import { launchBrowser } from './helpers/browser.ts';
+import { request } from './helpers/http.ts';
+import { startInstance, type Instance } from './helpers/instances.ts';
+
+const ARTIFACTS = path.resolve(import.meta.dirname, 'artifacts');
+const DOCS = path.resolve(import.meta.dirname, '../docs/images');
+
+/**
+ * A shopper in a real browser (headless Chromium, Debian's package) on a real `salescale serve`:
+ * browses and searches the catalog, opens a product in a queued sale, waits in the waiting room with
+ * a live position, is admitted, signs up, fills the cart and buys.
+ */
+describe('storefront in a browser', () => {
+  let t: TestApp;
+  let web: Instance;
+
+  before(async () => {
+    t = await createTestApp({ TRUST_PROXY: '127.0.0.1', RATE_LIMIT_SALE_MAX: '100000', RATE_LIMIT_GENERAL_MAX: '100000' });
+    web = await startInstance({ env: { ...t.env, WAITING_ROOM_EVENTS_REFRESH_MS: '200', WAITING_ROOM_STREAM_REFRESH_MS: '500' } });
+  });
+  after(async () => {
+    await web?.stop();
+    await t.close();
+  });
+
+  it('lets a shopper browse, queue, be admitted and buy', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const admin = { headers: t.admin };
+      const category = await request(`${web.url}/api/v1/admin/categories`, { method: 'POST', ...admin, body: { slug: 'sneakers', name: 'Sneakers' } });
+      assert.equal(category.status, 201, JSON.stringify(category.body));
+      const make = async (name: string, priceCents: number, available: number) => {
+        const reply = await request(`${web.url}/api/v1/admin/products`, {
+          method: 'POST',
+          ...admin,
+          body: { sku: `sf-${Math.random().toString(36).slice(2)}`, name, description: `${name}: limited edition.`, priceCents, available, categoryId: category.body.id },
+        });
+        assert.equal(reply.status, 201);
+        return reply.body.id as number;
+      };
+      const drop = await make('Aurora Runner Limited', 14_900, 50);
+      await make('Everyday Trainer', 7_900, 200);
+      await make('Trail Blazer GTX', 12_900, 80);
+      const now = Date.now();
+      const sale = await request(`${web.url}/api/v1/admin/sale-events`, {
+        method: 'POST',
+        ...admin,
+        body: { name: 'Aurora drop', startsAt: new Date(now).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), productIds: [drop], waitingRoom: { enabled: true, admissionPerSecond: 2 } },
+      });
+      assert.equal(sale.status, 201);
+      const saleId = sale.body.id as number;
+      await new Promise((resolve) => setTimeout(resolve, 500)); // the instance re-reads waiting rooms every 200 ms
+      // Twenty visitors ahead of our shopper (other addresses, through the trusted proxy).
+      for (let i = 1; i <= 20; i++) {
+        const reply = await request(`${web.url}/api/v1/sale-events/${saleId}/queue`, { method: 'POST', headers: { 'x-forwarded-for': `10.9.0.${i}` } });
+        assert.equal(reply.status, 201, JSON.stringify(reply.body));
+      }
+
+      const page = await browser.context.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+      page.on('console', (message) => {
+        // Expected refusals (401 before signing in) are logged by Chromium as failed loads; anything else counts.
+        if (message.type() === 'error' && !/status of 401/.test(message.text())) problems.push(`console: ${message.text()}`);
+      });
+
+      // Browse: the catalog, a category, a search.
+      await page.goto(`${web.url}/`);
+      assert.equal(await page.title(), 'All products · Salescale shop');
+      await page.getByRole('link', { name: 'Sneakers' }).click();
+      await page.waitForURL(/category=sneakers/);
+      await page.getByLabel('Search products').fill('aurora');
+      await page.getByLabel('Search products').press('Enter');
+      await page.waitForURL(/q=aurora/);
+      assert.equal(await page.locator('.card').count(), 1);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.goto(`${web.url}/`);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'storefront.png') });
+
+      // The product: live availability, the sale, and no buying without the waiting room.
+      await page.goto(`${web.url}/?q=aurora`);
+      await page.getByRole('link', { name: 'Aurora Runner Limited' }).click();
+      await page.waitForURL(/\/products\/\d+$/);
+      await page.locator('[data-available]').filter({ hasText: '50 in stock' }).waitFor();
+      assert.equal(await page.locator('[data-add-to-cart]').isHidden(), true, 'no add-to-cart before admission');
+      await page.getByRole('link', { name: 'Join the waiting room' }).click();
+
+      // The waiting room: a live position, then admission.
+      await page.waitForURL(/\/sale\/\d+\/queue/);
+      await page.locator('[data-position]').filter({ hasText: /^\d+$/ }).waitFor({ timeout: 15_000 });
+      const position = Number(await page.locator('[data-position]').textContent());
+      assert.ok(position >= 1 && position <= 21, `a place in line (${position})`);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'waiting-room.png') });
+      await page.locator('body[data-state="admitted"]').waitFor({ timeout: 60_000 });
+      await page.getByRole('link', { name: /your turn/ }).click();
+
+      // Admitted: add to cart, sign up on the way, buy.
+      await page.waitForURL(/\/products\/\d+$/);
+      await page.getByLabel('Quantity').fill('1');
+      await page.getByRole('button', { name: 'Add to cart' }).click();
+      await page.waitForURL(/\/account\?next=/);
+      await page.getByLabel('Name').fill('Ada Shopper');
+      await page.locator('#register-email').fill(`ada-${Date.now()}@example.com`);
+      await page.getByLabel('Password (at least 8 characters)').fill('correct horse battery');
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.waitForURL(/\/products\/\d+$/);
+      await page.getByRole('button', { name: 'Add to cart' }).click();
+      await page.getByRole('link', { name: 'Go to the cart' }).click();
+      await page.waitForURL(/\/cart$/);
+      await page.getByRole('button', { name: 'Place order' }).click();
+      await page.waitForURL(/\/orders\/\d+$/);
+      await page.locator('[data-order-status="placed"]').waitFor();
+      const orderId = Number(new URL(page.url()).pathname.split('/').pop());
+      assert.ok(orderId > 0);
+      const stock = await request(`${web.url}/api/v1/products/${drop}`);
+      assert.ok(stock.body.available <= 49, 'the unit left the stock');
+      assert.deepEqual(problems, [], 'no script errors, no CSP violations');
+
+      assert.ok(statSync(path.join(ARTIFACTS, 'waiting-room.png')).size > 10_000);
+      if (process.env.UPDATE_DOCS_SCREENSHOTS) {
+        mkdirSync(DOCS, { recursive: true });
+        for (const name of ['waiting-room.png', 'storefront.png']) copyFileSync(path.join(ARTIFACTS, name), path.join(DOCS, name));
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('sends security headers and answers CORS only for listed origins', async () => {
+    const page = await fetch(`${web.url}/`);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /script-src 'self'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
+    const preflight = await fetch(`${web.url}/api/v1/orders`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    assert.equal(preflight.headers.get('access-control-allow-origin'), null);
+  });
+});
