@@ -142,7 +142,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
     request.log.info({ method: request.method, route, url: request.url, status: reply.statusCode, durationMs: Math.round(durationMs * 100) / 100 }, 'request');
   });
 
-  await app.register(browserSecurity({ corsOrigins: config.http.corsOrigins, production: config.isProduction }));
+  await app.register(browserSecurity({ corsOrigins: config.http.corsOrigins, production: config.isProduction, inlineStylePaths: [QUEUE_BOARD_PATH] }));
   if (config.http.apiDocs) {
     await app.register(swagger, {
       openapi: {

@@ -13,7 +13,12 @@ import type { FastifyPluginAsync } from 'fastify';
  *   `SameSite=Lax`, so a storefront on another *site* signs in through its own backend; one on another
  *   origin of the same site (shop.example.com → api.example.com) works as is.
  */
-export function browserSecurity(options: { corsOrigins: string[]; production: boolean }): FastifyPluginAsync {
+export function browserSecurity(options: {
+  corsOrigins: string[];
+  production: boolean;
+  /** Pages of third-party UIs with inline styles (the queue dashboard): their CSP also allows those. */
+  inlineStylePaths?: string[];
+}): FastifyPluginAsync {
   const plugin: FastifyPluginAsync = async (app) => {
     await app.register(helmet, {
       global: true,
@@ -37,6 +42,14 @@ export function browserSecurity(options: { corsOrigins: string[]; production: bo
       crossOriginResourcePolicy: { policy: 'same-site' },
       hsts: options.production ? { maxAge: 15_552_000, includeSubDomains: true } : false,
     });
+    const relaxed = options.inlineStylePaths ?? [];
+    if (relaxed.length > 0) {
+      app.addHook('onSend', async (request, reply) => {
+        if (!relaxed.some((prefix) => request.url.startsWith(prefix))) return;
+        const csp = reply.getHeader('content-security-policy');
+        if (typeof csp === 'string') reply.header('content-security-policy', csp.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'").replace("font-src 'self'", "font-src 'self' data:"));
+      });
+    }
     if (options.corsOrigins.length > 0) {
       await app.register(cors, {
         origin: options.corsOrigins,
