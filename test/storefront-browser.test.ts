@@ -62,6 +62,7 @@ describe('storefront in a browser', () => {
         assert.equal(reply.status, 201, JSON.stringify(reply.body));
       }
 
+      browser.context.setDefaultTimeout(60_000);
       const page = await browser.context.newPage();
       const problems: string[] = [];
       page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
