@@ -222,6 +222,7 @@ export function renderExplanation(e: Explanation, now: number): string {
   const r = e.rate;
   if (r && r.direction !== 'none') {
     if (r.direction === 'up') out.push(`rate limit (scale up): at most ${r.limit} (${r.policy}); allowed up to ${r.maxAllowed ?? r.limit}`);
+    else if (e.mode === 'legacy') out.push(`no scale-down rate limit without spec.behavior; allowed down to minReplicas ${r.minAllowed}`);
     else out.push(`rate limit (scale down): at least ${r.limit ?? '—'}${r.policy ? ` (${r.policy})` : ''}${r.minAllowed !== undefined ? `; allowed down to ${r.minAllowed}` : ''}`);
   }
   out.push(`DESIRED REPLICAS: ${e.desiredReplicas}${e.desiredReplicas === e.currentReplicas ? ' (no change)' : ` (from ${e.currentReplicas})`} — ${e.reason}`);

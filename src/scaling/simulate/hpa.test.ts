@@ -214,6 +214,11 @@ describe('HPA pod grouping for CPU', () => {
     assert.equal(classifyPod(pod, 60, 'cpu', t), 'unready');
     assert.equal(classifyPod(pod, 75, 'cpu', t), 'ready');
   });
+  it('counts a not-yet-Ready pod for memory as soon as it has a sample (upstream applies readiness to CPU only)', () => {
+    const slow = { startedAt: 0, readyAt: 100 };
+    assert.equal(classifyPod(slow, 60, 'cpu', t), 'unready');
+    assert.equal(classifyPod(slow, 60, 'memory', t), 'ready');
+  });
   it('uses memory samples as soon as the pod is ready and has one', () => {
     assert.equal(classifyPod(pod, 60, 'memory', t), 'ready');
     assert.equal(classifyPod(pod, 40, 'memory', t), 'missing');

@@ -1,18 +1,21 @@
 /**
- * A port of the Kubernetes HPA replica calculation and normalisation
- * (kubernetes/kubernetes `pkg/controller/podautoscaler/replica_calculator.go` and `horizontal.go`).
- * Time is in seconds on the simulation clock. Every function is pure: the controller's memory
- * (recommendations, scale events) is an explicit {@link HpaState} that is returned, never mutated.
+ * A port of the Kubernetes HPA controller's normalisation (kubernetes/kubernetes v1.35,
+ * `pkg/controller/podautoscaler/horizontal.go`): stabilization, behavior rate limits, the legacy
+ * path, the controller's recommendation and scale-event bookkeeping, and the simulator's entry
+ * points onto the replica calculator (`hpa-replica-calculator.ts`). Time is in seconds on the
+ * simulation clock. Every function is pure: the controller's memory is an explicit
+ * {@link HpaState} that is returned, never mutated.
  */
 import type { HpaBehavior, HpaScalingRules } from './hpa-behavior.ts';
+import type { HpaPod, PodMetricsInfo, Tolerances } from './hpa-replica-calculator.ts';
+import { DEFAULT_TOLERANCE, getPerPodValueReplicas, getResourceReplicas, HpaMetricError } from './hpa-replica-calculator.ts';
 
-/** Controller flag `--horizontal-pod-autoscaler-tolerance`. */
-export const DEFAULT_TOLERANCE = 0.1;
+export { DEFAULT_TOLERANCE };
 
 /** How the controller classified a pod for one metric (`groupPods`). */
 export type PodMetricState = 'ready' | 'unready' | 'missing' | 'ignored';
 
-/** One pod as the replica calculator sees it for a resource metric. */
+/** One pod as the simulator samples it for a resource metric, already classified. */
 export interface PodResourceSample {
   state: PodMetricState;
   /** Usage in the resource's unit (e.g. millicores); ignored unless `state` is `ready`. */
@@ -24,70 +27,43 @@ export interface PodResourceSample {
 /** Result of one resource-metric calculation. */
 export interface ResourceProposal {
   replicas: number;
-  /** `floor(100·Σusage/Σrequest)` over ready pods. */
+  /** `trunc(100·Σusage/Σrequest)` over ready pods. */
   utilization: number;
 }
 
-function utilizationOf(samples: { usage: number; request: number }[]): number {
-  let usage = 0;
-  let request = 0;
-  for (const s of samples) {
-    usage += s.usage;
-    request += s.request;
-  }
-  return Math.floor((usage * 100) / request);
+const SIM_RESOURCE = 'simulated';
+
+function toTolerances(t: number | Tolerances | undefined): Tolerances {
+  if (t === undefined) return { scaleDown: DEFAULT_TOLERANCE, scaleUp: DEFAULT_TOLERANCE };
+  return typeof t === 'number' ? { scaleDown: t, scaleUp: t } : t;
 }
 
 /**
- * `GetResourceReplicas`: returns null when no pod has a usable metric (the controller reports
- * "did not receive metrics for targeted pods").
+ * `GetResourceReplicas` for the simulator: each classified sample becomes a pod for the ported
+ * calculator (unready → Pending, missing → no sample, ignored → Failed), so the simulation runs the
+ * same code as `hpa explain`. Null when no pod has a usable sample.
  */
 export function computeResourceReplicas(args: {
   currentReplicas: number;
   pods: PodResourceSample[];
   targetUtilization: number;
-  tolerance?: number;
+  tolerance?: number | Tolerances;
 }): ResourceProposal | null {
-  const tolerance = args.tolerance ?? DEFAULT_TOLERANCE;
-  const ready = args.pods.filter((p) => p.state === 'ready');
-  const unready = args.pods.filter((p) => p.state === 'unready');
-  const missing = args.pods.filter((p) => p.state === 'missing');
-  if (ready.length === 0) return null;
-  const utilization = utilizationOf(ready);
-  const usageRatio = utilization / args.targetUtilization;
-
-  const scaleUpWithUnready = unready.length > 0 && usageRatio > 1.0;
-  if (!scaleUpWithUnready && missing.length === 0) {
-    if (Math.abs(1.0 - usageRatio) <= tolerance) return { replicas: args.currentReplicas, utilization };
-    return { replicas: Math.ceil(usageRatio * ready.length), utilization };
+  const pods: HpaPod[] = [];
+  const metrics: PodMetricsInfo = new Map();
+  args.pods.forEach((p, i) => {
+    const name = `pod-${i}`;
+    const phase = p.state === 'unready' ? 'Pending' : p.state === 'ignored' ? 'Failed' : 'Running';
+    pods.push({ name, phase, deleted: false, startTime: 0, ready: { status: 'True', lastTransitionTime: 0 }, containers: [{ name: 'app', requests: { [SIM_RESOURCE]: p.request } }] });
+    if (p.state === 'ready') metrics.set(name, { value: p.usage, timestamp: 0, window: 0 });
+  });
+  try {
+    const r = getResourceReplicas({ currentReplicas: args.currentReplicas, targetUtilization: args.targetUtilization, resource: SIM_RESOURCE, tolerances: toTolerances(args.tolerance), pods, metrics, now: 0 });
+    return { replicas: r.replicas, utilization: r.utilization };
+  } catch (e) {
+    if (e instanceof HpaMetricError) return null;
+    throw e;
   }
-
-  // Re-run with conservative values for the pods without a usable sample.
-  const samples = ready.map((p) => ({ usage: p.usage, request: p.request }));
-  if (missing.length > 0) {
-    if (usageRatio < 1.0) {
-      const fallback = Math.max(100, args.targetUtilization);
-      for (const p of missing) samples.push({ usage: (p.request * fallback) / 100, request: p.request });
-    } else if (usageRatio > 1.0) {
-      for (const p of missing) samples.push({ usage: 0, request: p.request });
-    }
-  }
-  if (scaleUpWithUnready) {
-    for (const p of unready) samples.push({ usage: 0, request: p.request });
-  }
-  const newUsageRatio = utilizationOf(samples) / args.targetUtilization;
-  if (
-    Math.abs(1.0 - newUsageRatio) <= tolerance ||
-    (usageRatio < 1.0 && newUsageRatio > 1.0) ||
-    (usageRatio > 1.0 && newUsageRatio < 1.0)
-  ) {
-    return { replicas: args.currentReplicas, utilization };
-  }
-  const newReplicas = Math.ceil(newUsageRatio * samples.length);
-  if ((newUsageRatio < 1.0 && newReplicas > args.currentReplicas) || (newUsageRatio > 1.0 && newReplicas < args.currentReplicas)) {
-    return { replicas: args.currentReplicas, utilization };
-  }
-  return { replicas: newReplicas, utilization };
 }
 
 /**
@@ -98,12 +74,9 @@ export function computeExternalAverageValueReplicas(args: {
   currentReplicas: number;
   total: number;
   targetPerPod: number;
-  tolerance?: number;
+  tolerance?: number | Tolerances;
 }): number {
-  const tolerance = args.tolerance ?? DEFAULT_TOLERANCE;
-  const usageRatio = args.total / (args.targetPerPod * args.currentReplicas);
-  if (Math.abs(1.0 - usageRatio) > tolerance) return Math.ceil(args.total / args.targetPerPod);
-  return args.currentReplicas;
+  return getPerPodValueReplicas({ statusReplicas: args.currentReplicas, targetAverage: args.targetPerPod, usage: args.total, tolerances: toTolerances(args.tolerance) }).replicas;
 }
 
 /**
@@ -487,7 +460,7 @@ export function reconcileHpa(
       const r = convertDesiredReplicasWithRules(current, stab.recommendation, limits.minReplicas, limits.maxReplicas, limits.scaleUpLimitFactor, limits.scaleUpLimitMinimum);
       desired = r.replicas;
       reason = r.reason;
-      rate = { direction: stab.recommendation > current ? 'up' : stab.recommendation < current ? 'down' : 'none', limit: r.scaleUpLimit, policy: `legacy max(${limits.scaleUpLimitFactor ?? DEFAULT_SCALE_UP_LIMIT.factor} × current, ${limits.scaleUpLimitMinimum ?? DEFAULT_SCALE_UP_LIMIT.minimum})` };
+      rate = { direction: stab.recommendation > current ? 'up' : stab.recommendation < current ? 'down' : 'none', limit: r.scaleUpLimit, maxAllowed: Math.min(limits.maxReplicas, r.scaleUpLimit), minAllowed: limits.minReplicas, policy: `legacy max(${limits.scaleUpLimitFactor ?? DEFAULT_SCALE_UP_LIMIT.factor} × current, ${limits.scaleUpLimitMinimum ?? DEFAULT_SCALE_UP_LIMIT.minimum})` };
       conditions = setCondition(conditions, { type: 'ScalingLimited', status: desired === stab.recommendation ? 'False' : 'True', reason: r.reason, message: r.message });
     }
   }

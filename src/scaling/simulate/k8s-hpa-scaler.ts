@@ -55,6 +55,8 @@ export function createHpaScaler(options: Partial<HpaScalerOptions> = {}): Scaler
   const o: HpaScalerOptions = { ...DEFAULT_HPA_SCALER, ...options };
   let state = createHpaState();
   const limits = { minReplicas: o.minReplicas, maxReplicas: o.maxReplicas, behavior: o.behavior ?? undefined };
+  // behavior.*.tolerance (HPAConfigurableTolerance) overrides the controller flag per direction.
+  const tolerances = { scaleDown: o.behavior?.scaleDown.tolerance ?? o.tolerance, scaleUp: o.behavior?.scaleUp.tolerance ?? o.tolerance };
 
   function samples(ctx: ScalerContext, resource: 'cpu' | 'memory'): PodResourceSample[] {
     const ts = ctx.now - o.timings.metricsLagSeconds;
@@ -72,15 +74,15 @@ export function createHpaScaler(options: Partial<HpaScalerOptions> = {}): Scaler
     decide(ctx) {
       const current = ctx.pods.length;
       const proposals: (number | null)[] = [];
-      const cpu = computeResourceReplicas({ currentReplicas: current, pods: samples(ctx, 'cpu'), targetUtilization: o.cpuTargetPercent, tolerance: o.tolerance });
+      const cpu = computeResourceReplicas({ currentReplicas: current, pods: samples(ctx, 'cpu'), targetUtilization: o.cpuTargetPercent, tolerance: tolerances });
       proposals.push(cpu?.replicas ?? null);
       if (o.memoryTargetPercent !== undefined) {
-        const mem = computeResourceReplicas({ currentReplicas: current, pods: samples(ctx, 'memory'), targetUtilization: o.memoryTargetPercent, tolerance: o.tolerance });
+        const mem = computeResourceReplicas({ currentReplicas: current, pods: samples(ctx, 'memory'), targetUtilization: o.memoryTargetPercent, tolerance: tolerances });
         proposals.push(mem?.replicas ?? null);
       }
       if (o.cron) {
         const value = o.cron(ctx.nowMs) ?? 1;
-        proposals.push(computeExternalAverageValueReplicas({ currentReplicas: Math.max(1, current), total: value, targetPerPod: 1, tolerance: o.tolerance }));
+        proposals.push(computeExternalAverageValueReplicas({ currentReplicas: Math.max(1, current), total: value, targetPerPod: 1, tolerance: tolerances }));
       }
       const decision = reconcileHpa(limits, state, { now: ctx.now, currentReplicas: current, metricDesiredReplicas: combineMetricProposals(proposals, current) });
       state = decision.state;
