@@ -8,6 +8,7 @@ import { checkoutHotScenario, soldOutScenario } from './checkout.ts';
 import { checkoutTracingScenario } from './checkout-tracing.ts';
 import { catalogCostsScenario } from './catalog-costs.ts';
 import { pgbenchScenario } from './pgbench.ts';
+import { forecastScenario } from './forecast.ts';
 import { queueScenario } from './queue.ts';
 import { capacityScenario, saleMixScenario } from './sale-mix.ts';
 import type { Scenario } from './scenario.ts';
@@ -20,6 +21,7 @@ export const SCENARIOS: Scenario[] = [
   queueScenario,
   capacityScenario,
   saleMixScenario,
+  forecastScenario,
   catalogCostsScenario,
   pgbenchScenario,
 ];

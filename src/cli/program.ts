@@ -2,20 +2,14 @@
 // after tracing when it is configured).
 import { Command, InvalidArgumentError } from 'commander';
 import { scalingDataSources } from './scaling-data.ts';
-import { formatQueueReport, getQueueReport, retryFailed } from './queues.ts';
-import { runSeed } from './seed.ts';
-import { runUp } from './up.ts';
 import { ConfigError, loadConfig, loadMigrationConfig } from '../platform/config/config.ts';
-import { runMigrations } from '../platform/db/migrate.ts';
 import { LocalStackError } from '../platform/local/local-stack.ts';
 import { isQueueName, QUEUE_NAMES, type QueueName } from '../platform/queue/queue-definitions.ts';
 import { UnsafeQueueRedisError } from '../platform/queue/redis-policy.ts';
-import { startWorker } from '../worker/worker-role.ts';
 import { registerScalingCommands } from '../scaling/cli.ts';
 import { registerAlertsCommand } from '../scaling/alerts/alerts-cli.ts';
 import { registerHpaCommand } from '../scaling/hpa-cli.ts';
 import { registerManifestsCommand } from '../scaling/manifests/manifests-cli.ts';
-import { onTerminationSignals, startWeb } from '../web/web-role.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -41,12 +35,14 @@ export function buildCli(): Command {
   program
     .command('up')
     .description('Run everything locally: embedded PostgreSQL and redis-server unless DATABASE_URL / REDIS_URL are set, migrate, seed, serve')
-    .action(() => runUp());
+    .action(async () => (await import('./up.ts')).runUp());
 
   program
     .command('serve')
     .description('Run the web role (HTTP API) against DATABASE_URL and REDIS_URL')
     .action(async () => {
+      // Roles load on demand: the toolkit commands (forecast, plan, …) must not pay for Fastify and BullMQ.
+      const { onTerminationSignals, startWeb } = await import('../web/web-role.ts');
       const web = await startWeb(loadConfig());
       onTerminationSignals((signal) => web.shutdown(signal));
     });
@@ -56,6 +52,8 @@ export function buildCli(): Command {
     .description('Run the worker role: queue processors and the outbox relay, /health and /metrics on WORKER_PORT')
     .option('--queues <names>', `comma-separated subset of ${QUEUE_NAMES.join(',')} (default WORKER_QUEUES, else all)`, queueList)
     .action(async (options: { queues?: QueueName[] }) => {
+      const { startWorker } = await import('../worker/worker-role.ts');
+      const { onTerminationSignals } = await import('../web/web-role.ts');
       const worker = await startWorker(loadConfig(), { queues: options.queues });
       onTerminationSignals((signal) => worker.shutdown(signal));
     });
@@ -64,6 +62,7 @@ export function buildCli(): Command {
     .command('queues')
     .description('Show queue depths, failed jobs, dead letters and the outbox backlog')
     .action(async () => {
+      const { formatQueueReport, getQueueReport } = await import('./queues.ts');
       process.stdout.write(formatQueueReport(await getQueueReport(loadConfig())));
     });
   queues
@@ -71,6 +70,7 @@ export function buildCli(): Command {
     .description('Retry a queue\'s failed jobs and its dead letters')
     .argument('<queue>', QUEUE_NAMES.join(' | '), queueName)
     .action(async (queue: QueueName) => {
+      const { retryFailed } = await import('./queues.ts');
       const result = await retryFailed(loadConfig(), queue);
       process.stdout.write(`${queue}: ${result.retriedFailed} failed jobs retried, ${result.requeuedDeadLetters} dead letters enqueued again\n`);
     });
@@ -79,6 +79,7 @@ export function buildCli(): Command {
     .command('migrate')
     .description('Apply pending database migrations (safe to run from several instances at once)')
     .action(async () => {
+      const { runMigrations } = await import('../platform/db/migrate.ts');
       const applied = await runMigrations(loadMigrationConfig().databaseUrl);
       process.stdout.write(`migrations applied: ${applied}\n`);
     });
@@ -92,6 +93,7 @@ export function buildCli(): Command {
     .action(async (options: { products: number; categories: number; seed: number }) => {
       const config = loadConfig();
       if (!config.db.url) throw new ConfigError('DATABASE_URL', 'is required for seed');
+      const { runSeed } = await import('./seed.ts');
       await runSeed(config.db.url, options);
     });
 

@@ -15,7 +15,6 @@ import { CLOUD_PROVIDERS, PROVIDER_SETUPS, compareProviders, loadProviderPricing
 import { ScalingInputError } from './errors.ts';
 import { runBacktest } from './forecast/backtest.ts';
 import { forecastHourly } from './forecast/forecast.ts';
-import { buildSimulationChartSpec, writeChart } from './report/chart.ts';
 import { buildForecastChartSpec } from './report/forecast-chart.ts';
 import { formatMoney, renderTable } from './report/table.ts';
 import { getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, toScheduleTable } from './schedule/schedule.ts';
@@ -137,7 +136,8 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         f.hasQuantile ? { ...h, baseQuantileRequestsPerSecond: upper[i].baseRequestsPerSecond, quantileRequestsPerSecond: upper[i].meanRequestsPerSecond } : h,
       );
       const quantile = f.hasQuantile ? f.quantile : undefined;
-      if (o.out) await writeChart(o.out, buildForecastChartSpec(hours, quantile, `Forecast ${f.from.toISOString().slice(0, 16)} → ${f.to.toISOString().slice(0, 16)} UTC`), 'Forecast');
+      // vega, vega-lite and resvg load only when a chart is asked for (they cost a third of a second).
+      if (o.out) await (await import('./report/chart.ts')).writeChart(o.out, buildForecastChartSpec(hours, quantile, `Forecast ${f.from.toISOString().slice(0, 16)} → ${f.to.toISOString().slice(0, 16)} UTC`), 'Forecast');
       if (o.json) return write(forecastCmd, JSON.stringify({ from: f.from, to: f.to, quantile: quantile ?? null, eventSource: f.eventSource, eventSources: f.eventSources, baseSource: f.baseSource, hours }, null, 2));
       write(forecastCmd, `Forecast ${f.from.toISOString()} → ${f.to.toISOString()}\nbase: ${f.baseSource}\nevents: ${f.eventSource}`);
       for (const e of f.eventSources) write(forecastCmd, `  ${e.name} (${e.startsAt.slice(0, 16)}): ${e.source}`);
@@ -247,7 +247,10 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       ];
       const workerTotals = workerRun?.results.map((r) => ({ policy: r.policy, description: r.description, ...r.totals })) ?? [];
       const chartWritten = o.out !== undefined && result.results.length > 0;
-      if (o.out && chartWritten) await writeChart(o.out, buildSimulationChartSpec(result.results, title), title);
+      if (o.out && chartWritten) {
+        const { buildSimulationChartSpec, writeChart } = await import('./report/chart.ts');
+        await writeChart(o.out, buildSimulationChartSpec(result.results, title), title);
+      }
       if (o.json) {
         const workersJson = workerRun
           ? { workers: { windows: workerRun.windows, totals: workerTotals, timelines: Object.fromEntries(workerRun.results.map((r) => [r.policy, r.timeline])) } }
