@@ -148,6 +148,7 @@ describe('salescale hpa explain', () => {
       assert.equal(e.desiredReplicas, c.expect.replicas);
       assert.deepEqual(e.conditions.map((x) => `${x.type}=${x.status}:${x.reason}`), c.expect.conditions);
       if (c.expect.cpuUtilization !== undefined) assert.equal(e.metrics.find((m) => m.type === 'Resource')?.utilization, c.expect.cpuUtilization);
+      if (c.expect.event !== undefined) assert.equal(e.event?.message ?? null, c.expect.event);
     });
   });
 

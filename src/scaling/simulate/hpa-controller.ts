@@ -119,6 +119,8 @@ export interface HpaSyncResult extends HpaDecision {
   metricName: string;
   proposals: MetricProposal[];
   tolerances: Tolerances;
+  /** The Event the controller records on a rescale (`SuccessfulRescale`), as `kubectl describe hpa` shows it. */
+  event?: { type: 'Normal'; reason: 'SuccessfulRescale'; message: string };
 }
 
 function resourceMetricsFor(podMetrics: ResourcePodMetrics[] | undefined, resource: string, container: string): PodMetricsInfo {
@@ -330,5 +332,12 @@ export function syncHpa(args: {
     }
   }
   const decision = reconcileHpa(limits, args.state, { now, currentReplicas: current, metricDesiredReplicas, conditions });
-  return { ...decision, metricDesiredReplicas, metricName, proposals, tolerances };
+  // `rescaleReason` of reconcileAutoscaler: bounds first, else the metric proposal against the current count.
+  let rescaleReason = '';
+  if (current > spec.maxReplicas) rescaleReason = 'Current number of replicas above Spec.MaxReplicas';
+  else if (current < spec.minReplicas) rescaleReason = 'Current number of replicas below Spec.MinReplicas';
+  else if (metricDesiredReplicas !== null && metricDesiredReplicas > current) rescaleReason = `${metricName} above target`;
+  else if (metricDesiredReplicas !== null && metricDesiredReplicas < current) rescaleReason = 'All metrics below target';
+  const event = decision.rescale ? { type: 'Normal' as const, reason: 'SuccessfulRescale' as const, message: `New size: ${decision.desiredReplicas}; reason: ${rescaleReason}` } : undefined;
+  return { ...decision, metricDesiredReplicas, metricName, proposals, tolerances, event };
 }

@@ -71,6 +71,8 @@ export interface Explanation {
   desiredReplicas: number;
   reason: string;
   conditions: HpaSyncResult['conditions'];
+  /** The Event a rescale records. */
+  event?: HpaSyncResult['event'];
   /** The status the cluster reported, for comparison. */
   reportedStatus?: HpaStatusInput;
   assumptions: string[];
@@ -165,6 +167,7 @@ export function explainHpa(input: ExplainInput): Explanation {
     desiredReplicas: r.desiredReplicas,
     reason: r.reason,
     conditions: r.conditions,
+    event: r.event,
     reportedStatus: status,
     assumptions,
   };
@@ -226,6 +229,10 @@ export function renderExplanation(e: Explanation, now: number): string {
     else out.push(`rate limit (scale down): at least ${r.limit ?? '—'}${r.policy ? ` (${r.policy})` : ''}${r.minAllowed !== undefined ? `; allowed down to ${r.minAllowed}` : ''}`);
   }
   out.push(`DESIRED REPLICAS: ${e.desiredReplicas}${e.desiredReplicas === e.currentReplicas ? ' (no change)' : ` (from ${e.currentReplicas})`} — ${e.reason}`);
+  if (e.event) out.push(`event: ${e.event.type} ${e.event.reason} "${e.event.message}"`);
+  if (e.reportedStatus?.desiredReplicas !== undefined && e.reportedStatus.desiredReplicas !== e.desiredReplicas && e.currentReplicasSource !== '--replicas') {
+    out.push(`(the cluster last reported desiredReplicas ${e.reportedStatus.desiredReplicas}; this sync, on the metrics given, wants ${e.desiredReplicas})`);
+  }
   out.push('');
   out.push('conditions:');
   for (const c of e.conditions) out.push(`  ${c.type.padEnd(15)} ${c.status.padEnd(6)} ${c.reason.padEnd(20)} ${c.message}`);

@@ -151,7 +151,8 @@ export interface ReconcileCase {
   recommendations?: [number, number][];
   scaleUp?: RulesArgs;
   scaleDown?: RulesArgs;
-  expect: { replicas: number; cpuUtilization?: number; conditions: string[] };
+  /** `event`: the SuccessfulRescale message upstream checks when `verifyEvents` is set, null for none. */
+  expect: { replicas: number; cpuUtilization?: number; conditions: string[]; event?: string | null };
 }
 
 /** `generateScalingRules(pods, podsPeriod, percent, percentPeriod, stabilizationWindow)`. */
@@ -231,8 +232,8 @@ export const RECONCILE_CASES: ReconcileCase[] = [
   { upstream: 'TestMissingMetrics', min: 2, max: 6, spec: 4, cpuTarget: 100, levels: [400, 95], requests: [1000, 1000, 1000, 1000], recommendations: [], expect: { replicas: 3, conditions: OK } },
   { upstream: 'TestEmptyMetrics', min: 2, max: 6, spec: 4, cpuTarget: 100, levels: [], requests: [1000, 1000, 1000, 1000], expect: { replicas: 4, conditions: ['AbleToScale=True:SucceededGetScale', 'ScalingActive=False:FailedGetResourceMetric'] } },
   { upstream: 'TestEmptyCPURequest', min: 1, max: 5, spec: 1, cpuTarget: 100, levels: [200], requests: [], expect: { replicas: 1, conditions: ['AbleToScale=True:SucceededGetScale', 'ScalingActive=False:FailedGetResourceMetric'] } },
-  { upstream: 'TestEventCreated', min: 1, max: 5, spec: 1, cpuTarget: 50, levels: [200], requests: [200], expect: { replicas: 2, conditions: OK } },
-  { upstream: 'TestEventNotCreated', min: 1, max: 5, spec: 2, cpuTarget: 50, levels: [200, 200], requests: [400, 400], expect: { replicas: 2, conditions: ok('AbleToScale=True:ReadyForNewScale') } },
+  { upstream: 'TestEventCreated', min: 1, max: 5, spec: 1, cpuTarget: 50, levels: [200], requests: [200], expect: { replicas: 2, conditions: OK, event: 'New size: 2; reason: cpu resource utilization (percentage of request) above target' } },
+  { upstream: 'TestEventNotCreated', min: 1, max: 5, spec: 2, cpuTarget: 50, levels: [200, 200], requests: [400, 400], expect: { replicas: 2, conditions: ok('AbleToScale=True:ReadyForNewScale'), event: null } },
   { upstream: 'TestMissingReports', min: 1, max: 5, spec: 4, cpuTarget: 50, levels: [200], requests: [200], recommendations: [], expect: { replicas: 2, conditions: OK } },
   { upstream: 'TestUpscaleCap', min: 1, max: 100, spec: 3, scaleUp: [0, 0, 700, 60, 0], cpuTarget: 10, levels: [100, 200, 300], requests: [100, 100, 100], expect: { replicas: 24, conditions: ok('ScalingLimited=True:ScaleUpLimit') } },
   { upstream: 'TestUpscaleCapGreaterThanMaxReplicas', min: 1, max: 20, spec: 3, scaleUp: [0, 0, 700, 60, 0], cpuTarget: 10, levels: [100, 200, 300], requests: [100, 100, 100], expect: { replicas: 20, conditions: ok('ScalingLimited=True:TooManyReplicas') } },

@@ -193,7 +193,13 @@ function runReconcile(c: ReconcileCase): UpstreamCaseResult {
   const actual: Record<string, unknown> = { replicas: r.desiredReplicas };
   if (c.expect.cpuUtilization !== undefined) actual.cpuUtilization = cpu?.utilization;
   actual.conditions = r.conditions.map((x) => `${x.type}=${x.status}:${x.reason}`);
-  const expected = { replicas: c.expect.replicas, ...(c.expect.cpuUtilization !== undefined ? { cpuUtilization: c.expect.cpuUtilization } : {}), conditions: c.expect.conditions };
+  if (c.expect.event !== undefined) actual.event = r.event?.message ?? null;
+  const expected = {
+    replicas: c.expect.replicas,
+    ...(c.expect.cpuUtilization !== undefined ? { cpuUtilization: c.expect.cpuUtilization } : {}),
+    conditions: c.expect.conditions,
+    ...(c.expect.event !== undefined ? { event: c.expect.event } : {}),
+  };
   return { upstream: c.upstream, file: 'horizontal_test.go', family: 'reconcile (horizontal_test runTest)', expected, actual, pass: equal(actual, expected) };
 }
 
