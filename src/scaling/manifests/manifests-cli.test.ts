@@ -39,6 +39,6 @@ describe('salescale manifests', () => {
   });
 
   it('refuses an unknown target', async () => {
-    await assert.rejects(run('--target', 'nomad'), (e: unknown) => e instanceof CommanderError && /targets are k8s, compose, swarm, aws, gcp, heroku, do or all/.test(e.message));
+    await assert.rejects(run('--target', 'nomad'), (e: unknown) => e instanceof CommanderError && /targets are k8s, compose, swarm, aws, gcp, azure, heroku, do or all/.test(e.message));
   });
 });

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ALERT_RULES } from '../alerts/alert-rules.ts';
+import { buildAzureAutoscaleSetting } from '../schedule/cloud-schedules.ts';
 import { SEED_DEPLOYMENT_SPEC } from './deployment-spec.ts';
 import { MANIFEST_TARGETS, renderTargets } from './manifests.ts';
 import { getPrescaleSchedule } from './prescale-plan.ts';
 import { getFile } from './validate/rendered-objects.ts';
+import { validateArmTemplate } from './validate/arm-validate.ts';
 import { parseTerraform, validateTerraform } from './validate/terraform-validate.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: assertions navigate the parsed template freely; validateArmTemplate checks its shape.
+type Any = any;
 
 const spec = SEED_DEPLOYMENT_SPEC;
 const files = renderTargets(MANIFEST_TARGETS, spec);
@@ -64,5 +69,72 @@ describe('Google Cloud (deploy/gcp/main.tf)', () => {
     assert.ok((await broken('var.db_tier', 'var.db_tire')).some((p) => /undeclared variable var\.db_tire/.test(p)));
     assert.ok((await broken('redis_configs = {', 'redis_configs = {\n')).length === 0, 'whitespace is not a problem');
     assert.ok((await broken('resource "google_compute_url_map" "web" {', 'resource "google_compute_url_map" "web" {{')).some((p) => /HCL syntax/.test(p)));
+  });
+});
+
+describe('Azure (deploy/azure/salescale.json)', () => {
+  const arm = JSON.parse(getFile(files, 'deploy/azure/salescale.json').content) as { resources: Record<string, Any>[] };
+  const byType = (type: string) => arm.resources.filter((r) => r.type === type);
+
+  it('matches the resource schemas extracted from the Azure SDK mappers, the API versions they were made for, its own names and the autoscale limits', () => {
+    assert.deepEqual(validateArmTemplate(arm), []);
+  });
+
+  it('autoscales the web scale set with CPU rules, one fixedDate profile per sale window and predictive autoscale; the simulator runs the same setting', () => {
+    const [web] = byType('Microsoft.Insights/autoscalesettings');
+    const profiles = web.properties.profiles as Record<string, Any>[];
+    const fixed = profiles.filter((p) => p.fixedDate);
+    assert.equal(fixed.length, schedule.web.windows.length);
+    assert.deepEqual(
+      fixed.map((p) => Number(p.capacity.minimum)),
+      schedule.web.windows.map((w) => w.replicas),
+    );
+    const [out, scaleIn] = profiles[0].rules;
+    assert.deepEqual([out.metricTrigger.operator, out.metricTrigger.threshold, out.scaleAction.direction], ['GreaterThan', spec.web.autoscaling.cpuPercent, 'Increase']);
+    assert.deepEqual([scaleIn.metricTrigger.threshold, scaleIn.scaleAction.direction], [spec.azure.scaleInCpuPercent, 'Decrease']);
+    assert.equal(web.properties.predictiveAutoscalePolicy.scaleMode, spec.azure.predictiveMode);
+    const setting = buildAzureAutoscaleSetting({
+      min: spec.web.replicas.min,
+      max: spec.web.replicas.max,
+      rules: { scaleOutCpuPercent: spec.web.autoscaling.cpuPercent, scaleInCpuPercent: spec.azure.scaleInCpuPercent, scaleOutPercent: spec.azure.scaleOutPercent, scaleOutCooldown: spec.azure.scaleOutCooldown, scaleInCooldown: spec.azure.scaleInCooldown },
+      windows: schedule.web.windows,
+      timeZone: spec.prescale.timeZone,
+    });
+    assert.deepEqual(
+      setting.profiles.map((p) => [p.name, p.capacity, p.fixedDate]),
+      profiles.map((p) => [p.name, p.capacity, p.fixedDate]),
+    );
+  });
+
+  it('has the load balancer probe on /ready, automatic repairs, a PostgreSQL replica, max_connections from the spec and Redis for queues on noeviction', () => {
+    const [lb] = byType('Microsoft.Network/loadBalancers');
+    assert.equal(lb.properties.probes[0].properties.requestPath, '/ready');
+    const [vmss] = byType('Microsoft.Compute/virtualMachineScaleSets');
+    assert.equal(vmss.properties.automaticRepairsPolicy.enabled, true);
+    assert.match(vmss.properties.virtualMachineProfile.networkProfile.healthProbe.id, /probes', 'salescale-lb', 'ready'/);
+    const servers = byType('Microsoft.DBforPostgreSQL/flexibleServers');
+    assert.equal(servers[1].properties.createMode, 'Replica');
+    assert.equal(byType('Microsoft.DBforPostgreSQL/flexibleServers/configurations')[0].properties.value, String(spec.database.maxConnections));
+    const redis = byType('Microsoft.Cache/redis').map((r) => r.properties.redisConfiguration['maxmemory-policy']);
+    assert.deepEqual(redis, ['noeviction', 'allkeys-lru']);
+    assert.ok(byType('Microsoft.Insights/metricAlerts').length >= 4);
+  });
+
+  it('catches an unknown property, a read-only one, a wrong type, a bad enum, a missing required one, an undeclared parameter and autoscale limits', () => {
+    const text = getFile(files, 'deploy/azure/salescale.json').content;
+    const broken = (from: string, to: string) => {
+      assert.ok(text.includes(from), `template contains ${from}`);
+      return validateArmTemplate(JSON.parse(text.replace(from, to)));
+    };
+    assert.ok(broken('"automaticRepairsPolicy"', '"automaticRepairPolicy"').some((p) => /additional properties "automaticRepairPolicy"/.test(p)));
+    assert.ok(broken('"orchestrationMode": "Uniform"', '"orchestrationMode": "Uniform", "provisioningState": "Succeeded"').some((p) => /provisioningState: must NOT be valid/.test(p)));
+    assert.ok(broken('"enableNonSslPort": false', '"enableNonSslPort": "no"').some((p) => /enableNonSslPort: must be boolean/.test(p)));
+    assert.ok(broken('"timeAggregation": "Average"', '"timeAggregation": "Mean"').some((p) => /allowed values/.test(p)));
+    assert.ok(broken('"orchestrationMode": "Uniform"', '"orchestrationMode": "Uniformm"').some((p) => /"Uniformm" is not one of/.test(p)));
+    assert.ok(broken('"metricName": "Percentage CPU",', '').some((p) => /required property 'metricName'/.test(p)));
+    assert.ok(broken("parameters('vmSize')", "parameters('vmSku')").some((p) => /parameters\('vmSku'\) is not declared/.test(p)));
+    assert.ok(broken('"cooldown": "PT5M"', '"cooldown": "PT30S"').some((p) => /PT30S outside/.test(p)));
+    assert.ok(broken("'salescale-pg-replica')", "'salescale-pg-replika')").some((p) => /names no resource of the template/.test(p)));
+    assert.ok(broken('"apiVersion": "2022-10-01"', '"apiVersion": "2015-04-01"').some((p) => /differs from the schema/.test(p)));
   });
 });

@@ -8,6 +8,7 @@ import { MANIFEST_TARGETS, renderTargets } from './manifests.ts';
 import type { RenderedFile } from './rendered-file.ts';
 import { getRoleArgv } from './role-env.ts';
 import { validateCloudFormation } from './validate/cfn-validate.ts';
+import { validateArmTemplate } from './validate/arm-validate.ts';
 import { parseTerraform, validateTerraform } from './validate/terraform-validate.ts';
 import { validateComposeFile } from './validate/compose-validate.ts';
 import { checkDockerfile } from './validate/dockerfile-check.ts';
@@ -46,7 +47,18 @@ describe('one number in the spec, every target (acceptance 2)', () => {
     // Swarm, compose and Heroku have no autoscaler bound: they must not change.
     const gcp = await parseTerraform(files);
     assert.equal(gcp.resource.google_compute_region_autoscaler.web[0].autoscaling_policy[0].max_replicas, 25);
-    assert.deepEqual(changedPaths(files, seedFiles).sort(), ['.do/app.yaml', 'deploy/aws/salescale.yaml', 'deploy/gcp/main.tf', 'deploy/k8s/base/web-hpa.yaml', 'deploy/k8s/overlays/production/web-scaledobject.yaml']);
+    const azure = getObject(files, 'deploy/azure/salescale.json') as Obj;
+    const webAutoscale = azure.resources.find((r: Obj) => r.type === 'Microsoft.Insights/autoscalesettings' && r.name === 'salescale-web-autoscale');
+    assert.equal(webAutoscale.properties.profiles[0].capacity.maximum, '25');
+    assert.deepEqual(changedPaths(files, seedFiles).sort(), [
+      '.do/app.yaml',
+      'deploy/aws/salescale.yaml',
+      'deploy/azure/salescale.json',
+      'deploy/gcp/main.tf',
+      'deploy/k8s/base/web-hpa.yaml',
+      'deploy/k8s/overlays/production/web-scaledobject.yaml',
+    ]);
+    assert.deepEqual(validateArmTemplate(azure), []);
     assert.deepEqual(await validateTerraform('main.tf', getFile(files, 'deploy/gcp/main.tf').content), []);
     assert.deepEqual(await validateK8sObjects(getK8sObjects(files)), []);
     assert.deepEqual(validateCloudFormation(cfn(files) as never), []);
@@ -58,7 +70,7 @@ describe('one number in the spec, every target (acceptance 2)', () => {
     assert.equal((getObject(files, 'deploy/swarm/stack.yml') as Obj).services.web.deploy.replicas, 4);
     assert.equal((getObject(files, 'app.json') as Obj).formation.web.quantity, 4);
     assert.equal(cfn(files).Parameters.WebDesiredCapacity.Default, 4);
-    assert.deepEqual(changedPaths(files, seedFiles).sort(), ['app.json', 'deploy/aws/salescale.yaml', 'deploy/swarm/stack.yml']);
+    assert.deepEqual(changedPaths(files, seedFiles).sort(), ['app.json', 'deploy/aws/salescale.yaml', 'deploy/azure/salescale.json', 'deploy/swarm/stack.yml']);
   });
 
   it('a CPU target of 65 % reaches the HPA, the KEDA cpu trigger, target tracking, predictive scaling, the GCE autoscaler and App Platform, and re-plans the pre-scaling windows everywhere', async () => {
@@ -83,6 +95,12 @@ describe('one number in the spec, every target (acceptance 2)', () => {
     assert.equal(gcePolicy.cpu_utilization[0].target, 0.65);
     assert.deepEqual(
       gcePolicy.scaling_schedules.map((x: Obj) => x.min_required_replicas),
+      cron,
+    );
+    const azureWeb = (getObject(files, 'deploy/azure/salescale.json') as Obj).resources.find((r: Obj) => r.name === 'salescale-web-autoscale').properties.profiles;
+    assert.equal(azureWeb[0].rules[0].metricTrigger.threshold, 65);
+    assert.deepEqual(
+      azureWeb.filter((p: Obj) => p.fixedDate).map((p: Obj) => Number(p.capacity.minimum)),
       cron,
     );
     const seedCron = k8s(seedFiles, 'ScaledObject', 'salescale-web').spec.triggers.filter((t: Obj) => t.type === 'cron');

@@ -9,11 +9,12 @@ import { getPrescaleSchedule } from './prescale-plan.ts';
 import { renderAws } from './render-aws.ts';
 import { renderCompose, renderSwarm } from './render-compose.ts';
 import { renderK8s } from './render-k8s.ts';
+import { renderAzure } from './render-azure.ts';
 import { renderGcp } from './render-gcp.ts';
 import { renderDigitalOcean, renderHeroku } from './render-paas.ts';
 import type { RenderedFile } from './rendered-file.ts';
 
-export const MANIFEST_TARGETS = ['k8s', 'compose', 'swarm', 'aws', 'gcp', 'heroku', 'do'] as const;
+export const MANIFEST_TARGETS = ['k8s', 'compose', 'swarm', 'aws', 'gcp', 'azure', 'heroku', 'do'] as const;
 export type ManifestTarget = (typeof MANIFEST_TARGETS)[number];
 
 export function isManifestTarget(value: string): value is ManifestTarget {
@@ -35,6 +36,8 @@ export function renderTarget(target: ManifestTarget, spec: DeploymentSpec): Rend
       return renderAws(spec, schedule);
     case 'gcp':
       return renderGcp(spec, schedule);
+    case 'azure':
+      return renderAzure(spec, schedule);
     case 'heroku':
       return renderHeroku(spec);
     case 'do':

@@ -1,0 +1,432 @@
+/**
+ * Azure (ARM JSON template): a virtual network, a Standard Load Balancer with an HTTP probe on
+ * /ready, web and worker VM scale sets (Ubuntu + the one image in Docker, automatic repairs),
+ * autoscale settings built by the same code the simulator runs (default profile with CPU rules, a
+ * fixedDate profile per sale window, predictive autoscale), Azure Database for PostgreSQL flexible
+ * server (zone-redundant HA) with a read replica, Azure Cache for Redis for queues (noeviction) and
+ * cache (allkeys-lru), an action group and metric alerts. API versions are the ones whose schemas
+ * validate the template (validate/schemas/arm-resources.json).
+ */
+import { buildAzureAutoscaleSetting } from '../schedule/cloud-schedules.ts';
+import type { PrescaleWindow } from '../simulate/prescale.ts';
+import { getTerminationGraceSeconds, type DeploymentSpec } from './deployment-spec.ts';
+import type { PrescaleSchedule } from './prescale-plan.ts';
+import type { RenderedFile } from './rendered-file.ts';
+import { GENERATED_HEADER, toJson } from './rendered-file.ts';
+import { getRoleArgv, getRoleEnv } from './role-env.ts';
+
+type Obj = Record<string, unknown>;
+
+export const AZURE_TEMPLATE_PATH = 'deploy/azure/salescale.json';
+
+/** API version per resource type (the versions of the committed schemas). */
+export const AZURE_API_VERSIONS: Record<string, string> = {
+  'Microsoft.Network/networkSecurityGroups': '2025-05-01',
+  'Microsoft.Network/virtualNetworks': '2025-05-01',
+  'Microsoft.Network/publicIPAddresses': '2025-05-01',
+  'Microsoft.Network/loadBalancers': '2025-05-01',
+  'Microsoft.Network/privateDnsZones': '2024-06-01',
+  'Microsoft.Network/privateDnsZones/virtualNetworkLinks': '2024-06-01',
+  'Microsoft.Compute/virtualMachineScaleSets': '2024-11-01',
+  'Microsoft.Insights/autoscalesettings': '2022-10-01',
+  'Microsoft.DBforPostgreSQL/flexibleServers': '2025-08-01',
+  'Microsoft.DBforPostgreSQL/flexibleServers/configurations': '2025-08-01',
+  'Microsoft.DBforPostgreSQL/flexibleServers/databases': '2025-08-01',
+  'Microsoft.Cache/redis': '2024-11-01',
+  'Microsoft.Insights/actionGroups': '2021-09-01',
+  'Microsoft.Insights/metricAlerts': '2018-03-01',
+};
+
+const res = (type: string, name: string, body: Obj, dependsOn: string[] = []): Obj => ({
+  type,
+  apiVersion: AZURE_API_VERSIONS[type],
+  name,
+  ...body,
+  ...(dependsOn.length > 0 ? { dependsOn } : {}),
+});
+const id = (type: string, ...names: string[]) => `resourceId('${type}', ${names.map((n) => `'${n}'`).join(', ')})`;
+const expr = (e: string) => `[${e}]`;
+
+/** ARM `format()` string literal: quotes doubled, braces escaped. */
+const armLiteral = (s: string) => s.replace(/'/g, "''").replace(/\{/g, '{{').replace(/\}/g, '}}');
+
+/**
+ * cloud-init as a shell script: Docker, the env file (addresses and keys resolved by the template),
+ * migrations (web only; concurrent runs are safe: advisory lock) and one container of the role.
+ * Secrets arrive as secure parameters in customData (readable on the VM only).
+ */
+function customData(spec: DeploymentSpec, role: 'web' | 'worker', names: Names): string {
+  const env = getRoleEnv(spec, role);
+  const port = spec[role].port;
+  const lines = [
+    '#!/bin/bash',
+    'set -euo pipefail',
+    'apt-get update && apt-get install -y docker.io',
+    'umask 077',
+    'cat > /etc/salescale.env <<ENV',
+    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    'INSTANCE_ID=$(hostname)',
+    `DATABASE_URL=postgres://${spec.name}:{1}@{2}:5432/${spec.name}?sslmode=require`,
+    ...(role === 'web' ? [`DATABASE_REPLICA_URL=postgres://${spec.name}:{1}@{3}:5432/${spec.name}?sslmode=require`] : []),
+    'REDIS_URL=rediss://:{4}@{5}:6380',
+    'CACHE_REDIS_URL=rediss://:{6}@{7}:6380',
+    'ADMIN_API_TOKEN={8}',
+    'SESSION_SECRET={9}',
+    'ENV',
+    ...(role === 'web' ? [`docker run --rm --env-file /etc/salescale.env {0} ${getRoleArgv('migrate').join(' ')}`] : []),
+    `docker run -d --name salescale-${role} --restart unless-stopped --stop-timeout ${getTerminationGraceSeconds(spec)} --env-file /etc/salescale.env -p ${port}:${port} {0} ${getRoleArgv(role).join(' ')}`,
+  ];
+  const literal = lines
+    .map((l) => armLiteral(l))
+    .join('\n')
+    .replace(/\{\{(\d)\}\}/g, '{$1}');
+  const args = [
+    "parameters('image')",
+    "parameters('postgresAdminPassword')",
+    `reference(${id('Microsoft.DBforPostgreSQL/flexibleServers', names.db)}).fullyQualifiedDomainName`,
+    `reference(${id('Microsoft.DBforPostgreSQL/flexibleServers', names.replica)}).fullyQualifiedDomainName`,
+    `listKeys(${id('Microsoft.Cache/redis', names.queue)}, '${AZURE_API_VERSIONS['Microsoft.Cache/redis']}').primaryKey`,
+    `reference(${id('Microsoft.Cache/redis', names.queue)}).hostName`,
+    `listKeys(${id('Microsoft.Cache/redis', names.cache)}, '${AZURE_API_VERSIONS['Microsoft.Cache/redis']}').primaryKey`,
+    `reference(${id('Microsoft.Cache/redis', names.cache)}).hostName`,
+    "parameters('adminApiToken')",
+    "parameters('sessionSecret')",
+  ];
+  return expr(`base64(format('${literal}\n', ${args.join(', ')}))`);
+}
+
+interface Names {
+  vnet: string;
+  nsg: string;
+  lb: string;
+  pip: string;
+  web: string;
+  worker: string;
+  db: string;
+  replica: string;
+  dnsZone: string;
+  queue: string;
+  cache: string;
+  actionGroup: string;
+}
+
+function scaleSet(spec: DeploymentSpec, role: 'web' | 'worker', n: Names): Obj {
+  const name = role === 'web' ? n.web : n.worker;
+  const subnet = `[${id('Microsoft.Network/virtualNetworks/subnets', n.vnet, 'app')}]`;
+  const ipConfig: Obj = {
+    name: 'ipconfig',
+    properties: {
+      subnet: { id: subnet },
+      ...(role === 'web' ? { loadBalancerBackendAddressPools: [{ id: `[${id('Microsoft.Network/loadBalancers/backendAddressPools', n.lb, 'web')}]` }] } : {}),
+    },
+  };
+  return res(
+    'Microsoft.Compute/virtualMachineScaleSets',
+    name,
+    {
+      location: "[parameters('location')]",
+      sku: { name: "[parameters('vmSize')]", tier: 'Standard', capacity: spec[role].replicas.desired },
+      properties: {
+        orchestrationMode: 'Uniform',
+        overprovision: false,
+        upgradePolicy: {
+          mode: 'Rolling',
+          rollingUpgradePolicy: { maxBatchInstancePercent: 20, maxUnhealthyInstancePercent: 20, maxUnhealthyUpgradedInstancePercent: 20, pauseTimeBetweenBatches: 'PT30S' },
+        },
+        // Autohealing: an instance unhealthy on the probe / health extension is replaced after the grace period.
+        automaticRepairsPolicy: { enabled: true, gracePeriod: 'PT10M' },
+        virtualMachineProfile: {
+          osProfile: {
+            computerNamePrefix: name,
+            adminUsername: "[parameters('adminUsername')]",
+            customData: customData(spec, role, n),
+            linuxConfiguration: {
+              disablePasswordAuthentication: true,
+              ssh: { publicKeys: [{ path: "[format('/home/{0}/.ssh/authorized_keys', parameters('adminUsername'))]", keyData: "[parameters('sshPublicKey')]" }] },
+            },
+          },
+          storageProfile: {
+            imageReference: { publisher: 'Canonical', offer: 'ubuntu-24_04-lts', sku: 'server', version: 'latest' },
+            osDisk: { createOption: 'FromImage', managedDisk: { storageAccountType: 'Premium_LRS' } },
+          },
+          networkProfile: {
+            ...(role === 'web' ? { healthProbe: { id: `[${id('Microsoft.Network/loadBalancers/probes', n.lb, 'ready')}]` } } : {}),
+            networkInterfaceConfigurations: [{ name: 'nic', properties: { primary: true, ipConfigurations: [ipConfig] } }],
+          },
+          ...(role === 'worker'
+            ? {
+                extensionProfile: {
+                  extensions: [
+                    {
+                      name: 'health',
+                      properties: {
+                        publisher: 'Microsoft.ManagedServices',
+                        type: 'ApplicationHealthLinux',
+                        typeHandlerVersion: '2.0',
+                        autoUpgradeMinorVersion: true,
+                        settings: { protocol: 'http', port: spec.worker.port, requestPath: spec.probes.liveness.path },
+                      },
+                    },
+                  ],
+                },
+              }
+            : {}),
+        },
+      },
+    },
+    [
+      `[${id('Microsoft.Network/virtualNetworks', n.vnet)}]`,
+      ...(role === 'web' ? [`[${id('Microsoft.Network/loadBalancers', n.lb)}]`] : []),
+      `[${id('Microsoft.DBforPostgreSQL/flexibleServers', n.replica)}]`,
+      `[${id('Microsoft.Cache/redis', n.queue)}]`,
+      `[${id('Microsoft.Cache/redis', n.cache)}]`,
+    ],
+  );
+}
+
+function autoscale(spec: DeploymentSpec, role: 'web' | 'worker', windows: readonly PrescaleWindow[], n: Names): Obj {
+  const target = `[${id('Microsoft.Compute/virtualMachineScaleSets', role === 'web' ? n.web : n.worker)}]`;
+  const a = spec.azure;
+  const setting = buildAzureAutoscaleSetting({
+    min: spec[role].replicas.min,
+    max: spec[role].replicas.max,
+    rules: { scaleOutCpuPercent: spec.web.autoscaling.cpuPercent, scaleInCpuPercent: a.scaleInCpuPercent, scaleOutPercent: a.scaleOutPercent, scaleOutCooldown: a.scaleOutCooldown, scaleInCooldown: a.scaleInCooldown },
+    windows,
+    timeZone: spec.prescale.timeZone,
+    predictive: role === 'web' ? a.predictiveMode : undefined,
+    lookAhead: a.predictiveLookAhead,
+    metricResourceUri: target,
+  });
+  return res(
+    'Microsoft.Insights/autoscalesettings',
+    `${spec.name}-${role}-autoscale`,
+    {
+      location: "[parameters('location')]",
+      properties: {
+        name: `${spec.name}-${role}-autoscale`,
+        enabled: setting.enabled,
+        targetResourceUri: target,
+        profiles: setting.profiles,
+        ...(setting.predictiveAutoscalePolicy ? { predictiveAutoscalePolicy: setting.predictiveAutoscalePolicy } : {}),
+        notifications: [{ operation: 'Scale', email: { sendToSubscriptionAdministrator: false, sendToSubscriptionCoAdministrators: false, customEmails: "[if(empty(parameters('alertEmail')), createArray(), createArray(parameters('alertEmail')))]" } }],
+      },
+    },
+    [target],
+  );
+}
+
+function redis(spec: DeploymentSpec, name: string, policy: 'noeviction' | 'allkeys-lru'): Obj {
+  return res('Microsoft.Cache/redis', name, {
+    location: "[parameters('location')]",
+    properties: {
+      sku: { name: 'Standard', family: 'C', capacity: spec.azure.redisCapacity },
+      enableNonSslPort: false,
+      minimumTlsVersion: '1.2',
+      // BullMQ: an evicted key is a lost job, so the queue Redis never evicts.
+      redisConfiguration: { 'maxmemory-policy': policy },
+    },
+  });
+}
+
+function metricAlert(name: string, description: string, severity: number, scope: string, metric: { namespace: string; name: string; operator: string; threshold: number; aggregation: string }, n: Names): Obj {
+  return res(
+    'Microsoft.Insights/metricAlerts',
+    name,
+    {
+      location: 'global',
+      properties: {
+        description,
+        severity,
+        enabled: true,
+        scopes: [scope],
+        evaluationFrequency: 'PT1M',
+        windowSize: 'PT5M',
+        criteria: {
+          'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria',
+          allOf: [{ criterionType: 'StaticThresholdCriterion', name: 'condition', metricNamespace: metric.namespace, metricName: metric.name, operator: metric.operator, threshold: metric.threshold, timeAggregation: metric.aggregation }],
+        },
+        actions: [{ actionGroupId: `[${id('Microsoft.Insights/actionGroups', n.actionGroup)}]` }],
+      },
+    },
+    [`[${id('Microsoft.Insights/actionGroups', n.actionGroup)}]`, scope],
+  );
+}
+
+export function buildArmTemplate(spec: DeploymentSpec, schedule: PrescaleSchedule): Obj {
+  const p = spec.name;
+  const n: Names = {
+    vnet: `${p}-vnet`,
+    nsg: `${p}-app-nsg`,
+    lb: `${p}-lb`,
+    pip: `${p}-lb-ip`,
+    web: `${p}-web`,
+    worker: `${p}-worker`,
+    db: `${p}-pg`,
+    replica: `${p}-pg-replica`,
+    dnsZone: `${p}.private.postgres.database.azure.com`,
+    queue: `[format('${p}-queue-{0}', uniqueString(resourceGroup().id))]`,
+    cache: `[format('${p}-cache-{0}', uniqueString(resourceGroup().id))]`,
+    actionGroup: `${p}-alerts`,
+  };
+  // Redis names are global: the template derives them from the resource group (names inside expressions lose the brackets).
+  const redisName = (kind: 'queue' | 'cache') => `format('${p}-${kind}-{0}', uniqueString(resourceGroup().id))`;
+  const nExpr: Names = { ...n, queue: 'REDIS_QUEUE', cache: 'REDIS_CACHE' };
+  const fixNames = (o: Obj): Obj =>
+    JSON.parse(
+      JSON.stringify(o)
+        .replaceAll("'REDIS_QUEUE'", redisName('queue'))
+        .replaceAll("'REDIS_CACHE'", redisName('cache')),
+    ) as Obj;
+  const readiness = spec.probes.readiness;
+  const dbId = `[${id('Microsoft.DBforPostgreSQL/flexibleServers', n.db)}]`;
+  const resources: Obj[] = [
+    res('Microsoft.Network/networkSecurityGroups', n.nsg, {
+      location: "[parameters('location')]",
+      properties: {
+        securityRules: [
+          { name: 'web-from-internet', properties: { priority: 100, direction: 'Inbound', access: 'Allow', protocol: 'Tcp', sourceAddressPrefix: 'Internet', sourcePortRange: '*', destinationAddressPrefix: '*', destinationPortRange: String(spec.web.port) } },
+          { name: 'probe', properties: { priority: 110, direction: 'Inbound', access: 'Allow', protocol: 'Tcp', sourceAddressPrefix: 'AzureLoadBalancer', sourcePortRange: '*', destinationAddressPrefix: '*', destinationPortRange: '*' } },
+        ],
+      },
+    }),
+    res(
+      'Microsoft.Network/virtualNetworks',
+      n.vnet,
+      {
+        location: "[parameters('location')]",
+        properties: {
+          addressSpace: { addressPrefixes: ['10.20.0.0/16'] },
+          subnets: [
+            { name: 'app', properties: { addressPrefix: '10.20.0.0/20', networkSecurityGroup: { id: `[${id('Microsoft.Network/networkSecurityGroups', n.nsg)}]` } } },
+            { name: 'postgres', properties: { addressPrefix: '10.20.16.0/24', delegations: [{ name: 'postgres', properties: { serviceName: 'Microsoft.DBforPostgreSQL/flexibleServers' } }] } },
+          ],
+        },
+      },
+      [`[${id('Microsoft.Network/networkSecurityGroups', n.nsg)}]`],
+    ),
+    res('Microsoft.Network/publicIPAddresses', n.pip, { location: "[parameters('location')]", sku: { name: 'Standard' }, properties: { publicIPAllocationMethod: 'Static' } }),
+    res(
+      'Microsoft.Network/loadBalancers',
+      n.lb,
+      {
+        location: "[parameters('location')]",
+        sku: { name: 'Standard' },
+        properties: {
+          frontendIPConfigurations: [{ name: 'public', properties: { publicIPAddress: { id: `[${id('Microsoft.Network/publicIPAddresses', n.pip)}]` } } }],
+          backendAddressPools: [{ name: 'web' }],
+          probes: [{ name: 'ready', properties: { protocol: 'Http', port: spec.web.port, requestPath: readiness.path, intervalInSeconds: readiness.periodSeconds, numberOfProbes: readiness.failureThreshold, probeThreshold: readiness.successThreshold } }],
+          loadBalancingRules: [
+            {
+              name: 'http',
+              properties: {
+                frontendIPConfiguration: { id: `[${id('Microsoft.Network/loadBalancers/frontendIPConfigurations', n.lb, 'public')}]` },
+                backendAddressPool: { id: `[${id('Microsoft.Network/loadBalancers/backendAddressPools', n.lb, 'web')}]` },
+                probe: { id: `[${id('Microsoft.Network/loadBalancers/probes', n.lb, 'ready')}]` },
+                protocol: 'Tcp',
+                frontendPort: 80,
+                backendPort: spec.web.port,
+                idleTimeoutInMinutes: 4,
+                enableTcpReset: true,
+                disableOutboundSnat: true,
+              },
+            },
+          ],
+          outboundRules: [
+            {
+              name: 'egress',
+              properties: {
+                protocol: 'All',
+                frontendIPConfigurations: [{ id: `[${id('Microsoft.Network/loadBalancers/frontendIPConfigurations', n.lb, 'public')}]` }],
+                backendAddressPool: { id: `[${id('Microsoft.Network/loadBalancers/backendAddressPools', n.lb, 'web')}]` },
+              },
+            },
+          ],
+        },
+      },
+      [`[${id('Microsoft.Network/publicIPAddresses', n.pip)}]`],
+    ),
+    res('Microsoft.Network/privateDnsZones', n.dnsZone, { location: 'global' }),
+    res(
+      'Microsoft.Network/privateDnsZones/virtualNetworkLinks',
+      `${n.dnsZone}/vnet`,
+      { location: 'global', properties: { registrationEnabled: false, virtualNetwork: { id: `[${id('Microsoft.Network/virtualNetworks', n.vnet)}]` } } },
+      [`[${id('Microsoft.Network/privateDnsZones', n.dnsZone)}]`, `[${id('Microsoft.Network/virtualNetworks', n.vnet)}]`],
+    ),
+    res(
+      'Microsoft.DBforPostgreSQL/flexibleServers',
+      n.db,
+      {
+        location: "[parameters('location')]",
+        sku: { name: spec.azure.postgresSku, tier: 'GeneralPurpose' },
+        properties: {
+          version: spec.azure.postgresVersion,
+          administratorLogin: spec.name,
+          administratorLoginPassword: "[parameters('postgresAdminPassword')]",
+          storage: { storageSizeGB: 128 },
+          highAvailability: { mode: 'ZoneRedundant' },
+          backup: { backupRetentionDays: 7, geoRedundantBackup: 'Disabled' },
+          network: { delegatedSubnetResourceId: `[${id('Microsoft.Network/virtualNetworks/subnets', n.vnet, 'postgres')}]`, privateDnsZoneArmResourceId: `[${id('Microsoft.Network/privateDnsZones', n.dnsZone)}]` },
+        },
+      },
+      [`[${id('Microsoft.Network/privateDnsZones/virtualNetworkLinks', n.dnsZone, 'vnet')}]`],
+    ),
+    // The pool sizing of the spec is checked against this figure (see docs/deploy-azure.md).
+    res('Microsoft.DBforPostgreSQL/flexibleServers/configurations', `${n.db}/max_connections`, { properties: { value: String(spec.database.maxConnections), source: 'user-override' } }, [dbId]),
+    res('Microsoft.DBforPostgreSQL/flexibleServers/databases', `${n.db}/${spec.name}`, { properties: { charset: 'UTF8', collation: 'en_US.utf8' } }, [dbId]),
+    res(
+      'Microsoft.DBforPostgreSQL/flexibleServers',
+      n.replica,
+      {
+        location: "[parameters('location')]",
+        sku: { name: spec.azure.postgresSku, tier: 'GeneralPurpose' },
+        properties: { createMode: 'Replica', sourceServerResourceId: dbId },
+      },
+      [dbId, `[${id('Microsoft.DBforPostgreSQL/flexibleServers/configurations', n.db, 'max_connections')}]`],
+    ),
+    redis(spec, n.queue, 'noeviction'),
+    redis(spec, n.cache, 'allkeys-lru'),
+    fixNames(scaleSet(spec, 'web', nExpr)),
+    fixNames(scaleSet(spec, 'worker', nExpr)),
+    autoscale(spec, 'web', schedule.web.windows, n),
+    autoscale(spec, 'worker', schedule.worker.windows, n),
+    res('Microsoft.Insights/actionGroups', n.actionGroup, {
+      location: 'global',
+      properties: {
+        groupShortName: 'salescale',
+        enabled: true,
+        emailReceivers: "[if(empty(parameters('alertEmail')), createArray(), createArray(createObject('name', 'team', 'emailAddress', parameters('alertEmail'), 'useCommonAlertSchema', true)))]",
+      },
+    }),
+    metricAlert(`${p}-web-cpu-high`, 'CRITICAL: web CPU above 85 % for 5 minutes (action: scale_up)', 0, `[${id('Microsoft.Compute/virtualMachineScaleSets', n.web)}]`, { namespace: 'Microsoft.Compute/virtualMachineScaleSets', name: 'Percentage CPU', operator: 'GreaterThan', threshold: 85, aggregation: 'Average' }, n),
+    metricAlert(`${p}-lb-health`, 'CRITICAL: a web instance fails the /ready probe', 1, `[${id('Microsoft.Network/loadBalancers', n.lb)}]`, { namespace: 'Microsoft.Network/loadBalancers', name: 'DipAvailability', operator: 'LessThan', threshold: 100, aggregation: 'Average' }, n),
+    metricAlert(`${p}-pg-connections`, `CRITICAL: PostgreSQL connections above 80 % of max_connections ${spec.database.maxConnections}`, 0, dbId, { namespace: 'Microsoft.DBforPostgreSQL/flexibleServers', name: 'active_connections', operator: 'GreaterThan', threshold: Math.floor(spec.database.maxConnections * 0.8), aggregation: 'Maximum' }, n),
+    metricAlert(`${p}-pg-cpu`, 'WARNING: PostgreSQL CPU above 80 %', 2, dbId, { namespace: 'Microsoft.DBforPostgreSQL/flexibleServers', name: 'cpu_percent', operator: 'GreaterThan', threshold: 80, aggregation: 'Average' }, n),
+    fixNames(metricAlert(`${p}-queue-redis-memory`, 'CRITICAL: queue Redis memory above 80 % (noeviction: writes fail when full, jobs are lost)', 0, `[${id('Microsoft.Cache/redis', 'REDIS_QUEUE')}]`, { namespace: 'Microsoft.Cache/redis', name: 'usedmemorypercentage', operator: 'GreaterThan', threshold: 80, aggregation: 'Maximum' }, n)),
+  ];
+  return {
+    $schema: 'https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#',
+    contentVersion: '1.0.0.0',
+    metadata: { description: `Salescale on Azure VM scale sets behind a Standard Load Balancer. ${GENERATED_HEADER} Sale profiles: ${schedule.label}.` },
+    parameters: {
+      location: { type: 'string', defaultValue: spec.azure.location },
+      image: { type: 'string', defaultValue: `${spec.image.repository}:${spec.image.tag}`, metadata: { description: 'The Salescale image (one image for web, worker and migrate)' } },
+      vmSize: { type: 'string', defaultValue: spec.azure.vmSize },
+      adminUsername: { type: 'string', defaultValue: 'salescale' },
+      sshPublicKey: { type: 'string', metadata: { description: 'SSH public key of the admin user' } },
+      postgresAdminPassword: { type: 'securestring' },
+      adminApiToken: { type: 'securestring' },
+      sessionSecret: { type: 'securestring' },
+      alertEmail: { type: 'string', defaultValue: '', metadata: { description: 'Where alerts and scale notifications are sent (empty: none)' } },
+    },
+    resources,
+    outputs: {
+      loadBalancerIp: { type: 'string', value: `[reference(${id('Microsoft.Network/publicIPAddresses', n.pip)}).ipAddress]` },
+      databaseHost: { type: 'string', value: `[reference(${id('Microsoft.DBforPostgreSQL/flexibleServers', n.db)}).fullyQualifiedDomainName]` },
+      replicaHost: { type: 'string', value: `[reference(${id('Microsoft.DBforPostgreSQL/flexibleServers', n.replica)}).fullyQualifiedDomainName]` },
+    },
+  };
+}
+
+export function renderAzure(spec: DeploymentSpec, schedule: PrescaleSchedule): RenderedFile[] {
+  return [{ path: AZURE_TEMPLATE_PATH, format: 'json', content: toJson(buildArmTemplate(spec, schedule)) }];
+}
