@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -179,6 +179,25 @@ describe('salescale hpa explain', () => {
     const text = (await run([...args, '--scale-events', '+2@-30s'])).out;
     assert.match(text, /rate limit \(scale up\): at most 6 \(Pods 4 per 60 s from 2\)/);
     assert.match(text, /DESIRED REPLICAS: 6 \(from 4\) — ScaleUpLimit/);
+  });
+
+  it('--at moves "now": a pod inside its CPU initialization period is left out at 10:00 and counted at 10:10', async () => {
+    const d = 'src/scaling/simulate/testdata/scale-up-unready';
+    const pods = JSON.parse(readFileSync(`${d}/pods.json`, 'utf8')) as { items: { status: { startTime: string; conditions: { type: string; status: string; lastTransitionTime: string }[] } }[] };
+    // test-pod-0 started at 09:59:00 and became Ready at 09:59:20; its sample ends at 10:00:00 with a 60 s window.
+    pods.items[0].status.startTime = '2026-11-27T09:59:00Z';
+    pods.items[0].status.conditions = [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-11-27T09:59:20Z' }];
+    const podsFile = join(dir, 'hot-pods.json');
+    writeFileSync(podsFile, JSON.stringify(pods));
+    const args = ['--hpa', `${d}/hpa.yaml`, '--pods', podsFile, '--metrics', `${d}/pod-metrics.json`, '--json'];
+    const early = JSON.parse((await run(args)).out) as Explanation;
+    assert.deepEqual(early.metrics[0].leftOut.map((p) => p.pod), ['test-pod-0']);
+    assert.equal(early.desiredReplicas, 4);
+    const late = JSON.parse((await run([...args, '--at', '2026-11-27T10:10:00Z'])).out) as Explanation;
+    assert.deepEqual(late.metrics[0].leftOut, []);
+    // 1500m of 3000m = 50 % against 30 % → ceil(1.67 × 3) = 5.
+    assert.equal(late.metrics[0].utilization, 50);
+    assert.equal(late.desiredReplicas, 5);
   });
 
   const bad = (name: string, text: string) => {
