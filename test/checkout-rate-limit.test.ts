@@ -50,6 +50,6 @@ describe('checkout rate limit on POST /api/v1/orders', () => {
     assert.match(policy, /"customer";q=500;w=900/);
     assert.match(policy, /"checkout";q=3;w=900/);
     const body: Json = placed.json();
-    assert.equal(body.status, 'placed');
+    assert.equal(body.status, 'pending_payment');
   });
 });

@@ -44,8 +44,8 @@ describe('checkout on two instances', () => {
   async function databaseStock(productId: number): Promise<{ left: number; sold: number; orders: number }> {
     const result = await t.platform.db.primary.execute<{ left: string; sold: string; orders: string }>(sql`
       select (select coalesce(sum(available), 0) from product_stock where product_id = ${productId}) as left,
-             (select coalesce(sum(i.quantity), 0) from order_items i join orders o on o.id = i.order_id where i.product_id = ${productId} and o.status = 'placed') as sold,
-             (select count(*) from order_items i join orders o on o.id = i.order_id where i.product_id = ${productId} and o.status = 'placed') as orders`);
+             (select coalesce(sum(i.quantity), 0) from order_items i join orders o on o.id = i.order_id where i.product_id = ${productId} and o.status in ('pending_payment', 'paid')) as sold,
+             (select count(*) from order_items i join orders o on o.id = i.order_id where i.product_id = ${productId} and o.status in ('pending_payment', 'paid')) as orders`);
     const row = result.rows[0]!;
     return { left: Number(row.left), sold: Number(row.sold), orders: Number(row.orders) };
   }

@@ -31,7 +31,7 @@ describe('follow-ups of registration and checkout', () => {
     return Promise.all(names.map((name) => readFile(path.join(f.mailDir, name), 'utf8')));
   };
 
-  it('sends the welcome email, then the order confirmation, and updates popularity and analytics', async () => {
+  it('sends the welcome email, then, once the order is paid, the confirmation, and updates popularity and analytics', async () => {
     const registered = await request(`${web.url}/api/v1/customers`, { method: 'POST', body: { email: 'lin@example.com', password: 'a long password', name: 'Lin' } });
     assert.equal(registered.status, 201);
     const cookie = sessionCookieOf(registered.headers.getSetCookie())!;
@@ -48,6 +48,11 @@ describe('follow-ups of registration and checkout', () => {
       body: { items: [{ productId: product.body.id, quantity: 2 }] },
     });
     assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    // Confirmation, popularity and analytics follow the payment, not the reservation.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal((await mails()).filter((m) => m.includes('Teapot')).length, 0, 'no confirmation before payment');
+    const paid = await request(`${web.url}/api/v1/orders/${placed.body.id}/pay`, { method: 'POST', headers: { cookie }, body: { token: 'tok_ok' } });
+    assert.equal(paid.status, 200, JSON.stringify(paid.body));
     const confirmation = await waitFor('the order confirmation email', async () => (await mails()).find((m) => m.includes('Teapot') && m.includes('lin@example.com')));
     assert.match(confirmation, /50\.00/);
 

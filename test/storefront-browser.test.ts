@@ -116,7 +116,9 @@ describe('storefront in a browser', () => {
       await page.waitForURL(/\/cart$/);
       await page.getByRole('button', { name: 'Place order' }).click();
       await page.waitForURL(/\/orders\/\d+$/);
-      await page.locator('[data-order-status="placed"]').waitFor();
+      await page.locator('[data-order-status="pending_payment"]').waitFor();
+      await page.getByRole('button', { name: 'Pay with the test card' }).click();
+      await page.locator('[data-order-status="paid"]').waitFor();
       const orderId = Number(new URL(page.url()).pathname.split('/').pop());
       assert.ok(orderId > 0);
       const stock = await request(`${web.url}/api/v1/products/${drop}`);

@@ -2,7 +2,7 @@
  * Domain errors: expected refusals with a stable code, raised by services. The kind classifies the
  * refusal for every transport; only the web role's error handler turns a kind into an HTTP status.
  */
-export type ErrorKind = 'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'unprocessable' | 'rate_limited' | 'unavailable';
+export type ErrorKind = 'invalid' | 'unauthenticated' | 'payment_required' | 'forbidden' | 'not_found' | 'conflict' | 'unprocessable' | 'rate_limited' | 'unavailable';
 
 export class DomainError extends Error {
   readonly code: string;

@@ -8,6 +8,7 @@ import { createStockGate, createStockView, type StockGate } from '../modules/inv
 import {
   checkoutMetricsFor,
   createOrderBatcher,
+  createOrderLifecycleRepository,
   createOrderService,
   createOrdersRepository,
   Order,
@@ -16,6 +17,17 @@ import {
   orderRoutes,
   type StockHints,
 } from '../modules/orders/index.ts';
+import {
+  createPaymentService,
+  createPaymentsRepository,
+  createStripeProvider,
+  createTestProvider,
+  testWebhookSecret,
+  paymentAdminRoutes,
+  paymentMetricsFor,
+  paymentRoutes,
+  type PaymentProvider,
+} from '../modules/payments/index.ts';
 import type { AppConfig } from '../platform/config/config.ts';
 import type { Database } from '../platform/db/client.ts';
 import { createIdempotencyStore } from '../platform/idempotency/idempotency-store.ts';
@@ -71,13 +83,16 @@ export function createCommerce(deps: CommerceDeps) {
   const cartStore = createCartStore({ redis: deps.redis, prefix: config.redis.prefix, ttlS: config.checkout.cart.ttlS, abandonedAfterS: config.checkout.cart.abandonedAfterS });
   const cart = createCartService({ store: cartStore, catalog: deps.catalog });
   const checkoutMetrics = checkoutMetricsFor(deps.metrics.registry, cartStore);
+  const payment = { windowS: config.payments.windowS, provider: config.payments.provider };
+  const ordersRepo = createOrdersRepository({ paymentWindowS: payment.windowS, provider: payment.provider });
   const orders = createOrderService({
     db: deps.db,
     gate: deps.gate,
     hints: deps.hints,
+    payment,
     placer: createOrderBatcher({
       db: () => deps.db.primary,
-      repo: createOrdersRepository(),
+      repo: ordersRepo,
       maxBatch: config.checkout.batchMax,
       // Leave half the pool to everything else this process asks the database.
       maxInFlight: Math.max(1, Math.floor(config.db.poolMax / 2)),
@@ -89,15 +104,36 @@ export function createCommerce(deps: CommerceDeps) {
     idempotencyRetentionS: config.checkout.idempotencyRetentionS,
     cancelWindowS: config.checkout.cancelWindowS,
   });
+  const provider = createPaymentProvider(config, deps.db);
+  const payments = createPaymentService({
+    db: deps.db,
+    provider,
+    orders: ordersRepo,
+    lifecycle: createOrderLifecycleRepository({ paymentWindowS: payment.windowS }),
+    payments: createPaymentsRepository(),
+    gate: deps.gate,
+    metrics: paymentMetricsFor(deps.metrics.registry),
+    logger: deps.logger,
+    testPaymentsAllowed: config.payments.testPaymentsAllowed,
+  });
   const idempotency = createIdempotencyStore({ redis: deps.redis, prefix: config.redis.prefix, retentionS: config.checkout.idempotencyRetentionS });
 
   const routes: FastifyPluginAsync = async (api) => {
     await api.register(customerRoutes(customers, { secureCookies: config.isProduction, sessionTtlS: config.customers.sessionTtlS }));
     await api.register(cartRoutes(cart));
     await api.register(orderRoutes({ orders, cart, idempotency, admission: deps.admission }));
+    await api.register(paymentRoutes({ payments, provider }));
   };
   const adminRoutes: FastifyPluginAsync = async (admin) => {
     await admin.register(orderAdminRoutes(orders));
+    await admin.register(paymentAdminRoutes(payments));
   };
-  return { sessions, customers, cart, orders, routes, adminRoutes };
+  return { sessions, customers, cart, orders, payments, routes, adminRoutes };
 }
+
+/** The configured provider (PAYMENT_PROVIDER); the test provider signs its webhooks with a key derived from SESSION_SECRET. */
+export function createPaymentProvider(config: AppConfig, db: Database): PaymentProvider {
+  if (config.payments.provider === 'stripe') return createStripeProvider(config.payments.stripe!);
+  return createTestProvider({ db, webhookSecret: testWebhookSecret(config.secrets.sessionSecret) });
+}
+

@@ -10,6 +10,7 @@ export { RETRY_AFTER_S } from './http/error-reply.ts';
 const STATUS_BY_KIND: Record<ErrorKind, number> = {
   invalid: 400,
   unauthenticated: 401,
+  payment_required: 402,
   forbidden: 403,
   not_found: 404,
   conflict: 409,

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { degradeModeProcessors } from '../platform/cluster/degrade-mode.processors.ts';
 import { requireServices, type AppConfig } from '../platform/config/config.ts';
@@ -15,6 +15,9 @@ import { createQueueSet } from '../platform/queue/queues.ts';
 import { queueTelemetry } from '../platform/telemetry/trace-context.ts';
 import { checkQueueRedis } from '../platform/queue/redis-policy.ts';
 import { closeRedis, createRedis, waitForRedis } from '../platform/redis/redis.ts';
+import { createStockGate } from '../modules/inventory/index.ts';
+import { createOrderExpiry, createOrderLifecycleRepository, createOrdersRepository, expiredCounterFor } from '../modules/orders/index.ts';
+import { registerReservationsGauge } from '../modules/payments/index.ts';
 import { createJobHandlers } from './processors.ts';
 import { createWorkerHttpServer } from './worker-http.ts';
 
@@ -55,9 +58,20 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
   await checkRedisWhenReachable(platform.redis, config, logger);
 
   const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, mailDir: path.join(config.dataDir, 'mail') });
+  // Expiry of unpaid reservations gives units back to PostgreSQL and has the stock gate rebuilt.
+  const ordersRepo = createOrdersRepository({ paymentWindowS: config.payments.windowS, provider: config.payments.provider });
+  const lifecycle = createOrderLifecycleRepository({ paymentWindowS: config.payments.windowS });
+  const gate = createStockGate({
+    redis: platform.redis,
+    prefix: config.redis.prefix,
+    gateTtlS: config.checkout.stockGateTtlS,
+    snapshot: (productId, tokens) => ordersRepo.stockSnapshot(db.primary, productId, tokens),
+  });
+  const expiry = createOrderExpiry({ db, lifecycle, gate, expired: expiredCounterFor(platform.metrics.registry), logger });
+  registerReservationsGauge(platform.metrics.registry, () => lifecycle.countPending(db.primary));
   // Follow-up delays are read per job from the cluster's degrade mode.
   const handlers = options.handlers ?? {
-    ...createJobHandlers({ db, mailer, followUpDelays: () => platform.cluster.settings().queueDelays }),
+    ...createJobHandlers({ db, mailer, expiry, followUpDelays: () => platform.cluster.settings().queueDelays }),
     ...degradeModeProcessors({ logger }),
   };
   const overrides = { attempts: config.queues.attempts, backoffMs: config.queues.backoffMs };
@@ -71,12 +85,14 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
   const workers = queueNames.map((queue) => {
     const worker = new Worker(
       queue,
-      async (job: Job) => {
+      async (job: Job, token?: string) => {
         const handler = handlers[job.name as JobName];
         try {
           if (!handler) throw new UnrecoverableError(`no processor for job "${job.name}" on queue ${queue}`);
-          return await handler(job);
+          return await handler(job, token);
         } catch (error) {
+          // The job moved itself to the delayed set (it runs later): not a failure.
+          if (error instanceof DelayedError) throw error;
           // Written before BullMQ moves the job to its trimmed failed set, so it can never vanish.
           if (isFinalAttempt(job, error)) {
             await recordDeadLetter(db.pools.primary, queue, job, String((error as Error).message ?? error)).catch((dlqError) =>
@@ -121,6 +137,7 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
     onError: () => queueMetrics.relayErrors.inc(),
   });
   relay.start();
+  const sweeper = config.payments.sweepIntervalMs > 0 ? expiry.start(config.payments.sweepIntervalMs) : undefined;
 
   let draining = false;
   let url: string | undefined;
@@ -155,6 +172,7 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
       logger.info({ reason }, 'worker draining: no new jobs, waiting for active ones');
       await platform.cluster.leave('worker');
       await relay.stop();
+      await sweeper?.stop();
       let timer: NodeJS.Timeout | undefined;
       const closed = Promise.all(workers.map((worker) => worker.close())).then(() => true);
       const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), config.shutdown.timeoutMs)));

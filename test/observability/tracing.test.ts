@@ -41,7 +41,7 @@ describe('OpenTelemetry tracing', () => {
     await receiver?.close();
   });
 
-  it('shows one checkout as one trace: web → Redis → PostgreSQL → outbox → worker → email', async () => {
+  it('shows one checkout as one trace (web → Redis → PostgreSQL → outbox → worker) and its payment as another, down to the email', async () => {
     const registered = await request(`${web.url}/api/v1/customers`, { method: 'POST', body: { email: 'ada@example.com', password: 'a long password', name: 'Ada' } });
     assert.equal(registered.status, 201);
     const cookie = sessionCookieOf(registered.headers.getSetCookie())!;
@@ -57,6 +57,8 @@ describe('OpenTelemetry tracing', () => {
     });
     assert.equal(placed.status, 201, JSON.stringify(placed.body));
     const orderId = placed.body.id as number;
+    const paid = await request(`${web.url}/api/v1/orders/${orderId}/pay`, { method: 'POST', headers: { cookie }, body: { token: 'tok_ok' } });
+    assert.equal(paid.status, 200, JSON.stringify(paid.body));
     await sink.waitForAccepted(2); // welcome + confirmation
 
     const inTrace = (traceId: string) => receiver.spans.filter((span) => span.traceId === traceId);
@@ -64,10 +66,14 @@ describe('OpenTelemetry tracing', () => {
     assert.equal(place.attributes['salescale.order.idempotency_key'], 'traced-order-1');
     assert.equal(place.service, 'salescale-web');
 
-    const email = await waitFor('the email span in the checkout trace', () =>
-      inTrace(place.traceId).find((s: ReceivedSpan) => s.name === 'email.send' && s.attributes['salescale.email.template'] === 'order-confirmation'),
+    const email = await waitFor('the confirmation email span', () =>
+      receiver.spans.find((s: ReceivedSpan) => s.name === 'email.send' && s.attributes['salescale.email.template'] === 'order-confirmation'),
     );
     assert.equal(email.service, 'salescale-worker');
+    // The expiry job (written by the order statement) runs in the checkout's trace.
+    await waitFor('the expire-order job in the checkout trace', () =>
+      inTrace(place.traceId).find((s) => s.service === 'salescale-worker' && s.kind === CONSUMER && s.attributes['bullmq.job.name'] === 'expire-order'),
+    );
 
     const spans = inTrace(place.traceId);
     const describeTrace = () => spans.map((s) => `${s.service} ${s.kind} ${s.name}`).join('\n');
@@ -82,15 +88,22 @@ describe('OpenTelemetry tracing', () => {
       spans.some((s) => s.service === 'salescale-web' && /place_order/.test(String(s.attributes['db.statement'] ?? s.attributes['db.query.text'] ?? ''))),
       `the order statement in PostgreSQL:\n${describeTrace()}`,
     );
-    // worker: the order-placed job (from the outbox row) and the confirmation email job, consumers in the same trace.
     const consumers = spans.filter((s) => s.service === 'salescale-worker' && s.kind === CONSUMER);
-    assert.ok(consumers.some((s) => s.attributes['bullmq.job.name'] === 'order-placed'), `the order-placed job:\n${describeTrace()}`);
-    assert.ok(consumers.some((s) => s.attributes['bullmq.job.name'] === 'send-order-confirmation'), `the email job:\n${describeTrace()}`);
     assert.ok(consumers.some((s) => s.attributes['salescale.order.id'] === orderId), 'the worker span carries the order id');
-    // Every span's parent is in the trace: one connected tree, not fragments sharing an id.
-    const ids = new Set(spans.map((s) => s.spanId));
-    const orphans = spans.filter((s) => s.parentSpanId !== '' && !ids.has(s.parentSpanId));
-    assert.deepEqual(orphans.map((s) => `${s.service} ${s.name}`), [], `every parent is in the trace:\n${describeTrace()}`);
+    // The payment's trace: the pay request, then the order-paid job (from its outbox row) and the email job.
+    const payTrace = inTrace(email.traceId);
+    const describePay = () => payTrace.map((s) => `${s.service} ${s.kind} ${s.name}`).join('\n');
+    const payRoot = payTrace.find((s) => s.parentSpanId === '');
+    assert.equal(payRoot?.service, 'salescale-web', `the payment trace starts at the pay request:\n${describePay()}`);
+    const payConsumers = payTrace.filter((s) => s.service === 'salescale-worker' && s.kind === CONSUMER);
+    assert.ok(payConsumers.some((s) => s.attributes['bullmq.job.name'] === 'order-paid'), `the order-paid job:\n${describePay()}`);
+    assert.ok(payConsumers.some((s) => s.attributes['bullmq.job.name'] === 'send-order-confirmation'), `the email job:\n${describePay()}`);
+    // Every span's parent is in its trace: connected trees, not fragments sharing an id.
+    for (const trace of [spans, payTrace]) {
+      const ids = new Set(trace.map((s) => s.spanId));
+      const orphans = trace.filter((s) => s.parentSpanId !== '' && !ids.has(s.parentSpanId));
+      assert.deepEqual(orphans.map((s) => `${s.service} ${s.name}`), [], `every parent is in the trace:\n${describeTrace()}\n--\n${describePay()}`);
+    }
   });
 
   it('leaves probes untraced', async () => {

@@ -2,7 +2,15 @@ import type { Database } from '../../platform/db/client.ts';
 import type { Mailer } from '../../platform/mail/mailer.ts';
 import { inSpan, ORDER_ATTRIBUTES, setSpanAttributes } from '../../platform/telemetry/trace-context.ts';
 import { sentEmails } from './notifications.tables.ts';
-import { renderOrderConfirmation, renderWelcomeEmail, type OrderConfirmation, type RenderedEmail, type WelcomeEmail } from './notifications.templates.ts';
+import {
+  renderOrderConfirmation,
+  renderReservationExpired,
+  renderWelcomeEmail,
+  type OrderConfirmation,
+  type RenderedEmail,
+  type ReservationExpired,
+  type WelcomeEmail,
+} from './notifications.templates.ts';
 
 export interface EmailOutcome {
   sent: boolean;
@@ -13,6 +21,7 @@ export interface NotificationService {
   /** Sends the welcome email for job `jobId` unless that job's email was already sent. */
   sendWelcomeEmail(jobId: string, payload: WelcomeEmail): Promise<EmailOutcome>;
   sendOrderConfirmation(jobId: string, order: OrderConfirmation): Promise<EmailOutcome>;
+  sendReservationExpired(jobId: string, payload: ReservationExpired): Promise<EmailOutcome>;
 }
 
 export function messageIdFor(jobId: string): string {
@@ -43,5 +52,6 @@ export function createNotificationService(deps: { db: Database; mailer: Mailer }
       setSpanAttributes({ [ORDER_ATTRIBUTES.orderId]: Number(order.orderId) });
       return sendOnce(jobId, 'order-confirmation', order.email, renderOrderConfirmation(order));
     },
+    sendReservationExpired: (jobId, payload) => sendOnce(jobId, 'reservation-expired', payload.email, renderReservationExpired(payload)),
   };
 }

@@ -90,3 +90,38 @@ ${rows}
   );
   return { subject, text, html };
 }
+
+export interface ReservationExpired {
+  orderId: number | string;
+  email: string;
+  name?: string;
+  items: { name: string; quantity: number }[];
+}
+
+export function renderReservationExpired(payload: ReservationExpired): RenderedEmail {
+  const subject = `Your reservation ${payload.orderId} expired`;
+  const lines = payload.items.map((item) => `  ${item.quantity} × ${item.name}`);
+  const text = [
+    `Hello${payload.name ? ` ${payload.name}` : ''},`,
+    '',
+    `We held these items for you, but the payment for order ${payload.orderId} did not arrive in time, so they went back on sale:`,
+    '',
+    ...lines,
+    '',
+    'Nothing was charged. If they are still available, you can order them again.',
+    '',
+    'Salescale',
+    '',
+  ].join('\n');
+  const rows = payload.items.map((item) => `<li>${item.quantity} × ${escapeHtml(item.name)}</li>`).join('\n');
+  const html = layout(
+    subject,
+    `<h1 style="font-size: 20px">Your reservation ${escapeHtml(String(payload.orderId))} expired</h1>
+<p>We held these items for you, but the payment did not arrive in time, so they went back on sale:</p>
+<ul>
+${rows}
+</ul>
+<p>Nothing was charged. If they are still available, you can order them again.</p>`,
+  );
+  return { subject, text, html };
+}

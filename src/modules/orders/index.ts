@@ -1,8 +1,11 @@
 export { createOrderBatcher, type OrderPlacer } from './order-batcher.ts';
+export { createOrderExpiry, expiredCounterFor, type OrderExpiry } from './order-expiry.ts';
+export { createOrderLifecycleRepository, type LockedOrder, type OrderLifecycleRepository } from './order-lifecycle.repository.ts';
+export { OrderNotFoundError } from './orders.errors.ts';
 export { orderFollowUps, type FollowUpDelays, type OrderPlaced } from './orders.follow-ups.ts';
 export { checkoutMetricsFor, type CheckoutMetrics } from './orders.metrics.ts';
-export { orderProcessors, type OrderPlacedJob } from './orders.processors.ts';
-export { createOrdersRepository } from './orders.repository.ts';
+export { orderProcessors, type OrderJob } from './orders.processors.ts';
+export { createOrdersRepository, type OrdersRepository } from './orders.repository.ts';
 export { orderAdminRoutes, orderRoutes, type CheckoutAdmission } from './orders.routes.ts';
 export { Order } from './orders.schemas.ts';
 export { createOrderService, normalizeLines, type OrderService, type StockHints } from './orders.service.ts';

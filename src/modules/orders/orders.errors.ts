@@ -76,3 +76,9 @@ export class InvalidCursorError extends InvalidInputError {
     super('INVALID_CURSOR', 'cursor is not one this API returned');
   }
 }
+
+export class OrderNotCancellableError extends ConflictError {
+  constructor(id: number, status: string) {
+    super('ORDER_NOT_CANCELLABLE', `order ${id} cannot be cancelled (${status}); a paid order is refunded instead`, { id, status });
+  }
+}

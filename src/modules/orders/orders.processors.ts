@@ -4,28 +4,35 @@ import { jobClaims } from '../../platform/queue/queue.tables.ts';
 import { jobIdOf, requirePayload, type JobHandlers } from '../../platform/queue/processing.ts';
 import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
 import { ORDER_ATTRIBUTES, setSpanAttributes } from '../../platform/telemetry/trace-context.ts';
+import type { OrderExpiry } from './order-expiry.ts';
 import { orderFollowUps, type FollowUpDelays } from './orders.follow-ups.ts';
 import { createOrdersRepository } from './orders.repository.ts';
 
-/** The `order-placed` payload place_order writes to the outbox: the rest is read back from the order. */
-export interface OrderPlacedJob {
+/** The `expire-order` and `order-paid` payload: the rest is read back from the order. */
+export interface OrderJob {
   orderId: number;
 }
 
-function isOrderPlacedJob(data: unknown): data is OrderPlacedJob {
+function isOrderJob(data: unknown): data is OrderJob {
   const d = data as Record<string, unknown> | null;
   return typeof d === 'object' && d !== null && Number.isSafeInteger(d.orderId);
 }
 
 /**
- * `order-placed`: writes the follow-ups to the outbox with the job's claim, so a re-delivery adds none twice.
+ * `order-paid`: writes the follow-ups to the outbox with the job's claim, so a re-delivery adds none twice.
  * `followUpDelays` (read per job) defers the deferrable ones while the cluster is degraded.
+ * `expire-order`: see `createOrderExpiry`.
  */
-export function orderProcessors(deps: { db: Database; followUpDelays?: () => FollowUpDelays }): JobHandlers {
+export function orderProcessors(deps: { db: Database; expiry: OrderExpiry; followUpDelays?: () => FollowUpDelays }): JobHandlers {
   const repo = createOrdersRepository();
   return {
-    [JOBS.orderPlaced]: async (job) => {
-      const { orderId } = requirePayload(job, isOrderPlacedJob);
+    [JOBS.expireOrder]: async (job, token) => {
+      const { orderId } = requirePayload(job, isOrderJob);
+      setSpanAttributes({ [ORDER_ATTRIBUTES.orderId]: orderId });
+      return deps.expiry.runJob(job, token, orderId);
+    },
+    [JOBS.orderPaid]: async (job) => {
+      const { orderId } = requirePayload(job, isOrderJob);
       setSpanAttributes({ [ORDER_ATTRIBUTES.orderId]: orderId });
       const jobId = jobIdOf(job);
       return deps.db.primary.transaction(async (tx) => {

@@ -1,12 +1,15 @@
-import { and, asc, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../../platform/db/client.ts';
-import { enqueueInTransaction } from '../../platform/outbox/outbox.ts';
+import type { DbOrTx } from '../../platform/outbox/outbox.ts';
 import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
 import { products, productStock } from '../catalog/index.ts';
 import { customers } from '../customers/index.ts';
+import { saleEventProducts, saleEvents } from '../sale-events/sale-events.tables.ts';
+import { giveBackStock } from '../inventory/index.ts';
+import { payments } from '../payments/payments.tables.ts';
 import type { OrderPlaced } from './orders.follow-ups.ts';
 import type { Order } from './orders.schemas.ts';
-import { customerPurchases, orderItems, orders } from './orders.tables.ts';
+import { customerPurchases, orderItems, orders, type OrderStatus } from './orders.tables.ts';
 
 export interface OrderLine {
   productId: number;
@@ -41,25 +44,110 @@ const orderColumns = {
   currency: orders.currency,
   createdAt: orders.createdAt,
   cancelledAt: orders.cancelledAt,
+  paidAt: orders.paidAt,
+  expiredAt: orders.expiredAt,
 };
 
-type OrderRow = { id: number; customerId: number; status: 'placed' | 'cancelled'; totalCents: number; currency: string; createdAt: Date; cancelledAt: Date | null };
+export type OrderRow = {
+  id: number;
+  customerId: number;
+  status: OrderStatus;
+  totalCents: number;
+  currency: string;
+  createdAt: Date;
+  cancelledAt: Date | null;
+  paidAt: Date | null;
+  expiredAt: Date | null;
+};
 
-function toOrder(row: OrderRow, items: Order['items']): Order {
-  return {
-    id: row.id,
-    status: row.status,
-    items,
-    totalCents: row.totalCents,
-    currency: row.currency,
-    createdAt: row.createdAt.toISOString(),
-    cancelledAt: row.cancelledAt ? row.cancelledAt.toISOString() : null,
-  };
+/** The latest (or the applied) payment of an order, as the order reply shows it. */
+export interface PaymentSummary {
+  provider: string;
+  status: string;
+  clientSecret: string | null;
 }
 
-export type CancelOutcome = { kind: 'cancelled'; order: Order } | { kind: 'already-cancelled'; order: Order } | { kind: 'not-found' } | { kind: 'window-closed' };
+export interface AdminOrderFilters {
+  status?: OrderStatus;
+  /** Orders with a product of this sale event, placed while it ran. */
+  saleEventId?: number;
+  from?: Date;
+  to?: Date;
+}
 
-export function createOrdersRepository() {
+export interface OrdersRepositoryOptions {
+  /** The payment window: an order's `expiresAt` is its creation plus this. @defaultValue 600 */
+  paymentWindowS?: number;
+  /** Shown as the order's payment provider before any payment exists. @defaultValue 'test' */
+  provider?: string;
+}
+
+export type CancelOutcome =
+  | { kind: 'cancelled'; order: Order }
+  | { kind: 'already-cancelled'; order: Order }
+  | { kind: 'not-found' }
+  | { kind: 'window-closed' }
+  | { kind: 'wrong-status'; order: Order };
+
+/**
+ * Takes back what an order held: the customer's purchase count (the lifetime cap) and the units, in
+ * product order (checkout's lock order: per product, the customer's row, then stock).
+ */
+export async function releaseUnits(tx: DbOrTx, lines: readonly { customerId: number; productId: number; quantity: number }[]): Promise<void> {
+  const sorted = [...lines].sort((a, b) => a.productId - b.productId || a.customerId - b.customerId);
+  for (const line of sorted) {
+    await tx
+      .update(customerPurchases)
+      .set({ quantity: sql`greatest(${customerPurchases.quantity} - ${line.quantity}, 0)` })
+      .where(and(eq(customerPurchases.customerId, line.customerId), eq(customerPurchases.productId, line.productId)));
+  }
+  await giveBackStock(tx, sorted);
+}
+
+export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
+  const windowMs = (options.paymentWindowS ?? 600) * 1000;
+  const defaultProvider = options.provider ?? 'test';
+
+  function toOrder(row: OrderRow, items: Order['items'], payment?: PaymentSummary): Order {
+    const order: Order = {
+      id: row.id,
+      status: row.status,
+      items,
+      totalCents: row.totalCents,
+      currency: row.currency,
+      createdAt: row.createdAt.toISOString(),
+      cancelledAt: row.cancelledAt ? row.cancelledAt.toISOString() : null,
+      paidAt: row.paidAt ? row.paidAt.toISOString() : null,
+      expiredAt: row.expiredAt ? row.expiredAt.toISOString() : null,
+      payment: {
+        provider: payment?.provider ?? defaultProvider,
+        status: payment?.status ?? 'requires_payment',
+        expiresAt: new Date(row.createdAt.getTime() + windowMs).toISOString(),
+      },
+    };
+    if (payment?.clientSecret && row.status === 'pending_payment') order.payment.clientSecret = payment.clientSecret;
+    return order;
+  }
+
+  /** Per order, the payment that made it paid, else its latest attempt. */
+  async function paymentsOf(db: Db, orderIds: number[]): Promise<Map<number, PaymentSummary>> {
+    const byOrder = new Map<number, PaymentSummary>();
+    if (orderIds.length === 0) return byOrder;
+    const rows = await db
+      .selectDistinctOn([payments.orderId], { orderId: payments.orderId, provider: payments.provider, status: payments.status, clientSecret: payments.clientSecret })
+      .from(payments)
+      .where(inArray(payments.orderId, orderIds))
+      .orderBy(payments.orderId, desc(payments.applied), desc(payments.id));
+    for (const { orderId, ...summary } of rows) byOrder.set(orderId, summary);
+    return byOrder;
+  }
+
+  async function toOrders(db: Db, rows: OrderRow[]): Promise<Order[]> {
+    const ids = rows.map((r) => r.id);
+    const [items, paid] = await Promise.all([itemsOf(db, ids), paymentsOf(db, ids)]);
+    return rows.map((row) => toOrder(row, items.get(row.id) ?? [], paid.get(row.id)));
+  }
+
   async function itemsOf(db: Db, orderIds: number[]): Promise<Map<number, Order['items']>> {
     const byOrder = new Map<number, Order['items']>(orderIds.map((id) => [id, []]));
     if (orderIds.length === 0) return byOrder;
@@ -79,10 +167,12 @@ export function createOrdersRepository() {
       .where(customerId === undefined ? eq(orders.id, id) : and(eq(orders.id, id), eq(orders.customerId, customerId)));
     const row = rows[0];
     if (!row) return undefined;
-    return toOrder(row, (await itemsOf(db, [row.id])).get(row.id) ?? []);
+    return (await toOrders(db, [row]))[0];
   }
 
   return {
+    toOrder,
+    toOrders,
     /**
      * Places an order in one statement (the `place_order` function, see migration 0004). Refusals
      * arrive as PostgreSQL errors: SQLSTATE P0001, the code as message, the data as JSON in DETAIL.
@@ -90,9 +180,9 @@ export function createOrdersRepository() {
     async place(db: Db, input: PlaceOrderInput): Promise<PlacedOrder> {
       const result = await db.execute<{ placed_order_id: string; placed_at: Date | string; order_total_cents: string; order_currency: string; order_lines: Order['items'] }>(
         input.traceContext === undefined
-          ? sql`select * from place_order(${input.customerId}, ${JSON.stringify(input.lines)}::jsonb, ${input.idempotencyKey}, ${input.reservation}, ${QUEUES.order}, ${JOBS.orderPlaced})`
+          ? sql`select * from place_order(${input.customerId}, ${JSON.stringify(input.lines)}::jsonb, ${input.idempotencyKey}, ${input.reservation}, ${QUEUES.order}, ${JOBS.expireOrder})`
           : // The wrapper sets the transaction's trace context before place_order runs (migration 0006).
-            sql`select * from place_order(${input.customerId}, ${JSON.stringify(input.lines)}::jsonb, ${input.idempotencyKey}, ${input.reservation}, ${QUEUES.order}, salescale_with_trace_context(${JOBS.orderPlaced}, ${input.traceContext}))`,
+            sql`select * from place_order(${input.customerId}, ${JSON.stringify(input.lines)}::jsonb, ${input.idempotencyKey}, ${input.reservation}, ${QUEUES.order}, salescale_with_trace_context(${JOBS.expireOrder}, ${input.traceContext}))`,
       );
       const row = result.rows[0]!;
       return {
@@ -118,7 +208,7 @@ export function createOrdersRepository() {
         error_message: string | null;
         error_detail: string | null;
         error_constraint: string | null;
-      }>(sql`select * from place_orders(${JSON.stringify(payload)}::jsonb, ${QUEUES.order}, ${JOBS.orderPlaced})`);
+      }>(sql`select * from place_orders(${JSON.stringify(payload)}::jsonb, ${QUEUES.order}, ${JOBS.expireOrder})`);
       const outcomes: BatchOutcome[] = [];
       for (const row of result.rows) {
         outcomes[row.idx] =
@@ -156,6 +246,30 @@ export function createOrdersRepository() {
         .where(and(eq(orders.customerId, customerId), eq(orders.idempotencyKey, key)));
     },
 
+    /** Admin listing: newest first, keyset-paginated by id, filtered. */
+    async listAdmin(db: Db, filters: AdminOrderFilters, beforeId: number | undefined, limit: number): Promise<Order[]> {
+      const conditions = [];
+      if (beforeId !== undefined) conditions.push(lt(orders.id, beforeId));
+      if (filters.status) conditions.push(eq(orders.status, filters.status));
+      if (filters.from) conditions.push(gte(orders.createdAt, filters.from));
+      if (filters.to) conditions.push(lt(orders.createdAt, filters.to));
+      if (filters.saleEventId !== undefined) {
+        conditions.push(sql`exists (
+          select 1 from ${orderItems} i
+          join ${saleEventProducts} sp on sp.product_id = i.product_id
+          join ${saleEvents} e on e.id = sp.sale_event_id
+          where i.order_id = ${orders.id} and e.id = ${filters.saleEventId}
+            and ${orders.createdAt} >= e.starts_at and ${orders.createdAt} < e.ends_at)`);
+      }
+      const rows = await db
+        .select(orderColumns)
+        .from(orders)
+        .where(conditions.length > 0 ? and(...conditions) : undefined)
+        .orderBy(desc(orders.id))
+        .limit(limit);
+      return toOrders(db, rows);
+    },
+
     /** Newest first, keyset-paginated by id. */
     async list(db: Db, customerId: number, beforeId: number | undefined, limit: number): Promise<Order[]> {
       const rows = await db
@@ -164,11 +278,7 @@ export function createOrdersRepository() {
         .where(beforeId === undefined ? eq(orders.customerId, customerId) : and(eq(orders.customerId, customerId), lt(orders.id, beforeId)))
         .orderBy(desc(orders.id))
         .limit(limit);
-      const items = await itemsOf(
-        db,
-        rows.map((r) => r.id),
-      );
-      return rows.map((row) => toOrder(row, items.get(row.id) ?? []));
+      return toOrders(db, rows);
     },
 
     /**
@@ -185,12 +295,13 @@ export function createOrdersRepository() {
     },
 
     /**
-     * Cancels a placed order and gives its stock back, exactly once however often it is called:
-     * the status change is the guard. `customerId` undefined means an admin; `windowS` undefined, no window.
+     * Cancels an order still waiting for its payment and gives its units back, exactly once however
+     * often it is called: the status change is the guard. `customerId` undefined means an admin;
+     * `windowS` undefined, no window.
      */
     async cancel(db: Db, input: { id: number; customerId: number | undefined; windowS: number | undefined }): Promise<CancelOutcome> {
       return db.transaction(async (tx) => {
-        const conditions = [eq(orders.id, input.id), eq(orders.status, 'placed')];
+        const conditions = [eq(orders.id, input.id), eq(orders.status, 'pending_payment')];
         if (input.customerId !== undefined) conditions.push(eq(orders.customerId, input.customerId));
         if (input.windowS !== undefined) conditions.push(sql`${orders.createdAt} > now() - make_interval(secs => ${input.windowS})`);
         const updated = await tx
@@ -201,26 +312,11 @@ export function createOrdersRepository() {
         if (updated.length === 0) {
           const current = await find(tx, input.id, input.customerId);
           if (!current) return { kind: 'not-found' };
-          return current.status === 'cancelled' ? { kind: 'already-cancelled', order: current } : { kind: 'window-closed' };
+          if (current.status === 'cancelled') return { kind: 'already-cancelled', order: current };
+          return current.status === 'pending_payment' ? { kind: 'window-closed' } : { kind: 'wrong-status', order: current };
         }
         const items = (await itemsOf(tx, [input.id])).get(input.id) ?? [];
-        const customerId = updated[0]!.customerId;
-        // Same lock order as place_order (per product: the customer's row, then a stock row).
-        for (const item of items) {
-          await tx
-            .update(customerPurchases)
-            .set({ quantity: sql`greatest(${customerPurchases.quantity} - ${item.quantity}, 0)` })
-            .where(and(eq(customerPurchases.customerId, customerId), eq(customerPurchases.productId, item.productId)));
-          // Back into the emptiest shard, which keeps the shards even.
-          await tx.execute(sql`
-            update ${productStock} set available = available + ${item.quantity}, updated_at = now()
-            where product_id = ${item.productId}
-              and shard = (select shard from ${productStock} where product_id = ${item.productId} order by available, shard limit 1)`);
-        }
-        await enqueueInTransaction(
-          tx,
-          items.map((item) => ({ queue: QUEUES.inventory, name: JOBS.updateStock, data: { productId: item.productId, quantity: -item.quantity } })),
-        );
+        await releaseUnits(tx, items.map((item) => ({ ...item, customerId: updated[0]!.customerId })));
         return { kind: 'cancelled', order: toOrder(updated[0]!, items) };
       });
     },

@@ -39,18 +39,21 @@ describe('orders API', () => {
   });
   after(() => t.close());
 
-  it('places an order and answers it with its items, total and currency', async () => {
+  it('reserves the units and answers the order waiting for payment, with its items, total, currency and payment window', async () => {
     const product = await createProduct({ priceCents: 1250 });
     const reply = await order(alice, 'k-place-1', { items: [{ productId: product.id, quantity: 3 }] });
     assert.equal(reply.statusCode, 201, reply.body);
     const body = reply.json();
-    assert.equal(body.status, 'placed');
+    assert.equal(body.status, 'pending_payment');
+    assert.equal(body.payment.provider, 'test');
+    assert.equal(body.payment.status, 'requires_payment');
+    assert.equal(Date.parse(body.payment.expiresAt) - Date.parse(body.createdAt), 600_000, 'PAYMENT_WINDOW_S defaults to 600');
     assert.deepEqual(body.items, [{ productId: product.id, quantity: 3, priceCents: 1250 }]);
     assert.equal(body.totalCents, 3750);
     assert.equal(body.currency, 'USD');
     assert.ok(Date.parse(body.createdAt) > 0);
     assert.equal(await stockOf(product.id), 7);
-    const outbox = await t.platform.db.primary.execute<{ data: Json }>(sql`select data from outbox where name = 'order-placed'`);
+    const outbox = await t.platform.db.primary.execute<{ data: Json }>(sql`select data from outbox where name = 'expire-order'`);
     assert.ok(outbox.rows.some((row) => row.data.orderId === body.id));
     // The product page follows the sale (live stock), not the cached figure.
     const detail = await t.app.inject({ method: 'GET', url: `/api/v1/products/${product.id}` });
@@ -220,7 +223,7 @@ describe('orders API', () => {
     assert.equal(stolen.json().error.code, 'ORDER_NOT_FOUND');
     const cancelOther = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${ids[0]}/cancel`, headers: { cookie: alice } });
     assert.equal(cancelOther.statusCode, 404);
-    assert.equal((await t.app.inject({ method: 'GET', url: `/api/v1/orders/${ids[0]}`, headers: { cookie: bob } })).json().status, 'placed');
+    assert.equal((await t.app.inject({ method: 'GET', url: `/api/v1/orders/${ids[0]}`, headers: { cookie: bob } })).json().status, 'pending_payment');
     const badCursor = await t.app.inject({ method: 'GET', url: '/api/v1/orders?cursor=nope', headers: { cookie: bob } });
     assert.equal(badCursor.statusCode, 400);
   });

@@ -8,7 +8,7 @@ import { IdParams, errorResponses } from '../../web/http/schemas.ts';
 import type { CartService } from '../cart/index.ts';
 import { requireCustomer } from '../customers/index.ts';
 import { EmptyCartError, IdempotencyKeyRequiredError, InvalidCursorError } from './orders.errors.ts';
-import { CreateOrderBody, IdempotencyHeaders, ListOrdersQuery, OrderPage } from './orders.schemas.ts';
+import { AdminOrdersQuery, CreateOrderBody, IdempotencyHeaders, ListOrdersQuery, OrderPage } from './orders.schemas.ts';
 import type { OrderService } from './orders.service.ts';
 
 /** Orders are listed newest first: the cursor names the oldest order of the page. */
@@ -85,7 +85,7 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
     );
     app.post(
       '/orders/:id/cancel',
-      { schema: { tags, description: 'Cancels within ORDER_CANCEL_WINDOW_S of placing; the stock comes back once, however often this is called.', params: IdParams, response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 404, 409) } } },
+      { schema: { tags, description: 'Cancels an order waiting for payment, within ORDER_CANCEL_WINDOW_S of placing; the stock comes back once, however often this is called.', params: IdParams, response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 404, 409) } } },
       (request) => orders.cancel(request.params.id, requireCustomer(request)),
     );
   };
@@ -94,6 +94,28 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
 /** Admin order actions; the caller mounts them behind the admin token. */
 export function orderAdminRoutes(orders: OrderService): FastifyPluginAsyncTypebox {
   return async (app) => {
+    app.get(
+      '/orders',
+      {
+        schema: {
+          tags: ['admin'],
+          description: 'Every order, newest first: filter by `status`, `saleEventId` (orders of its products placed while it ran), `from`/`to` (creation time).',
+          security: [{ adminToken: [] }],
+          querystring: AdminOrdersQuery,
+          response: { 200: OrderPage, ...errorResponses(400, 401) },
+        },
+      },
+      async (request) => {
+        const { status, saleEventId, from, to, limit } = request.query;
+        const before = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
+        const page = await orders.listAll(
+          { status, saleEventId, from: from ? new Date(from) : undefined, to: to ? new Date(to) : undefined },
+          before,
+          limit,
+        );
+        return { items: page.items, nextCursor: page.hasMore ? cursor.encode(page.items[page.items.length - 1]!.id) : null };
+      },
+    );
     app.post(
       '/orders/:id/cancel',
       { schema: { tags: ['admin'], security: [{ adminToken: [] }], params: IdParams, response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 404) } } },

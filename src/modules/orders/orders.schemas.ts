@@ -6,15 +6,42 @@ const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 
 export const OrderItem = Type.Object({ productId: Type.Integer(), quantity: Type.Integer(), priceCents: Type.Integer({ description: 'Unit price when ordered' }) });
 
+const OrderStatusSchema = Type.Union(
+  [
+    Type.Literal('pending_payment'),
+    Type.Literal('paid'),
+    Type.Literal('fulfilled'),
+    Type.Literal('expired'),
+    Type.Literal('cancelled'),
+    Type.Literal('refunded'),
+  ],
+  { description: 'pending_payment → paid → fulfilled; pending_payment → expired | cancelled; paid → refunded' },
+);
+
+const Timestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
+
+export const OrderPayment = Type.Object(
+  {
+    provider: Type.String({ description: '`test` or `stripe`' }),
+    status: Type.String({ description: 'requires_payment | failed | authorized | captured | voided | refunded' }),
+    expiresAt: Type.String({ format: 'date-time', description: 'End of the payment window: unpaid, the order expires and its units go back on sale' }),
+    clientSecret: Type.Optional(Type.String({ description: 'Stripe: confirm the PaymentIntent with Stripe.js' })),
+  },
+  { additionalProperties: false },
+);
+
 export const Order = Type.Object(
   {
     id: Type.Integer(),
-    status: Type.Union([Type.Literal('placed'), Type.Literal('cancelled')]),
+    status: OrderStatusSchema,
     items: Type.Array(OrderItem),
     totalCents: Type.Integer(),
     currency: Type.String(),
     createdAt: Type.String({ format: 'date-time' }),
-    cancelledAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    cancelledAt: Timestamp,
+    paidAt: Timestamp,
+    expiredAt: Timestamp,
+    payment: OrderPayment,
   },
   { $id: 'Order' },
 );
@@ -35,5 +62,18 @@ export const ListOrdersQuery = Type.Object(
   { additionalProperties: false },
 );
 export type ListOrdersQuery = Static<typeof ListOrdersQuery>;
+
+export const AdminOrdersQuery = Type.Object(
+  {
+    status: Type.Optional(OrderStatusSchema),
+    saleEventId: Type.Optional(Id),
+    from: Type.Optional(Type.String({ format: 'date-time', description: 'Created at or after' })),
+    to: Type.Optional(Type.String({ format: 'date-time', description: 'Created before' })),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+export type AdminOrdersQuery = Static<typeof AdminOrdersQuery>;
 
 export const OrderPage = Type.Object({ items: Type.Array(Type.Ref('Order')), nextCursor: Type.Union([Type.String(), Type.Null()]) });

@@ -5,6 +5,7 @@ import { PG_RAISE_EXCEPTION, PG_UNIQUE_VIOLATION, pgError } from '../../platform
 import { StockGateUnavailableError, type StockGate } from '../inventory/index.ts';
 import {
   CancelWindowClosedError,
+  OrderNotCancellableError,
   CheckoutUnavailableError,
   MixedCurrenciesError,
   OrderNotFoundError,
@@ -16,7 +17,7 @@ import {
 import { currentTraceContext, inSpan, ORDER_ATTRIBUTES, setSpanAttributes } from '../../platform/telemetry/trace-context.ts';
 import { createOrderBatcher, type OrderPlacer } from './order-batcher.ts';
 import type { CheckoutMetrics } from './orders.metrics.ts';
-import { createOrdersRepository, type OrderLine } from './orders.repository.ts';
+import { createOrdersRepository, type AdminOrderFilters, type OrderLine } from './orders.repository.ts';
 import type { Order } from './orders.schemas.ts';
 import { isRefusal } from '../../shared/errors.ts';
 
@@ -40,6 +41,8 @@ export interface OrderServiceDeps {
   /** Idempotency keys older than this may be reused for a new order. */
   idempotencyRetentionS: number;
   cancelWindowS: number;
+  /** The payment window and provider an order's reply shows. @defaultValue 600 s, `test` */
+  payment?: { windowS: number; provider: string };
   clock?: () => number;
 }
 
@@ -80,7 +83,7 @@ function outcomeOf(error: unknown): 'out_of_stock' | 'limit_exceeded' | 'rejecte
 }
 
 export function createOrderService(deps: OrderServiceDeps) {
-  const repo = createOrdersRepository();
+  const repo = createOrdersRepository({ paymentWindowS: deps.payment?.windowS, provider: deps.payment?.provider });
   const placer: OrderPlacer = deps.placer ?? createOrderBatcher({ db: () => deps.db.primary, repo, maxBatch: 1, maxInFlight: 1, logger: deps.logger });
   const now = deps.clock ?? Date.now;
   const { db, gate } = deps;
@@ -138,15 +141,10 @@ export function createOrderService(deps: OrderServiceDeps) {
     // anyway), so the reply does not wait for it: it shares the next socket write with the
     // idempotency record.
     if (reserved) void gate.confirm(reservation, productIds).catch((e: unknown) => deps.logger.warn({ err: e }, 'could not confirm a stock reservation'));
-    const order: Order = {
-      id: placed.id,
-      status: 'placed',
-      items: placed.items,
-      totalCents: placed.totalCents,
-      currency: placed.currency,
-      createdAt: placed.createdAt.toISOString(),
-      cancelledAt: null,
-    };
+    const order = repo.toOrder(
+      { id: placed.id, customerId, status: 'pending_payment', totalCents: placed.totalCents, currency: placed.currency, createdAt: placed.createdAt, cancelledAt: null, paidAt: null, expiredAt: null },
+      placed.items,
+    );
     return { order, replayed: false };
   }
 
@@ -183,6 +181,12 @@ export function createOrderService(deps: OrderServiceDeps) {
       return order;
     },
 
+    /** Admin: every order, newest first, filtered. */
+    async listAll(filters: AdminOrderFilters, beforeId: number | undefined, limit: number): Promise<{ items: Order[]; hasMore: boolean }> {
+      const rows = await repo.listAdmin(db.primary, filters, beforeId, limit + 1);
+      return { items: rows.slice(0, limit), hasMore: rows.length > limit };
+    },
+
     async list(customerId: number, beforeId: number | undefined, limit: number): Promise<{ items: Order[]; hasMore: boolean }> {
       const rows = await repo.list(db.primary, customerId, beforeId, limit + 1);
       return { items: rows.slice(0, limit), hasMore: rows.length > limit };
@@ -196,6 +200,7 @@ export function createOrderService(deps: OrderServiceDeps) {
       const outcome = await repo.cancel(db.primary, { id, customerId, windowS: customerId === undefined ? undefined : deps.cancelWindowS });
       if (outcome.kind === 'not-found') throw new OrderNotFoundError(id);
       if (outcome.kind === 'window-closed') throw new CancelWindowClosedError(id, deps.cancelWindowS);
+      if (outcome.kind === 'wrong-status') throw new OrderNotCancellableError(id, outcome.order.status);
       if (outcome.kind === 'cancelled') {
         // The stock came back in PostgreSQL: the gate rebuilds from it (exactly, see StockGate).
         await Promise.all(outcome.order.items.map((item) => gate.invalidate(item.productId))).catch((e: unknown) =>

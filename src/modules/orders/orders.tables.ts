@@ -3,7 +3,12 @@ import { bigint, check, index, integer, pgEnum, pgTable, primaryKey, text, times
 import { products } from '../catalog/catalog.tables.ts';
 import { customers } from '../customers/customers.tables.ts';
 
-export const orderStatus = pgEnum('order_status', ['placed', 'cancelled']);
+/**
+ * The order lifecycle: `pending_payment` (units reserved, the payment window running) → `paid` →
+ * `fulfilled`; or `pending_payment` → `expired` (window over, units back) / `cancelled`; `paid` →
+ * `refunded`. Every transition is a conditional UPDATE on the current status, so each happens once.
+ */
+export const orderStatus = pgEnum('order_status', ['pending_payment', 'paid', 'fulfilled', 'expired', 'cancelled', 'refunded']);
 export type OrderStatus = (typeof orderStatus.enumValues)[number];
 
 export const orders = pgTable(
@@ -13,7 +18,7 @@ export const orders = pgTable(
     customerId: bigint('customer_id', { mode: 'number' })
       .notNull()
       .references(() => customers.id, { onDelete: 'restrict' }),
-    status: orderStatus('status').notNull().default('placed'),
+    status: orderStatus('status').notNull().default('pending_payment'),
     totalCents: bigint('total_cents', { mode: 'number' }).notNull(),
     currency: text('currency').notNull(),
     /**
@@ -25,11 +30,18 @@ export const orders = pgTable(
     reservation: text('reservation').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     cancelledAt: timestamp('cancelled_at', { withTimezone: true, mode: 'date' }),
+    paidAt: timestamp('paid_at', { withTimezone: true, mode: 'date' }),
+    expiredAt: timestamp('expired_at', { withTimezone: true, mode: 'date' }),
+    fulfilledAt: timestamp('fulfilled_at', { withTimezone: true, mode: 'date' }),
+    refundedAt: timestamp('refunded_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [
     index('orders_customer_id_idx').on(t.customerId, t.id.desc()),
     uniqueIndex('orders_customer_idempotency_key_idx').on(t.customerId, t.idempotencyKey).where(sql`${t.idempotencyKey} IS NOT NULL`),
     uniqueIndex('orders_reservation_idx').on(t.reservation),
+    // The expiry sweeper's scan: only reservations still waiting for payment, oldest first.
+    index('orders_pending_payment_idx').on(t.createdAt).where(sql`${t.status} = 'pending_payment'`),
+    index('orders_status_created_idx').on(t.status, t.createdAt),
     check('orders_total_nonnegative', sql`${t.totalCents} >= 0`),
   ],
 );

@@ -11,6 +11,7 @@ import { observabilityConfigFrom, observabilityEnv, type ObservabilityConfig } f
 import { customersConfigFrom, customersEnv, type CustomersConfig } from './customers.config.ts';
 import { checkoutConfigFrom, checkoutEnv, type CheckoutConfig } from './checkout.config.ts';
 import { waitingRoomConfigFrom, waitingRoomEnv, type WaitingRoomConfig } from './waiting-room.config.ts';
+import { paymentsConfigFrom, paymentsEnv, type PaymentsConfig } from './payments.config.ts';
 
 export { ConfigError } from './env-schema.ts';
 
@@ -96,6 +97,7 @@ export const envSchema = {
   ...customersEnv,
   ...checkoutEnv,
   ...waitingRoomEnv,
+  ...paymentsEnv,
   ...rateLimitEnv,
   ...loadShedEnv,
   ...cacheLocalEnv,
@@ -139,6 +141,8 @@ export interface AppConfig {
   customers: CustomersConfig;
   checkout: CheckoutConfig;
   waitingRoom: WaitingRoomConfig;
+  /** The payment provider and the payment window of reservations. */
+  payments: PaymentsConfig;
   rateLimit: RateLimitConfig;
   loadShed: LoadShedConfig;
   /** Metrics exposure, /health thresholds, slow queries, CloudWatch EMF. */
@@ -212,6 +216,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     customers: customersConfigFrom(e),
     checkout: checkoutConfigFrom(e),
     waitingRoom: waitingRoomConfigFrom(e),
+    payments: paymentsConfigFrom(e, isProduction, Boolean(env.PAYMENT_PROVIDER)),
     rateLimit: rateLimitConfigFrom(e),
     loadShed: loadShedConfigFrom(e),
     observability: observabilityConfigFrom(e, isProduction),

@@ -3,9 +3,10 @@ import type { JobName } from './queue-definitions.ts';
 
 /**
  * A job processor. BullMQ delivers at least once (a stalled job is delivered again), so every
- * handler must make its side effect idempotent on `job.id`.
+ * handler must make its side effect idempotent on `job.id`. `token` is the job's lock token (for
+ * `job.moveToDelayed`).
  */
-export type JobHandler = (job: Job) => Promise<unknown>;
+export type JobHandler = (job: Job, token?: string) => Promise<unknown>;
 
 export type JobHandlers = Partial<Record<JobName, JobHandler>>;
 

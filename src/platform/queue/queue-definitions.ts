@@ -24,8 +24,15 @@ export const JOBS = {
   sendWelcomeEmail: 'send-welcome-email',
   /** email: an order payload (`OrderConfirmation`); delayed 1 s so the order page is there first. */
   sendOrderConfirmation: 'send-order-confirmation',
-  /** order: fans an order out into its follow-ups (stock, confirmation, analytics). */
-  orderPlaced: 'order-placed',
+  /** email: `ReservationExpired`, sent when an unpaid reservation's units went back on sale. */
+  sendReservationExpired: 'send-reservation-expired',
+  /**
+   * order: `{ orderId }`, written by the checkout's statement: waits (delayed) until the order's payment
+   * window ends, then expires it if it is still unpaid. The sweeper is the second line.
+   */
+  expireOrder: 'expire-order',
+  /** order: fans a paid order out into its follow-ups (stock, confirmation, analytics). */
+  orderPaid: 'order-paid',
   /** inventory: `{ productId, quantity }` units sold; priority 10. */
   updateStock: 'update-stock',
   /** notifications: an analytics event rolled up per hour in PostgreSQL. */
@@ -40,7 +47,9 @@ export type JobName = (typeof JOBS)[keyof typeof JOBS];
 export const QUEUE_OF_JOB: Record<JobName, QueueName> = {
   'send-welcome-email': 'email',
   'send-order-confirmation': 'email',
-  'order-placed': 'order',
+  'send-reservation-expired': 'email',
+  'expire-order': 'order',
+  'order-paid': 'order',
   'update-stock': 'inventory',
   'update-analytics': 'notifications',
   'degrade-mode-changed': 'notifications',

@@ -264,15 +264,14 @@
 
   if (page === 'order') {
     const root = $('[data-order]');
-    api(`/orders/${body.dataset.order}`).then(({ status, data }) => {
-      if (status !== 200) {
-        root.innerHTML = '<p>Order not found. <a href="/account">Sign in</a>?</p>';
-        return;
-      }
+    const render = (data) => {
       root.replaceChildren();
       const p = document.createElement('p');
       p.dataset.orderStatus = data.status;
-      p.textContent = `Thank you! Status: ${data.status}. Total ${money(data.totalCents, data.currency)}.`;
+      p.textContent =
+        data.status === 'pending_payment'
+          ? `Reserved until ${new Date(data.payment.expiresAt).toLocaleTimeString()}: pay to complete. Total ${money(data.totalCents, data.currency)}.`
+          : `Thank you! Status: ${data.status}. Total ${money(data.totalCents, data.currency)}.`;
       const list = document.createElement('ul');
       for (const item of data.items) {
         const li = document.createElement('li');
@@ -280,6 +279,32 @@
         list.append(li);
       }
       root.append(p, list);
+      // The built-in test provider: pay with its approved test card (a real provider confirms with its own script).
+      if (data.status === 'pending_payment' && data.payment.provider === 'test') {
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.textContent = 'Pay with the test card';
+        button.addEventListener('click', async () => {
+          button.disabled = true;
+          say('Paying…');
+          const paid = await api(`/orders/${data.id}/pay`, { method: 'POST', headers: { 'idempotency-key': `pay-${data.id}` }, body: JSON.stringify({ token: 'tok_ok' }) });
+          if (paid.status === 200) {
+            say('Paid. A confirmation email is on its way.');
+            render(paid.data);
+          } else {
+            button.disabled = false;
+            say(paid.data?.error?.message || 'The payment did not go through.');
+          }
+        });
+        root.append(button);
+      }
+    };
+    api(`/orders/${body.dataset.order}`).then(({ status, data }) => {
+      if (status !== 200) {
+        root.innerHTML = '<p>Order not found. <a href="/account">Sign in</a>?</p>';
+        return;
+      }
+      render(data);
     });
   }
 })();

@@ -1,0 +1,167 @@
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { enqueueInTransaction, type DbOrTx, type OutboxJob } from '../../platform/outbox/outbox.ts';
+import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
+import { products } from '../catalog/index.ts';
+import { customers } from '../customers/index.ts';
+import { releaseUnits } from './orders.repository.ts';
+import { orderItems, orders, type OrderStatus } from './orders.tables.ts';
+
+/** An order as the payment path sees it, read under its row lock. */
+export interface LockedOrder {
+  id: number;
+  customerId: number;
+  status: OrderStatus;
+  totalCents: number;
+  currency: string;
+  createdAt: Date;
+  /** Its payment window is over (judged by PostgreSQL's clock, like the sweeper). */
+  due: boolean;
+}
+
+export interface ExpiredOrder {
+  id: number;
+  productIds: number[];
+}
+
+/**
+ * The order's state changes after checkout: paid, expired, refunded, fulfilled. Each is one
+ * conditional UPDATE on the current status inside the caller's transaction, so it happens once
+ * however many processes try (webhook replays, the expiry job and two sweepers at once); the units
+ * of an expired or refunded order go back in the same transaction.
+ */
+export function createOrderLifecycleRepository(options: { paymentWindowS: number }) {
+  const window = sql`make_interval(secs => ${options.paymentWindowS})`;
+
+  async function itemsByOrder(tx: DbOrTx, ids: number[]) {
+    return tx
+      .select({ orderId: orderItems.orderId, productId: orderItems.productId, quantity: orderItems.quantity, name: products.name })
+      .from(orderItems)
+      .innerJoin(products, eq(products.id, orderItems.productId))
+      .where(inArray(orderItems.orderId, ids))
+      .orderBy(asc(orderItems.orderId), asc(orderItems.productId));
+  }
+
+  return {
+    /** Locks the order row (FOR UPDATE) for a payment decision; undefined if it does not exist. */
+    async lockForPayment(tx: DbOrTx, orderId: number): Promise<LockedOrder | undefined> {
+      const result = await tx.execute<{ id: string; customer_id: string; status: OrderStatus; total_cents: string; currency: string; created_at: Date; due: boolean }>(sql`
+        select id, customer_id, status, total_cents, currency, created_at, created_at <= now() - ${window} as due
+        from ${orders} where id = ${orderId} for update`);
+      const row = result.rows[0];
+      if (!row) return undefined;
+      return {
+        id: Number(row.id),
+        customerId: Number(row.customer_id),
+        status: row.status,
+        totalCents: Number(row.total_cents),
+        currency: row.currency,
+        createdAt: new Date(row.created_at),
+        due: row.due,
+      };
+    },
+
+    /**
+     * pending_payment → paid, within the window; writes the `order-paid` follow-up (confirmation email,
+     * popularity, analytics) to the outbox, in `traceContext`'s trace. Returns the seconds the buyer took, or undefined if the
+     * order was not payable.
+     */
+    async markPaid(tx: DbOrTx, orderId: number, traceContext?: string): Promise<{ secondsToPay: number } | undefined> {
+      const updated = await tx.execute<{ seconds: number }>(sql`
+        update ${orders} set status = 'paid', paid_at = now()
+        where id = ${orderId} and status = 'pending_payment' and created_at > now() - ${window}
+        returning extract(epoch from (paid_at - created_at))::float8 as seconds`);
+      const row = updated.rows[0];
+      if (!row) return undefined;
+      // The follow-ups continue the paying request's trace (the outbox column's default reads this setting).
+      if (traceContext) await tx.execute(sql`select set_config('salescale.trace_context', ${traceContext}, true)`);
+      await enqueueInTransaction(tx, { queue: QUEUES.order, name: JOBS.orderPaid, data: { orderId } });
+      return { secondsToPay: Number(row.seconds) };
+    },
+
+    /**
+     * Expires unpaid orders past their window: `orderIds` (the expiry job, the payment path) or the
+     * oldest `limit` due ones (the sweeper). Rows another transaction holds are skipped (SKIP LOCKED):
+     * that one is paying, expiring or cancelling the order, and a later pass sees the outcome. Units
+     * and purchase counts go back and the "reservation expired" email is written, in this transaction.
+     */
+    async expire(tx: DbOrTx, input: { orderIds?: number[]; limit: number }): Promise<ExpiredOrder[]> {
+      const only = input.orderIds ? sql`and id = any(${`{${input.orderIds.join(',')}}`}::bigint[])` : sql``;
+      const expired = await tx.execute<{ id: string; customer_id: string }>(sql`
+        with due as (
+          select id from ${orders}
+          where status = 'pending_payment' and created_at <= now() - ${window} ${only}
+          order by created_at limit ${input.limit}
+          for update skip locked)
+        update ${orders} o set status = 'expired', expired_at = now() from due where o.id = due.id
+        returning o.id, o.customer_id`);
+      if (expired.rows.length === 0) return [];
+      const customerOf = new Map(expired.rows.map((row) => [Number(row.id), Number(row.customer_id)]));
+      const ids = [...customerOf.keys()];
+      const items = await itemsByOrder(tx, ids);
+      await releaseUnits(
+        tx,
+        items.map((item) => ({ customerId: customerOf.get(item.orderId)!, productId: item.productId, quantity: item.quantity })),
+      );
+      const buyers = await tx
+        .select({ id: customers.id, email: customers.email, name: customers.name })
+        .from(customers)
+        .where(inArray(customers.id, [...new Set(customerOf.values())]));
+      const buyerById = new Map(buyers.map((b) => [b.id, b]));
+      const emails: OutboxJob[] = [];
+      for (const id of ids) {
+        const buyer = buyerById.get(customerOf.get(id)!);
+        if (!buyer) continue;
+        const lines = items.filter((item) => item.orderId === id).map((item) => ({ name: item.name, quantity: item.quantity }));
+        emails.push({ queue: QUEUES.email, name: JOBS.sendReservationExpired, data: { orderId: id, email: buyer.email, name: buyer.name, items: lines } });
+      }
+      await enqueueInTransaction(tx, emails);
+      return ids.map((id) => ({ id, productIds: items.filter((item) => item.orderId === id).map((item) => item.productId) }));
+    },
+
+    /** paid → refunded: the units go back (the order was not shipped) and so does its popularity. */
+    async markRefunded(tx: DbOrTx, orderId: number): Promise<{ productIds: number[] } | undefined> {
+      const updated = await tx
+        .update(orders)
+        .set({ status: 'refunded', refundedAt: sql`now()` })
+        .where(and(eq(orders.id, orderId), eq(orders.status, 'paid')))
+        .returning({ customerId: orders.customerId });
+      if (updated.length === 0) return undefined;
+      const items = await itemsByOrder(tx, [orderId]);
+      await releaseUnits(
+        tx,
+        items.map((item) => ({ customerId: updated[0]!.customerId, productId: item.productId, quantity: item.quantity })),
+      );
+      await enqueueInTransaction(
+        tx,
+        items.map((item) => ({ queue: QUEUES.inventory, name: JOBS.updateStock, data: { productId: item.productId, quantity: -item.quantity } })),
+      );
+      return { productIds: items.map((item) => item.productId) };
+    },
+
+    /** paid → fulfilled (shipped). */
+    async markFulfilled(tx: DbOrTx, orderId: number): Promise<boolean> {
+      const updated = await tx
+        .update(orders)
+        .set({ status: 'fulfilled', fulfilledAt: sql`now()` })
+        .where(and(eq(orders.id, orderId), eq(orders.status, 'paid')))
+        .returning({ id: orders.id });
+      return updated.length > 0;
+    },
+
+    /** When an unpaid order's window ends, or undefined if it is no longer waiting for payment. */
+    async dueAt(tx: DbOrTx, orderId: number): Promise<Date | undefined> {
+      const result = await tx.execute<{ due_at: Date }>(sql`
+        select created_at + ${window} as due_at from ${orders} where id = ${orderId} and status = 'pending_payment'`);
+      const row = result.rows[0];
+      return row ? new Date(row.due_at) : undefined;
+    },
+
+    /** Reservations waiting for payment right now (the `reservations held` gauge). */
+    async countPending(tx: DbOrTx): Promise<number> {
+      const result = await tx.execute<{ n: string }>(sql`select count(*) as n from ${orders} where status = 'pending_payment'`);
+      return Number(result.rows[0]?.n ?? 0);
+    },
+  };
+}
+
+export type OrderLifecycleRepository = ReturnType<typeof createOrderLifecycleRepository>;

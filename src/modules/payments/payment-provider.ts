@@ -1,0 +1,57 @@
+import type { PaymentProviderName } from '../../platform/config/payments.config.ts';
+
+/**
+ * What a provider told us about one payment, whatever its wire format: a verified webhook, or the
+ * test provider's pay call. Every event goes through the same processing (`PaymentService.process`).
+ *
+ * `kind` is the state the payment reached at the provider when the event was emitted:
+ * - `authorized`: funds held, to be captured (Stripe `requires_capture`);
+ * - `captured`: funds taken (Stripe `succeeded`);
+ * - `failed`: the attempt was declined; the buyer may try again;
+ * - `voided`: the hold was released (Stripe `canceled`);
+ * - `refunded`: money returned;
+ * - `ignored`: an event type we do not act on (acknowledged, recorded).
+ */
+export interface PaymentEvent {
+  /** The provider's event id: replays of one event are recognised by it. */
+  id: string;
+  provider: PaymentProviderName;
+  /** The provider's own event type, e.g. `payment_intent.succeeded`. */
+  type: string;
+  kind: 'authorized' | 'captured' | 'failed' | 'voided' | 'refunded' | 'ignored';
+  intentId?: string;
+  orderId?: number;
+  amountCents?: number;
+  currency?: string;
+  failureCode?: string;
+}
+
+export interface CreatedIntent {
+  intentId: string;
+  /** For the buyer's browser to confirm the payment (Stripe.js); absent for the test provider. */
+  clientSecret?: string;
+}
+
+/**
+ * The payment provider port. Every money-moving call carries our idempotency key, so a retry after a
+ * lost reply (or a crash) is the same operation at the provider, never a second one.
+ */
+export interface PaymentProvider {
+  readonly name: PaymentProviderName;
+  /** Creates the payment of an order (for the same key, the same one again). */
+  createIntent(input: { orderId: number; amountCents: number; currency: string; idempotencyKey: string }): Promise<CreatedIntent>;
+  /**
+   * Authorizes with a card token and reports the outcome as an event (the test provider; a real
+   * provider's buyer confirms in the browser instead and the outcome arrives by webhook).
+   */
+  authorizeWithToken?(input: { orderId: number; amountCents: number; currency: string; token: string; idempotencyKey: string }): Promise<PaymentEvent>;
+  capture(input: { intentId: string; amountCents: number; idempotencyKey: string }): Promise<void>;
+  /** Releases an authorization that will not be captured. */
+  void(input: { intentId: string; amountCents: number; idempotencyKey: string }): Promise<void>;
+  refund(input: { intentId: string; amountCents: number; idempotencyKey: string }): Promise<void>;
+  /**
+   * Verifies a webhook's signature over the raw body and parses it; throws
+   * `WebhookSignatureInvalidError` or `WebhookMalformedError`.
+   */
+  parseWebhook(rawBody: Buffer, headers: Record<string, string | string[] | undefined>): PaymentEvent;
+}

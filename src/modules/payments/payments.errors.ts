@@ -1,0 +1,73 @@
+import { ConflictError, DomainError, InvalidInputError, UnprocessableError } from '../../shared/errors.ts';
+
+export class PaymentDeclinedError extends DomainError {
+  constructor(orderId: number, code: string | undefined) {
+    super('PAYMENT_DECLINED', 'payment_required', 'the payment was declined; the order keeps waiting for a payment until its window ends', {
+      orderId,
+      declineCode: code ?? 'card_declined',
+    });
+  }
+}
+
+export class OrderNotPayableError extends ConflictError {
+  constructor(orderId: number, status: string) {
+    super(status === 'expired' ? 'ORDER_EXPIRED' : status === 'paid' || status === 'fulfilled' ? 'ORDER_ALREADY_PAID' : 'ORDER_NOT_PAYABLE', `order ${orderId} cannot be paid (${status})`, {
+      orderId,
+      status,
+    });
+  }
+}
+
+export class OrderNotRefundableError extends ConflictError {
+  constructor(orderId: number, status: string) {
+    super('ORDER_NOT_REFUNDABLE', `order ${orderId} cannot be refunded (${status}); only paid orders can`, { orderId, status });
+  }
+}
+
+export class OrderNotFulfillableError extends ConflictError {
+  constructor(orderId: number, status: string) {
+    super('ORDER_NOT_FULFILLABLE', `order ${orderId} cannot be fulfilled (${status}); only paid orders can`, { orderId, status });
+  }
+}
+
+export class PaymentTokenRequiredError extends UnprocessableError {
+  constructor() {
+    super('PAYMENT_TOKEN_REQUIRED', 'the test provider needs `token`: "tok_ok" (approved) or "tok_declined"');
+  }
+}
+
+export class UnknownPaymentTokenError extends UnprocessableError {
+  constructor(token: string) {
+    super('UNKNOWN_PAYMENT_TOKEN', 'unknown test card token; use "tok_ok" or "tok_declined"', { token: token.slice(0, 40) });
+  }
+}
+
+export class TestPaymentsRefusedError extends DomainError {
+  constructor() {
+    super('TEST_PAYMENTS_REFUSED', 'forbidden', 'the test payment provider is refused in production; configure PAYMENT_PROVIDER=stripe');
+  }
+}
+
+export class UnknownPaymentProviderError extends DomainError {
+  constructor(provider: string) {
+    super('PAYMENT_PROVIDER_NOT_FOUND', 'not_found', `no payment provider "${provider.slice(0, 40)}" is configured here`, { provider: provider.slice(0, 40) });
+  }
+}
+
+export class WebhookSignatureInvalidError extends InvalidInputError {
+  constructor(reason: string) {
+    super('WEBHOOK_SIGNATURE_INVALID', `the webhook signature does not verify: ${reason}`);
+  }
+}
+
+export class WebhookMalformedError extends InvalidInputError {
+  constructor(reason: string) {
+    super('WEBHOOK_MALFORMED', `the webhook body is not an event we understand: ${reason}`);
+  }
+}
+
+export class PaymentProviderUnavailableError extends DomainError {
+  constructor() {
+    super('PAYMENT_PROVIDER_UNAVAILABLE', 'unavailable', 'the payment provider did not answer; retry shortly (nothing was charged twice)');
+  }
+}

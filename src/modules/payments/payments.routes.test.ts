@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
+import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
+import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
+import type { Json } from '../../../test/helpers/http.ts';
+import { createTestProvider, TEST_SIGNATURE_HEADER, testWebhookSecret } from './test-provider.ts';
+
+/** Helpers shared by the suites below: each suite has its own app (database, Redis prefix). */
+function fixture(env: Record<string, string>) {
+  const f = {
+    t: undefined as unknown as TestApp,
+    alice: '',
+    bob: '',
+    async start() {
+      f.t = await createTestApp({ STOCK_SHARDS: '4', RATE_LIMIT_CHECKOUT_MAX: '10000', ...env });
+      const ids = await insertCustomers(f.t.platform.db.primary, 2, 'pay');
+      [f.alice, f.bob] = (await mintSessionCookies(f.t.env, ids)) as [string, string];
+    },
+    async product(available = 10, priceCents = 2500): Promise<number> {
+      const reply = await f.t.app.inject({
+        method: 'POST',
+        url: '/api/v1/admin/products',
+        headers: f.t.admin,
+        payload: { sku: `pay-${Math.random().toString(36).slice(2)}`, name: 'Paid item', priceCents, available },
+      });
+      assert.equal(reply.statusCode, 201, reply.body);
+      return reply.json().id;
+    },
+    async order(cookie: string, productId: number, quantity = 1): Promise<Json> {
+      const reply = await f.t.app.inject({
+        method: 'POST',
+        url: '/api/v1/orders',
+        headers: { cookie, 'idempotency-key': `k-${Math.random()}` },
+        payload: { items: [{ productId, quantity }] },
+      });
+      assert.equal(reply.statusCode, 201, reply.body);
+      return reply.json();
+    },
+    pay(cookie: string, orderId: number, payload: unknown, headers: Record<string, string> = {}) {
+      return f.t.app.inject({ method: 'POST', url: `/api/v1/orders/${orderId}/pay`, headers: { cookie, ...headers }, payload: payload as object });
+    },
+    async stock(productId: number): Promise<number> {
+      const result = await f.t.platform.db.primary.execute<{ sum: string }>(sql`select coalesce(sum(available), 0) as sum from product_stock where product_id = ${productId}`);
+      return Number(result.rows[0]!.sum);
+    },
+    /** The test provider's own ledger: operations of one kind on the order's payments. */
+    async ledger(orderId: number, kind: string): Promise<number> {
+      const result = await f.t.platform.db.primary.execute<{ n: string }>(
+        sql`select count(*) as n from test_provider_operations where kind = ${kind} and intent_id like ${`tpi_${orderId}_%`}`,
+      );
+      return Number(result.rows[0]!.n);
+    },
+    async outboxJobs(name: string, orderId: number): Promise<number> {
+      const result = await f.t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from outbox where name = ${name} and (data->>'orderId')::bigint = ${orderId}`);
+      return Number(result.rows[0]!.n);
+    },
+    webhook(body: unknown, signature?: string, provider = 'test') {
+      const payload = JSON.stringify(body);
+      const signer = createTestProvider({ db: f.t.platform.db, webhookSecret: testWebhookSecret(f.t.config.secrets.sessionSecret) });
+      return f.t.app.inject({
+        method: 'POST',
+        url: `/api/v1/payments/webhooks/${provider}`,
+        headers: { 'content-type': 'application/json', [TEST_SIGNATURE_HEADER]: signature ?? signer.signWebhook(payload) },
+        payload,
+      });
+    },
+  };
+  return f;
+}
+
+describe('paying an order with the test provider', () => {
+  const f = fixture({});
+  before(() => f.start());
+  after(() => f.t.close());
+
+  it('tok_ok pays the order: 200 paid, captured once, the confirmation follows the payment', async () => {
+    const productId = await f.product();
+    const placed = await f.order(f.alice, productId, 2);
+    assert.equal(await f.outboxJobs('order-paid', placed.id), 0, 'nothing is confirmed before payment');
+    const reply = await f.pay(f.alice, placed.id, { token: 'tok_ok' });
+    assert.equal(reply.statusCode, 200, reply.body);
+    assert.equal(reply.json().status, 'paid');
+    assert.equal(reply.json().payment.status, 'captured');
+    assert.ok(Date.parse(reply.json().paidAt) > 0);
+    assert.equal(await f.ledger(placed.id, 'capture'), 1);
+    assert.equal(await f.outboxJobs('order-paid', placed.id), 1);
+    assert.equal(await f.stock(productId), 8, 'paid units stay sold');
+
+    const again = await f.pay(f.alice, placed.id, { token: 'tok_ok' });
+    assert.equal(again.statusCode, 409);
+    assert.equal(again.json().error.code, 'ORDER_ALREADY_PAID');
+    assert.equal(await f.ledger(placed.id, 'capture'), 1, 'paying twice captures nothing more');
+    assert.equal(await f.ledger(placed.id, 'void'), 0);
+    const fetched = await f.t.app.inject({ method: 'GET', url: `/api/v1/orders/${placed.id}`, headers: { cookie: f.alice } });
+    assert.equal(fetched.json().status, 'paid');
+  });
+
+  it('tok_declined answers 402 PAYMENT_DECLINED and the order keeps waiting; a good card then pays it', async () => {
+    const productId = await f.product();
+    const placed = await f.order(f.alice, productId);
+    const declined = await f.pay(f.alice, placed.id, { token: 'tok_declined' });
+    assert.equal(declined.statusCode, 402, declined.body);
+    assert.equal(declined.json().error.code, 'PAYMENT_DECLINED');
+    const waiting = await f.t.app.inject({ method: 'GET', url: `/api/v1/orders/${placed.id}`, headers: { cookie: f.alice } });
+    assert.equal(waiting.json().status, 'pending_payment');
+    assert.equal(waiting.json().payment.status, 'failed');
+    const paid = await f.pay(f.alice, placed.id, { token: 'tok_ok' });
+    assert.equal(paid.statusCode, 200, paid.body);
+    assert.equal(paid.json().status, 'paid');
+  });
+
+  it('two payments racing for one order: one pays it, the other is voided, never captured', async () => {
+    const productId = await f.product();
+    const placed = await f.order(f.alice, productId);
+    const replies = await Promise.all(Array.from({ length: 4 }, () => f.pay(f.alice, placed.id, { token: 'tok_ok' })));
+    const ok = replies.filter((r) => r.statusCode === 200);
+    assert.ok(ok.length >= 1, replies.map((r) => r.body).join('\n'));
+    for (const reply of replies) if (reply.statusCode !== 200) assert.equal(reply.json().error.code, 'ORDER_ALREADY_PAID', reply.body);
+    assert.equal(await f.ledger(placed.id, 'capture'), 1, 'captured exactly once');
+    assert.equal(await f.ledger(placed.id, 'authorize'), (await f.ledger(placed.id, 'capture')) + (await f.ledger(placed.id, 'void')), 'every other authorization was voided');
+  });
+
+  it('refuses bad pay calls with a stable code and changes nothing', async () => {
+    const productId = await f.product();
+    const placed = await f.order(f.alice, productId);
+    const cases: [string, number, unknown, string][] = [
+      [f.alice, placed.id, {}, 'PAYMENT_TOKEN_REQUIRED'],
+      [f.alice, placed.id, { token: 'tok_made_up' }, 'UNKNOWN_PAYMENT_TOKEN'],
+      [f.alice, placed.id, { token: 'tok_ok', amount: 1 }, 'VALIDATION_FAILED'],
+      [f.alice, placed.id, { token: 12 }, 'VALIDATION_FAILED'],
+      [f.alice, 987654321, { token: 'tok_ok' }, 'ORDER_NOT_FOUND'],
+      [f.bob, placed.id, { token: 'tok_ok' }, 'ORDER_NOT_FOUND'],
+    ];
+    for (const [cookie, id, payload, code] of cases) {
+      const reply = await f.pay(cookie, id, payload);
+      assert.ok(reply.statusCode >= 400 && reply.statusCode < 500, reply.body);
+      assert.equal(reply.json().error.code, code, reply.body);
+    }
+    const anonymous = await f.t.app.inject({ method: 'POST', url: `/api/v1/orders/${placed.id}/pay`, payload: { token: 'tok_ok' } });
+    assert.equal(anonymous.statusCode, 401);
+    const cancelled = await f.order(f.alice, productId);
+    await f.t.app.inject({ method: 'POST', url: `/api/v1/orders/${cancelled.id}/cancel`, headers: { cookie: f.alice } });
+    const payCancelled = await f.pay(f.alice, cancelled.id, { token: 'tok_ok' });
+    assert.equal(payCancelled.statusCode, 409);
+    assert.equal(payCancelled.json().error.code, 'ORDER_NOT_PAYABLE');
+    const after = await f.t.app.inject({ method: 'GET', url: `/api/v1/orders/${placed.id}`, headers: { cookie: f.alice } });
+    assert.equal(after.json().status, 'pending_payment');
+    assert.equal(await f.ledger(placed.id, 'authorize'), 0);
+    assert.equal(await f.stock(productId), 9);
+  });
+
+  it('refuses forged, malformed and misrouted webhooks with 4xx and changes nothing', async () => {
+    const productId = await f.product();
+    const placed = await f.order(f.alice, productId);
+    const event = { id: 'evt_forged_1', type: 'payment.authorized', data: { intentId: `tpi_${placed.id}_x`, orderId: placed.id, amountCents: 2500, currency: 'USD' } };
+    const forged = await f.webhook(event, `t=${Math.floor(Date.now() / 1000)},v1=${'0'.repeat(64)}`);
+    assert.equal(forged.statusCode, 400);
+    assert.equal(forged.json().error.code, 'WEBHOOK_SIGNATURE_INVALID');
+    const stale = createTestProvider({ db: f.t.platform.db, webhookSecret: testWebhookSecret(f.t.config.secrets.sessionSecret) }).signWebhook(JSON.stringify(event), Math.floor(Date.now() / 1000) - 3600);
+    assert.equal((await f.webhook(event, stale)).json().error.code, 'WEBHOOK_SIGNATURE_INVALID');
+    const missing = await f.t.app.inject({ method: 'POST', url: '/api/v1/payments/webhooks/test', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(event) });
+    assert.equal(missing.json().error.code, 'WEBHOOK_SIGNATURE_INVALID');
+    const malformed = await f.webhook({ hello: 'world' });
+    assert.equal(malformed.statusCode, 400);
+    assert.equal(malformed.json().error.code, 'WEBHOOK_MALFORMED');
+    const stripe = await f.webhook(event, undefined, 'stripe');
+    assert.equal(stripe.statusCode, 404);
+    assert.equal(stripe.json().error.code, 'PAYMENT_PROVIDER_NOT_FOUND');
+    const badName = await f.webhook(event, undefined, 'NOT..valid');
+    assert.equal(badName.statusCode, 400);
+    const order = await f.t.app.inject({ method: 'GET', url: `/api/v1/orders/${placed.id}`, headers: { cookie: f.alice } });
+    assert.equal(order.json().status, 'pending_payment');
+  });
+
+  it('admin: lists orders by status and time, refunds a paid order once (units back), fulfils another', async () => {
+    const productId = await f.product(10);
+    const since = new Date(Date.now() - 1000).toISOString();
+    const a = await f.order(f.bob, productId, 2);
+    const b = await f.order(f.bob, productId, 1);
+    assert.equal((await f.pay(f.bob, a.id, { token: 'tok_ok' })).statusCode, 200);
+    assert.equal((await f.pay(f.bob, b.id, { token: 'tok_ok' })).statusCode, 200);
+    const listed = await f.t.app.inject({ method: 'GET', url: `/api/v1/admin/orders?status=paid&from=${encodeURIComponent(since)}`, headers: f.t.admin });
+    assert.equal(listed.statusCode, 200, listed.body);
+    const ids = listed.json().items.map((o: Json) => o.id);
+    assert.ok(ids.includes(a.id) && ids.includes(b.id));
+    assert.ok(listed.json().items.every((o: Json) => o.status === 'paid'));
+    const badFilter = await f.t.app.inject({ method: 'GET', url: '/api/v1/admin/orders?status=lost', headers: f.t.admin });
+    assert.equal(badFilter.statusCode, 400);
+    assert.equal((await f.t.app.inject({ method: 'GET', url: '/api/v1/admin/orders' })).statusCode, 401);
+
+    assert.equal(await f.stock(productId), 7);
+    const refunds = await Promise.all([1, 2, 3].map(() => f.t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${a.id}/refund`, headers: f.t.admin })));
+    for (const reply of refunds) {
+      assert.equal(reply.statusCode, 200, reply.body);
+      assert.equal(reply.json().status, 'refunded');
+    }
+    assert.equal(await f.stock(productId), 9, 'the refunded units came back once');
+    assert.equal(await f.ledger(a.id, 'refund'), 1);
+
+    const fulfilled = await f.t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${b.id}/fulfill`, headers: f.t.admin });
+    assert.equal(fulfilled.json().status, 'fulfilled');
+    const refundShipped = await f.t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${b.id}/refund`, headers: f.t.admin });
+    assert.equal(refundShipped.statusCode, 409);
+    assert.equal(refundShipped.json().error.code, 'ORDER_NOT_REFUNDABLE');
+    const pending = await f.order(f.bob, productId);
+    const refundPending = await f.t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${pending.id}/refund`, headers: f.t.admin });
+    assert.equal(refundPending.json().error.code, 'ORDER_NOT_REFUNDABLE');
+    const fulfilPending = await f.t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${pending.id}/fulfill`, headers: f.t.admin });
+    assert.equal(fulfilPending.json().error.code, 'ORDER_NOT_FULFILLABLE');
+    const cancelPaid = await f.t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${b.id}/cancel`, headers: f.t.admin });
+    assert.equal(cancelPaid.json().error.code, 'ORDER_NOT_CANCELLABLE');
+  });
+});
+
+describe('a payment after the window', () => {
+  const f = fixture({ PAYMENT_WINDOW_S: '1' });
+  before(() => f.start());
+  after(() => f.t.close());
+
+  it('paying an expired order is refused (409 ORDER_EXPIRED) and nothing is captured', async () => {
+    const productId = await f.product();
+    const placed = await f.order(f.alice, productId);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const reply = await f.pay(f.alice, placed.id, { token: 'tok_ok' });
+    assert.equal(reply.statusCode, 409, reply.body);
+    assert.equal(reply.json().error.code, 'ORDER_EXPIRED');
+    assert.equal(await f.ledger(placed.id, 'capture'), 0);
+  });
+
+  it('a late authorization by webhook expires the order, voids the payment once, and replays change nothing', async () => {
+    const productId = await f.product(5);
+    const placed = await f.order(f.alice, productId, 2);
+    assert.equal(await f.stock(productId), 3);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const event = { id: 'evt_late_1', type: 'payment.authorized', data: { intentId: `tpi_${placed.id}_late`, orderId: placed.id, amountCents: 5000, currency: 'USD' } };
+    const first = await f.webhook(event);
+    assert.equal(first.statusCode, 200, first.body);
+    assert.equal(first.json().outcome, 'late');
+    for (let i = 0; i < 3; i++) {
+      const replay = await f.webhook(event);
+      assert.equal(replay.statusCode, 200);
+      assert.equal(replay.json().outcome, 'duplicate');
+    }
+    const order = await f.t.app.inject({ method: 'GET', url: `/api/v1/orders/${placed.id}`, headers: { cookie: f.alice } });
+    assert.equal(order.json().status, 'expired');
+    assert.equal(await f.stock(productId), 5, 'the expired units came back once');
+    assert.equal(await f.ledger(placed.id, 'void'), 1);
+    assert.equal(await f.ledger(placed.id, 'capture'), 0);
+    assert.equal(await f.outboxJobs('send-reservation-expired', placed.id), 1);
+    const metrics = (await f.t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(metrics, /^salescale_late_payments_total\{provider="test",action="voided"[^}]*\} 1$/m);
+  });
+});

@@ -1,0 +1,82 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { IdParams, errorResponses } from '../../web/http/schemas.ts';
+import { requireCustomer } from '../customers/index.ts';
+import type { PaymentProvider } from './payment-provider.ts';
+import { UnknownPaymentProviderError } from './payments.errors.ts';
+import type { PaymentService } from './payments.service.ts';
+
+const PayBody = Type.Object(
+  { token: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Test provider only: "tok_ok" (approved) or "tok_declined"' })) },
+  { additionalProperties: false },
+);
+const PayHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$', description: 'Optional: a retry with the same key is the same payment' })),
+});
+const WebhookParams = Type.Object({ provider: Type.String({ minLength: 1, maxLength: 40, pattern: '^[a-z0-9_-]+$' }) }, { additionalProperties: false });
+const WebhookReply = Type.Object({ received: Type.Boolean(), outcome: Type.String() });
+
+/** The buyer's pay call and the providers' webhooks. */
+export function paymentRoutes(deps: { payments: PaymentService; provider: PaymentProvider }): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.post(
+      '/orders/:id/pay',
+      {
+        config: { rateLimit: { limiters: ['checkout'] } },
+        schema: {
+          tags: ['orders'],
+          description:
+            'Pays an order waiting for payment. Test provider: `{ "token": "tok_ok" }` → 200 paid; `"tok_declined"` → 402 PAYMENT_DECLINED (the order keeps waiting). Stripe: `{}` → the order with `payment.clientSecret` for Stripe.js; the payment completes by webhook.',
+          params: IdParams,
+          headers: PayHeaders,
+          body: PayBody,
+          response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 402, 403, 404, 409, 422, 429, 503) },
+        },
+      },
+      (request) =>
+        deps.payments.pay({ orderId: request.params.id, customerId: requireCustomer(request), token: request.body.token, idempotencyKey: request.headers['idempotency-key'] }),
+    );
+
+    // Webhooks are verified over the exact bytes received: this context keeps bodies raw.
+    const webhooks: FastifyPluginAsyncTypebox = async (hooks) => {
+      hooks.removeAllContentTypeParsers();
+      hooks.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+      hooks.post(
+        '/payments/webhooks/:provider',
+        {
+          schema: {
+            tags: ['payments'],
+            description: 'Provider webhooks (Stripe: `payment_intent.*`, `charge.refunded`). Verified by signature, deduplicated by event id, safe in any order.',
+            params: WebhookParams,
+            response: { 200: WebhookReply, ...errorResponses(400, 404, 503) },
+          },
+        },
+        async (request) => {
+          if (request.params.provider !== deps.provider.name) throw new UnknownPaymentProviderError(request.params.provider);
+          const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+          const event = deps.provider.parseWebhook(raw, request.headers);
+          const result = await deps.payments.process(event);
+          return { received: true, outcome: result.outcome };
+        },
+      );
+    };
+    await app.register(webhooks);
+  };
+}
+
+/** Admin payment actions; mounted behind the admin token. */
+export function paymentAdminRoutes(payments: PaymentService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    const schema = (description: string) => ({
+      tags: ['admin'],
+      description,
+      security: [{ adminToken: [] }],
+      params: IdParams,
+      response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 404, 409, 503) },
+    });
+    app.post('/orders/:id/refund', { schema: schema('Refunds a paid order (voids the hold if not yet captured); its units go back on sale.') }, (request) =>
+      payments.refund(request.params.id),
+    );
+    app.post('/orders/:id/fulfill', { schema: schema('Marks a paid order shipped.') }, (request) => payments.fulfil(request.params.id));
+  };
+}

@@ -1,0 +1,258 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Database } from '../../platform/db/client.ts';
+import { currentTraceContext } from '../../platform/telemetry/trace-context.ts';
+import type { StockGate } from '../inventory/index.ts';
+import { OrderNotFoundError, type OrderLifecycleRepository, type OrdersRepository } from '../orders/index.ts';
+import type { Order } from '../orders/index.ts';
+import type { PaymentEvent, PaymentProvider } from './payment-provider.ts';
+import {
+  OrderNotFulfillableError,
+  OrderNotPayableError,
+  OrderNotRefundableError,
+  PaymentDeclinedError,
+  PaymentTokenRequiredError,
+  TestPaymentsRefusedError,
+} from './payments.errors.ts';
+import type { PaymentMetrics } from './payments.metrics.ts';
+import type { PaymentRow, PaymentsRepository } from './payments.repository.ts';
+
+export interface PaymentServiceDeps {
+  db: Database;
+  provider: PaymentProvider;
+  orders: OrdersRepository;
+  lifecycle: OrderLifecycleRepository;
+  payments: PaymentsRepository;
+  gate: StockGate;
+  metrics: PaymentMetrics;
+  logger: Logger;
+  /** False in production: the test provider refuses to pay. */
+  testPaymentsAllowed: boolean;
+}
+
+/** What processing an event decided and did. */
+export interface ProcessOutcome {
+  outcome: 'duplicate' | 'ignored' | 'unknown_payment' | 'declined' | 'paid' | 'captured' | 'late' | 'voided' | 'refunded' | 'settled';
+  orderId?: number;
+}
+
+type Action = 'capture' | 'void' | 'refund' | undefined;
+
+/** Our idempotency key for one money-moving call on one payment: a retry is the same call at the provider. */
+const keyFor = (payment: PaymentRow, action: string) => `salescale-${payment.provider}-${payment.intentId}-${action}`;
+
+/**
+ * Payments: the pay call, provider webhooks and admin refunds, all through one state machine
+ * (`process`). Its rules, each decided under the order's row lock:
+ * - a payment authorized or captured while the order waits within its window makes the order paid
+ *   (once: the conditional status change), and is captured (once: our idempotency key);
+ * - any other payment for the order — after expiry, after cancellation, a second payment — is late:
+ *   an authorization is voided, a capture refunded, and it is counted and logged;
+ * - a payment's status only moves forward, so replayed or reordered events change nothing.
+ * The provider call happens after the commit; if it fails, the event is not recorded, the provider
+ * redelivers it (or the buyer retries), and the same decision leads to the same keyed call.
+ */
+export function createPaymentService(deps: PaymentServiceDeps) {
+  const { db, provider, lifecycle, payments, metrics, logger } = deps;
+
+  async function invalidate(productIds: readonly number[]): Promise<void> {
+    await Promise.all([...new Set(productIds)].map((id) => deps.gate.invalidate(id))).catch((e: unknown) =>
+      logger.warn({ err: e }, 'could not invalidate the stock gate after units came back'),
+    );
+  }
+
+  async function decide(event: PaymentEvent): Promise<{ result: ProcessOutcome; action: Action; payment?: PaymentRow; returned: number[] }> {
+    const known = event.intentId ? await payments.findByIntent(db.primary, event.provider, event.intentId) : undefined;
+    const orderId = known?.orderId ?? event.orderId;
+    if (!orderId || !event.intentId) return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };
+    const intentId = event.intentId;
+    return db.primary.transaction(async (tx) => {
+      // Lock order: the order row, then its payment row (every path here does the same).
+      const order = await lifecycle.lockForPayment(tx, orderId);
+      if (!order) return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };
+      const payment = await payments.lockOrCreate(tx, {
+        orderId,
+        provider: event.provider,
+        intentId,
+        amountCents: event.amountCents ?? order.totalCents,
+        currency: event.currency ?? order.currency,
+      });
+      const base = { orderId };
+      switch (event.kind) {
+        case 'failed':
+          if (await payments.advance(tx, payment.id, 'failed', { failureCode: event.failureCode ?? 'declined' })) {
+            metrics.attempts.inc({ provider: event.provider, outcome: 'declined' });
+          }
+          return { result: { ...base, outcome: 'declined' }, action: undefined, payment, returned: [] };
+        case 'voided':
+          await payments.advance(tx, payment.id, 'voided');
+          if (payment.applied && order.status === 'paid' && payment.status === 'authorized') {
+            logger.error({ orderId, intentId }, 'the hold of a paid, not yet captured order was released at the provider; the order needs attention');
+          }
+          return { result: { ...base, outcome: 'voided' }, action: undefined, payment, returned: [] };
+        case 'refunded': {
+          await payments.advance(tx, payment.id, 'refunded');
+          const refunded = payment.applied ? await lifecycle.markRefunded(tx, orderId) : undefined;
+          return { result: { ...base, outcome: 'refunded' }, action: undefined, payment, returned: refunded?.productIds ?? [] };
+        }
+        case 'authorized':
+        case 'captured': {
+          const captured = event.kind === 'captured';
+          if (payment.status === 'voided' || payment.status === 'refunded') return { result: { ...base, outcome: 'settled' }, action: undefined, payment, returned: [] };
+          if (payment.applied) {
+            if (captured) await payments.advance(tx, payment.id, 'captured');
+            const action = !captured && payment.status !== 'captured' ? 'capture' : undefined;
+            return { result: { ...base, outcome: action ? 'paid' : 'captured' }, action, payment, returned: [] };
+          }
+          const amountOk = payment.amountCents === order.totalCents && payment.currency.toUpperCase() === order.currency.toUpperCase();
+          if (order.status === 'pending_payment' && !order.due && amountOk) {
+            const paid = await lifecycle.markPaid(tx, orderId, currentTraceContext());
+            if (paid) {
+              await payments.advance(tx, payment.id, captured ? 'captured' : 'authorized', { applied: true });
+              metrics.attempts.inc({ provider: event.provider, outcome: 'succeeded' });
+              metrics.timeToPay.observe(paid.secondsToPay);
+              return { result: { ...base, outcome: 'paid' }, action: captured ? undefined : 'capture', payment, returned: [] };
+            }
+          }
+          // Late: the order cannot take this payment. Expire it now if its window is over (the sweeper
+          // would), then give the money back.
+          let returned: number[] = [];
+          if (order.status === 'pending_payment' && order.due) {
+            const expired = await lifecycle.expire(tx, { orderIds: [orderId], limit: 1 });
+            if (expired.length > 0) metrics.expired.inc({ via: 'payment' });
+            returned = expired.flatMap((e) => e.productIds);
+          }
+          await payments.advance(tx, payment.id, captured ? 'captured' : 'authorized', { late: true });
+          logger.warn({ orderId, intentId, orderStatus: order.status, amountOk }, 'payment arrived for an order that cannot take it: giving it back');
+          return { result: { ...base, outcome: 'late' }, action: captured ? 'refund' : 'void', payment, returned };
+        }
+        default:
+          return { result: { ...base, outcome: 'ignored' }, action: undefined, payment, returned: [] };
+      }
+    });
+  }
+
+  /** Carries out a decision at the provider (keyed), then records the payment's new state. */
+  async function act(action: Action, payment: PaymentRow | undefined, late: boolean): Promise<void> {
+    if (!action || !payment) return;
+    const input = { intentId: payment.intentId, amountCents: payment.amountCents, idempotencyKey: keyFor(payment, action) };
+    if (action === 'capture') await provider.capture(input);
+    else if (action === 'void') await provider.void(input);
+    else await provider.refund(input);
+    const status = action === 'capture' ? 'captured' : action === 'void' ? 'voided' : 'refunded';
+    const moved = await payments.advance(db.primary, payment.id, status);
+    if (late && moved) metrics.latePayments.inc({ provider: payment.provider, action: status });
+  }
+
+  /** Processes one verified provider event; safe to call any number of times, in any order. */
+  async function process(event: PaymentEvent): Promise<ProcessOutcome> {
+    if (await payments.eventSeen(db.primary, event.provider, event.id)) {
+      metrics.webhooks.inc({ provider: event.provider, outcome: 'duplicate' });
+      return { outcome: 'duplicate' };
+    }
+    let outcome: ProcessOutcome = { outcome: 'ignored' };
+    if (event.kind !== 'ignored') {
+      const decision = await decide(event);
+      await invalidate(decision.returned);
+      await act(decision.action, decision.payment, decision.result.outcome === 'late');
+      outcome = decision.result;
+    }
+    await payments.recordEvent(db.primary, { provider: event.provider, eventId: event.id, type: event.type, intentId: event.intentId, outcome: outcome.outcome });
+    metrics.webhooks.inc({ provider: event.provider, outcome: 'processed' });
+    return outcome;
+  }
+
+  async function requireOrder(orderId: number, customerId: number | undefined): Promise<Order> {
+    const order = await deps.orders.find(db.primary, orderId, customerId);
+    if (!order) throw new OrderNotFoundError(orderId);
+    return order;
+  }
+
+  return {
+    process,
+
+    /**
+     * The buyer pays an order. Test provider: `token` is authorized, and the outcome goes through
+     * `process` like a webhook (tok_declined → PAYMENT_DECLINED; the order keeps waiting). Stripe: the
+     * order's PaymentIntent is created (or the open one reused) and its client secret returned for
+     * Stripe.js; the outcome arrives by webhook.
+     */
+    async pay(input: { orderId: number; customerId: number | undefined; token: string | undefined; idempotencyKey: string | undefined }): Promise<Order> {
+      const order = await requireOrder(input.orderId, input.customerId);
+      if (order.status === 'paid') {
+        // A pay call that died between "paid" and the capture: finish the capture (keyed, so once).
+        const applied = await payments.applied(db.primary, order.id);
+        if (applied?.status === 'authorized') {
+          await act('capture', applied, false);
+          return requireOrder(order.id, input.customerId);
+        }
+      }
+      if (order.status !== 'pending_payment') throw new OrderNotPayableError(order.id, order.status);
+      if (Date.parse(order.payment.expiresAt) <= Date.now()) throw new OrderNotPayableError(order.id, 'expired');
+      if (provider.authorizeWithToken) {
+        if (!deps.testPaymentsAllowed) throw new TestPaymentsRefusedError();
+        if (input.token === undefined) throw new PaymentTokenRequiredError();
+        const event = await provider.authorizeWithToken({
+          orderId: order.id,
+          amountCents: order.totalCents,
+          currency: order.currency,
+          token: input.token,
+          idempotencyKey: input.idempotencyKey ?? randomUUID(),
+        });
+        const result = await process(event);
+        if (result.outcome === 'declined') throw new PaymentDeclinedError(order.id, event.failureCode);
+        const after = await requireOrder(order.id, input.customerId);
+        if (after.status !== 'paid' && after.status !== 'fulfilled') throw new OrderNotPayableError(order.id, after.status);
+        return after;
+      }
+      const open = await payments.openIntent(db.primary, order.id, provider.name);
+      if (!open) {
+        const created = await provider.createIntent({
+          orderId: order.id,
+          amountCents: order.totalCents,
+          currency: order.currency,
+          idempotencyKey: `salescale-order-${order.id}-intent-${input.idempotencyKey ?? 'default'}`,
+        });
+        await db.primary.transaction(async (tx) => {
+          if (!(await lifecycle.lockForPayment(tx, order.id))) throw new OrderNotFoundError(order.id);
+          await payments.lockOrCreate(tx, { orderId: order.id, provider: provider.name, intentId: created.intentId, amountCents: order.totalCents, currency: order.currency, clientSecret: created.clientSecret });
+        });
+      }
+      return requireOrder(order.id, input.customerId);
+    },
+
+    /** Admin: refunds a paid order (voids it if not yet captured); its units go back on sale. */
+    async refund(orderId: number): Promise<Order> {
+      const order = await requireOrder(orderId, undefined);
+      if (order.status === 'refunded') return order;
+      if (order.status !== 'paid') throw new OrderNotRefundableError(orderId, order.status);
+      const applied = await payments.applied(db.primary, orderId);
+      if (applied) {
+        const action = applied.status === 'captured' ? 'refund' : applied.status === 'authorized' ? 'void' : undefined;
+        await act(action, applied, false);
+      }
+      const returned = await db.primary.transaction(async (tx) => {
+        await lifecycle.lockForPayment(tx, orderId);
+        return lifecycle.markRefunded(tx, orderId);
+      });
+      if (!returned) {
+        const now = await requireOrder(orderId, undefined);
+        if (now.status !== 'refunded') throw new OrderNotRefundableError(orderId, now.status);
+        return now;
+      }
+      await invalidate(returned.productIds);
+      return requireOrder(orderId, undefined);
+    },
+
+    /** Admin: marks a paid order shipped. */
+    async fulfil(orderId: number): Promise<Order> {
+      const order = await requireOrder(orderId, undefined);
+      if (order.status === 'fulfilled') return order;
+      const done = await db.primary.transaction((tx) => lifecycle.markFulfilled(tx, orderId));
+      if (!done) throw new OrderNotFulfillableError(orderId, (await requireOrder(orderId, undefined)).status);
+      return requireOrder(orderId, undefined);
+    },
+  };
+}
+
+export type PaymentService = ReturnType<typeof createPaymentService>;

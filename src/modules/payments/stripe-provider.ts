@@ -1,0 +1,125 @@
+import Stripe from 'stripe';
+import type { PaymentEvent, PaymentProvider } from './payment-provider.ts';
+import type { StripeSettings } from '../../platform/config/payments.config.ts';
+import { PaymentProviderUnavailableError, WebhookMalformedError, WebhookSignatureInvalidError } from './payments.errors.ts';
+
+/** The PaymentIntent events we act on; other `payment_intent.*` events are acknowledged and recorded. */
+const KIND_OF_TYPE: Record<string, PaymentEvent['kind']> = {
+  'payment_intent.amount_capturable_updated': 'authorized',
+  'payment_intent.succeeded': 'captured',
+  'payment_intent.payment_failed': 'failed',
+  'payment_intent.canceled': 'voided',
+  'charge.refunded': 'refunded',
+};
+
+function stripeCode(error: unknown): string | undefined {
+  return (error as { code?: string }).code;
+}
+
+/** Stripe's refusals that mean "already in the state you asked for" (a retry after a lost reply). */
+const ALREADY_DONE = new Set(['payment_intent_unexpected_state', 'charge_already_refunded', 'charge_already_captured']);
+
+/**
+ * Stripe through its official SDK: PaymentIntents with manual capture (funds are held when the buyer
+ * confirms, captured only if the order is still payable, released otherwise), our idempotency key
+ * on every call, webhooks verified with the endpoint's signing secret (`Stripe-Signature`).
+ */
+export function createStripeProvider(settings: StripeSettings): PaymentProvider & { client: Stripe } {
+  const client = new Stripe(settings.secretKey, {
+    maxNetworkRetries: 2,
+    timeout: 10_000,
+    telemetry: false,
+    appInfo: { name: 'salescale' },
+    ...(settings.api ? { host: settings.api.host, port: settings.api.port, protocol: settings.api.protocol } : {}),
+  });
+
+  /** Runs a call; a network failure or a 5xx becomes a retryable 503, "already done" a success. */
+  async function call<T>(run: () => Promise<T>, intentId?: string, wanted?: Stripe.PaymentIntent.Status[]): Promise<T | undefined> {
+    try {
+      return await run();
+    } catch (error) {
+      const code = stripeCode(error);
+      if (intentId && wanted && code !== undefined && ALREADY_DONE.has(code)) {
+        const intent = await client.paymentIntents.retrieve(intentId).catch(() => undefined);
+        if (intent && wanted.includes(intent.status)) return undefined;
+      }
+      if (code === 'charge_already_refunded') return undefined;
+      if (error instanceof Stripe.errors.StripeConnectionError || error instanceof Stripe.errors.StripeAPIError || error instanceof Stripe.errors.StripeRateLimitError) {
+        throw new PaymentProviderUnavailableError();
+      }
+      throw error;
+    }
+  }
+
+  return {
+    name: 'stripe',
+    client,
+
+    async createIntent(input) {
+      const intent = await call(() =>
+        client.paymentIntents.create(
+          {
+            amount: input.amountCents,
+            currency: input.currency.toLowerCase(),
+            capture_method: 'manual',
+            metadata: { orderId: String(input.orderId) },
+          },
+          { idempotencyKey: input.idempotencyKey },
+        ),
+      );
+      return { intentId: intent!.id, clientSecret: intent!.client_secret ?? undefined };
+    },
+
+    async capture(input) {
+      await call(() => client.paymentIntents.capture(input.intentId, {}, { idempotencyKey: input.idempotencyKey }), input.intentId, ['succeeded']);
+    },
+
+    async void(input) {
+      await call(
+        () => client.paymentIntents.cancel(input.intentId, { cancellation_reason: 'abandoned' }, { idempotencyKey: input.idempotencyKey }),
+        input.intentId,
+        ['canceled'],
+      );
+    },
+
+    async refund(input) {
+      await call(() => client.refunds.create({ payment_intent: input.intentId }, { idempotencyKey: input.idempotencyKey }));
+    },
+
+    parseWebhook(rawBody, headers) {
+      const signature = headers['stripe-signature'];
+      if (typeof signature !== 'string') throw new WebhookSignatureInvalidError('missing Stripe-Signature header');
+      let event: Stripe.Event;
+      try {
+        event = client.webhooks.constructEvent(rawBody, signature, settings.webhookSecret);
+      } catch (error) {
+        if (error instanceof Stripe.errors.StripeSignatureVerificationError) throw new WebhookSignatureInvalidError('Stripe-Signature does not match the body');
+        throw new WebhookMalformedError('not a Stripe event');
+      }
+      if (typeof event?.id !== 'string' || typeof event.type !== 'string' || typeof event.data?.object !== 'object' || event.data.object === null) {
+        throw new WebhookMalformedError('expected a Stripe event { id, type, data: { object } }');
+      }
+      const object = event.data.object as unknown as Record<string, unknown>;
+      const kind = KIND_OF_TYPE[event.type] ?? 'ignored';
+      if (object.object === 'charge') {
+        const charge = object as unknown as Stripe.Charge;
+        const intentId = typeof charge.payment_intent === 'string' ? charge.payment_intent : charge.payment_intent?.id;
+        return { id: event.id, provider: 'stripe', type: event.type, kind, intentId, amountCents: charge.amount_refunded, currency: charge.currency?.toUpperCase() };
+      }
+      if (object.object !== 'payment_intent') return { id: event.id, provider: 'stripe', type: event.type, kind: 'ignored' };
+      const intent = object as unknown as Stripe.PaymentIntent;
+      const orderId = Number(intent.metadata?.orderId);
+      return {
+        id: event.id,
+        provider: 'stripe',
+        type: event.type,
+        kind,
+        intentId: intent.id,
+        orderId: Number.isSafeInteger(orderId) && orderId > 0 ? orderId : undefined,
+        amountCents: intent.amount,
+        currency: intent.currency?.toUpperCase(),
+        failureCode: intent.last_payment_error?.decline_code ?? intent.last_payment_error?.code ?? undefined,
+      };
+    },
+  };
+}

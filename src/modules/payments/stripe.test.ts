@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
+import Stripe from 'stripe';
+import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
+import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
+import type { Json } from '../../../test/helpers/http.ts';
+import { startStripeServer, type StripeEvent, type StripeServer } from '../../../test/helpers/stripe-server.ts';
+
+const SECRET_KEY = 'sk_test_salescale_local_0123456789';
+const WEBHOOK_SECRET = 'whsec_salescale_local_0123456789abcdef';
+/** The SDK's own signer (what Stripe's servers compute), used only as the test's "Stripe". */
+const signer = new Stripe(SECRET_KEY);
+
+describe('Stripe provider against a local Stripe-shaped server', () => {
+  let stripe: StripeServer;
+  let t: TestApp;
+  let alice: string;
+  const WINDOW_S = 3;
+
+  before(async () => {
+    stripe = await startStripeServer({ secretKey: SECRET_KEY });
+    t = await createTestApp({
+      PAYMENT_PROVIDER: 'stripe',
+      STRIPE_SECRET_KEY: SECRET_KEY,
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      STRIPE_API_URL: stripe.url,
+      PAYMENT_WINDOW_S: String(WINDOW_S),
+      RATE_LIMIT_CHECKOUT_MAX: '10000',
+    });
+    const [id] = await insertCustomers(t.platform.db.primary, 1, 'stripe');
+    [alice] = (await mintSessionCookies(t.env, [id!])) as [string];
+  });
+  after(async () => {
+    await t?.close();
+    await stripe?.close();
+  });
+
+  async function product(available = 10): Promise<number> {
+    const reply = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/products',
+      headers: t.admin,
+      payload: { sku: `st-${Math.random().toString(36).slice(2)}`, name: 'Stripe item', priceCents: 4200, available },
+    });
+    assert.equal(reply.statusCode, 201, reply.body);
+    return reply.json().id;
+  }
+
+  async function placeAndStartPayment(productId: number): Promise<{ order: Json; intentId: string }> {
+    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: alice, 'idempotency-key': `k-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
+    assert.equal(placed.statusCode, 201, placed.body);
+    const pay = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${placed.json().id}/pay`, headers: { cookie: alice }, payload: {} });
+    assert.equal(pay.statusCode, 200, pay.body);
+    const secret = pay.json().payment.clientSecret as string;
+    assert.match(secret, /^pi_[0-9a-f]+_secret_/);
+    return { order: pay.json(), intentId: secret.split('_secret_')[0]! };
+  }
+
+  function deliver(event: StripeEvent | string, signature?: string) {
+    const payload = typeof event === 'string' ? event : JSON.stringify(event);
+    return t.app.inject({
+      method: 'POST',
+      url: '/api/v1/payments/webhooks/stripe',
+      headers: { 'content-type': 'application/json', 'stripe-signature': signature ?? signer.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
+      payload,
+    });
+  }
+
+  const eventsOf = (intentId: string) => stripe.events.filter((e) => (e.data.object as Json).id === intentId || (e.data.object as Json).payment_intent === intentId);
+  const orderStatus = async (orderId: number) => (await t.app.inject({ method: 'GET', url: `/api/v1/orders/${orderId}`, headers: { cookie: alice } })).json().status;
+  async function stock(productId: number): Promise<number> {
+    const result = await t.platform.db.primary.execute<{ sum: string }>(sql`select coalesce(sum(available), 0) as sum from product_stock where product_id = ${productId}`);
+    return Number(result.rows[0]!.sum);
+  }
+
+  it('creates one manual-capture PaymentIntent per order with our idempotency key, and reuses it', async () => {
+    const productId = await product();
+    const { order, intentId } = await placeAndStartPayment(productId);
+    const intent = stripe.intents.get(intentId)!;
+    assert.equal(intent.capture_method, 'manual');
+    assert.equal(intent.amount, 4200);
+    assert.equal(intent.currency, 'usd');
+    assert.equal(intent.metadata.orderId, String(order.id));
+    const created = stripe.requests.filter((r) => r.path === '/v1/payment_intents');
+    assert.ok(created.at(-1)!.idempotencyKey?.startsWith(`salescale-order-${order.id}-intent`), 'our idempotency key is forwarded');
+    const again = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${order.id}/pay`, headers: { cookie: alice }, payload: {} });
+    assert.equal(again.json().payment.clientSecret, intent.client_secret, 'the open intent is reused');
+    assert.equal(stripe.requests.filter((r) => r.path === '/v1/payment_intents').length, created.length);
+  });
+
+  it('pays on payment_intent.amount_capturable_updated, captures once; events replayed 3× and shuffled change nothing', async () => {
+    const productId = await product(10);
+    const started = await Promise.all([1, 2, 3, 4].map(() => placeAndStartPayment(productId)));
+    // Two buyers authorize, one is declined, one never confirms.
+    for (const { intentId } of started.slice(0, 2)) stripe.confirm(intentId, 'authorize');
+    stripe.confirm(started[2]!.intentId, 'decline');
+    for (const { intentId } of started.slice(0, 3)) {
+      for (const event of eventsOf(intentId).filter((e) => e.type !== 'payment_intent.created')) {
+        const reply = await deliver(event);
+        assert.equal(reply.statusCode, 200, reply.body);
+      }
+    }
+    assert.equal(await orderStatus(started[0]!.order.id), 'paid');
+    assert.equal(await orderStatus(started[1]!.order.id), 'paid');
+    assert.equal(await orderStatus(started[2]!.order.id), 'pending_payment');
+    assert.equal(await orderStatus(started[3]!.order.id), 'pending_payment');
+    for (const { intentId } of started.slice(0, 2)) {
+      assert.equal(stripe.captures.get(intentId), 1, 'captured once');
+      assert.equal(stripe.intents.get(intentId)!.status, 'succeeded');
+    }
+    const before = {
+      statuses: await Promise.all(started.map((s) => orderStatus(s.order.id))),
+      stock: await stock(productId),
+      payments: (await t.platform.db.primary.execute(sql`select intent_id, status, applied, late from payments order by id`)).rows,
+    };
+    // Every event Stripe sent for these intents (the capture's payment_intent.succeeded too), three times, shuffled.
+    const all = started.flatMap((s) => eventsOf(s.intentId));
+    const replays = [...all, ...all, ...all].sort(() => Math.random() - 0.5);
+    for (const event of replays) {
+      const reply = await deliver(event);
+      assert.equal(reply.statusCode, 200, reply.body);
+    }
+    assert.deepEqual(await Promise.all(started.map((s) => orderStatus(s.order.id))), before.statuses);
+    assert.equal(await stock(productId), before.stock);
+    assert.deepEqual((await t.platform.db.primary.execute(sql`select intent_id, status, applied, late from payments order by id`)).rows, before.payments);
+    for (const { intentId } of started) assert.ok((stripe.captures.get(intentId) ?? 0) <= 1);
+    assert.equal(stripe.cancels.size, 0, 'nothing voided');
+  });
+
+  it('refuses a forged or tampered signature with 400 and changes nothing', async () => {
+    const productId = await product();
+    const { order, intentId } = await placeAndStartPayment(productId);
+    const [event] = stripe.confirm(intentId, 'authorize');
+    const payload = JSON.stringify(event);
+    const forged = signer.webhooks.generateTestHeaderString({ payload, secret: 'whsec_someone_else' });
+    const tampered = signer.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET });
+    const cases: [string, string][] = [
+      [payload, forged],
+      [payload.replace('"amount":4200', '"amount":1'), tampered],
+      [payload, 't=1,v1=deadbeef'],
+      [payload, signer.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET, timestamp: Math.floor(Date.now() / 1000) - 3600 })],
+    ];
+    for (const [body, signature] of cases) {
+      const reply = await deliver(body, signature);
+      assert.equal(reply.statusCode, 400, reply.body);
+      assert.equal(reply.json().error.code, 'WEBHOOK_SIGNATURE_INVALID');
+    }
+    const unsigned = await t.app.inject({ method: 'POST', url: '/api/v1/payments/webhooks/stripe', headers: { 'content-type': 'application/json' }, payload });
+    assert.equal(unsigned.json().error.code, 'WEBHOOK_SIGNATURE_INVALID');
+    for (const body of ['not json at all', JSON.stringify({ hello: 'world' })]) {
+      const malformed = await deliver(body);
+      assert.equal(malformed.statusCode, 400, malformed.body);
+      assert.equal(malformed.json().error.code, 'WEBHOOK_MALFORMED');
+    }
+    assert.equal(await orderStatus(order.id), 'pending_payment');
+    assert.equal(stripe.captures.get(intentId) ?? 0, 0);
+    // The genuine event still works afterwards.
+    assert.equal((await deliver(event!)).json().outcome, 'paid');
+  });
+
+  it('a payment after expiry: the hold is voided (never captured), a captured one refunded once, replays change nothing', async () => {
+    const productId = await product(10);
+    const held = await placeAndStartPayment(productId);
+    const captured = await placeAndStartPayment(productId);
+    assert.equal(await stock(productId), 8);
+    await new Promise((resolve) => setTimeout(resolve, WINDOW_S * 1000 + 300));
+    const late1 = stripe.confirm(held.intentId, 'authorize');
+    const late2 = stripe.confirm(captured.intentId, 'capture');
+    for (const event of [...late1, ...late2]) {
+      const reply = await deliver(event);
+      assert.equal(reply.statusCode, 200, reply.body);
+      assert.equal(reply.json().outcome, 'late');
+    }
+    assert.equal(await orderStatus(held.order.id), 'expired');
+    assert.equal(await orderStatus(captured.order.id), 'expired');
+    assert.equal(await stock(productId), 10, 'the expired units came back once');
+    assert.equal(stripe.captures.get(held.intentId) ?? 0, 0, 'no capture on an expired order');
+    assert.equal(stripe.cancels.get(held.intentId), 1, 'the late hold voided');
+    assert.equal(stripe.refunds.get(captured.intentId), 1, 'the late capture refunded');
+    // Everything Stripe sent about them, replayed 3× and shuffled.
+    const all = [...eventsOf(held.intentId), ...eventsOf(captured.intentId)];
+    for (const event of [...all, ...all, ...all].sort(() => Math.random() - 0.5)) assert.equal((await deliver(event)).statusCode, 200);
+    assert.equal(stripe.refunds.get(captured.intentId), 1, 'refunded once');
+    assert.equal(stripe.cancels.get(held.intentId), 1);
+    assert.equal(stripe.captures.get(held.intentId) ?? 0, 0);
+    assert.equal(await stock(productId), 10);
+    const late = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from payments where late`);
+    assert.equal(Number(late.rows[0]!.n), 2, 'both reported as late');
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(metrics, /^salescale_late_payments_total\{provider="stripe",action="voided"[^}]*\} 1$/m);
+    assert.match(metrics, /^salescale_late_payments_total\{provider="stripe",action="refunded"[^}]*\} 1$/m);
+  });
+});

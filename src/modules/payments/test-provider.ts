@@ -1,0 +1,119 @@
+import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import type { Database } from '../../platform/db/client.ts';
+import type { PaymentEvent, PaymentProvider } from './payment-provider.ts';
+import { UnknownPaymentTokenError, WebhookMalformedError, WebhookSignatureInvalidError } from './payments.errors.ts';
+import { testProviderOperations } from './payments.tables.ts';
+
+export const TEST_SIGNATURE_HEADER = 'salescale-test-signature';
+/** Signatures older than this are refused (replay protection, as Stripe's default tolerance). */
+const TOLERANCE_S = 300;
+
+const KIND_OF_TYPE: Record<string, PaymentEvent['kind']> = {
+  'payment.authorized': 'authorized',
+  'payment.captured': 'captured',
+  'payment.failed': 'failed',
+  'payment.voided': 'voided',
+  'payment.refunded': 'refunded',
+};
+
+/** The test provider's webhook signing key, derived from SESSION_SECRET (no extra secret to configure). */
+export function testWebhookSecret(sessionSecret: string): string {
+  return createHash('sha256').update(`salescale-test-payments:${sessionSecret}`).digest('hex');
+}
+
+const hash = (value: string) => createHash('sha256').update(value).digest('hex').slice(0, 24);
+
+/**
+ * The built-in `test` provider: `tok_ok` is approved, `tok_declined` is declined. It keeps the ledger a
+ * real provider keeps on its side (`test_provider_operations`: one row per idempotency key), so tests
+ * can check that every paid order was captured exactly once and no expired one was. Its webhooks are
+ * signed like Stripe's (`t=…,v1=HMAC-SHA256(secret, "t.body")`). Never used in production.
+ */
+export function createTestProvider(deps: { db: Database; webhookSecret: string }): PaymentProvider & { signWebhook(body: string, timestampS?: number): string } {
+  const db = () => deps.db.primary;
+
+  function sign(timestampS: number, body: string): string {
+    return createHmac('sha256', deps.webhookSecret).update(`${timestampS}.${body}`).digest('hex');
+  }
+
+  async function record(idempotencyKey: string, intentId: string, kind: string, amountCents: number): Promise<void> {
+    await db().insert(testProviderOperations).values({ idempotencyKey, intentId, kind, amountCents }).onConflictDoNothing();
+  }
+
+  async function requireAuthorized(intentId: string): Promise<void> {
+    const rows = await db().select({ kind: testProviderOperations.kind }).from(testProviderOperations).where(eq(testProviderOperations.intentId, intentId));
+    if (!rows.some((row) => row.kind === 'authorize')) throw new Error(`test provider: no authorization ${intentId}`);
+  }
+
+  return {
+    name: 'test',
+
+    async createIntent(input) {
+      return { intentId: `tpi_${input.orderId}_${hash(input.idempotencyKey)}` };
+    },
+
+    async authorizeWithToken(input) {
+      const intentId = `tpi_${input.orderId}_${hash(input.idempotencyKey)}`;
+      const base = { provider: 'test' as const, intentId, orderId: input.orderId, amountCents: input.amountCents, currency: input.currency };
+      if (input.token === 'tok_ok') {
+        await record(`${input.idempotencyKey}:authorize`, intentId, 'authorize', input.amountCents);
+        return { ...base, id: `evt_test_${hash(`${intentId}:authorized`)}`, type: 'payment.authorized', kind: 'authorized' };
+      }
+      if (input.token === 'tok_declined') {
+        return { ...base, id: `evt_test_${hash(`${intentId}:failed:${randomUUID()}`)}`, type: 'payment.failed', kind: 'failed', failureCode: 'card_declined' };
+      }
+      throw new UnknownPaymentTokenError(input.token);
+    },
+
+    async capture(input) {
+      await requireAuthorized(input.intentId);
+      await record(input.idempotencyKey, input.intentId, 'capture', input.amountCents);
+    },
+
+    async void(input) {
+      await record(input.idempotencyKey, input.intentId, 'void', input.amountCents);
+    },
+
+    async refund(input) {
+      await record(input.idempotencyKey, input.intentId, 'refund', input.amountCents);
+    },
+
+    parseWebhook(rawBody, headers) {
+      const header = headers[TEST_SIGNATURE_HEADER];
+      if (typeof header !== 'string') throw new WebhookSignatureInvalidError(`missing ${TEST_SIGNATURE_HEADER} header`);
+      const parts = Object.fromEntries(header.split(',').map((part) => part.split('=', 2) as [string, string]));
+      const t = Number(parts.t);
+      if (!Number.isSafeInteger(t) || typeof parts.v1 !== 'string') throw new WebhookSignatureInvalidError('expected t=<seconds>,v1=<hex>');
+      if (Math.abs(Date.now() / 1000 - t) > TOLERANCE_S) throw new WebhookSignatureInvalidError('timestamp outside the tolerance');
+      const expected = Buffer.from(sign(t, rawBody.toString('utf8')));
+      const given = Buffer.from(parts.v1);
+      if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw new WebhookSignatureInvalidError('signature mismatch');
+      let body: { id?: unknown; type?: unknown; data?: Record<string, unknown> };
+      try {
+        body = JSON.parse(rawBody.toString('utf8'));
+      } catch {
+        throw new WebhookMalformedError('not JSON');
+      }
+      if (typeof body.id !== 'string' || typeof body.type !== 'string' || typeof body.data !== 'object' || body.data === null) {
+        throw new WebhookMalformedError('expected { id, type, data }');
+      }
+      const d = body.data;
+      return {
+        id: body.id,
+        provider: 'test',
+        type: body.type,
+        kind: KIND_OF_TYPE[body.type] ?? 'ignored',
+        intentId: typeof d.intentId === 'string' ? d.intentId : undefined,
+        orderId: Number.isSafeInteger(d.orderId) ? (d.orderId as number) : undefined,
+        amountCents: Number.isSafeInteger(d.amountCents) ? (d.amountCents as number) : undefined,
+        currency: typeof d.currency === 'string' ? d.currency : undefined,
+        failureCode: typeof d.failureCode === 'string' ? d.failureCode : undefined,
+      };
+    },
+
+    signWebhook(body, timestampS = Math.floor(Date.now() / 1000)) {
+      return `t=${timestampS},v1=${sign(timestampS, body)}`;
+    },
+  };
+}
