@@ -12,6 +12,7 @@ import { forecastScenario } from './forecast.ts';
 import { queueScenario } from './queue.ts';
 import { capacityScenario, saleMixScenario } from './sale-mix.ts';
 import type { Scenario } from './scenario.ts';
+import { waitingRoomScenario } from './waiting-room.ts';
 
 export const SCENARIOS: Scenario[] = [
   catalogScenario,
@@ -22,6 +23,7 @@ export const SCENARIOS: Scenario[] = [
   capacityScenario,
   saleMixScenario,
   forecastScenario,
+  waitingRoomScenario,
   catalogCostsScenario,
   pgbenchScenario,
 ];

@@ -63,7 +63,7 @@ describe('waiting room on two instances', () => {
       body: {
         name: 'Drop',
         startsAt: new Date(now + startsInMs).toISOString(),
-        endsAt: new Date(now + 3_600_000).toISOString(),
+        endsAt: new Date(now + startsInMs + 3_600_000).toISOString(),
         productIds,
         waitingRoom: { enabled: true, admissionPerSecond },
       },
@@ -121,9 +121,7 @@ describe('waiting room on two instances', () => {
   it('admits visitors in ticket order at the set rate: the pre-queue shuffled once, later arrivals in arrival order', async () => {
     const RATE = 100;
     const productId = await createProduct(1_000_000);
-    const startsIn = 4000;
-    const eventId = await createEvent([productId], startsIn, RATE);
-    const startsAt = Date.now() + startsIn - 300;
+    const eventId = await createEvent([productId], 3_600_000, RATE);
 
     // Before the start: a pre-queue, positions hidden.
     const early = Array.from({ length: 80 }, (_, i) => visitor(i));
@@ -135,10 +133,14 @@ describe('waiting room on two instances', () => {
       assert.ok(reply.body.etaSeconds > 0);
     }
     await Promise.all(early.map((v) => listen(eventId, v)));
-    assert.ok(Date.now() < startsAt, 'the pre-queue filled before the start (machine too slow for this test)');
+
+    // The admin brings the start forward; every instance picks it up within WAITING_ROOM_EVENTS_REFRESH_MS.
+    const startsAt = Date.now() + 500;
+    const patched = await request(`${a.url}/api/v1/admin/sale-events/${eventId}`, { method: 'PATCH', headers: t.admin, body: { startsAt: new Date(startsAt).toISOString() } });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
 
     // After the start: arrivals in order, one after another, alternating instances.
-    while (Date.now() < startsAt + 600) await sleep(50);
+    while (Date.now() < startsAt + 1000) await sleep(50);
     const late = Array.from({ length: 320 }, (_, i) => visitor(i));
     for (const v of late) {
       const reply = await join(eventId, v);

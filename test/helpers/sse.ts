@@ -1,4 +1,10 @@
-/** A minimal Server-Sent-Events client over fetch, for tests that hold many streams open. */
+import http from 'node:http';
+
+/**
+ * A minimal Server-Sent-Events client over node:http (one connection per stream, destroyed on
+ * `close`, as a browser's EventSource does), for tests that hold many streams open. (fetch's abort
+ * left the server holding a connection that then delayed its graceful stop.)
+ */
 export interface SseMessage {
   event: string;
   // biome-ignore lint/suspicious/noExplicitAny: JSON payloads in tests are checked by assertions, not types.
@@ -18,20 +24,22 @@ export interface SseStream {
 }
 
 export async function openSse(url: string, headers: Record<string, string> = {}): Promise<SseStream> {
-  const controller = new AbortController();
-  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+  const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const request = http.get(url, { agent: false, headers: { accept: 'text/event-stream', ...headers } }, resolve);
+    request.on('error', reject);
+  });
   const messages: SseMessage[] = [];
   const waiters = new Set<() => void>();
   const notify = () => {
     for (const waiter of waiters) waiter();
   };
+  let done = false;
   const ended = (async () => {
-    if (!response.body) return;
-    const decoder = new TextDecoder();
+    response.setEncoding('utf8');
     let buffer = '';
     try {
-      for await (const chunk of response.body) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      for await (const chunk of response) {
+        buffer += chunk as string;
         for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
@@ -53,18 +61,14 @@ export async function openSse(url: string, headers: Record<string, string> = {})
         }
       }
     } catch {
-      // aborted or the connection dropped
+      // destroyed or the connection dropped
     } finally {
+      done = true;
       notify();
     }
   })();
-  let done = false;
-  void ended.then(() => {
-    done = true;
-    notify();
-  });
   return {
-    status: response.status,
+    status: response.statusCode ?? 0,
     messages,
     ended,
     next(match, timeoutMs) {
@@ -91,6 +95,6 @@ export async function openSse(url: string, headers: Record<string, string> = {})
         check();
       });
     },
-    close: () => controller.abort(),
+    close: () => response.destroy(),
   };
 }

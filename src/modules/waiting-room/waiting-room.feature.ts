@@ -76,8 +76,9 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     // Before the server waits for open connections: end the streams (clients reconnect elsewhere).
     app.addHook('preClose', async () => {
       registry.stop();
-      await room.stop();
+      deps.logger.info({ streams: hub.count() }, 'waiting room: ending the event streams');
       hub.close();
+      await room.stop();
     });
     app.addHook('onClose', () => closeRedis(subscriber));
   };

@@ -208,8 +208,9 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
   }
 
   return {
-    rates: () => new Map(rates),
-    soldOut: () => new Map(soldOut),
+    /** Rates in force of the live waiting rooms (metrics; events not started or over are left out). */
+    rates: () => new Map(registry.live(Date.now()).map((event) => [event.id, rateOf(event)])),
+    soldOut: () => new Map(registry.live(Date.now()).map((event) => [event.id, soldOut.get(event.id) ?? false])),
 
     async queueLengths(): Promise<Map<number, number>> {
       const now = Date.now();

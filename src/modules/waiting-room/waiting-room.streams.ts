@@ -18,6 +18,7 @@ interface Stream {
  */
 export function createStreamHub(deps: { room: WaitingRoom; subscriber: Redis; channel: string; refreshMs: number; logger: Logger }) {
   const byEvent = new Map<number, Map<string, Set<Stream>>>();
+
   let timer: NodeJS.Timeout | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
 
@@ -85,6 +86,7 @@ export function createStreamHub(deps: { room: WaitingRoom; subscriber: Redis; ch
     /** Adopts an open response (headers already sent) and pushes `initial` at once. */
     open(eventId: number, ticketId: string, response: ServerResponse, initial: TicketStatus): void {
       const stream: Stream = { eventId, ticketId, response, last: '' };
+
       write(stream, initial);
       if (response.writableEnded) return;
       const tickets = byEvent.get(eventId) ?? new Map<string, Set<Stream>>();
@@ -112,6 +114,7 @@ export function createStreamHub(deps: { room: WaitingRoom; subscriber: Redis; ch
       deps.subscriber.off('message', onMessage);
       for (const tickets of byEvent.values()) for (const streams of tickets.values()) for (const stream of streams) stream.response.end();
       byEvent.clear();
+
     },
   };
 }

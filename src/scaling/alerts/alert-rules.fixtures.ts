@@ -128,6 +128,29 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
     series: [{ series: `salescale_orders_placed_total{${web}}`, values: '0+1x9 29+20x30' }],
   },
 
+  WaitingRoomLongWait: {
+    startMinute: 10,
+    windowMinutes: 10,
+    // 10 admissions a minute, waits under a minute before the start, then between 10 and 20 minutes.
+    series: [
+      ...['60', '600'].map((le) => ({ series: `salescale_waiting_room_wait_seconds_bucket{sale_event="1",le="${le}",${web}}`, values: '0+10x9 90x40' })),
+      ...['1200', '+Inf'].map((le) => ({ series: `salescale_waiting_room_wait_seconds_bucket{sale_event="1",le="${le}",${web}}`, values: '0+10x50' })),
+    ],
+    labels: { sale_event: '1' },
+  },
+  WaitingRoomAdmissionStalled: {
+    startMinute: 10,
+    windowMinutes: 2,
+    // Two instances report the same line; admissions stop at minute 10 (on both).
+    series: [web, web2].flatMap((instance) => [
+      { series: `salescale_waiting_room_queue_length{sale_event="1",${instance}}`, values: '500x30' },
+      { series: `salescale_waiting_room_admission_rate{sale_event="1",${instance}}`, values: '100x30' },
+      { series: `salescale_waiting_room_sold_out{sale_event="1",${instance}}`, values: '0x30' },
+      { series: `salescale_waiting_room_admitted_total{sale_event="1",${instance}}`, values: '0+3000x9 27000x20' },
+    ]),
+    labels: { sale_event: '1' },
+  },
+
   ScaleUpEvent: { startMinute: 10, windowMinutes: 0, series: liveInstances(2, 4), labels: { role: 'web' } },
   ScaleDownEvent: { startMinute: 10, windowMinutes: 0, series: liveInstances(4, 2), labels: { role: 'web' } },
   HighTrafficDetected: {

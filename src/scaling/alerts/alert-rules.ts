@@ -9,6 +9,7 @@
  *   (p99, disk, DB query time, slow queries, job time, failed jobs), as warnings.
  * - `cloudwatch-alarms`: the seed's two custom CloudWatch alarms (checkout rate; DB connections is
  *   the CloudWatch side of `HighDbConnections`).
+ * - `waiting-room`: Salescale's own, for sale events queued in the waiting room (not in the seed).
  *
  * Metric names are Salescale's own (see README "Metrics, health and alerts"). Definitions used below:
  * - CPU utilization = rate(process_cpu_seconds_total) / process_cpu_limit_cores (cgroup quota, else
@@ -27,7 +28,7 @@ export type CloudWatchStatistic = 'Average' | 'Sum' | 'Maximum' | 'Minimum' | 'S
 export type CloudWatchComparison = 'GreaterThanThreshold' | 'GreaterThanOrEqualToThreshold' | 'LessThanThreshold' | 'LessThanOrEqualToThreshold';
 
 /** Where a rule comes from in the seed strategy. */
-export type AlertSource = 'alert-thresholds' | 'critical-metrics' | 'cloudwatch-alarms';
+export type AlertSource = 'alert-thresholds' | 'critical-metrics' | 'cloudwatch-alarms' | 'waiting-room';
 
 export interface CloudWatchAlarmSpec {
   namespace: string;
@@ -267,6 +268,31 @@ export const ALERT_RULES: readonly AlertRule[] = [
       evaluationPeriods: 2,
       note: "orders placed, from Salescale's EMF log lines (dimension Role)",
     },
+  },
+
+  // The waiting room (src/modules/waiting-room)
+  {
+    name: 'WaitingRoomLongWait',
+    severity: 'warning',
+    summary: 'Waiting-room wait p95 > 10 minutes over 10 minutes, for 5 minutes',
+    description:
+      'Visitors of a queued sale wait long for admission. With a derived rate, more web instances raise it (live instances × capacity); with a configured rate, consider raising waitingRoom.admissionPerSecond.',
+    expr: 'histogram_quantile(0.95, sum by (le, sale_event) (rate(salescale_waiting_room_wait_seconds_bucket[10m]))) > 600',
+    forSeconds: 300,
+    action: 'scale_up',
+    source: 'waiting-room',
+  },
+  {
+    name: 'WaitingRoomAdmissionStalled',
+    severity: 'critical',
+    summary: 'Waiting room not admitting for 2 minutes while visitors wait and stock is left',
+    description:
+      'A live queued sale has visitors in line and units in the stock gate, yet no instance admitted anyone for 2 minutes: check Redis and the web instances’ logs (waiting room: admission step failed).',
+    expr:
+      'max by (sale_event) (salescale_waiting_room_queue_length) > 0 and on (sale_event) max by (sale_event) (salescale_waiting_room_admission_rate) > 0 and on (sale_event) max by (sale_event) (salescale_waiting_room_sold_out) == 0 and on (sale_event) (sum by (sale_event) (increase(salescale_waiting_room_admitted_total[2m])) or max by (sale_event) (salescale_waiting_room_queue_length) * 0) == 0',
+    forSeconds: 120,
+    action: 'investigate',
+    source: 'waiting-room',
   },
 
   // INFO

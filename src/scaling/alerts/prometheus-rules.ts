@@ -19,7 +19,7 @@ export function getAnnotations(rule: AlertRule): Record<string, string> {
   return {
     summary: rule.summary,
     ...(rule.description ? { description: rule.description } : {}),
-    source: `seed strategy, ${rule.source ?? 'alert-thresholds'}`,
+    source: rule.source === 'waiting-room' ? 'Salescale, waiting room' : `seed strategy, ${rule.source ?? 'alert-thresholds'}`,
   };
 }
 
