@@ -187,7 +187,7 @@ describe('degrade mode chosen automatically from cluster-wide request rate (real
 
   before(async () => {
     // 600 requests/min over a 5 s window: each instance below it alone, both together above.
-    fixture = await createQueueFixture({ ...QUIET, DEGRADE_WINDOW_S: '5', DEGRADE_ELEVATED_RPM: '600', DEGRADE_CRITICAL_RPM: '1000000', DEGRADE_MIN_HOLD_MS: '0' });
+    fixture = await createQueueFixture({ ...QUIET, DEGRADE_WINDOW_S: '5', DEGRADE_ELEVATED_RPM: '600', DEGRADE_CRITICAL_RPM: '1000000', DEGRADE_SUSTAIN_S: '1', DEGRADE_MIN_HOLD_MS: '0', DEGRADE_HOLD_FACTOR: '0' });
     instances = await Promise.all([start(fixture.env), start(fixture.env)]);
   });
   after(async () => {
@@ -207,7 +207,7 @@ describe('degrade mode chosen automatically from cluster-wide request rate (real
     }
     const elevated = await getMode(instances[0]!);
     assert.equal(elevated.source, 'auto');
-    assert.match(elevated.reason, /^auto: requests\/min \d+(\.\d+)? > 600$/);
+    assert.match(elevated.reason, /^auto: requests\/min \d+(\.\d+)? > 600 for \d+ s$/);
     assert.equal(elevated.settings.rateLimitPercent, 75);
 
     await slowlyUntil('auto mode back to normal', async () => (await getMode(instances[0]!)).mode === 'normal', 30_000);

@@ -55,6 +55,14 @@ export function dependencyFailure(error: unknown): { code: string; retryAfterS: 
   return { code: DATABASE_CODES[failure], retryAfterS: failure === 'unavailable' ? RETRY_AFTER_S.unavailable : RETRY_AFTER_S.busy };
 }
 
+/** Replies that failed because a dependency was down (see `failedOnDependency`). */
+const dependencyFailures = new WeakSet<FastifyReply>();
+
+/** Whether this reply reports a dependency failure (PostgreSQL or Redis down, pool timeout, …). */
+export function failedOnDependency(reply: FastifyReply): boolean {
+  return dependencyFailures.has(reply);
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof DomainError) {
@@ -78,6 +86,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     const dependency = dependencyFailure(error);
     if (dependency) {
+      dependencyFailures.add(reply);
       // The logger's error serializer leaves the stack out for these: an outage is not a bug.
       request.log.warn({ err: error, code: dependency.code }, 'dependency unavailable');
       reply.header('retry-after', String(dependency.retryAfterS));

@@ -21,6 +21,7 @@ import type { Database } from '../platform/db/client.ts';
 import type { ClusterNode } from '../platform/cluster/cluster-node.ts';
 import type { Metrics } from '../platform/metrics/metrics.ts';
 import { RecentRequests } from '../platform/metrics/recent-requests.ts';
+import { DependencyOutage } from '../platform/cluster/degrade-signals.ts';
 import { createLoadMonitor } from '../platform/load/load-monitor.ts';
 import { loadShedMetricsFor } from '../platform/load/load-shed.metrics.ts';
 import { createDegradedPolicies } from '../platform/rate-limit/degraded-policies.ts';
@@ -126,6 +127,8 @@ export async function buildServer(deps: WebDeps): Promise<App> {
   for (const schema of [...catalogSchemas, ...saleEventSchemas, ...commerceSchemas, ...waitingRoomSchemas]) app.addSchema(schema);
 
   const recent = new RecentRequests({ windowSeconds: config.observability.health.windowSeconds });
+  /** A dependency down for this instance, as its requests and `/ready` find: the degrade signal ignores that time. */
+  const outage = new DependencyOutage();
   const lifecycle: Lifecycle = { draining: false, startedAt: Date.now() };
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -239,6 +242,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
       serveMetrics: obs.metricsPort === 0,
       metricsToken: obs.metricsToken,
       metricsPublic: obs.metricsPublic,
+      onDependencyDown: () => outage.report(),
     }),
   );
   await app.register(
@@ -255,7 +259,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
   await app.register(queueBoard({ queues, adminToken: config.secrets.adminApiToken }));
   await app.register(requestCounter({ db: deps.db, logger: deps.logger, flushIntervalMs: config.analytics.flushIntervalMs }));
 
-  await app.register(degradeMode({ cluster: deps.cluster, windowSeconds: config.cluster.windowSeconds }));
+  await app.register(degradeMode({ cluster: deps.cluster, windowSeconds: config.cluster.windowSeconds, outage }));
 
   await app.register(
     async (api) => {

@@ -11,6 +11,8 @@ import { HEARTBEAT_SCRIPT, LEAD_SCRIPT, LEAVE_SCRIPT, RESIGN_SCRIPT, SET_MODE_SC
 import {
   decideAutoMode,
   estimateHourlyCost,
+  NO_TRIGGER,
+  type TriggerState,
   isDegradeMode,
   settingsFor,
   type ClusterFigures,
@@ -26,7 +28,13 @@ export interface InstanceFigures {
   requests: number;
   requestsPerMinute: number;
   p95Ms: number;
+  /** Server faults only: 5xx other than 503 refusals (overload shedding, draining, a dependency down). */
   errorRatePercent: number;
+  /** Distinct clients (address or customer) in the window, and those among them that hit a server fault. */
+  clients?: number;
+  faultClients?: number;
+  /** A dependency (PostgreSQL, Redis) is down for this instance, as `/ready` reports: its latency and faults are not counted. */
+  dependencyOutage?: boolean;
 }
 
 /** The cluster's degrade mode as stored in Redis. */
@@ -98,6 +106,7 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
     mode: `${base}:mode`,
     leader: `${base}:leader`,
     cost: (day: string) => `${base}:cost:${day}`,
+    trigger: `${base}:trigger`,
   };
   const channel = `${deps.prefix}:cluster:mode-changed`;
   const staleMs = config.heartbeatMs * 3;
@@ -186,19 +195,37 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
     let errors = 0;
     let rpm = 0;
     let p95 = 0;
+    let clients = 0;
+    let faultClients = 0;
+    let outageInstances = 0;
+    const instances: ClusterFigures['instances'] = [];
     for (const raw of reports) {
       if (!raw) continue;
       const f = JSON.parse(raw) as InstanceFigures;
+      rpm += f.requestsPerMinute;
+      // An instance that reports a dependency down is `/ready`'s business: its latency and faults are left out.
+      if (f.dependencyOutage) {
+        outageInstances += 1;
+        continue;
+      }
       requests += f.requests;
       errors += (f.errorRatePercent / 100) * f.requests;
-      rpm += f.requestsPerMinute;
-      if (f.requests > 0) p95 = Math.max(p95, f.p95Ms);
+      clients = Math.max(clients, f.clients ?? 0);
+      faultClients = Math.max(faultClients, f.faultClients ?? 0);
+      if (f.requests > 0) {
+        p95 = Math.max(p95, f.p95Ms);
+        instances.push({ p95Ms: f.p95Ms, errorRatePercent: f.errorRatePercent });
+      }
     }
     return {
       requestsPerMinute: rpm,
       sampleRequests: requests,
       p95Ms: p95,
       errorRatePercent: requests === 0 ? 0 : (errors / requests) * 100,
+      instances,
+      clients,
+      faultClients,
+      outageInstances,
       liveInstances: live(),
       costPerHourUsd: hourlyCost(),
       costTodayUsd: Number(costToday ?? 0),
@@ -212,16 +239,22 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
     lastCostAt = now;
     const day = new Date(now).toISOString().slice(0, 10);
     await redis.multi().incrbyfloat(keys.cost(day), (hourlyCost() * elapsed) / 3_600_000).expire(keys.cost(day), 2 * 86_400).exec();
-    const figures = await readFigures();
+    const [figures, storedTrigger] = await Promise.all([readFigures(), redis.get(keys.trigger)]);
     const decision = decideAutoMode({
       figures,
       thresholds: config.thresholds,
       current: state.auto,
-      heldMs: autoChangedAt === 0 ? Number.POSITIVE_INFINITY : now - autoChangedAt,
+      now,
+      trigger: storedTrigger ? (JSON.parse(storedTrigger) as TriggerState) : NO_TRIGGER,
+      sustainMs: config.sustainMs,
       minHoldMs: config.minHoldMs,
+      maxHoldMs: config.maxHoldMs,
+      holdFactor: config.holdFactor,
       recoveryRatio: config.recoveryRatio,
-      minSampleRequests: config.minSampleRequests,
+      gates: { minSampleRequests: config.minSampleRequests, minClients: config.minClients },
     });
+    // The trigger state outlives a leader: whoever leads next carries on with the same clocks.
+    await redis.set(keys.trigger, JSON.stringify(decision.trigger), 'PX', Math.max(staleMs * 10, config.maxHoldMs * 2));
     if (decision.mode !== state.auto || autoChangedAt === 0) await setMode('auto', decision.mode, decision.reason);
   }
 

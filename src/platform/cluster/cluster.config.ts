@@ -37,7 +37,11 @@ export const clusterEnv = {
   CLUSTER_INSTANCE_HOUR_COST_USD: num({ default: 0.2, min: 0 }),
   DEGRADE_WINDOW_S: int({ default: 60, min: 1, max: 3600 }),
   DEGRADE_MIN_SAMPLE_REQUESTS: int({ default: 100, min: 0 }),
-  DEGRADE_MIN_HOLD_MS: int({ default: 300_000, min: 0 }),
+  DEGRADE_MIN_CLIENTS: int({ default: 5, min: 1 }),
+  DEGRADE_SUSTAIN_S: int({ default: 30, min: 0, max: 3600 }),
+  DEGRADE_MIN_HOLD_MS: int({ default: 60_000, min: 0 }),
+  DEGRADE_MAX_HOLD_MS: int({ default: 1_800_000, min: 0 }),
+  DEGRADE_HOLD_FACTOR: num({ default: 2, min: 0 }),
   DEGRADE_RECOVERY_PERCENT: int({ default: 80, min: 1, max: 100 }),
   DEGRADE_ELEVATED_RPM: int({ default: 10_000, min: 1 }),
   DEGRADE_CRITICAL_RPM: int({ default: 30_000, min: 1 }),
@@ -67,8 +71,14 @@ export interface ClusterConfig {
   windowSeconds: number;
   /** Latency and error-rate thresholds apply only when the window holds at least this many requests cluster-wide. */
   minSampleRequests: number;
-  /** Auto mode keeps a level at least this long before stepping down. */
+  /** …and only when this many distinct clients are behind them (all clients for latency, those that hit a fault for errors). */
+  minClients: number;
+  /** A level is entered only after its thresholds were crossed at every evaluation for this long. */
+  sustainMs: number;
+  /** After its thresholds were last crossed, a level is held `holdFactor` × the trigger's duration, within these bounds. */
   minHoldMs: number;
+  maxHoldMs: number;
+  holdFactor: number;
   /** Auto mode steps down only when every figure is below this share of the current level's thresholds. */
   recoveryRatio: number;
   thresholds: Record<ElevatedOrCritical, DegradeThresholds>;
@@ -92,7 +102,11 @@ export function clusterConfigFrom(e: ClusterEnv): ClusterConfig {
     instanceHourCostUsd: e.CLUSTER_INSTANCE_HOUR_COST_USD,
     windowSeconds: e.DEGRADE_WINDOW_S,
     minSampleRequests: e.DEGRADE_MIN_SAMPLE_REQUESTS,
+    minClients: e.DEGRADE_MIN_CLIENTS,
+    sustainMs: e.DEGRADE_SUSTAIN_S * 1000,
     minHoldMs: e.DEGRADE_MIN_HOLD_MS,
+    maxHoldMs: Math.max(e.DEGRADE_MIN_HOLD_MS, e.DEGRADE_MAX_HOLD_MS),
+    holdFactor: e.DEGRADE_HOLD_FACTOR,
     recoveryRatio: e.DEGRADE_RECOVERY_PERCENT / 100,
     thresholds: {
       elevated: {

@@ -1,22 +1,30 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ClusterNode } from '../../platform/cluster/cluster-node.ts';
-import { RecentRequests } from '../../platform/metrics/recent-requests.ts';
+import { DegradeSignals, type DependencyOutage } from '../../platform/cluster/degrade-signals.ts';
+import { failedOnDependency } from '../error-handler.ts';
 import { isOperationalPath } from './rate-limit.ts';
 
 /**
  * Makes this web instance a member of the cluster: it joins (heartbeat, current degrade mode) when
  * the app is ready and leaves when it closes, and reports its request figures over the last
  * `windowSeconds` (probes, metrics and docs excluded: a scraper is not load).
+ *
+ * What counts: nothing answered while a dependency is down (an outage is `/ready`'s business, and a
+ * reason to route elsewhere, not to degrade the cluster; the instance says so in its heartbeat). A server fault is a 5xx other than 503: a 503 is a refusal with `Retry-After` (load shed,
+ * draining, a dependency down), and a 4xx is the client's. Each request is attributed to its client
+ * (customer id when signed in, else address) so the leader can tell one client from many.
  */
-export function degradeMode(options: { cluster: ClusterNode; windowSeconds: number }): FastifyPluginAsync {
-  const recent = new RecentRequests({ windowSeconds: options.windowSeconds });
-  const figures = () => {
-    const s = recent.summary();
-    return { requests: s.requests, requestsPerMinute: s.requestsPerSecond * 60, p95Ms: s.p95Ms, errorRatePercent: s.errorRatePercent };
-  };
+export function degradeMode(options: { cluster: ClusterNode; windowSeconds: number; outage: DependencyOutage }): FastifyPluginAsync {
+  const signals = new DegradeSignals({ windowSeconds: options.windowSeconds });
+  const figures = () => ({ ...signals.summary(), dependencyOutage: options.outage.active() });
   const plugin: FastifyPluginAsync = async (app) => {
     app.addHook('onResponse', async (request, reply) => {
-      if (!isOperationalPath(request.routeOptions.url)) recent.record(reply.elapsedTime, reply.statusCode);
+      if (isOperationalPath(request.routeOptions.url)) return;
+      if (failedOnDependency(reply)) options.outage.report();
+      if (options.outage.active()) return;
+      const status = reply.statusCode;
+      const client = request.customerId === undefined ? `ip:${request.ip}` : `customer:${request.customerId}`;
+      signals.record(reply.elapsedTime, status >= 500 && status !== 503, client);
     });
     app.addHook('onReady', () => options.cluster.join('web', figures));
     app.addHook('onClose', () => options.cluster.leave('web'));

@@ -69,6 +69,8 @@ export function healthRoutes(deps: {
   metricsToken?: string;
   /** Without a token: whether anonymous requests may read `/metrics` here (METRICS_PUBLIC). @defaultValue true */
   metricsPublic?: boolean;
+  /** Told when `/ready` finds a dependency down. */
+  onDependencyDown?: () => void;
 }): FastifyPluginAsync {
   return async (app) => {
     const hide = { schema: { hide: true } };
@@ -107,6 +109,7 @@ export function healthRoutes(deps: {
           ...(deps.cacheRedis === deps.redis ? [] : [check('cacheRedis', () => deps.cacheRedis.ping(), 1000)]),
         ]),
       );
+      if (Object.values(checks).some((s) => s === 'down')) deps.onDependencyDown?.();
       const load = deps.loadLevel?.() ?? 'normal';
       const ready = !deps.lifecycle.draining && load === 'normal' && Object.values(checks).every((s) => s === 'up');
       const status = deps.lifecycle.draining ? 'draining' : ready ? 'ready' : load !== 'normal' ? 'overloaded' : 'unavailable';
