@@ -33,7 +33,7 @@ import { closeRedis, createRedis } from '../platform/redis/redis.ts';
 import { adminModeRoutes } from './admin-mode.routes.ts';
 import { commerceSchemas, createCommerce, createStock } from './commerce.ts';
 import { frameworkErrors, installErrorHandling } from './error-handler.ts';
-import { findUnstorableText } from './input-text.ts';
+import { findUnstorableText } from './http/input-text.ts';
 import { requireAdminToken } from './plugins/admin-auth.ts';
 import { PROBE_ROUTES, healthRoutes, type Lifecycle } from './plugins/health.ts';
 import { observability } from './plugins/observability.ts';
