@@ -96,6 +96,15 @@ describe('malformed input', () => {
     assert.equal((await t.app.inject({ url: `/api/v1/products/${first.json().id}` })).json().name, 'First');
   });
 
+  it('refuses a category whose parent would be itself (its own next id), and lists categories afterwards', async () => {
+    const first = await t.app.inject({ method: 'POST', url: '/api/v1/admin/categories', headers: t.admin, payload: { slug: 'self-0', name: 'Self 0' } });
+    assert.equal(first.statusCode, 201, first.body);
+    const selfParent = await t.app.inject({ method: 'POST', url: '/api/v1/admin/categories', headers: t.admin, payload: { slug: 'self-1', name: 'Self 1', parentId: first.json().id + 1 } });
+    assert.equal(selfParent.statusCode, 422, selfParent.body);
+    assert.equal(selfParent.json().error.code, 'CATEGORY_CYCLE');
+    assert.equal((await t.app.inject({ url: '/api/v1/products?category=self-0' })).statusCode, 200);
+  });
+
   it('echoes a sane X-Request-Id and replaces an unsafe one', async () => {
     const given = await t.app.inject({ url: '/api/v1/products/999999', headers: { 'x-request-id': 'lb-abc-123' } });
     assert.equal(given.headers['x-request-id'], 'lb-abc-123');

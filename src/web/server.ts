@@ -33,6 +33,7 @@ import { closeRedis, createRedis } from '../platform/redis/redis.ts';
 import { adminModeRoutes } from './admin-mode.routes.ts';
 import { commerceSchemas, createCommerce, createStock } from './commerce.ts';
 import { frameworkErrors, installErrorHandling } from './error-handler.ts';
+import { addCommonResponses } from './http/common-responses.ts';
 import { findUnstorableText } from './http/input-text.ts';
 import { requireAdminToken } from './plugins/admin-auth.ts';
 import { PROBE_ROUTES, healthRoutes, type Lifecycle } from './plugins/health.ts';
@@ -118,6 +119,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
   // schema, so an unknown parameter (`?debug=1`, `__proto__[x]=1`) is a 400, never silently ignored.
   // The two third-party UIs (API docs, queue dashboard) read their own query strings.
   app.addHook('onRoute', (route) => {
+    addCommonResponses(route, '/api/v1/admin');
     if (route.schema?.querystring !== undefined || OWN_QUERY_PREFIXES.some((prefix) => route.url.startsWith(prefix))) return;
     route.schema = { ...route.schema, querystring: NO_QUERY };
   });

@@ -125,9 +125,16 @@ export function createCatalogRepository() {
       return rows[0];
     },
 
-    async insertCategory(db: Db, values: { slug: string; name: string; parentId?: number | null }): Promise<Category> {
-      const [row] = await db.insert(categories).values(values).returning(categoryColumns);
-      return row!;
+    /** The new category, or undefined (nothing written) when its parent id is its own new id: a cycle the foreign key lets through. */
+    async insertCategory(db: Db, values: { slug: string; name: string; parentId?: number | null }): Promise<Category | undefined> {
+      return db.transaction(async (tx) => {
+        const [row] = await tx.insert(categories).values(values).returning(categoryColumns);
+        if (row!.parentId === row!.id) {
+          await tx.delete(categories).where(eq(categories.id, row!.id));
+          return undefined;
+        }
+        return row!;
+      });
     },
 
     async updateCategory(db: Db, id: number, values: { slug?: string; name?: string; parentId?: number | null }): Promise<Category | undefined> {

@@ -96,11 +96,12 @@ export function createCatalogService(deps: CatalogServiceDeps) {
 
   /** The category and all its descendants, so a filter on "electronics" includes "laptops". */
   function withDescendants(all: Category[], rootId: number): number[] {
-    const ids = [rootId];
-    for (let i = 0; i < ids.length; i++) {
-      for (const c of all) if (c.parentId === ids[i]) ids.push(c.id);
+    // A set, not a list: a cycle in the stored tree (which writes refuse) must still end the walk.
+    const ids = new Set([rootId]);
+    for (const id of ids) {
+      for (const c of all) if (c.parentId === id) ids.add(c.id);
     }
-    return ids;
+    return [...ids];
   }
 
   async function invalidateProduct(id: number): Promise<void> {
@@ -216,6 +217,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
     async createCategory(body: CreateCategoryBody): Promise<Category> {
       try {
         const category = await repo.insertCategory(db.primary, body);
+        if (!category) throw new CategoryCycleError(body.parentId ?? 0, body.parentId ?? 0);
         await cache.invalidateTags([CATALOG_TAGS.categories, CATALOG_TAGS.products]);
         return category;
       } catch (error) {

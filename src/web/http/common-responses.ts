@@ -1,0 +1,28 @@
+import type { RouteOptions } from 'fastify';
+import { Type } from 'typebox';
+
+/**
+ * The refusals any documented route can answer besides its own, added to its response schemas
+ * (and so to the OpenAPI document) in one place instead of in every route:
+ * - 400: a request part fails validation (every route has at least a strict, empty query schema);
+ * - 429: a rate limit; 503: load shedding, draining, or a dependency down (with `Retry-After`);
+ * - 414: a path parameter over the router's limit; 413 and 415: a body too large or not JSON;
+ * - 401: the admin token, on `/api/v1/admin/…`.
+ * The fuzz test (`test/openapi-fuzz.test.ts`) holds every reply to the statuses documented here.
+ */
+export function addCommonResponses(route: Pick<RouteOptions, 'url' | 'schema'>, adminPrefix: string): void {
+  const schema = route.schema as { response?: Record<string, unknown>; body?: unknown; hide?: boolean } | undefined;
+  if (!schema?.response || schema.hide) return;
+  const response = { ...schema.response };
+  const add = (status: number) => {
+    if (!(String(status) in response)) response[status] = Type.Ref('ErrorResponse');
+  };
+  for (const status of [400, 429, 503]) add(status);
+  if (route.url.includes(':')) add(414);
+  if (schema.body !== undefined) {
+    add(413);
+    add(415);
+  }
+  if (route.url.startsWith(adminPrefix)) add(401);
+  route.schema = { ...route.schema, response };
+}
