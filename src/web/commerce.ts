@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { Cart, cartRoutes, createCartService, createCartStore } from '../modules/cart/index.ts';
+import { Cart, cartRoutes, createCartService, createCartStore, createGuestCookies } from '../modules/cart/index.ts';
 import type { CatalogService } from '../modules/catalog/index.ts';
 import { createCustomerService, createLoginGuard, createSessionStore, Customer, customerRoutes, noLoginGuard } from '../modules/customers/index.ts';
 import { createStockGate, createStockView, type StockGate } from '../modules/inventory/index.ts';
@@ -82,6 +82,7 @@ export function createCommerce(deps: CommerceDeps) {
   });
   const cartStore = createCartStore({ redis: deps.redis, prefix: config.redis.prefix, ttlS: config.checkout.cart.ttlS, abandonedAfterS: config.checkout.cart.abandonedAfterS });
   const cart = createCartService({ store: cartStore, catalog: deps.catalog });
+  const guests = createGuestCookies({ secret: config.secrets.sessionSecret, secure: config.isProduction, ttlS: config.checkout.cart.ttlS });
   const checkoutMetrics = checkoutMetricsFor(deps.metrics.registry, cartStore);
   const payment = { windowS: config.payments.windowS, provider: config.payments.provider };
   const ordersRepo = createOrdersRepository({ paymentWindowS: payment.windowS, provider: payment.provider });
@@ -119,8 +120,19 @@ export function createCommerce(deps: CommerceDeps) {
   const idempotency = createIdempotencyStore({ redis: deps.redis, prefix: config.redis.prefix, retentionS: config.checkout.idempotencyRetentionS });
 
   const routes: FastifyPluginAsync = async (api) => {
-    await api.register(customerRoutes(customers, { secureCookies: config.isProduction, sessionTtlS: config.customers.sessionTtlS }));
-    await api.register(cartRoutes(cart));
+    await api.register(
+      customerRoutes(customers, {
+        secureCookies: config.isProduction,
+        sessionTtlS: config.customers.sessionTtlS,
+        afterSignIn: async (request, reply, customerId) => {
+          const guest = guests.read(request);
+          if (!guest) return;
+          await cart.mergeGuest(guest, customerId);
+          guests.clear(reply);
+        },
+      }),
+    );
+    await api.register(cartRoutes(cart, guests));
     await api.register(orderRoutes({ orders, cart, idempotency, admission: deps.admission }));
     await api.register(paymentRoutes({ payments, provider }));
   };

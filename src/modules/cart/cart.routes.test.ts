@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
 import { createCartStore } from './cart.store.ts';
+import { GUEST_COOKIE } from './guest-cookie.ts';
 
 describe('cart API', () => {
   let t: TestApp;
@@ -44,9 +45,49 @@ describe('cart API', () => {
     for (const payload of [{ quantity: 0 }, { quantity: 'two' }, { quantity: 1, priceCents: 1 }, {}]) {
       assert.equal((await put(productId, payload)).statusCode, 400, JSON.stringify(payload));
     }
-    const anonymous = await put(productId, { quantity: 1 }, {});
-    assert.equal(anonymous.statusCode, 401);
-    assert.equal(anonymous.json().error.code, 'NOT_SIGNED_IN');
+  });
+
+  const guestCookieOf = (reply: { headers: Record<string, unknown> }) => {
+    const all = ([] as string[]).concat((reply.headers['set-cookie'] as string | string[] | undefined) ?? []);
+    return all.find((c) => c.startsWith(`${GUEST_COOKIE}=`))?.split(';')[0];
+  };
+
+  it('keeps an anonymous visitor\'s cart under a signed cookie; a forged cookie gets no one\'s cart', async () => {
+    assert.deepEqual((await t.app.inject({ method: 'GET', url: '/api/v1/cart' })).json().items, []);
+    const added = await put(productId, { quantity: 2 }, {});
+    assert.equal(added.statusCode, 200, added.body);
+    const guest = guestCookieOf(added)!;
+    assert.ok(guest, 'a guest cookie is set');
+    assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: guest } })).json().items[0].quantity, 2);
+    const forged = guest.replace(/\.[^.]*$/, '.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+    assert.deepEqual((await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: forged } })).json().items, []);
+    const other = guestCookieOf(await put(productId, { quantity: 1 }, {}))!;
+    assert.notEqual(other, guest);
+    assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: guest } })).json().items[0].quantity, 2, 'each guest has their own cart');
+  });
+
+  it('merges a guest cart into the account at sign-in once: nothing lost, nothing doubled', async () => {
+    const register = await t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email: 'merge@example.com', password: 'a long password', name: 'Merge' } });
+    assert.equal(register.statusCode, 201);
+    const session = ([] as string[]).concat(register.headers['set-cookie'] as string[]).find((c) => c.startsWith('salescale_sid='))!.split(';')[0]!;
+    const second = (await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'cart-2', name: 'Plate', priceCents: 500, available: 9 } })).json().id;
+    // The account already holds 1 mug; the guest adds 2 mugs and 3 plates.
+    await put(productId, { quantity: 1 }, { cookie: session });
+    const guest = guestCookieOf(await put(productId, { quantity: 2 }, {}))!;
+    await put(second, { quantity: 3 }, { cookie: guest });
+    // Signing in twice at once with the guest cookie (two tabs): the guest cart is merged once.
+    const logins = await Promise.all(
+      [1, 2].map(() =>
+        t.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: { cookie: guest }, payload: { email: 'merge@example.com', password: 'a long password' } }),
+      ),
+    );
+    for (const login of logins) assert.equal(login.statusCode, 200, login.body);
+    const signedIn = ([] as string[]).concat(logins[1]!.headers['set-cookie'] as string[]).find((c) => c.startsWith('salescale_sid='))!.split(';')[0]!;
+    const cart = (await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: signedIn } })).json();
+    const quantities = Object.fromEntries(cart.items.map((item: { productId: number; quantity: number }) => [item.productId, item.quantity]));
+    assert.deepEqual(quantities, { [productId]: 3, [second]: 3 });
+    assert.ok(([] as string[]).concat(logins[0]!.headers['set-cookie'] as string[]).some((c) => c.startsWith(`${GUEST_COOKIE}=;`)), 'the guest cookie is cleared');
+    assert.deepEqual((await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: guest } })).json().items, [], 'the guest cart is gone');
   });
 
   it('counts carts as abandoned once untouched for CART_ABANDONED_AFTER_S, not once ordered', async () => {

@@ -1,26 +1,36 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { errorResponses } from '../../web/http/schemas.ts';
-import { requireCustomer } from '../customers/index.ts';
 import { CartItemBody, CartItemParams } from './cart.schemas.ts';
 import type { CartService } from './cart.service.ts';
+import type { GuestCookies } from './guest-cookie.ts';
 
-/** The signed-in customer's cart: GET /cart, PUT/DELETE /cart/items/:productId, DELETE /cart/items. */
-export function cartRoutes(cart: CartService): FastifyPluginAsyncTypebox {
+/**
+ * The visitor's cart: GET /cart, PUT/DELETE /cart/items/:productId, DELETE /cart/items. A signed-in
+ * customer's cart, or, for an anonymous visitor, a guest cart bound to a signed cookie (merged into
+ * the customer's cart at sign-in).
+ */
+export function cartRoutes(cart: CartService, guests: GuestCookies): FastifyPluginAsyncTypebox {
   return async (app) => {
     const tags = ['cart'];
-    const cartReply = { 200: Type.Ref('Cart'), ...errorResponses(400, 401) };
-    app.get('/cart', { schema: { tags, response: cartReply } }, (request) => cart.view(requireCustomer(request)));
+    const cartReply = { 200: Type.Ref('Cart'), ...errorResponses(400) };
+    const empty = { items: [], totalCents: 0, currency: null };
+    app.get('/cart', { schema: { tags, response: cartReply } }, async (request) => {
+      const owner = request.customerId ?? guests.read(request);
+      return owner === undefined ? empty : cart.view(owner);
+    });
     app.put(
       '/cart/items/:productId',
       { schema: { tags, params: CartItemParams, body: CartItemBody, response: { ...cartReply, ...errorResponses(404, 409, 422) } } },
-      (request) => cart.setItem(requireCustomer(request), request.params.productId, request.body.quantity),
+      (request, reply) => cart.setItem(request.customerId ?? guests.ensure(request, reply), request.params.productId, request.body.quantity),
     );
-    app.delete('/cart/items/:productId', { schema: { tags, params: CartItemParams, response: cartReply } }, (request) =>
-      cart.removeItem(requireCustomer(request), request.params.productId),
-    );
-    app.delete('/cart/items', { schema: { tags, response: { 204: Type.Null(), ...errorResponses(401) } } }, async (request, reply) => {
-      await cart.clear(requireCustomer(request));
+    app.delete('/cart/items/:productId', { schema: { tags, params: CartItemParams, response: cartReply } }, async (request) => {
+      const owner = request.customerId ?? guests.read(request);
+      return owner === undefined ? empty : cart.removeItem(owner, request.params.productId);
+    });
+    app.delete('/cart/items', { schema: { tags, response: { 204: Type.Null(), ...errorResponses(400) } } }, async (request, reply) => {
+      const owner = request.customerId ?? guests.read(request);
+      if (owner !== undefined) await cart.clear(owner);
       return reply.code(204).send(null);
     });
   };

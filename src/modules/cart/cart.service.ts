@@ -1,7 +1,7 @@
 import type { CatalogService } from '../catalog/index.ts';
 import { CartFullError, NotEnoughStockForCartError } from './cart.errors.ts';
-import { MAX_CART_LINES, type Cart } from './cart.schemas.ts';
-import type { CartStore } from './cart.store.ts';
+import { MAX_CART_LINES, MAX_LINE_QUANTITY, type Cart } from './cart.schemas.ts';
+import type { CartOwner, CartStore } from './cart.store.ts';
 
 /** What checkout takes from a cart. */
 export interface CartLine {
@@ -12,8 +12,8 @@ export interface CartLine {
 export function createCartService(deps: { store: CartStore; catalog: CatalogService }) {
   const { store, catalog } = deps;
 
-  async function view(customerId: number): Promise<Cart> {
-    const lines = await store.get(customerId);
+  async function view(owner: CartOwner): Promise<Cart> {
+    const lines = await store.get(owner);
     const items = await Promise.all(
       [...lines].map(async ([productId, quantity]) => {
         try {
@@ -39,25 +39,28 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
     view,
 
     /** Sets a line's quantity (adding the product if new); the product must be for sale and in stock. */
-    async setItem(customerId: number, productId: number, quantity: number): Promise<Cart> {
+    async setItem(owner: CartOwner, productId: number, quantity: number): Promise<Cart> {
       const product = await catalog.getProduct(productId);
       if (quantity > product.available) throw new NotEnoughStockForCartError(productId, quantity, product.available);
-      const lines = await store.get(customerId);
+      const lines = await store.get(owner);
       if (!lines.has(productId) && lines.size >= MAX_CART_LINES) throw new CartFullError(MAX_CART_LINES);
-      await store.set(customerId, productId, quantity);
-      return view(customerId);
+      await store.set(owner, productId, quantity);
+      return view(owner);
     },
 
-    async removeItem(customerId: number, productId: number): Promise<Cart> {
-      await store.remove(customerId, productId);
-      return view(customerId);
+    async removeItem(owner: CartOwner, productId: number): Promise<Cart> {
+      await store.remove(owner, productId);
+      return view(owner);
     },
 
-    clear: (customerId: number) => store.clear(customerId),
+    clear: (owner: CartOwner) => store.clear(owner),
+
+    /** At sign-in: the guest's cart joins the customer's, once (see CartStore.merge). */
+    mergeGuest: (guest: `g:${string}`, customerId: number) => store.merge(guest, customerId, MAX_LINE_QUANTITY),
 
     /** The cart's lines for checkout. */
-    async lines(customerId: number): Promise<CartLine[]> {
-      return [...(await store.get(customerId))].map(([productId, quantity]) => ({ productId, quantity }));
+    async lines(owner: CartOwner): Promise<CartLine[]> {
+      return [...(await store.get(owner))].map(([productId, quantity]) => ({ productId, quantity }));
     },
   };
 }

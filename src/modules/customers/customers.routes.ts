@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { errorResponses } from '../../web/http/schemas.ts';
 import { LoginBody, RegisterBody } from './customers.schemas.ts';
@@ -8,11 +9,19 @@ import { clearSessionCookie, requireCustomer, setSessionCookie } from './session
 export interface CustomerRoutesOptions {
   secureCookies: boolean;
   sessionTtlS: number;
+  /**
+   * Runs after a registration or sign-in succeeded (e.g. the visitor's guest cart joins the account's).
+   * Its failure is logged, never fails the sign-in.
+   */
+  afterSignIn?: (request: FastifyRequest, reply: FastifyReply, customerId: number) => Promise<void>;
 }
 
 /** Registration, sign-in/out and the signed-in customer. */
 export function customerRoutes(customers: CustomerService, options: CustomerRoutesOptions): FastifyPluginAsyncTypebox {
   const cookie = { secure: options.secureCookies, ttlS: options.sessionTtlS };
+  const signedIn = async (request: FastifyRequest, reply: FastifyReply, customerId: number) => {
+    await options.afterSignIn?.(request, reply, customerId).catch((error: unknown) => request.log.warn({ err: error }, 'after-sign-in step failed'));
+  };
   return async (app) => {
     const tags = ['customers'];
     app.post(
@@ -21,6 +30,7 @@ export function customerRoutes(customers: CustomerService, options: CustomerRout
       async (request, reply) => {
         const { customer, sessionId } = await customers.register(request.body);
         setSessionCookie(reply, sessionId, cookie);
+        await signedIn(request, reply, customer.id);
         return reply.code(201).send(customer);
       },
     );
@@ -34,6 +44,7 @@ export function customerRoutes(customers: CustomerService, options: CustomerRout
       async (request, reply) => {
         const { customer, sessionId } = await customers.login(request.body, request.sessionCookie);
         setSessionCookie(reply, sessionId, cookie);
+        await signedIn(request, reply, customer.id);
         return { customer };
       },
     );

@@ -237,6 +237,11 @@
       if (held.length > 0) headers['waiting-room-pass'] = held.join(',');
       say('Placing your order…');
       const { status, data } = await api('/orders', { method: 'POST', headers, body: '{}' });
+      if (status === 401) {
+        // A guest's cart joins the account at sign-in.
+        location.href = `/account?next=${encodeURIComponent('/cart')}`;
+        return;
+      }
       if (status === 201) {
         sessionStorage.removeItem('salescale-checkout-key');
         location.href = `/orders/${data.id}`;

@@ -1,0 +1,40 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+export const GUEST_COOKIE = 'salescale_guest';
+
+/**
+ * An anonymous visitor's identity for their cart: a random id in a cookie, signed (HMAC-SHA256 with
+ * the session secret) so it cannot be guessed or forged into someone else's cart.
+ */
+export function createGuestCookies(options: { secret: string; secure: boolean; ttlS: number }) {
+  const sign = (id: string) => createHmac('sha256', `guest-cart:${options.secret}`).update(id).digest('base64url');
+
+  function read(request: FastifyRequest): `g:${string}` | undefined {
+    const raw = request.cookies?.[GUEST_COOKIE];
+    if (!raw) return undefined;
+    const [id, mac] = raw.split('.', 2);
+    if (!id || !mac || !/^[A-Za-z0-9_-]{16,64}$/.test(id)) return undefined;
+    const expected = Buffer.from(sign(id));
+    const given = Buffer.from(mac);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
+    return `g:${id}`;
+  }
+
+  return {
+    read,
+    /** The visitor's guest id, created (and its cookie set) on first use. */
+    ensure(request: FastifyRequest, reply: FastifyReply): `g:${string}` {
+      const known = read(request);
+      if (known) return known;
+      const id = randomBytes(18).toString('base64url');
+      reply.setCookie(GUEST_COOKIE, `${id}.${sign(id)}`, { httpOnly: true, sameSite: 'lax', secure: options.secure, path: '/', maxAge: options.ttlS });
+      return `g:${id}`;
+    },
+    clear(reply: FastifyReply): void {
+      reply.clearCookie(GUEST_COOKIE, { httpOnly: true, sameSite: 'lax', secure: options.secure, path: '/' });
+    },
+  };
+}
+
+export type GuestCookies = ReturnType<typeof createGuestCookies>;
