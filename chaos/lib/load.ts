@@ -5,6 +5,7 @@
  * may have happened), and unknown checkouts are reconciled from the database afterwards.
  */
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import { sleep } from './processes.ts';
 
 export type Outcome = 'ok' | 'failed' | 'unknown';
@@ -46,6 +47,8 @@ export interface ShopperLoadOptions {
   checkoutShare?: number;
   /** Each request's own limit; past it the client gives up (unknown). @defaultValue 10000 */
   timeoutMs?: number;
+  /** @defaultValue 'keep-alive' */
+  connections?: ClientConnections;
 }
 
 export interface LoadRun {
@@ -61,44 +64,84 @@ function classify(kind: Attempt['kind'], status: number): Outcome {
   return kind === 'checkout' ? 'unknown' : 'failed';
 }
 
-async function send(url: string, init: RequestInit & { timeoutMs: number }): Promise<{ status: number; code?: string; retryAfter?: string; cookie?: string; error?: string }> {
-  try {
-    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(init.timeoutMs) });
-    const text = await response.text();
-    let code: string | undefined;
-    try {
-      code = JSON.parse(text)?.error?.code;
-    } catch {
-      // not ours (an LB page)
-    }
-    const cookie = response.headers.getSetCookie().find((c) => c.startsWith('salescale_sid='))?.split(';')[0];
-    return { status: response.status, code, retryAfter: response.headers.get('retry-after') ?? undefined, cookie };
-  } catch (error) {
-    return { status: 0, error: (error as Error).name === 'TimeoutError' ? 'timeout' : String((error as Error).cause ?? (error as Error).message) };
-  }
+/**
+ * Connections to the load balancer. Kept alive by default, like a browser. `fresh` opens one per
+ * request: an nginx reload (how nginx deregisters an upstream) closes its old workers' idle client
+ * connections, and a client that picks such a connection at that moment sees "socket hang up" — an
+ * artefact of reloading nginx, not of the instances (a cloud LB changes its targets without that).
+ */
+const keepAliveAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+export type ClientConnections = 'keep-alive' | 'fresh';
+
+interface SendInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+  connections?: ClientConnections;
+}
+
+function send(url: string, init: SendInit): Promise<{ status: number; code?: string; retryAfter?: string; cookie?: string; error?: string }> {
+  return new Promise((resolve) => {
+    const request = http.request(url, {
+      method: init.method ?? 'GET',
+      headers: { ...init.headers, ...(init.body ? { 'content-length': String(Buffer.byteLength(init.body)) } : {}) },
+      agent: init.connections === 'fresh' ? false : keepAliveAgent,
+      timeout: init.timeoutMs,
+    });
+    const timer = setTimeout(() => request.destroy(new Error('timeout')), init.timeoutMs);
+    request.on('response', (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        clearTimeout(timer);
+        let code: string | undefined;
+        try {
+          code = JSON.parse(Buffer.concat(chunks).toString('utf8'))?.error?.code;
+        } catch {
+          // not ours (an LB page)
+        }
+        const setCookie = response.headers['set-cookie'] ?? [];
+        const cookie = setCookie.find((c) => c.startsWith('salescale_sid='))?.split(';')[0];
+        const retryAfter = response.headers['retry-after'];
+        resolve({ status: response.statusCode ?? 0, code, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, cookie });
+      });
+      response.on('error', (error) => {
+        clearTimeout(timer);
+        resolve({ status: 0, error: error.message });
+      });
+    });
+    request.on('error', (error) => {
+      clearTimeout(timer);
+      resolve({ status: 0, error: (error as NodeJS.ErrnoException).code ?? error.message });
+    });
+    request.end(init.body);
+  });
 }
 
 /** Signs a buyer in (POST /sessions); true when it got a session. */
-export async function signIn(url: string, buyer: Buyer, timeoutMs = 10_000): Promise<Attempt> {
+export async function signIn(url: string, buyer: Buyer, timeoutMs = 10_000, connections: ClientConnections = 'keep-alive'): Promise<Attempt> {
   const start = performance.now();
   const reply = await send(`${url}/api/v1/sessions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email: buyer.email, password: buyer.password }),
     timeoutMs,
+    connections,
   });
   if (reply.cookie) buyer.cookie = reply.cookie;
   return { kind: 'login', start, end: performance.now(), status: reply.status, code: reply.code, retryAfter: reply.retryAfter, outcome: classify('login', reply.status), error: reply.error };
 }
 
 /** One checkout with a given key (a retry reuses the key, as a real client does). */
-export async function checkout(url: string, buyerIndex: number, buyer: Buyer, lines: Map<number, number>, key: string, timeoutMs = 10_000): Promise<Attempt> {
+export async function checkout(url: string, buyerIndex: number, buyer: Buyer, lines: Map<number, number>, key: string, timeoutMs = 10_000, connections: ClientConnections = 'keep-alive'): Promise<Attempt> {
   const start = performance.now();
   const reply = await send(`${url}/api/v1/orders`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', cookie: buyer.cookie ?? '', 'idempotency-key': key },
     body: JSON.stringify({ items: [...lines].map(([productId, quantity]) => ({ productId, quantity })) }),
     timeoutMs,
+    connections,
   });
   if (reply.status === 401) buyer.cookie = undefined;
   return {
@@ -119,6 +162,7 @@ export async function checkout(url: string, buyerIndex: number, buyer: Buyer, li
 /** Runs the load; resolves when every request it started has finished. */
 export async function runShopperLoad(options: ShopperLoadOptions, onTick?: (elapsedMs: number) => void): Promise<LoadRun> {
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const connections = options.connections ?? 'keep-alive';
   const checkoutShare = options.checkoutShare ?? 1;
   const attempts: Attempt[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -144,7 +188,7 @@ export async function runShopperLoad(options: ShopperLoadOptions, onTick?: (elap
       track(
         (async () => {
           const start = performance.now();
-          const reply = await send(`${options.url}/api/v1/products/${id}`, { timeoutMs });
+          const reply = await send(`${options.url}/api/v1/products/${id}`, { timeoutMs, connections });
           return { kind: 'browse' as const, start, end: performance.now(), status: reply.status, code: reply.code, retryAfter: reply.retryAfter, outcome: classify('browse', reply.status), error: reply.error };
         })(),
       );
@@ -161,8 +205,8 @@ export async function runShopperLoad(options: ShopperLoadOptions, onTick?: (elap
     track(
       (async () => {
         const done: Attempt[] = [];
-        if (!buyer.cookie) done.push(await signIn(options.url, buyer, timeoutMs));
-        if (buyer.cookie) done.push(await checkout(options.url, index, buyer, lines, `chaos-${randomUUID()}`, timeoutMs));
+        if (!buyer.cookie) done.push(await signIn(options.url, buyer, timeoutMs, connections));
+        if (buyer.cookie) done.push(await checkout(options.url, index, buyer, lines, `chaos-${randomUUID()}`, timeoutMs, connections));
         return done;
       })().finally(() => busy.delete(index)),
     );

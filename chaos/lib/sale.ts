@@ -4,10 +4,12 @@
  * fault injected at FAULT_AT_SECONDS, then reconciliation and the figures.
  */
 import { emailFigures, figuresOf, placedOrders, reconcile, type CaseFigures } from './accounting.ts';
-import { runShopperLoad, type Buyer } from './load.ts';
+import type { Instance } from '../../test/helpers/instances.ts';
+import { runShopperLoad, signIn, type Buyer, type ClientConnections } from './load.ts';
+import { startLoadBalancer, type LoadBalancer } from './nginx.ts';
 import { sleep } from './processes.ts';
 import { FAULT_AT_SECONDS, LOAD_SECONDS } from './settings.ts';
-import type { Shop } from './shop.ts';
+import { startShop, type Shop, type ShopOptions } from './shop.ts';
 
 export interface SaleCase {
   name: string;
@@ -20,6 +22,8 @@ export interface SaleCase {
   fault(): Promise<unknown>;
   /** How long to wait for confirmation emails after the load. @defaultValue 45000 */
   emailWaitMs?: number;
+  /** Client connections to the LB. @defaultValue 'keep-alive' */
+  connections?: ClientConnections;
 }
 
 export interface SaleResult {
@@ -50,7 +54,7 @@ export async function runSale(c: SaleCase): Promise<SaleResult> {
     }
     healedAt = performance.now() - origin;
   })();
-  const run = await runShopperLoad({ url: c.url, buyers: c.buyers, productIds, browseIds: productIds, ratePerSecond: rate, durationMs: LOAD_SECONDS * 1000, checkoutShare: 0.8 });
+  const run = await runShopperLoad({ url: c.url, buyers: c.buyers, productIds, browseIds: productIds, ratePerSecond: rate, durationMs: LOAD_SECONDS * 1000, checkoutShare: 0.8, connections: c.connections });
   await faulting;
   if (faultError) throw faultError;
   // The load's clock started a hair after `origin`: shift the heal time onto it.
@@ -72,8 +76,55 @@ export async function runSale(c: SaleCase): Promise<SaleResult> {
     [productIds],
   );
   figures.notes.placedUnitsByProduct = Object.fromEntries(perProduct.rows.map((r) => [Number(r.product_id) === deep ? 'deep' : 'scarce', Number(r.units)]));
+  if (figures.unitsGoneFromStock !== figures.unitsInPlacedOrders) {
+    const byStatus = await c.shop.pool.query(
+      `SELECT o.status, i.product_id, count(*)::int AS orders, sum(i.quantity)::int AS units FROM orders o JOIN order_items i ON i.order_id = o.id WHERE i.product_id = ANY($1::bigint[]) GROUP BY 1, 2`,
+      [productIds],
+    );
+    const shards = await c.shop.pool.query('SELECT product_id, shard, available FROM product_stock WHERE product_id = ANY($1::bigint[]) ORDER BY 1, 2', [productIds]);
+    const purchases = await c.shop.pool.query('SELECT product_id, sum(quantity)::int AS units FROM customer_purchases WHERE product_id = ANY($1::bigint[]) GROUP BY 1', [productIds]);
+    const itemless = await c.shop.pool.query('SELECT count(*)::int AS n FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id)');
+    figures.notes.diagnosis = { purchases: purchases.rows, ordersWithoutItems: itemless.rows[0].n, byStatus: byStatus.rows, shards: shards.rows.map((r) => `${r.product_id}/${r.shard}:${r.available}`).join(' ') };
+  }
   figures.notes.goneFromStockByProduct = { deep: 1_000_000 - (await c.shop.stockOf(deep)), scarce: scarceStock - (figures.notes.scarceLeft as number) };
   figures.notes.retriedUnknowns = reconciled.retries.length;
   figures.notes.retryStatuses = reconciled.retries.map((r) => r.status).join(',') || 'none';
   return { figures, productIds };
+}
+
+export interface SaleStack {
+  shop: Shop;
+  lb: LoadBalancer;
+  webs: Instance[];
+  workers: Instance[];
+  buyers: Buyer[];
+  close(): Promise<void>;
+}
+
+/** Two `salescale serve` behind nginx, one worker, `buyers` signed-in shoppers. */
+export async function startSaleStack(options: ShopOptions & { buyers?: number; tag: string }): Promise<SaleStack> {
+  const shop = await startShop(options);
+  try {
+    const webs = [await shop.startWeb(), await shop.startWeb()];
+    const workers = [await shop.startWorker()];
+    // nginx's idle timeout (30 s) below the instances' keep-alive (65 s default), as the README asks.
+    const lb = await startLoadBalancer({ backends: webs.map((w) => w.port), upstreamIdleTimeoutMs: 30_000 });
+    const buyers = await shop.createBuyers(options.buyers ?? 200, options.tag);
+    for (const buyer of buyers) await signIn(lb.url, buyer);
+    if (buyers.some((b) => !b.cookie)) throw new Error('not every buyer could sign in');
+    return {
+      shop,
+      lb,
+      webs,
+      workers,
+      buyers,
+      async close() {
+        await lb.stop();
+        await shop.close();
+      },
+    };
+  } catch (error) {
+    await shop.close();
+    throw error;
+  }
 }

@@ -47,6 +47,8 @@ export interface Shop {
   stockOf(productId: number): Promise<number>;
   /** The stock gate's figure in Redis (undefined when absent: rebuilt from PostgreSQL at next use). */
   gateOf(productId: number): Promise<number | undefined>;
+  /** Rebuilds a missing gate from PostgreSQL, as the next checkout would. */
+  ensureGate(productId: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -137,6 +139,7 @@ export async function startShop(options: ShopOptions = {}): Promise<Shop> {
       return Number(rows[0]!.n);
     },
     gateOf: (productId) => withGate(async (gate) => (await gate.peek([productId])).get(productId)),
+    ensureGate: (productId) => withGate(async (gate) => void (await gate.ensure(productId))),
     async close() {
       await Promise.allSettled(processes.map((p) => p.stop('SIGKILL')));
       await pool.end().catch(() => {});
