@@ -32,6 +32,7 @@ import type { AppConfig } from '../platform/config/config.ts';
 import type { Database } from '../platform/db/client.ts';
 import { createIdempotencyStore } from '../platform/idempotency/idempotency-store.ts';
 import type { Metrics } from '../platform/metrics/metrics.ts';
+import { onServerRestart } from '../platform/redis/redis.ts';
 import type { LimitPolicy, RateLimiter } from '../platform/rate-limit/limiter.ts';
 
 export const commerceSchemas = [Customer, Cart, Order];
@@ -40,6 +41,7 @@ export interface StockDeps {
   config: AppConfig;
   db: Database;
   redis: Redis;
+  logger?: Logger;
 }
 
 /** The stock gate and the live-stock view the catalog overlays on product replies. */
@@ -50,6 +52,12 @@ export function createStock(deps: StockDeps): { gate: StockGate; view: ReturnTyp
     prefix: deps.config.redis.prefix,
     gateTtlS: deps.config.checkout.stockGateTtlS,
     snapshot: (productId, tokens) => repo.stockSnapshot(deps.db.primary, productId, tokens),
+  });
+  // A restarted Redis may have restored figures that miss its last writes (AOF every second): drop them all,
+  // so that each is rebuilt exactly from PostgreSQL at its next use (found by the chaos suite).
+  onServerRestart(deps.redis, async () => {
+    const dropped = await gate.forgetAll();
+    deps.logger?.warn({ dropped }, 'Redis restarted: stock gate figures dropped, rebuilt from PostgreSQL at next use');
   });
   return { gate, view: createStockView({ gate, refreshMs: deps.config.checkout.stockViewRefreshMs }) };
 }

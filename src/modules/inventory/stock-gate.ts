@@ -43,6 +43,12 @@ export interface StockGate {
   peek(productIds: readonly number[]): Promise<Map<number, number>>;
   /** Builds the gate of a product from PostgreSQL if it is missing; false when the product is not for sale. */
   ensure(productId: number): Promise<boolean>;
+  /**
+   * Drops every product's figure (each is rebuilt from PostgreSQL at its next use). For a Redis that
+   * restarted: an append-only file written every second can lose the last reservations, which would
+   * leave the restored figures too generous until their expiry. Returns how many figures it dropped.
+   */
+  forgetAll(): Promise<number>;
 }
 
 export class StockGateUnavailableError extends Error {
@@ -184,6 +190,20 @@ export function createStockGate(options: StockGateOptions): StockGate {
     async invalidate(productId) {
       const k = keys(productId);
       await redis.stockInvalidate(2, k.a, k.v);
+    },
+
+    async forgetAll() {
+      let dropped = 0;
+      const pattern = `{${options.prefix}}:stock:*:a`;
+      for (let cursor = '0'; ; ) {
+        const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        for (const key of found) {
+          await redis.stockInvalidate(2, key, key.replace(/:a$/, ':v'));
+          dropped++;
+        }
+        cursor = next;
+        if (cursor === '0') return dropped;
+      }
     },
 
     async peek(productIds) {

@@ -73,3 +73,26 @@ export async function closeRedis(client: Redis): Promise<void> {
     client.disconnect();
   }
 }
+
+/**
+ * Calls `onRestart` when the connection comes back to a Redis server that is not the one it left
+ * (its `run_id` changed: the server restarted, whatever it restored from its append-only file).
+ * The first connection only records the id. Errors of the check are left to the next reconnect.
+ */
+export function onServerRestart(client: Redis, onRestart: () => Promise<unknown>): void {
+  let runId: string | undefined;
+  const check = () => {
+    client
+      .info('server')
+      .then(async (info) => {
+        const current = /^run_id:(\w+)/m.exec(info)?.[1];
+        const previous = runId;
+        runId = current;
+        if (previous !== undefined && current !== undefined && current !== previous) await onRestart();
+      })
+      .catch(() => {});
+  };
+  client.on('ready', check);
+  // Already connected: record the server it is on now.
+  if (client.status === 'ready') check();
+}
