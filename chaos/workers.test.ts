@@ -11,12 +11,12 @@ import { printFigures, type CaseFigures } from './lib/accounting.ts';
 import { nginxBinary } from './lib/nginx.ts';
 import { sleep } from './lib/processes.ts';
 import { runSale, startSaleStack, type SaleStack } from './lib/sale.ts';
-import { writeResults } from './lib/settings.ts';
+import { FULL_RUN_ONLY, writeResults } from './lib/settings.ts';
 
 const results: CaseFigures[] = [];
 after(() => writeResults('workers', results));
 
-describe('workers killed and frozen during an order burst', { skip: nginxBinary() ? false : 'nginx is not installed (apt-get install nginx-light)' }, () => {
+describe('workers killed and frozen during an order burst', { skip: nginxBinary() ? FULL_RUN_ONLY : 'nginx is not installed (apt-get install nginx-light)' }, () => {
   let stack: SaleStack;
   before(async () => {
     stack = await startSaleStack({ tag: 'workers' });

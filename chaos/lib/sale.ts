@@ -8,7 +8,7 @@ import type { Instance } from '../../test/helpers/instances.ts';
 import { runShopperLoad, signIn, type Buyer, type ClientConnections } from './load.ts';
 import { startLoadBalancer, type LoadBalancer } from './nginx.ts';
 import { sleep } from './processes.ts';
-import { FAULT_AT_SECONDS, LOAD_SECONDS } from './settings.ts';
+import { FAULT_AT_SECONDS, LOAD_SECONDS, SHORT } from './settings.ts';
 import { startShop, type Shop, type ShopOptions } from './shop.ts';
 
 export interface SaleCase {
@@ -109,7 +109,7 @@ export async function startSaleStack(options: ShopOptions & { buyers?: number; t
     const workers = [await shop.startWorker()];
     // nginx's idle timeout (30 s) below the instances' keep-alive (65 s default), as the README asks.
     const lb = await startLoadBalancer({ backends: webs.map((w) => w.port), upstreamIdleTimeoutMs: 30_000 });
-    const buyers = await shop.createBuyers(options.buyers ?? 200, options.tag);
+    const buyers = await shop.createBuyers(options.buyers ?? (SHORT ? 80 : 200), options.tag);
     for (const buyer of buyers) await signIn(lb.url, buyer);
     if (buyers.some((b) => !b.cookie)) throw new Error('not every buyer could sign in');
     return {

@@ -2,9 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
- * `CHAOS_SHORT=1` (what `.ci/run` uses): shorter load phases and the headline case of each suite
- * (PostgreSQL crashed for 5 s, Redis killed without persistence, both scale-ins, the worker faults),
- * with the same assertions. The full run (`npm run chaos`) runs every case with longer loads.
+ * `CHAOS_SHORT=1` (what `.ci/run` uses): shorter load phases, fewer buyers and the headline cases
+ * (PostgreSQL crashed for 5 s, Redis killed without persistence, both scale-ins), with the same assertions. The full run (`npm run chaos`) runs every case with longer loads.
  */
 export const SHORT = process.env.CHAOS_SHORT === '1';
 
