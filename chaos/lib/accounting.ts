@@ -6,7 +6,7 @@
  */
 import type pg from 'pg';
 import type { SmtpSink } from '../../test/helpers/smtp-sink.ts';
-import { checkout, signIn, type Attempt, type Buyer } from './load.ts';
+import { checkout, pay, signIn, type Attempt, type Buyer } from './load.ts';
 import { sleep } from './processes.ts';
 
 export interface CaseFigures {
@@ -75,6 +75,7 @@ export async function reconcile(pool: pg.Pool, url: string, attempts: Attempt[],
       const retry = await checkout(url, attempt.buyer!, buyer, attempt.units!, attempt.key!);
       if (retry.outcome !== 'unknown' && retry.status !== 401) {
         retries.push(retry);
+        if (retry.orderId !== undefined) retries.push(await pay(url, buyer, retry.orderId));
         break;
       }
       await sleep(500);
@@ -105,14 +106,21 @@ export async function emailFigures(smtp: SmtpSink, orderIds: number[], timeoutMs
   }
 }
 
-/** Placed orders of the products, and their units. */
-export async function placedOrders(pool: pg.Pool, productIds: number[]): Promise<{ orderIds: number[]; units: number }> {
-  const { rows } = await pool.query<{ id: string; units: string }>(
-    `SELECT o.id, sum(i.quantity) AS units FROM orders o JOIN order_items i ON i.order_id = o.id
-     WHERE o.status = 'placed' AND i.product_id = ANY($1::bigint[]) GROUP BY o.id`,
-    [productIds],
+/** Statuses of an order that holds its units (reserved, paid or shipped). */
+export const HOLDING = ['pending_payment', 'paid', 'fulfilled'];
+
+/** Orders of the products that hold their units, their units, and which of them are paid (those get a confirmation email). */
+export async function placedOrders(pool: pg.Pool, productIds: number[]): Promise<{ orderIds: number[]; paidOrderIds: number[]; units: number }> {
+  const { rows } = await pool.query<{ id: string; status: string; units: string }>(
+    `SELECT o.id, o.status, sum(i.quantity) AS units FROM orders o JOIN order_items i ON i.order_id = o.id
+     WHERE o.status = ANY($2::order_status[]) AND i.product_id = ANY($1::bigint[]) GROUP BY o.id, o.status`,
+    [productIds, HOLDING],
   );
-  return { orderIds: rows.map((r) => Number(r.id)), units: rows.reduce((n, r) => n + Number(r.units), 0) };
+  return {
+    orderIds: rows.map((r) => Number(r.id)),
+    paidOrderIds: rows.filter((r) => r.status !== 'pending_payment').map((r) => Number(r.id)),
+    units: rows.reduce((n, r) => n + Number(r.units), 0),
+  };
 }
 
 export function secondsToRecover(attempts: Attempt[], healedAtMs: number | undefined): number | null {

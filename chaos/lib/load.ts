@@ -11,7 +11,7 @@ import { sleep } from './processes.ts';
 export type Outcome = 'ok' | 'failed' | 'unknown';
 
 export interface Attempt {
-  kind: 'checkout' | 'browse' | 'login';
+  kind: 'checkout' | 'pay' | 'browse' | 'login';
   /** ms since the load started. */
   start: number;
   end: number;
@@ -26,6 +26,8 @@ export interface Attempt {
   buyer?: number;
   key?: string;
   units?: Map<number, number>;
+  /** A 201 checkout's order id. */
+  orderId?: number;
 }
 
 export interface Buyer {
@@ -60,8 +62,8 @@ function classify(kind: Attempt['kind'], status: number): Outcome {
   if (status >= 200 && status < 300) return 'ok';
   // A refusal in our shape says nothing was done (out of stock, signed out, rate limited, bad input).
   if (status >= 400 && status < 500) return 'failed';
-  // 5xx (ours or the LB's): a checkout may have committed before the reply was lost.
-  return kind === 'checkout' ? 'unknown' : 'failed';
+  // 5xx (ours or the LB's): a checkout or a payment may have committed before the reply was lost.
+  return kind === 'checkout' || kind === 'pay' ? 'unknown' : 'failed';
 }
 
 /**
@@ -81,7 +83,7 @@ interface SendInit {
   connections?: ClientConnections;
 }
 
-function send(url: string, init: SendInit): Promise<{ status: number; code?: string; retryAfter?: string; cookie?: string; error?: string }> {
+function send(url: string, init: SendInit): Promise<{ status: number; code?: string; id?: number; retryAfter?: string; cookie?: string; error?: string }> {
   return new Promise((resolve) => {
     const request = http.request(url, {
       method: init.method ?? 'GET',
@@ -96,15 +98,18 @@ function send(url: string, init: SendInit): Promise<{ status: number; code?: str
       response.on('end', () => {
         clearTimeout(timer);
         let code: string | undefined;
+        let id: number | undefined;
         try {
-          code = JSON.parse(Buffer.concat(chunks).toString('utf8'))?.error?.code;
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          code = body?.error?.code;
+          id = typeof body?.id === 'number' ? body.id : undefined;
         } catch {
           // not ours (an LB page)
         }
         const setCookie = response.headers['set-cookie'] ?? [];
         const cookie = setCookie.find((c) => c.startsWith('salescale_sid='))?.split(';')[0];
         const retryAfter = response.headers['retry-after'];
-        resolve({ status: response.statusCode ?? 0, code, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, cookie });
+        resolve({ status: response.statusCode ?? 0, code, id, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, cookie });
       });
       response.on('error', (error) => {
         clearTimeout(timer);
@@ -156,7 +161,21 @@ export async function checkout(url: string, buyerIndex: number, buyer: Buyer, li
     buyer: buyerIndex,
     key,
     units: lines,
+    orderId: reply.status === 201 ? reply.id : undefined,
   };
+}
+
+/** Pays an order with the test provider's approving card (same Idempotency-Key on a retry). */
+export async function pay(url: string, buyer: Buyer, orderId: number, timeoutMs = 10_000, connections: ClientConnections = 'keep-alive'): Promise<Attempt> {
+  const start = performance.now();
+  const reply = await send(`${url}/api/v1/orders/${orderId}/pay`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie: buyer.cookie ?? '', 'idempotency-key': `pay-${orderId}` },
+    body: JSON.stringify({ token: 'tok_ok' }),
+    timeoutMs,
+    connections,
+  });
+  return { kind: 'pay', start, end: performance.now(), status: reply.status, code: reply.code, retryAfter: reply.retryAfter, outcome: classify('pay', reply.status), error: reply.error, orderId };
 }
 
 /** Runs the load; resolves when every request it started has finished. */
@@ -206,7 +225,12 @@ export async function runShopperLoad(options: ShopperLoadOptions, onTick?: (elap
       (async () => {
         const done: Attempt[] = [];
         if (!buyer.cookie) done.push(await signIn(options.url, buyer, timeoutMs, connections));
-        if (buyer.cookie) done.push(await checkout(options.url, index, buyer, lines, `chaos-${randomUUID()}`, timeoutMs, connections));
+        if (buyer.cookie) {
+          const placed = await checkout(options.url, index, buyer, lines, `chaos-${randomUUID()}`, timeoutMs, connections);
+          done.push(placed);
+          // Checkout reserves; the buyer pays at once (the confirmation email follows the payment).
+          if (placed.orderId !== undefined) done.push(await pay(options.url, buyer, placed.orderId, timeoutMs, connections));
+        }
         return done;
       })().finally(() => busy.delete(index)),
     );

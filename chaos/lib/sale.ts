@@ -3,7 +3,7 @@
  * sells out around the fault and shows oversell), shoppers at a steady arrival rate through `url`, a
  * fault injected at FAULT_AT_SECONDS, then reconciliation and the figures.
  */
-import { emailFigures, figuresOf, placedOrders, reconcile, type CaseFigures } from './accounting.ts';
+import { emailFigures, figuresOf, HOLDING, placedOrders, reconcile, type CaseFigures } from './accounting.ts';
 import type { Instance } from '../../test/helpers/instances.ts';
 import { runShopperLoad, signIn, type Buyer, type ClientConnections } from './load.ts';
 import { startLoadBalancer, type LoadBalancer } from './nginx.ts';
@@ -64,7 +64,10 @@ export async function runSale(c: SaleCase): Promise<SaleResult> {
   const after = (await c.shop.stockOf(deep)) + (await c.shop.stockOf(scarce));
   const placed = await placedOrders(c.shop.pool, productIds);
   const figures = figuresOf(c.name, { attempts: run.attempts, retries: reconciled.retries }, { before, after }, placed, reconciled, healedAtMs);
-  const emails = await emailFigures(c.shop.smtp, placed.orderIds, c.emailWaitMs ?? 45_000);
+  // Confirmation emails follow payment: every paid order must get one.
+  const emails = await emailFigures(c.shop.smtp, placed.paidOrderIds, c.emailWaitMs ?? 45_000);
+  figures.notes.paidOrders = placed.paidOrderIds.length;
+  figures.notes.unpaidOrders = placed.orderIds.length - placed.paidOrderIds.length;
   figures.missingEmails = emails.missing;
   figures.duplicateEmails = emails.duplicate;
   Object.assign(figures.notes, faultNotes);
@@ -72,8 +75,8 @@ export async function runSale(c: SaleCase): Promise<SaleResult> {
   figures.notes.scarceStock = scarceStock;
   figures.notes.scarceLeft = await c.shop.stockOf(scarce);
   const perProduct = await c.shop.pool.query<{ product_id: string; units: string }>(
-    `SELECT i.product_id, sum(i.quantity) AS units FROM orders o JOIN order_items i ON i.order_id = o.id WHERE o.status = 'placed' AND i.product_id = ANY($1::bigint[]) GROUP BY 1`,
-    [productIds],
+    `SELECT i.product_id, sum(i.quantity) AS units FROM orders o JOIN order_items i ON i.order_id = o.id WHERE o.status = ANY($2::order_status[]) AND i.product_id = ANY($1::bigint[]) GROUP BY 1`,
+    [productIds, HOLDING],
   );
   figures.notes.placedUnitsByProduct = Object.fromEntries(perProduct.rows.map((r) => [Number(r.product_id) === deep ? 'deep' : 'scarce', Number(r.units)]));
   if (figures.unitsGoneFromStock !== figures.unitsInPlacedOrders) {

@@ -59,7 +59,8 @@ export async function startShop(options: ShopOptions = {}): Promise<Shop> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'salescale-chaos-data-'));
   await runMigrations(postgres.url);
   const env: Record<string, string> = {
-    NODE_ENV: 'production',
+    // Not production: the test payment provider (tok_ok) is refused there, and shoppers pay with it.
+    NODE_ENV: 'test',
     DATABASE_URL: postgres.url,
     REDIS_URL: redis.url,
     REDIS_PREFIX: 'chaos',
