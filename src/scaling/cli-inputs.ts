@@ -10,6 +10,8 @@ import type { SaleEvent, SaleEventInput } from './forecast/events.ts';
 import { parseSaleEvents, parseSaleEventsJson } from './forecast/events.ts';
 import type { ForecastOptions } from './forecast/forecast.ts';
 import { forecastWithSelection, requireWeeklyHistory, selectModel } from './forecast/model-selection.ts';
+import type { SeriesCalendar } from './forecast/holidays.ts';
+import { createHolidayPredicate } from './forecast/holidays.ts';
 import { applyUpliftCurves, learnUpliftCurves, parseEventsCsv } from './forecast/uplift.ts';
 
 /** Optional data sources injected by the main CLI (database access lives outside the toolkit). */
@@ -29,6 +31,7 @@ export interface CommonOptions {
   eventsFile?: string;
   eventsCsv?: string;
   quantile?: string;
+  country?: string;
   db: boolean;
   tz: string;
   baseRps: string;
@@ -139,13 +142,13 @@ export interface LearnedBase {
 }
 
 /** Learned base traffic: the history's own hours, then the cross-validated model set's forecast up to `to`. */
-export function learnBase(history: readonly HourlyPoint[], to: Date, quantile: number): LearnedBase {
+export function learnBase(history: readonly HourlyPoint[], to: Date, quantile: number, calendar?: SeriesCalendar): LearnedBase {
   requireWeeklyHistory(history.length);
   const last = history[history.length - 1].hour.getTime();
   const horizon = Math.max(1, Math.ceil((to.getTime() - last) / 3_600_000));
   const y = history.map((p) => p.requests);
-  const selection = selectModel(y);
-  const f = forecastWithSelection(y, selection, horizon, [quantile]);
+  const selection = selectModel(y, { calendar });
+  const f = forecastWithSelection(y, selection, horizon, [quantile], { calendar });
   const upper = f.quantiles.get(quantile) as number[];
   // Hours the history covers are what was observed; the forecast starts after them.
   const mean = new Map<number, number>(history.map((p) => [p.hour.getTime(), p.requests / 3600]));
@@ -164,8 +167,9 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   const { from, to, focus } = resolveWindow(o, resolved.events);
   const history = await loadHistory(o, deps);
   const quantile = parseQuantile(o.quantile, defaultQuantile ?? 0.9);
-  const learned = history ? learnBase(history, to, quantile) : undefined;
-  const events = history ? applyUpliftCurves(resolved.events, learnUpliftCurves(history, resolved.events), history[history.length - 1].hour) : resolved.events.map((e) => ({ ...e, source: e.source ?? `${resolved.source}: ×${e.trafficMultiplier}` }));
+  const calendar = history && o.country ? { startMs: history[0].hour.getTime(), isHoliday: createHolidayPredicate(o.country, o.tz) } : undefined;
+  const learned = history ? learnBase(history, to, quantile, calendar) : undefined;
+  const events = history ? applyUpliftCurves(resolved.events, learnUpliftCurves(history, resolved.events), history[history.length - 1].hour, o.eventsFile || (o.db && resolved.source.startsWith('database')) ? `multiplier from ${resolved.source}` : 'seed multiplier') : resolved.events.map((e) => ({ ...e, source: e.source ?? `${resolved.source}: ×${e.trafficMultiplier}` }));
   const forecast: Partial<ForecastOptions> = {
     baseRequestsPerSecond: requirePositive(toNumber(o.baseRps, '--base-rps'), '--base-rps'),
     timeZone: o.tz,

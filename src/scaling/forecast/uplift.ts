@@ -66,10 +66,10 @@ export function learnUpliftCurves(history: readonly HourlyPoint[], events: reado
  * Upcoming events (those not over before `historyEnd`) with the learned curve of their kind where one
  * exists; `source` says which was used.
  */
-export function applyUpliftCurves(events: readonly SaleEvent[], curves: ReadonlyMap<string, UpliftCurve>, historyEnd: Date): SaleEvent[] {
+export function applyUpliftCurves(events: readonly SaleEvent[], curves: ReadonlyMap<string, UpliftCurve>, historyEnd: Date, fallback = 'seed multiplier'): SaleEvent[] {
   return events.map((e) => {
     const curve = curves.get(e.kind ?? getEventKind(e.name));
-    if (!curve || e.endsAt.getTime() <= historyEnd.getTime()) return { ...e, source: e.source ?? `seed multiplier ×${e.trafficMultiplier}` };
+    if (!curve || e.endsAt.getTime() <= historyEnd.getTime()) return { ...e, source: e.source ?? `${fallback} ×${e.trafficMultiplier} (no past event of kind "${e.kind ?? getEventKind(e.name)}" in the history)` };
     const peak = Math.max(...curve.multipliers);
     return { ...e, curve: curve.multipliers, trafficMultiplier: peak, source: `learned from ${curve.learnedFrom.length} past event(s): ${curve.learnedFrom.join(', ')} (peak ×${peak.toFixed(2)})` };
   });
