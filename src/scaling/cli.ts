@@ -14,6 +14,7 @@ import { loadPricing } from './cost/pricing.ts';
 import { CLOUD_PROVIDERS, PROVIDER_SETUPS, compareProviders, loadProviderPricing } from './cost/providers.ts';
 import { ScalingInputError } from './errors.ts';
 import { runBacktest } from './forecast/backtest.ts';
+import { createHolidayPredicate } from './forecast/holidays.ts';
 import { forecastHourly } from './forecast/forecast.ts';
 import { buildForecastChartSpec } from './report/forecast-chart.ts';
 import { formatMoney, renderTable } from './report/table.ts';
@@ -47,6 +48,7 @@ function addCommon(cmd: Command): Command {
     .option('--events-file <path>', 'sale events JSON ([{name, startsAt, endsAt, trafficMultiplier, rampUpMinutes?, decayMinutes?}])')
     .option('--events-csv <path>', 'sale events CSV (name,start,end,kind): past ones teach the uplift of their kind, upcoming ones get it')
     .option('--quantile <q>', 'forecast quantile for sizing and the band (needs --history or --learn)')
+    .option('--country <code>', 'public holidays of this country (date-holidays code: US, GB, DE, DE-BY, …) as flags for the learned model')
     .option('--no-db', 'ignore the database sale_events even when available')
     .option('--tz <iana>', 'shop time zone for the weekly pattern and events', 'UTC')
     .option('--base-rps <n>', 'requests/s at pattern multiplier 1.0', '100')
@@ -348,9 +350,11 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--held-out-weeks <n>', 'weeks held out (one fold each)', '4')
     .option('--quantile <q>', 'quantile whose coverage is reported', '0.9')
     .option('--candidates', 'also print every candidate per fold')
+    .option('--country <code>', 'public holidays of this country (date-holidays code) as flags')
+    .option('--tz <iana>', 'time zone in which the history\'s hours are read for holidays', 'UTC')
     .option('--json', 'print JSON');
   backtestCmd.action(
-    guarded(async (o: { history?: string; learn?: boolean; dataset?: string; heldOutWeeks: string; quantile: string; candidates?: boolean; json?: boolean }) => {
+    guarded(async (o: { history?: string; learn?: boolean; dataset?: string; heldOutWeeks: string; quantile: string; candidates?: boolean; country?: string; tz: string; json?: boolean }) => {
       const heldOutWeeks = toNumber(o.heldOutWeeks, '--held-out-weeks');
       const quantile = parseQuantile(o.quantile);
       const history = await loadHistory(o, deps);
@@ -361,7 +365,11 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         else if (TEST_DATASETS[o.dataset]) sets = [[o.dataset, getTestDataset(o.dataset)]];
         else throw new ScalingInputError('INVALID_OPTION', `--dataset: unknown dataset "${o.dataset}" (known: ${[...Object.keys(REAL_DATASETS), ...Object.keys(TEST_DATASETS)].join(', ')})`);
       } else sets = Object.keys(REAL_DATASETS).map((n) => [n, getRealDataset(n as keyof typeof REAL_DATASETS)]);
-      const results = sets.map(([name, series]) => ({ dataset: name, ...runBacktest(series, { heldOutWeeks, quantile }) }));
+      const isHoliday = o.country ? createHolidayPredicate(o.country, o.tz) : undefined;
+      const results = sets.map(([name, series]) => ({
+        dataset: name,
+        ...runBacktest(series, { heldOutWeeks, quantile, selection: isHoliday && series.length > 0 ? { calendar: { startMs: series[0].hour.getTime(), isHoliday } } : undefined }),
+      }));
       if (o.json) return write(backtestCmd, JSON.stringify(results, null, 2));
       write(backtestCmd, `Backtest: ${heldOutWeeks} held-out week(s), rolling origin, 168 h ahead; model chosen by cross-validation on the weeks before each one\n`);
       for (const r of results) {

@@ -20,6 +20,8 @@ import { getMae, getSeasonalNaiveScale, getSmape } from './metrics.ts';
 import { WEEK } from './seasonal-models.ts';
 import type { TransformName } from './transforms.ts';
 import { createTransform } from './transforms.ts';
+import type { SeriesCalendar } from './holidays.ts';
+import { applyHolidayEffect, learnHolidayEffect } from './holidays.ts';
 
 /** Options of the cross-validation. */
 export interface SelectionOptions {
@@ -31,6 +33,8 @@ export interface SelectionOptions {
   pool: number;
   /** A candidate (or combination) may not exceed this × seasonal naive's MASE on any fold. @defaultValue 1.1 */
   maxFoldRatio: number;
+  /** Holidays (`--country`): their learned effect is applied when it does not hurt in validation. */
+  calendar?: SeriesCalendar;
   /** Limit the candidate models (ids as in `getCandidateModels`). */
   models?: readonly string[];
 }
@@ -57,6 +61,8 @@ export interface ChosenModel {
   members: { name: string; weight: number }[];
   /** Level correction: mean log error over the last `hours` before the origin, decaying by φ per hour; null when it did not help. */
   correction: { phi: number; hours: number } | null;
+  /** Holiday effect by hour of day (log scale) learned from the whole history; null when not used. */
+  holidayEffect: number[] | null;
   mase: number[];
   meanMase: number;
 }
@@ -247,6 +253,24 @@ export function selectModel(y: readonly number[], options: Partial<SelectionOpti
       }
     }
   }
+  // Holidays: the effect learned from the data before each fold, applied to the fold's holiday hours;
+  // kept unless it raises the validation MASE.
+  let holidayEffect: number[] | null = null;
+  if (o.calendar) {
+    const calendar = o.calendar;
+    const effects = foldStarts.map((s) => learnHolidayEffect(y.slice(0, s), calendar));
+    const adjusted = finalFolds.map((f, k) => {
+      const e = effects[k];
+      return e ? applyHolidayEffect(f, foldStarts[k], e, calendar) : f;
+    });
+    const before = mean(finalFolds.map((f, k) => maseOf(f, k)));
+    const after = mean(adjusted.map((f, k) => maseOf(f, k)));
+    const full = learnHolidayEffect(y, calendar);
+    if (full && after <= before) {
+      holidayEffect = full;
+      finalFolds = adjusted;
+    }
+  }
   const chosenMase = finalFolds.map((f, k) => maseOf(f, k));
   const describe = chosenMembers.length === 1 ? candidates[chosenMembers[0].i].name : `combination of ${chosenMembers.map((m) => `${candidates[m.i].name} (${m.weight.toFixed(2)})`).join(', ')}`;
   const errorsByDay: number[][] = Array.from({ length: 7 }, () => []);
@@ -259,9 +283,10 @@ export function selectModel(y: readonly number[], options: Partial<SelectionOpti
     candidates,
     seasonalNaive: { mase: snMase, meanMase: sn.meanMase },
     chosen: {
-      name: `${describe}${correction ? ` + level correction (last ${correction.hours} h, φ = ${correction.phi})` : ''}`,
+      name: `${describe}${correction ? ` + level correction (last ${correction.hours} h, φ = ${correction.phi})` : ''}${holidayEffect ? ' + holiday effect' : ''}`,
       members: chosenMembers.map((m) => ({ name: candidates[m.i].name, weight: m.weight })),
       correction,
+      holidayEffect,
       mase: chosenMase,
       meanMase: mean(chosenMase),
     },
@@ -293,6 +318,7 @@ export function forecastWithSelection(y: readonly number[], selection: ModelSele
     // The residual: the last validation fold's forecast against the last hours of the history.
     point = applyCorrection(point, getEndResidual(y, y.length, selection.lastFoldForecast, c.hours), c.phi);
   }
+  if (selection.chosen.holidayEffect && o.calendar) point = applyHolidayEffect(point, y.length, selection.chosen.holidayEffect, o.calendar);
   const q = new Map<number, number[]>();
   for (const level of quantiles) {
     // The larger of the day's and the whole week's error quantile: validation errors are a little
