@@ -117,7 +117,11 @@ function scaleSet(spec: DeploymentSpec, role: 'web' | 'worker', n: Names): Obj {
     name: 'ipconfig',
     properties: {
       subnet: { id: subnet },
-      ...(role === 'web' ? { loadBalancerBackendAddressPools: [{ id: `[${id('Microsoft.Network/loadBalancers/backendAddressPools', n.lb, 'web')}]` }] } : {}),
+      // Every instance is in the 'outbound' pool (SNAT for image pulls and packages); web instances also serve in 'web'.
+      loadBalancerBackendAddressPools: [
+        ...(role === 'web' ? [{ id: `[${id('Microsoft.Network/loadBalancers/backendAddressPools', n.lb, 'web')}]` }] : []),
+        { id: `[${id('Microsoft.Network/loadBalancers/backendAddressPools', n.lb, 'outbound')}]` },
+      ],
     },
   };
   return res(
@@ -176,7 +180,7 @@ function scaleSet(spec: DeploymentSpec, role: 'web' | 'worker', n: Names): Obj {
     },
     [
       `[${id('Microsoft.Network/virtualNetworks', n.vnet)}]`,
-      ...(role === 'web' ? [`[${id('Microsoft.Network/loadBalancers', n.lb)}]`] : []),
+      `[${id('Microsoft.Network/loadBalancers', n.lb)}]`,
       `[${id('Microsoft.DBforPostgreSQL/flexibleServers', n.replica)}]`,
       `[${id('Microsoft.Cache/redis', n.queue)}]`,
       `[${id('Microsoft.Cache/redis', n.cache)}]`,
@@ -313,7 +317,7 @@ export function buildArmTemplate(spec: DeploymentSpec, schedule: PrescaleSchedul
         sku: { name: 'Standard' },
         properties: {
           frontendIPConfigurations: [{ name: 'public', properties: { publicIPAddress: { id: `[${id('Microsoft.Network/publicIPAddresses', n.pip)}]` } } }],
-          backendAddressPools: [{ name: 'web' }],
+          backendAddressPools: [{ name: 'web' }, { name: 'outbound' }],
           probes: [{ name: 'ready', properties: { protocol: 'Http', port: spec.web.port, requestPath: readiness.path, intervalInSeconds: readiness.periodSeconds, numberOfProbes: readiness.failureThreshold, probeThreshold: readiness.successThreshold } }],
           loadBalancingRules: [
             {
@@ -337,7 +341,7 @@ export function buildArmTemplate(spec: DeploymentSpec, schedule: PrescaleSchedul
               properties: {
                 protocol: 'All',
                 frontendIPConfigurations: [{ id: `[${id('Microsoft.Network/loadBalancers/frontendIPConfigurations', n.lb, 'public')}]` }],
-                backendAddressPool: { id: `[${id('Microsoft.Network/loadBalancers/backendAddressPools', n.lb, 'web')}]` },
+                backendAddressPool: { id: `[${id('Microsoft.Network/loadBalancers/backendAddressPools', n.lb, 'outbound')}]` },
               },
             },
           ],
