@@ -953,6 +953,46 @@ resource "google_monitoring_alert_policy" "high_checkout_rate" {
   notification_channels = google_monitoring_notification_channel.email[*].id
 }
 
+resource "google_monitoring_alert_policy" "waiting_room_long_wait" {
+  display_name = "WaitingRoomLongWait (warning)"
+  combiner = "OR"
+  severity = "WARNING"
+  conditions {
+    display_name = "Waiting-room wait p95 > 10 minutes over 10 minutes, for 5 minutes"
+    condition_prometheus_query_language {
+      query = "histogram_quantile(0.95, sum by (le, sale_event) (rate(salescale_waiting_room_wait_seconds_bucket[10m]))) > 600"
+      duration = "300s"
+      evaluation_interval = "60s"
+      alert_rule = "WaitingRoomLongWait"
+    }
+  }
+  documentation {
+    content = "Waiting-room wait p95 > 10 minutes over 10 minutes, for 5 minutes. Action: scale_up."
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
+resource "google_monitoring_alert_policy" "waiting_room_admission_stalled" {
+  display_name = "WaitingRoomAdmissionStalled (critical)"
+  combiner = "OR"
+  severity = "CRITICAL"
+  conditions {
+    display_name = "Waiting room not admitting for 2 minutes while visitors wait and stock is left"
+    condition_prometheus_query_language {
+      query = "max by (sale_event) (salescale_waiting_room_queue_length) > 0 and on (sale_event) max by (sale_event) (salescale_waiting_room_admission_rate) > 0 and on (sale_event) max by (sale_event) (salescale_waiting_room_sold_out) == 0 and on (sale_event) (sum by (sale_event) (increase(salescale_waiting_room_admitted_total[2m])) or max by (sale_event) (salescale_waiting_room_queue_length) * 0) == 0"
+      duration = "120s"
+      evaluation_interval = "60s"
+      alert_rule = "WaitingRoomAdmissionStalled"
+    }
+  }
+  documentation {
+    content = "Waiting room not admitting for 2 minutes while visitors wait and stock is left. Action: investigate."
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
 output "load_balancer_ip" {
   value = google_compute_global_address.web.address
 }
