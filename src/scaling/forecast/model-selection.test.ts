@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { getRealDataset } from '../test-data/real-datasets.ts';
 import { runBacktest } from './backtest.ts';
 import { getMae, getMase } from './metrics.ts';
+import { forecastMstlEts } from './mstl-ets.ts';
 import { forecastWithSelection, getQuantile, selectModel } from './model-selection.ts';
 import { WEEK, forecastSeasonalNaive, forecastWeekAverage } from './seasonal-models.ts';
 import { getGuerreroLambda } from './transforms.ts';
@@ -23,6 +24,16 @@ describe('numerical pieces against R', () => {
     const f = forecastSeasonalNaive(train, WEEK, WEEK);
     assert.ok(Math.abs(getMae(test, f) - R.atlSnaiveTestMae) < 1e-6);
     assert.ok(Math.abs(getMase(test, f, train, WEEK) - R.atlSnaiveTestMase) < 1e-6);
+  });
+});
+
+describe('MSTL + ETS (augurs) against R', () => {
+  it("forecasts Taylor's last six weeks (log) as R's forecast(mstl(x), method = 'ets') does, within 0.1 %", () => {
+    const ref = JSON.parse(readFileSync(new URL('./r-mstl-ets.fixture.json', import.meta.url), 'utf8')) as { mean: number[] };
+    const z = getRealDataset('taylor-electricity').map((p) => Math.log1p(p.requests));
+    const f = forecastMstlEts(z, 48);
+    assert.ok(f);
+    for (const [i, v] of f.entries()) assert.ok(Math.abs(Math.expm1(v) / Math.expm1(ref.mean[i]) - 1) < 1e-3, `hour ${i}: ${v} vs R ${ref.mean[i]}`);
   });
 });
 

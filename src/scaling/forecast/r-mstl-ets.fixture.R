@@ -1,0 +1,7 @@
+suppressMessages(library(forecast))
+d <- read.csv("src/scaling/test-data/real/taylor-electricity.csv")
+z <- log1p(d$requests)
+z <- tail(z, 6 * 168)
+x <- msts(z, seasonal.periods = c(24, 168))
+fc <- forecast(mstl(x), method = "ets", h = 48)
+cat(sprintf('{ "generatedBy": "%s, forecast %s: forecast(mstl(msts(tail(log1p(taylor hourly), 1008), c(24, 168))), method = \\"ets\\", h = 48)", "mean": [%s] }\n', R.version.string, packageVersion("forecast"), paste(sprintf("%.8f", as.numeric(fc$mean)), collapse = ", ")))
