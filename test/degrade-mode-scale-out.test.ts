@@ -133,6 +133,9 @@ describe('degrade mode forced by an admin, followed by every instance (real sock
     });
     assert.equal(placed.status, 201, JSON.stringify(placed.body));
     assert.equal(placed.body.totalCents, 1800);
+    // The follow-ups (confirmation, analytics, stock sync) start once the order is paid.
+    const paid = await request(`${a.url}/api/v1/orders/${placed.body.id}/pay`, { method: 'POST', headers: { cookie: cookie! }, body: { token: 'tok_ok' } });
+    assert.equal(paid.status, 200, JSON.stringify(paid.body));
     const queues = await fixture.inspect();
     // Any state: the 1 s stock job may already have run.
     const delayedJob = (queue: 'email' | 'notifications' | 'inventory', name: string) =>

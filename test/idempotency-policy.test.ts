@@ -45,7 +45,7 @@ describe('Idempotency-Key policy of POST /api/v1/orders (real PostgreSQL and Red
     assert.equal((await order('retry-json', good)).statusCode, 201);
 
     const before = await ordersOf();
-    for (const headers of [{}, { cookie: 'salescale_sid=forged' }]) {
+    for (const headers of [{}, { cookie: 'salescale_sid=forged' }] as Record<string, string>[]) {
       const unauthenticated = await order('retry-401', good, headers);
       assert.equal(unauthenticated.statusCode, 401, unauthenticated.body);
     }

@@ -108,7 +108,10 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
         concurrency: config.queues.concurrency[queue],
         lockDuration: config.queues.lockDurationMs,
         stalledInterval: config.queues.lockDurationMs,
-        maxStalledCount: 2,
+        // A job whose worker died under it is delivered once more; a second stall fails it, visibly (failed
+        // state, dead letter, `queue_jobs_processed_total{status="failed"}`): a job that kills its worker twice
+        // is poison, and must not take a third one down.
+        maxStalledCount: 1,
         telemetry: queueTelemetry(),
       },
     );

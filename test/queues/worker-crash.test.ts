@@ -48,6 +48,36 @@ describe('worker crash in the middle of a job', () => {
     await second.stop();
   });
 
+  it('fails a job that stalls a second time, visibly: failed state and a dead letter, no email', async () => {
+    const queues = await f.inspect();
+    let held = smtp.holdNext();
+    const first = await f.startWorker();
+    const jobId = await writeWelcome('poison@example.com');
+    await held;
+    await first.stop('SIGKILL');
+    // The first stall: delivered once more, and its worker dies under it too.
+    held = smtp.holdNext();
+    const second = await f.startWorker();
+    await held;
+    await second.stop('SIGKILL');
+    const third = await f.startWorker();
+    try {
+      await waitFor('the job to fail', async () => (await queues.get('email').getJob(jobId))?.failedReason, 60_000);
+      const job = await queues.get('email').getJob(jobId);
+      assert.equal(await job?.getState(), 'failed');
+      assert.match(String(job?.failedReason), /stalled more than allowable limit/);
+      const letters = await waitFor('the dead letter', async () => {
+        const { rows } = await f.db.pools.primary.query('SELECT failed_reason FROM dead_letters WHERE job_id = $1', [jobId]);
+        return rows[0];
+      });
+      assert.match(letters.failed_reason, /stalled/);
+      assert.equal(acceptedFor(jobId).length, 0, 'never sent');
+      assert.equal(receivedFor(jobId).length, 2, 'two deliveries, no third');
+    } finally {
+      await third.stop();
+    }
+  });
+
   it('skips the send when a job is re-delivered while its first, stalled delivery is still finishing', async () => {
     const queues = await f.inspect();
     const held = smtp.holdNext();
