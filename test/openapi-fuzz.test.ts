@@ -194,6 +194,19 @@ describe('fuzzing every operation of the OpenAPI document', () => {
     assert.ok(operations.length >= 30, `${operations.length} operations`);
   });
 
+  it('refuses unknown query parameters, prototype keys included, on every operation', async () => {
+    for (const op of operations) {
+      const path = op.path.replace(/\{[^}]+\}/g, '1');
+      const headers = op.path.startsWith('/api/v1/admin') ? t.admin : { cookie };
+      for (const query of ['unknownParam=1', '__proto__[x]=1', 'constructor[prototype][x]=1']) {
+        const reply = await t.app.inject({ method: op.method as 'GET', url: `${path}?${query}`, headers });
+        assert.equal(reply.statusCode, 400, `${op.method} ${path}?${query}: ${reply.body}`);
+        assert.equal(reply.json().error.code, 'VALIDATION_FAILED');
+        if (!op.body) assert.equal(reply.json().error.details.in, 'querystring', `${op.method} ${path}`);
+      }
+    }
+  });
+
   it('answers every hostile request below 500, with a documented status and the error shape', async () => {
     const auth = fc.constantFrom<Record<string, string>>({}, t.admin, { cookie }, { authorization: 'Bearer wrong-token-0123456789' }, { cookie: 'salescale_sid=forged' }, { authorization: 'Basic Zm9vOmJhcg==' });
     const statuses = new Map<number, number>();
