@@ -1,7 +1,8 @@
 /**
  * The Grafana dashboard (deploy/grafana/salescale-dashboard.json) as code, over the same metric
  * names as the alert rules: latency percentiles, error rate, throughput, DB pool and query time,
- * queue depth, checkout rate and cart abandonment, active users, degrade mode, instances, process.
+ * queue depth, checkout rate and cart abandonment, active users, degrade mode, instances, process,
+ * the waiting room.
  */
 
 // Grafana's variable syntax, not a template literal.
@@ -204,6 +205,43 @@ const ROWS: { title: string; panels: PanelSpec[] }[] = [
         title: 'Outbox backlog',
         unit: 'short',
         targets: [{ expr: 'max(outbox_unrelayed_rows)', legend: 'unrelayed rows' }],
+      },
+    ],
+  },
+  {
+    title: 'Waiting room',
+    panels: [
+      {
+        title: 'Visitors in line',
+        unit: 'short',
+        description: 'Cluster-wide; every instance reports the same figure',
+        targets: [{ expr: 'max by (sale_event) (salescale_waiting_room_queue_length)', legend: 'sale {{sale_event}}' }],
+      },
+      {
+        title: 'Admissions per second (achieved vs set)',
+        unit: 'short',
+        targets: [
+          { expr: `sum by (sale_event) (rate(salescale_waiting_room_admitted_total[${RATE}]))`, legend: 'admitted, sale {{sale_event}}' },
+          { expr: 'max by (sale_event) (salescale_waiting_room_admission_rate)', legend: 'set, sale {{sale_event}}' },
+        ],
+      },
+      {
+        title: 'Wait before admission (p50, p95)',
+        unit: 's',
+        thresholds: [600],
+        description: 'WaitingRoomLongWait fires above 10 minutes (p95)',
+        targets: [0.5, 0.95].map((q) => ({
+          expr: `histogram_quantile(${q}, sum by (le) (rate(salescale_waiting_room_wait_seconds_bucket[${RATE}])))`,
+          legend: `p${q * 100}`,
+        })),
+      },
+      {
+        title: 'Passes used, checkouts refused (per minute)',
+        unit: 'short',
+        targets: [
+          { expr: 'sum(rate(salescale_waiting_room_passes_used_total[5m])) * 60', legend: 'passes used' },
+          { expr: 'sum by (code) (rate(salescale_waiting_room_checkouts_refused_total[5m])) * 60', legend: 'refused {{code}}' },
+        ],
       },
     ],
   },
