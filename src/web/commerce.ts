@@ -7,6 +7,7 @@ import { createCustomerService, createLoginGuard, createSessionStore, Customer, 
 import { createStockGate, createStockView, type StockGate } from '../modules/inventory/index.ts';
 import {
   checkoutMetricsFor,
+  createGuestOrderLinks,
   createOrderBatcher,
   createOrderLifecycleRepository,
   createOrderService,
@@ -90,6 +91,7 @@ export function createCommerce(deps: CommerceDeps) {
   });
   const cartStore = createCartStore({ redis: deps.redis, prefix: config.redis.prefix, ttlS: config.checkout.cart.ttlS, abandonedAfterS: config.checkout.cart.abandonedAfterS });
   const cart = createCartService({ store: cartStore, catalog: deps.catalog });
+  const guestLinks = createGuestOrderLinks(config.secrets.sessionSecret);
   const guests = createGuestCookies({ secret: config.secrets.sessionSecret, secure: config.isProduction, ttlS: config.checkout.cart.ttlS });
   const checkoutMetrics = checkoutMetricsFor(deps.metrics.registry, cartStore);
   const payment = { windowS: config.payments.windowS, provider: config.payments.provider };
@@ -141,8 +143,14 @@ export function createCommerce(deps: CommerceDeps) {
       }),
     );
     await api.register(cartRoutes(cart, guests));
-    await api.register(orderRoutes({ orders, cart, idempotency, admission: deps.admission }));
-    await api.register(paymentRoutes({ payments, provider }));
+    await api.register(orderRoutes({
+        orders,
+        cart,
+        idempotency,
+        admission: deps.admission,
+        guests: { cookies: guests, customerIdFor: (email) => customers.guestId(email), links: guestLinks },
+      }));
+    await api.register(paymentRoutes({ payments, provider, guestLinks }));
   };
   const adminRoutes: FastifyPluginAsync = async (admin) => {
     await admin.register(orderAdminRoutes(orders));

@@ -23,11 +23,20 @@ export function createCustomersRepository() {
       });
     },
 
+    /** The guest record of an email (created on first use): what a guest's orders and caps hang on. */
+    async upsertGuest(db: Db, email: string): Promise<number> {
+      const result = await db.execute<{ id: string }>(sql`
+        insert into ${customers} (email, name, password_hash, guest) values (${email}, 'Guest', '', true)
+        on conflict (lower(email)) where guest do update set updated_at = now()
+        returning id`);
+      return Number(result.rows[0]!.id);
+    },
+
     async findByEmail(db: Db, email: string): Promise<(CustomerRow & { passwordHash: string }) | undefined> {
       const rows = await db
         .select({ ...columns, passwordHash: customers.passwordHash })
         .from(customers)
-        .where(sql`lower(${customers.email}) = lower(${email})`);
+        .where(sql`lower(${customers.email}) = lower(${email}) and not ${customers.guest}`);
       return rows[0];
     },
 

@@ -62,6 +62,9 @@ export function createCustomerService(deps: CustomerServiceDeps) {
       return { customer: toCustomer(row), sessionId: await deps.sessions.create(row.id) };
     },
 
+    /** The guest record for a guest checkout's email (one per email, never signs in). */
+    guestId: (email: string) => repo.upsertGuest(deps.db.primary, email.trim()),
+
     async logout(sessionId: string | undefined): Promise<void> {
       if (sessionId !== undefined) await deps.sessions.destroy(sessionId);
     },

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 export const customers = pgTable(
   'customers',
@@ -12,6 +12,13 @@ export const customers = pgTable(
     passwordHash: text('password_hash').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** A guest who checked out with an email and no account: never signs in. */
+    guest: boolean('guest').notNull().default(false),
   },
-  (t) => [uniqueIndex('customers_email_lower_idx').on(sql`lower(${t.email})`), check('customers_email_shape', sql`position('@' in ${t.email}) > 1`)],
+  (t) => [
+    uniqueIndex('customers_email_lower_idx').on(sql`lower(${t.email})`).where(sql`not ${t.guest}`),
+    // Guest checkout: one guest record per email (caps count per email), apart from any account with it.
+    uniqueIndex('customers_guest_email_lower_idx').on(sql`lower(${t.email})`).where(sql`${t.guest}`),
+    check('customers_email_shape', sql`position('@' in ${t.email}) > 1`),
+  ],
 );

@@ -7,6 +7,7 @@ export { checkoutMetricsFor, type CheckoutMetrics } from './orders.metrics.ts';
 export { orderProcessors, type OrderJob } from './orders.processors.ts';
 export { createOrdersRepository, type OrdersRepository } from './orders.repository.ts';
 export { orderAdminRoutes, orderRoutes, type CheckoutAdmission } from './orders.routes.ts';
-export { Order } from './orders.schemas.ts';
+export { GuestOrderParams, Order } from './orders.schemas.ts';
 export { createOrderService, normalizeLines, type OrderService, type StockHints } from './orders.service.ts';
 export * from './orders.tables.ts';
+export { createGuestOrderLinks, type GuestOrderLinks } from './guest-links.ts';

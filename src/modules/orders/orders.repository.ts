@@ -230,6 +230,15 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
 
     find,
 
+    async findGuest(db: Db, id: number): Promise<Order | undefined> {
+      const rows = await db
+        .select(orderColumns)
+        .from(orders)
+        .innerJoin(customers, eq(customers.id, orders.customerId))
+        .where(and(eq(orders.id, id), eq(customers.guest, true)));
+      return rows[0] ? (await toOrders(db, [rows[0]]))[0] : undefined;
+    },
+
     async findByIdempotencyKey(db: Db, customerId: number, key: string): Promise<Order | undefined> {
       const rows = await db
         .select({ id: orders.id })

@@ -5,10 +5,11 @@ import type { IdempotencyStore } from '../../platform/idempotency/idempotency-st
 import { createIdCursor } from '../../shared/cursor.ts';
 import { fingerprintOf, idempotent } from '../../web/http/idempotent.ts';
 import { IdParams, errorResponses } from '../../web/http/schemas.ts';
-import type { CartService } from '../cart/index.ts';
+import type { CartOwner, CartService, GuestCookies } from '../cart/index.ts';
+import type { GuestOrderLinks } from './guest-links.ts';
 import { requireCustomer } from '../customers/index.ts';
-import { EmptyCartError, IdempotencyKeyRequiredError, InvalidCursorError } from './orders.errors.ts';
-import { AdminOrdersQuery, CreateOrderBody, IdempotencyHeaders, ListOrdersQuery, OrderPage } from './orders.schemas.ts';
+import { EmptyCartError, IdempotencyKeyRequiredError, InvalidCursorError, OrderNotFoundError } from './orders.errors.ts';
+import { AdminOrdersQuery, CreateOrderBody, GuestOrderParams, IdempotencyHeaders, ListOrdersQuery, OrderPage } from './orders.schemas.ts';
 import type { OrderService } from './orders.service.ts';
 
 /** Orders are listed newest first: the cursor names the oldest order of the page. */
@@ -36,6 +37,8 @@ export interface OrderRoutesDeps {
   cart: CartService;
   idempotency: IdempotencyStore;
   admission?: CheckoutAdmission;
+  /** Guest checkout: the guest cart's cookie, the guest record of an email, the order links. */
+  guests?: { cookies: GuestCookies; customerIdFor(email: string): Promise<number>; links: GuestOrderLinks };
 }
 
 /** The signed-in customer's orders: POST/GET /orders, GET /orders/:id, POST /orders/:id/cancel. */
@@ -51,29 +54,48 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
         schema: {
           tags,
           description:
-            'Places an order from `items`, or from the cart when `items` is absent (send `{}`). Requires an `Idempotency-Key` header: a retry with the same key and body replays the first response with `Idempotent-Replayed: true`.',
+            'Places an order from `items`, or from the cart when `items` is absent (send `{}`). Requires an `Idempotency-Key` header: a retry with the same key and body replays the first response with `Idempotent-Replayed: true`. Not signed in: a guest checkout with `email` (and the guest cart); the reply carries `accessToken` for /guest-orders/:token.',
           headers: IdempotencyHeaders,
           body: CreateOrderBody,
           response: { 201: Type.Ref('Order'), ...errorResponses(400, 401, 409, 422, 429, 503) },
         },
       },
       async (request, reply) => {
-        const customerId = requireCustomer(request);
+        // Signed in: the account's order. Otherwise a guest checkout with an email (and the guest cart).
+        const guestEmail = request.customerId === undefined && deps.guests ? request.body.email?.toLowerCase() : undefined;
+        if (guestEmail === undefined) requireCustomer(request);
+        const cartOwner: CartOwner | undefined = request.customerId ?? deps.guests?.cookies.read(request);
         const key = request.headers['idempotency-key'];
         if (key === undefined) throw new IdempotencyKeyRequiredError();
         const explicit = request.body.items;
+        const cartLines = async () => (cartOwner === undefined ? [] : cart.lines(cartOwner));
         const fingerprint = fingerprintOf(explicit ? explicit.map((line) => [line.productId, line.quantity]) : 'cart');
         const knownRefusal = explicit ? () => orders.refuseFromMemory(explicit) : undefined;
-        if (deps.admission?.active()) deps.admission.check(request, (explicit ?? (await cart.lines(customerId))).map((line) => line.productId));
-        return idempotent(deps.idempotency, request, reply, { scope: `customer:${customerId}`, key, fingerprint, knownRefusal }, async () => {
-          const lines = explicit ?? (await cart.lines(customerId));
+        if (deps.admission?.active()) deps.admission.check(request, (explicit ?? (await cartLines())).map((line) => line.productId));
+        const scope = guestEmail === undefined ? `customer:${request.customerId}` : `guest:${guestEmail}`;
+        return idempotent(deps.idempotency, request, reply, { scope, key, fingerprint, knownRefusal }, async () => {
+          const lines = explicit ?? (await cartLines());
           if (lines.length === 0) throw new EmptyCartError();
+          const customerId = guestEmail === undefined ? request.customerId! : await deps.guests!.customerIdFor(guestEmail);
           const { order, replayed } = await orders.place(customerId, key, lines);
-          if (!explicit && !replayed) await cart.clear(customerId).catch((error: unknown) => request.log.warn({ err: error }, 'could not empty the ordered cart'));
-          return { status: 201, body: order, replayed };
+          if (!explicit && !replayed && cartOwner !== undefined) await cart.clear(cartOwner).catch((error: unknown) => request.log.warn({ err: error }, 'could not empty the ordered cart'));
+          const body = guestEmail === undefined ? order : { ...order, accessToken: deps.guests!.links.sign(order.id) };
+          return { status: 201, body, replayed };
         });
       },
     );
+    const links = deps.guests?.links;
+    if (links) {
+      app.get(
+        '/guest-orders/:token',
+        { schema: { tags, description: 'A guest order, by the `accessToken` its checkout answered.', params: GuestOrderParams, response: { 200: Type.Ref('Order'), ...errorResponses(400, 404) } } },
+        async (request) => {
+          const orderId = links.verify(request.params.token);
+          if (orderId === undefined) throw new OrderNotFoundError(0);
+          return orders.getGuest(orderId);
+        },
+      );
+    }
     app.get('/orders', { schema: { tags, querystring: ListOrdersQuery, response: { 200: OrderPage, ...errorResponses(400, 401) } } }, async (request) => {
       const customerId = requireCustomer(request);
       const before = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);

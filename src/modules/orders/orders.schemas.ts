@@ -42,6 +42,7 @@ export const Order = Type.Object(
     paidAt: Timestamp,
     expiredAt: Timestamp,
     payment: OrderPayment,
+    accessToken: Type.Optional(Type.String({ description: 'Guest orders only: the key of GET/POST /guest-orders/:token (keep it: it is the only way back to the order)' })),
   },
   { $id: 'Order' },
 );
@@ -50,7 +51,14 @@ export type Order = Static<typeof Order>;
 export const OrderLineInput = Type.Object({ productId: Id, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) }, { additionalProperties: false });
 
 /** `items` to order them directly; without it the signed-in customer's cart is ordered. */
-export const CreateOrderBody = Type.Object({ items: Type.Optional(Type.Array(OrderLineInput, { minItems: 1, maxItems: MAX_ORDER_LINES })) }, { additionalProperties: false });
+export const CreateOrderBody = Type.Object(
+  {
+    items: Type.Optional(Type.Array(OrderLineInput, { minItems: 1, maxItems: MAX_ORDER_LINES })),
+    email: Type.Optional(Type.String({ format: 'email', minLength: 3, maxLength: 254, description: 'Guest checkout (not signed in): where the order is confirmed; caps count per email' })),
+  },
+  { additionalProperties: false },
+);
+export const GuestOrderParams = Type.Object({ token: Type.String({ minLength: 3, maxLength: 120, pattern: '^[0-9]+\\.[A-Za-z0-9_-]+$' }) }, { additionalProperties: false });
 export type CreateOrderBody = Static<typeof CreateOrderBody>;
 
 export const IdempotencyHeaders = Type.Object({

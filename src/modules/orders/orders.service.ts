@@ -175,6 +175,13 @@ export function createOrderService(deps: OrderServiceDeps) {
       });
     },
 
+    /** A guest order (its caller proved access with a signed link); accounts' orders are not served here. */
+    async getGuest(id: number): Promise<Order> {
+      const order = await repo.findGuest(db.primary, id);
+      if (!order) throw new OrderNotFoundError(id);
+      return order;
+    },
+
     async get(customerId: number, id: number): Promise<Order> {
       const order = await repo.find(db.primary, id, customerId);
       if (!order) throw new OrderNotFoundError(id);

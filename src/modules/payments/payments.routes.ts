@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { IdParams, errorResponses } from '../../web/http/schemas.ts';
 import { requireCustomer } from '../customers/index.ts';
+import { GuestOrderParams, OrderNotFoundError, type GuestOrderLinks } from '../orders/index.ts';
 import type { PaymentProvider } from './payment-provider.ts';
 import { UnknownPaymentProviderError } from './payments.errors.ts';
 import type { PaymentService } from './payments.service.ts';
@@ -17,8 +18,30 @@ const WebhookParams = Type.Object({ provider: Type.String({ minLength: 1, maxLen
 const WebhookReply = Type.Object({ received: Type.Boolean(), outcome: Type.String() });
 
 /** The buyer's pay call and the providers' webhooks. */
-export function paymentRoutes(deps: { payments: PaymentService; provider: PaymentProvider }): FastifyPluginAsyncTypebox {
+export function paymentRoutes(deps: { payments: PaymentService; provider: PaymentProvider; guestLinks?: GuestOrderLinks }): FastifyPluginAsyncTypebox {
   return async (app) => {
+    const links = deps.guestLinks;
+    if (links) {
+      app.post(
+        '/guest-orders/:token/pay',
+        {
+          config: { rateLimit: { limiters: ['checkout'] } },
+          schema: {
+            tags: ['orders'],
+            description: 'Pays a guest order (see POST /orders/:id/pay), by the `accessToken` its checkout answered.',
+            params: GuestOrderParams,
+            headers: PayHeaders,
+            body: PayBody,
+            response: { 200: Type.Ref('Order'), ...errorResponses(400, 402, 403, 404, 409, 422, 429, 503) },
+          },
+        },
+        (request) => {
+          const orderId = links.verify(request.params.token);
+          if (orderId === undefined) throw new OrderNotFoundError(0);
+          return deps.payments.pay({ orderId, customerId: undefined, token: request.body.token, idempotencyKey: request.headers['idempotency-key'] });
+        },
+      );
+    }
     app.post(
       '/orders/:id/pay',
       {

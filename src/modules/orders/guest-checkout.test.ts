@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
+import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
+import { GUEST_COOKIE } from '../cart/index.ts';
+
+describe('guest checkout', () => {
+  let t: TestApp;
+  let productId: number;
+
+  before(async () => {
+    t = await createTestApp({ RATE_LIMIT_CHECKOUT_MAX: '10000' });
+    const product = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/products',
+      headers: t.admin,
+      payload: { sku: 'guest-1', name: 'Guest item', priceCents: 1500, available: 20, maxPerCustomer: 2 },
+    });
+    assert.equal(product.statusCode, 201, product.body);
+    productId = product.json().id;
+  });
+  after(() => t.close());
+
+  const guestCookieOf = (reply: { headers: Record<string, unknown> }) =>
+    ([] as string[]).concat((reply.headers['set-cookie'] as string | string[] | undefined) ?? []).find((c) => c.startsWith(`${GUEST_COOKIE}=`))?.split(';')[0];
+  const order = (payload: object, headers: Record<string, string> = {}) =>
+    t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': `g-${Math.random()}`, ...headers }, payload });
+
+  it('orders a guest cart with an email; each guest sees only their own order, by its signed link', async () => {
+    const added = await t.app.inject({ method: 'PUT', url: `/api/v1/cart/items/${productId}`, payload: { quantity: 1 } });
+    const cookie = guestCookieOf(added)!;
+    const a = await order({ email: 'Ann@Example.com' }, { cookie });
+    assert.equal(a.statusCode, 201, a.body);
+    assert.equal(a.json().status, 'pending_payment');
+    assert.match(a.json().accessToken, /^\d+\.[\w-]+$/);
+    assert.deepEqual((await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie } })).json().items, [], 'the guest cart was ordered');
+    const b = await order({ email: 'bob@example.com', items: [{ productId, quantity: 1 }] });
+    assert.equal(b.statusCode, 201, b.body);
+
+    const own = await t.app.inject({ method: 'GET', url: `/api/v1/guest-orders/${a.json().accessToken}` });
+    assert.equal(own.statusCode, 200);
+    assert.equal(own.json().id, a.json().id);
+    const [aId, aMac] = a.json().accessToken.split('.');
+    const [bId, bMac] = b.json().accessToken.split('.');
+    for (const token of [`${aId}.${bMac}`, `${bId}.${aMac}`, `${aId}.x${aMac.slice(1)}`, `${Number(aId) + 1}.${aMac}`]) {
+      const other = await t.app.inject({ method: 'GET', url: `/api/v1/guest-orders/${token}` });
+      assert.equal(other.statusCode, 404, token);
+      assert.equal(other.json().error.code, 'ORDER_NOT_FOUND');
+    }
+    assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/guest-orders/not-a-token' })).statusCode, 400);
+    assert.equal((await t.app.inject({ method: 'GET', url: `/api/v1/orders/${aId}`, headers: { cookie } })).statusCode, 401, 'the account routes stay for accounts');
+    // An account's order is never served through a guest link.
+    const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'acct');
+    const [session] = await mintSessionCookies(t.env, [customerId!]);
+    const mine = await order({ items: [{ productId, quantity: 1 }] }, { cookie: session! });
+    assert.equal(mine.json().accessToken, undefined);
+
+    const paid = await t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${a.json().accessToken}/pay`, payload: { token: 'tok_ok' } });
+    assert.equal(paid.statusCode, 200, paid.body);
+    assert.equal(paid.json().status, 'paid');
+    const forgedPay = await t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${bId}.${aMac}/pay`, payload: { token: 'tok_ok' } });
+    assert.equal(forgedPay.statusCode, 404);
+    assert.equal((await t.app.inject({ method: 'GET', url: `/api/v1/guest-orders/${b.json().accessToken}` })).json().status, 'pending_payment');
+  });
+
+  it('holds the per-customer cap per guest email, whatever the cookie; refuses a guest without an email', async () => {
+    const first = await order({ email: 'cap@example.com', items: [{ productId, quantity: 2 }] });
+    assert.equal(first.statusCode, 201, first.body);
+    const again = await order({ email: 'CAP@example.com', items: [{ productId, quantity: 1 }] });
+    assert.equal(again.statusCode, 409, again.body);
+    assert.equal(again.json().error.code, 'PURCHASE_LIMIT_EXCEEDED');
+    const noEmail = await order({ items: [{ productId, quantity: 1 }] });
+    assert.equal(noEmail.statusCode, 401);
+    assert.equal(noEmail.json().error.code, 'NOT_SIGNED_IN');
+    const badEmail = await order({ email: 'not-an-email', items: [{ productId, quantity: 1 }] });
+    assert.equal(badEmail.statusCode, 400);
+    assert.equal(badEmail.json().error.code, 'VALIDATION_FAILED');
+    // A guest record never signs in, and an account can still be opened with that email.
+    const login = await t.app.inject({ method: 'POST', url: '/api/v1/sessions', payload: { email: 'cap@example.com', password: 'anything at all' } });
+    assert.equal(login.statusCode, 401);
+    const register = await t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email: 'cap@example.com', password: 'a long password', name: 'Cap' } });
+    assert.equal(register.statusCode, 201, register.body);
+  });
+});

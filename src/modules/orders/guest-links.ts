@@ -1,0 +1,24 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * A guest's access to their order: `<orderId>.<HMAC-SHA256(secret, orderId)>`, given once in the
+ * checkout reply and in the confirmation link. Without it (or with another order's) a guest order is
+ * a 404 like any order that is not yours.
+ */
+export function createGuestOrderLinks(secret: string) {
+  const mac = (orderId: number) => createHmac('sha256', `guest-order:${secret}`).update(String(orderId)).digest('base64url');
+  return {
+    sign: (orderId: number) => `${orderId}.${mac(orderId)}`,
+    /** The order id a token grants, or undefined. */
+    verify(token: string): number | undefined {
+      const [id, given] = token.split('.', 2);
+      const orderId = Number(id);
+      if (!given || !Number.isSafeInteger(orderId) || orderId < 1) return undefined;
+      const expected = Buffer.from(mac(orderId));
+      const actual = Buffer.from(given);
+      return expected.length === actual.length && timingSafeEqual(expected, actual) ? orderId : undefined;
+    },
+  };
+}
+
+export type GuestOrderLinks = ReturnType<typeof createGuestOrderLinks>;
