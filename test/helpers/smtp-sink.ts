@@ -56,6 +56,9 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       });
     },
   });
+  // A client that dies mid-session (a SIGKILLed worker) resets its connection: smtp-server reports it as an
+  // 'error' event, which without a listener would crash the test process.
+  server.on('error', () => {});
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
