@@ -1,3 +1,4 @@
+import type { Job } from 'bullmq';
 import type { Database } from '../../platform/db/client.ts';
 import { enqueueInTransaction } from '../../platform/outbox/outbox.ts';
 import { jobClaims } from '../../platform/queue/queue.tables.ts';
@@ -25,24 +26,26 @@ function isOrderJob(data: unknown): data is OrderJob {
  */
 export function orderProcessors(deps: { db: Database; expiry: OrderExpiry; followUpDelays?: () => FollowUpDelays }): JobHandlers {
   const repo = createOrdersRepository();
+  const fanOut = async (job: Job) => {
+    const { orderId } = requirePayload(job, isOrderJob);
+    setSpanAttributes({ [ORDER_ATTRIBUTES.orderId]: orderId });
+    const jobId = jobIdOf(job);
+    return deps.db.primary.transaction(async (tx) => {
+      const claimed = await tx.insert(jobClaims).values({ queue: QUEUES.order, jobId }).onConflictDoNothing().returning({ jobId: jobClaims.jobId });
+      if (claimed.length === 0) return { followUps: 0 };
+      const order = await repo.loadPlaced(tx, orderId);
+      if (!order) return { followUps: 0, missing: true };
+      const ids = await enqueueInTransaction(tx, orderFollowUps(order, deps.followUpDelays?.()));
+      return { followUps: ids.length };
+    });
+  };
   return {
     [JOBS.expireOrder]: async (job, token) => {
       const { orderId } = requirePayload(job, isOrderJob);
       setSpanAttributes({ [ORDER_ATTRIBUTES.orderId]: orderId });
       return deps.expiry.runJob(job, token, orderId);
     },
-    [JOBS.orderPaid]: async (job) => {
-      const { orderId } = requirePayload(job, isOrderJob);
-      setSpanAttributes({ [ORDER_ATTRIBUTES.orderId]: orderId });
-      const jobId = jobIdOf(job);
-      return deps.db.primary.transaction(async (tx) => {
-        const claimed = await tx.insert(jobClaims).values({ queue: QUEUES.order, jobId }).onConflictDoNothing().returning({ jobId: jobClaims.jobId });
-        if (claimed.length === 0) return { followUps: 0 };
-        const order = await repo.loadPlaced(tx, orderId);
-        if (!order) return { followUps: 0, missing: true };
-        const ids = await enqueueInTransaction(tx, orderFollowUps(order, deps.followUpDelays?.()));
-        return { followUps: ids.length };
-      });
-    },
+    [JOBS.orderPaid]: fanOut,
+    [JOBS.orderPlacedLegacy]: fanOut,
   };
 }

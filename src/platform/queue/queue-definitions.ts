@@ -33,6 +33,11 @@ export const JOBS = {
   expireOrder: 'expire-order',
   /** order: fans a paid order out into its follow-ups (stock, confirmation, analytics). */
   orderPaid: 'order-paid',
+  /**
+   * order: the fan-out job of releases before payments (orders were final when placed). Rows still in
+   * the outbox at the upgrade belong to orders the migration made `paid`: handled as `order-paid`.
+   */
+  orderPlacedLegacy: 'order-placed',
   /** inventory: `{ productId, quantity }` units sold; priority 10. */
   updateStock: 'update-stock',
   /** notifications: an analytics event rolled up per hour in PostgreSQL. */
@@ -50,6 +55,7 @@ export const QUEUE_OF_JOB: Record<JobName, QueueName> = {
   'send-reservation-expired': 'email',
   'expire-order': 'order',
   'order-paid': 'order',
+  'order-placed': 'order',
   'update-stock': 'inventory',
   'update-analytics': 'notifications',
   'degrade-mode-changed': 'notifications',
