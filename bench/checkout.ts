@@ -18,9 +18,7 @@
 import { sql } from 'drizzle-orm';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
-import { createCatalogRepository } from '../src/modules/catalog/catalog.repository.ts';
-import { createStockGate } from '../src/modules/inventory/index.ts';
-import { createOrdersRepository } from '../src/modules/orders/index.ts';
+import { createInventoryRepository, createStockGate } from '../src/modules/inventory/index.ts';
 import { createDatabase, type Db } from '../src/platform/db/client.ts';
 import { insertCustomers, mintSessionCookies } from '../test/helpers/commerce.ts';
 import { startChild } from './lib.ts';
@@ -133,11 +131,11 @@ async function setUp(ctx: BenchContext, database: BenchDatabase): Promise<Setup>
 
 /** Puts `units` in stock in `shards` rows and drops the gate: the admin API's own two steps. */
 export async function setStock(s: Setup, database: BenchDatabase, productId: number, units: number, shards: number): Promise<void> {
-  await createCatalogRepository().setStock(s.db, productId, units, shards);
+  const inventory = createInventoryRepository({ shards });
+  await inventory.set(s.db, productId, units);
   const redis = new Redis(benchEnv(database).REDIS_URL!);
   try {
-    const orders = createOrdersRepository();
-    const gate = createStockGate({ redis, prefix: database.redisPrefix, snapshot: (id, tokens) => orders.stockSnapshot(s.db, id, tokens) });
+    const gate = createStockGate({ redis, prefix: database.redisPrefix, snapshot: (id, tokens) => inventory.snapshot(s.db, id, tokens) });
     await gate.invalidate(productId);
   } finally {
     redis.disconnect();

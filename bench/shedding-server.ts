@@ -3,6 +3,7 @@
 // Started by bench/shedding.ts; configured through the environment like `serve`.
 import { loadConfig } from '../src/platform/config/config.ts';
 import { createPlatform } from '../src/platform/platform.ts';
+import { composeWeb } from '../src/web/compose.ts';
 import { buildServer } from '../src/web/server.ts';
 
 const CPU_MS = Number(process.env.BENCH_CPU_MS ?? 5);
@@ -15,7 +16,7 @@ function burn(ms: number): number {
 
 const config = loadConfig();
 const platform = createPlatform(config, 'web');
-const app = await buildServer(platform);
+const app = await buildServer(await composeWeb(platform));
 app.get('/bench/cpu', async () => ({ work: burn(CPU_MS) > 0 }));
 await app.listen({ host: config.http.host, port: config.http.port });
 process.once('SIGTERM', () => {

@@ -9,9 +9,9 @@ import path from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { hashPassword } from '../../src/modules/customers/index.ts';
-import { createStockGate } from '../../src/modules/inventory/index.ts';
-import { createOrdersRepository } from '../../src/modules/orders/index.ts';
+import { createInventoryRepository, createStockGate } from '../../src/modules/inventory/index.ts';
 import { createDatabase } from '../../src/platform/db/client.ts';
+import { SQL_DEFINITIONS } from '../../src/modules/sql-definitions.ts';
 import { runMigrations } from '../../src/platform/db/migrate.ts';
 import { freePort } from '../../src/platform/local/local-stack.ts';
 import { startInstance, type Instance } from '../../test/helpers/instances.ts';
@@ -57,7 +57,7 @@ export async function startShop(options: ShopOptions = {}): Promise<Shop> {
   const redis = await startPrivateRedis({ args: options.redisArgs });
   const smtp = await startSmtpSink();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'salescale-chaos-data-'));
-  await runMigrations(postgres.url);
+  await runMigrations(postgres.url, SQL_DEFINITIONS);
   const env: Record<string, string> = {
     // Not production: the test payment provider (tok_ok) is refused there, and shoppers pay with it.
     NODE_ENV: 'test',
@@ -93,8 +93,8 @@ export async function startShop(options: ShopOptions = {}): Promise<Shop> {
     client.on('error', () => {});
     const db = createDatabase({ url: postgres.url, poolMin: 0, poolMax: 1, statementTimeoutMs: 0, applicationName: 'salescale-chaos' });
     try {
-      const orders = createOrdersRepository();
-      return await run(createStockGate({ redis: client, prefix: 'chaos', snapshot: (id, tokens) => orders.stockSnapshot(db.primary, id, tokens) }));
+      const inventory = createInventoryRepository();
+      return await run(createStockGate({ redis: client, prefix: 'chaos', snapshot: (id, tokens) => inventory.snapshot(db.primary, id, tokens) }));
     } finally {
       client.disconnect();
       await db.close();

@@ -80,7 +80,8 @@ export function buildCli(): Command {
     .description('Apply pending database migrations (safe to run from several instances at once)')
     .action(async () => {
       const { runMigrations } = await import('../platform/db/migrate.ts');
-      const applied = await runMigrations(loadMigrationConfig().databaseUrl);
+      const { SQL_DEFINITIONS } = await import('../modules/sql-definitions.ts');
+      const applied = await runMigrations(loadMigrationConfig().databaseUrl, SQL_DEFINITIONS);
       process.stdout.write(`migrations applied: ${applied}\n`);
     });
 

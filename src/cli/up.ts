@@ -5,6 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { seedCatalog } from '../modules/catalog/index.ts';
 import { loadConfig } from '../platform/config/config.ts';
+import { SQL_DEFINITIONS } from '../modules/sql-definitions.ts';
 import { runMigrations } from '../platform/db/migrate.ts';
 import { startEmbeddedPostgres, startLocalRedis, type LocalService } from '../platform/local/local-stack.ts';
 import { createLogger } from '../platform/logger/logger.ts';
@@ -53,7 +54,7 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env): Promise<void>
       overrides.REDIS_URL = redis.url;
     }
     const config = loadConfig({ ...env, ...overrides });
-    const applied = await runMigrations(config.db.url!);
+    const applied = await runMigrations(config.db.url!, SQL_DEFINITIONS);
     logger.info({ applied }, 'migrations applied');
     await seedIfEmpty(config.db.url!, logger);
     const web = await startWeb(config);

@@ -6,32 +6,22 @@ import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { FastifyValidationResult } from 'fastify/types/schema.js';
-import type { Redis } from 'ioredis';
+import fp from 'fastify-plugin';
 import { Type } from 'typebox';
-import type { Logger } from 'pino';
-import { catalogAdminRoutes, catalogRoutes, catalogSchemas, createCatalogService } from '../modules/catalog/index.ts';
 import { requestCounter } from '../modules/analytics/index.ts';
-import { sessionPlugin } from '../modules/customers/index.ts';
-import { createLiveSaleCheck, createSaleEventService, saleEventAdminRoutes, saleEventSchemas } from '../modules/sale-events/index.ts';
-import { createWaitingRoomFeature, waitingRoomSchemas } from '../modules/waiting-room/index.ts';
-import { readCapacityRps } from './capacity.ts';
-import type { Cache } from '../platform/cache/cache.ts';
-import { requireServices, type AppConfig } from '../platform/config/config.ts';
-import type { Database } from '../platform/db/client.ts';
-import type { ClusterNode } from '../platform/cluster/cluster-node.ts';
-import type { Metrics } from '../platform/metrics/metrics.ts';
-import { RecentRequests } from '../platform/metrics/recent-requests.ts';
+import { Cart, cartRoutes } from '../modules/cart/index.ts';
+import { catalogAdminRoutes, catalogRoutes, catalogSchemas } from '../modules/catalog/index.ts';
+import { Customer, customerRoutes, sessionPlugin } from '../modules/customers/index.ts';
+import { Order, orderAdminRoutes, orderRoutes } from '../modules/orders/index.ts';
+import { paymentAdminRoutes, paymentRoutes } from '../modules/payments/index.ts';
+import { saleEventAdminRoutes, saleEventSchemas } from '../modules/sale-events/index.ts';
+import { waitingRoomSchemas } from '../modules/waiting-room/index.ts';
 import { DependencyOutage } from '../platform/cluster/degrade-signals.ts';
-import { createLoadMonitor } from '../platform/load/load-monitor.ts';
 import { loadShedMetricsFor } from '../platform/load/load-shed.metrics.ts';
-import { createDegradedPolicies } from '../platform/rate-limit/degraded-policies.ts';
-import { createRateLimiter } from '../platform/rate-limit/limiter.ts';
+import { RecentRequests } from '../platform/metrics/recent-requests.ts';
 import { rateLimitMetricsFor } from '../platform/rate-limit/rate-limit.metrics.ts';
-import { queueMetricsFor } from '../platform/queue/queue-metrics.ts';
-import { createQueueSet } from '../platform/queue/queues.ts';
-import { closeRedis, createRedis } from '../platform/redis/redis.ts';
 import { adminModeRoutes } from './admin-mode.routes.ts';
-import { commerceSchemas, createCommerce, createStock } from './commerce.ts';
+import type { WebServices } from './compose.ts';
 import { frameworkErrors, installErrorHandling } from './error-handler.ts';
 import { addCommonResponses } from './http/common-responses.ts';
 import { findUnstorableText } from './http/input-text.ts';
@@ -46,21 +36,17 @@ import { ErrorResponse } from './http/schemas.ts';
 import { browserSecurity } from './plugins/browser-security.ts';
 import { storefrontRoutes } from './storefront/storefront.routes.ts';
 
-export interface WebDeps {
-  config: AppConfig;
-  logger: Logger;
-  db: Database;
-  /** Queues, sessions, rate limits. */
-  redis: Redis;
-  /** Cache (may be the same server as `redis`). */
-  cacheRedis: Redis;
-  cache: Cache;
-  metrics: Metrics;
-  /** The cluster-wide degrade mode (cache TTLs, rate limits) and this instance's heartbeat. */
-  cluster: ClusterNode;
-}
-
 export type App = FastifyInstance & { lifecycle: Lifecycle };
+
+/** The composed services' connections close with the app, after every other plugin's onClose. */
+function releaseOnClose(web: WebServices) {
+  return fp(
+    async (app) => {
+      app.addHook('onClose', () => web.close());
+    },
+    { name: 'salescale-web-services', fastify: '5.x' },
+  );
+}
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -76,8 +62,13 @@ function ajvFor(part: 'body' | 'other') {
   return ajv;
 }
 
-/** Builds the web role's HTTP app without listening, so tests can `inject` or `listen` as they need. */
-export async function buildServer(deps: WebDeps): Promise<App> {
+/**
+ * Builds the web role's HTTP app without listening, so tests can `inject` or `listen` as they need.
+ * Only registers plugins and routes: connections, repositories and services come composed
+ * (`composeWeb`), and are released when the app closes.
+ */
+export async function buildServer(web: WebServices): Promise<App> {
+  const deps = web.platform;
   const { config } = deps;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -124,9 +115,10 @@ export async function buildServer(deps: WebDeps): Promise<App> {
     route.schema = { ...route.schema, querystring: NO_QUERY };
   });
 
+  await app.register(releaseOnClose(web));
   installErrorHandling(app);
   app.addSchema(ErrorResponse);
-  for (const schema of [...catalogSchemas, ...saleEventSchemas, ...commerceSchemas, ...waitingRoomSchemas]) app.addSchema(schema);
+  for (const schema of [...catalogSchemas, ...saleEventSchemas, Customer, Cart, Order, ...waitingRoomSchemas]) app.addSchema(schema);
 
   const recent = new RecentRequests({ windowSeconds: config.observability.health.windowSeconds });
   /** A dependency down for this instance, as its requests and `/ready` find: the degrade signal ignores that time. */
@@ -160,77 +152,27 @@ export async function buildServer(deps: WebDeps): Promise<App> {
   }
 
   // Shed load first (cheapest refusal), then rate limits; both skip health, readiness, metrics and docs.
-  const loadMonitor = config.loadShed.enabled ? createLoadMonitor(config.loadShed) : undefined;
+  const { loadMonitor, limiter } = web;
   if (loadMonitor) {
     await app.register(loadShedding({ monitor: loadMonitor, metrics: loadShedMetricsFor(deps.metrics.registry, loadMonitor, config.loadShed.thresholds) }));
   }
-  const degradedPolicies = createDegradedPolicies(config.rateLimit.policies);
-  const liveSale = createLiveSaleCheck({ db: deps.db, refreshMs: config.rateLimit.saleRefreshMs, logger: deps.logger });
-  // Sessions, limits, carts, stock gate, idempotency: a connection that tolerates a busy event loop.
-  const stateRedis = createRedis(requireServices(config).redisUrl, { name: 'salescale-web-state', role: 'state', logger: deps.logger });
-  app.addHook('onClose', () => closeRedis(stateRedis));
-  const limiter = config.rateLimit.enabled ? createRateLimiter({ redis: stateRedis, prefix: config.redis.prefix }) : undefined;
-  const stock = createStock({ ...deps, redis: stateRedis });
-  const catalog = createCatalogService({
-    db: deps.db,
-    cache: deps.cache,
-    ttls: () => deps.cluster.settings().cacheTtl,
-    stock: stock.view,
-    stockShards: config.checkout.stockShards,
-  });
-  const saleEvents = createSaleEventService({ db: deps.db });
-  const waitingRoom = createWaitingRoomFeature({
-    config: config.waitingRoom,
-    prefix: config.redis.prefix,
-    redisUrl: requireServices(config).redisUrl,
-    redis: stateRedis,
-    sessionSecret: config.secrets.sessionSecret,
-    secureCookies: config.isProduction,
-    gate: stock.gate,
-    listWaitingRooms: saleEvents.listWaitingRooms,
-    liveWebInstances: () => deps.cluster.liveInstances().web,
-    capacityRps: await readCapacityRps(config.waitingRoom.capacityRps, deps.logger),
-    registry: deps.metrics.registry,
-    logger: deps.logger,
-  });
-  await app.register(waitingRoom.plugin);
-  const commerce = createCommerce({
-    ...deps,
-    redis: stateRedis,
-    catalog,
-    gate: stock.gate,
-    hints: stock.view,
-    limiter,
-    loginPolicy: () => degradedPolicies(deps.cluster.settings().rateLimitPercent).login,
-    admission: waitingRoom.checkout,
-  });
-  // Sessions resolve before rate limits: signed-in buyers are limited per customer, not per address.
-  await app.register(sessionPlugin({ sessions: commerce.sessions, secure: config.isProduction, ttlS: config.customers.sessionTtlS }));
+  await app.register(web.waitingRoom.plugin);
+  // Sessions resolve before rate limits (the rate-limit plugin depends on the sessions plugin):
+  // signed-in buyers are limited per customer, not per address.
+  await app.register(sessionPlugin({ sessions: web.sessions, secure: config.isProduction, ttlS: config.customers.sessionTtlS }));
   if (limiter) {
     await app.register(
       rateLimit({
         limiter,
         customerIdOf: (request) => (request.customerId === undefined ? undefined : String(request.customerId)),
-        policies: () => degradedPolicies(deps.cluster.settings().rateLimitPercent),
-        sale: liveSale,
+        policies: web.policies,
+        sale: web.liveSale,
         metrics: rateLimitMetricsFor(deps.metrics.registry),
         logger: deps.logger,
       }),
     );
   }
 
-  // Queues for the dashboard and the depth gauges; the web role itself enqueues through the outbox.
-  // Their own connection of the `queue` role: BullMQ initialises a queue with commands that, on a
-  // fast-fail connection not yet connected, fail for good (the gauges then never appeared).
-  const queueRedis = createRedis(requireServices(config).redisUrl, { name: 'salescale-web-queues', role: 'queue', logger: deps.logger });
-  const queues = createQueueSet({ connection: queueRedis, redisPrefix: config.redis.prefix, overrides: { attempts: config.queues.attempts, backoffMs: config.queues.backoffMs } });
-  app.addHook('onClose', async () => {
-    await queues.close();
-    await closeRedis(queueRedis);
-  });
-  const queueMetrics = queueMetricsFor(deps.metrics.registry);
-  queueMetrics.observeQueues(queues);
-  queueMetrics.observeOutbox(deps.db.pools.primary);
   const { observability: obs } = config;
   await app.register(
     healthRoutes({
@@ -238,7 +180,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
       recent,
       lifecycle,
       loadLevel: loadMonitor?.level,
-      queues,
+      queues: web.queues,
       poolMax: config.db.poolMax,
       thresholds: obs.health.thresholds,
       serveMetrics: obs.metricsPort === 0,
@@ -252,28 +194,51 @@ export async function buildServer(deps: WebDeps): Promise<App> {
       metrics: deps.metrics,
       redis: deps.redis,
       prefix: config.redis.prefix,
-      liveSale,
+      liveSale: web.liveSale,
       databaseConnections: () => deps.db.pools.primary.totalCount,
       instanceId: config.instanceId,
       emf: obs.emf,
     }),
   );
-  await app.register(queueBoard({ queues, adminToken: config.secrets.adminApiToken }));
+  await app.register(queueBoard({ queues: web.queues, adminToken: config.secrets.adminApiToken }));
   await app.register(requestCounter({ db: deps.db, logger: deps.logger, flushIntervalMs: config.analytics.flushIntervalMs }));
 
   await app.register(degradeMode({ cluster: deps.cluster, windowSeconds: config.cluster.windowSeconds, outage }));
 
   await app.register(
     async (api) => {
-      await api.register(catalogRoutes(catalog));
-      await api.register(commerce.routes);
-      await api.register(waitingRoom.routes);
+      await api.register(catalogRoutes(web.catalog));
+      await api.register(
+        customerRoutes(web.customers, {
+          secureCookies: config.isProduction,
+          sessionTtlS: config.customers.sessionTtlS,
+          afterSignIn: async (request, reply, customerId) => {
+            const guest = web.guests.read(request);
+            if (!guest) return;
+            await web.cart.mergeGuest(guest, customerId);
+            web.guests.clear(reply);
+          },
+        }),
+      );
+      await api.register(cartRoutes(web.cart, web.guests));
+      await api.register(
+        orderRoutes({
+          orders: web.orders,
+          cart: web.cart,
+          idempotency: web.idempotency,
+          admission: web.waitingRoom.checkout,
+          guests: { cookies: web.guests, customerIdFor: (email) => web.customers.guestId(email), links: web.guestLinks },
+        }),
+      );
+      await api.register(paymentRoutes({ payments: web.payments, provider: web.paymentProvider, guestLinks: web.guestLinks }));
+      await api.register(web.waitingRoom.routes);
       await api.register(
         async (admin) => {
           admin.addHook('onRequest', requireAdminToken(config.secrets.adminApiToken));
-          await admin.register(catalogAdminRoutes(catalog));
-          await admin.register(commerce.adminRoutes);
-          await admin.register(saleEventAdminRoutes(saleEvents));
+          await admin.register(catalogAdminRoutes(web.catalog));
+          await admin.register(orderAdminRoutes(web.orders));
+          await admin.register(paymentAdminRoutes(web.payments));
+          await admin.register(saleEventAdminRoutes(web.saleEvents));
           await admin.register(adminModeRoutes(deps.cluster));
         },
         { prefix: '/admin' },
@@ -281,7 +246,7 @@ export async function buildServer(deps: WebDeps): Promise<App> {
     },
     { prefix: '/api/v1' },
   );
-  await app.register(storefrontRoutes({ catalog, listSales: () => saleEvents.list() }));
+  await app.register(storefrontRoutes({ catalog: web.catalog, listSales: () => web.saleEvents.list() }));
 
   return Object.assign(app, { lifecycle }) as unknown as App;
 }

@@ -2,6 +2,7 @@ import type { AppConfig } from '../platform/config/config.ts';
 import { listenMetricsServer } from '../platform/metrics/metrics-server.ts';
 import { createPlatform, type Platform } from '../platform/platform.ts';
 import { flushTracing } from '../platform/telemetry/trace-context.ts';
+import { composeWeb } from './compose.ts';
 import { buildServer, type App } from './server.ts';
 
 export interface RunningWeb {
@@ -16,7 +17,7 @@ export interface RunningWeb {
 /** Starts the web role: builds the app, listens, and returns a handle to drain it. */
 export async function startWeb(config: AppConfig, platform: Platform = createPlatform(config, 'web')): Promise<RunningWeb> {
   const { logger } = platform;
-  const app = await buildServer(platform);
+  const app = await buildServer(await composeWeb(platform));
   const address = await app.listen({ host: config.http.host, port: config.http.port });
   const url = address.replace('[::1]', 'localhost');
   logger.info({ url, instance: config.instanceId }, 'web role listening');

@@ -1,17 +1,23 @@
-import { analyticsProcessors, createAnalyticsService } from '../modules/analytics/index.ts';
+import { analyticsProcessors, createAnalyticsService, type AnalyticsRepository } from '../modules/analytics/index.ts';
 import { inventoryProcessors } from '../modules/inventory/index.ts';
 import { createNotificationService, notificationProcessors } from '../modules/notifications/index.ts';
-import { orderProcessors, type FollowUpDelays, type OrderExpiry } from '../modules/orders/index.ts';
+import { orderProcessors, type FollowUpDelays, type OrderExpiry, type OrdersRepository } from '../modules/orders/index.ts';
 import type { Database } from '../platform/db/client.ts';
 import type { Mailer } from '../platform/mail/mailer.ts';
 import type { JobHandlers } from '../platform/queue/processing.ts';
 
 /** Every job handler, composed once per worker process. */
-export function createJobHandlers(deps: { db: Database; mailer: Mailer; expiry: OrderExpiry; followUpDelays?: () => FollowUpDelays }): JobHandlers {
+export function createJobHandlers(deps: {
+  db: Database;
+  mailer: Mailer;
+  expiry: OrderExpiry;
+  repositories: { orders: OrdersRepository; analytics: AnalyticsRepository };
+  followUpDelays?: () => FollowUpDelays;
+}): JobHandlers {
   return {
     ...notificationProcessors(createNotificationService(deps)),
-    ...orderProcessors(deps),
+    ...orderProcessors({ db: deps.db, repo: deps.repositories.orders, expiry: deps.expiry, followUpDelays: deps.followUpDelays }),
     ...inventoryProcessors(deps),
-    ...analyticsProcessors(createAnalyticsService(deps)),
+    ...analyticsProcessors(createAnalyticsService({ db: deps.db, repository: deps.repositories.analytics })),
   };
 }

@@ -1,24 +1,17 @@
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { degradeModeProcessors } from '../platform/cluster/degrade-mode.processors.ts';
-import { requireServices, type AppConfig } from '../platform/config/config.ts';
-import { createMailer } from '../platform/mail/mailer.ts';
+import type { AppConfig } from '../platform/config/config.ts';
 import { createOutboxRelay, type OutboxRelay } from '../platform/outbox/outbox-relay.ts';
 import { createPlatform, type Platform } from '../platform/platform.ts';
 import { recordDeadLetter } from '../platform/queue/dead-letters.ts';
 import type { JobHandlers } from '../platform/queue/processing.ts';
 import type { JobName, QueueName } from '../platform/queue/queue-definitions.ts';
 import { queueMetricsFor } from '../platform/queue/queue-metrics.ts';
-import { createQueueSet } from '../platform/queue/queues.ts';
 import { queueTelemetry } from '../platform/telemetry/trace-context.ts';
 import { checkQueueRedis } from '../platform/queue/redis-policy.ts';
-import { closeRedis, createRedis, waitForRedis } from '../platform/redis/redis.ts';
-import { createStockGate } from '../modules/inventory/index.ts';
-import { createOrderExpiry, createOrderLifecycleRepository, createOrdersRepository, expiredCounterFor } from '../modules/orders/index.ts';
-import { registerReservationsGauge } from '../modules/payments/index.ts';
-import { createJobHandlers } from './processors.ts';
+import { waitForRedis } from '../platform/redis/redis.ts';
+import { composeWorker } from './compose.ts';
 import { createWorkerHttpServer } from './worker-http.ts';
 
 export interface StartWorkerOptions {
@@ -52,36 +45,17 @@ function isFinalAttempt(job: Job, error: unknown): boolean {
 export async function startWorker(config: AppConfig, options: StartWorkerOptions = {}): Promise<RunningWorker> {
   const platform = options.platform ?? createPlatform(config, 'worker');
   const { logger, db } = platform;
-  const urls = requireServices(config);
   const queueNames = options.queues ?? config.queues.worker;
 
   await checkRedisWhenReachable(platform.redis, config, logger);
 
-  const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, mailDir: path.join(config.dataDir, 'mail') });
-  // Expiry of unpaid reservations gives units back to PostgreSQL and has the stock gate rebuilt.
-  const ordersRepo = createOrdersRepository({ paymentWindowS: config.payments.windowS, provider: config.payments.provider });
-  const lifecycle = createOrderLifecycleRepository({ paymentWindowS: config.payments.windowS });
-  const gate = createStockGate({
-    redis: platform.redis,
-    prefix: config.redis.prefix,
-    gateTtlS: config.checkout.stockGateTtlS,
-    snapshot: (productId, tokens) => ordersRepo.stockSnapshot(db.primary, productId, tokens),
-  });
-  const expiry = createOrderExpiry({ db, lifecycle, gate, expired: expiredCounterFor(platform.metrics.registry), logger });
-  registerReservationsGauge(platform.metrics.registry, () => lifecycle.countPending(db.primary));
-  // Follow-up delays are read per job from the cluster's degrade mode.
-  const handlers = options.handlers ?? {
-    ...createJobHandlers({ db, mailer, expiry, followUpDelays: () => platform.cluster.settings().queueDelays }),
-    ...degradeModeProcessors({ logger }),
-  };
-  const overrides = { attempts: config.queues.attempts, backoffMs: config.queues.backoffMs };
-  const producers = createQueueSet({ connection: platform.redis, redisPrefix: config.redis.prefix, overrides });
+  const services = composeWorker(platform, { handlers: options.handlers });
+  const { mailer, handlers, producers, expiry } = services;
+  const connection = services.connections.queue;
   const queueMetrics = queueMetricsFor(platform.metrics.registry);
   queueMetrics.observeQueues(producers);
   queueMetrics.observeOutbox(db.pools.primary);
 
-  // Workers wait for Redis instead of failing (BullMQ requires maxRetriesPerRequest: null here).
-  const connection = createRedis(urls.redisUrl, { name: `salescale-worker-${config.instanceId}`, role: 'queue', logger });
   const workers = queueNames.map((queue) => {
     const worker = new Worker(
       queue,
@@ -184,9 +158,7 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
         await Promise.race([Promise.all(workers.map((worker) => worker.close(true))), new Promise((resolve) => setTimeout(resolve, 1000))]);
       }
       clearTimeout(timer);
-      await producers.close();
-      await closeRedis(connection);
-      mailer.close();
+      await services.close();
       if (server) await new Promise((resolve) => server.close(resolve));
       if (!options.platform) await platform.close();
       logger.info('worker role stopped');

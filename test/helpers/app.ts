@@ -1,6 +1,7 @@
 import { loadConfig, type AppConfig } from '../../src/platform/config/config.ts';
 import { createLogger, type Logger } from '../../src/platform/logger/logger.ts';
 import { createPlatform, type Platform } from '../../src/platform/platform.ts';
+import { composeWeb } from '../../src/web/compose.ts';
 import { buildServer, type App } from '../../src/web/server.ts';
 import { TEST_REDIS_URL, createTestDatabase, deleteRedisKeys, testPrefix, type TestDatabase } from './db.ts';
 
@@ -55,7 +56,7 @@ export async function createTestApp(
   const env = testEnv(options.databaseUrl?.(database.url) ?? database.url, extraEnv);
   const config = loadConfig(env);
   const platform = createPlatform(config, 'web', options.logger ?? createLogger({ level: 'silent' }));
-  const app = await buildServer(platform);
+  const app = await buildServer(await composeWeb(platform));
   addRoutes?.(app);
   await app.ready();
   // A deployed instance is routed to only once /ready says so; tests start at once, so wait for the

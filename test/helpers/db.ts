@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { closeRedis, createRedis } from '../../src/platform/redis/redis.ts';
+import { SQL_DEFINITIONS } from '../../src/modules/sql-definitions.ts';
 import { MIGRATIONS_FOLDER, runMigrations } from '../../src/platform/db/migrate.ts';
 
 /** The machine's PostgreSQL (CI and every session have it on 127.0.0.1:5432 with trust auth). */
@@ -15,12 +16,13 @@ function urlFor(database: string): string {
   return url.toString();
 }
 
-/** A template per migration set: tests clone it instead of migrating each time (as Immich does). */
+/** A template per migration set and SQL definitions: tests clone it instead of migrating each time (as Immich does). */
 function templateName(): string {
   const hash = createHash('sha256');
   for (const file of readdirSync(MIGRATIONS_FOLDER, { recursive: true }).map(String).sort()) {
     if (file.endsWith('.sql') || file.endsWith('.json')) hash.update(file).update(readFileSync(path.join(MIGRATIONS_FOLDER, file)));
   }
+  for (const file of SQL_DEFINITIONS) hash.update(path.basename(file)).update(readFileSync(file));
   return `salescale_template_${hash.digest('hex').slice(0, 12)}`;
 }
 
@@ -45,7 +47,7 @@ async function ensureTemplate(): Promise<string> {
       const building = `${template}_building`;
       await admin.query(`DROP DATABASE IF EXISTS ${building}`);
       await admin.query(`CREATE DATABASE ${building}`);
-      await runMigrations(urlFor(building));
+      await runMigrations(urlFor(building), SQL_DEFINITIONS);
       await admin.query(`ALTER DATABASE ${building} RENAME TO ${template}`);
     } finally {
       await admin.query('SELECT pg_advisory_unlock(7202611)');

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/platform/config/config.ts';
 import { freePort } from '../../src/platform/local/local-stack.ts';
 import { createPlatform, type Platform } from '../../src/platform/platform.ts';
+import { composeWeb } from '../../src/web/compose.ts';
 import { buildServer, type App } from '../../src/web/server.ts';
 import { createTestApp, testEnv, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
@@ -111,7 +112,7 @@ describe('request logs', () => {
     });
     const config = loadConfig(testEnv(database.url, { LOG_LEVEL: 'info' }));
     platform = createPlatform(config, 'web', pino({ level: 'info' }, sink));
-    app = await buildServer(platform);
+    app = await buildServer(await composeWeb(platform));
     app.get('/test/boom', async () => {
       throw new Error('deliberate');
     });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/db.ts';
 import { createDatabase, type Database } from '../../platform/db/client.ts';
+import { createAnalyticsRepository } from './analytics.repository.ts';
 import { createAnalyticsService } from './analytics.service.ts';
 
 describe('analytics rollups applied in batches', () => {
@@ -17,7 +18,7 @@ describe('analytics rollups applied in batches', () => {
   });
 
   it('applies each job exactly once when many jobs and re-deliveries arrive at the same time', async () => {
-    const service = createAnalyticsService({ db });
+    const service = createAnalyticsService({ db, repository: createAnalyticsRepository() });
     const occurredAt = '2026-11-27T10:15:00.000Z';
     const event = (i: number) => ({ eventType: 'order_created' as const, orderId: i, amountCents: 100 + i, occurredAt });
     // 300 jobs, 100 of them delivered twice concurrently (a stalled job re-delivered while the first run is still going).
@@ -36,7 +37,7 @@ describe('analytics rollups applied in batches', () => {
   });
 
   it('rejects every call of a batch whose statement fails, applying none of them', async () => {
-    const service = createAnalyticsService({ db });
+    const service = createAnalyticsService({ db, repository: createAnalyticsRepository() });
     // An hour outside timestamptz's range makes the upsert fail after the claims were inserted.
     const bad = { eventType: 'order_created' as const, orderId: 1, amountCents: 1, occurredAt: '+275760-09-13T00:00:00.000Z' };
     const good = { eventType: 'order_created' as const, orderId: 2, amountCents: 1, occurredAt: '2026-11-27T11:00:00.000Z' };

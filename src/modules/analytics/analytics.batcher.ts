@@ -1,5 +1,5 @@
 import type { Database } from '../../platform/db/client.ts';
-import { createAnalyticsRepository, type RollupIncrement } from './analytics.repository.ts';
+import type { AnalyticsRepository, RollupIncrement } from './analytics.repository.ts';
 
 interface Pending {
   jobId: string;
@@ -18,8 +18,8 @@ interface Pending {
  * rejects every call of its batch (each job is then retried on its own schedule).
  * The first call of a quiet period starts at once: batching adds no latency, it only appears under load.
  */
-export function createRollupBatcher(deps: { db: Database; queue: string; maxBatch?: number }) {
-  const repository = createAnalyticsRepository();
+export function createRollupBatcher(deps: { db: Database; queue: string; repository: AnalyticsRepository; maxBatch?: number }) {
+  const { repository } = deps;
   const maxBatch = deps.maxBatch ?? 200;
   let pending: Pending[] = [];
   let running = false;

@@ -83,3 +83,5 @@ export function createAnalyticsRepository() {
     },
   };
 }
+
+export type AnalyticsRepository = ReturnType<typeof createAnalyticsRepository>;

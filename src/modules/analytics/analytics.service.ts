@@ -1,7 +1,7 @@
 import type { Database } from '../../platform/db/client.ts';
 import { QUEUES } from '../../platform/queue/queue-definitions.ts';
 import { createRollupBatcher } from './analytics.batcher.ts';
-import { createAnalyticsRepository, type RollupIncrement } from './analytics.repository.ts';
+import type { AnalyticsRepository, RollupIncrement } from './analytics.repository.ts';
 
 /** The metrics rolled up per hour. */
 export const ANALYTICS_METRICS = { orders: 'orders', revenueCents: 'revenue_cents', requests: 'requests' } as const;
@@ -60,9 +60,9 @@ export interface AnalyticsService {
   getHourlySeries(metric: string, from: Date, to: Date, dimension?: string): Promise<{ hour: Date; value: number }[]>;
 }
 
-export function createAnalyticsService(deps: { db: Database }): AnalyticsService {
-  const repository = createAnalyticsRepository();
-  const batcher = createRollupBatcher({ db: deps.db, queue: QUEUES.notifications });
+export function createAnalyticsService(deps: { db: Database; repository: AnalyticsRepository }): AnalyticsService {
+  const { repository } = deps;
+  const batcher = createRollupBatcher({ db: deps.db, queue: QUEUES.notifications, repository });
   return {
     apply(jobId, event, receivedAt = new Date()) {
       return batcher.apply(jobId, incrementsFor(event, receivedAt));

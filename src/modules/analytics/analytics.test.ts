@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { waitFor } from '../../../test/helpers/queues.ts';
+import { createAnalyticsRepository } from './analytics.repository.ts';
 import { createAnalyticsService, incrementsFor, type AnalyticsEvent } from './analytics.service.ts';
 import { RequestTally, routeGroupOf } from './request-counter.ts';
 
@@ -59,7 +60,7 @@ describe('hourly request history', () => {
       const counted = rows.reduce((sum, row) => sum + Object.values(row.data.counts as Record<string, number>).reduce((a, b) => a + b, 0), 0);
       return counted === 6 ? rows : undefined;
     });
-    const service = createAnalyticsService({ db: t.platform.db });
+    const service = createAnalyticsService({ db: t.platform.db, repository: createAnalyticsRepository() });
     for (const row of rows) {
       assert.equal(await service.apply(`outbox-${row.id}`, row.data as AnalyticsEvent), true);
       assert.equal(await service.apply(`outbox-${row.id}`, row.data as AnalyticsEvent), false, 'a re-delivered job changes nothing');

@@ -1,3 +1,4 @@
+import fp from 'fastify-plugin';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { Database } from '../../platform/db/client.ts';
@@ -100,6 +101,5 @@ export function requestCounter(deps: { db: Database; logger: Logger; flushInterv
     });
   };
   // Like fastify-plugin: the hook applies to the whole app, not only to routes inside this plugin.
-  (plugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
-  return plugin;
+  return fp(plugin, { name: 'salescale-request-counter', fastify: '5.x' });
 }

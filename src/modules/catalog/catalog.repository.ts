@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, gte, ilike, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../platform/db/client.ts';
-import { categories, products, productStock, type ProductStatus } from './catalog.tables.ts';
+import { availableOf } from '../inventory/index.ts';
+import { categories, products, type ProductStatus } from './catalog.tables.ts';
 import type { Category, Product } from './catalog.schemas.ts';
 
 const productColumns = {
@@ -12,8 +13,8 @@ const productColumns = {
   currency: products.currency,
   categoryId: products.categoryId,
   status: products.status,
-  // Stock is split across shard rows (see productStock); a product's figure is their sum.
-  available: sql<number>`coalesce((select sum(${productStock.available}) from ${productStock} where ${productStock.productId} = ${products.id}), 0)`.mapWith(Number),
+  // Stock is the inventory module's (split across shard rows); a product's figure is their sum.
+  available: availableOf(products.id),
 };
 
 const categoryColumns = { id: categories.id, slug: categories.slug, name: categories.name, parentId: categories.parentId };
@@ -41,12 +42,6 @@ export interface ProductWrite {
 /** Escapes LIKE wildcards so a search for "50%" means the characters, not a pattern. */
 function likeContains(q: string): string {
   return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
-/** `available` units as `shards` rows, as even as possible (the first rows take the remainder). */
-export function splitStock(productId: number, available: number, shards: number): { productId: number; shard: number; available: number }[] {
-  const base = Math.floor(available / shards);
-  return Array.from({ length: shards }, (_, shard) => ({ productId, shard, available: base + (shard < available % shards ? 1 : 0) }));
 }
 
 export function createCatalogRepository() {
@@ -83,12 +78,10 @@ export function createCatalogRepository() {
       return rows[0];
     },
 
-    async insert(db: Db, values: ProductWrite & { sku: string; name: string; priceCents: number }, available: number, shards: number): Promise<number> {
-      return db.transaction(async (tx) => {
-        const [row] = await tx.insert(products).values(values).returning({ id: products.id });
-        await tx.insert(productStock).values(splitStock(row!.id, available, shards));
-        return row!.id;
-      });
+    /** Inserts a product; its stock rows are the inventory's (created in the same transaction by the service). */
+    async insert(db: Db, values: ProductWrite & { sku: string; name: string; priceCents: number }): Promise<number> {
+      const [row] = await db.insert(products).values(values).returning({ id: products.id });
+      return row!.id;
     },
 
     async update(db: Db, id: number, values: ProductWrite): Promise<boolean> {
@@ -98,22 +91,6 @@ export function createCatalogRepository() {
         .where(eq(products.id, id))
         .returning({ id: products.id });
       return rows.length > 0;
-    },
-
-    /**
-     * Sets a product's stock, split as evenly as possible across `shards` rows (shard 0 … shards-1;
-     * extra rows from an earlier, larger split are removed). Locks the product's rows in shard order,
-     * as checkout does, so it serializes cleanly with orders in flight.
-     */
-    async setStock(db: Db, id: number, available: number, shards: number): Promise<void> {
-      await db.transaction(async (tx) => {
-        await tx.execute(sql`select 1 from ${productStock} where ${productStock.productId} = ${id} order by ${productStock.shard} for update`);
-        await tx.delete(productStock).where(and(eq(productStock.productId, id), gte(productStock.shard, shards)));
-        await tx
-          .insert(productStock)
-          .values(splitStock(id, available, shards))
-          .onConflictDoUpdate({ target: [productStock.productId, productStock.shard], set: { available: sql`excluded.available`, updatedAt: sql`now()` } });
-      });
     },
 
     async listCategories(db: Db): Promise<Category[]> {

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { createRng } from '../../lib/rng.ts';
+import { seedStock } from '../inventory/index.ts';
 
 export interface SeedOptions {
   products: number;
@@ -80,21 +81,32 @@ export async function seedCatalog(pool: pg.Pool, options: SeedOptions): Promise<
       popularity.push(Math.floor(1000 * rng() ** 6));
       stock.push(Math.floor(rng() * 500));
     }
-    const result = await pool.query(
-      `WITH input AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::int[], $7::int[])
-           AS x(sku, name, description, price_cents, category_id, popularity, available)
-       ), created AS (
-         INSERT INTO products (sku, name, description, price_cents, category_id, popularity)
-         SELECT sku, name, description, price_cents, category_id, popularity FROM input
-         ON CONFLICT (sku) DO NOTHING
-         RETURNING id, sku
-       )
-       INSERT INTO product_stock (product_id, available)
-       SELECT created.id, input.available FROM created JOIN input USING (sku)`,
-      [skus, productNames, descriptions, prices, cats, popularity, stock],
-    );
-    inserted += result.rowCount ?? 0;
+    // Products and their stock rows commit together, batch by batch.
+    const client = await pool.connect();
+    let created: { id: number; sku: string }[];
+    try {
+      await client.query('BEGIN');
+      created = (await client.query<{ id: number; sku: string }>(
+      `INSERT INTO products (sku, name, description, price_cents, category_id, popularity)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::int[])
+       ON CONFLICT (sku) DO NOTHING
+       RETURNING id, sku`,
+      [skus, productNames, descriptions, prices, cats, popularity],
+      )).rows;
+      const stockBySku = new Map(skus.map((sku, i) => [sku, stock[i]!]));
+      await seedStock(
+        client,
+        created.map((row) => Number(row.id)),
+        created.map((row) => stockBySku.get(row.sku)!),
+      );
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+    inserted += created.length;
     options.onProgress?.(start + count, options.products);
   }
   await pool.query('ANALYZE categories, products, product_stock');

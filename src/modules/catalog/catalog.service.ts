@@ -1,6 +1,6 @@
 import { createIdCursor } from '../../shared/cursor.ts';
 import type { Cache } from '../../platform/cache/cache.ts';
-import type { Database } from '../../platform/db/client.ts';
+import type { Database, Db } from '../../platform/db/client.ts';
 import { PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, pgError } from '../../platform/db/errors.ts';
 import {
   CategoryCycleError,
@@ -13,7 +13,7 @@ import {
   SlugTakenError,
   UnknownCategoryError,
 } from './catalog.errors.ts';
-import { createCatalogRepository, type ProductWrite } from './catalog.repository.ts';
+import type { CatalogRepository, ProductWrite } from './catalog.repository.ts';
 import type { Category, CreateCategoryBody, CreateProductBody, ListProductsQuery, Product, UpdateCategoryBody, UpdateProductBody } from './catalog.schemas.ts';
 
 export interface CatalogTtls {
@@ -40,11 +40,15 @@ export interface CatalogServiceDeps {
   /** Read per call so that a degrade mode can lengthen them at run time. */
   ttls: () => CatalogTtls;
   stock?: StockView;
-  /**
-   * Rows a product's stock is split into when it is set (1 = the single-row design).
-   * @defaultValue 1
-   */
-  stockShards?: number;
+  repo: CatalogRepository;
+  /** Where stock is written: the inventory module's repository. */
+  inventory: StockWriter;
+}
+
+/** The inventory operations the catalog uses when it creates a product or an admin sets its stock. */
+export interface StockWriter {
+  create(db: Db, productId: number, available: number): Promise<void>;
+  set(db: Db, productId: number, available: number): Promise<void>;
 }
 
 export const CATALOG_TAGS = {
@@ -70,8 +74,7 @@ export function decodeCursor(text: string): number {
 
 export function createCatalogService(deps: CatalogServiceDeps) {
   const { db, cache } = deps;
-  const repo = createCatalogRepository();
-  const stockShards = deps.stockShards ?? 1;
+  const { repo, inventory } = deps;
 
   async function withLiveStock<T extends Product>(items: T[]): Promise<T[]> {
     if (!deps.stock || items.length === 0) return items;
@@ -172,7 +175,11 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       const { available = 0, ...values } = body;
       let id: number;
       try {
-        id = await repo.insert(db.primary, values, available, stockShards);
+        id = await db.primary.transaction(async (tx) => {
+          const created = await repo.insert(tx, values);
+          await inventory.create(tx, created, available);
+          return created;
+        });
       } catch (error) {
         translateProductWriteError(error, body.sku, body.categoryId);
       }
@@ -199,7 +206,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
 
     async setStock(id: number, available: number): Promise<Product> {
       await requireProduct(id);
-      await repo.setStock(db.primary, id, available, stockShards);
+      await inventory.set(db.primary, id, available);
       await Promise.all([invalidateProduct(id), deps.stock?.invalidate(id)]);
       return requireProduct(id);
     },

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, index, integer, pgEnum, pgTable, primaryKey, smallint, text, timestamp, type AnyPgColumn } from 'drizzle-orm/pg-core';
+import { bigint, check, index, integer, pgEnum, pgTable, text, timestamp, type AnyPgColumn } from 'drizzle-orm/pg-core';
 
 export const productStatus = pgEnum('product_status', ['active', 'draft', 'archived']);
 export const PRODUCT_STATUSES = productStatus.enumValues;
@@ -49,23 +49,4 @@ export const products = pgTable(
     index('products_active_popularity_idx').on(t.popularity.desc(), t.id).where(sql`${t.status} = 'active'`),
     index('products_name_trgm_idx').using('gin', sql`${t.name} gin_trgm_ops`).where(sql`${t.status} = 'active'`),
   ],
-);
-
-/**
- * Stock of a product, split across one or more rows ("shards") so that buyers of one hot product do
- * not all queue on a single row lock: an order takes its units from any shard it can lock without
- * waiting (`FOR UPDATE SKIP LOCKED`). A product with one shard is the single-row design (a plain
- * conditional `UPDATE … WHERE available >= $q`). The product's available stock is the sum.
- */
-export const productStock = pgTable(
-  'product_stock',
-  {
-    productId: bigint('product_id', { mode: 'number' })
-      .notNull()
-      .references(() => products.id, { onDelete: 'cascade' }),
-    shard: smallint('shard').notNull().default(0),
-    available: integer('available').notNull().default(0),
-    updatedAt: timestamps.updatedAt,
-  },
-  (t) => [primaryKey({ columns: [t.productId, t.shard] }), check('product_stock_available_nonnegative', sql`${t.available} >= 0`)],
 );

@@ -46,3 +46,5 @@ export function createCustomersRepository() {
     },
   };
 }
+
+export type CustomersRepository = ReturnType<typeof createCustomersRepository>;

@@ -4,7 +4,7 @@ import { PG_UNIQUE_VIOLATION, pgError } from '../../platform/db/errors.ts';
 import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
 import type { PasswordHashParams } from '../../platform/config/customers.config.ts';
 import { EmailTakenError, InvalidCredentialsError, NotSignedInError } from './customers.errors.ts';
-import { createCustomersRepository, type CustomerRow } from './customers.repository.ts';
+import type { CustomerRow, CustomersRepository } from './customers.repository.ts';
 import type { Customer, LoginBody, RegisterBody } from './customers.schemas.ts';
 import { hashPassword, verifyPassword } from './password.ts';
 import type { SessionStore } from './sessions.ts';
@@ -18,6 +18,7 @@ export interface LoginGuard {
 
 export interface CustomerServiceDeps {
   db: Database;
+  repo: CustomersRepository;
   sessions: SessionStore;
   passwordHash: PasswordHashParams;
   loginGuard: LoginGuard;
@@ -28,7 +29,7 @@ function toCustomer(row: CustomerRow): Customer {
 }
 
 export function createCustomerService(deps: CustomerServiceDeps) {
-  const repo = createCustomersRepository();
+  const { repo } = deps;
   // Unknown emails are checked against this hash, so that "no such account" takes as long as "wrong password".
   let decoy: Promise<string> | undefined;
   const decoyHash = () => (decoy ??= hashPassword(randomBytes(16).toString('hex'), deps.passwordHash));

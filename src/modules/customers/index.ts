@@ -1,3 +1,4 @@
+export { createCustomersRepository, type CustomersRepository } from './customers.repository.ts';
 export { LoginLockedError, LoginUnavailableError, NotSignedInError } from './customers.errors.ts';
 export { customerRoutes } from './customers.routes.ts';
 export { Customer } from './customers.schemas.ts';

@@ -1,3 +1,4 @@
+import fp from 'fastify-plugin';
 import cookie from '@fastify/cookie';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { NotSignedInError } from './customers.errors.ts';
@@ -45,8 +46,7 @@ export function sessionPlugin(options: SessionPluginOptions): FastifyPluginAsync
       }
     });
   };
-  Object.assign(plugin, { [Symbol.for('skip-override')]: true });
-  return plugin;
+  return fp(plugin, { name: 'salescale-sessions', fastify: '5.x' });
 }
 
 export function setSessionCookie(reply: FastifyReply, id: string, options: Pick<SessionPluginOptions, 'secure' | 'ttlS'>): void {

@@ -3,7 +3,7 @@ import type { Database } from '../../platform/db/client.ts';
 import { jobClaims } from '../../platform/queue/queue.tables.ts';
 import { jobIdOf, requirePayload, type JobHandlers } from '../../platform/queue/processing.ts';
 import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
-import { products } from '../catalog/index.ts';
+import { products } from '../catalog/catalog.tables.ts';
 
 /** An `update-stock` payload: units of a product sold (negative for a return). */
 export interface StockUpdate {

@@ -5,12 +5,14 @@ import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { insertCustomers } from '../../../test/helpers/commerce.ts';
 import { createOrdersRepository } from '../orders/index.ts';
+import { createInventoryRepository } from './inventory.repository.ts';
 import { createStockGate, type StockGate } from './stock-gate.ts';
 
 describe('stock gate (Redis + PostgreSQL)', () => {
   let t: TestApp;
   let gate: StockGate;
   let now = Date.now();
+  const inventory = createInventoryRepository();
   const repo = createOrdersRepository();
 
   before(async () => {
@@ -18,7 +20,7 @@ describe('stock gate (Redis + PostgreSQL)', () => {
     gate = createStockGate({
       redis: t.platform.redis,
       prefix: `${t.config.redis.prefix}-gate-test`,
-      snapshot: (productId, tokens) => repo.stockSnapshot(t.platform.db.primary, productId, tokens),
+      snapshot: (productId, tokens) => inventory.snapshot(t.platform.db.primary, productId, tokens),
       clock: () => now,
     });
   });

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../platform/outbox/outbox.ts';
-import { productStock } from '../catalog/index.ts';
+import { productStock } from './inventory.tables.ts';
 
 export interface ReturnedLine {
   productId: number;

@@ -7,7 +7,7 @@ import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
 import { ORDER_ATTRIBUTES, setSpanAttributes } from '../../platform/telemetry/trace-context.ts';
 import type { OrderExpiry } from './order-expiry.ts';
 import { orderFollowUps, type FollowUpDelays } from './orders.follow-ups.ts';
-import { createOrdersRepository } from './orders.repository.ts';
+import type { OrdersRepository } from './orders.repository.ts';
 
 /** The `expire-order` and `order-paid` payload: the rest is read back from the order. */
 export interface OrderJob {
@@ -24,8 +24,8 @@ function isOrderJob(data: unknown): data is OrderJob {
  * `followUpDelays` (read per job) defers the deferrable ones while the cluster is degraded.
  * `expire-order`: see `createOrderExpiry`.
  */
-export function orderProcessors(deps: { db: Database; expiry: OrderExpiry; followUpDelays?: () => FollowUpDelays }): JobHandlers {
-  const repo = createOrdersRepository();
+export function orderProcessors(deps: { db: Database; repo: OrdersRepository; expiry: OrderExpiry; followUpDelays?: () => FollowUpDelays }): JobHandlers {
+  const { repo } = deps;
   const fanOut = async (job: Job) => {
     const { orderId } = requirePayload(job, isOrderJob);
     setSpanAttributes({ [ORDER_ATTRIBUTES.orderId]: orderId });

@@ -2,7 +2,7 @@ import { and, asc, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../../platform/db/client.ts';
 import type { DbOrTx } from '../../platform/outbox/outbox.ts';
 import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
-import { products, productStock } from '../catalog/index.ts';
+import { products } from '../catalog/index.ts';
 import { customers } from '../customers/index.ts';
 import { saleEventProducts, saleEvents } from '../sale-events/sale-events.tables.ts';
 import { giveBackStock } from '../inventory/index.ts';
@@ -174,7 +174,7 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
     toOrder,
     toOrders,
     /**
-     * Places an order in one statement (the `place_order` function, see migration 0004). Refusals
+     * Places an order in one statement (the `place_order` function, `orders.sql`). Refusals
      * arrive as PostgreSQL errors: SQLSTATE P0001, the code as message, the data as JSON in DETAIL.
      */
     async place(db: Db, input: PlaceOrderInput): Promise<PlacedOrder> {
@@ -194,7 +194,7 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
       };
     },
 
-    /** Several orders in one statement and one commit (`place_orders`, migration 0005), in the given order. */
+    /** Several orders in one statement and one commit (`place_orders`, `orders.sql`), in the given order. */
     async placeBatch(db: Db, inputs: readonly PlaceOrderInput[]): Promise<BatchOutcome[]> {
       const payload = inputs.map((input) => ({ customerId: input.customerId, items: input.lines, idempotencyKey: input.idempotencyKey, reservation: input.reservation, traceContext: input.traceContext }));
       const result = await db.execute<{
@@ -288,19 +288,6 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
         .orderBy(desc(orders.id))
         .limit(limit);
       return toOrders(db, rows);
-    },
-
-    /**
-     * One product's committed stock (reservation tokens are UUIDs: no commas) and which of `reservations` became orders, read in one statement
-     * (one snapshot), for rebuilding the stock gate exactly.
-     */
-    async stockSnapshot(db: Db, productId: number, reservations: readonly string[]): Promise<{ sellable: boolean; available: number; committed: string[] }> {
-      const result = await db.execute<{ sellable: boolean; available: string; committed: string[] }>(sql`
-        select exists (select 1 from ${products} where ${products.id} = ${productId} and ${products.status} = 'active') as sellable,
-               (select coalesce(sum(${productStock.available}), 0) from ${productStock} where ${productStock.productId} = ${productId}) as available,
-               array(select ${orders.reservation} from ${orders} where ${orders.reservation} = any(string_to_array(${reservations.join(',')}, ','))) as committed`);
-      const row = result.rows[0]!;
-      return { sellable: row.sellable, available: Number(row.available), committed: row.committed };
     },
 
     /**

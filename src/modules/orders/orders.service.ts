@@ -15,9 +15,9 @@ import {
   UnknownProductError,
 } from './orders.errors.ts';
 import { currentTraceContext, inSpan, ORDER_ATTRIBUTES, setSpanAttributes } from '../../platform/telemetry/trace-context.ts';
-import { createOrderBatcher, type OrderPlacer } from './order-batcher.ts';
+import type { OrderPlacer } from './order-batcher.ts';
 import type { CheckoutMetrics } from './orders.metrics.ts';
-import { createOrdersRepository, type AdminOrderFilters, type OrderLine } from './orders.repository.ts';
+import type { AdminOrderFilters, OrderLine, OrdersRepository } from './orders.repository.ts';
 import type { Order } from './orders.schemas.ts';
 import { isRefusal } from '../../shared/errors.ts';
 
@@ -30,19 +30,15 @@ export interface StockHints {
 export interface OrderServiceDeps {
   db: Database;
   gate: StockGate;
-  /**
-   * How orders reach PostgreSQL (e.g. a batcher).
-   * @defaultValue each order on its own
-   */
-  placer?: OrderPlacer;
+  repo: OrdersRepository;
+  /** How orders reach PostgreSQL (a batcher; `maxBatch: 1` places each order on its own). */
+  placer: OrderPlacer;
   hints?: StockHints;
   metrics: CheckoutMetrics;
   logger: Logger;
   /** Idempotency keys older than this may be reused for a new order. */
   idempotencyRetentionS: number;
   cancelWindowS: number;
-  /** The payment window and provider an order's reply shows. @defaultValue 600 s, `test` */
-  payment?: { windowS: number; provider: string };
   clock?: () => number;
 }
 
@@ -83,8 +79,7 @@ function outcomeOf(error: unknown): 'out_of_stock' | 'limit_exceeded' | 'rejecte
 }
 
 export function createOrderService(deps: OrderServiceDeps) {
-  const repo = createOrdersRepository({ paymentWindowS: deps.payment?.windowS, provider: deps.payment?.provider });
-  const placer: OrderPlacer = deps.placer ?? createOrderBatcher({ db: () => deps.db.primary, repo, maxBatch: 1, maxInFlight: 1, logger: deps.logger });
+  const { repo, placer } = deps;
   const now = deps.clock ?? Date.now;
   const { db, gate } = deps;
 

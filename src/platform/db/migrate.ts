@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
@@ -9,16 +10,20 @@ export const MIGRATIONS_FOLDER = path.join(import.meta.dirname, 'migrations');
 const MIGRATION_LOCK_KEY = 7_202_611_29;
 
 /**
- * Applies pending migrations. Safe to run from many instances at once: a session-level advisory
- * lock serialises them, and the later ones find nothing left to do. Returns the number applied.
+ * Applies pending migrations (tables: drizzle-kit's history), then the SQL definition files
+ * (functions: `CREATE OR REPLACE`, applied on every run, in order; the modules list theirs in
+ * `modules/sql-definitions.ts` and the composition root passes them, as platform knows no module).
+ * Safe to run from many instances at once: a session-level advisory lock serialises them, and the
+ * later ones find nothing left to do. Returns the number of migrations applied.
  */
-export async function runMigrations(databaseUrl: string): Promise<number> {
+export async function runMigrations(databaseUrl: string, definitions: readonly string[] = []): Promise<number> {
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'salescale-migrate' });
   await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     const before = await countApplied(client);
     await migrate(drizzle({ client }), { migrationsFolder: MIGRATIONS_FOLDER });
+    for (const file of definitions) await client.query(await readFile(file, 'utf8'));
     return (await countApplied(client)) - before;
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});

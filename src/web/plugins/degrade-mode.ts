@@ -1,3 +1,4 @@
+import fp from 'fastify-plugin';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ClusterNode } from '../../platform/cluster/cluster-node.ts';
 import { DegradeSignals, type DependencyOutage } from '../../platform/cluster/degrade-signals.ts';
@@ -29,6 +30,5 @@ export function degradeMode(options: { cluster: ClusterNode; windowSeconds: numb
     app.addHook('onReady', () => options.cluster.join('web', figures));
     app.addHook('onClose', () => options.cluster.leave('web'));
   };
-  Object.assign(plugin, { [Symbol.for('skip-override')]: true });
-  return plugin;
+  return fp(plugin, { name: 'salescale-degrade-mode', fastify: '5.x' });
 }

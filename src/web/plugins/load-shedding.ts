@@ -1,3 +1,4 @@
+import fp from 'fastify-plugin';
 import type { FastifyPluginAsync } from 'fastify';
 import type { LoadMonitor } from '../../platform/load/load-monitor.ts';
 import { shouldShed, trafficClassOf } from '../../platform/load/load-shed.ts';
@@ -27,6 +28,5 @@ export function loadShedding(options: { monitor: LoadMonitor; metrics: LoadShedM
       return sendError(reply, 503, 'OVERLOADED', 'the service is overloaded, please retry shortly');
     });
   };
-  Object.assign(plugin, { [Symbol.for('skip-override')]: true });
-  return plugin;
+  return fp(plugin, { name: 'salescale-load-shedding', fastify: '5.x' });
 }

@@ -1,3 +1,4 @@
+import fp from 'fastify-plugin';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
 import client from 'prom-client';
@@ -78,6 +79,5 @@ export function observability(deps: ObservabilityDeps): FastifyPluginAsync {
       await activeUsers.close();
     });
   };
-  Object.assign(plugin, { [Symbol.for('skip-override')]: true });
-  return plugin;
+  return fp(plugin, { name: 'salescale-observability', fastify: '5.x' });
 }

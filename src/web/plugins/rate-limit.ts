@@ -1,3 +1,4 @@
+import fp from 'fastify-plugin';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { LiveSaleCheck } from '../../modules/sale-events/index.ts';
@@ -120,6 +121,5 @@ export function rateLimit(options: RateLimitPluginOptions): FastifyPluginAsync {
     });
   };
   // Hooks must apply to every route of the app, not only to routes registered inside this plugin.
-  Object.assign(plugin, { [Symbol.for('skip-override')]: true });
-  return plugin;
+  return fp(plugin, { name: 'salescale-rate-limit', fastify: '5.x', dependencies: ['salescale-sessions'] });
 }

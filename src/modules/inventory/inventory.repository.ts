@@ -1,0 +1,86 @@
+import { and, eq, gte, sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import type pg from 'pg';
+import type { Db } from '../../platform/db/client.ts';
+import { products } from '../catalog/catalog.tables.ts';
+import { orders } from '../orders/orders.tables.ts';
+import { productStock } from './inventory.tables.ts';
+import { giveBackStock } from './stock-return.ts';
+
+/**
+ * Every statement that changes stock, in TypeScript (with `giveBackStock`, `stock-return.ts`); the one that takes stock at checkout is
+ * `take_stock` in `inventory.sql` (called by `place_order`, in the order's own statement).
+ *
+ * A product's stock is split across `shards` rows (see `productStock`): set and create split it evenly,
+ * checkout takes from any shard it can lock without waiting, a cancellation gives back into the
+ * emptiest one. The product's figure is the sum.
+ */
+export interface InventoryRepositoryOptions {
+  /**
+   * Rows a product's stock is split into when it is set (1 = the single-row design).
+   * @defaultValue 1
+   */
+  shards?: number;
+}
+
+/** `available` units as `shards` rows, as even as possible (the first rows take the remainder). */
+export function splitStock(productId: number, available: number, shards: number): { productId: number; shard: number; available: number }[] {
+  const base = Math.floor(available / shards);
+  return Array.from({ length: shards }, (_, shard) => ({ productId, shard, available: base + (shard < available % shards ? 1 : 0) }));
+}
+
+/** The available units of the product in `productId` (a column of the outer query), for reads that show stock. */
+export function availableOf(productId: AnyColumn): SQL<number> {
+  return sql<number>`coalesce((select sum(${productStock.available}) from ${productStock} where ${productStock.productId} = ${productId}), 0)`.mapWith(Number);
+}
+
+export function createInventoryRepository(options: InventoryRepositoryOptions = {}) {
+  const defaultShards = options.shards ?? 1;
+  return {
+    /** Rows a product's stock is split into when this repository sets it. */
+    shards: defaultShards,
+
+    /** The stock rows of a product just created (call inside the transaction that inserts the product). */
+    async create(db: Db, productId: number, available: number, shards = defaultShards): Promise<void> {
+      await db.insert(productStock).values(splitStock(productId, available, shards));
+    },
+
+    /**
+     * Sets a product's stock, split as evenly as possible across `shards` rows (shard 0 … shards-1;
+     * extra rows from an earlier, larger split are removed). Locks the product's rows in shard order,
+     * as checkout does, so it serializes cleanly with orders in flight.
+     */
+    async set(db: Db, productId: number, available: number, shards = defaultShards): Promise<void> {
+      await db.transaction(async (tx) => {
+        await tx.execute(sql`select 1 from ${productStock} where ${productStock.productId} = ${productId} order by ${productStock.shard} for update`);
+        await tx.delete(productStock).where(and(eq(productStock.productId, productId), gte(productStock.shard, shards)));
+        await tx
+          .insert(productStock)
+          .values(splitStock(productId, available, shards))
+          .onConflictDoUpdate({ target: [productStock.productId, productStock.shard], set: { available: sql`excluded.available`, updatedAt: sql`now()` } });
+      });
+    },
+
+    /** Gives units back inside the caller's transaction (see `giveBackStock`). */
+    giveBack: giveBackStock,
+
+    /**
+     * One product's committed stock and which of `reservations` became orders (reservation tokens are
+     * UUIDs: no commas), read in one statement (one snapshot), for rebuilding the stock gate exactly.
+     */
+    async snapshot(db: Db, productId: number, reservations: readonly string[]): Promise<{ sellable: boolean; available: number; committed: string[] }> {
+      const result = await db.execute<{ sellable: boolean; available: string; committed: string[] }>(sql`
+        select exists (select 1 from ${products} where ${products.id} = ${productId} and ${products.status} = 'active') as sellable,
+               (select coalesce(sum(${productStock.available}), 0) from ${productStock} where ${productStock.productId} = ${productId}) as available,
+               array(select ${orders.reservation} from ${orders} where ${orders.reservation} = any(string_to_array(${reservations.join(',')}, ','))) as committed`);
+      const row = result.rows[0]!;
+      return { sellable: row.sellable, available: Number(row.available), committed: row.committed };
+    },
+  };
+}
+
+/** Seeding: one stock row per product (the single-row design), in one statement. */
+export async function seedStock(pool: pg.Pool | pg.PoolClient, productIds: readonly number[], available: readonly number[]): Promise<void> {
+  await pool.query('INSERT INTO product_stock (product_id, available) SELECT * FROM unnest($1::bigint[], $2::int[])', [productIds, available]);
+}
+
+export type InventoryRepository = ReturnType<typeof createInventoryRepository>;

@@ -1,0 +1,62 @@
+-- Stock, taken at checkout. A definition file, not a migration: `salescale migrate` applies it (after
+-- the table migrations) on every run, so this file is the one current text of the function. The
+-- statements that set, create, give back and read stock are in inventory.repository.ts.
+--
+-- take_stock: takes p_quantity units of a product from its stock rows ("shards", see
+-- inventory.tables.ts), or raises OUT_OF_STOCK (SQLSTATE P0001, data as JSON in DETAIL) with the true
+-- total. Called by place_order inside the order's statement: the caller's transaction holds the row
+-- locks until it commits, and the order's other statements roll back with it.
+CREATE OR REPLACE FUNCTION take_stock(p_product_id bigint, p_quantity integer) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_shard record;
+  v_shards integer;
+  v_available bigint;
+  v_need integer;
+  v_take integer;
+BEGIN
+  SELECT count(*) INTO v_shards FROM product_stock s WHERE s.product_id = p_product_id;
+  IF v_shards <= 1 THEN
+    -- The single-row design: one conditional update; every buyer queues on this row's lock.
+    UPDATE product_stock s SET available = s.available - p_quantity, updated_at = now()
+      WHERE s.product_id = p_product_id AND s.available >= p_quantity;
+    IF NOT FOUND THEN
+      SELECT coalesce(sum(s.available), 0) INTO v_available FROM product_stock s WHERE s.product_id = p_product_id;
+      RAISE EXCEPTION 'OUT_OF_STOCK' USING DETAIL = json_build_object('productId', p_product_id, 'requested', p_quantity, 'available', v_available)::text;
+    END IF;
+  ELSE
+    -- 1. Any shard that holds enough and that nobody else holds right now.
+    UPDATE product_stock s SET available = s.available - p_quantity, updated_at = now()
+      FROM (SELECT x.shard FROM product_stock x
+            WHERE x.product_id = p_product_id AND x.available >= p_quantity
+            ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED) pick
+      WHERE s.product_id = p_product_id AND s.shard = pick.shard;
+    IF NOT FOUND THEN
+      -- 2. All such shards are busy: wait for a random one (waiters spread over the shards);
+      --    after the wait PostgreSQL re-checks the condition and moves on if it no longer holds.
+      UPDATE product_stock s SET available = s.available - p_quantity, updated_at = now()
+        FROM (SELECT x.shard FROM product_stock x
+              WHERE x.product_id = p_product_id AND x.available >= p_quantity
+              ORDER BY random() LIMIT 1 FOR UPDATE) pick
+        WHERE s.product_id = p_product_id AND s.shard = pick.shard;
+    END IF;
+    IF NOT FOUND THEN
+      -- 3. No single shard holds enough (the tail of a sale): lock every shard in order and take
+      --    the units across them, or refuse with the true total.
+      SELECT coalesce(sum(x.available), 0) INTO v_available
+        FROM (SELECT available FROM product_stock WHERE product_id = p_product_id ORDER BY shard FOR UPDATE) x;
+      IF v_available < p_quantity THEN
+        RAISE EXCEPTION 'OUT_OF_STOCK' USING DETAIL = json_build_object('productId', p_product_id, 'requested', p_quantity, 'available', v_available)::text;
+      END IF;
+      v_need := p_quantity;
+      FOR v_shard IN SELECT x.shard, x.available FROM product_stock x WHERE x.product_id = p_product_id AND x.available > 0 ORDER BY x.shard LOOP
+        v_take := least(v_need, v_shard.available);
+        UPDATE product_stock s SET available = s.available - v_take, updated_at = now()
+          WHERE s.product_id = p_product_id AND s.shard = v_shard.shard;
+        v_need := v_need - v_take;
+        EXIT WHEN v_need = 0;
+      END LOOP;
+    END IF;
+  END IF;
+END
+$$;

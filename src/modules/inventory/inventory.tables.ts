@@ -1,0 +1,22 @@
+import { sql } from 'drizzle-orm';
+import { bigint, check, integer, pgTable, primaryKey, smallint, timestamp } from 'drizzle-orm/pg-core';
+import { products } from '../catalog/catalog.tables.ts';
+
+/**
+ * Stock of a product, split across one or more rows ("shards") so that buyers of one hot product do
+ * not all queue on a single row lock: an order takes its units from any shard it can lock without
+ * waiting (`FOR UPDATE SKIP LOCKED`). A product with one shard is the single-row design (a plain
+ * conditional `UPDATE … WHERE available >= $q`). The product's available stock is the sum.
+ */
+export const productStock = pgTable(
+  'product_stock',
+  {
+    productId: bigint('product_id', { mode: 'number' })
+      .notNull()
+      .references(() => products.id, { onDelete: 'cascade' }),
+    shard: smallint('shard').notNull().default(0),
+    available: integer('available').notNull().default(0),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.productId, t.shard] }), check('product_stock_available_nonnegative', sql`${t.available} >= 0`)],
+);

@@ -1,0 +1,137 @@
+-- Placing orders. A definition file, not a migration: `salescale migrate` applies it (after the table
+-- migrations and inventory.sql, whose take_stock it calls) on every run, so this file is the one current
+-- text of these functions (migrations 0004 and 0005 hold their first versions).
+--
+-- place_order: one order as one statement (one round trip, one commit). Row locks on stock are held
+-- only while the server runs this function and commits, never across client round trips, which is
+-- what keeps a hot product's lock queue short. Every refusal raises (the whole statement rolls back:
+-- no order without stock taken, no stock taken without an order) with the error code as the message
+-- and its data as JSON in DETAIL.
+CREATE OR REPLACE FUNCTION place_order(
+  p_customer_id bigint,
+  p_items jsonb,
+  p_idempotency_key text,
+  p_reservation text,
+  p_outbox_queue text,
+  p_outbox_job text
+) RETURNS TABLE (placed_order_id bigint, placed_at timestamptz, order_total_cents bigint, order_currency text, order_lines jsonb)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_line record;
+  v_product record;
+  v_limit integer;
+  v_held integer;
+  v_total bigint := 0;
+  v_currency text;
+  v_product_ids bigint[] := '{}';
+  v_quantities integer[] := '{}';
+  v_prices integer[] := '{}';
+BEGIN
+  -- Lines in product order: every order locks rows in the same order, so orders never deadlock.
+  FOR v_line IN
+    SELECT (e->>'productId')::bigint AS product_id, (e->>'quantity')::integer AS quantity
+    FROM jsonb_array_elements(p_items) AS e
+    ORDER BY 1
+  LOOP
+    SELECT p.status, p.price_cents, p.currency, p.max_per_customer INTO v_product FROM products p WHERE p.id = v_line.product_id;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'UNKNOWN_PRODUCT' USING DETAIL = json_build_object('productId', v_line.product_id)::text;
+    END IF;
+    IF v_product.status <> 'active' THEN
+      RAISE EXCEPTION 'PRODUCT_UNAVAILABLE' USING DETAIL = json_build_object('productId', v_line.product_id, 'status', v_product.status)::text;
+    END IF;
+    IF v_currency IS NULL THEN
+      v_currency := v_product.currency;
+    ELSIF v_currency <> v_product.currency THEN
+      RAISE EXCEPTION 'MIXED_CURRENCIES' USING DETAIL = json_build_object('productId', v_line.product_id, 'currency', v_product.currency, 'orderCurrency', v_currency)::text;
+    END IF;
+
+    -- Per-customer limit: the strictest of the product's and every live sale event's that lists it.
+    -- The upsert locks this customer's row for this product, so concurrent orders of one account
+    -- (on any instance) are counted one after the other.
+    SELECT min(e.max_per_customer) INTO v_limit
+      FROM sale_events e JOIN sale_event_products sp ON sp.sale_event_id = e.id
+      WHERE sp.product_id = v_line.product_id AND e.starts_at <= now() AND e.ends_at > now();
+    v_limit := least(v_limit, v_product.max_per_customer);
+    INSERT INTO customer_purchases AS c (customer_id, product_id, quantity)
+      VALUES (p_customer_id, v_line.product_id, v_line.quantity)
+      ON CONFLICT (customer_id, product_id) DO UPDATE SET quantity = c.quantity + excluded.quantity
+      RETURNING c.quantity INTO v_held;
+    IF v_limit IS NOT NULL AND v_held > v_limit THEN
+      RAISE EXCEPTION 'PURCHASE_LIMIT_EXCEEDED' USING DETAIL = json_build_object(
+        'productId', v_line.product_id, 'limit', v_limit, 'alreadyPurchased', v_held - v_line.quantity, 'requested', v_line.quantity)::text;
+    END IF;
+
+    PERFORM take_stock(v_line.product_id, v_line.quantity);
+
+    v_product_ids := v_product_ids || v_line.product_id;
+    v_quantities := v_quantities || v_line.quantity;
+    v_prices := v_prices || v_product.price_cents;
+    v_total := v_total + v_product.price_cents::bigint * v_line.quantity;
+  END LOOP;
+
+  IF v_currency IS NULL THEN
+    RAISE EXCEPTION 'EMPTY_ORDER' USING DETAIL = '{}';
+  END IF;
+
+  INSERT INTO orders (customer_id, total_cents, currency, idempotency_key, reservation)
+    VALUES (p_customer_id, v_total, v_currency, p_idempotency_key, p_reservation)
+    RETURNING orders.id, orders.created_at INTO placed_order_id, placed_at;
+  INSERT INTO order_items (order_id, product_id, quantity, price_cents)
+    SELECT placed_order_id, l.product_id, l.quantity, l.price_cents
+    FROM unnest(v_product_ids, v_quantities, v_prices) AS l(product_id, quantity, price_cents);
+  INSERT INTO outbox (queue, name, data) VALUES (p_outbox_queue, p_outbox_job, jsonb_build_object('orderId', placed_order_id));
+  order_total_cents := v_total;
+  order_currency := v_currency;
+  SELECT jsonb_agg(jsonb_build_object('productId', l.product_id, 'quantity', l.quantity, 'priceCents', l.price_cents) ORDER BY l.product_id)
+    INTO order_lines
+    FROM unnest(v_product_ids, v_quantities, v_prices) AS l(product_id, quantity, price_cents);
+  RETURN NEXT;
+END
+$$;
+
+-- place_orders: several orders in one statement and one commit (a per-instance batch of concurrent
+-- checkouts). Each order runs place_order inside its own subtransaction, so a refused order rolls
+-- back alone and the others commit; its refusal comes back as a row (SQLSTATE, message, DETAIL,
+-- constraint) instead of an error. Lock waits are capped (lock_timeout): an order that would wait
+-- for a row another batch holds comes back as 55P03 and is placed again on its own, which keeps
+-- batches from waiting on each other in a cycle. Callers keep batches under 64 orders (PostgreSQL's
+-- per-transaction cache of subtransaction ids).
+CREATE OR REPLACE FUNCTION place_orders(p_orders jsonb, p_outbox_queue text, p_outbox_job text)
+RETURNS TABLE (
+  idx integer,
+  placed_order_id bigint,
+  placed_at timestamptz,
+  order_total_cents bigint,
+  order_currency text,
+  order_lines jsonb,
+  error_state text,
+  error_message text,
+  error_detail text,
+  error_constraint text
+)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_order jsonb;
+  v_idx integer := 0;
+  v_placed record;
+  v_state text;
+  v_message text;
+  v_detail text;
+  v_constraint text;
+BEGIN
+  PERFORM set_config('lock_timeout', '50ms', true);
+  FOR v_order IN SELECT value FROM jsonb_array_elements(p_orders) LOOP
+    BEGIN
+      SELECT * INTO v_placed FROM place_order(
+        (v_order->>'customerId')::bigint, v_order->'items', v_order->>'idempotencyKey', v_order->>'reservation', p_outbox_queue, p_outbox_job);
+      RETURN QUERY SELECT v_idx, v_placed.placed_order_id, v_placed.placed_at, v_placed.order_total_cents, v_placed.order_currency, v_placed.order_lines,
+        NULL::text, NULL::text, NULL::text, NULL::text;
+    EXCEPTION WHEN raise_exception OR unique_violation OR lock_not_available THEN
+      GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL, v_constraint = CONSTRAINT_NAME;
+      RETURN QUERY SELECT v_idx, NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::text, NULL::jsonb, v_state, v_message, v_detail, v_constraint;
+    END;
+    v_idx := v_idx + 1;
+  END LOOP;
+END
+$$;

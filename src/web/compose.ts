@@ -1,0 +1,193 @@
+import type { Redis } from 'ioredis';
+import { createCartService, createCartStore, createGuestCookies } from '../modules/cart/index.ts';
+import { createCatalogRepository, createCatalogService } from '../modules/catalog/index.ts';
+import { createCustomerService, createCustomersRepository, createLoginGuard, createSessionStore, noLoginGuard } from '../modules/customers/index.ts';
+import { createInventoryRepository, createStockGate, createStockView } from '../modules/inventory/index.ts';
+import { checkoutMetricsFor, createGuestOrderLinks, createOrderBatcher, createOrderLifecycleRepository, createOrderService, createOrdersRepository } from '../modules/orders/index.ts';
+import {
+  createPaymentService,
+  createPaymentsRepository,
+  createStripeProvider,
+  createTestProvider,
+  paymentMetricsFor,
+  testWebhookSecret,
+  type PaymentProvider,
+} from '../modules/payments/index.ts';
+import { createLiveSaleCheck, createSaleEventService } from '../modules/sale-events/index.ts';
+import { createWaitingRoomFeature } from '../modules/waiting-room/index.ts';
+import { requireServices, type AppConfig } from '../platform/config/config.ts';
+import type { Database } from '../platform/db/client.ts';
+import { createIdempotencyStore } from '../platform/idempotency/idempotency-store.ts';
+import { createLoadMonitor } from '../platform/load/load-monitor.ts';
+import type { Platform } from '../platform/platform.ts';
+import { queueMetricsFor } from '../platform/queue/queue-metrics.ts';
+import { createQueueSet, type QueueSet } from '../platform/queue/queues.ts';
+import { createDegradedPolicies } from '../platform/rate-limit/degraded-policies.ts';
+import { createRateLimiter } from '../platform/rate-limit/limiter.ts';
+import { closeRedis, createRedis, onServerRestart } from '../platform/redis/redis.ts';
+import { readCapacityRps } from './capacity.ts';
+
+/**
+ * The web role's composition root: every connection the role holds beyond the platform's is opened
+ * here once, every repository is built here once, and services receive them. `buildServer` only
+ * registers plugins and routes with what this returns. Close with `close()` (the server's
+ * `salescale-web-services` plugin does it when the app closes).
+ */
+export async function composeWeb(platform: Platform) {
+  const { config, db, logger, metrics, cluster } = platform;
+  const redisUrl = requireServices(config).redisUrl;
+  const prefix = config.redis.prefix;
+
+  // Sessions, limits, carts, stock gate, idempotency: a connection that tolerates a busy event loop.
+  const stateRedis: Redis = createRedis(redisUrl, { name: 'salescale-web-state', role: 'state', logger });
+  // Queues for the dashboard and the depth gauges; the web role itself enqueues through the outbox.
+  // Their own connection of the `queue` role: BullMQ initialises a queue with commands that, on a
+  // fast-fail connection not yet connected, fail for good (the gauges then never appeared).
+  const queueRedis: Redis = createRedis(redisUrl, { name: 'salescale-web-queues', role: 'queue', logger });
+  const queues: QueueSet = createQueueSet({ connection: queueRedis, redisPrefix: prefix, overrides: { attempts: config.queues.attempts, backoffMs: config.queues.backoffMs } });
+
+  const inventory = createInventoryRepository({ shards: config.checkout.stockShards });
+  const repositories = {
+    catalog: createCatalogRepository(),
+    inventory,
+    customers: createCustomersRepository(),
+    orders: createOrdersRepository({ paymentWindowS: config.payments.windowS, provider: config.payments.provider }),
+    lifecycle: createOrderLifecycleRepository({ paymentWindowS: config.payments.windowS }),
+    payments: createPaymentsRepository(),
+  };
+
+  const loadMonitor = config.loadShed.enabled ? createLoadMonitor(config.loadShed) : undefined;
+  const degradedPolicies = createDegradedPolicies(config.rateLimit.policies);
+  const policies = () => degradedPolicies(cluster.settings().rateLimitPercent);
+  const liveSale = createLiveSaleCheck({ db, refreshMs: config.rateLimit.saleRefreshMs, logger });
+  const limiter = config.rateLimit.enabled ? createRateLimiter({ redis: stateRedis, prefix }) : undefined;
+
+  const gate = createStockGate({
+    redis: stateRedis,
+    prefix,
+    gateTtlS: config.checkout.stockGateTtlS,
+    snapshot: (productId, tokens) => repositories.inventory.snapshot(db.primary, productId, tokens),
+  });
+  // A restarted Redis may have restored figures that miss its last writes (AOF every second): drop them all,
+  // so that each is rebuilt exactly from PostgreSQL at its next use (found by the chaos suite).
+  onServerRestart(stateRedis, async () => {
+    const dropped = await gate.forgetAll();
+    logger.warn({ dropped }, 'Redis restarted: stock gate figures dropped, rebuilt from PostgreSQL at next use');
+  });
+  const stockView = createStockView({ gate, refreshMs: config.checkout.stockViewRefreshMs });
+  const catalog = createCatalogService({
+    db,
+    cache: platform.cache,
+    ttls: () => cluster.settings().cacheTtl,
+    stock: stockView,
+    repo: repositories.catalog,
+    inventory: repositories.inventory,
+  });
+
+  const sessions = createSessionStore({ redis: stateRedis, prefix, secret: config.secrets.sessionSecret, ttlS: config.customers.sessionTtlS });
+  const customers = createCustomerService({
+    db,
+    repo: repositories.customers,
+    sessions,
+    passwordHash: config.customers.passwordHash,
+    loginGuard: limiter ? createLoginGuard({ limiter, policy: () => policies().login }) : noLoginGuard,
+  });
+  const cartStore = createCartStore({ redis: stateRedis, prefix, ttlS: config.checkout.cart.ttlS, abandonedAfterS: config.checkout.cart.abandonedAfterS });
+  const cart = createCartService({ store: cartStore, catalog });
+  const guestLinks = createGuestOrderLinks(config.secrets.sessionSecret);
+  const guests = createGuestCookies({ secret: config.secrets.sessionSecret, secure: config.isProduction, ttlS: config.checkout.cart.ttlS });
+  const checkoutMetrics = checkoutMetricsFor(metrics.registry, cartStore);
+  const orders = createOrderService({
+    db,
+    repo: repositories.orders,
+    gate,
+    hints: stockView,
+    placer: createOrderBatcher({
+      db: () => db.primary,
+      repo: repositories.orders,
+      maxBatch: config.checkout.batchMax,
+      // Leave half the pool to everything else this process asks the database.
+      maxInFlight: Math.max(1, Math.floor(config.db.poolMax / 2)),
+      logger,
+      observe: (size) => checkoutMetrics.batchSize.observe(size),
+    }),
+    metrics: checkoutMetrics,
+    logger,
+    idempotencyRetentionS: config.checkout.idempotencyRetentionS,
+    cancelWindowS: config.checkout.cancelWindowS,
+  });
+  const paymentProvider = createPaymentProvider(config, db);
+  const payments = createPaymentService({
+    db,
+    provider: paymentProvider,
+    orders: repositories.orders,
+    lifecycle: repositories.lifecycle,
+    payments: repositories.payments,
+    gate,
+    metrics: paymentMetricsFor(metrics.registry),
+    logger,
+    testPaymentsAllowed: config.payments.testPaymentsAllowed,
+  });
+  const idempotency = createIdempotencyStore({ redis: stateRedis, prefix, retentionS: config.checkout.idempotencyRetentionS });
+  const saleEvents = createSaleEventService({ db });
+  const waitingRoom = createWaitingRoomFeature({
+    config: config.waitingRoom,
+    prefix,
+    redisUrl,
+    redis: stateRedis,
+    sessionSecret: config.secrets.sessionSecret,
+    secureCookies: config.isProduction,
+    gate,
+    listWaitingRooms: saleEvents.listWaitingRooms,
+    liveWebInstances: () => cluster.liveInstances().web,
+    capacityRps: await readCapacityRps(config.waitingRoom.capacityRps, logger),
+    registry: metrics.registry,
+    logger,
+  });
+
+  const queueMetrics = queueMetricsFor(metrics.registry);
+  queueMetrics.observeQueues(queues);
+  queueMetrics.observeOutbox(db.pools.primary);
+
+  let closing: Promise<void> | undefined;
+  return {
+    platform,
+    connections: { stateRedis, queueRedis },
+    repositories,
+    queues,
+    loadMonitor,
+    limiter,
+    policies,
+    liveSale,
+    gate,
+    stockView,
+    catalog,
+    sessions,
+    customers,
+    cart,
+    guests,
+    guestLinks,
+    orders,
+    paymentProvider,
+    payments,
+    idempotency,
+    saleEvents,
+    waitingRoom,
+    /** Releases what this root opened (not the platform's connections: the platform's owner closes those). */
+    close(): Promise<void> {
+      closing ??= (async () => {
+        await queues.close();
+        await Promise.all([closeRedis(queueRedis), closeRedis(stateRedis)]);
+      })();
+      return closing;
+    },
+  };
+}
+
+export type WebServices = Awaited<ReturnType<typeof composeWeb>>;
+
+/** The configured provider (PAYMENT_PROVIDER); the test provider signs its webhooks with a key derived from SESSION_SECRET. */
+export function createPaymentProvider(config: AppConfig, db: Database): PaymentProvider {
+  if (config.payments.provider === 'stripe') return createStripeProvider(config.payments.stripe!);
+  return createTestProvider({ db, webhookSecret: testWebhookSecret(config.secrets.sessionSecret) });
+}

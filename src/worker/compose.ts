@@ -1,0 +1,70 @@
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import { createAnalyticsRepository } from '../modules/analytics/index.ts';
+import { createInventoryRepository, createStockGate } from '../modules/inventory/index.ts';
+import { createOrderExpiry, createOrderLifecycleRepository, createOrdersRepository, expiredCounterFor } from '../modules/orders/index.ts';
+import { registerReservationsGauge } from '../modules/payments/index.ts';
+import { degradeModeProcessors } from '../platform/cluster/degrade-mode.processors.ts';
+import { requireServices } from '../platform/config/config.ts';
+import { createMailer } from '../platform/mail/mailer.ts';
+import type { Platform } from '../platform/platform.ts';
+import type { JobHandlers } from '../platform/queue/processing.ts';
+import { createQueueSet, type QueueSet } from '../platform/queue/queues.ts';
+import { closeRedis, createRedis } from '../platform/redis/redis.ts';
+import { createJobHandlers } from './processors.ts';
+
+/**
+ * The worker role's composition root: the connections the role holds beyond the platform's (the
+ * BullMQ workers' blocking connection; producers share the platform's), the mailer and the
+ * repositories are made here once, and the job handlers receive them.
+ */
+export function composeWorker(platform: Platform, options: { handlers?: JobHandlers } = {}) {
+  const { config, db, logger } = platform;
+  const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, mailDir: path.join(config.dataDir, 'mail') });
+  const inventory = createInventoryRepository({ shards: config.checkout.stockShards });
+  const repositories = {
+    inventory,
+    orders: createOrdersRepository({ paymentWindowS: config.payments.windowS, provider: config.payments.provider }),
+    lifecycle: createOrderLifecycleRepository({ paymentWindowS: config.payments.windowS }),
+    analytics: createAnalyticsRepository(),
+  };
+  // Expiry of unpaid reservations gives units back to PostgreSQL and has the stock gate rebuilt.
+  const gate = createStockGate({
+    redis: platform.redis,
+    prefix: config.redis.prefix,
+    gateTtlS: config.checkout.stockGateTtlS,
+    snapshot: (productId, tokens) => inventory.snapshot(db.primary, productId, tokens),
+  });
+  const expiry = createOrderExpiry({ db, lifecycle: repositories.lifecycle, gate, expired: expiredCounterFor(platform.metrics.registry), logger });
+  registerReservationsGauge(platform.metrics.registry, () => repositories.lifecycle.countPending(db.primary));
+  // Follow-up delays are read per job from the cluster's degrade mode.
+  const handlers = options.handlers ?? {
+    ...createJobHandlers({ db, mailer, expiry, repositories, followUpDelays: () => platform.cluster.settings().queueDelays }),
+    ...degradeModeProcessors({ logger }),
+  };
+  const producers: QueueSet = createQueueSet({
+    connection: platform.redis,
+    redisPrefix: config.redis.prefix,
+    overrides: { attempts: config.queues.attempts, backoffMs: config.queues.backoffMs },
+  });
+  // Workers wait for Redis instead of failing (BullMQ requires maxRetriesPerRequest: null here).
+  const connection: Redis = createRedis(requireServices(config).redisUrl, { name: `salescale-worker-${config.instanceId}`, role: 'queue', logger });
+
+  return {
+    platform,
+    mailer,
+    repositories,
+    expiry,
+    handlers,
+    producers,
+    connections: { queue: connection },
+    /** Releases what this root opened (after the workers closed; not the platform's connections). */
+    async close(): Promise<void> {
+      await producers.close();
+      await closeRedis(connection);
+      mailer.close();
+    },
+  };
+}
+
+export type WorkerServices = ReturnType<typeof composeWorker>;

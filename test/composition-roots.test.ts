@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../src/platform/config/config.ts';
+import { createLogger } from '../src/platform/logger/logger.ts';
+import { createPlatform } from '../src/platform/platform.ts';
+import { startWorker, type RunningWorker } from '../src/worker/worker-role.ts';
+import { createTestApp, testEnv, type TestApp } from './helpers/app.ts';
+import { createTestDatabase, TEST_REDIS_URL, type TestDatabase } from './helpers/db.ts';
+
+const SRC = path.join(import.meta.dirname, '..', 'src');
+const redisPort = Number(new URL(TEST_REDIS_URL).port || 6379);
+
+/** Local ports of this process's TCP sockets to `remotePort` (its file descriptors matched against /proc/net/tcp*). */
+function socketsTo(remotePort: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+      if (match) inodes.add(match[1]!);
+    } catch {
+      // closed while listing
+    }
+  }
+  const ports: number[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const lines = readFileSync(table, 'utf8').trim().split('\n').slice(1);
+    for (const line of lines) {
+      const fields = line.trim().split(/\s+/);
+      const [, local, remote, state, , , , , , inode] = fields;
+      // 01 = ESTABLISHED
+      if (state !== '01' || !inodes.has(inode!)) continue;
+      if (Number.parseInt(remote!.split(':')[1]!, 16) === remotePort) ports.push(Number.parseInt(local!.split(':')[1]!, 16));
+    }
+  }
+  return ports;
+}
+
+/** The client name Redis knows each of this process's connections by (one entry per connection). */
+async function redisConnectionNames(admin: Redis): Promise<string[]> {
+  const ours = new Set(socketsTo(redisPort));
+  const own = Number((admin as unknown as { stream: { localPort: number } }).stream.localPort);
+  const list = String(await admin.call('CLIENT', 'LIST'));
+  const names: string[] = [];
+  for (const line of list.trim().split('\n')) {
+    const fields = Object.fromEntries(line.split(' ').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+    const port = Number(String(fields.addr).split(':').pop());
+    if (ours.has(port) && port !== own) names.push(fields.name ?? '');
+  }
+  return names.sort();
+}
+
+/** Waits until the set of connections stops changing (subscribers and BullMQ connect in the background). */
+async function settledNames(admin: Redis): Promise<string[]> {
+  let previous = '';
+  for (let i = 0; i < 50; i++) {
+    const names = await redisConnectionNames(admin);
+    const key = names.join(',');
+    if (key === previous) return names;
+    previous = key;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return redisConnectionNames(admin);
+}
+
+function duplicates(names: string[]): string[] {
+  return names.filter((name, i) => names.indexOf(name) !== i);
+}
+
+describe('composition roots', () => {
+  let admin: Redis;
+  before(async () => {
+    admin = new Redis(TEST_REDIS_URL, { connectionName: 'composition-roots-test' });
+    await admin.ping();
+  });
+  after(() => admin.disconnect());
+
+  describe('web role', () => {
+    let t: TestApp;
+    before(async () => {
+      t = await createTestApp();
+      // Use the paths that open lazily: a product page, a registration (sessions), a cart, the queue gauges.
+      await t.app.inject({ method: 'GET', url: '/api/v1/products' });
+      await t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email: 'roots@example.com', password: 'correct horse battery', name: 'Roots' } });
+      await t.app.inject({ method: 'GET', url: '/ready' });
+    });
+    after(() => t.close());
+
+    it('opens each Redis connection once, each for one purpose', async () => {
+      const names = await settledNames(admin);
+      assert.deepEqual(duplicates(names), [], `connections opened twice: ${names.join(', ')}`);
+      assert.deepEqual(
+        names,
+        ['salescale-cluster-' + t.config.instanceId, 'salescale-waiting-room-sub', 'salescale-web', 'salescale-web-cache-sub', 'salescale-web-queues', 'salescale-web-state'].sort(),
+      );
+    });
+
+    it('holds PostgreSQL connections only in its one pool', async () => {
+      const sockets = socketsTo(Number(new URL(t.database.url).port || 5432)).length;
+      const pools = t.platform.db.pools;
+      assert.equal(sockets, pools.primary.totalCount + (pools.replica?.totalCount ?? 0));
+    });
+  });
+
+  describe('worker role', () => {
+    let database: TestDatabase;
+    let worker: RunningWorker;
+    before(async () => {
+      database = await createTestDatabase();
+      const config = loadConfig(testEnv(database.url, { WORKER_PORT: '0' }));
+      worker = await startWorker(config, { platform: createPlatform(config, 'worker', createLogger({ level: 'silent' })), http: false });
+    });
+    after(async () => {
+      await worker.shutdown('test');
+      await worker.platform.close();
+      await database.drop();
+    });
+
+    it('opens each Redis connection once: its own, the workers\' shared one, and BullMQ\'s blocking one per queue', async () => {
+      const names = await settledNames(admin);
+      const { instanceId } = worker.platform.config;
+      const blocking = names.filter((name) => name !== `salescale-worker` && name !== `salescale-worker-${instanceId}` && !name.startsWith('salescale-'));
+      assert.deepEqual(
+        names.filter((name) => name.startsWith('salescale-')),
+        [`salescale-cluster-${instanceId}`, 'salescale-worker', 'salescale-worker-cache-sub', `salescale-worker-${instanceId}`].sort(),
+      );
+      // BullMQ gives each Worker one blocking connection of its own, named after its queue.
+      assert.equal(blocking.length, worker.workers.length, names.join(', '));
+      assert.deepEqual(duplicates(blocking), []);
+    });
+  });
+
+  it('builds every repository in a composition root and nowhere else', () => {
+    const calls: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(file);
+        else if (file.endsWith('.ts') && !file.endsWith('.test.ts')) {
+          for (const match of readFileSync(file, 'utf8').matchAll(/(?<!function )\bcreate(\w+)Repository\(/g)) calls.push(`${path.relative(SRC, file)}:${match[1]}`);
+        }
+      }
+    };
+    walk(SRC);
+    const outsideRoots = calls.filter((call) => !/^(web|worker|cli)\/compose\.ts:/.test(call));
+    assert.deepEqual(outsideRoots, [], 'repositories are built by the composition roots only');
+    for (const root of ['web/compose.ts', 'worker/compose.ts']) {
+      const inRoot = calls.filter((call) => call.startsWith(`${root}:`));
+      assert.ok(inRoot.length > 0, root);
+      assert.deepEqual(duplicates(inRoot), [], `${root} builds a repository twice`);
+    }
+  });
+});
