@@ -1,3 +1,5 @@
+import { defineScript, integerReply } from '../../platform/redis/script.ts';
+
 /**
  * Lua for the stock gate. Per product three keys share the deployment's hash tag:
  * `a` (units the gate lets through: committed stock minus reservations in flight; expires so the
@@ -13,7 +15,7 @@
  * Returns {0, left1, left2 …} reserved | {1} already reserved under this token |
  * {2, i …} gate missing for product i (1-based) | {3, i, available, …} not enough for product i.
  */
-export const RESERVE = `
+const RESERVE_LUA = `
 local n = #KEYS / 3
 local token = ARGV[1]
 if redis.call('HEXISTS', KEYS[2], token) == 1 then return {1} end
@@ -43,7 +45,7 @@ return left
 `;
 
 /** The order committed: its units are now out of PostgreSQL too. KEYS: r1 v1 r2 v2 … ARGV: token. */
-export const CONFIRM = `
+const CONFIRM_LUA = `
 for i = 1, #KEYS, 2 do
   if redis.call('HDEL', KEYS[i], ARGV[1]) == 1 then redis.call('INCR', KEYS[i + 1]) end
 end
@@ -51,7 +53,7 @@ return 0
 `;
 
 /** The order did not happen: give its units back. KEYS: a1 r1 v1 … ARGV: token. */
-export const RELEASE = `
+const RELEASE_LUA = `
 for i = 1, #KEYS, 3 do
   local entry = redis.call('HGET', KEYS[i + 1], ARGV[1])
   if entry then
@@ -66,14 +68,14 @@ return 0
 `;
 
 /** Stock changed outside checkout: drop the figure so the next reader rebuilds it. KEYS: a v. */
-export const INVALIDATE = `
+const INVALIDATE_LUA = `
 redis.call('DEL', KEYS[1])
 redis.call('INCR', KEYS[2])
 return 0
 `;
 
 /** KEYS: a r v. Returns {1} when the gate exists, else {0, version, token1, entry1, …}. */
-export const REBUILD_BEGIN = `
+const REBUILD_BEGIN_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return {1} end
 local out = {0, redis.call('GET', KEYS[3]) or '0'}
 local all = redis.call('HGETALL', KEYS[2])
@@ -85,7 +87,7 @@ return out
  * KEYS: a r v. ARGV: version read by REBUILD_BEGIN, available, ttlS, tokens to forget …
  * Returns 0 set | 1 someone else rebuilt it | 2 something moved since REBUILD_BEGIN (retry).
  */
-export const REBUILD_COMMIT = `
+const REBUILD_COMMIT_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
 if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[1] then return 2 end
 for i = 4, #ARGV do redis.call('HDEL', KEYS[2], ARGV[i]) end
@@ -93,3 +95,71 @@ redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 redis.call('INCR', KEYS[3])
 return 0
 `;
+
+/** Reply codes of `stockReserve` (the first element of its reply). */
+export const RESERVE_REPLY = { reserved: 0, alreadyReserved: 1, gateMissing: 2, short: 3 } as const;
+
+export type ReserveReply =
+  | { kind: 'reserved' }
+  | { kind: 'already-reserved' }
+  /** 1-based line numbers whose gate figure is missing. */
+  | { kind: 'gate-missing'; lines: number[] }
+  /** 1-based line numbers with the units the gate holds for them. */
+  | { kind: 'short'; lines: { line: number; available: number }[] };
+
+export const stockReserve = defineScript({
+  name: 'stock-reserve',
+  keys: 'variadic',
+  lua: RESERVE_LUA,
+  parse(reply): ReserveReply {
+    const [code, ...rest] = (reply as unknown[]).map(Number);
+    switch (code) {
+      case RESERVE_REPLY.reserved:
+        return { kind: 'reserved' };
+      case RESERVE_REPLY.alreadyReserved:
+        return { kind: 'already-reserved' };
+      case RESERVE_REPLY.gateMissing:
+        return { kind: 'gate-missing', lines: rest };
+      case RESERVE_REPLY.short: {
+        const lines = [];
+        for (let i = 0; i < rest.length; i += 2) lines.push({ line: rest[i]!, available: rest[i + 1]! });
+        return { kind: 'short', lines };
+      }
+      default:
+        throw new Error(`stock-reserve: unknown reply code ${code}`);
+    }
+  },
+});
+
+export const stockConfirm = defineScript({ name: 'stock-confirm', keys: 'variadic', lua: CONFIRM_LUA, parse: integerReply });
+export const stockRelease = defineScript({ name: 'stock-release', keys: 'variadic', lua: RELEASE_LUA, parse: integerReply });
+export const stockInvalidate = defineScript({ name: 'stock-invalidate', keys: ['a', 'v'], lua: INVALIDATE_LUA, parse: integerReply });
+
+export type RebuildBeginReply = { kind: 'exists' } | { kind: 'absent'; version: string; inFlight: Map<string, { quantity: number; expiresAt: number }> };
+
+export const stockRebuildBegin = defineScript({
+  name: 'stock-rebuild-begin',
+  keys: ['a', 'r', 'v'],
+  lua: REBUILD_BEGIN_LUA,
+  parse(reply): RebuildBeginReply {
+    const values = reply as (number | string)[];
+    if (Number(values[0]) === 1) return { kind: 'exists' };
+    const inFlight = new Map<string, { quantity: number; expiresAt: number }>();
+    for (let i = 2; i < values.length; i += 2) {
+      const [quantity = '0', expiresAt = '0'] = String(values[i + 1]).split(':');
+      inFlight.set(String(values[i]), { quantity: Number(quantity), expiresAt: Number(expiresAt) });
+    }
+    return { kind: 'absent', version: String(values[1]), inFlight };
+  },
+});
+
+/** Reply codes of `stockRebuildCommit`. */
+export const REBUILD_COMMIT_REPLY = { set: 0, rebuiltElsewhere: 1, moved: 2 } as const;
+type RebuildCommitReply = (typeof REBUILD_COMMIT_REPLY)[keyof typeof REBUILD_COMMIT_REPLY];
+
+export const stockRebuildCommit = defineScript({
+  name: 'stock-rebuild-commit',
+  keys: ['a', 'r', 'v'],
+  lua: REBUILD_COMMIT_LUA,
+  parse: (reply) => Number(reply) as RebuildCommitReply,
+});

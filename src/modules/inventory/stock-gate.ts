@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { CONFIRM, INVALIDATE, REBUILD_BEGIN, REBUILD_COMMIT, RELEASE, RESERVE } from './stock-gate.scripts.ts';
+import { REBUILD_COMMIT_REPLY, stockConfirm, stockInvalidate, stockRebuildBegin, stockRebuildCommit, stockRelease, stockReserve } from './stock-gate.scripts.ts';
 
 /** What PostgreSQL says, in one snapshot: a product's stock and which reservations became orders. */
 export interface StockSnapshot {
@@ -77,34 +77,13 @@ export interface StockGateOptions {
   clock?: () => number;
 }
 
-interface GateCommands {
-  stockReserve(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
-  stockConfirm(numKeys: number, ...args: (string | number)[]): Promise<number>;
-  stockRelease(numKeys: number, ...args: (string | number)[]): Promise<number>;
-  stockInvalidate(numKeys: number, ...args: (string | number)[]): Promise<number>;
-  stockRebuildBegin(numKeys: number, ...args: (string | number)[]): Promise<(number | string)[]>;
-  stockRebuildCommit(numKeys: number, ...args: (string | number)[]): Promise<number>;
-}
-
-const SCRIPTS = {
-  stockReserve: RESERVE,
-  stockConfirm: CONFIRM,
-  stockRelease: RELEASE,
-  stockInvalidate: INVALIDATE,
-  stockRebuildBegin: REBUILD_BEGIN,
-  stockRebuildCommit: REBUILD_COMMIT,
-};
-
 const REBUILD_ATTEMPTS = 8;
 
 export function createStockGate(options: StockGateOptions): StockGate {
   const gateTtlS = options.gateTtlS ?? 300;
   const reservationTtlMs = options.reservationTtlMs ?? 120_000;
   const now = options.clock ?? Date.now;
-  for (const [name, lua] of Object.entries(SCRIPTS)) {
-    if (!(name in options.redis)) options.redis.defineCommand(name, { lua });
-  }
-  const redis = options.redis as Redis & GateCommands;
+  const { redis } = options;
   const base = (id: number) => `{${options.prefix}}:stock:${id}`;
   const keys = (id: number) => ({ a: `${base(id)}:a`, r: `${base(id)}:r`, v: `${base(id)}:v` });
   const reservationsTtlS = Math.ceil((reservationTtlMs * 2) / 1000);
@@ -114,14 +93,9 @@ export function createStockGate(options: StockGateOptions): StockGate {
   async function rebuild(productId: number): Promise<boolean> {
     const k = keys(productId);
     for (let attempt = 0; attempt < REBUILD_ATTEMPTS; attempt++) {
-      const begin = await redis.stockRebuildBegin(3, k.a, k.r, k.v);
-      if (Number(begin[0]) === 1) return true;
-      const version = String(begin[1]);
-      const inFlight = new Map<string, { quantity: number; expiresAt: number }>();
-      for (let i = 2; i < begin.length; i += 2) {
-        const [quantity = '0', expiresAt = '0'] = String(begin[i + 1]).split(':');
-        inFlight.set(String(begin[i]), { quantity: Number(quantity), expiresAt: Number(expiresAt) });
-      }
+      const begin = await stockRebuildBegin.run(redis, k);
+      if (begin.kind === 'exists') return true;
+      const { version, inFlight } = begin;
       const snapshot = await options.snapshot(productId, [...inFlight.keys()]);
       if (!snapshot.sellable) return false;
       const committed = new Set(snapshot.committed);
@@ -132,8 +106,8 @@ export function createStockGate(options: StockGateOptions): StockGate {
         if (committed.has(token) || entry.expiresAt < now()) forget.push(token);
         else available -= entry.quantity;
       }
-      const outcome = await redis.stockRebuildCommit(3, k.a, k.r, k.v, version, Math.max(0, available), gateTtlS, ...forget);
-      if (outcome !== 2) return true;
+      const outcome = await stockRebuildCommit.run(redis, k, version, Math.max(0, available), gateTtlS, ...forget);
+      if (outcome !== REBUILD_COMMIT_REPLY.moved) return true;
       // A reservation finished while we read PostgreSQL: read again.
       await new Promise((resolve) => setTimeout(resolve, 2 * (attempt + 1)));
     }
@@ -159,18 +133,16 @@ export function createStockGate(options: StockGateOptions): StockGate {
       });
       const args = [token, now() + reservationTtlMs, reservationsTtlS, ...lines.map((line) => line.quantity)];
       for (let attempt = 0; ; attempt++) {
-        const reply = (await redis.stockReserve(keyArgs.length, ...keyArgs, ...args)).map(Number);
-        const kind = reply[0];
-        if (kind === 0 || kind === 1) return { ok: true, reserved: true };
-        if (kind === 3) {
-          const shortages = [];
-          for (let i = 1; i < reply.length; i += 2) {
-            const line = lines[reply[i]! - 1]!;
-            shortages.push({ productId: line.productId, requested: line.quantity, available: Math.max(0, reply[i + 1]!) });
-          }
+        const reply = await stockReserve.run(redis, keyArgs, ...args);
+        if (reply.kind === 'reserved' || reply.kind === 'already-reserved') return { ok: true, reserved: true };
+        if (reply.kind === 'short') {
+          const shortages = reply.lines.map(({ line, available }) => {
+            const { productId, quantity } = lines[line - 1]!;
+            return { productId, requested: quantity, available: Math.max(0, available) };
+          });
           return { ok: false, shortages };
         }
-        const missing = reply.slice(1).map((i) => lines[i - 1]!.productId);
+        const missing = reply.lines.map((i) => lines[i - 1]!.productId);
         if (attempt >= 2) throw new StockGateUnavailableError(missing[0]!);
         const sellable = await Promise.all(missing.map(ensure));
         if (sellable.includes(false)) return { ok: true, reserved: false };
@@ -179,17 +151,16 @@ export function createStockGate(options: StockGateOptions): StockGate {
 
     async confirm(token, productIds) {
       const keyArgs = productIds.flatMap((id) => [keys(id).r, keys(id).v]);
-      await redis.stockConfirm(keyArgs.length, ...keyArgs, token);
+      await stockConfirm.run(redis, keyArgs, token);
     },
 
     async release(token, productIds) {
       const keyArgs = productIds.flatMap((id) => [keys(id).a, keys(id).r, keys(id).v]);
-      await redis.stockRelease(keyArgs.length, ...keyArgs, token);
+      await stockRelease.run(redis, keyArgs, token);
     },
 
     async invalidate(productId) {
-      const k = keys(productId);
-      await redis.stockInvalidate(2, k.a, k.v);
+      await stockInvalidate.run(redis, keys(productId));
     },
 
     async forgetAll() {
@@ -198,7 +169,7 @@ export function createStockGate(options: StockGateOptions): StockGate {
       for (let cursor = '0'; ; ) {
         const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
         for (const key of found) {
-          await redis.stockInvalidate(2, key, key.replace(/:a$/, ':v'));
+          await stockInvalidate.run(redis, { a: key, v: key.replace(/:a$/, ':v') });
           dropped++;
         }
         cursor = next;

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { defineScript, optionalStringReply } from '../redis/script.ts';
 
 /**
  * Idempotency records (Stripe's semantics, IETF `Idempotency-Key` draft) in Redis, one per scope
@@ -50,10 +51,12 @@ if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1],
 return 1
 `;
 
-interface IdempotencyCommands {
-  idempotencyBegin(...args: (string | number)[]): Promise<string | null>;
-  idempotencySettle(...args: (string | number)[]): Promise<number>;
-}
+/** Sets the record unless one exists. ARGV: record, ttlMs. Returns the existing record, or nil when set. */
+const idempotencyBegin = defineScript({ name: 'idempotency-begin', keys: ['record'], lua: BEGIN, parse: optionalStringReply });
+
+/** Reply of `idempotencySettle`: whether this lease still owned the record. */
+export const SETTLE_REPLY = { notOwner: 0, settled: 1 } as const;
+const idempotencySettle = defineScript({ name: 'idempotency-settle', keys: ['record'], lua: SETTLE, parse: (reply) => Number(reply) === SETTLE_REPLY.settled });
 
 export interface IdempotencyStoreOptions {
   redis: Redis;
@@ -68,15 +71,13 @@ export interface IdempotencyStoreOptions {
 }
 
 export function createIdempotencyStore(options: IdempotencyStoreOptions): IdempotencyStore {
-  if (!('idempotencyBegin' in options.redis)) options.redis.defineCommand('idempotencyBegin', { numberOfKeys: 1, lua: BEGIN });
-  if (!('idempotencySettle' in options.redis)) options.redis.defineCommand('idempotencySettle', { numberOfKeys: 1, lua: SETTLE });
-  const redis = options.redis as Redis & IdempotencyCommands;
+  const { redis } = options;
   const leaseMs = options.leaseMs ?? 60_000;
   // Keys are hashed: any printable key fits, and its length does not grow Redis' key space.
   const keyOf = (scope: string, key: string) => `${options.prefix}:idem:${scope}:${createHash('sha256').update(key).digest('base64url')}`;
 
   async function beginWith(scope: string, key: string, record: StoredRecord, ttlMs: number): Promise<IdempotencyBegin> {
-    const current = await redis.idempotencyBegin(keyOf(scope, key), JSON.stringify(record), ttlMs);
+    const current = await idempotencyBegin.run(redis, { record: keyOf(scope, key) }, JSON.stringify(record), ttlMs);
     if (current === null) return { kind: 'started', lease: record.l };
     const stored = JSON.parse(current) as StoredRecord;
     if (stored.f !== record.f) return { kind: 'mismatch' };
@@ -92,11 +93,11 @@ export function createIdempotencyStore(options: IdempotencyStoreOptions): Idempo
 
     async complete(scope, key, lease, fingerprint, status, body) {
       const record: StoredRecord = { f: fingerprint, l: lease, done: { status, body } };
-      await redis.idempotencySettle(keyOf(scope, key), lease, JSON.stringify(record), options.retentionS);
+      await idempotencySettle.run(redis, { record: keyOf(scope, key) }, lease, JSON.stringify(record), options.retentionS);
     },
 
     async abandon(scope, key, lease) {
-      await redis.idempotencySettle(keyOf(scope, key), lease, '', 0);
+      await idempotencySettle.run(redis, { record: keyOf(scope, key) }, lease, '', 0);
     },
   };
 }

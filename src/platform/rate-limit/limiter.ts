@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { defineScript } from '../redis/script.ts';
 import { GCRA_SCRIPT } from './rate-limit.script.ts';
 
 export const LIMITER_NAMES = ['general', 'checkout', 'sale', 'customer', 'login'] as const;
@@ -52,7 +52,9 @@ export interface RateLimiter {
   recordFailure(subject: string, policies: readonly LimitPolicy[]): Promise<void>;
 }
 
-const SCRIPT_SHA = createHash('sha1').update(GCRA_SCRIPT).digest('hex');
+/** Per policy: allowed (1/0), remaining, retryAfterMs, resetMs; then allowed overall (1/0). */
+const gcra = defineScript({ name: 'rate-limit-gcra', keys: 'variadic', lua: GCRA_SCRIPT, parse: (reply) => (reply as unknown[]).map(Number) });
+const ALLOWED = 1;
 
 /**
  * `prefix` is the deployment's Redis prefix. The subject is a Redis Cluster hash tag so that all of
@@ -61,16 +63,6 @@ const SCRIPT_SHA = createHash('sha1').update(GCRA_SCRIPT).digest('hex');
 export function createRateLimiter(deps: { redis: Redis; prefix: string }): RateLimiter {
   const keyOf = (subject: string, policy: LimitPolicy) => `${deps.prefix}:rl:{${subject}}:${policy.name}`;
 
-  async function run(keys: string[], args: Array<string | number>): Promise<number[]> {
-    try {
-      return (await deps.redis.evalsha(SCRIPT_SHA, keys.length, ...keys, ...args)) as number[];
-    } catch (error) {
-      // A Redis that restarted (or never saw the script) answers NOSCRIPT: send the body once.
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return (await deps.redis.eval(GCRA_SCRIPT, keys.length, ...keys, ...args)) as number[];
-    }
-  }
-
   async function call(subject: string, policies: readonly LimitPolicy[], mode: 'check' | 'record'): Promise<LimitDecision> {
     if (policies.length === 0) return { allowed: true, states: [] };
     const keys = policies.map((policy) => keyOf(subject, policy));
@@ -78,15 +70,15 @@ export function createRateLimiter(deps: { redis: Redis; prefix: string }): RateL
       const cost = mode === 'record' ? 1 : policy.countFailuresOnly ? 0 : 1;
       return [policy.max, policy.windowMs, cost, mode === 'check' ? 1 : 0];
     });
-    const reply = await run(keys, args);
+    const reply = await gcra.run(deps.redis, keys, ...args);
     const states = policies.map((policy, i) => ({
       policy,
-      allowed: reply[i * 4] === 1,
+      allowed: reply[i * 4] === ALLOWED,
       remaining: Number(reply[i * 4 + 1]),
       retryAfterMs: Number(reply[i * 4 + 2]),
       resetMs: Number(reply[i * 4 + 3]),
     }));
-    return { allowed: reply[policies.length * 4] === 1, states };
+    return { allowed: reply[policies.length * 4] === ALLOWED, states };
   }
 
   return {
