@@ -1,3 +1,5 @@
+import { defineScript } from '../../platform/redis/script.ts';
+
 /**
  * The waiting room's Redis steps. Every key of one event shares a hash tag, so each step is one atomic
  * script on one node (Redis Cluster too). Time is Redis's own clock (TIME), the same for every instance.
@@ -14,7 +16,7 @@
  * Before the start a ticket's place is the random `preScore` in [0, 1) (hidden until the start, so the
  * pre-queue is in random order); after it, 1 + arrivals so far (arrival order, behind the pre-queue).
  */
-export const JOIN = `
+const JOIN_LUA = `
 local existing = false
 for i = 7, #ARGV do
   local t = redis.call('HGET', KEYS[2], ARGV[i])
@@ -54,7 +56,7 @@ return {1, ticket}
  * Status of tickets. KEYS q admitted sold owners; ARGV ticket… → {nowMs, sold, waiting, then per
  * ticket: rank (-1: not waiting), admittedAt (-1: not admitted), owners}.
  */
-export const STATUS = `
+const STATUS_LUA = `
 local t = redis.call('TIME')
 local out = {tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), redis.call('EXISTS', KEYS[3]), redis.call('ZCARD', KEYS[1])}
 for i = 1, #ARGV do
@@ -73,7 +75,7 @@ return out
  * (`available` = units left in the stock gate for the event's products, -1 unknown)
  * → {change (0 none, 1 sold out now, 2 re-opened now), nowMs, ticket, joinedAt, …}.
  */
-export const ADMIT = `
+const ADMIT_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rate, burst, available = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -114,3 +116,17 @@ redis.call('HSET', KEYS[3], 'last', math.max(now, last), 'credit', credit)
 redis.call('PEXPIREAT', KEYS[3], ARGV[6])
 return out
 `;
+
+/** Reply codes of `waitingRoomJoin` (the first element). */
+export const JOIN_REPLY = { replayed: 0, joined: 1, ticketLimit: 2 } as const;
+
+export const waitingRoomJoin = defineScript({
+  name: 'waiting-room-join',
+  keys: ['q', 'holders', 'owners', 'joined', 'addr', 'seq'],
+  lua: JOIN_LUA,
+  parse: (reply) => reply as [number, string],
+});
+
+export const waitingRoomStatus = defineScript({ name: 'waiting-room-status', keys: ['q', 'admitted', 'sold', 'owners'], lua: STATUS_LUA, parse: (reply) => reply as (number | string)[] });
+
+export const waitingRoomAdmit = defineScript({ name: 'waiting-room-admit', keys: ['q', 'admitted', 'bucket', 'sold', 'joined'], lua: ADMIT_LUA, parse: (reply) => reply as (number | string)[] });

@@ -16,7 +16,7 @@ import {
 import type { WaitingRoomMetrics } from './waiting-room.metrics.ts';
 import { admissionRate } from './waiting-room.rate.ts';
 import type { EventRegistry, QueuedEvent } from './waiting-room.registry.ts';
-import { ADMIT, JOIN, STATUS } from './waiting-room.scripts.ts';
+import { JOIN_REPLY, waitingRoomAdmit, waitingRoomJoin, waitingRoomStatus } from './waiting-room.scripts.ts';
 import type { TokenSigner } from './waiting-room.tokens.ts';
 
 export type TicketState = 'waiting' | 'admitted' | 'sold_out' | 'expired';
@@ -60,12 +60,6 @@ export interface WaitingRoomDeps {
   notify: (notice: RoomNotice) => void;
 }
 
-interface RoomCommands {
-  waitingRoomJoin(numKeys: number, ...args: (string | number)[]): Promise<[number, string]>;
-  waitingRoomStatus(numKeys: number, ...args: (string | number)[]): Promise<(number | string)[]>;
-  waitingRoomAdmit(numKeys: number, ...args: (string | number)[]): Promise<(number | string)[]>;
-}
-
 /** Most tickets admitted by one step (a burst after a stall is spread over the next steps). */
 const MAX_BATCH = 1000;
 /** Keys outlive the sale by a day (late readers see `expired`), then Redis drops them. */
@@ -73,9 +67,8 @@ const KEEP_AFTER_END_MS = 86_400_000;
 
 export function createWaitingRoom(deps: WaitingRoomDeps) {
   const { config, registry, signer } = deps;
-  const scripts = { waitingRoomJoin: JOIN, waitingRoomStatus: STATUS, waitingRoomAdmit: ADMIT };
-  for (const [name, lua] of Object.entries(scripts)) if (!(name in deps.redis)) deps.redis.defineCommand(name, { lua });
-  const redis = deps.redis as Redis & RoomCommands;
+  const { redis } = deps;
+  const eventKeys = <P extends string>(eventId: number, parts: readonly P[]) => Object.fromEntries(parts.map((part) => [part, key(eventId, part)])) as Record<P, string>;
   const base = (e: number) => `{${deps.prefix}:wr:${e}}`;
   const key = (e: number, part: string) => `${base(e)}:${part}`;
   const expireAt = (event: QueuedEvent) => event.endsAtMs + KEEP_AFTER_END_MS;
@@ -126,7 +119,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
 
   /** Statuses of many tickets of one event in one round trip. */
   async function statuses(event: QueuedEvent, ticketIds: readonly string[]): Promise<TicketStatus[]> {
-    const reply = await redis.waitingRoomStatus(4, key(event.id, 'q'), key(event.id, 'admitted'), key(event.id, 'sold'), key(event.id, 'owners'), ...ticketIds);
+    const reply = await waitingRoomStatus.run(redis, eventKeys(event.id, ['q', 'admitted', 'sold', 'owners']), ...ticketIds);
     const now = Number(reply[0]);
     const sold = Number(reply[1]) === 1;
     return ticketIds.map((id, i) => statusOf(event, id, now, sold, Number(reply[3 + i * 3]), Number(reply[4 + i * 3]), String(reply[5 + i * 3] ?? '')));
@@ -155,13 +148,9 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     });
     const rate = rateOf(event);
     const burst = Math.max(1, rate);
-    const reply = await redis.waitingRoomAdmit(
-      5,
-      key(event.id, 'q'),
-      key(event.id, 'admitted'),
-      key(event.id, 'bucket'),
-      key(event.id, 'sold'),
-      key(event.id, 'joined'),
+    const reply = await waitingRoomAdmit.run(
+      redis,
+      eventKeys(event.id, ['q', 'admitted', 'bucket', 'sold', 'joined']),
       rate,
       burst,
       available,
@@ -243,9 +232,9 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       // 48 random bits: a place in the pre-queue no one can choose or predict.
       const preScore = randomInt(2 ** 48 - 1) / 2 ** 48;
       const [kind, ticketId] = await redisCall(() =>
-        redis.waitingRoomJoin(
-          6,
-          ...['q', 'holders', 'owners', 'joined', 'addr', 'seq'].map((part) => key(eventId, part)),
+        waitingRoomJoin.run(
+          redis,
+          eventKeys(eventId, ['q', 'holders', 'owners', 'joined', 'addr', 'seq']),
           fresh,
           event.startsAtMs,
           expireAt(event),
@@ -255,9 +244,9 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
           ...visitor.holders,
         ),
       );
-      if (Number(kind) === 2) throw new TicketLimitError(eventId, config.ticketsPerAddress);
+      if (Number(kind) === JOIN_REPLY.ticketLimit) throw new TicketLimitError(eventId, config.ticketsPerAddress);
       const [status] = await redisCall(() => statuses(event, [ticketId]));
-      return { ticket: signer.ticket(eventId, ticketId), replayed: Number(kind) === 0, status: status! };
+      return { ticket: signer.ticket(eventId, ticketId), replayed: Number(kind) === JOIN_REPLY.replayed, status: status! };
     },
 
     /** The ticket id of a signed ticket, or 404 for anything we did not sign. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/metrics.ts';
+import { defineScript } from '../redis/script.ts';
 
 /** The cache port the modules depend on. */
 export interface Cache {
@@ -199,15 +200,18 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+const RELEASE_LOCK_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
 /**
  * Releases the loader's lock and leaves a failure marker (the failure's message and code) for
  * `ARGV[3]` ms, so that callers waiting on other instances stop waiting at once.
  */
-const RELEASE_LOCK_ON_FAILURE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+const RELEASE_LOCK_ON_FAILURE_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 return 1`;
+
+const releaseLock = defineScript({ name: 'cache-release-lock', keys: ['lock'], lua: RELEASE_LOCK_LUA, parse: Number });
+const releaseLockOnFailure = defineScript({ name: 'cache-release-lock-on-failure', keys: ['lock', 'failure'], lua: RELEASE_LOCK_ON_FAILURE_LUA, parse: Number });
 
 /** What a failed load leaves behind for other callers: enough for the error handler to classify it. */
 interface FailureMarker {
@@ -290,12 +294,12 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
       // Free the key at once (no caller should wait out the lock for a source that is down) and tell
       // the callers waiting on other instances.
       remember(key, error);
-      await redis.eval(RELEASE_LOCK_ON_FAILURE, 2, lockKey(key), failureKey(key), token, JSON.stringify(markerOf(error)), failureMs).catch(() => {});
+      await releaseLockOnFailure.run(redis, { lock: lockKey(key), failure: failureKey(key) }, token, JSON.stringify(markerOf(error)), failureMs).catch(() => {});
       throw error;
     }
     try {
       await write(key, data, versions, ttlSeconds);
-      await redis.eval(RELEASE_LOCK, 1, lockKey(key), token);
+      await releaseLock.run(redis, { lock: lockKey(key) }, token);
     } catch (error) {
       logger?.debug({ err: error, key }, 'cache write failed');
     }

@@ -7,7 +7,7 @@ import { JOBS, QUEUES } from '../queue/queue-definitions.ts';
 import { closeRedis, createRedis, waitForRedis } from '../redis/redis.ts';
 import type { ClusterConfig } from './cluster.config.ts';
 import { clusterMetricsFor } from './cluster.metrics.ts';
-import { HEARTBEAT_SCRIPT, LEAD_SCRIPT, LEAVE_SCRIPT, RESIGN_SCRIPT, SET_MODE_SCRIPT } from './cluster.scripts.ts';
+import { heartbeat, lead, leave, resign, setModeScript } from './cluster.scripts.ts';
 import {
   decideAutoMode,
   estimateHourlyCost,
@@ -161,10 +161,9 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
 
   async function beat(role: InstanceRole, figures: () => InstanceFigures): Promise<void> {
     const member = `${role}:${deps.instanceId}`;
-    const reply = (await redis.eval(HEARTBEAT_SCRIPT, 3, keys.instances, keys.figures(member), keys.mode, member, JSON.stringify({ role, ...figures() }), staleMs)) as string[];
-    const split = reply.indexOf('', 1);
-    members = reply.slice(1, split);
-    apply(reply.slice(split + 1));
+    const reply = await heartbeat.run(redis, { instances: keys.instances, figures: keys.figures(member), mode: keys.mode }, member, JSON.stringify({ role, ...figures() }), staleMs);
+    members = reply.members;
+    apply(reply.modeFields);
   }
 
   async function recordTransition(from: DegradeMode, to: DegradeMode, trigger: DegradeModeChanged['trigger'], reason: string, at: string): Promise<void> {
@@ -178,10 +177,10 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
   }
 
   async function setMode(kind: 'forced' | 'auto', value: DegradeMode | null, reason: string): Promise<void> {
-    const [changed, previous, , , changedAt] = (await redis.eval(SET_MODE_SCRIPT, 1, keys.mode, kind, value ?? '', reason, channel)) as [number, string, string, string, string];
+    const { changed, previous, changedAt } = await setModeScript.run(redis, { mode: keys.mode }, kind, value ?? '', reason, channel);
     await refresh();
-    if (changed === 1 && isDegradeMode(previous)) {
-      await recordTransition(previous, state.mode, kind === 'forced' ? 'admin' : 'auto', state.reason, new Date(Number(changedAt)).toISOString());
+    if (changed && isDegradeMode(previous)) {
+      await recordTransition(previous, state.mode, kind === 'forced' ? 'admin' : 'auto', state.reason, new Date(changedAt).toISOString());
     }
   }
 
@@ -261,9 +260,9 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
   async function tick(): Promise<void> {
     try {
       for (const [role, figures] of roles) await beat(role, figures);
-      const lease = (await redis.eval(LEAD_SCRIPT, 1, keys.leader, deps.instanceId, staleMs)) as number;
-      if ((lease === 1) !== leading) logger.info({ instanceId: deps.instanceId }, lease === 1 ? 'leading degrade mode evaluation' : 'no longer leading degrade mode evaluation');
-      leading = lease === 1;
+      const held = await lead.run(redis, { lease: keys.leader }, deps.instanceId, staleMs);
+      if (held !== leading) logger.info({ instanceId: deps.instanceId }, held ? 'leading degrade mode evaluation' : 'no longer leading degrade mode evaluation');
+      leading = held;
       if (leading) await evaluate();
       if (redisDown) logger.info('cluster heartbeat restored');
       redisDown = false;
@@ -304,7 +303,7 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
     await ticking;
     if (subscriber) await closeRedis(subscriber);
     subscriber = undefined;
-    if (leading) await redis.eval(RESIGN_SCRIPT, 1, keys.leader, deps.instanceId).catch(() => {});
+    if (leading) await resign.run(redis, { lease: keys.leader }, deps.instanceId).catch(() => {});
     leading = false;
   }
 
@@ -329,7 +328,7 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
       if (!roles.delete(role)) return;
       const member = `${role}:${deps.instanceId}`;
       if (roles.size === 0) await stop();
-      await redis.eval(LEAVE_SCRIPT, 2, keys.instances, keys.figures(member), member).catch(() => {});
+      await leave.run(redis, { instances: keys.instances, figures: keys.figures(member) }, member).catch(() => {});
     },
     async force(mode, reason) {
       await setMode('forced', mode, reason);

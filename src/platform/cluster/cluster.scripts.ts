@@ -1,3 +1,5 @@
+import { defineScript } from '../redis/script.ts';
+
 /**
  * Lua scripts for the cluster state, each one round trip and atomic. Times are Redis's clock (`TIME`),
  * so instances with skewed clocks agree on who is live and when a level was entered.
@@ -14,7 +16,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
  * ARGV: 1 member, 2 figures JSON, 3 stale-after ms.
  * Drops members older than stale-after. Returns `{ now, members..., '', mode hash fields... }`.
  */
-export const HEARTBEAT_SCRIPT = `${NOW}
+const HEARTBEAT_LUA = `${NOW}
 local stale = tonumber(ARGV[3])
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - stale))
@@ -28,14 +30,14 @@ return out
 `;
 
 /** Leaves the cluster at once (a graceful stop should not count as live for three more beats). */
-export const LEAVE_SCRIPT = `redis.call('ZREM', KEYS[1], ARGV[1])
+const LEAVE_LUA = `redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('DEL', KEYS[2])
 return 1`;
 
 /**
  * Takes or renews the leader lease. KEYS: 1 lease. ARGV: 1 holder id, 2 lease ms. Returns 1 when held.
  */
-export const LEAD_SCRIPT = `local holder = redis.call('GET', KEYS[1])
+const LEAD_LUA = `local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return 1
@@ -47,7 +49,7 @@ end
 return 0`;
 
 /** Gives the lease up if still held by ARGV[1]. */
-export const RESIGN_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+const RESIGN_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
 /**
@@ -56,7 +58,7 @@ return 0`;
  * KEYS: 1 mode hash. ARGV: 1 'forced' | 'auto', 2 value, 3 reason, 4 channel.
  * Returns `{ changed (1|0), previous effective, effective, reason, changedAt }`.
  */
-export const SET_MODE_SCRIPT = `${NOW}
+const SET_MODE_LUA = `${NOW}
 local kind, value, why = ARGV[1], ARGV[2], ARGV[3]
 local before = redis.call('HGET', KEYS[1], kind) or ''
 if kind == 'forced' then
@@ -86,3 +88,33 @@ if changed == 1 or before ~= value then
 end
 return { changed, previous, effective, reason, redis.call('HGET', KEYS[1], 'changedAt') }
 `;
+
+/** The heartbeat's reply: the Redis clock, the live members, the mode hash as field/value pairs. */
+export const heartbeat = defineScript({
+  name: 'cluster-heartbeat',
+  keys: ['instances', 'figures', 'mode'],
+  lua: HEARTBEAT_LUA,
+  parse(reply) {
+    const values = (reply as unknown[]).map(String);
+    const split = values.indexOf('', 1);
+    return { now: Number(values[0]), members: values.slice(1, split), modeFields: values.slice(split + 1) };
+  },
+});
+
+export const leave = defineScript({ name: 'cluster-leave', keys: ['instances', 'figures'], lua: LEAVE_LUA, parse: Number });
+
+/** Reply of `lead`. */
+export const LEAD_REPLY = { notHeld: 0, held: 1 } as const;
+export const lead = defineScript({ name: 'cluster-lead', keys: ['lease'], lua: LEAD_LUA, parse: (reply) => Number(reply) === LEAD_REPLY.held });
+
+export const resign = defineScript({ name: 'cluster-resign', keys: ['lease'], lua: RESIGN_LUA, parse: Number });
+
+export const setModeScript = defineScript({
+  name: 'cluster-set-mode',
+  keys: ['mode'],
+  lua: SET_MODE_LUA,
+  parse(reply) {
+    const [changed, previous, effective, reason, changedAt] = reply as [number, string, string, string, string];
+    return { changed: Number(changed) === 1, previous: String(previous), effective: String(effective), reason: String(reason), changedAt: Number(changedAt) };
+  },
+});
