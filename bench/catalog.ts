@@ -90,6 +90,7 @@ export const catalogScenario: Scenario = {
       check('cached detail req/s ÷ bare Fastify req/s (autocannon)', detailRatio, '>=', 0.8),
       check(`cached detail p99 ms at ${c} connections (autocannon)`, detail.latencyMs.p99, '<', 5),
       check('detail non-2xx + errors', detail.non2xx + detail.errors, '==', 0),
+      check('listing req/s ÷ bare Fastify req/s (autocannon)', ratios.listingVsBare!, '>=', 0.6),
     ];
     // The cross-check must agree: autocannon shares the cores and can be the bottleneck itself.
     if (wrkDetail.available && ratios.wrkDetailVsBare !== undefined) {

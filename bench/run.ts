@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { TEST_PG_ADMIN_URL, TEST_REDIS_URL } from '../test/helpers/db.ts';
 import { RESULTS_DIR, machineFacts } from './lib.ts';
-import { renderSaleMixChart, renderSummaryChart, summaryMarkdown } from './summary.ts';
+import { hotPathTargetLines, renderSaleMixChart, renderSummaryChart, summaryMarkdown } from './summary.ts';
 import type { BenchContext, Scenario, ScenarioResult } from './scenario.ts';
 import { SCENARIOS } from './scenarios.ts';
 import { createBenchDatabase, startApp } from './stack.ts';
@@ -155,6 +155,7 @@ export async function runBench(names: string[] = []): Promise<RunOutcome> {
     }
   }
   await writeFile(path.join(RESULTS_DIR, 'latest.md'), summaryMarkdown(run, path.basename(file), 'latest.svg'));
+  process.stdout.write(`\nHot-path targets (ratios against references measured in this run):\n${hotPathTargetLines(run).join('\n')}\n`);
   process.stdout.write(`\nresults: ${file}\nsummary: ${path.join(RESULTS_DIR, 'latest.md')}\n${failed ? 'FAILED: at least one check failed or a scenario errored\n' : 'all checks passed\n'}`);
   return { file, failed, results };
 }

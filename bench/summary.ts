@@ -84,6 +84,30 @@ export async function renderSaleMixChart(timeline: TimelineRow[], title: string)
   return renderSvg(buildSaleMixChartSpec(timeline, title));
 }
 
+/**
+ * The hot-path targets the order path is held to (each a ratio against a reference measured in the same
+ * run, plus the latency and correctness checks that go with it), by scenario and check-name prefix.
+ */
+export const HOT_PATH_TARGETS: { target: string; scenario: string; checks: string[] }[] = [
+  { target: 'cached product detail ≥ 0.8 of bare Fastify, p99 < 5 ms at 64 connections', scenario: 'catalog', checks: ['cached detail req/s ÷ bare Fastify req/s (autocannon)', 'cached detail p99 ms at'] },
+  { target: 'listing ≥ 0.6 of bare Fastify', scenario: 'catalog', checks: ['listing req/s ÷ bare Fastify req/s'] },
+  { target: 'sold-out reply ≥ 0.5 of bare Fastify', scenario: 'sold-out', checks: ['sold-out replies/s ÷ bare Fastify req/s', 'orders placed with no stock'] },
+  { target: "hot-SKU orders/s ≥ 1.0 of pgbench's single-row conditional UPDATE, 0 oversold", scenario: 'checkout-hot', checks: ['successful orders/s (sharded + batched) ÷ pgbench single-row tps', 'oversold units (shardedBatched)'] },
+  { target: 'worker jobs/s with the real handler ≥ 0.7 of bare BullMQ', scenario: 'queue', checks: ['processed jobs/s (worker role'] },
+];
+
+/** One line per hot-path target: each check measured against its target, or why it has no figure. */
+export function hotPathTargetLines(run: Pick<RunRecord, 'scenarios'>): string[] {
+  return HOT_PATH_TARGETS.map(({ target, scenario, checks }) => {
+    const r = run.scenarios[scenario];
+    if (!r) return `- ${target}: not run`;
+    if (r.error || r.skipped) return `- ${target}: ${r.error ? `error: ${r.error}` : `skipped: ${r.skipped}`}`;
+    const found = checks.map((prefix) => r.checks.find((c) => c.name.startsWith(prefix)));
+    const parts = found.map((c, i) => (c ? `${c.pass ? 'MET' : 'MISSED'} ${c.name} = ${c.measured} (target ${c.comparison} ${c.target})` : `no figure for "${checks[i]}"`));
+    return `- ${target}: ${parts.join('; ')}`;
+  });
+}
+
 export function summaryMarkdown(run: RunRecord, jsonFile: string, chartFile: string): string {
   const v = run.machine.versions;
   const lines = [
@@ -96,6 +120,14 @@ export function summaryMarkdown(run: RunRecord, jsonFile: string, chartFile: str
     `![checks](${chartFile})`,
     '',
     ...(run.scenarios['sale-mix']?.details?.timeline ? ['![sale-mix spike, second by second](latest-sale-mix.svg)', ''] : []),
+    '## Hot-path targets',
+    '',
+    ...hotPathTargetLines(run),
+    '',
+    'What bounds each one: `bench/README.md`.',
+    '',
+    '## Every check',
+    '',
     '| scenario | check | measured | target | result |',
     '|---|---|---|---|---|',
   ];

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { arrivalSchedule, percentile } from '../bench/open-load.ts';
 import { parsePgbenchOutput } from '../bench/pgbench.ts';
 import { check } from '../bench/scenario.ts';
+import { HOT_PATH_TARGETS, hotPathTargetLines } from '../bench/summary.ts';
 import { parseWrkOutput } from '../bench/wrk.ts';
 
 describe('benchmark tools', () => {
@@ -47,5 +48,20 @@ Transfer/sec:      3.00MB
     assert.equal(check('ratio', 0.81, '>=', 0.8).pass, true);
     assert.equal(check('p99', 5, '<', 5).pass, false);
     assert.equal(check('oversold', 0, '==', 0).pass, true);
+  });
+
+  it('reports each hot-path target against its check, and says when a scenario gave no figure', () => {
+    const result = (checks: ReturnType<typeof check>[]) => ({ figures: {}, ratios: {}, checks, seconds: 1 });
+    const lines = hotPathTargetLines({
+      scenarios: {
+        catalog: result([check('cached detail req/s ÷ bare Fastify req/s (autocannon)', 0.9, '>=', 0.8), check('cached detail p99 ms at 64 connections (autocannon)', 7, '<', 5), check('listing req/s ÷ bare Fastify req/s (autocannon)', 0.5, '>=', 0.6)]),
+        'sold-out': { ...result([]), error: 'boom' },
+      },
+    });
+    assert.equal(lines.length, HOT_PATH_TARGETS.length);
+    assert.match(lines[0]!, /MET cached detail req\/s .* = 0\.9 .*MISSED cached detail p99 ms at 64 connections \(autocannon\) = 7 \(target < 5\)/);
+    assert.match(lines[1]!, /MISSED listing .* = 0\.5 \(target >= 0\.6\)/);
+    assert.match(lines[2]!, /error: boom/);
+    assert.match(lines[3]!, /not run/);
   });
 });
