@@ -5,7 +5,7 @@ import { getRealDataset } from '../test-data/real-datasets.ts';
 import { runBacktest } from './backtest.ts';
 import { getMae, getMase } from './metrics.ts';
 import { forecastMstlEts } from './mstl-ets.ts';
-import { forecastWithSelection, getQuantile, selectModel } from './model-selection.ts';
+import { detectRecentShift, forecastWithSelection, getQuantile, selectModel } from './model-selection.ts';
 import { WEEK, forecastSeasonalNaive, forecastWeekAverage } from './seasonal-models.ts';
 import { getGuerreroLambda } from './transforms.ts';
 
@@ -49,6 +49,28 @@ describe('week averages', () => {
   });
 });
 
+describe('a new pattern in the last week', () => {
+  // Five weeks of one daily shape, then a week whose every day has another (a new timetable).
+  const day = (peak: number) => Array.from({ length: 24 }, (_, h) => 100 + (h === peak ? 400 : 0) + (h % 5));
+  const week = (peak: number) => Array.from({ length: 7 }, () => day(peak)).flat();
+  const noisy = (w: number[], k: number) => w.map((v, i) => v + ((i * 7 + k * 13) % 11));
+  const old = [0, 1, 2, 3, 4].flatMap((k) => noisy(week(9), k));
+  it('is detected when most days of the last week depart from the weeks before, and seasonal naive is the forecast', () => {
+    const y = [...old, ...noisy(week(15), 5)];
+    const shift = detectRecentShift(y);
+    assert.ok(shift.shifted, JSON.stringify(shift));
+    assert.equal(shift.days, 7);
+    const selection = selectModel(y);
+    assert.deepEqual(selection.chosen.members.map((m) => m.name), ['snaive/none']);
+    assert.match(selection.chosen.name, /departs from the weeks before on 7 of 7 days/);
+  });
+  it('is not detected for one different day (a holiday)', () => {
+    const last = noisy(week(9), 5);
+    for (let h = 0; h < 24; h++) last[48 + h] = 20;
+    assert.equal(detectRecentShift([...old, ...last]).shifted, false);
+  });
+});
+
 describe('empirical quantile', () => {
   it('interpolates as R type 7', () => {
     assert.equal(getQuantile([1, 2, 3, 4, 5], 0.9), 4.6);
@@ -60,8 +82,16 @@ describe('model choice by cross-validation', () => {
   const selection = selectModel(y.slice(0, -WEEK));
   it('never chooses a model that loses to seasonal naive in validation', () => {
     assert.ok(selection.chosen.meanMase <= selection.seasonalNaive.meanMase);
-    for (const [k, m] of selection.chosen.mase.entries()) assert.ok(m <= 1.1 * selection.seasonalNaive.mase[k], `fold ${k}: ${m}`);
     for (const c of selection.candidates.filter((c) => c.eligible)) assert.ok(c.meanMase < selection.seasonalNaive.meanMase);
+    for (const m of selection.chosen.members) assert.ok(selection.candidates.find((c) => c.name === m.name)?.eligible, m.name);
+  });
+  it('combines three distinct models with weights from their validation MASE', () => {
+    const members = selection.chosen.members;
+    assert.equal(members.length, 3);
+    assert.equal(new Set(members.map((m) => m.name.split('/')[0])).size, 3);
+    assert.ok(Math.abs(members.reduce((a, m) => a + m.weight, 0) - 1) < 1e-9);
+    const mase = members.map((m) => selection.candidates.find((c) => c.name === m.name)?.meanMase as number);
+    for (let i = 1; i < 3; i++) assert.ok(mase[i] >= mase[i - 1] && members[i].weight <= members[i - 1].weight);
   });
   it('gives ordered, non-negative quantiles around the mean', () => {
     const f = forecastWithSelection(y.slice(0, -WEEK), selection, WEEK, [0.5, 0.9]);
