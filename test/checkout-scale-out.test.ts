@@ -228,4 +228,54 @@ describe('checkout on two instances', () => {
     const gate = await gateOf(productId);
     assert.equal(gate.figure, 100 - bought, 'refused attempts gave their reservations back');
   });
+
+  it("holds a sale event's cap per account and per guest email under concurrent orders on both instances", async () => {
+    const productId = await createProduct(200);
+    const now = Date.now();
+    const event = await request(`${a.url}/api/v1/admin/sale-events`, {
+      method: 'POST',
+      headers: t.admin,
+      body: { name: 'Capped flash', startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), maxPerCustomer: 3, productIds: [productId] },
+    });
+    assert.equal(event.status, 201, JSON.stringify(event.body));
+    const customerIds = await insertCustomers(t.platform.db.primary, 3, 'salebot');
+    const cookies = await mintSessionCookies(t.env, customerIds);
+    const accountOrders = Array.from({ length: 60 }, (_, i) => ({
+      who: `account-${i % 3}`,
+      quantity: 1 + (i % 2),
+      send: () => order(i % 2 ? a : b, cookies[i % 3]!, `salebot-${i}`, [{ productId, quantity: 1 + (i % 2) }]),
+    }));
+    const guestOrders = Array.from({ length: 20 }, (_, i) => ({
+      who: 'guest',
+      quantity: 1,
+      // One guest, the email spelt two ways, on both instances.
+      send: () =>
+        request(`${(i % 2 ? a : b).url}/api/v1/orders`, {
+          method: 'POST',
+          headers: { 'idempotency-key': `guest-${i}` },
+          body: { email: i % 2 ? 'Rush@Example.com' : 'rush@example.com', items: [{ productId, quantity: 1 }] },
+        }),
+    }));
+    const all = [...accountOrders, ...guestOrders];
+    const replies = await Promise.all(all.map(async (x) => ({ ...x, reply: await x.send() })));
+    const bought = new Map<string, number>();
+    for (const { who, quantity, reply } of replies) {
+      if (reply.status === 201) bought.set(who, (bought.get(who) ?? 0) + quantity);
+      else {
+        assert.equal(reply.status, 409, JSON.stringify(reply.body));
+        assert.equal(reply.body.error.code, 'PURCHASE_LIMIT_EXCEEDED');
+        assert.equal(reply.body.error.details.saleEventId, event.body.id);
+      }
+    }
+    for (const who of ['account-0', 'account-1', 'account-2', 'guest']) {
+      const n = bought.get(who) ?? 0;
+      assert.ok(n >= 2 && n <= 3, `${who} bought ${n} (cap 3)`);
+    }
+    const total = [...bought.values()].reduce((sum, n) => sum + n, 0);
+    const db = await databaseStock(productId);
+    assert.equal(db.sold, total);
+    assert.equal(db.left, 200 - total);
+    const counts = await t.platform.db.primary.execute<{ n: string }>(sql`select coalesce(sum(quantity), 0) as n from sale_event_purchases where sale_event_id = ${event.body.id}`);
+    assert.equal(Number(counts.rows[0]!.n), total, 'the sale counts hold exactly the units sold');
+  });
 });

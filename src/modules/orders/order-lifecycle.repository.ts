@@ -82,7 +82,7 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
      * Expires unpaid orders past their window: `orderIds` (the expiry job, the payment path) or the
      * oldest `limit` due ones (the sweeper). Rows another transaction holds are skipped (SKIP LOCKED):
      * that one is paying, expiring or cancelling the order, and a later pass sees the outcome. Units
-     * and purchase counts go back and the "reservation expired" email is written, in this transaction.
+     * and purchase counts (lifetime and per sale) go back and the "reservation expired" email is written, in this transaction.
      */
     async expire(tx: DbOrTx, input: { orderIds?: number[]; limit: number }): Promise<ExpiredOrder[]> {
       const only = input.orderIds ? sql`and id = any(${`{${input.orderIds.join(',')}}`}::bigint[])` : sql``;
@@ -97,11 +97,11 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
       if (expired.rows.length === 0) return [];
       const customerOf = new Map(expired.rows.map((row) => [Number(row.id), Number(row.customer_id)]));
       const ids = [...customerOf.keys()];
-      const items = await itemsByOrder(tx, ids);
       await releaseUnits(
         tx,
-        items.map((item) => ({ customerId: customerOf.get(item.orderId)!, productId: item.productId, quantity: item.quantity })),
+        ids.map((id) => ({ orderId: id, customerId: customerOf.get(id)! })),
       );
+      const items = await itemsByOrder(tx, ids);
       const buyers = await tx
         .select({ id: customers.id, email: customers.email, name: customers.name })
         .from(customers)
@@ -126,11 +126,8 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
         .where(and(eq(orders.id, orderId), eq(orders.status, 'paid')))
         .returning({ customerId: orders.customerId });
       if (updated.length === 0) return undefined;
+      await releaseUnits(tx, [{ orderId, customerId: updated[0]!.customerId }]);
       const items = await itemsByOrder(tx, [orderId]);
-      await releaseUnits(
-        tx,
-        items.map((item) => ({ customerId: updated[0]!.customerId, productId: item.productId, quantity: item.quantity })),
-      );
       await enqueueInTransaction(
         tx,
         items.map((item) => ({ queue: QUEUES.inventory, name: JOBS.updateStock, data: { productId: item.productId, quantity: -item.quantity } })),

@@ -17,9 +17,19 @@ export class OutOfStockError extends ConflictError {
   }
 }
 
+/**
+ * A customer's cap would be passed: the product's own (lifetime, `saleEventId` null) or a live sale
+ * event's (per event). `alreadyPurchased` counts units of orders that still hold them.
+ */
 export class PurchaseLimitExceededError extends ConflictError {
-  constructor(details: { productId: number; limit: number; alreadyPurchased: number; requested: number }) {
-    super('PURCHASE_LIMIT_EXCEEDED', `at most ${details.limit} of product ${details.productId} per customer`, details);
+  constructor(details: { productId: number; limit: number; alreadyPurchased: number; requested: number; saleEventId: number | null }) {
+    super(
+      'PURCHASE_LIMIT_EXCEEDED',
+      details.saleEventId === null
+        ? `at most ${details.limit} of product ${details.productId} per customer`
+        : `at most ${details.limit} of product ${details.productId} per customer in sale event ${details.saleEventId}`,
+      details,
+    );
   }
 }
 

@@ -9,7 +9,7 @@ import { giveBackStock } from '../inventory/index.ts';
 import { payments } from '../payments/payments.tables.ts';
 import type { OrderPlaced } from './orders.follow-ups.ts';
 import type { Order } from './orders.schemas.ts';
-import { customerPurchases, orderItems, orders, type OrderStatus } from './orders.tables.ts';
+import { customerPurchases, orderItems, orders, saleEventPurchases, type OrderStatus } from './orders.tables.ts';
 
 export interface OrderLine {
   productId: number;
@@ -90,18 +90,36 @@ export type CancelOutcome =
   | { kind: 'wrong-status'; order: Order };
 
 /**
- * Takes back what an order held: the customer's purchase count (the lifetime cap) and the units, in
- * product order (checkout's lock order: per product, the customer's row, then stock).
+ * Takes back what orders held, inside the transaction that moved them out of a holding status (the
+ * status change is what makes this happen once): the customer's lifetime count and per-sale counts
+ * (`customer_purchases`, `sale_event_purchases` of the events each line was counted in) and the units,
+ * in product order (checkout's lock order: per product, the customer's count rows, then stock).
  */
-export async function releaseUnits(tx: DbOrTx, lines: readonly { customerId: number; productId: number; quantity: number }[]): Promise<void> {
-  const sorted = [...lines].sort((a, b) => a.productId - b.productId || a.customerId - b.customerId);
-  for (const line of sorted) {
+export async function releaseUnits(tx: DbOrTx, released: readonly { orderId: number; customerId: number }[]): Promise<void> {
+  if (released.length === 0) return;
+  const customerOf = new Map(released.map((o) => [o.orderId, o.customerId]));
+  const items = await tx
+    .select({ orderId: orderItems.orderId, productId: orderItems.productId, quantity: orderItems.quantity, saleEventIds: orderItems.saleEventIds })
+    .from(orderItems)
+    .where(inArray(orderItems.orderId, [...customerOf.keys()]));
+  const lines = items
+    .map((item) => ({ ...item, customerId: customerOf.get(item.orderId)! }))
+    .sort((a, b) => a.productId - b.productId || a.customerId - b.customerId || a.orderId - b.orderId);
+  for (const line of lines) {
     await tx
       .update(customerPurchases)
       .set({ quantity: sql`greatest(${customerPurchases.quantity} - ${line.quantity}, 0)` })
       .where(and(eq(customerPurchases.customerId, line.customerId), eq(customerPurchases.productId, line.productId)));
+    for (const saleEventId of [...line.saleEventIds].sort((a, b) => a - b)) {
+      await tx
+        .update(saleEventPurchases)
+        .set({ quantity: sql`greatest(${saleEventPurchases.quantity} - ${line.quantity}, 0)` })
+        .where(
+          and(eq(saleEventPurchases.saleEventId, saleEventId), eq(saleEventPurchases.customerId, line.customerId), eq(saleEventPurchases.productId, line.productId)),
+        );
+    }
   }
-  await giveBackStock(tx, sorted);
+  await giveBackStock(tx, lines);
 }
 
 export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
@@ -311,8 +329,8 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
           if (current.status === 'cancelled') return { kind: 'already-cancelled', order: current };
           return current.status === 'pending_payment' ? { kind: 'window-closed' } : { kind: 'wrong-status', order: current };
         }
+        await releaseUnits(tx, [{ orderId: input.id, customerId: updated[0]!.customerId }]);
         const items = (await itemsOf(tx, [input.id])).get(input.id) ?? [];
-        await releaseUnits(tx, items.map((item) => ({ ...item, customerId: updated[0]!.customerId })));
         return { kind: 'cancelled', order: toOrder(updated[0]!, items) };
       });
     },

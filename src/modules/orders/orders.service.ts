@@ -59,7 +59,13 @@ function refusalOf(error: unknown): Error | undefined {
     case 'OUT_OF_STOCK':
       return new OutOfStockError([{ productId: d.productId, requested: d.requested, available: d.available }]);
     case 'PURCHASE_LIMIT_EXCEEDED':
-      return new PurchaseLimitExceededError({ productId: d.productId, limit: d.limit, alreadyPurchased: d.alreadyPurchased, requested: d.requested });
+      return new PurchaseLimitExceededError({
+        productId: d.productId,
+        limit: d.limit,
+        alreadyPurchased: d.alreadyPurchased,
+        requested: d.requested,
+        saleEventId: d.saleEventId ?? null,
+      });
     case 'PRODUCT_UNAVAILABLE':
       return new ProductUnavailableError({ productId: d.productId, status: d.status });
     case 'UNKNOWN_PRODUCT':

@@ -19,13 +19,15 @@ LANGUAGE plpgsql AS $$
 DECLARE
   v_line record;
   v_product record;
-  v_limit integer;
   v_held integer;
   v_total bigint := 0;
   v_currency text;
   v_product_ids bigint[] := '{}';
   v_quantities integer[] := '{}';
   v_prices integer[] := '{}';
+  v_event record;
+  v_events bigint[];
+  v_event_sets text[] := '{}';
 BEGIN
   -- Lines in product order: every order locks rows in the same order, so orders never deadlock.
   FOR v_line IN
@@ -46,27 +48,46 @@ BEGIN
       RAISE EXCEPTION 'MIXED_CURRENCIES' USING DETAIL = json_build_object('productId', v_line.product_id, 'currency', v_product.currency, 'orderCurrency', v_currency)::text;
     END IF;
 
-    -- Per-customer limit: the strictest of the product's and every live sale event's that lists it.
-    -- The upsert locks this customer's row for this product, so concurrent orders of one account
-    -- (on any instance) are counted one after the other.
-    SELECT min(e.max_per_customer) INTO v_limit
-      FROM sale_events e JOIN sale_event_products sp ON sp.sale_event_id = e.id
-      WHERE sp.product_id = v_line.product_id AND e.starts_at <= now() AND e.ends_at > now();
-    v_limit := least(v_limit, v_product.max_per_customer);
+    -- Per-customer limits, each an upsert that locks this customer's count row, so concurrent orders
+    -- of one account (on any instance) are counted one after the other. Counts hold the units of orders
+    -- that still hold them: expiry, cancellation and refund take them off (releaseUnits, orders.repository.ts).
+    -- 1. The product's own cap counts over the customer's whole life (customer_purchases).
     INSERT INTO customer_purchases AS c (customer_id, product_id, quantity)
       VALUES (p_customer_id, v_line.product_id, v_line.quantity)
       ON CONFLICT (customer_id, product_id) DO UPDATE SET quantity = c.quantity + excluded.quantity
       RETURNING c.quantity INTO v_held;
-    IF v_limit IS NOT NULL AND v_held > v_limit THEN
+    IF v_product.max_per_customer IS NOT NULL AND v_held > v_product.max_per_customer THEN
       RAISE EXCEPTION 'PURCHASE_LIMIT_EXCEEDED' USING DETAIL = json_build_object(
-        'productId', v_line.product_id, 'limit', v_limit, 'alreadyPurchased', v_held - v_line.quantity, 'requested', v_line.quantity)::text;
+        'productId', v_line.product_id, 'limit', v_product.max_per_customer, 'alreadyPurchased', v_held - v_line.quantity,
+        'requested', v_line.quantity, 'saleEventId', NULL)::text;
     END IF;
+    -- 2. A sale event's cap counts per event (sale_event_purchases): every live event that lists the
+    --    product counts the line, capped or not (a cap set mid-sale sees earlier purchases), in event order.
+    v_events := '{}';
+    FOR v_event IN
+      SELECT e.id, e.max_per_customer
+      FROM sale_events e JOIN sale_event_products sp ON sp.sale_event_id = e.id
+      WHERE sp.product_id = v_line.product_id AND e.starts_at <= now() AND e.ends_at > now()
+      ORDER BY e.id
+    LOOP
+      INSERT INTO sale_event_purchases AS s (sale_event_id, customer_id, product_id, quantity)
+        VALUES (v_event.id, p_customer_id, v_line.product_id, v_line.quantity)
+        ON CONFLICT (sale_event_id, customer_id, product_id) DO UPDATE SET quantity = s.quantity + excluded.quantity
+        RETURNING s.quantity INTO v_held;
+      IF v_event.max_per_customer IS NOT NULL AND v_held > v_event.max_per_customer THEN
+        RAISE EXCEPTION 'PURCHASE_LIMIT_EXCEEDED' USING DETAIL = json_build_object(
+          'productId', v_line.product_id, 'limit', v_event.max_per_customer, 'alreadyPurchased', v_held - v_line.quantity,
+          'requested', v_line.quantity, 'saleEventId', v_event.id)::text;
+      END IF;
+      v_events := v_events || v_event.id;
+    END LOOP;
 
     PERFORM take_stock(v_line.product_id, v_line.quantity);
 
     v_product_ids := v_product_ids || v_line.product_id;
     v_quantities := v_quantities || v_line.quantity;
     v_prices := v_prices || v_product.price_cents;
+    v_event_sets := v_event_sets || v_events::text;
     v_total := v_total + v_product.price_cents::bigint * v_line.quantity;
   END LOOP;
 
@@ -77,9 +98,9 @@ BEGIN
   INSERT INTO orders (customer_id, total_cents, currency, idempotency_key, reservation)
     VALUES (p_customer_id, v_total, v_currency, p_idempotency_key, p_reservation)
     RETURNING orders.id, orders.created_at INTO placed_order_id, placed_at;
-  INSERT INTO order_items (order_id, product_id, quantity, price_cents)
-    SELECT placed_order_id, l.product_id, l.quantity, l.price_cents
-    FROM unnest(v_product_ids, v_quantities, v_prices) AS l(product_id, quantity, price_cents);
+  INSERT INTO order_items (order_id, product_id, quantity, price_cents, sale_event_ids)
+    SELECT placed_order_id, l.product_id, l.quantity, l.price_cents, l.events::bigint[]
+    FROM unnest(v_product_ids, v_quantities, v_prices, v_event_sets) AS l(product_id, quantity, price_cents, events);
   INSERT INTO outbox (queue, name, data) VALUES (p_outbox_queue, p_outbox_job, jsonb_build_object('orderId', placed_order_id));
   order_total_cents := v_total;
   order_currency := v_currency;

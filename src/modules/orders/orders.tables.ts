@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { bigint, check, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { products } from '../catalog/catalog.tables.ts';
 import { customers } from '../customers/customers.tables.ts';
+import { saleEvents } from '../sale-events/sale-events.tables.ts';
 
 /**
  * The order lifecycle: `pending_payment` (units reserved, the payment window running) → `paid` →
@@ -58,14 +59,20 @@ export const orderItems = pgTable(
     quantity: integer('quantity').notNull(),
     /** Unit price when the order was placed. */
     priceCents: integer('price_cents').notNull(),
+    /**
+     * The live sale events this line was counted in (`sale_event_purchases`) when it was placed, so that
+     * expiry, cancellation and refund take the units off exactly those counts, whatever the events look like by then.
+     */
+    saleEventIds: bigint('sale_event_ids', { mode: 'number' }).array().notNull().default(sql`'{}'::bigint[]`),
   },
   (t) => [primaryKey({ columns: [t.orderId, t.productId] }), index('order_items_product_id_idx').on(t.productId), check('order_items_quantity_positive', sql`${t.quantity} > 0`)],
 );
 
 /**
- * Units of a product each customer holds in placed (not cancelled) orders: the per-customer limit is
- * an upsert on this row inside the order's statement, so concurrent orders of one account on any
- * number of instances queue on one small row and the limit holds exactly.
+ * Units of a product each customer holds over their whole life in orders that still hold them
+ * (`pending_payment`, `paid`, `fulfilled`): the product's own `max_per_customer` (a lifetime cap) is
+ * checked on this row. It is an upsert inside the order's statement, so concurrent orders of one
+ * account on any number of instances queue on one small row and the limit holds exactly.
  */
 export const customerPurchases = pgTable(
   'customer_purchases',
@@ -79,4 +86,31 @@ export const customerPurchases = pgTable(
     quantity: integer('quantity').notNull(),
   },
   (t) => [primaryKey({ columns: [t.customerId, t.productId] }), check('customer_purchases_quantity_nonnegative', sql`${t.quantity} >= 0`)],
+);
+
+/**
+ * Units of a product each customer holds in orders placed during one sale event (every live event that
+ * lists the product counts, capped or not, so a cap set or lowered mid-sale sees what was bought before):
+ * the event's `max_per_customer` (a per-sale cap) is checked on this row, an upsert inside the order's
+ * statement like `customer_purchases`. A guest is one customer per email, so guests count per email.
+ * Expiry, cancellation and refund take the units off in the transaction that gives the stock back.
+ */
+export const saleEventPurchases = pgTable(
+  'sale_event_purchases',
+  {
+    saleEventId: bigint('sale_event_id', { mode: 'number' })
+      .notNull()
+      .references(() => saleEvents.id, { onDelete: 'cascade' }),
+    customerId: bigint('customer_id', { mode: 'number' })
+      .notNull()
+      .references(() => customers.id, { onDelete: 'cascade' }),
+    productId: bigint('product_id', { mode: 'number' })
+      .notNull()
+      .references(() => products.id, { onDelete: 'cascade' }),
+    quantity: integer('quantity').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.saleEventId, t.customerId, t.productId] }),
+    check('sale_event_purchases_quantity_nonnegative', sql`${t.quantity} >= 0`),
+  ],
 );

@@ -1,0 +1,269 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
+import pino from 'pino';
+import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
+import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
+import type { Json } from '../../../test/helpers/http.ts';
+import { createInventoryRepository, createStockGate } from '../inventory/index.ts';
+import { expiredCounterFor } from './order-expiry.ts';
+import { createOrderExpiry, createOrderLifecycleRepository } from './index.ts';
+
+/** Helpers shared by the suites below: each suite has its own app (database, Redis prefix). */
+function fixture(env: Record<string, string>) {
+  const f = {
+    t: undefined as unknown as TestApp,
+    cookies: [] as string[],
+    customerIds: [] as number[],
+    async start() {
+      f.t = await createTestApp({ STOCK_SHARDS: '4', RATE_LIMIT_CHECKOUT_MAX: '100000', ORDER_CANCEL_WINDOW_S: '3600', ...env });
+      f.customerIds = await insertCustomers(f.t.platform.db.primary, 3, 'caps');
+      f.cookies = await mintSessionCookies(f.t.env, f.customerIds);
+    },
+    async product(fields: Record<string, unknown> = {}): Promise<number> {
+      const reply = await f.t.app.inject({
+        method: 'POST',
+        url: '/api/v1/admin/products',
+        headers: f.t.admin,
+        payload: { sku: `cap-${Math.random().toString(36).slice(2)}`, name: 'Capped item', priceCents: 1000, available: 100, ...fields },
+      });
+      assert.equal(reply.statusCode, 201, reply.body);
+      return reply.json().id;
+    },
+    /** A sale event listing the products, live from a minute ago for `liveMs`. */
+    async saleEvent(productIds: number[], maxPerCustomer: number | null, liveMs = 3_600_000): Promise<number> {
+      const now = Date.now();
+      const reply = await f.t.app.inject({
+        method: 'POST',
+        url: '/api/v1/admin/sale-events',
+        headers: f.t.admin,
+        payload: { name: `Sale ${Math.random()}`, startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + liveMs).toISOString(), maxPerCustomer, productIds },
+      });
+      assert.equal(reply.statusCode, 201, reply.body);
+      return reply.json().id;
+    },
+    async endSaleEvent(id: number): Promise<void> {
+      const reply = await f.t.app.inject({ method: 'PATCH', url: `/api/v1/admin/sale-events/${id}`, headers: f.t.admin, payload: { endsAt: new Date(Date.now() - 1000).toISOString() } });
+      assert.equal(reply.statusCode, 200, reply.body);
+    },
+    order(cookie: string, productId: number, quantity: number, headers: Record<string, string> = {}) {
+      return f.t.app.inject({
+        method: 'POST',
+        url: '/api/v1/orders',
+        headers: { cookie, 'idempotency-key': `k-${Math.random()}`, ...headers },
+        payload: { items: [{ productId, quantity }] },
+      });
+    },
+    guestOrder(email: string, productId: number, quantity: number) {
+      return f.t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': `g-${Math.random()}` }, payload: { email, items: [{ productId, quantity }] } });
+    },
+    async placed(cookie: string, productId: number, quantity: number): Promise<Json> {
+      const reply = await f.order(cookie, productId, quantity);
+      assert.equal(reply.statusCode, 201, reply.body);
+      return reply.json();
+    },
+    async refused(reply: { statusCode: number; body: string; json(): Json }, limit: number, saleEventId: number | null): Promise<void> {
+      assert.equal(reply.statusCode, 409, reply.body);
+      const error = reply.json().error;
+      assert.equal(error.code, 'PURCHASE_LIMIT_EXCEEDED');
+      assert.equal(error.details.limit, limit);
+      assert.equal(error.details.saleEventId, saleEventId);
+    },
+    /** Units the customer holds in the sale event's count (null: no row). */
+    async heldInSale(saleEventId: number, customerId: number, productId: number): Promise<number | null> {
+      const result = await f.t.platform.db.primary.execute<{ quantity: number }>(
+        sql`select quantity from sale_event_purchases where sale_event_id = ${saleEventId} and customer_id = ${customerId} and product_id = ${productId}`,
+      );
+      return result.rows[0]?.quantity ?? null;
+    },
+    async heldForLife(customerId: number, productId: number): Promise<number | null> {
+      const result = await f.t.platform.db.primary.execute<{ quantity: number }>(sql`select quantity from customer_purchases where customer_id = ${customerId} and product_id = ${productId}`);
+      return result.rows[0]?.quantity ?? null;
+    },
+    async stock(productId: number): Promise<number> {
+      const result = await f.t.platform.db.primary.execute<{ sum: string }>(sql`select coalesce(sum(available), 0) as sum from product_stock where product_id = ${productId}`);
+      return Number(result.rows[0]!.sum);
+    },
+  };
+  return f;
+}
+
+describe('per-sale purchase caps', () => {
+  const f = fixture({});
+  before(() => f.start());
+  after(() => f.t.close());
+
+  it('counts each sale event separately: the cap of one sale is not used up by an earlier sale', async () => {
+    const [alice] = f.cookies as [string];
+    const [aliceId] = f.customerIds as [number];
+    const productId = await f.product();
+    const first = await f.saleEvent([productId], 2);
+    await f.placed(alice, productId, 2);
+    await f.refused(await f.order(alice, productId, 1), 2, first);
+    await f.endSaleEvent(first);
+
+    // Between sales no sale cap applies (the product has none of its own).
+    await f.placed(alice, productId, 3);
+    const second = await f.saleEvent([productId], 2);
+    await f.placed(alice, productId, 1);
+    await f.placed(alice, productId, 1);
+    await f.refused(await f.order(alice, productId, 1), 2, second);
+
+    assert.equal(await f.heldInSale(first, aliceId, productId), 2);
+    assert.equal(await f.heldInSale(second, aliceId, productId), 2);
+    assert.equal(await f.heldForLife(aliceId, productId), 7, 'the lifetime count still sees every unit');
+    assert.equal(await f.stock(productId), 93);
+  });
+
+  it('counts an order in every live sale event that lists the product; the strictest cap refuses', async () => {
+    const [, bob] = f.cookies as [string, string];
+    const [, bobId] = f.customerIds as [number, number];
+    const productId = await f.product();
+    const loose = await f.saleEvent([productId], 5);
+    const strict = await f.saleEvent([productId], 3);
+    const uncapped = await f.saleEvent([productId], null);
+    await f.placed(bob, productId, 3);
+    await f.refused(await f.order(bob, productId, 1), 3, strict);
+    // Lifting the strict cap mid-sale: the loose one still counts the 3 units bought so far.
+    const lifted = await f.t.app.inject({ method: 'PATCH', url: `/api/v1/admin/sale-events/${strict}`, headers: f.t.admin, payload: { maxPerCustomer: null } });
+    assert.equal(lifted.statusCode, 200, lifted.body);
+    await f.placed(bob, productId, 2);
+    await f.refused(await f.order(bob, productId, 1), 5, loose);
+    // A cap set mid-sale sees what was bought before it: the uncapped event counted all along.
+    const capped = await f.t.app.inject({ method: 'PATCH', url: `/api/v1/admin/sale-events/${uncapped}`, headers: f.t.admin, payload: { maxPerCustomer: 4 } });
+    assert.equal(capped.statusCode, 200, capped.body);
+    await f.endSaleEvent(loose);
+    await f.refused(await f.order(bob, productId, 1), 4, uncapped);
+    for (const event of [loose, strict, uncapped]) assert.equal(await f.heldInSale(event, bobId, productId), 5);
+  });
+
+  it("keeps the product's own cap for a customer's whole life, across and outside sales", async () => {
+    const [, , carol] = f.cookies as [string, string, string];
+    const productId = await f.product({ maxPerCustomer: 3 });
+    const sale = await f.saleEvent([productId], 2);
+    await f.placed(carol, productId, 2);
+    await f.refused(await f.order(carol, productId, 1), 2, sale);
+    await f.endSaleEvent(sale);
+    await f.placed(carol, productId, 1);
+    await f.refused(await f.order(carol, productId, 1), 3, null);
+    await f.saleEvent([productId], 2);
+    await f.refused(await f.order(carol, productId, 1), 3, null);
+  });
+
+  it('gives the headroom back when an order is cancelled or refunded, exactly once', async () => {
+    const [alice] = f.cookies as [string];
+    const [aliceId] = f.customerIds as [number];
+    const productId = await f.product({ available: 10 });
+    const sale = await f.saleEvent([productId], 2);
+    const cancelled = await f.placed(alice, productId, 2);
+    await f.refused(await f.order(alice, productId, 1), 2, sale);
+    const cancels = await Promise.all(
+      [0, 1, 2].map((i) =>
+        i === 0
+          ? f.t.app.inject({ method: 'POST', url: `/api/v1/orders/${cancelled.id}/cancel`, headers: { cookie: alice } })
+          : f.t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${cancelled.id}/cancel`, headers: f.t.admin }),
+      ),
+    );
+    for (const reply of cancels) assert.equal(reply.statusCode, 200, reply.body);
+    assert.equal(await f.heldInSale(sale, aliceId, productId), 0);
+    assert.equal(await f.stock(productId), 10);
+
+    const paid = await f.placed(alice, productId, 2);
+    const pay = await f.t.app.inject({ method: 'POST', url: `/api/v1/orders/${paid.id}/pay`, headers: { cookie: alice }, payload: { token: 'tok_ok' } });
+    assert.equal(pay.statusCode, 200, pay.body);
+    await f.refused(await f.order(alice, productId, 1), 2, sale);
+    const refunds = await Promise.all([1, 2, 3].map(() => f.t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${paid.id}/refund`, headers: f.t.admin })));
+    for (const reply of refunds) assert.equal(reply.statusCode, 200, reply.body);
+    assert.equal(await f.heldInSale(sale, aliceId, productId), 0, 'refunded once, not three times (never below zero either)');
+    assert.equal(await f.heldForLife(aliceId, productId), 0);
+    assert.equal(await f.stock(productId), 10);
+    await f.placed(alice, productId, 2);
+    assert.equal(await f.heldInSale(sale, aliceId, productId), 2);
+  });
+
+  it('counts guests per email (case-insensitive) within a sale, whatever the cookie', async () => {
+    const productId = await f.product();
+    const sale = await f.saleEvent([productId], 1);
+    const first = await f.guestOrder('Flash.Guest@example.com', productId, 1);
+    assert.equal(first.statusCode, 201, first.body);
+    await f.refused(await f.guestOrder('flash.guest@EXAMPLE.com', productId, 1), 1, sale);
+    const other = await f.guestOrder('someone.else@example.com', productId, 1);
+    assert.equal(other.statusCode, 201, other.body);
+  });
+
+  it('refuses bad quantities with 400 and a cap overrun with 409, and changes nothing', async () => {
+    const [alice] = f.cookies as [string];
+    const [aliceId] = f.customerIds as [number];
+    const productId = await f.product({ available: 10 });
+    const sale = await f.saleEvent([productId], 2);
+    for (const quantity of [0, -1, 1.5, 2_000_000_000]) {
+      const reply = await f.order(alice, productId, quantity);
+      assert.equal(reply.statusCode, 400, `${quantity}: ${reply.body}`);
+      assert.equal(reply.json().error.code, 'VALIDATION_FAILED');
+    }
+    await f.refused(await f.order(alice, productId, 3), 2, sale);
+    // A two-line order refused on its second line leaves the first line's counts and stock alone.
+    const other = await f.product({ available: 10 });
+    const twoLines = await f.t.app.inject({
+      method: 'POST',
+      url: '/api/v1/orders',
+      headers: { cookie: alice, 'idempotency-key': 'two-lines' },
+      payload: { items: [{ productId: other, quantity: 1 }, { productId, quantity: 3 }] },
+    });
+    await f.refused(twoLines, 2, sale);
+    assert.equal(await f.heldInSale(sale, aliceId, productId), null);
+    assert.equal(await f.heldForLife(aliceId, other), null);
+    assert.equal(await f.stock(productId), 10);
+    assert.equal(await f.stock(other), 10);
+    const orders = await f.t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from order_items where product_id in (${productId}, ${other})`);
+    assert.equal(Number(orders.rows[0]!.n), 0);
+  });
+});
+
+describe('per-sale caps and expiry', () => {
+  const f = fixture({ PAYMENT_WINDOW_S: '1' });
+  before(() => f.start());
+  after(() => f.t.close());
+
+  it('an expired reservation gives its cap headroom back, once, even with two sweepers at once', async () => {
+    const [alice, bob] = f.cookies as [string, string];
+    const [aliceId, bobId] = f.customerIds as [number, number];
+    const productId = await f.product({ available: 10 });
+    const sale = await f.saleEvent([productId], 2);
+    await f.placed(alice, productId, 2);
+    await f.placed(bob, productId, 1);
+    await f.refused(await f.order(alice, productId, 1), 2, sale);
+    assert.equal(await f.stock(productId), 7);
+
+    const gate = createStockGate({
+      redis: f.t.platform.redis,
+      prefix: f.t.config.redis.prefix,
+      gateTtlS: f.t.config.checkout.stockGateTtlS,
+      snapshot: (id, tokens) => createInventoryRepository({ shards: 4 }).snapshot(f.t.platform.db.primary, id, tokens),
+    });
+    const expiries = [0, 1].map(() =>
+      createOrderExpiry({
+        db: f.t.platform.db,
+        lifecycle: createOrderLifecycleRepository({ paymentWindowS: 1 }),
+        gate,
+        expired: expiredCounterFor(f.t.platform.metrics.registry),
+        logger: pino({ level: 'silent' }),
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    const swept = await Promise.all(expiries.map((expiry) => expiry.sweepOnce()));
+    const again = await Promise.all(expiries.map((expiry) => expiry.sweepOnce()));
+    assert.equal(swept[0]! + swept[1]!, 2, 'both reservations expired, each by one sweeper');
+    assert.deepEqual(again, [0, 0]);
+    assert.equal(await f.heldInSale(sale, aliceId, productId), 0);
+    assert.equal(await f.heldInSale(sale, bobId, productId), 0);
+    assert.equal(await f.heldForLife(aliceId, productId), 0);
+    assert.equal(await f.stock(productId), 10, 'units back once');
+
+    // The headroom is real: Alice may reserve her two again (and the gate sells them).
+    const rebuy = await f.placed(alice, productId, 2);
+    assert.equal(rebuy.status, 'pending_payment');
+    await f.refused(await f.order(alice, productId, 1), 2, sale);
+    assert.equal(await f.heldInSale(sale, aliceId, productId), 2);
+  });
+});
