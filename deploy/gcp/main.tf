@@ -993,6 +993,126 @@ resource "google_monitoring_alert_policy" "waiting_room_admission_stalled" {
   notification_channels = google_monitoring_notification_channel.email[*].id
 }
 
+resource "google_monitoring_alert_policy" "payment_captures_stalled" {
+  display_name = "PaymentCapturesStalled (critical)"
+  combiner = "OR"
+  severity = "CRITICAL"
+  conditions {
+    display_name = "No payment captured for 15 minutes while orders are placed and reservations wait, for 5 minutes"
+    condition_prometheus_query_language {
+      query = "max(salescale_reservations_held) >= 5 and on () sum(increase(salescale_orders_placed_total[15m])) >= 10 and on () (sum(increase(salescale_payment_provider_calls_total{action=\"capture\",outcome=\"succeeded\"}[15m])) or on () vector(0)) == 0"
+      duration = "300s"
+      evaluation_interval = "60s"
+      alert_rule = "PaymentCapturesStalled"
+    }
+  }
+  documentation {
+    content = "No payment captured for 15 minutes while orders are placed and reservations wait, for 5 minutes. Action: investigate."
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
+resource "google_monitoring_alert_policy" "payment_failure_ratio_high" {
+  display_name = "PaymentFailureRatioHigh (warning)"
+  combiner = "OR"
+  severity = "WARNING"
+  conditions {
+    display_name = "Declined payments > 30% of payment attempts over 10 minutes (at least 20 attempts), for 5 minutes"
+    condition_prometheus_query_language {
+      query = "sum by (provider) (increase(salescale_payments_total{outcome=\"declined\"}[10m])) / sum by (provider) (increase(salescale_payments_total[10m])) > 0.3 and sum by (provider) (increase(salescale_payments_total[10m])) >= 20"
+      duration = "300s"
+      evaluation_interval = "60s"
+      alert_rule = "PaymentFailureRatioHigh"
+    }
+  }
+  documentation {
+    content = "Declined payments > 30% of payment attempts over 10 minutes (at least 20 attempts), for 5 minutes. Action: investigate."
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
+resource "google_monitoring_alert_policy" "payment_webhook_signature_failures" {
+  display_name = "PaymentWebhookSignatureFailures (warning)"
+  combiner = "OR"
+  severity = "WARNING"
+  conditions {
+    display_name = "Payment webhooks refused for a bad signature > 5 in 5 minutes, for 5 minutes"
+    condition_prometheus_query_language {
+      query = "sum by (provider) (increase(salescale_payment_webhooks_total{outcome=\"signature_invalid\"}[5m])) > 5"
+      duration = "300s"
+      evaluation_interval = "60s"
+      alert_rule = "PaymentWebhookSignatureFailures"
+    }
+  }
+  documentation {
+    content = "Payment webhooks refused for a bad signature > 5 in 5 minutes, for 5 minutes. Action: investigate."
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
+resource "google_monitoring_alert_policy" "payment_provider_calls_failing" {
+  display_name = "PaymentProviderCallsFailing (warning)"
+  combiner = "OR"
+  severity = "WARNING"
+  conditions {
+    display_name = "Capture, void or refund calls to the payment provider failing for 5 minutes"
+    condition_prometheus_query_language {
+      query = "sum by (provider, payment_action) (label_replace(increase(salescale_payment_provider_calls_total{outcome=\"failed\"}[5m]), \"payment_action\", \"$1\", \"action\", \"(.*)\")) > 0"
+      duration = "300s"
+      evaluation_interval = "60s"
+      alert_rule = "PaymentProviderCallsFailing"
+    }
+  }
+  documentation {
+    content = "Capture, void or refund calls to the payment provider failing for 5 minutes. Action: investigate."
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
+resource "google_monitoring_alert_policy" "reservations_expiring_high" {
+  display_name = "ReservationsExpiringHigh (warning)"
+  combiner = "OR"
+  severity = "WARNING"
+  conditions {
+    display_name = "Reservations expired > 50% of orders placed over 30 minutes (at least 20 orders), for 10 minutes"
+    condition_prometheus_query_language {
+      query = "sum(increase(salescale_reservations_expired_total[30m])) / sum(increase(salescale_orders_placed_total[30m])) > 0.5 and on () sum(increase(salescale_orders_placed_total[30m])) >= 20"
+      duration = "600s"
+      evaluation_interval = "60s"
+      alert_rule = "ReservationsExpiringHigh"
+    }
+  }
+  documentation {
+    content = "Reservations expired > 50% of orders placed over 30 minutes (at least 20 orders), for 10 minutes. Action: investigate."
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
+resource "google_monitoring_alert_policy" "late_payments_refunded" {
+  display_name = "LatePaymentsRefunded (warning)"
+  combiner = "OR"
+  severity = "WARNING"
+  conditions {
+    display_name = "Late payments voided or refunded > 3 in 15 minutes"
+    condition_prometheus_query_language {
+      query = "sum by (provider, payment_action) (label_replace(increase(salescale_late_payments_total[15m]), \"payment_action\", \"$1\", \"action\", \"(.*)\")) > 3"
+      duration = "0s"
+      evaluation_interval = "60s"
+      alert_rule = "LatePaymentsRefunded"
+    }
+  }
+  documentation {
+    content = "Late payments voided or refunded > 3 in 15 minutes. Action: investigate."
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
 output "load_balancer_ip" {
   value = google_compute_global_address.web.address
 }

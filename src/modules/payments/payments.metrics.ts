@@ -10,8 +10,10 @@ export interface PaymentMetrics {
   latePayments: client.Counter<'provider' | 'action'>;
   /** Reservations expired, by who expired them (`job` | `sweeper` | `payment`). */
   expired: client.Counter<'via'>;
-  /** Webhook events by outcome (`processed` | `duplicate` | `rejected`). */
+  /** Webhook events by outcome (`processed` | `duplicate` | `signature_invalid` | `malformed`: refused with 400). */
   webhooks: client.Counter<'provider' | 'outcome'>;
+  /** Money-moving calls to the provider after a decision (`capture` | `void` | `refund`), by outcome (`succeeded` | `failed`). */
+  providerCalls: client.Counter<'provider' | 'action' | 'outcome'>;
 }
 
 const cache = new WeakMap<client.Registry, PaymentMetrics>();
@@ -34,7 +36,18 @@ export function paymentMetricsFor(registry: client.Registry): PaymentMetrics {
       registers: [registry],
     }),
     expired: expiredCounterFor(registry),
-    webhooks: new client.Counter({ name: 'salescale_payment_webhooks_total', help: 'Payment webhook events by outcome', labelNames: ['provider', 'outcome'], registers: [registry] }),
+    webhooks: new client.Counter({
+      name: 'salescale_payment_webhooks_total',
+      help: 'Payment webhook events by outcome (processed | duplicate | signature_invalid | malformed)',
+      labelNames: ['provider', 'outcome'],
+      registers: [registry],
+    }),
+    providerCalls: new client.Counter({
+      name: 'salescale_payment_provider_calls_total',
+      help: 'Capture, void and refund calls to the payment provider, by outcome (succeeded | failed)',
+      labelNames: ['provider', 'action', 'outcome'],
+      registers: [registry],
+    }),
   };
   cache.set(registry, metrics);
   return metrics;

@@ -94,6 +94,8 @@ describe('paying an order with the test provider', () => {
     assert.equal(await f.ledger(placed.id, 'void'), 0);
     const fetched = await f.t.app.inject({ method: 'GET', url: `/api/v1/orders/${placed.id}`, headers: { cookie: f.alice } });
     assert.equal(fetched.json().status, 'paid');
+    const metrics = (await f.t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(metrics, /^salescale_payment_provider_calls_total\{provider="test",action="capture",outcome="succeeded"[^}]*\} 1$/m);
   });
 
   it('tok_declined answers 402 PAYMENT_DECLINED and the order keeps waiting; a good card then pays it', async () => {
@@ -171,6 +173,10 @@ describe('paying an order with the test provider', () => {
     assert.equal(badName.statusCode, 400);
     const order = await f.t.app.inject({ method: 'GET', url: `/api/v1/orders/${placed.id}`, headers: { cookie: f.alice } });
     assert.equal(order.json().status, 'pending_payment');
+    // Refusals are counted by kind (the PaymentWebhookSignatureFailures alert watches the first).
+    const metrics = (await f.t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(metrics, /^salescale_payment_webhooks_total\{provider="test",outcome="signature_invalid"[^}]*\} 3$/m);
+    assert.match(metrics, /^salescale_payment_webhooks_total\{provider="test",outcome="malformed"[^}]*\} 1$/m);
   });
 
   it('admin: lists orders by status and time, refunds a paid order once (units back), fulfils another', async () => {

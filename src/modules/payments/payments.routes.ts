@@ -77,8 +77,7 @@ export function paymentRoutes(deps: { payments: PaymentService; provider: Paymen
         async (request) => {
           if (request.params.provider !== deps.provider.name) throw new UnknownPaymentProviderError(request.params.provider);
           const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-          const event = deps.provider.parseWebhook(raw, request.headers);
-          const result = await deps.payments.process(event);
+          const result = await deps.payments.receiveWebhook(raw, request.headers);
           return { received: true, outcome: result.outcome };
         },
       );

@@ -13,6 +13,8 @@ import {
   PaymentDeclinedError,
   PaymentTokenRequiredError,
   TestPaymentsRefusedError,
+  WebhookMalformedError,
+  WebhookSignatureInvalidError,
 } from './payments.errors.ts';
 import type { PaymentMetrics } from './payments.metrics.ts';
 import type { PaymentRow, PaymentsRepository } from './payments.repository.ts';
@@ -136,9 +138,15 @@ export function createPaymentService(deps: PaymentServiceDeps) {
   async function act(action: Action, payment: PaymentRow | undefined, late: boolean): Promise<void> {
     if (!action || !payment) return;
     const input = { intentId: payment.intentId, amountCents: payment.amountCents, idempotencyKey: keyFor(payment, action) };
-    if (action === 'capture') await provider.capture(input);
-    else if (action === 'void') await provider.void(input);
-    else await provider.refund(input);
+    try {
+      if (action === 'capture') await provider.capture(input);
+      else if (action === 'void') await provider.void(input);
+      else await provider.refund(input);
+    } catch (error) {
+      metrics.providerCalls.inc({ provider: payment.provider, action, outcome: 'failed' });
+      throw error;
+    }
+    metrics.providerCalls.inc({ provider: payment.provider, action, outcome: 'succeeded' });
     const status = action === 'capture' ? 'captured' : action === 'void' ? 'voided' : 'refunded';
     const moved = await payments.advance(db.primary, payment.id, status);
     if (late && moved) metrics.latePayments.inc({ provider: payment.provider, action: status });
@@ -170,6 +178,23 @@ export function createPaymentService(deps: PaymentServiceDeps) {
 
   return {
     process,
+
+    /**
+     * A provider's webhook, as received: verified and parsed by the provider over the raw bytes, then
+     * processed. Refusals (400) are counted by kind, so forged or mis-signed deliveries (a webhook
+     * secret rotated at the provider but not here) show in `salescale_payment_webhooks_total`.
+     */
+    async receiveWebhook(rawBody: Buffer, headers: Record<string, string | string[] | undefined>): Promise<ProcessOutcome> {
+      let event: PaymentEvent;
+      try {
+        event = provider.parseWebhook(rawBody, headers);
+      } catch (error) {
+        if (error instanceof WebhookSignatureInvalidError) metrics.webhooks.inc({ provider: provider.name, outcome: 'signature_invalid' });
+        else if (error instanceof WebhookMalformedError) metrics.webhooks.inc({ provider: provider.name, outcome: 'malformed' });
+        throw error;
+      }
+      return process(event);
+    },
 
     /**
      * The buyer pays an order. Test provider: `token` is authorized, and the outcome goes through

@@ -151,6 +151,60 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
     labels: { sale_event: '1' },
   },
 
+  PaymentCapturesStalled: {
+    startMinute: 10,
+    windowMinutes: 15,
+    // Orders keep coming and reservations wait; the last capture succeeds at minute 9.
+    series: [
+      { series: `salescale_orders_placed_total{${web}}`, values: '0+10x40' },
+      { series: 'salescale_reservations_held{role="worker",instance_id="worker-1"}', values: '30x40' },
+      { series: `salescale_payment_provider_calls_total{provider="stripe",action="capture",outcome="succeeded",${web}}`, values: '0+5x9 45x31' },
+    ],
+  },
+  PaymentFailureRatioHigh: {
+    startMinute: 10,
+    windowMinutes: 10,
+    // 10 payments a minute succeed throughout; from minute 10, 8 a minute are declined (44 %).
+    series: [
+      { series: `salescale_payments_total{provider="stripe",outcome="succeeded",${web}}`, values: '0+10x40' },
+      { series: `salescale_payments_total{provider="stripe",outcome="declined",${web}}`, values: '0x9 8+8x30' },
+    ],
+    labels: { provider: 'stripe' },
+  },
+  PaymentWebhookSignatureFailures: {
+    startMinute: 10,
+    windowMinutes: 5,
+    series: [
+      { series: `salescale_payment_webhooks_total{provider="stripe",outcome="processed",${web}}`, values: '0+20x30' },
+      { series: `salescale_payment_webhooks_total{provider="stripe",outcome="signature_invalid",${web}}`, values: '0x9 3+3x20' },
+    ],
+    labels: { provider: 'stripe' },
+  },
+  PaymentProviderCallsFailing: {
+    startMinute: 10,
+    windowMinutes: 5,
+    series: [
+      { series: `salescale_payment_provider_calls_total{provider="stripe",action="capture",outcome="succeeded",${web}}`, values: '0+5x9 50x20' },
+      { series: `salescale_payment_provider_calls_total{provider="stripe",action="capture",outcome="failed",${web}}`, values: '0x9 1+1x20' },
+    ],
+    labels: { provider: 'stripe', payment_action: 'capture' },
+  },
+  ReservationsExpiringHigh: {
+    startMinute: 20,
+    windowMinutes: 30,
+    // 10 orders a minute; 2 a minute expire (20 %) until minute 20, then 8 a minute (80 %).
+    series: [
+      { series: `salescale_orders_placed_total{${web}}`, values: '0+10x80' },
+      { series: 'salescale_reservations_expired_total{via="job",role="worker",instance_id="worker-1"}', values: '0+2x19 46+8x60' },
+    ],
+  },
+  LatePaymentsRefunded: {
+    startMinute: 10,
+    windowMinutes: 15,
+    series: [{ series: `salescale_late_payments_total{provider="stripe",action="refunded",${web}}`, values: '0x9 2+2x30' }],
+    labels: { provider: 'stripe', payment_action: 'refunded' },
+  },
+
   ScaleUpEvent: { startMinute: 10, windowMinutes: 0, series: liveInstances(2, 4), labels: { role: 'web' } },
   ScaleDownEvent: { startMinute: 10, windowMinutes: 0, series: liveInstances(4, 2), labels: { role: 'web' } },
   HighTrafficDetected: {

@@ -10,6 +10,9 @@
  * - `cloudwatch-alarms`: the seed's two custom CloudWatch alarms (checkout rate; DB connections is
  *   the CloudWatch side of `HighDbConnections`).
  * - `waiting-room`: Salescale's own, for sale events queued in the waiting room (not in the seed).
+ * - `payments`: Salescale's own, for checkout that takes money (reservations, payments, webhooks;
+ *   not in the seed). Counters of the web role (payments, webhooks, provider calls, late payments,
+ *   expiries by payment) and the worker (expiries by job and sweeper, reservations held).
  *
  * Metric names are Salescale's own (see README "Metrics, health and alerts"). Definitions used below:
  * - CPU utilization = rate(process_cpu_seconds_total) / process_cpu_limit_cores (cgroup quota, else
@@ -28,7 +31,7 @@ export type CloudWatchStatistic = 'Average' | 'Sum' | 'Maximum' | 'Minimum' | 'S
 export type CloudWatchComparison = 'GreaterThanThreshold' | 'GreaterThanOrEqualToThreshold' | 'LessThanThreshold' | 'LessThanOrEqualToThreshold';
 
 /** Where a rule comes from in the seed strategy. */
-export type AlertSource = 'alert-thresholds' | 'critical-metrics' | 'cloudwatch-alarms' | 'waiting-room';
+export type AlertSource = 'alert-thresholds' | 'critical-metrics' | 'cloudwatch-alarms' | 'waiting-room' | 'payments';
 
 export interface CloudWatchAlarmSpec {
   namespace: string;
@@ -293,6 +296,78 @@ export const ALERT_RULES: readonly AlertRule[] = [
     forSeconds: 120,
     action: 'investigate',
     source: 'waiting-room',
+  },
+
+  // Payments (src/modules/payments, src/modules/orders)
+  {
+    name: 'PaymentCapturesStalled',
+    severity: 'critical',
+    summary: 'No payment captured for 15 minutes while orders are placed and reservations wait, for 5 minutes',
+    description:
+      'Buyers reserve (at least 10 orders placed and 5 reservations held) but no capture succeeded for 15 minutes: the provider is failing captures (salescale_payment_provider_calls_total{outcome="failed"}), webhooks do not arrive (Stripe endpoint or STRIPE_WEBHOOK_SECRET), or the pay route fails. Reserved units go back on sale at expiry, but nothing is sold.',
+    expr:
+      'max(salescale_reservations_held) >= 5 and on () sum(increase(salescale_orders_placed_total[15m])) >= 10 and on () (sum(increase(salescale_payment_provider_calls_total{action="capture",outcome="succeeded"}[15m])) or on () vector(0)) == 0',
+    forSeconds: 300,
+    action: 'investigate',
+    source: 'payments',
+  },
+  {
+    name: 'PaymentFailureRatioHigh',
+    severity: 'warning',
+    summary: 'Declined payments > 30% of payment attempts over 10 minutes (at least 20 attempts), for 5 minutes',
+    description:
+      "Buyers' payments are declined at an unusual rate, per provider: a provider incident or fraud rule, a broken payment page, or card testing (many small declined attempts from few accounts). Check the decline codes in the provider's dashboard and the logs.",
+    expr:
+      'sum by (provider) (increase(salescale_payments_total{outcome="declined"}[10m])) / sum by (provider) (increase(salescale_payments_total[10m])) > 0.3 and sum by (provider) (increase(salescale_payments_total[10m])) >= 20',
+    forSeconds: 300,
+    action: 'investigate',
+    source: 'payments',
+  },
+  {
+    name: 'PaymentWebhookSignatureFailures',
+    severity: 'warning',
+    summary: 'Payment webhooks refused for a bad signature > 5 in 5 minutes, for 5 minutes',
+    description:
+      "Provider webhooks fail verification (400 WEBHOOK_SIGNATURE_INVALID): a webhook secret rotated at the provider but not deployed (STRIPE_WEBHOOK_SECRET), a proxy that alters request bodies, or forged deliveries. While it lasts, payments that complete by webhook are not applied; the provider retries for days.",
+    expr: 'sum by (provider) (increase(salescale_payment_webhooks_total{outcome="signature_invalid"}[5m])) > 5',
+    forSeconds: 300,
+    action: 'investigate',
+    source: 'payments',
+  },
+  {
+    name: 'PaymentProviderCallsFailing',
+    severity: 'warning',
+    summary: 'Capture, void or refund calls to the payment provider failing for 5 minutes',
+    description:
+      'Calls after a payment decision fail at the provider, per provider and `payment_action` (capture, void, refund): paid orders stay uncaptured (an authorization lapses after days), late payments are not given back. The webhook answers 503 so the provider redelivers, and the same keyed call is retried; check the provider status and credentials.',
+    // The metric's `action` becomes `payment_action`: the rule's own `action` label (routing) would overwrite it.
+    expr: 'sum by (provider, payment_action) (label_replace(increase(salescale_payment_provider_calls_total{outcome="failed"}[5m]), "payment_action", "$1", "action", "(.*)")) > 0',
+    forSeconds: 300,
+    action: 'investigate',
+    source: 'payments',
+  },
+  {
+    name: 'ReservationsExpiringHigh',
+    severity: 'warning',
+    summary: 'Reservations expired > 50% of orders placed over 30 minutes (at least 20 orders), for 10 minutes',
+    description:
+      'Most reservations are not paid within PAYMENT_WINDOW_S and their units go back on sale: a broken payment page, a window too short for the payment flow (3-D Secure), or bots reserving stock without paying (check the per-sale caps and the waiting room).',
+    expr:
+      'sum(increase(salescale_reservations_expired_total[30m])) / sum(increase(salescale_orders_placed_total[30m])) > 0.5 and on () sum(increase(salescale_orders_placed_total[30m])) >= 20',
+    forSeconds: 600,
+    action: 'investigate',
+    source: 'payments',
+  },
+  {
+    name: 'LatePaymentsRefunded',
+    severity: 'warning',
+    summary: 'Late payments voided or refunded > 3 in 15 minutes',
+    description:
+      'Payments arrived for orders that could no longer take them (expired, cancelled or already paid) and were given back automatically, per provider and `payment_action` (`refunded` costs fees, `voided` does not). A few happen at the end of a window; more mean buyers pay after PAYMENT_WINDOW_S (too short?), the expiry runs early, or a second payment path double-charges.',
+    expr: 'sum by (provider, payment_action) (label_replace(increase(salescale_late_payments_total[15m]), "payment_action", "$1", "action", "(.*)")) > 3',
+    forSeconds: 0,
+    action: 'investigate',
+    source: 'payments',
   },
 
   // INFO

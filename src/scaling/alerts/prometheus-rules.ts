@@ -19,7 +19,8 @@ export function getAnnotations(rule: AlertRule): Record<string, string> {
   return {
     summary: rule.summary,
     ...(rule.description ? { description: rule.description } : {}),
-    source: rule.source === 'waiting-room' ? 'Salescale, waiting room' : `seed strategy, ${rule.source ?? 'alert-thresholds'}`,
+    source:
+      rule.source === 'waiting-room' ? 'Salescale, waiting room' : rule.source === 'payments' ? 'Salescale, payments' : `seed strategy, ${rule.source ?? 'alert-thresholds'}`,
   };
 }
 
