@@ -11,8 +11,8 @@
  * forecasts the old pattern and validation has not seen the change. A short level correction (the
  * mean log error over the last 3 or 24 hours before the origin, decaying by φ per hour, an AR(1) on
  * the residual) is kept when it lowers the validation MASE. Prediction quantiles are empirical
- * quantiles of the validation errors on the log(1 + y) scale, by day of horizon (at least the
- * quantile of the whole week's errors).
+ * quantiles of the validation errors on the log(1 + y) scale, each relative to the volatility
+ * before its fold and scaled by today's, by day of horizon (at least the whole week's quantile).
  */
 import { ScalingInputError } from '../errors.ts';
 import type { CandidateModel } from './candidates.ts';
@@ -76,8 +76,10 @@ export interface ModelSelection {
   chosen: ChosenModel;
   /** The last week's departure from the weeks before (see `detectRecentShift`). */
   shift: RecentShift;
-  /** Sorted validation errors log1p(actual) − log1p(forecast), by day of horizon (7 buckets). */
+  /** Sorted validation errors log1p(actual) − log1p(forecast), each ÷ its fold's volatility scale, by day of horizon (7 buckets). */
   errorsByDay: number[][];
+  /** The volatility scale at the end of the history: quantile offsets are errorsByDay quantiles × this. */
+  errorScale: number;
   /** The chosen combination's (uncorrected) forecast of the last fold, which ends where the history ends. */
   lastFoldForecast: number[];
 }
@@ -180,7 +182,7 @@ export interface RecentShift {
   days: number;
   /** The last week's mean departure ÷ the typical day's. */
   ratio: number;
-  /** At least 5 of 7 days and the week as a whole at least 2 × the typical departure. */
+  /** At least 5 of 7 days, among them the last two, and the week as a whole at least 2 × the typical departure. */
   shifted: boolean;
 }
 
@@ -210,7 +212,9 @@ function getDayDepartures(y: readonly number[], t: number): number[] {
 /**
  * Detects a change of pattern in the last week of `y` (a new timetable, a level shift): its days'
  * departures from the median of the 4 weeks before, against the typical (median) day's departure
- * over the earlier weeks. A holiday moves one or two days; a new pattern moves most of them.
+ * over the earlier weeks. A holiday moves one or two days; a new pattern moves most of them and is
+ * still there on the last two days (a dip that has ended by then is not a new pattern: the weeks
+ * before forecast the next week better, as on the electricity series' early-August week).
  */
 export function detectRecentShift(y: readonly number[]): RecentShift {
   const n = y.length;
@@ -222,7 +226,19 @@ export function detectRecentShift(y: readonly number[]): RecentShift {
   const typical = Math.max(median(earlier), 1e-9);
   const days = last.filter((d) => d > 2 * typical).length;
   const ratio = mean(last) / typical;
-  return { days, ratio, shifted: days >= 5 && ratio >= 2 };
+  const lastDaysToo = last[5] > 2 * typical && last[6] > 2 * typical;
+  return { days, ratio, shifted: days >= 5 && ratio >= 2 && lastDaysToo };
+}
+
+/** Mean |log(1 + y[t]) − log(1 + y[t − 168])| over the week before `end` (the volatility the errors are scaled by). */
+export function getVolatility(y: readonly number[], end: number): number {
+  let s = 0;
+  let n = 0;
+  for (let t = Math.max(WEEK, end - WEEK); t < end; t++) {
+    s += Math.abs(Math.log1p(y[t]) - Math.log1p(y[t - WEEK]));
+    n++;
+  }
+  return Math.max(n > 0 ? s / n : 0, 1e-6);
 }
 
 /** Runs the cross-validation and chooses the model. Pure; deterministic. */
@@ -325,7 +341,8 @@ export function selectModel(y: readonly number[], options: Partial<SelectionOpti
   const describe = shift.shifted ? `${combined} (the last week departs from the weeks before on ${shift.days} of 7 days: a new pattern only last week has)` : combined;
   const errorsByDay: number[][] = Array.from({ length: 7 }, () => []);
   finalFolds.forEach((f, k) => {
-    for (let i = 0; i < WEEK; i++) errorsByDay[Math.floor(i / 24)].push(Math.log1p(actual[k][i]) - Math.log1p(f[i]));
+    const v = getVolatility(y, foldStarts[k]);
+    for (let i = 0; i < WEEK; i++) errorsByDay[Math.floor(i / 24)].push((Math.log1p(actual[k][i]) - Math.log1p(f[i])) / v);
   });
   for (const b of errorsByDay) b.sort((a, b2) => a - b2);
   return {
@@ -342,6 +359,7 @@ export function selectModel(y: readonly number[], options: Partial<SelectionOpti
     },
     shift,
     errorsByDay,
+    errorScale: getVolatility(y, y.length),
     lastFoldForecast: chosenFolds[K - 1],
   };
 }
@@ -374,13 +392,16 @@ export function forecastWithSelection(y: readonly number[], selection: ModelSele
   for (const level of quantiles) {
     // The larger of the day's and the whole week's error quantile: validation errors are a little
     // optimistic (the model was chosen on them), and a day has only folds × 24 of them.
-    // The level is moved a quarter of the way to the tail for the same reason (0.9 → 0.925); the
-    // backtests of the committed series check the resulting coverage.
+    // The level is moved a quarter of the way to the tail for the same reason (0.9 → 0.925).
+    // Errors are kept relative to their fold's volatility (`getVolatility`: how far the week before
+    // the fold was from the week before it) and scaled by the volatility at the end of the history,
+    // so a calm spell narrows the band and a turbulent one widens it (locally weighted conformal
+    // intervals). The backtests of the real series check the resulting coverage.
     const pooled = selection.errorsByDay.flat().sort((a, b) => a - b);
     const upperTail = level > 0.5;
     const adjusted = level === 0.5 ? level : upperTail ? level + (1 - level) / 4 : level - level / 4;
     const pick = upperTail ? Math.max : Math.min;
-    const offsets = selection.errorsByDay.map((b) => pick(getQuantile(b, adjusted), getQuantile(pooled, adjusted)));
+    const offsets = selection.errorsByDay.map((b) => pick(selection.errorScale * getQuantile(b, adjusted), selection.errorScale * getQuantile(pooled, adjusted)));
     q.set(level, point.map((v, i) => Math.max(0, Math.expm1(Math.log1p(v) + offsets[Math.min(6, Math.floor(i / 24))]))));
   }
   return { mean: point, quantiles: q, candidates };
