@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { redisSpan } from '../telemetry/trace-context.ts';
 
 /** A Lua script argument as Redis receives it. */
 export type ScriptArg = string | number | Buffer;
@@ -34,7 +35,11 @@ function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
 
-async function evaluate(redis: Redis, sha: string, lua: string, keys: readonly string[], args: readonly ScriptArg[]): Promise<RawReply> {
+function evaluate(redis: Redis, name: string, sha: string, lua: string, keys: readonly string[], args: readonly ScriptArg[]): Promise<RawReply> {
+  return redisSpan(name, () => evaluateUntraced(redis, sha, lua, keys, args));
+}
+
+async function evaluateUntraced(redis: Redis, sha: string, lua: string, keys: readonly string[], args: readonly ScriptArg[]): Promise<RawReply> {
   try {
     return await redis.evalsha(sha, keys.length, ...keys, ...args);
   } catch (error) {
@@ -49,6 +54,7 @@ async function evaluate(redis: Redis, sha: string, lua: string, keys: readonly s
  * answers NOSCRIPT; keys named (so a call cannot pass them in the wrong order or number) and the reply
  * parsed once, where its codes get names. Commands go through the client as any other, so auto-pipelining
  * and the connection's timeouts apply. Works on every connection without registering anything on it.
+ * Inside a trace each run is one span, `redis <name>`.
  */
 export function defineScript<const K extends readonly string[], R>(definition: Definition<R> & { keys: K }): Script<K[number], R>;
 export function defineScript<R>(definition: Definition<R> & { keys: 'variadic' }): VariadicScript<R>;
@@ -56,7 +62,7 @@ export function defineScript<R>(definition: Definition<R> & { keys: readonly str
   const sha = createHash('sha1').update(definition.lua).digest('hex');
   const { name, lua, parse, keys: keyNames } = definition;
   if (keyNames === 'variadic') {
-    return { name, sha, run: async (redis, keys, ...args) => parse(await evaluate(redis, sha, lua, keys as readonly string[], args)) } as VariadicScript<R>;
+    return { name, sha, run: async (redis, keys, ...args) => parse(await evaluate(redis, name, sha, lua, keys as readonly string[], args)) } as VariadicScript<R>;
   }
   return {
     name,
@@ -67,7 +73,7 @@ export function defineScript<R>(definition: Definition<R> & { keys: readonly str
         if (value === undefined) throw new TypeError(`script ${name}: key "${key}" missing`);
         return value;
       });
-      return parse(await evaluate(redis, sha, lua, ordered, args));
+      return parse(await evaluate(redis, name, sha, lua, ordered, args));
     },
   } as Script<string, R>;
 }

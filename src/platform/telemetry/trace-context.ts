@@ -3,7 +3,7 @@
  * rides along with follow-up work (outbox rows → BullMQ jobs). Everything here is a no-op costing a
  * few property reads while tracing is off (the OpenTelemetry API without an SDK registered).
  */
-import { context, propagation, type Attributes, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, propagation, type Attributes, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { BullMQOtel } from 'bullmq-otel';
 
 const TRACER = 'salescale';
@@ -70,6 +70,26 @@ export async function inSpan<T>(name: string, attributes: Attributes, run: () =>
       span.end();
     }
   });
+}
+
+/**
+ * One Redis step (a Lua script) as a CLIENT span of the active trace, named `redis <step>`. Only inside
+ * a trace: Redis work outside one (pollers, heartbeats) opens none. Not made active (nothing nests in it).
+ */
+export async function redisSpan<T>(step: string, run: () => Promise<T>): Promise<T> {
+  if (!started) return run();
+  const parent = context.active();
+  if (trace.getSpan(parent) === undefined) return run();
+  const span = trace.getTracer(TRACER).startSpan(`redis ${step}`, { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'redis', 'db.operation.name': 'EVALSHA', 'salescale.redis.script': step } }, parent);
+  try {
+    return await run();
+  } catch (error) {
+    span.recordException(error as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR });
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 /** Span attribute names of the order path. */

@@ -22,4 +22,8 @@ describe('tracingSettings', () => {
     assert.equal(tracingSettings({}, 'worker').defaultServiceName, 'salescale-worker');
     assert.equal(tracingSettings({ OTEL_SERVICE_NAME: 'shop' }, 'worker').defaultServiceName, undefined);
   });
+  it('leaves OpenTelemetry metrics and logs off unless their exporters are named', () => {
+    assert.deepEqual(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }, 'web').sdkEnvDefaults, { OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' });
+    assert.deepEqual(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_METRICS_EXPORTER: 'otlp' }, 'web').sdkEnvDefaults, { OTEL_LOGS_EXPORTER: 'none' });
+  });
 });

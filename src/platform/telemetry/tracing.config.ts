@@ -13,6 +13,13 @@ export interface TracingSettings {
   enabled: boolean;
   /** `service.name` when `OTEL_SERVICE_NAME` does not give one (`salescale-<role>`); undefined when it does. */
   defaultServiceName: string | undefined;
+  /**
+   * Variables the SDK reads that Salescale defaults differently: OpenTelemetry metrics and logs off
+   * (`none`) unless `OTEL_METRICS_EXPORTER` / `OTEL_LOGS_EXPORTER` ask for them. The SDK's own default is
+   * OTLP for both, which would record a second set of metrics next to Prometheus' (every request and
+   * query into OTel histograms, exported every minute) and cost checkout throughput for nothing.
+   */
+  sdkEnvDefaults: Record<string, string>;
 }
 
 export function tracingSettings(env: Record<string, string | undefined>, role: string): TracingSettings {
@@ -20,5 +27,7 @@ export function tracingSettings(env: Record<string, string | undefined>, role: s
   const exporter = (env.OTEL_TRACES_EXPORTER ?? '').trim().toLowerCase();
   const disabled = (env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true';
   const wanted = (exporter !== '' && exporter !== 'none') || (exporter === '' && (set('OTEL_EXPORTER_OTLP_ENDPOINT') || set('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')));
-  return { enabled: wanted && !disabled, defaultServiceName: set('OTEL_SERVICE_NAME') ? undefined : `salescale-${role}` };
+  const sdkEnvDefaults: Record<string, string> = {};
+  for (const name of ['OTEL_METRICS_EXPORTER', 'OTEL_LOGS_EXPORTER']) if (!set(name)) sdkEnvDefaults[name] = 'none';
+  return { enabled: wanted && !disabled, defaultServiceName: set('OTEL_SERVICE_NAME') ? undefined : `salescale-${role}`, sdkEnvDefaults };
 }

@@ -6,11 +6,19 @@
  * Exporter, protocol, endpoint, headers, sampler and batching come from the standard `OTEL_*`
  * variables, read by the SDK itself (OTLP over HTTP/protobuf to `OTEL_EXPORTER_OTLP_ENDPOINT` by default).
  *
- * What is traced: incoming HTTP requests (`@opentelemetry/instrumentation-http`, probes left out),
- * Fastify's request and handler spans (`@fastify/otel`, lifecycle-hook spans off: one span per hook
- * and per request costs throughput and says little), pg and ioredis commands made inside a trace
- * (`requireParentSpan`, so pollers and BullMQ's blocking reads don't open a trace each), and BullMQ
- * producers and consumers (BullMQ's own telemetry through `bullmq-otel`, see `queueTelemetry`).
+ * What is traced: incoming requests through Fastify (`@fastify/otel`: the SERVER span, which also
+ * takes the caller's `traceparent`, and the handler's span; probes left out; lifecycle-hook spans off:
+ * one span per hook and per request costs throughput and says little), pg queries made inside a trace
+ * (`requireParentSpan`, so pollers don't open a trace each), every Lua step in Redis as one span named
+ * after its script (`defineScript`, see `redisSpan`), and BullMQ producers and consumers (BullMQ's own
+ * telemetry through `bullmq-otel`, see `queueTelemetry`).
+ *
+ * Left out on purpose, measured with `npx salescale bench checkout-tracing`:
+ * - `@opentelemetry/instrumentation-http`: a second span per request (Fastify's already is the SERVER
+ *   span) and per-request attribute work on every header, for nothing a reader of the trace needs.
+ * - `@opentelemetry/instrumentation-ioredis`: a span per command (seven per checkout), and with
+ *   auto-pipelining wrong ones: a pipeline is sent from the context of whichever request started it,
+ *   so other requests' commands landed in that request's trace (one trace held hundreds of them).
  */
 import { register as registerEsmHook } from 'import-in-the-middle/register-hooks.mjs';
 import type { TracingSettings } from './tracing.config.ts';
@@ -22,24 +30,18 @@ const UNTRACED_PATHS = new Set(['/health', '/ready', '/metrics']);
 /** Registers the SDK and the instrumentations; `flushTracing()` exports what is left before exit. */
 export async function startTracing(settings: TracingSettings): Promise<void> {
   // In-thread ESM hook for the modules instrumented here only (the rest load untouched).
-  registerEsmHook({ include: ['pg', 'pg-pool', 'ioredis'] });
+  registerEsmHook({ include: ['pg', 'pg-pool'] });
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
-  const { HttpInstrumentation } = await import('@opentelemetry/instrumentation-http');
   const { PgInstrumentation } = await import('@opentelemetry/instrumentation-pg');
-  const { IORedisInstrumentation } = await import('@opentelemetry/instrumentation-ioredis');
   const { FastifyOtelInstrumentation } = await import('@fastify/otel');
 
+  // The SDK reads its configuration from the environment only; these fill what the operator left unset.
+  for (const [name, value] of Object.entries(settings.sdkEnvDefaults)) process.env[name] = value;
   const sdk = new NodeSDK({
     ...(settings.defaultServiceName ? { serviceName: settings.defaultServiceName } : {}),
     instrumentations: [
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.has((request.url ?? '').split('?')[0] ?? ''),
-        // Outgoing HTTP is only the exporter's own traffic and the test clients' here.
-        ignoreOutgoingRequestHook: () => true,
-      }),
       new FastifyOtelInstrumentation({ registerOnInitialization: true, instrumentHooks: false, ignorePaths: (options) => UNTRACED_PATHS.has(options.url) }),
       new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
-      new IORedisInstrumentation({ requireParentSpan: true }),
     ],
   });
   sdk.start();
