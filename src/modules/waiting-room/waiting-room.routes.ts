@@ -90,13 +90,14 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
       },
       async (request, reply) => {
         const ticketId = room.ticketId(request.params.id, request.params.ticket);
+        const readAt = hub.generation(request.params.id);
         const initial = await room.status(request.params.id, ticketId);
         reply.hijack();
         // Headers hooks already set (request id, CORS, security headers) go out with the stream.
         for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value);
         reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
         reply.raw.write('retry: 2000\n\n');
-        hub.open(request.params.id, ticketId, reply.raw, initial);
+        hub.open(request.params.id, ticketId, reply.raw, initial, readAt);
       },
     );
   };

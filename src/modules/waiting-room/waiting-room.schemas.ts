@@ -5,7 +5,7 @@ const Nullable = <T extends ReturnType<typeof Type.Integer>>(schema: T) => Type.
 export const TicketStatus = Type.Object(
   {
     state: Type.Union([Type.Literal('waiting'), Type.Literal('admitted'), Type.Literal('sold_out'), Type.Literal('expired')]),
-    position: Nullable(Type.Integer({ description: 'Place in line (1 = next); null before the start (the pre-queue is shuffled at the start) and out of line' })),
+    position: Nullable(Type.Integer({ description: 'Place in line (1 = next); null before the start (the pre-queue is shuffled at the start), while sold out, and out of line' })),
     etaSeconds: Nullable(Type.Integer({ description: 'Seconds to admission at the current rate; before the start, seconds to the start' })),
     pass: Type.Optional(Type.String({ description: 'Admission pass: send it as the Waiting-Room-Pass header when checking out' })),
     passExpiresAt: Type.Optional(Type.String({ format: 'date-time' })),

@@ -23,7 +23,7 @@ export type TicketState = 'waiting' | 'admitted' | 'sold_out' | 'expired';
 
 export interface TicketStatus {
   state: TicketState;
-  /** Place in line (1 = next); null before the sale starts (the pre-queue is ordered at the start) and once out of the line. */
+  /** Place in line (1 = next); null before the sale starts (the pre-queue is ordered at the start), while sold out, and once out of the line. */
   position: number | null;
   /** Seconds until admission at the current rate (until the start, before it); null when not waiting. */
   etaSeconds: number | null;
@@ -112,7 +112,8 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       return { state: 'admitted', position: null, etaSeconds: null, pass, ...times };
     }
     if (rank < 0 || now >= event.endsAtMs) return { state: 'expired', position: null, etaSeconds: null };
-    if (sold) return { state: 'sold_out', position: rank + 1, etaSeconds: null };
+    // No place in line while sold out: every waiting visitor is told the same (one frame for all, see the streams).
+    if (sold) return { state: 'sold_out', position: null, etaSeconds: null };
     if (now < event.startsAtMs) return { state: 'waiting', position: null, etaSeconds: Math.ceil((event.startsAtMs - now) / 1000) };
     return { state: 'waiting', position: rank + 1, etaSeconds: Math.ceil((rank + 1) / rateOf(event)) };
   }

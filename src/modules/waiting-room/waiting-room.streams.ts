@@ -7,22 +7,43 @@ interface Stream {
   eventId: number;
   ticketId: string;
   response: ServerResponse;
+  /** The JSON last sent (a refresh that would send the same sends nothing). */
   last: string;
 }
+
+/** The status every waiting visitor of a sold-out event is in: one frame for all, serialised and encoded once. */
+const SOLD_OUT_STATUS: TicketStatus = { state: 'sold_out', position: null, etaSeconds: null };
+const SOLD_OUT_JSON = JSON.stringify(SOLD_OUT_STATUS);
+const SOLD_OUT_FRAME = Buffer.from(`event: status\ndata: ${SOLD_OUT_JSON}\n\n`);
+/** Tickets whose statuses one Redis call reads during a refresh. */
+const CHUNK = 500;
 
 /**
  * The open Server-Sent-Events streams of this instance, kept current two ways: a notice on Redis
  * pub/sub (admissions, sell-out, re-opening — published by whichever instance's admission step made
- * the change) refreshes the streams concerned at once; a periodic refresh moves positions forward and
- * covers a notice lost while the subscription was down. Statuses are read in one Redis call per event.
+ * the change) reaches the streams concerned at once; a periodic refresh moves positions forward and
+ * covers a notice lost while the subscription was down.
+ *
+ * The sell-out is the one notice that reaches every waiting visitor at once, so it costs no Redis
+ * call and no serialisation per visitor: the same pre-encoded frame is written to each stream of the
+ * event in one synchronous pass (a sold-out status carries no position, so it is the same for all).
+ * Admissions read the admitted tickets' statuses (their passes) in one Redis call per 500 tickets;
+ * a re-opening refreshes every stream of the event (positions are back).
+ *
+ * A refresh reads statuses asynchronously; one whose read was sent before a sell-out or re-opening
+ * notice of its event is discarded, so a stale `waiting` never follows the `sold_out` frame.
  */
 export function createStreamHub(deps: { room: WaitingRoom; subscriber: Redis; channel: string; refreshMs: number; logger: Logger }) {
   const byEvent = new Map<number, Map<string, Set<Stream>>>();
+  /** Bumped by every sell-out / re-opening notice of an event: refreshes read before it are stale. */
+  const generations = new Map<number, number>();
+  const generationOf = (eventId: number) => generations.get(eventId) ?? 0;
 
   let timer: NodeJS.Timeout | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
 
   function write(stream: Stream, status: TicketStatus): void {
+    if (stream.response.writableEnded) return;
     const data = JSON.stringify(status);
     if (data === stream.last) return;
     stream.last = data;
@@ -31,13 +52,28 @@ export function createStreamHub(deps: { room: WaitingRoom; subscriber: Redis; ch
     if (status.state === 'admitted' || status.state === 'expired') stream.response.end();
   }
 
+  /** Every stream of the event still waiting hears the sell-out: one pre-encoded frame, no Redis call. */
+  function pushSoldOut(eventId: number): void {
+    const tickets = byEvent.get(eventId);
+    if (!tickets) return;
+    for (const streams of tickets.values()) {
+      for (const stream of streams) {
+        if (stream.last === SOLD_OUT_JSON || stream.response.writableEnded) continue;
+        stream.last = SOLD_OUT_JSON;
+        stream.response.write(SOLD_OUT_FRAME);
+      }
+    }
+  }
+
   async function refresh(eventId: number, only?: readonly string[]): Promise<void> {
     const tickets = byEvent.get(eventId);
     if (!tickets) return;
+    const generation = generationOf(eventId);
     const ids = (only ?? [...tickets.keys()]).filter((id) => tickets.has(id));
-    for (let i = 0; i < ids.length; i += 500) {
-      const chunk = ids.slice(i, i + 500);
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const chunk = ids.slice(i, i + CHUNK);
       const statuses = await deps.room.statuses(eventId, chunk);
+      if (generationOf(eventId) !== generation) return;
       chunk.forEach((id, j) => {
         for (const stream of tickets.get(id) ?? []) write(stream, statuses[j]!);
       });
@@ -58,21 +94,27 @@ export function createStreamHub(deps: { room: WaitingRoom; subscriber: Redis; ch
     } catch {
       return;
     }
+    if (notice.kind === 'sold_out' || notice.kind === 'reopened') generations.set(notice.e, generationOf(notice.e) + 1);
+    if (notice.kind === 'sold_out') {
+      pushSoldOut(notice.e);
+      return;
+    }
     const only = notice.kind === 'admitted' ? notice.tickets : undefined;
     refresh(notice.e, only).catch((error: unknown) => deps.logger.warn({ err: error, saleEvent: notice.e }, 'waiting room: could not push a notice'));
   }
 
   const subscribe = () =>
     deps.subscriber.subscribe(deps.channel).catch((error: unknown) => deps.logger.warn({ err: error }, 'waiting room: could not subscribe'));
+  const onReady = () => {
+    void subscribe();
+    // Whatever was published while we were away: catch up now.
+    refreshAll();
+  };
 
   return {
     start(): void {
       deps.subscriber.on('message', onMessage);
-      deps.subscriber.on('ready', () => {
-        void subscribe();
-        // Whatever was published while we were away: catch up now.
-        refreshAll();
-      });
+      deps.subscriber.on('ready', onReady);
       if (deps.subscriber.status === 'ready') void subscribe();
       timer = setInterval(refreshAll, deps.refreshMs);
       timer.unref();
@@ -83,8 +125,15 @@ export function createStreamHub(deps: { room: WaitingRoom; subscriber: Redis; ch
       heartbeat.unref();
     },
 
-    /** Adopts an open response (headers already sent) and pushes `initial` at once. */
-    open(eventId: number, ticketId: string, response: ServerResponse, initial: TicketStatus): void {
+    /** The event's notice generation: read it before reading a stream's initial status, pass it to `open`. */
+    generation: generationOf,
+
+    /**
+     * Adopts an open response (headers already sent) and pushes `initial` at once. `readAt` is the
+     * event's generation from before `initial` was read: a sell-out or re-opening since then is
+     * caught up by reading the ticket again.
+     */
+    open(eventId: number, ticketId: string, response: ServerResponse, initial: TicketStatus, readAt: number): void {
       const stream: Stream = { eventId, ticketId, response, last: '' };
 
       write(stream, initial);
@@ -99,6 +148,9 @@ export function createStreamHub(deps: { room: WaitingRoom; subscriber: Redis; ch
         if (streams.size === 0) tickets.delete(ticketId);
         if (tickets.size === 0) byEvent.delete(eventId);
       });
+      if (readAt !== generationOf(eventId)) {
+        refresh(eventId, [ticketId]).catch((error: unknown) => deps.logger.warn({ err: error, saleEvent: eventId }, 'waiting room: could not refresh a new stream'));
+      }
     },
 
     count(): number {
@@ -112,9 +164,10 @@ export function createStreamHub(deps: { room: WaitingRoom; subscriber: Redis; ch
       if (timer) clearInterval(timer);
       if (heartbeat) clearInterval(heartbeat);
       deps.subscriber.off('message', onMessage);
+      deps.subscriber.off('ready', onReady);
+      deps.subscriber.unsubscribe(deps.channel).catch(() => undefined);
       for (const tickets of byEvent.values()) for (const streams of tickets.values()) for (const stream of streams) stream.response.end();
       byEvent.clear();
-
     },
   };
 }
