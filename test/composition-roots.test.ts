@@ -93,7 +93,8 @@ describe('composition roots', () => {
       assert.deepEqual(duplicates(names), [], `connections opened twice: ${names.join(', ')}`);
       assert.deepEqual(
         names,
-        ['salescale-cluster-' + t.config.instanceId, 'salescale-waiting-room-sub', 'salescale-web', 'salescale-web-cache-sub', 'salescale-web-queues', 'salescale-web-state'].sort(),
+        // One pub/sub connection for the cluster's mode changes, the cache's invalidations and the waiting room's notices.
+        ['salescale-web', 'salescale-web-queues', 'salescale-web-state', 'salescale-web-sub'].sort(),
       );
     });
 
@@ -124,7 +125,7 @@ describe('composition roots', () => {
       const blocking = names.filter((name) => name !== `salescale-worker` && name !== `salescale-worker-${instanceId}` && !name.startsWith('salescale-'));
       assert.deepEqual(
         names.filter((name) => name.startsWith('salescale-')),
-        [`salescale-cluster-${instanceId}`, 'salescale-worker', 'salescale-worker-cache-sub', `salescale-worker-${instanceId}`].sort(),
+        ['salescale-worker', 'salescale-worker-sub', `salescale-worker-${instanceId}`].sort(),
       );
       // BullMQ gives each Worker one blocking connection of its own, named after its queue.
       assert.equal(blocking.length, worker.workers.length, names.join(', '));

@@ -16,6 +16,13 @@ export interface Platform {
   redis: Redis;
   cacheRedis: Redis;
   cache: Cache;
+  /**
+   * The process's one pub/sub connection to `REDIS_URL` (ioredis role `subscriber`), opened on first
+   * use: the cluster's degrade-mode changes, the in-process cache's invalidations (when the cache uses
+   * the same Redis) and the waiting room's notices each subscribe their own channel on it and hear only
+   * that channel. Closed by `close()`.
+   */
+  subscriber(): Redis;
   /** Heartbeat and the cluster-wide degrade mode; idle until a role joins. */
   cluster: ClusterNode;
   close(): Promise<void>;
@@ -38,10 +45,15 @@ export function createPlatform(config: AppConfig, role: string, logger: Logger =
   if (db.pools.replica) metrics.observePool('replica', db.pools.replica, config.db.poolMax);
   const redis = createRedis(urls.redisUrl, { name: `salescale-${role}`, role: 'fast-fail', logger });
   const cacheRedis = urls.cacheRedisUrl === urls.redisUrl ? redis : createRedis(urls.cacheRedisUrl, { name: `salescale-${role}-cache`, role: 'fast-fail', logger });
-  // The in-process layer hears invalidations on its own subscriber connection to the cache's Redis.
-  const local = config.cacheLocal.enabled
-    ? { subscriber: createRedis(urls.cacheRedisUrl, { name: `salescale-${role}-cache-sub`, role: 'subscriber', logger }), maxEntries: config.cacheLocal.maxEntries }
+  let shared: Redis | undefined;
+  const subscriber = () => (shared ??= createRedis(urls.redisUrl, { name: `salescale-${role}-sub`, role: 'subscriber', logger }));
+  // The in-process layer hears invalidations on the shared subscriber, or on its own when the cache has its own Redis.
+  const cacheSubscriber = config.cacheLocal.enabled
+    ? urls.cacheRedisUrl === urls.redisUrl
+      ? subscriber()
+      : createRedis(urls.cacheRedisUrl, { name: `salescale-${role}-cache-sub`, role: 'subscriber', logger })
     : undefined;
+  const local = cacheSubscriber ? { subscriber: cacheSubscriber, maxEntries: config.cacheLocal.maxEntries } : undefined;
   const cache = createRedisCache({ redis: cacheRedis, prefix: config.redis.prefix, metrics, logger, local });
   const cluster = createClusterNode({
     config: config.cluster,
@@ -49,7 +61,7 @@ export function createPlatform(config: AppConfig, role: string, logger: Logger =
     instanceId: config.instanceId,
     prefix: config.redis.prefix,
     redis,
-    redisUrl: urls.redisUrl,
+    subscriber,
     db,
     metrics,
     logger,
@@ -62,10 +74,13 @@ export function createPlatform(config: AppConfig, role: string, logger: Logger =
     redis,
     cacheRedis,
     cache,
+    subscriber,
     cluster,
     async close() {
       await cluster.close().catch((error) => logger.warn({ err: error }, 'could not leave the cluster'));
       await Promise.allSettled([db.close(), closeRedis(redis), cacheRedis === redis ? undefined : closeRedis(cacheRedis), cache.close?.()]);
+      // After the cache and the cluster left their channels.
+      await Promise.allSettled([shared ? closeRedis(shared) : undefined, cacheSubscriber && cacheSubscriber !== shared ? closeRedis(cacheSubscriber) : undefined]);
     },
   };
 }

@@ -133,7 +133,7 @@ export async function composeWeb(platform: Platform) {
   const waitingRoom = createWaitingRoomFeature({
     config: config.waitingRoom,
     prefix,
-    redisUrl,
+    subscriber: platform.subscriber(),
     redis: stateRedis,
     sessionSecret: config.secrets.sessionSecret,
     secureCookies: config.isProduction,

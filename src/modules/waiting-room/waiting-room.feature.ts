@@ -2,7 +2,6 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type client from 'prom-client';
-import { closeRedis, createRedis } from '../../platform/redis/redis.ts';
 import type { StockGate } from '../inventory/index.ts';
 import type { SaleEvent } from '../sale-events/index.ts';
 import type { WaitingRoomConfig } from '../../platform/config/waiting-room.config.ts';
@@ -19,8 +18,8 @@ export const waitingRoomSchemas = [TicketStatus, Ticket];
 export interface WaitingRoomFeatureDeps {
   config: WaitingRoomConfig;
   prefix: string;
-  /** For the dedicated pub/sub connection. */
-  redisUrl: string;
+  /** The process's shared pub/sub connection (the room's notices are one channel on it; its owner closes it). */
+  subscriber: Redis;
   /** The web role's state connection (fast-fail). */
   redis: Redis;
   sessionSecret: string;
@@ -63,8 +62,7 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     notify: publish,
   });
   metricsReader = room;
-  const subscriber = createRedis(deps.redisUrl, { name: 'salescale-waiting-room-sub', role: 'subscriber', logger: deps.logger });
-  const hub = createStreamHub({ room, subscriber, channel, refreshMs: deps.config.streamRefreshMs, logger: deps.logger });
+  const hub = createStreamHub({ room, subscriber: deps.subscriber, channel, refreshMs: deps.config.streamRefreshMs, logger: deps.logger });
 
   const plugin: FastifyPluginAsync = async (app) => {
     app.addHook('onReady', async () => {
@@ -80,7 +78,6 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
       hub.close();
       await room.stop();
     });
-    app.addHook('onClose', () => closeRedis(subscriber));
   };
   Object.assign(plugin, { [Symbol.for('skip-override')]: true });
 

@@ -178,21 +178,23 @@ describe('redis cache when its source fails', () => {
 });
 
 describe('redis cache with the in-process layer', () => {
-  const opened: Array<{ cache: Cache; conn: Redis }> = [];
+  const opened: Array<{ cache: Cache; conn: Redis; subscriber: Redis }> = [];
   /** One "instance": its own command connection and its own invalidation subscriber. */
   async function instance(prefix: string): Promise<{ cache: Cache; conn: Redis; subscriber: Redis }> {
     const conn = new Redis(TEST_REDIS_URL);
     const subscriber = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
     const cache = createRedisCache({ redis: conn, prefix, local: { subscriber } });
-    opened.push({ cache, conn });
+    opened.push({ cache, conn, subscriber });
     await new Promise((resolve) => subscriber.once('ready', resolve));
     await sleep(20); // the subscription is confirmed
     return { cache, conn, subscriber };
   }
   after(async () => {
-    for (const { cache, conn } of opened) {
+    for (const { cache, conn, subscriber } of opened) {
       await cache.close?.();
       conn.disconnect();
+      // The cache leaves its channel; the connection is its opener's to close.
+      subscriber.disconnect();
     }
   });
 

@@ -20,7 +20,7 @@ export interface Cache {
   getOrSet<T>(key: string, load: () => Promise<T>, options: CacheEntryOptions): Promise<T>;
   /** Makes every entry written under one of these tags stale for all instances, at once. */
   invalidateTags(tags: string[]): Promise<void>;
-  /** Releases what the cache holds of its own (the invalidation subscriber). */
+  /** Releases what the cache holds of its own (its invalidation subscription). */
   close?(): Promise<void>;
 }
 
@@ -64,8 +64,9 @@ export interface RedisCacheOptions {
 
 export interface LocalLayerOptions {
   /**
-   * A dedicated connection (ioredis role `subscriber`) to the cache's Redis, used only to hear
-   * invalidations. The cache subscribes, and quits it on `close()`.
+   * A pub/sub connection (ioredis role `subscriber`) to the cache's Redis, shared with the process's
+   * other subscribers (each hears only its own channel). The cache subscribes to its channel on every
+   * connect and unsubscribes on `close()`; whoever opened the connection closes it.
    */
   subscriber: Redis;
   /**
@@ -141,7 +142,7 @@ function createLocalLayer(options: LocalLayerOptions, channel: string, logger?: 
       (error: unknown) => logger?.warn({ err: error }, 'cache invalidation subscription failed; local cache off'),
     );
   };
-  subscriber.on('message', (from: string, message: string) => {
+  const onMessage = (from: string, message: string) => {
     if (from !== channel) return;
     for (const tag of message.split('\n')) epochs.set(tag, epochOf(tag) + 1);
     // Epochs only grow with invalidated tags; past a bound, start over. Resetting them could make an
@@ -150,8 +151,10 @@ function createLocalLayer(options: LocalLayerOptions, channel: string, logger?: 
       entries.clear();
       epochs.clear();
     }
-  });
-  for (const event of ['close', 'end', 'reconnecting', 'error'] as const) subscriber.on(event, drop);
+  };
+  const dropEvents = ['close', 'end', 'reconnecting', 'error'] as const;
+  subscriber.on('message', onMessage);
+  for (const event of dropEvents) subscriber.on(event, drop);
   subscriber.on('ready', subscribe);
   if (subscriber.status === 'ready') subscribe();
 
@@ -186,8 +189,10 @@ function createLocalLayer(options: LocalLayerOptions, channel: string, logger?: 
     },
     async close(): Promise<void> {
       drop();
-      subscriber.removeAllListeners('ready');
-      await subscriber.quit().catch(() => subscriber.disconnect());
+      subscriber.off('ready', subscribe);
+      subscriber.off('message', onMessage);
+      for (const event of dropEvents) subscriber.off(event, drop);
+      if (subscriber.status === 'ready') await subscriber.unsubscribe(channel).catch(() => {});
     },
   };
 }

@@ -4,7 +4,7 @@ import type { Database } from '../db/client.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
 import { JOBS, QUEUES } from '../queue/queue-definitions.ts';
-import { closeRedis, createRedis, waitForRedis } from '../redis/redis.ts';
+import { waitForRedis } from '../redis/redis.ts';
 import type { ClusterConfig } from './cluster.config.ts';
 import { clusterMetricsFor } from './cluster.metrics.ts';
 import { heartbeat, lead, leave, resign, setModeScript } from './cluster.scripts.ts';
@@ -88,8 +88,8 @@ export interface ClusterNodeDeps {
   instanceId: string;
   prefix: string;
   redis: Redis;
-  /** For the dedicated pub/sub connection. */
-  redisUrl: string;
+  /** The process's shared pub/sub connection (opened on first use; its owner closes it). */
+  subscriber: () => Redis;
   db: Database;
   metrics: Metrics;
   logger: Logger;
@@ -281,18 +281,22 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
     return ticking;
   };
 
+  const onMessage = (from: string) => {
+    if (from === channel) void refresh().catch((error) => logger.warn({ err: error }, 'could not re-read the degrade mode'));
+  };
+  const listen = () =>
+    void subscriber?.subscribe(channel).catch((error) => logger.warn({ err: error }, 'could not subscribe to degrade mode changes; following them by heartbeat'));
+  // (Re)subscribe on every connect, and re-read after a reconnect: a change published while disconnected was missed.
+  const onReady = () => {
+    listen();
+    void refresh().catch(() => {});
+  };
+
   async function start(): Promise<void> {
-    subscriber = createRedis(deps.redisUrl, { name: `salescale-cluster-${deps.instanceId}`, role: 'subscriber', logger });
-    subscriber.on('message', () => void refresh().catch((error) => logger.warn({ err: error }, 'could not re-read the degrade mode')));
-    const listen = (connection: Redis) =>
-      void connection.subscribe(channel).catch((error) => logger.warn({ err: error }, 'could not subscribe to degrade mode changes; following them by heartbeat'));
-    // (Re)subscribe on every connect, and re-read after a reconnect: a change published while disconnected was missed.
-    const connection = subscriber;
-    connection.on('ready', () => {
-      listen(connection);
-      void refresh().catch(() => {});
-    });
-    if (connection.status === 'ready') listen(connection);
+    subscriber = deps.subscriber();
+    subscriber.on('message', onMessage);
+    subscriber.on('ready', onReady);
+    if (subscriber.status === 'ready') listen();
     timer = setInterval(() => void runTick(), config.heartbeatMs);
     timer.unref();
   }
@@ -301,7 +305,11 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
     clearInterval(timer);
     timer = undefined;
     await ticking;
-    if (subscriber) await closeRedis(subscriber);
+    if (subscriber) {
+      subscriber.off('message', onMessage);
+      subscriber.off('ready', onReady);
+      if (subscriber.status === 'ready') await subscriber.unsubscribe(channel).catch(() => {});
+    }
     subscriber = undefined;
     if (leading) await resign.run(redis, { lease: keys.leader }, deps.instanceId).catch(() => {});
     leading = false;
