@@ -2,7 +2,7 @@
  * The Grafana dashboard (deploy/grafana/salescale-dashboard.json) as code, over the same metric
  * names as the alert rules: latency percentiles, error rate, throughput, DB pool and query time,
  * queue depth, checkout rate and cart abandonment, active users, degrade mode, instances, process,
- * the waiting room.
+ * payments, the waiting room.
  */
 
 // Grafana's variable syntax, not a template literal.
@@ -205,6 +205,53 @@ const ROWS: { title: string; panels: PanelSpec[] }[] = [
         title: 'Outbox backlog',
         unit: 'short',
         targets: [{ expr: 'max(outbox_unrelayed_rows)', legend: 'unrelayed rows' }],
+      },
+    ],
+  },
+  {
+    title: 'Payments',
+    panels: [
+      {
+        title: 'Reservations held, expired (per minute)',
+        unit: 'short',
+        description: 'Orders waiting for payment (cluster-wide, from PostgreSQL) and reservations expired by the job, the sweeper or a late payment',
+        targets: [
+          { expr: 'max(salescale_reservations_held)', legend: 'held' },
+          { expr: 'sum by (via) (rate(salescale_reservations_expired_total[5m])) * 60', legend: 'expired via {{via}}' },
+        ],
+      },
+      {
+        title: 'Payment success rate',
+        unit: 'percentunit',
+        description: 'Succeeded / (succeeded + declined); PaymentFailureRatioHigh fires above 30 % declined',
+        targets: [
+          {
+            expr: `sum by (provider) (rate(salescale_payments_total{outcome="succeeded"}[${RATE}])) / sum by (provider) (rate(salescale_payments_total[${RATE}]))`,
+            legend: '{{provider}}',
+          },
+        ],
+      },
+      {
+        title: 'Time to pay (p50, p95)',
+        unit: 's',
+        targets: [0.5, 0.95].map((q) => ({
+          expr: `histogram_quantile(${q}, sum by (le) (rate(salescale_order_time_to_pay_seconds_bucket[5m])))`,
+          legend: `p${q * 100}`,
+        })),
+      },
+      {
+        title: 'Late payments given back, provider calls failing (per minute)',
+        unit: 'short',
+        targets: [
+          { expr: 'sum by (provider, action) (rate(salescale_late_payments_total[5m])) * 60', legend: 'late {{action}} ({{provider}})' },
+          { expr: 'sum by (provider, action) (rate(salescale_payment_provider_calls_total{outcome="failed"}[5m])) * 60', legend: '{{action}} failed ({{provider}})' },
+        ],
+      },
+      {
+        title: 'Webhooks (per minute)',
+        unit: 'short',
+        description: 'signature_invalid and malformed are refused with 400',
+        targets: [{ expr: 'sum by (provider, outcome) (rate(salescale_payment_webhooks_total[5m])) * 60', legend: '{{outcome}} ({{provider}})' }],
       },
     ],
   },
