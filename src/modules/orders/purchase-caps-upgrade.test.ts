@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
+import pg from 'pg';
+import { TEST_PG_ADMIN_URL } from '../../../test/helpers/db.ts';
+import { MIGRATIONS_FOLDER, runMigrations } from '../../platform/db/migrate.ts';
+import { SQL_DEFINITIONS } from '../sql-definitions.ts';
+
+const PER_SALE_CAPS = '0010_per_sale_caps';
+
+/**
+ * Upgrading a database while a sale is live: the migration that introduces per-sale counts counts
+ * what orders placed during each live event still hold, so the event's cap keeps holding.
+ */
+describe('per-sale caps migration', () => {
+  it('counts the units that orders placed during a sale before the upgrade still hold, in that sale only', async () => {
+    // The migrations as they were before per-sale caps.
+    const before = await mkdtemp(path.join(tmpdir(), 'salescale-migrations-'));
+    await cp(MIGRATIONS_FOLDER, before, { recursive: true, filter: (source) => !path.basename(source).startsWith('0010_') });
+    const journal = JSON.parse(await readFile(path.join(before, 'meta', '_journal.json'), 'utf8'));
+    journal.entries = journal.entries.filter((entry: { tag: string }) => entry.tag < PER_SALE_CAPS);
+    await writeFile(path.join(before, 'meta', '_journal.json'), JSON.stringify(journal));
+
+    const name = `salescale_upgrade_${randomBytes(5).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: TEST_PG_ADMIN_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    const url = new URL(TEST_PG_ADMIN_URL);
+    url.pathname = `/${name}`;
+    const db = new pg.Client({ connectionString: url.toString() });
+    try {
+      await db.connect();
+      await migrate(drizzle({ client: db }), { migrationsFolder: before });
+      const q = async (text: string, values: unknown[] = []) => (await db.query(text, values)).rows;
+      const [ann, bob] = await q(`insert into customers (email, name, password_hash) values ('ann@example.com', 'Ann', 'x'), ('bob@example.com', 'Bob', 'x') returning id`);
+      const [inSale, notInSale] = await q(`insert into products (sku, name, price_cents) values ('up-1', 'In sale', 100), ('up-2', 'Not in sale', 100) returning id`);
+      const [live, past] = await q(`insert into sale_events (name, starts_at, ends_at, max_per_customer) values
+        ('Live', now() - interval '1 hour', now() + interval '1 hour', 3),
+        ('Past', now() - interval '3 days', now() - interval '2 days', 3) returning id`);
+      await q('insert into sale_event_products (sale_event_id, product_id) values ($1, $3), ($2, $3)', [live.id, past.id, inSale.id]);
+      const order = async (customerId: number, status: string, placedAgo: string, lines: [number, number][]) => {
+        const [row] = await q(
+          `insert into orders (customer_id, status, total_cents, currency, reservation, created_at) values ($1, $2, 100, 'USD', $3, now() - $4::interval) returning id`,
+          [customerId, status, randomBytes(8).toString('hex'), placedAgo],
+        );
+        for (const [productId, quantity] of lines) await q('insert into order_items (order_id, product_id, quantity, price_cents) values ($1, $2, $3, 100)', [row.id, productId, quantity]);
+        return Number(row.id);
+      };
+      const annLive = await order(ann.id, 'pending_payment', '10 minutes', [
+        [inSale.id, 2],
+        [notInSale.id, 5],
+      ]);
+      await order(ann.id, 'paid', '20 minutes', [[inSale.id, 1]]);
+      await order(ann.id, 'expired', '30 minutes', [[inSale.id, 3]]); // holds nothing any more
+      await order(ann.id, 'paid', '2 hours', [[inSale.id, 4]]); // before the live sale started
+      const annPast = await order(ann.id, 'fulfilled', '60 hours', [[inSale.id, 2]]); // during the past sale
+      await order(bob.id, 'cancelled', '5 minutes', [[inSale.id, 1]]);
+
+      assert.equal(await runMigrations(url.toString(), SQL_DEFINITIONS), 1);
+      const counts = await q('select sale_event_id::int as event, customer_id::int as customer, product_id::int as product, quantity from sale_event_purchases order by 1, 2, 3');
+      assert.deepEqual(counts, [
+        { event: Number(live.id), customer: Number(ann.id), product: Number(inSale.id), quantity: 3 },
+        { event: Number(past.id), customer: Number(ann.id), product: Number(inSale.id), quantity: 2 },
+      ]);
+      const marked = await q('select order_id::int as "order", product_id::int as product, sale_event_ids from order_items where sale_event_ids <> $1 order by 1', ['{}']);
+      assert.deepEqual(
+        marked.map((row) => [row.order, row.product, row.sale_event_ids.map(Number)]),
+        [
+          [annPast, Number(inSale.id), [Number(past.id)]],
+          [annLive, Number(inSale.id), [Number(live.id)]],
+          [annLive + 1, Number(inSale.id), [Number(live.id)]],
+        ].sort((a, b) => (a[0] as number) - (b[0] as number)),
+      );
+      // The live sale's cap (3) now holds against what Ann bought before the upgrade.
+      await assert.rejects(
+        q(`select * from place_order($1, $2::jsonb, null, 'after-upgrade', 'order', 'expire-order')`, [ann.id, JSON.stringify([{ productId: Number(inSale.id), quantity: 1 }])]),
+        (error: { message: string; detail: string }) => error.message === 'PURCHASE_LIMIT_EXCEEDED' && JSON.parse(error.detail).saleEventId === Number(live.id),
+      );
+    } finally {
+      await db.end().catch(() => undefined);
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+      await rm(before, { recursive: true, force: true });
+    }
+  });
+});
