@@ -102,6 +102,21 @@ describe('model choice by cross-validation', () => {
   });
 });
 
+describe('short histories', () => {
+  for (const weeks of [3, 4, 5]) {
+    it(`${weeks} weeks: finite validation MASE (every fold trains on two weeks or more) and a finite band`, () => {
+      const y = getRealDataset('taylor-electricity').slice(0, weeks * WEEK).map((p) => p.requests);
+      const selection = selectModel(y);
+      assert.equal(selection.foldStarts.length, weeks - 2);
+      assert.ok(selection.foldStarts.every((s) => s >= 2 * WEEK));
+      assert.ok(Number.isFinite(selection.chosen.meanMase) && Number.isFinite(selection.seasonalNaive.meanMase));
+      const f = forecastWithSelection(y, selection, WEEK, [0.9]);
+      const q90 = f.quantiles.get(0.9) as number[];
+      for (const [i, v] of f.mean.entries()) assert.ok(q90[i] >= v && q90[i] < 1.5 * v, `hour ${i}: mean ${v}, q0.9 ${q90[i]}`);
+    });
+  }
+});
+
 describe('backtest on committed real series', () => {
   for (const name of ['us-flights-2001', 'us-flights-2001-atl'] as const) {
     it(`the chosen model beats seasonal naive over 4 held-out weeks of ${name}, and q0.9 covers 85–95 %`, () => {

@@ -247,7 +247,8 @@ export function selectModel(y: readonly number[], options: Partial<SelectionOpti
   requireWeeklyHistory(y.length);
   const models = getModels(o);
   const weeks = Math.floor(y.length / WEEK);
-  const K = Math.max(1, Math.min(o.folds, weeks - 1));
+  // Each fold trains on at least two weeks: with one, the MASE scale (in-sample seasonal naive) is undefined.
+  const K = Math.max(1, Math.min(o.folds, weeks - 2));
   const foldStarts = Array.from({ length: K }, (_, k) => y.length - (K - k) * WEEK);
   const actual = foldStarts.map((s) => y.slice(s, s + WEEK));
   const scales = foldStarts.map((s) => Math.max(getSeasonalNaiveScale(y.slice(0, s), WEEK), 1e-9));
@@ -340,8 +341,14 @@ export function selectModel(y: readonly number[], options: Partial<SelectionOpti
   const combined = chosenMembers.length === 1 ? candidates[chosenMembers[0].i].name : `combination of ${chosenMembers.map((m) => `${candidates[m.i].name} (${m.weight.toFixed(2)})`).join(', ')}`;
   const describe = shift.shifted ? `${combined} (the last week departs from the weeks before on ${shift.days} of 7 days: a new pattern only last week has)` : combined;
   const errorsByDay: number[][] = Array.from({ length: 7 }, () => []);
+  // Volatility before each fold and now; where there is no week before a fold's week, today's. A
+  // floor at a quarter of their median keeps a near-perfectly repeating week from scaling errors up.
+  const current = getVolatility(y, y.length);
+  const foldVolatility = foldStarts.map((s) => (s >= 2 * WEEK ? getVolatility(y, s) : current));
+  const floor = median([...foldVolatility, current]) / 4;
+  const errorScale = Math.max(current, floor);
   finalFolds.forEach((f, k) => {
-    const v = getVolatility(y, foldStarts[k]);
+    const v = Math.max(foldVolatility[k], floor);
     for (let i = 0; i < WEEK; i++) errorsByDay[Math.floor(i / 24)].push((Math.log1p(actual[k][i]) - Math.log1p(f[i])) / v);
   });
   for (const b of errorsByDay) b.sort((a, b2) => a - b2);
@@ -359,7 +366,7 @@ export function selectModel(y: readonly number[], options: Partial<SelectionOpti
     },
     shift,
     errorsByDay,
-    errorScale: getVolatility(y, y.length),
+    errorScale,
     lastFoldForecast: chosenFolds[K - 1],
   };
 }
