@@ -6,7 +6,7 @@ import { sql } from 'drizzle-orm';
 import { createDatabase, type Database } from '../src/platform/db/client.ts';
 import { isRetryableConflict } from '../src/platform/db/errors.ts';
 import { createInventoryRepository } from '../src/modules/inventory/index.ts';
-import { createOrdersRepository } from '../src/modules/orders/index.ts';
+import { createOrderLifecycleRepository, createOrdersRepository } from '../src/modules/orders/index.ts';
 import { insertCustomers } from './helpers/commerce.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 
@@ -20,9 +20,9 @@ interface PlacerReport {
 
 /**
  * Stock accounting under concurrent checkouts from several real processes (the orders module's
- * batcher and `place_orders`/`place_order`), with every backend of theirs terminated mid-run and
- * orders cancelled meanwhile (the give-back path): at the end, per product, initial stock = stock left
- * + units in orders that hold stock, the units of cancelled orders came back once, and the orders the
+ * batcher and `place_orders`/`place_order`), with every backend of theirs terminated mid-run, orders
+ * cancelled and reservations expired meanwhile (the give-back paths): at the end, per product, initial stock = stock left
+ * + units in orders that hold stock, the units of cancelled and expired orders came back once, and the orders the
  * processes were told about are exactly those in the database.
  *
  * The sale's products are created after the last ANALYZE of `product_stock`, as a sale's products
@@ -30,11 +30,13 @@ interface PlacerReport {
  * estimates one stock row per product, which is the plan that once made one order take units from
  * several shards.
  */
-describe('stock accounting under concurrent checkouts, terminated backends and cancellations', () => {
+describe('stock accounting under concurrent checkouts, terminated backends, cancellations and expiry', () => {
   let database: TestDatabase;
   let db: Database;
   const inventory = createInventoryRepository({ shards: SHARDS });
   const orders = createOrdersRepository();
+  // A one-second payment window: reservations expire (and give their units back) during the run.
+  const lifecycle = createOrderLifecycleRepository({ paymentWindowS: 1 });
 
   before(async () => {
     database = await createTestDatabase();
@@ -96,7 +98,7 @@ describe('stock accounting under concurrent checkouts, terminated backends and c
     assert.deepEqual(taken, [1, 1, 1, 1, 1, 1], 'each take of one unit took one unit');
   });
 
-  it('initial stock = stock left + units held by orders, with several processes, terminated backends and cancellations', async (t) => {
+  it('initial stock = stock left + units held by orders, with several processes, terminated backends, cancellations and expiry', async (t) => {
     await db.primary.execute(sql`analyze product_stock`);
     const deepStock = 8000;
     const scarceStock = 400;
@@ -152,13 +154,26 @@ describe('stock accounting under concurrent checkouts, terminated backends and c
         }
       }
     })();
-    await Promise.all([reports, faults, cancellations]);
+    // Two sweepers expiring unpaid reservations at once, as two workers do.
+    let expired = 0;
+    const sweepers = [0, 1].map(async () => {
+      while (running) {
+        await sleep(150);
+        try {
+          expired += (await db.primary.transaction((tx) => lifecycle.expire(tx, { limit: 50 }))).length;
+        } catch (error) {
+          if (!isRetryableConflict(error)) throw error;
+        }
+      }
+    });
+    await Promise.all([reports, faults, cancellations, ...sweepers]);
 
     const told = new Map<number, Record<number, number>>();
     for (const report of await reports) for (const [id, units] of report.committed) told.set(id, units);
     const outcomes = (await reports).map((r) => r.outcomes);
     assert.ok(terminated > 0, 'backends were terminated mid-run');
     assert.ok(cancelled > 0, 'orders were cancelled mid-run');
+    assert.ok(expired > 0, 'reservations expired mid-run');
 
     for (const [product, initial] of [
       [deep, deepStock],
@@ -168,11 +183,12 @@ describe('stock accounting under concurrent checkouts, terminated backends and c
       const units = await unitsByStatus(product);
       const held = (units.pending_payment ?? 0) + (units.paid ?? 0);
       const reported = [...told.values()].reduce((n, lines) => n + (lines[product] ?? 0), 0);
-      const detail = JSON.stringify({ product, initial, left, units, reported, terminated, cancelled, outcomes });
+      const givenBack = (units.cancelled ?? 0) + (units.expired ?? 0);
+      const detail = JSON.stringify({ product, initial, left, units, reported, terminated, cancelled, expired, outcomes });
       t.diagnostic(detail);
       assert.ok(left >= 0, `never below zero: ${detail}`);
       assert.equal(initial - left, held, `units gone from stock = units held by orders: ${detail}`);
-      assert.equal(reported, held + (units.cancelled ?? 0), `units in replies = units held + units given back: ${detail}`);
+      assert.equal(reported, held + givenBack, `units in replies = units held + units given back (cancelled, expired): ${detail}`);
       const purchases = await db.primary.execute<{ n: string }>(sql`select coalesce(sum(quantity), 0) as n from customer_purchases where product_id = ${product}`);
       assert.equal(Number(purchases.rows[0]!.n), held, `purchase counts = units held: ${detail}`);
     }
