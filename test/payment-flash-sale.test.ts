@@ -200,6 +200,13 @@ describe('flash sale with payment on two instances and a worker', () => {
     for (const worker of workers.splice(0)) await worker.stop('SIGKILL');
     const start = 300;
     const productId = await createProduct(start);
+    // The product is in a live sale with a per-sale cap: its counts must come back exactly once too.
+    const sale = await request(`${a.url}/api/v1/admin/sale-events`, {
+      method: 'POST',
+      headers: t.admin,
+      body: { name: 'Burst sale', startsAt: new Date(Date.now() - 60_000).toISOString(), endsAt: new Date(Date.now() + 3_600_000).toISOString(), maxPerCustomer: 2, productIds: [productId] },
+    });
+    assert.equal(sale.status, 201, JSON.stringify(sale.body));
     const ids = await insertCustomers(t.platform.db.primary, 200, 'burst');
     const cookies = await mintSessionCookies(env, ids);
     // 200 reservations, about 40 of them paid at once (a loaded machine may make a few miss the window);
@@ -237,6 +244,10 @@ describe('flash sale with payment on two instances and a worker', () => {
     assert.equal(final.left, start - final.paid, 'stock = initial − paid − pending: each expired unit came back exactly once');
     const held = await t.platform.db.primary.execute<{ n: string }>(sql`select coalesce(sum(quantity), 0) as n from customer_purchases where product_id = ${productId}`);
     assert.equal(Number(held.rows[0]!.n), paidCount, 'purchase counts hold only the paid units');
+    const heldInSale = await t.platform.db.primary.execute<{ n: string }>(
+      sql`select coalesce(sum(quantity), 0) as n from sale_event_purchases where sale_event_id = ${sale.body.id} and product_id = ${productId}`,
+    );
+    assert.equal(Number(heldInSale.rows[0]!.n), paidCount, 'per-sale counts hold only the paid units');
     const emails = await t.platform.db.primary.execute<{ n: string }>(
       sql`select count(distinct (data->>'orderId')) as n from outbox where name = 'send-reservation-expired' and (data->>'orderId')::bigint = any(${`{${replies.map((r) => r.body.id).join(',')}}`}::bigint[])`,
     );
