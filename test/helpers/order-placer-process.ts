@@ -43,6 +43,16 @@ async function shop(n: number): Promise<void> {
   const quantity = 1 + Math.floor(Math.random() * 2);
   const key = `${tag}-${n}`;
   for (let attempt = 0; attempt < 20; attempt++) {
+    if (attempt > 0) {
+      // An earlier attempt may have committed although its reply was lost: look before placing again
+      // (placing again could be refused before it reaches the key, e.g. sold out since).
+      const id = await orderUnderKey(customerId, key).catch(() => undefined);
+      if (id !== undefined) {
+        committed.set(id, { [productId]: quantity });
+        count('committed-but-unreported');
+        return;
+      }
+    }
     try {
       const order = await placer.place({ customerId, lines: [{ productId, quantity }], idempotencyKey: key, reservation: randomUUID() });
       committed.set(order.id, Object.fromEntries(order.items.map((item) => [item.productId, item.quantity])));
