@@ -5,7 +5,7 @@ import { getRealDataset } from '../test-data/real-datasets.ts';
 import { runBacktest } from './backtest.ts';
 import { getMae, getMase } from './metrics.ts';
 import { forecastMstlEts } from './mstl-ets.ts';
-import { detectRecentShift, forecastWithSelection, getQuantile, selectModel } from './model-selection.ts';
+import { SHRINK_TO_SEASONAL_NAIVE, detectRecentShift, forecastWithSelection, getQuantile, selectModel } from './model-selection.ts';
 import { WEEK, forecastSeasonalNaive, forecastWeekAverage } from './seasonal-models.ts';
 import { getGuerreroLambda } from './transforms.ts';
 
@@ -83,13 +83,15 @@ describe('model choice by cross-validation', () => {
   it('never chooses a model that loses to seasonal naive in validation', () => {
     assert.ok(selection.chosen.meanMase <= selection.seasonalNaive.meanMase);
     for (const c of selection.candidates.filter((c) => c.eligible)) assert.ok(c.meanMase < selection.seasonalNaive.meanMase);
-    for (const m of selection.chosen.members) assert.ok(selection.candidates.find((c) => c.name === m.name)?.eligible, m.name);
+    for (const m of selection.chosen.members.filter((m) => m.name !== 'snaive/none')) assert.ok(selection.candidates.find((c) => c.name === m.name)?.eligible, m.name);
   });
-  it('combines three distinct models with weights from their validation MASE', () => {
-    const members = selection.chosen.members;
+  it('combines three distinct models with weights from their validation MASE, shrunk toward seasonal naive', () => {
+    const sn = selection.chosen.members.find((m) => m.name === 'snaive/none');
+    assert.equal(sn?.weight, SHRINK_TO_SEASONAL_NAIVE);
+    const members = selection.chosen.members.filter((m) => m !== sn);
     assert.equal(members.length, 3);
     assert.equal(new Set(members.map((m) => m.name.split('/')[0])).size, 3);
-    assert.ok(Math.abs(members.reduce((a, m) => a + m.weight, 0) - 1) < 1e-9);
+    assert.ok(Math.abs(members.reduce((a, m) => a + m.weight, 0) - (1 - SHRINK_TO_SEASONAL_NAIVE)) < 1e-9);
     const mase = members.map((m) => selection.candidates.find((c) => c.name === m.name)?.meanMase as number);
     for (let i = 1; i < 3; i++) assert.ok(mase[i] >= mase[i - 1] && members[i].weight <= members[i - 1].weight);
   });
