@@ -1,7 +1,8 @@
 /**
  * Acceptance: a real Prometheus (Debian's `prometheus` package) scrapes two `salescale serve`
  * instances and evaluates the generated alert rules; a synthetic overload (many concurrent
- * database-bound requests against DB_POOL_MAX=1) drives HighDbConnections to firing.
+ * database-bound requests against DB_POOL_MAX=1) drives HighDbConnections to firing, and forged payment
+ * webhooks drive PaymentWebhookSignatureFailures.
  * The rules are the real table with every `for` divided by 30 (2 min → 4 s) to keep the test short;
  * the full durations are proven by `promtool test rules` (alert-rules.test.ts).
  */
@@ -11,6 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { TEST_SIGNATURE_HEADER } from '../../src/modules/payments/index.ts';
 import { freePort } from '../../src/platform/local/local-stack.ts';
 import { ALERT_RULES } from '../../src/scaling/alerts/alert-rules.ts';
 import { renderPrometheusRules } from '../../src/scaling/alerts/prometheus-rules.ts';
@@ -134,5 +136,32 @@ describe('a real Prometheus scraping two instances', { skip: hasPrometheus ? fal
       await load;
     }
     assert.ok(sent > 0);
+  });
+
+  it('fires PaymentWebhookSignatureFailures on forged payment webhooks', async () => {
+    assert.ok(!(await alerts()).some((a) => a.labels.alertname === 'PaymentWebhookSignatureFailures'), 'not firing before');
+    const [target] = instances;
+    const forge = async () => {
+      const reply = await fetch(`${target!.url}/api/v1/payments/webhooks/test`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [TEST_SIGNATURE_HEADER]: `t=${Math.floor(Date.now() / 1000)},v1=${'0'.repeat(64)}` },
+        body: JSON.stringify({ id: `evt_forged_${Math.random()}`, type: 'payment.authorized', data: { orderId: 1, intentId: 'tpi_1_x' } }),
+      });
+      assert.equal(reply.status, 400);
+      assert.equal(((await reply.json()) as { error: { code: string } }).error.code, 'WEBHOOK_SIGNATURE_INVALID');
+    };
+    // The counter's series starts at the first refusal: let Prometheus see it once, then the burst.
+    await forge();
+    await waitFor('the refusal counter to be scraped', async () =>
+      (await query('salescale_payment_webhooks_total{outcome="signature_invalid"}')).length > 0 ? true : undefined,
+    );
+    for (let i = 0; i < 12; i++) await forge();
+    const firing = await waitFor('PaymentWebhookSignatureFailures to fire', async () => {
+      const list = (await alerts()).filter((a) => a.labels.alertname === 'PaymentWebhookSignatureFailures' && a.state === 'firing');
+      return list.length > 0 ? list : undefined;
+    });
+    assert.equal(firing[0]!.labels.provider, 'test');
+    assert.equal(firing[0]!.labels.severity, 'warning');
+    assert.equal(firing[0]!.labels.action, 'investigate');
   });
 });
