@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,6 +139,15 @@ describe('salescale CLI', () => {
       const nan = await run(['backtest', '--history', join(dir, 'nan.csv')]);
       assert.equal(nan.exitCode, 2);
       assert.match(nan.err, /^error \[MALFORMED_CSV\]: .*line 3/);
+      // The same through the real `salescale` program (its root shows usage after command-line errors, not input errors).
+      for (const command of ['forecast', 'plan', 'simulate', 'backtest']) {
+        const real = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+          execFile(process.execPath, [join(import.meta.dirname, '../main.ts'), command, '--history', join(dir, 'nan.csv'), ...(command === 'backtest' ? [] : ['--no-db'])], (error, _stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stderr }));
+        });
+        assert.equal(real.code, 2, `${command}: ${real.stderr}`);
+        assert.deepEqual(real.stderr.trim().split('\n'), [real.stderr.trim().split('\n')[0]], `${command} prints one line`);
+        assert.match(real.stderr, /^error \[MALFORMED_CSV\]: .*line 3/);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -63,13 +63,13 @@ function addCommon(cmd: Command): Command {
     .option('--no-progress', 'no progress bar on stderr');
 }
 
-/** Runs an action, turning input errors into one line on stderr and exit code 2. */
+/** Runs an action, turning input errors into one line on stderr and exit code 2 (no usage after it: the input was wrong, not the command line). */
 function guarded<T extends unknown[]>(fn: (...args: T) => Promise<void>) {
   return async function (this: Command, ...args: T): Promise<void> {
     try {
       await fn(...args);
     } catch (e) {
-      if (e instanceof ScalingInputError) this.error(`error [${e.code}]: ${e.message}`, { exitCode: 2, code: `salescale.${e.code}` });
+      if (e instanceof ScalingInputError) this.showHelpAfterError(false).error(`error [${e.code}]: ${e.message}`, { exitCode: 2, code: `salescale.${e.code}` });
       throw e;
     }
   };

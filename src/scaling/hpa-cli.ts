@@ -110,7 +110,7 @@ export function registerHpaCommand(program: Command): Command {
       const write = this.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s));
       write(`${o.json ? JSON.stringify(explanation, null, 2) : renderExplanation(explanation, now)}\n`);
     } catch (e) {
-      if (e instanceof ScalingInputError) this.error(`error [${e.code}]: ${e.message}`, { exitCode: 2, code: `salescale.${e.code}` });
+      if (e instanceof ScalingInputError) this.showHelpAfterError(false).error(`error [${e.code}]: ${e.message}`, { exitCode: 2, code: `salescale.${e.code}` });
       throw e;
     }
   });
