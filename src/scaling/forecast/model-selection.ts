@@ -1,7 +1,8 @@
 /**
  * Model choice by time-series cross-validation (FPP3 §5.10, rolling forecasting origin): the last
  * K weeks of the history are forecast one at a time, 168 h ahead, each from the data before it only.
- * Every candidate is scored by MASE (scale: in-sample seasonal naive MAE, m = 168) on each fold.
+ * Every candidate is scored by MASE (scale: in-sample seasonal naive MAE, m = 168) on each fold, and
+ * by the recency-weighted mean of those (weight 0.8 per week back: a pattern changes over weeks).
  *
  * The forecast is a combination (FPP3 §13.4): the three best distinct models by mean validation
  * MASE, among those that beat seasonal naive there, weighted ∝ 1 / MASE², with seasonal naive
@@ -54,6 +55,7 @@ export interface CandidateScore {
   /** MASE per fold (undefined: too little history for the model). */
   mase: number[] | undefined;
   smape: number[] | undefined;
+  /** Recency-weighted mean of `mase` (`recencyMean`). */
   meanMase: number;
   eligible: boolean;
 }
@@ -67,6 +69,7 @@ export interface ChosenModel {
   /** Holiday effect by hour of day (log scale) learned from the whole history; null when not used. */
   holidayEffect: number[] | null;
   mase: number[];
+  /** Recency-weighted mean of `mase` (`recencyMean`). */
   meanMase: number;
 }
 
@@ -147,6 +150,21 @@ export function forecastCandidates(train: readonly number[], h: number, models: 
     }
   }
   return out;
+}
+
+/** Weight of a validation week relative to the week after it (recent weeks count more). */
+export const FOLD_RECENCY = 0.8;
+
+/** Recency-weighted mean of per-fold values (oldest first): weight FOLD_RECENCY^(weeks back). */
+export function recencyMean(values: readonly number[]): number {
+  let s = 0;
+  let w = 0;
+  for (let k = 0; k < values.length; k++) {
+    const weight = FOLD_RECENCY ** (values.length - 1 - k);
+    s += weight * values[k];
+    w += weight;
+  }
+  return s / w;
 }
 
 function mean(values: readonly number[]): number {
@@ -286,7 +304,7 @@ export function selectModel(y: readonly number[], options: Partial<SelectionOpti
     const complete = c.forecasts.every((f) => f !== undefined);
     const mase = complete ? c.forecasts.map((f, k) => maseOf(f as number[], k)) : undefined;
     const smape = complete ? c.forecasts.map((f, k) => getSmape(actual[k], f as number[])) : undefined;
-    return { name: `${c.spec.model}/${c.transform}`, model: c.spec.model, family: c.spec.family, transform: c.transform, mase, smape, meanMase: mase ? mean(mase) : Number.POSITIVE_INFINITY, eligible: false };
+    return { name: `${c.spec.model}/${c.transform}`, model: c.spec.model, family: c.spec.family, transform: c.transform, mase, smape, meanMase: mase ? recencyMean(mase) : Number.POSITIVE_INFINITY, eligible: false };
   });
   const snIndex = candidates.findIndex((c) => c.model === SEASONAL_NAIVE);
   const sn = candidates[snIndex];
@@ -315,7 +333,7 @@ export function selectModel(y: readonly number[], options: Partial<SelectionOpti
     // (1.26 → 1.18 × seasonal naive over 196 weeks of the development series) at no cost in the mean.
     const members = [...top.map((i, j) => ({ i, weight: (1 - SHRINK_TO_SEASONAL_NAIVE) * (raw[j] / total) })), { i: snIndex, weight: SHRINK_TO_SEASONAL_NAIVE }];
     const mase = foldStarts.map((_, k) => maseOf(combine(members.map((m) => ({ forecast: foldForecast(m.i, k), weight: m.weight }))), k));
-    if (mean(mase) < sn.meanMase) chosenMembers = members;
+    if (recencyMean(mase) < sn.meanMase) chosenMembers = members;
   }
   // A shift in the last week (most of its days far from the weeks before): the week averages and
   // smoothers still forecast the old pattern, and validation cannot see it yet (its folds end
@@ -328,7 +346,7 @@ export function selectModel(y: readonly number[], options: Partial<SelectionOpti
   let finalFolds = chosenFolds;
   if (K >= 2 && !(chosenMembers.length === 1 && chosenMembers[0].i === snIndex)) {
     const corrected = (phi: number, hours: number) => chosenFolds.map((f, k) => (k === 0 ? f : applyCorrection(f, getEndResidual(y, foldStarts[k], chosenFolds[k - 1], hours), phi)));
-    const score = (folds: number[][]) => mean(folds.slice(1).map((f, k) => maseOf(f, k + 1)));
+    const score = (folds: number[][]) => recencyMean(folds.slice(1).map((f, k) => maseOf(f, k + 1)));
     let best = score(chosenFolds);
     for (const hours of CORRECTION_WINDOWS) {
       for (const phi of CORRECTION_PHIS) {
@@ -353,8 +371,8 @@ export function selectModel(y: readonly number[], options: Partial<SelectionOpti
       const e = effects[k];
       return e ? applyHolidayEffect(f, foldStarts[k], e, calendar) : f;
     });
-    const before = mean(finalFolds.map((f, k) => maseOf(f, k)));
-    const after = mean(adjusted.map((f, k) => maseOf(f, k)));
+    const before = recencyMean(finalFolds.map((f, k) => maseOf(f, k)));
+    const after = recencyMean(adjusted.map((f, k) => maseOf(f, k)));
     const full = learnHolidayEffect(y, calendar);
     if (full && after <= before) {
       holidayEffect = full;
@@ -386,7 +404,7 @@ export function selectModel(y: readonly number[], options: Partial<SelectionOpti
       correction,
       holidayEffect,
       mase: chosenMase,
-      meanMase: mean(chosenMase),
+      meanMase: recencyMean(chosenMase),
     },
     shift,
     errorsByDay,
