@@ -98,6 +98,29 @@ describe('stock accounting under concurrent checkouts, terminated backends, canc
     assert.deepEqual(taken, [1, 1, 1, 1, 1, 1], 'each take of one unit took one unit');
   });
 
+  it('takes exactly the ordered units after waiting for a shard, when every shard was held', async () => {
+    await db.primary.execute(sql`analyze product_stock`);
+    const product = await createProduct('waited-for', 800);
+    const taken: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      const before = await stockLeft(product);
+      const holder = await db.pools.primary.connect();
+      try {
+        // Another checkout holds every shard: the take finds none free, waits for one, then takes from it.
+        await holder.query('BEGIN');
+        await holder.query('SELECT 1 FROM product_stock WHERE product_id = $1 ORDER BY shard FOR UPDATE', [product]);
+        const waiting = db.primary.execute(sql`select take_stock(${product}, 2)`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await holder.query('COMMIT');
+        await waiting;
+      } finally {
+        holder.release();
+      }
+      taken.push(before - (await stockLeft(product)));
+    }
+    assert.deepEqual(taken, [2, 2, 2, 2], 'each take of two units after the wait took two units');
+  });
+
   it('initial stock = stock left + units held by orders, with several processes, terminated backends, cancellations and expiry', async (t) => {
     await db.primary.execute(sql`analyze product_stock`);
     const deepStock = 8000;
