@@ -1,6 +1,7 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import type { FastifyPluginAsync } from 'fastify';
+import helmet, { type HelmetOptions } from 'helmet';
 
 /**
  * Security headers for every reply (helmet) and CORS for a storefront served from another origin.
@@ -12,6 +13,10 @@ import type { FastifyPluginAsync } from 'fastify';
  *   client reads. No origin listed: no CORS headers at all (same-origin only). Cookies are
  *   `SameSite=Lax`, so a storefront on another *site* signs in through its own backend; one on another
  *   origin of the same site (shop.example.com → api.example.com) works as is.
+ *
+ * The headers are helmet's, computed once at start: they do not depend on the request (no CSP
+ * nonces), and `@fastify/helmet` built a new helmet middleware, CSP parsing included, on every request
+ * (two hooks and about 4 % of a cached product read's CPU in a profile).
  */
 export function browserSecurity(options: {
   corsOrigins: string[];
@@ -20,8 +25,7 @@ export function browserSecurity(options: {
   inlineStylePaths?: string[];
 }): FastifyPluginAsync {
   const plugin: FastifyPluginAsync = async (app) => {
-    await app.register(helmet, {
-      global: true,
+    const headers = helmetHeaders({
       contentSecurityPolicy: {
         useDefaults: false,
         directives: {
@@ -41,6 +45,10 @@ export function browserSecurity(options: {
       // The API is read cross-origin by the storefront (CORS decides who); pages are not embeddable.
       crossOriginResourcePolicy: { policy: 'same-site' },
       hsts: options.production ? { maxAge: 15_552_000, includeSubDomains: true } : false,
+    });
+    app.addHook('onRequest', (_request, reply, done) => {
+      reply.headers(headers);
+      done();
     });
     const relaxed = options.inlineStylePaths ?? [];
     if (relaxed.length > 0) {
@@ -63,4 +71,21 @@ export function browserSecurity(options: {
   };
   Object.assign(plugin, { [Symbol.for('skip-override')]: true });
   return plugin;
+}
+
+/** The headers helmet sets with these options, read once from a recording response. */
+export function helmetHeaders(options: HelmetOptions): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const recorder = {
+    setHeader(name: string, value: string | number | readonly string[]) {
+      headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+    },
+    removeHeader(name: string) {
+      delete headers[name.toLowerCase()];
+    },
+  };
+  helmet(options)({} as IncomingMessage, recorder as unknown as ServerResponse, (error?: unknown) => {
+    if (error) throw error;
+  });
+  return headers;
 }

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fastifyHelmet from '@fastify/helmet';
+import Fastify from 'fastify';
+import { browserSecurity } from './browser-security.ts';
+
+/** Every response header but the ones Fastify itself sets per reply. */
+function securityHeaders(headers: Record<string, unknown>): Record<string, unknown> {
+  const { date: _date, connection: _connection, 'content-length': _length, 'content-type': _type, 'keep-alive': _keepAlive, ...rest } = headers;
+  return rest;
+}
+
+describe('browser security headers', () => {
+  for (const production of [false, true]) {
+    it(`are exactly what @fastify/helmet sets with the same options (${production ? 'production' : 'development'})`, async () => {
+      const ours = Fastify();
+      await ours.register(browserSecurity({ corsOrigins: [], production }));
+      ours.get('/x', async () => ({ ok: true }));
+      // The reference: @fastify/helmet, which builds helmet's middleware per request, with the options we pass helmet.
+      const reference = Fastify();
+      await reference.register(fastifyHelmet, {
+        global: true,
+        contentSecurityPolicy: {
+          useDefaults: false,
+          directives: {
+            defaultSrc: ["'self'"],
+            scriptSrc: ["'self'"],
+            styleSrc: ["'self'"],
+            imgSrc: ["'self'", 'data:'],
+            connectSrc: ["'self'"],
+            fontSrc: ["'self'"],
+            formAction: ["'self'"],
+            frameAncestors: ["'none'"],
+            baseUri: ["'self'"],
+            objectSrc: ["'none'"],
+            ...(production ? { upgradeInsecureRequests: [] } : {}),
+          },
+        },
+        crossOriginResourcePolicy: { policy: 'same-site' },
+        hsts: production ? { maxAge: 15_552_000, includeSubDomains: true } : false,
+      });
+      reference.get('/x', async () => ({ ok: true }));
+      const [a, b] = await Promise.all([ours.inject('/x'), reference.inject('/x')]);
+      assert.deepEqual(securityHeaders(a.headers), securityHeaders(b.headers));
+      assert.match(String(a.headers['content-security-policy']), /frame-ancestors 'none'/);
+      assert.equal(a.headers['strict-transport-security'] !== undefined, production);
+      await Promise.all([ours.close(), reference.close()]);
+    });
+  }
+
+  it('relaxes the CSP for the listed third-party pages only', async () => {
+    const app = Fastify();
+    await app.register(browserSecurity({ corsOrigins: [], production: false, inlineStylePaths: ['/admin/queues'] }));
+    app.get('/admin/queues', async () => 'board');
+    app.get('/api', async () => 'api');
+    assert.match(String((await app.inject('/admin/queues')).headers['content-security-policy']), /style-src 'self' 'unsafe-inline'/);
+    assert.doesNotMatch(String((await app.inject('/api')).headers['content-security-policy']), /unsafe-inline/);
+    await app.close();
+  });
+});
