@@ -154,6 +154,19 @@ describe('salescale up', () => {
     assert.deepEqual(await processesOf(dataDir), []);
   });
 
+  it('on Ctrl-C during startup, once PostgreSQL runs, stops what it started and leaves no process', async () => {
+    const dataDir = await newDataDir();
+    const up = startUp(dataDir);
+    const pidFile = path.join(dataDir, 'postgres', 'postmaster.pid');
+    await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').split('\n').length > 1, 120_000, 'postgres started', up);
+    const postgres = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+    const { code, after: afterSignal } = await stopWith(up, 'SIGINT', 'group');
+    assert.equal(code, 0);
+    assert.deepEqual(warningsIn(afterSignal), []);
+    assert.equal(isAlive(postgres), false);
+    assert.deepEqual(await processesOf(dataDir), []);
+  });
+
   it('after a SIGKILL of up, the next up stops the servers it left running, and SIGTERM stops it cleanly', async () => {
     const dataDir = await newDataDir();
     const first = startUp(dataDir);

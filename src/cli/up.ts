@@ -30,7 +30,8 @@ async function localSecrets(dataDir: string, env: NodeJS.ProcessEnv): Promise<Re
 /**
  * `salescale up`: everything on one machine with nothing configured. Starts an embedded PostgreSQL
  * and a local redis-server for whatever DATABASE_URL / REDIS_URL leave unset, migrates, seeds a demo
- * catalog into an empty database, and runs the web role until Ctrl-C.
+ * catalog into an empty database, and runs the web role until Ctrl-C (or SIGTERM, or SIGHUP when the
+ * terminal closes): the worker and the web role drain first, then the local services stop.
  */
 export async function runUp(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const base = loadConfig(env);
@@ -41,25 +42,50 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env): Promise<void>
   const stopLocal = async () => {
     for (const service of started.reverse()) await service.stop().catch((error) => logger.warn({ err: error }, 'stopping a local service failed'));
   };
-  try {
+  let interrupted = false;
+  let roles: { stop: () => Promise<void> } | undefined;
+  let startup: Promise<void> = Promise.resolve();
+  // Listening before anything starts: the local services run in their own process group, so a Ctrl-C
+  // during startup reaches only this process, which lets the step under way finish and then stops them.
+  onTerminationSignals(
+    async () => {
+      interrupted = true;
+      await startup.catch(() => {});
+      await roles?.stop();
+      await stopLocal();
+    },
+    ['SIGTERM', 'SIGINT', 'SIGHUP'],
+  );
+  startup = (async () => {
     const overrides: Record<string, string> = await localSecrets(dataDir, env);
     if (!base.db.url) {
       const postgres = await startEmbeddedPostgres(dataDir, logger);
       started.push(postgres);
       overrides.DATABASE_URL = postgres.url;
     }
+    if (interrupted) return;
     if (!base.redis.url) {
       const redis = await startLocalRedis(dataDir, logger);
       started.push(redis);
       overrides.REDIS_URL = redis.url;
     }
+    if (interrupted) return;
     const config = loadConfig({ ...env, ...overrides });
     const applied = await runMigrations(config.db.url!, SQL_DEFINITIONS);
     logger.info({ applied }, 'migrations applied');
     await seedIfEmpty(config.db.url!, logger);
+    if (interrupted) return;
     const web = await startWeb(config);
+    let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
+    roles = {
+      async stop() {
+        await worker?.shutdown('signal');
+        await web.shutdown('signal');
+      },
+    };
+    if (interrupted) return;
     // The worker role in the same process, sharing the web role's pools and metrics registry.
-    const worker = await startWorker(config, { platform: web.platform, http: false });
+    worker = await startWorker(config, { platform: web.platform, http: false });
     const lines = [
       '',
       `  Salescale is running (${started.length > 0 ? 'local services under ' + dataDir : 'your DATABASE_URL / REDIS_URL'})`,
@@ -74,12 +100,12 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env): Promise<void>
       '',
     ];
     process.stdout.write(lines.join('\n') + '\n');
-    onTerminationSignals(async () => {
-      await worker.shutdown('signal');
-      await web.shutdown('signal');
-      await stopLocal();
-    });
+  })();
+  try {
+    await startup;
   } catch (error) {
+    if (interrupted) return; // the signal handler stops what started and exits
+    await roles?.stop().catch((stopError) => logger.warn({ err: stopError }, 'stopping the roles failed'));
     await stopLocal();
     throw error;
   }

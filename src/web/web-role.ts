@@ -52,11 +52,16 @@ export async function startWeb(config: AppConfig, platform: Platform = createPla
   return { app, platform, url, shutdown };
 }
 
-/** Calls `stop` once on SIGTERM or SIGINT, flushes buffered spans, then exits with 0 (or 1 if stopping failed). */
-export function onTerminationSignals(stop: (signal: string) => Promise<void>): void {
+/**
+ * Calls `stop` once on the first of `signals`, flushes buffered spans, then exits with 0 (or 1 if stopping
+ * failed). A second signal while stopping exits at once with 1 (an impatient second Ctrl-C), through
+ * process.exit so that 'exit' listeners (which signal detached local servers) still run.
+ * @defaultValue signals: SIGTERM and SIGINT
+ */
+export function onTerminationSignals(stop: (signal: string) => Promise<void>, signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): void {
   let called = false;
   const handler = (signal: string) => {
-    if (called) return;
+    if (called) process.exit(1);
     called = true;
     stop(signal).then(
       () => flushTracing().then(() => process.exit(0)),
@@ -66,6 +71,5 @@ export function onTerminationSignals(stop: (signal: string) => Promise<void>): v
       },
     );
   };
-  process.once('SIGTERM', () => handler('SIGTERM'));
-  process.once('SIGINT', () => handler('SIGINT'));
+  for (const signal of signals) process.on(signal, () => handler(signal));
 }
