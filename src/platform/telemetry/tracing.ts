@@ -7,8 +7,8 @@
  * variables, read by the SDK itself (OTLP over HTTP/protobuf to `OTEL_EXPORTER_OTLP_ENDPOINT` by default).
  *
  * What is traced: incoming requests through Fastify (`@fastify/otel`: the SERVER span, which also
- * takes the caller's `traceparent`, and the handler's span; probes left out; lifecycle-hook spans off:
- * one span per hook and per request costs throughput and says little), pg queries made inside a trace
+ * takes the caller's `traceparent`; probes left out; lifecycle-hook and handler spans off: one span per
+ * hook, and a handler span that repeats the request's, cost throughput and say little), pg queries made inside a trace
  * (`requireParentSpan`, so pollers don't open a trace each), every Lua step in Redis as one span named
  * after its script (`defineScript`, see `redisSpan`), and BullMQ producers and consumers (BullMQ's own
  * telemetry through `bullmq-otel`, see `queueTelemetry`).
@@ -40,7 +40,7 @@ export async function startTracing(settings: TracingSettings): Promise<void> {
   const sdk = new NodeSDK({
     ...(settings.defaultServiceName ? { serviceName: settings.defaultServiceName } : {}),
     instrumentations: [
-      new FastifyOtelInstrumentation({ registerOnInitialization: true, instrumentHooks: false, ignorePaths: (options) => UNTRACED_PATHS.has(options.url) }),
+      new FastifyOtelInstrumentation({ registerOnInitialization: true, instrumentHooks: false, instrumentHandler: false, ignorePaths: (options) => UNTRACED_PATHS.has(options.url) }),
       new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
     ],
   });
