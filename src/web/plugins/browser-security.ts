@@ -16,7 +16,7 @@ import helmet, { type HelmetOptions } from 'helmet';
  *
  * The headers are helmet's, computed once at start: they do not depend on the request (no CSP
  * nonces), and `@fastify/helmet` built a new helmet middleware, CSP parsing included, on every request
- * (two hooks and about 4 % of a cached product read's CPU in a profile).
+ * (two hooks per request; CPU per cached product read 159–206 µs with it, 67–106 µs without, A/B on one machine).
  */
 export function browserSecurity(options: {
   corsOrigins: string[];
