@@ -14,7 +14,7 @@ import {
   PurchaseLimitExceededError,
   UnknownProductError,
 } from './orders.errors.ts';
-import { currentTraceContext, inSpan, ORDER_ATTRIBUTES, setSpanAttributes } from '../../platform/telemetry/trace-context.ts';
+import { currentTraceContext, inSpan, ORDER_ATTRIBUTES, outsideTrace, setSpanAttributes } from '../../platform/telemetry/trace-context.ts';
 import type { OrderPlacer } from './order-batcher.ts';
 import type { CheckoutMetrics } from './orders.metrics.ts';
 import type { AdminOrderFilters, OrderLine, OrdersRepository } from './orders.repository.ts';
@@ -141,7 +141,7 @@ export function createOrderService(deps: OrderServiceDeps) {
     // Bookkeeping only (the units already left the gate's figure; a rebuild forgets committed tokens
     // anyway), so the reply does not wait for it: it shares the next socket write with the
     // idempotency record.
-    if (reserved) void gate.confirm(reservation, productIds).catch((e: unknown) => deps.logger.warn({ err: e }, 'could not confirm a stock reservation'));
+    if (reserved) void outsideTrace(() => gate.confirm(reservation, productIds)).catch((e: unknown) => deps.logger.warn({ err: e }, 'could not confirm a stock reservation'));
     const order = repo.toOrder(
       { id: placed.id, customerId, status: 'pending_payment', totalCents: placed.totalCents, currency: placed.currency, createdAt: placed.createdAt, cancelledAt: null, paidAt: null, expiredAt: null },
       placed.items,
