@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
+import pg from 'pg';
 import { freePort } from '../src/platform/local/local-stack.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
@@ -226,10 +227,30 @@ describe('flash sale with payment on two instances and a worker', () => {
     );
     assert.ok(paidCount > 0);
 
-    // One worker with a slow sweeper takes the expiry jobs; it is killed as the burst starts.
-    const doomed = await startWorker({ PAYMENT_SWEEP_INTERVAL_MS: '60000', WORKER_CONCURRENCY: 'order=2' });
-    await waitFor('the expiry burst to start', async () => (await figures(productId)).expired > 0, 60_000);
-    await doomed.stop('SIGKILL');
+    // One worker with a slow sweeper takes the expiry jobs; it is killed in the middle of the burst. The
+    // product's stock rows are held meanwhile, so its expiry transactions wait mid-way (order marked expired,
+    // stock not yet given back) whatever the machine's speed: the SIGKILL lands on jobs in flight.
+    const holder = new pg.Client({ connectionString: env.DATABASE_URL });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('select 1 from product_stock where product_id = $1 for update', [productId]);
+      const doomed = await startWorker({ PAYMENT_SWEEP_INTERVAL_MS: '60000', WORKER_CONCURRENCY: 'order=2' });
+      await waitFor(
+        "the worker's expiry transactions to wait on the held stock",
+        async () => {
+          const waiting = await t.platform.db.primary.execute<{ n: number }>(
+            sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'salescale-worker' and wait_event_type = 'Lock'`,
+          );
+          return Number(waiting.rows[0]!.n) > 0;
+        },
+        60_000,
+      );
+      await doomed.stop('SIGKILL');
+    } finally {
+      await holder.query('rollback').catch(() => undefined);
+      await holder.end();
+    }
     const midBurst = await figures(productId);
     assert.ok(midBurst.pending > 0, `the worker died mid-burst (${midBurst.expired} expired, ${midBurst.pending} pending)`);
 
