@@ -111,6 +111,16 @@ async function stopWith(up: Up, signal: NodeJS.Signals, target: 'group' | 'proce
   }
 }
 
+/** Stops `up` with `signal` and asserts a clean stop: exit 0, no warning after the signal, the servers gone. */
+async function assertStopsCleanly(up: Up, signal: NodeJS.Signals, target: 'group' | 'process', dataDir: string, servers: number[]): Promise<string> {
+  const { code, after: afterSignal } = await stopWith(up, signal, target);
+  assert.equal(code, 0);
+  assert.deepEqual(warningsIn(afterSignal), []);
+  for (const pid of servers) assert.equal(isAlive(pid), false, `server ${pid} stopped`);
+  assert.deepEqual(await processesOf(dataDir), []);
+  return afterSignal;
+}
+
 async function newDataDir(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'salescale-up-'));
   await chmod(dir, 0o755); // as root, PostgreSQL runs as the postgres user, which must enter it
@@ -157,13 +167,7 @@ describe('salescale up', { skip: checkoutClosedToOthers() }, () => {
     assert.notEqual(processGroupOf(pids.postgres), up.child.pid);
     assert.notEqual(processGroupOf(pids.redis), up.child.pid);
 
-    const { code, after: afterSignal } = await stopWith(up, 'SIGINT', 'group');
-    assert.equal(code, 0);
-    assert.deepEqual(warningsIn(afterSignal), []);
-    assert.match(afterSignal, /web role stopped/);
-    assert.equal(isAlive(pids.postgres), false);
-    assert.equal(isAlive(pids.redis), false);
-    assert.deepEqual(await processesOf(dataDir), []);
+    assert.match(await assertStopsCleanly(up, 'SIGINT', 'group', dataDir, [pids.postgres, pids.redis]), /web role stopped/);
   });
 
   it('on Ctrl-C during startup, once PostgreSQL runs, stops what it started and leaves no process', async () => {
@@ -172,11 +176,7 @@ describe('salescale up', { skip: checkoutClosedToOthers() }, () => {
     const pidFile = path.join(dataDir, 'postgres', 'postmaster.pid');
     await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').split('\n').length > 1, 120_000, 'postgres started', up);
     const postgres = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-    const { code, after: afterSignal } = await stopWith(up, 'SIGINT', 'group');
-    assert.equal(code, 0);
-    assert.deepEqual(warningsIn(afterSignal), []);
-    assert.equal(isAlive(postgres), false);
-    assert.deepEqual(await processesOf(dataDir), []);
+    await assertStopsCleanly(up, 'SIGINT', 'group', dataDir, [postgres]);
   });
 
   it('after a SIGKILL of up, the next up stops the servers it left running, and SIGTERM stops it cleanly', async () => {
@@ -195,12 +195,6 @@ describe('salescale up', { skip: checkoutClosedToOthers() }, () => {
     assert.equal(isAlive(leftover.redis), false);
     const pids = serverPids(dataDir);
 
-    const { code, after: afterSignal } = await stopWith(second, 'SIGTERM', 'process');
-    assert.equal(code, 0);
-    assert.deepEqual(warningsIn(afterSignal), []);
-    assert.match(afterSignal, /web role stopped/);
-    assert.equal(isAlive(pids.postgres), false);
-    assert.equal(isAlive(pids.redis), false);
-    assert.deepEqual(await processesOf(dataDir), []);
+    assert.match(await assertStopsCleanly(second, 'SIGTERM', 'process', dataDir, [pids.postgres, pids.redis]), /web role stopped/);
   });
 });

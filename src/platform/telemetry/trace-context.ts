@@ -3,7 +3,7 @@
  * rides along with follow-up work (outbox rows → BullMQ jobs). Everything here is a no-op costing a
  * few property reads while tracing is off (the OpenTelemetry API without an SDK registered).
  */
-import { context, propagation, ROOT_CONTEXT, type Attributes, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, type Attributes, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { BullMQOtel } from 'bullmq-otel';
 
 const TRACER = 'salescale';
@@ -59,17 +59,20 @@ export function setSpanAttributes(attributes: Attributes): void {
 /** Runs `run` in a span of its own (child of the active one), recording a thrown error on it. */
 export async function inSpan<T>(name: string, attributes: Attributes, run: () => Promise<T>): Promise<T> {
   if (!started) return run();
-  return trace.getTracer(TRACER).startActiveSpan(name, { attributes }, async (span) => {
-    try {
-      return await run();
-    } catch (error) {
-      span.recordException(error as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
+  return trace.getTracer(TRACER).startActiveSpan(name, { attributes }, (span) => endAfter(span, run));
+}
+
+/** Ends `span` once `run` settles, recording a thrown error on it. */
+async function endAfter<T>(span: Span, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    span.recordException(error as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR });
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 /**
@@ -81,16 +84,7 @@ export async function redisSpan<T>(step: string, run: () => Promise<T>): Promise
   const parent = context.active();
   if (trace.getSpan(parent) === undefined) return run();
   // The span's name says the step; one attribute says the system (each attribute is cleaned and encoded per span).
-  const span = trace.getTracer(TRACER).startSpan(`redis ${step}`, { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'redis' } }, parent);
-  try {
-    return await run();
-  } catch (error) {
-    span.recordException(error as Error);
-    span.setStatus({ code: SpanStatusCode.ERROR });
-    throw error;
-  } finally {
-    span.end();
-  }
+  return endAfter(trace.getTracer(TRACER).startSpan(`redis ${step}`, { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'redis' } }, parent), run);
 }
 
 /**

@@ -25,27 +25,7 @@ export function browserSecurity(options: {
   inlineStylePaths?: string[];
 }): FastifyPluginAsync {
   const plugin: FastifyPluginAsync = async (app) => {
-    const headers = helmetHeaders({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'"],
-          imgSrc: ["'self'", 'data:'],
-          connectSrc: ["'self'"],
-          fontSrc: ["'self'"],
-          formAction: ["'self'"],
-          frameAncestors: ["'none'"],
-          baseUri: ["'self'"],
-          objectSrc: ["'none'"],
-          ...(options.production ? { upgradeInsecureRequests: [] } : {}),
-        },
-      },
-      // The API is read cross-origin by the storefront (CORS decides who); pages are not embeddable.
-      crossOriginResourcePolicy: { policy: 'same-site' },
-      hsts: options.production ? { maxAge: 15_552_000, includeSubDomains: true } : false,
-    });
+    const headers = helmetHeaders(securityHeaderOptions(options.production));
     app.addHook('onRequest', (_request, reply, done) => {
       reply.headers(headers);
       done();
@@ -71,6 +51,31 @@ export function browserSecurity(options: {
   };
   Object.assign(plugin, { [Symbol.for('skip-override')]: true });
   return plugin;
+}
+
+/** What helmet is asked for: our own pages load only our own script, styles and API. */
+export function securityHeaderOptions(production: boolean): HelmetOptions {
+  return {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'self'"],
+        objectSrc: ["'none'"],
+        ...(production ? { upgradeInsecureRequests: [] } : {}),
+      },
+    },
+    // The API is read cross-origin by the storefront (CORS decides who); pages are not embeddable.
+    crossOriginResourcePolicy: { policy: 'same-site' },
+    hsts: production ? { maxAge: 15_552_000, includeSubDomains: true } : false,
+  };
 }
 
 /** The headers helmet sets with these options, read once from a recording response. */
