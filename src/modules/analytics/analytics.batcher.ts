@@ -28,7 +28,7 @@ export function createRollupBatcher(deps: { db: Database; queue: string; reposit
     const firstOf = new Map<string, Pending>();
     for (const item of batch) if (!firstOf.has(item.jobId)) firstOf.set(item.jobId, item);
     const jobs = [...firstOf.values()].map((item) => ({ jobId: item.jobId, increments: item.increments }));
-    const claimed = await repository.claimAndIncrement(deps.db.primary, deps.queue, jobs);
+    const claimed = await repository.claimAndIncrement(deps.db.pools.primary, deps.queue, jobs);
     for (const item of batch) item.resolve(claimed.has(item.jobId) && firstOf.get(item.jobId) === item);
   }
 
