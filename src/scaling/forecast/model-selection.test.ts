@@ -120,7 +120,7 @@ describe('short histories', () => {
 });
 
 describe('backtest on committed real series', () => {
-  for (const name of ['us-flights-2001', 'us-flights-2001-atl', 'taylor-electricity'] as const) {
+  for (const name of ['us-flights-2001', 'us-flights-2001-atl', 'us-flights-2001-elp', 'taylor-electricity'] as const) {
     it(`the chosen model beats seasonal naive over 4 held-out weeks of ${name}, and q0.9 covers 85–95 %`, () => {
       const r = runBacktest(getRealDataset(name), { heldOutWeeks: 4 });
       assert.equal(r.folds.length, 4);

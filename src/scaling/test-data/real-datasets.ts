@@ -6,6 +6,7 @@ import { parseHourlyCsv } from '../forecast/csv.ts';
 export const REAL_DATASETS = {
   'us-flights-2001': 'us-flights-2001.csv',
   'us-flights-2001-atl': 'us-flights-2001-atl.csv',
+  'us-flights-2001-elp': 'us-flights-2001-elp.csv',
   'taylor-electricity': 'taylor-electricity.csv',
 } as const;
 
