@@ -27,6 +27,8 @@ describe('queue dashboard and metrics on the web role', () => {
     const page = await t.app.inject({ url: '/admin/queues', headers: t.admin });
     assert.equal(page.statusCode, 200);
     assert.match(page.headers['content-type'] as string, /text\/html/);
+    // Its inline styles are allowed on its pages only.
+    assert.match(String(page.headers['content-security-policy']), /style-src 'self' 'unsafe-inline'/);
     const api = await t.app.inject({ url: '/admin/queues/api/queues', headers: t.admin });
     assert.equal(api.statusCode, 200);
     const names = (api.json().queues as { name: string }[]).map((q) => q.name).sort();

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { createReplyBytes } from '../../web/http/reply-bytes.ts';
 import { IdParams, errorResponses } from '../../web/http/schemas.ts';
 import {
   Category,
@@ -22,14 +23,17 @@ export const catalogSchemas = [Product, Category];
 export function catalogRoutes(catalog: CatalogService): FastifyPluginAsyncTypebox {
   return async (app) => {
     const tags = ['catalog'];
-    app.get('/products', { schema: { tags, querystring: ListProductsQuery, response: { 200: ProductPage, ...errorResponses(400, 422, 503) } } }, (request) =>
-      catalog.listProducts(request.query),
+    // A page or product answered again unchanged is the same object: its JSON is reused.
+    const pageBytes = createReplyBytes();
+    const productBytes = createReplyBytes();
+    app.get('/products', { schema: { tags, querystring: ListProductsQuery, response: { 200: ProductPage, ...errorResponses(400, 422, 503) } } }, async (request, reply) =>
+      pageBytes(reply, await catalog.listProducts(request.query)),
     );
     app.get('/products/popular', { schema: { tags, querystring: PopularQuery, response: { 200: Type.Object({ items: Type.Array(Type.Ref('Product')) }) } } }, async (request) => ({
       items: await catalog.listPopular(request.query.limit),
     }));
-    app.get('/products/:id', { schema: { tags, params: IdParams, response: { 200: Type.Ref('Product'), ...errorResponses(400, 404) } } }, (request) =>
-      catalog.getProduct(request.params.id),
+    app.get('/products/:id', { schema: { tags, params: IdParams, response: { 200: Type.Ref('Product'), ...errorResponses(400, 404) } } }, async (request, reply) =>
+      productBytes(reply, await catalog.getProduct(request.params.id)),
     );
     app.get('/categories', { schema: { tags, response: { 200: CategoryList } } }, async () => ({ items: await catalog.listCategories() }));
   };

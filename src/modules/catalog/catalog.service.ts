@@ -51,6 +51,12 @@ export interface StockWriter {
   set(db: Db, productId: number, available: number): Promise<void>;
 }
 
+/** A page of the product listing. */
+export interface ProductListPage {
+  items: Product[];
+  nextCursor: string | null;
+}
+
 export const CATALOG_TAGS = {
   products: 'products',
   categories: 'categories',
@@ -86,8 +92,29 @@ export function createCatalogService(deps: CatalogServiceDeps) {
     }
     return items.map((p) => {
       const available = live.get(p.id);
-      return available === undefined || available === p.available ? p : { ...p, available: Math.max(0, available) };
+      if (available === undefined || available === p.available) return p;
+      const last = liveCopies.get(p) as T | undefined;
+      if (last?.available === Math.max(0, available)) return last;
+      const copy = { ...p, available: Math.max(0, available) };
+      liveCopies.set(p, copy);
+      return copy;
     });
+  }
+
+  /*
+   * Answers built from cached values stay the same objects while the cached value is the same object
+   * and its live figure has not moved, so the routes reuse their JSON (`createReplyBytes`): the last
+   * copy of each cached product with its live figure, and the last answer built from each cached page.
+   */
+  const liveCopies = new WeakMap<Product, Product>();
+  const livePages = new WeakMap<ProductListPage, ProductListPage>();
+  async function withLivePage(page: ProductListPage): Promise<ProductListPage> {
+    const items = await withLiveStock(page.items);
+    const last = livePages.get(page);
+    if (last !== undefined && last.items.length === items.length && last.items.every((item, i) => item === items[i])) return last;
+    const answer = { ...page, items };
+    livePages.set(page, answer);
+    return answer;
   }
 
   async function categoriesCached(): Promise<Category[]> {
@@ -125,7 +152,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
   }
 
   return {
-    async listProducts(query: ListProductsQuery): Promise<{ items: Product[]; nextCursor: string | null }> {
+    async listProducts(query: ListProductsQuery): Promise<ProductListPage> {
       if (query.minPrice !== undefined && query.maxPrice !== undefined && query.minPrice > query.maxPrice) {
         throw new InvalidPriceRangeError(query.minPrice, query.maxPrice);
       }
@@ -147,7 +174,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
           return { items, nextCursor };
         },
         { ttlSeconds: Math.min(LIST_TTL_S, deps.ttls().productS), tags: [CATALOG_TAGS.products], name: 'products-list' },
-      ).then(async (page) => ({ ...page, items: await withLiveStock(page.items) }));
+      ).then(withLivePage);
     },
 
     async listPopular(limit: number): Promise<Product[]> {

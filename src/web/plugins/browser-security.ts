@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, onSendHookHandler } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
 
 /**
@@ -32,10 +32,15 @@ export function browserSecurity(options: {
     });
     const relaxed = options.inlineStylePaths ?? [];
     if (relaxed.length > 0) {
-      app.addHook('onSend', async (request, reply) => {
-        if (!relaxed.some((prefix) => request.url.startsWith(prefix))) return;
+      // A route-level hook on those pages' routes only: every other reply skips an onSend turn.
+      const relax: onSendHookHandler = (_request, reply, payload, done) => {
         const csp = reply.getHeader('content-security-policy');
         if (typeof csp === 'string') reply.header('content-security-policy', csp.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'").replace("font-src 'self'", "font-src 'self' data:"));
+        done(null, payload);
+      };
+      app.addHook('onRoute', (route) => {
+        if (!relaxed.some((prefix) => route.url.startsWith(prefix))) return;
+        route.onSend = [...(route.onSend === undefined ? [] : Array.isArray(route.onSend) ? route.onSend : [route.onSend]), relax];
       });
     }
     if (options.corsOrigins.length > 0) {
