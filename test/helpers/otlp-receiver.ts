@@ -12,6 +12,8 @@ export interface ReceivedSpan {
   /** OTLP SpanKind: 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
   kind: number;
   attributes: Record<string, string | number | boolean>;
+  /** The span's events, by name, with their attributes. */
+  events: { name: string; attributes: Record<string, string | number | boolean> }[];
 }
 
 export interface OtlpReceiver {
@@ -68,6 +70,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
               name: span.name,
               kind: span.kind,
               attributes: attributesOf(span.attributes),
+              events: (span.events ?? []).map((event: { name: string; attributes?: { key: string; value: AnyValue }[] }) => ({ name: event.name, attributes: attributesOf(event.attributes) })),
             });
           }
         }

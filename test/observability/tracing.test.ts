@@ -62,9 +62,11 @@ describe('OpenTelemetry tracing', () => {
     await sink.waitForAccepted(2); // welcome + confirmation
 
     const inTrace = (traceId: string) => receiver.spans.filter((span) => span.traceId === traceId);
-    const place = await waitFor('the orders.place span', () => receiver.spans.find((s) => s.name === 'orders.place' && s.attributes['salescale.order.id'] === orderId));
+    // The order's attributes are on the request's span (no span of its own), with the idempotency steps as its events.
+    const place = await waitFor('the checkout request span', () => receiver.spans.find((s) => s.service === 'salescale-web' && s.kind === SERVER && s.attributes['salescale.order.id'] === orderId));
     assert.equal(place.attributes['salescale.order.idempotency_key'], 'traced-order-1');
-    assert.equal(place.service, 'salescale-web');
+    assert.deepEqual(place.events.map((e) => e.name).filter((name) => name.startsWith('redis ')), ['redis idempotency-begin', 'redis idempotency-settle']);
+    assert.equal(typeof place.events[0]!.attributes['salescale.duration_ms'], 'number');
 
     const email = await waitFor('the confirmation email span', () =>
       receiver.spans.find((s: ReceivedSpan) => s.name === 'email.send' && s.attributes['salescale.email.template'] === 'order-confirmation'),

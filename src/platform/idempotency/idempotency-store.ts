@@ -51,12 +51,14 @@ if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1],
 return 1
 `;
 
+// In a trace both steps are events on the request's span (bookkeeping around its work, on every request).
+
 /** Sets the record unless one exists. ARGV: record, ttlMs. Returns the existing record, or nil when set. */
-const idempotencyBegin = defineScript({ name: 'idempotency-begin', keys: ['record'], lua: BEGIN, parse: optionalStringReply });
+const idempotencyBegin = defineScript({ name: 'idempotency-begin', keys: ['record'], lua: BEGIN, parse: optionalStringReply, trace: 'event' });
 
 /** Reply of `idempotencySettle`: whether this lease still owned the record. */
 export const SETTLE_REPLY = { notOwner: 0, settled: 1 } as const;
-const idempotencySettle = defineScript({ name: 'idempotency-settle', keys: ['record'], lua: SETTLE, parse: (reply) => Number(reply) === SETTLE_REPLY.settled });
+const idempotencySettle = defineScript({ name: 'idempotency-settle', keys: ['record'], lua: SETTLE, parse: (reply) => Number(reply) === SETTLE_REPLY.settled, trace: 'event' });
 
 export interface IdempotencyStoreOptions {
   redis: Redis;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { redisSpan } from '../telemetry/trace-context.ts';
+import { type RedisTrace, redisSpan } from '../telemetry/trace-context.ts';
 
 /** A Lua script argument as Redis receives it. */
 export type ScriptArg = string | number | Buffer;
@@ -14,6 +14,12 @@ interface Definition<R> {
   lua: string;
   /** Turns the raw reply into the script's typed result (name the reply codes here, once). */
   parse: (reply: RawReply) => R;
+  /**
+   * How a run shows inside a trace: a span of its own, or an event on the request's (or job's) span,
+   * for bookkeeping steps that every request makes (see {@link RedisTrace}).
+   * @defaultValue 'span'
+   */
+  trace?: RedisTrace;
 }
 
 /** A script with a fixed set of named keys: `run(redis, { key: … }, ...args)`. */
@@ -35,8 +41,8 @@ function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
 
-function evaluate(redis: Redis, name: string, sha: string, lua: string, keys: readonly string[], args: readonly ScriptArg[]): Promise<RawReply> {
-  return redisSpan(name, () => evaluateUntraced(redis, sha, lua, keys, args));
+function evaluate(redis: Redis, name: string, sha: string, lua: string, keys: readonly string[], args: readonly ScriptArg[], mode: RedisTrace | undefined): Promise<RawReply> {
+  return redisSpan(name, () => evaluateUntraced(redis, sha, lua, keys, args), mode);
 }
 
 async function evaluateUntraced(redis: Redis, sha: string, lua: string, keys: readonly string[], args: readonly ScriptArg[]): Promise<RawReply> {
@@ -54,15 +60,15 @@ async function evaluateUntraced(redis: Redis, sha: string, lua: string, keys: re
  * answers NOSCRIPT; keys named (so a call cannot pass them in the wrong order or number) and the reply
  * parsed once, where its codes get names. Commands go through the client as any other, so auto-pipelining
  * and the connection's timeouts apply. Works on every connection without registering anything on it.
- * Inside a trace each run is one span, `redis <name>`.
+ * Inside a trace each run is one span, `redis <name>` (or an event of that name: `trace: 'event'`).
  */
 export function defineScript<const K extends readonly string[], R>(definition: Definition<R> & { keys: K }): Script<K[number], R>;
 export function defineScript<R>(definition: Definition<R> & { keys: 'variadic' }): VariadicScript<R>;
 export function defineScript<R>(definition: Definition<R> & { keys: readonly string[] | 'variadic' }): Script<string, R> | VariadicScript<R> {
   const sha = createHash('sha1').update(definition.lua).digest('hex');
-  const { name, lua, parse, keys: keyNames } = definition;
+  const { name, lua, parse, keys: keyNames, trace } = definition;
   if (keyNames === 'variadic') {
-    return { name, sha, run: async (redis, keys, ...args) => parse(await evaluate(redis, name, sha, lua, keys as readonly string[], args)) } as VariadicScript<R>;
+    return { name, sha, run: async (redis, keys, ...args) => parse(await evaluate(redis, name, sha, lua, keys as readonly string[], args, trace)) } as VariadicScript<R>;
   }
   return {
     name,
@@ -73,7 +79,7 @@ export function defineScript<R>(definition: Definition<R> & { keys: readonly str
         if (value === undefined) throw new TypeError(`script ${name}: key "${key}" missing`);
         return value;
       });
-      return parse(await evaluate(redis, name, sha, lua, ordered, args));
+      return parse(await evaluate(redis, name, sha, lua, ordered, args, trace));
     },
   } as Script<string, R>;
 }

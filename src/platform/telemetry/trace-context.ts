@@ -76,15 +76,42 @@ async function endAfter<T>(span: Span, run: () => Promise<T>): Promise<T> {
 }
 
 /**
- * One Redis step (a Lua script) as a CLIENT span of the active trace, named `redis <step>`. Only inside
- * a trace: Redis work outside one (pollers, heartbeats) opens none. Not made active (nothing nests in it).
+ * How a Redis step (a Lua script) shows in a trace: `span`, a CLIENT span of its own named
+ * `redis <step>`; `event`, an event of that name on the active span, with its duration
+ * (`salescale.duration_ms`) and, when it failed, `error.type` — for bookkeeping around a request's
+ * work (idempotency records), which a reader wants to see but which would otherwise cost every
+ * traced request a span each.
  */
-export async function redisSpan<T>(step: string, run: () => Promise<T>): Promise<T> {
+export type RedisTrace = 'span' | 'event';
+
+/**
+ * One Redis step inside a trace, shown as `mode` says. Only inside a trace: Redis work outside one
+ * (pollers, heartbeats) records nothing. A span is not made active (nothing nests in it).
+ */
+export async function redisSpan<T>(step: string, run: () => Promise<T>, mode: RedisTrace = 'span'): Promise<T> {
   if (!started) return run();
   const parent = context.active();
-  if (trace.getSpan(parent) === undefined) return run();
+  const active = trace.getSpan(parent);
+  if (active === undefined) return run();
+  if (mode === 'event') return withEvent(active, `redis ${step}`, run);
   // The span's name says the step; one attribute says the system (each attribute is cleaned and encoded per span).
   return endAfter(trace.getTracer(TRACER).startSpan(`redis ${step}`, { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'redis' } }, parent), run);
+}
+
+/** Adds event `name` (stamped with `run`'s start, carrying its duration) to `span` once `run` settles. */
+async function withEvent<T>(span: Span, name: string, run: () => Promise<T>): Promise<T> {
+  const start = performance.now();
+  const at = performance.timeOrigin + start;
+  let failure: string | undefined;
+  try {
+    return await run();
+  } catch (error) {
+    failure = (error as Error)?.name ?? 'Error';
+    throw error;
+  } finally {
+    const durationMs = Math.round((performance.now() - start) * 1000) / 1000;
+    span.addEvent(name, failure === undefined ? { 'salescale.duration_ms': durationMs } : { 'salescale.duration_ms': durationMs, 'error.type': failure }, at);
+  }
 }
 
 /**

@@ -10,7 +10,8 @@
  * takes the caller's `traceparent`; probes left out; lifecycle-hook and handler spans off: one span per
  * hook, and a handler span that repeats the request's, cost throughput and say little), pg queries made inside a trace
  * (`requireParentSpan`, so pollers don't open a trace each), every Lua step in Redis as one span named
- * after its script (`defineScript`, see `redisSpan`), and BullMQ producers and consumers (BullMQ's own
+ * after its script, or as an event on the request's span for bookkeeping steps such as the idempotency
+ * record (`defineScript`, see `redisSpan`), and BullMQ producers and consumers (BullMQ's own
  * telemetry through `bullmq-otel`, see `queueTelemetry`).
  *
  * Left out on purpose, measured with `npx salescale bench checkout-tracing`:
