@@ -21,9 +21,23 @@ export interface SessionStore {
 }
 
 const ID = /^[A-Za-z0-9_-]{43}$/;
+/** Session keys remembered per process (about 150 bytes each). */
+const KEY_MEMO_SIZE = 50_000;
 
 export function createSessionStore(deps: { redis: Redis; prefix: string; secret: string; ttlS: number }): SessionStore {
-  const keyOf = (id: string) => createHmac('sha256', deps.secret).update(id).digest('base64url');
+  // The HMAC of a cookie id never changes: computed once per session and process instead of once per
+  // signed-in request (an Hmac object each, garbage a sold-out storm makes by the thousand per second),
+  // in a bounded map that starts over when full.
+  const keys = new Map<string, string>();
+  const keyOf = (id: string) => {
+    let key = keys.get(id);
+    if (key === undefined) {
+      key = createHmac('sha256', deps.secret).update(id).digest('base64url');
+      if (keys.size >= KEY_MEMO_SIZE) keys.clear();
+      keys.set(id, key);
+    }
+    return key;
+  };
   const redisKey = (key: string) => `${deps.prefix}:session:${key}`;
 
   return {

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { defineScript, optionalStringReply } from '../redis/script.ts';
 
@@ -75,8 +75,9 @@ export interface IdempotencyStoreOptions {
 export function createIdempotencyStore(options: IdempotencyStoreOptions): IdempotencyStore {
   const { redis } = options;
   const leaseMs = options.leaseMs ?? 60_000;
-  // Keys are hashed: any printable key fits, and its length does not grow Redis' key space.
-  const keyOf = (scope: string, key: string) => `${options.prefix}:idem:${scope}:${createHash('sha256').update(key).digest('base64url')}`;
+  // Keys are hashed: any printable key fits, and its length does not grow Redis' key space. One-shot
+  // `hash`: no Hash object per request.
+  const keyOf = (scope: string, key: string) => `${options.prefix}:idem:${scope}:${hash('sha256', key, 'base64url')}`;
 
   async function beginWith(scope: string, key: string, record: StoredRecord, ttlMs: number): Promise<IdempotencyBegin> {
     const current = await idempotencyBegin.run(redis, { record: keyOf(scope, key) }, JSON.stringify(record), ttlMs);

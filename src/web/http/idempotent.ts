@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IdempotencyStore } from '../../platform/idempotency/idempotency-store.ts';
 import { type DomainError, isRefusal } from '../../shared/errors.ts';
@@ -12,9 +12,9 @@ export interface IdempotentResult {
   replayed?: boolean;
 }
 
-/** A stable hash of what makes two requests "the same request". */
+/** A stable hash of what makes two requests "the same request" (one-shot: no Hash object per request). */
 export function fingerprintOf(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value)).digest('base64url');
+  return hash('sha256', JSON.stringify(value), 'base64url');
 }
 
 /**
