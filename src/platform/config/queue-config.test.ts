@@ -8,7 +8,7 @@ describe('queue and worker configuration', () => {
   it('defaults to every queue with the default concurrencies', () => {
     const config = loadConfig(base);
     assert.deepEqual(config.queues.worker, ['email', 'order', 'inventory', 'notifications']);
-    assert.deepEqual(config.queues.concurrency, { email: 5, order: 5, inventory: 10, notifications: 10 });
+    assert.deepEqual(config.queues.concurrency, { email: 5, order: 5, inventory: 10, notifications: 100 });
     assert.equal(config.worker.port, 3031);
     assert.equal(config.mail.smtpUrl, undefined);
   });
