@@ -1,7 +1,7 @@
 /**
  * Scenario `catalog`: cached product detail and listing through one `salescale serve` instance,
  * against a bare Fastify route measured in the same run (ratios, not absolute figures, carry across
- * machines). autocannon measures; wrk, when installed, cross-checks detail and the reference.
+ * machines). autocannon measures; wrk, when installed, cross-checks detail, listing and the reference.
  *
  *   npm run bench:catalog    (= salescale bench catalog; BENCH_DURATION_S, BENCH_CONNECTIONS)
  */
@@ -46,6 +46,7 @@ export const catalogScenario: Scenario = {
     let detail: typeof reference;
     let wrkBare: WrkResult = { available: false, reason: 'not run' };
     let wrkDetail: WrkResult = wrkBare;
+    let wrkListing: WrkResult = wrkBare;
     const better = <T extends { requestsPerSecond: number }>(a: T | undefined, b: T) => (a && a.requestsPerSecond >= b.requestsPerSecond ? a : b);
     const betterWrk = (a: WrkResult, b: WrkResult) => (a.available && (!b.available || a.requestsPerSecond >= b.requestsPerSecond) ? a : b);
     for (let round = 0; round < ROUNDS; round++) {
@@ -54,6 +55,8 @@ export const catalogScenario: Scenario = {
       // wrk is a C load generator: a second opinion that the ratio is not an autocannon artefact.
       wrkBare = betterWrk(wrkBare, await wrk({ url: bare.url, connections: c, durationSeconds: step }));
       if (wrkBare.available) wrkDetail = betterWrk(wrkDetail, await wrk({ url: `${app.url}/api/v1/products/${1 + round}`, connections: c, durationSeconds: step }));
+      // The listing too: autocannon, a Node generator on the same cores, caps it as it caps detail.
+      if (wrkBare.available) wrkListing = betterWrk(wrkListing, await wrk({ url: `${app.url}${listingPath}`, connections: c, durationSeconds: step }));
     }
     if (!reference || !detail) throw new Error('no measurement round ran');
     const listing = await load({ url: app.url, paths: [listingPath], connections: c, durationSeconds: step });
@@ -86,6 +89,11 @@ export const catalogScenario: Scenario = {
       figures.wrkDetailP99Ms = wrkDetail.latencyMs.p99;
       ratios.wrkDetailVsBare = round(wrkDetail.requestsPerSecond / wrkBare.requestsPerSecond);
     }
+    if (wrkBare.available && wrkListing.available) {
+      figures.wrkListingReqPerS = round(wrkListing.requestsPerSecond);
+      figures.wrkListingP99Ms = wrkListing.latencyMs.p99;
+      ratios.wrkListingVsBare = round(wrkListing.requestsPerSecond / wrkBare.requestsPerSecond);
+    }
     const checks = [
       check('cached detail req/s ÷ bare Fastify req/s (autocannon)', detailRatio, '>=', 0.8),
       check(`cached detail p99 ms at ${c} connections (autocannon)`, detail.latencyMs.p99, '<', 5),
@@ -97,6 +105,7 @@ export const catalogScenario: Scenario = {
       checks.push(check('cached detail req/s ÷ bare Fastify req/s (wrk cross-check)', ratios.wrkDetailVsBare, '>=', 0.8));
       checks.push(check(`cached detail p99 ms at ${c} connections (wrk cross-check)`, wrkDetail.latencyMs.p99, '<', 5));
     }
+    if (ratios.wrkListingVsBare !== undefined) checks.push(check('listing req/s ÷ bare Fastify req/s (wrk cross-check)', ratios.wrkListingVsBare, '>=', 0.6));
     return {
       figures,
       ratios,
@@ -107,7 +116,7 @@ export const catalogScenario: Scenario = {
         productDetailCached: detail,
         productListingCached: listing,
         productDetailWithoutLocalCache: detailNoLocal,
-        wrk: wrkBare.available ? { bare: wrkBare, detail: wrkDetail } : { skipped: wrkBare.reason },
+        wrk: wrkBare.available ? { bare: wrkBare, detail: wrkDetail, listing: wrkListing } : { skipped: wrkBare.reason },
       },
     };
   },
