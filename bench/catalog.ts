@@ -20,7 +20,9 @@ export const catalogScenario: Scenario = {
     const database = await ctx.database({ products: PRODUCTS });
     const bare = await startChild(path.resolve(import.meta.dirname, 'bare-server.ts'), [], {});
     ctx.onCleanup(bare.stop);
-    const app = await ctx.startApp(database);
+    // BENCH_CPU_PROF=<dir>: the measured instance writes a V8 CPU profile there when it stops (as in checkout.ts).
+    const profileDir = process.env.BENCH_CPU_PROF;
+    const app = await ctx.startApp(database, { nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
     // The same deployment without the in-process cache layer: every read is a Redis round trip.
     const noLocal = await ctx.startApp(database, { env: { CACHE_LOCAL_ENABLED: 'false' } });
 
