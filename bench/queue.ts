@@ -26,6 +26,11 @@ const ENQUEUE_CONCURRENCY = 16;
 const CONCURRENCY = Number(process.env.BENCH_QUEUE_CONCURRENCY ?? DEFAULT_CONCURRENCY.notifications);
 
 const perSecond = (count: number, ms: number) => Math.round((count / ms) * 1000);
+/** µs of this process's CPU (user + system) per job since `since`. */
+const cpuPerJob = (since: NodeJS.CpuUsage, jobs: number) => {
+  const used = process.cpuUsage(since);
+  return Math.round((used.user + used.system) / jobs);
+};
 
 async function until(check: () => Promise<boolean>, timeoutMs = 600_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -120,10 +125,10 @@ export const queueScenario: Scenario = {
 
     // 3. The worker role's own machinery (startWorker: its Worker options, dead-letter wrapper,
     //    metrics listeners) with a no-op handler for the same job name, in this process like the reference.
-    const machinery = await measureWorkerRole(database.url, `${prefix}-m`, dataDir, JOBS_COUNT, 'no-op');
+    const { perS: machinery, cpuUsPerJob: machineryCpu } = await measureWorkerRole(database.url, `${prefix}-m`, dataDir, JOBS_COUNT, 'no-op');
     // 4. The same with the real update-analytics handler, jobs already in BullMQ (no relay running):
     //    the processing figure comparable with the reference.
-    const realNoRelay = await measureWorkerRole(database.url, `${prefix}-r`, dataDir, JOBS_COUNT, 'real');
+    const { perS: realNoRelay, cpuUsPerJob: realCpu } = await measureWorkerRole(database.url, `${prefix}-r`, dataDir, JOBS_COUNT, 'real');
     const realRollup = await count(`SELECT coalesce(sum(value), 0)::int AS n FROM analytics_hourly WHERE metric = 'orders'`);
     if (realRollup !== 2 * JOBS_COUNT) throw new Error(`expected ${2 * JOBS_COUNT} orders in the rollup after the second pass, found ${realRollup}`);
 
@@ -139,12 +144,17 @@ export const queueScenario: Scenario = {
     // Timed like the worker role above: first to last completion.
     let bareFirst = 0;
     let bareLast = 0;
+    let bareCpuFrom = process.cpuUsage();
     const bareWorker = new Worker('bench-noop', async () => undefined, { connection, prefix: queuePrefix(prefix), concurrency: CONCURRENCY });
     bareWorker.on('completed', () => {
       bareLast = performance.now();
-      if (done++ === 0) bareFirst = bareLast;
+      if (done++ === 0) {
+        bareFirst = bareLast;
+        bareCpuFrom = process.cpuUsage();
+      }
     });
     await until(async () => done >= JOBS_COUNT);
+    const bareCpu = cpuPerJob(bareCpuFrom, JOBS_COUNT - 1);
     const bareProcessMs = bareLast - bareFirst;
     await bareWorker.close();
     await bareQueue.obliterate({ force: true });
@@ -168,6 +178,11 @@ export const queueScenario: Scenario = {
         workerProcessedNoRelayPerS: realNoRelay,
         bareEnqueuedPerS: perSecond(JOBS_COUNT, bareEnqueueMs),
         bareProcessedPerS: bare,
+        // The three in-process phases' CPU per job (µs, this process, first to last completion): the steadier
+        // figure on a shared machine, and what bounds the worker once its batches are large.
+        bareCpuUsPerJob: bareCpu,
+        workerMachineryNoopCpuUsPerJob: machineryCpu,
+        workerProcessedNoRelayCpuUsPerJob: realCpu,
       },
       ratios: { processedVsBare: round(ours / bare), steadyProcessedVsBare: round(steady / bare), processedNoRelayVsBare: round(realNoRelay / bare), machineryNoopVsBare: round(machinery / bare) },
       // Like the reference (a Worker created with its jobs already queued), the check takes the worker
@@ -187,8 +202,8 @@ export const queueScenario: Scenario = {
   },
 };
 
-/** Jobs/s of the worker role (startWorker) on queued update-analytics jobs, with a no-op or its real handler. */
-async function measureWorkerRole(databaseUrl: string, prefix: string, dataDir: string, jobs: number, handler: 'no-op' | 'real'): Promise<number> {
+/** Jobs/s and CPU µs per job of the worker role (startWorker) on queued update-analytics jobs, with a no-op or its real handler. */
+async function measureWorkerRole(databaseUrl: string, prefix: string, dataDir: string, jobs: number, handler: 'no-op' | 'real'): Promise<{ perS: number; cpuUsPerJob: number }> {
   const config = loadConfig({
     NODE_ENV: 'production',
     DATABASE_URL: databaseUrl,
@@ -212,11 +227,15 @@ async function measureWorkerRole(databaseUrl: string, prefix: string, dataDir: s
     let failure: Error | undefined;
     let first = 0;
     let last = 0;
+    let cpuFrom = process.cpuUsage();
     const worker = await startWorker(config, { queues: [QUEUES.notifications], http: false, ...(handler === 'no-op' ? { handlers: { [JOBS.updateAnalytics]: async () => undefined } } : {}) });
     for (const w of worker.workers) {
       w.on('completed', () => {
         last = performance.now();
-        if (done++ === 0) first = last;
+        if (done++ === 0) {
+          first = last;
+          cpuFrom = process.cpuUsage();
+        }
       });
       w.on('failed', (_job, error) => {
         failure ??= error;
@@ -227,8 +246,9 @@ async function measureWorkerRole(databaseUrl: string, prefix: string, dataDir: s
       return done >= jobs;
     });
     const ms = last - first;
+    const cpuUsPerJob = cpuPerJob(cpuFrom, jobs - 1);
     await worker.shutdown('benchmark done');
-    return perSecond(jobs - 1, ms);
+    return { perS: perSecond(jobs - 1, ms), cpuUsPerJob };
   } finally {
     await queue.obliterate({ force: true }).catch(() => {});
     await queue.close();
