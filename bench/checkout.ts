@@ -21,7 +21,7 @@ import { Redis } from 'ioredis';
 import { createInventoryRepository, createStockGate } from '../src/modules/inventory/index.ts';
 import { createDatabase, type Db } from '../src/platform/db/client.ts';
 import { insertCustomers, mintSessionCookies } from '../test/helpers/commerce.ts';
-import { startChild } from './lib.ts';
+import { cpuSecondsOf, startChild } from './lib.ts';
 import { measurePgbenchSingleRow } from './pgbench.ts';
 import { check, round, skip, type BenchContext, type Scenario, type ScenarioResult } from './scenario.ts';
 import { benchEnv, type BenchDatabase } from './stack.ts';
@@ -104,6 +104,8 @@ export async function orderLoad(url: string, productId: number, cookies: string[
 export interface Setup {
   /** The instance with the order batcher (the default). */
   url: string;
+  /** Its process id, for CPU accounting (set by this file's set-up). */
+  pid?: number;
   /** An instance placing every order in its own statement (CHECKOUT_BATCH_MAX=1). */
   unbatchedUrl: string;
   cookies: string[];
@@ -126,7 +128,7 @@ async function setUp(ctx: BenchContext, database: BenchDatabase): Promise<Setup>
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const app = await ctx.startApp(database, { env: { STOCK_SHARDS: String(SHARDS), DB_POOL_MAX: '20' }, nodeArgs });
   const unbatched = await ctx.startApp(database, { env: { STOCK_SHARDS: String(SHARDS), DB_POOL_MAX: '20', CHECKOUT_BATCH_MAX: '1' }, nodeArgs });
-  return { url: app.url, unbatchedUrl: unbatched.url, cookies, db, products: { sharded, single } };
+  return { url: app.url, pid: app.pid, unbatchedUrl: unbatched.url, cookies, db, products: { sharded, single } };
 }
 
 /** Puts `units` in stock in `shards` rows and drops the gate: the admin API's own two steps. */
@@ -226,8 +228,14 @@ export const soldOutScenario: Scenario = {
     await setStock(s, database, s.products.sharded, 0, SHARDS);
     await orderLoad(s.url, s.products.sharded, s.cookies, ctx.connections, 2);
     ctx.log(`sold-out: ${ctx.durationSeconds} s`);
+    // CPU time per reply of each server as well: autocannon shares the cores and can bound both runs' req/s.
+    const pid = s.pid!;
+    const appCpu = cpuSecondsOf(pid);
     const soldOut = await orderLoad(s.url, s.products.sharded, s.cookies, ctx.connections, ctx.durationSeconds);
+    const soldOutCpuUs = ((cpuSecondsOf(pid) - appCpu) * 1e6) / Math.max(1, Object.values(soldOut.statuses).reduce((a, b) => a + b, 0));
+    const bareCpu = cpuSecondsOf(bare.pid);
     const reference = await autocannon({ url: `${bare.url}/`, connections: ctx.connections, duration: ctx.durationSeconds });
+    const bareCpuUs = ((cpuSecondsOf(bare.pid) - bareCpu) * 1e6) / Math.max(1, reference.requests.total);
     const bareRps = reference.requests.average;
     const queries = await unitsSold(s, s.products.sharded);
     if ((soldOut.statuses['409'] ?? 0) === 0) return skip(`no sold-out replies (statuses ${JSON.stringify(soldOut.statuses)})`);
@@ -238,9 +246,11 @@ export const soldOutScenario: Scenario = {
         p95Ms: soldOut.latencyMs.p95,
         p99Ms: soldOut.latencyMs.p99,
         bareFastifyRequestsPerSecond: round(bareRps),
+        soldOutCpuUsPerReply: round(soldOutCpuUs),
+        bareFastifyCpuUsPerRequest: round(bareCpuUs),
         ordersPlaced: queries.sold,
       },
-      ratios: { soldOutVsBareFastify: round(soldOut.soldOutPerSecond / bareRps) },
+      ratios: { soldOutVsBareFastify: round(soldOut.soldOutPerSecond / bareRps), soldOutCpuEfficiencyVsBare: round(bareCpuUs / soldOutCpuUs) },
       checks: [check('sold-out replies/s ÷ bare Fastify req/s', soldOut.soldOutPerSecond / bareRps, '>=', 0.5), check('orders placed with no stock', queries.sold, '==', 0)],
       details: { statuses: soldOut.statuses },
     };
