@@ -61,11 +61,14 @@ export const checkoutTracingScenario: Scenario = {
 
     ctx.log('checkout-tracing: warm-up of both instances');
     await orderLoad(off.url, productId, cookies, ctx.connections, 2);
-    await orderLoad(on.url, productId, cookies, ctx.connections, 2);
+    const warmOn = await orderLoad(on.url, productId, cookies, ctx.connections, 2);
+    // Every request the traced instance answered exported its spans (unless the SDK's queue dropped some).
+    let tracedRequests = Object.values(warmOn.statuses).reduce((n, c) => n + c, 0);
     const phases: { tracing: boolean; ordersPerSecond: number; p95Ms: number; errors: number }[] = [];
     for (const tracing of [false, true, false, true]) {
       ctx.log(`checkout-tracing: tracing ${tracing ? 'on' : 'off'}, ${ctx.durationSeconds} s`);
       const phase = await orderLoad(tracing ? on.url : off.url, productId, cookies, ctx.connections, ctx.durationSeconds);
+      if (tracing) tracedRequests += Object.values(phase.statuses).reduce((n, c) => n + c, 0);
       phases.push({ tracing, ordersPerSecond: phase.ordersPerSecond, p95Ms: phase.latencyMs.p95, errors: phase.errors + Object.entries(phase.statuses).filter(([status]) => status !== '201').reduce((n, [, c]) => n + c, 0) });
     }
     const mean = (tracing: boolean) => phases.filter((p) => p.tracing === tracing).reduce((sum, p) => sum + p.ordersPerSecond, 0) / 2;
@@ -82,6 +85,8 @@ export const checkoutTracingScenario: Scenario = {
         p95MsTracingOn: round(Math.max(...phases.filter((p) => p.tracing).map((p) => p.p95Ms))),
         otlpExports: receiver.exports(),
         otlpBytes: receiver.bytes(),
+        // A fall in this figure between runs means spans were dropped (the SDK's queue full), not exported.
+        otlpBytesPerTracedRequest: round(receiver.bytes() / Math.max(tracedRequests, 1)),
         failedOrders: phases.reduce((n, p) => n + p.errors, 0),
       },
       ratios: { tracingOnVsOff: round(ratio) },

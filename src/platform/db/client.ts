@@ -1,6 +1,8 @@
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { traceQueries } from '../telemetry/query-spans.ts';
+import { isTracingStarted } from '../telemetry/trace-context.ts';
 
 /**
  * A Drizzle database. Typed queries go through each module's table objects, so the client carries no
@@ -53,6 +55,7 @@ function createPool(url: string, options: DatabaseOptions, role: 'primary' | 're
   // The statement in progress, or the next one, fails and the holder handles that; release() then
   // drops the broken client.
   pool.on('connect', (client) => client.on('error', (error) => options.logger?.warn({ err: error, role }, 'database connection lost while checked out')));
+  if (isTracingStarted()) traceQueries(pool);
   return pool;
 }
 
