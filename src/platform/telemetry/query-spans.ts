@@ -30,15 +30,24 @@ export function traceQueries(pool: pg.Pool): void {
       const database = (this as pg.Client).database;
       if (database) attributes['db.namespace'] = database;
       const span = trace.getTracer(TRACER).startSpan(`pg ${getOperation(text)}`, { kind: SpanKind.CLIENT, attributes }, parent);
+      // A statement pg refuses before sending it (e.g. a closed client) throws here: end its span too.
+      const run = (self: unknown, callArgs: unknown[]) => {
+        try {
+          return original.apply(self, callArgs);
+        } catch (error) {
+          end(span, error);
+          throw error;
+        }
+      };
       const last = args[args.length - 1];
       if (typeof last === 'function') {
         args[args.length - 1] = function (this: unknown, error: unknown, ...rest: unknown[]) {
           end(span, error);
           return (last as QueryFn).call(this, error, ...rest);
         };
-        return original.apply(this, args);
+        return run(this, args);
       }
-      const result = original.apply(this, args) as { then?: unknown; once?: unknown } | undefined;
+      const result = run(this, args) as { then?: unknown; once?: unknown } | undefined;
       if (typeof result?.then === 'function') {
         (result as Promise<unknown>).then(
           () => end(span, undefined),
