@@ -85,8 +85,16 @@ describe('degrade mode forced by an admin, followed by every instance (real sock
       const live = (await getMode(b)).figures?.liveInstances;
       return live?.web === 2 && live?.worker === 1;
     });
-    assert.match(await metricsOf(a), /salescale_live_instances\{role="web"[^}]*\} 2/);
-    assert.match(await metricsOf(a), /salescale_live_instances\{role="worker"[^}]*\} 1/);
+    // Each instance reads the members on its own heartbeat: A's gauges may trail B's view by one beat.
+    const webLine = /salescale_live_instances\{role="web"[^}]*\} 2/;
+    const workerLine = /salescale_live_instances\{role="worker"[^}]*\} 1/;
+    await waitFor('A reports 2 web + 1 worker', async () => {
+      const text = await metricsOf(a);
+      return webLine.test(text) && workerLine.test(text);
+    });
+    const text = await metricsOf(a);
+    assert.match(text, webLine);
+    assert.match(text, workerLine);
   });
 
   it('drops an instance that stops beating (SIGKILL) from the live set after three beats', async () => {
