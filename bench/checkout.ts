@@ -151,12 +151,15 @@ export async function unitsSold(s: Setup, productId: number): Promise<{ sold: nu
   return { sold: Number(result.rows[0]!.sold), left: Number(result.rows[0]!.left) };
 }
 
-async function measureDesign(ctx: BenchContext, s: Setup, database: BenchDatabase, url: string, productId: number, shards: number, label: string) {
+async function measureDesign(ctx: BenchContext, s: Setup, database: BenchDatabase, url: string, productId: number, shards: number, label: string, pid?: number) {
   await setStock(s, database, productId, DEEP_STOCK, shards);
   ctx.log(`${label}: warm-up`);
   await orderLoad(url, productId, s.cookies, ctx.connections, 2);
   ctx.log(`${label}: deep stock, ${ctx.durationSeconds} s`);
+  const cpuBefore = pid === undefined ? 0 : cpuSecondsOf(pid);
   const deep = await orderLoad(url, productId, s.cookies, ctx.connections, ctx.durationSeconds);
+  // The instance's own CPU per order placed (sold-out replies are none here: the stock is deep).
+  const instanceCpuUsPerOrder = pid === undefined ? undefined : ((cpuSecondsOf(pid) - cpuBefore) * 1e6) / Math.max(1, deep.statuses['201'] ?? 0);
   await sleep(DRAIN_MS);
 
   // A stock that sells out within the first half of the phase at the rate just measured.
@@ -170,6 +173,7 @@ async function measureDesign(ctx: BenchContext, s: Setup, database: BenchDatabas
   const soldInPhase = after.sold - before.sold;
   return {
     deep,
+    instanceCpuUsPerOrder,
     sellOut,
     sellOutStock: stock,
     // Units promised by 201 replies beyond the stock, and units PostgreSQL lost beyond it: both must be 0.
@@ -181,6 +185,24 @@ async function measureDesign(ctx: BenchContext, s: Setup, database: BenchDatabas
   };
 }
 
+/**
+ * The fair reference for hot-SKU orders: bare Fastify validating the same body and running pgbench's
+ * single-row conditional UPDATE per POST (`bare-order-server.ts`), under the same load, connections,
+ * buyers' cookies and PostgreSQL as the instances. pgbench's figure has no HTTP at all.
+ */
+async function measureBareOrderEndpoint(ctx: BenchContext, s: Setup, database: BenchDatabase): Promise<Phase> {
+  const bare = await startChild(new URL('./bare-order-server.ts', import.meta.url).pathname, [], { DATABASE_URL: database.url, DB_POOL_MAX: '20' }, '/');
+  try {
+    await orderLoad(bare.url, s.products.sharded, s.cookies, ctx.connections, 2);
+    ctx.log(`bare order endpoint (Fastify + one conditional UPDATE per order): ${ctx.durationSeconds} s`);
+    const phase = await orderLoad(bare.url, s.products.sharded, s.cookies, ctx.connections, ctx.durationSeconds);
+    if ((phase.statuses['201'] ?? 0) === 0) throw new Error(`bare order endpoint placed no order (statuses ${JSON.stringify(phase.statuses)})`);
+    return phase;
+  } finally {
+    await bare.stop();
+  }
+}
+
 export const checkoutHotScenario: Scenario = {
   name: 'checkout-hot',
   describe: 'one hot product, many buyers: sharded stock (SKIP LOCKED) with batched statements, each half alone, the single-row design, pgbench single-row UPDATE',
@@ -190,7 +212,7 @@ export const checkoutHotScenario: Scenario = {
     const s = await setUp(ctx, database);
     // The chosen design (sharded stock + batched statements), each half of it alone, and the baseline.
     const designs = {
-      shardedBatched: await measureDesign(ctx, s, database, s.url, s.products.sharded, SHARDS, 'sharded + batched'),
+      shardedBatched: await measureDesign(ctx, s, database, s.url, s.products.sharded, SHARDS, 'sharded + batched', s.pid),
       shardedUnbatched: await measureDesign(ctx, s, database, s.unbatchedUrl, s.products.sharded, SHARDS, 'sharded, one order per statement'),
       singleRowBatched: await measureDesign(ctx, s, database, s.url, s.products.single, 1, 'single row + batched'),
       singleRow: await measureDesign(ctx, s, database, s.unbatchedUrl, s.products.single, 1, 'single-row baseline'),
@@ -212,8 +234,13 @@ export const checkoutHotScenario: Scenario = {
       checks.push(check(`sold out within the phase (${name})`, d.soldOut ? 1 : 0, '==', 1));
     }
     ratios.chosenVsSingleRow = round(designs.shardedBatched.deep.ordersPerSecond / designs.singleRow.deep.ordersPerSecond);
+    const bareOrders = await measureBareOrderEndpoint(ctx, s, database);
+    figures.shardedBatchedInstanceCpuUsPerOrder = round(designs.shardedBatched.instanceCpuUsPerOrder ?? Number.NaN);
+    figures.bareOrderEndpointOrdersPerSecond = bareOrders.ordersPerSecond;
+    figures.bareOrderEndpointP99Ms = bareOrders.latencyMs.p99;
+    ratios.shardedBatchedVsBareOrderEndpoint = round(designs.shardedBatched.deep.ordersPerSecond / bareOrders.ordersPerSecond);
     if (reference.available) checks.push(check('successful orders/s (sharded + batched) ÷ pgbench single-row tps', ratios.shardedBatchedVsPgbench!, '>=', 1));
-    return { figures, ratios, checks, details: { ...designs, pgbench: reference, note: reference.available ? undefined : reference.reason } };
+    return { figures, ratios, checks, details: { ...designs, bareOrderEndpoint: bareOrders, pgbench: reference, note: reference.available ? undefined : reference.reason } };
   },
 };
 

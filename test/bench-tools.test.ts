@@ -64,4 +64,17 @@ Transfer/sec:      3.00MB
     assert.match(lines[2]!, /error: boom/);
     assert.match(lines[3]!, /not run/);
   });
+
+  it('prints a target\'s fair reference beside its checks, unjudged, when the run measured it', () => {
+    const hot = {
+      figures: {},
+      ratios: { shardedBatchedVsBareOrderEndpoint: 0.45 },
+      checks: [check('successful orders/s (sharded + batched) ÷ pgbench single-row tps', 0.2, '>=', 1), check('oversold units (shardedBatched)', 0, '==', 0)],
+      seconds: 1,
+    };
+    const [line] = hotPathTargetLines({ scenarios: { 'checkout-hot': hot } }).filter((l) => l.startsWith('- hot-SKU'));
+    assert.match(line!, /MISSED successful orders\/s .* = 0\.2 .*MET oversold units .*; fair reference: .*bare Fastify order endpoint.* = 0\.45$/);
+    const [without] = hotPathTargetLines({ scenarios: { 'checkout-hot': { ...hot, ratios: {} } } }).filter((l) => l.startsWith('- hot-SKU'));
+    assert.doesNotMatch(without!, /fair reference/);
+  });
 });
