@@ -8,11 +8,19 @@
 // counter and degrade-mode window (a Date and a Map update each), 5 params validation (ajv,
 // coercion) and a product-sized body serialized through a response schema, 6 one setImmediate
 // turn (the local cache layer's decision point).
+//
+// At every step it also answers `POST /api/v1/orders` with Salescale's sold-out 409: the same headers
+// and JSON body schemas, validated by Ajv with the options Salescale's server uses, and the error
+// body through the same response schema — the HTTP POST pipeline alone (no session, no Redis), the
+// fair reference of the `sold-out` scenario.
 import { randomUUID } from 'node:crypto';
-import { Ajv } from 'ajv';
+import { Ajv, type Options as AjvOptions } from 'ajv';
+import addFormats from 'ajv-formats';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import pino from 'pino';
 import { Histogram, Registry } from 'prom-client';
+import { CreateOrderBody, IdempotencyHeaders } from '../src/modules/orders/orders.schemas.ts';
+import { ErrorResponse } from '../src/web/http/schemas.ts';
 
 const step = Number(process.env.BARE_STEP ?? 0);
 // BARE_HOOKS=callback: the same hooks written as `(request, reply, done)` callbacks instead of async
@@ -123,6 +131,27 @@ if (step >= 5) {
 } else {
   app.get('/', async () => small);
   app.get('/products/:id', async () => small);
+}
+{
+  // As `ajvFor` in src/web/server.ts: JSON bodies keep their types, headers are coerced.
+  const ajvFor = (coerceTypes: AjvOptions['coerceTypes']) => {
+    const ajv = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes, allErrors: false, strict: false });
+    addFormats.default(ajv, ['date-time', 'email', 'uuid', 'uri']);
+    return ajv;
+  };
+  const validators = { body: ajvFor(false), other: ajvFor('array') };
+  app.post(
+    '/api/v1/orders',
+    {
+      schema: { headers: IdempotencyHeaders, body: CreateOrderBody, response: { 409: ErrorResponse } },
+      validatorCompiler: ({ schema, httpPart }) => (httpPart === 'body' ? validators.body : validators.other).compile(schema),
+    },
+    async (request, reply) => {
+      const productId = (request.body as { items?: { productId: number; quantity: number }[] }).items?.[0]?.productId ?? 0;
+      const shortage = { productId, requested: 1, available: 0 };
+      return reply.code(409).send({ error: { code: 'OUT_OF_STOCK', message: `product ${productId} is sold out`, requestId: String(request.id), details: { ...shortage, shortages: [shortage] } } });
+    },
+  );
 }
 const address = await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 0) });
 process.stdout.write(`${address}\n`);

@@ -10,11 +10,17 @@
  *  - each half of it alone (sharded, one order per statement; single row, batched);
  *  - the baseline: the stock in a single row (conditional UPDATE), one order per statement;
  *  - pgbench running that single-row conditional UPDATE alone at its best client count;
- *  - for sold-out replies, a bare Fastify route on the same runtime.
+ *  - for sold-out replies, a bare Fastify route on the same runtime (GET, the target's reference),
+ *    and the same bare server answering the order POST with the sold-out 409 after the same schemas
+ *    (the HTTP POST pipeline alone), under autocannon and wrk.
  * Each design first sells from a deep stock (successful orders/s and latency), then sells out a
  * small stock under the same load (sold-out replies/s, and the oversell check: units in 201
  * replies == units gone from PostgreSQL == the stock, never more).
  */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
@@ -25,12 +31,15 @@ import { cpuSecondsOf, startChild } from './lib.ts';
 import { measurePgbenchSingleRow } from './pgbench.ts';
 import { check, round, skip, type BenchContext, type Scenario, type ScenarioResult } from './scenario.ts';
 import { benchEnv, type BenchDatabase } from './stack.ts';
+import { orderPostScript, wrk, type WrkResult } from './wrk.ts';
 
 const BUYERS = 2000;
 const SHARDS = 8;
 const DEEP_STOCK = 10_000_000;
 /** Requests autocannon abandons at the end of a phase may still commit: wait for them before counting. */
 const DRAIN_MS = 1500;
+/** Alternating wrk rounds of the sold-out scenario (bare GET, sold-out POST, bare POST 409). */
+const WRK_ROUNDS = 3;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Phase {
@@ -244,42 +253,144 @@ export const checkoutHotScenario: Scenario = {
   },
 };
 
+/** A sold-out load measured with its server's CPU time per reply (/proc): autocannon shares the cores and can bound req/s. */
+async function withCpu<T extends { total: number }>(pid: number, run: () => Promise<T>): Promise<T & { cpuUsPerRequest: number }> {
+  const before = cpuSecondsOf(pid);
+  const result = await run();
+  return { ...result, cpuUsPerRequest: round(((cpuSecondsOf(pid) - before) * 1e6) / Math.max(1, result.total)) };
+}
+
+const repliesOf = (phase: Phase) => Object.values(phase.statuses).reduce((a, b) => a + b, 0);
+type WrkRun = Extract<WrkResult, { available: true }> & { cpuUsPerRequest: number };
+
+/** A wrk run with its server's CPU time per reply (/proc); undefined when wrk is not installed. */
+async function wrkWithCpu(pid: number, options: Parameters<typeof wrk>[0]): Promise<WrkRun | { available: false; reason: string }> {
+  const before = cpuSecondsOf(pid);
+  const result = await wrk(options);
+  if (!result.available) return result;
+  return { ...result, cpuUsPerRequest: round(((cpuSecondsOf(pid) - before) * 1e6) / Math.max(1, result.requests)) };
+}
+
+/** Replies that were not the expected sold-out 409 (status and `OUT_OF_STOCK` body), plus socket errors. */
+const wrkOtherThanSoldOut = (r: WrkRun) => r.requests - (r.expected ?? 0) + r.errors;
+
 export const soldOutScenario: Scenario = {
   name: 'sold-out',
-  describe: 'the hot product after it sold out: every order answered 409 by the Redis stock gate, vs bare Fastify',
+  describe: 'the hot product after it sold out: every order answered 409 by the Redis stock gate, vs bare Fastify (autocannon, wrk cross-check; bare Fastify POST 409 as the fair reference)',
   async run(ctx): Promise<ScenarioResult> {
+    // The bare server answers GET / (the target's reference) and POST /api/v1/orders with the sold-out
+    // 409 after the same header and body schemas (the HTTP POST pipeline alone: how much of the gap is ours).
     const bare = await startChild(new URL('./bare-server.ts', import.meta.url).pathname, [], {}, '/');
     ctx.onCleanup(() => bare.stop());
     const database = await ctx.database();
     const s = await setUp(ctx, database);
     await setStock(s, database, s.products.sharded, 0, SHARDS);
-    await orderLoad(s.url, s.products.sharded, s.cookies, ctx.connections, 2);
+    const c = ctx.connections;
+    await orderLoad(s.url, s.products.sharded, s.cookies, c, 2);
+    await orderLoad(bare.url, s.products.sharded, s.cookies, c, 2);
     ctx.log(`sold-out: ${ctx.durationSeconds} s`);
-    // CPU time per reply of each server as well: autocannon shares the cores and can bound both runs' req/s.
     const pid = s.pid!;
-    const appCpu = cpuSecondsOf(pid);
-    const soldOut = await orderLoad(s.url, s.products.sharded, s.cookies, ctx.connections, ctx.durationSeconds);
-    const soldOutCpuUs = ((cpuSecondsOf(pid) - appCpu) * 1e6) / Math.max(1, Object.values(soldOut.statuses).reduce((a, b) => a + b, 0));
-    const bareCpu = cpuSecondsOf(bare.pid);
-    const reference = await autocannon({ url: `${bare.url}/`, connections: ctx.connections, duration: ctx.durationSeconds });
-    const bareCpuUs = ((cpuSecondsOf(bare.pid) - bareCpu) * 1e6) / Math.max(1, reference.requests.total);
-    const bareRps = reference.requests.average;
+    const soldOut = await withCpu(pid, async () => {
+      const phase = await orderLoad(s.url, s.products.sharded, s.cookies, c, ctx.durationSeconds);
+      return { ...phase, total: repliesOf(phase) };
+    });
+    const reference = await withCpu(bare.pid, async () => {
+      const result = await autocannon({ url: `${bare.url}/`, connections: c, duration: ctx.durationSeconds });
+      return { requestsPerSecond: result.requests.average, total: result.requests.total };
+    });
+    ctx.log(`bare Fastify POST 409 (same body schema, no Redis): ${ctx.durationSeconds} s`);
+    const barePost = await withCpu(bare.pid, async () => {
+      const phase = await orderLoad(bare.url, s.products.sharded, s.cookies, c, ctx.durationSeconds);
+      return { ...phase, total: repliesOf(phase) };
+    });
+
+    // wrk (C, a few µs of CPU per request) in alternating rounds, each target keeping its best: bare GET,
+    // sold-out POST, bare POST 409. The POSTs run one script: same body, a cookie each, a fresh key each.
+    const scriptDir = await mkdtemp(path.join(os.tmpdir(), 'salescale-sold-out-'));
+    ctx.onCleanup(() => rm(scriptDir, { recursive: true, force: true }));
+    const script = path.join(scriptDir, 'order.lua');
+    await writeFile(script, orderPostScript({ body: JSON.stringify({ items: [{ productId: s.products.sharded, quantity: 1 }] }), cookies: s.cookies, expect: { status: 409, code: 'OUT_OF_STOCK' } }));
+    const step = Math.max(3, Math.round(ctx.durationSeconds / WRK_ROUNDS));
+    const runId = randomUUID().slice(0, 8);
+    const post = (url: string, label: string) => ({ url: `${url}/api/v1/orders`, connections: c, durationSeconds: step, script, scriptArgs: [`${runId}-${label}`] });
+    let wrkBare: WrkResult = { available: false, reason: 'not run' };
+    let wrkSoldOut: WrkResult = wrkBare;
+    let wrkBarePost: WrkResult = wrkBare;
+    let wrkOtherReplies = 0;
+    const better = (a: WrkResult, b: WrkResult) => (a.available && (!b.available || a.requestsPerSecond >= b.requestsPerSecond) ? a : b);
+    for (let round = 0; round < WRK_ROUNDS; round++) {
+      ctx.log(`wrk round ${round + 1} of ${WRK_ROUNDS}: bare GET, sold-out POST, bare POST 409, ${step} s each`);
+      wrkBare = better(wrkBare, await wrkWithCpu(bare.pid, { url: `${bare.url}/`, connections: c, durationSeconds: step }));
+      if (!wrkBare.available) break;
+      const target = await wrkWithCpu(pid, post(s.url, `sold-out-${round}`));
+      const fair = await wrkWithCpu(bare.pid, post(bare.url, `bare-${round}`));
+      for (const r of [target, fair]) if (r.available) wrkOtherReplies += wrkOtherThanSoldOut(r as WrkRun);
+      wrkSoldOut = better(wrkSoldOut, target);
+      wrkBarePost = better(wrkBarePost, fair);
+    }
     const queries = await unitsSold(s, s.products.sharded);
     if ((soldOut.statuses['409'] ?? 0) === 0) return skip(`no sold-out replies (statuses ${JSON.stringify(soldOut.statuses)})`);
+    const otherThan409 = (phase: Phase) => repliesOf(phase) - (phase.statuses['409'] ?? 0);
+
+    const figures: Record<string, number> = {
+      soldOutRepliesPerSecond: soldOut.soldOutPerSecond,
+      p50Ms: soldOut.latencyMs.p50,
+      p95Ms: soldOut.latencyMs.p95,
+      p99Ms: soldOut.latencyMs.p99,
+      bareFastifyRequestsPerSecond: round(reference.requestsPerSecond),
+      soldOutCpuUsPerReply: soldOut.cpuUsPerRequest,
+      bareFastifyCpuUsPerRequest: reference.cpuUsPerRequest,
+      ordersPlaced: queries.sold,
+      bareFastifyPost409RepliesPerSecond: barePost.soldOutPerSecond,
+      bareFastifyPost409CpuUsPerReply: barePost.cpuUsPerRequest,
+      non409Replies: otherThan409(soldOut) + otherThan409(barePost),
+    };
+    const ratios: Record<string, number> = {
+      soldOutVsBareFastify: round(soldOut.soldOutPerSecond / reference.requestsPerSecond),
+      soldOutCpuEfficiencyVsBare: round(reference.cpuUsPerRequest / soldOut.cpuUsPerRequest),
+      soldOutVsBareFastifyPost409: round(soldOut.soldOutPerSecond / barePost.soldOutPerSecond),
+      soldOutCpuEfficiencyVsBarePost409: round(barePost.cpuUsPerRequest / soldOut.cpuUsPerRequest),
+    };
+    const checks = [
+      check('sold-out replies/s ÷ bare Fastify req/s', soldOut.soldOutPerSecond / reference.requestsPerSecond, '>=', 0.5, 'autocannon'),
+      check('orders placed with no stock', queries.sold, '==', 0),
+    ];
+    if (wrkBare.available && wrkSoldOut.available && wrkBarePost.available) {
+      const [b, t, f] = [wrkBare as WrkRun, wrkSoldOut as WrkRun, wrkBarePost as WrkRun];
+      Object.assign(figures, {
+        wrkBareReqPerS: round(b.requestsPerSecond),
+        wrkBareCpuUsPerRequest: b.cpuUsPerRequest,
+        wrkSoldOutRepliesPerSecond: round(t.requestsPerSecond),
+        wrkSoldOutP50Ms: t.latencyMs.p50,
+        wrkSoldOutP99Ms: t.latencyMs.p99,
+        wrkSoldOutCpuUsPerReply: t.cpuUsPerRequest,
+        wrkBarePost409RepliesPerSecond: round(f.requestsPerSecond),
+        wrkBarePost409CpuUsPerReply: f.cpuUsPerRequest,
+        wrkNon409Replies: wrkOtherReplies,
+      });
+      Object.assign(ratios, {
+        wrkSoldOutVsBare: round(t.requestsPerSecond / b.requestsPerSecond),
+        wrkSoldOutVsBarePost409: round(t.requestsPerSecond / f.requestsPerSecond),
+        wrkBarePost409VsBare: round(f.requestsPerSecond / b.requestsPerSecond),
+      });
+      checks.unshift(check('sold-out replies/s ÷ bare Fastify req/s (wrk cross-check)', ratios.wrkSoldOutVsBare!, '>=', 0.5));
+      checks.push(check('replies other than the sold-out 409 (wrk, every round)', wrkOtherReplies, '==', 0));
+    }
+    checks.push(check('replies other than 409 (autocannon)', figures.non409Replies!, '==', 0));
+    ctx.log(
+      `sold-out ÷ bare Fastify GET: ${ratios.soldOutVsBareFastify} autocannon${ratios.wrkSoldOutVsBare === undefined ? '' : `, ${ratios.wrkSoldOutVsBare} wrk`}; ` +
+        `÷ bare Fastify POST 409 (same body schema, no Redis; informational): ${ratios.soldOutVsBareFastifyPost409} autocannon${ratios.wrkSoldOutVsBarePost409 === undefined ? '' : `, ${ratios.wrkSoldOutVsBarePost409} wrk`}`,
+    );
     return {
-      figures: {
-        soldOutRepliesPerSecond: soldOut.soldOutPerSecond,
-        p50Ms: soldOut.latencyMs.p50,
-        p95Ms: soldOut.latencyMs.p95,
-        p99Ms: soldOut.latencyMs.p99,
-        bareFastifyRequestsPerSecond: round(bareRps),
-        soldOutCpuUsPerReply: round(soldOutCpuUs),
-        bareFastifyCpuUsPerRequest: round(bareCpuUs),
-        ordersPlaced: queries.sold,
+      figures,
+      ratios,
+      checks,
+      details: {
+        statuses: soldOut.statuses,
+        barePost409Statuses: barePost.statuses,
+        settings: { connections: c, wrkRounds: WRK_ROUNDS, wrkSecondsPerRound: step, loadGenerators: 'autocannon in the runner process; wrk (best of alternating rounds, POSTs through bench/wrk.ts orderPostScript)' },
+        wrk: wrkBare.available ? { bare: wrkBare, soldOut: wrkSoldOut, barePost409: wrkBarePost } : { skipped: wrkBare.reason },
       },
-      ratios: { soldOutVsBareFastify: round(soldOut.soldOutPerSecond / bareRps), soldOutCpuEfficiencyVsBare: round(bareCpuUs / soldOutCpuUs) },
-      checks: [check('sold-out replies/s ÷ bare Fastify req/s', soldOut.soldOutPerSecond / bareRps, '>=', 0.5), check('orders placed with no stock', queries.sold, '==', 0)],
-      details: { statuses: soldOut.statuses },
     };
   },
 };

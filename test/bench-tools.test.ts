@@ -4,7 +4,7 @@ import { arrivalSchedule, percentile } from '../bench/open-load.ts';
 import { parsePgbenchOutput } from '../bench/pgbench.ts';
 import { check } from '../bench/scenario.ts';
 import { HOT_PATH_TARGETS, hotPathTargetLines } from '../bench/summary.ts';
-import { parseWrkOutput } from '../bench/wrk.ts';
+import { orderPostScript, parseWrkOutput } from '../bench/wrk.ts';
 
 describe('benchmark tools', () => {
   it('schedules open-model arrivals from the integral of a piecewise-linear rate', () => {
@@ -44,6 +44,30 @@ Transfer/sec:      3.00MB
     assert.deepEqual(parsePgbenchOutput('latency average = 3.949 ms\ninitial connection time = 2.1 ms\ntps = 253.204 (without initial connection time)\n'), { tps: 253.204, latencyAvgMs: 3.949 });
   });
 
+  it('reads the reply counts an order script prints after the wrk report', () => {
+    const out = `Running 3s test @ http://127.0.0.1:1/api/v1/orders
+  45000 requests in 3.00s, 9.00MB read
+  Non-2xx or 3xx responses: 45000
+Requests/sec:  15000.12
+wrk-status 409 44990
+wrk-status 422 10
+wrk-expected 44990
+`;
+    const parsed = parseWrkOutput(out);
+    assert.deepEqual(parsed.statuses, { '409': 44990, '422': 10 });
+    assert.equal(parsed.expected, 44990);
+    assert.equal(parseWrkOutput('Requests/sec: 1\n').statuses, undefined, 'a plain run has no counts');
+  });
+
+  it('writes an order script that quotes every cookie and the body as Lua strings, a key per request', () => {
+    const script = orderPostScript({ body: '{"items":[{"productId":7,"quantity":1}]}', cookies: ['sid=a"b\\c', 'sid=é'], expect: { status: 409, code: 'OUT_OF_STOCK' } });
+    assert.match(script, /local cookies = \{ "sid=a\\034b\\092c", "sid=\\195\\169" \}/);
+    assert.match(script, /wrk\.body = "\{\\034items\\034:\[\{\\034productId\\034:7,\\034quantity\\034:1\}\]\}"/);
+    assert.match(script, /wrk\.headers\["Idempotency-Key"\] = prefix \.\. n/);
+    assert.match(script, /local expectStatus = 409\nlocal expectCode = "OUT_OF_STOCK"/);
+    assert.throws(() => orderPostScript({ body: '{}', cookies: [], expect: { status: 409, code: 'X' } }));
+  });
+
   it('evaluates checks in their direction', () => {
     assert.equal(check('ratio', 0.81, '>=', 0.8).pass, true);
     assert.equal(check('p99', 5, '<', 5).pass, false);
@@ -76,5 +100,21 @@ Transfer/sec:      3.00MB
     assert.match(line!, /MISSED successful orders\/s .* = 0\.2 .*MET oversold units .*; fair reference: .*bare Fastify order endpoint.* = 0\.45$/);
     const [without] = hotPathTargetLines({ scenarios: { 'checkout-hot': { ...hot, ratios: {} } } }).filter((l) => l.startsWith('- hot-SKU'));
     assert.doesNotMatch(without!, /fair reference/);
+  });
+
+  it('prefers the check named exactly over one that only starts with the name, and prints the fair references', () => {
+    const lines = hotPathTargetLines({
+      scenarios: {
+        'sold-out': {
+          figures: {},
+          ratios: { wrkSoldOutVsBarePost409: 0.7 },
+          seconds: 1,
+          checks: [check('sold-out replies/s ÷ bare Fastify req/s (wrk cross-check)', 0.45, '>=', 0.5), check('sold-out replies/s ÷ bare Fastify req/s', 0.31, '>=', 0.5, 'autocannon')],
+        },
+      },
+    });
+    const line = lines[HOT_PATH_TARGETS.findIndex((t) => t.scenario === 'sold-out')]!;
+    assert.match(line, /MISSED sold-out replies\/s ÷ bare Fastify req\/s \(wrk cross-check\) = 0\.45 .*MISSED sold-out replies\/s ÷ bare Fastify req\/s = 0\.31 \(target >= 0\.5\) \[autocannon\]/);
+    assert.match(line, /; fair reference: sold-out replies\/s ÷ bare Fastify POST 409 with the same body schema \(wrk\) = 0\.7$/);
   });
 });
