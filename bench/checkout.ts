@@ -271,8 +271,8 @@ async function wrkWithCpu(pid: number, options: Parameters<typeof wrk>[0]): Prom
   return { ...result, cpuUsPerRequest: round(((cpuSecondsOf(pid) - before) * 1e6) / Math.max(1, result.requests)) };
 }
 
-/** Replies that were not the expected sold-out 409 (status and `OUT_OF_STOCK` body), plus socket errors. */
-const wrkOtherThanSoldOut = (r: WrkRun) => r.requests - (r.expected ?? 0) + r.errors;
+/** Replies other than the script's expected one (sold out: 409 with `OUT_OF_STOCK`), plus socket errors. */
+const wrkUnexpected = (r: WrkRun) => r.requests - (r.expected ?? 0) + r.errors;
 
 export const soldOutScenario: Scenario = {
   name: 'sold-out',
@@ -324,10 +324,16 @@ export const soldOutScenario: Scenario = {
       if (!wrkBare.available) break;
       const target = await wrkWithCpu(pid, post(s.url, `sold-out-${round}`));
       const fair = await wrkWithCpu(bare.pid, post(bare.url, `bare-${round}`));
-      for (const r of [target, fair]) if (r.available) wrkOtherReplies += wrkOtherThanSoldOut(r as WrkRun);
+      for (const r of [target, fair]) if (r.available) wrkOtherReplies += wrkUnexpected(r as WrkRun);
       wrkSoldOut = better(wrkSoldOut, target);
       wrkBarePost = better(wrkBarePost, fair);
     }
+    // Diagnostic: the same POST without a session on the same instance, refused 401 by the route (through
+    // the error handler) before any Redis or idempotency work: Salescale's request pipeline with none of
+    // the sold-out reply's own work. It costs about as much CPU per reply as the sold-out reply itself.
+    const anonymousScript = path.join(scriptDir, 'anonymous.lua');
+    await writeFile(anonymousScript, orderPostScript({ body: JSON.stringify({ items: [{ productId: s.products.sharded, quantity: 1 }] }), cookies: ['none=1'], expect: { status: 401, code: 'NOT_SIGNED_IN' } }));
+    const anonymous = wrkBare.available ? await wrkWithCpu(pid, { ...post(s.url, 'anonymous'), script: anonymousScript }) : wrkBare;
     const queries = await unitsSold(s, s.products.sharded);
     if ((soldOut.statuses['409'] ?? 0) === 0) return skip(`no sold-out replies (statuses ${JSON.stringify(soldOut.statuses)})`);
     const otherThan409 = (phase: Phase) => repliesOf(phase) - (phase.statuses['409'] ?? 0);
@@ -368,6 +374,12 @@ export const soldOutScenario: Scenario = {
         wrkBarePost409CpuUsPerReply: f.cpuUsPerRequest,
         wrkNon409Replies: wrkOtherReplies,
       });
+      if (anonymous.available) {
+        const a = anonymous as WrkRun;
+        figures.wrkUnauthenticatedPost401RepliesPerSecond = round(a.requestsPerSecond);
+        figures.wrkUnauthenticatedPost401CpuUsPerReply = a.cpuUsPerRequest;
+        figures.wrkUnauthenticatedPost401Other = wrkUnexpected(a);
+      }
       Object.assign(ratios, {
         wrkSoldOutVsBare: round(t.requestsPerSecond / b.requestsPerSecond),
         wrkSoldOutVsBarePost409: round(t.requestsPerSecond / f.requestsPerSecond),
@@ -381,6 +393,9 @@ export const soldOutScenario: Scenario = {
       `sold-out ÷ bare Fastify GET: ${ratios.soldOutVsBareFastify} autocannon${ratios.wrkSoldOutVsBare === undefined ? '' : `, ${ratios.wrkSoldOutVsBare} wrk`}; ` +
         `÷ bare Fastify POST 409 (same body schema, no Redis; informational): ${ratios.soldOutVsBareFastifyPost409} autocannon${ratios.wrkSoldOutVsBarePost409 === undefined ? '' : `, ${ratios.wrkSoldOutVsBarePost409} wrk`}`,
     );
+    if (figures.wrkSoldOutCpuUsPerReply !== undefined) {
+      ctx.log(`CPU µs per reply under wrk: sold-out ${figures.wrkSoldOutCpuUsPerReply}, unauthenticated POST 401 ${figures.wrkUnauthenticatedPost401CpuUsPerReply ?? '—'}, bare POST 409 ${figures.wrkBarePost409CpuUsPerReply}, bare GET ${figures.wrkBareCpuUsPerRequest}`);
+    }
     return {
       figures,
       ratios,
@@ -389,7 +404,7 @@ export const soldOutScenario: Scenario = {
         statuses: soldOut.statuses,
         barePost409Statuses: barePost.statuses,
         settings: { connections: c, wrkRounds: WRK_ROUNDS, wrkSecondsPerRound: step, loadGenerators: 'autocannon in the runner process; wrk (best of alternating rounds, POSTs through bench/wrk.ts orderPostScript)' },
-        wrk: wrkBare.available ? { bare: wrkBare, soldOut: wrkSoldOut, barePost409: wrkBarePost } : { skipped: wrkBare.reason },
+        wrk: wrkBare.available ? { bare: wrkBare, soldOut: wrkSoldOut, barePost409: wrkBarePost, unauthenticatedPost401: anonymous } : { skipped: wrkBare.reason },
       },
     };
   },
