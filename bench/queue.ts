@@ -18,7 +18,9 @@ import { DEFAULT_CONCURRENCY, JOBS, QUEUES, queuePrefix } from '../src/platform/
 import { loadConfig } from '../src/platform/config/config.ts';
 import { startWorker } from '../src/worker/worker-role.ts';
 import { TEST_REDIS_URL } from '../test/helpers/db.ts';
+import type pg from 'pg';
 import { check, round, type Scenario } from './scenario.ts';
+import { localRedisPid, startSideCosts, type SideCosts } from './side-costs.ts';
 import { BENCH_SECRETS, MAIN } from './stack.ts';
 
 const ENQUEUE_CONCURRENCY = 16;
@@ -26,12 +28,6 @@ const ENQUEUE_CONCURRENCY = 16;
 const CONCURRENCY = Number(process.env.BENCH_QUEUE_CONCURRENCY ?? DEFAULT_CONCURRENCY.notifications);
 
 const perSecond = (count: number, ms: number) => Math.round((count / ms) * 1000);
-/** µs of this process's CPU (user + system) per job since `since`. */
-const cpuPerJob = (since: NodeJS.CpuUsage, jobs: number) => {
-  const used = process.cpuUsage(since);
-  return Math.round((used.user + used.system) / jobs);
-};
-
 async function until(check: () => Promise<boolean>, timeoutMs = 600_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -123,47 +119,26 @@ export const queueScenario: Scenario = {
     const rollup = await count(`SELECT coalesce(sum(value), 0)::int AS n FROM analytics_hourly WHERE metric = 'orders'`);
     if (rollup !== JOBS_COUNT) throw new Error(`expected ${JOBS_COUNT} orders in the rollup, found ${rollup}`);
 
+    // Sides 3–5 run in this process one after the other on the same Redis and database; each is timed
+    // from its first to its last completion, with its costs over that window (side-costs.ts).
+    // BENCH_QUEUE_ORDER=bare-first (exploration) measures the reference before the worker role.
+    const redisProbe = new Redis(TEST_REDIS_URL);
+    const meter: Meter = { pool, redisPid: await localRedisPid(redisProbe).finally(() => redisProbe.disconnect()) };
+    const bareFirst = process.env.BENCH_QUEUE_ORDER === 'bare-first' ? await measureBare(prefix, JOBS_COUNT, meter) : undefined;
     // 3. The worker role's own machinery (startWorker: its Worker options, dead-letter wrapper,
     //    metrics listeners) with a no-op handler for the same job name, in this process like the reference.
-    const { perS: machinery, cpuUsPerJob: machineryCpu } = await measureWorkerRole(database.url, `${prefix}-m`, dataDir, JOBS_COUNT, 'no-op');
+    const machinery = await measureWorkerRole(database.url, `${prefix}-m`, dataDir, JOBS_COUNT, 'no-op', meter);
     // 4. The same with the real update-analytics handler, jobs already in BullMQ (no relay running):
     //    the processing figure comparable with the reference.
-    const { perS: realNoRelay, cpuUsPerJob: realCpu } = await measureWorkerRole(database.url, `${prefix}-r`, dataDir, JOBS_COUNT, 'real');
+    const real = await measureWorkerRole(database.url, `${prefix}-r`, dataDir, JOBS_COUNT, 'real', meter);
     const realRollup = await count(`SELECT coalesce(sum(value), 0)::int AS n FROM analytics_hourly WHERE metric = 'orders'`);
     if (realRollup !== 2 * JOBS_COUNT) throw new Error(`expected ${2 * JOBS_COUNT} orders in the rollup after the second pass, found ${realRollup}`);
-
-    // 5. Reference: bare BullMQ, addBulk and a no-op processor with the same concurrency, same Redis.
-    const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-    const bareQueue = new Queue('bench-noop', { connection, prefix: queuePrefix(prefix) });
-    const bareStarted = performance.now();
-    for (let i = 0; i < JOBS_COUNT; i += 1000) {
-      await bareQueue.addBulk(Array.from({ length: Math.min(1000, JOBS_COUNT - i) }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts: { removeOnComplete: 100 } })));
-    }
-    const bareEnqueueMs = performance.now() - bareStarted;
-    let done = 0;
-    // Timed like the worker role above: first to last completion.
-    let bareFirst = 0;
-    let bareLast = 0;
-    let bareCpuFrom = process.cpuUsage();
-    const bareWorker = new Worker('bench-noop', async () => undefined, { connection, prefix: queuePrefix(prefix), concurrency: CONCURRENCY });
-    bareWorker.on('completed', () => {
-      bareLast = performance.now();
-      if (done++ === 0) {
-        bareFirst = bareLast;
-        bareCpuFrom = process.cpuUsage();
-      }
-    });
-    await until(async () => done >= JOBS_COUNT);
-    const bareCpu = cpuPerJob(bareCpuFrom, JOBS_COUNT - 1);
-    const bareProcessMs = bareLast - bareFirst;
-    await bareWorker.close();
-    await bareQueue.obliterate({ force: true });
-    await bareQueue.close();
-    connection.disconnect();
-
+    // 5. Reference: bare BullMQ, the same jobs (payload, options) and a no-op processor with the same concurrency, same Redis.
+    const reference = bareFirst ?? (await measureBare(prefix, JOBS_COUNT, meter));
+    const bare = reference.perS;
+    const realNoRelay = real.perS;
     const ours = perSecond(JOBS_COUNT, workerProcessMs);
     const steady = perSecond(JOBS_COUNT, span);
-    const bare = perSecond(JOBS_COUNT - 1, bareProcessMs);
     const samples = [...waits.values()].reduce((a, b) => a + b, 0);
     const waitShares = Object.fromEntries([...waits].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, round(n / Math.max(samples, 1))]));
     ctx.log(`worker connections in PostgreSQL (share of samples): ${JSON.stringify(waitShares)}`);
@@ -174,17 +149,18 @@ export const queueScenario: Scenario = {
         relayedPerS: perSecond(JOBS_COUNT, relayedMs),
         workerProcessedPerS: ours,
         workerSteadyProcessedPerS: steady,
-        workerMachineryNoopPerS: machinery,
+        workerMachineryNoopPerS: machinery.perS,
         workerProcessedNoRelayPerS: realNoRelay,
-        bareEnqueuedPerS: perSecond(JOBS_COUNT, bareEnqueueMs),
+        bareEnqueuedPerS: reference.enqueuedPerS,
         bareProcessedPerS: bare,
-        // The three in-process phases' CPU per job (µs, this process, first to last completion): the steadier
-        // figure on a shared machine, and what bounds the worker once its batches are large.
-        bareCpuUsPerJob: bareCpu,
-        workerMachineryNoopCpuUsPerJob: machineryCpu,
-        workerProcessedNoRelayCpuUsPerJob: realCpu,
+        // The three in-process sides' costs (side-costs.ts, first to last completion): µs of this process's
+        // CPU per job, its event loop's shares on a CPU / in the run queue / idle, and the µs per job of the
+        // Redis server's and PostgreSQL's CPU on the same cores. The steadier figures on a shared machine.
+        ...sideFigures('bare', reference.costs),
+        ...sideFigures('workerMachineryNoop', machinery.costs),
+        ...sideFigures('workerProcessedNoRelay', real.costs),
       },
-      ratios: { processedVsBare: round(ours / bare), steadyProcessedVsBare: round(steady / bare), processedNoRelayVsBare: round(realNoRelay / bare), machineryNoopVsBare: round(machinery / bare) },
+      ratios: { processedVsBare: round(ours / bare), steadyProcessedVsBare: round(steady / bare), processedNoRelayVsBare: round(realNoRelay / bare), machineryNoopVsBare: round(machinery.perS / bare) },
       // Like the reference (a Worker created with its jobs already queued), the check takes the worker
       // role processing queued update-analytics jobs with its real handler (no relay running). The
       // process started from an outbox backlog is `processedVsBare` (end to end) and `steadyProcessedVsBare`.
@@ -196,14 +172,79 @@ export const queueScenario: Scenario = {
         workerConcurrency: CONCURRENCY,
         outbox: `one row per transaction, ${ENQUEUE_CONCURRENCY} concurrent clients`,
         salescaleWorker: 'one `salescale worker` process from start: relay backlog into BullMQ + update-analytics applied once per job (claim + hourly upsert in one PostgreSQL transaction)',
-        bareBullmq: 'addBulk in batches of 1000; a no-op Worker in the benchmark process, same concurrency, timed from the first to the last completion',
+        bareBullmq: 'addBulk in batches of 1000 of the same update-analytics jobs (payload, removeOnComplete) as the worker role\'s sides; a no-op Worker in the benchmark process, same concurrency, timed from the first to the last completion',
+        order: bareFirst ? 'bare BullMQ first, then the worker role (BENCH_QUEUE_ORDER=bare-first)' : 'worker role (no-op, then real handler), then bare BullMQ',
       },
     };
   },
 };
 
-/** Jobs/s and CPU µs per job of the worker role (startWorker) on queued update-analytics jobs, with a no-op or its real handler. */
-async function measureWorkerRole(databaseUrl: string, prefix: string, dataDir: string, jobs: number, handler: 'no-op' | 'real'): Promise<{ perS: number; cpuUsPerJob: number }> {
+/** `<side>CpuUsPerJob` and the rest of a side's costs as flat figures. */
+function sideFigures(side: string, costs: SideCosts): Record<string, number> {
+  return Object.fromEntries(Object.entries(costs).map(([key, value]) => [`${side}${key[0]!.toUpperCase()}${key.slice(1)}`, value]));
+}
+
+/** The benchmark's pool (to find this database's PostgreSQL backends) and the local Redis server's pid. */
+interface Meter {
+  pool: pg.Pool;
+  redisPid: number | undefined;
+}
+
+interface SideResult {
+  perS: number;
+  costs: SideCosts;
+}
+
+/** The same jobs for every side (the worker role's and the reference's): an order's update-analytics payload. */
+function analyticsJobs(from: number, count: number) {
+  return Array.from({ length: count }, (_, j) => ({
+    name: JOBS.updateAnalytics,
+    data: { eventType: 'order_created', orderId: from + j, amountCents: 100 },
+    opts: { removeOnComplete: 100 },
+  }));
+}
+
+async function fill(queue: Queue, jobs: number): Promise<void> {
+  for (let i = 0; i < jobs; i += 1000) await queue.addBulk(analyticsJobs(i, Math.min(1000, jobs - i)));
+}
+
+/**
+ * Counts the completions of `workers` until `jobs`, timed from the first to the last, with the side's
+ * costs (side-costs.ts) over that same window.
+ */
+function watchCompletions(workers: Worker[], jobs: number, meter: Meter): () => Promise<SideResult> {
+  let done = 0;
+  let first = 0;
+  let last = 0;
+  let failure: Error | undefined;
+  let close: ((jobs: number, wallMs: number) => SideCosts) | undefined;
+  let costs: SideCosts | undefined;
+  for (const worker of workers) {
+    worker.on('completed', () => {
+      last = performance.now();
+      if (done++ === 0) {
+        first = last;
+        startSideCosts(meter.pool, meter.redisPid).then((f) => (close = f), (error: Error) => (failure ??= error));
+      }
+      if (done === jobs && close) costs = close(jobs - 1, last - first);
+    });
+    worker.on('failed', (_job, error) => {
+      failure ??= error;
+    });
+  }
+  return async () => {
+    await until(async () => {
+      if (failure) throw failure;
+      return done >= jobs;
+    });
+    costs ??= close?.(jobs - 1, last - first);
+    if (!costs) throw new Error('the side\'s cost window never opened');
+    return { perS: perSecond(jobs - 1, last - first), costs };
+  };
+}
+
+/** Jobs/s and costs of the worker role (startWorker) on queued update-analytics jobs, with a no-op or its real handler. */
+async function measureWorkerRole(databaseUrl: string, prefix: string, dataDir: string, jobs: number, handler: 'no-op' | 'real', meter: Meter): Promise<SideResult> {
   const config = loadConfig({
     NODE_ENV: 'production',
     DATABASE_URL: databaseUrl,
@@ -218,37 +259,30 @@ async function measureWorkerRole(databaseUrl: string, prefix: string, dataDir: s
   const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue(QUEUES.notifications, { connection, prefix: queuePrefix(prefix) });
   try {
-    for (let i = 0; i < jobs; i += 1000) {
-      await queue.addBulk(
-        Array.from({ length: Math.min(1000, jobs - i) }, (_, j) => ({ name: JOBS.updateAnalytics, data: { eventType: 'order_created', orderId: i + j, amountCents: 100 }, opts: { removeOnComplete: 100 } })),
-      );
-    }
-    let done = 0;
-    let failure: Error | undefined;
-    let first = 0;
-    let last = 0;
-    let cpuFrom = process.cpuUsage();
+    await fill(queue, jobs);
     const worker = await startWorker(config, { queues: [QUEUES.notifications], http: false, ...(handler === 'no-op' ? { handlers: { [JOBS.updateAnalytics]: async () => undefined } } : {}) });
-    for (const w of worker.workers) {
-      w.on('completed', () => {
-        last = performance.now();
-        if (done++ === 0) {
-          first = last;
-          cpuFrom = process.cpuUsage();
-        }
-      });
-      w.on('failed', (_job, error) => {
-        failure ??= error;
-      });
-    }
-    await until(async () => {
-      if (failure) throw failure;
-      return done >= jobs;
-    });
-    const ms = last - first;
-    const cpuUsPerJob = cpuPerJob(cpuFrom, jobs - 1);
+    const result = await watchCompletions(worker.workers, jobs, meter)();
     await worker.shutdown('benchmark done');
-    return { perS: perSecond(jobs - 1, ms), cpuUsPerJob };
+    return result;
+  } finally {
+    await queue.obliterate({ force: true }).catch(() => {});
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+/** The reference: a bare BullMQ no-op Worker, same concurrency and Redis, on the same jobs (payload and options) as the worker role. */
+async function measureBare(prefix: string, jobs: number, meter: Meter): Promise<SideResult & { enqueuedPerS: number }> {
+  const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue('bench-noop', { connection, prefix: queuePrefix(prefix) });
+  try {
+    const started = performance.now();
+    await fill(queue, jobs);
+    const enqueuedPerS = perSecond(jobs, performance.now() - started);
+    const worker = new Worker('bench-noop', async () => undefined, { connection, prefix: queuePrefix(prefix), concurrency: CONCURRENCY });
+    const result = await watchCompletions([worker], jobs, meter)();
+    await worker.close();
+    return { ...result, enqueuedPerS };
   } finally {
     await queue.obliterate({ force: true }).catch(() => {});
     await queue.close();
