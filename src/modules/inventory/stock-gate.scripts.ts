@@ -44,10 +44,18 @@ end
 return left
 `;
 
-/** The order committed: its units are now out of PostgreSQL too. KEYS: r1 v1 r2 v2 … ARGV: token. */
+/**
+ * Orders committed: their units are now out of PostgreSQL too. KEYS: r1 v1 r2 v2 … ARGV: per product
+ * pair, the number of tokens, then the tokens (the confirmations of many orders in one call).
+ */
 const CONFIRM_LUA = `
+local a = 1
 for i = 1, #KEYS, 2 do
-  if redis.call('HDEL', KEYS[i], ARGV[1]) == 1 then redis.call('INCR', KEYS[i + 1]) end
+  local n = tonumber(ARGV[a])
+  local done = 0
+  for j = a + 1, a + n do done = done + redis.call('HDEL', KEYS[i], ARGV[j]) end
+  if done > 0 then redis.call('INCRBY', KEYS[i + 1], done) end
+  a = a + n + 1
 end
 return 0
 `;

@@ -35,6 +35,7 @@ export type ReserveResult = { ok: true; reserved: boolean } | { ok: false; short
  */
 export interface StockGate {
   reserve(token: string, lines: readonly StockLine[]): Promise<ReserveResult>;
+  /** Forgets a committed order's reservation; those asked in one turn of the event loop share one Redis call. */
   confirm(token: string, productIds: readonly number[]): Promise<void>;
   release(token: string, productIds: readonly number[]): Promise<void>;
   /** Stock changed in PostgreSQL outside checkout (admin, cancellation): rebuild before the next use. */
@@ -114,6 +115,10 @@ export function createStockGate(options: StockGateOptions): StockGate {
     throw new StockGateUnavailableError(productId);
   }
 
+  // Confirmations are bookkeeping: those asked within one turn of the event loop (a batch's orders
+  // resolve together) go to Redis as one script call, not one call per order.
+  let pendingConfirms: { tokens: Map<number, string[]>; done: Promise<void> } | undefined;
+
   function ensure(productId: number): Promise<boolean> {
     let pending = rebuilding.get(productId);
     if (!pending) {
@@ -149,9 +154,29 @@ export function createStockGate(options: StockGateOptions): StockGate {
       }
     },
 
-    async confirm(token, productIds) {
-      const keyArgs = productIds.flatMap((id) => [keys(id).r, keys(id).v]);
-      await stockConfirm.run(redis, keyArgs, token);
+    confirm(token, productIds) {
+      let pending = pendingConfirms;
+      if (!pending) {
+        const tokens = new Map<number, string[]>();
+        const done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+          pendingConfirms = undefined;
+          const keyArgs: string[] = [];
+          const args: (string | number)[] = [];
+          for (const [id, ids] of tokens) {
+            keyArgs.push(keys(id).r, keys(id).v);
+            args.push(ids.length, ...ids);
+          }
+          await stockConfirm.run(redis, keyArgs, ...args);
+        });
+        pending = { tokens, done };
+        pendingConfirms = pending;
+      }
+      for (const id of productIds) {
+        const tokens = pending.tokens.get(id);
+        if (tokens) tokens.push(token);
+        else pending.tokens.set(id, [token]);
+      }
+      return pending.done;
     },
 
     async release(token, productIds) {
