@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { startPrivateRedis, type PrivateRedis } from '../../../test/helpers/redis-server.ts';
+import { createIdempotencyStore } from './idempotency-store.ts';
+
+describe('idempotency store', () => {
+  let server: PrivateRedis;
+  let redis: Redis;
+
+  before(async () => {
+    // A Redis of the test's own: it is filled to its memory limit below.
+    server = await startPrivateRedis({ args: ['--maxmemory', '4mb', '--maxmemory-policy', 'noeviction'] });
+    redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+  });
+
+  after(async () => {
+    redis.disconnect();
+    await server.destroy();
+  });
+
+  it('begins, replays, refuses a changed request and holds the lease for its time', async () => {
+    const store = createIdempotencyStore({ redis, prefix: 'idem-test', retentionS: 3600, leaseMs: 30_000 });
+    const begun = await store.begin('customer-1', 'key-a', 'fingerprint-1');
+    assert.equal(begun.kind, 'started');
+    assert.deepEqual(await store.begin('customer-1', 'key-a', 'fingerprint-1'), { kind: 'in-progress' });
+    const [recordKey] = await redis.keys('idem-test:idem:customer-1:*');
+    const leaseTtl = await redis.pttl(recordKey!);
+    assert.ok(leaseTtl > 25_000 && leaseTtl <= 30_000, `lease TTL ${leaseTtl} ms`);
+
+    await store.complete('customer-1', 'key-a', (begun as { lease: string }).lease, 'fingerprint-1', 201, { id: 7 });
+    assert.deepEqual(await store.begin('customer-1', 'key-a', 'fingerprint-1'), { kind: 'replay', status: 201, body: { id: 7 } });
+    assert.deepEqual(await store.begin('customer-1', 'key-a', 'fingerprint-2'), { kind: 'mismatch' });
+    const retainedTtl = await redis.ttl(recordKey!);
+    assert.ok(retainedTtl > 3590 && retainedTtl <= 3600, `retention TTL ${retainedTtl} s`);
+  });
+
+  it('still answers a retry from its record when Redis is out of memory, and refuses a new key', async () => {
+    const store = createIdempotencyStore({ redis, prefix: 'idem-oom', retentionS: 3600 });
+    assert.equal((await store.beginWithResult('customer-2', 'sold-out', 'fp', 409, { error: { code: 'OUT_OF_STOCK' } })).kind, 'started');
+
+    // Memory above the limit: from then on `noeviction` refuses every write command.
+    for (let i = 0; i < 32; i++) await redis.set(`idem-oom:filler:${i}`, 'x'.repeat(64 * 1024));
+    await redis.config('SET', 'maxmemory', String(1024 * 1024));
+    await assert.rejects(redis.set('idem-oom:probe', 'v'), /OOM command not allowed/);
+    // `SET … NX GET` is refused too, though the key exists: the store answers from the record regardless.
+    const [recordKey] = await redis.keys('idem-oom:idem:customer-2:*');
+    await assert.rejects(redis.set(recordKey!, 'v', 'PX', 1000, 'NX', 'GET'), /OOM command not allowed/);
+
+    assert.deepEqual(await store.begin('customer-2', 'sold-out', 'fp'), { kind: 'replay', status: 409, body: { error: { code: 'OUT_OF_STOCK' } } });
+    assert.deepEqual(await store.begin('customer-2', 'sold-out', 'other'), { kind: 'mismatch' });
+    await assert.rejects(store.begin('customer-2', 'new-key', 'fp'), /OOM command not allowed/);
+  });
+});
