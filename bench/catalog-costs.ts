@@ -7,7 +7,7 @@
  *   npx salescale bench catalog-costs
  */
 import path from 'node:path';
-import { cpuSecondsOf, load, startChild } from './lib.ts';
+import { load, startChild, startCpuMeter } from './lib.ts';
 import { round, type Scenario } from './scenario.ts';
 import { wrk } from './wrk.ts';
 
@@ -29,10 +29,10 @@ export const catalogCostsScenario: Scenario = {
     const seconds = Math.max(3, Math.round(ctx.durationSeconds / 2));
     // CPU time the server spent per request: steady on a shared machine, unlike requests/s.
     const measure = async (t: { url: string; pid: number }) => {
-      const before = cpuSecondsOf(t.pid);
+      const cpuUsPer = startCpuMeter(t.pid);
       const w = await wrk({ url: t.url, connections: ctx.connections, durationSeconds: seconds });
       const r = w.available ? { rps: w.requestsPerSecond, requests: w.requests } : await load({ url: t.url, connections: ctx.connections, durationSeconds: seconds }).then((a) => ({ rps: a.requestsPerSecond, requests: a.total }));
-      return { rps: r.rps, cpuUs: ((cpuSecondsOf(t.pid) - before) * 1e6) / Math.max(r.requests, 1) };
+      return { rps: r.rps, cpuUs: cpuUsPer(r.requests) };
     };
     const targets: Array<{ name: string; url: string; pid: number }> = [];
     for (const [i, name] of STEPS.entries()) {

@@ -6,9 +6,9 @@
  *   npm run bench:catalog    (= salescale bench catalog; BENCH_DURATION_S, BENCH_CONNECTIONS)
  */
 import path from 'node:path';
-import { cpuSecondsOf, load, startChild, type LoadResult } from './lib.ts';
+import { load, startChild, startCpuMeter, type LoadResult } from './lib.ts';
 import { check, round, type Scenario } from './scenario.ts';
-import { wrk, type WrkResult } from './wrk.ts';
+import { betterWrk, wrk, type WrkResult } from './wrk.ts';
 
 const PRODUCTS = 10_000;
 const ROUNDS = 3;
@@ -35,9 +35,9 @@ export const catalogScenario: Scenario = {
     await load({ url: noLocal.url, paths: detailPaths, connections: c, durationSeconds: 2 });
     // CPU time of the server per request: steadier than req/s when other work shares the cores.
     const withCpu = async (pid: number, run: () => Promise<LoadResult>) => {
-      const before = cpuSecondsOf(pid);
+      const cpuUsPer = startCpuMeter(pid);
       const result = await run();
-      return { ...result, cpuUsPerRequest: round(((cpuSecondsOf(pid) - before) * 1e6) / Math.max(result.total, 1)) };
+      return { ...result, cpuUsPerRequest: round(cpuUsPer(result.total)) };
     };
 
     // Reference and target alternate in short rounds and each keeps its best round: bursts of other
@@ -50,7 +50,6 @@ export const catalogScenario: Scenario = {
     let wrkDetail: WrkResult = wrkBare;
     let wrkListing: WrkResult = wrkBare;
     const better = <T extends { requestsPerSecond: number }>(a: T | undefined, b: T) => (a && a.requestsPerSecond >= b.requestsPerSecond ? a : b);
-    const betterWrk = (a: WrkResult, b: WrkResult) => (a.available && (!b.available || a.requestsPerSecond >= b.requestsPerSecond) ? a : b);
     for (let round = 0; round < ROUNDS; round++) {
       reference = better(reference, await withCpu(bare.pid, () => load({ url: bare.url, connections: c, durationSeconds: step })));
       detail = better(detail, await withCpu(app.pid, () => load({ url: app.url, paths: detailPaths, connections: c, durationSeconds: step })));

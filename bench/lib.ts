@@ -111,6 +111,32 @@ export function cpuSecondsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
+/**
+ * Starts counting a process's CPU time; the returned function gives µs of it per `count` (requests,
+ * replies, orders) since the start.
+ */
+export function startCpuMeter(pid: number): (count: number) => number {
+  const before = cpuSecondsOf(pid);
+  return (count) => ((cpuSecondsOf(pid) - before) * 1e6) / Math.max(1, count);
+}
+
+/** The median of a list (NaN when empty). */
+export function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * The median over rounds of one side's expected replies/s ÷ another's in the same round: both runs of
+ * a pair are seconds apart, so a burst of other work on the shared cores hits one pair rather than
+ * pairing one side's luckiest round with the other's unluckiest (which best-of-rounds per side can).
+ */
+export function pairedMedianRatio<R>(rounds: R[], numerator: (r: R) => number, denominator: (r: R) => number): number {
+  return median(rounds.map((r) => numerator(r) / denominator(r)));
+}
+
 const CLOCK_TICKS = (() => {
   try {
     return Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;

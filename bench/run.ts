@@ -70,7 +70,7 @@ async function serviceVersions(): Promise<Record<string, string>> {
   return versions;
 }
 
-const DEFAULT_BUDGET_S: Record<string, number> = { catalog: 90, queue: 90, capacity: 300, 'sale-mix': 200, 'checkout-hot': 150, 'sold-out': 90, 'checkout-tracing': 90 };
+const DEFAULT_BUDGET_S: Record<string, number> = { catalog: 90, queue: 90, capacity: 300, 'sale-mix': 200, 'checkout-hot': 170, 'sold-out': 90, 'checkout-tracing': 90 };
 
 async function runOne(scenario: Scenario, earlier: Map<string, ScenarioResult>): Promise<ScenarioResult & { seconds: number; error?: string }> {
   const cleanups: Array<() => Promise<void> | void> = [];

@@ -97,7 +97,7 @@ export const HOT_PATH_TARGETS: { target: string; scenario: string; checks: strin
   {
     target: 'sold-out reply ≥ 0.5 of bare Fastify',
     scenario: 'sold-out',
-    checks: ['sold-out replies/s ÷ bare Fastify req/s (wrk', 'sold-out replies/s ÷ bare Fastify req/s', 'orders placed with no stock', 'replies other than the sold-out 409 (wrk'],
+    checks: ['sold-out replies/s ÷ bare Fastify req/s (wrk', 'sold-out replies/s ÷ bare Fastify req/s', 'orders placed with no stock', 'complete wrk rounds', 'replies other than expected (wrk', 'replies other than 409 (autocannon)'],
     references: [
       { label: 'sold-out replies/s ÷ bare Fastify POST 409 with the same body schema (wrk)', ratio: 'wrkSoldOutVsBarePost409' },
       { label: 'the same (autocannon)', ratio: 'soldOutVsBareFastifyPost409' },

@@ -4,7 +4,8 @@ import { arrivalSchedule, percentile } from '../bench/open-load.ts';
 import { parsePgbenchOutput } from '../bench/pgbench.ts';
 import { check } from '../bench/scenario.ts';
 import { HOT_PATH_TARGETS, hotPathTargetLines } from '../bench/summary.ts';
-import { orderPostScript, parseWrkOutput } from '../bench/wrk.ts';
+import { median, pairedMedianRatio } from '../bench/lib.ts';
+import { betterWrk, countingScript, expectedPerSecond, parseWrkOutput, unexpectedReplies, type WrkRun } from '../bench/wrk.ts';
 
 describe('benchmark tools', () => {
   it('schedules open-model arrivals from the integral of a piecewise-linear rate', () => {
@@ -60,12 +61,45 @@ wrk-expected 44990
   });
 
   it('writes an order script that quotes every cookie and the body as Lua strings, a key per request', () => {
-    const script = orderPostScript({ body: '{"items":[{"productId":7,"quantity":1}]}', cookies: ['sid=a"b\\c', 'sid=é'], expect: { status: 409, code: 'OUT_OF_STOCK' } });
+    const script = countingScript({ method: 'POST', body: '{"items":[{"productId":7,"quantity":1}]}', cookies: ['sid=a"b\\c', 'sid=é'], expect: { status: 409, code: 'OUT_OF_STOCK' } });
     assert.match(script, /local cookies = \{ "sid=a\\034b\\092c", "sid=\\195\\169" \}/);
     assert.match(script, /wrk\.body = "\{\\034items\\034:\[\{\\034productId\\034:7,\\034quantity\\034:1\}\]\}"/);
     assert.match(script, /wrk\.headers\["Idempotency-Key"\] = prefix \.\. n/);
     assert.match(script, /local expectStatus = 409\nlocal expectCode = "OUT_OF_STOCK"/);
-    assert.throws(() => orderPostScript({ body: '{}', cookies: [], expect: { status: 409, code: 'X' } }));
+    assert.throws(() => countingScript({ method: 'POST', body: '{}', cookies: [], expect: { status: 409, code: 'X' } }));
+  });
+
+  it('writes a GET counting script with no body, cookie or key that counts any body of the expected status', () => {
+    const script = countingScript({ method: 'GET', expect: { status: 200 } });
+    assert.match(script, /wrk\.method = "GET"/);
+    assert.doesNotMatch(script, /wrk\.body/);
+    assert.match(script, /local cookies = \{ *\}/);
+    assert.match(script, /local expectCode = nil/);
+    assert.match(script, /if #cookies > 0 then/);
+  });
+
+  it('counts only the expected replies in wrk rates, and every other reply and socket error as unexpected', () => {
+    const run: WrkRun = { available: true, requestsPerSecond: 1000, requests: 3000, latencyMs: { p50: 1, p99: 2 }, non2xx: 3000, errors: 5, expected: 2400 };
+    assert.equal(expectedPerSecond(run), 800);
+    assert.equal(unexpectedReplies(run), 605);
+    assert.equal(expectedPerSecond({ ...run, requests: 0 }), 0);
+    const slower: WrkRun = { ...run, requestsPerSecond: 900 };
+    assert.equal(betterWrk(slower, run), run);
+    assert.equal(betterWrk({ available: false, reason: 'x' }, slower), slower);
+    assert.equal(betterWrk(slower, { available: false, reason: 'x' }), slower);
+  });
+
+  it('takes the median of per-round ratios, so each ratio pairs runs of the same round', () => {
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([4, 1, 2, 3]), 2.5);
+    assert.ok(Number.isNaN(median([])));
+    const rounds = [
+      { a: 50, b: 100 },
+      { a: 90, b: 100 },
+      { a: 40, b: 50 },
+    ];
+    // Best of rounds per side would give 90 / 100; the rounds' own ratios are 0.5, 0.9, 0.8.
+    assert.equal(pairedMedianRatio(rounds, (r) => r.a, (r) => r.b), 0.8);
   });
 
   it('evaluates checks in their direction', () => {
