@@ -2,8 +2,6 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Ajv, type Options as AjvOptions } from 'ajv';
-import addFormats from 'ajv-formats';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { FastifyValidationResult } from 'fastify/types/schema.js';
 import fp from 'fastify-plugin';
@@ -25,6 +23,7 @@ import type { WebServices } from './compose.ts';
 import { frameworkErrors, installErrorHandling } from './error-handler.ts';
 import { addCommonResponses } from './http/common-responses.ts';
 import { findUnstorableText } from './http/input-text.ts';
+import { createSchemaCompiler } from './http/validation.ts';
 import { requireAdminToken } from './plugins/admin-auth.ts';
 import { PROBE_ROUTES, healthRoutes, type Lifecycle } from './plugins/health.ts';
 import { observability } from './plugins/observability.ts';
@@ -52,15 +51,6 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const NO_QUERY = Type.Object({}, { additionalProperties: false });
 const OWN_QUERY_PREFIXES = ['/docs', QUEUE_BOARD_PATH];
-
-function ajvFor(part: 'body' | 'other') {
-  // Unknown fields are rejected, never silently stripped (Fastify's default strips them).
-  // Query strings and params arrive as strings and are coerced; JSON bodies must have the right types.
-  const options: AjvOptions = { removeAdditional: false, useDefaults: true, coerceTypes: part === 'body' ? false : 'array', allErrors: false, strict: false };
-  const ajv = new Ajv(options);
-  addFormats.default(ajv, ['date-time', 'email', 'uuid', 'uri']);
-  return ajv;
-}
 
 /**
  * Builds the web role's HTTP app without listening, so tests can `inject` or `listen` as they need.
@@ -90,9 +80,9 @@ export async function buildServer(web: WebServices): Promise<App> {
   // Headers must be allowed to arrive for longer than a load balancer keeps an idle connection (60 s).
   app.server.headersTimeout = config.http.keepAliveTimeoutMs + 1000;
 
-  const validators = { body: ajvFor('body'), other: ajvFor('other') };
-  app.setValidatorCompiler(({ schema, httpPart }) => {
-    const validate = (httpPart === 'body' ? validators.body : validators.other).compile(schema);
+  const compileSchema = createSchemaCompiler();
+  app.setValidatorCompiler((route) => {
+    const validate = compileSchema(route);
     // Text PostgreSQL cannot store is refused for every part of every route, before its own schema.
     const check: FastifyValidationResult = (data: unknown) => {
       const unstorable = findUnstorableText(data);
