@@ -20,7 +20,7 @@ import { startWorker } from '../src/worker/worker-role.ts';
 import { TEST_REDIS_URL } from '../test/helpers/db.ts';
 import type pg from 'pg';
 import { check, round, type Scenario } from './scenario.ts';
-import { localRedisPid, startSideCosts, type SideCosts } from './side-costs.ts';
+import { localRedisPid, startSideCosts, type SideCosts, type SideCostsWindow } from './side-costs.ts';
 import { BENCH_SECRETS, MAIN } from './stack.ts';
 
 const ENQUEUE_CONCURRENCY = 16;
@@ -210,23 +210,23 @@ async function fill(queue: Queue, jobs: number): Promise<void> {
 
 /**
  * Counts the completions of `workers` until `jobs`, timed from the first to the last, with the side's
- * costs (side-costs.ts) over that same window.
+ * costs (side-costs.ts) over that same window: opened at the first completion, closed at the last.
  */
 function watchCompletions(workers: Worker[], jobs: number, meter: Meter): () => Promise<SideResult> {
   let done = 0;
   let first = 0;
   let last = 0;
   let failure: Error | undefined;
-  let close: ((jobs: number, wallMs: number) => SideCosts) | undefined;
-  let costs: SideCosts | undefined;
+  let window: SideCostsWindow | undefined;
+  let costs: Promise<SideCosts> | undefined;
   for (const worker of workers) {
     worker.on('completed', () => {
       last = performance.now();
       if (done++ === 0) {
         first = last;
-        startSideCosts(meter.pool, meter.redisPid).then((f) => (close = f), (error: Error) => (failure ??= error));
+        window = startSideCosts(meter.pool, meter.redisPid);
       }
-      if (done === jobs && close) costs = close(jobs - 1, last - first);
+      if (done === jobs) costs = window?.close(jobs - 1, last - first);
     });
     worker.on('failed', (_job, error) => {
       failure ??= error;
@@ -237,9 +237,8 @@ function watchCompletions(workers: Worker[], jobs: number, meter: Meter): () => 
       if (failure) throw failure;
       return done >= jobs;
     });
-    costs ??= close?.(jobs - 1, last - first);
-    if (!costs) throw new Error('the side\'s cost window never opened');
-    return { perS: perSecond(jobs - 1, last - first), costs };
+    if (!costs) throw new Error("the side's cost window never opened");
+    return { perS: perSecond(jobs - 1, last - first), costs: await costs };
   };
 }
 
@@ -261,9 +260,11 @@ async function measureWorkerRole(databaseUrl: string, prefix: string, dataDir: s
   try {
     await fill(queue, jobs);
     const worker = await startWorker(config, { queues: [QUEUES.notifications], http: false, ...(handler === 'no-op' ? { handlers: { [JOBS.updateAnalytics]: async () => undefined } } : {}) });
-    const result = await watchCompletions(worker.workers, jobs, meter)();
-    await worker.shutdown('benchmark done');
-    return result;
+    try {
+      return await watchCompletions(worker.workers, jobs, meter)();
+    } finally {
+      await worker.shutdown('benchmark done');
+    }
   } finally {
     await queue.obliterate({ force: true }).catch(() => {});
     await queue.close();
@@ -280,9 +281,11 @@ async function measureBare(prefix: string, jobs: number, meter: Meter): Promise<
     await fill(queue, jobs);
     const enqueuedPerS = perSecond(jobs, performance.now() - started);
     const worker = new Worker('bench-noop', async () => undefined, { connection, prefix: queuePrefix(prefix), concurrency: CONCURRENCY });
-    const result = await watchCompletions([worker], jobs, meter)();
-    await worker.close();
-    return { ...result, enqueuedPerS };
+    try {
+      return { ...(await watchCompletions([worker], jobs, meter)()), enqueuedPerS };
+    } finally {
+      await worker.close();
+    }
   } finally {
     await queue.obliterate({ force: true }).catch(() => {});
     await queue.close();
