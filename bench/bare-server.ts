@@ -132,22 +132,20 @@ if (step >= 5) {
   app.get('/', async () => small);
   app.get('/products/:id', async () => small);
 }
-{
-  // Salescale's own schema compiler (JSON bodies keep their types, headers are coerced, unknown fields
-  // rejected), without the server's unstorable-text check in front of it: deliberately left out here.
-  app.post(
-    '/api/v1/orders',
-    {
-      schema: { headers: IdempotencyHeaders, body: CreateOrderBody, response: { 409: ErrorResponse } },
-      validatorCompiler: createSchemaCompiler(),
-    },
-    async (request, reply) => {
-      const productId = (request.body as { items?: { productId: number; quantity: number }[] }).items?.[0]?.productId ?? 0;
-      const shortage = { productId, requested: 1, available: 0 };
-      return reply.code(409).send({ error: { code: 'OUT_OF_STOCK', message: `product ${productId} is sold out`, requestId: String(request.id), details: { ...shortage, shortages: [shortage] } } });
-    },
-  );
-}
+// Salescale's own schema compiler (JSON bodies keep their types, headers are coerced, unknown fields
+// rejected), without the server's unstorable-text check in front of it: deliberately left out here.
+app.post(
+  '/api/v1/orders',
+  {
+    schema: { headers: IdempotencyHeaders, body: CreateOrderBody, response: { 409: ErrorResponse } },
+    validatorCompiler: createSchemaCompiler(),
+  },
+  async (request, reply) => {
+    const productId = (request.body as { items?: { productId: number; quantity: number }[] }).items?.[0]?.productId ?? 0;
+    const shortage = { productId, requested: 1, available: 0 };
+    return reply.code(409).send({ error: { code: 'OUT_OF_STOCK', message: `product ${productId} is sold out`, requestId: String(request.id), details: { ...shortage, shortages: [shortage] } } });
+  },
+);
 const address = await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 0) });
 process.stdout.write(`${address}\n`);
 process.once('SIGTERM', () => app.close().then(() => process.exit(0)));
