@@ -143,6 +143,8 @@ DECLARE
 BEGIN
   PERFORM set_config('lock_timeout', '50ms', true);
   FOR v_order IN SELECT value FROM jsonb_array_elements(p_orders) LOOP
+    -- The order's trace rides along with its outbox row (the column's default reads this setting).
+    PERFORM set_config('salescale.trace_context', coalesce(v_order->>'traceContext', ''), true);
     BEGIN
       SELECT * INTO v_placed FROM place_order(
         (v_order->>'customerId')::bigint, v_order->'items', v_order->>'idempotencyKey', v_order->>'reservation', p_outbox_queue, p_outbox_job);
