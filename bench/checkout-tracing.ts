@@ -13,6 +13,7 @@ import { createDatabase } from '../src/platform/db/client.ts';
 import { freePort } from '../src/platform/local/local-stack.ts';
 import { insertCustomers, mintSessionCookies } from '../test/helpers/commerce.ts';
 import { orderLoad, setStock, type Setup } from './checkout.ts';
+import { median, startCpuMeter } from './lib.ts';
 import { check, round, type Scenario, type ScenarioResult } from './scenario.ts';
 import { benchEnv } from './stack.ts';
 
@@ -74,12 +75,15 @@ export const checkoutTracingScenario: Scenario = {
     const warmOn = await orderLoad(on.url, productId, cookies, ctx.connections, WARM_UP_SECONDS);
     // Every request the traced instance answered exported its spans (unless the SDK's queue dropped some).
     let tracedRequests = Object.values(warmOn.statuses).reduce((n, c) => n + c, 0);
-    const phases: { tracing: boolean; ordersPerSecond: number; p95Ms: number; errors: number }[] = [];
+    const phases: { tracing: boolean; ordersPerSecond: number; p95Ms: number; errors: number; instanceCpuUsPerOrder: number }[] = [];
     for (const tracing of PHASE_ORDER) {
       ctx.log(`checkout-tracing: tracing ${tracing ? 'on' : 'off'}, ${ctx.durationSeconds} s`);
-      const phase = await orderLoad(tracing ? on.url : off.url, productId, cookies, ctx.connections, ctx.durationSeconds);
+      const instance = tracing ? on : off;
+      const cpuPerOrder = startCpuMeter(instance.pid);
+      const phase = await orderLoad(instance.url, productId, cookies, ctx.connections, ctx.durationSeconds);
+      const instanceCpuUsPerOrder = round(cpuPerOrder(phase.statuses['201'] ?? 0));
       if (tracing) tracedRequests += Object.values(phase.statuses).reduce((n, c) => n + c, 0);
-      phases.push({ tracing, ordersPerSecond: phase.ordersPerSecond, p95Ms: phase.latencyMs.p95, errors: phase.errors + Object.entries(phase.statuses).filter(([status]) => status !== '201').reduce((n, [, c]) => n + c, 0) });
+      phases.push({ tracing, ordersPerSecond: phase.ordersPerSecond, p95Ms: phase.latencyMs.p95, errors: phase.errors + Object.entries(phase.statuses).filter(([status]) => status !== '201').reduce((n, [, c]) => n + c, 0), instanceCpuUsPerOrder });
     }
     const mean = (tracing: boolean) => phases.filter((p) => p.tracing === tracing).reduce((sum, p) => sum + p.ordersPerSecond, 0) / PHASE_ORDER.filter((t) => t === tracing).length;
     const offRate = mean(false);
@@ -98,6 +102,9 @@ export const checkoutTracingScenario: Scenario = {
         // A fall in this figure between runs means spans were dropped (the SDK's queue full), not exported.
         otlpBytesPerTracedRequest: round(receiver.bytes() / Math.max(tracedRequests, 1)),
         failedOrders: phases.reduce((n, p) => n + p.errors, 0),
+        // The instance's own CPU (all threads) per successful order, median of its phases: steadier than orders/s on a shared machine.
+        instanceCpuUsPerOrderTracingOff: round(median(phases.filter((p) => !p.tracing).map((p) => p.instanceCpuUsPerOrder))),
+        instanceCpuUsPerOrderTracingOn: round(median(phases.filter((p) => p.tracing).map((p) => p.instanceCpuUsPerOrder))),
       },
       ratios: { tracingOnVsOff: round(ratio) },
       checks: [
