@@ -8,8 +8,13 @@
  *   capacity, written to bench/results/capacity.json in the format `salescale plan` reads
  *   (src/scaling/capacity/bench-capacity.ts).
  * - sale-mix: a flash sale squeezed in time: normal traffic, a ramp to 10× within 30 s (a minute in
- *   the real shape), a plateau, a cool-down; the 10× peak is the capacity measured earlier in the
- *   run (else capacity.json, else BENCH_SALE_PEAK_RPS). k6-style thresholds per phase fail the run.
+ *   the real shape), a plateau, a cool-down; the 10× peak is what `salescale plan` would give one
+ *   instance at the sale's peak: the capacity measured earlier in the run (else capacity.json, else
+ *   BENCH_SALE_PEAK_RPS as the peak itself) × the plan's target utilization (0.7). k6-style thresholds
+ *   per phase fail the run. Not the capacity itself: at the knee of an open-model queue a run-to-run
+ *   difference of 10 % on these shared cores decides between a queue that drains and one that never does
+ *   (2026-12-04T03:33Z: capacity confirmed at 8,000/s for 45 s on the capacity's instance; a fresh
+ *   instance's sale at 8,000/s was saturated from 7,400/s on, 28 % errors on the plateau).
  *
  * The load generator runs on the same cores as the instance, PostgreSQL and Redis, so the capacity is
  * a lower bound of what the instance does on a machine of its own.
@@ -17,6 +22,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_BENCH_CAPACITY_PATH, parseBenchCapacity } from '../src/scaling/capacity/bench-capacity.ts';
+import { DEFAULT_WEB_PLAN } from '../src/scaling/capacity/plan.ts';
 import { RESULTS_DIR } from './lib.ts';
 import { runOpenLoad, type LatencySummary, type Phase } from './open-load.ts';
 import { prepareSaleWorkload, SLO } from './sale-workload.ts';
@@ -121,14 +127,19 @@ export const capacityScenario: Scenario = {
   },
 };
 
+/** The sale's 10× peak for one instance: the plan's load per instance at its target utilization. */
 async function peakRps(ctx: BenchContext): Promise<{ rps: number; source: string }> {
+  const planned = (capacity: number, from: string) => ({
+    rps: Math.round(capacity * DEFAULT_WEB_PLAN.targetUtilization),
+    source: `${DEFAULT_WEB_PLAN.targetUtilization} × the capacity of ${capacity}/s ${from}`,
+  });
   const measured = ctx.earlier.get('capacity')?.figures.requestsPerSecondPerInstance;
-  if (measured) return { rps: measured, source: 'capacity measured earlier in this run' };
+  if (measured) return planned(measured, 'measured earlier in this run');
   if (process.env.BENCH_SALE_PEAK_RPS) return { rps: Number(process.env.BENCH_SALE_PEAK_RPS), source: 'BENCH_SALE_PEAK_RPS' };
   try {
     const file = path.join(RESULTS_DIR, path.basename(DEFAULT_BENCH_CAPACITY_PATH));
     const saved = parseBenchCapacity(JSON.parse(await readFile(file, 'utf8')), file);
-    return { rps: saved.requestsPerSecondPerInstance, source: `${file} (measured ${saved.measuredAt})` };
+    return planned(saved.requestsPerSecondPerInstance, `from ${file} (measured ${saved.measuredAt})`);
   } catch {
     return { rps: 300, source: 'default 300/s (no capacity measured: run `salescale bench capacity sale-mix`)' };
   }
