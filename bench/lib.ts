@@ -26,6 +26,11 @@ export async function load(options: { url: string; paths?: string[]; connections
     duration: options.durationSeconds,
     requests: options.paths?.map((p) => ({ method: 'GET', path: p })),
   });
+  return loadResult(result);
+}
+
+/** The figures of one autocannon run that every scenario reports. */
+export function loadResult(result: autocannon.Result): LoadResult {
   return {
     requestsPerSecond: result.requests.average,
     latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },

@@ -4,7 +4,7 @@
 // stops what it starts. Figures: bench/results/shedding.json.
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { load, machineFacts, startChild, writeResult, type LoadResult } from './lib.ts';
+import { load, loadResult, machineFacts, startChild, writeResult, type LoadResult } from './lib.ts';
 import { benchEnv, createBenchDatabase } from './stack.ts';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -44,11 +44,7 @@ async function overload(url: string, connections: number, durationSeconds: numbe
   });
   const total = served.length + shed.length;
   return {
-    requestsPerSecond: result.requests.average,
-    latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
-    non2xx: result.non2xx,
-    errors: result.errors,
-    total: result.requests.total,
+    ...loadResult(result),
     servedPerSecond: Math.round(served.length / durationSeconds),
     shedRatio: total === 0 ? 0 : Math.round((shed.length / total) * 1000) / 1000,
     servedLatencyMs: percentiles(served),
