@@ -34,8 +34,8 @@ describe('waiting room on two instances', () => {
     WAITING_ROOM_STREAM_REFRESH_MS: '500',
     // Admission steps every 20 ms on each instance: the pre-queue check below needs distinct admission times.
     // At the default 100 ms the 80 early visitors (at 100/s) were admitted at 19–23 distinct times on a quiet
-    // machine and at 10 or fewer once in CI on a loaded one (2026-12-04), where the check cannot tell a shuffle
-    // from arrival order; at 20 ms, at 76.
+    // machine, and the check (which needs more than 10) failed once in CI on a loaded one (2026-12-04); at
+    // 20 ms, at 76.
     WAITING_ROOM_TICK_MS: '20',
     STOCK_VIEW_REFRESH_MS: '100',
     // Unpaid reservations expire (once a worker runs: only the sell-out test starts one).
