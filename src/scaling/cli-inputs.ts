@@ -13,6 +13,7 @@ import { forecastWithSelection, requireWeeklyHistory, selectModel } from './fore
 import type { SeriesCalendar } from './forecast/holidays.ts';
 import { createHolidayPredicate } from './forecast/holidays.ts';
 import { applyUpliftCurves, learnUpliftCurves, parseEventsCsv } from './forecast/uplift.ts';
+import { WEEK } from './forecast/seasonal-models.ts';
 
 /** Optional data sources injected by the main CLI (database access lives outside the toolkit). */
 export interface ScalingCliDeps {
@@ -162,6 +163,15 @@ export function learnBase(history: readonly HourlyPoint[], to: Date, quantile: n
   return { mean, quantile: q, description };
 }
 
+/** Says so when the window reaches past the first week after the history (the models are validated one week ahead). */
+function describeReach(history: readonly HourlyPoint[], to: Date): string {
+  const end = history[history.length - 1].hour.getTime() + 3_600_000;
+  const hours = (to.getTime() - end) / 3_600_000;
+  if (hours <= WEEK) return '';
+  const days = Math.ceil(hours / 24);
+  return `; the window ends ${days < 28 ? `${days} days` : `${Math.round(days / 7)} weeks`} after the history: the models are validated one week ahead, further out the forecast carries the last weeks' pattern forward and its quantile widens as far as the history's weekly level moved over as many weeks (√weeks beyond what the history spans)`;
+}
+
 export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, defaultQuantile?: number) {
   const resolved = await resolveEvents(o, deps);
   const { from, to, focus } = resolveWindow(o, resolved.events);
@@ -188,7 +198,7 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
     focus,
     eventSource: resolved.source,
     eventSources: inWindow.map((e) => ({ name: e.name, startsAt: e.startsAt.toISOString(), kind: e.kind, source: e.source })),
-    baseSource: learned ? `learned from ${history?.length} hours of history: ${learned.description}` : 'seed weekly pattern × --base-rps',
+    baseSource: learned && history ? `learned from ${history.length} hours of history: ${learned.description}${describeReach(history, to)}` : 'seed weekly pattern × --base-rps',
   };
 }
 

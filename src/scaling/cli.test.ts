@@ -111,9 +111,10 @@ describe('salescale CLI', () => {
       writeFileSync(join(dir, 'events.csv'), 'name,start,end,kind\nBlack Friday,2024-11-29T00:00:00Z,2024-11-30T00:00:00Z,black-friday\nBlack Friday,2025-11-28T00:00:00Z,2025-11-29T00:00:00Z,black-friday\nBlack Friday,2026-11-27T00:00:00Z,2026-11-28T00:00:00Z,black-friday\n');
       const r = await run(['forecast', '--history', join(dir, 'history.csv'), '--events-csv', join(dir, 'events.csv'), '--from', '2026-11-27T00:00:00Z', '--to', '2026-11-28T00:00:00Z', '--json', '--no-db', '--no-progress']);
       assert.equal(r.exitCode, 0, r.err);
-      const json = JSON.parse(r.out) as { quantile: number; eventSources: { source: string }[]; hours: { baseRequestsPerSecond: number; meanRequestsPerSecond: number; quantileRequestsPerSecond: number; eventMultiplier: number }[] };
+      const json = JSON.parse(r.out) as { quantile: number; baseSource: string; eventSources: { source: string }[]; hours: { baseRequestsPerSecond: number; meanRequestsPerSecond: number; quantileRequestsPerSecond: number; eventMultiplier: number }[] };
       assert.equal(json.quantile, 0.9);
       assert.match(json.eventSources[0].source, /^learned from 2 past event/);
+      assert.match(json.baseSource, /the window ends 8 days after the history: the models are validated one week ahead/);
       for (let i = 8; i < 20; i++) {
         const h = json.hours[i];
         const truth = (base(Date.parse('2026-11-27T00:00:00Z') + i * HOUR) * 6) / 3600;

@@ -5,7 +5,7 @@ import { getRealDataset } from '../test-data/real-datasets.ts';
 import { runBacktest } from './backtest.ts';
 import { getMae, getMase } from './metrics.ts';
 import { forecastMstlEts } from './mstl-ets.ts';
-import { SHRINK_TO_SEASONAL_NAIVE, detectRecentShift, forecastWithSelection, getQuantile, selectModel } from './model-selection.ts';
+import { MIN_LEVEL_PAIRS, SHRINK_TO_SEASONAL_NAIVE, detectRecentShift, forecastWithSelection, getLevelChangeQuantile, getLevelChanges, getQuantile, selectModel } from './model-selection.ts';
 import { WEEK, forecastSeasonalNaive, forecastWeekAverage } from './seasonal-models.ts';
 import { getGuerreroLambda } from './transforms.ts';
 
@@ -74,6 +74,36 @@ describe('a new pattern in the last week', () => {
 describe('empirical quantile', () => {
   it('interpolates as R type 7', () => {
     assert.equal(getQuantile([1, 2, 3, 4, 5], 0.9), 4.6);
+  });
+});
+
+describe('how far the level moves over weeks', () => {
+  // Six weeks whose mean is 9, 19, 29, 39, 49, 59 (log1p of the weekly mean: ln 10 … ln 60).
+  const y = [9, 19, 29, 39, 49, 59].flatMap((v) => new Array<number>(WEEK).fill(v));
+  it('measures the change of log(1 + weekly mean) between weeks 1, 2, … apart while there are enough pairs', () => {
+    const byLag = getLevelChanges(y);
+    assert.equal(byLag.length, 6 - MIN_LEVEL_PAIRS);
+    assert.deepEqual(byLag[0].map((v) => +v.toFixed(6)), [Math.log(60 / 50), Math.log(50 / 40), Math.log(40 / 30), Math.log(30 / 20), Math.log(20 / 10)].map((v) => +v.toFixed(6)).sort((a, b) => a - b));
+    assert.equal(byLag[1].length, 4);
+    assert.ok(Math.abs(byLag[1][3] - Math.log(30 / 10)) < 1e-12);
+  });
+  it("widens with the weeks ahead: the history's own lags, then √lag beyond them", () => {
+    const byLag = getLevelChanges(y);
+    const q = (week: number) => getLevelChangeQuantile(byLag, week, 1);
+    assert.ok(Math.abs(q(0) - Math.log(2)) < 1e-12);
+    assert.ok(Math.abs(q(1) - Math.log(3)) < 1e-12);
+    assert.ok(Math.abs(q(7) - Math.log(3) * Math.sqrt(8 / 2)) < 1e-12);
+  });
+  it('gives the forecast a band that is never narrower past the first week, and wider a season ahead', () => {
+    // England and Wales' summer demand: its weekly level moved by up to 6 % (the August holidays).
+    const real = getRealDataset('taylor-electricity').map((p) => p.requests);
+    const selection = selectModel(real);
+    const f = forecastWithSelection(real, selection, 30 * WEEK, [0.9]);
+    const q90 = f.quantiles.get(0.9) as number[];
+    const width = (i: number) => Math.log1p(q90[i]) - Math.log1p(f.mean[i]);
+    // Past the first week the band never narrows, and is at least the first week's last day's.
+    for (let i = 6 * 24; i < 30 * WEEK - WEEK; i += 24) assert.ok(width(i + WEEK) >= width(i) - 1e-9, `hour ${i}`);
+    assert.ok(width(29 * WEEK + 12) > width(6 * 24 + 12), 'wider 29 weeks ahead than on the last day of the first week');
   });
 });
 

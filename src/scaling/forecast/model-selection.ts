@@ -85,8 +85,11 @@ export interface ModelSelection {
   errorsByDay: number[][];
   /** The volatility scale at the end of the history: quantile offsets are errorsByDay quantiles × this. */
   errorScale: number;
-  /** Sorted |week-to-week change| of the weekly mean of log(1 + y) over the history. */
-  levelChanges: number[];
+  /**
+   * Sorted |change| of the weekly mean of log(1 + y) between weeks `lag` apart, for lag = 1, 2, …
+   * (index lag − 1), as far as the history has at least MIN_LEVEL_PAIRS such pairs.
+   */
+  levelChanges: number[][];
   /** The chosen combination's (uncorrected) forecast of the last fold, which ends where the history ends. */
   lastFoldForecast: number[];
 }
@@ -266,18 +269,39 @@ export function getVolatility(y: readonly number[], end: number): number {
   return Math.max(n > 0 ? s / n : 0, 1e-6);
 }
 
-/** Sizes of the week-to-week changes of the mean of log(1 + y), over whole weeks counted back from the end, sorted. */
-export function getLevelChanges(y: readonly number[]): number[] {
+/** Fewest pairs of weeks a lag's level changes are taken from. */
+export const MIN_LEVEL_PAIRS = 4;
+
+/**
+ * Sizes of the changes of the weekly mean of log(1 + y) between weeks 1, 2, … apart (whole weeks
+ * counted back from the end), each lag's sorted; lags with fewer than MIN_LEVEL_PAIRS pairs are left out.
+ */
+export function getLevelChanges(y: readonly number[]): number[][] {
   const means: number[] = [];
   for (let end = y.length; end - WEEK >= 0; end -= WEEK) {
     let s = 0;
-    for (let t = end - WEEK; t < end; t++) s += Math.log1p(y[t]);
-    means.push(s / WEEK);
+    for (let t = end - WEEK; t < end; t++) s += y[t];
+    means.push(Math.log1p(s / WEEK));
   }
-  return means
-    .slice(0, -1)
-    .map((m, i) => Math.abs(m - means[i + 1]))
-    .sort((a, b) => a - b);
+  const byLag: number[][] = [];
+  for (let lag = 1; means.length - lag >= MIN_LEVEL_PAIRS || (lag === 1 && means.length > 1); lag++) {
+    byLag.push(means.slice(0, -lag).map((m, i) => Math.abs(m - means[i + lag])).sort((a, b) => a - b));
+  }
+  return byLag;
+}
+
+/**
+ * How far the level can move by `week` weeks ahead (0: the first week) at quantile `q`: that
+ * quantile of the history's level changes `week + 1` weeks apart, never less than at a shorter lag;
+ * beyond the lags the history has, the longest one's, growing as √lag (a random walk: the
+ * history cannot tell how far a level wanders further out).
+ */
+export function getLevelChangeQuantile(levelChanges: readonly number[][], week: number, q: number): number {
+  const lag = week + 1;
+  let best = 0;
+  for (let l = 1; l <= Math.min(lag, levelChanges.length); l++) best = Math.max(best, getQuantile(levelChanges[l - 1], q));
+  const K = levelChanges.length;
+  return lag > K && K > 0 ? best * Math.sqrt(lag / K) : best;
 }
 
 /** Runs the cross-validation and chooses the model. Pure; deterministic. */
@@ -454,9 +478,18 @@ export function forecastWithSelection(y: readonly number[], selection: ModelSele
     const upperTail = level > 0.5;
     const adjusted = level === 0.5 ? level : upperTail ? level + (1 - level) / 4 : level - level / 4;
     const pick = upperTail ? Math.max : Math.min;
-    const levelFloor = selection.levelChanges.length > 0 ? (upperTail ? 1 : -1) * getQuantile(selection.levelChanges, upperTail ? adjusted : 1 - adjusted) : upperTail ? -Infinity : Infinity;
-    const offsets = selection.errorsByDay.map((b) => pick(selection.errorScale * getQuantile(b, adjusted), selection.errorScale * getQuantile(pooled, adjusted), levelFloor));
-    q.set(level, point.map((v, i) => Math.max(0, Math.expm1(Math.log1p(v) + offsets[Math.min(6, Math.floor(i / 24))]))));
+    const levelFloor = (week: number) => (selection.levelChanges.length > 0 ? (upperTail ? 1 : -1) * getLevelChangeQuantile(selection.levelChanges, week, upperTail ? adjusted : 1 - adjusted) : upperTail ? -Infinity : Infinity);
+    const offsets = selection.errorsByDay.map((b) => pick(selection.errorScale * getQuantile(b, adjusted), selection.errorScale * getQuantile(pooled, adjusted), levelFloor(0)));
+    // Past the first week (validated 168 h ahead only), the band is at least as wide as the level
+    // has moved over as many weeks in the history (`getLevelChangeQuantile`).
+    const weekOffsets: number[] = [];
+    const offsetAt = (i: number) => {
+      if (i < WEEK) return offsets[Math.floor(i / 24)];
+      const week = Math.floor(i / WEEK);
+      weekOffsets[week] ??= pick(offsets[6], levelFloor(week));
+      return weekOffsets[week];
+    };
+    q.set(level, point.map((v, i) => Math.max(0, Math.expm1(Math.log1p(v) + offsetAt(i)))));
   }
   return { mean: point, quantiles: q, candidates };
 }
