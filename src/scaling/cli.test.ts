@@ -194,4 +194,15 @@ describe('salescale CLI', () => {
       assert.equal(f.candidates['snaive/none'].mase, f.seasonalNaive.mase);
     }
   });
+
+  it('backtest --held-out-weeks all holds out every week with three weeks of history before it and names the worst', async () => {
+    const r = await run(['backtest', '--dataset', 'taylor-electricity', '--held-out-weeks', 'all']);
+    assert.equal(r.exitCode, 0, r.err);
+    assert.match(r.out, /^Backtest: every week with 3 weeks of history before it/);
+    // 12 weeks of data: weeks 4 to 12 are held out, each after the weeks before it.
+    assert.match(r.out, /at or below seasonal naive on \d\/9 weeks, worst week \d\.\d\d ×/);
+    const bad = await run(['backtest', '--dataset', 'taylor-electricity', '--held-out-weeks', 'some']);
+    assert.equal(bad.exitCode, 2);
+    assert.match(bad.err, /^error \[INVALID_OPTION\]/);
+  });
 });

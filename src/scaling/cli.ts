@@ -16,6 +16,8 @@ import { ScalingInputError } from './errors.ts';
 import { runBacktest } from './forecast/backtest.ts';
 import { createHolidayPredicate } from './forecast/holidays.ts';
 import { forecastHourly } from './forecast/forecast.ts';
+import { MIN_HISTORY_WEEKS } from './forecast/model-selection.ts';
+import { WEEK } from './forecast/seasonal-models.ts';
 import { buildForecastChartSpec } from './report/forecast-chart.ts';
 import { formatMoney, renderTable } from './report/table.ts';
 import { getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, toScheduleTable } from './schedule/schedule.ts';
@@ -347,7 +349,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--history <csv>', 'hourly history CSV (hour,requests)')
     .option('--learn', 'use the analytics rollups from the database')
     .option('--dataset <name>', `committed real series (${Object.keys(REAL_DATASETS).join(', ')}) or synthetic (${Object.keys(TEST_DATASETS).join(', ')}); default: the real ones`)
-    .option('--held-out-weeks <n>', 'weeks held out (one fold each)', '4')
+    .option('--held-out-weeks <n>', 'weeks held out (one fold each), or "all": every week with 3 weeks of history before it', '4')
     .option('--quantile <q>', 'quantile whose coverage is reported', '0.9')
     .option('--candidates', 'also print every candidate per fold')
     .option('--country <code>', 'public holidays of this country (date-holidays code) as flags')
@@ -355,7 +357,9 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--json', 'print JSON');
   backtestCmd.action(
     guarded(async (o: { history?: string; learn?: boolean; dataset?: string; heldOutWeeks: string; quantile: string; candidates?: boolean; country?: string; tz: string; json?: boolean }) => {
-      const heldOutWeeks = toNumber(o.heldOutWeeks, '--held-out-weeks');
+      const everyWeek = o.heldOutWeeks === 'all';
+      const heldOutWeeks = everyWeek ? 0 : toNumber(o.heldOutWeeks, '--held-out-weeks');
+      const weeksOf = (series: readonly HourlyPoint[]) => (everyWeek ? Math.max(1, Math.floor(series.length / WEEK) - MIN_HISTORY_WEEKS) : heldOutWeeks);
       const quantile = parseQuantile(o.quantile);
       const history = await loadHistory(o, deps);
       let sets: [string, HourlyPoint[]][];
@@ -368,10 +372,10 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const isHoliday = o.country ? createHolidayPredicate(o.country, o.tz) : undefined;
       const results = sets.map(([name, series]) => ({
         dataset: name,
-        ...runBacktest(series, { heldOutWeeks, quantile, selection: isHoliday && series.length > 0 ? { calendar: { startMs: series[0].hour.getTime(), isHoliday } } : undefined }),
+        ...runBacktest(series, { heldOutWeeks: weeksOf(series), quantile, selection: isHoliday && series.length > 0 ? { calendar: { startMs: series[0].hour.getTime(), isHoliday } } : undefined }),
       }));
       if (o.json) return write(backtestCmd, JSON.stringify(results, null, 2));
-      write(backtestCmd, `Backtest: ${heldOutWeeks} held-out week(s), rolling origin, 168 h ahead; model chosen by cross-validation on the weeks before each one\n`);
+      write(backtestCmd, `Backtest: ${everyWeek ? `every week with ${MIN_HISTORY_WEEKS} weeks of history before it` : `${heldOutWeeks} held-out week(s)`}, rolling origin, 168 h ahead; model chosen by cross-validation on the weeks before each one\n`);
       for (const r of results) {
         write(backtestCmd, `${r.dataset} (${r.points} hours)`);
         write(
@@ -387,7 +391,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
             write(backtestCmd, renderTable(['candidate', 'MASE', 'sMAPE %'], Object.entries(f.candidates).sort((a, b) => a[1].mase - b[1].mase).map(([n, sc]) => [n, sc.mase, sc.smape])));
           }
         }
-        write(backtestCmd, `${r.dataset}: mean MASE ${r.meanMase.toFixed(3)} vs seasonal naive ${r.seasonalNaiveMeanMase.toFixed(3)} (ratio ${r.ratio.toFixed(3)}); at or below seasonal naive on ${r.weeksAtOrBelowSeasonalNaive}/${r.folds.length} weeks; q${quantile} covers ${(r.coverage * 100).toFixed(1)} % of held-out hours\n`);
+        write(backtestCmd, `${r.dataset}: mean MASE ${r.meanMase.toFixed(3)} vs seasonal naive ${r.seasonalNaiveMeanMase.toFixed(3)} (ratio ${r.ratio.toFixed(3)}); at or below seasonal naive on ${r.weeksAtOrBelowSeasonalNaive}/${r.folds.length} weeks, worst week ${Math.max(...r.folds.map((f) => f.ratio)).toFixed(2)} ×; q${quantile} covers ${(r.coverage * 100).toFixed(1)} % of held-out hours\n`);
       }
     }),
   );
