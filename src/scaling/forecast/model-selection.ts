@@ -15,7 +15,8 @@
  * the residual) is kept when it lowers the validation MASE. Prediction quantiles are empirical
  * quantiles of the validation errors on the log(1 + y) scale, each relative to the volatility
  * before its fold and scaled by today's, by day of horizon (at least the whole week's quantile and
- * the same quantile of the history's week-to-week level changes).
+ * the same quantile of the history's week-to-week level changes; past the first week, at least that
+ * of its level changes over as many weeks).
  */
 import { ScalingInputError } from '../errors.ts';
 import type { CandidateModel } from './candidates.ts';
@@ -86,7 +87,7 @@ export interface ModelSelection {
   /** The volatility scale at the end of the history: quantile offsets are errorsByDay quantiles × this. */
   errorScale: number;
   /**
-   * Sorted |change| of the weekly mean of log(1 + y) between weeks `lag` apart, for lag = 1, 2, …
+   * Sorted |change| of the weekly level, log(1 + weekly mean), between weeks `lag` apart, for lag = 1, 2, …
    * (index lag − 1), as far as the history has at least MIN_LEVEL_PAIRS such pairs.
    */
   levelChanges: number[][];
@@ -273,8 +274,11 @@ export function getVolatility(y: readonly number[], end: number): number {
 export const MIN_LEVEL_PAIRS = 4;
 
 /**
- * Sizes of the changes of the weekly mean of log(1 + y) between weeks 1, 2, … apart (whole weeks
- * counted back from the end), each lag's sorted; lags with fewer than MIN_LEVEL_PAIRS pairs are left out.
+ * Sizes of the changes of the weekly level, log(1 + weekly mean), between weeks 1, 2, … apart (whole
+ * weeks counted back from the end), each lag's sorted; lags with fewer than MIN_LEVEL_PAIRS pairs are
+ * left out. The log of the mean, not the mean of the logs: a day of zeros (a closed day) lowers the
+ * mean of the logs by a seventh of the log itself, as if the week's demand had fallen to a third (at
+ * about 1,000 an hour); it lowers the log of the mean by log(7/6).
  */
 export function getLevelChanges(y: readonly number[]): number[][] {
   const means: number[] = [];
