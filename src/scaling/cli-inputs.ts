@@ -12,7 +12,7 @@ import type { ForecastOptions } from './forecast/forecast.ts';
 import { forecastWithSelection, requireWeeklyHistory, selectModel } from './forecast/model-selection.ts';
 import type { SeriesCalendar } from './forecast/holidays.ts';
 import { createHolidayPredicate } from './forecast/holidays.ts';
-import { applyUpliftCurves, learnUpliftCurves, parseEventsCsv } from './forecast/uplift.ts';
+import { applyUpliftCurves, learnUpliftCurves, parseEventsCsv, removeEventHours } from './forecast/uplift.ts';
 import { WEEK } from './forecast/seasonal-models.ts';
 
 /** Optional data sources injected by the main CLI (database access lives outside the toolkit). */
@@ -142,24 +142,30 @@ export interface LearnedBase {
   description: string;
 }
 
-/** Learned base traffic: the history's own hours, then the cross-validated model set's forecast up to `to`. */
-export function learnBase(history: readonly HourlyPoint[], to: Date, quantile: number, calendar?: SeriesCalendar): LearnedBase {
+/**
+ * Learned base traffic: the history's own hours, then the cross-validated model set's forecast up to `to`.
+ * The models are fitted on the history with the hours of past `events` replaced by their baseline.
+ */
+export function learnBase(history: readonly HourlyPoint[], to: Date, quantile: number, calendar?: SeriesCalendar, events: readonly SaleEvent[] = []): LearnedBase {
   requireWeeklyHistory(history.length);
   const last = history[history.length - 1].hour.getTime();
   const horizon = Math.max(1, Math.ceil((to.getTime() - last) / 3_600_000));
-  const y = history.map((p) => p.requests);
+  const baseline = removeEventHours(history, events);
+  const y = baseline.y;
   const selection = selectModel(y, { calendar });
   const f = forecastWithSelection(y, selection, horizon, [quantile], { calendar });
   const upper = f.quantiles.get(quantile) as number[];
-  // Hours the history covers are what was observed; the forecast starts after them.
-  const mean = new Map<number, number>(history.map((p) => [p.hour.getTime(), p.requests / 3600]));
+  // Hours the history covers are what was observed (inside past events, their baseline: the events' own
+  // multipliers apply on top); the forecast starts after them.
+  const mean = new Map<number, number>(history.map((p, i) => [p.hour.getTime(), y[i] / 3600]));
   const q = new Map<number, number>(mean);
   for (let i = 0; i < horizon; i++) {
     mean.set(last + (i + 1) * 3_600_000, f.mean[i] / 3600);
     q.set(last + (i + 1) * 3_600_000, upper[i] / 3600);
   }
   const folds = selection.foldStarts.length;
-  const description = `${selection.chosen.name}; cross-validated on the last ${folds} week(s): MASE ${selection.chosen.meanMase.toFixed(3)} vs seasonal naive ${selection.seasonalNaive.meanMase.toFixed(3)}`;
+  const cleaned = baseline.hours > 0 ? `; ${baseline.hours} hour(s) of ${baseline.events} past sale event(s) replaced by their baseline (the median of the same hour over the 5 weeks before) before fitting` : '';
+  const description = `${selection.chosen.name}; cross-validated on the last ${folds} week(s): MASE ${selection.chosen.meanMase.toFixed(3)} vs seasonal naive ${selection.seasonalNaive.meanMase.toFixed(3)}${cleaned}`;
   return { mean, quantile: q, description };
 }
 
@@ -178,7 +184,7 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   const history = await loadHistory(o, deps);
   const quantile = parseQuantile(o.quantile, defaultQuantile ?? 0.9);
   const calendar = history && o.country ? { startMs: history[0].hour.getTime(), isHoliday: createHolidayPredicate(o.country, o.tz) } : undefined;
-  const learned = history ? learnBase(history, to, quantile, calendar) : undefined;
+  const learned = history ? learnBase(history, to, quantile, calendar, resolved.events) : undefined;
   const events = history ? applyUpliftCurves(resolved.events, learnUpliftCurves(history, resolved.events), history[history.length - 1].hour, o.eventsFile || (o.db && resolved.source.startsWith('database')) ? `multiplier from ${resolved.source}` : 'seed multiplier') : resolved.events.map((e) => ({ ...e, source: e.source ?? `${resolved.source}: ×${e.trafficMultiplier}` }));
   const forecast: Partial<ForecastOptions> = {
     baseRequestsPerSecond: requirePositive(toNumber(o.baseRps, '--base-rps'), '--base-rps'),

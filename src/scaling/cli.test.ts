@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
@@ -121,6 +121,41 @@ describe('salescale CLI', () => {
         assert.ok(Math.abs(h.meanRequestsPerSecond / truth - 1) < 0.15, `hour ${i}: ${h.meanRequestsPerSecond} vs ${truth}`);
         assert.ok(h.quantileRequestsPerSecond >= h.meanRequestsPerSecond);
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('forecast --events-csv: a past sale in the history does not raise the base of the weeks after it (real series, Atlanta departures)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-past-sale-'));
+    try {
+      const clean = join(import.meta.dirname, 'test-data/real/us-flights-2001-atl.csv');
+      const lines = readFileSync(clean, 'utf8').trim().split('\n');
+      // A flash sale 100 hours before the history ends: a 4-hour ramp to ×6, then ×6 for 12 hours.
+      const start = lines.length - 1 - 100;
+      const rows = lines.map((line, i) => {
+        const j = i - 1 - start;
+        if (i === 0 || j < 0 || j >= 16) return line;
+        const [hour, requests] = line.split(',');
+        return `${hour},${Math.round(Number(requests) * (j < 4 ? 1 + (5 * (j + 1)) / 4 : 6))}`;
+      });
+      writeFileSync(join(dir, 'history.csv'), `${rows.join('\n')}\n`);
+      const at = (i: number) => rows[i + 1].split(',')[0];
+      writeFileSync(join(dir, 'events.csv'), `name,start,end,kind\nFlash sale,${at(start)},${at(start + 16)},flash\n`);
+      const window = ['--from', '2001-07-01T01:00:00Z', '--to', '2001-07-08T01:00:00Z', '--json', '--no-db', '--no-progress'];
+      const weekSum = async (args: string[]) => {
+        const r = await run(['forecast', ...args, ...window]);
+        assert.equal(r.exitCode, 0, r.err);
+        const json = JSON.parse(r.out) as { baseSource: string; hours: { baseRequestsPerSecond: number }[] };
+        return { sum: json.hours.reduce((s, h) => s + h.baseRequestsPerSecond * 3600, 0), baseSource: json.baseSource };
+      };
+      const reference = await weekSum(['--history', clean]);
+      const unnamed = await weekSum(['--history', join(dir, 'history.csv')]);
+      const named = await weekSum(['--history', join(dir, 'history.csv'), '--events-csv', join(dir, 'events.csv')]);
+      // Not named, the sale is carried into next week's base; named, the base is the one without the sale.
+      assert.ok(unnamed.sum > reference.sum * 1.1, `${unnamed.sum} vs ${reference.sum}`);
+      assert.ok(Math.abs(named.sum / reference.sum - 1) < 0.01, `${named.sum} vs ${reference.sum}`);
+      assert.match(named.baseSource, /16 hour\(s\) of 1 past sale event\(s\) replaced by their baseline/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

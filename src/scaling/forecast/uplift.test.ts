@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { createRng } from '../../lib/rng.ts';
 import type { HourlyPoint } from './csv.ts';
 import { forecastHourly } from './forecast.ts';
-import { applyUpliftCurves, getEventKind, learnUpliftCurves, parseEventsCsv } from './uplift.ts';
+import { applyUpliftCurves, getEventKind, learnUpliftCurves, parseEventsCsv, removeEventHours } from './uplift.ts';
 
 const HOUR = 3_600_000;
 
@@ -67,6 +67,28 @@ describe('learned sale uplift', () => {
     }
     // The ramp is learned too: the first hour is far below the peak.
     assert.ok(hours[0].eventMultiplier < 3.5, `first hour ×${hours[0].eventMultiplier}`);
+  });
+
+  it('replaces the hours of past events by their baseline for the base models, and leaves the other hours as they were', () => {
+    const history = makeHistory('2024-09-02T00:00:00Z', '2026-11-20T00:00:00Z', [BF_2024, BF_2025]);
+    const cleaned = removeEventHours(history, events);
+    assert.equal(cleaned.events, 2);
+    assert.equal(cleaned.hours, 48);
+    for (let i = 0; i < history.length; i++) {
+      const t = history[i].hour.getTime();
+      if (getTrueMultiplier(t, [BF_2024, BF_2025]) === 1 && !(t >= BF_2024 && t < BF_2024 + 24 * HOUR) && !(t >= BF_2025 && t < BF_2025 + 24 * HOUR)) {
+        assert.equal(cleaned.y[i], history[i].requests);
+      } else {
+        // The generator's noise is ±5 %; the 6× peak is gone.
+        assert.ok(Math.abs(cleaned.y[i] / getBase(t) - 1) < 0.1, `${history[i].hour.toISOString()}: ${cleaned.y[i]} vs ${getBase(t)}`);
+      }
+    }
+    // An event in the first week of the history has no week before it: the weeks after it stand in.
+    const early = removeEventHours(history, parseEventsCsv('name,start,end\nLaunch,2024-09-03T10:30:00Z,2024-09-03T12:00:00Z\n'));
+    assert.equal(early.hours, 2);
+    const i = 24 + 10;
+    assert.ok(Math.abs(early.y[i] / getBase(history[i].hour.getTime()) - 1) < 0.1);
+    assert.equal(removeEventHours(history, parseEventsCsv('name,start,end\nLater,2027-01-01T00:00:00Z,2027-01-02T00:00:00Z\n')).hours, 0);
   });
 
   it('keeps the seed multiplier, and says so, for a kind with no past event in the history', () => {

@@ -62,6 +62,54 @@ export function learnUpliftCurves(history: readonly HourlyPoint[], events: reado
   return curves;
 }
 
+/** The history with its past sale events' hours replaced by their baseline (`removeEventHours`). */
+export interface BaselineHistory {
+  /** Requests per hour, event hours replaced. */
+  y: number[];
+  /** Hours replaced. */
+  hours: number;
+  /** Past events that overlapped the history. */
+  events: number;
+}
+
+/**
+ * The history the base models are fitted on: the hours of past sale events replaced by their baseline.
+ * The base is the demand before any sale event (the uplift multiplies it), so a past sale must not be
+ * carried into the ordinary weeks that follow it, nor into the validation that picks the model. An
+ * event hour's baseline is the median of the same hour of the week over up to 5 weeks before it
+ * (log(1 + y), like the uplift's baseline), read from the already cleaned series so that one event
+ * does not leak into the next; where no week lies before it, the following weeks outside events.
+ * Hours partly inside an event count as inside.
+ */
+export function removeEventHours(history: readonly HourlyPoint[], events: readonly SaleEvent[]): BaselineHistory {
+  const y = history.map((p) => p.requests);
+  const n = y.length;
+  if (n === 0) return { y, hours: 0, events: 0 };
+  const first = history[0].hour.getTime();
+  const inEvent = new Uint8Array(n);
+  let overlapping = 0;
+  for (const e of events) {
+    const start = Math.max(0, Math.floor((e.startsAt.getTime() - first) / HOUR_MS));
+    const end = Math.min(n, Math.ceil((e.endsAt.getTime() - first) / HOUR_MS));
+    if (end <= start) continue;
+    overlapping++;
+    inEvent.fill(1, start, end);
+  }
+  let hours = 0;
+  for (let i = 0; i < n; i++) {
+    if (!inEvent[i]) continue;
+    const before: number[] = [];
+    for (let k = 1; k <= 5 && i - k * WEEK >= 0; k++) before.push(Math.log1p(y[i - k * WEEK]));
+    const after: number[] = [];
+    if (before.length === 0) for (let k = 1; k <= 5 && i + k * WEEK < n; k++) if (!inEvent[i + k * WEEK]) after.push(Math.log1p(y[i + k * WEEK]));
+    const weeks = before.length > 0 ? before : after;
+    if (weeks.length === 0) continue;
+    y[i] = Math.expm1(median(weeks));
+    hours++;
+  }
+  return { y, hours, events: overlapping };
+}
+
 /**
  * Upcoming events (those not over before `historyEnd`) with the learned curve of their kind where one
  * exists; `source` says which was used.
