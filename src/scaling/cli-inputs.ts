@@ -14,6 +14,7 @@ import type { SeriesCalendar } from './forecast/holidays.ts';
 import { createHolidayPredicate } from './forecast/holidays.ts';
 import { applyUpliftCurves, learnUpliftCurves, parseEventsCsv, removeEventHours } from './forecast/uplift.ts';
 import { WEEK } from './forecast/seasonal-models.ts';
+import { getWallClock, viewOnWallClock } from './forecast/wall-clock.ts';
 
 /** Optional data sources injected by the main CLI (database access lives outside the toolkit). */
 export interface ScalingCliDeps {
@@ -146,26 +147,31 @@ export interface LearnedBase {
  * Learned base traffic: the history's own hours, then the cross-validated model set's forecast up to `to`.
  * The models are fitted on the history with the hours of past `events` replaced by their baseline.
  */
-export function learnBase(history: readonly HourlyPoint[], to: Date, quantile: number, calendar?: SeriesCalendar, events: readonly SaleEvent[] = []): LearnedBase {
+export function learnBase(history: readonly HourlyPoint[], to: Date, quantile: number, calendar?: SeriesCalendar, events: readonly SaleEvent[] = [], timeZone = 'UTC'): LearnedBase {
   requireWeeklyHistory(history.length);
   const last = history[history.length - 1].hour.getTime();
   const horizon = Math.max(1, Math.ceil((to.getTime() - last) / 3_600_000));
   const baseline = removeEventHours(history, events);
   const y = baseline.y;
-  const selection = selectModel(y, { calendar });
-  const f = forecastWithSelection(y, selection, horizon, [quantile], { calendar });
-  const upper = f.quantiles.get(quantile) as number[];
+  // On the shop's wall clock when it changes over the history or the window (daylight saving time).
+  const clock = getWallClock(history[0].hour.getTime(), y.length + horizon, timeZone);
+  const view = viewOnWallClock(y, horizon, clock);
+  const selection = selectModel(view.y, { calendar });
+  const f = forecastWithSelection(view.y, selection, view.horizon, [quantile], { calendar });
+  const point = view.toUtc(f.mean);
+  const upper = view.toUtc(f.quantiles.get(quantile) as number[]);
   // Hours the history covers are what was observed (inside past events, their baseline: the events' own
   // multipliers apply on top); the forecast starts after them.
   const mean = new Map<number, number>(history.map((p, i) => [p.hour.getTime(), y[i] / 3600]));
   const q = new Map<number, number>(mean);
   for (let i = 0; i < horizon; i++) {
-    mean.set(last + (i + 1) * 3_600_000, f.mean[i] / 3600);
+    mean.set(last + (i + 1) * 3_600_000, point[i] / 3600);
     q.set(last + (i + 1) * 3_600_000, upper[i] / 3600);
   }
   const folds = selection.foldStarts.length;
   const cleaned = baseline.hours > 0 ? `; ${baseline.hours} hour(s) of ${baseline.events} past sale event(s) replaced by their baseline (the median of the same hour over the 5 weeks before) before fitting` : '';
-  const description = `${selection.chosen.name}; cross-validated on the last ${folds} week(s): MASE ${selection.chosen.meanMase.toFixed(3)} vs seasonal naive ${selection.seasonalNaive.meanMase.toFixed(3)}${cleaned}`;
+  const onWallClock = clock ? `; on the ${timeZone} wall clock (its clock changes inside the history or the window)` : '';
+  const description = `${selection.chosen.name}; cross-validated on the last ${folds} week(s): MASE ${selection.chosen.meanMase.toFixed(3)} vs seasonal naive ${selection.seasonalNaive.meanMase.toFixed(3)}${cleaned}${onWallClock}`;
   return { mean, quantile: q, description };
 }
 
@@ -184,7 +190,7 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   const history = await loadHistory(o, deps);
   const quantile = parseQuantile(o.quantile, defaultQuantile ?? 0.9);
   const calendar = history && o.country ? { startMs: history[0].hour.getTime(), isHoliday: createHolidayPredicate(o.country, o.tz) } : undefined;
-  const learned = history ? learnBase(history, to, quantile, calendar, resolved.events) : undefined;
+  const learned = history ? learnBase(history, to, quantile, calendar, resolved.events, o.tz) : undefined;
   const events = history ? applyUpliftCurves(resolved.events, learnUpliftCurves(history, resolved.events), history[history.length - 1].hour, o.eventsFile || (o.db && resolved.source.startsWith('database')) ? `multiplier from ${resolved.source}` : 'seed multiplier') : resolved.events.map((e) => ({ ...e, source: e.source ?? `${resolved.source}: ×${e.trafficMultiplier}` }));
   const forecast: Partial<ForecastOptions> = {
     baseRequestsPerSecond: requirePositive(toNumber(o.baseRps, '--base-rps'), '--base-rps'),

@@ -161,6 +161,39 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('forecast --tz: a history kept in UTC hours is modelled on the shop\'s wall clock across a clock change', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-wall-clock-'));
+    try {
+      const HOUR = 3_600_000;
+      // Traffic by New York local hour of the week, kept in UTC hours: 4 weeks up to 8 March 2026 05:00Z.
+      const byLocalHour = (t: number) => {
+        const l = new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', hourCycle: 'h23', hour: 'numeric', weekday: 'short' }).formatToParts(new Date(t));
+        const hour = Number(l.find((p) => p.type === 'hour')?.value);
+        const day = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(l.find((p) => p.type === 'weekday')?.value ?? '');
+        return 1000 + 200 * day + 100 * Math.max(0, hour - 6);
+      };
+      const start = Date.parse('2026-02-08T05:00:00Z');
+      const rows = ['hour,requests'];
+      for (let t = start; t < start + 4 * 168 * HOUR; t += HOUR) rows.push(`${new Date(t).toISOString()},${byLocalHour(t)}`);
+      writeFileSync(join(dir, 'history.csv'), `${rows.join('\n')}\n`);
+      const window = ['--from', '2026-03-08T05:00:00Z', '--to', '2026-03-15T05:00:00Z', '--json', '--no-db', '--no-progress', '--history', join(dir, 'history.csv')];
+      const errors = async (tz: string) => {
+        const r = await run(['forecast', ...window, '--tz', tz]);
+        assert.equal(r.exitCode, 0, r.err);
+        const json = JSON.parse(r.out) as { baseSource: string; hours: { hour: string; baseRequestsPerSecond: number }[] };
+        const worst = Math.max(...json.hours.map((h) => Math.abs((h.baseRequestsPerSecond * 3600) / byLocalHour(Date.parse(h.hour)) - 1)));
+        return { worst, baseSource: json.baseSource };
+      };
+      const wallClock = await errors('America/New_York');
+      const utc = await errors('UTC');
+      assert.ok(wallClock.worst < 0.01, `worst hour ${wallClock.worst}`);
+      assert.ok(utc.worst > 0.05, `worst hour in UTC ${utc.worst}`);
+      assert.match(wallClock.baseSource, /on the America\/New_York wall clock/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a history shorter than three weeks and a non-numeric count with one error line and exit 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-bad-'));
     try {

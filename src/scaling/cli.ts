@@ -353,7 +353,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--quantile <q>', 'quantile whose coverage is reported', '0.9')
     .option('--candidates', 'also print every candidate per fold')
     .option('--country <code>', 'public holidays of this country (date-holidays code) as flags')
-    .option('--tz <iana>', 'time zone in which the history\'s hours are read for holidays', 'UTC')
+    .option('--tz <iana>', 'the shop\'s time zone: the models run on its wall clock (daylight saving time) and holidays are read in it', 'UTC')
     .option('--json', 'print JSON');
   backtestCmd.action(
     guarded(async (o: { history?: string; learn?: boolean; dataset?: string; heldOutWeeks: string; quantile: string; candidates?: boolean; country?: string; tz: string; json?: boolean }) => {
@@ -372,7 +372,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const isHoliday = o.country ? createHolidayPredicate(o.country, o.tz) : undefined;
       const results = sets.map(([name, series]) => ({
         dataset: name,
-        ...runBacktest(series, { heldOutWeeks: weeksOf(series), quantile, selection: isHoliday && series.length > 0 ? { calendar: { startMs: series[0].hour.getTime(), isHoliday } } : undefined }),
+        ...runBacktest(series, { heldOutWeeks: weeksOf(series), quantile, timeZone: o.tz, selection: isHoliday && series.length > 0 ? { calendar: { startMs: series[0].hour.getTime(), isHoliday } } : undefined }),
       }));
       if (o.json) return write(backtestCmd, JSON.stringify(results, null, 2));
       write(backtestCmd, `Backtest: ${everyWeek ? `every week with ${MIN_HISTORY_WEEKS} weeks of history before it` : `${heldOutWeeks} held-out week(s)`}, rolling origin, 168 h ahead; model chosen by cross-validation on the weeks before each one\n`);

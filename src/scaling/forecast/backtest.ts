@@ -10,6 +10,7 @@ import { getMae, getSeasonalNaiveScale, getSmape } from './metrics.ts';
 import type { SelectionOptions } from './model-selection.ts';
 import { MIN_HISTORY_WEEKS, forecastWithSelection, selectModel } from './model-selection.ts';
 import { WEEK, forecastSeasonalNaive } from './seasonal-models.ts';
+import { getWallClock, viewOnWallClock } from './wall-clock.ts';
 
 export interface BacktestOptions {
   /** @defaultValue 4 */
@@ -17,6 +18,12 @@ export interface BacktestOptions {
   /** Quantile whose coverage is reported. @defaultValue 0.9 */
   quantile: number;
   selection?: Partial<SelectionOptions>;
+  /**
+   * The shop's time zone: the models run on its wall clock (`wall-clock.ts`) and their forecasts are read
+   * back onto the UTC hours they are scored on. Seasonal naive, the benchmark, stays the UTC hour a week
+   * before. @defaultValue 'UTC'
+   */
+  timeZone?: string;
 }
 
 export interface Score {
@@ -66,16 +73,19 @@ export function runBacktest(series: readonly HourlyPoint[], options: Partial<Bac
   if (y.length < (MIN_HISTORY_WEEKS + o.heldOutWeeks) * WEEK) {
     throw new ScalingInputError('INSUFFICIENT_HISTORY', `backtest needs ${MIN_HISTORY_WEEKS + o.heldOutWeeks} weeks of hourly data (${MIN_HISTORY_WEEKS} to train + ${o.heldOutWeeks} held out); got ${(y.length / WEEK).toFixed(1)}`);
   }
+  const clock = y.length > 0 ? getWallClock(series[0].hour.getTime(), y.length, o.timeZone) : undefined;
   const folds: BacktestFold[] = [];
   for (let k = o.heldOutWeeks; k >= 1; k--) {
     const split = y.length - k * WEEK;
     const train = y.slice(0, split);
     const test = y.slice(split, split + WEEK);
     const scale = Math.max(getSeasonalNaiveScale(train, WEEK), 1e-9);
-    const selection = selectModel(train, o.selection);
-    const f = forecastWithSelection(train, selection, WEEK, [o.quantile], { ...o.selection, allCandidates: true });
-    const upper = f.quantiles.get(o.quantile) as number[];
-    const model = score(test, f.mean, scale);
+    // On the wall clock when it changes in the series; scored on UTC hours either way.
+    const view = viewOnWallClock(train, WEEK, clock);
+    const selection = selectModel(view.y, o.selection);
+    const f = forecastWithSelection(view.y, selection, view.horizon, [o.quantile], { ...o.selection, allCandidates: true });
+    const upper = view.toUtc(f.quantiles.get(o.quantile) as number[]);
+    const model = score(test, view.toUtc(f.mean), scale);
     const seasonalNaive = score(test, forecastSeasonalNaive(train, WEEK, WEEK), scale);
     folds.push({
       testStart: series[split].hour.toISOString(),
@@ -84,7 +94,7 @@ export function runBacktest(series: readonly HourlyPoint[], options: Partial<Bac
       seasonalNaive,
       ratio: model.mase / seasonalNaive.mase,
       coverage: test.filter((v, i) => v <= upper[i]).length / WEEK,
-      candidates: Object.fromEntries([...f.candidates].map(([name, fc]) => [name, score(test, fc, scale)])),
+      candidates: Object.fromEntries([...f.candidates].map(([name, fc]) => [name, score(test, view.toUtc(fc), scale)])),
     });
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
