@@ -77,22 +77,21 @@ async function readText(path: string, flag: string, code: 'MALFORMED_FILE' | 'MA
   }
 }
 
-/** Events: a file (JSON or CSV) beats the database, which beats the built-in calendar. */
-export async function resolveEvents(o: CommonOptions, deps: ScalingCliDeps): Promise<{ events: SaleEvent[]; source: string }> {
+/** The events the shop named: a file (JSON or CSV) beats the database; undefined when there are none. */
+export async function loadNamedEvents(o: { eventsCsv?: string; eventsFile?: string; db: boolean }, deps: ScalingCliDeps): Promise<{ events: SaleEvent[]; source: string } | undefined> {
   if (o.eventsCsv) return { events: parseEventsCsv(await readText(o.eventsCsv, '--events-csv', 'MALFORMED_CSV'), o.eventsCsv), source: o.eventsCsv };
-  if (o.eventsFile) {
-    let text: string;
-    try {
-      text = await readFile(o.eventsFile, 'utf8');
-    } catch {
-      throw new ScalingInputError('MALFORMED_FILE', `--events-file ${o.eventsFile} cannot be read`);
-    }
-    return { events: parseSaleEventsJson(text, o.eventsFile), source: o.eventsFile };
-  }
+  if (o.eventsFile) return { events: parseSaleEventsJson(await readText(o.eventsFile, '--events-file', 'MALFORMED_FILE'), o.eventsFile), source: o.eventsFile };
   if (o.db && deps.loadSaleEvents) {
     const rows = await deps.loadSaleEvents();
     if (rows.length > 0) return { events: parseSaleEvents(rows), source: 'database (sale_events)' };
   }
+  return undefined;
+}
+
+/** Events: a file (JSON or CSV) beats the database, which beats the built-in calendar. */
+export async function resolveEvents(o: CommonOptions, deps: ScalingCliDeps): Promise<{ events: SaleEvent[]; source: string }> {
+  const named = await loadNamedEvents(o, deps);
+  if (named) return named;
   const year = getYear(o);
   const tz = o.tz;
   return { events: [...getSeedCalendarEvents(year - 1, tz), ...getSeedCalendarEvents(year, tz)], source: `built-in calendar ${year} (Black Friday ×10, Cyber Monday ×8, Christmas sale ×5)` };

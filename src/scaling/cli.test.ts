@@ -126,7 +126,7 @@ describe('salescale CLI', () => {
     }
   });
 
-  it('forecast --events-csv: a past sale in the history does not raise the base of the weeks after it (real series, Atlanta departures)', async () => {
+  it('forecast and backtest --events-csv: a past sale in the history does not raise the base of the weeks after it (real series, Atlanta departures)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-past-sale-'));
     try {
       const clean = join(import.meta.dirname, 'test-data/real/us-flights-2001-atl.csv');
@@ -156,6 +156,19 @@ describe('salescale CLI', () => {
       assert.ok(unnamed.sum > reference.sum * 1.1, `${unnamed.sum} vs ${reference.sum}`);
       assert.ok(Math.abs(named.sum / reference.sum - 1) < 0.01, `${named.sum} vs ${reference.sum}`);
       assert.match(named.baseSource, /16 hour\(s\) of 1 past sale event\(s\) replaced by their baseline/);
+      // backtest --events-csv: the same cleaning in each fold's inputs, and the sale's held-out hours left out of the scores.
+      const backtest = async (args: string[]) => {
+        const r = await run(['backtest', ...args, '--held-out-weeks', '2', '--json']);
+        assert.equal(r.exitCode, 0, r.err);
+        return (JSON.parse(r.out) as { meanMase: number; eventHoursLeftOut: number }[])[0];
+      };
+      const cleanBacktest = await backtest(['--history', clean]);
+      const unnamedBacktest = await backtest(['--history', join(dir, 'history.csv')]);
+      const namedBacktest = await backtest(['--history', join(dir, 'history.csv'), '--events-csv', join(dir, 'events.csv')]);
+      assert.equal(namedBacktest.eventHoursLeftOut, 16);
+      assert.equal(unnamedBacktest.eventHoursLeftOut, 0);
+      assert.ok(unnamedBacktest.meanMase > cleanBacktest.meanMase * 1.5, `${unnamedBacktest.meanMase} vs ${cleanBacktest.meanMase}`);
+      assert.ok(Math.abs(namedBacktest.meanMase / cleanBacktest.meanMase - 1) < 0.05, `${namedBacktest.meanMase} vs ${cleanBacktest.meanMase}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

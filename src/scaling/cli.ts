@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { DEFAULT_CHECK_OPTIONS, runChecks } from './capacity/checks.ts';
 import { DEFAULT_WORKER_PLAN, planCapacity } from './capacity/plan.ts';
 import type { CommonOptions, ScalingCliDeps } from './cli-inputs.ts';
-import { loadHistory, parseQuantile, resolveForecast, resolveWebCapacity, toNumber } from './cli-inputs.ts';
+import { loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveWebCapacity, toNumber } from './cli-inputs.ts';
 import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, pricePolicies } from './cost/cost.ts';
 import { COST_COMPONENTS } from './cost/cost.ts';
 import { loadPricing } from './cost/pricing.ts';
@@ -354,9 +354,11 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--candidates', 'also print every candidate per fold')
     .option('--country <code>', 'public holidays of this country (date-holidays code) as flags')
     .option('--tz <iana>', 'the shop\'s time zone: the models run on its wall clock (daylight saving time) and holidays are read in it', 'UTC')
+    .option('--events-csv <csv>', 'past sale events (name,start,end,kind): their hours are replaced by the baseline in the inputs and left out of the scores')
+    .option('--events-file <json>', 'the same, as a JSON array of sale events')
     .option('--json', 'print JSON');
   backtestCmd.action(
-    guarded(async (o: { history?: string; learn?: boolean; dataset?: string; heldOutWeeks: string; quantile: string; candidates?: boolean; country?: string; tz: string; json?: boolean }) => {
+    guarded(async (o: { history?: string; learn?: boolean; dataset?: string; heldOutWeeks: string; quantile: string; candidates?: boolean; country?: string; tz: string; eventsCsv?: string; eventsFile?: string; json?: boolean }) => {
       const everyWeek = o.heldOutWeeks === 'all';
       const heldOutWeeks = everyWeek ? 0 : toNumber(o.heldOutWeeks, '--held-out-weeks');
       const weeksOf = (series: readonly HourlyPoint[]) => (everyWeek ? Math.max(1, Math.floor(series.length / WEEK) - MIN_HISTORY_WEEKS) : heldOutWeeks);
@@ -369,10 +371,12 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         else if (TEST_DATASETS[o.dataset]) sets = [[o.dataset, getTestDataset(o.dataset)]];
         else throw new ScalingInputError('INVALID_OPTION', `--dataset: unknown dataset "${o.dataset}" (known: ${[...Object.keys(REAL_DATASETS), ...Object.keys(TEST_DATASETS)].join(', ')})`);
       } else sets = Object.keys(REAL_DATASETS).map((n) => [n, getRealDataset(n as keyof typeof REAL_DATASETS)]);
+      // Only the events the shop named (with --learn, also the sale_events table): a backtest scores what was observed.
+      const events = (await loadNamedEvents({ ...o, db: o.learn === true }, deps))?.events;
       const isHoliday = o.country ? createHolidayPredicate(o.country, o.tz) : undefined;
       const results = sets.map(([name, series]) => ({
         dataset: name,
-        ...runBacktest(series, { heldOutWeeks: weeksOf(series), quantile, timeZone: o.tz, selection: isHoliday && series.length > 0 ? { calendar: { startMs: series[0].hour.getTime(), isHoliday } } : undefined }),
+        ...runBacktest(series, { heldOutWeeks: weeksOf(series), quantile, timeZone: o.tz, events, selection: isHoliday && series.length > 0 ? { calendar: { startMs: series[0].hour.getTime(), isHoliday } } : undefined }),
       }));
       if (o.json) return write(backtestCmd, JSON.stringify(results, null, 2));
       write(backtestCmd, `Backtest: ${everyWeek ? `every week with ${MIN_HISTORY_WEEKS} weeks of history before it` : `${heldOutWeeks} held-out week(s)`}, rolling origin, 168 h ahead; model chosen by cross-validation on the weeks before each one\n`);
@@ -391,7 +395,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
             write(backtestCmd, renderTable(['candidate', 'MASE', 'sMAPE %'], Object.entries(f.candidates).sort((a, b) => a[1].mase - b[1].mase).map(([n, sc]) => [n, sc.mase, sc.smape])));
           }
         }
-        write(backtestCmd, `${r.dataset}: mean MASE ${r.meanMase.toFixed(3)} vs seasonal naive ${r.seasonalNaiveMeanMase.toFixed(3)} (ratio ${r.ratio.toFixed(3)}); at or below seasonal naive on ${r.weeksAtOrBelowSeasonalNaive}/${r.folds.length} weeks, worst week ${Math.max(...r.folds.map((f) => f.ratio)).toFixed(2)} ×; q${quantile} covers ${(r.coverage * 100).toFixed(1)} % of held-out hours\n`);
+        write(backtestCmd, `${r.dataset}: mean MASE ${r.meanMase.toFixed(3)} vs seasonal naive ${r.seasonalNaiveMeanMase.toFixed(3)} (ratio ${r.ratio.toFixed(3)}); at or below seasonal naive on ${r.weeksAtOrBelowSeasonalNaive}/${r.folds.length} weeks, worst week ${Math.max(...r.folds.map((f) => f.ratio)).toFixed(2)} ×; q${quantile} covers ${(r.coverage * 100).toFixed(1)} % of held-out hours${r.eventHoursLeftOut > 0 ? ` (${r.eventHoursLeftOut} held-out hours inside past sale events left out)` : ''}\n`);
       }
     }),
   );

@@ -10,6 +10,8 @@ import { getMae, getSeasonalNaiveScale, getSmape } from './metrics.ts';
 import type { SelectionOptions } from './model-selection.ts';
 import { MIN_HISTORY_WEEKS, forecastWithSelection, selectModel } from './model-selection.ts';
 import { WEEK, forecastSeasonalNaive } from './seasonal-models.ts';
+import type { SaleEvent } from './events.ts';
+import { removeEventHours } from './uplift.ts';
 import { getWallClock, viewOnWallClock } from './wall-clock.ts';
 
 export interface BacktestOptions {
@@ -24,6 +26,12 @@ export interface BacktestOptions {
    * before. @defaultValue 'UTC'
    */
   timeZone?: string;
+  /**
+   * Past sale events: each fold's inputs have their hours replaced by the baseline (as `forecast` does),
+   * and the held-out hours inside them are left out of the scores (the base forecast is the demand
+   * before any sale; the uplift is not what is tested here).
+   */
+  events?: readonly SaleEvent[];
 }
 
 export interface Score {
@@ -56,13 +64,17 @@ export interface BacktestResult {
   ratio: number;
   /** Mean coverage of the quantile over the held-out hours. */
   coverage: number;
+  /** Held-out hours inside past sale events, left out of the scores. */
+  eventHoursLeftOut: number;
   /** Weeks on which the model's MASE is at or below seasonal naive's. */
   weeksAtOrBelowSeasonalNaive: number;
   beatsSeasonalNaive: boolean;
 }
 
-function score(actual: readonly number[], forecast: readonly number[], scale: number): Score {
-  return { mase: getMae(actual, forecast) / scale, smape: getSmape(actual, forecast) };
+function score(actual: readonly number[], forecast: readonly number[], scale: number, kept?: readonly number[]): Score {
+  const a = kept ? kept.map((i) => actual[i]) : actual;
+  const f = kept ? kept.map((i) => forecast[i]) : forecast;
+  return { mase: getMae(a, f) / scale, smape: getSmape(a, f) };
 }
 
 export function runBacktest(series: readonly HourlyPoint[], options: Partial<BacktestOptions> = {}): BacktestResult {
@@ -74,29 +86,38 @@ export function runBacktest(series: readonly HourlyPoint[], options: Partial<Bac
     throw new ScalingInputError('INSUFFICIENT_HISTORY', `backtest needs ${MIN_HISTORY_WEEKS + o.heldOutWeeks} weeks of hourly data (${MIN_HISTORY_WEEKS} to train + ${o.heldOutWeeks} held out); got ${(y.length / WEEK).toFixed(1)}`);
   }
   const clock = y.length > 0 ? getWallClock(series[0].hour.getTime(), y.length, o.timeZone) : undefined;
+  const inEvent = o.events ? removeEventHours(series, o.events).inEvent : undefined;
+  let eventHoursLeftOut = 0;
   const folds: BacktestFold[] = [];
   for (let k = o.heldOutWeeks; k >= 1; k--) {
     const split = y.length - k * WEEK;
-    const train = y.slice(0, split);
+    // Cleaned from the weeks before the fold only: nothing of the held-out week leaks into its inputs.
+    const train = o.events ? removeEventHours(series.slice(0, split), o.events).y : y.slice(0, split);
     const test = y.slice(split, split + WEEK);
+    const kept = inEvent ? test.map((_, i) => i).filter((i) => !inEvent[split + i]) : undefined;
+    if (kept) {
+      eventHoursLeftOut += WEEK - kept.length;
+      if (kept.length === 0) continue;
+    }
     const scale = Math.max(getSeasonalNaiveScale(train, WEEK), 1e-9);
     // On the wall clock when it changes in the series; scored on UTC hours either way.
     const view = viewOnWallClock(train, WEEK, clock);
     const selection = selectModel(view.y, o.selection);
     const f = forecastWithSelection(view.y, selection, view.horizon, [o.quantile], { ...o.selection, allCandidates: true });
     const upper = view.toUtc(f.quantiles.get(o.quantile) as number[]);
-    const model = score(test, view.toUtc(f.mean), scale);
-    const seasonalNaive = score(test, forecastSeasonalNaive(train, WEEK, WEEK), scale);
+    const model = score(test, view.toUtc(f.mean), scale, kept);
+    const seasonalNaive = score(test, forecastSeasonalNaive(train, WEEK, WEEK), scale, kept);
     folds.push({
       testStart: series[split].hour.toISOString(),
       chosen: selection.chosen.name,
       model,
       seasonalNaive,
       ratio: model.mase / seasonalNaive.mase,
-      coverage: test.filter((v, i) => v <= upper[i]).length / WEEK,
-      candidates: Object.fromEntries([...f.candidates].map(([name, fc]) => [name, score(test, view.toUtc(fc), scale)])),
+      coverage: (kept ?? test.map((_, i) => i)).filter((i) => test[i] <= upper[i]).length / (kept?.length ?? WEEK),
+      candidates: Object.fromEntries([...f.candidates].map(([name, fc]) => [name, score(test, view.toUtc(fc), scale, kept)])),
     });
   }
+  if (folds.length === 0) throw new ScalingInputError('INSUFFICIENT_HISTORY', 'every held-out week lies inside a sale event: nothing is left to score');
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const meanMase = mean(folds.map((f) => f.model.mase));
   const seasonalNaiveMeanMase = mean(folds.map((f) => f.seasonalNaive.mase));
@@ -109,6 +130,7 @@ export function runBacktest(series: readonly HourlyPoint[], options: Partial<Bac
     seasonalNaiveMeanMase,
     ratio: meanMase / seasonalNaiveMeanMase,
     coverage: mean(folds.map((f) => f.coverage)),
+    eventHoursLeftOut,
     weeksAtOrBelowSeasonalNaive: folds.filter((f) => f.model.mase <= f.seasonalNaive.mase).length,
     beatsSeasonalNaive: meanMase < seasonalNaiveMeanMase,
   };

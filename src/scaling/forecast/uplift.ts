@@ -70,6 +70,8 @@ export interface BaselineHistory {
   hours: number;
   /** Past events that overlapped the history. */
   events: number;
+  /** 1 for the hours inside an event. */
+  inEvent: Uint8Array;
 }
 
 /**
@@ -84,7 +86,7 @@ export interface BaselineHistory {
 export function removeEventHours(history: readonly HourlyPoint[], events: readonly SaleEvent[]): BaselineHistory {
   const y = history.map((p) => p.requests);
   const n = y.length;
-  if (n === 0) return { y, hours: 0, events: 0 };
+  if (n === 0) return { y, hours: 0, events: 0, inEvent: new Uint8Array(0) };
   const first = history[0].hour.getTime();
   const inEvent = new Uint8Array(n);
   let overlapping = 0;
@@ -107,7 +109,7 @@ export function removeEventHours(history: readonly HourlyPoint[], events: readon
     y[i] = Math.expm1(median(weeks));
     hours++;
   }
-  return { y, hours, events: overlapping };
+  return { y, hours, events: overlapping, inEvent };
 }
 
 /**
