@@ -1,0 +1,78 @@
+/**
+ * Outlier cleaning of the models' input (in the spirit of R's `forecast::tsclean`, FPP3 §13.9): a
+ * short burst (a flash sale, a bot, an outage to zero) that nothing labelled would otherwise stay in
+ * the history, where the week averages, Holt-Winters and ETS carry it into the next weeks' forecasts
+ * and the validation folds that see it distort the model choice for weeks.
+ *
+ * The expectation of hour i is the median of log(1 + y) at the same hour of the week in the up to 5
+ * weeks before it (at least 2); its departure is log(1 + y[i]) minus that. An hour is an outlier when
+ * its departure, up or down, exceeds both OUTLIER_MADS robust standard deviations of the departures
+ * at that hour of the day (1.4826 × MAD, floored at half of the whole series') and a factor of
+ * e^OUTLIER_MIN_LOG ≈ 2.5: hub-airport banks and evening peaks move by less than that between days.
+ * Only bursts are cleaned: outliers with at most BURST_GAP ordinary hours between them form one
+ * burst, and a burst is replaced by the expectation only if it lasts at most MAX_BURST_HOURS and
+ * ends more than BURST_GAP hours before the end of the series. A level shift lasts longer, or is
+ * still going on at the end, and stays: seasonal naive and the level-adjusted models need it.
+ *
+ * Causal: the expectation and the burst of hour i use only the series passed in, so cleaning the
+ * data before a fold's origin looks at nothing after it.
+ */
+import { WEEK } from './seasonal-models.ts';
+
+/** Robust standard deviations an hour must depart by. */
+export const OUTLIER_MADS = 8;
+/** Smallest departure on the log(1 + y) scale that is an outlier (a factor of about 2.5). */
+export const OUTLIER_MIN_LOG = 0.9;
+/** Longest burst (hours from its first outlier to its last) that is cleaned. */
+export const MAX_BURST_HOURS = 36;
+/** Ordinary hours that may separate the outliers of one burst (a night between two days joins them). */
+export const BURST_GAP = 12;
+const EXPECTATION_WEEKS = 5;
+const MIN_EXPECTATION_WEEKS = 2;
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** The series with its short bursts replaced by the median of the same hour of the weeks before; `hours`: the hours replaced. */
+export function cleanOutliers(y: readonly number[]): { y: number[]; hours: number[] } {
+  const n = y.length;
+  const start = MIN_EXPECTATION_WEEKS * WEEK;
+  if (n <= start) return { y: [...y], hours: [] };
+  const z = y.map((v) => Math.log1p(v));
+  const expected = new Array<number>(n).fill(0);
+  const departure = new Array<number>(n).fill(0);
+  const column: number[] = [];
+  for (let i = start; i < n; i++) {
+    column.length = 0;
+    for (let j = 1; j <= EXPECTATION_WEEKS && i - j * WEEK >= 0; j++) column.push(z[i - j * WEEK]);
+    expected[i] = median(column);
+    departure[i] = z[i] - expected[i];
+  }
+  const mad = (from: readonly number[]) => 1.4826 * median(from.map(Math.abs));
+  const overall = Math.max(mad(departure.slice(start)), 1e-3);
+  const byHour = Array.from({ length: 24 }, (_, h) => {
+    const own: number[] = [];
+    for (let i = start + ((h - (start % 24) + 24) % 24); i < n; i += 24) own.push(departure[i]);
+    return Math.max(mad(own), overall / 2);
+  });
+  const outlier = departure.map((d, i) => i >= start && Math.abs(d) > Math.max(OUTLIER_MADS * byHour[i % 24], OUTLIER_MIN_LOG));
+  const out = [...y];
+  const hours: number[] = [];
+  for (let i = start; i < n; i++) {
+    if (!outlier[i]) continue;
+    let last = i;
+    for (let j = i + 1; j < n && j - last <= BURST_GAP + 1; j++) if (outlier[j]) last = j;
+    if (last - i + 1 <= MAX_BURST_HOURS && last + BURST_GAP + 1 < n) {
+      for (let t = i; t <= last; t++) {
+        if (!outlier[t]) continue;
+        out[t] = Math.max(0, Math.expm1(expected[t]));
+        hours.push(t);
+      }
+    }
+    i = last;
+  }
+  return { y: out, hours };
+}
