@@ -135,17 +135,18 @@ describe('salescale CLI', () => {
     try {
       const clean = join(import.meta.dirname, 'test-data/real/us-flights-2001-atl.csv');
       const lines = readFileSync(clean, 'utf8').trim().split('\n');
-      // A flash sale 100 hours before the history ends: a 4-hour ramp to ×6, then ×6 for 12 hours.
+      // A three-day sale ending 28 hours before the history ends: a 4-hour ramp to ×3, then ×3. (A burst of
+      // a day or less is cleaned even when nobody named it: outliers.ts.)
       const start = lines.length - 1 - 100;
       const rows = lines.map((line, i) => {
         const j = i - 1 - start;
-        if (i === 0 || j < 0 || j >= 16) return line;
+        if (i === 0 || j < 0 || j >= 72) return line;
         const [hour, requests] = line.split(',');
-        return `${hour},${Math.round(Number(requests) * (j < 4 ? 1 + (5 * (j + 1)) / 4 : 6))}`;
+        return `${hour},${Math.round(Number(requests) * (j < 4 ? 1 + (2 * (j + 1)) / 4 : 3))}`;
       });
       writeFileSync(join(dir, 'history.csv'), `${rows.join('\n')}\n`);
       const at = (i: number) => rows[i + 1].split(',')[0];
-      writeFileSync(join(dir, 'events.csv'), `name,start,end,kind\nFlash sale,${at(start)},${at(start + 16)},flash\n`);
+      writeFileSync(join(dir, 'events.csv'), `name,start,end,kind\nSpring sale,${at(start)},${at(start + 72)},spring\n`);
       const window = ['--from', '2001-07-01T01:00:00Z', '--to', '2001-07-08T01:00:00Z', '--json', '--no-db', '--no-progress'];
       const weekSum = async (args: string[]) => {
         const r = await run(['forecast', ...args, ...window]);
@@ -158,8 +159,8 @@ describe('salescale CLI', () => {
       const named = await weekSum(['--history', join(dir, 'history.csv'), '--events-csv', join(dir, 'events.csv')]);
       // Not named, the sale is carried into next week's base; named, the base is the one without the sale.
       assert.ok(unnamed.sum > reference.sum * 1.1, `${unnamed.sum} vs ${reference.sum}`);
-      assert.ok(Math.abs(named.sum / reference.sum - 1) < 0.01, `${named.sum} vs ${reference.sum}`);
-      assert.match(named.baseSource, /16 hour\(s\) of 1 past sale event\(s\) replaced by their baseline/);
+      assert.ok(Math.abs(named.sum / reference.sum - 1) < 0.03, `${named.sum} vs ${reference.sum}`);
+      assert.match(named.baseSource, /72 hour\(s\) of 1 past sale event\(s\) replaced by their baseline/);
       // backtest --events-csv: the same cleaning in each fold's inputs, and the sale's held-out hours left out of the scores.
       const backtest = async (args: string[]) => {
         const r = await run(['backtest', ...args, '--held-out-weeks', '2', '--json']);
@@ -169,7 +170,7 @@ describe('salescale CLI', () => {
       const cleanBacktest = await backtest(['--history', clean]);
       const unnamedBacktest = await backtest(['--history', join(dir, 'history.csv')]);
       const namedBacktest = await backtest(['--history', join(dir, 'history.csv'), '--events-csv', join(dir, 'events.csv')]);
-      assert.equal(namedBacktest.eventHoursLeftOut, 16);
+      assert.equal(namedBacktest.eventHoursLeftOut, 72);
       assert.equal(unnamedBacktest.eventHoursLeftOut, 0);
       assert.ok(unnamedBacktest.meanMase > cleanBacktest.meanMase * 1.5, `${unnamedBacktest.meanMase} vs ${cleanBacktest.meanMase}`);
       assert.ok(Math.abs(namedBacktest.meanMase / cleanBacktest.meanMase - 1) < 0.05, `${namedBacktest.meanMase} vs ${cleanBacktest.meanMase}`);
