@@ -21,8 +21,8 @@ export const SEASONAL_NAIVE = 'snaive';
 
 const ALL: readonly TransformName[] = ['none', 'log1p', 'boxcox'];
 
-function weekAverage(model: string, o: WeekAverageOptions): CandidateModel {
-  return { model, family: 'week-average', forecaster: (z, h) => forecastWeekAverage(z, h, o), transforms: ALL };
+function weekAverage(model: string, o: WeekAverageOptions, transforms: readonly TransformName[] = ALL): CandidateModel {
+  return { model, family: 'week-average', forecaster: (z, h) => forecastWeekAverage(z, h, o), transforms };
 }
 
 /** Every candidate model with the transforms it is tried with. */
@@ -40,6 +40,10 @@ export function getCandidateModels(): CandidateModel[] {
     weekAverage('median-5w-level', { kind: 'median', weeks: 5, levelAdjust: true }),
     weekAverage('ewma-6w', { kind: 'ewma', weeks: 6, decay: 0.6 }),
     weekAverage('ewma-6w-level', { kind: 'ewma', weeks: 6, decay: 0.6, levelAdjust: true }),
+    // Multiplicative levels, on the raw scale only (on log(1 + y) they are the additive `-level` ones):
+    // weather-driven series and growing ones (see the README's forecasting section for the figures).
+    weekAverage('median-5w-scaled', { kind: 'median', weeks: 5, scaleToLastWeek: true }, ['none']),
+    weekAverage('median-5w-growth', { kind: 'median', weeks: 5, scaleToLastWeek: true, growthWeeks: 3 }, ['none']),
     { model: 'dshw-damped', family: 'double-seasonal', forecaster: forecastDoubleSeasonal, transforms: ALL },
     { model: 'mstl-ets', family: 'mstl-ets', forecaster: forecastMstlEts, transforms: ['log1p'] },
   ];

@@ -47,6 +47,23 @@ describe('week averages', () => {
   it("shifts to last week's level when asked", () => {
     assert.equal(forecastWeekAverage(z, 1, { kind: 'mean', weeks: 3, levelAdjust: true })?.[0], 6);
   });
+  it("scales each week to the last week's level (quiet hours stay quiet), and continues a steady growth through the first week only", () => {
+    // A fixed weekly shape (zero at night) growing 2 % a week, hour by hour.
+    const shape = (p: number) => (p % 24 < 6 ? 0 : 100 + 10 * (p % 24) + 50 * Math.floor(p / 24));
+    const level = (t: number) => 1.02 ** (t / WEEK);
+    const y = Array.from({ length: 6 * WEEK }, (_, t) => shape(t % WEEK) * level(t));
+    const truth = Array.from({ length: 2 * WEEK }, (_, i) => shape(i % WEEK) * level(6 * WEEK + i));
+    const plain = forecastWeekAverage(y, WEEK, { kind: 'median', weeks: 5 }) as number[];
+    const scaled = forecastWeekAverage(y, WEEK, { kind: 'median', weeks: 5, scaleToLastWeek: true }) as number[];
+    const growth = forecastWeekAverage(y, 2 * WEEK, { kind: 'median', weeks: 5, scaleToLastWeek: true, growthWeeks: 3 }) as number[];
+    const worst = (f: number[]) => Math.max(...truth.slice(0, WEEK).map((v, i) => (v === 0 ? Math.abs(f[i]) : Math.abs(f[i] / v - 1))));
+    assert.equal(scaled[0], 0);
+    assert.ok(worst(plain) > 0.055, `median of 5 weeks lags about 3 weeks of growth: ${worst(plain)}`);
+    assert.ok(worst(scaled) < 0.025 && worst(scaled) > 0.015, `scaled to last week: one week behind, ${worst(scaled)}`);
+    assert.ok(worst(growth) < 1e-9, `growth continued: ${worst(growth)}`);
+    // Past the first week the level holds where it got to.
+    assert.ok(Math.abs(growth[WEEK + 30] / growth[30] - 1) < 0.0002);
+  });
 });
 
 describe('a new pattern in the last week', () => {

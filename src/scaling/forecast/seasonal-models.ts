@@ -36,6 +36,18 @@ export interface WeekAverageOptions {
   /** Shift the average by (last week's mean − the averaged weeks' mean), in transformed units. */
   levelAdjust?: boolean;
   /**
+   * Scale each averaged week by (last week's mean ÷ its own) before averaging: a multiplicative level on
+   * the raw scale, so a growing or fading series is averaged at the last week's level and its quiet hours
+   * stay quiet (`levelAdjust` on log(1 + y) is the additive counterpart, which lifts zero hours too).
+   */
+  scaleToLastWeek?: boolean;
+  /**
+   * With `scaleToLastWeek`: continue the weekly mean's growth rate over the last `growthWeeks` weeks for
+   * one week (the horizon the models are validated on): each hour is last week's same hour (as scaled)
+   * × one week of growth; further out the level stays there.
+   */
+  growthWeeks?: number;
+  /**
    * Shift by the last 24 hours' departure from the profile at the same hours of the week (the
    * profile built from the weeks before them), decaying by this factor per hour ahead.
    */
@@ -52,8 +64,10 @@ export function forecastWeekAverage(z: readonly number[], h: number, o: WeekAver
   const wsum = weights.reduce((a, b) => a + b, 0);
   const profile = new Array<number>(WEEK);
   const column = new Array<number>(k);
+  const means = o.scaleToLastWeek ? getWeekMeans(z, Math.min(Math.floor(n / WEEK), Math.max(k, (o.growthWeeks ?? 0) + 1))) : undefined;
+  const factor = Array.from({ length: k }, (_, j) => (means && means[j] > 0 ? means[0] / means[j] : 1));
   for (let p = 0; p < WEEK; p++) {
-    for (let j = 0; j < k; j++) column[j] = z[n - (j + 1) * WEEK + p];
+    for (let j = 0; j < k; j++) column[j] = z[n - (j + 1) * WEEK + p] * factor[j];
     if (o.kind === 'median') profile[p] = median(column);
     else {
       let s = 0;
@@ -82,7 +96,24 @@ export function forecastWeekAverage(z: readonly number[], h: number, o: WeekAver
       return profile[i % WEEK] + shift + dev * f;
     });
   }
+  const t = o.growthWeeks ?? 0;
+  if (means && t > 0 && means.length > t && means[t] > 0 && means[0] > 0) {
+    const growth = Math.log(means[0] / means[t]) / t;
+    // The profile holds last week's hours at their own level: each hour ahead is one week of growth later.
+    const next = Math.exp(growth);
+    return Array.from({ length: h }, (_, i) => profile[i % WEEK] * next);
+  }
   return Array.from({ length: h }, (_, i) => profile[i % WEEK] + shift);
+}
+
+/** Means of the last `weeks` whole weeks of z, the most recent first. */
+function getWeekMeans(z: readonly number[], weeks: number): number[] {
+  const n = z.length;
+  return Array.from({ length: weeks }, (_, j) => {
+    let s = 0;
+    for (let i = n - (j + 1) * WEEK; i < n - j * WEEK; i++) s += z[i];
+    return s / WEEK;
+  });
 }
 
 /** Smoothing parameters of the double-seasonal model. */
