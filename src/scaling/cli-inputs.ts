@@ -39,6 +39,7 @@ export interface CommonOptions {
   baseRps: string;
   history?: string;
   learn?: boolean;
+  wallClock?: boolean;
   capacity?: string;
   bench?: string;
   min: string;
@@ -126,6 +127,15 @@ export async function loadHistory(o: { history?: string; learn?: boolean }, deps
   return undefined;
 }
 
+/**
+ * Whether the history's hours are UTC instants of demand that follows the `--tz` clock: always for the
+ * analytics rollups (`--learn`), for a file only with `--wall-clock` (many files hold local clock times
+ * labelled as UTC, and read as instants they would gain a spurious shift at every clock change).
+ */
+export function isWallClockHistory(o: { history?: string; learn?: boolean; wallClock?: boolean }): boolean {
+  return o.wallClock === true || (o.learn === true && !o.history);
+}
+
 /** Parses `--quantile` (default 0.9). */
 export function parseQuantile(value: string | undefined, fallback = 0.9): number {
   if (value === undefined) return fallback;
@@ -189,7 +199,7 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   const history = await loadHistory(o, deps);
   const quantile = parseQuantile(o.quantile, defaultQuantile ?? 0.9);
   const calendar = history && o.country ? { startMs: history[0].hour.getTime(), isHoliday: createHolidayPredicate(o.country, o.tz) } : undefined;
-  const learned = history ? learnBase(history, to, quantile, calendar, resolved.events, o.tz) : undefined;
+  const learned = history ? learnBase(history, to, quantile, calendar, resolved.events, isWallClockHistory(o) ? o.tz : 'UTC') : undefined;
   const events = history ? applyUpliftCurves(resolved.events, learnUpliftCurves(history, resolved.events), history[history.length - 1].hour, o.eventsFile || (o.db && resolved.source.startsWith('database')) ? `multiplier from ${resolved.source}` : 'seed multiplier') : resolved.events.map((e) => ({ ...e, source: e.source ?? `${resolved.source}: ×${e.trafficMultiplier}` }));
   const forecast: Partial<ForecastOptions> = {
     baseRequestsPerSecond: requirePositive(toNumber(o.baseRps, '--base-rps'), '--base-rps'),

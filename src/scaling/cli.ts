@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { DEFAULT_CHECK_OPTIONS, runChecks } from './capacity/checks.ts';
 import { DEFAULT_WORKER_PLAN, planCapacity } from './capacity/plan.ts';
 import type { CommonOptions, ScalingCliDeps } from './cli-inputs.ts';
-import { loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveWebCapacity, toNumber } from './cli-inputs.ts';
+import { isWallClockHistory, loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveWebCapacity, toNumber } from './cli-inputs.ts';
 import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, pricePolicies } from './cost/cost.ts';
 import { COST_COMPONENTS } from './cost/cost.ts';
 import { loadPricing } from './cost/pricing.ts';
@@ -56,6 +56,7 @@ function addCommon(cmd: Command): Command {
     .option('--base-rps <n>', 'requests/s at pattern multiplier 1.0', '100')
     .option('--history <csv>', 'hourly history CSV (hour,requests) to learn the base traffic from')
     .option('--learn', 'learn the base traffic from the analytics rollups (database)')
+    .option('--wall-clock', 'the history\'s hours are UTC instants and demand follows the --tz clock: model on that wall clock across its changes (always so with --learn)')
     .option('--capacity <rps>', 'requests/s per instance at the p95 SLO (default: bench/results/capacity.json, else 150)')
     .option('--bench <path>', 'benchmark results file', 'bench/results/capacity.json')
     .option('--min <n>', 'min replicas', '2')
@@ -353,12 +354,13 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--quantile <q>', 'quantile whose coverage is reported', '0.9')
     .option('--candidates', 'also print every candidate per fold')
     .option('--country <code>', 'public holidays of this country (date-holidays code) as flags')
-    .option('--tz <iana>', 'the shop\'s time zone: the models run on its wall clock (daylight saving time) and holidays are read in it', 'UTC')
+    .option('--tz <iana>', 'the shop\'s time zone: holidays are read in it, and with --wall-clock the models run on its clock', 'UTC')
+    .option('--wall-clock', 'the history\'s hours are UTC instants and demand follows the --tz clock: model on that wall clock across its changes (always so with --learn)')
     .option('--events-csv <csv>', 'past sale events (name,start,end,kind): their hours are replaced by the baseline in the inputs and left out of the scores')
     .option('--events-file <json>', 'the same, as a JSON array of sale events')
     .option('--json', 'print JSON');
   backtestCmd.action(
-    guarded(async (o: { history?: string; learn?: boolean; dataset?: string; heldOutWeeks: string; quantile: string; candidates?: boolean; country?: string; tz: string; eventsCsv?: string; eventsFile?: string; json?: boolean }) => {
+    guarded(async (o: { history?: string; learn?: boolean; dataset?: string; heldOutWeeks: string; quantile: string; candidates?: boolean; country?: string; tz: string; wallClock?: boolean; eventsCsv?: string; eventsFile?: string; json?: boolean }) => {
       const everyWeek = o.heldOutWeeks === 'all';
       const heldOutWeeks = everyWeek ? 0 : toNumber(o.heldOutWeeks, '--held-out-weeks');
       const weeksOf = (series: readonly HourlyPoint[]) => (everyWeek ? Math.max(1, Math.floor(series.length / WEEK) - MIN_HISTORY_WEEKS) : heldOutWeeks);
@@ -376,7 +378,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const isHoliday = o.country ? createHolidayPredicate(o.country, o.tz) : undefined;
       const results = sets.map(([name, series]) => ({
         dataset: name,
-        ...runBacktest(series, { heldOutWeeks: weeksOf(series), quantile, timeZone: o.tz, events, selection: isHoliday && series.length > 0 ? { calendar: { startMs: series[0].hour.getTime(), isHoliday } } : undefined }),
+        ...runBacktest(series, { heldOutWeeks: weeksOf(series), quantile, timeZone: isWallClockHistory(o) ? o.tz : 'UTC', events, selection: isHoliday && series.length > 0 ? { calendar: { startMs: series[0].hour.getTime(), isHoliday } } : undefined }),
       }));
       if (o.json) return write(backtestCmd, JSON.stringify(results, null, 2));
       write(backtestCmd, `Backtest: ${everyWeek ? `every week with ${MIN_HISTORY_WEEKS} weeks of history before it` : `${heldOutWeeks} held-out week(s)`}, rolling origin, 168 h ahead; model chosen by cross-validation on the weeks before each one\n`);
