@@ -25,6 +25,11 @@ describe('outlier cleaning of the models input', () => {
   it('leaves an ordinary series alone', () => {
     assert.deepEqual(cleanOutliers(y).hours, []);
   });
+  it('keeps a daily pattern moved by an hour (a clock change read in UTC hours): every day departs at the same hours', () => {
+    // From week 5 on, the whole day comes an hour earlier: the morning ramp hour departs each day.
+    const moved = y.map((v, i) => (i >= 5 * WEEK && i + 1 < y.length ? y[i + 1] : v));
+    assert.deepEqual(cleanOutliers(moved).hours, []);
+  });
   it('replaces a 10-hour 6× spike by the same hours of the weeks before, and nothing else', () => {
     const spiked = inject(y, 5, (v) => 6 * v);
     const c = cleanOutliers(spiked);

@@ -9,6 +9,8 @@
  * its departure, up or down, exceeds both OUTLIER_MADS robust standard deviations of the departures
  * at that hour of the day (1.4826 × MAD, floored at half of the whole series') and a factor of
  * e^OUTLIER_MIN_LOG ≈ 2.5: hub-airport banks and evening peaks move by less than that between days.
+ * An hour whose same hour of the day before or after departs the same way is a changed daily pattern
+ * (a clock change read in UTC hours, a timetable moved by an hour), not a burst, and is not an outlier.
  * Only bursts are cleaned: outliers with at most BURST_GAP ordinary hours between them form one
  * burst, and a burst is replaced by the expectation only if it lasts at most MAX_BURST_HOURS and
  * ends more than BURST_GAP hours before the end of the series. A level shift lasts longer, or is
@@ -58,7 +60,11 @@ export function cleanOutliers(y: readonly number[]): { y: number[]; hours: numbe
     for (let i = start + ((h - (start % 24) + 24) % 24); i < n; i += 24) own.push(departure[i]);
     return Math.max(mad(own), overall / 2);
   });
-  const outlier = departure.map((d, i) => i >= start && Math.abs(d) > Math.max(OUTLIER_MADS * byHour[i % 24], OUTLIER_MIN_LOG));
+  const flagged = departure.map((d, i) => i >= start && Math.abs(d) > Math.max(OUTLIER_MADS * byHour[i % 24], OUTLIER_MIN_LOG));
+  // The same hour departing the same way on the day before or after is a changed pattern (a clock
+  // change read in UTC, a timetable moved by an hour), not a burst: it stays.
+  const recurs = (i: number, j: number) => j >= 0 && j < n && flagged[j] && Math.sign(departure[j]) === Math.sign(departure[i]);
+  const outlier = flagged.map((f, i) => f && !recurs(i, i - 24) && !recurs(i, i + 24));
   const out = [...y];
   const hours: number[] = [];
   for (let i = start; i < n; i++) {
