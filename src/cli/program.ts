@@ -2,7 +2,7 @@
 // after tracing when it is configured).
 import { Command, InvalidArgumentError } from 'commander';
 import { scalingDataSources } from './scaling-data.ts';
-import { ConfigError, loadConfig, loadMigrationConfig } from '../platform/config/config.ts';
+import { ConfigError, loadConfig, loadMigrationConfig, loadScalingConfig } from '../platform/config/config.ts';
 import { LocalStackError } from '../platform/local/local-stack.ts';
 import { isQueueName, QUEUE_NAMES, type QueueName } from '../platform/queue/queue-definitions.ts';
 import { UnsafeQueueRedisError } from '../platform/queue/redis-policy.ts';
@@ -112,8 +112,8 @@ export function buildCli(): Command {
     });
 
   // forecast, plan, simulate, cost, backtest: sale events (and history) come from the database when
-  // DATABASE_URL is set, otherwise from files and the built-in calendar.
-  registerScalingCommands(program, scalingDataSources(() => loadConfig().db.url));
+  // DATABASE_URL is set, otherwise from files and the built-in calendar; SHOP_TIME_ZONE is the default of --tz.
+  registerScalingCommands(program, scalingDataSources(() => loadScalingConfig()));
   // alerts: the seed's alert thresholds as Prometheus rules (no config needed).
   registerAlertsCommand(program);
   // manifests: deployment files for every platform from one typed spec (no config needed).

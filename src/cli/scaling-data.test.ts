@@ -17,12 +17,16 @@ describe('the scaling toolkit reads the database (real PostgreSQL)', () => {
     await database?.drop();
   });
 
-  it('learns from complete hours only, with hours that have no rollup as 0, summed over route groups', async () => {
-    const sources = scalingDataSources(() => database.url);
-    const hourNow = async () => (await client.query<{ h: Date }>(`SELECT date_trunc('hour', now()) AS h`)).rows[0].h.getTime();
-    // Retried once if the clock crosses an hour while the test runs (the current hour would become complete).
+  const sourcesWith = (flushIntervalMs: number) => scalingDataSources(() => ({ databaseUrl: database.url, analyticsFlushIntervalMs: flushIntervalMs, timeZone: 'UTC' }));
+  const hourNow = async () => (await client.query<{ h: Date }>(`SELECT date_trunc('hour', now()) AS h`)).rows[0].h.getTime();
+
+  /**
+   * Rollups at hours -3 (two route groups, and an order row that is not a request), -1 and 0 (the hour
+   * being counted), then `check(start)`; retried once if the clock crosses an hour meanwhile.
+   */
+  async function withRollups(check: (start: number) => Promise<void>): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      await client.query('DELETE FROM analytics_hourly');
+      await client.query('DELETE FROM analytics_hourly; DELETE FROM outbox; DELETE FROM job_claims');
       const start = await hourNow();
       await client.query(`
         INSERT INTO analytics_hourly (hour, metric, dimension, value) VALUES
@@ -31,23 +35,71 @@ describe('the scaling toolkit reads the database (real PostgreSQL)', () => {
           (date_trunc('hour', now()) - interval '3 hours', 'orders', '', 99),
           (date_trunc('hour', now()) - interval '1 hour', 'requests', 'products', 7),
           (date_trunc('hour', now()), 'requests', 'products', 2)`);
-      const history = await sources.loadHourlyHistory?.();
-      if ((await hourNow()) !== start && attempt === 0) continue;
-      assert.deepEqual(
-        history?.map((p) => [p.hour.getTime() - start, p.requests]),
-        [
-          [-3 * 3_600_000, 15],
-          [-2 * 3_600_000, 0],
-          [-1 * 3_600_000, 7],
-        ],
-      );
-      return;
+      try {
+        await check(start);
+        return;
+      } catch (error) {
+        if ((await hourNow()) === start || attempt > 0) throw error;
+      }
     }
+  }
+  const H = 3_600_000;
+  const read = async (flushIntervalMs: number, start: number) => (await sourcesWith(flushIntervalMs).loadHourlyHistory?.())?.map((p) => [p.hour.getTime() - start, p.requests]);
+  /** A web instance's request counts for the hour `hoursAgo` before this one, written to the outbox `createdAgo` ago. */
+  const countsInOutbox = async (hoursAgo: number, createdAgo = '1 minute') =>
+    (
+      await client.query<{ id: string }>(
+        `INSERT INTO outbox (queue, name, data, created_at)
+         VALUES ('notifications', 'update-analytics', jsonb_build_object('eventType', 'requests', 'hour', date_trunc('hour', now()) - make_interval(hours => $1), 'counts', '{"products": 3}'::jsonb), now() - $2::interval)
+         RETURNING id`,
+        [hoursAgo, createdAgo],
+      )
+    ).rows[0].id;
+
+  it('learns from complete hours only, with hours that have no rollup as 0, summed over route groups', async () => {
+    await withRollups(async (start) => {
+      assert.deepEqual(await read(0, start), [
+        [-3 * H, 15],
+        [-2 * H, 0],
+        [-1 * H, 7],
+      ]);
+      // An hour's last counts reach the outbox up to a flush interval after it ends: with a flush
+      // interval of an hour (less the 5 s allowed for the relay), the last hour is not complete yet
+      // (nor is hour -2 counted as 0: the history ends at the last complete hour with a rollup).
+      assert.deepEqual(await read(3_595_000, start), [[-3 * H, 15]]);
+    });
+  });
+
+  it('stops before the oldest hour whose request counts are still waiting to be applied', async () => {
+    await withRollups(async (start) => {
+      // Counts for two hours ago sit in the outbox (or BullMQ, or the worker): that hour and every later one
+      // are under-counted until they are applied.
+      await client.query(`INSERT INTO analytics_hourly (hour, metric, dimension, value) VALUES (date_trunc('hour', now()) - interval '2 hours', 'requests', 'products', 4)`);
+      const id = await countsInOutbox(2);
+      await countsInOutbox(1);
+      assert.deepEqual(await read(0, start), [[-3 * H, 15]]);
+      // Applied (the worker's claim commits with the increments): only the later hour's counts still wait.
+      await client.query(`INSERT INTO job_claims (queue, job_id) VALUES ('notifications', $1)`, [`outbox-${id}`]);
+      assert.deepEqual(await read(0, start), [
+        [-3 * H, 15],
+        [-2 * H, 4],
+      ]);
+      // An order's analytics event, or counts that have waited for more than a day (a job that failed for
+      // good, left in the failed set), do not hold the history back.
+      await client.query(`DELETE FROM outbox WHERE NOT EXISTS (SELECT 1 FROM job_claims c WHERE c.job_id = 'outbox-' || outbox.id)`);
+      await countsInOutbox(2, '25 hours');
+      await client.query(`INSERT INTO outbox (queue, name, data) VALUES ('notifications', 'update-analytics', '{"eventType": "order_created", "orderId": 1, "amountCents": 100}')`);
+      assert.deepEqual(await read(0, start), [
+        [-3 * H, 15],
+        [-2 * H, 4],
+        [-1 * H, 7],
+      ]);
+    });
   });
 
   it('reads the sale events', async () => {
     await client.query(`INSERT INTO sale_events (name, starts_at, ends_at, traffic_multiplier) VALUES ('Flash sale', '2026-10-02T10:00:00Z', '2026-10-02T14:00:00Z', 3)`);
-    const events = await scalingDataSources(() => database.url).loadSaleEvents?.();
+    const events = await sourcesWith(0).loadSaleEvents?.();
     assert.deepEqual(events?.map((e) => [e.name, new Date(e.startsAt).toISOString(), new Date(e.endsAt).toISOString(), e.trafficMultiplier]), [['Flash sale', '2026-10-02T10:00:00.000Z', '2026-10-02T14:00:00.000Z', 3]]);
   });
 });

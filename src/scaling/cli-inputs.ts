@@ -15,6 +15,7 @@ import { createHolidayPredicate } from './forecast/holidays.ts';
 import { applyUpliftCurves, learnUpliftCurves, parseEventsCsv, removeEventHours } from './forecast/uplift.ts';
 import { WEEK } from './forecast/seasonal-models.ts';
 import { getWallClock, viewOnWallClock } from './forecast/wall-clock.ts';
+import { getLocalTime } from './forecast/time-zone.ts';
 
 /** Optional data sources injected by the main CLI (database access lives outside the toolkit). */
 export interface ScalingCliDeps {
@@ -22,6 +23,15 @@ export interface ScalingCliDeps {
   loadSaleEvents?: () => Promise<SaleEventInput[]>;
   /** The analytics rollups' hourly request counts. */
   loadHourlyHistory?: () => Promise<HourlyPoint[]>;
+  /** The shop's time zone when `--tz` is not given (the main CLI: `SHOP_TIME_ZONE`); else UTC. */
+  timeZone?: () => string;
+}
+
+/** `--tz`, else the shop's configured time zone, else UTC; an unknown name is refused (INVALID_OPTION). */
+export function resolveTimeZone(tz: string | undefined, deps: ScalingCliDeps): string {
+  const zone = tz ?? deps.timeZone?.() ?? 'UTC';
+  getLocalTime(new Date(0), zone);
+  return zone;
 }
 
 /** Options shared by forecast, plan, simulate and cost. */

@@ -241,6 +241,30 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('the shop time zone: --tz, else SHOP_TIME_ZONE (the real program, which needs no app secrets for it), else UTC', async () => {
+    const fromOf = (r: { out: string; err: string; exitCode: number }) => {
+      assert.equal(r.exitCode, 0, r.err);
+      return (JSON.parse(r.out) as { from: string }).from;
+    };
+    const args = ['forecast', '--year', '2026', '--json', '--no-db', '--no-progress'];
+    // Black Friday 2026 starts at midnight in the shop's time zone; the window starts 3 hours before.
+    assert.equal(fromOf(await run(args)), '2026-11-26T21:00:00.000Z');
+    assert.equal(fromOf(await run(args, { timeZone: () => 'America/New_York' })), '2026-11-27T02:00:00.000Z');
+    assert.equal(fromOf(await run([...args, '--tz', 'Europe/Berlin'], { timeZone: () => 'America/New_York' })), '2026-11-26T20:00:00.000Z');
+    const unknown = await run([...args, '--tz', 'Mars/Olympus_Mons']);
+    assert.equal(unknown.exitCode, 2);
+    assert.match(unknown.err, /^error \[INVALID_OPTION\]: unknown time zone "Mars\/Olympus_Mons"/);
+    const real = (env: Record<string, string>) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [join(import.meta.dirname, '../main.ts'), ...args], { env: { PATH: process.env.PATH ?? '', ...env } }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }));
+      });
+    const production = await real({ NODE_ENV: 'production', SHOP_TIME_ZONE: 'America/New_York' });
+    assert.equal(fromOf({ out: production.stdout, err: production.stderr, exitCode: production.code }), '2026-11-27T02:00:00.000Z');
+    const bad = await real({ SHOP_TIME_ZONE: 'Mars/Olympus_Mons' });
+    assert.equal(bad.code, 2);
+    assert.deepEqual(bad.stderr.trim().split('\n'), ['salescale: configuration error: SHOP_TIME_ZONE: unknown time zone "Mars/Olympus_Mons" (an IANA name like Europe/Berlin)']);
+  });
+
   it('plan and simulate size on the q0.9 forecast; simulate shows mean- and quantile-sized pre-scaling side by side', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-quantile-'));
     try {

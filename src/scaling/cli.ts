@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { DEFAULT_CHECK_OPTIONS, runChecks } from './capacity/checks.ts';
 import { DEFAULT_WORKER_PLAN, planCapacity } from './capacity/plan.ts';
 import type { CommonOptions, ScalingCliDeps } from './cli-inputs.ts';
-import { isWallClockHistory, loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveWebCapacity, toNumber } from './cli-inputs.ts';
+import { isWallClockHistory, loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveTimeZone, resolveWebCapacity, toNumber } from './cli-inputs.ts';
 import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, pricePolicies } from './cost/cost.ts';
 import { COST_COMPONENTS } from './cost/cost.ts';
 import { loadPricing } from './cost/pricing.ts';
@@ -52,7 +52,7 @@ function addCommon(cmd: Command): Command {
     .option('--quantile <q>', 'forecast quantile for sizing and the band (needs --history or --learn)')
     .option('--country <code>', 'public holidays of this country (date-holidays code: US, GB, DE, DE-BY, …) as flags for the learned model')
     .option('--no-db', 'ignore the database sale_events even when available')
-    .option('--tz <iana>', 'shop time zone for the weekly pattern and events', 'UTC')
+    .option('--tz <iana>', 'shop time zone for the weekly pattern and events (default: SHOP_TIME_ZONE, else UTC)')
     .option('--base-rps <n>', 'requests/s at pattern multiplier 1.0', '100')
     .option('--history <csv>', 'hourly history CSV (hour,requests) to learn the base traffic from')
     .option('--learn', 'learn the base traffic from the analytics rollups (database)')
@@ -131,10 +131,12 @@ function isPlanSized(policy: string): boolean {
 
 /** Adds the five scaling commands to a commander program. */
 export function registerScalingCommands(program: Command, deps: ScalingCliDeps = {}): Command {
+  /** `guarded`, with `--tz` resolved first: the flag, else the shop's time zone (`SHOP_TIME_ZONE`), else UTC. */
+  const withShopTimeZone = <O extends { tz: string }>(fn: (o: O) => Promise<void>) => guarded(async (o: O) => fn({ ...o, tz: resolveTimeZone(o.tz, deps) }));
   const forecastCmd = addCommon(program.command('forecast').description('hourly traffic forecast: base pattern (or learned) × sale events'));
   forecastCmd.option('--out <file>', 'chart with the quantile band: .html, .svg or .png');
   forecastCmd.action(
-    guarded(async (o: CommonOptions) => {
+    withShopTimeZone(async (o: CommonOptions) => {
       const f = await resolveForecast(o, deps);
       const upper = forecastHourly(f.quantileForecast, f.from, f.to);
       const hours = forecastHourly(f.forecast, f.from, f.to).map((h, i) =>
@@ -158,7 +160,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--max-connections <n>', 'PostgreSQL max_connections', '200')
     .option('--asg-name <name>', 'Auto Scaling group name for scheduled actions', 'salescale-web');
   planCmd.action(
-    guarded(async (o: CommonOptions & { dbPoolMax: string; maxConnections: string; asgName: string }) => {
+    withShopTimeZone(async (o: CommonOptions & { dbPoolMax: string; maxConnections: string; asgName: string }) => {
       const f = await resolveForecast(o, deps);
       const { capacity, web } = await resolveWebCapacity(o);
       // Sized on the quantile forecast (default 0.9), so that a busier-than-mean week still fits.
@@ -202,7 +204,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--price <usdPerHour>', 'price of an instance-hour', '0.085')
     .option('--out <file>', 'chart: .html, .svg or .png');
   simulateCmd.action(
-    guarded(async (o: CommonOptions & WorkerCliOptions & { policies: string; demandFactor: string; spike?: string; lead: string; price: string }) => {
+    withShopTimeZone(async (o: CommonOptions & WorkerCliOptions & { policies: string; demandFactor: string; spike?: string; lead: string; price: string }) => {
       const { web: policies, workers: workerPolicies } = parsePolicies(o.policies, o.workers);
       const workerOptions = parseWorkerOptions(o);
       const f = await resolveForecast(o, deps);
@@ -294,7 +296,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--pricing-gcp <path>', 'Google Cloud pricing catalogue JSON (default: src/scaling/data/pricing-gcp-2026-12-03.json)')
     .option('--pricing-azure <path>', 'Azure pricing catalogue JSON (default: src/scaling/data/pricing-azure-2026-12-03.json)');
   costCmd.action(
-    guarded(async (o: CommonOptions & { pricing?: string; pricingGcp?: string; pricingAzure?: string; policies: string; peakFactor: string; ordersPerRequest: string }) => {
+    withShopTimeZone(async (o: CommonOptions & { pricing?: string; pricingGcp?: string; pricingAzure?: string; policies: string; peakFactor: string; ordersPerRequest: string }) => {
       const pricing = await loadPricing(o.pricing);
       const clouds = await loadProviderPricing({ aws: o.pricing, gcp: o.pricingGcp, azure: o.pricingAzure });
       const policies = o.policies.split(',').map((p) => parsePolicyName(p.trim()));
@@ -354,13 +356,13 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--quantile <q>', 'quantile whose coverage is reported', '0.9')
     .option('--candidates', 'also print every candidate per fold')
     .option('--country <code>', 'public holidays of this country (date-holidays code) as flags')
-    .option('--tz <iana>', 'the shop\'s time zone: holidays are read in it, and with --wall-clock the models run on its clock', 'UTC')
+    .option('--tz <iana>', 'the shop\'s time zone: holidays are read in it, and with --wall-clock the models run on its clock (default: SHOP_TIME_ZONE, else UTC)')
     .option('--wall-clock', 'the history\'s hours are UTC instants and demand follows the --tz clock: model on that wall clock across its changes (always so with --learn)')
     .option('--events-csv <csv>', 'past sale events (name,start,end,kind): their hours are replaced by the baseline in the inputs and left out of the scores')
     .option('--events-file <json>', 'the same, as a JSON array of sale events')
     .option('--json', 'print JSON');
   backtestCmd.action(
-    guarded(async (o: { history?: string; learn?: boolean; dataset?: string; heldOutWeeks: string; quantile: string; candidates?: boolean; country?: string; tz: string; wallClock?: boolean; eventsCsv?: string; eventsFile?: string; json?: boolean }) => {
+    withShopTimeZone(async (o: { history?: string; learn?: boolean; dataset?: string; heldOutWeeks: string; quantile: string; candidates?: boolean; country?: string; tz: string; wallClock?: boolean; eventsCsv?: string; eventsFile?: string; json?: boolean }) => {
       const everyWeek = o.heldOutWeeks === 'all';
       const heldOutWeeks = everyWeek ? 0 : toNumber(o.heldOutWeeks, '--held-out-weeks');
       const weeksOf = (series: readonly HourlyPoint[]) => (everyWeek ? Math.max(1, Math.floor(series.length / WEEK) - MIN_HISTORY_WEEKS) : heldOutWeeks);

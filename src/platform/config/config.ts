@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { DEFAULT_CONCURRENCY, isQueueName, QUEUE_NAMES, type QueueName } from '../queue/queue-definitions.ts';
-import { ConfigError, bool, int, list, oneOf, optionalStr, parseEnv, str, url } from './env-schema.ts';
+import { ConfigError, bool, int, list, oneOf, optionalStr, parseEnv, str, timeZone, url } from './env-schema.ts';
 import { loadShedConfigFrom, loadShedEnv, type LoadShedConfig } from '../load/load-shed.config.ts';
 import { cacheLocalConfigFrom, cacheLocalEnv, type CacheLocalConfig } from '../cache/cache.config.ts';
 import { clusterConfigFrom, clusterEnv, type ClusterConfig } from '../cluster/cluster.config.ts';
@@ -94,6 +94,7 @@ export const envSchema = {
   SMTP_URL: url({ protocols: ['smtp:', 'smtps:'], optional: true }),
   MAIL_FROM: str({ default: 'Salescale <no-reply@salescale.local>' }),
   ANALYTICS_FLUSH_INTERVAL_MS: int({ default: 60_000, min: 100 }),
+  SHOP_TIME_ZONE: timeZone('UTC'),
   ...customersEnv,
   ...checkoutEnv,
   ...waitingRoomEnv,
@@ -233,6 +234,16 @@ export function loadMigrationConfig(env: Record<string, string | undefined> = pr
   const { DATABASE_URL } = parseEnv({ DATABASE_URL: envSchema.DATABASE_URL }, env);
   if (!DATABASE_URL) throw new ConfigError('DATABASE_URL', 'is required for migrate');
   return { databaseUrl: DATABASE_URL };
+}
+
+/**
+ * What the scaling toolkit (forecast, plan, simulate, cost, backtest) reads: where the history and the
+ * sale events are, and the shop's time zone (the default of `--tz`). Like migrate, it needs no app
+ * secrets, so a planning job runs with NODE_ENV=production and nothing else.
+ */
+export function loadScalingConfig(env: Record<string, string | undefined> = process.env): { databaseUrl: string | undefined; analyticsFlushIntervalMs: number; timeZone: string } {
+  const e = parseEnv({ DATABASE_URL: envSchema.DATABASE_URL, ANALYTICS_FLUSH_INTERVAL_MS: envSchema.ANALYTICS_FLUSH_INTERVAL_MS, SHOP_TIME_ZONE: envSchema.SHOP_TIME_ZONE }, env);
+  return { databaseUrl: e.DATABASE_URL, analyticsFlushIntervalMs: e.ANALYTICS_FLUSH_INTERVAL_MS, timeZone: e.SHOP_TIME_ZONE };
 }
 
 /** For roles that cannot run without PostgreSQL and Redis (serve, worker, migrate). */

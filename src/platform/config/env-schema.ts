@@ -69,6 +69,21 @@ export function str(options: { default?: string } = {}): Field<string> {
   return field(`string${dflt === undefined ? '' : ` (default "${dflt}")`}`, (raw) => raw, dflt === undefined ? undefined : () => dflt);
 }
 
+/** An IANA time zone name (`Europe/Berlin`, `America/New_York`, `UTC`), as Node's Intl knows them. */
+export function timeZone(dflt: string): Field<string> {
+  return field(
+    `IANA time zone (default "${dflt}")`,
+    (raw, name) => {
+      try {
+        return new Intl.DateTimeFormat('en-US', { timeZone: raw }).resolvedOptions().timeZone;
+      } catch {
+        throw new ConfigError(name, `unknown time zone "${raw}" (an IANA name like Europe/Berlin)`);
+      }
+    },
+    () => dflt,
+  );
+}
+
 export function optionalStr(): Field<string | undefined> {
   return { describe: 'string (optional)', parse: (raw) => (raw === undefined || raw === '' ? undefined : raw) };
 }
