@@ -1,5 +1,7 @@
 /** Hourly history: the analytics rollups' series, or a CSV import (`hour,requests`). */
-import { ScalingInputError } from '../errors.ts';
+import { CsvError } from 'csv-parse';
+import { parse } from 'csv-parse/sync';
+import { ScalingInputError, parseDate } from '../errors.ts';
 
 /** Requests observed in one hour. */
 export interface HourlyPoint {
@@ -20,6 +22,52 @@ export interface GapReport {
   method: string;
 }
 
+/** A CSV file's header (lower-cased) and its data rows, each with the line it starts on. */
+export interface CsvTable {
+  /** Column names, lower-cased. */
+  header: string[];
+  /** The header line as written (for messages). */
+  headerLine: string;
+  rows: { cells: string[]; line: number }[];
+}
+
+/**
+ * Reads a CSV file with csv-parse (RFC 4180: quoted fields, a byte-order mark, CRLF or LF line ends),
+ * cells trimmed, blank lines skipped. The delimiter is read off the header line: a comma, else a
+ * semicolon or a tab (spreadsheet exports in many locales). A row whose column count differs from the
+ * header's, or a broken quote, is MALFORMED_CSV naming the line.
+ */
+export function readCsvTable(text: string, source: string): CsvTable {
+  const firstLine = text.replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
+  const delimiter = firstLine.includes(',') ? ',' : firstLine.includes(';') ? ';' : firstLine.includes('\t') ? '\t' : ',';
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    records = parse(text, { bom: true, delimiter, record_delimiter: ['\r\n', '\n', '\r'], skip_empty_lines: true, trim: true, relax_column_count: true, info: true }) as unknown as typeof records;
+  } catch (error) {
+    if (error instanceof CsvError) throw new ScalingInputError('MALFORMED_CSV', `${source}: ${error.message}`);
+    throw error;
+  }
+  if (records.length === 0) throw new ScalingInputError('MALFORMED_CSV', `${source} is empty`);
+  const header = records[0].record.map((h) => h.toLowerCase());
+  const rows = records.slice(1).map(({ record, info }) => ({ cells: record, line: info.lines }));
+  for (const row of rows) {
+    if (row.cells.length !== header.length) throw new ScalingInputError('MALFORMED_CSV', `${source} line ${row.line}: expected ${header.length} columns, got ${row.cells.length}`);
+  }
+  return { header, headerLine: records[0].record.join(delimiter), rows };
+}
+
+/** An hour's timestamp: ISO 8601 with a time, `T` or a space before it; one without an offset is UTC (whatever the machine's TZ). */
+function parseHour(raw: string, where: string): Date {
+  if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/i.test(raw)) {
+    try {
+      return parseDate(raw.replace(/^(.{10})t/, '$1T').replace(/z$/, 'Z'), where);
+    } catch {
+      // reported below, as a CSV error
+    }
+  }
+  throw new ScalingInputError('MALFORMED_CSV', `${where}: "${raw}" is not an ISO timestamp (YYYY-MM-DDTHH:mm[:ss], with Z or an offset; without one it is read as UTC)`);
+}
+
 /**
  * Parses `hour,requests` CSV (header required; ISO timestamps on the hour; strictly ascending).
  * A bad line, a duplicate or an out-of-order hour raises MALFORMED_CSV naming the line. Gaps of up to
@@ -27,23 +75,18 @@ export interface GapReport {
  * `onGaps`; longer gaps are refused.
  */
 export function parseHourlyCsv(text: string, source = 'CSV', onGaps?: (report: GapReport) => void): HourlyPoint[] {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  if (lines.length === 0) throw new ScalingInputError('MALFORMED_CSV', `${source} is empty`);
-  const header = lines[0].split(',').map((h) => h.trim().toLowerCase());
+  const { header, headerLine, rows } = readCsvTable(text, source);
   const hi = header.indexOf('hour');
   const ri = header.indexOf('requests');
-  if (hi < 0 || ri < 0) throw new ScalingInputError('MALFORMED_CSV', `${source} line 1: header must name the columns "hour" and "requests" (got "${lines[0]}")`);
+  if (hi < 0 || ri < 0) throw new ScalingInputError('MALFORMED_CSV', `${source} line 1: header must name the columns "hour" and "requests" (got "${headerLine}")`);
   const points: HourlyPoint[] = [];
   const gaps: GapReport = { filledHours: 0, method: 'the same hour one week earlier where the history has it, else linear interpolation' };
-  for (let i = 1; i < lines.length; i++) {
-    const cells = lines[i].split(',');
-    const where = `${source} line ${i + 1}`;
-    if (cells.length !== header.length) throw new ScalingInputError('MALFORMED_CSV', `${where}: expected ${header.length} columns, got ${cells.length}`);
-    const hour = new Date(cells[hi].trim());
-    const requests = Number(cells[ri].trim());
-    if (Number.isNaN(hour.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(cells[hi].trim())) throw new ScalingInputError('MALFORMED_CSV', `${where}: "${cells[hi]}" is not an ISO timestamp`);
+  for (const { cells, line } of rows) {
+    const where = `${source} line ${line}`;
+    const hour = parseHour(cells[hi], where);
+    const requests = Number(cells[ri]);
     if (hour.getTime() % HOUR_MS !== 0) throw new ScalingInputError('MALFORMED_CSV', `${where}: ${cells[hi]} is not on the hour`);
-    if (cells[ri].trim() === '' || !Number.isFinite(requests) || requests < 0) throw new ScalingInputError('MALFORMED_CSV', `${where}: requests "${cells[ri]}" is not a count ≥ 0`);
+    if (cells[ri] === '' || !Number.isFinite(requests) || requests < 0) throw new ScalingInputError('MALFORMED_CSV', `${where}: requests "${cells[ri]}" is not a count ≥ 0`);
     const prev = points.at(-1);
     if (prev && hour.getTime() === prev.hour.getTime()) throw new ScalingInputError('MALFORMED_CSV', `${where}: duplicate hour ${hour.toISOString()}`);
     if (prev && hour.getTime() < prev.hour.getTime()) throw new ScalingInputError('MALFORMED_CSV', `${where}: ${hour.toISOString()} comes after ${prev.hour.toISOString()} (hours must be sorted ascending)`);

@@ -78,6 +78,32 @@ describe('hourly CSV', () => {
     assert.throws(() => parseHourlyCsv('hour,requests\n2026-01-01T00:00:00Z,1\n2026-01-01T00:00:00Z,2\n'), /line 3: duplicate hour 2026-01-01T00:00:00.000Z/);
     assert.throws(() => parseHourlyCsv('hour,requests\n2026-01-01T01:00:00Z,1\n2026-01-01T00:00:00Z,2\n'), /line 3: .*sorted ascending/);
   });
+  it('reads spreadsheet and database exports: quotes, a byte-order mark, CRLF, a space before the time, semicolons', () => {
+    const hours = (text: string) => parseHourlyCsv(text).map((p) => [p.hour.toISOString(), p.requests]);
+    const expected = [
+      ['2026-01-01T00:00:00.000Z', 10],
+      ['2026-01-01T01:00:00.000Z', 12.5],
+    ];
+    assert.deepEqual(hours('\uFEFF"hour","requests"\r\n"2026-01-01T00:00:00Z","10"\r\n\r\n"2026-01-01T01:00:00Z",12.5\r\n'), expected);
+    assert.deepEqual(hours('Hour;Requests\n2026-01-01 00:00:00;10\n2026-01-01 01:00;12.5\n'), expected);
+    assert.deepEqual(hours('requests\thour\n10\t2026-01-01T01:00:00+01:00\n12.5\t2026-01-01T02:00:00+01:00\n'), expected);
+    // Blank lines do not shift the line numbers in messages; a broken quote is refused, not guessed at.
+    assert.throws(() => parseHourlyCsv('hour,requests\n\n2026-01-01T00:00:00Z,1\n2026-01-01T00:00:00Z,2\n'), /line 4: duplicate hour/);
+    assert.throws(() => parseHourlyCsv('hour,requests\n"2026-01-01T00:00:00Z,1\n'), { code: 'MALFORMED_CSV', message: /Quote Not Closed/ });
+    assert.throws(() => parseHourlyCsv('hour,requests\n1767225600,1\n'), { code: 'MALFORMED_CSV', message: /line 2: "1767225600" is not an ISO timestamp/ });
+  });
+  it('reads a time without an offset as UTC whatever the machine\'s time zone (no hour lost or doubled at a clock change)', () => {
+    const tz = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      // 2026-03-08 02:00 does not exist on New York's clock: read as local time, it became 03:00, a duplicate.
+      const points = parseHourlyCsv('hour,requests\n2026-03-08T01:00:00,1\n2026-03-08T02:00:00,2\n2026-03-08T03:00:00,3\n');
+      assert.deepEqual(points.map((p) => p.hour.toISOString()), ['2026-03-08T01:00:00.000Z', '2026-03-08T02:00:00.000Z', '2026-03-08T03:00:00.000Z']);
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+  });
   it('fills a gap (linear interpolation without a week before it) and reports how', () => {
     let report: { filledHours: number; method: string } | undefined;
     const points = parseHourlyCsv('hour,requests\n2026-01-01T00:00:00Z,10\n2026-01-01T03:00:00Z,40\n', 'h.csv', (g) => {

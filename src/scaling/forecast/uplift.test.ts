@@ -48,6 +48,11 @@ describe('learned sale uplift', () => {
     assert.equal(events[3].kind, 'spring-sale');
     assert.equal(getEventKind('Black Friday'), 'black-friday');
     assert.throws(() => parseEventsCsv('name,start,end\nx,2026-01-02,2026-01-01\n'), { code: 'INVALID_DATE' });
+    // A name with a comma in it, quoted as spreadsheets write it.
+    assert.deepEqual(
+      parseEventsCsv('name,start,end,kind\n"Black Friday, 2025",2025-11-28T00:00:00Z,2025-11-29T00:00:00Z,black-friday\n').map((e) => [e.name, e.kind, e.startsAt.toISOString()]),
+      [['Black Friday, 2025', 'black-friday', '2025-11-28T00:00:00.000Z']],
+    );
   });
 
   it('learns a 6× peak with a 4-hour ramp from two past Black Fridays and forecasts the next one within 15 %', () => {

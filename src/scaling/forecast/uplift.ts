@@ -8,6 +8,7 @@
  */
 import { ScalingInputError, parseDate } from '../errors.ts';
 import type { HourlyPoint } from './csv.ts';
+import { readCsvTable } from './csv.ts';
 import type { SaleEvent } from './events.ts';
 import { DEFAULT_EVENT_SHAPE } from './events.ts';
 import { WEEK, forecastWeekAverage } from './seasonal-models.ts';
@@ -127,15 +128,11 @@ export function applyUpliftCurves(events: readonly SaleEvent[], curves: Readonly
 
 /** Parses an events CSV `name,start,end,kind` (header required; kind may be empty). */
 export function parseEventsCsv(text: string, source = 'events CSV'): SaleEvent[] {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  if (lines.length === 0) throw new ScalingInputError('MALFORMED_CSV', `${source} is empty`);
-  const header = lines[0].split(',').map((h) => h.trim().toLowerCase());
+  const { header, headerLine, rows } = readCsvTable(text, source);
   const col = (name: string) => header.indexOf(name);
-  if (col('name') < 0 || col('start') < 0 || col('end') < 0) throw new ScalingInputError('MALFORMED_CSV', `${source} line 1: header must name "name,start,end[,kind]" (got "${lines[0]}")`);
-  return lines.slice(1).map((line, i) => {
-    const cells = line.split(',').map((c) => c.trim());
-    const where = `${source} line ${i + 2}`;
-    if (cells.length !== header.length) throw new ScalingInputError('MALFORMED_CSV', `${where}: expected ${header.length} columns, got ${cells.length}`);
+  if (col('name') < 0 || col('start') < 0 || col('end') < 0) throw new ScalingInputError('MALFORMED_CSV', `${source} line 1: header must name "name,start,end[,kind]" (got "${headerLine}")`);
+  return rows.map(({ cells, line }) => {
+    const where = `${source} line ${line}`;
     const startsAt = parseDate(cells[col('start')], `${where} start`);
     const endsAt = parseDate(cells[col('end')], `${where} end`);
     if (endsAt.getTime() <= startsAt.getTime()) throw new ScalingInputError('INVALID_DATE', `${where}: end is not after start`);
