@@ -88,7 +88,7 @@ export function parseHourlyCsv(text: string, source = 'CSV', onGaps?: (report: G
     if (hour.getTime() % HOUR_MS !== 0) throw new ScalingInputError('MALFORMED_CSV', `${where}: ${cells[hi]} is not on the hour`);
     if (cells[ri] === '' || !Number.isFinite(requests) || requests < 0) throw new ScalingInputError('MALFORMED_CSV', `${where}: requests "${cells[ri]}" is not a count ≥ 0`);
     const prev = points.at(-1);
-    if (prev && hour.getTime() === prev.hour.getTime()) throw new ScalingInputError('MALFORMED_CSV', `${where}: duplicate hour ${hour.toISOString()}`);
+    if (prev && hour.getTime() === prev.hour.getTime()) throw new ScalingInputError('MALFORMED_CSV', `${where}: duplicate hour ${hour.toISOString()} (a file in local clock time repeats an hour when the clock goes back: give each hour its UTC offset, or merge the two rows)`);
     if (prev && hour.getTime() < prev.hour.getTime()) throw new ScalingInputError('MALFORMED_CSV', `${where}: ${hour.toISOString()} comes after ${prev.hour.toISOString()} (hours must be sorted ascending)`);
     if (prev && hour.getTime() > prev.hour.getTime() + HOUR_MS) {
       const missing = (hour.getTime() - prev.hour.getTime()) / HOUR_MS - 1;
