@@ -15,6 +15,7 @@ import { createHolidayPredicate } from './forecast/holidays.ts';
 import { applyUpliftCurves, learnUpliftCurves, parseEventsCsv, removeEventHours } from './forecast/uplift.ts';
 import { WEEK } from './forecast/seasonal-models.ts';
 import { getWallClock, viewOnWallClock } from './forecast/wall-clock.ts';
+import { fillZeroGaps } from './forecast/outliers.ts';
 import { getLocalTime } from './forecast/time-zone.ts';
 
 /** Optional data sources injected by the main CLI (database access lives outside the toolkit). */
@@ -171,7 +172,8 @@ export function learnBase(history: readonly HourlyPoint[], to: Date, quantile: n
   const last = history[history.length - 1].hour.getTime();
   const horizon = Math.max(1, Math.ceil((to.getTime() - last) / 3_600_000));
   const baseline = removeEventHours(history, events);
-  const y = baseline.y;
+  const gaps = fillZeroGaps(baseline.y);
+  const y = gaps.y;
   // On the shop's wall clock when it changes over the history or the window (daylight saving time).
   const clock = getWallClock(history[0].hour.getTime(), y.length + horizon, timeZone);
   const view = viewOnWallClock(y, horizon, clock);
@@ -189,8 +191,9 @@ export function learnBase(history: readonly HourlyPoint[], to: Date, quantile: n
   }
   const folds = selection.foldStarts.length;
   const cleaned = baseline.hours > 0 ? `; ${baseline.hours} hour(s) of ${baseline.events} past sale event(s) replaced by their baseline (the median of the same hour over the 5 weeks before) before fitting` : '';
+  const filled = gaps.hours.length > 0 ? `; ${gaps.hours.length} hour(s) at zero where the weeks before had demand (from ${history[gaps.hours[0]].hour.toISOString().slice(0, 13)}:00Z) taken as a gap in the data and filled with the median of the same hour over the 5 weeks before` : '';
   const onWallClock = clock ? `; on the ${timeZone} wall clock (its clock changes inside the history or the window)` : '';
-  const description = `${selection.chosen.name}; cross-validated on the last ${folds} week(s): MASE ${selection.chosen.meanMase.toFixed(3)} vs seasonal naive ${selection.seasonalNaive.meanMase.toFixed(3)}${cleaned}${onWallClock}`;
+  const description = `${selection.chosen.name}; cross-validated on the last ${folds} week(s): MASE ${selection.chosen.meanMase.toFixed(3)} vs seasonal naive ${selection.seasonalNaive.meanMase.toFixed(3)}${cleaned}${filled}${onWallClock}`;
   return { mean, quantile: q, description };
 }
 

@@ -13,6 +13,7 @@ import { WEEK, forecastSeasonalNaive } from './seasonal-models.ts';
 import type { SaleEvent } from './events.ts';
 import { removeEventHours } from './uplift.ts';
 import { getWallClock, viewOnWallClock } from './wall-clock.ts';
+import { fillZeroGaps } from './outliers.ts';
 
 export interface BacktestOptions {
   /** @defaultValue 4 */
@@ -101,7 +102,9 @@ export function runBacktest(series: readonly HourlyPoint[], options: Partial<Bac
     }
     const scale = Math.max(getSeasonalNaiveScale(train, WEEK), 1e-9);
     // On the wall clock when it changes in the series; scored on UTC hours either way.
-    const view = viewOnWallClock(train, WEEK, clock);
+    // The models see the data gaps (runs of zeros where demand was expected) filled; seasonal naive, the
+    // benchmark, forecasts from the weeks as they are.
+    const view = viewOnWallClock(fillZeroGaps(train).y, WEEK, clock);
     const selection = selectModel(view.y, o.selection);
     const f = forecastWithSelection(view.y, selection, view.horizon, [o.quantile], { ...o.selection, allCandidates: true });
     const upper = view.toUtc(f.quantiles.get(o.quantile) as number[]);

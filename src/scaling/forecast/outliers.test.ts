@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getRealDataset } from '../test-data/real-datasets.ts';
 import { runBacktest } from './backtest.ts';
-import { MAX_BURST_HOURS, cleanOutliers } from './outliers.ts';
+import { learnBase } from '../cli-inputs.ts';
+import { MAX_BURST_HOURS, cleanOutliers, fillZeroGaps } from './outliers.ts';
 import { WEEK } from './seasonal-models.ts';
 
 /** 8 weeks of a daily cycle (quiet nights, busier weekdays) with deterministic noise of a few per cent. */
@@ -73,5 +74,44 @@ describe('an unlabelled spike in the Atlanta flights', () => {
     assert.ok(cleaned.ratio < raw.ratio - 0.05, `${cleaned.ratio} vs ${raw.ratio} without cleaning`);
     assert.ok(cleaned.ratio < clean.ratio + 0.02, `${cleaned.ratio} vs ${clean.ratio} on the series without the spike`);
     assert.ok(Math.max(...cleaned.folds.map((f) => f.ratio)) < 1.1, 'worst week');
+  });
+});
+
+describe('data gaps: runs of zeros where the weeks before expect demand', () => {
+  const y = shopSeries(8);
+  const zeroed = (from: number, to: number) => y.map((v, i) => (i >= from && i < to ? 0 : v));
+  it('fills a week of zeros (an analytics outage) with the same hours of the weeks before, and nothing else', () => {
+    const gap = zeroed(3 * WEEK, 4 * WEEK);
+    const f = fillZeroGaps(gap);
+    assert.deepEqual(f.hours, Array.from({ length: WEEK }, (_, k) => 3 * WEEK + k));
+    for (const i of f.hours) assert.ok(Math.abs(f.y[i] - y[i]) <= 0.15 * y[i] + 1, `hour ${i}: ${f.y[i]} vs ${y[i]}`);
+    for (let i = 0; i < y.length; i++) if (!f.hours.includes(i)) assert.equal(f.y[i], gap[i]);
+  });
+  it('fills a run longer than a week, and one still going on at the end, from the demand before it', () => {
+    const f = fillZeroGaps(zeroed(5 * WEEK, 8 * WEEK));
+    assert.equal(f.hours.length, 3 * WEEK);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    assert.ok(Math.abs(mean(f.y.slice(7 * WEEK)) / mean(y.slice(7 * WEEK)) - 1) < 0.05);
+  });
+  it('leaves zeros that the weeks before make plausible: quiet nights, and a short run of a sparse series', () => {
+    // Nights expect 5 an hour: two hours at zero expect 10, under MIN_ZERO_RUN_EXPECTED.
+    assert.deepEqual(fillZeroGaps(zeroed(3 * WEEK + 1, 3 * WEEK + 3)).hours, []);
+    // A single hour at zero is never a gap (a burst, if anything: cleanOutliers' business).
+    assert.deepEqual(fillZeroGaps(zeroed(3 * WEEK + 12, 3 * WEEK + 13)).hours, []);
+    // El Paso's departures: 2.5 an hour, a quarter of its hours at zero.
+    const elp = getRealDataset('us-flights-2001-elp').map((p) => p.requests);
+    assert.ok(elp.filter((v) => v === 0).length > elp.length / 5);
+    assert.deepEqual(fillZeroGaps(elp).hours, []);
+  });
+  it('keeps the quantile band of a forecast whose history has a week of zeros near the mean forecast (the CLI path)', () => {
+    const start = Date.parse('2026-01-05T00:00:00Z');
+    const history = zeroed(3 * WEEK, 4 * WEEK).map((requests, i) => ({ hour: new Date(start + i * 3_600_000), requests }));
+    const learned = learnBase(history, new Date(start + 9 * WEEK * 3_600_000), 0.9);
+    const future = [...learned.mean.keys()].filter((t) => t >= start + 8 * WEEK * 3_600_000);
+    const meanMax = Math.max(...future.map((t) => learned.mean.get(t) as number));
+    const quantileMax = Math.max(...future.map((t) => learned.quantile.get(t) as number));
+    // Without the filling, q0.9 reached 270 × the mean forecast (the week's fall and rise as a level change).
+    assert.ok(quantileMax < 1.5 * meanMax, `q0.9 ${quantileMax} vs mean ${meanMax}`);
+    assert.match(learned.description, /168 hour\(s\) at zero .* gap in the data/);
   });
 });
