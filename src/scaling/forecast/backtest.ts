@@ -78,6 +78,11 @@ function score(actual: readonly number[], forecast: readonly number[], scale: nu
   return { mase: getMae(a, f) / scale, smape: getSmape(a, f) };
 }
 
+/** a ÷ b, where two perfect forecasts (a constant or all-zero series) tie at 1 rather than 0 ÷ 0. */
+function getRatio(a: number, b: number): number {
+  return a === 0 && b === 0 ? 1 : a / b;
+}
+
 export function runBacktest(series: readonly HourlyPoint[], options: Partial<BacktestOptions> = {}): BacktestResult {
   const o = { heldOutWeeks: 4, quantile: 0.9, ...options };
   const y = series.map((p) => p.requests);
@@ -115,7 +120,7 @@ export function runBacktest(series: readonly HourlyPoint[], options: Partial<Bac
       chosen: selection.chosen.name,
       model,
       seasonalNaive,
-      ratio: model.mase / seasonalNaive.mase,
+      ratio: getRatio(model.mase, seasonalNaive.mase),
       coverage: (kept ?? test.map((_, i) => i)).filter((i) => test[i] <= upper[i]).length / (kept?.length ?? WEEK),
       candidates: Object.fromEntries([...f.candidates].map(([name, fc]) => [name, score(test, view.toUtc(fc), scale, kept)])),
     });
@@ -131,7 +136,7 @@ export function runBacktest(series: readonly HourlyPoint[], options: Partial<Bac
     folds,
     meanMase,
     seasonalNaiveMeanMase,
-    ratio: meanMase / seasonalNaiveMeanMase,
+    ratio: getRatio(meanMase, seasonalNaiveMeanMase),
     coverage: mean(folds.map((f) => f.coverage)),
     eventHoursLeftOut,
     weeksAtOrBelowSeasonalNaive: folds.filter((f) => f.model.mase <= f.seasonalNaive.mase).length,

@@ -132,6 +132,12 @@ describe('backtest on the synthetic test datasets', () => {
       assert.equal(r.beatsSeasonalNaive, true);
     });
   }
+  it('scores a constant series as a tie with seasonal naive, not 0 ÷ 0', () => {
+    const start = Date.parse('2026-01-05T00:00:00Z');
+    const r = runBacktest(Array.from({ length: 6 * 168 }, (_, i) => ({ hour: new Date(start + i * 3_600_000), requests: 42 })), { heldOutWeeks: 2 });
+    assert.equal(r.ratio, 1);
+    assert.deepEqual(r.folds.map((f) => f.ratio), [1, 1]);
+  });
   it('refuses a series too short to hold out weeks', () => {
     assert.throws(() => runBacktest(getTestDataset('shop-steady').slice(0, 168 * 4), { heldOutWeeks: 2 }), { code: 'INSUFFICIENT_HISTORY' });
   });
