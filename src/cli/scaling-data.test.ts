@@ -17,7 +17,12 @@ describe('the scaling toolkit reads the database (real PostgreSQL)', () => {
     await database?.drop();
   });
 
-  const sourcesWith = (flushIntervalMs: number) => scalingDataSources(() => ({ databaseUrl: database.url, analyticsFlushIntervalMs: flushIntervalMs, timeZone: 'UTC' }));
+  const warnings: string[] = [];
+  const sourcesWith = (flushIntervalMs: number) =>
+    scalingDataSources(
+      () => ({ databaseUrl: database.url, analyticsFlushIntervalMs: flushIntervalMs, timeZone: 'UTC' }),
+      (line) => warnings.push(line),
+    );
   const hourNow = async () => (await client.query<{ h: Date }>(`SELECT date_trunc('hour', now()) AS h`)).rows[0].h.getTime();
 
   /**
@@ -26,7 +31,7 @@ describe('the scaling toolkit reads the database (real PostgreSQL)', () => {
    */
   async function withRollups(check: (start: number) => Promise<void>): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      await client.query('DELETE FROM analytics_hourly; DELETE FROM outbox; DELETE FROM job_claims');
+      await client.query('DELETE FROM analytics_hourly; DELETE FROM outbox; DELETE FROM job_claims; DELETE FROM dead_letters');
       const start = await hourNow();
       await client.query(`
         INSERT INTO analytics_hourly (hour, metric, dimension, value) VALUES
@@ -45,14 +50,14 @@ describe('the scaling toolkit reads the database (real PostgreSQL)', () => {
   }
   const H = 3_600_000;
   const read = async (flushIntervalMs: number, start: number) => (await sourcesWith(flushIntervalMs).loadHourlyHistory?.())?.map((p) => [p.hour.getTime() - start, p.requests]);
-  /** A web instance's request counts for the hour `hoursAgo` before this one, written to the outbox `createdAgo` ago. */
-  const countsInOutbox = async (hoursAgo: number, createdAgo = '1 minute') =>
+  /** A web instance's request counts for the hour `hoursAgo` before this one, in the outbox; relayed `relayedAgo` ago, or not yet. */
+  const countsInOutbox = async (hoursAgo: number, relayedAgo: string | null = null) =>
     (
       await client.query<{ id: string }>(
-        `INSERT INTO outbox (queue, name, data, created_at)
+        `INSERT INTO outbox (queue, name, data, relayed_at)
          VALUES ('notifications', 'update-analytics', jsonb_build_object('eventType', 'requests', 'hour', date_trunc('hour', now()) - make_interval(hours => $1), 'counts', '{"products": 3}'::jsonb), now() - $2::interval)
          RETURNING id`,
-        [hoursAgo, createdAgo],
+        [hoursAgo, relayedAgo],
       )
     ).rows[0].id;
 
@@ -84,16 +89,32 @@ describe('the scaling toolkit reads the database (real PostgreSQL)', () => {
         [-3 * H, 15],
         [-2 * H, 4],
       ]);
-      // An order's analytics event, or counts that have waited for more than a day (a job that failed for
-      // good, left in the failed set), do not hold the history back.
+      assert.match(warnings.at(-1) ?? '', /^warning: the history ends before .*: request counts of that hour are still waiting to be applied/);
+      // Counts the relay has not sent yet hold the history back however old they are (the relay will send them) ...
       await client.query(`DELETE FROM outbox WHERE NOT EXISTS (SELECT 1 FROM job_claims c WHERE c.job_id = 'outbox-' || outbox.id)`);
+      await client.query(`UPDATE outbox SET created_at = now() - interval '3 days'`);
+      await countsInOutbox(2);
+      assert.deepEqual(await read(0, start), [[-3 * H, 15]]);
+      // ... counts failed for good (dead-lettered, not retried) and counts relayed more than a day ago and
+      // never applied (lost with Redis, which keeps nothing on disk) do not, nor does an order's event.
+      await client.query(`DELETE FROM outbox WHERE NOT EXISTS (SELECT 1 FROM job_claims c WHERE c.job_id = 'outbox-' || outbox.id)`);
+      const failed = await countsInOutbox(2, '1 minute');
+      await client.query(
+        `INSERT INTO dead_letters (queue, job_id, name, data, failed_reason, attempts_made) VALUES ('notifications', $1, 'update-analytics', '{}', 'boom', 3)`,
+        [`outbox-${failed}`],
+      );
       await countsInOutbox(2, '25 hours');
       await client.query(`INSERT INTO outbox (queue, name, data) VALUES ('notifications', 'update-analytics', '{"eventType": "order_created", "orderId": 1, "amountCents": 100}')`);
+      const warned = warnings.length;
       assert.deepEqual(await read(0, start), [
         [-3 * H, 15],
         [-2 * H, 4],
         [-1 * H, 7],
       ]);
+      assert.equal(warnings.length, warned, 'no warning when nothing holds the history back');
+      // Retried from the dead letters (`salescale queues retry-failed`): waiting again.
+      await client.query(`UPDATE dead_letters SET retried_at = now()`);
+      assert.deepEqual(await read(0, start), [[-3 * H, 15]]);
     });
   });
 

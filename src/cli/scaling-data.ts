@@ -11,13 +11,15 @@ export interface ScalingDataConfig {
 }
 
 /**
- * Request counts still on their way into the rollups are at most this old; an older increment that was
- * never applied belongs to a job that failed for good (it is in Bull Board's failed set), not to lag.
+ * A request count relayed to BullMQ but neither applied nor dead-lettered after this long was lost
+ * with Redis (it keeps nothing on disk), not held up behind a lagging worker: it no longer holds the
+ * history back. Counts never relayed always do (the relay will send them), and dead-lettered ones
+ * (failed for good, waiting for `salescale queues retry-failed`) never do.
  */
 const PENDING_WINDOW_HOURS = 24;
 
 /** Database sources and the shop's time zone for the scaling toolkit; without a DATABASE_URL it uses files and the calendar. */
-export function scalingDataSources(config: () => ScalingDataConfig): ScalingCliDeps {
+export function scalingDataSources(config: () => ScalingDataConfig, warn: (line: string) => void = (line) => process.stderr.write(line)): ScalingCliDeps {
   const query = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> => {
     const { databaseUrl } = config();
     if (!databaseUrl) return [];
@@ -42,25 +44,36 @@ export function scalingDataSources(config: () => ScalingDataConfig): ScalingCliD
     //    last counts in memory until their next flush;
     //  - and no request count of it or of a later hour is still waiting in the outbox, in BullMQ or in the
     //    worker (its `outbox-<id>` job has no claim yet): a worker lagging behind during a sale would
-    //    otherwise leave the last hours under-counted.
-    loadHourlyHistory: () =>
-      query<{ hour: Date; requests: number }>(
-        `WITH pending AS (
-           SELECT min((o.data->>'hour')::timestamptz) AS hour FROM outbox o
-            WHERE o.name = 'update-analytics' AND o.data->>'eventType' = 'requests'
-              AND o.created_at > now() - make_interval(hours => $2)
-              AND NOT EXISTS (SELECT 1 FROM job_claims c WHERE c.queue = o.queue AND c.job_id = 'outbox-' || o.id)
-         ), bounds AS (
-           SELECT min(a.hour) AS first, max(a.hour) AS last FROM analytics_hourly a, pending
+    //    otherwise leave the last hours under-counted. The relay deletes relayed rows after
+    //    OUTBOX_RETENTION_HOURS: keep it above a day, or counts still queued then are not seen here.
+    loadHourlyHistory: async () => {
+      const [{ pending }] = await query<{ pending: Date | null }>(
+        `SELECT min((o.data->>'hour')::timestamptz) AS pending FROM outbox o
+          WHERE o.name = 'update-analytics' AND o.data->>'eventType' = 'requests'
+            AND (o.relayed_at IS NULL OR o.relayed_at > now() - make_interval(hours => $1))
+            AND NOT EXISTS (SELECT 1 FROM job_claims c WHERE c.queue = o.queue AND c.job_id = 'outbox-' || o.id)
+            AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.queue = o.queue AND d.job_id = 'outbox-' || o.id AND d.retried_at IS NULL)`,
+        [PENDING_WINDOW_HOURS],
+      ).then((rows) => (rows.length > 0 ? rows : [{ pending: null }]));
+      const history = await query<{ hour: Date; requests: number }>(
+        `WITH bounds AS (
+           SELECT min(a.hour) AS first, max(a.hour) AS last FROM analytics_hourly a
             WHERE a.metric = 'requests'
               AND a.hour + interval '1 hour' <= now() - make_interval(secs => $1)
-              AND (pending.hour IS NULL OR a.hour < date_trunc('hour', pending.hour))
+              AND ($2::timestamptz IS NULL OR a.hour < date_trunc('hour', $2::timestamptz))
          )
          SELECT h.hour, coalesce(sum(a.value), 0)::float8 AS requests
            FROM bounds, generate_series(bounds.first, bounds.last, interval '1 hour') AS h(hour)
            LEFT JOIN analytics_hourly a ON a.hour = h.hour AND a.metric = 'requests'
           GROUP BY h.hour ORDER BY h.hour`,
-        [config().analyticsFlushIntervalMs / 1000 + 5, PENDING_WINDOW_HOURS],
-      ),
+        [config().analyticsFlushIntervalMs / 1000 + 5, pending],
+      );
+      if (pending) {
+        warn(
+          `warning: the history ends before ${new Date(pending).toISOString().slice(0, 13)}:00Z (${history.length} complete hours): request counts of that hour are still waiting to be applied (the worker is behind, or failing; see \`salescale queues\`)\n`,
+        );
+      }
+      return history;
+    },
   };
 }

@@ -15,7 +15,7 @@ import { createHolidayPredicate } from './forecast/holidays.ts';
 import { applyUpliftCurves, learnUpliftCurves, parseEventsCsv, removeEventHours } from './forecast/uplift.ts';
 import { WEEK } from './forecast/seasonal-models.ts';
 import { getWallClock, viewOnWallClock } from './forecast/wall-clock.ts';
-import { fillZeroGaps } from './forecast/outliers.ts';
+import { fillZeroGaps, markHours } from './forecast/outliers.ts';
 import { getLocalTime } from './forecast/time-zone.ts';
 
 /** Optional data sources injected by the main CLI (database access lives outside the toolkit). */
@@ -32,7 +32,8 @@ export interface ScalingCliDeps {
 export function resolveTimeZone(tz: string | undefined, deps: ScalingCliDeps): string {
   const zone = tz ?? deps.timeZone?.() ?? 'UTC';
   getLocalTime(new Date(0), zone);
-  return zone;
+  // The canonical spelling (`utc` → `UTC`): it goes into KEDA's cron `timezone`, which Go reads case-sensitively.
+  return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
 }
 
 /** Options shared by forecast, plan, simulate and cost. */
@@ -177,7 +178,8 @@ export function learnBase(history: readonly HourlyPoint[], to: Date, quantile: n
   // On the shop's wall clock when it changes over the history or the window (daylight saving time).
   const clock = getWallClock(history[0].hour.getTime(), y.length + horizon, timeZone);
   const view = viewOnWallClock(y, horizon, clock);
-  const selection = selectModel(view.y, { calendar });
+  const unobserved = viewOnWallClock(markHours(y.length, gaps.hours), horizon, clock).y.map((v) => v > 0);
+  const selection = selectModel(view.y, { calendar, unobserved });
   const f = forecastWithSelection(view.y, selection, view.horizon, [quantile], { calendar });
   const point = view.toUtc(f.mean);
   const upper = view.toUtc(f.quantiles.get(quantile) as number[]);
@@ -211,7 +213,7 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   const { from, to, focus } = resolveWindow(o, resolved.events);
   const history = await loadHistory(o, deps);
   const quantile = parseQuantile(o.quantile, defaultQuantile ?? 0.9);
-  const calendar = history && o.country ? { startMs: history[0].hour.getTime(), isHoliday: createHolidayPredicate(o.country, o.tz) } : undefined;
+  const calendar = history && history.length > 0 && o.country ? { startMs: history[0].hour.getTime(), isHoliday: createHolidayPredicate(o.country, o.tz) } : undefined;
   const learned = history ? learnBase(history, to, quantile, calendar, resolved.events, isWallClockHistory(o) ? o.tz : 'UTC') : undefined;
   const events = history ? applyUpliftCurves(resolved.events, learnUpliftCurves(history, resolved.events), history[history.length - 1].hour, o.eventsFile || (o.db && resolved.source.startsWith('database')) ? `multiplier from ${resolved.source}` : 'seed multiplier') : resolved.events.map((e) => ({ ...e, source: e.source ?? `${resolved.source}: ×${e.trafficMultiplier}` }));
   const forecast: Partial<ForecastOptions> = {

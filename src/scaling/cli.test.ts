@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { DEFAULT_SIMULATE_POLICIES, registerScalingCommands } from './cli.ts';
+import { resolveTimeZone } from './cli-inputs.ts';
 import { getMae, getSeasonalNaiveScale } from './forecast/metrics.ts';
 import { cleanOutliers } from './forecast/outliers.ts';
 import { WEEK, forecastSeasonalNaive } from './forecast/seasonal-models.ts';
@@ -251,6 +252,13 @@ describe('salescale CLI', () => {
     assert.equal(fromOf(await run(args)), '2026-11-26T21:00:00.000Z');
     assert.equal(fromOf(await run(args, { timeZone: () => 'America/New_York' })), '2026-11-27T02:00:00.000Z');
     assert.equal(fromOf(await run([...args, '--tz', 'Europe/Berlin'], { timeZone: () => 'America/New_York' })), '2026-11-26T20:00:00.000Z');
+    // The canonical spelling, whatever was typed: it goes into KEDA's cron timezone, which Go reads case-sensitively.
+    assert.equal(resolveTimeZone('utc', {}), 'UTC');
+    assert.equal(resolveTimeZone(undefined, { timeZone: () => 'europe/berlin' }), 'Europe/Berlin');
+    // --learn with no complete hour yet (and holidays asked for): the history is too short, said in one line.
+    const empty = await run(['forecast', '--learn', '--country', 'US', '--year', '2026', '--json', '--no-db', '--no-progress'], { loadHourlyHistory: async () => [] });
+    assert.equal(empty.exitCode, 2);
+    assert.match(empty.err, /^error \[INSUFFICIENT_HISTORY\]: .*got 0 hours/);
     const unknown = await run([...args, '--tz', 'Mars/Olympus_Mons']);
     assert.equal(unknown.exitCode, 2);
     assert.match(unknown.err, /^error \[INVALID_OPTION\]: unknown time zone "Mars\/Olympus_Mons"/);

@@ -40,7 +40,8 @@ export function parseDate(value: string, field = 'date'): Date {
   const normalised = trimmed.length === 10 ? `${trimmed}T00:00:00Z` : /(?:Z|[+-]\d{2}:?\d{2})$/.test(trimmed) ? trimmed : `${trimmed}Z`;
   const date = new Date(normalised.replace(' ', 'T'));
   const [y, m, d] = trimmed.slice(0, 10).split('-').map(Number);
-  if (Number.isNaN(date.getTime()) || m < 1 || m > 12 || d < 1 || d > new Date(Date.UTC(y, m, 0)).getUTCDate()) {
+  const [hh = 0, mm = 0] = trimmed.length > 10 ? trimmed.slice(11, 16).split(':').map(Number) : [];
+  if (Number.isNaN(date.getTime()) || m < 1 || m > 12 || d < 1 || d > new Date(Date.UTC(y, m, 0)).getUTCDate() || hh > 23 || mm > 59) {
     throw new ScalingInputError('INVALID_DATE', `${field}: "${value}" is not a valid calendar date`, { field, value });
   }
   return date;

@@ -13,7 +13,7 @@ import { WEEK, forecastSeasonalNaive } from './seasonal-models.ts';
 import type { SaleEvent } from './events.ts';
 import { removeEventHours } from './uplift.ts';
 import { getWallClock, viewOnWallClock } from './wall-clock.ts';
-import { fillZeroGaps } from './outliers.ts';
+import { fillZeroGaps, markHours } from './outliers.ts';
 
 export interface BacktestOptions {
   /** @defaultValue 4 */
@@ -109,8 +109,10 @@ export function runBacktest(series: readonly HourlyPoint[], options: Partial<Bac
     // On the wall clock when it changes in the series; scored on UTC hours either way.
     // The models see the data gaps (runs of zeros where demand was expected) filled; seasonal naive, the
     // benchmark, forecasts from the weeks as they are.
-    const view = viewOnWallClock(fillZeroGaps(train).y, WEEK, clock);
-    const selection = selectModel(view.y, o.selection);
+    const gaps = fillZeroGaps(train);
+    const view = viewOnWallClock(gaps.y, WEEK, clock);
+    const unobserved = viewOnWallClock(markHours(train.length, gaps.hours), WEEK, clock).y.map((v) => v > 0);
+    const selection = selectModel(view.y, { ...o.selection, unobserved });
     const f = forecastWithSelection(view.y, selection, view.horizon, [o.quantile], { ...o.selection, allCandidates: true });
     const upper = view.toUtc(f.quantiles.get(o.quantile) as number[]);
     const model = score(test, view.toUtc(f.mean), scale, kept);

@@ -28,6 +28,7 @@ export interface CsvTable {
   header: string[];
   /** The header line as written (for messages). */
   headerLine: string;
+  delimiter: ',' | ';' | '\t';
   rows: { cells: string[]; line: number }[];
 }
 
@@ -35,11 +36,12 @@ export interface CsvTable {
  * Reads a CSV file with csv-parse (RFC 4180: quoted fields, a byte-order mark, CRLF or LF line ends),
  * cells trimmed, blank lines skipped. The delimiter is read off the header line: a comma, else a
  * semicolon or a tab (spreadsheet exports in many locales). A row whose column count differs from the
- * header's, or a broken quote, is MALFORMED_CSV naming the line.
+ * header's, or a broken quote, is MALFORMED_CSV naming the line (for a quoted cell over several lines,
+ * the line the row ends on).
  */
 export function readCsvTable(text: string, source: string): CsvTable {
   const firstLine = text.replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
-  const delimiter = firstLine.includes(',') ? ',' : firstLine.includes(';') ? ';' : firstLine.includes('\t') ? '\t' : ',';
+  const delimiter: CsvTable['delimiter'] = firstLine.includes(',') ? ',' : firstLine.includes(';') ? ';' : firstLine.includes('\t') ? '\t' : ',';
   let records: { record: string[]; info: { lines: number } }[];
   try {
     records = parse(text, { bom: true, delimiter, record_delimiter: ['\r\n', '\n', '\r'], skip_empty_lines: true, trim: true, relax_column_count: true, info: true }) as unknown as typeof records;
@@ -48,12 +50,13 @@ export function readCsvTable(text: string, source: string): CsvTable {
     throw error;
   }
   if (records.length === 0) throw new ScalingInputError('MALFORMED_CSV', `${source} is empty`);
-  const header = records[0].record.map((h) => h.toLowerCase());
-  const rows = records.slice(1).map(({ record, info }) => ({ cells: record, line: info.lines }));
+  const header = records[0].record.map((h) => h.trim().toLowerCase());
+  // Spaces inside quotes too: `" 12 "` is 12.
+  const rows = records.slice(1).map(({ record, info }) => ({ cells: record.map((c) => c.trim()), line: info.lines }));
   for (const row of rows) {
     if (row.cells.length !== header.length) throw new ScalingInputError('MALFORMED_CSV', `${source} line ${row.line}: expected ${header.length} columns, got ${row.cells.length}`);
   }
-  return { header, headerLine: records[0].record.join(delimiter), rows };
+  return { header, headerLine: records[0].record.join(delimiter), delimiter, rows };
 }
 
 /** An hour's timestamp: ISO 8601 with a time, `T` or a space before it; one without an offset is UTC (whatever the machine's TZ). */
@@ -75,7 +78,7 @@ function parseHour(raw: string, where: string): Date {
  * `onGaps`; longer gaps are refused.
  */
 export function parseHourlyCsv(text: string, source = 'CSV', onGaps?: (report: GapReport) => void): HourlyPoint[] {
-  const { header, headerLine, rows } = readCsvTable(text, source);
+  const { header, headerLine, delimiter, rows } = readCsvTable(text, source);
   const hi = header.indexOf('hour');
   const ri = header.indexOf('requests');
   if (hi < 0 || ri < 0) throw new ScalingInputError('MALFORMED_CSV', `${source} line 1: header must name the columns "hour" and "requests" (got "${headerLine}")`);
@@ -86,7 +89,9 @@ export function parseHourlyCsv(text: string, source = 'CSV', onGaps?: (report: G
     const hour = parseHour(cells[hi], where);
     const requests = Number(cells[ri]);
     if (hour.getTime() % HOUR_MS !== 0) throw new ScalingInputError('MALFORMED_CSV', `${where}: ${cells[hi]} is not on the hour`);
-    if (cells[ri] === '' || !Number.isFinite(requests) || requests < 0) throw new ScalingInputError('MALFORMED_CSV', `${where}: requests "${cells[ri]}" is not a count ≥ 0`);
+    if (cells[ri] === '' || !/^[+]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(cells[ri]) || !Number.isFinite(requests) || requests < 0) throw new ScalingInputError('MALFORMED_CSV', `${where}: requests "${cells[ri]}" is not a count ≥ 0`);
+    // Where `;` separates the columns, `.` often groups thousands (1.234 = 1234): refused rather than guessed.
+    if (delimiter === ';' && /^\d{1,3}(\.\d{3})+$/.test(cells[ri])) throw new ScalingInputError('MALFORMED_CSV', `${where}: requests "${cells[ri]}" is ambiguous in a ";" file (1,234 with "." grouping thousands, or 1.234?): write it without a thousands separator`);
     const prev = points.at(-1);
     if (prev && hour.getTime() === prev.hour.getTime()) throw new ScalingInputError('MALFORMED_CSV', `${where}: duplicate hour ${hour.toISOString()} (a file in local clock time repeats an hour when the clock goes back: give each hour its UTC offset, or merge the two rows)`);
     if (prev && hour.getTime() < prev.hour.getTime()) throw new ScalingInputError('MALFORMED_CSV', `${where}: ${hour.toISOString()} comes after ${prev.hour.toISOString()} (hours must be sorted ascending)`);

@@ -91,6 +91,12 @@ describe('hourly CSV', () => {
     assert.throws(() => parseHourlyCsv('hour,requests\n\n2026-01-01T00:00:00Z,1\n2026-01-01T00:00:00Z,2\n'), /line 4: duplicate hour/);
     assert.throws(() => parseHourlyCsv('hour,requests\n"2026-01-01T00:00:00Z,1\n'), { code: 'MALFORMED_CSV', message: /Quote Not Closed/ });
     assert.throws(() => parseHourlyCsv('hour,requests\n1767225600,1\n'), { code: 'MALFORMED_CSV', message: /line 2: "1767225600" is not an ISO timestamp/ });
+    // Refused rather than guessed: a blank count, hex, an hour 24, and "." grouping thousands where ";" separates the columns.
+    assert.throws(() => parseHourlyCsv('hour,requests\n2026-01-01T00:00:00Z,"  "\n'), { code: 'MALFORMED_CSV', message: /is not a count/ });
+    assert.throws(() => parseHourlyCsv('hour,requests\n2026-01-01T00:00:00Z,0x10\n'), { code: 'MALFORMED_CSV', message: /is not a count/ });
+    assert.throws(() => parseHourlyCsv('hour,requests\n2026-01-01T24:00Z,1\n'), { code: 'MALFORMED_CSV', message: /not an ISO timestamp/ });
+    assert.throws(() => parseHourlyCsv('hour;requests\n2026-01-01T00:00Z;1.234\n'), { code: 'MALFORMED_CSV', message: /ambiguous/ });
+    assert.deepEqual(hours('hour,requests\n2026-01-01T00:00:00Z," 10 "\n2026-01-01T01:00:00Z,1.25e1\n'), expected);
   });
   it('reads a time without an offset as UTC whatever the machine\'s time zone (no hour lost or doubled at a clock change)', () => {
     const tz = process.env.TZ;

@@ -47,6 +47,12 @@ export interface SelectionOptions {
   fitCandidates?: typeof forecastCandidates;
   /** Replace short bursts in the models' input by the weeks before (`cleanOutliers`); false: fit the raw history. @defaultValue true */
   cleanOutliers?: boolean;
+  /**
+   * Hours of the series that were filled, not observed (`fillZeroGaps`): left out of the validation
+   * scores and of the errors behind the quantiles (a week filled with the 5-week median scores the median
+   * models perfectly, and would choose them and narrow the band).
+   */
+  unobserved?: readonly boolean[];
 }
 
 export const DEFAULT_SELECTION: SelectionOptions = { folds: 6, combine: 3, maxFoldRatio: 1.1 };
@@ -174,11 +180,15 @@ export function forecastCandidates(train: readonly number[], h: number, models: 
 /** Weight of a validation week relative to the week after it (recent weeks count more). */
 export const FOLD_RECENCY = 0.8;
 
-/** Recency-weighted mean of per-fold values (oldest first): weight FOLD_RECENCY^(weeks back). */
+/**
+ * Recency-weighted mean of per-fold values (oldest first): weight FOLD_RECENCY^(weeks back). A NaN (a
+ * fold with no observed hour to score) is left out.
+ */
 export function recencyMean(values: readonly number[]): number {
   let s = 0;
   let w = 0;
   for (let k = 0; k < values.length; k++) {
+    if (Number.isNaN(values[k])) continue;
     const weight = FOLD_RECENCY ** (values.length - 1 - k);
     s += weight * values[k];
     w += weight;
@@ -344,11 +354,17 @@ export function selectModel(y: readonly number[], options: Partial<SelectionOpti
       fitted[i].forecasts[k] = r.forecast;
     });
   });
-  const maseOf = (f: readonly number[], k: number) => getMae(actual[k], f) / scales[k];
+  // Each fold's observed hours (undefined: all). A fold with none scores NaN, which the means leave out.
+  const observed = foldStarts.map((s) => {
+    const hours = Array.from({ length: WEEK }, (_, i) => i).filter((i) => !o.unobserved?.[s + i]);
+    return hours.length < WEEK ? hours : undefined;
+  });
+  const onObserved = (values: readonly number[], k: number) => observed[k]?.map((i) => values[i]) ?? values;
+  const maseOf = (f: readonly number[], k: number) => getMae(onObserved(actual[k], k), onObserved(f, k)) / scales[k];
   const candidates: CandidateScore[] = fitted.map((c) => {
     const complete = c.forecasts.every((f) => f !== undefined);
     const mase = complete ? c.forecasts.map((f, k) => maseOf(f as number[], k)) : undefined;
-    const smape = complete ? c.forecasts.map((f, k) => getSmape(actual[k], f as number[])) : undefined;
+    const smape = complete ? c.forecasts.map((f, k) => getSmape(onObserved(actual[k], k), onObserved(f as number[], k))) : undefined;
     return { name: `${c.spec.model}/${c.transform}`, model: c.spec.model, family: c.spec.family, transform: c.transform, mase, smape, meanMase: mase ? recencyMean(mase) : Number.POSITIVE_INFINITY, eligible: false };
   });
   const snIndex = candidates.findIndex((c) => c.model === SEASONAL_NAIVE);
@@ -398,7 +414,7 @@ export function selectModel(y: readonly number[], options: Partial<SelectionOpti
         const c = corrected(phi, hours);
         const s = score(c);
         // Kept only if it also keeps every corrected fold within the seasonal-naive bound.
-        if (s < best && c.slice(1).every((f, k) => maseOf(f, k + 1) <= o.maxFoldRatio * snMase[k + 1])) {
+        if (s < best && c.slice(1).every((f, k) => !(maseOf(f, k + 1) > o.maxFoldRatio * snMase[k + 1]))) {
           best = s;
           correction = { phi, hours };
           finalFolds = c;
@@ -436,7 +452,7 @@ export function selectModel(y: readonly number[], options: Partial<SelectionOpti
   const errorScale = Math.max(current, floor);
   finalFolds.forEach((f, k) => {
     const v = Math.max(foldVolatility[k], floor);
-    for (let i = 0; i < WEEK; i++) errorsByDay[Math.floor(i / 24)].push((Math.log1p(actual[k][i]) - Math.log1p(f[i])) / v);
+    for (const i of observed[k] ?? Array.from({ length: WEEK }, (_, i) => i)) errorsByDay[Math.floor(i / 24)].push((Math.log1p(actual[k][i]) - Math.log1p(f[i])) / v);
   });
   for (const b of errorsByDay) b.sort((a, b2) => a - b2);
   return {

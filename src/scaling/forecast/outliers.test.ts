@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { getRealDataset } from '../test-data/real-datasets.ts';
 import { runBacktest } from './backtest.ts';
 import { learnBase } from '../cli-inputs.ts';
-import { MAX_BURST_HOURS, cleanOutliers, fillZeroGaps } from './outliers.ts';
+import { selectModel } from './model-selection.ts';
+import { MAX_BURST_HOURS, cleanOutliers, fillZeroGaps, markHours } from './outliers.ts';
 import { WEEK } from './seasonal-models.ts';
 
 /** 8 weeks of a daily cycle (quiet nights, busier weekdays) with deterministic noise of a few per cent. */
@@ -102,6 +103,23 @@ describe('data gaps: runs of zeros where the weeks before expect demand', () => 
     const elp = getRealDataset('us-flights-2001-elp').map((p) => p.requests);
     assert.ok(elp.filter((v) => v === 0).length > elp.length / 5);
     assert.deepEqual(fillZeroGaps(elp).hours, []);
+  });
+  it('leaves a closure that recurs every week (the shop\'s new pattern), from its first occurrence on', () => {
+    // Closed on Sundays 08:00–20:00 from week 3 on: every closed Sunday has another a week before or after it.
+    const closed = y.map((v, i) => (i >= 3 * WEEK && i % WEEK >= 6 * 24 + 8 && i % WEEK < 6 * 24 + 20 ? 0 : v));
+    assert.deepEqual(fillZeroGaps(closed).hours, []);
+    // Once only (a holiday, an outage): filled.
+    const once = y.map((v, i) => (i >= 3 * WEEK && i < 4 * WEEK && i % WEEK >= 6 * 24 + 8 && i % WEEK < 6 * 24 + 20 ? 0 : v));
+    assert.equal(fillZeroGaps(once).hours.length, 12);
+  });
+  it('leaves filled hours out of the validation scores: a filled week is no free perfect fold for the median models', () => {
+    const f = fillZeroGaps(zeroed(5 * WEEK, 6 * WEEK));
+    const mask = markHours(f.y.length, f.hours).map((v) => v > 0);
+    const median = (selection: ReturnType<typeof selectModel>) => selection.candidates.find((c) => c.name === 'median-5w/none')?.mase ?? [];
+    // Folds are the last 6 weeks, 2–7: week 5 is fold 3.
+    assert.ok(median(selectModel(f.y))[3] < 0.05, 'scored against its own fill, the 5-week median is all but perfect');
+    assert.ok(Number.isNaN(median(selectModel(f.y, { unobserved: mask }))[3]));
+    assert.ok(Number.isFinite(selectModel(f.y, { unobserved: mask }).chosen.meanMase));
   });
   it('keeps the quantile band of a forecast whose history has a week of zeros near the mean forecast (the CLI path)', () => {
     const start = Date.parse('2026-01-05T00:00:00Z');

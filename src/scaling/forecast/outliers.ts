@@ -98,31 +98,56 @@ export const MIN_ZERO_RUN_EXPECTED = 20;
  * They are not demand, and unlike a burst they can last days and be still going on at the end: a week of
  * zeros otherwise drags the week averages down for five weeks and widens the quantile band by the fall
  * and rise of the weekly level (a week of zeros in 8 weeks of history: q0.9 at 270 × the mean forecast).
- * Each hour is filled, in order, with the median of the same hour over the up to 5 weeks before (at
- * least 2), read from the already-filled series, so a run longer than a week is filled with the demand
- * before it. A run is filled only if the sum of its expectations reaches MIN_ZERO_RUN_EXPECTED. Causal.
+ *
+ * An hour's expectation is the median of the same hour over the up to 5 weeks before (at least 2), as
+ * observed; inside a run longer than a week, the run's own hours a week back count as filled, so such a
+ * run gets the demand before it. A run is a gap when the sum of its expectations reaches
+ * MIN_ZERO_RUN_EXPECTED, unless the same hours a week before or a week after it are at zero too (at
+ * least half of them): a closure that recurs every week (Sundays, from some week on) is the shop's new
+ * pattern, and the week averages learn it as they learn any other. `hours`: the filled hours, which are
+ * not observations (model selection leaves them out of its validation scores). It reads only the series
+ * given: cleaning the data before a fold's origin looks at nothing after it.
  */
 export function fillZeroGaps(y: readonly number[]): { y: number[]; hours: number[] } {
   const out = [...y];
   const hours: number[] = [];
   const start = MIN_EXPECTATION_WEEKS * WEEK;
   const column: number[] = [];
-  for (let i = start; i < out.length; i++) {
+  for (let i = start; i < y.length; i++) {
     if (y[i] !== 0) continue;
     let end = i;
     while (end < y.length && y[end] === 0) end++;
     if (end - i >= MIN_ZERO_RUN_HOURS) {
       let expected = 0;
+      // The same hours a week before and a week after the run (outside it), and how many of them are at zero.
+      const before = { hours: 0, zero: 0 };
+      const after = { hours: 0, zero: 0 };
       for (let t = i; t < end; t++) {
         column.length = 0;
-        for (let j = 1; j <= EXPECTATION_WEEKS && t - j * WEEK >= 0; j++) column.push(out[t - j * WEEK]);
+        for (let j = 1; j <= EXPECTATION_WEEKS && t - j * WEEK >= 0; j++) column.push(t - j * WEEK >= i ? out[t - j * WEEK] : y[t - j * WEEK]);
         out[t] = median(column);
         expected += out[t];
+        if (t - WEEK < i) {
+          before.hours++;
+          if (y[t - WEEK] === 0) before.zero++;
+        }
+        if (t + WEEK >= end && t + WEEK < y.length) {
+          after.hours++;
+          if (y[t + WEEK] === 0) after.zero++;
+        }
       }
-      if (expected >= MIN_ZERO_RUN_EXPECTED) for (let t = i; t < end; t++) hours.push(t);
+      const recurs = (side: { hours: number; zero: number }) => side.hours > 0 && side.zero * 2 >= side.hours;
+      if (expected >= MIN_ZERO_RUN_EXPECTED && !recurs(before) && !recurs(after)) for (let t = i; t < end; t++) hours.push(t);
       else for (let t = i; t < end; t++) out[t] = 0;
     }
     i = end - 1;
   }
   return { y: out, hours };
+}
+
+/** 1 at each of `hours`, 0 elsewhere: a mask that can go through the same views as the series. */
+export function markHours(length: number, hours: readonly number[]): number[] {
+  const mask = new Array<number>(length).fill(0);
+  for (const t of hours) mask[t] = 1;
+  return mask;
 }
