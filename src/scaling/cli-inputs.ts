@@ -9,7 +9,7 @@ import { parseHourlyCsv } from './forecast/csv.ts';
 import type { SaleEvent, SaleEventInput } from './forecast/events.ts';
 import { parseSaleEvents, parseSaleEventsJson } from './forecast/events.ts';
 import type { ForecastOptions } from './forecast/forecast.ts';
-import { forecastWithSelection, requireWeeklyHistory, selectModel } from './forecast/model-selection.ts';
+import { forecastWithSelection, getRecentHistory, requireWeeklyHistory, selectModel } from './forecast/model-selection.ts';
 import type { SeriesCalendar } from './forecast/holidays.ts';
 import { createHolidayPredicate } from './forecast/holidays.ts';
 import { applyUpliftCurves, learnUpliftCurves, parseEventsCsv, removeEventHours } from './forecast/uplift.ts';
@@ -179,8 +179,9 @@ export function learnBase(history: readonly HourlyPoint[], to: Date, quantile: n
   const clock = getWallClock(history[0].hour.getTime(), y.length + horizon, timeZone);
   const view = viewOnWallClock(y, horizon, clock);
   const unobserved = viewOnWallClock(markHours(y.length, gaps.hours), horizon, clock).y.map((v) => v > 0);
-  const selection = selectModel(view.y, { calendar, unobserved });
-  const f = forecastWithSelection(view.y, selection, view.horizon, [quantile], { calendar });
+  const recent = getRecentHistory(view.y, unobserved, calendar);
+  const selection = selectModel(recent.y, { calendar: recent.calendar, unobserved: recent.unobserved });
+  const f = forecastWithSelection(recent.y, selection, view.horizon, [quantile], { calendar: recent.calendar });
   const point = view.toUtc(f.mean);
   const upper = view.toUtc(f.quantiles.get(quantile) as number[]);
   // Hours the history covers are what was observed (inside past events, their baseline: the events' own

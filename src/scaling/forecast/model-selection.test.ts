@@ -5,7 +5,7 @@ import { getRealDataset } from '../test-data/real-datasets.ts';
 import { runBacktest } from './backtest.ts';
 import { getMae, getMase } from './metrics.ts';
 import { forecastMstlEts } from './mstl-ets.ts';
-import { MIN_LEVEL_PAIRS, SHRINK_TO_SEASONAL_NAIVE, detectRecentShift, forecastWithSelection, getLevelChangeQuantile, getLevelChanges, getQuantile, selectModel } from './model-selection.ts';
+import { MAX_MODEL_WEEKS, MIN_LEVEL_PAIRS, getRecentHistory, SHRINK_TO_SEASONAL_NAIVE, detectRecentShift, forecastWithSelection, getLevelChangeQuantile, getLevelChanges, getQuantile, selectModel } from './model-selection.ts';
 import { WEEK, forecastSeasonalNaive, forecastWeekAverage } from './seasonal-models.ts';
 import { getGuerreroLambda } from './transforms.ts';
 
@@ -176,4 +176,23 @@ describe('backtest on committed real series', () => {
       for (const f of r.folds) assert.ok(Object.keys(f.candidates).includes('snaive/none'));
     });
   }
+});
+
+describe('the models see at most the last two years', () => {
+  it('keeps the last MAX_MODEL_WEEKS weeks of the series and its mask, and moves the holiday calendar with them', () => {
+    const n = (MAX_MODEL_WEEKS + 3) * WEEK;
+    const y = Array.from({ length: n }, (_, i) => i);
+    const unobserved = y.map((i) => i === n - 1);
+    const start = Date.parse('2020-01-06T00:00:00Z');
+    const calendar = { startMs: start, isHoliday: (t: number) => t === start + (n - 5) * 3_600_000 };
+    const recent = getRecentHistory(y, unobserved, calendar);
+    assert.equal(recent.y.length, MAX_MODEL_WEEKS * WEEK);
+    assert.equal(recent.y[0], 3 * WEEK);
+    assert.equal(recent.unobserved.at(-1), true);
+    // The same hour is the holiday, counted from the new first hour.
+    assert.ok(recent.calendar?.isHoliday((recent.calendar?.startMs ?? 0) + (recent.y.length - 5) * 3_600_000));
+    assert.equal(recent.calendar?.startMs, start + 3 * WEEK * 3_600_000);
+    // A shorter history is kept whole.
+    assert.equal(getRecentHistory(y.slice(0, 10 * WEEK), unobserved.slice(0, 10 * WEEK), undefined).y.length, 10 * WEEK);
+  });
 });

@@ -55,6 +55,21 @@ export interface SelectionOptions {
   unobserved?: readonly boolean[];
 }
 
+/**
+ * The most history the models are fitted on (two years): what they weigh fades within weeks, and the
+ * fitting time grows with the length (the whole forecast command: 1.4 s on 26 weeks, 2.6 s on 5 years).
+ */
+export const MAX_MODEL_WEEKS = 104;
+
+/**
+ * The last MAX_MODEL_WEEKS weeks of a series and of its mask of unobserved hours, the holiday calendar
+ * moved to the new first hour.
+ */
+export function getRecentHistory(y: readonly number[], unobserved: readonly boolean[], calendar: SeriesCalendar | undefined): { y: number[]; unobserved: boolean[]; calendar: SeriesCalendar | undefined } {
+  const dropped = Math.max(0, y.length - MAX_MODEL_WEEKS * WEEK);
+  return { y: y.slice(dropped), unobserved: unobserved.slice(dropped), calendar: calendar && { ...calendar, startMs: calendar.startMs + dropped * 3_600_000 } };
+}
+
 export const DEFAULT_SELECTION: SelectionOptions = { folds: 6, combine: 3, maxFoldRatio: 1.1 };
 
 /** One candidate's validation record. */
