@@ -110,6 +110,7 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
     pollIntervalMs: config.outbox.pollIntervalMs,
     batchSize: config.outbox.batchSize,
     retentionHours: config.outbox.retentionHours,
+    claimRetentionHours: config.outbox.claimRetentionHours,
     onRelayed: (count) => queueMetrics.relayed.inc(count),
     onError: () => queueMetrics.relayErrors.inc(),
   });

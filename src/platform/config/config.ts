@@ -91,6 +91,7 @@ export const envSchema = {
   OUTBOX_POLL_INTERVAL_MS: int({ default: 500, min: 10 }),
   OUTBOX_BATCH_SIZE: int({ default: 200, min: 1, max: 10_000 }),
   OUTBOX_RETENTION_HOURS: int({ default: 72, min: 1 }),
+  JOB_CLAIM_RETENTION_HOURS: int({ default: 168, min: 24 }),
   SMTP_URL: url({ protocols: ['smtp:', 'smtps:'], optional: true }),
   MAIL_FROM: str({ default: 'Salescale <no-reply@salescale.local>' }),
   ANALYTICS_FLUSH_INTERVAL_MS: int({ default: 60_000, min: 100 }),
@@ -136,7 +137,7 @@ export interface AppConfig {
     backoffMs: Partial<Record<QueueName, number>>;
   };
   worker: { port: number };
-  outbox: { pollIntervalMs: number; batchSize: number; retentionHours: number };
+  outbox: { pollIntervalMs: number; batchSize: number; retentionHours: number; claimRetentionHours: number };
   mail: { smtpUrl: string | undefined; from: string };
   analytics: { flushIntervalMs: number };
   customers: CustomersConfig;
@@ -211,7 +212,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       backoffMs: Object.fromEntries(e.QUEUE_BACKOFF_MS),
     },
     worker: { port: e.WORKER_PORT },
-    outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS, batchSize: e.OUTBOX_BATCH_SIZE, retentionHours: e.OUTBOX_RETENTION_HOURS },
+    outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS, batchSize: e.OUTBOX_BATCH_SIZE, retentionHours: e.OUTBOX_RETENTION_HOURS, claimRetentionHours: e.JOB_CLAIM_RETENTION_HOURS },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
     analytics: { flushIntervalMs: e.ANALYTICS_FLUSH_INTERVAL_MS },
     customers: customersConfigFrom(e),

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { isQueueName, type QueueName } from '../queue/queue-definitions.ts';
 import { jobOptions, type QueueSet } from '../queue/queues.ts';
+import { pruneJobClaims } from '../queue/job-claims.ts';
 import { outboxJobId } from './outbox.ts';
 
 export interface OutboxRelayOptions {
@@ -14,6 +15,8 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Relayed rows are deleted after this long. @defaultValue 72 */
   retentionHours?: number;
+  /** Job claims are deleted after this long (`pruneJobClaims`), in the same periodic clean-up. @defaultValue 168 */
+  claimRetentionHours?: number;
   /** Called after each pass with the number of rows relayed (for metrics). */
   onRelayed?: (count: number) => void;
   onError?: (error: unknown) => void;
@@ -65,6 +68,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const pollIntervalMs = options.pollIntervalMs ?? 500;
   const batchSize = options.batchSize ?? 200;
   const retentionHours = options.retentionHours ?? 72;
+  const claimRetentionHours = options.claimRetentionHours ?? 168;
   let running = false;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
@@ -126,6 +130,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE relayed_at < now() - make_interval(hours => $1) ORDER BY relayed_at LIMIT 5000)`,
       [retentionHours],
     );
+    await pruneJobClaims(options.pool, claimRetentionHours);
   }
 
   const sleep = (ms: number) =>

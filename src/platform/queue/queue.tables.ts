@@ -1,4 +1,4 @@
-import { integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * Jobs that exhausted their attempts, written before BullMQ moves them to its (trimmed) failed set,
@@ -23,7 +23,9 @@ export const deadLetters = pgTable(
 
 /**
  * One row per job whose database side effect has been applied, written in the same transaction as
- * the effect: a re-delivered job (BullMQ is at-least-once) finds its row and does nothing.
+ * the effect: a re-delivered job (BullMQ is at-least-once) finds its row and does nothing. Kept for
+ * JOB_CLAIM_RETENTION_HOURS (`pruneJobClaims`), far beyond any re-delivery, and for as long as the job
+ * waits in `dead_letters` to be retried.
  */
 export const jobClaims = pgTable(
   'job_claims',
@@ -32,5 +34,7 @@ export const jobClaims = pgTable(
     jobId: text('job_id').notNull(),
     claimedAt: timestamp('claimed_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.queue, t.jobId] })],
+  // BRIN: claims are written in time order, so the pruning's range scan costs a few pages, and the
+  // index costs the workers' inserts next to nothing (a B-tree would be one more page write per claim).
+  (t) => [primaryKey({ columns: [t.queue, t.jobId] }), index('job_claims_claimed_at_idx').using('brin', t.claimedAt)],
 );

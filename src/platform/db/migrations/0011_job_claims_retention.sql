@@ -1,0 +1,1 @@
+CREATE INDEX "job_claims_claimed_at_idx" ON "job_claims" USING brin ("claimed_at");
