@@ -9,13 +9,13 @@ import { parseHourlyCsv } from './forecast/csv.ts';
 import type { SaleEvent, SaleEventInput } from './forecast/events.ts';
 import { parseSaleEvents, parseSaleEventsJson } from './forecast/events.ts';
 import type { ForecastOptions } from './forecast/forecast.ts';
-import { forecastWithSelection, getRecentHistory, requireWeeklyHistory, selectModel } from './forecast/model-selection.ts';
+import { requireWeeklyHistory } from './forecast/model-selection.ts';
+import { forecastHistory } from './forecast/pipeline.ts';
 import type { SeriesCalendar } from './forecast/holidays.ts';
 import { createHolidayPredicate } from './forecast/holidays.ts';
 import { applyUpliftCurves, learnUpliftCurves, parseEventsCsv, removeEventHours } from './forecast/uplift.ts';
 import { WEEK } from './forecast/seasonal-models.ts';
-import { getWallClock, viewOnWallClock } from './forecast/wall-clock.ts';
-import { fillZeroGaps, markHours } from './forecast/outliers.ts';
+import { getWallClock } from './forecast/wall-clock.ts';
 import { getLocalTime } from './forecast/time-zone.ts';
 
 /** Optional data sources injected by the main CLI (database access lives outside the toolkit). */
@@ -173,17 +173,13 @@ export function learnBase(history: readonly HourlyPoint[], to: Date, quantile: n
   const last = history[history.length - 1].hour.getTime();
   const horizon = Math.max(1, Math.ceil((to.getTime() - last) / 3_600_000));
   const baseline = removeEventHours(history, events);
-  const gaps = fillZeroGaps(baseline.y);
-  const y = gaps.y;
   // On the shop's wall clock when it changes over the history or the window (daylight saving time).
-  const clock = getWallClock(history[0].hour.getTime(), y.length + horizon, timeZone);
-  const view = viewOnWallClock(y, horizon, clock);
-  const unobserved = viewOnWallClock(markHours(y.length, gaps.hours), horizon, clock).y.map((v) => v > 0);
-  const recent = getRecentHistory(view.y, unobserved, calendar);
-  const selection = selectModel(recent.y, { calendar: recent.calendar, unobserved: recent.unobserved });
-  const f = forecastWithSelection(recent.y, selection, view.horizon, [quantile], { calendar: recent.calendar });
-  const point = view.toUtc(f.mean);
-  const upper = view.toUtc(f.quantiles.get(quantile) as number[]);
+  const clock = getWallClock(history[0].hour.getTime(), baseline.y.length + horizon, timeZone);
+  const f = forecastHistory(baseline.y, horizon, clock, [quantile], { calendar });
+  const { selection, filled: gaps } = f;
+  const y = gaps.y;
+  const point = f.mean;
+  const upper = f.quantiles.get(quantile) as number[];
   // Hours the history covers are what was observed (inside past events, their baseline: the events' own
   // multipliers apply on top); the forecast starts after them.
   const mean = new Map<number, number>(history.map((p, i) => [p.hour.getTime(), y[i] / 3600]));

@@ -8,12 +8,12 @@ import { ScalingInputError } from '../errors.ts';
 import type { HourlyPoint } from './csv.ts';
 import { getMae, getSeasonalNaiveScale, getSmape } from './metrics.ts';
 import type { SelectionOptions } from './model-selection.ts';
-import { MIN_HISTORY_WEEKS, forecastWithSelection, getRecentHistory, selectModel } from './model-selection.ts';
+import { MIN_HISTORY_WEEKS } from './model-selection.ts';
+import { forecastHistory } from './pipeline.ts';
 import { WEEK, forecastSeasonalNaive } from './seasonal-models.ts';
 import type { SaleEvent } from './events.ts';
 import { removeEventHours } from './uplift.ts';
-import { getWallClock, viewOnWallClock } from './wall-clock.ts';
-import { fillZeroGaps, markHours } from './outliers.ts';
+import { getWallClock } from './wall-clock.ts';
 
 export interface BacktestOptions {
   /** @defaultValue 4 */
@@ -109,14 +109,10 @@ export function runBacktest(series: readonly HourlyPoint[], options: Partial<Bac
     // On the wall clock when it changes in the series; scored on UTC hours either way.
     // The models see the data gaps (runs of zeros where demand was expected) filled; seasonal naive, the
     // benchmark, forecasts from the weeks as they are.
-    const gaps = fillZeroGaps(train);
-    const view = viewOnWallClock(gaps.y, WEEK, clock);
-    const unobserved = viewOnWallClock(markHours(train.length, gaps.hours), WEEK, clock).y.map((v) => v > 0);
-    const recent = getRecentHistory(view.y, unobserved, o.selection?.calendar);
-    const selection = selectModel(recent.y, { ...o.selection, calendar: recent.calendar, unobserved: recent.unobserved });
-    const f = forecastWithSelection(recent.y, selection, view.horizon, [o.quantile], { ...o.selection, calendar: recent.calendar, allCandidates: true });
-    const upper = view.toUtc(f.quantiles.get(o.quantile) as number[]);
-    const model = score(test, view.toUtc(f.mean), scale, kept);
+    const f = forecastHistory(train, WEEK, clock, [o.quantile], { ...o.selection, allCandidates: true });
+    const selection = f.selection;
+    const upper = f.quantiles.get(o.quantile) as number[];
+    const model = score(test, f.mean, scale, kept);
     const seasonalNaive = score(test, forecastSeasonalNaive(train, WEEK, WEEK), scale, kept);
     folds.push({
       testStart: series[split].hour.toISOString(),
@@ -125,7 +121,7 @@ export function runBacktest(series: readonly HourlyPoint[], options: Partial<Bac
       seasonalNaive,
       ratio: getRatio(model.mase, seasonalNaive.mase),
       coverage: (kept ?? test.map((_, i) => i)).filter((i) => test[i] <= upper[i]).length / (kept?.length ?? WEEK),
-      candidates: Object.fromEntries([...f.candidates].map(([name, fc]) => [name, score(test, view.toUtc(fc), scale, kept)])),
+      candidates: Object.fromEntries([...f.candidates].map(([name, fc]) => [name, score(test, fc, scale, kept)])),
     });
   }
   if (folds.length === 0) throw new ScalingInputError('INSUFFICIENT_HISTORY', 'every held-out week lies inside a sale event: nothing is left to score');

@@ -22,7 +22,7 @@ export interface GapReport {
   method: string;
 }
 
-/** A CSV file's header (lower-cased) and its data rows, each with the line it starts on. */
+/** A CSV file's header (lower-cased) and its data rows, each with its line (where it ends, should a quoted cell span lines). */
 export interface CsvTable {
   /** Column names, lower-cased. */
   header: string[];
