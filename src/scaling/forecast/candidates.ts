@@ -4,7 +4,7 @@
  */
 import { forecastMstlEts } from './mstl-ets.ts';
 import type { Forecaster, WeekAverageOptions } from './seasonal-models.ts';
-import { WEEK, forecastDoubleSeasonal, forecastSeasonalNaive, forecastWeekAverage } from './seasonal-models.ts';
+import { WEEK, forecastDoubleSeasonal, forecastMedianYearOverYear, forecastSeasonalNaive, forecastWeekAverage } from './seasonal-models.ts';
 import type { TransformName } from './transforms.ts';
 
 export interface CandidateModel {
@@ -44,6 +44,10 @@ export function getCandidateModels(): CandidateModel[] {
     // weather-driven series and growing ones (see the README's forecasting section for the figures).
     weekAverage('median-5w-scaled', { kind: 'median', weeks: 5, scaleToLastWeek: true }, ['none']),
     weekAverage('median-5w-growth', { kind: 'median', weeks: 5, scaleToLastWeek: true, growthWeeks: 3 }, ['none']),
+    // Last year's turn of the season, half of it (√ of last year's ratio: the full ratio carries last
+    // year's noise too). Needs a year and a week of history: undefined before, so short series keep
+    // the same candidates.
+    { model: 'median-5w-yoy', family: 'week-average', forecaster: (z, h) => forecastMedianYearOverYear(z, h, { exponent: 0.5 }), transforms: ['none'] },
     { model: 'dshw-damped', family: 'double-seasonal', forecaster: forecastDoubleSeasonal, transforms: ALL },
     { model: 'mstl-ets', family: 'mstl-ets', forecaster: forecastMstlEts, transforms: ['log1p'] },
   ];

@@ -6,7 +6,8 @@ import { runBacktest } from './backtest.ts';
 import { getMae, getMase } from './metrics.ts';
 import { forecastMstlEts } from './mstl-ets.ts';
 import { MAX_MODEL_WEEKS, MIN_LEVEL_PAIRS, getRecentHistory, SHRINK_TO_SEASONAL_NAIVE, detectRecentShift, forecastWithSelection, getLevelChangeQuantile, getLevelChanges, getQuantile, selectModel } from './model-selection.ts';
-import { WEEK, forecastSeasonalNaive, forecastWeekAverage } from './seasonal-models.ts';
+import { WEEK, YEAR_WEEKS, forecastMedianYearOverYear, forecastSeasonalNaive, forecastWeekAverage, getYearOverYearRatios } from './seasonal-models.ts';
+import { getCandidateModels } from './candidates.ts';
 import { getGuerreroLambda } from './transforms.ts';
 
 /** Values printed by R (forecast 8.20) with r-reference.fixture.R. */
@@ -63,6 +64,42 @@ describe('week averages', () => {
     assert.ok(worst(growth) < 1e-9, `growth continued: ${worst(growth)}`);
     // Past the first week the level holds where it got to.
     assert.ok(Math.abs(growth[WEEK + 30] / growth[30] - 1) < 0.0002);
+  });
+});
+
+describe("last year's change of the weekly level (median-5w-yoy)", () => {
+  // A daily shape with quiet nights; every week at level 1 except the one that started 52 weeks before the
+  // week ahead (1.5 ×): last year the level rose by half from "this week" to "next week".
+  const shape = (t: number) => (t % 24 < 5 ? 0 : 10 + (t % 24));
+  const weeks = 60;
+  const risen = weeks - YEAR_WEEKS;
+  const y = Array.from({ length: weeks * WEEK }, (_, t) => shape(t) * (Math.floor(t / WEEK) === risen ? 1.5 : 1));
+  it('is undefined with less than a year and a week of history, so a shorter series keeps the same candidates', () => {
+    const short = y.slice(-((YEAR_WEEKS + 1) * WEEK - 1));
+    assert.equal(getYearOverYearRatios(short, 1), undefined);
+    assert.equal(forecastMedianYearOverYear(short, WEEK), undefined);
+    const spec = getCandidateModels().find((m) => m.model === 'median-5w-yoy');
+    assert.ok(spec);
+    assert.equal(spec.forecaster(short, WEEK), undefined);
+    assert.ok(spec.forecaster(y.slice(-(YEAR_WEEKS + 1) * WEEK), WEEK));
+    // In the cross-validation it has no score and cannot be chosen (26 weeks: all its folds too short).
+    const selection = selectModel(y.slice(-26 * WEEK));
+    const scored = selection.candidates.find((c) => c.model === 'median-5w-yoy');
+    assert.equal(scored?.mase, undefined);
+    assert.equal(scored?.eligible, false);
+  });
+  it("multiplies the scaled 5-week median by last year's ratio, week by week ahead; damped on request (the candidate: √ of the ratio)", () => {
+    assert.deepEqual(getYearOverYearRatios(y, 2), [1.5, 1]);
+    const scaled = forecastWeekAverage(y, 2 * WEEK, { kind: 'median', weeks: 5, scaleToLastWeek: true }) as number[];
+    const f = forecastMedianYearOverYear(y, 2 * WEEK) as number[];
+    for (const i of [0, 7, 30, WEEK - 1]) assert.ok(Math.abs(f[i] - 1.5 * scaled[i]) < 1e-9, `hour ${i}`);
+    for (const i of [WEEK, WEEK + 30]) assert.ok(Math.abs(f[i] - scaled[i]) < 1e-9, `hour ${i}`);
+    assert.equal(f[2], 0);
+    assert.equal(f[12], 1.5 * 22);
+    assert.ok(Math.abs((forecastMedianYearOverYear(y, 13, { exponent: 0.5 }) as number[])[12] - Math.sqrt(1.5) * 22) < 1e-9);
+    const spec = getCandidateModels().find((m) => m.model === 'median-5w-yoy');
+    assert.ok(spec);
+    assert.ok(Math.abs((spec.forecaster(y, 13) as number[])[12] - Math.sqrt(1.5) * 22) < 1e-9);
   });
 });
 

@@ -106,6 +106,49 @@ export function forecastWeekAverage(z: readonly number[], h: number, o: WeekAver
   return Array.from({ length: h }, (_, i) => profile[i % WEEK] + shift);
 }
 
+/** Weeks in a year for the year-over-year models: 364 days, so that each hour keeps its weekday. */
+export const YEAR_WEEKS = 52;
+
+function getWeekMean(z: readonly number[], from: number): number {
+  let s = 0;
+  for (let i = from; i < from + WEEK; i++) s += z[i];
+  return s / WEEK;
+}
+
+/**
+ * Last year's change of the weekly mean: for each week j = 0, 1, … ahead of the origin, the mean of the
+ * week that started YEAR_WEEKS weeks before that week's start, ÷ the mean of the week before the first
+ * of them (a year before the last week of z). Past YEAR_WEEKS weeks ahead the last one is held.
+ * Undefined when z holds less than YEAR_WEEKS + 1 weeks, or that base week's mean is not positive.
+ */
+export function getYearOverYearRatios(z: readonly number[], weeksAhead: number): number[] | undefined {
+  const base = z.length - (YEAR_WEEKS + 1) * WEEK;
+  if (base < 0) return undefined;
+  const m0 = getWeekMean(z, base);
+  if (!(m0 > 0)) return undefined;
+  return Array.from({ length: weeksAhead }, (_, j) => getWeekMean(z, base + Math.min(j + 1, YEAR_WEEKS) * WEEK) / m0);
+}
+
+export interface YearOverYearOptions {
+  /** The ratio is raised to this power (1: last year's change in full; 0.5: half of it, geometrically). @defaultValue 1 */
+  exponent?: number;
+}
+
+/**
+ * The 5-week median scaled to the last week's level (`median-5w-scaled`) × last year's change of the weekly
+ * level from "this week" to the week ahead (`getYearOverYearRatios`): a season that turned at this time
+ * last year (the autumn rise of electricity load, the return from a summer lull) is carried into the
+ * forecast, which the recent weeks cannot show. Undefined with less than YEAR_WEEKS + 1 weeks of history.
+ */
+export function forecastMedianYearOverYear(z: readonly number[], h: number, o: YearOverYearOptions = {}): number[] | undefined {
+  const ratios = getYearOverYearRatios(z, Math.ceil(h / WEEK));
+  if (!ratios) return undefined;
+  const base = forecastWeekAverage(z, h, { kind: 'median', weeks: 5, scaleToLastWeek: true });
+  if (!base) return undefined;
+  const factors = ratios.map((r) => r ** (o.exponent ?? 1));
+  return base.map((v, i) => v * factors[Math.floor(i / WEEK)]);
+}
+
 /** Means of the last `weeks` whole weeks of z, the most recent first. */
 function getWeekMeans(z: readonly number[], weeks: number): number[] {
   const n = z.length;
