@@ -25,7 +25,7 @@ export const deadLetters = pgTable(
  * One row per job whose database side effect has been applied, written in the same transaction as
  * the effect: a re-delivered job (BullMQ is at-least-once) finds its row and does nothing. Kept for
  * JOB_CLAIM_RETENTION_HOURS (`pruneJobClaims`), far beyond any re-delivery, and for as long as the job
- * waits in `dead_letters` to be retried.
+ * waits in `dead_letters` to be retried (and a retention after its retry).
  */
 export const jobClaims = pgTable(
   'job_claims',
@@ -34,7 +34,7 @@ export const jobClaims = pgTable(
     jobId: text('job_id').notNull(),
     claimedAt: timestamp('claimed_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  // BRIN: claims are written in time order, so the pruning's range scan costs a few pages, and the
-  // index costs the workers' inserts next to nothing (a B-tree would be one more page write per claim).
-  (t) => [primaryKey({ columns: [t.queue, t.jobId] }), index('job_claims_claimed_at_idx').using('brin', t.claimedAt)],
+  // For the pruning's range scan. A B-tree: a BRIN index (0011) stopped narrowing it once pruned pages
+  // were reused by new claims (measured on 1.2 M rows: every page read to find 4 old claims).
+  (t) => [primaryKey({ columns: [t.queue, t.jobId] }), index('job_claims_claimed_at_btree_idx').on(t.claimedAt)],
 );

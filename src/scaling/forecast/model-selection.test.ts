@@ -100,6 +100,12 @@ describe("last year's change of the weekly level (median-5w-yoy)", () => {
     const spec = getCandidateModels().find((m) => m.model === 'median-5w-yoy');
     assert.ok(spec);
     assert.ok(Math.abs((spec.forecaster(y, 13) as number[])[12] - Math.sqrt(1.5) * 22) < 1e-9);
+    // Clamped to [1/2, 2]: a week closed last year does not forecast a closed week, nor a near-empty base week a spike.
+    const closedLastYear = y.map((v, i) => (i >= y.length - YEAR_WEEKS * WEEK && i < y.length - (YEAR_WEEKS - 1) * WEEK ? 0 : v));
+    assert.deepEqual(getYearOverYearRatios(closedLastYear, 1), [0]);
+    const clamped = forecastMedianYearOverYear(closedLastYear, WEEK) as number[];
+    const base = forecastWeekAverage(closedLastYear, WEEK, { kind: 'median', weeks: 5, scaleToLastWeek: true }) as number[];
+    assert.ok(Math.abs(clamped[12] - 0.5 * base[12]) < 1e-9);
   });
 });
 

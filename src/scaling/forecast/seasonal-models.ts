@@ -108,6 +108,11 @@ export function forecastWeekAverage(z: readonly number[], h: number, o: WeekAver
 
 /** Weeks in a year for the year-over-year models: 364 days, so that each hour keeps its weekday. */
 export const YEAR_WEEKS = 52;
+/**
+ * Last year's change is clamped to [1/2, 2] before it is applied: a week closed last year (ratio 0) or a
+ * base week nearly empty (a ratio in the thousands) says nothing about next week's level.
+ */
+export const YEAR_OVER_YEAR_MAX = 2;
 
 function getWeekMean(z: readonly number[], from: number): number {
   let s = 0;
@@ -145,7 +150,7 @@ export function forecastMedianYearOverYear(z: readonly number[], h: number, o: Y
   if (!ratios) return undefined;
   const base = forecastWeekAverage(z, h, { kind: 'median', weeks: 5, scaleToLastWeek: true });
   if (!base) return undefined;
-  const factors = ratios.map((r) => r ** (o.exponent ?? 1));
+  const factors = ratios.map((r) => Math.min(YEAR_OVER_YEAR_MAX, Math.max(1 / YEAR_OVER_YEAR_MAX, r)) ** (o.exponent ?? 1));
   return base.map((v, i) => v * factors[Math.floor(i / WEEK)]);
 }
 
