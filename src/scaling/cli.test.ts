@@ -321,6 +321,35 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('backtest: a week seasonal naive forecasts exactly and the model does not shows no ratio ("-", null in --json) and says why, with no Infinity', async () => {
+    // 5 weeks of a daily shape with noise, then the last week again.
+    let seed = 7;
+    const noise = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648 - 0.5;
+    };
+    const y = Array.from({ length: 5 * WEEK }, (_, i) => Math.round(100 + 60 * Math.sin((((i % 24) - 8) / 24) * 2 * Math.PI) + 30 * noise()));
+    y.push(...y.slice(4 * WEEK));
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-backtest-'));
+    try {
+      const history = join(dir, 'repeat.csv');
+      writeFileSync(history, ['hour,requests', ...y.map((v, i) => `${new Date(Date.parse('2026-01-05T00:00:00Z') + i * 3_600_000).toISOString()},${v}`)].join('\n'));
+      const text = await run(['backtest', '--history', history, '--held-out-weeks', '2']);
+      assert.equal(text.exitCode, 0, text.err);
+      assert.doesNotMatch(text.out, /Infinity/);
+      assert.match(text.out, /\n2026-02-09T00:00 +[\d.]+ +0 +- /);
+      assert.match(text.out, /at or below seasonal naive on 1\/2 weeks, worst week 0\.\d\d × \(1 week\(s\) without a ratio: seasonal naive was exact there/);
+      const alone = await run(['backtest', '--history', history, '--held-out-weeks', '1']);
+      assert.match(alone.out, /\(no ratio: seasonal naive's mean MASE is 0\); at or below seasonal naive on 0\/1 weeks, no week with a ratio/);
+      const json = await run(['backtest', '--history', history, '--held-out-weeks', '2', '--json']);
+      const [r] = JSON.parse(json.out) as { ratio: number | null; folds: { ratio: number | null; model: { mase: number }; seasonalNaive: { mase: number } }[] }[];
+      assert.deepEqual(r.folds.map((f) => [f.ratio === null, f.seasonalNaive.mase === 0, f.model.mase > 0]), [[false, false, true], [true, true, true]]);
+      assert.ok(typeof r.ratio === 'number' && r.ratio > 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('backtest --held-out-weeks all holds out every week with three weeks of history before it and names the worst', async () => {
     const r = await run(['backtest', '--dataset', 'taylor-electricity', '--held-out-weeks', 'all']);
     assert.equal(r.exitCode, 0, r.err);

@@ -13,7 +13,7 @@ import { COST_COMPONENTS } from './cost/cost.ts';
 import { loadPricing } from './cost/pricing.ts';
 import { CLOUD_PROVIDERS, PROVIDER_SETUPS, compareProviders, loadProviderPricing } from './cost/providers.ts';
 import { ScalingInputError } from './errors.ts';
-import { runBacktest } from './forecast/backtest.ts';
+import { getWorstWeekRatio, runBacktest } from './forecast/backtest.ts';
 import { createHolidayPredicate } from './forecast/holidays.ts';
 import { forecastHourly } from './forecast/forecast.ts';
 import { MIN_HISTORY_WEEKS } from './forecast/model-selection.ts';
@@ -390,7 +390,8 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
           backtestCmd,
           renderTable(
             ['week from (UTC)', 'MASE', 'snaive MASE', 'ratio', 'sMAPE %', 'snaive sMAPE %', `q${quantile} coverage`, 'chosen'],
-            r.folds.map((f) => [f.testStart.slice(0, 16), f.model.mase, f.seasonalNaive.mase, f.ratio, f.model.smape, f.seasonalNaive.smape, f.coverage, f.chosen]),
+            // A week without a ratio shows "-", as any cell without a finite number does.
+            r.folds.map((f) => [f.testStart.slice(0, 16), f.model.mase, f.seasonalNaive.mase, f.ratio ?? Number.NaN, f.model.smape, f.seasonalNaive.smape, f.coverage, f.chosen]),
           ),
         );
         if (o.candidates) {
@@ -399,7 +400,10 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
             write(backtestCmd, renderTable(['candidate', 'MASE', 'sMAPE %'], Object.entries(f.candidates).sort((a, b) => a[1].mase - b[1].mase).map(([n, sc]) => [n, sc.mase, sc.smape])));
           }
         }
-        write(backtestCmd, `${r.dataset}: mean MASE ${r.meanMase.toFixed(3)} vs seasonal naive ${r.seasonalNaiveMeanMase.toFixed(3)} (ratio ${r.ratio.toFixed(3)}); at or below seasonal naive on ${r.weeksAtOrBelowSeasonalNaive}/${r.folds.length} weeks, worst week ${Math.max(...r.folds.map((f) => f.ratio)).toFixed(2)} ×; q${quantile} covers ${(r.coverage * 100).toFixed(1)} % of held-out hours${r.eventHoursLeftOut > 0 ? ` (${r.eventHoursLeftOut} held-out hours inside past sale events left out)` : ''}\n`);
+        const worst = getWorstWeekRatio(r.folds);
+        const withoutRatio = r.folds.filter((f) => f.ratio === null).length;
+        const exactNote = withoutRatio > 0 ? ` (${withoutRatio} week(s) without a ratio: seasonal naive was exact there, MASE 0, and the model was not; counted above seasonal naive, left out of the worst week)` : '';
+        write(backtestCmd, `${r.dataset}: mean MASE ${r.meanMase.toFixed(3)} vs seasonal naive ${r.seasonalNaiveMeanMase.toFixed(3)} (${r.ratio === null ? "no ratio: seasonal naive's mean MASE is 0" : `ratio ${r.ratio.toFixed(3)}`}); at or below seasonal naive on ${r.weeksAtOrBelowSeasonalNaive}/${r.folds.length} weeks, ${worst === null ? 'no week with a ratio' : `worst week ${worst.toFixed(2)} ×`}${exactNote}; q${quantile} covers ${(r.coverage * 100).toFixed(1)} % of held-out hours${r.eventHoursLeftOut > 0 ? ` (${r.eventHoursLeftOut} held-out hours inside past sale events left out)` : ''}\n`);
       }
     }),
   );

@@ -46,8 +46,13 @@ export interface BacktestFold {
   chosen: string;
   model: Score;
   seasonalNaive: Score;
-  /** model MASE / seasonal naive MASE. */
-  ratio: number;
+  /**
+   * model MASE ÷ seasonal naive MASE; 1 when both are 0 (two exact forecasts tie). null when seasonal
+   * naive is exact on the week (MASE 0) and the model is not: no finite ratio exists. Such a week counts
+   * as above seasonal naive (`weeksAtOrBelowSeasonalNaive`) and is left out of the worst week
+   * (`getWorstWeekRatio`); the mean MASEs include it.
+   */
+  ratio: number | null;
   /** Share of the week's hours at or below the forecast quantile. */
   coverage: number;
   /** Every candidate, refitted on the same data. */
@@ -61,13 +66,13 @@ export interface BacktestResult {
   folds: BacktestFold[];
   meanMase: number;
   seasonalNaiveMeanMase: number;
-  /** meanMase / seasonalNaiveMeanMase. */
-  ratio: number;
+  /** meanMase ÷ seasonalNaiveMeanMase, by the fold ratio's rule: null when only seasonal naive's is 0. */
+  ratio: number | null;
   /** Mean coverage of the quantile over the held-out hours. */
   coverage: number;
   /** Held-out hours inside past sale events, left out of the scores. */
   eventHoursLeftOut: number;
-  /** Weeks on which the model's MASE is at or below seasonal naive's. */
+  /** Weeks on which the model's MASE is at or below seasonal naive's (a week without a ratio is not). */
   weeksAtOrBelowSeasonalNaive: number;
   beatsSeasonalNaive: boolean;
 }
@@ -78,9 +83,20 @@ function score(actual: readonly number[], forecast: readonly number[], scale: nu
   return { mase: getMae(a, f) / scale, smape: getSmape(a, f) };
 }
 
-/** a ÷ b, where two perfect forecasts (a constant or all-zero series) tie at 1 rather than 0 ÷ 0. */
-function getRatio(a: number, b: number): number {
-  return a === 0 && b === 0 ? 1 : a / b;
+/**
+ * a ÷ b, where two perfect forecasts (a constant or all-zero series) tie at 1 rather than 0 ÷ 0, and
+ * null where only b is 0: a model that misses a week the benchmark forecast exactly is worse by no finite
+ * factor (Infinity would also turn into null in JSON, unexplained).
+ */
+function getRatio(a: number, b: number): number | null {
+  if (b === 0) return a === 0 ? 1 : null;
+  return a / b;
+}
+
+/** The largest ratio among the weeks that have one; null when none has. */
+export function getWorstWeekRatio(folds: readonly BacktestFold[]): number | null {
+  const ratios = folds.flatMap((f) => (f.ratio === null ? [] : [f.ratio]));
+  return ratios.length > 0 ? Math.max(...ratios) : null;
 }
 
 export function runBacktest(series: readonly HourlyPoint[], options: Partial<BacktestOptions> = {}): BacktestResult {

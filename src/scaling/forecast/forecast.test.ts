@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ScalingInputError } from '../errors.ts';
 import { getTestDataset } from '../test-data/generate.ts';
-import { runBacktest } from './backtest.ts';
+import { getWorstWeekRatio, runBacktest } from './backtest.ts';
 import { SEED_BASE_PATTERN, getBaseMultiplier } from './base-pattern.ts';
 import { getBlackFriday, getCyberMonday, getSeedCalendarEvents } from './calendar.ts';
 import { parseHourlyCsv } from './csv.ts';
@@ -143,6 +143,33 @@ describe('backtest on the synthetic test datasets', () => {
     const r = runBacktest(Array.from({ length: 6 * 168 }, (_, i) => ({ hour: new Date(start + i * 3_600_000), requests: 42 })), { heldOutWeeks: 2 });
     assert.equal(r.ratio, 1);
     assert.deepEqual(r.folds.map((f) => f.ratio), [1, 1]);
+  });
+  it('gives no ratio to a week seasonal naive forecasts exactly and the model does not: counted above it, left out of the worst week', () => {
+    // A daily shape with noise for 5 weeks, then the last week again: seasonal naive is exact on week 6.
+    const start = Date.parse('2026-01-05T00:00:00Z');
+    let seed = 7;
+    const noise = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648 - 0.5;
+    };
+    const y = Array.from({ length: 5 * 168 }, (_, i) => Math.round(100 + 60 * Math.sin((((i % 24) - 8) / 24) * 2 * Math.PI) + 30 * noise()));
+    y.push(...y.slice(4 * 168));
+    const series = y.map((requests, i) => ({ hour: new Date(start + i * 3_600_000), requests }));
+    const r = runBacktest(series, { heldOutWeeks: 2 });
+    const [before, repeated] = r.folds;
+    assert.equal(repeated.seasonalNaive.mase, 0);
+    assert.ok(repeated.model.mase > 0);
+    assert.equal(repeated.ratio, null);
+    assert.ok(before.ratio !== null && Number.isFinite(before.ratio));
+    assert.equal(r.weeksAtOrBelowSeasonalNaive, before.model.mase <= before.seasonalNaive.mase ? 1 : 0);
+    assert.equal(getWorstWeekRatio(r.folds), before.ratio);
+    // The means include the week: the model's error there over seasonal naive's zero.
+    assert.equal(r.ratio, r.meanMase / r.seasonalNaiveMeanMase);
+    // Held out alone, nothing has a ratio.
+    const alone = runBacktest(series, { heldOutWeeks: 1 });
+    assert.equal(alone.ratio, null);
+    assert.equal(getWorstWeekRatio(alone.folds), null);
+    assert.equal(alone.weeksAtOrBelowSeasonalNaive, 0);
   });
   it('refuses a series too short to hold out weeks', () => {
     assert.throws(() => runBacktest(getTestDataset('shop-steady').slice(0, 168 * 4), { heldOutWeeks: 2 }), { code: 'INSUFFICIENT_HISTORY' });

@@ -214,7 +214,7 @@ describe('backtest on committed real series', () => {
     it(`the chosen model beats seasonal naive over 4 held-out weeks of ${name}, and q0.9 covers 85–95 %`, () => {
       const r = runBacktest(getRealDataset(name), { heldOutWeeks: 4 });
       assert.equal(r.folds.length, 4);
-      assert.ok(r.beatsSeasonalNaive && r.ratio < 1, `ratio ${r.ratio}`);
+      assert.ok(r.beatsSeasonalNaive && r.ratio !== null && r.ratio < 1, `ratio ${r.ratio}`);
       assert.ok(r.coverage >= 0.85 && r.coverage <= 0.95, `coverage ${r.coverage}`);
       for (const f of r.folds) assert.ok(Object.keys(f.candidates).includes('snaive/none'));
     });
