@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createHolidayPredicate, learnHolidayEffect } from './holidays.ts';
 import { forecastWithSelection, selectModel } from './model-selection.ts';
+import { forecastHistory } from './pipeline.ts';
+import { getInstantOfLocalTime, getLocalTime } from './time-zone.ts';
+import { getWallClock } from './wall-clock.ts';
 
 const HOUR = 3_600_000;
 
@@ -43,4 +46,34 @@ describe('holidays', () => {
     const july3Noon = july4Noon - 24;
     assert.ok(f.mean[july4Noon] < 0.6 * f.mean[july3Noon], `${f.mean[july4Noon]} vs ${f.mean[july3Noon]}`);
   });
+
+  // The models count local hours after a clock change; the holidays must be read at the UTC hours those are.
+  for (const { timeZone, country, from, to, holiday } of [
+    { timeZone: 'Europe/Berlin', country: 'DE', from: [2025, 11, 3], to: [2026, 4, 5], holiday: 'Easter Monday 2026, a week after the spring change' },
+    { timeZone: 'America/New_York', country: 'US', from: [2026, 6, 1], to: [2026, 11, 10], holiday: 'Veterans Day 2026, ten days after the autumn change' },
+  ]) {
+    it(`on the wall clock, applies the effect to the holiday's local hours from midnight to midnight (${timeZone}, ${holiday})`, () => {
+      const isHoliday = createHolidayPredicate(country, timeZone);
+      // Demand by local hour and weekday, in UTC hours; public holidays at 40 %.
+      const demand = (t: number) => {
+        const l = getLocalTime(new Date(t), timeZone);
+        return Math.round((200 + 20 * l.dayOfWeek + 100 * Math.sin(((l.hour - 6) / 24) * 2 * Math.PI)) * (isHoliday(t) ? 0.4 : 1));
+      };
+      const start = getInstantOfLocalTime(from[0], from[1], from[2], 0, timeZone).getTime();
+      const end = getInstantOfLocalTime(to[0], to[1], to[2], 0, timeZone).getTime();
+      const history = Array.from({ length: (end - start) / HOUR }, (_, i) => demand(start + i * HOUR));
+      const horizon = 72;
+      const clock = getWallClock(start, history.length + horizon, timeZone);
+      assert.ok(clock, 'the clock changes inside the history');
+      const f = forecastHistory(history, horizon, clock, [], { calendar: { startMs: start, isHoliday } });
+      assert.ok(f.selection.chosen.holidayEffect, f.selection.chosen.name);
+      const wrong = f.mean.flatMap((v, i) => {
+        const t = end + i * HOUR;
+        const l = getLocalTime(new Date(t), timeZone);
+        return Math.abs(v - demand(t)) > 0.05 * demand(t) + 1 ? [`${l.month}-${l.day} ${l.hour}:00 local: ${v.toFixed(1)} for ${demand(t)}`] : [];
+      });
+      assert.deepEqual(wrong, []);
+      assert.equal(f.mean.filter((_, i) => isHoliday(end + i * HOUR)).length, 24);
+    });
+  }
 });

@@ -44,6 +44,28 @@ function median(values: number[]): number {
 export interface SeriesCalendar {
   startMs: number;
   isHoliday: HolidayPredicate;
+  /**
+   * The UTC hour, counted from `startMs`, that hour `index` of the series (or of the forecast after it)
+   * stands for, where they differ: on the wall clock (`viewOnWallClock`) an index counts local hours, and
+   * after a clock change it is no longer the UTC hour of the same number (`mapCalendarHours`).
+   * @defaultValue the index itself
+   */
+  getUtcHour?: (index: number) => number;
+}
+
+/** Whether hour `index` of the series (past its end: of the forecast) lies on a public holiday. */
+export function isHolidayHour(calendar: SeriesCalendar, index: number): boolean {
+  return calendar.isHoliday(calendar.startMs + (calendar.getUtcHour ? calendar.getUtcHour(index) : index) * 3_600_000);
+}
+
+/**
+ * The calendar of a series whose hour `index` is hour `toHour(index)` of the calendar's series (the last
+ * weeks of it, the same hours on the wall clock), `startMs` moved to the start of its hour 0.
+ */
+export function mapCalendarHours(calendar: SeriesCalendar, toHour: (index: number) => number): SeriesCalendar {
+  const { getUtcHour = (index: number) => index } = calendar;
+  const first = getUtcHour(toHour(0));
+  return { ...calendar, startMs: calendar.startMs + first * 3_600_000, getUtcHour: (index) => getUtcHour(toHour(index)) - first };
 }
 
 /**
@@ -55,7 +77,7 @@ export function learnHolidayEffect(y: readonly number[], calendar: SeriesCalenda
   const byHour: number[][] = Array.from({ length: 24 }, () => []);
   let days = 0;
   for (let d = 2 * WEEK; d + 24 <= y.length; d += 24) {
-    if (!calendar.isHoliday(calendar.startMs + (d + 12) * 3_600_000)) continue;
+    if (!isHolidayHour(calendar, d + 12)) continue;
     const base = forecastWeekAverage(z.slice(0, d), 24, { kind: 'median', weeks: 5 });
     if (!base) continue;
     days++;
@@ -69,6 +91,6 @@ export function learnHolidayEffect(y: readonly number[], calendar: SeriesCalenda
 export function applyHolidayEffect(forecast: readonly number[], first: number, effect: readonly number[], calendar: SeriesCalendar): number[] {
   return forecast.map((v, i) => {
     const index = first + i;
-    return calendar.isHoliday(calendar.startMs + index * 3_600_000) ? Math.max(0, Math.expm1(Math.log1p(v) + effect[index % 24])) : v;
+    return isHolidayHour(calendar, index) ? Math.max(0, Math.expm1(Math.log1p(v) + effect[index % 24])) : v;
   });
 }

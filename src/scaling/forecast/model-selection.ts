@@ -28,7 +28,7 @@ import { WEEK } from './seasonal-models.ts';
 import type { TransformName } from './transforms.ts';
 import { createTransform } from './transforms.ts';
 import type { SeriesCalendar } from './holidays.ts';
-import { applyHolidayEffect, learnHolidayEffect } from './holidays.ts';
+import { applyHolidayEffect, learnHolidayEffect, mapCalendarHours } from './holidays.ts';
 import { cleanOutliers } from './outliers.ts';
 
 /** Options of the cross-validation. */
@@ -67,7 +67,7 @@ export const MAX_MODEL_WEEKS = 104;
  */
 export function getRecentHistory(y: readonly number[], unobserved: readonly boolean[], calendar: SeriesCalendar | undefined): { y: number[]; unobserved: boolean[]; calendar: SeriesCalendar | undefined } {
   const dropped = Math.max(0, y.length - MAX_MODEL_WEEKS * WEEK);
-  return { y: y.slice(dropped), unobserved: unobserved.slice(dropped), calendar: calendar && { ...calendar, startMs: calendar.startMs + dropped * 3_600_000 } };
+  return { y: y.slice(dropped), unobserved: unobserved.slice(dropped), calendar: calendar && (dropped > 0 ? mapCalendarHours(calendar, (i) => i + dropped) : calendar) };
 }
 
 export const DEFAULT_SELECTION: SelectionOptions = { folds: 6, combine: 3, maxFoldRatio: 1.1 };

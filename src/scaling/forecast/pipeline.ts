@@ -5,6 +5,7 @@
  * cross-validated choice (`selectModel`) and its forecast with quantiles (`forecastWithSelection`),
  * read back per UTC hour.
  */
+import { mapCalendarHours } from './holidays.ts';
 import type { ModelSelection, SelectionOptions } from './model-selection.ts';
 import { forecastWithSelection, getRecentHistory, selectModel } from './model-selection.ts';
 import { fillZeroGaps, markHours } from './outliers.ts';
@@ -30,7 +31,9 @@ export function forecastHistory(y: readonly number[], horizon: number, clock: re
   const filled = fillZeroGaps(y);
   const view = viewOnWallClock(filled.y, horizon, clock);
   const unobserved = viewOnWallClock(markHours(y.length, filled.hours), horizon, clock).y.map((v) => v > 0);
-  const recent = getRecentHistory(view.y, unobserved, options.calendar);
+  // The models count local hours from here on: holidays are read at the UTC hours those stand for.
+  const calendar = options.calendar && clock ? mapCalendarHours(options.calendar, view.toUtcHour) : options.calendar;
+  const recent = getRecentHistory(view.y, unobserved, calendar);
   const selection = selectModel(recent.y, { ...options, calendar: recent.calendar, unobserved: recent.unobserved });
   const f = forecastWithSelection(recent.y, selection, view.horizon, quantiles, { ...options, calendar: recent.calendar });
   return {

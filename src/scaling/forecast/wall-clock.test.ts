@@ -27,6 +27,20 @@ describe('wall clock (daylight saving time)', () => {
     assert.ok(getWallClock(Date.parse('2026-03-01T00:00:00Z'), 24 * 60, 'America/New_York'));
   });
 
+  it('reads each local hour back to a UTC hour: the first of a repeated hour, the one after a skipped hour', () => {
+    const spring = viewOnWallClock([1, 2, 3], 3, [0, 1, 2, 4, 5, 6]);
+    assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map(spring.toUtcHour), [0, 1, 2, 3, 3, 4, 5, 6]);
+    const autumn = viewOnWallClock([1, 2, 3], 3, [0, 1, 2, 2, 3, 4]);
+    assert.deepEqual([0, 1, 2, 3, 4, 5].map(autumn.toUtcHour), [0, 1, 2, 4, 5, 6]);
+    assert.deepEqual([0, 1, 2].map(viewOnWallClock([1, 2], 1, undefined).toUtcHour), [0, 1, 2]);
+    // Santiago skips midnight (6 September 2026, 00:00 → 01:00): the skipped hour is read on its own date.
+    const start = Date.parse('2026-09-06T02:00:00Z');
+    const clock = getWallClockIndex(start, 5, 'America/Santiago');
+    assert.deepEqual(clock, [0, 1, 3, 4, 5]);
+    const skipped = viewOnWallClock([1, 2], 3, clock).toUtcHour(2);
+    assert.equal(getLocalTime(new Date(start + skipped * HOUR), 'America/Santiago').day, 6);
+  });
+
   it('averages the hours that share a local hour and interpolates the skipped one', () => {
     assert.deepEqual(toWallClock([10, 20, 30, 50], [0, 1, 1, 2]), [10, 25, 50]);
     assert.deepEqual(toWallClock([10, 20, 40, 50], [0, 1, 3, 4]), [10, 20, 30, 40, 50]);

@@ -78,6 +78,12 @@ export interface WallClockView {
   horizon: number;
   /** A forecast of `horizon` hours after `y`, read for each of the UTC hours ahead. */
   toUtc(forecast: readonly number[]): number[];
+  /**
+   * The UTC hour (index from the clock's first) of hour `index` of `y` or of the horizon after it: the
+   * first UTC hour inside that local hour; for the hour skipped in spring, the hour after it (the one on
+   * the same local date, even where the clock skips midnight).
+   */
+  toUtcHour(index: number): number;
 }
 
 /**
@@ -86,12 +92,17 @@ export interface WallClockView {
  * the history's last local hour (the history ends inside the hour repeated in autumn) reads the next one.
  */
 export function viewOnWallClock(y: readonly number[], horizon: number, clock: readonly number[] | undefined): WallClockView {
-  if (!clock) return { y: [...y], horizon, toUtc: (forecast) => forecast.slice(0, horizon) };
+  if (!clock) return { y: [...y], horizon, toUtc: (forecast) => forecast.slice(0, horizon), toUtcHour: (index) => index };
   const local = toWallClock(y, clock.slice(0, y.length));
   const future = clock.slice(y.length, y.length + horizon);
+  const last = clock[clock.length - 1];
+  const firstUtcHour = new Array<number>(last + 1).fill(-1);
+  for (let i = clock.length - 1; i >= 0; i--) firstUtcHour[clock[i]] = i;
+  for (let j = last - 1; j >= 0; j--) if (firstUtcHour[j] < 0) firstUtcHour[j] = firstUtcHour[j + 1];
   return {
     y: local,
     horizon: Math.max(1, future[future.length - 1] - local.length + 1),
     toUtc: (forecast) => future.map((j) => forecast[Math.max(0, j - local.length)]),
+    toUtcHour: (index) => (index <= last ? firstUtcHour[index] : clock.length - 1 + index - last),
   };
 }
