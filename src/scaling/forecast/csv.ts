@@ -71,6 +71,24 @@ function parseHour(raw: string, where: string): Date {
   throw new ScalingInputError('MALFORMED_CSV', `${where}: "${raw}" is not an ISO timestamp (YYYY-MM-DDTHH:mm[:ss], with Z or an offset; without one it is read as UTC)`);
 }
 
+/** The largest count accepted: 2^53 − 1, the last integer a double holds exactly. */
+const MAX_COUNT = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A count as spreadsheets and databases write it: a decimal number ≥ 0, in a trimmed cell — digits with
+ * an optional fraction (`12`, `12.5`, `12.`, `.5`), an optional `+`, an optional exponent (`1.2E+06`: how
+ * spreadsheets write large numbers). Refused, though `Number()` reads some of them: hex, octal and
+ * binary (`0x10` is 16), `Infinity` and `NaN`, a minus sign (`-0` included), digit separators, and
+ * anything above MAX_COUNT (`1e400` is Infinity; one count of 1e308 overflowed the sums behind
+ * the MASE scale to Infinity, and every backtest MASE read 0: a perfect tie with seasonal naive).
+ */
+function parseCount(raw: string, where: string): number {
+  if (!/^\+?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(raw)) throw new ScalingInputError('MALFORMED_CSV', `${where}: requests "${raw}" is not a count (a decimal number ≥ 0, e.g. 12, 12.5 or 1.2e3)`);
+  const count = Number(raw);
+  if (!(count <= MAX_COUNT)) throw new ScalingInputError('MALFORMED_CSV', `${where}: requests "${raw}" is too large for a count (at most ${MAX_COUNT})`);
+  return count;
+}
+
 /**
  * Parses `hour,requests` CSV (header required; ISO timestamps on the hour; strictly ascending).
  * A bad line, a duplicate or an out-of-order hour raises MALFORMED_CSV naming the line. Gaps of up to
@@ -87,9 +105,8 @@ export function parseHourlyCsv(text: string, source = 'CSV', onGaps?: (report: G
   for (const { cells, line } of rows) {
     const where = `${source} line ${line}`;
     const hour = parseHour(cells[hi], where);
-    const requests = Number(cells[ri]);
     if (hour.getTime() % HOUR_MS !== 0) throw new ScalingInputError('MALFORMED_CSV', `${where}: ${cells[hi]} is not on the hour`);
-    if (cells[ri] === '' || !/^[+]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(cells[ri]) || !Number.isFinite(requests) || requests < 0) throw new ScalingInputError('MALFORMED_CSV', `${where}: requests "${cells[ri]}" is not a count ≥ 0`);
+    const requests = parseCount(cells[ri], where);
     // Where `;` separates the columns, `.` often groups thousands (1.234 = 1234): refused rather than guessed.
     if (delimiter === ';' && /^\d{1,3}(\.\d{3})+$/.test(cells[ri])) throw new ScalingInputError('MALFORMED_CSV', `${where}: requests "${cells[ri]}" is ambiguous in a ";" file (1,234 with "." grouping thousands, or 1.234?): write it without a thousands separator`);
     const prev = points.at(-1);

@@ -74,6 +74,18 @@ describe('hourly CSV', () => {
     assert.throws(() => parseHourlyCsv('time,value\n'), { code: 'MALFORMED_CSV' });
     assert.throws(() => parseHourlyCsv('hour,requests\n2026-01-01T00:00:00Z,-1\n'), { code: 'MALFORMED_CSV' });
   });
+  it('reads a count as a finite decimal number ≥ 0 and refuses every other form with one line', () => {
+    const count = (cell: string) => parseHourlyCsv(`hour,requests\n2026-01-01T00:00:00Z,${cell}\n`)[0].requests;
+    const accepted: [string, number][] = [['12', 12], ['12.5', 12.5], ['12.', 12], ['.5', 0.5], ['+5', 5], [' 12 ', 12], ['"  12  "', 12], ['007', 7], ['1e3', 1000], ['1.2E+06', 1_200_000], ['9007199254740991', 9007199254740991]];
+    assert.deepEqual(accepted.map(([cell]) => [cell, count(cell)]), accepted);
+    for (const cell of ['Infinity', '+Infinity', 'NaN', '0x10', '0b1', '0o7', '-5', '-0', '1_000', '1e', 'e3', '+', '.', '１２']) {
+      assert.throws(() => count(cell), (e: Error & { code?: string }) => e.code === 'MALFORMED_CSV' && e.message === `CSV line 2: requests "${cell}" is not a count (a decimal number ≥ 0, e.g. 12, 12.5 or 1.2e3)`, cell);
+    }
+    // Past 2^53 − 1 (1e400 is Infinity to Number(); one 1e308 overflowed the MASE scale, every MASE read 0).
+    for (const cell of ['1e400', '1e308', '9007199254740992']) {
+      assert.throws(() => count(cell), (e: Error & { code?: string }) => e.code === 'MALFORMED_CSV' && e.message === `CSV line 2: requests "${cell}" is too large for a count (at most 9007199254740991)`, cell);
+    }
+  });
   it('refuses duplicate and out-of-order hours, naming them', () => {
     assert.throws(() => parseHourlyCsv('hour,requests\n2026-01-01T00:00:00Z,1\n2026-01-01T00:00:00Z,2\n'), /line 3: duplicate hour 2026-01-01T00:00:00.000Z/);
     assert.throws(() => parseHourlyCsv('hour,requests\n2026-01-01T01:00:00Z,1\n2026-01-01T00:00:00Z,2\n'), /line 3: .*sorted ascending/);
