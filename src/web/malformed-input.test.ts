@@ -60,6 +60,16 @@ function cases(): Case[] {
     { name: 'product in a missing category', method: 'POST', url: '/api/v1/admin/products', headers: admin, payload: { sku: 'A-9', name: 'A', priceCents: 1, categoryId: 424242 }, status: 422, code: 'UNKNOWN_CATEGORY' },
     { name: 'sale event that ends before it starts', method: 'POST', url: '/api/v1/admin/sale-events', headers: admin, payload: { name: 'BF', startsAt: '2026-11-27T10:00:00Z', endsAt: '2026-11-27T09:00:00Z' }, status: 422, code: 'INVALID_SALE_WINDOW' },
     { name: 'sale event with a bad date', method: 'POST', url: '/api/v1/admin/sale-events', headers: admin, payload: { name: 'BF', startsAt: 'friday', endsAt: '2026-11-27T09:00:00Z' }, status: 400, code: 'VALIDATION_FAILED' },
+    // RFC 3339 admits these, JavaScript's Date cannot read them (they were a 500).
+    { name: 'sale event starting on a leap second', method: 'POST', url: '/api/v1/admin/sale-events', headers: admin, payload: { name: 'BF', startsAt: '2030-06-30T23:59:60Z', endsAt: '2030-07-01T01:00:00Z' }, status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'sale event ending at an hour-only offset', method: 'POST', url: '/api/v1/admin/sale-events', headers: admin, payload: { name: 'BF', startsAt: '2030-06-30T00:00:00Z', endsAt: '2030-07-01T00:00:00+01' }, status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'sale events live at a leap second', url: '/api/v1/admin/sale-events?activeAt=2016-12-31T23:59:60Z', headers: admin, status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'orders created from a leap second', url: '/api/v1/admin/orders?from=2016-12-31T23:59:60Z', headers: admin, status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'orders created before an hour-only offset', url: '/api/v1/admin/orders?to=2030-01-01T00:00:00%2B01', headers: admin, status: 400, code: 'VALIDATION_FAILED' },
+    // Years PostgreSQL refuses, or that Drizzle reads back as another year (0001 → 2001).
+    { name: 'sale event in year 1', method: 'POST', url: '/api/v1/admin/sale-events', headers: admin, payload: { name: 'BF', startsAt: '0001-01-01T00:00:00Z', endsAt: '0001-01-02T00:00:00Z' }, status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'sale event ending in year 10000 (by its offset)', method: 'POST', url: '/api/v1/admin/sale-events', headers: admin, payload: { name: 'BF', startsAt: '2030-01-01T00:00:00Z', endsAt: '9999-12-31T23:59:59-01:00' }, status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'orders created from year 0', url: '/api/v1/admin/orders?from=0000-01-01T00:00:00Z', headers: admin, status: 400, code: 'VALIDATION_FAILED' },
     { name: 'sale event with a zero multiplier', method: 'POST', url: '/api/v1/admin/sale-events', headers: admin, payload: { name: 'BF', startsAt: '2026-11-27T00:00:00Z', endsAt: '2026-11-28T00:00:00Z', trafficMultiplier: 0 }, status: 400, code: 'VALIDATION_FAILED' },
     { name: 'sale event with unknown products', method: 'POST', url: '/api/v1/admin/sale-events', headers: admin, payload: { name: 'BF', startsAt: '2026-11-27T00:00:00Z', endsAt: '2026-11-28T00:00:00Z', productIds: [424242] }, status: 422, code: 'UNKNOWN_PRODUCT' },
   ];

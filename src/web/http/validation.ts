@@ -15,9 +15,30 @@ export function createSchemaCompiler(): (route: { schema: object; httpPart?: str
   return ({ schema, httpPart }) => (httpPart === 'body' ? validators.body : validators.other).compile(schema);
 }
 
+/** Ajv-formats' RFC 3339 check (full mode: real calendar dates, offsets within ±23:59). */
+const rfc3339DateTime = addFormats.default.get('date-time') as { validate: (text: string) => boolean };
+
+/** Instants a `date-time` may name: years 1000–9999 in UTC (see `isUsableDateTime`). */
+const EARLIEST_INSTANT_MS = Date.UTC(1000, 0, 1);
+const LATEST_INSTANT_MS = Date.UTC(10_000, 0, 1);
+
+/**
+ * RFC 3339 `date-time`, narrowed to what the code after the schema can use: routes read it with
+ * `new Date(text)` and store it in `timestamptz`. Ajv's format alone admits a leap second
+ * (`23:59:60Z`) and an hour-only offset (`+01`), which JavaScript cannot parse (an Invalid Date,
+ * which made Drizzle throw: a 500), and years PostgreSQL refuses (0000, 10000 and beyond once the
+ * offset is applied) or that come back as another year (Drizzle reads `0001-…` as 2001).
+ */
+export function isUsableDateTime(text: string): boolean {
+  if (!rfc3339DateTime.validate(text)) return false;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) && ms >= EARLIEST_INSTANT_MS && ms < LATEST_INSTANT_MS;
+}
+
 function createAjv(part: 'body' | 'other'): Ajv {
   const options: AjvOptions = { removeAdditional: false, useDefaults: true, coerceTypes: part === 'body' ? false : 'array', allErrors: false, strict: false };
   const ajv = new Ajv(options);
-  addFormats.default(ajv, ['date-time', 'email', 'uuid', 'uri']);
+  addFormats.default(ajv, ['email', 'uuid', 'uri']);
+  ajv.addFormat('date-time', { type: 'string', validate: isUsableDateTime });
   return ajv;
 }
