@@ -166,6 +166,12 @@ describe('paying an order with the test provider', () => {
     const malformed = await f.webhook({ hello: 'world' });
     assert.equal(malformed.statusCode, 400);
     assert.equal(malformed.json().error.code, 'WEBHOOK_MALFORMED');
+    // Correctly signed JSON that is not an object (`null` was a 500).
+    for (const body of [null, 'evt', 42]) {
+      const notAnObject = await f.webhook(body);
+      assert.equal(notAnObject.statusCode, 400, `${JSON.stringify(body)}: ${notAnObject.body}`);
+      assert.equal(notAnObject.json().error.code, 'WEBHOOK_MALFORMED');
+    }
     const stripe = await f.webhook(event, undefined, 'stripe');
     assert.equal(stripe.statusCode, 404);
     assert.equal(stripe.json().error.code, 'PAYMENT_PROVIDER_NOT_FOUND');
@@ -176,7 +182,7 @@ describe('paying an order with the test provider', () => {
     // Refusals are counted by kind (the PaymentWebhookSignatureFailures alert watches the first).
     const metrics = (await f.t.app.inject({ method: 'GET', url: '/metrics' })).body;
     assert.match(metrics, /^salescale_payment_webhooks_total\{provider="test",outcome="signature_invalid"[^}]*\} 3$/m);
-    assert.match(metrics, /^salescale_payment_webhooks_total\{provider="test",outcome="malformed"[^}]*\} 1$/m);
+    assert.match(metrics, /^salescale_payment_webhooks_total\{provider="test",outcome="malformed"[^}]*\} 4$/m);
   });
 
   it('admin: lists orders by status and time, refunds a paid order once (units back), fulfils another', async () => {

@@ -103,23 +103,49 @@ export function createStripeProvider(settings: StripeSettings): PaymentProvider 
       const kind = KIND_OF_TYPE[event.type] ?? 'ignored';
       if (object.object === 'charge') {
         const charge = object as unknown as Stripe.Charge;
-        const intentId = typeof charge.payment_intent === 'string' ? charge.payment_intent : charge.payment_intent?.id;
-        return { id: event.id, provider: 'stripe', type: event.type, kind, intentId, amountCents: charge.amount_refunded, currency: charge.currency?.toUpperCase() };
+        const intent = charge.payment_intent;
+        const intentId = typeof intent === 'object' && intent !== null ? intent.id : intent;
+        return {
+          id: event.id,
+          provider: 'stripe',
+          type: event.type,
+          kind,
+          intentId: optionalText(intentId, 'payment_intent'),
+          amountCents: optionalCents(charge.amount_refunded, 'amount_refunded'),
+          currency: optionalText(charge.currency, 'currency')?.toUpperCase(),
+        };
       }
       if (object.object !== 'payment_intent') return { id: event.id, provider: 'stripe', type: event.type, kind: 'ignored' };
       const intent = object as unknown as Stripe.PaymentIntent;
       const orderId = Number(intent.metadata?.orderId);
+      const failure = intent.last_payment_error;
       return {
         id: event.id,
         provider: 'stripe',
         type: event.type,
         kind,
-        intentId: intent.id,
+        intentId: optionalText(intent.id, 'id'),
         orderId: Number.isSafeInteger(orderId) && orderId > 0 ? orderId : undefined,
-        amountCents: intent.amount,
-        currency: intent.currency?.toUpperCase(),
-        failureCode: intent.last_payment_error?.decline_code ?? intent.last_payment_error?.code ?? undefined,
+        amountCents: optionalCents(intent.amount, 'amount'),
+        currency: optionalText(intent.currency, 'currency')?.toUpperCase(),
+        failureCode: optionalText(failure?.decline_code ?? failure?.code, 'last_payment_error'),
       };
     },
   };
+}
+
+/**
+ * A field of a signed event's object: absent, or of the type Stripe documents. Anything else is a
+ * malformed event (400), never a crash on `.toUpperCase()` or a value PostgreSQL refuses.
+ */
+function optionalText(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new WebhookMalformedError(`${field} is not a string`);
+  return value;
+}
+
+function optionalCents(value: unknown, field: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Number.isSafeInteger(value)) throw new WebhookMalformedError(`${field} is not an amount in minor units`);
+  return value as number;
 }

@@ -148,7 +148,19 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     }
     const unsigned = await t.app.inject({ method: 'POST', url: '/api/v1/payments/webhooks/stripe', headers: { 'content-type': 'application/json' }, payload });
     assert.equal(unsigned.json().error.code, 'WEBHOOK_SIGNATURE_INVALID');
-    for (const body of ['not json at all', JSON.stringify({ hello: 'world' })]) {
+    // Correctly signed, but not what Stripe sends: refused as malformed, never a 500 or a database error.
+    const object = event!.data.object as Json;
+    const reshaped = (fields: Json) => JSON.stringify({ ...event, data: { ...event!.data, object: { ...object, ...fields } } });
+    const odd = [
+      'null',
+      reshaped({ currency: 840 }),
+      reshaped({ amount: 'lots' }),
+      reshaped({ amount: 42.5 }),
+      reshaped({ id: 7 }),
+      reshaped({ object: 'charge', payment_intent: intentId, amount_refunded: 4200, currency: ['usd'] }),
+      reshaped({ object: 'charge', payment_intent: 7, amount_refunded: 4200, currency: 'usd' }),
+    ];
+    for (const body of ['not json at all', JSON.stringify({ hello: 'world' }), ...odd]) {
       const malformed = await deliver(body);
       assert.equal(malformed.statusCode, 400, malformed.body);
       assert.equal(malformed.json().error.code, 'WEBHOOK_MALFORMED');

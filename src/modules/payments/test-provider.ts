@@ -89,13 +89,14 @@ export function createTestProvider(deps: { db: Database; webhookSecret: string }
       const expected = Buffer.from(sign(t, rawBody.toString('utf8')));
       const given = Buffer.from(parts.v1);
       if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw new WebhookSignatureInvalidError('signature mismatch');
-      let body: { id?: unknown; type?: unknown; data?: Record<string, unknown> };
+      let body: { id?: unknown; type?: unknown; data?: Record<string, unknown> } | null;
       try {
         body = JSON.parse(rawBody.toString('utf8'));
       } catch {
         throw new WebhookMalformedError('not JSON');
       }
-      if (typeof body.id !== 'string' || typeof body.type !== 'string' || typeof body.data !== 'object' || body.data === null) {
+      // JSON that is not an object (`null`, a string, a number) is no event either.
+      if (typeof body !== 'object' || body === null || typeof body.id !== 'string' || typeof body.type !== 'string' || typeof body.data !== 'object' || body.data === null) {
         throw new WebhookMalformedError('expected { id, type, data }');
       }
       const d = body.data;
