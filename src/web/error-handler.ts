@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { classifyDatabaseFailure, isInvalidValueError, type DatabaseFailure } from '../platform/db/errors.ts';
 import { isRedisUnavailable } from '../platform/redis/errors.ts';
@@ -124,4 +127,32 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
   // The router refused before any hook ran: echo the request id here.
   reply.header('x-request-id', reply.request.id);
   sendError(reply, status, FASTIFY_CODES[error.code] ?? 'BAD_REQUEST', status === 414 ? 'a path parameter is too long' : 'the request URL is malformed');
+}
+
+/** What Node's HTTP parser refuses before there is a request to answer, by its error code. */
+const CONNECTION_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'REQUEST_TIMEOUT', message: 'the request did not arrive in time' },
+  HPE_HEADER_OVERFLOW: { status: 431, code: 'HEADERS_TOO_LARGE', message: 'the request headers are too large' },
+};
+const MALFORMED_REQUEST = { status: 400, code: 'MALFORMED_REQUEST', message: 'the request is not valid HTTP/1.1' };
+
+/**
+ * Fastify's `clientErrorHandler`: Node's refusals of a connection's bytes — a malformed or doubled
+ * Content-Length, Content-Length with Transfer-Encoding, a bad chunk, a control character in a
+ * header, headers over the limit, a request not received within REQUEST_TIMEOUT_MS — in the same
+ * error shape as everything else (Fastify's default is `{"error":"Bad Request","message":"Client Error"}`),
+ * then the connection is closed: after a parse error its remaining bytes cannot be trusted.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  // A reset connection has nobody left to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const refusal = (error.code && CONNECTION_ERRORS[error.code]) || MALFORMED_REQUEST;
+  if (socket.writable) {
+    const requestId = randomUUID();
+    const body = JSON.stringify(errorBody(refusal.code, refusal.message, requestId));
+    socket.write(
+      `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import type { Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from '../../test/helpers/app.ts';
 
@@ -121,5 +123,69 @@ describe('malformed input', () => {
     assert.equal(given.json().error.requestId, 'lb-abc-123');
     const unsafe = await t.app.inject({ url: '/api/v1/products/999999', headers: { 'x-request-id': 'a b\u0000<script>' } });
     assert.match(String(unsafe.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+  });
+});
+
+/** Sends raw bytes on a fresh connection and returns everything the server wrote until it closed. */
+function sendRaw(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let received = '';
+    const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+    socket.setTimeout(15_000, () => socket.destroy(new Error(`no answer to ${JSON.stringify(bytes.slice(0, 60))}`)));
+  });
+}
+
+describe('requests Node refuses before routing (real sockets)', () => {
+  let s: TestApp;
+  let port: number;
+  before(async () => {
+    s = await createTestApp({ REQUEST_TIMEOUT_MS: '1000' }, (app) => {
+      app.get('/test/slow-reply', { schema: { hide: true } }, async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        return { ok: true };
+      });
+    });
+    // Node looks for timed-out requests every 30 s by default: look often, so the test is quick.
+    (s.app.server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = 100;
+    await s.app.listen({ port: 0, host: '127.0.0.1' });
+    port = (s.app.server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    await s?.close();
+  });
+
+  it('answers malformed HTTP in the documented error shape, with a stable code, and closes the connection', async () => {
+    const post = (headers: string, body = '{}') => `POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${headers}\r\n${body}`;
+    const rawCases: { name: string; bytes: string; status: number; code: string }[] = [
+      { name: 'non-numeric Content-Length', bytes: post('Content-Length: abc\r\n'), status: 400, code: 'MALFORMED_REQUEST' },
+      { name: 'two Content-Lengths', bytes: post('Content-Length: 2\r\nContent-Length: 3\r\n'), status: 400, code: 'MALFORMED_REQUEST' },
+      { name: 'Content-Length with Transfer-Encoding', bytes: post('Content-Length: 2\r\nTransfer-Encoding: chunked\r\n', '0\r\n\r\n'), status: 400, code: 'MALFORMED_REQUEST' },
+      { name: 'a malformed chunk', bytes: post('Transfer-Encoding: chunked\r\n', 'zz\r\n{}\r\n0\r\n\r\n'), status: 400, code: 'MALFORMED_REQUEST' },
+      { name: 'a control character in a header name', bytes: 'GET /api/v1/products HTTP/1.1\r\nHost: x\r\nX\u0001: a\r\n\r\n', status: 400, code: 'MALFORMED_REQUEST' },
+      { name: 'an unknown method', bytes: 'BREW /api/v1/products HTTP/1.1\r\nHost: x\r\n\r\n', status: 400, code: 'MALFORMED_REQUEST' },
+      { name: 'headers over the limit', bytes: `GET /api/v1/products HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, status: 431, code: 'HEADERS_TOO_LARGE' },
+      { name: 'a body that stops halfway', bytes: post('Content-Length: 100\r\n'), status: 408, code: 'REQUEST_TIMEOUT' },
+    ];
+    for (const c of rawCases) {
+      const reply = await sendRaw(port, c.bytes);
+      const [head = '', body = ''] = reply.split('\r\n\r\n', 2);
+      assert.match(head, new RegExp(`^HTTP/1\\.1 ${c.status} `), `${c.name}: ${reply.slice(0, 200)}`);
+      assert.match(head, /^content-type: application\/json/im, c.name);
+      const parsed = JSON.parse(body);
+      assert.equal(parsed.error.code, c.code, c.name);
+      assert.equal(typeof parsed.error.message, 'string', c.name);
+      assert.equal(parsed.error.requestId, /^x-request-id: (.+)$/im.exec(head)?.[1], c.name);
+    }
+  });
+
+  it('gives a slow reply all the time it needs: the timeout is for receiving the request only', async () => {
+    const reply = await sendRaw(port, 'GET /test/slow-reply HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.match(reply, /^HTTP\/1\.1 200 /, reply.slice(0, 200));
   });
 });

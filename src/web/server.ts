@@ -20,7 +20,7 @@ import { RecentRequests } from '../platform/metrics/recent-requests.ts';
 import { rateLimitMetricsFor } from '../platform/rate-limit/rate-limit.metrics.ts';
 import { adminModeRoutes } from './admin-mode.routes.ts';
 import type { WebServices } from './compose.ts';
-import { frameworkErrors, installErrorHandling } from './error-handler.ts';
+import { answerClientError, frameworkErrors, installErrorHandling } from './error-handler.ts';
 import { addCommonResponses } from './http/common-responses.ts';
 import { findUnstorableText } from './http/input-text.ts';
 import { createSchemaCompiler } from './http/validation.ts';
@@ -66,6 +66,9 @@ export async function buildServer(web: WebServices): Promise<App> {
     bodyLimit: config.http.bodyLimit,
     trustProxy: config.http.trustProxy.length > 0 ? config.http.trustProxy : false,
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    // The whole request (headers and body) must arrive within this: a client that stops sending
+    // halfway gets 408 instead of holding its connection for good (Fastify's default is no limit).
+    requestTimeout: config.http.requestTimeoutMs,
     // Requests in flight when closing finish; new ones on open connections get 503.
     return503OnClosing: true,
     requestIdHeader: false,
@@ -76,9 +79,12 @@ export async function buildServer(web: WebServices): Promise<App> {
     routerOptions: { maxParamLength: 200 },
     // The router's own refusals (414 for a path parameter over maxParamLength, a malformed URL) in our error shape.
     frameworkErrors,
+    // What Node's HTTP parser refuses (bad Content-Length, bad chunks, oversized headers, timeouts), in our error shape.
+    clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
   // Headers must be allowed to arrive for longer than a load balancer keeps an idle connection (60 s).
-  app.server.headersTimeout = config.http.keepAliveTimeoutMs + 1000;
+  // (Never longer than the whole request may take.)
+  app.server.headersTimeout = Math.min(config.http.keepAliveTimeoutMs + 1000, config.http.requestTimeoutMs);
 
   const compileSchema = createSchemaCompiler();
   app.setValidatorCompiler((route) => {

@@ -13,6 +13,7 @@ describe('loadConfig', () => {
     assert.equal(config.cacheTtl.popularS, 600);
     assert.equal(config.cacheTtl.productS, 300);
     assert.equal(config.http.keepAliveTimeoutMs, 65_000);
+    assert.equal(config.http.requestTimeoutMs, 90_000);
     assert.deepEqual(config.http.trustProxy, []);
   });
 

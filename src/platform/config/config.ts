@@ -81,6 +81,7 @@ export const envSchema = {
   SHUTDOWN_TIMEOUT_MS: int({ default: 25_000, min: 0 }),
   SHUTDOWN_DRAIN_DELAY_MS: int({ default: 0, min: 0 }),
   KEEP_ALIVE_TIMEOUT_MS: int({ default: 65_000, min: 1000 }),
+  REQUEST_TIMEOUT_MS: int({ default: 90_000, min: 1000 }),
   API_DOCS: bool(true),
   WORKER_PORT: int({ default: 3031, min: 0, max: 65535 }),
   WORKER_QUEUES: list(queueName),
@@ -118,7 +119,7 @@ export interface AppConfig {
   isProduction: boolean;
   instanceId: string;
   dataDir: string;
-  http: { host: string; port: number; bodyLimit: number; keepAliveTimeoutMs: number; trustProxy: string[]; apiDocs: boolean; corsOrigins: string[] };
+  http: { host: string; port: number; bodyLimit: number; keepAliveTimeoutMs: number; requestTimeoutMs: number; trustProxy: string[]; apiDocs: boolean; corsOrigins: string[] };
   db: { url: string | undefined; replicaUrl: string | undefined; poolMin: number; poolMax: number; statementTimeoutMs: number };
   redis: { url: string | undefined; cacheUrl: string | undefined; prefix: string };
   secrets: { adminApiToken: string; sessionSecret: string };
@@ -187,6 +188,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port: e.PORT,
       bodyLimit: e.BODY_LIMIT_BYTES,
       keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
       trustProxy: e.TRUST_PROXY,
       apiDocs: e.API_DOCS,
       corsOrigins: e.CORS_ORIGINS,
