@@ -106,8 +106,10 @@ export function installErrorHandling(app: FastifyInstance): void {
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
-    // A path that exists under other methods is a 405 with `Allow`, not a 404.
-    const allowed = ALL_METHODS.filter((method) => method !== request.method && app.findRoute({ method, url: path }) !== null);
+    // A path that exists under other methods is a 405 with `Allow`, not a 404 — unless a route of this
+    // very method matched and found nothing itself (a wildcard route, e.g. a missing file of /docs/static).
+    const matched = app.findRoute({ method: request.method as (typeof ALL_METHODS)[number], url: path }) !== null;
+    const allowed = matched ? [] : ALL_METHODS.filter((method) => method !== request.method && app.findRoute({ method, url: path }) !== null);
     if (allowed.length > 0) {
       reply.header('allow', allowed.join(', '));
       return sendError(reply, 405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}`, { allow: allowed });

@@ -54,6 +54,8 @@ function cases(): Case[] {
     { name: 'prototype key in a JSON body', method: 'POST', url: '/api/v1/admin/products', headers: json, payload: '{"sku":"A-12","name":"A","priceCents":1,"__proto__":{"admin":true}}', status: 400, code: 'INVALID_JSON' },
     { name: 'over-long path parameter', url: `/api/v1/products/${'9'.repeat(500)}`, status: 414, code: 'URI_TOO_LONG' },
     { name: 'malformed percent-encoding in the path', url: '/api/v1/products/%E0%A4%A', status: 400, code: 'BAD_URL' },
+    // The route exists for GET; the static files plugin found no such file (was a 405 saying GET is not allowed).
+    { name: 'a missing file of the API docs', url: '/docs/static/no-such-file.js', status: 404, code: 'ROUTE_NOT_FOUND' },
     { name: 'method the route does not have', method: 'DELETE', url: '/api/v1/categories', status: 405, code: 'METHOD_NOT_ALLOWED' },
     { name: 'admin without token', method: 'POST', url: '/api/v1/admin/products', payload: { sku: 'A-8', name: 'A', priceCents: 1 }, status: 401, code: 'UNAUTHENTICATED' },
     { name: 'admin with a wrong token', method: 'GET', url: '/api/v1/admin/categories', headers: { authorization: 'Bearer wrong-token' }, status: 401, code: 'INVALID_TOKEN' },
