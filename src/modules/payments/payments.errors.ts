@@ -42,6 +42,17 @@ export class UnknownPaymentTokenError extends UnprocessableError {
   }
 }
 
+export class PaymentAmountUnsupportedError extends UnprocessableError {
+  constructor(orderId: number, amountCents: number, currency: string, reason: string | undefined) {
+    super('PAYMENT_AMOUNT_UNSUPPORTED', `the payment provider does not take ${amountCents} (minor units) in ${currency}; the order cannot be paid this way`, {
+      orderId,
+      amountCents,
+      currency,
+      reason: reason ?? 'amount_invalid',
+    });
+  }
+}
+
 export class TestPaymentsRefusedError extends DomainError {
   constructor() {
     super('TEST_PAYMENTS_REFUSED', 'forbidden', 'the test payment provider is refused in production; configure PAYMENT_PROVIDER=stripe');

@@ -1,7 +1,7 @@
 import Stripe from 'stripe';
 import type { PaymentEvent, PaymentProvider } from './payment-provider.ts';
 import type { StripeSettings } from '../../platform/config/payments.config.ts';
-import { PaymentProviderUnavailableError, WebhookMalformedError, WebhookSignatureInvalidError } from './payments.errors.ts';
+import { PaymentAmountUnsupportedError, PaymentProviderUnavailableError, WebhookMalformedError, WebhookSignatureInvalidError } from './payments.errors.ts';
 
 /** The PaymentIntent events we act on; other `payment_intent.*` events are acknowledged and recorded. */
 const KIND_OF_TYPE: Record<string, PaymentEvent['kind']> = {
@@ -66,7 +66,14 @@ export function createStripeProvider(settings: StripeSettings): PaymentProvider 
           },
           { idempotencyKey: input.idempotencyKey },
         ),
-      );
+      ).catch((error: unknown) => {
+        // Stripe takes amounts within per-currency bounds (0.50 to 999,999.99 USD): an order total outside them
+        // is the buyer's refusal (422), not a bug.
+        if (error instanceof Stripe.errors.StripeInvalidRequestError && error.param === 'amount') {
+          throw new PaymentAmountUnsupportedError(input.orderId, input.amountCents, input.currency, error.code);
+        }
+        throw error;
+      });
       return { intentId: intent!.id, clientSecret: intent!.client_secret ?? undefined };
     },
 

@@ -36,12 +36,12 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     await stripe?.close();
   });
 
-  async function product(available = 10): Promise<number> {
+  async function product(available = 10, priceCents = 4200): Promise<number> {
     const reply = await t.app.inject({
       method: 'POST',
       url: '/api/v1/admin/products',
       headers: t.admin,
-      payload: { sku: `st-${Math.random().toString(36).slice(2)}`, name: 'Stripe item', priceCents: 4200, available },
+      payload: { sku: `st-${Math.random().toString(36).slice(2)}`, name: 'Stripe item', priceCents, available },
     });
     assert.equal(reply.statusCode, 201, reply.body);
     return reply.json().id;
@@ -202,5 +202,47 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
     assert.match(metrics, /^salescale_late_payments_total\{provider="stripe",action="voided"[^}]*\} 1$/m);
     assert.match(metrics, /^salescale_late_payments_total\{provider="stripe",action="refunded"[^}]*\} 1$/m);
+  });
+
+  it('an order total Stripe does not take (under $0.50, over $999,999.99) is 422 PAYMENT_AMOUNT_UNSUPPORTED and changes nothing', async () => {
+    for (const [priceCents, reason] of [
+      [25, 'amount_too_small'],
+      [2_000_000_000, 'amount_too_large'],
+    ] as const) {
+      const productId = await product(10, priceCents);
+      const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: alice, 'idempotency-key': `amount-${reason}` }, payload: { items: [{ productId, quantity: 1 }] } });
+      assert.equal(placed.statusCode, 201, placed.body);
+      const pay = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${placed.json().id}/pay`, headers: { cookie: alice }, payload: {} });
+      // Was Stripe's own 400 passed through: code BAD_REQUEST, Stripe's message.
+      assert.equal(pay.statusCode, 422, pay.body);
+      assert.equal(pay.json().error.code, 'PAYMENT_AMOUNT_UNSUPPORTED');
+      assert.equal(pay.json().error.details.reason, reason);
+      assert.equal(await orderStatus(placed.json().id), 'pending_payment');
+      const rows = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from payments where order_id = ${placed.json().id}`);
+      assert.equal(Number(rows.rows[0]!.n), 0);
+    }
+  });
+
+  it("Stripe refusing our own call (a wrong API key) is a logged 500, never its 401 and words passed to the buyer", async () => {
+    const misconfigured = await createTestApp({
+      PAYMENT_PROVIDER: 'stripe',
+      STRIPE_SECRET_KEY: 'sk_test_not_the_key_stripe_knows_0000',
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      STRIPE_API_URL: stripe.url,
+      RATE_LIMIT_CHECKOUT_MAX: '10000',
+    });
+    try {
+      const [id] = await insertCustomers(misconfigured.platform.db.primary, 1, 'stripe-misconfigured');
+      const [cookie] = (await mintSessionCookies(misconfigured.env, [id!])) as [string];
+      const created = await misconfigured.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: misconfigured.admin, payload: { sku: 'st-wrong-key', name: 'Item', priceCents: 4200, available: 5 } });
+      const placed = await misconfigured.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie, 'idempotency-key': 'wrong-key' }, payload: { items: [{ productId: created.json().id, quantity: 1 }] } });
+      assert.equal(placed.statusCode, 201, placed.body);
+      const pay = await misconfigured.app.inject({ method: 'POST', url: `/api/v1/orders/${placed.json().id}/pay`, headers: { cookie }, payload: {} });
+      assert.equal(pay.statusCode, 500, pay.body);
+      assert.equal(pay.json().error.code, 'INTERNAL_ERROR');
+      assert.doesNotMatch(pay.body, /API Key|sk_test/);
+    } finally {
+      await misconfigured.close();
+    }
   });
 });
