@@ -46,6 +46,8 @@ describe('customers and sessions', () => {
       { email: 'not-an-email', password: 'a long password', name: 'A' },
       { email: 'x@example.com', password: 'short', name: 'A' },
       { email: 'x@example.com', password: 'a long password', name: '' },
+      // Only blanks: the service trims names, so this was stored as an empty name.
+      { email: 'x@example.com', password: 'a long password', name: ' \t ' },
       { email: 'x@example.com', password: 'a long password', name: 'A', id: 1 },
       { email: 'x@example.com', password: 'a long password', name: 'A', passwordHash: 'x' },
     ]) {

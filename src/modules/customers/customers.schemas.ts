@@ -12,7 +12,8 @@ export const RegisterBody = Type.Object(
   {
     email: Email,
     password: Type.String({ minLength: 8, maxLength: 256, description: 'At least 8 characters' }),
-    name: Type.String({ minLength: 1, maxLength: 200 }),
+    // At least one visible character: the service stores the name trimmed.
+    name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }),
   },
   { additionalProperties: false },
 );
