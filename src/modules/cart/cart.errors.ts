@@ -11,3 +11,13 @@ export class NotEnoughStockForCartError extends ConflictError {
     super('OUT_OF_STOCK', `only ${available} of product ${productId} available`, { productId, requested, available });
   }
 }
+
+export class CartMixedCurrenciesError extends UnprocessableError {
+  constructor(productId: number, currency: string, cartCurrency: string) {
+    super('MIXED_CURRENCIES', `product ${productId} is priced in ${currency}, the cart in ${cartCurrency}: a cart (and its order) has one currency`, {
+      productId,
+      currency,
+      cartCurrency,
+    });
+  }
+}

@@ -47,6 +47,25 @@ describe('cart API', () => {
     }
   });
 
+  it('refuses a product in another currency than the cart: such a cart could never be ordered, and its total added both', async () => {
+    const euro = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'cart-eur', name: 'Tasse', priceCents: 800, currency: 'EUR', available: 5 } });
+    assert.equal((await put(productId, { quantity: 1 })).statusCode, 200);
+    const mixed = await put(euro.json().id, { quantity: 1 });
+    assert.equal(mixed.statusCode, 422, mixed.body);
+    assert.equal(mixed.json().error.code, 'MIXED_CURRENCIES');
+    const cart = (await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie } })).json();
+    assert.deepEqual(
+      cart.items.map((item: { productId: number }) => item.productId),
+      [productId],
+    );
+    assert.equal(cart.totalCents, 900);
+    assert.equal(cart.currency, 'USD');
+    // Emptied, the cart takes the other currency.
+    await t.app.inject({ method: 'DELETE', url: '/api/v1/cart/items', headers: { cookie } });
+    assert.equal((await put(euro.json().id, { quantity: 1 })).statusCode, 200);
+    await t.app.inject({ method: 'DELETE', url: '/api/v1/cart/items', headers: { cookie } });
+  });
+
   const guestCookieOf = (reply: { headers: Record<string, unknown> }) => {
     const all = ([] as string[]).concat((reply.headers['set-cookie'] as string | string[] | undefined) ?? []);
     return all.find((c) => c.startsWith(`${GUEST_COOKIE}=`))?.split(';')[0];

@@ -1,5 +1,6 @@
+import { NotFoundError } from '../../shared/errors.ts';
 import type { CatalogService } from '../catalog/index.ts';
-import { CartFullError, NotEnoughStockForCartError } from './cart.errors.ts';
+import { CartFullError, CartMixedCurrenciesError, NotEnoughStockForCartError } from './cart.errors.ts';
 import { MAX_CART_LINES, MAX_LINE_QUANTITY, type Cart } from './cart.schemas.ts';
 import type { CartOwner, CartStore } from './cart.store.ts';
 
@@ -35,6 +36,23 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
     };
   }
 
+  /**
+   * The currency of the cart's other purchasable lines (they share one, as setItem keeps them), or
+   * undefined when it has none: checkout refuses mixed currencies, so the cart refuses them first.
+   */
+  async function currencyOf(lines: Map<number, number>, except: number): Promise<string | undefined> {
+    for (const id of lines.keys()) {
+      if (id === except) continue;
+      try {
+        return (await catalog.getProduct(id)).currency;
+      } catch (error) {
+        // Archived or removed since it was added: not purchasable, so it sets no currency. Outages propagate.
+        if (!(error instanceof NotFoundError)) throw error;
+      }
+    }
+    return undefined;
+  }
+
   return {
     view,
 
@@ -44,6 +62,8 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
       if (quantity > product.available) throw new NotEnoughStockForCartError(productId, quantity, product.available);
       const lines = await store.get(owner);
       if (!lines.has(productId) && lines.size >= MAX_CART_LINES) throw new CartFullError(MAX_CART_LINES);
+      const cartCurrency = await currencyOf(lines, productId);
+      if (cartCurrency !== undefined && cartCurrency !== product.currency) throw new CartMixedCurrenciesError(productId, product.currency, cartCurrency);
       await store.set(owner, productId, quantity);
       return view(owner);
     },
