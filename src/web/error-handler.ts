@@ -58,17 +58,6 @@ export function dependencyFailure(error: unknown): { code: string; retryAfterS: 
   return { code: DATABASE_CODES[failure], retryAfterS: failure === 'unavailable' ? RETRY_AFTER_S.unavailable : RETRY_AFTER_S.busy };
 }
 
-/**
- * Whether an error's 4xx `statusCode` speaks about the request being answered: Fastify's own errors
- * (`FST_…`: body, content type, limits) and HTTP errors a plugin marks fit to show (`expose`, as
- * http-errors sets for a 4xx of @fastify/static). Another library's `statusCode` is a dependency's
- * answer to one of our own calls (Stripe's 401 for a wrong API key, its 404 for an unknown intent):
- * passed through, it told the buyer they were unauthenticated, in the provider's words.
- */
-function isAboutThisRequest(error: FastifyError & { expose?: unknown }): boolean {
-  return (typeof error.code === 'string' && error.code.startsWith('FST_')) || error.expose === true;
-}
-
 /** Replies that failed because a dependency was down (see `failedOnDependency`). */
 const dependencyFailures = new WeakSet<FastifyReply>();
 
@@ -94,7 +83,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       });
     }
     const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500 && isAboutThisRequest(error)) {
+    if (status >= 400 && status < 500) {
       const code = FASTIFY_CODES[error.code] ?? (status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST');
       return sendError(reply, status, code, error.message);
     }

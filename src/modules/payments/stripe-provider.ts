@@ -47,6 +47,11 @@ export function createStripeProvider(settings: StripeSettings): PaymentProvider 
       if (error instanceof Stripe.errors.StripeConnectionError || error instanceof Stripe.errors.StripeAPIError || error instanceof Stripe.errors.StripeRateLimitError) {
         throw new PaymentProviderUnavailableError();
       }
+      if (error instanceof Stripe.errors.StripeError) {
+        // Stripe refusing our own call (a wrong or revoked key, an unknown intent) is our fault, not the buyer's:
+        // without this, its `statusCode` (401, 404) and message reached the buyer as their 4xx.
+        throw new StripeCallRefusedError(error);
+      }
       throw error;
     }
   }
@@ -69,8 +74,9 @@ export function createStripeProvider(settings: StripeSettings): PaymentProvider 
       ).catch((error: unknown) => {
         // Stripe takes amounts within per-currency bounds (0.50 to 999,999.99 USD): an order total outside them
         // is the buyer's refusal (422), not a bug.
-        if (error instanceof Stripe.errors.StripeInvalidRequestError && error.param === 'amount') {
-          throw new PaymentAmountUnsupportedError(input.orderId, input.amountCents, input.currency, error.code);
+        const refusal = error instanceof StripeCallRefusedError ? error.cause : undefined;
+        if (refusal instanceof Stripe.errors.StripeInvalidRequestError && refusal.param === 'amount') {
+          throw new PaymentAmountUnsupportedError(input.orderId, input.amountCents, input.currency, refusal.code);
         }
         throw error;
       });
@@ -139,6 +145,14 @@ export function createStripeProvider(settings: StripeSettings): PaymentProvider 
       };
     },
   };
+}
+
+/** A Stripe refusal of one of our calls: a bug or a misconfiguration (a 500, logged with Stripe's answer as the cause). */
+export class StripeCallRefusedError extends Error {
+  constructor(refusal: InstanceType<typeof Stripe.errors.StripeError>) {
+    super(`Stripe refused the call: ${refusal.type} ${refusal.statusCode ?? ''} ${refusal.code ?? ''}`.trim(), { cause: refusal });
+    this.name = 'StripeCallRefusedError';
+  }
 }
 
 /**
