@@ -57,6 +57,19 @@ export class EmptyCartError extends UnprocessableError {
   }
 }
 
+/**
+ * More different products than one order may hold (`MAX_ORDER_LINES`): a body's `items` is refused by
+ * its schema (400); a cart, which may hold more (`MAX_CART_LINES`), is refused here and kept as it is.
+ */
+export class TooManyOrderLinesError extends UnprocessableError {
+  constructor(maxLines: number, lines: number) {
+    super('TOO_MANY_ORDER_LINES', `an order holds at most ${maxLines} different products, this one has ${lines}: remove lines from the cart, or order part of it as \`items\``, {
+      maxLines,
+      lines,
+    });
+  }
+}
+
 export class OrderNotFoundError extends NotFoundError {
   constructor(id: number) {
     super('order', id);

@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
 import type { Json } from '../../../test/helpers/http.ts';
+import { MAX_ORDER_LINES } from './orders.schemas.ts';
 
 describe('orders API', () => {
   let t: TestApp;
@@ -179,6 +180,32 @@ describe('orders API', () => {
     const empty = await order(alice, 'k-cart-2', {});
     assert.equal(empty.statusCode, 422);
     assert.equal(empty.json().error.code, 'EMPTY_CART');
+  });
+
+  it('refuses to order a cart of more lines than an order may have (the same limit as `items`), taking nothing and keeping the cart', async () => {
+    const products: Json[] = [];
+    for (let i = 0; i <= MAX_ORDER_LINES; i++) products.push(await createProduct({ priceCents: 100, available: 3 }));
+    for (const product of products) {
+      const put = await t.app.inject({ method: 'PUT', url: `/api/v1/cart/items/${product.id}`, headers: { cookie: bob }, payload: { quantity: 1 } });
+      assert.equal(put.statusCode, 200, put.body);
+    }
+    const direct = await order(bob, 'k-lines-direct', { items: products.map((product) => ({ productId: product.id, quantity: 1 })) });
+    assert.equal(direct.statusCode, 400, direct.body);
+    assert.equal(direct.json().error.code, 'VALIDATION_FAILED');
+    const fromCart = await order(bob, 'k-lines-cart', {});
+    assert.equal(fromCart.statusCode, 422, fromCart.body);
+    assert.equal(fromCart.json().error.code, 'TOO_MANY_ORDER_LINES');
+    assert.deepEqual(fromCart.json().error.details, { maxLines: MAX_ORDER_LINES, lines: MAX_ORDER_LINES + 1 });
+    for (const product of products) assert.equal(await stockOf(product.id), 3);
+    const held = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from order_items where product_id = ${products[0]!.id}`);
+    assert.equal(Number(held.rows[0]!.n), 0);
+    const cart = await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: bob } });
+    assert.equal(cart.json().items.length, MAX_ORDER_LINES + 1, 'the cart is kept for the buyer to trim');
+    // One line fewer, and the cart is an order.
+    await t.app.inject({ method: 'DELETE', url: `/api/v1/cart/items/${products[0]!.id}`, headers: { cookie: bob } });
+    const fits = await order(bob, 'k-lines-cart-2', {});
+    assert.equal(fits.statusCode, 201, fits.body);
+    assert.equal(fits.json().items.length, MAX_ORDER_LINES);
   });
 
   it('enforces the per-customer limit of a product and of a live sale event', async () => {

@@ -12,13 +12,14 @@ import {
   OutOfStockError,
   ProductUnavailableError,
   PurchaseLimitExceededError,
+  TooManyOrderLinesError,
   UnknownProductError,
 } from './orders.errors.ts';
 import { currentTraceContext, ORDER_ATTRIBUTES, outsideTrace, setSpanAttributes } from '../../platform/telemetry/trace-context.ts';
 import type { OrderPlacer } from './order-batcher.ts';
 import type { CheckoutMetrics } from './orders.metrics.ts';
 import type { AdminOrderFilters, OrderLine, OrdersRepository } from './orders.repository.ts';
-import type { Order } from './orders.schemas.ts';
+import { MAX_ORDER_LINES, type Order } from './orders.schemas.ts';
 import { isRefusal } from '../../shared/errors.ts';
 
 /** Per-process memory of recent gate refusals (see the inventory module's stock view). */
@@ -162,14 +163,17 @@ export function createOrderService(deps: OrderServiceDeps) {
     },
 
     /**
-     * Places an order (see `placeOnce`). Inside a trace the order's attributes (idempotency key,
+     * Places an order (see `placeOnce`). An order has at most `MAX_ORDER_LINES` different products
+     * whatever its lines come from (a body's `items`, a cart): checked here, after merging repeats. Inside a trace the order's attributes (idempotency key,
      * customer, order id) go on the active span, the request's: a span of its own would repeat the
      * request's duration and cost every traced checkout for nothing a reader needs.
      */
     async place(customerId: number, idempotencyKey: string, lines: readonly OrderLine[]): Promise<{ order: Order; replayed: boolean }> {
       setSpanAttributes({ [ORDER_ATTRIBUTES.idempotencyKey]: idempotencyKey, [ORDER_ATTRIBUTES.customerId]: customerId });
       try {
-        const result = await placeOnce(customerId, idempotencyKey, normalizeLines(lines));
+        const normalized = normalizeLines(lines);
+        if (normalized.length > MAX_ORDER_LINES) throw new TooManyOrderLinesError(MAX_ORDER_LINES, normalized.length);
+        const result = await placeOnce(customerId, idempotencyKey, normalized);
         setSpanAttributes({ [ORDER_ATTRIBUTES.orderId]: result.order.id });
         deps.metrics.attempts.inc({ outcome: 'placed' });
         if (!result.replayed) deps.metrics.placed.inc();
