@@ -7,7 +7,7 @@ import type { FastifyValidationResult } from 'fastify/types/schema.js';
 import fp from 'fastify-plugin';
 import { Type } from 'typebox';
 import { requestCounter } from '../modules/analytics/index.ts';
-import { Cart, cartRoutes } from '../modules/cart/index.ts';
+import { Cart, CartMerge, cartRoutes } from '../modules/cart/index.ts';
 import { catalogAdminRoutes, catalogRoutes, catalogSchemas } from '../modules/catalog/index.ts';
 import { Customer, customerRoutes, sessionPlugin } from '../modules/customers/index.ts';
 import { Order, orderAdminRoutes, orderRoutes } from '../modules/orders/index.ts';
@@ -114,7 +114,7 @@ export async function buildServer(web: WebServices): Promise<App> {
   await app.register(releaseOnClose(web));
   installErrorHandling(app);
   app.addSchema(ErrorResponse);
-  for (const schema of [...catalogSchemas, ...saleEventSchemas, Customer, Cart, Order, ...waitingRoomSchemas]) app.addSchema(schema);
+  for (const schema of [...catalogSchemas, ...saleEventSchemas, Customer, Cart, CartMerge, Order, ...waitingRoomSchemas]) app.addSchema(schema);
 
   const recent = new RecentRequests({ windowSeconds: config.observability.health.windowSeconds });
   /** A dependency down for this instance, as its requests and `/ready` find: the degrade signal ignores that time. */
@@ -210,9 +210,11 @@ export async function buildServer(web: WebServices): Promise<App> {
           sessionTtlS: config.customers.sessionTtlS,
           afterSignIn: async (request, reply, customerId) => {
             const guest = web.guests.read(request);
-            if (!guest) return;
-            await web.cart.mergeGuest(guest, customerId);
-            web.guests.clear(reply);
+            if (!guest) return undefined;
+            const merge = await web.cart.mergeGuest(guest, customerId);
+            // A guest cart still holding lines (they did not fit, or were added meanwhile) keeps its cookie.
+            if (merge === undefined || merge.guestCartEmpty) web.guests.clear(reply);
+            return merge?.report;
           },
         }),
       );

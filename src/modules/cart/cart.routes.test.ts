@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
+import { MAX_CART_LINES } from './cart.schemas.ts';
 import { createCartStore } from './cart.store.ts';
 import { GUEST_COOKIE } from './guest-cookie.ts';
 
@@ -70,6 +71,8 @@ describe('cart API', () => {
     const all = ([] as string[]).concat((reply.headers['set-cookie'] as string | string[] | undefined) ?? []);
     return all.find((c) => c.startsWith(`${GUEST_COOKIE}=`))?.split(';')[0];
   };
+  const sessionCookieOf = (reply: { headers: Record<string, unknown> }) =>
+    ([] as string[]).concat((reply.headers['set-cookie'] as string | string[] | undefined) ?? []).find((c) => c.startsWith('salescale_sid='))?.split(';')[0];
 
   it('keeps an anonymous visitor\'s cart under a signed cookie; a forged cookie gets no one\'s cart', async () => {
     assert.deepEqual((await t.app.inject({ method: 'GET', url: '/api/v1/cart' })).json().items, []);
@@ -107,6 +110,79 @@ describe('cart API', () => {
     assert.deepEqual(quantities, { [productId]: 3, [second]: 3 });
     assert.ok(([] as string[]).concat(logins[0]!.headers['set-cookie'] as string[]).some((c) => c.startsWith(`${GUEST_COOKIE}=;`)), 'the guest cookie is cleared');
     assert.deepEqual((await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: guest } })).json().items, [], 'the guest cart is gone');
+  });
+
+  it('merges at sign-in only what fits the account cart (MAX_CART_LINES) and its currency; the rest stays in the guest cart and the reply says so', async () => {
+    const email = 'merge-full@example.com';
+    const password = 'a long password';
+    const register = await t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email, password, name: 'Full' } });
+    assert.equal(register.statusCode, 201, register.body);
+    const session = sessionCookieOf(register)!;
+    const create = async (currency = 'USD') => {
+      const reply = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/admin/products',
+        headers: t.admin,
+        payload: { sku: `full-${Math.random().toString(36).slice(2)}`, name: 'Line', priceCents: 100, currency, available: 50 },
+      });
+      assert.equal(reply.statusCode, 201, reply.body);
+      return reply.json().id as number;
+    };
+    // The account holds MAX_CART_LINES - 2 lines; the guest one line of those and four new ones.
+    const own: number[] = [];
+    for (let i = 0; i < MAX_CART_LINES - 2; i++) own.push(await create());
+    for (const id of own) assert.equal((await put(id, { quantity: 1 }, { cookie: session })).statusCode, 200);
+    const fresh = [await create(), await create(), await create(), await create()];
+    const guest = guestCookieOf(await put(own[0]!, { quantity: 2 }, {}))!;
+    for (const id of fresh) assert.equal((await put(id, { quantity: 3 }, { cookie: guest })).statusCode, 200);
+
+    const login = await t.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: { cookie: guest }, payload: { email, password } });
+    assert.equal(login.statusCode, 200, login.body);
+    assert.deepEqual(login.json().cartMerge, {
+      merged: 3,
+      left: [
+        { productId: fresh[2], quantity: 3, reason: 'CART_FULL' },
+        { productId: fresh[3], quantity: 3, reason: 'CART_FULL' },
+      ],
+    });
+    const signedIn = sessionCookieOf(login)!;
+    const cart = (await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: signedIn } })).json();
+    assert.equal(cart.items.length, MAX_CART_LINES);
+    assert.equal(cart.items.find((item: { productId: number }) => item.productId === own[0]).quantity, 3, 'a product in both: quantities added');
+    assert.ok(!cart.items.some((item: { productId: number }) => item.productId === fresh[2] || item.productId === fresh[3]));
+    assert.ok(!([] as string[]).concat(login.headers['set-cookie'] as string[]).some((c) => c.startsWith(`${GUEST_COOKIE}=;`)), 'the guest cookie is kept: it still holds lines');
+    const left = (await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: guest } })).json();
+    assert.deepEqual(
+      left.items.map((item: { productId: number; quantity: number }) => [item.productId, item.quantity]),
+      [
+        [fresh[2], 3],
+        [fresh[3], 3],
+      ],
+      'what did not fit stays in the guest cart, nothing lost',
+    );
+
+    // A guest cart in another currency: the account cart keeps its currency, the guest lines stay apart.
+    const euro = await create('EUR');
+    const other = guestCookieOf(await put(euro, { quantity: 1 }, {}))!;
+    await t.app.inject({ method: 'DELETE', url: `/api/v1/cart/items/${own[1]}`, headers: { cookie: signedIn } });
+    const second = await t.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: { cookie: other }, payload: { email, password } });
+    assert.equal(second.statusCode, 200, second.body);
+    assert.deepEqual(second.json().cartMerge, { merged: 0, left: [{ productId: euro, quantity: 1, reason: 'MIXED_CURRENCIES' }] });
+    const after = (await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: sessionCookieOf(second)! } })).json();
+    assert.equal(after.currency, 'USD');
+    assert.equal(after.items.length, MAX_CART_LINES - 1);
+    assert.ok(after.items.every((item: { currency: string }) => item.currency === 'USD'));
+
+    // Room again: the first guest's lines join at the next sign-in, and its cookie is cleared.
+    const third = await t.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: { cookie: guest }, payload: { email, password } });
+    assert.deepEqual(third.json().cartMerge, { merged: 1, left: [{ productId: fresh[3], quantity: 3, reason: 'CART_FULL' }] });
+    await t.app.inject({ method: 'DELETE', url: `/api/v1/cart/items/${own[2]}`, headers: { cookie: sessionCookieOf(third)! } });
+    const fourth = await t.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: { cookie: guest }, payload: { email, password } });
+    assert.deepEqual(fourth.json().cartMerge, { merged: 1, left: [] });
+    assert.ok(([] as string[]).concat(fourth.headers['set-cookie'] as string[]).some((c) => c.startsWith(`${GUEST_COOKIE}=;`)), 'an emptied guest cart: its cookie is cleared');
+    // No guest cart, no merge report.
+    const plain = await t.app.inject({ method: 'POST', url: '/api/v1/sessions', payload: { email, password } });
+    assert.equal(plain.json().cartMerge, undefined);
   });
 
   it('counts carts as abandoned once untouched for CART_ABANDONED_AFTER_S, not once ordered', async () => {

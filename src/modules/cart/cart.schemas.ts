@@ -25,5 +25,27 @@ export const Cart = Type.Object(
 );
 export type Cart = Static<typeof Cart>;
 
+/**
+ * What joining a guest cart at sign-in or registration did. Lines that did not join stay in the guest
+ * cart (its cookie is kept) and are tried again at the next sign-in.
+ */
+export const CartMerge = Type.Object(
+  {
+    merged: Type.Integer({ minimum: 0, description: 'Guest cart lines that joined the account cart (a product in both: quantities added)' }),
+    left: Type.Array(
+      Type.Object({
+        productId: Type.Integer(),
+        quantity: Type.Integer(),
+        reason: Type.Union([Type.Literal('CART_FULL'), Type.Literal('MIXED_CURRENCIES')], {
+          description: `CART_FULL: the account cart holds ${MAX_CART_LINES} lines; MIXED_CURRENCIES: priced in another currency than the account cart`,
+        }),
+      }),
+      { description: 'Guest cart lines that did not join: they stay in the guest cart' },
+    ),
+  },
+  { $id: 'CartMerge', description: 'Present when the visitor came with a guest cart that held lines' },
+);
+export type CartMerge = Static<typeof CartMerge>;
+
 export const CartItemParams = Type.Object({ productId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }, { additionalProperties: false });
 export const CartItemBody = Type.Object({ quantity: Type.Integer({ minimum: 1, maximum: MAX_LINE_QUANTITY }) }, { additionalProperties: false });

@@ -1,7 +1,7 @@
 import { NotFoundError } from '../../shared/errors.ts';
 import type { CatalogService } from '../catalog/index.ts';
 import { CartFullError, CartMixedCurrenciesError, NotEnoughStockForCartError } from './cart.errors.ts';
-import { MAX_CART_LINES, MAX_LINE_QUANTITY, type Cart } from './cart.schemas.ts';
+import { MAX_CART_LINES, MAX_LINE_QUANTITY, type Cart, type CartMerge } from './cart.schemas.ts';
 import type { CartOwner, CartStore } from './cart.store.ts';
 
 /** What checkout takes from a cart. */
@@ -36,19 +36,25 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
     };
   }
 
+  /** A product's currency, or undefined when it is not for sale (archived or removed since it was added). Outages propagate. */
+  async function currencyOfProduct(productId: number): Promise<string | undefined> {
+    try {
+      return (await catalog.getProduct(productId)).currency;
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      return undefined;
+    }
+  }
+
   /**
    * The currency of the cart's other purchasable lines (they share one, as setItem keeps them), or
    * undefined when it has none: checkout refuses mixed currencies, so the cart refuses them first.
    */
-  async function currencyOf(lines: Map<number, number>, except: number): Promise<string | undefined> {
+  async function currencyOf(lines: Map<number, number>, except?: number): Promise<string | undefined> {
     for (const id of lines.keys()) {
       if (id === except) continue;
-      try {
-        return (await catalog.getProduct(id)).currency;
-      } catch (error) {
-        // Archived or removed since it was added: not purchasable, so it sets no currency. Outages propagate.
-        if (!(error instanceof NotFoundError)) throw error;
-      }
+      const currency = await currencyOfProduct(id);
+      if (currency !== undefined) return currency;
     }
     return undefined;
   }
@@ -75,8 +81,36 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
 
     clear: (owner: CartOwner) => store.clear(owner),
 
-    /** At sign-in: the guest's cart joins the customer's, once (see CartStore.merge). */
-    mergeGuest: (guest: `g:${string}`, customerId: number) => store.merge(guest, customerId, MAX_LINE_QUANTITY),
+    /**
+     * At sign-in or registration: the guest's cart joins the customer's, under the rules adding a product
+     * follows. The customer's cart is kept as it is; a guest line joins when its product is priced in the
+     * cart's currency (a line no longer for sale has none and joins as it would stay: not purchasable) and,
+     * if the product is new to the cart, while the cart has fewer than MAX_CART_LINES lines (in product
+     * order). The rest stays in the guest cart, reported; `guestCartEmpty` says whether anything is left
+     * there (its cookie can then go). Undefined when the guest cart holds nothing.
+     * Each line moves once however many sign-ins race (see CartStore.merge); the currency is read before
+     * the move, as setItem reads it before adding.
+     */
+    async mergeGuest(guest: `g:${string}`, customerId: number): Promise<{ report: CartMerge; guestCartEmpty: boolean } | undefined> {
+      const guestLines = await store.get(guest);
+      if (guestLines.size === 0) return undefined;
+      let cartCurrency = await currencyOf(await store.get(customerId));
+      const movable: number[] = [];
+      const left: CartMerge['left'] = [];
+      for (const [productId, quantity] of [...guestLines].sort((a, b) => a[0] - b[0])) {
+        const currency = await currencyOfProduct(productId);
+        if (currency !== undefined && cartCurrency !== undefined && currency !== cartCurrency) {
+          left.push({ productId, quantity, reason: 'MIXED_CURRENCIES' });
+          continue;
+        }
+        cartCurrency ??= currency;
+        movable.push(productId);
+      }
+      const result = await store.merge(guest, customerId, { productIds: movable, maxQuantity: MAX_LINE_QUANTITY, maxLines: MAX_CART_LINES });
+      for (const line of result.full) left.push({ ...line, reason: 'CART_FULL' });
+      left.sort((a, b) => a.productId - b.productId);
+      return { report: { merged: result.moved, left }, guestCartEmpty: result.guestLinesLeft === 0 };
+    },
 
     /** The cart's lines for checkout. */
     async lines(owner: CartOwner): Promise<CartLine[]> {

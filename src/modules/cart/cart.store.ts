@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { defineScript } from '../../platform/redis/script.ts';
 
 /** Whose cart: a customer id, or `g:<id>` for a guest (an anonymous visitor's signed cookie). */
 export type CartOwner = number | `g:${string}`;
@@ -15,28 +16,73 @@ export interface CartStore {
   /** Empties the cart (removed by the customer, or turned into an order: then it is never counted as abandoned). */
   clear(owner: CartOwner): Promise<void>;
   /**
-   * Moves a guest's cart into a customer's, in one Redis script: quantities of a product in both are
-   * added (capped at `maxQuantity`), and the guest cart is deleted in the same step, so a repeated or
-   * concurrent sign-in finds nothing left to merge (nothing lost, nothing doubled). Returns the lines moved.
+   * Moves the given products' lines of a guest's cart into a customer's, in one Redis script: the
+   * quantities of a product in both are added (capped at `maxQuantity`); a product new to the customer's
+   * cart joins only while it has fewer than `maxLines` lines (in the order given). Each line moved is
+   * deleted from the guest cart in the same step, so a repeated or concurrent sign-in finds only what was
+   * not moved (nothing lost, nothing doubled). Lines not moved stay in the guest cart.
    */
-  merge(guest: `g:${string}`, customerId: number, maxQuantity: number): Promise<number>;
+  merge(guest: `g:${string}`, customerId: number, options: { productIds: readonly number[]; maxQuantity: number; maxLines: number }): Promise<MergeResult>;
   counts(): Promise<{ active: number; abandoned: number }>;
 }
 
-/** KEYS: guest cart, customer cart, index. ARGV: ttl s, now ms, customer member, guest member, max quantity. */
+/** What a merge did: lines moved, lines left for want of room (with their quantities), lines the guest cart still holds. */
+export interface MergeResult {
+  moved: number;
+  full: { productId: number; quantity: number }[];
+  guestLinesLeft: number;
+}
+
+/**
+ * KEYS guest cart, customer cart, index; ARGV ttl s, now ms, customer member, guest member, max quantity,
+ * max lines, product id… → {moved, guest lines left, then per product left for want of room: id, quantity}.
+ */
 const MERGE_LUA = `
-local lines = redis.call('HGETALL', KEYS[1])
-if #lines == 0 then return 0 end
-for i = 1, #lines, 2 do
-  local total = redis.call('HINCRBY', KEYS[2], lines[i], tonumber(lines[i + 1]))
-  if total > tonumber(ARGV[5]) then redis.call('HSET', KEYS[2], lines[i], ARGV[5]) end
+local maxQuantity, maxLines = tonumber(ARGV[5]), tonumber(ARGV[6])
+local lines = redis.call('HLEN', KEYS[2])
+local moved = 0
+local full = {}
+for i = 7, #ARGV do
+  local id = ARGV[i]
+  local quantity = redis.call('HGET', KEYS[1], id)
+  if quantity then
+    if redis.call('HEXISTS', KEYS[2], id) == 1 then
+      if redis.call('HINCRBY', KEYS[2], id, tonumber(quantity)) > maxQuantity then redis.call('HSET', KEYS[2], id, maxQuantity) end
+      redis.call('HDEL', KEYS[1], id)
+      moved = moved + 1
+    elseif lines < maxLines then
+      redis.call('HSET', KEYS[2], id, quantity)
+      redis.call('HDEL', KEYS[1], id)
+      lines = lines + 1
+      moved = moved + 1
+    else
+      full[#full + 1] = id
+      full[#full + 1] = quantity
+    end
+  end
 end
-redis.call('DEL', KEYS[1])
-redis.call('EXPIRE', KEYS[2], tonumber(ARGV[1]))
-redis.call('ZREM', KEYS[3], ARGV[4])
-redis.call('ZADD', KEYS[3], tonumber(ARGV[2]), ARGV[3])
-return #lines / 2
+if moved > 0 then
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[1]))
+  redis.call('ZADD', KEYS[3], tonumber(ARGV[2]), ARGV[3])
+end
+local left = redis.call('HLEN', KEYS[1])
+if left == 0 then redis.call('ZREM', KEYS[3], ARGV[4]) end
+local out = {moved, left}
+for i = 1, #full do out[#out + 1] = full[i] end
+return out
 `;
+
+const cartMerge = defineScript({
+  name: 'cart-merge',
+  keys: ['guest', 'customer', 'index'],
+  lua: MERGE_LUA,
+  parse: (reply): MergeResult => {
+    const [moved, left, ...full] = (reply as (number | string)[]).map(Number);
+    const pairs: MergeResult['full'] = [];
+    for (let i = 0; i + 1 < full.length; i += 2) pairs.push({ productId: full[i]!, quantity: full[i + 1]! });
+    return { moved: moved!, guestLinesLeft: left!, full: pairs };
+  },
+});
 
 export function createCartStore(deps: { redis: Redis; prefix: string; ttlS: number; abandonedAfterS: number; clock?: () => number }): CartStore {
   const now = deps.clock ?? Date.now;
@@ -44,11 +90,19 @@ export function createCartStore(deps: { redis: Redis; prefix: string; ttlS: numb
   const indexKey = `${deps.prefix}:carts`;
 
   return {
-    async merge(guest, customerId, maxQuantity) {
-      const moved = await deps.redis.eval(MERGE_LUA, 3, cartKey(guest), cartKey(customerId), indexKey, deps.ttlS, now(), String(customerId), guest, maxQuantity);
-      return Number(moved);
+    merge(guest, customerId, options) {
+      return cartMerge.run(
+        deps.redis,
+        { guest: cartKey(guest), customer: cartKey(customerId), index: indexKey },
+        deps.ttlS,
+        now(),
+        String(customerId),
+        guest,
+        options.maxQuantity,
+        options.maxLines,
+        ...options.productIds.map(String),
+      );
     },
-
     async get(customerId) {
       const raw = await deps.redis.hgetall(cartKey(customerId));
       return new Map(Object.entries(raw).map(([productId, quantity]) => [Number(productId), Number(quantity)]));

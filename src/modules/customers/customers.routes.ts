@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { errorResponses } from '../../web/http/schemas.ts';
-import { LoginBody, RegisterBody } from './customers.schemas.ts';
+import type { CartMerge } from '../cart/index.ts';
+import { Customer, LoginBody, RegisterBody } from './customers.schemas.ts';
 import type { CustomerService } from './customers.service.ts';
 import { clearSessionCookie, requireCustomer, setSessionCookie } from './session-plugin.ts';
 
@@ -10,28 +11,34 @@ export interface CustomerRoutesOptions {
   secureCookies: boolean;
   sessionTtlS: number;
   /**
-   * Runs after a registration or sign-in succeeded (e.g. the visitor's guest cart joins the account's).
-   * Its failure is logged, never fails the sign-in.
+   * Runs after a registration or sign-in succeeded (the visitor's guest cart joins the account's); what
+   * it returns is the reply's `cartMerge`. Its failure is logged, never fails the sign-in.
    */
-  afterSignIn?: (request: FastifyRequest, reply: FastifyReply, customerId: number) => Promise<void>;
+  afterSignIn?: (request: FastifyRequest, reply: FastifyReply, customerId: number) => Promise<CartMerge | undefined>;
 }
+
+/** The new customer, and what became of the visitor's guest cart (`cartMerge`, see the sign-in). */
+const Registration = Type.Object({ ...Customer.properties, cartMerge: Type.Optional(Type.Ref('CartMerge')) });
 
 /** Registration, sign-in/out and the signed-in customer. */
 export function customerRoutes(customers: CustomerService, options: CustomerRoutesOptions): FastifyPluginAsyncTypebox {
   const cookie = { secure: options.secureCookies, ttlS: options.sessionTtlS };
-  const signedIn = async (request: FastifyRequest, reply: FastifyReply, customerId: number) => {
-    await options.afterSignIn?.(request, reply, customerId).catch((error: unknown) => request.log.warn({ err: error }, 'after-sign-in step failed'));
+  const signedIn = async (request: FastifyRequest, reply: FastifyReply, customerId: number): Promise<{ cartMerge?: CartMerge }> => {
+    const cartMerge = await options.afterSignIn?.(request, reply, customerId).catch((error: unknown) => {
+      request.log.warn({ err: error }, 'after-sign-in step failed');
+      return undefined;
+    });
+    return cartMerge === undefined ? {} : { cartMerge };
   };
   return async (app) => {
     const tags = ['customers'];
     app.post(
       '/customers',
-      { schema: { tags, body: RegisterBody, response: { 201: Type.Ref('Customer'), ...errorResponses(400, 409, 429) } } },
+      { schema: { tags, body: RegisterBody, response: { 201: Registration, ...errorResponses(400, 409, 429) } } },
       async (request, reply) => {
         const { customer, sessionId } = await customers.register(request.body);
         setSessionCookie(reply, sessionId, cookie);
-        await signedIn(request, reply, customer.id);
-        return reply.code(201).send(customer);
+        return reply.code(201).send({ ...customer, ...(await signedIn(request, reply, customer.id)) });
       },
     );
     app.post(
@@ -39,13 +46,12 @@ export function customerRoutes(customers: CustomerService, options: CustomerRout
       {
         // Failed sign-ins count against the stricter `login` limit per address; the service adds one per account.
         config: { rateLimit: { limiters: ['login'] } },
-        schema: { tags, body: LoginBody, response: { 200: Type.Object({ customer: Type.Ref('Customer') }), ...errorResponses(400, 401, 429, 503) } },
+        schema: { tags, body: LoginBody, response: { 200: Type.Object({ customer: Type.Ref('Customer'), cartMerge: Type.Optional(Type.Ref('CartMerge')) }), ...errorResponses(400, 401, 429, 503) } },
       },
       async (request, reply) => {
         const { customer, sessionId } = await customers.login(request.body, request.sessionCookie);
         setSessionCookie(reply, sessionId, cookie);
-        await signedIn(request, reply, customer.id);
-        return { customer };
+        return { customer, ...(await signedIn(request, reply, customer.id)) };
       },
     );
     app.delete('/sessions', { schema: { tags, response: { 204: Type.Null() } } }, async (request, reply) => {
