@@ -235,6 +235,40 @@ describe('checkout on two instances', () => {
     assert.equal(gate.figure, 100 - bought, 'refused attempts gave their reservations back');
   });
 
+  it("holds one lifetime cap for an account and guest checkouts with its email (any case), concurrently on both instances", async () => {
+    const productId = await createProduct(100, { maxPerCustomer: 4 });
+    const email = `Shared.Buyer-${Math.random().toString(36).slice(2)}@Example.com`;
+    const registered = await request(`${a.url}/api/v1/customers`, { method: 'POST', body: { email, password: 'a long password', name: 'Shared' } });
+    assert.equal(registered.status, 201, JSON.stringify(registered.body));
+    const cookie = sessionCookieOf(registered.headers.getSetCookie())!;
+    const replies = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => {
+        const instance = i % 4 < 2 ? a : b;
+        if (i % 2 === 0) return order(instance, cookie, `shared-account-${i}`, [{ productId, quantity: 1 }]);
+        return request(`${instance.url}/api/v1/orders`, {
+          method: 'POST',
+          headers: { 'idempotency-key': `shared-guest-${i}` },
+          body: { email: i % 3 ? email.toLowerCase() : email.toUpperCase(), items: [{ productId, quantity: 1 }] },
+        });
+      }),
+    );
+    let bought = 0;
+    for (const reply of replies) {
+      if (reply.status === 201) bought += 1;
+      else {
+        assert.equal(reply.status, 409, JSON.stringify(reply.body));
+        assert.equal(reply.body.error.code, 'PURCHASE_LIMIT_EXCEEDED');
+        assert.equal(reply.body.error.details.limit, 4);
+      }
+    }
+    assert.equal(bought, 4, 'one cap of 4 for the email, not one per account and one per guest record');
+    const db = await databaseStock(productId);
+    assert.equal(db.sold, 4);
+    assert.equal(db.left, 96);
+    const counts = await t.platform.db.primary.execute<{ buyer: string; n: number }>(sql`select buyer_email as buyer, quantity as n from buyer_purchases where product_id = ${productId}`);
+    assert.deepEqual(counts.rows, [{ buyer: email.toLowerCase(), n: 4 }]);
+  });
+
   it("holds a sale event's cap per account and per guest email under concurrent orders on both instances", async () => {
     const productId = await createProduct(200);
     const now = Date.now();
@@ -281,7 +315,7 @@ describe('checkout on two instances', () => {
     const db = await databaseStock(productId);
     assert.equal(db.sold, total);
     assert.equal(db.left, 200 - total);
-    const counts = await t.platform.db.primary.execute<{ n: string }>(sql`select coalesce(sum(quantity), 0) as n from sale_event_purchases where sale_event_id = ${event.body.id}`);
+    const counts = await t.platform.db.primary.execute<{ n: string }>(sql`select coalesce(sum(quantity), 0) as n from sale_event_buyer_purchases where sale_event_id = ${event.body.id}`);
     assert.equal(Number(counts.rows[0]!.n), total, 'the sale counts hold exactly the units sold');
   });
 });

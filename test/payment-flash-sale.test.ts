@@ -263,10 +263,10 @@ describe('flash sale with payment on two instances and a worker', () => {
     assert.equal(final.paid, paidCount);
     assert.equal(final.expired, 200 - paidCount);
     assert.equal(final.left, start - final.paid, 'stock = initial − paid − pending: each expired unit came back exactly once');
-    const held = await t.platform.db.primary.execute<{ n: string }>(sql`select coalesce(sum(quantity), 0) as n from customer_purchases where product_id = ${productId}`);
+    const held = await t.platform.db.primary.execute<{ n: string }>(sql`select coalesce(sum(quantity), 0) as n from buyer_purchases where product_id = ${productId}`);
     assert.equal(Number(held.rows[0]!.n), paidCount, 'purchase counts hold only the paid units');
     const heldInSale = await t.platform.db.primary.execute<{ n: string }>(
-      sql`select coalesce(sum(quantity), 0) as n from sale_event_purchases where sale_event_id = ${sale.body.id} and product_id = ${productId}`,
+      sql`select coalesce(sum(quantity), 0) as n from sale_event_buyer_purchases where sale_event_id = ${sale.body.id} and product_id = ${productId}`,
     );
     assert.equal(Number(heldInSale.rows[0]!.n), paidCount, 'per-sale counts hold only the paid units');
     const emails = await t.platform.db.primary.execute<{ n: string }>(

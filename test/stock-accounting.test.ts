@@ -212,7 +212,7 @@ describe('stock accounting under concurrent checkouts, terminated backends, canc
       assert.ok(left >= 0, `never below zero: ${detail}`);
       assert.equal(initial - left, held, `units gone from stock = units held by orders: ${detail}`);
       assert.equal(reported, held + givenBack, `units in replies = units held + units given back (cancelled, expired): ${detail}`);
-      const purchases = await db.primary.execute<{ n: string }>(sql`select coalesce(sum(quantity), 0) as n from customer_purchases where product_id = ${product}`);
+      const purchases = await db.primary.execute<{ n: string }>(sql`select coalesce(sum(quantity), 0) as n from buyer_purchases where product_id = ${product}`);
       assert.equal(Number(purchases.rows[0]!.n), held, `purchase counts = units held: ${detail}`);
     }
     const inDatabase = await db.primary.execute<{ id: number }>(sql`select id from orders`);

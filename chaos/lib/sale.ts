@@ -86,7 +86,7 @@ export async function runSale(c: SaleCase): Promise<SaleResult> {
       [productIds],
     );
     const shards = await c.shop.pool.query('SELECT product_id, shard, available FROM product_stock WHERE product_id = ANY($1::bigint[]) ORDER BY 1, 2', [productIds]);
-    const purchases = await c.shop.pool.query('SELECT product_id, sum(quantity)::int AS units FROM customer_purchases WHERE product_id = ANY($1::bigint[]) GROUP BY 1', [productIds]);
+    const purchases = await c.shop.pool.query('SELECT product_id, sum(quantity)::int AS units FROM buyer_purchases WHERE product_id = ANY($1::bigint[]) GROUP BY 1', [productIds]);
     const itemless = await c.shop.pool.query('SELECT count(*)::int AS n FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id)');
     figures.notes.diagnosis = { purchases: purchases.rows, ordersWithoutItems: itemless.rows[0].n, byStatus: byStatus.rows, shards: shards.rows.map((r) => `${r.product_id}/${r.shard}:${r.available}`).join(' ') };
   }

@@ -35,7 +35,7 @@ export const products = pgTable(
     status: productStatus('status').notNull().default('active'),
     /** Units sold over the product's life; orders the popular listing. */
     popularity: integer('popularity').notNull().default(0),
-    /** Most units one customer may hold over their whole life (a lifetime cap, `customer_purchases`); null for no limit. A sale event's own cap counts per event. */
+    /** Most units one buyer (an email: an account and its guest checkouts) may hold over their whole life (a lifetime cap, `buyer_purchases`); null for no limit. A sale event's own cap counts per event. */
     maxPerCustomer: integer('max_per_customer'),
     ...timestamps,
   },

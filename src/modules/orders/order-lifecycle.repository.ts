@@ -97,10 +97,7 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
       if (expired.rows.length === 0) return [];
       const customerOf = new Map(expired.rows.map((row) => [Number(row.id), Number(row.customer_id)]));
       const ids = [...customerOf.keys()];
-      await releaseUnits(
-        tx,
-        ids.map((id) => ({ orderId: id, customerId: customerOf.get(id)! })),
-      );
+      await releaseUnits(tx, ids);
       const items = await itemsByOrder(tx, ids);
       const buyers = await tx
         .select({ id: customers.id, email: customers.email, name: customers.name })
@@ -124,9 +121,9 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
         .update(orders)
         .set({ status: 'refunded', refundedAt: sql`now()` })
         .where(and(eq(orders.id, orderId), eq(orders.status, 'paid')))
-        .returning({ customerId: orders.customerId });
+        .returning({ id: orders.id });
       if (updated.length === 0) return undefined;
-      await releaseUnits(tx, [{ orderId, customerId: updated[0]!.customerId }]);
+      await releaseUnits(tx, [orderId]);
       const items = await itemsByOrder(tx, [orderId]);
       await enqueueInTransaction(
         tx,

@@ -9,7 +9,7 @@ import { giveBackStock } from '../inventory/index.ts';
 import { payments } from '../payments/payments.tables.ts';
 import type { OrderPlaced } from './orders.follow-ups.ts';
 import type { Order } from './orders.schemas.ts';
-import { customerPurchases, orderItems, orders, saleEventPurchases, type OrderStatus } from './orders.tables.ts';
+import { buyerPurchases, orderItems, orders, saleEventBuyerPurchases, type OrderStatus } from './orders.tables.ts';
 
 export interface OrderLine {
   productId: number;
@@ -91,31 +91,41 @@ export type CancelOutcome =
 
 /**
  * Takes back what orders held, inside the transaction that moved them out of a holding status (the
- * status change is what makes this happen once): the customer's lifetime count and per-sale counts
- * (`customer_purchases`, `sale_event_purchases` of the events each line was counted in) and the units,
- * in product order (checkout's lock order: per product, the customer's count rows, then stock).
+ * status change is what makes this happen once): the buyer's lifetime count and per-sale counts
+ * (`buyer_purchases`, `sale_event_buyer_purchases` of the events each line was counted in; the buyer is
+ * the ordering customer's email, lower-cased, as `place_order` counts it) and the units, in product order
+ * (checkout's lock order: per product, the buyer's count rows, then stock).
  */
-export async function releaseUnits(tx: DbOrTx, released: readonly { orderId: number; customerId: number }[]): Promise<void> {
-  if (released.length === 0) return;
-  const customerOf = new Map(released.map((o) => [o.orderId, o.customerId]));
+export async function releaseUnits(tx: DbOrTx, orderIds: readonly number[]): Promise<void> {
+  if (orderIds.length === 0) return;
   const items = await tx
-    .select({ orderId: orderItems.orderId, productId: orderItems.productId, quantity: orderItems.quantity, saleEventIds: orderItems.saleEventIds })
+    .select({
+      orderId: orderItems.orderId,
+      productId: orderItems.productId,
+      quantity: orderItems.quantity,
+      saleEventIds: orderItems.saleEventIds,
+      buyerEmail: sql<string>`lower(${customers.email})`,
+    })
     .from(orderItems)
-    .where(inArray(orderItems.orderId, [...customerOf.keys()]));
-  const lines = items
-    .map((item) => ({ ...item, customerId: customerOf.get(item.orderId)! }))
-    .sort((a, b) => a.productId - b.productId || a.customerId - b.customerId || a.orderId - b.orderId);
+    .innerJoin(orders, eq(orders.id, orderItems.orderId))
+    .innerJoin(customers, eq(customers.id, orders.customerId))
+    .where(inArray(orderItems.orderId, [...orderIds]));
+  const lines = items.sort((a, b) => a.productId - b.productId || (a.buyerEmail < b.buyerEmail ? -1 : a.buyerEmail > b.buyerEmail ? 1 : 0) || a.orderId - b.orderId);
   for (const line of lines) {
     await tx
-      .update(customerPurchases)
-      .set({ quantity: sql`greatest(${customerPurchases.quantity} - ${line.quantity}, 0)` })
-      .where(and(eq(customerPurchases.customerId, line.customerId), eq(customerPurchases.productId, line.productId)));
+      .update(buyerPurchases)
+      .set({ quantity: sql`greatest(${buyerPurchases.quantity} - ${line.quantity}, 0)` })
+      .where(and(eq(buyerPurchases.buyerEmail, line.buyerEmail), eq(buyerPurchases.productId, line.productId)));
     for (const saleEventId of [...line.saleEventIds].sort((a, b) => a - b)) {
       await tx
-        .update(saleEventPurchases)
-        .set({ quantity: sql`greatest(${saleEventPurchases.quantity} - ${line.quantity}, 0)` })
+        .update(saleEventBuyerPurchases)
+        .set({ quantity: sql`greatest(${saleEventBuyerPurchases.quantity} - ${line.quantity}, 0)` })
         .where(
-          and(eq(saleEventPurchases.saleEventId, saleEventId), eq(saleEventPurchases.customerId, line.customerId), eq(saleEventPurchases.productId, line.productId)),
+          and(
+            eq(saleEventBuyerPurchases.saleEventId, saleEventId),
+            eq(saleEventBuyerPurchases.buyerEmail, line.buyerEmail),
+            eq(saleEventBuyerPurchases.productId, line.productId),
+          ),
         );
     }
   }
@@ -329,7 +339,7 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
           if (current.status === 'cancelled') return { kind: 'already-cancelled', order: current };
           return current.status === 'pending_payment' ? { kind: 'window-closed' } : { kind: 'wrong-status', order: current };
         }
-        await releaseUnits(tx, [{ orderId: input.id, customerId: updated[0]!.customerId }]);
+        await releaseUnits(tx, [input.id]);
         const items = (await itemsOf(tx, [input.id])).get(input.id) ?? [];
         return { kind: 'cancelled', order: toOrder(updated[0]!, items) };
       });

@@ -271,7 +271,7 @@ describe('orders API', () => {
     // The gate follows: all five units can be bought again.
     const rebuy = await order(bob, 'k-rebuy', { items: [{ productId: product.id, quantity: 5 }] });
     assert.equal(rebuy.statusCode, 201, rebuy.body);
-    const purchases = await t.platform.db.primary.execute<{ quantity: number }>(sql`select quantity from customer_purchases where customer_id = ${aliceId} and product_id = ${product.id}`);
+    const purchases = await t.platform.db.primary.execute<{ quantity: number }>(sql`select b.quantity from buyer_purchases b join customers c on b.buyer_email = lower(c.email) where c.id = ${aliceId} and b.product_id = ${product.id}`);
     assert.equal(purchases.rows[0]!.quantity, 0);
   });
 });

@@ -28,7 +28,12 @@ DECLARE
   v_event record;
   v_events bigint[];
   v_event_sets text[] := '{}';
+  v_buyer text;
 BEGIN
+  -- Caps count per buyer: the customer's email, lower-cased, so an account and the guest checkouts made
+  -- with its email share their counts (buyer_purchases, orders.tables.ts).
+  SELECT lower(c.email) INTO STRICT v_buyer FROM customers c WHERE c.id = p_customer_id;
+
   -- Lines in product order: every order locks rows in the same order, so orders never deadlock.
   FOR v_line IN
     SELECT (e->>'productId')::bigint AS product_id, (e->>'quantity')::integer AS quantity
@@ -48,20 +53,21 @@ BEGIN
       RAISE EXCEPTION 'MIXED_CURRENCIES' USING DETAIL = json_build_object('productId', v_line.product_id, 'currency', v_product.currency, 'orderCurrency', v_currency)::text;
     END IF;
 
-    -- Per-customer limits, each an upsert that locks this customer's count row, so concurrent orders
-    -- of one account (on any instance) are counted one after the other. Counts hold the units of orders
-    -- that still hold them: expiry, cancellation and refund take them off (releaseUnits, orders.repository.ts).
-    -- 1. The product's own cap counts over the customer's whole life (customer_purchases).
-    INSERT INTO customer_purchases AS c (customer_id, product_id, quantity)
-      VALUES (p_customer_id, v_line.product_id, v_line.quantity)
-      ON CONFLICT (customer_id, product_id) DO UPDATE SET quantity = c.quantity + excluded.quantity
+    -- Per-buyer limits, each an upsert that locks this buyer's count row, so concurrent orders of one
+    -- buyer (an account, guest checkouts with its email, on any instance) are counted one after the other.
+    -- Counts hold the units of orders that still hold them: expiry, cancellation and refund take them off
+    -- (releaseUnits, orders.repository.ts).
+    -- 1. The product's own cap counts over the buyer's whole life (buyer_purchases).
+    INSERT INTO buyer_purchases AS c (buyer_email, product_id, quantity)
+      VALUES (v_buyer, v_line.product_id, v_line.quantity)
+      ON CONFLICT (buyer_email, product_id) DO UPDATE SET quantity = c.quantity + excluded.quantity
       RETURNING c.quantity INTO v_held;
     IF v_product.max_per_customer IS NOT NULL AND v_held > v_product.max_per_customer THEN
       RAISE EXCEPTION 'PURCHASE_LIMIT_EXCEEDED' USING DETAIL = json_build_object(
         'productId', v_line.product_id, 'limit', v_product.max_per_customer, 'alreadyPurchased', v_held - v_line.quantity,
         'requested', v_line.quantity, 'saleEventId', NULL)::text;
     END IF;
-    -- 2. A sale event's cap counts per event (sale_event_purchases): every live event that lists the
+    -- 2. A sale event's cap counts per event (sale_event_buyer_purchases): every live event that lists the
     --    product counts the line, capped or not (a cap set mid-sale sees earlier purchases), in event order.
     v_events := '{}';
     FOR v_event IN
@@ -70,9 +76,9 @@ BEGIN
       WHERE sp.product_id = v_line.product_id AND e.starts_at <= now() AND e.ends_at > now()
       ORDER BY e.id
     LOOP
-      INSERT INTO sale_event_purchases AS s (sale_event_id, customer_id, product_id, quantity)
-        VALUES (v_event.id, p_customer_id, v_line.product_id, v_line.quantity)
-        ON CONFLICT (sale_event_id, customer_id, product_id) DO UPDATE SET quantity = s.quantity + excluded.quantity
+      INSERT INTO sale_event_buyer_purchases AS s (sale_event_id, buyer_email, product_id, quantity)
+        VALUES (v_event.id, v_buyer, v_line.product_id, v_line.quantity)
+        ON CONFLICT (sale_event_id, buyer_email, product_id) DO UPDATE SET quantity = s.quantity + excluded.quantity
         RETURNING s.quantity INTO v_held;
       IF v_event.max_per_customer IS NOT NULL AND v_held > v_event.max_per_customer THEN
         RAISE EXCEPTION 'PURCHASE_LIMIT_EXCEEDED' USING DETAIL = json_build_object(

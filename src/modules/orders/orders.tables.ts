@@ -60,7 +60,7 @@ export const orderItems = pgTable(
     /** Unit price when the order was placed. */
     priceCents: integer('price_cents').notNull(),
     /**
-     * The live sale events this line was counted in (`sale_event_purchases`) when it was placed, so that
+     * The live sale events this line was counted in (`sale_event_buyer_purchases`) when it was placed, so that
      * expiry, cancellation and refund take the units off exactly those counts, whatever the events look like by then.
      */
     saleEventIds: bigint('sale_event_ids', { mode: 'number' }).array().notNull().default(sql`'{}'::bigint[]`),
@@ -69,10 +69,60 @@ export const orderItems = pgTable(
 );
 
 /**
- * Units of a product each customer holds over their whole life in orders that still hold them
+ * Units of a product each buyer holds over their whole life in orders that still hold them
  * (`pending_payment`, `paid`, `fulfilled`): the product's own `max_per_customer` (a lifetime cap) is
- * checked on this row. It is an upsert inside the order's statement, so concurrent orders of one
- * account on any number of instances queue on one small row and the limit holds exactly.
+ * checked on this row. A buyer is an email, lower-cased: an account and the guest checkouts made with its
+ * email are one buyer, whichever came first (the account and the guest record are two `customers` rows).
+ * It is an upsert inside the order's statement, so concurrent orders of one buyer (signed in or as a
+ * guest, on any number of instances) queue on one small row and the limit holds exactly.
+ */
+export const buyerPurchases = pgTable(
+  'buyer_purchases',
+  {
+    buyerEmail: text('buyer_email').notNull(),
+    productId: bigint('product_id', { mode: 'number' })
+      .notNull()
+      .references(() => products.id, { onDelete: 'cascade' }),
+    quantity: integer('quantity').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.buyerEmail, t.productId] }),
+    check('buyer_purchases_quantity_nonnegative', sql`${t.quantity} >= 0`),
+    check('buyer_purchases_email_lower', sql`${t.buyerEmail} = lower(${t.buyerEmail})`),
+  ],
+);
+
+/**
+ * Units of a product each buyer (an email, lower-cased, as in `buyer_purchases`) holds in orders placed
+ * during one sale event (every live event that lists the product counts, capped or not, so a cap set or
+ * lowered mid-sale sees what was bought before): the event's `max_per_customer` (a per-sale cap) is checked
+ * on this row, an upsert inside the order's statement like `buyer_purchases`. Expiry, cancellation and
+ * refund take the units off in the transaction that gives the stock back.
+ */
+export const saleEventBuyerPurchases = pgTable(
+  'sale_event_buyer_purchases',
+  {
+    saleEventId: bigint('sale_event_id', { mode: 'number' })
+      .notNull()
+      .references(() => saleEvents.id, { onDelete: 'cascade' }),
+    buyerEmail: text('buyer_email').notNull(),
+    productId: bigint('product_id', { mode: 'number' })
+      .notNull()
+      .references(() => products.id, { onDelete: 'cascade' }),
+    quantity: integer('quantity').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.saleEventId, t.buyerEmail, t.productId] }),
+    check('sale_event_buyer_purchases_quantity_nonnegative', sql`${t.quantity} >= 0`),
+    check('sale_event_buyer_purchases_email_lower', sql`${t.buyerEmail} = lower(${t.buyerEmail})`),
+  ],
+);
+
+/**
+ * The counts per `customers` row that `buyer_purchases` and `sale_event_buyer_purchases` replaced (an
+ * account and a guest record of one email counted apart: two lifetime caps). No longer read or written;
+ * kept for instances of the previous release during a rolling update (expand / contract, see
+ * docs/deploying.md): drop them in a later release.
  */
 export const customerPurchases = pgTable(
   'customer_purchases',
@@ -88,13 +138,7 @@ export const customerPurchases = pgTable(
   (t) => [primaryKey({ columns: [t.customerId, t.productId] }), check('customer_purchases_quantity_nonnegative', sql`${t.quantity} >= 0`)],
 );
 
-/**
- * Units of a product each customer holds in orders placed during one sale event (every live event that
- * lists the product counts, capped or not, so a cap set or lowered mid-sale sees what was bought before):
- * the event's `max_per_customer` (a per-sale cap) is checked on this row, an upsert inside the order's
- * statement like `customer_purchases`. A guest is one customer per email, so guests count per email.
- * Expiry, cancellation and refund take the units off in the transaction that gives the stock back.
- */
+/** See `customerPurchases`: replaced by `sale_event_buyer_purchases`, kept for the previous release. */
 export const saleEventPurchases = pgTable(
   'sale_event_purchases',
   {

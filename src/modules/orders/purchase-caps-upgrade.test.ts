@@ -12,6 +12,42 @@ import { MIGRATIONS_FOLDER, runMigrations } from '../../platform/db/migrate.ts';
 import { SQL_DEFINITIONS } from '../sql-definitions.ts';
 
 const PER_SALE_CAPS = '0010_per_sale_caps';
+const BUYER_CAPS = '0013_buyer_purchase_caps';
+
+/**
+ * A database migrated as it was before `tag` (that migration and every later one left out), for a test to
+ * fill; `upgrade` then applies them all, as `salescale migrate` does, and returns how many it applied.
+ */
+async function databaseBefore(tag: string) {
+  const before = await mkdtemp(path.join(tmpdir(), 'salescale-migrations-'));
+  const isLater = (name: string) => /^\d{4}_/.test(name) && name >= tag;
+  await cp(MIGRATIONS_FOLDER, before, { recursive: true, filter: (source) => !isLater(path.basename(source)) });
+  const journal = JSON.parse(await readFile(path.join(before, 'meta', '_journal.json'), 'utf8'));
+  const upgrades = journal.entries.filter((entry: { tag: string }) => entry.tag >= tag).length;
+  journal.entries = journal.entries.filter((entry: { tag: string }) => entry.tag < tag);
+  await writeFile(path.join(before, 'meta', '_journal.json'), JSON.stringify(journal));
+
+  const name = `salescale_upgrade_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: TEST_PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(TEST_PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  const db = new pg.Client({ connectionString: url.toString() });
+  await db.connect();
+  await migrate(drizzle({ client: db }), { migrationsFolder: before });
+  return {
+    upgrades,
+    q: async (text: string, values: unknown[] = []) => (await db.query(text, values)).rows,
+    upgrade: () => runMigrations(url.toString(), SQL_DEFINITIONS),
+    async drop() {
+      await db.end().catch(() => undefined);
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+      await rm(before, { recursive: true, force: true });
+    },
+  };
+}
 
 /**
  * Upgrading a database while a sale is live: the migration that introduces per-sale counts counts
@@ -19,27 +55,9 @@ const PER_SALE_CAPS = '0010_per_sale_caps';
  */
 describe('per-sale caps migration', () => {
   it('counts the units that orders placed during a sale before the upgrade still hold, in that sale only', async () => {
-    // The migrations as they were before per-sale caps.
-    const before = await mkdtemp(path.join(tmpdir(), 'salescale-migrations-'));
-    // (this one and every later one left out; the upgrade then applies them all).
-    const isLater = (name: string) => /^\d{4}_/.test(name) && name >= PER_SALE_CAPS;
-    await cp(MIGRATIONS_FOLDER, before, { recursive: true, filter: (source) => !isLater(path.basename(source)) });
-    const journal = JSON.parse(await readFile(path.join(before, 'meta', '_journal.json'), 'utf8'));
-    const upgrades = journal.entries.filter((entry: { tag: string }) => entry.tag >= PER_SALE_CAPS).length;
-    journal.entries = journal.entries.filter((entry: { tag: string }) => entry.tag < PER_SALE_CAPS);
-    await writeFile(path.join(before, 'meta', '_journal.json'), JSON.stringify(journal));
-
-    const name = `salescale_upgrade_${randomBytes(5).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: TEST_PG_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    const url = new URL(TEST_PG_ADMIN_URL);
-    url.pathname = `/${name}`;
-    const db = new pg.Client({ connectionString: url.toString() });
+    const upgrade = await databaseBefore(PER_SALE_CAPS);
+    const { q } = upgrade;
     try {
-      await db.connect();
-      await migrate(drizzle({ client: db }), { migrationsFolder: before });
-      const q = async (text: string, values: unknown[] = []) => (await db.query(text, values)).rows;
       const [ann, bob] = await q(`insert into customers (email, name, password_hash) values ('ann@example.com', 'Ann', 'x'), ('bob@example.com', 'Bob', 'x') returning id`);
       const [inSale, notInSale] = await q(`insert into products (sku, name, price_cents) values ('up-1', 'In sale', 100), ('up-2', 'Not in sale', 100) returning id`);
       const [live, past] = await q(`insert into sale_events (name, starts_at, ends_at, max_per_customer) values
@@ -64,7 +82,7 @@ describe('per-sale caps migration', () => {
       const annPast = await order(ann.id, 'fulfilled', '60 hours', [[inSale.id, 2]]); // during the past sale
       await order(bob.id, 'cancelled', '5 minutes', [[inSale.id, 1]]);
 
-      assert.equal(await runMigrations(url.toString(), SQL_DEFINITIONS), upgrades);
+      assert.equal(await upgrade.upgrade(), upgrade.upgrades);
       const counts = await q('select sale_event_id::int as event, customer_id::int as customer, product_id::int as product, quantity from sale_event_purchases order by 1, 2, 3');
       assert.deepEqual(counts, [
         { event: Number(live.id), customer: Number(ann.id), product: Number(inSale.id), quantity: 3 },
@@ -85,10 +103,48 @@ describe('per-sale caps migration', () => {
         (error: { message: string; detail: string }) => error.message === 'PURCHASE_LIMIT_EXCEEDED' && JSON.parse(error.detail).saleEventId === Number(live.id),
       );
     } finally {
-      await db.end().catch(() => undefined);
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
-      await rm(before, { recursive: true, force: true });
+      await upgrade.drop();
+    }
+  });
+});
+
+/**
+ * The migration that counts caps per buyer (the email, lower-cased) instead of per customers row: an
+ * account and the guest record of its email hold what both held, so neither gets a second cap.
+ */
+describe('per-buyer caps migration', () => {
+  it('adds up the counts of an account and the guest record of its email, lifetime and per sale', async () => {
+    const upgrade = await databaseBefore(BUYER_CAPS);
+    const { q } = upgrade;
+    try {
+      const [fay, fayGuest, gus] = await q(`insert into customers (email, name, password_hash, guest) values
+        ('Fay@Example.com', 'Fay', 'x', false), ('fay@example.COM', 'Guest', '', true), ('gus@example.com', 'Gus', 'x', false) returning id`);
+      const [capped] = await q(`insert into products (sku, name, price_cents, max_per_customer) values ('up-3', 'Capped', 100, 3) returning id`);
+      const [live] = await q(`insert into sale_events (name, starts_at, ends_at, max_per_customer) values ('Live', now() - interval '1 hour', now() + interval '1 hour', 5) returning id`);
+      await q('insert into sale_event_products (sale_event_id, product_id) values ($1, $2)', [live.id, capped.id]);
+      await q('insert into customer_purchases (customer_id, product_id, quantity) values ($1, $4, 2), ($2, $4, 1), ($3, $4, 1)', [fay.id, fayGuest.id, gus.id, capped.id]);
+      await q('insert into sale_event_purchases (sale_event_id, customer_id, product_id, quantity) values ($1, $2, $4, 1), ($1, $3, $4, 1)', [live.id, fay.id, fayGuest.id, capped.id]);
+
+      assert.equal(await upgrade.upgrade(), upgrade.upgrades);
+      assert.deepEqual(await q('select buyer_email as buyer, product_id::int as product, quantity from buyer_purchases order by 1'), [
+        { buyer: 'fay@example.com', product: Number(capped.id), quantity: 3 },
+        { buyer: 'gus@example.com', product: Number(capped.id), quantity: 1 },
+      ]);
+      assert.deepEqual(await q('select sale_event_id::int as event, buyer_email as buyer, product_id::int as product, quantity from sale_event_buyer_purchases'), [
+        { event: Number(live.id), buyer: 'fay@example.com', product: Number(capped.id), quantity: 2 },
+      ]);
+      // The product's cap (3) holds for Fay's account and her guest checkouts alike.
+      for (const customer of [fay, fayGuest]) {
+        await assert.rejects(
+          q(`select * from place_order($1, $2::jsonb, null, $3, 'order', 'expire-order')`, [customer.id, JSON.stringify([{ productId: Number(capped.id), quantity: 1 }]), `after-${customer.id}`]),
+          (error: { message: string; detail: string }) => {
+            const detail = JSON.parse(error.detail);
+            return error.message === 'PURCHASE_LIMIT_EXCEEDED' && detail.saleEventId === null && detail.alreadyPurchased === 3;
+          },
+        );
+      }
+    } finally {
+      await upgrade.drop();
     }
   });
 });

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
-import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
+import { insertCustomers, mintSessionCookies, sessionCookieOf } from '../../../test/helpers/commerce.ts';
 import type { Json } from '../../../test/helpers/http.ts';
 import { createInventoryRepository, createStockGate } from '../inventory/index.ts';
 import { expiredCounterFor } from './order-expiry.ts';
@@ -72,13 +72,24 @@ function fixture(env: Record<string, string>) {
     /** Units the customer holds in the sale event's count (null: no row). */
     async heldInSale(saleEventId: number, customerId: number, productId: number): Promise<number | null> {
       const result = await f.t.platform.db.primary.execute<{ quantity: number }>(
-        sql`select quantity from sale_event_purchases where sale_event_id = ${saleEventId} and customer_id = ${customerId} and product_id = ${productId}`,
+        sql`select s.quantity from sale_event_buyer_purchases s join customers c on s.buyer_email = lower(c.email) where s.sale_event_id = ${saleEventId} and c.id = ${customerId} and s.product_id = ${productId}`,
       );
       return result.rows[0]?.quantity ?? null;
     },
     async heldForLife(customerId: number, productId: number): Promise<number | null> {
-      const result = await f.t.platform.db.primary.execute<{ quantity: number }>(sql`select quantity from customer_purchases where customer_id = ${customerId} and product_id = ${productId}`);
+      const result = await f.t.platform.db.primary.execute<{ quantity: number }>(sql`select b.quantity from buyer_purchases b join customers c on b.buyer_email = lower(c.email) where c.id = ${customerId} and b.product_id = ${productId}`);
       return result.rows[0]?.quantity ?? null;
+    },
+    /** Units an email holds (lifetime, or in a sale event), whoever bought them: accounts and guest checkouts alike. */
+    async heldByBuyer(email: string, productId: number, saleEventId?: number): Promise<number> {
+      const result = await f.t.platform.db.primary.execute<{ n: string }>(
+        saleEventId === undefined
+          ? sql`select coalesce(sum(i.quantity), 0) as n from order_items i join orders o on o.id = i.order_id join customers c on c.id = o.customer_id
+                where lower(c.email) = lower(${email}) and i.product_id = ${productId} and o.status in ('pending_payment', 'paid', 'fulfilled')`
+          : sql`select coalesce(sum(i.quantity), 0) as n from order_items i join orders o on o.id = i.order_id join customers c on c.id = o.customer_id
+                where lower(c.email) = lower(${email}) and i.product_id = ${productId} and ${saleEventId} = any(i.sale_event_ids) and o.status in ('pending_payment', 'paid', 'fulfilled')`,
+      );
+      return Number(result.rows[0]!.n);
     },
     async stock(productId: number): Promise<number> {
       const result = await f.t.platform.db.primary.execute<{ sum: string }>(sql`select coalesce(sum(available), 0) as sum from product_stock where product_id = ${productId}`);
@@ -189,6 +200,40 @@ describe('per-sale purchase caps', () => {
     await f.refused(await f.guestOrder('flash.guest@EXAMPLE.com', productId, 1), 1, sale);
     const other = await f.guestOrder('someone.else@example.com', productId, 1);
     assert.equal(other.statusCode, 201, other.body);
+  });
+
+  it("counts a guest checkout with an account's email (any case) against that account's caps, and a guest's purchases against the account opened later", async () => {
+    const register = async (email: string) => {
+      const reply = await f.t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email, password: 'a long password', name: 'Buyer' } });
+      assert.equal(reply.statusCode, 201, reply.body);
+      return sessionCookieOf(reply.headers['set-cookie'])!;
+    };
+    // Lifetime cap 3: the account buys 2, a guest checkout with its email 1, then both are refused.
+    const lifetime = await f.product({ maxPerCustomer: 3 });
+    const dana = await register('Dana.Buyer@example.com');
+    const first = await f.placed(dana, lifetime, 2);
+    const asGuest = await f.guestOrder('dana.buyer@EXAMPLE.com', lifetime, 1);
+    assert.equal(asGuest.statusCode, 201, asGuest.body);
+    const again = await f.guestOrder('DANA.BUYER@example.com', lifetime, 1);
+    await f.refused(again, 3, null);
+    assert.equal(again.json().error.details.alreadyPurchased, 3);
+    await f.refused(await f.order(dana, lifetime, 1), 3, null);
+    assert.equal(await f.heldByBuyer('dana.buyer@example.com', lifetime), 3);
+    // Cancelling the account's order gives the headroom back to the email, guest checkouts included.
+    const cancel = await f.t.app.inject({ method: 'POST', url: `/api/v1/orders/${first.id}/cancel`, headers: { cookie: dana } });
+    assert.equal(cancel.statusCode, 200, cancel.body);
+    assert.equal(await f.heldByBuyer('dana.buyer@example.com', lifetime), 1);
+    assert.equal((await f.guestOrder('dana.buyer@example.com', lifetime, 2)).statusCode, 201);
+
+    // A sale's cap 1: a guest buys first, then opens an account with the same email.
+    const inSale = await f.product();
+    const sale = await f.saleEvent([inSale], 1);
+    const guestFirst = await f.guestOrder('erin.buyer@example.com', inSale, 1);
+    assert.equal(guestFirst.statusCode, 201, guestFirst.body);
+    const erin = await register('Erin.Buyer@Example.com');
+    await f.refused(await f.order(erin, inSale, 1), 1, sale);
+    assert.equal(await f.heldByBuyer('erin.buyer@example.com', inSale, sale), 1);
+    assert.equal(await f.stock(inSale), 99);
   });
 
   it('refuses bad quantities with 400 and a cap overrun with 409, and changes nothing', async () => {

@@ -43,7 +43,7 @@ describe('refusals of order and payment calls, in every order state', () => {
         (select count(*) from payment_events) as events,
         (select count(*) from test_provider_operations) as ledger,
         (select coalesce(sum(available), 0) from product_stock) as stock,
-        (select coalesce(sum(quantity), 0) from customer_purchases) as purchases,
+        (select coalesce(sum(quantity), 0) from buyer_purchases) as purchases,
         (select count(*) from outbox) as outbox`);
     return rows.rows[0];
   }

@@ -11,7 +11,7 @@ export const saleEvents = pgTable(
     endsAt: timestamp('ends_at', { withTimezone: true, mode: 'date' }).notNull(),
     /** Expected traffic relative to a normal hour at the same time (the seed: Black Friday ×10). */
     trafficMultiplier: doublePrecision('traffic_multiplier').notNull().default(1),
-    /** Most units of each listed product one customer may hold in orders placed during this event (counted per event in `sale_event_purchases`); null for no limit. */
+    /** Most units of each listed product one buyer (an email: an account and its guest checkouts) may hold in orders placed during this event (counted per event in `sale_event_buyer_purchases`); null for no limit. */
     maxPerCustomer: integer('max_per_customer'),
     /** Buyers queue in the waiting room and need an admission pass to check out the event's products. */
     waitingRoomEnabled: boolean('waiting_room_enabled').notNull().default(false),
