@@ -92,6 +92,36 @@ describe('malformed input', () => {
     }
   });
 
+  it('refuses every spelling of an integer path parameter but plain decimal digits, on every route that has one', async () => {
+    const document = (await t.app.inject({ url: '/docs/json' })).json() as {
+      paths: Record<string, Record<string, { parameters?: { in: string; name: string; schema: { type?: string } }[] }>>;
+    };
+    const placeholders: Record<string, string> = { ticket: 'ticket', token: '1.abc', provider: 'test' };
+    let checked = 0;
+    for (const [template, operations] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const integers = (operation.parameters ?? []).filter((p) => p.in === 'path' && p.schema.type === 'integer').map((p) => p.name);
+        if (integers.length === 0) continue;
+        for (const spelling of ['0x1', '+1', '01', '1e0', '1.0', '%201']) {
+          const url = template.replace(/\{(\w+)\}/g, (_, name: string) => (integers.includes(name) ? spelling : (placeholders[name] ?? 'x')));
+          const reply = await t.app.inject({
+            method: method.toUpperCase() as 'GET',
+            url,
+            headers: { ...t.admin },
+            ...(['post', 'put', 'patch'].includes(method) ? { payload: {} } : {}),
+          });
+          assert.equal(reply.statusCode, 400, `${method} ${url}: ${reply.body}`);
+          assert.equal(reply.json().error.code, 'VALIDATION_FAILED', `${method} ${url}`);
+          assert.equal(reply.json().error.details.in, 'params', `${method} ${url}`);
+          checked++;
+        }
+      }
+    }
+    assert.ok(checked >= 6 * 20, `every :id route was checked (${checked} requests)`);
+    // The storefront's pages (not in the API document) parse their ids the same way.
+    for (const url of ['/products/0x1', '/orders/+1', '/sale/01/queue']) assert.equal((await t.app.inject({ url })).statusCode, 400, url);
+  });
+
   it('writes nothing when a request is refused', async () => {
     const before = await t.platform.db.primary.execute('SELECT count(*)::int AS n FROM products');
     for (const c of cases()) await t.app.inject({ method: c.method ?? 'GET', url: c.url, headers: c.headers, payload: c.payload as string | object | undefined });

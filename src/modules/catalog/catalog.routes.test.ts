@@ -35,6 +35,27 @@ describe('catalog API', () => {
     assert.deepEqual(read.json(), created);
   });
 
+  it('takes a product id only as a canonical decimal integer: another spelling of 1 is a 400, not product 1', async () => {
+    const product = await createProduct({ sku: 'CANON-1', name: 'Canonical', priceCents: 100 });
+    assert.equal((await t.app.inject({ url: `/api/v1/products/${product.id}` })).statusCode, 200);
+    for (const spelling of ['0x1', '+1', '01', '1.0', '1.', '1e0', '0b1', '0o1', '%201', '1%20']) {
+      const id = spelling.replace(/1/, String(product.id));
+      for (const url of [`/api/v1/products/${id}`, `/api/v1/admin/products/${id}`]) {
+        const reply = await t.app.inject({ url, headers: t.admin });
+        assert.equal(reply.statusCode, 400, `${url}: ${reply.body}`);
+        assert.equal(reply.json().error.code, 'VALIDATION_FAILED', url);
+        assert.equal(reply.json().error.details.in, 'params', url);
+      }
+    }
+    // Query integers too: `limit=0x2` is not 2.
+    for (const query of ['limit=0x2', 'limit=+2', 'limit=02', 'minPrice=1e2', 'maxPrice=%20100']) {
+      const reply = await t.app.inject({ url: `/api/v1/products?${query}` });
+      assert.equal(reply.statusCode, 400, `${query}: ${reply.body}`);
+      assert.equal(reply.json().error.details.in, 'querystring', query);
+    }
+    assert.equal((await t.app.inject({ url: '/api/v1/products?limit=2&minPrice=0&maxPrice=100' })).statusCode, 200);
+  });
+
   it('serves an admin update at once, without waiting for the cache TTL', async () => {
     const product = await createProduct({ sku: 'MUG-1', name: 'Mug', priceCents: 500 });
     assert.equal((await t.app.inject({ url: `/api/v1/products/${product.id}` })).json().priceCents, 500); // now cached

@@ -12,7 +12,65 @@ import addFormats from 'ajv-formats';
  */
 export function createSchemaCompiler(): (route: { schema: object; httpPart?: string }) => ValidateFunction {
   const validators = { body: createAjv('body'), other: createAjv('other') };
-  return ({ schema, httpPart }) => (httpPart === 'body' ? validators.body : validators.other).compile(schema);
+  return ({ schema, httpPart }) => {
+    const validate = (httpPart === 'body' ? validators.body : validators.other).compile(schema);
+    return httpPart === 'params' || httpPart === 'querystring' ? withCanonicalNumbers(validate, schema) : validate;
+  };
+}
+
+/**
+ * A number in a path or query string as people and our own links write it: decimal digits, an optional
+ * minus sign and, for a non-integer, a fraction; no leading zero, `+`, exponent, hex/binary/octal prefix
+ * or blanks. Ajv's coercion reads the string as JavaScript's `Number()` does, so `/products/0x1`,
+ * `/products/+1`, `/products/01`, `1e0`, ` 1` all named product 1 (one resource, many URLs: caches,
+ * logs and rate limits keyed by URL told them apart).
+ */
+const CANONICAL = { integer: /^(?:0|-?[1-9][0-9]*)$/, number: /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/ } as const;
+
+type NumericKind = keyof typeof CANONICAL;
+
+/** The top-level properties of an object schema that are integers or numbers (alone or in a union). */
+function numericProperties(schema: object): [string, NumericKind][] {
+  const properties = (schema as { properties?: Record<string, { type?: unknown; anyOf?: { type?: unknown }[] }> }).properties ?? {};
+  const found: [string, NumericKind][] = [];
+  for (const [key, property] of Object.entries(properties)) {
+    const types = [property.type, ...(property.anyOf ?? []).map((member) => member.type)];
+    if (types.includes('number')) found.push([key, 'number']);
+    else if (types.includes('integer')) found.push([key, 'integer']);
+  }
+  return found;
+}
+
+/** Refuses a non-canonical spelling of a number before Ajv coerces it (see `CANONICAL`). */
+function withCanonicalNumbers(validate: ValidateFunction, schema: object): ValidateFunction {
+  const numeric = numericProperties(schema);
+  if (numeric.length === 0) return validate;
+  const check = ((data: unknown) => {
+    if (data !== null && typeof data === 'object') {
+      for (const [key, kind] of numeric) {
+        const value = (data as Record<string, unknown>)[key];
+        // A repeated query parameter arrives as an array: each of its values is checked.
+        for (const text of Array.isArray(value) ? value : [value]) {
+          if (typeof text === 'string' && !CANONICAL[kind].test(text)) {
+            check.errors = [
+              {
+                instancePath: `/${key}`,
+                schemaPath: `#/properties/${key}/type`,
+                keyword: 'type',
+                params: { type: kind },
+                message: `must be ${kind === 'integer' ? 'an integer' : 'a number'} in plain decimal digits (no '+', leading zero, exponent, 0x/0b/0o prefix or blanks)`,
+              },
+            ];
+            return false;
+          }
+        }
+      }
+    }
+    const valid = validate(data);
+    check.errors = validate.errors;
+    return valid;
+  }) as ValidateFunction;
+  return check;
 }
 
 /** Ajv-formats' RFC 3339 check (full mode: real calendar dates, offsets within ±23:59). */
