@@ -3,12 +3,19 @@ import { Type, type Static } from 'typebox';
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 const Multiplier = Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'Expected traffic relative to a normal hour (Black Friday: 10)' });
 const MaxPerCustomer = Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()]);
+/**
+ * The slowest a waiting room may admit, in visitors per second: the floor of the derived rate too (see
+ * the waiting room's `admissionRate`). Any positive rate was taken: 1e-300 admitted nobody and announced
+ * waits of 1e300 seconds.
+ */
+export const MIN_ADMISSION_PER_SECOND = 1;
+
 const WaitingRoomBody = Type.Object(
   {
     enabled: Type.Boolean({ description: 'Queue buyers and require an admission pass to check out the event\'s products' }),
     admissionPerSecond: Type.Optional(
-      Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 }), Type.Null()], {
-        description: 'Visitors admitted per second; absent or null: live web instances × measured capacity × safety factor',
+      Type.Union([Type.Number({ minimum: MIN_ADMISSION_PER_SECOND, maximum: 1_000_000 }), Type.Null()], {
+        description: `Visitors admitted per second (at least ${MIN_ADMISSION_PER_SECOND}); absent or null: live web instances × measured capacity × safety factor`,
       }),
     ),
   },

@@ -30,6 +30,8 @@ describe('waiting-room tokens', () => {
 describe('admission rate', () => {
   it('uses the configured rate when the event has one', () => {
     assert.deepEqual(admissionRate({ configured: 200, liveWebInstances: 4, capacityRpsPerInstance: 4000, safetyFactor: 0.5, requestsPerVisitor: 20 }), { perSecond: 200, source: 'configured' });
+    // A rate stored before the minimum existed is admitted at the minimum (1e-300 admitted nobody, with waits of 1e300 s).
+    assert.deepEqual(admissionRate({ configured: 1e-300, liveWebInstances: 4, capacityRpsPerInstance: 4000, safetyFactor: 0.5, requestsPerVisitor: 20 }), { perSecond: 1, source: 'configured' });
   });
 
   it('derives it from live instances × capacity × safety factor ÷ requests per visitor', () => {
