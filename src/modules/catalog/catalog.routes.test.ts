@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 
 let t: TestApp;
@@ -65,6 +66,37 @@ describe('catalog API', () => {
     const stock = await t.app.inject({ method: 'PUT', url: `/api/v1/admin/products/${product.id}/stock`, headers: t.admin, payload: { available: 3 } });
     assert.equal(stock.json().available, 3);
     assert.equal((await t.app.inject({ url: `/api/v1/products/${product.id}` })).json().available, 3);
+  });
+
+  it('refuses a product, category or sale name of only blanks (as a customer name), on create and on update, and writes nothing', async () => {
+    const product = await createProduct({ sku: 'NAMED-1', name: 'Named', priceCents: 100 });
+    const category = await t.app.inject({ method: 'POST', url: '/api/v1/admin/categories', headers: t.admin, payload: { slug: 'named', name: 'Named' } });
+    assert.equal(category.statusCode, 201, category.body);
+    const window = { startsAt: '2030-11-27T00:00:00Z', endsAt: '2030-11-28T00:00:00Z' };
+    const sale = await t.app.inject({ method: 'POST', url: '/api/v1/admin/sale-events', headers: t.admin, payload: { name: 'Named', ...window } });
+    assert.equal(sale.statusCode, 201, sale.body);
+    for (const blank of [' ', '   ', '\t\n', '\u00a0\u3000']) {
+      const requests = [
+        { method: 'POST' as const, url: '/api/v1/admin/products', payload: { sku: 'BLANK-1', name: blank, priceCents: 100 } },
+        { method: 'PATCH' as const, url: `/api/v1/admin/products/${product.id}`, payload: { name: blank } },
+        { method: 'POST' as const, url: '/api/v1/admin/categories', payload: { slug: 'blank', name: blank } },
+        { method: 'PATCH' as const, url: `/api/v1/admin/categories/${category.json().id}`, payload: { name: blank } },
+        { method: 'POST' as const, url: '/api/v1/admin/sale-events', payload: { name: blank, ...window } },
+        { method: 'PATCH' as const, url: `/api/v1/admin/sale-events/${sale.json().id}`, payload: { name: blank } },
+      ];
+      for (const request of requests) {
+        const reply = await t.app.inject({ ...request, headers: t.admin });
+        assert.equal(reply.statusCode, 400, `${request.method} ${request.url} ${JSON.stringify(blank)}: ${reply.body}`);
+        assert.equal(reply.json().error.code, 'VALIDATION_FAILED');
+      }
+    }
+    assert.equal((await t.app.inject({ url: `/api/v1/admin/products/${product.id}`, headers: t.admin })).json().name, 'Named');
+    assert.equal((await t.app.inject({ url: `/api/v1/admin/categories/${category.json().id}`, headers: t.admin })).json().name, 'Named');
+    assert.equal((await t.app.inject({ url: `/api/v1/admin/sale-events/${sale.json().id}`, headers: t.admin })).json().name, 'Named');
+    const blanks = await t.platform.db.primary.execute<{ n: number }>(sql`select count(*)::int as n from products where sku = 'BLANK-1'`);
+    assert.equal(blanks.rows[0]!.n, 0);
+    // A name with blanks around visible text is a name.
+    assert.equal((await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${product.id}`, headers: t.admin, payload: { name: ' Named again ' } })).statusCode, 200);
   });
 
   it('hides archived and draft products from shoppers but not from admins', async () => {

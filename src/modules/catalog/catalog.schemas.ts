@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { displayName } from '../../lib/display-name.ts';
 
 const Sku = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
 const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code' });
@@ -45,7 +46,7 @@ export const PopularQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maxi
 export const CreateProductBody = Type.Object(
   {
     sku: Sku,
-    name: Type.String({ minLength: 1, maxLength: 200 }),
+    name: displayName(200),
     description: Type.Optional(Type.String({ maxLength: 10_000 })),
     priceCents: PriceCents,
     currency: Type.Optional(Currency),
@@ -60,7 +61,7 @@ export type CreateProductBody = Static<typeof CreateProductBody>;
 
 export const UpdateProductBody = Type.Object(
   {
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    name: Type.Optional(displayName(200)),
     description: Type.Optional(Type.String({ maxLength: 10_000 })),
     priceCents: Type.Optional(PriceCents),
     currency: Type.Optional(Currency),
@@ -85,13 +86,13 @@ export const CategoryList = Type.Object({ items: Type.Array(Type.Ref('Category')
 const Slug = Type.String({ minLength: 1, maxLength: 100, pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$' });
 
 export const CreateCategoryBody = Type.Object(
-  { slug: Slug, name: Type.String({ minLength: 1, maxLength: 200 }), parentId: Type.Optional(Type.Union([Id, Type.Null()])) },
+  { slug: Slug, name: displayName(200), parentId: Type.Optional(Type.Union([Id, Type.Null()])) },
   { additionalProperties: false },
 );
 export type CreateCategoryBody = Static<typeof CreateCategoryBody>;
 
 export const UpdateCategoryBody = Type.Object(
-  { slug: Type.Optional(Slug), name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), parentId: Type.Optional(Type.Union([Id, Type.Null()])) },
+  { slug: Type.Optional(Slug), name: Type.Optional(displayName(200)), parentId: Type.Optional(Type.Union([Id, Type.Null()])) },
   { additionalProperties: false, minProperties: 1 },
 );
 export type UpdateCategoryBody = Static<typeof UpdateCategoryBody>;

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { displayName } from '../../lib/display-name.ts';
 
 const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
 
@@ -13,7 +14,7 @@ export const RegisterBody = Type.Object(
     email: Email,
     password: Type.String({ minLength: 8, maxLength: 256, description: 'At least 8 characters' }),
     // At least one visible character: the service stores the name trimmed.
-    name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }),
+    name: displayName(200),
   },
   { additionalProperties: false },
 );

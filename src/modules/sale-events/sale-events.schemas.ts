@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { displayName } from '../../lib/display-name.ts';
 
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 const Multiplier = Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'Expected traffic relative to a normal hour (Black Friday: 10)' });
@@ -41,7 +42,7 @@ export const SaleEventList = Type.Object({ items: Type.Array(Type.Ref('SaleEvent
 
 export const CreateSaleEventBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
+    name: displayName(200),
     startsAt: Type.String({ format: 'date-time' }),
     endsAt: Type.String({ format: 'date-time' }),
     trafficMultiplier: Type.Optional(Multiplier),
@@ -55,7 +56,7 @@ export type CreateSaleEventBody = Static<typeof CreateSaleEventBody>;
 
 export const UpdateSaleEventBody = Type.Object(
   {
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    name: Type.Optional(displayName(200)),
     startsAt: Type.Optional(Type.String({ format: 'date-time' })),
     endsAt: Type.Optional(Type.String({ format: 'date-time' })),
     trafficMultiplier: Type.Optional(Multiplier),
