@@ -14,7 +14,7 @@ export class CategoryNotFoundError extends NotFoundError {
 
 export class SkuTakenError extends ConflictError {
   constructor(sku: string) {
-    super('SKU_TAKEN', `a product with SKU ${sku} already exists`, { sku });
+    super('SKU_TAKEN', `a product with SKU ${sku} already exists (SKUs are unique whatever their case)`, { sku });
   }
 }
 

@@ -99,6 +99,18 @@ describe('catalog API', () => {
     assert.equal((await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${product.id}`, headers: t.admin, payload: { name: ' Named again ' } })).statusCode, 200);
   });
 
+  it('keeps SKUs unique whatever their case: a SKU differing from another only in case is 409 SKU_TAKEN', async () => {
+    const first = await createProduct({ sku: 'Case-Sku-1', name: 'First', priceCents: 100 });
+    for (const sku of ['case-sku-1', 'CASE-SKU-1', 'Case-Sku-1']) {
+      const reply = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku, name: 'Second', priceCents: 100 } });
+      assert.equal(reply.statusCode, 409, `${sku}: ${reply.body}`);
+      assert.equal(reply.json().error.code, 'SKU_TAKEN');
+      assert.equal(reply.json().error.details.sku, sku);
+    }
+    assert.equal((await t.app.inject({ url: `/api/v1/products/${first.id}` })).json().sku, 'Case-Sku-1', 'stored as typed');
+    assert.equal((await createProduct({ sku: 'Case-Sku-2', name: 'Other', priceCents: 100 })).sku, 'Case-Sku-2');
+  });
+
   it('hides archived and draft products from shoppers but not from admins', async () => {
     const product = await createProduct({ sku: 'OLD-1', name: 'Old', priceCents: 100 });
     const archived = await t.app.inject({ method: 'POST', url: `/api/v1/admin/products/${product.id}/archive`, headers: t.admin });

@@ -19,7 +19,7 @@ const DEPARTMENTS = ['Electronics', 'Home', 'Fashion', 'Sports', 'Kitchen', 'Out
 
 /**
  * Inserts a deterministic catalog in batches: one multi-row INSERT per batch through `unnest`
- * arrays (a single round trip per 5000 rows). Idempotent per SKU: existing SKUs are left alone.
+ * arrays (a single round trip per 5000 rows). Idempotent per SKU: existing SKUs (in any case) are left alone.
  * Returns the number of products inserted.
  */
 export async function seedCatalog(pool: pg.Pool, options: SeedOptions): Promise<{ categories: number; products: number }> {
@@ -89,7 +89,7 @@ export async function seedCatalog(pool: pg.Pool, options: SeedOptions): Promise<
       created = (await client.query<{ id: number; sku: string }>(
       `INSERT INTO products (sku, name, description, price_cents, category_id, popularity)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::int[])
-       ON CONFLICT (sku) DO NOTHING
+       ON CONFLICT DO NOTHING
        RETURNING id, sku`,
       [skus, productNames, descriptions, prices, cats, popularity],
       )).rows;

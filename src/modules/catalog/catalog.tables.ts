@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, index, integer, pgEnum, pgTable, text, timestamp, type AnyPgColumn } from 'drizzle-orm/pg-core';
+import { bigint, check, index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, type AnyPgColumn } from 'drizzle-orm/pg-core';
 
 export const productStatus = pgEnum('product_status', ['active', 'draft', 'archived']);
 export const PRODUCT_STATUSES = productStatus.enumValues;
@@ -26,6 +26,11 @@ export const products = pgTable(
   'products',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    /**
+     * As typed; unique whatever its case (`products_sku_lower_idx`): `ABC-1` and `abc-1` are one SKU to the
+     * people and systems that read, type and match them. (`products_sku_unique`, the case-sensitive constraint
+     * it implies, stays: the previous release's seed names it in ON CONFLICT.)
+     */
     sku: text('sku').notNull().unique(),
     name: text('name').notNull(),
     description: text('description').notNull().default(''),
@@ -40,6 +45,7 @@ export const products = pgTable(
     ...timestamps,
   },
   (t) => [
+    uniqueIndex('products_sku_lower_idx').on(sql`lower(${t.sku})`),
     check('products_price_nonnegative', sql`${t.priceCents} >= 0`),
     check('products_currency_iso', sql`${t.currency} ~ '^[A-Z]{3}$'`),
     check('products_max_per_customer_positive', sql`${t.maxPerCustomer} IS NULL OR ${t.maxPerCustomer} > 0`),

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { databaseBefore } from '../../../test/helpers/migrations.ts';
+
+const SKU_ANY_CASE = '0014_sku_unique_any_case';
+
+/**
+ * The migration that makes SKUs unique whatever their case: it cannot know which of two products sharing
+ * a SKU that way is right, so it stops and names them, and applies nothing, until the shop has told them apart.
+ */
+describe('SKUs unique in any case: the migration', () => {
+  it('stops on products that share a SKU in another case, naming them, and applies nothing; once they differ it applies', async () => {
+    const upgrade = await databaseBefore(SKU_ANY_CASE);
+    const { q } = upgrade;
+    try {
+      const [mug, mugLower, plate, plateUpper, cup] = await q(`insert into products (sku, name, price_cents) values
+        ('MUG-1', 'Mug', 100), ('mug-1', 'Mug too', 100), ('plate-2', 'Plate', 100), ('PLATE-2', 'Plate too', 100), ('Cup-3', 'Cup', 100) returning id`);
+      const applied = async () => Number((await q('select count(*)::int as n from drizzle.__drizzle_migrations'))[0].n);
+      const before = await applied();
+      await assert.rejects(upgrade.upgrade(), (error: Error & { cause?: Error }) => {
+        const message = `${error.message} ${error.cause?.message ?? ''}`;
+        assert.match(message, /2 group\(s\) of products share a SKU/);
+        assert.match(message, new RegExp(`MUG-1 / mug-1 \\(products ${mug.id}, ${mugLower.id}\\)`));
+        assert.match(message, new RegExp(`plate-2 / PLATE-2 \\(products ${plate.id}, ${plateUpper.id}\\)`));
+        assert.match(message, /no migration of this run was applied/);
+        return true;
+      });
+      assert.equal(await applied(), before, 'nothing applied');
+      assert.deepEqual(await q(`select to_regclass('products_sku_lower_idx') as index`), [{ index: null }]);
+
+      await q(`update products set sku = 'mug-1-b' where id = $1`, [mugLower.id]);
+      await q(`update products set sku = 'PLATE-2-B' where id = $1`, [plateUpper.id]);
+      assert.equal(await upgrade.upgrade(), upgrade.upgrades);
+      await assert.rejects(q(`insert into products (sku, name, price_cents) values ('CUP-3', 'Cup again', 100)`), /products_sku_lower_idx/);
+      assert.deepEqual(await q('select sku from products where id = $1', [cup.id]), [{ sku: 'Cup-3' }], 'SKUs stay as typed');
+    } finally {
+      await upgrade.drop();
+    }
+  });
+});
