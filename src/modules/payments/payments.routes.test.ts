@@ -172,6 +172,16 @@ describe('paying an order with the test provider', () => {
       assert.equal(notAnObject.statusCode, 400, `${JSON.stringify(body)}: ${notAnObject.body}`);
       assert.equal(notAnObject.json().error.code, 'WEBHOOK_MALFORMED');
     }
+    // Correctly signed, with text PostgreSQL cannot store in its ids (was 400 INVALID_VALUE from the database).
+    for (const unstorable of [
+      { ...event, id: 'evt_\u0000nul' },
+      { ...event, id: 'evt_nul_intent', data: { ...event.data, intentId: 'tpi_\u0000' } },
+      { ...event, id: 'evt_surrogate', type: 'payment.\ud800' },
+    ]) {
+      const reply = await f.webhook(unstorable);
+      assert.equal(reply.statusCode, 400, `${JSON.stringify(unstorable)}: ${reply.body}`);
+      assert.equal(reply.json().error.code, 'WEBHOOK_MALFORMED', reply.body);
+    }
     const stripe = await f.webhook(event, undefined, 'stripe');
     assert.equal(stripe.statusCode, 404);
     assert.equal(stripe.json().error.code, 'PAYMENT_PROVIDER_NOT_FOUND');
@@ -182,7 +192,7 @@ describe('paying an order with the test provider', () => {
     // Refusals are counted by kind (the PaymentWebhookSignatureFailures alert watches the first).
     const metrics = (await f.t.app.inject({ method: 'GET', url: '/metrics' })).body;
     assert.match(metrics, /^salescale_payment_webhooks_total\{provider="test",outcome="signature_invalid"[^}]*\} 3$/m);
-    assert.match(metrics, /^salescale_payment_webhooks_total\{provider="test",outcome="malformed"[^}]*\} 4$/m);
+    assert.match(metrics, /^salescale_payment_webhooks_total\{provider="test",outcome="malformed"[^}]*\} 7$/m);
   });
 
   it('admin: lists orders by status and time, refunds a paid order once (units back), fulfils another', async () => {

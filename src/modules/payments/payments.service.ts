@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { isStorableText } from '../../lib/storable-text.ts';
 import type { Database } from '../../platform/db/client.ts';
 import { currentTraceContext } from '../../platform/telemetry/trace-context.ts';
 import type { StockGate } from '../inventory/index.ts';
@@ -188,6 +189,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       let event: PaymentEvent;
       try {
         event = provider.parseWebhook(rawBody, headers);
+        // Signed is not storable: an id with a NUL or an unpaired surrogate is no event we can record.
+        const unstorable = Object.entries(event).find(([, value]) => typeof value === 'string' && !isStorableText(value));
+        if (unstorable) throw new WebhookMalformedError(`${unstorable[0]} holds a NUL character or an unpaired surrogate`);
       } catch (error) {
         if (error instanceof WebhookSignatureInvalidError) metrics.webhooks.inc({ provider: provider.name, outcome: 'signature_invalid' });
         else if (error instanceof WebhookMalformedError) metrics.webhooks.inc({ provider: provider.name, outcome: 'malformed' });

@@ -159,6 +159,9 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
       reshaped({ id: 7 }),
       reshaped({ object: 'charge', payment_intent: intentId, amount_refunded: 4200, currency: ['usd'] }),
       reshaped({ object: 'charge', payment_intent: 7, amount_refunded: 4200, currency: 'usd' }),
+      // Text PostgreSQL cannot store (was 400 INVALID_VALUE from the database).
+      JSON.stringify({ ...event, id: 'evt_\u0000' }),
+      reshaped({ id: 'pi_\ud800' }),
     ];
     for (const body of ['not json at all', JSON.stringify({ hello: 'world' }), ...odd]) {
       const malformed = await deliver(body);

@@ -1,3 +1,5 @@
+import { isStorableText } from '../../lib/storable-text.ts';
+
 /**
  * Text PostgreSQL cannot store: a NUL character (refused in `text`, 22021, and in `jsonb`, 22P05)
  * and an unpaired UTF-16 surrogate (refused as a `\uD800` escape in `jsonb`; silently replaced by
@@ -17,15 +19,12 @@ const MAX_DEPTH = 64;
 
 export const UNSTORABLE_TEXT_MESSAGE = 'must not contain NUL characters or unpaired surrogates';
 
-function isStorable(text: string): boolean {
-  return !text.includes('\u0000') && text.isWellFormed();
-}
 
 const pointer = (path: string, key: string) => `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
 
 /** The first string (or key) in `data` that PostgreSQL would refuse, as an Ajv-style issue. */
 export function findUnstorableText(data: unknown, path = '', depth = 0): TextIssue | undefined {
-  if (typeof data === 'string') return isStorable(data) ? undefined : issue(path);
+  if (typeof data === 'string') return isStorableText(data) ? undefined : issue(path);
   if (data === null || typeof data !== 'object' || depth > MAX_DEPTH) return undefined;
   if (Array.isArray(data)) {
     for (let i = 0; i < data.length; i++) {
@@ -35,7 +34,7 @@ export function findUnstorableText(data: unknown, path = '', depth = 0): TextIss
     return undefined;
   }
   for (const [key, value] of Object.entries(data)) {
-    if (!isStorable(key)) return issue(path);
+    if (!isStorableText(key)) return issue(path);
     const found = findUnstorableText(value, pointer(path, key), depth + 1);
     if (found) return found;
   }
