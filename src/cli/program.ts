@@ -5,7 +5,10 @@ import { scalingDataSources } from './scaling-data.ts';
 import { ConfigError, loadConfig, loadMigrationConfig, loadScalingConfig } from '../platform/config/config.ts';
 import { LocalStackError } from '../platform/local/local-stack.ts';
 import { isQueueName, QUEUE_NAMES, type QueueName } from '../platform/queue/queue-definitions.ts';
+import { CLI_CONNECTION_TIMEOUT_MS } from '../platform/db/cli-connection.ts';
+import { classifyDatabaseFailure, pgError } from '../platform/db/errors.ts';
 import { UnsafeQueueRedisError } from '../platform/queue/redis-policy.ts';
+import { RedisUnavailableError } from '../platform/redis/redis-errors.ts';
 import { registerScalingCommands } from '../scaling/cli.ts';
 import { registerAlertsCommand } from '../scaling/alerts/alerts-cli.ts';
 import { registerHpaCommand } from '../scaling/hpa-cli.ts';
@@ -124,6 +127,35 @@ export function buildCli(): Command {
   return program;
 }
 
+/** PostgreSQL refused who we are or where we asked to go: invalid_authorization_specification (an unknown role), invalid_password, invalid_catalog_name. */
+const PG_REFUSED_LOGIN = new Set(['28000', '28P01', '3D000']);
+
+/**
+ * PostgreSQL or Redis could not be reached or refused the login: an operator's problem (a wrong URL, a
+ * server down, a firewall), said in one line. Failures once connected are bugs and keep their stack.
+ */
+function isUnreachableService(error: unknown): boolean {
+  if (error instanceof RedisUnavailableError || isPgConnectTimeout(error)) return true;
+  const failure = classifyDatabaseFailure(error);
+  if (failure === 'unavailable' || failure === 'busy') return true;
+  const code = pgError(error)?.code;
+  return code !== undefined && PG_REFUSED_LOGIN.has(code);
+}
+
+/** pg.Client's own connection timeout (`connectionTimeoutMillis`): a plain Error, no code (pg.Pool wraps it in one the classifier knows). */
+function isPgConnectTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === 'timeout expired';
+}
+
+/** The message on one line; under Drizzle's wrapper (`Failed query: …` and its parameters), pg's own. */
+function getRootMessage(error: unknown): string {
+  let e = error as { message?: unknown; cause?: unknown };
+  for (let depth = 0; String(e.message).startsWith('Failed query:') && e.cause && typeof e.cause === 'object' && depth < 4; depth++) e = e.cause as typeof e;
+  if (isPgConnectTimeout(e)) return `PostgreSQL did not answer within ${CLI_CONNECTION_TIMEOUT_MS / 1000} s (connection timeout expired)`;
+  const message = typeof e.message === 'string' && e.message ? e.message : String(error);
+  return message.split('\n')[0];
+}
+
 export async function runCli(): Promise<void> {
   try {
     await buildCli().parseAsync(process.argv);
@@ -141,8 +173,8 @@ export async function runCli(): Promise<void> {
       process.stderr.write(`salescale: cannot listen: ${(error as Error).message} (choose another PORT)\n`);
       process.exit(2);
     }
-    if (code === 'ECONNREFUSED' || code === '28P01' || code === '3D000') {
-      process.stderr.write(`salescale: cannot reach a required service: ${(error as Error).message}\n`);
+    if (isUnreachableService(error)) {
+      process.stderr.write(`salescale: cannot reach a required service: ${getRootMessage(error)}\n`);
       process.exit(2);
     }
     throw error;

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { requireServices, type AppConfig } from '../platform/config/config.ts';
+import { getCliConnectionConfig } from '../platform/db/cli-connection.ts';
 import { listDeadLetters, markDeadLettersRetried } from '../platform/queue/dead-letters.ts';
 import { QUEUE_NAMES, type QueueName } from '../platform/queue/queue-definitions.ts';
 import { createQueueSet, jobOptions } from '../platform/queue/queues.ts';
@@ -26,7 +27,7 @@ async function withQueues<T>(config: AppConfig, run: (deps: { queues: ReturnType
   const urls = requireServices(config);
   const redis = createRedis(urls.redisUrl, { name: 'salescale-cli', role: 'fast-fail' });
   redis.on('error', () => {});
-  const pool = new pg.Pool({ connectionString: urls.databaseUrl, max: 2, application_name: 'salescale-cli' });
+  const pool = new pg.Pool({ ...getCliConnectionConfig(urls.databaseUrl, 'salescale-cli'), max: 2 });
   const queues = createQueueSet({ connection: redis, redisPrefix: config.redis.prefix, overrides: { attempts: config.queues.attempts, backoffMs: config.queues.backoffMs } });
   try {
     await waitForRedis(redis, 5000);

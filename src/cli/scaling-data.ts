@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { getCliConnectionConfig } from '../platform/db/cli-connection.ts';
 import type { ScalingCliDeps } from '../scaling/cli-inputs.ts';
 
 /** What the toolkit reads from the environment (`loadScalingConfig`). */
@@ -23,7 +24,7 @@ export function scalingDataSources(config: () => ScalingDataConfig, warn: (line:
   const query = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> => {
     const { databaseUrl } = config();
     if (!databaseUrl) return [];
-    const client = new pg.Client({ connectionString: databaseUrl, application_name: 'salescale-cli' });
+    const client = new pg.Client(getCliConnectionConfig(databaseUrl, 'salescale-cli'));
     await client.connect();
     try {
       return (await client.query<T>(text, values)).rows;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
+import { getCliConnectionConfig } from './cli-connection.ts';
 
 export const MIGRATIONS_FOLDER = path.join(import.meta.dirname, 'migrations');
 
@@ -17,7 +18,7 @@ const MIGRATION_LOCK_KEY = 7_202_611_29;
  * later ones find nothing left to do. Returns the number of migrations applied.
  */
 export async function runMigrations(databaseUrl: string, definitions: readonly string[] = []): Promise<number> {
-  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'salescale-migrate' });
+  const client = new pg.Client(getCliConnectionConfig(databaseUrl, 'salescale-migrate'));
   await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);

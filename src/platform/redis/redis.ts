@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { RedisUnavailableError } from './redis-errors.ts';
 
 /**
  * How a connection behaves while Redis is away:
@@ -49,13 +50,13 @@ export function createRedis(url: string, options: RedisClientOptions): Redis {
   return client;
 }
 
-/** Resolves when the client is ready, or rejects after `timeoutMs`. */
+/** Resolves when the client is ready, or rejects with a {@link RedisUnavailableError} after `timeoutMs`. */
 export async function waitForRedis(client: Redis, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       client.off('ready', onReady);
-      reject(new Error(`redis not ready after ${timeoutMs} ms`));
+      reject(new RedisUnavailableError(`redis not ready after ${timeoutMs} ms`));
     }, timeoutMs);
     const onReady = () => {
       clearTimeout(timer);

@@ -1,0 +1,81 @@
+/**
+ * The real `salescale` program when a service it needs cannot be reached: one line on stderr and
+ * exit 2, soon, whatever the way the service is missing (no stack trace, no hang).
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { TEST_PG_ADMIN_URL } from '../../test/helpers/db.ts';
+
+const MAIN = join(import.meta.dirname, '../main.ts');
+
+function salescale(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr, ms: Date.now() - started }),
+    );
+  });
+}
+
+function assertOneLine(r: { code: number | null; stdout: string; stderr: string }, pattern: RegExp, what: string): void {
+  assert.equal(r.code, 2, `${what}: ${r.stderr}`);
+  assert.equal(r.stdout, '', what);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `${what} prints one line: ${r.stderr}`);
+  assert.match(lines[0], pattern, what);
+}
+
+describe('salescale when PostgreSQL or Redis cannot be reached', () => {
+  // A server that accepts connections and never answers: a firewall that drops packets, a wrong port
+  // forwarded to something else. Without a connection timeout pg waits for ever.
+  let silent: Server;
+  const sockets: Socket[] = [];
+  let silentUrl = '';
+  before(async () => {
+    silent = createServer((socket) => {
+      sockets.push(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const address = silent.address();
+    assert.ok(address && typeof address === 'object');
+    silentUrl = `postgres://postgres@127.0.0.1:${address.port}/salescale`;
+  });
+  after(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  const toolkit = ['forecast', '--year', '2026', '--json', '--no-progress'];
+
+  it('a server that never answers: migrate, seed and the toolkit give up with one line and exit 2', async () => {
+    const runs = await Promise.all([salescale(['migrate'], { DATABASE_URL: silentUrl }), salescale(['seed', '--products', '1'], { DATABASE_URL: silentUrl }), salescale(toolkit, { DATABASE_URL: silentUrl })]);
+    for (const [i, r] of runs.entries()) {
+      assertOneLine(r, /^salescale: cannot reach a required service: .*timeout/i, ['migrate', 'seed', 'forecast'][i]);
+      assert.ok(r.ms < 40_000, `gave up after ${r.ms} ms`);
+    }
+  });
+
+  it('a host that does not resolve and a role that does not exist: one line and exit 2', async () => {
+    const unknownRole = new URL(TEST_PG_ADMIN_URL);
+    unknownRole.username = 'no_such_role_salescale';
+    const runs = await Promise.all([
+      salescale(['migrate'], { DATABASE_URL: 'postgres://postgres@no-such-host.invalid:5432/salescale' }),
+      salescale(toolkit, { DATABASE_URL: 'postgres://postgres@no-such-host.invalid:5432/salescale' }),
+      salescale(['migrate'], { DATABASE_URL: unknownRole.toString() }),
+      salescale(toolkit, { DATABASE_URL: unknownRole.toString() }),
+    ]);
+    assertOneLine(runs[0], /^salescale: cannot reach a required service: .*no-such-host\.invalid/, 'migrate, unresolvable host');
+    assertOneLine(runs[1], /^salescale: cannot reach a required service: .*no-such-host\.invalid/, 'forecast, unresolvable host');
+    assertOneLine(runs[2], /^salescale: cannot reach a required service: .*no_such_role_salescale/, 'migrate, unknown role');
+    assertOneLine(runs[3], /^salescale: cannot reach a required service: .*no_such_role_salescale/, 'forecast, unknown role');
+  });
+
+  it('queues with a Redis that does not answer: one line and exit 2', async () => {
+    const r = await salescale(['queues'], { DATABASE_URL: TEST_PG_ADMIN_URL, REDIS_URL: 'redis://127.0.0.1:1' });
+    assertOneLine(r, /^salescale: cannot reach a required service: redis not ready/, 'queues');
+  });
+});
