@@ -214,6 +214,17 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('forecast and simulate --out into a folder that does not exist: one error line, exit 2, nothing on stdout', async () => {
+    const missing = join(tmpdir(), `salescale-missing-${process.pid}`, 'chart.svg');
+    for (const command of ['forecast', 'simulate']) {
+      const r = await run([command, '--year', '2026', '--capacity', '150', '--no-db', '--no-progress', '--from', '2026-11-27T09:00:00Z', '--to', '2026-11-27T10:00:00Z', '--out', missing]);
+      assert.equal(r.exitCode, 2, `${command}: ${r.err}`);
+      assert.equal(r.out, '', command);
+      assert.equal(r.err.trim().split('\n').length, 1, r.err);
+      assert.match(r.err, /^error \[UNWRITABLE_OUTPUT\]: cannot write .*chart\.svg: its folder does not exist/);
+    }
+  });
+
   it('refuses a history shorter than three weeks and a non-numeric count with one error line and exit 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-bad-'));
     try {

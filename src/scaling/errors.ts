@@ -13,6 +13,7 @@ export const SCALING_ERROR_CODES = [
   'MALFORMED_HPA',
   'MALFORMED_POD_LIST',
   'MALFORMED_METRICS',
+  'UNWRITABLE_OUTPUT',
 ] as const;
 
 export type ScalingErrorCode = (typeof SCALING_ERROR_CODES)[number];

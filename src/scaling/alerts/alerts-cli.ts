@@ -3,9 +3,10 @@
  * file (stdout or `--out`), its `promtool test rules` file (`--tests`), or JSON for other generators
  * (CloudWatch alarms in the AWS template).
  */
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { ScalingInputError } from '../errors.ts';
+import { type OutputFile, writeOutputFiles } from '../output-files.ts';
 import { ALERT_RULES } from './alert-rules.ts';
 import { ALERT_FIXTURES } from './alert-rules.fixtures.ts';
 import { buildGrafanaDashboard } from './grafana-dashboard.ts';
@@ -24,27 +25,23 @@ export function registerAlertsCommand(program: Command): Command {
     .option('--json', 'print the rule table as JSON');
   cmd.action(async (options: { out?: string; tests?: string; recording?: string; dashboard?: string; json?: boolean }) => {
     const text = options.json ? `${JSON.stringify(ALERT_RULES, null, 2)}\n` : renderPrometheusRules(ALERT_RULES);
-    if (options.out) {
-      await writeFile(options.out, text);
-      process.stderr.write(`${ALERT_RULES.length} alert rules written to ${options.out}\n`);
-    } else {
-      const out = cmd.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s));
-      out(text);
-    }
+    const files: (OutputFile & { written: string })[] = [];
+    if (options.out) files.push({ path: options.out, content: text, written: `${ALERT_RULES.length} alert rules written to ${options.out}` });
     if (options.tests) {
       // promtool resolves rule_files relative to the test file.
       const rulesFile = options.out ? path.relative(path.dirname(path.resolve(options.tests)), path.resolve(options.out)) : 'alert-rules.yml';
-      await writeFile(options.tests, renderPromtoolTests(ALERT_RULES, ALERT_FIXTURES, rulesFile));
-      process.stderr.write(`promtool tests for ${ALERT_RULES.length} rules written to ${options.tests}\n`);
+      files.push({ path: options.tests, content: renderPromtoolTests(ALERT_RULES, ALERT_FIXTURES, rulesFile), written: `promtool tests for ${ALERT_RULES.length} rules written to ${options.tests}` });
     }
-    if (options.recording) {
-      await writeFile(options.recording, renderRecordingRules());
-      process.stderr.write(`recording rules written to ${options.recording}\n`);
+    if (options.recording) files.push({ path: options.recording, content: renderRecordingRules(), written: `recording rules written to ${options.recording}` });
+    if (options.dashboard) files.push({ path: options.dashboard, content: `${JSON.stringify(buildGrafanaDashboard(), null, 2)}\n`, written: `Grafana dashboard written to ${options.dashboard}` });
+    try {
+      await writeOutputFiles(files);
+    } catch (e) {
+      if (e instanceof ScalingInputError) cmd.showHelpAfterError(false).error(`error [${e.code}]: ${e.message}`, { exitCode: 2, code: `salescale.${e.code}` });
+      throw e;
     }
-    if (options.dashboard) {
-      await writeFile(options.dashboard, `${JSON.stringify(buildGrafanaDashboard(), null, 2)}\n`);
-      process.stderr.write(`Grafana dashboard written to ${options.dashboard}\n`);
-    }
+    if (!options.out) (cmd.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s)))(text);
+    for (const file of files) process.stderr.write(`${file.written}\n`);
   });
   return cmd;
 }

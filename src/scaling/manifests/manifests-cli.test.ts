@@ -38,6 +38,17 @@ describe('salescale manifests', () => {
     assert.match(template, /ghcr\.io\/salescale\/salescale:2\.0\.0/);
   });
 
+  it('an --out that cannot be written (a file, not a folder) is one line with exit 2', async () => {
+    const file = join(dir, 'not-a-folder');
+    await writeFile(file, 'x');
+    let err = '';
+    const program = new Command('salescale').exitOverride().showHelpAfterError().configureOutput({ writeOut: () => {}, writeErr: (s) => { err += s; } });
+    registerManifestsCommand(program).exitOverride();
+    await assert.rejects(program.parseAsync(['node', 'salescale', 'manifests', '--target', 'k8s', '--out', file]), (e: unknown) => e instanceof CommanderError && e.exitCode === 2);
+    assert.equal(err.trim().split('\n').length, 1, err);
+    assert.match(err, /^error \[UNWRITABLE_OUTPUT\]: cannot write .*not-a-folder\/deploy\/k8s\/base.*: a part of the path is not a folder/);
+  });
+
   it('refuses an unknown target', async () => {
     await assert.rejects(run('--target', 'nomad'), (e: unknown) => e instanceof CommanderError && /targets are k8s, compose, swarm, aws, gcp, azure, heroku, do or all/.test(e.message));
   });

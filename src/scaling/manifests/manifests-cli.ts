@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { ScalingInputError } from '../errors.ts';
 import { DeploymentSpecError, SEED_DEPLOYMENT_SPEC, withOverrides } from './deployment-spec.ts';
 import { MANIFEST_TARGETS, isManifestTarget, renderTargets, writeRenderedFiles, type ManifestTarget } from './manifests.ts';
 
@@ -56,7 +57,13 @@ export function registerManifestsCommand(program: Command): Command {
       print(`${files.length} files up to date\n`);
       return;
     }
-    const written = await writeRenderedFiles(files, o.out);
+    let written: string[];
+    try {
+      written = await writeRenderedFiles(files, o.out);
+    } catch (error) {
+      if (error instanceof ScalingInputError) cmd.showHelpAfterError(false).error(`error [${error.code}]: ${error.message}`, { exitCode: 2, code: `salescale.${error.code}` });
+      throw error;
+    }
     print(`${written.length} files written under ${o.out}:\n  ${written.join('\n  ')}\n`);
   });
   return cmd;

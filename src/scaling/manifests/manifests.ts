@@ -2,8 +2,8 @@
  * `salescale manifests`: every deployment target rendered from one DeploymentSpec. Rendering is
  * pure (spec in, files out) so that a test can re-render in memory and compare with the committed files.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { writeOutputFiles } from '../output-files.ts';
 import { checkDeploymentSpec, type DeploymentSpec } from './deployment-spec.ts';
 import { getPrescaleSchedule } from './prescale-plan.ts';
 import { renderAws } from './render-aws.ts';
@@ -49,12 +49,11 @@ export function renderTargets(targets: readonly ManifestTarget[], spec: Deployme
   return targets.flatMap((target) => renderTarget(target, spec));
 }
 
-/** Writes files under `root`, creating folders; returns the paths written. */
+/** Writes files under `root`, creating folders, all or none (UNWRITABLE_OUTPUT); returns the paths written. */
 export async function writeRenderedFiles(files: readonly RenderedFile[], root: string): Promise<string[]> {
-  for (const file of files) {
-    const path = join(root, file.path);
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, file.content);
-  }
+  await writeOutputFiles(
+    files.map((file) => ({ path: join(root, file.path), content: file.content })),
+    { createFolders: true },
+  );
   return files.map((file) => file.path);
 }

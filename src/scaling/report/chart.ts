@@ -2,12 +2,12 @@
  * Charts with vega-lite compiled by vega to SVG (headless, no canvas); PNG through resvg; HTML
  * embedding the SVG. One row per policy: demand vs ready capacity (requests/s) and replicas.
  */
-import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { ScalingInputError } from '../errors.ts';
+import { writeOutputFiles } from '../output-files.ts';
 import type { SimulationResult } from '../simulate/simulate.ts';
 
 type Row = { policy: string; t: string; series: string; value: number; axis: 'requests/s' | 'replicas' };
@@ -83,7 +83,5 @@ export async function writeChart(path: string, spec: vl.TopLevelSpec, title: str
   const ext = extname(path).toLowerCase();
   if (!['.svg', '.png', '.html'].includes(ext)) throw new ScalingInputError('INVALID_OPTION', `--out must end in .html, .svg or .png (got "${path}")`);
   const svg = await renderSvg(spec);
-  if (ext === '.svg') await writeFile(path, svg);
-  else if (ext === '.png') await writeFile(path, svgToPng(svg));
-  else await writeFile(path, wrapHtml(svg, title, summaryHtml));
+  await writeOutputFiles([{ path, content: ext === '.svg' ? svg : ext === '.png' ? svgToPng(svg) : wrapHtml(svg, title, summaryHtml) }]);
 }

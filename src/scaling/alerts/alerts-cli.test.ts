@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Command, CommanderError } from 'commander';
+import { registerAlertsCommand } from './alerts-cli.ts';
+
+async function run(args: string[]): Promise<{ out: string; err: string; exitCode: number }> {
+  let out = '';
+  let err = '';
+  const program = new Command('salescale').exitOverride().showHelpAfterError().configureOutput({ writeOut: (s) => { out += s; }, writeErr: (s) => { err += s; } });
+  registerAlertsCommand(program);
+  try {
+    await program.parseAsync(['node', 'salescale', 'alerts', ...args]);
+    return { out, err, exitCode: 0 };
+  } catch (e) {
+    if (e instanceof CommanderError) return { out, err, exitCode: e.exitCode };
+    throw e;
+  }
+}
+
+describe('salescale alerts', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'salescale-alerts-cli-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes the rules, their tests, the recording rules and the dashboard', async () => {
+    const files = ['rules.yml', 'rules.test.yml', 'recording.yml', 'dashboard.json'].map((f) => join(dir, 'ok', f));
+    mkdirSync(join(dir, 'ok'));
+    const r = await run(['--out', files[0], '--tests', files[1], '--recording', files[2], '--dashboard', files[3]]);
+    assert.equal(r.exitCode, 0, r.err);
+    assert.deepEqual(readdirSync(join(dir, 'ok')).sort(), ['dashboard.json', 'recording.yml', 'rules.test.yml', 'rules.yml'], 'no temporary file is left');
+    for (const f of files) assert.ok(existsSync(f), f);
+  });
+
+  for (const [what, target] of [
+    ['a folder that does not exist', () => join(dir, 'missing', 'rules.yml')],
+    ['a folder', () => dir],
+    ['a path under a file', () => join(dir, 'plain.txt', 'rules.yml')],
+  ] as const) {
+    it(`an output path into ${what} is one line and exit 2, and no other output file is written`, async () => {
+      writeFileSync(join(dir, 'plain.txt'), 'x');
+      const partial = join(dir, `partial-${what.length}`);
+      mkdirSync(partial);
+      // The unwritable path comes last: the files before it must not be left behind.
+      const r = await run(['--out', join(partial, 'rules.yml'), '--recording', join(partial, 'recording.yml'), '--dashboard', target()]);
+      assert.equal(r.exitCode, 2);
+      assert.equal(r.out, '');
+      assert.equal(r.err.trim().split('\n').length, 1, r.err);
+      assert.match(r.err, /^error \[UNWRITABLE_OUTPUT\]: cannot write /);
+      assert.deepEqual(readdirSync(partial), []);
+    });
+  }
+
+  it('through the real program: a missing folder is one line and exit 2, nothing on stdout', async () => {
+    const real = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [join(import.meta.dirname, '../../main.ts'), 'alerts', '--tests', join(dir, 'missing', 't.yml')], (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }));
+    });
+    assert.equal(real.code, 2, real.stderr);
+    assert.equal(real.stdout, '', 'the rules are not printed when a file cannot be written');
+    assert.equal(real.stderr.trim().split('\n').length, 1, real.stderr);
+    assert.match(real.stderr, /^error \[UNWRITABLE_OUTPUT\]: cannot write .*t\.yml: its folder does not exist/);
+  });
+});
