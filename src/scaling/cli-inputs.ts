@@ -1,6 +1,6 @@
 /** Turns CLI options into toolkit inputs: time window, events, learned base traffic, capacity. */
 import { readFile } from 'node:fs/promises';
-import { ScalingInputError, parseDate, requirePositive } from './errors.ts';
+import { ScalingInputError, parseDate, quoteInput, requirePositive } from './errors.ts';
 import { resolveCapacity } from './capacity/bench-capacity.ts';
 import type { CalendarEventId } from './forecast/calendar.ts';
 import { CALENDAR_EVENT_IDS, getCalendarEvent, getSeedCalendarEvents } from './forecast/calendar.ts';
@@ -64,14 +64,14 @@ export interface CommonOptions {
 
 export function toNumber(value: string, field: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new ScalingInputError('INVALID_OPTION', `${field}: "${value}" is not a number`, { field, value });
+  if (value.trim() === '' || !Number.isFinite(n)) throw new ScalingInputError('INVALID_OPTION', `${field}: ${quoteInput(value)} is not a number`, { field, value });
   return n;
 }
 
 function getYear(o: CommonOptions): number {
   if (o.year !== undefined) {
     const y = toNumber(o.year, '--year');
-    if (!Number.isInteger(y) || y < 1970 || y > 2200) throw new ScalingInputError('INVALID_DATE', `--year: "${o.year}" is not a year`);
+    if (!Number.isInteger(y) || y < 1970 || y > 2200) throw new ScalingInputError('INVALID_DATE', `--year: ${quoteInput(o.year)} is not a year`);
     return y;
   }
   return o.from ? parseDate(o.from, '--from').getUTCFullYear() : new Date().getUTCFullYear();
@@ -79,7 +79,7 @@ function getYear(o: CommonOptions): number {
 
 function parseEventId(value: string): CalendarEventId {
   if ((CALENDAR_EVENT_IDS as readonly string[]).includes(value)) return value as CalendarEventId;
-  throw new ScalingInputError('INVALID_OPTION', `--event: unknown event "${value}" (known: ${CALENDAR_EVENT_IDS.join(', ')})`);
+  throw new ScalingInputError('INVALID_OPTION', `--event: unknown event ${quoteInput(value)} (known: ${CALENDAR_EVENT_IDS.join(', ')})`);
 }
 
 async function readText(path: string, flag: string, code: 'MALFORMED_FILE' | 'MALFORMED_CSV'): Promise<string> {

@@ -225,6 +225,31 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('quotes a bad value from the input short and on one line: a megabyte header, a cell with a line break, an option with one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-long-'));
+    try {
+      writeFileSync(join(dir, 'header.csv'), `${'h'.repeat(1_000_000)},x\n2026-01-05T00:00:00Z,1\n`);
+      writeFileSync(join(dir, 'cell.csv'), 'hour,requests\n2026-01-05T00:00:00Z,"12\n13"\n');
+      writeFileSync(join(dir, 'count.csv'), `hour,requests\n2026-01-05T00:00:00Z,${'9'.repeat(100_000)}\n`);
+      const cases: [string[], RegExp][] = [
+        [['--history', join(dir, 'header.csv')], /^error \[MALFORMED_CSV\]: .*header must name the columns "hour" and "requests" \(got "h{60}…"\)$/],
+        [['--history', join(dir, 'cell.csv')], /^error \[MALFORMED_CSV\]: .*line 3: requests "12\\n13" is not a count/],
+        [['--history', join(dir, 'count.csv')], /^error \[MALFORMED_CSV\]: .*line 2: requests "9{60}…" is too large for a count/],
+        [['--base-rps', '12\n13'], /^error \[INVALID_OPTION\]: --base-rps: "12\\n13" is not a number$/],
+        [['--from', `2026-11-27\n${'x'.repeat(10_000)}`], /^error \[INVALID_DATE\]: --from: "2026-11-27\\nx{49}…" is not an ISO-8601 date/],
+      ];
+      for (const [args, pattern] of cases) {
+        const r = await run(['forecast', '--year', '2026', '--no-db', '--no-progress', ...args]);
+        assert.equal(r.exitCode, 2, r.err.slice(0, 300));
+        assert.equal(r.err.trim().split('\n').length, 1, r.err.slice(0, 300));
+        assert.ok(r.err.length < 400, `${r.err.length} characters: ${r.err.slice(0, 300)}`);
+        assert.match(r.err.trim(), pattern);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a history shorter than three weeks and a non-numeric count with one error line and exit 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-bad-'));
     try {

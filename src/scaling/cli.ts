@@ -12,7 +12,7 @@ import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, pri
 import { COST_COMPONENTS } from './cost/cost.ts';
 import { loadPricing } from './cost/pricing.ts';
 import { CLOUD_PROVIDERS, PROVIDER_SETUPS, compareProviders, loadProviderPricing } from './cost/providers.ts';
-import { ScalingInputError } from './errors.ts';
+import { ScalingInputError, formatInputError } from './errors.ts';
 import { getWorstWeekRatio, runBacktest } from './forecast/backtest.ts';
 import { createHolidayPredicate } from './forecast/holidays.ts';
 import { forecastHourly } from './forecast/forecast.ts';
@@ -72,7 +72,7 @@ function guarded<T extends unknown[]>(fn: (...args: T) => Promise<void>) {
     try {
       await fn(...args);
     } catch (e) {
-      if (e instanceof ScalingInputError) this.showHelpAfterError(false).error(`error [${e.code}]: ${e.message}`, { exitCode: 2, code: `salescale.${e.code}` });
+      if (e instanceof ScalingInputError) this.showHelpAfterError(false).error(formatInputError(e), { exitCode: 2, code: `salescale.${e.code}` });
       throw e;
     }
   };

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { toNumber } from './cli-inputs.ts';
 import type { ScalingErrorCode } from './errors.ts';
-import { ScalingInputError, parseDate } from './errors.ts';
+import { ScalingInputError, formatInputError, parseDate } from './errors.ts';
 import type { HpaMetricInputs } from './simulate/hpa-controller.ts';
 import { DEFAULT_HPA_CONTROLLER_OPTIONS } from './simulate/hpa-controller.ts';
 import { explainHpa, renderExplanation } from './simulate/hpa-explain.ts';
@@ -110,7 +110,7 @@ export function registerHpaCommand(program: Command): Command {
       const write = this.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s));
       write(`${o.json ? JSON.stringify(explanation, null, 2) : renderExplanation(explanation, now)}\n`);
     } catch (e) {
-      if (e instanceof ScalingInputError) this.showHelpAfterError(false).error(`error [${e.code}]: ${e.message}`, { exitCode: 2, code: `salescale.${e.code}` });
+      if (e instanceof ScalingInputError) this.showHelpAfterError(false).error(formatInputError(e), { exitCode: 2, code: `salescale.${e.code}` });
       throw e;
     }
   });

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ScalingInputError } from '../errors.ts';
+import { ScalingInputError, formatInputError } from '../errors.ts';
 import { type OutputFile, writeOutputFiles } from '../output-files.ts';
 import { ALERT_RULES } from './alert-rules.ts';
 import { ALERT_FIXTURES } from './alert-rules.fixtures.ts';
@@ -37,7 +37,7 @@ export function registerAlertsCommand(program: Command): Command {
     try {
       await writeOutputFiles(files);
     } catch (e) {
-      if (e instanceof ScalingInputError) cmd.showHelpAfterError(false).error(`error [${e.code}]: ${e.message}`, { exitCode: 2, code: `salescale.${e.code}` });
+      if (e instanceof ScalingInputError) cmd.showHelpAfterError(false).error(formatInputError(e), { exitCode: 2, code: `salescale.${e.code}` });
       throw e;
     }
     if (!options.out) (cmd.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s)))(text);

@@ -1,7 +1,7 @@
 /** Hourly history: the analytics rollups' series, or a CSV import (`hour,requests`). */
 import { CsvError } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
-import { ScalingInputError, parseDate } from '../errors.ts';
+import { ScalingInputError, parseDate, quoteInput } from '../errors.ts';
 
 /** Requests observed in one hour. */
 export interface HourlyPoint {
@@ -68,7 +68,7 @@ function parseHour(raw: string, where: string): Date {
       // reported below, as a CSV error
     }
   }
-  throw new ScalingInputError('MALFORMED_CSV', `${where}: "${raw}" is not an ISO timestamp (YYYY-MM-DDTHH:mm[:ss], with Z or an offset; without one it is read as UTC)`);
+  throw new ScalingInputError('MALFORMED_CSV', `${where}: ${quoteInput(raw)} is not an ISO timestamp (YYYY-MM-DDTHH:mm[:ss], with Z or an offset; without one it is read as UTC)`);
 }
 
 /** The largest count accepted: 2^53 − 1, the last integer a double holds exactly. */
@@ -83,9 +83,9 @@ const MAX_COUNT = Number.MAX_SAFE_INTEGER;
  * the MASE scale to Infinity, and every backtest MASE read 0: a perfect tie with seasonal naive).
  */
 function parseCount(raw: string, where: string): number {
-  if (!/^\+?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(raw)) throw new ScalingInputError('MALFORMED_CSV', `${where}: requests "${raw}" is not a count (a decimal number ≥ 0, e.g. 12, 12.5 or 1.2e3)`);
+  if (!/^\+?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(raw)) throw new ScalingInputError('MALFORMED_CSV', `${where}: requests ${quoteInput(raw)} is not a count (a decimal number ≥ 0, e.g. 12, 12.5 or 1.2e3)`);
   const count = Number(raw);
-  if (!(count <= MAX_COUNT)) throw new ScalingInputError('MALFORMED_CSV', `${where}: requests "${raw}" is too large for a count (at most ${MAX_COUNT})`);
+  if (!(count <= MAX_COUNT)) throw new ScalingInputError('MALFORMED_CSV', `${where}: requests ${quoteInput(raw)} is too large for a count (at most ${MAX_COUNT})`);
   return count;
 }
 
@@ -99,7 +99,7 @@ export function parseHourlyCsv(text: string, source = 'CSV', onGaps?: (report: G
   const { header, headerLine, delimiter, rows } = readCsvTable(text, source);
   const hi = header.indexOf('hour');
   const ri = header.indexOf('requests');
-  if (hi < 0 || ri < 0) throw new ScalingInputError('MALFORMED_CSV', `${source} line 1: header must name the columns "hour" and "requests" (got "${headerLine}")`);
+  if (hi < 0 || ri < 0) throw new ScalingInputError('MALFORMED_CSV', `${source} line 1: header must name the columns "hour" and "requests" (got ${quoteInput(headerLine)})`);
   const points: HourlyPoint[] = [];
   const gaps: GapReport = { filledHours: 0, method: 'the same hour one week earlier where the history has it, else linear interpolation' };
   for (const { cells, line } of rows) {
@@ -108,7 +108,7 @@ export function parseHourlyCsv(text: string, source = 'CSV', onGaps?: (report: G
     if (hour.getTime() % HOUR_MS !== 0) throw new ScalingInputError('MALFORMED_CSV', `${where}: ${cells[hi]} is not on the hour`);
     const requests = parseCount(cells[ri], where);
     // Where `;` separates the columns, `.` often groups thousands (1.234 = 1234): refused rather than guessed.
-    if (delimiter === ';' && /^\d{1,3}(\.\d{3})+$/.test(cells[ri])) throw new ScalingInputError('MALFORMED_CSV', `${where}: requests "${cells[ri]}" is ambiguous in a ";" file (1,234 with "." grouping thousands, or 1.234?): write it without a thousands separator`);
+    if (delimiter === ';' && /^\d{1,3}(\.\d{3})+$/.test(cells[ri])) throw new ScalingInputError('MALFORMED_CSV', `${where}: requests ${quoteInput(cells[ri])} is ambiguous in a ";" file (1,234 with "." grouping thousands, or 1.234?): write it without a thousands separator`);
     const prev = points.at(-1);
     if (prev && hour.getTime() === prev.hour.getTime()) throw new ScalingInputError('MALFORMED_CSV', `${where}: duplicate hour ${hour.toISOString()} (a file in local clock time repeats an hour when the clock goes back: give each hour its UTC offset, or merge the two rows)`);
     if (prev && hour.getTime() < prev.hour.getTime()) throw new ScalingInputError('MALFORMED_CSV', `${where}: ${hour.toISOString()} comes after ${prev.hour.toISOString()} (hours must be sorted ascending)`);

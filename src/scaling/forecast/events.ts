@@ -2,7 +2,7 @@
  * Sale events (the catalog's `sale_events` rows, a JSON file, or the built-in calendar) and the
  * traffic multiplier they put on top of the base forecast.
  */
-import { ScalingInputError, parseDate } from '../errors.ts';
+import { ScalingInputError, parseDate, quoteInput } from '../errors.ts';
 
 /**
  * How traffic moves through an event: linear ramp from ×1 to the multiplier after `startsAt`,
@@ -67,7 +67,7 @@ export function parseSaleEvents(inputs: SaleEventInput[]): SaleEvent[] {
     }
     const multiplier = Number(input.trafficMultiplier);
     if (!Number.isFinite(multiplier)) {
-      throw new ScalingInputError('INVALID_OPTION', `${where}: trafficMultiplier "${input.trafficMultiplier}" is not a number`);
+      throw new ScalingInputError('INVALID_OPTION', `${where}: trafficMultiplier ${quoteInput(input.trafficMultiplier)} is not a number`);
     }
     if (multiplier <= 0) throw new ScalingInputError('NEGATIVE_CAPACITY', `${where}: trafficMultiplier must be > 0 (got ${multiplier})`);
     const rampUpMinutes = input.rampUpMinutes ?? DEFAULT_EVENT_SHAPE.rampUpMinutes;

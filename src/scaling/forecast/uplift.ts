@@ -6,7 +6,7 @@
  * the median per hour and applied to upcoming events of that kind. Kinds without a past event keep
  * the seed multiplier, and every event says which source it used.
  */
-import { ScalingInputError, parseDate } from '../errors.ts';
+import { ScalingInputError, parseDate, quoteInput } from '../errors.ts';
 import type { HourlyPoint } from './csv.ts';
 import { readCsvTable } from './csv.ts';
 import type { SaleEvent } from './events.ts';
@@ -130,7 +130,7 @@ export function applyUpliftCurves(events: readonly SaleEvent[], curves: Readonly
 export function parseEventsCsv(text: string, source = 'events CSV'): SaleEvent[] {
   const { header, headerLine, rows } = readCsvTable(text, source);
   const col = (name: string) => header.indexOf(name);
-  if (col('name') < 0 || col('start') < 0 || col('end') < 0) throw new ScalingInputError('MALFORMED_CSV', `${source} line 1: header must name "name,start,end[,kind]" (got "${headerLine}")`);
+  if (col('name') < 0 || col('start') < 0 || col('end') < 0) throw new ScalingInputError('MALFORMED_CSV', `${source} line 1: header must name "name,start,end[,kind]" (got ${quoteInput(headerLine)})`);
   return rows.map(({ cells, line }) => {
     const where = `${source} line ${line}`;
     const startsAt = parseDate(cells[col('start')], `${where} start`);

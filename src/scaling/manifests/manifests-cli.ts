@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { ScalingInputError } from '../errors.ts';
+import { ScalingInputError, formatInputError } from '../errors.ts';
 import { DeploymentSpecError, SEED_DEPLOYMENT_SPEC, withOverrides } from './deployment-spec.ts';
 import { MANIFEST_TARGETS, isManifestTarget, renderTargets, writeRenderedFiles, type ManifestTarget } from './manifests.ts';
 
@@ -61,7 +61,7 @@ export function registerManifestsCommand(program: Command): Command {
     try {
       written = await writeRenderedFiles(files, o.out);
     } catch (error) {
-      if (error instanceof ScalingInputError) cmd.showHelpAfterError(false).error(`error [${error.code}]: ${error.message}`, { exitCode: 2, code: `salescale.${error.code}` });
+      if (error instanceof ScalingInputError) cmd.showHelpAfterError(false).error(formatInputError(error), { exitCode: 2, code: `salescale.${error.code}` });
       throw error;
     }
     print(`${written.length} files written under ${o.out}:\n  ${written.join('\n  ')}\n`);
