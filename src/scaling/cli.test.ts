@@ -250,6 +250,30 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('--events-file of the wrong shape (an item that is not an object, a ramp that is not a number) is one error line and exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-events-'));
+    try {
+      const event = { name: 'Flash', startsAt: '2026-11-27T10:00:00Z', endsAt: '2026-11-27T12:00:00Z', trafficMultiplier: 3 };
+      const cases: [unknown, RegExp][] = [
+        [[null], /^error \[MALFORMED_FILE\]: .*event 1 is not an object/],
+        [[event, 'Black Friday'], /^error \[MALFORMED_FILE\]: .*event 2 is not an object/],
+        [[{ ...event, rampUpMinutes: 'abc' }], /^error \[INVALID_OPTION\]: event 1 \(Flash\): rampUpMinutes and decayMinutes must be numbers ≥ 0/],
+        [[{ ...event, decayMinutes: { minutes: 5 } }], /^error \[INVALID_OPTION\]: event 1 \(Flash\): rampUpMinutes and decayMinutes must be numbers ≥ 0/],
+      ];
+      for (const [i, [content, pattern]] of cases.entries()) {
+        const file = join(dir, `events-${i}.json`);
+        writeFileSync(file, JSON.stringify(content));
+        const r = await run(['forecast', '--year', '2026', '--no-db', '--no-progress', '--events-file', file]);
+        assert.equal(r.exitCode, 2, r.err);
+        assert.equal(r.out, '');
+        assert.equal(r.err.trim().split('\n').length, 1, r.err);
+        assert.match(r.err, pattern);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a history shorter than three weeks and a non-numeric count with one error line and exit 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-bad-'));
     try {

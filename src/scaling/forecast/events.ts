@@ -56,6 +56,10 @@ function toDate(value: string | Date, field: string): Date {
   return parseDate(String(value), field);
 }
 
+function isMinutes(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
 /** Validates event inputs: dates must parse and end after start; multipliers must be > 0. */
 export function parseSaleEvents(inputs: SaleEventInput[]): SaleEvent[] {
   return inputs.map((input, i) => {
@@ -72,8 +76,9 @@ export function parseSaleEvents(inputs: SaleEventInput[]): SaleEvent[] {
     if (multiplier <= 0) throw new ScalingInputError('NEGATIVE_CAPACITY', `${where}: trafficMultiplier must be > 0 (got ${multiplier})`);
     const rampUpMinutes = input.rampUpMinutes ?? DEFAULT_EVENT_SHAPE.rampUpMinutes;
     const decayMinutes = input.decayMinutes ?? DEFAULT_EVENT_SHAPE.decayMinutes;
-    if (rampUpMinutes < 0 || decayMinutes < 0) {
-      throw new ScalingInputError('INVALID_OPTION', `${where}: rampUpMinutes and decayMinutes must be ≥ 0`);
+    // A string or an object compared false with 0 and passed: the ramp then silently counted as none.
+    if (!isMinutes(rampUpMinutes) || !isMinutes(decayMinutes)) {
+      throw new ScalingInputError('INVALID_OPTION', `${where}: rampUpMinutes and decayMinutes must be numbers ≥ 0 (got ${quoteInput(input.rampUpMinutes)} and ${quoteInput(input.decayMinutes)})`);
     }
     return { name: String(input.name), startsAt, endsAt, trafficMultiplier: multiplier, shape: { rampUpMinutes, decayMinutes } };
   });
@@ -89,6 +94,8 @@ export function parseSaleEventsJson(text: string, source = 'events file'): SaleE
   }
   const list = Array.isArray(data) ? data : (data as { events?: unknown })?.events;
   if (!Array.isArray(list)) throw new ScalingInputError('MALFORMED_FILE', `${source} must hold an array of events`);
+  const notObject = list.findIndex((item) => item === null || typeof item !== 'object' || Array.isArray(item));
+  if (notObject >= 0) throw new ScalingInputError('MALFORMED_FILE', `${source}: event ${notObject + 1} is not an object ({name, startsAt, endsAt, trafficMultiplier})`);
   return parseSaleEvents(list as SaleEventInput[]);
 }
 
