@@ -205,10 +205,28 @@ function describeReach(history: readonly HourlyPoint[], to: Date): string {
   return `; the window ends ${days < 28 ? `${days} days` : `${Math.round(days / 7)} weeks`} after the history: the models are validated one week ahead, further out the forecast carries the last weeks' pattern forward and its quantile widens as far as the history's weekly level moved over as many weeks (√weeks beyond what the history spans)`;
 }
 
+/**
+ * How far past the history a window may end. The models forecast every hour up to the window, so the
+ * cost grows with the distance: 500 years ahead took 47 s and 1.5 GB, the year 9999 ran out of memory.
+ * Two years is a plan made early (the models see at most `MAX_MODEL_WEEKS`, two years, of history too).
+ */
+export const MAX_HORIZON_WEEKS = 104;
+
+/** A learned forecast covers the history and the weeks after it: a window before it would silently get the seed pattern. */
+function checkWindowAgainstHistory(history: readonly HourlyPoint[], from: Date, to: Date): void {
+  if (history.length === 0) return;
+  const first = history[0].hour;
+  const last = history[history.length - 1].hour;
+  if (from.getTime() < first.getTime()) throw new ScalingInputError('INVALID_DATE', `--from (${from.toISOString()}) is before the history starts (${first.toISOString()}): the learned forecast covers the history and the weeks after it`);
+  const weeks = Math.ceil((to.getTime() - last.getTime() - 3_600_000) / (WEEK * 3_600_000));
+  if (weeks > MAX_HORIZON_WEEKS) throw new ScalingInputError('INVALID_OPTION', `the window ends ${weeks} weeks after the history (its last hour ${last.toISOString()}); the forecast reaches ${MAX_HORIZON_WEEKS} weeks past it at most: give a more recent history`);
+}
+
 export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, defaultQuantile?: number) {
   const resolved = await resolveEvents(o, deps);
   const { from, to, focus } = resolveWindow(o, resolved.events);
   const history = await loadHistory(o, deps);
+  if (history) checkWindowAgainstHistory(history, from, to);
   const quantile = parseQuantile(o.quantile, defaultQuantile ?? 0.9);
   const calendar = history && history.length > 0 && o.country ? { startMs: history[0].hour.getTime(), isHoliday: createHolidayPredicate(o.country, o.tz) } : undefined;
   const learned = history ? learnBase(history, to, quantile, calendar, resolved.events, isWallClockHistory(o) ? o.tz : 'UTC') : undefined;

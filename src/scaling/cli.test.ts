@@ -274,6 +274,21 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('refuses a window before the history starts or more than two years after it ends (years ahead took minutes and gigabytes)', async () => {
+    const history = join(import.meta.dirname, 'test-data/real/us-flights-2001-atl.csv'); // 2001-01-01 … 2001-07-01
+    const before = await run(['forecast', '--no-db', '--no-progress', '--history', history, '--from', '2000-12-31T20:00:00Z', '--to', '2001-01-01T05:00:00Z']);
+    assert.equal(before.exitCode, 2, before.err);
+    assert.equal(before.out, '');
+    assert.match(before.err, /^error \[INVALID_DATE\]: --from \(2000-12-31T20:00:00.000Z\) is before the history starts \(2001-01-01T00:00:00.000Z\)/);
+    const far = await run(['plan', '--no-db', '--no-progress', '--capacity', '150', '--history', history, '--from', '2500-07-01T00:00:00Z', '--to', '2500-07-01T05:00:00Z']);
+    assert.equal(far.exitCode, 2, far.err);
+    assert.equal(far.out, '');
+    assert.match(far.err, /^error \[INVALID_OPTION\]: the window ends 26037 weeks after the history \(its last hour 2001-07-01T00:00:00.000Z\); the forecast reaches 104 weeks past it at most/);
+    // Up to two years ahead is a plan made early, and runs.
+    const ahead = await run(['forecast', '--no-db', '--no-progress', '--json', '--history', history, '--from', '2003-06-20T00:00:00Z', '--to', '2003-06-20T02:00:00Z']);
+    assert.equal(ahead.exitCode, 0, ahead.err);
+  });
+
   it('refuses a history shorter than three weeks and a non-numeric count with one error line and exit 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-bad-'));
     try {
