@@ -68,6 +68,36 @@ export function toNumber(value: string, field: string): number {
   return n;
 }
 
+/** Bounds of a numeric option; `atLeast`/`atMost` are inclusive, `above` exclusive. */
+export interface NumberBounds {
+  atLeast?: number;
+  above?: number;
+  atMost?: number;
+  whole?: boolean;
+}
+
+function describeBounds(b: NumberBounds): string {
+  const kind = b.whole ? 'a whole number' : 'a number';
+  if (b.atLeast !== undefined && b.atMost !== undefined) return `${kind} from ${b.atLeast} to ${b.atMost}`;
+  const limits = [b.atLeast !== undefined ? `≥ ${b.atLeast}` : '', b.above !== undefined ? `> ${b.above}` : '', b.atMost !== undefined ? `≤ ${b.atMost}` : ''].filter(Boolean);
+  return `${kind} ${limits.join(' and ')}`.trim();
+}
+
+/** A numeric option within its bounds (INVALID_OPTION otherwise): a price is not negative, a replica count is whole. */
+export function toBoundedNumber(value: string, field: string, bounds: NumberBounds): number {
+  const n = toNumber(value, field);
+  const ok = (bounds.atLeast === undefined || n >= bounds.atLeast) && (bounds.above === undefined || n > bounds.above) && (bounds.atMost === undefined || n <= bounds.atMost) && (!bounds.whole || Number.isSafeInteger(n));
+  if (!ok) throw new ScalingInputError('INVALID_OPTION', `${field} must be ${describeBounds(bounds)} (got ${quoteInput(value)})`, { field, value });
+  return n;
+}
+
+/**
+ * Most replicas a command takes (`--max`, `--worker-min/max`): the simulations model every pod at every
+ * controller sync, so their time grows with the count (10,000 web replicas over 2 hours took 30 s, a
+ * million did not finish). A thousand is 50 × the seed's maximum.
+ */
+export const MAX_REPLICAS = 1000;
+
 function getYear(o: CommonOptions): number {
   if (o.year !== undefined) {
     const y = toNumber(o.year, '--year');
@@ -255,8 +285,8 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
 
 export async function resolveWebCapacity(o: CommonOptions) {
   const cap = await resolveCapacity({ flag: o.capacity !== undefined ? toNumber(o.capacity, '--capacity') : undefined, path: o.bench, fallback: 150 });
-  const min = toNumber(o.min, '--min');
-  const max = toNumber(o.max, '--max');
+  const min = toBoundedNumber(o.min, '--min', { atLeast: 0, atMost: MAX_REPLICAS, whole: true });
+  const max = toBoundedNumber(o.max, '--max', { atLeast: 1, atMost: MAX_REPLICAS, whole: true });
   const targetUtilization = toNumber(o.targetUtil, '--target-util') / 100;
   if (min < 0 || max < 1 || min > max) throw new ScalingInputError('INVALID_OPTION', `--min/--max must satisfy 0 ≤ min ≤ max, max ≥ 1 (got ${min}/${max})`);
   if (!(targetUtilization > 0 && targetUtilization <= 1)) throw new ScalingInputError('INVALID_OPTION', `--target-util must be in (0, 100] (got ${o.targetUtil})`);

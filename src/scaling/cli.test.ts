@@ -289,6 +289,32 @@ describe('salescale CLI', () => {
     assert.equal(ahead.exitCode, 0, ahead.err);
   });
 
+  it('refuses numeric options out of their range with one error line: negative prices and pool sizes, fractional replicas, thousands of replicas', async () => {
+    const window = ['--year', '2026', '--capacity', '150', '--no-db', '--no-progress', '--from', '2026-11-27T09:00:00Z', '--to', '2026-11-27T10:00:00Z'];
+    const cases: [string[], RegExp][] = [
+      [['plan', '--min', '1.5'], /--min must be a whole number from 0 to 1000 \(got "1\.5"\)/],
+      [['plan', '--max', '1000000000'], /--max must be a whole number from 1 to 1000 \(got "1000000000"\)/],
+      [['plan', '--db-pool-max', '-3'], /--db-pool-max must be a whole number ≥ 1 \(got "-3"\)/],
+      [['plan', '--max-connections', '0'], /--max-connections must be a whole number ≥ 1 \(got "0"\)/],
+      [['simulate', '--price', '-1'], /--price must be a number ≥ 0 \(got "-1"\)/],
+      [['simulate', '--demand-factor', '-1'], /--demand-factor must be a number > 0 \(got "-1"\)/],
+      [['simulate', '--spike', '-3'], /--spike must be a number > 0 \(got "-3"\)/],
+      [['simulate', '--lead', '-10'], /--lead must be a number ≥ 0 \(got "-10"\)/],
+      [['simulate', '--workers', '--worker-ready', '-30'], /--worker-ready must be a number ≥ 0 \(got "-30"\)/],
+      [['simulate', '--workers', '--worker-min', '1000000', '--worker-max', '1000000'], /--worker-min must be a whole number from 0 to 1000/],
+      [['simulate', '--workers', '--concurrency', '2.5'], /--concurrency must be a whole number ≥ 1 \(got "2\.5"\)/],
+      [['cost', '--orders-per-request', '-1'], /--orders-per-request must be a number ≥ 0 \(got "-1"\)/],
+      [['cost', '--peak-factor', '-2'], /--peak-factor must be a number > 0 \(got "-2"\)/],
+    ];
+    for (const [[command, ...args], pattern] of cases) {
+      const r = await run([command, ...window, ...args]);
+      assert.equal(r.exitCode, 2, `${command} ${args.join(' ')}: ${r.err}`);
+      assert.equal(r.out, '');
+      assert.equal(r.err.trim().split('\n').length, 1, r.err);
+      assert.match(r.err, new RegExp(`^error \\[INVALID_OPTION\\]: ${pattern.source}`));
+    }
+  });
+
   it('refuses a history shorter than three weeks and a non-numeric count with one error line and exit 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-bad-'));
     try {

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { DEFAULT_CHECK_OPTIONS, runChecks } from './capacity/checks.ts';
 import { DEFAULT_WORKER_PLAN, planCapacity } from './capacity/plan.ts';
 import type { CommonOptions, ScalingCliDeps } from './cli-inputs.ts';
-import { isWallClockHistory, loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveTimeZone, resolveWebCapacity, toNumber } from './cli-inputs.ts';
+import { MAX_REPLICAS, isWallClockHistory, loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveTimeZone, resolveWebCapacity, toBoundedNumber, toNumber } from './cli-inputs.ts';
 import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, pricePolicies } from './cost/cost.ts';
 import { COST_COMPONENTS } from './cost/cost.ts';
 import { loadPricing } from './cost/pricing.ts';
@@ -116,11 +116,11 @@ function parseWorkerOptions(o: WorkerCliOptions) {
     ordersPerRequest: toNumber(o.ordersPerRequest, '--orders-per-request'),
     jobsPerOrder: toNumber(o.jobsPerOrder, '--jobs-per-order'),
     jobSeconds: toNumber(o.jobSeconds, '--job-seconds'),
-    concurrency: toNumber(o.concurrency, '--concurrency'),
-    minReplicas: toNumber(o.workerMin, '--worker-min'),
-    maxReplicas: toNumber(o.workerMax, '--worker-max'),
+    concurrency: toBoundedNumber(o.concurrency, '--concurrency', { atLeast: 1, whole: true }),
+    minReplicas: toBoundedNumber(o.workerMin, '--worker-min', { atLeast: 0, atMost: MAX_REPLICAS, whole: true }),
+    maxReplicas: toBoundedNumber(o.workerMax, '--worker-max', { atLeast: 1, atMost: MAX_REPLICAS, whole: true }),
   };
-  const keda = { listLength: toNumber(o.listLength, '--list-length'), podReadySeconds: toNumber(o.workerReady, '--worker-ready') };
+  const keda = { listLength: toNumber(o.listLength, '--list-length'), podReadySeconds: toBoundedNumber(o.workerReady, '--worker-ready', { atLeast: 0 }) };
   return { workers, keda };
 }
 
@@ -171,8 +171,8 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         maxWebReplicas: web.maxReplicas,
         maxWorkerReplicas: plan.workers.maxReplicas,
         peakRps: Math.max(...plan.hours.map((h) => h.peakRps)),
-        dbPoolMax: toNumber(o.dbPoolMax, '--db-pool-max'),
-        maxConnections: toNumber(o.maxConnections, '--max-connections'),
+        dbPoolMax: toBoundedNumber(o.dbPoolMax, '--db-pool-max', { atLeast: 1, whole: true }),
+        maxConnections: toBoundedNumber(o.maxConnections, '--max-connections', { atLeast: 1, whole: true }),
       });
       const windows = getPrescaleWindows(plan);
       const schedule = { table: toScheduleTable(plan), kedaCronTriggers: toKedaCronTriggers(windows, o.tz), awsScheduledActions: toAwsScheduledActions(windows, o.asgName, web.minReplicas) };
@@ -211,14 +211,14 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const { capacity, web } = await resolveWebCapacity(o);
       if (o.spike !== undefined) {
         const start = new Date(f.from.getTime() + 3_600_000);
-        const spike = { name: 'synthetic spike', startsAt: start, endsAt: new Date(start.getTime() + 7_200_000), trafficMultiplier: toNumber(o.spike, '--spike'), shape: { rampUpMinutes: 5, decayMinutes: 15 } };
+        const spike = { name: 'synthetic spike', startsAt: start, endsAt: new Date(start.getTime() + 7_200_000), trafficMultiplier: toBoundedNumber(o.spike, '--spike', { above: 0 }), shape: { rampUpMinutes: 5, decayMinutes: 15 } };
         f.forecast.events = [...(f.forecast.events ?? []), spike];
         f.quantileForecast.events = [...(f.quantileForecast.events ?? []), spike];
       }
       const bar = createProgress(o.progress && !o.json, policies.length * 100);
-      const pricePerInstanceHour = toNumber(o.price, '--price');
-      const leadMinutes = toNumber(o.lead, '--lead');
-      const demandFactor = toNumber(o.demandFactor, '--demand-factor');
+      const pricePerInstanceHour = toBoundedNumber(o.price, '--price', { atLeast: 0 });
+      const leadMinutes = toBoundedNumber(o.lead, '--lead', { atLeast: 0 });
+      const demandFactor = toBoundedNumber(o.demandFactor, '--demand-factor', { above: 0 });
       // Plans, pre-scaling windows and predictive scaling are sized on the quantile forecast; with a
       // history the plan-driven policies run again sized on the mean, for comparison.
       const simInput = { forecast: f.forecast, from: f.from, to: f.to, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, pricePerInstanceHour, web, leadMinutes, demandFactor };
@@ -303,7 +303,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const f = await resolveForecast(o, deps);
       const { capacity, web } = await resolveWebCapacity(o);
       const webPlan = { ...web, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance };
-      const peak = toNumber(o.peakFactor, '--peak-factor');
+      const peak = toBoundedNumber(o.peakFactor, '--peak-factor', { above: 0 });
       const month = (rpsFactor: number, withEvents: boolean) => {
         // A 4-week month starting on the event's Monday-aligned week keeps the weekly pattern whole.
         const start = new Date(Date.UTC(f.from.getUTCFullYear(), 10, 10));
@@ -316,7 +316,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const providerPolicies = CLOUD_PROVIDERS.map((p) => PROVIDER_SETUPS[p].policy).filter((p) => !policies.includes(p));
       const sim = comparePolicies({ forecast: f.forecast, from: f.from, to: f.to, policies: [...policies, ...providerPolicies], capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, pricePerInstanceHour: 0, web });
       const hours = (f.to.getTime() - f.from.getTime()) / 3_600_000;
-      const ordersPerRequest = toNumber(o.ordersPerRequest, '--orders-per-request');
+      const ordersPerRequest = toBoundedNumber(o.ordersPerRequest, '--orders-per-request', { atLeast: 0 });
       const priced = pricePolicies(
         sim.results.filter((r) => policies.includes(r.policy)),
         pricing,

@@ -226,6 +226,24 @@ describe('salescale hpa explain', () => {
     });
   }
 
+  for (const [option, value, expected] of [
+    ['--replicas', '-1', '--replicas must be a whole number ≥ 0 (got "-1")'],
+    ['--replicas', '1.5', '--replicas must be a whole number ≥ 0 (got "1.5")'],
+    ['--tolerance', '-1', '--tolerance must be a number ≥ 0 (got "-1")'],
+    ['--downscale-stabilization', '-5', '--downscale-stabilization must be a number ≥ 0 (got "-5")'],
+    ['--cpu-initialization-period', '-1', '--cpu-initialization-period must be a number ≥ 0 (got "-1")'],
+    ['--initial-readiness-delay', '-1', '--initial-readiness-delay must be a number ≥ 0 (got "-1")'],
+    ['--scale-up-limit-factor', '-2', '--scale-up-limit-factor must be a number ≥ 0 (got "-2")'],
+    ['--scale-up-limit-minimum', '-3', '--scale-up-limit-minimum must be a whole number ≥ 0 (got "-3")'],
+  ] as const) {
+    it(`refuses ${option} ${value} with one line and exit code 2`, async () => {
+      const r = await run(['--hpa', okHpa, '--pods', okPods, option, value]);
+      assert.equal(r.exitCode, 2, r.out);
+      assert.equal(r.out, '');
+      assert.equal(r.err.trim(), `error [INVALID_OPTION]: ${expected}`);
+    });
+  }
+
   it('exits 2 with one line from the real binary on a malformed pod list', () => {
     const p = spawnSync(process.execPath, ['src/main.ts', 'hpa', 'explain', '--hpa', okHpa, '--pods', bad('deploy2.json', '{"kind":"Deployment"}')], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(p.status, 2, p.stderr);

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { toNumber } from './cli-inputs.ts';
+import { toBoundedNumber } from './cli-inputs.ts';
 import type { ScalingErrorCode } from './errors.ts';
 import { ScalingInputError, formatInputError, parseDate } from './errors.ts';
 import type { HpaMetricInputs } from './simulate/hpa-controller.ts';
@@ -94,17 +94,20 @@ export function registerHpaCommand(program: Command): Command {
         pods,
         inputs,
         now,
-        currentReplicas: o.replicas !== undefined ? toNumber(o.replicas, '--replicas') : undefined,
+        currentReplicas: o.replicas !== undefined ? toBoundedNumber(o.replicas, '--replicas', { atLeast: 0, whole: true }) : undefined,
         history,
         scaleUpEvents: events?.filter((e) => e.value > 0).map(toEvent),
         scaleDownEvents: events?.filter((e) => e.value < 0).map(toEvent),
         fresh: o.fresh,
         options: {
-          tolerance: toNumber(o.tolerance, '--tolerance'),
-          timings: { cpuInitializationPeriod: toNumber(o.cpuInitializationPeriod, '--cpu-initialization-period'), delayOfInitialReadinessStatus: toNumber(o.initialReadinessDelay, '--initial-readiness-delay') },
-          downscaleStabilizationSeconds: toNumber(o.downscaleStabilization, '--downscale-stabilization'),
-          scaleUpLimitFactor: toNumber(o.scaleUpLimitFactor, '--scale-up-limit-factor'),
-          scaleUpLimitMinimum: toNumber(o.scaleUpLimitMinimum, '--scale-up-limit-minimum'),
+          tolerance: toBoundedNumber(o.tolerance, '--tolerance', { atLeast: 0 }),
+          timings: {
+            cpuInitializationPeriod: toBoundedNumber(o.cpuInitializationPeriod, '--cpu-initialization-period', { atLeast: 0 }),
+            delayOfInitialReadinessStatus: toBoundedNumber(o.initialReadinessDelay, '--initial-readiness-delay', { atLeast: 0 }),
+          },
+          downscaleStabilizationSeconds: toBoundedNumber(o.downscaleStabilization, '--downscale-stabilization', { atLeast: 0 }),
+          scaleUpLimitFactor: toBoundedNumber(o.scaleUpLimitFactor, '--scale-up-limit-factor', { atLeast: 0 }),
+          scaleUpLimitMinimum: toBoundedNumber(o.scaleUpLimitMinimum, '--scale-up-limit-minimum', { atLeast: 0, whole: true }),
         },
       });
       const write = this.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s));
