@@ -258,7 +258,9 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   const history = await loadHistory(o, deps);
   if (history) checkWindowAgainstHistory(history, from, to);
   const quantile = parseQuantile(o.quantile, defaultQuantile ?? 0.9);
-  const calendar = history && history.length > 0 && o.country ? { startMs: history[0].hour.getTime(), isHoliday: createHolidayPredicate(o.country, o.tz) } : undefined;
+  // Checked even when there is no history to use it on: an unknown code was silently ignored.
+  const isHoliday = o.country !== undefined ? createHolidayPredicate(o.country, o.tz) : undefined;
+  const calendar = history && history.length > 0 && isHoliday ? { startMs: history[0].hour.getTime(), isHoliday } : undefined;
   const learned = history ? learnBase(history, to, quantile, calendar, resolved.events, isWallClockHistory(o) ? o.tz : 'UTC') : undefined;
   const events = history ? applyUpliftCurves(resolved.events, learnUpliftCurves(history, resolved.events), history[history.length - 1].hour, o.eventsFile || (o.db && resolved.source.startsWith('database')) ? `multiplier from ${resolved.source}` : 'seed multiplier') : resolved.events.map((e) => ({ ...e, source: e.source ?? `${resolved.source}: ×${e.trafficMultiplier}` }));
   const forecast: Partial<ForecastOptions> = {

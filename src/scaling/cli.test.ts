@@ -315,6 +315,15 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('--country that does not exist is refused without a history too (plan, simulate and cost ignored it)', async () => {
+    for (const command of ['forecast', 'plan', 'simulate', 'cost']) {
+      const r = await run([command, '--year', '2026', '--capacity', '150', '--no-db', '--no-progress', '--from', '2026-11-27T09:00:00Z', '--to', '2026-11-27T10:00:00Z', '--country', 'XX']);
+      assert.equal(r.exitCode, 2, `${command}: ${r.err}`);
+      assert.equal(r.out, '');
+      assert.equal(r.err.trim(), 'error [INVALID_OPTION]: --country: unknown country "XX" (ISO 3166 code, e.g. US, GB, DE or DE-BY)');
+    }
+  });
+
   it('refuses a history shorter than three weeks and a non-numeric count with one error line and exit 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-bad-'));
     try {

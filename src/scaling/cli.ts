@@ -377,7 +377,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       } else sets = Object.keys(REAL_DATASETS).map((n) => [n, getRealDataset(n as keyof typeof REAL_DATASETS)]);
       // Only the events the shop named (with --learn, also the sale_events table): a backtest scores what was observed.
       const events = (await loadNamedEvents({ ...o, db: o.learn === true }, deps))?.events;
-      const isHoliday = o.country ? createHolidayPredicate(o.country, o.tz) : undefined;
+      const isHoliday = o.country !== undefined ? createHolidayPredicate(o.country, o.tz) : undefined;
       const results = sets.map(([name, series]) => ({
         dataset: name,
         ...runBacktest(series, { heldOutWeeks: weeksOf(series), quantile, timeZone: isWallClockHistory(o) ? o.tz : 'UTC', events, selection: isHoliday && series.length > 0 ? { calendar: { startMs: series[0].hour.getTime(), isHoliday } } : undefined }),

@@ -19,6 +19,15 @@ describe('holidays', () => {
     assert.throws(() => createHolidayPredicate('XX'), { code: 'INVALID_OPTION' });
   });
 
+  it('reads a region after the state (DE-BY-A: Augsburg) and refuses one that does not exist', () => {
+    const peaceFestival = Date.parse('2026-08-08T10:00:00Z');
+    assert.equal(createHolidayPredicate('DE-BY-A')(peaceFestival), true, 'Augsburger Friedensfest');
+    assert.equal(createHolidayPredicate('DE-BY')(peaceFestival), false);
+    assert.throws(() => createHolidayPredicate('DE-BY-XYZ'), { code: 'INVALID_OPTION' });
+    assert.throws(() => createHolidayPredicate('DE-BY-A-B'), { code: 'INVALID_OPTION' });
+    assert.throws(() => createHolidayPredicate(''), { code: 'INVALID_OPTION' });
+  });
+
   // Daily shape × weekday; public holidays at 40 % of a normal day.
   const start = Date.parse('2025-01-06T00:00:00Z');
   const us = createHolidayPredicate('US');

@@ -5,7 +5,7 @@
  * of the same hour over the 5 weeks before would have forecast.
  */
 import Holidays from 'date-holidays';
-import { ScalingInputError } from '../errors.ts';
+import { ScalingInputError, quoteInput } from '../errors.ts';
 import { WEEK, forecastWeekAverage } from './seasonal-models.ts';
 import { getLocalTime } from './time-zone.ts';
 
@@ -14,14 +14,17 @@ export type HolidayPredicate = (ms: number) => boolean;
 
 /** Public holidays of `country` (ISO 3166 code, e.g. `US`, `GB`, `DE-BY`) in the shop time zone. */
 export function createHolidayPredicate(country: string, timeZone = 'UTC'): HolidayPredicate {
-  const [c, state] = country.split('-');
+  // country[-state[-region]]: a region was ignored before (DE-BY-A read as DE-BY, DE-BY-XYZ accepted).
+  const parts = country.split('-').map((part) => part.toUpperCase());
+  const [code, state, region] = parts;
   const hd = new Holidays();
-  const code = (c ?? '').toUpperCase();
-  if (!Object.hasOwn(hd.getCountries() ?? {}, code) || (state && !Object.hasOwn(hd.getStates(code) ?? {}, state.toUpperCase()))) {
-    throw new ScalingInputError('INVALID_OPTION', `--country: unknown country "${country}" (ISO 3166 code, e.g. US, GB, DE or DE-BY)`);
-  }
-  if (state) hd.init(code, state.toUpperCase());
-  else hd.init(code);
+  const known =
+    parts.length <= 3 &&
+    Object.hasOwn(hd.getCountries() ?? {}, code) &&
+    (state === undefined || Object.hasOwn(hd.getStates(code) ?? {}, state)) &&
+    (region === undefined || Object.hasOwn(hd.getRegions(code, state) ?? {}, region));
+  if (!known) throw new ScalingInputError('INVALID_OPTION', `--country: unknown country ${quoteInput(country)} (ISO 3166 code, e.g. US, GB, DE or DE-BY)`);
+  hd.init(code, state, region);
   const byYear = new Map<number, Set<string>>();
   return (ms) => {
     const l = getLocalTime(new Date(ms), timeZone);
