@@ -28,6 +28,15 @@ function assertOneLine(r: { code: number | null; stdout: string; stderr: string 
   assert.match(lines[0], pattern, what);
 }
 
+describe('salescale without a database', () => {
+  it('--learn without DATABASE_URL says that it needs one (it read as an empty history: "got 0 hours")', async () => {
+    for (const args of [['forecast', '--learn', '--year', '2026', '--no-progress'], ['backtest', '--learn']]) {
+      const r = await salescale(args, {});
+      assertOneLine(r, /^error \[INVALID_OPTION\]: --learn reads the analytics rollups from the database: set DATABASE_URL, or give --history <csv>$/, args[0]);
+    }
+  });
+});
+
 describe('salescale when PostgreSQL or Redis cannot be reached', () => {
   // A server that accepts connections and never answers: a firewall that drops packets, a wrong port
   // forwarded to something else. Without a connection timeout pg waits for ever.

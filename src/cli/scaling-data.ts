@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { getCliConnectionConfig } from '../platform/db/cli-connection.ts';
 import type { ScalingCliDeps } from '../scaling/cli-inputs.ts';
+import { ScalingInputError } from '../scaling/errors.ts';
 
 /** What the toolkit reads from the environment (`loadScalingConfig`). */
 export interface ScalingDataConfig {
@@ -48,6 +49,8 @@ export function scalingDataSources(config: () => ScalingDataConfig, warn: (line:
     //    otherwise leave the last hours under-counted. The relay deletes relayed rows after
     //    OUTBOX_RETENTION_HOURS: keep it above a day, or counts still queued then are not seen here.
     loadHourlyHistory: async () => {
+      // Without a database the query reads as no rows, and the history as empty ("got 0 hours").
+      if (!config().databaseUrl) throw new ScalingInputError('INVALID_OPTION', '--learn reads the analytics rollups from the database: set DATABASE_URL, or give --history <csv>');
       const [{ pending }] = await query<{ pending: Date | null }>(
         `SELECT min((o.data->>'hour')::timestamptz) AS pending FROM outbox o
           WHERE o.name = 'update-analytics' AND o.data->>'eventType' = 'requests'
