@@ -3,7 +3,7 @@
  * exit 2, soon, whatever the way the service is missing (no stack trace, no hang).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -27,6 +27,18 @@ function assertOneLine(r: { code: number | null; stdout: string; stderr: string 
   assert.equal(lines.length, 1, `${what} prints one line: ${r.stderr}`);
   assert.match(lines[0], pattern, what);
 }
+
+describe('salescale with its output piped', () => {
+  it('stops quietly when the reader goes away (| head): no EPIPE stack trace', async () => {
+    const child = spawn(process.execPath, [MAIN, 'forecast', '--year', '2026', '--no-db', '--json', '--from', '2026-10-20T00:00:00Z', '--to', '2026-12-01T00:00:00Z'], { env: { PATH: process.env.PATH ?? '' } });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
+  });
+});
 
 describe('salescale without a database', () => {
   it('--learn without DATABASE_URL says that it needs one (it read as an empty history: "got 0 hours")', async () => {

@@ -32,8 +32,21 @@ function queueName(value: string): QueueName {
   return value;
 }
 
+/** Long-running processes, as opposed to the commands that print a result and exit. */
+const ROLE_COMMANDS = new Set(['up', 'serve', 'worker']);
+
 export function buildCli(): Command {
   const program = new Command('salescale').description('A sale-ready e-commerce backend and its scaling toolkit').showHelpAfterError();
+  program.hook('preAction', (_program, command) => {
+    // `salescale forecast … | head` closes the pipe before the output ends: with no reader left the rest
+    // is not wanted, which is no error (it printed an EPIPE stack trace). The roles keep failing loudly:
+    // a server whose log pipe is gone must not exit 0.
+    if (ROLE_COMMANDS.has(command.name())) return;
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      throw error;
+    });
+  });
 
   program
     .command('up')
