@@ -39,14 +39,31 @@ describe('salescale manifests', () => {
   });
 
   it('an --out that cannot be written (a file, not a folder) is one line with exit 2', async () => {
-    const file = join(dir, 'not-a-folder');
-    await writeFile(file, 'x');
-    let err = '';
-    const program = new Command('salescale').exitOverride().showHelpAfterError().configureOutput({ writeOut: () => {}, writeErr: (s) => { err += s; } });
-    registerManifestsCommand(program).exitOverride();
-    await assert.rejects(program.parseAsync(['node', 'salescale', 'manifests', '--target', 'k8s', '--out', file]), (e: unknown) => e instanceof CommanderError && e.exitCode === 2);
-    assert.equal(err.trim().split('\n').length, 1, err);
-    assert.match(err, /^error \[UNWRITABLE_OUTPUT\]: cannot write .*not-a-folder\/deploy\/k8s\/base.*: a part of the path is not a folder/);
+    const own = await mkdtemp(join(tmpdir(), 'salescale-manifests-out-'));
+    try {
+      const file = join(own, 'not-a-folder');
+      await writeFile(file, 'x');
+      let err = '';
+      const program = new Command('salescale').exitOverride().showHelpAfterError().configureOutput({ writeOut: () => {}, writeErr: (s) => { err += s; } });
+      registerManifestsCommand(program).exitOverride();
+      await assert.rejects(program.parseAsync(['node', 'salescale', 'manifests', '--target', 'k8s', '--out', file]), (e: unknown) => e instanceof CommanderError && e.exitCode === 2);
+      assert.equal(err.trim().split('\n').length, 1, err);
+      assert.match(err, /^error \[UNWRITABLE_OUTPUT\]: cannot write .*not-a-folder\/deploy\/k8s\/base.*: a part of the path is not a folder/);
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an image tag Docker would refuse (empty, spaces, a colon) before writing anything', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'salescale-manifests-tag-'));
+    try {
+      for (const tag of ['', 'bad tag', 'v1:latest', '-leading-dash', 'x'.repeat(129)]) {
+        await assert.rejects(run('--target', 'k8s', '--out', out, '--image-tag', tag), (e: unknown) => e instanceof CommanderError && /--image-tag.*is invalid/.test(e.message), JSON.stringify(tag));
+      }
+      await assert.rejects(readFile(join(out, 'deploy/k8s/base/web-deployment.yaml'), 'utf8'), { code: 'ENOENT' });
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
   });
 
   it('refuses an unknown target', async () => {

@@ -25,6 +25,12 @@ function year(value: string): number {
   return n;
 }
 
+/** Docker's tag grammar: a word character, then up to 127 word characters, dots and dashes. */
+function imageTag(value: string): string {
+  if (!/^\w[\w.-]{0,127}$/.test(value)) throw new InvalidArgumentError('must be a Docker image tag: letters, digits, _ . - (not first), at most 128 characters');
+  return value;
+}
+
 export function registerManifestsCommand(program: Command): Command {
   const cmd = program
     .command('manifests')
@@ -32,13 +38,13 @@ export function registerManifestsCommand(program: Command): Command {
     .requiredOption('--target <names>', `${MANIFEST_TARGETS.join(' | ')} | all (comma-separated allowed)`, targetList)
     .option('--out <dir>', 'root folder to write under (default: the current directory, i.e. the repository)', '.')
     .option('--year <yyyy>', `year of the sale whose plan gives the pre-scaling windows (default ${SEED_DEPLOYMENT_SPEC.prescale.year})`, year)
-    .option('--image-tag <tag>', `image tag (default ${SEED_DEPLOYMENT_SPEC.image.tag})`)
+    .option('--image-tag <tag>', `image tag (default ${SEED_DEPLOYMENT_SPEC.image.tag})`, imageTag)
     .option('--check', 'write nothing; exit 1 if a file on disk differs from the rendering');
   cmd.action(async (o: { target: ManifestTarget[]; out: string; year?: number; imageTag?: string; check?: boolean }) => {
     const print = cmd.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s));
     const spec = withOverrides(SEED_DEPLOYMENT_SPEC, {
       ...(o.year ? { prescale: { year: o.year } } : {}),
-      ...(o.imageTag ? { image: { tag: o.imageTag } } : {}),
+      ...(o.imageTag !== undefined ? { image: { tag: o.imageTag } } : {}),
     });
     let files: ReturnType<typeof renderTargets>;
     try {
