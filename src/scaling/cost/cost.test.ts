@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { ScalingInputError } from '../errors.ts';
 import { COST_COMPONENTS, getMonthlyCost } from './cost.ts';
-import { loadPricing } from './pricing.ts';
+import { DEFAULT_PRICING_PATH, loadPricing } from './pricing.ts';
 
 describe('cost', () => {
   it('prices a month from usage and the catalogue, summing the components', async () => {
@@ -11,6 +15,31 @@ describe('cost', () => {
     assert.equal(col['EC2 Instances'], 1000 * p.instanceTypes['c6i.large'].perHour);
     const sum = COST_COMPONENTS.reduce((s, c) => s + col[c], 0);
     assert.ok(Math.abs(col.Total - sum) < 1e-9);
+  });
+});
+
+describe('the pricing catalogue', () => {
+  it('refuses a catalogue whose prices are missing or of the wrong shape, naming the price (they priced as $NaN)', async () => {
+    const good = JSON.parse(readFileSync(DEFAULT_PRICING_PATH, 'utf8')) as Record<string, unknown>;
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-pricing-'));
+    try {
+      const cases: [Record<string, unknown>, RegExp][] = [
+        [{ ...good, loadBalancer: {} }, /loadBalancer\.perHour must be a number ≥ 0/],
+        [{ ...good, monitoring: { ...(good.monitoring as object), perAlarmMonth: 'cheap' } }, /monitoring\.perAlarmMonth must be a number ≥ 0/],
+        [{ ...good, dataTransfer: { perGbOut: -1 } }, /dataTransfer\.perGbOut must be a number ≥ 0/],
+        [{ ...good, instanceTypes: null }, /instanceTypes must be an object/],
+        [{ ...good, instanceTypes: { 'c6i.large': null } }, /instanceTypes\.c6i\.large\.perHour must be a number ≥ 0/],
+        [{ ...good, redis: { 'cache.t4g.medium': { perHour: null } } }, /redis\.cache\.t4g\.medium\.perHour must be a number ≥ 0/],
+        [{ ...good, postgres: 5 }, /postgres must be an object/],
+      ];
+      for (const [i, [catalogue, pattern]] of cases.entries()) {
+        const file = join(dir, `pricing-${i}.json`);
+        writeFileSync(file, JSON.stringify(catalogue));
+        await assert.rejects(loadPricing(file), (e: unknown) => e instanceof ScalingInputError && e.code === 'MALFORMED_FILE' && pattern.test(e.message), `case ${i}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 /** The dated pricing catalogue (src/scaling/data/pricing-<date>.json), validated on load. */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { ScalingInputError } from '../errors.ts';
+import { ScalingInputError, quoteInput } from '../errors.ts';
 
 /** Prices per hour unless named otherwise. */
 export interface PricingCatalogue {
@@ -29,8 +29,27 @@ export function parsePricing(data: unknown, source: string): PricingCatalogue {
     if (!p || p[k] === undefined) throw new ScalingInputError('MALFORMED_FILE', `${source}: missing "${k}"`);
   }
   const catalogue = p as PricingCatalogue;
-  for (const [name, t] of Object.entries(catalogue.instanceTypes)) {
-    if (!(t.perHour >= 0)) throw new ScalingInputError('NEGATIVE_CAPACITY', `${source}: instanceTypes.${name}.perHour must be ≥ 0`);
+  // Every price the cost model reads: a missing or misspelt one priced the month as $NaN.
+  const price = (value: unknown, where: string) => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new ScalingInputError('MALFORMED_FILE', `${source}: ${where} must be a number ≥ 0 (${value === undefined ? 'missing' : `got ${quoteInput(typeof value === 'string' ? value : JSON.stringify(value))}`})`);
+  };
+  const group = (key: keyof PricingCatalogue): Record<string, unknown> => {
+    const value = catalogue[key];
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ScalingInputError('MALFORMED_FILE', `${source}: ${key} must be an object`);
+    return value as Record<string, unknown>;
+  };
+  for (const key of ['instanceTypes', 'redis'] as const) {
+    for (const [name, entry] of Object.entries(group(key))) price((entry as { perHour?: unknown } | null)?.perHour, `${key}.${name}.perHour`);
+  }
+  // PostgreSQL classes by the hour, and one flat number: storagePerGbMonth.
+  for (const [name, entry] of Object.entries(group('postgres'))) {
+    if (typeof entry === 'number') price(entry, `postgres.${name}`);
+    else price((entry as { perHour?: unknown } | null)?.perHour, `postgres.${name}.perHour`);
+  }
+  const fixed = { loadBalancer: ['perHour', 'perLcuHour'], monitoring: ['perCustomMetricMonth', 'perAlarmMonth', 'perLogGbIngested'], dataTransfer: ['perGbOut'], queue: ['perMillionRequests'] } as const;
+  for (const [key, names] of Object.entries(fixed) as [keyof typeof fixed, readonly string[]][]) {
+    const prices = group(key);
+    for (const name of names) price(prices[name], `${key}.${name}`);
   }
   return catalogue;
 }
