@@ -28,6 +28,22 @@ function assertOneLine(r: { code: number | null; stdout: string; stderr: string 
   assert.match(lines[0], pattern, what);
 }
 
+describe('salescale bench --help', () => {
+  it('lists every scenario of the runner, from the runner\'s own list, with its description (forecast and waiting-room were missing)', async () => {
+    const { SCENARIOS } = await import('../../bench/scenarios.ts');
+    const r = await salescale(['bench', '--help'], {});
+    assert.equal(r.code, 0, r.stderr);
+    const section = r.stdout.split(/^Scenarios\b.*$/m)[1] ?? '';
+    const listed = [...section.matchAll(/^ {2}(\S+) {2,}(.*)$/gm)].map((m) => m[1]);
+    assert.deepEqual(listed, SCENARIOS.map((s) => s.name), r.stdout);
+    for (const s of SCENARIOS) assert.ok(section.replace(/\s+/g, ' ').includes(s.describe.slice(0, 30)), `${s.name} is described`);
+    // The argument's own line: what runs by default, and the diagnostics that run only by name.
+    const usage = r.stdout.replace(/\s+/g, ' ');
+    assert.ok(usage.includes(SCENARIOS.filter((s) => !s.optional).map((s) => s.name).join(' | ')), usage);
+    assert.ok(usage.includes(`only by name: ${SCENARIOS.filter((s) => s.optional).map((s) => s.name).join(' | ')}`), usage);
+  });
+});
+
 describe('salescale with its output piped', () => {
   it('stops quietly when the reader goes away (| head): no EPIPE stack trace', async () => {
     const child = spawn(process.execPath, [MAIN, 'forecast', '--year', '2026', '--no-db', '--json', '--from', '2026-10-20T00:00:00Z', '--to', '2026-12-01T00:00:00Z'], { env: { PATH: process.env.PATH ?? '' } });

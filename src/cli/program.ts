@@ -1,5 +1,6 @@
 // The `salescale` CLI: parses the command, loads config, starts one role (loaded by src/main.ts,
 // after tracing when it is configured).
+import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { scalingDataSources } from './scaling-data.ts';
 import { ConfigError, loadConfig, loadMigrationConfig, loadScalingConfig } from '../platform/config/config.ts';
@@ -30,6 +31,25 @@ function queueList(value: string): QueueName[] {
 function queueName(value: string): QueueName {
   if (!isQueueName(value)) throw new InvalidArgumentError(`queues are ${QUEUE_NAMES.join(', ')}`);
   return value;
+}
+
+/** Fills `salescale bench`'s help from bench/scenarios.ts: the argument's names, then one line per scenario. */
+async function describeBenchScenarios(bench: Command): Promise<void> {
+  if (!existsSync(new URL('../../bench/scenarios.ts', import.meta.url))) {
+    bench.addHelpText('after', '\nThe benchmarks are not part of this installation (bench/ is left out of the image): run them from a checkout.');
+    return;
+  }
+  const { SCENARIOS } = await import('../../bench/scenarios.ts');
+  const names = (optional: boolean) => SCENARIOS.filter((s) => (s.optional ?? false) === optional).map((s) => s.name).join(' | ');
+  const [argument] = bench.registeredArguments;
+  argument.description = `${names(false)}; diagnostics run only by name: ${names(true)}`;
+  bench.addHelpText('after', (context) => {
+    const help = bench.createHelp();
+    help.prepareContext({ helpWidth: context.error ? bench.configureOutput().getErrHelpWidth?.() : bench.configureOutput().getOutHelpWidth?.() });
+    const width = Math.max(...SCENARIOS.map((s) => s.name.length));
+    const lines = SCENARIOS.map((s) => help.formatItem(s.name, width, `${s.optional ? '(diagnostic, run only by name) ' : ''}${s.describe}`, help));
+    return `\nScenarios (in run order):\n${lines.join('\n')}`;
+  });
 }
 
 /** Long-running processes, as opposed to the commands that print a result and exit. */
@@ -114,10 +134,10 @@ export function buildCli(): Command {
       await runSeed(config.db.url, options);
     });
 
-  program
+  const bench = program
     .command('bench')
     .description('Run benchmark scenarios against the local PostgreSQL and Redis (all when none is named); results in bench/results/')
-    .argument('[scenarios...]', 'catalog | checkout-hot | sold-out | checkout-tracing | queue | capacity | sale-mix; diagnostics run only by name: catalog-costs | pgbench')
+    .argument('[scenarios...]', 'scenario names (salescale bench --help lists them)')
     .action(async (scenarios: string[], _options: unknown, command: Command) => {
       // Loaded on demand: the benchmarks are a development tool, not part of a serving process.
       const { runBench, SCENARIOS } = await import('../../bench/run.ts');
@@ -126,6 +146,12 @@ export function buildCli(): Command {
       const outcome = await runBench(scenarios);
       process.exitCode = outcome.failed ? 1 : 0;
     });
+  // The help lists the runner's own scenario list, so it cannot drift from it (a hand-written copy missed
+  // forecast and waiting-room). That list loads the load generators, about a second, and bench/ is not in
+  // the image: it is read only when `bench` itself is about to parse (its --help, a run, an unknown name).
+  program.hook('preSubcommand', async (_program, subcommand) => {
+    if (subcommand === bench) await describeBenchScenarios(bench);
+  });
 
   // forecast, plan, simulate, cost, backtest: sale events (and history) come from the database when
   // DATABASE_URL is set, otherwise from files and the built-in calendar; SHOP_TIME_ZONE is the default of --tz.
