@@ -1,7 +1,7 @@
 /** Turns CLI options into toolkit inputs: time window, events, learned base traffic, capacity. */
-import { readFile } from 'node:fs/promises';
 import { ScalingInputError, parseDate, quoteInput, requirePositive } from './errors.ts';
 import { resolveCapacity } from './capacity/bench-capacity.ts';
+import { readInputFile } from './input-files.ts';
 import type { CalendarEventId } from './forecast/calendar.ts';
 import { CALENDAR_EVENT_IDS, getCalendarEvent, getSeedCalendarEvents } from './forecast/calendar.ts';
 import type { HourlyPoint } from './forecast/csv.ts';
@@ -114,7 +114,7 @@ function parseEventId(value: string): CalendarEventId {
 
 async function readText(path: string, flag: string, code: 'MALFORMED_FILE' | 'MALFORMED_CSV'): Promise<string> {
   try {
-    return await readFile(path, 'utf8');
+    return await readInputFile(path);
   } catch {
     throw new ScalingInputError(code, `${flag} ${path} cannot be read`);
   }
@@ -156,7 +156,7 @@ export async function loadHistory(o: { history?: string; learn?: boolean }, deps
   if (o.history) {
     let text: string;
     try {
-      text = await readFile(o.history, 'utf8');
+      text = await readInputFile(o.history);
     } catch {
       throw new ScalingInputError('MALFORMED_CSV', `--history ${o.history} cannot be read`);
     }

@@ -250,6 +250,31 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('reads every JSON file it is given with a UTF-8 byte-order mark, as the CSV readers do: events, bench results, pricing catalogues', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-bom-'));
+    const withBom = (name: string, text: string) => {
+      const file = join(dir, name);
+      writeFileSync(file, `\uFEFF${text}`);
+      return file;
+    };
+    try {
+      const events = withBom('events.json', JSON.stringify([{ name: 'Flash', startsAt: '2026-11-27T10:00:00Z', endsAt: '2026-11-27T12:00:00Z', trafficMultiplier: 3 }]));
+      const window = ['--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--no-db', '--no-progress', '--json'];
+      const forecast = await run(['forecast', ...window, '--events-file', events]);
+      assert.equal(forecast.exitCode, 0, forecast.err);
+      assert.equal((JSON.parse(forecast.out) as { hours: { eventMultiplier: number }[] }).hours[0].eventMultiplier, 3);
+      const capacity = withBom('capacity.json', readFileSync('bench/results/capacity.json', 'utf8'));
+      const plan = await run(['plan', ...window, '--bench', capacity]);
+      assert.equal(plan.exitCode, 0, plan.err);
+      assert.ok((JSON.parse(plan.out) as { capacitySource: string }).capacitySource.startsWith(`${capacity} (measured `), plan.out.slice(0, 300));
+      const pricing = ['', 'gcp-', 'azure-'].map((p) => withBom(`pricing-${p}.json`, readFileSync(`src/scaling/data/pricing-${p}${p ? '2026-12-03' : '2026-11-27'}.json`, 'utf8')));
+      const cost = await run(['cost', ...window, '--capacity', '150', '--pricing', pricing[0], '--pricing-gcp', pricing[1], '--pricing-azure', pricing[2]]);
+      assert.equal(cost.exitCode, 0, cost.err);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--events-file of the wrong shape (an item that is not an object, a ramp that is not a number) is one error line and exit 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-events-'));
     try {

@@ -200,6 +200,19 @@ describe('salescale hpa explain', () => {
     assert.equal(late.desiredReplicas, 5);
   });
 
+  it('reads kubectl files saved with a UTF-8 byte-order mark (YAML and JSON), as every input file of the toolkit', async () => {
+    const d = 'src/scaling/simulate/testdata/scale-up-unready';
+    const files = ['hpa.yaml', 'pods.json', 'pod-metrics.json'].map((name) => {
+      const p = join(dir, `bom-${name}`);
+      writeFileSync(p, `\uFEFF${readFileSync(`${d}/${name}`, 'utf8')}`);
+      return p;
+    });
+    const plain = await run(['--hpa', `${d}/hpa.yaml`, '--pods', `${d}/pods.json`, '--metrics', `${d}/pod-metrics.json`, '--json']);
+    const marked = await run(['--hpa', files[0], '--pods', files[1], '--metrics', files[2], '--json']);
+    assert.equal(marked.exitCode, 0, marked.err);
+    assert.equal(marked.out, plain.out);
+  });
+
   const bad = (name: string, text: string) => {
     const p = join(dir, name);
     writeFileSync(p, text);

@@ -2,11 +2,11 @@
  * `salescale hpa explain`: why the HPA wants the replicas it wants, from what kubectl prints.
  * Input errors print one line `error [CODE]: …` and exit 2.
  */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { toBoundedNumber } from './cli-inputs.ts';
 import type { ScalingErrorCode } from './errors.ts';
 import { ScalingInputError, formatInputError, parseDate } from './errors.ts';
+import { readInputFile } from './input-files.ts';
 import type { HpaMetricInputs } from './simulate/hpa-controller.ts';
 import { DEFAULT_HPA_CONTROLLER_OPTIONS } from './simulate/hpa-controller.ts';
 import { explainHpa, renderExplanation } from './simulate/hpa-explain.ts';
@@ -34,7 +34,7 @@ interface ExplainOptions {
 async function readDoc(path: string, what: string, code: ScalingErrorCode) {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readInputFile(path);
   } catch (e) {
     throw new ScalingInputError('MALFORMED_FILE', `cannot read ${what} file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { parseBenchCapacity } from '../scaling/capacity/bench-capacity.ts';
+import { readInputFile } from '../scaling/input-files.ts';
 
 /** The capacity figure the repository ships (the capacity benchmark's result), next to the sources. */
 export const CAPACITY_FILE = path.resolve(import.meta.dirname, '../../bench/results/capacity.json');
@@ -15,7 +15,7 @@ const ASSUMED_RPS = 200;
 export async function readCapacityRps(configured: number, logger: Logger, file = CAPACITY_FILE): Promise<number> {
   if (configured > 0) return configured;
   try {
-    return parseBenchCapacity(JSON.parse(await readFile(file, 'utf8')), file).requestsPerSecondPerInstance;
+    return parseBenchCapacity(JSON.parse(await readInputFile(file)), file).requestsPerSecondPerInstance;
   } catch (error) {
     logger.warn({ err: error, file, assumedRps: ASSUMED_RPS }, 'no measured capacity: the waiting room derives its rate from an assumed capacity');
     return ASSUMED_RPS;

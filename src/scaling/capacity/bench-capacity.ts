@@ -8,8 +8,8 @@
  * ```
  * Only `requestsPerSecondPerInstance` (> 0) and `measuredAt` (ISO date) are required.
  */
-import { readFile } from 'node:fs/promises';
 import { ScalingInputError, parseDate } from '../errors.ts';
+import { readInputFile } from '../input-files.ts';
 
 /** The benchmark results file. */
 export interface BenchCapacity {
@@ -56,7 +56,7 @@ export async function resolveCapacity(opts: { flag?: number; path?: string; fall
   const path = opts.path ?? DEFAULT_BENCH_CAPACITY_PATH;
   let text: string | undefined;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readInputFile(path);
   } catch {
     text = undefined;
   }

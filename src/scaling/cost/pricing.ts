@@ -1,7 +1,7 @@
 /** The dated pricing catalogue (src/scaling/data/pricing-<date>.json), validated on load. */
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { ScalingInputError, quoteInput } from '../errors.ts';
+import { readInputFile } from '../input-files.ts';
 
 /** Prices per hour unless named otherwise. */
 export interface PricingCatalogue {
@@ -57,7 +57,7 @@ export function parsePricing(data: unknown, source: string): PricingCatalogue {
 export async function loadPricing(path = DEFAULT_PRICING_PATH): Promise<PricingCatalogue> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readInputFile(path);
   } catch {
     throw new ScalingInputError('MALFORMED_FILE', `pricing catalogue ${path} cannot be read`);
   }
