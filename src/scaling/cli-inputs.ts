@@ -120,8 +120,12 @@ async function readText(path: string, flag: string, code: 'MALFORMED_FILE' | 'MA
   }
 }
 
-/** The events the shop named: a file (JSON or CSV) beats the database; undefined when there are none. */
+/**
+ * The events the shop named: a file (JSON or CSV) beats the database; undefined when there are none.
+ * Both files at once are refused: one of them would be dropped without a word (the CSV was taken).
+ */
 export async function loadNamedEvents(o: { eventsCsv?: string; eventsFile?: string; db: boolean }, deps: ScalingCliDeps): Promise<{ events: SaleEvent[]; source: string } | undefined> {
+  if (o.eventsCsv !== undefined && o.eventsFile !== undefined) throw new ScalingInputError('INVALID_OPTION', '--events-csv and --events-file both give the sale events: give one of them');
   if (o.eventsCsv) return { events: parseEventsCsv(await readText(o.eventsCsv, '--events-csv', 'MALFORMED_CSV'), o.eventsCsv), source: o.eventsCsv };
   if (o.eventsFile) return { events: parseSaleEventsJson(await readText(o.eventsFile, '--events-file', 'MALFORMED_FILE'), o.eventsFile), source: o.eventsFile };
   if (o.db && deps.loadSaleEvents) {

@@ -275,6 +275,25 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('refuses --events-csv with --events-file in every command that takes both (the CSV won silently): one line, exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-events-both-'));
+    try {
+      const csv = join(dir, 'events.csv');
+      writeFileSync(csv, 'name,start,end,kind\nFlash,2026-11-27T10:00:00Z,2026-11-27T12:00:00Z,flash\n');
+      const json = join(dir, 'events.json');
+      writeFileSync(json, JSON.stringify([{ name: 'Flash', startsAt: '2026-11-27T10:00:00Z', endsAt: '2026-11-27T12:00:00Z', trafficMultiplier: 3 }]));
+      const window = ['--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--no-db', '--no-progress'];
+      for (const args of [['forecast', ...window], ['plan', ...window], ['simulate', ...window], ['cost', ...window], ['backtest', '--dataset', 'us-flights-2001-elp', '--held-out-weeks', '1']]) {
+        const r = await run([...args, '--events-csv', csv, '--events-file', json]);
+        assert.equal(r.exitCode, 2, `${args[0]}: ${r.err}`);
+        assert.equal(r.out, '', args[0]);
+        assert.equal(r.err, 'error [INVALID_OPTION]: --events-csv and --events-file both give the sale events: give one of them\n', args[0]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--events-file of the wrong shape (an item that is not an object, a ramp that is not a number) is one error line and exit 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-events-'));
     try {

@@ -47,7 +47,7 @@ function addCommon(cmd: Command): Command {
     .option('--to <iso>', 'window end (default: end of the event day)')
     .option('--year <yyyy>', 'year of the calendar event (default: year of --from, else this year)')
     .option('--event <id>', 'calendar event: black-friday | cyber-monday | christmas-sale', 'black-friday')
-    .option('--events-file <path>', 'sale events JSON ([{name, startsAt, endsAt, trafficMultiplier, rampUpMinutes?, decayMinutes?}])')
+    .option('--events-file <path>', 'sale events JSON ([{name, startsAt, endsAt, trafficMultiplier, rampUpMinutes?, decayMinutes?}]); not with --events-csv')
     .option('--events-csv <path>', 'sale events CSV (name,start,end,kind): past ones teach the uplift of their kind, upcoming ones get it')
     .option('--quantile <q>', 'forecast quantile for sizing and the band (needs --history or --learn)')
     .option('--country <code>', 'public holidays of this country (date-holidays code: US, GB, DE, DE-BY, …) as flags for the learned model')
@@ -359,7 +359,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--tz <iana>', 'the shop\'s time zone: holidays are read in it, and with --wall-clock the models run on its clock (default: SHOP_TIME_ZONE, else UTC)')
     .option('--wall-clock', 'the history\'s hours are UTC instants and demand follows the --tz clock: model on that wall clock across its changes (always so with --learn)')
     .option('--events-csv <csv>', 'past sale events (name,start,end,kind): their hours are replaced by the baseline in the inputs and left out of the scores')
-    .option('--events-file <json>', 'the same, as a JSON array of sale events')
+    .option('--events-file <json>', 'the same, as a JSON array of sale events (not with --events-csv)')
     .option('--json', 'print JSON');
   backtestCmd.action(
     withShopTimeZone(async (o: { history?: string; learn?: boolean; dataset?: string; heldOutWeeks: string; quantile: string; candidates?: boolean; country?: string; tz: string; wallClock?: boolean; eventsCsv?: string; eventsFile?: string; json?: boolean }) => {
