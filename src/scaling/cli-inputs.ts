@@ -257,6 +257,11 @@ function checkWindowAgainstHistory(history: readonly HourlyPoint[], from: Date, 
 }
 
 export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, defaultQuantile?: number) {
+  // Without a history the forecast is the seed pattern: no validation errors, so no quantile. Left out,
+  // --quantile keeps its default and the commands say they use the mean; given, it was silently ignored.
+  if (o.quantile !== undefined && !o.history && !o.learn) {
+    throw new ScalingInputError('INVALID_OPTION', "--quantile needs a history (--history <csv> or --learn): the quantile comes from the forecast's validation errors, and the seed pattern has none");
+  }
   const resolved = await resolveEvents(o, deps);
   const { from, to, focus } = resolveWindow(o, resolved.events);
   const history = await loadHistory(o, deps);

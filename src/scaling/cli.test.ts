@@ -294,6 +294,22 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('refuses --quantile without a history in forecast, plan, simulate and cost (it was ignored); without --quantile they use the mean and say so', async () => {
+    const window = ['--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--no-db', '--no-progress'];
+    for (const command of ['forecast', 'plan', 'simulate', 'cost']) {
+      const r = await run([command, ...window, '--quantile', '0.9']);
+      assert.equal(r.exitCode, 2, `${command}: ${r.err}`);
+      assert.equal(r.out, '', command);
+      assert.equal(r.err, 'error [INVALID_OPTION]: --quantile needs a history (--history <csv> or --learn): the quantile comes from the forecast\'s validation errors, and the seed pattern has none\n', command);
+    }
+    const forecast = await run(['forecast', ...window, '--json']);
+    assert.equal(forecast.exitCode, 0, forecast.err);
+    assert.equal((JSON.parse(forecast.out) as { quantile: number | null }).quantile, null);
+    const plan = await run(['plan', ...window, '--json']);
+    assert.equal(plan.exitCode, 0, plan.err);
+    assert.match((JSON.parse(plan.out) as { sizing: string }).sizing, /^sized on the mean forecast: the seed pattern has no quantile/);
+  });
+
   it('--events-file of the wrong shape (an item that is not an object, a ramp that is not a number) is one error line and exit 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-events-'));
     try {
