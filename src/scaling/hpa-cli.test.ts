@@ -257,6 +257,57 @@ describe('salescale hpa explain', () => {
     });
   }
 
+  it('refuses an --hpa file of another kind by its kinds: a List of Pods is not "3 HorizontalPodAutoscalers"', async () => {
+    const pods = JSON.parse(readFileSync(okPods, 'utf8')) as { items: unknown[] };
+    const list = bad('pods-as-list.json', JSON.stringify({ apiVersion: 'v1', kind: 'List', items: pods.items }));
+    const hint = 'give kubectl get hpa.v2.autoscaling NAME -o yaml';
+    const cases: [string, string][] = [
+      [list, `error [MALFORMED_HPA]: the HPA file is a List of ${pods.items.length} × Pod, not of one HorizontalPodAutoscaler: ${hint}`],
+      [okPods, `error [MALFORMED_HPA]: the HPA file is a List of ${pods.items.length} × Pod, not of one HorizontalPodAutoscaler: ${hint}`],
+      [bad('mixed.yaml', stringify({ kind: 'List', items: [{ kind: 'HorizontalPodAutoscaler' }, { kind: 'Service' }, 'text'] })), `error [MALFORMED_HPA]: the HPA file is a List of 1 × HorizontalPodAutoscaler, 1 × Service, 1 × (no kind), not of one HorizontalPodAutoscaler: ${hint}`],
+      [bad('deployment.yaml', 'apiVersion: apps/v1\nkind: Deployment\n'), `error [MALFORMED_HPA]: expected kind HorizontalPodAutoscaler, got Deployment: ${hint}`],
+      [bad('two-hpas.yaml', stringify({ kind: 'List', items: [{ kind: 'HorizontalPodAutoscaler' }, { kind: 'HorizontalPodAutoscaler' }] })), 'error [MALFORMED_HPA]: the HPA file holds 2 HorizontalPodAutoscalers; give exactly one (kubectl get hpa NAME -o yaml)'],
+    ];
+    for (const [hpa, expected] of cases) {
+      const r = await run(['--hpa', hpa, '--pods', okPods]);
+      assert.equal(r.exitCode, 2, r.out);
+      assert.equal(r.out, '');
+      assert.equal(r.err.trim(), expected);
+    }
+  });
+
+  it('refuses quantities beyond what the controller reads (64-bit milli-units) instead of printing "Infinitym"', async () => {
+    const d = 'src/scaling/simulate/testdata/sale-rate-limited';
+    const hpa = readFileSync(`${d}/hpa.json`, 'utf8');
+    const metrics = ['--metrics', `${d}/custom-metrics.json`, `${d}/external-metrics.json`];
+    for (const value of ['"1e308"', '1e308', '"9Ei"', '"10P"', '"1e16"']) {
+      const file = bad('huge-target.json', hpa.replace('"averageValue": "100"', `"averageValue": ${value}`));
+      const r = await run(['--hpa', file, '--pods', `${d}/pods.json`, ...metrics]);
+      assert.equal(r.exitCode, 2, `${value}: ${r.out}`);
+      assert.equal(r.out, '');
+      assert.match(r.err.trim(), /^error \[MALFORMED_HPA\]: spec\.metrics\[0\]\.pods\.target\.averageValue: .* is out of range: the controller reads a quantity in milli-units as a 64-bit integer \(Quantity\.MilliValue\(\)\), at most 9223372036854775807m \(about 9\.2e15\)$/, value);
+    }
+    const external = bad('huge-external.json', readFileSync(`${d}/external-metrics.json`, 'utf8').replace(/"value": "[^"]+"/, '"value": "1e308"'));
+    const r = await run(['--hpa', `${d}/hpa.json`, '--pods', `${d}/pods.json`, '--metrics', `${d}/custom-metrics.json`, external]);
+    assert.equal(r.exitCode, 2, r.out);
+    assert.match(r.err.trim(), /^error \[MALFORMED_METRICS\]: items\[0\]\.value: "1e308" is out of range/);
+    // The int32 fields of the spec (the API server refuses larger ones): 1e308 was read as is.
+    for (const [field, value, message] of [
+      ['"maxReplicas": 20', '"maxReplicas": 1e308', 'spec.maxReplicas must be an integer from 1 to 2147483647 (an int32)'],
+      ['"maxReplicas": 20', '"maxReplicas": 2147483648', 'spec.maxReplicas must be an integer from 1 to 2147483647 (an int32)'],
+    ] as const) {
+      const big = await run(['--hpa', bad('big-int.json', hpa.replace(field, value)), '--pods', `${d}/pods.json`, ...metrics]);
+      assert.equal(big.exitCode, 2, big.out);
+      assert.equal(big.err.trim(), `error [MALFORMED_HPA]: ${message}`);
+    }
+    const utilization = await run(['--hpa', bad('big-utilization.yaml', readFileSync(okHpa, 'utf8').replace('averageUtilization: 30', 'averageUtilization: 1e308')), '--pods', okPods]);
+    assert.equal(utilization.err.trim(), 'error [MALFORMED_HPA]: spec.metrics[0].resource.target.averageUtilization must be an integer from 1 to 2147483647 (an int32)');
+    // The largest a 64-bit milli-value holds is read and printed as it is.
+    const largest = await run(['--hpa', bad('large-target.json', hpa.replace('"averageValue": "100"', '"averageValue": "9e15"')), '--pods', `${d}/pods.json`, ...metrics]);
+    assert.equal(largest.exitCode, 0, largest.err);
+    assert.match(largest.out, /target 9000000000000000 per pod \(AverageValue\)/);
+  });
+
   it('exits 2 with one line from the real binary on a malformed pod list', () => {
     const p = spawnSync(process.execPath, ['src/main.ts', 'hpa', 'explain', '--hpa', okHpa, '--pods', bad('deploy2.json', '{"kind":"Deployment"}')], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(p.status, 2, p.stderr);

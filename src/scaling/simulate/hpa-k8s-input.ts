@@ -59,9 +59,24 @@ export function parseDocument(text: string, what: string, code: ScalingErrorCode
   return doc;
 }
 
+/**
+ * The largest milli-value the controller reads: it takes every target, usage, request and metric value as
+ * `Quantity.MilliValue()`, an int64, so 2^63 − 1 milli-units (about 9.2e15 units); beyond that Go's
+ * result overflows. (A quantity itself is documented up to 2^63 − 1 units.) As a JavaScript number the
+ * bound is 2^63, so a value within 1024 of it is not told apart from it.
+ */
+const MAX_QUANTITY_MILLI = 2 ** 63;
+
+/** `maxReplicas`, `minReplicas` and `averageUtilization` are int32 fields: the API server refuses larger ones. */
+const MAX_INT32 = 2 ** 31 - 1;
+
 function quantity(v: unknown, where: string, code: ScalingErrorCode): number {
   const q = parseQuantityMilli(v);
   if (q === null) fail(code, `${where}: "${String(v)}" is not a Kubernetes quantity`);
+  // 1e308 read as Infinity milli-units and was printed as "Infinitym", with a ratio of 0.
+  if (!(Math.abs(q) <= MAX_QUANTITY_MILLI)) {
+    fail(code, `${where}: "${String(v)}" is out of range: the controller reads a quantity in milli-units as a 64-bit integer (Quantity.MilliValue()), at most 9223372036854775807m (about 9.2e15)`);
+  }
   return q;
 }
 
@@ -80,7 +95,7 @@ function parseTarget(t: unknown, where: string): HpaMetricTarget {
   if (!isObj(t)) fail(C, `${where}.target is required`);
   const out: HpaMetricTarget = { type: 'Utilization' };
   if (t.averageUtilization !== undefined) {
-    if (typeof t.averageUtilization !== 'number' || !Number.isInteger(t.averageUtilization) || t.averageUtilization <= 0) fail(C, `${where}.target.averageUtilization must be a positive integer`);
+    if (typeof t.averageUtilization !== 'number' || !Number.isInteger(t.averageUtilization) || t.averageUtilization <= 0 || t.averageUtilization > MAX_INT32) fail(C, `${where}.target.averageUtilization must be an integer from 1 to ${MAX_INT32} (an int32)`);
     out.averageUtilization = t.averageUtilization;
   }
   if (t.averageValue !== undefined) out.averageValue = quantity(t.averageValue, `${where}.target.averageValue`, C);
@@ -164,22 +179,36 @@ export interface HpaStatusInput {
   conditions: HpaCondition[];
 }
 
+const HPA_COMMAND = 'give kubectl get hpa.v2.autoscaling NAME -o yaml';
+
+/** The kinds of a List's items, counted: `3 × Pod`, `1 × HorizontalPodAutoscaler, 1 × Service`. */
+function countKinds(items: readonly unknown[]): string {
+  const counts = new Map<string, number>();
+  for (const item of items) {
+    const kind = isObj(item) && typeof item.kind === 'string' ? item.kind : '(no kind)';
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  return [...counts].map(([kind, n]) => `${n} × ${kind}`).join(', ');
+}
+
 /** Parses an `autoscaling/v2` HorizontalPodAutoscaler (or a List with exactly one). */
 export function parseHpa(doc: Obj): { spec: HpaSpec; status?: HpaStatusInput; targetRef: string } {
   const C = 'MALFORMED_HPA';
   let hpa = doc;
   if (doc.kind === 'List' || doc.kind === 'HorizontalPodAutoscalerList') {
     const items = Array.isArray(doc.items) ? doc.items : [];
+    // A List of something else (kubectl get pods -o json given as --hpa) is named by what it holds.
+    if (!items.every((item) => isObj(item) && item.kind === 'HorizontalPodAutoscaler')) fail(C, `the HPA file is a List of ${countKinds(items)}, not of one HorizontalPodAutoscaler: ${HPA_COMMAND}`);
     if (items.length !== 1) fail(C, `the HPA file holds ${items.length} HorizontalPodAutoscalers; give exactly one (kubectl get hpa NAME -o yaml)`);
     hpa = items[0] as Obj;
   }
-  if (!isObj(hpa) || hpa.kind !== 'HorizontalPodAutoscaler') fail(C, `expected kind HorizontalPodAutoscaler, got ${isObj(hpa) ? String(hpa.kind) : typeof hpa}`);
+  if (!isObj(hpa) || hpa.kind !== 'HorizontalPodAutoscaler') fail(C, `expected kind HorizontalPodAutoscaler, got ${isObj(hpa) ? String(hpa.kind) : typeof hpa}: ${HPA_COMMAND}`);
   if (hpa.apiVersion !== 'autoscaling/v2') fail(C, `apiVersion must be autoscaling/v2 (got ${String(hpa.apiVersion)}); run kubectl get hpa.v2.autoscaling NAME -o yaml`);
   const meta = isObj(hpa.metadata) ? hpa.metadata : {};
   const spec = isObj(hpa.spec) ? hpa.spec : fail(C, 'spec is required');
   const ref = isObj(spec.scaleTargetRef) ? spec.scaleTargetRef : fail(C, 'spec.scaleTargetRef is required');
   const max = spec.maxReplicas;
-  if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) fail(C, 'spec.maxReplicas must be an integer ≥ 1');
+  if (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > MAX_INT32) fail(C, `spec.maxReplicas must be an integer from 1 to ${MAX_INT32} (an int32)`);
   const min = spec.minReplicas ?? 1;
   if (typeof min !== 'number' || !Number.isInteger(min) || min < 0 || min > max) fail(C, `spec.minReplicas must be an integer in 0…maxReplicas (got ${String(spec.minReplicas)})`);
   // API default: one CPU metric at 80 % utilization.
