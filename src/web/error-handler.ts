@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { classifyDatabaseFailure, isInvalidValueError, type DatabaseFailure } from '../platform/db/errors.ts';
@@ -129,6 +129,18 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
   // The router refused before any hook ran: echo the request id here.
   reply.header('x-request-id', reply.request.id);
   sendError(reply, status, FASTIFY_CODES[error.code] ?? 'BAD_REQUEST', status === 414 ? 'a path parameter is too long' : 'the request URL is malformed');
+}
+
+/**
+ * The http server's `checkExpectation`: a request whose `Expect` header is not `100-continue`, the one
+ * expectation HTTP/1.1 defines (RFC 9110 §10.1.1). Node calls no request handler for it and, when nobody
+ * listens, answers a bare 417; here the 417 has the error shape. The request is not processed: its body,
+ * if any, is read and dropped by Node, and the connection stays open.
+ */
+export function answerExpectationFailed(response: ServerResponse, requestId: string): void {
+  const body = JSON.stringify(errorBody('EXPECTATION_FAILED', 'the server meets no expectation but "Expect: 100-continue"', requestId));
+  response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
+  response.end(body);
 }
 
 /** What Node's HTTP parser refuses before there is a request to answer, by its error code. */

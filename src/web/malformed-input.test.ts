@@ -216,6 +216,20 @@ describe('requests Node refuses before routing (real sockets)', () => {
     }
   });
 
+  it('answers an Expect other than 100-continue with 417 in the documented error shape (Node\'s was a bare 417), and still continues 100-continue', async () => {
+    const reply = await sendRaw(port, 'GET /api/v1/categories HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\nX-Request-Id: expect-test-1\r\nConnection: close\r\n\r\n');
+    const [head = '', body = ''] = reply.split('\r\n\r\n', 2);
+    assert.match(head, /^HTTP\/1\.1 417 Expectation Failed\r\n/, reply.slice(0, 200));
+    assert.match(head, /^content-type: application\/json; charset=utf-8\r?$/im);
+    assert.match(head, /^x-request-id: expect-test-1\r?$/im);
+    assert.deepEqual(JSON.parse(body), { error: { code: 'EXPECTATION_FAILED', message: 'the server meets no expectation but "Expect: 100-continue"', requestId: 'expect-test-1' } });
+    // An unsafe request id is replaced, as on every other reply.
+    const unsafe = await sendRaw(port, 'GET /api/v1/categories HTTP/1.1\r\nHost: x\r\nExpect: x\r\nX-Request-Id: a b<\r\nConnection: close\r\n\r\n');
+    assert.match(JSON.parse(unsafe.split('\r\n\r\n', 2)[1] ?? '').error.requestId, /^[0-9a-f-]{36}$/);
+    const continued = await sendRaw(port, 'POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n{}');
+    assert.match(continued, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 400 /, continued.slice(0, 200));
+  });
+
   it('gives a slow reply all the time it needs: the timeout is for receiving the request only', async () => {
     const reply = await sendRaw(port, 'GET /test/slow-reply HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     assert.match(reply, /^HTTP\/1\.1 200 /, reply.slice(0, 200));

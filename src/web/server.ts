@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -20,7 +21,7 @@ import { RecentRequests } from '../platform/metrics/recent-requests.ts';
 import { rateLimitMetricsFor } from '../platform/rate-limit/rate-limit.metrics.ts';
 import { adminModeRoutes } from './admin-mode.routes.ts';
 import type { WebServices } from './compose.ts';
-import { answerClientError, frameworkErrors, installErrorHandling } from './error-handler.ts';
+import { answerClientError, answerExpectationFailed, frameworkErrors, installErrorHandling } from './error-handler.ts';
 import { addCommonResponses } from './http/common-responses.ts';
 import { findUnstorableText } from './http/input-text.ts';
 import { createSchemaCompiler } from './http/validation.ts';
@@ -49,6 +50,12 @@ function releaseOnClose(web: WebServices) {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The request's id: the caller's `X-Request-Id` when it is sane (a load balancer's), else a new one. */
+function getRequestId(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
 const NO_QUERY = Type.Object({}, { additionalProperties: false });
 const OWN_QUERY_PREFIXES = ['/docs', QUEUE_BOARD_PATH];
 
@@ -72,10 +79,7 @@ export async function buildServer(web: WebServices): Promise<App> {
     // Requests in flight when closing finish; new ones on open connections get 503.
     return503OnClosing: true,
     requestIdHeader: false,
-    genReqId: (request) => {
-      const given = request.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    genReqId: getRequestId,
     routerOptions: { maxParamLength: 200 },
     // The router's own refusals (414 for a path parameter over maxParamLength, a malformed URL) in our error shape.
     frameworkErrors,
@@ -85,6 +89,8 @@ export async function buildServer(web: WebServices): Promise<App> {
   // Headers must be allowed to arrive for longer than a load balancer keeps an idle connection (60 s).
   // (Never longer than the whole request may take.)
   app.server.headersTimeout = Math.min(config.http.keepAliveTimeoutMs + 1000, config.http.requestTimeoutMs);
+  // An `Expect` other than 100-continue never reaches Fastify: Node answers it, a bare 417, unless this listens.
+  app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => answerExpectationFailed(response, getRequestId(request)));
 
   const compileSchema = createSchemaCompiler();
   app.setValidatorCompiler((route) => {
