@@ -443,7 +443,7 @@ describe('salescale CLI', () => {
     assert.deepEqual(bad.stderr.trim().split('\n'), ['salescale: configuration error: SHOP_TIME_ZONE: unknown time zone "Mars/Olympus_Mons" (an IANA name like Europe/Berlin)']);
   });
 
-  it('plan and simulate size on the q0.9 forecast; simulate shows mean- and quantile-sized pre-scaling side by side', async () => {
+  it('plan, simulate and cost size on the q0.9 forecast; simulate shows mean- and quantile-sized pre-scaling side by side', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-quantile-'));
     try {
       const rows = ['hour,requests'];
@@ -466,6 +466,19 @@ describe('salescale CLI', () => {
       const [, q, mean] = totals;
       assert.ok(q.instanceHours >= mean.instanceHours && q.cost >= mean.cost);
       assert.ok(Number.isFinite(q.minutesOverSlo) && Number.isFinite(mean.minutesOverSlo));
+      // cost prices the pre-scaling that plan and simulate size: the quantile's (it priced the mean's, with
+      // --quantile silently ignored).
+      for (const [quantile, sized] of [[[], q], [['--quantile', '0.5'], undefined]] as const) {
+        const cost = await run(['cost', ...common, ...quantile, '--policies', 'hpa,hpa-prescaled']);
+        assert.equal(cost.exitCode, 0, cost.err);
+        const costJson = JSON.parse(cost.out) as { sizing: string; quantile: number; policies: { policy: string; instanceHours: number }[] };
+        assert.equal(costJson.quantile, quantile.length > 0 ? 0.5 : 0.9);
+        assert.match(costJson.sizing, quantile.length > 0 ? /0\.5 quantile/ : /0\.9 quantile/);
+        const prescaled = costJson.policies.find((p) => p.policy === 'hpa-prescaled');
+        assert.ok(prescaled);
+        if (sized) assert.equal(prescaled.instanceHours, sized.instanceHours);
+        else assert.ok(prescaled.instanceHours < q.instanceHours, `q0.5 ${prescaled.instanceHours} < q0.9 ${q.instanceHours}`);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -314,7 +314,10 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const usage = { normal: month(1, false), peak: month(peak, false), sale: month(peak, true) };
       const columns = Object.fromEntries(SCENARIOS.map((s) => [s, getMonthlyCost(usage[s], s, pricing)])) as Record<(typeof SCENARIOS)[number], ReturnType<typeof getMonthlyCost>>;
       const providerPolicies = CLOUD_PROVIDERS.map((p) => PROVIDER_SETUPS[p].policy).filter((p) => !policies.includes(p));
-      const sim = comparePolicies({ forecast: f.forecast, from: f.from, to: f.to, policies: [...policies, ...providerPolicies], capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, pricePerInstanceHour: 0, web });
+      // Pre-scaling sized as `plan` and `simulate` size it: on the quantile forecast (0.9 by default with a
+      // history); demand, and so the reactive policies, follow the mean.
+      const sizing = f.hasQuantile ? `pre-scaling sized on the ${f.quantile} quantile of the forecast (--quantile)` : 'pre-scaling sized on the mean forecast: the seed pattern has no quantile (give --history for one)';
+      const sim = comparePolicies({ forecast: f.forecast, planForecast: f.quantileForecast, from: f.from, to: f.to, policies: [...policies, ...providerPolicies], capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, pricePerInstanceHour: 0, web });
       const hours = (f.to.getTime() - f.from.getTime()) / 3_600_000;
       const ordersPerRequest = toBoundedNumber(o.ordersPerRequest, '--orders-per-request', { atLeast: 0 });
       const priced = pricePolicies(
@@ -324,7 +327,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       );
       const providers = compareProviders(sim.results, clouds, { hours, ordersPerRequest, saleMonth: usage.sale });
       const assumptions = { ...DEFAULT_COST_ASSUMPTIONS, capacity, baseRps: f.forecast.baseRequestsPerSecond, peakFactor: peak, saleMonth: 'peak traffic + the sale events (file/database/calendar)', pricingAsOf: pricing.asOf, region: pricing.region, sources: pricing.sources };
-      if (o.json) return write(costCmd, JSON.stringify({ assumptions, usage, monthly: columns, policies: priced, providers }, null, 2));
+      if (o.json) return write(costCmd, JSON.stringify({ assumptions, sizing, quantile: f.hasQuantile ? f.quantile : null, usage, monthly: columns, policies: priced, providers }, null, 2));
       write(costCmd, `Monthly cost (${pricing.region}, prices as of ${pricing.asOf}; ${pricing.currency})\n`);
       write(costCmd, renderTable(['component', 'normal', 'peak', 'sale'], [...COST_COMPONENTS, 'Total' as const].map((c) => [c, formatMoney(columns.normal[c]), formatMoney(columns.peak[c]), formatMoney(columns.sale[c])])));
       write(costCmd, '\nAssumptions:');
@@ -332,7 +335,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       write(costCmd, `  instances: ${DEFAULT_COST_ASSUMPTIONS.instanceType}, replicas from the hourly plan at ${web.targetUtilization * 100} % (web ${web.minReplicas}–${web.maxReplicas}, workers ${DEFAULT_WORKER_PLAN.minReplicas}–${DEFAULT_WORKER_PLAN.maxReplicas})`);
       write(costCmd, `  PostgreSQL ${SCENARIOS.map((s) => DEFAULT_COST_ASSUMPTIONS.postgresClass[s]).join(' / ')}; Redis ${DEFAULT_COST_ASSUMPTIONS.redisNodes} × ${SCENARIOS.map((s) => DEFAULT_COST_ASSUMPTIONS.redisClass[s]).join(' / ')}; ${DEFAULT_COST_ASSUMPTIONS.responseKb} KB per response; ${DEFAULT_COST_ASSUMPTIONS.customMetrics} metrics, ${DEFAULT_COST_ASSUMPTIONS.alarms} alarms`);
       write(costCmd, `  sources: ${Object.values(pricing.sources).join(' ')}`);
-      write(costCmd, `\n${f.focus?.name ?? 'Event'} window (${hours.toFixed(0)} h), per policy:`);
+      write(costCmd, `\n${f.focus?.name ?? 'Event'} window (${hours.toFixed(0)} h), per policy (${sizing}):`);
       write(costCmd, renderTable(['policy', 'instance-hours', 'instances', 'LB+DB+Redis', 'total', 'orders', 'per 1000 orders', 'min over SLO'], priced.map((p) => [p.policy, p.instanceHours, formatMoney(p.instanceCost), formatMoney(p.sharedCost), formatMoney(p.totalCost), Math.round(p.orders), formatMoney(p.costPer1000Orders), p.minutesOverSlo])));
       write(costCmd, `\nThe same sale on AWS, Google Cloud and Azure (same plan; each provider's autoscaler with the plan's pre-scaling):`);
       write(
