@@ -256,7 +256,11 @@ function checkWindowAgainstHistory(history: readonly HourlyPoint[], from: Date, 
   if (weeks > MAX_HORIZON_WEEKS) throw new ScalingInputError('INVALID_OPTION', `the window ends ${weeks} weeks after the history (its last hour ${last.toISOString()}); the forecast reaches ${MAX_HORIZON_WEEKS} weeks past it at most: give a more recent history`);
 }
 
-export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, defaultQuantile?: number) {
+/**
+ * The forecast behind forecast, plan, simulate and cost. `learnThrough` extends the learned forecast past
+ * the window (cost's month around the sale), given the window's start and the history's first hour.
+ */
+export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, defaultQuantile?: number, learnThrough?: (from: Date, historyStart: Date) => Date) {
   // Without a history the forecast is the seed pattern: no validation errors, so no quantile. Left out,
   // --quantile keeps its default and the commands say they use the mean; given, it was silently ignored.
   if (o.quantile !== undefined && !o.history && !o.learn) {
@@ -270,7 +274,9 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   // Checked even when there is no history to use it on: an unknown code was silently ignored.
   const isHoliday = o.country !== undefined ? createHolidayPredicate(o.country, o.tz) : undefined;
   const calendar = history && history.length > 0 && isHoliday ? { startMs: history[0].hour.getTime(), isHoliday } : undefined;
-  const learned = history ? learnBase(history, to, quantile, calendar, resolved.events, isWallClockHistory(o) ? o.tz : 'UTC') : undefined;
+  const learnTo = history && history.length > 0 && learnThrough ? new Date(Math.max(to.getTime(), learnThrough(from, history[0].hour).getTime())) : to;
+  if (history && learnTo !== to) checkWindowAgainstHistory(history, from, learnTo);
+  const learned = history ? learnBase(history, learnTo, quantile, calendar, resolved.events, isWallClockHistory(o) ? o.tz : 'UTC') : undefined;
   const events = history ? applyUpliftCurves(resolved.events, learnUpliftCurves(history, resolved.events), history[history.length - 1].hour, o.eventsFile || (o.db && resolved.source.startsWith('database')) ? `multiplier from ${resolved.source}` : 'seed multiplier') : resolved.events.map((e) => ({ ...e, source: e.source ?? `${resolved.source}: ×${e.trafficMultiplier}` }));
   const forecast: Partial<ForecastOptions> = {
     baseRequestsPerSecond: requirePositive(toNumber(o.baseRps, '--base-rps'), '--base-rps'),
@@ -288,6 +294,8 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
     from,
     to,
     focus,
+    /** The history's first hour; undefined without a history. */
+    historyStart: history?.[0]?.hour,
     eventSource: resolved.source,
     eventSources: inWindow.map((e) => ({ name: e.name, startsAt: e.startsAt.toISOString(), kind: e.kind, source: e.source })),
     baseSource: learned && history ? `learned from ${history.length} hours of history: ${learned.description}${describeReach(history, to)}` : 'seed weekly pattern × --base-rps',

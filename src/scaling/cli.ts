@@ -300,16 +300,23 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const pricing = await loadPricing(o.pricing);
       const clouds = await loadProviderPricing({ aws: o.pricing, gcp: o.pricingGcp, azure: o.pricingAzure });
       const policies = o.policies.split(',').map((p) => parsePolicyName(p.trim()));
-      const f = await resolveForecast(o, deps);
+      const peak = toBoundedNumber(o.peakFactor, '--peak-factor', { above: 0 });
+      // The priced month: 4 weeks (whole weeks keep the weekly pattern whole) from 10 November of the
+      // window's year, or from the history's first hour when it starts later. With a history the month is
+      // the learned forecast (learned through the month's end: none of its hours falls back to the seed
+      // pattern), scaled like the seed's base for the peak month.
+      const monthOf = (from: Date, historyStart?: Date) => {
+        const start = new Date(Math.max(Date.UTC(from.getUTCFullYear(), 10, 10), historyStart?.getTime() ?? 0));
+        return { start, end: new Date(start.getTime() + 28 * 86_400_000) };
+      };
+      const f = await resolveForecast(o, deps, undefined, (from, historyStart) => monthOf(from, historyStart).end);
       const { capacity, web } = await resolveWebCapacity(o);
       const webPlan = { ...web, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance };
-      const peak = toBoundedNumber(o.peakFactor, '--peak-factor', { above: 0 });
+      const { start: monthStart, end: monthEnd } = monthOf(f.from, f.historyStart);
       const month = (rpsFactor: number, withEvents: boolean) => {
-        // A 4-week month starting on the event's Monday-aligned week keeps the weekly pattern whole.
-        const start = new Date(Date.UTC(f.from.getUTCFullYear(), 10, 10));
-        const end = new Date(start.getTime() + 28 * 86_400_000);
         const baseRps = (f.forecast.baseRequestsPerSecond ?? 100) * rpsFactor;
-        return getMonthUsage(planCapacity(forecastHourly({ ...f.forecast, baseRequestsPerSecond: baseRps, events: withEvents ? f.forecast.events : [] }, start, end), webPlan), DEFAULT_COST_ASSUMPTIONS.hoursPerMonth);
+        const learnedBase = f.forecast.learnedBase && new Map([...f.forecast.learnedBase].map(([hour, rps]) => [hour, rps * rpsFactor]));
+        return getMonthUsage(planCapacity(forecastHourly({ ...f.forecast, baseRequestsPerSecond: baseRps, learnedBase, events: withEvents ? f.forecast.events : [] }, monthStart, monthEnd), webPlan), DEFAULT_COST_ASSUMPTIONS.hoursPerMonth);
       };
       const usage = { normal: month(1, false), peak: month(peak, false), sale: month(peak, true) };
       const columns = Object.fromEntries(SCENARIOS.map((s) => [s, getMonthlyCost(usage[s], s, pricing)])) as Record<(typeof SCENARIOS)[number], ReturnType<typeof getMonthlyCost>>;
@@ -326,12 +333,13 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         { hours, ordersPerRequest },
       );
       const providers = compareProviders(sim.results, clouds, { hours, ordersPerRequest, saleMonth: usage.sale });
-      const assumptions = { ...DEFAULT_COST_ASSUMPTIONS, capacity, baseRps: f.forecast.baseRequestsPerSecond, peakFactor: peak, saleMonth: 'peak traffic + the sale events (file/database/calendar)', pricingAsOf: pricing.asOf, region: pricing.region, sources: pricing.sources };
+      const traffic = f.forecast.learnedBase ? `the forecast learned from the history (${f.baseSource.slice('learned from '.length, f.baseSource.indexOf(':'))})` : `${f.forecast.baseRequestsPerSecond} req/s at pattern 1.0 (the seed weekly pattern)`;
+      const assumptions = { ...DEFAULT_COST_ASSUMPTIONS, capacity, traffic, month: { from: monthStart.toISOString(), to: monthEnd.toISOString() }, baseRps: f.forecast.learnedBase ? null : f.forecast.baseRequestsPerSecond, peakFactor: peak, saleMonth: 'peak traffic + the sale events (file/database/calendar)', pricingAsOf: pricing.asOf, region: pricing.region, sources: pricing.sources };
       if (o.json) return write(costCmd, JSON.stringify({ assumptions, sizing, quantile: f.hasQuantile ? f.quantile : null, usage, monthly: columns, policies: priced, providers }, null, 2));
       write(costCmd, `Monthly cost (${pricing.region}, prices as of ${pricing.asOf}; ${pricing.currency})\n`);
       write(costCmd, renderTable(['component', 'normal', 'peak', 'sale'], [...COST_COMPONENTS, 'Total' as const].map((c) => [c, formatMoney(columns.normal[c]), formatMoney(columns.peak[c]), formatMoney(columns.sale[c])])));
       write(costCmd, '\nAssumptions:');
-      write(costCmd, `  traffic: ${f.forecast.baseRequestsPerSecond} req/s at pattern 1.0; peak month ×${peak}; sale month = peak + events; capacity ${capacity.requestsPerSecondPerInstance} req/s/instance (${capacity.source})`);
+      write(costCmd, `  traffic: ${traffic}, 4 weeks from ${monthStart.toISOString().slice(0, 10)}; peak month ×${peak}; sale month = peak + events; capacity ${capacity.requestsPerSecondPerInstance} req/s/instance (${capacity.source})`);
       write(costCmd, `  instances: ${DEFAULT_COST_ASSUMPTIONS.instanceType}, replicas from the hourly plan at ${web.targetUtilization * 100} % (web ${web.minReplicas}–${web.maxReplicas}, workers ${DEFAULT_WORKER_PLAN.minReplicas}–${DEFAULT_WORKER_PLAN.maxReplicas})`);
       write(costCmd, `  PostgreSQL ${SCENARIOS.map((s) => DEFAULT_COST_ASSUMPTIONS.postgresClass[s]).join(' / ')}; Redis ${DEFAULT_COST_ASSUMPTIONS.redisNodes} × ${SCENARIOS.map((s) => DEFAULT_COST_ASSUMPTIONS.redisClass[s]).join(' / ')}; ${DEFAULT_COST_ASSUMPTIONS.responseKb} KB per response; ${DEFAULT_COST_ASSUMPTIONS.customMetrics} metrics, ${DEFAULT_COST_ASSUMPTIONS.alarms} alarms`);
       write(costCmd, `  sources: ${Object.values(pricing.sources).join(' ')}`);
