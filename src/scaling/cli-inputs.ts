@@ -156,7 +156,10 @@ export function resolveWindow(o: CommonOptions, events: readonly SaleEvent[]): {
   return { from, to, focus };
 }
 
-export async function loadHistory(o: { history?: string; learn?: boolean }, deps: ScalingCliDeps): Promise<HourlyPoint[] | undefined> {
+export async function loadHistory(o: { history?: string; learn?: boolean; dataset?: string }, deps: ScalingCliDeps): Promise<HourlyPoint[] | undefined> {
+  // One source of history: with two, one of them was silently dropped.
+  const sources = [o.history !== undefined && '--history', o.learn && '--learn', o.dataset !== undefined && '--dataset'].filter((s) => s !== false && s !== undefined);
+  if (sources.length > 1) throw new ScalingInputError('INVALID_OPTION', `${sources.join(' and ')} both give the history: give one of them`);
   if (o.history) {
     let text: string;
     try {

@@ -294,6 +294,27 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('two sources of history (--history, --learn, --dataset) are refused: one was silently dropped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-two-histories-'));
+    try {
+      writeFileSync(join(dir, 'h.csv'), 'hour,requests\n');
+      const h = join(dir, 'h.csv');
+      for (const [args, named] of [
+        [['forecast', '--history', h, '--learn', '--no-db'], '--history and --learn'],
+        [['plan', '--history', h, '--learn', '--no-db'], '--history and --learn'],
+        [['backtest', '--history', h, '--dataset', 'us-flights-2001-atl'], '--history and --dataset'],
+        [['backtest', '--learn', '--dataset', 'us-flights-2001-atl'], '--learn and --dataset'],
+      ] as const) {
+        const r = await run([...args]);
+        assert.equal(r.exitCode, 2, args.join(' '));
+        assert.equal(r.err, `error [INVALID_OPTION]: ${named} both give the history: give one of them\n`, args.join(' '));
+        assert.equal(r.out, '');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses --quantile without a history in forecast, plan, simulate and cost (it was ignored); without --quantile they use the mean and say so', async () => {
     const window = ['--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--no-db', '--no-progress'];
     for (const command of ['forecast', 'plan', 'simulate', 'cost']) {
