@@ -85,6 +85,17 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
+/** A fresh database with nothing in it, not even the migrations (for tests of migrating itself). */
+export async function createEmptyDatabase(prefix = 'salescale_empty'): Promise<TestDatabase> {
+  const name = `${prefix}_${randomBytes(5).toString('hex')}`;
+  await withAdmin(async (admin) => void (await admin.query(`CREATE DATABASE ${name}`)));
+  return {
+    name,
+    url: urlFor(name),
+    drop: () => withAdmin(async (admin) => void (await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))),
+  };
+}
+
 /** A Redis key prefix no other test uses (every Salescale key starts with it). */
 export function testPrefix(): string {
   return `test-${randomBytes(6).toString('hex')}`;

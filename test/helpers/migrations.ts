@@ -1,5 +1,4 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
@@ -7,7 +6,7 @@ import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { SQL_DEFINITIONS } from '../../src/modules/sql-definitions.ts';
 import { MIGRATIONS_FOLDER, runMigrations } from '../../src/platform/db/migrate.ts';
-import { TEST_PG_ADMIN_URL } from './db.ts';
+import { createEmptyDatabase } from './db.ts';
 
 /**
  * A database migrated as it was before `tag` (that migration and every later one left out), for a test to
@@ -22,23 +21,17 @@ export async function databaseBefore(tag: string) {
   journal.entries = journal.entries.filter((entry: { tag: string }) => entry.tag < tag);
   await writeFile(path.join(before, 'meta', '_journal.json'), JSON.stringify(journal));
 
-  const name = `salescale_upgrade_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: TEST_PG_ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(TEST_PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  const db = new pg.Client({ connectionString: url.toString() });
+  const database = await createEmptyDatabase('salescale_upgrade');
+  const db = new pg.Client({ connectionString: database.url });
   await db.connect();
   await migrate(drizzle({ client: db }), { migrationsFolder: before });
   return {
     upgrades,
     q: async (text: string, values: unknown[] = []) => (await db.query(text, values)).rows,
-    upgrade: () => runMigrations(url.toString(), SQL_DEFINITIONS),
+    upgrade: () => runMigrations(database.url, SQL_DEFINITIONS),
     async drop() {
       await db.end().catch(() => undefined);
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
+      await database.drop();
       await rm(before, { recursive: true, force: true });
     },
   };
