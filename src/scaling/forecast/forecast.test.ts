@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ScalingInputError } from '../errors.ts';
 import { getTestDataset } from '../test-data/generate.ts';
+import { getRealDataset } from '../test-data/real-datasets.ts';
 import { getWorstWeekRatio, runBacktest } from './backtest.ts';
 import { SEED_BASE_PATTERN, getBaseMultiplier } from './base-pattern.ts';
 import { getBlackFriday, getCyberMonday, getSeedCalendarEvents } from './calendar.ts';
@@ -182,6 +183,27 @@ describe('backtest on the synthetic test datasets', () => {
     assert.equal(alone.ratio, null);
     assert.equal(getWorstWeekRatio(alone.folds), null);
     assert.equal(alone.weeksAtOrBelowSeasonalNaive, 0);
+  });
+  it('forecasts each held-out week from the weeks before it only: the same fold on the series cut after it, or with every later hour changed', () => {
+    // Atlanta departures on the New York wall clock (daylight saving time starts on 1 April 2001, before
+    // the first held-out week), with a sale event in the last week: neither the clock nor the event list
+    // may carry the later weeks into an earlier fold.
+    const series = getRealDataset('us-flights-2001-atl');
+    const WEEK = 168;
+    const last = series.length - WEEK;
+    const events = parseSaleEvents([{ name: 'Flash sale', startsAt: series[last + 30].hour, endsAt: series[last + 40].hour, trafficMultiplier: 3 }]);
+    const options = { heldOutWeeks: 3, timeZone: 'America/New_York', events };
+    const full = runBacktest(series, options);
+    const cut = runBacktest(series.slice(0, series.length - 2 * WEEK), { ...options, heldOutWeeks: 1 });
+    const split = series.length - 3 * WEEK;
+    const changed = series.map((p, i) => (i >= split + WEEK ? { hour: p.hour, requests: p.requests * 3 + (i % 7) } : p));
+    const later = runBacktest(changed, options);
+    assert.equal(full.folds.length, 3);
+    assert.equal(full.folds[0].testStart, series[split].hour.toISOString());
+    assert.deepEqual(cut.folds[0], full.folds[0]);
+    assert.deepEqual(later.folds[0], full.folds[0]);
+    // The changed weeks are scored on their new values: a check that the change reached the backtest.
+    assert.notDeepEqual(later.folds[2], full.folds[2]);
   });
   it('refuses a series too short to hold out weeks', () => {
     assert.throws(() => runBacktest(getTestDataset('shop-steady').slice(0, 168 * 4), { heldOutWeeks: 2 }), { code: 'INSUFFICIENT_HISTORY' });
