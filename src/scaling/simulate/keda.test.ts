@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getCalendarEvent } from '../forecast/calendar.ts';
-import type { KedaRedisTrigger, TriggerReading } from './keda.ts';
-import { createKedaState, createScaledObject, pollScaledObject, proposeKedaHpaReplicas, readTriggers, syncKedaHpa } from './keda.ts';
+import { createKedaState, createScaledObject, pollScaledObject, proposeKedaHpaReplicas, syncKedaHpa } from './keda.ts';
+import type { KedaRedisTrigger, TriggerReading } from './keda-triggers.ts';
+import { readTriggers } from './keda-triggers.ts';
 import { compareWorkerPolicies, getBullMqRedisTriggers, simulateWorkers } from './simulate-workers.ts';
 import { stepWorkerQueue } from './worker-queue.ts';
 

@@ -1,6 +1,6 @@
 /**
  * A KEDA ScaledObject for the worker tier (kedacore/keda `apis/keda/v1alpha1/scaledobject_types.go`,
- * `pkg/scaling/executor/scale_scaledobjects.go`, `pkg/scalers/redis_scaler.go`, `cron_scaler.go`).
+ * `pkg/scaling/executor/scale_scaledobjects.go`); its triggers are in `keda-triggers.ts`.
  *
  * Two control loops, as in a cluster:
  * - the KEDA operator polls the triggers every `pollingInterval`: 0 → max(minReplicaCount, 1) when any
@@ -17,42 +17,7 @@ import type { HpaBehavior } from './hpa-behavior.ts';
 import { normalizeBehavior } from './hpa-behavior.ts';
 import type { HpaState } from './hpa.ts';
 import { DEFAULT_TOLERANCE, combineMetricProposals, computeExternalAverageValueReplicas, createHpaState, reconcileHpa } from './hpa.ts';
-
-/** BullMQ key types a worker autoscaler reads (`${prefix}:${queue}:${type}`). */
-export type BullMqKeyType = 'wait' | 'prioritized';
-
-/** `bull:<queue>:wait` (list, LLEN) / `bull:<queue>:prioritized` (zset, ZCARD); default prefix `bull`. */
-export function getBullMqKey(queue: string, type: BullMqKeyType, prefix = 'bull'): string {
-  return `${prefix}:${queue}:${type}`;
-}
-
-/** A `redis` trigger: the length of one key (LLEN / ZCARD / SCARD / HLEN by key type). */
-export interface KedaRedisTrigger {
-  type: 'redis';
-  name: string;
-  /** The key read, e.g. `bull:jobs:wait`. A missing key reads 0, as LLEN does. */
-  listName: string;
-  /** AverageValue target: jobs per replica. @defaultValue 5 (KEDA) */
-  listLength: number;
-  /** The trigger is active when the length is above this. @defaultValue 0 */
-  activationListLength: number;
-}
-
-/**
- * A `cron` trigger resolved to one window (the real trigger's `timezone`/`start`/`end` cron fields are
- * rendered by `schedule/schedule.ts` from the same windows).
- */
-export interface KedaCronTrigger {
-  type: 'cron';
-  name: string;
-  /** Window start (ms since epoch), inclusive. */
-  startMs: number;
-  /** Window end, exclusive. */
-  endMs: number;
-  desiredReplicas: number;
-}
-
-export type KedaTrigger = KedaRedisTrigger | KedaCronTrigger;
+import type { KedaTrigger, TriggerReading } from './keda-triggers.ts';
 
 /** The ScaledObject fields the simulation uses, defaults filled in. */
 export interface KedaScaledObject {
@@ -84,9 +49,6 @@ export const DEFAULT_SCALED_OBJECT: KedaScaledObject = {
   hpaSyncPeriodSeconds: 15,
 };
 
-/** KEDA's redis scaler defaults. */
-export const DEFAULT_REDIS_TRIGGER = { listLength: 5, activationListLength: 0 } as const;
-
 function invalid(message: string): never {
   throw new ScalingInputError('INVALID_OPTION', message);
 }
@@ -113,28 +75,6 @@ export function createScaledObject(spec: Partial<KedaScaledObject> = {}): KedaSc
     }
   }
   return so;
-}
-
-/** What one trigger reports: the HPA metric and KEDA's activity flag. */
-export interface TriggerReading {
-  name: string;
-  /** Metric value (the key's length; the cron scaler's desiredReplicas inside its window, else 1). */
-  value: number;
-  /** AverageValue target per replica (listLength; 1 for cron). */
-  targetAverageValue: number;
-  active: boolean;
-}
-
-/** Reads every trigger at an instant. `readLength` answers LLEN/ZCARD for a key. */
-export function readTriggers(triggers: readonly KedaTrigger[], readLength: (key: string) => number, nowMs: number): TriggerReading[] {
-  return triggers.map((t) => {
-    if (t.type === 'redis') {
-      const value = readLength(t.listName);
-      return { name: t.name, value, targetAverageValue: t.listLength, active: value > t.activationListLength };
-    }
-    const inside = t.startMs <= nowMs && nowMs < t.endMs;
-    return { name: t.name, value: inside ? t.desiredReplicas : 1, targetAverageValue: 1, active: inside };
-  });
 }
 
 /**

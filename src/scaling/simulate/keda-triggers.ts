@@ -1,0 +1,67 @@
+/**
+ * The KEDA triggers a worker ScaledObject uses, as KEDA's scalers report them to the operator and
+ * to the HPA (kedacore/keda `pkg/scalers/redis_scaler.go`, `cron_scaler.go`): at an instant each
+ * trigger gives one metric value, the AverageValue target the HPA divides it by, and its activity.
+ * Pure: a reading depends only on the key lengths and the instant.
+ */
+
+/** BullMQ key types a worker autoscaler reads (`${prefix}:${queue}:${type}`). */
+export type BullMqKeyType = 'wait' | 'prioritized';
+
+/** `bull:<queue>:wait` (list, LLEN) / `bull:<queue>:prioritized` (zset, ZCARD); default prefix `bull`. */
+export function getBullMqKey(queue: string, type: BullMqKeyType, prefix = 'bull'): string {
+  return `${prefix}:${queue}:${type}`;
+}
+
+/** A `redis` trigger: the length of one key (LLEN / ZCARD / SCARD / HLEN by key type). */
+export interface KedaRedisTrigger {
+  type: 'redis';
+  name: string;
+  /** The key read, e.g. `bull:jobs:wait`. A missing key reads 0, as LLEN does. */
+  listName: string;
+  /** AverageValue target: jobs per replica. @defaultValue 5 (KEDA) */
+  listLength: number;
+  /** The trigger is active when the length is above this. @defaultValue 0 */
+  activationListLength: number;
+}
+
+/**
+ * A `cron` trigger resolved to one window (the real trigger's `timezone`/`start`/`end` cron fields are
+ * rendered by `schedule/schedule.ts` from the same windows).
+ */
+export interface KedaCronTrigger {
+  type: 'cron';
+  name: string;
+  /** Window start (ms since epoch), inclusive. */
+  startMs: number;
+  /** Window end, exclusive. */
+  endMs: number;
+  desiredReplicas: number;
+}
+
+export type KedaTrigger = KedaRedisTrigger | KedaCronTrigger;
+
+/** KEDA's redis scaler defaults. */
+export const DEFAULT_REDIS_TRIGGER = { listLength: 5, activationListLength: 0 } as const;
+
+/** What one trigger reports: the HPA metric and KEDA's activity flag. */
+export interface TriggerReading {
+  name: string;
+  /** Metric value (the key's length; the cron scaler's desiredReplicas inside its window, else 1). */
+  value: number;
+  /** AverageValue target per replica (listLength; 1 for cron). */
+  targetAverageValue: number;
+  active: boolean;
+}
+
+/** Reads every trigger at an instant. `readLength` answers LLEN/ZCARD for a key. */
+export function readTriggers(triggers: readonly KedaTrigger[], readLength: (key: string) => number, nowMs: number): TriggerReading[] {
+  return triggers.map((t) => {
+    if (t.type === 'redis') {
+      const value = readLength(t.listName);
+      return { name: t.name, value, targetAverageValue: t.listLength, active: value > t.activationListLength };
+    }
+    const inside = t.startMs <= nowMs && nowMs < t.endMs;
+    return { name: t.name, value: inside ? t.desiredReplicas : 1, targetAverageValue: 1, active: inside };
+  });
+}
