@@ -31,7 +31,7 @@ export interface HpaScalerOptions {
   maxCpuPercent: number;
   /** Memory % of request at idle and added at 100 % CPU. @defaultValue [45, 20] */
   memoryModel: readonly [number, number];
-  /** KEDA cron trigger(s): desired replicas inside a window (AverageValue target 1, value 1 outside). */
+  /** KEDA cron trigger(s): desired replicas inside a window (AverageValue target 1, value 0 outside, as KEDA ≥ 2.18 reports). */
   cron?: ScheduleLookup;
 }
 
@@ -81,7 +81,7 @@ export function createHpaScaler(options: Partial<HpaScalerOptions> = {}): Scaler
         proposals.push(mem?.replicas ?? null);
       }
       if (o.cron) {
-        const value = o.cron(ctx.nowMs) ?? 1;
+        const value = o.cron(ctx.nowMs) ?? 0;
         proposals.push(computeExternalAverageValueReplicas({ currentReplicas: Math.max(1, current), total: value, targetPerPod: 1, tolerance: tolerances }));
       }
       const decision = reconcileHpa(limits, state, { now: ctx.now, currentReplicas: current, metricDesiredReplicas: combineMetricProposals(proposals, current) });

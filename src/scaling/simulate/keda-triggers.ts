@@ -47,7 +47,11 @@ export const DEFAULT_REDIS_TRIGGER = { listLength: 5, activationListLength: 0 } 
 /** What one trigger reports: the HPA metric and KEDA's activity flag. */
 export interface TriggerReading {
   name: string;
-  /** Metric value (the key's length; the cron scaler's desiredReplicas inside its window, else 1). */
+  /**
+   * Metric value: the key's length; the cron scaler's desiredReplicas inside its window, else 0
+   * (KEDA ≥ 2.18, kedacore/keda#6888; it was 1 before, which kept a `scalingModifiers` formula such
+   * as `queue * cron` from ever reaching 0).
+   */
   value: number;
   /** AverageValue target per replica (listLength; 1 for cron). */
   targetAverageValue: number;
@@ -62,6 +66,6 @@ export function readTriggers(triggers: readonly KedaTrigger[], readLength: (key:
       return { name: t.name, value, targetAverageValue: t.listLength, active: value > t.activationListLength };
     }
     const inside = t.startMs <= nowMs && nowMs < t.endMs;
-    return { name: t.name, value: inside ? t.desiredReplicas : 1, targetAverageValue: 1, active: inside };
+    return { name: t.name, value: inside ? t.desiredReplicas : 0, targetAverageValue: 1, active: inside };
   });
 }

@@ -120,9 +120,9 @@ describe('KEDA redis triggers through the HPA (AverageValue)', () => {
 describe('KEDA cron trigger', () => {
   const window = { type: 'cron' as const, name: 'sale', startMs: at(600).getTime(), endMs: at(1200).getTime(), desiredReplicas: 4 };
 
-  it('reports desiredReplicas (target 1) inside its window and 1, inactive, outside', () => {
+  it('reports desiredReplicas (target 1) inside its window and 0, inactive, outside', () => {
     assert.deepEqual(readTriggers([window], () => 0, at(600).getTime()).map((r) => [r.value, r.targetAverageValue, r.active]), [[4, 1, true]]);
-    assert.deepEqual(readTriggers([window], () => 0, at(1200).getTime()).map((r) => [r.value, r.active]), [[1, false]]);
+    assert.deepEqual(readTriggers([window], () => 0, at(1200).getTime()).map((r) => [r.value, r.active]), [[0, false]]);
   });
 
   it('combines with a queue trigger by max', () => {
@@ -134,7 +134,8 @@ describe('KEDA cron trigger', () => {
   it('holds desiredReplicas inside the window, then the 300 s downscale window keeps them until the last in-window recommendation ages out', () => {
     // No jobs. The HPA syncs every 15 s: at 600 s the cron proposes 4 (scale-up limit from 1 is 5) → 4,
     // kept while inside (4/(1×4) = 1). The last recommendation of 4 is at 1185 s; at 1485 s it is no longer
-    // strictly after 1485 − 300, so the max of the window is 1 and the Percent 100 policy drops to 1.
+    // strictly after 1485 − 300, so the max of the window is 0 (no jobs; the cron reads 0 outside its
+    // window) and the Percent 100 policy drops to the HPA minimum, 1.
     const r = simulateWorkers({
       from: FROM,
       to: at(1800),
