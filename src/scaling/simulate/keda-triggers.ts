@@ -55,7 +55,10 @@ export interface TriggerReading {
   value: number;
   /** AverageValue target per replica (listLength; 1 for cron). */
   targetAverageValue: number;
+  /** The scaler's activity: `length > activationListLength`; the cron scaler inside its window. */
   active: boolean;
+  /** Set when the scaler failed to answer (Redis unreachable): `value` is then meaningless, `active` false. */
+  error?: string;
 }
 
 /** Reads every trigger at an instant. `readLength` answers LLEN/ZCARD for a key. */

@@ -40,6 +40,27 @@ describe('KEDA operator: activation and scale to zero', () => {
     assert.equal(pollScaledObject(bullmq, idle, { now: 100_000, currentReplicas: 1, readings: [queueReading(0, 5)] }).replicas, 1);
   });
 
+  it('a ScaledObject never active scales in once creation + initialCooldownPeriod is strictly before now', () => {
+    // lastActiveTime unset (null), created at 0: with the default initialCooldownPeriod 0 the first poll
+    // after creation removes the replicas; with 120 s they stay until 120 s have passed.
+    const never = createKedaState(null, 0);
+    assert.equal(pollScaledObject(so, never, { now: 30, currentReplicas: 2, readings: [queueReading(0, 5)] }).reason, 'ScaleToZero');
+    const graced = createScaledObject({ minReplicaCount: 0, initialCooldownPeriodSeconds: 120, triggers: [waitTrigger(5)] });
+    assert.equal(pollScaledObject(graced, never, { now: 120, currentReplicas: 2, readings: [queueReading(0, 5)] }).reason, 'CoolingDown');
+    assert.equal(pollScaledObject(graced, never, { now: 150, currentReplicas: 2, readings: [queueReading(0, 5)] }).replicas, 0);
+  });
+
+  it('idleReplicaCount above 0 is a fight: KEDA parks the target at it, the HPA raises it back to its minimum', () => {
+    // KEDA documents 0 as the only working idle count; with 1 and minReplicaCount 3 the operator scales
+    // 3 → 1 after the cooldown and the HPA's next sync (1 below its minimum 3) scales back to 3.
+    const fight = createScaledObject({ minReplicaCount: 3, idleReplicaCount: 1, triggers: [waitTrigger(5)] });
+    const inactive = { readings: [queueReading(0, 5)] };
+    const parked = pollScaledObject(fight, createKedaState(0), { now: 330, currentReplicas: 3, ...inactive });
+    assert.deepEqual([parked.replicas, parked.reason], [1, 'ScaleToIdle']);
+    const back = syncKedaHpa(fight, parked.state, { now: 345, currentReplicas: 1, ...inactive });
+    assert.deepEqual([back.replicas, back.reason], [3, 'CurrentBelowMin']);
+  });
+
   it('in a simulation: a burst of 30 jobs activates 0 → 1 at the next poll and the worker is removed after the cooldown', () => {
     // 500 req/s during [30 s, 40 s) → 3 jobs/s → 15 jobs per 5 s step → 30 jobs; nothing else arrives.
     // Poll at 30 s reads the queue before that step (0, inactive); poll at 60 s reads 30 → 0 → 1.
