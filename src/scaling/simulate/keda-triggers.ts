@@ -61,11 +61,19 @@ export interface TriggerReading {
   error?: string;
 }
 
-/** Reads every trigger at an instant. `readLength` answers LLEN/ZCARD for a key. */
+/**
+ * Reads every trigger at an instant. `readLength` answers LLEN/ZCARD for a key; if it throws (Redis
+ * unreachable) the reading carries the error, as the scaler's GetMetricsAndActivity returns one.
+ */
 export function readTriggers(triggers: readonly KedaTrigger[], readLength: (key: string) => number, nowMs: number): TriggerReading[] {
   return triggers.map((t) => {
     if (t.type === 'redis') {
-      const value = readLength(t.listName);
+      let value: number;
+      try {
+        value = readLength(t.listName);
+      } catch (error) {
+        return { name: t.name, value: 0, targetAverageValue: t.listLength, active: false, error: error instanceof Error ? error.message : String(error) };
+      }
       return { name: t.name, value, targetAverageValue: t.listLength, active: value > t.activationListLength };
     }
     const inside = t.startMs <= nowMs && nowMs < t.endMs;

@@ -138,6 +138,39 @@ describe('KEDA redis triggers through the HPA (AverageValue)', () => {
   });
 });
 
+describe('KEDA with Redis unreachable', () => {
+  const triggers = getBullMqRedisTriggers('jobs', { listLength: 50, activationListLength: 0 });
+  const down = readTriggers(triggers, () => {
+    throw new Error('connect ECONNREFUSED');
+  }, 0);
+
+  it('a failing trigger is an error reading: not active, an invalid metric, so the HPA holds and the operator reports TriggerError', () => {
+    assert.deepEqual(down.map((r) => [r.active, r.error]), [[false, 'connect ECONNREFUSED'], [false, 'connect ECONNREFUSED']]);
+    const so = createScaledObject({ minReplicaCount: 1, maxReplicaCount: 10, triggers });
+    assert.deepEqual(syncKedaHpa(so, createKedaState(), { now: 0, currentReplicas: 2, readings: down }).replicas, 2);
+    const poll = pollScaledObject(so, createKedaState(), { now: 0, currentReplicas: 2, readings: down });
+    assert.deepEqual([poll.replicas, poll.reason, poll.ready], [2, 'TriggerError', 'False']);
+  });
+
+  it('with a fallback, the HPA gets target × replicas once a trigger has failed more than failureThreshold syncs in a row', () => {
+    // failureThreshold 3: syncs 1–3 fail (held at 2), the 4th answers 50 × 6 = 300 per trigger → ceil(300/50) = 6,
+    // within the scale-up limit max(2 + 4, 2 × 2) = 6. One good reading resets the count.
+    const so = createScaledObject({ minReplicaCount: 1, maxReplicaCount: 10, triggers, fallback: { failureThreshold: 3, replicas: 6 } });
+    let state = createKedaState();
+    const replicas: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const d = syncKedaHpa(so, state, { now: i * 15, currentReplicas: 2, readings: down });
+      state = d.state;
+      replicas.push(d.replicas);
+    }
+    assert.deepEqual(replicas, [2, 2, 2, 6]);
+    assert.deepEqual(state.health['jobs-wait'], { numberOfFailures: 4, status: 'Failing' });
+    assert.equal(pollScaledObject(so, state, { now: 60, currentReplicas: 6, readings: down }).reason, 'AwaitingFallback');
+    const up = readTriggers(triggers, () => 0, 0);
+    assert.deepEqual(syncKedaHpa(so, state, { now: 75, currentReplicas: 6, readings: up }).state.health['jobs-wait'], { numberOfFailures: 0, status: 'Happy' });
+  });
+});
+
 describe('KEDA cron trigger', () => {
   const window = { type: 'cron' as const, name: 'sale', startMs: at(600).getTime(), endMs: at(1200).getTime(), desiredReplicas: 4 };
 

@@ -9,7 +9,8 @@
  *   minReplicaCount 0, once every trigger has been inactive for longer than `cooldownPeriod`
  *   (`initialCooldownPeriod` after creation if it was never active); up to minReplicaCount otherwise;
  * - the HPA that KEDA creates (min = max(minReplicaCount, 1), max = maxReplicaCount) does 1 ↔ N on its
- *   own sync period, with one External AverageValue metric per trigger, through {@link reconcileHpa}.
+ *   own sync period, with one External AverageValue metric per trigger, through {@link reconcileHpa};
+ *   a trigger that keeps failing is answered by the fallback (`keda-fallback.ts`) when one is set.
  *
  * Pure functions: the controllers' memory is an explicit {@link KedaState}, returned, never mutated.
  * Times are seconds on the simulation clock; `nowMs` is the absolute instant (for cron windows).
@@ -19,6 +20,8 @@ import type { HpaBehavior } from './hpa-behavior.ts';
 import { normalizeBehavior } from './hpa-behavior.ts';
 import type { HpaLimits, HpaState } from './hpa.ts';
 import { DEFAULT_TOLERANCE, combineMetricProposals, computeExternalAverageValueReplicas, createHpaState, reconcileHpa } from './hpa.ts';
+import type { KedaFallback, TriggerHealth } from './keda-fallback.ts';
+import { KEDA_FALLBACK_BEHAVIORS, getMetricWithFallback } from './keda-fallback.ts';
 import type { KedaTrigger, TriggerReading } from './keda-triggers.ts';
 
 /** The ScaledObject annotations that change what the operator and its HPA do. */
@@ -65,12 +68,17 @@ export interface KedaScaledObject {
   tolerance: number;
   /** HPA controller sync period. @defaultValue 15 */
   hpaSyncPeriodSeconds: number;
+  /** `spec.fallback`; null: none (a failing trigger is an invalid metric for the HPA). @defaultValue null */
+  fallback: KedaFallback | null;
   /** @defaultValue none set */
   annotations: KedaAnnotations;
 }
 
 /** What a caller may give {@link createScaledObject}: any field, annotations one by one. */
-export type KedaScaledObjectInput = Partial<Omit<KedaScaledObject, 'annotations'>> & { annotations?: Partial<KedaAnnotations> };
+export type KedaScaledObjectInput = Partial<Omit<KedaScaledObject, 'annotations' | 'fallback'>> & {
+  annotations?: Partial<KedaAnnotations>;
+  fallback?: (Omit<KedaFallback, 'behavior'> & Partial<Pick<KedaFallback, 'behavior'>>) | null;
+};
 
 export const DEFAULT_KEDA_ANNOTATIONS: KedaAnnotations = { pausedScaleIn: false, pausedScaleOut: false, forceActivation: false };
 
@@ -85,6 +93,7 @@ export const DEFAULT_SCALED_OBJECT: KedaScaledObject = {
   behavior: normalizeBehavior(),
   tolerance: DEFAULT_TOLERANCE,
   hpaSyncPeriodSeconds: 15,
+  fallback: null,
   annotations: DEFAULT_KEDA_ANNOTATIONS,
 };
 
@@ -99,11 +108,14 @@ export function getHpaMinReplicas(so: Pick<KedaScaledObject, 'minReplicaCount'>)
 
 /**
  * Fills defaults and refuses what KEDA's admission webhook refuses (`CheckReplicaCountBoundsAreValid`,
- * `ValidateTriggers`; messages as KEDA words them), plus what would make the HPA KEDA creates invalid
- * (maxReplicaCount 0, a listLength target of 0) and what the simulation cannot run.
+ * `CheckFallbackValid`, `ValidateTriggers`; messages as KEDA words them), plus what would make the HPA
+ * KEDA creates invalid (maxReplicaCount 0, a listLength target of 0) and what the simulation cannot run.
+ * The fallback's other webhook rule (some trigger has an AverageValue target and is not cpu/memory)
+ * always holds here: redis and cron triggers have AverageValue targets.
  */
 export function createScaledObject(spec: KedaScaledObjectInput = {}): KedaScaledObject {
-  const so: KedaScaledObject = { ...DEFAULT_SCALED_OBJECT, ...spec, annotations: { ...DEFAULT_KEDA_ANNOTATIONS, ...spec.annotations } };
+  const fallback = spec.fallback ? { ...spec.fallback, behavior: spec.fallback.behavior ?? 'static' } : null;
+  const so: KedaScaledObject = { ...DEFAULT_SCALED_OBJECT, ...spec, fallback, annotations: { ...DEFAULT_KEDA_ANNOTATIONS, ...spec.annotations } };
   if (!(so.pollingIntervalSeconds > 0)) invalid(`pollingInterval must be > 0 (got ${so.pollingIntervalSeconds})`);
   if (!(so.hpaSyncPeriodSeconds > 0)) invalid(`HPA sync period must be > 0 (got ${so.hpaSyncPeriodSeconds})`);
   if (!(so.cooldownPeriodSeconds >= 0)) invalid(`cooldownPeriod must be ≥ 0 (got ${so.cooldownPeriodSeconds})`);
@@ -117,6 +129,12 @@ export function createScaledObject(spec: KedaScaledObjectInput = {}): KedaScaled
   const boundsMin = spec.minReplicaCount === undefined ? 0 : getHpaMinReplicas(so);
   if (boundsMin > so.maxReplicaCount) invalid(`MinReplicaCount=${boundsMin} must be less than MaxReplicaCount=${so.maxReplicaCount}`);
   if (idle !== null && idle >= boundsMin) invalid(`IdleReplicaCount=${idle} must be less than MinReplicaCount=${boundsMin}`);
+  if (fallback !== null) {
+    const { failureThreshold: ft, replicas: r } = fallback;
+    if (!(ft >= 0 && r >= 0)) invalid(`FailureThreshold=${ft} & Replicas=${r} must both be greater than or equal to 0`);
+    if (!Number.isInteger(ft) || !Number.isInteger(r)) invalid(`fallback failureThreshold and replicas must be integers (got ${ft}, ${r})`);
+    if (!KEDA_FALLBACK_BEHAVIORS.includes(fallback.behavior)) invalid(`fallback.behavior must be one of ${KEDA_FALLBACK_BEHAVIORS.join(', ')} (got ${fallback.behavior})`);
+  }
   if (so.triggers.length === 0) invalid('a ScaledObject needs at least one trigger');
   const names = new Set<string>();
   for (const t of so.triggers) {
@@ -186,6 +204,8 @@ export interface KedaState {
   lastActiveAt: number | null;
   /** `metadata.creationTimestamp`: `initialCooldownPeriod` counts from here while lastActiveAt is null. */
   createdAt: number;
+  /** `status.health`, by trigger name: failed metric requests in a row (kept only with a fallback). */
+  health: Record<string, TriggerHealth>;
 }
 
 /**
@@ -194,7 +214,7 @@ export interface KedaState {
  * KEDA scales in once `createdAt + initialCooldownPeriod` has passed.
  */
 export function createKedaState(lastActiveAt: number | null = 0, createdAt = 0): KedaState {
-  return { hpa: createHpaState(), lastActiveAt, createdAt };
+  return { hpa: createHpaState(), lastActiveAt, createdAt, health: {} };
 }
 
 /** A controller's decision. */
@@ -203,7 +223,8 @@ export interface KedaDecision {
   state: KedaState;
   /**
    * What happened. KEDA: ScaleFromZero, ScaleFromIdle, PausedScaleOut, PartialTriggerError, KeepActive,
-   * TriggerError, PausedScaleIn, CoolingDown, ScaleToZero, ScaleToIdle, ScaleToMin, Inactive; else the HPA's reason.
+   * AwaitingFallback, TriggerError, PausedScaleIn, CoolingDown, ScaleToZero, ScaleToIdle, ScaleToMin,
+   * Inactive; else the HPA's reason.
    */
   reason: string;
 }
@@ -241,7 +262,10 @@ export function pollScaledObject(
     if (error) return keep('PartialTriggerError', 'Unknown');
     return keep('KeepActive', 'True', { ...state, lastActiveAt: now });
   }
-  if (error) return keep('TriggerError', 'False');
+  // A failing trigger with a fallback: no scale-in, so that the HPA (which does nothing at 0 replicas)
+  // can apply the fallback once failureThreshold is passed. A fallback of 0 replicas scales in as usual.
+  if (error && so.fallback !== null && so.fallback.replicas !== 0) return keep('AwaitingFallback');
+  if (error && so.fallback === null) return keep('TriggerError', 'False');
   if ((idle !== null && current > idle) || (current > 0 && min === 0)) {
     // scaleToZeroOrIdle: once `lastActiveTime + cooldownPeriod` (or, never active, creation +
     // initialCooldownPeriod) is strictly before now.
@@ -256,8 +280,9 @@ export function pollScaledObject(
 }
 
 /**
- * One sync of the HPA KEDA created ({@link getKedaHpaSpec}). At 0 replicas the HPA does nothing
- * (scaling is disabled while the target has no replicas; KEDA owns 0 ↔ 1).
+ * One sync of the HPA KEDA created ({@link getKedaHpaSpec}): one metric request per trigger through the
+ * metrics adapter (with the fallback, which keeps each trigger's failure count in `state.health`). At 0
+ * replicas the HPA requests nothing and does nothing (scaling is disabled; KEDA owns 0 ↔ 1).
  */
 export function syncKedaHpa(
   so: KedaScaledObject,
@@ -266,7 +291,13 @@ export function syncKedaHpa(
 ): KedaDecision {
   const { now, currentReplicas: current } = input;
   if (current === 0) return { replicas: 0, state, reason: 'ScalingDisabled' };
-  const metricDesiredReplicas = proposeKedaHpaReplicas(input.readings, current, so.tolerance);
+  const health = { ...state.health };
+  const served = input.readings.map((reading): TriggerReading => {
+    const answer = getMetricWithFallback({ fallback: so.fallback, reading, health: health[reading.name], currentReplicas: current });
+    if (answer.health) health[reading.name] = answer.health;
+    return answer.value === null ? reading : { name: reading.name, value: answer.value, targetAverageValue: reading.targetAverageValue, active: reading.active };
+  });
+  const metricDesiredReplicas = proposeKedaHpaReplicas(served, current, so.tolerance);
   const decision = reconcileHpa(getKedaHpaSpec(so), state.hpa, { now, currentReplicas: current, metricDesiredReplicas });
-  return { replicas: decision.desiredReplicas, state: { ...state, hpa: decision.state }, reason: decision.reason };
+  return { replicas: decision.desiredReplicas, state: { ...state, hpa: decision.state, health }, reason: decision.reason };
 }
