@@ -4,6 +4,7 @@
  * trigger gives one metric value, the AverageValue target the HPA divides it by, and its activity.
  * Pure: a reading depends only on the key lengths and the instant.
  */
+import { ScalingInputError } from '../errors.ts';
 
 /** BullMQ key types a worker autoscaler reads (`${prefix}:${queue}:${type}`). */
 export type BullMqKeyType = 'wait' | 'prioritized';
@@ -43,6 +44,34 @@ export type KedaTrigger = KedaRedisTrigger | KedaCronTrigger;
 
 /** KEDA's redis scaler defaults. */
 export const DEFAULT_REDIS_TRIGGER = { listLength: 5, activationListLength: 0 } as const;
+
+/** A whole number as KEDA's TypedConfig reads one into an int64 field (a JSON integer). */
+const JSON_INTEGER = /^\s*-?(0|[1-9]\d*)\s*$/;
+
+/**
+ * `parseRedisMetadata` (TypedConfig over `redisMetadata`) for the fields the simulation uses: `listName`
+ * required, `listLength` (default 5) and `activationListLength` (default 0) whole numbers; every
+ * problem is reported at once, as KEDA joins them. An empty value counts as missing. The connection
+ * fields (address, host/port, credentials, TLS) are the scaler's plumbing and are not read here.
+ * KEDA accepts a listLength of 0 or below at this stage; `createScaledObject` (keda.ts) does not (the
+ * HPA's AverageValue target must be positive).
+ */
+export function parseRedisTriggerMetadata(name: string, metadata: Readonly<Record<string, string>>): KedaRedisTrigger {
+  const problems: string[] = [];
+  const value = (key: string) => (metadata[key] === undefined || metadata[key] === '' ? undefined : metadata[key]);
+  const integer = (key: string, fallback: number) => {
+    const raw = value(key);
+    if (raw === undefined) return fallback;
+    if (!JSON_INTEGER.test(raw)) problems.push(`unable to set param "${key}" value "${raw}": not a whole number`);
+    return Number(raw);
+  };
+  const listName = value('listName');
+  if (listName === undefined) problems.push('missing required parameter "listName" in [triggerMetadata]');
+  const listLength = integer('listLength', DEFAULT_REDIS_TRIGGER.listLength);
+  const activationListLength = integer('activationListLength', DEFAULT_REDIS_TRIGGER.activationListLength);
+  if (problems.length > 0) throw new ScalingInputError('INVALID_OPTION', `trigger ${name}: error parsing redis metadata: ${problems.join('; ')}`);
+  return { type: 'redis', name, listName: listName ?? '', listLength, activationListLength };
+}
 
 /** What one trigger reports: the HPA metric and KEDA's activity flag. */
 export interface TriggerReading {

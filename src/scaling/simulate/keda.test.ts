@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { getCalendarEvent } from '../forecast/calendar.ts';
 import { createKedaState, createScaledObject, pollScaledObject, proposeKedaHpaReplicas, syncKedaHpa } from './keda.ts';
 import type { KedaRedisTrigger, TriggerReading } from './keda-triggers.ts';
-import { readTriggers } from './keda-triggers.ts';
+import { parseRedisTriggerMetadata, readTriggers } from './keda-triggers.ts';
 import { compareWorkerPolicies, getBullMqRedisTriggers, simulateWorkers } from './simulate-workers.ts';
 import { stepWorkerQueue } from './worker-queue.ts';
 
@@ -108,6 +108,13 @@ describe('KEDA redis triggers through the HPA (AverageValue)', () => {
         [0, 50, false],
       ],
     );
+  });
+
+  it('reads the metadata the worker manifests write (strings) into the trigger the simulation uses', () => {
+    // render-k8s.ts writes listLength / activationListLength / databaseIndex as strings, as KEDA expects.
+    const parsed = parseRedisTriggerMetadata('jobs-wait', { listName: 'bull:jobs:wait', listLength: '50', activationListLength: '0', databaseIndex: '0' });
+    assert.deepEqual(parsed, getBullMqRedisTriggers('jobs', { listLength: 50, activationListLength: 0 })[0]);
+    assert.throws(() => parseRedisTriggerMetadata('jobs-wait', { listName: 'bull:jobs:wait', listLength: '50 jobs' }), /listLength/);
   });
 
   it('proposes ceil(total / listLength) per trigger and takes the max of wait and prioritized', () => {
