@@ -4,8 +4,8 @@
  * event, on log(1 + y)) would have forecast for it; the event's curve is actual / baseline by hour
  * from the event start (ramp, peak and decay as they happened), each hour's ratio shrunk toward its
  * neighbours' as far as its baseline is too small to measure it (`estimateUplift`). Events of one kind
- * are combined by the median per hour and applied to upcoming events of that kind. Kinds without a past event keep
- * the seed multiplier, and every event says which source it used.
+ * are combined by the median per hour and applied to upcoming events of that kind. Kinds without a
+ * past event keep the seed multiplier, and every event says which source it used.
  */
 import { ScalingInputError, parseDate, quoteInput } from '../errors.ts';
 import type { HourlyPoint } from './csv.ts';
