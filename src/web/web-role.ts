@@ -20,7 +20,8 @@ export async function startWeb(config: AppConfig, platform: Platform = createPla
   const app = await buildServer(await composeWeb(platform));
   const address = await app.listen({ host: config.http.host, port: config.http.port });
   const url = address.replace('[::1]', 'localhost');
-  logger.info({ url, instance: config.instanceId }, 'web role listening');
+  // No `instance` here: the platform's logger puts it on every line, and a second one made the key appear twice.
+  logger.info({ url }, 'web role listening');
   // METRICS_PORT: /metrics on its own listener (not on the public port); closed last so the final scrape still works.
   const { metricsPort, metricsToken } = config.observability;
   const metricsServer = metricsPort > 0 ? await listenMetricsServer({ registry: platform.metrics.registry, token: metricsToken, port: metricsPort, host: config.http.host }) : undefined;
