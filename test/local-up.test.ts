@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -23,8 +24,8 @@ interface Up {
 const started: ChildProcess[] = [];
 const dataDirs: string[] = [];
 
-function startUp(dataDir: string): Up {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'development' };
+function startUp(dataDir: string, extraEnv: Record<string, string> = {}): Up {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'development', ...extraEnv };
   for (const name of ['DATABASE_URL', 'REDIS_URL', 'DATABASE_READ_URL', 'METRICS_PORT', 'SMTP_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT']) delete env[name];
   // detached: its own process group, as a terminal gives the foreground job.
   const child = spawn(process.execPath, ['src/main.ts', 'up'], { cwd: repo, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -177,6 +178,24 @@ describe('salescale up', { skip: checkoutClosedToOthers() }, () => {
     await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').split('\n').length > 1, 120_000, 'postgres started', up);
     const postgres = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
     await assertStopsCleanly(up, 'SIGINT', 'group', dataDir, [postgres]);
+  });
+
+  it('with PORT taken, says so in one line and exits 2 before starting PostgreSQL or Redis', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = holder.address() as AddressInfo;
+      const dataDir = await newDataDir();
+      const up = startUp(dataDir, { PORT: String(port) });
+      let timer: NodeJS.Timeout | undefined;
+      const code = await Promise.race([up.exited, new Promise((resolve) => (timer = setTimeout(resolve, 120_000, 'still running')))]).finally(() => clearTimeout(timer));
+      assert.equal(code, 2, up.output());
+      assert.deepEqual(up.output().trim().split('\n'), [`salescale: cannot listen: listen EADDRINUSE: address already in use 127.0.0.1:${port} (choose another PORT)`]);
+      assert.equal(existsSync(path.join(dataDir, 'postgres')), false, 'PostgreSQL was not started');
+      assert.deepEqual(await processesOf(dataDir), []);
+    } finally {
+      holder.close();
+    }
   });
 
   it('after a SIGKILL of up, the next up stops the servers it left running, and SIGTERM stops it cleanly', async () => {

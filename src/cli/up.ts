@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { seedCatalog } from '../modules/catalog/index.ts';
@@ -28,6 +29,20 @@ async function localSecrets(dataDir: string, env: NodeJS.ProcessEnv): Promise<Re
 }
 
 /**
+ * Fails with the listen error (EADDRINUSE, EACCES) when `port` cannot be listened on, so that `up` stops
+ * before it starts PostgreSQL and Redis rather than after, with their shutdown in the way of the cause.
+ * The web role listens for real later (a port taken meanwhile still fails there, as cleanly).
+ */
+async function ensureCanListen(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
+/**
  * `salescale up`: everything on one machine with nothing configured. Starts an embedded PostgreSQL
  * and a local redis-server for whatever DATABASE_URL / REDIS_URL leave unset, migrates, seeds a demo
  * catalog into an empty database, and runs the web role until Ctrl-C (or SIGTERM, or SIGHUP when the
@@ -36,6 +51,7 @@ async function localSecrets(dataDir: string, env: NodeJS.ProcessEnv): Promise<Re
 export async function runUp(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const base = loadConfig(env);
   const logger = createLogger({ level: base.logLevel, name: 'up', instanceId: base.instanceId });
+  await ensureCanListen(base.http.host, base.http.port);
   const dataDir = path.resolve(base.dataDir);
   await mkdir(dataDir, { recursive: true });
   const started: LocalService[] = [];
