@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -9,34 +9,10 @@ import { createPlatform } from '../src/platform/platform.ts';
 import { startWorker, type RunningWorker } from '../src/worker/worker-role.ts';
 import { createTestApp, testEnv, type TestApp } from './helpers/app.ts';
 import { createTestDatabase, TEST_REDIS_URL, type TestDatabase } from './helpers/db.ts';
+import { socketsTo } from './helpers/sockets.ts';
 
 const SRC = path.join(import.meta.dirname, '..', 'src');
 const redisPort = Number(new URL(TEST_REDIS_URL).port || 6379);
-
-/** Local ports of this process's TCP sockets to `remotePort` (its file descriptors matched against /proc/net/tcp*). */
-function socketsTo(remotePort: number): number[] {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
-      if (match) inodes.add(match[1]!);
-    } catch {
-      // closed while listing
-    }
-  }
-  const ports: number[] = [];
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    const lines = readFileSync(table, 'utf8').trim().split('\n').slice(1);
-    for (const line of lines) {
-      const fields = line.trim().split(/\s+/);
-      const [, local, remote, state, , , , , , inode] = fields;
-      // 01 = ESTABLISHED
-      if (state !== '01' || !inodes.has(inode!)) continue;
-      if (Number.parseInt(remote!.split(':')[1]!, 16) === remotePort) ports.push(Number.parseInt(local!.split(':')[1]!, 16));
-    }
-  }
-  return ports;
-}
 
 /** The client name Redis knows each of this process's connections by (one entry per connection). */
 async function redisConnectionNames(admin: Redis): Promise<string[]> {

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/platform/config/config.ts';
 import { createLogger } from '../src/platform/logger/logger.ts';
 import { createPlatform } from '../src/platform/platform.ts';
 import { startWeb } from '../src/web/web-role.ts';
 import { testEnv } from './helpers/app.ts';
-import { createTestDatabase, deleteRedisKeys, type TestDatabase } from './helpers/db.ts';
+import { createTestDatabase, deleteRedisKeys, TEST_REDIS_URL, type TestDatabase } from './helpers/db.ts';
+import { socketsTo } from './helpers/sockets.ts';
 
 /**
  * The keys of a JSON object's top level, in order and with repeats (JSON.parse keeps only the last
@@ -55,5 +57,18 @@ describe('the web role', () => {
     const keys = topLevelKeys(listening);
     assert.deepEqual(keys.filter((key, i) => keys.indexOf(key) !== i), [], listening);
     assert.equal((JSON.parse(listening) as { instance?: string }).instance, config.instanceId);
+  });
+
+  it('closes its connections to PostgreSQL and Redis when its port is taken', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const config = configFor({ PORT: String((holder.address() as AddressInfo).port) });
+      await assert.rejects(startWeb(config), { code: 'EADDRINUSE' });
+      assert.deepEqual(socketsTo(Number(new URL(TEST_REDIS_URL).port || 6379)), [], 'Redis connections left open');
+      assert.deepEqual(socketsTo(Number(new URL(database.url).port || 5432)), [], 'PostgreSQL connections left open');
+    } finally {
+      holder.close();
+    }
   });
 });

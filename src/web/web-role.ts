@@ -14,17 +14,18 @@ export interface RunningWeb {
   shutdown(reason: string): Promise<void>;
 }
 
-/** Starts the web role: builds the app, listens, and returns a handle to drain it. */
-export async function startWeb(config: AppConfig, platform: Platform = createPlatform(config, 'web')): Promise<RunningWeb> {
+/**
+ * Starts the web role: builds the app, listens, and returns a handle to drain it. If it cannot start (a
+ * port taken), it closes what it opened before rethrowing, the platform too when it created it, so that a
+ * caller which then stops PostgreSQL and Redis (`salescale up`) logs no lost connections over the cause.
+ */
+export async function startWeb(config: AppConfig, givenPlatform?: Platform): Promise<RunningWeb> {
+  const platform = givenPlatform ?? createPlatform(config, 'web');
   const { logger } = platform;
-  const app = await buildServer(await composeWeb(platform));
-  const address = await app.listen({ host: config.http.host, port: config.http.port });
-  const url = address.replace('[::1]', 'localhost');
-  // No `instance` here: the platform's logger puts it on every line, and a second one made the key appear twice.
-  logger.info({ url }, 'web role listening');
-  // METRICS_PORT: /metrics on its own listener (not on the public port); closed last so the final scrape still works.
-  const { metricsPort, metricsToken } = config.observability;
-  const metricsServer = metricsPort > 0 ? await listenMetricsServer({ registry: platform.metrics.registry, token: metricsToken, port: metricsPort, host: config.http.host }) : undefined;
+  const { app, url, metricsServer } = await listen(config, platform).catch(async (error: unknown) => {
+    if (!givenPlatform) await platform.close().catch(() => {});
+    throw error;
+  });
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string) => {
@@ -51,6 +52,23 @@ export async function startWeb(config: AppConfig, platform: Platform = createPla
     return stopping;
   };
   return { app, platform, url, shutdown };
+}
+
+/** Builds the app and opens its listeners; closes the app again when one of them cannot listen. */
+async function listen(config: AppConfig, platform: Platform): Promise<{ app: App; url: string; metricsServer?: { close(): Promise<void> } }> {
+  const app = await buildServer(await composeWeb(platform));
+  try {
+    const url = (await app.listen({ host: config.http.host, port: config.http.port })).replace('[::1]', 'localhost');
+    // No `instance` here: the platform's logger puts it on every line, and a second one made the key appear twice.
+    platform.logger.info({ url }, 'web role listening');
+    // METRICS_PORT: /metrics on its own listener (not on the public port); closed last so the final scrape still works.
+    const { metricsPort, metricsToken } = config.observability;
+    const metricsServer = metricsPort > 0 ? await listenMetricsServer({ registry: platform.metrics.registry, token: metricsToken, port: metricsPort, host: config.http.host }) : undefined;
+    return { app, url, metricsServer };
+  } catch (error) {
+    await app.close().catch(() => {});
+    throw error;
+  }
 }
 
 /**
