@@ -34,8 +34,24 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ ...base, TRUST_PROXY: '10.0.0.0/33' }), /TRUST_PROXY/);
   });
 
-  it('makes missing secrets fatal in production and generates them in development', () => {
-    assert.throws(() => loadConfig({ ...base, NODE_ENV: 'production' }), /ADMIN_API_TOKEN: is required in production/);
+  it('names every missing secret in production in one line, saying every instance needs the same value', () => {
+    assert.throws(
+      () => loadConfig({ ...base, NODE_ENV: 'production' }),
+      (error: ConfigError) =>
+        error.message === 'ADMIN_API_TOKEN, SESSION_SECRET: are required in production (NODE_ENV=production): set each to the same value on every instance',
+    );
+    assert.throws(() => loadConfig({ ...base, NODE_ENV: 'production', ADMIN_API_TOKEN: 'a'.repeat(16) }), {
+      message: 'SESSION_SECRET: is required in production (NODE_ENV=production): set it to the same value on every instance',
+    });
+  });
+
+  it('warns that a secret generated per process does not work across instances', () => {
+    const [admin, session] = loadConfig(base).warnings;
+    assert.match(admin ?? '', /^ADMIN_API_TOKEN is not set: using a generated value for this process only \(\S{16,}\); set ADMIN_API_TOKEN to the same value on every instance, or the admin API accepts this token on this instance only$/);
+    assert.equal(session, "SESSION_SECRET is not set: using a generated value for this process only; set SESSION_SECRET to the same value on every instance, or sessions, guest carts and waiting-room passes won't work across instances");
+  });
+
+  it('generates missing secrets outside production and accepts given ones in production', () => {
     const dev = loadConfig(base);
     assert.ok(dev.secrets.adminApiToken.length >= 16);
     assert.equal(dev.warnings.length, 2);

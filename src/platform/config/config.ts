@@ -156,6 +156,14 @@ export interface AppConfig {
   warnings: string[];
 }
 
+type SecretName = 'ADMIN_API_TOKEN' | 'SESSION_SECRET';
+
+/** The secrets every web instance must share, and what breaks when one is generated per process instead. */
+const SECRETS: Record<SecretName, { minLength: number; unshared: string }> = {
+  ADMIN_API_TOKEN: { minLength: 16, unshared: 'the admin API accepts this token on this instance only' },
+  SESSION_SECRET: { minLength: 32, unshared: "sessions, guest carts and waiting-room passes won't work across instances" },
+};
+
 /**
  * Parses and validates the environment once at boot. Throws a ConfigError naming every bad
  * variable. In production missing secrets are fatal; elsewhere they are generated (and warned about).
@@ -165,15 +173,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const isProduction = e.NODE_ENV === 'production';
   const warnings: string[] = [];
 
-  const secret = (name: 'ADMIN_API_TOKEN' | 'SESSION_SECRET', minLength: number): string => {
+  // An instance refuses a session, guest cart, guest order link or waiting-room pass signed with another
+  // SESSION_SECRET, and an admin token other than its own: values generated per process break every request
+  // that lands on another instance than the one before. Production refuses to start without them.
+  const missingSecrets = (Object.keys(SECRETS) as SecretName[]).filter((name) => e[name] === undefined);
+  if (isProduction && missingSecrets.length > 0) {
+    const plural = missingSecrets.length > 1;
+    throw new ConfigError(missingSecrets.join(', '), `${plural ? 'are' : 'is'} required in production (NODE_ENV=production): set ${plural ? 'each' : 'it'} to the same value on every instance`);
+  }
+  const secret = (name: SecretName): string => {
+    const { minLength, unshared } = SECRETS[name];
     const value = e[name];
     if (value !== undefined) {
       if (value.length < minLength) throw new ConfigError(name, `must be at least ${minLength} characters`);
       return value;
     }
-    if (isProduction) throw new ConfigError(name, 'is required in production (NODE_ENV=production)');
     const generated = randomBytes(24).toString('base64url');
-    warnings.push(`${name} is not set: using a generated value for this process only (${name === 'ADMIN_API_TOKEN' ? generated : 'hidden'})`);
+    warnings.push(
+      `${name} is not set: using a generated value for this process only${name === 'ADMIN_API_TOKEN' ? ` (${generated})` : ''}; ` +
+        `set ${name} to the same value on every instance, or ${unshared}`,
+    );
     return generated;
   };
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) throw new ConfigError('DB_POOL_MIN', `must not exceed DB_POOL_MAX (${e.DB_POOL_MAX})`);
@@ -201,7 +220,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     },
     redis: { url: e.REDIS_URL, cacheUrl: e.CACHE_REDIS_URL ?? e.REDIS_URL, prefix: e.REDIS_PREFIX },
-    secrets: { adminApiToken: secret('ADMIN_API_TOKEN', 16), sessionSecret: secret('SESSION_SECRET', 32) },
+    secrets: { adminApiToken: secret('ADMIN_API_TOKEN'), sessionSecret: secret('SESSION_SECRET') },
     logLevel: e.LOG_LEVEL,
     cacheTtl: { productS: e.CACHE_TTL_PRODUCT_S, popularS: e.CACHE_TTL_POPULAR_S, categoriesS: e.CACHE_TTL_CATEGORIES_S },
     cacheLocal: cacheLocalConfigFrom(e),
