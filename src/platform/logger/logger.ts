@@ -11,8 +11,12 @@ export type { Logger } from 'pino';
  */
 export function serializeError(error: unknown): unknown {
   const serialized = stdSerializers.err(error as Error) as unknown;
-  if (!serialized || typeof serialized !== 'object' || !(classifyDatabaseFailure(error) || isRedisUnavailable(error))) return serialized;
-  const { stack: _stack, aggregateErrors: _aggregate, ...rest } = serialized as Record<string, unknown>;
+  if (!serialized || typeof serialized !== 'object') return serialized;
+  // pg-pool hangs the broken client on an idle connection's error (`err.client`): logged whole, it made
+  // a 3 kB line of the client's internals (connection parameters, parser state, listeners).
+  const { client: _client, ...own } = serialized as Record<string, unknown>;
+  if (!(classifyDatabaseFailure(error) || isRedisUnavailable(error))) return own;
+  const { stack: _stack, aggregateErrors: _aggregate, ...rest } = own;
   return { ...rest, expected: true };
 }
 
