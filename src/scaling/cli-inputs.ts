@@ -3,7 +3,7 @@ import { ScalingInputError, parseDate, quoteInput, requirePositive } from './err
 import { resolveCapacity } from './capacity/bench-capacity.ts';
 import { readInputFile } from './input-files.ts';
 import type { CalendarEventId } from './forecast/calendar.ts';
-import { CALENDAR_EVENT_IDS, getCalendarEvent, getSeedCalendarEvents } from './forecast/calendar.ts';
+import { CALENDAR_EVENT_IDS, getCalendarEvent, getNextCalendarEventYear, getSeedCalendarEvents } from './forecast/calendar.ts';
 import type { HourlyPoint } from './forecast/csv.ts';
 import { parseHourlyCsv } from './forecast/csv.ts';
 import type { SaleEvent, SaleEventInput } from './forecast/events.ts';
@@ -26,6 +26,8 @@ export interface ScalingCliDeps {
   loadHourlyHistory?: () => Promise<HourlyPoint[]>;
   /** The shop's time zone when `--tz` is not given (the main CLI: `SHOP_TIME_ZONE`); else UTC. */
   timeZone?: () => string;
+  /** The clock that picks the default sale (the next one not yet over). @defaultValue () => new Date() */
+  now?: () => Date;
 }
 
 /** `--tz`, else the shop's configured time zone, else UTC; an unknown name is refused (INVALID_OPTION). */
@@ -98,13 +100,15 @@ export function toBoundedNumber(value: string, field: string, bounds: NumberBoun
  */
 export const MAX_REPLICAS = 1000;
 
-function getYear(o: CommonOptions): number {
+/** `--year`, else the year of `--from`, else the year of the next `--event` that has not ended yet. */
+function getYear(o: CommonOptions, deps: ScalingCliDeps): number {
   if (o.year !== undefined) {
     const y = toNumber(o.year, '--year');
     if (!Number.isInteger(y) || y < 1970 || y > 2200) throw new ScalingInputError('INVALID_DATE', `--year: ${quoteInput(o.year)} is not a year`);
     return y;
   }
-  return o.from ? parseDate(o.from, '--from').getUTCFullYear() : new Date().getUTCFullYear();
+  if (o.from) return parseDate(o.from, '--from').getUTCFullYear();
+  return getNextCalendarEventYear(parseEventId(o.event), deps.now?.() ?? new Date(), o.tz);
 }
 
 function parseEventId(value: string): CalendarEventId {
@@ -136,18 +140,17 @@ export async function loadNamedEvents(o: { eventsCsv?: string; eventsFile?: stri
 }
 
 /** Events: a file (JSON or CSV) beats the database, which beats the built-in calendar. */
-export async function resolveEvents(o: CommonOptions, deps: ScalingCliDeps): Promise<{ events: SaleEvent[]; source: string }> {
+export async function resolveEvents(o: CommonOptions, deps: ScalingCliDeps, year: number): Promise<{ events: SaleEvent[]; source: string }> {
   const named = await loadNamedEvents(o, deps);
   if (named) return named;
-  const year = getYear(o);
   const tz = o.tz;
   return { events: [...getSeedCalendarEvents(year - 1, tz), ...getSeedCalendarEvents(year, tz)], source: `built-in calendar ${year} (Black Friday ×10, Cyber Monday ×8, Christmas sale ×5)` };
 }
 
 /** The window: --from/--to, else the chosen event's day with the 3 hours before it. */
-export function resolveWindow(o: CommonOptions, events: readonly SaleEvent[]): { from: Date; to: Date; focus?: SaleEvent } {
+export function resolveWindow(o: CommonOptions, events: readonly SaleEvent[], year: number): { from: Date; to: Date; focus?: SaleEvent } {
   const id = parseEventId(o.event);
-  const calendar = getCalendarEvent(id, getYear(o), o.tz);
+  const calendar = getCalendarEvent(id, year, o.tz);
   const focus = events.find((e) => e.name === calendar.name && e.startsAt.getUTCFullYear() === calendar.startsAt.getUTCFullYear()) ?? calendar;
   const from = o.from ? parseDate(o.from, '--from') : new Date(focus.startsAt.getTime() - 3 * 3_600_000);
   const to = o.to ? parseDate(o.to, '--to') : focus.endsAt;
@@ -269,8 +272,9 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   if (o.quantile !== undefined && !o.history && !o.learn) {
     throw new ScalingInputError('INVALID_OPTION', "--quantile needs a history (--history <csv> or --learn): the quantile comes from the forecast's validation errors, and the seed pattern has none");
   }
-  const resolved = await resolveEvents(o, deps);
-  const { from, to, focus } = resolveWindow(o, resolved.events);
+  const year = getYear(o, deps);
+  const resolved = await resolveEvents(o, deps, year);
+  const { from, to, focus } = resolveWindow(o, resolved.events, year);
   const history = await loadHistory(o, deps);
   if (history) checkWindowAgainstHistory(history, from, to);
   const quantile = parseQuantile(o.quantile, defaultQuantile ?? 0.9);

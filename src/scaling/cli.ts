@@ -45,7 +45,7 @@ function addCommon(cmd: Command): Command {
   return cmd
     .option('--from <iso>', 'window start (default: 3 h before the event)')
     .option('--to <iso>', 'window end (default: end of the event day)')
-    .option('--year <yyyy>', 'year of the calendar event (default: year of --from, else this year)')
+    .option('--year <yyyy>', 'year of the calendar event (default: year of --from, else the next --event that has not ended yet)')
     .option('--event <id>', 'calendar event: black-friday | cyber-monday | christmas-sale', 'black-friday')
     .option('--events-file <path>', 'sale events JSON ([{name, startsAt, endsAt, trafficMultiplier, rampUpMinutes?, decayMinutes?}]); not with --events-csv')
     .option('--events-csv <path>', 'sale events CSV (name,start,end,kind): past ones teach the uplift of their kind, upcoming ones get it')

@@ -63,6 +63,16 @@ export function getCalendarEvent(id: CalendarEventId, year: number, timeZone = '
   };
 }
 
+/**
+ * The year of the next `id` that has not ended at `now` (in `timeZone`): the default sale of every
+ * command (forecast, plan, simulate, cost and manifests), so that none of them plans a sale already over.
+ * During the sale it is that sale; from the moment it ends, next year's.
+ */
+export function getNextCalendarEventYear(id: CalendarEventId, now: Date, timeZone = 'UTC'): number {
+  const year = now.getUTCFullYear();
+  return getCalendarEvent(id, year, timeZone).endsAt.getTime() > now.getTime() ? year : year + 1;
+}
+
 /** The seed strategy's three events for `year`: Black Friday ×10, Cyber Monday ×8, Christmas sale ×5. */
 export function getSeedCalendarEvents(year: number, timeZone = 'UTC'): SaleEvent[] {
   return CALENDAR_EVENT_IDS.map((id) => getCalendarEvent(id, year, timeZone));

@@ -5,7 +5,7 @@ import { getTestDataset } from '../test-data/generate.ts';
 import { getRealDataset } from '../test-data/real-datasets.ts';
 import { getWorstWeekRatio, runBacktest } from './backtest.ts';
 import { SEED_BASE_PATTERN, getBaseMultiplier } from './base-pattern.ts';
-import { getBlackFriday, getCyberMonday, getSeedCalendarEvents } from './calendar.ts';
+import { getBlackFriday, getCyberMonday, getNextCalendarEventYear, getSeedCalendarEvents } from './calendar.ts';
 import { parseHourlyCsv } from './csv.ts';
 import { getEventMultiplier, parseSaleEvents } from './events.ts';
 import { forecastHourly } from './forecast.ts';
@@ -33,6 +33,15 @@ describe('calendar', () => {
       events.map((e) => [e.name, e.startsAt.toISOString().slice(0, 10), e.trafficMultiplier]),
       [['Black Friday', '2024-11-29', 10], ['Cyber Monday', '2024-12-02', 8], ['Christmas Sale', '2024-12-15', 5]],
     );
+  });
+  it('gives the next Black Friday that has not ended: this year until it ends, next year from then on', () => {
+    assert.equal(getNextCalendarEventYear('black-friday', new Date('2026-11-01T00:00:00Z')), 2026);
+    assert.equal(getNextCalendarEventYear('black-friday', new Date('2026-11-27T23:59:00Z')), 2026);
+    assert.equal(getNextCalendarEventYear('black-friday', new Date('2026-11-28T00:00:00Z')), 2027);
+    assert.equal(getNextCalendarEventYear('black-friday', new Date('2026-12-04T12:00:00Z')), 2027);
+    // In New York Black Friday 2026 ends at 05:00Z on the 28th.
+    assert.equal(getNextCalendarEventYear('black-friday', new Date('2026-11-28T04:00:00Z'), 'America/New_York'), 2026);
+    assert.equal(getNextCalendarEventYear('christmas-sale', new Date('2026-12-04T12:00:00Z')), 2026);
   });
   it('starts the event at local midnight of the shop time zone', () => {
     const [bf] = getSeedCalendarEvents(2026, 'America/New_York');

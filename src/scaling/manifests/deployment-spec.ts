@@ -147,7 +147,11 @@ export interface DeploymentSpec {
   /** Where the pre-scaling windows come from: the capacity plan of one calendar sale. */
   prescale: {
     event: CalendarEventId;
-    /** A fixed year keeps the rendered files reproducible; re-render with `--year` for each sale. */
+    /**
+     * The sale the committed files are rendered for: a fixed year keeps them reproducible (the tests render
+     * them with it). `salescale manifests` without `--year` plans the next sale that has not ended yet, so
+     * once this one is over `--check` reports the files as stale: move the year on and re-render.
+     */
     year: number;
     timeZone: string;
     /** Requests/s at weekly-pattern multiplier 1.0. */

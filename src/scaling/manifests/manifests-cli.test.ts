@@ -6,9 +6,9 @@ import { after, describe, it } from 'node:test';
 import { Command, CommanderError } from 'commander';
 import { registerManifestsCommand } from './manifests-cli.ts';
 
-function cli(): Command {
+function cli(now?: () => Date): Command {
   const program = new Command('salescale').exitOverride().configureOutput({ writeOut: () => {}, writeErr: () => {} });
-  registerManifestsCommand(program).exitOverride();
+  registerManifestsCommand(program, { now }).exitOverride();
   return program;
 }
 
@@ -36,6 +36,18 @@ describe('salescale manifests', () => {
     assert.match(template, /StartTime: "?2028-11-2\d/);
     assert.doesNotMatch(template, /StartTime: "?2027-/);
     assert.match(template, /ghcr\.io\/salescale\/salescale:2\.0\.0/);
+  });
+
+  it('without --year plans the next Black Friday that has not ended, as plan, simulate and cost do', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'salescale-manifests-year-'));
+    try {
+      await cli(() => new Date('2027-11-27T00:00:00Z')).parseAsync(['node', 'salescale', 'manifests', '--target', 'aws', '--out', out]);
+      assert.match(await readFile(join(out, 'deploy/aws/salescale.yaml'), 'utf8'), /StartTime: "?2028-11-2\d/);
+      await cli(() => new Date('2027-11-26T12:00:00Z')).parseAsync(['node', 'salescale', 'manifests', '--target', 'aws', '--out', out]);
+      assert.match(await readFile(join(out, 'deploy/aws/salescale.yaml'), 'utf8'), /StartTime: "?2027-11-2\d/);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
   });
 
   it('an --out that cannot be written (a file, not a folder) is one line with exit 2', async () => {

@@ -2,12 +2,16 @@
  * `salescale manifests --target k8s|compose|swarm|aws|heroku|do|all [--out dir] [--year yyyy]
  * [--image-tag t] [--check]`: renders the deployment files from the seed spec. Without `--out` the
  * files go where the repository keeps them (deploy/, Procfile, app.json, .do/) relative to the
- * current directory; `--check` writes nothing and exits 1 when a committed file differs.
+ * current directory; `--check` writes nothing and exits 1 when a committed file differs. Without
+ * `--year` the pre-scaling is planned for the next sale of the spec's event that has not ended yet,
+ * as `plan`, `simulate` and `cost` do; once that is past the spec's `prescale.year`, `--check`
+ * reports the committed files as stale: re-render them for the coming sale.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { ScalingInputError, formatInputError } from '../errors.ts';
+import { getNextCalendarEventYear } from '../forecast/calendar.ts';
 import { DeploymentSpecError, SEED_DEPLOYMENT_SPEC, withOverrides } from './deployment-spec.ts';
 import { MANIFEST_TARGETS, isManifestTarget, renderTargets, writeRenderedFiles, type ManifestTarget } from './manifests.ts';
 
@@ -31,19 +35,22 @@ function imageTag(value: string): string {
   return value;
 }
 
-export function registerManifestsCommand(program: Command): Command {
+/** @param deps.now the clock that picks the default sale. @defaultValue () => new Date() */
+export function registerManifestsCommand(program: Command, deps: { now?: () => Date } = {}): Command {
+  const { event, timeZone } = SEED_DEPLOYMENT_SPEC.prescale;
+  const nextYear = () => getNextCalendarEventYear(event, deps.now?.() ?? new Date(), timeZone);
   const cmd = program
     .command('manifests')
     .description('render deployment files (Kubernetes, compose, swarm, CloudFormation, Google Cloud Terraform, Azure ARM, Heroku, DigitalOcean) from the deployment spec')
     .requiredOption('--target <names>', `${MANIFEST_TARGETS.join(' | ')} | all (comma-separated allowed)`, targetList)
     .option('--out <dir>', 'root folder to write under (default: the current directory, i.e. the repository)', '.')
-    .option('--year <yyyy>', `year of the sale whose plan gives the pre-scaling windows (default ${SEED_DEPLOYMENT_SPEC.prescale.year})`, year)
+    .option('--year <yyyy>', `year of the sale whose plan gives the pre-scaling windows (default: the next ${event} that has not ended yet, ${nextYear()})`, year)
     .option('--image-tag <tag>', `image tag (default ${SEED_DEPLOYMENT_SPEC.image.tag})`, imageTag)
     .option('--check', 'write nothing; exit 1 if a file on disk differs from the rendering');
   cmd.action(async (o: { target: ManifestTarget[]; out: string; year?: number; imageTag?: string; check?: boolean }) => {
     const print = cmd.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s));
     const spec = withOverrides(SEED_DEPLOYMENT_SPEC, {
-      ...(o.year ? { prescale: { year: o.year } } : {}),
+      prescale: { year: o.year ?? nextYear() },
       ...(o.imageTag !== undefined ? { image: { tag: o.imageTag } } : {}),
     });
     let files: ReturnType<typeof renderTargets>;
