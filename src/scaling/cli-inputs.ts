@@ -1,6 +1,8 @@
 /** Turns CLI options into toolkit inputs: time window, events, learned base traffic, capacity. */
 import { ScalingInputError, parseDate, quoteInput, requirePositive } from './errors.ts';
 import { resolveCapacity } from './capacity/bench-capacity.ts';
+import { SEED_DEPLOYMENT_SPEC } from './manifests/deployment-spec.ts';
+import { getSpecPlanOptions } from './manifests/prescale-plan.ts';
 import { readInputFile } from './input-files.ts';
 import type { CalendarEventId } from './forecast/calendar.ts';
 import { CALENDAR_EVENT_IDS, getCalendarEvent, getNextCalendarEventYear, getSeedCalendarEvents } from './forecast/calendar.ts';
@@ -309,12 +311,30 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   };
 }
 
+/**
+ * The web pod and the worker tier as the deployment spec deploys them: the defaults of plan, simulate and
+ * cost (capacity, replica bounds, CPU target), so that their plan is the one the manifests carry.
+ */
+export const DEPLOYED_PLAN = getSpecPlanOptions(SEED_DEPLOYMENT_SPEC);
+const DEPLOYED = DEPLOYED_PLAN;
+
+/** How the deployed pod's figure is named in every output that uses it. */
+export function describeDeployedCapacity(): string {
+  const web = SEED_DEPLOYMENT_SPEC.web;
+  return `deployment spec: one web pod as deployed (${web.requests.cpuMillicores}m CPU requested, ${web.limits.cpuMillicores}m limit), the figure the manifests pre-scale with and set as WAITING_ROOM_CAPACITY_RPS; assumed, not measured (measure your pod: --bench <file>)`;
+}
+
+/** Capacity per instance (`--capacity`, else `--bench <file>`, else the deployed pod's) and the web plan's bounds. */
 export async function resolveWebCapacity(o: CommonOptions) {
-  const cap = await resolveCapacity({ flag: o.capacity !== undefined ? toNumber(o.capacity, '--capacity') : undefined, path: o.bench, fallback: 150 });
+  const cap = await resolveCapacity({
+    flag: o.capacity !== undefined ? toNumber(o.capacity, '--capacity') : undefined,
+    benchPath: o.bench,
+    deployed: { requestsPerSecondPerInstance: DEPLOYED.web.capacityPerInstanceRps, source: describeDeployedCapacity() },
+  });
   const min = toBoundedNumber(o.min, '--min', { atLeast: 0, atMost: MAX_REPLICAS, whole: true });
   const max = toBoundedNumber(o.max, '--max', { atLeast: 1, atMost: MAX_REPLICAS, whole: true });
   const targetUtilization = toNumber(o.targetUtil, '--target-util') / 100;
   if (min < 0 || max < 1 || min > max) throw new ScalingInputError('INVALID_OPTION', `--min/--max must satisfy 0 ≤ min ≤ max, max ≥ 1 (got ${min}/${max})`);
   if (!(targetUtilization > 0 && targetUtilization <= 1)) throw new ScalingInputError('INVALID_OPTION', `--target-util must be in (0, 100] (got ${o.targetUtil})`);
-  return { capacity: cap, web: { minReplicas: min, maxReplicas: max, targetUtilization, sloP95Ms: 500 } };
+  return { capacity: cap, web: { minReplicas: min, maxReplicas: max, targetUtilization, sloP95Ms: DEPLOYED.web.sloP95Ms } };
 }

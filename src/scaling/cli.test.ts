@@ -266,7 +266,7 @@ describe('salescale CLI', () => {
       const capacity = withBom('capacity.json', readFileSync('bench/results/capacity.json', 'utf8'));
       const plan = await run(['plan', ...window, '--bench', capacity]);
       assert.equal(plan.exitCode, 0, plan.err);
-      assert.ok((JSON.parse(plan.out) as { capacitySource: string }).capacitySource.startsWith(`${capacity} (measured `), plan.out.slice(0, 300));
+      assert.ok((JSON.parse(plan.out) as { capacitySource: string }).capacitySource.startsWith(`--bench ${capacity}: measured `), plan.out.slice(0, 300));
       const pricing = ['', 'gcp-', 'azure-'].map((p) => withBom(`pricing-${p}.json`, readFileSync(`src/scaling/data/pricing-${p}${p ? '2026-12-03' : '2026-11-27'}.json`, 'utf8')));
       const cost = await run(['cost', ...window, '--capacity', '150', '--pricing', pricing[0], '--pricing-gcp', pricing[1], '--pricing-azure', pricing[2]]);
       assert.equal(cost.exitCode, 0, cost.err);

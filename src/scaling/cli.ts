@@ -7,12 +7,13 @@ import type { Command } from 'commander';
 import { DEFAULT_CHECK_OPTIONS, runChecks } from './capacity/checks.ts';
 import { DEFAULT_WORKER_PLAN, planCapacity } from './capacity/plan.ts';
 import type { CommonOptions, ScalingCliDeps } from './cli-inputs.ts';
-import { MAX_REPLICAS, isWallClockHistory, loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveTimeZone, resolveWebCapacity, toBoundedNumber, toNumber } from './cli-inputs.ts';
+import { DEPLOYED_PLAN, MAX_REPLICAS, isWallClockHistory, loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveTimeZone, resolveWebCapacity, toBoundedNumber, toNumber } from './cli-inputs.ts';
 import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, pricePolicies } from './cost/cost.ts';
 import { COST_COMPONENTS } from './cost/cost.ts';
 import { loadPricing } from './cost/pricing.ts';
 import { CLOUD_PROVIDERS, PROVIDER_SETUPS, compareProviders, loadProviderPricing } from './cost/providers.ts';
 import { ScalingInputError, formatInputError } from './errors.ts';
+import { SEED_DEPLOYMENT_SPEC } from './manifests/deployment-spec.ts';
 import { getWorstWeekRatio, runBacktest } from './forecast/backtest.ts';
 import { createHolidayPredicate } from './forecast/holidays.ts';
 import { forecastHourly } from './forecast/forecast.ts';
@@ -53,15 +54,15 @@ function addCommon(cmd: Command): Command {
     .option('--country <code>', 'public holidays of this country (date-holidays code: US, GB, DE, DE-BY, …) as flags for the learned model')
     .option('--no-db', 'ignore the database sale_events even when available')
     .option('--tz <iana>', 'shop time zone for the weekly pattern and events (default: SHOP_TIME_ZONE, else UTC)')
-    .option('--base-rps <n>', 'requests/s at pattern multiplier 1.0', '100')
+    .option('--base-rps <n>', 'requests/s at pattern multiplier 1.0 (default: the deployment spec\'s)', String(SEED_DEPLOYMENT_SPEC.prescale.baseRps))
     .option('--history <csv>', 'hourly history CSV (hour,requests) to learn the base traffic from')
     .option('--learn', 'learn the base traffic from the analytics rollups (database)')
     .option('--wall-clock', 'the history\'s hours are UTC instants and demand follows the --tz clock: model on that wall clock across its changes (always so with --learn)')
-    .option('--capacity <rps>', 'requests/s per instance at the p95 SLO (default: bench/results/capacity.json, else 150)')
-    .option('--bench <path>', 'benchmark results file', 'bench/results/capacity.json')
-    .option('--min <n>', 'min replicas', '2')
-    .option('--max <n>', 'max replicas', '20')
-    .option('--target-util <pct>', 'target CPU utilization', '70')
+    .option('--capacity <rps>', `requests/s one instance serves at the p95 SLO; overrides --bench (default: the deployment spec's web pod, ${SEED_DEPLOYMENT_SPEC.web.capacityPerInstanceRps})`)
+    .option('--bench <file>', 'a measured capacity of your pod (the capacity benchmark\'s JSON, e.g. bench/results/capacity.json; a relative path is read from the current folder)')
+    .option('--min <n>', 'min replicas (default: the deployment spec\'s)', String(DEPLOYED_PLAN.web.minReplicas))
+    .option('--max <n>', 'max replicas (default: the deployment spec\'s)', String(DEPLOYED_PLAN.web.maxReplicas))
+    .option('--target-util <pct>', 'target CPU utilization (default: the deployment spec\'s HPA target)', String(DEPLOYED_PLAN.web.targetUtilization * 100))
     .option('--json', 'print JSON')
     .option('--no-progress', 'no progress bar on stderr');
 }
@@ -164,7 +165,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const f = await resolveForecast(o, deps);
       const { capacity, web } = await resolveWebCapacity(o);
       // Sized on the quantile forecast (default 0.9), so that a busier-than-mean week still fits.
-      const plan = planCapacity(forecastHourly(f.quantileForecast, f.from, f.to), { ...web, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance }, DEFAULT_WORKER_PLAN);
+      const plan = planCapacity(forecastHourly(f.quantileForecast, f.from, f.to), { ...web, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance }, DEPLOYED_PLAN.workers);
       const sizing = f.hasQuantile ? `sized on the ${f.quantile} quantile of the forecast (--quantile)` : 'sized on the mean forecast: the seed pattern has no quantile (give --history for one)';
       const findings = runChecks({
         ...DEFAULT_CHECK_OPTIONS,
@@ -176,7 +177,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       });
       const windows = getPrescaleWindows(plan);
       const schedule = { table: toScheduleTable(plan), kedaCronTriggers: toKedaCronTriggers(windows, o.tz), awsScheduledActions: toAwsScheduledActions(windows, o.asgName, web.minReplicas) };
-      if (o.json) return write(planCmd, JSON.stringify({ capacitySource: capacity.source, sizing, quantile: f.hasQuantile ? f.quantile : null, baseSource: f.baseSource, eventSources: f.eventSources, plan, findings, schedule }, null, 2));
+      if (o.json) return write(planCmd, JSON.stringify({ capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing, quantile: f.hasQuantile ? f.quantile : null, baseSource: f.baseSource, eventSources: f.eventSources, plan, findings, schedule }, null, 2));
       write(planCmd, `${sizing}\nbase: ${f.baseSource}\n`);
       write(planCmd, `Capacity: ${capacity.requestsPerSecondPerInstance} req/s per instance at p95 ≤ ${web.sloP95Ms} ms — ${capacity.source}\nTarget utilization ${web.targetUtilization * 100} %, replicas ${web.minReplicas}–${web.maxReplicas}\n`);
       write(planCmd, renderTable(['from (UTC)', 'to', 'web replicas', 'worker replicas'], schedule.table.map((r) => [r.from.slice(0, 16), r.to.slice(0, 16), r.webReplicas, r.workerReplicas])));
@@ -195,8 +196,8 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--job-seconds <s>', 'workers: mean processing time of a job', String(DEFAULT_WORKER_PLAN.jobSeconds))
     .option('--concurrency <n>', 'workers: BullMQ Worker concurrency per replica', String(DEFAULT_WORKER_PLAN.concurrency))
     .option('--list-length <n>', 'workers: KEDA redis trigger listLength (waiting jobs per replica)', '100')
-    .option('--worker-min <n>', 'workers: minReplicaCount', String(DEFAULT_WORKER_PLAN.minReplicas))
-    .option('--worker-max <n>', 'workers: maxReplicaCount', String(DEFAULT_WORKER_PLAN.maxReplicas))
+    .option('--worker-min <n>', 'workers: minReplicaCount', String(DEPLOYED_PLAN.workers.minReplicas))
+    .option('--worker-max <n>', 'workers: maxReplicaCount', String(DEPLOYED_PLAN.workers.maxReplicas))
     .option('--worker-ready <s>', 'workers: pod start-up to Ready, seconds', '30')
     .option('--demand-factor <x>', 'actual demand = forecast × x (forecast error)', '1')
     .option('--spike <multiplier>', 'add a synthetic flash-sale spike (5 min ramp, 2 h) one hour into the window')
@@ -262,7 +263,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         const workersJson = workerRun
           ? { workers: { windows: workerRun.windows, totals: workerTotals, timelines: Object.fromEntries(workerRun.results.map((r) => [r.policy, r.timeline])) } }
           : {};
-        return write(simulateCmd, JSON.stringify({ from: f.from, to: f.to, capacitySource: capacity.source, sizing: f.hasQuantile ? `plan-driven policies sized on the ${f.quantile} quantile (and again on the mean)` : 'sized on the mean (no history, no quantile)', baseSource: f.baseSource, eventSources: f.eventSources, windows: result.windows, totals, timelines: Object.fromEntries(result.results.map((r) => [r.policy, r.timeline])), ...workersJson }, null, 2));
+        return write(simulateCmd, JSON.stringify({ from: f.from, to: f.to, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing: f.hasQuantile ? `plan-driven policies sized on the ${f.quantile} quantile (and again on the mean)` : 'sized on the mean (no history, no quantile)', baseSource: f.baseSource, eventSources: f.eventSources, windows: result.windows, totals, timelines: Object.fromEntries(result.results.map((r) => [r.policy, r.timeline])), ...workersJson }, null, 2));
       }
       write(simulateCmd, `${title}\n`);
       if (totals.length > 0) {
@@ -316,7 +317,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const month = (rpsFactor: number, withEvents: boolean) => {
         const baseRps = (f.forecast.baseRequestsPerSecond ?? 100) * rpsFactor;
         const learnedBase = f.forecast.learnedBase && new Map([...f.forecast.learnedBase].map(([hour, rps]) => [hour, rps * rpsFactor]));
-        return getMonthUsage(planCapacity(forecastHourly({ ...f.forecast, baseRequestsPerSecond: baseRps, learnedBase, events: withEvents ? f.forecast.events : [] }, monthStart, monthEnd), webPlan), DEFAULT_COST_ASSUMPTIONS.hoursPerMonth);
+        return getMonthUsage(planCapacity(forecastHourly({ ...f.forecast, baseRequestsPerSecond: baseRps, learnedBase, events: withEvents ? f.forecast.events : [] }, monthStart, monthEnd), webPlan, DEPLOYED_PLAN.workers), DEFAULT_COST_ASSUMPTIONS.hoursPerMonth);
       };
       const usage = { normal: month(1, false), peak: month(peak, false), sale: month(peak, true) };
       const columns = Object.fromEntries(SCENARIOS.map((s) => [s, getMonthlyCost(usage[s], s, pricing)])) as Record<(typeof SCENARIOS)[number], ReturnType<typeof getMonthlyCost>>;
@@ -340,7 +341,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       write(costCmd, renderTable(['component', 'normal', 'peak', 'sale'], [...COST_COMPONENTS, 'Total' as const].map((c) => [c, formatMoney(columns.normal[c]), formatMoney(columns.peak[c]), formatMoney(columns.sale[c])])));
       write(costCmd, '\nAssumptions:');
       write(costCmd, `  traffic: ${traffic}, 4 weeks from ${monthStart.toISOString().slice(0, 10)}; peak month ×${peak}; sale month = peak + events; capacity ${capacity.requestsPerSecondPerInstance} req/s/instance (${capacity.source})`);
-      write(costCmd, `  instances: ${DEFAULT_COST_ASSUMPTIONS.instanceType}, replicas from the hourly plan at ${web.targetUtilization * 100} % (web ${web.minReplicas}–${web.maxReplicas}, workers ${DEFAULT_WORKER_PLAN.minReplicas}–${DEFAULT_WORKER_PLAN.maxReplicas})`);
+      write(costCmd, `  instances: ${DEFAULT_COST_ASSUMPTIONS.instanceType}, replicas from the hourly plan at ${web.targetUtilization * 100} % (web ${web.minReplicas}–${web.maxReplicas}, workers ${DEPLOYED_PLAN.workers.minReplicas}–${DEPLOYED_PLAN.workers.maxReplicas})`);
       write(costCmd, `  PostgreSQL ${SCENARIOS.map((s) => DEFAULT_COST_ASSUMPTIONS.postgresClass[s]).join(' / ')}; Redis ${DEFAULT_COST_ASSUMPTIONS.redisNodes} × ${SCENARIOS.map((s) => DEFAULT_COST_ASSUMPTIONS.redisClass[s]).join(' / ')}; ${DEFAULT_COST_ASSUMPTIONS.responseKb} KB per response; ${DEFAULT_COST_ASSUMPTIONS.customMetrics} metrics, ${DEFAULT_COST_ASSUMPTIONS.alarms} alarms`);
       write(costCmd, `  sources: ${Object.values(pricing.sources).join(' ')}`);
       write(costCmd, `\n${f.focus?.name ?? 'Event'} window (${hours.toFixed(0)} h), per policy (${sizing}):`);

@@ -29,7 +29,11 @@ export interface WaitingRoomConfig {
   safetyFactor: number;
   /** Requests an admitted visitor makes (product pages, cart, checkout) in the derived rate. */
   requestsPerVisitor: number;
-  /** Requests/s one web instance serves within the SLO; 0: `bench/results/capacity.json`. */
+  /**
+   * Requests/s one web instance serves within the SLO (the rendered manifests set the deployment spec's
+   * per-pod figure); 0: `bench/results/capacity.json` beside the sources, else that per-pod figure
+   * (`src/web/capacity.ts`).
+   */
   capacityRps: number;
 }
 

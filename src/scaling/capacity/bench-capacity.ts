@@ -1,7 +1,8 @@
 /**
- * Reads the benchmark's per-instance capacity from `bench/results/capacity.json`.
+ * A measured per-instance capacity (`--bench <file>`) and the choice between the sources of the figure.
  *
- * File shape (written by the load benchmark):
+ * File shape (written by the load benchmark to `bench/results/capacity.json`; write the same from any load
+ * test of your own pod):
  * ```json
  * { "requestsPerSecondPerInstance": 180, "p95Ms": 480, "sloP95Ms": 500,
  *   "measuredAt": "2026-11-20T10:00:00Z", "scenario": "browse+checkout mix", "instance": "c6i.large" }
@@ -25,6 +26,7 @@ export interface BenchCapacity {
   instance?: string;
 }
 
+/** Where the capacity benchmark (`npm run bench`, scenario `capacity`) writes its result. */
 export const DEFAULT_BENCH_CAPACITY_PATH = 'bench/results/capacity.json';
 
 /** Validates the parsed file. */
@@ -44,24 +46,13 @@ export interface CapacitySource {
   source: string;
 }
 
-/**
- * Flag value if given, else the results file if it exists, else the fallback (labelled as an
- * assumption so that reports never pass it off as measured).
- */
-export async function resolveCapacity(opts: { flag?: number; path?: string; fallback: number }): Promise<CapacitySource> {
-  if (opts.flag !== undefined) {
-    if (!(opts.flag > 0)) throw new ScalingInputError('NEGATIVE_CAPACITY', `--capacity must be > 0 (got ${opts.flag})`);
-    return { requestsPerSecondPerInstance: opts.flag, source: '--capacity flag' };
-  }
-  const path = opts.path ?? DEFAULT_BENCH_CAPACITY_PATH;
-  let text: string | undefined;
+/** Reads and validates a results file; a file that cannot be read is refused (MALFORMED_FILE), never replaced by another figure. */
+export async function readBenchCapacity(path: string, flag = '--bench'): Promise<BenchCapacity> {
+  let text: string;
   try {
     text = await readInputFile(path);
-  } catch {
-    text = undefined;
-  }
-  if (text === undefined) {
-    return { requestsPerSecondPerInstance: opts.fallback, source: `assumed default (${path} not found: run the capacity benchmark)` };
+  } catch (e) {
+    throw new ScalingInputError('MALFORMED_FILE', `${flag} ${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   let json: unknown;
   try {
@@ -69,6 +60,22 @@ export async function resolveCapacity(opts: { flag?: number; path?: string; fall
   } catch (e) {
     throw new ScalingInputError('MALFORMED_FILE', `${path} is not valid JSON: ${(e as Error).message}`);
   }
-  const b = parseBenchCapacity(json, path);
-  return { requestsPerSecondPerInstance: b.requestsPerSecondPerInstance, source: `${path} (measured ${b.measuredAt})` };
+  return parseBenchCapacity(json, path);
+}
+
+/**
+ * The per-instance capacity: `--capacity` if given, else the measured file if one is named (`--bench`;
+ * a relative path is read from the current folder), else the deployed pod's figure. Nothing is looked up
+ * implicitly: the source line says which one it was.
+ */
+export async function resolveCapacity(opts: { flag?: number; benchPath?: string; deployed: CapacitySource }): Promise<CapacitySource> {
+  if (opts.flag !== undefined) {
+    if (!(opts.flag > 0)) throw new ScalingInputError('NEGATIVE_CAPACITY', `--capacity must be > 0 (got ${opts.flag})`);
+    return { requestsPerSecondPerInstance: opts.flag, source: `--capacity${opts.benchPath !== undefined ? ` (given with --bench ${opts.benchPath}, which it overrides)` : ''}` };
+  }
+  if (opts.benchPath !== undefined) {
+    const b = await readBenchCapacity(opts.benchPath);
+    return { requestsPerSecondPerInstance: b.requestsPerSecondPerInstance, source: `--bench ${opts.benchPath}: measured ${b.measuredAt}${b.instance ? ` on ${b.instance}` : ''}` };
+  }
+  return opts.deployed;
 }

@@ -70,6 +70,15 @@ export interface DeploymentSpec {
     };
     /** Instances behind the load balancer of the local compose stack. */
     composeInstances: number;
+    /**
+     * Requests/s one web pod as deployed here (`requests`/`limits` above) serves within the p95 SLO. The one
+     * figure for the pod's capacity: the pre-scaling windows are planned with it, every rendered web role gets
+     * it as WAITING_ROOM_CAPACITY_RPS, and `plan`, `simulate` and `cost` use it unless given `--bench` (a
+     * measurement of your own pod) or `--capacity`. Fixed here, so a benchmark rerun does not churn manifests.
+     * The seed strategy's figure, not a measurement: `bench/results/capacity.json` (8,000/s) is one process
+     * with no CPU limit on the 2-core dev machine under loopback load, not a pod with half a core.
+     */
+    capacityPerInstanceRps: number;
   };
   worker: RoleSpec & {
     queues: readonly QueueName[];
@@ -156,8 +165,6 @@ export interface DeploymentSpec {
     timeZone: string;
     /** Requests/s at weekly-pattern multiplier 1.0. */
     baseRps: number;
-    /** Requests/s one web instance serves at the p95 SLO (fixed here so that a benchmark rerun does not churn manifests). */
-    capacityPerInstanceRps: number;
     leadMinutes: number;
   };
 }
@@ -190,6 +197,7 @@ export const SEED_DEPLOYMENT_SPEC: DeploymentSpec = {
       requestsPerTargetPerMinute: 6000,
     },
     composeInstances: 3,
+    capacityPerInstanceRps: 150,
   },
   worker: {
     port: 3031,
@@ -250,7 +258,7 @@ export const SEED_DEPLOYMENT_SPEC: DeploymentSpec = {
     postgresVersion: '17',
     redisCapacity: 2,
   },
-  prescale: { event: 'black-friday', year: 2027, timeZone: 'UTC', baseRps: 100, capacityPerInstanceRps: 150, leadMinutes: 10 },
+  prescale: { event: 'black-friday', year: 2027, timeZone: 'UTC', baseRps: 100, leadMinutes: 10 },
 };
 
 /** A spec with some fields replaced (one level deep per section), for the CLI and tests. */
@@ -278,6 +286,7 @@ export function checkDeploymentSpec(spec: DeploymentSpec): DeploymentSpec {
     const { requests, limits } = spec[role];
     if (requests.cpuMillicores > limits.cpuMillicores || requests.memoryMiB > limits.memoryMiB) problems.push(`${role}.requests must not exceed ${role}.limits`);
   }
+  if (!(spec.web.capacityPerInstanceRps > 0)) problems.push(`web.capacityPerInstanceRps must be > 0 (got ${spec.web.capacityPerInstanceRps})`);
   const a = spec.web.autoscaling;
   if (!(a.cpuPercent > 0 && a.cpuPercent <= 100 && a.memoryPercent > 0 && a.memoryPercent <= 100)) problems.push('web.autoscaling targets must be in (0, 100]');
   for (const rules of [a.behavior.scaleUp, a.behavior.scaleDown]) {

@@ -110,4 +110,17 @@ describe('the environment every platform gives each role', () => {
     }
     assert.ok(getFile(files, 'Procfile').content.includes('release: node src/main.ts migrate'));
   });
+
+  it('gives every web role the pod capacity the plan sizes pods with, as WAITING_ROOM_CAPACITY_RPS (without it the image guessed 200/s)', () => {
+    const webRoles = environments.filter(([w]) => w.endsWith(' web') || w.endsWith('web-1') || w.startsWith('heroku'));
+    assert.deepEqual(webRoles.map(([w]) => w), ['k8s web', 'compose web-1', 'swarm web', 'aws web', 'heroku dynos', 'do web']);
+    const rps = SEED_DEPLOYMENT_SPEC.web.capacityPerInstanceRps;
+    for (const [where, env] of webRoles) assert.equal(loadConfig(env).waitingRoom.capacityRps, rps, where);
+    const compose = getObject(files, 'deploy/compose/docker-compose.yml') as Obj;
+    const composeWeb = Object.keys(compose.services).filter((name) => name.startsWith('web-'));
+    assert.equal(composeWeb.length, SEED_DEPLOYMENT_SPEC.web.composeInstances);
+    for (const name of composeWeb) assert.equal(compose.services[name].environment.WAITING_ROOM_CAPACITY_RPS, String(rps), name);
+    // Google Cloud and Azure write the web VMs' environment file from their startup script.
+    for (const path of ['deploy/gcp/main.tf', 'deploy/azure/salescale.json']) assert.ok(getFile(files, path).content.includes(`WAITING_ROOM_CAPACITY_RPS=${rps}\\n`), path);
+  });
 });

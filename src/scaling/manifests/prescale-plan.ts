@@ -3,7 +3,7 @@
  * (forecast → replicas per hour → windows above the minimum), as KEDA cron triggers and AWS
  * scheduled actions. Deterministic: the same spec gives the same windows.
  */
-import { DEFAULT_WORKER_PLAN, planCapacity, type CapacityPlan } from '../capacity/plan.ts';
+import { DEFAULT_WORKER_PLAN, planCapacity, type CapacityPlan, type WebPlanOptions, type WorkerPlanOptions } from '../capacity/plan.ts';
 import { getCalendarEvent, getSeedCalendarEvents } from '../forecast/calendar.ts';
 import { forecastHourly } from '../forecast/forecast.ts';
 import { getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, type AwsScheduledAction, type KedaCronTrigger } from '../schedule/schedule.ts';
@@ -18,16 +18,25 @@ export interface PrescaleSchedule {
   worker: { windows: PrescaleWindow[]; kedaCron: KedaCronTrigger[]; awsActions: AwsScheduledAction[] };
 }
 
+/**
+ * The capacity plan's settings as deployed: the web pod's capacity, the HPA's CPU target and both roles'
+ * replica bounds. `plan`, `simulate` and `cost` take their defaults from here, so that `plan` for the
+ * spec's sale gives the windows the manifests carry.
+ */
+export function getSpecPlanOptions(spec: DeploymentSpec): { web: WebPlanOptions; workers: WorkerPlanOptions } {
+  return {
+    web: { capacityPerInstanceRps: spec.web.capacityPerInstanceRps, sloP95Ms: 500, targetUtilization: spec.web.autoscaling.cpuPercent / 100, minReplicas: spec.web.replicas.min, maxReplicas: spec.web.replicas.max },
+    workers: { ...DEFAULT_WORKER_PLAN, minReplicas: spec.worker.replicas.min, maxReplicas: spec.worker.replicas.max },
+  };
+}
+
 export function getPrescaleSchedule(spec: DeploymentSpec): PrescaleSchedule {
   const p = spec.prescale;
   const focus = getCalendarEvent(p.event, p.year, p.timeZone);
   const from = new Date(focus.startsAt.getTime() - 3 * 3_600_000);
   const forecast = forecastHourly({ baseRequestsPerSecond: p.baseRps, timeZone: p.timeZone, events: getSeedCalendarEvents(p.year, p.timeZone) }, from, focus.endsAt);
-  const plan = planCapacity(
-    forecast,
-    { capacityPerInstanceRps: p.capacityPerInstanceRps, sloP95Ms: 500, targetUtilization: spec.web.autoscaling.cpuPercent / 100, minReplicas: spec.web.replicas.min, maxReplicas: spec.web.replicas.max },
-    { ...DEFAULT_WORKER_PLAN, minReplicas: spec.worker.replicas.min, maxReplicas: spec.worker.replicas.max },
-  );
+  const options = getSpecPlanOptions(spec);
+  const plan = planCapacity(forecast, options.web, options.workers);
   const webWindows = getPrescaleWindows(plan, { tier: 'web', leadMinutes: p.leadMinutes });
   const workerWindows = getPrescaleWindows(plan, { tier: 'workers', leadMinutes: p.leadMinutes });
   const rename = (actions: AwsScheduledAction[], stem: string) => actions.map((a, i) => ({ ...a, logicalId: `${stem}${i + 1}` }));

@@ -23,7 +23,9 @@ export function getRoleEnv(spec: DeploymentSpec, role: Role): Record<string, str
   if (role === 'migrate') return { ...common, DB_POOL_MAX: String(spec.database.migrationConnections) };
   const drain = { SHUTDOWN_DRAIN_DELAY_MS: String(spec.drain.drainDelaySeconds * 1000), SHUTDOWN_TIMEOUT_MS: String(spec.drain.shutdownTimeoutSeconds * 1000) };
   if (role === 'web') {
-    return { ...common, HOST: '0.0.0.0', PORT: String(spec.web.port), METRICS_PORT: String(spec.web.metricsPort), DB_POOL_MAX: String(spec.web.dbPoolMax), KEEP_ALIVE_TIMEOUT_MS: String(spec.keepAliveTimeoutSeconds * 1000), ...drain };
+    // The waiting room derives its admission rate from the pod's capacity: the figure the plan sized the pods with.
+    const capacity = { WAITING_ROOM_CAPACITY_RPS: String(spec.web.capacityPerInstanceRps) };
+    return { ...common, HOST: '0.0.0.0', PORT: String(spec.web.port), METRICS_PORT: String(spec.web.metricsPort), DB_POOL_MAX: String(spec.web.dbPoolMax), KEEP_ALIVE_TIMEOUT_MS: String(spec.keepAliveTimeoutSeconds * 1000), ...capacity, ...drain };
   }
   return { ...common, WORKER_PORT: String(spec.worker.port), DB_POOL_MAX: String(spec.worker.dbPoolMax), ...drain };
 }

@@ -1,0 +1,102 @@
+/**
+ * Where plan, simulate and cost take the capacity of one instance from: the deployment spec's pod by
+ * default (the figure the manifests carry), a measured file only when named (`--bench`), `--capacity`
+ * over both; and every output names its source.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runScalingCli } from './cli.harness.ts';
+import { SEED_DEPLOYMENT_SPEC } from './manifests/deployment-spec.ts';
+import { renderTargets } from './manifests/manifests.ts';
+import { getObject } from './manifests/validate/rendered-objects.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: assertions navigate parsed YAML freely.
+type Obj = Record<string, any>;
+
+const SPEC_RPS = SEED_DEPLOYMENT_SPEC.web.capacityPerInstanceRps;
+const MEASURED = join(import.meta.dirname, '../../bench/results/capacity.json');
+
+describe('the capacity of one instance', () => {
+  it('plan for the spec\'s sale gives the pre-scaling windows the rendered manifests carry (KEDA cron triggers and AWS scheduled actions)', async () => {
+    const r = await runScalingCli(['plan', '--year', String(SEED_DEPLOYMENT_SPEC.prescale.year), '--json', '--no-db']);
+    assert.equal(r.exitCode, 0, r.err);
+    const json = JSON.parse(r.out) as { capacityPerInstanceRps: number; capacitySource: string; schedule: { kedaCronTriggers: Obj[]; awsScheduledActions: Obj[] } };
+    assert.equal(json.capacityPerInstanceRps, SPEC_RPS);
+    assert.match(json.capacitySource, /^deployment spec: one web pod as deployed \(250m CPU requested, 500m limit\)/);
+    const files = renderTargets(['k8s', 'aws'], SEED_DEPLOYMENT_SPEC);
+    const scaledObject = getObject(files, 'deploy/k8s/overlays/production/web-scaledobject.yaml') as Obj;
+    const rendered = (scaledObject.spec.triggers as Obj[]).filter((t) => t.type === 'cron').map((t) => t.metadata);
+    assert.ok(rendered.length >= 4, `${rendered.length} windows`);
+    assert.deepEqual(json.schedule.kedaCronTriggers.map((t) => t.metadata), rendered);
+    const resources = (getObject(files, 'deploy/aws/salescale.yaml') as Obj).Resources as Obj;
+    const actions = Object.entries(resources).filter(([id]) => id.startsWith('WebPrescale')).map(([, a]) => [a.Properties.StartTime, a.Properties.MinSize]);
+    assert.deepEqual(json.schedule.awsScheduledActions.map((a) => [a.properties.StartTime, a.properties.MinSize]), actions);
+  });
+
+  it('by default simulate tells the policies apart and cost prices the peak month above the normal one (the 8,000/s file made every row 2 replicas)', async () => {
+    const sim = await runScalingCli(['simulate', '--year', '2026', '--json', '--no-db']);
+    assert.equal(sim.exitCode, 0, sim.err);
+    const totals = (JSON.parse(sim.out) as { totals: { policy: string; minutesOverSlo: number; peakReplicas: number }[] }).totals;
+    const hpa = totals.find((t) => t.policy === 'hpa');
+    const prescaled = totals.find((t) => t.policy === 'hpa-prescaled');
+    assert.ok(hpa && prescaled);
+    assert.ok(hpa.minutesOverSlo > 0, 'reactive HPA falls behind the ramp');
+    assert.equal(prescaled.minutesOverSlo, 0);
+    assert.ok(prescaled.peakReplicas > 10, `${prescaled.peakReplicas} replicas at the peak`);
+    const cost = await runScalingCli(['cost', '--year', '2026', '--json', '--no-db', '--policies', 'hpa']);
+    assert.equal(cost.exitCode, 0, cost.err);
+    const monthly = (JSON.parse(cost.out) as { monthly: Record<'normal' | 'peak', Record<string, number>> }).monthly;
+    assert.ok(monthly.peak['EC2 Instances'] > monthly.normal['EC2 Instances'], `${monthly.normal['EC2 Instances']} → ${monthly.peak['EC2 Instances']}`);
+  });
+
+  it('takes a measured figure only when named with --bench, and --capacity over both; the source says which', async () => {
+    const window = ['--year', '2026', '--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--json', '--no-db'];
+    const measured = JSON.parse(readFileSync(MEASURED, 'utf8')) as { requestsPerSecondPerInstance: number; measuredAt: string };
+    const bench = await runScalingCli(['plan', ...window, '--bench', MEASURED]);
+    assert.equal(bench.exitCode, 0, bench.err);
+    const benchJson = JSON.parse(bench.out) as { capacityPerInstanceRps: number; capacitySource: string };
+    assert.equal(benchJson.capacityPerInstanceRps, measured.requestsPerSecondPerInstance);
+    assert.ok(benchJson.capacitySource.startsWith(`--bench ${MEASURED}: measured ${measured.measuredAt} on one \`salescale serve\` process`), benchJson.capacitySource);
+    for (const command of ['plan', 'simulate']) {
+      const both = await runScalingCli([command, ...window, '--bench', MEASURED, '--capacity', '300']);
+      assert.equal(both.exitCode, 0, both.err);
+      const json = JSON.parse(both.out) as { capacityPerInstanceRps: number; capacitySource: string };
+      assert.equal(json.capacityPerInstanceRps, 300, command);
+      assert.match(json.capacitySource, /^--capacity \(given with --bench .*, which it overrides\)$/, command);
+    }
+    const cost = await runScalingCli(['cost', ...window, '--policies', 'hpa']);
+    assert.match((JSON.parse(cost.out) as { assumptions: { capacity: { source: string } } }).assumptions.capacity.source, /^deployment spec: /);
+    // A file asked for and missing is refused, not replaced by another figure.
+    const missing = await runScalingCli(['plan', ...window, '--bench', join(tmpdir(), 'salescale-no-such-capacity.json')]);
+    assert.equal(missing.exitCode, 2);
+    assert.match(missing.err, /^error \[MALFORMED_FILE\]: --bench .*salescale-no-such-capacity\.json cannot be read \(ENOENT\)\n$/);
+  });
+
+  it('reads a relative --bench from the current folder, and no capacity file there unless named (the real program, run elsewhere)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-cwd-'));
+    try {
+      mkdirSync(join(dir, 'bench/results'), { recursive: true });
+      writeFileSync(join(dir, 'bench/results/capacity.json'), JSON.stringify({ requestsPerSecondPerInstance: 9000, measuredAt: '2026-12-01T00:00:00Z' }));
+      writeFileSync(join(dir, 'pod.json'), JSON.stringify({ requestsPerSecondPerInstance: 120, measuredAt: '2026-12-02T00:00:00Z', instance: 'one pod, 500m CPU limit' }));
+      const plan = (...args: string[]) =>
+        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+          const argv = [join(import.meta.dirname, '../main.ts'), 'plan', '--year', '2026', '--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--json', '--no-db', ...args];
+          execFile(process.execPath, argv, { cwd: dir, env: { PATH: process.env.PATH ?? '' } }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }));
+        });
+      const byDefault = await plan();
+      assert.equal(byDefault.code, 0, byDefault.stderr);
+      assert.equal((JSON.parse(byDefault.stdout) as { capacityPerInstanceRps: number }).capacityPerInstanceRps, SPEC_RPS);
+      const named = await plan('--bench', 'pod.json');
+      assert.equal(named.code, 0, named.stderr);
+      const json = JSON.parse(named.stdout) as { capacityPerInstanceRps: number; capacitySource: string };
+      assert.equal(json.capacityPerInstanceRps, 120);
+      assert.equal(json.capacitySource, '--bench pod.json: measured 2026-12-02T00:00:00Z on one pod, 500m CPU limit');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
