@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { scalingDataSources } from './scaling-data.ts';
-import { ConfigError, loadConfig, loadMigrationConfig, loadScalingConfig } from '../platform/config/config.ts';
+import { ConfigError, loadCapacityCheckConfig, loadConfig, loadMigrationConfig, loadScalingConfig } from '../platform/config/config.ts';
 import { LocalStackError } from '../platform/local/local-stack.ts';
 import { isQueueName, QUEUE_NAMES, type QueueName } from '../platform/queue/queue-definitions.ts';
 import { CLI_CONNECTION_TIMEOUT_MS } from '../platform/db/cli-connection.ts';
@@ -155,7 +155,7 @@ export function buildCli(): Command {
 
   // forecast, plan, simulate, cost, backtest: sale events (and history) come from the database when
   // DATABASE_URL is set, otherwise from files and the built-in calendar; SHOP_TIME_ZONE is the default of --tz.
-  registerScalingCommands(program, scalingDataSources(() => loadScalingConfig()));
+  registerScalingCommands(program, { ...scalingDataSources(() => loadScalingConfig()), capacityChecks: () => loadCapacityCheckConfig() });
   // alerts: the seed's alert thresholds as Prometheus rules (no config needed).
   registerAlertsCommand(program);
   // manifests: deployment files for every platform from one typed spec (no config needed).

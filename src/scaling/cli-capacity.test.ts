@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { loadCapacityCheckConfig } from '../platform/config/config.ts';
 import { runScalingCli } from './cli.harness.ts';
 import { SEED_DEPLOYMENT_SPEC } from './manifests/deployment-spec.ts';
 import { renderTargets } from './manifests/manifests.ts';
@@ -100,3 +101,36 @@ describe('the capacity of one instance', () => {
     }
   });
 });
+
+describe("plan's checks read the app's settings", () => {
+  type Finding = { id: string; level: string; message: string };
+  const findingsOf = (out: string) => Object.fromEntries((JSON.parse(out) as { findings: Finding[] }).findings.map((f) => [f.id, f]));
+  const window = ['--year', '2026', '--from', '2026-11-27T18:00:00Z', '--to', '2026-11-27T20:00:00Z', '--json', '--no-db'];
+
+  it('DB_POOL_MAX=5 (the real program) fits; --db-pool-max still overrides it (it was checked at 50 whatever DB_POOL_MAX said)', async () => {
+    const real = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [join(import.meta.dirname, '../main.ts'), 'plan', ...window], { env: { PATH: process.env.PATH ?? '', DB_POOL_MAX: '5' } }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }));
+    });
+    assert.equal(real.code, 0, real.stderr);
+    const db = findingsOf(real.stdout)['db-connections'];
+    assert.equal(db.level, 'ok');
+    assert.match(db.message, /× pool max 5 \(DB_POOL_MAX\) = 150 connections vs max_connections 200 .*: fits/);
+    const overridden = await runScalingCli(['plan', ...window, '--db-pool-max', '20'], { capacityChecks: () => loadCapacityCheckConfig({ DB_POOL_MAX: '5' }) });
+    assert.equal(overridden.exitCode, 0, overridden.err);
+    assert.match(findingsOf(overridden.out)['db-connections'].message, /pool max 20 \(--db-pool-max\) = 600 connections/);
+  });
+
+  it('prints no error for what the app does not do: an evicting queue Redis, an IP limit for signed-in buyers; a real misfit still is one', async () => {
+    const seed = await runScalingCli(['plan', ...window], { capacityChecks: () => loadCapacityCheckConfig({ DB_POOL_MAX: '5' }) });
+    assert.equal(seed.exitCode, 0, seed.err);
+    const f = findingsOf(seed.out);
+    assert.deepEqual(Object.values(f).filter((x) => x.level === 'error'), []);
+    assert.equal(f['redis-eviction'].level, 'ok');
+    assert.equal(f['rate-limit-signed-in'].level, 'ok');
+    const tight = await runScalingCli(['plan', ...window], { capacityChecks: () => loadCapacityCheckConfig({ DB_POOL_MAX: '5', RATE_LIMIT_SALE_MAX: '30' }) });
+    const sale = findingsOf(tight.out)['rate-limit-signed-in'];
+    assert.equal(sale.level, 'error');
+    assert.match(sale.message, /sale 30 \/ 1 min vs 40/);
+  });
+});
+

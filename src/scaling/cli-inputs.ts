@@ -1,5 +1,6 @@
 /** Turns CLI options into toolkit inputs: time window, events, learned base traffic, capacity. */
 import { ScalingInputError, parseDate, quoteInput, requirePositive } from './errors.ts';
+import { type CapacityCheckConfig, loadCapacityCheckConfig } from '../platform/config/config.ts';
 import { resolveCapacity } from './capacity/bench-capacity.ts';
 import { SEED_DEPLOYMENT_SPEC } from './manifests/deployment-spec.ts';
 import { getSpecPlanOptions } from './manifests/prescale-plan.ts';
@@ -30,6 +31,16 @@ export interface ScalingCliDeps {
   timeZone?: () => string;
   /** The clock that picks the default sale (the next one not yet over). @defaultValue () => new Date() */
   now?: () => Date;
+  /**
+   * The app's settings `plan` checks (DB_POOL_MAX, CACHE_REDIS_URL, REDIS_PREFIX, RATE_LIMIT_*); the main CLI
+   * reads them from the environment. @defaultValue () => loadCapacityCheckConfig({}), the app's defaults
+   */
+  capacityChecks?: () => CapacityCheckConfig;
+}
+
+/** The app's settings the checks use: injected, else the app's defaults (the toolkit reads no environment itself). */
+export function getCapacityCheckConfig(deps: ScalingCliDeps): CapacityCheckConfig {
+  return deps.capacityChecks?.() ?? loadCapacityCheckConfig({});
 }
 
 /** `--tz`, else the shop's configured time zone, else UTC; an unknown name is refused (INVALID_OPTION). */

@@ -71,10 +71,10 @@ describe('salescale CLI', () => {
     assert.doesNotMatch(r.out, /keda-workers-prescaled/);
   });
 
-  it('plan flags the seed pool/connection mismatch with a fix', async () => {
+  it('plan flags the app\'s default pool against max_connections with a fix', async () => {
     const r = await run(['plan', '--year', '2026', '--capacity', '150']);
-    assert.match(r.out, /max_connections 200.*does NOT fit/);
-    assert.match(r.out, /fix: set the pool max to \d+ per process/);
+    assert.match(r.out, /pool max 10 \(DB_POOL_MAX unset: the app's default\).*max_connections 200.*does NOT fit/);
+    assert.match(r.out, /fix: set DB_POOL_MAX to \d+ /);
   });
 
   it('uses the injected database sale events', async () => {

@@ -4,10 +4,10 @@
  */
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { DEFAULT_CHECK_OPTIONS, runChecks } from './capacity/checks.ts';
+import { DEFAULT_CHECK_ASSUMPTIONS, runChecks } from './capacity/checks.ts';
 import { DEFAULT_WORKER_PLAN, planCapacity } from './capacity/plan.ts';
 import type { CommonOptions, ScalingCliDeps } from './cli-inputs.ts';
-import { DEPLOYED_PLAN, MAX_REPLICAS, isWallClockHistory, loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveTimeZone, resolveWebCapacity, toBoundedNumber, toNumber } from './cli-inputs.ts';
+import { DEPLOYED_PLAN, MAX_REPLICAS, getCapacityCheckConfig, isWallClockHistory, loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveTimeZone, resolveWebCapacity, toBoundedNumber, toNumber } from './cli-inputs.ts';
 import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, pricePolicies } from './cost/cost.ts';
 import { COST_COMPONENTS } from './cost/cost.ts';
 import { loadPricing } from './cost/pricing.ts';
@@ -157,23 +157,29 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
   );
 
   const planCmd = addCommon(program.command('plan').description('replicas per hour, consistency checks and the scheduled pre-scaling'))
-    .option('--db-pool-max <n>', 'DB pool max per process', '50')
-    .option('--max-connections <n>', 'PostgreSQL max_connections', '200')
+    .option('--db-pool-max <n>', `DB pool max per process (default: DB_POOL_MAX, else the app's default ${getCapacityCheckConfig({}).dbPoolMax})`)
+    .option('--max-connections <n>', 'PostgreSQL max_connections (default: the deployment spec\'s)', String(SEED_DEPLOYMENT_SPEC.database.maxConnections))
     .option('--asg-name <name>', 'Auto Scaling group name for scheduled actions', 'salescale-web');
   planCmd.action(
-    withShopTimeZone(async (o: CommonOptions & { dbPoolMax: string; maxConnections: string; asgName: string }) => {
+    withShopTimeZone(async (o: CommonOptions & { dbPoolMax?: string; maxConnections: string; asgName: string }) => {
       const f = await resolveForecast(o, deps);
       const { capacity, web } = await resolveWebCapacity(o);
       // Sized on the quantile forecast (default 0.9), so that a busier-than-mean week still fits.
       const plan = planCapacity(forecastHourly(f.quantileForecast, f.from, f.to), { ...web, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance }, DEPLOYED_PLAN.workers);
       const sizing = f.hasQuantile ? `sized on the ${f.quantile} quantile of the forecast (--quantile)` : 'sized on the mean forecast: the seed pattern has no quantile (give --history for one)';
+      // The app's own settings (DB_POOL_MAX, CACHE_REDIS_URL, RATE_LIMIT_*), as the app reads them; options override.
+      const app = getCapacityCheckConfig(deps);
       const findings = runChecks({
-        ...DEFAULT_CHECK_OPTIONS,
+        ...DEFAULT_CHECK_ASSUMPTIONS,
+        ...app,
+        dbPoolMax: o.dbPoolMax !== undefined ? toBoundedNumber(o.dbPoolMax, '--db-pool-max', { atLeast: 1, whole: true }) : app.dbPoolMax,
+        dbPoolMaxSource: o.dbPoolMax !== undefined ? '--db-pool-max' : app.dbPoolMaxSet ? 'DB_POOL_MAX' : "DB_POOL_MAX unset: the app's default",
         maxWebReplicas: web.maxReplicas,
         maxWorkerReplicas: plan.workers.maxReplicas,
         peakRps: Math.max(...plan.hours.map((h) => h.peakRps)),
-        dbPoolMax: toBoundedNumber(o.dbPoolMax, '--db-pool-max', { atLeast: 1, whole: true }),
         maxConnections: toBoundedNumber(o.maxConnections, '--max-connections', { atLeast: 1, whole: true }),
+        reservedConnections: SEED_DEPLOYMENT_SPEC.database.reservedConnections,
+        migrationConnections: SEED_DEPLOYMENT_SPEC.database.migrationConnections,
       });
       const windows = getPrescaleWindows(plan);
       const schedule = { table: toScheduleTable(plan), kedaCronTriggers: toKedaCronTriggers(windows, o.tz), awsScheduledActions: toAwsScheduledActions(windows, o.asgName, web.minReplicas) };

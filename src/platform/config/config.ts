@@ -268,6 +268,34 @@ export function loadScalingConfig(env: Record<string, string | undefined> = proc
   return { databaseUrl: e.DATABASE_URL, analyticsFlushIntervalMs: e.ANALYTICS_FLUSH_INTERVAL_MS, timeZone: e.SHOP_TIME_ZONE };
 }
 
+/** The app's settings `salescale plan` checks against the plan: read from the same variables, with the same defaults. */
+export interface CapacityCheckConfig {
+  /** DB_POOL_MAX of every process (the app's default when unset). */
+  dbPoolMax: number;
+  /** Whether DB_POOL_MAX was set (else `dbPoolMax` is the app's default). */
+  dbPoolMaxSet: boolean;
+  /** Whether the cache has a Redis of its own (CACHE_REDIS_URL set and not REDIS_URL); else it shares the queue Redis. */
+  cacheHasOwnRedis: boolean;
+  /** REDIS_PREFIX: BullMQ's keys are `{prefix}:<queue>:wait` and `…:prioritized`. */
+  redisPrefix: string;
+  rateLimit: RateLimitConfig;
+}
+
+/**
+ * What `salescale plan` checks the plan against: the pool size, where the cache lives, the Redis prefix and
+ * the rate limits, as the app would read them from `env`. Needs no app secrets (a planning job has none).
+ */
+export function loadCapacityCheckConfig(env: Record<string, string | undefined> = process.env): CapacityCheckConfig {
+  const e = parseEnv({ DB_POOL_MAX: envSchema.DB_POOL_MAX, REDIS_URL: envSchema.REDIS_URL, CACHE_REDIS_URL: envSchema.CACHE_REDIS_URL, REDIS_PREFIX: envSchema.REDIS_PREFIX, ...rateLimitEnv }, env);
+  return {
+    dbPoolMax: e.DB_POOL_MAX,
+    dbPoolMaxSet: env.DB_POOL_MAX !== undefined && env.DB_POOL_MAX !== '',
+    cacheHasOwnRedis: e.CACHE_REDIS_URL !== undefined && e.CACHE_REDIS_URL !== e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
+    rateLimit: rateLimitConfigFrom(e),
+  };
+}
+
 /** For roles that cannot run without PostgreSQL and Redis (serve, worker, migrate). */
 export function requireServices(config: AppConfig): { databaseUrl: string; redisUrl: string; cacheRedisUrl: string } {
   if (!config.db.url) throw new ConfigError('DATABASE_URL', 'is required for this command (or use `salescale up` for a local all-in-one)');

@@ -4,7 +4,8 @@ import { getCalendarEvent } from '../forecast/calendar.ts';
 import { forecastHourly } from '../forecast/forecast.ts';
 import { getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers } from '../schedule/schedule.ts';
 import { parseBenchCapacity } from './bench-capacity.ts';
-import { DEFAULT_CHECK_OPTIONS, checkDbConnections, checkRateLimits } from './checks.ts';
+import { loadCapacityCheckConfig } from '../../platform/config/config.ts';
+import { type CheckOptions, DEFAULT_CHECK_ASSUMPTIONS, checkDbConnections, checkRateLimits, checkRedisMemory } from './checks.ts';
 import { DEFAULT_WORKER_PLAN, getWorkerReplicas, planCapacity } from './plan.ts';
 
 const web = { capacityPerInstanceRps: 150, sloP95Ms: 500, targetUtilization: 0.7, minReplicas: 2, maxReplicas: 20 };
@@ -26,20 +27,56 @@ describe('capacity plan', () => {
 });
 
 describe('consistency checks', () => {
-  it('flags the seed strategy: 20 instances × pool 50 against max_connections 200, with a pool size that fits', () => {
-    const f = checkDbConnections({ ...DEFAULT_CHECK_OPTIONS, maxWebReplicas: 20, maxWorkerReplicas: 0, peakRps: 1800 });
+  // The app's settings with its own defaults (no variable set), the deployment spec's database.
+  const app = loadCapacityCheckConfig({});
+  const seed: CheckOptions = {
+    ...DEFAULT_CHECK_ASSUMPTIONS,
+    ...app,
+    dbPoolMaxSource: "DB_POOL_MAX unset: the app's default",
+    maxWebReplicas: 20,
+    maxWorkerReplicas: 10,
+    peakRps: 1800,
+    maxConnections: 200,
+    reservedConnections: 13,
+    migrationConnections: 2,
+  };
+
+  it('flags 20 web + 10 workers × the app\'s default pool of 10 against max_connections 200, with a DB_POOL_MAX that fits', () => {
+    const f = checkDbConnections(seed);
+    assert.equal(app.dbPoolMax, 10);
     assert.equal(f.level, 'error');
-    assert.match(f.message, /1000 connections vs max_connections 200/);
-    // (200 − 13) / 20 = 9.35 → pool 9.
-    assert.match(f.fix ?? '', /pool max to 9 per process/);
+    assert.match(f.message, /× pool max 10 \(DB_POOL_MAX unset: the app's default\) = 300 connections vs max_connections 200 \(185 usable after 13 reserved and 2 for a running migration\)/);
+    // 185 / 30 = 6.2 → 6.
+    assert.match(f.fix ?? '', /set DB_POOL_MAX to 6 /);
     assert.match(f.fix ?? '', /PgBouncer/);
   });
-  it('accepts a pool that fits', () => {
-    assert.equal(checkDbConnections({ ...DEFAULT_CHECK_OPTIONS, maxWebReplicas: 20, maxWorkerReplicas: 0, peakRps: 1800, dbPoolMax: 9 }).level, 'ok');
+  it('accepts the pool the manifests set (DB_POOL_MAX=5: 150 of 185)', () => {
+    const settings = loadCapacityCheckConfig({ DB_POOL_MAX: '5' });
+    assert.equal(checkDbConnections({ ...seed, ...settings, dbPoolMaxSource: 'DB_POOL_MAX' }).level, 'ok');
   });
-  it('flags the sale limit of 100 req/min when three shoppers share an IP', () => {
-    const [, sale] = checkRateLimits({ ...DEFAULT_CHECK_OPTIONS, maxWebReplicas: 20, maxWorkerReplicas: 0, peakRps: 1800 });
-    assert.equal(sale.level, 'error');
+  it('reports no eviction error: the app itself refuses an evicting queue Redis, and says where the cache lives', () => {
+    const shared = checkRedisMemory(seed).find((f) => f.id === 'redis-eviction');
+    assert.equal(shared?.level, 'ok');
+    assert.match(shared?.message ?? '', /refuses to start unless it is noeviction.*the cache shares it/);
+    const own = checkRedisMemory({ ...seed, ...loadCapacityCheckConfig({ REDIS_URL: 'redis://queue:6379', CACHE_REDIS_URL: 'redis://cache:6379' }), dbPoolMaxSource: '' });
+    assert.match(own.find((f) => f.id === 'redis-eviction')?.message ?? '', /the cache's own Redis may evict/);
+    // Without the cache the queue Redis holds 144 MB of 256: no warning.
+    assert.equal(own.find((f) => f.id === 'redis-memory')?.level, 'ok');
+  });
+  it('counts signed-in buyers by customer id: the seed limits fit one busy buyer; shoppers behind one address share it (a warning, not an error)', () => {
+    const [signedIn, anonymous] = checkRateLimits(seed);
+    assert.equal(signedIn.level, 'ok');
+    assert.match(signedIn.message, /customer 1000 \/ 15 min vs 600, sale 100 \/ 1 min vs 40/);
+    assert.equal(anonymous.level, 'warning');
+    assert.match(anonymous.message, /general 1000 \/ 15 min vs 1800, sale 100 \/ 1 min vs 120/);
+    assert.match(anonymous.fix ?? '', /RATE_LIMIT_GENERAL_MAX to ≥ 2700 and RATE_LIMIT_SALE_MAX to ≥ 180/);
+  });
+  it('still errs when the app\'s limits would stop a busy signed-in buyer (RATE_LIMIT_CUSTOMER_MAX=300 per 15 min)', () => {
+    const [signedIn] = checkRateLimits({ ...seed, ...loadCapacityCheckConfig({ RATE_LIMIT_CUSTOMER_MAX: '300' }), dbPoolMaxSource: '' });
+    assert.equal(signedIn.level, 'error');
+    assert.match(signedIn.fix ?? '', /RATE_LIMIT_CUSTOMER_MAX to ≥ 900/);
+    const off = checkRateLimits({ ...seed, ...loadCapacityCheckConfig({ RATE_LIMIT_ENABLED: 'false' }), dbPoolMaxSource: '' });
+    assert.deepEqual(off.map((f) => f.level), ['ok', 'ok']);
   });
 });
 

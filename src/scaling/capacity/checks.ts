@@ -1,130 +1,188 @@
 /**
- * Consistency checks a reviewer would otherwise miss: database connections, Redis memory and
- * rate limits against the plan's peak. Defaults are the seed strategy's settings.
+ * Consistency checks a reviewer would otherwise miss: database connections, Redis memory and eviction,
+ * and rate limits against the plan's peak. The app's own settings (pool size, where the cache lives, the
+ * rate limits) come in as the app reads them (`loadCapacityCheckConfig`); what no setting says (traffic per
+ * shopper, Redis's maxmemory, sizes of keys) is an assumption, named as one in the messages. A finding is an
+ * error only where the app, as configured, would fail at the plan's peak.
  */
+import type { LimitPolicy } from '../../platform/rate-limit/limiter.ts';
 
 /** Severity of a finding. */
 export type CheckLevel = 'ok' | 'warning' | 'error';
 
 export interface CheckFinding {
-  id: 'db-connections' | 'redis-memory' | 'redis-eviction' | 'rate-limit-general' | 'rate-limit-sale';
+  id: 'db-connections' | 'redis-memory' | 'redis-eviction' | 'rate-limit-signed-in' | 'rate-limit-anonymous';
   level: CheckLevel;
   message: string;
   /** A concrete fix when the level is not ok. */
   fix?: string;
 }
 
-/** Inputs of the checks. */
-export interface CheckOptions {
-  /** Web replicas at the plan's peak (or maxReplicas). */
-  maxWebReplicas: number;
-  maxWorkerReplicas: number;
-  /** Pool max per process (the seed: 50). @defaultValue 50 */
+/** The app's settings, as `loadCapacityCheckConfig` reads them (or as the command line overrides them). */
+export interface AppCheckSettings {
+  /** Pool max of every process. */
   dbPoolMax: number;
-  /** PostgreSQL max_connections (the seed: 200). @defaultValue 200 */
-  maxConnections: number;
-  /** superuser_reserved_connections + admin/migration/monitoring headroom. @defaultValue 13 */
-  reservedConnections: number;
-  /** Peak requests/s and the DB time per request (Little's law for busy connections). */
-  peakRps: number;
+  /** Where `dbPoolMax` came from, for the message (`--db-pool-max`, `DB_POOL_MAX`, the app's default). */
+  dbPoolMaxSource: string;
+  /** The cache has its own Redis (CACHE_REDIS_URL); else it shares the queue Redis. */
+  cacheHasOwnRedis: boolean;
+  /** RATE_LIMIT_ENABLED and the limits each request is counted against. */
+  rateLimit: { enabled: boolean; policies: Record<'general' | 'customer' | 'sale', Pick<LimitPolicy, 'max' | 'windowMs'>> };
+}
+
+/** Assumptions about traffic and sizes that no setting of the app gives. */
+export interface CheckAssumptions {
   /** @defaultValue 0.005 */
   dbSecondsPerRequest: number;
-  /** Redis maxmemory in MB (the seed: 256). @defaultValue 256 */
+  /** Redis maxmemory in MB (a setting of Redis, not of the app; the seed: 256). @defaultValue 256 */
   redisMaxMemoryMb: number;
-  /** The seed runs Redis with allkeys-lru, which can evict BullMQ keys. @defaultValue 'allkeys-lru' */
-  redisMaxMemoryPolicy: string;
   /** Concurrent sessions at peak and their size. @defaultValue 20000 sessions × 2 KB */
   peakSessions: number;
   sessionKb: number;
-  /** Cache: maxKeys × mean value size (the seed: 10 000 keys). @defaultValue 10000 × 8 KB */
+  /** Cache keys × mean value size (the seed: 10 000 keys). @defaultValue 10000 × 8 KB */
   cacheKeys: number;
   cacheValueKb: number;
   /** Peak queued + retained jobs and their size. @defaultValue 50000 × 2 KB */
   queuedJobs: number;
   jobKb: number;
-  /** General limiter: 1000 requests per 15 min per client. */
-  generalLimit: { max: number; windowSeconds: number };
-  /** Sale limiter: 100 requests per minute per client. */
-  saleLimit: { max: number; windowSeconds: number };
-  /** Requests a legitimate, busy shopper sends per minute at the sale peak (pages × assets/API calls). @defaultValue 40 */
+  /** Requests a legitimate, busy shopper sends per minute at the sale peak (pages × API calls). @defaultValue 40 */
   peakRequestsPerShopperPerMinute: number;
-  /** Shoppers sharing one client IP (carrier NAT, offices). @defaultValue 3 */
+  /** Shoppers sharing one client address (carrier NAT, offices). @defaultValue 3 */
   shoppersPerIp: number;
 }
 
-export const DEFAULT_CHECK_OPTIONS: Omit<CheckOptions, 'maxWebReplicas' | 'maxWorkerReplicas' | 'peakRps'> = {
-  dbPoolMax: 50,
-  maxConnections: 200,
-  reservedConnections: 13,
+/** Inputs of the checks. */
+export interface CheckOptions extends AppCheckSettings, CheckAssumptions {
+  /** Web replicas at the plan's peak (or maxReplicas). */
+  maxWebReplicas: number;
+  maxWorkerReplicas: number;
+  /** Peak requests/s (Little's law for busy connections). */
+  peakRps: number;
+  /** PostgreSQL max_connections. */
+  maxConnections: number;
+  /** superuser_reserved_connections + admin/monitoring headroom. */
+  reservedConnections: number;
+  /** Connections a running `salescale migrate` holds. */
+  migrationConnections: number;
+}
+
+export const DEFAULT_CHECK_ASSUMPTIONS: CheckAssumptions = {
   dbSecondsPerRequest: 0.005,
   redisMaxMemoryMb: 256,
-  redisMaxMemoryPolicy: 'allkeys-lru',
   peakSessions: 20_000,
   sessionKb: 2,
   cacheKeys: 10_000,
   cacheValueKb: 8,
   queuedJobs: 50_000,
   jobKb: 2,
-  generalLimit: { max: 1000, windowSeconds: 900 },
-  saleLimit: { max: 100, windowSeconds: 60 },
   peakRequestsPerShopperPerMinute: 40,
   shoppersPerIp: 3,
 };
 
-/** Instances × pool max against max_connections, with a pool size that fits or a PgBouncer fix. */
+/** Processes × pool max against max_connections, with a DB_POOL_MAX that fits or a PgBouncer fix. */
 export function checkDbConnections(o: CheckOptions): CheckFinding {
   const processes = o.maxWebReplicas + o.maxWorkerReplicas;
   const demand = processes * o.dbPoolMax;
-  const usable = o.maxConnections - o.reservedConnections;
+  const usable = o.maxConnections - o.reservedConnections - o.migrationConnections;
   // Busy connections at peak (Little's law) per web instance, +50 % for bursts, at least 2.
   const busyPerInstance = (o.peakRps / Math.max(1, o.maxWebReplicas)) * o.dbSecondsPerRequest;
   const neededPerInstance = Math.max(2, Math.ceil(busyPerInstance * 1.5));
   const fitting = Math.floor(usable / Math.max(1, processes));
-  const summary = `${o.maxWebReplicas} web + ${o.maxWorkerReplicas} worker processes × pool max ${o.dbPoolMax} = ${demand} connections vs max_connections ${o.maxConnections} (${usable} usable after ${o.reservedConnections} reserved)`;
+  const summary = `${o.maxWebReplicas} web + ${o.maxWorkerReplicas} worker processes × pool max ${o.dbPoolMax} (${o.dbPoolMaxSource}) = ${demand} connections vs max_connections ${o.maxConnections} (${usable} usable after ${o.reservedConnections} reserved and ${o.migrationConnections} for a running migration)`;
   if (demand <= usable) return { id: 'db-connections', level: 'ok', message: `${summary}: fits` };
   const fix =
     fitting >= neededPerInstance
-      ? `set the pool max to ${fitting} per process (${processes} × ${fitting} = ${processes * fitting} ≤ ${usable}); peak needs ~${neededPerInstance} busy connections per web instance (${o.peakRps.toFixed(0)} req/s × ${o.dbSecondsPerRequest * 1000} ms DB time), so ${fitting} is enough — or put PgBouncer (transaction pooling) in front with default_pool_size ≤ ${usable}`
+      ? `set DB_POOL_MAX to ${fitting} (${processes} × ${fitting} = ${processes * fitting} ≤ ${usable}); peak needs ~${neededPerInstance} busy connections per web instance (${o.peakRps.toFixed(0)} req/s × ${o.dbSecondsPerRequest * 1000} ms DB time), so ${fitting} is enough — or put PgBouncer (transaction pooling) in front with default_pool_size ≤ ${usable}`
       : `a pool of ${fitting} per process is below the ~${neededPerInstance} busy connections each instance needs at peak: put PgBouncer (transaction pooling, max_client_conn ≥ ${demand}, default_pool_size ≤ ${usable}) in front of PostgreSQL, or raise max_connections`;
   return { id: 'db-connections', level: 'error', message: `${summary}: does NOT fit — ${demand - usable} connections over`, fix };
 }
 
+/**
+ * Memory of the Redis behind REDIS_URL (queues, sessions, rate limits, carts, the stock gate, and the cache
+ * unless CACHE_REDIS_URL gives it its own) against an assumed maxmemory; and how the app deals with eviction.
+ */
 export function checkRedisMemory(o: CheckOptions): CheckFinding[] {
   const mb = (kb: number) => kb / 1024;
   const sessions = mb(o.peakSessions * o.sessionKb);
-  const cache = mb(o.cacheKeys * o.cacheValueKb);
+  const cache = o.cacheHasOwnRedis ? 0 : mb(o.cacheKeys * o.cacheValueKb);
   const queues = mb(o.queuedJobs * o.jobKb);
   // Redis per-key overhead (~100 B) on top of values.
-  const overhead = mb(((o.peakSessions + o.cacheKeys + o.queuedJobs) * 100) / 1024);
+  const overhead = mb(((o.peakSessions + (o.cacheHasOwnRedis ? 0 : o.cacheKeys) + o.queuedJobs) * 100) / 1024);
   const total = sessions + cache + queues + overhead;
   const share = total / o.redisMaxMemoryMb;
-  const detail = `sessions ${sessions.toFixed(0)} MB + cache ${cache.toFixed(0)} MB + queues ${queues.toFixed(0)} MB + key overhead ${overhead.toFixed(0)} MB = ${total.toFixed(0)} MB of maxmemory ${o.redisMaxMemoryMb} MB (${(share * 100).toFixed(0)} %)`;
+  const parts = `sessions ${sessions.toFixed(0)} MB + ${o.cacheHasOwnRedis ? '' : `cache ${cache.toFixed(0)} MB + `}queues ${queues.toFixed(0)} MB + key overhead ${overhead.toFixed(0)} MB`;
+  const where = o.cacheHasOwnRedis ? 'the queue Redis (REDIS_URL; the cache has its own, CACHE_REDIS_URL)' : 'the queue Redis (REDIS_URL), which also holds the cache (CACHE_REDIS_URL is not set)';
+  const detail = `${where} at peak: ${parts} = ${total.toFixed(0)} MB of an assumed maxmemory ${o.redisMaxMemoryMb} MB (${(share * 100).toFixed(0)} %)`;
   const findings: CheckFinding[] = [];
   if (share > 0.8) {
     const suggested = 2 ** Math.ceil(Math.log2(total / 0.6));
-    findings.push({ id: 'redis-memory', level: share > 1 ? 'error' : 'warning', message: `Redis at peak: ${detail}`, fix: `set maxmemory to at least ${suggested} MB (peak at ≤ 60 %), or move the cache to its own Redis` });
-  } else findings.push({ id: 'redis-memory', level: 'ok', message: `Redis at peak: ${detail}` });
-  if (o.redisMaxMemoryPolicy !== 'noeviction') {
-    findings.push({
-      id: 'redis-eviction',
-      level: 'error',
-      message: `Redis maxmemory-policy is ${o.redisMaxMemoryPolicy}: under memory pressure it evicts BullMQ job and lock keys (lost or duplicated jobs)`,
-      fix: 'use maxmemory-policy noeviction for the queue Redis (BullMQ requires it) and a separate allkeys-lru Redis for the cache',
-    });
-  }
+    // It never evicts (below): full, it refuses writes, and enqueues, sessions and checkouts fail.
+    const fix = `set maxmemory to at least ${suggested} MB (peak at ≤ 60 %)${o.cacheHasOwnRedis ? '' : ', or give the cache its own Redis (CACHE_REDIS_URL, allkeys-lru)'}`;
+    findings.push({ id: 'redis-memory', level: share > 1 ? 'error' : 'warning', message: `Redis: ${detail}`, fix });
+  } else findings.push({ id: 'redis-memory', level: 'ok', message: `Redis: ${detail}` });
+  findings.push({
+    id: 'redis-eviction',
+    level: 'ok',
+    message: `Redis eviction: the worker reads the queue Redis's maxmemory-policy at start and, in production, refuses to start unless it is noeviction (elsewhere it logs an error): BullMQ jobs and locks, sessions and the stock gate must not be evicted; ${o.cacheHasOwnRedis ? 'the cache\'s own Redis may evict (allkeys-lru)' : 'the cache shares it, so its keys only expire by their TTL'}`,
+  });
   return findings;
 }
 
+function perWindow(perMinute: number, l: { max: number; windowMs: number }): { expected: number; window: string } {
+  const minutes = l.windowMs / 60_000;
+  return { expected: perMinute * minutes, window: `${Number(minutes.toFixed(2))} min` };
+}
+
+/**
+ * The limits as the app counts them (`platform/rate-limit/client-key.ts`): a signed-in buyer by customer
+ * id against `customer` (and `sale` while a sale is live); anyone else by address (an IPv4 address, an IPv6
+ * /64) against `general` and `sale`. A busy buyer who is limited is an error; shoppers who have not signed in
+ * and share an address (carrier NAT, an office) sharing its budget is the design's trade-off, a warning.
+ */
 export function checkRateLimits(o: CheckOptions): CheckFinding[] {
-  const perIpPerMinute = o.peakRequestsPerShopperPerMinute * o.shoppersPerIp;
-  const check = (id: 'rate-limit-general' | 'rate-limit-sale', name: string, l: { max: number; windowSeconds: number }): CheckFinding => {
-    const expected = perIpPerMinute * (l.windowSeconds / 60);
-    const msg = `${name} limit ${l.max} req / ${l.windowSeconds / 60} min per client vs a legitimate peak of ${expected.toFixed(0)} (${o.peakRequestsPerShopperPerMinute} req/min × ${o.shoppersPerIp} shoppers per IP)`;
-    if (expected <= l.max * 0.8) return { id, level: 'ok', message: `${msg}: fits` };
-    const fix = `raise to ≥ ${Math.ceil(expected * 1.5)} per ${l.windowSeconds / 60} min, or key the limit by session/customer id instead of IP`;
-    return { id, level: expected > l.max ? 'error' : 'warning', message: `${msg}: legitimate shoppers would be limited`, fix };
-  };
-  return [check('rate-limit-general', 'general', o.generalLimit), check('rate-limit-sale', 'sale', o.saleLimit)];
+  if (!o.rateLimit.enabled) {
+    return [
+      { id: 'rate-limit-signed-in', level: 'ok', message: 'rate limits are off (RATE_LIMIT_ENABLED=false): no shopper is limited' },
+      { id: 'rate-limit-anonymous', level: 'ok', message: 'rate limits are off (RATE_LIMIT_ENABLED=false): no shopper is limited' },
+    ];
+  }
+  const { general, customer, sale } = o.rateLimit.policies;
+  const compare = (perMinute: number, limits: [string, string, { max: number; windowMs: number }][]) =>
+    limits.map(([name, variable, l]) => {
+      const { expected, window } = perWindow(perMinute, l);
+      return { name, variable, l, expected, window, over: expected > l.max, near: expected > l.max * 0.8, text: `${name} ${l.max} / ${window} vs ${expected.toFixed(0)}` };
+    });
+  const raise = (rows: ReturnType<typeof compare>) => rows.filter((r) => r.near).map((r) => `${r.variable} to ≥ ${Math.ceil(r.expected * 1.5)}`).join(' and ');
+  const level = (rows: ReturnType<typeof compare>, over: CheckLevel): CheckLevel => (rows.some((r) => r.over) ? over : rows.some((r) => r.near) ? 'warning' : 'ok');
+
+  const buyer = compare(o.peakRequestsPerShopperPerMinute, [
+    ['customer', 'RATE_LIMIT_CUSTOMER_MAX', customer],
+    ['sale', 'RATE_LIMIT_SALE_MAX', sale],
+  ]);
+  const buyerLevel = level(buyer, 'error');
+  const buyerMessage = `signed-in buyers, counted by customer id: ${buyer.map((r) => r.text).join(', ')} (one busy buyer at ${o.peakRequestsPerShopperPerMinute} req/min)`;
+  const signedIn: CheckFinding =
+    buyerLevel === 'ok'
+      ? { id: 'rate-limit-signed-in', level: 'ok', message: `${buyerMessage}: fits` }
+      : { id: 'rate-limit-signed-in', level: buyerLevel, message: `${buyerMessage}: ${buyerLevel === 'error' ? 'a busy buyer would be limited' : 'close to the limit'}`, fix: `raise ${raise(buyer)}` };
+
+  const perAddress = o.peakRequestsPerShopperPerMinute * o.shoppersPerIp;
+  const visitors = compare(perAddress, [
+    ['general', 'RATE_LIMIT_GENERAL_MAX', general],
+    ['sale', 'RATE_LIMIT_SALE_MAX', sale],
+  ]);
+  const visitorLevel = level(visitors, 'warning');
+  const visitorMessage = `shoppers not signed in, counted by address (IPv4, IPv6 /64): ${visitors.map((r) => r.text).join(', ')} (${o.shoppersPerIp} busy shoppers behind one address: carrier NAT, an office)`;
+  const anonymous: CheckFinding =
+    visitorLevel === 'ok'
+      ? { id: 'rate-limit-anonymous', level: 'ok', message: `${visitorMessage}: fits` }
+      : {
+          id: 'rate-limit-anonymous',
+          level: visitorLevel,
+          message: `${visitorMessage}: ${visitors.some((r) => r.over) ? 'they share the address\'s budget and would be limited until they sign in (signed-in buyers have their own)' : 'close to the limit'}`,
+          fix: `raise ${raise(visitors)}, or have shoppers sign in before the sale`,
+        };
+  return [signedIn, anonymous];
 }
 
 export function runChecks(o: CheckOptions): CheckFinding[] {
