@@ -51,7 +51,7 @@ export function resolveTimeZone(tz: string | undefined, deps: ScalingCliDeps): s
   return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
 }
 
-/** Options shared by forecast, plan, simulate and cost. */
+/** The forecast's options, shared by forecast, plan, simulate and cost. */
 export interface CommonOptions {
   from?: string;
   to?: string;
@@ -67,11 +67,6 @@ export interface CommonOptions {
   history?: string;
   learn?: boolean;
   wallClock?: boolean;
-  capacity?: string;
-  bench?: string;
-  min: string;
-  max: string;
-  targetUtil: string;
   json?: boolean;
   out?: string;
   progress: boolean;
@@ -335,8 +330,17 @@ export function describeDeployedCapacity(): string {
   return `deployment spec: one web pod as deployed (${web.requests.cpuMillicores}m CPU requested, ${web.limits.cpuMillicores}m limit), the figure the manifests pre-scale with and set as WAITING_ROOM_CAPACITY_RPS; assumed, not measured (measure your pod: --bench <file>)`;
 }
 
+/** The capacity options of plan, simulate and cost (forecast sizes nothing). */
+export interface CapacityOptions {
+  capacity?: string;
+  bench?: string;
+  min: string;
+  max: string;
+  targetUtil: string;
+}
+
 /** Capacity per instance (`--capacity`, else `--bench <file>`, else the deployed pod's) and the web plan's bounds. */
-export async function resolveWebCapacity(o: CommonOptions) {
+export async function resolveWebCapacity(o: CapacityOptions) {
   const cap = await resolveCapacity({
     flag: o.capacity !== undefined ? toNumber(o.capacity, '--capacity') : undefined,
     benchPath: o.bench,

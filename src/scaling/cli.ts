@@ -6,7 +6,7 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { DEFAULT_CHECK_ASSUMPTIONS, runChecks } from './capacity/checks.ts';
 import { DEFAULT_WORKER_PLAN, planCapacity } from './capacity/plan.ts';
-import type { CommonOptions, ScalingCliDeps } from './cli-inputs.ts';
+import type { CapacityOptions, CommonOptions, ScalingCliDeps } from './cli-inputs.ts';
 import { DEPLOYED_PLAN, MAX_REPLICAS, getCapacityCheckConfig, isWallClockHistory, loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveTimeZone, resolveWebCapacity, toBoundedNumber, toNumber } from './cli-inputs.ts';
 import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, pricePolicies } from './cost/cost.ts';
 import { COST_COMPONENTS } from './cost/cost.ts';
@@ -42,10 +42,17 @@ function write(cmd: Command, text: string): void {
   out(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-function addCommon(cmd: Command): Command {
+/** What `--no-progress` does: simulate draws a bar on a terminal; the other commands accept the flag so that scripts can pass it to every one. */
+const NO_PROGRESS = {
+  drawn: 'no progress bar on stderr (drawn only when stderr is a terminal)',
+  none: 'accepted for scripts that pass it to every command: this command draws no progress bar',
+};
+
+/** The forecast's options: forecast, plan, simulate and cost. */
+function addForecastOptions(cmd: Command, progress: string): Command {
   return cmd
     .option('--from <iso>', 'window start (default: 3 h before the event)')
-    .option('--to <iso>', 'window end (default: end of the event day)')
+    .option('--to <iso>', 'window end (default: end of the event day); the window is at most 45 days')
     .option('--year <yyyy>', 'year of the calendar event (default: year of --from, else the next --event that has not ended yet)')
     .option('--event <id>', 'calendar event: black-friday | cyber-monday | christmas-sale', 'black-friday')
     .option('--events-file <path>', 'sale events JSON ([{name, startsAt, endsAt, trafficMultiplier, rampUpMinutes?, decayMinutes?}]); not with --events-csv')
@@ -58,13 +65,18 @@ function addCommon(cmd: Command): Command {
     .option('--history <csv>', 'hourly history CSV (hour,requests) to learn the base traffic from')
     .option('--learn', 'learn the base traffic from the analytics rollups (database)')
     .option('--wall-clock', 'the history\'s hours are UTC instants and demand follows the --tz clock: model on that wall clock across its changes (always so with --learn)')
+    .option('--json', 'print JSON')
+    .option('--no-progress', progress);
+}
+
+/** How one instance serves and how many there may be: plan, simulate and cost. */
+function addCapacityOptions(cmd: Command): Command {
+  return cmd
     .option('--capacity <rps>', `requests/s one instance serves at the p95 SLO; overrides --bench (default: the deployment spec's web pod, ${SEED_DEPLOYMENT_SPEC.web.capacityPerInstanceRps})`)
     .option('--bench <file>', 'a measured capacity of your pod (the capacity benchmark\'s JSON, e.g. bench/results/capacity.json; a relative path is read from the current folder)')
     .option('--min <n>', 'min replicas (default: the deployment spec\'s)', String(DEPLOYED_PLAN.web.minReplicas))
     .option('--max <n>', 'max replicas (default: the deployment spec\'s)', String(DEPLOYED_PLAN.web.maxReplicas))
-    .option('--target-util <pct>', 'target CPU utilization (default: the deployment spec\'s HPA target)', String(DEPLOYED_PLAN.web.targetUtilization * 100))
-    .option('--json', 'print JSON')
-    .option('--no-progress', 'no progress bar on stderr');
+    .option('--target-util <pct>', 'target CPU utilization (default: the deployment spec\'s HPA target)', String(DEPLOYED_PLAN.web.targetUtilization * 100));
 }
 
 /** Runs an action, turning input errors into one line on stderr and exit code 2 (no usage after it: the input was wrong, not the command line). */
@@ -134,7 +146,7 @@ function isPlanSized(policy: string): boolean {
 export function registerScalingCommands(program: Command, deps: ScalingCliDeps = {}): Command {
   /** `guarded`, with `--tz` resolved first: the flag, else the shop's time zone (`SHOP_TIME_ZONE`), else UTC. */
   const withShopTimeZone = <O extends { tz: string }>(fn: (o: O) => Promise<void>) => guarded(async (o: O) => fn({ ...o, tz: resolveTimeZone(o.tz, deps) }));
-  const forecastCmd = addCommon(program.command('forecast').description('hourly traffic forecast: base pattern (or learned) × sale events'));
+  const forecastCmd = addForecastOptions(program.command('forecast').description('hourly traffic forecast: base pattern (or learned) × sale events'), NO_PROGRESS.none);
   forecastCmd.option('--out <file>', 'chart with the quantile band: .html, .svg or .png');
   forecastCmd.action(
     withShopTimeZone(async (o: CommonOptions) => {
@@ -156,12 +168,12 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     }),
   );
 
-  const planCmd = addCommon(program.command('plan').description('replicas per hour, consistency checks and the scheduled pre-scaling'))
+  const planCmd = addCapacityOptions(addForecastOptions(program.command('plan').description('replicas per hour, consistency checks and the scheduled pre-scaling'), NO_PROGRESS.none))
     .option('--db-pool-max <n>', `DB pool max per process (default: DB_POOL_MAX, else the app's default ${getCapacityCheckConfig({}).dbPoolMax})`)
     .option('--max-connections <n>', 'PostgreSQL max_connections (default: the deployment spec\'s)', String(SEED_DEPLOYMENT_SPEC.database.maxConnections))
     .option('--asg-name <name>', 'Auto Scaling group name for scheduled actions', 'salescale-web');
   planCmd.action(
-    withShopTimeZone(async (o: CommonOptions & { dbPoolMax?: string; maxConnections: string; asgName: string }) => {
+    withShopTimeZone(async (o: CommonOptions & CapacityOptions & { dbPoolMax?: string; maxConnections: string; asgName: string }) => {
       const f = await resolveForecast(o, deps);
       const { capacity, web } = await resolveWebCapacity(o);
       // Sized on the quantile forecast (default 0.9), so that a busier-than-mean week still fits.
@@ -194,7 +206,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     }),
   );
 
-  const simulateCmd = addCommon(program.command('simulate').description('simulate autoscaling policies over the forecast'))
+  const simulateCmd = addCapacityOptions(addForecastOptions(program.command('simulate').description('simulate autoscaling policies over the forecast'), NO_PROGRESS.drawn))
     .option('--policies <list>', `comma-separated policies (${[...POLICY_NAMES, ...WORKER_POLICY_NAMES].join(', ')})`, DEFAULT_SIMULATE_POLICIES)
     .option('--workers', `also simulate the worker tier under KEDA (${WORKER_POLICY_NAMES.join(', ')})`)
     .option('--orders-per-request <x>', 'workers: orders per web request', String(DEFAULT_WORKER_PLAN.ordersPerRequest))
@@ -211,7 +223,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--price <usdPerHour>', 'price of an instance-hour', '0.085')
     .option('--out <file>', 'chart: .html, .svg or .png');
   simulateCmd.action(
-    withShopTimeZone(async (o: CommonOptions & WorkerCliOptions & { policies: string; demandFactor: string; spike?: string; lead: string; price: string }) => {
+    withShopTimeZone(async (o: CommonOptions & CapacityOptions & WorkerCliOptions & { policies: string; demandFactor: string; spike?: string; lead: string; price: string }) => {
       const { web: policies, workers: workerPolicies } = parsePolicies(o.policies, o.workers);
       const workerOptions = parseWorkerOptions(o);
       const f = await resolveForecast(o, deps);
@@ -295,7 +307,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     }),
   );
 
-  const costCmd = addCommon(program.command('cost').description('monthly cost table (normal / peak / sale) and the cost of each policy for the sale'))
+  const costCmd = addCapacityOptions(addForecastOptions(program.command('cost').description('monthly cost table (normal / peak / sale) and the cost of each policy for the sale'), NO_PROGRESS.none))
     .option('--pricing <path>', 'pricing catalogue JSON (default: src/scaling/data/pricing-2026-11-27.json)')
     .option('--policies <list>', 'policies to price for the event', 'hpa,hpa-prescaled')
     .option('--peak-factor <x>', 'peak-season traffic relative to normal', '2')
@@ -303,7 +315,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--pricing-gcp <path>', 'Google Cloud pricing catalogue JSON (default: src/scaling/data/pricing-gcp-2026-12-03.json)')
     .option('--pricing-azure <path>', 'Azure pricing catalogue JSON (default: src/scaling/data/pricing-azure-2026-12-03.json)');
   costCmd.action(
-    withShopTimeZone(async (o: CommonOptions & { pricing?: string; pricingGcp?: string; pricingAzure?: string; policies: string; peakFactor: string; ordersPerRequest: string }) => {
+    withShopTimeZone(async (o: CommonOptions & CapacityOptions & { pricing?: string; pricingGcp?: string; pricingAzure?: string; policies: string; peakFactor: string; ordersPerRequest: string }) => {
       const pricing = await loadPricing(o.pricing);
       const clouds = await loadProviderPricing({ aws: o.pricing, gcp: o.pricingGcp, azure: o.pricingAzure });
       const policies = o.policies.split(',').map((p) => parsePolicyName(p.trim()));
@@ -378,7 +390,8 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--wall-clock', 'the history\'s hours are UTC instants and demand follows the --tz clock: model on that wall clock across its changes (always so with --learn)')
     .option('--events-csv <csv>', 'past sale events (name,start,end,kind): their hours are replaced by the baseline in the inputs and left out of the scores')
     .option('--events-file <json>', 'the same, as a JSON array of sale events (not with --events-csv)')
-    .option('--json', 'print JSON');
+    .option('--json', 'print JSON')
+    .option('--no-progress', NO_PROGRESS.none);
   backtestCmd.action(
     withShopTimeZone(async (o: { history?: string; learn?: boolean; dataset?: string; heldOutWeeks: string; quantile: string; candidates?: boolean; country?: string; tz: string; wallClock?: boolean; eventsCsv?: string; eventsFile?: string; json?: boolean }) => {
       const everyWeek = o.heldOutWeeks === 'all';

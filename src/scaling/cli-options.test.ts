@@ -1,0 +1,35 @@
+/** The toolkit's command lines: each command lists and accepts the options it uses, no others. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runScalingCli } from './cli.harness.ts';
+
+const CAPACITY_OPTIONS = ['--capacity', '--bench', '--min', '--max', '--target-util'];
+
+describe('the command lines', () => {
+  it('forecast lists none of the capacity options and refuses them with the usage, exit 1 (it took --capacity abc --min 9 --max 2 --target-util 500 and exited 0)', async () => {
+    const help = await runScalingCli(['forecast', '--help']);
+    for (const option of CAPACITY_OPTIONS) assert.doesNotMatch(help.out, new RegExp(`${option}\\b`), option);
+    for (const args of [['--capacity', 'abc'], ['--min', '9'], ['--max', '2'], ['--target-util', '500'], ['--bench', 'x.json']]) {
+      const r = await runScalingCli(['forecast', '--no-db', ...args], {}, { usage: true });
+      assert.equal(r.exitCode, 1, args.join(' '));
+      assert.equal(r.out, '');
+      assert.match(r.err, new RegExp(`^error: unknown option '${args[0]}'\\n\\nUsage: salescale forecast \\[options\\]`), args.join(' '));
+    }
+    for (const command of ['plan', 'simulate', 'cost']) {
+      const h = await runScalingCli([command, '--help']);
+      for (const option of CAPACITY_OPTIONS) assert.match(h.out, new RegExp(`${option} <`), `${command} ${option}`);
+    }
+  });
+
+  it('--no-progress is accepted by forecast, plan, simulate, cost and backtest alike, and each --help says what it does there', async () => {
+    const window = ['--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--no-db', '--json'];
+    for (const args of [['forecast', ...window], ['plan', ...window], ['simulate', ...window, '--policies', 'hpa'], ['cost', ...window, '--policies', 'hpa'], ['backtest', '--dataset', 'us-flights-2001-elp', '--held-out-weeks', '1', '--json']]) {
+      const r = await runScalingCli([...args, '--no-progress'], {}, { usage: true });
+      assert.equal(r.exitCode, 0, `${args[0]}: ${r.err.slice(0, 200)}`);
+      const help = await runScalingCli([args[0], '--help']);
+      const text = help.out.replace(/\s+/g, ' ');
+      const expected = args[0] === 'simulate' ? '--no-progress no progress bar on stderr (drawn only when stderr is a terminal)' : '--no-progress accepted for scripts that pass it to every command: this command draws no progress bar';
+      assert.ok(text.includes(expected), `${args[0]}: ${text.slice(text.indexOf('--no-progress'), text.indexOf('--no-progress') + 120)}`);
+    }
+  });
+});
