@@ -156,7 +156,7 @@ export async function resolveEvents(o: CommonOptions, deps: ScalingCliDeps, year
 }
 
 /** The window: --from/--to, else the chosen event's day with the 3 hours before it. */
-export function resolveWindow(o: CommonOptions, events: readonly SaleEvent[], year: number): { from: Date; to: Date; focus?: SaleEvent } {
+export function resolveWindow(o: CommonOptions, events: readonly SaleEvent[], year: number): { from: Date; to: Date } {
   const id = parseEventId(o.event);
   const calendar = getCalendarEvent(id, year, o.tz);
   const focus = events.find((e) => e.name === calendar.name && e.startsAt.getUTCFullYear() === calendar.startsAt.getUTCFullYear()) ?? calendar;
@@ -164,7 +164,7 @@ export function resolveWindow(o: CommonOptions, events: readonly SaleEvent[], ye
   const to = o.to ? parseDate(o.to, '--to') : focus.endsAt;
   if (to.getTime() <= from.getTime()) throw new ScalingInputError('INVALID_DATE', `--to (${to.toISOString()}) must be after --from (${from.toISOString()})`);
   if (to.getTime() - from.getTime() > 45 * 86_400_000) throw new ScalingInputError('INVALID_OPTION', 'the window is limited to 45 days');
-  return { from, to, focus };
+  return { from, to };
 }
 
 export async function loadHistory(o: { history?: string; learn?: boolean; dataset?: string }, deps: ScalingCliDeps): Promise<HourlyPoint[] | undefined> {
@@ -282,7 +282,7 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   }
   const year = getYear(o, deps);
   const resolved = await resolveEvents(o, deps, year);
-  const { from, to, focus } = resolveWindow(o, resolved.events, year);
+  const { from, to } = resolveWindow(o, resolved.events, year);
   const history = await loadHistory(o, deps);
   if (history) checkWindowAgainstHistory(history, from, to);
   const quantile = parseQuantile(o.quantile, defaultQuantile ?? 0.9);
@@ -300,6 +300,8 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
     learnedBase: learned?.mean,
   };
   const inWindow = events.filter((e) => e.endsAt.getTime() > from.getTime() && e.startsAt.getTime() < to.getTime());
+  // What the window holds, for titles: its sale events (a name without a year gets the year of its start).
+  const named = inWindow.map((e) => (/\b\d{4}\b/.test(e.name) ? e.name : `${e.name} ${getLocalTime(e.startsAt, o.tz).year}`));
   return {
     forecast,
     /** The same forecast with the base at the quantile (sizing); equal to `forecast` without history. */
@@ -308,7 +310,8 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
     hasQuantile: learned !== undefined,
     from,
     to,
-    focus,
+    /** The sale events in the window (`Black Friday 2026`, `Black Friday 2026 + Cyber Monday 2026`); undefined when it holds none. */
+    saleEvents: named.length > 0 ? [...new Set(named)].join(' + ') : undefined,
     /** The history's first hour; undefined without a history. */
     historyStart: history?.[0]?.hour,
     eventSource: resolved.source,

@@ -25,3 +25,19 @@ describe('the default window', () => {
     assert.equal((JSON.parse(during.out) as { from: string }).from, '2026-11-26T21:00:00.000Z');
   });
 });
+
+describe('what a window is called', () => {
+  it('simulate and cost name the sale events in the window, or the window by its dates when it holds none (a 28 Aug 2000 window was "Black Friday")', async () => {
+    const august = ['--from', '2000-08-28T00:00:00Z', '--to', '2000-08-28T06:00:00Z', '--no-db', '--policies', 'hpa'];
+    const sim = await runScalingCli(['simulate', ...august]);
+    assert.equal(sim.exitCode, 0, sim.err);
+    assert.equal(sim.out.split('\n')[0], 'Demand vs capacity vs replicas, 2000-08-28T00:00 → 2000-08-28T06:00 UTC (no sale event in the window)');
+    const cost = await runScalingCli(['cost', ...august]);
+    assert.equal(cost.exitCode, 0, cost.err);
+    assert.match(cost.out, /\nThe window 2000-08-28T00:00 → 2000-08-28T06:00 UTC \(no sale event in it\) \(6 h\), per policy/);
+    assert.doesNotMatch(`${sim.out}${cost.out}`, /Black Friday/);
+    const sale = await runScalingCli(['simulate', '--year', '2026', '--from', '2026-11-27T10:00:00Z', '--to', '2026-11-30T02:00:00Z', '--no-db', '--policies', 'hpa']);
+    assert.equal(sale.out.split('\n')[0], 'Black Friday 2026 + Cyber Monday 2026: demand vs capacity vs replicas (2026-11-27T10:00 → 2026-11-30T02:00 UTC)');
+  });
+});
+

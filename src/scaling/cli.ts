@@ -266,7 +266,9 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
               demandFactor,
             })
           : undefined;
-      const title = `${f.focus?.name ?? 'Sale'}: demand vs capacity vs replicas (${f.from.toISOString().slice(0, 16)} → ${f.to.toISOString().slice(0, 16)} UTC)`;
+      // Named after the sale events in the window; a window without one is named by its dates alone.
+      const range = `${f.from.toISOString().slice(0, 16)} → ${f.to.toISOString().slice(0, 16)} UTC`;
+      const title = f.saleEvents ? `${f.saleEvents}: demand vs capacity vs replicas (${range})` : `Demand vs capacity vs replicas, ${range} (no sale event in the window)`;
       const totals = [
         ...result.results.map((r) => ({ policy: r.policy, sizing: sizingOf(r.policy), description: r.description, ...r.totals })),
         ...(meanRun?.results.map((r) => ({ policy: r.policy, sizing: 'mean', description: r.description, ...r.totals })) ?? []),
@@ -362,7 +364,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       write(costCmd, `  instances: ${DEFAULT_COST_ASSUMPTIONS.instanceType}, replicas from the hourly plan at ${web.targetUtilization * 100} % (web ${web.minReplicas}–${web.maxReplicas}, workers ${DEPLOYED_PLAN.workers.minReplicas}–${DEPLOYED_PLAN.workers.maxReplicas})`);
       write(costCmd, `  PostgreSQL ${SCENARIOS.map((s) => DEFAULT_COST_ASSUMPTIONS.postgresClass[s]).join(' / ')}; Redis ${DEFAULT_COST_ASSUMPTIONS.redisNodes} × ${SCENARIOS.map((s) => DEFAULT_COST_ASSUMPTIONS.redisClass[s]).join(' / ')}; ${DEFAULT_COST_ASSUMPTIONS.responseKb} KB per response; ${DEFAULT_COST_ASSUMPTIONS.customMetrics} metrics, ${DEFAULT_COST_ASSUMPTIONS.alarms} alarms`);
       write(costCmd, `  sources: ${Object.values(pricing.sources).join(' ')}`);
-      write(costCmd, `\n${f.focus?.name ?? 'Event'} window (${hours.toFixed(0)} h), per policy (${sizing}):`);
+      write(costCmd, `\n${f.saleEvents ? `${f.saleEvents} window` : `The window ${f.from.toISOString().slice(0, 16)} → ${f.to.toISOString().slice(0, 16)} UTC (no sale event in it)`} (${hours.toFixed(0)} h), per policy (${sizing}):`);
       write(costCmd, renderTable(['policy', 'instance-hours', 'instances', 'LB+DB+Redis', 'total', 'orders', 'per 1000 orders', 'min over SLO'], priced.map((p) => [p.policy, p.instanceHours, formatMoney(p.instanceCost), formatMoney(p.sharedCost), formatMoney(p.totalCost), Math.round(p.orders), formatMoney(p.costPer1000Orders), p.minutesOverSlo])));
       write(costCmd, `\nThe same sale on AWS, Google Cloud and Azure (same plan; each provider's autoscaler with the plan's pre-scaling):`);
       write(
