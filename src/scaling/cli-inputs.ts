@@ -155,6 +155,9 @@ export async function resolveEvents(o: CommonOptions, deps: ScalingCliDeps, year
   return { events: [...getSeedCalendarEvents(year - 1, tz), ...getSeedCalendarEvents(year, tz)], source: `built-in calendar ${year} (Black Friday ×10, Cyber Monday ×8, Christmas sale ×5)` };
 }
 
+/** Longest window (`--from` → `--to`): the simulations step through every minute of it. */
+export const MAX_WINDOW_DAYS = 45;
+
 /** The window: --from/--to, else the chosen event's day with the 3 hours before it. */
 export function resolveWindow(o: CommonOptions, events: readonly SaleEvent[], year: number): { from: Date; to: Date } {
   const id = parseEventId(o.event);
@@ -162,8 +165,15 @@ export function resolveWindow(o: CommonOptions, events: readonly SaleEvent[], ye
   const focus = events.find((e) => e.name === calendar.name && e.startsAt.getUTCFullYear() === calendar.startsAt.getUTCFullYear()) ?? calendar;
   const from = o.from ? parseDate(o.from, '--from') : new Date(focus.startsAt.getTime() - 3 * 3_600_000);
   const to = o.to ? parseDate(o.to, '--to') : focus.endsAt;
-  if (to.getTime() <= from.getTime()) throw new ScalingInputError('INVALID_DATE', `--to (${to.toISOString()}) must be after --from (${from.toISOString()})`);
-  if (to.getTime() - from.getTime() > 45 * 86_400_000) throw new ScalingInputError('INVALID_OPTION', 'the window is limited to 45 days');
+  const iso = (d: Date) => `${d.toISOString().slice(0, 16)}Z`;
+  // Without --to the window ends with the sale of --from's year, which is rarely what a --from alone meant.
+  const defaultTo = o.to === undefined ? `--to was not given and defaults to the end of ${focus.name} ${year} (${iso(to)}); ` : '';
+  if (to.getTime() <= from.getTime()) throw new ScalingInputError('INVALID_DATE', `the window ${iso(from)} → ${iso(to)} ends before it starts: ${defaultTo}give a --to after --from`);
+  const days = (to.getTime() - from.getTime()) / 86_400_000;
+  if (days > MAX_WINDOW_DAYS) {
+    const latest = iso(new Date(from.getTime() + MAX_WINDOW_DAYS * 86_400_000));
+    throw new ScalingInputError('INVALID_OPTION', `the window ${iso(from)} → ${iso(to)} spans ${Number(days.toFixed(1))} days; it is limited to ${MAX_WINDOW_DAYS}: ${defaultTo}give a --to at most ${latest}`);
+  }
   return { from, to };
 }
 

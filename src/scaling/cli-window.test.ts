@@ -1,5 +1,6 @@
 /** The window every toolkit command works on: its default sale, its limits, how it is named. */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runScalingCli } from './cli.harness.ts';
 
@@ -26,6 +27,21 @@ describe('the default window', () => {
   });
 });
 
+describe('the window\'s limits', () => {
+  it('says which window is over 45 days and that --to defaulted to the sale (forecast --history atl.csv --from 2001-07-02 said only "limited to 45 days")', async () => {
+    const atl = join(import.meta.dirname, 'test-data/real/us-flights-2001-atl.csv');
+    const r = await runScalingCli(['forecast', '--history', atl, '--from', '2001-07-02T00:00Z', '--no-db']);
+    assert.equal(r.exitCode, 2);
+    assert.equal(r.err, 'error [INVALID_OPTION]: the window 2001-07-02T00:00Z → 2001-11-24T00:00Z spans 145 days; it is limited to 45: --to was not given and defaults to the end of Black Friday 2001 (2001-11-24T00:00Z); give a --to at most 2001-08-16T00:00Z\n');
+    const given = await runScalingCli(['plan', '--from', '2026-10-01T00:00Z', '--to', '2026-12-01T00:00Z', '--no-db']);
+    assert.equal(given.err, 'error [INVALID_OPTION]: the window 2026-10-01T00:00Z → 2026-12-01T00:00Z spans 61 days; it is limited to 45: give a --to at most 2026-11-15T00:00Z\n');
+    const before = await runScalingCli(['forecast', '--from', '2026-12-01T00:00Z', '--no-db']);
+    assert.equal(before.err, 'error [INVALID_DATE]: the window 2026-12-01T00:00Z → 2026-11-28T00:00Z ends before it starts: --to was not given and defaults to the end of Black Friday 2026 (2026-11-28T00:00Z); give a --to after --from\n');
+    const ok = await runScalingCli(['forecast', '--history', atl, '--from', '2001-07-02T00:00Z', '--to', '2001-08-16T00:00Z', '--no-db', '--json']);
+    assert.equal(ok.exitCode, 0, ok.err);
+  });
+});
+
 describe('what a window is called', () => {
   it('simulate and cost name the sale events in the window, or the window by its dates when it holds none (a 28 Aug 2000 window was "Black Friday")', async () => {
     const august = ['--from', '2000-08-28T00:00:00Z', '--to', '2000-08-28T06:00:00Z', '--no-db', '--policies', 'hpa'];
@@ -40,4 +56,3 @@ describe('what a window is called', () => {
     assert.equal(sale.out.split('\n')[0], 'Black Friday 2026 + Cyber Monday 2026: demand vs capacity vs replicas (2026-11-27T10:00 → 2026-11-30T02:00 UTC)');
   });
 });
-
