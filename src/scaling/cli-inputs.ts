@@ -1,5 +1,5 @@
 /** Turns CLI options into toolkit inputs: time window, events, learned base traffic, capacity. */
-import { ScalingInputError, parseDate, quoteInput, requirePositive } from './errors.ts';
+import { ScalingInputError, parseDate, quoteInput } from './errors.ts';
 import { type CapacityCheckConfig, loadCapacityCheckConfig } from '../platform/config/config.ts';
 import { resolveCapacity } from './capacity/bench-capacity.ts';
 import { SEED_DEPLOYMENT_SPEC } from './manifests/deployment-spec.ts';
@@ -304,7 +304,7 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   const learned = history ? learnBase(history, learnTo, quantile, calendar, resolved.events, isWallClockHistory(o) ? o.tz : 'UTC') : undefined;
   const events = history ? applyUpliftCurves(resolved.events, learnUpliftCurves(history, resolved.events), history[history.length - 1].hour, o.eventsFile || (o.db && resolved.source.startsWith('database')) ? `multiplier from ${resolved.source}` : 'seed multiplier') : resolved.events.map((e) => ({ ...e, source: e.source ?? `${resolved.source}: ×${e.trafficMultiplier}` }));
   const forecast: Partial<ForecastOptions> = {
-    baseRequestsPerSecond: requirePositive(toNumber(o.baseRps, '--base-rps'), '--base-rps'),
+    baseRequestsPerSecond: toBoundedNumber(o.baseRps, '--base-rps', { above: 0 }),
     timeZone: o.tz,
     events,
     learnedBase: learned?.mean,

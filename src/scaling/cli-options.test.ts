@@ -32,4 +32,18 @@ describe('the command lines', () => {
       assert.ok(text.includes(expected), `${args[0]}: ${text.slice(text.indexOf('--no-progress'), text.indexOf('--no-progress') + 120)}`);
     }
   });
+
+  it('refuses --base-rps 0 as INVALID_OPTION like the other numeric options (it was NEGATIVE_CAPACITY), and --held-out-weeks 0 naming the flag', async () => {
+    for (const value of ['0', '-5']) {
+      const r = await runScalingCli(['forecast', '--no-db', '--base-rps', value]);
+      assert.equal(r.exitCode, 2);
+      assert.equal(r.err, `error [INVALID_OPTION]: --base-rps must be a number > 0 (got "${value}")\n`);
+    }
+    for (const value of ['0', '1.5', 'two']) {
+      const r = await runScalingCli(['backtest', '--dataset', 'us-flights-2001-elp', '--held-out-weeks', value]);
+      assert.equal(r.exitCode, 2);
+      assert.equal(r.err, `error [INVALID_OPTION]: --held-out-weeks must be a whole number ≥ 1 or "all" (got "${value}")\n`);
+    }
+  });
 });
+

@@ -12,7 +12,7 @@ import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, pri
 import { COST_COMPONENTS } from './cost/cost.ts';
 import { loadPricing } from './cost/pricing.ts';
 import { CLOUD_PROVIDERS, PROVIDER_SETUPS, compareProviders, loadProviderPricing } from './cost/providers.ts';
-import { ScalingInputError, formatInputError } from './errors.ts';
+import { ScalingInputError, formatInputError, quoteInput } from './errors.ts';
 import { SEED_DEPLOYMENT_SPEC } from './manifests/deployment-spec.ts';
 import { getWorstWeekRatio, runBacktest } from './forecast/backtest.ts';
 import { createHolidayPredicate } from './forecast/holidays.ts';
@@ -135,6 +135,13 @@ function parseWorkerOptions(o: WorkerCliOptions) {
   };
   const keda = { listLength: toNumber(o.listLength, '--list-length'), podReadySeconds: toBoundedNumber(o.workerReady, '--worker-ready', { atLeast: 0 }) };
   return { workers, keda };
+}
+
+/** `--held-out-weeks`: a whole number ≥ 1 (or "all", handled by the caller). */
+function toHeldOutWeeks(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(n) || n < 1) throw new ScalingInputError('INVALID_OPTION', `--held-out-weeks must be a whole number ≥ 1 or "all" (got ${quoteInput(value)})`, { field: '--held-out-weeks', value });
+  return n;
 }
 
 /** Policies whose capacity follows the plan (pre-scaling windows, schedules, predictive): sized on a forecast. */
@@ -397,7 +404,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
   backtestCmd.action(
     withShopTimeZone(async (o: { history?: string; learn?: boolean; dataset?: string; heldOutWeeks: string; quantile: string; candidates?: boolean; country?: string; tz: string; wallClock?: boolean; eventsCsv?: string; eventsFile?: string; json?: boolean }) => {
       const everyWeek = o.heldOutWeeks === 'all';
-      const heldOutWeeks = everyWeek ? 0 : toNumber(o.heldOutWeeks, '--held-out-weeks');
+      const heldOutWeeks = everyWeek ? 0 : toHeldOutWeeks(o.heldOutWeeks);
       const weeksOf = (series: readonly HourlyPoint[]) => (everyWeek ? Math.max(1, Math.floor(series.length / WEEK) - MIN_HISTORY_WEEKS) : heldOutWeeks);
       const quantile = parseQuantile(o.quantile);
       const history = await loadHistory(o, deps);
