@@ -20,7 +20,7 @@ import { forecastHourly } from './forecast/forecast.ts';
 import { MIN_HISTORY_WEEKS } from './forecast/model-selection.ts';
 import { WEEK } from './forecast/seasonal-models.ts';
 import { buildForecastChartSpec } from './report/forecast-chart.ts';
-import { formatMoney, renderTable } from './report/table.ts';
+import { formatMoney, formatRate, renderTable } from './report/table.ts';
 import { getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, toScheduleTable } from './schedule/schedule.ts';
 import { comparePolicies } from './simulate/compare.ts';
 import type { PolicyName } from './simulate/simulate.ts';
@@ -170,7 +170,9 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       for (const e of f.eventSources) write(forecastCmd, `  ${e.name} (${e.startsAt.slice(0, 16)}): ${e.source}`);
       write(forecastCmd, quantile !== undefined ? `quantile ${quantile}: from the cross-validation errors by day of horizon\n` : 'no quantile: the seed pattern has no validation errors (give --history)\n');
       const head = ['hour (UTC)', 'base rps', 'event ×', 'mean rps', 'peak rps', ...(quantile !== undefined ? [`q${quantile} rps`] : [])];
-      write(forecastCmd, renderTable(head, hours.map((h) => [h.hour.slice(0, 16), h.baseRequestsPerSecond, h.eventMultiplier, h.meanRequestsPerSecond, h.peakRequestsPerSecond, ...('quantileRequestsPerSecond' in h ? [h.quantileRequestsPerSecond] : [])])));
+      // Rates at 3 significant digits: a quiet series' 40 requests an hour is 0.0111 req/s, which 2 decimals made 0.01.
+      const rates = [undefined, formatRate, undefined, formatRate, formatRate, formatRate];
+      write(forecastCmd, renderTable(head, hours.map((h) => [h.hour.slice(0, 16), h.baseRequestsPerSecond, h.eventMultiplier, h.meanRequestsPerSecond, h.peakRequestsPerSecond, ...('quantileRequestsPerSecond' in h ? [h.quantileRequestsPerSecond] : [])]), rates));
       if (o.out) write(forecastCmd, `\nchart written to ${o.out}`);
     }),
   );

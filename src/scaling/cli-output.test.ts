@@ -1,0 +1,41 @@
+/** What the toolkit prints: figures a script can take at their word. */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runScalingCli } from './cli.harness.ts';
+import { formatRate } from './report/table.ts';
+
+const ATL = join(import.meta.dirname, 'test-data/real/us-flights-2001-atl.csv');
+
+describe('forecast output', () => {
+  const window = ['--history', ATL, '--from', '2001-07-02T00:00:00Z', '--to', '2001-07-03T00:00:00Z', '--no-db', '--no-progress'];
+
+  it('keeps req/s whole in JSON: baseRequestsPerSecond × 3600 is the hour\'s forecast of requests', async () => {
+    const r = await runScalingCli(['forecast', ...window, '--json']);
+    assert.equal(r.exitCode, 0, r.err);
+    const hours = (JSON.parse(r.out) as { hours: { baseRequestsPerSecond: number; eventMultiplier: number; requestsInHour: number; quantileRequestsPerSecond: number }[] }).hours;
+    assert.equal(hours.length, 24);
+    for (const h of hours) {
+      assert.equal(h.eventMultiplier, 1);
+      assert.ok(Math.abs(h.baseRequestsPerSecond * 3600 - h.requestsInHour) <= 1e-9 * Math.max(1, h.requestsInHour), `${h.baseRequestsPerSecond} × 3600 vs ${h.requestsInHour}`);
+    }
+    assert.ok(hours.some((h) => h.requestsInHour > 30 && h.baseRequestsPerSecond < 0.02), 'a quiet hour of tens of requests');
+  });
+
+  it('prints every rate in the table to 3 significant digits, so × 3600 gives the hour back within 0.5 % (2 decimals printed 0.00–0.02)', async () => {
+    const json = JSON.parse((await runScalingCli(['forecast', ...window, '--json'])).out) as { hours: { requestsInHour: number }[] };
+    const table = await runScalingCli(['forecast', ...window]);
+    assert.equal(table.exitCode, 0, table.err);
+    const rows = table.out.split('\n').filter((line) => /^2001-07-02T\d\d:00 /.test(line));
+    assert.equal(rows.length, 24);
+    for (const [i, row] of rows.entries()) {
+      const [, base, , mean] = row.trim().split(/\s+/).map(Number);
+      const expected = json.hours[i].requestsInHour;
+      for (const rate of [base, mean]) assert.ok(Math.abs(rate * 3600 - expected) <= 0.005 * expected, `${row}: ${rate} × 3600 vs ${expected}`);
+    }
+  });
+
+  it('formats a rate readably without rounding it away', () => {
+    assert.deepEqual([0.0111, 0.000322, 0.5, 4.5, 99.994, 1234.5, 0, Number.NaN].map(formatRate), ['0.0111', '0.000322', '0.500', '4.50', '99.99', '1235', '0', '-']);
+  });
+});
