@@ -2,7 +2,11 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { loadCapacityCheckConfig } from '../platform/config/config.ts';
 import { runScalingCli } from './cli.harness.ts';
+import { SEED_DEPLOYMENT_SPEC } from './manifests/deployment-spec.ts';
+import { renderTargets } from './manifests/manifests.ts';
+import { getK8sObjects } from './manifests/validate/rendered-objects.ts';
 import { formatRate } from './report/table.ts';
 
 const ATL = join(import.meta.dirname, 'test-data/real/us-flights-2001-atl.csv');
@@ -39,3 +43,19 @@ describe('forecast output', () => {
     assert.deepEqual([0.0111, 0.000322, 0.5, 4.5, 99.994, 1234.5, 0, Number.NaN].map(formatRate), ['0.0111', '0.000322', '0.500', '4.50', '99.99', '1235', '0', '-']);
   });
 });
+
+describe('simulate --workers', () => {
+  it('names the Redis keys the app\'s queues use, as the rendered ScaledObject reads them (it printed bull:jobs:wait)', async () => {
+    const args = ['simulate', '--year', '2026', '--workers', '--policies', 'keda-workers', '--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--no-db'];
+    const table = await runScalingCli(args);
+    assert.equal(table.exitCode, 0, table.err);
+    assert.match(table.out, /redis triggers on \{salescale\}:<queue>:wait \+ :prioritized for each queue \(email, order, inventory, notifications\)/);
+    assert.doesNotMatch(table.out, /bull:/);
+    const json = JSON.parse((await runScalingCli([...args, '--json'])).out) as { workers: { redisKeys: string[] } };
+    const scaledObject = getK8sObjects(renderTargets(['k8s'], SEED_DEPLOYMENT_SPEC)).find((o) => o.kind === 'ScaledObject' && o.metadata?.name === 'salescale-worker') as unknown as { spec: { triggers: { type: string; metadata: { listName?: string } }[] } };
+    assert.deepEqual(json.workers.redisKeys, scaledObject.spec.triggers.filter((t) => t.type === 'redis').map((t) => t.metadata.listName));
+    const prefixed = await runScalingCli(args, { capacityChecks: () => loadCapacityCheckConfig({ REDIS_PREFIX: 'shop' }) });
+    assert.match(prefixed.out, /redis triggers on \{shop\}:<queue>:wait/);
+  });
+});
+

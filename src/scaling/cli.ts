@@ -13,6 +13,7 @@ import { COST_COMPONENTS } from './cost/cost.ts';
 import { loadPricing } from './cost/pricing.ts';
 import { CLOUD_PROVIDERS, PROVIDER_SETUPS, compareProviders, loadProviderPricing } from './cost/providers.ts';
 import { ScalingInputError, formatInputError, quoteInput } from './errors.ts';
+import { QUEUE_NAMES, queuePrefix } from '../platform/queue/queue-definitions.ts';
 import { SEED_DEPLOYMENT_SPEC } from './manifests/deployment-spec.ts';
 import { getWorstWeekRatio, runBacktest } from './forecast/backtest.ts';
 import { createHolidayPredicate } from './forecast/holidays.ts';
@@ -288,9 +289,12 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         const { buildSimulationChartSpec, writeChart } = await import('./report/chart.ts');
         await writeChart(o.out, buildSimulationChartSpec(result.results, title), title);
       }
+      // The keys KEDA's triggers read: BullMQ's, under the app's hash-tagged REDIS_PREFIX.
+      const prefix = queuePrefix(getCapacityCheckConfig(deps).redisPrefix);
+      const workerKeys = { prefix, keys: QUEUE_NAMES.flatMap((q) => [`${prefix}:${q}:wait`, `${prefix}:${q}:prioritized`]) };
       if (o.json) {
         const workersJson = workerRun
-          ? { workers: { windows: workerRun.windows, totals: workerTotals, timelines: Object.fromEntries(workerRun.results.map((r) => [r.policy, r.timeline])) } }
+          ? { workers: { redisKeys: workerKeys.keys, windows: workerRun.windows, totals: workerTotals, timelines: Object.fromEntries(workerRun.results.map((r) => [r.policy, r.timeline])) } }
           : {};
         return write(simulateCmd, JSON.stringify({ from: f.from, to: f.to, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing: f.hasQuantile ? `plan-driven policies sized on the ${f.quantile} quantile (and again on the mean)` : 'sized on the mean (no history, no quantile)', baseSource: f.baseSource, eventSources: f.eventSources, windows: result.windows, totals, timelines: Object.fromEntries(result.results.map((r) => [r.policy, r.timeline])), ...workersJson }, null, 2));
       }
@@ -302,7 +306,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       }
       if (workerRun) {
         const w = workerOptions.workers;
-        write(simulateCmd, `${totals.length > 0 ? '\n' : ''}Workers (KEDA, redis triggers on bull:jobs:wait + bull:jobs:prioritized, listLength ${workerOptions.keda.listLength}; replicas ${w.minReplicas}–${w.maxReplicas}):`);
+        write(simulateCmd, `${totals.length > 0 ? '\n' : ''}Workers (KEDA, redis triggers on ${workerKeys.prefix}:<queue>:wait + :prioritized for each queue (${QUEUE_NAMES.join(', ')}), modelled as one queue holding all their jobs; listLength ${workerOptions.keda.listLength}; replicas ${w.minReplicas}–${w.maxReplicas}):`);
         write(simulateCmd, `jobs = demand × ${w.ordersPerRequest} orders/request × ${w.jobsPerOrder} jobs/order; ${getWorkerThroughput(w)} jobs/s per ready worker (concurrency ${w.concurrency} / ${w.jobSeconds} s); ${workerRun.windows.length} cron window(s) from the plan`);
         write(simulateCmd, `queue depth: WARNING > ${QUEUE_DEPTH_THRESHOLDS.warning}, CRITICAL > ${QUEUE_DEPTH_THRESHOLDS.critical}\n`);
         write(
