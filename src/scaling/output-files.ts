@@ -6,7 +6,7 @@
  * It is refused as an input error (`UNWRITABLE_OUTPUT`), one line, not a stack trace.
  */
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { ScalingInputError } from './errors.ts';
 
 export interface OutputFile {
@@ -31,6 +31,30 @@ function unwritable(path: string, error: unknown): ScalingInputError {
 }
 
 /**
+ * `mkdir -p`, one level at a time. Node's recursive mkdir never returns when a folder exists but cannot
+ * hold new ones (`/proc`: mkdir /proc/x answers ENOENT, /proc itself EEXIST, and it retries the two
+ * forever: `manifests --out /proc/x` hung until killed). Here the first failure is final.
+ */
+async function makeFolders(path: string): Promise<void> {
+  const missing: string[] = [];
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    const found = await stat(dir).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+    if (found?.isDirectory()) break;
+    if (found) throw Object.assign(new Error(`${dir} is not a folder`), { code: 'ENOTDIR' });
+    missing.unshift(dir);
+    if (dirname(dir) === dir) break;
+  }
+  for (const dir of missing) {
+    await mkdir(dir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'EEXIST') return;
+      // The folder above exists (made or found just before) and still refused it: say so rather than "does not exist".
+      if (e.code === 'ENOENT') throw new ScalingInputError('UNWRITABLE_OUTPUT', `cannot write ${path}: ${dirname(dir)} does not take new folders (mkdir ${dir}: ENOENT)`, { path, code: e.code });
+      throw e;
+    });
+  }
+}
+
+/**
  * Writes every file or none of them (see the module comment). `createFolders` makes the missing
  * folders first (`manifests --out`); folders it made stay if a later file fails.
  */
@@ -40,7 +64,7 @@ export async function writeOutputFiles(files: readonly OutputFile[], options: { 
     for (const [i, file] of files.entries()) {
       // A folder at the path would only fail the rename, after earlier files were renamed into place.
       if ((await stat(file.path).catch(() => undefined))?.isDirectory()) throw unwritable(file.path, { code: 'EISDIR' });
-      if (options.createFolders) await mkdir(dirname(file.path), { recursive: true }).catch((e: unknown) => Promise.reject(unwritable(dirname(file.path), e)));
+      if (options.createFolders) await makeFolders(dirname(file.path)).catch((e: unknown) => Promise.reject(e instanceof ScalingInputError ? e : unwritable(dirname(file.path), e)));
       const temp = `${file.path}.${process.pid}-${i}.tmp`;
       await writeFile(temp, file.content, { flag: 'wx' }).catch((e: unknown) => Promise.reject(unwritable(file.path, e)));
       temporary.push(temp);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +65,16 @@ describe('salescale manifests', () => {
     } finally {
       await rm(own, { recursive: true, force: true });
     }
+  });
+
+  it('an --out under /proc fails at once with UNWRITABLE_OUTPUT (Node\'s recursive mkdir looped there until killed)', { skip: !existsSync('/proc/self') && 'no procfs', timeout: 15_000 }, async () => {
+    let err = '';
+    const program = new Command('salescale').exitOverride().configureOutput({ writeOut: () => {}, writeErr: (s) => { err += s; } });
+    registerManifestsCommand(program).exitOverride();
+    const started = Date.now();
+    await assert.rejects(program.parseAsync(['node', 'salescale', 'manifests', '--target', 'k8s', '--out', '/proc/salescale-x']), (e: unknown) => e instanceof CommanderError && e.exitCode === 2);
+    assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
+    assert.equal(err, 'error [UNWRITABLE_OUTPUT]: cannot write /proc/salescale-x/deploy/k8s/base: /proc does not take new folders (mkdir /proc/salescale-x: ENOENT)\n');
   });
 
   it('refuses an image tag Docker would refuse (empty, spaces, a colon) before writing anything', async () => {
