@@ -315,4 +315,20 @@ describe('salescale hpa explain', () => {
     assert.match(p.stderr.trim(), /^error \[MALFORMED_POD_LIST\]: expected a PodList/);
     assert.equal(p.stderr.trim().split('\n').length, 1);
   });
+
+  it('a mistyped command line prints the usage and exits 1, as every command does; an unknown option is named before a missing --hpa', () => {
+    const real = (...args: string[]) => spawnSync(process.execPath, ['src/main.ts', 'hpa', 'explain', ...args], { encoding: 'utf8', timeout: 60_000 });
+    for (const [args, message] of [
+      [['--bogus'], "error: unknown option '--bogus'"],
+      [['--hpa', okHpa, '--pods', okHpa, '--bogus'], "error: unknown option '--bogus'"],
+      [[], "error: required option '--hpa <file>' not specified"],
+      [['--hpa', okHpa], "error: required option '--pods <file>' not specified"],
+    ] as const) {
+      const p = real(...args);
+      assert.equal(p.status, 1, `${args.join(' ')}: ${p.stderr}`);
+      assert.equal(p.stdout, '');
+      assert.ok(p.stderr.startsWith(`${message}\n\nUsage: salescale hpa explain [options]\n`), p.stderr.slice(0, 200));
+    }
+  });
 });
+

@@ -14,8 +14,8 @@ import type { ScaleEvent, TimestampedRecommendation } from './simulate/hpa.ts';
 import { addMetricValueList, parseDocument, parseHpa, parsePodList, parsePodMetricsList } from './simulate/hpa-k8s-input.ts';
 
 interface ExplainOptions {
-  hpa: string;
-  pods: string;
+  hpa?: string;
+  pods?: string;
   metrics?: string[];
   at?: string;
   replicas?: string;
@@ -57,8 +57,10 @@ export function registerHpaCommand(program: Command): Command {
   const explain = hpa
     .command('explain')
     .description('desired replicas of an HPA and why, from kubectl output (one controller sync, kube-controller-manager v1.35)')
-    .requiredOption('--hpa <file>', 'the HorizontalPodAutoscaler: kubectl get hpa.v2.autoscaling NAME -o yaml (or -o json)')
-    .requiredOption('--pods <file>', 'the target pods: kubectl get pods -l SELECTOR -o json')
+    // Required, but checked in the action: commander checks required options before unknown ones, so
+    // `hpa explain --bogus` said "required option '--hpa <file>' not specified" instead of naming --bogus.
+    .option('--hpa <file>', '(required) the HorizontalPodAutoscaler: kubectl get hpa.v2.autoscaling NAME -o yaml (or -o json)')
+    .option('--pods <file>', '(required) the target pods: kubectl get pods -l SELECTOR -o json')
     .option('--metrics <files...>', 'metric API answers: PodMetricsList (kubectl get --raw /apis/metrics.k8s.io/v1beta1/namespaces/NS/pods), custom.metrics MetricValueList, external.metrics ExternalMetricValueList')
     .option('--at <time>', 'the sync time "now" (default: the newest metric timestamp, else the clock)')
     .option('--replicas <n>', "the target's spec.replicas (default: status.desiredReplicas, else status.currentReplicas, else the live pods)")
@@ -71,13 +73,15 @@ export function registerHpaCommand(program: Command): Command {
     .option('--downscale-stabilization <s>', '--horizontal-pod-autoscaler-downscale-stabilization, seconds', String(DEFAULT_HPA_CONTROLLER_OPTIONS.downscaleStabilizationSeconds))
     .option('--scale-up-limit-factor <x>', 'legacy path (no spec.behavior): scaleUpLimitFactor', String(DEFAULT_HPA_CONTROLLER_OPTIONS.scaleUpLimitFactor))
     .option('--scale-up-limit-minimum <n>', 'legacy path: scaleUpLimitMinimum', String(DEFAULT_HPA_CONTROLLER_OPTIONS.scaleUpLimitMinimum))
-    .option('--json', 'print JSON')
-    // One line on bad input: no usage text after the error (the root program asks for it).
-    .showHelpAfterError(false);
+    .option('--json', 'print JSON');
+  // A mistyped command line gets the usage, as the root program asks for every command; bad input is one line (below).
   explain.action(async function (this: Command, o: ExplainOptions) {
+    const missing = (flag: string) => this.error(`error: required option '${flag}' not specified`, { code: 'commander.missingMandatoryOptionValue' });
+    const hpaFile = o.hpa ?? missing('--hpa <file>');
+    const podsFile = o.pods ?? missing('--pods <file>');
     try {
-      const parsed = parseHpa(await readDoc(o.hpa, 'HPA', 'MALFORMED_HPA'));
-      const pods = parsePodList(await readDoc(o.pods, 'pod list', 'MALFORMED_POD_LIST'));
+      const parsed = parseHpa(await readDoc(hpaFile, 'HPA', 'MALFORMED_HPA'));
+      const pods = parsePodList(await readDoc(podsFile, 'pod list', 'MALFORMED_POD_LIST'));
       const inputs: HpaMetricInputs = {};
       for (const f of o.metrics ?? []) {
         const doc = await readDoc(f, 'metrics', 'MALFORMED_METRICS');
