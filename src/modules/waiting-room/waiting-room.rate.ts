@@ -6,7 +6,8 @@ import { MIN_ADMISSION_PER_SECOND } from '../sale-events/index.ts';
  *
  * Configured on the event (`waitingRoom.admissionPerSecond`), or derived from what the site can
  * serve right now: live web instances (from the cluster heartbeat) × requests/s one instance serves
- * within the SLO (the capacity benchmark, `bench/results/capacity.json`) × a safety factor, divided
+ * within the SLO (WAITING_ROOM_CAPACITY_RPS: the deployment spec's per-pod figure in every rendered
+ * manifest; see `src/web/capacity.ts` for a run without it) × a safety factor, divided
  * by the requests one admitted visitor makes (product page, cart, checkout, polling). Scaling out
  * raises the rate within a heartbeat; an instance lost lowers it.
  */
