@@ -289,8 +289,8 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         const { buildSimulationChartSpec, writeChart } = await import('./report/chart.ts');
         await writeChart(o.out, buildSimulationChartSpec(result.results, title), title);
       }
-      // The keys KEDA's triggers read: BullMQ's, under the app's hash-tagged REDIS_PREFIX.
-      const prefix = queuePrefix(getCapacityCheckConfig(deps).redisPrefix);
+      // The keys KEDA's triggers read: BullMQ's, under the app's hash-tagged REDIS_PREFIX (read only for the worker table).
+      const prefix = workerRun ? queuePrefix(getCapacityCheckConfig(deps).redisPrefix) : '';
       const workerKeys = { prefix, keys: QUEUE_NAMES.flatMap((q) => [`${prefix}:${q}:wait`, `${prefix}:${q}:prioritized`]) };
       if (o.json) {
         const workersJson = workerRun
