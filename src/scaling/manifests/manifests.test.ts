@@ -84,6 +84,14 @@ describe('Kubernetes manifests', () => {
     assert.ok(so.minReplicaCount >= 1, 'workers never scale to zero');
   });
 
+  it('spells out metricType AverageValue on the redis triggers, which the fallback needs (KEDA 2.14 and 2.17.0 refused it unset)', () => {
+    const so = find(objects, 'ScaledObject', 'salescale-worker').spec;
+    assert.ok(so.fallback);
+    const redis = so.triggers.filter((t: Obj) => t.type === 'redis');
+    assert.ok(redis.length > 0);
+    for (const t of redis) assert.equal(t.metricType, 'AverageValue', t.name);
+  });
+
   it("pre-scales web in production with cron windows that agree with the AWS template's scheduled actions", () => {
     const so = find(getK8sObjects(files), 'ScaledObject', 'salescale-web').spec;
     const cron = so.triggers.filter((t: Obj) => t.type === 'cron').map((t: Obj) => Number(t.metadata.desiredReplicas));

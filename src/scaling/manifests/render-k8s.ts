@@ -170,6 +170,9 @@ function workerScaledObject(spec: DeploymentSpec, schedule: PrescaleSchedule): I
     return (['wait', 'prioritized'] as const).map((state) => ({
       type: 'redis',
       name: `${queue}-${state}`,
+      // KEDA's default, spelled out: the admission webhook of 2.14 (kedacore/keda#6066) and 2.17.0 (#6696)
+      // refused a ScaledObject with a fallback whose triggers left metricType unset.
+      metricType: 'AverageValue',
       metadata: { listName: keys[state], listLength: String(w.jobsPerReplica), activationListLength: String(w.activationJobs), databaseIndex: '0' },
       authenticationRef: { name: `${spec.name}-queue-redis` },
     }));
