@@ -241,6 +241,36 @@ describe('waiting room on two instances', () => {
     assert.match(metrics, /salescale_waiting_room_checkouts_refused_total\{[^}]*code="PASS_REQUIRED"[^}]*\} [1-9]/);
   });
 
+  it('checks out the cart it checked the pass for: a queued product added meanwhile is not bought without a pass', async () => {
+    const queued = await createProduct(1000);
+    await createEvent([queued], 0, 1);
+    const [buyer] = await insertCustomers(t.platform.db.primary, 1, 'race');
+    const [cookie] = await mintSessionCookies(t.env, [buyer!]);
+    // One client flips the queued product in and out of the cart on one instance while another places
+    // orders of the cart on the other: each order must see the cart once (with it: refused; without it: empty).
+    let stop = false;
+    const cartUrl = `${b.url}/api/v1/cart/items/${queued}`;
+    const flipper = (async () => {
+      while (!stop) {
+        await request(cartUrl, { method: 'PUT', headers: { cookie: cookie! }, body: { quantity: 1 } });
+        await request(cartUrl, { method: 'DELETE', headers: { cookie: cookie! } });
+      }
+    })();
+    const codes = new Map<string, number>();
+    try {
+      for (let i = 0; i < 200; i++) {
+        const reply = await request(`${a.url}/api/v1/orders`, { method: 'POST', headers: { cookie: cookie!, 'idempotency-key': `race-${i}` }, body: {} });
+        const code = reply.status === 201 ? 'PLACED' : String(reply.body.error.code);
+        codes.set(code, (codes.get(code) ?? 0) + 1);
+      }
+    } finally {
+      stop = true;
+      await flipper;
+    }
+    assert.ok((codes.get('PASS_REQUIRED') ?? 0) > 0 && (codes.get('EMPTY_CART') ?? 0) > 0, `both cart states were seen: ${JSON.stringify([...codes])}`);
+    assert.equal(codes.get('PLACED') ?? 0, 0, `orders of the queued product placed without a pass: ${JSON.stringify([...codes])}`);
+  });
+
   it('tells every one of hundreds of waiting streams on both instances of the sell-out within 2 s, and re-opens admission in order when a unit comes back (cancellation, then reservation expiry)', async () => {
     const productId = await createProduct(3);
     const customers = await insertCustomers(t.platform.db.primary, 303, 'sell');

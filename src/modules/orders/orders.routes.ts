@@ -68,7 +68,10 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
         const key = request.headers['idempotency-key'];
         if (key === undefined) throw new IdempotencyKeyRequiredError();
         const explicit = request.body.items;
-        const cartLines = async () => (cartOwner === undefined ? [] : cart.lines(cartOwner));
+        // The cart is read once: the lines the admission rule checked are the lines ordered (a second read
+        // could see a product added in between, bought without its pass).
+        let cartRead: ReturnType<CartService['lines']> | undefined;
+        const cartLines = () => (cartRead ??= cartOwner === undefined ? Promise.resolve([]) : cart.lines(cartOwner));
         const fingerprint = fingerprintOf(explicit ? explicit.map((line) => [line.productId, line.quantity]) : 'cart');
         const knownRefusal = explicit ? () => orders.refuseFromMemory(explicit) : undefined;
         if (deps.admission?.active()) deps.admission.check(request, (explicit ?? (await cartLines())).map((line) => line.productId));
