@@ -241,6 +241,28 @@ describe('waiting room on two instances', () => {
     assert.match(metrics, /salescale_waiting_room_checkouts_refused_total\{[^}]*code="PASS_REQUIRED"[^}]*\} [1-9]/);
   });
 
+  it('takes a pass of any live queued sale that lists the product (two sales can share one)', async () => {
+    const shared = await createProduct(100);
+    const own = await createProduct(100);
+    const whole = await createEvent([shared], 0, 50);
+    const drop = await createEvent([shared, own], 0, 50);
+    const [buyer] = await insertCustomers(t.platform.db.primary, 1, 'overlap');
+    const [cookie] = await mintSessionCookies(t.env, [buyer!]);
+    const v = visitor(0, cookie);
+    assert.equal((await join(drop, v)).status, 201);
+    const admitted = await (await listen(drop, v)).next((m) => m.data.state === 'admitted', 20_000);
+    v.stream!.close();
+    const pass = admitted.data.pass as string;
+
+    const bought = await order(b, v.headers.cookie!, shared, pass);
+    assert.equal(bought.status, 201, `admitted to sale ${drop}, which lists the product: ${JSON.stringify(bought.body)}`);
+    // Without any pass the refusal names a sale that queues the product.
+    const refused = await order(a, v.headers.cookie!, shared);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.error.code, 'PASS_REQUIRED');
+    assert.ok([whole, drop].includes(refused.body.error.details.saleEventId));
+  });
+
   it('checks out the cart it checked the pass for: a queued product added meanwhile is not bought without a pass', async () => {
     const queued = await createProduct(1000);
     await createEvent([queued], 0, 1);

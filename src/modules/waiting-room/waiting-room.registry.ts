@@ -17,8 +17,8 @@ export interface EventRegistry {
   all(): QueuedEvent[];
   /** Events live at `now` (started, not ended). */
   live(now: number): QueuedEvent[];
-  /** The live queued event covering a product, if any. */
-  liveFor(productId: number, now: number): QueuedEvent | undefined;
+  /** The live queued events listing a product (sales may overlap), earliest start first. */
+  liveFor(productId: number, now: number): QueuedEvent[];
   refresh(): Promise<void>;
   start(): void;
   stop(): void;
@@ -62,7 +62,7 @@ export function createEventRegistry(deps: { list: (endedAfter: Date) => Promise<
     get: (id) => events.get(id),
     all: () => [...events.values()],
     live: (now) => [...events.values()].filter((event) => isLive(event, now)),
-    liveFor: (productId, now) => byProduct.get(productId)?.find((event) => isLive(event, now)),
+    liveFor: (productId, now) => byProduct.get(productId)?.filter((event) => isLive(event, now)) ?? [],
     refresh() {
       pending ??= load()
         .catch((error: unknown) => deps.logger.warn({ err: error }, 'could not read the waiting rooms; keeping the last list'))

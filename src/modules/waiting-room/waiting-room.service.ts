@@ -17,7 +17,7 @@ import type { WaitingRoomMetrics } from './waiting-room.metrics.ts';
 import { admissionRate } from './waiting-room.rate.ts';
 import type { EventRegistry, QueuedEvent } from './waiting-room.registry.ts';
 import { JOIN_REPLY, waitingRoomAdmit, waitingRoomJoin, waitingRoomStatus } from './waiting-room.scripts.ts';
-import type { TokenSigner } from './waiting-room.tokens.ts';
+import type { PassClaims, TokenSigner } from './waiting-room.tokens.ts';
 
 export type TicketState = 'waiting' | 'admitted' | 'sold_out' | 'expired';
 
@@ -273,41 +273,50 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
 
     /**
      * Checkout's rule: while a queued sale is live, buying any of its products needs a valid pass for
-     * that sale issued to this visitor. No Redis or database call: the registry is in memory, passes
-     * are checked by signature and expiry.
+     * that sale issued to this visitor. A product listed by several live queued sales needs a pass of
+     * any one of them. No Redis or database call: the registry is in memory, passes are checked by
+     * signature and expiry.
      */
     checkCheckout(productIds: readonly number[], passes: readonly string[], holders: readonly string[], now = Date.now()): void {
-      const needed = new Map<number, number[]>();
+      const claims = passes.map((pass) => signer.verifyPass(pass)).filter((c): c is PassClaims => c !== undefined);
+      const usable = (eventId: number) => claims.find((c) => c.e === eventId && c.x > now && c.h.some((h) => holders.includes(h)));
+      const spent = new Map<number, PassClaims>();
+      /** Products no pass covers, by the first live sale listing them (the one a refusal names). */
+      const uncovered = new Map<number, { events: QueuedEvent[]; products: number[] }>();
       for (const productId of productIds) {
-        const event = registry.liveFor(productId, now);
-        if (event) needed.set(event.id, [...(needed.get(event.id) ?? []), productId]);
-      }
-      for (const [eventId, products] of needed) {
-        const label = { sale_event: String(eventId) };
-        const claims = passes.map((pass) => signer.verifyPass(pass));
-        const forEvent = claims.filter((c) => c?.e === eventId);
-        const usable = forEvent.find((c) => c && c.x > now && c.h.some((h) => holders.includes(h)));
-        if (usable) {
-          const event = registry.get(eventId);
-          void redis
-            .multi()
-            .sadd(key(eventId, 'used'), usable.t)
-            .pexpireat(key(eventId, 'used'), event ? expireAt(event) : now + KEEP_AFTER_END_MS)
-            .exec()
-            .then((replies) => {
-              if (replies?.[0]?.[1] === 1) deps.metrics.passesUsed.inc(label);
-            })
-            .catch(() => undefined);
+        const events = registry.liveFor(productId, now);
+        // A pass this order already spends covers the product if its sale lists it.
+        if (events.length === 0 || events.some((event) => spent.has(event.id))) continue;
+        const pass = events.map((event) => usable(event.id)).find((c) => c !== undefined);
+        if (pass) {
+          spent.set(pass.e, pass);
           continue;
         }
-        const expired = forEvent.find((c) => c && c.x <= now);
+        const entry = uncovered.get(events[0]!.id) ?? { events, products: [] };
+        entry.products.push(productId);
+        uncovered.set(events[0]!.id, entry);
+      }
+      for (const [eventId, { events, products }] of uncovered) {
+        const expired = claims.find((c) => c.x <= now && events.some((event) => event.id === c.e));
         const error = expired
-          ? new PassExpiredError(eventId, new Date(expired.x).toISOString())
+          ? new PassExpiredError(expired.e, new Date(expired.x).toISOString())
           : passes.length > 0
             ? new PassInvalidError(eventId)
             : new PassRequiredError(eventId, products);
-        deps.metrics.refused.inc({ ...label, code: error.code });
+        deps.metrics.refused.inc({ sale_event: String(expired?.e ?? eventId), code: error.code });
         throw error;
+      }
+      for (const [eventId, usablePass] of spent) {
+        const event = registry.get(eventId);
+        void redis
+          .multi()
+          .sadd(key(eventId, 'used'), usablePass.t)
+          .pexpireat(key(eventId, 'used'), event ? expireAt(event) : now + KEEP_AFTER_END_MS)
+          .exec()
+          .then((replies) => {
+            if (replies?.[0]?.[1] === 1) deps.metrics.passesUsed.inc({ sale_event: String(eventId) });
+          })
+          .catch(() => undefined);
       }
     },
 
