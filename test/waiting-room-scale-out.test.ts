@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
 import { createTokenSigner } from '../src/modules/waiting-room/index.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
@@ -234,11 +235,67 @@ describe('waiting room on two instances', () => {
     // Alice's own pass, on either instance; a refused key can be retried once she has it.
     const bought = await order(a, aliceCookie!, productId, pass);
     assert.equal(bought.status, 201, JSON.stringify(bought.body));
+    // It bought its order: a second one needs a place in line of its own.
     const again = await order(b, aliceCookie!, productId, pass);
-    assert.equal(again.status, 201);
+    assert.equal(again.status, 403);
+    assert.equal(again.body.error.code, 'PASS_USED');
 
     const metrics = await fetch(`${a.url}/metrics`).then((r) => r.text());
     assert.match(metrics, /salescale_waiting_room_checkouts_refused_total\{[^}]*code="PASS_REQUIRED"[^}]*\} [1-9]/);
+  });
+
+  it('lets one pass buy one order, however many clients and instances present copies of it at once; a refused order gives it back', async () => {
+    const productId = await createProduct(5);
+    const eventId = await createEvent([productId], 0, 50);
+    const customers = await insertCustomers(t.platform.db.primary, 6, 'copy');
+    const [aliceCookie, ...others] = await mintSessionCookies(t.env, customers);
+    const alice = visitor(0, aliceCookie);
+    assert.equal((await join(eventId, alice)).status, 201);
+    const admitted = await (await listen(eventId, alice)).next((m) => m.data.state === 'admitted', 20_000);
+    alice.stream!.close();
+    const pass = admitted.data.pass as string;
+    const visitorCookie = alice.headers.cookie!.split('; ').find((c) => c.startsWith('salescale_visitor='))!;
+
+    // A refusal (more units than the stock) leaves the pass unspent.
+    const tooMany = await request(`${a.url}/api/v1/orders`, {
+      method: 'POST',
+      headers: { cookie: alice.headers.cookie!, 'idempotency-key': `too-many-${eventId}`, 'waiting-room-pass': pass },
+      body: { items: [{ productId, quantity: 6 }] },
+    });
+    assert.equal(tooMany.status, 409, JSON.stringify(tooMany.body));
+    assert.equal(tooMany.body.error.code, 'OUT_OF_STOCK');
+
+    // Then everyone holding a copy tries at once, on both instances: Alice's own tabs, guests with her
+    // visitor cookie and fresh emails, other accounts with her visitor cookie.
+    const attempts = [
+      ...Array.from({ length: 6 }, (_, i) => ({ on: instances()[i % 2]!, cookie: alice.headers.cookie!, extra: {} })),
+      ...Array.from({ length: 6 }, (_, i) => ({ on: instances()[i % 2]!, cookie: visitorCookie, extra: { email: `copy-${eventId}-${i}@example.com` } })),
+      ...others.map((cookie, i) => ({ on: instances()[i % 2]!, cookie: `${cookie}; ${visitorCookie}`, extra: {} })),
+    ].map((attempt, i) => ({ ...attempt, key: `copy-${eventId}-${i}` }));
+    const replies = await Promise.all(
+      attempts.map((attempt) =>
+        request(`${attempt.on.url}/api/v1/orders`, {
+          method: 'POST',
+          headers: { cookie: attempt.cookie, 'idempotency-key': attempt.key, 'waiting-room-pass': pass },
+          body: { items: [{ productId, quantity: 1 }], ...attempt.extra },
+        }),
+      ),
+    );
+    const placed = replies.filter((r) => r.status === 201);
+    assert.equal(placed.length, 1, `orders placed with one pass: ${replies.map((r) => r.status === 201 ? 201 : r.body.error.code).join(' ')}`);
+    assert.ok(replies.every((r) => r.status === 201 || (r.status === 403 && r.body.error.code === 'PASS_USED')));
+    const units = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from order_items where product_id = ${productId}`);
+    assert.equal(Number(units.rows[0]!.n), 1, 'one order of the queued product in PostgreSQL');
+
+    // The buying request retried with its key is its own order again, not a second one.
+    const winner = attempts[replies.indexOf(placed[0]!)]!;
+    const retried = await request(`${winner.on === a ? b.url : a.url}/api/v1/orders`, {
+      method: 'POST',
+      headers: { cookie: winner.cookie, 'idempotency-key': winner.key, 'waiting-room-pass': pass },
+      body: { items: [{ productId, quantity: 1 }], ...winner.extra },
+    });
+    assert.equal(retried.status, 201);
+    assert.equal(retried.body.id, placed[0]!.body.id);
   });
 
   it('takes a pass of any live queued sale that lists the product (two sales can share one)', async () => {

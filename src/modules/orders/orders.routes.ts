@@ -29,7 +29,17 @@ function decodeCursor(text: string): number {
 export interface CheckoutAdmission {
   /** False when no rule applies to anything now (the cart is then not read for it). */
   active(): boolean;
-  check(request: FastifyRequest, productIds: readonly number[]): void;
+  /** Throws the refusal; otherwise what the order spends to be placed (undefined: nothing). */
+  check(request: FastifyRequest, productIds: readonly number[]): AdmissionSpend | undefined;
+}
+
+/** What an admitted order uses up (a waiting-room pass buys one order). */
+export interface AdmissionSpend {
+  /**
+   * Runs `place` with the admission spent on the order `orderRef` names (its idempotency scope and
+   * key): throws the refusal if it is spent on another order, gives it back if `place` throws.
+   */
+  spend<T>(orderRef: string, place: () => Promise<T>): Promise<T>;
 }
 
 export interface OrderRoutesDeps {
@@ -54,10 +64,10 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
         schema: {
           tags,
           description:
-            'Places an order from `items`, or from the cart when `items` is absent (send `{}`). Requires an `Idempotency-Key` header: a retry with the same key and body replays the first response with `Idempotent-Replayed: true`. Not signed in: a guest checkout with `email` (and the guest cart); the reply carries `accessToken` for /guest-orders/:token.',
+            'Places an order from `items`, or from the cart when `items` is absent (send `{}`). Requires an `Idempotency-Key` header: a retry with the same key and body replays the first response with `Idempotent-Replayed: true`. Not signed in: a guest checkout with `email` (and the guest cart); the reply carries `accessToken` for /guest-orders/:token. A live queued sale\'s products need its waiting-room pass (`Waiting-Room-Pass`); a pass buys one order (403 `PASS_REQUIRED`, `PASS_INVALID`, `PASS_EXPIRED`, `PASS_USED`).',
           headers: IdempotencyHeaders,
           body: CreateOrderBody,
-          response: { 201: Type.Ref('Order'), ...errorResponses(400, 401, 409, 422, 429, 503) },
+          response: { 201: Type.Ref('Order'), ...errorResponses(400, 401, 403, 409, 422, 429, 503) },
         },
       },
       async (request, reply) => {
@@ -74,13 +84,14 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
         const cartLines = () => (cartRead ??= cartOwner === undefined ? Promise.resolve([]) : cart.lines(cartOwner));
         const fingerprint = fingerprintOf(explicit ? explicit.map((line) => [line.productId, line.quantity]) : 'cart');
         const knownRefusal = explicit ? () => orders.refuseFromMemory(explicit) : undefined;
-        if (deps.admission?.active()) deps.admission.check(request, (explicit ?? (await cartLines())).map((line) => line.productId));
+        const admission = deps.admission?.active() ? deps.admission.check(request, (explicit ?? (await cartLines())).map((line) => line.productId)) : undefined;
         const scope = guestEmail === undefined ? `customer:${request.customerId}` : `guest:${guestEmail}`;
         return idempotent(deps.idempotency, request, reply, { scope, key, fingerprint, knownRefusal }, async () => {
           const lines = explicit ?? (await cartLines());
           if (lines.length === 0) throw new EmptyCartError();
           const customerId = guestEmail === undefined ? request.customerId! : await deps.guests!.customerIdFor(guestEmail);
-          const { order, replayed } = await orders.place(customerId, key, lines);
+          const place = () => orders.place(customerId, key, lines);
+          const { order, replayed } = await (admission ? admission.spend(`${scope} ${key}`, place) : place());
           if (!explicit && !replayed && cartOwner !== undefined) await cart.clear(cartOwner).catch((error: unknown) => request.log.warn({ err: error }, 'could not empty the ordered cart'));
           const body = guestEmail === undefined ? order : { ...order, accessToken: deps.guests!.links.sign(order.id) };
           return { status: 201, body, replayed };

@@ -46,6 +46,13 @@ export class PassExpiredError extends DomainError {
   }
 }
 
+/** 403 PASS_USED: a pass buys one order; this one has bought its order. */
+export class PassUsedError extends DomainError {
+  constructor(saleEventId: number) {
+    super('PASS_USED', 'forbidden', `this waiting-room pass for sale event ${saleEventId} has already bought an order (a pass buys one)`, { saleEventId });
+  }
+}
+
 export class WaitingRoomUnavailableError extends DomainError {
   constructor() {
     super('WAITING_ROOM_UNAVAILABLE', 'unavailable', 'the waiting room is temporarily unavailable, please retry');

@@ -87,10 +87,14 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     registry,
     plugin,
     routes: waitingRoomRoutes({ room, hub, secureCookies: deps.secureCookies }),
-    /** The checkout's pass rule, for the orders routes. */
+    /** The checkout's pass rule, for the orders routes (their `CheckoutAdmission`). */
     checkout: {
       active: () => registry.live(Date.now()).length > 0,
-      check: (request: FastifyRequest, productIds: readonly number[]) => room.checkCheckout(productIds, passesOf(request), holdersOf(request)),
+      check(request: FastifyRequest, productIds: readonly number[]) {
+        const passes = room.checkCheckout(productIds, passesOf(request), holdersOf(request));
+        if (passes.length === 0) return undefined;
+        return { spend: <T>(orderRef: string, place: () => Promise<T>) => room.spendPasses(passes, orderRef, place) };
+      },
     },
   };
 }

@@ -3,10 +3,12 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { StockGate } from '../inventory/index.ts';
 import type { WaitingRoomConfig } from '../../platform/config/waiting-room.config.ts';
+import type { DomainError } from '../../shared/errors.ts';
 import {
   PassExpiredError,
   PassInvalidError,
   PassRequiredError,
+  PassUsedError,
   SaleEndedError,
   TicketLimitError,
   TicketNotFoundError,
@@ -16,7 +18,7 @@ import {
 import type { WaitingRoomMetrics } from './waiting-room.metrics.ts';
 import { admissionRate } from './waiting-room.rate.ts';
 import type { EventRegistry, QueuedEvent } from './waiting-room.registry.ts';
-import { JOIN_REPLY, waitingRoomAdmit, waitingRoomJoin, waitingRoomStatus } from './waiting-room.scripts.ts';
+import { JOIN_REPLY, SPEND_REPLY, waitingRoomAdmit, waitingRoomGiveBack, waitingRoomJoin, waitingRoomSpend, waitingRoomStatus } from './waiting-room.scripts.ts';
 import type { PassClaims, TokenSigner } from './waiting-room.tokens.ts';
 
 export type TicketState = 'waiting' | 'admitted' | 'sold_out' | 'expired';
@@ -101,6 +103,11 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       deps.logger.warn({ err: error }, 'waiting room: redis unavailable');
       throw new WaitingRoomUnavailableError();
     }
+  }
+
+  function refused(eventId: number, error: DomainError): never {
+    deps.metrics.refused.inc({ sale_event: String(eventId), code: error.code });
+    throw error;
   }
 
   function statusOf(event: QueuedEvent, ticketId: string, now: number, sold: boolean, rank: number, admittedAt: number, owners: string): TicketStatus {
@@ -275,9 +282,9 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
      * Checkout's rule: while a queued sale is live, buying any of its products needs a valid pass for
      * that sale issued to this visitor. A product listed by several live queued sales needs a pass of
      * any one of them. No Redis or database call: the registry is in memory, passes are checked by
-     * signature and expiry.
+     * signature and expiry. Returns the passes the order spends (see `spendPasses`).
      */
-    checkCheckout(productIds: readonly number[], passes: readonly string[], holders: readonly string[], now = Date.now()): void {
+    checkCheckout(productIds: readonly number[], passes: readonly string[], holders: readonly string[], now = Date.now()): PassClaims[] {
       const claims = passes.map((pass) => signer.verifyPass(pass)).filter((c): c is PassClaims => c !== undefined);
       const usable = (eventId: number) => claims.find((c) => c.e === eventId && c.x > now && c.h.some((h) => holders.includes(h)));
       const spent = new Map<number, PassClaims>();
@@ -303,21 +310,49 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
           : passes.length > 0
             ? new PassInvalidError(eventId)
             : new PassRequiredError(eventId, products);
-        deps.metrics.refused.inc({ sale_event: String(expired?.e ?? eventId), code: error.code });
+        refused(expired?.e ?? eventId, error);
+      }
+      return [...spent.values()];
+    },
+
+    /**
+     * Places an order with passes: a pass buys one order. Each pass is spent in Redis (atomic, so of
+     * many clients or instances presenting copies of one pass at once, one order gets it) before
+     * `place` runs, and given back if `place` throws (refused or failed: the order was not placed).
+     * `orderRef` names the order (its idempotency scope and key): a retry of the same order finds its
+     * pass spent on itself and goes on. Expiry is checked again on Redis's clock, which set it.
+     */
+    async spendPasses<T>(passes: readonly PassClaims[], orderRef: string, place: () => Promise<T>): Promise<T> {
+      const taken: PassClaims[] = [];
+      const giveBack = () =>
+        Promise.all(
+          taken.map((pass) =>
+            waitingRoomGiveBack.run(redis, { spent: key(pass.e, 'spent') }, pass.t, orderRef).catch((error: unknown) => {
+              deps.logger.warn({ err: error, saleEvent: pass.e }, 'waiting room: could not give a pass back');
+            }),
+          ),
+        );
+      try {
+        for (const pass of passes) {
+          const event = registry.get(pass.e);
+          const reply = await redisCall(() => waitingRoomSpend.run(redis, { spent: key(pass.e, 'spent') }, pass.t, orderRef, pass.x, event ? expireAt(event) : pass.x + KEEP_AFTER_END_MS));
+          if (reply === SPEND_REPLY.spentElsewhere) refused(pass.e, new PassUsedError(pass.e));
+          if (reply === SPEND_REPLY.expired) refused(pass.e, new PassExpiredError(pass.e, new Date(pass.x).toISOString()));
+          if (reply === SPEND_REPLY.spent) taken.push(pass);
+        }
+      } catch (error) {
+        await giveBack();
         throw error;
       }
-      for (const [eventId, usablePass] of spent) {
-        const event = registry.get(eventId);
-        void redis
-          .multi()
-          .sadd(key(eventId, 'used'), usablePass.t)
-          .pexpireat(key(eventId, 'used'), event ? expireAt(event) : now + KEEP_AFTER_END_MS)
-          .exec()
-          .then((replies) => {
-            if (replies?.[0]?.[1] === 1) deps.metrics.passesUsed.inc({ sale_event: String(eventId) });
-          })
-          .catch(() => undefined);
+      let result: T;
+      try {
+        result = await place();
+      } catch (error) {
+        await giveBack();
+        throw error;
       }
+      for (const pass of taken) deps.metrics.passesUsed.inc({ sale_event: String(pass.e) });
+      return result;
     },
 
     start(): void {

@@ -248,6 +248,11 @@
         return;
       }
       const error = data?.error || {};
+      if (error.code === 'PASS_USED') {
+        sessionStorage.removeItem('salescale-checkout-key');
+        say('Your waiting-room pass for this sale has already bought an order: a pass buys one.');
+        return;
+      }
       if (['PASS_REQUIRED', 'PASS_EXPIRED', 'PASS_INVALID'].includes(error.code)) {
         const message = $('[data-message]');
         message.textContent = 'This sale is queued: join the waiting room to buy. ';
