@@ -74,7 +74,7 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
       { schema: { tags, description: 'Where a ticket stands; once admitted, its pass.', params: TicketParams, response: { 200: Type.Ref('TicketStatus'), ...errorResponses(400, 404, 503) } } },
       async (request, reply) => {
         reply.header('cache-control', 'no-store');
-        return room.status(request.params.id, room.ticketId(request.params.id, request.params.ticket));
+        return room.status(request.params.id, { ref: room.ticketRef(request.params.id, request.params.ticket), holders: holdersOf(request) });
       },
     );
     app.get(
@@ -89,15 +89,15 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
         },
       },
       async (request, reply) => {
-        const ticketId = room.ticketId(request.params.id, request.params.ticket);
+        const ticket = { ref: room.ticketRef(request.params.id, request.params.ticket), holders: holdersOf(request) };
         const readAt = hub.generation(request.params.id);
-        const initial = await room.status(request.params.id, ticketId);
+        const initial = await room.status(request.params.id, ticket);
         reply.hijack();
         // Headers hooks already set (request id, CORS, security headers) go out with the stream.
         for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value);
         reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
         reply.raw.write('retry: 2000\n\n');
-        hub.open(request.params.id, ticketId, reply.raw, initial, readAt);
+        hub.open(request.params.id, ticket, reply.raw, initial, readAt);
       },
     );
   };

@@ -5,19 +5,33 @@ import { defineScript } from '../../platform/redis/script.ts';
  * script on one node (Redis Cluster too). Time is Redis's own clock (TIME), the same for every instance.
  *
  * Keys of an event: `q` waiting tickets (sorted set, score = place in line), `holders` holder → ticket,
- * `owners` ticket → holders, `joined` ticket → ms, `addr` address class → tickets, `seq` arrivals after
- * the start, `admitted` ticket → ms, `bucket` the admission token bucket, `sold` set while sold out,
- * `spent` ticket → the order its pass bought (see SPEND).
+ * `owners` ticket → holders, `joined` ticket → ms, `place` ticket → its place as its ticket carries it,
+ * `addr` address class → tickets, `admitted` ticket → ms, `bucket` the admission token bucket, `sold`
+ * set while sold out, `since` when this room's keys were (re)born, `spent` ticket → the order its pass
+ * bought (see SPEND).
+ *
+ * Redis may lose them all (restarted without persistence, an empty replica promoted): the status step
+ * puts a signed ticket it does not know back at the place the ticket carries (see STATUS), and the
+ * admission step waits a moment after a rebirth mid-sale so the line is back before anyone is admitted.
  */
 
 /**
- * Join. KEYS q holders owners joined addr seq; ARGV newTicketId startsAtMs expireAtMs preScore
- * addressClass maxPerAddress holder… → {0, ticket} an existing ticket of one of the holders (the others
- * are linked to it), {1, ticket} new, {2, ''} the address class has its tickets.
- * Before the start a ticket's place is the random `preScore` in [0, 1) (hidden until the start, so the
- * pre-queue is in random order); after it, 1 + arrivals so far (arrival order, behind the pre-queue).
+ * Join. KEYS q holders owners joined addr place; ARGV newTicketId startsAtMs expireAtMs preScore
+ * addressClass maxPerAddress holder… → {0, ticket, place} an existing ticket of one of the holders (the
+ * others are linked to it), {1, ticket, place} new, {2, '', ''} the address class has its tickets.
+ * Before the start a ticket's place is `p`, its score the hidden draw `preScore` in [0, 1) (so the
+ * pre-queue is in random order); after it, the arrival's Redis time in µs (arrival order, behind the
+ * pre-queue, and later than any place given before a loss of the line).
  */
 const JOIN_LUA = `
+local function placeOf(ticket)
+  local place = redis.call('HGET', KEYS[6], ticket)
+  if place then return place end
+  -- A ticket from before tickets carried their place: its score says which kind it was.
+  local score = tonumber(redis.call('ZSCORE', KEYS[1], ticket) or '0')
+  if score < 1 then return 'p' end
+  return string.format('%.0f', score)
+end
 local existing = false
 for i = 7, #ARGV do
   local t = redis.call('HGET', KEYS[2], ARGV[i])
@@ -31,14 +45,20 @@ if existing then
     end
   end
   redis.call('HSET', KEYS[3], existing, owners)
-  return {0, existing}
+  return {0, existing, placeOf(existing)}
 end
 local count = tonumber(redis.call('HGET', KEYS[5], ARGV[5]) or '0')
-if count >= tonumber(ARGV[6]) then return {2, ''} end
+if count >= tonumber(ARGV[6]) then return {2, '', ''} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local score
-if now < tonumber(ARGV[2]) then score = ARGV[4] else score = 1 + redis.call('INCR', KEYS[6]) end
+local place, score
+if now < tonumber(ARGV[2]) then
+  place, score = 'p', ARGV[4]
+else
+  -- Formatted in full: a Lua number passed as is would be cut to 14 digits.
+  place = string.format('%.0f', tonumber(t[1]) * 1000000 + tonumber(t[2]))
+  score = place
+end
 local ticket = ARGV[1]
 local owners = {}
 for i = 7, #ARGV do
@@ -49,37 +69,76 @@ redis.call('ZADD', KEYS[1], score, ticket)
 redis.call('HSET', KEYS[3], ticket, table.concat(owners, ','))
 redis.call('HSET', KEYS[4], ticket, now)
 redis.call('HINCRBY', KEYS[5], ARGV[5], 1)
+redis.call('HSET', KEYS[6], ticket, place)
 for i = 1, 6 do redis.call('PEXPIREAT', KEYS[i], ARGV[3]) end
-return {1, ticket}
+return {1, ticket, place}
 `;
 
 /**
- * Status of tickets. KEYS q admitted sold owners; ARGV ticket… → {nowMs, sold, waiting, then per
- * ticket: rank (-1: not waiting), admittedAt (-1: not admitted), owners}.
+ * Status of tickets. KEYS q admitted sold owners holders joined place; ARGV endsAtMs expireAtMs, then per
+ * ticket: id place score holders (comma-separated: who asks) → {nowMs, sold, waiting, then per ticket:
+ * rank (-1: not waiting), admittedAt (-1: not admitted), owners}.
+ *
+ * A ticket neither waiting nor admitted was signed by us (the caller checked), so the line lost it: while
+ * the sale runs it goes back at the place it carries, bound to the holders asking, unless one of them
+ * holds another ticket now (joined again meanwhile). Whoever holds a ticket's text may do this, as they
+ * may read its status: a ticket is a bearer token of its place.
  */
 const STATUS_LUA = `
 local t = redis.call('TIME')
-local out = {tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), redis.call('EXISTS', KEYS[3]), redis.call('ZCARD', KEYS[1])}
-for i = 1, #ARGV do
-  local rank = redis.call('ZRANK', KEYS[1], ARGV[i])
-  out[#out + 1] = rank or -1
-  out[#out + 1] = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '-1')
-  out[#out + 1] = redis.call('HGET', KEYS[4], ARGV[i]) or ''
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function restore(ticket, place, score, holders)
+  if score == '' or holders == '' or now >= tonumber(ARGV[1]) then return end
+  local list = {}
+  for holder in string.gmatch(holders, '[^,]+') do
+    local other = redis.call('HGET', KEYS[5], holder)
+    if other and other ~= ticket then return end
+    list[#list + 1] = holder
+  end
+  redis.call('ZADD', KEYS[1], 'NX', score, ticket)
+  for _, holder in ipairs(list) do redis.call('HSETNX', KEYS[5], holder, ticket) end
+  redis.call('HSETNX', KEYS[4], ticket, holders)
+  redis.call('HSETNX', KEYS[6], ticket, now)
+  redis.call('HSETNX', KEYS[7], ticket, place)
+  for _, k in ipairs({1, 4, 5, 6, 7}) do redis.call('PEXPIREAT', KEYS[k], ARGV[2]) end
 end
+local out = {now, redis.call('EXISTS', KEYS[3]), 0}
+for i = 3, #ARGV, 4 do
+  local ticket = ARGV[i]
+  local rank = redis.call('ZRANK', KEYS[1], ticket)
+  local admitted = redis.call('HGET', KEYS[2], ticket)
+  if not rank and not admitted then
+    restore(ticket, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
+    rank = redis.call('ZRANK', KEYS[1], ticket)
+  end
+  out[#out + 1] = rank or -1
+  out[#out + 1] = tonumber(admitted or '-1')
+  out[#out + 1] = redis.call('HGET', KEYS[4], ticket) or ''
+end
+out[3] = redis.call('ZCARD', KEYS[1])
 return out
 `;
 
 /**
  * One admission step, safe to run from every instance at once: the token bucket lives in Redis and
  * ZPOPMIN takes each ticket once, so the rate holds cluster-wide and nobody is admitted twice.
- * KEYS q admitted bucket sold joined; ARGV ratePerS burst available startsAtMs endsAtMs expireAtMs maxBatch
- * (`available` = units left in the stock gate for the event's products, -1 unknown)
+ * KEYS q admitted bucket sold joined since; ARGV ratePerS burst available startsAtMs endsAtMs expireAtMs
+ * maxBatch graceMs (`available` = units left in the stock gate for the event's products, -1 unknown)
  * → {change (0 none, 1 sold out now, 2 re-opened now), nowMs, ticket, joinedAt, …}.
+ * Keys born more than `graceMs` after the start (Redis lost the room mid-sale) admit nobody for
+ * `graceMs`: time for the waiting visitors' streams to put their tickets back (see STATUS) before
+ * anyone is let in ahead of them.
  */
 const ADMIT_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rate, burst, available = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local grace = tonumber(ARGV[8])
+local born = tonumber(redis.call('GET', KEYS[6]) or '0')
+if born == 0 then
+  born = now
+  redis.call('SET', KEYS[6], now, 'PXAT', ARGV[6])
+end
 local function idle()
   redis.call('HSET', KEYS[3], 'last', now, 'credit', 0)
   redis.call('PEXPIREAT', KEYS[3], ARGV[6])
@@ -93,6 +152,7 @@ if available == 0 then
 end
 if available > 0 and redis.call('DEL', KEYS[4]) == 1 then change = 2 end
 if redis.call('EXISTS', KEYS[4]) == 1 then idle() return {change, now} end
+if born > tonumber(ARGV[4]) + grace and now < born + grace then idle() return {change, now} end
 local last = tonumber(redis.call('HGET', KEYS[3], 'last') or now)
 local credit = tonumber(redis.call('HGET', KEYS[3], 'credit') or '0')
 if now > last then credit = math.min(burst, credit + (now - last) * rate / 1000) end
@@ -154,11 +214,21 @@ export const JOIN_REPLY = { replayed: 0, joined: 1, ticketLimit: 2 } as const;
 
 export const waitingRoomJoin = defineScript({
   name: 'waiting-room-join',
-  keys: ['q', 'holders', 'owners', 'joined', 'addr', 'seq'],
+  keys: ['q', 'holders', 'owners', 'joined', 'addr', 'place'],
   lua: JOIN_LUA,
-  parse: (reply) => reply as [number, string],
+  parse: (reply) => reply as [number, string, string],
 });
 
-export const waitingRoomStatus = defineScript({ name: 'waiting-room-status', keys: ['q', 'admitted', 'sold', 'owners'], lua: STATUS_LUA, parse: (reply) => reply as (number | string)[] });
+export const waitingRoomStatus = defineScript({
+  name: 'waiting-room-status',
+  keys: ['q', 'admitted', 'sold', 'owners', 'holders', 'joined', 'place'],
+  lua: STATUS_LUA,
+  parse: (reply) => reply as (number | string)[],
+});
 
-export const waitingRoomAdmit = defineScript({ name: 'waiting-room-admit', keys: ['q', 'admitted', 'bucket', 'sold', 'joined'], lua: ADMIT_LUA, parse: (reply) => reply as (number | string)[] });
+export const waitingRoomAdmit = defineScript({
+  name: 'waiting-room-admit',
+  keys: ['q', 'admitted', 'bucket', 'sold', 'joined', 'since'],
+  lua: ADMIT_LUA,
+  parse: (reply) => reply as (number | string)[],
+});

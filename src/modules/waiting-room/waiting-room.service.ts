@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { StockGate } from '../inventory/index.ts';
@@ -19,7 +19,7 @@ import type { WaitingRoomMetrics } from './waiting-room.metrics.ts';
 import { admissionRate } from './waiting-room.rate.ts';
 import type { EventRegistry, QueuedEvent } from './waiting-room.registry.ts';
 import { JOIN_REPLY, SPEND_REPLY, waitingRoomAdmit, waitingRoomGiveBack, waitingRoomJoin, waitingRoomSpend, waitingRoomStatus } from './waiting-room.scripts.ts';
-import type { PassClaims, TokenSigner } from './waiting-room.tokens.ts';
+import type { PassClaims, TicketRef, TokenSigner } from './waiting-room.tokens.ts';
 
 export type TicketState = 'waiting' | 'admitted' | 'sold_out' | 'expired';
 
@@ -40,6 +40,15 @@ export interface Visitor {
   holders: string[];
   /** Address class (IPv4 address, IPv6 /64) for the per-address ticket limit. */
   addressClass: string;
+}
+
+/**
+ * A ticket as a request presents it: the entry it names and the holders presenting it (to whom the entry
+ * is bound again if the line lost it).
+ */
+export interface PresentedTicket {
+  ref: TicketRef;
+  holders: readonly string[];
 }
 
 /** A change every instance's event streams must hear (Redis pub/sub). */
@@ -74,6 +83,11 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
   const base = (e: number) => `{${deps.prefix}:wr:${e}}`;
   const key = (e: number, part: string) => `${base(e)}:${part}`;
   const expireAt = (event: QueuedEvent) => event.endsAtMs + KEEP_AFTER_END_MS;
+  /**
+   * After Redis lost a live room, nobody is admitted for this long: every open stream reads its ticket
+   * (putting it back in line) on reconnecting and then every `streamRefreshMs`.
+   */
+  const restoreGraceMs = 2 * config.streamRefreshMs + config.tickMs;
   /** Per-instance view for metrics and ETAs. */
   const rates = new Map<number, number>();
   const soldOut = new Map<number, boolean>();
@@ -125,12 +139,19 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     return { state: 'waiting', position: rank + 1, etaSeconds: Math.ceil((rank + 1) / rateOf(event)) };
   }
 
-  /** Statuses of many tickets of one event in one round trip. */
-  async function statuses(event: QueuedEvent, ticketIds: readonly string[]): Promise<TicketStatus[]> {
-    const reply = await waitingRoomStatus.run(redis, eventKeys(event.id, ['q', 'admitted', 'sold', 'owners']), ...ticketIds);
+  /** The score of a ticket's place in the line's sorted set ('' unknown). */
+  function scoreOf(eventId: number, ref: TicketRef): string {
+    if (ref.place === undefined) return '';
+    return ref.place === 'p' ? signer.preQueueScore(eventId, ref.id) : ref.place;
+  }
+
+  /** Statuses of many tickets of one event in one round trip (putting back those the line lost, see STATUS). */
+  async function statuses(event: QueuedEvent, tickets: readonly PresentedTicket[]): Promise<TicketStatus[]> {
+    const args = tickets.flatMap(({ ref, holders }) => [ref.id, ref.place ?? '', scoreOf(event.id, ref), holders.join(',')]);
+    const reply = await waitingRoomStatus.run(redis, eventKeys(event.id, ['q', 'admitted', 'sold', 'owners', 'holders', 'joined', 'place']), event.endsAtMs, expireAt(event), ...args);
     const now = Number(reply[0]);
     const sold = Number(reply[1]) === 1;
-    return ticketIds.map((id, i) => statusOf(event, id, now, sold, Number(reply[3 + i * 3]), Number(reply[4 + i * 3]), String(reply[5 + i * 3] ?? '')));
+    return tickets.map(({ ref }, i) => statusOf(event, ref.id, now, sold, Number(reply[3 + i * 3]), Number(reply[4 + i * 3]), String(reply[5 + i * 3] ?? '')));
   }
 
   async function unitsLeft(event: QueuedEvent): Promise<number> {
@@ -158,7 +179,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     const burst = Math.max(1, rate);
     const reply = await waitingRoomAdmit.run(
       redis,
-      eventKeys(event.id, ['q', 'admitted', 'bucket', 'sold', 'joined']),
+      eventKeys(event.id, ['q', 'admitted', 'bucket', 'sold', 'joined', 'since']),
       rate,
       burst,
       available,
@@ -166,6 +187,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       event.endsAtMs,
       expireAt(event),
       MAX_BATCH,
+      restoreGraceMs,
     );
     const change = Number(reply[0]);
     const now = Number(reply[1]);
@@ -237,45 +259,45 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       const event = eventOrThrow(eventId);
       if (Date.now() >= event.endsAtMs) throw new SaleEndedError(eventId);
       const fresh = randomBytes(16).toString('base64url');
-      // 48 random bits: a place in the pre-queue no one can choose or predict.
-      const preScore = randomInt(2 ** 48 - 1) / 2 ** 48;
-      const [kind, ticketId] = await redisCall(() =>
+      const [kind, ticketId, place] = await redisCall(() =>
         waitingRoomJoin.run(
           redis,
-          eventKeys(eventId, ['q', 'holders', 'owners', 'joined', 'addr', 'seq']),
+          eventKeys(eventId, ['q', 'holders', 'owners', 'joined', 'addr', 'place']),
           fresh,
           event.startsAtMs,
           expireAt(event),
-          preScore,
+          // A place in the pre-queue no one can choose, predict or read, and the room can compute again.
+          signer.preQueueScore(eventId, fresh),
           visitor.addressClass,
           config.ticketsPerAddress,
           ...visitor.holders,
         ),
       );
       if (Number(kind) === JOIN_REPLY.ticketLimit) throw new TicketLimitError(eventId, config.ticketsPerAddress);
-      const [status] = await redisCall(() => statuses(event, [ticketId]));
-      return { ticket: signer.ticket(eventId, ticketId), replayed: Number(kind) === JOIN_REPLY.replayed, status: status! };
+      const ref: TicketRef = { id: ticketId, place: String(place) };
+      const [status] = await redisCall(() => statuses(event, [{ ref, holders: visitor.holders }]));
+      return { ticket: signer.ticket(eventId, ticketId, ref.place!), replayed: Number(kind) === JOIN_REPLY.replayed, status: status! };
     },
 
-    /** The ticket id of a signed ticket, or 404 for anything we did not sign. */
-    ticketId(eventId: number, ticket: string): string {
+    /** The queue entry a signed ticket names, or 404 for anything we did not sign. */
+    ticketRef(eventId: number, ticket: string): TicketRef {
       eventOrThrow(eventId);
-      const id = signer.verifyTicket(eventId, ticket);
-      if (id === undefined) throw new TicketNotFoundError(eventId);
-      return id;
+      const ref = signer.verifyTicket(eventId, ticket);
+      if (ref === undefined) throw new TicketNotFoundError(eventId);
+      return ref;
     },
 
-    async status(eventId: number, ticketId: string): Promise<TicketStatus> {
+    async status(eventId: number, ticket: PresentedTicket): Promise<TicketStatus> {
       const event = eventOrThrow(eventId);
-      const [status] = await redisCall(() => statuses(event, [ticketId]));
+      const [status] = await redisCall(() => statuses(event, [ticket]));
       return status!;
     },
 
     /** Statuses for the event streams (throws on Redis errors; the caller retries on its next refresh). */
-    statuses(eventId: number, ticketIds: readonly string[]): Promise<TicketStatus[]> {
+    statuses(eventId: number, tickets: readonly PresentedTicket[]): Promise<TicketStatus[]> {
       const event = registry.get(eventId);
-      if (!event) return Promise.resolve(ticketIds.map(() => ({ state: 'expired', position: null, etaSeconds: null }) as TicketStatus));
-      return statuses(event, ticketIds);
+      if (!event) return Promise.resolve(tickets.map(() => ({ state: 'expired', position: null, etaSeconds: null }) as TicketStatus));
+      return statuses(event, tickets);
     },
 
     /**

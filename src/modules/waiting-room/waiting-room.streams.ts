@@ -1,11 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { RoomNotice, TicketStatus, WaitingRoom } from './waiting-room.service.ts';
+import type { PresentedTicket, RoomNotice, TicketStatus, WaitingRoom } from './waiting-room.service.ts';
 
 interface Stream {
   eventId: number;
-  ticketId: string;
+  /** The ticket as its request presented it (a refresh presents it again: see the room's `statuses`). */
+  ticket: PresentedTicket;
   response: ServerResponse;
   /** The JSON last sent (a refresh that would send the same sends nothing). */
   last: string;
@@ -29,6 +30,9 @@ const CHUNK = 500;
  * event in one synchronous pass (a sold-out status carries no position, so it is the same for all).
  * Admissions read the admitted tickets' statuses (their passes) in one Redis call per 500 tickets;
  * a re-opening refreshes every stream of the event (positions are back).
+ *
+ * A refresh presents each stream's ticket as its request did, so a line Redis lost is put back together
+ * by the streams' next refresh (the one on reconnecting at once), in the order the tickets carry.
  *
  * A refresh reads statuses asynchronously; one whose read was sent before a sell-out or re-opening
  * notice of its event is discarded, so a stale `waiting` never follows the `sold_out` frame.
@@ -65,6 +69,12 @@ export function createStreamHub(deps: { room: WaitingRoom; subscriber: Redis; ch
     }
   }
 
+  /** How a ticket's streams presented it (one whose streams all closed meanwhile is read, not put back). */
+  function presentedOf(tickets: Map<string, Set<Stream>>, ticketId: string): PresentedTicket {
+    for (const stream of tickets.get(ticketId) ?? []) return stream.ticket;
+    return { ref: { id: ticketId, place: undefined }, holders: [] };
+  }
+
   async function refresh(eventId: number, only?: readonly string[]): Promise<void> {
     const tickets = byEvent.get(eventId);
     if (!tickets) return;
@@ -72,7 +82,8 @@ export function createStreamHub(deps: { room: WaitingRoom; subscriber: Redis; ch
     const ids = (only ?? [...tickets.keys()]).filter((id) => tickets.has(id));
     for (let i = 0; i < ids.length; i += CHUNK) {
       const chunk = ids.slice(i, i + CHUNK);
-      const statuses = await deps.room.statuses(eventId, chunk);
+      const presented = chunk.map((id) => presentedOf(tickets, id));
+      const statuses = await deps.room.statuses(eventId, presented);
       if (generationOf(eventId) !== generation) return;
       chunk.forEach((id, j) => {
         for (const stream of tickets.get(id) ?? []) write(stream, statuses[j]!);
@@ -133,8 +144,9 @@ export function createStreamHub(deps: { room: WaitingRoom; subscriber: Redis; ch
      * event's generation from before `initial` was read: a sell-out or re-opening since then is
      * caught up by reading the ticket again.
      */
-    open(eventId: number, ticketId: string, response: ServerResponse, initial: TicketStatus, readAt: number): void {
-      const stream: Stream = { eventId, ticketId, response, last: '' };
+    open(eventId: number, ticket: PresentedTicket, response: ServerResponse, initial: TicketStatus, readAt: number): void {
+      const stream: Stream = { eventId, ticket, response, last: '' };
+      const ticketId = ticket.ref.id;
 
       write(stream, initial);
       if (response.writableEnded) return;

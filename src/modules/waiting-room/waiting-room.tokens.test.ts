@@ -1,18 +1,40 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { admissionRate } from './waiting-room.rate.ts';
 import { createTokenSigner } from './waiting-room.tokens.ts';
 
 describe('waiting-room tokens', () => {
-  const signer = createTokenSigner('a-session-secret-of-at-least-32-characters');
+  const secret = 'a-session-secret-of-at-least-32-characters';
+  const signer = createTokenSigner(secret);
 
   it('verifies its own tickets and refuses altered or foreign ones', () => {
-    const ticket = signer.ticket(7, 'AAAAAAAAAAAAAAAAAAAAAA');
-    assert.equal(signer.verifyTicket(7, ticket), 'AAAAAAAAAAAAAAAAAAAAAA');
+    const ticket = signer.ticket(7, 'AAAAAAAAAAAAAAAAAAAAAA', '1796423493052123');
+    assert.deepEqual(signer.verifyTicket(7, ticket), { id: 'AAAAAAAAAAAAAAAAAAAAAA', place: '1796423493052123' });
     assert.equal(signer.verifyTicket(8, ticket), undefined, 'a ticket names one event');
     assert.equal(signer.verifyTicket(7, ticket.replace(/^A/, 'B')), undefined);
+    assert.equal(signer.verifyTicket(7, ticket.replace('.1796423493052123.', '.1796423493052122.')), undefined, 'a ticket’s place is signed');
+    assert.equal(signer.verifyTicket(7, ticket.replace('.1796423493052123.', '.p.')), undefined);
     assert.equal(signer.verifyTicket(7, `${ticket}.x`), undefined);
     assert.equal(createTokenSigner('another-secret-of-at-least-32-characters!').verifyTicket(7, ticket), undefined);
+    assert.deepEqual(signer.verifyTicket(7, signer.ticket(7, 'AAAAAAAAAAAAAAAAAAAAAA', 'p')), { id: 'AAAAAAAAAAAAAAAAAAAAAA', place: 'p' });
+  });
+
+  it('still takes a ticket signed before tickets carried their place, with its place unknown', () => {
+    const mac = createHmac('sha256', createHmac('sha256', secret).update('salescale waiting room v1').digest()).update('ticket:7:AAAAAAAAAAAAAAAAAAAAAA').digest('base64url');
+    assert.deepEqual(signer.verifyTicket(7, `AAAAAAAAAAAAAAAAAAAAAA.${mac}`), { id: 'AAAAAAAAAAAAAAAAAAAAAA', place: undefined });
+    assert.equal(signer.verifyTicket(8, `AAAAAAAAAAAAAAAAAAAAAA.${mac}`), undefined);
+  });
+
+  it('draws a pre-queue place in [0, 1) from the ticket id: the same every time, unrelated between tickets', () => {
+    const draws = Array.from({ length: 2000 }, (_, i) => Number(signer.preQueueScore(7, `ticket-${i}-0123456789abcdef`)));
+    assert.equal(signer.preQueueScore(7, 'ticket-0-0123456789abcdef'), String(draws[0]));
+    assert.notEqual(signer.preQueueScore(8, 'ticket-0-0123456789abcdef'), String(draws[0]), 'another event draws again');
+    assert.ok(draws.every((d) => d >= 0 && d < 1));
+    // Spread evenly: each tenth of [0, 1) gets 200 ± 60 of 2,000 draws.
+    const tenths = Array.from({ length: 10 }, (_, k) => draws.filter((d) => Math.floor(d * 10) === k).length);
+    assert.ok(tenths.every((n) => n > 140 && n < 260), `draws per tenth: ${tenths}`);
+    assert.equal(new Set(draws).size, draws.length);
   });
 
   it('round-trips pass claims and refuses a pass whose claims were changed', () => {

@@ -3,16 +3,31 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 /**
  * Tickets and admission passes are HMAC-SHA256 signed with a key derived from SESSION_SECRET, so any
  * instance can issue and check them and nobody without the secret can make one up or alter one
- * (a changed event, ticket, holder or expiry breaks the signature).
+ * (a changed event, ticket, place, holder or expiry breaks the signature).
+ *
+ * A ticket carries its place in line, so a line Redis lost (restarted without persistence, failed over
+ * to an empty replica) is rebuilt from the tickets its visitors present, in the same order: an
+ * arrival's place is its Redis time in µs, in the clear; a pre-queue ticket's is the letter `p`, its
+ * draw being derived from the ticket id with the key (`preQueueScore`), so no visitor can read or
+ * choose it, and the room can compute it again.
  */
 export interface TokenSigner {
-  /** `<ticketId>.<mac>`: names a queue entry of one event. */
-  ticket(eventId: number, ticketId: string): string;
-  /** The ticket id, or undefined when the ticket is malformed or not signed by us for this event. */
-  verifyTicket(eventId: number, ticket: string): string | undefined;
+  /** `<ticketId>.<place>.<mac>`: names a queue entry of one event and its place (`p`, or µs digits). */
+  ticket(eventId: number, ticketId: string, place: string): string;
+  /** The entry a ticket names, or undefined when the ticket is malformed or not signed by us for this event. */
+  verifyTicket(eventId: number, ticket: string): TicketRef | undefined;
+  /** A pre-queue ticket's draw: a score in [0, 1) from 48 bits of HMAC of the event and ticket id. */
+  preQueueScore(eventId: number, ticketId: string): string;
   pass(claims: PassClaims): string;
   /** The pass's claims when the signature holds (expiry is the caller's check). */
   verifyPass(pass: string): PassClaims | undefined;
+}
+
+/** A queue entry as its signed ticket names it. */
+export interface TicketRef {
+  id: string;
+  /** `p` (pre-queue) or the arrival's Redis time in µs; undefined for a ticket signed before tickets carried it. */
+  place: string | undefined;
 }
 
 export interface PassClaims {
@@ -27,6 +42,7 @@ export interface PassClaims {
 }
 
 const TICKET_ID = /^[A-Za-z0-9_-]{16,32}$/;
+const PLACE = /^(p|[1-9][0-9]{0,16})$/;
 
 export function createTokenSigner(secret: string): TokenSigner {
   const key = createHmac('sha256', secret).update('salescale waiting room v1').digest();
@@ -34,11 +50,22 @@ export function createTokenSigner(secret: string): TokenSigner {
   const same = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
   return {
-    ticket: (eventId, ticketId) => `${ticketId}.${mac(`ticket:${eventId}:${ticketId}`)}`,
+    ticket: (eventId, ticketId, place) => `${ticketId}.${place}.${mac(`ticket:${eventId}:${ticketId}:${place}`)}`,
     verifyTicket(eventId, ticket) {
-      const [id, signature, extra] = ticket.split('.');
-      if (extra !== undefined || id === undefined || signature === undefined || !TICKET_ID.test(id)) return undefined;
-      return same(signature, mac(`ticket:${eventId}:${id}`)) ? id : undefined;
+      const parts = ticket.split('.');
+      const id = parts[0]!;
+      if (!TICKET_ID.test(id)) return undefined;
+      if (parts.length === 2) {
+        // `<id>.<mac>`: signed before tickets carried their place (still good, place unknown).
+        return same(parts[1]!, mac(`ticket:${eventId}:${id}`)) ? { id, place: undefined } : undefined;
+      }
+      const [, place, signature] = parts;
+      if (parts.length !== 3 || !PLACE.test(place!)) return undefined;
+      return same(signature!, mac(`ticket:${eventId}:${id}:${place}`)) ? { id, place } : undefined;
+    },
+    preQueueScore(eventId, ticketId) {
+      const draw = createHmac('sha256', key).update(`place:${eventId}:${ticketId}`).digest().readUIntBE(0, 6);
+      return String(draw / 2 ** 48);
     },
     pass(claims) {
       const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');

@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+import { request, type JsonReply } from './helpers/http.ts';
+import { startInstance, type Instance } from './helpers/instances.ts';
+import { startPrivateRedis, type PrivateRedis } from './helpers/redis-server.ts';
+import { openSse, type SseStream } from './helpers/sse.ts';
+
+/**
+ * The waiting room when its Redis loses everything (restarted without persistence, or a failover to an
+ * empty replica), on two real `salescale serve` processes: the line is kept by the visitors' signed
+ * tickets, not lost with Redis.
+ */
+describe('waiting room after Redis lost its data', () => {
+  let t: TestApp;
+  let redis: PrivateRedis;
+  let a: Instance;
+  let b: Instance;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const instances = () => [a, b];
+  let address = 0;
+  const nextAddress = () => {
+    address += 1;
+    return `10.77.${(address >> 8) & 255}.${address & 255}`;
+  };
+
+  before(async () => {
+    redis = await startPrivateRedis();
+    t = await createTestApp({
+      REDIS_URL: redis.url,
+      RATE_LIMIT_GENERAL_MAX: '1000000',
+      RATE_LIMIT_SALE_MAX: '1000000',
+      TRUST_PROXY: '127.0.0.1',
+      WAITING_ROOM_EVENTS_REFRESH_MS: '200',
+      WAITING_ROOM_STREAM_REFRESH_MS: '300',
+      WAITING_ROOM_TICK_MS: '50',
+    });
+    const env = { ...t.env, DB_POOL_MAX: '5', LOG_LEVEL: process.env.DEBUG_INSTANCES ? 'warn' : 'silent' };
+    [a, b] = await Promise.all([startInstance({ env }), startInstance({ env })]);
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    if (process.env.DEBUG_INSTANCES) console.log(a?.output(), b?.output());
+    await t?.close();
+    await redis?.destroy();
+  });
+
+  async function createEvent(startsInMs: number, admissionPerSecond: number): Promise<number> {
+    const product = await request(`${a.url}/api/v1/admin/products`, {
+      method: 'POST',
+      headers: t.admin,
+      body: { sku: `loss-${Math.random().toString(36).slice(2)}`, name: 'Queued item', priceCents: 500, available: 1000 },
+    });
+    assert.equal(product.status, 201, JSON.stringify(product.body));
+    const now = Date.now();
+    const reply = await request(`${b.url}/api/v1/admin/sale-events`, {
+      method: 'POST',
+      headers: t.admin,
+      body: {
+        name: 'Drop',
+        startsAt: new Date(now + startsInMs).toISOString(),
+        endsAt: new Date(now + startsInMs + 3_600_000).toISOString(),
+        productIds: [product.body.id],
+        waitingRoom: { enabled: true, admissionPerSecond },
+      },
+    });
+    assert.equal(reply.status, 201, JSON.stringify(reply.body));
+    for (const instance of instances()) {
+      for (let i = 0; (await request(`${instance.url}/api/v1/sale-events/${reply.body.id}/queue`)).status !== 200; i++) {
+        assert.ok(i < 100, 'instance never saw the waiting room');
+        await sleep(50);
+      }
+    }
+    return reply.body.id;
+  }
+
+  interface Visitor {
+    headers: Record<string, string>;
+    instance: Instance;
+    ticket: string;
+    stream: SseStream;
+  }
+
+  async function joinAndListen(eventId: number, i: number): Promise<Visitor> {
+    const instance = instances()[i % 2]!;
+    const headers: Record<string, string> = { 'x-forwarded-for': nextAddress() };
+    const reply: JsonReply = await request(`${instance.url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers });
+    assert.equal(reply.status, 201, JSON.stringify(reply.body));
+    headers.cookie = reply.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const stream = await openSse(`${instance.url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(reply.body.ticket)}/events`, headers);
+    assert.equal(stream.status, 200);
+    return { headers, instance, ticket: reply.body.ticket, stream };
+  }
+
+  /** Redis restarts empty: what it held is gone, every instance's connections drop and come back. */
+  async function loseRedis(): Promise<void> {
+    await redis.stop('SIGKILL');
+    await sleep(300);
+    await redis.start();
+  }
+
+  /** The line where the room keeps it (ticket ids, first first), once it holds every one of `visitors`. */
+  async function lineHolding(eventId: number, visitors: Visitor[]): Promise<string[]> {
+    const ids = visitors.map((v) => v.ticket.split('.')[0]!);
+    for (let i = 0; ; i++) {
+      const line = await t.platform.redis.zrange(`{${t.config.redis.prefix}:wr:${eventId}}:q`, '0', '-1').catch(() => [] as string[]);
+      if (ids.every((id) => line.includes(id))) return line.filter((id) => ids.includes(id));
+      assert.ok(i < 150, `the line never held the visitors again: ${line.length} of ${ids.length}; their streams said ${JSON.stringify(visitors.map((v) => lastState(v)?.state))}`);
+      await sleep(100);
+    }
+  }
+
+  const lastState = (v: Visitor) => v.stream.messages.at(-1)?.data;
+  const admittedAt = (v: Visitor) => {
+    const message = v.stream.messages.find((m) => m.data.state === 'admitted');
+    return message ? Date.parse(message.data.admittedAt) : undefined;
+  };
+
+  it('keeps every waiting visitor in line, in the same order, ahead of later arrivals, and admits them in that order', async () => {
+    const eventId = await createEvent(0, 1);
+    const line: Visitor[] = [];
+    for (let i = 0; i < 10; i++) line.push(await joinAndListen(eventId, i));
+    // The line as the visitors see it before the loss: one may have been admitted already.
+    await sleep(700);
+    const waiting = line.filter((v) => lastState(v)?.state === 'waiting');
+    assert.ok(waiting.length >= 8, `most of the line is waiting (${waiting.length})`);
+    const before = waiting.map((v) => lastState(v).position as number);
+    assert.deepEqual(before, [...before].sort((p, q) => p - q), 'positions follow arrival order');
+
+    await loseRedis();
+    // Every waiting visitor is back in line, in the same order; none was told the ticket expired.
+    const restored = await lineHolding(eventId, waiting);
+    assert.deepEqual(restored, waiting.map((v) => v.ticket.split('.')[0]), 'the same order after the loss');
+    await sleep(1000);
+    for (const v of waiting) assert.ok(v.stream.messages.every((m) => m.data.state !== 'expired'), `told expired: ${JSON.stringify(v.stream.messages.map((m) => m.data.state))}`);
+    const polled = await request(`${b.url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(waiting.at(-1)!.ticket)}`, { headers: waiting.at(-1)!.headers });
+    assert.equal(polled.status, 200);
+    assert.equal(polled.body.state, 'waiting', JSON.stringify(polled.body));
+
+    // A visitor arriving after the loss queues behind everyone who was in line.
+    const late = await joinAndListen(eventId, 0);
+    const everyone = await lineHolding(eventId, [...waiting, late]);
+    assert.equal(everyone.at(-1), late.ticket.split('.')[0], 'the newcomer is behind the restored line');
+
+    // Admission goes on in that order, and the passes work.
+    const first = waiting[0]!;
+    const admitted = await first.stream.next((m) => m.data.state === 'admitted', 15_000);
+    const placed = await request(`${first.instance.url}/api/v1/orders`, {
+      method: 'POST',
+      headers: { ...first.headers, 'idempotency-key': `loss-${eventId}`, 'waiting-room-pass': admitted.data.pass },
+      body: { email: `loss-${eventId}@example.com`, items: [{ productId: (await request(`${a.url}/api/v1/sale-events/${eventId}/queue`)).body.productIds[0], quantity: 1 }] },
+    });
+    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    await waiting[2]!.stream.next((m) => m.data.state === 'admitted', 15_000);
+    const times = waiting.slice(0, 3).map(admittedAt);
+    assert.ok(times.every((x) => x !== undefined) && times[0]! <= times[1]! && times[1]! <= times[2]!, `admitted in line order: ${times}`);
+    for (const v of [...line, late]) v.stream.close();
+  });
+
+  it('keeps the pre-queue’s drawn order through the loss', async () => {
+    const eventId = await createEvent(3_600_000, 50);
+    const line: Visitor[] = [];
+    for (let i = 0; i < 12; i++) line.push(await joinAndListen(eventId, i));
+    // The order the room drew, read where it keeps it, before the loss.
+    const drawn = await t.platform.redis.zrange(`{${t.config.redis.prefix}:wr:${eventId}}:q`, '0', '-1');
+    assert.equal(drawn.length, line.length);
+    await loseRedis();
+    assert.deepEqual(await lineHolding(eventId, line), drawn, 'the same draw after the loss');
+
+    // The sale opens: the pre-queue is admitted in the order drawn before the loss.
+    const opened = await request(`${a.url}/api/v1/admin/sale-events/${eventId}`, { method: 'PATCH', headers: t.admin, body: { startsAt: new Date(Date.now() + 300).toISOString() } });
+    assert.equal(opened.status, 200);
+    await Promise.all(line.map((v) => v.stream.next((m) => m.data.state === 'admitted', 20_000)));
+    const byTicket = new Map(line.map((v) => [v.ticket.split('.')[0]!, admittedAt(v)!]));
+    const times = drawn.map((ticketId) => byTicket.get(ticketId)!);
+    for (let i = 1; i < times.length; i++) assert.ok(times[i - 1]! <= times[i]!, `admitted in the drawn order: ${times}`);
+    for (const v of line) v.stream.close();
+  });
+});
