@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { ConflictError, DomainError, NotFoundError } from '../../shared/errors.ts';
 
 export class WaitingRoomNotFoundError extends NotFoundError {
@@ -56,5 +57,15 @@ export class PassUsedError extends DomainError {
 export class WaitingRoomUnavailableError extends DomainError {
   constructor() {
     super('WAITING_ROOM_UNAVAILABLE', 'unavailable', 'the waiting room is temporarily unavailable, please retry');
+  }
+}
+
+/** Runs a Redis call of the room; a failure is logged and answered 503 WAITING_ROOM_UNAVAILABLE. */
+export async function unavailableOnError<T>(call: () => Promise<T>, logger: Logger): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    logger.warn({ err: error }, 'waiting room: redis unavailable');
+    throw new WaitingRoomUnavailableError();
   }
 }

@@ -6,8 +6,10 @@ import type { StockGate } from '../inventory/index.ts';
 import type { SaleEvent } from '../sale-events/index.ts';
 import type { WaitingRoomConfig } from '../../platform/config/waiting-room.config.ts';
 import { waitingRoomMetricsFor } from './waiting-room.metrics.ts';
+import { createCheckoutRule } from './waiting-room.checkout.ts';
 import { createEventRegistry } from './waiting-room.registry.ts';
 import { holdersOf, passesOf, waitingRoomRoutes } from './waiting-room.routes.ts';
+import { roomKeys } from './waiting-room.scripts.ts';
 import { Ticket, TicketStatus } from './waiting-room.schemas.ts';
 import { createWaitingRoom, type RoomNotice } from './waiting-room.service.ts';
 import { createStreamHub } from './waiting-room.streams.ts';
@@ -48,11 +50,12 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     rates: () => metricsReader?.rates() ?? new Map(),
     soldOut: () => metricsReader?.soldOut() ?? new Map(),
   });
+  const signer = createTokenSigner(deps.sessionSecret);
   const room = createWaitingRoom({
     redis: deps.redis,
     prefix: deps.prefix,
     config: deps.config,
-    signer: createTokenSigner(deps.sessionSecret),
+    signer,
     registry,
     gate: deps.gate,
     liveWebInstances: deps.liveWebInstances,
@@ -62,6 +65,7 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     notify: publish,
   });
   metricsReader = room;
+  const checkoutRule = createCheckoutRule({ redis: deps.redis, keys: roomKeys(deps.prefix), registry, signer, metrics, logger: deps.logger });
   const hub = createStreamHub({ room, subscriber: deps.subscriber, channel, refreshMs: deps.config.streamRefreshMs, logger: deps.logger });
 
   const plugin: FastifyPluginAsync = async (app) => {
@@ -91,9 +95,9 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     checkout: {
       active: () => registry.live(Date.now()).length > 0,
       check(request: FastifyRequest, productIds: readonly number[]) {
-        const passes = room.checkCheckout(productIds, passesOf(request), holdersOf(request));
+        const passes = checkoutRule.check(productIds, passesOf(request), holdersOf(request));
         if (passes.length === 0) return undefined;
-        return { spend: <T>(orderRef: string, place: () => Promise<T>) => room.spendPasses(passes, orderRef, place) };
+        return { spend: <T>(orderRef: string, place: () => Promise<T>) => checkoutRule.spend(passes, orderRef, place) };
       },
     },
   };

@@ -15,6 +15,23 @@ import { defineScript } from '../../platform/redis/script.ts';
  * admission step waits a moment after a rebirth mid-sale so the line is back before anyone is admitted.
  */
 
+/** Keys outlive the sale by a day (late readers see `expired`), then Redis drops them. */
+const KEEP_AFTER_END_MS = 86_400_000;
+
+/** The keys of the rooms under a Redis prefix: one hash tag per event. */
+export function roomKeys(prefix: string) {
+  const key = (eventId: number, part: string) => `{${prefix}:wr:${eventId}}:${part}`;
+  return {
+    key,
+    /** Named keys of one event, as a script's `run` takes them. */
+    of: <P extends string>(eventId: number, parts: readonly P[]) => Object.fromEntries(parts.map((part) => [part, key(eventId, part)])) as Record<P, string>,
+    /** When the keys of an event ending at `endsAtMs` expire. */
+    expireAt: (event: { endsAtMs: number }) => event.endsAtMs + KEEP_AFTER_END_MS,
+  };
+}
+
+export type RoomKeys = ReturnType<typeof roomKeys>;
+
 /**
  * Join. KEYS q holders owners joined addr place; ARGV newTicketId startsAtMs expireAtMs preScore
  * addressClass maxPerAddress holder… → {0, ticket, place} an existing ticket of one of the holders (the

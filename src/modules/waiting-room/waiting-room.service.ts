@@ -3,23 +3,18 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { StockGate } from '../inventory/index.ts';
 import type { WaitingRoomConfig } from '../../platform/config/waiting-room.config.ts';
-import type { DomainError } from '../../shared/errors.ts';
 import {
-  PassExpiredError,
-  PassInvalidError,
-  PassRequiredError,
-  PassUsedError,
   SaleEndedError,
   TicketLimitError,
   TicketNotFoundError,
+  unavailableOnError,
   WaitingRoomNotFoundError,
-  WaitingRoomUnavailableError,
 } from './waiting-room.errors.ts';
 import type { WaitingRoomMetrics } from './waiting-room.metrics.ts';
 import { admissionRate } from './waiting-room.rate.ts';
 import type { EventRegistry, QueuedEvent } from './waiting-room.registry.ts';
-import { JOIN_REPLY, SPEND_REPLY, waitingRoomAdmit, waitingRoomGiveBack, waitingRoomJoin, waitingRoomSpend, waitingRoomStatus } from './waiting-room.scripts.ts';
-import type { PassClaims, TicketRef, TokenSigner } from './waiting-room.tokens.ts';
+import { JOIN_REPLY, roomKeys, waitingRoomAdmit, waitingRoomJoin, waitingRoomStatus } from './waiting-room.scripts.ts';
+import type { TicketRef, TokenSigner } from './waiting-room.tokens.ts';
 
 export type TicketState = 'waiting' | 'admitted' | 'sold_out' | 'expired';
 
@@ -73,16 +68,11 @@ export interface WaitingRoomDeps {
 
 /** Most tickets admitted by one step (a burst after a stall is spread over the next steps). */
 const MAX_BATCH = 1000;
-/** Keys outlive the sale by a day (late readers see `expired`), then Redis drops them. */
-const KEEP_AFTER_END_MS = 86_400_000;
 
 export function createWaitingRoom(deps: WaitingRoomDeps) {
   const { config, registry, signer } = deps;
   const { redis } = deps;
-  const eventKeys = <P extends string>(eventId: number, parts: readonly P[]) => Object.fromEntries(parts.map((part) => [part, key(eventId, part)])) as Record<P, string>;
-  const base = (e: number) => `{${deps.prefix}:wr:${e}}`;
-  const key = (e: number, part: string) => `${base(e)}:${part}`;
-  const expireAt = (event: QueuedEvent) => event.endsAtMs + KEEP_AFTER_END_MS;
+  const { key, of: eventKeys, expireAt } = roomKeys(deps.prefix);
   /**
    * After Redis lost a live room, nobody is admitted for this long: every open stream reads its ticket
    * (putting it back in line) on reconnecting and then every `streamRefreshMs`.
@@ -110,19 +100,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     return event;
   }
 
-  async function redisCall<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      deps.logger.warn({ err: error }, 'waiting room: redis unavailable');
-      throw new WaitingRoomUnavailableError();
-    }
-  }
-
-  function refused(eventId: number, error: DomainError): never {
-    deps.metrics.refused.inc({ sale_event: String(eventId), code: error.code });
-    throw error;
-  }
+  const redisCall = <T>(call: () => Promise<T>) => unavailableOnError(call, deps.logger);
 
   function statusOf(event: QueuedEvent, ticketId: string, now: number, sold: boolean, rank: number, admittedAt: number, owners: string): TicketStatus {
     if (admittedAt >= 0) {
@@ -298,83 +276,6 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       const event = registry.get(eventId);
       if (!event) return Promise.resolve(tickets.map(() => ({ state: 'expired', position: null, etaSeconds: null }) as TicketStatus));
       return statuses(event, tickets);
-    },
-
-    /**
-     * Checkout's rule: while a queued sale is live, buying any of its products needs a valid pass for
-     * that sale issued to this visitor. A product listed by several live queued sales needs a pass of
-     * any one of them. No Redis or database call: the registry is in memory, passes are checked by
-     * signature and expiry. Returns the passes the order spends (see `spendPasses`).
-     */
-    checkCheckout(productIds: readonly number[], passes: readonly string[], holders: readonly string[], now = Date.now()): PassClaims[] {
-      const claims = passes.map((pass) => signer.verifyPass(pass)).filter((c): c is PassClaims => c !== undefined);
-      const usable = (eventId: number) => claims.find((c) => c.e === eventId && c.x > now && c.h.some((h) => holders.includes(h)));
-      const spent = new Map<number, PassClaims>();
-      /** Products no pass covers, by the first live sale listing them (the one a refusal names). */
-      const uncovered = new Map<number, { events: QueuedEvent[]; products: number[] }>();
-      for (const productId of productIds) {
-        const events = registry.liveFor(productId, now);
-        // A pass this order already spends covers the product if its sale lists it.
-        if (events.length === 0 || events.some((event) => spent.has(event.id))) continue;
-        const pass = events.map((event) => usable(event.id)).find((c) => c !== undefined);
-        if (pass) {
-          spent.set(pass.e, pass);
-          continue;
-        }
-        const entry = uncovered.get(events[0]!.id) ?? { events, products: [] };
-        entry.products.push(productId);
-        uncovered.set(events[0]!.id, entry);
-      }
-      for (const [eventId, { events, products }] of uncovered) {
-        const expired = claims.find((c) => c.x <= now && events.some((event) => event.id === c.e));
-        const error = expired
-          ? new PassExpiredError(expired.e, new Date(expired.x).toISOString())
-          : passes.length > 0
-            ? new PassInvalidError(eventId)
-            : new PassRequiredError(eventId, products);
-        refused(expired?.e ?? eventId, error);
-      }
-      return [...spent.values()];
-    },
-
-    /**
-     * Places an order with passes: a pass buys one order. Each pass is spent in Redis (atomic, so of
-     * many clients or instances presenting copies of one pass at once, one order gets it) before
-     * `place` runs, and given back if `place` throws (refused or failed: the order was not placed).
-     * `orderRef` names the order (its idempotency scope and key): a retry of the same order finds its
-     * pass spent on itself and goes on. Expiry is checked again on Redis's clock, which set it.
-     */
-    async spendPasses<T>(passes: readonly PassClaims[], orderRef: string, place: () => Promise<T>): Promise<T> {
-      const taken: PassClaims[] = [];
-      const giveBack = () =>
-        Promise.all(
-          taken.map((pass) =>
-            waitingRoomGiveBack.run(redis, { spent: key(pass.e, 'spent') }, pass.t, orderRef).catch((error: unknown) => {
-              deps.logger.warn({ err: error, saleEvent: pass.e }, 'waiting room: could not give a pass back');
-            }),
-          ),
-        );
-      try {
-        for (const pass of passes) {
-          const event = registry.get(pass.e);
-          const reply = await redisCall(() => waitingRoomSpend.run(redis, { spent: key(pass.e, 'spent') }, pass.t, orderRef, pass.x, event ? expireAt(event) : pass.x + KEEP_AFTER_END_MS));
-          if (reply === SPEND_REPLY.spentElsewhere) refused(pass.e, new PassUsedError(pass.e));
-          if (reply === SPEND_REPLY.expired) refused(pass.e, new PassExpiredError(pass.e, new Date(pass.x).toISOString()));
-          if (reply === SPEND_REPLY.spent) taken.push(pass);
-        }
-      } catch (error) {
-        await giveBack();
-        throw error;
-      }
-      let result: T;
-      try {
-        result = await place();
-      } catch (error) {
-        await giveBack();
-        throw error;
-      }
-      for (const pass of taken) deps.metrics.passesUsed.inc({ sale_event: String(pass.e) });
-      return result;
     },
 
     start(): void {

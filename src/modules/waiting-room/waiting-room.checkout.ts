@@ -1,0 +1,108 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { DomainError } from '../../shared/errors.ts';
+import { PassExpiredError, PassInvalidError, PassRequiredError, PassUsedError, unavailableOnError } from './waiting-room.errors.ts';
+import type { WaitingRoomMetrics } from './waiting-room.metrics.ts';
+import type { EventRegistry, QueuedEvent } from './waiting-room.registry.ts';
+import { type RoomKeys, SPEND_REPLY, waitingRoomGiveBack, waitingRoomSpend } from './waiting-room.scripts.ts';
+import type { PassClaims, TokenSigner } from './waiting-room.tokens.ts';
+
+/** The waiting room at checkout: which passes an order needs, and spending them on it. */
+export function createCheckoutRule(deps: {
+  redis: Redis;
+  keys: RoomKeys;
+  registry: EventRegistry;
+  signer: TokenSigner;
+  metrics: Pick<WaitingRoomMetrics, 'refused' | 'passesUsed'>;
+  logger: Logger;
+}) {
+  const { redis, registry, signer } = deps;
+  const { key, expireAt } = deps.keys;
+  const redisCall = <T>(call: () => Promise<T>) => unavailableOnError(call, deps.logger);
+
+  function refused(eventId: number, error: DomainError): never {
+    deps.metrics.refused.inc({ sale_event: String(eventId), code: error.code });
+    throw error;
+  }
+
+  return {
+    /**
+     * Checkout's rule: while a queued sale is live, buying any of its products needs a valid pass for
+     * that sale issued to this visitor. A product listed by several live queued sales needs a pass of
+     * any one of them. No Redis or database call: the registry is in memory, passes are checked by
+     * signature and expiry. Returns the passes the order spends (see `spend`).
+     */
+    check(productIds: readonly number[], passes: readonly string[], holders: readonly string[], now = Date.now()): PassClaims[] {
+      const claims = passes.map((pass) => signer.verifyPass(pass)).filter((c): c is PassClaims => c !== undefined);
+      const usable = (eventId: number) => claims.find((c) => c.e === eventId && c.x > now && c.h.some((h) => holders.includes(h)));
+      const spent = new Map<number, PassClaims>();
+      /** Products no pass covers, by the first live sale listing them (the one a refusal names). */
+      const uncovered = new Map<number, { events: QueuedEvent[]; products: number[] }>();
+      for (const productId of productIds) {
+        const events = registry.liveFor(productId, now);
+        // A pass this order already spends covers the product if its sale lists it.
+        if (events.length === 0 || events.some((event) => spent.has(event.id))) continue;
+        const pass = events.map((event) => usable(event.id)).find((c) => c !== undefined);
+        if (pass) {
+          spent.set(pass.e, pass);
+          continue;
+        }
+        const entry = uncovered.get(events[0]!.id) ?? { events, products: [] };
+        entry.products.push(productId);
+        uncovered.set(events[0]!.id, entry);
+      }
+      for (const [eventId, { events, products }] of uncovered) {
+        const expired = claims.find((c) => c.x <= now && events.some((event) => event.id === c.e));
+        const error = expired
+          ? new PassExpiredError(expired.e, new Date(expired.x).toISOString())
+          : passes.length > 0
+            ? new PassInvalidError(eventId)
+            : new PassRequiredError(eventId, products);
+        refused(expired?.e ?? eventId, error);
+      }
+      return [...spent.values()];
+    },
+
+    /**
+     * Places an order with passes: a pass buys one order. Each pass is spent in Redis (atomic, so of
+     * many clients or instances presenting copies of one pass at once, one order gets it) before
+     * `place` runs, and given back if `place` throws (refused or failed: the order was not placed).
+     * `orderRef` names the order (its idempotency scope and key): a retry of the same order finds its
+     * pass spent on itself and goes on. Expiry is checked again on Redis's clock, which set it.
+     */
+    async spend<T>(passes: readonly PassClaims[], orderRef: string, place: () => Promise<T>): Promise<T> {
+      const taken: PassClaims[] = [];
+      const giveBack = () =>
+        Promise.all(
+          taken.map((pass) =>
+            waitingRoomGiveBack.run(redis, { spent: key(pass.e, 'spent') }, pass.t, orderRef).catch((error: unknown) => {
+              deps.logger.warn({ err: error, saleEvent: pass.e }, 'waiting room: could not give a pass back');
+            }),
+          ),
+        );
+      try {
+        for (const pass of passes) {
+          const event = registry.get(pass.e);
+          const reply = await redisCall(() => waitingRoomSpend.run(redis, { spent: key(pass.e, 'spent') }, pass.t, orderRef, pass.x, expireAt(event ?? { endsAtMs: pass.x })));
+          if (reply === SPEND_REPLY.spentElsewhere) refused(pass.e, new PassUsedError(pass.e));
+          if (reply === SPEND_REPLY.expired) refused(pass.e, new PassExpiredError(pass.e, new Date(pass.x).toISOString()));
+          if (reply === SPEND_REPLY.spent) taken.push(pass);
+        }
+      } catch (error) {
+        await giveBack();
+        throw error;
+      }
+      let result: T;
+      try {
+        result = await place();
+      } catch (error) {
+        await giveBack();
+        throw error;
+      }
+      for (const pass of taken) deps.metrics.passesUsed.inc({ sale_event: String(pass.e) });
+      return result;
+    },
+  };
+}
+
+export type CheckoutRule = ReturnType<typeof createCheckoutRule>;
