@@ -15,6 +15,8 @@ export function createCheckoutRule(deps: {
   signer: TokenSigner;
   metrics: Pick<WaitingRoomMetrics, 'refused' | 'passesUsed'>;
   logger: Logger;
+  /** Now on Redis's clock (see the room clock). */
+  clock: () => number;
 }) {
   const { redis, registry, signer } = deps;
   const { key, expireAt } = deps.keys;
@@ -32,7 +34,7 @@ export function createCheckoutRule(deps: {
      * any one of them. No Redis or database call: the registry is in memory, passes are checked by
      * signature and expiry. Returns the passes the order spends (see `spend`).
      */
-    check(productIds: readonly number[], passes: readonly string[], holders: readonly string[], now = Date.now()): PassClaims[] {
+    check(productIds: readonly number[], passes: readonly string[], holders: readonly string[], now = deps.clock()): PassClaims[] {
       const claims = passes.map((pass) => signer.verifyPass(pass)).filter((c): c is PassClaims => c !== undefined);
       const usable = (eventId: number) => claims.find((c) => c.e === eventId && c.x > now && c.h.some((h) => holders.includes(h)));
       const spent = new Map<number, PassClaims>();

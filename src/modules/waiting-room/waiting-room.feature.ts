@@ -7,6 +7,7 @@ import type { SaleEvent } from '../sale-events/index.ts';
 import type { WaitingRoomConfig } from '../../platform/config/waiting-room.config.ts';
 import { waitingRoomMetricsFor } from './waiting-room.metrics.ts';
 import { createCheckoutRule } from './waiting-room.checkout.ts';
+import { createRoomClock } from './waiting-room.clock.ts';
 import { createEventRegistry } from './waiting-room.registry.ts';
 import { holdersOf, passesOf, waitingRoomRoutes } from './waiting-room.routes.ts';
 import { roomKeys } from './waiting-room.scripts.ts';
@@ -51,6 +52,7 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     soldOut: () => metricsReader?.soldOut() ?? new Map(),
   });
   const signer = createTokenSigner(deps.sessionSecret);
+  const clock = createRoomClock({ redis: deps.redis, syncMs: deps.config.eventsRefreshMs, logger: deps.logger });
   const room = createWaitingRoom({
     redis: deps.redis,
     prefix: deps.prefix,
@@ -63,21 +65,24 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     metrics,
     logger: deps.logger,
     notify: publish,
+    clock: clock.now,
   });
   metricsReader = room;
-  const checkoutRule = createCheckoutRule({ redis: deps.redis, keys: roomKeys(deps.prefix), registry, signer, metrics, logger: deps.logger });
+  const checkoutRule = createCheckoutRule({ redis: deps.redis, keys: roomKeys(deps.prefix), registry, signer, metrics, logger: deps.logger, clock: clock.now });
   const hub = createStreamHub({ room, subscriber: deps.subscriber, channel, refreshMs: deps.config.streamRefreshMs, logger: deps.logger });
 
   const plugin: FastifyPluginAsync = async (app) => {
     app.addHook('onReady', async () => {
-      await registry.refresh();
+      await Promise.all([registry.refresh(), clock.sync()]);
       registry.start();
+      clock.start();
       hub.start();
       room.start();
     });
     // Before the server waits for open connections: end the streams (clients reconnect elsewhere).
     app.addHook('preClose', async () => {
       registry.stop();
+      clock.stop();
       deps.logger.info({ streams: hub.count() }, 'waiting room: ending the event streams');
       hub.close();
       await room.stop();
@@ -93,7 +98,7 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     routes: waitingRoomRoutes({ room, hub, secureCookies: deps.secureCookies }),
     /** The checkout's pass rule, for the orders routes (their `CheckoutAdmission`). */
     checkout: {
-      active: () => registry.live(Date.now()).length > 0,
+      active: () => registry.live(clock.now()).length > 0,
       check(request: FastifyRequest, productIds: readonly number[]) {
         const passes = checkoutRule.check(productIds, passesOf(request), holdersOf(request));
         if (passes.length === 0) return undefined;

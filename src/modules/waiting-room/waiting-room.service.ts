@@ -62,6 +62,8 @@ export interface WaitingRoomDeps {
   capacityRps: number;
   metrics: WaitingRoomMetrics;
   logger: Logger;
+  /** Now on Redis's clock (see the room clock): every decision about a sale's window reads it. */
+  clock: () => number;
   /** Called with each change the admission step made (the caller publishes it). */
   notify: (notice: RoomNotice) => void;
 }
@@ -195,7 +197,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     if (ticking) return;
     ticking = true;
     try {
-      const now = Date.now();
+      const now = deps.clock();
       // Events about to start are stepped too, so the bucket starts empty at the start on Redis's clock.
       const due = registry.all().filter((event) => event.startsAtMs - 1000 <= now && now < event.endsAtMs);
       await Promise.all(due.map((event) => admit(event).catch((error: unknown) => deps.logger.warn({ err: error, saleEvent: event.id }, 'waiting room: admission step failed'))));
@@ -206,11 +208,11 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
 
   return {
     /** Rates in force of the live waiting rooms (metrics; events not started or over are left out). */
-    rates: () => new Map(registry.live(Date.now()).map((event) => [event.id, rateOf(event)])),
-    soldOut: () => new Map(registry.live(Date.now()).map((event) => [event.id, soldOut.get(event.id) ?? false])),
+    rates: () => new Map(registry.live(deps.clock()).map((event) => [event.id, rateOf(event)])),
+    soldOut: () => new Map(registry.live(deps.clock()).map((event) => [event.id, soldOut.get(event.id) ?? false])),
 
     async queueLengths(): Promise<Map<number, number>> {
-      const now = Date.now();
+      const now = deps.clock();
       const events = registry.all().filter((event) => now < event.endsAtMs);
       const lengths = await Promise.all(events.map((event) => redis.zcard(key(event.id, 'q'))));
       return new Map(events.map((event, i) => [event.id, lengths[i]!]));
@@ -235,7 +237,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     /** Joins the line (or returns the visitor's ticket). */
     async join(eventId: number, visitor: Visitor): Promise<{ ticket: string; replayed: boolean; status: TicketStatus }> {
       const event = eventOrThrow(eventId);
-      if (Date.now() >= event.endsAtMs) throw new SaleEndedError(eventId);
+      if (deps.clock() >= event.endsAtMs) throw new SaleEndedError(eventId);
       const fresh = randomBytes(16).toString('base64url');
       const [kind, ticketId, place] = await redisCall(() =>
         waitingRoomJoin.run(
