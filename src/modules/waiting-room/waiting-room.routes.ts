@@ -74,7 +74,7 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
       { schema: { tags, description: 'Where a ticket stands; once admitted, its pass.', params: TicketParams, response: { 200: Type.Ref('TicketStatus'), ...errorResponses(400, 404, 503) } } },
       async (request, reply) => {
         reply.header('cache-control', 'no-store');
-        return room.status(request.params.id, { ref: room.ticketRef(request.params.id, request.params.ticket), holders: holdersOf(request) });
+        return room.status(request.params.id, room.present(request.params.id, request.params.ticket, holdersOf(request)));
       },
     );
     app.get(
@@ -89,7 +89,7 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
         },
       },
       async (request, reply) => {
-        const ticket = { ref: room.ticketRef(request.params.id, request.params.ticket), holders: holdersOf(request) };
+        const ticket = room.present(request.params.id, request.params.ticket, holdersOf(request));
         const readAt = hub.generation(request.params.id);
         const initial = await room.status(request.params.id, ticket);
         reply.hijack();

@@ -42,7 +42,10 @@ export interface Visitor {
  * is bound again if the line lost it).
  */
 export interface PresentedTicket {
-  ref: TicketRef;
+  id: string;
+  /** Its place as its ticket carries it (`p`, µs digits; '' unknown) and that place's score in the line ('' unknown). */
+  place: string;
+  score: string;
   holders: readonly string[];
 }
 
@@ -119,19 +122,19 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     return { state: 'waiting', position: rank + 1, etaSeconds: Math.ceil((rank + 1) / rateOf(event)) };
   }
 
-  /** The score of a ticket's place in the line's sorted set ('' unknown). */
-  function scoreOf(eventId: number, ref: TicketRef): string {
-    if (ref.place === undefined) return '';
-    return ref.place === 'p' ? signer.preQueueScore(eventId, ref.id) : ref.place;
+  /** A ticket presented by `holders`, its score computed once (a pre-queue draw is an HMAC). */
+  function presented(eventId: number, ref: TicketRef, holders: readonly string[]): PresentedTicket {
+    const score = ref.place === undefined ? '' : ref.place === 'p' ? signer.preQueueScore(eventId, ref.id) : ref.place;
+    return { id: ref.id, place: ref.place ?? '', score, holders };
   }
 
   /** Statuses of many tickets of one event in one round trip (putting back those the line lost, see STATUS). */
   async function statuses(event: QueuedEvent, tickets: readonly PresentedTicket[]): Promise<TicketStatus[]> {
-    const args = tickets.flatMap(({ ref, holders }) => [ref.id, ref.place ?? '', scoreOf(event.id, ref), holders.join(',')]);
+    const args = tickets.flatMap((ticket) => [ticket.id, ticket.place, ticket.score, ticket.holders.join(',')]);
     const reply = await waitingRoomStatus.run(redis, eventKeys(event.id, ['q', 'admitted', 'sold', 'owners', 'holders', 'joined', 'place']), event.endsAtMs, expireAt(event), ...args);
     const now = Number(reply[0]);
     const sold = Number(reply[1]) === 1;
-    return tickets.map(({ ref }, i) => statusOf(event, ref.id, now, sold, Number(reply[3 + i * 3]), Number(reply[4 + i * 3]), String(reply[5 + i * 3] ?? '')));
+    return tickets.map(({ id }, i) => statusOf(event, id, now, sold, Number(reply[3 + i * 3]), Number(reply[4 + i * 3]), String(reply[5 + i * 3] ?? '')));
   }
 
   async function unitsLeft(event: QueuedEvent): Promise<number> {
@@ -254,17 +257,17 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
         ),
       );
       if (Number(kind) === JOIN_REPLY.ticketLimit) throw new TicketLimitError(eventId, config.ticketsPerAddress);
-      const ref: TicketRef = { id: ticketId, place: String(place) };
-      const [status] = await redisCall(() => statuses(event, [{ ref, holders: visitor.holders }]));
-      return { ticket: signer.ticket(eventId, ticketId, ref.place!), replayed: Number(kind) === JOIN_REPLY.replayed, status: status! };
+      const ticket = presented(eventId, { id: ticketId, place: String(place) }, visitor.holders);
+      const [status] = await redisCall(() => statuses(event, [ticket]));
+      return { ticket: signer.ticket(eventId, ticketId, ticket.place), replayed: Number(kind) === JOIN_REPLY.replayed, status: status! };
     },
 
-    /** The queue entry a signed ticket names, or 404 for anything we did not sign. */
-    ticketRef(eventId: number, ticket: string): TicketRef {
+    /** The queue entry a signed ticket names, as `holders` present it; 404 for anything we did not sign. */
+    present(eventId: number, ticket: string, holders: readonly string[]): PresentedTicket {
       eventOrThrow(eventId);
       const ref = signer.verifyTicket(eventId, ticket);
       if (ref === undefined) throw new TicketNotFoundError(eventId);
-      return ref;
+      return presented(eventId, ref, holders);
     },
 
     async status(eventId: number, ticket: PresentedTicket): Promise<TicketStatus> {

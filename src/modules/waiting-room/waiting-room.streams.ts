@@ -72,7 +72,7 @@ export function createStreamHub(deps: { room: WaitingRoom; subscriber: Redis; ch
   /** How a ticket's streams presented it (one whose streams all closed meanwhile is read, not put back). */
   function presentedOf(tickets: Map<string, Set<Stream>>, ticketId: string): PresentedTicket {
     for (const stream of tickets.get(ticketId) ?? []) return stream.ticket;
-    return { ref: { id: ticketId, place: undefined }, holders: [] };
+    return { id: ticketId, place: '', score: '', holders: [] };
   }
 
   async function refresh(eventId: number, only?: readonly string[]): Promise<void> {
@@ -146,7 +146,7 @@ export function createStreamHub(deps: { room: WaitingRoom; subscriber: Redis; ch
      */
     open(eventId: number, ticket: PresentedTicket, response: ServerResponse, initial: TicketStatus, readAt: number): void {
       const stream: Stream = { eventId, ticket, response, last: '' };
-      const ticketId = ticket.ref.id;
+      const ticketId = ticket.id;
 
       write(stream, initial);
       if (response.writableEnded) return;
