@@ -173,6 +173,19 @@ export function formatResult(name: string, r: ScenarioResult & { seconds: number
 export { SCENARIOS };
 
 if (import.meta.main) {
-  const outcome = await runBench(process.argv.slice(2));
-  process.exitCode = outcome.failed ? 1 : 0;
+  // `npm run bench -- <names>` lands here, not in `salescale bench`: the same usage, one line for a bad name.
+  const names = process.argv.slice(2);
+  const list = SCENARIOS.map((s) => `  ${s.name.padEnd(18)}${s.describe}`).join('\n');
+  if (names.some((n) => n === '--help' || n === '-h')) {
+    process.stdout.write(`Usage: npm run bench -- [scenarios...]   (all but the optional ones when none is named)\n\nScenarios:\n${list}\n`);
+  } else {
+    const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
+    if (unknown.length > 0) {
+      process.stderr.write(`bench: unknown scenario ${unknown.join(', ')} (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')})\n`);
+      process.exitCode = 2;
+    } else {
+      const outcome = await runBench(names);
+      process.exitCode = outcome.failed ? 1 : 0;
+    }
+  }
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { arrivalSchedule, percentile } from '../bench/open-load.ts';
 import { parsePgbenchOutput } from '../bench/pgbench.ts';
@@ -8,6 +9,18 @@ import { median, pairedMedianRatio } from '../bench/lib.ts';
 import { betterWrk, countingScript, expectedPerSecond, parseWrkOutput, unexpectedReplies, type WrkRun } from '../bench/wrk.ts';
 
 describe('benchmark tools', () => {
+  it('`npm run bench -- --help` lists the scenarios, and an unknown name is one line and exit 2 (both were a stack trace)', () => {
+    const run = (...args: string[]) => spawnSync(process.execPath, ['bench/run.ts', ...args], { cwd: new URL('..', import.meta.url), encoding: 'utf8', timeout: 60_000 });
+    const help = run('--help');
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /^Usage: npm run bench/);
+    assert.match(help.stdout, /\n {2}waiting-room {2,}/);
+    const unknown = run('nosuch');
+    assert.equal(unknown.status, 2);
+    assert.equal(unknown.stderr.trim().split('\n').length, 1);
+    assert.match(unknown.stderr, /unknown scenario nosuch/);
+  });
+
   it('schedules open-model arrivals from the integral of a piecewise-linear rate', () => {
     const schedule = arrivalSchedule([
       { name: 'flat', seconds: 10, fromRps: 10, toRps: 10 },
