@@ -442,7 +442,7 @@ describe('waiting room on two instances', () => {
     }
   });
 
-  it('gives a session one ticket, refuses a second address-class ticket, and 404s a forged ticket', async () => {
+  it('gives a session one ticket, refuses a second guest ticket from an address class but not signed-in customers behind it, and 404s a forged ticket', async () => {
     const productId = await createProduct(10);
     const eventId = await createEvent([productId], 60_000, 10);
     const [customer] = await insertCustomers(t.platform.db.primary, 1, 'once');
@@ -462,6 +462,17 @@ describe('waiting room on two instances', () => {
     const sameAddress = await request(`${a.url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { 'x-forwarded-for': guest.headers['x-forwarded-for']! } });
     assert.equal(sameAddress.status, 429);
     assert.equal(sameAddress.body.error.code, 'TICKET_LIMIT_REACHED');
+    assert.match(sameAddress.body.error.message, /sign in/);
+    // Signed in, buyers behind that same address (a carrier's NAT, an office) each get their own ticket, and
+    // take none of the guests' allowance.
+    const neighbours = await insertCustomers(t.platform.db.primary, 2, 'shared-address');
+    const neighbourCookies = await mintSessionCookies(t.env, neighbours);
+    const signedIn = await Promise.all(
+      neighbourCookies.map((c, i) => request(`${[a, b][i]!.url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: c!, 'x-forwarded-for': guest.headers['x-forwarded-for']! } })),
+    );
+    assert.deepEqual(signedIn.map((r) => r.status), [201, 201]);
+    assert.notEqual(signedIn[0]!.body.ticket, signedIn[1]!.body.ticket);
+    assert.equal((await request(`${b.url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { 'x-forwarded-for': guest.headers['x-forwarded-for']! } })).status, 429);
 
     const [id] = first.body.ticket.split('.');
     const forged = await request(`${a.url}/api/v1/sale-events/${eventId}/queue/${id}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`);

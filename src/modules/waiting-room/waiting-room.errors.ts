@@ -21,7 +21,7 @@ export class SaleEndedError extends ConflictError {
 
 export class TicketLimitError extends DomainError {
   constructor(saleEventId: number, limit: number) {
-    super('TICKET_LIMIT_REACHED', 'rate_limited', `this network address already holds ${limit} ticket(s) for sale event ${saleEventId}`, { saleEventId, limit });
+    super('TICKET_LIMIT_REACHED', 'rate_limited', `this network address already holds ${limit} guest ticket(s) for sale event ${saleEventId}: sign in to join the line`, { saleEventId, limit });
   }
 }
 

@@ -40,7 +40,10 @@ function visitorOf(request: FastifyRequest, reply: FastifyReply, secure: boolean
     reply.setCookie(VISITOR_COOKIE, id, { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: 30 * 86_400 });
     holders.push(`g:${id}`);
   }
-  return { holders, addressClass: clientAddressKey(request.ip) };
+  // The address limit is for guests, whom a fresh cookie makes new: a signed-in customer holds one ticket
+  // per account whatever the address, so everyone behind a carrier's or an office's shared address can join
+  // by signing in ('' counts nothing).
+  return { holders, addressClass: request.customerId === undefined ? clientAddressKey(request.ip) : '' };
 }
 
 export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; secureCookies: boolean }): FastifyPluginAsyncTypebox {

@@ -35,7 +35,8 @@ export type RoomKeys = ReturnType<typeof roomKeys>;
 /**
  * Join. KEYS q holders owners joined addr place; ARGV newTicketId startsAtMs expireAtMs preScore
  * addressClass maxPerAddress holder… → {0, ticket, place} an existing ticket of one of the holders (the
- * others are linked to it), {1, ticket, place} new, {2, '', ''} the address class has its tickets.
+ * others are linked to it), {1, ticket, place} new, {2, '', ''} the address class has its tickets. An
+ * empty addressClass (a signed-in customer) is neither limited nor counted.
  * Before the start a ticket's place is `p`, its score the hidden draw `preScore` in [0, 1) (so the
  * pre-queue is in random order); after it, the arrival's Redis time in µs (arrival order, behind the
  * pre-queue, and later than any place given before a loss of the line).
@@ -64,8 +65,7 @@ if existing then
   redis.call('HSET', KEYS[3], existing, owners)
   return {0, existing, placeOf(existing)}
 end
-local count = tonumber(redis.call('HGET', KEYS[5], ARGV[5]) or '0')
-if count >= tonumber(ARGV[6]) then return {2, '', ''} end
+if ARGV[5] ~= '' and tonumber(redis.call('HGET', KEYS[5], ARGV[5]) or '0') >= tonumber(ARGV[6]) then return {2, '', ''} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local place, score
@@ -85,7 +85,7 @@ end
 redis.call('ZADD', KEYS[1], score, ticket)
 redis.call('HSET', KEYS[3], ticket, table.concat(owners, ','))
 redis.call('HSET', KEYS[4], ticket, now)
-redis.call('HINCRBY', KEYS[5], ARGV[5], 1)
+if ARGV[5] ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[5], 1) end
 redis.call('HSET', KEYS[6], ticket, place)
 for i = 1, 6 do redis.call('PEXPIREAT', KEYS[i], ARGV[3]) end
 return {1, ticket, place}

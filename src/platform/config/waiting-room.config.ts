@@ -23,7 +23,7 @@ export interface WaitingRoomConfig {
   streamRefreshMs: number;
   /** How often each instance re-reads which sale events have a waiting room. */
   eventsRefreshMs: number;
-  /** New tickets per address class (an IPv4 address, an IPv6 /64) per event. */
+  /** New guest tickets per address class (an IPv4 address, an IPv6 /64) per event; signed-in customers are not counted. */
   ticketsPerAddress: number;
   /** Share of the measured capacity the derived admission rate uses. */
   safetyFactor: number;
