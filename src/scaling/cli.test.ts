@@ -4,27 +4,15 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
-import { DEFAULT_SIMULATE_POLICIES, registerScalingCommands } from './cli.ts';
+import { DEFAULT_SIMULATE_POLICIES } from './cli.ts';
+import { runScalingCli } from './cli.harness.ts';
 import { resolveTimeZone } from './cli-inputs.ts';
 import { getMae, getSeasonalNaiveScale } from './forecast/metrics.ts';
 import { cleanOutliers } from './forecast/outliers.ts';
 import { WEEK, forecastSeasonalNaive } from './forecast/seasonal-models.ts';
 import { getRealDataset } from './test-data/real-datasets.ts';
 
-async function run(args: string[], deps = {}): Promise<{ out: string; err: string; exitCode: number }> {
-  let out = '';
-  let err = '';
-  const program = new Command('salescale').exitOverride().configureOutput({ writeOut: (s) => { out += s; }, writeErr: (s) => { err += s; } });
-  registerScalingCommands(program, deps);
-  try {
-    await program.parseAsync(['node', 'salescale', ...args]);
-    return { out, err, exitCode: 0 };
-  } catch (e) {
-    if (e instanceof CommanderError) return { out, err, exitCode: e.exitCode };
-    throw e;
-  }
-}
+const run = runScalingCli;
 
 describe('salescale CLI', () => {
   it('simulate on Black Friday: reactive HPA over the SLO, HPA + pre-scaling not, with instance-hours and cost (--json)', async () => {
