@@ -7,7 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { TEST_PG_ADMIN_URL } from '../../test/helpers/db.ts';
+import { TEST_PG_ADMIN_URL, TEST_REDIS_URL, createEmptyDatabase, testPrefix } from '../../test/helpers/db.ts';
 
 const MAIN = join(import.meta.dirname, '../main.ts');
 
@@ -114,5 +114,22 @@ describe('salescale when PostgreSQL or Redis cannot be reached', () => {
   it('queues with a Redis that does not answer: one line and exit 2', async () => {
     const r = await salescale(['queues'], { DATABASE_URL: TEST_PG_ADMIN_URL, REDIS_URL: 'redis://127.0.0.1:1' });
     assertOneLine(r, /^salescale: cannot reach a required service: redis not ready/, 'queues');
+  });
+
+  it('queues and seed on a database that was never migrated: one line naming migrate, exit 2 (was a stack trace)', async () => {
+    const empty = await createEmptyDatabase('salescale_unmigrated');
+    try {
+      const env = { DATABASE_URL: empty.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: testPrefix() };
+      const runs = await Promise.all([salescale(['queues'], env), salescale(['seed', '--products', '1'], env)]);
+      for (const [i, r] of runs.entries()) assertOneLine(r, /^salescale: the database is not migrated \(relation "\w+" does not exist\): run `salescale migrate` first$/, ['queues', 'seed'][i]!);
+    } finally {
+      await empty.drop();
+    }
+  });
+
+  it('queues in production without the secrets only the web role reads: it runs (it refused before)', async () => {
+    const r = await salescale(['queues'], { NODE_ENV: 'production', DATABASE_URL: TEST_PG_ADMIN_URL, REDIS_URL: 'redis://127.0.0.1:1' });
+    // It gets as far as Redis (none on port 1), past the configuration.
+    assertOneLine(r, /^salescale: cannot reach a required service: redis not ready/, 'queues in production');
   });
 });

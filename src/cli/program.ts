@@ -55,6 +55,9 @@ async function describeBenchScenarios(bench: Command): Promise<void> {
 /** Long-running processes, as opposed to the commands that print a result and exit. */
 const ROLE_COMMANDS = new Set(['up', 'serve', 'worker']);
 
+/** For the commands that read neither secret (only the web role signs and checks with them). */
+const NO_SECRETS = { secrets: 'unused' } as const;
+
 export function buildCli(): Command {
   const program = new Command('salescale').description('A sale-ready e-commerce backend and its scaling toolkit').showHelpAfterError();
   program.hook('preAction', (_program, command) => {
@@ -90,7 +93,7 @@ export function buildCli(): Command {
     .action(async (options: { queues?: QueueName[] }) => {
       const { startWorker } = await import('../worker/worker-role.ts');
       const { onTerminationSignals } = await import('../web/web-role.ts');
-      const worker = await startWorker(loadConfig(), { queues: options.queues });
+      const worker = await startWorker(loadConfig(process.env, NO_SECRETS), { queues: options.queues });
       onTerminationSignals((signal) => worker.shutdown(signal));
     });
 
@@ -99,7 +102,7 @@ export function buildCli(): Command {
     .description('Show queue depths, failed jobs, dead letters and the outbox backlog')
     .action(async () => {
       const { formatQueueReport, getQueueReport } = await import('./queues.ts');
-      process.stdout.write(formatQueueReport(await getQueueReport(loadConfig())));
+      process.stdout.write(formatQueueReport(await getQueueReport(loadConfig(process.env, NO_SECRETS))));
     });
   queues
     .command('retry-failed')
@@ -107,7 +110,7 @@ export function buildCli(): Command {
     .argument('<queue>', QUEUE_NAMES.join(' | '), queueName)
     .action(async (queue: QueueName) => {
       const { retryFailed } = await import('./queues.ts');
-      const result = await retryFailed(loadConfig(), queue);
+      const result = await retryFailed(loadConfig(process.env, NO_SECRETS), queue);
       process.stdout.write(`${queue}: ${result.retriedFailed} failed jobs retried, ${result.requeuedDeadLetters} dead letters enqueued again\n`);
     });
 
@@ -128,7 +131,7 @@ export function buildCli(): Command {
     .option('--categories <n>', 'number of categories', positiveInt, 24)
     .option('--seed <n>', 'random seed (same seed, same catalog)', positiveInt, 42)
     .action(async (options: { products: number; categories: number; seed: number }) => {
-      const config = loadConfig();
+      const config = loadConfig(process.env, NO_SECRETS);
       if (!config.db.url) throw new ConfigError('DATABASE_URL', 'is required for seed');
       const { runSeed } = await import('./seed.ts');
       await runSeed(config.db.url, options);
@@ -210,6 +213,11 @@ export async function runCli(): Promise<void> {
     const code = (error as { code?: string }).code;
     if (code === 'EADDRINUSE' || code === 'EACCES') {
       process.stderr.write(`salescale: cannot listen: ${(error as Error).message} (choose another PORT)\n`);
+      process.exit(2);
+    }
+    // undefined_table: the schema is not there (a new database, or the wrong one); not a bug to trace.
+    if (pgError(error)?.code === '42P01') {
+      process.stderr.write(`salescale: the database is not migrated (${getRootMessage(error)}): run \`salescale migrate\` first\n`);
       process.exit(2);
     }
     if (isUnreachableService(error)) {

@@ -51,6 +51,14 @@ describe('loadConfig', () => {
     assert.equal(session, "SESSION_SECRET is not set: using a generated value for this process only; set SESSION_SECRET to the same value on every instance, or sessions, guest carts and waiting-room passes won't work across instances");
   });
 
+  it('lets the processes that read neither secret (worker, queues, seed) start without them, in production too, without a warning', () => {
+    const config = loadConfig({ ...base, NODE_ENV: 'production' }, { secrets: 'unused' });
+    assert.equal(config.warnings.some((w) => /ADMIN_API_TOKEN|SESSION_SECRET/.test(w)), false);
+    assert.equal(loadConfig(base, { secrets: 'unused' }).warnings.some((w) => /ADMIN_API_TOKEN|SESSION_SECRET/.test(w)), false);
+    // A given one is still checked.
+    assert.throws(() => loadConfig({ ...base, NODE_ENV: 'production', SESSION_SECRET: 'short' }, { secrets: 'unused' }), { message: /SESSION_SECRET: must be at least 32 characters/ });
+  });
+
   it('generates missing secrets outside production and accepts given ones in production', () => {
     const dev = loadConfig(base);
     assert.ok(dev.secrets.adminApiToken.length >= 16);

@@ -167,17 +167,20 @@ const SECRETS: Record<SecretName, { minLength: number; unshared: string }> = {
 /**
  * Parses and validates the environment once at boot. Throws a ConfigError naming every bad
  * variable. In production missing secrets are fatal; elsewhere they are generated (and warned about).
+ * `secrets: 'unused'` is for the processes that read neither (worker, queues, seed): a missing one is
+ * then generated without a word, in production too.
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+export function loadConfig(env: Record<string, string | undefined> = process.env, options: { secrets: 'used' | 'unused' } = { secrets: 'used' }): AppConfig {
   const e = parseEnvOnly(env);
   const isProduction = e.NODE_ENV === 'production';
   const warnings: string[] = [];
+  const secretsUsed = options.secrets === 'used';
 
   // An instance refuses a session, guest cart, guest order link or waiting-room pass signed with another
   // SESSION_SECRET, and an admin token other than its own: values generated per process break every request
   // that lands on another instance than the one before. Production refuses to start without them.
   const missingSecrets = (Object.keys(SECRETS) as SecretName[]).filter((name) => e[name] === undefined);
-  if (isProduction && missingSecrets.length > 0) {
+  if (secretsUsed && isProduction && missingSecrets.length > 0) {
     const plural = missingSecrets.length > 1;
     throw new ConfigError(missingSecrets.join(', '), `${plural ? 'are' : 'is'} required in production (NODE_ENV=production): set ${plural ? 'each' : 'it'} to the same value on every instance`);
   }
@@ -189,6 +192,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       return value;
     }
     const generated = randomBytes(24).toString('base64url');
+    if (!secretsUsed) return generated;
     warnings.push(
       `${name} is not set: using a generated value for this process only${name === 'ADMIN_API_TOKEN' ? ` (${generated})` : ''}; ` +
         `set ${name} to the same value on every instance, or ${unshared}`,
