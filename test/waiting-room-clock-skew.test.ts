@@ -5,6 +5,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { request } from './helpers/http.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
+import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts';
 
 /** Debian's libfaketime (package `faketime`), which shifts one process's clock; undefined without it. */
 function findLibfaketime(): string | undefined {
@@ -28,7 +29,6 @@ describe('waiting room on instances with skewed clocks', () => {
   let onTime: Instance;
   let behind: Instance;
   let ahead: Instance;
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   let address = 0;
   const nextAddress = () => `10.88.0.${++address}`;
 
@@ -56,26 +56,9 @@ describe('waiting room on instances with skewed clocks', () => {
   });
 
   async function queuedSale(startsInMs: number): Promise<{ eventId: number; productId: number }> {
-    const product = await request(`${onTime.url}/api/v1/admin/products`, {
-      method: 'POST',
-      headers: t.admin,
-      body: { sku: `skew-${Math.random().toString(36).slice(2)}`, name: 'Queued item', priceCents: 700, available: 100 },
-    });
-    assert.equal(product.status, 201, JSON.stringify(product.body));
-    const now = Date.now();
-    const event = await request(`${onTime.url}/api/v1/admin/sale-events`, {
-      method: 'POST',
-      headers: t.admin,
-      body: { name: 'Drop', startsAt: new Date(now + startsInMs).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), productIds: [product.body.id], waitingRoom: { enabled: true, admissionPerSecond: 10 } },
-    });
-    assert.equal(event.status, 201, JSON.stringify(event.body));
-    for (const instance of [onTime, behind, ahead]) {
-      for (let i = 0; (await request(`${instance.url}/api/v1/sale-events/${event.body.id}/queue`)).status !== 200; i++) {
-        assert.ok(i < 100, 'instance never saw the waiting room');
-        await sleep(50);
-      }
-    }
-    return { eventId: event.body.id, productId: product.body.id };
+    const productId = await createQueuedProduct(onTime.url, t.admin, { available: 100, priceCents: 700, skuPrefix: 'skew' });
+    const eventId = await createQueuedSale(onTime.url, t.admin, [onTime, behind, ahead], { productIds: [productId], startsInMs, endsInMs: 3_600_000, admissionPerSecond: 10 });
+    return { eventId, productId };
   }
 
   const guestOrder = (on: Instance, productId: number) =>

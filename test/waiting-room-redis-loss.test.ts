@@ -5,6 +5,7 @@ import { request, type JsonReply } from './helpers/http.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
 import { startPrivateRedis, type PrivateRedis } from './helpers/redis-server.ts';
 import { openSse, type SseStream } from './helpers/sse.ts';
+import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts';
 
 /**
  * The waiting room when its Redis loses everything (restarted without persistence, or a failover to an
@@ -46,32 +47,8 @@ describe('waiting room after Redis lost its data', () => {
   });
 
   async function createEvent(startsInMs: number, admissionPerSecond: number): Promise<number> {
-    const product = await request(`${a.url}/api/v1/admin/products`, {
-      method: 'POST',
-      headers: t.admin,
-      body: { sku: `loss-${Math.random().toString(36).slice(2)}`, name: 'Queued item', priceCents: 500, available: 1000 },
-    });
-    assert.equal(product.status, 201, JSON.stringify(product.body));
-    const now = Date.now();
-    const reply = await request(`${b.url}/api/v1/admin/sale-events`, {
-      method: 'POST',
-      headers: t.admin,
-      body: {
-        name: 'Drop',
-        startsAt: new Date(now + startsInMs).toISOString(),
-        endsAt: new Date(now + startsInMs + 3_600_000).toISOString(),
-        productIds: [product.body.id],
-        waitingRoom: { enabled: true, admissionPerSecond },
-      },
-    });
-    assert.equal(reply.status, 201, JSON.stringify(reply.body));
-    for (const instance of instances()) {
-      for (let i = 0; (await request(`${instance.url}/api/v1/sale-events/${reply.body.id}/queue`)).status !== 200; i++) {
-        assert.ok(i < 100, 'instance never saw the waiting room');
-        await sleep(50);
-      }
-    }
-    return reply.body.id;
+    const productId = await createQueuedProduct(a.url, t.admin, { available: 1000, priceCents: 500, skuPrefix: 'loss' });
+    return createQueuedSale(b.url, t.admin, instances(), { productIds: [productId], startsInMs, admissionPerSecond });
   }
 
   interface Visitor {

@@ -7,6 +7,7 @@ import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { request, type JsonReply } from './helpers/http.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
 import { freePort } from '../src/platform/local/local-stack.ts';
+import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts';
 import { openSse, type SseStream } from './helpers/sse.ts';
 
 /**
@@ -55,42 +56,9 @@ describe('waiting room on two instances', () => {
     await t.close();
   });
 
-  async function createProduct(available: number): Promise<number> {
-    const reply = await request(`${a.url}/api/v1/admin/products`, {
-      method: 'POST',
-      headers: t.admin,
-      body: { sku: `wr-${Math.random().toString(36).slice(2)}`, name: 'Queued item', priceCents: 1999, available },
-    });
-    assert.equal(reply.status, 201, JSON.stringify(reply.body));
-    return reply.body.id;
-  }
-
-  async function createEvent(productIds: number[], startsInMs: number, admissionPerSecond: number): Promise<number> {
-    const now = Date.now();
-    const reply = await request(`${b.url}/api/v1/admin/sale-events`, {
-      method: 'POST',
-      headers: t.admin,
-      body: {
-        name: 'Drop',
-        startsAt: new Date(now + startsInMs).toISOString(),
-        endsAt: new Date(now + startsInMs + 3_600_000).toISOString(),
-        productIds,
-        waitingRoom: { enabled: true, admissionPerSecond },
-      },
-    });
-    assert.equal(reply.status, 201, JSON.stringify(reply.body));
-    assert.deepEqual(reply.body.waitingRoom, { enabled: true, admissionPerSecond });
-    // Every instance re-reads the waiting rooms every WAITING_ROOM_EVENTS_REFRESH_MS.
-    for (const instance of instances()) {
-      for (let i = 0; ; i++) {
-        const info = await request(`${instance.url}/api/v1/sale-events/${reply.body.id}/queue`);
-        if (info.status === 200) break;
-        assert.ok(i < 100, `instance never saw the waiting room: ${JSON.stringify(info.body)}`);
-        await sleep(50);
-      }
-    }
-    return reply.body.id;
-  }
+  const createProduct = (available: number) => createQueuedProduct(a.url, t.admin, { available });
+  const createEvent = (productIds: number[], startsInMs: number, admissionPerSecond: number) =>
+    createQueuedSale(b.url, t.admin, instances(), { productIds, startsInMs, admissionPerSecond });
 
   interface Visitor {
     headers: Record<string, string>;
