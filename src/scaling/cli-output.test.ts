@@ -24,7 +24,7 @@ describe('forecast output', () => {
       assert.ok(Math.abs(h.baseRequestsPerSecond * 3600 - h.requestsInHour) <= 1e-9 * Math.max(1, h.requestsInHour), `${h.baseRequestsPerSecond} × 3600 vs ${h.requestsInHour}`);
     }
     assert.ok(hours.some((h) => h.requestsInHour > 30 && h.baseRequestsPerSecond < 0.02), 'a quiet hour of tens of requests');
-    // With a history every hour carries the quantile, 0.9 unless --quantile names another (README, "Quantiles").
+    // With a history every hour carries the quantile, 0.9 unless --quantile names another (docs/forecasting.md, "Quantiles").
     assert.equal((JSON.parse(r.out) as { quantile: number }).quantile, 0.9);
     assert.ok(hours.every((h) => h.quantileRequestsPerSecond >= h.baseRequestsPerSecond));
   });
