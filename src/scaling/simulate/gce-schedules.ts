@@ -97,6 +97,31 @@ export interface ScheduleInterval {
 }
 
 /**
+ * The instants in [fromMs, toMs] at which a cron matches the local wall-clock minute in `timeZone`
+ * (IANA, DST included). Shared by the Compute Engine scaling schedules and the EC2 Auto Scaling
+ * scheduled actions' `Recurrence`.
+ */
+export function listCronInstants(cron: ParsedCron, timeZone: string, fromMs: number, toMs: number): number[] {
+  const out: number[] = [];
+  const first = Math.ceil(fromMs / MINUTE_MS) * MINUTE_MS;
+  // The zone's offset is read once per UTC hour (offsets change on hour boundaries), then minutes are shifted.
+  let offsetHour = Number.NaN;
+  let offset = 0;
+  for (let t = first; t <= toMs; t += MINUTE_MS) {
+    const hour = Math.floor(t / HOUR_MS);
+    if (hour !== offsetHour) {
+      const l = getLocalTime(new Date(hour * HOUR_MS), timeZone);
+      offset = Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute) - hour * HOUR_MS;
+      offsetHour = hour;
+    }
+    const d = new Date(t + offset);
+    const local = { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), dayOfWeek: d.getUTCDay() };
+    if (matchesCron(cron, local)) out.push(t);
+  }
+  return out;
+}
+
+/**
  * The intervals of the enabled schedules that overlap [fromMs, toMs]: every minute whose local time
  * matches the cron starts one interval of `durationSec`. Local time follows the zone's DST rules.
  */
@@ -105,22 +130,9 @@ export function expandGceSchedules(schedules: Readonly<Record<string, GceScaling
   for (const [name, s] of Object.entries(schedules)) {
     checkGceSchedule(name, s);
     if (s.disabled) continue;
-    const cron = parseGceCron(s.schedule);
-    const zone = s.timeZone ?? 'UTC';
     const first = Math.floor((fromMs - s.durationSec * 1000) / MINUTE_MS) * MINUTE_MS;
-    // The zone's offset is read once per UTC hour (offsets change on hour boundaries), then minutes are shifted.
-    let offsetHour = Number.NaN;
-    let offset = 0;
-    for (let t = first; t <= toMs; t += MINUTE_MS) {
-      const hour = Math.floor(t / HOUR_MS);
-      if (hour !== offsetHour) {
-        const l = getLocalTime(new Date(hour * HOUR_MS), zone);
-        offset = Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute) - hour * HOUR_MS;
-        offsetHour = hour;
-      }
-      const d = new Date(t + offset);
-      const local = { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), dayOfWeek: d.getUTCDay() };
-      if (matchesCron(cron, local)) out.push({ name, startMs: t, endMs: t + s.durationSec * 1000, replicas: s.minRequiredReplicas });
+    for (const t of listCronInstants(parseGceCron(s.schedule), s.timeZone ?? 'UTC', first, toMs)) {
+      out.push({ name, startMs: t, endMs: t + s.durationSec * 1000, replicas: s.minRequiredReplicas });
     }
   }
   return out.sort((a, b) => a.startMs - b.startMs);
