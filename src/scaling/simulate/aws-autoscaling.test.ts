@@ -7,10 +7,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { getCalendarEvent } from '../forecast/calendar.ts';
 import type { AwsGroupSizes, AwsObservation, AwsScalingConfig } from './aws-autoscaling.ts';
 import { checkAwsPredictiveConfiguration, evaluateAlarm, evaluateAwsAutoScaling, getPredictiveMaxSize, getTargetTrackingCapacity, resolveInstanceWarmup } from './aws-autoscaling.ts';
 import { applyScheduledAction, checkAwsScheduledAction, expandAwsScheduledActions, forecastAwsCapacity, getForecastTime, getPredictedCapacity } from './aws-schedules.ts';
+import type { TargetTrackingOptions } from './aws-target-tracking.ts';
+import { createTargetTrackingScaler, DEFAULT_TARGET_TRACKING } from './aws-target-tracking.ts';
+import { comparePolicies } from './compare.ts';
 import type { LoadHistoryPoint } from './gce-schedules.ts';
+import type { SimPod } from './hpa-pods.ts';
+import { resizePods } from './hpa-pods.ts';
 import { createPredictiveLookup } from './prescale.ts';
 
 const GUIDE = 'https://docs.aws.amazon.com/autoscaling/ec2/userguide';
@@ -19,6 +25,7 @@ const TT_2023 = 'awsdocs/amazon-ec2-auto-scaling-user-guide doc_source/as-scalin
 const DEMAND = 'awsdocs/amazon-ec2-auto-scaling-user-guide doc_source/as-scale-based-on-demand.md @0987d76 (Multiple Scaling Policies)';
 const DIW = `${GUIDE}/ec2-auto-scaling-default-instance-warmup.html`;
 const WARM = `${GUIDE}/consolidated-view-of-warm-up-and-cooldown-settings.html`;
+const COOL = `${GUIDE}/ec2-auto-scaling-scaling-cooldowns.html`;
 const SCHED = `${GUIDE}/ec2-auto-scaling-scheduled-scaling.html`;
 const OVERRIDE = `${GUIDE}/predictive-scaling-overriding-forecast-capacity.html`;
 const PRED = `${GUIDE}/ec2-auto-scaling-predictive-scaling.html`;
@@ -26,6 +33,8 @@ const API = 'https://docs.aws.amazon.com/autoscaling/ec2/APIReference';
 const API_TTC = `${API}/API_TargetTrackingConfiguration.html`;
 const API_PSC = `${API}/API_PredictiveScalingConfiguration.html`;
 const API_UPDATE = `${API}/API_UpdateAutoScalingGroup.html`;
+const API_FORECAST = `${API}/API_GetPredictiveScalingForecast.html`;
+const CW = 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html';
 const ENGINES = '/work/shared/SCALING-ENGINES.md, AWS EC2 Auto Scaling (AWS documents no figures)';
 
 /** A test of one documented rule: the quote and its source are part of the test's name. */
@@ -41,6 +50,44 @@ const cpu = (targetValue = 50, disableScaleIn = false): AwsScalingConfig => ({ t
 /** One run with every instance warm unless said otherwise. */
 function evaluate(config: AwsScalingConfig, o: Partial<AwsObservation> & { sizes: AwsGroupSizes }) {
   return evaluateAwsAutoScaling(config, { warmInstances: o.sizes.desiredCapacity, warmingInstances: 0, datapoints: [], ...o });
+}
+
+/**
+ * Drives the scaler like `simulate.ts`: a decision every minute, a utilization sample every 10 s over the
+ * ready instances (`load` is in instances' worth of CPU: 3 on 4 ready instances is 75 %). Returns the
+ * desired capacity after each minute's decision.
+ */
+function drive(options: Partial<TargetTrackingOptions>, d: { minutes: number; initial: number; load: (t: number) => number; startedAt?: number; startMs?: number }): number[] {
+  const scaler = createTargetTrackingScaler(options);
+  const dt = 10;
+  const started = d.startedAt ?? -3600;
+  let pods: SimPod[] = Array.from({ length: d.initial }, () => ({ startedAt: started, readyAt: started + scaler.readyDelaySeconds }));
+  const samples: number[] = [];
+  const readyCounts: number[] = [];
+  const utilization = (t: number, ready: number) => (ready > 0 ? Math.min(1, d.load(t) / ready) : 1);
+  const sampleAt = (t: number) => (t < 0 ? utilization(t, d.initial) : samples[Math.min(samples.length - 1, Math.floor(t / dt))]);
+  const desired: number[] = [];
+  for (let now = 0; now < d.minutes * 60; now += dt) {
+    if (now % 60 === 0) {
+      const n = scaler.decide({
+        now,
+        nowMs: (d.startMs ?? 0) + now * 1000,
+        pods,
+        utilizationAt: (t, window) => {
+          const xs: number[] = [];
+          for (let s = t - window + dt; s <= t; s += dt) xs.push(sampleAt(s));
+          return xs.reduce((a, b) => a + b, 0) / xs.length;
+        },
+        anyReadyAt: (t) => (t < 0 ? d.initial > 0 : readyCounts[Math.min(readyCounts.length - 1, Math.floor(t / dt))] > 0),
+      });
+      pods = resizePods(pods, n, now, scaler.readyDelaySeconds);
+      desired.push(n);
+    }
+    const ready = pods.filter((p) => p.readyAt <= now).length;
+    samples.push(utilization(now, ready));
+    readyCounts.push(ready);
+  }
+  return desired;
 }
 
 describe('EC2 Auto Scaling: target tracking', () => {
@@ -125,6 +172,34 @@ describe('EC2 Auto Scaling: target tracking', () => {
       assert.equal(evaluate(cpu(50), { sizes: sizes(10), datapoints: [[40, ...points(20, 14)]] }).sizes.desiredCapacity, 10);
       assert.equal(evaluate(cpu(50), { sizes: sizes(10), datapoints: [points(20)] }).sizes.desiredCapacity, 4);
       assert.equal(evaluate(cpu(50), { sizes: sizes(10), datapoints: [points(35)] }).sizes.desiredCapacity, 10, 'at the threshold is not below it');
+      assert.equal(DEFAULT_TARGET_TRACKING.scaleInThresholdRatio, 0.7);
+    },
+  );
+
+  rule(
+    'out proportionally in one step after three minutes; in only after fifteen',
+    TT_2023,
+    'To ensure application availability, the Auto Scaling group scales out proportionally to the metric as fast as it can, but scales in more gradually.',
+    () => {
+      // 4 instances at 50 % for a 50 % target; from t = 0 the load doubles (100 %).
+      const up = drive({ targetCpuPercent: 50 }, { minutes: 5, initial: 4, load: (t) => (t < 0 ? 2 : 4) });
+      assert.deepEqual(up.slice(0, 4), [4, 4, 4, 8], 'datapoints ending at 0, 60 and 120 s are read at 180 s');
+      // 8 instances at 50 %; from t = 0 the load drops to 20 %.
+      const down = drive({ targetCpuPercent: 50 }, { minutes: 17, initial: 8, load: (t) => (t < 0 ? 4 : 1.6) });
+      // The datapoint ending at 0 s still averages in the 50 % before: the fifteen low ones end at 60–900 s, read at 960 s.
+      assert.deepEqual(down.slice(0, 16), Array(16).fill(8));
+      assert.equal(down[16], 4, '8 × 20 / 50 = 3.2 → 4 once fifteen datapoints are low');
+    },
+  );
+
+  rule(
+    'while an alarm stays in ALARM the policy runs again every minute',
+    CW,
+    'For Auto Scaling actions, the alarm continues to invoke the action for every period that the alarm remains in the new state.',
+    () => {
+      // No warm-up: each minute the instances launched the minute before are counted, and the load is still 100 %.
+      const d = drive({ targetCpuPercent: 50, maxSize: 100, instanceWarmupSeconds: 0, launchToInServiceSeconds: 0, instanceReadySeconds: 30 }, { minutes: 6, initial: 4, load: (t) => (t < 0 ? 2 : 40) });
+      assert.deepEqual(d.slice(3, 6), [8, 16, 32]);
     },
   );
 
@@ -174,6 +249,8 @@ describe('EC2 Auto Scaling: target tracking', () => {
     () => {
       assert.equal(evaluate(cpu(50, true), { sizes: sizes(10), datapoints: [points(10)] }).sizes.desiredCapacity, 10);
       assert.equal(evaluate(cpu(50, true), { sizes: sizes(10), datapoints: [points(80)] }).sizes.desiredCapacity, 16, 'it still scales out');
+      assert.equal(DEFAULT_TARGET_TRACKING.disableScaleIn, false);
+      assert.equal(drive({ targetCpuPercent: 50, disableScaleIn: true }, { minutes: 20, initial: 8, load: () => 0.8 }).at(-1), 8);
     },
   );
 
@@ -190,7 +267,31 @@ describe('EC2 Auto Scaling: target tracking', () => {
   );
 });
 
-describe('EC2 Auto Scaling: instance warm-up and termination', () => {
+describe('EC2 Auto Scaling: instance warm-up, termination, cooldowns', () => {
+  rule(
+    'a warming instance is left out of the metric: with every instance warming up there is no datapoint',
+    TT,
+    'Until its specified warmup time has expired, an instance is not counted toward the aggregated EC2 instance metrics of the Auto Scaling group.',
+    () => {
+      // 4 instances launched at 0: warm at 30 (InService) + 300 = 330 s. The first three datapoints
+      // after that end at 360, 420 and 480 s and are read at 540 s (minute 9).
+      const d = drive({ targetCpuPercent: 50 }, { minutes: 10, initial: 4, startedAt: 0, load: () => 4 });
+      assert.deepEqual(d, [4, 4, 4, 4, 4, 4, 4, 4, 4, 8]);
+    },
+  );
+
+  rule(
+    'warm-up starts when the instance enters InService',
+    WARM,
+    'The amount of time, in seconds, until a new instance is considered to have finished initializing and resource consumption to become stable after it enters the InService state.',
+    () => {
+      const at = (launchToInServiceSeconds: number) => drive({ targetCpuPercent: 50, launchToInServiceSeconds }, { minutes: 10, initial: 4, startedAt: 0, load: () => 4 }).indexOf(8);
+      assert.equal(at(30), 9);
+      assert.equal(at(0), 8, 'InService at launch: warm at 300 s, datapoints 300–420 s read at 480 s');
+      assert.equal(DEFAULT_TARGET_TRACKING.launchToInServiceSeconds, 30);
+    },
+  );
+
   rule(
     'while instances warm up: scale out only on the warm instances’ metric; the warming ones are part of the desired capacity',
     TT,
@@ -204,6 +305,17 @@ describe('EC2 Auto Scaling: instance warm-up and termination', () => {
   );
 
   rule(
+    'warming instances are not part of the capacity a scale-out is computed on (no launches on top of launches)',
+    TT_2023,
+    "While scaling out, we do not consider instances that are warming up as part of the current capacity of the group. This ensures that we don't add more instances than you need.",
+    () => {
+      // The load stays at 100 % of 4 instances' worth × 2: out to 8 at minute 3, then nothing more while the 4 new ones warm up.
+      const d = drive({ targetCpuPercent: 50, maxSize: 100 }, { minutes: 9, initial: 4, load: (t) => (t < 0 ? 2 : 20) });
+      assert.deepEqual(d.slice(3), [8, 8, 8, 8, 8, 8]);
+    },
+  );
+
+  rule(
     'scale-in waits until every instance has finished warming up',
     TT,
     'While the scale-out activity is in progress, all scale in activities initiated by scaling policies are blocked until the instances finish warming up.',
@@ -211,6 +323,11 @@ describe('EC2 Auto Scaling: instance warm-up and termination', () => {
       const held = evaluate(cpu(50), { sizes: sizes(12), warmInstances: 10, warmingInstances: 2, datapoints: [points(10)] });
       assert.deepEqual([held.sizes.desiredCapacity, held.reason], [12, 'warm-up']);
       assert.equal(evaluate(cpu(50), { sizes: sizes(12), datapoints: [points(10)] }).sizes.desiredCapacity, 3);
+      // A scheduled DesiredCapacity of 10 at 60 s on a quiet group held at MinSize 4 (20 %, target 50, the
+      // low alarm already in ALARM): the 6 new instances warm up (30 + 300 s) before the policy takes the group back down.
+      const action = { StartTime: '1970-01-01T00:01:00Z', DesiredCapacity: 10 };
+      const d = drive({ targetCpuPercent: 50, minSize: 4, scheduledActions: [action] }, { minutes: 8, initial: 4, load: () => 0.8 });
+      assert.deepEqual(d, [4, 10, 10, 10, 10, 10, 10, 4]);
     },
   );
 
@@ -226,6 +343,20 @@ describe('EC2 Auto Scaling: instance warm-up and termination', () => {
   );
 
   rule(
+    'instances terminate for the load balancer’s deregistration delay, 300 s by default',
+    COOL,
+    'By default, Elastic Load Balancing waits 300 seconds to complete the deregistration (connection draining) process.',
+    () => {
+      // 10 instances at 24 % for a 50 % target: in to 5 at once. The next datapoints still mostly show 24 %:
+      // counting the 5 terminating instances holds 5; without a delay the group falls to 3, then must scale out.
+      const load = () => 2.4;
+      assert.deepEqual(drive({ targetCpuPercent: 50 }, { minutes: 6, initial: 10, load }), [5, 5, 5, 5, 5, 5]);
+      assert.equal(drive({ targetCpuPercent: 50, deregistrationDelaySeconds: 0 }, { minutes: 2, initial: 10, load })[1], 3);
+      assert.equal(DEFAULT_TARGET_TRACKING.deregistrationDelaySeconds, 300);
+    },
+  );
+
+  rule(
     'the warm-up: the policy’s EstimatedInstanceWarmup, else the group’s default instance warmup, else the default cooldown (300 s)',
     WARM,
     'If not defined, the value of this parameter defaults to the value for the default instance warmup defined for the group. If default instance warmup is null, then it falls back to the value of default cooldown.',
@@ -234,6 +365,8 @@ describe('EC2 Auto Scaling: instance warm-up and termination', () => {
       assert.equal(resolveInstanceWarmup({ defaultCooldown: 120 }), 120);
       assert.equal(resolveInstanceWarmup({ defaultInstanceWarmup: 0, defaultCooldown: 120 }), 0);
       assert.equal(resolveInstanceWarmup({ estimatedInstanceWarmup: 30, defaultInstanceWarmup: 60 }), 30);
+      assert.equal(DEFAULT_TARGET_TRACKING.instanceWarmupSeconds, undefined);
+      assert.equal(DEFAULT_TARGET_TRACKING.defaultCooldownSeconds, 300);
     },
   );
 
@@ -245,9 +378,23 @@ describe('EC2 Auto Scaling: instance warm-up and termination', () => {
       assert.equal(resolveInstanceWarmup({ defaultInstanceWarmup: 3600 }), 3600);
       assert.equal(resolveInstanceWarmup({ defaultInstanceWarmup: -1, defaultCooldown: 200 }), 200);
       assert.throws(() => resolveInstanceWarmup({ defaultInstanceWarmup: 3601 }), { code: 'INVALID_OPTION' });
+      assert.throws(() => createTargetTrackingScaler({ defaultInstanceWarmupSeconds: 4000 }), { code: 'INVALID_OPTION' });
     },
   );
 
+  rule(
+    'cooldowns are for simple scaling: target tracking scales out again the next minute',
+    COOL,
+    'Target tracking and step scaling policies can initiate a scale-out activity immediately without waiting for the cooldown period to end.',
+    () => {
+      const d = drive(
+        { targetCpuPercent: 50, maxSize: 100, defaultCooldownSeconds: 300, defaultInstanceWarmupSeconds: 0, launchToInServiceSeconds: 0, instanceReadySeconds: 30 },
+        { minutes: 5, initial: 4, load: (t) => (t < 0 ? 2 : 40) },
+      );
+      assert.deepEqual(d.slice(3, 5), [8, 16]);
+      assert.equal(DEFAULT_TARGET_TRACKING.scaleInCooldownSeconds, 0);
+    },
+  );
 });
 
 describe('EC2 Auto Scaling: scheduled actions', () => {
@@ -333,6 +480,42 @@ describe('EC2 Auto Scaling: scheduled actions', () => {
     },
   );
 
+  rule(
+    'two one-off actions hold a minimum of 3 from 17:00 for eight hours; dynamic scaling goes on above it, and the end leaves the desired capacity',
+    OVERRIDE,
+    'During this time and for the next eight hours, Amazon EC2 Auto Scaling can continue to scale out if the predicted capacity is higher than the actual capacity or if there is a dynamic scaling policy in effect.',
+    () => {
+      const startMs = Date.UTC(2021, 4, 19, 16, 55);
+      const actions = [
+        { StartTime: '2021-05-19T17:00:00Z', MinSize: 3 },
+        { StartTime: '2021-05-20T01:00:00Z', MinSize: 1 },
+      ];
+      const minute = (h: number, m: number) => (Date.UTC(2021, 4, 19, h, m) - startMs) / 60_000;
+      // 2 instances at 60 % for a 70 % target; from 18:00 the load needs 6 instances at 70 %.
+      const loadStep = (Date.UTC(2021, 4, 19, 18) - startMs) / 1000;
+      const d = drive({ minSize: 1, scheduledActions: actions }, { minutes: minute(25, 5), initial: 2, startMs, load: (t) => (t < loadStep ? 1.2 : 4.2) });
+      assert.equal(d[minute(16, 59)], 2);
+      assert.equal(d[minute(17, 0)], 3, 'If the group currently has fewer than three instances, the group scales out to three instances.');
+      assert.ok(d[minute(19, 0)] > 3, `target tracking above the minimum: ${d[minute(19, 0)]}`);
+      assert.equal(d[minute(25, 0)], d[minute(24, 59)], 'returning the minimum to 1 removes nothing by itself');
+    },
+  );
+
+  rule(
+    'the simulator runs the template’s scheduled actions: a pair per window, MinSize up then back',
+    OVERRIDE,
+    'To stop overriding the forecast, use a second scheduled action to return the minimum capacity to its original setting.',
+    () => {
+      const bf = getCalendarEvent('black-friday', 2026);
+      const input = { forecast: { events: [bf] }, from: new Date(bf.startsAt.getTime() - 3 * HOUR), to: new Date(bf.startsAt.getTime() + 6 * HOUR), capacityPerInstanceRps: 150, pricePerInstanceHour: 0.085 };
+      const actions = comparePolicies({ ...input, policies: ['aws-scheduled'] });
+      // The same windows as a MinSize lookup give the same run: the actions are the windows' edges.
+      const lookup = comparePolicies({ ...input, policies: ['aws-scheduled'], aws: { scheduledActions: undefined } });
+      assert.ok(actions.windows.length > 0);
+      assert.deepEqual(actions.results[0].totals, lookup.results[0].totals);
+      assert.equal(actions.results[0].totals.minutesOverSlo, 0);
+    },
+  );
 });
 
 describe('EC2 Auto Scaling: predictive scaling', () => {
@@ -487,4 +670,19 @@ describe('EC2 Auto Scaling: predictive scaling', () => {
     },
   );
 
+  rule(
+    'the capacity forecast is the minimum capacity for each hour at the target; the scaler scales out to it',
+    API_FORECAST,
+    'Capacity forecasts are represented as predicted values for the minimum capacity that is needed on an hourly basis, based on the hourly load forecast.',
+    () => {
+      // 700 req/s every hour, 100 req/s per instance at 100 % CPU, target 70 %: 700 / 70 = 10 instances.
+      const flat = Array.from({ length: 14 * 24 }, (_, i) => ({ hourMs: start + i * HOUR, load: 700 }));
+      const startMs = start + 14 * 24 * HOUR + 30 * 60_000;
+      const base = { history: flat, serviceRatePerInstance: 100, targetCpuPercent: 70 } as const;
+      // The instances' own CPU is low (no target tracking scale-out): only the forecast can add them.
+      const scaled = drive({ ...base, predictive: { mode: 'ForecastAndScale' } }, { minutes: 2, initial: 2, startMs, load: () => 0.6 });
+      assert.equal(scaled[0], 10);
+      assert.equal(drive({ ...base, predictive: { mode: 'ForecastOnly' } }, { minutes: 2, initial: 2, startMs, load: () => 0.6 })[0], 2);
+    },
+  );
 });

@@ -6,13 +6,13 @@ import { DEFAULT_WEB_PLAN, planCapacity } from '../capacity/plan.ts';
 import type { ForecastOptions } from '../forecast/forecast.ts';
 import { createDemandCurve, forecastHourly } from '../forecast/forecast.ts';
 import { DEFAULT_AZURE_RULES, buildAzureAutoscaleSetting, toGceScalingSchedules, type AzureRuleParams } from '../schedule/cloud-schedules.ts';
-import { getPrescaleWindows } from '../schedule/schedule.ts';
+import { getPrescaleWindows, toAwsScheduledActions } from '../schedule/schedule.ts';
 import type { TargetTrackingOptions } from './aws-target-tracking.ts';
 import type { AzureScalerOptions } from './azure-scaler.ts';
 import type { GceScalerOptions } from './gce-scaler.ts';
 import type { HpaScalerOptions } from './k8s-hpa-scaler.ts';
 import type { PrescaleWindow } from './prescale.ts';
-import { createPredictiveLookup, createWindowLookup } from './prescale.ts';
+import { createWindowLookup } from './prescale.ts';
 import type { PolicyName, SimulationResult } from './simulate.ts';
 import { simulatePolicy } from './simulate.ts';
 import type { ServiceModelOptions } from './service-model.ts';
@@ -61,12 +61,10 @@ export function comparePolicies(input: CompareInput): CompareResult {
   const sizing = input.planForecast ?? input.forecast;
   const plan = planCapacity(forecastHourly(sizing, planFrom, planTo), web);
   const windows = getPrescaleWindows(plan, { leadMinutes: input.leadMinutes ?? 10 });
-  // Predictive scaling learns the weekly pattern from history; it does not know one-off events.
-  const basePlan = planCapacity(forecastHourly({ ...sizing, events: [] }, planFrom, planTo), web);
-  const predictive = createPredictiveLookup(basePlan.hours.map((h) => ({ hourMs: Date.parse(h.hour), replicas: h.webReplicas })));
   const forecastDemand = createDemandCurve(input.forecast);
   const factor = input.demandFactor ?? 1;
-  // GCE and Azure predictive learn from the MIG's / scale set's history: three weeks of the base pattern before the window, no events.
+  // Predictive scaling (AWS, GCE, Azure) learns from the group's history: three weeks of the base pattern
+  // before the window, no events (each engine uses as much of it as its docs say).
   const historyFrom = new Date(planFrom.getTime() - 21 * 24 * HOUR_MS);
   const history = forecastHourly({ ...input.forecast, events: [] }, historyFrom, planFrom).map((h) => ({ hourMs: Date.parse(h.hour), load: h.meanRequestsPerSecond }));
   const serviceRatePerVm = getServiceRate(service);
@@ -95,6 +93,17 @@ export function comparePolicies(input: CompareInput): CompareResult {
         setting: buildAzureAutoscaleSetting({ min: web.minReplicas, max: web.maxReplicas, rules: { ...DEFAULT_AZURE_RULES, scaleOutCpuPercent: target, ...input.azure?.rules }, windows, timeZone }),
       }
     : undefined;
+  // The EC2 group runs the scheduled actions the CloudFormation template gets, and a ForecastAndScale policy.
+  const aws: Partial<TargetTrackingOptions> = {
+    minSize: web.minReplicas,
+    maxSize: web.maxReplicas,
+    targetCpuPercent: target,
+    scheduledActions: toAwsScheduledActions(windows, 'web', web.minReplicas).map((a) => a.properties),
+    predictive: { mode: 'ForecastAndScale' },
+    history,
+    serviceRatePerInstance: serviceRatePerVm,
+    ...input.aws,
+  };
   const demand = (t: number) => forecastDemand(t) * factor;
   const results = input.policies.map((policy) =>
     simulatePolicy({
@@ -106,11 +115,10 @@ export function comparePolicies(input: CompareInput): CompareResult {
       pricePerInstanceHour: input.pricePerInstanceHour,
       stepSeconds: input.stepSeconds,
       hpa: { minReplicas: web.minReplicas, maxReplicas: web.maxReplicas, cpuTargetPercent: web.targetUtilization * 100, ...input.hpa },
-      aws: { minSize: web.minReplicas, maxSize: web.maxReplicas, targetCpuPercent: web.targetUtilization * 100, ...input.aws },
+      aws,
       gce,
       azure,
       prescale: createWindowLookup(windows),
-      predictive,
       onProgress: input.onProgress ? (f) => input.onProgress?.(policy, f) : undefined,
     }),
   );

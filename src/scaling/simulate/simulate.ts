@@ -69,14 +69,15 @@ export interface SimulationInput {
   /** @defaultValue 5 */
   stepSeconds?: number;
   hpa?: Partial<HpaScalerOptions>;
+  /** EC2 Auto Scaling group: target tracking; `scheduledActions` serve aws-scheduled*, `predictive` with `history` aws-*predictive. */
   aws?: Partial<TargetTrackingOptions>;
   /** Compute Engine autoscaler (its schedules, history and service rate serve gce-predictive-scheduled). */
   gce?: Partial<GceScalerOptions>;
   /** Azure autoscale: the setting with its fixed-date profiles (azure-rules drops them). */
   azure?: AzureScalerOptions;
-  /** Pre-scaling windows (hpa-prescaled: KEDA cron; aws-scheduled: scheduled MinSize). */
+  /** Pre-scaling windows (hpa-prescaled: KEDA cron; aws-scheduled: scheduled MinSize unless `aws.scheduledActions` is given). */
   prescale?: ScheduleLookup;
-  /** Predictive minimum capacity (aws-predictive). */
+  /** Predictive minimum capacity (aws-predictive, unless `aws.predictive` is given). */
   predictive?: ScheduleLookup;
   /** Called with the fraction done, at most every 1 %. */
   onProgress?: (fraction: number) => void;
@@ -137,11 +138,20 @@ function createScaler(input: SimulationInput): { scaler: Scaler; min: number; ma
       return { scaler: createAzureScaler({ ...input.azure, setting }), min: Number(bounds.minimum), max: Number(bounds.maximum) };
     }
     default: {
-      const both = (t: number) => Math.max(input.prescale?.(t) ?? 0, input.predictive?.(t) ?? 0) || undefined;
-      const minCapacity =
-        input.policy === 'aws-scheduled' ? input.prescale : input.policy === 'aws-predictive' ? input.predictive : input.policy === 'aws-scheduled-predictive' ? both : undefined;
-      const aws = { minSize: 2, maxSize: 20, ...input.aws, minCapacity };
-      return { scaler: createTargetTrackingScaler(aws), min: aws.minSize, max: aws.maxSize };
+      // Scheduled actions when given (else the pre-scaling windows as a MinSize lookup); a predictive
+      // policy learning from history when given (else the predictive lookup). Each policy keeps its own.
+      const aws = { minSize: 2, maxSize: 20, ...input.aws };
+      const scheduled = input.policy === 'aws-scheduled' || input.policy === 'aws-scheduled-predictive';
+      const predictive = input.policy === 'aws-predictive' || input.policy === 'aws-scheduled-predictive';
+      const lookups = [scheduled && !aws.scheduledActions ? input.prescale : undefined, predictive && !aws.predictive ? input.predictive : undefined].filter((l) => l !== undefined);
+      const minCapacity = lookups.length === 0 ? undefined : (t: number) => Math.max(0, ...lookups.map((l) => l(t) ?? 0)) || undefined;
+      const scaler = createTargetTrackingScaler({
+        ...aws,
+        scheduledActions: scheduled ? aws.scheduledActions : undefined,
+        predictive: predictive ? aws.predictive : undefined,
+        minCapacity,
+      });
+      return { scaler, min: aws.minSize, max: aws.maxSize };
     }
   }
 }
