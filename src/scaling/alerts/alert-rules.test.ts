@@ -87,7 +87,11 @@ describe('alert rules table', () => {
       expr: ALERT_RULES[0]!.expr,
       for: '2m',
       labels: { severity: 'critical', action: 'scale_up' },
-      annotations: { summary: 'CPU > 90% for 2 minutes', source: 'seed strategy, alert-thresholds' },
+      annotations: {
+        summary: 'CPU > 90% for 2 minutes',
+        description: ALERT_RULES[0]!.description,
+        source: 'seed strategy, alert-thresholds',
+      },
     });
   });
 

@@ -63,8 +63,12 @@ export interface AlertRule {
   cloudwatch?: CloudWatchAlarmSpec;
   /** Where the rule comes from in the seed strategy. @defaultValue 'alert-thresholds' */
   source?: AlertSource;
-  /** A longer explanation for the on-call engineer (Prometheus `description` annotation). */
-  description?: string;
+  /**
+   * What the alert means for shoppers, in one or two sentences (Prometheus `description` annotation). May use
+   * `{{ $labels.<label> }}` for a label the expression keeps (its `by`); the rest — causes, how to confirm,
+   * what to do — is the alert's section of docs/runbook.md.
+   */
+  description: string;
 }
 
 /** Namespace of Salescale's Embedded Metric Format lines (CLOUDWATCH_EMF_NAMESPACE in deployments). */
@@ -96,6 +100,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'HighCpuUsage',
     severity: 'critical',
     summary: 'CPU > 90% for 2 minutes',
+    description:
+      '{{ $labels.role }} instances average over 90 % of their CPU limit: on web, requests wait behind a saturated event loop (slow pages, then 503 OVERLOADED from load shedding); on workers, confirmation emails and other follow-ups fall behind.',
     expr: `${CPU_UTILIZATION} > 0.9`,
     forSeconds: 120,
     action: 'scale_up',
@@ -105,6 +111,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'HighMemoryUsage',
     severity: 'critical',
     summary: 'Memory > 85% for 2 minutes',
+    description:
+      '{{ $labels.role }} instances use over 85 % of their memory limit: one that reaches it is killed (OOM) with the requests or jobs it holds, and web instances refuse work with 503 OVERLOADED once their V8 heap passes the load-shedding thresholds.',
     expr: `${MEMORY_UTILIZATION} > 0.85`,
     forSeconds: 120,
     action: 'scale_up',
@@ -113,6 +121,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'HighErrorRate',
     severity: 'critical',
     summary: 'Error rate > 5% for 1 minute',
+    description:
+      'Over 5 % of all responses are server errors: shoppers see failed pages, checkouts or payments. 503s (load shed, a dependency down) carry Retry-After; 500s are bugs.',
     expr: `${ERROR_RATIO('1m')} > 0.05`,
     forSeconds: 60,
     action: 'investigate',
@@ -121,6 +131,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'HighResponseTimeP95',
     severity: 'critical',
     summary: 'Response time P95 > 2s for 2 minutes',
+    description:
+      'One request in twenty takes over 2 s cluster-wide: shoppers wait, retry and abandon carts, and clients and load balancers start timing out.',
     expr: `${LATENCY_QUANTILE(0.95, '1m')} > 2`,
     forSeconds: 120,
     action: 'scale_up',
@@ -130,7 +142,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'HighDbConnections',
     severity: 'critical',
     summary: 'DB connections > 80% for 1 minute',
-    description: 'Connections in use (checked out of the pool) over the pool ceiling, per role and pool.',
+    description:
+      '{{ $labels.role }} instances have over 80 % of their {{ $labels.pool }} pool connections checked out: a little more and requests queue for a connection, and those that wait 5 s fail with 503 DATABASE_BUSY, checkout included.',
     expr: `${DB_CONNECTIONS_IN_USE_RATIO} > 0.8`,
     forSeconds: 60,
     action: 'scale_up',
@@ -149,6 +162,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'HighQueueDepth',
     severity: 'critical',
     summary: 'Queue depth > 5000',
+    description:
+      'Over 5000 runnable jobs wait in the {{ $labels.queue }} queue: the work that follows an order or a sign-up (confirmation emails, stock sync, analytics) runs minutes late. Checkout itself is not slowed.',
     expr: `${QUEUE_DEPTH} > 5000`,
     forSeconds: 0,
     action: 'scale_up_workers',
@@ -159,6 +174,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'ElevatedCpuUsage',
     severity: 'warning',
     summary: 'CPU > 70% for 5 minutes',
+    description:
+      '{{ $labels.role }} instances have averaged over 70 % of their CPU limit for 5 minutes: little headroom is left before latency rises and load shedding starts.',
     expr: `${CPU_UTILIZATION} > 0.7`,
     forSeconds: 300,
     action: 'monitor',
@@ -168,6 +185,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'ElevatedMemoryUsage',
     severity: 'warning',
     summary: 'Memory > 70% for 5 minutes',
+    description:
+      '{{ $labels.role }} instances have used over 70 % of their memory limit for 5 minutes: no shopper impact yet; growth from here ends in OOM kills.',
     expr: `${MEMORY_UTILIZATION} > 0.7`,
     forSeconds: 300,
     action: 'monitor',
@@ -176,6 +195,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'ElevatedErrorRate',
     severity: 'warning',
     summary: 'Error rate > 2% for 5 minutes',
+    description:
+      'Over 2 % of responses have been server errors for 5 minutes: some shoppers see failed pages, checkouts or payments.',
     expr: `${ERROR_RATIO('5m')} > 0.02`,
     forSeconds: 300,
     action: 'investigate',
@@ -184,6 +205,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'ElevatedResponseTimeP95',
     severity: 'warning',
     summary: 'Response time P95 > 1s for 5 minutes',
+    description:
+      'One request in twenty has taken over 1 s for 5 minutes, twice the 500 ms target: pages feel slow.',
     expr: `${LATENCY_QUANTILE(0.95, '5m')} > 1`,
     forSeconds: 300,
     action: 'monitor',
@@ -193,6 +216,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'ElevatedQueueDepth',
     severity: 'warning',
     summary: 'Queue depth > 1000',
+    description:
+      'Over 1000 runnable jobs wait in the {{ $labels.queue }} queue: confirmation emails and other follow-ups are delayed. Checkout itself is not slowed.',
     expr: `${QUEUE_DEPTH} > 1000`,
     forSeconds: 0,
     action: 'monitor',
@@ -201,6 +226,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'HighResponseTimeP99',
     severity: 'warning',
     summary: 'Response time P99 > 1000ms for 5 minutes',
+    description:
+      'One request in a hundred has taken over 1 s for 5 minutes: the slowest shoppers wait noticeably, an early sign of saturation.',
     expr: `${LATENCY_QUANTILE(0.99, '5m')} > 1`,
     forSeconds: 300,
     action: 'monitor',
@@ -210,7 +237,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'HighDiskUsage',
     severity: 'warning',
     summary: 'Disk usage > 85% for 5 minutes',
-    description: 'Filesystem holding DATA_DIR, on instances that have one.',
+    description:
+      'The filesystem holding DATA_DIR on {{ $labels.instance_id }} is over 85 % full: once full, what the instance writes there fails (emails saved as .eml files when SMTP_URL is unset, the local PostgreSQL and Redis of salescale up).',
     expr: 'max by (instance_id) (1 - data_dir_filesystem_available_bytes / data_dir_filesystem_size_bytes) > 0.85',
     forSeconds: 300,
     action: 'investigate',
@@ -220,6 +248,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'SlowDatabaseQueries',
     severity: 'warning',
     summary: 'DB query time > 100ms average for 5 minutes',
+    description:
+      'PostgreSQL statements take over 100 ms on average: every request that touches the database is slower, and connections stay checked out longer until the pools run out (503 DATABASE_BUSY).',
     expr: 'sum(rate(db_query_duration_seconds_sum[5m])) / sum(rate(db_query_duration_seconds_count[5m])) > 0.1',
     forSeconds: 300,
     action: 'investigate',
@@ -229,6 +259,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'FrequentSlowQueries',
     severity: 'warning',
     summary: 'DB slow queries > 5/min for 5 minutes',
+    description:
+      'More than 5 statements a minute take at least DB_SLOW_QUERY_MS: the requests that run them are slow. Each one is logged as a slow query with its SQL.',
     expr: 'sum(rate(db_slow_queries_total[5m])) * 60 > 5',
     forSeconds: 300,
     action: 'investigate',
@@ -238,6 +270,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'SlowJobProcessing',
     severity: 'warning',
     summary: 'Queue processing time > 5000ms average for 5 minutes',
+    description:
+      'Jobs of the {{ $labels.queue }} queue take over 5 s on average: each worker gets through fewer, so the backlog and the delay of emails and follow-ups grow.',
     expr: 'sum by (queue) (rate(queue_job_duration_seconds_sum[5m])) / sum by (queue) (rate(queue_job_duration_seconds_count[5m])) > 5',
     forSeconds: 300,
     action: 'monitor',
@@ -247,6 +281,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'HighJobFailureRate',
     severity: 'warning',
     summary: 'Failed jobs > 1% for 5 minutes',
+    description:
+      'Over 1 % of job attempts on the {{ $labels.queue }} queue fail: retries delay follow-ups, and a job that exhausts its attempts (a dead letter) is not done until someone retries it.',
     expr: 'sum by (queue) (rate(queue_jobs_processed_total{status="failed"}[5m])) / sum by (queue) (rate(queue_jobs_processed_total[5m])) > 0.01',
     forSeconds: 300,
     action: 'investigate',
@@ -256,7 +292,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'HighCheckoutRate',
     severity: 'warning',
     summary: 'Checkout rate > 50 per 5 minutes for 2 periods',
-    description: "The seed's HighCheckoutRate CloudWatch alarm: orders placed cluster-wide.",
+    description:
+      'More than 50 orders per 5 minutes, for 10 minutes: demand is up and capacity should follow before latency does. No shopper impact by itself.',
     expr: 'sum(increase(salescale_orders_placed_total[5m])) > 50',
     forSeconds: 300,
     action: 'scale_up',
@@ -279,7 +316,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'warning',
     summary: 'Waiting-room wait p95 > 10 minutes over 10 minutes, for 5 minutes',
     description:
-      'Visitors of a queued sale wait long for admission. With a derived rate, more web instances raise it (live instances × capacity); with a configured rate, consider raising waitingRoom.admissionPerSecond.',
+      'Visitors admitted from the waiting room of sale event {{ $labels.sale_event }} waited over 10 minutes (p95): shoppers give up in line.',
     expr: 'histogram_quantile(0.95, sum by (le, sale_event) (rate(salescale_waiting_room_wait_seconds_bucket[10m]))) > 600',
     forSeconds: 300,
     action: 'scale_up',
@@ -290,7 +327,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'critical',
     summary: 'Waiting room not admitting for 2 minutes while visitors wait and stock is left',
     description:
-      'A live queued sale has visitors in line and units in the stock gate, yet no instance admitted anyone for 2 minutes: check Redis and the web instances’ logs (waiting room: admission step failed).',
+      'Nobody has been admitted from the waiting room of sale event {{ $labels.sale_event }} for 2 minutes although visitors wait and stock is left: the line has stopped, and the sale sells only to visitors admitted before.',
     expr:
       'max by (sale_event) (salescale_waiting_room_queue_length) > 0 and on (sale_event) max by (sale_event) (salescale_waiting_room_admission_rate) > 0 and on (sale_event) max by (sale_event) (salescale_waiting_room_sold_out) == 0 and on (sale_event) (sum by (sale_event) (increase(salescale_waiting_room_admitted_total[2m])) or max by (sale_event) (salescale_waiting_room_queue_length) * 0) == 0',
     forSeconds: 120,
@@ -304,7 +341,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'critical',
     summary: 'No payment captured for 15 minutes while orders are placed and reservations wait, for 5 minutes',
     description:
-      'Buyers reserve (at least 10 orders placed and 5 reservations held) but no capture succeeded for 15 minutes: the provider is failing captures (salescale_payment_provider_calls_total{outcome="failed"}), webhooks do not arrive (Stripe endpoint or STRIPE_WEBHOOK_SECRET), or the pay route fails. Reserved units go back on sale at expiry, but nothing is sold.',
+      'Orders are placed but no payment has been captured for 15 minutes: the shop takes no money, and reservations expire and go back on sale while their buyers believe they paid or cannot pay.',
     expr:
       'max(salescale_reservations_held) >= 5 and on () sum(increase(salescale_orders_placed_total[15m])) >= 10 and on () (sum(increase(salescale_payment_provider_calls_total{action="capture",outcome="succeeded"}[15m])) or on () vector(0)) == 0',
     forSeconds: 300,
@@ -316,7 +353,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'warning',
     summary: 'Declined payments > 30% of payment attempts over 10 minutes (at least 20 attempts), for 5 minutes',
     description:
-      "Buyers' payments are declined at an unusual rate, per provider: a provider incident or fraud rule, a broken payment page, or card testing (many small declined attempts from few accounts). Check the decline codes in the provider's dashboard and the logs.",
+      'Over 30 % of payment attempts with {{ $labels.provider }} are declined: those buyers cannot complete their orders, and their reservations expire.',
     expr:
       'sum by (provider) (increase(salescale_payments_total{outcome="declined"}[10m])) / sum by (provider) (increase(salescale_payments_total[10m])) > 0.3 and sum by (provider) (increase(salescale_payments_total[10m])) >= 20',
     forSeconds: 300,
@@ -328,7 +365,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'warning',
     summary: 'Payment webhooks refused for a bad signature > 5 in 5 minutes, for 5 minutes',
     description:
-      "Provider webhooks fail verification (400 WEBHOOK_SIGNATURE_INVALID): a webhook secret rotated at the provider but not deployed (STRIPE_WEBHOOK_SECRET), a proxy that alters request bodies, or forged deliveries. While it lasts, payments that complete by webhook are not applied; the provider retries for days.",
+      'Webhooks from {{ $labels.provider }} are refused (400 WEBHOOK_SIGNATURE_INVALID): payments that complete by webhook are not applied, so paid orders stay unpaid and may expire while the provider retries.',
     expr: 'sum by (provider) (increase(salescale_payment_webhooks_total{outcome="signature_invalid"}[5m])) > 5',
     forSeconds: 300,
     action: 'investigate',
@@ -339,7 +376,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'warning',
     summary: 'Capture, void or refund calls to the payment provider failing for 5 minutes',
     description:
-      'Calls after a payment decision fail at the provider, per provider and `payment_action` (capture, void, refund): paid orders stay uncaptured (an authorization lapses after days), late payments are not given back. The webhook answers 503 so the provider redelivers, and the same keyed call is retried; check the provider status and credentials.',
+      '{{ $labels.payment_action }} calls to {{ $labels.provider }} fail: a failing capture leaves paid orders uncharged (the authorization lapses after days); a failing void or refund leaves a late payer charged for an order they did not get.',
     // The metric's `action` becomes `payment_action`: the rule's own `action` label (routing) would overwrite it.
     expr: 'sum by (provider, payment_action) (label_replace(increase(salescale_payment_provider_calls_total{outcome="failed"}[5m]), "payment_action", "$1", "action", "(.*)")) > 0',
     forSeconds: 300,
@@ -351,7 +388,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'warning',
     summary: 'Reservations expired > 50% of orders placed over 30 minutes (at least 20 orders), for 10 minutes',
     description:
-      'Most reservations are not paid within PAYMENT_WINDOW_S and their units go back on sale: a broken payment page, a window too short for the payment flow (3-D Secure), or bots reserving stock without paying (check the per-sale caps and the waiting room).',
+      'More than half of the orders placed in 30 minutes expired unpaid: their buyers did not or could not pay within PAYMENT_WINDOW_S, and the reserved units went back on sale.',
     expr:
       'sum(increase(salescale_reservations_expired_total[30m])) / sum(increase(salescale_orders_placed_total[30m])) > 0.5 and on () sum(increase(salescale_orders_placed_total[30m])) >= 20',
     forSeconds: 600,
@@ -363,7 +400,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'warning',
     summary: 'Late payments voided or refunded > 3 in 15 minutes',
     description:
-      'Payments arrived for orders that could no longer take them (expired, cancelled or already paid) and were given back automatically, per provider and `payment_action` (`refunded` costs fees, `voided` does not). A few happen at the end of a window; more mean buyers pay after PAYMENT_WINDOW_S (too short?), the expiry runs early, or a second payment path double-charges.',
+      '{{ $labels.provider }} payments arrived for orders that could no longer take them and were {{ $labels.payment_action }} automatically: those buyers paid and got nothing (the money goes back; a refund costs fees).',
     expr: 'sum by (provider, payment_action) (label_replace(increase(salescale_late_payments_total[15m]), "payment_action", "$1", "action", "(.*)")) > 3',
     forSeconds: 0,
     action: 'investigate',
@@ -375,7 +412,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'ScaleUpEvent',
     severity: 'info',
     summary: 'Scale up event',
-    description: 'More live instances than 5 minutes ago (fires for 5 minutes after the change).',
+    description:
+      'More {{ $labels.role }} instances are live than 5 minutes ago (fires for 5 minutes after the change). Informational.',
     expr: 'max by (role) (salescale_live_instances) > max by (role) (salescale_live_instances offset 5m)',
     forSeconds: 0,
     action: 'log',
@@ -384,7 +422,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'ScaleDownEvent',
     severity: 'info',
     summary: 'Scale down event',
-    description: 'Fewer live instances than 5 minutes ago (fires for 5 minutes after the change).',
+    description:
+      'Fewer {{ $labels.role }} instances are live than 5 minutes ago (fires for 5 minutes after the change). Informational.',
     expr: 'max by (role) (salescale_live_instances) < max by (role) (salescale_live_instances offset 5m)',
     forSeconds: 0,
     action: 'log',
@@ -393,7 +432,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'HighTrafficDetected',
     severity: 'info',
     summary: 'High traffic detected',
-    description: 'Requests/s over the last 5 minutes at least twice the hour before (and above 1 request/s).',
+    description:
+      'Requests/s over the last 5 minutes are at least twice those of the hour before (and above 1 request/s). Informational: watch latency and the autoscalers.',
     expr: `${REQUEST_RATE('5m')} > 2 * ${REQUEST_RATE('1h', ' offset 5m')} and ${REQUEST_RATE('5m')} > 1`,
     forSeconds: 0,
     action: 'log',
@@ -402,7 +442,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     name: 'SaleEventStarted',
     severity: 'info',
     summary: 'Sale event started',
-    description: 'A sale event is live (salescale_sale_event_active); fires for the duration of the sale.',
+    description:
+      'A sale event is live; fires for the whole sale. Informational: the sale rate limit and, for queued sales, the waiting room now apply.',
     expr: 'max(salescale_sale_event_active) > 0',
     forSeconds: 0,
     action: 'notify_team',

@@ -14,11 +14,11 @@ export function getRuleGroupName(severity: AlertRule['severity']): string {
   return `salescale-${severity}`;
 }
 
-/** The annotations a rule's alerts carry. */
+/** The annotations a rule's alerts carry: the seed's wording (`summary`), the impact (`description`) and where it comes from. */
 export function getAnnotations(rule: AlertRule): Record<string, string> {
   return {
     summary: rule.summary,
-    ...(rule.description ? { description: rule.description } : {}),
+    description: rule.description,
     source:
       rule.source === 'waiting-room' ? 'Salescale, waiting room' : rule.source === 'payments' ? 'Salescale, payments' : `seed strategy, ${rule.source ?? 'alert-thresholds'}`,
   };
@@ -26,7 +26,7 @@ export function getAnnotations(rule: AlertRule): Record<string, string> {
 
 /**
  * Renders the table as a Prometheus alerting-rules file: one group per severity, labels `severity`
- * and `action` (for Alertmanager routing), the seed's wording as `summary`.
+ * and `action` (for Alertmanager routing), the annotations of `getAnnotations`.
  */
 export function renderPrometheusRules(rules: readonly AlertRule[], options: { evaluationIntervalSeconds?: number } = {}): string {
   const names = new Set<string>();

@@ -6,6 +6,21 @@ import { getAnnotations } from './prometheus-rules.ts';
 const minutes = (n: number) => `${n}m`;
 
 /**
+ * An annotation as Prometheus sends it: `{{ $labels.x }}` replaced by the alert's label (promtool compares
+ * expanded annotations). Any other template is refused, so a description cannot name a label the alert
+ * does not carry or a `$value` the fixture cannot predict.
+ */
+export function expandLabelTemplates(text: string, labels: Record<string, string>, where: string): string {
+  const expanded = text.replace(/\{\{\s*\$labels\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (_, name: string) => {
+    const value = labels[name];
+    if (value === undefined) throw new Error(`${where}: {{ $labels.${name} }} names a label the alert does not carry (${Object.keys(labels).join(', ')})`);
+    return value;
+  });
+  if (expanded.includes('{{')) throw new Error(`${where}: only {{ $labels.<name> }} templates are supported in annotations`);
+  return expanded;
+}
+
+/**
  * A `promtool test rules` file with two checks per rule (see alert-rules.fixtures.ts): not firing
  * before its duration has passed, firing (labels and annotations) after it. Throws when a rule has no
  * fixture, so a new rule cannot ship untested.
@@ -19,6 +34,10 @@ export function renderPromtoolTests(rules: readonly AlertRule[], fixtures: Recor
     if (!Number.isInteger(forMinutes)) throw new Error(`${rule.name}: fixtures sample once a minute, so 'for' must be whole minutes`);
     const notYet = forMinutes > 0 ? fixture.startMinute + forMinutes - 1 : fixture.startMinute - 1;
     const firing = fixture.startMinute + fixture.windowMinutes + forMinutes;
+    const labels = { severity: rule.severity, action: rule.action, ...fixture.labels };
+    const annotations = Object.fromEntries(
+      Object.entries(getAnnotations(rule)).map(([name, text]) => [name, expandLabelTemplates(text, labels, `${rule.name} ${name}`)]),
+    );
     return {
       name: `${rule.name}: not firing at ${minutes(notYet)}, firing at ${minutes(firing)}`,
       interval: '1m',
@@ -28,7 +47,7 @@ export function renderPromtoolTests(rules: readonly AlertRule[], fixtures: Recor
         {
           eval_time: minutes(firing),
           alertname: rule.name,
-          exp_alerts: [{ exp_labels: { severity: rule.severity, action: rule.action, ...fixture.labels }, exp_annotations: getAnnotations(rule) }],
+          exp_alerts: [{ exp_labels: labels, exp_annotations: annotations }],
         },
       ],
     };
