@@ -607,7 +607,7 @@ resource "google_monitoring_alert_policy" "high_cpu_usage" {
     }
   }
   documentation {
-    content = "CPU > 90% for 2 minutes. Action: scale_up."
+    content = "CPU > 90% for 2 minutes. Action: scale_up. Runbook: docs/runbook.md#highcpuusage"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -627,7 +627,7 @@ resource "google_monitoring_alert_policy" "high_memory_usage" {
     }
   }
   documentation {
-    content = "Memory > 85% for 2 minutes. Action: scale_up."
+    content = "Memory > 85% for 2 minutes. Action: scale_up. Runbook: docs/runbook.md#highmemoryusage"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -647,7 +647,7 @@ resource "google_monitoring_alert_policy" "high_error_rate" {
     }
   }
   documentation {
-    content = "Error rate > 5% for 1 minute. Action: investigate."
+    content = "Error rate > 5% for 1 minute. Action: investigate. Runbook: docs/runbook.md#higherrorrate"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -667,7 +667,7 @@ resource "google_monitoring_alert_policy" "high_response_time_p95" {
     }
   }
   documentation {
-    content = "Response time P95 > 2s for 2 minutes. Action: scale_up."
+    content = "Response time P95 > 2s for 2 minutes. Action: scale_up. Runbook: docs/runbook.md#highresponsetimep95"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -687,7 +687,7 @@ resource "google_monitoring_alert_policy" "high_db_connections" {
     }
   }
   documentation {
-    content = "DB connections > 80% for 1 minute. Action: scale_up."
+    content = "DB connections > 80% for 1 minute. Action: scale_up. Runbook: docs/runbook.md#highdbconnections"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -707,7 +707,7 @@ resource "google_monitoring_alert_policy" "high_queue_depth" {
     }
   }
   documentation {
-    content = "Queue depth > 5000. Action: scale_up_workers."
+    content = "Queue depth > 5000. Action: scale_up_workers. Runbook: docs/runbook.md#highqueuedepth"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -727,7 +727,7 @@ resource "google_monitoring_alert_policy" "elevated_cpu_usage" {
     }
   }
   documentation {
-    content = "CPU > 70% for 5 minutes. Action: monitor."
+    content = "CPU > 70% for 5 minutes. Action: monitor. Runbook: docs/runbook.md#elevatedcpuusage"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -747,7 +747,7 @@ resource "google_monitoring_alert_policy" "elevated_memory_usage" {
     }
   }
   documentation {
-    content = "Memory > 70% for 5 minutes. Action: monitor."
+    content = "Memory > 70% for 5 minutes. Action: monitor. Runbook: docs/runbook.md#elevatedmemoryusage"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -767,7 +767,7 @@ resource "google_monitoring_alert_policy" "elevated_error_rate" {
     }
   }
   documentation {
-    content = "Error rate > 2% for 5 minutes. Action: investigate."
+    content = "Error rate > 2% for 5 minutes. Action: investigate. Runbook: docs/runbook.md#elevatederrorrate"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -787,7 +787,7 @@ resource "google_monitoring_alert_policy" "elevated_response_time_p95" {
     }
   }
   documentation {
-    content = "Response time P95 > 1s for 5 minutes. Action: monitor."
+    content = "Response time P95 > 1s for 5 minutes. Action: monitor. Runbook: docs/runbook.md#elevatedresponsetimep95"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -807,7 +807,7 @@ resource "google_monitoring_alert_policy" "elevated_queue_depth" {
     }
   }
   documentation {
-    content = "Queue depth > 1000. Action: monitor."
+    content = "Queue depth > 1000. Action: monitor. Runbook: docs/runbook.md#elevatedqueuedepth"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -827,7 +827,7 @@ resource "google_monitoring_alert_policy" "high_response_time_p99" {
     }
   }
   documentation {
-    content = "Response time P99 > 1000ms for 5 minutes. Action: monitor."
+    content = "Response time P99 > 1000ms for 5 minutes. Action: monitor. Runbook: docs/runbook.md#highresponsetimep99"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -847,7 +847,7 @@ resource "google_monitoring_alert_policy" "high_disk_usage" {
     }
   }
   documentation {
-    content = "Disk usage > 85% for 5 minutes. Action: investigate."
+    content = "Disk usage > 85% for 5 minutes. Action: investigate. Runbook: docs/runbook.md#highdiskusage"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -867,7 +867,7 @@ resource "google_monitoring_alert_policy" "slow_database_queries" {
     }
   }
   documentation {
-    content = "DB query time > 100ms average for 5 minutes. Action: investigate."
+    content = "DB query time > 100ms average for 5 minutes. Action: investigate. Runbook: docs/runbook.md#slowdatabasequeries"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -887,7 +887,7 @@ resource "google_monitoring_alert_policy" "frequent_slow_queries" {
     }
   }
   documentation {
-    content = "DB slow queries > 5/min for 5 minutes. Action: investigate."
+    content = "DB slow queries > 5/min for 5 minutes. Action: investigate. Runbook: docs/runbook.md#frequentslowqueries"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -907,7 +907,7 @@ resource "google_monitoring_alert_policy" "slow_job_processing" {
     }
   }
   documentation {
-    content = "Queue processing time > 5000ms average for 5 minutes. Action: monitor."
+    content = "Queue processing time > 5000ms average for 5 minutes. Action: monitor. Runbook: docs/runbook.md#slowjobprocessing"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -927,7 +927,7 @@ resource "google_monitoring_alert_policy" "high_job_failure_rate" {
     }
   }
   documentation {
-    content = "Failed jobs > 1% for 5 minutes. Action: investigate."
+    content = "Failed jobs > 1% for 5 minutes. Action: investigate. Runbook: docs/runbook.md#highjobfailurerate"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -947,7 +947,7 @@ resource "google_monitoring_alert_policy" "high_checkout_rate" {
     }
   }
   documentation {
-    content = "Checkout rate > 50 per 5 minutes for 2 periods. Action: scale_up."
+    content = "Checkout rate > 50 per 5 minutes for 2 periods. Action: scale_up. Runbook: docs/runbook.md#highcheckoutrate"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -967,7 +967,7 @@ resource "google_monitoring_alert_policy" "waiting_room_long_wait" {
     }
   }
   documentation {
-    content = "Waiting-room wait p95 > 10 minutes over 10 minutes, for 5 minutes. Action: scale_up."
+    content = "Waiting-room wait p95 > 10 minutes over 10 minutes, for 5 minutes. Action: scale_up. Runbook: docs/runbook.md#waitingroomlongwait"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -987,7 +987,7 @@ resource "google_monitoring_alert_policy" "waiting_room_admission_stalled" {
     }
   }
   documentation {
-    content = "Waiting room not admitting for 2 minutes while visitors wait and stock is left. Action: investigate."
+    content = "Waiting room not admitting for 2 minutes while visitors wait and stock is left. Action: investigate. Runbook: docs/runbook.md#waitingroomadmissionstalled"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -1007,7 +1007,7 @@ resource "google_monitoring_alert_policy" "payment_captures_stalled" {
     }
   }
   documentation {
-    content = "No payment captured for 15 minutes while orders are placed and reservations wait, for 5 minutes. Action: investigate."
+    content = "No payment captured for 15 minutes while orders are placed and reservations wait, for 5 minutes. Action: investigate. Runbook: docs/runbook.md#paymentcapturesstalled"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -1027,7 +1027,7 @@ resource "google_monitoring_alert_policy" "payment_failure_ratio_high" {
     }
   }
   documentation {
-    content = "Declined payments > 30% of payment attempts over 10 minutes (at least 20 attempts), for 5 minutes. Action: investigate."
+    content = "Declined payments > 30% of payment attempts over 10 minutes (at least 20 attempts), for 5 minutes. Action: investigate. Runbook: docs/runbook.md#paymentfailureratiohigh"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -1047,7 +1047,7 @@ resource "google_monitoring_alert_policy" "payment_webhook_signature_failures" {
     }
   }
   documentation {
-    content = "Payment webhooks refused for a bad signature > 5 in 5 minutes, for 5 minutes. Action: investigate."
+    content = "Payment webhooks refused for a bad signature > 5 in 5 minutes, for 5 minutes. Action: investigate. Runbook: docs/runbook.md#paymentwebhooksignaturefailures"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -1067,7 +1067,7 @@ resource "google_monitoring_alert_policy" "payment_provider_calls_failing" {
     }
   }
   documentation {
-    content = "Capture, void or refund calls to the payment provider failing for 5 minutes. Action: investigate."
+    content = "Capture, void or refund calls to the payment provider failing for 5 minutes. Action: investigate. Runbook: docs/runbook.md#paymentprovidercallsfailing"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -1087,7 +1087,7 @@ resource "google_monitoring_alert_policy" "reservations_expiring_high" {
     }
   }
   documentation {
-    content = "Reservations expired > 50% of orders placed over 30 minutes (at least 20 orders), for 10 minutes. Action: investigate."
+    content = "Reservations expired > 50% of orders placed over 30 minutes (at least 20 orders), for 10 minutes. Action: investigate. Runbook: docs/runbook.md#reservationsexpiringhigh"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -1107,7 +1107,7 @@ resource "google_monitoring_alert_policy" "late_payments_refunded" {
     }
   }
   documentation {
-    content = "Late payments voided or refunded > 3 in 15 minutes. Action: investigate."
+    content = "Late payments voided or refunded > 3 in 15 minutes. Action: investigate. Runbook: docs/runbook.md#latepaymentsrefunded"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id

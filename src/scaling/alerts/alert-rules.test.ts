@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { SEED_DEPLOYMENT_SPEC } from '../manifests/deployment-spec.ts';
 import { ALERT_RULES, getAlertRules } from './alert-rules.ts';
 import { ALERT_FIXTURES } from './alert-rules.fixtures.ts';
 import { buildGrafanaDashboard, getDashboardExpressions } from './grafana-dashboard.ts';
@@ -90,6 +91,7 @@ describe('alert rules table', () => {
       annotations: {
         summary: 'CPU > 90% for 2 minutes',
         description: ALERT_RULES[0]!.description,
+        runbook_url: 'docs/runbook.md#highcpuusage',
         source: 'seed strategy, alert-thresholds',
       },
     });
@@ -101,8 +103,10 @@ describe('alert rules table', () => {
 
   it('matches the committed deploy/prometheus files (run `salescale alerts --out … --tests …` after changing the table)', () => {
     const regenerate = 'npx salescale alerts --out deploy/prometheus/alert-rules.yml --tests deploy/prometheus/alert-rules.test.yml';
-    assert.equal(readFileSync(RULES_FILE, 'utf8'), renderPrometheusRules(ALERT_RULES), `stale alert-rules.yml: ${regenerate}`);
-    assert.equal(readFileSync(TESTS_FILE, 'utf8'), renderPromtoolTests(ALERT_RULES, ALERT_FIXTURES, 'alert-rules.yml'), `stale alert-rules.test.yml: ${regenerate}`);
+    // `salescale alerts` links the runbook where the deployment spec says, as the rendered manifests do.
+    const { runbookUrl } = SEED_DEPLOYMENT_SPEC.alerts;
+    assert.equal(readFileSync(RULES_FILE, 'utf8'), renderPrometheusRules(ALERT_RULES, { runbookUrl }), `stale alert-rules.yml: ${regenerate}`);
+    assert.equal(readFileSync(TESTS_FILE, 'utf8'), renderPromtoolTests(ALERT_RULES, ALERT_FIXTURES, 'alert-rules.yml', { runbookUrl }), `stale alert-rules.test.yml: ${regenerate}`);
     assert.equal(readFileSync(RECORDING_FILE, 'utf8'), renderRecordingRules(), `stale recording-rules.yml: ${regenerate} --recording deploy/prometheus/recording-rules.yml`);
     assert.deepEqual(JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')), buildGrafanaDashboard(), `stale dashboard: ${regenerate} --dashboard deploy/grafana/salescale-dashboard.json`);
   });

@@ -66,7 +66,7 @@ export interface AlertRule {
   /**
    * What the alert means for shoppers, in one or two sentences (Prometheus `description` annotation). May use
    * `{{ $labels.<label> }}` for a label the expression keeps (its `by`); the rest — causes, how to confirm,
-   * what to do — is the alert's section of docs/runbook.md.
+   * what to do — is the alert's section of docs/runbook.md, which its `runbook_url` annotation links to.
    */
   description: string;
 }

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Command, CommanderError } from 'commander';
+import { ALERT_RULES } from './alert-rules.ts';
 import { registerAlertsCommand } from './alerts-cli.ts';
 
 async function run(args: string[]): Promise<{ out: string; err: string; exitCode: number }> {
@@ -32,6 +33,27 @@ describe('salescale alerts', () => {
     assert.equal(r.exitCode, 0, r.err);
     assert.deepEqual(readdirSync(join(dir, 'ok')).sort(), ['dashboard.json', 'recording.yml', 'rules.test.yml', 'rules.yml'], 'no temporary file is left');
     for (const f of files) assert.ok(existsSync(f), f);
+  });
+
+  it('links every alert under --runbook-url, in the rules and in their promtool expectations', async () => {
+    mkdirSync(join(dir, 'links'));
+    const [rules, tests] = ['rules.yml', 'rules.test.yml'].map((f) => join(dir, 'links', f));
+    const url = 'https://docs.example.com/salescale/runbook';
+    const r = await run(['--out', rules!, '--tests', tests!, '--runbook-url', url]);
+    assert.equal(r.exitCode, 0, r.err);
+    const links = [...readFileSync(rules!, 'utf8').matchAll(/runbook_url: (\S+)/g)].map((m) => m[1]);
+    assert.equal(links.length, ALERT_RULES.length);
+    assert.deepEqual(links.sort(), ALERT_RULES.map((rule) => `${url}#${rule.name.toLowerCase()}`).sort());
+    assert.equal([...readFileSync(tests!, 'utf8').matchAll(new RegExp(`runbook_url: ${url}#`, 'g'))].length, ALERT_RULES.length);
+  });
+
+  it('refuses a --runbook-url with a fragment: one line, exit 2, nothing written', async () => {
+    const out = join(dir, 'fragment.yml');
+    const r = await run(['--out', out, '--runbook-url', 'docs/runbook.md#top']);
+    assert.equal(r.exitCode, 2);
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+    assert.match(r.err, /^error \[INVALID_OPTION\]: --runbook-url "docs\/runbook\.md#top" must not hold a fragment/);
+    assert.equal(existsSync(out), false);
   });
 
   for (const [what, target] of [

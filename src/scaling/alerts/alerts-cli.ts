@@ -1,11 +1,14 @@
 /**
- * `salescale alerts [--out file] [--tests file] [--recording file] [--dashboard file] [--json]`: the alert table as a Prometheus rules
- * file (stdout or `--out`), its `promtool test rules` file (`--tests`), or JSON for other generators
- * (CloudWatch alarms in the AWS template).
+ * `salescale alerts [--out file] [--tests file] [--recording file] [--dashboard file] [--runbook-url url] [--json]`: the alert
+ * table as a Prometheus rules file (stdout or `--out`), its `promtool test rules` file (`--tests`), or JSON for
+ * other generators (CloudWatch alarms in the AWS template). Each alert's `runbook_url` is `--runbook-url`
+ * (default: the deployment spec's `alerts.runbookUrl`, so these files and the rendered manifests agree) plus
+ * its anchor in docs/runbook.md.
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ScalingInputError, formatInputError } from '../errors.ts';
+import { ScalingInputError, formatInputError, quoteInput } from '../errors.ts';
+import { SEED_DEPLOYMENT_SPEC } from '../manifests/deployment-spec.ts';
 import { type OutputFile, writeOutputFiles } from '../output-files.ts';
 import { ALERT_RULES } from './alert-rules.ts';
 import { ALERT_FIXTURES } from './alert-rules.fixtures.ts';
@@ -13,6 +16,7 @@ import { buildGrafanaDashboard } from './grafana-dashboard.ts';
 import { renderPrometheusRules } from './prometheus-rules.ts';
 import { renderPromtoolTests } from './promtool-tests.ts';
 import { renderRecordingRules } from './recording-rules.ts';
+import { findRunbookUrlProblem, getRunbookUrl } from './runbook-links.ts';
 
 export function registerAlertsCommand(program: Command): Command {
   const cmd = program
@@ -22,22 +26,31 @@ export function registerAlertsCommand(program: Command): Command {
     .option('--tests <file>', 'also write a `promtool test rules` file covering every rule')
     .option('--recording <file>', 'also write the recording rules (throughput, error ratio, percentiles, checkout rate, …)')
     .option('--dashboard <file>', 'also write the Grafana dashboard JSON')
-    .option('--json', 'print the rule table as JSON');
-  cmd.action(async (options: { out?: string; tests?: string; recording?: string; dashboard?: string; json?: boolean }) => {
-    const text = options.json ? `${JSON.stringify(ALERT_RULES, null, 2)}\n` : renderPrometheusRules(ALERT_RULES);
+    .option(
+      '--runbook-url <url>',
+      `where docs/runbook.md is served; each alert's runbook_url is this plus #<alert name in lower case> (default: the deployment spec's alerts.runbookUrl, ${SEED_DEPLOYMENT_SPEC.alerts.runbookUrl})`,
+    )
+    .option('--json', 'print the rule table as JSON (each rule with its runbookUrl)');
+  cmd.action(async (options: { out?: string; tests?: string; recording?: string; dashboard?: string; runbookUrl?: string; json?: boolean }) => {
+    const refuse = (e: ScalingInputError): never => cmd.showHelpAfterError(false).error(formatInputError(e), { exitCode: 2, code: `salescale.${e.code}` });
+    const runbookUrl = options.runbookUrl ?? SEED_DEPLOYMENT_SPEC.alerts.runbookUrl;
+    const problem = findRunbookUrlProblem(runbookUrl);
+    if (problem) refuse(new ScalingInputError('INVALID_OPTION', `--runbook-url ${quoteInput(runbookUrl)} ${problem}`, { field: '--runbook-url', value: runbookUrl }));
+    const withLinks = ALERT_RULES.map((rule) => ({ ...rule, runbookUrl: getRunbookUrl(rule.name, runbookUrl) }));
+    const text = options.json ? `${JSON.stringify(withLinks, null, 2)}\n` : renderPrometheusRules(ALERT_RULES, { runbookUrl });
     const files: (OutputFile & { written: string })[] = [];
     if (options.out) files.push({ path: options.out, content: text, written: `${ALERT_RULES.length} alert rules written to ${options.out}` });
     if (options.tests) {
       // promtool resolves rule_files relative to the test file.
       const rulesFile = options.out ? path.relative(path.dirname(path.resolve(options.tests)), path.resolve(options.out)) : 'alert-rules.yml';
-      files.push({ path: options.tests, content: renderPromtoolTests(ALERT_RULES, ALERT_FIXTURES, rulesFile), written: `promtool tests for ${ALERT_RULES.length} rules written to ${options.tests}` });
+      files.push({ path: options.tests, content: renderPromtoolTests(ALERT_RULES, ALERT_FIXTURES, rulesFile, { runbookUrl }), written: `promtool tests for ${ALERT_RULES.length} rules written to ${options.tests}` });
     }
     if (options.recording) files.push({ path: options.recording, content: renderRecordingRules(), written: `recording rules written to ${options.recording}` });
     if (options.dashboard) files.push({ path: options.dashboard, content: `${JSON.stringify(buildGrafanaDashboard(), null, 2)}\n`, written: `Grafana dashboard written to ${options.dashboard}` });
     try {
       await writeOutputFiles(files);
     } catch (e) {
-      if (e instanceof ScalingInputError) cmd.showHelpAfterError(false).error(formatInputError(e), { exitCode: 2, code: `salescale.${e.code}` });
+      if (e instanceof ScalingInputError) refuse(e);
       throw e;
     }
     if (!options.out) (cmd.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s)))(text);

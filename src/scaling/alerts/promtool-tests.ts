@@ -25,7 +25,7 @@ export function expandLabelTemplates(text: string, labels: Record<string, string
  * before its duration has passed, firing (labels and annotations) after it. Throws when a rule has no
  * fixture, so a new rule cannot ship untested.
  */
-export function renderPromtoolTests(rules: readonly AlertRule[], fixtures: Record<string, AlertFixture>, rulesFile: string): string {
+export function renderPromtoolTests(rules: readonly AlertRule[], fixtures: Record<string, AlertFixture>, rulesFile: string, options: { runbookUrl?: string } = {}): string {
   const missing = rules.filter((rule) => !fixtures[rule.name]).map((rule) => rule.name);
   if (missing.length > 0) throw new Error(`alert rules without a promtool fixture: ${missing.join(', ')}`);
   const tests = rules.map((rule) => {
@@ -36,7 +36,7 @@ export function renderPromtoolTests(rules: readonly AlertRule[], fixtures: Recor
     const firing = fixture.startMinute + fixture.windowMinutes + forMinutes;
     const labels = { severity: rule.severity, action: rule.action, ...fixture.labels };
     const annotations = Object.fromEntries(
-      Object.entries(getAnnotations(rule)).map(([name, text]) => [name, expandLabelTemplates(text, labels, `${rule.name} ${name}`)]),
+      Object.entries(getAnnotations(rule, options.runbookUrl)).map(([name, text]) => [name, expandLabelTemplates(text, labels, `${rule.name} ${name}`)]),
     );
     return {
       name: `${rule.name}: not firing at ${minutes(notYet)}, firing at ${minutes(firing)}`,

@@ -4,6 +4,7 @@
  * A number lives here once; the renderers (k8s, compose, swarm, aws, heroku, do) only translate it.
  */
 import { QUEUE_NAMES, type QueueName } from '../../platform/queue/queue-definitions.ts';
+import { DEFAULT_RUNBOOK_URL, findRunbookUrlProblem } from '../alerts/runbook-links.ts';
 import type { CalendarEventId } from '../forecast/calendar.ts';
 
 /** CPU in millicores, memory in MiB (rendered as `250m`/`256Mi`, `0.25`/`256M`, …). */
@@ -153,6 +154,17 @@ export interface DeploymentSpec {
     /** Azure Cache for Redis: Standard tier, family C, this capacity. */
     redisCapacity: number;
   };
+  alerts: {
+    /**
+     * Where the on-call engineer reads docs/runbook.md: every rendered alert (the PrometheusRule, Cloud
+     * Monitoring policies, CloudWatch alarms, and `salescale alerts` by default) links to it plus
+     * `#<alert name in lower case>`. An http(s) URL or a relative path, without a fragment. The seed keeps the
+     * path in the repository, the one address that is right for every copy of it: set your team's URL
+     * (e.g. the file on your Git host, or an internal docs site) and re-render.
+     * @defaultValue DEFAULT_RUNBOOK_URL ('docs/runbook.md')
+     */
+    runbookUrl: string;
+  };
   /** Where the pre-scaling windows come from: the capacity plan of one calendar sale. */
   prescale: {
     event: CalendarEventId;
@@ -258,6 +270,7 @@ export const SEED_DEPLOYMENT_SPEC: DeploymentSpec = {
     postgresVersion: '17',
     redisCapacity: 2,
   },
+  alerts: { runbookUrl: DEFAULT_RUNBOOK_URL },
   prescale: { event: 'black-friday', year: 2027, timeZone: 'UTC', baseRps: 100, leadMinutes: 10 },
 };
 
@@ -306,6 +319,8 @@ export function checkDeploymentSpec(spec: DeploymentSpec): DeploymentSpec {
   if (!(spec.gcp.initializationPeriodSeconds >= 0 && spec.gcp.initializationPeriodSeconds <= 3600)) problems.push('gcp.initializationPeriodSeconds must be 0–3600');
   if (!(spec.gcp.scaleInTimeWindowSeconds >= 60 && spec.gcp.scaleInTimeWindowSeconds <= 3600)) problems.push('gcp.scaleInTimeWindowSeconds must be 60–3600');
   if (!(Number.isInteger(spec.gcp.maxScaledInReplicas) && spec.gcp.maxScaledInReplicas >= 1)) problems.push('gcp.maxScaledInReplicas must be an integer ≥ 1');
+  const runbookProblem = findRunbookUrlProblem(spec.alerts.runbookUrl);
+  if (runbookProblem) problems.push(`alerts.runbookUrl ${runbookProblem} (got ${JSON.stringify(spec.alerts.runbookUrl)})`);
   if (problems.length > 0) throw new DeploymentSpecError(problems);
   return spec;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ALERT_RULES } from '../alerts/alert-rules.ts';
+import { getRunbookUrl } from '../alerts/runbook-links.ts';
 import { buildAzureAutoscaleSetting } from '../schedule/cloud-schedules.ts';
 import { SEED_DEPLOYMENT_SPEC } from './deployment-spec.ts';
 import { MANIFEST_TARGETS, renderTargets } from './manifests.ts';
@@ -49,6 +50,10 @@ describe('Google Cloud (deploy/gcp/main.tf)', () => {
     assert.deepEqual([flag.name, flag.value], ['max_connections', String(spec.database.maxConnections)]);
     const alerts = Object.keys(tf.resource.google_monitoring_alert_policy);
     assert.equal(alerts.length, ALERT_RULES.filter((r) => r.severity !== 'info').length);
+    for (const rule of ALERT_RULES.filter((r) => r.severity !== 'info')) {
+      const policy = Object.values(tf.resource.google_monitoring_alert_policy as Record<string, Any[]>).find((p) => p[0].display_name.startsWith(`${rule.name} (`))?.[0];
+      assert.ok(policy?.documentation[0].content.endsWith(`Runbook: ${getRunbookUrl(rule.name, spec.alerts.runbookUrl)}`), `${rule.name}'s policy links its runbook section`);
+    }
     const startup: string = tf.resource.google_compute_instance_template.web[0].metadata['startup-script'];
     assert.match(startup, /node src\/main\.ts migrate/);
     assert.match(startup, /\$\{google_sql_database_instance\.replica\.private_ip_address\}/);

@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import { QUEUE_NAMES, queuePrefix } from '../../platform/queue/queue-definitions.ts';
 import { ALERT_RULES } from '../alerts/alert-rules.ts';
 import { RECORDING_RULES } from '../alerts/recording-rules.ts';
+import { getRunbookUrl } from '../alerts/runbook-links.ts';
 import { SEED_DEPLOYMENT_SPEC, getTerminationGraceSeconds } from './deployment-spec.ts';
 import { MANIFEST_TARGETS, renderTargets } from './manifests.ts';
 import { getRoleArgv } from './role-env.ts';
@@ -125,6 +126,7 @@ describe('Kubernetes manifests', () => {
     const rules = rule.spec.groups.flatMap((g: Obj) => g.rules);
     assert.deepEqual(rules.filter((r: Obj) => r.alert).map((r: Obj) => r.alert).sort(), ALERT_RULES.map((r) => r.name).sort());
     assert.deepEqual(rules.filter((r: Obj) => r.record).map((r: Obj) => r.record).sort(), RECORDING_RULES.map((r) => r.record).sort());
+    for (const alert of rules.filter((r: Obj) => r.alert)) assert.equal(alert.annotations.runbook_url, getRunbookUrl(alert.alert, spec.alerts.runbookUrl));
     const result = runPromtoolCheckRules(stringify({ groups: rule.spec.groups }));
     if (result.skipped) return t.skip(result.skipped);
     assert.deepEqual(result.problems, []);
@@ -161,6 +163,9 @@ describe('CloudFormation template', () => {
     assert.deepEqual(alarms.map(([id]) => id).sort(), expected.sort());
     const metrics = alarms.map(([, r]) => r.Properties.MetricName);
     assert.ok(metrics.includes('CheckoutRate') && metrics.includes('DatabaseConnections'));
+    for (const [id, alarm] of alarms) {
+      assert.ok(alarm.Properties.AlarmDescription.endsWith(`Runbook: ${getRunbookUrl(id.replace(/Alarm$/, ''), spec.alerts.runbookUrl)}`), `${id} links its runbook section`);
+    }
   });
 });
 

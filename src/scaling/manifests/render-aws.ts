@@ -8,6 +8,7 @@
  * which plain YAML and JSON tools read without CloudFormation's custom tags.
  */
 import { ALERT_RULES, CLOUDWATCH_NAMESPACE, type AlertRule } from '../alerts/alert-rules.ts';
+import { getRunbookUrl } from '../alerts/runbook-links.ts';
 import { getTerminationGraceSeconds, type DeploymentSpec } from './deployment-spec.ts';
 import type { PrescaleSchedule } from './prescale-plan.ts';
 import type { RenderedFile } from './rendered-file.ts';
@@ -162,7 +163,7 @@ function alarmDimensions(rule: AlertRule): Obj[] | undefined {
   return undefined;
 }
 
-function alarms(rules: readonly AlertRule[]): Obj {
+function alarms(rules: readonly AlertRule[], runbookUrl: string): Obj {
   const out: Obj = {};
   for (const rule of rules) {
     const cw = rule.cloudwatch;
@@ -175,7 +176,7 @@ function alarms(rules: readonly AlertRule[]): Obj {
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {
         AlarmName: sub(`\${AWS::StackName}-${rule.name}`),
-        AlarmDescription: `${rule.severity}: ${rule.summary} (action: ${rule.action})`,
+        AlarmDescription: `${rule.severity}: ${rule.summary} (action: ${rule.action}). Runbook: ${getRunbookUrl(rule.name, runbookUrl)}`,
         Namespace: cw.namespace,
         MetricName: cw.metricName,
         ...(cw.extendedStatistic ? { ExtendedStatistic: cw.extendedStatistic } : { Statistic: cw.statistic }),
@@ -400,7 +401,7 @@ export function buildCloudFormationTemplate(spec: DeploymentSpec, schedule: Pres
     CacheRedis: redisGroup('Cache'),
     AlarmTopic: { Type: 'AWS::SNS::Topic', Properties: { DisplayName: sub('${AWS::StackName} alarms') } },
     AlarmEmailSubscription: { Type: 'AWS::SNS::Subscription', Condition: 'HasAlarmEmail', Properties: { TopicArn: ref('AlarmTopic'), Protocol: 'email', Endpoint: ref('AlarmEmail') } },
-    ...alarms(rules),
+    ...alarms(rules, spec.alerts.runbookUrl),
   };
   return {
     AWSTemplateFormatVersion: '2010-09-09',

@@ -10,6 +10,7 @@
  * conditions, Managed Service for Prometheus).
  */
 import { ALERT_RULES, type AlertRule } from '../alerts/alert-rules.ts';
+import { getRunbookUrl } from '../alerts/runbook-links.ts';
 import { toGceScalingSchedules } from '../schedule/cloud-schedules.ts';
 import { getTerminationGraceSeconds, type DeploymentSpec } from './deployment-spec.ts';
 import { block, expr, type HclBlock, type HclEntry, renderHcl, template } from './hcl.ts';
@@ -208,7 +209,7 @@ function sqlInstance(spec: DeploymentSpec, name: 'primary' | 'replica'): HclBloc
   ]);
 }
 
-function alertPolicies(rules: readonly AlertRule[]): HclBlock[] {
+function alertPolicies(rules: readonly AlertRule[], runbookUrl: string): HclBlock[] {
   return rules
     .filter((r) => r.severity !== 'info')
     .map((r) =>
@@ -225,7 +226,7 @@ function alertPolicies(rules: readonly AlertRule[]): HclBlock[] {
             ['alert_rule', r.name],
           ]),
         ]),
-        block('documentation', [], [['content', `${r.summary}. Action: ${r.action}.`], ['mime_type', 'text/markdown']]),
+        block('documentation', [], [['content', `${r.summary}. Action: ${r.action}. Runbook: ${getRunbookUrl(r.name, runbookUrl)}`], ['mime_type', 'text/markdown']]),
         ['notification_channels', expr('google_monitoring_notification_channel.email[*].id')],
       ]),
     );
@@ -373,7 +374,7 @@ export function buildGcpTerraform(spec: DeploymentSpec, schedule: PrescaleSchedu
       ['type', 'email'],
       ['labels', { email_address: v('alert_email') }],
     ]),
-    ...alertPolicies(rules),
+    ...alertPolicies(rules, spec.alerts.runbookUrl),
     block('output', ['load_balancer_ip'], [['value', expr('google_compute_global_address.web.address')]]),
     block('output', ['database_private_ip'], [['value', expr('google_sql_database_instance.primary.private_ip_address')]]),
     block('output', ['replica_private_ip'], [['value', expr('google_sql_database_instance.replica.private_ip_address')]]),

@@ -299,12 +299,13 @@ function migrateJob(spec: DeploymentSpec): IJob {
 
 /**
  * The alert table and the recording rules as one PrometheusRule (prometheus-operator): the same groups
- * as deploy/prometheus/recording-rules.yml and alert-rules.yml.
+ * as deploy/prometheus/recording-rules.yml and alert-rules.yml, each alert's `runbook_url` under the
+ * spec's `alerts.runbookUrl`.
  */
 export function prometheusRule(spec: DeploymentSpec, rules: readonly AlertRule[] = ALERT_RULES): IPrometheusRule {
   type Groups = IPrometheusRule['spec']['groups'];
   const recording = (parse(renderRecordingRules(RECORDING_RULES)) as { groups: Groups }).groups ?? [];
-  const alerting = (parse(renderPrometheusRules(rules)) as { groups: Groups }).groups ?? [];
+  const alerting = (parse(renderPrometheusRules(rules, { runbookUrl: spec.alerts.runbookUrl })) as { groups: Groups }).groups ?? [];
   const groups = [...recording, ...alerting];
   return {
     apiVersion: 'monitoring.coreos.com/v1',
