@@ -96,9 +96,26 @@ export async function createEmptyDatabase(prefix = 'salescale_empty'): Promise<T
   };
 }
 
-/** A Redis key prefix no other test uses (every Salescale key starts with it). */
+const issuedPrefixes = new Set<string>();
+let sweepStarted = false;
+
+/**
+ * A Redis key prefix no other test uses (every Salescale key starts with it). Whatever keys a test file
+ * leaves under its prefixes are removed when its process has nothing left to do (`beforeExit`, which
+ * `node --test` lets run in each file's process), so a run leaves the shared Redis as it found it even
+ * where a test's own teardown misses keys (a hash-tagged variant of the prefix, a child process's keys).
+ */
 export function testPrefix(): string {
-  return `test-${randomBytes(6).toString('hex')}`;
+  const prefix = `test-${randomBytes(6).toString('hex')}`;
+  issuedPrefixes.add(prefix);
+  if (issuedPrefixes.size === 1) process.on('beforeExit', sweepIssuedPrefixes);
+  return prefix;
+}
+
+async function sweepIssuedPrefixes(): Promise<void> {
+  if (sweepStarted) return;
+  sweepStarted = true;
+  for (const prefix of issuedPrefixes) await deleteRedisKeys(`*${prefix}*`).catch(() => undefined);
 }
 
 /** Removes the keys matching `pattern` from the shared test Redis (a test's or a benchmark's own prefix). */
