@@ -11,6 +11,7 @@ import type { TargetTrackingOptions } from './aws-target-tracking.ts';
 import type { AzureScalerOptions } from './azure-scaler.ts';
 import type { GceScalerOptions } from './gce-scaler.ts';
 import type { HpaScalerOptions } from './k8s-hpa-scaler.ts';
+import type { NodePoolInput } from './node-pool.ts';
 import type { PrescaleWindow } from './prescale.ts';
 import { createWindowLookup } from './prescale.ts';
 import type { PolicyName, SimulationResult } from './simulate.ts';
@@ -43,6 +44,8 @@ export interface CompareInput {
   demandFactor?: number;
   /** @defaultValue 5 */
   stepSeconds?: number;
+  /** Node pool and Cluster Autoscaler under the Kubernetes policies. @defaultValue none: pods are scheduled at once */
+  nodePool?: NodePoolInput;
   onProgress?: (policy: PolicyName, fraction: number) => void;
 }
 
@@ -119,6 +122,7 @@ export function comparePolicies(input: CompareInput): CompareResult {
       gce,
       azure,
       prescale: createWindowLookup(windows),
+      nodePool: input.nodePool,
       onProgress: input.onProgress ? (f) => input.onProgress?.(policy, f) : undefined,
     }),
   );

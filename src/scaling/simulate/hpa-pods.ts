@@ -12,6 +12,18 @@ export interface SimPod {
   readyAt: number;
 }
 
+/**
+ * A pod no node has room for yet (phase Pending, unschedulable): it has not started, so both times are +∞
+ * until the scheduler binds it (`node-pool.ts`). Without a simulated node pool no pod is ever pending.
+ */
+export function createPendingPod(): SimPod {
+  return { startedAt: Number.POSITIVE_INFINITY, readyAt: Number.POSITIVE_INFINITY };
+}
+
+export function isPending(pod: SimPod): boolean {
+  return pod.startedAt === Number.POSITIVE_INFINITY;
+}
+
 /** Controller and metrics-pipeline timings that decide whether a sample is usable. */
 export interface PodMetricTimings {
   /** `--horizontal-pod-autoscaler-cpu-initialization-period`. @defaultValue 300 */
@@ -38,6 +50,8 @@ export const DEFAULT_POD_METRIC_TIMINGS: PodMetricTimings = {
  * sample is missing. (The simulator's pods are all Running; phases are handled by `groupPods`.)
  */
 export function classifyPod(pod: SimPod, now: number, resource: 'cpu' | 'memory', t: PodMetricTimings): PodMetricState {
+  // Upstream `groupPods` puts a Pending pod among the unready ones, whatever the resource.
+  if (isPending(pod)) return 'unready';
   const metricTimestamp = now - t.metricsLagSeconds;
   // Readiness only matters for CPU (upstream `groupPods`): a running pod that is not Ready yet still
   // counts for memory as soon as it has a sample.
@@ -52,16 +66,18 @@ export function classifyPod(pod: SimPod, now: number, resource: 'cpu' | 'memory'
 }
 
 /**
- * Applies a new replica count: new pods start now and are ready after `readyDelaySeconds`; on
- * scale-down the ReplicaSet deletes not-ready pods first, then the newest.
+ * Applies a new replica count: new pods start now and are ready after `readyDelaySeconds` (or, with
+ * `pending`, wait for a node: `node-pool.ts` binds them); on scale-down the ReplicaSet deletes not-ready
+ * pods first (pending ones before started ones), then the newest.
  */
-export function resizePods(pods: readonly SimPod[], desired: number, now: number, readyDelaySeconds: number): SimPod[] {
+export function resizePods(pods: readonly SimPod[], desired: number, now: number, readyDelaySeconds: number, pending = false): SimPod[] {
   if (desired > pods.length) {
-    const add = Array.from({ length: desired - pods.length }, () => ({ startedAt: now, readyAt: now + readyDelaySeconds }));
+    const add = Array.from({ length: desired - pods.length }, () => (pending ? createPendingPod() : { startedAt: now, readyAt: now + readyDelaySeconds }));
     return [...pods, ...add];
   }
   if (desired < pods.length) {
-    const order = [...pods].sort((a, b) => Number(a.readyAt > now) - Number(b.readyAt > now) || a.startedAt - b.startedAt);
+    // Equal start times compare as 0 (two pending pods: ∞ − ∞ would be NaN).
+    const order = [...pods].sort((a, b) => Number(a.readyAt > now) - Number(b.readyAt > now) || (a.startedAt === b.startedAt ? 0 : a.startedAt - b.startedAt));
     return order.slice(0, desired);
   }
   return [...pods];

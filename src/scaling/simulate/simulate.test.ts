@@ -100,3 +100,51 @@ describe('Google Cloud and Azure on Black Friday', () => {
     assert.ok(gcePlanned.totals.peakReplicas <= 20 && azurePlanned.totals.peakReplicas <= 20);
   });
 });
+
+describe('Black Friday on a cluster without spare nodes (Cluster Autoscaler)', () => {
+  const bf = getCalendarEvent('black-friday', 2026);
+  const sale = {
+    forecast: { events: [bf], baseRequestsPerSecond: 100 },
+    from: new Date(bf.startsAt.getTime() - 3 * 3_600_000),
+    to: bf.endsAt,
+    capacityPerInstanceRps: 150,
+    pricePerInstanceHour: 0.085,
+  };
+  // 6 web pods (250m / 256 Mi) per node; the cluster starts with just enough nodes for the off-peak replicas.
+  const nodePool = { podsPerNode: 6, provisioningSeconds: 120 };
+
+  it('reactive HPA stays over the SLO longer when its pods wait for nodes, and fails more requests', () => {
+    const [bare] = comparePolicies({ ...sale, policies: ['hpa'] }).results;
+    const [onNodes] = comparePolicies({ ...sale, policies: ['hpa'], nodePool }).results;
+    assert.equal(onNodes.totals.nodes?.initialNodes, 1);
+    assert.ok((onNodes.totals.nodes?.nodesAdded ?? 0) >= 2, 'the ramp needs new nodes');
+    assert.ok((onNodes.totals.nodes?.maxPendingPods ?? 0) > 0);
+    assert.ok(onNodes.totals.minutesOverSlo >= bare.totals.minutesOverSlo + 2, `${onNodes.totals.minutesOverSlo} vs ${bare.totals.minutesOverSlo}`);
+    assert.ok(onNodes.totals.failedRequests > bare.totals.failedRequests);
+    // Longer provisioning, longer violation.
+    const [slow] = comparePolicies({ ...sale, policies: ['hpa'], nodePool: { ...nodePool, provisioningSeconds: 240 } }).results;
+    assert.ok(slow.totals.minutesOverSlo > onNodes.totals.minutesOverSlo);
+  });
+
+  it('KEDA cron pre-scaling holds the SLO when the lead covers node provisioning, and not when it does not', () => {
+    const [covered] = comparePolicies({ ...sale, policies: ['hpa-prescaled'], nodePool, leadMinutes: 10 }).results;
+    assert.equal(covered.totals.minutesOverSlo, 0);
+    assert.equal(covered.totals.failedRequests, 0);
+    assert.ok((covered.totals.nodes?.maxPendingPods ?? 0) > 0, 'the pre-scaled pods did wait for nodes');
+    assert.equal(covered.totals.nodes?.peakNodes, 3);
+    // One minute of lead: the pods are still Pending or starting when the planned hour begins.
+    const [short] = comparePolicies({ ...sale, policies: ['hpa-prescaled'], nodePool, leadMinutes: 1 }).results;
+    assert.ok(short.totals.minutesOverSlo > 0 && short.totals.failedRequests > 0, `${short.totals.minutesOverSlo}`);
+    // Without the node pool the same one-minute lead is enough: the gap is node provisioning.
+    const [bare] = comparePolicies({ ...sale, policies: ['hpa-prescaled'], leadMinutes: 1 }).results;
+    assert.equal(bare.totals.minutesOverSlo, 0);
+  });
+
+  it('leaves the VM-based policies alone (each instance is its own VM)', () => {
+    const policies = ['aws-target-tracking'] as const;
+    const [bare] = comparePolicies({ ...sale, policies: [...policies] }).results;
+    const [withPool] = comparePolicies({ ...sale, policies: [...policies], nodePool }).results;
+    assert.deepEqual(withPool.totals, bare.totals);
+    assert.equal(withPool.totals.nodes, undefined);
+  });
+});

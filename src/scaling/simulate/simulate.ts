@@ -13,9 +13,11 @@ import type { GceScalerOptions } from './gce-scaler.ts';
 import { DEFAULT_GCE_SCALER, createGceScaler } from './gce-scaler.ts';
 import { normalizeBehavior } from './hpa-behavior.ts';
 import type { SimPod } from './hpa-pods.ts';
-import { resizePods } from './hpa-pods.ts';
+import { createPendingPod, isPending, resizePods } from './hpa-pods.ts';
 import type { HpaScalerOptions } from './k8s-hpa-scaler.ts';
 import { DEFAULT_HPA_SCALER, createHpaScaler } from './k8s-hpa-scaler.ts';
+import type { NodePoolInput, NodePoolRun, NodeTotals } from './node-pool.ts';
+import { createNodePool } from './node-pool.ts';
 import type { Scaler, ScheduleLookup } from './scaler.ts';
 import type { ServiceModelOptions } from './service-model.ts';
 import { evaluateServiceStep, getInstancesForLoad } from './service-model.ts';
@@ -49,6 +51,9 @@ export const POLICY_DESCRIPTIONS: Record<PolicyName, string> = {
   'azure-fixeddate': 'Azure autoscale rules + a fixedDate profile per sale window from the plan',
 };
 
+/** Policies that run pods on Kubernetes nodes: the node pool (`SimulationInput.nodePool`) applies to them. */
+export const KUBERNETES_POLICIES: readonly PolicyName[] = ['hpa', 'hpa-legacy', 'hpa-prescaled'];
+
 /** Policies that start the run with the plan's pre-scaling already in force. */
 const PRESCALED: readonly PolicyName[] = ['hpa-prescaled', 'aws-scheduled', 'aws-scheduled-predictive', 'gce-predictive-scheduled', 'azure-fixeddate'];
 
@@ -79,6 +84,11 @@ export interface SimulationInput {
   prescale?: ScheduleLookup;
   /** Predictive minimum capacity (aws-predictive, unless `aws.predictive` is given). */
   predictive?: ScheduleLookup;
+  /**
+   * The Kubernetes policies' node pool and its Cluster Autoscaler: pods wait Pending for a node with room.
+   * Other policies ignore it (each of their instances is its own VM). @defaultValue none: every pod is scheduled at once
+   */
+  nodePool?: NodePoolInput;
   /** Called with the fraction done, at most every 1 %. */
   onProgress?: (fraction: number) => void;
 }
@@ -94,6 +104,10 @@ export interface TimelinePoint {
   p95Ms: number;
   failedRequests: number;
   overSlo: boolean;
+  /** With a node pool: nodes (provisioning ones included), Ready nodes and Pending pods at the minute's last step. */
+  nodes?: number;
+  readyNodes?: number;
+  pendingPods?: number;
 }
 
 /** Totals of one run. */
@@ -106,6 +120,8 @@ export interface SimulationTotals {
   cost: number;
   peakReplicas: number;
   maxP95Ms: number;
+  /** With a node pool (Kubernetes policies only). */
+  nodes?: NodeTotals;
 }
 
 export interface SimulationResult {
@@ -172,6 +188,13 @@ export function simulatePolicy(input: SimulationInput): SimulationResult {
   const pre = PRESCALED.includes(input.policy) ? (input.prescale?.(fromMs) ?? 0) : 0;
   const initial = Math.min(max, Math.max(min, pre, getInstancesForLoad(first, 0.7, input.service)));
   let pods: SimPod[] = Array.from({ length: initial }, () => ({ startedAt: -3600, readyAt: -3600 + scaler.readyDelaySeconds }));
+  const pool: NodePoolRun | undefined = input.nodePool && KUBERNETES_POLICIES.includes(input.policy) ? createNodePool(input.nodePool, initial, max) : undefined;
+  if (pool) {
+    if (pool.options.scanIntervalSeconds % dt !== 0) throw new ScalingInputError('INVALID_OPTION', `stepSeconds ${dt} must divide the Cluster Autoscaler's scan interval ${pool.options.scanIntervalSeconds}`);
+    // Starting pods beyond the starting nodes' room wait Pending like any other.
+    const room = pool.initialNodes * pool.options.podsPerNode;
+    pods = pods.map((p, k) => (k < room ? p : createPendingPod()));
+  }
 
   const steps = Math.ceil(duration / dt);
   const util = new Float64Array(steps);
@@ -199,7 +222,13 @@ export function simulatePolicy(input: SimulationInput): SimulationResult {
     const nowMs = fromMs + now * 1000;
     if (now % scaler.intervalSeconds === 0) {
       const desired = scaler.decide({ ...ctxBase, now, nowMs, pods });
-      if (desired !== pods.length) pods = resizePods(pods, desired, now, scaler.readyDelaySeconds);
+      if (desired !== pods.length) pods = resizePods(pods, desired, now, scaler.readyDelaySeconds, pool !== undefined);
+    }
+    if (pool) {
+      // The scheduler binds at once where a Ready node has room; the Cluster Autoscaler acts on its scan.
+      pods = pool.bind(pods, now, scaler.readyDelaySeconds);
+      if (now % pool.options.scanIntervalSeconds === 0) pods = pool.scan(pods, now, scaler.readyDelaySeconds);
+      pool.record(pods, dt);
     }
     const ready = pods.filter((p) => p.readyAt <= now).length;
     const step = evaluateServiceStep(input.demand(nowMs), ready, input.service);
@@ -229,6 +258,11 @@ export function simulatePolicy(input: SimulationInput): SimulationResult {
       minute.p95Ms = Math.max(minute.p95Ms, step.p95Ms);
       minute.failedRequests += step.failedRps * dt;
       minute.overSlo ||= step.overSlo;
+      if (pool) {
+        minute.nodes = pool.totalNodes();
+        minute.readyNodes = pool.readyNodes(now);
+        minute.pendingPods = pods.filter(isPending).length;
+      }
     }
     if (input.onProgress && (i + 1) / steps - lastProgress >= 0.01) {
       lastProgress = (i + 1) / steps;
@@ -236,5 +270,6 @@ export function simulatePolicy(input: SimulationInput): SimulationResult {
     }
   }
   totals.cost = totals.instanceHours * input.pricePerInstanceHour;
+  if (pool) totals.nodes = { ...pool.totals };
   return { policy: input.policy, description: POLICY_DESCRIPTIONS[input.policy], timeline, totals };
 }
