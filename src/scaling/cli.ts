@@ -5,7 +5,10 @@
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { DEFAULT_CHECK_ASSUMPTIONS, runChecks } from './capacity/checks.ts';
+import { checkNodePool } from './capacity/node-checks.ts';
 import { DEFAULT_WORKER_PLAN, planCapacity } from './capacity/plan.ts';
+import type { NodePoolCliOptions } from './cli-node-pool.ts';
+import { addNodePoolOptions, resolveNodeMax, resolveNodeSize, resolveProvisioningSeconds, resolveSimulateNodePool } from './cli-node-pool.ts';
 import type { CapacityOptions, CommonOptions, ScalingCliDeps } from './cli-inputs.ts';
 import { DEPLOYED_PLAN, MAX_REPLICAS, getCapacityCheckConfig, isWallClockHistory, loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveTimeZone, resolveWebCapacity, toBoundedNumber, toNumber } from './cli-inputs.ts';
 import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, pricePolicies } from './cost/cost.ts';
@@ -23,9 +26,11 @@ import { WEEK } from './forecast/seasonal-models.ts';
 import { buildForecastChartSpec } from './report/forecast-chart.ts';
 import { formatMoney, formatRate, renderTable } from './report/table.ts';
 import { getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, toScheduleTable } from './schedule/schedule.ts';
+import { DEFAULT_CLUSTER_AUTOSCALER } from './simulate/cluster-autoscaler.ts';
 import { comparePolicies } from './simulate/compare.ts';
+import { DEFAULT_HPA_SCALER } from './simulate/k8s-hpa-scaler.ts';
 import type { PolicyName } from './simulate/simulate.ts';
-import { POLICY_NAMES, parsePolicyName } from './simulate/simulate.ts';
+import { KUBERNETES_POLICIES, POLICY_NAMES, parsePolicyName } from './simulate/simulate.ts';
 import type { WorkerPolicyName } from './simulate/simulate-workers.ts';
 import { QUEUE_DEPTH_THRESHOLDS, WORKER_POLICY_NAMES, compareWorkerPolicies, isWorkerPolicyName } from './simulate/simulate-workers.ts';
 import { getWorkerThroughput } from './simulate/worker-queue.ts';
@@ -181,9 +186,11 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
   const planCmd = addCapacityOptions(addForecastOptions(program.command('plan').description('replicas per hour, consistency checks and the scheduled pre-scaling'), NO_PROGRESS.none))
     .option('--db-pool-max <n>', `DB pool max per process (default: DB_POOL_MAX, else the app's default ${getCapacityCheckConfig({}).dbPoolMax})`)
     .option('--max-connections <n>', 'PostgreSQL max_connections (default: the deployment spec\'s)', String(SEED_DEPLOYMENT_SPEC.database.maxConnections))
-    .option('--asg-name <name>', 'Auto Scaling group name for scheduled actions', 'salescale-web');
+    .option('--asg-name <name>', 'Auto Scaling group name for scheduled actions', 'salescale-web')
+    .option('--lead <minutes>', 'pre-scaling lead time: windows start this early (default: the deployment spec\'s)', String(SEED_DEPLOYMENT_SPEC.prescale.leadMinutes));
+  addNodePoolOptions(planCmd, SEED_DEPLOYMENT_SPEC, 'plan');
   planCmd.action(
-    withShopTimeZone(async (o: CommonOptions & CapacityOptions & { dbPoolMax?: string; maxConnections: string; asgName: string }) => {
+    withShopTimeZone(async (o: CommonOptions & CapacityOptions & NodePoolCliOptions & { dbPoolMax?: string; maxConnections: string; asgName: string; lead: string }) => {
       const f = await resolveForecast(o, deps);
       const { capacity, web } = await resolveWebCapacity(o);
       // Sized on the quantile forecast (default 0.9), so that a busier-than-mean week still fits.
@@ -203,7 +210,22 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         reservedConnections: SEED_DEPLOYMENT_SPEC.database.reservedConnections,
         migrationConnections: SEED_DEPLOYMENT_SPEC.database.migrationConnections,
       });
-      const windows = getPrescaleWindows(plan);
+      const leadMinutes = toBoundedNumber(o.lead, '--lead', { atLeast: 0 });
+      // The node pool under Kubernetes: does the lead cover a node that must be added first, and how many nodes the peak needs.
+      findings.push(
+        ...checkNodePool({
+          leadMinutes,
+          hpaSyncSeconds: DEFAULT_HPA_SCALER.syncPeriodSeconds,
+          scanIntervalSeconds: DEFAULT_CLUSTER_AUTOSCALER.scanIntervalSeconds,
+          provisioningSeconds: resolveProvisioningSeconds(o, SEED_DEPLOYMENT_SPEC),
+          podReadySeconds: DEFAULT_HPA_SCALER.podReadySeconds,
+          web: { peak: plan.peakWebReplicas, min: web.minReplicas, request: SEED_DEPLOYMENT_SPEC.web.requests },
+          worker: { peak: plan.peakWorkerReplicas, min: plan.workers.minReplicas, request: SEED_DEPLOYMENT_SPEC.worker.requests },
+          node: resolveNodeSize(o, SEED_DEPLOYMENT_SPEC),
+          maxNodes: resolveNodeMax(o),
+        }),
+      );
+      const windows = getPrescaleWindows(plan, { leadMinutes });
       const schedule = { table: toScheduleTable(plan), kedaCronTriggers: toKedaCronTriggers(windows, o.tz), awsScheduledActions: toAwsScheduledActions(windows, o.asgName, web.minReplicas) };
       if (o.json) return write(planCmd, JSON.stringify({ capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing, quantile: f.hasQuantile ? f.quantile : null, baseSource: f.baseSource, eventSources: f.eventSources, plan, findings, schedule }, null, 2));
       write(planCmd, `${sizing}\nbase: ${f.baseSource}\n`);
@@ -232,10 +254,12 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--lead <minutes>', 'pre-scaling lead time', '10')
     .option('--price <usdPerHour>', 'price of an instance-hour', '0.085')
     .option('--out <file>', 'chart: .html, .svg or .png');
+  addNodePoolOptions(simulateCmd, SEED_DEPLOYMENT_SPEC, 'simulate');
   simulateCmd.action(
-    withShopTimeZone(async (o: CommonOptions & CapacityOptions & WorkerCliOptions & { policies: string; demandFactor: string; spike?: string; lead: string; price: string }) => {
+    withShopTimeZone(async (o: CommonOptions & CapacityOptions & WorkerCliOptions & NodePoolCliOptions & { policies: string; demandFactor: string; spike?: string; lead: string; price: string }) => {
       const { web: policies, workers: workerPolicies } = parsePolicies(o.policies, o.workers);
       const workerOptions = parseWorkerOptions(o);
+      const nodePool = resolveSimulateNodePool(o, SEED_DEPLOYMENT_SPEC, SEED_DEPLOYMENT_SPEC.web.requests);
       const f = await resolveForecast(o, deps);
       const { capacity, web } = await resolveWebCapacity(o);
       if (o.spike !== undefined) {
@@ -250,7 +274,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const demandFactor = toBoundedNumber(o.demandFactor, '--demand-factor', { above: 0 });
       // Plans, pre-scaling windows and predictive scaling are sized on the quantile forecast; with a
       // history the plan-driven policies run again sized on the mean, for comparison.
-      const simInput = { forecast: f.forecast, from: f.from, to: f.to, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, pricePerInstanceHour, web, leadMinutes, demandFactor };
+      const simInput = { forecast: f.forecast, from: f.from, to: f.to, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, pricePerInstanceHour, web, leadMinutes, demandFactor, nodePool };
       const result = comparePolicies({
         ...simInput,
         planForecast: f.quantileForecast,
@@ -296,13 +320,20 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         const workersJson = workerRun
           ? { workers: { redisKeys: workerKeys.keys, windows: workerRun.windows, totals: workerTotals, timelines: Object.fromEntries(workerRun.results.map((r) => [r.policy, r.timeline])) } }
           : {};
-        return write(simulateCmd, JSON.stringify({ from: f.from, to: f.to, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing: f.hasQuantile ? `plan-driven policies sized on the ${f.quantile} quantile (and again on the mean)` : 'sized on the mean (no history, no quantile)', baseSource: f.baseSource, eventSources: f.eventSources, windows: result.windows, totals, timelines: Object.fromEntries(result.results.map((r) => [r.policy, r.timeline])), ...workersJson }, null, 2));
+        const nodePoolJson = nodePool ? { nodePool: { ...nodePool, initialNodes: nodePool.initialNodes ?? 'fit', appliesTo: KUBERNETES_POLICIES, scanIntervalSeconds: DEFAULT_CLUSTER_AUTOSCALER.scanIntervalSeconds } } : {};
+        return write(simulateCmd, JSON.stringify({ from: f.from, to: f.to, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing: f.hasQuantile ? `plan-driven policies sized on the ${f.quantile} quantile (and again on the mean)` : 'sized on the mean (no history, no quantile)', baseSource: f.baseSource, eventSources: f.eventSources, ...nodePoolJson, windows: result.windows, totals, timelines: Object.fromEntries(result.results.map((r) => [r.policy, r.timeline])), ...workersJson }, null, 2));
       }
       write(simulateCmd, `${title}\n`);
       if (totals.length > 0) {
         write(simulateCmd, `capacity ${capacity.requestsPerSecondPerInstance} req/s/instance (${capacity.source}); SLO p95 ≤ 500 ms and errors ≤ 1 %`);
         write(simulateCmd, `demand: the mean forecast × ${demandFactor}; pre-scaling sized on ${f.hasQuantile ? `the ${f.quantile} quantile (rows "q${f.quantile}") and on the mean (rows "mean")` : 'the mean forecast (no --history: no quantile)'}\n`);
-        write(simulateCmd, renderTable(['policy', 'sizing', 'min over SLO', 'failed requests', 'instance-hours', 'cost', 'peak replicas', 'max p95 ms'], totals.map((t) => [t.policy, t.sizing, t.minutesOverSlo, Math.round(t.failedRequests), t.instanceHours, formatMoney(t.cost), t.peakReplicas, Math.round(t.maxP95Ms)])));
+        if (nodePool) {
+          const ca = DEFAULT_CLUSTER_AUTOSCALER;
+          write(simulateCmd, `nodes (${KUBERNETES_POLICIES.join(', ')} only): ${nodePool.podsPerNode} web pods per node (${nodePool.source}); starting with ${nodePool.initialNodes ?? 'just enough nodes for the starting replicas'}, group ${nodePool.minNodes ?? ca.minNodes}–${nodePool.maxNodes ?? 'enough for --max'}; Cluster Autoscaler: scan ${ca.scanIntervalSeconds} s, node Ready ${nodePool.provisioningSeconds} s after its request, scale-down after ${ca.scaleDownUnneededSeconds / 60} min unneeded below ${ca.scaleDownUtilizationThreshold * 100} % and ${ca.scaleDownDelayAfterAddSeconds / 60} min after a scale-up\n`);
+        }
+        const head = ['policy', 'sizing', 'min over SLO', 'failed requests', 'instance-hours', 'cost', 'peak replicas', 'max p95 ms', ...(nodePool ? ['start/peak nodes', 'node-hours', 'max pending pods'] : [])];
+        const nodeCells = (t: (typeof totals)[number]) => (nodePool ? (t.nodes ? [`${t.nodes.initialNodes}/${t.nodes.peakNodes}`, Math.round(t.nodes.nodeHours * 10) / 10, t.nodes.maxPendingPods] : ['-', '-', '-']) : []);
+        write(simulateCmd, renderTable(head, totals.map((t) => [t.policy, t.sizing, t.minutesOverSlo, Math.round(t.failedRequests), t.instanceHours, formatMoney(t.cost), t.peakReplicas, Math.round(t.maxP95Ms), ...nodeCells(t)])));
       }
       if (workerRun) {
         const w = workerOptions.workers;

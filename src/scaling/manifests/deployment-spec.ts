@@ -165,6 +165,26 @@ export interface DeploymentSpec {
      */
     runbookUrl: string;
   };
+  /**
+   * The Kubernetes node pool the pods run on: what `simulate --nodes` and `plan`'s node checks assume when not
+   * told (`--node-cpu`/`--node-memory`/`--pods-per-node`, `--node-provisioning-seconds`). No file renders it: the
+   * cluster's node groups belong to the platform (EKS managed node group, GKE node pool, AKS node pool).
+   * Both figures are assumptions, not measurements.
+   */
+  nodePool: {
+    /**
+     * What one node offers the app's pods: a 2 vCPU / 8 GiB node (m5.large, e2-standard-2, D2s_v5) after the
+     * kubelet's reservations (~0.1 vCPU, ~1 GiB) and the usual DaemonSets (kube-proxy, CNI, a log agent: ~0.3
+     * vCPU, ~0.5 GiB). Read yours with `kubectl describe node` (Allocatable less the DaemonSet pods' requests).
+     */
+    allocatable: Resources;
+    /**
+     * The Cluster Autoscaler's scale-up request to the node Ready: the cloud's VM launch, boot, kubelet
+     * registration, CNI. Its FAQ: "on GCE it usually takes 3 to 4 minutes" to schedulable; AWS's EKS best
+     * practices table gives the Cluster Autoscaler ~60–90 s (Karpenter ~30 s). 120 s is in between; time yours.
+     */
+    provisioningSeconds: number;
+  };
   /** Where the pre-scaling windows come from: the capacity plan of one calendar sale. */
   prescale: {
     event: CalendarEventId;
@@ -271,6 +291,7 @@ export const SEED_DEPLOYMENT_SPEC: DeploymentSpec = {
     redisCapacity: 2,
   },
   alerts: { runbookUrl: DEFAULT_RUNBOOK_URL },
+  nodePool: { allocatable: { cpuMillicores: 1500, memoryMiB: 6000 }, provisioningSeconds: 120 },
   prescale: { event: 'black-friday', year: 2027, timeZone: 'UTC', baseRps: 100, leadMinutes: 10 },
 };
 
@@ -321,6 +342,13 @@ export function checkDeploymentSpec(spec: DeploymentSpec): DeploymentSpec {
   if (!(Number.isInteger(spec.gcp.maxScaledInReplicas) && spec.gcp.maxScaledInReplicas >= 1)) problems.push('gcp.maxScaledInReplicas must be an integer ≥ 1');
   const runbookProblem = findRunbookUrlProblem(spec.alerts.runbookUrl);
   if (runbookProblem) problems.push(`alerts.runbookUrl ${runbookProblem} (got ${JSON.stringify(spec.alerts.runbookUrl)})`);
+  for (const role of ['web', 'worker'] as const) {
+    const { requests } = spec[role];
+    const node = spec.nodePool.allocatable;
+    if (requests.cpuMillicores > node.cpuMillicores || requests.memoryMiB > node.memoryMiB) problems.push(`a ${role} pod (${requests.cpuMillicores}m, ${requests.memoryMiB} MiB) must fit nodePool.allocatable (${node.cpuMillicores}m, ${node.memoryMiB} MiB)`);
+  }
+  // The Cluster Autoscaler gives up on a node not registered within --max-node-provision-time (15 min).
+  if (!(spec.nodePool.provisioningSeconds >= 0 && spec.nodePool.provisioningSeconds <= 900)) problems.push('nodePool.provisioningSeconds must be 0–900');
   if (problems.length > 0) throw new DeploymentSpecError(problems);
   return spec;
 }

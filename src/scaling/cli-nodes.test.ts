@@ -1,0 +1,104 @@
+/** `simulate` and `plan` with the node pool options: what they print, and how they refuse bad values. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runScalingCli } from './cli.harness.ts';
+
+const SALE = ['--no-db', '--year', '2026', '--no-progress'];
+interface Totals {
+  policy: string;
+  minutesOverSlo: number;
+  nodes?: { initialNodes: number; peakNodes: number; maxPendingPods: number };
+}
+const json = (out: string) => JSON.parse(out) as { nodePool?: { podsPerNode: number; initialNodes: number | string }; totals: Totals[]; timelines: Record<string, { pendingPods?: number }[]> };
+
+describe('simulate --nodes', () => {
+  it('without a node option prints no node figures (the output is the one from before the node pool)', async () => {
+    const r = await runScalingCli(['simulate', ...SALE, '--policies', 'hpa', '--json']);
+    assert.equal(r.exitCode, 0, r.err);
+    const out = json(r.out);
+    assert.equal(out.nodePool, undefined);
+    assert.equal(out.totals[0].nodes, undefined);
+    assert.equal(out.timelines.hpa[0].pendingPods, undefined);
+    const text = await runScalingCli(['simulate', ...SALE, '--policies', 'hpa']);
+    assert.doesNotMatch(text.out, /nodes|pending/);
+  });
+
+  it('--nodes fit starts with just enough nodes: reactive HPA waits for nodes and stays over the SLO longer; the pre-scaled policy does not', async () => {
+    const bare = json((await runScalingCli(['simulate', ...SALE, '--policies', 'hpa,hpa-prescaled', '--json'])).out);
+    const r = await runScalingCli(['simulate', ...SALE, '--policies', 'hpa,hpa-prescaled,aws-scheduled', '--nodes', 'fit', '--json']);
+    assert.equal(r.exitCode, 0, r.err);
+    const out = json(r.out);
+    assert.equal(out.nodePool?.podsPerNode, 6, '1500m / 250m per pod');
+    assert.equal(out.nodePool?.initialNodes, 'fit');
+    const [hpa, prescaled, aws] = out.totals;
+    assert.equal(hpa.nodes?.initialNodes, 1);
+    assert.equal(hpa.nodes?.peakNodes, 3);
+    assert.ok(hpa.minutesOverSlo > bare.totals[0].minutesOverSlo, `${hpa.minutesOverSlo} vs ${bare.totals[0].minutesOverSlo}`);
+    assert.equal(prescaled.minutesOverSlo, 0);
+    assert.ok((prescaled.nodes?.maxPendingPods ?? 0) > 0);
+    assert.equal(aws.nodes, undefined, 'VM-based policies have no node pool');
+    assert.ok(out.timelines['hpa-prescaled'].some((m) => (m.pendingPods ?? 0) > 0));
+  });
+
+  it('prints the pool and the node columns, "-" for the policies it does not apply to; --pods-per-node and --node-provisioning-seconds change them', async () => {
+    const r = await runScalingCli(['simulate', ...SALE, '--policies', 'hpa,aws-scheduled', '--pods-per-node', '4', '--node-provisioning-seconds', '240']);
+    assert.equal(r.exitCode, 0, r.err);
+    assert.match(r.out, /nodes \(hpa, hpa-legacy, hpa-prescaled only\): 4 web pods per node \(--pods-per-node\); starting with just enough nodes for the starting replicas, group 1–enough for --max; Cluster Autoscaler: scan 10 s, node Ready 240 s after its request/);
+    assert.match(r.out, /start\/peak nodes\s+node-hours\s+max pending pods/);
+    assert.match(r.out, /\nhpa\s+reactive\s.*\s1\/4\s/);
+    assert.match(r.out, /\naws-scheduled\s.*\s-\s+-\s+-\n/);
+  });
+
+  it('refuses bad node options with one line and exit 2', async () => {
+    const cases: [string[], string][] = [
+      [['--nodes', 'many'], '--nodes must be a whole number 0–1000 or "fit" (got "many")'],
+      [['--nodes', '-1'], '--nodes must be a whole number 0–1000 or "fit" (got "-1")'],
+      [['--node-cpu', '2000'], "--node-cpu needs --node-memory (a node's allocatable CPU in millicores and memory in MiB), or give --pods-per-node"],
+      [['--node-memory', '4096'], "--node-memory needs --node-cpu (a node's allocatable CPU in millicores and memory in MiB), or give --pods-per-node"],
+      [['--node-cpu', '0', '--node-memory', '4096'], '--node-cpu must be a number > 0 (got "0")'],
+      [['--pods-per-node', '6', '--node-cpu', '2000', '--node-memory', '4096'], '--pods-per-node or --node-cpu/--node-memory, not both'],
+      [['--pods-per-node', '2.5'], '--pods-per-node must be a whole number from 1 to 1000 (got "2.5")'],
+      [['--node-cpu', '200', '--node-memory', '4096'], 'a pod requesting 250m CPU and 256 MiB does not fit a node with 200m and 4096 MiB allocatable: the Cluster Autoscaler adds no node for a pod that would not fit on one'],
+      [['--node-provisioning-seconds', '901'], "--node-provisioning-seconds must be 0–900 (the Cluster Autoscaler's --max-node-provision-time: a node not registered by then is given up and removed) (got 901)"],
+      [['--node-provisioning-seconds', 'slow'], '--node-provisioning-seconds: "slow" is not a number'],
+      [['--node-min', '4', '--node-max', '3'], '--node-min 4 must not exceed --node-max 3'],
+      [['--nodes', '1', '--node-min', '2'], "--nodes 1 must be within the node group's --node-min 2 and --node-max (enough for --max)"],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runScalingCli(['simulate', ...SALE, '--policies', 'hpa', ...args]);
+      assert.equal(r.exitCode, 2, args.join(' '));
+      assert.equal(r.err, `error [INVALID_OPTION]: ${message}\n`, args.join(' '));
+      assert.equal(r.out, '');
+    }
+  });
+});
+
+describe('plan: the node pool checks', () => {
+  const findings = async (args: string[]) => {
+    const r = await runScalingCli(['plan', ...SALE, '--json', ...args]);
+    assert.equal(r.exitCode, 0, r.err);
+    return Object.fromEntries((JSON.parse(r.out) as { findings: { id: string; level: string; message: string; fix?: string }[] }).findings.map((f) => [f.id, f]));
+  };
+
+  it('reports the nodes the peak needs and whether the lead covers a new node', async () => {
+    const f = await findings([]);
+    assert.equal(f['node-lead-time'].level, 'ok');
+    assert.match(f['node-pool'].message, /pods need 3 node\(s\) of 1500m CPU \/ 6000 MiB allocatable \(the deployment spec's nodePool, assumed\)/);
+    const slow = await findings(['--lead', '2', '--node-provisioning-seconds', '240', '--node-max', '2']);
+    assert.equal(slow['node-lead-time'].level, 'warning');
+    assert.match(slow['node-lead-time'].fix ?? '', /raise the lead to ≥ 5 min .*node group's minimum to 3 for the sale.*placeholder pods/);
+    assert.equal(slow['node-pool'].level, 'error');
+  });
+
+  it('lists the node options under plan and simulate only, and refuses a bad --lead', async () => {
+    for (const command of ['plan', 'simulate']) {
+      const help = (await runScalingCli([command, '--help'])).out;
+      for (const option of ['--node-cpu', '--node-memory', '--pods-per-node', '--node-provisioning-seconds', '--node-max']) assert.match(help, new RegExp(`${option} <`), `${command} ${option}`);
+    }
+    assert.match((await runScalingCli(['simulate', '--help'])).out, /--nodes <n\|fit>/);
+    for (const command of ['forecast', 'cost']) assert.doesNotMatch((await runScalingCli([command, '--help'])).out, /--node/);
+    const r = await runScalingCli(['plan', ...SALE, '--lead', '-1']);
+    assert.equal(r.exitCode, 2);
+    assert.equal(r.err, 'error [INVALID_OPTION]: --lead must be a number ≥ 0 (got "-1")\n');
+  });
+});
