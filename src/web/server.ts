@@ -24,6 +24,7 @@ import type { WebServices } from './compose.ts';
 import { answerClientError, answerExpectationFailed, frameworkErrors, installErrorHandling } from './error-handler.ts';
 import { addCommonResponses } from './http/common-responses.ts';
 import { findUnstorableText } from './http/input-text.ts';
+import { isLongLivedReply } from './http/long-lived.ts';
 import { createSchemaCompiler } from './http/validation.ts';
 import { requireAdminToken } from './plugins/admin-auth.ts';
 import { PROBE_ROUTES, healthRoutes, type Lifecycle } from './plugins/health.ts';
@@ -136,8 +137,12 @@ export async function buildServer(web: WebServices): Promise<App> {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const durationMs = reply.elapsedTime;
-    deps.metrics.httpDuration.observe({ route, method: request.method, status_code: String(reply.statusCode) }, durationMs / 1000);
-    if (!PROBE_ROUTES.has(route)) recent.record(durationMs, reply.statusCode);
+    // A waiting-room event stream lasts as long as its visitor waits: not request latency (its lifetime
+    // has metrics of its own). The log line keeps it.
+    if (!isLongLivedReply(request, reply)) {
+      deps.metrics.httpDuration.observe({ route, method: request.method, status_code: String(reply.statusCode) }, durationMs / 1000);
+      if (!PROBE_ROUTES.has(route)) recent.record(durationMs, reply.statusCode);
+    }
     request.log.info({ method: request.method, route, url: request.url, status: reply.statusCode, durationMs: Math.round(durationMs * 100) / 100 }, 'request');
   });
 

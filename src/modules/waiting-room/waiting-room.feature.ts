@@ -12,8 +12,8 @@ import { createEventRegistry } from './waiting-room.registry.ts';
 import { holdersOf, passesOf, waitingRoomRoutes } from './waiting-room.routes.ts';
 import { roomKeys } from './waiting-room.scripts.ts';
 import { Ticket, TicketStatus } from './waiting-room.schemas.ts';
-import { createWaitingRoom, type RoomNotice } from './waiting-room.service.ts';
-import { createStreamHub } from './waiting-room.streams.ts';
+import { createWaitingRoom, type RoomNotice, type WaitingRoom } from './waiting-room.service.ts';
+import { createStreamHub, type StreamHub } from './waiting-room.streams.ts';
 import { createTokenSigner } from './waiting-room.tokens.ts';
 
 export const waitingRoomSchemas = [TicketStatus, Ticket];
@@ -45,11 +45,13 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
   const registry = createEventRegistry({ list: deps.listWaitingRooms, refreshMs: deps.config.eventsRefreshMs, logger: deps.logger });
   const publish = (notice: RoomNotice) =>
     void deps.redis.publish(channel, JSON.stringify(notice)).catch((error: unknown) => deps.logger.warn({ err: error }, 'waiting room: could not publish a notice'));
-  let metricsReader: Parameters<typeof waitingRoomMetricsFor>[1] | undefined;
+  let metricsReader: Pick<WaitingRoom, 'queueLengths' | 'rates' | 'soldOut'> | undefined;
+  let streamsReader: Pick<StreamHub, 'countByEvent'> | undefined;
   const metrics = waitingRoomMetricsFor(deps.registry, {
     queueLengths: () => metricsReader?.queueLengths() ?? Promise.resolve(new Map()),
     rates: () => metricsReader?.rates() ?? new Map(),
     soldOut: () => metricsReader?.soldOut() ?? new Map(),
+    streamsOpen: () => streamsReader?.countByEvent() ?? new Map(),
   });
   const signer = createTokenSigner(deps.sessionSecret);
   const clock = createRoomClock({ redis: deps.redis, syncMs: deps.config.eventsRefreshMs, logger: deps.logger });
@@ -69,7 +71,8 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
   });
   metricsReader = room;
   const checkoutRule = createCheckoutRule({ redis: deps.redis, keys: roomKeys(deps.prefix), registry, signer, metrics, logger: deps.logger, clock: clock.now });
-  const hub = createStreamHub({ room, subscriber: deps.subscriber, channel, refreshMs: deps.config.streamRefreshMs, logger: deps.logger });
+  const hub = createStreamHub({ room, subscriber: deps.subscriber, channel, refreshMs: deps.config.streamRefreshMs, logger: deps.logger, metrics });
+  streamsReader = hub;
 
   const plugin: FastifyPluginAsync = async (app) => {
     app.addHook('onReady', async () => {

@@ -5,6 +5,8 @@ export interface WaitingRoomMetrics {
   admitted: client.Counter<'sale_event'>;
   /** Time from joining the queue to admission. */
   wait: client.Histogram<'sale_event'>;
+  /** Lifetime of this instance's event streams, observed when each closes (admitted, left, shut down). */
+  streamSeconds: client.Histogram<'sale_event'>;
   /** Passes presented at checkout for the first time. */
   passesUsed: client.Counter<'sale_event'>;
   /** Checkouts refused for a missing, forged or expired pass. */
@@ -16,7 +18,13 @@ export const WAIT_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1200, 1800
 
 export function waitingRoomMetricsFor(
   registry: client.Registry,
-  read: { queueLengths(): Promise<Map<number, number>>; rates(): Map<number, number>; soldOut(): Map<number, boolean> },
+  read: {
+    queueLengths(): Promise<Map<number, number>>;
+    rates(): Map<number, number>;
+    soldOut(): Map<number, boolean>;
+    /** This instance's open event streams per event. */
+    streamsOpen(): Map<number, number>;
+  },
 ): WaitingRoomMetrics {
   new client.Gauge({
     name: 'salescale_waiting_room_queue_length',
@@ -48,11 +56,28 @@ export function waitingRoomMetricsFor(
       for (const [event, sold] of read.soldOut()) this.set({ sale_event: String(event) }, sold ? 1 : 0);
     },
   });
+  new client.Gauge({
+    name: 'salescale_waiting_room_streams_open',
+    help: 'Waiting-room event streams (Server-Sent Events) this instance holds open; each holds a connection for the whole wait',
+    labelNames: ['sale_event'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [event, open] of read.streamsOpen()) this.set({ sale_event: String(event) }, open);
+    },
+  });
   return {
     admitted: new client.Counter({ name: 'salescale_waiting_room_admitted_total', help: 'Visitors admitted from the waiting room', labelNames: ['sale_event'], registers: [registry] }),
     wait: new client.Histogram({
       name: 'salescale_waiting_room_wait_seconds',
       help: 'Time from joining the waiting room to admission',
+      labelNames: ['sale_event'],
+      buckets: WAIT_BUCKETS,
+      registers: [registry],
+    }),
+    streamSeconds: new client.Histogram({
+      name: 'salescale_waiting_room_stream_seconds',
+      help: 'How long waiting-room event streams stayed open on this instance (not in http_request_duration_seconds)',
       labelNames: ['sale_event'],
       buckets: WAIT_BUCKETS,
       registers: [registry],

@@ -90,6 +90,8 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
           params: TicketParams,
           response: { 200: Type.String({ description: 'text/event-stream' }), ...errorResponses(400, 404, 503) },
         },
+        // Open for the whole wait: its duration is not request latency (its own metrics: streams open, lifetime).
+        config: { longLived: true },
       },
       async (request, reply) => {
         const ticket = room.present(request.params.id, request.params.ticket, holdersOf(request));

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { WaitingRoomMetrics } from './waiting-room.metrics.ts';
 import type { PresentedTicket, RoomNotice, TicketStatus, WaitingRoom } from './waiting-room.service.ts';
 
 interface Stream {
@@ -37,7 +38,15 @@ const CHUNK = 500;
  * A refresh reads statuses asynchronously; one whose read was sent before a sell-out or re-opening
  * notice of its event is discarded, so a stale `waiting` never follows the `sold_out` frame.
  */
-export function createStreamHub(deps: { room: WaitingRoom; subscriber: Redis; channel: string; refreshMs: number; logger: Logger }) {
+export function createStreamHub(deps: {
+  room: WaitingRoom;
+  subscriber: Redis;
+  channel: string;
+  refreshMs: number;
+  logger: Logger;
+  /** Each stream's lifetime, observed when it closes (streams are left out of the request latency metrics). */
+  metrics?: Pick<WaitingRoomMetrics, 'streamSeconds'>;
+}) {
   const byEvent = new Map<number, Map<string, Set<Stream>>>();
   /** Bumped by every sell-out / re-opening notice of an event: refreshes read before it are stale. */
   const generations = new Map<number, number>();
@@ -147,6 +156,7 @@ export function createStreamHub(deps: { room: WaitingRoom; subscriber: Redis; ch
     open(eventId: number, ticket: PresentedTicket, response: ServerResponse, initial: TicketStatus, readAt: number): void {
       const stream: Stream = { eventId, ticket, response, last: '' };
       const ticketId = ticket.id;
+      const openedAt = performance.now();
 
       write(stream, initial);
       if (response.writableEnded) return;
@@ -159,6 +169,7 @@ export function createStreamHub(deps: { room: WaitingRoom; subscriber: Redis; ch
         streams.delete(stream);
         if (streams.size === 0) tickets.delete(ticketId);
         if (tickets.size === 0) byEvent.delete(eventId);
+        deps.metrics?.streamSeconds.observe({ sale_event: String(eventId) }, (performance.now() - openedAt) / 1000);
       });
       if (readAt !== generationOf(eventId)) {
         refresh(eventId, [ticketId]).catch((error: unknown) => deps.logger.warn({ err: error, saleEvent: eventId }, 'waiting room: could not refresh a new stream'));
@@ -169,6 +180,17 @@ export function createStreamHub(deps: { room: WaitingRoom; subscriber: Redis; ch
       let n = 0;
       for (const tickets of byEvent.values()) for (const streams of tickets.values()) n += streams.size;
       return n;
+    },
+
+    /** Open streams per event. */
+    countByEvent(): Map<number, number> {
+      const counts = new Map<number, number>();
+      for (const [eventId, tickets] of byEvent) {
+        let n = 0;
+        for (const streams of tickets.values()) n += streams.size;
+        counts.set(eventId, n);
+      }
+      return counts;
     },
 
     /** Ends every stream (shutdown: EventSource clients reconnect to another instance). */

@@ -290,6 +290,12 @@ const ROWS: { title: string; panels: PanelSpec[] }[] = [
           { expr: 'sum by (code) (rate(salescale_waiting_room_checkouts_refused_total[5m])) * 60', legend: 'refused {{code}}' },
         ],
       },
+      {
+        title: 'Event streams open',
+        unit: 'short',
+        description: 'Server-Sent-Events streams of waiting visitors, per instance: each holds a connection for the whole wait (not in the request latency figures)',
+        targets: [{ expr: 'sum by (instance_id) (salescale_waiting_room_streams_open)', legend: '{{instance_id}}' }],
+      },
     ],
   },
 ];

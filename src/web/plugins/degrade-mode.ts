@@ -3,12 +3,14 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ClusterNode } from '../../platform/cluster/cluster-node.ts';
 import { DegradeSignals, type DependencyOutage } from '../../platform/cluster/degrade-signals.ts';
 import { failedOnDependency } from '../error-handler.ts';
+import { isLongLivedReply } from '../http/long-lived.ts';
 import { isOperationalPath } from './rate-limit.ts';
 
 /**
  * Makes this web instance a member of the cluster: it joins (heartbeat, current degrade mode) when
  * the app is ready and leaves when it closes, and reports its request figures over the last
- * `windowSeconds` (probes, metrics and docs excluded: a scraper is not load).
+ * `windowSeconds` (probes, metrics and docs excluded: a scraper is not load; so are long-lived streams,
+ * whose duration is how long a visitor waited, not how slow the instance is).
  *
  * What counts: nothing answered while a dependency is down (an outage is `/ready`'s business, and a
  * reason to route elsewhere, not to degrade the cluster; the instance says so in its heartbeat). A server fault is a 5xx other than 503: a 503 is a refusal with `Retry-After` (load shed,
@@ -20,7 +22,7 @@ export function degradeMode(options: { cluster: ClusterNode; windowSeconds: numb
   const figures = () => ({ ...signals.summary(), dependencyOutage: options.outage.active() });
   const plugin: FastifyPluginAsync = async (app) => {
     app.addHook('onResponse', async (request, reply) => {
-      if (isOperationalPath(request.routeOptions.url)) return;
+      if (isOperationalPath(request.routeOptions.url) || isLongLivedReply(request, reply)) return;
       if (failedOnDependency(reply)) options.outage.report();
       if (options.outage.active()) return;
       const status = reply.statusCode;
