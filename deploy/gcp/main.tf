@@ -640,7 +640,7 @@ resource "google_monitoring_alert_policy" "high_error_rate" {
   conditions {
     display_name = "Error rate > 5% for 1 minute"
     condition_prometheus_query_language {
-      query = "sum(rate(http_request_duration_seconds_count{status_code=~\"5..\"}[1m])) / sum(rate(http_request_duration_seconds_count[1m])) > 0.05"
+      query = "sum(rate(http_request_duration_seconds_count{route!~\"/health|/ready|/metrics\",status_code=~\"5..\"}[1m])) / sum(rate(http_request_duration_seconds_count{route!~\"/health|/ready|/metrics\"}[1m])) > 0.05"
       duration = "60s"
       evaluation_interval = "60s"
       alert_rule = "HighErrorRate"
@@ -660,7 +660,7 @@ resource "google_monitoring_alert_policy" "high_response_time_p95" {
   conditions {
     display_name = "Response time P95 > 2s for 2 minutes"
     condition_prometheus_query_language {
-      query = "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[1m]))) > 2"
+      query = "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{route!~\"/health|/ready|/metrics\"}[1m]))) > 2"
       duration = "120s"
       evaluation_interval = "60s"
       alert_rule = "HighResponseTimeP95"
@@ -760,7 +760,7 @@ resource "google_monitoring_alert_policy" "elevated_error_rate" {
   conditions {
     display_name = "Error rate > 2% for 5 minutes"
     condition_prometheus_query_language {
-      query = "sum(rate(http_request_duration_seconds_count{status_code=~\"5..\"}[5m])) / sum(rate(http_request_duration_seconds_count[5m])) > 0.02"
+      query = "sum(rate(http_request_duration_seconds_count{route!~\"/health|/ready|/metrics\",status_code=~\"5..\"}[5m])) / sum(rate(http_request_duration_seconds_count{route!~\"/health|/ready|/metrics\"}[5m])) > 0.02"
       duration = "300s"
       evaluation_interval = "60s"
       alert_rule = "ElevatedErrorRate"
@@ -780,7 +780,7 @@ resource "google_monitoring_alert_policy" "elevated_response_time_p95" {
   conditions {
     display_name = "Response time P95 > 1s for 5 minutes"
     condition_prometheus_query_language {
-      query = "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m]))) > 1"
+      query = "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{route!~\"/health|/ready|/metrics\"}[5m]))) > 1"
       duration = "300s"
       evaluation_interval = "60s"
       alert_rule = "ElevatedResponseTimeP95"
@@ -820,7 +820,7 @@ resource "google_monitoring_alert_policy" "high_response_time_p99" {
   conditions {
     display_name = "Response time P99 > 1000ms for 5 minutes"
     condition_prometheus_query_language {
-      query = "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m]))) > 1"
+      query = "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{route!~\"/health|/ready|/metrics\"}[5m]))) > 1"
       duration = "300s"
       evaluation_interval = "60s"
       alert_rule = "HighResponseTimeP99"

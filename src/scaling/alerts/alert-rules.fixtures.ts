@@ -6,7 +6,9 @@
  * take that long to become true). Each rule is then checked twice:
  * - not firing at `startMinute + for − 1m` (the condition cannot have held for its duration yet), and
  *   for rules without a duration, not firing at `startMinute − 1m`;
- * - firing, with its labels and annotations, at `startMinute + windowMinutes + for`.
+ * - firing, with its labels and annotations, at `startMinute + windowMinutes + for`;
+ * - and, for each `quiet` case, not firing at that same minute on the case's series instead: traffic the rule
+ *   must leave out (probe 5xx bursts, slow scrapes, retried job attempts) however long it lasts.
  */
 export interface AlertFixture {
   startMinute: number;
@@ -15,27 +17,39 @@ export interface AlertFixture {
   series: Array<{ series: string; values: string }>;
   /** Labels the firing alert carries besides alertname, severity and action (from the rule's `by`). */
   labels?: Record<string, string>;
+  /** Series the rule must not fire on, each named by what it shows. */
+  quiet?: Array<{ name: string; series: Array<{ series: string; values: string }> }>;
 }
 
 const web = 'role="web",instance_id="web-1"';
 const web2 = 'role="web",instance_id="web-2"';
 
-/** Latency histogram: 100 requests a minute, all ≤ 0.25 s before `start`, then `slowShare` of them in (2 s, 5 s]. */
-function latency(start: number, after: { le: string; fast: number }[]): AlertFixture['series'] {
+/** Latency histogram of `route`: 100 requests a minute, all ≤ 0.25 s before `start`, then those of `after`. */
+function latency(start: number, after: { le: string; fast: number }[], route: string): AlertFixture['series'] {
   return after.map(({ le, fast }) => ({
-    series: `http_request_duration_seconds_bucket{route="/api/v1/products",method="GET",status_code="200",le="${le}",${web}}`,
+    series: `http_request_duration_seconds_bucket{route="${route}",method="GET",status_code="200",le="${le}",${web}}`,
     values: `0+100x${start - 1} ${100 * start}+${fast}x40`,
   }));
 }
-const slowHistogram = (start: number) =>
-  latency(start, [
-    { le: '0.25', fast: 4 },
-    { le: '0.5', fast: 4 },
-    { le: '1', fast: 4 },
-    { le: '2', fast: 4 },
-    { le: '5', fast: 100 },
-    { le: '+Inf', fast: 100 },
-  ]);
+/** From `start`, 96 of `route`'s 100 requests a minute take between 2 s and 5 s. */
+const slowHistogram = (start: number, route = '/api/v1/products') =>
+  latency(
+    start,
+    [
+      { le: '0.25', fast: 4 },
+      { le: '0.5', fast: 4 },
+      { le: '1', fast: 4 },
+      { le: '2', fast: 4 },
+      { le: '5', fast: 100 },
+      { le: '+Inf', fast: 100 },
+    ],
+    route,
+  );
+/** Fast shopper traffic, while `/metrics` scrapes turn slow from `start` (a busy registry): no shopper waits. */
+const slowScrapesOnly = (start: number) => [
+  ...latency(start, ['0.25', '0.5', '1', '2', '5', '+Inf'].map((le) => ({ le, fast: 100 })), '/api/v1/products'),
+  ...slowHistogram(start, '/metrics'),
+];
 
 const cpu = (start: number, coresAfter: number) => [
   { series: `process_cpu_seconds_total{${web}}`, values: `0+30x${start - 1} ${30 * (start - 1) + 60 * coresAfter}+${60 * coresAfter}x30` },
@@ -45,10 +59,15 @@ const memory = (start: number, ratioAfter: number) => [
   { series: `process_resident_memory_bytes{${web}}`, values: `500000000x${start - 1} ${ratioAfter * 1e9}x30` },
   { series: `process_memory_limit_bytes{${web}}`, values: '1000000000x60' },
 ];
-const errors = (start: number, errorsPerMinute: number) => [
+/** 100 good shopper requests a minute, and from `start` `errorsPerMinute` 5xx replies of `failing` (`route`, `method`, `status_code`). */
+const errors = (start: number, errorsPerMinute: number, failing = 'route="/api/v1/orders",method="POST",status_code="500"') => [
   { series: `http_request_duration_seconds_count{route="/api/v1/products",method="GET",status_code="200",${web}}`, values: '0+100x60' },
-  { series: `http_request_duration_seconds_count{route="/api/v1/orders",method="POST",status_code="500",${web}}`, values: `0x${start - 1} ${errorsPerMinute}+${errorsPerMinute}x40` },
+  { series: `http_request_duration_seconds_count{${failing},${web}}`, values: `0x${start - 1} ${errorsPerMinute}+${errorsPerMinute}x40` },
 ];
+/** `/ready` answering 503 while an instance drains or sheds: for the load balancer, not a shopper's error. */
+const READY_503 = 'route="/ready",method="GET",status_code="503"';
+/** A shopper's GET refused by load shedding (503 OVERLOADED): shoppers see it, so it counts. */
+const SHED_503 = 'route="/api/v1/products",method="GET",status_code="503"';
 /** Both web instances report the same shared queue figures: a rule that double-counted them would fire early. */
 const queue = (start: number, waitingBefore: number, waitingAfter: number, prioritizedAfter: number) =>
   [web, web2].flatMap((instance) => [
@@ -61,8 +80,8 @@ const liveInstances = (before: number, after: number) => [{ series: 'salescale_l
 export const ALERT_FIXTURES: Record<string, AlertFixture> = {
   HighCpuUsage: { startMinute: 4, windowMinutes: 1, series: cpu(4, 0.95), labels: { role: 'web' } },
   HighMemoryUsage: { startMinute: 4, windowMinutes: 0, series: memory(4, 0.9), labels: { role: 'web' } },
-  HighErrorRate: { startMinute: 4, windowMinutes: 1, series: errors(4, 10) },
-  HighResponseTimeP95: { startMinute: 4, windowMinutes: 1, series: slowHistogram(4) },
+  HighErrorRate: { startMinute: 4, windowMinutes: 1, series: errors(4, 10), quiet: [{ name: 'a burst of /ready 503s only', series: errors(4, 50, READY_503) }] },
+  HighResponseTimeP95: { startMinute: 4, windowMinutes: 1, series: slowHistogram(4), quiet: [{ name: 'slow /metrics scrapes only', series: slowScrapesOnly(4) }] },
   HighDbConnections: {
     startMinute: 4,
     windowMinutes: 0,
@@ -78,10 +97,15 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
 
   ElevatedCpuUsage: { startMinute: 4, windowMinutes: 1, series: cpu(4, 0.75), labels: { role: 'web' } },
   ElevatedMemoryUsage: { startMinute: 4, windowMinutes: 0, series: memory(4, 0.75), labels: { role: 'web' } },
-  ElevatedErrorRate: { startMinute: 10, windowMinutes: 5, series: errors(10, 4) },
-  ElevatedResponseTimeP95: { startMinute: 10, windowMinutes: 5, series: slowHistogram(10) },
+  ElevatedErrorRate: {
+    startMinute: 10,
+    windowMinutes: 5,
+    series: errors(10, 4, SHED_503),
+    quiet: [{ name: 'a burst of /ready 503s only', series: errors(10, 20, READY_503) }],
+  },
+  ElevatedResponseTimeP95: { startMinute: 10, windowMinutes: 5, series: slowHistogram(10), quiet: [{ name: 'slow /metrics scrapes only', series: slowScrapesOnly(10) }] },
   ElevatedQueueDepth: { startMinute: 4, windowMinutes: 0, series: queue(4, 800, 1200, 0), labels: { queue: 'email' } },
-  HighResponseTimeP99: { startMinute: 10, windowMinutes: 5, series: slowHistogram(10) },
+  HighResponseTimeP99: { startMinute: 10, windowMinutes: 5, series: slowHistogram(10), quiet: [{ name: 'slow /metrics scrapes only', series: slowScrapesOnly(10) }] },
   HighDiskUsage: {
     startMinute: 4,
     windowMinutes: 0,
@@ -211,6 +235,16 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
     startMinute: 71,
     windowMinutes: 5,
     series: [{ series: `http_request_duration_seconds_count{route="/api/v1/products",method="GET",status_code="200",${web}}`, values: '0+120x70 9000+600x20' }],
+    // Twice the instances, twice the health checks: not a surge of shoppers.
+    quiet: [
+      {
+        name: 'probe traffic doubling only',
+        series: [
+          { series: `http_request_duration_seconds_count{route="/api/v1/products",method="GET",status_code="200",${web}}`, values: '0+120x90' },
+          { series: `http_request_duration_seconds_count{route="/ready",method="GET",status_code="200",${web}}`, values: '0+120x70 9000+600x20' },
+        ],
+      },
+    ],
   },
   SaleEventStarted: { startMinute: 10, windowMinutes: 0, series: [{ series: `salescale_sale_event_active{${web}}`, values: '0x9 1x10' }] },
 };

@@ -6,12 +6,12 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { SEED_DEPLOYMENT_SPEC } from '../manifests/deployment-spec.ts';
-import { ALERT_RULES, getAlertRules } from './alert-rules.ts';
+import { ALERT_RULES, SHOPPER_ROUTES, getAlertRules } from './alert-rules.ts';
 import { ALERT_FIXTURES } from './alert-rules.fixtures.ts';
 import { buildGrafanaDashboard, getDashboardExpressions } from './grafana-dashboard.ts';
 import { formatDuration, renderPrometheusRules } from './prometheus-rules.ts';
 import { renderPromtoolTests } from './promtool-tests.ts';
-import { renderRecordingRules } from './recording-rules.ts';
+import { RECORDING_RULES, renderRecordingRules } from './recording-rules.ts';
 
 const DEPLOY = path.resolve(import.meta.dirname, '../../../deploy/prometheus');
 const RULES_FILE = path.join(DEPLOY, 'alert-rules.yml');
@@ -62,6 +62,24 @@ describe('alert rules table', () => {
       assert.match(rule.name, /^[A-Z][A-Za-z0-9]*$/);
       assert.match(rule.expr, /[<>]/, rule.name);
     }
+  });
+
+  it('leaves the probe routes out of every alert and cluster-wide recording rule over the request metrics, with a promtool case showing it', () => {
+    const selectors = (expr: string) => [...expr.matchAll(/http_request_duration_seconds_(?:count|bucket|sum)(\{[^}]*\})?/g)].map((m) => m[1] ?? '');
+    const http = ALERT_RULES.filter((rule) => rule.expr.includes('http_request_duration_seconds'));
+    assert.deepEqual(
+      http.map((rule) => rule.name),
+      ['HighErrorRate', 'HighResponseTimeP95', 'ElevatedErrorRate', 'ElevatedResponseTimeP95', 'HighResponseTimeP99', 'HighTrafficDetected'],
+    );
+    for (const rule of http) {
+      for (const selector of selectors(rule.expr)) assert.ok(selector.includes(SHOPPER_ROUTES), `${rule.name}: ${selector || 'no selector'}`);
+      assert.ok((ALERT_FIXTURES[rule.name]!.quiet ?? []).length > 0, `${rule.name}: a promtool case where only probes misbehave`);
+    }
+    for (const rule of RECORDING_RULES.filter((r) => /^(cluster|role):http/.test(r.record))) {
+      for (const selector of selectors(rule.expr)) assert.ok(selector.includes(SHOPPER_ROUTES), `${rule.record}: ${selector || 'no selector'}`);
+    }
+    // Shoppers' 503s (load shed OVERLOADED) are errors: only the route, never the status, is filtered.
+    for (const rule of http.filter((r) => /ErrorRate/.test(r.name))) assert.doesNotMatch(rule.expr, /status_code!|503/, rule.name);
   });
 
   it('never groups by a raw URL or an unbounded label', () => {

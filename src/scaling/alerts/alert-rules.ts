@@ -19,7 +19,9 @@
  *   one core: a Node.js instance saturates its event-loop thread first), averaged over a role.
  * - Memory utilization = process_resident_memory_bytes / process_memory_limit_bytes (cgroup limit,
  *   else physical memory), averaged over a role.
- * - Error rate = 5xx responses / all responses, cluster-wide.
+ * - Error rate = 5xx responses / all responses to shoppers, cluster-wide (probes left out, 503 refusals counted).
+ * - Latency and traffic = `http_request_duration_seconds` of shopper routes (probes left out; waiting-room event
+ *   streams are never in it: see src/web/http/long-lived.ts).
  * - Queue depth = runnable backlog (waiting + prioritized) per queue; every instance reports the same
  *   shared numbers, so they are de-duplicated with `max` before summing the states.
  */
@@ -74,15 +76,25 @@ export interface AlertRule {
 /** Namespace of Salescale's Embedded Metric Format lines (CLOUDWATCH_EMF_NAMESPACE in deployments). */
 export const CLOUDWATCH_NAMESPACE = 'Salescale';
 
+/**
+ * Every route but the probes, as the `route` label names them (the Fastify route template: `/health`, `/ready`,
+ * `/metrics`; PROBE_ROUTES in src/web/plugins/health.ts). Probes are not shoppers: a `/ready` 503 while an
+ * instance drains or sheds load is meant for the load balancer, and scrapes and health checks are fast and
+ * frequent enough to dilute both error ratio and latency. Shoppers' 503s (load shed `OVERLOADED`, a dependency
+ * down) stay counted: shoppers see them. Used by the alerts, the recording rules and the dashboard alike.
+ */
+export const SHOPPER_ROUTES = 'route!~"/health|/ready|/metrics"';
+
 const CPU_UTILIZATION = 'avg by (role) (rate(process_cpu_seconds_total[1m]) / process_cpu_limit_cores)';
 const MEMORY_UTILIZATION = 'avg by (role) (process_resident_memory_bytes / process_memory_limit_bytes)';
-const ERROR_RATIO = (window: string) =>
-  `sum(rate(http_request_duration_seconds_count{status_code=~"5.."}[${window}])) / sum(rate(http_request_duration_seconds_count[${window}]))`;
-const LATENCY_QUANTILE = (q: number, window: string) => `histogram_quantile(${q}, sum by (le) (rate(http_request_duration_seconds_bucket[${window}])))`;
+export const ERROR_RATIO = (window: string) =>
+  `sum(rate(http_request_duration_seconds_count{${SHOPPER_ROUTES},status_code=~"5.."}[${window}])) / sum(rate(http_request_duration_seconds_count{${SHOPPER_ROUTES}}[${window}]))`;
+export const LATENCY_QUANTILE = (q: number, window: string) =>
+  `histogram_quantile(${q}, sum by (le) (rate(http_request_duration_seconds_bucket{${SHOPPER_ROUTES}}[${window}])))`;
 const DB_CONNECTIONS_IN_USE_RATIO =
   'sum by (role, pool) (db_pool_connections{state="total"} - ignoring(state) db_pool_connections{state="idle"}) / sum by (role, pool) (db_pool_connections{state="max"})';
 const QUEUE_DEPTH = 'sum by (queue) (max by (queue, state) (queue_jobs{state=~"waiting|prioritized"}))';
-const REQUEST_RATE = (window: string, offset = '') => `sum(rate(http_request_duration_seconds_count[${window}]${offset}))`;
+const REQUEST_RATE = (window: string, offset = '') => `sum(rate(http_request_duration_seconds_count{${SHOPPER_ROUTES}}[${window}]${offset}))`;
 
 const EC2_CPU = { namespace: 'AWS/EC2', metricName: 'CPUUtilization', statistic: 'Average', comparison: 'GreaterThanThreshold', note: 'dimension AutoScalingGroupName' } as const;
 const ALB_RESPONSE_TIME = {
@@ -122,7 +134,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'critical',
     summary: 'Error rate > 5% for 1 minute',
     description:
-      'Over 5 % of all responses are server errors: shoppers see failed pages, checkouts or payments. 503s (load shed, a dependency down) carry Retry-After; 500s are bugs.',
+      'Over 5 % of responses to shoppers are server errors (probes /health, /ready, /metrics left out; 503 refusals counted): shoppers see failed pages, checkouts or payments. 503s (load shed, a dependency down) carry Retry-After; 500s are bugs.',
     expr: `${ERROR_RATIO('1m')} > 0.05`,
     forSeconds: 60,
     action: 'investigate',
@@ -132,7 +144,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'critical',
     summary: 'Response time P95 > 2s for 2 minutes',
     description:
-      'One request in twenty takes over 2 s cluster-wide: shoppers wait, retry and abandon carts, and clients and load balancers start timing out.',
+      'One shopper request in twenty takes over 2 s cluster-wide (probes and waiting-room event streams left out): shoppers wait, retry and abandon carts, and clients and load balancers start timing out.',
     expr: `${LATENCY_QUANTILE(0.95, '1m')} > 2`,
     forSeconds: 120,
     action: 'scale_up',
@@ -196,7 +208,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'warning',
     summary: 'Error rate > 2% for 5 minutes',
     description:
-      'Over 2 % of responses have been server errors for 5 minutes: some shoppers see failed pages, checkouts or payments.',
+      'Over 2 % of responses to shoppers have been server errors for 5 minutes (probes left out; 503 refusals counted): some shoppers see failed pages, checkouts or payments.',
     expr: `${ERROR_RATIO('5m')} > 0.02`,
     forSeconds: 300,
     action: 'investigate',
@@ -206,7 +218,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'warning',
     summary: 'Response time P95 > 1s for 5 minutes',
     description:
-      'One request in twenty has taken over 1 s for 5 minutes, twice the 500 ms target: pages feel slow.',
+      'One shopper request in twenty has taken over 1 s for 5 minutes (probes and event streams left out), twice the 500 ms target: pages feel slow.',
     expr: `${LATENCY_QUANTILE(0.95, '5m')} > 1`,
     forSeconds: 300,
     action: 'monitor',
@@ -227,7 +239,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'warning',
     summary: 'Response time P99 > 1000ms for 5 minutes',
     description:
-      'One request in a hundred has taken over 1 s for 5 minutes: the slowest shoppers wait noticeably, an early sign of saturation.',
+      'One shopper request in a hundred has taken over 1 s for 5 minutes (probes and event streams left out): the slowest shoppers wait noticeably, an early sign of saturation.',
     expr: `${LATENCY_QUANTILE(0.99, '5m')} > 1`,
     forSeconds: 300,
     action: 'monitor',
@@ -433,7 +445,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'info',
     summary: 'High traffic detected',
     description:
-      'Requests/s over the last 5 minutes are at least twice those of the hour before (and above 1 request/s). Informational: watch latency and the autoscalers.',
+      'Shopper requests/s (probes left out) over the last 5 minutes are at least twice those of the hour before (and above 1 request/s). Informational: watch latency and the autoscalers.',
     expr: `${REQUEST_RATE('5m')} > 2 * ${REQUEST_RATE('1h', ' offset 5m')} and ${REQUEST_RATE('5m')} > 1`,
     forSeconds: 0,
     action: 'log',

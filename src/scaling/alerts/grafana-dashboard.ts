@@ -5,11 +5,13 @@
  * payments, the waiting room.
  */
 
+import { SHOPPER_ROUTES } from './alert-rules.ts';
+
 // Grafana's variable syntax, not a template literal.
 const DS = { type: 'prometheus', uid: ['$', '{datasource}'].join('') };
 const RATE = '$__rate_interval';
-/** Probes and scrapes are fast and frequent: they would flatter the latency figures. */
-const APP_ROUTES = 'route!~"/health|/ready|/metrics"';
+/** Probes and scrapes are fast and frequent (they would flatter latency) and a `/ready` 503 is not a shopper's error. */
+const APP_ROUTES = SHOPPER_ROUTES;
 
 interface Target {
   expr: string;
@@ -43,10 +45,10 @@ const ROWS: { title: string; panels: PanelSpec[] }[] = [
         title: 'Error rate (5xx)',
         unit: 'percentunit',
         thresholds: [0.01, 0.05],
-        description: 'Seed target: < 1 %; WARNING > 2 % for 5 min, CRITICAL > 5 % for 1 min',
+        description: 'Responses to shoppers (probes left out, 503 refusals counted). Seed target: < 1 %; WARNING > 2 % for 5 min, CRITICAL > 5 % for 1 min',
         targets: [
           {
-            expr: `sum(rate(http_request_duration_seconds_count{status_code=~"5.."}[${RATE}])) / sum(rate(http_request_duration_seconds_count[${RATE}]))`,
+            expr: `sum(rate(http_request_duration_seconds_count{${APP_ROUTES},status_code=~"5.."}[${RATE}])) / sum(rate(http_request_duration_seconds_count{${APP_ROUTES}}[${RATE}]))`,
             legend: 'error ratio',
           },
         ],

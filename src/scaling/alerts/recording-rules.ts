@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import { ERROR_RATIO, LATENCY_QUANTILE, SHOPPER_ROUTES } from './alert-rules.ts';
 
 /**
  * Recording rules (`level:metric:operations`, Prometheus naming): the derived seed metrics —
@@ -10,11 +11,12 @@ export interface RecordingRule {
   expr: string;
 }
 
-const ERRORS = (w: string) => `sum(rate(http_request_duration_seconds_count{status_code=~"5.."}[${w}])) / sum(rate(http_request_duration_seconds_count[${w}]))`;
-const QUANTILE = (q: number, w: string) => `histogram_quantile(${q}, sum by (le) (rate(http_request_duration_seconds_bucket{route!~"/health|/ready|/metrics"}[${w}])))`;
+// The same shopper-route figures as the alerts (probes left out), so a dashboard or KEDA reads what pages.
+const ERRORS = ERROR_RATIO;
+const QUANTILE = LATENCY_QUANTILE;
 
 export const RECORDING_RULES: readonly RecordingRule[] = [
-  { record: 'role:http_requests:rate1m', expr: 'sum by (role) (rate(http_request_duration_seconds_count{route!~"/health|/ready|/metrics"}[1m]))' },
+  { record: 'role:http_requests:rate1m', expr: `sum by (role) (rate(http_request_duration_seconds_count{${SHOPPER_ROUTES}}[1m]))` },
   { record: 'route_method:http_requests:rate5m', expr: 'sum by (route, method) (rate(http_request_duration_seconds_count[5m]))' },
   { record: 'cluster:http_errors:ratio_rate1m', expr: ERRORS('1m') },
   { record: 'cluster:http_errors:ratio_rate5m', expr: ERRORS('5m') },
