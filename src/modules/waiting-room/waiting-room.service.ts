@@ -10,7 +10,7 @@ import {
   unavailableOnError,
   WaitingRoomNotFoundError,
 } from './waiting-room.errors.ts';
-import type { WaitingRoomMetrics } from './waiting-room.metrics.ts';
+import { getWaitSeconds, type WaitingRoomMetrics } from './waiting-room.metrics.ts';
 import { admissionRate } from './waiting-room.rate.ts';
 import type { EventRegistry, QueuedEvent } from './waiting-room.registry.ts';
 import { JOIN_REPLY, roomKeys, waitingRoomAdmit, waitingRoomJoin, waitingRoomStatus } from './waiting-room.scripts.ts';
@@ -186,7 +186,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     const label = { sale_event: String(event.id) };
     for (let i = 2; i + 1 < reply.length; i += 2) {
       tickets.push(String(reply[i]));
-      deps.metrics.wait.observe(label, Math.max(0, now - Number(reply[i + 1])) / 1000);
+      deps.metrics.wait.observe(label, getWaitSeconds(now, Number(reply[i + 1]), event.startsAtMs));
     }
     if (tickets.length > 0) {
       deps.metrics.admitted.inc(label, tickets.length);

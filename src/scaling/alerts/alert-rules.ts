@@ -328,7 +328,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'warning',
     summary: 'Waiting-room wait p95 > 10 minutes over 10 minutes, for 5 minutes',
     description:
-      'Visitors admitted from the waiting room of sale event {{ $labels.sale_event }} waited over 10 minutes (p95): shoppers give up in line.',
+      'Visitors admitted from the waiting room of sale event {{ $labels.sale_event }} waited over 10 minutes (p95) once the line started moving for them (from joining, or from the start for the pre-queue): shoppers give up in line.',
     expr: 'histogram_quantile(0.95, sum by (le, sale_event) (rate(salescale_waiting_room_wait_seconds_bucket[10m]))) > 600',
     forSeconds: 300,
     action: 'scale_up',
