@@ -920,7 +920,7 @@ resource "google_monitoring_alert_policy" "high_job_failure_rate" {
   conditions {
     display_name = "Failed jobs > 1% for 5 minutes"
     condition_prometheus_query_language {
-      query = "sum by (queue) (rate(queue_jobs_processed_total{status=\"failed\"}[5m])) / sum by (queue) (rate(queue_jobs_processed_total[5m])) > 0.01"
+      query = "sum by (queue) (rate(queue_jobs_processed_total{status=\"failed\"}[5m])) / sum by (queue) (rate(queue_jobs_processed_total{status=~\"completed|failed\"}[5m])) > 0.01"
       duration = "300s"
       evaluation_interval = "60s"
       alert_rule = "HighJobFailureRate"

@@ -7,7 +7,7 @@ import { createPlatform, type Platform } from '../platform/platform.ts';
 import { recordDeadLetter } from '../platform/queue/dead-letters.ts';
 import type { JobHandlers } from '../platform/queue/processing.ts';
 import type { JobName, QueueName } from '../platform/queue/queue-definitions.ts';
-import { queueMetricsFor } from '../platform/queue/queue-metrics.ts';
+import { type JobOutcome, queueMetricsFor } from '../platform/queue/queue-metrics.ts';
 import { queueTelemetry } from '../platform/telemetry/trace-context.ts';
 import { checkQueueRedis } from '../platform/queue/redis-policy.ts';
 import { waitForRedis } from '../platform/redis/redis.ts';
@@ -39,6 +39,16 @@ export interface RunningWorker {
 
 function isFinalAttempt(job: Job, error: unknown): boolean {
   return error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
+
+/**
+ * Whether the attempt BullMQ just reported failed ended its job: `moveToFailed` sets the job's `finishedOn` only
+ * when it moves the job to the failed set (attempts exhausted, an UnrecoverableError, a second stall, a backoff
+ * that gives up), and leaves it unset when it retries the job. Read from BullMQ's own decision rather than
+ * recomputed, so the metric cannot disagree with the job's state.
+ */
+function failedForGood(job: Job | undefined): boolean {
+  return job === undefined || job.finishedOn !== undefined;
 }
 
 /** Runs the processors of the chosen queues plus the outbox relay until `shutdown`. */
@@ -94,8 +104,10 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
       if (job.processedOn && job.finishedOn) queueMetrics.duration.observe({ queue, name: job.name }, (job.finishedOn - job.processedOn) / 1000);
     });
     worker.on('failed', (job, error) => {
-      queueMetrics.processed.inc({ queue, name: job?.name ?? 'unknown', status: 'failed' });
-      logger.warn({ queue, jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade, err: error }, 'job attempt failed');
+      const final = failedForGood(job);
+      const status: JobOutcome = final ? 'failed' : 'retried';
+      queueMetrics.processed.inc({ queue, name: job?.name ?? 'unknown', status });
+      logger.warn({ queue, jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade, final, err: error }, 'job attempt failed');
       // A job that stalled too often fails without passing through the processor's catch.
       if (job && /stalled more than/i.test(error.message)) void recordDeadLetter(db.pools.primary, queue, job, error.message).catch(() => {});
     });

@@ -8,7 +8,16 @@ export const JOB_DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 const STATES = ['waiting', 'prioritized', 'delayed', 'active', 'failed', 'completed'] as const;
 const COLLECT_TIMEOUT_MS = 1500;
 
+/**
+ * How a job attempt ended, the `status` of `queue_jobs_processed_total`: `completed`; `retried` (the attempt
+ * failed and the job runs again: not a failed job); `failed` (the job failed for good — attempts exhausted, an
+ * unrecoverable error, a second stall — and is a dead letter). Failed jobs are `failed` over `completed` + `failed`;
+ * all three together are the attempts.
+ */
+export type JobOutcome = 'completed' | 'retried' | 'failed';
+
 export interface QueueMetrics {
+  /** Job attempts finished by this process, by `status` (a {@link JobOutcome}). */
   processed: client.Counter<'queue' | 'name' | 'status'>;
   duration: client.Histogram<'queue' | 'name'>;
   relayed: client.Counter;
@@ -116,7 +125,12 @@ export function queueMetricsFor(registry: client.Registry): QueueMetrics {
   });
 
   const metrics: QueueMetrics = {
-    processed: new client.Counter({ name: 'queue_jobs_processed_total', help: 'Jobs this process finished, by outcome (completed or failed attempt)', labelNames: ['queue', 'name', 'status'], registers }),
+    processed: new client.Counter({
+      name: 'queue_jobs_processed_total',
+      help: 'Job attempts this process finished, by status: completed; retried (the attempt failed, the job runs again); failed (the job failed for good: attempts exhausted or unrecoverable, a dead letter)',
+      labelNames: ['queue', 'name', 'status'],
+      registers,
+    }),
     duration: new client.Histogram({ name: 'queue_job_duration_seconds', help: 'Processing time of jobs this process ran', labelNames: ['queue', 'name'], buckets: JOB_DURATION_BUCKETS, registers }),
     relayed: new client.Counter({ name: 'outbox_relayed_total', help: 'Outbox rows this process moved into BullMQ', registers }),
     relayErrors: new client.Counter({ name: 'outbox_relay_errors_total', help: 'Outbox relay passes that failed (Redis or PostgreSQL unreachable)', registers }),

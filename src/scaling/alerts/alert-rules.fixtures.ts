@@ -145,6 +145,17 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
       { series: 'queue_jobs_processed_total{queue="email",name="order-confirmation",status="failed",role="worker",instance_id="worker-1"}', values: '0x9 5+5x30' },
     ],
     labels: { queue: 'email' },
+    // A blip: half the attempts fail and are retried, and every job completes in the end.
+    quiet: [
+      {
+        name: 'retried attempts whose jobs complete',
+        series: [
+          { series: 'queue_jobs_processed_total{queue="email",name="order-confirmation",status="completed",role="worker",instance_id="worker-1"}', values: '0+100x40' },
+          { series: 'queue_jobs_processed_total{queue="email",name="order-confirmation",status="retried",role="worker",instance_id="worker-1"}', values: '0x9 50+50x30' },
+          { series: 'queue_jobs_processed_total{queue="email",name="order-confirmation",status="failed",role="worker",instance_id="worker-1"}', values: '0x40' },
+        ],
+      },
+    ],
   },
   HighCheckoutRate: {
     startMinute: 10,

@@ -294,8 +294,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'warning',
     summary: 'Failed jobs > 1% for 5 minutes',
     description:
-      'Over 1 % of job attempts on the {{ $labels.queue }} queue fail: retries delay follow-ups, and a job that exhausts its attempts (a dead letter) is not done until someone retries it.',
-    expr: 'sum by (queue) (rate(queue_jobs_processed_total{status="failed"}[5m])) / sum by (queue) (rate(queue_jobs_processed_total[5m])) > 0.01',
+      'Over 1 % of the jobs finished on the {{ $labels.queue }} queue failed for good (attempts exhausted or unrecoverable; an attempt retried is not a failed job): each is a dead letter, not done until someone retries it (a confirmation email not sent, a stock figure not synced).',
+    expr: 'sum by (queue) (rate(queue_jobs_processed_total{status="failed"}[5m])) / sum by (queue) (rate(queue_jobs_processed_total{status=~"completed|failed"}[5m])) > 0.01',
     forSeconds: 300,
     action: 'investigate',
     source: 'critical-metrics',

@@ -193,13 +193,18 @@ const ROWS: { title: string; panels: PanelSpec[] }[] = [
         targets: [{ expr: `sum by (queue) (rate(queue_job_duration_seconds_sum[${RATE}])) / sum by (queue) (rate(queue_job_duration_seconds_count[${RATE}]))`, legend: '{{queue}}' }],
       },
       {
-        title: 'Failed jobs (share of attempts)',
+        title: 'Failed jobs (share of jobs finished), retried attempts (share of attempts)',
         unit: 'percentunit',
         thresholds: [0.01],
+        description: 'HighJobFailureRate fires above 1 % of jobs failed for good (dead letters); a retried attempt is not a failed job',
         targets: [
           {
-            expr: `sum by (queue) (rate(queue_jobs_processed_total{status="failed"}[${RATE}])) / sum by (queue) (rate(queue_jobs_processed_total[${RATE}]))`,
-            legend: '{{queue}}',
+            expr: `sum by (queue) (rate(queue_jobs_processed_total{status="failed"}[${RATE}])) / sum by (queue) (rate(queue_jobs_processed_total{status=~"completed|failed"}[${RATE}]))`,
+            legend: 'failed {{queue}}',
+          },
+          {
+            expr: `sum by (queue) (rate(queue_jobs_processed_total{status="retried"}[${RATE}])) / sum by (queue) (rate(queue_jobs_processed_total[${RATE}]))`,
+            legend: 'retried {{queue}}',
           },
         ],
       },
