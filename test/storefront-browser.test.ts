@@ -140,6 +140,32 @@ describe('storefront in a browser', () => {
     }
   });
 
+  it('fits a phone: no sideways scrolling, the search button on screen, products in the first screen despite many categories', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      for (let i = 1; i <= 24; i++) {
+        const reply = await request(`${web.url}/api/v1/admin/categories`, { method: 'POST', headers: t.admin, body: { slug: `phone-${i}`, name: `Premium Electronics ${i}` } });
+        assert.equal(reply.status, 201, JSON.stringify(reply.body));
+      }
+      const page = await browser.context.newPage();
+      await page.setViewportSize({ width: 375, height: 740 });
+      await page.goto(`${web.url}/`);
+      const layout = await page.evaluate(() => ({
+        pageWidth: document.documentElement.scrollWidth,
+        screenWidth: window.innerWidth,
+        search: document.querySelector('.search button')?.getBoundingClientRect().right,
+        firstCard: document.querySelector('.card')?.getBoundingClientRect().top,
+      }));
+      assert.ok(layout.pageWidth <= layout.screenWidth, `the page is ${layout.pageWidth} px wide on a ${layout.screenWidth} px screen`);
+      assert.ok(layout.search !== undefined && layout.search <= layout.screenWidth, `the search button ends at ${layout.search} px`);
+      assert.ok(layout.firstCard !== undefined && layout.firstCard < 740, `the first product starts at ${layout.firstCard} px, below the first screen`);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'storefront-phone.png') });
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('sends security headers and answers CORS only for listed origins', async () => {
     const page = await fetch(`${web.url}/`);
     const csp = page.headers.get('content-security-policy') ?? '';
