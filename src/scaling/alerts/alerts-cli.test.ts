@@ -47,6 +47,21 @@ describe('salescale alerts', () => {
     assert.equal([...readFileSync(tests!, 'utf8').matchAll(new RegExp(`runbook_url: ${url}#`, 'g'))].length, ALERT_RULES.length);
   });
 
+  it('writes the Alertmanager configuration with the receivers given, and refuses a receiver that is not an http(s) URL', async () => {
+    mkdirSync(join(dir, 'am'));
+    const file = join(dir, 'am', 'alertmanager.yml');
+    const r = await run(['--alertmanager', file, '--paging-url', 'https://events.example.com/page', '--chat-url', 'https://hooks.example.com/chat']);
+    assert.equal(r.exitCode, 0, r.err);
+    const text = readFileSync(file, 'utf8');
+    assert.match(text, /url: https:\/\/events\.example\.com\/page/);
+    assert.match(text, /url: https:\/\/hooks\.example\.com\/chat/);
+    assert.doesNotMatch(text, /PLACEHOLDER|\.invalid/);
+    const bad = await run(['--alertmanager', join(dir, 'am', 'bad.yml'), '--paging-url', 'ftp://pager']);
+    assert.equal(bad.exitCode, 2);
+    assert.match(bad.err, /^error \[INVALID_OPTION\]: --paging-url "ftp:\/\/pager" must be an http\(s\) URL/);
+    assert.equal(existsSync(join(dir, 'am', 'bad.yml')), false);
+  });
+
   it('refuses a --runbook-url with a fragment: one line, exit 2, nothing written', async () => {
     const out = join(dir, 'fragment.yml');
     const r = await run(['--out', out, '--runbook-url', 'docs/runbook.md#top']);
