@@ -2,8 +2,8 @@
 /**
  * The local full stack (docker compose): PostgreSQL, a queue Redis (noeviction, AOF) and a cache
  * Redis (allkeys-lru), `composeInstances` web instances behind nginx, workers, the migration as a
- * one-shot service every app service waits for, Prometheus (the alert table's rules), Grafana and a
- * mail catcher. Also the Docker Swarm stack of the seed strategy.
+ * one-shot service every app service waits for, Prometheus (the alert table's rules), the Alertmanager they are
+ * sent to (deploy/prometheus/alertmanager.yml, from `salescale alerts --alertmanager`), Grafana and a mail catcher. Also the Docker Swarm stack of the seed strategy.
  */
 import { getTerminationGraceSeconds, type DeploymentSpec } from './deployment-spec.ts';
 import type { RenderedFile } from './rendered-file.ts';
@@ -22,6 +22,7 @@ const IMAGES = {
   redis: 'redis:7.4-alpine',
   nginx: 'nginx:1.27-alpine',
   prometheus: 'prom/prometheus:v3.1.0',
+  alertmanager: 'prom/alertmanager:v0.28.1',
   grafana: 'grafana/grafana:11.4.0',
   mailpit: 'axllent/mailpit:v1.21',
 } as const;
@@ -96,6 +97,7 @@ function prometheusConf(spec: DeploymentSpec): string {
   return toYaml({
     global: { scrape_interval: '15s', evaluation_interval: '15s' },
     rule_files: ['/etc/prometheus/recording-rules.yml', '/etc/prometheus/alert-rules.yml'],
+    alerting: { alertmanagers: [{ static_configs: [{ targets: ['alertmanager:9093'] }] }] },
     scrape_configs: [
       { job_name: 'salescale-web', static_configs: [{ targets: web }] },
       // Every worker replica answers on the same service name: one A record each.
@@ -175,6 +177,14 @@ export function renderCompose(spec: DeploymentSpec): RenderedFile[] {
       '../prometheus/recording-rules.yml:/etc/prometheus/recording-rules.yml:ro',
       '../prometheus/alert-rules.yml:/etc/prometheus/alert-rules.yml:ro',
     ],
+    depends_on: ['alertmanager'],
+  };
+  // Its receivers are placeholders until `salescale alerts --alertmanager … --paging-url … --chat-url …` sets them.
+  services.alertmanager = {
+    image: IMAGES.alertmanager,
+    command: ['--config.file=/etc/alertmanager/alertmanager.yml', '--storage.path=/alertmanager'],
+    ports: ['9093:9093'],
+    volumes: ['../prometheus/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro'],
   };
   services.grafana = {
     image: IMAGES.grafana,
