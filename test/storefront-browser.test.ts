@@ -148,6 +148,12 @@ describe('storefront in a browser', () => {
         const reply = await request(`${web.url}/api/v1/admin/categories`, { method: 'POST', headers: t.admin, body: { slug: `phone-${i}`, name: `Premium Electronics ${i}` } });
         assert.equal(reply.status, 201, JSON.stringify(reply.body));
       }
+      const product = await request(`${web.url}/api/v1/admin/products`, {
+        method: 'POST',
+        headers: t.admin,
+        body: { sku: `phone-${Math.random().toString(36).slice(2)}`, name: 'Pocket Runner', description: 'Fits a phone screen.', priceCents: 5_900, available: 10 },
+      });
+      assert.equal(product.status, 201, JSON.stringify(product.body));
       const page = await browser.context.newPage();
       await page.setViewportSize({ width: 375, height: 740 });
       await page.goto(`${web.url}/`);
