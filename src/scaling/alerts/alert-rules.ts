@@ -160,14 +160,14 @@ export const ALERT_RULES: readonly AlertRule[] = [
     forSeconds: 60,
     action: 'scale_up',
     cloudwatch: {
-      namespace: CLOUDWATCH_NAMESPACE,
+      namespace: 'AWS/RDS',
       metricName: 'DatabaseConnections',
       statistic: 'Average',
       threshold: 150,
       comparison: 'GreaterThanThreshold',
       periodSeconds: 300,
       evaluationPeriods: 2,
-      note: "the seed's HighDBConnections alarm: connections each instance holds open, from Salescale's EMF log lines (dimension Role)",
+      note: "the seed's HighDBConnections alarm: client connections to the primary database (RDS's own metric, every instance's pools together) against max_connections 200; the EMF lines' per-instance DatabaseConnections (at most DB_POOL_MAX each) could never average above 150",
     },
   },
   {

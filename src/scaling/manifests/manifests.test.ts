@@ -163,6 +163,11 @@ describe('CloudFormation template', () => {
     assert.deepEqual(alarms.map(([id]) => id).sort(), expected.sort());
     const metrics = alarms.map(([, r]) => r.Properties.MetricName);
     assert.ok(metrics.includes('CheckoutRate') && metrics.includes('DatabaseConnections'));
+    // The seed's 150 is of max_connections (200): the database's own count of every instance's connections.
+    const db = (template.Resources as Obj).HighDbConnectionsAlarm.Properties;
+    assert.equal(db.Namespace, 'AWS/RDS');
+    assert.deepEqual(db.Dimensions, [{ Name: 'DBInstanceIdentifier', Value: { Ref: 'Database' } }]);
+    assert.ok(db.Threshold < spec.database.maxConnections);
     for (const [id, alarm] of alarms) {
       assert.ok(alarm.Properties.AlarmDescription.endsWith(`Runbook: ${getRunbookUrl(id.replace(/Alarm$/, ''), spec.alerts.runbookUrl)}`), `${id} links its runbook section`);
     }

@@ -154,6 +154,7 @@ function alarmDimensions(rule: AlertRule): Obj[] | undefined {
   const ns = rule.cloudwatch?.namespace;
   if (ns === CLOUDWATCH_NAMESPACE) return [{ Name: 'Role', Value: 'web' }];
   if (ns === 'AWS/EC2') return [{ Name: 'AutoScalingGroupName', Value: ref('WebAutoScalingGroup') }];
+  if (ns === 'AWS/RDS') return [{ Name: 'DBInstanceIdentifier', Value: ref('Database') }];
   if (ns === 'AWS/ApplicationELB') {
     return [
       { Name: 'LoadBalancer', Value: getAtt('LoadBalancer', 'LoadBalancerFullName') },
