@@ -38,8 +38,11 @@ export function addNodePoolOptions(cmd: Command, spec: DeploymentSpec, command: 
     .option('--node-provisioning-seconds <s>', `Cluster Autoscaler scale-up request to node Ready, 0–${DEFAULT_CLUSTER_AUTOSCALER.maxNodeProvisionSeconds} (default: the deployment spec's ${node.provisioningSeconds}, an assumption)`);
 }
 
-/** The node's size from the options, else the spec's allocatable. */
-export function resolveNodeSize(o: NodePoolCliOptions, spec: DeploymentSpec): NodeSize {
+/**
+ * The node's size from the options, else the spec's allocatable. A node that cannot hold one of `requests`
+ * (the pods it must run) is refused (INVALID_OPTION), as `simulate` refuses it: no node count can hold that pod.
+ */
+export function resolveNodeSize(o: NodePoolCliOptions, spec: DeploymentSpec, requests: readonly PodResources[] = []): NodeSize {
   if (o.podsPerNode !== undefined) {
     if (o.nodeCpu !== undefined || o.nodeMemory !== undefined) throw new ScalingInputError('INVALID_OPTION', '--pods-per-node or --node-cpu/--node-memory, not both', { field: '--pods-per-node' });
     return { podsPerNode: toBoundedNumber(o.podsPerNode, '--pods-per-node', { atLeast: 1, atMost: MAX_REPLICAS, whole: true }), source: '--pods-per-node' };
@@ -48,10 +51,12 @@ export function resolveNodeSize(o: NodePoolCliOptions, spec: DeploymentSpec): No
     const [given, missing] = o.nodeCpu !== undefined ? ['--node-cpu', '--node-memory'] : ['--node-memory', '--node-cpu'];
     throw new ScalingInputError('INVALID_OPTION', `${given} needs ${missing} (a node's allocatable CPU in millicores and memory in MiB), or give --pods-per-node`, { field: given });
   }
-  if (o.nodeCpu !== undefined && o.nodeMemory !== undefined) {
-    return { allocatable: { cpuMillicores: toBoundedNumber(o.nodeCpu, '--node-cpu', { above: 0 }), memoryMiB: toBoundedNumber(o.nodeMemory, '--node-memory', { above: 0 }) }, source: '--node-cpu/--node-memory' };
-  }
-  return { allocatable: spec.nodePool.allocatable, source: "the deployment spec's nodePool, assumed" };
+  const size: { allocatable: PodResources; source: string } =
+    o.nodeCpu !== undefined && o.nodeMemory !== undefined
+      ? { allocatable: { cpuMillicores: toBoundedNumber(o.nodeCpu, '--node-cpu', { above: 0 }), memoryMiB: toBoundedNumber(o.nodeMemory, '--node-memory', { above: 0 }) }, source: '--node-cpu/--node-memory' }
+      : { allocatable: spec.nodePool.allocatable, source: "the deployment spec's nodePool, assumed" };
+  for (const request of requests) getPodsPerNode(size.allocatable, request);
+  return size;
 }
 
 export function resolveProvisioningSeconds(o: NodePoolCliOptions, spec: DeploymentSpec): number {

@@ -90,6 +90,18 @@ describe('plan: the node pool checks', () => {
     assert.equal(slow['node-pool'].level, 'error');
   });
 
+  it('refuses a node too small for one pod with one line and exit 2, as simulate does', async () => {
+    for (const [cpu, memory] of [['100', '100'], ['200', '4096'], ['4000', '200']]) {
+      const args = ['--node-cpu', cpu, '--node-memory', memory];
+      const plan = await runScalingCli(['plan', ...SALE, ...args]);
+      const simulate = await runScalingCli(['simulate', ...SALE, '--policies', 'hpa', ...args]);
+      assert.equal(plan.exitCode, 2, args.join(' '));
+      assert.equal(plan.out, '');
+      assert.equal(plan.err, `error [INVALID_OPTION]: a pod requesting 250m CPU and 256 MiB does not fit a node with ${cpu}m and ${memory} MiB allocatable: the Cluster Autoscaler adds no node for a pod that would not fit on one\n`);
+      assert.equal(plan.err, simulate.err);
+    }
+  });
+
   it('lists the node options under plan and simulate only, and refuses a bad --lead', async () => {
     for (const command of ['plan', 'simulate']) {
       const help = (await runScalingCli([command, '--help'])).out;

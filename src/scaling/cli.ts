@@ -221,7 +221,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
           podReadySeconds: DEFAULT_HPA_SCALER.podReadySeconds,
           web: { peak: plan.peakWebReplicas, min: web.minReplicas, request: SEED_DEPLOYMENT_SPEC.web.requests },
           worker: { peak: plan.peakWorkerReplicas, min: plan.workers.minReplicas, request: SEED_DEPLOYMENT_SPEC.worker.requests },
-          node: resolveNodeSize(o, SEED_DEPLOYMENT_SPEC),
+          node: resolveNodeSize(o, SEED_DEPLOYMENT_SPEC, [SEED_DEPLOYMENT_SPEC.web.requests, SEED_DEPLOYMENT_SPEC.worker.requests]),
           maxNodes: resolveNodeMax(o),
         }),
       );
