@@ -17,6 +17,20 @@ async function run(...args: string[]): Promise<void> {
   await cli().parseAsync(['node', 'salescale', 'manifests', ...args]);
 }
 
+/** Runs the command as `salescale` does (usage after a command-line error) and returns its exit code and stderr. */
+async function runCapturingErr(...args: string[]): Promise<{ exitCode: number; err: string }> {
+  let err = '';
+  const program = new Command('salescale').exitOverride().showHelpAfterError().configureOutput({ writeOut: () => {}, writeErr: (s) => { err += s; } });
+  registerManifestsCommand(program).exitOverride();
+  try {
+    await program.parseAsync(['node', 'salescale', 'manifests', ...args]);
+    return { exitCode: 0, err };
+  } catch (e) {
+    if (e instanceof CommanderError) return { exitCode: e.exitCode, err };
+    throw e;
+  }
+}
+
 describe('salescale manifests', () => {
   let dir = '';
   after(() => rm(dir, { recursive: true, force: true }));
@@ -81,7 +95,9 @@ describe('salescale manifests', () => {
     const out = await mkdtemp(join(tmpdir(), 'salescale-manifests-tag-'));
     try {
       for (const tag of ['', 'bad tag', 'v1:latest', '-leading-dash', 'x'.repeat(129)]) {
-        await assert.rejects(run('--target', 'k8s', '--out', out, '--image-tag', tag), (e: unknown) => e instanceof CommanderError && /--image-tag.*is invalid/.test(e.message), JSON.stringify(tag));
+        const r = await runCapturingErr('--target', 'k8s', '--out', out, '--image-tag', tag);
+        assert.equal(r.exitCode, 2, JSON.stringify(tag));
+        assert.match(r.err, /^error \[INVALID_OPTION\]: --image-tag ".*" is not a Docker image tag: letters, digits, _ \. - \(not first\), at most 128 characters\n$/, JSON.stringify(tag));
       }
       await assert.rejects(readFile(join(out, 'deploy/k8s/base/web-deployment.yaml'), 'utf8'), { code: 'ENOENT' });
     } finally {
@@ -89,7 +105,17 @@ describe('salescale manifests', () => {
     }
   });
 
-  it('refuses an unknown target', async () => {
-    await assert.rejects(run('--target', 'nomad'), (e: unknown) => e instanceof CommanderError && /targets are k8s, compose, swarm, aws, gcp, azure, heroku, do or all/.test(e.message));
+  it('refuses an unknown target and a --year that is not a year with one line and exit 2, without the usage', async () => {
+    const cases: [string[], string][] = [
+      [['--target', 'nomad'], '--target: unknown target "nomad" (targets are k8s, compose, swarm, aws, gcp, azure, heroku, do or all)'],
+      [['--target', 'k8s,'], '--target: unknown target "" (targets are k8s, compose, swarm, aws, gcp, azure, heroku, do or all)'],
+      [['--target', 'k8s', '--year', 'next'], '--year must be a year from 2000 to 2200 (got "next")'],
+      [['--target', 'k8s', '--year', '1999'], '--year must be a year from 2000 to 2200 (got "1999")'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCapturingErr(...args, '--check');
+      assert.equal(r.exitCode, 2, args.join(' '));
+      assert.equal(r.err, `error [INVALID_OPTION]: ${message}\n`, args.join(' '));
+    }
   });
 });

@@ -9,8 +9,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Command, InvalidArgumentError } from 'commander';
-import { ScalingInputError, formatInputError } from '../errors.ts';
+import type { Command } from 'commander';
+import { ScalingInputError, formatInputError, quoteInput } from '../errors.ts';
 import { getNextCalendarEventYear } from '../forecast/calendar.ts';
 import { DeploymentSpecError, SEED_DEPLOYMENT_SPEC, withOverrides } from './deployment-spec.ts';
 import { MANIFEST_TARGETS, isManifestTarget, renderTargets, writeRenderedFiles, type ManifestTarget } from './manifests.ts';
@@ -19,19 +19,19 @@ function targetList(value: string): ManifestTarget[] {
   if (value === 'all') return [...MANIFEST_TARGETS];
   const names = value.split(',').map((part) => part.trim());
   const unknown = names.filter((name) => !isManifestTarget(name));
-  if (unknown.length > 0) throw new InvalidArgumentError(`targets are ${MANIFEST_TARGETS.join(', ')} or all`);
+  if (unknown.length > 0) throw new ScalingInputError('INVALID_OPTION', `--target: unknown target ${quoteInput(unknown[0])} (targets are ${MANIFEST_TARGETS.join(', ')} or all)`, { field: '--target', value });
   return names as ManifestTarget[];
 }
 
 function year(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 2000 || n > 2200) throw new InvalidArgumentError('must be a year');
+  if (value.trim() === '' || !Number.isInteger(n) || n < 2000 || n > 2200) throw new ScalingInputError('INVALID_OPTION', `--year must be a year from 2000 to 2200 (got ${quoteInput(value)})`, { field: '--year', value });
   return n;
 }
 
 /** Docker's tag grammar: a word character, then up to 127 word characters, dots and dashes. */
 function imageTag(value: string): string {
-  if (!/^\w[\w.-]{0,127}$/.test(value)) throw new InvalidArgumentError('must be a Docker image tag: letters, digits, _ . - (not first), at most 128 characters');
+  if (!/^\w[\w.-]{0,127}$/.test(value)) throw new ScalingInputError('INVALID_OPTION', `--image-tag ${quoteInput(value)} is not a Docker image tag: letters, digits, _ . - (not first), at most 128 characters`, { field: '--image-tag', value });
   return value;
 }
 
@@ -42,20 +42,30 @@ export function registerManifestsCommand(program: Command, deps: { now?: () => D
   const cmd = program
     .command('manifests')
     .description('render deployment files (Kubernetes, compose, swarm, CloudFormation, Google Cloud Terraform, Azure ARM, Heroku, DigitalOcean) from the deployment spec')
-    .requiredOption('--target <names>', `${MANIFEST_TARGETS.join(' | ')} | all (comma-separated allowed)`, targetList)
+    .requiredOption('--target <names>', `${MANIFEST_TARGETS.join(' | ')} | all (comma-separated allowed)`)
     .option('--out <dir>', 'root folder to write under (default: the current directory, i.e. the repository)', '.')
-    .option('--year <yyyy>', `year of the sale whose plan gives the pre-scaling windows (default: the next ${event} that has not ended yet, ${nextYear()})`, year)
-    .option('--image-tag <tag>', `image tag (default ${SEED_DEPLOYMENT_SPEC.image.tag})`, imageTag)
+    .option('--year <yyyy>', `year of the sale whose plan gives the pre-scaling windows (default: the next ${event} that has not ended yet, ${nextYear()})`)
+    .option('--image-tag <tag>', `image tag (default ${SEED_DEPLOYMENT_SPEC.image.tag})`)
     .option('--check', 'write nothing; exit 1 if a file on disk differs from the rendering');
-  cmd.action(async (o: { target: ManifestTarget[]; out: string; year?: number; imageTag?: string; check?: boolean }) => {
+  // Values are checked here, not by commander's argument parsers: a bad value is input (one line, exit 2), not a mistyped command line.
+  const refuse = (error: ScalingInputError): never => cmd.showHelpAfterError(false).error(formatInputError(error), { exitCode: 2, code: `salescale.${error.code}` });
+  cmd.action(async (o: { target: string; out: string; year?: string; imageTag?: string; check?: boolean }) => {
     const print = cmd.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s));
-    const spec = withOverrides(SEED_DEPLOYMENT_SPEC, {
-      prescale: { year: o.year ?? nextYear() },
-      ...(o.imageTag !== undefined ? { image: { tag: o.imageTag } } : {}),
-    });
+    let targets: ManifestTarget[];
+    let spec: typeof SEED_DEPLOYMENT_SPEC;
+    try {
+      targets = targetList(o.target);
+      spec = withOverrides(SEED_DEPLOYMENT_SPEC, {
+        prescale: { year: o.year !== undefined ? year(o.year) : nextYear() },
+        ...(o.imageTag !== undefined ? { image: { tag: imageTag(o.imageTag) } } : {}),
+      });
+    } catch (error) {
+      if (error instanceof ScalingInputError) refuse(error);
+      throw error;
+    }
     let files: ReturnType<typeof renderTargets>;
     try {
-      files = renderTargets(o.target, spec);
+      files = renderTargets(targets, spec);
     } catch (error) {
       if (error instanceof DeploymentSpecError) cmd.error(`salescale: ${error.message}`, { exitCode: 2 });
       throw error;
@@ -66,7 +76,7 @@ export function registerManifestsCommand(program: Command, deps: { now?: () => D
         const current = await readFile(join(o.out, file.path), 'utf8').catch(() => undefined);
         if (current !== file.content) stale.push(file.path);
       }
-      if (stale.length > 0) cmd.error(`stale or missing (run salescale manifests --target ${o.target.join(',')}):\n  ${stale.join('\n  ')}`, { exitCode: 1 });
+      if (stale.length > 0) cmd.error(`stale or missing (run salescale manifests --target ${targets.join(',')}):\n  ${stale.join('\n  ')}`, { exitCode: 1 });
       print(`${files.length} files up to date\n`);
       return;
     }
@@ -74,7 +84,7 @@ export function registerManifestsCommand(program: Command, deps: { now?: () => D
     try {
       written = await writeRenderedFiles(files, o.out);
     } catch (error) {
-      if (error instanceof ScalingInputError) cmd.showHelpAfterError(false).error(formatInputError(error), { exitCode: 2, code: `salescale.${error.code}` });
+      if (error instanceof ScalingInputError) refuse(error);
       throw error;
     }
     print(`${written.length} files written under ${o.out}:\n  ${written.join('\n  ')}\n`);
