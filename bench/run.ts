@@ -175,9 +175,9 @@ export { SCENARIOS };
 if (import.meta.main) {
   // `npm run bench -- <names>` lands here, not in `salescale bench`: the same usage, one line for a bad name.
   const names = process.argv.slice(2);
-  const list = SCENARIOS.map((s) => `  ${s.name.padEnd(18)}${s.describe}`).join('\n');
+  const list = SCENARIOS.map((s) => `  ${s.name.padEnd(18)}${s.optional ? '(diagnostic, run only by name) ' : ''}${s.describe}`).join('\n');
   if (names.some((n) => n === '--help' || n === '-h')) {
-    process.stdout.write(`Usage: npm run bench -- [scenarios...]   (all but the optional ones when none is named)\n\nScenarios:\n${list}\n`);
+    process.stdout.write(`Usage: npm run bench -- [scenarios...]   (all but the diagnostics when none is named)\n\nScenarios:\n${list}\n`);
   } else {
     const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
     if (unknown.length > 0) {

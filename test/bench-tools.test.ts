@@ -15,6 +15,11 @@ describe('benchmark tools', () => {
     assert.equal(help.status, 0);
     assert.match(help.stdout, /^Usage: npm run bench/);
     assert.match(help.stdout, /\n {2}waiting-room {2,}/);
+    // The scenarios a bare `npm run bench` skips are named as such, as `salescale bench --help` names them.
+    assert.match(help.stdout, /\(all but the diagnostics when none is named\)/);
+    assert.match(help.stdout, /\n {2}catalog-costs {2,}\(diagnostic, run only by name\) /);
+    assert.match(help.stdout, /\n {2}pgbench {2,}\(diagnostic, run only by name\) /);
+    assert.doesNotMatch(help.stdout, /\n {2}waiting-room {2,}\(diagnostic/);
     const unknown = run('nosuch');
     assert.equal(unknown.status, 2);
     assert.equal(unknown.stderr.trim().split('\n').length, 1);
