@@ -168,6 +168,11 @@ describe('salescale up', { skip: checkoutClosedToOthers() }, () => {
     assert.notEqual(processGroupOf(pids.postgres), up.child.pid);
     assert.notEqual(processGroupOf(pids.redis), up.child.pid);
 
+    // Each role's log lines carry its own name, though both run in this one process.
+    const lines = up.output().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { name?: string; msg?: string });
+    assert.equal(lines.find((line) => line.msg === 'web role listening')?.name, 'web');
+    assert.equal(lines.find((line) => line.msg === 'worker role running')?.name, 'worker');
+
     assert.match(await assertStopsCleanly(up, 'SIGINT', 'group', dataDir, [pids.postgres, pids.redis]), /web role stopped/);
   });
 

@@ -100,8 +100,10 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env): Promise<void>
       },
     };
     if (interrupted) return;
-    // The worker role in the same process, sharing the web role's pools and metrics registry.
-    worker = await startWorker(config, { platform: web.platform, http: false });
+    // The worker role in the same process, sharing the web role's pools and metrics registry; its log lines
+    // are named `worker`, so that a job's lines are not read as the web role's.
+    const workerLogger = createLogger({ level: config.logLevel, name: 'worker', instanceId: config.instanceId });
+    worker = await startWorker(config, { platform: { ...web.platform, logger: workerLogger }, http: false });
     const lines = [
       '',
       `  Salescale is running (${started.length > 0 ? 'local services under ' + dataDir : 'your DATABASE_URL / REDIS_URL'})`,
