@@ -67,7 +67,7 @@ function addForecastOptions(cmd: Command, progress: string): Command {
     .option('--country <code>', 'public holidays of this country (date-holidays code: US, GB, DE, DE-BY, …) as flags for the learned model')
     .option('--no-db', 'ignore the database sale_events even when available')
     .option('--tz <iana>', 'shop time zone for the weekly pattern and events (default: SHOP_TIME_ZONE, else UTC)')
-    .option('--base-rps <n>', 'requests/s at pattern multiplier 1.0 (default: the deployment spec\'s)', String(SEED_DEPLOYMENT_SPEC.prescale.baseRps))
+    .option('--base-rps <n>', 'requests/s at pattern multiplier 1.0 (the deployment spec\'s prescale.baseRps)', String(SEED_DEPLOYMENT_SPEC.prescale.baseRps))
     .option('--history <csv>', 'hourly history CSV (hour,requests) to learn the base traffic from')
     .option('--learn', 'learn the base traffic from the analytics rollups (database)')
     .option('--wall-clock', 'the history\'s hours are UTC instants and demand follows the --tz clock: model on that wall clock across its changes (always so with --learn)')
