@@ -245,10 +245,10 @@ describe('degrade mode chosen automatically from cluster-wide request rate (real
   });
 
   it('keeps evaluating when the leader is killed: the survivor takes the lease and reacts to load', async () => {
-    // The lease holds the leader's INSTANCE_ID, by default `<hostname>-<pid>`.
+    // The lease holds the leader's INSTANCE_ID.
     const redis = createRedis(TEST_REDIS_URL, { name: 'salescale-test-inspect', role: 'queue' });
     const holder = await redis.get(`${fixture.prefix}:{cluster}:leader`).finally(() => closeRedis(redis));
-    const leader = instances.find((instance) => holder?.endsWith(`-${instance.process.pid}`));
+    const leader = instances.find((instance) => holder === instance.instanceId);
     assert.ok(leader, `leader ${holder} is one of the instances`);
     await leader.stop('SIGKILL');
     const survivor = instances.find((instance) => instance !== leader)!;

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { freePort } from '../../src/platform/local/local-stack.ts';
 
@@ -7,6 +8,8 @@ const MAIN = path.resolve(import.meta.dirname, '../../src/main.ts');
 export interface Instance {
   url: string;
   port: number;
+  /** Its INSTANCE_ID (the caller's, else a random `test-instance-…`). */
+  instanceId: string;
   process: ChildProcess;
   /** Everything the process wrote, for assertions and for debugging a failure. */
   output(): string;
@@ -17,12 +20,28 @@ export interface Instance {
 
 /**
  * Starts `salescale <command>` as a real child process (same Node binary as the test runner)
- * on a free port and waits until `readyPath` answers 200.
+ * on a free port and waits until `readyPath` answers 200 — from this child: a free port found here can be
+ * taken by another test file's server before the child binds it (`--test-concurrency=2`), and that server
+ * would answer `/ready` for it (a CI run once created its products on one database and its sale on another).
+ * So the child gets its own INSTANCE_ID and its `/metrics` must carry it; on a port taken by someone else
+ * the child is stopped and started again on another port. Where `/metrics` is not public on the port
+ * (METRICS_PORT, METRICS_TOKEN, production), or the caller fixed PORT, only the readiness is checked.
  */
 export async function startInstance(options: { env: Record<string, string>; command?: string; readyPath?: string; timeoutMs?: number }): Promise<Instance> {
+  for (let attempt = 1; ; attempt++) {
+    const started = await startOnce(options);
+    if (started !== 'port taken') return started;
+    if (attempt >= 5) throw new Error('every free port found was taken by another process before the instance bound it');
+  }
+}
+
+async function startOnce(options: { env: Record<string, string>; command?: string; readyPath?: string; timeoutMs?: number }): Promise<Instance | 'port taken'> {
   const port = Number(options.env.PORT ?? (await freePort()));
+  const instanceId = options.env.INSTANCE_ID ?? `test-instance-${randomBytes(6).toString('hex')}`;
+  const canCheckOwner =
+    options.env.PORT === undefined && !options.env.METRICS_PORT && !options.env.METRICS_TOKEN && options.env.NODE_ENV !== 'production' && options.env.METRICS_PUBLIC !== 'false';
   const child = spawn(process.execPath, [MAIN, options.command ?? 'serve'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...options.env, PORT: String(port), HOST: '127.0.0.1' },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...options.env, INSTANCE_ID: instanceId, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -35,7 +54,14 @@ export async function startInstance(options: { env: Record<string, string>; comm
     if (child.exitCode !== null) throw new Error(`instance exited with ${child.exitCode} before it was ready:\n${output}`);
     try {
       const response = await fetch(url + (options.readyPath ?? '/ready'));
-      if (response.status === 200) break;
+      if (response.status === 200) {
+        if (!canCheckOwner) break;
+        const metrics = await fetch(`${url}/metrics`).then((r) => r.text());
+        if (metrics.includes(`instance_id="${instanceId}"`)) break;
+        child.kill('SIGKILL');
+        await exited;
+        return 'port taken';
+      }
     } catch {
       // not listening yet
     }
@@ -48,6 +74,7 @@ export async function startInstance(options: { env: Record<string, string>; comm
   return {
     url,
     port,
+    instanceId,
     process: child,
     output: () => output,
     exited,
