@@ -1,0 +1,23 @@
+import { bigint, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { saleEvents } from '../sale-events/sale-events.tables.ts';
+
+/**
+ * Which waiting-room passes bought their order: a pass buys one order, and that is business state, so it
+ * lives here and not in Redis (which may lose everything, and a pass still valid would buy a second order).
+ * One row per spent pass, named by its sale event and ticket; `order_ref` is the order that spent it (its
+ * idempotency scope and key), so a retry of that order finds the pass spent on itself and goes on. A row
+ * is deleted only by its own order being refused or failing (the pass is given back), or with its sale
+ * event: a deleted event's products need no pass any more.
+ */
+export const waitingRoomSpentPasses = pgTable(
+  'waiting_room_spent_passes',
+  {
+    saleEventId: bigint('sale_event_id', { mode: 'number' })
+      .notNull()
+      .references(() => saleEvents.id, { onDelete: 'cascade' }),
+    ticketId: text('ticket_id').notNull(),
+    orderRef: text('order_ref').notNull(),
+    spentAt: timestamp('spent_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.saleEventId, t.ticketId] })],
+);
