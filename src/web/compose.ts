@@ -14,7 +14,7 @@ import {
   type PaymentProvider,
 } from '../modules/payments/index.ts';
 import { createLiveSaleCheck, createSaleEventService } from '../modules/sale-events/index.ts';
-import { createWaitingRoomFeature } from '../modules/waiting-room/index.ts';
+import { createWaitingRoomFeature, createWaitingRoomRepository } from '../modules/waiting-room/index.ts';
 import { requireServices, type AppConfig } from '../platform/config/config.ts';
 import type { Database } from '../platform/db/client.ts';
 import { createIdempotencyStore } from '../platform/idempotency/idempotency-store.ts';
@@ -54,6 +54,7 @@ export async function composeWeb(platform: Platform) {
     orders: createOrdersRepository({ paymentWindowS: config.payments.windowS, provider: config.payments.provider }),
     lifecycle: createOrderLifecycleRepository({ paymentWindowS: config.payments.windowS }),
     payments: createPaymentsRepository(),
+    waitingRoom: createWaitingRoomRepository(),
   };
 
   const loadMonitor = config.loadShed.enabled ? createLoadMonitor(config.loadShed) : undefined;
@@ -135,6 +136,8 @@ export async function composeWeb(platform: Platform) {
     prefix,
     subscriber: platform.subscriber(),
     redis: stateRedis,
+    db,
+    repo: repositories.waitingRoom,
     sessionSecret: config.secrets.sessionSecret,
     secureCookies: config.isProduction,
     gate,

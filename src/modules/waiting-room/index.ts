@@ -3,3 +3,5 @@ export { PASS_HEADER, VISITOR_COOKIE } from './waiting-room.routes.ts';
 export { admissionRate } from './waiting-room.rate.ts';
 export { createTokenSigner, type PassClaims, type TokenSigner } from './waiting-room.tokens.ts';
 export type { TicketState, TicketStatus, WaitingRoom } from './waiting-room.service.ts';
+export { createWaitingRoomRepository, type WaitingRoomRepository } from './waiting-room.repository.ts';
+export * from './waiting-room.tables.ts';

@@ -1,16 +1,17 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { Database } from '../../platform/db/client.ts';
 import type { DomainError } from '../../shared/errors.ts';
-import { PassExpiredError, PassInvalidError, PassRequiredError, PassUsedError, unavailableOnError } from './waiting-room.errors.ts';
+import { PassExpiredError, PassInvalidError, PassRequiredError, PassUsedError } from './waiting-room.errors.ts';
 import type { WaitingRoomMetrics } from './waiting-room.metrics.ts';
 import type { EventRegistry, QueuedEvent } from './waiting-room.registry.ts';
-import { type RoomKeys, SPEND_REPLY, waitingRoomGiveBack, waitingRoomSpend } from './waiting-room.scripts.ts';
+import type { PassRef, WaitingRoomRepository } from './waiting-room.repository.ts';
 import type { PassClaims, TokenSigner } from './waiting-room.tokens.ts';
 
 /** The waiting room at checkout: which passes an order needs, and spending them on it. */
 export function createCheckoutRule(deps: {
-  redis: Redis;
-  keys: RoomKeys;
+  /** Spent passes are written to the primary. */
+  db: Database;
+  repo: Pick<WaitingRoomRepository, 'spend' | 'giveBack'>;
   registry: EventRegistry;
   signer: TokenSigner;
   metrics: Pick<WaitingRoomMetrics, 'refused' | 'passesUsed'>;
@@ -18,9 +19,8 @@ export function createCheckoutRule(deps: {
   /** Now on Redis's clock (see the room clock). */
   clock: () => number;
 }) {
-  const { redis, registry, signer } = deps;
-  const { key, expireAt } = deps.keys;
-  const redisCall = <T>(call: () => Promise<T>) => unavailableOnError(call, deps.logger);
+  const { db, repo, registry, signer } = deps;
+  const refOf = (pass: PassClaims): PassRef => ({ saleEventId: pass.e, ticketId: pass.t });
 
   function refused(eventId: number, error: DomainError): never {
     deps.metrics.refused.inc({ sale_event: String(eventId), code: error.code });
@@ -66,29 +66,30 @@ export function createCheckoutRule(deps: {
     },
 
     /**
-     * Places an order with passes: a pass buys one order. Each pass is spent in Redis (atomic, so of
-     * many clients or instances presenting copies of one pass at once, one order gets it) before
-     * `place` runs, and given back if `place` throws (refused or failed: the order was not placed).
-     * `orderRef` names the order (its idempotency scope and key): a retry of the same order finds its
-     * pass spent on itself and goes on. Expiry is checked again on Redis's clock, which set it.
+     * Places an order with passes: a pass buys one order. Each pass is spent in PostgreSQL (one row per
+     * pass, atomic, so of many clients or instances presenting copies of one pass at once, one order gets
+     * it; and it stays spent whatever Redis loses) before `place` runs, and given back if `place` throws
+     * (refused or failed: the order was not placed). `orderRef` names the order (its idempotency scope and
+     * key): a retry of the same order finds its pass spent on itself and goes on. Expiry is checked again
+     * on the room clock, which set it. A database that cannot be reached fails the order with its error
+     * (503 `DATABASE_UNAVAILABLE` at the edge, as for the rest of checkout).
      */
     async spend<T>(passes: readonly PassClaims[], orderRef: string, place: () => Promise<T>): Promise<T> {
       const taken: PassClaims[] = [];
       const giveBack = () =>
         Promise.all(
           taken.map((pass) =>
-            waitingRoomGiveBack.run(redis, { spent: key(pass.e, 'spent') }, pass.t, orderRef).catch((error: unknown) => {
+            repo.giveBack(db.primary, refOf(pass), orderRef).catch((error: unknown) => {
               deps.logger.warn({ err: error, saleEvent: pass.e }, 'waiting room: could not give a pass back');
             }),
           ),
         );
       try {
         for (const pass of passes) {
-          const event = registry.get(pass.e);
-          const reply = await redisCall(() => waitingRoomSpend.run(redis, { spent: key(pass.e, 'spent') }, pass.t, orderRef, pass.x, expireAt(event ?? { endsAtMs: pass.x })));
-          if (reply === SPEND_REPLY.spentElsewhere) refused(pass.e, new PassUsedError(pass.e));
-          if (reply === SPEND_REPLY.expired) refused(pass.e, new PassExpiredError(pass.e, new Date(pass.x).toISOString()));
-          if (reply === SPEND_REPLY.spent) taken.push(pass);
+          if (pass.x <= deps.clock()) refused(pass.e, new PassExpiredError(pass.e, new Date(pass.x).toISOString()));
+          const outcome = await repo.spend(db.primary, refOf(pass), orderRef);
+          if (outcome === 'elsewhere') refused(pass.e, new PassUsedError(pass.e));
+          if (outcome === 'spent') taken.push(pass);
         }
       } catch (error) {
         await giveBack();

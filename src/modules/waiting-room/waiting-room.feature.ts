@@ -5,12 +5,13 @@ import type client from 'prom-client';
 import type { StockGate } from '../inventory/index.ts';
 import type { SaleEvent } from '../sale-events/index.ts';
 import type { WaitingRoomConfig } from '../../platform/config/waiting-room.config.ts';
+import type { Database } from '../../platform/db/client.ts';
 import { waitingRoomMetricsFor } from './waiting-room.metrics.ts';
 import { createCheckoutRule } from './waiting-room.checkout.ts';
 import { createRoomClock } from './waiting-room.clock.ts';
 import { createEventRegistry } from './waiting-room.registry.ts';
+import type { WaitingRoomRepository } from './waiting-room.repository.ts';
 import { holdersOf, passesOf, waitingRoomRoutes } from './waiting-room.routes.ts';
-import { roomKeys } from './waiting-room.scripts.ts';
 import { Ticket, TicketStatus } from './waiting-room.schemas.ts';
 import { createWaitingRoom, type RoomNotice, type WaitingRoom } from './waiting-room.service.ts';
 import { createStreamHub, type StreamHub } from './waiting-room.streams.ts';
@@ -25,6 +26,9 @@ export interface WaitingRoomFeatureDeps {
   subscriber: Redis;
   /** The web role's state connection (fast-fail). */
   redis: Redis;
+  /** Where the checkout rule records spent passes (`repo`'s table). */
+  db: Database;
+  repo: WaitingRoomRepository;
   sessionSecret: string;
   secureCookies: boolean;
   gate: Pick<StockGate, 'peek' | 'ensure'>;
@@ -70,7 +74,7 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     clock: clock.now,
   });
   metricsReader = room;
-  const checkoutRule = createCheckoutRule({ redis: deps.redis, keys: roomKeys(deps.prefix), registry, signer, metrics, logger: deps.logger, clock: clock.now });
+  const checkoutRule = createCheckoutRule({ db: deps.db, repo: deps.repo, registry, signer, metrics, logger: deps.logger, clock: clock.now });
   const hub = createStreamHub({ room, subscriber: deps.subscriber, channel, refreshMs: deps.config.streamRefreshMs, logger: deps.logger, metrics });
   streamsReader = hub;
 

@@ -7,8 +7,8 @@ import { defineScript } from '../../platform/redis/script.ts';
  * Keys of an event: `q` waiting tickets (sorted set, score = place in line), `holders` holder → ticket,
  * `owners` ticket → holders, `joined` ticket → ms, `place` ticket → its place as its ticket carries it,
  * `addr` address class → tickets, `admitted` ticket → ms, `bucket` the admission token bucket, `sold`
- * set while sold out, `since` when this room's keys were (re)born, `spent` ticket → the order its pass
- * bought (see SPEND).
+ * set while sold out, `since` when this room's keys were (re)born. Which passes bought their order is not
+ * here: it is kept in PostgreSQL (`waiting-room.repository.ts`), so a loss of Redis does not unspend them.
  *
  * Redis may lose them all (restarted without persistence, an empty replica promoted): the status step
  * puts a signed ticket it does not know back at the place the ticket carries (see STATUS), and the
@@ -194,37 +194,6 @@ redis.call('HSET', KEYS[3], 'last', math.max(now, last), 'credit', credit)
 redis.call('PEXPIREAT', KEYS[3], ARGV[6])
 return out
 `;
-
-/**
- * Spends a ticket's pass on an order: a pass buys one order, whichever instance, client or copy of the
- * pass asks first. KEYS spent; ARGV ticket orderRef passExpiresAtMs expireAtMs → 1 spent now, 0 this order
- * had spent it already (a retry of the same order), 2 spent on another order, 3 expired (on Redis's
- * clock, the clock that set the expiry).
- */
-const SPEND_LUA = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if now >= tonumber(ARGV[3]) then return 3 end
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if current == ARGV[2] then return 0 end
-if current then return 2 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('PEXPIREAT', KEYS[1], ARGV[4])
-return 1
-`;
-
-/** Gives a pass back (the order it was spent on was not placed). KEYS spent; ARGV ticket orderRef → 1 given back, 0 not this order's. */
-const GIVE_BACK_LUA = `
-if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
-return 0
-`;
-
-/** Replies of `waitingRoomSpend`. */
-export const SPEND_REPLY = { again: 0, spent: 1, spentElsewhere: 2, expired: 3 } as const;
-
-export const waitingRoomSpend = defineScript({ name: 'waiting-room-spend', keys: ['spent'], lua: SPEND_LUA, parse: (reply) => Number(reply) });
-
-export const waitingRoomGiveBack = defineScript({ name: 'waiting-room-give-back', keys: ['spent'], lua: GIVE_BACK_LUA, parse: (reply) => Number(reply) === 1 });
 
 /** Reply codes of `waitingRoomJoin` (the first element). */
 export const JOIN_REPLY = { replayed: 0, joined: 1, ticketLimit: 2 } as const;

@@ -1,0 +1,51 @@
+import { and, eq } from 'drizzle-orm';
+import type { Db } from '../../platform/db/client.ts';
+import { waitingRoomSpentPasses } from './waiting-room.tables.ts';
+
+/** A pass as the spent-passes table names it: its sale event and ticket. */
+export interface PassRef {
+  saleEventId: number;
+  ticketId: string;
+}
+
+/** What spending a pass on an order found: `spent` now, `again` (this order had spent it), `elsewhere` (another order had). */
+export type SpendOutcome = 'spent' | 'again' | 'elsewhere';
+
+/** The waiting room's SQL: which passes bought their order (`waiting_room_spent_passes`). */
+export function createWaitingRoomRepository() {
+  const row = (pass: PassRef) => and(eq(waitingRoomSpentPasses.saleEventId, pass.saleEventId), eq(waitingRoomSpentPasses.ticketId, pass.ticketId));
+
+  return {
+    /**
+     * Spends `pass` on the order `orderRef`, atomically: of any number of callers at once, on any
+     * instances, one inserts the row and the others find it. `ON CONFLICT DO NOTHING` waits for a
+     * concurrent insert of the same pass to commit or roll back; the row it then met is read by a second
+     * statement, whose snapshot sees it (one statement could not: its snapshot predates the wait). If that
+     * row was given back in between, the insert is tried again. DO NOTHING, not a no-op DO UPDATE that
+     * would return the row at once: copies of a pass presented together then write nothing.
+     */
+    async spend(db: Db, pass: PassRef, orderRef: string): Promise<SpendOutcome> {
+      for (;;) {
+        const inserted = await db
+          .insert(waitingRoomSpentPasses)
+          .values({ ...pass, orderRef })
+          .onConflictDoNothing()
+          .returning({ orderRef: waitingRoomSpentPasses.orderRef });
+        if (inserted.length > 0) return 'spent';
+        const [existing] = await db.select({ orderRef: waitingRoomSpentPasses.orderRef }).from(waitingRoomSpentPasses).where(row(pass));
+        if (existing) return existing.orderRef === orderRef ? 'again' : 'elsewhere';
+      }
+    },
+
+    /** Gives `pass` back if `orderRef` spent it (that order was not placed); true when a row was deleted. */
+    async giveBack(db: Db, pass: PassRef, orderRef: string): Promise<boolean> {
+      const deleted = await db
+        .delete(waitingRoomSpentPasses)
+        .where(and(row(pass), eq(waitingRoomSpentPasses.orderRef, orderRef)))
+        .returning({ ticketId: waitingRoomSpentPasses.ticketId });
+      return deleted.length > 0;
+    },
+  };
+}
+
+export type WaitingRoomRepository = ReturnType<typeof createWaitingRoomRepository>;
