@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { request, type JsonReply } from './helpers/http.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
@@ -152,5 +153,47 @@ describe('waiting room after Redis lost its data', () => {
     const times = drawn.map((ticketId) => byTicket.get(ticketId)!);
     for (let i = 1; i < times.length; i++) assert.ok(times[i - 1]! <= times[i]!, `admitted in the drawn order: ${times}`);
     for (const v of line) v.stream.close();
+  });
+
+  it('keeps a pass spent before the loss spent: another order with it is refused PASS_USED, the first order’s retry replays', async () => {
+    const eventId = await createEvent(0, 50);
+    const productId = (await request(`${a.url}/api/v1/sale-events/${eventId}/queue`)).body.productIds[0];
+    const buyer = await joinAndListen(eventId, 0);
+    const admitted = await buyer.stream.next((m) => m.data.state === 'admitted', 15_000);
+    buyer.stream.close();
+    const pass = admitted.data.pass as string;
+    const orderWith = (on: Instance, key: string, email: string) =>
+      request(`${on.url}/api/v1/orders`, {
+        method: 'POST',
+        headers: { ...buyer.headers, 'idempotency-key': key, 'waiting-room-pass': pass },
+        body: { email, items: [{ productId, quantity: 1 }] },
+      });
+    /** The order's reply once the instance is past its Redis reconnection (a 503 meanwhile leaves the key retryable). */
+    const settled = async (on: Instance, key: string, email: string) => {
+      for (let i = 0; ; i++) {
+        const reply = await orderWith(on, key, email);
+        if (reply.status !== 503) return reply;
+        assert.ok(i < 100, `still 503 after the loss: ${JSON.stringify(reply.body)}`);
+        await sleep(100);
+      }
+    };
+
+    const first = await orderWith(a, `spent-${eventId}-1`, `spent-${eventId}-1@example.com`);
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    await loseRedis();
+
+    // A copy of the pass for another order (another key, another email) on the other instance.
+    const second = await settled(b, `spent-${eventId}-2`, `spent-${eventId}-2@example.com`);
+    assert.equal(second.status, 403, `a pass spent before the loss bought a second order: ${JSON.stringify(second.body)}`);
+    assert.equal(second.body.error.code, 'PASS_USED');
+    // The order that spent it, retried with its key (its idempotency record went with Redis), is itself again.
+    const retried = await settled(b, `spent-${eventId}-1`, `spent-${eventId}-1@example.com`);
+    assert.equal(retried.status, 201, JSON.stringify(retried.body));
+    assert.equal(retried.body.id, first.body.id);
+    assert.equal(retried.headers.get('idempotent-replayed'), 'true');
+    const orders = await t.platform.db.primary.execute<{ n: string }>(sql`select count(distinct order_id) as n from order_items where product_id = ${productId}`);
+    assert.equal(Number(orders.rows[0]!.n), 1, 'one order of the queued product in PostgreSQL');
+    const spent = await t.platform.db.primary.execute<{ order_ref: string }>(sql`select order_ref from waiting_room_spent_passes where sale_event_id = ${eventId}`);
+    assert.deepEqual(spent.rows.map((r) => r.order_ref), [`guest:spent-${eventId}-1@example.com spent-${eventId}-1`], 'the pass is recorded spent on the first order');
   });
 });
