@@ -135,6 +135,39 @@ describe('waiting room after Redis lost its data', () => {
     for (const v of [...line, late]) v.stream.close();
   });
 
+  it('admits nobody until every instance has put its visitors back, however late one is', async () => {
+    const eventId = await createEvent(0, 4);
+    const line: Visitor[] = [];
+    // The first in line, and every second one, on instance b.
+    for (let i = 0; i < 16; i++) line.push(await joinAndListen(eventId, i + 1));
+    await sleep(700);
+    const waiting = line.filter((v) => lastState(v)?.state === 'waiting');
+    assert.ok(waiting.length >= 10, `most of the line is waiting (${waiting.length})`);
+    const onA = waiting.filter((v) => v.instance === a);
+    const admittedKey = `{${t.config.redis.prefix}:wr:${eventId}}:admitted`;
+
+    // Instance b stalls (a CPU-starved or paused process) while Redis loses everything: only a puts its
+    // visitors back. Admission must not start with a's half of the line ahead of b's visitors.
+    b.process.kill('SIGSTOP');
+    try {
+      await loseRedis();
+      await lineHolding(eventId, onA);
+      // Past the fixed wait (2 × 300 ms refresh + 50 ms tick) that used to open admission, within the cap (5 ×).
+      await sleep(1800);
+      assert.equal(await t.platform.redis.hlen(admittedKey), 0, 'nobody admitted while b has not presented its visitors');
+      for (const v of onA) assert.equal(lastState(v)?.state, 'waiting', JSON.stringify(v.stream.messages.map((m) => m.data.state)));
+    } finally {
+      b.process.kill('SIGCONT');
+    }
+    // b comes back: its visitors are back at their places, and admission follows the line as it was.
+    const restored = await lineHolding(eventId, waiting);
+    assert.deepEqual(restored.slice(0, 3), waiting.slice(0, 3).map((v) => v.ticket.split('.')[0]), 'the same head of the line after the loss');
+    await Promise.all(waiting.slice(0, 4).map((v) => v.stream.next((m) => m.data.state === 'admitted', 15_000)));
+    const times = waiting.slice(0, 4).map(admittedAt);
+    for (let i = 1; i < times.length; i++) assert.ok(times[i - 1]! <= times[i]!, `admitted in line order: ${times}`);
+    for (const v of line) v.stream.close();
+  });
+
   it('keeps the pre-queue’s drawn order through the loss', async () => {
     const eventId = await createEvent(3_600_000, 50);
     const line: Visitor[] = [];
@@ -195,5 +228,45 @@ describe('waiting room after Redis lost its data', () => {
     assert.equal(Number(orders.rows[0]!.n), 1, 'one order of the queued product in PostgreSQL');
     const spent = await t.platform.db.primary.execute<{ order_ref: string }>(sql`select order_ref from waiting_room_spent_passes where sale_event_id = ${eventId}`);
     assert.deepEqual(spent.rows.map((r) => r.order_ref), [`guest:spent-${eventId}-1@example.com spent-${eventId}-1`], 'the pass is recorded spent on the first order');
+  });
+
+  it('admits again after a bounded wait when an instance died with Redis', async () => {
+    const liveWeb = async (instance: Instance) => Number((await (await fetch(`${instance.url}/metrics`)).text()).match(/salescale_live_instances\{[^}]*role="web"[^}]*\} (\d+)/)?.[1]);
+    const members = async () => (await t.platform.redis.zrange(`${t.config.redis.prefix}:{cluster}:instances`, '0', '-1')).filter((member) => member.startsWith('web:'));
+    const c = await startInstance({ env: { ...t.env, DB_POOL_MAX: '5', LOG_LEVEL: 'silent' } });
+    try {
+      const productId = await createQueuedProduct(a.url, t.admin, { available: 1000, priceCents: 500, skuPrefix: 'loss' });
+      const eventId = await createQueuedSale(b.url, t.admin, [a, b, c], { productIds: [productId], startsInMs: 0, admissionPerSecond: 2 });
+      const visitors: SseStream[] = [];
+      for (const instance of [c, c, c, a, a, a, a]) {
+        const headers: Record<string, string> = { 'x-forwarded-for': nextAddress() };
+        const joined: JsonReply = await request(`${instance.url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers });
+        assert.equal(joined.status, 201, JSON.stringify(joined.body));
+        headers.cookie = joined.headers.getSetCookie().map((cookie) => cookie.split(';')[0]).join('; ');
+        visitors.push(await openSse(`${instance.url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(joined.body.ticket)}/events`, headers));
+      }
+      const onA = visitors.slice(3);
+      // a and b count c among the live web instances (its heartbeat came in).
+      for (let i = 0; ; i++) {
+        const web = await members();
+        if (web.includes(`web:${c.instanceId}`) && (await liveWeb(a)) === web.length && (await liveWeb(b)) === web.length) break;
+        assert.ok(i < 100, `a and b never saw c: ${await liveWeb(a)} and ${await liveWeb(b)} of ${JSON.stringify(web)}`);
+        await sleep(100);
+      }
+      await sleep(200);
+      const stillWaiting = onA.filter((stream) => stream.messages.at(-1)?.data.state === 'waiting');
+      assert.ok(stillWaiting.length >= 2, `visitors on a still waiting: ${stillWaiting.length}`);
+      // c dies as Redis loses everything: it never presents its streams again.
+      await c.stop('SIGKILL');
+      const lostAt = Date.now();
+      await loseRedis();
+      const admitted = await Promise.race(stillWaiting.map((stream) => stream.next((m) => m.data.state === 'admitted', 15_000)));
+      const waitedMs = Date.parse(admitted.data.admittedAt) - lostAt;
+      // Held while c might come back, at most 5 × (2 × 300 + 50) ms after the rebirth; then a's visitors go on.
+      assert.ok(waitedMs >= 3_000 && waitedMs < 8_000, `admission resumed ${waitedMs} ms after the loss`);
+      for (const stream of visitors) stream.close();
+    } finally {
+      await c.stop('SIGKILL');
+    }
   });
 });

@@ -143,6 +143,7 @@ export async function composeWeb(platform: Platform) {
     gate,
     listWaitingRooms: saleEvents.listWaitingRooms,
     liveWebInstances: () => cluster.liveInstances().web,
+    instanceId: config.instanceId,
     capacityRps: await readCapacityRps(config.waitingRoom.capacityRps, logger),
     registry: metrics.registry,
     logger,

@@ -34,6 +34,7 @@ export interface WaitingRoomFeatureDeps {
   gate: Pick<StockGate, 'peek' | 'ensure'>;
   listWaitingRooms: (endedAfter: Date) => Promise<SaleEvent[]>;
   liveWebInstances: () => number;
+  instanceId: string;
   capacityRps: number;
   registry: client.Registry;
   logger: Logger;
@@ -67,6 +68,7 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     registry,
     gate: deps.gate,
     liveWebInstances: deps.liveWebInstances,
+    instanceId: deps.instanceId,
     capacityRps: deps.capacityRps,
     metrics,
     logger: deps.logger,

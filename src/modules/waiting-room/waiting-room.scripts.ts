@@ -7,12 +7,14 @@ import { defineScript } from '../../platform/redis/script.ts';
  * Keys of an event: `q` waiting tickets (sorted set, score = place in line), `holders` holder → ticket,
  * `owners` ticket → holders, `joined` ticket → ms, `place` ticket → its place as its ticket carries it,
  * `addr` address class → tickets, `admitted` ticket → ms, `bucket` the admission token bucket, `sold`
- * set while sold out, `since` when this room's keys were (re)born. Which passes bought their order is not
+ * set while sold out, `since` when this room's keys were (re)born, `presented` web instance → when its
+ * last full pass over its open streams began (see PRESENTED). Which passes bought their order is not
  * here: it is kept in PostgreSQL (`waiting-room.repository.ts`), so a loss of Redis does not unspend them.
  *
  * Redis may lose them all (restarted without persistence, an empty replica promoted): the status step
- * puts a signed ticket it does not know back at the place the ticket carries (see STATUS), and the
- * admission step waits a moment after a rebirth mid-sale so the line is back before anyone is admitted.
+ * puts a signed ticket it does not know back at the place the ticket carries (see STATUS), and after a
+ * rebirth mid-sale the admission step waits until every web instance has presented its streams' tickets
+ * again, so the line is back before anyone is admitted.
  */
 
 /** Keys outlive the sale by a day (late readers see `expired`), then Redis drops them. */
@@ -139,12 +141,15 @@ return out
 /**
  * One admission step, safe to run from every instance at once: the token bucket lives in Redis and
  * ZPOPMIN takes each ticket once, so the rate holds cluster-wide and nobody is admitted twice.
- * KEYS q admitted bucket sold joined since; ARGV ratePerS burst available startsAtMs endsAtMs expireAtMs
- * maxBatch graceMs (`available` = units left in the stock gate for the event's products, -1 unknown)
+ * KEYS q admitted bucket sold joined since presented; ARGV ratePerS burst available startsAtMs endsAtMs
+ * expireAtMs maxBatch graceMs instances maxHoldMs (`available` = units left in the stock gate for the
+ * event's products, -1 unknown; `instances` = web instances expected to present their streams)
  * → {change (0 none, 1 sold out now, 2 re-opened now), nowMs, ticket, joinedAt, …}.
- * Keys born more than `graceMs` after the start (Redis lost the room mid-sale) admit nobody for
- * `graceMs`: time for the waiting visitors' streams to put their tickets back (see STATUS) before
- * anyone is let in ahead of them.
+ * Keys born more than `graceMs` after the start (Redis lost the room mid-sale) admit nobody until
+ * `instances` web instances have each begun a full pass over their streams since the rebirth (see
+ * PRESENTED: every waiting visitor's ticket is back in line then, see STATUS), and for `graceMs` at
+ * least (polling visitors); after `maxHoldMs` admission goes on regardless (an instance that died with
+ * Redis never presents).
  */
 const ADMIT_LUA = `
 local t = redis.call('TIME')
@@ -169,7 +174,14 @@ if available == 0 then
 end
 if available > 0 and redis.call('DEL', KEYS[4]) == 1 then change = 2 end
 if redis.call('EXISTS', KEYS[4]) == 1 then idle() return {change, now} end
-if born > tonumber(ARGV[4]) + grace and now < born + grace then idle() return {change, now} end
+if born > tonumber(ARGV[4]) + grace and now < born + tonumber(ARGV[10]) then
+  if now < born + grace then idle() return {change, now} end
+  local presented = 0
+  for _, since in ipairs(redis.call('HVALS', KEYS[7])) do
+    if tonumber(since) >= born then presented = presented + 1 end
+  end
+  if presented < tonumber(ARGV[9]) then idle() return {change, now} end
+end
 local last = tonumber(redis.call('HGET', KEYS[3], 'last') or now)
 local credit = tonumber(redis.call('HGET', KEYS[3], 'credit') or '0')
 if now > last then credit = math.min(burst, credit + (now - last) * rate / 1000) end
@@ -195,6 +207,24 @@ redis.call('PEXPIREAT', KEYS[3], ARGV[6])
 return out
 `;
 
+/**
+ * A web instance has presented every open stream's ticket of an event (so put back any the line lost).
+ * KEYS presented; ARGV instanceId beganAtMs (when the pass's first status step ran on Redis's clock;
+ * 0: now, an instance with no stream of the event) expireAtMs.
+ */
+const PRESENTED_LUA = `
+local began = tonumber(ARGV[2])
+if began == 0 then
+  local t = redis.call('TIME')
+  began = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+redis.call('HSET', KEYS[1], ARGV[1], began)
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+return began
+`;
+
+export const waitingRoomPresented = defineScript({ name: 'waiting-room-presented', keys: ['presented'], lua: PRESENTED_LUA, parse: Number });
+
 /** Reply codes of `waitingRoomJoin` (the first element). */
 export const JOIN_REPLY = { replayed: 0, joined: 1, ticketLimit: 2 } as const;
 
@@ -214,7 +244,7 @@ export const waitingRoomStatus = defineScript({
 
 export const waitingRoomAdmit = defineScript({
   name: 'waiting-room-admit',
-  keys: ['q', 'admitted', 'bucket', 'sold', 'joined', 'since'],
+  keys: ['q', 'admitted', 'bucket', 'sold', 'joined', 'since', 'presented'],
   lua: ADMIT_LUA,
   parse: (reply) => reply as (number | string)[],
 });

@@ -13,7 +13,7 @@ import {
 import { getWaitSeconds, type WaitingRoomMetrics } from './waiting-room.metrics.ts';
 import { admissionRate } from './waiting-room.rate.ts';
 import type { EventRegistry, QueuedEvent } from './waiting-room.registry.ts';
-import { JOIN_REPLY, roomKeys, waitingRoomAdmit, waitingRoomJoin, waitingRoomStatus } from './waiting-room.scripts.ts';
+import { JOIN_REPLY, roomKeys, waitingRoomAdmit, waitingRoomJoin, waitingRoomPresented, waitingRoomStatus } from './waiting-room.scripts.ts';
 import type { TicketRef, TokenSigner } from './waiting-room.tokens.ts';
 
 export type TicketState = 'waiting' | 'admitted' | 'sold_out' | 'expired';
@@ -61,6 +61,8 @@ export interface WaitingRoomDeps {
   /** Reads the stock gate through the inventory module: units left per product. */
   gate: Pick<StockGate, 'peek' | 'ensure'>;
   liveWebInstances: () => number;
+  /** This process's instance id: names its `presented` mark after a loss of the line (see PRESENTED). */
+  instanceId: string;
   /** Requests/s one web instance serves within the SLO (capacity benchmark). */
   capacityRps: number;
   metrics: WaitingRoomMetrics;
@@ -74,15 +76,38 @@ export interface WaitingRoomDeps {
 /** Most tickets admitted by one step (a burst after a stall is spread over the next steps). */
 const MAX_BATCH = 1000;
 
+/**
+ * How far back the web instances expected after a loss of the line are counted: the cluster's live set
+ * lives in Redis too, and after a loss it fills again only as each instance's heartbeat comes back.
+ */
+const PEAK_WINDOW_MS = 60_000;
+
+/** The largest value `read` gave within the last `windowMs` (read on each call). */
+function recentPeak(read: () => number, windowMs: number): () => number {
+  let samples: { at: number; value: number }[] = [];
+  return () => {
+    const at = performance.now();
+    const value = read();
+    samples = samples.filter((sample) => at - sample.at < windowMs && sample.value > value);
+    samples.push({ at, value });
+    return Math.max(...samples.map((sample) => sample.value));
+  };
+}
+
 export function createWaitingRoom(deps: WaitingRoomDeps) {
   const { config, registry, signer } = deps;
   const { redis } = deps;
   const { key, of: eventKeys, expireAt } = roomKeys(deps.prefix);
   /**
-   * After Redis lost a live room, nobody is admitted for this long: every open stream reads its ticket
-   * (putting it back in line) on reconnecting and then every `streamRefreshMs`.
+   * After Redis lost a live room, nobody is admitted until every web instance has presented its open
+   * streams' tickets again (putting them back in line: on reconnecting, then every `streamRefreshMs`),
+   * and for this long at least, for visitors who poll instead.
    */
   const restoreGraceMs = 2 * config.streamRefreshMs + config.tickMs;
+  /** ... and at most this long: an instance that died with Redis never presents (see ADMIT). */
+  const restoreMaxHoldMs = 5 * restoreGraceMs;
+  /** Web instances seen live lately: those expected to present their streams after a loss of the line. */
+  const webInstances = recentPeak(() => deps.liveWebInstances(), PEAK_WINDOW_MS);
   /** Per-instance view for metrics and ETAs. */
   const rates = new Map<number, number>();
   const soldOut = new Map<number, boolean>();
@@ -128,14 +153,18 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     return { id: ref.id, place: ref.place ?? '', score, holders };
   }
 
-  /** Statuses of many tickets of one event in one round trip (putting back those the line lost, see STATUS). */
-  async function statuses(event: QueuedEvent, tickets: readonly PresentedTicket[]): Promise<TicketStatus[]> {
+  /**
+   * Statuses of many tickets of one event in one round trip (putting back those the line lost, see
+   * STATUS), and Redis's time when they were read.
+   */
+  async function read(event: QueuedEvent, tickets: readonly PresentedTicket[]): Promise<{ now: number; statuses: TicketStatus[] }> {
     const args = tickets.flatMap((ticket) => [ticket.id, ticket.place, ticket.score, ticket.holders.join(',')]);
     const reply = await waitingRoomStatus.run(redis, eventKeys(event.id, ['q', 'admitted', 'sold', 'owners', 'holders', 'joined', 'place']), event.endsAtMs, expireAt(event), ...args);
     const now = Number(reply[0]);
     const sold = Number(reply[1]) === 1;
-    return tickets.map(({ id }, i) => statusOf(event, id, now, sold, Number(reply[3 + i * 3]), Number(reply[4 + i * 3]), String(reply[5 + i * 3] ?? '')));
+    return { now, statuses: tickets.map(({ id }, i) => statusOf(event, id, now, sold, Number(reply[3 + i * 3]), Number(reply[4 + i * 3]), String(reply[5 + i * 3] ?? ''))) };
   }
+  const statuses = async (event: QueuedEvent, tickets: readonly PresentedTicket[]) => (await read(event, tickets)).statuses;
 
   async function unitsLeft(event: QueuedEvent): Promise<number> {
     if (event.productIds.length === 0) return -1;
@@ -162,7 +191,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     const burst = Math.max(1, rate);
     const reply = await waitingRoomAdmit.run(
       redis,
-      eventKeys(event.id, ['q', 'admitted', 'bucket', 'sold', 'joined', 'since']),
+      eventKeys(event.id, ['q', 'admitted', 'bucket', 'sold', 'joined', 'since', 'presented']),
       rate,
       burst,
       available,
@@ -171,6 +200,8 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       expireAt(event),
       MAX_BATCH,
       restoreGraceMs,
+      webInstances(),
+      restoreMaxHoldMs,
     );
     const change = Number(reply[0]);
     const now = Number(reply[1]);
@@ -276,11 +307,28 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       return status!;
     },
 
-    /** Statuses for the event streams (throws on Redis errors; the caller retries on its next refresh). */
-    statuses(eventId: number, tickets: readonly PresentedTicket[]): Promise<TicketStatus[]> {
+    /**
+     * Statuses for the event streams, and Redis's time when they were read (throws on Redis errors; the
+     * caller retries on its next refresh).
+     */
+    async statuses(eventId: number, tickets: readonly PresentedTicket[]): Promise<{ now: number; statuses: TicketStatus[] }> {
       const event = registry.get(eventId);
-      if (!event) return Promise.resolve(tickets.map(() => ({ state: 'expired', position: null, etaSeconds: null }) as TicketStatus));
-      return statuses(event, tickets);
+      if (!event) return { now: deps.clock(), statuses: tickets.map(() => ({ state: 'expired', position: null, etaSeconds: null }) as TicketStatus) };
+      return read(event, tickets);
+    },
+
+    /** Live queued events (the streams present their tickets for each, see `presented`). */
+    liveEventIds: (): number[] => registry.live(deps.clock()).map((event) => event.id),
+
+    /**
+     * Marks that this instance has presented every open stream's ticket of the event, in a pass whose
+     * first read was at `beganAtMs` on Redis's clock (0: now, no stream of the event here). After a loss
+     * of the line, admission waits for every web instance's mark (see ADMIT).
+     */
+    async presented(eventId: number, beganAtMs: number): Promise<void> {
+      const event = registry.get(eventId);
+      if (!event) return;
+      await waitingRoomPresented.run(redis, eventKeys(eventId, ['presented']), deps.instanceId, beganAtMs, expireAt(event));
     },
 
     start(): void {

@@ -33,7 +33,9 @@ const CHUNK = 500;
  * a re-opening refreshes every stream of the event (positions are back).
  *
  * A refresh presents each stream's ticket as its request did, so a line Redis lost is put back together
- * by the streams' next refresh (the one on reconnecting at once), in the order the tickets carry.
+ * by the streams' next refresh (the one on reconnecting at once), in the order the tickets carry. Each
+ * full refresh of a live event, with or without streams of it here, ends by marking that this instance
+ * has presented its tickets (see the room's `presented`): after a loss, admission waits for the marks.
  *
  * A refresh reads statuses asynchronously; one whose read was sent before a sell-out or re-opening
  * notice of its event is discarded, so a stale `waiting` never follows the `sold_out` frame.
@@ -84,24 +86,31 @@ export function createStreamHub(deps: {
     return { id: ticketId, place: '', score: '', holders: [] };
   }
 
+  /** Refreshes the streams of `only` these tickets, or of all the event's tickets (a full pass, then marked). */
   async function refresh(eventId: number, only?: readonly string[]): Promise<void> {
     const tickets = byEvent.get(eventId);
-    if (!tickets) return;
+    if (!tickets) {
+      if (!only) await deps.room.presented(eventId, 0);
+      return;
+    }
     const generation = generationOf(eventId);
     const ids = (only ?? [...tickets.keys()]).filter((id) => tickets.has(id));
+    let beganAt = 0;
     for (let i = 0; i < ids.length; i += CHUNK) {
       const chunk = ids.slice(i, i + CHUNK);
       const presented = chunk.map((id) => presentedOf(tickets, id));
-      const statuses = await deps.room.statuses(eventId, presented);
+      const { now, statuses } = await deps.room.statuses(eventId, presented);
+      if (beganAt === 0) beganAt = now;
       if (generationOf(eventId) !== generation) return;
       chunk.forEach((id, j) => {
         for (const stream of tickets.get(id) ?? []) write(stream, statuses[j]!);
       });
     }
+    if (!only) await deps.room.presented(eventId, beganAt);
   }
 
   function refreshAll(): void {
-    for (const eventId of byEvent.keys()) {
+    for (const eventId of new Set([...byEvent.keys(), ...deps.room.liveEventIds()])) {
       refresh(eventId).catch((error: unknown) => deps.logger.warn({ err: error, saleEvent: eventId }, 'waiting room: could not refresh event streams'));
     }
   }
