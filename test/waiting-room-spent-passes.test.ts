@@ -135,6 +135,28 @@ describe('waiting-room passes spent in PostgreSQL', () => {
     assert.equal(await ordersOf(productId), 1);
   });
 
+  it('keeps the pass on an order whose outcome is unknown (committed, then the connection dropped): no second order with it, the same order’s retry replays', async () => {
+    const { eventId, productId } = await createSale(10);
+    const dave = await admittedCustomer(eventId, 'unknown-outcome');
+    // place_order runs and commits; its reply never reaches the instance, whose connection then drops.
+    const held = proxy.holdOn('place_order', 'reply');
+    const first = order(a, { cookie: dave.cookie, pass: dave.pass, key: `lost-reply-${eventId}`, items: [{ productId, quantity: 1 }] });
+    await held;
+    proxy.dropHeld();
+    const failed = await first;
+    assert.equal(failed.status, 503, JSON.stringify(failed.body));
+    assert.equal(await ordersOf(productId), 1, 'the order was committed although its reply was lost');
+    assert.deepEqual(await spentRows(eventId), [`customer:${dave.customerId} lost-reply-${eventId}`], 'the pass stays on that order');
+
+    const another = await order(b, { cookie: dave.cookie, pass: dave.pass, key: `second-${eventId}`, items: [{ productId, quantity: 1 }] });
+    assert.equal(another.status, 403, JSON.stringify(another.body));
+    assert.equal(another.body.error.code, 'PASS_USED');
+    const retried = await order(b, { cookie: dave.cookie, pass: dave.pass, key: `lost-reply-${eventId}`, items: [{ productId, quantity: 1 }] });
+    assert.equal(retried.status, 201, JSON.stringify(retried.body));
+    assert.equal(retried.headers.get('idempotent-replayed'), 'true');
+    assert.equal(await ordersOf(productId), 1, 'one order bought with the pass');
+  });
+
   it('answers 503 with a database code, never 500, when PostgreSQL cannot be reached to spend the pass; the pass is not spent', async () => {
     const { eventId, productId } = await createSale(10);
     const carol = await admittedCustomer(eventId, 'outage');

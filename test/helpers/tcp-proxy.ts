@@ -9,6 +9,8 @@ export interface TcpProxy {
    * on that connection from then on (the server acted, the client never hears back).
    */
   holdOn(marker: string, mode: 'request' | 'reply'): Promise<void>;
+  /** Resets the connections whose traffic is held (see `holdOn`): the client hears the connection drop; the proxy goes on. */
+  dropHeld(): void;
   /**
    * An outage: every open connection is reset and new ones are refused (ECONNREFUSED) until
    * `restore()` listens again on the same port.
@@ -21,6 +23,8 @@ export interface TcpProxy {
 /** A loopback TCP proxy to `target` (host:port) that can swallow traffic at a chosen moment. */
 export async function startTcpProxy(targetPort: number, protocol = 'redis'): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
+  /** The client side of connections whose traffic `holdOn` holds. */
+  const held = new Set<Socket>();
   let trap: { marker: string; mode: 'request' | 'reply'; hit: () => void } | undefined;
   const server = createServer((client) => {
     const upstream = connect(targetPort, '127.0.0.1');
@@ -32,6 +36,7 @@ export async function startTcpProxy(targetPort: number, protocol = 'redis'): Pro
       if (trap && chunk.includes(trap.marker)) {
         const { mode, hit } = trap;
         trap = undefined;
+        held.add(client);
         if (mode === 'request') {
           holdRequests = true;
           hit();
@@ -53,6 +58,7 @@ export async function startTcpProxy(targetPort: number, protocol = 'redis'): Pro
       upstream.destroy();
       sockets.delete(client);
       sockets.delete(upstream);
+      held.delete(client);
     };
     client.on('close', end).on('error', end);
     upstream.on('close', end).on('error', end);
@@ -64,6 +70,9 @@ export async function startTcpProxy(targetPort: number, protocol = 'redis'): Pro
     url: `${protocol}://127.0.0.1:${port}`,
     port,
     holdOn: (marker, mode) => new Promise((resolve) => (trap = { marker, mode, hit: resolve })),
+    dropHeld() {
+      for (const client of held) client.resetAndDestroy();
+    },
     async cut() {
       if (!listening) return;
       listening = false;

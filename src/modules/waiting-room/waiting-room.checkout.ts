@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Database } from '../../platform/db/client.ts';
-import type { DomainError } from '../../shared/errors.ts';
+import { DomainError } from '../../shared/errors.ts';
 import { PassExpiredError, PassInvalidError, PassRequiredError, PassUsedError } from './waiting-room.errors.ts';
 import type { WaitingRoomMetrics } from './waiting-room.metrics.ts';
 import type { EventRegistry, QueuedEvent } from './waiting-room.registry.ts';
@@ -68,9 +68,11 @@ export function createCheckoutRule(deps: {
     /**
      * Places an order with passes: a pass buys one order. Each pass is spent in PostgreSQL (one row per
      * pass, atomic, so of many clients or instances presenting copies of one pass at once, one order gets
-     * it; and it stays spent whatever Redis loses) before `place` runs, and given back if `place` throws
-     * (refused or failed: the order was not placed). `orderRef` names the order (its idempotency scope and
-     * key): a retry of the same order finds its pass spent on itself and goes on. Expiry is checked again
+     * it; and it stays spent whatever Redis loses) before `place` runs, and given back if `place` refuses
+     * the order (a domain refusal: out of stock, an unknown product…, so not placed). A failure whose
+     * outcome is unknown (unavailable: the order may have committed before its reply was lost) keeps the
+     * pass on the order: `orderRef` names it (its idempotency scope and key), and a retry of the same
+     * order finds its pass spent on itself and goes on, or replays the order if it was placed. Expiry is checked again
      * on the room clock, which set it. A database that cannot be reached fails the order with its error
      * (503 `DATABASE_UNAVAILABLE` at the edge, as for the rest of checkout).
      */
@@ -99,7 +101,8 @@ export function createCheckoutRule(deps: {
       try {
         result = await place();
       } catch (error) {
-        await giveBack();
+        if (error instanceof DomainError && error.kind !== 'unavailable') await giveBack();
+        else if (taken.length > 0) deps.logger.warn({ err: error, orderRef }, 'waiting room: order outcome unknown, its passes stay spent on it (a retry with the same Idempotency-Key goes on)');
         throw error;
       }
       for (const pass of taken) deps.metrics.passesUsed.inc({ sale_event: String(pass.e) });
