@@ -8,6 +8,7 @@ import type { AzureAutoscaleSetting, AzureProfile, AzureRule } from '../simulate
 import { toWindowsTimeZone } from '../simulate/azure-autoscale.ts';
 import type { GceScalingSchedule } from '../simulate/gce-schedules.ts';
 import type { PrescaleWindow } from '../simulate/prescale.ts';
+import { getPrescaleSteps } from './schedule.ts';
 
 /**
  * One one-off scaling schedule per window: a 6-field cron with the year (it runs once), the window's
@@ -82,26 +83,24 @@ export interface AzureSettingInput {
 export const AZURE_MAX_PROFILES = 20;
 
 /**
- * The default profile (the autoscaler's bounds) and one fixed-date profile per window, whose minimum is
- * the window's replicas. Windows overlap by the lead time; a fixed-date profile ends one minute before
- * the next one starts, so exactly one matches at any instant (the order among matching fixed-date
- * profiles is not documented).
+ * The default profile (the autoscaler's bounds) and one fixed-date profile per step of the windows' floor
+ * (`getPrescaleSteps`), whose minimum is the step's replicas. Windows overlap by the lead time: a higher
+ * window takes over at its lead, a lower one only when the higher one ends, as on the other platforms (a
+ * profile per window, each cut at the next one's start, dropped to a lower window at its lead). A profile
+ * ends one minute before the next one starts, so exactly one matches at any instant (the order among
+ * matching fixed-date profiles is not documented).
  */
 export function buildAzureAutoscaleSetting(input: AzureSettingInput): AzureAutoscaleSetting {
   const zone = toWindowsTimeZone(input.timeZone);
   const rules = buildAzureRules(input.rules, input.metricResourceUri);
-  const windows = [...input.windows].sort((a, b) => a.startMs - b.startMs);
-  if (windows.length > AZURE_MAX_PROFILES - 1) throw new RangeError(`${windows.length} sale windows need more than ${AZURE_MAX_PROFILES - 1} fixed-date profiles`);
-  const fixed: AzureProfile[] = windows.map((w, i) => {
-    const next = windows[i + 1];
-    const endMs = next && next.startMs < w.endMs ? next.startMs - 60_000 : w.endMs - 60_000;
-    return {
-      name: `sale-window-${i + 1}`,
-      capacity: { minimum: String(w.replicas), maximum: String(Math.max(input.max, w.replicas)), default: String(w.replicas) },
-      rules,
-      fixedDate: { timeZone: zone, start: localIso(w.startMs, input.timeZone), end: localIso(endMs, input.timeZone) },
-    };
-  });
+  const steps = getPrescaleSteps(input.windows);
+  if (steps.length > AZURE_MAX_PROFILES - 1) throw new RangeError(`${steps.length} sale windows need more than ${AZURE_MAX_PROFILES - 1} fixed-date profiles`);
+  const fixed: AzureProfile[] = steps.map((s, i) => ({
+    name: `sale-window-${i + 1}`,
+    capacity: { minimum: String(s.replicas), maximum: String(Math.max(input.max, s.replicas)), default: String(s.replicas) },
+    rules,
+    fixedDate: { timeZone: zone, start: localIso(s.startMs, input.timeZone), end: localIso(s.endMs - 60_000, input.timeZone) },
+  }));
   return {
     enabled: true,
     profiles: [{ name: 'default', capacity: { minimum: String(input.min), maximum: String(input.max), default: String(input.min) }, rules }, ...fixed],

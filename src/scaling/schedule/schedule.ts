@@ -68,22 +68,54 @@ export interface AwsScheduledAction {
   properties: { AutoScalingGroupName: string; MinSize: number; StartTime: string };
 }
 
+/** A stretch of time with one pre-scaled floor (windows' overlaps resolved). */
+export interface PrescaleStep {
+  startMs: number;
+  /** Exclusive. */
+  endMs: number;
+  replicas: number;
+}
+
+/**
+ * The floor the windows set over time, as consecutive non-overlapping steps: at each instant the largest
+ * replicas of the windows in force, as KEDA (several cron triggers: the max), Compute Engine (overlapping
+ * schedules: the greatest) and the EC2 scheduled actions below apply them. A window's lead starts a higher
+ * floor early; a lower window takes over only when the higher one ends, not at its own lead. Instants
+ * outside every window have no step.
+ */
+export function getPrescaleSteps(windows: readonly PrescaleWindow[]): PrescaleStep[] {
+  const points = [...new Set(windows.flatMap((w) => [w.startMs, w.endMs]))].sort((a, b) => a - b);
+  const steps: PrescaleStep[] = [];
+  for (let i = 0; i < points.length - 1; i++) {
+    const [t, next] = [points[i], points[i + 1]];
+    const active = windows.filter((w) => w.startMs <= t && t < w.endMs).map((w) => w.replicas);
+    if (active.length === 0) continue;
+    const replicas = Math.max(...active);
+    const last = steps.at(-1);
+    if (last && last.endMs === t && last.replicas === replicas) last.endMs = next;
+    else steps.push({ startMs: t, endMs: next, replicas });
+  }
+  return steps;
+}
+
 /**
  * Scheduled actions that raise MinSize at each window start and lower it when the schedule drops
  * (back to `baseMinSize` after the last window). Overlapping windows resolve to the max.
  */
 export function toAwsScheduledActions(windows: readonly PrescaleWindow[], autoScalingGroupName: string, baseMinSize: number): AwsScheduledAction[] {
-  const points = [...new Set(windows.flatMap((w) => [w.startMs, w.endMs]))].sort((a, b) => a - b);
   const actions: AwsScheduledAction[] = [];
   let current = baseMinSize;
-  for (const t of points) {
-    const active = windows.filter((w) => w.startMs <= t && t < w.endMs).map((w) => w.replicas);
-    const min = Math.max(baseMinSize, ...active);
-    if (min === current) continue;
+  const setMinSize = (t: number, min: number) => {
+    if (min === current) return;
     current = min;
     const stamp = new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
     actions.push({ logicalId: `SalePrescale${actions.length + 1}`, properties: { AutoScalingGroupName: autoScalingGroupName, MinSize: min, StartTime: stamp } });
-  }
+  };
+  const steps = getPrescaleSteps(windows);
+  steps.forEach((step, i) => {
+    setMinSize(step.startMs, Math.max(baseMinSize, step.replicas));
+    if (steps[i + 1]?.startMs !== step.endMs) setMinSize(step.endMs, baseMinSize);
+  });
   return actions;
 }
 

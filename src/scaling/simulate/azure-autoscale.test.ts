@@ -260,6 +260,15 @@ describe('Azure autoscale setting from the plan', () => {
     assert.equal(st.profiles.length, 3);
     assert.deepEqual(st.profiles[1].fixedDate, { timeZone: 'UTC', start: '2026-11-27T11:50:00', end: '2026-11-27T13:49:00' });
     assert.equal(selectAzureProfile(st.profiles, T + 2 * h - 5 * 60_000)?.name, 'sale-window-2', 'the lead of the next window wins over the end of the previous one');
-    assert.throws(() => buildAzureAutoscaleSetting({ min: 2, max: 20, rules: DEFAULT_AZURE_RULES, windows: Array.from({ length: 20 }, (_, i) => ({ startMs: T + i * h, endMs: T + (i + 1) * h, replicas: 3 })), timeZone: 'UTC' }), /fixed-date/);
+    // A lower window's lead does not cut the higher one short: 12 holds to its end, then 5 (KEDA's and GCE's max, AWS's MinSize).
+    const down = buildAzureAutoscaleSetting({ min: 2, max: 20, rules: DEFAULT_AZURE_RULES, windows: [windows[1], { startMs: T + 4 * h - 10 * 60_000, endMs: T + 6 * h, replicas: 5 }], timeZone: 'UTC' });
+    assert.deepEqual(down.profiles.slice(1).map((p) => [p.capacity.minimum, p.fixedDate]), [
+      ['12', { timeZone: 'UTC', start: '2026-11-27T13:50:00', end: '2026-11-27T15:59:00' }],
+      ['5', { timeZone: 'UTC', start: '2026-11-27T16:00:00', end: '2026-11-27T17:59:00' }],
+    ]);
+    assert.equal(selectAzureProfile(down.profiles, T + 4 * h - 5 * 60_000)?.capacity.minimum, '12');
+    assert.throws(() => buildAzureAutoscaleSetting({ min: 2, max: 20, rules: DEFAULT_AZURE_RULES, windows: Array.from({ length: 20 }, (_, i) => ({ startMs: T + i * h, endMs: T + (i + 1) * h, replicas: 3 + (i % 2) })), timeZone: 'UTC' }), /fixed-date/);
+    // Windows that join at one floor need one profile between them.
+    assert.equal(buildAzureAutoscaleSetting({ min: 2, max: 20, rules: DEFAULT_AZURE_RULES, windows: Array.from({ length: 20 }, (_, i) => ({ startMs: T + i * h, endMs: T + (i + 1) * h, replicas: 3 })), timeZone: 'UTC' }).profiles.length, 2);
   });
 });
