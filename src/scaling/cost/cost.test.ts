@@ -63,4 +63,29 @@ describe('the same sale on AWS, Google Cloud and Azure', () => {
     }
     assert.notEqual(rows[1].sale.totalCost, rows[2].sale.totalCost);
   });
+
+  it('prices the instance type each cloud\'s rendered template deploys, web and workers (AWS priced c6i.large while CloudFormation launched t3.small)', async () => {
+    const { PROVIDER_SETUPS } = await import('./providers.ts');
+    const { DEFAULT_COST_ASSUMPTIONS } = await import('./cost.ts');
+    const { SEED_DEPLOYMENT_SPEC } = await import('../manifests/deployment-spec.ts');
+    const { renderTargets } = await import('../manifests/manifests.ts');
+    const { getObject } = await import('../manifests/validate/rendered-objects.ts');
+    const { parseTerraform } = await import('../manifests/validate/terraform-validate.ts');
+    const files = renderTargets(['aws', 'gcp', 'azure'], SEED_DEPLOYMENT_SPEC);
+    // biome-ignore lint/suspicious/noExplicitAny: the parsed templates are navigated freely.
+    const cfn = getObject(files, 'deploy/aws/salescale.yaml') as any;
+    const tf = await parseTerraform(files);
+    // biome-ignore lint/suspicious/noExplicitAny: as above.
+    const arm = getObject(files, 'deploy/azure/salescale.json') as any;
+    const deployed = {
+      aws: [cfn.Parameters.WebInstanceType.Default, cfn.Parameters.WorkerInstanceType.Default],
+      gcp: [tf.variable.web_machine_type[0].default, tf.variable.worker_machine_type[0].default],
+      azure: [arm.parameters.vmSize.defaultValue, arm.parameters.vmSize.defaultValue],
+    };
+    for (const [provider, types] of Object.entries(deployed) as [keyof typeof PROVIDER_SETUPS, string[]][]) {
+      const priced = PROVIDER_SETUPS[provider].assumptions.instanceType;
+      assert.deepEqual(types, [priced, priced], provider);
+    }
+    assert.equal(DEFAULT_COST_ASSUMPTIONS.instanceType, PROVIDER_SETUPS.aws.assumptions.instanceType, 'the monthly table prices the AWS instances too');
+  });
 });

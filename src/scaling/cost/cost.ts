@@ -3,6 +3,7 @@
  * explicit assumptions, and the price of each simulated policy for a sale event.
  */
 import type { CapacityPlan } from '../capacity/plan.ts';
+import { SEED_DEPLOYMENT_SPEC } from '../manifests/deployment-spec.ts';
 import type { SimulationResult } from '../simulate/simulate.ts';
 import type { PricingCatalogue } from './pricing.ts';
 import { getHourly, getInstancePrice } from './pricing.ts';
@@ -12,7 +13,7 @@ export type Scenario = (typeof SCENARIOS)[number];
 
 /** Everything the monthly table is computed from; printed with the table. */
 export interface CostAssumptions {
-  /** Instance type of web and worker instances. @defaultValue 'c6i.large' */
+  /** Instance type of web and worker instances. @defaultValue the deployment spec's `aws.instanceType` (c6i.large) */
   instanceType: string;
   /** Managed PostgreSQL class per scenario. @defaultValue db.m6g.large / db.m6g.xlarge / db.m6g.2xlarge */
   postgresClass: Record<Scenario, string>;
@@ -36,7 +37,8 @@ export interface CostAssumptions {
 }
 
 export const DEFAULT_COST_ASSUMPTIONS: CostAssumptions = {
-  instanceType: 'c6i.large',
+  // What the CloudFormation template launches, web and workers alike.
+  instanceType: SEED_DEPLOYMENT_SPEC.aws.instanceType,
   postgresClass: { normal: 'db.m6g.large', peak: 'db.m6g.xlarge', sale: 'db.m6g.2xlarge' },
   postgresStorageGb: 100,
   redisClass: { normal: 'cache.t4g.medium', peak: 'cache.m6g.large', sale: 'cache.m6g.xlarge' },

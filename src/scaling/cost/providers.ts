@@ -10,6 +10,7 @@ import type { SimulationResult } from '../simulate/simulate.ts';
 import type { PolicyName } from '../simulate/simulate.ts';
 import type { PricingCatalogue } from './pricing.ts';
 import { DEFAULT_PRICING_PATH, loadPricing } from './pricing.ts';
+import { SEED_DEPLOYMENT_SPEC } from '../manifests/deployment-spec.ts';
 
 export const CLOUD_PROVIDERS = ['aws', 'gcp', 'azure'] as const;
 export type CloudProvider = (typeof CLOUD_PROVIDERS)[number];
@@ -32,7 +33,8 @@ export const PROVIDER_SETUPS: Record<CloudProvider, ProviderSetup> = {
     pricingPath: data('pricing-gcp-2026-12-03.json'),
     assumptions: {
       ...DEFAULT_COST_ASSUMPTIONS,
-      instanceType: 'c2d-highcpu-2',
+      // The machine type deploy/gcp launches (web and workers).
+      instanceType: SEED_DEPLOYMENT_SPEC.gcp.machineType,
       postgresClass: { normal: 'db-custom-2-8192', peak: 'db-custom-4-16384', sale: 'db-custom-8-32768' },
       redisClass: { normal: 'standard-2gb', peak: 'standard-5gb', sale: 'standard-13gb' },
       // Memorystore Standard tier prices the replica in.
@@ -45,7 +47,8 @@ export const PROVIDER_SETUPS: Record<CloudProvider, ProviderSetup> = {
     pricingPath: data('pricing-azure-2026-12-03.json'),
     assumptions: {
       ...DEFAULT_COST_ASSUMPTIONS,
-      instanceType: 'Standard_F2s_v2',
+      // The VM size deploy/azure launches (both scale sets).
+      instanceType: SEED_DEPLOYMENT_SPEC.azure.vmSize,
       postgresClass: { normal: 'GP_Standard_D2ds_v5', peak: 'GP_Standard_D4ds_v5', sale: 'GP_Standard_D8ds_v5' },
       redisClass: { normal: 'Standard_C1', peak: 'Standard_C2', sale: 'Premium_P1' },
       redisNodes: 1,

@@ -254,8 +254,10 @@ export const SEED_DEPLOYMENT_SPEC: DeploymentSpec = {
   database: { maxConnections: 200, reservedConnections: 13, migrationConnections: 2 },
   keepAliveTimeoutSeconds: 65,
   aws: {
-    instanceType: 't3.small',
-    workerInstanceType: 't3.small',
+    // 2 vCPU / 4 GiB compute-optimised, the class of the GCP and Azure machines and the one `cost` prices (it reads
+    // these). A burstable t3.small cannot hold the 70 % CPU target through a sale on its 20 % baseline.
+    instanceType: 'c6i.large',
+    workerInstanceType: 'c6i.large',
     healthCheckGracePeriodSeconds: 300,
     instanceWarmupSeconds: 120,
     predictiveMode: 'ForecastOnly',
