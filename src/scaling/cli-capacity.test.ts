@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadCapacityCheckConfig } from '../platform/config/config.ts';
 import { runScalingCli } from './cli.harness.ts';
-import { SEED_DEPLOYMENT_SPEC } from './manifests/deployment-spec.ts';
+import { SEED_DEPLOYMENT_SPEC, withOverrides } from './manifests/deployment-spec.ts';
 import { renderTargets } from './manifests/manifests.ts';
 import { getObject } from './manifests/validate/rendered-objects.ts';
 import { parseTerraform } from './manifests/validate/terraform-validate.ts';
@@ -41,56 +41,59 @@ describe('the capacity of one instance', () => {
     assert.deepEqual(json.schedule.awsScheduledActions.map((a) => [a.properties.StartTime, a.properties.MinSize]), actions);
   });
 
-  it('every platform holds the plan\'s replicas of an hour from the lead before it to its end, minute by minute: KEDA cron, AWS scheduled actions, GCE schedules, Azure fixed-date profiles (Azure dropped to the next, lower window at its lead, 10 min early)', async () => {
-    const r = await runScalingCli(['plan', '--year', String(SEED_DEPLOYMENT_SPEC.prescale.year), '--json', '--no-db']);
-    assert.equal(r.exitCode, 0, r.err);
-    const { plan } = JSON.parse(r.out) as { plan: { hours: { hour: string; webReplicas: number }[]; web: { minReplicas: number } } };
-    const lead = SEED_DEPLOYMENT_SPEC.prescale.leadMinutes * 60_000;
-    const min = plan.web.minReplicas;
-    // What the plan asks for at t: each hour's replicas from `lead` before the hour to its end; the minimum elsewhere.
-    const planned = (t: number) => Math.max(min, ...plan.hours.filter((h) => Date.parse(h.hour) - lead <= t && t < Date.parse(h.hour) + 3_600_000).map((h) => h.webReplicas));
-    const files = renderTargets(['k8s', 'aws', 'gcp', 'azure'], SEED_DEPLOYMENT_SPEC);
-    const fromMs = Date.parse(plan.hours[0].hour) - 3_600_000;
-    const toMs = Date.parse(plan.hours.at(-1)?.hour ?? '') + 2 * 3_600_000;
-    // KEDA cron: from each start to the next end; several triggers: the largest.
-    const scaledObject = getObject(files, 'deploy/k8s/overlays/production/web-scaledobject.yaml') as Obj;
-    const cron = (scaledObject.spec.triggers as Obj[])
-      .filter((t) => t.type === 'cron')
-      .flatMap((t) =>
-        listCronInstants(parseGceCron(t.metadata.start), t.metadata.timezone, fromMs - 86_400_000, toMs).map((startMs) => {
-          const endMs = listCronInstants(parseGceCron(t.metadata.end), t.metadata.timezone, startMs + 60_000, startMs + 7 * 86_400_000)[0];
-          return { startMs, endMs, replicas: Number(t.metadata.desiredReplicas) };
-        }),
+  for (const timeZone of ['UTC', 'America/New_York']) {
+    it(`every platform holds the plan's replicas of an hour from the lead before it to its end, minute by minute: KEDA cron, AWS scheduled actions, GCE schedules, Azure fixed-date profiles (Azure dropped to the next, lower window at its lead, 10 min early); sale in ${timeZone}`, async () => {
+      const spec = withOverrides(SEED_DEPLOYMENT_SPEC, { prescale: { timeZone } });
+      const r = await runScalingCli(['plan', '--year', String(spec.prescale.year), '--tz', timeZone, '--json', '--no-db']);
+      assert.equal(r.exitCode, 0, r.err);
+      const { plan } = JSON.parse(r.out) as { plan: { hours: { hour: string; webReplicas: number }[]; web: { minReplicas: number } } };
+      const lead = spec.prescale.leadMinutes * 60_000;
+      const min = plan.web.minReplicas;
+      // What the plan asks for at t: each hour's replicas from `lead` before the hour to its end; the minimum elsewhere.
+      const planned = (t: number) => Math.max(min, ...plan.hours.filter((h) => Date.parse(h.hour) - lead <= t && t < Date.parse(h.hour) + 3_600_000).map((h) => h.webReplicas));
+      const files = renderTargets(['k8s', 'aws', 'gcp', 'azure'], spec);
+      const fromMs = Date.parse(plan.hours[0].hour) - 3_600_000;
+      const toMs = Date.parse(plan.hours.at(-1)?.hour ?? '') + 2 * 3_600_000;
+      // KEDA cron: from each start to the next end; several triggers: the largest.
+      const scaledObject = getObject(files, 'deploy/k8s/overlays/production/web-scaledobject.yaml') as Obj;
+      const cron = (scaledObject.spec.triggers as Obj[])
+        .filter((t) => t.type === 'cron')
+        .flatMap((t) =>
+          listCronInstants(parseGceCron(t.metadata.start), t.metadata.timezone, fromMs - 86_400_000, toMs).map((startMs) => {
+            const endMs = listCronInstants(parseGceCron(t.metadata.end), t.metadata.timezone, startMs + 60_000, startMs + 7 * 86_400_000)[0];
+            return { startMs, endMs, replicas: Number(t.metadata.desiredReplicas) };
+          }),
+        );
+      const keda = (t: number) => Math.max(scaledObject.spec.minReplicaCount, ...cron.filter((w) => w.startMs <= t && t < w.endMs).map((w) => w.replicas));
+      // AWS: the MinSize of the last scheduled action that has run.
+      const resources = (getObject(files, 'deploy/aws/salescale.yaml') as Obj).Resources as Obj;
+      const actions = Object.entries(resources)
+        .filter(([id]) => id.startsWith('WebPrescale'))
+        .map(([, a]) => ({ at: Date.parse(a.Properties.StartTime), minSize: a.Properties.MinSize as number }))
+        .sort((a, b) => a.at - b.at);
+      const aws = (t: number) => actions.filter((a) => a.at <= t).at(-1)?.minSize ?? min;
+      // Compute Engine: the greatest minRequiredReplicas of the schedules in force.
+      const gcpPolicy = (await parseTerraform(files)).resource.google_compute_region_autoscaler.web[0].autoscaling_policy[0];
+      const intervals = expandGceSchedules(
+        Object.fromEntries((gcpPolicy.scaling_schedules as Obj[]).map((s) => [s.name, { minRequiredReplicas: s.min_required_replicas, schedule: s.schedule, timeZone: s.time_zone, durationSec: s.duration_sec }])),
+        fromMs,
+        toMs,
       );
-    const keda = (t: number) => Math.max(scaledObject.spec.minReplicaCount, ...cron.filter((w) => w.startMs <= t && t < w.endMs).map((w) => w.replicas));
-    // AWS: the MinSize of the last scheduled action that has run.
-    const resources = (getObject(files, 'deploy/aws/salescale.yaml') as Obj).Resources as Obj;
-    const actions = Object.entries(resources)
-      .filter(([id]) => id.startsWith('WebPrescale'))
-      .map(([, a]) => ({ at: Date.parse(a.Properties.StartTime), minSize: a.Properties.MinSize as number }))
-      .sort((a, b) => a.at - b.at);
-    const aws = (t: number) => actions.filter((a) => a.at <= t).at(-1)?.minSize ?? min;
-    // Compute Engine: the greatest minRequiredReplicas of the schedules in force.
-    const gcpPolicy = (await parseTerraform(files)).resource.google_compute_region_autoscaler.web[0].autoscaling_policy[0];
-    const intervals = expandGceSchedules(
-      Object.fromEntries((gcpPolicy.scaling_schedules as Obj[]).map((s) => [s.name, { minRequiredReplicas: s.min_required_replicas, schedule: s.schedule, timeZone: s.time_zone, durationSec: s.duration_sec }])),
-      fromMs,
-      toMs,
-    );
-    const gce = (t: number) => Math.max(gcpPolicy.min_replicas, getScheduleFloor(intervals, t));
-    // Azure: the minimum of the profile in force.
-    const arm = getObject(files, 'deploy/azure/salescale.json') as Obj;
-    const profiles = (arm.resources as Obj[]).find((x) => x.type === 'Microsoft.Insights/autoscalesettings' && x.name.endsWith('-web-autoscale'))?.properties.profiles as AzureProfile[];
-    const azure = (t: number) => Number(selectAzureProfile(profiles, t)?.capacity.minimum);
-    const differ: string[] = [];
-    for (let t = fromMs; t < toMs; t += 60_000) {
-      const want = planned(t);
-      const got = { keda: keda(t), aws: aws(t), gce: gce(t), azure: azure(t) };
-      const wrong = Object.entries(got).filter(([, v]) => v !== want);
-      if (wrong.length > 0) differ.push(`${new Date(t).toISOString().slice(0, 16)} plan ${want}: ${wrong.map(([k, v]) => `${k} ${v}`).join(', ')}`);
-    }
-    assert.deepEqual(differ, []);
-  });
+      const gce = (t: number) => Math.max(gcpPolicy.min_replicas, getScheduleFloor(intervals, t));
+      // Azure: the minimum of the profile in force.
+      const arm = getObject(files, 'deploy/azure/salescale.json') as Obj;
+      const profiles = (arm.resources as Obj[]).find((x) => x.type === 'Microsoft.Insights/autoscalesettings' && x.name.endsWith('-web-autoscale'))?.properties.profiles as AzureProfile[];
+      const azure = (t: number) => Number(selectAzureProfile(profiles, t)?.capacity.minimum);
+      const differ: string[] = [];
+      for (let t = fromMs; t < toMs; t += 60_000) {
+        const want = planned(t);
+        const got = { keda: keda(t), aws: aws(t), gce: gce(t), azure: azure(t) };
+        const wrong = Object.entries(got).filter(([, v]) => v !== want);
+        if (wrong.length > 0) differ.push(`${new Date(t).toISOString().slice(0, 16)} plan ${want}: ${wrong.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      }
+      assert.deepEqual(differ, []);
+    });
+  }
 
   it('by default simulate tells the policies apart and cost prices the peak month above the normal one (the 8,000/s file made every row 2 replicas)', async () => {
     const sim = await runScalingCli(['simulate', '--year', '2026', '--json', '--no-db']);
@@ -172,6 +175,17 @@ describe("plan's checks read the app's settings", () => {
     const overridden = await runScalingCli(['plan', ...window, '--db-pool-max', '20'], { capacityChecks: () => loadCapacityCheckConfig({ DB_POOL_MAX: '5' }) });
     assert.equal(overridden.exitCode, 0, overridden.err);
     assert.match(findingsOf(overridden.out)['db-connections'].message, /pool max 20 \(--db-pool-max\) = 600 connections/);
+  });
+
+  it('warns when the sale is planned on another clock than the rendered manifests pre-scale on (SHOP_TIME_ZONE or --tz vs the spec\'s prescale.timeZone)', async () => {
+    const year = ['--year', String(SEED_DEPLOYMENT_SPEC.prescale.year), '--json', '--no-db'];
+    const ny = await runScalingCli(['plan', ...year, '--tz', 'America/New_York']);
+    assert.equal(ny.exitCode, 0, ny.err);
+    const warning = findingsOf(ny.out)['prescale-time-zone'];
+    assert.equal(warning?.level, 'warning');
+    assert.match(warning.message, /Black Friday 2027 in America\/New_York \(from 2027-11-26T05:00Z\); the rendered manifests .* in UTC, .* \(from 2027-11-26T00:00Z\): their windows come 5 h early/);
+    const utc = await runScalingCli(['plan', ...year, '--tz', SEED_DEPLOYMENT_SPEC.prescale.timeZone]);
+    assert.equal(findingsOf(utc.out)['prescale-time-zone']?.level, 'ok');
   });
 
   it('prints no error for what the app does not do: an evicting queue Redis, an IP limit for signed-in buyers; a real misfit still is one', async () => {

@@ -320,6 +320,9 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
     hasQuantile: learned !== undefined,
     from,
     to,
+    /** The calendar sale (`--event`) and the year the window was planned for. */
+    event: parseEventId(o.event),
+    year,
     /** The sale events in the window (`Black Friday 2026`, `Black Friday 2026 + Cyber Monday 2026`); undefined when it holds none. */
     saleEvents: named.length > 0 ? [...new Set(named)].join(' + ') : undefined,
     /** The history's first hour; undefined without a history. */

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { DEFAULT_CHECK_ASSUMPTIONS, runChecks } from './capacity/checks.ts';
 import { checkNodePool } from './capacity/node-checks.ts';
 import { DEFAULT_WORKER_PLAN, planCapacity } from './capacity/plan.ts';
+import { checkPrescaleTimeZone } from './capacity/time-zone-check.ts';
 import type { NodePoolCliOptions } from './cli-node-pool.ts';
 import { addNodePoolOptions, resolveNodeMax, resolveNodeSize, resolveProvisioningSeconds, resolveSimulateNodePool } from './cli-node-pool.ts';
 import type { CapacityOptions, CommonOptions, ScalingCliDeps } from './cli-inputs.ts';
@@ -225,6 +226,8 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
           maxNodes: resolveNodeMax(o),
         }),
       );
+      // The manifests pre-scale on the deployment spec's clock, not on SHOP_TIME_ZONE's: say when the two differ.
+      findings.push(checkPrescaleTimeZone({ event: f.event, year: f.year, timeZone: o.tz, manifestsTimeZone: SEED_DEPLOYMENT_SPEC.prescale.timeZone }));
       const windows = getPrescaleWindows(plan, { leadMinutes });
       const schedule = { table: toScheduleTable(plan), kedaCronTriggers: toKedaCronTriggers(windows, o.tz), awsScheduledActions: toAwsScheduledActions(windows, o.asgName, web.minReplicas) };
       if (o.json) return write(planCmd, JSON.stringify({ capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing, quantile: f.hasQuantile ? f.quantile : null, baseSource: f.baseSource, eventSources: f.eventSources, plan, findings, schedule }, null, 2));
