@@ -45,6 +45,19 @@ describe('salescale manifests', () => {
     await assert.rejects(run('--target', 'k8s', '--out', dir, '--check'), (e: unknown) => e instanceof CommanderError && e.exitCode === 1 && /web-hpa\.yaml/.test(e.message));
   });
 
+  it('--check on a stale file lists it and exits 1 without the usage (it is not a mistyped command line)', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'salescale-manifests-stale-'));
+    try {
+      await run('--target', 'do', '--out', out);
+      await writeFile(join(out, '.do/app.yaml'), 'edited by hand\n');
+      const r = await runCapturingErr('--target', 'do', '--out', out, '--check');
+      assert.equal(r.exitCode, 1);
+      assert.equal(r.err, 'stale or missing (run salescale manifests --target do):\n  .do/app.yaml\n');
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
   it('re-plans the pre-scaling windows for --year and sets --image-tag everywhere', async () => {
     await run('--target', 'aws', '--out', dir, '--year', '2028', '--image-tag', '2.0.0');
     const template = await readFile(join(dir, 'deploy/aws/salescale.yaml'), 'utf8');

@@ -67,7 +67,7 @@ export function registerManifestsCommand(program: Command, deps: { now?: () => D
     try {
       files = renderTargets(targets, spec);
     } catch (error) {
-      if (error instanceof DeploymentSpecError) cmd.error(`salescale: ${error.message}`, { exitCode: 2 });
+      if (error instanceof DeploymentSpecError) cmd.showHelpAfterError(false).error(`salescale: ${error.message}`, { exitCode: 2 });
       throw error;
     }
     if (o.check) {
@@ -76,7 +76,8 @@ export function registerManifestsCommand(program: Command, deps: { now?: () => D
         const current = await readFile(join(o.out, file.path), 'utf8').catch(() => undefined);
         if (current !== file.content) stale.push(file.path);
       }
-      if (stale.length > 0) cmd.error(`stale or missing (run salescale manifests --target ${targets.join(',')}):\n  ${stale.join('\n  ')}`, { exitCode: 1 });
+      // Files that differ are not a mistyped command line: no usage after the list.
+      if (stale.length > 0) cmd.showHelpAfterError(false).error(`stale or missing (run salescale manifests --target ${targets.join(',')}):\n  ${stale.join('\n  ')}`, { exitCode: 1 });
       print(`${files.length} files up to date\n`);
       return;
     }
