@@ -474,6 +474,12 @@ describe('salescale CLI', () => {
       assert.deepEqual(totals.map((t) => [t.policy, t.sizing]), [['hpa', 'reactive'], ['hpa-prescaled', 'q0.9'], ['hpa-prescaled', 'mean']]);
       const [, q, mean] = totals;
       assert.ok(q.instanceHours >= mean.instanceHours && q.cost >= mean.cost);
+      // Predictive scaling alone learns from the group's history, not from the plan: one row, not a "q0.9" and a
+      // "mean" row with the same figures.
+      const predictive = await run(['simulate', ...common, '--policies', 'aws-predictive,aws-scheduled-predictive']);
+      assert.equal(predictive.exitCode, 0, predictive.err);
+      const sizings = (JSON.parse(predictive.out) as { totals: { policy: string; sizing: string }[] }).totals.map((t) => [t.policy, t.sizing]);
+      assert.deepEqual(sizings, [['aws-predictive', 'history'], ['aws-scheduled-predictive', 'q0.9'], ['aws-scheduled-predictive', 'mean']]);
       assert.ok(Number.isFinite(q.minutesOverSlo) && Number.isFinite(mean.minutesOverSlo));
       // cost prices the pre-scaling that plan and simulate size: the quantile's (it priced the mean's, with
       // --quantile silently ignored).

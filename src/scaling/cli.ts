@@ -31,7 +31,7 @@ import { DEFAULT_CLUSTER_AUTOSCALER } from './simulate/cluster-autoscaler.ts';
 import { comparePolicies } from './simulate/compare.ts';
 import { DEFAULT_HPA_SCALER } from './simulate/k8s-hpa-scaler.ts';
 import type { PolicyName } from './simulate/simulate.ts';
-import { KUBERNETES_POLICIES, POLICY_NAMES, parsePolicyName } from './simulate/simulate.ts';
+import { KUBERNETES_POLICIES, POLICY_NAMES, isPrescaledPolicy, parsePolicyName } from './simulate/simulate.ts';
 import type { WorkerPolicyName } from './simulate/simulate-workers.ts';
 import { QUEUE_DEPTH_THRESHOLDS, WORKER_POLICY_NAMES, compareWorkerPolicies, isWorkerPolicyName } from './simulate/simulate-workers.ts';
 import { getWorkerThroughput } from './simulate/worker-queue.ts';
@@ -151,9 +151,14 @@ function toHeldOutWeeks(value: string): number {
   return n;
 }
 
-/** Policies whose capacity follows the plan (pre-scaling windows, schedules, predictive): sized on a forecast. */
-function isPlanSized(policy: string): boolean {
-  return /prescaled|scheduled|predictive|fixeddate/.test(policy);
+/**
+ * How a policy's capacity is sized: plan-driven ones (pre-scaling windows, schedules, fixed-date profiles) on the
+ * forecast the plan uses; predictive scaling alone (aws-predictive) learns from the group's own history, whatever
+ * the plan says; the rest react.
+ */
+function getPolicySizing(policy: PolicyName): 'plan' | 'history' | 'reactive' {
+  if (isPrescaledPolicy(policy)) return 'plan';
+  return policy === 'aws-predictive' ? 'history' : 'reactive';
 }
 
 /** Adds the five scaling commands to a commander program. */
@@ -285,9 +290,12 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         onProgress: bar ? (policy, fr) => bar.update(policies.indexOf(policy) * 100 + Math.round(fr * 100), { policy }) : undefined,
       });
       bar?.stop();
-      const planSized = policies.filter(isPlanSized);
+      const planSized = policies.filter((p) => getPolicySizing(p) === 'plan');
       const meanRun = f.hasQuantile && planSized.length > 0 ? comparePolicies({ ...simInput, planForecast: f.forecast, policies: planSized }) : undefined;
-      const sizingOf = (policy: string) => (isPlanSized(policy) ? (f.hasQuantile ? `q${f.quantile}` : 'mean') : 'reactive');
+      const sizingOf = (policy: PolicyName) => {
+        const sizing = getPolicySizing(policy);
+        return sizing === 'plan' ? (f.hasQuantile ? `q${f.quantile}` : 'mean') : sizing;
+      };
       const workerRun =
         workerPolicies.length > 0
           ? compareWorkerPolicies({

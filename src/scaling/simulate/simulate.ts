@@ -57,6 +57,11 @@ export const KUBERNETES_POLICIES: readonly PolicyName[] = ['hpa', 'hpa-legacy', 
 /** Policies that start the run with the plan's pre-scaling already in force. */
 const PRESCALED: readonly PolicyName[] = ['hpa-prescaled', 'aws-scheduled', 'aws-scheduled-predictive', 'gce-predictive-scheduled', 'azure-fixeddate'];
 
+/** Whether a policy pre-scales from the plan's windows (KEDA cron, scheduled actions, schedules, fixed-date profiles), so that its capacity follows the forecast the plan is sized on. */
+export function isPrescaledPolicy(policy: PolicyName): boolean {
+  return PRESCALED.includes(policy);
+}
+
 export function parsePolicyName(value: string): PolicyName {
   if ((POLICY_NAMES as readonly string[]).includes(value)) return value as PolicyName;
   throw new ScalingInputError('UNKNOWN_POLICY', `unknown policy "${value}" (known: ${POLICY_NAMES.join(', ')})`, { value });
