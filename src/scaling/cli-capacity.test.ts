@@ -11,11 +11,14 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadCapacityCheckConfig } from '../platform/config/config.ts';
 import { runScalingCli } from './cli.harness.ts';
+import { DEPLOYED_PLAN } from './cli-inputs.ts';
+import { getSeedCalendarEvents } from './forecast/calendar.ts';
 import { SEED_DEPLOYMENT_SPEC, withOverrides } from './manifests/deployment-spec.ts';
 import { renderTargets } from './manifests/manifests.ts';
 import { getObject } from './manifests/validate/rendered-objects.ts';
 import { parseTerraform } from './manifests/validate/terraform-validate.ts';
 import { type AzureProfile, selectAzureProfile } from './simulate/azure-autoscale.ts';
+import { comparePolicies } from './simulate/compare.ts';
 import { expandGceSchedules, getScheduleFloor, listCronInstants, parseGceCron } from './simulate/gce-schedules.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: assertions navigate parsed YAML freely.
@@ -94,6 +97,34 @@ describe('the capacity of one instance', () => {
       assert.deepEqual(differ, []);
     });
   }
+
+  it('simulate runs the cloud autoscalers with the settings the rendered files give them (EC2 warm-up, GCE initialization and scale-in controls, Azure rules)', async () => {
+    const policies = ['aws-target-tracking', 'aws-scheduled-predictive', 'gce-autoscaler', 'gce-predictive-scheduled', 'azure-rules', 'azure-fixeddate'] as const;
+    const r = await runScalingCli(['simulate', '--year', '2026', '--json', '--no-db', '--policies', policies.join(',')]);
+    assert.equal(r.exitCode, 0, r.err);
+    const json = JSON.parse(r.out) as { from: string; to: string; totals: { policy: string; minutesOverSlo: number; instanceHours: number; peakReplicas: number }[] };
+    // The same sale, with each engine's settings read back from its rendered file.
+    const files = renderTargets(['aws', 'gcp', 'azure'], SEED_DEPLOYMENT_SPEC);
+    const cfn = (getObject(files, 'deploy/aws/salescale.yaml') as Obj).Resources as Obj;
+    const gcpPolicy = (await parseTerraform(files)).resource.google_compute_region_autoscaler.web[0].autoscaling_policy[0];
+    const arm = getObject(files, 'deploy/azure/salescale.json') as Obj;
+    const [scaleOut, scaleIn] = ((arm.resources as Obj[]).find((x) => x.type === 'Microsoft.Insights/autoscalesettings' && x.name.endsWith('-web-autoscale'))?.properties.profiles[0].rules ?? []) as Obj[];
+    const control = gcpPolicy.scale_in_control[0];
+    const expected = comparePolicies({
+      forecast: { baseRequestsPerSecond: SEED_DEPLOYMENT_SPEC.prescale.baseRps, timeZone: 'UTC', events: getSeedCalendarEvents(2026, 'UTC') },
+      from: new Date(json.from),
+      to: new Date(json.to),
+      policies,
+      capacityPerInstanceRps: SPEC_RPS,
+      pricePerInstanceHour: 0.085,
+      web: DEPLOYED_PLAN.web,
+      aws: { defaultInstanceWarmupSeconds: cfn.WebAutoScalingGroup.Properties.DefaultInstanceWarmup },
+      gce: { coolDownPeriodSec: gcpPolicy.cooldown_period, scaleInControl: { maxScaledInReplicas: { fixed: control.max_scaled_in_replicas[0].fixed }, timeWindowSec: control.time_window_sec } },
+      azure: { rules: { scaleInCpuPercent: scaleIn.metricTrigger.threshold, scaleOutPercent: Number(scaleOut.scaleAction.value), scaleOutCooldown: scaleOut.scaleAction.cooldown, scaleInCooldown: scaleIn.scaleAction.cooldown } },
+    });
+    const pick = (t: { policy: string; minutesOverSlo: number; instanceHours: number; peakReplicas: number }) => [t.policy, t.minutesOverSlo, t.instanceHours, t.peakReplicas];
+    assert.deepEqual(json.totals.map(pick), expected.results.map((x) => pick({ policy: x.policy, ...x.totals })));
+  });
 
   it('by default simulate tells the policies apart and cost prices the peak month above the normal one (the 8,000/s file made every row 2 replicas)', async () => {
     const sim = await runScalingCli(['simulate', '--year', '2026', '--json', '--no-db']);

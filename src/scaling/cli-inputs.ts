@@ -3,7 +3,7 @@ import { ScalingInputError, parseDate, quoteInput } from './errors.ts';
 import { type CapacityCheckConfig, loadCapacityCheckConfig } from '../platform/config/config.ts';
 import { resolveCapacity } from './capacity/bench-capacity.ts';
 import { SEED_DEPLOYMENT_SPEC } from './manifests/deployment-spec.ts';
-import { getSpecPlanOptions } from './manifests/prescale-plan.ts';
+import { getSpecEngineOptions, getSpecPlanOptions } from './manifests/prescale-plan.ts';
 import { readInputFile } from './input-files.ts';
 import type { CalendarEventId } from './forecast/calendar.ts';
 import { CALENDAR_EVENT_IDS, getCalendarEvent, getNextCalendarEventYear, getSeedCalendarEvents } from './forecast/calendar.ts';
@@ -338,6 +338,9 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
  * cost (capacity, replica bounds, CPU target), so that their plan is the one the manifests carry.
  */
 export const DEPLOYED_PLAN = getSpecPlanOptions(SEED_DEPLOYMENT_SPEC);
+
+/** The cloud autoscalers as the rendered files configure them: `simulate` and `cost` run these. */
+export const DEPLOYED_ENGINES = getSpecEngineOptions(SEED_DEPLOYMENT_SPEC);
 const DEPLOYED = DEPLOYED_PLAN;
 
 /** How the deployed pod's figure is named in every output that uses it. */

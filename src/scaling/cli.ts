@@ -11,7 +11,7 @@ import { checkPrescaleTimeZone } from './capacity/time-zone-check.ts';
 import type { NodePoolCliOptions } from './cli-node-pool.ts';
 import { addNodePoolOptions, resolveNodeMax, resolveNodeSize, resolveProvisioningSeconds, resolveSimulateNodePool } from './cli-node-pool.ts';
 import type { CapacityOptions, CommonOptions, ScalingCliDeps } from './cli-inputs.ts';
-import { DEPLOYED_PLAN, MAX_REPLICAS, getCapacityCheckConfig, isWallClockHistory, loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveTimeZone, resolveWebCapacity, toBoundedNumber, toNumber } from './cli-inputs.ts';
+import { DEPLOYED_ENGINES, DEPLOYED_PLAN, MAX_REPLICAS, getCapacityCheckConfig, isWallClockHistory, loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveTimeZone, resolveWebCapacity, toBoundedNumber, toNumber } from './cli-inputs.ts';
 import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, pricePolicies } from './cost/cost.ts';
 import { COST_COMPONENTS } from './cost/cost.ts';
 import { loadPricing } from './cost/pricing.ts';
@@ -282,7 +282,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const demandFactor = toBoundedNumber(o.demandFactor, '--demand-factor', { above: 0 });
       // Plans, pre-scaling windows and predictive scaling are sized on the quantile forecast; with a
       // history the plan-driven policies run again sized on the mean, for comparison.
-      const simInput = { forecast: f.forecast, from: f.from, to: f.to, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, pricePerInstanceHour, web, leadMinutes, demandFactor, nodePool };
+      const simInput = { forecast: f.forecast, from: f.from, to: f.to, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, pricePerInstanceHour, web, leadMinutes, demandFactor, nodePool, ...DEPLOYED_ENGINES };
       const result = comparePolicies({
         ...simInput,
         planForecast: f.quantileForecast,
@@ -400,7 +400,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       // Pre-scaling sized as `plan` and `simulate` size it: on the quantile forecast (0.9 by default with a
       // history); demand, and so the reactive policies, follow the mean.
       const sizing = f.hasQuantile ? `pre-scaling sized on the ${f.quantile} quantile of the forecast (--quantile)` : 'pre-scaling sized on the mean forecast: the seed pattern has no quantile (give --history for one)';
-      const sim = comparePolicies({ forecast: f.forecast, planForecast: f.quantileForecast, from: f.from, to: f.to, policies: [...policies, ...providerPolicies], capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, pricePerInstanceHour: 0, web });
+      const sim = comparePolicies({ forecast: f.forecast, planForecast: f.quantileForecast, from: f.from, to: f.to, policies: [...policies, ...providerPolicies], capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, pricePerInstanceHour: 0, web, ...DEPLOYED_ENGINES });
       const hours = (f.to.getTime() - f.from.getTime()) / 3_600_000;
       const ordersPerRequest = toBoundedNumber(o.ordersPerRequest, '--orders-per-request', { atLeast: 0 });
       const priced = pricePolicies(

@@ -7,6 +7,7 @@ import { DEFAULT_WORKER_PLAN, planCapacity, type CapacityPlan, type WebPlanOptio
 import { getCalendarEvent, getSeedCalendarEvents } from '../forecast/calendar.ts';
 import { forecastHourly } from '../forecast/forecast.ts';
 import { getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, type AwsScheduledAction, type KedaCronTrigger } from '../schedule/schedule.ts';
+import type { CompareInput } from '../simulate/compare.ts';
 import type { PrescaleWindow } from '../simulate/prescale.ts';
 import type { DeploymentSpec } from './deployment-spec.ts';
 
@@ -27,6 +28,21 @@ export function getSpecPlanOptions(spec: DeploymentSpec): { web: WebPlanOptions;
   return {
     web: { capacityPerInstanceRps: spec.web.capacityPerInstanceRps, sloP95Ms: 500, targetUtilization: spec.web.autoscaling.cpuPercent / 100, minReplicas: spec.web.replicas.min, maxReplicas: spec.web.replicas.max },
     workers: { ...DEFAULT_WORKER_PLAN, minReplicas: spec.worker.replicas.min, maxReplicas: spec.worker.replicas.max },
+  };
+}
+
+/**
+ * The cloud autoscalers' settings as the rendered files set them, for the simulator: the EC2 group's
+ * DefaultInstanceWarmup (the target tracking policy sets no warm-up of its own), the GCE autoscaler's
+ * initialization period and scale-in controls, the Azure rules. `simulate` and `cost` run the engines with them,
+ * so that a simulated policy is the deployed one (the EC2 model's own default warm-up is 300 s, 2.5 × the
+ * template's; the GCE model has no scale-in controls unless given).
+ */
+export function getSpecEngineOptions(spec: DeploymentSpec): Required<Pick<CompareInput, 'aws' | 'gce' | 'azure'>> {
+  return {
+    aws: { defaultInstanceWarmupSeconds: spec.aws.instanceWarmupSeconds },
+    gce: { coolDownPeriodSec: spec.gcp.initializationPeriodSeconds, scaleInControl: { maxScaledInReplicas: { fixed: spec.gcp.maxScaledInReplicas }, timeWindowSec: spec.gcp.scaleInTimeWindowSeconds } },
+    azure: { rules: { scaleInCpuPercent: spec.azure.scaleInCpuPercent, scaleOutPercent: spec.azure.scaleOutPercent, scaleOutCooldown: spec.azure.scaleOutCooldown, scaleInCooldown: spec.azure.scaleInCooldown } },
   };
 }
 
