@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Command, CommanderError } from 'commander';
+import { type DeploymentSpec, SEED_DEPLOYMENT_SPEC, withOverrides } from './deployment-spec.ts';
 import { registerManifestsCommand } from './manifests-cli.ts';
 
 function cli(now?: () => Date): Command {
@@ -19,9 +20,13 @@ async function run(...args: string[]): Promise<void> {
 
 /** Runs the command as `salescale` does (usage after a command-line error) and returns its exit code and stderr. */
 async function runCapturingErr(...args: string[]): Promise<{ exitCode: number; err: string }> {
+  return runWithSpec(undefined, ...args);
+}
+
+async function runWithSpec(spec: DeploymentSpec | undefined, ...args: string[]): Promise<{ exitCode: number; err: string }> {
   let err = '';
   const program = new Command('salescale').exitOverride().showHelpAfterError().configureOutput({ writeOut: () => {}, writeErr: (s) => { err += s; } });
-  registerManifestsCommand(program).exitOverride();
+  registerManifestsCommand(program, { spec }).exitOverride();
   try {
     await program.parseAsync(['node', 'salescale', 'manifests', ...args]);
     return { exitCode: 0, err };
@@ -53,6 +58,24 @@ describe('salescale manifests', () => {
       const r = await runCapturingErr('--target', 'do', '--out', out, '--check');
       assert.equal(r.exitCode, 1);
       assert.equal(r.err, 'stale or missing (run salescale manifests --target do):\n  .do/app.yaml\n');
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
+  it('says so when the sale\'s plan needs more web replicas than web.replicas.max (the windows were capped at the maximum without a word)', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'salescale-manifests-capped-'));
+    try {
+      // 100 req/s pods: the evening peak of Black Friday 2027 (1800 req/s) needs 25 web pods.
+      const slower = withOverrides(SEED_DEPLOYMENT_SPEC, { web: { capacityPerInstanceRps: 100 } });
+      const capped = await runWithSpec(slower, '--target', 'k8s', '--out', out, '--year', '2027');
+      assert.equal(capped.exitCode, 0, capped.err);
+      assert.equal(
+        capped.err,
+        'warning: Black Friday 2027 needs up to 25 web replicas, above web.replicas.max 20, in 8 hour(s) from 2027-11-26T14:00Z: every platform pre-scales those hours to 20; raise web.replicas.max in the deployment spec (its pools are re-checked against max_connections), or give the pod more CPU and measure web.capacityPerInstanceRps again\n',
+      );
+      const seed = await runWithSpec(undefined, '--target', 'k8s', '--out', out, '--year', '2027');
+      assert.deepEqual([seed.exitCode, seed.err], [0, '']);
     } finally {
       await rm(out, { recursive: true, force: true });
     }

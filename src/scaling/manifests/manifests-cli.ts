@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ScalingInputError, formatInputError, quoteInput } from '../errors.ts';
 import { getNextCalendarEventYear } from '../forecast/calendar.ts';
-import { DeploymentSpecError, SEED_DEPLOYMENT_SPEC, withOverrides } from './deployment-spec.ts';
+import { type DeploymentSpec, DeploymentSpecError, SEED_DEPLOYMENT_SPEC, withOverrides } from './deployment-spec.ts';
+import { describeCappedPrescale } from './prescale-plan.ts';
 import { MANIFEST_TARGETS, isManifestTarget, renderTargets, writeRenderedFiles, type ManifestTarget } from './manifests.ts';
 
 function targetList(value: string): ManifestTarget[] {
@@ -35,9 +36,13 @@ function imageTag(value: string): string {
   return value;
 }
 
-/** @param deps.now the clock that picks the default sale. @defaultValue () => new Date() */
-export function registerManifestsCommand(program: Command, deps: { now?: () => Date } = {}): Command {
-  const { event, timeZone } = SEED_DEPLOYMENT_SPEC.prescale;
+/**
+ * @param deps.now the clock that picks the default sale. @defaultValue () => new Date()
+ * @param deps.spec the spec to render (tests). @defaultValue SEED_DEPLOYMENT_SPEC
+ */
+export function registerManifestsCommand(program: Command, deps: { now?: () => Date; spec?: DeploymentSpec } = {}): Command {
+  const base = deps.spec ?? SEED_DEPLOYMENT_SPEC;
+  const { event, timeZone } = base.prescale;
   const nextYear = () => getNextCalendarEventYear(event, deps.now?.() ?? new Date(), timeZone);
   const cmd = program
     .command('manifests')
@@ -45,17 +50,17 @@ export function registerManifestsCommand(program: Command, deps: { now?: () => D
     .requiredOption('--target <names>', `${MANIFEST_TARGETS.join(' | ')} | all (comma-separated allowed)`)
     .option('--out <dir>', 'root folder to write under (default: the current directory, i.e. the repository)', '.')
     .option('--year <yyyy>', `year of the sale whose plan gives the pre-scaling windows (default: the next ${event} that has not ended yet, ${nextYear()})`)
-    .option('--image-tag <tag>', `image tag (default ${SEED_DEPLOYMENT_SPEC.image.tag})`)
+    .option('--image-tag <tag>', `image tag (default ${base.image.tag})`)
     .option('--check', 'write nothing; exit 1 if a file on disk differs from the rendering');
   // Values are checked here, not by commander's argument parsers: a bad value is input (one line, exit 2), not a mistyped command line.
   const refuse = (error: ScalingInputError): never => cmd.showHelpAfterError(false).error(formatInputError(error), { exitCode: 2, code: `salescale.${error.code}` });
   cmd.action(async (o: { target: string; out: string; year?: string; imageTag?: string; check?: boolean }) => {
     const print = cmd.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s));
     let targets: ManifestTarget[];
-    let spec: typeof SEED_DEPLOYMENT_SPEC;
+    let spec: DeploymentSpec;
     try {
       targets = targetList(o.target);
-      spec = withOverrides(SEED_DEPLOYMENT_SPEC, {
+      spec = withOverrides(base, {
         prescale: { year: o.year !== undefined ? year(o.year) : nextYear() },
         ...(o.imageTag !== undefined ? { image: { tag: imageTag(o.imageTag) } } : {}),
       });
@@ -70,6 +75,9 @@ export function registerManifestsCommand(program: Command, deps: { now?: () => D
       if (error instanceof DeploymentSpecError) cmd.showHelpAfterError(false).error(`salescale: ${error.message}`, { exitCode: 2 });
       throw error;
     }
+    // The files are right for what the spec says; a sale they cannot pre-scale in full is said, not refused.
+    const capped = describeCappedPrescale(spec);
+    if (capped) (cmd.configureOutput().writeErr ?? ((t: string) => process.stderr.write(t)))(`warning: ${capped}\n`);
     if (o.check) {
       const stale: string[] = [];
       for (const file of files) {

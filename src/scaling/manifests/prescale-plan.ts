@@ -71,3 +71,16 @@ export function getPrescaleSchedule(spec: DeploymentSpec): PrescaleSchedule {
     },
   };
 }
+
+/**
+ * A warning when the sale's plan needs more web replicas than the autoscalers' maximum: every platform's
+ * windows are then capped at `web.replicas.max` (the plan clamps each hour), so those hours are pre-scaled
+ * short of the load. Undefined when the plan fits.
+ */
+export function describeCappedPrescale(spec: DeploymentSpec, schedule: PrescaleSchedule = getPrescaleSchedule(spec)): string | undefined {
+  const { plan } = schedule;
+  if (plan.hoursAboveMax.length === 0) return undefined;
+  const needed = Math.max(...plan.hours.map((h) => h.webReplicasNeeded));
+  const max = plan.web.maxReplicas;
+  return `${schedule.label} needs up to ${needed} web replicas, above web.replicas.max ${max}, in ${plan.hoursAboveMax.length} hour(s) from ${plan.hoursAboveMax[0].slice(0, 16)}Z: every platform pre-scales those hours to ${max}; raise web.replicas.max in the deployment spec (its pools are re-checked against max_connections), or give the pod more CPU and measure web.capacityPerInstanceRps again`;
+}
