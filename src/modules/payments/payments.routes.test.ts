@@ -274,3 +274,49 @@ describe('a payment after the window', () => {
     assert.match(metrics, /^salescale_late_payments_total\{provider="test",action="voided"[^}]*\} 1$/m);
   });
 });
+
+describe('webhooks during a live sale', () => {
+  // The limits a shop runs with (100 requests per minute per address while a sale is live, 1,000 per 15 min).
+  const f = fixture({ RATE_LIMIT_SALE_REFRESH_MS: '0' });
+  before(() => f.start());
+  after(() => f.t.close());
+
+  it('are never throttled as a shopper is: every delivery from the provider\'s one address is processed and pays its order', async () => {
+    const productId = await f.product(10);
+    const now = Date.now();
+    const sale = await f.t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/sale-events',
+      headers: f.t.admin,
+      payload: { name: 'Webhook sale', startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), productIds: [productId] },
+    });
+    assert.equal(sale.statusCode, 201, sale.body);
+    const orders = [await f.order(f.alice, productId), await f.order(f.bob, productId)];
+    const provider = createTestProvider({ db: f.t.platform.db, webhookSecret: testWebhookSecret(f.t.config.secrets.sessionSecret) });
+    // A payment provider delivers every buyer's events from a handful of addresses (Stripe lists about a dozen).
+    const deliver = (body: unknown) => {
+      const payload = JSON.stringify(body);
+      return f.t.app.inject({
+        method: 'POST',
+        url: '/api/v1/payments/webhooks/test',
+        remoteAddress: '3.18.12.63',
+        headers: { 'content-type': 'application/json', [TEST_SIGNATURE_HEADER]: provider.signWebhook(payload) },
+        payload,
+      });
+    };
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 150; i++) {
+      const reply = await deliver({ id: `evt_busy_${i}`, type: 'payment.created', data: { intentId: `tpi_other_${i}` } });
+      statuses.set(reply.statusCode, (statuses.get(reply.statusCode) ?? 0) + 1);
+    }
+    assert.deepEqual([...statuses], [[200, 150]], 'every delivery processed');
+    for (const order of orders) {
+      // The buyer's card authorized at the provider, which then tells us by webhook.
+      const { id, type, ...data } = await provider.authorizeWithToken!({ orderId: order.id, amountCents: 2500, currency: 'USD', token: 'tok_ok', idempotencyKey: `sale-${order.id}` });
+      const reply = await deliver({ id, type, data });
+      assert.equal(reply.statusCode, 200, reply.body);
+      assert.equal(reply.json().outcome, 'paid');
+      assert.equal(await f.ledger(order.id, 'capture'), 1);
+    }
+  });
+});

@@ -67,6 +67,11 @@ export function paymentRoutes(deps: { payments: PaymentService; provider: Paymen
       hooks.post(
         '/payments/webhooks/:provider',
         {
+          // Not counted against any client limit: every buyer's events come from the provider's few addresses
+          // (Stripe's dozen), at the rate the shop sells, and a throttled event is retried only minutes later —
+          // after the payment window, when the paid order has expired and its payment is voided. The signature
+          // is checked before anything is read or written; load shedding still applies.
+          config: { rateLimit: false },
           schema: {
             tags: ['payments'],
             description: 'Provider webhooks (Stripe: `payment_intent.*`, `charge.refunded`). Verified by signature, deduplicated by event id, safe in any order.',
