@@ -35,7 +35,7 @@ export interface PaymentServiceDeps {
 
 /** What processing an event decided and did. */
 export interface ProcessOutcome {
-  outcome: 'duplicate' | 'ignored' | 'unknown_payment' | 'declined' | 'paid' | 'captured' | 'late' | 'voided' | 'refunded' | 'settled';
+  outcome: 'duplicate' | 'ignored' | 'unknown_payment' | 'declined' | 'paid' | 'captured' | 'late' | 'voided' | 'refunded' | 'partially_refunded' | 'settled';
   orderId?: number;
 }
 
@@ -94,6 +94,12 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           }
           return { result: { ...base, outcome: 'voided' }, action: undefined, payment, returned: [] };
         case 'refunded': {
+          // A provider reports every refund with the amount refunded so far (Stripe's charge.refunded, also for a
+          // partial refund made in its dashboard): only all of it refunds the order and puts its units back on sale.
+          if (event.amountCents !== undefined && event.amountCents < payment.amountCents) {
+            logger.info({ orderId, intentId, refundedCents: event.amountCents, amountCents: payment.amountCents }, 'part of a payment was refunded at the provider; the order stays as it is');
+            return { result: { ...base, outcome: 'partially_refunded' }, action: undefined, payment, returned: [] };
+          }
           await payments.advance(tx, payment.id, 'refunded');
           const refunded = payment.applied ? await lifecycle.markRefunded(tx, orderId) : undefined;
           return { result: { ...base, outcome: 'refunded' }, action: undefined, payment, returned: refunded?.productIds ?? [] };

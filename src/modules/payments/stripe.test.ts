@@ -207,6 +207,71 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     assert.match(metrics, /^salescale_late_payments_total\{provider="stripe",action="refunded"[^}]*\} 1$/m);
   });
 
+  it('a partial refund made at Stripe leaves the order paid and its units sold; refunding the rest refunds the order, once', async () => {
+    const productId = await product(10);
+    const { order, intentId } = await placeAndStartPayment(productId);
+    for (const event of stripe.confirm(intentId, 'authorize')) assert.equal((await deliver(event)).json().outcome, 'paid');
+    assert.equal(stripe.captures.get(intentId), 1);
+    assert.equal(await stock(productId), 9);
+    // Refunds made in Stripe's dashboard (a goodwill partial refund, then the rest): Stripe sends charge.refunded for
+    // each, with the amount refunded so far; `refunded` is true only once all of it is.
+    const intent = stripe.intents.get(intentId)!;
+    const refunded = (amountRefunded: number) =>
+      stripe.event('charge.refunded', {
+        id: intent.latest_charge,
+        object: 'charge',
+        amount: intent.amount,
+        amount_refunded: amountRefunded,
+        currency: intent.currency,
+        payment_intent: intentId,
+        refunded: amountRefunded === intent.amount,
+        metadata: intent.metadata,
+      });
+    const paymentStatus = async () => (await t.platform.db.primary.execute<{ status: string }>(sql`select status from payments where intent_id = ${intentId}`)).rows[0]!.status;
+    const partial = refunded(1000);
+    const reply = await deliver(partial);
+    assert.equal(reply.statusCode, 200, reply.body);
+    assert.equal(reply.json().outcome, 'partially_refunded');
+    assert.equal(await orderStatus(order.id), 'paid', 'the buyer keeps the order');
+    assert.equal(await stock(productId), 9, 'its unit stays sold');
+    assert.equal(await paymentStatus(), 'captured');
+    const fulfil = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.id}/fulfill`, headers: t.admin });
+    assert.equal(fulfil.statusCode, 200, fulfil.body);
+    assert.equal(fulfil.json().status, 'fulfilled', 'and it still ships');
+
+    const second = await placeAndStartPayment(productId);
+    for (const event of stripe.confirm(second.intentId, 'authorize')) assert.equal((await deliver(event)).json().outcome, 'paid');
+    const secondIntent = stripe.intents.get(second.intentId)!;
+    const partOfSecond = stripe.event('charge.refunded', {
+      id: secondIntent.latest_charge,
+      object: 'charge',
+      amount: 4200,
+      amount_refunded: 200,
+      currency: 'usd',
+      payment_intent: second.intentId,
+      refunded: false,
+    });
+    const restOfSecond = stripe.event('charge.refunded', {
+      id: secondIntent.latest_charge,
+      object: 'charge',
+      amount: 4200,
+      amount_refunded: 4200,
+      currency: 'usd',
+      payment_intent: second.intentId,
+      refunded: true,
+    });
+    assert.equal((await deliver(partOfSecond)).json().outcome, 'partially_refunded');
+    assert.equal(await orderStatus(second.order.id), 'paid');
+    assert.equal(await stock(productId), 8);
+    assert.equal((await deliver(restOfSecond)).json().outcome, 'refunded');
+    assert.equal(await orderStatus(second.order.id), 'refunded');
+    assert.equal(await stock(productId), 9, 'the fully refunded unit came back');
+    for (const event of [partial, partOfSecond, restOfSecond, partOfSecond]) assert.equal((await deliver(event)).statusCode, 200);
+    assert.equal(await orderStatus(order.id), 'fulfilled');
+    assert.equal(await orderStatus(second.order.id), 'refunded');
+    assert.equal(await stock(productId), 9, 'once');
+  });
+
   it('an order total Stripe does not take (under $0.50, over $999,999.99) is 422 PAYMENT_AMOUNT_UNSUPPORTED and changes nothing', async () => {
     for (const [priceCents, reason] of [
       [25, 'amount_too_small'],
