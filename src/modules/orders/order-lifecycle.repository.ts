@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { enqueueInTransaction, type DbOrTx, type OutboxJob } from '../../platform/outbox/outbox.ts';
 import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
 import { products } from '../catalog/index.ts';
@@ -132,12 +132,25 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
       return { productIds: items.map((item) => item.productId) };
     },
 
-    /** paid → fulfilled (shipped). */
+    /**
+     * Marks a paid order as being refunded (kept if already marked), under the caller's row lock on the order:
+     * from then on it cannot be fulfilled. Returns false if the order is not paid.
+     */
+    async startRefund(tx: DbOrTx, orderId: number): Promise<boolean> {
+      const updated = await tx
+        .update(orders)
+        .set({ refundRequestedAt: sql`coalesce(${orders.refundRequestedAt}, now())` })
+        .where(and(eq(orders.id, orderId), eq(orders.status, 'paid')))
+        .returning({ id: orders.id });
+      return updated.length > 0;
+    },
+
+    /** paid → fulfilled (shipped), unless a refund was asked for (see `startRefund`). */
     async markFulfilled(tx: DbOrTx, orderId: number): Promise<boolean> {
       const updated = await tx
         .update(orders)
         .set({ status: 'fulfilled', fulfilledAt: sql`now()` })
-        .where(and(eq(orders.id, orderId), eq(orders.status, 'paid')))
+        .where(and(eq(orders.id, orderId), eq(orders.status, 'paid'), isNull(orders.refundRequestedAt)))
         .returning({ id: orders.id });
       return updated.length > 0;
     },

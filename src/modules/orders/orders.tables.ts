@@ -35,6 +35,12 @@ export const orders = pgTable(
     expiredAt: timestamp('expired_at', { withTimezone: true, mode: 'date' }),
     fulfilledAt: timestamp('fulfilled_at', { withTimezone: true, mode: 'date' }),
     refundedAt: timestamp('refunded_at', { withTimezone: true, mode: 'date' }),
+    /**
+     * When an admin asked to refund this paid order: set under the order's row lock before the provider is
+     * called, so it can no longer be fulfilled while its money goes back (the order becomes `refunded` after the
+     * call; a failed call leaves it set until the refund is asked again and goes through).
+     */
+    refundRequestedAt: timestamp('refund_requested_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [
     index('orders_customer_id_idx').on(t.customerId, t.id.desc()),

@@ -25,8 +25,12 @@ export class OrderNotRefundableError extends ConflictError {
 }
 
 export class OrderNotFulfillableError extends ConflictError {
-  constructor(orderId: number, status: string) {
-    super('ORDER_NOT_FULFILLABLE', `order ${orderId} cannot be fulfilled (${status}); only paid orders can`, { orderId, status });
+  constructor(orderId: number, status: string, refundRequested = false) {
+    super(
+      'ORDER_NOT_FULFILLABLE',
+      refundRequested ? `order ${orderId} cannot be fulfilled: its refund was asked for` : `order ${orderId} cannot be fulfilled (${status}); only paid orders can`,
+      refundRequested ? { orderId, status, refundRequested } : { orderId, status },
+    );
   }
 }
 

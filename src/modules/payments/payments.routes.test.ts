@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
+import pg from 'pg';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
 import type { Json } from '../../../test/helpers/http.ts';
@@ -232,6 +233,87 @@ describe('paying an order with the test provider', () => {
     assert.equal(fulfilPending.json().error.code, 'ORDER_NOT_FULFILLABLE');
     const cancelPaid = await f.t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${b.id}/cancel`, headers: f.t.admin });
     assert.equal(cancelPaid.json().error.code, 'ORDER_NOT_CANCELLABLE');
+  });
+});
+
+describe('refunding while the order ships', () => {
+  const f = fixture({});
+  before(() => f.start());
+  after(() => f.t.close());
+
+  const refund = (orderId: number) => f.t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${orderId}/refund`, headers: f.t.admin });
+  const fulfil = (orderId: number) => f.t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${orderId}/fulfill`, headers: f.t.admin });
+  const statusOf = async (orderId: number) => (await f.t.app.inject({ method: 'GET', url: `/api/v1/orders/${orderId}`, headers: { cookie: f.bob } })).json().status as string;
+
+  it('a fulfilment asked for during the provider\'s refund call is refused: the order is refunded, never shipped with its money back', async () => {
+    const productId = await f.product(10);
+    const placed = await f.order(f.bob, productId);
+    assert.equal((await f.pay(f.bob, placed.id, { token: 'tok_ok' })).statusCode, 200);
+    // Hold the provider's refund (its ledger write) until the fulfilment has been asked for.
+    const blocker = new pg.Client({ connectionString: f.t.database.url });
+    await blocker.connect();
+    try {
+      await blocker.query('begin');
+      await blocker.query('lock table test_provider_operations in exclusive mode');
+      const refunding = refund(placed.id);
+      const waiting = async () => (await blocker.query<{ n: number }>(`select count(*)::int as n from pg_locks where relation = 'test_provider_operations'::regclass and not granted`)).rows[0]!.n;
+      for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(await waiting(), 1, 'the refund is at the provider');
+      const fulfilled = await fulfil(placed.id);
+      await blocker.query('commit');
+      const refunded = await refunding;
+      assert.equal(refunded.statusCode, 200, refunded.body);
+      assert.equal(refunded.json().status, 'refunded');
+      assert.equal(fulfilled.statusCode, 409, fulfilled.body);
+      assert.equal(fulfilled.json().error.code, 'ORDER_NOT_FULFILLABLE');
+      assert.equal(fulfilled.json().error.details.refundRequested, true);
+    } finally {
+      await blocker.end();
+    }
+    assert.equal(await statusOf(placed.id), 'refunded');
+    assert.equal(await f.ledger(placed.id, 'refund'), 1);
+    assert.equal(await f.stock(productId), 10, 'the unit came back once');
+  });
+
+  it('a refund whose provider call fails keeps the order from shipping until it is asked again and goes through', async () => {
+    const productId = await f.product(10);
+    const placed = await f.order(f.bob, productId);
+    assert.equal((await f.pay(f.bob, placed.id, { token: 'tok_ok' })).statusCode, 200);
+    // The provider fails the call (its ledger is away).
+    await f.t.platform.db.primary.execute(sql`alter table test_provider_operations rename to test_provider_operations_away`);
+    let failed: Awaited<ReturnType<typeof refund>>;
+    try {
+      failed = await refund(placed.id);
+    } finally {
+      await f.t.platform.db.primary.execute(sql`alter table test_provider_operations_away rename to test_provider_operations`);
+    }
+    assert.ok(failed.statusCode >= 500, failed.body);
+    assert.equal(await statusOf(placed.id), 'paid');
+    assert.equal(await f.stock(productId), 9, 'nothing back before the money is');
+    const fulfilled = await fulfil(placed.id);
+    assert.equal(fulfilled.statusCode, 409, fulfilled.body);
+    assert.equal(fulfilled.json().error.code, 'ORDER_NOT_FULFILLABLE');
+    const again = await refund(placed.id);
+    assert.equal(again.statusCode, 200, again.body);
+    assert.equal(again.json().status, 'refunded');
+    assert.equal(await f.ledger(placed.id, 'refund'), 1);
+    assert.equal(await f.stock(productId), 10);
+  });
+
+  it('refunds and fulfilments racing on many orders: each order either ships or gets its money and units back, never both', async () => {
+    const productId = await f.product(40);
+    const placed = [];
+    for (let i = 0; i < 16; i++) placed.push(await f.order(f.bob, productId));
+    for (const order of placed) assert.equal((await f.pay(f.bob, order.id, { token: 'tok_ok' })).statusCode, 200);
+    await Promise.all(placed.flatMap((order) => (order.id % 2 ? [refund(order.id), fulfil(order.id)] : [fulfil(order.id), refund(order.id)])));
+    let shipped = 0;
+    for (const order of placed) {
+      const status = await statusOf(order.id);
+      assert.ok(status === 'refunded' || status === 'fulfilled', status);
+      assert.equal(await f.ledger(order.id, 'refund'), status === 'refunded' ? 1 : 0, `order ${order.id} is ${status}`);
+      if (status === 'fulfilled') shipped++;
+    }
+    assert.equal(await f.stock(productId), 40 - shipped, 'units of refunded orders back, of shipped ones not');
   });
 });
 

@@ -256,11 +256,21 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       return requireOrder(order.id, input.customerId);
     },
 
-    /** Admin: refunds a paid order (voids it if not yet captured); its units go back on sale. */
+    /**
+     * Admin: refunds a paid order (voids it if not yet captured); its units go back on sale. The order is first
+     * marked as being refunded under its row lock, so a fulfilment can no longer slip in between this check and
+     * the provider's call (money given back for an order that ships); no lock is held across that call. If the
+     * call fails the mark stays (the outcome may be unknown): asking again makes the same keyed call and finishes.
+     */
     async refund(orderId: number): Promise<Order> {
-      const order = await requireOrder(orderId, undefined);
-      if (order.status === 'refunded') return order;
-      if (order.status !== 'paid') throw new OrderNotRefundableError(orderId, order.status);
+      const started = await db.primary.transaction(async (tx) => {
+        const order = await lifecycle.lockForPayment(tx, orderId);
+        if (!order) throw new OrderNotFoundError(orderId);
+        if (order.status === 'refunded') return false;
+        if (order.status !== 'paid' || !(await lifecycle.startRefund(tx, orderId))) throw new OrderNotRefundableError(orderId, order.status);
+        return true;
+      });
+      if (!started) return requireOrder(orderId, undefined);
       const applied = await payments.applied(db.primary, orderId);
       if (applied) {
         const action = applied.status === 'captured' ? 'refund' : applied.status === 'authorized' ? 'void' : undefined;
@@ -284,7 +294,11 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       const order = await requireOrder(orderId, undefined);
       if (order.status === 'fulfilled') return order;
       const done = await db.primary.transaction((tx) => lifecycle.markFulfilled(tx, orderId));
-      if (!done) throw new OrderNotFulfillableError(orderId, (await requireOrder(orderId, undefined)).status);
+      if (!done) {
+        const now = await requireOrder(orderId, undefined);
+        if (now.status === 'fulfilled') return now;
+        throw new OrderNotFulfillableError(orderId, now.status, now.status === 'paid');
+      }
       return requireOrder(orderId, undefined);
     },
   };
