@@ -124,6 +124,24 @@ describe('paying an order with the test provider', () => {
     assert.equal(await f.ledger(placed.id, 'authorize'), (await f.ledger(placed.id, 'capture')) + (await f.ledger(placed.id, 'void')), 'every other authorization was voided');
   });
 
+  it('an Idempotency-Key already used to pay another order (anyone\'s) pays this one too, captured once each', async () => {
+    const productId = await f.product();
+    const first = await f.order(f.alice, productId);
+    const second = await f.order(f.alice, productId);
+    const bobs = await f.order(f.bob, productId);
+    for (const [cookie, order] of [[f.alice, first], [f.alice, second], [f.bob, bobs]] as const) {
+      const reply = await f.pay(cookie, order.id, { token: 'tok_ok' }, { 'idempotency-key': 'pay-1' });
+      assert.equal(reply.statusCode, 200, reply.body);
+      assert.equal(reply.json().status, 'paid');
+      assert.equal(reply.json().payment.status, 'captured');
+      assert.equal(await f.ledger(order.id, 'authorize'), 1);
+      assert.equal(await f.ledger(order.id, 'capture'), 1);
+    }
+    const again = await f.pay(f.alice, second.id, { token: 'tok_ok' }, { 'idempotency-key': 'pay-1' });
+    assert.equal(again.json().error.code, 'ORDER_ALREADY_PAID');
+    assert.equal(await f.ledger(second.id, 'capture'), 1);
+  });
+
   it('refuses bad pay calls with a stable code and changes nothing', async () => {
     const productId = await f.product();
     const placed = await f.order(f.alice, productId);

@@ -232,7 +232,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           amountCents: order.totalCents,
           currency: order.currency,
           token: input.token,
-          idempotencyKey: input.idempotencyKey ?? randomUUID(),
+          // Scoped to the order, as the Stripe path's: buyers choose their keys, and one provider account serves them
+          // all (a key already used for another order authorized nothing for this one, whose capture then failed).
+          idempotencyKey: `salescale-order-${order.id}-pay-${input.idempotencyKey ?? randomUUID()}`,
         });
         const result = await process(event);
         if (result.outcome === 'declined') throw new PaymentDeclinedError(order.id, event.failureCode);
