@@ -24,13 +24,18 @@ export class OrderNotRefundableError extends ConflictError {
   }
 }
 
+/** Why a paid order cannot ship: its refund was asked for, or its payment was never captured. */
+export type UnfulfillableReason = { refundRequested: true } | { paymentStatus: string };
+
 export class OrderNotFulfillableError extends ConflictError {
-  constructor(orderId: number, status: string, refundRequested = false) {
-    super(
-      'ORDER_NOT_FULFILLABLE',
-      refundRequested ? `order ${orderId} cannot be fulfilled: its refund was asked for` : `order ${orderId} cannot be fulfilled (${status}); only paid orders can`,
-      refundRequested ? { orderId, status, refundRequested } : { orderId, status },
-    );
+  constructor(orderId: number, status: string, reason?: UnfulfillableReason) {
+    const message =
+      reason === undefined
+        ? `order ${orderId} cannot be fulfilled (${status}); only paid orders can`
+        : 'refundRequested' in reason
+          ? `order ${orderId} cannot be fulfilled: its refund was asked for`
+          : `order ${orderId} cannot be fulfilled: its payment was not captured (${reason.paymentStatus})`;
+    super('ORDER_NOT_FULFILLABLE', message, { orderId, status, ...reason });
   }
 }
 

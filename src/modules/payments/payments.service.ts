@@ -291,16 +291,21 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       return requireOrder(orderId, undefined);
     },
 
-    /** Admin: marks a paid order shipped. */
+    /**
+     * Admin: marks a paid order shipped, if its money was taken: an applied payment not captured (the capture
+     * still failing, or refused for good after the hold was released at the provider) keeps it from shipping;
+     * refunding it is the way out. Orders paid before payments existed have no payment and ship.
+     */
     async fulfil(orderId: number): Promise<Order> {
-      const order = await requireOrder(orderId, undefined);
-      if (order.status === 'fulfilled') return order;
-      const done = await db.primary.transaction((tx) => lifecycle.markFulfilled(tx, orderId));
-      if (!done) {
-        const now = await requireOrder(orderId, undefined);
-        if (now.status === 'fulfilled') return now;
-        throw new OrderNotFulfillableError(orderId, now.status, now.status === 'paid');
-      }
+      await db.primary.transaction(async (tx) => {
+        const order = await lifecycle.lockForPayment(tx, orderId);
+        if (!order) throw new OrderNotFoundError(orderId);
+        if (order.status === 'fulfilled') return;
+        if (order.status !== 'paid') throw new OrderNotFulfillableError(orderId, order.status);
+        const applied = await payments.applied(tx, orderId);
+        if (applied && applied.status !== 'captured') throw new OrderNotFulfillableError(orderId, order.status, { paymentStatus: applied.status });
+        if (!(await lifecycle.markFulfilled(tx, orderId))) throw new OrderNotFulfillableError(orderId, order.status, { refundRequested: true });
+      });
       return requireOrder(orderId, undefined);
     },
   };

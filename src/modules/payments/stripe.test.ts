@@ -272,6 +272,33 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     assert.equal(await stock(productId), 9, 'once');
   });
 
+  it('a hold Stripe released before our capture (the capture refused) leaves the order paid but never shipped; refunding it puts its unit back', async () => {
+    const productId = await product(10);
+    const { order, intentId } = await placeAndStartPayment(productId);
+    const [authorized] = stripe.confirm(intentId, 'authorize');
+    // The authorization lapses (or is canceled in the dashboard) before our capture reaches Stripe.
+    const intent = stripe.intents.get(intentId)!;
+    intent.status = 'canceled';
+    intent.amount_capturable = 0;
+    const canceled = stripe.event('payment_intent.canceled', intent as unknown as Json);
+    const refused = await deliver(authorized!);
+    assert.equal(refused.statusCode, 500, refused.body);
+    assert.equal(await orderStatus(order.id), 'paid');
+    assert.equal(stripe.captures.get(intentId) ?? 0, 0, 'no money taken');
+    assert.equal((await deliver(canceled)).json().outcome, 'voided');
+    assert.equal((await deliver(authorized!)).json().outcome, 'settled', 'the redelivery no longer tries to capture');
+    const fulfil = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.id}/fulfill`, headers: t.admin });
+    assert.equal(fulfil.statusCode, 409, fulfil.body);
+    assert.equal(fulfil.json().error.code, 'ORDER_NOT_FULFILLABLE');
+    assert.equal(fulfil.json().error.details.paymentStatus, 'voided');
+    assert.equal(await orderStatus(order.id), 'paid');
+    const refund = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.id}/refund`, headers: t.admin });
+    assert.equal(refund.statusCode, 200, refund.body);
+    assert.equal(refund.json().status, 'refunded');
+    assert.equal(await stock(productId), 10, 'its unit back on sale');
+    assert.equal(stripe.refunds.get(intentId) ?? 0, 0, 'nothing to give back');
+  });
+
   it('an order total Stripe does not take (under $0.50, over $999,999.99) is 422 PAYMENT_AMOUNT_UNSUPPORTED and changes nothing', async () => {
     for (const [priceCents, reason] of [
       [25, 'amount_too_small'],
