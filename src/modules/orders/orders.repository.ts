@@ -111,7 +111,8 @@ export async function releaseUnits(tx: DbOrTx, orderIds: readonly number[]): Pro
     .innerJoin(customers, eq(customers.id, orders.customerId))
     .where(inArray(orderItems.orderId, [...orderIds]));
   const lines = items.sort((a, b) => a.productId - b.productId || (a.buyerEmail < b.buyerEmail ? -1 : a.buyerEmail > b.buyerEmail ? 1 : 0) || a.orderId - b.orderId);
-  for (const line of lines) {
+  let first = 0;
+  for (const [index, line] of lines.entries()) {
     await tx
       .update(buyerPurchases)
       .set({ quantity: sql`greatest(${buyerPurchases.quantity} - ${line.quantity}, 0)` })
@@ -128,8 +129,13 @@ export async function releaseUnits(tx: DbOrTx, orderIds: readonly number[]): Pro
           ),
         );
     }
+    // The product's stock right after its count rows, before the next product's: a count row of a later product
+    // held while waiting for this stock would deadlock with a checkout holding this stock and waiting for it.
+    if (lines[index + 1]?.productId !== line.productId) {
+      await giveBackStock(tx, lines.slice(first, index + 1));
+      first = index + 1;
+    }
   }
-  await giveBackStock(tx, lines);
 }
 
 export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {

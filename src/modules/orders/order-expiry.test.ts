@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
+import client from 'prom-client';
+import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
+import { createLogger } from '../../platform/logger/logger.ts';
+import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
+import { createInventoryRepository, createStockGate } from '../inventory/index.ts';
+import { createOrderExpiry, createOrderLifecycleRepository, expiredCounterFor } from './index.ts';
+
+describe('expiring reservations while their buyers order again', () => {
+  let t: TestApp;
+  const WINDOW_S = 1;
+  /** What the app logged: a statement PostgreSQL rolled back as a deadlock victim is retried, with a warning. */
+  const logged: string[] = [];
+
+  before(async () => {
+    // One stock row per product: every checkout and every give-back of a product meets on it.
+    t = await createTestApp({ STOCK_SHARDS: '1', PAYMENT_WINDOW_S: String(WINDOW_S), RATE_LIMIT_CHECKOUT_MAX: '10000' }, undefined, {
+      logger: createLogger({ level: 'warn', destination: { write: (line: string) => void logged.push(line) } }),
+    });
+  });
+  after(() => t.close());
+
+  async function product(): Promise<number> {
+    const reply = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/products',
+      headers: t.admin,
+      payload: { sku: `exp-${Math.random().toString(36).slice(2)}`, name: 'Expiring item', priceCents: 900, available: 10 },
+    });
+    assert.equal(reply.statusCode, 201, reply.body);
+    return reply.json().id;
+  }
+
+  const order = (cookie: string, key: string, items: { productId: number; quantity: number }[]) =>
+    t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie, 'idempotency-key': key }, payload: { items } });
+
+  async function stock(productId: number): Promise<number> {
+    const result = await t.platform.db.primary.execute<{ sum: string }>(sql`select coalesce(sum(available), 0) as sum from product_stock where product_id = ${productId}`);
+    return Number(result.rows[0]!.sum);
+  }
+
+  it('a sweep giving units back never deadlocks with a checkout of the same products: both go through', async () => {
+    const db = t.platform.db;
+    const [x, y] = (await mintSessionCookies(t.env, await insertCustomers(db.primary, 2, 'exp'))) as [string, string];
+    const first = await product();
+    const second = await product();
+    assert.equal((await order(y, 'y-1', [{ productId: first, quantity: 1 }])).statusCode, 201);
+    assert.equal((await order(x, 'x-1', [{ productId: second, quantity: 1 }])).statusCode, 201);
+    await new Promise((resolve) => setTimeout(resolve, WINDOW_S * 1000 + 200));
+
+    // Slow the sweep down right after it took buyer x's count row of the second product back, so that x's new
+    // checkout of both products runs meanwhile.
+    await db.primary.execute(sql.raw(`
+      create function slow_count_release() returns trigger language plpgsql as $$ begin perform pg_sleep(0.5); return null; end $$;
+      create trigger slow_count_release after update on buyer_purchases for each row
+        when (new.quantity < old.quantity and old.product_id = ${second}) execute function slow_count_release();`));
+    try {
+      const inventory = createInventoryRepository({ shards: 1 });
+      const gate = createStockGate({
+        redis: t.platform.redis,
+        prefix: t.config.redis.prefix,
+        gateTtlS: t.config.checkout.stockGateTtlS,
+        snapshot: (productId, tokens) => inventory.snapshot(db.primary, productId, tokens),
+      });
+      const expiry = createOrderExpiry({
+        db,
+        lifecycle: createOrderLifecycleRepository({ paymentWindowS: WINDOW_S }),
+        gate,
+        expired: expiredCounterFor(new client.Registry()),
+        logger: t.platform.logger,
+      });
+      const sweeping = expiry.sweepOnce();
+      const sleeping = async () => (await db.primary.execute<{ n: number }>(sql`select count(*)::int as n from pg_stat_activity where wait_event = 'PgSleep'`)).rows[0]!.n;
+      for (let i = 0; i < 200 && (await sleeping()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.equal(await sleeping(), 1, 'the sweep is giving x\'s units back');
+      const again = await order(x, 'x-2', [
+        { productId: first, quantity: 1 },
+        { productId: second, quantity: 1 },
+      ]);
+      assert.equal(await sweeping, 2, 'both reservations expired');
+      assert.equal(again.statusCode, 201, again.body);
+      // Each side holds its locks until PostgreSQL's deadlock_timeout (1 s) picks a victim: a hot product's stock row
+      // blocked for a second for every checkout queued behind it.
+      assert.deepEqual(
+        logged.filter((line) => line.includes('deadlock detected')),
+        [],
+        'no statement was rolled back as a deadlock victim',
+      );
+    } finally {
+      await db.primary.execute(sql.raw('drop trigger slow_count_release on buyer_purchases; drop function slow_count_release();'));
+    }
+    assert.equal(await stock(first), 9, 'y\'s unit back, x\'s new one taken');
+    assert.equal(await stock(second), 9, 'x\'s first unit back, the new one taken');
+  });
+});
