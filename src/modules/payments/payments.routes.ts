@@ -67,11 +67,11 @@ export function paymentRoutes(deps: { payments: PaymentService; provider: Paymen
       hooks.post(
         '/payments/webhooks/:provider',
         {
-          // Not counted against any client limit: every buyer's events come from the provider's few addresses
-          // (Stripe's dozen), at the rate the shop sells, and a throttled event is retried only minutes later —
-          // after the payment window, when the paid order has expired and its payment is voided. The signature
-          // is checked before anything is read or written; load shedding still applies.
-          config: { rateLimit: false },
+          // Neither counted against any client limit nor shed under load: every buyer's events come from the
+          // provider's few addresses (Stripe's dozen), at the rate the shop sells, and a throttled or shed event
+          // is retried only minutes later — after the payment window, when the paid order has expired and its
+          // payment is voided. The signature (an HMAC, microseconds) is checked before anything is read or written.
+          config: { rateLimit: false, shed: false },
           schema: {
             tags: ['payments'],
             description: 'Provider webhooks (Stripe: `payment_intent.*`, `charge.refunded`). Verified by signature, deduplicated by event id, safe in any order.',

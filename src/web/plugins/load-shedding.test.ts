@@ -81,6 +81,32 @@ describe('load shedding on a saturated event loop', () => {
     await until(async () => (await t.app.inject({ method: 'GET', url: '/ready' })).statusCode === 200, 10_000);
   });
 
+  it('never sheds a route marked shed: false (payment webhooks), even when it sheds every other write', async () => {
+    const stalled = await createAppWithRoutes(
+      { LOAD_SHED_ENABLED: 'true', LOAD_SHED_SAMPLE_MS: '600000', LOAD_SHED_BROWSE_DELAY_MS: '100', LOAD_SHED_WRITE_DELAY_MS: '100', RATE_LIMIT_ENABLED: 'false' },
+      (app) => {
+        app.post('/test/write', async () => ({ written: true }));
+        app.post('/test/webhook', { config: { shed: false } }, async () => ({ received: true }));
+        // 300 ms of synchronous work, then two writes handled in the same turn of the loop.
+        app.post('/test/block-then-write', async () => {
+          const end = performance.now() + 300;
+          while (performance.now() < end) {
+            // busy
+          }
+          const [write, webhook] = await Promise.all([app.inject({ method: 'POST', url: '/test/write' }), app.inject({ method: 'POST', url: '/test/webhook' })]);
+          return { write: write.statusCode, webhook: webhook.statusCode };
+        });
+      },
+    );
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const reply = await stalled.app.inject({ method: 'POST', url: '/test/block-then-write' });
+      assert.deepEqual(reply.json(), { write: 503, webhook: 200 });
+    } finally {
+      await stalled.close();
+    }
+  });
+
   it('sheds browsing queued behind a long turn of the event loop at once, before the next sample', async () => {
     const stalled = await createAppWithRoutes(
       { LOAD_SHED_ENABLED: 'true', LOAD_SHED_SAMPLE_MS: '600000', LOAD_SHED_BROWSE_DELAY_MS: '100', RATE_LIMIT_ENABLED: 'false' },

@@ -6,12 +6,24 @@ import type { LoadShedMetrics } from '../../platform/load/load-shed.metrics.ts';
 import { sendError } from '../http/error-reply.ts';
 import { isOperationalPath } from './rate-limit.ts';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * `false`: never shed (the route's work is worth more than the load it adds: a payment provider's
+     * webhook completes a sale whose stock is already taken, and a shed one is retried only minutes later).
+     * @defaultValue true
+     */
+    shed?: boolean;
+  }
+}
+
 /** Seconds a shed client is asked to wait: about a few sample windows, long enough for a retry elsewhere. */
 export const SHED_RETRY_AFTER_S = 2;
 
 /**
  * Refuses work before it is queued behind a saturated event loop: 503 `OVERLOADED` with `Retry-After`,
- * browsing first, writes only past the higher thresholds. Runs as the first hook, so a shed request
+ * browsing first, writes only past the higher thresholds; never probes or routes marked `shed: false`
+ * (payment webhooks). Runs as the first hook, so a shed request
  * costs neither Redis (rate limits) nor the database. `/ready` reports the overload itself (see health.ts).
  */
 export function loadShedding(options: { monitor: LoadMonitor; metrics: LoadShedMetrics }): FastifyPluginAsync {
@@ -20,7 +32,7 @@ export function loadShedding(options: { monitor: LoadMonitor; metrics: LoadShedM
     app.addHook('onClose', async () => options.monitor.stop());
     app.addHook('onRequest', async (request, reply) => {
       const level = options.monitor.level();
-      if (level === 'normal' || isOperationalPath(request.routeOptions.url)) return;
+      if (level === 'normal' || isOperationalPath(request.routeOptions.url) || request.routeOptions.config?.shed === false) return;
       const traffic = trafficClassOf(request.method);
       if (!shouldShed(level, traffic)) return;
       options.metrics.shed.inc({ class: traffic });
