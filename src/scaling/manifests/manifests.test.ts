@@ -170,7 +170,13 @@ describe('CloudFormation template', () => {
     assert.ok(db.Threshold < spec.database.maxConnections);
     for (const [id, alarm] of alarms) {
       assert.ok(alarm.Properties.AlarmDescription.endsWith(`Runbook: ${getRunbookUrl(id.replace(/Alarm$/, ''), spec.alerts.runbookUrl)}`), `${id} links its runbook section`);
+      // The description says what this alarm measures and does, not what the Prometheus rule of the same name does.
+      const p = alarm.Properties;
+      assert.ok(p.AlarmDescription.includes(`${p.Namespace} ${p.MetricName} `) && p.AlarmDescription.includes(` ${p.Threshold} for ${p.EvaluationPeriods} × ${p.Period} s`), `${id}: ${p.AlarmDescription}`);
+      const scales = p.AlarmActions.length > 1;
+      assert.equal(p.AlarmDescription.includes('scales the web group out'), scales, `${id} says whether it scales: ${p.AlarmDescription}`);
     }
+    assert.match(db.AlarmDescription, /^critical: AWS\/RDS DatabaseConnections Average > 150 for 2 × 300 s; notifies only\./);
   });
 });
 

@@ -7,7 +7,7 @@
  * alarms from the alert table. Intrinsics are written in their long form (`Ref:`, `Fn::GetAtt:`),
  * which plain YAML and JSON tools read without CloudFormation's custom tags.
  */
-import { ALERT_RULES, CLOUDWATCH_NAMESPACE, type AlertRule } from '../alerts/alert-rules.ts';
+import { ALERT_RULES, CLOUDWATCH_NAMESPACE, type AlertRule, type CloudWatchComparison } from '../alerts/alert-rules.ts';
 import { getRunbookUrl } from '../alerts/runbook-links.ts';
 import { getTerminationGraceSeconds, type DeploymentSpec } from './deployment-spec.ts';
 import type { PrescaleSchedule } from './prescale-plan.ts';
@@ -177,7 +177,9 @@ function alarms(rules: readonly AlertRule[], runbookUrl: string): Obj {
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {
         AlarmName: sub(`\${AWS::StackName}-${rule.name}`),
-        AlarmDescription: `${rule.severity}: ${rule.summary} (action: ${rule.action}). Runbook: ${getRunbookUrl(rule.name, runbookUrl)}`,
+        // Said from the alarm's own figures: a rule's Prometheus summary can name another measure (HighDbConnections:
+        // each pool's share there, the database's connection count here) and its action another response.
+        AlarmDescription: `${rule.severity}: ${cw.namespace} ${cw.metricName} ${cw.extendedStatistic ?? cw.statistic} ${COMPARISON_SIGNS[cw.comparison]} ${cw.threshold} for ${cw.evaluationPeriods} × ${cw.periodSeconds} s; ${scales ? 'notifies and scales the web group out (WebCheckoutStepScaling)' : 'notifies only'}. Runbook: ${getRunbookUrl(rule.name, runbookUrl)}`,
         Namespace: cw.namespace,
         MetricName: cw.metricName,
         ...(cw.extendedStatistic ? { ExtendedStatistic: cw.extendedStatistic } : { Statistic: cw.statistic }),
@@ -193,6 +195,13 @@ function alarms(rules: readonly AlertRule[], runbookUrl: string): Obj {
   }
   return out;
 }
+
+const COMPARISON_SIGNS: Record<CloudWatchComparison, string> = {
+  GreaterThanThreshold: '>',
+  GreaterThanOrEqualToThreshold: '≥',
+  LessThanThreshold: '<',
+  LessThanOrEqualToThreshold: '≤',
+};
 
 function securityGroup(description: string, ingress: Obj[]): Obj {
   return { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: description, VpcId: ref('VpcId'), SecurityGroupIngress: ingress } };
