@@ -86,4 +86,48 @@ describe('Idempotency-Key policy of POST /api/v1/orders (real PostgreSQL and Red
     assert.notEqual(fresh.json().id, first.json().id);
     assert.equal(await ordersOf(), before + 1);
   });
+
+  it('refuses the key for another request when only PostgreSQL remembers it (Redis record lost), and still replays the first request', async () => {
+    const stock = async () => (await t.platform.db.primary.execute<{ n: number }>(sql`select coalesce(sum(available), 0)::int as n from product_stock where product_id = ${productId}`)).rows[0]!.n;
+    const first = await order('lost-then-other', { items: [{ productId, quantity: 1 }] });
+    assert.equal(first.statusCode, 201, first.body);
+    const [before, stockBefore] = [await ordersOf(), await stock()];
+
+    // A Redis failover or restart loses the record; the order row keeps the key.
+    await t.platform.redis.del(recordKey('lost-then-other'));
+    for (const other of [{ items: [{ productId, quantity: 4 }] }, {}]) {
+      if ('items' in other === false) {
+        const put = await t.app.inject({ method: 'PUT', url: `/api/v1/cart/items/${productId}`, headers: { cookie }, payload: { quantity: 2 } });
+        assert.equal(put.statusCode, 200, put.body);
+      }
+      const reused = await order('lost-then-other', other);
+      assert.equal(reused.statusCode, 422, `another request under the key must not get the first request's order: ${reused.body}`);
+      assert.equal(reused.json().error.code, 'IDEMPOTENCY_KEY_REUSED');
+      assert.equal(await ordersOf(), before);
+      assert.equal(await stock(), stockBefore, 'nothing taken');
+    }
+    // The refusal did not take the key over: the first request's retry still gets its order.
+    const retry = await order('lost-then-other', { items: [{ productId, quantity: 1 }] });
+    assert.equal(retry.statusCode, 201, retry.body);
+    assert.equal(retry.headers['idempotent-replayed'], 'true');
+    assert.equal(retry.json().id, first.json().id);
+    assert.equal(await ordersOf(), before);
+    await t.app.inject({ method: 'DELETE', url: '/api/v1/cart/items', headers: { cookie } });
+  });
+
+  it('refuses a guest\'s key for another request when only PostgreSQL remembers it', async () => {
+    const email = 'Guest.Lost@example.com';
+    const guestOrder = (payload: unknown) =>
+      t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': 'guest-lost' }, payload: { email, ...(payload as object) } });
+    const first = await guestOrder({ items: [{ productId, quantity: 1 }] });
+    assert.equal(first.statusCode, 201, first.body);
+    await t.platform.redis.del(...(await t.platform.redis.keys(`${t.config.redis.prefix}:idem:guest:*`)));
+    const reused = await guestOrder({ items: [{ productId, quantity: 5 }] });
+    assert.equal(reused.statusCode, 422, reused.body);
+    assert.equal(reused.json().error.code, 'IDEMPOTENCY_KEY_REUSED');
+    assert.equal(reused.json().accessToken, undefined, 'no access to the first order');
+    const retry = await guestOrder({ items: [{ productId, quantity: 1 }] });
+    assert.equal(retry.statusCode, 201, retry.body);
+    assert.equal(retry.json().id, first.json().id);
+  });
 });

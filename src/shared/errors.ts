@@ -54,3 +54,13 @@ export class InvalidInputError extends DomainError {
     super(code, 'invalid', message, details);
   }
 }
+
+/**
+ * An Idempotency-Key already names another request of the same client (422 `IDEMPOTENCY_KEY_REUSED`).
+ * Never kept as the key's result: the key still belongs to its first request, whose retries are replayed.
+ */
+export class IdempotencyKeyReusedError extends UnprocessableError {
+  constructor() {
+    super('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request; use a new key for a new request');
+  }
+}

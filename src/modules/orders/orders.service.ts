@@ -20,7 +20,7 @@ import type { OrderPlacer } from './order-batcher.ts';
 import type { CheckoutMetrics } from './orders.metrics.ts';
 import type { AdminOrderFilters, OrderLine, OrdersRepository } from './orders.repository.ts';
 import { MAX_ORDER_LINES, type Order } from './orders.schemas.ts';
-import { isRefusal } from '../../shared/errors.ts';
+import { IdempotencyKeyReusedError, isRefusal } from '../../shared/errors.ts';
 
 /** Per-process memory of recent gate refusals (see the inventory module's stock view). */
 export interface StockHints {
@@ -48,6 +48,12 @@ export function normalizeLines(lines: readonly OrderLine[]): OrderLine[] {
   const merged = new Map<number, number>();
   for (const line of lines) merged.set(line.productId, (merged.get(line.productId) ?? 0) + line.quantity);
   return [...merged].map(([productId, quantity]) => ({ productId, quantity })).sort((a, b) => a.productId - b.productId);
+}
+
+/** Whether an order holds exactly these lines (normalized: one per product, in product order). */
+function sameLines(items: readonly OrderLine[], lines: readonly OrderLine[]): boolean {
+  const ordered = [...items].sort((a, b) => a.productId - b.productId);
+  return ordered.length === lines.length && ordered.every((item, i) => item.productId === lines[i]!.productId && item.quantity === lines[i]!.quantity);
 }
 
 /** A refusal raised by place_order, as the domain error it stands for. */
@@ -134,7 +140,12 @@ export function createOrderService(deps: OrderServiceDeps) {
       const pg = pgError(error);
       if (pg?.code === PG_UNIQUE_VIOLATION && pg.constraint === 'orders_customer_idempotency_key_idx') {
         const existing = await replayByKey(customerId, idempotencyKey);
-        if (existing) return { order: existing, replayed: true };
+        // Only the same request is replayed: the key's Redis record (which compares the whole request)
+        // was lost, so the order row compares what it can, its lines; another request gets a 422, never this order.
+        if (existing) {
+          if (!sameLines(existing.items, lines)) throw new IdempotencyKeyReusedError();
+          return { order: existing, replayed: true };
+        }
         return placeOnce(customerId, idempotencyKey, lines);
       }
       throw refusalOf(error) ?? error;

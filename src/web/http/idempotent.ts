@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IdempotencyStore } from '../../platform/idempotency/idempotency-store.ts';
-import { type DomainError, isRefusal } from '../../shared/errors.ts';
+import { type DomainError, IdempotencyKeyReusedError, isRefusal } from '../../shared/errors.ts';
 import { domainErrorReply } from '../error-handler.ts';
 import { sendError } from './error-reply.ts';
 
@@ -21,7 +21,8 @@ export function fingerprintOf(value: unknown): string {
  * Runs `run` at most once per (scope, key) and replays its first completed response:
  * a retry gets the same status and body with `Idempotent-Replayed: true`; a retry while the first is
  * still running gets 409 `IDEMPOTENCY_IN_PROGRESS`; the same key with another request gets 422
- * `IDEMPOTENCY_KEY_REUSED`. Refusals (4xx domain errors) are results and are replayed too; failures
+ * `IDEMPOTENCY_KEY_REUSED` (also when `run` finds it so and throws `IdempotencyKeyReusedError`: then nothing
+ * is kept). Refusals (4xx domain errors) are results and are replayed too; failures
  * (5xx) are not stored, so the key can be retried. If the store cannot be reached the request is refused (503).
  */
 export async function idempotent(
@@ -50,7 +51,8 @@ export async function idempotent(
     return sendError(reply, 503, 'IDEMPOTENCY_UNAVAILABLE', 'this action is temporarily unavailable, please retry with the same Idempotency-Key');
   }
   if (begin.kind === 'mismatch') {
-    return sendError(reply, 422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request; use a new key for a new request');
+    const reused = new IdempotencyKeyReusedError();
+    return sendError(reply, 422, reused.code, reused.message);
   }
   if (begin.kind === 'in-progress') {
     reply.header('retry-after', '1');
@@ -64,7 +66,9 @@ export async function idempotent(
   try {
     result = await run();
   } catch (error) {
-    if (isRefusal(error)) {
+    // A key found to belong to another request (by a guard behind this record, e.g. the order row of a
+    // lost record) is refused without being kept: the record would otherwise refuse its first request's retries.
+    if (isRefusal(error) && !(error instanceof IdempotencyKeyReusedError)) {
       const refusal = domainErrorReply(error, String(request.id));
       await store.complete(input.scope, input.key, lease, input.fingerprint, refusal.status, refusal.body).catch((e: unknown) => request.log.warn({ err: e }, 'could not store an idempotent refusal'));
     } else {
