@@ -21,3 +21,10 @@ export class CartMixedCurrenciesError extends UnprocessableError {
     });
   }
 }
+
+/** Other changes of the same cart kept coming first (see CartService.setItem): nothing was changed by this one. */
+export class CartBusyError extends ConflictError {
+  constructor() {
+    super('CART_BUSY', 'the cart was being changed by other requests at the same time; nothing was changed, please retry');
+  }
+}

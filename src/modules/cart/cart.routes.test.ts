@@ -185,6 +185,48 @@ describe('cart API', () => {
     assert.equal(plain.json().cartMerge, undefined);
   });
 
+  describe('when products are added at once (two tabs, a script)', () => {
+    let racer: string;
+    before(async () => {
+      const [id] = await insertCustomers(t.platform.db.primary, 1, 'race');
+      [racer] = (await mintSessionCookies(t.env, [id!])) as [string];
+    });
+    const create = async (currency = 'USD') => {
+      const reply = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/admin/products',
+        headers: t.admin,
+        payload: { sku: `race-${Math.random().toString(36).slice(2)}`, name: 'Line', priceCents: 100, currency, available: 50 },
+      });
+      assert.equal(reply.statusCode, 201, reply.body);
+      return reply.json().id as number;
+    };
+    const linesOf = async () => (await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: racer } })).json().items as { currency: string }[];
+
+    it('keeps one currency: of two products in two currencies added to an empty cart, one joins', async () => {
+      // Two products in two currencies at once into an empty cart: one of them, never both.
+      const [usd, eur] = [await create('USD'), await create('EUR')];
+      for (let round = 0; round < 5; round++) {
+        const both = await Promise.all([put(usd, { quantity: 1 }, { cookie: racer }), put(eur, { quantity: 1 }, { cookie: racer })]);
+        for (const reply of both) assert.ok(reply.statusCode === 200 || reply.json().error.code === 'MIXED_CURRENCIES', reply.body);
+        assert.equal(new Set((await linesOf()).map((line) => line.currency)).size <= 1, true, `round ${round}: one currency in ${JSON.stringify(await linesOf())}`);
+        await t.app.inject({ method: 'DELETE', url: '/api/v1/cart/items', headers: { cookie: racer } });
+      }
+    });
+
+    it('holds MAX_CART_LINES: of 13 new products taking the last three places, three join and ten are refused', async () => {
+      // The last three places of a cart, taken by 13 new products at once: three join, ten are refused.
+      const products: number[] = [];
+      for (let i = 0; i < MAX_CART_LINES + 10; i++) products.push(await create());
+      for (const productId of products.slice(0, MAX_CART_LINES - 3)) assert.equal((await put(productId, { quantity: 1 }, { cookie: racer })).statusCode, 200);
+      const replies = await Promise.all(products.slice(MAX_CART_LINES - 3).map((productId) => put(productId, { quantity: 1 }, { cookie: racer })));
+      const codes = replies.map((reply) => (reply.statusCode === 200 ? 'ok' : reply.json().error.code));
+      assert.equal(codes.filter((code) => code === 'ok').length, 3, codes.join(' '));
+      assert.equal(codes.filter((code) => code === 'CART_FULL').length, 10, codes.join(' '));
+      assert.equal((await linesOf()).length, MAX_CART_LINES);
+    });
+  });
+
   it('counts carts as abandoned once untouched for CART_ABANDONED_AFTER_S, not once ordered', async () => {
     let now = 1_000_000;
     const store = createCartStore({ redis: t.platform.redis, prefix: `${t.config.redis.prefix}-abandon`, ttlS: 7200, abandonedAfterS: 60, clock: () => now });

@@ -1,8 +1,14 @@
 import { NotFoundError } from '../../shared/errors.ts';
 import type { CatalogService } from '../catalog/index.ts';
-import { CartFullError, CartMixedCurrenciesError, NotEnoughStockForCartError } from './cart.errors.ts';
+import { CartBusyError, CartFullError, CartMixedCurrenciesError, NotEnoughStockForCartError } from './cart.errors.ts';
 import { MAX_CART_LINES, MAX_LINE_QUANTITY, type Cart, type CartMerge } from './cart.schemas.ts';
 import type { CartOwner, CartStore } from './cart.store.ts';
+
+/**
+ * How often a cart change is checked and tried again when other changes of the same cart keep coming
+ * first; each lost try means another change was written, and a cart holds at most MAX_CART_LINES.
+ */
+const SET_ATTEMPTS = 20;
 
 /** What checkout takes from a cart. */
 export interface CartLine {
@@ -62,15 +68,23 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
   return {
     view,
 
-    /** Sets a line's quantity (adding the product if new); the product must be for sale and in stock. */
+    /**
+     * Sets a line's quantity (adding the product if new); the product must be for sale and in stock. The
+     * room and currency are checked against the cart as read, and the line is written only while the cart
+     * still holds those products (see CartStore.set): two changes at once (two tabs, a script) cannot both
+     * take the last place, nor add two currencies to an empty cart. The one that lost checks again.
+     */
     async setItem(owner: CartOwner, productId: number, quantity: number): Promise<Cart> {
       const product = await catalog.getProduct(productId);
       if (quantity > product.available) throw new NotEnoughStockForCartError(productId, quantity, product.available);
-      const lines = await store.get(owner);
-      if (!lines.has(productId) && lines.size >= MAX_CART_LINES) throw new CartFullError(MAX_CART_LINES);
-      const cartCurrency = await currencyOf(lines, productId);
-      if (cartCurrency !== undefined && cartCurrency !== product.currency) throw new CartMixedCurrenciesError(productId, product.currency, cartCurrency);
-      await store.set(owner, productId, quantity);
+      for (let attempt = 1; ; attempt++) {
+        const lines = await store.get(owner);
+        if (!lines.has(productId) && lines.size >= MAX_CART_LINES) throw new CartFullError(MAX_CART_LINES);
+        const cartCurrency = await currencyOf(lines, productId);
+        if (cartCurrency !== undefined && cartCurrency !== product.currency) throw new CartMixedCurrenciesError(productId, product.currency, cartCurrency);
+        if (await store.set(owner, productId, quantity, lines.keys())) break;
+        if (attempt >= SET_ATTEMPTS) throw new CartBusyError();
+      }
       return view(owner);
     },
 

@@ -11,7 +11,12 @@ export type CartOwner = number | `g:${string}`;
  */
 export interface CartStore {
   get(owner: CartOwner): Promise<Map<number, number>>;
-  set(owner: CartOwner, productId: number, quantity: number): Promise<void>;
+  /**
+   * Sets a line's quantity. With `ifLines`, only while the cart holds exactly those products (the ones its
+   * caller read and checked the line against: room, currency), in one step: false when it holds others
+   * by now (another change came first), and nothing is written.
+   */
+  set(owner: CartOwner, productId: number, quantity: number, ifLines?: Iterable<number>): Promise<boolean>;
   remove(owner: CartOwner, productId: number): Promise<void>;
   /** Empties the cart (removed by the customer, or turned into an order: then it is never counted as abandoned). */
   clear(owner: CartOwner): Promise<void>;
@@ -72,6 +77,25 @@ for i = 1, #full do out[#out + 1] = full[i] end
 return out
 `;
 
+/**
+ * KEYS cart, index; ARGV ttl s, now ms, member, product id, quantity, then '1' and the product ids the cart
+ * must hold (no more, no fewer) or '0' for no condition → 1 set, 0 not (the cart holds other products).
+ */
+const SET_LUA = `
+if ARGV[6] == '1' then
+  if redis.call('HLEN', KEYS[1]) ~= #ARGV - 6 then return 0 end
+  for i = 7, #ARGV do
+    if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 then return 0 end
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[4], ARGV[5])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
+redis.call('ZADD', KEYS[2], tonumber(ARGV[2]), ARGV[3])
+return 1
+`;
+
+const cartSet = defineScript({ name: 'cart-set', keys: ['cart', 'index'], lua: SET_LUA, parse: (reply) => Number(reply) === 1 });
+
 const cartMerge = defineScript({
   name: 'cart-merge',
   keys: ['guest', 'customer', 'index'],
@@ -108,13 +132,9 @@ export function createCartStore(deps: { redis: Redis; prefix: string; ttlS: numb
       return new Map(Object.entries(raw).map(([productId, quantity]) => [Number(productId), Number(quantity)]));
     },
 
-    async set(customerId, productId, quantity) {
-      await deps.redis
-        .multi()
-        .hset(cartKey(customerId), String(productId), String(quantity))
-        .expire(cartKey(customerId), deps.ttlS)
-        .zadd(indexKey, now(), String(customerId))
-        .exec();
+    set(owner, productId, quantity, ifLines) {
+      const condition = ifLines === undefined ? ['0'] : ['1', ...[...ifLines].map(String)];
+      return cartSet.run(deps.redis, { cart: cartKey(owner), index: indexKey }, deps.ttlS, now(), String(owner), String(productId), String(quantity), ...condition);
     },
 
     async remove(customerId, productId) {
