@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { launchBrowser } from './helpers/browser.ts';
 import { request } from './helpers/http.ts';
@@ -168,6 +169,62 @@ describe('storefront in a browser', () => {
       assert.ok(layout.firstCard !== undefined && layout.firstCard < 740, `the first product starts at ${layout.firstCard} px, below the first screen`);
       await page.screenshot({ path: path.join(ARTIFACTS, 'storefront-phone.png') });
     } finally {
+      await browser.close();
+    }
+  });
+
+  it('places one order however often "Place order" is pressed while a slow checkout runs, also after a reload', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    let release = () => {};
+    try {
+      const product = await request(`${web.url}/api/v1/admin/products`, { method: 'POST', headers: t.admin, body: { sku: `sf-click-${Date.now()}`, name: 'Clicked', priceCents: 500, available: 20 } });
+      assert.equal(product.status, 201, JSON.stringify(product.body));
+      const productId = product.body.id as number;
+      const page = await browser.context.newPage();
+      await page.goto(`${web.url}/`);
+      const registered = await page.request.post(`${web.url}/api/v1/customers`, { data: { email: `clicker-${Date.now()}@example.com`, password: 'correct horse battery', name: 'Clicker' } });
+      assert.equal(registered.status(), 201);
+      const customerId = (await registered.json()).id as number;
+      assert.equal((await page.request.put(`${web.url}/api/v1/cart/items/${productId}`, { data: { quantity: 1 } })).status(), 200);
+      const ordersOf = async () => (await t.platform.db.primary.execute<{ id: number }>(sql`select id::int from orders where customer_id = ${customerId}`)).rows.map((row) => row.id);
+      const waiting = async () => (await t.platform.db.primary.execute<{ n: number }>(sql`select count(*)::int as n from pg_locks where not granted`)).rows[0]!.n;
+
+      // The product's stock rows are held elsewhere: checkout waits in PostgreSQL, as behind a hot row at peak.
+      let locked = () => {};
+      const isLocked = new Promise<void>((resolve) => (locked = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const holder = t.platform.db.primary.transaction(async (tx) => {
+        await tx.execute(sql`select 1 from product_stock where product_id = ${productId} for update`);
+        locked();
+        await released;
+      });
+      await isLocked;
+
+      await page.goto(`${web.url}/cart`);
+      const press = () => page.evaluate(() => (document.querySelector('[data-checkout]') as HTMLButtonElement).click());
+      await page.getByRole('button', { name: 'Place order' }).click();
+      await waitFor('the first checkout to wait for the stock rows', async () => ((await waiting()) >= 1 ? true : null), 10_000);
+      // Impatient presses on the same page, then a reload (the first request keeps running) and more presses.
+      for (let i = 0; i < 2; i++) {
+        await press();
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      await page.reload();
+      await page.getByRole('button', { name: 'Place order' }).waitFor();
+      for (let i = 0; i < 2; i++) {
+        await press();
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      release();
+      await holder;
+      await page.waitForURL(/\/orders\/\d+$/, { timeout: 15_000 });
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // any second order's request has ended by now
+      const placed = await ordersOf();
+      assert.equal(placed.length, 1, `one order, not ${placed.length}`);
+      assert.equal(Number(new URL(page.url()).pathname.split('/').pop()), placed[0]);
+    } finally {
+      release();
       await browser.close();
     }
   });

@@ -222,11 +222,21 @@
       button.type = 'button';
       button.textContent = 'Place order';
       button.dataset.checkout = '';
-      button.addEventListener('click', checkout);
+      button.addEventListener('click', () => checkout(button));
       root.append(total, button);
     };
-    const checkout = async () => {
-      // One key per checkout attempt, kept for retries of the same attempt.
+    const checkout = async (button) => {
+      // One press at a time: a press while the order is being placed would only be answered "in progress".
+      if (button.disabled) return;
+      button.disabled = true;
+      try {
+        await placeOrder();
+      } finally {
+        button.disabled = false;
+      }
+    };
+    const placeOrder = async () => {
+      // One key per checkout attempt, kept for retries of the same attempt (this tab's, also after a reload).
       let key = sessionStorage.getItem('salescale-checkout-key');
       if (!key) {
         key = crypto.randomUUID();
@@ -236,7 +246,18 @@
       const held = passes.all();
       if (held.length > 0) headers['waiting-room-pass'] = held.join(',');
       say('Placing your order…');
-      const { status, data } = await api('/orders', { method: 'POST', headers, body: '{}' });
+      let { status, data } = await api('/orders', { method: 'POST', headers, body: '{}' });
+      // The attempt under this key is still running (a slow checkout at peak, seen after a reload): ask again
+      // with the same key until it has its answer. A new key would place a second order.
+      for (let waited = 0; status === 409 && data?.error?.code === 'IDEMPOTENCY_IN_PROGRESS'; waited++) {
+        if (waited >= 60) {
+          say('Your order is still being placed. Press the button again in a moment to see it.');
+          return;
+        }
+        say('Your order is still being placed…');
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        ({ status, data } = await api('/orders', { method: 'POST', headers, body: '{}' }));
+      }
       if (status === 401) {
         // A guest's cart joins the account at sign-in.
         location.href = `/account?next=${encodeURIComponent('/cart')}`;
