@@ -48,6 +48,9 @@ describe('customers and sessions', () => {
       { email: 'x@example.com', password: 'a long password', name: '' },
       // Only blanks: the service trims names, so this was stored as an empty name.
       { email: 'x@example.com', password: 'a long password', name: ' \t ' },
+      // Only invisible characters (zero-width space and joiner, word joiner, Hangul filler, Braille blank): shown as nothing too.
+      { email: 'x@example.com', password: 'a long password', name: '\u200b' },
+      { email: 'x@example.com', password: 'a long password', name: '\u200d\u2060 \u3164\u2800' },
       { email: 'x@example.com', password: 'a long password', name: 'A', id: 1 },
       { email: 'x@example.com', password: 'a long password', name: 'A', passwordHash: 'x' },
     ]) {
