@@ -37,8 +37,16 @@ export interface StockGate {
   reserve(token: string, lines: readonly StockLine[]): Promise<ReserveResult>;
   /** Forgets a committed order's reservation; those asked in one turn of the event loop share one Redis call. */
   confirm(token: string, productIds: readonly number[]): Promise<void>;
+  /**
+   * Gives a reservation's units back (idempotent). One that cannot reach Redis (connection lost, a reply
+   * lost with it) rejects and is sent again in the background until Redis takes it, so a failure never
+   * leaves units out of the gate until its expiry.
+   */
   release(token: string, productIds: readonly number[]): Promise<void>;
-  /** Stock changed in PostgreSQL outside checkout (admin, cancellation): rebuild before the next use. */
+  /**
+   * Stock changed in PostgreSQL outside checkout (admin, cancellation): rebuild before the next use.
+   * Like `release`, one that cannot reach Redis rejects and is sent again in the background.
+   */
   invalidate(productId: number): Promise<void>;
   /** The gate's current figure per product, for products whose gate exists. */
   peek(productIds: readonly number[]): Promise<Map<number, number>>;
@@ -76,9 +84,16 @@ export interface StockGateOptions {
    */
   reservationTtlMs?: number;
   clock?: () => number;
+  /**
+   * How often releases and invalidations that could not reach Redis are sent again.
+   * @defaultValue 200
+   */
+  retryMs?: number;
 }
 
 const REBUILD_ATTEMPTS = 8;
+/** Failed releases and invalidations kept for sending again; beyond it the gate's expiry repairs the rest. */
+const MAX_UNSENT = 100_000;
 
 export function createStockGate(options: StockGateOptions): StockGate {
   const gateTtlS = options.gateTtlS ?? 300;
@@ -90,6 +105,48 @@ export function createStockGate(options: StockGateOptions): StockGate {
   const reservationsTtlS = Math.ceil((reservationTtlMs * 2) / 1000);
   /** One rebuild per product at a time in this process; other processes are fenced by the version. */
   const rebuilding = new Map<number, Promise<boolean>>();
+
+  // Releases and invalidations whose call failed (Redis unreachable, or the connection dropped before
+  // the reply). Both are idempotent, so they are sent again until Redis answers: a release lost with
+  // its connection would keep its units out of the gate, and an invalidation lost after a cancellation
+  // would keep the units it gave back unsellable, until the figure's expiry (`gateTtlS`, 5 minutes by
+  // default: a whole flash sale, during which the waiting room calls the sale sold out). A reservation
+  // whose reply was lost is never re-sent by ioredis on the `state` connection (it flushes unanswered
+  // commands on a disconnect), so a late release cannot come before its reservation.
+  const retryMs = options.retryMs ?? 200;
+  const unsentReleases = new Map<string, readonly number[]>();
+  const unsentInvalidations = new Set<number>();
+  let retryTimer: NodeJS.Timeout | undefined;
+  const releaseKeys = (productIds: readonly number[]) => productIds.flatMap((id) => [keys(id).a, keys(id).r, keys(id).v]);
+
+  function sendAgainLater(): void {
+    if (retryTimer) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      void sendAgain();
+    }, retryMs);
+    retryTimer.unref();
+  }
+
+  async function sendAgain(): Promise<void> {
+    try {
+      for (const [token, productIds] of unsentReleases) {
+        await stockRelease.run(redis, releaseKeys(productIds), token);
+        unsentReleases.delete(token);
+      }
+      for (const productId of unsentInvalidations) {
+        await stockInvalidate.run(redis, keys(productId));
+        unsentInvalidations.delete(productId);
+      }
+    } catch {
+      sendAgainLater();
+    }
+  }
+
+  function keepUnsent(add: () => void): void {
+    if (unsentReleases.size + unsentInvalidations.size < MAX_UNSENT) add();
+    sendAgainLater();
+  }
 
   async function rebuild(productId: number): Promise<boolean> {
     const k = keys(productId);
@@ -180,12 +237,21 @@ export function createStockGate(options: StockGateOptions): StockGate {
     },
 
     async release(token, productIds) {
-      const keyArgs = productIds.flatMap((id) => [keys(id).a, keys(id).r, keys(id).v]);
-      await stockRelease.run(redis, keyArgs, token);
+      try {
+        await stockRelease.run(redis, releaseKeys(productIds), token);
+      } catch (error) {
+        keepUnsent(() => unsentReleases.set(token, productIds));
+        throw error;
+      }
     },
 
     async invalidate(productId) {
-      await stockInvalidate.run(redis, keys(productId));
+      try {
+        await stockInvalidate.run(redis, keys(productId));
+      } catch (error) {
+        keepUnsent(() => unsentInvalidations.add(productId));
+        throw error;
+      }
     },
 
     async forgetAll() {
