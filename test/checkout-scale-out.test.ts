@@ -144,6 +144,37 @@ describe('checkout on two instances', () => {
     await assertConsistent(productId, start, sold - returned + sold2);
   });
 
+  it('sells every unit of a restock set during a sold-out stampede on both instances, and not one more', async () => {
+    const productId = await createProduct(30);
+    const cookies = await mintSessionCookies(t.env, await insertCustomers(t.platform.db.primary, 400, 'restock'));
+    const buy = (i: number, tag: string) => order(i % 2 === 0 ? a : b, cookies[i % cookies.length]!, `${tag}-${i}`, [{ productId, quantity: 1 }]);
+    const unitsPlaced = (replies: JsonReply[]) => {
+      for (const reply of replies) assert.ok(reply.status === 201 || reply.body.error?.code === 'OUT_OF_STOCK', JSON.stringify(reply.body));
+      return replies.filter((reply) => reply.status === 201).length;
+    };
+
+    const wave1 = unitsPlaced(await Promise.all(Array.from({ length: 90 }, (_, i) => buy(i, 'r1'))));
+    assert.equal(wave1, 30, 'the first wave sells the stock out');
+    // Buyers keep arriving (30 every 50 ms for 1.5 s, both instances); 300 ms in, an admin restocks 20 units on B.
+    const wave2: Promise<JsonReply>[] = [];
+    let restock: Promise<JsonReply> | undefined;
+    for (let tick = 0; tick < 30; tick++) {
+      for (let i = 0; i < 30; i++) wave2.push(buy(tick * 30 + i, 'r2'));
+      if (tick === 6) restock = request(`${b.url}/api/v1/admin/products/${productId}/stock`, { method: 'PUT', headers: t.admin, body: { available: 20 } });
+      await sleep(50);
+    }
+    assert.equal((await restock!).status, 200);
+    const sold2 = unitsPlaced(await Promise.all(wave2));
+    assert.equal(sold2, 20, 'the buyers arriving after the restock bought every restocked unit (no stale "sold out")');
+    const wave3 = unitsPlaced(await Promise.all(Array.from({ length: 40 }, (_, i) => buy(i, 'r3'))));
+    assert.equal(wave3, 0, 'nothing beyond the restock');
+    const db = await databaseStock(productId);
+    assert.deepEqual(db, { left: 0, sold: 50, orders: 50 });
+    const gate = await gateOf(productId);
+    assert.equal(gate.inFlight, 0);
+    if (gate.figure !== null) assert.equal(gate.figure, 0);
+  });
+
   it('creates exactly one order for 50 concurrent requests with one key across instances', async () => {
     const productId = await createProduct(100);
     const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'idem');
