@@ -69,11 +69,12 @@ export async function composeWeb(platform: Platform) {
     gateTtlS: config.checkout.stockGateTtlS,
     snapshot: (productId, tokens) => repositories.inventory.snapshot(db.primary, productId, tokens),
   });
-  // A restarted Redis may have restored figures that miss its last writes (AOF every second): drop them all,
-  // so that each is rebuilt exactly from PostgreSQL at its next use (found by the chaos suite).
+  // A restarted Redis (AOF every second) or a promoted replica may miss its last writes: drop every figure and
+  // reservation in flight, so that each figure is rebuilt from PostgreSQL at its next use (found by the chaos suite;
+  // a lost release, test/stock-gate-failover.test.ts).
   onServerRestart(stateRedis, async () => {
     const dropped = await gate.forgetAll();
-    logger.warn({ dropped }, 'Redis restarted: stock gate figures dropped, rebuilt from PostgreSQL at next use');
+    logger.warn({ dropped }, 'Redis restarted: stock gate figures and reservations dropped, rebuilt from PostgreSQL at next use');
   });
   const stockView = createStockView({ gate, refreshMs: config.checkout.stockViewRefreshMs });
   const catalog = createCatalogService({

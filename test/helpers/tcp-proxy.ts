@@ -17,17 +17,20 @@ export interface TcpProxy {
    */
   cut(): Promise<void>;
   restore(): Promise<void>;
+  /** New connections go to `port` from now on (a failover: `cut()` then `restore()` moves the open ones). */
+  retarget(port: number): void;
   close(): Promise<void>;
 }
 
 /** A loopback TCP proxy to `target` (host:port) that can swallow traffic at a chosen moment. */
 export async function startTcpProxy(targetPort: number, protocol = 'redis'): Promise<TcpProxy> {
+  let target = targetPort;
   const sockets = new Set<Socket>();
   /** The client side of connections whose traffic `holdOn` holds. */
   const held = new Set<Socket>();
   let trap: { marker: string; mode: 'request' | 'reply'; hit: () => void } | undefined;
   const server = createServer((client) => {
-    const upstream = connect(targetPort, '127.0.0.1');
+    const upstream = connect(target, '127.0.0.1');
     sockets.add(client).add(upstream);
     let holdReplies = false;
     let holdRequests = false;
@@ -87,6 +90,9 @@ export async function startTcpProxy(targetPort: number, protocol = 'redis'): Pro
         resolve();
       }));
       listening = true;
+    },
+    retarget(port) {
+      target = port;
     },
     async close() {
       for (const socket of sockets) socket.destroy();

@@ -82,6 +82,17 @@ redis.call('INCR', KEYS[2])
 return 0
 `;
 
+/**
+ * A server that restarted or was promoted: drop the figure and the reservations in flight (the hash may
+ * hold reservations released on the server that is gone). KEYS: a r v. Returns 1 if a figure was dropped.
+ */
+const FORGET_LUA = `
+local dropped = redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[2])
+redis.call('INCR', KEYS[3])
+return dropped
+`;
+
 /** KEYS: a r v. Returns {1} when the gate exists, else {0, version, token1, entry1, …}. */
 const REBUILD_BEGIN_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return {1} end
@@ -142,6 +153,7 @@ export const stockReserve = defineScript({
 export const stockConfirm = defineScript({ name: 'stock-confirm', keys: 'variadic', lua: CONFIRM_LUA, parse: integerReply });
 export const stockRelease = defineScript({ name: 'stock-release', keys: 'variadic', lua: RELEASE_LUA, parse: integerReply });
 export const stockInvalidate = defineScript({ name: 'stock-invalidate', keys: ['a', 'v'], lua: INVALIDATE_LUA, parse: integerReply });
+export const stockForget = defineScript({ name: 'stock-forget', keys: ['a', 'r', 'v'], lua: FORGET_LUA, parse: integerReply });
 
 export type RebuildBeginReply = { kind: 'exists' } | { kind: 'absent'; version: string; inFlight: Map<string, { quantity: number; expiresAt: number }> };
 

@@ -49,18 +49,22 @@ describe('stock gate (Redis + PostgreSQL)', () => {
     assert.equal(await figure(id), 6);
   });
 
-  it('forgetAll drops every figure, and the next use rebuilds it exactly from PostgreSQL', async () => {
+  it('forgetAll drops every figure and reservation in flight, and the next use rebuilds the figure from PostgreSQL', async () => {
     const a = await product(5);
     const b = await product(8);
-    await gate.reserve(randomUUID(), [{ productId: a, quantity: 2 }]);
+    const token = randomUUID();
+    await gate.reserve(token, [{ productId: a, quantity: 2 }]);
     await gate.ensure(b);
     assert.equal(await figure(a), 3);
     assert.ok((await gate.forgetAll()) >= 2);
     assert.equal(await figure(a), undefined);
     assert.equal(await figure(b), undefined);
-    // The reservation is still in flight (not committed, not expired): the rebuild subtracts it.
+    // Its reservation is forgotten too (a restored server may hold reservations already released): the
+    // rebuilt figure errs generous, and the reservation's late release gives nothing back twice.
     await gate.ensure(a);
-    assert.equal(await figure(a), 3);
+    assert.equal(await figure(a), 5);
+    await gate.release(token, [a]);
+    assert.equal(await figure(a), 5);
   });
 
   it('refuses what it does not have, reserving all lines or none', async () => {

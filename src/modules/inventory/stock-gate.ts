@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { REBUILD_COMMIT_REPLY, stockConfirm, stockInvalidate, stockRebuildBegin, stockRebuildCommit, stockRelease, stockReserve } from './stock-gate.scripts.ts';
+import { REBUILD_COMMIT_REPLY, stockConfirm, stockForget, stockInvalidate, stockRebuildBegin, stockRebuildCommit, stockRelease, stockReserve } from './stock-gate.scripts.ts';
 
 /** What PostgreSQL says, in one snapshot: a product's stock and which reservations became orders. */
 export interface StockSnapshot {
@@ -53,9 +53,14 @@ export interface StockGate {
   /** Builds the gate of a product from PostgreSQL if it is missing; false when the product is not for sale. */
   ensure(productId: number): Promise<boolean>;
   /**
-   * Drops every product's figure (each is rebuilt from PostgreSQL at its next use). For a Redis that
-   * restarted: an append-only file written every second can lose the last reservations, which would
-   * leave the restored figures too generous until their expiry. Returns how many figures it dropped.
+   * Drops every product's figure (each is rebuilt from PostgreSQL at its next use) and the reservations
+   * in flight it holds. For a Redis that restarted or a replica promoted: an append-only file written
+   * every second, or asynchronous replication, can lose the last writes. Lost reservations would leave
+   * the restored figures too generous until their expiry; lost releases would leave reservations that
+   * nobody will ever release or confirm, and every rebuild would subtract them (units unsellable for up
+   * to the reservation TTL plus the figure's). Without the hash a rebuild errs generous only, by the
+   * orders still in their statement at that moment, until the figure's next rebuild; PostgreSQL refuses
+   * what it does not have. Returns how many figures it dropped.
    */
   forgetAll(): Promise<number>;
 }
@@ -256,12 +261,16 @@ export function createStockGate(options: StockGateOptions): StockGate {
 
     async forgetAll() {
       let dropped = 0;
-      const pattern = `{${options.prefix}}:stock:*:a`;
+      const pattern = `{${options.prefix}}:stock:*`;
+      const seen = new Set<string>();
       for (let cursor = '0'; ; ) {
         const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
         for (const key of found) {
-          await stockInvalidate.run(redis, { a: key, v: key.replace(/:a$/, ':v') });
-          dropped++;
+          // A product's figure or reservations (`…:a`, `…:r`); each product once.
+          const base = /^(.*):[ar]$/.exec(key)?.[1];
+          if (base === undefined || seen.has(base)) continue;
+          seen.add(base);
+          dropped += await stockForget.run(redis, { a: `${base}:a`, r: `${base}:r`, v: `${base}:v` });
         }
         cursor = next;
         if (cursor === '0') return dropped;
