@@ -41,7 +41,7 @@ export function createOrderExpiry(deps: OrderExpiryDeps) {
 
   async function invalidate(productIds: readonly number[]): Promise<void> {
     await Promise.all([...new Set(productIds)].map((id) => deps.gate.invalidate(id))).catch((e: unknown) =>
-      logger.warn({ err: e }, 'could not invalidate the stock gate after expiring reservations (it rebuilds within STOCK_GATE_TTL_S)'),
+      logger.warn({ err: e }, 'could not invalidate the stock gate after expiring reservations (sent again until Redis answers)'),
     );
   }
 
