@@ -83,25 +83,23 @@ export interface RetryResult {
 /**
  * Retries a queue's failed jobs: everything in BullMQ's failed set, plus dead letters whose job
  * Redis has since trimmed (re-added with the same job id, so processors' once-per-job-id claims
- * still hold). The dead letters are then marked retried.
+ * still hold). The dead letters are listed first and then marked retried, each only if it has not
+ * failed again meanwhile: a retried job that fails again before this returns (a poison job fails in
+ * milliseconds) stays a dead letter.
  */
 export async function retryFailed(config: AppConfig, queueName: QueueName): Promise<RetryResult> {
   return withQueues(config, async ({ queues, pool }) => {
     const queue = queues.get(queueName);
+    const dead = await listDeadLetters(pool, queueName);
     const retriedFailed = await queue.getFailedCount();
     await queue.retryJobs({ state: 'failed', count: 1000 });
-    const dead = await listDeadLetters(pool, queueName);
     let requeuedDeadLetters = 0;
     for (const letter of dead) {
       if (await queue.getJob(letter.jobId)) continue; // still in Redis: retried above (or already running again)
       await queue.add(letter.name, letter.data, { ...jobOptions(letter.name, letter.opts), jobId: letter.jobId });
       requeuedDeadLetters++;
     }
-    await markDeadLettersRetried(
-      pool,
-      queueName,
-      dead.map((letter) => letter.jobId),
-    );
+    await markDeadLettersRetried(pool, queueName, dead);
     return { retriedFailed, requeuedDeadLetters };
   });
 }

@@ -72,3 +72,30 @@ describe('jobs that exhaust their attempts', () => {
     assert.equal(after.queues.find((q) => q.queue === 'email')!.deadLetters, 0);
   });
 });
+
+describe('`queues retry-failed` while the jobs still fail', () => {
+  it('leaves every dead letter whose retry failed again visible, however soon it failed', async () => {
+    failing = true;
+    const ids = await enqueueInTransaction(
+      f.db.primary,
+      Array.from({ length: 200 }, (_, i) => ({ queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email: `again-${i}@example.com`, name: 'Again' } })),
+    );
+    const jobIds = ids.map(outboxJobId);
+    const unretried = async () => {
+      const { rows } = await f.db.pools.primary.query('SELECT count(*)::int AS n FROM dead_letters WHERE job_id = ANY($1::text[]) AND retried_at IS NULL', [jobIds]);
+      return rows[0].n as number;
+    };
+    await waitFor('200 dead letters', async () => (await unretried()) === 200);
+    const { rows: clock } = await f.db.pools.primary.query('SELECT now() AS t');
+    // The mail server still refuses: the worker runs the retried jobs and they fail again, some while the
+    // CLI is still enqueueing the others (Redis kept only the last 50 failed jobs; the rest are re-added).
+    await retryFailed(loadConfig(f.env), 'email');
+    await waitFor('every retried job to fail again', async () => {
+      const { rows } = await f.db.pools.primary.query('SELECT count(*)::int AS n FROM dead_letters WHERE job_id = ANY($1::text[]) AND failed_at > $2', [jobIds, clock[0].t]);
+      return rows[0].n === 200;
+    });
+    assert.equal(await unretried(), 200, 'a job that failed again after its retry is a dead letter again, not marked retried');
+    const report = await getQueueReport(loadConfig(f.env));
+    assert.equal(report.queues.find((q) => q.queue === 'email')!.deadLetters, 200);
+  });
+});

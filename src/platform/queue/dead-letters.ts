@@ -29,17 +29,32 @@ export interface DeadLetter {
   failedReason: string;
   attemptsMade: number;
   failedAt: Date;
+  /**
+   * `failed_at` to the microsecond, as text: the letter as listed. A later failure of the same job (a retry
+   * that failed again) changes it, so {@link markDeadLettersRetried} leaves that failure visible.
+   */
+  revision: string;
 }
 
 export async function listDeadLetters(pool: pg.Pool, queue?: string): Promise<DeadLetter[]> {
   const { rows } = await pool.query(
-    `SELECT queue, job_id AS "jobId", name, data, opts, failed_reason AS "failedReason", attempts_made AS "attemptsMade", failed_at AS "failedAt"
+    `SELECT queue, job_id AS "jobId", name, data, opts, failed_reason AS "failedReason", attempts_made AS "attemptsMade", failed_at AS "failedAt", failed_at::text AS revision
      FROM dead_letters WHERE retried_at IS NULL AND ($1::text IS NULL OR queue = $1) ORDER BY failed_at`,
     [queue ?? null],
   );
   return rows as DeadLetter[];
 }
 
-export async function markDeadLettersRetried(pool: pg.Pool, queue: string, jobIds: string[]): Promise<void> {
-  await pool.query('UPDATE dead_letters SET retried_at = now() WHERE queue = $1 AND job_id = ANY($2::text[])', [queue, jobIds]);
+/**
+ * Marks letters retried, each only if it is still the failure that was listed: a retried job can fail again
+ * (and record itself again) before the caller gets here, and that new failure must stay a dead letter.
+ */
+export async function markDeadLettersRetried(pool: pg.Pool, queue: string, letters: Pick<DeadLetter, 'jobId' | 'revision'>[]): Promise<number> {
+  const result = await pool.query(
+    `UPDATE dead_letters d SET retried_at = now()
+       FROM unnest($2::text[], $3::timestamptz[]) AS l(job_id, failed_at)
+      WHERE d.queue = $1 AND d.job_id = l.job_id AND d.failed_at = l.failed_at AND d.retried_at IS NULL`,
+    [queue, letters.map((letter) => letter.jobId), letters.map((letter) => letter.revision)],
+  );
+  return result.rowCount ?? 0;
 }
