@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { createAnalyticsRepository } from '../modules/analytics/index.ts';
+import { CONNECTIONS_KEPT_FROM_SENDS } from '../modules/notifications/index.ts';
 import { createInventoryRepository, createStockGate } from '../modules/inventory/index.ts';
 import { createOrderExpiry, createOrderLifecycleRepository, createOrdersRepository, expiredCounterFor } from '../modules/orders/index.ts';
 import { registerReservationsGauge } from '../modules/payments/index.ts';
@@ -37,9 +38,11 @@ export function composeWorker(platform: Platform, options: { handlers?: JobHandl
   });
   const expiry = createOrderExpiry({ db, lifecycle: repositories.lifecycle, gate, expired: expiredCounterFor(platform.metrics.registry), logger });
   registerReservationsGauge(platform.metrics.registry, () => repositories.lifecycle.countPending(db.primary));
-  // Follow-up delays are read per job from the cluster's degrade mode.
+  // Follow-up delays are read per job from the cluster's degrade mode. Email sends hold a connection each
+  // while the mail server answers: they never take the connections the other jobs and the relay need.
+  const maxConcurrentSends = Math.max(1, config.db.poolMax - CONNECTIONS_KEPT_FROM_SENDS);
   const handlers = options.handlers ?? {
-    ...createJobHandlers({ db, mailer, expiry, repositories, followUpDelays: () => platform.cluster.settings().queueDelays }),
+    ...createJobHandlers({ db, mailer, expiry, repositories, maxConcurrentSends, followUpDelays: () => platform.cluster.settings().queueDelays }),
     ...degradeModeProcessors({ logger }),
   };
   const producers: QueueSet = createQueueSet({

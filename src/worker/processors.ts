@@ -13,6 +13,8 @@ export function createJobHandlers(deps: {
   expiry: OrderExpiry;
   repositories: { orders: OrdersRepository; analytics: AnalyticsRepository };
   followUpDelays?: () => FollowUpDelays;
+  /** Email sends in flight at once (`createNotificationService`). */
+  maxConcurrentSends?: number;
 }): JobHandlers {
   return {
     ...notificationProcessors(createNotificationService(deps)),

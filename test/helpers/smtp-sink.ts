@@ -18,6 +18,11 @@ export interface SmtpSink {
    * the held message once it arrives; call `release()` on the result to accept it, or leave it.
    */
   holdNext(): Promise<SinkMessage & { release(): void }>;
+  /**
+   * Holds the reply to every DATA from now on (a mail server that stopped answering) until `release()`,
+   * which accepts the held messages and the ones after. `held` lists the messages waiting.
+   */
+  holdAll(): { held: SinkMessage[]; release(): void };
   /** Resolves once `count` messages have been accepted. */
   waitForAccepted(count: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -33,6 +38,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   const accepted: SinkMessage[] = [];
   const received: SinkMessage[] = [];
   let hold: ((message: SinkMessage & { release(): void }) => void) | undefined;
+  let holdingAll: { held: SinkMessage[]; accepts: (() => void)[] } | undefined;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
@@ -48,7 +54,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
           accepted.push(message);
           callback();
         };
-        if (hold) {
+        if (holdingAll) {
+          holdingAll.held.push(message);
+          holdingAll.accepts.push(accept);
+        } else if (hold) {
           const resolve = hold;
           hold = undefined;
           resolve({ ...message, release: accept });
@@ -66,6 +75,17 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     accepted,
     received,
     holdNext: () => new Promise((resolve) => (hold = resolve)),
+    holdAll() {
+      const holding = { held: [] as SinkMessage[], accepts: [] as (() => void)[] };
+      holdingAll = holding;
+      return {
+        held: holding.held,
+        release() {
+          if (holdingAll === holding) holdingAll = undefined;
+          for (const accept of holding.accepts.splice(0)) accept();
+        },
+      };
+    },
     async waitForAccepted(count, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       while (accepted.length < count) {

@@ -1,4 +1,4 @@
 export { notificationProcessors } from './notifications.processors.ts';
-export { createNotificationService, messageIdFor, type EmailOutcome, type NotificationService } from './notifications.service.ts';
+export { CONNECTIONS_KEPT_FROM_SENDS, createNotificationService, messageIdFor, type EmailOutcome, type NotificationService } from './notifications.service.ts';
 export * from './notifications.tables.ts';
 export * from './notifications.templates.ts';

@@ -28,7 +28,42 @@ export function messageIdFor(jobId: string): string {
   return `<${jobId}@salescale>`;
 }
 
-export function createNotificationService(deps: { db: Database; mailer: Mailer }): NotificationService {
+export interface NotificationServiceDeps {
+  db: Database;
+  mailer: Mailer;
+  /**
+   * Sends in flight at once. Each send holds its claim's transaction, so a pooled database connection, for the
+   * whole SMTP conversation: a mail server that answers slowly or not at all (a provider's outage mid-sale)
+   * would otherwise hold as many connections as the email queue's concurrency, and with DB_POOL_MAX at or
+   * below it the relay, the order fan-out, expiry and analytics waited for a connection until the mail server
+   * answered. Further sends wait in the process (their jobs stay active, their locks renewed).
+   * @defaultValue unlimited
+   */
+  maxConcurrentSends?: number;
+}
+
+/** The connections the worker keeps from email sends: one for the relay and the sweeper, one for every other job. */
+export const CONNECTIONS_KEPT_FROM_SENDS = 2;
+
+/** Runs at most `limit` calls at once, the others in arrival order. */
+function createLimiter(limit: number) {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(run: () => Promise<T>): Promise<T> => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await run();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
+
+export function createNotificationService(deps: NotificationServiceDeps): NotificationService {
+  const limited = createLimiter(deps.maxConcurrentSends ?? Number.POSITIVE_INFINITY);
   /**
    * Once per job id: the claim row is inserted, the message sent, and the claim committed only
    * after the mail server (or file) accepted it. A second delivery of the same job running at the
@@ -38,12 +73,12 @@ export function createNotificationService(deps: { db: Database; mailer: Mailer }
    */
   async function sendOnce(jobId: string, template: string, to: string, rendered: RenderedEmail): Promise<EmailOutcome> {
     const messageId = messageIdFor(jobId);
-    return deps.db.primary.transaction(async (tx) => {
+    return limited(() => deps.db.primary.transaction(async (tx) => {
       const claimed = await tx.insert(sentEmails).values({ jobId, template, recipient: to, messageId }).onConflictDoNothing().returning({ jobId: sentEmails.jobId });
       if (claimed.length === 0) return { sent: false };
       const result = await inSpan('email.send', { 'salescale.email.template': template, 'salescale.email.message_id': messageId }, () => deps.mailer.send({ to, messageId, ...rendered }));
       return { sent: result.delivered, where: result.where };
-    });
+    }));
   }
 
   return {
