@@ -32,7 +32,8 @@ export interface RunningWorker {
   url: string | undefined;
   /**
    * Stops taking jobs, waits for active ones up to SHUTDOWN_TIMEOUT_MS, then closes. Jobs still
-   * running at the deadline are handed back: their locks lapse and another worker gets them.
+   * running at the deadline are handed back: their locks lapse and another worker gets them. It resolves
+   * without waiting for them (about 2 s after the deadline at most), so the process can exit.
    */
   shutdown(reason: string): Promise<void>;
 }
@@ -166,14 +167,20 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
       let timer: NodeJS.Timeout | undefined;
       const closed = Promise.all(workers.map((worker) => worker.close())).then(() => true);
       const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), config.shutdown.timeoutMs)));
-      if (!(await Promise.race([closed, timedOut]))) {
+      const finished = await Promise.race([closed, timedOut]);
+      if (!finished) {
         logger.error({ timeoutMs: config.shutdown.timeoutMs }, 'active jobs did not finish in time; handing them back (re-delivered after their lock lapses)');
         await Promise.race([Promise.all(workers.map((worker) => worker.close(true))), new Promise((resolve) => setTimeout(resolve, 1000))]);
       }
       clearTimeout(timer);
       await services.close();
       if (server) await new Promise((resolve) => server.close(resolve));
-      if (!options.platform) await platform.close();
+      // A handed-back job may still hold a pooled connection (an email's claim transaction while the mail server
+      // never answers): closing the pool would wait for it. The process exits instead; PostgreSQL rolls the
+      // transaction back when the connection drops, and the re-delivery does the work.
+      if (!options.platform) {
+        await (finished ? platform.close() : Promise.race([platform.close(), new Promise((resolve) => setTimeout(resolve, 1000))]));
+      }
       logger.info('worker role stopped');
     })();
     return stopping;

@@ -111,6 +111,27 @@ describe('worker crash in the middle of a job', () => {
     }
   });
 
+  it('exits on SIGTERM within SHUTDOWN_TIMEOUT_MS when its job never ends, and the job is sent once by another worker', async () => {
+    const queues = await f.inspect();
+    // The mail server never answers this send: its claim's transaction stays open on a pooled connection.
+    const held = smtp.holdNext();
+    const worker = await f.startWorker({ SHUTDOWN_TIMEOUT_MS: '1000' });
+    const jobId = await writeWelcome('hung-at-sigterm@example.com');
+    await held;
+    worker.process.kill('SIGTERM');
+    const exited = await Promise.race([worker.exited, new Promise((resolve) => setTimeout(() => resolve('still running 10 s after SIGTERM'), 10_000))]);
+    assert.equal(exited, 0, 'exits (0) once the job is handed back, without waiting for the mail server');
+
+    const second = await f.startWorker();
+    try {
+      await waitFor('the handed-back job to complete on the other worker', async () => (await queues.get('email').getJob(jobId))?.finishedOn);
+      assert.equal(await (await queues.get('email').getJob(jobId))?.getState(), 'completed');
+      assert.equal(acceptedFor(jobId).length, 1, 'the re-delivery sent it: the first send never got its answer');
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('finishes its active job on SIGTERM before it exits', async () => {
     const queues = await f.inspect();
     const held = smtp.holdNext();
