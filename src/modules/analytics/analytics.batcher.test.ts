@@ -36,18 +36,27 @@ describe('analytics rollups applied in batches', () => {
     assert.equal(claims.rows[0]!.n, 300);
   });
 
-  it('rejects every call of a batch whose statement fails, applying none of them', async () => {
+  it('rejects only the job whose data fails the statement; the jobs batched with it are applied', async () => {
     const service = createAnalyticsService({ db, repository: createAnalyticsRepository() });
-    // An hour outside timestamptz's range makes the upsert fail after the claims were inserted.
+    // An hour outside timestamptz's range makes the upsert fail after the claims were inserted: the same on
+    // every attempt, so a batch that kept it failed each time with every job in it (the notifications queue
+    // retries at once, so the same jobs met again, and all used up their attempts: dead letters).
     const bad = { eventType: 'order_created' as const, orderId: 1, amountCents: 1, occurredAt: '+275760-09-13T00:00:00.000Z' };
     const good = { eventType: 'order_created' as const, orderId: 2, amountCents: 1, occurredAt: '2026-11-27T11:00:00.000Z' };
-    const first = service.apply('slow-first', good); // runs alone; the next two share a batch
-    const [a, b] = await Promise.allSettled([service.apply('bad', bad), service.apply('good-neighbour', good)]);
+    const first = service.apply('slow-first', good); // runs alone; the next ones share a batch
+    const [a, b, c, d] = await Promise.allSettled([
+      service.apply('bad', bad),
+      service.apply('good-neighbour', good),
+      service.apply('good-neighbour', good),
+      service.apply('other-neighbour', good),
+    ]);
     assert.equal(await first, true);
     assert.equal(a.status, 'rejected');
-    assert.equal(b.status, 'rejected');
-    const claims = await db.pools.primary.query(`SELECT job_id FROM job_claims WHERE job_id IN ('bad', 'good-neighbour')`);
-    assert.equal(claims.rowCount, 0, 'no claim of the failed batch survived');
-    assert.equal(await service.apply('good-neighbour', good), true, 'the retry applies it');
+    assert.match(String((a as PromiseRejectedResult).reason), /out of range|timestamp/i);
+    assert.deepEqual([b, c, d].map((r) => (r.status === 'fulfilled' ? r.value : 'rejected')), [true, false, true], 'neighbours applied once each');
+    const claims = await db.pools.primary.query(`SELECT job_id FROM job_claims WHERE job_id IN ('bad', 'good-neighbour', 'other-neighbour') ORDER BY job_id`);
+    assert.deepEqual(claims.rows.map((row) => row.job_id), ['good-neighbour', 'other-neighbour'], 'no claim of the failed job survived');
+    const { rows } = await db.pools.primary.query(`SELECT value::int AS n FROM analytics_hourly WHERE hour = '2026-11-27T11:00:00Z' AND metric = 'orders'`);
+    assert.equal(rows[0].n, 3);
   });
 });

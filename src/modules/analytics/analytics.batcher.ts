@@ -14,10 +14,20 @@ interface Pending {
  * jobs newly claimed (one round trip, one commit). Nearly every job increments the same hourly rows, so one
  * transaction per job serialised them all on those rows' locks and a WAL flush each (profiled: the
  * worker's connections spent 72 % of their time in `Lock:transactionid`). Exactly-once holds as
- * before: a job's claim commits with its increments or neither does, and a failed statement
- * rejects every call of its batch (each job is then retried on its own schedule).
+ * before: a job's claim commits with its increments or neither does. A statement that fails on the data
+ * (SQLSTATE class 22: a value or an hour out of range) is the fault of some job in it and would fail the same
+ * way on every retry, taking whatever shares its batch along (the notifications queue retries at once, so
+ * the same jobs meet again until all are dead letters): the batch is then applied job by job, and only the
+ * job at fault fails. Any other failure (the database away) rejects every call of its batch, each job then
+ * retried on its own schedule.
  * The first call of a quiet period starts at once: batching adds no latency, it only appears under load.
  */
+/** A data exception (SQLSTATE class 22): the statement's input is at fault, not the database. */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('22');
+}
+
 export function createRollupBatcher(deps: { db: Database; queue: string; repository: AnalyticsRepository; maxBatch?: number }) {
   const { repository } = deps;
   const maxBatch = deps.maxBatch ?? 200;
@@ -41,7 +51,16 @@ export function createRollupBatcher(deps: { db: Database; queue: string; reposit
         try {
           await applyBatch(batch);
         } catch (error) {
-          for (const item of batch) item.reject(error);
+          const byJob = Map.groupBy(batch, (item) => item.jobId);
+          if (!isDataError(error) || byJob.size === 1) {
+            for (const item of batch) item.reject(error);
+            continue;
+          }
+          for (const calls of byJob.values()) {
+            await applyBatch(calls).catch((jobError: unknown) => {
+              for (const item of calls) item.reject(jobError);
+            });
+          }
         }
       }
     } finally {
