@@ -120,6 +120,29 @@ describe('outbox relay', () => {
     }
   });
 
+  it('parks a row BullMQ refuses (its options) with the reason, and relays the rows behind it', async () => {
+    const queues = await f.inspect();
+    // A hand-written row, or one from a bug: BullMQ refuses the priority before it sends anything to Redis.
+    const [bad] = await enqueueInTransaction(f.db.primary, {
+      queue: QUEUES.email,
+      name: JOBS.sendWelcomeEmail,
+      data: { email: 'poison-row@example.com', name: 'Test' },
+      opts: { priority: 3_000_000 },
+    });
+    const good = await writeWelcome('behind-the-poison@example.com');
+    const worker = await f.startWorker();
+    try {
+      await waitFor('the row behind the refused one to be relayed', () => relayedAt(good), 10_000);
+      assert.ok(await queues.get('email').getJob(outboxJobId(good)));
+      const { rows } = await f.db.pools.primary.query('SELECT relayed_at, last_error FROM outbox WHERE id = $1', [bad]);
+      assert.match(rows[0].last_error, /Priority should be between/);
+      assert.notEqual(rows[0].relayed_at, null, 'parked: no pass tries it again');
+      assert.equal(await queues.get('email').getJob(outboxJobId(bad!)), undefined);
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('the worker deletes relayed rows and job claims past their retention, keeping the claims of dead-lettered jobs', async () => {
     const q = (text: string, values: unknown[] = []) => f.db.pools.primary.query(text, values);
     const old = await writeWelcome('old-relayed@example.com');

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { isQueueName, type QueueName } from '../queue/queue-definitions.ts';
-import { jobOptions, type QueueSet } from '../queue/queues.ts';
+import { jobOptions, refusalOf, type QueueSet } from '../queue/queues.ts';
 import { pruneJobClaims } from '../queue/job-claims.ts';
 import { outboxJobId } from './outbox.ts';
 
@@ -93,19 +93,32 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         if (!isQueueName(row.queue)) unknown.push(row.id);
         else byQueue.set(row.queue, [...(byQueue.get(row.queue) ?? []), row]);
       }
+      const refused: { id: number; reason: string }[] = [];
       for (const [queue, queued] of byQueue) {
-        const jobs = queued.map((row) => ({
-          name: row.name,
-          data: row.data,
-          // BullMQ's telemetry makes the job's consumer span a child of the trace that wrote the row.
-          opts: { ...jobOptions(row.name, row.opts), jobId: outboxJobId(row.id), ...(row.trace_context ? { telemetry: { metadata: row.trace_context } } : {}) },
-        }));
-        await withTimeout(options.queues.get(queue).addBulk(jobs), ADD_TIMEOUT_MS, `adding ${jobs.length} jobs to ${queue}`);
+        const jobs = [];
+        for (const row of queued) {
+          const job = {
+            name: row.name,
+            data: row.data,
+            // BullMQ's telemetry makes the job's consumer span a child of the trace that wrote the row.
+            opts: { ...jobOptions(row.name, row.opts), jobId: outboxJobId(row.id), ...(row.trace_context ? { telemetry: { metadata: row.trace_context } } : {}) },
+          };
+          // One refused job fails the whole addBulk, on every pass: it would hold back every row behind it.
+          const reason = refusalOf(options.queues.get(queue), job.name, job.data, job.opts);
+          if (reason === undefined) jobs.push(job);
+          else refused.push({ id: row.id, reason: `refused by BullMQ: ${reason}` });
+        }
+        if (jobs.length > 0) await withTimeout(options.queues.get(queue).addBulk(jobs), ADD_TIMEOUT_MS, `adding ${jobs.length} jobs to ${queue}`);
       }
       if (unknown.length > 0) {
         // Only a hand-written row can get here (enqueueInTransaction checks names): park it, visibly.
         options.logger.error({ ids: unknown }, 'outbox rows name an unknown queue; marked relayed with an error');
         await client.query(`UPDATE outbox SET last_error = 'unknown queue' WHERE id = ANY($1::bigint[])`, [unknown]);
+      }
+      for (const { id, reason } of refused) {
+        // A hand-written row or a bug (enqueueInTransaction does not check option ranges): parked the same way.
+        options.logger.error({ id, reason }, 'outbox row refused by BullMQ; marked relayed with an error');
+        await client.query('UPDATE outbox SET last_error = $2 WHERE id = $1', [id, reason.slice(0, 500)]);
       }
       await client.query('UPDATE outbox SET relayed_at = now() WHERE id = ANY($1::bigint[])', [rows.map((row) => row.id)]);
       await client.query('COMMIT');

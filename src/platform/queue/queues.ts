@@ -1,4 +1,4 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import { Job, Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { queueTelemetry } from '../telemetry/trace-context.ts';
 import { defaultJobOptions, JOB_DEFAULTS, QUEUE_NAMES, QUEUE_OF_JOB, queuePrefix, type JobName, type QueueName, type QueueOverrides } from './queue-definitions.ts';
@@ -66,4 +66,28 @@ export function createJobQueue(queues: QueueSet): JobQueue {
       return job.id;
     },
   };
+}
+
+/** BullMQ's own check of a job's options, run without adding it (`validateOptions` is protected). */
+class UnsentJob extends Job {
+  refusal(): string | undefined {
+    try {
+      this.validateOptions(this.asJSON());
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+}
+
+/**
+ * Why BullMQ would refuse to add this job (an option out of range, e.g. a priority above 2^21), or
+ * undefined. BullMQ checks before it sends anything, and one refused job fails its whole `addBulk`.
+ */
+export function refusalOf(queue: Queue, name: string, data: object, opts: JobsOptions): string | undefined {
+  try {
+    return new UnsentJob(queue, name, data, { ...queue.defaultJobOptions, ...opts }, opts.jobId).refusal();
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
