@@ -49,11 +49,14 @@ export async function createTestApp(
   options: {
     /** The URL the app uses for its database (e.g. through a fault-injecting proxy). */
     databaseUrl?: (url: string) => string;
+    /** DATABASE_REPLICA_URL from the test database's URL (e.g. the same database through a proxy). */
+    replicaUrl?: (url: string) => string;
     logger?: Logger;
   } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase();
-  const env = testEnv(options.databaseUrl?.(database.url) ?? database.url, extraEnv);
+  const replica: Record<string, string> = options.replicaUrl ? { DATABASE_REPLICA_URL: options.replicaUrl(database.url) } : {};
+  const env = testEnv(options.databaseUrl?.(database.url) ?? database.url, { ...replica, ...extraEnv });
   const config = loadConfig(env);
   const platform = createPlatform(config, 'web', options.logger ?? createLogger({ level: 'silent' }));
   const app = await buildServer(await composeWeb(platform));

@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { traceQueries } from '../telemetry/query-spans.ts';
 import { isTracingStarted } from '../telemetry/trace-context.ts';
+import { classifyDatabaseFailure } from './errors.ts';
 
 /**
  * A Drizzle database. Typed queries go through each module's table objects, so the client carries no
@@ -24,7 +25,10 @@ export interface DatabaseOptions {
 export interface Database {
   /** Writes and reads that must see the latest write. */
   primary: Db;
-  /** Reads that tolerate replication lag; the primary when no replica is configured. */
+  /**
+   * Reads that tolerate replication lag; the primary when no replica is configured, and for
+   * {@link REPLICA_RETRY_MS} after the replica could not be reached (see `fallBackToPrimary`).
+   */
   replica: Db;
   pools: { primary: pg.Pool; replica?: pg.Pool };
   /** Throws when the primary does not answer `SELECT 1` within the timeout. */
@@ -35,8 +39,39 @@ export interface Database {
 // PostgreSQL bigint (int8) and numeric come back as strings by default; our ids are far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
-function createPool(url: string, options: DatabaseOptions, role: 'primary' | 'replica'): pg.Pool {
-  const pool = new pg.Pool({
+/** How long reads stay on the primary after the replica could not be reached, before it is tried again. */
+export const REPLICA_RETRY_MS = 5_000;
+
+type QueryFn = (...args: unknown[]) => unknown;
+
+/**
+ * Makes `replica`'s reads fall back to `primary`. A read whose replica is unreachable (refused, reset, shutting
+ * down, in recovery: `classifyDatabaseFailure` 'unavailable') is run again on the primary, and the next reads go
+ * to the primary for {@link REPLICA_RETRY_MS} without trying the replica: a dead replica must not take the
+ * catalog down while the primary serves (the replica only ever gets reads, so running one again is safe). A busy
+ * replica (pool checkout timeout, too many connections) is not sent to the primary: its load would land on the
+ * pool that checkouts need. Transactions (`connect()`) are not redirected; the replica gets none.
+ */
+function fallBackToPrimary(replica: pg.Pool, primary: pg.Pool, logger?: Logger): void {
+  const onReplica = replica.query.bind(replica) as QueryFn;
+  const onPrimary = primary.query.bind(primary) as QueryFn;
+  let primaryUntil = 0;
+  const query: QueryFn = (...args) => {
+    // Callback style and submittables (streams) are left alone; Drizzle uses promises.
+    if (typeof args.at(-1) === 'function' || typeof (args[0] as { submit?: unknown } | undefined)?.submit === 'function') return onReplica(...args);
+    if (Date.now() < primaryUntil) return onPrimary(...args);
+    return (onReplica(...args) as Promise<unknown>).catch((error: unknown) => {
+      if (classifyDatabaseFailure(error) !== 'unavailable') throw error;
+      if (Date.now() >= primaryUntil) logger?.warn({ err: error, retryMs: REPLICA_RETRY_MS }, 'read replica unreachable; reading from the primary');
+      primaryUntil = Date.now() + REPLICA_RETRY_MS;
+      return onPrimary(...args);
+    });
+  };
+  replica.query = query as typeof replica.query;
+}
+
+function poolConfig(url: string, options: DatabaseOptions): pg.PoolConfig {
+  return {
     connectionString: url,
     min: options.poolMin,
     max: options.poolMax,
@@ -45,7 +80,12 @@ function createPool(url: string, options: DatabaseOptions, role: 'primary' | 're
     statement_timeout: options.statementTimeoutMs || undefined,
     application_name: options.applicationName ?? 'salescale',
     keepAlive: true,
-  });
+  };
+}
+
+function createPool(url: string, options: DatabaseOptions, role: 'primary' | 'replica', primary?: pg.Pool): pg.Pool {
+  const pool = new pg.Pool(poolConfig(url, options));
+  if (primary) fallBackToPrimary(pool, primary, options.logger);
   // An idle client can be killed by a server restart or failover (57P01); the pool replaces it.
   // Without this listener the 'error' event would crash the process.
   pool.on('error', (error) => options.logger?.warn({ err: error, role }, 'idle database connection lost'));
@@ -61,7 +101,7 @@ function createPool(url: string, options: DatabaseOptions, role: 'primary' | 're
 
 export function createDatabase(options: DatabaseOptions): Database {
   const primaryPool = createPool(options.url, options, 'primary');
-  const replicaPool = options.replicaUrl ? createPool(options.replicaUrl, options, 'replica') : undefined;
+  const replicaPool = options.replicaUrl ? createPool(options.replicaUrl, options, 'replica', primaryPool) : undefined;
   const primary = drizzle({ client: primaryPool });
   const replica = replicaPool ? drizzle({ client: replicaPool }) : primary;
   return {
