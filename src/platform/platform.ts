@@ -37,6 +37,7 @@ export function createPlatform(config: AppConfig, role: string, logger: Logger =
     replicaUrl: config.db.replicaUrl,
     poolMin: config.db.poolMin,
     poolMax: config.db.poolMax,
+    poolQueueMax: config.db.poolQueueMax,
     statementTimeoutMs: config.db.statementTimeoutMs,
     applicationName: `salescale-${role}`,
     logger,

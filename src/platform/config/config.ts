@@ -65,6 +65,7 @@ export const envSchema = {
   DATABASE_REPLICA_URL: url({ protocols: ['postgres:', 'postgresql:'], optional: true }),
   DB_POOL_MIN: int({ default: 0, min: 0, max: 1000 }),
   DB_POOL_MAX: int({ default: 10, min: 1, max: 1000 }),
+  DB_POOL_QUEUE_MAX: int({ default: 100, min: 0, max: 100_000 }),
   DB_STATEMENT_TIMEOUT_MS: int({ default: 5000, min: 0 }),
   REDIS_URL: url({ protocols: ['redis:', 'rediss:'], optional: true }),
   CACHE_REDIS_URL: url({ protocols: ['redis:', 'rediss:'], optional: true }),
@@ -120,7 +121,7 @@ export interface AppConfig {
   instanceId: string;
   dataDir: string;
   http: { host: string; port: number; bodyLimit: number; keepAliveTimeoutMs: number; requestTimeoutMs: number; trustProxy: string[]; apiDocs: boolean; corsOrigins: string[] };
-  db: { url: string | undefined; replicaUrl: string | undefined; poolMin: number; poolMax: number; statementTimeoutMs: number };
+  db: { url: string | undefined; replicaUrl: string | undefined; poolMin: number; poolMax: number; poolQueueMax: number; statementTimeoutMs: number };
   redis: { url: string | undefined; cacheUrl: string | undefined; prefix: string };
   secrets: { adminApiToken: string; sessionSecret: string };
   logLevel: Env['LOG_LEVEL'];
@@ -221,6 +222,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       replicaUrl: e.DATABASE_REPLICA_URL,
       poolMin: e.DB_POOL_MIN,
       poolMax: e.DB_POOL_MAX,
+      poolQueueMax: e.DB_POOL_QUEUE_MAX,
       statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     },
     redis: { url: e.REDIS_URL, cacheUrl: e.CACHE_REDIS_URL ?? e.REDIS_URL, prefix: e.REDIS_PREFIX },

@@ -43,6 +43,9 @@ export type DatabaseFailure = 'unavailable' | 'busy' | 'timeout' | 'conflict';
 /** Socket-level failures (node's `err.code`) on the way to the server. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
+/** A checkout refused because DB_POOL_QUEUE_MAX checkouts already wait for a connection (`client.ts`). */
+export const POOL_QUEUE_FULL_MESSAGE = 'too many requests waiting for a database connection';
+
 /** pg's own messages for a connection that failed or went away (pg sets no code on these). */
 const CONNECTION_MESSAGES = [
   'Connection terminated',
@@ -84,7 +87,7 @@ export function classifyDatabaseFailure(error: unknown): DatabaseFailure | undef
     }
     if (typeof candidate.message === 'string') {
       const message = candidate.message;
-      if (message.includes('timeout exceeded when trying to connect')) return 'busy';
+      if (message.includes('timeout exceeded when trying to connect') || message === POOL_QUEUE_FULL_MESSAGE) return 'busy';
       if (CONNECTION_MESSAGES.some((known) => message.startsWith(known))) return 'unavailable';
     }
     if (candidate.cause) queue.push(candidate.cause);
