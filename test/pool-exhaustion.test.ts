@@ -40,6 +40,11 @@ describe('PostgreSQL pool exhausted (every connection checked out and held)', ()
       );
       // The refusals arrive while every connection is still held.
       await until(() => replies.length >= 16, 10_000);
+      // Busy is not down: the load balancer keeps routing here (the reads that wait are served), and the
+      // degrade signal keeps counting this instance (a failed /ready reports a dependency outage).
+      const ready = await t.app.inject({ url: '/ready' });
+      assert.equal(ready.statusCode, 200, ready.body);
+      assert.equal(ready.json().checks.database, 'up');
       assert.equal(pool.waitingCount, 4, 'four reads wait their turn');
       assert.deepEqual(replies.slice(0, 16).map((r) => r.code), Array(16).fill('DATABASE_BUSY'));
       assert.ok(replies.every((r) => /^[1-9]\d*$/.test(String(r.retryAfter))), JSON.stringify(replies));

@@ -37,13 +37,21 @@ export interface Database {
    */
   replica: Db;
   pools: { primary: pg.Pool; replica?: pg.Pool };
-  /** Throws when the primary does not answer `SELECT 1` within the timeout. */
+  /**
+   * Throws when the primary does not answer `SELECT 1` within the timeout, unless the pool is busy rather than
+   * cut off: every connection checked out and one handed back in working order (or opened) within the last
+   * {@link BUSY_PROOF_MS}. A ping queued behind a sale's requests would otherwise call a saturated database
+   * down, and `/ready` would take every instance out of the load balancer at the peak.
+   */
   ping(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
 // PostgreSQL bigint (int8) and numeric come back as strings by default; our ids are far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+/** How recently a pool connection must have worked for a full pool to count as busy, not down (`ping`). */
+export const BUSY_PROOF_MS = 5_000;
 
 /** How long reads stay on the primary after the replica could not be reached, before it is tried again. */
 export const REPLICA_RETRY_MS = 5_000;
@@ -130,6 +138,14 @@ function createPool(url: string, options: DatabaseOptions, role: 'primary' | 're
 export function createDatabase(options: DatabaseOptions): Database {
   const primaryPool = createPool(options.url, options, 'primary');
   const replicaPool = options.replicaUrl ? createPool(options.replicaUrl, options, 'replica', primaryPool) : undefined;
+  // A connection opened, or handed back without a connection error, proves PostgreSQL answers.
+  let workedAt = Number.NEGATIVE_INFINITY;
+  const worked = () => (workedAt = Date.now());
+  primaryPool.on('connect', worked);
+  primaryPool.on('release', (error: Error | undefined) => {
+    if (!error) worked();
+  });
+  const busy = () => primaryPool.idleCount === 0 && primaryPool.totalCount >= options.poolMax && Date.now() - workedAt < BUSY_PROOF_MS;
   const primary = drizzle({ client: primaryPool });
   const replica = replicaPool ? drizzle({ client: replicaPool }) : primary;
   return {
@@ -143,6 +159,8 @@ export function createDatabase(options: DatabaseOptions): Database {
       });
       try {
         await Promise.race([primaryPool.query('SELECT 1'), timeout]);
+      } catch (error) {
+        if (!busy()) throw error;
       } finally {
         clearTimeout(timer);
       }
