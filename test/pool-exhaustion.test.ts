@@ -5,8 +5,8 @@ import { createTestApp, type TestApp } from './helpers/app.ts';
 let t: TestApp;
 
 before(async () => {
-  // The live-sale check (one query per RATE_LIMIT_SALE_REFRESH_MS, awaited by every request then) is answered
-  // once before the pool is exhausted and not asked again during the test: the reads alone take the pool's queue.
+  // The live-sale check (one read per RATE_LIMIT_SALE_REFRESH_MS, in the background) reads once before the pool
+  // is exhausted and not again during the test: the catalog reads alone take the pool's queue.
   t = await createTestApp({ DB_POOL_MAX: '2', DB_POOL_QUEUE_MAX: '4', RATE_LIMIT_SALE_REFRESH_MS: '600000' });
   assert.equal((await t.app.inject({ url: '/api/v1/products?q=warm' })).statusCode, 200);
 });

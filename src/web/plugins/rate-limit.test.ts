@@ -68,6 +68,17 @@ describe('rate limits (in-process, real Redis)', () => {
 
   it('applies the sale limit exactly while a sale event is live', async () => {
     const ip = '198.51.100.4';
+    // An edit of the events is read in the background (each request answers from the last read): probe
+    // from other addresses until the instance has read it, then count `ip`'s requests.
+    let probes = 0;
+    const untilSaleLimit = async (applies: boolean) => {
+      for (let i = 0; i < 100; i++) {
+        const reply = await browse(`203.0.113.${++probes}`);
+        if (/"sale"/.test(String(reply.headers['ratelimit-policy'])) === applies) return;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.fail(`the sale limit never ${applies ? 'applied' : 'stopped'}`);
+    };
     const now = Date.now();
     // A sale that has not started yet: no sale limit.
     const [event] = await t.platform.db.primary
@@ -84,6 +95,7 @@ describe('rate limits (in-process, real Redis)', () => {
       .update(saleEvents)
       .set({ startsAt: new Date(now - HOUR), endsAt: new Date(now + HOUR) })
       .where(eq(saleEvents.id, event!.id));
+    await untilSaleLimit(true);
     for (let i = 0; i < 3; i++) {
       const reply = await browse(ip);
       assert.equal(reply.statusCode, 200, `sale request ${i + 1}`);
@@ -97,6 +109,7 @@ describe('rate limits (in-process, real Redis)', () => {
       .update(saleEvents)
       .set({ startsAt: new Date(now - 2 * HOUR), endsAt: new Date(now - HOUR) })
       .where(eq(saleEvents.id, event!.id));
+    await untilSaleLimit(false);
     const after = await browse(ip);
     assert.equal(after.statusCode, 200);
     assert.doesNotMatch(String(after.headers['ratelimit-policy']), /sale/);
