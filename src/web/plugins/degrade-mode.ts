@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ClusterNode } from '../../platform/cluster/cluster-node.ts';
 import { DegradeSignals, type DependencyOutage } from '../../platform/cluster/degrade-signals.ts';
+import { rateLimitSubject } from '../../platform/rate-limit/client-key.ts';
 import { failedOnDependency } from '../error-handler.ts';
 import { isLongLivedReply } from '../http/long-lived.ts';
 import { isOperationalPath } from './rate-limit.ts';
@@ -15,7 +16,8 @@ import { isOperationalPath } from './rate-limit.ts';
  * What counts: nothing answered while a dependency is down (an outage is `/ready`'s business, and a
  * reason to route elsewhere, not to degrade the cluster; the instance says so in its heartbeat). A server fault is a 5xx other than 503: a 503 is a refusal with `Retry-After` (load shed,
  * draining, a dependency down), and a 4xx is the client's. Each request is attributed to its client
- * (customer id when signed in, else address) so the leader can tell one client from many.
+ * (customer id when signed in, else address, an IPv6 one by its /64, as the rate limits count them) so the
+ * leader can tell one client from many.
  */
 export function degradeMode(options: { cluster: ClusterNode; windowSeconds: number; outage: DependencyOutage }): FastifyPluginAsync {
   const signals = new DegradeSignals({ windowSeconds: options.windowSeconds });
@@ -26,8 +28,10 @@ export function degradeMode(options: { cluster: ClusterNode; windowSeconds: numb
       if (failedOnDependency(reply)) options.outage.report();
       if (options.outage.active()) return;
       const status = reply.statusCode;
-      const client = request.customerId === undefined ? `ip:${request.ip}` : `customer:${request.customerId}`;
-      signals.record(reply.elapsedTime, status >= 500 && status !== 503, client);
+      // The rate limits' subject: an IPv6 subscriber picks a new address of its /64 at will, and must not
+      // pass for many clients (the gate that keeps one client from degrading the cluster).
+      const client = rateLimitSubject({ ip: request.ip, customerId: request.customerId === undefined ? undefined : String(request.customerId) });
+      signals.record(reply.elapsedTime, status >= 500 && status !== 503, client.key);
     });
     app.addHook('onReady', () => options.cluster.join('web', figures));
     app.addHook('onClose', () => options.cluster.leave('web'));
