@@ -100,6 +100,25 @@ describe('customers and sessions', () => {
     assert.equal(locked.headers['set-cookie'], undefined);
   });
 
+  it('lets no more password guesses through than the account limit when they arrive at once', async () => {
+    await register({ email: 'burst@example.com', password: 'the right password', name: 'B' });
+    // Twenty guesses sent together, each from its own address: every one was checked against the limit
+    // before any failure was recorded, so all twenty were tried against the password.
+    const replies = await Promise.all(Array.from({ length: 20 }, () => login({ email: 'Burst@example.com', password: 'a wrong guess' })));
+    const tried = replies.filter((reply) => reply.statusCode === 401).length;
+    const refused = replies.filter((reply) => reply.statusCode === 429 && reply.json().error.code === 'LOGIN_RATE_LIMITED').length;
+    assert.equal(tried + refused, 20);
+    assert.ok(tried <= 3, `${tried} guesses were tried, RATE_LIMIT_LOGIN_MAX is 3`);
+  });
+
+  it('does not count successful sign-ins against the account limit', async () => {
+    await register({ email: 'often@example.com', password: 'the right password', name: 'O' });
+    for (let i = 0; i < 5; i++) {
+      const reply = await login({ email: 'often@example.com', password: 'the right password' });
+      assert.equal(reply.statusCode, 200, `sign-in ${i + 1}: ${reply.body}`);
+    }
+  });
+
   it('hashes with argon2id and verifies only the right password', async () => {
     const params = { memoryKib: 1024, passes: 1, parallelism: 1 };
     const hash = await hashPassword('secret password', params);

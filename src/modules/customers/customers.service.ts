@@ -11,9 +11,13 @@ import type { SessionStore } from './sessions.ts';
 
 /** The per-account part of the login limit (the per-address part is the `login` rate limiter). */
 export interface LoginGuard {
-  /** Throws when this account has failed too often recently, or when that cannot be known. */
-  check(email: string): Promise<void>;
-  recordFailure(email: string): Promise<void>;
+  /**
+   * Counts one sign-in attempt for this account before its password is checked; throws when the
+   * account has used its attempts recently, or when that cannot be known.
+   */
+  begin(email: string): Promise<void>;
+  /** The attempt did not guess wrong (it signed in, or failed for another reason): its unit comes back. */
+  giveBack(email: string): Promise<void>;
 }
 
 export interface CustomerServiceDeps {
@@ -52,13 +56,19 @@ export function createCustomerService(deps: CustomerServiceDeps) {
 
     /** Checks the password and starts a new session; the previous one (if any) ends: no fixation. */
     async login(body: LoginBody, previousSessionId: string | undefined): Promise<{ customer: Customer; sessionId: string }> {
-      await deps.loginGuard.check(body.email);
-      const row = await repo.findByEmail(deps.db.primary, body.email.trim());
-      const ok = await verifyPassword(body.password, row?.passwordHash ?? (await decoyHash()));
-      if (!row || !ok) {
-        await deps.loginGuard.recordFailure(body.email);
-        throw new InvalidCredentialsError();
+      await deps.loginGuard.begin(body.email);
+      let row: Awaited<ReturnType<CustomersRepository['findByEmail']>>;
+      let ok: boolean;
+      try {
+        row = await repo.findByEmail(deps.db.primary, body.email.trim());
+        ok = await verifyPassword(body.password, row?.passwordHash ?? (await decoyHash()));
+      } catch (error) {
+        // An outage is not a wrong guess.
+        await deps.loginGuard.giveBack(body.email);
+        throw error;
       }
+      if (!row || !ok) throw new InvalidCredentialsError();
+      await deps.loginGuard.giveBack(body.email);
       if (previousSessionId !== undefined) await deps.sessions.destroy(previousSessionId);
       return { customer: toCustomer(row), sessionId: await deps.sessions.create(row.id) };
     },

@@ -4,29 +4,32 @@ import { LoginLockedError, LoginUnavailableError } from './customers.errors.ts';
 import type { LoginGuard } from './customers.service.ts';
 
 /**
- * Failed sign-ins per account (the `login` policy, counted by a hash of the email), on top of the
+ * Sign-in attempts per account (the `login` policy, counted by a hash of the email), on top of the
  * per-address `login` limiter on the route: rotating addresses does not buy a password-guessing
- * budget for one account. When Redis cannot be asked, a fail-closed policy refuses.
+ * budget for one account. Each attempt takes its unit before the password is checked, and a
+ * successful one gives it back: checking first and counting failures afterwards let every guess of a
+ * burst sent at once pass the check before the first was counted. When Redis cannot be asked, a
+ * fail-closed policy refuses.
  */
 export function createLoginGuard(deps: { limiter: RateLimiter; policy: () => LimitPolicy }): LoginGuard {
   const subject = (email: string) => `account:${createHash('sha256').update(email.trim().toLowerCase()).digest('base64url')}`;
   return {
-    async check(email) {
+    async begin(email) {
       const policy = deps.policy();
-      let decision: Awaited<ReturnType<RateLimiter['check']>>;
+      let decision: Awaited<ReturnType<RateLimiter['reserve']>>;
       try {
-        decision = await deps.limiter.check(subject(email), [policy]);
+        decision = await deps.limiter.reserve(subject(email), [policy]);
       } catch {
         if (policy.failClosed) throw new LoginUnavailableError();
         return;
       }
       if (!decision.allowed) throw new LoginLockedError(Math.max(1, Math.ceil((decision.states[0]?.retryAfterMs ?? 1000) / 1000)));
     },
-    async recordFailure(email) {
-      await deps.limiter.recordFailure(subject(email), [deps.policy()]).catch(() => undefined);
+    async giveBack(email) {
+      await deps.limiter.giveBack(subject(email), [deps.policy()]).catch(() => undefined);
     },
   };
 }
 
 /** For deployments with rate limiting switched off. */
-export const noLoginGuard: LoginGuard = { check: async () => undefined, recordFailure: async () => undefined };
+export const noLoginGuard: LoginGuard = { begin: async () => undefined, giveBack: async () => undefined };

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { defineScript } from '../redis/script.ts';
-import { GCRA_SCRIPT } from './rate-limit.script.ts';
+import { GCRA_GIVE_BACK_SCRIPT, GCRA_SCRIPT } from './rate-limit.script.ts';
 
 export const LIMITER_NAMES = ['general', 'checkout', 'sale', 'customer', 'login'] as const;
 export type LimiterName = (typeof LIMITER_NAMES)[number];
@@ -50,10 +50,19 @@ export interface RateLimiter {
   check(subject: string, policies: readonly LimitPolicy[]): Promise<LimitDecision>;
   /** Records one failed attempt against each policy (never refuses). */
   recordFailure(subject: string, policies: readonly LimitPolicy[]): Promise<void>;
+  /**
+   * Counts one attempt whose outcome is not known yet against each policy, refusing when it does not fit
+   * (so attempts arriving together are counted one after another, never all checked against the same
+   * count); give the unit back with {@link RateLimiter.giveBack} if the attempt turns out not to count.
+   */
+  reserve(subject: string, policies: readonly LimitPolicy[]): Promise<LimitDecision>;
+  /** Gives back one unit taken by {@link RateLimiter.reserve} (never below an empty budget). */
+  giveBack(subject: string, policies: readonly LimitPolicy[]): Promise<void>;
 }
 
 /** Per policy: allowed (1/0), remaining, retryAfterMs, resetMs; then allowed overall (1/0). */
 const gcra = defineScript({ name: 'rate-limit-gcra', keys: 'variadic', lua: GCRA_SCRIPT, parse: (reply) => (reply as unknown[]).map(Number) });
+const giveBackScript = defineScript({ name: 'rate-limit-give-back', keys: 'variadic', lua: GCRA_GIVE_BACK_SCRIPT, parse: () => undefined });
 const ALLOWED = 1;
 
 /**
@@ -63,12 +72,12 @@ const ALLOWED = 1;
 export function createRateLimiter(deps: { redis: Redis; prefix: string }): RateLimiter {
   const keyOf = (subject: string, policy: LimitPolicy) => `${deps.prefix}:rl:{${subject}}:${policy.name}`;
 
-  async function call(subject: string, policies: readonly LimitPolicy[], mode: 'check' | 'record'): Promise<LimitDecision> {
+  async function call(subject: string, policies: readonly LimitPolicy[], mode: 'check' | 'record' | 'reserve'): Promise<LimitDecision> {
     if (policies.length === 0) return { allowed: true, states: [] };
     const keys = policies.map((policy) => keyOf(subject, policy));
     const args = policies.flatMap((policy) => {
-      const cost = mode === 'record' ? 1 : policy.countFailuresOnly ? 0 : 1;
-      return [policy.max, policy.windowMs, cost, mode === 'check' ? 1 : 0];
+      const cost = mode === 'check' && policy.countFailuresOnly ? 0 : 1;
+      return [policy.max, policy.windowMs, cost, mode === 'record' ? 0 : 1];
     });
     const reply = await gcra.run(deps.redis, keys, ...args);
     const states = policies.map((policy, i) => ({
@@ -85,6 +94,15 @@ export function createRateLimiter(deps: { redis: Redis; prefix: string }): RateL
     check: (subject, policies) => call(subject, policies, 'check'),
     async recordFailure(subject, policies) {
       await call(subject, policies, 'record');
+    },
+    reserve: (subject, policies) => call(subject, policies, 'reserve'),
+    async giveBack(subject, policies) {
+      if (policies.length === 0) return;
+      await giveBackScript.run(
+        deps.redis,
+        policies.map((policy) => keyOf(subject, policy)),
+        ...policies.flatMap((policy) => [policy.max, policy.windowMs, 1]),
+      );
     },
   };
 }

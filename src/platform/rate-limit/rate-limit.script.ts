@@ -62,3 +62,28 @@ end
 if refused then result[#result + 1] = 0 else result[#result + 1] = 1 end
 return result
 `;
+
+/**
+ * Gives back `cost` units recorded earlier (an attempt counted before its outcome was known, which then
+ * succeeded): moves each key's TAT back by `cost` intervals, never before now.
+ * KEYS[i]: one key per limit. ARGV: for each key, `max, windowMs, cost`. Returns nothing useful (0).
+ */
+export const GCRA_GIVE_BACK_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 1, #KEYS do
+  local max = tonumber(ARGV[(i - 1) * 3 + 1])
+  local window = tonumber(ARGV[(i - 1) * 3 + 2])
+  local cost = tonumber(ARGV[(i - 1) * 3 + 3])
+  local tat = tonumber(redis.call('GET', KEYS[i]))
+  if tat then
+    tat = tat - (window / max) * cost
+    if tat <= now then
+      redis.call('DEL', KEYS[i])
+    else
+      redis.call('SET', KEYS[i], tostring(tat), 'PX', math.max(1, math.ceil(tat - now)))
+    end
+  end
+end
+return 0
+`;
