@@ -65,4 +65,32 @@ describe('follow-ups of registration and checkout', () => {
       return rows[0].n === 1;
     });
   });
+
+  it('sends no confirmation for an order refunded before its confirmation went out', async () => {
+    const registered = await request(`${web.url}/api/v1/customers`, { method: 'POST', body: { email: 'ada@example.com', password: 'a long password', name: 'Ada' } });
+    assert.equal(registered.status, 201);
+    const cookie = sessionCookieOf(registered.headers.getSetCookie())!;
+    const admin = { authorization: `Bearer ${f.env.ADMIN_API_TOKEN}` };
+    const product = await request(`${web.url}/api/v1/admin/products`, { method: 'POST', headers: admin, body: { sku: 'follow-2', name: 'Kettle', priceCents: 4000, available: 10 } });
+    const placed = await request(`${web.url}/api/v1/orders`, {
+      method: 'POST',
+      headers: { cookie, 'idempotency-key': 'refunded-order' },
+      body: { items: [{ productId: product.body.id, quantity: 1 }] },
+    });
+    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    const paid = await request(`${web.url}/api/v1/orders/${placed.body.id}/pay`, { method: 'POST', headers: { cookie }, body: { token: 'tok_ok' } });
+    assert.equal(paid.status, 200, JSON.stringify(paid.body));
+    // Refunded at once: the confirmation email (delayed 1 s after the fan-out) has not gone out yet.
+    const refunded = await request(`${web.url}/api/v1/admin/orders/${placed.body.id}/refund`, { method: 'POST', headers: admin });
+    assert.equal(refunded.status, 200, JSON.stringify(refunded.body));
+    assert.equal(refunded.body.status, 'refunded');
+
+    // The fan-out ran (its analytics event is the order's second), and the email's delay is long over.
+    await waitFor('the fan-out of the paid order', async () => {
+      const { rows } = await f.db.pools.primary.query("SELECT coalesce(sum(value), 0)::int AS n FROM analytics_hourly WHERE metric = 'orders'");
+      return rows[0].n === 2;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    assert.equal((await mails()).filter((m) => m.includes('Kettle')).length, 0, 'no confirmation for a refunded order');
+  });
 });

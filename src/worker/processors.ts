@@ -17,7 +17,7 @@ export function createJobHandlers(deps: {
   maxConcurrentSends?: number;
 }): JobHandlers {
   return {
-    ...notificationProcessors(createNotificationService(deps)),
+    ...notificationProcessors(createNotificationService({ ...deps, isOrderConfirmable: (db, orderId) => deps.repositories.orders.isConfirmable(db, orderId) })),
     ...orderProcessors({ db: deps.db, repo: deps.repositories.orders, expiry: deps.expiry, followUpDelays: deps.followUpDelays }),
     ...inventoryProcessors(deps),
     ...analyticsProcessors(createAnalyticsService({ db: deps.db, repository: deps.repositories.analytics })),

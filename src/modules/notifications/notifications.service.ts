@@ -1,4 +1,5 @@
 import type { Database } from '../../platform/db/client.ts';
+import type { DbOrTx } from '../../platform/outbox/outbox.ts';
 import type { Mailer } from '../../platform/mail/mailer.ts';
 import { inSpan, ORDER_ATTRIBUTES, setSpanAttributes } from '../../platform/telemetry/trace-context.ts';
 import { sentEmails } from './notifications.tables.ts';
@@ -15,6 +16,8 @@ import {
 export interface EmailOutcome {
   sent: boolean;
   where?: string;
+  /** Not sent because it is no longer wanted (an order refunded before its confirmation). */
+  skipped?: boolean;
 }
 
 export interface NotificationService {
@@ -40,6 +43,13 @@ export interface NotificationServiceDeps {
    * @defaultValue unlimited
    */
   maxConcurrentSends?: number;
+  /**
+   * Whether an order's confirmation is still wanted when its job runs (the order is paid or shipped, not
+   * refunded since): the email is delayed after the payment (1 s, longer in a degrade mode, and a backlog
+   * on top), and a buyer refunded meanwhile must not be thanked for the order. Read inside the send's claim
+   * transaction. Unset: always sent.
+   */
+  isOrderConfirmable?: (db: DbOrTx, orderId: number) => Promise<boolean>;
 }
 
 /** The connections the worker keeps from email sends: one for the relay and the sweeper, one for every other job. */
@@ -71,9 +81,10 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
    * so the retry sends. The one window left is between the server's acceptance and our commit;
    * the stable Message-ID marks such a copy as the same message.
    */
-  async function sendOnce(jobId: string, template: string, to: string, rendered: RenderedEmail): Promise<EmailOutcome> {
+  async function sendOnce(jobId: string, template: string, to: string, rendered: RenderedEmail, wanted?: (tx: DbOrTx) => Promise<boolean>): Promise<EmailOutcome> {
     const messageId = messageIdFor(jobId);
     return limited(() => deps.db.primary.transaction(async (tx) => {
+      if (wanted && !(await wanted(tx))) return { sent: false, skipped: true };
       const claimed = await tx.insert(sentEmails).values({ jobId, template, recipient: to, messageId }).onConflictDoNothing().returning({ jobId: sentEmails.jobId });
       if (claimed.length === 0) return { sent: false };
       const result = await inSpan('email.send', { 'salescale.email.template': template, 'salescale.email.message_id': messageId }, () => deps.mailer.send({ to, messageId, ...rendered }));
@@ -85,7 +96,9 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
     sendWelcomeEmail: (jobId, payload) => sendOnce(jobId, 'welcome', payload.email, renderWelcomeEmail(payload)),
     sendOrderConfirmation: (jobId, order) => {
       setSpanAttributes({ [ORDER_ATTRIBUTES.orderId]: Number(order.orderId) });
-      return sendOnce(jobId, 'order-confirmation', order.email, renderOrderConfirmation(order));
+      const { isOrderConfirmable } = deps;
+      const wanted = isOrderConfirmable ? (tx: DbOrTx) => isOrderConfirmable(tx, Number(order.orderId)) : undefined;
+      return sendOnce(jobId, 'order-confirmation', order.email, renderOrderConfirmation(order), wanted);
     },
     sendReservationExpired: (jobId, payload) => sendOnce(jobId, 'reservation-expired', payload.email, renderReservationExpired(payload)),
   };

@@ -351,6 +351,12 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
       });
     },
 
+    /** Whether the order is paid or shipped: its confirmation is still wanted (not once refunded). */
+    async isConfirmable(db: DbOrTx, id: number): Promise<boolean> {
+      const rows = await db.select({ id: orders.id }).from(orders).where(and(eq(orders.id, id), inArray(orders.status, ['paid', 'fulfilled'])));
+      return rows.length > 0;
+    },
+
     /** What the order-placed job needs to fan out: the order with product names and the customer's address. */
     async loadPlaced(db: Db, id: number): Promise<OrderPlaced | undefined> {
       const rows = await db
