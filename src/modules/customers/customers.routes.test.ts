@@ -14,7 +14,8 @@ describe('customers and sessions', () => {
   });
   after(() => t.close());
 
-  const register = (payload: Record<string, unknown>) => t.app.inject({ method: 'POST', url: '/api/v1/customers', payload });
+  const randomAddress = () => `10.0.0.${Math.floor(Math.random() * 200) + 1}`;
+  const register = (payload: Record<string, unknown>, remoteAddress = randomAddress()) => t.app.inject({ method: 'POST', url: '/api/v1/customers', payload, remoteAddress });
   const login = (payload: Record<string, unknown>, cookie?: string) =>
     t.app.inject({ method: 'POST', url: '/api/v1/sessions', payload, headers: cookie ? { cookie } : {}, remoteAddress: `10.0.0.${Math.floor(Math.random() * 200) + 1}` });
   const me = (cookie: string | undefined) => t.app.inject({ method: 'GET', url: '/api/v1/me', headers: cookie ? { cookie } : {} });
@@ -60,6 +61,17 @@ describe('customers and sessions', () => {
     }
     const count = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from customers where lower(email) in ('x@example.com', 'dup@example.com')`);
     assert.equal(Number(count.rows[0]!.n), 1);
+  });
+
+  it('limits refused registrations per address like failed sign-ins, so taken emails cannot be listed in bulk', async () => {
+    await register({ email: 'listed@example.com', password: 'a long password', name: 'L' });
+    // EMAIL_TAKEN tells whether an address has an account (as Shopify's and Medusa's registration do); probing
+    // many from one address is limited by the `login` limiter (RATE_LIMIT_LOGIN_MAX=3 here).
+    const codes: string[] = [];
+    for (let i = 0; i < 5; i++) codes.push((await register({ email: 'LISTED@example.com', password: 'a long password', name: 'X' }, '10.9.9.9')).json().error.code);
+    assert.deepEqual(codes, ['EMAIL_TAKEN', 'EMAIL_TAKEN', 'EMAIL_TAKEN', 'RATE_LIMITED', 'RATE_LIMITED']);
+    const elsewhere = await register({ email: 'new-one@example.com', password: 'a long password', name: 'N' });
+    assert.equal(elsewhere.statusCode, 201, 'other addresses still register');
   });
 
   it('issues a new session id at every login and ends the previous one (no fixation)', async () => {

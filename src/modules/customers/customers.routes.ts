@@ -34,7 +34,13 @@ export function customerRoutes(customers: CustomerService, options: CustomerRout
     const tags = ['customers'];
     app.post(
       '/customers',
-      { schema: { tags, body: RegisterBody, response: { 201: Registration, ...errorResponses(400, 409, 429) } } },
+      {
+        // EMAIL_TAKEN says whether an email has an account (as Shopify's and Medusa's registration do: a shop
+        // cannot sign a new customer in and hide it). Refused registrations count against the `login` limit
+        // per address, the same budget as failed sign-ins, so emails cannot be checked in bulk.
+        config: { rateLimit: { limiters: ['login'] } },
+        schema: { tags, body: RegisterBody, response: { 201: Registration, ...errorResponses(400, 409, 429, 503) } },
+      },
       async (request, reply) => {
         const { customer, sessionId } = await customers.register(request.body);
         setSessionCookie(reply, sessionId, cookie);
