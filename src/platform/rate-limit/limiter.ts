@@ -12,8 +12,10 @@ export interface LimitPolicy {
   max: number;
   windowMs: number;
   /**
-   * Count only responses with status ≥ 400 (failed checkout or login attempts): the limit is checked
-   * before the request and recorded after a failed response, so successful buyers are never throttled.
+   * Count only responses with status ≥ 400 (failed checkout or login attempts): each attempt takes a
+   * unit when it starts ({@link RateLimiter.reserve}) and a successful one gives it back
+   * ({@link RateLimiter.giveBack}), so successful buyers are never throttled and attempts in flight at
+   * once cannot outrun the limit.
    * @defaultValue false
    */
   countFailuresOnly: boolean;
@@ -44,16 +46,11 @@ export interface LimitDecision {
 /** Shared limits kept in Redis; every call is one round trip (EVALSHA of one Lua script). */
 export interface RateLimiter {
   /**
-   * Checks every policy for `subject` and, if all allow, consumes one unit of each that counts every
-   * request. Policies with `countFailuresOnly` are only checked here; see {@link RateLimiter.recordFailure}.
-   */
-  check(subject: string, policies: readonly LimitPolicy[]): Promise<LimitDecision>;
-  /** Records one failed attempt against each policy (never refuses). */
-  recordFailure(subject: string, policies: readonly LimitPolicy[]): Promise<void>;
-  /**
-   * Counts one attempt whose outcome is not known yet against each policy, refusing when it does not fit
-   * (so attempts arriving together are counted one after another, never all checked against the same
-   * count); give the unit back with {@link RateLimiter.giveBack} if the attempt turns out not to count.
+   * Checks every policy for `subject` and, if all allow, consumes one unit of each (all or nothing).
+   * For an attempt whose outcome is not known yet (`countFailuresOnly` policies), the unit is counted
+   * before the outcome, so attempts arriving together are counted one after another, never all
+   * checked against the same count; give it back with {@link RateLimiter.giveBack} if the attempt
+   * turns out not to count.
    */
   reserve(subject: string, policies: readonly LimitPolicy[]): Promise<LimitDecision>;
   /** Gives back one unit taken by {@link RateLimiter.reserve} (never below an empty budget). */
@@ -72,13 +69,11 @@ const ALLOWED = 1;
 export function createRateLimiter(deps: { redis: Redis; prefix: string }): RateLimiter {
   const keyOf = (subject: string, policy: LimitPolicy) => `${deps.prefix}:rl:{${subject}}:${policy.name}`;
 
-  async function call(subject: string, policies: readonly LimitPolicy[], mode: 'check' | 'record' | 'reserve'): Promise<LimitDecision> {
+  async function reserve(subject: string, policies: readonly LimitPolicy[]): Promise<LimitDecision> {
     if (policies.length === 0) return { allowed: true, states: [] };
     const keys = policies.map((policy) => keyOf(subject, policy));
-    const args = policies.flatMap((policy) => {
-      const cost = mode === 'check' && policy.countFailuresOnly ? 0 : 1;
-      return [policy.max, policy.windowMs, cost, mode === 'record' ? 0 : 1];
-    });
+    // One unit of each, enforced.
+    const args = policies.flatMap((policy) => [policy.max, policy.windowMs, 1, 1]);
     const reply = await gcra.run(deps.redis, keys, ...args);
     const states = policies.map((policy, i) => ({
       policy,
@@ -91,11 +86,7 @@ export function createRateLimiter(deps: { redis: Redis; prefix: string }): RateL
   }
 
   return {
-    check: (subject, policies) => call(subject, policies, 'check'),
-    async recordFailure(subject, policies) {
-      await call(subject, policies, 'record');
-    },
-    reserve: (subject, policies) => call(subject, policies, 'reserve'),
+    reserve,
     async giveBack(subject, policies) {
       if (policies.length === 0) return;
       await giveBackScript.run(

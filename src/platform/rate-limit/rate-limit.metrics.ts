@@ -2,7 +2,7 @@ import client from 'prom-client';
 
 export interface RateLimitMetrics {
   rejections: client.Counter<'limiter'>;
-  /** `outcome`: `allowed` (failed open), `refused` (failed closed), `unrecorded` (a failure not counted). */
+  /** `outcome`: `allowed` (failed open), `refused` (failed closed), `not_given_back` (a successful attempt's unit kept). */
   redisFailures: client.Counter<'limiter' | 'outcome'>;
 }
 

@@ -27,6 +27,12 @@ describe('rate limits (in-process, real Redis)', () => {
           const ok = (request.query as { ok?: string }).ok === 'true';
           return ok ? { placed: true } : reply.code(422).send({ error: { code: 'PAYMENT_DECLINED', message: 'declined', requestId: request.id } });
         });
+        // The same, taking 200 ms (a payment provider's answer, a password hash) before it answers.
+        app.post('/test/slow-attempt', { schema, config: { rateLimit: { limiters: ['checkout'] } } }, async (request, reply) => {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          const ok = (request.query as { ok?: string }).ok === 'true';
+          return ok ? { placed: true } : reply.code(422).send({ error: { code: 'PAYMENT_DECLINED', message: 'declined', requestId: request.id } });
+        });
       },
     );
   });
@@ -64,6 +70,28 @@ describe('rate limits (in-process, real Redis)', () => {
     assert.equal((await browse(ip)).statusCode, 200);
     const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
     assert.match(metrics.body, /rate_limit_rejections_total\{limiter="checkout"[^}]*\} 1/);
+  });
+
+  it('lets no more failed attempts through than the limit when they arrive at once', async () => {
+    const ip = '198.51.100.5';
+    const slow = (ok: boolean) => t.app.inject({ method: 'POST', url: `/test/slow-attempt?ok=${ok}`, remoteAddress: ip });
+    const statuses = (await Promise.all(Array.from({ length: 20 }, () => slow(false)))).map((reply) => reply.statusCode);
+    assert.equal(statuses.filter((status) => status === 422).length, 3, `statuses: ${statuses.join(',')}`);
+    assert.equal(statuses.filter((status) => status === 429).length, 17);
+    // And the budget they used is the limit's, not twenty attempts' worth: the refusal asks for one
+    // interval (5 min), not for the window of 17 more failures.
+    const refused = await attempt(ip, true);
+    assert.equal(refused.statusCode, 429);
+    assert.ok(Number(refused.headers['retry-after']) <= 300, `retry-after ${refused.headers['retry-after']}`);
+  });
+
+  it('gives a successful attempt its unit back, also while others are in flight', async () => {
+    const ip = '198.51.100.6';
+    const slow = (ok: boolean) => t.app.inject({ method: 'POST', url: `/test/slow-attempt?ok=${ok}`, remoteAddress: ip });
+    const statuses = (await Promise.all([slow(true), slow(true), slow(false)])).map((reply) => reply.statusCode);
+    assert.deepEqual(statuses, [200, 200, 422]);
+    for (let i = 0; i < 2; i++) assert.equal((await attempt(ip, false)).statusCode, 422, `failure ${i + 2}`);
+    assert.equal((await attempt(ip, true)).statusCode, 429);
   });
 
   it('applies the sale limit exactly while a sale event is live', async () => {

@@ -44,7 +44,7 @@ export function isOperationalPath(url: string | undefined): boolean {
 
 interface Pending {
   subject: string;
-  /** Policies that count failed responses only; recorded in onResponse when the reply failed. */
+  /** Policies that count failed responses only: their unit is given back in onResponse when the reply succeeded. */
   failures: LimitPolicy[];
 }
 
@@ -78,9 +78,11 @@ export function rateLimit(options: RateLimitPluginOptions): FastifyPluginAsync {
       if (await options.sale.isLive()) policies.push(all.sale);
       for (const name of routeConfig?.limiters ?? []) policies.push(all[name]);
 
-      let decision: Awaited<ReturnType<RateLimiter['check']>>;
+      let decision: Awaited<ReturnType<RateLimiter['reserve']>>;
       try {
-        decision = await options.limiter.check(subject.key, policies);
+        // A failed-attempts limiter's unit is taken now and given back on success: checked now and
+        // recorded after a failure, every attempt of a burst would pass before the first was counted.
+        decision = await options.limiter.reserve(subject.key, policies);
       } catch (error) {
         const closed = policies.filter((p) => p.failClosed);
         for (const p of policies) options.metrics.redisFailures.inc({ limiter: p.name, outcome: closed.length > 0 ? 'refused' : 'allowed' });
@@ -111,12 +113,12 @@ export function rateLimit(options: RateLimitPluginOptions): FastifyPluginAsync {
 
     app.addHook('onResponse', async (request, reply) => {
       const entry = pending.get(request);
-      if (!entry || reply.statusCode < 400) return;
+      if (!entry || reply.statusCode >= 400) return;
       try {
-        await options.limiter.recordFailure(entry.subject, entry.failures);
+        await options.limiter.giveBack(entry.subject, entry.failures);
       } catch (error) {
-        for (const p of entry.failures) options.metrics.redisFailures.inc({ limiter: p.name, outcome: 'unrecorded' });
-        request.log.warn({ err: error }, 'could not record a failed attempt against its rate limit');
+        for (const p of entry.failures) options.metrics.redisFailures.inc({ limiter: p.name, outcome: 'not_given_back' });
+        request.log.warn({ err: error }, "could not give a successful attempt's unit back to its rate limit");
       }
     });
   };
