@@ -41,6 +41,41 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
       .orderBy(asc(orderItems.orderId), asc(orderItems.productId));
   }
 
+  /**
+   * Whether a guest order may be paid under the purchase caps. An account's checkout does not count the unpaid
+   * guest checkouts of its email (`unpaid_guest_units`, orders.sql), so the email's counts may exceed a cap while
+   * such orders wait; one of them is paid only if the counts of its lines (lifetime and per sale, which hold the
+   * email's paid and unpaid units) are within the caps, which keeps what an email pays for within every cap. Orders
+   * of accounts, and of guests whose email has no account, were fully counted at checkout: always true. Locks the
+   * count rows in checkout's order (per product, the lifetime row, then the sale rows by event), under the caller's
+   * lock on the order row, so a checkout of the same buyer running meanwhile is counted before or after, never beside.
+   */
+  async function guestOrderWithinCaps(tx: DbOrTx, orderId: number): Promise<boolean> {
+    const buyer = await tx.execute<{ email: string }>(sql`
+      select lower(c.email) as email from ${orders} o join ${customers} c on c.id = o.customer_id
+      where o.id = ${orderId} and c.guest and exists (select 1 from ${customers} a where lower(a.email) = lower(c.email) and not a.guest)`);
+    const email = buyer.rows[0]?.email;
+    if (email === undefined) return true;
+    const lines = await tx
+      .select({ productId: orderItems.productId, saleEventIds: orderItems.saleEventIds })
+      .from(orderItems)
+      .where(eq(orderItems.orderId, orderId))
+      .orderBy(asc(orderItems.productId));
+    for (const line of lines) {
+      const lifetime = await tx.execute<{ over: boolean | null }>(sql`
+        select b.quantity > p.max_per_customer as over from buyer_purchases b join ${products} p on p.id = b.product_id
+        where b.buyer_email = ${email} and b.product_id = ${line.productId} for update of b`);
+      if (lifetime.rows[0]?.over) return false;
+      for (const saleEventId of [...line.saleEventIds].sort((a, b) => a - b)) {
+        const sale = await tx.execute<{ over: boolean | null }>(sql`
+          select s.quantity > e.max_per_customer as over from sale_event_buyer_purchases s join sale_events e on e.id = s.sale_event_id
+          where s.sale_event_id = ${saleEventId} and s.buyer_email = ${email} and s.product_id = ${line.productId} for update of s`);
+        if (sale.rows[0]?.over) return false;
+      }
+    }
+    return true;
+  }
+
   return {
     /** Locks the order row (FOR UPDATE) for a payment decision; undefined if it does not exist. */
     async lockForPayment(tx: DbOrTx, orderId: number): Promise<LockedOrder | undefined> {
@@ -61,11 +96,13 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
     },
 
     /**
-     * pending_payment → paid, within the window; writes the `order-paid` follow-up (confirmation email,
+     * pending_payment → paid, within the window and, for a guest order of an email with an account, the purchase
+     * caps (see `guestOrderWithinCaps`); writes the `order-paid` follow-up (confirmation email,
      * popularity, analytics) to the outbox, in `traceContext`'s trace. Returns the seconds the buyer took, or undefined if the
      * order was not payable.
      */
     async markPaid(tx: DbOrTx, orderId: number, traceContext?: string): Promise<{ secondsToPay: number } | undefined> {
+      if (!(await guestOrderWithinCaps(tx, orderId))) return undefined;
       const updated = await tx.execute<{ seconds: number }>(sql`
         update ${orders} set status = 'paid', paid_at = now()
         where id = ${orderId} and status = 'pending_payment' and created_at > now() - ${window}

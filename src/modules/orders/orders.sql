@@ -7,6 +7,24 @@
 -- what keeps a hot product's lock queue short. Every refusal raises (the whole statement rolls back:
 -- no order without stock taken, no stock taken without an order) with the error code as the message
 -- and its data as JSON in DETAIL.
+-- unpaid_guest_units: units of a product (in a sale event, or for life when p_sale_event_id is NULL) that unpaid
+-- guest checkouts of an account's email hold; 0 when the ordering customer is a guest. An account's checkout is
+-- not refused for these: a guest checkout proves nothing about who owns the email, so counting them would let
+-- anyone who knows a buyer's email hold that buyer's cap with orders never paid. Hoarding stays capped at payment:
+-- a guest order of an email with an account is paid only while the email's counts stay within the caps
+-- (markPaid, order-lifecycle.repository.ts). Read after place_order's upsert locked the buyer's count row, which
+-- markPaid locks too, so a guest order paid meanwhile is seen as paid.
+CREATE OR REPLACE FUNCTION unpaid_guest_units(p_customer_id bigint, p_buyer text, p_product_id bigint, p_sale_event_id bigint)
+RETURNS integer LANGUAGE sql STABLE AS $$
+  SELECT coalesce(sum(i.quantity), 0)::integer
+  FROM customers g
+  JOIN orders o ON o.customer_id = g.id AND o.status = 'pending_payment'
+  JOIN order_items i ON i.order_id = o.id AND i.product_id = p_product_id
+  WHERE lower(g.email) = p_buyer AND g.guest
+    AND NOT (SELECT c.guest FROM customers c WHERE c.id = p_customer_id)
+    AND (p_sale_event_id IS NULL OR p_sale_event_id = ANY (i.sale_event_ids))
+$$;
+
 CREATE OR REPLACE FUNCTION place_order(
   p_customer_id bigint,
   p_items jsonb,
@@ -57,11 +75,16 @@ BEGIN
     -- buyer (an account, guest checkouts with its email, on any instance) are counted one after the other.
     -- Counts hold the units of orders that still hold them: expiry, cancellation and refund take them off
     -- (releaseUnits, orders.repository.ts).
+    -- An account's checkout does not count the unpaid guest checkouts of its email against it (anyone who knows
+    -- the email can make those): see unpaid_guest_units. A guest's checkout counts everything.
     -- 1. The product's own cap counts over the buyer's whole life (buyer_purchases).
     INSERT INTO buyer_purchases AS c (buyer_email, product_id, quantity)
       VALUES (v_buyer, v_line.product_id, v_line.quantity)
       ON CONFLICT (buyer_email, product_id) DO UPDATE SET quantity = c.quantity + excluded.quantity
       RETURNING c.quantity INTO v_held;
+    IF v_product.max_per_customer IS NOT NULL AND v_held > v_product.max_per_customer THEN
+      v_held := v_held - unpaid_guest_units(p_customer_id, v_buyer, v_line.product_id, NULL);
+    END IF;
     IF v_product.max_per_customer IS NOT NULL AND v_held > v_product.max_per_customer THEN
       RAISE EXCEPTION 'PURCHASE_LIMIT_EXCEEDED' USING DETAIL = json_build_object(
         'productId', v_line.product_id, 'limit', v_product.max_per_customer, 'alreadyPurchased', v_held - v_line.quantity,
@@ -80,6 +103,9 @@ BEGIN
         VALUES (v_event.id, v_buyer, v_line.product_id, v_line.quantity)
         ON CONFLICT (sale_event_id, buyer_email, product_id) DO UPDATE SET quantity = s.quantity + excluded.quantity
         RETURNING s.quantity INTO v_held;
+      IF v_event.max_per_customer IS NOT NULL AND v_held > v_event.max_per_customer THEN
+        v_held := v_held - unpaid_guest_units(p_customer_id, v_buyer, v_line.product_id, v_event.id);
+      END IF;
       IF v_event.max_per_customer IS NOT NULL AND v_held > v_event.max_per_customer THEN
         RAISE EXCEPTION 'PURCHASE_LIMIT_EXCEEDED' USING DETAIL = json_build_object(
           'productId', v_line.product_id, 'limit', v_event.max_per_customer, 'alreadyPurchased', v_held - v_line.quantity,

@@ -208,12 +208,18 @@ describe('per-sale purchase caps', () => {
       assert.equal(reply.statusCode, 201, reply.body);
       return sessionCookieOf(reply.headers['set-cookie'])!;
     };
-    // Lifetime cap 3: the account buys 2, a guest checkout with its email 1, then both are refused.
+    const payAsGuest = async (placed: { json(): Json }) => {
+      const reply = await f.t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${placed.json().accessToken}/pay`, payload: { token: 'tok_ok' } });
+      assert.equal(reply.statusCode, 200, reply.body);
+    };
+    // Lifetime cap 3: the account buys 2, a guest checkout with its email buys 1 (paid: an unpaid one does not
+    // count against the account, see the next test), then both are refused.
     const lifetime = await f.product({ maxPerCustomer: 3 });
     const dana = await register('Dana.Buyer@example.com');
     const first = await f.placed(dana, lifetime, 2);
     const asGuest = await f.guestOrder('dana.buyer@EXAMPLE.com', lifetime, 1);
     assert.equal(asGuest.statusCode, 201, asGuest.body);
+    await payAsGuest(asGuest);
     const again = await f.guestOrder('DANA.BUYER@example.com', lifetime, 1);
     await f.refused(again, 3, null);
     assert.equal(again.json().error.details.alreadyPurchased, 3);
@@ -230,10 +236,40 @@ describe('per-sale purchase caps', () => {
     const sale = await f.saleEvent([inSale], 1);
     const guestFirst = await f.guestOrder('erin.buyer@example.com', inSale, 1);
     assert.equal(guestFirst.statusCode, 201, guestFirst.body);
+    await payAsGuest(guestFirst);
     const erin = await register('Erin.Buyer@Example.com');
     await f.refused(await f.order(erin, inSale, 1), 1, sale);
     assert.equal(await f.heldByBuyer('erin.buyer@example.com', inSale, sale), 1);
     assert.equal(await f.stock(inSale), 99);
+  });
+
+  it("lets an account buy past unpaid guest checkouts made with its email, and refuses to pay those past the cap", async () => {
+    const reply = await f.t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email: 'Fay.Buyer@example.com', password: 'a long password', name: 'Fay' } });
+    assert.equal(reply.statusCode, 201, reply.body);
+    const fay = sessionCookieOf(reply.headers['set-cookie'])!;
+    const productId = await f.product({ maxPerCustomer: 5 });
+    const sale = await f.saleEvent([productId], 2);
+    // Anyone who knows the email can check out as a guest with it, and need not pay.
+    const squatter = await f.guestOrder('fay.buyer@example.com', productId, 2);
+    assert.equal(squatter.statusCode, 201, squatter.body);
+    await f.refused(await f.guestOrder('FAY.BUYER@example.com', productId, 1), 2, sale);
+
+    const own = await f.order(fay, productId, 2);
+    assert.equal(own.statusCode, 201, `the account is not blocked by unpaid guest checkouts of its email: ${own.body}`);
+    await f.refused(await f.order(fay, productId, 1), 2, sale);
+    const paid = await f.t.app.inject({ method: 'POST', url: `/api/v1/orders/${own.json().id}/pay`, headers: { cookie: fay }, payload: { token: 'tok_ok' } });
+    assert.equal(paid.statusCode, 200, paid.body);
+
+    // The guest order would take the email past the sale's cap: it is not paid (the authorization is voided).
+    const payGuest = await f.t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${squatter.json().accessToken}/pay`, payload: { token: 'tok_ok' } });
+    assert.equal(payGuest.statusCode, 409, payGuest.body);
+    assert.equal(payGuest.json().error.code, 'ORDER_NOT_PAYABLE');
+    const paidUnits = await f.t.platform.db.primary.execute<{ n: number }>(sql`
+      select coalesce(sum(i.quantity), 0)::int as n from order_items i join orders o on o.id = i.order_id join customers c on c.id = o.customer_id
+      where lower(c.email) = 'fay.buyer@example.com' and i.product_id = ${productId} and o.status = 'paid'`);
+    assert.equal(paidUnits.rows[0]!.n, 2);
+    assert.equal(await f.heldByBuyer('fay.buyer@example.com', productId, sale), 4);
+    assert.equal(await f.stock(productId), 96);
   });
 
   it('refuses bad quantities with 400 and a cap overrun with 409, and changes nothing', async () => {
