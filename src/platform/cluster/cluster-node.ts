@@ -93,6 +93,12 @@ export interface ClusterNodeDeps {
   db: Database;
   metrics: Metrics;
   logger: Logger;
+  /**
+   * This process's clock. Only the gap between two readings is used: every time the cluster shares
+   * (trigger clocks, the cost day) is on Redis's clock, which all instances agree on.
+   * @defaultValue Date.now
+   */
+  clock?: () => number;
 }
 
 const ZERO: InstanceFigures = { requests: 0, requestsPerMinute: 0, p95Ms: 0, errorRatePercent: 0 };
@@ -110,6 +116,11 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
   };
   const channel = `${deps.prefix}:cluster:mode-changed`;
   const staleMs = config.heartbeatMs * 3;
+  const clock = deps.clock ?? Date.now;
+  /** Redis's clock minus ours, from the last heartbeat (each beat reads Redis's TIME). */
+  let redisOffsetMs = 0;
+  /** Now on Redis's clock: the leader's trigger clocks are read by the next leader, whose own clock may differ. */
+  const redisNow = () => clock() + redisOffsetMs;
 
   const roles = new Map<InstanceRole, () => InstanceFigures>();
   let state: ModeState = { mode: 'normal', forced: null, auto: 'normal', reason: 'initial', changedAt: null };
@@ -162,6 +173,7 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
   async function beat(role: InstanceRole, figures: () => InstanceFigures): Promise<void> {
     const member = `${role}:${deps.instanceId}`;
     const reply = await heartbeat.run(redis, { instances: keys.instances, figures: keys.figures(member), mode: keys.mode }, member, JSON.stringify({ role, ...figures() }), staleMs);
+    redisOffsetMs = reply.now - clock();
     members = reply.members;
     apply(reply.modeFields);
   }
@@ -185,7 +197,7 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
   }
 
   async function readFigures(): Promise<ClusterFigures> {
-    const day = new Date().toISOString().slice(0, 10);
+    const day = new Date(redisNow()).toISOString().slice(0, 10);
     const [reports, costToday] = await Promise.all([
       members.length > 0 ? redis.mget(members.map(keys.figures)) : Promise.resolve([] as (string | null)[]),
       redis.get(keys.cost(day)),
@@ -233,7 +245,7 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
 
   /** The leader's share of a tick: add this beat's cost, evaluate, and write the auto level. */
   async function evaluate(): Promise<void> {
-    const now = Date.now();
+    const now = redisNow();
     const elapsed = lastCostAt === 0 ? config.heartbeatMs : Math.min(now - lastCostAt, staleMs);
     lastCostAt = now;
     const day = new Date(now).toISOString().slice(0, 10);
