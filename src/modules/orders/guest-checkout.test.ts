@@ -63,6 +63,24 @@ describe('guest checkout', () => {
     assert.equal((await t.app.inject({ method: 'GET', url: `/api/v1/guest-orders/${b.json().accessToken}` })).json().status, 'pending_payment');
   });
 
+  it('counts an email with a plus tag as its buyer for purchase caps, and gives it back on cancellation', async () => {
+    const first = await order({ email: 'plus@example.com', items: [{ productId, quantity: 2 }] });
+    assert.equal(first.statusCode, 201, first.body);
+    // One mailbox (RFC 5233 subaddress): the cap (2) counts it as the same buyer, whatever the tag or case.
+    for (const email of ['plus+second@example.com', 'Plus+Sale.2@Example.com']) {
+      const tagged = await order({ email, items: [{ productId, quantity: 1 }] });
+      assert.equal(tagged.statusCode, 409, `${email}: ${tagged.body}`);
+      assert.equal(tagged.json().error.code, 'PURCHASE_LIMIT_EXCEEDED');
+    }
+    // What a tagged address bought comes off its buyer's count when the order is cancelled.
+    const tagged = await order({ email: 'rel+1@example.com', items: [{ productId, quantity: 2 }] });
+    assert.equal(tagged.statusCode, 201, tagged.body);
+    const cancelled = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${tagged.json().id}/cancel`, headers: t.admin });
+    assert.equal(cancelled.statusCode, 200, cancelled.body);
+    const again = await order({ email: 'rel@example.com', items: [{ productId, quantity: 2 }] });
+    assert.equal(again.statusCode, 201, again.body);
+  });
+
   it('holds the per-customer cap per guest email, whatever the cookie; refuses a guest without an email', async () => {
     const first = await order({ email: 'cap@example.com', items: [{ productId, quantity: 2 }] });
     assert.equal(first.statusCode, 201, first.body);

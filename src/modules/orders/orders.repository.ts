@@ -93,7 +93,7 @@ export type CancelOutcome =
  * Takes back what orders held, inside the transaction that moved them out of a holding status (the
  * status change is what makes this happen once): the buyer's lifetime count and per-sale counts
  * (`buyer_purchases`, `sale_event_buyer_purchases` of the events each line was counted in; the buyer is
- * the ordering customer's email, lower-cased, as `place_order` counts it) and the units, in product order
+ * the ordering customer's email as `buyer_of` in `orders.sql` keys it, as `place_order` counts it) and the units, in product order
  * (checkout's lock order: per product, the buyer's count rows, then stock).
  */
 export async function releaseUnits(tx: DbOrTx, orderIds: readonly number[]): Promise<void> {
@@ -104,7 +104,7 @@ export async function releaseUnits(tx: DbOrTx, orderIds: readonly number[]): Pro
       productId: orderItems.productId,
       quantity: orderItems.quantity,
       saleEventIds: orderItems.saleEventIds,
-      buyerEmail: sql<string>`lower(${customers.email})`,
+      buyerEmail: sql<string>`buyer_of(${customers.email})`,
     })
     .from(orderItems)
     .innerJoin(orders, eq(orders.id, orderItems.orderId))

@@ -2,6 +2,16 @@
 -- migrations and inventory.sql, whose take_stock it calls) on every run, so this file is the one current
 -- text of these functions (migrations 0004 and 0005 hold their first versions).
 --
+-- buyer_of: who an email is for purchase caps (buyer_purchases, sale_event_buyer_purchases): lower-cased, and
+-- without an RFC 5233 subaddress tag ("ann+sale2@example.com" is ann@example.com's mailbox at Gmail, Outlook,
+-- iCloud, Fastmail, Proton and most others), so one mailbox cannot buy a cap per tag. Dots are kept: that
+-- Gmail ignores them is Gmail's rule, and elsewhere "a.b" and "ab" are two people. Migration 0017 moved the
+-- counts held under tagged emails to this key (the same expression: keep them in step).
+CREATE OR REPLACE FUNCTION buyer_of(p_email text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT regexp_replace(lower(p_email), '^([^+@]+)\+[^@]*@', '\1@')
+$$;
+
 -- place_order: one order as one statement (one round trip, one commit). Row locks on stock are held
 -- only while the server runs this function and commits, never across client round trips, which is
 -- what keeps a hot product's lock queue short. Every refusal raises (the whole statement rolls back:
@@ -48,9 +58,9 @@ DECLARE
   v_event_sets text[] := '{}';
   v_buyer text;
 BEGIN
-  -- Caps count per buyer: the customer's email, lower-cased, so an account and the guest checkouts made
-  -- with its email share their counts (buyer_purchases, orders.tables.ts).
-  SELECT lower(c.email) INTO STRICT v_buyer FROM customers c WHERE c.id = p_customer_id;
+  -- Caps count per buyer: the customer's email, lower-cased and without a +tag (buyer_of), so an account and
+  -- the guest checkouts made with its email, tagged or not, share their counts (buyer_purchases, orders.tables.ts).
+  SELECT buyer_of(c.email) INTO STRICT v_buyer FROM customers c WHERE c.id = p_customer_id;
 
   -- Lines in product order: every order locks rows in the same order, so orders never deadlock.
   FOR v_line IN

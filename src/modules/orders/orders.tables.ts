@@ -77,8 +77,8 @@ export const orderItems = pgTable(
 /**
  * Units of a product each buyer holds over their whole life in orders that still hold them
  * (`pending_payment`, `paid`, `fulfilled`): the product's own `max_per_customer` (a lifetime cap) is
- * checked on this row. A buyer is an email, lower-cased: an account and the guest checkouts made with its
- * email are one buyer, whichever came first (the account and the guest record are two `customers` rows).
+ * checked on this row. A buyer is an email, lower-cased and without a +tag (`buyer_of`, `orders.sql`): an
+ * account and the guest checkouts made with its email are one buyer, whichever came first (the account and the guest record are two `customers` rows).
  * It is an upsert inside the order's statement, so concurrent orders of one buyer (signed in or as a
  * guest, on any number of instances) queue on one small row and the limit holds exactly.
  */
@@ -99,7 +99,7 @@ export const buyerPurchases = pgTable(
 );
 
 /**
- * Units of a product each buyer (an email, lower-cased, as in `buyer_purchases`) holds in orders placed
+ * Units of a product each buyer (an email as `buyer_of` keys it, as in `buyer_purchases`) holds in orders placed
  * during one sale event (every live event that lists the product counts, capped or not, so a cap set or
  * lowered mid-sale sees what was bought before): the event's `max_per_customer` (a per-sale cap) is checked
  * on this row, an upsert inside the order's statement like `buyer_purchases`. Expiry, cancellation and

@@ -105,3 +105,35 @@ describe('per-buyer caps migration', () => {
     }
   });
 });
+
+/**
+ * The migration that counts a buyer without their +tag: what tagged emails held joins their mailbox's
+ * counts, so a buyer who bought a cap per tag before the upgrade stays refused after it.
+ */
+describe('plus-tag caps migration', () => {
+  it('moves the counts of tagged emails to their mailbox, lifetime and per sale', async () => {
+    const upgrade = await databaseBefore('0017_buyer_plus_tags');
+    const { q } = upgrade;
+    try {
+      const [hal] = await q(`insert into customers (email, name, password_hash) values ('hal+2@example.com', 'Hal', 'x') returning id`);
+      const [capped] = await q(`insert into products (sku, name, price_cents, max_per_customer) values ('up-4', 'Capped', 100, 3) returning id`);
+      const [live] = await q(`insert into sale_events (name, starts_at, ends_at, max_per_customer) values ('Live', now() - interval '1 hour', now() + interval '1 hour', 5) returning id`);
+      await q('insert into sale_event_products (sale_event_id, product_id) values ($1, $2)', [live.id, capped.id]);
+      await q(`insert into buyer_purchases (buyer_email, product_id, quantity) values ('hal@example.com', $1, 1), ('hal+1@example.com', $1, 1), ('hal+2@example.com', $1, 1), ('+x@example.com', $1, 1)`, [capped.id]);
+      await q(`insert into sale_event_buyer_purchases (sale_event_id, buyer_email, product_id, quantity) values ($1, 'hal+1@example.com', $2, 2), ($1, 'hal+2@example.com', $2, 1)`, [live.id, capped.id]);
+
+      assert.equal(await upgrade.upgrade(), upgrade.upgrades);
+      assert.deepEqual(await q('select buyer_email as buyer, quantity from buyer_purchases order by 1'), [
+        { buyer: '+x@example.com', quantity: 1 },
+        { buyer: 'hal@example.com', quantity: 3 },
+      ]);
+      assert.deepEqual(await q('select buyer_email as buyer, quantity from sale_event_buyer_purchases'), [{ buyer: 'hal@example.com', quantity: 3 }]);
+      await assert.rejects(
+        q(`select * from place_order($1, $2::jsonb, null, 'after-tags', 'order', 'expire-order')`, [hal.id, JSON.stringify([{ productId: Number(capped.id), quantity: 1 }])]),
+        (error: { message: string; detail: string }) => error.message === 'PURCHASE_LIMIT_EXCEEDED' && JSON.parse(error.detail).alreadyPurchased === 3,
+      );
+    } finally {
+      await upgrade.drop();
+    }
+  });
+});
