@@ -25,6 +25,20 @@ export interface PrivatePostgres {
   start(): Promise<void>;
   /** pg_terminate_backend on every connection of the application's database; returns how many. */
   terminateBackends(): Promise<number>;
+  /** A hot standby streaming from this server (pg_basebackup), on a port of its own. */
+  startStandby(): Promise<PrivateStandby>;
+  destroy(): Promise<void>;
+}
+
+export interface PrivateStandby {
+  port: number;
+  /** The URL of `database` on the standby. */
+  urlOf(database: string): string;
+  /** Stops applying the WAL it receives (`pg_wal_replay_pause`): it lags from now on, as a busy replica does. */
+  pauseReplay(): Promise<void>;
+  resumeReplay(): Promise<void>;
+  /** Waits until it has replayed everything the primary has written so far. */
+  caughtUp(): Promise<void>;
   destroy(): Promise<void>;
 }
 
@@ -74,6 +88,56 @@ export async function startPrivatePostgres(database = 'salescale_chaos'): Promis
     server = undefined;
   }
 
+  async function startStandby(): Promise<PrivateStandby> {
+    const standbyData = path.join(dir, `standby-${Math.random().toString(36).slice(2, 8)}`);
+    const standbyPort = await freePort();
+    // -R writes standby.signal and primary_conninfo; initdb's trust rules let replication in from 127.0.0.1. A hot
+    // standby needs max_connections at least the primary's.
+    execFileSync(path.join(bin, 'pg_basebackup'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-D', standbyData, '-R', '-X', 'stream', '-c', 'fast', '--no-sync'], { ...ids, stdio: 'pipe' });
+    const standbyAdminUrl = `postgres://postgres@127.0.0.1:${standbyPort}/postgres`;
+    const standby = spawnGroup(
+      path.join(bin, 'postgres'),
+      ['-D', standbyData, '-p', String(standbyPort), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off', '-c', 'hot_standby=on', '-c', 'max_connections=200'],
+      ids,
+    );
+    const query = async <R extends pg.QueryResultRow>(url: string, text: string): Promise<R[]> => {
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+      try {
+        await client.connect();
+        return (await client.query<R>(text)).rows;
+      } finally {
+        await client.end().catch(() => {});
+      }
+    };
+    await until(
+      'the standby to accept connections',
+      async () => {
+        if (standby.child.exitCode !== null) throw new Error(`standby exited: ${standby.output()}`);
+        return (await query<{ standby: boolean }>(standbyAdminUrl, 'SELECT pg_is_in_recovery() AS standby'))[0]!.standby;
+      },
+      30_000,
+    );
+    return {
+      port: standbyPort,
+      urlOf: (name) => `postgres://postgres@127.0.0.1:${standbyPort}/${name}`,
+      pauseReplay: async () => void (await query(standbyAdminUrl, 'SELECT pg_wal_replay_pause()')),
+      resumeReplay: async () => void (await query(standbyAdminUrl, 'SELECT pg_wal_replay_resume()')),
+      async caughtUp() {
+        const [{ lsn }] = (await query<{ lsn: string }>(adminUrl, 'SELECT pg_current_wal_insert_lsn()::text AS lsn')) as [{ lsn: string }];
+        await until(
+          'the standby to replay the primary\'s writes',
+          async () => (await query<{ done: boolean }>(standbyAdminUrl, `SELECT pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn AS done`))[0]!.done,
+          30_000,
+          20,
+        );
+      },
+      async destroy() {
+        await standby.stop('SIGQUIT', 20_000);
+        await rm(standbyData, { recursive: true, force: true });
+      },
+    };
+  }
+
   await start();
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -93,6 +157,7 @@ export async function startPrivatePostgres(database = 'salescale_chaos'): Promis
       await stop('SIGQUIT');
       await sleep(50);
     },
+    startStandby,
     async terminateBackends() {
       const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();

@@ -17,6 +17,7 @@ import { createLiveSaleCheck, createSaleEventService } from '../modules/sale-eve
 import { createWaitingRoomFeature, createWaitingRoomRepository } from '../modules/waiting-room/index.ts';
 import { requireServices, type AppConfig } from '../platform/config/config.ts';
 import type { Database } from '../platform/db/client.ts';
+import { createReplicaReads } from '../platform/db/replica-reads.ts';
 import { createIdempotencyStore } from '../platform/idempotency/idempotency-store.ts';
 import { createLoadMonitor } from '../platform/load/load-monitor.ts';
 import type { Platform } from '../platform/platform.ts';
@@ -84,6 +85,7 @@ export async function composeWeb(platform: Platform) {
     stock: stockView,
     repo: repositories.catalog,
     inventory: repositories.inventory,
+    replicaReads: createReplicaReads({ db, redis: stateRedis, prefix, logger }),
   });
 
   const sessions = createSessionStore({ redis: stateRedis, prefix, secret: config.secrets.sessionSecret, ttlS: config.customers.sessionTtlS });

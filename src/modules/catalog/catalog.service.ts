@@ -1,6 +1,7 @@
 import { createIdCursor } from '../../shared/cursor.ts';
 import type { Cache } from '../../platform/cache/cache.ts';
 import type { Database, Db } from '../../platform/db/client.ts';
+import type { ReplicaReads } from '../../platform/db/replica-reads.ts';
 import { PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, pgError } from '../../platform/db/errors.ts';
 import {
   CategoryCycleError,
@@ -43,6 +44,8 @@ export interface CatalogServiceDeps {
   repo: CatalogRepository;
   /** Where stock is written: the inventory module's repository. */
   inventory: StockWriter;
+  /** Cache fills read the replica only once it has replayed the catalog's writes; without it, always the replica. */
+  replicaReads?: ReplicaReads;
 }
 
 /** The inventory operations the catalog uses when it creates a product or an admin sets its stock. */
@@ -81,6 +84,14 @@ export function decodeCursor(text: string): number {
 export function createCatalogService(deps: CatalogServiceDeps) {
   const { db, cache } = deps;
   const { repo, inventory } = deps;
+  /** Where a cache fill reads: the replica, or the primary while the replica has not replayed the last write. */
+  const { replicaReads } = deps;
+  const reader = async () => (replicaReads ? replicaReads.reader() : db.replica);
+  /** After a committed write: its position is recorded before the entries go stale, so no fill after that misses it. */
+  async function changed(tags: string[]): Promise<void> {
+    await replicaReads?.wrote();
+    await cache.invalidateTags(tags);
+  }
 
   async function withLiveStock<T extends Product>(items: T[]): Promise<T[]> {
     if (!deps.stock || items.length === 0) return items;
@@ -118,7 +129,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
   }
 
   async function categoriesCached(): Promise<Category[]> {
-    return cache.getOrSet('categories:all', () => repo.listCategories(db.replica), {
+    return cache.getOrSet('categories:all', async () => repo.listCategories(await reader()), {
       ttlSeconds: deps.ttls().categoriesS,
       tags: [CATALOG_TAGS.categories],
     });
@@ -135,7 +146,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
   }
 
   async function invalidateProduct(id: number): Promise<void> {
-    await cache.invalidateTags([CATALOG_TAGS.product(id), CATALOG_TAGS.products]);
+    await changed([CATALOG_TAGS.product(id), CATALOG_TAGS.products]);
   }
 
   async function requireProduct(id: number): Promise<Product> {
@@ -168,7 +179,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       return cache.getOrSet(
         key,
         async () => {
-          const rows = await repo.listActive(db.replica, { ...query, categoryIds, afterId, limit: query.limit + 1 });
+          const rows = await repo.listActive(await reader(), { ...query, categoryIds, afterId, limit: query.limit + 1 });
           const items = rows.slice(0, query.limit);
           const nextCursor = rows.length > query.limit ? encodeCursor(items[items.length - 1]!.id) : null;
           return { items, nextCursor };
@@ -178,7 +189,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
     },
 
     async listPopular(limit: number): Promise<Product[]> {
-      const top = await cache.getOrSet('products:popular', () => repo.listPopular(db.replica, 100), {
+      const top = await cache.getOrSet('products:popular', async () => repo.listPopular(await reader(), 100), {
         ttlSeconds: deps.ttls().popularS,
         tags: [CATALOG_TAGS.products],
       });
@@ -187,7 +198,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
 
     /** The public view: only active products exist for shoppers. */
     async getProduct(id: number): Promise<Product> {
-      const product = await cache.getOrSet(`product:${id}`, async () => (await repo.findById(db.replica, id)) ?? null, {
+      const product = await cache.getOrSet(`product:${id}`, async () => (await repo.findById(await reader(), id)) ?? null, {
         ttlSeconds: deps.ttls().productS,
         tags: [CATALOG_TAGS.product(id)],
       });
@@ -252,7 +263,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       try {
         const category = await repo.insertCategory(db.primary, body);
         if (!category) throw new CategoryCycleError(body.parentId ?? 0, body.parentId ?? 0);
-        await cache.invalidateTags([CATALOG_TAGS.categories, CATALOG_TAGS.products]);
+        await changed([CATALOG_TAGS.categories, CATALOG_TAGS.products]);
         return category;
       } catch (error) {
         const pg = pgError(error);
@@ -277,7 +288,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
         throw error;
       }
       if (!category) throw new CategoryNotFoundError(id);
-      await cache.invalidateTags([CATALOG_TAGS.categories, CATALOG_TAGS.products]);
+      await changed([CATALOG_TAGS.categories, CATALOG_TAGS.products]);
       return category;
     },
 
@@ -290,7 +301,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
         throw error;
       }
       if (!deleted) throw new CategoryNotFoundError(id);
-      await cache.invalidateTags([CATALOG_TAGS.categories, CATALOG_TAGS.products]);
+      await changed([CATALOG_TAGS.categories, CATALOG_TAGS.products]);
     },
   };
 }
