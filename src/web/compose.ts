@@ -98,7 +98,7 @@ export async function composeWeb(platform: Platform) {
   });
   const cartStore = createCartStore({ redis: stateRedis, prefix, ttlS: config.checkout.cart.ttlS, abandonedAfterS: config.checkout.cart.abandonedAfterS });
   const cart = createCartService({ store: cartStore, catalog });
-  const guestLinks = createGuestOrderLinks(config.secrets.sessionSecret);
+  const guestLinks = createGuestOrderLinks(config.secrets.sessionSecret, { ttlS: config.checkout.guestOrderLinkTtlS });
   const guests = createGuestCookies({ secret: config.secrets.sessionSecret, secure: config.isProduction, ttlS: config.checkout.cart.ttlS });
   const checkoutMetrics = checkoutMetricsFor(metrics.registry, cartStore);
   const orders = createOrderService({

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
 import { GUEST_COOKIE } from '../cart/index.ts';
@@ -79,6 +80,22 @@ describe('guest checkout', () => {
     assert.equal(cancelled.statusCode, 200, cancelled.body);
     const again = await order({ email: 'rel@example.com', items: [{ productId, quantity: 2 }] });
     assert.equal(again.statusCode, 201, again.body);
+  });
+
+  it('stops serving a guest order link GUEST_ORDER_LINK_TTL_S after the order was placed', async () => {
+    const placed = await order({ email: 'old@example.com', items: [{ productId, quantity: 1 }] });
+    assert.equal(placed.statusCode, 201, placed.body);
+    const { id, accessToken } = placed.json();
+    const read = () => t.app.inject({ method: 'GET', url: `/api/v1/guest-orders/${accessToken}` });
+    assert.equal((await read()).statusCode, 200);
+    // Placed 91 days ago (the default is 90 days): a link forwarded, logged or left in a browser's history
+    // no longer shows what was bought.
+    await t.platform.db.primary.execute(sql`update orders set created_at = now() - interval '91 days' where id = ${id}`);
+    const stale = await read();
+    assert.equal(stale.statusCode, 404, stale.body);
+    assert.equal(stale.json().error.code, 'ORDER_NOT_FOUND');
+    await t.platform.db.primary.execute(sql`update orders set created_at = now() - interval '89 days' where id = ${id}`);
+    assert.equal((await read()).statusCode, 200, 'still served within the window');
   });
 
   it('holds the per-customer cap per guest email, whatever the cookie; refuses a guest without an email', async () => {

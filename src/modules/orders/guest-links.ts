@@ -3,9 +3,12 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 /**
  * A guest's access to their order: `<orderId>.<HMAC-SHA256(secret, orderId)>`, given once in the
  * checkout reply and in the confirmation link. Without it (or with another order's) a guest order is
- * a 404 like any order that is not yours.
+ * a 404 like any order that is not yours. It reads the order for `ttlS` after the order was placed
+ * (a link forwarded, logged or left in a browser's history stops showing what was bought); it pays
+ * the order only while the order waits for payment, which the payment enforces.
  */
-export function createGuestOrderLinks(secret: string) {
+export function createGuestOrderLinks(secret: string, options: { ttlS: number; clock?: () => number }) {
+  const now = options.clock ?? Date.now;
   const mac = (orderId: number) => createHmac('sha256', `guest-order:${secret}`).update(String(orderId)).digest('base64url');
   return {
     sign: (orderId: number) => `${orderId}.${mac(orderId)}`,
@@ -18,6 +21,8 @@ export function createGuestOrderLinks(secret: string) {
       const actual = Buffer.from(given);
       return expected.length === actual.length && timingSafeEqual(expected, actual) ? orderId : undefined;
     },
+    /** Whether an order placed at `createdAt` (ISO) is still served by its link. */
+    readable: (createdAt: string) => now() - Date.parse(createdAt) < options.ttlS * 1000,
   };
 }
 

@@ -102,11 +102,13 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
     if (links) {
       app.get(
         '/guest-orders/:token',
-        { schema: { tags, description: 'A guest order, by the `accessToken` its checkout answered.', params: GuestOrderParams, response: { 200: Type.Ref('Order'), ...errorResponses(400, 404) } } },
+        { schema: { tags, description: 'A guest order, by the `accessToken` its checkout answered, for GUEST_ORDER_LINK_TTL_S (90 days) after it was placed.', params: GuestOrderParams, response: { 200: Type.Ref('Order'), ...errorResponses(400, 404) } } },
         async (request) => {
           const orderId = links.verify(request.params.token);
           if (orderId === undefined) throw new OrderNotFoundError(0);
-          return orders.getGuest(orderId);
+          const order = await orders.getGuest(orderId);
+          if (!links.readable(order.createdAt)) throw new OrderNotFoundError(orderId);
+          return order;
         },
       );
     }

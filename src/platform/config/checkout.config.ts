@@ -8,6 +8,7 @@ export const checkoutEnv = {
   CART_ABANDONED_AFTER_S: int({ default: 3600, min: 60 }),
   IDEMPOTENCY_RETENTION_S: int({ default: DAY_S, min: 60 }),
   ORDER_CANCEL_WINDOW_S: int({ default: 1800, min: 0 }),
+  GUEST_ORDER_LINK_TTL_S: int({ default: 90 * DAY_S, min: 3600 }),
   STOCK_SHARDS: int({ default: 8, min: 1, max: 256 }),
   CHECKOUT_BATCH_MAX: int({ default: 32, min: 1, max: 60 }),
   STOCK_GATE_TTL_S: int({ default: 300, min: 1 }),
@@ -22,6 +23,8 @@ export interface CheckoutConfig {
   idempotencyRetentionS: number;
   /** How long after placing it a customer may cancel an order (admins always may). */
   cancelWindowS: number;
+  /** How long after placing it a guest order is served by its access token (GET /guest-orders/:token). */
+  guestOrderLinkTtlS: number;
   /** Rows a product's stock is split into when it is set; 1 is the single-row design. */
   stockShards: number;
   /** Most concurrent orders placed in one statement and commit; 1 places each on its own. */
@@ -36,6 +39,7 @@ export function checkoutConfigFrom(e: CheckoutEnv): CheckoutConfig {
     cart: { ttlS: e.CART_TTL_S, abandonedAfterS: e.CART_ABANDONED_AFTER_S },
     idempotencyRetentionS: e.IDEMPOTENCY_RETENTION_S,
     cancelWindowS: e.ORDER_CANCEL_WINDOW_S,
+    guestOrderLinkTtlS: e.GUEST_ORDER_LINK_TTL_S,
     stockShards: e.STOCK_SHARDS,
     batchMax: e.CHECKOUT_BATCH_MAX,
     stockGateTtlS: e.STOCK_GATE_TTL_S,
