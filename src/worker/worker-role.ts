@@ -32,7 +32,7 @@ export interface RunningWorker {
   url: string | undefined;
   /**
    * Stops taking jobs, waits for active ones up to SHUTDOWN_TIMEOUT_MS, then closes. Jobs still
-   * running at the deadline are handed back: their locks lapse and another worker gets them. It resolves
+   * running at the deadline are handed back: moved back to wait (not counted as stalled) and another worker gets them. It resolves
    * without waiting for them (about 2 s after the deadline at most), so the process can exit.
    */
   shutdown(reason: string): Promise<void>;
@@ -67,11 +67,14 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
   queueMetrics.observeQueues(producers);
   queueMetrics.observeOutbox(db.pools.primary);
 
+  /** Jobs running in this process with their lock tokens, to hand back at the shutdown deadline. */
+  const active = new Map<Job, string>();
   const workers = queueNames.map((queue) => {
     const worker = new Worker(
       queue,
       async (job: Job, token?: string) => {
         const handler = handlers[job.name as JobName];
+        if (token) active.set(job, token);
         try {
           if (!handler) throw new UnrecoverableError(`no processor for job "${job.name}" on queue ${queue}`);
           return await handler(job, token);
@@ -85,6 +88,8 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
             );
           }
           throw error;
+        } finally {
+          active.delete(job);
         }
       },
       {
@@ -169,7 +174,18 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
       const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), config.shutdown.timeoutMs)));
       const finished = await Promise.race([closed, timedOut]);
       if (!finished) {
-        logger.error({ timeoutMs: config.shutdown.timeoutMs }, 'active jobs did not finish in time; handing them back (re-delivered after their lock lapses)');
+        logger.error({ timeoutMs: config.shutdown.timeoutMs, jobs: active.size }, 'active jobs did not finish in time; handing them back to the queue');
+        // Moved back to wait, lock released: another worker takes them at once. Left to their lock lapsing, BullMQ's
+        // stalled check would take them back instead and count a stall, so a job handed back twice (two deploys
+        // during a mail server's outage) or handed back once and then on a worker that dies failed for good as
+        // "stalled more than allowable limit" (maxStalledCount 1), a dead letter never sent. A job that finished
+        // meanwhile refuses the move (its lock is gone): nothing to hand back.
+        const handBack = Promise.all(
+          [...active].map(([job, token]) =>
+            job.moveToWait(token).catch((error: unknown) => logger.warn({ err: error, jobId: job.id, job: job.name }, 'could not hand a job back; it returns once its lock lapses')),
+          ),
+        );
+        await Promise.race([handBack, new Promise((resolve) => setTimeout(resolve, 1000))]);
         await Promise.race([Promise.all(workers.map((worker) => worker.close(true))), new Promise((resolve) => setTimeout(resolve, 1000))]);
       }
       clearTimeout(timer);

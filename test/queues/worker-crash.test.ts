@@ -132,6 +132,34 @@ describe('worker crash in the middle of a job', () => {
     }
   });
 
+  it('hands its job back on SIGTERM without counting it as stalled: two deploys while the mail server hangs, then sent once', async () => {
+    const queues = await f.inspect();
+    let held = smtp.holdNext();
+    const first = await f.startWorker({ SHUTDOWN_TIMEOUT_MS: '500' });
+    const jobId = await writeWelcome('two-deploys@example.com');
+    await held;
+    assert.equal(await first.stop('SIGTERM'), 0);
+    // The next worker takes it, and is shut down in the middle of the same send.
+    held = smtp.holdNext();
+    const second = await f.startWorker({ SHUTDOWN_TIMEOUT_MS: '500' });
+    await held;
+    assert.equal(await second.stop('SIGTERM'), 0);
+
+    const third = await f.startWorker();
+    try {
+      await waitFor('the job to finish', async () => (await queues.get('email').getJob(jobId))?.finishedOn, 60_000);
+      const job = await queues.get('email').getJob(jobId);
+      assert.equal(job?.failedReason, undefined, 'handed back twice, never stalled');
+      assert.equal(await job?.getState(), 'completed');
+      assert.equal(job?.stalledCounter, 0);
+      assert.equal(acceptedFor(jobId).length, 1);
+      const { rows } = await f.db.pools.primary.query('SELECT count(*)::int AS n FROM dead_letters WHERE job_id = $1', [jobId]);
+      assert.equal(rows[0].n, 0, 'no dead letter');
+    } finally {
+      await third.stop();
+    }
+  });
+
   it('finishes its active job on SIGTERM before it exits', async () => {
     const queues = await f.inspect();
     const held = smtp.holdNext();
