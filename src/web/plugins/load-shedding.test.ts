@@ -107,6 +107,36 @@ describe('load shedding on a saturated event loop', () => {
     }
   });
 
+  it('never sheds the admin API: the operator can read and force the degrade mode during the overload', async () => {
+    const stalled = await createAppWithRoutes(
+      { LOAD_SHED_ENABLED: 'true', LOAD_SHED_SAMPLE_MS: '600000', LOAD_SHED_BROWSE_DELAY_MS: '100', LOAD_SHED_WRITE_DELAY_MS: '100', RATE_LIMIT_ENABLED: 'false' },
+      (app) => {
+        // 300 ms of synchronous work, then a page view and the admin's requests in the same turn of the loop.
+        app.post('/test/block-then-admin', async (request) => {
+          const end = performance.now() + 300;
+          while (performance.now() < end) {
+            // busy
+          }
+          const headers = { authorization: String(request.headers.authorization) };
+          const [page, read, force] = await Promise.all([
+            app.inject({ method: 'GET', url: '/api/v1/categories' }),
+            app.inject({ method: 'GET', url: '/api/v1/admin/mode', headers }),
+            app.inject({ method: 'PUT', url: '/api/v1/admin/mode', headers, payload: { mode: 'critical', reason: 'overload drill' } }),
+          ]);
+          return { page: page.statusCode, read: read.statusCode, force: force.statusCode };
+        });
+      },
+    );
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const reply = await stalled.app.inject({ method: 'POST', url: '/test/block-then-admin', headers: stalled.admin });
+      assert.deepEqual(reply.json(), { page: 503, read: 200, force: 200 });
+      assert.equal(stalled.platform.cluster.mode(), 'critical');
+    } finally {
+      await stalled.close();
+    }
+  });
+
   it('sheds browsing queued behind a long turn of the event loop at once, before the next sample', async () => {
     const stalled = await createAppWithRoutes(
       { LOAD_SHED_ENABLED: 'true', LOAD_SHED_SAMPLE_MS: '600000', LOAD_SHED_BROWSE_DELAY_MS: '100', RATE_LIMIT_ENABLED: 'false' },

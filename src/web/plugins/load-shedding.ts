@@ -23,7 +23,7 @@ export const SHED_RETRY_AFTER_S = 2;
 /**
  * Refuses work before it is queued behind a saturated event loop: 503 `OVERLOADED` with `Retry-After`,
  * browsing first, writes only past the higher thresholds; never probes or routes marked `shed: false`
- * (payment webhooks). Runs as the first hook, so a shed request
+ * (payment webhooks, the admin API). Runs as the first hook, so a shed request
  * costs neither Redis (rate limits) nor the database. `/ready` reports the overload itself (see health.ts).
  */
 export function loadShedding(options: { monitor: LoadMonitor; metrics: LoadShedMetrics }): FastifyPluginAsync {
