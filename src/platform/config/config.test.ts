@@ -32,6 +32,10 @@ describe('loadConfig', () => {
     assert.deepEqual(loadConfig({ ...base, TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1' }).http.trustProxy, ['10.0.0.0/8', '127.0.0.1', '::1']);
     assert.throws(() => loadConfig({ ...base, TRUST_PROXY: 'true' }), /TRUST_PROXY/);
     assert.throws(() => loadConfig({ ...base, TRUST_PROXY: '10.0.0.0/33' }), /TRUST_PROXY/);
+    // Every address is a blanket true by another name: any client could pick its X-Forwarded-For.
+    for (const everyone of ['0.0.0.0/0', '::/0', '10.0.0.1, 0.0.0.0/0']) {
+      assert.throws(() => loadConfig({ ...base, TRUST_PROXY: everyone }), /TRUST_PROXY: "(0\.0\.0\.0|::)\/0" trusts every address/, everyone);
+    }
   });
 
   it('names every missing secret in production in one line, saying every instance needs the same value', () => {

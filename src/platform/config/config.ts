@@ -22,6 +22,8 @@ function cidr(raw: string, name: string): string {
   if (family === 0 || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= maxBits))) {
     throw new ConfigError(name, `"${raw}" is not an IP address or CIDR (a blanket "true" is never accepted)`);
   }
+  // A /0 is a blanket "true": every client could set its own X-Forwarded-For (a fresh rate-limit budget per request).
+  if (bits !== undefined && Number(bits) === 0) throw new ConfigError(name, `"${raw}" trusts every address, as a blanket "true" would: list the load balancer's addresses or subnet`);
   return raw;
 }
 
