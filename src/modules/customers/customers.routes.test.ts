@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
+import { loadConfig } from '../../platform/config/config.ts';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { sessionCookieOf } from '../../../test/helpers/commerce.ts';
 import type { Json } from '../../../test/helpers/http.ts';
@@ -72,6 +74,48 @@ describe('customers and sessions', () => {
     assert.deepEqual(codes, ['EMAIL_TAKEN', 'EMAIL_TAKEN', 'EMAIL_TAKEN', 'RATE_LIMITED', 'RATE_LIMITED']);
     const elsewhere = await register({ email: 'new-one@example.com', password: 'a long password', name: 'N' });
     assert.equal(elsewhere.statusCode, 201, 'other addresses still register');
+  });
+
+  /** Rewrites the Redis record of a session cookie (`salescale_sid=<id>`) as if it had been made earlier. */
+  async function ageSession(cookie: string, change: (session: { createdAt: number; expiresAt: number }) => void): Promise<void> {
+    const config = loadConfig(t.env);
+    const key = `${config.redis.prefix}:session:${createHmac('sha256', config.secrets.sessionSecret).update(cookie.split('=')[1]!).digest('base64url')}`;
+    const session = JSON.parse((await t.platform.redis.get(key))!);
+    change(session);
+    await t.platform.redis.set(key, JSON.stringify(session), 'EX', 3600);
+  }
+  const DAY_MS = 86_400_000;
+
+  it('renews the session cookie when a use extends the session, so an active customer stays signed in', async () => {
+    const registered = await register({ email: 'daily@example.com', password: 'a long password', name: 'Daily' });
+    const cookie = sessionCookieOf(registered.headers['set-cookie'])!;
+    // Signed in six days ago (SESSION_TTL_S is 7 days): this use extends the session in Redis, and the browser,
+    // which drops the cookie at its Max-Age, must be told too, or the customer is signed out tomorrow anyway.
+    await ageSession(cookie, (session) => {
+      session.createdAt -= 6 * DAY_MS;
+      session.expiresAt -= 6 * DAY_MS;
+    });
+    // A publicly cacheable reply (a storefront asset) never carries the session: a shared cache could keep it.
+    const asset = await t.app.inject({ method: 'GET', url: '/assets/storefront.js', headers: { cookie } });
+    assert.equal(asset.statusCode, 200);
+    assert.equal(asset.headers['set-cookie'], undefined);
+    const used = await me(cookie);
+    assert.equal(used.statusCode, 200, used.body);
+    const renewed = ([] as string[]).concat((used.headers['set-cookie'] as string | string[] | undefined) ?? []).find((c) => c.startsWith(cookie));
+    assert.ok(renewed, 'the extended session renews its cookie');
+    assert.match(renewed, /Max-Age=604800/);
+    assert.match(renewed, /HttpOnly/);
+    assert.match(renewed, /SameSite=Lax/);
+    // A session in the first half of its lifetime is not renewed at every request.
+    assert.equal((await me(cookie)).headers['set-cookie'], undefined);
+    // Signing out on a request that extends the session still ends it.
+    await ageSession(cookie, (session) => {
+      session.expiresAt -= 6 * DAY_MS;
+    });
+    const out = await t.app.inject({ method: 'DELETE', url: '/api/v1/sessions', headers: { cookie } });
+    assert.equal(out.statusCode, 204);
+    assert.match(String(out.headers['set-cookie']), /Max-Age=0|Expires=Thu, 01 Jan 1970/);
+    assert.equal((await me(cookie)).statusCode, 401);
   });
 
   it('issues a new session id at every login and ends the previous one (no fixation)', async () => {

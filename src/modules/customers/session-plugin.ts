@@ -22,25 +22,36 @@ export interface SessionPluginOptions {
   /** Cookies only over HTTPS (production). */
   secure: boolean;
   ttlS: number;
+  /**
+   * Only requests to paths under this prefix extend the session and renew its cookie: never a publicly
+   * cacheable reply (the storefront's assets), which a shared cache could keep and hand the session to everyone.
+   * @defaultValue '/api/'
+   */
+  renewUnder?: string;
 }
 
 /**
  * Resolves the session cookie on every request, before rate limits (which count signed-in buyers
- * per customer). If Redis cannot be asked, the request continues anonymous: browsing works, and
- * anything that needs a customer answers 401.
+ * per customer), and renews the cookie when the session's lifetime was extended. If Redis cannot be
+ * asked, the request continues anonymous: browsing works, and anything that needs a customer answers 401.
  */
 export function sessionPlugin(options: SessionPluginOptions): FastifyPluginAsync {
+  const renewUnder = options.renewUnder ?? '/api/';
   const plugin: FastifyPluginAsync = async (app) => {
     await app.register(cookie);
-    app.addHook('onRequest', async (request) => {
+    app.addHook('onRequest', async (request, reply) => {
       const id = request.cookies[SESSION_COOKIE];
       if (id === undefined || id === '') return;
       try {
-        const session = await options.sessions.get(id);
+        const session = await options.sessions.get(id, { extend: request.url.startsWith(renewUnder) });
         if (!session) return;
         request.customerId = session.customerId;
         request.sessionId = session.key;
         request.sessionCookie = id;
+        // The browser drops the cookie at the Max-Age it was given at sign-in, whatever Redis holds: an
+        // extended session renews it, or an active customer would be signed out SESSION_TTL_S after signing in.
+        // (A route that sets or clears the cookie afterwards, sign-in or sign-out, replaces this one.)
+        if (session.renewed) setSessionCookie(reply, id, options);
       } catch (error) {
         request.log.warn({ err: error }, 'session store unavailable: continuing without a session');
       }

@@ -15,8 +15,12 @@ export interface Session {
 export interface SessionStore {
   /** Starts a new session (always a new id: logging in never reuses one) and returns its id. */
   create(customerId: number): Promise<string>;
-  /** The session behind a cookie id, extending its lifetime when it is past half of it. */
-  get(id: string): Promise<(Session & { key: string }) | undefined>;
+  /**
+   * The session behind a cookie id, extending its lifetime when it is past half of it (`renewed`: the
+   * caller must then renew the cookie too, whose Max-Age the browser keeps), unless `extend` is false
+   * (a reply that cannot renew the cookie must not extend the session either).
+   */
+  get(id: string, options?: { extend?: boolean }): Promise<(Session & { key: string; renewed: boolean }) | undefined>;
   destroy(id: string): Promise<void>;
 }
 
@@ -49,7 +53,7 @@ export function createSessionStore(deps: { redis: Redis; prefix: string; secret:
       return id;
     },
 
-    async get(id) {
+    async get(id, options) {
       if (!ID.test(id)) return undefined;
       const key = keyOf(id);
       // One plain GET per request (it shares a socket write with other requests' commands).
@@ -57,12 +61,13 @@ export function createSessionStore(deps: { redis: Redis; prefix: string; secret:
       if (raw === null) return undefined;
       const session = JSON.parse(raw) as Session;
       const now = Date.now();
-      if (session.expiresAt - now < (deps.ttlS * 1000) / 2) {
+      const renewed = options?.extend !== false && session.expiresAt - now < (deps.ttlS * 1000) / 2;
+      if (renewed) {
         const extended: Session = { ...session, expiresAt: now + deps.ttlS * 1000 };
         // XX: never resurrect a session that was destroyed meanwhile.
         void deps.redis.set(redisKey(key), JSON.stringify(extended), 'EX', deps.ttlS, 'XX').catch(() => undefined);
       }
-      return { ...session, key };
+      return { ...session, key, renewed };
     },
 
     async destroy(id) {
