@@ -96,7 +96,33 @@ function delays(pairs: [DelayKey, number][], fallback: Record<DelayKey, number>)
   return { emailMs: m.email, analyticsMs: m.analytics, inventoryMs: m.inventory };
 }
 
+/** Each threshold pair: elevated must not be above critical (else the cluster skips elevated on that figure). */
+const THRESHOLD_PAIRS = [
+  ['DEGRADE_ELEVATED_RPM', 'DEGRADE_CRITICAL_RPM'],
+  ['DEGRADE_ELEVATED_COST_HOUR_USD', 'DEGRADE_CRITICAL_COST_HOUR_USD'],
+  ['DEGRADE_ELEVATED_COST_DAY_USD', 'DEGRADE_CRITICAL_COST_DAY_USD'],
+  ['DEGRADE_ELEVATED_P95_MS', 'DEGRADE_CRITICAL_P95_MS'],
+  ['DEGRADE_ELEVATED_ERROR_PERCENT', 'DEGRADE_CRITICAL_ERROR_PERCENT'],
+] as const;
+
+/** Figures every live cluster is above 0 on: a 0 threshold degrades it for good (it does not switch the figure off). */
+const POSITIVE = ['DEGRADE_ELEVATED_COST_HOUR_USD', 'DEGRADE_ELEVATED_COST_DAY_USD', 'DEGRADE_ELEVATED_ERROR_PERCENT', 'DEGRADE_CRITICAL_COST_HOUR_USD', 'DEGRADE_CRITICAL_COST_DAY_USD', 'DEGRADE_CRITICAL_ERROR_PERCENT'] as const;
+
+function checkLevels(e: ClusterEnv): void {
+  for (const name of POSITIVE) {
+    if (e[name] <= 0) throw new ConfigError(name, 'must be above 0 (every live cluster crosses 0, so it would stay degraded); to leave this figure out, set it out of reach');
+  }
+  for (const [elevated, critical] of THRESHOLD_PAIRS) {
+    if (e[elevated] > e[critical]) throw new ConfigError(elevated, `must not exceed ${critical} (${e[critical]}): the cluster would go from normal straight to critical on it`);
+  }
+  if (e.DEGRADE_ELEVATED_RATE_LIMIT_PERCENT < e.DEGRADE_CRITICAL_RATE_LIMIT_PERCENT) {
+    throw new ConfigError('DEGRADE_ELEVATED_RATE_LIMIT_PERCENT', `must not be below DEGRADE_CRITICAL_RATE_LIMIT_PERCENT (${e.DEGRADE_CRITICAL_RATE_LIMIT_PERCENT}): critical would limit less than elevated`);
+  }
+}
+
+/** Throws a ConfigError for levels that contradict each other or that every cluster is always in. */
 export function clusterConfigFrom(e: ClusterEnv): ClusterConfig {
+  checkLevels(e);
   return {
     heartbeatMs: e.CLUSTER_HEARTBEAT_MS,
     instanceHourCostUsd: e.CLUSTER_INSTANCE_HOUR_COST_USD,

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../config/config.ts';
+
+const load = (env: Record<string, string>) => loadConfig({ NODE_ENV: 'test', ...env });
+const refuses = (env: Record<string, string>, variable: string) =>
+  assert.throws(() => load(env), (error: unknown) => error instanceof ConfigError && error.variable === variable, JSON.stringify(env));
+
+describe('degrade mode configuration', () => {
+  it('refuses an elevated threshold above its critical one (the cluster would skip elevated and go straight to critical)', () => {
+    refuses({ DEGRADE_ELEVATED_RPM: '50000' }, 'DEGRADE_ELEVATED_RPM');
+    refuses({ DEGRADE_ELEVATED_COST_HOUR_USD: '500' }, 'DEGRADE_ELEVATED_COST_HOUR_USD');
+    refuses({ DEGRADE_CRITICAL_COST_DAY_USD: '1000' }, 'DEGRADE_ELEVATED_COST_DAY_USD');
+    refuses({ DEGRADE_ELEVATED_P95_MS: '3000' }, 'DEGRADE_ELEVATED_P95_MS');
+    refuses({ DEGRADE_CRITICAL_ERROR_PERCENT: '1' }, 'DEGRADE_ELEVATED_ERROR_PERCENT');
+  });
+
+  it('refuses a critical level that limits less than elevated', () => {
+    refuses({ DEGRADE_ELEVATED_RATE_LIMIT_PERCENT: '40' }, 'DEGRADE_ELEVATED_RATE_LIMIT_PERCENT');
+  });
+
+  it('refuses a cost or fault threshold of 0, which every live cluster crosses (it does not turn the signal off)', () => {
+    refuses({ DEGRADE_ELEVATED_COST_HOUR_USD: '0' }, 'DEGRADE_ELEVATED_COST_HOUR_USD');
+    refuses({ DEGRADE_ELEVATED_COST_DAY_USD: '0' }, 'DEGRADE_ELEVATED_COST_DAY_USD');
+    refuses({ DEGRADE_ELEVATED_ERROR_PERCENT: '0' }, 'DEGRADE_ELEVATED_ERROR_PERCENT');
+  });
+
+  it('accepts the defaults and equal levels', () => {
+    assert.equal(load({}).cluster.thresholds.elevated.requestsPerMinute, 10_000);
+    assert.equal(load({ DEGRADE_ELEVATED_RPM: '30000' }).cluster.thresholds.critical.requestsPerMinute, 30_000);
+  });
+});
