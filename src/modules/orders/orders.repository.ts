@@ -204,6 +204,15 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
     return (await toOrders(db, [row]))[0];
   }
 
+  async function findGuest(db: Db, id: number): Promise<Order | undefined> {
+    const rows = await db
+      .select(orderColumns)
+      .from(orders)
+      .innerJoin(customers, eq(customers.id, orders.customerId))
+      .where(and(eq(orders.id, id), eq(customers.guest, true)));
+    return rows[0] ? (await toOrders(db, [rows[0]]))[0] : undefined;
+  }
+
   return {
     toOrder,
     toOrders,
@@ -264,14 +273,7 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
 
     find,
 
-    async findGuest(db: Db, id: number): Promise<Order | undefined> {
-      const rows = await db
-        .select(orderColumns)
-        .from(orders)
-        .innerJoin(customers, eq(customers.id, orders.customerId))
-        .where(and(eq(orders.id, id), eq(customers.guest, true)));
-      return rows[0] ? (await toOrders(db, [rows[0]]))[0] : undefined;
-    },
+    findGuest,
 
     async findByIdempotencyKey(db: Db, customerId: number, key: string): Promise<Order | undefined> {
       const rows = await db
@@ -326,13 +328,14 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
 
     /**
      * Cancels an order still waiting for its payment and gives its units back, exactly once however
-     * often it is called: the status change is the guard. `customerId` undefined means an admin;
-     * `windowS` undefined, no window.
+     * often it is called: the status change is the guard. `customerId` undefined means an admin, or with
+     * `guest`, the holder of a guest order's link (guest orders only); `windowS` undefined, no window.
      */
-    async cancel(db: Db, input: { id: number; customerId: number | undefined; windowS: number | undefined }): Promise<CancelOutcome> {
+    async cancel(db: Db, input: { id: number; customerId: number | undefined; windowS: number | undefined; guest?: boolean }): Promise<CancelOutcome> {
       return db.transaction(async (tx) => {
         const conditions = [eq(orders.id, input.id), eq(orders.status, 'pending_payment')];
         if (input.customerId !== undefined) conditions.push(eq(orders.customerId, input.customerId));
+        if (input.guest) conditions.push(sql`${orders.customerId} in (select ${customers.id} from ${customers} where ${customers.guest})`);
         if (input.windowS !== undefined) conditions.push(sql`${orders.createdAt} > now() - make_interval(secs => ${input.windowS})`);
         const updated = await tx
           .update(orders)
@@ -340,7 +343,7 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
           .where(and(...conditions))
           .returning(orderColumns);
         if (updated.length === 0) {
-          const current = await find(tx, input.id, input.customerId);
+          const current = input.guest ? await findGuest(tx, input.id) : await find(tx, input.id, input.customerId);
           if (!current) return { kind: 'not-found' };
           if (current.status === 'cancelled') return { kind: 'already-cancelled', order: current };
           return current.status === 'pending_payment' ? { kind: 'window-closed' } : { kind: 'wrong-status', order: current };

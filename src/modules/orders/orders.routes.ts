@@ -111,6 +111,22 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
           return order;
         },
       );
+      app.post(
+        '/guest-orders/:token/cancel',
+        {
+          schema: {
+            tags,
+            description: 'Cancels a guest order waiting for payment (see POST /orders/:id/cancel), by the `accessToken` its checkout answered: its units, and the headroom under the purchase caps, come back at once.',
+            params: GuestOrderParams,
+            response: { 200: Type.Ref('Order'), ...errorResponses(400, 404, 409) },
+          },
+        },
+        (request) => {
+          const orderId = links.verify(request.params.token);
+          if (orderId === undefined) throw new OrderNotFoundError(0);
+          return orders.cancel(orderId, undefined, { guest: true });
+        },
+      );
     }
     app.get('/orders', { schema: { tags, querystring: ListOrdersQuery, response: { 200: OrderPage, ...errorResponses(400, 401) } } }, async (request) => {
       const customerId = requireCustomer(request);

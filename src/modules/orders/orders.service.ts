@@ -221,10 +221,12 @@ export function createOrderService(deps: OrderServiceDeps) {
 
     /**
      * Cancels an order and returns its stock exactly once; calling it again answers the cancelled order.
-     * `customerId` undefined: an admin, who may cancel any order at any time.
+     * `customerId` undefined: an admin, who may cancel any order at any time; with `guest`, the holder of a guest
+     * order's link, who may cancel that guest order within the window as a customer may theirs.
      */
-    async cancel(id: number, customerId: number | undefined): Promise<Order> {
-      const outcome = await repo.cancel(db.primary, { id, customerId, windowS: customerId === undefined ? undefined : deps.cancelWindowS });
+    async cancel(id: number, customerId: number | undefined, options: { guest?: boolean } = {}): Promise<Order> {
+      const guest = options.guest === true;
+      const outcome = await repo.cancel(db.primary, { id, customerId, guest, windowS: customerId === undefined && !guest ? undefined : deps.cancelWindowS });
       if (outcome.kind === 'not-found') throw new OrderNotFoundError(id);
       if (outcome.kind === 'window-closed') throw new CancelWindowClosedError(id, deps.cancelWindowS);
       if (outcome.kind === 'wrong-status') throw new OrderNotCancellableError(id, outcome.order.status);

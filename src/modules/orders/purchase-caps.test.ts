@@ -272,6 +272,33 @@ describe('per-sale purchase caps', () => {
     assert.equal(await f.stock(productId), 96);
   });
 
+  it('lets a guest cancel their unpaid order by its link, which gives its cap headroom and units back at once', async () => {
+    const productId = await f.product();
+    const sale = await f.saleEvent([productId], 1);
+    const abandoned = await f.guestOrder('gil.guest@example.com', productId, 1);
+    assert.equal(abandoned.statusCode, 201, abandoned.body);
+    await f.refused(await f.guestOrder('gil.guest@example.com', productId, 1), 1, sale);
+
+    const cancel = () => f.t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${abandoned.json().accessToken}/cancel` });
+    const cancelled = await cancel();
+    assert.equal(cancelled.statusCode, 200, cancelled.body);
+    assert.equal(cancelled.json().status, 'cancelled');
+    assert.equal((await cancel()).json().status, 'cancelled', 'cancelling again answers the cancelled order');
+    assert.equal(await f.stock(productId), 100);
+    const again = await f.guestOrder('gil.guest@example.com', productId, 1);
+    assert.equal(again.statusCode, 201, again.body);
+
+    // A paid order is refunded, not cancelled; a forged link finds nothing.
+    const pay = await f.t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${again.json().accessToken}/pay`, payload: { token: 'tok_ok' } });
+    assert.equal(pay.statusCode, 200, pay.body);
+    const paidCancel = await f.t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${again.json().accessToken}/cancel` });
+    assert.equal(paidCancel.statusCode, 409, paidCancel.body);
+    assert.equal(paidCancel.json().error.code, 'ORDER_NOT_CANCELLABLE');
+    const forged = await f.t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${again.json().id}.AAAAAAAAAAAAAAAAAAAAAA/cancel` });
+    assert.equal(forged.statusCode, 404, forged.body);
+    assert.equal(await f.heldInSale(sale, (await f.t.platform.db.primary.execute<{ id: number }>(sql`select id::int from customers where guest and email = 'gil.guest@example.com'`)).rows[0]!.id, productId), 1);
+  });
+
   it('refuses bad quantities with 400 and a cap overrun with 409, and changes nothing', async () => {
     const [alice] = f.cookies as [string];
     const [aliceId] = f.customerIds as [number];
