@@ -88,7 +88,7 @@ export async function composeWeb(platform: Platform) {
     replicaReads: createReplicaReads({ db, redis: stateRedis, prefix, logger }),
   });
 
-  const sessions = createSessionStore({ redis: stateRedis, prefix, secret: config.secrets.sessionSecret, ttlS: config.customers.sessionTtlS });
+  const sessions = createSessionStore({ redis: stateRedis, prefix, secret: config.secrets.sessionSecret, ttlS: config.customers.sessionTtlS, maxAgeS: config.customers.sessionMaxAgeS });
   const customers = createCustomerService({
     db,
     repo: repositories.customers,

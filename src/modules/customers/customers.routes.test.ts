@@ -118,6 +118,25 @@ describe('customers and sessions', () => {
     assert.equal((await me(cookie)).statusCode, 401);
   });
 
+  it('ends a session SESSION_MAX_AGE_S after its sign-in, however often it is used', async () => {
+    const registered = await register({ email: 'forever@example.com', password: 'a long password', name: 'F' });
+    const cookie = sessionCookieOf(registered.headers['set-cookie'])!;
+    // Signed in 29 days ago and used all along (SESSION_MAX_AGE_S is 30 days): renewed, but only up to the 30th day.
+    await ageSession(cookie, (session) => {
+      session.createdAt -= 29 * DAY_MS;
+      session.expiresAt = Date.now() + DAY_MS / 2;
+    });
+    const late = await me(cookie);
+    assert.equal(late.statusCode, 200, late.body);
+    assert.match(String(late.headers['set-cookie']), /Max-Age=(86[34]\d\d)\b/, 'renewed only until the 30th day');
+    // Past 30 days a copied cookie kept alive by use is refused: the customer signs in again.
+    await ageSession(cookie, (session) => {
+      session.createdAt -= 2 * DAY_MS;
+      session.expiresAt = Date.now() + DAY_MS;
+    });
+    assert.equal((await me(cookie)).statusCode, 401);
+  });
+
   it('issues a new session id at every login and ends the previous one (no fixation)', async () => {
     const registered = await register({ email: 'grace@example.com', password: 'a long password', name: 'Grace' });
     const first = sessionCookieOf(registered.headers['set-cookie'])!;

@@ -16,9 +16,10 @@ export interface SessionStore {
   /** Starts a new session (always a new id: logging in never reuses one) and returns its id. */
   create(customerId: number): Promise<string>;
   /**
-   * The session behind a cookie id, extending its lifetime when it is past half of it (`renewed`: the
-   * caller must then renew the cookie too, whose Max-Age the browser keeps), unless `extend` is false
-   * (a reply that cannot renew the cookie must not extend the session either).
+   * The session behind a cookie id (none once its absolute lifetime is over), extending its lifetime when
+   * it is past half of it (`renewed`: the caller must then renew the cookie too, whose Max-Age the browser
+   * keeps, until `expiresAt`), unless `extend` is false (a reply that cannot renew the cookie must not
+   * extend the session either).
    */
   get(id: string, options?: { extend?: boolean }): Promise<(Session & { key: string; renewed: boolean }) | undefined>;
   destroy(id: string): Promise<void>;
@@ -28,7 +29,19 @@ const ID = /^[A-Za-z0-9_-]{43}$/;
 /** Session keys remembered per process (about 150 bytes each). */
 const KEY_MEMO_SIZE = 50_000;
 
-export function createSessionStore(deps: { redis: Redis; prefix: string; secret: string; ttlS: number }): SessionStore {
+export function createSessionStore(deps: {
+  redis: Redis;
+  prefix: string;
+  secret: string;
+  /** Idle lifetime: a use in its second half extends the session by this much. */
+  ttlS: number;
+  /**
+   * Absolute lifetime from sign-in, however often the session is used (OWASP ASVS 3.3.2): a copied cookie
+   * kept alive by use ends too. Omitted: none.
+   */
+  maxAgeS?: number;
+}): SessionStore {
+  const maxAgeMs = deps.maxAgeS === undefined ? Number.POSITIVE_INFINITY : deps.maxAgeS * 1000;
   // The HMAC of a cookie id never changes: computed once per session and process instead of once per
   // signed-in request (an Hmac object each, garbage a sold-out storm makes by the thousand per second),
   // in a bounded map that starts over when full.
@@ -48,8 +61,8 @@ export function createSessionStore(deps: { redis: Redis; prefix: string; secret:
     async create(customerId) {
       const id = randomBytes(32).toString('base64url');
       const now = Date.now();
-      const session: Session = { customerId, createdAt: now, expiresAt: now + deps.ttlS * 1000 };
-      await deps.redis.set(redisKey(keyOf(id)), JSON.stringify(session), 'EX', deps.ttlS);
+      const session: Session = { customerId, createdAt: now, expiresAt: now + Math.min(deps.ttlS * 1000, maxAgeMs) };
+      await deps.redis.set(redisKey(keyOf(id)), JSON.stringify(session), 'EX', Math.ceil((session.expiresAt - now) / 1000));
       return id;
     },
 
@@ -61,11 +74,18 @@ export function createSessionStore(deps: { redis: Redis; prefix: string; secret:
       if (raw === null) return undefined;
       const session = JSON.parse(raw) as Session;
       const now = Date.now();
-      const renewed = options?.extend !== false && session.expiresAt - now < (deps.ttlS * 1000) / 2;
+      const endsAt = session.createdAt + maxAgeMs;
+      if (now >= endsAt) {
+        void deps.redis.del(redisKey(key)).catch(() => undefined);
+        return undefined;
+      }
+      const extendTo = Math.min(now + deps.ttlS * 1000, endsAt);
+      const renewed = options?.extend !== false && session.expiresAt - now < (deps.ttlS * 1000) / 2 && extendTo > session.expiresAt;
       if (renewed) {
-        const extended: Session = { ...session, expiresAt: now + deps.ttlS * 1000 };
+        const extended: Session = { ...session, expiresAt: extendTo };
         // XX: never resurrect a session that was destroyed meanwhile.
-        void deps.redis.set(redisKey(key), JSON.stringify(extended), 'EX', deps.ttlS, 'XX').catch(() => undefined);
+        void deps.redis.set(redisKey(key), JSON.stringify(extended), 'EX', Math.ceil((extendTo - now) / 1000), 'XX').catch(() => undefined);
+        return { ...extended, key, renewed };
       }
       return { ...session, key, renewed };
     },
