@@ -51,7 +51,7 @@ export function sessionPlugin(options: SessionPluginOptions): FastifyPluginAsync
         // The browser drops the cookie at the Max-Age it was given at sign-in, whatever Redis holds: an
         // extended session renews it, or an active customer would be signed out SESSION_TTL_S after signing in.
         // (A route that sets or clears the cookie afterwards, sign-in or sign-out, replaces this one.)
-        if (session.renewed) setSessionCookie(reply, id, { secure: options.secure, ttlS: Math.max(1, Math.floor((session.expiresAt - Date.now()) / 1000)) });
+        if (session.renewed) setSessionCookie(reply, id, { secure: options.secure, ttlS: Math.max(1, Math.ceil((session.expiresAt - Date.now()) / 1000)) });
       } catch (error) {
         request.log.warn({ err: error }, 'session store unavailable: continuing without a session');
       }
