@@ -4,6 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { loadConfig } from '../../platform/config/config.ts';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
+import { TEST_REDIS_URL } from '../../../test/helpers/db.ts';
+import { startTcpProxy, type TcpProxy } from '../../../test/helpers/tcp-proxy.ts';
 import { sessionCookieOf } from '../../../test/helpers/commerce.ts';
 import type { Json } from '../../../test/helpers/http.ts';
 import { hashPassword, verifyPassword } from './password.ts';
@@ -201,5 +203,42 @@ describe('customers and sessions', () => {
     assert.equal(await verifyPassword('secret password', hash), true);
     assert.equal(await verifyPassword('secret passwore', hash), false);
     assert.equal(await verifyPassword('secret password', 'not a hash'), false);
+  });
+});
+
+describe('signing out while Redis is unreachable', () => {
+  let t: TestApp;
+  let proxy: TcpProxy;
+
+  before(async () => {
+    proxy = await startTcpProxy(Number(new URL(TEST_REDIS_URL).port || 6379));
+    // Sessions (and rate limits) through the proxy; the cache keeps the direct connection.
+    t = await createTestApp({ REDIS_URL: proxy.url, CACHE_REDIS_URL: TEST_REDIS_URL });
+  });
+  after(async () => {
+    await proxy?.restore();
+    await t?.close();
+    await proxy?.close();
+  });
+
+  const me = (cookie: string) => t.app.inject({ method: 'GET', url: '/api/v1/me', headers: { cookie } });
+
+  it('answers 503 instead of pretending the session ended, and ends it once Redis is back', async () => {
+    const registered = await t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email: 'out@example.com', password: 'a long password', name: 'Out' } });
+    assert.equal(registered.statusCode, 201, registered.body);
+    const cookie = sessionCookieOf(registered.headers['set-cookie'])!;
+
+    await proxy.cut();
+    const out = await t.app.inject({ method: 'DELETE', url: '/api/v1/sessions', headers: { cookie } });
+    // A 204 here cleared this browser's cookie but left the session valid for any copy of it.
+    assert.equal(out.statusCode, 503, out.body);
+    assert.equal(out.json().error.code, 'REDIS_UNAVAILABLE');
+    await proxy.restore();
+
+    const deadline = Date.now() + 10_000;
+    while ((await me(cookie)).statusCode !== 200 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal((await me(cookie)).statusCode, 200, 'the session is still there: the client retries the sign-out');
+    assert.equal((await t.app.inject({ method: 'DELETE', url: '/api/v1/sessions', headers: { cookie } })).statusCode, 204);
+    assert.equal((await me(cookie)).statusCode, 401);
   });
 });

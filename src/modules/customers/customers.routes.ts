@@ -5,7 +5,7 @@ import { errorResponses } from '../../web/http/schemas.ts';
 import type { CartMerge } from '../cart/index.ts';
 import { Customer, LoginBody, RegisterBody } from './customers.schemas.ts';
 import type { CustomerService } from './customers.service.ts';
-import { clearSessionCookie, requireCustomer, setSessionCookie } from './session-plugin.ts';
+import { clearSessionCookie, requireCustomer, SESSION_COOKIE, setSessionCookie } from './session-plugin.ts';
 
 export interface CustomerRoutesOptions {
   secureCookies: boolean;
@@ -60,8 +60,11 @@ export function customerRoutes(customers: CustomerService, options: CustomerRout
         return { customer, ...(await signedIn(request, reply, customer.id)) };
       },
     );
-    app.delete('/sessions', { schema: { tags, response: { 204: Type.Null() } } }, async (request, reply) => {
-      await customers.logout(request.sessionCookie);
+    app.delete('/sessions', { schema: { tags, response: { 204: Type.Null(), ...errorResponses(503) } } }, async (request, reply) => {
+      // The cookie as sent, not only when the session plugin could read it: with Redis unreachable the request
+      // looks anonymous, and answering 204 would clear this browser's cookie but leave the session valid for
+      // any copy of it. Ending it fails the same way instead (503, cookie kept, the client retries).
+      await customers.logout(request.sessionCookie ?? request.cookies[SESSION_COOKIE]);
       clearSessionCookie(reply, cookie);
       return reply.code(204).send(null);
     });
