@@ -67,7 +67,8 @@ const ALLOWED = 1;
  * one client's limits live in one slot and one script call can touch them together.
  */
 export function createRateLimiter(deps: { redis: Redis; prefix: string }): RateLimiter {
-  const keyOf = (subject: string, policy: LimitPolicy) => `${deps.prefix}:rl:{${subject}}:${policy.name}`;
+  // `rlu`: TATs in microseconds (`rl` held milliseconds; a mixed rolling deploy must not read one as the other).
+  const keyOf = (subject: string, policy: LimitPolicy) => `${deps.prefix}:rlu:{${subject}}:${policy.name}`;
 
   async function reserve(subject: string, policies: readonly LimitPolicy[]): Promise<LimitDecision> {
     if (policies.length === 0) return { allowed: true, states: [] };

@@ -1,10 +1,14 @@
 /**
  * GCRA (generic cell rate algorithm) over several limits in ONE round trip.
  *
- * Each key stores a "theoretical arrival time" (TAT, ms on the Redis clock). A limit of `max` units per
- * `window` ms admits one unit every `window / max` ms with bursts up to `max`; a request is allowed when,
- * after adding its cost, the TAT stays at most `window` ahead of now. Unlike a fixed window there is no
- * boundary at which a client can spend twice its budget, and unlike a sliding log it stores one number.
+ * Each key stores a "theoretical arrival time" (TAT, whole microseconds on the Redis clock). A limit of
+ * `max` units per `window` ms admits one unit every `window / max` ms with bursts up to `max`; a request is
+ * allowed when, after adding its cost, the TAT stays at most `window` ahead of now. The interval is whole
+ * microseconds (rounded down, so a burst of `max` always fits), and all arithmetic is on integers below
+ * 2^53, exact in Lua's doubles (fractional milliseconds such as 2000 ms / 3, stored by `tostring` to 14
+ * digits and summed in floating point, drifted up with every unit: the last unit of a burst was refused).
+ * Unlike a fixed window there is no boundary at which a client can spend twice its budget, and unlike a
+ * sliding log it stores one number.
  * The clock is Redis's (`TIME`), so instances with skewed clocks share one view.
  *
  * KEYS[i]: one key per limit. ARGV: for each key, four values `max, windowMs, cost, enforce`:
@@ -16,26 +20,26 @@
  */
 export const GCRA_SCRIPT = `
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local n = #KEYS
 local tats = {}
 local refused = false
 local out = {}
 for i = 1, n do
   local max = tonumber(ARGV[(i - 1) * 4 + 1])
-  local window = tonumber(ARGV[(i - 1) * 4 + 2])
+  local window = tonumber(ARGV[(i - 1) * 4 + 2]) * 1000
   local cost = tonumber(ARGV[(i - 1) * 4 + 3])
   local enforce = ARGV[(i - 1) * 4 + 4] == '1'
-  local interval = window / max
+  local interval = math.max(1, math.floor(window / max))
   local tat = tonumber(redis.call('GET', KEYS[i])) or now
   if tat < now then tat = now end
   tats[i] = tat
   local wanted = cost
   if wanted < 1 then wanted = 1 end
   local allowAt = tat + interval * wanted - window
-  if enforce and allowAt > now + 0.001 then
+  if enforce and allowAt > now then
     refused = true
-    out[i] = {0, math.ceil(allowAt - now)}
+    out[i] = {0, math.ceil((allowAt - now) / 1000)}
   else
     out[i] = {1, 0}
   end
@@ -43,21 +47,21 @@ end
 local result = {}
 for i = 1, n do
   local max = tonumber(ARGV[(i - 1) * 4 + 1])
-  local window = tonumber(ARGV[(i - 1) * 4 + 2])
+  local window = tonumber(ARGV[(i - 1) * 4 + 2]) * 1000
   local cost = tonumber(ARGV[(i - 1) * 4 + 3])
-  local interval = window / max
+  local interval = math.max(1, math.floor(window / max))
   local tat = tats[i]
   if not refused and cost > 0 then
     tat = tat + interval * cost
-    redis.call('SET', KEYS[i], tostring(tat), 'PX', math.max(1, math.ceil(tat - now)))
+    redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', math.max(1, math.ceil((tat - now) / 1000)))
   end
-  local remaining = math.floor((window - (tat - now)) / interval + 0.000001)
+  local remaining = math.floor((window - (tat - now)) / interval)
   if remaining < 0 then remaining = 0 end
   if remaining > max then remaining = max end
   result[#result + 1] = out[i][1]
   result[#result + 1] = remaining
   result[#result + 1] = out[i][2]
-  result[#result + 1] = math.ceil(tat - now)
+  result[#result + 1] = math.ceil((tat - now) / 1000)
 end
 if refused then result[#result + 1] = 0 else result[#result + 1] = 1 end
 return result
@@ -70,18 +74,18 @@ return result
  */
 export const GCRA_GIVE_BACK_SCRIPT = `
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 for i = 1, #KEYS do
   local max = tonumber(ARGV[(i - 1) * 3 + 1])
-  local window = tonumber(ARGV[(i - 1) * 3 + 2])
+  local window = tonumber(ARGV[(i - 1) * 3 + 2]) * 1000
   local cost = tonumber(ARGV[(i - 1) * 3 + 3])
   local tat = tonumber(redis.call('GET', KEYS[i]))
   if tat then
-    tat = tat - (window / max) * cost
+    tat = tat - math.max(1, math.floor(window / max)) * cost
     if tat <= now then
       redis.call('DEL', KEYS[i])
     else
-      redis.call('SET', KEYS[i], tostring(tat), 'PX', math.max(1, math.ceil(tat - now)))
+      redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', math.max(1, math.ceil((tat - now) / 1000)))
     end
   end
 end

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
+import { deleteRedisKeys, TEST_REDIS_URL, testPrefix } from '../../../test/helpers/db.ts';
+import { closeRedis, createRedis } from '../redis/redis.ts';
+import { createRateLimiter, type LimitPolicy, type RateLimiter } from './limiter.ts';
+
+const policy = (max: number, windowMs: number, name: LimitPolicy['name'] = 'sale'): LimitPolicy => ({ name, max, windowMs, countFailuresOnly: false, failClosed: false });
+
+describe('GCRA limiter (real Redis)', () => {
+  let redis: Redis;
+  let prefix: string;
+  let limiter: RateLimiter;
+  let subjects = 0;
+  const subject = () => `test-${++subjects}`;
+
+  before(async () => {
+    redis = createRedis(TEST_REDIS_URL, { name: 'salescale-test-limiter', role: 'state' });
+    await new Promise((resolve) => redis.once('ready', resolve));
+    prefix = testPrefix();
+    limiter = createRateLimiter({ redis, prefix });
+  });
+  after(async () => {
+    await deleteRedisKeys(`${prefix}:*`);
+    await closeRedis(redis);
+  });
+
+  it('admits a whole burst of max at once, then refuses, whatever the interval (window / max) is', async () => {
+    // Intervals that are not whole tenths of a millisecond (666.67 ms, 8571.43 ms, 1428.57 ms): the stored
+    // time must not drift by rounding, or the last unit of a burst is refused.
+    for (const p of [policy(3, 2000), policy(7, 60_000), policy(70, 100_000), policy(300, 200_000)]) {
+      for (let trial = 0; trial < 5; trial++) {
+        const who = subject();
+        const burst = await Promise.all(Array.from({ length: p.max }, () => limiter.reserve(who, [p])));
+        assert.equal(burst.filter((decision) => decision.allowed).length, p.max, `max ${p.max} / ${p.windowMs} ms, trial ${trial + 1}`);
+        const over = await limiter.reserve(who, [p]);
+        assert.equal(over.allowed, false);
+        assert.equal(over.states[0]!.remaining, 0);
+      }
+    }
+  });
+
+  it('checks several limits in one call, all or nothing', async () => {
+    const who = subject();
+    const tight = policy(2, 60_000, 'sale');
+    const loose = policy(10, 60_000, 'general');
+    for (let i = 0; i < 2; i++) assert.equal((await limiter.reserve(who, [loose, tight])).allowed, true);
+    const refused = await limiter.reserve(who, [loose, tight]);
+    assert.equal(refused.allowed, false);
+    assert.deepEqual(
+      refused.states.map((s) => [s.policy.name, s.allowed, s.remaining]),
+      [
+        ['general', true, 8],
+        ['sale', false, 0],
+      ],
+    );
+    // The refused call recorded nothing: the loose limit still has 8.
+    assert.equal((await limiter.reserve(who, [loose])).states[0]!.remaining, 7);
+  });
+});
