@@ -43,17 +43,17 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
 
   /**
    * Whether a guest order may be paid under the purchase caps. An account's checkout does not count the unpaid
-   * guest checkouts of its email (`unpaid_guest_units`, orders.sql), so the email's counts may exceed a cap while
-   * such orders wait; one of them is paid only if the counts of its lines (lifetime and per sale, which hold the
-   * email's paid and unpaid units) are within the caps, which keeps what an email pays for within every cap. Orders
-   * of accounts, and of guests whose email has no account, were fully counted at checkout: always true. Locks the
-   * count rows in checkout's order (per product, the lifetime row, then the sale rows by event), under the caller's
-   * lock on the order row, so a checkout of the same buyer running meanwhile is counted before or after, never beside.
+   * guest checkouts of its buyer (`unpaid_guest_units`, orders.sql), so the buyer's counts may exceed a cap while
+   * such orders wait; a guest order is therefore paid only if the counts of its lines (lifetime and per sale, which
+   * hold the buyer's paid and unpaid units) are within the caps, which keeps what a buyer pays for within every
+   * cap. Every guest order is checked (finding whether the buyer has an account would need its +tag variants too);
+   * accounts' orders were fully counted at checkout. Locks the count rows in checkout's order (per product, the
+   * lifetime row, then the sale rows by event), under the caller's lock on the order row, so a checkout of the
+   * same buyer running meanwhile is counted before or after, never beside.
    */
   async function guestOrderWithinCaps(tx: DbOrTx, orderId: number): Promise<boolean> {
     const buyer = await tx.execute<{ email: string }>(sql`
-      select lower(c.email) as email from ${orders} o join ${customers} c on c.id = o.customer_id
-      where o.id = ${orderId} and c.guest and exists (select 1 from ${customers} a where lower(a.email) = lower(c.email) and not a.guest)`);
+      select buyer_of(c.email) as email from ${orders} o join ${customers} c on c.id = o.customer_id where o.id = ${orderId} and c.guest`);
     const email = buyer.rows[0]?.email;
     if (email === undefined) return true;
     const lines = await tx

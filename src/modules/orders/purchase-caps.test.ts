@@ -272,6 +272,25 @@ describe('per-sale purchase caps', () => {
     assert.equal(await f.stock(productId), 96);
   });
 
+  it("refuses to pay a guest order past the cap when the account's email has a +tag", async () => {
+    const reply = await f.t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email: 'hal+shop@example.com', password: 'a long password', name: 'Hal' } });
+    assert.equal(reply.statusCode, 201, reply.body);
+    const hal = sessionCookieOf(reply.headers['set-cookie'])!;
+    const productId = await f.product();
+    const sale = await f.saleEvent([productId], 2);
+    const guest = await f.guestOrder('hal@example.com', productId, 2);
+    assert.equal(guest.statusCode, 201, guest.body);
+    const own = await f.order(hal, productId, 2);
+    assert.equal(own.statusCode, 201, own.body);
+    const paid = await f.t.app.inject({ method: 'POST', url: `/api/v1/orders/${own.json().id}/pay`, headers: { cookie: hal }, payload: { token: 'tok_ok' } });
+    assert.equal(paid.statusCode, 200, paid.body);
+    const payGuest = await f.t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${guest.json().accessToken}/pay`, payload: { token: 'tok_ok' } });
+    assert.equal(payGuest.statusCode, 409, `one buyer (hal@example.com) pays for at most the sale's 2: ${payGuest.body}`);
+    const after = await f.t.app.inject({ method: 'GET', url: `/api/v1/guest-orders/${guest.json().accessToken}` });
+    assert.equal(after.json().status, 'pending_payment');
+    assert.equal(await f.heldInSale(sale, own.json().id === undefined ? 0 : (await f.t.platform.db.primary.execute<{ id: number }>(sql`select id::int from customers where guest and email = 'hal@example.com'`)).rows[0]!.id, productId), 4);
+  });
+
   it('lets a guest cancel their unpaid order by its link, which gives its cap headroom and units back at once', async () => {
     const productId = await f.product();
     const sale = await f.saleEvent([productId], 1);
