@@ -96,8 +96,8 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
     },
 
     /**
-     * pending_payment → paid, within the window and, for a guest order of an email with an account, the purchase
-     * caps (see `guestOrderWithinCaps`); writes the `order-paid` follow-up (confirmation email,
+     * pending_payment → paid, within the window and, for a guest order, within the purchase caps (see
+     * `guestOrderWithinCaps`); writes the `order-paid` follow-up (confirmation email,
      * popularity, analytics) to the outbox, in `traceContext`'s trace. Returns the seconds the buyer took, or undefined if the
      * order was not payable.
      */
