@@ -18,21 +18,20 @@ $$;
 -- no order without stock taken, no stock taken without an order) with the error code as the message
 -- and its data as JSON in DETAIL.
 -- unpaid_guest_units: units of a product (in a sale event, or for life when p_sale_event_id is NULL) that unpaid
--- guest checkouts made with the buyer's own address (the guest record whose lower-cased email is the buyer key,
--- found by its index) hold; 0 when the ordering customer is a guest. An account's checkout is not refused for
+-- guest checkouts made with the buyer's own mailbox (the guest records whose buyer_of(email) is the buyer key,
+-- tagged or not, found by customers_guest_buyer_idx) hold; 0 when the ordering customer is a guest. An account's checkout is not refused for
 -- these: a guest checkout proves nothing about who owns the email, so counting them would let anyone who knows a
 -- buyer's email hold that buyer's cap with orders never paid. Hoarding stays capped at payment: a guest order is
 -- paid only while its buyer's counts stay within the caps (markPaid, order-lifecycle.repository.ts). Read after
 -- place_order's upsert locked the buyer's count row, which markPaid locks too, so a guest order paid meanwhile is
--- seen as paid. Guest checkouts under a +tag of the address still count against the account (finding those
--- records needs an index on buyer_of(email)).
+-- seen as paid.
 CREATE OR REPLACE FUNCTION unpaid_guest_units(p_customer_id bigint, p_buyer text, p_product_id bigint, p_sale_event_id bigint)
 RETURNS integer LANGUAGE sql STABLE AS $$
   SELECT coalesce(sum(i.quantity), 0)::integer
   FROM customers g
   JOIN orders o ON o.customer_id = g.id AND o.status = 'pending_payment'
   JOIN order_items i ON i.order_id = o.id AND i.product_id = p_product_id
-  WHERE lower(g.email) = p_buyer AND g.guest
+  WHERE buyer_of(g.email) = p_buyer AND g.guest
     AND NOT (SELECT c.guest FROM customers c WHERE c.id = p_customer_id)
     AND (p_sale_event_id IS NULL OR p_sale_event_id = ANY (i.sale_event_ids))
 $$;

@@ -1,0 +1,1 @@
+CREATE INDEX "customers_guest_buyer_idx" ON "customers" USING btree (regexp_replace(lower("email"), '^([^+@]+)\+[^@]*@', '\1@')) WHERE "customers"."guest";
