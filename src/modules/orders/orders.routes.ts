@@ -172,7 +172,7 @@ export function orderAdminRoutes(orders: OrderService): FastifyPluginAsyncTypebo
     );
     app.post(
       '/orders/:id/cancel',
-      { schema: { tags: ['admin'], security: [{ adminToken: [] }], params: IdParams, response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 404) } } },
+      { schema: { tags: ['admin'], security: [{ adminToken: [] }], params: IdParams, response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 404, 409) } } },
       (request) => orders.cancel(request.params.id, undefined),
     );
   };

@@ -9,7 +9,16 @@ import { createInventoryRepository, createStockGate } from '../inventory/index.t
 import { createOrderExpiry, createOrderLifecycleRepository, expiredCounterFor } from '../orders/index.ts';
 import { createTestProvider, TEST_SIGNATURE_HEADER, testWebhookSecret } from './test-provider.ts';
 
-type Reply = { statusCode: number; body: string; json(): Json };
+type Reply = { statusCode: number; body: string; json(): Json; raw: { req: { method?: string; url?: string } } };
+
+/** The OpenAPI path of a concrete order or payment URL: `/api/v1/orders/7/pay` → `/api/v1/orders/{id}/pay`. */
+function operationPath(url: string): string {
+  return url
+    .split('?')[0]!
+    .replace(/\/guest-orders\/[^/]+/, '/guest-orders/{token}')
+    .replace(/\/orders\/[^/]+(?=\/|$)/, '/orders/{id}')
+    .replace(/\/webhooks\/[^/]+/, '/webhooks/{provider}');
+}
 
 /**
  * Every refusal of the order and payment routes, in every state an order can be in: a 4xx with its
@@ -48,8 +57,13 @@ describe('refusals of order and payment calls, in every order state', () => {
     return rows.rows[0];
   }
 
+  let documentedStatuses: (method: string, path: string) => string[];
+
   function refused(reply: Reply, status: number, code: string, what: string): void {
     assert.equal(reply.statusCode, status, `${what}: ${reply.body}`);
+    const method = reply.raw.req.method ?? 'GET';
+    const path = operationPath(reply.raw.req.url ?? '');
+    assert.ok(documentedStatuses(method, path).includes(String(status)), `${what}: ${status} is not in the OpenAPI responses of ${method} ${path}`);
     const body = reply.json();
     assert.equal(body.error.code, code, what);
     assert.equal(typeof body.error.message, 'string', what);
@@ -58,6 +72,8 @@ describe('refusals of order and payment calls, in every order state', () => {
 
   before(async () => {
     t = await createTestApp({ STOCK_SHARDS: '2', RATE_LIMIT_CHECKOUT_MAX: '100000', ORDER_CANCEL_WINDOW_S: '3600' });
+    const document = (await t.app.inject({ url: '/docs/json' })).json() as { paths: Record<string, Record<string, { responses?: Record<string, unknown> }>> };
+    documentedStatuses = (method, path) => Object.keys(document.paths[path]?.[method.toLowerCase()]?.responses ?? {});
     const ids = await insertCustomers(t.platform.db.primary, 2, 'refuse');
     [alice, bob] = (await mintSessionCookies(t.env, ids)) as [string, string];
     const product = await inject('POST', '/api/v1/admin/products', t.admin, { sku: 'refuse-1', name: 'Refused', priceCents: 1200, available: 50 });
