@@ -1,5 +1,6 @@
 import client from 'prom-client';
 import type pg from 'pg';
+import { clearGauge } from '../metrics/scrape-gauges.ts';
 import type { QueueSet } from './queues.ts';
 
 /** Seconds; from a no-op job (~1 ms) to an SMTP conversation with a slow server. */
@@ -55,7 +56,7 @@ export function queueMetricsFor(registry: client.Registry): QueueMetrics {
     labelNames: ['queue', 'state'],
     registers,
     async collect() {
-      this.reset();
+      clearGauge(this);
       for (const set of queueSets.values()) {
         for (const queue of set.all()) {
           const counts = await withTimeout(queue.getJobCounts(...STATES)).catch(() => undefined);
@@ -71,7 +72,7 @@ export function queueMetricsFor(registry: client.Registry): QueueMetrics {
     labelNames: ['queue'],
     registers,
     async collect() {
-      this.reset();
+      clearGauge(this);
       for (const set of queueSets.values()) {
         for (const queue of set.all()) {
           const jobs = await withTimeout(queue.getJobs(['wait'], 0, 0, true)).catch(() => undefined);
@@ -87,7 +88,7 @@ export function queueMetricsFor(registry: client.Registry): QueueMetrics {
     help: 'Outbox rows committed but not yet moved into BullMQ',
     registers,
     async collect() {
-      this.reset();
+      clearGauge(this);
       for (const pool of pools) {
         const result = await withTimeout(pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE relayed_at IS NULL')).catch(() => undefined);
         if (result) this.set(result.rows[0]?.n ?? 0);
@@ -99,7 +100,7 @@ export function queueMetricsFor(registry: client.Registry): QueueMetrics {
     help: 'Age of the oldest unrelayed outbox row; grows while Redis or every relay is down',
     registers,
     async collect() {
-      this.reset();
+      clearGauge(this);
       for (const pool of pools) {
         const result = await withTimeout(
           pool.query<{ age: number }>('SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS age FROM outbox WHERE relayed_at IS NULL'),
@@ -114,7 +115,7 @@ export function queueMetricsFor(registry: client.Registry): QueueMetrics {
     labelNames: ['queue'],
     registers,
     async collect() {
-      this.reset();
+      clearGauge(this);
       for (const pool of pools) {
         const result = await withTimeout(
           pool.query<{ queue: string; n: number }>('SELECT queue, count(*)::int AS n FROM dead_letters WHERE retried_at IS NULL GROUP BY queue'),

@@ -5,6 +5,7 @@ import client from 'prom-client';
 import type { LiveSaleCheck } from '../../modules/sale-events/index.ts';
 import { createActiveUsers } from '../../platform/metrics/active-users.ts';
 import { startEmfEmitter } from '../../platform/metrics/emf.ts';
+import { clearGauge } from '../../platform/metrics/scrape-gauges.ts';
 import type { Metrics } from '../../platform/metrics/metrics.ts';
 
 const COLLECT_TIMEOUT_MS = 1000;
@@ -48,7 +49,7 @@ export function observability(deps: ObservabilityDeps): FastifyPluginAsync {
         help: 'Distinct signed-in sessions seen in the last 5 minutes, cluster-wide (Redis HyperLogLog; every instance reports the same figure)',
         registers: [registry],
         async collect() {
-          this.reset();
+          clearGauge(this);
           const count = await withTimeout(activeUsers.count());
           if (count !== undefined) this.set(count);
         },
@@ -58,7 +59,7 @@ export function observability(deps: ObservabilityDeps): FastifyPluginAsync {
         help: '1 while a sale event is live, else 0',
         registers: [registry],
         async collect() {
-          this.reset();
+          clearGauge(this);
           const live = await withTimeout(deps.liveSale.isLive());
           if (live !== undefined) this.set(live ? 1 : 0);
         },
