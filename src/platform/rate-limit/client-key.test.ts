@@ -19,4 +19,12 @@ describe('rate limit subjects', () => {
     assert.equal(clientAddressKey('::1'), '0:0:0:0::/64');
     assert.equal(clientAddressKey('::ffff:198.51.100.9'), '198.51.100.9');
   });
+
+  it('ignores a source port a proxy wrote into X-Forwarded-For (else every connection is a new client)', () => {
+    // Azure Application Gateway and some other proxies write `address:port`.
+    assert.equal(clientAddressKey('198.51.100.9:51234'), '198.51.100.9');
+    assert.equal(clientAddressKey('[2001:db8:1:2::1]:443'), '2001:db8:1:2::/64');
+    assert.equal(clientAddressKey('[::ffff:198.51.100.9]:443'), '198.51.100.9');
+    assert.equal(rateLimitSubject({ ip: '203.0.113.7:40001' }).key, rateLimitSubject({ ip: '203.0.113.7:40002' }).key);
+  });
 });

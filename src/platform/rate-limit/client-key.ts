@@ -23,8 +23,13 @@ export function rateLimitSubject(input: { ip: string; customerId?: string | unde
   return { key: `ip:${clientAddressKey(input.ip)}`, signedIn: false };
 }
 
-/** An IPv4 address as is; an IPv4-mapped IPv6 address as IPv4; other IPv6 addresses as their /64. */
-export function clientAddressKey(ip: string): string {
+/**
+ * An IPv4 address as is; an IPv4-mapped IPv6 address as IPv4; other IPv6 addresses as their /64. A source
+ * port some proxies write into `X-Forwarded-For` (`198.51.100.9:51234`, `[2001:db8::1]:443`) is dropped:
+ * kept, every new connection of one client would count as a new client.
+ */
+export function clientAddressKey(raw: string): string {
+  const ip = withoutPort(raw);
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
   if (mapped) return mapped[1]!;
   if (isIP(ip) !== 6) return ip;
@@ -37,4 +42,11 @@ function expandIpv6(ip: string): string[] {
   const right = tail === undefined || tail === '' ? [] : tail.split(':');
   const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
   return groups.map((group) => (group.includes('.') ? group : group.toLowerCase().replace(/^0+(?=.)/, '')));
+}
+
+function withoutPort(ip: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(ip);
+  if (bracketed) return bracketed[1]!;
+  const v4 = /^(\d+\.\d+\.\d+\.\d+):\d+$/.exec(ip);
+  return v4 ? v4[1]! : ip;
 }
