@@ -36,6 +36,7 @@ import { QUEUE_BOARD_PATH, queueBoard } from './plugins/queue-board.ts';
 import { ErrorResponse } from './http/schemas.ts';
 import { browserSecurity } from './plugins/browser-security.ts';
 import { storefrontRoutes } from './storefront/storefront.routes.ts';
+import { redactUrl } from '../platform/logger/redact-url.ts';
 
 export type App = FastifyInstance & { lifecycle: Lifecycle };
 
@@ -143,7 +144,7 @@ export async function buildServer(web: WebServices): Promise<App> {
       deps.metrics.httpDuration.observe({ route, method: request.method, status_code: String(reply.statusCode) }, durationMs / 1000);
       if (!PROBE_ROUTES.has(route)) recent.record(durationMs, reply.statusCode);
     }
-    request.log.info({ method: request.method, route, url: request.url, status: reply.statusCode, durationMs: Math.round(durationMs * 100) / 100 }, 'request');
+    request.log.info({ method: request.method, route, url: redactUrl(request.url, request.routeOptions.url), status: reply.statusCode, durationMs: Math.round(durationMs * 100) / 100 }, 'request');
   });
 
   await app.register(browserSecurity({ corsOrigins: config.http.corsOrigins, production: config.isProduction, inlineStylePaths: [QUEUE_BOARD_PATH] }));

@@ -143,4 +143,20 @@ describe('request logs', () => {
     assert.equal(errorLine?.reqId, id);
     assert.ok(lines.some((l) => l.msg === 'request' && l.reqId === id && l.status === 500));
   });
+
+  it('keep a guest order\'s access token out: the link is the only key to the order, and logs are read by many', async () => {
+    const token = '42.c2VjcmV0LWd1ZXN0LWxpbmstc2lnbmF0dXJl';
+    for (const url of [`/api/v1/guest-orders/${token}`, `/api/v1/guest-orders/${token}/cancel`, `/api/v1/guest-orders/${token}/pay`]) {
+      const response = await app.inject({ method: url.endsWith(token) ? 'GET' : 'POST', url, headers: { 'x-request-id': `guest-link-${url.length}` }, payload: url.endsWith(token) ? undefined : {} });
+      assert.notEqual(response.statusCode, 500);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    const logged = lines.filter((l) => l.msg === 'request' && String(l.reqId).startsWith('guest-link-'));
+    assert.equal(logged.length, 3);
+    assert.deepEqual(
+      logged.map((l) => l.url),
+      ['/api/v1/guest-orders/[redacted]', '/api/v1/guest-orders/[redacted]/cancel', '/api/v1/guest-orders/[redacted]/pay'],
+    );
+    assert.ok(!JSON.stringify(lines).includes(token.split('.')[1]!), 'the token appears on no log line');
+  });
 });

@@ -108,6 +108,14 @@ describe('OpenTelemetry tracing', () => {
     }
   });
 
+  it('keeps a guest order\'s access token out of the request span', async () => {
+    const token = '42.dHJhY2VkLWd1ZXN0LWxpbmstc2lnbmF0dXJl';
+    assert.equal((await request(`${web.url}/api/v1/guest-orders/${token}`)).status, 404);
+    const span = await waitFor('the guest order request\'s span', () => receiver.spans.find((s) => s.kind === SERVER && s.attributes['http.route'] === '/api/v1/guest-orders/:token'), 10_000);
+    assert.equal(span.attributes['url.path'], '/api/v1/guest-orders/[redacted]');
+    assert.ok(!JSON.stringify(receiver.spans).includes(token.split('.')[1]!), 'the token is in no span');
+  });
+
   it('leaves probes untraced', async () => {
     await request(`${web.url}/health`);
     await request(`${web.url}/ready`);

@@ -22,6 +22,7 @@
  *   so other requests' commands landed in that request's trace (one trace held hundreds of them).
  * - `@opentelemetry/instrumentation-pg`: see `query-spans.ts` (its metrics work on every statement).
  */
+import { redactUrl } from '../logger/redact-url.ts';
 import type { TracingSettings } from './tracing.config.ts';
 import { markTracingStarted } from './trace-context.ts';
 
@@ -38,7 +39,14 @@ export async function startTracing(settings: TracingSettings): Promise<void> {
   const sdk = new NodeSDK({
     ...(settings.defaultServiceName ? { serviceName: settings.defaultServiceName } : {}),
     instrumentations: [
-      new FastifyOtelInstrumentation({ registerOnInitialization: true, instrumentHooks: false, instrumentHandler: false, ignorePaths: (options) => UNTRACED_PATHS.has(options.url) }),
+      new FastifyOtelInstrumentation({
+        registerOnInitialization: true,
+        instrumentHooks: false,
+        instrumentHandler: false,
+        ignorePaths: (options) => UNTRACED_PATHS.has(options.url),
+        // `url.path` is the raw URL: a guest order's access token must not reach the trace backend.
+        requestHook: (span, request) => span.setAttribute('url.path', redactUrl(request.url, request.routeOptions.url)),
+      }),
     ],
   });
   sdk.start();
