@@ -75,12 +75,17 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
       async (job: Job, token?: string) => {
         const handler = handlers[job.name as JobName];
         if (token) active.set(job, token);
+        const startedAt = performance.now();
+        let delayed = false;
         try {
           if (!handler) throw new UnrecoverableError(`no processor for job "${job.name}" on queue ${queue}`);
           return await handler(job, token);
         } catch (error) {
           // The job moved itself to the delayed set (it runs later): not a failure.
-          if (error instanceof DelayedError) throw error;
+          if (error instanceof DelayedError) {
+            delayed = true;
+            throw error;
+          }
           // Written before BullMQ moves the job to its trimmed failed set, so it can never vanish.
           if (isFinalAttempt(job, error)) {
             await recordDeadLetter(db.pools.primary, queue, job, String((error as Error).message ?? error)).catch((dlqError) =>
@@ -90,6 +95,9 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
           throw error;
         } finally {
           active.delete(job);
+          // Every attempt's time, failed ones included: a dependency that times out makes slow failures, and
+          // SlowJobProcessing must see them (timing completions only, it stayed quiet while SMTP hung).
+          if (!delayed) queueMetrics.duration.observe({ queue, name: job.name }, (performance.now() - startedAt) / 1000);
         }
       },
       {
@@ -107,7 +115,6 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
     );
     worker.on('completed', (job) => {
       queueMetrics.processed.inc({ queue, name: job.name, status: 'completed' });
-      if (job.processedOn && job.finishedOn) queueMetrics.duration.observe({ queue, name: job.name }, (job.finishedOn - job.processedOn) / 1000);
     });
     worker.on('failed', (job, error) => {
       const final = failedForGood(job);

@@ -17,6 +17,7 @@ import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queue
 let f: QueueFixture;
 let worker: RunningWorker;
 const attempts = new Map<string, number>();
+const SLOW_FAILURE_MS = 100;
 before(async () => {
   f = await createQueueFixture({ QUEUE_ATTEMPTS: 'email=3', QUEUE_BACKOFF_MS: 'email=10', WORKER_QUEUES: 'email' });
   const config = loadConfig(f.env);
@@ -28,6 +29,8 @@ before(async () => {
         const n = (attempts.get(job.id!) ?? 0) + 1;
         attempts.set(job.id!, n);
         // blip@: the mail server refuses once, then accepts. down@: it never accepts.
+        // down@ takes its time to say no, as a mail server that times out does.
+        if (job.data.email === 'down@example.com') await new Promise((resolve) => setTimeout(resolve, SLOW_FAILURE_MS));
         if (job.data.email === 'down@example.com' || n === 1) throw new Error('mail server says no');
       },
     },
@@ -69,5 +72,11 @@ describe('job outcomes in queue_jobs_processed_total', () => {
       [down],
       'the failed job is the dead letter',
     );
+
+    // Processing time covers every attempt, failed ones too: a mail server that times out makes slow failures,
+    // which is what SlowJobProcessing ("processing time < 5 s") must see.
+    const durations = (suffix: string) => total(samples, `queue_job_duration_seconds_${suffix}`, { queue: 'email', name: JOBS.sendWelcomeEmail });
+    assert.equal(durations('count'), 5, 'one observation per attempt');
+    assert.ok(durations('sum') >= (3 * SLOW_FAILURE_MS) / 1000, `the slow failed attempts are in the sum (${durations('sum')} s)`);
   });
 });

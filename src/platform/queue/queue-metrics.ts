@@ -20,6 +20,7 @@ export type JobOutcome = 'completed' | 'retried' | 'failed';
 export interface QueueMetrics {
   /** Job attempts finished by this process, by `status` (a {@link JobOutcome}). */
   processed: client.Counter<'queue' | 'name' | 'status'>;
+  /** Processing time of every attempt this process ran, completed or failed. */
   duration: client.Histogram<'queue' | 'name'>;
   relayed: client.Counter;
   relayErrors: client.Counter;
@@ -132,7 +133,7 @@ export function queueMetricsFor(registry: client.Registry): QueueMetrics {
       labelNames: ['queue', 'name', 'status'],
       registers,
     }),
-    duration: new client.Histogram({ name: 'queue_job_duration_seconds', help: 'Processing time of jobs this process ran', labelNames: ['queue', 'name'], buckets: JOB_DURATION_BUCKETS, registers }),
+    duration: new client.Histogram({ name: 'queue_job_duration_seconds', help: 'Processing time of the job attempts this process ran, failed attempts included', labelNames: ['queue', 'name'], buckets: JOB_DURATION_BUCKETS, registers }),
     relayed: new client.Counter({ name: 'outbox_relayed_total', help: 'Outbox rows this process moved into BullMQ', registers }),
     relayErrors: new client.Counter({ name: 'outbox_relay_errors_total', help: 'Outbox relay passes that failed (Redis or PostgreSQL unreachable)', registers }),
     observeQueues(queues) {
