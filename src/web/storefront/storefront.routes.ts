@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
-import { Type } from 'typebox';
+import { Type, type TProperties } from 'typebox';
 import type { CatalogService } from '../../modules/catalog/index.ts';
 import type { SaleEvent } from '../../modules/sale-events/index.ts';
 import { DomainError } from '../../shared/errors.ts';
@@ -27,6 +27,12 @@ export interface StorefrontDeps {
 
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 const hide = { hide: true };
+/**
+ * A page's query string: the parameters it reads are checked, any other is ignored. Unlike the API (where an
+ * unknown parameter is a 400), shoppers arrive on pages through links that carry what campaigns and ad networks
+ * append (`utm_source`, `gclid`, `fbclid`, …): a page must open with them.
+ */
+const pageQuery = <T extends TProperties>(properties: T) => Type.Object(properties, { additionalProperties: true });
 
 /**
  * The demo storefront, served by the web role at `/`: server-rendered pages over the same services the
@@ -66,10 +72,11 @@ export function storefrontRoutes(deps: StorefrontDeps): FastifyPluginAsyncTypebo
       {
         schema: {
           ...hide,
-          querystring: Type.Object(
-            { q: Type.Optional(Type.String({ maxLength: 100 })), category: Type.Optional(Type.String({ maxLength: 100 })), cursor: Type.Optional(Type.String({ maxLength: 200 })) },
-            { additionalProperties: false },
-          ),
+          querystring: pageQuery({
+            q: Type.Optional(Type.String({ maxLength: 100 })),
+            category: Type.Optional(Type.String({ maxLength: 100 })),
+            cursor: Type.Optional(Type.String({ maxLength: 200 })),
+          }),
         },
       },
       async (request, reply) => {
@@ -87,7 +94,7 @@ export function storefrontRoutes(deps: StorefrontDeps): FastifyPluginAsyncTypebo
       },
     );
 
-    app.get('/products/:id', { schema: { ...hide, params: Type.Object({ id: Id }, { additionalProperties: false }) } }, async (request, reply) => {
+    app.get('/products/:id', { schema: { ...hide, params: Type.Object({ id: Id }, { additionalProperties: false }), querystring: pageQuery({}) } }, async (request, reply) => {
       try {
         const [product, categories, live] = await Promise.all([deps.catalog.getProduct(request.params.id), deps.catalog.listCategories(), currentSales()]);
         const sale = live.find((s) => s.productIds.includes(product.id));
@@ -99,7 +106,7 @@ export function storefrontRoutes(deps: StorefrontDeps): FastifyPluginAsyncTypebo
 
     app.get(
       '/sale/:id/queue',
-      { schema: { ...hide, params: Type.Object({ id: Id }, { additionalProperties: false }), querystring: Type.Object({ product: Type.Optional(Id) }, { additionalProperties: false }) } },
+      { schema: { ...hide, params: Type.Object({ id: Id }, { additionalProperties: false }), querystring: pageQuery({ product: Type.Optional(Id) }) } },
       async (request, reply) => {
         const sale = (await currentSales()).find((s) => s.id === request.params.id && s.queued);
         if (!sale) return send(reply, notFoundPage('This sale has no waiting room (or it has ended).'), 404);
@@ -107,12 +114,12 @@ export function storefrontRoutes(deps: StorefrontDeps): FastifyPluginAsyncTypebo
       },
     );
 
-    app.get('/cart', { schema: hide }, async (_request, reply) => send(reply, cartPage()));
+    app.get('/cart', { schema: { ...hide, querystring: pageQuery({}) } }, async (_request, reply) => send(reply, cartPage()));
     app.get(
       '/account',
-      { schema: { ...hide, querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 200, pattern: '^/[^/\\\\]' })) }, { additionalProperties: false }) } },
+      { schema: { ...hide, querystring: pageQuery({ next: Type.Optional(Type.String({ maxLength: 200, pattern: '^/[^/\\\\]' })) }) } },
       async (request, reply) => send(reply, accountPage(request.query.next ?? '/')),
     );
-    app.get('/orders/:id', { schema: { ...hide, params: Type.Object({ id: Id }, { additionalProperties: false }) } }, async (request, reply) => send(reply, orderPage(request.params.id)));
+    app.get('/orders/:id', { schema: { ...hide, params: Type.Object({ id: Id }, { additionalProperties: false }), querystring: pageQuery({}) } }, async (request, reply) => send(reply, orderPage(request.params.id)));
   };
 }
