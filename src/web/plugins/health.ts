@@ -56,7 +56,7 @@ export function healthRoutes(deps: {
   metrics: Metrics;
   recent: RecentRequests;
   lifecycle: Lifecycle;
-  /** The load shedder's current level; `/ready` answers 503 while this instance sheds traffic. */
+  /** The load shedder's current level, reported by `/ready` (which stays 200 while this instance sheds: see there). */
   loadLevel?: () => LoadLevel;
   /** `/health` thresholds (HEALTH_* variables). */
   thresholds: HealthThresholds;
@@ -99,8 +99,12 @@ export function healthRoutes(deps: {
       };
     });
 
-    // Readiness: 503 while draining, while a dependency is unreachable, or while shedding load (so the
-    // load balancer sends traffic elsewhere and the autoscaler sees an instance that cannot take more).
+    // Readiness: 503 while draining or while a dependency is unreachable. Shedding load does not make an instance
+    // unready: at a sale's peak every instance sheds together, and a readiness probe failing on each took them all
+    // out of the load balancer at once (a Kubernetes Service with no ready endpoint refuses everything; one taken
+    // out pushes its traffic onto the rest, which then shed and go too: the cascade of the SRE book's "Addressing
+    // Cascading Failures"). The shedder already refuses what the instance cannot take, cheaply, with Retry-After;
+    // the autoscalers scale on CPU and request rate, not on readiness. `load` says how it is doing.
     app.get('/ready', hide, async (_request, reply) => {
       const checks = Object.fromEntries(
         await Promise.all([
@@ -111,8 +115,8 @@ export function healthRoutes(deps: {
       );
       if (Object.values(checks).some((s) => s === 'down')) deps.onDependencyDown?.();
       const load = deps.loadLevel?.() ?? 'normal';
-      const ready = !deps.lifecycle.draining && load === 'normal' && Object.values(checks).every((s) => s === 'up');
-      const status = deps.lifecycle.draining ? 'draining' : ready ? 'ready' : load !== 'normal' ? 'overloaded' : 'unavailable';
+      const ready = !deps.lifecycle.draining && Object.values(checks).every((s) => s === 'up');
+      const status = deps.lifecycle.draining ? 'draining' : ready ? 'ready' : 'unavailable';
       return reply.code(ready ? 200 : 503).send({ status, checks, load });
     });
 
