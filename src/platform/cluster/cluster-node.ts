@@ -143,7 +143,14 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
     return counts;
   };
   const hourlyCost = () => estimateHourlyCost(members.length, config.instanceHourCostUsd);
-  const metrics = clusterMetricsFor(deps.metrics.registry, { mode: () => state.mode, liveInstances: live, costPerHourUsd: hourlyCost });
+  /** When `members` was last read (this process's clock); a reading older than `staleMs` no longer says who is live. */
+  let membersReadAt = Number.NEGATIVE_INFINITY;
+  const membersKnown = () => clock() - membersReadAt <= staleMs;
+  const metrics = clusterMetricsFor(deps.metrics.registry, {
+    mode: () => state.mode,
+    liveInstances: () => (membersKnown() ? live() : undefined),
+    costPerHourUsd: () => (membersKnown() ? hourlyCost() : undefined),
+  });
 
   /** Applies the stored mode hash (fields from HGETALL as a flat list). */
   function apply(fields: string[]): void {
@@ -175,6 +182,7 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
     const reply = await heartbeat.run(redis, { instances: keys.instances, figures: keys.figures(member), mode: keys.mode }, member, JSON.stringify({ role, ...figures() }), staleMs);
     redisOffsetMs = reply.now - clock();
     members = reply.members;
+    membersReadAt = clock();
     apply(reply.modeFields);
   }
 

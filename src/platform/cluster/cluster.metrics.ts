@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import { clearGauge } from '../metrics/scrape-gauges.ts';
 import { DEGRADE_MODES, type DegradeMode } from './degrade-mode.ts';
 
 export interface ClusterMetrics {
@@ -6,10 +7,14 @@ export interface ClusterMetrics {
   transitions: client.Counter<'from' | 'to' | 'trigger'>;
 }
 
-/** Gauges read this instance's view at scrape time (no Redis call during a scrape). */
+/**
+ * Gauges read this instance's view at scrape time (no Redis call during a scrape). Membership figures are
+ * `undefined` while this instance's last heartbeat is too old to say who is live (Redis unreachable): the
+ * gauges are then left out, not frozen at the last reading.
+ */
 export function clusterMetricsFor(
   registry: client.Registry,
-  view: { mode(): DegradeMode; liveInstances(): { web: number; worker: number }; costPerHourUsd(): number },
+  view: { mode(): DegradeMode; liveInstances(): { web: number; worker: number } | undefined; costPerHourUsd(): number | undefined },
 ): ClusterMetrics {
   new client.Gauge({
     name: 'salescale_degrade_mode',
@@ -23,11 +28,13 @@ export function clusterMetricsFor(
   });
   new client.Gauge({
     name: 'salescale_live_instances',
-    help: 'Instances with a heartbeat in the last three beats, cluster-wide, by role (as last seen by this instance)',
+    help: 'Instances with a heartbeat in the last three beats, cluster-wide, by role (as last seen by this instance; absent while its own heartbeat fails)',
     labelNames: ['role'],
     registers: [registry],
     collect() {
+      clearGauge(this);
       const live = view.liveInstances();
+      if (!live) return;
       this.set({ role: 'web' }, live.web);
       this.set({ role: 'worker' }, live.worker);
     },
@@ -37,7 +44,9 @@ export function clusterMetricsFor(
     help: 'Estimated cluster cost: live instances × CLUSTER_INSTANCE_HOUR_COST_USD',
     registers: [registry],
     collect() {
-      this.set(view.costPerHourUsd());
+      clearGauge(this);
+      const cost = view.costPerHourUsd();
+      if (cost !== undefined) this.set(cost);
     },
   });
   return {
