@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from './helpers/app.ts';
+import { launchBrowser } from './helpers/browser.ts';
 import { request } from './helpers/http.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
 
@@ -37,5 +38,32 @@ describe('storefront in a browser, off the happy path', () => {
     }
     // What the pages do read is still checked.
     assert.equal((await fetch(`${web.url}/?q=${'x'.repeat(101)}`)).status, 400);
+  });
+
+  it('keeps the shopper on the shop after signing in, whatever the link said to open next', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const page = await browser.context.newPage();
+      const elsewhere: string[] = [];
+      await page.route((url) => url.hostname === 'evil.example', (route) => {
+        elsewhere.push(route.request().url());
+        return route.fulfill({ status: 200, contentType: 'text/html', body: '<title>Phishing</title>' });
+      });
+      // A tab or a newline passes the "one leading slash" check, and the browser's URL parser drops it: `//evil.example`.
+      for (const [i, next] of ['/%09/evil.example/login', '/%0A/evil.example/login'].entries()) {
+        await page.context().clearCookies();
+        await page.goto(`${web.url}/account?next=${next}`);
+        await page.getByLabel('Name').fill('Nia Shopper');
+        await page.locator('#register-email').fill(`nia-${i}-${Date.now()}@example.com`);
+        await page.getByLabel('Password (at least 8 characters)').fill('correct horse battery');
+        await page.getByRole('button', { name: 'Create account' }).click();
+        await page.waitForURL((url) => !url.pathname.startsWith('/account'));
+        assert.equal(new URL(page.url()).origin, web.url, `after signing in through next=${next} the shopper is on ${page.url()}`);
+      }
+      assert.deepEqual(elsewhere, []);
+    } finally {
+      await browser.close();
+    }
   });
 });

@@ -160,7 +160,16 @@
   }
 
   if (page === 'account') {
-    const next = body.dataset.next || '/';
+    // Where to go after signing in: a page of this shop only. Read as the browser will read it: it drops tabs and
+    // newlines from a URL, so `/\t/evil.example` passes a "one leading slash" check and still means `//evil.example`.
+    const next = (() => {
+      try {
+        const url = new URL(body.dataset.next || '/', location.origin);
+        return url.origin === location.origin ? url.pathname + url.search + url.hash : '/';
+      } catch {
+        return '/';
+      }
+    })();
     const done = () => {
       location.href = next;
     };
