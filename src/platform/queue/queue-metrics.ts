@@ -50,6 +50,7 @@ export function queueMetricsFor(registry: client.Registry): QueueMetrics {
   const queueSets = new Map<string, QueueSet>();
   const pools = new Set<pg.Pool>();
   const registers = [registry];
+  const allQueues = () => [...queueSets.values()].flatMap((set) => set.all());
 
   new client.Gauge({
     name: 'queue_jobs',
@@ -58,12 +59,11 @@ export function queueMetricsFor(registry: client.Registry): QueueMetrics {
     registers,
     async collect() {
       clearGauge(this);
-      for (const set of queueSets.values()) {
-        for (const queue of set.all()) {
-          const counts = await withTimeout(queue.getJobCounts(...STATES)).catch(() => undefined);
-          if (!counts) continue;
-          for (const state of STATES) this.set({ queue: queue.name, state }, counts[state] ?? 0);
-        }
+      // Every queue at once: one after the other, an unreachable Redis made the scrape wait a timeout per queue.
+      const reads = await Promise.all(allQueues().map(async (queue) => ({ queue, counts: await withTimeout(queue.getJobCounts(...STATES)).catch(() => undefined) })));
+      for (const { queue, counts } of reads) {
+        if (!counts) continue;
+        for (const state of STATES) this.set({ queue: queue.name, state }, counts[state] ?? 0);
       }
     },
   });
@@ -74,13 +74,11 @@ export function queueMetricsFor(registry: client.Registry): QueueMetrics {
     registers,
     async collect() {
       clearGauge(this);
-      for (const set of queueSets.values()) {
-        for (const queue of set.all()) {
-          const jobs = await withTimeout(queue.getJobs(['wait'], 0, 0, true)).catch(() => undefined);
-          if (!jobs) continue;
-          const oldest = jobs[0];
-          this.set({ queue: queue.name }, oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0);
-        }
+      const reads = await Promise.all(allQueues().map(async (queue) => ({ queue, jobs: await withTimeout(queue.getJobs(['wait'], 0, 0, true)).catch(() => undefined) })));
+      for (const { queue, jobs } of reads) {
+        if (!jobs) continue;
+        const oldest = jobs[0];
+        this.set({ queue: queue.name }, oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0);
       }
     },
   });
