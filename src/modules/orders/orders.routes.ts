@@ -59,8 +59,10 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
     app.post(
       '/orders',
       {
-        // Failed attempts (sold out, limits, bad input) count against the checkout limiter; orders placed do not.
-        config: { rateLimit: { limiters: ['checkout'] } },
+        // Failed attempts (bad input, unknown products, a missing pass) count against the checkout limiter; orders
+        // placed do not, nor refusals by the shop's state (409: sold out, a purchase cap), which a whole carrier's
+        // guests behind one address meet together during a sale.
+        config: { rateLimit: { limiters: ['checkout'], notFailures: [409] } },
         schema: {
           tags,
           description:

@@ -25,7 +25,7 @@ export function paymentRoutes(deps: { payments: PaymentService; provider: Paymen
       app.post(
         '/guest-orders/:token/pay',
         {
-          config: { rateLimit: { limiters: ['checkout'] } },
+          config: { rateLimit: { limiters: ['checkout'], notFailures: [409] } },
           schema: {
             tags: ['orders'],
             description: 'Pays a guest order (see POST /orders/:id/pay), by the `accessToken` its checkout answered.',
@@ -45,7 +45,7 @@ export function paymentRoutes(deps: { payments: PaymentService; provider: Paymen
     app.post(
       '/orders/:id/pay',
       {
-        config: { rateLimit: { limiters: ['checkout'] } },
+        config: { rateLimit: { limiters: ['checkout'], notFailures: [409] } },
         schema: {
           tags: ['orders'],
           description:

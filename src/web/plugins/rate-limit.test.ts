@@ -27,6 +27,12 @@ describe('rate limits (in-process, real Redis)', () => {
           const ok = (request.query as { ok?: string }).ok === 'true';
           return ok ? { placed: true } : reply.code(422).send({ error: { code: 'PAYMENT_DECLINED', message: 'declined', requestId: request.id } });
         });
+        // A checkout refused by the shop's state (sold out: 409) or failing on the server's side (503).
+        const refusalSchema = { querystring: Type.Object({ status: Type.Union([Type.Literal('409'), Type.Literal('503')]) }, { additionalProperties: false }) };
+        app.post('/test/refused', { schema: refusalSchema, config: { rateLimit: { limiters: ['checkout'], notFailures: [409] } } }, async (request, reply) => {
+          const status = Number((request.query as { status: string }).status);
+          return reply.code(status).send({ error: { code: status === 409 ? 'OUT_OF_STOCK' : 'DATABASE_BUSY', message: 'refused', requestId: request.id } });
+        });
         // The same, taking 200 ms (a payment provider's answer, a password hash) before it answers.
         app.post('/test/slow-attempt', { schema, config: { rateLimit: { limiters: ['checkout'] } } }, async (request, reply) => {
           await new Promise((resolve) => setTimeout(resolve, 200));
@@ -70,6 +76,20 @@ describe('rate limits (in-process, real Redis)', () => {
     assert.equal((await browse(ip)).statusCode, 200);
     const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
     assert.match(metrics.body, /rate_limit_rejections_total\{limiter="checkout"[^}]*\} 1/);
+  });
+
+  it("does not count a sold-out refusal or the server's own failure as a failed attempt", async () => {
+    // During a sale a whole carrier's or office's guests share one address: ten 'sold out' replies, or ten 503s
+    // of an overloaded database, must not lock them all out of checkout for the window.
+    const ip = '198.51.100.7';
+    for (const status of ['409', '503']) {
+      for (let i = 0; i < 5; i++) {
+        const reply = await t.app.inject({ method: 'POST', url: `/test/refused?status=${status}`, remoteAddress: ip });
+        assert.equal(reply.statusCode, Number(status), `${status} #${i + 1}: ${reply.body}`);
+      }
+    }
+    for (let i = 0; i < 3; i++) assert.equal((await attempt(ip, false)).statusCode, 422, `failure ${i + 1}`);
+    assert.equal((await attempt(ip, false)).statusCode, 429);
   });
 
   it('lets no more failed attempts through than the limit when they arrive at once', async () => {

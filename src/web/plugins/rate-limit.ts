@@ -14,6 +14,11 @@ import { sendError } from '../http/error-reply.ts';
 export interface RouteRateLimit {
   /** Limiters applied on top of the general (or per-customer) and sale limits, e.g. `['checkout']`. */
   limiters: LimiterName[];
+  /**
+   * Client-error statuses of this route that are not failed attempts (see {@link isFailedAttempt}), e.g. `[409]` on
+   * checkout: the shop's state refused it (sold out, a purchase cap, an order no longer payable), not the client.
+   */
+  notFailures?: number[];
 }
 
 declare module 'fastify' {
@@ -37,6 +42,15 @@ export interface RateLimitPluginOptions {
   customerIdOf?: (request: FastifyRequest) => string | undefined;
 }
 
+/**
+ * Whether a reply counts against the failed-attempt limiters (`checkout`, `login`): a client error the route does
+ * not list in `notFailures`, never a server error (503 DATABASE_BUSY, OVERLOADED: the shop's failure, not the
+ * client's attempt; at a sale's peak ten of them locked a shopper out of checkout for the window).
+ */
+export function isFailedAttempt(statusCode: number, notFailures: readonly number[] = []): boolean {
+  return statusCode >= 400 && statusCode < 500 && !notFailures.includes(statusCode);
+}
+
 /** Probes and operator endpoints are never limited: a load balancer must always see the truth. */
 export function isOperationalPath(url: string | undefined): boolean {
   return url === '/health' || url === '/ready' || url === '/metrics' || (url !== undefined && (url === '/docs' || url.startsWith('/docs/')));
@@ -44,6 +58,7 @@ export function isOperationalPath(url: string | undefined): boolean {
 
 interface Pending {
   subject: string;
+  notFailures: readonly number[] | undefined;
   /** Policies that count failed responses only: their unit is given back in onResponse when the reply succeeded. */
   failures: LimitPolicy[];
 }
@@ -108,12 +123,12 @@ export function rateLimit(options: RateLimitPluginOptions): FastifyPluginAsync {
         });
       }
       const failures = policies.filter((p) => p.countFailuresOnly);
-      if (failures.length > 0) pending.set(request, { subject: subject.key, failures });
+      if (failures.length > 0) pending.set(request, { subject: subject.key, failures, notFailures: routeConfig?.notFailures });
     });
 
     app.addHook('onResponse', async (request, reply) => {
       const entry = pending.get(request);
-      if (!entry || reply.statusCode >= 400) return;
+      if (!entry || isFailedAttempt(reply.statusCode, entry.notFailures)) return;
       try {
         await options.limiter.giveBack(entry.subject, entry.failures);
       } catch (error) {
