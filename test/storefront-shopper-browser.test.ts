@@ -66,4 +66,29 @@ describe('storefront in a browser, off the happy path', () => {
       await browser.close();
     }
   });
+
+  it('shows prices in currencies without cents (or with three decimals) at their real amount', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      // priceCents is in the currency's minor unit, as the payment provider charges it: 1,500 JPY is ¥1,500.
+      const yen = await makeProduct({ name: 'Tokyo Runner', priceCents: 1_500, currency: 'JPY' });
+      const dinar = await makeProduct({ name: 'Kuwait Runner', priceCents: 12_345, currency: 'KWD' });
+      const page = await browser.context.newPage();
+      await page.goto(`${web.url}/?q=tokyo`);
+      assert.equal(await page.locator('.card .price').textContent(), '¥1,500');
+      await page.goto(`${web.url}/products/${dinar}`);
+      assert.equal(await page.locator('.product .price').textContent(), 'KWD\u00a012.345');
+      await page.goto(`${web.url}/products/${yen}`);
+      assert.equal(await page.locator('.product .price').textContent(), '¥1,500');
+      await page.getByLabel('Quantity').fill('2');
+      await page.getByRole('button', { name: 'Add to cart' }).click();
+      await page.getByRole('link', { name: 'Go to the cart' }).click();
+      await page.locator('.total').waitFor();
+      assert.equal(await page.locator('.total').textContent(), 'Total: ¥3,000');
+      assert.equal(await page.locator('[data-cart] td').nth(1).textContent(), '¥1,500');
+    } finally {
+      await browser.close();
+    }
+  });
 });

@@ -33,6 +33,12 @@ export function html(strings: TemplateStringsArray, ...values: Part[]): SafeHtml
   return new SafeHtml(out);
 }
 
+/**
+ * A price in the currency's minor unit (`priceCents`, as the payment provider charges it) for people: the unit is
+ * a hundredth for most currencies but a whole yen or won (JPY, KRW: no decimals) and a thousandth of a dinar
+ * (KWD, BHD). The same rule is in `assets/storefront.js`.
+ */
 export function formatPrice(cents: number, currency: string): string {
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).format(cents / 100);
+  const format = new Intl.NumberFormat('en', { style: 'currency', currency });
+  return format.format(cents / 10 ** (format.resolvedOptions().maximumFractionDigits ?? 2));
 }

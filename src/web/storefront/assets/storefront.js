@@ -23,7 +23,11 @@
     const el = $('[data-message]');
     if (el) el.textContent = text;
   };
-  const money = (cents, currency) => new Intl.NumberFormat('en', { style: 'currency', currency }).format(cents / 100);
+  // Amounts are in the currency's minor unit: a hundredth mostly, a whole yen (JPY), a thousandth of a dinar (KWD).
+  const money = (cents, currency) => {
+    const format = new Intl.NumberFormat('en', { style: 'currency', currency });
+    return format.format(cents / 10 ** format.resolvedOptions().maximumFractionDigits);
+  };
   const duration = (seconds) => {
     const s = Math.max(0, Math.round(seconds));
     const h = Math.floor(s / 3600);
