@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { TEST_PG_ADMIN_URL } from '../../../test/helpers/db.ts';
+import { freePort } from '../local/local-stack.ts';
 import { createDatabase } from '../db/client.ts';
 import { createLogger } from './logger.ts';
 
@@ -36,6 +38,42 @@ describe('logger', () => {
     } finally {
       await admin.end();
       await db.close();
+    }
+  });
+
+  it('keeps the parameters of a failed statement out (emails, password hashes, addresses), and its parameterised SQL in', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({
+      level: 'info',
+      destination: new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(...String(chunk).trim().split('\n'));
+          done();
+        },
+      }),
+    });
+    const email = 'alice.private@example.com';
+    const hash = '$argon2id$v=19$m=19456,t=2,p=1$c2VjcmV0';
+    const down = new URL(TEST_PG_ADMIN_URL);
+    down.port = String(await freePort());
+    const unreachable = createDatabase({ url: down.toString(), poolMin: 0, poolMax: 1, statementTimeoutMs: 0, applicationName: 'logger-test', logger });
+    const reachable = createDatabase({ url: TEST_PG_ADMIN_URL, poolMin: 0, poolMax: 1, statementTimeoutMs: 0, applicationName: 'logger-test', logger });
+    try {
+      // A dependency failure (logged as a warning, without its stack) and a bug (logged with it).
+      await unreachable.primary.execute(sql`INSERT INTO customers (email, password_hash) VALUES (${email}, ${hash})`).catch((error: unknown) => logger.warn({ err: error }, 'dependency unavailable'));
+      await reachable.primary.execute(sql`SELECT * FROM no_such_table WHERE email = ${email}`).catch((error: unknown) => logger.error({ err: error }, 'unhandled error'));
+      const logged = lines.filter((l) => /dependency unavailable|unhandled error/.test(l));
+      assert.equal(logged.length, 2, JSON.stringify(lines));
+      for (const line of logged) {
+        assert.equal(line.includes(email), false, `the email is in ${line}`);
+        assert.equal(line.includes('c2VjcmV0'), false, `the password hash is in ${line}`);
+      }
+      const [warning, error] = logged.map((l) => JSON.parse(l).err);
+      assert.equal(warning.query, 'INSERT INTO customers (email, password_hash) VALUES ($1, $2)', 'the statement is still there to read');
+      assert.match(error.stack, /no_such_table/);
+    } finally {
+      await unreachable.close();
+      await reachable.close();
     }
   });
 });
