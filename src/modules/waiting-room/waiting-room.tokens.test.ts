@@ -20,6 +20,13 @@ describe('waiting-room tokens', () => {
     assert.deepEqual(signer.verifyTicket(7, signer.ticket(7, 'AAAAAAAAAAAAAAAAAAAAAA', 'p')), { id: 'AAAAAAAAAAAAAAAAAAAAAA', place: 'p' });
   });
 
+  it('refuses a ticket or pass whose signature has the right length in characters but not in bytes, without throwing', () => {
+    const ticket = signer.ticket(7, 'AAAAAAAAAAAAAAAAAAAAAA', 'p');
+    assert.equal(signer.verifyTicket(7, `${ticket.slice(0, -1)}é`), undefined);
+    const pass = signer.pass({ e: 7, t: 'AAAAAAAAAAAAAAAAAAAAAA', h: ['g:x'], x: Date.now() + 60_000 });
+    assert.equal(signer.verifyPass(`${pass.slice(0, -1)}é`), undefined);
+  });
+
   it('still takes a ticket signed before tickets carried their place, with its place unknown', () => {
     const mac = createHmac('sha256', createHmac('sha256', secret).update('salescale waiting room v1').digest()).update('ticket:7:AAAAAAAAAAAAAAAAAAAAAA').digest('base64url');
     assert.deepEqual(signer.verifyTicket(7, `AAAAAAAAAAAAAAAAAAAAAA.${mac}`), { id: 'AAAAAAAAAAAAAAAAAAAAAA', place: undefined });

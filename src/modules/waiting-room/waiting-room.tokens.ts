@@ -47,7 +47,12 @@ const PLACE = /^(p|[1-9][0-9]{0,16})$/;
 export function createTokenSigner(secret: string): TokenSigner {
   const key = createHmac('sha256', secret).update('salescale waiting room v1').digest();
   const mac = (text: string) => createHmac('sha256', key).update(text).digest('base64url');
-  const same = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+  /** Signatures compared in constant time; byte lengths, not string lengths (timingSafeEqual throws on unequal ones). */
+  const same = (given: string, expected: string) => {
+    const a = Buffer.from(given);
+    const b = Buffer.from(expected);
+    return a.length === b.length && timingSafeEqual(a, b);
+  };
 
   return {
     ticket: (eventId, ticketId, place) => `${ticketId}.${place}.${mac(`ticket:${eventId}:${ticketId}:${place}`)}`,
