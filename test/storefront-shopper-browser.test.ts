@@ -91,4 +91,46 @@ describe('storefront in a browser, off the happy path', () => {
       await browser.close();
     }
   });
+
+  /** A live queued sale of a fresh product, with `ahead` visitors already in line (other addresses). */
+  const queuedSale = async (admissionPerSecond: number, ahead: number) => {
+    const product = await makeProduct({ name: `Queued ${Math.random().toString(36).slice(2)}`, priceCents: 9_900 });
+    const now = Date.now();
+    const sale = await request(`${web.url}/api/v1/admin/sale-events`, {
+      method: 'POST',
+      headers: t.admin,
+      body: { name: 'Door buster', startsAt: new Date(now).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), productIds: [product], waitingRoom: { enabled: true, admissionPerSecond } },
+    });
+    assert.equal(sale.status, 201, JSON.stringify(sale.body));
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the instance re-reads waiting rooms every 200 ms
+    for (let i = 1; i <= ahead; i++) {
+      const reply = await request(`${web.url}/api/v1/sale-events/${sale.body.id}/queue`, { method: 'POST', headers: { 'x-forwarded-for': `10.7.${Math.floor(Math.random() * 250)}.${i}` } });
+      assert.equal(reply.status, 201, JSON.stringify(reply.body));
+    }
+    return { saleId: sale.body.id as number, product };
+  };
+
+  it('joins the line once the shop answers again when joining meets 503 or 429 with Retry-After, or a network error', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const { saleId, product } = await queuedSale(50, 0);
+      const page = await browser.context.newPage();
+      const answers: string[] = [];
+      await page.route(`${web.url}/api/v1/sale-events/${saleId}/queue`, async (route) => {
+        if (route.request().method() !== 'POST') return route.continue();
+        answers.push(['503', '429', 'network'][answers.length] ?? 'passed');
+        if (answers.length === 1) return route.fulfill({ status: 503, headers: { 'retry-after': '1' }, contentType: 'application/json', body: JSON.stringify({ error: { code: 'OVERLOADED', message: 'the service is overloaded, retry later', requestId: 'x' } }) });
+        if (answers.length === 2) return route.fulfill({ status: 429, headers: { 'retry-after': '1' }, contentType: 'application/json', body: JSON.stringify({ error: { code: 'RATE_LIMITED', message: 'too many requests', requestId: 'y' } }) });
+        if (answers.length === 3) return route.abort('connectionreset');
+        return route.continue();
+      });
+      await page.goto(`${web.url}/sale/${saleId}/queue?product=${product}`);
+      await page.locator('[data-state]').filter({ hasText: /busy|again/i }).waitFor({ timeout: 5_000 });
+      await page.locator('body[data-state="admitted"]').waitFor({ timeout: 30_000 });
+      assert.deepEqual(answers, ['503', '429', 'network', 'passed']);
+    } finally {
+      await browser.close();
+    }
+  });
 });

@@ -16,8 +16,16 @@
       } catch {
         data = text;
       }
-      return { status: response.status, data };
+      return { status: response.status, data, retryAfter: Number(response.headers.get('retry-after')) || undefined };
     });
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  /**
+   * Seconds to wait before asking again after a refusal that says "later" (503, or 429 RATE_LIMITED) or a network
+   * error: the reply's Retry-After if it has one, else 1, 2, 4 … 30 s; at most 60 s. The caller adds up to a
+   * second at random, so a crowd refused at once does not come back at once.
+   */
+  const backoff = (reply, attempt) => Math.min(60, reply?.retryAfter ?? Math.min(30, 2 ** attempt));
+  const retriable = (reply) => !reply || reply.status >= 500 || (reply.status === 429 && reply.data?.error?.code === 'RATE_LIMITED');
   const $ = (selector, root = document) => root.querySelector(selector);
   const say = (text) => {
     const el = $('[data-message]');
@@ -146,12 +154,27 @@
         $('[data-admitted]').hidden = false;
       }
     };
-    (async () => {
-      const { status, data } = await api(`/sale-events/${saleId}/queue`, { method: 'POST' });
-      if (status !== 201) {
-        state.textContent = data?.error?.message || 'Could not join the line.';
-        return;
+    // Joining: the first request of a sale's crowd, so the one most likely to meet an overloaded shop. A refusal
+    // that says "later" is retried (the shopper is told so); one that will not change (sale ended, the address's
+    // ticket limit) is shown as it is.
+    const join = async () => {
+      for (let attempt = 0; ; attempt++) {
+        const reply = await api(`/sale-events/${saleId}/queue`, { method: 'POST' }).catch(() => undefined);
+        if (reply?.status === 201) return reply.data;
+        if (!retriable(reply)) {
+          state.textContent = reply.data?.error?.message || 'Could not join the line.';
+          return undefined;
+        }
+        const wait = backoff(reply, attempt);
+        state.textContent = reply
+          ? `The shop is very busy right now. Trying again to join the line in ${duration(wait)}…`
+          : `No connection to the shop. Trying again to join the line in ${duration(wait)}…`;
+        await sleep(wait * 1000 + Math.random() * 1000);
       }
+    };
+    (async () => {
+      const data = await join();
+      if (!data) return;
       show(data);
       if (data.state === 'admitted' || data.state === 'expired') return;
       const source = new EventSource(`/api/v1/sale-events/${saleId}/queue/${encodeURIComponent(data.ticket)}/events`);
