@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { request } from './helpers/http.ts';
+import { parsePrometheusText, total } from './helpers/prometheus-text.ts';
+import { openSse } from './helpers/sse.ts';
 import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts';
 
 /**
@@ -30,6 +32,10 @@ describe('waiting room at its edges', () => {
   after(async () => {
     await t?.close();
   });
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const streamsOpen = async (eventId: number) =>
+    total(parsePrometheusText((await t.app.inject({ method: 'GET', url: '/metrics' })).body), 'salescale_waiting_room_streams_open', { sale_event: String(eventId) });
 
   /** A live queued sale of one new product: its ids. */
   async function liveSale(o: { admissionPerSecond?: number } = {}): Promise<{ eventId: number; productId: number }> {
@@ -61,5 +67,41 @@ describe('waiting room at its edges', () => {
     });
     assert.equal(order.statusCode, 403, `checkout with a pass holding 'é': ${order.body}`);
     assert.equal(order.json().error.code, 'PASS_INVALID');
+  });
+
+  it('does not hold a stream whose visitor left while its first status was being read', async () => {
+    // A rate of 1 a second: the visitors behind the first stay waiting, so their streams stay open while they are there.
+    const { eventId } = await liveSale({ admissionPerSecond: 1 });
+    const visitors = [];
+    for (let i = 0; i < 30; i++) {
+      const joined = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' });
+      assert.equal(joined.status, 201, JSON.stringify(joined.body));
+      visitors.push({ ticket: joined.body.ticket as string, cookie: joined.headers.getSetCookie()[0]!.split(';')[0]! });
+    }
+    // One stream kept open, so the event has streams here whatever happens to the others.
+    const kept = await openSse(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(visitors.at(-1)!.ticket)}/events`, { cookie: visitors.at(-1)!.cookie });
+    assert.equal(kept.status, 200);
+    // Each of the others asks for its stream and hangs up at once (a tab closed, a phone losing its signal on a reconnect).
+    await Promise.all(
+      visitors.slice(0, -1).map(
+        (v) =>
+          new Promise<void>((resolve, reject) => {
+            const socket = connect((t.app.server.address() as AddressInfo).port, '127.0.0.1', () => {
+              socket.end(`GET /api/v1/sale-events/${eventId}/queue/${encodeURIComponent(v.ticket)}/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nCookie: ${v.cookie}\r\n\r\n`, () => {
+                socket.destroy();
+                resolve();
+              });
+            });
+            socket.on('error', reject);
+          }),
+      ),
+    );
+    await sleep(500);
+    assert.equal(await streamsOpen(eventId), 1, 'only the stream still connected is held');
+    kept.close();
+    for (let i = 0; (await streamsOpen(eventId)) !== 0; i++) {
+      assert.ok(i < 50, 'the closed stream is let go');
+      await sleep(20);
+    }
   });
 });

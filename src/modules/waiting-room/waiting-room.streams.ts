@@ -167,6 +167,9 @@ export function createStreamHub(deps: {
       const ticketId = ticket.id;
       const openedAt = performance.now();
 
+      // A visitor who hung up while the initial status was read is gone already: its 'close' has fired, and
+      // a stream adopted now would be held (refreshed, counted open, written to) until this instance stops.
+      if (response.destroyed) return;
       write(stream, initial);
       if (response.writableEnded) return;
       const tickets = byEvent.get(eventId) ?? new Map<string, Set<Stream>>();
