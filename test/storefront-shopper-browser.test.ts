@@ -133,4 +133,27 @@ describe('storefront in a browser, off the happy path', () => {
       await browser.close();
     }
   });
+
+  it('keeps following the line when the status stream is refused (503) and has to be opened again', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const { saleId, product } = await queuedSale(1, 3);
+      const page = await browser.context.newPage();
+      let refused = 0;
+      await page.route(/\/queue\/[^/]+\/events$/, async (route) => {
+        if (refused < 2) {
+          refused++;
+          return route.fulfill({ status: 503, headers: { 'retry-after': '1' }, contentType: 'application/json', body: JSON.stringify({ error: { code: 'OVERLOADED', message: 'the service is overloaded, retry later', requestId: 'z' } }) });
+        }
+        return route.continue();
+      });
+      await page.goto(`${web.url}/sale/${saleId}/queue?product=${product}`);
+      await page.locator('body[data-state="waiting"]').waitFor({ timeout: 10_000 });
+      await page.locator('body[data-state="admitted"]').waitFor({ timeout: 30_000 });
+      assert.equal(refused, 2);
+    } finally {
+      await browser.close();
+    }
+  });
 });

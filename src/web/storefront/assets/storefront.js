@@ -172,17 +172,34 @@
         await sleep(wait * 1000 + Math.random() * 1000);
       }
     };
+    // The status stream. EventSource reconnects by itself after a dropped connection, but an HTTP error reply
+    // (503 while the shop is overloaded, an instance draining) closes it for good: then it is opened again here,
+    // with the same backoff, so the shopper's place keeps updating and admission is not missed.
+    const follow = (ticket, attempt = 0) => {
+      const source = new EventSource(`/api/v1/sale-events/${saleId}/queue/${encodeURIComponent(ticket)}/events`);
+      let finished = false;
+      source.addEventListener('open', () => {
+        attempt = 0;
+      });
+      source.addEventListener('status', (event) => {
+        const s = JSON.parse(event.data);
+        show(s);
+        if (s.state === 'admitted' || s.state === 'expired') {
+          finished = true;
+          source.close();
+        }
+      });
+      source.addEventListener('error', () => {
+        if (finished || source.readyState !== EventSource.CLOSED) return;
+        setTimeout(() => follow(ticket, attempt + 1), backoff(undefined, attempt) * 1000 + Math.random() * 1000);
+      });
+    };
     (async () => {
       const data = await join();
       if (!data) return;
       show(data);
       if (data.state === 'admitted' || data.state === 'expired') return;
-      const source = new EventSource(`/api/v1/sale-events/${saleId}/queue/${encodeURIComponent(data.ticket)}/events`);
-      source.addEventListener('status', (event) => {
-        const s = JSON.parse(event.data);
-        show(s);
-        if (s.state === 'admitted' || s.state === 'expired') source.close();
-      });
+      follow(data.ticket);
     })();
   }
 
