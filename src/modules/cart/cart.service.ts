@@ -95,6 +95,9 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
 
     clear: (owner: CartOwner) => store.clear(owner),
 
+    /** After the cart was ordered: its ordered lines leave it; a line added or changed meanwhile stays. */
+    removeOrdered: (owner: CartOwner, lines: readonly CartLine[]) => store.removeOrdered(owner, lines),
+
     /**
      * At sign-in or registration: the guest's cart joins the customer's, under the rules adding a product
      * follows. The customer's cart is kept as it is; a guest line joins when its product is priced in the

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { defineScript } from '../../platform/redis/script.ts';
+import { defineScript, integerReply } from '../../platform/redis/script.ts';
 
 /** Whose cart: a customer id, or `g:<id>` for a guest (an anonymous visitor's signed cookie). */
 export type CartOwner = number | `g:${string}`;
@@ -20,6 +20,11 @@ export interface CartStore {
   remove(owner: CartOwner, productId: number): Promise<void>;
   /** Empties the cart (removed by the customer, or turned into an order: then it is never counted as abandoned). */
   clear(owner: CartOwner): Promise<void>;
+  /**
+   * Takes ordered lines out of the cart, in one step: a line leaves only while it still holds the quantity
+   * that was ordered, so a line added or changed since the cart was read for the order (another tab) stays.
+   */
+  removeOrdered(owner: CartOwner, lines: readonly { productId: number; quantity: number }[]): Promise<void>;
   /**
    * Moves the given products' lines of a guest's cart into a customer's, in one Redis script: the
    * quantities of a product in both are added (capped at `maxQuantity`); a product new to the customer's
@@ -94,6 +99,21 @@ redis.call('ZADD', KEYS[2], tonumber(ARGV[2]), ARGV[3])
 return 1
 `;
 
+/**
+ * KEYS cart, index; ARGV member, then product id and quantity pairs → lines left. Deletes each line still at
+ * the quantity given; an emptied cart leaves the index (it became an order: never counted as abandoned).
+ */
+const REMOVE_ORDERED_LUA = `
+for i = 2, #ARGV, 2 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then redis.call('HDEL', KEYS[1], ARGV[i]) end
+end
+local left = redis.call('HLEN', KEYS[1])
+if left == 0 then redis.call('ZREM', KEYS[2], ARGV[1]) end
+return left
+`;
+
+const cartRemoveOrdered = defineScript({ name: 'cart-remove-ordered', keys: ['cart', 'index'], lua: REMOVE_ORDERED_LUA, parse: integerReply });
+
 const cartSet = defineScript({ name: 'cart-set', keys: ['cart', 'index'], lua: SET_LUA, parse: (reply) => Number(reply) === 1 });
 
 const cartMerge = defineScript({
@@ -145,6 +165,10 @@ export function createCartStore(deps: { redis: Redis; prefix: string; ttlS: numb
 
     async clear(customerId) {
       await deps.redis.multi().del(cartKey(customerId)).zrem(indexKey, String(customerId)).exec();
+    },
+
+    async removeOrdered(owner, lines) {
+      await cartRemoveOrdered.run(deps.redis, { cart: cartKey(owner), index: indexKey }, String(owner), ...lines.flatMap((line) => [String(line.productId), String(line.quantity)]));
     },
 
     async counts() {

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
+import pg from 'pg';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
 import type { Json } from '../../../test/helpers/http.ts';
+import { waitFor } from '../../../test/helpers/queues.ts';
 import { MAX_ORDER_LINES } from './orders.schemas.ts';
 
 describe('orders API', () => {
@@ -180,6 +182,37 @@ describe('orders API', () => {
     const empty = await order(alice, 'k-cart-2', {});
     assert.equal(empty.statusCode, 422);
     assert.equal(empty.json().error.code, 'EMPTY_CART');
+  });
+
+  it('keeps a cart line added while the cart was being ordered', async () => {
+    const ordered = await createProduct();
+    const later = await createProduct();
+    const put = (productId: number) => t.app.inject({ method: 'PUT', url: `/api/v1/cart/items/${productId}`, headers: { cookie: alice }, payload: { quantity: 1 } });
+    assert.equal((await put(ordered.id)).statusCode, 200);
+    // The order statement waits for the product's stock rows (held here), as at a sale's peak.
+    const blocker = new pg.Client({ connectionString: t.database.url });
+    await blocker.connect();
+    try {
+      await blocker.query('begin');
+      await blocker.query('select 1 from product_stock where product_id = $1 for update', [ordered.id]);
+      const placing = order(alice, 'k-cart-added-meanwhile', {});
+      await waitFor('the order statement waiting for the stock rows', async () => (await blocker.query("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()")).rows[0].n > 0 || undefined);
+      // Another tab adds a product while the order is being placed.
+      assert.equal((await put(later.id)).statusCode, 200);
+      await blocker.query('commit');
+      const placed = await placing;
+      assert.equal(placed.statusCode, 201, placed.body);
+      assert.deepEqual(placed.json().items.map((item: Json) => item.productId), [ordered.id]);
+    } finally {
+      await blocker.end();
+    }
+    const cart = await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: alice } });
+    assert.deepEqual(
+      cart.json().items.map((item: Json) => [item.productId, item.quantity]),
+      [[later.id, 1]],
+      'the product added during checkout is still in the cart, the ordered one is gone',
+    );
+    await t.app.inject({ method: 'DELETE', url: '/api/v1/cart/items', headers: { cookie: alice } });
   });
 
   it('refuses to order a cart of more lines than an order may have (the same limit as `items`), taking nothing and keeping the cart', async () => {

@@ -94,7 +94,8 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
           const customerId = guestEmail === undefined ? request.customerId! : await deps.guests!.customerIdFor(guestEmail);
           const place = () => orders.place(customerId, key, lines);
           const { order, replayed } = await (admission ? admission.spend(`${scope} ${key}`, place) : place());
-          if (!explicit && !replayed && cartOwner !== undefined) await cart.clear(cartOwner).catch((error: unknown) => request.log.warn({ err: error }, 'could not empty the ordered cart'));
+          // Only what was ordered leaves the cart: a line another tab added or changed while the order was placed stays.
+          if (!explicit && !replayed && cartOwner !== undefined) await cart.removeOrdered(cartOwner, lines).catch((error: unknown) => request.log.warn({ err: error }, 'could not empty the ordered cart'));
           const body = guestEmail === undefined ? order : { ...order, accessToken: deps.guests!.links.sign(order.id) };
           return { status: 201, body, replayed };
         });
