@@ -215,6 +215,21 @@ describe('orders API', () => {
     await t.app.inject({ method: 'DELETE', url: '/api/v1/cart/items', headers: { cookie: alice } });
   });
 
+  it('replays a cart order to its retry when the idempotency record is gone (the cart emptied by the first attempt)', async () => {
+    const product = await createProduct();
+    const put = await t.app.inject({ method: 'PUT', url: `/api/v1/cart/items/${product.id}`, headers: { cookie: alice }, payload: { quantity: 2 } });
+    assert.equal(put.statusCode, 200);
+    const first = await order(alice, 'k-cart-lost-record', {});
+    assert.equal(first.statusCode, 201, first.body);
+    const keys = await t.platform.redis.keys(`${t.config.redis.prefix}:idem:*`);
+    await t.platform.redis.del(...keys);
+    const retry = await order(alice, 'k-cart-lost-record', {});
+    assert.equal(retry.statusCode, 201, `the retry of a placed cart order got ${retry.body}`);
+    assert.equal(retry.headers['idempotent-replayed'], 'true');
+    assert.equal(retry.json().id, first.json().id);
+    assert.equal(await stockOf(product.id), 8);
+  });
+
   it('refuses to order a cart of more lines than an order may have (the same limit as `items`), taking nothing and keeping the cart', async () => {
     const products: Json[] = [];
     for (let i = 0; i <= MAX_ORDER_LINES; i++) products.push(await createProduct({ priceCents: 100, available: 3 }));

@@ -90,8 +90,15 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
         const scope = guestEmail === undefined ? `customer:${request.customerId}` : `guest:${guestEmail}`;
         return idempotent(deps.idempotency, request, reply, { scope, key, fingerprint, knownRefusal }, async () => {
           const lines = explicit ?? (await cartLines());
-          if (lines.length === 0) throw new EmptyCartError();
           const customerId = guestEmail === undefined ? request.customerId! : await deps.guests!.customerIdFor(guestEmail);
+          if (lines.length === 0) {
+            // A retry of a cart order whose record was lost (Redis restarted, a lease expired after a crash): the
+            // first attempt emptied the cart it ordered, so its order under this key is the answer, not EMPTY_CART.
+            const placed = await orders.placedUnder(customerId, key);
+            if (placed === undefined) throw new EmptyCartError();
+            const body = guestEmail === undefined ? placed : { ...placed, accessToken: deps.guests!.links.sign(placed.id) };
+            return { status: 201, body, replayed: true };
+          }
           const place = () => orders.place(customerId, key, lines);
           const { order, replayed } = await (admission ? admission.spend(`${scope} ${key}`, place) : place());
           // Only what was ordered leaves the cart: a line another tab added or changed while the order was placed stays.

@@ -195,6 +195,14 @@ export function createOrderService(deps: OrderServiceDeps) {
       }
     },
 
+    /**
+     * The order an Idempotency-Key already placed for this customer (within `idempotencyRetentionS`), for a
+     * retry whose request can no longer be compared with it: ordering the cart emptied the cart it ordered.
+     */
+    async placedUnder(customerId: number, idempotencyKey: string): Promise<Order | undefined> {
+      return replayByKey(customerId, idempotencyKey);
+    },
+
     /** A guest order (its caller proved access with a signed link); accounts' orders are not served here. */
     async getGuest(id: number): Promise<Order> {
       const order = await repo.findGuest(db.primary, id);
