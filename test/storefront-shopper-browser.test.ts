@@ -156,4 +156,44 @@ describe('storefront in a browser, off the happy path', () => {
       await browser.close();
     }
   });
+
+  it("does not spend the shopper's rate limit on live stock while refused (429) or while the tab is hidden", async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      // Every request counts against the address's limits (the sale limit: 100 a minute per address while a sale is
+      // live, shared by every guest behind one carrier address); the stock poll must not keep them spent.
+      const id = await makeProduct({ name: 'Polled Runner', priceCents: 2_500 });
+      const page = await browser.context.newPage();
+      await page.addInitScript(() => {
+        Object.defineProperty(Document.prototype, 'visibilityState', { get: () => ((window as unknown as { hidden?: boolean }).hidden ? 'hidden' : 'visible') });
+      });
+      const polls: number[] = [];
+      let refuse = false;
+      await page.route(`${web.url}/api/v1/products/${id}`, (route) => {
+        polls.push(Date.now());
+        if (!refuse) return route.continue();
+        return route.fulfill({ status: 429, headers: { 'retry-after': '30' }, contentType: 'application/json', body: JSON.stringify({ error: { code: 'RATE_LIMITED', message: 'too many requests', requestId: 'r' } }) });
+      });
+      await page.goto(`${web.url}/products/${id}`);
+      const count = async (ms: number) => {
+        const before = polls.length;
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        return polls.length - before;
+      };
+      assert.ok((await count(4_500)) >= 1, 'the page polls while it is seen');
+      refuse = true;
+      await count(2_500); // the poll that meets the 429
+      assert.equal(await count(6_000), 0, 'no poll within the Retry-After of a 429');
+      await page.reload();
+      refuse = false;
+      await page.evaluate(() => ((window as unknown as { hidden?: boolean }).hidden = true));
+      await count(2_500);
+      assert.equal(await count(6_000), 0, 'no poll while the tab is hidden');
+      await page.evaluate(() => ((window as unknown as { hidden?: boolean }).hidden = false));
+      assert.ok((await count(4_500)) >= 1, 'polling again once the tab is seen again');
+    } finally {
+      await browser.close();
+    }
+  });
 });

@@ -91,11 +91,25 @@
     const productId = body.dataset.product;
     const saleId = body.dataset.queuedSale;
     const available = $('[data-available]');
+    // Live stock, every 2 s while the tab is seen. Each poll counts against the shopper's rate limits (and, for
+    // guests, those of everyone behind their address): so none while the tab is hidden, and after a 429 or a 5xx
+    // none before its Retry-After (else 1, 2, 4 … 30 s), or the poll would keep the limit spent and refuse the
+    // shopper's add-to-cart and checkout.
+    let failures = 0;
     const refresh = async () => {
-      const { status, data } = await api(`/products/${productId}`);
-      if (status === 200) available.textContent = data.available > 0 ? `${data.available} in stock` : 'Sold out';
+      let wait = 2;
+      if (document.visibilityState !== 'hidden') {
+        const reply = await api(`/products/${productId}`).catch(() => undefined);
+        if (reply?.status === 200) {
+          failures = 0;
+          available.textContent = reply.data.available > 0 ? `${reply.data.available} in stock` : 'Sold out';
+        } else if (retriable(reply) || reply.status === 429) {
+          wait = Math.max(wait, backoff(reply, failures++));
+        }
+      }
+      setTimeout(refresh, wait * 1000);
     };
-    setInterval(() => refresh().catch(() => {}), 2000);
+    setTimeout(refresh, 2000);
     const form = $('[data-add-to-cart]');
     if (saleId) {
       const pass = passes.get(saleId);
