@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
+import pg from 'pg';
 import pino from 'pino';
 import { createAppWithRoutes } from '../../../test/helpers/app-with-routes.ts';
+import { createTestApp } from '../../../test/helpers/app.ts';
+import { insertCustomers } from '../../../test/helpers/commerce.ts';
+import { waitFor } from '../../../test/helpers/queues.ts';
 import type { Db } from '../../platform/db/client.ts';
 import { createOrderBatcher } from './order-batcher.ts';
-import type { OrdersRepository, PlacedOrder } from './orders.repository.ts';
+import { createOrdersRepository, type OrdersRepository, type PlacedOrder } from './orders.repository.ts';
 
 const placed: PlacedOrder = { id: 1, createdAt: new Date(), totalCents: 100, currency: 'USD', items: [] };
 const input = { customerId: 1, lines: [{ productId: 1, quantity: 1 }], idempotencyKey: 'k', reservation: 'r' };
@@ -56,6 +61,41 @@ describe('order placement retries', () => {
       assert.equal(reply.json().error.code, 'DATABASE_CONFLICT');
       assert.equal(reply.headers['retry-after'], '1');
     } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('order batches', () => {
+  it('serves the orders of a batch in the order they arrived, not by customer id, when the units run out', async () => {
+    const t = await createTestApp();
+    const blocker = new pg.Client({ connectionString: t.database.url });
+    try {
+      const db = t.platform.db.primary;
+      const product = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'batch-fair', name: 'Last units', priceCents: 500, available: 3 } });
+      assert.equal(product.statusCode, 201, product.body);
+      const productId: number = product.json().id;
+      const customers = await insertCustomers(db, 5);
+      const batcher = createOrderBatcher({ db: () => db, repo: createOrdersRepository(), maxBatch: 32, maxInFlight: 1, logger: pino({ level: 'silent' }) });
+      const orderOf = (customerId: number) =>
+        batcher.place({ customerId, lines: [{ productId, quantity: 1 }], idempotencyKey: `fair-${customerId}`, reservation: randomUUID() }).then(
+          () => 'placed',
+          (error: unknown) => (error as Error).message,
+        );
+      // A first order goes alone and waits for the stock row (held here); the next ones queue behind it as one batch.
+      await blocker.connect();
+      await blocker.query('begin');
+      await blocker.query('select 1 from product_stock where product_id = $1 for update', [productId]);
+      const first = orderOf(customers[0]!);
+      await waitFor('the first order statement waiting for the stock row', async () => (await blocker.query("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()")).rows[0].n > 0 || undefined);
+      // They arrive newest account first: the two units left go to the first two to arrive.
+      const arrivals = [customers[4]!, customers[3]!, customers[2]!, customers[1]!];
+      const outcomes = arrivals.map(orderOf);
+      await blocker.query('commit');
+      assert.equal(await first, 'placed');
+      assert.deepEqual(await Promise.all(outcomes), ['placed', 'placed', 'OUT_OF_STOCK', 'OUT_OF_STOCK'], 'outcomes in order of arrival');
+    } finally {
+      await blocker.end().catch(() => {});
       await t.close();
     }
   });

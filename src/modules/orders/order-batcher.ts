@@ -45,7 +45,7 @@ export interface OrderBatcherOptions {
  * `maxInFlight`) starts only when a full batch waits. At low load every
  * order goes alone at once (no added latency); under a stampede one commit — one fsync, one round
  * trip, one wake-up of a database backend — serves many orders. Orders in a batch are sorted by
- * (first product, customer) so batches take row locks in the same order. A batch that fails as a
+ * first product so batches take row locks in the same order, and otherwise keep their order of arrival. A batch that fails as a
  * whole (connection lost, deadlock) rolled back entirely: its orders are placed again one by one;
  * so is an order that would have waited for a row another statement holds.
  */
@@ -72,7 +72,10 @@ export function createOrderBatcher(options: OrderBatcherOptions): OrderPlacer {
       const [item] = batch;
       return placeAlone(item!.input).then(item!.resolve, item!.reject);
     }
-    batch.sort((a, b) => a.input.lines[0]!.productId - b.input.lines[0]!.productId || a.input.customerId - b.input.customerId);
+    // By first product (batches take row locks in the same order), and among orders of one product in order of
+    // arrival (a stable sort): the batch's orders are placed one after another, so at a sale's tail this order
+    // decides who gets the last units. Never by customer id, which handed them to the oldest accounts.
+    batch.sort((a, b) => a.input.lines[0]!.productId - b.input.lines[0]!.productId);
     let outcomes: Awaited<ReturnType<OrdersRepository['placeBatch']>>;
     try {
       outcomes = await options.repo.placeBatch(
