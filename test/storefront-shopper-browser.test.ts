@@ -196,4 +196,27 @@ describe('storefront in a browser, off the happy path', () => {
       await browser.close();
     }
   });
+
+  it('tells the shopper when the connection drops while placing the order, and the next press places one order', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const id = await makeProduct({ name: 'Dropped Runner', priceCents: 3_500 });
+      const page = await browser.context.newPage();
+      await page.goto(`${web.url}/`);
+      const registered = await page.request.post(`${web.url}/api/v1/customers`, { data: { email: `drop-${Date.now()}@example.com`, password: 'correct horse battery', name: 'Dropped' } });
+      assert.equal(registered.status(), 201);
+      assert.equal((await page.request.put(`${web.url}/api/v1/cart/items/${id}`, { data: { quantity: 1 } })).status(), 200);
+      let dropped = 0;
+      await page.route(`${web.url}/api/v1/orders`, (route) => (route.request().method() === 'POST' && dropped++ === 0 ? route.abort('connectionreset') : route.continue()));
+      await page.goto(`${web.url}/cart`);
+      await page.getByRole('button', { name: 'Place order' }).click();
+      await page.locator('[data-message]').filter({ hasText: /connection/i }).waitFor({ timeout: 5_000 });
+      await page.getByRole('button', { name: 'Place order' }).click();
+      await page.waitForURL(/\/orders\/\d+$/);
+      assert.equal(dropped, 2);
+    } finally {
+      await browser.close();
+    }
+  });
 });

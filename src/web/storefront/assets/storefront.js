@@ -298,6 +298,10 @@
       button.disabled = true;
       try {
         await placeOrder();
+      } catch {
+        // The request or its reply was lost: the order may or may not be placed. The key stays in the tab, so
+        // pressing again replays that order or places it, never a second one.
+        say('The connection to the shop was lost while placing your order. Press "Place order" again: it will not be placed twice.');
       } finally {
         button.disabled = false;
       }
