@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { request } from './helpers/http.ts';
+import { startInstance } from './helpers/instances.ts';
 import { parsePrometheusText, total } from './helpers/prometheus-text.ts';
 import { openSse } from './helpers/sse.ts';
 import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts';
@@ -102,6 +103,40 @@ describe('waiting room at its edges', () => {
     for (let i = 0; (await streamsOpen(eventId)) !== 0; i++) {
       assert.ok(i < 50, 'the closed stream is let go');
       await sleep(20);
+    }
+  });
+
+  it('stays up when a stream ends while its response is still queued behind another (HTTP pipelining, or a client that stopped reading)', async () => {
+    const instance = await startInstance({ env: { ...t.env, WAITING_ROOM_EVENTS_REFRESH_MS: '100', WAITING_ROOM_TICK_MS: '20', LOG_LEVEL: 'silent' } });
+    try {
+      // A sale an hour away (its stream stays open, waiting) and one live now that admits at once.
+      const later = await createQueuedSale(instance.url, t.admin, [instance], { productIds: [(await liveSale()).productId], startsInMs: 3_600_000, admissionPerSecond: 1000 });
+      const { eventId: now } = await liveSale();
+      const tickets = [];
+      for (const eventId of [later, now]) {
+        const joined = await request(`${instance.url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' });
+        assert.equal(joined.status, 201, JSON.stringify(joined.body));
+        tickets.push({ eventId, ticket: joined.body.ticket as string, cookie: joined.headers.getSetCookie()[0]!.split(';')[0]! });
+      }
+      // Both streams on one connection: the second's response waits behind the first, which stays open, so
+      // the second is ended (admitted) while nothing of it has been sent.
+      const socket = connect(instance.port, '127.0.0.1');
+      let received = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (received += chunk));
+      socket.on('error', () => undefined);
+      socket.write(tickets.map((v) => `GET /api/v1/sale-events/${v.eventId}/queue/${encodeURIComponent(v.ticket)}/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nCookie: ${v.cookie}\r\n\r\n`).join(''));
+      for (let i = 0; !received.includes('"state":"waiting"'); i++) {
+        assert.ok(i < 100, `the first stream opened: ${received}`);
+        await sleep(50);
+      }
+      // Two of the streams' 15 s keep-alives go by.
+      const exited = await Promise.race([instance.exited.then((code) => `exited with ${code}`), sleep(33_000).then(() => 'running')]);
+      socket.destroy();
+      assert.equal(exited, 'running', `the instance is up 33 s later: ${instance.output().slice(-2000)}`);
+      assert.equal((await request(`${instance.url}/ready`)).status, 200);
+    } finally {
+      await instance.stop();
     }
   });
 });

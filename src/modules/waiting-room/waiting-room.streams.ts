@@ -149,7 +149,9 @@ export function createStreamHub(deps: {
       timer.unref();
       // A comment line every 15 s keeps proxies from closing a quiet stream.
       heartbeat = setInterval(() => {
-        for (const tickets of byEvent.values()) for (const streams of tickets.values()) for (const stream of streams) stream.response.write(': keep-alive\n\n');
+        for (const tickets of byEvent.values()) {
+          for (const streams of tickets.values()) for (const stream of streams) if (!stream.response.writableEnded) stream.response.write(': keep-alive\n\n');
+        }
       }, 15_000);
       heartbeat.unref();
     },
@@ -177,6 +179,10 @@ export function createStreamHub(deps: {
       const streams = tickets.get(ticketId) ?? new Set<Stream>();
       tickets.set(ticketId, streams);
       streams.add(stream);
+      // A stream ended (admitted, expired) stays here until its response is flushed and closed, which a response
+      // queued behind another on its connection (HTTP pipelining) or a client that stopped reading delays for as
+      // long as they like. A write error on it must not be an unhandled 'error' event: that ends the process.
+      response.on('error', (error) => deps.logger.debug({ err: error, saleEvent: eventId }, 'waiting room: event stream write failed'));
       response.on('close', () => {
         streams.delete(stream);
         if (streams.size === 0) tickets.delete(ticketId);
