@@ -124,6 +124,26 @@ describe('orders API', () => {
     assert.equal(await stockOf(product.id), 9);
   });
 
+  it('replays an order to its retry when the idempotency record is gone, also when the order used up its buyer\'s cap', async () => {
+    // One per customer, as at a drop: the retry of the order that took it is that order, not a refusal by the cap.
+    const product = await createProduct({ maxPerCustomer: 1 });
+    const payload = { items: [{ productId: product.id, quantity: 1 }] };
+    const first = await order(bob, 'k-lost-record-capped', payload);
+    assert.equal(first.statusCode, 201, first.body);
+    const keys = await t.platform.redis.keys(`${t.config.redis.prefix}:idem:*`);
+    await t.platform.redis.del(...keys);
+    const retry = await order(bob, 'k-lost-record-capped', payload);
+    assert.equal(retry.statusCode, 201, `the retry of a placed order got ${retry.body}`);
+    assert.equal(retry.headers['idempotent-replayed'], 'true');
+    assert.equal(retry.json().id, first.json().id);
+    // Another request under the key is still refused as one.
+    await t.platform.redis.del(...(await t.platform.redis.keys(`${t.config.redis.prefix}:idem:*`)));
+    const other = await order(bob, 'k-lost-record-capped', { items: [{ productId: product.id, quantity: 2 }] });
+    assert.equal(other.statusCode, 422, other.body);
+    assert.equal(other.json().error.code, 'IDEMPOTENCY_KEY_REUSED');
+    assert.equal(await stockOf(product.id), 9);
+  });
+
   it('refuses sold-out, archived and unknown products with their own codes, taking nothing', async () => {
     const product = await createProduct({ available: 2 });
     const tooMany = await order(alice, 'k-oos', { items: [{ productId: product.id, quantity: 3 }] });

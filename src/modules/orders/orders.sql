@@ -63,6 +63,15 @@ BEGIN
   -- the guest checkouts made with its email, tagged or not, share their counts (buyer_purchases, orders.tables.ts).
   SELECT buyer_of(c.email) INTO STRICT v_buyer FROM customers c WHERE c.id = p_customer_id;
 
+  -- An order already placed under this Idempotency-Key (a retry whose Redis record was lost): answered as the
+  -- unique index would answer it (the caller replays that order), before the caps and the stock, which that
+  -- order itself may have used up (a cap of one, the last units) and would refuse the retry of a placed order.
+  IF p_idempotency_key IS NOT NULL AND EXISTS (
+    SELECT 1 FROM orders o WHERE o.customer_id = p_customer_id AND o.idempotency_key = p_idempotency_key
+  ) THEN
+    RAISE unique_violation USING MESSAGE = 'IDEMPOTENCY_KEY_USED', CONSTRAINT = 'orders_customer_idempotency_key_idx';
+  END IF;
+
   -- Lines in product order: every order locks rows in the same order, so orders never deadlock.
   FOR v_line IN
     SELECT (e->>'productId')::bigint AS product_id, (e->>'quantity')::integer AS quantity
