@@ -58,6 +58,20 @@ export class EmptyCartError extends UnprocessableError {
 }
 
 /**
+ * More units of one product than an order line may hold (`MAX_ORDER_LINE_QUANTITY`), once the lines of `items` that
+ * repeat a product are merged: each line is refused by the schema above it, but 50 lines of 1,000 made one of 50,000.
+ */
+export class LineQuantityTooLargeError extends UnprocessableError {
+  constructor(productId: number, quantity: number, maxQuantity: number) {
+    super('LINE_QUANTITY_TOO_LARGE', `an order holds at most ${maxQuantity} units of one product, these lines of product ${productId} add up to ${quantity}`, {
+      productId,
+      quantity,
+      maxQuantity,
+    });
+  }
+}
+
+/**
  * More different products than one order may hold (`MAX_ORDER_LINES`): a body's `items` is refused by
  * its schema (400); a cart, which may hold more (`MAX_CART_LINES`), is refused here and kept as it is.
  */

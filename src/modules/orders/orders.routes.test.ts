@@ -6,7 +6,7 @@ import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
 import type { Json } from '../../../test/helpers/http.ts';
 import { waitFor } from '../../../test/helpers/queues.ts';
-import { MAX_ORDER_LINES } from './orders.schemas.ts';
+import { MAX_ORDER_LINE_QUANTITY, MAX_ORDER_LINES } from './orders.schemas.ts';
 
 describe('orders API', () => {
   let t: TestApp;
@@ -274,6 +274,19 @@ describe('orders API', () => {
     const fits = await order(bob, 'k-lines-cart-2', {});
     assert.equal(fits.statusCode, 201, fits.body);
     assert.equal(fits.json().items.length, MAX_ORDER_LINES);
+  });
+
+  it("refuses a product repeated in `items` past one line's most units, taking nothing", async () => {
+    const product = await createProduct({ priceCents: 100, available: 5000 });
+    const lines = Array.from({ length: 3 }, () => ({ productId: product.id, quantity: MAX_ORDER_LINE_QUANTITY }));
+    const reply = await order(bob, 'k-repeated-lines', { items: lines });
+    assert.equal(reply.statusCode, 422, `3 lines of ${MAX_ORDER_LINE_QUANTITY} units of one product: ${reply.body}`);
+    assert.equal(reply.json().error.code, 'LINE_QUANTITY_TOO_LARGE');
+    assert.deepEqual(reply.json().error.details, { productId: product.id, quantity: 3 * MAX_ORDER_LINE_QUANTITY, maxQuantity: MAX_ORDER_LINE_QUANTITY });
+    assert.equal(await stockOf(product.id), 5000);
+    const fits = await order(bob, 'k-repeated-lines-2', { items: [{ productId: product.id, quantity: 600 }, { productId: product.id, quantity: 400 }] });
+    assert.equal(fits.statusCode, 201, fits.body);
+    assert.deepEqual(fits.json().items.map((item: Json) => item.quantity), [MAX_ORDER_LINE_QUANTITY]);
   });
 
   it('enforces the per-customer limit of a product and of a live sale event', async () => {

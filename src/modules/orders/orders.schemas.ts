@@ -48,7 +48,10 @@ export const Order = Type.Object(
 );
 export type Order = Static<typeof Order>;
 
-export const OrderLineInput = Type.Object({ productId: Id, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) }, { additionalProperties: false });
+/** Most units of one product in one order: per line of `items`, and per product once repeated lines are merged. */
+export const MAX_ORDER_LINE_QUANTITY = 1000;
+
+export const OrderLineInput = Type.Object({ productId: Id, quantity: Type.Integer({ minimum: 1, maximum: MAX_ORDER_LINE_QUANTITY }) }, { additionalProperties: false });
 
 /** `items` to order them directly; without it the signed-in customer's cart is ordered. */
 export const CreateOrderBody = Type.Object(

@@ -12,6 +12,7 @@ import {
   OutOfStockError,
   ProductUnavailableError,
   PurchaseLimitExceededError,
+  LineQuantityTooLargeError,
   TooManyOrderLinesError,
   UnknownProductError,
 } from './orders.errors.ts';
@@ -19,7 +20,7 @@ import { currentTraceContext, ORDER_ATTRIBUTES, outsideTrace, setSpanAttributes 
 import type { OrderPlacer } from './order-batcher.ts';
 import type { CheckoutMetrics } from './orders.metrics.ts';
 import type { AdminOrderFilters, OrderLine, OrdersRepository } from './orders.repository.ts';
-import { MAX_ORDER_LINES, type Order } from './orders.schemas.ts';
+import { MAX_ORDER_LINE_QUANTITY, MAX_ORDER_LINES, type Order } from './orders.schemas.ts';
 import { IdempotencyKeyReusedError, isRefusal } from '../../shared/errors.ts';
 
 /** Per-process memory of recent gate refusals (see the inventory module's stock view). */
@@ -174,8 +175,8 @@ export function createOrderService(deps: OrderServiceDeps) {
     },
 
     /**
-     * Places an order (see `placeOnce`). An order has at most `MAX_ORDER_LINES` different products
-     * whatever its lines come from (a body's `items`, a cart): checked here, after merging repeats. Inside a trace the order's attributes (idempotency key,
+     * Places an order (see `placeOnce`). An order has at most `MAX_ORDER_LINES` different products, each at most
+     * `MAX_ORDER_LINE_QUANTITY` units, whatever its lines come from (a body's `items`, a cart): checked here, after merging repeats. Inside a trace the order's attributes (idempotency key,
      * customer, order id) go on the active span, the request's: a span of its own would repeat the
      * request's duration and cost every traced checkout for nothing a reader needs.
      */
@@ -184,6 +185,8 @@ export function createOrderService(deps: OrderServiceDeps) {
       try {
         const normalized = normalizeLines(lines);
         if (normalized.length > MAX_ORDER_LINES) throw new TooManyOrderLinesError(MAX_ORDER_LINES, normalized.length);
+        const tooMany = normalized.find((line) => line.quantity > MAX_ORDER_LINE_QUANTITY);
+        if (tooMany) throw new LineQuantityTooLargeError(tooMany.productId, tooMany.quantity, MAX_ORDER_LINE_QUANTITY);
         const result = await placeOnce(customerId, idempotencyKey, normalized);
         setSpanAttributes({ [ORDER_ATTRIBUTES.orderId]: result.order.id });
         deps.metrics.attempts.inc({ outcome: 'placed' });
