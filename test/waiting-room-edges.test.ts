@@ -7,6 +7,7 @@ import { request } from './helpers/http.ts';
 import { startInstance } from './helpers/instances.ts';
 import { parsePrometheusText, total } from './helpers/prometheus-text.ts';
 import { openSse } from './helpers/sse.ts';
+import { roomKeys } from '../src/modules/waiting-room/waiting-room.scripts.ts';
 import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts';
 
 /**
@@ -137,6 +138,37 @@ describe('waiting room at its edges', () => {
       assert.equal((await request(`${instance.url}/ready`)).status, 200);
     } finally {
       await instance.stop();
+    }
+  });
+
+  it('lets the keys of a room go a day after the sale ends early or is deleted, not a day after its planned end', async () => {
+    const DAY_MS = 86_400_000;
+    const parts = ['q', 'holders', 'owners', 'joined', 'addr', 'place', 'admitted', 'bucket', 'since'];
+    const { key } = roomKeys(t.config.redis.prefix);
+    // Two sales planned to run for a week; one is ended early by the admin, the other deleted.
+    const sales = [];
+    for (let i = 0; i < 2; i++) {
+      const productId = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: 'edge-keys' });
+      const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, endsInMs: 7 * DAY_MS, admissionPerSecond: 1 });
+      for (let j = 0; j < 3; j++) assert.equal((await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' })).status, 201);
+      sales.push(eventId);
+    }
+    const [ended, deleted] = sales as [number, number];
+    await sleep(1500); // one admitted, the others waiting: every key of the room is there
+    const ttls = async (eventId: number) => Object.fromEntries(await Promise.all(parts.map(async (part) => [part, await t.platform.redis.pttl(key(eventId, part))] as const)));
+    for (const eventId of sales) {
+      for (const [part, ttl] of Object.entries(await ttls(eventId))) assert.ok(ttl > 6 * DAY_MS, `${part} kept for the planned week (${ttl} ms)`);
+    }
+
+    const end = await request(`${url}/api/v1/admin/sale-events/${ended}`, { method: 'PATCH', headers: t.admin, body: { endsAt: new Date(Date.now() + 500).toISOString() } });
+    assert.equal(end.status, 200, JSON.stringify(end.body));
+    const removed = await request(`${url}/api/v1/admin/sale-events/${deleted}`, { method: 'DELETE', headers: t.admin });
+    assert.equal(removed.status, 204, JSON.stringify(removed.body));
+    await sleep(1500);
+    for (const eventId of sales) {
+      for (const [part, ttl] of Object.entries(await ttls(eventId))) {
+        assert.ok(ttl > 0 && ttl <= DAY_MS + 5000, `sale ${eventId === ended ? 'ended early' : 'deleted'}: ${part} goes within a day (${ttl} ms left)`);
+      }
     }
   });
 });

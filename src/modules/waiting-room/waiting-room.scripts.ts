@@ -18,7 +18,10 @@ import { defineScript } from '../../platform/redis/script.ts';
  */
 
 /** Keys outlive the sale by a day (late readers see `expired`), then Redis drops them. */
-const KEEP_AFTER_END_MS = 86_400_000;
+export const KEEP_AFTER_END_MS = 86_400_000;
+
+/** Every key of an event's room (see above). */
+export const ROOM_PARTS = ['q', 'holders', 'owners', 'joined', 'addr', 'place', 'admitted', 'bucket', 'sold', 'since', 'presented'] as const;
 
 /** The keys of the rooms under a Redis prefix: one hash tag per event. */
 export function roomKeys(prefix: string) {

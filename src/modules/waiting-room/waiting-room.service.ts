@@ -13,7 +13,7 @@ import {
 import { getWaitSeconds, type WaitingRoomMetrics } from './waiting-room.metrics.ts';
 import { admissionRate } from './waiting-room.rate.ts';
 import type { EventRegistry, QueuedEvent } from './waiting-room.registry.ts';
-import { JOIN_REPLY, roomKeys, waitingRoomAdmit, waitingRoomJoin, waitingRoomPresented, waitingRoomStatus } from './waiting-room.scripts.ts';
+import { JOIN_REPLY, KEEP_AFTER_END_MS, ROOM_PARTS, roomKeys, waitingRoomAdmit, waitingRoomJoin, waitingRoomPresented, waitingRoomStatus } from './waiting-room.scripts.ts';
 import type { TicketRef, TokenSigner } from './waiting-room.tokens.ts';
 
 export type TicketState = 'waiting' | 'admitted' | 'sold_out' | 'expired';
@@ -225,6 +225,37 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     }
   }
 
+  /**
+   * The keys of a room are set to expire a day after its planned end. A sale ended early, deleted or
+   * whose room was switched off would keep them (a big sale's line: tens of MB) until then — for good, for
+   * a sale planned with a far end and ended by hand. So once an event has ended, or has left the registry,
+   * every key of its room is made to expire a day from its end (from when it left, for one that left),
+   * never later than it would have (`LT`). This is repeated on every step for `retireSettleMs`: until then
+   * another instance that has not re-read the event yet may still step it (and set its old expiry again).
+   */
+  const retireSettleMs = 5 * config.eventsRefreshMs + config.tickMs;
+  const retiring = new Map<number, { atMs: number; since: number }>();
+  let known = new Set<number>();
+  async function retireEnded(now: number): Promise<void> {
+    const events = registry.all();
+    const ids = new Set(events.map((event) => event.id));
+    for (const id of known) if (!ids.has(id) && !retiring.has(id)) retiring.set(id, { atMs: now + KEEP_AFTER_END_MS, since: now });
+    for (const event of events) {
+      if (now < event.endsAtMs || retiring.get(event.id)?.atMs === expireAt(event)) continue;
+      retiring.set(event.id, { atMs: expireAt(event), since: now });
+    }
+    known = ids;
+    const due: [number, number][] = [];
+    for (const [id, { atMs, since }] of retiring) {
+      if (now - since <= retireSettleMs) due.push([id, atMs]);
+      else if (!ids.has(id)) retiring.delete(id);
+    }
+    if (due.length === 0) return;
+    const pipeline = redis.pipeline();
+    for (const [id, atMs] of due) for (const part of ROOM_PARTS) pipeline.pexpireat(key(id, part), atMs, 'LT');
+    await pipeline.exec();
+  }
+
   let timer: NodeJS.Timeout | undefined;
   let ticking = false;
   async function tick(): Promise<void> {
@@ -234,7 +265,10 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       const now = deps.clock();
       // Events about to start are stepped too, so the bucket starts empty at the start on Redis's clock.
       const due = registry.all().filter((event) => event.startsAtMs - 1000 <= now && now < event.endsAtMs);
-      await Promise.all(due.map((event) => admit(event).catch((error: unknown) => deps.logger.warn({ err: error, saleEvent: event.id }, 'waiting room: admission step failed'))));
+      await Promise.all([
+        ...due.map((event) => admit(event).catch((error: unknown) => deps.logger.warn({ err: error, saleEvent: event.id }, 'waiting room: admission step failed'))),
+        retireEnded(now).catch((error: unknown) => deps.logger.warn({ err: error }, "waiting room: could not set an ended room's keys to expire")),
+      ]);
     } finally {
       ticking = false;
     }
