@@ -219,4 +219,28 @@ describe('storefront in a browser, off the happy path', () => {
       await browser.close();
     }
   });
+
+  it("keeps the shop's header and its messages on the order page, and says the payment went through", async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const id = await makeProduct({ name: 'Header Runner', priceCents: 4_200 });
+      const page = await browser.context.newPage();
+      await page.goto(`${web.url}/`);
+      const registered = await page.request.post(`${web.url}/api/v1/customers`, { data: { email: `hdr-${Date.now()}@example.com`, password: 'correct horse battery', name: 'Header' } });
+      assert.equal(registered.status(), 201);
+      const order = await page.request.post(`${web.url}/api/v1/orders`, { headers: { 'idempotency-key': `k-${Date.now()}` }, data: { items: [{ productId: id, quantity: 1 }] } });
+      assert.equal(order.status(), 201);
+      const orderId = (await order.json()).id as number;
+      await page.goto(`${web.url}/orders/${orderId}`);
+      await page.locator('[data-order-status="pending_payment"]').waitFor();
+      assert.equal(await page.getByRole('link', { name: 'Cart' }).isVisible(), true, 'the header (search, cart, account) is still on the page');
+      assert.equal(await page.getByRole('heading', { name: `Order ${orderId}` }).isVisible(), true);
+      await page.getByRole('button', { name: 'Pay with the test card' }).click();
+      await page.locator('[data-order-status="paid"]').waitFor();
+      assert.match((await page.locator('[data-message]').textContent()) ?? '', /^Paid\./);
+    } finally {
+      await browser.close();
+    }
+  });
 });

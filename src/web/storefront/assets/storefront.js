@@ -365,7 +365,8 @@
   }
 
   if (page === 'order') {
-    const root = $('[data-order]');
+    // Not `[data-order]` alone: the page's body carries `data-order` (the order's id) too, and comes first.
+    const root = $('main [data-order]');
     const render = (data) => {
       root.replaceChildren();
       const p = document.createElement('p');
