@@ -243,4 +243,29 @@ describe('storefront in a browser, off the happy path', () => {
       await browser.close();
     }
   });
+
+  it('gives the pay button back when the connection drops while paying, and the next press pays', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const id = await makeProduct({ name: 'Unpaid Runner', priceCents: 4_200 });
+      const page = await browser.context.newPage();
+      await page.goto(`${web.url}/`);
+      const registered = await page.request.post(`${web.url}/api/v1/customers`, { data: { email: `pay-${Date.now()}@example.com`, password: 'correct horse battery', name: 'Payer' } });
+      assert.equal(registered.status(), 201);
+      const order = await page.request.post(`${web.url}/api/v1/orders`, { headers: { 'idempotency-key': `k-${Date.now()}` }, data: { items: [{ productId: id, quantity: 1 }] } });
+      assert.equal(order.status(), 201);
+      const orderId = (await order.json()).id as number;
+      let dropped = 0;
+      await page.route(`${web.url}/api/v1/orders/${orderId}/pay`, (route) => (dropped++ === 0 ? route.abort('connectionreset') : route.continue()));
+      await page.goto(`${web.url}/orders/${orderId}`);
+      await page.getByRole('button', { name: 'Pay with the test card' }).click();
+      await page.locator('[data-message]').filter({ hasText: /connection/i }).waitFor({ timeout: 5_000 });
+      await page.getByRole('button', { name: 'Pay with the test card' }).click({ timeout: 5_000 });
+      await page.locator('[data-order-status="paid"]').waitFor();
+      assert.equal(dropped, 2);
+    } finally {
+      await browser.close();
+    }
+  });
 });

@@ -390,8 +390,12 @@
         button.addEventListener('click', async () => {
           button.disabled = true;
           say('Paying…');
-          const paid = await api(`/orders/${data.id}/pay`, { method: 'POST', headers: { 'idempotency-key': `pay-${data.id}` }, body: JSON.stringify({ token: 'tok_ok' }) });
-          if (paid.status === 200) {
+          // A lost reply leaves the payment's outcome unknown: the same key on the next press replays it, or pays.
+          const paid = await api(`/orders/${data.id}/pay`, { method: 'POST', headers: { 'idempotency-key': `pay-${data.id}` }, body: JSON.stringify({ token: 'tok_ok' }) }).catch(() => undefined);
+          if (!paid) {
+            button.disabled = false;
+            say('The connection to the shop was lost while paying. Press the button again: you will not be charged twice.');
+          } else if (paid.status === 200) {
             say('Paid. A confirmation email is on its way.');
             render(paid.data);
           } else {
