@@ -172,3 +172,80 @@ describe('waiting room at its edges', () => {
     }
   });
 });
+
+describe('waiting room: a pass that expired unused', () => {
+  let t: TestApp;
+  let url: string;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  before(async () => {
+    t = await createTestApp({
+      RATE_LIMIT_GENERAL_MAX: '1000000',
+      RATE_LIMIT_CUSTOMER_MAX: '1000000',
+      RATE_LIMIT_SALE_MAX: '1000000',
+      RATE_LIMIT_CHECKOUT_MAX: '1000000',
+      WAITING_ROOM_EVENTS_REFRESH_MS: '100',
+      WAITING_ROOM_TICK_MS: '20',
+      WAITING_ROOM_TICKETS_PER_ADDRESS: '1000',
+      WAITING_ROOM_PASS_S: '10',
+    });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  async function admitted(eventId: number, cookie: string, ticket: string) {
+    for (let i = 0; ; i++) {
+      const status = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}`, { headers: { cookie } });
+      if (status.body.state === 'admitted') return status.body;
+      assert.ok(i < 100, `admitted: ${JSON.stringify(status.body)}`);
+      await sleep(50);
+    }
+  }
+
+  it('sends a visitor whose pass expired unused to the back of the line when they join again; one whose pass bought an order stays out', async () => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: 'edge-rejoin' });
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
+    const visitors = [];
+    for (const name of ['slow', 'buyer']) {
+      const joined = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' });
+      assert.equal(joined.status, 201, JSON.stringify(joined.body));
+      const cookie = joined.headers.getSetCookie()[0]!.split(';')[0]!;
+      visitors.push({ name, cookie, ticket: joined.body.ticket as string, pass: (await admitted(eventId, cookie, joined.body.ticket)).pass as string });
+    }
+    const [slow, buyer] = visitors as [(typeof visitors)[0], (typeof visitors)[0]];
+    const bought = await request(`${url}/api/v1/orders`, {
+      method: 'POST',
+      headers: { cookie: buyer.cookie, 'idempotency-key': `rejoin-${eventId}`, 'waiting-room-pass': buyer.pass },
+      body: { items: [{ productId, quantity: 1 }], email: `rejoin-${eventId}@example.com` },
+    });
+    assert.equal(bought.status, 201, JSON.stringify(bought.body));
+
+    // The slow visitor comes back after their pass's 10 s: their place is used up, stock is left.
+    await sleep(10_500);
+    const before = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(slow.ticket)}`, { headers: { cookie: slow.cookie } });
+    assert.equal(before.body.state, 'expired');
+    const again = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: slow.cookie } });
+    assert.equal(again.status, 201, JSON.stringify(again.body));
+    assert.notEqual(again.body.ticket, slow.ticket, `joining again gives a new ticket, not the expired one: ${JSON.stringify(again.body)}`);
+    assert.ok(['waiting', 'admitted'].includes(again.body.state), JSON.stringify(again.body));
+    const pass = (await admitted(eventId, slow.cookie, again.body.ticket)).pass as string;
+    const order = await request(`${url}/api/v1/orders`, {
+      method: 'POST',
+      headers: { cookie: slow.cookie, 'idempotency-key': `rejoin-slow-${eventId}`, 'waiting-room-pass': pass },
+      body: { items: [{ productId, quantity: 1 }], email: `rejoin-slow-${eventId}@example.com` },
+    });
+    assert.equal(order.status, 201, JSON.stringify(order.body));
+    // Joining again once more returns the new ticket (one place at a time).
+    const replay = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: slow.cookie } });
+    assert.equal(replay.body.ticket, again.body.ticket);
+
+    // The buyer's pass bought its order: a pass buys one order, and one visitor's places buy one order in a sale.
+    const buyerAgain = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: buyer.cookie } });
+    assert.equal(buyerAgain.status, 201);
+    assert.equal(buyerAgain.body.ticket, buyer.ticket);
+    assert.equal(buyerAgain.body.state, 'expired');
+  });
+});

@@ -74,6 +74,7 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     logger: deps.logger,
     notify: publish,
     clock: clock.now,
+    isSpent: (eventId, ticketId) => deps.repo.isSpent(deps.db.primary, { saleEventId: eventId, ticketId }),
   });
   metricsReader = room;
   const checkoutRule = createCheckoutRule({ db: deps.db, repo: deps.repo, registry, signer, metrics, logger: deps.logger, clock: clock.now });

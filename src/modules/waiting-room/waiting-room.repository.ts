@@ -37,6 +37,12 @@ export function createWaitingRoomRepository() {
       }
     },
 
+    /** Whether `pass` has bought an order (or is held by one whose outcome is unknown). */
+    async isSpent(db: Db, pass: PassRef): Promise<boolean> {
+      const [existing] = await db.select({ orderRef: waitingRoomSpentPasses.orderRef }).from(waitingRoomSpentPasses).where(row(pass));
+      return existing !== undefined;
+    },
+
     /** Gives `pass` back if `orderRef` spent it (that order was not placed); true when a row was deleted. */
     async giveBack(db: Db, pass: PassRef, orderRef: string): Promise<boolean> {
       const deleted = await db

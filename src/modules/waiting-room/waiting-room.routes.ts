@@ -61,7 +61,7 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
         schema: {
           tags,
           description:
-            'Joins the line: one ticket per signed-in customer or guest (visitor cookie), and per address class; a repeat returns the first ticket (with `Idempotent-Replayed: true`). Before the start, arrivals are shuffled at the start; after it, in arrival order.',
+            'Joins the line: one ticket per signed-in customer or guest (visitor cookie), and per address class; a repeat returns the first ticket (with `Idempotent-Replayed: true`), or a new one at the back of the line once the first was admitted and its pass expired without buying an order. Before the start, arrivals are shuffled at the start; after it, in arrival order.',
           params: QueueParams,
           response: { 201: Type.Ref('Ticket'), ...errorResponses(400, 404, 409, 429, 503) },
         },

@@ -97,6 +97,39 @@ return {1, ticket, place}
 `;
 
 /**
+ * Join again after an admission whose pass expired unused: a new ticket at the back of the line (the
+ * arrival's Redis time in µs), to which the old ticket's holders and the asking ones move. KEYS q holders
+ * owners joined place; ARGV oldTicket newTicket expireAtMs holder… → {1, ticket, place} the new ticket,
+ * {0, ticket, ''} one of the holders holds another ticket now (a concurrent join again made it: return it).
+ * Not counted against the address class: the visitor's place is replaced, not added.
+ */
+const REJOIN_LUA = `
+for i = 4, #ARGV do
+  local held = redis.call('HGET', KEYS[2], ARGV[i])
+  if held and held ~= ARGV[1] then return {0, held, redis.call('HGET', KEYS[5], held) or ''} end
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local place = string.format('%.0f', tonumber(t[1]) * 1000000 + tonumber(t[2]))
+local ticket = ARGV[2]
+local owners, seen = {}, {}
+local function own(holder)
+  if seen[holder] then return end
+  seen[holder] = true
+  owners[#owners + 1] = holder
+  redis.call('HSET', KEYS[2], holder, ticket)
+end
+for holder in string.gmatch(redis.call('HGET', KEYS[3], ARGV[1]) or '', '[^,]+') do own(holder) end
+for i = 4, #ARGV do own(ARGV[i]) end
+redis.call('ZADD', KEYS[1], place, ticket)
+redis.call('HSET', KEYS[3], ticket, table.concat(owners, ','))
+redis.call('HSET', KEYS[4], ticket, now)
+redis.call('HSET', KEYS[5], ticket, place)
+for i = 1, 5 do redis.call('PEXPIREAT', KEYS[i], ARGV[3]) end
+return {1, ticket, place}
+`;
+
+/**
  * Status of tickets. KEYS q admitted sold owners holders joined place; ARGV endsAtMs expireAtMs, then per
  * ticket: id place score holders (comma-separated: who asks) → {nowMs, sold, waiting, then per ticket:
  * rank (-1: not waiting), admittedAt (-1: not admitted), owners}.
@@ -235,6 +268,13 @@ export const waitingRoomJoin = defineScript({
   name: 'waiting-room-join',
   keys: ['q', 'holders', 'owners', 'joined', 'addr', 'place'],
   lua: JOIN_LUA,
+  parse: (reply) => reply as [number, string, string],
+});
+
+export const waitingRoomRejoin = defineScript({
+  name: 'waiting-room-rejoin',
+  keys: ['q', 'holders', 'owners', 'joined', 'place'],
+  lua: REJOIN_LUA,
   parse: (reply) => reply as [number, string, string],
 });
 

@@ -13,7 +13,17 @@ import {
 import { getWaitSeconds, type WaitingRoomMetrics } from './waiting-room.metrics.ts';
 import { admissionRate } from './waiting-room.rate.ts';
 import type { EventRegistry, QueuedEvent } from './waiting-room.registry.ts';
-import { JOIN_REPLY, KEEP_AFTER_END_MS, ROOM_PARTS, roomKeys, waitingRoomAdmit, waitingRoomJoin, waitingRoomPresented, waitingRoomStatus } from './waiting-room.scripts.ts';
+import {
+  JOIN_REPLY,
+  KEEP_AFTER_END_MS,
+  ROOM_PARTS,
+  roomKeys,
+  waitingRoomAdmit,
+  waitingRoomJoin,
+  waitingRoomPresented,
+  waitingRoomRejoin,
+  waitingRoomStatus,
+} from './waiting-room.scripts.ts';
 import type { TicketRef, TokenSigner } from './waiting-room.tokens.ts';
 
 export type TicketState = 'waiting' | 'admitted' | 'sold_out' | 'expired';
@@ -71,6 +81,8 @@ export interface WaitingRoomDeps {
   clock: () => number;
   /** Called with each change the admission step made (the caller publishes it). */
   notify: (notice: RoomNotice) => void;
+  /** Whether the pass of a ticket has bought an order (PostgreSQL, see `waiting-room.repository.ts`). */
+  isSpent: (eventId: number, ticketId: string) => Promise<boolean>;
 }
 
 /** Most tickets admitted by one step (a burst after a stall is spread over the next steps). */
@@ -131,6 +143,12 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
   }
 
   const redisCall = <T>(call: () => Promise<T>) => unavailableOnError(call, deps.logger);
+  /** Whether a ticket's pass bought an order; true when PostgreSQL cannot say (the visitor keeps their expired ticket). */
+  const passSpent = (eventId: number, ticketId: string) =>
+    deps.isSpent(eventId, ticketId).catch((error: unknown) => {
+      deps.logger.warn({ err: error, saleEvent: eventId }, 'waiting room: could not read whether a pass was spent');
+      return true;
+    });
 
   function statusOf(event: QueuedEvent, ticketId: string, now: number, sold: boolean, rank: number, admittedAt: number, owners: string): TicketStatus {
     if (admittedAt >= 0) {
@@ -322,9 +340,20 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
         ),
       );
       if (Number(kind) === JOIN_REPLY.ticketLimit) throw new TicketLimitError(eventId, config.ticketsPerAddress);
-      const ticket = presented(eventId, { id: ticketId, place: String(place) }, visitor.holders);
-      const [status] = await redisCall(() => statuses(event, [ticket]));
-      return { ticket: signer.ticket(eventId, ticketId, ticket.place), replayed: Number(kind) === JOIN_REPLY.replayed, status: status! };
+      let ticket = presented(eventId, { id: ticketId, place: String(place) }, visitor.holders);
+      let [status] = await redisCall(() => statuses(event, [ticket]));
+      let replayed = Number(kind) === JOIN_REPLY.replayed;
+      // Admitted, but the pass expired unused (the visitor was away): they join again at the back of the line, as
+      // on any waiting room. A pass that bought its order does not: one visitor's places buy one order in a sale.
+      if (replayed && status!.state === 'expired' && status!.admittedAt !== undefined && deps.clock() < event.endsAtMs && !(await passSpent(eventId, ticket.id))) {
+        const [again, id, at] = await redisCall(() =>
+          waitingRoomRejoin.run(redis, eventKeys(eventId, ['q', 'holders', 'owners', 'joined', 'place']), ticket.id, randomBytes(16).toString('base64url'), expireAt(event), ...visitor.holders),
+        );
+        ticket = presented(eventId, { id: String(id), place: String(at) }, visitor.holders);
+        [status] = await redisCall(() => statuses(event, [ticket]));
+        replayed = Number(again) === 0;
+      }
+      return { ticket: signer.ticket(eventId, ticket.id, ticket.place), replayed, status: status! };
     },
 
     /** The queue entry a signed ticket names, as `holders` present it; 404 for anything we did not sign. */
