@@ -59,6 +59,14 @@ async function makeFolders(path: string): Promise<void> {
  * folders first (`manifests --out`); folders it made stay if a later file fails.
  */
 export async function writeOutputFiles(files: readonly OutputFile[], options: { createFolders?: boolean } = {}): Promise<void> {
+  // Two outputs to one path (`alerts --out r.yml --tests ./r.yml`): the second rename replaced the first
+  // file, and both were reported written.
+  const named = new Map<string, string>();
+  for (const file of files) {
+    const earlier = named.get(resolve(file.path));
+    if (earlier !== undefined) throw new ScalingInputError('INVALID_OPTION', `${earlier} and ${file.path} name the same file: give each output its own path`, { path: file.path });
+    named.set(resolve(file.path), file.path);
+  }
   const temporary: string[] = [];
   try {
     for (const [i, file] of files.entries()) {

@@ -90,6 +90,16 @@ describe('salescale alerts', () => {
     });
   }
 
+  it('refuses two outputs named to one file (one would overwrite the other): one line, exit 2, nothing written', async () => {
+    const same = join(dir, 'same');
+    mkdirSync(same);
+    const r = await run(['--out', join(same, 'rules.yml'), '--tests', join(same, '.', 'rules.yml'), '--dashboard', join(same, 'dashboard.json')]);
+    assert.equal(r.exitCode, 2, `both were "written" to one file: ${r.err}`);
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+    assert.match(r.err, /^error \[INVALID_OPTION\]: .*rules\.yml.* and .*rules\.yml name the same file/);
+    assert.deepEqual(readdirSync(same), []);
+  });
+
   it('through the real program: a missing folder is one line and exit 2, nothing on stdout', async () => {
     const real = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       execFile(process.execPath, [join(import.meta.dirname, '../../main.ts'), 'alerts', '--tests', join(dir, 'missing', 't.yml')], (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }));
