@@ -43,6 +43,31 @@ describe('the pricing catalogue', () => {
   });
 });
 
+describe('the pricing catalogue header and magnitudes', () => {
+  it('refuses a catalogue without its region, currency or date, with sources that are not URLs by name, or a price that overflows the month (printed "undefined" and "$∞")', async () => {
+    const good = JSON.parse(readFileSync(DEFAULT_PRICING_PATH, 'utf8')) as Record<string, unknown>;
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-pricing-'));
+    try {
+      const { region: _region, ...noRegion } = good;
+      const cases: [Record<string, unknown>, RegExp][] = [
+        [noRegion, /"region" must be a non-empty string/],
+        [{ ...good, currency: '' }, /"currency" must be a non-empty string/],
+        [{ ...good, asOf: 5 }, /"asOf" must be a non-empty string/],
+        [{ ...good, sources: 'https://aws.amazon.com' }, /sources must be an object/],
+        [{ ...good, sources: { ec2: 5 } }, /sources\.ec2 must be a non-empty string/],
+        [{ ...good, instanceTypes: { 'c6i.large': { vcpu: 2, memoryGiB: 4, perHour: 1e308 } } }, /instanceTypes\.c6i\.large\.perHour must be at most 1000000/],
+      ];
+      for (const [i, [catalogue, pattern]] of cases.entries()) {
+        const file = join(dir, `pricing-${i}.json`);
+        writeFileSync(file, JSON.stringify(catalogue));
+        await assert.rejects(loadPricing(file), (e: unknown) => e instanceof ScalingInputError && e.code === 'MALFORMED_FILE' && pattern.test(e.message), `case ${i}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the same sale on AWS, Google Cloud and Azure', () => {
   it('loads dated GCP and Azure catalogues with sources and prices each provider’s own policy with its own prices', async () => {
     const { CLOUD_PROVIDERS, PROVIDER_SETUPS, compareProviders, loadProviderPricing } = await import('./providers.ts');

@@ -22,6 +22,12 @@ export interface PricingCatalogue {
 
 export const DEFAULT_PRICING_PATH = fileURLToPath(new URL('../data/pricing-2026-11-27.json', import.meta.url));
 
+/**
+ * The highest price a catalogue may hold, per unit: far above any cloud's list price, and low enough
+ * that a month of hours times a thousand replicas stays a finite sum (1e308 an hour printed "$∞").
+ */
+export const MAX_PRICE = 1_000_000;
+
 export function parsePricing(data: unknown, source: string): PricingCatalogue {
   const p = data as Partial<PricingCatalogue> | null;
   const need = ['asOf', 'sources', 'instanceTypes', 'loadBalancer', 'postgres', 'redis', 'monitoring', 'dataTransfer', 'queue'] as const;
@@ -29,9 +35,20 @@ export function parsePricing(data: unknown, source: string): PricingCatalogue {
     if (!p || p[k] === undefined) throw new ScalingInputError('MALFORMED_FILE', `${source}: missing "${k}"`);
   }
   const catalogue = p as PricingCatalogue;
+  // What every table heads itself with: a missing one printed "Monthly cost (undefined, …; undefined)".
+  for (const key of ['asOf', 'currency', 'region'] as const) {
+    const value = catalogue[key];
+    if (typeof value !== 'string' || value.trim() === '') throw new ScalingInputError('MALFORMED_FILE', `${source}: "${key}" must be a non-empty string (got ${value === undefined ? 'none' : quoteInput(JSON.stringify(value))})`);
+  }
+  const sources = catalogue.sources as unknown;
+  if (sources === null || typeof sources !== 'object' || Array.isArray(sources)) throw new ScalingInputError('MALFORMED_FILE', `${source}: sources must be an object of URLs by price group`);
+  for (const [name, url] of Object.entries(sources)) {
+    if (typeof url !== 'string' || url.trim() === '') throw new ScalingInputError('MALFORMED_FILE', `${source}: sources.${name} must be a non-empty string (got ${quoteInput(JSON.stringify(url))})`);
+  }
   // Every price the cost model reads: a missing or misspelt one priced the month as $NaN.
   const price = (value: unknown, where: string) => {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new ScalingInputError('MALFORMED_FILE', `${source}: ${where} must be a number ≥ 0 (${value === undefined ? 'missing' : `got ${quoteInput(typeof value === 'string' ? value : JSON.stringify(value))}`})`);
+    if (value > MAX_PRICE) throw new ScalingInputError('MALFORMED_FILE', `${source}: ${where} must be at most ${MAX_PRICE} (got ${value})`);
   };
   const group = (key: keyof PricingCatalogue): Record<string, unknown> => {
     const value = catalogue[key];
