@@ -343,6 +343,36 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('--events-file: a multiplier that is not a number (true, [5]) or overflows the forecast (1e308), or an event without a name, is one error line and exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-events-'));
+    try {
+      const event = { name: 'Flash', startsAt: '2026-11-27T10:00:00Z', endsAt: '2026-11-27T12:00:00Z', trafficMultiplier: 3 };
+      const { name: _name, ...unnamed } = event;
+      const cases: [unknown, RegExp][] = [
+        [[{ ...event, trafficMultiplier: true }], /^error \[INVALID_OPTION\]: event 1 \(Flash\): trafficMultiplier "true" is not a number/],
+        [[{ ...event, trafficMultiplier: [5] }], /^error \[INVALID_OPTION\]: event 1 \(Flash\): trafficMultiplier "\[5\]" is not a number/],
+        [[{ ...event, trafficMultiplier: 1e308 }], /^error \[INVALID_OPTION\]: event 1 \(Flash\): trafficMultiplier must be at most 10000 \(got 1e\+308\)/],
+        [[unnamed], /^error \[MALFORMED_FILE\]: .*event 1 has no name/],
+      ];
+      for (const [i, [content, pattern]] of cases.entries()) {
+        const file = join(dir, `events-${i}.json`);
+        writeFileSync(file, JSON.stringify(content));
+        const r = await run(['forecast', '--year', '2026', '--no-db', '--no-progress', '--events-file', file]);
+        assert.equal(r.exitCode, 2, `case ${i}: ${r.err}`);
+        assert.equal(r.out, '');
+        assert.equal(r.err.trim().split('\n').length, 1, r.err);
+        assert.match(r.err, pattern);
+      }
+      // The database gives numeric as a string: still a number.
+      const file = join(dir, 'events-string.json');
+      writeFileSync(file, JSON.stringify([{ ...event, trafficMultiplier: '3' }]));
+      const ok = await run(['forecast', '--year', '2026', '--no-db', '--no-progress', '--events-file', file]);
+      assert.equal(ok.exitCode, 0, ok.err);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a window before the history starts or more than two years after it ends (years ahead took minutes and gigabytes)', async () => {
     const history = join(import.meta.dirname, 'test-data/real/us-flights-2001-atl.csv'); // 2001-01-01 … 2001-07-01
     const before = await run(['forecast', '--no-db', '--no-progress', '--history', history, '--from', '2000-12-31T20:00:00Z', '--to', '2001-01-01T05:00:00Z']);

@@ -60,7 +60,14 @@ function isMinutes(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0;
 }
 
-/** Validates event inputs: dates must parse and end after start; multipliers must be > 0. */
+/**
+ * The largest multiplier an event may put on the base traffic: a thousand times Black Friday's ×10. Above
+ * it the forecast's rates overflowed (×1e308 made every rate Infinity, printed "-", and `plan` advised a
+ * pool for "~Infinity busy connections").
+ */
+export const MAX_TRAFFIC_MULTIPLIER = 10_000;
+
+/** Validates event inputs: dates must parse and end after start; multipliers must be in (0, MAX_TRAFFIC_MULTIPLIER]. */
 export function parseSaleEvents(inputs: SaleEventInput[]): SaleEvent[] {
   return inputs.map((input, i) => {
     const where = `event ${i + 1} (${input.name ?? 'unnamed'})`;
@@ -69,11 +76,14 @@ export function parseSaleEvents(inputs: SaleEventInput[]): SaleEvent[] {
     if (endsAt.getTime() <= startsAt.getTime()) {
       throw new ScalingInputError('INVALID_DATE', `${where}: endsAt (${endsAt.toISOString()}) is not after startsAt (${startsAt.toISOString()})`);
     }
-    const multiplier = Number(input.trafficMultiplier);
+    // A number, or the string pg gives for numeric: `Number()` also read true as 1 and [5] as 5.
+    const raw = input.trafficMultiplier as unknown;
+    const multiplier = typeof raw === 'number' || (typeof raw === 'string' && raw.trim() !== '') ? Number(raw) : Number.NaN;
     if (!Number.isFinite(multiplier)) {
-      throw new ScalingInputError('INVALID_OPTION', `${where}: trafficMultiplier ${quoteInput(input.trafficMultiplier)} is not a number`);
+      throw new ScalingInputError('INVALID_OPTION', `${where}: trafficMultiplier ${quoteInput(typeof raw === 'string' ? raw : JSON.stringify(raw))} is not a number`);
     }
     if (multiplier <= 0) throw new ScalingInputError('NEGATIVE_CAPACITY', `${where}: trafficMultiplier must be > 0 (got ${multiplier})`);
+    if (multiplier > MAX_TRAFFIC_MULTIPLIER) throw new ScalingInputError('INVALID_OPTION', `${where}: trafficMultiplier must be at most ${MAX_TRAFFIC_MULTIPLIER} (got ${multiplier})`);
     const rampUpMinutes = input.rampUpMinutes ?? DEFAULT_EVENT_SHAPE.rampUpMinutes;
     const decayMinutes = input.decayMinutes ?? DEFAULT_EVENT_SHAPE.decayMinutes;
     // A string or an object compared false with 0 and passed: the ramp then silently counted as none.
@@ -96,6 +106,9 @@ export function parseSaleEventsJson(text: string, source = 'events file'): SaleE
   if (!Array.isArray(list)) throw new ScalingInputError('MALFORMED_FILE', `${source} must hold an array of events`);
   const notObject = list.findIndex((item) => item === null || typeof item !== 'object' || Array.isArray(item));
   if (notObject >= 0) throw new ScalingInputError('MALFORMED_FILE', `${source}: event ${notObject + 1} is not an object ({name, startsAt, endsAt, trafficMultiplier})`);
+  // Without one, the event was listed as "undefined".
+  const unnamed = list.findIndex((item: { name?: unknown }) => typeof item.name !== 'string' || item.name.trim() === '');
+  if (unnamed >= 0) throw new ScalingInputError('MALFORMED_FILE', `${source}: event ${unnamed + 1} has no name (a non-empty string)`);
   return parseSaleEvents(list as SaleEventInput[]);
 }
 
