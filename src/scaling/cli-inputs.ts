@@ -72,9 +72,17 @@ export interface CommonOptions {
   progress: boolean;
 }
 
+/**
+ * The largest magnitude a numeric option takes. Far above any real rate, price, factor or duration, and
+ * small enough that the products the commands form (base rate × pattern × event × demand factor × orders ×
+ * jobs, summed over the minutes of a window) stay finite: 1e308 gave Infinity, printed as "-", "$∞" or null.
+ */
+export const MAX_OPTION_MAGNITUDE = 1e12;
+
 export function toNumber(value: string, field: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n)) throw new ScalingInputError('INVALID_OPTION', `${field}: ${quoteInput(value)} is not a number`, { field, value });
+  if (Math.abs(n) > MAX_OPTION_MAGNITUDE) throw new ScalingInputError('INVALID_OPTION', `${field}: ${quoteInput(value)} is too large (at most ${MAX_OPTION_MAGNITUDE.toExponential()})`, { field, value });
   return n;
 }
 

@@ -414,6 +414,29 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('refuses a numeric option so large that the forecast or its sums overflow (printed "-", "$∞" and null), with one error line', async () => {
+    const window = ['--year', '2026', '--no-db', '--no-progress', '--from', '2026-11-27T09:00:00Z', '--to', '2026-11-27T10:00:00Z'];
+    const cases: string[][] = [
+      ['forecast', '--base-rps', '1e308'],
+      ['plan', '--base-rps', '1e308'],
+      ['simulate', '--spike', '1e308'],
+      ['simulate', '--demand-factor', '1e308'],
+      ['simulate', '--price', '1e308'],
+      ['simulate', '--workers', '--orders-per-request', '1e308'],
+      ['simulate', '--workers', '--jobs-per-order', '1e308'],
+      ['simulate', '--workers', '--job-seconds', '1e308'],
+      ['cost', '--peak-factor', '1e308'],
+      ['cost', '--orders-per-request', '1e308'],
+    ];
+    for (const [command, ...args] of cases) {
+      const r = await run([command, ...window, ...args]);
+      assert.equal(r.exitCode, 2, `${command} ${args.join(' ')}: ${r.err}`);
+      assert.equal(r.out, '');
+      assert.equal(r.err.trim().split('\n').length, 1, r.err);
+      assert.match(r.err, new RegExp(`^error \\[INVALID_OPTION\\]: ${args.at(-2)}: "1e308" is too large \\(at most 1e\\+12\\)`), `${command} ${args.join(' ')}`);
+    }
+  });
+
   it('--country that does not exist is refused without a history too (plan, simulate and cost ignored it)', async () => {
     for (const command of ['forecast', 'plan', 'simulate', 'cost']) {
       const r = await run([command, '--year', '2026', ...(command === 'forecast' ? [] : ['--capacity', '150']), '--no-db', '--no-progress', '--from', '2026-11-27T09:00:00Z', '--to', '2026-11-27T10:00:00Z', '--country', 'XX']);
