@@ -44,6 +44,17 @@ describe('salescale bench --help', () => {
   });
 });
 
+describe('salescale seed, its counts', () => {
+  it('a count that is empty or not decimal is a mistyped command line (usage, exit 1), not 0 or a hex number', async () => {
+    for (const value of ['', ' ', '0x10']) {
+      const r = await salescale(['seed', '--products', value], {});
+      assert.equal(r.code, 1, `--products ${JSON.stringify(value)}: ${r.stderr}`);
+      assert.match(r.stderr, /^error: option '--products <n>' argument '.*' is invalid\. must be a whole number ≥ 0\n/, value);
+      assert.match(r.stderr, /Usage: salescale seed/, value);
+    }
+  });
+});
+
 describe('salescale with its output piped', () => {
   it('stops quietly when the reader goes away (| head): no EPIPE stack trace', async () => {
     const child = spawn(process.execPath, [MAIN, 'forecast', '--year', '2026', '--no-db', '--json', '--from', '2026-10-20T00:00:00Z', '--to', '2026-12-01T00:00:00Z'], { env: { PATH: process.env.PATH ?? '' } });

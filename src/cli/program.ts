@@ -15,9 +15,10 @@ import { registerAlertsCommand } from '../scaling/alerts/alerts-cli.ts';
 import { registerHpaCommand } from '../scaling/hpa-cli.ts';
 import { registerManifestsCommand } from '../scaling/manifests/manifests-cli.ts';
 
+/** Decimal digits only: `Number()` also read "" and " " as 0 (`seed --products ""` seeded nothing) and "0x10" as 16. */
 function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('must be a whole number ≥ 0');
   return n;
 }
 
