@@ -398,7 +398,7 @@ describe('salescale CLI', () => {
       [['simulate', '--price', '-1'], /--price must be a number ≥ 0 \(got "-1"\)/],
       [['simulate', '--demand-factor', '-1'], /--demand-factor must be a number > 0 \(got "-1"\)/],
       [['simulate', '--spike', '-3'], /--spike must be a number > 0 \(got "-3"\)/],
-      [['simulate', '--lead', '-10'], /--lead must be a number ≥ 0 \(got "-10"\)/],
+      [['simulate', '--lead', '-10'], /--lead must be a number from 0 to 10080 \(got "-10"\)/],
       [['simulate', '--workers', '--worker-ready', '-30'], /--worker-ready must be a number ≥ 0 \(got "-30"\)/],
       [['simulate', '--workers', '--worker-min', '1000000', '--worker-max', '1000000'], /--worker-min must be a whole number from 0 to 1000/],
       [['simulate', '--workers', '--concurrency', '2.5'], /--concurrency must be a whole number ≥ 1 \(got "2\.5"\)/],
@@ -435,6 +435,18 @@ describe('salescale CLI', () => {
       assert.equal(r.err.trim().split('\n').length, 1, r.err);
       assert.match(r.err, new RegExp(`^error \\[INVALID_OPTION\\]: ${args.at(-2)}: "1e308" is too large \\(at most 1e\\+12\\)`), `${command} ${args.join(' ')}`);
     }
+  });
+
+  it('refuses a pre-scaling --lead longer than a week: the yearly cron triggers wrapped round the year (600000 min began on 6 October)', async () => {
+    const window = ['--year', '2026', '--no-db', '--no-progress', '--from', '2026-11-27T00:00:00Z', '--to', '2026-11-28T00:00:00Z'];
+    for (const command of ['plan', 'simulate']) {
+      const r = await run([command, ...window, '--lead', '600000']);
+      assert.equal(r.exitCode, 2, `${command}: ${r.err}`);
+      assert.equal(r.out, '');
+      assert.match(r.err, /^error \[INVALID_OPTION\]: --lead must be a number from 0 to 10080 \(got "600000"\)\n$/, command);
+    }
+    const week = await run(['plan', ...window, '--lead', '10080', '--json']);
+    assert.equal(week.exitCode, 0, week.err);
   });
 
   it('--country that does not exist is refused without a history too (plan, simulate and cost ignored it)', async () => {

@@ -49,6 +49,13 @@ function write(cmd: Command, text: string): void {
   out(text.endsWith('\n') ? text : `${text}\n`);
 }
 
+/**
+ * Longest pre-scaling lead (`--lead`, minutes): a week. The KEDA cron triggers carry a day and a month but
+ * no year, so a lead near a year or longer wrapped round it: 600000 minutes (417 days) rendered a window
+ * from 6 October, with nothing said.
+ */
+export const MAX_LEAD_MINUTES = 7 * 24 * 60;
+
 /** What `--no-progress` does: simulate draws a bar on a terminal; the other commands accept the flag so that scripts can pass it to every one. */
 const NO_PROGRESS = {
   drawn: 'no progress bar on stderr (drawn only when stderr is a terminal)',
@@ -216,7 +223,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         reservedConnections: SEED_DEPLOYMENT_SPEC.database.reservedConnections,
         migrationConnections: SEED_DEPLOYMENT_SPEC.database.migrationConnections,
       });
-      const leadMinutes = toBoundedNumber(o.lead, '--lead', { atLeast: 0 });
+      const leadMinutes = toBoundedNumber(o.lead, '--lead', { atLeast: 0, atMost: MAX_LEAD_MINUTES });
       // The node pool under Kubernetes: does the lead cover a node that must be added first, and how many nodes the peak needs.
       findings.push(
         ...checkNodePool({
@@ -278,7 +285,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       }
       const bar = createProgress(o.progress && !o.json, policies.length * 100);
       const pricePerInstanceHour = toBoundedNumber(o.price, '--price', { atLeast: 0 });
-      const leadMinutes = toBoundedNumber(o.lead, '--lead', { atLeast: 0 });
+      const leadMinutes = toBoundedNumber(o.lead, '--lead', { atLeast: 0, atMost: MAX_LEAD_MINUTES });
       const demandFactor = toBoundedNumber(o.demandFactor, '--demand-factor', { above: 0 });
       // Plans, pre-scaling windows and predictive scaling are sized on the quantile forecast; with a
       // history the plan-driven policies run again sized on the mean, for comparison.
