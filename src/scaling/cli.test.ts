@@ -449,6 +449,15 @@ describe('salescale CLI', () => {
     assert.equal(week.exitCode, 0, week.err);
   });
 
+  it('backtest --dataset with a name every object has (constructor, toString, __proto__) is an unknown dataset, not an empty history', async () => {
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      const r = await run(['backtest', '--no-progress', '--dataset', name]);
+      assert.equal(r.exitCode, 2, r.err);
+      assert.equal(r.out, '');
+      assert.match(r.err, new RegExp(`^error \\[INVALID_OPTION\\]: --dataset: unknown dataset "${name}" \\(known: `), name);
+    }
+  });
+
   it('--country that does not exist is refused without a history too (plan, simulate and cost ignored it)', async () => {
     for (const command of ['forecast', 'plan', 'simulate', 'cost']) {
       const r = await run([command, '--year', '2026', ...(command === 'forecast' ? [] : ['--capacity', '150']), '--no-db', '--no-progress', '--from', '2026-11-27T09:00:00Z', '--to', '2026-11-27T10:00:00Z', '--country', 'XX']);

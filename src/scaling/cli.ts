@@ -467,7 +467,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       if (history) sets = [[o.history ?? 'database', history]];
       else if (o.dataset) {
         if (isRealDatasetName(o.dataset)) sets = [[o.dataset, getRealDataset(o.dataset)]];
-        else if (TEST_DATASETS[o.dataset]) sets = [[o.dataset, getTestDataset(o.dataset)]];
+        else if (Object.hasOwn(TEST_DATASETS, o.dataset)) sets = [[o.dataset, getTestDataset(o.dataset)]];
         else throw new ScalingInputError('INVALID_OPTION', `--dataset: unknown dataset "${o.dataset}" (known: ${[...Object.keys(REAL_DATASETS), ...Object.keys(TEST_DATASETS)].join(', ')})`);
       } else sets = Object.keys(REAL_DATASETS).map((n) => [n, getRealDataset(n as keyof typeof REAL_DATASETS)]);
       // Only the events the shop named (with --learn, also the sale_events table): a backtest scores what was observed.

@@ -56,7 +56,7 @@ export const TEST_DATASETS: Record<string, SyntheticSeriesOptions> = {
 };
 
 export function getTestDataset(name: string): HourlyPoint[] {
-  const o = TEST_DATASETS[name];
+  const o = Object.hasOwn(TEST_DATASETS, name) ? TEST_DATASETS[name] : undefined;
   if (!o) throw new Error(`unknown test dataset ${name}`);
   return generateSyntheticSeries(o);
 }
