@@ -284,11 +284,14 @@ async function driveTraffic(): Promise<void> {
   const passless = await order(alice, queued, 1);
   assert.equal(passless.status, 403, JSON.stringify(passless.body));
 
-  // Then refusals (out of stock) until the checkout limiter steps in: it counts failed checkouts and payments per client.
+  // A sold-out refusal (409: the shop's state, not counted by the checkout limiter), then failed checkouts (an
+  // unknown product) until the checkout limiter steps in: it counts failed checkouts and payments per client.
+  const soldOut = await order(bob, products[1]!, 1000);
+  assert.equal(soldOut.status, 409, JSON.stringify(soldOut.body));
   let limited = false;
   for (let i = 0; i < 5 && !limited; i++) {
-    const refused = await order(bob, products[1]!, 1000);
-    assert.ok(refused.status === 409 || refused.status === 429, JSON.stringify(refused.body));
+    const refused = await order(bob, 999_999, 1);
+    assert.ok(refused.status === 422 || refused.status === 429, JSON.stringify(refused.body));
     limited = refused.status === 429;
   }
   assert.ok(limited, 'the checkout limiter refused a client after its failed checkouts');
