@@ -458,6 +458,30 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('--events-csv: a kind named like an object member (constructor, __proto__) gets ×1, not "×function Object()" and "-" rates; an event without a name is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-events-csv-'));
+    try {
+      const window = ['--year', '2026', '--no-db', '--no-progress', '--from', '2026-11-27T00:00:00Z', '--to', '2026-11-27T06:00:00Z', '--json'];
+      for (const kind of ['constructor', '__proto__', 'toString']) {
+        const file = join(dir, `${kind}.csv`);
+        writeFileSync(file, `name,start,end,kind\nPop-up,2026-11-27T01:00:00Z,2026-11-27T04:00:00Z,${kind}\n`);
+        const r = await run(['forecast', ...window, '--events-csv', file]);
+        assert.equal(r.exitCode, 0, r.err);
+        const out = JSON.parse(r.out) as { hours: { eventMultiplier: number | null; meanRequestsPerSecond: number | null }[]; eventSources: { source: string }[] };
+        assert.deepEqual(out.hours.map((h) => h.eventMultiplier), [1, 1, 1, 1, 1, 1], kind);
+        assert.ok(out.hours.every((h) => typeof h.meanRequestsPerSecond === 'number'), kind);
+        assert.equal(out.eventSources[0].source, `${file}: ×1`, kind);
+      }
+      const unnamed = join(dir, 'unnamed.csv');
+      writeFileSync(unnamed, 'name,start,end\n,2026-11-27T01:00:00Z,2026-11-27T04:00:00Z\n');
+      const r = await run(['forecast', ...window, '--events-csv', unnamed]);
+      assert.equal(r.exitCode, 2, r.err);
+      assert.match(r.err, /^error \[MALFORMED_CSV\]: .*unnamed\.csv line 2: the event has no name\n$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--country that does not exist is refused without a history too (plan, simulate and cost ignored it)', async () => {
     for (const command of ['forecast', 'plan', 'simulate', 'cost']) {
       const r = await run([command, '--year', '2026', ...(command === 'forecast' ? [] : ['--capacity', '150']), '--no-db', '--no-progress', '--from', '2026-11-27T09:00:00Z', '--to', '2026-11-27T10:00:00Z', '--country', 'XX']);

@@ -230,9 +230,12 @@ export function parseEventsCsv(text: string, source = 'events CSV'): SaleEvent[]
     const endsAt = parseDate(cells[col('end')], `${where} end`);
     if (endsAt.getTime() <= startsAt.getTime()) throw new ScalingInputError('INVALID_DATE', `${where}: end is not after start`);
     const name = cells[col('name')];
+    // Without one, the event was listed as "" and its kind was the empty slug.
+    if (name === '') throw new ScalingInputError('MALFORMED_CSV', `${where}: the event has no name`);
     const kind = col('kind') >= 0 && cells[col('kind')] ? cells[col('kind')] : getEventKind(name);
-    // No multiplier in the file: the seed's for a known kind, else ×1 until learned.
+    // No multiplier in the file: the seed's for a known kind, else ×1 until learned. Own kinds only: a kind
+    // "constructor" found Object itself, and every rate of the event read NaN.
     const seed: Record<string, number> = { 'black-friday': 10, 'cyber-monday': 8, 'christmas-sale': 5 };
-    return { name, kind, startsAt, endsAt, trafficMultiplier: seed[kind] ?? 1, shape: DEFAULT_EVENT_SHAPE };
+    return { name, kind, startsAt, endsAt, trafficMultiplier: Object.hasOwn(seed, kind) ? seed[kind] : 1, shape: DEFAULT_EVENT_SHAPE };
   });
 }
