@@ -50,6 +50,18 @@ describe('salescale manifests', () => {
     await assert.rejects(run('--target', 'k8s', '--out', dir, '--check'), (e: unknown) => e instanceof CommanderError && e.exitCode === 1 && /web-hpa\.yaml/.test(e.message));
   });
 
+  it('a target named twice (--target k8s,k8s) renders it once', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'salescale-manifests-twice-'));
+    try {
+      const r = await runCapturingErr('--target', 'k8s,k8s', '--out', out);
+      assert.equal(r.exitCode, 0, r.err);
+      assert.match(await readFile(join(out, 'deploy/k8s/base/web-hpa.yaml'), 'utf8'), /maxReplicas: 20/);
+      assert.equal((await runCapturingErr('--target', 'k8s,k8s', '--out', out, '--check')).exitCode, 0);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
   it('--check on a stale file lists it and exits 1 without the usage (it is not a mistyped command line)', async () => {
     const out = await mkdtemp(join(tmpdir(), 'salescale-manifests-stale-'));
     try {

@@ -21,7 +21,8 @@ function targetList(value: string): ManifestTarget[] {
   const names = value.split(',').map((part) => part.trim());
   const unknown = names.filter((name) => !isManifestTarget(name));
   if (unknown.length > 0) throw new ScalingInputError('INVALID_OPTION', `--target: unknown target ${quoteInput(unknown[0])} (targets are ${MANIFEST_TARGETS.join(', ')} or all)`, { field: '--target', value });
-  return names as ManifestTarget[];
+  // Each once: a target named twice gave every one of its files twice to the all-or-none writer, which refuses a path named twice.
+  return [...new Set(names)] as ManifestTarget[];
 }
 
 function year(value: string): number {
