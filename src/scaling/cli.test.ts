@@ -363,6 +363,10 @@ describe('salescale CLI', () => {
         assert.equal(r.err.trim().split('\n').length, 1, r.err);
         assert.match(r.err, pattern);
       }
+      // A double precision column may hold Infinity (it passes the table's "> 0" check): named as such.
+      const infinite = await run(['forecast', '--year', '2026', '--no-progress'], { loadSaleEvents: async () => [{ ...event, trafficMultiplier: Number.POSITIVE_INFINITY }] });
+      assert.equal(infinite.exitCode, 2, infinite.err);
+      assert.equal(infinite.err, 'error [INVALID_OPTION]: event 1 (Flash): trafficMultiplier "Infinity" is not a number\n');
       // The database gives numeric as a string: still a number.
       const file = join(dir, 'events-string.json');
       writeFileSync(file, JSON.stringify([{ ...event, trafficMultiplier: '3' }]));

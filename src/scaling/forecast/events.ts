@@ -80,7 +80,7 @@ export function parseSaleEvents(inputs: SaleEventInput[]): SaleEvent[] {
     const raw = input.trafficMultiplier as unknown;
     const multiplier = typeof raw === 'number' || (typeof raw === 'string' && raw.trim() !== '') ? Number(raw) : Number.NaN;
     if (!Number.isFinite(multiplier)) {
-      throw new ScalingInputError('INVALID_OPTION', `${where}: trafficMultiplier ${quoteInput(typeof raw === 'string' ? raw : JSON.stringify(raw))} is not a number`);
+      throw new ScalingInputError('INVALID_OPTION', `${where}: trafficMultiplier ${quoteInput(typeof raw === 'object' && raw !== null ? JSON.stringify(raw) : String(raw))} is not a number`);
     }
     if (multiplier <= 0) throw new ScalingInputError('NEGATIVE_CAPACITY', `${where}: trafficMultiplier must be > 0 (got ${multiplier})`);
     if (multiplier > MAX_TRAFFIC_MULTIPLIER) throw new ScalingInputError('INVALID_OPTION', `${where}: trafficMultiplier must be at most ${MAX_TRAFFIC_MULTIPLIER} (got ${multiplier})`);
