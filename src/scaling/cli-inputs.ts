@@ -48,7 +48,11 @@ export function resolveTimeZone(tz: string | undefined, deps: ScalingCliDeps): s
   const zone = tz ?? deps.timeZone?.() ?? 'UTC';
   getLocalTime(new Date(0), zone);
   // The canonical spelling (`utc` → `UTC`): it goes into KEDA's cron `timezone`, which Go reads case-sensitively.
-  return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+  const canonical = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+  // Intl takes a bare offset (`+05:00`); Go's time.LoadLocation does not, and KEDA could not load the cron
+  // triggers `plan` printed with it.
+  if (/^[+-]\d/.test(canonical)) throw new ScalingInputError('INVALID_OPTION', `time zone ${quoteInput(zone)} is a UTC offset, not a zone name: give an IANA name (a region like Asia/Karachi, or Etc/GMT-5 for a fixed UTC+5)`, { timeZone: zone });
+  return canonical;
 }
 
 /** The forecast's options, shared by forecast, plan, simulate and cost. */

@@ -540,6 +540,13 @@ describe('salescale CLI', () => {
     const empty = await run(['forecast', '--learn', '--country', 'US', '--year', '2026', '--json', '--no-db', '--no-progress'], { loadHourlyHistory: async () => [] });
     assert.equal(empty.exitCode, 2);
     assert.match(empty.err, /^error \[INSUFFICIENT_HISTORY\]: .*got 0 hours/);
+    // An offset is no zone name Go knows: KEDA's cron trigger would not load the plan's "timezone: +05:00".
+    for (const offset of ['+05:00', '-0330']) {
+      const r = await run(['plan', ...args.slice(1), '--tz', offset]);
+      assert.equal(r.exitCode, 2, `${offset}: ${r.err}`);
+      assert.equal(r.out, '');
+      assert.match(r.err, /^error \[INVALID_OPTION\]: time zone "[-+0-9:]+" is a UTC offset, not a zone name: give an IANA name \(a region like Asia\/Karachi, or Etc\/GMT-5 for a fixed UTC\+5\)\n$/, offset);
+    }
     const unknown = await run([...args, '--tz', 'Mars/Olympus_Mons']);
     assert.equal(unknown.exitCode, 2);
     assert.match(unknown.err, /^error \[INVALID_OPTION\]: unknown time zone "Mars\/Olympus_Mons"/);
