@@ -165,6 +165,30 @@ describe('the capacity of one instance', () => {
     assert.match(missing.err, /^error \[MALFORMED_FILE\]: --bench .*salescale-no-such-capacity\.json cannot be read \(ENOENT\)\n$/);
   });
 
+  it('refuses a --bench file whose figure is not a number (true was 1 req/s, [180] was 180, "" was "got 0") or whose labels are not text', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-bench-shape-'));
+    try {
+      const window = ['--year', '2026', '--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--json', '--no-db'];
+      const measuredAt = '2026-11-20T10:00:00Z';
+      const cases: [Record<string, unknown>, RegExp][] = [
+        [{ requestsPerSecondPerInstance: true, measuredAt }, /requestsPerSecondPerInstance is missing or not a number \(got "true"\)/],
+        [{ requestsPerSecondPerInstance: [180], measuredAt }, /requestsPerSecondPerInstance is missing or not a number \(got "\[180\]"\)/],
+        [{ requestsPerSecondPerInstance: '', measuredAt }, /requestsPerSecondPerInstance is missing or not a number \(got ""\)/],
+        [{ requestsPerSecondPerInstance: 180, measuredAt, instance: { cpu: '500m' } }, /instance must be text \(got "\{\\"cpu\\":\\"500m\\"\}"\)/],
+      ];
+      for (const [i, [content, pattern]] of cases.entries()) {
+        const file = join(dir, `bench-${i}.json`);
+        writeFileSync(file, JSON.stringify(content));
+        const r = await runScalingCli(['plan', ...window, '--bench', file]);
+        assert.equal(r.exitCode, 2, `case ${i}: ${r.err}`);
+        assert.equal(r.out, '');
+        assert.match(r.err, new RegExp(`^error \\[MALFORMED_FILE\\]: .*bench-${i}\\.json: ${pattern.source}\n$`), `case ${i}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reads a relative --bench from the current folder, and no capacity file there unless named (the real program, run elsewhere)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-cwd-'));
     try {

@@ -9,7 +9,7 @@
  * ```
  * Only `requestsPerSecondPerInstance` (> 0) and `measuredAt` (ISO date) are required.
  */
-import { ScalingInputError, parseDate } from '../errors.ts';
+import { ScalingInputError, parseDate, quoteInput } from '../errors.ts';
 import { readInputFile } from '../input-files.ts';
 
 /** The benchmark results file. */
@@ -33,10 +33,17 @@ export const DEFAULT_BENCH_CAPACITY_PATH = 'bench/results/capacity.json';
 export function parseBenchCapacity(data: unknown, source = DEFAULT_BENCH_CAPACITY_PATH): BenchCapacity {
   const d = data as Partial<BenchCapacity> | null;
   if (!d || typeof d !== 'object') throw new ScalingInputError('MALFORMED_FILE', `${source}: expected a JSON object`);
-  const rps = Number(d.requestsPerSecondPerInstance);
-  if (!Number.isFinite(rps)) throw new ScalingInputError('MALFORMED_FILE', `${source}: requestsPerSecondPerInstance is missing or not a number`);
+  // A number, or a numeric string: `Number()` also read true as 1 req/s, [180] as 180 and "" as 0.
+  const raw = d.requestsPerSecondPerInstance as unknown;
+  const rps = typeof raw === 'number' || (typeof raw === 'string' && raw.trim() !== '') ? Number(raw) : Number.NaN;
+  if (!Number.isFinite(rps)) throw new ScalingInputError('MALFORMED_FILE', `${source}: requestsPerSecondPerInstance is missing or not a number${raw === undefined ? '' : ` (got ${quoteInput(typeof raw === 'object' && raw !== null ? JSON.stringify(raw) : String(raw))})`}`);
   if (rps <= 0) throw new ScalingInputError('NEGATIVE_CAPACITY', `${source}: requestsPerSecondPerInstance must be > 0 (got ${rps})`);
   parseDate(String(d.measuredAt ?? ''), `${source} measuredAt`);
+  // Printed in the capacity's source line: an object read "on [object Object]".
+  for (const key of ['instance', 'scenario'] as const) {
+    const value = d[key] as unknown;
+    if (value !== undefined && typeof value !== 'string') throw new ScalingInputError('MALFORMED_FILE', `${source}: ${key} must be text (got ${quoteInput(JSON.stringify(value))})`);
+  }
   return { ...d, requestsPerSecondPerInstance: rps, measuredAt: String(d.measuredAt) };
 }
 
