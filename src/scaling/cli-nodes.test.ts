@@ -111,6 +111,6 @@ describe('plan: the node pool checks', () => {
     for (const command of ['forecast', 'cost']) assert.doesNotMatch((await runScalingCli([command, '--help'])).out, /--node/);
     const r = await runScalingCli(['plan', ...SALE, '--lead', '-1']);
     assert.equal(r.exitCode, 2);
-    assert.equal(r.err, 'error [INVALID_OPTION]: --lead must be a number ≥ 0 (got "-1")\n');
+    assert.equal(r.err, 'error [INVALID_OPTION]: --lead must be a number from 0 to 10080 (got "-1")\n');
   });
 });
