@@ -83,9 +83,12 @@ export interface CommonOptions {
  */
 export const MAX_OPTION_MAGNITUDE = 1e12;
 
+/** A decimal number: `Number()` also reads hex, octal and binary (`--year 0x7e9` was 2025, `--max 0x14` 20). */
+const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
+
 export function toNumber(value: string, field: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new ScalingInputError('INVALID_OPTION', `${field}: ${quoteInput(value)} is not a number`, { field, value });
+  if (!DECIMAL.test(value) || !Number.isFinite(n)) throw new ScalingInputError('INVALID_OPTION', `${field}: ${quoteInput(value)} is not a number`, { field, value });
   if (Math.abs(n) > MAX_OPTION_MAGNITUDE) throw new ScalingInputError('INVALID_OPTION', `${field}: ${quoteInput(value)} is too large (at most ${MAX_OPTION_MAGNITUDE.toExponential()})`, { field, value });
   return n;
 }

@@ -486,6 +486,18 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('refuses a numeric option written in hex, octal or binary (0x7e9 was the year 2025, 0x14 twenty replicas)', async () => {
+    const window = ['--no-db', '--no-progress', '--from', '2026-11-27T09:00:00Z', '--to', '2026-11-27T10:00:00Z'];
+    for (const [command, flag, value] of [['forecast', '--year', '0x7e9'], ['plan', '--max', '0x14'], ['simulate', '--capacity', '0b1010'], ['cost', '--peak-factor', '0o2']]) {
+      const r = await run([command, ...window, flag, value]);
+      assert.equal(r.exitCode, 2, `${command} ${flag} ${value}: ${r.err}`);
+      assert.equal(r.err, `error [INVALID_OPTION]: ${flag}: "${value}" is not a number\n`);
+    }
+    // Decimal forms stay: a fraction without its 0, an exponent, a sign.
+    const decimal = await run(['plan', ...window, '--capacity', '1.5e2', '--target-util', '+70', '--json']);
+    assert.equal(decimal.exitCode, 0, decimal.err);
+  });
+
   it('--country that does not exist is refused without a history too (plan, simulate and cost ignored it)', async () => {
     for (const command of ['forecast', 'plan', 'simulate', 'cost']) {
       const r = await run([command, '--year', '2026', ...(command === 'forecast' ? [] : ['--capacity', '150']), '--no-db', '--no-progress', '--from', '2026-11-27T09:00:00Z', '--to', '2026-11-27T10:00:00Z', '--country', 'XX']);

@@ -27,7 +27,7 @@ function targetList(value: string): ManifestTarget[] {
 
 function year(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 2000 || n > 2200) throw new ScalingInputError('INVALID_OPTION', `--year must be a year from 2000 to 2200 (got ${quoteInput(value)})`, { field: '--year', value });
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isInteger(n) || n < 2000 || n > 2200) throw new ScalingInputError('INVALID_OPTION', `--year must be a year from 2000 to 2200 (got ${quoteInput(value)})`, { field: '--year', value });
   return n;
 }
 
