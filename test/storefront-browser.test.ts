@@ -106,18 +106,20 @@ describe('storefront in a browser', () => {
       // Admitted: add to cart, sign up on the way, buy.
       await page.waitForURL(/\/products\/\d+$/);
       await page.getByLabel('Quantity').fill('1');
-      // Anonymous: the unit goes into a guest cart; checkout asks to sign in, and the cart joins the account.
+      // Anonymous: the unit goes into a guest cart; the cart offers guest checkout or signing in, and signing in
+      // (here: signing up) joins the cart to the account.
       await page.getByRole('button', { name: 'Add to cart' }).click();
       await page.getByRole('link', { name: 'Go to the cart' }).click();
       await page.waitForURL(/\/cart$/);
-      await page.getByRole('button', { name: 'Place order' }).click();
+      await page.getByRole('button', { name: 'Place order as guest' }).waitFor();
+      await page.getByRole('link', { name: 'Sign in', exact: true }).click();
       await page.waitForURL(/\/account\?next=/);
       await page.getByLabel('Name').fill('Ada Shopper');
       await page.locator('#register-email').fill(`ada-${Date.now()}@example.com`);
       await page.getByLabel('Password (at least 8 characters)').fill('correct horse battery');
       await page.getByRole('button', { name: 'Create account' }).click();
       await page.waitForURL(/\/cart$/);
-      await page.getByRole('button', { name: 'Place order' }).click();
+      await page.getByRole('button', { name: 'Place order', exact: true }).click();
       await page.waitForURL(/\/orders\/\d+$/);
       await page.locator('[data-order-status="pending_payment"]').waitFor();
       await page.getByRole('button', { name: 'Pay with the test card' }).click();

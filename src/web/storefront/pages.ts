@@ -193,6 +193,21 @@ export function orderPage(orderId: number): string {
   return layout({ title: `Order ${orderId}`, page: 'order', body, data: { order: orderId } });
 }
 
+/**
+ * A guest's order, reached by the access token its checkout answered (the page's last path segment, which the
+ * script reads): the token is the order's only key, so the page tells the shopper to keep its address.
+ */
+export function guestOrderPage(orderId: number): string {
+  const body = html`
+<section aria-labelledby="order-title">
+  <h1 id="order-title">Order ${orderId}</h1>
+  <p>Keep this page's address (bookmark it): it is the way back to your order, for paying, cancelling or checking it.</p>
+  <div data-order><p>Loading your order…</p></div>
+  <p class="message" role="status" aria-live="polite" data-message></p>
+</section>`;
+  return layout({ title: `Order ${orderId}`, page: 'guest-order', body });
+}
+
 export function notFoundPage(what: string): string {
   return layout({ title: 'Not found', page: 'not-found', body: html`<h1>Not found</h1><p>${what}</p><p><a href="/">Back to the shop</a></p>` });
 }

@@ -6,7 +6,7 @@ import { Type, type TProperties } from 'typebox';
 import type { CatalogService } from '../../modules/catalog/index.ts';
 import type { SaleEvent } from '../../modules/sale-events/index.ts';
 import { DomainError } from '../../shared/errors.ts';
-import { accountPage, cartPage, catalogPage, notFoundPage, orderPage, productPage, waitingRoomPage, type SaleView } from './pages.ts';
+import { accountPage, cartPage, catalogPage, guestOrderPage, notFoundPage, orderPage, productPage, waitingRoomPage, type SaleView } from './pages.ts';
 
 const ASSETS = path.join(import.meta.dirname, 'assets');
 const assets = {
@@ -27,6 +27,8 @@ export interface StorefrontDeps {
 
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 const hide = { hide: true };
+/** A guest order's access token (`<orderId>.<HMAC>`), as `GET /api/v1/guest-orders/:token` takes it. */
+const GuestToken = Type.String({ minLength: 3, maxLength: 120, pattern: '^[0-9]+\\.[A-Za-z0-9_-]+$' });
 /**
  * A page's query string: the parameters it reads are checked, any other is ignored. Unlike the API (where an
  * unknown parameter is a 400), shoppers arrive on pages through links that carry what campaigns and ad networks
@@ -121,5 +123,11 @@ export function storefrontRoutes(deps: StorefrontDeps): FastifyPluginAsyncTypebo
       async (request, reply) => send(reply, accountPage(request.query.next ?? '/')),
     );
     app.get('/orders/:id', { schema: { ...hide, params: Type.Object({ id: Id }, { additionalProperties: false }), querystring: pageQuery({}) } }, async (request, reply) => send(reply, orderPage(request.params.id)));
+    // The token is a credential: the route names it `:token`, so the request log and traces redact it (redactUrl);
+    // no Referer carries the page's address to the links it holds (Referrer-Policy: no-referrer, set here too so the
+    // page does not depend on helmet's default) and no cache keeps the page (no-store, as every page).
+    app.get('/guest-orders/:token', { schema: { ...hide, params: Type.Object({ token: GuestToken }, { additionalProperties: false }), querystring: pageQuery({}) } }, async (request, reply) =>
+      send(reply.header('referrer-policy', 'no-referrer'), guestOrderPage(Number(request.params.token.split('.')[0]))),
+    );
   };
 }

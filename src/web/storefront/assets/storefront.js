@@ -254,7 +254,23 @@
 
   if (page === 'cart') {
     const root = $('[data-cart]');
+    // The signed-in customer orders with their account; anyone else checks out as a guest with an email.
+    let guest = false;
+    // A guest's attempt in flight or of unknown outcome: its key and the email it was placed under, kept together
+    // (the key's scope is the email: the same key under another email would be another order).
+    const GUEST_ATTEMPT = 'salescale-guest-checkout';
+    const guestAttempt = () => {
+      try {
+        const value = JSON.parse(sessionStorage.getItem(GUEST_ATTEMPT) || 'null');
+        return value && typeof value.key === 'string' && typeof value.email === 'string' ? value : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    let lines = [];
+    const nameOf = (productId) => lines.find((item) => item.productId === productId)?.name || `product ${productId}`;
     const render = (cart) => {
+      lines = cart.items;
       root.replaceChildren();
       if (cart.items.length === 0) {
         root.innerHTML = '<p>Your cart is empty. <a href="/">Browse the shop</a>.</p>';
@@ -285,65 +301,112 @@
       const total = document.createElement('p');
       total.className = 'total';
       total.textContent = `Total: ${money(cart.totalCents, cart.currency || 'EUR')}`;
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.textContent = 'Place order';
-      button.dataset.checkout = '';
-      button.addEventListener('click', () => checkout(button));
-      root.append(total, button);
+      root.append(total);
+      if (!guest) {
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.textContent = 'Place order';
+        button.dataset.checkout = '';
+        button.addEventListener('click', () => checkout(button, 'Place order'));
+        root.append(button);
+        return;
+      }
+      const form = document.createElement('form');
+      form.className = 'guest-checkout';
+      form.dataset.guestCheckout = '';
+      form.innerHTML =
+        '<h2>Check out as a guest</h2><label for="guest-email">Email (for your order confirmation)</label><input id="guest-email" name="email" type="email" autocomplete="email" required maxlength="254"><button type="submit">Place order as guest</button><p>Have an account? <a href="/account?next=/cart">Sign in</a> to order with it.</p>';
+      const email = $('#guest-email', form);
+      const pending = guestAttempt();
+      if (pending) lockEmail(email, pending.email);
+      form.addEventListener('submit', (event) => {
+        event.preventDefault();
+        checkout($('button', form), 'Place order as guest', email);
+      });
+      root.append(form);
     };
-    const checkout = async (button) => {
+    // An attempt whose outcome is unknown is retried under its own email: the field shows it and cannot change.
+    const lockEmail = (input, value) => {
+      input.value = value;
+      input.readOnly = true;
+      input.setAttribute('aria-describedby', 'guest-email-note');
+      if (!$('#guest-email-note')) {
+        const note = document.createElement('p');
+        note.id = 'guest-email-note';
+        note.textContent = 'Your order under this email may already be placed: pressing again finishes it, it is never placed twice.';
+        input.after(note);
+      }
+    };
+    const checkout = async (button, label, email) => {
       // One press at a time: a press while the order is being placed would only be answered "in progress".
       if (button.disabled) return;
       button.disabled = true;
+      let wait = 0;
       try {
-        await placeOrder();
+        wait = (await placeOrder(email)) || 0;
       } catch {
         // The request or its reply was lost: the order may or may not be placed. The key stays in the tab, so
         // pressing again replays that order or places it, never a second one.
-        say('The connection to the shop was lost while placing your order. Press "Place order" again: it will not be placed twice.');
+        if (email) lockEmail(email, guestAttempt()?.email ?? email.value);
+        say(`The connection to the shop was lost while placing your order. Press "${label}" again: it will not be placed twice.`);
       } finally {
-        button.disabled = false;
+        // After a "later" refusal the button comes back once its Retry-After has passed.
+        if (wait > 0) setTimeout(() => (button.disabled = false), wait * 1000);
+        else button.disabled = false;
       }
     };
-    const placeOrder = async () => {
+    /** Places the order (a guest's when `emailInput` is given); answers the seconds to wait before the next try, if any. */
+    const placeOrder = async (emailInput) => {
       // One key per checkout attempt, kept for retries of the same attempt (this tab's, also after a reload).
-      let key = sessionStorage.getItem('salescale-checkout-key');
-      if (!key) {
-        key = crypto.randomUUID();
-        sessionStorage.setItem('salescale-checkout-key', key);
+      let key;
+      let email;
+      if (emailInput) {
+        const pending = guestAttempt();
+        ({ key, email } = pending ?? { key: crypto.randomUUID(), email: emailInput.value.trim() });
+        if (!pending) sessionStorage.setItem(GUEST_ATTEMPT, JSON.stringify({ key, email }));
+      } else {
+        key = sessionStorage.getItem('salescale-checkout-key');
+        if (!key) {
+          key = crypto.randomUUID();
+          sessionStorage.setItem('salescale-checkout-key', key);
+        }
       }
+      const forget = () => sessionStorage.removeItem(emailInput ? GUEST_ATTEMPT : 'salescale-checkout-key');
       const headers = { 'idempotency-key': key };
+      // Waiting-room passes are the tab's (its visitor cookie's), signed in or not.
       const held = passes.all();
       if (held.length > 0) headers['waiting-room-pass'] = held.join(',');
+      const payload = JSON.stringify(email ? { email } : {});
       say('Placing your order…');
-      let { status, data } = await api('/orders', { method: 'POST', headers, body: '{}' });
+      let reply = await api('/orders', { method: 'POST', headers, body: payload });
       // The attempt under this key is still running (a slow checkout at peak, seen after a reload): ask again
       // with the same key until it has its answer. A new key would place a second order.
-      for (let waited = 0; status === 409 && data?.error?.code === 'IDEMPOTENCY_IN_PROGRESS'; waited++) {
+      for (let waited = 0; reply.status === 409 && reply.data?.error?.code === 'IDEMPOTENCY_IN_PROGRESS'; waited++) {
         if (waited >= 60) {
           say('Your order is still being placed. Press the button again in a moment to see it.');
-          return;
+          return 0;
         }
         say('Your order is still being placed…');
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        ({ status, data } = await api('/orders', { method: 'POST', headers, body: '{}' }));
+        await sleep(1000);
+        reply = await api('/orders', { method: 'POST', headers, body: payload });
       }
+      const { status, data } = reply;
       if (status === 401) {
         // A guest's cart joins the account at sign-in.
         location.href = `/account?next=${encodeURIComponent('/cart')}`;
-        return;
+        return 0;
       }
       if (status === 201) {
-        sessionStorage.removeItem('salescale-checkout-key');
-        location.href = `/orders/${data.id}`;
-        return;
+        forget();
+        // The guest's order is reached by its access token: a page of its own, kept out of logs and Referer.
+        location.href = email ? `/guest-orders/${encodeURIComponent(data.accessToken)}` : `/orders/${data.id}`;
+        return 0;
       }
       const error = data?.error || {};
       if (error.code === 'PASS_USED') {
-        sessionStorage.removeItem('salescale-checkout-key');
+        forget();
         say('Your waiting-room pass for this sale has already bought an order: a pass buys one.');
-        return;
+        return 0;
       }
       if (['PASS_REQUIRED', 'PASS_EXPIRED', 'PASS_INVALID'].includes(error.code)) {
         const message = $('[data-message]');
@@ -352,21 +415,55 @@
         link.href = `/sale/${error.details.saleEventId}/queue`;
         link.textContent = 'Join the waiting room';
         message.append(link);
-        return;
+        return 0;
       }
-      if (status < 500) sessionStorage.removeItem('salescale-checkout-key');
+      // Refused for now (overloaded, rate limited): the key is kept, the outcome of a 5xx being unknown.
+      if (retriable(reply)) {
+        const wait = backoff(reply, 0);
+        if (emailInput) lockEmail(emailInput, email);
+        say(
+          status === 429
+            ? `Too many attempts from your connection. Try again in ${duration(wait)}.`
+            : `The shop is very busy right now. Try again in ${duration(wait)}: your order will not be placed twice.`,
+        );
+        return wait;
+      }
+      forget();
+      if (emailInput) {
+        emailInput.readOnly = false;
+        $('#guest-email-note')?.remove();
+      }
+      if (emailInput && (status === 400 || status === 422) && (error.code === 'VALIDATION_FAILED' || /email/i.test(error.message || ''))) {
+        emailInput.setAttribute('aria-invalid', 'true');
+        emailInput.focus();
+        say('Enter a valid email address, such as name@example.com.');
+        return 0;
+      }
+      if (error.code === 'OUT_OF_STOCK') {
+        const short = error.details?.shortages?.[0] ?? error.details ?? {};
+        say(short.available > 0 ? `Only ${short.available} of ${nameOf(short.productId)} left: lower the quantity to order.` : `Sorry, ${nameOf(short.productId)} is sold out.`);
+        return 0;
+      }
+      if (error.code === 'PURCHASE_LIMIT_EXCEEDED') {
+        const d = error.details || {};
+        say(`${nameOf(d.productId)} is limited to ${d.limit} per customer${d.saleEventId ? ' in this sale' : ''}${d.alreadyPurchased ? ` (you have ${d.alreadyPurchased} already)` : ''}: lower the quantity to order.`);
+        return 0;
+      }
       say(error.message || 'The order could not be placed.');
+      return 0;
     };
-    api('/cart').then(({ status, data }) => {
-      if (status === 401) root.innerHTML = '<p><a href="/account?next=/cart">Sign in</a> to see your cart.</p>';
-      else if (status === 200) render(data);
+    Promise.all([api('/cart'), api('/me').catch(() => undefined)]).then(([cart, me]) => {
+      guest = me?.status === 401;
+      if (cart.status === 200) render(cart.data);
       else say('Could not load the cart.');
     });
   }
 
-  if (page === 'order') {
-    // Not `[data-order]` alone: the page's body carries `data-order` (the order's id) too, and comes first.
-    const root = $('main [data-order]');
+  /**
+   * An order and what can be done with it: paying with the test provider, and cancelling while unpaid where `cancel`
+   * is given. `path` is the order's API path (`/orders/:id`, or a guest's `/guest-orders/:token`).
+   */
+  const showOrder = (root, path, options = {}) => {
     const render = (data) => {
       root.replaceChildren();
       const p = document.createElement('p');
@@ -374,7 +471,7 @@
       p.textContent =
         data.status === 'pending_payment'
           ? `Reserved until ${new Date(data.payment.expiresAt).toLocaleTimeString()}: pay to complete. Total ${money(data.totalCents, data.currency)}.`
-          : `Thank you! Status: ${data.status}. Total ${money(data.totalCents, data.currency)}.`;
+          : `${data.status === 'paid' ? 'Thank you! ' : ''}Status: ${data.status}. Total ${money(data.totalCents, data.currency)}.`;
       const list = document.createElement('ul');
       for (const item of data.items) {
         const li = document.createElement('li');
@@ -382,8 +479,11 @@
         list.append(li);
       }
       root.append(p, list);
+      if (data.status !== 'pending_payment') return;
+      const actions = document.createElement('p');
+      actions.className = 'actions';
       // The built-in test provider: pay with its approved test card (a real provider confirms with its own script).
-      if (data.status === 'pending_payment' && data.payment.provider === 'test') {
+      if (data.payment.provider === 'test') {
         const button = document.createElement('button');
         button.type = 'button';
         button.textContent = 'Pay with the test card';
@@ -391,7 +491,7 @@
           button.disabled = true;
           say('Paying…');
           // A lost reply leaves the payment's outcome unknown: the same key on the next press replays it, or pays.
-          const paid = await api(`/orders/${data.id}/pay`, { method: 'POST', headers: { 'idempotency-key': `pay-${data.id}` }, body: JSON.stringify({ token: 'tok_ok' }) }).catch(() => undefined);
+          const paid = await api(`${path}/pay`, { method: 'POST', headers: { 'idempotency-key': `pay-${data.id}` }, body: JSON.stringify({ token: 'tok_ok' }) }).catch(() => undefined);
           if (!paid) {
             button.disabled = false;
             say('The connection to the shop was lost while paying. Press the button again: you will not be charged twice.');
@@ -400,18 +500,53 @@
             render(paid.data);
           } else {
             button.disabled = false;
-            say(paid.data?.error?.message || 'The payment did not go through.');
+            say(retriable(paid) ? `The shop is very busy right now. Try again in ${duration(backoff(paid, 0))}: you will not be charged twice.` : paid.data?.error?.message || 'The payment did not go through.');
           }
         });
-        root.append(button);
+        actions.append(button);
       }
+      if (options.cancel) {
+        const cancel = document.createElement('button');
+        cancel.type = 'button';
+        cancel.className = 'secondary';
+        cancel.textContent = 'Cancel order';
+        cancel.addEventListener('click', async () => {
+          cancel.disabled = true;
+          say('Cancelling…');
+          // Cancelling twice is harmless: the stock comes back once.
+          const done = await api(`${path}/cancel`, { method: 'POST' }).catch(() => undefined);
+          if (done?.status === 200) {
+            say('Your order is cancelled.');
+            render(done.data);
+            return;
+          }
+          cancel.disabled = false;
+          say(!done ? 'The connection to the shop was lost while cancelling. Press the button again.' : done.data?.error?.message || 'The order could not be cancelled.');
+        });
+        actions.append(' ', cancel);
+      }
+      root.append(actions);
     };
-    api(`/orders/${body.dataset.order}`).then(({ status, data }) => {
-      if (status !== 200) {
-        root.innerHTML = '<p>Order not found. <a href="/account">Sign in</a>?</p>';
-        return;
-      }
-      render(data);
+    api(path).then(({ status, data }) => {
+      if (status === 200) render(data);
+      else if (options.notFound) options.notFound();
+      else say('Could not load the order.');
+    }, () => say('Could not reach the shop to load the order. Reload the page to try again.'));
+  };
+
+  if (page === 'order') {
+    // Not `[data-order]` alone: the page's body carries `data-order` (the order's id) too, and comes first.
+    const root = $('main [data-order]');
+    showOrder(root, `/orders/${body.dataset.order}`, { notFound: () => (root.innerHTML = '<p>Order not found. <a href="/account">Sign in</a>?</p>') });
+  }
+
+  if (page === 'guest-order') {
+    // The access token is the last segment of this page's address (never sent elsewhere: no Referer, no logs).
+    const token = location.pathname.split('/').pop();
+    const root = $('main [data-order]');
+    showOrder(root, `/guest-orders/${token}`, {
+      cancel: true,
+      notFound: () => (root.innerHTML = '<p>This order link is not valid, or has expired.</p>'),
     });
   }
 })();

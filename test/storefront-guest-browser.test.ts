@@ -1,0 +1,239 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+import { launchBrowser } from './helpers/browser.ts';
+import { request } from './helpers/http.ts';
+import { startInstance, type Instance } from './helpers/instances.ts';
+
+/**
+ * Guest checkout in a real browser (headless Chromium, Debian's package) on a real `salescale serve`: a shopper
+ * who never signs in fills a cart, orders it with an email, and pays or cancels it on the guest order page, which
+ * its access token opens.
+ */
+describe('storefront guest checkout in a browser', () => {
+  let t: TestApp;
+  let web: Instance;
+
+  before(async () => {
+    t = await createTestApp({ TRUST_PROXY: '127.0.0.1', RATE_LIMIT_SALE_MAX: '100000', RATE_LIMIT_GENERAL_MAX: '100000' });
+    // LOG_LEVEL info: the request log is read for access tokens.
+    web = await startInstance({ env: { ...t.env, LOG_LEVEL: 'info', WAITING_ROOM_EVENTS_REFRESH_MS: '200', WAITING_ROOM_STREAM_REFRESH_MS: '500' } });
+  });
+  after(async () => {
+    await web?.stop();
+    await t.close();
+  });
+
+  const makeProduct = async (body: Record<string, unknown>) => {
+    const reply = await request(`${web.url}/api/v1/admin/products`, { method: 'POST', headers: t.admin, body: { sku: `gx-${Math.random().toString(36).slice(2)}`, available: 10, ...body } });
+    assert.equal(reply.status, 201, JSON.stringify(reply.body));
+    return reply.body.id as number;
+  };
+  /** Units left, as the admin API reads them (uncached, unlike the public product read). */
+  const unitsLeft = async (id: number) => (await request(`${web.url}/api/v1/admin/products/${id}`, { headers: t.admin })).body.available as number;
+  /** The orders holding a product (admin list, newest first). */
+  const ordersOf = async (id: number) => {
+    const reply = await request(`${web.url}/api/v1/admin/orders?limit=100`, { headers: t.admin });
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    return (reply.body.items as { id: number; status: string; items: { productId: number }[] }[]).filter((order) => order.items.some((item) => item.productId === id));
+  };
+  const addToCart = async (page: Page, productId: number, quantity: number) => {
+    await page.goto(`${web.url}/products/${productId}`);
+    await page.getByLabel('Quantity').fill(String(quantity));
+    await page.getByRole('button', { name: 'Add to cart' }).click();
+    await page.getByRole('link', { name: 'Go to the cart' }).click();
+    await page.waitForURL(/\/cart$/);
+  };
+
+  it('lets a guest order the cart with an email, see the order, and pay it', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const id = await makeProduct({ name: 'Guest Runner', priceCents: 4_900 });
+      const page = await browser.context.newPage();
+      await addToCart(page, id, 2);
+      const email = page.getByLabel('Email (for your order confirmation)');
+      assert.equal(await email.getAttribute('type'), 'email');
+      assert.equal(await email.getAttribute('autocomplete'), 'email');
+      assert.equal(await page.getByRole('link', { name: 'Sign in' }).getAttribute('href'), '/account?next=/cart');
+      assert.equal(await page.getByRole('button', { name: 'Place order', exact: true }).count(), 0, 'no signed-in checkout button for a guest');
+      await email.fill(`guest-${Date.now()}@example.com`);
+      await page.getByRole('button', { name: 'Place order as guest' }).click();
+      await page.waitForURL(/\/guest-orders\/\d+\.[A-Za-z0-9_-]+$/);
+      await page.locator('[data-order-status="pending_payment"]').waitFor();
+      const [order] = await ordersOf(id);
+      assert.ok(order);
+      assert.equal(await page.getByRole('heading', { name: `Order ${order.id}` }).isVisible(), true);
+      assert.match((await page.locator('[data-order-status]').textContent()) ?? '', /Total \$98\.00/);
+      assert.equal(await page.locator('main [data-order] li').textContent(), `2 × product ${id} at $49.00`);
+      await page.getByRole('button', { name: 'Pay with the test card' }).click();
+      await page.locator('[data-order-status="paid"]').waitFor();
+      assert.match((await page.locator('[data-message]').textContent()) ?? '', /^Paid\./);
+      assert.equal(await page.getByRole('button', { name: 'Cancel order' }).count(), 0, 'a paid order cannot be cancelled here');
+      // The cart's lines were ordered: it is empty now.
+      await page.goto(`${web.url}/cart`);
+      await page.getByText('Your cart is empty.').waitFor();
+      // The access token is in no log line (the request log redacts the `:token` segment of page and API routes).
+      const token = new URL(page.url()).pathname.split('/').pop();
+      assert.ok(token);
+      assert.equal(web.output().includes(token.split('.')[1]!), false, 'the access token appears in the server log');
+      assert.match(web.output(), /"url":"\/guest-orders\/\[redacted\]"/);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('lets a guest cancel an unpaid order, which gives its units back', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const id = await makeProduct({ name: 'Cancelled Runner', priceCents: 2_000 });
+      const page = await browser.context.newPage();
+      await addToCart(page, id, 1);
+      await page.getByLabel('Email (for your order confirmation)').fill(`cancel-${Date.now()}@example.com`);
+      await page.getByRole('button', { name: 'Place order as guest' }).click();
+      await page.locator('[data-order-status="pending_payment"]').waitFor();
+      assert.equal(await unitsLeft(id), 9);
+      await page.getByRole('button', { name: 'Cancel order' }).click();
+      await page.locator('[data-order-status="cancelled"]').waitFor();
+      assert.equal(await unitsLeft(id), 10);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('places one order when the reply is lost and the shopper presses again', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const id = await makeProduct({ name: 'Lost Reply Runner', priceCents: 3_500 });
+      const page = await browser.context.newPage();
+      await addToCart(page, id, 1);
+      // The first request reaches the shop and places the order; its reply is lost on the way back.
+      const keys: string[] = [];
+      await page.route(`${web.url}/api/v1/orders`, async (route) => {
+        if (route.request().method() !== 'POST') return route.continue();
+        keys.push(route.request().headers()['idempotency-key'] ?? '');
+        if (keys.length > 1) return route.continue();
+        const placed = await route.fetch();
+        assert.equal(placed.status(), 201);
+        return route.abort('connectionreset');
+      });
+      const email = `lost-${Date.now()}@example.com`;
+      await page.getByLabel('Email (for your order confirmation)').fill(email);
+      await page.getByRole('button', { name: 'Place order as guest' }).click();
+      await page.locator('[data-message]').filter({ hasText: /connection/i }).waitFor({ timeout: 5_000 });
+      // The retry goes under the same email and key: the field keeps the email of the attempt.
+      const field = page.getByLabel('Email (for your order confirmation)');
+      assert.equal(await field.inputValue(), email);
+      assert.equal(await field.isEditable(), false);
+      await page.getByRole('button', { name: 'Place order as guest' }).click();
+      await page.waitForURL(/\/guest-orders\//);
+      await page.locator('[data-order-status="pending_payment"]').waitFor();
+      assert.equal(keys.length, 2);
+      assert.equal(keys[0], keys[1], 'the retry reuses the Idempotency-Key');
+      assert.equal((await ordersOf(id)).length, 1, 'one order');
+      assert.equal(await unitsLeft(id), 9);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('tells the guest why the order was refused: an invalid email, sold out, a purchase cap, rate limited, busy', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const id = await makeProduct({ name: 'Refused Runner', priceCents: 1_000, available: 3 });
+      const page = await browser.context.newPage();
+      await addToCart(page, id, 2);
+      const email = page.getByLabel('Email (for your order confirmation)');
+      const button = page.getByRole('button', { name: 'Place order as guest' });
+      const message = page.locator('[data-message]');
+      // The browser lets `a@b` through its own check (a host name may have no dot); the API's email format does not.
+      await email.fill('a@b');
+      assert.equal(await email.evaluate((input: HTMLInputElement) => input.checkValidity()), true);
+      await button.click();
+      await message.filter({ hasText: 'Enter a valid email address' }).waitFor({ timeout: 5_000 });
+      assert.equal(await email.getAttribute('aria-invalid'), 'true');
+      // Answers the shop gives under load or at a sale's end, replayed by the network layer.
+      const refusals = [
+        { status: 409, body: { code: 'OUT_OF_STOCK', message: 'product is sold out', details: { productId: id, requested: 2, available: 0, shortages: [{ productId: id, requested: 2, available: 0 }] } }, expect: 'Sorry, Refused Runner is sold out.' },
+        { status: 409, body: { code: 'PURCHASE_LIMIT_EXCEEDED', message: 'at most 1', details: { productId: id, limit: 1, alreadyPurchased: 0, requested: 2, saleEventId: null } }, expect: 'Refused Runner is limited to 1 per customer: lower the quantity to order.' },
+        { status: 429, body: { code: 'RATE_LIMITED', message: 'too many requests' }, retryAfter: '1', expect: 'Too many attempts from your connection. Try again in 1 s.' },
+        { status: 503, body: { code: 'OVERLOADED', message: 'the service is overloaded' }, retryAfter: '1', expect: 'The shop is very busy right now. Try again in 1 s: your order will not be placed twice.' },
+      ];
+      const keys: string[] = [];
+      let next = 0;
+      await page.route(`${web.url}/api/v1/orders`, (route) => {
+        keys.push(route.request().headers()['idempotency-key'] ?? '');
+        const refusal = refusals[next];
+        if (!refusal) return route.continue();
+        return route.fulfill({ status: refusal.status, headers: refusal.retryAfter ? { 'retry-after': refusal.retryAfter } : {}, contentType: 'application/json', body: JSON.stringify({ error: { ...refusal.body, requestId: 'r' } }) });
+      });
+      await email.fill(`refused-${Date.now()}@example.com`);
+      for (const refusal of refusals) {
+        await button.click({ timeout: 5_000 });
+        await message.filter({ hasText: refusal.expect }).waitFor({ timeout: 5_000 });
+        next++;
+      }
+      assert.equal(await email.isEditable(), false, 'after a 503 the next press goes out under the same email');
+      // Still disabled within the 503's Retry-After, then the order goes through under the 503's key (its outcome was unknown).
+      await button.click({ timeout: 5_000 });
+      await page.waitForURL(/\/guest-orders\//);
+      assert.equal(keys.at(-1), keys.at(-2), 'the retry after a 503 reuses its key');
+      assert.equal((await ordersOf(id)).length, 1);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('checks a guest out of a queued sale with the waiting-room pass', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const product = await makeProduct({ name: `Queued Guest ${Math.random().toString(36).slice(2)}`, priceCents: 9_900 });
+      const now = Date.now();
+      const sale = await request(`${web.url}/api/v1/admin/sale-events`, {
+        method: 'POST',
+        headers: t.admin,
+        body: { name: 'Guest door buster', startsAt: new Date(now).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), productIds: [product], waitingRoom: { enabled: true, admissionPerSecond: 50 } },
+      });
+      assert.equal(sale.status, 201, JSON.stringify(sale.body));
+      await new Promise((resolve) => setTimeout(resolve, 500)); // the instance re-reads waiting rooms every 200 ms
+      const page = await browser.context.newPage();
+      const passes: string[] = [];
+      page.on('request', (sent) => {
+        if (sent.method() === 'POST' && sent.url().endsWith('/api/v1/orders')) passes.push(sent.headers()['waiting-room-pass'] ?? '');
+      });
+      await page.goto(`${web.url}/sale/${sale.body.id}/queue?product=${product}`);
+      await page.locator('body[data-state="admitted"]').waitFor({ timeout: 30_000 });
+      await page.getByRole('link', { name: /your turn/ }).click();
+      await page.getByRole('button', { name: 'Add to cart' }).click();
+      await page.getByRole('link', { name: 'Go to the cart' }).click();
+      await page.getByLabel('Email (for your order confirmation)').fill(`queued-${Date.now()}@example.com`);
+      await page.getByRole('button', { name: 'Place order as guest' }).click();
+      await page.locator('[data-order-status="pending_payment"]').waitFor();
+      assert.equal(passes.length, 1);
+      assert.notEqual(passes[0], '', 'the order carried the pass');
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('serves the guest order page uncached and without a Referer for its links', async () => {
+    const id = await makeProduct({ name: 'Header Guest Runner', priceCents: 1_500 });
+    const order = await request(`${web.url}/api/v1/orders`, { method: 'POST', headers: { 'idempotency-key': `k-${Date.now()}` }, body: { email: `hdr-${Date.now()}@example.com`, items: [{ productId: id, quantity: 1 }] } });
+    assert.equal(order.status, 201, JSON.stringify(order.body));
+    const token = order.body.accessToken as string;
+    const reply = await fetch(`${web.url}/guest-orders/${token}`);
+    assert.equal(reply.status, 200);
+    assert.match(reply.headers.get('content-type') ?? '', /text\/html/);
+    assert.equal(reply.headers.get('cache-control'), 'no-store');
+    assert.equal(reply.headers.get('referrer-policy'), 'no-referrer');
+    const page = await reply.text();
+    assert.match(page, new RegExp(`<h1 id="order-title">Order ${order.body.id}</h1>`));
+    assert.equal(page.includes(token), false, 'the page does not repeat its token');
+    assert.equal((await fetch(`${web.url}/guest-orders/not-a-token`)).status, 400);
+  });
+});
