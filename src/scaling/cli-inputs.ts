@@ -139,6 +139,15 @@ function parseEventId(value: string): CalendarEventId {
   throw new ScalingInputError('INVALID_OPTION', `--event: unknown event ${quoteInput(value)} (known: ${CALENDAR_EVENT_IDS.join(', ')})`);
 }
 
+/**
+ * A file option's path, refused when empty: `--history "$FILE"` with FILE unset was taken as no history at
+ * all, and the forecast fell back to the seed pattern (events: to the built-in calendar) without a word.
+ */
+function requirePath(path: string, flag: string): string {
+  if (path.trim() === '') throw new ScalingInputError('INVALID_OPTION', `${flag} was given an empty path (an unset shell variable?): name a file`, { field: flag });
+  return path;
+}
+
 async function readText(path: string, flag: string, code: 'MALFORMED_FILE' | 'MALFORMED_CSV'): Promise<string> {
   try {
     return await readInputFile(path);
@@ -153,8 +162,8 @@ async function readText(path: string, flag: string, code: 'MALFORMED_FILE' | 'MA
  */
 export async function loadNamedEvents(o: { eventsCsv?: string; eventsFile?: string; db: boolean }, deps: ScalingCliDeps): Promise<{ events: SaleEvent[]; source: string } | undefined> {
   if (o.eventsCsv !== undefined && o.eventsFile !== undefined) throw new ScalingInputError('INVALID_OPTION', '--events-csv and --events-file both give the sale events: give one of them');
-  if (o.eventsCsv) return { events: parseEventsCsv(await readText(o.eventsCsv, '--events-csv', 'MALFORMED_CSV'), o.eventsCsv), source: o.eventsCsv };
-  if (o.eventsFile) return { events: parseSaleEventsJson(await readText(o.eventsFile, '--events-file', 'MALFORMED_FILE'), o.eventsFile), source: o.eventsFile };
+  if (o.eventsCsv !== undefined) return { events: parseEventsCsv(await readText(requirePath(o.eventsCsv, '--events-csv'), '--events-csv', 'MALFORMED_CSV'), o.eventsCsv), source: o.eventsCsv };
+  if (o.eventsFile !== undefined) return { events: parseSaleEventsJson(await readText(requirePath(o.eventsFile, '--events-file'), '--events-file', 'MALFORMED_FILE'), o.eventsFile), source: o.eventsFile };
   if (o.db && deps.loadSaleEvents) {
     const rows = await deps.loadSaleEvents();
     if (rows.length > 0) return { events: parseSaleEvents(rows), source: 'database (sale_events)' };
@@ -196,7 +205,8 @@ export async function loadHistory(o: { history?: string; learn?: boolean; datase
   // One source of history: with two, one of them was silently dropped.
   const sources = [o.history !== undefined && '--history', o.learn && '--learn', o.dataset !== undefined && '--dataset'].filter((s) => s !== false && s !== undefined);
   if (sources.length > 1) throw new ScalingInputError('INVALID_OPTION', `${sources.join(' and ')} both give the history: give one of them`);
-  if (o.history) {
+  if (o.history !== undefined) {
+    requirePath(o.history, '--history');
     let text: string;
     try {
       text = await readInputFile(o.history);
@@ -302,7 +312,7 @@ function checkWindowAgainstHistory(history: readonly HourlyPoint[], from: Date, 
 export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, defaultQuantile?: number, learnThrough?: (from: Date, historyStart: Date) => Date) {
   // Without a history the forecast is the seed pattern: no validation errors, so no quantile. Left out,
   // --quantile keeps its default and the commands say they use the mean; given, it was silently ignored.
-  if (o.quantile !== undefined && !o.history && !o.learn) {
+  if (o.quantile !== undefined && o.history === undefined && !o.learn) {
     throw new ScalingInputError('INVALID_OPTION', "--quantile needs a history (--history <csv> or --learn): the quantile comes from the forecast's validation errors, and the seed pattern has none");
   }
   const year = getYear(o, deps);

@@ -498,6 +498,16 @@ describe('salescale CLI', () => {
     assert.equal(decimal.exitCode, 0, decimal.err);
   });
 
+  it('an empty --history, --events-csv or --events-file (an unset variable) is refused, not taken as none (the seed pattern and the built-in calendar stood in)', async () => {
+    const window = ['--year', '2026', '--no-db', '--no-progress', '--from', '2026-11-27T09:00:00Z', '--to', '2026-11-27T10:00:00Z'];
+    for (const [command, flag] of [['forecast', '--history'], ['plan', '--history'], ['forecast', '--events-csv'], ['simulate', '--events-file'], ['backtest', '--history']]) {
+      const r = await run([command, ...(command === 'backtest' ? ['--no-progress'] : window), flag, '']);
+      assert.equal(r.exitCode, 2, `${command} ${flag} "": ${r.err}`);
+      assert.equal(r.out, '');
+      assert.equal(r.err, `error [INVALID_OPTION]: ${flag} was given an empty path (an unset shell variable?): name a file\n`);
+    }
+  });
+
   it('--country that does not exist is refused without a history too (plan, simulate and cost ignored it)', async () => {
     for (const command of ['forecast', 'plan', 'simulate', 'cost']) {
       const r = await run([command, '--year', '2026', ...(command === 'forecast' ? [] : ['--capacity', '150']), '--no-db', '--no-progress', '--from', '2026-11-27T09:00:00Z', '--to', '2026-11-27T10:00:00Z', '--country', 'XX']);
