@@ -85,7 +85,8 @@ export async function composeWeb(platform: Platform) {
     stock: stockView,
     repo: repositories.catalog,
     inventory: repositories.inventory,
-    replicaReads: createReplicaReads({ db, redis: stateRedis, prefix, logger }),
+    // The fast-fail connection (1 s): a cache fill must not wait the state connection's 5 s on a black-holed Redis.
+    replicaReads: createReplicaReads({ db, redis: platform.redis, prefix, logger }),
   });
 
   const sessions = createSessionStore({ redis: stateRedis, prefix, secret: config.secrets.sessionSecret, ttlS: config.customers.sessionTtlS, maxAgeS: config.customers.sessionMaxAgeS });
