@@ -14,22 +14,28 @@ import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts
  * The waiting room at its edges, on one in-process instance listening on a real socket: what its routes
  * and the checkout answer to input no client of ours sends.
  */
+/** An app listening on a free port, its limits out of the way and its room ticking fast. */
+async function listeningApp(extraEnv: Record<string, string> = {}): Promise<{ t: TestApp; url: string }> {
+  const t = await createTestApp({
+    RATE_LIMIT_GENERAL_MAX: '1000000',
+    RATE_LIMIT_CUSTOMER_MAX: '1000000',
+    RATE_LIMIT_SALE_MAX: '1000000',
+    RATE_LIMIT_CHECKOUT_MAX: '1000000',
+    WAITING_ROOM_EVENTS_REFRESH_MS: '100',
+    WAITING_ROOM_TICK_MS: '20',
+    WAITING_ROOM_TICKETS_PER_ADDRESS: '1000',
+    ...extraEnv,
+  });
+  await t.app.listen({ port: 0, host: '127.0.0.1' });
+  return { t, url: `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}` };
+}
+
 describe('waiting room at its edges', () => {
   let t: TestApp;
   let url: string;
 
   before(async () => {
-    t = await createTestApp({
-      RATE_LIMIT_GENERAL_MAX: '1000000',
-      RATE_LIMIT_CUSTOMER_MAX: '1000000',
-      RATE_LIMIT_SALE_MAX: '1000000',
-      RATE_LIMIT_CHECKOUT_MAX: '1000000',
-      WAITING_ROOM_EVENTS_REFRESH_MS: '100',
-      WAITING_ROOM_TICK_MS: '20',
-      WAITING_ROOM_TICKETS_PER_ADDRESS: '1000',
-    });
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    ({ t, url } = await listeningApp());
   });
   after(async () => {
     await t?.close();
@@ -179,18 +185,7 @@ describe('waiting room: a pass that expired unused', () => {
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   before(async () => {
-    t = await createTestApp({
-      RATE_LIMIT_GENERAL_MAX: '1000000',
-      RATE_LIMIT_CUSTOMER_MAX: '1000000',
-      RATE_LIMIT_SALE_MAX: '1000000',
-      RATE_LIMIT_CHECKOUT_MAX: '1000000',
-      WAITING_ROOM_EVENTS_REFRESH_MS: '100',
-      WAITING_ROOM_TICK_MS: '20',
-      WAITING_ROOM_TICKETS_PER_ADDRESS: '1000',
-      WAITING_ROOM_PASS_S: '10',
-    });
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    ({ t, url } = await listeningApp({ WAITING_ROOM_PASS_S: '10' }));
   });
   after(async () => {
     await t?.close();
