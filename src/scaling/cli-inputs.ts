@@ -213,7 +213,12 @@ export async function loadHistory(o: { history?: string; learn?: boolean; datase
     } catch {
       throw new ScalingInputError('MALFORMED_CSV', `--history ${o.history} cannot be read`);
     }
-    return parseHourlyCsv(text, o.history, (g) => process.stderr.write(`warning: ${o.history}: filled ${g.filledHours} missing hour(s), the first at ${g.firstMissing}, with ${g.method}\n`));
+    return parseHourlyCsv(
+      text,
+      o.history,
+      (g) => process.stderr.write(`warning: ${o.history}: filled ${g.filledHours} missing hour(s), the first at ${g.firstMissing}, with ${g.method}\n`),
+      (r) => process.stderr.write(`warning: ${o.history}: its hours start ${r.offsetMinutes} minutes past the UTC hour (a time zone like +05:30); moved onto ${r.hours} whole UTC hours, each taking its share of the two hours it overlaps, demand assumed even within an hour\n`),
+    );
   }
   if (o.learn) {
     if (!deps.loadHourlyHistory) throw new ScalingInputError('INVALID_OPTION', '--learn needs the database (run through the main CLI) or use --history <csv>');

@@ -545,6 +545,32 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('forecasts from a history kept in India time (+05:30), moved onto UTC hours with a warning that says how', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-ist-'));
+    try {
+      // Four weeks of a daily cycle that peaks at 20:00 India time (14:30Z).
+      const rows = ['hour,requests'];
+      const start = Date.UTC(2026, 0, 5, 0, 30);
+      for (let i = 0; i < 168 * 4; i++) {
+        const local = new Date(start + i * 3_600_000 + 5.5 * 3_600_000);
+        rows.push(`${local.toISOString().slice(0, 19)}+05:30,${1000 + 800 * Math.cos(((local.getUTCHours() - 20) / 24) * 2 * Math.PI)}`);
+      }
+      writeFileSync(join(dir, 'ist.csv'), `${rows.join('\n')}\n`);
+      const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [join(import.meta.dirname, '../main.ts'), 'forecast', '--history', join(dir, 'ist.csv'), '--from', '2026-02-02T00:00:00Z', '--to', '2026-02-03T00:00:00Z', '--json', '--no-db', '--no-progress'], (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }));
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /warning: .*ist\.csv: its hours start 30 minutes past the UTC hour .* moved onto 671 whole UTC hours/);
+      const hours = (JSON.parse(r.stdout) as { hours: { hour: string; baseRequestsPerSecond: number }[] }).hours;
+      assert.equal(hours[0].hour, '2026-02-02T00:00:00.000Z');
+      // The peak hours are 14:00Z and 15:00Z (each half of 20:00 India time), not shifted by an hour.
+      const peak = hours.reduce((a, b) => (b.baseRequestsPerSecond > a.baseRequestsPerSecond ? b : a));
+      assert.match(peak.hour, /T1[45]:00/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the shop time zone: --tz, else SHOP_TIME_ZONE (the real program, which needs no app secrets for it), else UTC', async () => {
     const fromOf = (r: { out: string; err: string; exitCode: number }) => {
       assert.equal(r.exitCode, 0, r.err);

@@ -90,12 +90,13 @@ function parseCount(raw: string, where: string): number {
 }
 
 /**
- * Parses `hour,requests` CSV (header required; ISO timestamps on the hour; strictly ascending).
+ * Parses `hour,requests` CSV (header required; ISO timestamps on the hour of their own offset, so a
+ * +05:30 file is moved onto whole UTC hours and reported through `onRealigned`; strictly ascending).
  * A bad line, a duplicate or an out-of-order hour raises MALFORMED_CSV naming the line. Gaps of up to
  * a week are filled (the same hour a week earlier, else linear interpolation) and reported through
  * `onGaps`; longer gaps are refused.
  */
-export function parseHourlyCsv(text: string, source = 'CSV', onGaps?: (report: GapReport) => void): HourlyPoint[] {
+export function parseHourlyCsv(text: string, source = 'CSV', onGaps?: (report: GapReport) => void, onRealigned?: (report: RealignReport) => void): HourlyPoint[] {
   const { header, headerLine, delimiter, rows } = readCsvTable(text, source);
   const hi = header.indexOf('hour');
   const ri = header.indexOf('requests');
@@ -105,7 +106,10 @@ export function parseHourlyCsv(text: string, source = 'CSV', onGaps?: (report: G
   for (const { cells, line } of rows) {
     const where = `${source} line ${line}`;
     const hour = parseHour(cells[hi], where);
-    if (hour.getTime() % HOUR_MS !== 0) throw new ScalingInputError('MALFORMED_CSV', `${where}: ${cells[hi]} is not on the hour`);
+    const offset = minutesPastUtcHour(hour);
+    if (offset % QUARTER_HOUR_MINUTES !== 0) throw new ScalingInputError('MALFORMED_CSV', `${where}: ${cells[hi]} is not on the hour`);
+    const offsetBefore = points.length > 0 ? minutesPastUtcHour(points[0].hour) : offset;
+    if (offset !== offsetBefore) throw new ScalingInputError('MALFORMED_CSV', `${where}: ${cells[hi]} starts ${offset} minutes past a UTC hour, the rows before it ${offsetBefore}: give every hour in one time zone's offset`);
     const requests = parseCount(cells[ri], where);
     // Where `;` separates the columns, `.` often groups thousands (1.234 = 1234): refused rather than guessed.
     if (delimiter === ';' && /^\d{1,3}(\.\d{3})+$/.test(cells[ri])) throw new ScalingInputError('MALFORMED_CSV', `${where}: requests ${quoteInput(cells[ri])} is ambiguous in a ";" file (1,234 with "." grouping thousands, or 1.234?): write it without a thousands separator`);
@@ -128,7 +132,39 @@ export function parseHourlyCsv(text: string, source = 'CSV', onGaps?: (report: G
   }
   if (points.length === 0) throw new ScalingInputError('MALFORMED_CSV', `${source} has a header but no rows`);
   if (gaps.filledHours > 0) onGaps?.(gaps);
-  return points;
+  const offsetMinutes = minutesPastUtcHour(points[0].hour);
+  if (offsetMinutes === 0) return points;
+  if (points.length < 2) throw new ScalingInputError('MALFORMED_CSV', `${source} has one row, ${offsetMinutes} minutes past a UTC hour: at least two are needed to cover a whole UTC hour`);
+  const utcHours = onUtcHours(points, offsetMinutes);
+  onRealigned?.({ offsetMinutes, hours: utcHours.length });
+  return utcHours;
+}
+
+const QUARTER_HOUR_MINUTES = 15;
+
+/** How a history kept on a half or quarter hour was moved onto whole UTC hours. */
+export interface RealignReport {
+  offsetMinutes: number;
+  hours: number;
+}
+
+function minutesPastUtcHour(hour: Date): number {
+  return ((hour.getTime() % HOUR_MS) + HOUR_MS) % HOUR_MS / 60_000;
+}
+
+/**
+ * A shop in India (+05:30) or Nepal (+05:45) keeps its hours on the half or quarter UTC hour; the
+ * models, events and outputs run on whole UTC hours. Each whole UTC hour takes the part of each of the
+ * two kept hours it overlaps, pro rata (demand assumed even within an hour): 05:00Z of an India file
+ * is the second half of 10:00+05:30 and the first half of 11:00+05:30. The first and last half hours,
+ * which cover no whole UTC hour, are dropped.
+ */
+function onUtcHours(points: readonly HourlyPoint[], offsetMinutes: number): HourlyPoint[] {
+  const shareOfEarlier = offsetMinutes / 60;
+  return points.slice(1).map((later, i) => ({
+    hour: new Date(later.hour.getTime() - offsetMinutes * 60_000),
+    requests: shareOfEarlier * points[i].requests + (1 - shareOfEarlier) * later.requests,
+  }));
 }
 
 export function formatHourlyCsv(points: readonly HourlyPoint[]): string {

@@ -144,6 +144,26 @@ describe('hourly CSV', () => {
   });
 });
 
+describe('a history kept on a half or quarter hour (India +05:30, Nepal +05:45)', () => {
+  it('is moved onto whole UTC hours, each split between the two it overlaps, and says so', () => {
+    // 10:00+05:30 is 04:30Z: its hour covers half of 04:00Z and half of 05:00Z.
+    let note: { offsetMinutes: number; hours: number } | undefined;
+    const points = parseHourlyCsv('hour,requests\n2026-01-01T10:00:00+05:30,10\n2026-01-01T11:00:00+05:30,30\n2026-01-01T12:00:00+05:30,50\n', 'in.csv', undefined, (r) => {
+      note = r;
+    });
+    assert.deepEqual(points.map((p) => [p.hour.toISOString(), p.requests]), [['2026-01-01T05:00:00.000Z', 20], ['2026-01-01T06:00:00.000Z', 40]]);
+    assert.deepEqual(note, { offsetMinutes: 30, hours: 2 });
+    // Nepal: 10:00+05:45 is 04:15Z, so 05:00Z holds the last quarter of the first hour and three quarters of the next.
+    const nepal = parseHourlyCsv('hour,requests\n2026-01-01T10:00:00+05:45,40\n2026-01-01T11:00:00+05:45,80\n');
+    assert.deepEqual(nepal.map((p) => [p.hour.toISOString(), p.requests]), [['2026-01-01T05:00:00.000Z', 70]]);
+  });
+  it('refuses hours that mix offsets within the hour, or a single such row', () => {
+    assert.throws(() => parseHourlyCsv('hour,requests\n2026-01-01T10:00:00+05:30,1\n2026-01-01T05:00:00Z,1\n'), { code: 'MALFORMED_CSV', message: /line 3: .* starts 0 minutes past a UTC hour, the rows before it 30/ });
+    assert.throws(() => parseHourlyCsv('hour,requests\n2026-01-01T10:00:00+05:30,1\n'), { code: 'MALFORMED_CSV', message: /one row/ });
+    assert.throws(() => parseHourlyCsv('hour,requests\n2026-01-01T10:10:00Z,1\n2026-01-01T11:10:00Z,1\n'), { code: 'MALFORMED_CSV', message: /not on the hour/ });
+  });
+});
+
 describe('accuracy metrics', () => {
   it('computes sMAPE and MASE by their definitions', () => {
     assert.equal(getSmape([100, 100], [100, 300]), 50);
