@@ -15,11 +15,12 @@ import { createQueueFixture, waitFor, type QueueFixture } from './helpers/queues
 describe('follow-ups of registration and checkout', () => {
   let f: QueueFixture;
   let web: Instance;
+  let worker: Instance;
 
   before(async () => {
     f = await createQueueFixture({ PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_PASSES: '1' });
     web = await startInstance({ env: f.env, timeoutMs: 60_000 });
-    await f.startWorker();
+    worker = await f.startWorker();
   });
   after(async () => {
     await web?.stop();
@@ -92,5 +93,28 @@ describe('follow-ups of registration and checkout', () => {
     });
     await new Promise((resolve) => setTimeout(resolve, 2500));
     assert.equal((await mails()).filter((m) => m.includes('Kettle')).length, 0, 'no confirmation for a refunded order');
+  });
+
+  it('gives popularity back for an order refunded before its fan-out ran: the decrement is not lost to the increment arriving after it', async () => {
+    const registered = await request(`${web.url}/api/v1/customers`, { method: 'POST', body: { email: 'mo@example.com', password: 'a long password', name: 'Mo' } });
+    const cookie = sessionCookieOf(registered.headers.getSetCookie())!;
+    const admin = { authorization: `Bearer ${f.env.ADMIN_API_TOKEN}` };
+    const product = await request(`${web.url}/api/v1/admin/products`, { method: 'POST', headers: admin, body: { sku: 'follow-3', name: 'Ladle', priceCents: 900, available: 10 } });
+    const inventoryClaims = async () => (await f.db.pools.primary.query<{ n: number }>("SELECT count(*)::int AS n FROM job_claims WHERE queue = 'inventory'")).rows[0]!.n;
+    const before = await inventoryClaims();
+    // No worker while the order is paid and refunded (a backlog, a deploy): the relay then moves the refund's
+    // decrement and the `order-paid` job together, and the decrement runs before the fan-out writes the increment.
+    await worker.stop();
+    const placed = await request(`${web.url}/api/v1/orders`, { method: 'POST', headers: { cookie, 'idempotency-key': 'refunded-early' }, body: { items: [{ productId: product.body.id, quantity: 3 }] } });
+    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    const paid = await request(`${web.url}/api/v1/orders/${placed.body.id}/pay`, { method: 'POST', headers: { cookie }, body: { token: 'tok_ok' } });
+    assert.equal(paid.status, 200, JSON.stringify(paid.body));
+    const refunded = await request(`${web.url}/api/v1/admin/orders/${placed.body.id}/refund`, { method: 'POST', headers: admin });
+    assert.equal(refunded.status, 200, JSON.stringify(refunded.body));
+    worker = await f.startWorker();
+
+    await waitFor('the increment and the decrement to be applied', async () => (await inventoryClaims()) === before + 2);
+    const { rows } = await f.db.pools.primary.query('SELECT popularity FROM products WHERE id = $1', [product.body.id]);
+    assert.equal(rows[0].popularity, 0, 'a refunded order counts no units sold');
   });
 });

@@ -19,6 +19,11 @@ function isStockUpdate(data: unknown): data is StockUpdate {
 /**
  * Stock itself is reserved synchronously in the checkout transaction (no oversell); this follow-up
  * does the slow part: the units-sold counter that orders the popular listing. Applied once per job.
+ *
+ * The counter is the plain sum of the deltas, never clamped: the jobs of one order arrive in any order
+ * (a refund's decrement is written at once, the sale's increment only once the `order-paid` fan-out has
+ * run), and a sum does not depend on it. Clamped at 0, a decrement that came first was dropped and the
+ * increment after it left a refunded order counted as sold. The counter may dip below 0 until the increment arrives.
  */
 export function inventoryProcessors(deps: { db: Database }): JobHandlers {
   return {
@@ -30,7 +35,7 @@ export function inventoryProcessors(deps: { db: Database }): JobHandlers {
         if (claimed.length === 0) return { applied: false };
         const updated = await tx
           .update(products)
-          .set({ popularity: sql`greatest(${products.popularity} + ${update.quantity}, 0)` })
+          .set({ popularity: sql`${products.popularity} + ${update.quantity}` })
           .where(sql`${products.id} = ${update.productId}`)
           .returning({ id: products.id });
         return { applied: updated.length > 0 };
