@@ -5,6 +5,7 @@ import pg from 'pg';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
 import type { Json } from '../../../test/helpers/http.ts';
+import type { PaymentEvent } from './payment-provider.ts';
 import { createTestProvider, TEST_SIGNATURE_HEADER, testWebhookSecret } from './test-provider.ts';
 
 /** Helpers shared by the suites below: each suite has its own app (database, Redis prefix). */
@@ -418,5 +419,48 @@ describe('webhooks during a live sale', () => {
       assert.equal(reply.json().outcome, 'paid');
       assert.equal(await f.ledger(order.id, 'capture'), 1);
     }
+  });
+});
+
+describe('payment counters and a transaction that does not commit', () => {
+  const f = fixture({});
+  before(() => f.start());
+  after(() => f.t.close());
+
+  it('a webhook whose transaction fails at commit and is delivered again is counted once, as it happened once', async () => {
+    // The next commit that changed a payment fails (as a serialization failure or a lost connection at COMMIT would):
+    // a deferred trigger, checked at commit, armed by a sequence (not rolled back with the transaction).
+    const db = f.t.platform.db.primary;
+    await db.execute(sql`create sequence commit_fault`);
+    await db.execute(sql`create function fail_first_commit() returns trigger language plpgsql as $$
+      begin if nextval('commit_fault') = 1 then raise exception 'injected commit failure'; end if; return null; end $$`);
+    await db.execute(sql`create constraint trigger fail_first_commit after update on payments deferrable initially deferred for each row execute function fail_first_commit()`);
+    const arm = () => db.execute(sql`select setval('commit_fault', 1, false)`);
+    const provider = createTestProvider({ db: f.t.platform.db, webhookSecret: testWebhookSecret(f.t.config.secrets.sessionSecret) });
+    const deliverTwice = async (event: PaymentEvent, outcome: string) => {
+      const { id, type, ...data } = event;
+      await arm();
+      const failed = await f.webhook({ id, type, data });
+      assert.equal(failed.statusCode, 500, failed.body);
+      const redelivered = await f.webhook({ id, type, data });
+      assert.equal(redelivered.statusCode, 200, redelivered.body);
+      assert.equal(redelivered.json().outcome, outcome);
+    };
+
+    const productId = await f.product();
+    const declinedOrder = await f.order(f.alice, productId);
+    await deliverTwice(
+      await provider.authorizeWithToken!({ orderId: declinedOrder.id, amountCents: 2500, currency: 'USD', token: 'tok_declined', idempotencyKey: 'k-declined' }),
+      'declined',
+    );
+    const paidOrder = await f.order(f.alice, productId);
+    await deliverTwice(await provider.authorizeWithToken!({ orderId: paidOrder.id, amountCents: 2500, currency: 'USD', token: 'tok_ok', idempotencyKey: 'k-ok' }), 'paid');
+    assert.equal(await f.ledger(paidOrder.id, 'capture'), 1);
+
+    const metrics = (await f.t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const seen = metrics.split('\n').filter((line) => /^salescale_(payments_total|order_time_to_pay_seconds_count)/.test(line)).join('\n');
+    assert.match(metrics, /^salescale_payments_total\{provider="test",outcome="declined"[^}]*\} 1$/m, `one declined attempt:\n${seen}`);
+    assert.match(metrics, /^salescale_payments_total\{provider="test",outcome="succeeded"[^}]*\} 1$/m, `one successful payment:\n${seen}`);
+    assert.match(metrics, /^salescale_order_time_to_pay_seconds_count(\{[^}]*\})? 1$/m, `one order paid:\n${seen}`);
   });
 });

@@ -41,6 +41,14 @@ export interface ProcessOutcome {
 
 type Action = 'capture' | 'void' | 'refund' | undefined;
 
+/** What `process` decided under the order's lock: its outcome, the provider call to make, the units that came back. */
+interface Decision {
+  result: ProcessOutcome;
+  action: Action;
+  payment?: PaymentRow;
+  returned: number[];
+}
+
 /** Our idempotency key for one money-moving call on one payment: a retry is the same call at the provider. */
 const keyFor = (payment: PaymentRow, action: string) => `salescale-${payment.provider}-${payment.intentId}-${action}`;
 
@@ -64,12 +72,16 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     );
   }
 
-  async function decide(event: PaymentEvent): Promise<{ result: ProcessOutcome; action: Action; payment?: PaymentRow; returned: number[] }> {
+  async function decide(event: PaymentEvent): Promise<Decision> {
     const known = event.intentId ? await payments.findByIntent(db.primary, event.provider, event.intentId) : undefined;
     const orderId = known?.orderId ?? event.orderId;
     if (!orderId || !event.intentId) return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };
     const intentId = event.intentId;
-    return db.primary.transaction(async (tx) => {
+    // Counters move only for what was committed: a transaction that rolls back (a failure at COMMIT, a lost
+    // connection) is redelivered and decided again, and counting inside it counted that payment twice.
+    const counts: (() => void)[] = [];
+    const decision = await db.primary.transaction(async (tx): Promise<Decision> => {
+      counts.length = 0;
       // Lock order: the order row, then its payment row (every path here does the same).
       const order = await lifecycle.lockForPayment(tx, orderId);
       if (!order) return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };
@@ -84,7 +96,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       switch (event.kind) {
         case 'failed':
           if (await payments.advance(tx, payment.id, 'failed', { failureCode: event.failureCode ?? 'declined' })) {
-            metrics.attempts.inc({ provider: event.provider, outcome: 'declined' });
+            counts.push(() => metrics.attempts.inc({ provider: event.provider, outcome: 'declined' }));
           }
           return { result: { ...base, outcome: 'declined' }, action: undefined, payment, returned: [] };
         case 'voided':
@@ -118,8 +130,10 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             const paid = await lifecycle.markPaid(tx, orderId, currentTraceContext());
             if (paid) {
               await payments.advance(tx, payment.id, captured ? 'captured' : 'authorized', { applied: true });
-              metrics.attempts.inc({ provider: event.provider, outcome: 'succeeded' });
-              metrics.timeToPay.observe(paid.secondsToPay);
+              counts.push(() => {
+                metrics.attempts.inc({ provider: event.provider, outcome: 'succeeded' });
+                metrics.timeToPay.observe(paid.secondsToPay);
+              });
               return { result: { ...base, outcome: 'paid' }, action: captured ? undefined : 'capture', payment, returned: [] };
             }
           }
@@ -128,7 +142,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           let returned: number[] = [];
           if (order.status === 'pending_payment' && order.due) {
             const expired = await lifecycle.expire(tx, { orderIds: [orderId], limit: 1 });
-            if (expired.length > 0) metrics.expired.inc({ via: 'payment' });
+            if (expired.length > 0) counts.push(() => metrics.expired.inc({ via: 'payment' }));
             returned = expired.flatMap((e) => e.productIds);
           }
           await payments.advance(tx, payment.id, captured ? 'captured' : 'authorized', { late: true });
@@ -139,6 +153,8 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           return { result: { ...base, outcome: 'ignored' }, action: undefined, payment, returned: [] };
       }
     });
+    for (const count of counts) count();
+    return decision;
   }
 
   /** Carries out a decision at the provider (keyed), then records the payment's new state. */
