@@ -67,6 +67,25 @@ describe('salescale with its output piped', () => {
   });
 });
 
+describe('salescale given an empty file or folder (an unset shell variable)', () => {
+  it('refuses it with one line and exit 2 instead of ignoring it', async () => {
+    // alerts --out "" printed the rules and wrote no file; simulate --out "" drew no chart; manifests --out "" wrote
+    // under the current folder; --recording "" and the like were dropped. Each said nothing.
+    for (const args of [
+      ['alerts', '--out', ''],
+      ['alerts', '--recording', ' '],
+      ['alerts', '--dashboard', ''],
+      ['manifests', '--target', 'k8s', '--out', '', '--check'],
+      ['simulate', '--no-db', '--out', ''],
+      ['forecast', '--no-db', '--out', ''],
+      ['hpa', 'explain', '--hpa', '', '--pods', 'pods.json'],
+    ]) {
+      const r = await salescale(args, {});
+      assertOneLine(r, /^error \[INVALID_OPTION\]: --[a-z]+ was given an empty path \(an unset shell variable\?\)/, args.join(' '));
+    }
+  });
+});
+
 describe('salescale without a database', () => {
   it('--learn without DATABASE_URL says that it needs one (it read as an empty history: "got 0 hours")', async () => {
     for (const args of [['forecast', '--learn', '--year', '2026', '--no-progress'], ['backtest', '--learn']]) {

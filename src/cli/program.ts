@@ -14,6 +14,7 @@ import { registerScalingCommands } from '../scaling/cli.ts';
 import { registerAlertsCommand } from '../scaling/alerts/alerts-cli.ts';
 import { registerHpaCommand } from '../scaling/hpa-cli.ts';
 import { registerManifestsCommand } from '../scaling/manifests/manifests-cli.ts';
+import { ScalingInputError, formatInputError } from '../scaling/errors.ts';
 
 /** Decimal digits only: `Number()` also read "" and " " as 0 (`seed --products ""` seeded nothing) and "0x10" as 16. */
 function positiveInt(value: string): number {
@@ -51,6 +52,21 @@ async function describeBenchScenarios(bench: Command): Promise<void> {
     const lines = SCENARIOS.map((s) => help.formatItem(s.name, width, `${s.optional ? '(diagnostic, run only by name) ' : ''}${s.describe}`, help));
     return `\nScenarios (in run order):\n${lines.join('\n')}`;
   });
+}
+
+/**
+ * A file or folder option given an empty value (`--out "$OUT"` with OUT unset) is refused before the
+ * command runs. Each took it as no option at all, without a word: `alerts --out ""` printed the rules
+ * and wrote no file, `simulate --out ""` drew no chart, `manifests --out ""` wrote under the current folder.
+ */
+function refuseEmptyPaths(_program: Command, command: Command): void {
+  for (const option of command.options) {
+    const kind = /<(file|path|dir)>/.exec(option.flags)?.[1];
+    const value: unknown = command.getOptionValue(option.attributeName());
+    if (kind === undefined || typeof value !== 'string' || value.trim() !== '') continue;
+    const error = new ScalingInputError('INVALID_OPTION', `${option.long} was given an empty path (an unset shell variable?): name a ${kind === 'dir' ? 'folder' : 'file'}`, { field: option.long });
+    command.showHelpAfterError(false).error(formatInputError(error), { exitCode: 2, code: `salescale.${error.code}` });
+  }
 }
 
 /** Long-running processes, as opposed to the commands that print a result and exit. */
@@ -159,6 +175,7 @@ export function buildCli(): Command {
 
   // forecast, plan, simulate, cost, backtest: sale events (and history) come from the database when
   // DATABASE_URL is set, otherwise from files and the built-in calendar; SHOP_TIME_ZONE is the default of --tz.
+  program.hook('preAction', refuseEmptyPaths);
   registerScalingCommands(program, { ...scalingDataSources(() => loadScalingConfig()), capacityChecks: () => loadCapacityCheckConfig() });
   // alerts: the seed's alert thresholds as Prometheus rules (no config needed).
   registerAlertsCommand(program);
