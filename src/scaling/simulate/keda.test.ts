@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getCalendarEvent } from '../forecast/calendar.ts';
+import { normalizeBehavior } from './hpa-behavior.ts';
 import { createKedaState, createScaledObject, pollScaledObject, proposeKedaHpaReplicas, syncKedaHpa } from './keda.ts';
 import type { KedaRedisTrigger, TriggerReading } from './keda-triggers.ts';
 import { parseRedisTriggerMetadata, readTriggers } from './keda-triggers.ts';
@@ -129,6 +130,20 @@ describe('KEDA redis triggers through the HPA (AverageValue)', () => {
     assert.equal(proposeKedaHpaReplicas([queueReading(260, 50)], 5), 5);
     // 280 / 250 = 1.12: outside, ceil(280/50) = 6.
     assert.equal(proposeKedaHpaReplicas([queueReading(280, 50)], 5), 6);
+  });
+
+  it('applies behavior.scaleUp/scaleDown.tolerance of advanced.horizontalPodAutoscalerConfig (KEDA ≥ 2.18 passes it to the HPA)', () => {
+    // KEDA 2.18 documents the HPA's per-direction tolerance (k8s ≥ 1.33, kedacore/keda-docs#1660); the HPA
+    // applies it instead of the controller's 0.1 (replica_calculator.go Tolerances.isWithin).
+    const triggers = [waitTrigger(50)];
+    const behavior = normalizeBehavior({ scaleUp: { tolerance: 0.5 }, scaleDown: { tolerance: 0 } });
+    const so = createScaledObject({ minReplicaCount: 1, maxReplicaCount: 20, triggers, behavior });
+    const seen = { ...createKedaState(), hpa: { ...createKedaState().hpa, recommendations: [] } };
+    // 330 / (50 × 5) = 1.32: inside the 50 % scale-up tolerance, keep 5 (the controller's 10 % would give ceil(330/50) = 7).
+    assert.equal(syncKedaHpa(so, seen, { now: 0, currentReplicas: 5, readings: [queueReading(330, 50)] }).replicas, 5);
+    // 910 / (50 × 20) = 0.91: inside the controller's 10 %, outside a 0 % scale-down tolerance: ceil(910/50) = 19.
+    const down = createScaledObject({ minReplicaCount: 1, maxReplicaCount: 20, triggers, behavior: normalizeBehavior({ scaleDown: { tolerance: 0, stabilizationWindowSeconds: 0 } }) });
+    assert.equal(syncKedaHpa(down, seen, { now: 0, currentReplicas: 20, readings: [queueReading(910, 50)] }).replicas, 19);
   });
 
   it('scales 1 ↔ N through the HPA behaviour: from 2 the default scale-up allows max(2 + 4, 2 × 2) = 6, and nothing at 0 replicas', () => {

@@ -19,6 +19,7 @@ import { ScalingInputError } from '../errors.ts';
 import type { HpaBehavior } from './hpa-behavior.ts';
 import { normalizeBehavior } from './hpa-behavior.ts';
 import type { HpaLimits, HpaState } from './hpa.ts';
+import type { Tolerances } from './hpa-replica-calculator.ts';
 import { DEFAULT_TOLERANCE, combineMetricProposals, computeExternalAverageValueReplicas, createHpaState, reconcileHpa } from './hpa.ts';
 import type { KedaFallback, TriggerHealth } from './keda-fallback.ts';
 import { KEDA_FALLBACK_BEHAVIORS, getMetricWithFallback } from './keda-fallback.ts';
@@ -64,7 +65,7 @@ export interface KedaScaledObject {
   triggers: KedaTrigger[];
   /** `advanced.horizontalPodAutoscalerConfig.behavior`. @defaultValue the API server's defaults */
   behavior: HpaBehavior;
-  /** HPA controller tolerance. @defaultValue 0.1 */
+  /** HPA controller tolerance (`--horizontal-pod-autoscaler-tolerance`); `behavior.*.tolerance` overrides it per direction. @defaultValue 0.1 */
   tolerance: number;
   /** HPA controller sync period. @defaultValue 15 */
   hpaSyncPeriodSeconds: number;
@@ -170,11 +171,20 @@ export function getKedaHpaSpec(so: KedaScaledObject): Required<Pick<HpaLimits, '
 }
 
 /**
+ * The tolerances the HPA applies: `behavior.scaleUp/scaleDown.tolerance` of
+ * `advanced.horizontalPodAutoscalerConfig` (KEDA ≥ 2.18 passes them on; HPAConfigurableTolerance,
+ * k8s ≥ 1.33) per direction, else the controller's flag.
+ */
+export function getKedaHpaTolerances(so: Pick<KedaScaledObject, 'behavior' | 'tolerance'>): Tolerances {
+  return { scaleDown: so.behavior.scaleDown.tolerance ?? so.tolerance, scaleUp: so.behavior.scaleUp.tolerance ?? so.tolerance };
+}
+
+/**
  * The HPA's metric-based proposal: per trigger `ceil(value / target)` unless `value / (target × current)`
  * is within the tolerance, then the max over triggers (so a cron window and the queue combine by max).
  * A trigger that failed is an invalid metric: it blocks a scale-down, not a scale-up.
  */
-export function proposeKedaHpaReplicas(readings: readonly TriggerReading[], currentReplicas: number, tolerance = DEFAULT_TOLERANCE): number | null {
+export function proposeKedaHpaReplicas(readings: readonly TriggerReading[], currentReplicas: number, tolerance: number | Tolerances = DEFAULT_TOLERANCE): number | null {
   const proposals = readings.map((r) =>
     r.error === undefined ? computeExternalAverageValueReplicas({ currentReplicas, total: r.value, targetPerPod: r.targetAverageValue, tolerance }) : null,
   );
@@ -297,7 +307,7 @@ export function syncKedaHpa(
     if (answer.health) health[reading.name] = answer.health;
     return answer.value === null ? reading : { name: reading.name, value: answer.value, targetAverageValue: reading.targetAverageValue, active: reading.active };
   });
-  const metricDesiredReplicas = proposeKedaHpaReplicas(served, current, so.tolerance);
+  const metricDesiredReplicas = proposeKedaHpaReplicas(served, current, getKedaHpaTolerances(so));
   const decision = reconcileHpa(getKedaHpaSpec(so), state.hpa, { now, currentReplicas: current, metricDesiredReplicas });
   return { replicas: decision.desiredReplicas, state: { ...state, hpa: decision.state, health }, reason: decision.reason };
 }
