@@ -93,25 +93,26 @@ export function toNumber(value: string, field: string): number {
   return n;
 }
 
-/** Bounds of a numeric option; `atLeast`/`atMost` are inclusive, `above` exclusive. */
+/** Bounds of a numeric option; `atLeast`/`atMost` are inclusive, `above`/`below` exclusive. */
 export interface NumberBounds {
   atLeast?: number;
   above?: number;
   atMost?: number;
+  below?: number;
   whole?: boolean;
 }
 
 function describeBounds(b: NumberBounds): string {
   const kind = b.whole ? 'a whole number' : 'a number';
   if (b.atLeast !== undefined && b.atMost !== undefined) return `${kind} from ${b.atLeast} to ${b.atMost}`;
-  const limits = [b.atLeast !== undefined ? `≥ ${b.atLeast}` : '', b.above !== undefined ? `> ${b.above}` : '', b.atMost !== undefined ? `≤ ${b.atMost}` : ''].filter(Boolean);
+  const limits = [b.atLeast !== undefined ? `≥ ${b.atLeast}` : '', b.above !== undefined ? `> ${b.above}` : '', b.atMost !== undefined ? `≤ ${b.atMost}` : '', b.below !== undefined ? `< ${b.below}` : ''].filter(Boolean);
   return `${kind} ${limits.join(' and ')}`.trim();
 }
 
 /** A numeric option within its bounds (INVALID_OPTION otherwise): a price is not negative, a replica count is whole. */
 export function toBoundedNumber(value: string, field: string, bounds: NumberBounds): number {
   const n = toNumber(value, field);
-  const ok = (bounds.atLeast === undefined || n >= bounds.atLeast) && (bounds.above === undefined || n > bounds.above) && (bounds.atMost === undefined || n <= bounds.atMost) && (!bounds.whole || Number.isSafeInteger(n));
+  const ok = (bounds.atLeast === undefined || n >= bounds.atLeast) && (bounds.above === undefined || n > bounds.above) && (bounds.atMost === undefined || n <= bounds.atMost) && (bounds.below === undefined || n < bounds.below) && (!bounds.whole || Number.isSafeInteger(n));
   if (!ok) throw new ScalingInputError('INVALID_OPTION', `${field} must be ${describeBounds(bounds)} (got ${quoteInput(value)})`, { field, value });
   return n;
 }

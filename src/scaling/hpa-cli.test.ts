@@ -242,7 +242,12 @@ describe('salescale hpa explain', () => {
   for (const [option, value, expected] of [
     ['--replicas', '-1', '--replicas must be a whole number ≥ 0 (got "-1")'],
     ['--replicas', '1.5', '--replicas must be a whole number ≥ 0 (got "1.5")'],
-    ['--tolerance', '-1', '--tolerance must be a number ≥ 0 (got "-1")'],
+    ['--tolerance', '-1', '--tolerance must be a number ≥ 0 and < 1 (got "-1")'],
+    // A fraction (0.1 is 10 %): from 1 up the band's lower edge 1 − tolerance is ≤ 0, so no ratio is below
+    // it and the controller could never scale down; 10 (meant as 10 %) or 1e12 printed a band of [-9, 11].
+    ['--tolerance', '1', '--tolerance must be a number ≥ 0 and < 1 (got "1")'],
+    ['--tolerance', '10', '--tolerance must be a number ≥ 0 and < 1 (got "10")'],
+    ['--tolerance', '1e12', '--tolerance must be a number ≥ 0 and < 1 (got "1e12")'],
     ['--downscale-stabilization', '-5', '--downscale-stabilization must be a number ≥ 0 (got "-5")'],
     ['--cpu-initialization-period', '-1', '--cpu-initialization-period must be a number ≥ 0 (got "-1")'],
     ['--initial-readiness-delay', '-1', '--initial-readiness-delay must be a number ≥ 0 (got "-1")'],

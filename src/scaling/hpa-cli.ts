@@ -67,7 +67,7 @@ export function registerHpaCommand(program: Command): Command {
     .option('--history <list>', 'recommendations the controller holds, value@time, e.g. 8@-120s,6@-60s')
     .option('--scale-events <list>', 'recent rescales, ±change@time, e.g. +4@-10s,-2@-40s')
     .option('--fresh', 'a controller that has just started (it records the current count first)')
-    .option('--tolerance <x>', '--horizontal-pod-autoscaler-tolerance', String(DEFAULT_HPA_CONTROLLER_OPTIONS.tolerance))
+    .option('--tolerance <x>', '--horizontal-pod-autoscaler-tolerance, a fraction from 0 to below 1 (0.1 = 10 %)', String(DEFAULT_HPA_CONTROLLER_OPTIONS.tolerance))
     .option('--cpu-initialization-period <s>', '--horizontal-pod-autoscaler-cpu-initialization-period, seconds', String(DEFAULT_HPA_CONTROLLER_OPTIONS.timings.cpuInitializationPeriod))
     .option('--initial-readiness-delay <s>', '--horizontal-pod-autoscaler-initial-readiness-delay, seconds', String(DEFAULT_HPA_CONTROLLER_OPTIONS.timings.delayOfInitialReadinessStatus))
     .option('--downscale-stabilization <s>', '--horizontal-pod-autoscaler-downscale-stabilization, seconds', String(DEFAULT_HPA_CONTROLLER_OPTIONS.downscaleStabilizationSeconds))
@@ -104,7 +104,8 @@ export function registerHpaCommand(program: Command): Command {
         scaleDownEvents: events?.filter((e) => e.value < 0).map(toEvent),
         fresh: o.fresh,
         options: {
-          tolerance: toBoundedNumber(o.tolerance, '--tolerance', { atLeast: 0 }),
+          // A fraction of the ratio: from 1 up, 1 − tolerance ≤ 0 and the controller could never scale down.
+          tolerance: toBoundedNumber(o.tolerance, '--tolerance', { atLeast: 0, below: 1 }),
           timings: {
             cpuInitializationPeriod: toBoundedNumber(o.cpuInitializationPeriod, '--cpu-initialization-period', { atLeast: 0 }),
             delayOfInitialReadinessStatus: toBoundedNumber(o.initialReadinessDelay, '--initial-readiness-delay', { atLeast: 0 }),
