@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
  * shapes (https://docs.stripe.com/api/payment_intents, /api/refunds, /api/events, /api/errors,
  * /api/idempotent_requests), so the official SDK runs unchanged against it (its host/port/protocol
  * settings). It keeps Stripe's rules that matter here: form-encoded parameters, the secret key,
- * idempotency keys (same key + same parameters → the first response replayed with
- * `Idempotent-Replayed: true`; other parameters → 400 `idempotency_error`), the PaymentIntent state
+ * idempotency keys (at most 255 characters, else 400; same key + same parameters → the first response
+ * replayed with `Idempotent-Replayed: true`; other parameters → 400 `idempotency_error`), the PaymentIntent state
  * machine (capture only from `requires_capture`, else 400 `payment_intent_unexpected_state`), and the
  * events it would send. Test controls stand in for the buyer confirming in the browser.
  */
@@ -231,6 +231,11 @@ export async function startStripeServer(options: { secretKey: string }): Promise
       }
       const params = parseForm(raw);
       const method = req.method ?? 'GET';
+      if (key !== undefined && key.length > 255) {
+        requests.push({ method, path, idempotencyKey: key, replayed: false });
+        send(400, { error: { type: 'invalid_request_error', message: 'Idempotency keys can be at most 255 characters long.' } });
+        return;
+      }
       if (key !== undefined && method === 'POST') {
         const hash = createHash('sha256').update(`${path}\n${raw}`).digest('hex');
         const seen = idempotent.get(key);

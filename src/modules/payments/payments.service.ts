@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isStorableText } from '../../lib/storable-text.ts';
 import type { Database } from '../../platform/db/client.ts';
@@ -47,6 +47,16 @@ interface Decision {
   action: Action;
   payment?: PaymentRow;
   returned: number[];
+}
+
+/**
+ * Our idempotency key for a buyer's pay call on one order: the buyer's key (up to 255 characters, as the route
+ * takes) under a per-order prefix. Stripe takes keys of at most 255 characters, so a key that would not fit is
+ * sent as its digest: still the same key for the same buyer key, where a longer one was refused (a 500).
+ */
+function payKey(prefix: string, buyerKey: string): string {
+  const key = `${prefix}${buyerKey}`;
+  return key.length <= 255 ? key : `${prefix}sha256-${createHash('sha256').update(buyerKey).digest('hex')}`;
 }
 
 /** Our idempotency key for one money-moving call on one payment: a retry is the same call at the provider. */
@@ -250,7 +260,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           token: input.token,
           // Scoped to the order, as the Stripe path's: buyers choose their keys, and one provider account serves them
           // all (a key already used for another order authorized nothing for this one, whose capture then failed).
-          idempotencyKey: `salescale-order-${order.id}-pay-${input.idempotencyKey ?? randomUUID()}`,
+          idempotencyKey: payKey(`salescale-order-${order.id}-pay-`, input.idempotencyKey ?? randomUUID()),
         });
         const result = await process(event);
         if (result.outcome === 'declined') throw new PaymentDeclinedError(order.id, event.failureCode);
@@ -264,7 +274,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           orderId: order.id,
           amountCents: order.totalCents,
           currency: order.currency,
-          idempotencyKey: `salescale-order-${order.id}-intent-${input.idempotencyKey ?? 'default'}`,
+          idempotencyKey: payKey(`salescale-order-${order.id}-intent-`, input.idempotencyKey ?? 'default'),
         });
         await db.primary.transaction(async (tx) => {
           if (!(await lifecycle.lockForPayment(tx, order.id))) throw new OrderNotFoundError(order.id);

@@ -318,6 +318,24 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     }
   });
 
+  it('a buyer\'s Idempotency-Key of the longest length we take (255) starts the payment, and the same key reuses its intent', async () => {
+    const productId = await product();
+    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: alice, 'idempotency-key': `long-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
+    assert.equal(placed.statusCode, 201, placed.body);
+    // Stripe takes keys of at most 255 characters; ours wrap the buyer's in a per-order prefix.
+    const key = 'k'.repeat(255);
+    const pay = () => t.app.inject({ method: 'POST', url: `/api/v1/orders/${placed.json().id}/pay`, headers: { cookie: alice, 'idempotency-key': key }, payload: {} });
+    const first = await pay();
+    assert.equal(first.statusCode, 200, first.body);
+    assert.match(first.json().payment.clientSecret, /^pi_[0-9a-f]+_secret_/);
+    const sent = stripe.requests.filter((r) => r.path === '/v1/payment_intents').at(-1)!.idempotencyKey!;
+    assert.ok(sent.length <= 255 && sent.startsWith(`salescale-order-${placed.json().id}-intent-`), sent);
+    await t.platform.db.primary.execute(sql`update payments set status = 'failed' where order_id = ${placed.json().id}`);
+    const again = await pay();
+    assert.equal(again.statusCode, 200, again.body);
+    assert.equal(again.json().payment.clientSecret, first.json().payment.clientSecret, 'the same key, the same intent');
+  });
+
   it("Stripe refusing our own call (a wrong API key) is a logged 500, never its 401 and words passed to the buyer", async () => {
     const misconfigured = await createTestApp({
       PAYMENT_PROVIDER: 'stripe',
