@@ -44,20 +44,23 @@ export const DEFAULT_POD_METRIC_TIMINGS: PodMetricTimings = {
 };
 
 /**
- * CPU: a not-ready pod is unready; a ready pod without a sample yet is missing; inside the CPU
- * initialisation period a sample is ignored (unready) unless one full window was collected after
- * the pod became ready. Other resources (memory): readiness is not looked at; a pod without a
- * sample is missing. (The simulator's pods are all Running; phases are handled by `groupPods`.)
+ * As upstream `groupPods`: a pending pod is unready; a running pod without a sample yet is missing,
+ * Ready or not (the sample is looked for first). CPU only: a not-ready pod with a sample is
+ * unready, and inside the CPU initialisation period a sample is ignored (unready) unless one full
+ * window was collected after the pod became ready. Other resources (memory): readiness is not
+ * looked at. (Failed and deleted pods do not occur in the simulator.)
  */
 export function classifyPod(pod: SimPod, now: number, resource: 'cpu' | 'memory', t: PodMetricTimings): PodMetricState {
   // Upstream `groupPods` puts a Pending pod among the unready ones, whatever the resource.
   if (isPending(pod)) return 'unready';
   const metricTimestamp = now - t.metricsLagSeconds;
-  // Readiness only matters for CPU (upstream `groupPods`): a running pod that is not Ready yet still
-  // counts for memory as soon as it has a sample.
-  if (resource !== 'cpu') return metricTimestamp - t.metricWindowSeconds < pod.startedAt ? 'missing' : 'ready';
-  if (now < pod.readyAt) return 'unready';
+  // Upstream `groupPods` looks for the sample before readiness: a running pod without one is missing,
+  // Ready or not (on a scale-down it then counts as max(100, target) % of its request).
   if (metricTimestamp - t.metricWindowSeconds < pod.startedAt) return 'missing';
+  // Readiness only matters for CPU: a running pod that is not Ready yet still counts for memory as
+  // soon as it has a sample.
+  if (resource !== 'cpu') return 'ready';
+  if (now < pod.readyAt) return 'unready';
   if (pod.startedAt + t.cpuInitializationPeriodSeconds > now) {
     return metricTimestamp < pod.readyAt + t.metricWindowSeconds ? 'unready' : 'ready';
   }

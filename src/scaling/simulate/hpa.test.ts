@@ -206,8 +206,19 @@ describe('HPA bounds and legacy mode', () => {
 describe('HPA pod grouping for CPU', () => {
   const t = DEFAULT_POD_METRIC_TIMINGS; // lag 30 s, window 15 s, CPU initialisation 300 s
   const pod = { startedAt: 0, readyAt: 30 };
-  it('treats a pod as unready until its readiness probe passes', () => {
-    assert.equal(classifyPod(pod, 20, 'cpu', t), 'unready');
+  it('treats a pod that has a sample as unready until its readiness probe passes', () => {
+    // now 50: sample window [5, 20] after the start at 0, readiness at 100.
+    assert.equal(classifyPod({ startedAt: 0, readyAt: 100 }, 50, 'cpu', t), 'unready');
+  });
+  it('treats a running pod without a sample yet as missing, Ready or not (groupPods looks for the sample before readiness)', () => {
+    // replica_calculator.go groupPods: `if _, found := metrics[pod.Name]; !found` → missingPods, before the
+    // CPU readiness rules. now 20: the newest sample ends at −10, before the pod started.
+    assert.equal(classifyPod(pod, 20, 'cpu', t), 'missing');
+    // Scale-down with 4 pods at 30 % (target 70) and 2 just started: the missing pods count as 100 % of their
+    // request, (4 × 300 + 2 × 1000) / 6000 = 53 % → ceil(0.762 × 6) = 5; left out as unready it would be 2.
+    const states = [...Array(4).fill('ready'), classifyPod(pod, 20, 'cpu', t), classifyPod(pod, 20, 'cpu', t)];
+    const pods = states.map((state): PodResourceSample => ({ state, usage: 300, request: 1000 }));
+    assert.equal(computeResourceReplicas({ currentReplicas: 6, pods, targetUtilization: 70 })?.replicas, 5);
   });
   it('ignores CPU samples taken before one full window after readiness', () => {
     // now 60: sample at 30 < readyAt + window = 45 → unready. now 75: sample at 45 → ready.
