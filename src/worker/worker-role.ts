@@ -131,6 +131,7 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
   const relay = createOutboxRelay({
     pool: db.pools.primary,
     queues: producers,
+    redis: platform.redis,
     logger,
     pollIntervalMs: config.outbox.pollIntervalMs,
     batchSize: config.outbox.batchSize,

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { isQueueName, type QueueName } from '../queue/queue-definitions.ts';
@@ -8,6 +9,12 @@ import { outboxJobId } from './outbox.ts';
 export interface OutboxRelayOptions {
   pool: pg.Pool;
   queues: QueueSet;
+  /**
+   * The queue Redis (the queue set's connection), where the relay keeps a marker key: a Redis that comes
+   * back without it lost what it held, and the relay queues the relayed rows not yet applied again
+   * (`requeueLostRows`). Without it, nothing is recovered.
+   */
+  redis?: Redis;
   logger: Logger;
   /** Sleep between passes that found less than a full batch. @defaultValue 500 */
   pollIntervalMs?: number;
@@ -40,6 +47,8 @@ interface Row {
 }
 
 const CLEANUP_EVERY_MS = 60_000;
+/** Parked rows (`unknown queue`, `refused by BullMQ: …`) were never in Redis: a loss does not bring them back. */
+const PARKED = `coalesce(o.last_error = 'unknown queue' OR o.last_error LIKE 'refused by BullMQ:%', false)`;
 const MAX_BACKOFF_MS = 5000;
 /** A pass never holds its row locks longer than this waiting for Redis. */
 const ADD_TIMEOUT_MS = 10_000;
@@ -73,8 +82,42 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
   let lastCleanup = 0;
+  const markerKey = `${options.queues.prefix}:outbox-relay:marker`;
+
+  /**
+   * Redis held since the marker was set (it is set after each recovery and never expires; the queue Redis
+   * runs with noeviction): true, or false when Redis came back empty (a restart without persistence, a
+   * flush, a failover to an empty replica), or undefined when Redis does not answer (the adds fail anyway).
+   */
+  async function redisKeptItsJobs(): Promise<boolean | undefined> {
+    if (!options.redis) return true;
+    try {
+      return (await withTimeout(options.redis.exists(markerKey), ADD_TIMEOUT_MS, 'reading the relay marker')) === 1;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * After a Redis loss: every relayed row within retention whose job was neither applied (no job claim) nor
+   * dead-lettered is made unrelayed again, and the passes that follow add it again under its own job id. A job
+   * Redis still holds is not added twice (BullMQ keeps one per id); one that ran but takes no claim (an email,
+   * whose claim is `sent_emails`; an expiry, decided by the order's status) runs again and skips. The marker is
+   * set only after the rows are back, so a relay that dies in between recovers again on its next pass.
+   */
+  async function requeueLostRows(): Promise<void> {
+    const { rowCount } = await options.pool.query(
+      `UPDATE outbox o SET relayed_at = NULL
+       WHERE o.relayed_at IS NOT NULL AND NOT ${PARKED}
+         AND NOT EXISTS (SELECT 1 FROM job_claims c WHERE c.queue = o.queue AND c.job_id = 'outbox-' || o.id)
+         AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.queue = o.queue AND d.job_id = 'outbox-' || o.id)`,
+    );
+    await withTimeout(options.redis!.set(markerKey, new Date().toISOString()), ADD_TIMEOUT_MS, 'setting the relay marker');
+    if ((rowCount ?? 0) > 0) options.logger.warn({ rows: rowCount }, 'the queue Redis lost its jobs: relayed rows not yet applied are relayed again');
+  }
 
   async function relayOnce(): Promise<number> {
+    if ((await redisKeptItsJobs()) === false) await requeueLostRows();
     const client = await options.pool.connect();
     let rows: Row[] = [];
     try {

@@ -43,8 +43,8 @@ export async function inspectQueueRedis(redis: Redis): Promise<QueueRedisReport>
 
 /**
  * At worker start: an evicting queue Redis is fatal in production and a loud error elsewhere. A queue
- * Redis without AOF persistence is a warning (a restart loses every queued job; the outbox only
- * covers work not yet relayed).
+ * Redis without AOF persistence is a warning (a restart loses every queued job; the outbox relay
+ * re-sends the relayed rows not yet applied, within retention, and their delays start again).
  */
 export async function checkQueueRedis(redis: Redis, options: { isProduction: boolean; logger: Logger }): Promise<QueueRedisReport> {
   const report = await inspectQueueRedis(redis);
@@ -53,7 +53,7 @@ export async function checkQueueRedis(redis: Redis, options: { isProduction: boo
     options.logger.error({ maxmemoryPolicy: report.maxmemoryPolicy }, `UNSAFE QUEUE REDIS: ${problem}`);
   }
   if (report.aofEnabled === false) {
-    options.logger.warn('the queue Redis has no AOF persistence (appendonly no): a Redis restart loses queued and delayed jobs');
+    options.logger.warn('the queue Redis has no AOF persistence (appendonly no): a Redis restart loses queued and delayed jobs; the outbox relay re-sends those of the last OUTBOX_RETENTION_HOURS, delays restarting');
   }
   return report;
 }
