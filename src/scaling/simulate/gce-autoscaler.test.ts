@@ -231,6 +231,26 @@ describe('Compute Engine autoscaler: scale-in', () => {
   );
 });
 
+describe('Compute Engine autoscaler: scale to zero', () => {
+  rule(
+    'with minNumReplicas 0 a per-VM signal keeps one VM; only schedules and per-group metrics may reach 0',
+    `${DEC} (as summarised in SCALING-ENGINES.md)`,
+    'Scale to 0 needs min 0, no active schedule > 0 and no per-VM signal (CPU, LB, per-VM metric)',
+    () => {
+      const idle = (p: GceAutoscalingPolicy, o: Partial<GceObservation>) =>
+        run(p, Array.from({ length: 16 }, (_, k) => ({ now: 60 * k, targetSize: 2, ...o }))).at(-1);
+      // An idle CPU-scaled group: the CPU signal asks for 0 VMs, the group keeps one (with none there is no CPU to measure).
+      const cpu = idle(policy({ minNumReplicas: 0 }), { cpuUtilization: 0 });
+      assert.equal(cpu?.targetSize, 1);
+      const lb = idle(policy({ minNumReplicas: 0, cpuUtilization: undefined, loadBalancingUtilization: { utilizationTarget: 0.8 } }), { lbRequestsPerSecond: 0, lbCapacityPerVm: 100 });
+      assert.equal(lb?.targetSize, 1);
+      // A per-group metric (singleInstanceAssignment) with nothing to do: 0 VMs, a positive 0.
+      const perGroup = idle(policy({ minNumReplicas: 0, cpuUtilization: undefined, customMetricUtilizations: [{ metric: 'queue', singleInstanceAssignment: 5 }] }), { metricValues: [0] });
+      assert.ok(Object.is(perGroup?.targetSize, 0), String(perGroup?.targetSize));
+    },
+  );
+});
+
 describe('Compute Engine autoscaler: modes', () => {
   rule('ON sets the target size to the recommendation', DEC, 'ON. The MIG sets its target size to the recommended size', () => {
     assert.equal(run(policy(), [{ now: 0, targetSize: 10, cpuUtilization: 0.9 }])[0].targetSize, 15);

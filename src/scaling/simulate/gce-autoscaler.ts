@@ -87,7 +87,7 @@ const EPS = 1e-9;
 
 /** VMs a per-VM signal asks for: enough that the observed load sits at the target, rounded up (never too few). */
 export function getUtilizationSize(vms: number, observed: number, target: number): number {
-  return Math.ceil((vms * observed) / target - EPS);
+  return Math.max(0, Math.ceil((vms * observed) / target - EPS));
 }
 
 /**
@@ -101,12 +101,13 @@ export function getCpuSize(o: { initializedVms: number; initializingVms: number;
 
 /** Load balancing: keep each VM at `target` of its serving capacity. */
 export function getLoadBalancingSize(requestsPerSecond: number, capacityPerVm: number, target: number): number {
-  return Math.ceil(requestsPerSecond / (capacityPerVm * target) - EPS);
+  return Math.max(0, Math.ceil(requestsPerSecond / (capacityPerVm * target) - EPS));
 }
 
 /** A Monitoring metric: per-VM mean against its target, or a group value divided by the work of one VM. */
 export function getMetricSize(metric: GceCustomMetric, value: number, vms: number): number {
-  if (metric.singleInstanceAssignment !== undefined) return Math.ceil(value / metric.singleInstanceAssignment - EPS);
+  // max(0, …) here and below: ceil(−EPS) is −0, which printed as "-0" VMs.
+  if (metric.singleInstanceAssignment !== undefined) return Math.max(0, Math.ceil(value / metric.singleInstanceAssignment - EPS));
   if (metric.utilizationTarget === undefined) throw new Error(`metric ${metric.metric} needs utilizationTarget or singleInstanceAssignment`);
   return getUtilizationSize(vms, value, metric.utilizationTarget);
 }
@@ -115,7 +116,12 @@ export function getMetricSize(metric: GceCustomMetric, value: number, vms: numbe
 export function getMaxScaledIn(control: NonNullable<GceAutoscalingPolicy['scaleInControl']>, targetSize: number): number {
   const m = control.maxScaledInReplicas;
   if (m.fixed !== undefined) return m.fixed;
-  return Math.ceil(((m.percent ?? 0) / 100) * targetSize - EPS);
+  return Math.max(0, Math.ceil(((m.percent ?? 0) / 100) * targetSize - EPS));
+}
+
+/** CPU, load balancing or a Monitoring metric with a per-VM utilizationTarget (not singleInstanceAssignment). */
+export function hasPerVmSignal(policy: GceAutoscalingPolicy): boolean {
+  return policy.cpuUtilization !== undefined || policy.loadBalancingUtilization !== undefined || (policy.customMetricUtilizations ?? []).some((m) => m.singleInstanceAssignment === undefined);
 }
 
 /** One evaluation of the autoscaler. */
@@ -141,6 +147,9 @@ export function evaluateGceAutoscaler(policy: GceAutoscalingPolicy, state: GceAu
   let recommended = signalSize;
   if (recommended > policy.maxNumReplicas) [recommended, limitedBy] = [policy.maxNumReplicas, 'max'];
   if (recommended < policy.minNumReplicas) [recommended, limitedBy] = [policy.minNumReplicas, 'min'];
+  // Scale to zero needs minNumReplicas 0 and no per-VM signal (CPU, load balancing, a per-VM metric):
+  // with no VM left such a signal has nothing to measure, so one VM stays.
+  if (recommended < 1 && hasPerVmSignal(policy)) [recommended, limitedBy] = [Math.min(1, policy.maxNumReplicas), 'min'];
 
   // Stabilization (scale-in only): serve the peak of the longer of the stabilization and initialization
   // periods. An autoscaler with no history yet counts the current size as that peak.
