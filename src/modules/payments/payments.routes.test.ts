@@ -463,4 +463,22 @@ describe('payment counters and a transaction that does not commit', () => {
     assert.match(metrics, /^salescale_payments_total\{provider="test",outcome="succeeded"[^}]*\} 1$/m, `one successful payment:\n${seen}`);
     assert.match(metrics, /^salescale_order_time_to_pay_seconds_count(\{[^}]*\})? 1$/m, `one order paid:\n${seen}`);
   });
+
+  it('one event delivered several times at once (the provider retrying a slow delivery) is counted processed once, the rest duplicates', async () => {
+    const productId = await f.product();
+    const placed = await f.order(f.bob, productId);
+    const provider = createTestProvider({ db: f.t.platform.db, webhookSecret: testWebhookSecret(f.t.config.secrets.sessionSecret) });
+    const { id, type, ...data } = await provider.authorizeWithToken!({ orderId: placed.id, amountCents: 2500, currency: 'USD', token: 'tok_ok', idempotencyKey: 'k-concurrent' });
+    const counted = async () => {
+      const metrics = (await f.t.app.inject({ method: 'GET', url: '/metrics' })).body;
+      const read = (outcome: string) => Number(new RegExp(`^salescale_payment_webhooks_total\\{provider="test",outcome="${outcome}"[^}]*\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
+      return { processed: read('processed'), duplicate: read('duplicate') };
+    };
+    const before = await counted();
+    const replies = await Promise.all(Array.from({ length: 6 }, () => f.webhook({ id, type, data })));
+    for (const reply of replies) assert.equal(reply.statusCode, 200, reply.body);
+    assert.equal(await f.ledger(placed.id, 'capture'), 1);
+    const now = await counted();
+    assert.deepEqual({ processed: now.processed - before.processed, duplicate: now.duplicate - before.duplicate }, { processed: 1, duplicate: 5 });
+  });
 });

@@ -198,8 +198,10 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       await act(decision.action, decision.payment, decision.result.outcome === 'late');
       outcome = decision.result;
     }
-    await payments.recordEvent(db.primary, { provider: event.provider, eventId: event.id, type: event.type, intentId: event.intentId, outcome: outcome.outcome });
-    metrics.webhooks.inc({ provider: event.provider, outcome: 'processed' });
+    // Deliveries of one event at once all get past `eventSeen` and decide (under the order's lock, to the same
+    // effect); the one that records it is the one processed, the others are duplicates.
+    const recorded = await payments.recordEvent(db.primary, { provider: event.provider, eventId: event.id, type: event.type, intentId: event.intentId, outcome: outcome.outcome });
+    metrics.webhooks.inc({ provider: event.provider, outcome: recorded ? 'processed' : 'duplicate' });
     return outcome;
   }
 
