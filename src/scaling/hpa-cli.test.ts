@@ -160,6 +160,23 @@ describe('salescale hpa explain', () => {
     assert.match(r.out, /held by the recommendation 4 made 60 s ago/);
   });
 
+  it('--downscale-stabilization sets the scale-down window of an HPA whose behavior leaves it unset, as the controller does', async () => {
+    // The API server leaves behavior.scaleDown.stabilizationWindowSeconds nil (autoscaling/v2 defaults.go) and
+    // the controller fills in its --horizontal-pod-autoscaler-downscale-stabilization (horizontal.go
+    // maybeInitScaleDownStabilizationWindow). CPU at 60 % of a 90 % target proposes 2; the recommendation 3
+    // made 120 s ago holds a 300 s window, not a 60 s one.
+    const d = 'src/scaling/simulate/testdata/scale-up-unready';
+    const hpa = readFileSync(`${d}/hpa.yaml`, 'utf8').replace('averageUtilization: 30', 'averageUtilization: 90').replace('status:', '  behavior:\n    scaleUp:\n      stabilizationWindowSeconds: 0\nstatus:');
+    const file = join(dir, 'behavior-no-scale-down-window.yaml');
+    writeFileSync(file, hpa);
+    const args = ['--hpa', file, '--pods', `${d}/pods.json`, '--metrics', `${d}/pod-metrics.json`, '--history', '3@-120s', '--json'];
+    const held = JSON.parse((await run(args)).out) as Explanation;
+    assert.equal(held.desiredReplicas, 3);
+    const short = await run([...args, '--downscale-stabilization', '60']);
+    assert.equal(short.exitCode, 0, short.err);
+    assert.equal((JSON.parse(short.out) as Explanation).desiredReplicas, 2);
+  });
+
   it('names the policy that limited a scale-up, on a JSON HPA with Pods and External metrics (testdata/sale-rate-limited)', async () => {
     const d = 'src/scaling/simulate/testdata/sale-rate-limited';
     const args = ['--hpa', `${d}/hpa.json`, '--pods', `${d}/pods.json`, '--metrics', `${d}/custom-metrics.json`, `${d}/external-metrics.json`];

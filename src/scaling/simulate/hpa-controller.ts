@@ -47,6 +47,12 @@ export interface HpaSpec {
   metrics: HpaMetricSpec[];
   /** Defaulted `spec.behavior`, or undefined for the legacy path. */
   behavior?: HpaBehavior;
+  /**
+   * `spec.behavior.scaleDown.stabilizationWindowSeconds` was not set (the API server leaves it nil): the
+   * controller uses its `--horizontal-pod-autoscaler-downscale-stabilization` instead
+   * (`maybeInitScaleDownStabilizationWindow`). @defaultValue false
+   */
+  scaleDownWindowFromFlag?: boolean;
 }
 
 /** One pod's sample of the `metrics.k8s.io` PodMetricsList: usage per container, milli-units. */
@@ -272,6 +278,12 @@ export function getTolerances(spec: HpaSpec, options: HpaControllerOptions): Tol
   return t;
 }
 
+/** `maybeInitScaleDownStabilizationWindow`: an unset scale-down window becomes the controller's flag. */
+export function getControllerBehavior(spec: HpaSpec, options: Pick<HpaControllerOptions, 'downscaleStabilizationSeconds'>): HpaBehavior | undefined {
+  if (!spec.behavior || !spec.scaleDownWindowFromFlag) return spec.behavior;
+  return { ...spec.behavior, scaleDown: { ...spec.behavior.scaleDown, stabilizationWindowSeconds: options.downscaleStabilizationSeconds } };
+}
+
 /**
  * `reconcileAutoscaler` for one HPA: bounds, `computeReplicasForMetrics` (the max over the valid
  * proposals; if every metric failed, or one failed and the rest would scale down, no action), then
@@ -297,7 +309,7 @@ export function syncHpa(args: {
   const limits = {
     minReplicas: spec.minReplicas,
     maxReplicas: spec.maxReplicas,
-    behavior: spec.behavior,
+    behavior: getControllerBehavior(spec, options),
     downscaleStabilizationSeconds: options.downscaleStabilizationSeconds,
     scaleUpLimitFactor: options.scaleUpLimitFactor,
     scaleUpLimitMinimum: options.scaleUpLimitMinimum,

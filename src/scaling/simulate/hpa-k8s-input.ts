@@ -216,10 +216,13 @@ export function parseHpa(doc: Obj): { spec: HpaSpec; status?: HpaStatusInput; ta
   if (!Array.isArray(rawMetrics) || rawMetrics.length === 0) fail(C, 'spec.metrics must be a non-empty list');
   const metrics = rawMetrics.map(parseMetricSpec);
   let behavior: HpaSpec['behavior'];
+  let scaleDownWindowFromFlag = false;
   if (spec.behavior !== undefined && spec.behavior !== null) {
     if (!isObj(spec.behavior)) fail(C, 'spec.behavior must be an object');
     try {
-      behavior = normalizeBehavior({ scaleUp: parseRules(spec.behavior.scaleUp, 'spec.behavior.scaleUp'), scaleDown: parseRules(spec.behavior.scaleDown, 'spec.behavior.scaleDown') });
+      const scaleDown = parseRules(spec.behavior.scaleDown, 'spec.behavior.scaleDown');
+      behavior = normalizeBehavior({ scaleUp: parseRules(spec.behavior.scaleUp, 'spec.behavior.scaleUp'), scaleDown });
+      scaleDownWindowFromFlag = scaleDown?.stabilizationWindowSeconds === undefined;
     } catch (e) {
       fail(C, (e as Error).message.replace(/^behavior\./, 'spec.behavior.'));
     }
@@ -238,7 +241,7 @@ export function parseHpa(doc: Obj): { spec: HpaSpec; status?: HpaStatusInput; ta
     };
   }
   return {
-    spec: { name: String(meta.name ?? 'hpa'), namespace: String(meta.namespace ?? 'default'), minReplicas: min, maxReplicas: max, metrics, behavior },
+    spec: { name: String(meta.name ?? 'hpa'), namespace: String(meta.namespace ?? 'default'), minReplicas: min, maxReplicas: max, metrics, behavior, ...(scaleDownWindowFromFlag ? { scaleDownWindowFromFlag } : {}) },
     status,
     targetRef: `${String(ref.kind)}/${String(ref.name)}`,
   };
