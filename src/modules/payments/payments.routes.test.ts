@@ -376,6 +376,43 @@ describe('a payment after the window', () => {
   });
 });
 
+describe('a late payment given back while the provider tells us so', () => {
+  const f = fixture({ PAYMENT_WINDOW_S: '1' });
+  before(() => f.start());
+  after(() => f.t.close());
+
+  it('is counted once when the provider\'s "voided" webhook arrives before our void call has answered', async () => {
+    const productId = await f.product(5);
+    const placed = await f.order(f.alice, productId);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const intentId = `tpi_${placed.id}_late_race`;
+    const data = { intentId, orderId: placed.id, amountCents: 2500, currency: 'USD' };
+    // Hold the provider's void (its ledger write) while its webhook saying the hold is released comes in first.
+    const blocker = new pg.Client({ connectionString: f.t.database.url });
+    await blocker.connect();
+    try {
+      await blocker.query('begin');
+      await blocker.query('lock table test_provider_operations in exclusive mode');
+      const late = f.webhook({ id: 'evt_late_race_auth', type: 'payment.authorized', data });
+      const waiting = async () => (await blocker.query<{ n: number }>(`select count(*)::int as n from pg_locks where relation = 'test_provider_operations'::regclass and not granted`)).rows[0]!.n;
+      for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(await waiting(), 1, 'the void is at the provider');
+      const voided = await f.webhook({ id: 'evt_late_race_void', type: 'payment.voided', data });
+      assert.equal(voided.statusCode, 200, voided.body);
+      await blocker.query('commit');
+      const reply = await late;
+      assert.equal(reply.statusCode, 200, reply.body);
+      assert.equal(reply.json().outcome, 'late');
+    } finally {
+      await blocker.end();
+    }
+    assert.equal(await f.ledger(placed.id, 'void'), 1);
+    const metrics = (await f.t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const seen = metrics.split('\n').filter((line) => line.startsWith('salescale_late_payments_total')).join('\n');
+    assert.match(metrics, /^salescale_late_payments_total\{provider="test",action="voided"[^}]*\} 1$/m, `one late payment voided:\n${seen}`);
+  });
+});
+
 describe('webhooks during a live sale', () => {
   // The limits a shop runs with (100 requests per minute per address while a sale is live, 1,000 per 15 min).
   const f = fixture({ RATE_LIMIT_SALE_REFRESH_MS: '0' });

@@ -90,6 +90,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     // Counters move only for what was committed: a transaction that rolls back (a failure at COMMIT, a lost
     // connection) is redelivered and decided again, and counting inside it counted that payment twice.
     const counts: (() => void)[] = [];
+    // A late payment is counted given back by whoever moves it there: our call (`act`) or the provider's event
+    // saying so, which may come first.
+    const countLate = (action: 'voided' | 'refunded') => counts.push(() => metrics.latePayments.inc({ provider: event.provider, action }));
     const decision = await db.primary.transaction(async (tx): Promise<Decision> => {
       counts.length = 0;
       // Lock order: the order row, then its payment row (every path here does the same).
@@ -110,7 +113,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           }
           return { result: { ...base, outcome: 'declined' }, action: undefined, payment, returned: [] };
         case 'voided':
-          await payments.advance(tx, payment.id, 'voided');
+          if ((await payments.advance(tx, payment.id, 'voided')) && payment.late) countLate('voided');
           if (payment.applied && order.status === 'paid' && payment.status === 'authorized') {
             logger.error({ orderId, intentId }, 'the hold of a paid, not yet captured order was released at the provider; the order needs attention');
           }
@@ -122,7 +125,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             logger.info({ orderId, intentId, refundedCents: event.amountCents, amountCents: payment.amountCents }, 'part of a payment was refunded at the provider; the order stays as it is');
             return { result: { ...base, outcome: 'partially_refunded' }, action: undefined, payment, returned: [] };
           }
-          await payments.advance(tx, payment.id, 'refunded');
+          if ((await payments.advance(tx, payment.id, 'refunded')) && payment.late) countLate('refunded');
           const refunded = payment.applied ? await lifecycle.markRefunded(tx, orderId) : undefined;
           return { result: { ...base, outcome: 'refunded' }, action: undefined, payment, returned: refunded?.productIds ?? [] };
         }
@@ -181,6 +184,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     }
     metrics.providerCalls.inc({ provider: payment.provider, action, outcome: 'succeeded' });
     const status = action === 'capture' ? 'captured' : action === 'void' ? 'voided' : 'refunded';
+    // Counted by whichever moves the payment there first: this call, or the provider's event (see `decide`).
     const moved = await payments.advance(db.primary, payment.id, status);
     if (late && moved) metrics.latePayments.inc({ provider: payment.provider, action: status });
   }
