@@ -66,7 +66,7 @@ describe('storefront guest checkout in a browser', () => {
       assert.ok(order);
       assert.equal(await page.getByRole('heading', { name: `Order ${order.id}` }).isVisible(), true);
       assert.match((await page.locator('[data-order-status]').textContent()) ?? '', /Total \$98\.00/);
-      assert.equal(await page.locator('main [data-order] li').textContent(), `2 × product ${id} at $49.00`);
+      assert.equal(await page.locator('main [data-order] li').textContent(), '2 × Guest Runner at $49.00');
       await page.getByRole('button', { name: 'Pay with the test card' }).click();
       await page.locator('[data-order-status="paid"]').waitFor();
       assert.match((await page.locator('[data-message]').textContent()) ?? '', /^Paid\./);

@@ -186,8 +186,9 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
     const byOrder = new Map<number, Order['items']>(orderIds.map((id) => [id, []]));
     if (orderIds.length === 0) return byOrder;
     const rows = await db
-      .select({ orderId: orderItems.orderId, productId: orderItems.productId, quantity: orderItems.quantity, priceCents: orderItems.priceCents })
+      .select({ orderId: orderItems.orderId, productId: orderItems.productId, name: products.name, quantity: orderItems.quantity, priceCents: orderItems.priceCents })
       .from(orderItems)
+      .innerJoin(products, eq(products.id, orderItems.productId))
       .where(inArray(orderItems.orderId, orderIds))
       .orderBy(asc(orderItems.orderId), asc(orderItems.productId));
     for (const { orderId, ...item } of rows) byOrder.get(orderId)?.push(item);

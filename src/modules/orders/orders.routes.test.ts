@@ -51,7 +51,10 @@ describe('orders API', () => {
     assert.equal(body.payment.provider, 'test');
     assert.equal(body.payment.status, 'requires_payment');
     assert.equal(Date.parse(body.payment.expiresAt) - Date.parse(body.createdAt), 600_000, 'PAYMENT_WINDOW_S defaults to 600');
-    assert.deepEqual(body.items, [{ productId: product.id, quantity: 3, priceCents: 1250 }]);
+    assert.deepEqual(body.items, [{ productId: product.id, name: 'Sale item', quantity: 3, priceCents: 1250 }]);
+    // The order as read back names its products too (the order page listed "product 123").
+    const read = await t.app.inject({ method: 'GET', url: `/api/v1/orders/${body.id}`, headers: { cookie: alice } });
+    assert.deepEqual(read.json().items, body.items);
     assert.equal(body.totalCents, 3750);
     assert.equal(body.currency, 'USD');
     assert.ok(Date.parse(body.createdAt) > 0);

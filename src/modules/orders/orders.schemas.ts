@@ -4,7 +4,12 @@ export const MAX_ORDER_LINES = 50;
 
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 
-export const OrderItem = Type.Object({ productId: Type.Integer(), quantity: Type.Integer(), priceCents: Type.Integer({ description: 'Unit price when ordered' }) });
+export const OrderItem = Type.Object({
+  productId: Type.Integer(),
+  name: Type.String({ description: "The product's name (as the catalog has it now)" }),
+  quantity: Type.Integer(),
+  priceCents: Type.Integer({ description: 'Unit price when ordered' }),
+});
 
 const OrderStatusSchema = Type.Union(
   [

@@ -54,6 +54,7 @@ DECLARE
   v_product_ids bigint[] := '{}';
   v_quantities integer[] := '{}';
   v_prices integer[] := '{}';
+  v_names text[] := '{}';
   v_event record;
   v_events bigint[];
   v_event_sets text[] := '{}';
@@ -78,7 +79,7 @@ BEGIN
     FROM jsonb_array_elements(p_items) AS e
     ORDER BY 1
   LOOP
-    SELECT p.status, p.price_cents, p.currency, p.max_per_customer INTO v_product FROM products p WHERE p.id = v_line.product_id;
+    SELECT p.status, p.price_cents, p.currency, p.max_per_customer, p.name INTO v_product FROM products p WHERE p.id = v_line.product_id;
     IF NOT FOUND THEN
       RAISE EXCEPTION 'UNKNOWN_PRODUCT' USING DETAIL = json_build_object('productId', v_line.product_id)::text;
     END IF;
@@ -139,6 +140,7 @@ BEGIN
     v_product_ids := v_product_ids || v_line.product_id;
     v_quantities := v_quantities || v_line.quantity;
     v_prices := v_prices || v_product.price_cents;
+    v_names := v_names || v_product.name;
     v_event_sets := v_event_sets || v_events::text;
     v_total := v_total + v_product.price_cents::bigint * v_line.quantity;
   END LOOP;
@@ -156,9 +158,9 @@ BEGIN
   INSERT INTO outbox (queue, name, data) VALUES (p_outbox_queue, p_outbox_job, jsonb_build_object('orderId', placed_order_id));
   order_total_cents := v_total;
   order_currency := v_currency;
-  SELECT jsonb_agg(jsonb_build_object('productId', l.product_id, 'quantity', l.quantity, 'priceCents', l.price_cents) ORDER BY l.product_id)
+  SELECT jsonb_agg(jsonb_build_object('productId', l.product_id, 'name', l.name, 'quantity', l.quantity, 'priceCents', l.price_cents) ORDER BY l.product_id)
     INTO order_lines
-    FROM unnest(v_product_ids, v_quantities, v_prices) AS l(product_id, quantity, price_cents);
+    FROM unnest(v_product_ids, v_names, v_quantities, v_prices) AS l(product_id, name, quantity, price_cents);
   RETURN NEXT;
 END
 $$;

@@ -475,7 +475,7 @@
       const list = document.createElement('ul');
       for (const item of data.items) {
         const li = document.createElement('li');
-        li.textContent = `${item.quantity} × product ${item.productId} at ${money(item.priceCents, data.currency)}`;
+        li.textContent = `${item.quantity} × ${item.name ?? `product ${item.productId}`} at ${money(item.priceCents, data.currency)}`;
         list.append(li);
       }
       root.append(p, list);
