@@ -257,8 +257,13 @@ describe('salescale hpa explain', () => {
   }
 
   for (const [option, value, expected] of [
-    ['--replicas', '-1', '--replicas must be a whole number ≥ 0 (got "-1")'],
-    ['--replicas', '1.5', '--replicas must be a whole number ≥ 0 (got "1.5")'],
+    ['--replicas', '-1', '--replicas must be a whole number from 0 to 2147483647 (got "-1")'],
+    ['--replicas', '1.5', '--replicas must be a whole number from 0 to 2147483647 (got "1.5")'],
+    // scale.spec.replicas, the recommendations and the scale events are int32 in the controller.
+    ['--replicas', '99999999999', '--replicas must be a whole number from 0 to 2147483647 (got "99999999999")'],
+    ['--history', '99999999999999999999@-10s', '--history: 99999999999999999999 is not a replica count from 0 to 2147483647 (an int32)'],
+    ['--history', '-5@-10s', '--history: -5 is not a replica count from 0 to 2147483647 (an int32)'],
+    ['--scale-events', '+3000000000@-10s', '--scale-events: +3000000000 is not a change from -2147483647 to 2147483647 (an int32)'],
     ['--tolerance', '-1', '--tolerance must be a number ≥ 0 and < 1 (got "-1")'],
     // A fraction (0.1 is 10 %): from 1 up the band's lower edge 1 − tolerance is ≤ 0, so no ratio is below
     // it and the controller could never scale down; 10 (meant as 10 %) or 1e12 printed a band of [-9, 11].

@@ -41,14 +41,23 @@ async function readDoc(path: string, what: string, code: ScalingErrorCode) {
   return parseDocument(text, `${what} file ${path}`, code);
 }
 
-/** `value@when` pairs; when is an RFC 3339 time or seconds relative to now (`-120s`). */
-function parseTimed(list: string, flag: string, now: number): { value: number; at: number }[] {
+/** scale.spec.replicas, the recommendations and the scale events are int32 in the controller. */
+const MAX_INT32 = 2 ** 31 - 1;
+
+/**
+ * `value@when` pairs; when is an RFC 3339 time or seconds relative to now (`-120s`). `signed`: a scale
+ * event's ±change (not 0); else a recommendation, a replica count ≥ 0. Both are int32 upstream.
+ */
+function parseTimed(list: string, flag: string, now: number, signed: boolean): { value: number; at: number }[] {
   return list.split(',').map((item) => {
     const m = /^\s*([+-]?\d+)\s*@\s*(.+?)\s*$/.exec(item);
     if (!m) throw new ScalingInputError('INVALID_OPTION', `${flag}: "${item}" is not value@time (e.g. 5@-120s or 5@2026-11-27T10:00:00Z)`);
+    const value = Number(m[1]);
+    if (signed && !(value !== 0 && Math.abs(value) <= MAX_INT32)) throw new ScalingInputError('INVALID_OPTION', `${flag}: ${m[1]} is not a change from -${MAX_INT32} to ${MAX_INT32} (an int32)`);
+    if (!signed && !(value >= 0 && value <= MAX_INT32)) throw new ScalingInputError('INVALID_OPTION', `${flag}: ${m[1]} is not a replica count from 0 to ${MAX_INT32} (an int32)`);
     const rel = /^([+-]?\d+(?:\.\d+)?)s$/.exec(m[2]);
     const at = rel ? now + Number(rel[1]) : parseDate(m[2], flag).getTime() / 1000;
-    return { value: Number(m[1]), at };
+    return { value, at };
   });
 }
 
@@ -90,15 +99,15 @@ export function registerHpaCommand(program: Command): Command {
       }
       const stamps = [...(inputs.podMetrics ?? []).map((m) => m.timestamp), ...Object.values(inputs.podCustomMetrics ?? {}).flatMap((l) => l.map((m) => m.timestamp))].filter((t) => t > 0);
       const now = o.at !== undefined ? parseDate(o.at, '--at').getTime() / 1000 : stamps.length > 0 ? Math.max(...stamps) : Date.now() / 1000;
-      const events = o.scaleEvents ? parseTimed(o.scaleEvents, '--scale-events', now) : undefined;
+      const events = o.scaleEvents ? parseTimed(o.scaleEvents, '--scale-events', now, true) : undefined;
       const toEvent = (e: { value: number; at: number }): ScaleEvent => ({ value: Math.abs(e.value), at: e.at, outdated: false });
-      const history: TimestampedRecommendation[] | undefined = o.history ? parseTimed(o.history, '--history', now) : undefined;
+      const history: TimestampedRecommendation[] | undefined = o.history ? parseTimed(o.history, '--history', now, false) : undefined;
       const explanation = explainHpa({
         hpa: parsed,
         pods,
         inputs,
         now,
-        currentReplicas: o.replicas !== undefined ? toBoundedNumber(o.replicas, '--replicas', { atLeast: 0, whole: true }) : undefined,
+        currentReplicas: o.replicas !== undefined ? toBoundedNumber(o.replicas, '--replicas', { atLeast: 0, atMost: MAX_INT32, whole: true }) : undefined,
         history,
         scaleUpEvents: events?.filter((e) => e.value > 0).map(toEvent),
         scaleDownEvents: events?.filter((e) => e.value < 0).map(toEvent),
