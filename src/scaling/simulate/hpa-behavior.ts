@@ -11,7 +11,7 @@ export type HpaSelectPolicy = 'Max' | 'Min' | 'Disabled';
 export interface HpaScalingPolicy {
   /** `Pods` adds/removes a fixed count; `Percent` a share of the replicas at the start of the period. */
   type: HpaPolicyType;
-  /** Must be > 0. */
+  /** An integer from 1 (int32). */
   value: number;
   /** Length of the look-back period, 1–1800 s. */
   periodSeconds: number;
@@ -42,6 +42,8 @@ export interface HpaBehaviorInput {
   scaleUp?: Partial<HpaScalingRules>;
   scaleDown?: Partial<HpaScalingRules>;
 }
+
+const MAX_INT32 = 2 ** 31 - 1;
 
 /** Controller flag `--horizontal-pod-autoscaler-downscale-stabilization`. @defaultValue 300 */
 export const DEFAULT_DOWNSCALE_STABILIZATION_SECONDS = 300;
@@ -79,7 +81,8 @@ function validateRules(rules: HpaScalingRules, direction: string): HpaScalingRul
     if (p.type !== 'Pods' && p.type !== 'Percent') {
       throw new ScalingInputError('INVALID_OPTION', `${where}.policies[].type must be Pods or Percent (got ${p.type})`);
     }
-    if (!(p.value > 0)) throw new ScalingInputError('INVALID_OPTION', `${where}.policies[].value must be > 0 (got ${p.value})`);
+    // HPAScalingPolicy.value is an int32: the API server refuses 1.5 (and the rate limit would allow 4.5 replicas).
+    if (!(Number.isInteger(p.value) && p.value > 0 && p.value <= MAX_INT32)) throw new ScalingInputError('INVALID_OPTION', `${where}.policies[].value must be an integer from 1 to ${MAX_INT32} (got ${p.value})`);
     if (!Number.isInteger(p.periodSeconds) || p.periodSeconds < 1 || p.periodSeconds > 1800) {
       throw new ScalingInputError('INVALID_OPTION', `${where}.policies[].periodSeconds must be 1–1800 (got ${p.periodSeconds})`);
     }

@@ -42,6 +42,18 @@ describe('kubectl inputs for the HPA port', () => {
     );
   });
 
+  it('refuses a policy value that is not an int32 (HPAScalingPolicy.value is int32; the API server refuses 1.5)', () => {
+    const hpa = (value: unknown) => ({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', spec: { scaleTargetRef: { kind: 'Deployment', name: 'web' }, maxReplicas: 10, behavior: { scaleUp: { policies: [{ type: 'Pods', value, periodSeconds: 15 }] } } } });
+    for (const value of [1.5, 2 ** 31]) {
+      assert.throws(
+        () => parseHpa(hpa(value)),
+        (e: unknown) => e instanceof ScalingInputError && e.code === 'MALFORMED_HPA' && /spec\.behavior\.scaleUp\.policies\[\]\.value must be an integer from 1 to 2147483647/.test(e.message),
+        String(value),
+      );
+    }
+    assert.equal(parseHpa(hpa(2)).spec.behavior?.scaleUp.policies[0].value, 2);
+  });
+
   it('reads metrics-server windows as Go durations', () => {
     const m = parsePodMetricsList({ kind: 'PodMetricsList', items: [{ metadata: { name: 'a' }, timestamp: '2026-11-27T10:00:00Z', window: '1m0s', containers: [{ name: 'app', usage: { cpu: '250m' } }] }] });
     assert.equal(m[0].window, 60);
