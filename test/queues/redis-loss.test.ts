@@ -19,7 +19,7 @@ after(async () => {
 });
 
 describe('a queue Redis that comes back empty', () => {
-  it('gets the relayed jobs it lost back from the outbox, but not those already applied or dead-lettered', async () => {
+  it('gets the relayed jobs it lost back from the outbox, but not those already applied, dead-lettered or past retention', async () => {
     const worker = await f.startWorker();
     const ids: number[] = [];
     for (let i = 0; i < 4; i++) {
@@ -33,6 +33,11 @@ describe('a queue Redis that comes back empty', () => {
     // One job was applied (its claim committed) and one exhausted its attempts before the loss.
     const [applied, deadLettered, ...lost] = ids as [number, number, ...number[]];
     await f.db.pools.primary.query('INSERT INTO job_claims (queue, job_id) VALUES ($1, $2)', [QUEUES.email, outboxJobId(applied)]);
+    // Relayed before OUTBOX_RETENTION_HOURS (72): about to be deleted, its job long done or dead-lettered.
+    await f.db.pools.primary.query(`INSERT INTO outbox (queue, name, data, relayed_at) VALUES ($1, $2, '{"email":"old@example.com"}', now() - interval '73 hours')`, [
+      QUEUES.email,
+      JOBS.sendWelcomeEmail,
+    ]);
     await f.db.pools.primary.query(`INSERT INTO dead_letters (queue, job_id, name, data, failed_reason, attempts_made) VALUES ($1, $2, $3, '{}', 'boom', 3)`, [
       QUEUES.email,
       outboxJobId(deadLettered),

@@ -108,9 +108,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function requeueLostRows(): Promise<void> {
     const { rowCount } = await options.pool.query(
       `UPDATE outbox o SET relayed_at = NULL
-       WHERE o.relayed_at IS NOT NULL AND NOT ${PARKED}
+       WHERE o.relayed_at >= now() - make_interval(hours => $1) AND NOT ${PARKED}
          AND NOT EXISTS (SELECT 1 FROM job_claims c WHERE c.queue = o.queue AND c.job_id = 'outbox-' || o.id)
          AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.queue = o.queue AND d.job_id = 'outbox-' || o.id)`,
+      [retentionHours],
     );
     await withTimeout(options.redis!.set(markerKey, new Date().toISOString()), ADD_TIMEOUT_MS, 'setting the relay marker');
     if ((rowCount ?? 0) > 0) options.logger.warn({ rows: rowCount }, 'the queue Redis lost its jobs: relayed rows not yet applied are relayed again');
