@@ -147,6 +147,31 @@ describe('waiting room at its edges', () => {
     }
   });
 
+  it('tells a waiting visitor that the line has closed, not that their ticket expired, when the room is switched off or the sale ends', async () => {
+    const waiting = async () => {
+      const { eventId } = await liveSale({ admissionPerSecond: 1 });
+      // One visitor a second: the 20th waits for about 20 s.
+      for (let i = 0; i < 19; i++) await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' });
+      const joined = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' });
+      assert.equal(joined.body.state, 'waiting', JSON.stringify(joined.body));
+      const cookie = joined.headers.getSetCookie()[0]!.split(';')[0]!;
+      const stream = await openSse(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(joined.body.ticket)}/events`, { cookie });
+      await stream.next((m) => m.data.state === 'waiting', 5000);
+      return { eventId, stream };
+    };
+    const switchedOff = await waiting();
+    const off = await request(`${url}/api/v1/admin/sale-events/${switchedOff.eventId}`, { method: 'PATCH', headers: t.admin, body: { waitingRoom: { enabled: false } } });
+    assert.equal(off.status, 200, JSON.stringify(off.body));
+    const ended = await waiting();
+    const end = await request(`${url}/api/v1/admin/sale-events/${ended.eventId}`, { method: 'PATCH', headers: t.admin, body: { endsAt: new Date(Date.now() + 200).toISOString() } });
+    assert.equal(end.status, 200, JSON.stringify(end.body));
+    for (const { stream } of [switchedOff, ended]) {
+      const last = await stream.next((m) => m.data.state !== 'waiting', 5000);
+      assert.equal(last.data.state, 'closed', JSON.stringify(last.data));
+      await stream.ended;
+    }
+  });
+
   it('lets the keys of a room go a day after the sale ends early or is deleted, not a day after its planned end', async () => {
     const DAY_MS = 86_400_000;
     const parts = ['q', 'holders', 'owners', 'joined', 'addr', 'place', 'admitted', 'bucket', 'since'];

@@ -4,7 +4,9 @@ const Nullable = <T extends ReturnType<typeof Type.Integer>>(schema: T) => Type.
 
 export const TicketStatus = Type.Object(
   {
-    state: Type.Union([Type.Literal('waiting'), Type.Literal('admitted'), Type.Literal('sold_out'), Type.Literal('expired')]),
+    state: Type.Union([Type.Literal('waiting'), Type.Literal('admitted'), Type.Literal('sold_out'), Type.Literal('expired'), Type.Literal('closed')], {
+      description: 'expired: the pass ran out unused, or the ticket is no longer in line; closed: the line is gone (the sale ended, or its waiting room was switched off or the sale deleted)',
+    }),
     position: Nullable(Type.Integer({ description: 'Place in line (1 = next); null before the start (the pre-queue is shuffled at the start), while sold out, and out of line' })),
     etaSeconds: Nullable(Type.Integer({ description: 'Seconds to admission at the current rate; before the start, seconds to the start' })),
     pass: Type.Optional(Type.String({ description: 'Admission pass: send it as the Waiting-Room-Pass header when checking out' })),

@@ -26,7 +26,15 @@ import {
 } from './waiting-room.scripts.ts';
 import type { TicketRef, TokenSigner } from './waiting-room.tokens.ts';
 
-export type TicketState = 'waiting' | 'admitted' | 'sold_out' | 'expired';
+/**
+ * `expired`: the pass ran out unused, or the ticket is no longer in line. `closed`: the line itself is gone
+ * (the sale ended, or its waiting room was switched off or the sale deleted): nothing to wait for, and a
+ * visitor told "expired" then would have believed they had missed their turn.
+ */
+export type TicketState = 'waiting' | 'admitted' | 'sold_out' | 'expired' | 'closed';
+
+/** The status of every ticket of a line that is gone. */
+const CLOSED: TicketStatus = { state: 'closed', position: null, etaSeconds: null };
 
 export interface TicketStatus {
   state: TicketState;
@@ -158,7 +166,8 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       const pass = signer.pass({ e: event.id, t: ticketId, h: owners === '' ? [] : owners.split(','), x: expiresAt });
       return { state: 'admitted', position: null, etaSeconds: null, pass, ...times };
     }
-    if (rank < 0 || now >= event.endsAtMs) return { state: 'expired', position: null, etaSeconds: null };
+    if (now >= event.endsAtMs) return CLOSED;
+    if (rank < 0) return { state: 'expired', position: null, etaSeconds: null };
     // No place in line while sold out: every waiting visitor is told the same (one frame for all, see the streams).
     if (sold) return { state: 'sold_out', position: null, etaSeconds: null };
     if (now < event.startsAtMs) return { state: 'waiting', position: null, etaSeconds: Math.ceil((event.startsAtMs - now) / 1000) };
@@ -376,7 +385,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
      */
     async statuses(eventId: number, tickets: readonly PresentedTicket[]): Promise<{ now: number; statuses: TicketStatus[] }> {
       const event = registry.get(eventId);
-      if (!event) return { now: deps.clock(), statuses: tickets.map(() => ({ state: 'expired', position: null, etaSeconds: null }) as TicketStatus) };
+      if (!event) return { now: deps.clock(), statuses: tickets.map(() => CLOSED) };
       return read(event, tickets);
     },
 

@@ -64,7 +64,7 @@ export function createStreamHub(deps: {
     stream.last = data;
     stream.response.write(`event: status\ndata: ${data}\n\n`);
     // A final state ends the stream (the page moves on); sold out stays open: units may come back.
-    if (status.state === 'admitted' || status.state === 'expired') stream.response.end();
+    if (status.state === 'admitted' || status.state === 'expired' || status.state === 'closed') stream.response.end();
   }
 
   /** Every stream of the event still waiting hears the sell-out: one pre-encoded frame, no Redis call. */

@@ -159,6 +159,7 @@
         admitted: 'It is your turn! Your pass is valid for a limited time.',
         sold_out: 'Sold out: everything in this sale has been taken. Stay here: if units come back, the line moves again.',
         expired: 'This ticket has expired.',
+        closed: 'The line has closed: the sale has ended, or it no longer needs a waiting room.',
       };
       state.textContent = texts[s.state];
       body.dataset.state = s.state;
@@ -198,7 +199,7 @@
       source.addEventListener('status', (event) => {
         const s = JSON.parse(event.data);
         show(s);
-        if (s.state === 'admitted' || s.state === 'expired') {
+        if (s.state === 'admitted' || s.state === 'expired' || s.state === 'closed') {
           finished = true;
           source.close();
         }
@@ -212,7 +213,7 @@
       const data = await join();
       if (!data) return;
       show(data);
-      if (data.state === 'admitted' || data.state === 'expired') return;
+      if (data.state === 'admitted' || data.state === 'expired' || data.state === 'closed') return;
       follow(data.ticket);
     })();
   }
