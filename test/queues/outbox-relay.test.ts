@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { pino } from 'pino';
+import { createOutboxRelay } from '../../src/platform/outbox/outbox-relay.ts';
 import { enqueueInTransaction, outboxJobId } from '../../src/platform/outbox/outbox.ts';
 import { JOBS, QUEUES } from '../../src/platform/queue/queue-definitions.ts';
 import { TEST_REDIS_URL } from '../helpers/db.ts';
@@ -185,6 +188,32 @@ describe('outbox relay', () => {
       assert.equal(await left(), 0, 'one clean-up deletes a minute of a sale’s rows');
     } finally {
       await worker.stop();
+    }
+  });
+
+  it('keeps relaying on every pass while its clean-up fails (a DELETE timing out), trying the clean-up again a minute later', async () => {
+    const pool = new pg.Pool({ connectionString: f.database.url, max: 2, options: '-c statement_timeout=300' });
+    const holder = await f.db.pools.primary.connect();
+    const queues = await f.inspect();
+    let failedPasses = 0;
+    const relay = createOutboxRelay({ pool, queues, logger: pino({ level: 'silent' }), pollIntervalMs: 100, onError: () => failedPasses++ });
+    try {
+      // A relayed row past retention whose lock another transaction holds: the clean-up's DELETE waits on it and times out.
+      const old = await writeWelcome('locked-old@example.com');
+      await f.db.pools.primary.query(`UPDATE outbox SET relayed_at = now() - interval '73 hours' WHERE id = $1`, [old]);
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM outbox WHERE id = $1 FOR UPDATE', [old]);
+      relay.start();
+      await waitFor('the first clean-up to fail', () => failedPasses >= 1, 10_000);
+      const id = await writeWelcome('relayed-meanwhile@example.com');
+      await waitFor('the row written meanwhile to be relayed', async () => (await relayedAt(id)) !== null, 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.equal(failedPasses, 1, 'one failed clean-up, not a failed pass each time');
+    } finally {
+      await relay.stop();
+      await holder.query('ROLLBACK').catch(() => {});
+      holder.release();
+      await pool.end();
     }
   });
 });

@@ -192,7 +192,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
    */
   async function cleanup(): Promise<void> {
     if (Date.now() - lastCleanup >= CLEANUP_EVERY_MS) {
-      const started = Date.now();
+      // Set first: a clean-up that fails (a statement timeout) is tried again a minute later, not on every pass,
+      // so it never holds the relaying back to one batch per backoff.
+      lastCleanup = Date.now();
+      const started = lastCleanup;
       let more: boolean;
       do {
         const { rowCount } = await options.pool.query(
