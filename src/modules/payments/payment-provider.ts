@@ -45,6 +45,8 @@ export interface PaymentProvider {
    * provider's buyer confirms in the browser instead and the outcome arrives by webhook).
    */
   authorizeWithToken?(input: { orderId: number; amountCents: number; currency: string; token: string; idempotencyKey: string }): Promise<PaymentEvent>;
+  /** The payment `authorizeWithToken` makes of an order under this key (the same every time), so that a retry of a call that paid is known. */
+  tokenIntentId?(orderId: number, idempotencyKey: string): string;
   capture(input: { intentId: string; amountCents: number; idempotencyKey: string }): Promise<void>;
   /** Releases an authorization that will not be captured. */
   void(input: { intentId: string; amountCents: number; idempotencyKey: string }): Promise<void>;

@@ -138,9 +138,18 @@ describe('paying an order with the test provider', () => {
       assert.equal(await f.ledger(order.id, 'authorize'), 1);
       assert.equal(await f.ledger(order.id, 'capture'), 1);
     }
+    // The same key again on an order it paid: the retry of a call whose reply was lost, answered as that call was.
     const again = await f.pay(f.alice, second.id, { token: 'tok_ok' }, { 'idempotency-key': 'pay-1' });
-    assert.equal(again.json().error.code, 'ORDER_ALREADY_PAID');
+    assert.equal(again.statusCode, 200, again.body);
+    assert.equal(again.headers['idempotent-replayed'], 'true');
+    assert.equal(again.json().status, 'paid');
+    assert.equal(await f.ledger(second.id, 'authorize'), 1, 'the retry authorized nothing more');
     assert.equal(await f.ledger(second.id, 'capture'), 1);
+    // Another key on a paid order is a second payment attempt: refused, nothing charged.
+    const other = await f.pay(f.alice, second.id, { token: 'tok_ok' }, { 'idempotency-key': 'pay-2' });
+    assert.equal(other.statusCode, 409);
+    assert.equal(other.json().error.code, 'ORDER_ALREADY_PAID');
+    assert.equal(await f.ledger(second.id, 'authorize'), 1);
   });
 
   it('refuses bad pay calls with a stable code and changes nothing', async () => {

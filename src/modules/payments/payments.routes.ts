@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { IdParams, errorResponses } from '../../web/http/schemas.ts';
 import { requireCustomer } from '../customers/index.ts';
@@ -12,10 +13,16 @@ const PayBody = Type.Object(
   { additionalProperties: false },
 );
 const PayHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$', description: 'Optional: a retry with the same key is the same payment' })),
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$', description: 'Optional: a retry with the same key is the same payment; once it has paid the order, the retry answers 200 with the order and `Idempotent-Replayed: true` (another key: 409 ORDER_ALREADY_PAID)' })),
 });
 const WebhookParams = Type.Object({ provider: Type.String({ minLength: 1, maxLength: 40, pattern: '^[a-z0-9_-]+$' }) }, { additionalProperties: false });
 const WebhookReply = Type.Object({ received: Type.Boolean(), outcome: Type.String() });
+
+/** A pay call's order; a retry of the call that paid it says so, as a replayed order placement does. */
+function answered(reply: FastifyReply, paid: { order: unknown; replayed: boolean }): unknown {
+  if (paid.replayed) reply.header('idempotent-replayed', 'true');
+  return paid.order;
+}
 
 /** The buyer's pay call and the providers' webhooks. */
 export function paymentRoutes(deps: { payments: PaymentService; provider: PaymentProvider; guestLinks?: GuestOrderLinks }): FastifyPluginAsyncTypebox {
@@ -35,10 +42,10 @@ export function paymentRoutes(deps: { payments: PaymentService; provider: Paymen
             response: { 200: Type.Ref('Order'), ...errorResponses(400, 402, 403, 404, 409, 422, 429, 503) },
           },
         },
-        (request) => {
+        async (request, reply) => {
           const orderId = links.verify(request.params.token);
           if (orderId === undefined) throw new OrderNotFoundError(0);
-          return deps.payments.pay({ orderId, customerId: undefined, token: request.body.token, idempotencyKey: request.headers['idempotency-key'] });
+          return answered(reply, await deps.payments.pay({ orderId, customerId: undefined, token: request.body.token, idempotencyKey: request.headers['idempotency-key'] }));
         },
       );
     }
@@ -56,8 +63,8 @@ export function paymentRoutes(deps: { payments: PaymentService; provider: Paymen
           response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 402, 403, 404, 409, 422, 429, 503) },
         },
       },
-      (request) =>
-        deps.payments.pay({ orderId: request.params.id, customerId: requireCustomer(request), token: request.body.token, idempotencyKey: request.headers['idempotency-key'] }),
+      async (request, reply) =>
+        answered(reply, await deps.payments.pay({ orderId: request.params.id, customerId: requireCustomer(request), token: request.body.token, idempotencyKey: request.headers['idempotency-key'] })),
     );
 
     // Webhooks are verified over the exact bytes received: this context keeps bodies raw.

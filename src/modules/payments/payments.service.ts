@@ -244,15 +244,18 @@ export function createPaymentService(deps: PaymentServiceDeps) {
      * order's PaymentIntent is created (or the open one reused) and its client secret returned for
      * Stripe.js; the outcome arrives by webhook.
      */
-    async pay(input: { orderId: number; customerId: number | undefined; token: string | undefined; idempotencyKey: string | undefined }): Promise<Order> {
+    async pay(input: { orderId: number; customerId: number | undefined; token: string | undefined; idempotencyKey: string | undefined }): Promise<{ order: Order; replayed: boolean }> {
       const order = await requireOrder(input.orderId, input.customerId);
-      if (order.status === 'paid') {
-        // A pay call that died between "paid" and the capture: finish the capture (keyed, so once).
+      const tokenKey = payKey(`salescale-order-${order.id}-pay-`, input.idempotencyKey ?? randomUUID());
+      if (order.status === 'paid' || order.status === 'fulfilled') {
         const applied = await payments.applied(db.primary, order.id);
-        if (applied?.status === 'authorized') {
+        // A pay call that died between "paid" and the capture: finish the capture (keyed, so once).
+        if (order.status === 'paid' && applied?.status === 'authorized') {
           await act('capture', applied, false);
-          return requireOrder(order.id, input.customerId);
+          return { order: await requireOrder(order.id, input.customerId), replayed: false };
         }
+        // The retry of the call that paid (its reply lost in a timeout): answered as that call was, not as a second payment.
+        if (input.idempotencyKey !== undefined && applied !== undefined && provider.tokenIntentId?.(order.id, tokenKey) === applied.intentId) return { order, replayed: true };
       }
       if (order.status !== 'pending_payment') throw new OrderNotPayableError(order.id, order.status);
       if (Date.parse(order.payment.expiresAt) <= Date.now()) throw new OrderNotPayableError(order.id, 'expired');
@@ -266,13 +269,13 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           token: input.token,
           // Scoped to the order, as the Stripe path's: buyers choose their keys, and one provider account serves them
           // all (a key already used for another order authorized nothing for this one, whose capture then failed).
-          idempotencyKey: payKey(`salescale-order-${order.id}-pay-`, input.idempotencyKey ?? randomUUID()),
+          idempotencyKey: tokenKey,
         });
         const result = await process(event);
         if (result.outcome === 'declined') throw new PaymentDeclinedError(order.id, event.failureCode);
         const after = await requireOrder(order.id, input.customerId);
         if (after.status !== 'paid' && after.status !== 'fulfilled') throw new OrderNotPayableError(order.id, after.status);
-        return after;
+        return { order: after, replayed: false };
       }
       const open = await payments.openIntent(db.primary, order.id, provider.name);
       if (!open) {
@@ -287,7 +290,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           await payments.lockOrCreate(tx, { orderId: order.id, provider: provider.name, intentId: created.intentId, amountCents: order.totalCents, currency: order.currency, clientSecret: created.clientSecret });
         });
       }
-      return requireOrder(order.id, input.customerId);
+      return { order: await requireOrder(order.id, input.customerId), replayed: false };
     },
 
     /**

@@ -46,15 +46,17 @@ export function createTestProvider(deps: { db: Database; webhookSecret: string }
     if (!rows.some((row) => row.kind === 'authorize')) throw new Error(`test provider: no authorization ${intentId}`);
   }
 
+  const intentIdOf = (orderId: number, idempotencyKey: string) => `tpi_${orderId}_${hash(idempotencyKey)}`;
+
   return {
     name: 'test',
 
     async createIntent(input) {
-      return { intentId: `tpi_${input.orderId}_${hash(input.idempotencyKey)}` };
+      return { intentId: intentIdOf(input.orderId, input.idempotencyKey) };
     },
 
     async authorizeWithToken(input) {
-      const intentId = `tpi_${input.orderId}_${hash(input.idempotencyKey)}`;
+      const intentId = intentIdOf(input.orderId, input.idempotencyKey);
       const base = { provider: 'test' as const, intentId, orderId: input.orderId, amountCents: input.amountCents, currency: input.currency };
       if (input.token === 'tok_ok') {
         await record(`${input.idempotencyKey}:authorize`, intentId, 'authorize', input.amountCents);
@@ -65,6 +67,8 @@ export function createTestProvider(deps: { db: Database; webhookSecret: string }
       }
       throw new UnknownPaymentTokenError(input.token);
     },
+
+    tokenIntentId: intentIdOf,
 
     async capture(input) {
       await requireAuthorized(input.intentId);
