@@ -21,6 +21,10 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ ...base, PORT: 'eighty' }), (error: ConfigError) => error instanceof ConfigError && error.variable === 'PORT');
     assert.throws(() => loadConfig({ ...base, DATABASE_URL: 'mysql://x' }), /DATABASE_URL: must use postgres:/);
     assert.throws(() => loadConfig({ ...base, DB_POOL_MIN: '20', DB_POOL_MAX: '10' }), /DB_POOL_MIN/);
+    // After a queue Redis loss the relay sends again the rows of OUTBOX_RETENTION_HOURS that have no job claim: a claim
+    // deleted before its row would let a stock decrement or an analytics count apply twice.
+    assert.throws(() => loadConfig({ ...base, OUTBOX_RETENTION_HOURS: '200', JOB_CLAIM_RETENTION_HOURS: '168' }), /OUTBOX_RETENTION_HOURS: must not exceed JOB_CLAIM_RETENTION_HOURS \(168\)/);
+    assert.equal(loadConfig({ ...base, OUTBOX_RETENTION_HOURS: '168', JOB_CLAIM_RETENTION_HOURS: '168' }).outbox.retentionHours, 168);
     assert.throws(() => loadConfig({ ...base, LOG_LEVEL: 'loud' }), /LOG_LEVEL: must be one of/);
   });
 

@@ -203,6 +203,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     return generated;
   };
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) throw new ConfigError('DB_POOL_MIN', `must not exceed DB_POOL_MAX (${e.DB_POOL_MAX})`);
+  // After a queue Redis loss the relay sends again every row of the retention whose job took no claim: a claim
+  // already deleted (older than its own retention) would let that job apply twice (a stock decrement, a count).
+  if (e.OUTBOX_RETENTION_HOURS > e.JOB_CLAIM_RETENTION_HOURS) {
+    throw new ConfigError('OUTBOX_RETENTION_HOURS', `must not exceed JOB_CLAIM_RETENTION_HOURS (${e.JOB_CLAIM_RETENTION_HOURS}): after a queue Redis loss the relay re-sends rows that far back, and a job whose claim is already deleted would apply twice`);
+  }
 
   return {
     env: e.NODE_ENV,
