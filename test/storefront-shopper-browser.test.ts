@@ -134,6 +134,26 @@ describe('storefront in a browser, off the happy path', () => {
     }
   });
 
+  it('offers to sign in when the address already holds its guest tickets (TICKET_LIMIT_REACHED), with a link that comes back to this line', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const { saleId, product } = await queuedSale(1, 0);
+      const page = await browser.context.newPage();
+      await page.route(`${web.url}/api/v1/sale-events/${saleId}/queue`, (route) =>
+        route.request().method() === 'POST'
+          ? route.fulfill({ status: 429, contentType: 'application/json', body: JSON.stringify({ error: { code: 'TICKET_LIMIT_REACHED', message: `this network address already holds 20 guest ticket(s) for sale event ${saleId}: sign in to join the line`, requestId: 'z', details: { saleEventId: saleId, limit: 20 } } }) })
+          : route.continue(),
+      );
+      await page.goto(`${web.url}/sale/${saleId}/queue?product=${product}`);
+      const signIn = page.getByRole('link', { name: 'Sign in to join the line' });
+      await signIn.waitFor({ timeout: 5_000 });
+      assert.equal(await signIn.getAttribute('href'), `/account?next=${encodeURIComponent(`/sale/${saleId}/queue?product=${product}`)}`);
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('keeps following the line when the status stream is refused (503) and has to be opened again', async (ctx) => {
     const browser = await launchBrowser(ctx);
     if (!browser) return;

@@ -178,6 +178,13 @@
         if (reply?.status === 201) return reply.data;
         if (!retriable(reply)) {
           state.textContent = reply.data?.error?.message || 'Could not join the line.';
+          // Guests behind one address (an office, a carrier's NAT) share its tickets: a signed-in shopper joins on their own.
+          if (reply.data?.error?.code === 'TICKET_LIMIT_REACHED') {
+            const link = document.createElement('a');
+            link.href = `/account?next=${encodeURIComponent(location.pathname + location.search)}`;
+            link.textContent = 'Sign in to join the line';
+            state.append(' ', link);
+          }
           return undefined;
         }
         const wait = backoff(reply, attempt);
