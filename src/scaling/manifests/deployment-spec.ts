@@ -80,6 +80,14 @@ export interface DeploymentSpec {
      * with no CPU limit on the 2-core dev machine under loopback load, not a pod with half a core.
      */
     capacityPerInstanceRps: number;
+    /**
+     * TRUST_PROXY of the web role where an L7 proxy that appends X-Forwarded-For sits in front of it: the
+     * ingress controller's pods (Kubernetes) and the ALB's nodes (AWS), both on private addresses. Without it
+     * every shopper's address is the proxy's: one rate-limit budget and one guest waiting-room ticket for all.
+     * Safe because only the proxy reaches the web port (a ClusterIP Service; the instances' security group
+     * admits the ALB only). Narrow it to your pod CIDR / VPC CIDR if you know them.
+     */
+    trustedProxyCidrs: readonly string[];
   };
   worker: RoleSpec & {
     queues: readonly QueueName[];
@@ -230,6 +238,8 @@ export const SEED_DEPLOYMENT_SPEC: DeploymentSpec = {
     },
     composeInstances: 3,
     capacityPerInstanceRps: 150,
+    // RFC 1918: pod CIDRs (10.244.0.0/16, 172.16.0.0/12 on some CNIs) and VPC subnets are carved from these.
+    trustedProxyCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'],
   },
   worker: {
     port: 3031,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { BlockList, isIP } from 'node:net';
 import { describe, it } from 'node:test';
 import { envSchema, loadConfig, loadMigrationConfig } from '../../platform/config/config.ts';
 import { SEED_DEPLOYMENT_SPEC } from './deployment-spec.ts';
@@ -122,5 +123,26 @@ describe('the environment every platform gives each role', () => {
     for (const name of composeWeb) assert.equal(compose.services[name].environment.WAITING_ROOM_CAPACITY_RPS, String(rps), name);
     // Google Cloud and Azure write the web VMs' environment file from their startup script.
     for (const path of ['deploy/gcp/main.tf', 'deploy/azure/salescale.json']) assert.ok(getFile(files, path).content.includes(`WAITING_ROOM_CAPACITY_RPS=${rps}\\n`), path);
+  });
+
+  it('believes X-Forwarded-For from the proxy in front of each web role that has one (else every shopper shares its address: one rate-limit budget, one guest waiting-room ticket)', () => {
+    // A representative address the proxy connects from: an ingress-nginx pod (pod CIDR), an ALB node (VPC subnet), nginx on the compose network.
+    const proxies: [string, string][] = [
+      ['k8s web', '10.244.3.17'],
+      ['aws web', '10.0.1.23'],
+      ['compose web-1', '172.28.0.10'],
+    ];
+    for (const [where, proxy] of proxies) {
+      const env = environments.find(([w]) => w === where)?.[1];
+      assert.ok(env, where);
+      const trusted = new BlockList();
+      for (const entry of loadConfig(env).http.trustProxy) {
+        const [address = '', bits] = entry.split('/');
+        const type = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+        if (bits === undefined) trusted.addAddress(address, type);
+        else trusted.addSubnet(address, Number(bits), type);
+      }
+      assert.ok(trusted.check(proxy, 'ipv4'), `${where}: TRUST_PROXY ${JSON.stringify(env.TRUST_PROXY)} does not cover the proxy at ${proxy}`);
+    }
   });
 });

@@ -13,7 +13,7 @@ import { getTerminationGraceSeconds, type DeploymentSpec } from './deployment-sp
 import type { PrescaleSchedule } from './prescale-plan.ts';
 import type { RenderedFile } from './rendered-file.ts';
 import { GENERATED_HEADER, toYaml } from './rendered-file.ts';
-import { getRoleArgv, getRoleEnv } from './role-env.ts';
+import { getRoleArgv, getRoleEnv, getTrustProxyEnv } from './role-env.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -52,7 +52,8 @@ function parameters(spec: DeploymentSpec): Obj {
 
 /** The boot script: fetch secrets, write the env file, run one container of the image. */
 function userData(spec: DeploymentSpec, role: 'web' | 'worker'): Obj {
-  const env = { ...getRoleEnv(spec, role), CLOUDWATCH_EMF_NAMESPACE: CLOUDWATCH_NAMESPACE };
+  // The ALB appends the client to X-Forwarded-For: believe it from the ALB's nodes (private VPC addresses).
+  const env = { ...getRoleEnv(spec, role), ...(role === 'web' ? getTrustProxyEnv(spec) : {}), CLOUDWATCH_EMF_NAMESPACE: CLOUDWATCH_NAMESPACE };
   const port = spec[role].port;
   const lines = [
     '#!/bin/bash',

@@ -23,7 +23,7 @@ import { getTerminationGraceSeconds, type DeploymentSpec, type HttpProbe } from 
 import type { PrescaleSchedule } from './prescale-plan.ts';
 import type { RenderedFile } from './rendered-file.ts';
 import { toYaml } from './rendered-file.ts';
-import { getRoleArgv, getRoleEnv, k8sCpu, k8sMemory, type Role } from './role-env.ts';
+import { getRoleArgv, getRoleEnv, getTrustProxyEnv, k8sCpu, k8sMemory, type Role } from './role-env.ts';
 
 
 export const K8S_BASE_DIR = 'deploy/k8s/base';
@@ -51,7 +51,8 @@ type Probe = NonNullable<IIoK8sApiCoreV1PodSpec['containers'][number]['readiness
 function env(spec: DeploymentSpec, role: Role): EnvVar[] {
   // In Kubernetes the drain pause is the preStop sleep (it runs before SIGTERM, while the endpoint is
   // being removed), so the process itself need not keep answering 503 after SIGTERM.
-  const plain = { ...getRoleEnv(spec, role), ...(role === 'migrate' ? {} : { SHUTDOWN_DRAIN_DELAY_MS: '0' }) };
+  // ingress-nginx appends the client to X-Forwarded-For: believe it from the ingress pods.
+  const plain = { ...getRoleEnv(spec, role), ...(role === 'migrate' ? {} : { SHUTDOWN_DRAIN_DELAY_MS: '0' }), ...(role === 'web' ? getTrustProxyEnv(spec) : {}) };
   const secrets = role === 'migrate' ? (['DATABASE_URL'] as const) : (Object.keys(K8S_SECRET_KEYS) as (keyof typeof K8S_SECRET_KEYS)[]);
   return [
     ...Object.entries(plain).map(([name, value]) => ({ name, value })),

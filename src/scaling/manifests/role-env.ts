@@ -44,3 +44,8 @@ export function composeCpu(millicores: number): string {
 export function composeMemory(mib: number): string {
   return `${mib}M`;
 }
+
+/** TRUST_PROXY of a web role behind an L7 proxy that appends X-Forwarded-For (ingress-nginx, an ALB). */
+export function getTrustProxyEnv(spec: DeploymentSpec): { TRUST_PROXY: string } {
+  return { TRUST_PROXY: spec.web.trustedProxyCidrs.join(',') };
+}
