@@ -113,4 +113,56 @@ describe('the same sale on AWS, Google Cloud and Azure', () => {
     }
     assert.equal(DEFAULT_COST_ASSUMPTIONS.instanceType, PROVIDER_SETUPS.aws.assumptions.instanceType, 'the monthly table prices the AWS instances too');
   });
+
+  it('prices every database and Redis instance each cloud\'s rendered template runs: the HA standby, the read replica, the queue and the cache Redis (one PostgreSQL and one Redis were priced)', async () => {
+    const { CLOUD_PROVIDERS, PROVIDER_SETUPS, loadProviderPricing } = await import('./providers.ts');
+    const { getMonthlyCost } = await import('./cost.ts');
+    const { SEED_DEPLOYMENT_SPEC } = await import('../manifests/deployment-spec.ts');
+    const { renderTargets } = await import('../manifests/manifests.ts');
+    const { getObject } = await import('../manifests/validate/rendered-objects.ts');
+    const { parseTerraform } = await import('../manifests/validate/terraform-validate.ts');
+    const files = renderTargets(['aws', 'gcp', 'azure'], SEED_DEPLOYMENT_SPEC);
+    // biome-ignore lint/suspicious/noExplicitAny: the parsed templates are navigated freely.
+    const cfn = getObject(files, 'deploy/aws/salescale.yaml') as any;
+    const tf = await parseTerraform(files);
+    // biome-ignore lint/suspicious/noExplicitAny: as above.
+    const arm = getObject(files, 'deploy/azure/salescale.json') as any;
+    // biome-ignore lint/suspicious/noExplicitAny: as above.
+    const cfnOf = (type: string) => Object.values(cfn.Resources as Record<string, any>).filter((r) => r.Type === type);
+    // biome-ignore lint/suspicious/noExplicitAny: as above.
+    const armOf = (type: string) => (arm.resources as any[]).filter((r) => r.type === type);
+    // A highly available primary is billed twice (its standby as much as itself), a read replica once.
+    const deployed = {
+      aws: {
+        // biome-ignore lint/suspicious/noExplicitAny: as above.
+        postgres: cfnOf('AWS::RDS::DBInstance').reduce((n: number, r: any) => n + (r.Properties.MultiAZ === true ? 2 : 1), 0),
+        // biome-ignore lint/suspicious/noExplicitAny: as above.
+        redis: cfnOf('AWS::ElastiCache::ReplicationGroup').reduce((n: number, r: any) => n + r.Properties.NumCacheClusters, 0),
+      },
+      gcp: {
+        // biome-ignore lint/suspicious/noExplicitAny: as above.
+        postgres: Object.values(tf.resource.google_sql_database_instance as Record<string, any[]>).reduce((n, [r]) => n + (r.settings[0].availability_type === 'REGIONAL' ? 2 : 1), 0),
+        // Memorystore Standard tier: one price for the primary and its replica.
+        redis: Object.keys(tf.resource.google_redis_instance).length,
+      },
+      azure: {
+        // biome-ignore lint/suspicious/noExplicitAny: as above.
+        postgres: armOf('Microsoft.DBforPostgreSQL/flexibleServers').reduce((n: number, r: any) => n + (r.properties.highAvailability?.mode === 'ZoneRedundant' ? 2 : 1), 0),
+        // Azure Cache for Redis Standard: one price for the primary and its replica.
+        redis: armOf('Microsoft.Cache/redis').length,
+      },
+    };
+    assert.deepEqual(deployed, { aws: { postgres: 3, redis: 4 }, gcp: { postgres: 3, redis: 2 }, azure: { postgres: 3, redis: 2 } }, 'the templates this test reads');
+    const clouds = await loadProviderPricing();
+    const usage = { webInstanceHours: 0, workerInstanceHours: 0, requests: 0, jobs: 0 };
+    for (const provider of CLOUD_PROVIDERS) {
+      const a = PROVIDER_SETUPS[provider].assumptions;
+      const p = clouds[provider];
+      const month = getMonthlyCost(usage, 'sale', p, a);
+      const postgres = a.hoursPerMonth * deployed[provider].postgres * (p.postgres[a.postgresClass.sale] as { perHour: number }).perHour + deployed[provider].postgres * a.postgresStorageGb * (p.postgres.storagePerGbMonth as number);
+      const redis = a.hoursPerMonth * deployed[provider].redis * p.redis[a.redisClass.sale].perHour;
+      assert.ok(Math.abs(month['RDS PostgreSQL'] - postgres) < 1e-6, `${provider} PostgreSQL: ${month['RDS PostgreSQL']} vs ${postgres}`);
+      assert.ok(Math.abs(month['ElastiCache Redis'] - redis) < 1e-6, `${provider} Redis: ${month['ElastiCache Redis']} vs ${redis}`);
+    }
+  });
 });

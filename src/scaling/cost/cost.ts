@@ -17,11 +17,20 @@ export interface CostAssumptions {
   instanceType: string;
   /** Managed PostgreSQL class per scenario. @defaultValue db.m6g.large / db.m6g.xlarge / db.m6g.2xlarge */
   postgresClass: Record<Scenario, string>;
-  /** PostgreSQL storage. @defaultValue 100 */
+  /**
+   * PostgreSQL instances billed at the class's price, storage included: the deployed highly available primary
+   * counts twice (RDS Multi-AZ, Cloud SQL REGIONAL and Azure zone-redundant HA bill the standby like the
+   * primary) and the read replica (`DATABASE_REPLICA_URL`) once. @defaultValue 3
+   */
+  postgresInstances: number;
+  /** PostgreSQL storage per instance. @defaultValue 100 */
   postgresStorageGb: number;
-  /** Managed Redis node class per scenario (×2 nodes: primary + replica). */
+  /** Managed Redis node class per scenario. */
   redisClass: Record<Scenario, string>;
-  /** @defaultValue 2 */
+  /**
+   * Redis prices per hour: the deployment runs two Redis (queues with noeviction, the cache with
+   * allkeys-lru), on AWS each a replication group of two nodes. @defaultValue 4
+   */
   redisNodes: number;
   /** Mean response size (data transfer out). @defaultValue 30 */
   responseKb: number;
@@ -40,9 +49,12 @@ export const DEFAULT_COST_ASSUMPTIONS: CostAssumptions = {
   // What the CloudFormation template launches, web and workers alike.
   instanceType: SEED_DEPLOYMENT_SPEC.aws.instanceType,
   postgresClass: { normal: 'db.m6g.large', peak: 'db.m6g.xlarge', sale: 'db.m6g.2xlarge' },
+  // deploy/aws: a Multi-AZ DB instance and its read replica.
+  postgresInstances: 3,
   postgresStorageGb: 100,
   redisClass: { normal: 'cache.t4g.medium', peak: 'cache.m6g.large', sale: 'cache.m6g.xlarge' },
-  redisNodes: 2,
+  // deploy/aws: two replication groups (QueueRedis, CacheRedis) of NumCacheClusters 2.
+  redisNodes: 4,
   responseKb: 30,
   customMetrics: 50,
   alarms: 20,
@@ -89,7 +101,7 @@ export function getMonthlyCost(usage: MonthUsage, scenario: Scenario, p: Pricing
   const col = {
     'EC2 Instances': (usage.webInstanceHours + usage.workerInstanceHours) * getInstancePrice(p, a.instanceType),
     'Load Balancer': h * p.loadBalancer.perHour + lcuHours * p.loadBalancer.perLcuHour,
-    'RDS PostgreSQL': h * getHourly(p.postgres, a.postgresClass[scenario], 'PostgreSQL class') + a.postgresStorageGb * storage,
+    'RDS PostgreSQL': a.postgresInstances * (h * getHourly(p.postgres, a.postgresClass[scenario], 'PostgreSQL class') + a.postgresStorageGb * storage),
     'ElastiCache Redis': h * a.redisNodes * getHourly(p.redis, a.redisClass[scenario], 'Redis class'),
     Queue: ((usage.jobs * a.queueCallsPerJob) / 1e6) * p.queue.perMillionRequests,
     CloudWatch: a.customMetrics * p.monitoring.perCustomMetricMonth + a.alarms * p.monitoring.perAlarmMonth + ((usage.requests * a.logKbPerRequest) / 1024 / 1024) * p.monitoring.perLogGbIngested,
@@ -116,7 +128,7 @@ export function pricePolicies(results: readonly SimulationResult[], p: PricingCa
   const a = o.assumptions ?? DEFAULT_COST_ASSUMPTIONS;
   const shared =
     o.hours *
-    (p.loadBalancer.perHour + getHourly(p.postgres, a.postgresClass.sale, 'PostgreSQL class') + a.redisNodes * getHourly(p.redis, a.redisClass.sale, 'Redis class'));
+    (p.loadBalancer.perHour + a.postgresInstances * getHourly(p.postgres, a.postgresClass.sale, 'PostgreSQL class') + a.redisNodes * getHourly(p.redis, a.redisClass.sale, 'Redis class'));
   const price = getInstancePrice(p, a.instanceType);
   return results.map((r) => {
     const instanceCost = r.totals.instanceHours * price;

@@ -18,7 +18,7 @@ export type CloudProvider = (typeof CLOUD_PROVIDERS)[number];
 export interface ProviderSetup {
   label: string;
   pricingPath: string;
-  /** Comparable classes: 2 vCPU / 4 GiB compute-optimised instances, 2–8 vCPU PostgreSQL, managed Redis with a replica. */
+  /** Comparable classes: 2 vCPU / 4 GiB compute-optimised instances, 2–8 vCPU PostgreSQL (HA primary + read replica), two managed Redis with a replica each. */
   assumptions: CostAssumptions;
   /** The provider's autoscaler with the plan's pre-scaling. */
   policy: PolicyName;
@@ -37,8 +37,8 @@ export const PROVIDER_SETUPS: Record<CloudProvider, ProviderSetup> = {
       instanceType: SEED_DEPLOYMENT_SPEC.gcp.machineType,
       postgresClass: { normal: 'db-custom-2-8192', peak: 'db-custom-4-16384', sale: 'db-custom-8-32768' },
       redisClass: { normal: 'standard-2gb', peak: 'standard-5gb', sale: 'standard-13gb' },
-      // Memorystore Standard tier prices the replica in.
-      redisNodes: 1,
+      // deploy/gcp: two Memorystore instances (queue, cache) of the Standard tier, which prices the replica in.
+      redisNodes: 2,
     },
     policy: 'gce-predictive-scheduled',
   },
@@ -51,7 +51,8 @@ export const PROVIDER_SETUPS: Record<CloudProvider, ProviderSetup> = {
       instanceType: SEED_DEPLOYMENT_SPEC.azure.vmSize,
       postgresClass: { normal: 'GP_Standard_D2ds_v5', peak: 'GP_Standard_D4ds_v5', sale: 'GP_Standard_D8ds_v5' },
       redisClass: { normal: 'Standard_C1', peak: 'Standard_C2', sale: 'Premium_P1' },
-      redisNodes: 1,
+      // deploy/azure: two caches (queue, cache); Standard and Premium price the replica in.
+      redisNodes: 2,
     },
     policy: 'azure-fixeddate',
   },
