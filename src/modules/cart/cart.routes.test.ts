@@ -67,6 +67,38 @@ describe('cart API', () => {
     await t.app.inject({ method: 'DELETE', url: '/api/v1/cart/items', headers: { cookie } });
   });
 
+  it('keeps a product repriced into another currency after it was added out of the total and the cart usable', async () => {
+    const [id] = await insertCustomers(t.platform.db.primary, 1, 'reprice');
+    const [shopper] = (await mintSessionCookies(t.env, [id!])) as [string];
+    const create = async () =>
+      (await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `reprice-${Math.random().toString(36).slice(2)}`, name: 'Bowl', priceCents: 300, available: 9 } })).json().id as number;
+    const [first, second] = [await create(), await create()];
+    assert.equal((await put(first, { quantity: 1 }, { cookie: shopper })).statusCode, 200);
+    assert.equal((await put(second, { quantity: 2 }, { cookie: shopper })).statusCode, 200);
+    const patched = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${second}`, headers: t.admin, payload: { currency: 'EUR', priceCents: 280 } });
+    assert.equal(patched.statusCode, 200, patched.body);
+    const cart = (await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: shopper } })).json();
+    assert.equal(cart.currency, 'USD');
+    assert.equal(cart.totalCents, 300, 'euros are not added to dollars');
+    assert.deepEqual(
+      cart.items.map((item: { productId: number; currency: string; purchasable: boolean }) => [item.productId, item.currency, item.purchasable]),
+      [
+        [first, 'USD', true],
+        [second, 'EUR', false],
+      ],
+    );
+    // The cart's own currency's line can still be changed; the repriced one cannot grow, and can be removed.
+    const changed = await put(first, { quantity: 3 }, { cookie: shopper });
+    assert.equal(changed.statusCode, 200, changed.body);
+    assert.equal(changed.json().totalCents, 900);
+    assert.equal((await put(second, { quantity: 3 }, { cookie: shopper })).json().error.code, 'MIXED_CURRENCIES');
+    const removed = await t.app.inject({ method: 'DELETE', url: `/api/v1/cart/items/${second}`, headers: { cookie: shopper } });
+    assert.deepEqual(
+      removed.json().items.map((item: { productId: number; purchasable: boolean }) => [item.productId, item.purchasable]),
+      [[first, true]],
+    );
+  });
+
   const guestCookieOf = (reply: { headers: Record<string, unknown> }) => {
     const all = ([] as string[]).concat((reply.headers['set-cookie'] as string | string[] | undefined) ?? []);
     return all.find((c) => c.startsWith(`${GUEST_COOKIE}=`))?.split(';')[0];

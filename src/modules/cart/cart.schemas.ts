@@ -10,7 +10,10 @@ export const CartItem = Type.Object({
   priceCents: Type.Integer(),
   currency: Type.String(),
   available: Type.Integer({ minimum: 0 }),
-  /** False when the product was archived or removed since it was added; checkout refuses such a cart. */
+  /**
+   * False when the product was archived or removed since it was added, or repriced into another currency than
+   * the cart's (its first purchasable line's); checkout refuses such a cart. Not counted in the total.
+   */
   purchasable: Type.Boolean(),
 });
 

@@ -34,11 +34,15 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
       }),
     );
     items.sort((a, b) => a.productId - b.productId);
+    // The cart's currency is its first line for sale's (as currencyOf reads it); a line repriced into
+    // another since it was added cannot be ordered with the others, so it is not purchasable, nor counted.
+    const currency = items.find((item) => item.purchasable)?.currency ?? null;
+    for (const item of items) if (item.currency !== currency) item.purchasable = false;
     const purchasable = items.filter((item) => item.purchasable);
     return {
       items,
       totalCents: purchasable.reduce((sum, item) => sum + item.priceCents * item.quantity, 0),
-      currency: purchasable[0]?.currency ?? null,
+      currency,
     };
   }
 
@@ -53,12 +57,14 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
   }
 
   /**
-   * The currency of the cart's other purchasable lines (they share one, as setItem keeps them), or
-   * undefined when it has none: checkout refuses mixed currencies, so the cart refuses them first.
+   * The cart's currency: that of its first line (in product order) still for sale, or undefined when it
+   * has none. Its lines share one, as setItem keeps them, unless a product was repriced into another
+   * currency since it was added: the view then shows that line as not purchasable, and this rule (the
+   * view's) keeps the cart's currency from depending on the order Redis returns the lines in.
+   * Checkout refuses mixed currencies, so the cart refuses them first.
    */
-  async function currencyOf(lines: Map<number, number>, except?: number): Promise<string | undefined> {
-    for (const id of lines.keys()) {
-      if (id === except) continue;
+  async function currencyOf(lines: Map<number, number>): Promise<string | undefined> {
+    for (const id of [...lines.keys()].sort((a, b) => a - b)) {
       const currency = await currencyOfProduct(id);
       if (currency !== undefined) return currency;
     }
@@ -80,7 +86,7 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
       for (let attempt = 1; ; attempt++) {
         const lines = await store.get(owner);
         if (!lines.has(productId) && lines.size >= MAX_CART_LINES) throw new CartFullError(MAX_CART_LINES);
-        const cartCurrency = await currencyOf(lines, productId);
+        const cartCurrency = await currencyOf(lines);
         if (cartCurrency !== undefined && cartCurrency !== product.currency) throw new CartMixedCurrenciesError(productId, product.currency, cartCurrency);
         if (await store.set(owner, productId, quantity, lines.keys())) break;
         if (attempt >= SET_ATTEMPTS) throw new CartBusyError();
