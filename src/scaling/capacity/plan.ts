@@ -44,10 +44,14 @@ export const DEFAULT_WORKER_PLAN: WorkerPlanOptions = { ordersPerRequest: 0.002,
 /** One planned hour. */
 export interface PlanHour {
   hour: string;
+  /** The hour's peak rate: what replicas are sized on. */
   peakRps: number;
+  /** Requests the forecast expects in the hour (its mean rate × 3600): what is counted and billed. */
+  requestsInHour: number;
   /** Replicas the load needs, before the max bound. */
   webReplicasNeeded: number;
   webReplicas: number;
+  /** Jobs/s at the hour's peak: what workers are sized on. */
   jobsPerSecond: number;
   workerReplicas: number;
 }
@@ -82,6 +86,7 @@ export function planCapacity(forecast: readonly ForecastHour[], web: WebPlanOpti
     return {
       hour: f.hour,
       peakRps: f.peakRequestsPerSecond,
+      requestsInHour: f.requestsInHour,
       webReplicasNeeded: needed,
       webReplicas: clamp(needed, web.minReplicas, web.maxReplicas),
       jobsPerSecond,

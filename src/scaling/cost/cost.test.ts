@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ScalingInputError } from '../errors.ts';
-import { COST_COMPONENTS, getMonthlyCost } from './cost.ts';
+import { DEFAULT_WEB_PLAN, DEFAULT_WORKER_PLAN, planCapacity } from '../capacity/plan.ts';
+import { COST_COMPONENTS, getMonthUsage, getMonthlyCost } from './cost.ts';
 import { DEFAULT_PRICING_PATH, loadPricing } from './pricing.ts';
 
 describe('cost', () => {
@@ -15,6 +16,16 @@ describe('cost', () => {
     assert.equal(col['EC2 Instances'], 1000 * p.instanceTypes['c6i.large'].perHour);
     const sum = COST_COMPONENTS.reduce((s, c) => s + col[c], 0);
     assert.ok(Math.abs(col.Total - sum) < 1e-9);
+  });
+
+  it('counts the requests and jobs of a month from the forecast\'s requests per hour, not from each hour\'s peak rate (data transfer, logs and queue calls were priced at the peak minute all hour)', () => {
+    // A flash sale: 2,000 req/s for a quarter of the hour on 200 req/s; the plan sizes on the peak.
+    const hour = { hour: '2026-11-27T17:00:00.000Z', baseRequestsPerSecond: 200, eventMultiplier: 10, meanRequestsPerSecond: 650, peakRequestsPerSecond: 2000, requestsInHour: 650 * 3600 };
+    const plan = planCapacity([hour, { ...hour, hour: '2026-11-27T18:00:00.000Z' }], { ...DEFAULT_WEB_PLAN, capacityPerInstanceRps: 150 });
+    assert.equal(plan.hours[0].webReplicas, 19, 'sized on the peak');
+    const usage = getMonthUsage(plan, 2);
+    assert.equal(usage.requests, 2 * 650 * 3600);
+    assert.ok(Math.abs(usage.jobs - 2 * 650 * 3600 * DEFAULT_WORKER_PLAN.ordersPerRequest * DEFAULT_WORKER_PLAN.jobsPerOrder) < 1e-6, `jobs ${usage.jobs}`);
   });
 });
 

@@ -71,7 +71,10 @@ export interface MonthUsage {
   jobs: number;
 }
 
-/** Sums a plan's hours, scaled to a month of `hoursPerMonth`. */
+/**
+ * Sums a plan's hours, scaled to a month of `hoursPerMonth`. Replicas are sized on each hour's peak; requests
+ * and jobs are what the hour serves (its forecast count), not its peak rate for the whole hour.
+ */
 export function getMonthUsage(plan: CapacityPlan, hoursPerMonth = 730): MonthUsage {
   const scale = hoursPerMonth / Math.max(1, plan.hours.length);
   let web = 0;
@@ -81,8 +84,8 @@ export function getMonthUsage(plan: CapacityPlan, hoursPerMonth = 730): MonthUsa
   for (const h of plan.hours) {
     web += h.webReplicas;
     workers += h.workerReplicas;
-    requests += h.peakRps * 3600;
-    jobs += h.jobsPerSecond * 3600;
+    requests += h.requestsInHour;
+    jobs += h.requestsInHour * plan.workers.ordersPerRequest * plan.workers.jobsPerOrder;
   }
   return { webInstanceHours: web * scale, workerInstanceHours: workers * scale, requests: requests * scale, jobs: jobs * scale };
 }

@@ -19,6 +19,7 @@ function buildPlan(): CapacityPlan {
   const hours = rows.map(([h, web, workers]) => ({
     hour: `2026-11-27T${h}:00:00.000Z`,
     peakRps: web * 100,
+    requestsInHour: web * 100 * 3600,
     webReplicasNeeded: web,
     webReplicas: web,
     jobsPerSecond: web * 0.6,
