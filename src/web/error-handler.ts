@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { classifyDatabaseFailure, isInvalidValueError, type DatabaseFailure } from '../platform/db/errors.ts';
+import { classifyDatabaseFailure, isInvalidValueError, redactStatementParameters, type DatabaseFailure } from '../platform/db/errors.ts';
 import { isRedisUnavailable } from '../platform/redis/errors.ts';
 import { DomainError, type ErrorKind } from '../shared/errors.ts';
 import { type ErrorBody, errorBody, RETRY_AFTER_S, sendError } from './http/error-reply.ts';
@@ -67,6 +67,13 @@ export function failedOnDependency(reply: FastifyReply): boolean {
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
+  // A failed statement's values (emails, password hashes) leave the error before anything records it: onError hooks
+  // run before the error handler, in the order they were added, and this one is added before the tracing's
+  // (@fastify/otel registers its own when the app's plugins load), which puts the message and stack on the request span.
+  app.addHook('onError', (_request, _reply, error, done) => {
+    redactStatementParameters(error, error as unknown as Record<string, unknown>);
+    done();
+  });
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof DomainError) {
       return sendError(reply, STATUS_BY_KIND[error.kind], error.code, error.message, error.details);

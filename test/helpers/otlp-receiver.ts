@@ -14,6 +14,8 @@ export interface ReceivedSpan {
   attributes: Record<string, string | number | boolean>;
   /** The span's events, by name, with their attributes. */
   events: { name: string; attributes: Record<string, string | number | boolean> }[];
+  /** OTLP status: code 0 unset, 1 ok, 2 error, with its message. */
+  status: { code: number; message: string };
 }
 
 export interface OtlpReceiver {
@@ -70,6 +72,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
               name: span.name,
               kind: span.kind,
               attributes: attributesOf(span.attributes),
+              status: { code: span.status?.code ?? 0, message: span.status?.message ?? '' },
               events: (span.events ?? []).map((event: { name: string; attributes?: { key: string; value: AnyValue }[] }) => ({ name: event.name, attributes: attributesOf(event.attributes) })),
             });
           }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
 import { sessionCookieOf } from '../helpers/commerce.ts';
 import { request } from '../helpers/http.ts';
 import { startInstance, type Instance } from '../helpers/instances.ts';
@@ -114,6 +115,21 @@ describe('OpenTelemetry tracing', () => {
     const span = await waitFor('the guest order request\'s span', () => receiver.spans.find((s) => s.kind === SERVER && s.attributes['http.route'] === '/api/v1/guest-orders/:token'), 10_000);
     assert.equal(span.attributes['url.path'], '/api/v1/guest-orders/[redacted]');
     assert.ok(!JSON.stringify(receiver.spans).includes(token.split('.')[1]!), 'the token is in no span');
+  });
+
+  it('keeps the parameters of a failed statement (an email, a password hash) out of the request span and its exception', async () => {
+    // A statement that fails for one address only: the sign-up's INSERT carries the email and the password hash.
+    await f.db.primary.execute(sql.raw(`
+      CREATE FUNCTION refuse_traced_signup() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.email LIKE 'traced.private%' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER refuse_traced_signup BEFORE INSERT ON customers FOR EACH ROW EXECUTE FUNCTION refuse_traced_signup();`));
+    const email = 'traced.private@example.com';
+    const reply = await request(`${web.url}/api/v1/customers`, { method: 'POST', body: { email, password: 'correct horse battery staple', name: 'Traced' } });
+    assert.equal(reply.status, 500, JSON.stringify(reply.body));
+    const span = await waitFor('the failed sign-up\'s span', () => receiver.spans.find((s) => s.kind === SERVER && s.attributes['http.route'] === '/api/v1/customers' && s.status.code === 2), 10_000);
+    assert.match(JSON.stringify(span), /Failed query: insert into .*params: \[3 redacted\]/i, 'the statement itself stays to read');
+    assert.ok(!JSON.stringify(receiver.spans).includes(email), `the email is in no span: ${JSON.stringify(span)}`);
+    assert.ok(!JSON.stringify(receiver.spans).includes('$argon2'), 'no password hash in any span');
   });
 
   it('leaves probes untraced', async () => {

@@ -116,3 +116,23 @@ export function isRetryableConflict(error: unknown): boolean {
   const code = pgError(error)?.code;
   return code !== undefined && PG_RETRYABLE_CODES.has(code);
 }
+
+/**
+ * Drizzle wraps every failed statement in a `DrizzleQueryError` whose message (and so its stack) reads
+ * `Failed query: <sql>\nparams: <values>`, and which carries the values as `params`: customers' emails, password
+ * hashes, names and addresses. `target` (the error itself, or a serialized copy of it for a log line) keeps the
+ * parameterised SQL and loses the values. The web role's error handler redacts the error in place before the
+ * tracing's `onError` hook records it on the request span (status message and exception event), which every
+ * reader of the traces sees; the logger's serializer redacts its copy.
+ */
+export function redactStatementParameters(error: unknown, target: Record<string, unknown>): void {
+  const params = (error as { params?: unknown } | null)?.params;
+  if (!Array.isArray(params) || typeof (error as { query?: unknown }).query !== 'string') return;
+  const leaked = `\nparams: ${String(params)}`;
+  const redacted = `\nparams: [${params.length} redacted]`;
+  for (const field of ['message', 'stack'] as const) {
+    const text = target[field];
+    if (typeof text === 'string') target[field] = text.split(leaked).join(redacted);
+  }
+  delete target.params;
+}

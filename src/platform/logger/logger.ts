@@ -1,5 +1,5 @@
 import { pino, stdSerializers, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import { classifyDatabaseFailure } from '../db/errors.ts';
+import { classifyDatabaseFailure, redactStatementParameters } from '../db/errors.ts';
 import { isRedisUnavailable } from '../redis/errors.ts';
 
 export type { Logger } from 'pino';
@@ -15,7 +15,7 @@ export function serializeError(error: unknown): unknown {
   // pg-pool hangs the broken client on an idle connection's error (`err.client`): logged whole, it made
   // a 3 kB line of the client's internals (connection parameters, parser state, listeners).
   const { client: _client, ...own } = serialized as Record<string, unknown>;
-  withoutStatementParameters(error, own);
+  redactStatementParameters(error, own);
   if (!(classifyDatabaseFailure(error) || isRedisUnavailable(error))) return own;
   const { stack: _stack, aggregateErrors: _aggregate, ...rest } = own;
   return { ...rest, expected: true };
@@ -33,19 +33,3 @@ export function createLogger(options: { level: string; name?: string; instanceId
   return options.destination ? pino(config, options.destination) : pino(config);
 }
 
-/**
- * Drizzle wraps every failed statement in a `DrizzleQueryError` whose message (and so its stack) reads
- * `Failed query: <sql>\nparams: <values>`, and which carries the values as `params`: customers' emails, password
- * hashes, names and addresses, on every line an outage logs. The parameterised SQL stays; the values go.
- */
-function withoutStatementParameters(error: unknown, serialized: Record<string, unknown>): void {
-  const params = (error as { params?: unknown } | null)?.params;
-  if (!Array.isArray(params) || typeof (error as { query?: unknown }).query !== 'string') return;
-  const leaked = `\nparams: ${String(params)}`;
-  const redacted = `\nparams: [${params.length} redacted]`;
-  for (const field of ['message', 'stack'] as const) {
-    const text = serialized[field];
-    if (typeof text === 'string') serialized[field] = text.split(leaked).join(redacted);
-  }
-  delete serialized.params;
-}
