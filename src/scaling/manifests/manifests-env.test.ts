@@ -145,4 +145,23 @@ describe('the environment every platform gives each role', () => {
       assert.ok(trusted.check(proxy, 'ipv4'), `${where}: TRUST_PROXY ${JSON.stringify(env.TRUST_PROXY)} does not cover the proxy at ${proxy}`);
     }
   });
+
+  it('connects to RDS over verified TLS: RDS for PostgreSQL 15+ refuses unencrypted connections (rds.force_ssl defaults to 1), and pg does no TLS unless the URL asks', () => {
+    const template = getObject(files, 'deploy/aws/salescale.yaml') as Obj;
+    for (const lt of ['WebLaunchTemplate', 'WorkerLaunchTemplate']) {
+      const script: string = template.Resources[lt].Properties.LaunchTemplateData.UserData['Fn::Base64']['Fn::Sub'][0];
+      // The URLs as written (awsEnv replaces the interpolated ones with samples).
+      const env: Env = Object.fromEntries(script.split('\n').filter((l) => l.startsWith('DATABASE_')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      assert.ok(env.DATABASE_URL, lt);
+      for (const name of ['DATABASE_URL', 'DATABASE_REPLICA_URL'].filter((n) => env[n] !== undefined)) {
+        const params = new URLSearchParams(env[name]!.split('?')[1] ?? '');
+        assert.equal(params.get('sslmode'), 'verify-full', `${lt} ${name}: ${env[name]}`);
+        // Node does not trust the RDS CAs: the bundle is fetched at boot and mounted where the URL names it.
+        const ca = params.get('sslrootcert');
+        assert.ok(ca, `${lt} ${name} names no sslrootcert`);
+        assert.ok(script.includes(`https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem -o ${ca}`), `${lt}: the RDS CA bundle is not fetched to ${ca}`);
+        for (const run of script.split('\n').filter((l) => l.startsWith('docker run'))) assert.ok(run.includes(`-v ${ca}:${ca}:ro`), `${lt}: ${run}`);
+      }
+    }
+  });
 });

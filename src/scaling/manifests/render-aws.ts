@@ -50,16 +50,27 @@ function parameters(spec: DeploymentSpec): Obj {
   };
 }
 
+/**
+ * RDS for PostgreSQL 15 and later refuses connections without TLS (rds.force_ssl defaults to 1), and pg uses TLS only
+ * when the URL asks. verify-full checks the endpoint's certificate against the RDS CAs, which Node does not ship:
+ * the boot script fetches AWS's bundle and mounts it where `sslrootcert` names it (pg reads the file).
+ */
+const RDS_CA_BUNDLE = '/etc/salescale-rds-ca.pem';
+const RDS_CA_BUNDLE_URL = 'https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem';
+const RDS_TLS = `sslmode=verify-full&sslrootcert=${RDS_CA_BUNDLE}`;
+
 /** The boot script: fetch secrets, write the env file, run one container of the image. */
 function userData(spec: DeploymentSpec, role: 'web' | 'worker'): Obj {
   // The ALB appends the client to X-Forwarded-For: believe it from the ALB's nodes (private VPC addresses).
   const env = { ...getRoleEnv(spec, role), ...(role === 'web' ? getTrustProxyEnv(spec) : {}), CLOUDWATCH_EMF_NAMESPACE: CLOUDWATCH_NAMESPACE };
   const port = spec[role].port;
+  const caMount = `-v ${RDS_CA_BUNDLE}:${RDS_CA_BUNDLE}:ro`;
   const lines = [
     '#!/bin/bash',
     'set -euo pipefail',
     'dnf install -y docker jq',
     'systemctl enable --now docker',
+    `curl -fsSL --retry 5 ${RDS_CA_BUNDLE_URL} -o ${RDS_CA_BUNDLE}`,
     'secret() { aws secretsmanager get-secret-value --region "${AWS::Region}" --secret-id "$1" --query SecretString --output text; }',
     'DB_SECRET=$(secret "${DbSecretArn}")',
     'APP_SECRET=$(secret "${AppSecretArn}")',
@@ -69,8 +80,8 @@ function userData(spec: DeploymentSpec, role: 'web' | 'worker'): Obj {
     'cat > /etc/salescale.env <<ENV',
     ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
     'INSTANCE_ID=$(cat /etc/hostname)',
-    `DATABASE_URL=postgres://$DB_USER:$DB_PASS@\${DbHost}:\${DbPort}/${spec.name}`,
-    ...(role === 'web' ? [`DATABASE_REPLICA_URL=postgres://$DB_USER:$DB_PASS@\${ReplicaHost}:\${DbPort}/${spec.name}`] : []),
+    `DATABASE_URL=postgres://$DB_USER:$DB_PASS@\${DbHost}:\${DbPort}/${spec.name}?${RDS_TLS}`,
+    ...(role === 'web' ? [`DATABASE_REPLICA_URL=postgres://$DB_USER:$DB_PASS@\${ReplicaHost}:\${DbPort}/${spec.name}?${RDS_TLS}`] : []),
     'REDIS_URL=rediss://${QueueRedisHost}:${QueueRedisPort}',
     'CACHE_REDIS_URL=rediss://${CacheRedisHost}:${CacheRedisPort}',
     'ADMIN_API_TOKEN=$(jq -r .ADMIN_API_TOKEN <<<"$APP_SECRET")',
@@ -78,8 +89,8 @@ function userData(spec: DeploymentSpec, role: 'web' | 'worker'): Obj {
     'ENV',
     'LOGS="--log-driver awslogs --log-opt awslogs-region=${AWS::Region} --log-opt awslogs-group=${LogGroup}"',
     // Concurrent migrate runs are safe (advisory lock); a failed migration keeps the instance out of service.
-    ...(role === 'web' ? [`docker run --rm --env-file /etc/salescale.env $LOGS \${ImageUri} ${getRoleArgv('migrate').join(' ')}`] : []),
-    `docker run -d --name salescale-${role} --restart unless-stopped --stop-timeout ${getTerminationGraceSeconds(spec)} --env-file /etc/salescale.env $LOGS -p ${port}:${port} \${ImageUri} ${getRoleArgv(role).join(' ')}`,
+    ...(role === 'web' ? [`docker run --rm --env-file /etc/salescale.env ${caMount} $LOGS \${ImageUri} ${getRoleArgv('migrate').join(' ')}`] : []),
+    `docker run -d --name salescale-${role} --restart unless-stopped --stop-timeout ${getTerminationGraceSeconds(spec)} --env-file /etc/salescale.env ${caMount} $LOGS -p ${port}:${port} \${ImageUri} ${getRoleArgv(role).join(' ')}`,
   ];
   return {
     'Fn::Base64': sub(`${lines.join('\n')}\n`, {
