@@ -22,6 +22,13 @@ export class CartMixedCurrenciesError extends UnprocessableError {
   }
 }
 
+/** A line above the product's lifetime per-customer cap: no buyer could ever order it (checkout would refuse it the same way). */
+export class CartPurchaseLimitError extends ConflictError {
+  constructor(productId: number, limit: number, requested: number) {
+    super('PURCHASE_LIMIT_EXCEEDED', `at most ${limit} of product ${productId} per customer`, { productId, limit, requested });
+  }
+}
+
 /** Other changes of the same cart kept coming first (see CartService.setItem): nothing was changed by this one. */
 export class CartBusyError extends ConflictError {
   constructor() {

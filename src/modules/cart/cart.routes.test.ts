@@ -99,6 +99,20 @@ describe('cart API', () => {
     );
   });
 
+  it('refuses a quantity above the product\'s per-customer cap, which checkout would refuse, and keeps the line as it was', async () => {
+    const capped = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'cart-capped', name: 'Limited', priceCents: 100, available: 50, maxPerCustomer: 2 } });
+    assert.equal(capped.statusCode, 201, capped.body);
+    assert.equal(capped.json().maxPerCustomer, 2, 'the cap is shown with the product');
+    const id = capped.json().id as number;
+    assert.equal((await put(id, { quantity: 2 }, {})).statusCode, 200);
+    const [guest] = ([] as string[]).concat((await put(id, { quantity: 1 }, {})).headers['set-cookie'] as string[]).map((c) => c.split(';')[0]!);
+    const over = await put(id, { quantity: 3 }, { cookie: guest! });
+    assert.equal(over.statusCode, 409, over.body);
+    assert.equal(over.json().error.code, 'PURCHASE_LIMIT_EXCEEDED');
+    assert.deepEqual(over.json().error.details, { productId: id, limit: 2, requested: 3 });
+    assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: guest! } })).json().items[0].quantity, 1);
+  });
+
   const guestCookieOf = (reply: { headers: Record<string, unknown> }) => {
     const all = ([] as string[]).concat((reply.headers['set-cookie'] as string | string[] | undefined) ?? []);
     return all.find((c) => c.startsWith(`${GUEST_COOKIE}=`))?.split(';')[0];

@@ -1,6 +1,6 @@
 import { NotFoundError } from '../../shared/errors.ts';
 import type { CatalogService } from '../catalog/index.ts';
-import { CartBusyError, CartFullError, CartMixedCurrenciesError, NotEnoughStockForCartError } from './cart.errors.ts';
+import { CartBusyError, CartFullError, CartPurchaseLimitError, CartMixedCurrenciesError, NotEnoughStockForCartError } from './cart.errors.ts';
 import { MAX_CART_LINES, MAX_LINE_QUANTITY, type Cart, type CartMerge } from './cart.schemas.ts';
 import type { CartOwner, CartStore } from './cart.store.ts';
 
@@ -75,7 +75,8 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
     view,
 
     /**
-     * Sets a line's quantity (adding the product if new); the product must be for sale and in stock. The
+     * Sets a line's quantity (adding the product if new); the product must be for sale and in stock, and the
+     * quantity within its per-customer cap (what the buyer already bought is checkout's to count). The
      * room and currency are checked against the cart as read, and the line is written only while the cart
      * still holds those products (see CartStore.set): two changes at once (two tabs, a script) cannot both
      * take the last place, nor add two currencies to an empty cart. The one that lost checks again.
@@ -83,6 +84,7 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
     async setItem(owner: CartOwner, productId: number, quantity: number): Promise<Cart> {
       const product = await catalog.getProduct(productId);
       if (quantity > product.available) throw new NotEnoughStockForCartError(productId, quantity, product.available);
+      if (product.maxPerCustomer !== null && quantity > product.maxPerCustomer) throw new CartPurchaseLimitError(productId, product.maxPerCustomer, quantity);
       for (let attempt = 1; ; attempt++) {
         const lines = await store.get(owner);
         if (!lines.has(productId) && lines.size >= MAX_CART_LINES) throw new CartFullError(MAX_CART_LINES);

@@ -13,6 +13,7 @@ const productColumns = {
   currency: products.currency,
   categoryId: products.categoryId,
   status: products.status,
+  maxPerCustomer: products.maxPerCustomer,
   // Stock is the inventory module's (split across shard rows); a product's figure is their sum.
   available: availableOf(products.id),
 };

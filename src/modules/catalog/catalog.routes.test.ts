@@ -30,6 +30,7 @@ describe('catalog API', () => {
       categoryId: null,
       status: 'active',
       available: 7,
+      maxPerCustomer: null,
     });
     const read = await t.app.inject({ method: 'GET', url: `/api/v1/products/${created.id}` });
     assert.equal(read.statusCode, 200);

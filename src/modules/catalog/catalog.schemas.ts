@@ -18,6 +18,7 @@ export const Product = Type.Object(
     categoryId: Type.Union([Type.Integer(), Type.Null()]),
     status: Status,
     available: Type.Integer({ minimum: 0 }),
+    maxPerCustomer: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'Most units one buyer may hold over their whole life; null for no limit' }),
   },
   { $id: 'Product' },
 );

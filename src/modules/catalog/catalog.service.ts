@@ -66,6 +66,14 @@ export const CATALOG_TAGS = {
   product: (id: number) => `product:${id}`,
 };
 
+/**
+ * The shape of the cached products, in their keys: an instance of a release whose Product has other fields
+ * never reads another release's entries during a rolling deploy (a missing field would fail the reply's
+ * serialization). Bump it when Product gains or loses a field. Tags are shared, so writes on either
+ * release invalidate both.
+ */
+const SHAPE = 's2';
+
 /** List queries are cached briefly: the product tag invalidates them on every catalog write anyway. */
 const LIST_TTL_S = 60;
 
@@ -175,7 +183,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
         if (!root) throw new UnknownCategoryError(query.category);
         categoryIds = withDescendants(all, root.id);
       }
-      const key = `products:list:${JSON.stringify([categoryIds, query.minPrice, query.maxPrice, query.q, afterId, query.limit])}`;
+      const key = `products:${SHAPE}:list:${JSON.stringify([categoryIds, query.minPrice, query.maxPrice, query.q, afterId, query.limit])}`;
       return cache.getOrSet(
         key,
         async () => {
@@ -189,7 +197,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
     },
 
     async listPopular(limit: number): Promise<Product[]> {
-      const top = await cache.getOrSet('products:popular', async () => repo.listPopular(await reader(), 100), {
+      const top = await cache.getOrSet(`products:${SHAPE}:popular`, async () => repo.listPopular(await reader(), 100), {
         ttlSeconds: deps.ttls().popularS,
         tags: [CATALOG_TAGS.products],
       });
@@ -198,7 +206,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
 
     /** The public view: only active products exist for shoppers. */
     async getProduct(id: number): Promise<Product> {
-      const product = await cache.getOrSet(`product:${id}`, async () => (await repo.findById(await reader(), id)) ?? null, {
+      const product = await cache.getOrSet(`product:${SHAPE}:${id}`, async () => (await repo.findById(await reader(), id)) ?? null, {
         ttlSeconds: deps.ttls().productS,
         tags: [CATALOG_TAGS.product(id)],
       });
