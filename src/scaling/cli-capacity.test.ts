@@ -142,6 +142,14 @@ describe('the capacity of one instance', () => {
     assert.ok(monthly.peak['EC2 Instances'] > monthly.normal['EC2 Instances'], `${monthly.normal['EC2 Instances']} → ${monthly.peak['EC2 Instances']}`);
   });
 
+  it('cost prices the month\'s jobs and workers with its --orders-per-request, as it counts the window\'s orders (the month kept 0.002)', async () => {
+    const window = ['--year', '2026', '--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--json', '--no-db', '--policies', 'hpa'];
+    type Cost = { usage: Record<'sale', { requests: number; jobs: number }>; policies: { orders: number }[] };
+    const [low, high] = await Promise.all(['0.002', '0.02'].map(async (x) => JSON.parse((await runScalingCli(['cost', ...window, '--orders-per-request', x])).out) as Cost));
+    assert.ok(Math.abs(high.policies[0].orders / low.policies[0].orders - 10) < 1e-9, 'the window\'s orders follow the flag');
+    assert.ok(Math.abs(high.usage.sale.jobs / low.usage.sale.jobs - 10) < 1e-9, `month jobs ${low.usage.sale.jobs} → ${high.usage.sale.jobs}`);
+  });
+
   it('takes a measured figure only when named with --bench, and --capacity over both; the source says which', async () => {
     const window = ['--year', '2026', '--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--json', '--no-db'];
     const measured = JSON.parse(readFileSync(MEASURED, 'utf8')) as { requestsPerSecondPerInstance: number; measuredAt: string };

@@ -375,7 +375,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--pricing <path>', 'pricing catalogue JSON (default: src/scaling/data/pricing-2026-11-27.json)')
     .option('--policies <list>', 'policies to price for the event', 'hpa,hpa-prescaled')
     .option('--peak-factor <x>', 'peak-season traffic relative to normal', '2')
-    .option('--orders-per-request <x>', 'orders per request', '0.002')
+    .option('--orders-per-request <x>', 'orders per request: the window\'s orders, the month\'s jobs and workers', String(DEFAULT_WORKER_PLAN.ordersPerRequest))
     .option('--pricing-gcp <path>', 'Google Cloud pricing catalogue JSON (default: src/scaling/data/pricing-gcp-2026-12-03.json)')
     .option('--pricing-azure <path>', 'Azure pricing catalogue JSON (default: src/scaling/data/pricing-azure-2026-12-03.json)');
   costCmd.action(
@@ -395,11 +395,14 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const f = await resolveForecast(o, deps, undefined, (from, historyStart) => monthOf(from, historyStart).end);
       const { capacity, web } = await resolveWebCapacity(o);
       const webPlan = { ...web, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance };
+      const ordersPerRequest = toBoundedNumber(o.ordersPerRequest, '--orders-per-request', { atLeast: 0 });
+      // The month's jobs and worker replicas follow the same orders per request as the window's orders.
+      const workerPlan = { ...DEPLOYED_PLAN.workers, ordersPerRequest };
       const { start: monthStart, end: monthEnd } = monthOf(f.from, f.historyStart);
       const month = (rpsFactor: number, withEvents: boolean) => {
         const baseRps = (f.forecast.baseRequestsPerSecond ?? 100) * rpsFactor;
         const learnedBase = f.forecast.learnedBase && new Map([...f.forecast.learnedBase].map(([hour, rps]) => [hour, rps * rpsFactor]));
-        return getMonthUsage(planCapacity(forecastHourly({ ...f.forecast, baseRequestsPerSecond: baseRps, learnedBase, events: withEvents ? f.forecast.events : [] }, monthStart, monthEnd), webPlan, DEPLOYED_PLAN.workers), DEFAULT_COST_ASSUMPTIONS.hoursPerMonth);
+        return getMonthUsage(planCapacity(forecastHourly({ ...f.forecast, baseRequestsPerSecond: baseRps, learnedBase, events: withEvents ? f.forecast.events : [] }, monthStart, monthEnd), webPlan, workerPlan), DEFAULT_COST_ASSUMPTIONS.hoursPerMonth);
       };
       const usage = { normal: month(1, false), peak: month(peak, false), sale: month(peak, true) };
       const columns = Object.fromEntries(SCENARIOS.map((s) => [s, getMonthlyCost(usage[s], s, pricing)])) as Record<(typeof SCENARIOS)[number], ReturnType<typeof getMonthlyCost>>;
@@ -409,7 +412,6 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const sizing = f.hasQuantile ? `pre-scaling sized on the ${f.quantile} quantile of the forecast (--quantile)` : 'pre-scaling sized on the mean forecast: the seed pattern has no quantile (give --history for one)';
       const sim = comparePolicies({ forecast: f.forecast, planForecast: f.quantileForecast, from: f.from, to: f.to, policies: [...policies, ...providerPolicies], capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, pricePerInstanceHour: 0, web, ...DEPLOYED_ENGINES });
       const hours = (f.to.getTime() - f.from.getTime()) / 3_600_000;
-      const ordersPerRequest = toBoundedNumber(o.ordersPerRequest, '--orders-per-request', { atLeast: 0 });
       const priced = pricePolicies(
         sim.results.filter((r) => policies.includes(r.policy)),
         pricing,
