@@ -62,3 +62,13 @@ describe('simulate --workers', () => {
   });
 });
 
+
+describe('cost output', () => {
+  it('prints no price per 1000 orders when the window has no orders, instead of "$NaN" (--orders-per-request 0)', async () => {
+    const r = await runScalingCli(['cost', '--year', '2026', '--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--no-db', '--policies', 'hpa', '--orders-per-request', '0']);
+    assert.equal(r.exitCode, 0, r.err);
+    assert.doesNotMatch(r.out, /NaN/);
+    const row = r.out.split('\n').find((line) => line.startsWith('hpa '));
+    assert.match(row ?? '', /\$[\d,.]+ +0 +no orders +/);
+  });
+});

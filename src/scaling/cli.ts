@@ -151,6 +151,11 @@ function parseWorkerOptions(o: WorkerCliOptions) {
   return { workers, keda };
 }
 
+/** The price per 1000 orders has no value without orders (`--orders-per-request 0`, a window without traffic). */
+function formatPer1000Orders(v: number): string {
+  return Number.isFinite(v) ? formatMoney(v) : 'no orders';
+}
+
 /** `--held-out-weeks`: a whole number ≥ 1 (or "all", handled by the caller). */
 function toHeldOutWeeks(value: string): number {
   const n = Number(value);
@@ -429,13 +434,13 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       write(costCmd, `  PostgreSQL ${DEFAULT_COST_ASSUMPTIONS.postgresInstances} × ${SCENARIOS.map((s) => DEFAULT_COST_ASSUMPTIONS.postgresClass[s]).join(' / ')} (Multi-AZ primary, billed twice, + read replica); Redis ${DEFAULT_COST_ASSUMPTIONS.redisNodes} × ${SCENARIOS.map((s) => DEFAULT_COST_ASSUMPTIONS.redisClass[s]).join(' / ')} (queue + cache, primary + replica each); ${DEFAULT_COST_ASSUMPTIONS.responseKb} KB per response; ${DEFAULT_COST_ASSUMPTIONS.customMetrics} metrics, ${DEFAULT_COST_ASSUMPTIONS.alarms} alarms`);
       write(costCmd, `  sources: ${Object.values(pricing.sources).join(' ')}`);
       write(costCmd, `\n${f.saleEvents ? `${f.saleEvents} window` : `The window ${f.from.toISOString().slice(0, 16)} → ${f.to.toISOString().slice(0, 16)} UTC (no sale event in it)`} (${hours.toFixed(0)} h), per policy (${sizing}):`);
-      write(costCmd, renderTable(['policy', 'instance-hours', 'instances', 'LB+DB+Redis', 'total', 'orders', 'per 1000 orders', 'min over SLO'], priced.map((p) => [p.policy, p.instanceHours, formatMoney(p.instanceCost), formatMoney(p.sharedCost), formatMoney(p.totalCost), Math.round(p.orders), formatMoney(p.costPer1000Orders), p.minutesOverSlo])));
+      write(costCmd, renderTable(['policy', 'instance-hours', 'instances', 'LB+DB+Redis', 'total', 'orders', 'per 1000 orders', 'min over SLO'], priced.map((p) => [p.policy, p.instanceHours, formatMoney(p.instanceCost), formatMoney(p.sharedCost), formatMoney(p.totalCost), Math.round(p.orders), formatPer1000Orders(p.costPer1000Orders), p.minutesOverSlo])));
       write(costCmd, `\nThe same sale on AWS, Google Cloud and Azure (same plan; each provider's autoscaler with the plan's pre-scaling):`);
       write(
         costCmd,
         renderTable(
           ['provider', 'region (prices as of)', 'policy', 'instance', 'instance-hours', 'instances', 'LB+DB+Redis', 'window total', 'per 1000 orders', 'min over SLO', 'sale month'],
-          providers.map((p) => [p.provider, `${p.region} (${p.asOf})`, p.sale.policy, p.instanceType, p.sale.instanceHours, formatMoney(p.sale.instanceCost), formatMoney(p.sale.sharedCost), formatMoney(p.sale.totalCost), formatMoney(p.sale.costPer1000Orders), p.sale.minutesOverSlo, formatMoney(p.saleMonth.Total)]),
+          providers.map((p) => [p.provider, `${p.region} (${p.asOf})`, p.sale.policy, p.instanceType, p.sale.instanceHours, formatMoney(p.sale.instanceCost), formatMoney(p.sale.sharedCost), formatMoney(p.sale.totalCost), formatPer1000Orders(p.sale.costPer1000Orders), p.sale.minutesOverSlo, formatMoney(p.saleMonth.Total)]),
         ),
       );
       write(costCmd, `  sources: ${CLOUD_PROVIDERS.filter((p) => p !== 'aws').flatMap((p) => Object.values(clouds[p].sources)).join(' ')}`);
