@@ -69,6 +69,22 @@ describe('PostgreSQL unreachable (a real outage through a TCP proxy)', () => {
     assert.deepEqual(during.filter((line) => line.level >= 50).map((line) => line.msg), [], 'and no error-level line');
   });
 
+  it('answers a cart whose product it cannot read with 503, not with its lines shown as no longer for sale', async () => {
+    await proxy.restore();
+    const product = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'OUT-CART', name: 'In a cart', priceCents: 100, available: 5 } });
+    assert.equal(product.statusCode, 201, product.body);
+    const added = await t.app.inject({ method: 'PUT', url: `/api/v1/cart/items/${product.json().id}`, payload: { quantity: 2 } });
+    assert.equal(added.statusCode, 200, added.body);
+    const guest = String(added.headers['set-cookie']).split(';')[0]!;
+    // Changed by an admin just before the outage: no cached copy of it is left to answer from.
+    const renamed = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${product.json().id}`, headers: t.admin, payload: { name: 'Still in a cart' } });
+    assert.equal(renamed.statusCode, 200, renamed.body);
+    await proxy.cut();
+    const cart = await t.app.inject({ url: '/api/v1/cart', headers: { cookie: guest } });
+    assert.equal(cart.statusCode, 503, cart.body);
+    assert.match(cart.json().error.code, /^DATABASE_(UNAVAILABLE|BUSY)$/, cart.body);
+  });
+
   it('serves again once the database is back, without a restart', async () => {
     await proxy.restore();
     // A failed cache load fails its key fast for a second (src/platform/cache/cache.ts): poll.
