@@ -94,6 +94,29 @@ describe('orders API', () => {
     assert.equal(await stockOf(product.id), 10);
   });
 
+  it('replays a response recorded before order lines carried their product name (a retry across an upgrade)', async () => {
+    const product = await createProduct();
+    const payload = { items: [{ productId: product.id, quantity: 1 }] };
+    const first = await order(alice, 'k-before-upgrade', payload);
+    assert.equal(first.statusCode, 201, first.body);
+    // The record as the version before wrote it: the same order, its lines without `name`.
+    const redis = t.platform.redis;
+    const keys = await redis.keys(`${t.config.redis.prefix}:idem:*`);
+    let rewritten = 0;
+    for (const key of keys) {
+      const record = JSON.parse((await redis.get(key))!);
+      if (record.done?.body?.id !== first.json().id) continue;
+      for (const item of record.done.body.items) delete item.name;
+      await redis.set(key, JSON.stringify(record), 'KEEPTTL');
+      rewritten++;
+    }
+    assert.equal(rewritten, 1);
+    const retry = await order(alice, 'k-before-upgrade', payload);
+    assert.equal(retry.statusCode, 201, retry.body);
+    assert.equal(retry.headers['idempotent-replayed'], 'true');
+    assert.deepEqual(retry.json().items, [{ productId: product.id, quantity: 1, priceCents: 1999 }]);
+  });
+
   it('replays a retry with the same key, and refuses the key for another request', async () => {
     const product = await createProduct();
     const payload = { items: [{ productId: product.id, quantity: 2 }] };
