@@ -68,6 +68,22 @@ describe('KEDA cron triggers', () => {
   });
 });
 
+describe('KEDA cron triggers across a change of clocks', () => {
+  it('writes a window that starts or ends in the hour clocks go back in UTC: its local time names two instants (start and end were equal, which KEDA refuses, or it ended an hour early)', () => {
+    // Berlin goes back on 25 October 2026 at 03:00 CEST (01:00Z): 02:00–03:00 local happens twice.
+    const repeated = [{ startMs: Date.parse('2026-10-25T00:00:00Z'), endMs: Date.parse('2026-10-25T01:00:00Z'), replicas: 6 }];
+    const [only] = toKedaCronTriggers(repeated, 'Europe/Berlin');
+    assert.notEqual(only.metadata.start, only.metadata.end, 'KEDA: start and end should not be the same');
+    assert.deepEqual(only.metadata, { timezone: 'UTC', start: '0 0 25 10 *', end: '0 1 25 10 *', desiredReplicas: '6' });
+    // Ends at 02:00 CET, the second 02:00: in Berlin's clock it would end at the first, an hour early.
+    const [endsLate] = toKedaCronTriggers([{ startMs: Date.parse('2026-10-24T22:50:00Z'), endMs: Date.parse('2026-10-25T01:00:00Z'), replicas: 4 }], 'Europe/Berlin');
+    assert.deepEqual(endsLate.metadata, { timezone: 'UTC', start: '50 22 24 10 *', end: '0 1 25 10 *', desiredReplicas: '4' });
+    // A window clear of the change keeps the shop's clock.
+    const [clear] = toKedaCronTriggers([{ startMs: Date.parse('2026-10-25T08:50:00Z'), endMs: Date.parse('2026-10-25T10:00:00Z'), replicas: 4 }], 'Europe/Berlin');
+    assert.deepEqual(clear.metadata, { timezone: 'Europe/Berlin', start: '50 9 25 10 *', end: '0 11 25 10 *', desiredReplicas: '4' });
+  });
+});
+
 describe('AWS scheduled actions', () => {
   it('raises MinSize at each window start, keeps the max where windows overlap and returns to the base after the last', () => {
     // Change points 08:50 (5), 10:50 (max(5, 8) = 8), 11:00 (still 8: no action), 12:00 (back to 2).

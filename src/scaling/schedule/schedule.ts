@@ -51,15 +51,30 @@ function cronAt(ms: number, timeZone: string): string {
 }
 
 /**
+ * Whether the zone's wall clock reads the same at another instant close to `ms`: the hour that happens twice
+ * when clocks go back (30 minutes where they move by 30). A cron time in it names both instants.
+ */
+function isRepeatedLocalTime(ms: number, timeZone: string): boolean {
+  const at = cronAt(ms, timeZone);
+  return [-60, -30, 30, 60].some((m) => cronAt(ms + m * 60_000, timeZone) === at);
+}
+
+/**
  * One cron trigger per window (5-field cron with day of month and month: the trigger recurs yearly
- * on that date, so regenerate the schedule for each sale).
+ * on that date, so regenerate the schedule for each sale), in the shop's time zone. A window that starts or
+ * ends in the hour its clocks go back is written in UTC: in the shop's clock its start and end could read the
+ * same (KEDA: "Start and end should not be the same"), or its end name the first of the two instants, an hour
+ * early.
  */
 export function toKedaCronTriggers(windows: readonly PrescaleWindow[], timeZone = 'UTC', namePrefix = 'sale-prescale'): KedaCronTrigger[] {
-  return windows.map((w, i) => ({
-    type: 'cron',
-    name: `${namePrefix}-${i + 1}`,
-    metadata: { timezone: timeZone, start: cronAt(w.startMs, timeZone), end: cronAt(w.endMs, timeZone), desiredReplicas: String(w.replicas) },
-  }));
+  return windows.map((w, i) => {
+    const zone = isRepeatedLocalTime(w.startMs, timeZone) || isRepeatedLocalTime(w.endMs, timeZone) ? 'UTC' : timeZone;
+    return {
+      type: 'cron',
+      name: `${namePrefix}-${i + 1}`,
+      metadata: { timezone: zone, start: cronAt(w.startMs, zone), end: cronAt(w.endMs, zone), desiredReplicas: String(w.replicas) },
+    };
+  });
 }
 
 /** `AWS::AutoScaling::ScheduledAction` properties (one-off actions at StartTime, UTC). */
