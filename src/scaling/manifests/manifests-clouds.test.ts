@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { ALERT_RULES } from '../alerts/alert-rules.ts';
 import { getRunbookUrl } from '../alerts/runbook-links.ts';
@@ -57,6 +58,30 @@ describe('Google Cloud (deploy/gcp/main.tf)', () => {
     const startup: string = tf.resource.google_compute_instance_template.web[0].metadata['startup-script'];
     assert.match(startup, /node src\/main\.ts migrate/);
     assert.match(startup, /\$\{google_sql_database_instance\.replica\.private_ip_address\}/);
+  });
+
+  it('reads Secret Manager\u2019s pretty-printed access response in the start-up script (else the database password and app secrets came out empty)', async () => {
+    const tf = await parseTerraform(files);
+    for (const role of ['web', 'worker'] as const) {
+      const lines = (tf.resource.google_compute_instance_template[role][0].metadata['startup-script'] as string).split('\n');
+      const token = lines.find((l) => l.startsWith('TOKEN='));
+      const secret = lines.find((l) => l.startsWith('secret()'));
+      assert.ok(token && secret, role);
+      // curl stands in for the metadata server (compact JSON) and the Secret Manager API (indented JSON, as it answers).
+      const fakeCurl = [
+        'curl() {',
+        '  case "$*" in',
+        '    *metadata.google.internal*) printf \'{"access_token":"ya29.tok","expires_in":3599,"token_type":"Bearer"}\' ;;',
+        '    *"Bearer ya29.tok"*secrets/db-password/versions/latest:access*) printf \'{\\n  "name": "projects/1/secrets/db-password/versions/3",\\n  "payload": {\\n    "data": "czNjcjN0K3Bhc3M=",\\n    "dataCrc32c": "123"\\n  }\\n}\\n\' ;;',
+        '    *) printf \'{"error": {"code": 403}}\' ;;',
+        '  esac',
+        '}',
+      ];
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: ${var.project} is Terraform's interpolation in the rendered script.
+      const script = ['set -euo pipefail', ...fakeCurl, token, secret.replaceAll('${var.project}', 'p1'), 'secret db-password'].join('\n');
+      const out = execFileSync('bash', ['-c', script], { encoding: 'utf8' });
+      assert.equal(out, 's3cr3t+pass', role);
+    }
   });
 
   const broken = async (from: string | RegExp, to: string) => {
