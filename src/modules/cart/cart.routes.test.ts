@@ -158,6 +158,26 @@ describe('cart API', () => {
     assert.deepEqual((await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: guest } })).json().items, [], 'the guest cart is gone');
   });
 
+  it('merges a product in both carts at sign-in up to its per-customer cap, as adding it would', async () => {
+    const email = 'merge-cap@example.com';
+    const password = 'a long password';
+    const register = await t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email, password, name: 'Cap' } });
+    assert.equal(register.statusCode, 201, register.body);
+    const capped = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'merge-capped', name: 'Drop', priceCents: 100, available: 50, maxPerCustomer: 3 } });
+    const id = capped.json().id as number;
+    assert.equal((await put(id, { quantity: 2 }, { cookie: sessionCookieOf(register)! })).statusCode, 200);
+    const guest = guestCookieOf(await put(id, { quantity: 3 }, {}))!;
+    const login = await t.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: { cookie: guest }, payload: { email, password } });
+    assert.equal(login.statusCode, 200, login.body);
+    assert.deepEqual(login.json().cartMerge, { merged: 1, left: [] });
+    const cart = (await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: sessionCookieOf(login)! } })).json();
+    assert.deepEqual(
+      cart.items.map((item: { productId: number; quantity: number }) => [item.productId, item.quantity]),
+      [[id, 3]],
+      'no more than the cap, which no checkout would take',
+    );
+  });
+
   it('merges at sign-in only what fits the account cart (MAX_CART_LINES) and its currency; the rest stays in the guest cart and the reply says so', async () => {
     const email = 'merge-full@example.com';
     const password = 'a long password';

@@ -1,5 +1,5 @@
 import { NotFoundError } from '../../shared/errors.ts';
-import type { CatalogService } from '../catalog/index.ts';
+import type { CatalogService, Product } from '../catalog/index.ts';
 import { CartBusyError, CartFullError, CartPurchaseLimitError, CartMixedCurrenciesError, NotEnoughStockForCartError } from './cart.errors.ts';
 import { MAX_CART_LINES, MAX_LINE_QUANTITY, type Cart, type CartMerge } from './cart.schemas.ts';
 import type { CartOwner, CartStore } from './cart.store.ts';
@@ -51,10 +51,10 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
     };
   }
 
-  /** A product's currency, or undefined when it is not for sale (archived or removed since it was added). Outages propagate. */
-  async function currencyOfProduct(productId: number): Promise<string | undefined> {
+  /** A product for sale, or undefined when it is not (archived or removed since it was added). Outages propagate. */
+  async function productForSale(productId: number): Promise<Product | undefined> {
     try {
-      return (await catalog.getProduct(productId)).currency;
+      return await catalog.getProduct(productId);
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error;
       return undefined;
@@ -70,8 +70,8 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
    */
   async function currencyOf(lines: Map<number, number>): Promise<string | undefined> {
     for (const id of [...lines.keys()].sort((a, b) => a - b)) {
-      const currency = await currencyOfProduct(id);
-      if (currency !== undefined) return currency;
+      const product = await productForSale(id);
+      if (product !== undefined) return product.currency;
     }
     return undefined;
   }
@@ -113,7 +113,8 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
 
     /**
      * At sign-in or registration: the guest's cart joins the customer's, under the rules adding a product
-     * follows. The customer's cart is kept as it is; a guest line joins when its product is priced in the
+     * follows. The customer's cart is kept as it is (a product in both: quantities added, up to MAX_LINE_QUANTITY
+     * and the product's per-customer cap); a guest line joins when its product is priced in the
      * cart's currency (a line no longer for sale has none and joins as it would stay: not purchasable) and,
      * if the product is new to the cart, while the cart has fewer than MAX_CART_LINES lines (in product
      * order). The rest stays in the guest cart, reported; `guestCartEmpty` says whether anything is left
@@ -125,18 +126,19 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
       const guestLines = await store.get(guest);
       if (guestLines.size === 0) return undefined;
       let cartCurrency = await currencyOf(await store.get(customerId));
-      const movable: number[] = [];
+      const movable: { id: number; maxQuantity: number }[] = [];
       const left: CartMerge['left'] = [];
       for (const [productId, quantity] of [...guestLines].sort((a, b) => a[0] - b[0])) {
-        const currency = await currencyOfProduct(productId);
-        if (currency !== undefined && cartCurrency !== undefined && currency !== cartCurrency) {
+        const product = await productForSale(productId);
+        if (product !== undefined && cartCurrency !== undefined && product.currency !== cartCurrency) {
           left.push({ productId, quantity, reason: 'MIXED_CURRENCIES' });
           continue;
         }
-        cartCurrency ??= currency;
-        movable.push(productId);
+        cartCurrency ??= product?.currency;
+        // As adding it would: no more than its per-customer cap, which no checkout would take.
+        movable.push({ id: productId, maxQuantity: Math.min(MAX_LINE_QUANTITY, product?.maxPerCustomer ?? MAX_LINE_QUANTITY) });
       }
-      const result = await store.merge(guest, customerId, { productIds: movable, maxQuantity: MAX_LINE_QUANTITY, maxLines: MAX_CART_LINES });
+      const result = await store.merge(guest, customerId, { products: movable, maxLines: MAX_CART_LINES });
       for (const line of result.full) left.push({ ...line, reason: 'CART_FULL' });
       left.sort((a, b) => a.productId - b.productId);
       return { report: { merged: result.moved, left }, guestCartEmpty: result.guestLinesLeft === 0 };

@@ -27,12 +27,12 @@ export interface CartStore {
   removeOrdered(owner: CartOwner, lines: readonly { productId: number; quantity: number }[]): Promise<void>;
   /**
    * Moves the given products' lines of a guest's cart into a customer's, in one Redis script: the
-   * quantities of a product in both are added (capped at `maxQuantity`); a product new to the customer's
+   * quantities of a product in both are added, a line holding at most its product's `maxQuantity`; a product new to the customer's
    * cart joins only while it has fewer than `maxLines` lines (in the order given). Each line moved is
    * deleted from the guest cart in the same step, so a repeated or concurrent sign-in finds only what was
    * not moved (nothing lost, nothing doubled). Lines not moved stay in the guest cart.
    */
-  merge(guest: `g:${string}`, customerId: number, options: { productIds: readonly number[]; maxQuantity: number; maxLines: number }): Promise<MergeResult>;
+  merge(guest: `g:${string}`, customerId: number, options: { products: readonly { id: number; maxQuantity: number }[]; maxLines: number }): Promise<MergeResult>;
   counts(): Promise<{ active: number; abandoned: number }>;
 }
 
@@ -44,16 +44,16 @@ export interface MergeResult {
 }
 
 /**
- * KEYS guest cart, customer cart, index; ARGV ttl s, now ms, customer member, guest member, max quantity,
- * max lines, product id… → {moved, guest lines left, then per product left for want of room: id, quantity}.
+ * KEYS guest cart, customer cart, index; ARGV ttl s, now ms, customer member, guest member, max lines, then
+ * product id and its max quantity pairs → {moved, guest lines left, then per product left for want of room: id, quantity}.
  */
 const MERGE_LUA = `
-local maxQuantity, maxLines = tonumber(ARGV[5]), tonumber(ARGV[6])
+local maxLines = tonumber(ARGV[5])
 local lines = redis.call('HLEN', KEYS[2])
 local moved = 0
 local full = {}
-for i = 7, #ARGV do
-  local id = ARGV[i]
+for i = 6, #ARGV, 2 do
+  local id, maxQuantity = ARGV[i], tonumber(ARGV[i + 1])
   local quantity = redis.call('HGET', KEYS[1], id)
   if quantity then
     if redis.call('HEXISTS', KEYS[2], id) == 1 then
@@ -61,7 +61,7 @@ for i = 7, #ARGV do
       redis.call('HDEL', KEYS[1], id)
       moved = moved + 1
     elseif lines < maxLines then
-      redis.call('HSET', KEYS[2], id, quantity)
+      redis.call('HSET', KEYS[2], id, math.min(tonumber(quantity), maxQuantity))
       redis.call('HDEL', KEYS[1], id)
       lines = lines + 1
       moved = moved + 1
@@ -142,9 +142,8 @@ export function createCartStore(deps: { redis: Redis; prefix: string; ttlS: numb
         now(),
         String(customerId),
         guest,
-        options.maxQuantity,
         options.maxLines,
-        ...options.productIds.map(String),
+        ...options.products.flatMap((product) => [String(product.id), String(product.maxQuantity)]),
       );
     },
     async get(customerId) {

@@ -3,3 +3,4 @@ export { createCatalogRepository, type CatalogRepository } from './catalog.repos
 export { CATALOG_TAGS, createCatalogService, type CatalogService, type CatalogTtls } from './catalog.service.ts';
 export { seedCatalog, type SeedOptions } from './catalog.seed.ts';
 export * from './catalog.tables.ts';
+export type { Product } from './catalog.schemas.ts';
