@@ -8,7 +8,7 @@ import type { AzureAutoscaleSetting, AzureProfile, AzureRule } from '../simulate
 import { toWindowsTimeZone } from '../simulate/azure-autoscale.ts';
 import type { GceScalingSchedule } from '../simulate/gce-schedules.ts';
 import type { PrescaleWindow } from '../simulate/prescale.ts';
-import { getPrescaleSteps } from './schedule.ts';
+import { type PrescaleStep, getPrescaleSteps } from './schedule.ts';
 
 /**
  * One one-off scaling schedule per window: a 6-field cron with the year (it runs once), the window's
@@ -83,18 +83,40 @@ export interface AzureSettingInput {
 export const AZURE_MAX_PROFILES = 20;
 
 /**
+ * At most `limit` steps: while there are more, the two neighbouring steps whose join adds the fewest
+ * replica-hours become one, at the higher of their floors over both and the time between them. The floor
+ * never drops below the plan's; it costs the extra instance-hours instead.
+ */
+export function fitPrescaleSteps(steps: readonly PrescaleStep[], limit: number, baseMin: number): PrescaleStep[] {
+  const out = steps.map((s) => ({ ...s }));
+  while (out.length > Math.max(1, limit)) {
+    let best = 0;
+    let bestExtra = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < out.length - 1; i++) {
+      const [a, b] = [out[i], out[i + 1]];
+      const r = Math.max(a.replicas, b.replicas);
+      const extra = (r - a.replicas) * (a.endMs - a.startMs) + (r - b.replicas) * (b.endMs - b.startMs) + Math.max(0, r - baseMin) * (b.startMs - a.endMs);
+      if (extra < bestExtra) [best, bestExtra] = [i, extra];
+    }
+    const [a, b] = [out[best], out[best + 1]];
+    out.splice(best, 2, { startMs: a.startMs, endMs: b.endMs, replicas: Math.max(a.replicas, b.replicas) });
+  }
+  return out;
+}
+
+/**
  * The default profile (the autoscaler's bounds) and one fixed-date profile per step of the windows' floor
  * (`getPrescaleSteps`), whose minimum is the step's replicas. Windows overlap by the lead time: a higher
  * window takes over at its lead, a lower one only when the higher one ends, as on the other platforms (a
  * profile per window, each cut at the next one's start, dropped to a lower window at its lead). A profile
  * ends one minute before the next one starts, so exactly one matches at any instant (the order among
- * matching fixed-date profiles is not documented).
+ * matching fixed-date profiles is not documented). More steps than the setting's 19 fixed-date profiles are
+ * joined (`fitPrescaleSteps`).
  */
 export function buildAzureAutoscaleSetting(input: AzureSettingInput): AzureAutoscaleSetting {
   const zone = toWindowsTimeZone(input.timeZone);
   const rules = buildAzureRules(input.rules, input.metricResourceUri);
-  const steps = getPrescaleSteps(input.windows);
-  if (steps.length > AZURE_MAX_PROFILES - 1) throw new RangeError(`${steps.length} sale windows need more than ${AZURE_MAX_PROFILES - 1} fixed-date profiles`);
+  const steps = fitPrescaleSteps(getPrescaleSteps(input.windows), AZURE_MAX_PROFILES - 1, input.min);
   const fixed: AzureProfile[] = steps.map((s, i) => ({
     name: `sale-window-${i + 1}`,
     capacity: { minimum: String(s.replicas), maximum: String(Math.max(input.max, s.replicas)), default: String(s.replicas) },

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CapacityPlan } from '../capacity/plan.ts';
 import { DEFAULT_WEB_PLAN, DEFAULT_WORKER_PLAN } from '../capacity/plan.ts';
-import { getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, toScheduleTable } from './schedule.ts';
+import { AZURE_MAX_PROFILES, DEFAULT_AZURE_RULES, buildAzureAutoscaleSetting } from './cloud-schedules.ts';
+import { getPrescaleSteps, getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, toScheduleTable } from './schedule.ts';
 
 /**
  * Five planned hours on Black Friday 2026 (web min 2, workers min 1):
@@ -81,6 +82,27 @@ describe('KEDA cron triggers across a change of clocks', () => {
     // A window clear of the change keeps the shop's clock.
     const [clear] = toKedaCronTriggers([{ startMs: Date.parse('2026-10-25T08:50:00Z'), endMs: Date.parse('2026-10-25T10:00:00Z'), replicas: 4 }], 'Europe/Berlin');
     assert.deepEqual(clear.metadata, { timezone: 'Europe/Berlin', start: '50 9 25 10 *', end: '0 11 25 10 *', desiredReplicas: '4' });
+  });
+});
+
+describe('Azure fixed-date profiles', () => {
+  it('fits more pre-scaling steps than a setting holds (20 profiles) into 19, never below the plan\'s floor (simulate and cost threw a RangeError with a stack trace)', () => {
+    // 30 one-hour flash sales, 5 h apart, of 4–6 replicas.
+    const h = 3_600_000;
+    const t0 = Date.parse('2026-11-10T00:00:00Z');
+    const windows = Array.from({ length: 30 }, (_, i) => ({ startMs: t0 + i * 5 * h - 600_000, endMs: t0 + i * 5 * h + h, replicas: 4 + (i % 3) }));
+    const setting = buildAzureAutoscaleSetting({ min: 2, max: 20, rules: DEFAULT_AZURE_RULES, windows, timeZone: 'UTC' });
+    const fixed = setting.profiles.filter((p) => p.fixedDate);
+    assert.equal(setting.profiles.length, AZURE_MAX_PROFILES);
+    // Every instant of every step is inside a profile whose minimum is at least the step's replicas.
+    for (const step of getPrescaleSteps(windows)) {
+      for (let t = step.startMs; t < step.endMs; t += 60_000) {
+        const at = fixed.find((p) => Date.parse(`${p.fixedDate?.start}Z`) <= t && t <= Date.parse(`${p.fixedDate?.end}Z`) + 59_999);
+        assert.ok(at && Number(at.capacity.minimum) >= step.replicas, `${new Date(t).toISOString()}: ${at?.capacity.minimum ?? 'no profile'} < ${step.replicas}`);
+      }
+    }
+    // Profiles stay in order and apart.
+    for (let i = 1; i < fixed.length; i++) assert.ok(Date.parse(`${fixed[i - 1].fixedDate?.end}Z`) < Date.parse(`${fixed[i].fixedDate?.start}Z`));
   });
 });
 
