@@ -141,13 +141,23 @@ describe('Azure (deploy/azure/salescale.json)', () => {
     assert.equal(lb.properties.probes[0].properties.requestPath, '/ready');
     const [vmss] = byType('Microsoft.Compute/virtualMachineScaleSets');
     assert.equal(vmss.properties.automaticRepairsPolicy.enabled, true);
-    assert.match(vmss.properties.virtualMachineProfile.networkProfile.healthProbe.id, /probes', 'salescale-lb', 'ready'/);
     const servers = byType('Microsoft.DBforPostgreSQL/flexibleServers');
     assert.equal(servers[1].properties.createMode, 'Replica');
     assert.equal(byType('Microsoft.DBforPostgreSQL/flexibleServers/configurations')[0].properties.value, String(spec.database.maxConnections));
     const redis = byType('Microsoft.Cache/redis').map((r) => r.properties.redisConfiguration['maxmemory-policy']);
     assert.deepEqual(redis, ['noeviction', 'allkeys-lru']);
     assert.ok(byType('Microsoft.Insights/metricAlerts').length >= 4);
+  });
+
+  it('repairs (replaces) a VM on the liveness check /health of its own role, never on /ready (which fails on every VM at once while PostgreSQL or Redis is unreachable)', () => {
+    for (const vmss of byType('Microsoft.Compute/virtualMachineScaleSets')) {
+      const role = vmss.name.endsWith('worker') ? 'worker' : 'web';
+      const profile = vmss.properties.virtualMachineProfile;
+      // Azure takes one health source per scale set: the Application Health extension or a load balancer probe.
+      assert.equal(profile.networkProfile.healthProbe, undefined, `${vmss.name}: automatic repairs follow the load balancer's /ready probe`);
+      const health = profile.extensionProfile?.extensions.find((e: Any) => e.properties.type === 'ApplicationHealthLinux');
+      assert.deepEqual(health?.properties.settings, { protocol: 'http', port: spec[role].port, requestPath: '/health' }, vmss.name);
+    }
   });
 
   it('catches an unknown property, a read-only one, a wrong type, a bad enum, a missing required one, an undeclared parameter and autoscale limits', () => {

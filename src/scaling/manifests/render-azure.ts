@@ -153,28 +153,26 @@ function scaleSet(spec: DeploymentSpec, role: 'web' | 'worker', n: Names): Obj {
             imageReference: { publisher: 'Canonical', offer: 'ubuntu-24_04-lts', sku: 'server', version: 'latest' },
             osDisk: { createOption: 'FromImage', managedDisk: { storageAccountType: 'Premium_LRS' } },
           },
+          // No healthProbe: a scale set takes one health source, and the load balancer's /ready probe fails on every
+          // web VM at once while PostgreSQL or Redis is unreachable: repairs would replace them all. The load
+          // balancer still routes on /ready; repairs and rolling upgrades follow the liveness check.
           networkProfile: {
-            ...(role === 'web' ? { healthProbe: { id: `[${id('Microsoft.Network/loadBalancers/probes', n.lb, 'ready')}]` } } : {}),
             networkInterfaceConfigurations: [{ name: 'nic', properties: { primary: true, ipConfigurations: [ipConfig] } }],
           },
-          ...(role === 'worker'
-            ? {
-                extensionProfile: {
-                  extensions: [
-                    {
-                      name: 'health',
-                      properties: {
-                        publisher: 'Microsoft.ManagedServices',
-                        type: 'ApplicationHealthLinux',
-                        typeHandlerVersion: '2.0',
-                        autoUpgradeMinorVersion: true,
-                        settings: { protocol: 'http', port: spec.worker.port, requestPath: spec.probes.liveness.path },
-                      },
-                    },
-                  ],
+          extensionProfile: {
+            extensions: [
+              {
+                name: 'health',
+                properties: {
+                  publisher: 'Microsoft.ManagedServices',
+                  type: 'ApplicationHealthLinux',
+                  typeHandlerVersion: '2.0',
+                  autoUpgradeMinorVersion: true,
+                  settings: { protocol: 'http', port: spec[role].port, requestPath: spec.probes.liveness.path },
                 },
-              }
-            : {}),
+              },
+            ],
+          },
         },
       },
     },
