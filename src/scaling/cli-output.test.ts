@@ -1,5 +1,7 @@
 /** What the toolkit prints: figures a script can take at their word. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadCapacityCheckConfig } from '../platform/config/config.ts';
@@ -70,5 +72,27 @@ describe('cost output', () => {
     assert.doesNotMatch(r.out, /NaN/);
     const row = r.out.split('\n').find((line) => line.startsWith('hpa '));
     assert.match(row ?? '', /\$[\d,.]+ +0 +no orders +/);
+  });
+});
+
+describe('cost currency', () => {
+  it('prints each catalogue\'s amounts in its own currency ("$" was printed for a EUR catalogue under a header saying EUR)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-currency-'));
+    try {
+      const eur = join(dir, 'pricing-eur.json');
+      writeFileSync(eur, JSON.stringify({ ...JSON.parse(readFileSync('src/scaling/data/pricing-2026-11-27.json', 'utf8')), currency: 'EUR', region: 'eu-central-1' }));
+      const r = await runScalingCli(['cost', '--year', '2026', '--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--no-db', '--policies', 'hpa', '--pricing', eur]);
+      assert.equal(r.exitCode, 0, r.err);
+      assert.match(r.out, /^Monthly cost \(eu-central-1, prices as of 2026-11-27; EUR\)/);
+      const total = r.out.split('\n').find((line) => line.startsWith('Total '));
+      assert.match(total ?? '', /^Total +EUR [\d,.]+ +EUR [\d,.]+ +EUR [\d,.]+$/);
+      assert.match(r.out.split('\n').find((line) => line.startsWith('hpa ')) ?? '', /EUR [\d,.]+ +EUR [\d,.]+ +EUR [\d,.]+/);
+      // The providers' table: AWS from the EUR catalogue, Google Cloud and Azure from their USD ones.
+      assert.match(r.out.split('\n').find((line) => line.startsWith('aws ')) ?? '', /EUR [\d,.]+/);
+      assert.doesNotMatch(r.out.split('\n').find((line) => line.startsWith('aws ')) ?? '', /\$/);
+      assert.match(r.out.split('\n').find((line) => line.startsWith('gcp ')) ?? '', /\$[\d,.]+/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -152,8 +152,8 @@ function parseWorkerOptions(o: WorkerCliOptions) {
 }
 
 /** The price per 1000 orders has no value without orders (`--orders-per-request 0`, a window without traffic). */
-function formatPer1000Orders(v: number): string {
-  return Number.isFinite(v) ? formatMoney(v) : 'no orders';
+function formatPer1000Orders(v: number, currency: string): string {
+  return Number.isFinite(v) ? formatMoney(v, currency) : 'no orders';
 }
 
 /** `--held-out-weeks`: a whole number ≥ 1 (or "all", handled by the caller). */
@@ -426,21 +426,26 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const traffic = f.forecast.learnedBase ? `the forecast learned from the history (${f.baseSource.slice('learned from '.length, f.baseSource.indexOf(':'))})` : `${f.forecast.baseRequestsPerSecond} req/s at pattern 1.0 (the seed weekly pattern)`;
       const assumptions = { ...DEFAULT_COST_ASSUMPTIONS, capacity, traffic, month: { from: monthStart.toISOString(), to: monthEnd.toISOString() }, baseRps: f.forecast.learnedBase ? null : f.forecast.baseRequestsPerSecond, peakFactor: peak, saleMonth: 'peak traffic + the sale events (file/database/calendar)', pricingAsOf: pricing.asOf, region: pricing.region, sources: pricing.sources };
       if (o.json) return write(costCmd, JSON.stringify({ assumptions, sizing, quantile: f.hasQuantile ? f.quantile : null, usage, monthly: columns, policies: priced, providers }, null, 2));
+      // Every amount in its catalogue's currency (the header names it; "$" was printed whatever it said).
+      const money = (v: number) => formatMoney(v, pricing.currency);
       write(costCmd, `Monthly cost (${pricing.region}, prices as of ${pricing.asOf}; ${pricing.currency})\n`);
-      write(costCmd, renderTable(['component', 'normal', 'peak', 'sale'], [...COST_COMPONENTS, 'Total' as const].map((c) => [c, formatMoney(columns.normal[c]), formatMoney(columns.peak[c]), formatMoney(columns.sale[c])])));
+      write(costCmd, renderTable(['component', 'normal', 'peak', 'sale'], [...COST_COMPONENTS, 'Total' as const].map((c) => [c, money(columns.normal[c]), money(columns.peak[c]), money(columns.sale[c])])));
       write(costCmd, '\nAssumptions:');
       write(costCmd, `  traffic: ${traffic}, 4 weeks from ${monthStart.toISOString().slice(0, 10)}; peak month ×${peak}; sale month = peak + events; capacity ${capacity.requestsPerSecondPerInstance} req/s/instance (${capacity.source})`);
       write(costCmd, `  instances: ${DEFAULT_COST_ASSUMPTIONS.instanceType}, replicas from the hourly plan at ${web.targetUtilization * 100} % (web ${web.minReplicas}–${web.maxReplicas}, workers ${DEPLOYED_PLAN.workers.minReplicas}–${DEPLOYED_PLAN.workers.maxReplicas})`);
       write(costCmd, `  PostgreSQL ${DEFAULT_COST_ASSUMPTIONS.postgresInstances} × ${SCENARIOS.map((s) => DEFAULT_COST_ASSUMPTIONS.postgresClass[s]).join(' / ')} (Multi-AZ primary, billed twice, + read replica); Redis ${DEFAULT_COST_ASSUMPTIONS.redisNodes} × ${SCENARIOS.map((s) => DEFAULT_COST_ASSUMPTIONS.redisClass[s]).join(' / ')} (queue + cache, primary + replica each); ${DEFAULT_COST_ASSUMPTIONS.responseKb} KB per response; ${DEFAULT_COST_ASSUMPTIONS.customMetrics} metrics, ${DEFAULT_COST_ASSUMPTIONS.alarms} alarms`);
       write(costCmd, `  sources: ${Object.values(pricing.sources).join(' ')}`);
       write(costCmd, `\n${f.saleEvents ? `${f.saleEvents} window` : `The window ${f.from.toISOString().slice(0, 16)} → ${f.to.toISOString().slice(0, 16)} UTC (no sale event in it)`} (${hours.toFixed(0)} h), per policy (${sizing}):`);
-      write(costCmd, renderTable(['policy', 'instance-hours', 'instances', 'LB+DB+Redis', 'total', 'orders', 'per 1000 orders', 'min over SLO'], priced.map((p) => [p.policy, p.instanceHours, formatMoney(p.instanceCost), formatMoney(p.sharedCost), formatMoney(p.totalCost), Math.round(p.orders), formatPer1000Orders(p.costPer1000Orders), p.minutesOverSlo])));
+      write(costCmd, renderTable(['policy', 'instance-hours', 'instances', 'LB+DB+Redis', 'total', 'orders', 'per 1000 orders', 'min over SLO'], priced.map((p) => [p.policy, p.instanceHours, money(p.instanceCost), money(p.sharedCost), money(p.totalCost), Math.round(p.orders), formatPer1000Orders(p.costPer1000Orders, pricing.currency), p.minutesOverSlo])));
       write(costCmd, `\nThe same sale on AWS, Google Cloud and Azure (same plan; each provider's autoscaler with the plan's pre-scaling):`);
       write(
         costCmd,
         renderTable(
           ['provider', 'region (prices as of)', 'policy', 'instance', 'instance-hours', 'instances', 'LB+DB+Redis', 'window total', 'per 1000 orders', 'min over SLO', 'sale month'],
-          providers.map((p) => [p.provider, `${p.region} (${p.asOf})`, p.sale.policy, p.instanceType, p.sale.instanceHours, formatMoney(p.sale.instanceCost), formatMoney(p.sale.sharedCost), formatMoney(p.sale.totalCost), formatPer1000Orders(p.sale.costPer1000Orders), p.sale.minutesOverSlo, formatMoney(p.saleMonth.Total)]),
+          providers.map((p) => {
+            const currency = clouds[p.provider].currency;
+            return [p.provider, `${p.region} (${p.asOf})`, p.sale.policy, p.instanceType, p.sale.instanceHours, formatMoney(p.sale.instanceCost, currency), formatMoney(p.sale.sharedCost, currency), formatMoney(p.sale.totalCost, currency), formatPer1000Orders(p.sale.costPer1000Orders, currency), p.sale.minutesOverSlo, formatMoney(p.saleMonth.Total, currency)];
+          }),
         ),
       );
       write(costCmd, `  sources: ${CLOUD_PROVIDERS.filter((p) => p !== 'aws').flatMap((p) => Object.values(clouds[p].sources)).join(' ')}`);
