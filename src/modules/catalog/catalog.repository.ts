@@ -40,6 +40,9 @@ export interface ProductWrite {
   maxPerCustomer?: number | null;
 }
 
+/** The transaction-level advisory lock that serialises moves in the category tree (see lockCategoryTree). */
+const CATEGORY_TREE_LOCK_KEY = 7_202_612_01;
+
 /** Escapes LIKE wildcards so a search for "50%" means the characters, not a pattern. */
 function likeContains(q: string): string {
   return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -113,6 +116,15 @@ export function createCatalogRepository() {
         }
         return row!;
       });
+    },
+
+    /**
+     * Within a transaction: waits until no other move in the category tree is in flight, until the transaction ends.
+     * A move is checked against the tree as read (no cycle), so two at once (A under B, B under A) must not both
+     * pass on the same tree; reads after it see the other move, committed.
+     */
+    async lockCategoryTree(db: Db): Promise<void> {
+      await db.execute(sql`SELECT pg_advisory_xact_lock(${CATEGORY_TREE_LOCK_KEY})`);
     },
 
     async updateCategory(db: Db, id: number, values: { slug?: string; name?: string; parentId?: number | null }): Promise<Category | undefined> {

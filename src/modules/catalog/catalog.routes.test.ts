@@ -124,3 +124,20 @@ describe('catalog API', () => {
     assert.equal((await t.app.inject({ url: `/api/v1/admin/products/${draft.id}`, headers: t.admin })).json().status, 'draft');
   });
 });
+
+describe('category tree under concurrent admin changes', () => {
+  it('never lets two moves at once make a cycle: of A under B and B under A, one is refused 422 CATEGORY_CYCLE', async () => {
+    for (let round = 0; round < 8; round++) {
+      const create = async (slug: string) => {
+        const reply = await t.app.inject({ method: 'POST', url: '/api/v1/admin/categories', headers: t.admin, payload: { slug, name: slug } });
+        assert.equal(reply.statusCode, 201, reply.body);
+        return reply.json().id as number;
+      };
+      const [a, b] = [await create(`cycle-a-${round}`), await create(`cycle-b-${round}`)];
+      const move = (id: number, parentId: number) => t.app.inject({ method: 'PATCH', url: `/api/v1/admin/categories/${id}`, headers: t.admin, payload: { parentId } });
+      const replies = await Promise.all([move(a, b), move(b, a)]);
+      const codes = replies.map((reply) => (reply.statusCode === 200 ? 'ok' : reply.json().error.code)).sort();
+      assert.deepEqual(codes, ['CATEGORY_CYCLE', 'ok'], `round ${round}`);
+    }
+  });
+});

@@ -282,13 +282,17 @@ export function createCatalogService(deps: CatalogServiceDeps) {
     },
 
     async updateCategory(id: number, body: UpdateCategoryBody): Promise<Category> {
-      if (body.parentId != null) {
-        const all = await repo.listCategories(db.primary);
-        if (withDescendants(all, id).includes(body.parentId)) throw new CategoryCycleError(id, body.parentId);
-      }
+      const { parentId } = body;
       let category: Category | undefined;
       try {
-        category = await repo.updateCategory(db.primary, id, body);
+        category = await db.primary.transaction(async (tx) => {
+          if (parentId != null) {
+            // Checked and written under the tree's lock: two moves at once cannot both pass on one tree and make a cycle.
+            await repo.lockCategoryTree(tx);
+            if (withDescendants(await repo.listCategories(tx), id).includes(parentId)) throw new CategoryCycleError(id, parentId);
+          }
+          return repo.updateCategory(tx, id, body);
+        });
       } catch (error) {
         const pg = pgError(error);
         if (pg?.code === PG_UNIQUE_VIOLATION && body.slug) throw new SlugTakenError(body.slug);
