@@ -138,6 +138,32 @@ resource "google_secret_manager_secret_iam_member" "session_secret" {
   member = google_service_account.app.member
 }
 
+resource "google_secret_manager_secret" "queue_redis_auth" {
+  secret_id = "salescale-queue-redis-auth"
+  replication {
+    auto {}
+  }
+}
+
+resource "google_secret_manager_secret_iam_member" "queue_redis_auth" {
+  secret_id = google_secret_manager_secret.queue_redis_auth.id
+  role = "roles/secretmanager.secretAccessor"
+  member = google_service_account.app.member
+}
+
+resource "google_secret_manager_secret" "cache_redis_auth" {
+  secret_id = "salescale-cache-redis-auth"
+  replication {
+    auto {}
+  }
+}
+
+resource "google_secret_manager_secret_iam_member" "cache_redis_auth" {
+  secret_id = google_secret_manager_secret.cache_redis_auth.id
+  role = "roles/secretmanager.secretAccessor"
+  member = google_service_account.app.member
+}
+
 resource "google_compute_global_address" "private_services" {
   name = "salescale-private-services"
   purpose = "VPC_PEERING"
@@ -195,7 +221,7 @@ resource "google_compute_instance_template" "web" {
     subnetwork = var.subnetwork
   }
   metadata = {
-    startup-script = "#!/bin/bash\nset -euo pipefail\nTOKEN=$(curl -fsS -H 'Metadata-Flavor: Google' http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token | tr -d ' \\n' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')\nsecret() { curl -fsS -H \"Authorization: Bearer $TOKEN\" \"https://secretmanager.googleapis.com/v1/projects/${var.project}/secrets/$1/versions/latest:access\" | tr -d ' \\n' | sed -E 's/.*\"data\":\"([^\"]+)\".*/\\1/' | base64 -d; }\nDB_PASSWORD=$(secret ${google_secret_manager_secret.db_password.secret_id})\nADMIN_API_TOKEN=$(secret ${google_secret_manager_secret.admin_api_token.secret_id})\nSESSION_SECRET=$(secret ${google_secret_manager_secret.session_secret.secret_id})\numask 077\ncat > /etc/salescale.env <<ENV\nNODE_ENV=production\nLOG_LEVEL=info\nREDIS_PREFIX=salescale\nHOST=0.0.0.0\nPORT=3030\nMETRICS_PORT=9464\nDB_POOL_MAX=5\nKEEP_ALIVE_TIMEOUT_MS=65000\nWAITING_ROOM_CAPACITY_RPS=150\nSHUTDOWN_DRAIN_DELAY_MS=10000\nSHUTDOWN_TIMEOUT_MS=25000\nINSTANCE_ID=$(hostname)\nDATABASE_URL=postgres://salescale:$DB_PASSWORD@${google_sql_database_instance.primary.private_ip_address}:5432/salescale\nDATABASE_REPLICA_URL=postgres://salescale:$DB_PASSWORD@${google_sql_database_instance.replica.private_ip_address}:5432/salescale\nREDIS_URL=redis://:${google_redis_instance.queue.auth_string}@${google_redis_instance.queue.host}:${google_redis_instance.queue.port}\nCACHE_REDIS_URL=redis://:${google_redis_instance.cache.auth_string}@${google_redis_instance.cache.host}:${google_redis_instance.cache.port}\nADMIN_API_TOKEN=$ADMIN_API_TOKEN\nSESSION_SECRET=$SESSION_SECRET\nENV\ndocker run --rm --env-file /etc/salescale.env ${var.image} node src/main.ts migrate\ndocker run -d --name salescale-web --restart unless-stopped --stop-timeout 40 --log-driver gcplogs --env-file /etc/salescale.env -p 3030:3030 ${var.image} node src/main.ts serve\n"
+    startup-script = "#!/bin/bash\nset -euo pipefail\nTOKEN=$(curl -fsS -H 'Metadata-Flavor: Google' http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token | tr -d ' \\n' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')\nsecret() { curl -fsS -H \"Authorization: Bearer $TOKEN\" \"https://secretmanager.googleapis.com/v1/projects/${var.project}/secrets/$1/versions/latest:access\" | tr -d ' \\n' | sed -E 's/.*\"data\":\"([^\"]+)\".*/\\1/' | base64 -d; }\nDB_PASSWORD=$(secret ${google_secret_manager_secret.db_password.secret_id})\nADMIN_API_TOKEN=$(secret ${google_secret_manager_secret.admin_api_token.secret_id})\nSESSION_SECRET=$(secret ${google_secret_manager_secret.session_secret.secret_id})\nQUEUE_REDIS_AUTH=$(secret ${google_secret_manager_secret.queue_redis_auth.secret_id})\nCACHE_REDIS_AUTH=$(secret ${google_secret_manager_secret.cache_redis_auth.secret_id})\numask 077\ncat > /etc/salescale.env <<ENV\nNODE_ENV=production\nLOG_LEVEL=info\nREDIS_PREFIX=salescale\nHOST=0.0.0.0\nPORT=3030\nMETRICS_PORT=9464\nDB_POOL_MAX=5\nKEEP_ALIVE_TIMEOUT_MS=65000\nWAITING_ROOM_CAPACITY_RPS=150\nSHUTDOWN_DRAIN_DELAY_MS=10000\nSHUTDOWN_TIMEOUT_MS=25000\nINSTANCE_ID=$(hostname)\nDATABASE_URL=postgres://salescale:$DB_PASSWORD@${google_sql_database_instance.primary.private_ip_address}:5432/salescale\nDATABASE_REPLICA_URL=postgres://salescale:$DB_PASSWORD@${google_sql_database_instance.replica.private_ip_address}:5432/salescale\nREDIS_URL=redis://:$QUEUE_REDIS_AUTH@${google_redis_instance.queue.host}:${google_redis_instance.queue.port}\nCACHE_REDIS_URL=redis://:$CACHE_REDIS_AUTH@${google_redis_instance.cache.host}:${google_redis_instance.cache.port}\nADMIN_API_TOKEN=$ADMIN_API_TOKEN\nSESSION_SECRET=$SESSION_SECRET\nENV\ndocker run --rm --env-file /etc/salescale.env ${var.image} node src/main.ts migrate\ndocker run -d --name salescale-web --restart unless-stopped --stop-timeout 40 --log-driver gcplogs --env-file /etc/salescale.env -p 3030:3030 ${var.image} node src/main.ts serve\n"
     google-logging-enabled = "true"
   }
   service_account {
@@ -211,6 +237,11 @@ resource "google_compute_instance_template" "web" {
   lifecycle {
     create_before_destroy = true
   }
+  depends_on = [
+    google_secret_manager_secret_version.db_password,
+    google_secret_manager_secret_version.queue_redis_auth,
+    google_secret_manager_secret_version.cache_redis_auth,
+  ]
 }
 
 resource "google_compute_instance_template" "worker" {
@@ -234,7 +265,7 @@ resource "google_compute_instance_template" "worker" {
     subnetwork = var.subnetwork
   }
   metadata = {
-    startup-script = "#!/bin/bash\nset -euo pipefail\nTOKEN=$(curl -fsS -H 'Metadata-Flavor: Google' http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token | tr -d ' \\n' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')\nsecret() { curl -fsS -H \"Authorization: Bearer $TOKEN\" \"https://secretmanager.googleapis.com/v1/projects/${var.project}/secrets/$1/versions/latest:access\" | tr -d ' \\n' | sed -E 's/.*\"data\":\"([^\"]+)\".*/\\1/' | base64 -d; }\nDB_PASSWORD=$(secret ${google_secret_manager_secret.db_password.secret_id})\nADMIN_API_TOKEN=$(secret ${google_secret_manager_secret.admin_api_token.secret_id})\nSESSION_SECRET=$(secret ${google_secret_manager_secret.session_secret.secret_id})\numask 077\ncat > /etc/salescale.env <<ENV\nNODE_ENV=production\nLOG_LEVEL=info\nREDIS_PREFIX=salescale\nWORKER_PORT=3031\nDB_POOL_MAX=5\nSHUTDOWN_DRAIN_DELAY_MS=10000\nSHUTDOWN_TIMEOUT_MS=25000\nINSTANCE_ID=$(hostname)\nDATABASE_URL=postgres://salescale:$DB_PASSWORD@${google_sql_database_instance.primary.private_ip_address}:5432/salescale\nREDIS_URL=redis://:${google_redis_instance.queue.auth_string}@${google_redis_instance.queue.host}:${google_redis_instance.queue.port}\nCACHE_REDIS_URL=redis://:${google_redis_instance.cache.auth_string}@${google_redis_instance.cache.host}:${google_redis_instance.cache.port}\nADMIN_API_TOKEN=$ADMIN_API_TOKEN\nSESSION_SECRET=$SESSION_SECRET\nENV\ndocker run -d --name salescale-worker --restart unless-stopped --stop-timeout 40 --log-driver gcplogs --env-file /etc/salescale.env -p 3031:3031 ${var.image} node src/main.ts worker\n"
+    startup-script = "#!/bin/bash\nset -euo pipefail\nTOKEN=$(curl -fsS -H 'Metadata-Flavor: Google' http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token | tr -d ' \\n' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')\nsecret() { curl -fsS -H \"Authorization: Bearer $TOKEN\" \"https://secretmanager.googleapis.com/v1/projects/${var.project}/secrets/$1/versions/latest:access\" | tr -d ' \\n' | sed -E 's/.*\"data\":\"([^\"]+)\".*/\\1/' | base64 -d; }\nDB_PASSWORD=$(secret ${google_secret_manager_secret.db_password.secret_id})\nADMIN_API_TOKEN=$(secret ${google_secret_manager_secret.admin_api_token.secret_id})\nSESSION_SECRET=$(secret ${google_secret_manager_secret.session_secret.secret_id})\nQUEUE_REDIS_AUTH=$(secret ${google_secret_manager_secret.queue_redis_auth.secret_id})\nCACHE_REDIS_AUTH=$(secret ${google_secret_manager_secret.cache_redis_auth.secret_id})\numask 077\ncat > /etc/salescale.env <<ENV\nNODE_ENV=production\nLOG_LEVEL=info\nREDIS_PREFIX=salescale\nWORKER_PORT=3031\nDB_POOL_MAX=5\nSHUTDOWN_DRAIN_DELAY_MS=10000\nSHUTDOWN_TIMEOUT_MS=25000\nINSTANCE_ID=$(hostname)\nDATABASE_URL=postgres://salescale:$DB_PASSWORD@${google_sql_database_instance.primary.private_ip_address}:5432/salescale\nREDIS_URL=redis://:$QUEUE_REDIS_AUTH@${google_redis_instance.queue.host}:${google_redis_instance.queue.port}\nCACHE_REDIS_URL=redis://:$CACHE_REDIS_AUTH@${google_redis_instance.cache.host}:${google_redis_instance.cache.port}\nADMIN_API_TOKEN=$ADMIN_API_TOKEN\nSESSION_SECRET=$SESSION_SECRET\nENV\ndocker run -d --name salescale-worker --restart unless-stopped --stop-timeout 40 --log-driver gcplogs --env-file /etc/salescale.env -p 3031:3031 ${var.image} node src/main.ts worker\n"
     google-logging-enabled = "true"
   }
   service_account {
@@ -250,6 +281,11 @@ resource "google_compute_instance_template" "worker" {
   lifecycle {
     create_before_destroy = true
   }
+  depends_on = [
+    google_secret_manager_secret_version.db_password,
+    google_secret_manager_secret_version.queue_redis_auth,
+    google_secret_manager_secret_version.cache_redis_auth,
+  ]
 }
 
 resource "google_compute_health_check" "web_ready" {
@@ -582,6 +618,16 @@ resource "google_redis_instance" "cache" {
   depends_on = [
     google_service_networking_connection.private_services,
   ]
+}
+
+resource "google_secret_manager_secret_version" "queue_redis_auth" {
+  secret = google_secret_manager_secret.queue_redis_auth.id
+  secret_data = google_redis_instance.queue.auth_string
+}
+
+resource "google_secret_manager_secret_version" "cache_redis_auth" {
+  secret = google_secret_manager_secret.cache_redis_auth.id
+  secret_data = google_redis_instance.cache.auth_string
 }
 
 resource "google_monitoring_notification_channel" "email" {

@@ -84,6 +84,20 @@ describe('Google Cloud (deploy/gcp/main.tf)', () => {
     }
   });
 
+  it('keeps the Memorystore AUTH strings out of the instance metadata (readable by any Compute viewer): the VMs read them from Secret Manager', async () => {
+    const tf = await parseTerraform(files);
+    for (const role of ['web', 'worker'] as const) {
+      const startup: string = tf.resource.google_compute_instance_template[role][0].metadata['startup-script'];
+      assert.doesNotMatch(startup, /auth_string/, role);
+      assert.match(startup, /REDIS_URL=redis:\/\/:\$QUEUE_REDIS_AUTH@/, role);
+    }
+    for (const name of ['queue_redis_auth', 'cache_redis_auth']) {
+      const kind = name.split('_')[0];
+      assert.match(tf.resource.google_secret_manager_secret_version[name][0].secret_data, new RegExp(`google_redis_instance\\.${kind}\\.auth_string`), name);
+      assert.ok(tf.resource.google_secret_manager_secret_iam_member[name], name);
+    }
+  });
+
   const broken = async (from: string | RegExp, to: string) => {
     assert.ok(typeof from === 'string' ? gcpText.includes(from) : from.test(gcpText), `main.tf contains ${from}`);
     return validateTerraform('main.tf', gcpText.replace(from, to));

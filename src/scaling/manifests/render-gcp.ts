@@ -46,14 +46,17 @@ function startupScript(spec: DeploymentSpec, role: 'web' | 'worker'): string {
     'DB_PASSWORD=$(secret ${db_password_secret})',
     'ADMIN_API_TOKEN=$(secret ${admin_token_secret})',
     'SESSION_SECRET=$(secret ${session_secret_secret})',
+    // The Memorystore AUTH strings too: put in the metadata, any Compute viewer could read them.
+    'QUEUE_REDIS_AUTH=$(secret ${queue_redis_auth_secret})',
+    'CACHE_REDIS_AUTH=$(secret ${cache_redis_auth_secret})',
     'umask 077',
     'cat > /etc/salescale.env <<ENV',
     ...Object.entries(env).map(([k, value]) => `${k}=${value}`),
     'INSTANCE_ID=$(hostname)',
     `DATABASE_URL=postgres://${spec.name}:$DB_PASSWORD@\${db_host}:5432/${spec.name}`,
     ...(role === 'web' ? [`DATABASE_REPLICA_URL=postgres://${spec.name}:$DB_PASSWORD@\${replica_host}:5432/${spec.name}`] : []),
-    'REDIS_URL=redis://:${queue_redis_auth}@${queue_redis_host}:${queue_redis_port}',
-    'CACHE_REDIS_URL=redis://:${cache_redis_auth}@${cache_redis_host}:${cache_redis_port}',
+    'REDIS_URL=redis://:$QUEUE_REDIS_AUTH@${queue_redis_host}:${queue_redis_port}',
+    'CACHE_REDIS_URL=redis://:$CACHE_REDIS_AUTH@${cache_redis_host}:${cache_redis_port}',
     'ADMIN_API_TOKEN=$ADMIN_API_TOKEN',
     'SESSION_SECRET=$SESSION_SECRET',
     'ENV',
@@ -74,10 +77,10 @@ function instanceTemplate(spec: DeploymentSpec, role: 'web' | 'worker'): HclBloc
     replica_host: expr('google_sql_database_instance.replica.private_ip_address'),
     queue_redis_host: expr('google_redis_instance.queue.host'),
     queue_redis_port: expr('google_redis_instance.queue.port'),
-    queue_redis_auth: expr('google_redis_instance.queue.auth_string'),
+    queue_redis_auth_secret: expr('google_secret_manager_secret.queue_redis_auth.secret_id'),
     cache_redis_host: expr('google_redis_instance.cache.host'),
     cache_redis_port: expr('google_redis_instance.cache.port'),
-    cache_redis_auth: expr('google_redis_instance.cache.auth_string'),
+    cache_redis_auth_secret: expr('google_secret_manager_secret.cache_redis_auth.secret_id'),
   };
   // The script is a Terraform template: its ${name} placeholders become interpolations; it has no shell ${…}.
   const script = Object.entries(vars).reduce((text, [name, e]) => text.replaceAll(`\${${name}}`, `\${${e.hcl}}`), startupScript(spec, role));
@@ -106,8 +109,13 @@ function instanceTemplate(spec: DeploymentSpec, role: 'web' | 'worker'): HclBloc
       ['enable_integrity_monitoring', true],
     ]),
     block('lifecycle', [], [['create_before_destroy', true]]),
+    // The start-up script reads these secrets' latest versions: they exist before a VM boots.
+    ['depends_on', SECRET_VERSIONS.map((name) => expr(`google_secret_manager_secret_version.${name}`))],
   ]);
 }
+
+/** Secrets whose value Terraform knows (the others, the app's, are added with gcloud after the first apply). */
+const SECRET_VERSIONS = ['db_password', 'queue_redis_auth', 'cache_redis_auth'] as const;
 
 function healthCheck(spec: DeploymentSpec, name: string, probe: DeploymentSpec['probes']['readiness'], port: number): HclBlock {
   return block('resource', ['google_compute_health_check', name], [
@@ -287,6 +295,8 @@ export function buildGcpTerraform(spec: DeploymentSpec, schedule: PrescaleSchedu
     ...secret('db_password'),
     ...secret('admin_api_token'),
     ...secret('session_secret'),
+    ...secret('queue_redis_auth'),
+    ...secret('cache_redis_auth'),
     block('resource', ['google_compute_global_address', 'private_services'], [
       ['name', `${spec.name}-private-services`],
       ['purpose', 'VPC_PEERING'],
@@ -373,6 +383,12 @@ export function buildGcpTerraform(spec: DeploymentSpec, schedule: PrescaleSchedu
     ]),
     redis(spec, 'queue'),
     redis(spec, 'cache'),
+    ...(['queue', 'cache'] as const).map((kind) =>
+      block('resource', ['google_secret_manager_secret_version', `${kind}_redis_auth`], [
+        ['secret', expr(`google_secret_manager_secret.${kind}_redis_auth.id`)],
+        ['secret_data', expr(`google_redis_instance.${kind}.auth_string`)],
+      ]),
+    ),
     block('resource', ['google_monitoring_notification_channel', 'email'], [
       ['count', expr('var.alert_email == "" ? 0 : 1')],
       ['display_name', 'Salescale alerts'],
