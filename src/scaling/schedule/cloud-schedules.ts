@@ -8,7 +8,7 @@ import type { AzureAutoscaleSetting, AzureProfile, AzureRule } from '../simulate
 import { toWindowsTimeZone } from '../simulate/azure-autoscale.ts';
 import type { GceScalingSchedule } from '../simulate/gce-schedules.ts';
 import type { PrescaleWindow } from '../simulate/prescale.ts';
-import { type PrescaleStep, getPrescaleSteps } from './schedule.ts';
+import { fitPrescaleSteps, getPrescaleSteps } from './schedule.ts';
 
 /**
  * One one-off scaling schedule per window: a 6-field cron with the year (it runs once), the window's
@@ -81,28 +81,6 @@ export interface AzureSettingInput {
 
 /** At most 20 profiles per setting: the default one and up to 19 fixed-date ones. */
 export const AZURE_MAX_PROFILES = 20;
-
-/**
- * At most `limit` steps: while there are more, the two neighbouring steps whose join adds the fewest
- * replica-hours become one, at the higher of their floors over both and the time between them. The floor
- * never drops below the plan's; it costs the extra instance-hours instead.
- */
-export function fitPrescaleSteps(steps: readonly PrescaleStep[], limit: number, baseMin: number): PrescaleStep[] {
-  const out = steps.map((s) => ({ ...s }));
-  while (out.length > Math.max(1, limit)) {
-    let best = 0;
-    let bestExtra = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < out.length - 1; i++) {
-      const [a, b] = [out[i], out[i + 1]];
-      const r = Math.max(a.replicas, b.replicas);
-      const extra = (r - a.replicas) * (a.endMs - a.startMs) + (r - b.replicas) * (b.endMs - b.startMs) + Math.max(0, r - baseMin) * (b.startMs - a.endMs);
-      if (extra < bestExtra) [best, bestExtra] = [i, extra];
-    }
-    const [a, b] = [out[best], out[best + 1]];
-    out.splice(best, 2, { startMs: a.startMs, endMs: b.endMs, replicas: Math.max(a.replicas, b.replicas) });
-  }
-  return out;
-}
 
 /**
  * The default profile (the autoscaler's bounds) and one fixed-date profile per step of the windows' floor

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { CapacityPlan } from '../capacity/plan.ts';
 import { DEFAULT_WEB_PLAN, DEFAULT_WORKER_PLAN } from '../capacity/plan.ts';
 import { AZURE_MAX_PROFILES, DEFAULT_AZURE_RULES, buildAzureAutoscaleSetting } from './cloud-schedules.ts';
-import { getPrescaleSteps, getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, toScheduleTable } from './schedule.ts';
+import { AWS_MAX_SCHEDULED_ACTIONS, getPrescaleSteps, getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, toScheduleTable } from './schedule.ts';
 
 /**
  * Five planned hours on Black Friday 2026 (web min 2, workers min 1):
@@ -114,6 +114,21 @@ describe('AWS scheduled actions', () => {
       { logicalId: 'SalePrescale2', properties: { AutoScalingGroupName: 'salescale-web', MinSize: 8, StartTime: '2026-11-27T10:50:00Z' } },
       { logicalId: 'SalePrescale3', properties: { AutoScalingGroupName: 'salescale-web', MinSize: 2, StartTime: '2026-11-27T12:00:00Z' } },
     ]);
+  });
+
+  it('keeps to the 125 scheduled actions an Auto Scaling group holds, never below the plan\'s floor (100 flash sales gave 200 actions, which AWS refuses)', () => {
+    const h = 3_600_000;
+    const t0 = Date.parse('2026-11-01T00:00:00Z');
+    const windows = Array.from({ length: 100 }, (_, i) => ({ startMs: t0 + i * 5 * h - 600_000, endMs: t0 + i * 5 * h + h, replicas: 4 + (i % 3) }));
+    const actions = toAwsScheduledActions(windows, 'salescale-web', 2);
+    assert.ok(actions.length <= AWS_MAX_SCHEDULED_ACTIONS, `${actions.length} scheduled actions`);
+    assert.equal(AWS_MAX_SCHEDULED_ACTIONS, 125);
+    // The MinSize in force at every minute of every step is at least the step's replicas.
+    const minSizeAt = (t: number) => actions.filter((a) => Date.parse(a.properties.StartTime) <= t).at(-1)?.properties.MinSize ?? 2;
+    for (const step of getPrescaleSteps(windows)) {
+      for (let t = step.startMs; t < step.endMs; t += 60_000) assert.ok(minSizeAt(t) >= step.replicas, `${new Date(t).toISOString()}: MinSize ${minSizeAt(t)} < ${step.replicas}`);
+    }
+    assert.deepEqual(new Set(actions.map((a) => a.logicalId)).size, actions.length);
   });
 
   it('produces no action for an empty schedule', () => {

@@ -114,23 +114,58 @@ export function getPrescaleSteps(windows: readonly PrescaleWindow[]): PrescaleSt
 }
 
 /**
+ * At most `limit` steps: while there are more, the two neighbouring steps whose join adds the fewest
+ * replica-hours become one, at the higher of their floors over both and the time between them. The floor
+ * never drops below the plan's; it costs the extra instance-hours instead.
+ */
+export function fitPrescaleSteps(steps: readonly PrescaleStep[], limit: number, baseMin: number): PrescaleStep[] {
+  const out = steps.map((s) => ({ ...s }));
+  while (out.length > Math.max(1, limit)) {
+    let best = 0;
+    let bestExtra = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < out.length - 1; i++) {
+      const [a, b] = [out[i], out[i + 1]];
+      const r = Math.max(a.replicas, b.replicas);
+      const extra = (r - a.replicas) * (a.endMs - a.startMs) + (r - b.replicas) * (b.endMs - b.startMs) + Math.max(0, r - baseMin) * (b.startMs - a.endMs);
+      if (extra < bestExtra) [best, bestExtra] = [i, extra];
+    }
+    const [a, b] = [out[best], out[best + 1]];
+    out.splice(best, 2, { startMs: a.startMs, endMs: b.endMs, replicas: Math.max(a.replicas, b.replicas) });
+  }
+  return out;
+}
+
+/** Scheduled actions per Auto Scaling group (an EC2 Auto Scaling quota that cannot be raised). */
+export const AWS_MAX_SCHEDULED_ACTIONS = 125;
+
+/**
  * Scheduled actions that raise MinSize at each window start and lower it when the schedule drops
- * (back to `baseMinSize` after the last window). Overlapping windows resolve to the max.
+ * (back to `baseMinSize` after the last window). Overlapping windows resolve to the max. At most
+ * `AWS_MAX_SCHEDULED_ACTIONS`: more steps than that are joined (`fitPrescaleSteps`).
  */
 export function toAwsScheduledActions(windows: readonly PrescaleWindow[], autoScalingGroupName: string, baseMinSize: number): AwsScheduledAction[] {
-  const actions: AwsScheduledAction[] = [];
-  let current = baseMinSize;
-  const setMinSize = (t: number, min: number) => {
-    if (min === current) return;
-    current = min;
-    const stamp = new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    actions.push({ logicalId: `SalePrescale${actions.length + 1}`, properties: { AutoScalingGroupName: autoScalingGroupName, MinSize: min, StartTime: stamp } });
+  const toActions = (steps: readonly PrescaleStep[]) => {
+    const actions: AwsScheduledAction[] = [];
+    let current = baseMinSize;
+    const setMinSize = (t: number, min: number) => {
+      if (min === current) return;
+      current = min;
+      const stamp = new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      actions.push({ logicalId: `SalePrescale${actions.length + 1}`, properties: { AutoScalingGroupName: autoScalingGroupName, MinSize: min, StartTime: stamp } });
+    };
+    steps.forEach((step, i) => {
+      setMinSize(step.startMs, Math.max(baseMinSize, step.replicas));
+      if (steps[i + 1]?.startMs !== step.endMs) setMinSize(step.endMs, baseMinSize);
+    });
+    return actions;
   };
-  const steps = getPrescaleSteps(windows);
-  steps.forEach((step, i) => {
-    setMinSize(step.startMs, Math.max(baseMinSize, step.replicas));
-    if (steps[i + 1]?.startMs !== step.endMs) setMinSize(step.endMs, baseMinSize);
-  });
+  // Past the group's quota, neighbouring steps are joined (at the higher floor) until the actions fit.
+  let steps = getPrescaleSteps(windows);
+  let actions = toActions(steps);
+  while (actions.length > AWS_MAX_SCHEDULED_ACTIONS) {
+    steps = fitPrescaleSteps(steps, steps.length - 1, baseMinSize);
+    actions = toActions(steps);
+  }
   return actions;
 }
 
