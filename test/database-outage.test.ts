@@ -85,6 +85,21 @@ describe('PostgreSQL unreachable (a real outage through a TCP proxy)', () => {
     assert.match(cart.json().error.code, /^DATABASE_(UNAVAILABLE|BUSY)$/, cart.body);
   });
 
+  it('shows a cart line whose product was archived from the cache, as it shows one for sale, without the database', async () => {
+    await proxy.restore();
+    const product = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'OUT-ARCHIVED', name: 'Archived since', priceCents: 100, available: 5 } });
+    assert.equal(product.statusCode, 201, product.body);
+    const added = await t.app.inject({ method: 'PUT', url: `/api/v1/cart/items/${product.json().id}`, payload: { quantity: 1 } });
+    const guest = String(added.headers['set-cookie']).split(';')[0]!;
+    assert.equal((await t.app.inject({ method: 'POST', url: `/api/v1/admin/products/${product.json().id}/archive`, headers: t.admin })).statusCode, 200);
+    const before = await t.app.inject({ url: '/api/v1/cart', headers: { cookie: guest } });
+    assert.equal(before.json().items[0].purchasable, false, before.body);
+    await proxy.cut();
+    const cart = await t.app.inject({ url: '/api/v1/cart', headers: { cookie: guest } });
+    assert.equal(cart.statusCode, 200, cart.body);
+    assert.deepEqual(cart.json().items.map((item: { name: string; purchasable: boolean }) => [item.name, item.purchasable]), [['Archived since', false]]);
+  });
+
   it('serves again once the database is back, without a restart', async () => {
     await proxy.restore();
     // A failed cache load fails its key fast for a second (src/platform/cache/cache.ts): poll.

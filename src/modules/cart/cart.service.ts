@@ -27,13 +27,10 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
           const p = await catalog.getProduct(productId);
           return { productId, quantity, name: p.name, priceCents: p.priceCents, currency: p.currency, available: p.available, purchasable: true };
         } catch (error) {
-          // Archived, draft or deleted since it was added: shown, but not purchasable. An outage is not that:
-          // it propagates (503), rather than showing every line as no longer for sale.
+          // Archived, draft or deleted since it was added: shown (from the cache, as a product for sale is), but
+          // not purchasable. An outage is not that: it propagates (503), rather than showing every line as no longer for sale.
           if (!(error instanceof NotFoundError)) throw error;
-          const p = await catalog.getProductForAdmin(productId).catch((error: unknown) => {
-            if (error instanceof NotFoundError) return undefined;
-            throw error;
-          });
+          const p = await catalog.findProduct(productId);
           return { productId, quantity, name: p?.name ?? '', priceCents: p?.priceCents ?? 0, currency: p?.currency ?? '', available: 0, purchasable: false };
         }
       }),

@@ -153,6 +153,13 @@ export function createCatalogService(deps: CatalogServiceDeps) {
     return [...ids];
   }
 
+  function productCached(id: number): Promise<Product | null> {
+    return cache.getOrSet(`product:${SHAPE}:${id}`, async () => (await repo.findById(await reader(), id)) ?? null, {
+      ttlSeconds: deps.ttls().productS,
+      tags: [CATALOG_TAGS.product(id)],
+    });
+  }
+
   async function invalidateProduct(id: number): Promise<void> {
     await changed([CATALOG_TAGS.product(id), CATALOG_TAGS.products]);
   }
@@ -206,12 +213,18 @@ export function createCatalogService(deps: CatalogServiceDeps) {
 
     /** The public view: only active products exist for shoppers. */
     async getProduct(id: number): Promise<Product> {
-      const product = await cache.getOrSet(`product:${SHAPE}:${id}`, async () => (await repo.findById(await reader(), id)) ?? null, {
-        ttlSeconds: deps.ttls().productS,
-        tags: [CATALOG_TAGS.product(id)],
-      });
+      const product = await productCached(id);
       if (product?.status !== 'active') throw new ProductNotFoundError(id);
       return (await withLiveStock([product]))[0]!;
+    },
+
+    /**
+     * A product whatever its status, from the cache (the entry getProduct reads): for what a shopper already
+     * holds, such as a cart line whose product was archived since. Its stock is the cached figure. Undefined
+     * when it does not exist.
+     */
+    async findProduct(id: number): Promise<Product | undefined> {
+      return (await productCached(id)) ?? undefined;
     },
 
     /** The admin view: any status, always from the primary (read-your-writes). */
