@@ -27,6 +27,18 @@ describe('the default window', () => {
   });
 });
 
+describe('a plan during its sale', () => {
+  it('warns that the scheduled actions already past would be refused by AWS (the default window is the sale still under way)', async () => {
+    const plan = await runScalingCli(['plan', '--json', '--no-db'], at('2026-11-27T12:00:00Z'));
+    assert.equal(plan.exitCode, 0, plan.err);
+    const json = JSON.parse(plan.out) as { findings: { id: string; level: string; message: string }[]; schedule: { awsScheduledActions: { properties: { StartTime: string } }[] } };
+    const past = json.schedule.awsScheduledActions.filter((a) => Date.parse(a.properties.StartTime) < Date.parse('2026-11-27T12:00:00Z')).length;
+    assert.ok(past > 0, 'the sale is under way');
+    const finding = json.findings.find((f) => f.id === 'prescale-start');
+    assert.equal(finding?.level, 'warning', JSON.stringify(json.findings.map((f) => f.id)));
+  });
+});
+
 describe('the window\'s limits', () => {
   it('says which window is over 45 days and that --to defaulted to the sale (forecast --history atl.csv --from 2001-07-02 said only "limited to 45 days")', async () => {
     const atl = join(import.meta.dirname, 'test-data/real/us-flights-2001-atl.csv');

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { DEFAULT_CHECK_ASSUMPTIONS, runChecks } from './capacity/checks.ts';
 import { checkNodePool } from './capacity/node-checks.ts';
 import { DEFAULT_WORKER_PLAN, planCapacity } from './capacity/plan.ts';
+import { checkScheduleStart } from './capacity/schedule-start-check.ts';
 import { checkPrescaleTimeZone } from './capacity/time-zone-check.ts';
 import type { NodePoolCliOptions } from './cli-node-pool.ts';
 import { addNodePoolOptions, resolveNodeMax, resolveNodeSize, resolveProvisioningSeconds, resolveSimulateNodePool } from './cli-node-pool.ts';
@@ -247,6 +248,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       findings.push(checkPrescaleTimeZone({ event: f.event, year: f.year, timeZone: o.tz, manifestsTimeZone: SEED_DEPLOYMENT_SPEC.prescale.timeZone }));
       const windows = getPrescaleWindows(plan, { leadMinutes });
       const schedule = { table: toScheduleTable(plan), kedaCronTriggers: toKedaCronTriggers(windows, o.tz), awsScheduledActions: toAwsScheduledActions(windows, o.asgName, web.minReplicas) };
+      findings.push(checkScheduleStart({ actions: schedule.awsScheduledActions, now: deps.now?.() ?? new Date() }));
       if (o.json) return write(planCmd, JSON.stringify({ capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing, quantile: f.hasQuantile ? f.quantile : null, baseSource: f.baseSource, eventSources: f.eventSources, plan, findings, schedule }, null, 2));
       write(planCmd, `${sizing}\nbase: ${f.baseSource}\n`);
       write(planCmd, `Capacity: ${capacity.requestsPerSecondPerInstance} req/s per instance at p95 ≤ ${web.sloP95Ms} ms — ${capacity.source}\nTarget utilization ${web.targetUtilization * 100} %, replicas ${web.minReplicas}–${web.maxReplicas}\n`);

@@ -11,7 +11,7 @@ import type { LimitPolicy } from '../../platform/rate-limit/limiter.ts';
 export type CheckLevel = 'ok' | 'warning' | 'error';
 
 export interface CheckFinding {
-  id: 'db-connections' | 'redis-memory' | 'redis-eviction' | 'rate-limit-signed-in' | 'rate-limit-anonymous' | 'node-lead-time' | 'node-pool' | 'prescale-time-zone';
+  id: 'db-connections' | 'redis-memory' | 'redis-eviction' | 'rate-limit-signed-in' | 'rate-limit-anonymous' | 'node-lead-time' | 'node-pool' | 'prescale-time-zone' | 'prescale-start';
   level: CheckLevel;
   message: string;
   /** A concrete fix when the level is not ok. */
