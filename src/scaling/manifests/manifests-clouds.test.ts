@@ -98,6 +98,16 @@ describe('Google Cloud (deploy/gcp/main.tf)', () => {
     }
   });
 
+  it('believes X-Forwarded-For from the load balancer on the web VMs: Google\u2019s front ends connect from 35.191.0.0/16 and 130.211.0.0/22 and append the client and then the forwarding rule\u2019s address', async () => {
+    const tf = await parseTerraform(files);
+    const startup: string = tf.resource.google_compute_instance_template.web[0].metadata['startup-script'];
+    const trust = startup.split('\n').find((l) => l.startsWith('TRUST_PROXY='));
+    assert.ok(trust, 'the web VMs get no TRUST_PROXY: every shopper has a Google front end\u2019s address');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Terraform's interpolation of the load balancer's address.
+    assert.deepEqual(trust.slice('TRUST_PROXY='.length).split(','), ['35.191.0.0/16', '130.211.0.0/22', '${google_compute_global_address.web.address}']);
+    assert.doesNotMatch(tf.resource.google_compute_instance_template.worker[0].metadata['startup-script'], /TRUST_PROXY/);
+  });
+
   const broken = async (from: string | RegExp, to: string) => {
     assert.ok(typeof from === 'string' ? gcpText.includes(from) : from.test(gcpText), `main.tf contains ${from}`);
     return validateTerraform('main.tf', gcpText.replace(from, to));

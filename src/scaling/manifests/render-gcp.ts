@@ -34,7 +34,10 @@ const variable = (name: string, type: string, description: string, def?: string 
  * (web only; concurrent runs are safe: advisory lock) and one container of the role.
  */
 function startupScript(spec: DeploymentSpec, role: 'web' | 'worker'): string {
-  const env = getRoleEnv(spec, role);
+  // The load balancer's front ends connect from the health checks' ranges (Google's docs: the same for instance groups) and append the client, then the forwarding rule's
+  // address, to X-Forwarded-For: trusting both gives the app the shopper's address (else one rate-limit budget and
+  // one guest waiting-room ticket for everyone behind the same front end).
+  const env = { ...getRoleEnv(spec, role), ...(role === 'web' ? { TRUST_PROXY: [...GCP_HEALTH_CHECK_RANGES, '${lb_address}'].join(',') } : {}) };
   const port = spec[role].port;
   const lines = [
     '#!/bin/bash',
@@ -68,6 +71,7 @@ function startupScript(spec: DeploymentSpec, role: 'web' | 'worker'): string {
 
 function instanceTemplate(spec: DeploymentSpec, role: 'web' | 'worker'): HclBlock {
   const vars = {
+    lb_address: expr('google_compute_global_address.web.address'),
     project: v('project'),
     image: v('image'),
     db_password_secret: expr('google_secret_manager_secret.db_password.secret_id'),
