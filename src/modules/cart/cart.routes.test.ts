@@ -134,6 +134,17 @@ describe('cart API', () => {
     assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: guest } })).json().items[0].quantity, 2, 'each guest has their own cart');
   });
 
+  it('renews the guest cookie at each cart change, as the change renews the cart: the visitor keeps a cart Redis still holds', async () => {
+    const first = await put(productId, { quantity: 1 }, {});
+    const guest = guestCookieOf(first)!;
+    const later = await put(productId, { quantity: 2 }, { cookie: guest });
+    assert.equal(later.statusCode, 200, later.body);
+    const renewed = ([] as string[]).concat((later.headers['set-cookie'] as string | string[] | undefined) ?? []).find((c) => c.startsWith(`${GUEST_COOKIE}=`));
+    assert.ok(renewed, 'a cart change answers the guest cookie again');
+    assert.equal(renewed.split(';')[0], guest, 'the same guest');
+    assert.match(renewed, new RegExp(`Max-Age=${t.config.checkout.cart.ttlS}(;|$)`));
+  });
+
   it('merges a guest cart into the account at sign-in once: nothing lost, nothing doubled', async () => {
     const register = await t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email: 'merge@example.com', password: 'a long password', name: 'Merge' } });
     assert.equal(register.statusCode, 201);

@@ -23,11 +23,13 @@ export function createGuestCookies(options: { secret: string; secure: boolean; t
 
   return {
     read,
-    /** The visitor's guest id, created (and its cookie set) on first use. */
+    /**
+     * The visitor's guest id for a cart change, created on first use. Its cookie is set again each time: the
+     * change keeps the cart `ttlS` longer, and a browser drops the cookie at the Max-Age it was last given,
+     * whatever Redis still holds.
+     */
     ensure(request: FastifyRequest, reply: FastifyReply): `g:${string}` {
-      const known = read(request);
-      if (known) return known;
-      const id = randomBytes(18).toString('base64url');
+      const id = read(request)?.slice(2) ?? randomBytes(18).toString('base64url');
       reply.setCookie(GUEST_COOKIE, `${id}.${sign(id)}`, { httpOnly: true, sameSite: 'lax', secure: options.secure, path: '/', maxAge: options.ttlS });
       return `g:${id}`;
     },
