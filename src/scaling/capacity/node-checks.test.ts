@@ -47,6 +47,19 @@ describe('node pool checks', () => {
     assert.equal(byId(options({ leadMinutes: 3, provisioningSeconds: 125 }))['node-lead-time'].level, 'ok');
   });
 
+  it('does not ask a lead for a new node when the peak fits the off-peak nodes: HPA sync + pod start-up is the chain (the warning told to set the node minimum it already had)', () => {
+    const big = { node: { podsPerNode: 100, source: '--pods-per-node' } } as const;
+    assert.match(byId(options(big))['node-pool'].message, /adds 0 for the sale/);
+    const lead = byId(options({ ...big, leadMinutes: 1 }))['node-lead-time'];
+    assert.equal(lead.level, 'ok', lead.message);
+    assert.match(lead.message, /HPA sync 15 s \+ pod start-up 30 s = 45 s/);
+    // Shorter than that still warns, without the node remedies.
+    const none = byId(options({ ...big, leadMinutes: 0 }))['node-lead-time'];
+    assert.equal(none.level, 'warning');
+    assert.match(none.fix ?? '', /raise the lead to ≥ 1 min/);
+    assert.doesNotMatch(none.fix ?? '', /node group/);
+  });
+
   it('the deployment spec refuses a node pool its pods do not fit, or a provisioning time past the 15-minute limit', () => {
     assert.doesNotThrow(() => checkDeploymentSpec(SEED_DEPLOYMENT_SPEC));
     assert.throws(() => checkDeploymentSpec(withOverrides(SEED_DEPLOYMENT_SPEC, { nodePool: { allocatable: { cpuMillicores: 200, memoryMiB: 6000 } } })), /a web pod \(250m, 256 MiB\) must fit nodePool.allocatable/);

@@ -53,6 +53,16 @@ export function checkNodePool(o: NodeCheckOptions): CheckFinding[] {
       ? { id: 'node-pool', level: 'error', message: `${sizing}: the node group's maximum ${o.maxNodes} cannot hold the peak — pods would stay Pending`, fix: `raise the node group's maximum to ≥ ${peakNodes} (--node-max to check it here)` }
       : { id: 'node-pool', level: 'ok', message: `${sizing}: the Cluster Autoscaler adds ${Math.max(0, peakNodes - offPeakNodes)} for the sale${o.maxNodes !== undefined ? ` (maximum ${o.maxNodes})` : `; its node group maximum must be ≥ ${peakNodes}`}` };
 
+  // Without a node to add (the peak fits the off-peak nodes), a window's pods wait only for the HPA and their start-up.
+  if (peakNodes <= offPeakNodes) {
+    const needed = o.hpaSyncSeconds + o.podReadySeconds;
+    const chain = `HPA sync ${o.hpaSyncSeconds} s + pod start-up ${o.podReadySeconds} s = ${needed} s (the peak fits the off-peak nodes: no node to wait for)`;
+    const lead: CheckFinding =
+      o.leadMinutes * 60 >= needed
+        ? { id: 'node-lead-time', level: 'ok', message: `pre-scaling lead ${o.leadMinutes} min covers the window's pods: ${chain}` }
+        : { id: 'node-lead-time', level: 'warning', message: `pre-scaling lead ${o.leadMinutes} min is shorter than the window's pods need: ${chain}; they would be starting when its hour begins`, fix: `raise the lead to ≥ ${Math.ceil(needed / 60)} min (plan/simulate --lead, the deployment spec's prescale.leadMinutes)` };
+    return [lead, pool];
+  }
   const needed = o.hpaSyncSeconds + o.scanIntervalSeconds + o.provisioningSeconds + o.podReadySeconds;
   const chain = `HPA sync ${o.hpaSyncSeconds} s + Cluster Autoscaler scan ${o.scanIntervalSeconds} s + node provisioning ${o.provisioningSeconds} s + pod start-up ${o.podReadySeconds} s = ${needed} s`;
   const lead: CheckFinding =
