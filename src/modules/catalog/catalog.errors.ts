@@ -36,6 +36,13 @@ export class UnknownCategoryError extends UnprocessableError {
   }
 }
 
+/** Not an ISO 4217 currency in use (a typo such as UDS, or a code for no currency such as XXX): no payment could be taken in it. */
+export class UnknownCurrencyError extends UnprocessableError {
+  constructor(currency: string) {
+    super('UNKNOWN_CURRENCY', `${currency} is not an ISO 4217 currency in use`, { currency });
+  }
+}
+
 export class CategoryCycleError extends UnprocessableError {
   constructor(id: number, parentId: number) {
     super('CATEGORY_CYCLE', `category ${parentId} cannot be the parent of ${id}: it is ${id} itself or one of its subcategories`, { id, parentId });

@@ -112,6 +112,20 @@ describe('catalog API', () => {
     assert.equal((await createProduct({ sku: 'Case-Sku-2', name: 'Other', priceCents: 100 })).sku, 'Case-Sku-2');
   });
 
+  it('refuses a currency that is not an ISO 4217 currency in use, on create and on update, and writes nothing', async () => {
+    for (const currency of ['UDS', 'XXX']) {
+      const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `CUR-${currency}`, name: 'Typo', priceCents: 100, currency } });
+      assert.equal(created.statusCode, 422, created.body);
+      assert.equal(created.json().error.code, 'UNKNOWN_CURRENCY');
+      assert.deepEqual(created.json().error.details, { currency });
+    }
+    const product = await createProduct({ sku: 'CUR-OK', name: 'Priced', priceCents: 100, currency: 'JPY' });
+    const patched = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${product.id}`, headers: t.admin, payload: { currency: 'EUX' } });
+    assert.equal(patched.statusCode, 422, patched.body);
+    assert.equal(patched.json().error.code, 'UNKNOWN_CURRENCY');
+    assert.equal((await t.app.inject({ url: `/api/v1/products/${product.id}` })).json().currency, 'JPY');
+  });
+
   it('hides archived and draft products from shoppers but not from admins', async () => {
     const product = await createProduct({ sku: 'OLD-1', name: 'Old', priceCents: 100 });
     const archived = await t.app.inject({ method: 'POST', url: `/api/v1/admin/products/${product.id}/archive`, headers: t.admin });

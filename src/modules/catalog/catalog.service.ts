@@ -13,6 +13,7 @@ import {
   SkuTakenError,
   SlugTakenError,
   UnknownCategoryError,
+  UnknownCurrencyError,
 } from './catalog.errors.ts';
 import type { CatalogRepository, ProductWrite } from './catalog.repository.ts';
 import type { Category, CreateCategoryBody, CreateProductBody, ListProductsQuery, Product, UpdateCategoryBody, UpdateProductBody } from './catalog.schemas.ts';
@@ -78,6 +79,13 @@ const SHAPE = 's2';
 const LIST_TTL_S = 60;
 
 const cursor = createIdCursor('after', 0);
+
+/** The ISO 4217 currencies in use (the runtime's ICU list): the schema only checks a code's shape. */
+const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
+
+function requireKnownCurrency(currency: string | undefined): void {
+  if (currency !== undefined && !CURRENCIES.has(currency)) throw new UnknownCurrencyError(currency);
+}
 
 export function encodeCursor(lastId: number): string {
   return cursor.encode(lastId);
@@ -231,6 +239,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
     getProductForAdmin: requireProduct,
 
     async createProduct(body: CreateProductBody): Promise<Product> {
+      requireKnownCurrency(body.currency);
       const { available = 0, ...values } = body;
       let id: number;
       try {
@@ -247,6 +256,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
     },
 
     async updateProduct(id: number, body: UpdateProductBody | ProductWrite): Promise<Product> {
+      requireKnownCurrency(body.currency);
       let found: boolean;
       try {
         found = await repo.update(db.primary, id, body);
