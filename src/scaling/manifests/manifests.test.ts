@@ -140,13 +140,16 @@ describe('CloudFormation template', () => {
     assert.deepEqual(validateCloudFormation(template as never), []);
   });
 
-  it("has the seed's group, ALB readiness check, scaling policies, database and Redis", () => {
+  it("has the seed's group, ALB liveness check, scaling policies, database and Redis", () => {
     const r = template.Resources;
     const p = template.Parameters;
     assert.deepEqual([p.WebMinSize.Default, p.WebMaxSize.Default, p.WebDesiredCapacity.Default], [2, 20, 3]);
     assert.equal(r.WebAutoScalingGroup.Properties.HealthCheckType, 'ELB');
     assert.equal(r.WebAutoScalingGroup.Properties.HealthCheckGracePeriod, 300);
-    assert.equal(r.WebTargetGroup.Properties.HealthCheckPath, '/ready');
+    // One check both routes and repairs (HealthCheckType ELB): on /ready a database outage would have the group
+    // replace every instance, each new one failing its boot migration until the database came back.
+    assert.equal(r.WebTargetGroup.Properties.HealthCheckPath, '/health');
+    assert.ok(r.WebTargetGroup.Properties.HealthyThresholdCount >= 2 && r.WebTargetGroup.Properties.HealthCheckTimeoutSeconds < r.WebTargetGroup.Properties.HealthCheckIntervalSeconds);
     assert.ok(r.WebTargetGroup.Properties.TargetGroupAttributes.some((a: Obj) => a.Key === 'deregistration_delay.timeout_seconds'));
     assert.equal(r.WebCpuTargetTracking.Properties.TargetTrackingConfiguration.TargetValue, 70);
     assert.equal(r.WebRequestCountTargetTracking.Condition, 'UseRequestCountScaling');

@@ -241,7 +241,13 @@ function redisGroup(kind: 'Queue' | 'Cache'): Obj {
 }
 
 export function buildCloudFormationTemplate(spec: DeploymentSpec, schedule: PrescaleSchedule, rules: readonly AlertRule[] = ALERT_RULES): Obj {
-  const readiness = spec.probes.readiness;
+  // The target group's check both routes and, through the group's ELB health checks, replaces instances: it is
+  // the liveness check. On /ready, which fails while PostgreSQL or Redis is unreachable, a database outage would
+  // have the group replace every instance, each new one failing its boot migration until the database came back
+  // (GCP and Azure route on /ready and repair on /health; an ALB has one check). A release that cannot reach the
+  // database still stops its rolling update: its boot migration fails and the container never starts. A draining
+  // instance is deregistered before it stops. ALB thresholds start at 2.
+  const liveness = spec.probes.liveness;
   const scheduled: Obj = {};
   for (const [group, actions] of [
     ['WebAutoScalingGroup', schedule.web.awsActions],
@@ -302,11 +308,11 @@ export function buildCloudFormationTemplate(spec: DeploymentSpec, schedule: Pres
         Protocol: 'HTTP',
         Port: spec.web.port,
         TargetType: 'instance',
-        HealthCheckPath: readiness.path,
-        HealthCheckIntervalSeconds: readiness.periodSeconds,
-        HealthCheckTimeoutSeconds: readiness.timeoutSeconds,
-        HealthyThresholdCount: readiness.successThreshold,
-        UnhealthyThresholdCount: readiness.failureThreshold,
+        HealthCheckPath: liveness.path,
+        HealthCheckIntervalSeconds: liveness.periodSeconds,
+        HealthCheckTimeoutSeconds: liveness.timeoutSeconds,
+        HealthyThresholdCount: Math.max(2, liveness.successThreshold),
+        UnhealthyThresholdCount: Math.max(2, liveness.failureThreshold),
         Matcher: { HttpCode: '200' },
         TargetGroupAttributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: String(spec.drain.deregistrationDelaySeconds) }],
       },
