@@ -23,6 +23,21 @@ describe('simulate --nodes', () => {
     assert.doesNotMatch(text.out, /nodes|pending/);
   });
 
+  it('--nodes prices the Kubernetes rows by their node-hours (--node-price), not each pod as an instance; VM rows keep --price', async () => {
+    type Row = { cost: number; instanceHours: number; nodes?: { nodeHours: number } };
+    // The default: m6i.large's on-demand price in the AWS catalogue, a 2 vCPU / 8 GiB node as the spec's nodePool describes.
+    const byDefault = await runScalingCli(['simulate', ...SALE, '--policies', 'hpa,aws-scheduled', '--nodes', 'fit', '--json']);
+    assert.equal(byDefault.exitCode, 0, byDefault.err);
+    const [hpa, aws] = (JSON.parse(byDefault.out) as { totals: Row[] }).totals;
+    assert.ok(hpa.nodes && Math.abs(hpa.cost - hpa.nodes.nodeHours * 0.096) < 1e-9, `hpa cost ${hpa.cost} for ${hpa.nodes?.nodeHours} node-hours (pod-hours ${hpa.instanceHours})`);
+    assert.ok(Math.abs(aws.cost - aws.instanceHours * 0.085) < 1e-9, `aws cost ${aws.cost}`);
+    const priced = await runScalingCli(['simulate', ...SALE, '--policies', 'hpa', '--nodes', 'fit', '--node-price', '0.2', '--json']);
+    const [hpa2] = (JSON.parse(priced.out) as { totals: Row[] }).totals;
+    assert.ok(hpa2.nodes && Math.abs(hpa2.cost - hpa2.nodes.nodeHours * 0.2) < 1e-9, `${hpa2.cost}`);
+    const text = await runScalingCli(['simulate', ...SALE, '--policies', 'hpa', '--nodes', 'fit']);
+    assert.match(text.out, /cost of these rows: node-hours × \$0\.096 \(--node-price\)/);
+  });
+
   it('--nodes fit starts with just enough nodes: reactive HPA waits for nodes and stays over the SLO longer; the pre-scaled policy does not', async () => {
     const bare = json((await runScalingCli(['simulate', ...SALE, '--policies', 'hpa,hpa-prescaled', '--json'])).out);
     const r = await runScalingCli(['simulate', ...SALE, '--policies', 'hpa,hpa-prescaled,aws-scheduled', '--nodes', 'fit', '--json']);

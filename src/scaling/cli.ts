@@ -31,7 +31,7 @@ import { getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, toSchedu
 import { DEFAULT_CLUSTER_AUTOSCALER } from './simulate/cluster-autoscaler.ts';
 import { comparePolicies } from './simulate/compare.ts';
 import { DEFAULT_HPA_SCALER } from './simulate/k8s-hpa-scaler.ts';
-import type { PolicyName } from './simulate/simulate.ts';
+import type { PolicyName, SimulationResult } from './simulate/simulate.ts';
 import { KUBERNETES_POLICIES, POLICY_NAMES, isPrescaledPolicy, parsePolicyName } from './simulate/simulate.ts';
 import type { WorkerPolicyName } from './simulate/simulate-workers.ts';
 import { QUEUE_DEPTH_THRESHOLDS, WORKER_POLICY_NAMES, compareWorkerPolicies, isWorkerPolicyName } from './simulate/simulate-workers.ts';
@@ -275,10 +275,11 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--spike <multiplier>', 'add a synthetic flash-sale spike (5 min ramp, 2 h) one hour into the window')
     .option('--lead <minutes>', 'pre-scaling lead time', '10')
     .option('--price <usdPerHour>', 'price of an instance-hour', '0.085')
+    .option('--node-price <usdPerHour>', 'with --nodes: price of a node-hour, what the Kubernetes rows cost (default: m6i.large on demand, a 2 vCPU / 8 GiB node)', '0.096')
     .option('--out <file>', 'chart: .html, .svg or .png');
   addNodePoolOptions(simulateCmd, SEED_DEPLOYMENT_SPEC, 'simulate');
   simulateCmd.action(
-    withShopTimeZone(async (o: CommonOptions & CapacityOptions & WorkerCliOptions & NodePoolCliOptions & { policies: string; demandFactor: string; spike?: string; lead: string; price: string }) => {
+    withShopTimeZone(async (o: CommonOptions & CapacityOptions & WorkerCliOptions & NodePoolCliOptions & { policies: string; demandFactor: string; spike?: string; lead: string; price: string; nodePrice: string }) => {
       const { web: policies, workers: workerPolicies } = parsePolicies(o.policies, o.workers);
       const workerOptions = parseWorkerOptions(o);
       const nodePool = resolveSimulateNodePool(o, SEED_DEPLOYMENT_SPEC, SEED_DEPLOYMENT_SPEC.web.requests);
@@ -292,6 +293,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       }
       const bar = createProgress(o.progress && !o.json, policies.length * 100);
       const pricePerInstanceHour = toBoundedNumber(o.price, '--price', { atLeast: 0 });
+      const pricePerNodeHour = toBoundedNumber(o.nodePrice, '--node-price', { atLeast: 0 });
       const leadMinutes = toBoundedNumber(o.lead, '--lead', { atLeast: 0, atMost: MAX_LEAD_MINUTES });
       const demandFactor = toBoundedNumber(o.demandFactor, '--demand-factor', { above: 0 });
       // Plans, pre-scaling windows and predictive scaling are sized on the quantile forecast; with a
@@ -328,9 +330,11 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       // Named after the sale events in the window; a window without one is named by its dates alone.
       const range = `${f.from.toISOString().slice(0, 16)} → ${f.to.toISOString().slice(0, 16)} UTC`;
       const title = f.saleEvents ? `${f.saleEvents}: demand vs capacity vs replicas (${range})` : `Demand vs capacity vs replicas, ${range} (no sale event in the window)`;
+      // On a node pool the bill is the nodes', whatever share of them the pods request: those rows cost node-hours.
+      const priced = (t: SimulationResult['totals']) => (t.nodes ? { ...t, cost: t.nodes.nodeHours * pricePerNodeHour } : t);
       const totals = [
-        ...result.results.map((r) => ({ policy: r.policy, sizing: sizingOf(r.policy), description: r.description, ...r.totals })),
-        ...(meanRun?.results.map((r) => ({ policy: r.policy, sizing: 'mean', description: r.description, ...r.totals })) ?? []),
+        ...result.results.map((r) => ({ policy: r.policy, sizing: sizingOf(r.policy), description: r.description, ...priced(r.totals) })),
+        ...(meanRun?.results.map((r) => ({ policy: r.policy, sizing: 'mean', description: r.description, ...priced(r.totals) })) ?? []),
       ];
       const workerTotals = workerRun?.results.map((r) => ({ policy: r.policy, description: r.description, ...r.totals })) ?? [];
       const chartWritten = o.out !== undefined && result.results.length > 0;
@@ -354,7 +358,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         write(simulateCmd, `demand: the mean forecast × ${demandFactor}; pre-scaling sized on ${f.hasQuantile ? `the ${f.quantile} quantile (rows "q${f.quantile}") and on the mean (rows "mean")` : 'the mean forecast (no --history: no quantile)'}\n`);
         if (nodePool) {
           const ca = DEFAULT_CLUSTER_AUTOSCALER;
-          write(simulateCmd, `nodes (${KUBERNETES_POLICIES.join(', ')} only): ${nodePool.podsPerNode} web pods per node (${nodePool.source}); starting with ${nodePool.initialNodes ?? 'just enough nodes for the starting replicas'}, group ${nodePool.minNodes ?? ca.minNodes}–${nodePool.maxNodes ?? 'enough for --max'}; Cluster Autoscaler: scan ${ca.scanIntervalSeconds} s, node Ready ${nodePool.provisioningSeconds} s after its request, scale-down after ${ca.scaleDownUnneededSeconds / 60} min unneeded below ${ca.scaleDownUtilizationThreshold * 100} % and ${ca.scaleDownDelayAfterAddSeconds / 60} min after a scale-up\n`);
+          write(simulateCmd, `nodes (${KUBERNETES_POLICIES.join(', ')} only): ${nodePool.podsPerNode} web pods per node (${nodePool.source}); starting with ${nodePool.initialNodes ?? 'just enough nodes for the starting replicas'}, group ${nodePool.minNodes ?? ca.minNodes}–${nodePool.maxNodes ?? 'enough for --max'}; Cluster Autoscaler: scan ${ca.scanIntervalSeconds} s, node Ready ${nodePool.provisioningSeconds} s after its request, scale-down after ${ca.scaleDownUnneededSeconds / 60} min unneeded below ${ca.scaleDownUtilizationThreshold * 100} % and ${ca.scaleDownDelayAfterAddSeconds / 60} min after a scale-up; cost of these rows: node-hours × $${pricePerNodeHour} (--node-price), of the others instance-hours × $${pricePerInstanceHour} (--price)\n`);
         }
         const head = ['policy', 'sizing', 'min over SLO', 'failed requests', 'instance-hours', 'cost', 'peak replicas', 'max p95 ms', ...(nodePool ? ['start/peak nodes', 'node-hours', 'max pending pods'] : [])];
         const nodeCells = (t: (typeof totals)[number]) => (nodePool ? (t.nodes ? [`${t.nodes.initialNodes}/${t.nodes.peakNodes}`, Math.round(t.nodes.nodeHours * 10) / 10, t.nodes.maxPendingPods] : ['-', '-', '-']) : []);
