@@ -10,13 +10,20 @@ import type { GceScalingSchedule } from '../simulate/gce-schedules.ts';
 import type { PrescaleWindow } from '../simulate/prescale.ts';
 import { fitPrescaleSteps, getPrescaleSteps } from './schedule.ts';
 
+/** Scaling schedules per autoscaler (Compute Engine's limit; terraform-validate checks the rendered files against it). */
+export const GCE_MAX_SCALING_SCHEDULES = 128;
+
 /**
  * One one-off scaling schedule per window: a 6-field cron with the year (it runs once), the window's
- * length as durationSec and its replicas as minRequiredReplicas.
+ * length as durationSec and its replicas as minRequiredReplicas. At most 128 per autoscaler ("You can create
+ * up to 128 scaling schedules per MIG", Compute Engine, Scaling based on schedules): more windows than that
+ * become their floor's steps, joined (`fitPrescaleSteps`) until they fit.
  */
 export function toGceScalingSchedules(windows: readonly PrescaleWindow[], timeZone = 'UTC', namePrefix = 'sale-prescale'): Record<string, GceScalingSchedule> {
   const out: Record<string, GceScalingSchedule> = {};
-  windows.forEach((w, i) => {
+  // Past the limit, the windows' floor as steps, neighbouring ones joined at the higher minimum (never lower).
+  const fitted = windows.length > GCE_MAX_SCALING_SCHEDULES ? fitPrescaleSteps(getPrescaleSteps(windows), GCE_MAX_SCALING_SCHEDULES, 0) : windows;
+  fitted.forEach((w, i) => {
     const l = getLocalTime(new Date(w.startMs), timeZone);
     out[`${namePrefix}-${i + 1}`] = {
       minRequiredReplicas: w.replicas,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CapacityPlan } from '../capacity/plan.ts';
 import { DEFAULT_WEB_PLAN, DEFAULT_WORKER_PLAN } from '../capacity/plan.ts';
-import { AZURE_MAX_PROFILES, DEFAULT_AZURE_RULES, buildAzureAutoscaleSetting } from './cloud-schedules.ts';
+import { AZURE_MAX_PROFILES, DEFAULT_AZURE_RULES, GCE_MAX_SCALING_SCHEDULES, buildAzureAutoscaleSetting, toGceScalingSchedules } from './cloud-schedules.ts';
 import { AWS_MAX_SCHEDULED_ACTIONS, getPrescaleSteps, getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, toScheduleTable } from './schedule.ts';
 
 /**
@@ -82,6 +82,27 @@ describe('KEDA cron triggers across a change of clocks', () => {
     // A window clear of the change keeps the shop's clock.
     const [clear] = toKedaCronTriggers([{ startMs: Date.parse('2026-10-25T08:50:00Z'), endMs: Date.parse('2026-10-25T10:00:00Z'), replicas: 4 }], 'Europe/Berlin');
     assert.deepEqual(clear.metadata, { timezone: 'Europe/Berlin', start: '50 9 25 10 *', end: '0 11 25 10 *', desiredReplicas: '4' });
+  });
+});
+
+describe('GCE scaling schedules', () => {
+  it('keeps to the 128 scaling schedules an autoscaler holds, never below the plan\'s floor (one schedule per window: 150 flash sales gave 150)', () => {
+    const h = 3_600_000;
+    const t0 = Date.parse('2026-10-01T00:00:00Z');
+    const windows = Array.from({ length: 150 }, (_, i) => ({ startMs: t0 + i * 5 * h - 600_000, endMs: t0 + i * 5 * h + h, replicas: 4 + (i % 3) }));
+    const schedules = Object.values(toGceScalingSchedules(windows, 'UTC'));
+    assert.ok(schedules.length <= GCE_MAX_SCALING_SCHEDULES, `${schedules.length} scaling schedules`);
+    assert.equal(GCE_MAX_SCALING_SCHEDULES, 128);
+    const startOf = (cron: string) => {
+      const [minute, hour, day, month, , year] = cron.split(' ').map(Number);
+      return Date.UTC(year, month - 1, day, hour, minute);
+    };
+    const floorAt = (t: number) => Math.max(0, ...schedules.filter((s) => startOf(s.schedule) <= t && t < startOf(s.schedule) + s.durationSec * 1000).map((s) => s.minRequiredReplicas));
+    for (const w of windows) {
+      for (let t = w.startMs; t < w.endMs; t += 60_000) assert.ok(floorAt(t) >= w.replicas, `${new Date(t).toISOString()}: ${floorAt(t)} < ${w.replicas}`);
+    }
+    // Under the limit, one schedule per window as before.
+    assert.equal(Object.keys(toGceScalingSchedules(windows.slice(0, 10), 'UTC')).length, 10);
   });
 });
 
