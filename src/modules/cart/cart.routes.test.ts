@@ -143,6 +143,9 @@ describe('cart API', () => {
     assert.ok(renewed, 'a cart change answers the guest cookie again');
     assert.equal(renewed.split(';')[0], guest, 'the same guest');
     assert.match(renewed, new RegExp(`Max-Age=${t.config.checkout.cart.ttlS}(;|$)`));
+    const removed = await t.app.inject({ method: 'DELETE', url: `/api/v1/cart/items/${productId}`, headers: { cookie: guest } });
+    assert.equal(guestCookieOf(removed), guest, 'a removal renews it too');
+    assert.equal(guestCookieOf(await t.app.inject({ method: 'DELETE', url: `/api/v1/cart/items/${productId}` })), undefined, 'no cookie, none made');
   });
 
   it('merges a guest cart into the account at sign-in once: nothing lost, nothing doubled', async () => {
@@ -302,6 +305,17 @@ describe('cart API', () => {
       assert.equal(codes.filter((code) => code === 'CART_FULL').length, 10, codes.join(' '));
       assert.equal((await linesOf()).length, MAX_CART_LINES);
     });
+  });
+
+  it('keeps a cart CART_TTL_S after its last change, a line removed included', async () => {
+    const store = createCartStore({ redis: t.platform.redis, prefix: `${t.config.redis.prefix}-ttl`, ttlS: 3600, abandonedAfterS: 60 });
+    await store.set(7, 10, 1);
+    await store.set(7, 11, 1);
+    const key = `${t.config.redis.prefix}-ttl:cart:7`;
+    await t.platform.redis.expire(key, 5); // as if the last change was long ago
+    await store.remove(7, 11);
+    assert.ok((await t.platform.redis.ttl(key)) > 3500, 'the removal renews the cart');
+    assert.deepEqual([...(await store.get(7))], [[10, 1]]);
   });
 
   it('counts carts as abandoned once untouched for CART_ABANDONED_AFTER_S, not once ordered', async () => {

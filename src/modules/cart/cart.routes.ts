@@ -24,8 +24,9 @@ export function cartRoutes(cart: CartService, guests: GuestCookies): FastifyPlug
       { schema: { tags, params: CartItemParams, body: CartItemBody, response: { ...cartReply, ...errorResponses(404, 409, 422) } } },
       (request, reply) => cart.setItem(request.customerId ?? guests.ensure(request, reply), request.params.productId, request.body.quantity),
     );
-    app.delete('/cart/items/:productId', { schema: { tags, params: CartItemParams, response: cartReply } }, async (request) => {
-      const owner = request.customerId ?? guests.read(request);
+    app.delete('/cart/items/:productId', { schema: { tags, params: CartItemParams, response: cartReply } }, async (request, reply) => {
+      // A change of a guest cart renews its cookie, as it renews the cart; no cookie, no cart to change.
+      const owner = request.customerId ?? (guests.read(request) === undefined ? undefined : guests.ensure(request, reply));
       return owner === undefined ? empty : cart.removeItem(owner, request.params.productId);
     });
     app.delete('/cart/items', { schema: { tags, response: { 204: Type.Null(), ...errorResponses(400) } } }, async (request, reply) => {

@@ -157,8 +157,9 @@ export function createCartStore(deps: { redis: Redis; prefix: string; ttlS: numb
     },
 
     async remove(customerId, productId) {
-      const results = await deps.redis.multi().hdel(cartKey(customerId), String(productId)).hlen(cartKey(customerId)).exec();
-      if (Number(results?.[1]?.[1] ?? 0) === 0) await deps.redis.zrem(indexKey, String(customerId));
+      // A removal is a change: the cart lives `ttlS` after it, as after any other (a cart emptied by it is gone anyway).
+      const results = await deps.redis.multi().hdel(cartKey(customerId), String(productId)).expire(cartKey(customerId), deps.ttlS).hlen(cartKey(customerId)).exec();
+      if (Number(results?.[2]?.[1] ?? 0) === 0) await deps.redis.zrem(indexKey, String(customerId));
       else await deps.redis.zadd(indexKey, now(), String(customerId));
     },
 
