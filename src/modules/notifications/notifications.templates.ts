@@ -33,8 +33,14 @@ export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
 
+/**
+ * An amount in the currency's minor unit (`priceCents`, as the payment provider charges it): a hundredth for
+ * most currencies but a whole yen or won (JPY, KRW: no decimals) and a thousandth of a dinar (KWD, BHD), the
+ * same rule as the storefront's `formatPrice`.
+ */
 export function formatMoney(cents: number, currency: string): string {
-  return new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(cents / 100);
+  const format = new Intl.NumberFormat('en-US', { style: 'currency', currency });
+  return format.format(cents / 10 ** (format.resolvedOptions().maximumFractionDigits ?? 2));
 }
 
 function layout(title: string, body: string): string {
