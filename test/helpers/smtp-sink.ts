@@ -23,6 +23,11 @@ export interface SmtpSink {
    * which accepts the held messages and the ones after. `held` lists the messages waiting.
    */
   holdAll(): { held: SinkMessage[]; release(): void };
+  /**
+   * Answers every DATA from now on with this SMTP reply instead of 250 (`550 …` a permanent refusal,
+   * `451 …` a temporary one), until called with `undefined`. Refused messages are in `received` only.
+   */
+  refuse(reply: { code: number; text: string } | undefined): void;
   /** Resolves once `count` messages have been accepted. */
   waitForAccepted(count: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -39,6 +44,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   const received: SinkMessage[] = [];
   let hold: ((message: SinkMessage & { release(): void }) => void) | undefined;
   let holdingAll: { held: SinkMessage[]; accepts: (() => void)[] } | undefined;
+  let refusal: { code: number; text: string } | undefined;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
@@ -50,6 +56,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
         const raw = Buffer.concat(chunks).toString('utf8');
         const message = { messageId: header(raw, 'Message-ID'), to: session.envelope.rcptTo.map((r) => r.address), raw };
         received.push(message);
+        if (refusal) return callback(Object.assign(new Error(refusal.text), { responseCode: refusal.code }));
         const accept = () => {
           accepted.push(message);
           callback();
@@ -85,6 +92,9 @@ export async function startSmtpSink(): Promise<SmtpSink> {
           for (const accept of holding.accepts.splice(0)) accept();
         },
       };
+    },
+    refuse(reply) {
+      refusal = reply;
     },
     async waitForAccepted(count, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;

@@ -15,6 +15,27 @@ export interface MailMessage {
   messageId: string;
 }
 
+/**
+ * The mail server refused the message for good (a 5xx reply: no such mailbox, message refused as spam, …):
+ * sending it again gets the same answer, and repeated attempts to a refused address count against the
+ * sender's reputation. A 4xx reply (greylisting, a full mailbox, the server busy) and a lost connection
+ * are temporary and are thrown as they come, to be retried.
+ */
+export class MailRefusedError extends Error {
+  readonly responseCode: number;
+  constructor(responseCode: number, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'MailRefusedError';
+    this.responseCode = responseCode;
+  }
+}
+
+/** nodemailer's error for an SMTP reply carries the reply's code as `responseCode`. */
+function smtpReplyCode(error: unknown): number | undefined {
+  const code = (error as { responseCode?: unknown } | null)?.responseCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
 export interface SendResult {
   /** False when the file transport found the message already written (a re-delivered job). */
   delivered: boolean;
@@ -47,7 +68,13 @@ export function createMailer(options: MailerOptions): Mailer {
     return {
       describe: `${where.protocol}//${where.host}`,
       async send(message) {
-        await transport.sendMail({ from: options.from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId });
+        try {
+          await transport.sendMail({ from: options.from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId });
+        } catch (error) {
+          const code = smtpReplyCode(error);
+          if (code !== undefined && code >= 500 && code < 600) throw new MailRefusedError(code, (error as Error).message, { cause: error });
+          throw error;
+        }
         return { delivered: true, where: this.describe };
       },
       close: () => transport.close(),

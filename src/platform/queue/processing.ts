@@ -16,6 +16,11 @@ export function requirePayload<T>(job: Job, valid: (data: unknown) => data is T)
   return job.data;
 }
 
+/** An error that fails the job at once, without its remaining attempts (and writes its dead letter). */
+export function failForGood(message: string): Error {
+  return new UnrecoverableError(message);
+}
+
 export function jobIdOf(job: Job): string {
   if (!job.id) throw new UnrecoverableError(`job ${job.name} has no id`);
   return job.id;

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { messageIdFor } from '../../src/modules/notifications/index.ts';
+import { enqueueInTransaction, outboxJobId } from '../../src/platform/outbox/outbox.ts';
+import { JOBS, QUEUES } from '../../src/platform/queue/queue-definitions.ts';
+import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
+
+let f: QueueFixture;
+let smtp: SmtpSink;
+before(async () => {
+  smtp = await startSmtpSink();
+  // Short backoffs, so a job that is retried shows its retries within the test.
+  f = await createQueueFixture({ SMTP_URL: smtp.url, WORKER_QUEUES: 'email', QUEUE_ATTEMPTS: 'email=3', QUEUE_BACKOFF_MS: 'email=50' });
+});
+after(async () => {
+  await f?.close();
+  await smtp?.close();
+});
+
+async function writeWelcome(email: string): Promise<string> {
+  const [id] = await enqueueInTransaction(f.db.primary, { queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email, name: 'Test' } });
+  return outboxJobId(id!);
+}
+
+const receivedFor = (jobId: string) => smtp.received.filter((m) => m.messageId === messageIdFor(jobId));
+
+async function deadLetter(jobId: string): Promise<{ failed_reason: string } | undefined> {
+  const { rows } = await f.db.pools.primary.query('SELECT failed_reason FROM dead_letters WHERE job_id = $1', [jobId]);
+  return rows[0];
+}
+
+describe('a mail server that refuses a message (real worker process, real SMTP server)', () => {
+  it('dead-letters a permanent refusal (5xx) at once, without sending it again', async () => {
+    const worker = await f.startWorker();
+    smtp.refuse({ code: 550, text: '5.1.1 no such mailbox' });
+    const jobId = await writeWelcome('gone@example.com');
+    const letter = await waitFor('the refused job to be a dead letter', () => deadLetter(jobId));
+    assert.match(letter.failed_reason, /550/);
+    // Long enough for the retries of a 50 ms backoff to have happened, had the job been retried.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.equal(receivedFor(jobId).length, 1, 'a permanent refusal is not sent again');
+    const claims = await f.db.pools.primary.query('SELECT count(*)::int AS n FROM sent_emails WHERE job_id = $1', [jobId]);
+    assert.equal(claims.rows[0].n, 0, 'a refused email is not recorded as sent');
+    smtp.refuse(undefined);
+    await worker.stop();
+  });
+
+  it('retries a temporary refusal (4xx), and the email is accepted once the server takes it', async () => {
+    const worker = await f.startWorker();
+    smtp.refuse({ code: 451, text: '4.7.1 greylisted, try again later' });
+    const jobId = await writeWelcome('later@example.com');
+    await waitFor('a first refused attempt', () => receivedFor(jobId).length >= 1);
+    smtp.refuse(undefined);
+    await waitFor('the email to be accepted', () => smtp.accepted.some((m) => m.messageId === messageIdFor(jobId)));
+    assert.equal(await deadLetter(jobId), undefined);
+    await worker.stop();
+  });
+});
