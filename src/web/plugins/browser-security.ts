@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
 import type { FastifyPluginAsync, onSendHookHandler } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
+import { sendError } from '../http/error-reply.ts';
 
 /**
  * Security headers for every reply (helmet) and CORS for a storefront served from another origin.
@@ -13,6 +14,12 @@ import helmet, { type HelmetOptions } from 'helmet';
  *   client reads. No origin listed: no CORS headers at all (same-origin only). Cookies are
  *   `SameSite=Lax`, so a storefront on another *site* signs in through its own backend; one on another
  *   origin of the same site (shop.example.com → api.example.com) works as is.
+ * - Cross-site request refusal: SameSite=Lax keeps the cookies off another *site*'s form posts, but not off
+ *   another origin of the same site (a sibling subdomain) nor in a browser without SameSite, and a form can post
+ *   `text/plain`, which Fastify parses (a route without a body, such as cancelling an order, takes it). A
+ *   state-changing request a browser says comes from elsewhere (`Sec-Fetch-Site: same-site | cross-site`, or,
+ *   without Fetch Metadata, an `Origin` naming another host or `null`) is refused, 403 `CROSS_SITE_REQUEST`,
+ *   unless its origin is in CORS_ORIGINS. Requests without those headers (API clients, webhooks) are not browsers'.
  *
  * The headers are helmet's, computed once at start: they do not depend on the request (no CSP
  * nonces), and `@fastify/helmet` built a new helmet middleware, CSP parsing included, on every request
@@ -29,6 +36,11 @@ export function browserSecurity(options: {
     app.addHook('onRequest', (_request, reply, done) => {
       reply.headers(headers);
       done();
+    });
+    const allowed = new Set(options.corsOrigins);
+    app.addHook('onRequest', (request, reply, done) => {
+      if (SAFE_METHODS.has(request.method) || !isCrossSite(request.headers, request.hostname, allowed)) return done();
+      sendError(reply, 403, 'CROSS_SITE_REQUEST', 'a state-changing request from another site or origin is refused');
     });
     const relaxed = options.inlineStylePaths ?? [];
     if (relaxed.length > 0) {
@@ -56,6 +68,27 @@ export function browserSecurity(options: {
   };
   Object.assign(plugin, { [Symbol.for('skip-override')]: true });
   return plugin;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Whether a browser says this request comes from a page of another origin that CORS_ORIGINS does not list.
+ * Fetch Metadata first (every current browser sends it); otherwise the `Origin` header against our own host.
+ */
+export function isCrossSite(headers: Record<string, string | string[] | undefined>, ownHostname: string, allowed: ReadonlySet<string>): boolean {
+  const origin = typeof headers.origin === 'string' ? headers.origin : undefined;
+  const site = headers['sec-fetch-site'];
+  if (site === 'same-origin' || site === 'none') return false;
+  if (origin !== undefined && allowed.has(origin)) return false;
+  if (site !== undefined) return true;
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).hostname !== ownHostname;
+  } catch {
+    // `null` (a sandboxed frame, a cross-origin redirect) or garbage: not one of our pages.
+    return true;
+  }
 }
 
 /** What helmet is asked for: our own pages load only our own script, styles and API. */

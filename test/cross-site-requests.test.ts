@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+import { sessionCookieOf } from './helpers/commerce.ts';
+
+/**
+ * What a page on another origin can make a signed-in shopper's browser send: a form POST (text/plain or
+ * application/x-www-form-urlencoded, no custom header) or a no-cors fetch. SameSite=Lax keeps the cookies off
+ * such requests from another *site*, but not from another origin of the same site (a sibling subdomain), nor
+ * in browsers without SameSite: the server must refuse them itself.
+ */
+describe('cross-site requests', () => {
+  let t: TestApp;
+  let cookie: string;
+  let productId: number;
+
+  before(async () => {
+    t = await createTestApp();
+    const product = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'XS-1', name: 'Widget', priceCents: 500 } });
+    assert.equal(product.statusCode, 201, product.body);
+    productId = product.json().id;
+    const stocked = await t.app.inject({ method: 'PUT', url: `/api/v1/admin/products/${productId}/stock`, headers: t.admin, payload: { available: 10 } });
+    assert.equal(stocked.statusCode, 200, stocked.body);
+    const registered = await t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email: 'victim@example.com', password: 'a long password', name: 'Victim' } });
+    assert.equal(registered.statusCode, 201, registered.body);
+    cookie = sessionCookieOf(registered.headers['set-cookie'])!;
+  });
+  after(() => t.close());
+
+  const placeOrder = async () => {
+    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie, 'idempotency-key': `k-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
+    assert.equal(placed.statusCode, 201, placed.body);
+    return placed.json().id as number;
+  };
+
+  const cancel = (id: number, headers: Record<string, string>) =>
+    t.app.inject({ method: 'POST', url: `/api/v1/orders/${id}/cancel`, headers: { cookie, 'content-type': 'text/plain', ...headers }, payload: 'x=1' });
+  const statusOf = async (id: number) => (await t.app.inject({ url: `/api/v1/orders/${id}`, headers: { cookie } })).json().status as string;
+
+  it('refuses a form POST from another origin of the same site, and it changes nothing', async () => {
+    const id = await placeOrder();
+    for (const headers of [
+      // A modern browser: Sec-Fetch-Site says where the request comes from.
+      { origin: 'https://blog.example.com', 'sec-fetch-site': 'same-site' },
+      { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      // A browser without Fetch Metadata: the Origin names another host.
+      { origin: 'https://blog.example.com' },
+      // A sandboxed frame or a redirect chain: an opaque origin.
+      { origin: 'null' },
+    ] as Record<string, string>[]) {
+      const reply = await cancel(id, headers);
+      assert.equal(reply.statusCode, 403, `${JSON.stringify(headers)}: ${reply.body}`);
+      assert.equal(reply.json().error.code, 'CROSS_SITE_REQUEST');
+    }
+    assert.equal(await statusOf(id), 'pending_payment', 'the order is still waiting for payment');
+  });
+
+  it('refuses a cross-site sign-out and a cross-site cart change', async () => {
+    const hostile = { origin: 'https://blog.example.com', 'sec-fetch-site': 'same-site' };
+    const signOut = await t.app.inject({ method: 'DELETE', url: '/api/v1/sessions', headers: { cookie, ...hostile } });
+    assert.equal(signOut.statusCode, 403, signOut.body);
+    const cart = await t.app.inject({ method: 'PUT', url: `/api/v1/cart/items/${productId}`, headers: { cookie, ...hostile }, payload: { quantity: 2 } });
+    assert.equal(cart.statusCode, 403, cart.body);
+    assert.equal((await t.app.inject({ url: '/api/v1/me', headers: { cookie } })).statusCode, 200, 'still signed in');
+  });
+
+  it('accepts the shop\'s own pages, requests without browser headers (API clients, tests), and reads from anywhere', async () => {
+    const host = 'shop.example.com';
+    for (const headers of [{ origin: `https://${host}`, 'sec-fetch-site': 'same-origin' }, { origin: `http://${host}`, host }, { 'sec-fetch-site': 'none' }, {}] as Record<string, string>[]) {
+      const id = await placeOrder();
+      const reply = await cancel(id, headers);
+      assert.equal(reply.statusCode, 200, `${JSON.stringify(headers)}: ${reply.body}`);
+    }
+    const read = await t.app.inject({ url: '/api/v1/me', headers: { cookie, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
+    assert.equal(read.statusCode, 200);
+  });
+});
+
+describe('cross-site requests from a listed CORS origin', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp({ CORS_ORIGINS: 'https://shop.example.com' });
+  });
+  after(() => t.close());
+
+  it('are let through (the storefront on another origin of the same site)', async () => {
+    const reply = await t.app.inject({ method: 'DELETE', url: '/api/v1/sessions', headers: { origin: 'https://shop.example.com', 'sec-fetch-site': 'same-site' } });
+    assert.equal(reply.statusCode, 204, reply.body);
+    assert.equal(reply.headers['access-control-allow-origin'], 'https://shop.example.com');
+    const other = await t.app.inject({ method: 'DELETE', url: '/api/v1/sessions', headers: { origin: 'https://blog.example.com', 'sec-fetch-site': 'same-site' } });
+    assert.equal(other.statusCode, 403, other.body);
+  });
+});
