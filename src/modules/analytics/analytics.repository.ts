@@ -111,11 +111,15 @@ export function createAnalyticsRepository() {
         .onConflictDoUpdate({ target: [analyticsHourly.metric, analyticsHourly.dimension, analyticsHourly.hour], set: { value: sql`${analyticsHourly.value} + excluded.value` } });
     },
 
-    /** Hours in [from, to), missing hours as 0; `dimension` undefined sums all dimensions. */
+    /**
+     * Hours in [from, to), missing hours as 0; `dimension` undefined sums all dimensions. Rollup hours are
+     * whole UTC hours: `from` is truncated in UTC, not in the session's time zone (a server set to India's
+     * +05:30 truncated to half past, and no generated hour matched a rollup).
+     */
     async series(tx: DbOrTx, metric: string, from: Date, to: Date, dimension: string | undefined): Promise<HourlyPoint[]> {
       const result = await tx.execute<{ hour: Date; value: number }>(sql`
         SELECT h.hour, coalesce(sum(a.value), 0)::float8 AS value
-        FROM generate_series(date_trunc('hour', ${from.toISOString()}::timestamptz), ${to.toISOString()}::timestamptz - interval '1 microsecond', interval '1 hour') AS h(hour)
+        FROM generate_series(date_trunc('hour', ${from.toISOString()}::timestamptz, 'UTC'), ${to.toISOString()}::timestamptz - interval '1 microsecond', interval '1 hour') AS h(hour)
         LEFT JOIN ${analyticsHourly} a ON a.hour = h.hour AND a.metric = ${metric} ${dimension === undefined ? sql`` : sql`AND a.dimension = ${dimension}`}
         GROUP BY h.hour ORDER BY h.hour`);
       return result.rows.map((row) => ({ hour: new Date(row.hour), value: Number(row.value) }));

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { sql } from 'drizzle-orm';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { waitFor } from '../../../test/helpers/queues.ts';
@@ -76,5 +77,21 @@ describe('hourly request history', () => {
       { hour, requests: 6 },
     ]);
     assert.deepEqual((await service.getHourlyRequests(hour, to, 'products')).map((p) => p.requests), [5]);
+  });
+
+  it('serves whole UTC hours whatever time zone the database session is in (India: +05:30)', async () => {
+    const hour = new Date();
+    hour.setUTCMinutes(0, 0, 0);
+    const from = new Date(hour.getTime() - 3600_000);
+    const to = new Date(hour.getTime() + 3600_000);
+    // A server initialised on a machine in India has `timezone = 'Asia/Kolkata'`, and sessions inherit it.
+    const points = await t.platform.db.primary.transaction(async (tx) => {
+      await tx.execute(sql`SET LOCAL timezone = 'Asia/Kolkata'`);
+      return createAnalyticsRepository().series(tx, 'requests', from, to, undefined);
+    });
+    assert.deepEqual(points, [
+      { hour: from, value: 0 },
+      { hour, value: 6 },
+    ]);
   });
 });
