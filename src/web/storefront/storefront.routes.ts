@@ -9,10 +9,11 @@ import { DomainError } from '../../shared/errors.ts';
 import { accountPage, cartPage, catalogPage, guestOrderPage, notFoundPage, orderPage, productPage, waitingRoomPage, type SaleView } from './pages.ts';
 
 const ASSETS = path.join(import.meta.dirname, 'assets');
-const assets = {
-  'storefront.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(path.join(ASSETS, 'storefront.js')) },
-  'storefront.css': { type: 'text/css; charset=utf-8', body: readFileSync(path.join(ASSETS, 'storefront.css')) },
-};
+/** By name: a Map, as the name comes from the URL (an object would also "have" `constructor`, `__proto__`, …). */
+const assets = new Map([
+  ['storefront.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(path.join(ASSETS, 'storefront.js')) }],
+  ['storefront.css', { type: 'text/css; charset=utf-8', body: readFileSync(path.join(ASSETS, 'storefront.css')) }],
+]);
 
 export interface StorefrontDeps {
   catalog: CatalogService;
@@ -64,7 +65,7 @@ export function storefrontRoutes(deps: StorefrontDeps): FastifyPluginAsyncTypebo
 
   return async (app) => {
     app.get('/assets/:name', { schema: { ...hide, params: Type.Object({ name: Type.String({ maxLength: 40 }) }, { additionalProperties: false }) } }, async (request, reply) => {
-      const asset = assets[request.params.name as keyof typeof assets];
+      const asset = assets.get(request.params.name);
       if (!asset) return send(reply, notFoundPage('No such file.'), 404);
       return reply.type(asset.type).header('cache-control', 'public, max-age=300').send(asset.body);
     });
