@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -201,6 +201,20 @@ describe('salescale up', { skip: checkoutClosedToOthers() }, () => {
     } finally {
       holder.close();
     }
+  });
+
+  it('with DATA_DIR unusable, says so in one line naming DATA_DIR and exits 2, starting nothing', async () => {
+    const parent = await newDataDir();
+    const file = path.join(parent, 'a-file');
+    await writeFile(file, '');
+    const up = startUp(path.join(file, 'data')); // ENOTDIR, as EACCES for a folder the user cannot write
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([up.exited, new Promise((resolve) => (timer = setTimeout(resolve, 60_000, 'still running')))]).finally(() => clearTimeout(timer));
+    assert.equal(code, 2, up.output());
+    const lines = up.output().trim().split('\n');
+    assert.equal(lines.length, 1, up.output());
+    assert.match(lines[0], /^salescale: DATA_DIR .*a-file\/data cannot be used: ENOTDIR/);
+    assert.deepEqual(await processesOf(parent), []);
   });
 
   it('after a SIGKILL of up, the next up stops the servers it left running, and SIGTERM stops it cleanly', async () => {

@@ -8,7 +8,7 @@ import { seedCatalog } from '../modules/catalog/index.ts';
 import { loadConfig } from '../platform/config/config.ts';
 import { SQL_DEFINITIONS } from '../modules/sql-definitions.ts';
 import { runMigrations } from '../platform/db/migrate.ts';
-import { startEmbeddedPostgres, startLocalRedis, type LocalService } from '../platform/local/local-stack.ts';
+import { LocalStackError, startEmbeddedPostgres, startLocalRedis, type LocalService } from '../platform/local/local-stack.ts';
 import { createLogger } from '../platform/logger/logger.ts';
 import { onTerminationSignals, startWeb } from '../web/web-role.ts';
 import { startWorker } from '../worker/worker-role.ts';
@@ -26,6 +26,16 @@ async function localSecrets(dataDir: string, env: NodeJS.ProcessEnv): Promise<Re
     await writeFile(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
   }
   return Object.fromEntries(Object.entries(stored).filter(([name]) => !env[name]));
+}
+
+/**
+ * DATA_DIR cannot be created or written (EACCES, EROFS, ENOTDIR): an operator's problem, said in one line.
+ * Left as it was, a stack trace, or for EACCES the CLI's "cannot listen … (choose another PORT)".
+ */
+function unusableDataDir(dataDir: string, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (!code || !['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEXIST', 'ENOSPC'].includes(code)) return error;
+  return new LocalStackError(`DATA_DIR ${dataDir} cannot be used: ${(error as Error).message}: set DATA_DIR to a folder you can write`);
 }
 
 /**
@@ -53,7 +63,9 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env): Promise<void>
   const logger = createLogger({ level: base.logLevel, name: 'up', instanceId: base.instanceId });
   await ensureCanListen(base.http.host, base.http.port);
   const dataDir = path.resolve(base.dataDir);
-  await mkdir(dataDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true }).catch((error: unknown) => {
+    throw unusableDataDir(dataDir, error);
+  });
   const started: LocalService[] = [];
   const stopLocal = async () => {
     for (const service of started.reverse()) await service.stop().catch((error) => logger.warn({ err: error }, 'stopping a local service failed'));
@@ -73,7 +85,9 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env): Promise<void>
     ['SIGTERM', 'SIGINT', 'SIGHUP'],
   );
   startup = (async () => {
-    const overrides: Record<string, string> = await localSecrets(dataDir, env);
+    const overrides: Record<string, string> = await localSecrets(dataDir, env).catch((error: unknown) => {
+      throw unusableDataDir(dataDir, error);
+    });
     if (!base.db.url) {
       const postgres = await startEmbeddedPostgres(dataDir, logger);
       started.push(postgres);
