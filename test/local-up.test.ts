@@ -217,6 +217,25 @@ describe('salescale up', { skip: checkoutClosedToOthers() }, () => {
     assert.deepEqual(await processesOf(parent), []);
   });
 
+  it('a second up on the same DATA_DIR (another PORT) refuses in one line and leaves the first one serving', async () => {
+    const dataDir = await newDataDir();
+    const first = startUp(dataDir);
+    await until(() => first.output().includes(READY_LINE), 120_000, 'first up ready', first);
+    const pids = serverPids(dataDir);
+    const second = startUp(dataDir);
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([second.exited, new Promise((resolve) => (timer = setTimeout(resolve, 60_000, 'still running')))]).finally(() => clearTimeout(timer));
+    assert.equal(code, 2, second.output());
+    assert.deepEqual(second.output().trim().split('\n'), [
+      `salescale: another salescale up (pid ${first.child.pid}) is running on DATA_DIR ${dataDir}: stop it first, or set DATA_DIR to another folder`,
+    ]);
+    assert.equal(isAlive(pids.postgres), true, "the first up's postgres still runs");
+    assert.equal(isAlive(pids.redis), true, "the first up's redis-server still runs");
+    const url = /Health\s+(\S+)/.exec(first.output())?.[1];
+    assert.equal((await fetch(url!)).status, 200);
+    await assertStopsCleanly(first, 'SIGTERM', 'process', dataDir, [pids.postgres, pids.redis]);
+  });
+
   it('after a SIGKILL of up, the next up stops the servers it left running, and SIGTERM stops it cleanly', async () => {
     const dataDir = await newDataDir();
     const first = startUp(dataDir);

@@ -8,7 +8,7 @@ import { seedCatalog } from '../modules/catalog/index.ts';
 import { loadConfig } from '../platform/config/config.ts';
 import { SQL_DEFINITIONS } from '../modules/sql-definitions.ts';
 import { runMigrations } from '../platform/db/migrate.ts';
-import { LocalStackError, startEmbeddedPostgres, startLocalRedis, type LocalService } from '../platform/local/local-stack.ts';
+import { claimDataDir, LocalStackError, startEmbeddedPostgres, startLocalRedis, type LocalService } from '../platform/local/local-stack.ts';
 import { createLogger } from '../platform/logger/logger.ts';
 import { onTerminationSignals, startWeb } from '../web/web-role.ts';
 import { startWorker } from '../worker/worker-role.ts';
@@ -64,6 +64,9 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env): Promise<void>
   await ensureCanListen(base.http.host, base.http.port);
   const dataDir = path.resolve(base.dataDir);
   await mkdir(dataDir, { recursive: true }).catch((error: unknown) => {
+    throw unusableDataDir(dataDir, error);
+  });
+  await claimDataDir(dataDir).catch((error: unknown) => {
     throw unusableDataDir(dataDir, error);
   });
   const started: LocalService[] = [];

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -237,6 +237,36 @@ async function stopLeftover(pid: number, command: string, signal: NodeJS.Signals
     if (waited >= 15_000) throw new LocalStackError(`a ${command} left running by an earlier run (pid ${pid}, data under ${dataDir}) did not stop: stop it and start again.`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * One `salescale up` per data folder. A second one (`PORT=3040 npm start` beside a running one) took the
+ * first one's PostgreSQL and redis-server for leftovers of a crash and stopped them under it. The claim is
+ * `up.pid` in the folder, created exclusively; one whose process no longer runs `up` (after a SIGKILL, or a
+ * reused pid) is stale and taken over. It is released when this process exits, however it exits but SIGKILL.
+ */
+export async function claimDataDir(dataDir: string): Promise<void> {
+  const file = path.join(dataDir, 'up.pid');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await writeFile(file, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
+    }
+    const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder) && /\bup\b/.test(commandLineOf(holder))) {
+      throw new LocalStackError(`another salescale up (pid ${holder}) is running on DATA_DIR ${dataDir}: stop it first, or set DATA_DIR to another folder`);
+    }
+    await rm(file, { force: true });
+  }
+  process.on('exit', () => {
+    try {
+      if (readFileSync(file, 'utf8').trim() === String(process.pid)) rmSync(file, { force: true });
+    } catch {
+      // already gone
+    }
+  });
 }
 
 /** The command line of a process, '' when it cannot be read. */
