@@ -56,4 +56,26 @@ describe('a mail server that refuses a message (real worker process, real SMTP s
     assert.equal(await deadLetter(jobId), undefined);
     await worker.stop();
   });
+
+  it('keeps offering a deferred message (4xx) past the queue\'s attempts, until the server takes it, without a dead letter', async () => {
+    // Two attempts 50 ms apart: a server that says "try again later" for longer (greylisting, a provider's
+    // sending rate exceeded during a sale) would have the job dead-lettered after the second refusal.
+    const g = await createQueueFixture({ SMTP_URL: smtp.url, WORKER_QUEUES: 'email', QUEUE_ATTEMPTS: 'email=2', QUEUE_BACKOFF_MS: 'email=50' });
+    try {
+      const worker = await g.startWorker();
+      smtp.refuse({ code: 451, text: '4.7.1 greylisted, try again later' });
+      const [id] = await enqueueInTransaction(g.db.primary, { queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email: 'greylisted@example.com', name: 'Test' } });
+      // Job ids restart with this database: told apart from the earlier tests' messages by their recipient.
+      const ours = (m: { messageId: string; to: string[] }) => m.messageId === messageIdFor(outboxJobId(id!)) && m.to.includes('greylisted@example.com');
+      await waitFor('four refused offers of the message', () => smtp.received.filter(ours).length >= 4);
+      smtp.refuse(undefined);
+      await waitFor('the email to be accepted', () => smtp.accepted.some(ours));
+      const { rows } = await g.db.pools.primary.query('SELECT count(*)::int AS n FROM dead_letters');
+      assert.equal(rows[0].n, 0, 'no dead letter');
+      assert.equal(smtp.accepted.filter(ours).length, 1);
+      await worker.stop();
+    } finally {
+      await g.close();
+    }
+  });
 });

@@ -18,14 +18,26 @@ export interface MailMessage {
 /**
  * The mail server refused the message for good (a 5xx reply: no such mailbox, message refused as spam, …):
  * sending it again gets the same answer, and repeated attempts to a refused address count against the
- * sender's reputation. A 4xx reply (greylisting, a full mailbox, the server busy) and a lost connection
- * are temporary and are thrown as they come, to be retried.
+ * sender's reputation. A 4xx reply is a `MailDeferredError`; a lost connection is thrown as it comes.
  */
 export class MailRefusedError extends Error {
   readonly responseCode: number;
   constructor(responseCode: number, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'MailRefusedError';
+    this.responseCode = responseCode;
+  }
+}
+
+/**
+ * The mail server deferred the message (a 4xx reply: greylisting, a provider's sending rate exceeded, a
+ * mailbox over quota): it asks to be offered the message again later, which may be minutes away.
+ */
+export class MailDeferredError extends Error {
+  readonly responseCode: number;
+  constructor(responseCode: number, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'MailDeferredError';
     this.responseCode = responseCode;
   }
 }
@@ -73,6 +85,7 @@ export function createMailer(options: MailerOptions): Mailer {
         } catch (error) {
           const code = smtpReplyCode(error);
           if (code !== undefined && code >= 500 && code < 600) throw new MailRefusedError(code, (error as Error).message, { cause: error });
+          if (code !== undefined && code >= 400 && code < 500) throw new MailDeferredError(code, (error as Error).message, { cause: error });
           throw error;
         }
         return { delivered: true, where: this.describe };
