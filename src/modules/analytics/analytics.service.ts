@@ -8,14 +8,24 @@ export const ANALYTICS_METRICS = { orders: 'orders', revenueCents: 'revenue_cent
 
 /** An `update-analytics` job payload. */
 export type AnalyticsEvent =
-  | { eventType: 'order_created'; orderId: number | string; amountCents: number; occurredAt?: string }
+  /**
+   * `currency` (the order's, ISO 4217) is the revenue's dimension: amounts are in each currency's minor unit,
+   * so revenues in different currencies are kept apart. Events written before it had none: dimension ''.
+   */
+  | { eventType: 'order_created'; orderId: number | string; amountCents: number; currency?: string; occurredAt?: string }
   /** Request counts of one hour by route group, flushed by each web instance. */
   | { eventType: 'requests'; hour: string; counts: Record<string, number> };
 
 export function isAnalyticsEvent(data: unknown): data is AnalyticsEvent {
   if (typeof data !== 'object' || data === null) return false;
   const event = data as Record<string, unknown>;
-  if (event.eventType === 'order_created') return Number.isInteger(event.amountCents) && (event.occurredAt === undefined || !Number.isNaN(Date.parse(String(event.occurredAt))));
+  if (event.eventType === 'order_created') {
+    return (
+      Number.isInteger(event.amountCents) &&
+      (event.currency === undefined || typeof event.currency === 'string') &&
+      (event.occurredAt === undefined || !Number.isNaN(Date.parse(String(event.occurredAt))))
+    );
+  }
   if (event.eventType === 'requests') {
     return (
       typeof event.hour === 'string' &&
@@ -40,7 +50,7 @@ export function incrementsFor(event: AnalyticsEvent, receivedAt: Date): RollupIn
     const hour = startOfHour(event.occurredAt ? new Date(event.occurredAt) : receivedAt);
     return [
       { hour, metric: ANALYTICS_METRICS.orders, dimension: '', value: 1 },
-      { hour, metric: ANALYTICS_METRICS.revenueCents, dimension: '', value: event.amountCents },
+      { hour, metric: ANALYTICS_METRICS.revenueCents, dimension: event.currency ?? '', value: event.amountCents },
     ];
   }
   const hour = startOfHour(new Date(event.hour));

@@ -2,7 +2,8 @@ import { bigint, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-cor
 
 /**
  * Hourly rollups: `metric` is orders, revenue_cents or requests; `dimension` is the route group for
- * requests ('' otherwise). The request series is the history the scaling forecast learns from.
+ * requests, the order's currency for revenue (amounts in its minor unit; '' for revenue counted before it was
+ * kept per currency) and '' otherwise. The request series is the history the scaling forecast learns from.
  */
 export const analyticsHourly = pgTable(
   'analytics_hourly',

@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { waitFor } from '../../../test/helpers/queues.ts';
 import { createAnalyticsRepository } from './analytics.repository.ts';
-import { createAnalyticsService, incrementsFor, type AnalyticsEvent } from './analytics.service.ts';
+import { orderFollowUps } from '../orders/index.ts';
+import { createAnalyticsService, incrementsFor, isAnalyticsEvent, type AnalyticsEvent } from './analytics.service.ts';
 import { RequestTally, routeGroupOf } from './request-counter.ts';
 
 describe('analytics rollups (pure)', () => {
@@ -15,6 +16,14 @@ describe('analytics rollups (pure)', () => {
       { hour, metric: 'orders', dimension: '', value: 1 },
       { hour, metric: 'revenue_cents', dimension: '', value: 2599 },
     ]);
+  });
+
+  it('keeps the revenue of each currency apart: yen and cents are not one number', () => {
+    const order = { orderId: 9, email: 'e@example.com', items: [{ productId: 1, name: 'Mug', quantity: 1, unitPriceCents: 3000 }], totalCents: 3000, currency: 'JPY', placedAt: '2026-11-27T10:15:00.000Z' };
+    const analytics = orderFollowUps(order).find((job) => job.name === 'update-analytics')!;
+    assert.ok(isAnalyticsEvent(analytics.data));
+    const revenue = incrementsFor(analytics.data as AnalyticsEvent, new Date()).find((inc) => inc.metric === 'revenue_cents');
+    assert.deepEqual(revenue, { hour: new Date('2026-11-27T10:00:00Z'), metric: 'revenue_cents', dimension: 'JPY', value: 3000 });
   });
 
   it('groups API routes by their first segment and leaves probes out', () => {

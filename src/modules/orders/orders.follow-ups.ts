@@ -47,7 +47,7 @@ export function orderFollowUps(order: OrderPlaced, delays?: FollowUpDelays): Out
     {
       queue: QUEUES.notifications,
       name: JOBS.updateAnalytics,
-      data: { eventType: 'order_created', orderId: order.orderId, amountCents: order.totalCents, occurredAt: order.placedAt },
+      data: { eventType: 'order_created', orderId: order.orderId, amountCents: order.totalCents, currency: order.currency, occurredAt: order.placedAt },
       ...delayed(delays?.analyticsMs),
     },
   ];
