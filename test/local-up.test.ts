@@ -217,6 +217,21 @@ describe('salescale up', { skip: checkoutClosedToOthers() }, () => {
     assert.deepEqual(await processesOf(parent), []);
   });
 
+  it('with a broken DATA_DIR/secrets.json, says which file in one line and exits 2, starting nothing', async () => {
+    for (const content of ['{', 'null']) {
+      const dataDir = await newDataDir();
+      await writeFile(path.join(dataDir, 'secrets.json'), content);
+      const up = startUp(dataDir);
+      let timer: NodeJS.Timeout | undefined;
+      const code = await Promise.race([up.exited, new Promise((resolve) => (timer = setTimeout(resolve, 60_000, 'still running')))]).finally(() => clearTimeout(timer));
+      assert.equal(code, 2, up.output());
+      const lines = up.output().trim().split('\n');
+      assert.equal(lines.length, 1, up.output());
+      assert.match(lines[0], new RegExp(`^salescale: ${path.join(dataDir, 'secrets.json')} is not a JSON object of secrets .*: fix it, or remove it`), content);
+      assert.equal(existsSync(path.join(dataDir, 'postgres')), false, 'PostgreSQL was not started');
+    }
+  });
+
   it('a second up on the same DATA_DIR (another PORT) refuses in one line and leaves the first one serving', async () => {
     const dataDir = await newDataDir();
     const first = startUp(dataDir);

@@ -20,12 +20,27 @@ async function localSecrets(dataDir: string, env: NodeJS.ProcessEnv): Promise<Re
   if (env.NODE_ENV === 'production') return {};
   const file = path.join(dataDir, 'secrets.json');
   let stored: Record<string, string> = {};
-  if (existsSync(file)) stored = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
+  if (existsSync(file)) stored = parseSecrets(file, await readFile(file, 'utf8'));
   else {
     stored = { ADMIN_API_TOKEN: randomBytes(24).toString('base64url'), SESSION_SECRET: randomBytes(32).toString('base64url') };
     await writeFile(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
   }
   return Object.fromEntries(Object.entries(stored).filter(([name]) => !env[name]));
+}
+
+/** The stored secrets; a file cut short (a full disk) or edited by hand is said in one line, not a SyntaxError's stack. */
+function parseSecrets(file: string, text: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    parsed = error;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || parsed instanceof Error || Object.values(parsed).some((value) => typeof value !== 'string')) {
+    const why = parsed instanceof Error ? parsed.message : 'expected {"ADMIN_API_TOKEN": "…", "SESSION_SECRET": "…"}';
+    throw new LocalStackError(`${file} is not a JSON object of secrets (${why}): fix it, or remove it (new ones are then generated, and the admin token changes)`);
+  }
+  return parsed as Record<string, string>;
 }
 
 /**
