@@ -90,7 +90,7 @@ export function buildCli(): Command {
 
   program
     .command('up')
-    .description('Run everything locally: embedded PostgreSQL and redis-server unless DATABASE_URL / REDIS_URL are set, migrate, seed, serve')
+    .description('Run everything locally: embedded PostgreSQL and redis-server unless DATABASE_URL / REDIS_URL are set, migrate, seed a demo catalog into an empty database, run the web and worker roles until Ctrl-C')
     .action(async () => (await import('./up.ts')).runUp());
 
   program
