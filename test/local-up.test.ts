@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -230,6 +230,19 @@ describe('salescale up', { skip: checkoutClosedToOthers() }, () => {
       assert.match(lines[0], new RegExp(`^salescale: ${path.join(dataDir, 'secrets.json')} is not a JSON object of secrets .*: fix it, or remove it`), content);
       assert.equal(existsSync(path.join(dataDir, 'postgres')), false, 'PostgreSQL was not started');
     }
+  });
+
+  it('without redis-server on PATH, says so in one line and exits 2 before initialising PostgreSQL', async () => {
+    const dataDir = await newDataDir();
+    const bin = path.join(dataDir, 'bin'); // a PATH with a shell and nothing else
+    await mkdir(bin);
+    await symlink('/bin/sh', path.join(bin, 'sh'));
+    const up = startUp(path.join(dataDir, 'data'), { PATH: bin });
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([up.exited, new Promise((resolve) => (timer = setTimeout(resolve, 60_000, 'still running')))]).finally(() => clearTimeout(timer));
+    assert.equal(code, 2, up.output());
+    assert.match(up.output(), /^salescale: redis-server was not found on PATH\./m);
+    assert.equal(existsSync(path.join(dataDir, 'data', 'postgres')), false, 'PostgreSQL was not initialised');
   });
 
   it('a second up on the same DATA_DIR (another PORT) refuses in one line and leaves the first one serving', async () => {

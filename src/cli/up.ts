@@ -8,7 +8,7 @@ import { seedCatalog } from '../modules/catalog/index.ts';
 import { loadConfig } from '../platform/config/config.ts';
 import { SQL_DEFINITIONS } from '../modules/sql-definitions.ts';
 import { runMigrations } from '../platform/db/migrate.ts';
-import { claimDataDir, LocalStackError, startEmbeddedPostgres, startLocalRedis, type LocalService } from '../platform/local/local-stack.ts';
+import { claimDataDir, findRedisServer, LocalStackError, startEmbeddedPostgres, startLocalRedis, type LocalService } from '../platform/local/local-stack.ts';
 import { createLogger } from '../platform/logger/logger.ts';
 import { onTerminationSignals, startWeb } from '../web/web-role.ts';
 import { startWorker } from '../worker/worker-role.ts';
@@ -77,6 +77,7 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env): Promise<void>
   const base = loadConfig(env);
   const logger = createLogger({ level: base.logLevel, name: 'up', instanceId: base.instanceId });
   await ensureCanListen(base.http.host, base.http.port);
+  if (!base.redis.url) findRedisServer(); // before PostgreSQL is initialised (seconds, and a data folder) for nothing
   const dataDir = path.resolve(base.dataDir);
   await mkdir(dataDir, { recursive: true }).catch((error: unknown) => {
     throw unusableDataDir(dataDir, error);

@@ -294,17 +294,23 @@ function findOnPath(command: string): string | undefined {
   return result.status === 0 && found ? found : undefined;
 }
 
-/**
- * `redis-server` from PATH on a free loopback port, append-only so queued work survives a
- * restart, detached in its own process group and stopped by `stop()` (SIGTERM, waiting for the exit).
- */
-export async function startLocalRedis(dir: string, logger: Logger, options: { port?: number } = {}): Promise<LocalService & { port: number }> {
+/** `redis-server` on PATH, or a LocalStackError saying how to install it (checked by `up` before anything starts). */
+export function findRedisServer(): string {
   const binary = findOnPath('redis-server');
   if (!binary) {
     throw new LocalStackError(
       'redis-server was not found on PATH. Install Redis 7 (Debian/Ubuntu: `sudo apt-get install redis-server`, macOS: `brew install redis`) or set REDIS_URL to a running Redis.',
     );
   }
+  return binary;
+}
+
+/**
+ * `redis-server` from PATH on a free loopback port, append-only so queued work survives a
+ * restart, detached in its own process group and stopped by `stop()` (SIGTERM, waiting for the exit).
+ */
+export async function startLocalRedis(dir: string, logger: Logger, options: { port?: number } = {}): Promise<LocalService & { port: number }> {
+  const binary = findRedisServer();
   const redisDir = path.resolve(dir, 'redis');
   await mkdir(redisDir, { recursive: true });
   const pidFile = path.join(redisDir, 'redis.pid');
