@@ -6,7 +6,7 @@ import { browserSecurity, securityHeaderOptions } from './browser-security.ts';
 
 /** Every response header but the ones Fastify itself sets per reply. */
 function securityHeaders(headers: Record<string, unknown>): Record<string, unknown> {
-  const { date: _date, connection: _connection, 'content-length': _length, 'content-type': _type, 'keep-alive': _keepAlive, ...rest } = headers;
+  const { date: _date, connection: _connection, 'content-length': _length, 'content-type': _type, 'keep-alive': _keepAlive, 'cache-control': _cache, ...rest } = headers;
   return rest;
 }
 
@@ -24,6 +24,7 @@ describe('browser security headers', () => {
       const [a, b] = await Promise.all([ours.inject('/x'), reference.inject('/x')]);
       assert.deepEqual(securityHeaders(a.headers), securityHeaders(b.headers));
       assert.match(String(a.headers['content-security-policy']), /frame-ancestors 'none'/);
+      assert.equal(a.headers['cache-control'], 'no-store');
       assert.equal(a.headers['strict-transport-security'] !== undefined, production);
       await Promise.all([ours.close(), reference.close()]);
     });

@@ -21,6 +21,8 @@ import { sendError } from '../http/error-reply.ts';
  *   without Fetch Metadata, an `Origin` naming another host or `null`) is refused, 403 `CROSS_SITE_REQUEST`,
  *   unless its origin is in CORS_ORIGINS. Requests without those headers (API clients, webhooks) are not browsers'.
  *
+ * - Cache-Control: `no-store` on every reply a route does not mark itself (see the hook).
+ *
  * The headers are helmet's, computed once at start: they do not depend on the request (no CSP
  * nonces), and `@fastify/helmet` built a new helmet middleware, CSP parsing included, on every request
  * (two hooks per request; CPU per cached product read 159–206 µs with it, 67–106 µs without, A/B on one machine).
@@ -32,7 +34,10 @@ export function browserSecurity(options: {
   inlineStylePaths?: string[];
 }): FastifyPluginAsync {
   const plugin: FastifyPluginAsync = async (app) => {
-    const headers = helmetHeaders(securityHeaderOptions(options.production));
+    // `no-store` unless a route says otherwise (static assets, event streams): a shared cache put in front for a
+    // sale (a CDN) keeps a reply without Cache-Control for its default TTL, and one whose key leaves out the
+    // cookie would hand a shopper's cart, orders or session to the next visitor.
+    const headers = { ...helmetHeaders(securityHeaderOptions(options.production)), 'cache-control': 'no-store' };
     app.addHook('onRequest', (_request, reply, done) => {
       reply.headers(headers);
       done();
