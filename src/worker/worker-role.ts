@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../platform/config/config.ts';
+import { redactStatementParameters } from '../platform/db/errors.ts';
 import { createOutboxRelay, type OutboxRelay } from '../platform/outbox/outbox-relay.ts';
 import { createPlatform, type Platform } from '../platform/platform.ts';
 import { recordDeadLetter } from '../platform/queue/dead-letters.ts';
@@ -86,6 +87,9 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
             delayed = true;
             throw error;
           }
+          // A failed statement's values (emails, addresses) leave the error before its message becomes the dead
+          // letter's reason, the failed job's `failedReason` and stack in Redis (shown on the board) and its span.
+          redactStatementParameters(error, error as Record<string, unknown>);
           // Written before BullMQ moves the job to its trimmed failed set, so it can never vanish.
           if (isFinalAttempt(job, error)) {
             await recordDeadLetter(db.pools.primary, queue, job, String((error as Error).message ?? error)).catch((dlqError) =>

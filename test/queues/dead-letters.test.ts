@@ -8,10 +8,13 @@ import { createPlatform } from '../../src/platform/platform.ts';
 import { JOBS, QUEUES } from '../../src/platform/queue/queue-definitions.ts';
 import { startWorker, type RunningWorker } from '../../src/worker/worker-role.ts';
 import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
+import { sql } from 'drizzle-orm';
 
 let f: QueueFixture;
 let worker: RunningWorker;
 let failing = true;
+/** How a failing job fails: the mail server refuses, or one of its statements fails (with the email as a parameter). */
+let failure: 'refused' | 'statement' = 'refused';
 const handled: string[] = [];
 before(async () => {
   f = await createQueueFixture({ QUEUE_ATTEMPTS: 'email=2', QUEUE_BACKOFF_MS: 'email=10', WORKER_QUEUES: 'email' });
@@ -22,6 +25,7 @@ before(async () => {
     handlers: {
       [JOBS.sendWelcomeEmail]: async (job) => {
         handled.push(job.id!);
+        if (failing && failure === 'statement') await worker.platform.db.primary.execute(sql`select ${(job.data as { email: string }).email}::int`);
         if (failing) throw new Error('mail server says no');
       },
     },
@@ -97,5 +101,26 @@ describe('`queues retry-failed` while the jobs still fail', () => {
     assert.equal(await unretried(), 200, 'a job that failed again after its retry is a dead letter again, not marked retried');
     const report = await getQueueReport(loadConfig(f.env));
     assert.equal(report.queues.find((q) => q.queue === 'email')!.deadLetters, 200);
+  });
+});
+
+describe('a job failing on a statement', () => {
+  it('keeps the statement\'s values (an email) out of its dead letter and the failed job Redis shows on the board', async () => {
+    failing = true;
+    failure = 'statement';
+    try {
+      const email = 'dead.letter.private@example.com';
+      const [id] = await enqueueInTransaction(f.db.primary, [{ queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email, name: 'Private' } }]);
+      const jobId = outboxJobId(id!);
+      await waitFor('the job to be a dead letter', async () => (await f.db.pools.primary.query('SELECT 1 FROM dead_letters WHERE job_id = $1', [jobId])).rowCount === 1);
+      const { rows } = await f.db.pools.primary.query('SELECT failed_reason FROM dead_letters WHERE job_id = $1', [jobId]);
+      assert.match(rows[0].failed_reason, /^Failed query: select \$1::int\nparams: \[1 redacted\]/);
+      const job = await (await f.inspect()).get('email').getJob(jobId);
+      assert.ok(job?.failedReason, 'the failed job is still in Redis');
+      assert.ok(!job.failedReason.includes(email), `the board shows no email: ${job.failedReason}`);
+      assert.ok(!(job.stacktrace ?? []).join('\n').includes(email), 'nor does its stack trace');
+    } finally {
+      failure = 'refused';
+    }
   });
 });
