@@ -12,6 +12,7 @@ import { type JobOutcome, queueMetricsFor } from '../platform/queue/queue-metric
 import { queueTelemetry } from '../platform/telemetry/trace-context.ts';
 import { checkQueueRedis } from '../platform/queue/redis-policy.ts';
 import { waitForRedis } from '../platform/redis/redis.ts';
+import { settlesWithin } from '../shared/settles-within.ts';
 import { composeWorker } from './compose.ts';
 import { createWorkerHttpServer } from './worker-http.ts';
 
@@ -34,10 +35,22 @@ export interface RunningWorker {
   /**
    * Stops taking jobs, waits for active ones up to SHUTDOWN_TIMEOUT_MS, then closes. Jobs still
    * running at the deadline are handed back: moved back to wait (not counted as stalled) and another worker gets them. It resolves
-   * without waiting for them (about 2 s after the deadline at most), so the process can exit.
+   * without waiting for them (about 2 s after the deadline at most), so the process can exit. Once no job is active, closing
+   * waits on the queue Redis for {@link CLOSE_WITHOUT_JOBS_MS} only: when Redis is down or answers nothing, the worker
+   * closes without it (a few seconds in all), and what it held comes back through BullMQ's stalled check.
    */
   shutdown(reason: string): Promise<void>;
 }
+
+/**
+ * How long closing the BullMQ workers may take once none of their jobs is active. With Redis answering it takes
+ * milliseconds; longer means the queue Redis is down or black-holed, and every close step would wait on it (its
+ * connection waits for a reconnect, `maxRetriesPerRequest: null`) until SHUTDOWN_TIMEOUT_MS: each restart during a
+ * Redis outage would cost the whole timeout, and Kubernetes would kill the pod anyway.
+ */
+const CLOSE_WITHOUT_JOBS_MS = 1000;
+/** The bound on each later close step (forced close, hand-back, connections) that may wait on a Redis not answering. */
+const CLOSE_STEP_MS = 1000;
 
 function isFinalAttempt(job: Job, error: unknown): boolean {
   return error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -70,6 +83,8 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
 
   /** Jobs running in this process with their lock tokens, to hand back at the shutdown deadline. */
   const active = new Map<Job, string>();
+  let onIdle: (() => void) | undefined;
+  const whenIdle = () => (active.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (onIdle = resolve)));
   const workers = queueNames.map((queue) => {
     const worker = new Worker(
       queue,
@@ -99,6 +114,7 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
           throw error;
         } finally {
           active.delete(job);
+          if (active.size === 0) onIdle?.();
           // Every attempt's time, failed ones included: a dependency that times out makes slow failures, and
           // SlowJobProcessing must see them (timing completions only, it stayed quiet while SMTP hung).
           if (!delayed) queueMetrics.duration.observe({ queue, name: job.name }, (performance.now() - startedAt) / 1000);
@@ -178,14 +194,24 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
     stopping ??= (async () => {
       draining = true;
       logger.info({ reason }, 'worker draining: no new jobs, waiting for active ones');
-      await platform.cluster.leave('worker');
-      await relay.stop();
-      await sweeper?.stop();
+      // Leaving the cluster is best effort (the heartbeat lapses anyway): bounded, as it may wait on a Redis not answering.
+      await Promise.all([settlesWithin(platform.cluster.leave('worker'), CLOSE_STEP_MS), relay.stop(), sweeper?.stop()]);
       let timer: NodeJS.Timeout | undefined;
-      const closed = Promise.all(workers.map((worker) => worker.close())).then(() => true);
-      const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), config.shutdown.timeoutMs)));
-      const finished = await Promise.race([closed, timedOut]);
-      if (!finished) {
+      const closed = Promise.all(workers.map((worker) => worker.close())).then(() => 'closed' as const);
+      const timedOut = new Promise<'timed out'>((resolve) => (timer = setTimeout(() => resolve('timed out'), config.shutdown.timeoutMs)));
+      const unanswered = whenIdle()
+        .then(() => new Promise((resolve) => setTimeout(resolve, CLOSE_WITHOUT_JOBS_MS).unref()))
+        .then(() => 'redis not answering' as const);
+      const outcome = await Promise.race([closed, timedOut, unanswered]);
+      const finished = outcome === 'closed';
+      if (outcome === 'redis not answering') {
+        // No job runs here, yet closing waits on the queue Redis (a job's completion, the next fetch, the connection's
+        // QUIT): it is down or answers nothing. Close without it. A job whose result it never received, and a job
+        // fetched as it went away, return once their lock lapses: the stalled check of another worker re-delivers them.
+        logger.warn({ redis: connection.status, closeWaitMs: CLOSE_WITHOUT_JOBS_MS }, 'queue Redis not answering: closing the workers without it');
+        await settlesWithin(Promise.all(workers.map((worker) => worker.close(true))), CLOSE_STEP_MS);
+        connection.disconnect();
+      } else if (outcome === 'timed out') {
         logger.error({ timeoutMs: config.shutdown.timeoutMs, jobs: active.size }, 'active jobs did not finish in time; handing them back to the queue');
         // Moved back to wait, lock released: another worker takes them at once. Left to their lock lapsing, BullMQ's
         // stalled check would take them back instead and count a stall, so a job handed back twice (two deploys
@@ -197,17 +223,18 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
             job.moveToWait(token).catch((error: unknown) => logger.warn({ err: error, jobId: job.id, job: job.name }, 'could not hand a job back; it returns once its lock lapses')),
           ),
         );
-        await Promise.race([handBack, new Promise((resolve) => setTimeout(resolve, 1000))]);
-        await Promise.race([Promise.all(workers.map((worker) => worker.close(true))), new Promise((resolve) => setTimeout(resolve, 1000))]);
+        await settlesWithin(handBack, CLOSE_STEP_MS);
+        await settlesWithin(Promise.all(workers.map((worker) => worker.close(true))), CLOSE_STEP_MS);
       }
       clearTimeout(timer);
-      await services.close();
+      // The producers' queues close on the queue Redis too: bounded, like every step that may wait on it.
+      await (finished ? services.close() : settlesWithin(services.close(), CLOSE_STEP_MS));
       if (server) await new Promise((resolve) => server.close(resolve));
       // A handed-back job may still hold a pooled connection (an email's claim transaction while the mail server
       // never answers): closing the pool would wait for it. The process exits instead; PostgreSQL rolls the
       // transaction back when the connection drops, and the re-delivery does the work.
       if (!options.platform) {
-        await (finished ? platform.close() : Promise.race([platform.close(), new Promise((resolve) => setTimeout(resolve, 1000))]));
+        await (finished ? platform.close() : settlesWithin(platform.close(), CLOSE_STEP_MS));
       }
       logger.info('worker role stopped');
     })();

@@ -27,7 +27,16 @@ export interface Instance {
  * the child is stopped and started again on another port. Where `/metrics` is not public on the port
  * (METRICS_PORT, METRICS_TOKEN, production), or the caller fixed PORT, only the readiness is checked.
  */
-export async function startInstance(options: { env: Record<string, string>; command?: string; readyPath?: string; timeoutMs?: number }): Promise<Instance> {
+export interface StartInstanceOptions {
+  env: Record<string, string>;
+  command?: string;
+  readyPath?: string;
+  timeoutMs?: number;
+  /** Start it as the leader of a process group of its own, so a test can check it leaves no process behind. */
+  detached?: boolean;
+}
+
+export async function startInstance(options: StartInstanceOptions): Promise<Instance> {
   for (let attempt = 1; ; attempt++) {
     const started = await startOnce(options);
     if (started !== 'port taken') return started;
@@ -35,7 +44,7 @@ export async function startInstance(options: { env: Record<string, string>; comm
   }
 }
 
-async function startOnce(options: { env: Record<string, string>; command?: string; readyPath?: string; timeoutMs?: number }): Promise<Instance | 'port taken'> {
+async function startOnce(options: StartInstanceOptions): Promise<Instance | 'port taken'> {
   const port = Number(options.env.PORT ?? (await freePort()));
   const instanceId = options.env.INSTANCE_ID ?? `test-instance-${randomBytes(6).toString('hex')}`;
   const canCheckOwner =
@@ -43,6 +52,7 @@ async function startOnce(options: { env: Record<string, string>; command?: strin
   const child = spawn(process.execPath, [MAIN, options.command ?? 'serve'], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...options.env, INSTANCE_ID: instanceId, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));

@@ -20,7 +20,7 @@ export interface QueueFixture {
   /** Queues to inspect, on `redisUrl` (default the fixture's REDIS_URL). */
   inspect(redisUrl?: string): Promise<QueueSet>;
   /** Starts `salescale worker` as a child process and waits for `readyPath` (default /ready) to answer 200. */
-  startWorker(env?: Record<string, string>, readyPath?: string): Promise<Instance>;
+  startWorker(env?: Record<string, string>, readyPath?: string, options?: { detached?: boolean }): Promise<Instance>;
   close(): Promise<void>;
 }
 
@@ -66,9 +66,9 @@ export async function createQueueFixture(extraEnv: Record<string, string> = {}):
       });
       return queues;
     },
-    async startWorker(overrides = {}, readyPath = '/ready') {
+    async startWorker(overrides = {}, readyPath = '/ready', options = {}) {
       const port = String(await freePort());
-      const instance = await startInstance({ env: { ...env, ...overrides, PORT: port, WORKER_PORT: port }, command: 'worker', readyPath });
+      const instance = await startInstance({ env: { ...env, ...overrides, PORT: port, WORKER_PORT: port }, command: 'worker', readyPath, ...options });
       workers.push(instance);
       return instance;
     },

@@ -4,6 +4,7 @@ import type { Database } from '../db/client.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
 import { JOBS, QUEUES } from '../queue/queue-definitions.ts';
+import { settlesWithin } from '../../shared/settles-within.ts';
 import { waitForRedis } from '../redis/redis.ts';
 import type { ClusterConfig } from './cluster.config.ts';
 import { clusterMetricsFor } from './cluster.metrics.ts';
@@ -328,7 +329,8 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
     if (subscriber) {
       subscriber.off('message', onMessage);
       subscriber.off('ready', onReady);
-      if (subscriber.status === 'ready') await subscriber.unsubscribe(channel).catch(() => {});
+      // Bounded: a black-holed Redis keeps the connection 'ready' and never answers (no command timeout on pub/sub).
+      if (subscriber.status === 'ready') await settlesWithin(subscriber.unsubscribe(channel), 1000);
     }
     subscriber = undefined;
     if (leading) await resign.run(redis, { lease: keys.leader }, deps.instanceId).catch(() => {});

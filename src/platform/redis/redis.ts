@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { settlesWithin } from '../../shared/settles-within.ts';
 import { RedisUnavailableError } from './redis-errors.ts';
 
 /**
@@ -66,13 +67,13 @@ export async function waitForRedis(client: Redis, timeoutMs: number): Promise<vo
   });
 }
 
-/** Quits gracefully when connected, disconnects otherwise (quit would wait for a reconnect). */
-export async function closeRedis(client: Redis): Promise<void> {
-  if (client.status === 'ready') {
-    await client.quit().catch(() => client.disconnect());
-  } else {
-    client.disconnect();
-  }
+/**
+ * Quits gracefully when connected, disconnects otherwise (quit would wait for a reconnect), and disconnects when
+ * QUIT gets no answer within `quitTimeoutMs` (a black-holed Redis keeps the connection 'ready' and never replies).
+ */
+export async function closeRedis(client: Redis, quitTimeoutMs = 1000): Promise<void> {
+  if (client.status === 'ready' && (await settlesWithin(client.quit().catch(() => {}), quitTimeoutMs))) return;
+  client.disconnect();
 }
 
 /**

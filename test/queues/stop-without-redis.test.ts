@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
+import type { Instance } from '../helpers/instances.ts';
+import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.ts';
+
+let f: QueueFixture;
+let redis: PrivateRedis;
+let worker: Instance | undefined;
+before(async () => {
+  redis = await startPrivateRedis();
+  // The production SHUTDOWN_TIMEOUT_MS: a worker that waits on the lost Redis would take all of it.
+  f = await createQueueFixture({ REDIS_URL: redis.url, SHUTDOWN_TIMEOUT_MS: '25000' });
+});
+afterEach(() => {
+  // Whatever a failed case left in the worker's process group.
+  if (worker?.process.pid) killGroup(worker.process.pid);
+  worker = undefined;
+});
+after(async () => {
+  await f?.close();
+  await redis?.destroy();
+});
+
+/** Processes still in the process group led by `pgid`. */
+function groupMembers(pgid: number): number[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,pgid=,stat='], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([pid, group, stat]) => pid && Number(group) === pgid && !stat?.startsWith('Z'))
+    .map(([pid]) => Number(pid));
+}
+
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+async function stopWithin(instance: Instance, signal: NodeJS.Signals, ms: number): Promise<number | null | string> {
+  instance.process.kill(signal);
+  return Promise.race([instance.exited, new Promise<string>((resolve) => setTimeout(() => resolve(`still running ${ms} ms after ${signal}`), ms))]);
+}
+
+describe('worker stop while the queue Redis cannot be reached', () => {
+  it('exits (0) within a few seconds of SIGTERM when Redis is dead and no job is active, leaving no process behind', async () => {
+    worker = await f.startWorker({}, '/ready', { detached: true });
+    await redis.stop('SIGKILL');
+    // The worker has noticed: its readiness reports the loss.
+    await waitFor('the worker to see Redis gone', async () => (await fetch(`${worker!.url}/ready`)).status !== 200, 10_000);
+
+    const exited = await stopWithin(worker, 'SIGTERM', 6000);
+    assert.equal(exited, 0, `exits (0) promptly without Redis:\n${worker.output()}`);
+    assert.deepEqual(groupMembers(worker.process.pid!), [], 'no process left in its group');
+  });
+
+  it('exits (0) within a few seconds of SIGINT when Redis is black-holed (accepts nothing, answers nothing)', async () => {
+    await redis.start();
+    worker = await f.startWorker({}, '/ready', { detached: true });
+    // A frozen server: connections stay open, no reply ever comes.
+    const frozen = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+      .split('\n')
+      .find((line) => line.includes('redis-server') && line.includes(`:${redis.port}`));
+    const redisPid = Number(frozen?.trim().split(/\s+/)[0]);
+    assert.ok(redisPid > 0, 'found the private redis-server');
+    process.kill(redisPid, 'SIGSTOP');
+    try {
+      const exited = await stopWithin(worker, 'SIGINT', 6000);
+      assert.equal(exited, 0, `exits (0) promptly while Redis answers nothing:\n${worker.output()}`);
+      assert.deepEqual(groupMembers(worker.process.pid!), [], 'no process left in its group');
+    } finally {
+      process.kill(redisPid, 'SIGCONT');
+    }
+  });
+});
