@@ -103,16 +103,7 @@ describe('the same sale on AWS, Google Cloud and Azure', () => {
   it('prices the instance type each cloud\'s rendered template deploys, web and workers (AWS priced c6i.large while CloudFormation launched t3.small)', async () => {
     const { PROVIDER_SETUPS } = await import('./providers.ts');
     const { DEFAULT_COST_ASSUMPTIONS } = await import('./cost.ts');
-    const { SEED_DEPLOYMENT_SPEC } = await import('../manifests/deployment-spec.ts');
-    const { renderTargets } = await import('../manifests/manifests.ts');
-    const { getObject } = await import('../manifests/validate/rendered-objects.ts');
-    const { parseTerraform } = await import('../manifests/validate/terraform-validate.ts');
-    const files = renderTargets(['aws', 'gcp', 'azure'], SEED_DEPLOYMENT_SPEC);
-    // biome-ignore lint/suspicious/noExplicitAny: the parsed templates are navigated freely.
-    const cfn = getObject(files, 'deploy/aws/salescale.yaml') as any;
-    const tf = await parseTerraform(files);
-    // biome-ignore lint/suspicious/noExplicitAny: as above.
-    const arm = getObject(files, 'deploy/azure/salescale.json') as any;
+    const { cfn, tf, arm } = await renderedCloudTemplates();
     const deployed = {
       aws: [cfn.Parameters.WebInstanceType.Default, cfn.Parameters.WorkerInstanceType.Default],
       gcp: [tf.variable.web_machine_type[0].default, tf.variable.worker_machine_type[0].default],
@@ -128,16 +119,7 @@ describe('the same sale on AWS, Google Cloud and Azure', () => {
   it('prices every database and Redis instance each cloud\'s rendered template runs: the HA standby, the read replica, the queue and the cache Redis (one PostgreSQL and one Redis were priced)', async () => {
     const { CLOUD_PROVIDERS, PROVIDER_SETUPS, loadProviderPricing } = await import('./providers.ts');
     const { getMonthlyCost } = await import('./cost.ts');
-    const { SEED_DEPLOYMENT_SPEC } = await import('../manifests/deployment-spec.ts');
-    const { renderTargets } = await import('../manifests/manifests.ts');
-    const { getObject } = await import('../manifests/validate/rendered-objects.ts');
-    const { parseTerraform } = await import('../manifests/validate/terraform-validate.ts');
-    const files = renderTargets(['aws', 'gcp', 'azure'], SEED_DEPLOYMENT_SPEC);
-    // biome-ignore lint/suspicious/noExplicitAny: the parsed templates are navigated freely.
-    const cfn = getObject(files, 'deploy/aws/salescale.yaml') as any;
-    const tf = await parseTerraform(files);
-    // biome-ignore lint/suspicious/noExplicitAny: as above.
-    const arm = getObject(files, 'deploy/azure/salescale.json') as any;
+    const { cfn, tf, arm } = await renderedCloudTemplates();
     // biome-ignore lint/suspicious/noExplicitAny: as above.
     const cfnOf = (type: string) => Object.values(cfn.Resources as Record<string, any>).filter((r) => r.Type === type);
     // biome-ignore lint/suspicious/noExplicitAny: as above.
@@ -177,3 +159,14 @@ describe('the same sale on AWS, Google Cloud and Azure', () => {
     }
   });
 });
+
+/** The AWS, Google Cloud and Azure templates as the seed spec renders them, parsed (CloudFormation, Terraform, ARM). */
+// biome-ignore lint/suspicious/noExplicitAny: the parsed templates are navigated freely.
+async function renderedCloudTemplates(): Promise<{ cfn: any; tf: any; arm: any }> {
+  const { SEED_DEPLOYMENT_SPEC } = await import('../manifests/deployment-spec.ts');
+  const { renderTargets } = await import('../manifests/manifests.ts');
+  const { getObject } = await import('../manifests/validate/rendered-objects.ts');
+  const { parseTerraform } = await import('../manifests/validate/terraform-validate.ts');
+  const files = renderTargets(['aws', 'gcp', 'azure'], SEED_DEPLOYMENT_SPEC);
+  return { cfn: getObject(files, 'deploy/aws/salescale.yaml'), tf: await parseTerraform(files), arm: getObject(files, 'deploy/azure/salescale.json') };
+}
