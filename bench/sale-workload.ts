@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createSessionStore, SESSION_COOKIE } from '../src/modules/customers/index.ts';
+import { getCookieName } from '../src/platform/http/host-cookies.ts';
 import { TEST_REDIS_URL } from '../test/helpers/db.ts';
 import { createRng } from '../src/lib/rng.ts';
 import type { OpenRequest } from './open-load.ts';
@@ -45,7 +46,8 @@ export async function prepareSaleWorkload(options: { database: BenchDatabase; ap
   let cookies: string[];
   try {
     const sessions = createSessionStore({ redis, prefix: database.redisPrefix, secret: BENCH_SECRETS.SESSION_SECRET, ttlS: 3600 });
-    cookies = await Promise.all(ids.map(async (id) => `${SESSION_COOKIE}=${await sessions.create(id)}`));
+    // The benchmarked stack runs in production: its session cookie is `__Host-` prefixed.
+    cookies = await Promise.all(ids.map(async (id) => `${getCookieName(SESSION_COOKIE, true).name}=${await sessions.create(id)}`));
   } finally {
     redis.disconnect();
   }

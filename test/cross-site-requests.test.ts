@@ -74,6 +74,55 @@ describe('cross-site requests', () => {
     const read = await t.app.inject({ url: '/api/v1/me', headers: { cookie, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
     assert.equal(read.statusCode, 200);
   });
+
+  it('refuses a page on another port of the same host (another origin), and takes default ports as none', async () => {
+    const signOut = await t.app.inject({ method: 'DELETE', url: '/api/v1/sessions', headers: { cookie, host: 'localhost:3000', origin: 'http://localhost:4000' } });
+    assert.equal(signOut.statusCode, 403, signOut.body);
+    assert.equal(signOut.json().error.code, 'CROSS_SITE_REQUEST');
+    assert.equal((await t.app.inject({ url: '/api/v1/me', headers: { cookie } })).statusCode, 200, 'still signed in');
+    for (const [host, origin] of [
+      ['localhost:3000', 'http://localhost:3000'],
+      ['shop.example.com:443', 'https://shop.example.com'],
+      ['shop.example.com', 'https://shop.example.com:443'],
+    ]) {
+      const reply = await cancel(await placeOrder(), { host: host!, origin: origin! });
+      assert.equal(reply.statusCode, 200, `${host} ← ${origin}: ${reply.body}`);
+    }
+  });
+});
+
+describe('cross-site requests behind a proxy', () => {
+  const signedIn = async (t: TestApp) => {
+    const registered = await t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email: `proxied-${Math.random().toString(36).slice(2)}@example.com`, password: 'a long password', name: 'P' } });
+    assert.equal(registered.statusCode, 201, registered.body);
+    return sessionCookieOf(registered.headers['set-cookie'])!;
+  };
+  const signOut = (t: TestApp, headers: Record<string, string>) => t.app.inject({ method: 'DELETE', url: '/api/v1/sessions', headers, remoteAddress: '127.0.0.1' });
+
+  it('compares with the forwarded host when TRUST_PROXY trusts the proxy, which rewrote Host', async () => {
+    const t = await createTestApp({ TRUST_PROXY: '127.0.0.1' });
+    try {
+      const proxied = { host: 'app:3000', 'x-forwarded-host': 'shop.example.com', 'x-forwarded-proto': 'https' };
+      const hostile = await signOut(t, { cookie: await signedIn(t), ...proxied, origin: 'https://shop.example.com:8443' });
+      assert.equal(hostile.statusCode, 403, hostile.body);
+      const own = await signOut(t, { cookie: await signedIn(t), ...proxied, origin: 'https://shop.example.com' });
+      assert.equal(own.statusCode, 204, own.body);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('compares with SHOP_URL when a proxy rewrites Host, and believes no X-Forwarded-Host from an untrusted peer', async () => {
+    const t = await createTestApp({ SHOP_URL: 'https://shop.example.com/' });
+    try {
+      const own = await signOut(t, { cookie: await signedIn(t), host: 'app:3000', origin: 'https://shop.example.com' });
+      assert.equal(own.statusCode, 204, own.body);
+      const forged = await signOut(t, { cookie: await signedIn(t), host: 'app:3000', 'x-forwarded-host': 'evil.example', origin: 'https://evil.example' });
+      assert.equal(forged.statusCode, 403, forged.body);
+    } finally {
+      await t.close();
+    }
+  });
 });
 
 describe('cross-site requests from a listed CORS origin', () => {

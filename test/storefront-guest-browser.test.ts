@@ -188,6 +188,91 @@ describe('storefront guest checkout in a browser', () => {
     }
   });
 
+  it('says which line was archived since it went into the cart, offers only to remove it, and names it when the order is refused', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const kept = await makeProduct({ name: 'Kept Runner', priceCents: 2_000 });
+      const gone = await makeProduct({ name: 'Retired Runner', priceCents: 3_000 });
+      const page = await browser.context.newPage();
+      await addToCart(page, kept, 1);
+      await addToCart(page, gone, 2);
+      const archived = await request(`${web.url}/api/v1/admin/products/${gone}/archive`, { method: 'POST', headers: t.admin });
+      assert.equal(archived.status, 200, JSON.stringify(archived.body));
+      await page.reload();
+      const row = page.locator('[data-cart] tr', { hasText: 'Retired Runner' });
+      await row.waitFor();
+      assert.match((await row.locator('.line-note').textContent()) ?? '', /No longer sold: remove it to order the rest\./);
+      // Its quantity cannot be ordered whatever it is: a change was answered 404 "product … does not exist".
+      const quantity = row.getByLabel('Quantity of Retired Runner');
+      assert.equal(await quantity.isEditable(), false, 'the archived line offers an editable quantity');
+      assert.equal(await row.getByRole('button', { name: 'Remove Retired Runner' }).isEnabled(), true);
+      // The kept line stays editable.
+      assert.equal(await page.getByLabel('Quantity of Kept Runner').isEditable(), true);
+      await page.getByLabel('Email (for your order confirmation)').fill(`archived-${Date.now()}@example.com`);
+      await page.getByRole('button', { name: 'Place order as guest' }).click();
+      await page.locator('[data-message]').filter({ hasText: 'Can no longer be ordered: Retired Runner. Remove it from your cart to order the rest.' }).waitFor({ timeout: 5_000 });
+      // A keyboard or screen-reader user is taken to the answer, not left on the button.
+      assert.equal(await page.evaluate(() => document.activeElement?.hasAttribute('data-message')), true, 'focus is not on the message after the refused order');
+      assert.equal((await ordersOf(kept)).length, 0);
+      await row.getByRole('button', { name: 'Remove Retired Runner' }).click();
+      await row.waitFor({ state: 'detached' });
+      await page.getByRole('button', { name: 'Place order as guest' }).click();
+      await page.waitForURL(/\/guest-orders\//);
+      assert.equal((await ordersOf(kept)).length, 1);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('keeps the email the guest typed when a line of the cart is changed or removed', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const one = await makeProduct({ name: 'Typed Runner', priceCents: 1_000 });
+      const two = await makeProduct({ name: 'Second Runner', priceCents: 1_000 });
+      const page = await browser.context.newPage();
+      await addToCart(page, one, 1);
+      await addToCart(page, two, 1);
+      const email = page.getByLabel('Email (for your order confirmation)');
+      await email.fill('kept@example.com');
+      await page.getByLabel('Quantity of Typed Runner').fill('3');
+      await page.getByLabel('Quantity of Typed Runner').press('Tab');
+      await page.locator('.total').filter({ hasText: '$40.00' }).waitFor({ timeout: 5_000 });
+      assert.equal(await email.inputValue(), 'kept@example.com', 'changing a quantity emptied the email field');
+      await page.getByRole('button', { name: 'Remove Second Runner' }).click();
+      await page.locator('.total').filter({ hasText: '$30.00' }).waitFor({ timeout: 5_000 });
+      assert.equal(await email.inputValue(), 'kept@example.com', 'removing a line emptied the email field');
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('keeps the keyboard where it was when a line is changed, and takes it to the message when a line is removed', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const one = await makeProduct({ name: 'Focus Runner', priceCents: 1_000 });
+      const two = await makeProduct({ name: 'Other Runner', priceCents: 1_000 });
+      const page = await browser.context.newPage();
+      await addToCart(page, one, 1);
+      await addToCart(page, two, 1);
+      const quantity = page.getByLabel('Quantity of Focus Runner');
+      await quantity.fill('2');
+      await quantity.press('Enter');
+      await page.locator('.total').filter({ hasText: '$30.00' }).waitFor({ timeout: 5_000 });
+      const focused = () => page.evaluate(() => document.activeElement?.id || document.activeElement?.getAttribute('aria-label') || document.activeElement?.tagName);
+      assert.equal(await focused(), `qty-${one}`, 'the focus left the quantity just changed');
+      assert.equal(await page.locator('[data-message]').textContent(), 'Focus Runner: quantity 2. Total: $30.00.');
+      await page.getByRole('button', { name: 'Remove Other Runner' }).press('Enter');
+      await page.locator('.total').filter({ hasText: '$20.00' }).waitFor({ timeout: 5_000 });
+      assert.equal(await page.evaluate(() => document.activeElement?.hasAttribute('data-message')), true, `after removing a line the focus is on ${await focused()}`);
+      assert.equal(await page.locator('[data-message]').textContent(), 'Removed Other Runner from your cart.');
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('checks a guest out of a queued sale with the waiting-room pass', async (ctx) => {
     const browser = await launchBrowser(ctx);
     if (!browser) return;
@@ -234,6 +319,7 @@ describe('storefront guest checkout in a browser', () => {
     const page = await reply.text();
     assert.match(page, new RegExp(`<h1 id="order-title">Order ${order.body.id}</h1>`));
     assert.equal(page.includes(token), false, 'the page does not repeat its token');
-    assert.equal((await fetch(`${web.url}/guest-orders/not-a-token`)).status, 400);
+    // An address that holds no token is the shop's 404 page (not the API's JSON).
+    assert.equal((await fetch(`${web.url}/guest-orders/not-a-token`)).status, 404);
   });
 });

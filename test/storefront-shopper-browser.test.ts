@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { launchBrowser } from './helpers/browser.ts';
 import { request } from './helpers/http.ts';
@@ -10,6 +11,25 @@ import { startInstance, type Instance } from './helpers/instances.ts';
  * `salescale serve`: links from campaigns, prices in other currencies, a link that would send them elsewhere
  * after signing in, and a network that fails under them.
  */
+/** Records what a screen reader would read out on `page` (in `window.spoken`): each new text of a live region (polite or assertive, role status or alert). */
+async function recordSpoken(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const spoken: string[] = [];
+    (window as unknown as { spoken: string[] }).spoken = spoken;
+    const last = new Map<Element, string>();
+    new MutationObserver((records) => {
+      for (const record of records) {
+        const node = record.target instanceof Element ? record.target : record.target.parentElement;
+        const region = node?.closest('[aria-live]:not([aria-live="off"]), [role="status"], [role="alert"]');
+        const text = region?.textContent?.trim();
+        if (!region || !text || last.get(region) === text) continue;
+        last.set(region, text);
+        spoken.push(text);
+      }
+    }).observe(document, { subtree: true, childList: true, characterData: true });
+  });
+}
+
 describe('storefront in a browser, off the happy path', () => {
   let t: TestApp;
   let web: Instance;
@@ -67,6 +87,29 @@ describe('storefront in a browser, off the happy path', () => {
     }
   });
 
+  it('never puts the password in the address when the sign-in form is sent before the script runs (or without it)', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const page = await browser.context.newPage();
+      // The script is deferred: on a slow network (or with it blocked) the form is there before its handler.
+      await page.route(`${web.url}/assets/storefront.js`, (route) => route.abort());
+      await page.goto(`${web.url}/account`);
+      const form = page.locator('form[data-sign-in]');
+      if (await form.isVisible()) {
+        await page.locator('#signin-email').fill('slow@example.com');
+        await page.locator('#signin-password').fill('correct horse battery');
+        await page.locator('#signin-password').press('Enter');
+        await page.waitForLoadState('load');
+      }
+      assert.equal(page.url().includes('correct'), false, `the password is in the address: ${page.url()}`);
+      // Said where the forms would be, for a browser with JavaScript off.
+      assert.match(await page.content(), /<noscript>[\s\S]*?need JavaScript[\s\S]*?<\/noscript>/);
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('shows prices in currencies without cents (or with three decimals) at their real amount', async (ctx) => {
     const browser = await launchBrowser(ctx);
     if (!browser) return;
@@ -102,7 +145,15 @@ describe('storefront in a browser, off the happy path', () => {
       body: { name: 'Door buster', startsAt: new Date(now).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), productIds: [product], waitingRoom: { enabled: true, admissionPerSecond } },
     });
     assert.equal(sale.status, 201, JSON.stringify(sale.body));
-    await new Promise((resolve) => setTimeout(resolve, 500)); // the instance re-reads waiting rooms every 200 ms
+    // The instance re-reads waiting rooms every 200 ms and its pages the sales every 2 s (a page an earlier case opened
+    // may have read them just before this sale existed): wait until both the line and its page know the sale.
+    const known = async () =>
+      (await fetch(`${web.url}/api/v1/sale-events/${sale.body.id}/queue`)).status === 200 && (await fetch(`${web.url}/sale/${sale.body.id}/queue`)).status === 200;
+    const deadline = Date.now() + 10_000;
+    while (!(await known())) {
+      assert.ok(Date.now() < deadline, 'the waiting-room page shows the new sale within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     for (let i = 1; i <= ahead; i++) {
       const reply = await request(`${web.url}/api/v1/sale-events/${sale.body.id}/queue`, { method: 'POST', headers: { 'x-forwarded-for': `10.7.${Math.floor(Math.random() * 250)}.${i}` } });
       assert.equal(reply.status, 201, JSON.stringify(reply.body));
@@ -212,6 +263,71 @@ describe('storefront in a browser, off the happy path', () => {
       assert.equal(await count(6_000), 0, 'no poll while the tab is hidden');
       await page.evaluate(() => ((window as unknown as { hidden?: boolean }).hidden = false));
       assert.ok((await count(4_500)) >= 1, 'polling again once the tab is seen again');
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('announces the place in line politely, not at every update of the status', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      // One admitted a second, eight ahead: the place and the estimated wait change at every update (each 500 ms here).
+      const { saleId, product } = await queuedSale(1, 8);
+      const page = await browser.context.newPage();
+      await recordSpoken(page);
+      await page.goto(`${web.url}/sale/${saleId}/queue?product=${product}`);
+      await page.locator('body[data-state="waiting"]').waitFor({ timeout: 10_000 });
+      const first = Number(await page.locator('[data-position]').textContent());
+      await page.waitForFunction((start) => Number(document.querySelector('[data-position]')?.textContent) <= start - 4, first, { timeout: 20_000 });
+      const spoken = await page.evaluate(() => (window as unknown as { spoken: string[] }).spoken);
+      assert.ok(spoken.length <= 3, `${spoken.length} announcements while the place went from ${first} down by 4: ${JSON.stringify(spoken)}`);
+      // The turn itself is announced when it comes.
+      await page.locator('body[data-state="admitted"]').waitFor({ timeout: 30_000 });
+      const last = await page.evaluate(() => (window as unknown as { spoken: string[] }).spoken.at(-1));
+      assert.match(last ?? '', /It is your turn/);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('says a product taken off sale while its page was open is no longer for sale, not that it does not exist', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const id = await makeProduct({ name: 'Pulled Runner', priceCents: 2_000 });
+      const page = await browser.context.newPage();
+      await page.goto(`${web.url}/products/${id}`);
+      const archived = await request(`${web.url}/api/v1/admin/products/${id}/archive`, { method: 'POST', headers: t.admin });
+      assert.equal(archived.status, 200, JSON.stringify(archived.body));
+      await page.getByRole('button', { name: 'Add to cart' }).click();
+      const message = page.locator('[data-message]').filter({ hasText: /./ });
+      await message.waitFor({ timeout: 15_000 });
+      const text = (await message.textContent()) ?? '';
+      assert.match(text, /no longer for sale/i);
+      assert.doesNotMatch(text, /does not exist|product \d+/i, text);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('reads out the stock on a product page only when it sells out, not at every change of the count', async (ctx) => {
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const id = await makeProduct({ name: 'Counted Runner', priceCents: 2_000, available: 9 });
+      const page = await browser.context.newPage();
+      await recordSpoken(page);
+      await page.goto(`${web.url}/products/${id}`);
+      // A sale's buyers take units: the count on the page follows (polled every 2 s).
+      for (const available of [7, 4, 0]) {
+        const set = await request(`${web.url}/api/v1/admin/products/${id}/stock`, { method: 'PUT', headers: t.admin, body: { available } });
+        assert.equal(set.status, 200, JSON.stringify(set.body));
+        await page.locator('[data-available]').filter({ hasText: available > 0 ? `${available} in stock` : 'Sold out' }).waitFor({ timeout: 15_000 });
+      }
+      const spoken = await page.evaluate(() => (window as unknown as { spoken: string[] }).spoken.filter((text) => /stock|sold out/i.test(text)));
+      assert.deepEqual(spoken.filter((text) => /in stock/.test(text)), [], `the count was read out: ${JSON.stringify(spoken)}`);
+      assert.ok(spoken.some((text) => /sold out/i.test(text)), `selling out was not read out: ${JSON.stringify(spoken)}`);
     } finally {
       await browser.close();
     }

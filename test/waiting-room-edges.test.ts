@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from './helpers/app.ts';
@@ -8,6 +9,7 @@ import { startInstance } from './helpers/instances.ts';
 import { parsePrometheusText, total } from './helpers/prometheus-text.ts';
 import { openSse } from './helpers/sse.ts';
 import { roomKeys } from '../src/modules/waiting-room/waiting-room.scripts.ts';
+import { createTokenSigner } from '../src/modules/waiting-room/waiting-room.tokens.ts';
 import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts';
 
 /**
@@ -62,6 +64,7 @@ describe('waiting room at its edges', () => {
       const reply = await t.app.inject({ method: 'GET', url: `/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}${suffix}` });
       assert.equal(reply.statusCode, 404, `GET …/queue/<ticket>${suffix}: ${reply.body}`);
       assert.equal(reply.json().error.code, 'TICKET_NOT_FOUND');
+      assert.deepEqual(reply.json().error.details, { saleEventId: eventId }, 'the details name the sale, not "of sale event N" as an id');
     }
 
     const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'edge-pass');
@@ -172,6 +175,106 @@ describe('waiting room at its edges', () => {
     }
   });
 
+  // Only the streams open at the switch heard it: a stream opened again after (EventSource reconnecting after a dropped
+  // connection or an instance's restart) and a status poll were 404 WAITING_ROOM_NOT_FOUND, and the storefront, which
+  // reopens a refused stream with backoff, kept showing "You are in line" for good.
+  it('tells a visitor who asks again after the room was switched off or the sale deleted that the line has closed', async () => {
+    const waitingTicket = async () => {
+      const { eventId } = await liveSale({ admissionPerSecond: 1 });
+      for (let i = 0; i < 5; i++) await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' });
+      const joined = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' });
+      assert.equal(joined.body.state, 'waiting', JSON.stringify(joined.body));
+      return { eventId, ticket: joined.body.ticket as string, cookie: joined.headers.getSetCookie()[0]!.split(';')[0]! };
+    };
+    const [off, deleted] = [await waitingTicket(), await waitingTicket()];
+    const switched = await request(`${url}/api/v1/admin/sale-events/${off.eventId}`, { method: 'PATCH', headers: t.admin, body: { waitingRoom: { enabled: false } } });
+    assert.equal(switched.status, 200, JSON.stringify(switched.body));
+    assert.equal((await request(`${url}/api/v1/admin/sale-events/${deleted.eventId}`, { method: 'DELETE', headers: t.admin })).status, 204);
+    await sleep(500); // every instance has re-read the rooms
+    for (const [what, v] of [['switched off', off], ['deleted', deleted]] as const) {
+      const status = await request(`${url}/api/v1/sale-events/${v.eventId}/queue/${encodeURIComponent(v.ticket)}`, { headers: { cookie: v.cookie } });
+      assert.equal(status.status, 200, `${what}: GET …/queue/:ticket ${JSON.stringify(status.body)}`);
+      assert.equal(status.body.state, 'closed', `${what}: ${JSON.stringify(status.body)}`);
+      const stream = await openSse(`${url}/api/v1/sale-events/${v.eventId}/queue/${encodeURIComponent(v.ticket)}/events`, { cookie: v.cookie });
+      assert.equal(stream.status, 200, `${what}: the stream opened again`);
+      assert.equal((await stream.next(() => true, 5000)).data.state, 'closed');
+      await stream.ended;
+    }
+    // A ticket we did not sign is still nobody's.
+    const forged = await request(`${url}/api/v1/sale-events/${off.eventId}/queue/${encodeURIComponent(`${off.ticket.slice(0, -2)}xx`)}`);
+    assert.equal(forged.status, 404, JSON.stringify(forged.body));
+  });
+
+  it('tells a visitor in the pre-queue a wait that counts the pre-queue ahead of the draw, not only the time to the start', async () => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: 'preq-eta' });
+    // Two a second, starting in 20 s: a pre-queue of 30 is admitted within 15 s after the start.
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 20_000, admissionPerSecond: 2 });
+    const replies = [];
+    for (let i = 0; i < 30; i++) {
+      const joined = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' });
+      assert.equal(joined.status, 201, JSON.stringify(joined.body));
+      replies.push(joined.body);
+    }
+    const info = await request(`${url}/api/v1/sale-events/${eventId}/queue`);
+    const toStart = Math.ceil((Date.parse(info.body.startsAt) - Date.now()) / 1000);
+    const status = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(replies[0].ticket)}`);
+    assert.equal(status.status, 200, JSON.stringify(status.body));
+    assert.equal(status.body.position, null, 'the draw stays hidden until the start');
+    // Every one of the 30 may be drawn last: the latest admission is the start plus the whole pre-queue at the rate.
+    const eta = status.body.etaSeconds as number;
+    assert.ok(eta >= toStart + 15 - 1 && eta <= toStart + 15 + 1, `pre-queue of 30 at 2/s, ${toStart} s to the start: told ${eta} s`);
+  });
+
+  it('tells a client that polls (a mobile app) when to ask again, at a pace within the sale and customer rate limits', async () => {
+    // One a second, the line long enough that the last of 40 waits over half a minute.
+    const { eventId } = await liveSale({ admissionPerSecond: 1 });
+    const replies = [];
+    for (let i = 0; i < 40; i++) {
+      const joined = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' });
+      assert.equal(joined.status, 201, JSON.stringify(joined.body));
+      replies.push(joined.body);
+    }
+    const poll = async (ticket: string) => (await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}`)).body;
+    const last = await poll(replies[39].ticket);
+    assert.equal(last.state, 'waiting', JSON.stringify(last));
+    assert.equal(typeof replies[39].pollAfterSeconds, 'number', `the join's reply says when to poll: ${JSON.stringify(replies[39])}`);
+    const every = last.pollAfterSeconds as number;
+    assert.ok(Number.isInteger(every) && every >= 2 && every <= 30, `a waiting ticket is polled every 2 to 30 s: ${JSON.stringify(last)}`);
+    assert.ok(every < last.etaSeconds, 'sooner than its turn');
+    // At that pace a wait of any length costs at most 30 requests a minute: within RATE_LIMIT_SALE_MAX (100/min)
+    // and RATE_LIMIT_CUSTOMER_MAX (1000 per 15 min), with room for the pages the buyer opens.
+    assert.ok((60 / every) * 15 <= 450);
+    for (let i = 0; (await poll(replies[0].ticket)).state !== 'admitted'; i++) {
+      assert.ok(i < 100, 'the first is admitted');
+      await sleep(50);
+    }
+    const admitted = await poll(replies[0].ticket);
+    assert.equal(admitted.pollAfterSeconds, undefined, `nothing to poll for once admitted: ${JSON.stringify(admitted)}`);
+  });
+
+  it('keeps the visitors waiting in a live sale ahead of those who join while the admin has postponed its start', async () => {
+    // One a second: those who joined while it was live are still waiting when it is postponed.
+    const { eventId } = await liveSale({ admissionPerSecond: 1 });
+    const join = async () => {
+      const joined = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' });
+      assert.equal(joined.status, 201, JSON.stringify(joined.body));
+      return joined.body.ticket as string;
+    };
+    const early = [];
+    for (let i = 0; i < 5; i++) early.push(await join());
+    const postponed = await request(`${url}/api/v1/admin/sale-events/${eventId}`, { method: 'PATCH', headers: t.admin, body: { startsAt: new Date(Date.now() + 2000).toISOString() } });
+    assert.equal(postponed.status, 200, JSON.stringify(postponed.body));
+    await sleep(400); // every instance has re-read the window
+    const late = [];
+    for (let i = 0; i < 3; i++) late.push(await join());
+    await sleep(2200); // live again
+    const positions = async (tickets: string[]) =>
+      Promise.all(tickets.map(async (ticket) => (await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}`)).body.position as number | null));
+    const [before, behind] = [await positions(early), await positions(late)];
+    const lastEarly = Math.max(...before.filter((p): p is number => p !== null));
+    for (const position of behind) assert.ok(position !== null && position > lastEarly, `a visitor who joined during the postponement is behind those waiting before it: ${JSON.stringify({ early: before, late: behind })}`);
+  });
+
   it('lets the keys of a room go a day after the sale ends early or is deleted, not a day after its planned end', async () => {
     const DAY_MS = 86_400_000;
     const parts = ['q', 'holders', 'owners', 'joined', 'addr', 'place', 'admitted', 'bucket', 'since'];
@@ -267,5 +370,93 @@ describe('waiting room: a pass that expired unused', () => {
     assert.equal(buyerAgain.status, 201);
     assert.equal(buyerAgain.body.ticket, buyer.ticket);
     assert.equal(buyerAgain.body.state, 'expired');
+  });
+});
+
+/**
+ * Thousands of visitors of a deleted sale asking after their tickets at once (EventSource reconnecting,
+ * polls): each instance re-reads the rooms for them at most once a second, and still says `closed`.
+ */
+describe('waiting room: tickets of a room that is gone', () => {
+  let t: TestApp;
+  before(async () => {
+    // The periodic re-read out of the way: every read counted is one a status request asked for.
+    t = await createTestApp({ RATE_LIMIT_GENERAL_MAX: '1000000', RATE_LIMIT_SALE_MAX: '1000000', WAITING_ROOM_EVENTS_REFRESH_MS: '60000' });
+  });
+  after(() => t.close());
+
+  it('re-reads the rooms at most once a second for a crowd of tickets whose sale was deleted, answering closed', async () => {
+    const now = Date.now();
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/sale-events',
+      headers: t.admin,
+      payload: { name: 'Drop', startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), waitingRoom: { enabled: true, admissionPerSecond: 10 } },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const id = created.json().id as number;
+    assert.equal((await t.app.inject({ method: 'DELETE', url: `/api/v1/admin/sale-events/${id}`, headers: t.admin })).statusCode, 204);
+    // Tickets the room signed (the same key as every instance's) before its sale was deleted.
+    const signer = createTokenSigner(t.env.SESSION_SECRET!);
+    const tickets = Array.from({ length: 40 }, (_, i) => signer.ticket(id, randomBytes(16).toString('base64url'), String(Date.now() * 1000 + i)));
+    const pool = t.platform.db.pools.primary;
+    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+    let reads = 0;
+    pool.query = ((...args: unknown[]) => {
+      const text = typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: string } | undefined)?.text ?? '');
+      if (text.includes('waiting_room_enabled')) reads++;
+      return query(...args);
+    }) as typeof pool.query;
+    const started = performance.now();
+    try {
+      // Back-to-back waves of concurrent requests for 2.5 s.
+      while (performance.now() - started < 2500) {
+        const replies = await Promise.all(tickets.map((ticket) => t.app.inject({ url: `/api/v1/sale-events/${id}/queue/${encodeURIComponent(ticket)}` })));
+        for (const reply of replies) {
+          assert.equal(reply.statusCode, 200, reply.body);
+          assert.equal(reply.json().state, 'closed', reply.body);
+        }
+      }
+    } finally {
+      pool.query = query as typeof pool.query;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    assert.ok(reads >= 1, 'the rooms were re-read to confirm the room is gone');
+    assert.ok(reads <= Math.ceil(seconds) + 1, `${reads} reads of the rooms in ${seconds.toFixed(1)} s`);
+  });
+});
+
+/** An admin who ends a sale and, thinking better of it, extends it again at once (every instance re-reading the rooms each second). */
+describe('waiting room: a sale ended and extended again', () => {
+  let t: TestApp;
+  let url: string;
+  before(async () => {
+    ({ t, url } = await listeningApp({ WAITING_ROOM_EVENTS_REFRESH_MS: '1000' }));
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('gives the keys of its room the expiry of the new end, not a day after the early one', async () => {
+    const DAY_MS = 86_400_000;
+    const parts = ['q', 'holders', 'owners', 'joined', 'addr', 'place', 'admitted', 'bucket', 'since'];
+    const { key } = roomKeys(t.config.redis.prefix);
+    const productId = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: 'edge-extend' });
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, endsInMs: 3_600_000, admissionPerSecond: 1 });
+    for (let j = 0; j < 10; j++) assert.equal((await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' })).status, 201);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // one admitted, the others waiting: every key of the room is there
+    const ttls = async () => Object.fromEntries(await Promise.all(parts.map(async (part) => [part, await t.platform.redis.pttl(key(eventId, part))] as const)));
+
+    const end = await request(`${url}/api/v1/admin/sale-events/${eventId}`, { method: 'PATCH', headers: t.admin, body: { endsAt: new Date(Date.now() + 300).toISOString() } });
+    assert.equal(end.status, 200, JSON.stringify(end.body));
+    // The room retires its keys: they go a day after the early end.
+    for (let i = 0; (await t.platform.redis.pttl(key(eventId, 'q'))) > DAY_MS + 5000; i++) {
+      assert.ok(i < 100, 'the keys of the ended room were never set to go');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const extended = await request(`${url}/api/v1/admin/sale-events/${eventId}`, { method: 'PATCH', headers: t.admin, body: { endsAt: new Date(Date.now() + 3 * DAY_MS).toISOString() } });
+    assert.equal(extended.status, 200, JSON.stringify(extended.body));
+    await new Promise((resolve) => setTimeout(resolve, 7000)); // past the re-read and the retirement's settling
+    for (const [part, ttl] of Object.entries(await ttls())) assert.ok(ttl > 3 * DAY_MS, `${part} kept until a day after the new end (${ttl} ms left)`);
   });
 });

@@ -78,6 +78,7 @@ export async function startShop(options: ShopOptions = {}): Promise<Shop> {
     RATE_LIMIT_CUSTOMER_MAX: '10000000',
     RATE_LIMIT_CHECKOUT_MAX: '10000000',
     RATE_LIMIT_LOGIN_MAX: '10000000',
+    RATE_LIMIT_SIGNUP_MAX: '10000000',
     LOAD_SHED_ENABLED: 'false',
     // Follow-ups are not deferred by a degraded mode, so that missing emails are missing, not late.
     DEGRADE_ELEVATED_QUEUE_DELAY_MS: FOLLOW_UPS_NOW,

@@ -138,6 +138,45 @@ resource "google_secret_manager_secret_iam_member" "session_secret" {
   member = google_service_account.app.member
 }
 
+resource "google_secret_manager_secret" "stripe_secret_key" {
+  secret_id = "salescale-stripe-secret-key"
+  replication {
+    auto {}
+  }
+}
+
+resource "google_secret_manager_secret_iam_member" "stripe_secret_key" {
+  secret_id = google_secret_manager_secret.stripe_secret_key.id
+  role = "roles/secretmanager.secretAccessor"
+  member = google_service_account.app.member
+}
+
+resource "google_secret_manager_secret" "stripe_webhook_secret" {
+  secret_id = "salescale-stripe-webhook-secret"
+  replication {
+    auto {}
+  }
+}
+
+resource "google_secret_manager_secret_iam_member" "stripe_webhook_secret" {
+  secret_id = google_secret_manager_secret.stripe_webhook_secret.id
+  role = "roles/secretmanager.secretAccessor"
+  member = google_service_account.app.member
+}
+
+resource "google_secret_manager_secret" "smtp_url" {
+  secret_id = "salescale-smtp-url"
+  replication {
+    auto {}
+  }
+}
+
+resource "google_secret_manager_secret_iam_member" "smtp_url" {
+  secret_id = google_secret_manager_secret.smtp_url.id
+  role = "roles/secretmanager.secretAccessor"
+  member = google_service_account.app.member
+}
+
 resource "google_secret_manager_secret" "queue_redis_auth" {
   secret_id = "salescale-queue-redis-auth"
   replication {
@@ -221,7 +260,7 @@ resource "google_compute_instance_template" "web" {
     subnetwork = var.subnetwork
   }
   metadata = {
-    startup-script = "#!/bin/bash\nset -euo pipefail\nTOKEN=$(curl -fsS -H 'Metadata-Flavor: Google' http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token | tr -d ' \\n' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')\nsecret() { curl -fsS -H \"Authorization: Bearer $TOKEN\" \"https://secretmanager.googleapis.com/v1/projects/${var.project}/secrets/$1/versions/latest:access\" | tr -d ' \\n' | sed -E 's/.*\"data\":\"([^\"]+)\".*/\\1/' | base64 -d; }\nDB_PASSWORD=$(secret ${google_secret_manager_secret.db_password.secret_id})\nADMIN_API_TOKEN=$(secret ${google_secret_manager_secret.admin_api_token.secret_id})\nSESSION_SECRET=$(secret ${google_secret_manager_secret.session_secret.secret_id})\nQUEUE_REDIS_AUTH=$(secret ${google_secret_manager_secret.queue_redis_auth.secret_id})\nCACHE_REDIS_AUTH=$(secret ${google_secret_manager_secret.cache_redis_auth.secret_id})\numask 077\ncat > /etc/salescale.env <<ENV\nNODE_ENV=production\nLOG_LEVEL=info\nREDIS_PREFIX=salescale\nHOST=0.0.0.0\nPORT=3030\nMETRICS_PORT=9464\nDB_POOL_MAX=5\nKEEP_ALIVE_TIMEOUT_MS=65000\nWAITING_ROOM_CAPACITY_RPS=150\nSHUTDOWN_DRAIN_DELAY_MS=10000\nSHUTDOWN_TIMEOUT_MS=25000\nTRUST_PROXY=35.191.0.0/16,130.211.0.0/22,${google_compute_global_address.web.address}\nINSTANCE_ID=$(hostname)\nDATABASE_URL=postgres://salescale:$DB_PASSWORD@${google_sql_database_instance.primary.private_ip_address}:5432/salescale\nDATABASE_REPLICA_URL=postgres://salescale:$DB_PASSWORD@${google_sql_database_instance.replica.private_ip_address}:5432/salescale\nREDIS_URL=redis://:$QUEUE_REDIS_AUTH@${google_redis_instance.queue.host}:${google_redis_instance.queue.port}\nCACHE_REDIS_URL=redis://:$CACHE_REDIS_AUTH@${google_redis_instance.cache.host}:${google_redis_instance.cache.port}\nADMIN_API_TOKEN=$ADMIN_API_TOKEN\nSESSION_SECRET=$SESSION_SECRET\nENV\ndocker run --rm --env-file /etc/salescale.env ${var.image} node src/main.ts migrate\ndocker run -d --name salescale-web --restart unless-stopped --stop-timeout 40 --log-driver gcplogs --env-file /etc/salescale.env -p 3030:3030 ${var.image} node src/main.ts serve\n"
+    startup-script = "#!/bin/bash\nset -euo pipefail\nTOKEN=$(curl -fsS -H 'Metadata-Flavor: Google' http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token | tr -d ' \\n' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')\nsecret() { curl -fsS -H \"Authorization: Bearer $TOKEN\" \"https://secretmanager.googleapis.com/v1/projects/${var.project}/secrets/$1/versions/latest:access\" | tr -d ' \\n' | sed -E 's/.*\"data\":\"([^\"]+)\".*/\\1/' | base64 -d; }\nDB_PASSWORD=$(secret ${google_secret_manager_secret.db_password.secret_id})\nADMIN_API_TOKEN=$(secret ${google_secret_manager_secret.admin_api_token.secret_id})\nSESSION_SECRET=$(secret ${google_secret_manager_secret.session_secret.secret_id})\nSTRIPE_SECRET_KEY=$(secret ${google_secret_manager_secret.stripe_secret_key.secret_id})\nSTRIPE_WEBHOOK_SECRET=$(secret ${google_secret_manager_secret.stripe_webhook_secret.secret_id})\nQUEUE_REDIS_AUTH=$(secret ${google_secret_manager_secret.queue_redis_auth.secret_id})\nCACHE_REDIS_AUTH=$(secret ${google_secret_manager_secret.cache_redis_auth.secret_id})\numask 077\ncat > /etc/salescale.env <<ENV\nNODE_ENV=production\nLOG_LEVEL=info\nREDIS_PREFIX=salescale\nPAYMENT_PROVIDER=stripe\nHOST=0.0.0.0\nPORT=3030\nMETRICS_PORT=9464\nDB_POOL_MAX=5\nKEEP_ALIVE_TIMEOUT_MS=65000\nWAITING_ROOM_CAPACITY_RPS=150\nSHUTDOWN_DRAIN_DELAY_MS=10000\nSHUTDOWN_TIMEOUT_MS=25000\nTRUST_PROXY=35.191.0.0/16,130.211.0.0/22,${google_compute_global_address.web.address}\nINSTANCE_ID=$(hostname)\nDATABASE_URL=postgres://salescale:$DB_PASSWORD@${google_sql_database_instance.primary.private_ip_address}:5432/salescale\nDATABASE_REPLICA_URL=postgres://salescale:$DB_PASSWORD@${google_sql_database_instance.replica.private_ip_address}:5432/salescale\nREDIS_URL=redis://:$QUEUE_REDIS_AUTH@${google_redis_instance.queue.host}:${google_redis_instance.queue.port}\nCACHE_REDIS_URL=redis://:$CACHE_REDIS_AUTH@${google_redis_instance.cache.host}:${google_redis_instance.cache.port}\nADMIN_API_TOKEN=$ADMIN_API_TOKEN\nSESSION_SECRET=$SESSION_SECRET\nSTRIPE_SECRET_KEY=$STRIPE_SECRET_KEY\nSTRIPE_WEBHOOK_SECRET=$STRIPE_WEBHOOK_SECRET\nENV\ndocker run --rm --env-file /etc/salescale.env ${var.image} node src/main.ts migrate\ndocker run -d --name salescale-web --restart unless-stopped --stop-timeout 40 --log-driver gcplogs --env-file /etc/salescale.env -p 3030:3030 ${var.image} node src/main.ts serve\n"
     google-logging-enabled = "true"
   }
   service_account {
@@ -265,7 +304,7 @@ resource "google_compute_instance_template" "worker" {
     subnetwork = var.subnetwork
   }
   metadata = {
-    startup-script = "#!/bin/bash\nset -euo pipefail\nTOKEN=$(curl -fsS -H 'Metadata-Flavor: Google' http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token | tr -d ' \\n' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')\nsecret() { curl -fsS -H \"Authorization: Bearer $TOKEN\" \"https://secretmanager.googleapis.com/v1/projects/${var.project}/secrets/$1/versions/latest:access\" | tr -d ' \\n' | sed -E 's/.*\"data\":\"([^\"]+)\".*/\\1/' | base64 -d; }\nDB_PASSWORD=$(secret ${google_secret_manager_secret.db_password.secret_id})\nADMIN_API_TOKEN=$(secret ${google_secret_manager_secret.admin_api_token.secret_id})\nSESSION_SECRET=$(secret ${google_secret_manager_secret.session_secret.secret_id})\nQUEUE_REDIS_AUTH=$(secret ${google_secret_manager_secret.queue_redis_auth.secret_id})\nCACHE_REDIS_AUTH=$(secret ${google_secret_manager_secret.cache_redis_auth.secret_id})\numask 077\ncat > /etc/salescale.env <<ENV\nNODE_ENV=production\nLOG_LEVEL=info\nREDIS_PREFIX=salescale\nWORKER_PORT=3031\nDB_POOL_MAX=5\nSHUTDOWN_DRAIN_DELAY_MS=10000\nSHUTDOWN_TIMEOUT_MS=25000\nINSTANCE_ID=$(hostname)\nDATABASE_URL=postgres://salescale:$DB_PASSWORD@${google_sql_database_instance.primary.private_ip_address}:5432/salescale\nREDIS_URL=redis://:$QUEUE_REDIS_AUTH@${google_redis_instance.queue.host}:${google_redis_instance.queue.port}\nCACHE_REDIS_URL=redis://:$CACHE_REDIS_AUTH@${google_redis_instance.cache.host}:${google_redis_instance.cache.port}\nADMIN_API_TOKEN=$ADMIN_API_TOKEN\nSESSION_SECRET=$SESSION_SECRET\nENV\ndocker run -d --name salescale-worker --restart unless-stopped --stop-timeout 40 --log-driver gcplogs --env-file /etc/salescale.env -p 3031:3031 ${var.image} node src/main.ts worker\n"
+    startup-script = "#!/bin/bash\nset -euo pipefail\nTOKEN=$(curl -fsS -H 'Metadata-Flavor: Google' http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token | tr -d ' \\n' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')\nsecret() { curl -fsS -H \"Authorization: Bearer $TOKEN\" \"https://secretmanager.googleapis.com/v1/projects/${var.project}/secrets/$1/versions/latest:access\" | tr -d ' \\n' | sed -E 's/.*\"data\":\"([^\"]+)\".*/\\1/' | base64 -d; }\nDB_PASSWORD=$(secret ${google_secret_manager_secret.db_password.secret_id})\nADMIN_API_TOKEN=$(secret ${google_secret_manager_secret.admin_api_token.secret_id})\nSESSION_SECRET=$(secret ${google_secret_manager_secret.session_secret.secret_id})\nSTRIPE_SECRET_KEY=$(secret ${google_secret_manager_secret.stripe_secret_key.secret_id})\nSTRIPE_WEBHOOK_SECRET=$(secret ${google_secret_manager_secret.stripe_webhook_secret.secret_id})\nSMTP_URL=$(secret ${google_secret_manager_secret.smtp_url.secret_id})\nQUEUE_REDIS_AUTH=$(secret ${google_secret_manager_secret.queue_redis_auth.secret_id})\nCACHE_REDIS_AUTH=$(secret ${google_secret_manager_secret.cache_redis_auth.secret_id})\numask 077\ncat > /etc/salescale.env <<ENV\nNODE_ENV=production\nLOG_LEVEL=info\nREDIS_PREFIX=salescale\nPAYMENT_PROVIDER=stripe\nWORKER_PORT=3031\nDB_POOL_MAX=5\nMAIL_FROM=Salescale <no-reply@shop.example.com>\nSHUTDOWN_DRAIN_DELAY_MS=10000\nSHUTDOWN_TIMEOUT_MS=25000\nINSTANCE_ID=$(hostname)\nDATABASE_URL=postgres://salescale:$DB_PASSWORD@${google_sql_database_instance.primary.private_ip_address}:5432/salescale\nREDIS_URL=redis://:$QUEUE_REDIS_AUTH@${google_redis_instance.queue.host}:${google_redis_instance.queue.port}\nCACHE_REDIS_URL=redis://:$CACHE_REDIS_AUTH@${google_redis_instance.cache.host}:${google_redis_instance.cache.port}\nADMIN_API_TOKEN=$ADMIN_API_TOKEN\nSESSION_SECRET=$SESSION_SECRET\nSTRIPE_SECRET_KEY=$STRIPE_SECRET_KEY\nSTRIPE_WEBHOOK_SECRET=$STRIPE_WEBHOOK_SECRET\nSMTP_URL=$SMTP_URL\nENV\ndocker run -d --name salescale-worker --restart unless-stopped --stop-timeout 40 --log-driver gcplogs --env-file /etc/salescale.env -p 3031:3031 ${var.image} node src/main.ts worker\n"
     google-logging-enabled = "true"
   }
   service_account {
@@ -449,6 +488,30 @@ resource "google_compute_region_autoscaler" "worker" {
       }
       time_window_sec = 600
     }
+    scaling_schedules {
+      name = "worker-prescale-1"
+      min_required_replicas = 3
+      schedule = "50 9 26 11 * 2027"
+      time_zone = "UTC"
+      duration_sec = 15000
+      description = "3 VMs from the capacity plan"
+    }
+    scaling_schedules {
+      name = "worker-prescale-2"
+      min_required_replicas = 4
+      schedule = "50 13 26 11 * 2027"
+      time_zone = "UTC"
+      duration_sec = 29400
+      description = "4 VMs from the capacity plan"
+    }
+    scaling_schedules {
+      name = "worker-prescale-3"
+      min_required_replicas = 2
+      schedule = "50 21 26 11 * 2027"
+      time_zone = "UTC"
+      duration_sec = 7800
+      description = "2 VMs from the capacity plan"
+    }
   }
 }
 
@@ -529,7 +592,7 @@ resource "google_sql_database_instance" "primary" {
     disk_size = 100
     database_flags {
       name = "max_connections"
-      value = "200"
+      value = "250"
     }
     ip_configuration {
       ipv4_enabled = false
@@ -558,7 +621,7 @@ resource "google_sql_database_instance" "replica" {
     disk_size = 100
     database_flags {
       name = "max_connections"
-      value = "200"
+      value = "250"
     }
     ip_configuration {
       ipv4_enabled = false
@@ -759,6 +822,146 @@ resource "google_monitoring_alert_policy" "high_queue_depth" {
   notification_channels = google_monitoring_notification_channel.email[*].id
 }
 
+resource "google_monitoring_alert_policy" "web_instances_down" {
+  display_name = "WebInstancesDown (critical)"
+  combiner = "OR"
+  severity = "CRITICAL"
+  conditions {
+    display_name = "No web instance live or scraped for 2 minutes"
+    condition_prometheus_query_language {
+      query = "max by (role) (salescale_live_instances{role=\"web\"}) < 1 or absent(process_cpu_seconds_total{role=\"web\"})"
+      duration = "120s"
+      evaluation_interval = "60s"
+      alert_rule = "WebInstancesDown"
+    }
+  }
+  documentation {
+    content = "No web instance live or scraped for 2 minutes. Action: investigate. Runbook: docs/runbook.md#webinstancesdown"
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
+resource "google_monitoring_alert_policy" "worker_instances_down" {
+  display_name = "WorkerInstancesDown (critical)"
+  combiner = "OR"
+  severity = "CRITICAL"
+  conditions {
+    display_name = "No worker instance live for 2 minutes"
+    condition_prometheus_query_language {
+      query = "max by (role) (salescale_live_instances{role=\"worker\"}) < 1"
+      duration = "120s"
+      evaluation_interval = "60s"
+      alert_rule = "WorkerInstancesDown"
+    }
+  }
+  documentation {
+    content = "No worker instance live for 2 minutes. Action: investigate. Runbook: docs/runbook.md#workerinstancesdown"
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
+resource "google_monitoring_alert_policy" "order_queue_stuck" {
+  display_name = "OrderQueueStuck (critical)"
+  combiner = "OR"
+  severity = "CRITICAL"
+  conditions {
+    display_name = "Order queue: the oldest runnable job has waited > 2 minutes, for 1 minute"
+    condition_prometheus_query_language {
+      query = "max by (queue) (queue_oldest_waiting_job_age_seconds{queue=\"order\"}) > 120"
+      duration = "60s"
+      evaluation_interval = "60s"
+      alert_rule = "OrderQueueStuck"
+    }
+  }
+  documentation {
+    content = "Order queue: the oldest runnable job has waited > 2 minutes, for 1 minute. Action: investigate. Runbook: docs/runbook.md#orderqueuestuck"
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
+resource "google_monitoring_alert_policy" "inventory_queue_stuck" {
+  display_name = "InventoryQueueStuck (warning)"
+  combiner = "OR"
+  severity = "WARNING"
+  conditions {
+    display_name = "Inventory queue: the oldest runnable job has waited > 5 minutes, for 2 minutes"
+    condition_prometheus_query_language {
+      query = "max by (queue) (queue_oldest_waiting_job_age_seconds{queue=\"inventory\"}) > 300"
+      duration = "120s"
+      evaluation_interval = "60s"
+      alert_rule = "InventoryQueueStuck"
+    }
+  }
+  documentation {
+    content = "Inventory queue: the oldest runnable job has waited > 5 minutes, for 2 minutes. Action: investigate. Runbook: docs/runbook.md#inventoryqueuestuck"
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
+resource "google_monitoring_alert_policy" "email_queue_stuck" {
+  display_name = "EmailQueueStuck (warning)"
+  combiner = "OR"
+  severity = "WARNING"
+  conditions {
+    display_name = "Email queue: the oldest runnable job has waited > 10 minutes, for 5 minutes"
+    condition_prometheus_query_language {
+      query = "max by (queue) (queue_oldest_waiting_job_age_seconds{queue=\"email\"}) > 600"
+      duration = "300s"
+      evaluation_interval = "60s"
+      alert_rule = "EmailQueueStuck"
+    }
+  }
+  documentation {
+    content = "Email queue: the oldest runnable job has waited > 10 minutes, for 5 minutes. Action: investigate. Runbook: docs/runbook.md#emailqueuestuck"
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
+resource "google_monitoring_alert_policy" "notifications_queue_stuck" {
+  display_name = "NotificationsQueueStuck (warning)"
+  combiner = "OR"
+  severity = "WARNING"
+  conditions {
+    display_name = "Notifications queue: the oldest runnable job has waited > 15 minutes, for 5 minutes"
+    condition_prometheus_query_language {
+      query = "max by (queue) (queue_oldest_waiting_job_age_seconds{queue=\"notifications\"}) > 900"
+      duration = "300s"
+      evaluation_interval = "60s"
+      alert_rule = "NotificationsQueueStuck"
+    }
+  }
+  documentation {
+    content = "Notifications queue: the oldest runnable job has waited > 15 minutes, for 5 minutes. Action: investigate. Runbook: docs/runbook.md#notificationsqueuestuck"
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
+resource "google_monitoring_alert_policy" "outbox_relay_stuck" {
+  display_name = "OutboxRelayStuck (critical)"
+  combiner = "OR"
+  severity = "CRITICAL"
+  conditions {
+    display_name = "Outbox: the oldest unrelayed row is > 1 minute old, for 2 minutes"
+    condition_prometheus_query_language {
+      query = "max(outbox_oldest_unrelayed_age_seconds) > 60"
+      duration = "120s"
+      evaluation_interval = "60s"
+      alert_rule = "OutboxRelayStuck"
+    }
+  }
+  documentation {
+    content = "Outbox: the oldest unrelayed row is > 1 minute old, for 2 minutes. Action: investigate. Runbook: docs/runbook.md#outboxrelaystuck"
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
 resource "google_monitoring_alert_policy" "elevated_cpu_usage" {
   display_name = "ElevatedCpuUsage (warning)"
   combiner = "OR"
@@ -874,6 +1077,66 @@ resource "google_monitoring_alert_policy" "high_response_time_p99" {
   }
   documentation {
     content = "Response time P99 > 1000ms for 5 minutes. Action: monitor. Runbook: docs/runbook.md#highresponsetimep99"
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
+resource "google_monitoring_alert_policy" "checkout_response_time_p95" {
+  display_name = "CheckoutResponseTimeP95 (warning)"
+  combiner = "OR"
+  severity = "WARNING"
+  conditions {
+    display_name = "Checkout response time P95 > 500ms for 5 minutes"
+    condition_prometheus_query_language {
+      query = "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{route=~\"/api/v1/orders|/api/v1/orders/:id/pay|/api/v1/guest-orders/:token/pay\",method=\"POST\"}[5m]))) > 0.5 and on () sum(rate(http_request_duration_seconds_count{route=~\"/api/v1/orders|/api/v1/orders/:id/pay|/api/v1/guest-orders/:token/pay\",method=\"POST\"}[5m])) >= 0.1"
+      duration = "300s"
+      evaluation_interval = "60s"
+      alert_rule = "CheckoutResponseTimeP95"
+    }
+  }
+  documentation {
+    content = "Checkout response time P95 > 500ms for 5 minutes. Action: investigate. Runbook: docs/runbook.md#checkoutresponsetimep95"
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
+resource "google_monitoring_alert_policy" "checkout_response_time_p95critical" {
+  display_name = "CheckoutResponseTimeP95Critical (critical)"
+  combiner = "OR"
+  severity = "CRITICAL"
+  conditions {
+    display_name = "Checkout response time P95 > 2s for 2 minutes"
+    condition_prometheus_query_language {
+      query = "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{route=~\"/api/v1/orders|/api/v1/orders/:id/pay|/api/v1/guest-orders/:token/pay\",method=\"POST\"}[1m]))) > 2 and on () sum(rate(http_request_duration_seconds_count{route=~\"/api/v1/orders|/api/v1/orders/:id/pay|/api/v1/guest-orders/:token/pay\",method=\"POST\"}[1m])) >= 0.1"
+      duration = "120s"
+      evaluation_interval = "60s"
+      alert_rule = "CheckoutResponseTimeP95Critical"
+    }
+  }
+  documentation {
+    content = "Checkout response time P95 > 2s for 2 minutes. Action: investigate. Runbook: docs/runbook.md#checkoutresponsetimep95critical"
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
+resource "google_monitoring_alert_policy" "checkout_response_time_p99" {
+  display_name = "CheckoutResponseTimeP99 (warning)"
+  combiner = "OR"
+  severity = "WARNING"
+  conditions {
+    display_name = "Checkout response time P99 > 1000ms for 5 minutes"
+    condition_prometheus_query_language {
+      query = "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{route=~\"/api/v1/orders|/api/v1/orders/:id/pay|/api/v1/guest-orders/:token/pay\",method=\"POST\"}[5m]))) > 1 and on () sum(rate(http_request_duration_seconds_count{route=~\"/api/v1/orders|/api/v1/orders/:id/pay|/api/v1/guest-orders/:token/pay\",method=\"POST\"}[5m])) >= 0.1"
+      duration = "300s"
+      evaluation_interval = "60s"
+      alert_rule = "CheckoutResponseTimeP99"
+    }
+  }
+  documentation {
+    content = "Checkout response time P99 > 1000ms for 5 minutes. Action: investigate. Runbook: docs/runbook.md#checkoutresponsetimep99"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -1099,6 +1362,26 @@ resource "google_monitoring_alert_policy" "payment_webhook_signature_failures" {
   notification_channels = google_monitoring_notification_channel.email[*].id
 }
 
+resource "google_monitoring_alert_policy" "payment_webhooks_failing" {
+  display_name = "PaymentWebhooksFailing (critical)"
+  combiner = "OR"
+  severity = "CRITICAL"
+  conditions {
+    display_name = "Signed payment webhooks not applied (malformed or failing) > 5 in 5 minutes, for 5 minutes"
+    condition_prometheus_query_language {
+      query = "sum by (provider) (increase(salescale_payment_webhooks_total{outcome=~\"malformed|failed\"}[5m])) > 5"
+      duration = "300s"
+      evaluation_interval = "60s"
+      alert_rule = "PaymentWebhooksFailing"
+    }
+  }
+  documentation {
+    content = "Signed payment webhooks not applied (malformed or failing) > 5 in 5 minutes, for 5 minutes. Action: investigate. Runbook: docs/runbook.md#paymentwebhooksfailing"
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
 resource "google_monitoring_alert_policy" "payment_provider_calls_failing" {
   display_name = "PaymentProviderCallsFailing (warning)"
   combiner = "OR"
@@ -1154,6 +1437,26 @@ resource "google_monitoring_alert_policy" "late_payments_refunded" {
   }
   documentation {
     content = "Late payments voided or refunded > 3 in 15 minutes. Action: investigate. Runbook: docs/runbook.md#latepaymentsrefunded"
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
+resource "google_monitoring_alert_policy" "payment_refund_failed_or_disputed" {
+  display_name = "PaymentRefundFailedOrDisputed (warning)"
+  combiner = "OR"
+  severity = "WARNING"
+  conditions {
+    display_name = "Money owed to a buyer not given back, or a payment problem open (refund failed, disputed, dispute lost)"
+    condition_prometheus_query_language {
+      query = "(sum by (provider, problem) (increase(salescale_payment_problems_total[1h])) > 0) or (max by (provider, problem) (salescale_payment_problems_open) > 0) or (max by (provider, problem) (label_replace(salescale_payments_owed_back, \"problem\", \"not_given_back\", \"provider\", \".*\")) > 0)"
+      duration = "0s"
+      evaluation_interval = "60s"
+      alert_rule = "PaymentRefundFailedOrDisputed"
+    }
+  }
+  documentation {
+    content = "Money owed to a buyer not given back, or a payment problem open (refund failed, disputed, dispute lost). Action: investigate. Runbook: docs/runbook.md#paymentrefundfailedordisputed"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id

@@ -135,10 +135,12 @@ export function buildCli(): Command {
     .command('migrate')
     .description('Apply pending database migrations (safe to run from several instances at once)')
     .action(async () => {
-      const { runMigrations } = await import('../platform/db/migrate.ts');
+      const { migrateWithOutcome } = await import('../platform/db/migrate.ts');
       const { SQL_DEFINITIONS } = await import('../modules/sql-definitions.ts');
-      const applied = await runMigrations(loadMigrationConfig().databaseUrl, SQL_DEFINITIONS);
-      process.stdout.write(`migrations applied: ${applied}\n`);
+      const { databaseUrl, caCert } = loadMigrationConfig();
+      const { applied, unknown } = await migrateWithOutcome(databaseUrl, SQL_DEFINITIONS, caCert);
+      const ahead = unknown > 0 ? ` (the database is ahead of this release: ${unknown} migration${unknown === 1 ? '' : 's'} it does not know; its SQL functions were left as they are)` : '';
+      process.stdout.write(`migrations applied: ${applied}${ahead}\n`);
     });
 
   program
@@ -151,7 +153,7 @@ export function buildCli(): Command {
       const config = loadConfig(process.env, NO_SECRETS);
       if (!config.db.url) throw new ConfigError('DATABASE_URL', 'is required for seed');
       const { runSeed } = await import('./seed.ts');
-      await runSeed(config.db.url, options);
+      await runSeed(config.db.url, options, config.db.caCert);
     });
 
   const bench = program
@@ -195,11 +197,24 @@ const PG_REFUSED_LOGIN = new Set(['28000', '28P01', '3D000']);
  * server down, a firewall), said in one line. Failures once connected are bugs and keep their stack.
  */
 function isUnreachableService(error: unknown): boolean {
-  if (error instanceof RedisUnavailableError || isPgConnectTimeout(error)) return true;
+  if (error instanceof RedisUnavailableError || isPgConnectTimeout(error) || isTlsFailure(error)) return true;
   const failure = classifyDatabaseFailure(error);
   if (failure === 'unavailable' || failure === 'busy') return true;
   const code = pgError(error)?.code;
   return code !== undefined && PG_REFUSED_LOGIN.has(code);
+}
+
+/**
+ * The TLS a DATABASE_URL's `sslmode` asks for could not be set up: the server speaks none (pg's own messages,
+ * no code), or its certificate was refused (node's codes: self-signed, unknown CA, wrong host name, expired).
+ * A setting to fix, said in one line like an unreachable server (it was a stack trace and exit 1).
+ */
+function isTlsFailure(error: unknown): boolean {
+  for (let e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && typeof e === 'object' && depth < 4; e = e.cause as typeof e, depth++) {
+    if (typeof e.message === 'string' && /^(The server does not support SSL connections|There was an error establishing an SSL connection)/.test(e.message)) return true;
+    if (typeof e.code === 'string' && (/^ERR_(TLS|SSL)_/.test(e.code) || /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(e.code))) return true;
+  }
+  return false;
 }
 
 /** pg.Client's own connection timeout (`connectionTimeoutMillis`): a plain Error, no code (pg.Pool wraps it in one the classifier knows). */

@@ -25,9 +25,9 @@ export interface QueueReport {
 
 async function withQueues<T>(config: AppConfig, run: (deps: { queues: ReturnType<typeof createQueueSet>; pool: pg.Pool }) => Promise<T>): Promise<T> {
   const urls = requireServices(config);
-  const redis = createRedis(urls.redisUrl, { name: 'salescale-cli', role: 'fast-fail' });
+  const redis = createRedis(urls.redisUrl, { name: 'salescale-cli', role: 'fast-fail', tlsVerify: config.redis.tlsVerify });
   redis.on('error', () => {});
-  const pool = new pg.Pool({ ...getCliConnectionConfig(urls.databaseUrl, 'salescale-cli'), max: 2 });
+  const pool = new pg.Pool({ ...getCliConnectionConfig(urls.databaseUrl, 'salescale-cli', config.db.caCert), max: 2 });
   const queues = createQueueSet({ connection: redis, redisPrefix: config.redis.prefix, overrides: { attempts: config.queues.attempts, backoffMs: config.queues.backoffMs } });
   try {
     await waitForRedis(redis, 5000);

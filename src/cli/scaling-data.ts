@@ -6,6 +6,8 @@ import { ScalingInputError } from '../scaling/errors.ts';
 /** What the toolkit reads from the environment (`loadScalingConfig`). */
 export interface ScalingDataConfig {
   databaseUrl: string | undefined;
+  /** `DATABASE_CA_CERT`: the CA the server's certificate is verified against. */
+  caCert?: string;
   /** `ANALYTICS_FLUSH_INTERVAL_MS`: an hour's last counts reach the outbox up to this long after it ends. */
   analyticsFlushIntervalMs: number;
   /** `SHOP_TIME_ZONE`: the default of `--tz`. */
@@ -23,9 +25,9 @@ const PENDING_WINDOW_HOURS = 24;
 /** Database sources and the shop's time zone for the scaling toolkit; without a DATABASE_URL it uses files and the calendar. */
 export function scalingDataSources(config: () => ScalingDataConfig, warn: (line: string) => void = (line) => process.stderr.write(line)): ScalingCliDeps {
   const query = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> => {
-    const { databaseUrl } = config();
+    const { databaseUrl, caCert } = config();
     if (!databaseUrl) return [];
-    const client = new pg.Client(getCliConnectionConfig(databaseUrl, 'salescale-cli'));
+    const client = new pg.Client(getCliConnectionConfig(databaseUrl, 'salescale-cli', caCert));
     await client.connect();
     try {
       return (await client.query<T>(text, values)).rows;

@@ -35,6 +35,7 @@ export function createPlatform(config: AppConfig, role: string, logger: Logger =
   const db = createDatabase({
     url: urls.databaseUrl,
     replicaUrl: config.db.replicaUrl,
+    caCert: config.db.caCert,
     poolMin: config.db.poolMin,
     poolMax: config.db.poolMax,
     poolQueueMax: config.db.poolQueueMax,
@@ -44,15 +45,15 @@ export function createPlatform(config: AppConfig, role: string, logger: Logger =
   });
   metrics.observePool('primary', db.pools.primary, config.db.poolMax);
   if (db.pools.replica) metrics.observePool('replica', db.pools.replica, config.db.poolMax);
-  const redis = createRedis(urls.redisUrl, { name: `salescale-${role}`, role: 'fast-fail', logger });
-  const cacheRedis = urls.cacheRedisUrl === urls.redisUrl ? redis : createRedis(urls.cacheRedisUrl, { name: `salescale-${role}-cache`, role: 'fast-fail', logger });
+  const redis = createRedis(urls.redisUrl, { name: `salescale-${role}`, role: 'fast-fail', logger, tlsVerify: config.redis.tlsVerify });
+  const cacheRedis = urls.cacheRedisUrl === urls.redisUrl ? redis : createRedis(urls.cacheRedisUrl, { name: `salescale-${role}-cache`, role: 'fast-fail', logger, tlsVerify: config.redis.tlsVerify });
   let shared: Redis | undefined;
-  const subscriber = () => (shared ??= createRedis(urls.redisUrl, { name: `salescale-${role}-sub`, role: 'subscriber', logger }));
+  const subscriber = () => (shared ??= createRedis(urls.redisUrl, { name: `salescale-${role}-sub`, role: 'subscriber', logger, tlsVerify: config.redis.tlsVerify }));
   // The in-process layer hears invalidations on the shared subscriber, or on its own when the cache has its own Redis.
   const cacheSubscriber = config.cacheLocal.enabled
     ? urls.cacheRedisUrl === urls.redisUrl
       ? subscriber()
-      : createRedis(urls.cacheRedisUrl, { name: `salescale-${role}-cache-sub`, role: 'subscriber', logger })
+      : createRedis(urls.cacheRedisUrl, { name: `salescale-${role}-cache-sub`, role: 'subscriber', logger, tlsVerify: config.redis.tlsVerify })
     : undefined;
   const local = cacheSubscriber ? { subscriber: cacheSubscriber, maxEntries: config.cacheLocal.maxEntries } : undefined;
   const cache = createRedisCache({ redis: cacheRedis, prefix: config.redis.prefix, metrics, logger, local });

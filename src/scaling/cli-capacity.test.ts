@@ -234,10 +234,36 @@ describe("plan's checks read the app's settings", () => {
     assert.equal(real.code, 0, real.stderr);
     const db = findingsOf(real.stdout)['db-connections'];
     assert.equal(db.level, 'ok');
-    assert.match(db.message, /× pool max 5 \(DB_POOL_MAX\) = 150 connections vs max_connections 200 .*: fits/);
+    // A release at the peak adds the Deployments' maxSurge (25 % of 20 web pods, one worker) beside the old pods.
+    assert.match(db.message, /20 web \+ 10 worker processes, \+ 5 web and 1 worker during a rolling update \(Kubernetes maxSurge\), × pool max 5 \(DB_POOL_MAX\) = 180 connections vs max_connections 250 .*: fits/);
     const overridden = await runScalingCli(['plan', ...window, '--db-pool-max', '20'], { capacityChecks: () => loadCapacityCheckConfig({ DB_POOL_MAX: '5' }) });
     assert.equal(overridden.exitCode, 0, overridden.err);
-    assert.match(findingsOf(overridden.out)['db-connections'].message, /pool max 20 \(--db-pool-max\) = 600 connections/);
+    assert.match(findingsOf(overridden.out)['db-connections'].message, /pool max 20 \(--db-pool-max\) = 720 connections/);
+  });
+
+  it('sizes workers on the concurrency WORKER_CONCURRENCY gives each queue, and prints what the sizing assumes', async () => {
+    const plan = async (env: Record<string, string>) => {
+      const r = await runScalingCli(['plan', ...window], { capacityChecks: () => loadCapacityCheckConfig({ DB_POOL_MAX: '5', ...env }) });
+      assert.equal(r.exitCode, 0, r.err);
+      return (JSON.parse(r.out) as { plan: { peakWorkerReplicas: number; hours: { bottleneckQueue: string }[] } }).plan;
+    };
+    const deployed = await plan({});
+    const slowOrders = await plan({ WORKER_CONCURRENCY: 'order=1' });
+    assert.ok(slowOrders.peakWorkerReplicas > deployed.peakWorkerReplicas, `order=1: ${slowOrders.peakWorkerReplicas} workers vs ${deployed.peakWorkerReplicas}`);
+    assert.equal(slowOrders.hours.at(-1)?.bottleneckQueue, 'order');
+    const text = await runScalingCli(['plan', ...window.filter((a) => a !== '--json')], { capacityChecks: () => loadCapacityCheckConfig({ DB_POOL_MAX: '5', WORKER_CONCURRENCY: 'email=4' }) });
+    assert.match(text.out, /concurrency from WORKER_CONCURRENCY, job times assumed/);
+    assert.match(text.out, /email: 1 job\(s\)\/order × 2 s, 3 at once per worker \(at most DB_POOL_MAX 5 − 2\)/);
+    assert.match(text.out, /notifications: 1 job\(s\)\/order × 0\.5 s, 100 at once per worker/);
+  });
+
+  it('--max-connections 215 with DB_POOL_MAX=5 does not fit: the manifests refuse it, 196 of 215 leaves under 10 % free', async () => {
+    const r = await runScalingCli(['plan', ...window, '--max-connections', '215'], { capacityChecks: () => loadCapacityCheckConfig({ DB_POOL_MAX: '5' }) });
+    assert.equal(r.exitCode, 0, r.err);
+    const db = findingsOf(r.out)['db-connections'];
+    assert.equal(db.level, 'error', db.message);
+    assert.match(db.message, /= 180 connections vs max_connections 215 \(177 usable after the 10 % headroom \(22\), .*\): does NOT fit — 3 connections over what leaves 10 % free/);
+    assert.throws(() => renderTargets(['k8s'], withOverrides(SEED_DEPLOYMENT_SPEC, { database: { maxConnections: 215 } })), /under the 10 % headroom/);
   });
 
   it('warns when the sale is planned on another clock than the rendered manifests pre-scale on (SHOP_TIME_ZONE or --tz vs the spec\'s prescale.timeZone)', async () => {
@@ -249,6 +275,44 @@ describe("plan's checks read the app's settings", () => {
     assert.match(warning.message, /Black Friday 2027 in America\/New_York \(from 2027-11-26T05:00Z\); the rendered manifests .* in UTC, .* \(from 2027-11-26T00:00Z\): their windows come 5 h early/);
     const utc = await runScalingCli(['plan', ...year, '--tz', SEED_DEPLOYMENT_SPEC.prescale.timeZone]);
     assert.equal(findingsOf(utc.out)['prescale-time-zone']?.level, 'ok');
+  });
+
+  it("judges the queue Redis's memory against the maxmemory the rendered files give it (compose and swarm: redis-queue), not an assumed 256 MB", async () => {
+    const deployed = await Promise.all(
+      (['deploy/compose/docker-compose.yml', 'deploy/swarm/stack.yml'] as const).map((path) => {
+        const command = (getObject(renderTargets(['compose', 'swarm'], SEED_DEPLOYMENT_SPEC), path) as Obj).services['redis-queue'].command as string[];
+        return Number.parseInt(command[command.indexOf('--maxmemory') + 1], 10);
+      }),
+    );
+    assert.deepEqual(deployed, [512, 512]);
+    const r = await runScalingCli(['plan', ...window], { capacityChecks: () => loadCapacityCheckConfig({ DB_POOL_MAX: '5' }) });
+    assert.equal(r.exitCode, 0, r.err);
+    const memory = findingsOf(r.out)['redis-memory'];
+    assert.match(memory.message, /= 222 MB of maxmemory 512 MB \(the deployment spec's redis\.queueMaxMemoryMb, what compose and swarm give redis-queue\) \(43 %\)/);
+    assert.equal(memory.level, 'ok');
+    const given = await runScalingCli(['plan', ...window, '--redis-maxmemory', '256'], { capacityChecks: () => loadCapacityCheckConfig({ DB_POOL_MAX: '5' }) });
+    assert.match(findingsOf(given.out)['redis-memory'].message, /of maxmemory 256 MB \(--redis-maxmemory\) \(87 %\)/);
+    const bad = await runScalingCli(['plan', ...window, '--redis-maxmemory', '0']);
+    assert.equal(bad.exitCode, 2);
+    assert.match(bad.err, /--redis-maxmemory/);
+  });
+
+  it("counts the Redis connections every process opens at the maxima during a rolling update against maxclients (Redis's 10000, or --redis-maxclients)", async () => {
+    const deps = { capacityChecks: () => loadCapacityCheckConfig({ DB_POOL_MAX: '5' }) };
+    const r = await runScalingCli(['plan', ...window], deps);
+    assert.equal(r.exitCode, 0, r.err);
+    const seed = findingsOf(r.out)['redis-connections'];
+    assert.equal(seed?.level, 'ok', JSON.stringify(seed));
+    // Web: platform, subscriber, state, queue producers; worker: platform, subscriber, queue, + one blocking per queue (4).
+    assert.match(seed.message, /queue Redis \(REDIS_URL, which also serves the cache\): \(20 \+ 5\) web × 4 \+ \(10 \+ 1\) worker × 7 \+ CLI 1 = 178 connections vs maxclients 10000 \(Redis's default\): fits/);
+    const small = await runScalingCli(['plan', ...window, '--redis-maxclients', '170'], deps);
+    const tight = findingsOf(small.out)['redis-connections'];
+    assert.equal(tight.level, 'error');
+    assert.match(tight.message, /= 178 connections vs maxclients 170 \(--redis-maxclients\): does NOT fit/);
+    const own = findingsOf((await runScalingCli(['plan', ...window], { capacityChecks: () => loadCapacityCheckConfig({ DB_POOL_MAX: '5', CACHE_REDIS_URL: 'redis://cache:6379' }) })).out)['redis-connections'];
+    assert.match(own.message, /cache Redis \(CACHE_REDIS_URL\): \(20 \+ 5\) web × 2 \+ \(10 \+ 1\) worker × 2 \+ CLI 1 = 73 connections/);
+    const bad = await runScalingCli(['plan', ...window, '--redis-maxclients', '1.5']);
+    assert.equal(bad.exitCode, 2);
   });
 
   it('prints no error for what the app does not do: an evicting queue Redis, an IP limit for signed-in buyers; a real misfit still is one', async () => {

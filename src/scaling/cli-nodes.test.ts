@@ -20,7 +20,22 @@ describe('simulate --nodes', () => {
     assert.equal(out.totals[0].nodes, undefined);
     assert.equal(out.timelines.hpa[0].pendingPods, undefined);
     const text = await runScalingCli(['simulate', ...SALE, '--policies', 'hpa']);
-    assert.doesNotMatch(text.out, /nodes|pending/);
+    assert.doesNotMatch(text.out, /start\/peak nodes|max pending pods|^nodes \(/m);
+  });
+
+  it('without --nodes says what the cost column is: each Kubernetes pod priced as a whole instance at --price, and how to price nodes instead', async () => {
+    const text = await runScalingCli(['simulate', ...SALE, '--policies', 'hpa,aws-scheduled']);
+    assert.equal(text.exitCode, 0, text.err);
+    assert.match(text.out, /cost: instance-hours × \$0\.085 \(--price\); the Kubernetes rows \(hpa\) count each pod as one instance at that price \(pod-hours\), not its share of a node: --nodes prices their node-hours \(--node-price\)/);
+    const r = await runScalingCli(['simulate', ...SALE, '--policies', 'hpa,aws-scheduled', '--json']);
+    const pricing = (JSON.parse(r.out) as { pricing?: Record<string, unknown> }).pricing;
+    assert.deepEqual(pricing, { pricePerInstanceHour: 0.085, rows: { hpa: 'pod-hours × pricePerInstanceHour', 'aws-scheduled': 'instance-hours × pricePerInstanceHour' } });
+    const withNodes = await runScalingCli(['simulate', ...SALE, '--policies', 'hpa,aws-scheduled', '--nodes', 'fit', '--json']);
+    assert.deepEqual((JSON.parse(withNodes.out) as { pricing?: Record<string, unknown> }).pricing, {
+      pricePerInstanceHour: 0.085,
+      pricePerNodeHour: 0.096,
+      rows: { hpa: 'node-hours × pricePerNodeHour', 'aws-scheduled': 'instance-hours × pricePerInstanceHour' },
+    });
   });
 
   it('--nodes prices the Kubernetes rows by their node-hours (--node-price), not each pod as an instance; VM rows keep --price', async () => {
@@ -98,11 +113,18 @@ describe('plan: the node pool checks', () => {
   it('reports the nodes the peak needs and whether the lead covers a new node', async () => {
     const f = await findings([]);
     assert.equal(f['node-lead-time'].level, 'ok');
-    assert.match(f['node-pool'].message, /pods need 3 node\(s\) of 1500m CPU \/ 6000 MiB allocatable \(the deployment spec's nodePool, assumed\)/);
+    // 17 web + 3 workers at the peak (the email queue's: 3 sends at once per worker, 2 s each).
+    assert.match(f['node-pool'].message, /17 web \(250m \/ 256 MiB\) \+ 3 worker \(250m \/ 256 MiB\) pods need 4 node\(s\) of 1500m CPU \/ 6000 MiB allocatable \(the deployment spec's nodePool, assumed\)/);
     const slow = await findings(['--lead', '2', '--node-provisioning-seconds', '240', '--node-max', '2']);
     assert.equal(slow['node-lead-time'].level, 'warning');
-    assert.match(slow['node-lead-time'].fix ?? '', /raise the lead to ≥ 5 min .*node group's minimum to 3 for the sale.*placeholder pods/);
+    assert.match(slow['node-lead-time'].fix ?? '', /raise the lead to ≥ 5 min .*node group's minimum to 4 for the sale.*placeholder pods/);
     assert.equal(slow['node-pool'].level, 'error');
+  });
+
+  it('warns when --node-max holds the peak but not the pods a release at the peak adds (Kubernetes maxSurge)', async () => {
+    const f = await findings(['--node-max', '4']);
+    assert.equal(f['node-pool'].level, 'warning', f['node-pool'].message);
+    assert.match(f['node-pool'].message, /a release at the peak \(\+ \d+ web and 1 worker pods, Kubernetes maxSurge\) needs 5: above the maximum 4/);
   });
 
   it('refuses a node too small for one pod with one line and exit 2, as simulate does', async () => {

@@ -62,6 +62,27 @@ describe('simulate --workers', () => {
     const prefixed = await runScalingCli(args, { capacityChecks: () => loadCapacityCheckConfig({ REDIS_PREFIX: 'shop' }) });
     assert.match(prefixed.out, /redis triggers on \{shop\}:<queue>:wait/);
   });
+
+  it("aims the simulated KEDA triggers at the backlog the rendered ScaledObject aims at (worker.backlogSecondsPerReplica), not a fixed 100", async () => {
+    // The worker as the manifests run it (DB_POOL_MAX 5: 3 email sends at once): one replica drains 1.5 orders/s
+    // of 5 jobs, 7.5 jobs/s, so 5 s of its work is 38 jobs; the rendered email triggers' 8 is that queue's 5 s.
+    const deps = { capacityChecks: () => loadCapacityCheckConfig({ DB_POOL_MAX: String(SEED_DEPLOYMENT_SPEC.worker.dbPoolMax) }) };
+    const args = ['simulate', '--year', '2026', '--workers', '--policies', 'keda-workers', '--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--no-db'];
+    const json = JSON.parse((await runScalingCli([...args, '--json'], deps)).out) as { workers: { listLength: number; listLengthSource: string } };
+    assert.equal(SEED_DEPLOYMENT_SPEC.worker.backlogSecondsPerReplica, 5);
+    assert.equal(json.workers.listLength, 38);
+    assert.match(json.workers.listLengthSource, /^the manifests' target: 5 s of one replica's work, worker\.backlogSecondsPerReplica/);
+    const listLengths = Object.fromEntries(
+      (getK8sObjects(renderTargets(['k8s'], SEED_DEPLOYMENT_SPEC)).find((o) => o.kind === 'ScaledObject' && o.metadata?.name === 'salescale-worker') as unknown as { spec: { triggers: { type: string; name: string; metadata: { listLength?: string } }[] } }).spec.triggers
+        .filter((t) => t.type === 'redis' && t.name.endsWith('-wait'))
+        .map((t) => [t.name.replace(/-wait$/, ''), t.metadata.listLength]),
+    );
+    const table = await runScalingCli(args, deps);
+    assert.equal(table.exitCode, 0, table.err);
+    assert.match(table.out, new RegExp(`listLength 38 \\(the manifests' target: 5 s of one replica's work, worker\\.backlogSecondsPerReplica; rendered per queue: email ${listLengths.email}, order ${listLengths.order}, inventory ${listLengths.inventory}, notifications ${listLengths.notifications}\\)`));
+    const given = await runScalingCli([...args, '--list-length', '100', '--json'], deps);
+    assert.deepEqual(JSON.parse(given.out).workers.listLength, 100);
+  });
 });
 
 

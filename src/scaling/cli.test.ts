@@ -61,7 +61,7 @@ describe('salescale CLI', () => {
 
   it('plan flags the app\'s default pool against max_connections with a fix', async () => {
     const r = await run(['plan', '--year', '2026', '--capacity', '150']);
-    assert.match(r.out, /pool max 10 \(DB_POOL_MAX unset: the app's default\).*max_connections 200.*does NOT fit/);
+    assert.match(r.out, /pool max 10 \(DB_POOL_MAX unset: the app's default\).*max_connections 250.*does NOT fit/);
     assert.match(r.out, /fix: set DB_POOL_MAX to \d+ /);
   });
 

@@ -5,13 +5,15 @@
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { DEFAULT_CHECK_ASSUMPTIONS, runChecks } from './capacity/checks.ts';
+import { REDIS_DEFAULT_MAXCLIENTS } from './capacity/redis-connections.ts';
 import { checkNodePool } from './capacity/node-checks.ts';
-import { DEFAULT_WORKER_PLAN, planCapacity } from './capacity/plan.ts';
+import { DEFAULT_WORKER_PLAN, getJobsPerOrder, getQueueThroughput, getQueueWorkloads, planCapacity, type CapacityPlan } from './capacity/plan.ts';
 import { checkScheduleStart } from './capacity/schedule-start-check.ts';
 import { checkPrescaleTimeZone } from './capacity/time-zone-check.ts';
 import type { NodePoolCliOptions } from './cli-node-pool.ts';
 import { addNodePoolOptions, resolveNodeMax, resolveNodeSize, resolveProvisioningSeconds, resolveSimulateNodePool } from './cli-node-pool.ts';
 import type { CapacityOptions, CommonOptions, ScalingCliDeps } from './cli-inputs.ts';
+import type { CapacityCheckConfig } from '../platform/config/config.ts';
 import { DEPLOYED_ENGINES, DEPLOYED_PLAN, MAX_REPLICAS, getCapacityCheckConfig, isWallClockHistory, loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveTimeZone, resolveWebCapacity, toBoundedNumber, toNumber } from './cli-inputs.ts';
 import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, pricePolicies } from './cost/cost.ts';
 import { COST_COMPONENTS } from './cost/cost.ts';
@@ -19,7 +21,9 @@ import { loadPricing } from './cost/pricing.ts';
 import { CLOUD_PROVIDERS, PROVIDER_SETUPS, compareProviders, loadProviderPricing } from './cost/providers.ts';
 import { ScalingInputError, formatInputError, quoteInput } from './errors.ts';
 import { QUEUE_NAMES, queuePrefix } from '../platform/queue/queue-definitions.ts';
+import { getK8sRolloutSurge } from './manifests/connection-budget.ts';
 import { SEED_DEPLOYMENT_SPEC } from './manifests/deployment-spec.ts';
+import { getWorkerListLengths } from './manifests/prescale-plan.ts';
 import { getWorstWeekRatio, runBacktest } from './forecast/backtest.ts';
 import { createHolidayPredicate } from './forecast/holidays.ts';
 import { forecastHourly } from './forecast/forecast.ts';
@@ -113,6 +117,18 @@ function createProgress(enabled: boolean, total: number) {
   return bar;
 }
 
+/** The worker sizing's assumptions, one line per queue: what the worker counts rest on. */
+function describeWorkerSizing(plan: CapacityPlan, concurrencySource: string, dbPoolMax: number): string {
+  const w = plan.workers;
+  const peak = plan.hours.reduce((a, h) => (h.workerReplicasNeeded > a.workerReplicasNeeded ? h : a), plan.hours[0]);
+  const lines = QUEUE_NAMES.map((q) => {
+    const x = w.queues[q];
+    return `  ${q}: ${x.jobsPerOrder} job(s)/order × ${x.jobSeconds} s, ${x.concurrency} at once per worker${q === 'email' ? ` (at most DB_POOL_MAX ${dbPoolMax} − 2)` : ''} → ${formatRate(getQueueThroughput(x))} jobs/s per worker`;
+  });
+  const bottleneck = peak ? `; at the peak ${peak.hour.slice(0, 16)} the ${peak.bottleneckQueue} queue needs ${peak.workerReplicasNeeded}` : '';
+  return `Workers: ${w.ordersPerRequest} orders/request, sized per queue at ${w.targetUtilization * 100} % of its slots, concurrency from ${concurrencySource}, job times assumed; replicas ${w.minReplicas}–${w.maxReplicas}${bottleneck}\n${lines.join('\n')}\n`;
+}
+
 /** Splits `--policies` into web and worker policies; `--workers` adds every worker policy. */
 function parsePolicies(list: string, workers: boolean | undefined): { web: PolicyName[]; workers: WorkerPolicyName[] } {
   const web: PolicyName[] = [];
@@ -130,26 +146,32 @@ function parsePolicies(list: string, workers: boolean | undefined): { web: Polic
 interface WorkerCliOptions {
   workers?: boolean;
   ordersPerRequest: string;
-  jobsPerOrder: string;
-  jobSeconds: string;
-  concurrency: string;
-  listLength: string;
+  jobsPerOrder?: string;
+  jobSeconds?: string;
+  concurrency?: string;
+  listLength?: string;
   workerMin: string;
   workerMax: string;
   workerReady: string;
 }
 
-function parseWorkerOptions(o: WorkerCliOptions) {
+function parseWorkerOptions(o: WorkerCliOptions, app: CapacityCheckConfig) {
+  // Unset, the simulated queue is the plan's queues as one (getSingleQueueModel); these override it.
+  const queueModel = {
+    ...(o.jobsPerOrder !== undefined ? { jobsPerOrder: toNumber(o.jobsPerOrder, '--jobs-per-order') } : {}),
+    ...(o.jobSeconds !== undefined ? { jobSeconds: toNumber(o.jobSeconds, '--job-seconds') } : {}),
+    ...(o.concurrency !== undefined ? { concurrency: toBoundedNumber(o.concurrency, '--concurrency', { atLeast: 1, whole: true }) } : {}),
+  };
   const workers = {
+    ...DEPLOYED_PLAN.workers,
+    queues: getQueueWorkloads(app.workerConcurrency, app.dbPoolMax),
     ordersPerRequest: toNumber(o.ordersPerRequest, '--orders-per-request'),
-    jobsPerOrder: toNumber(o.jobsPerOrder, '--jobs-per-order'),
-    jobSeconds: toNumber(o.jobSeconds, '--job-seconds'),
-    concurrency: toBoundedNumber(o.concurrency, '--concurrency', { atLeast: 1, whole: true }),
     minReplicas: toBoundedNumber(o.workerMin, '--worker-min', { atLeast: 0, atMost: MAX_REPLICAS, whole: true }),
     maxReplicas: toBoundedNumber(o.workerMax, '--worker-max', { atLeast: 1, atMost: MAX_REPLICAS, whole: true }),
   };
-  const keda = { listLength: toNumber(o.listLength, '--list-length'), podReadySeconds: toBoundedNumber(o.workerReady, '--worker-ready', { atLeast: 0 }) };
-  return { workers, keda };
+  // Unset, the triggers aim at the backlog the rendered ScaledObject aims at (worker.backlogSecondsPerReplica).
+  const keda = { backlogSecondsPerReplica: SEED_DEPLOYMENT_SPEC.worker.backlogSecondsPerReplica, ...(o.listLength !== undefined ? { listLength: toNumber(o.listLength, '--list-length') } : {}), podReadySeconds: toBoundedNumber(o.workerReady, '--worker-ready', { atLeast: 0 }) };
+  return { workers, queueModel, keda };
 }
 
 /** The price per 1000 orders has no value without orders (`--orders-per-request 0`, a window without traffic). */
@@ -205,29 +227,44 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
   const planCmd = addCapacityOptions(addForecastOptions(program.command('plan').description('replicas per hour, consistency checks and the scheduled pre-scaling'), NO_PROGRESS.none))
     .option('--db-pool-max <n>', `DB pool max per process (default: DB_POOL_MAX, else the app's default ${getCapacityCheckConfig({}).dbPoolMax})`)
     .option('--max-connections <n>', 'PostgreSQL max_connections (default: the deployment spec\'s)', String(SEED_DEPLOYMENT_SPEC.database.maxConnections))
+    .option('--redis-maxclients <n>', `Redis maxclients of each Redis the app uses (default: Redis's own ${REDIS_DEFAULT_MAXCLIENTS}; managed tiers allow fewer)`)
+    .option('--redis-maxmemory <mb>', `maxmemory of the queue Redis in MB (default: the deployment spec's redis.queueMaxMemoryMb, ${SEED_DEPLOYMENT_SPEC.redis.queueMaxMemoryMb}, what compose and swarm give redis-queue)`)
     .option('--asg-name <name>', 'Auto Scaling group name for scheduled actions', 'salescale-web')
     .option('--lead <minutes>', 'pre-scaling lead time: windows start this early (default: the deployment spec\'s)', String(SEED_DEPLOYMENT_SPEC.prescale.leadMinutes));
   addNodePoolOptions(planCmd, SEED_DEPLOYMENT_SPEC, 'plan');
   planCmd.action(
-    withShopTimeZone(async (o: CommonOptions & CapacityOptions & NodePoolCliOptions & { dbPoolMax?: string; maxConnections: string; asgName: string; lead: string }) => {
+    withShopTimeZone(async (o: CommonOptions & CapacityOptions & NodePoolCliOptions & { dbPoolMax?: string; maxConnections: string; redisMaxmemory?: string; redisMaxclients?: string; asgName: string; lead: string }) => {
       const f = await resolveForecast(o, deps);
       const { capacity, web } = await resolveWebCapacity(o);
       // Sized on the quantile forecast (default 0.9), so that a busier-than-mean week still fits.
-      const plan = planCapacity(forecastHourly(f.quantileForecast, f.from, f.to), { ...web, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance }, DEPLOYED_PLAN.workers);
-      const sizing = f.hasQuantile ? `sized on the ${f.quantile} quantile of the forecast (--quantile)` : 'sized on the mean forecast: the seed pattern has no quantile (give --history for one)';
-      // The app's own settings (DB_POOL_MAX, CACHE_REDIS_URL, RATE_LIMIT_*), as the app reads them; options override.
+      // The app's own settings (DB_POOL_MAX, WORKER_CONCURRENCY, CACHE_REDIS_URL, RATE_LIMIT_*), as the app reads them; options override.
       const app = getCapacityCheckConfig(deps);
+      const dbPoolMax = o.dbPoolMax !== undefined ? toBoundedNumber(o.dbPoolMax, '--db-pool-max', { atLeast: 1, whole: true }) : app.dbPoolMax;
+      // Workers are sized per queue at the concurrency the worker runs it with (email capped by its pool).
+      const workers = { ...DEPLOYED_PLAN.workers, queues: getQueueWorkloads(app.workerConcurrency, dbPoolMax) };
+      const plan = planCapacity(forecastHourly(f.quantileForecast, f.from, f.to), { ...web, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance }, workers);
+      const sizing = f.hasQuantile ? `sized on the ${f.quantile} quantile of the forecast (--quantile)` : 'sized on the mean forecast: the seed pattern has no quantile (give --history for one)';
       const findings = runChecks({
         ...DEFAULT_CHECK_ASSUMPTIONS,
         ...app,
-        dbPoolMax: o.dbPoolMax !== undefined ? toBoundedNumber(o.dbPoolMax, '--db-pool-max', { atLeast: 1, whole: true }) : app.dbPoolMax,
+        dbPoolMax,
         dbPoolMaxSource: o.dbPoolMax !== undefined ? '--db-pool-max' : app.dbPoolMaxSet ? 'DB_POOL_MAX' : "DB_POOL_MAX unset: the app's default",
         maxWebReplicas: web.maxReplicas,
         maxWorkerReplicas: plan.workers.maxReplicas,
         peakRps: Math.max(...plan.hours.map((h) => h.peakRps)),
         maxConnections: toBoundedNumber(o.maxConnections, '--max-connections', { atLeast: 1, whole: true }),
+        redisMaxMemory:
+          o.redisMaxmemory !== undefined
+            ? { mb: toBoundedNumber(o.redisMaxmemory, '--redis-maxmemory', { above: 0 }), source: '--redis-maxmemory' }
+            : { mb: SEED_DEPLOYMENT_SPEC.redis.queueMaxMemoryMb, source: "the deployment spec's redis.queueMaxMemoryMb, what compose and swarm give redis-queue" },
+        redisMaxClients:
+          o.redisMaxclients !== undefined
+            ? { limit: toBoundedNumber(o.redisMaxclients, '--redis-maxclients', { atLeast: 1, whole: true }), source: '--redis-maxclients' }
+            : { limit: REDIS_DEFAULT_MAXCLIENTS, source: "Redis's default" },
+        workerQueues: SEED_DEPLOYMENT_SPEC.worker.queues.length,
         reservedConnections: SEED_DEPLOYMENT_SPEC.database.reservedConnections,
         migrationConnections: SEED_DEPLOYMENT_SPEC.database.migrationConnections,
+        rolloutSurge: { ...getK8sRolloutSurge(web.maxReplicas, plan.workers.maxReplicas), source: 'Kubernetes maxSurge' },
       });
       const leadMinutes = toBoundedNumber(o.lead, '--lead', { atLeast: 0, atMost: MAX_LEAD_MINUTES });
       // The node pool under Kubernetes: does the lead cover a node that must be added first, and how many nodes the peak needs.
@@ -242,6 +279,8 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
           worker: { peak: plan.peakWorkerReplicas, min: plan.workers.minReplicas, request: SEED_DEPLOYMENT_SPEC.worker.requests },
           node: resolveNodeSize(o, SEED_DEPLOYMENT_SPEC, [SEED_DEPLOYMENT_SPEC.web.requests, SEED_DEPLOYMENT_SPEC.worker.requests]),
           maxNodes: resolveNodeMax(o),
+          // A release at the peak: the Deployments surge on the replicas they run then.
+          rolloutSurge: { ...getK8sRolloutSurge(plan.peakWebReplicas, plan.peakWorkerReplicas), source: 'Kubernetes maxSurge' },
         }),
       );
       // The manifests pre-scale on the deployment spec's clock, not on SHOP_TIME_ZONE's: say when the two differ.
@@ -252,8 +291,10 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       if (o.json) return write(planCmd, JSON.stringify({ capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing, quantile: f.hasQuantile ? f.quantile : null, baseSource: f.baseSource, eventSources: f.eventSources, plan, findings, schedule }, null, 2));
       write(planCmd, `${sizing}\nbase: ${f.baseSource}\n`);
       write(planCmd, `Capacity: ${capacity.requestsPerSecondPerInstance} req/s per instance at p95 ≤ ${web.sloP95Ms} ms — ${capacity.source}\nTarget utilization ${web.targetUtilization * 100} %, replicas ${web.minReplicas}–${web.maxReplicas}\n`);
+      write(planCmd, describeWorkerSizing(plan, app.workerConcurrencySet ? 'WORKER_CONCURRENCY' : "the worker's defaults (WORKER_CONCURRENCY unset)", dbPoolMax));
       write(planCmd, renderTable(['from (UTC)', 'to', 'web replicas', 'worker replicas'], schedule.table.map((r) => [r.from.slice(0, 16), r.to.slice(0, 16), r.webReplicas, r.workerReplicas])));
       if (plan.hoursAboveMax.length > 0) write(planCmd, `\nWARNING: ${plan.hoursAboveMax.length} hour(s) need more than --max ${web.maxReplicas} replicas (first: ${plan.hoursAboveMax[0]})`);
+      if (plan.workerHoursAboveMax.length > 0) write(planCmd, `\nWARNING: ${plan.workerHoursAboveMax.length} hour(s) need more than ${plan.workers.maxReplicas} worker replicas, the deployment's maximum (first: ${plan.workerHoursAboveMax[0]}): that queue's backlog grows`);
       write(planCmd, '\nChecks:');
       for (const c of findings) write(planCmd, `  [${c.level.toUpperCase()}] ${c.message}${c.fix ? `\n      fix: ${c.fix}` : ''}`);
       write(planCmd, `\nKEDA cron triggers (${schedule.kedaCronTriggers.length}) and AWS scheduled actions (${schedule.awsScheduledActions.length}): see --json`);
@@ -264,10 +305,10 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--policies <list>', `comma-separated policies (${[...POLICY_NAMES, ...WORKER_POLICY_NAMES].join(', ')})`, DEFAULT_SIMULATE_POLICIES)
     .option('--workers', `also simulate the worker tier under KEDA (${WORKER_POLICY_NAMES.join(', ')})`)
     .option('--orders-per-request <x>', 'workers: orders per web request', String(DEFAULT_WORKER_PLAN.ordersPerRequest))
-    .option('--jobs-per-order <n>', 'workers: BullMQ jobs enqueued per order', String(DEFAULT_WORKER_PLAN.jobsPerOrder))
-    .option('--job-seconds <s>', 'workers: mean processing time of a job', String(DEFAULT_WORKER_PLAN.jobSeconds))
-    .option('--concurrency <n>', 'workers: BullMQ Worker concurrency per replica', String(DEFAULT_WORKER_PLAN.concurrency))
-    .option('--list-length <n>', 'workers: KEDA redis trigger listLength (waiting jobs per replica)', '100')
+    .option('--jobs-per-order <n>', `workers: BullMQ jobs enqueued per order (default: every queue's, ${getJobsPerOrder(DEFAULT_WORKER_PLAN)})`)
+    .option('--job-seconds <s>', "workers: mean processing time of a job (default: the plan's queues as one, drained at the slowest queue's pace)")
+    .option('--concurrency <n>', 'workers: jobs one replica runs at once (default: the sum of WORKER_CONCURRENCY, email capped by DB_POOL_MAX − 2)')
+    .option('--list-length <n>', `workers: KEDA redis trigger listLength, waiting jobs per replica (default: the manifests' target, ${SEED_DEPLOYMENT_SPEC.worker.backlogSecondsPerReplica} s of one replica's work, worker.backlogSecondsPerReplica)`)
     .option('--worker-min <n>', 'workers: minReplicaCount', String(DEPLOYED_PLAN.workers.minReplicas))
     .option('--worker-max <n>', 'workers: maxReplicaCount', String(DEPLOYED_PLAN.workers.maxReplicas))
     .option('--worker-ready <s>', 'workers: pod start-up to Ready, seconds', '30')
@@ -281,7 +322,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
   simulateCmd.action(
     withShopTimeZone(async (o: CommonOptions & CapacityOptions & WorkerCliOptions & NodePoolCliOptions & { policies: string; demandFactor: string; spike?: string; lead: string; price: string; nodePrice: string }) => {
       const { web: policies, workers: workerPolicies } = parsePolicies(o.policies, o.workers);
-      const workerOptions = parseWorkerOptions(o);
+      const workerOptions = parseWorkerOptions(o, getCapacityCheckConfig(deps));
       const nodePool = resolveSimulateNodePool(o, SEED_DEPLOYMENT_SPEC, SEED_DEPLOYMENT_SPEC.web.requests);
       const f = await resolveForecast(o, deps);
       const { capacity, web } = await resolveWebCapacity(o);
@@ -321,6 +362,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
               policies: workerPolicies,
               pricePerInstanceHour,
               workers: workerOptions.workers,
+              queueModel: workerOptions.queueModel,
               keda: workerOptions.keda,
               web: { ...web, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance },
               leadMinutes,
@@ -336,6 +378,12 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         ...result.results.map((r) => ({ policy: r.policy, sizing: sizingOf(r.policy), description: r.description, ...priced(r.totals) })),
         ...(meanRun?.results.map((r) => ({ policy: r.policy, sizing: 'mean', description: r.description, ...priced(r.totals) })) ?? []),
       ];
+      // What each row's cost multiplies. Without a node pool a Kubernetes row's replicas are pods, each priced as a whole
+      // instance at --price (not its share of a node): said in both outputs, so that no one compares them as VMs.
+      const basisOf = (t: (typeof totals)[number]) =>
+        t.nodes ? 'node-hours × pricePerNodeHour' : KUBERNETES_POLICIES.includes(t.policy as PolicyName) ? 'pod-hours × pricePerInstanceHour' : 'instance-hours × pricePerInstanceHour';
+      const pricing = { pricePerInstanceHour, ...(nodePool ? { pricePerNodeHour } : {}), rows: Object.fromEntries(totals.map((t) => [t.policy, basisOf(t)])) };
+      const podRows = [...new Set(totals.filter((t) => basisOf(t).startsWith('pod-hours')).map((t) => t.policy))];
       const workerTotals = workerRun?.results.map((r) => ({ policy: r.policy, description: r.description, ...r.totals })) ?? [];
       const chartWritten = o.out !== undefined && result.results.length > 0;
       if (o.out && chartWritten) {
@@ -345,12 +393,18 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       // The keys KEDA's triggers read: BullMQ's, under the app's hash-tagged REDIS_PREFIX (read only for the worker table).
       const prefix = workerRun ? queuePrefix(getCapacityCheckConfig(deps).redisPrefix) : '';
       const workerKeys = { prefix, keys: QUEUE_NAMES.flatMap((q) => [`${prefix}:${q}:wait`, `${prefix}:${q}:prioritized`]) };
+      // The rendered ScaledObject aims each queue's triggers at the same seconds of one replica's work (getWorkerListLengths).
+      const rendered = getWorkerListLengths(SEED_DEPLOYMENT_SPEC);
+      const listLengthSource =
+        o.listLength !== undefined
+          ? '--list-length'
+          : `the manifests' target: ${SEED_DEPLOYMENT_SPEC.worker.backlogSecondsPerReplica} s of one replica's work, worker.backlogSecondsPerReplica; rendered per queue: ${QUEUE_NAMES.map((q) => `${q} ${rendered[q]}`).join(', ')}`;
       if (o.json) {
         const workersJson = workerRun
-          ? { workers: { redisKeys: workerKeys.keys, windows: workerRun.windows, totals: workerTotals, timelines: Object.fromEntries(workerRun.results.map((r) => [r.policy, r.timeline])) } }
+          ? { workers: { redisKeys: workerKeys.keys, listLength: workerRun.listLength, listLengthSource, windows: workerRun.windows, totals: workerTotals, timelines: Object.fromEntries(workerRun.results.map((r) => [r.policy, r.timeline])) } }
           : {};
         const nodePoolJson = nodePool ? { nodePool: { ...nodePool, initialNodes: nodePool.initialNodes ?? 'fit', appliesTo: KUBERNETES_POLICIES, scanIntervalSeconds: DEFAULT_CLUSTER_AUTOSCALER.scanIntervalSeconds } } : {};
-        return write(simulateCmd, JSON.stringify({ from: f.from, to: f.to, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing: f.hasQuantile ? `plan-driven policies sized on the ${f.quantile} quantile (and again on the mean)` : 'sized on the mean (no history, no quantile)', baseSource: f.baseSource, eventSources: f.eventSources, ...nodePoolJson, windows: result.windows, totals, timelines: Object.fromEntries(result.results.map((r) => [r.policy, r.timeline])), ...workersJson }, null, 2));
+        return write(simulateCmd, JSON.stringify({ from: f.from, to: f.to, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing: f.hasQuantile ? `plan-driven policies sized on the ${f.quantile} quantile (and again on the mean)` : 'sized on the mean (no history, no quantile)', baseSource: f.baseSource, eventSources: f.eventSources, ...nodePoolJson, pricing, windows: result.windows, totals, timelines: Object.fromEntries(result.results.map((r) => [r.policy, r.timeline])), ...workersJson }, null, 2));
       }
       write(simulateCmd, `${title}\n`);
       if (totals.length > 0) {
@@ -360,14 +414,20 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
           const ca = DEFAULT_CLUSTER_AUTOSCALER;
           write(simulateCmd, `nodes (${KUBERNETES_POLICIES.join(', ')} only): ${nodePool.podsPerNode} web pods per node (${nodePool.source}); starting with ${nodePool.initialNodes ?? 'just enough nodes for the starting replicas'}, group ${nodePool.minNodes ?? ca.minNodes}–${nodePool.maxNodes ?? 'enough for --max'}; Cluster Autoscaler: scan ${ca.scanIntervalSeconds} s, node Ready ${nodePool.provisioningSeconds} s after its request, scale-down after ${ca.scaleDownUnneededSeconds / 60} min unneeded below ${ca.scaleDownUtilizationThreshold * 100} % and ${ca.scaleDownDelayAfterAddSeconds / 60} min after a scale-up; cost of these rows: node-hours × $${pricePerNodeHour} (--node-price), of the others instance-hours × $${pricePerInstanceHour} (--price)\n`);
         }
+        if (!nodePool) {
+          const pods = podRows.length > 0 ? `; the Kubernetes rows (${podRows.join(', ')}) count each pod as one instance at that price (pod-hours), not its share of a node: --nodes prices their node-hours (--node-price)` : '';
+          write(simulateCmd, `cost: instance-hours × $${pricePerInstanceHour} (--price)${pods}\n`);
+        }
         const head = ['policy', 'sizing', 'min over SLO', 'failed requests', 'instance-hours', 'cost', 'peak replicas', 'max p95 ms', ...(nodePool ? ['start/peak nodes', 'node-hours', 'max pending pods'] : [])];
         const nodeCells = (t: (typeof totals)[number]) => (nodePool ? (t.nodes ? [`${t.nodes.initialNodes}/${t.nodes.peakNodes}`, Math.round(t.nodes.nodeHours * 10) / 10, t.nodes.maxPendingPods] : ['-', '-', '-']) : []);
         write(simulateCmd, renderTable(head, totals.map((t) => [t.policy, t.sizing, t.minutesOverSlo, Math.round(t.failedRequests), t.instanceHours, formatMoney(t.cost), t.peakReplicas, Math.round(t.maxP95Ms), ...nodeCells(t)])));
       }
       if (workerRun) {
         const w = workerOptions.workers;
-        write(simulateCmd, `${totals.length > 0 ? '\n' : ''}Workers (KEDA, redis triggers on ${workerKeys.prefix}:<queue>:wait + :prioritized for each queue (${QUEUE_NAMES.join(', ')}), modelled as one queue holding all their jobs; listLength ${workerOptions.keda.listLength}; replicas ${w.minReplicas}–${w.maxReplicas}):`);
-        write(simulateCmd, `jobs = demand × ${w.ordersPerRequest} orders/request × ${w.jobsPerOrder} jobs/order; ${getWorkerThroughput(w)} jobs/s per ready worker (concurrency ${w.concurrency} / ${w.jobSeconds} s); ${workerRun.windows.length} cron window(s) from the plan`);
+        write(simulateCmd, `${totals.length > 0 ? '\n' : ''}Workers (KEDA, redis triggers on ${workerKeys.prefix}:<queue>:wait + :prioritized for each queue (${QUEUE_NAMES.join(', ')}), modelled as one queue holding all their jobs; listLength ${workerRun.listLength} (${listLengthSource}); replicas ${w.minReplicas}–${w.maxReplicas}):`);
+        const m = workerRun.queue;
+        const model = Object.keys(workerOptions.queueModel).length > 0 ? 'given by --jobs-per-order/--job-seconds/--concurrency' : `the plan's queues as one: ${QUEUE_NAMES.map((q) => `${q} ${w.queues[q].concurrency} at once × ${w.queues[q].jobSeconds} s`).join(', ')}, drained at the slowest queue's pace`;
+        write(simulateCmd, `jobs = demand × ${w.ordersPerRequest} orders/request × ${m.jobsPerOrder} jobs/order; ${formatRate(getWorkerThroughput(m))} jobs/s per ready worker (concurrency ${m.concurrency} / ${formatRate(m.jobSeconds)} s, ${model}); ${workerRun.windows.length} cron window(s) from the plan`);
         write(simulateCmd, `queue depth: WARNING > ${QUEUE_DEPTH_THRESHOLDS.warning}, CRITICAL > ${QUEUE_DEPTH_THRESHOLDS.critical}\n`);
         write(
           simulateCmd,

@@ -1,3 +1,12 @@
+import { InvalidInputError } from './errors.ts';
+
+/** A cursor the client passed that no codec of ours wrote (400 `INVALID_CURSOR`), for every keyset-paged list. */
+export class InvalidCursorError extends InvalidInputError {
+  constructor() {
+    super('INVALID_CURSOR', 'cursor is not one this API returned');
+  }
+}
+
 /**
  * Opaque keyset cursors: `{ "<field>": <id> }` as base64url JSON. A cursor names the last row a page
  * returned; clients pass it back unchanged and must not build one.

@@ -55,6 +55,13 @@ export class InvalidInputError extends DomainError {
   }
 }
 
+/** A request that changes something only once per key (an order, a relative stock adjustment) came without its key. */
+export class IdempotencyKeyRequiredError extends InvalidInputError {
+  constructor() {
+    super('IDEMPOTENCY_KEY_REQUIRED', 'the Idempotency-Key header is required (1–255 printable characters, e.g. a UUID)');
+  }
+}
+
 /**
  * An Idempotency-Key already names another request of the same client (422 `IDEMPOTENCY_KEY_REUSED`).
  * Never kept as the key's result: the key still belongs to its first request, whose retries are replayed.

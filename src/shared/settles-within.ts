@@ -1,3 +1,6 @@
+/** The bound on a shutdown step that may wait on a server that does not answer (a black-holed Redis): with it answering, such a step takes milliseconds. */
+export const CLOSE_STEP_MS = 1000;
+
 /**
  * Resolves with whether `work` settled (resolved or rejected) within `ms`. `work` goes on, or hangs, unawaited after
  * that: for shutdown steps that may wait on a server that never answers, where the process exits anyway.

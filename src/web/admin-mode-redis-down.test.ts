@@ -3,6 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { and, eq, sql } from 'drizzle-orm';
+import { Redis } from 'ioredis';
+import { outbox } from '../platform/outbox/outbox.tables.ts';
 import { startLocalRedis, type LocalService } from '../platform/local/local-stack.ts';
 import { createLogger } from '../platform/logger/logger.ts';
 import { createTestApp, type TestApp } from '../../test/helpers/app.ts';
@@ -46,5 +49,29 @@ describe('degrade mode while Redis is unreachable (private redis-server)', () =>
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     assert.equal((await mode('GET')).json().mode, 'critical');
+  });
+
+  it('a change made answers 200 with the new mode and queues its notice even when Redis refuses the next call', async () => {
+    assert.equal((await mode('PUT', { mode: 'normal' })).statusCode, 200);
+    // A blip right after the mode script ran: the same Redis now refuses the read that follows it
+    // (ACL: the connection's user may no longer read the whole hash).
+    const control = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await control.connect();
+    try {
+      await control.call('ACL', 'SETUSER', 'default', '-hgetall');
+      const forced = await mode('PUT', { mode: 'critical', reason: 'blip test' });
+      assert.equal(forced.statusCode, 200, forced.body);
+      assert.equal(forced.json().mode, 'critical');
+      assert.equal(forced.json().source, 'admin');
+      assert.match(forced.json().reason, /blip test/);
+    } finally {
+      await control.call('ACL', 'SETUSER', 'default', '+@all');
+      control.disconnect();
+    }
+    const notices = await t.platform.db.primary
+      .select()
+      .from(outbox)
+      .where(and(eq(outbox.name, 'degrade-mode-changed'), sql`${outbox.data}->>'to' = 'critical'`, sql`${outbox.data}->>'from' = 'normal'`));
+    assert.equal(notices.length, 1, 'the normal → critical transition notice');
   });
 });

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { noteAdminAction } from '../modules/audit/index.ts';
 import type { ClusterNode } from '../platform/cluster/cluster-node.ts';
 import { DomainError } from '../shared/errors.ts';
 import { errorResponses } from './http/schemas.ts';
@@ -63,7 +64,8 @@ export function adminModeRoutes(cluster: ClusterNode): FastifyPluginAsyncTypebox
     app.put('/mode', { schema: { ...common, body: PutModeBody, response: { 200: ModeReply, ...errorResponses(400, 401, 503) } } }, async (request) => {
       const { mode, reason } = request.body;
       try {
-        await cluster.force(mode === 'auto' ? null : mode, reason ?? (mode === 'auto' ? 'returned to automatic' : `set to ${mode}`));
+        const { change } = await cluster.force(mode === 'auto' ? null : mode, reason ?? (mode === 'auto' ? 'returned to automatic' : `set to ${mode}`));
+        if (Object.keys(change).length > 0) noteAdminAction(request, { change });
       } catch (error) {
         request.log.warn({ err: error }, 'could not change the degrade mode');
         throw new ModeStoreUnavailableError();

@@ -1,22 +1,14 @@
 import type { Redis } from 'ioredis';
+import { createAuditRepository, createAuditService } from '../modules/audit/index.ts';
 import { createCartService, createCartStore, createGuestCookies } from '../modules/cart/index.ts';
 import { createCatalogRepository, createCatalogService } from '../modules/catalog/index.ts';
-import { createCustomerService, createCustomersRepository, createLoginGuard, createSessionStore, noLoginGuard } from '../modules/customers/index.ts';
+import { createCustomerService, createCustomersRepository, createDeviceCookies, createLoginGuard, createPasswordGate, createSessionStore, noLoginGuard } from '../modules/customers/index.ts';
 import { createInventoryRepository, createStockGate, createStockView } from '../modules/inventory/index.ts';
 import { checkoutMetricsFor, createGuestOrderLinks, createOrderBatcher, createOrderLifecycleRepository, createOrderService, createOrdersRepository } from '../modules/orders/index.ts';
-import {
-  createPaymentService,
-  createPaymentsRepository,
-  createStripeProvider,
-  createTestProvider,
-  paymentMetricsFor,
-  testWebhookSecret,
-  type PaymentProvider,
-} from '../modules/payments/index.ts';
+import { createPaymentProvider, createPaymentService, createPaymentsRepository, paymentMetricsFor } from '../modules/payments/index.ts';
 import { createLiveSaleCheck, createSaleEventService } from '../modules/sale-events/index.ts';
 import { createWaitingRoomFeature, createWaitingRoomRepository } from '../modules/waiting-room/index.ts';
-import { requireServices, type AppConfig } from '../platform/config/config.ts';
-import type { Database } from '../platform/db/client.ts';
+import { requireServices } from '../platform/config/config.ts';
 import { createReplicaReads } from '../platform/db/replica-reads.ts';
 import { createIdempotencyStore } from '../platform/idempotency/idempotency-store.ts';
 import { createLoadMonitor } from '../platform/load/load-monitor.ts';
@@ -27,6 +19,7 @@ import { createDegradedPolicies } from '../platform/rate-limit/degraded-policies
 import { createRateLimiter } from '../platform/rate-limit/limiter.ts';
 import { closeRedis, createRedis, onServerRestart } from '../platform/redis/redis.ts';
 import { readCapacityRps } from './capacity.ts';
+import { CLOSE_STEP_MS, settlesWithin } from '../shared/settles-within.ts';
 
 /**
  * The web role's composition root: every connection the role holds beyond the platform's is opened
@@ -40,11 +33,11 @@ export async function composeWeb(platform: Platform) {
   const prefix = config.redis.prefix;
 
   // Sessions, limits, carts, stock gate, idempotency: a connection that tolerates a busy event loop.
-  const stateRedis: Redis = createRedis(redisUrl, { name: 'salescale-web-state', role: 'state', logger });
+  const stateRedis: Redis = createRedis(redisUrl, { name: 'salescale-web-state', role: 'state', logger, tlsVerify: config.redis.tlsVerify });
   // Queues for the dashboard and the depth gauges; the web role itself enqueues through the outbox.
   // Their own connection of the `queue` role: BullMQ initialises a queue with commands that, on a
   // fast-fail connection not yet connected, fail for good (the gauges then never appeared).
-  const queueRedis: Redis = createRedis(redisUrl, { name: 'salescale-web-queues', role: 'queue', logger });
+  const queueRedis: Redis = createRedis(redisUrl, { name: 'salescale-web-queues', role: 'queue', logger, tlsVerify: config.redis.tlsVerify });
   const queues: QueueSet = createQueueSet({ connection: queueRedis, redisPrefix: prefix, overrides: { attempts: config.queues.attempts, backoffMs: config.queues.backoffMs } });
 
   const inventory = createInventoryRepository({ shards: config.checkout.stockShards });
@@ -56,6 +49,7 @@ export async function composeWeb(platform: Platform) {
     lifecycle: createOrderLifecycleRepository({ paymentWindowS: config.payments.windowS }),
     payments: createPaymentsRepository(),
     waitingRoom: createWaitingRoomRepository(),
+    audit: createAuditRepository(),
   };
 
   const loadMonitor = config.loadShed.enabled ? createLoadMonitor(config.loadShed) : undefined;
@@ -95,8 +89,10 @@ export async function composeWeb(platform: Platform) {
     repo: repositories.customers,
     sessions,
     passwordHash: config.customers.passwordHash,
+    passwordGate: createPasswordGate(config.customers.passwordGate),
     loginGuard: limiter ? createLoginGuard({ limiter, policy: () => policies().login }) : noLoginGuard,
   });
+  const devices = createDeviceCookies({ secret: config.secrets.sessionSecret, secure: config.isProduction, ttlS: config.customers.loginDeviceTtlS });
   const cartStore = createCartStore({ redis: stateRedis, prefix, ttlS: config.checkout.cart.ttlS, abandonedAfterS: config.checkout.cart.abandonedAfterS });
   const cart = createCartService({ store: cartStore, catalog });
   const guestLinks = createGuestOrderLinks(config.secrets.sessionSecret, { ttlS: config.checkout.guestOrderLinkTtlS });
@@ -121,7 +117,7 @@ export async function composeWeb(platform: Platform) {
     idempotencyRetentionS: config.checkout.idempotencyRetentionS,
     cancelWindowS: config.checkout.cancelWindowS,
   });
-  const paymentProvider = createPaymentProvider(config, db);
+  const paymentProvider = createPaymentProvider(config.payments, config.secrets.sessionSecret, db);
   const payments = createPaymentService({
     db,
     provider: paymentProvider,
@@ -135,6 +131,7 @@ export async function composeWeb(platform: Platform) {
   });
   const idempotency = createIdempotencyStore({ redis: stateRedis, prefix, retentionS: config.checkout.idempotencyRetentionS });
   const saleEvents = createSaleEventService({ db });
+  const audit = createAuditService({ db: () => db.primary, repo: repositories.audit, logger });
   const waitingRoom = createWaitingRoomFeature({
     config: config.waitingRoom,
     prefix,
@@ -172,6 +169,7 @@ export async function composeWeb(platform: Platform) {
     catalog,
     sessions,
     customers,
+    devices,
     cart,
     guests,
     guestLinks,
@@ -181,10 +179,12 @@ export async function composeWeb(platform: Platform) {
     idempotency,
     saleEvents,
     waitingRoom,
+    audit,
     /** Releases what this root opened (not the platform's connections: the platform's owner closes those). */
     close(): Promise<void> {
       closing ??= (async () => {
-        await queues.close();
+        // The web role only produces (its jobs are in the outbox first): nothing is lost when a Redis not answering cuts this short.
+        await settlesWithin(queues.close(), CLOSE_STEP_MS);
         await Promise.all([closeRedis(queueRedis), closeRedis(stateRedis)]);
       })();
       return closing;
@@ -193,9 +193,3 @@ export async function composeWeb(platform: Platform) {
 }
 
 export type WebServices = Awaited<ReturnType<typeof composeWeb>>;
-
-/** The configured provider (PAYMENT_PROVIDER); the test provider signs its webhooks with a key derived from SESSION_SECRET. */
-export function createPaymentProvider(config: AppConfig, db: Database): PaymentProvider {
-  if (config.payments.provider === 'stripe') return createStripeProvider(config.payments.stripe!);
-  return createTestProvider({ db, webhookSecret: testWebhookSecret(config.secrets.sessionSecret) });
-}

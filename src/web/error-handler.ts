@@ -76,6 +76,10 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof DomainError) {
+      // A refusal that knows when it lifts (an account locked after failed sign-ins) says so in `Retry-After`, as the
+      // rate limiter's 429s do: clients and proxies read the header, not the body.
+      const retryAfterS = error.details?.retryAfterSeconds;
+      if (error.kind === 'rate_limited' && typeof retryAfterS === 'number' && Number.isFinite(retryAfterS)) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterS))));
       return sendError(reply, STATUS_BY_KIND[error.kind], error.code, error.message, error.details);
     }
     if (error.validation) {

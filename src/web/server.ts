@@ -8,6 +8,7 @@ import type { FastifyValidationResult } from 'fastify/types/schema.js';
 import fp from 'fastify-plugin';
 import { Type } from 'typebox';
 import { requestCounter } from '../modules/analytics/index.ts';
+import { adminAuditTrail, auditAdminRoutes } from '../modules/audit/index.ts';
 import { Cart, CartMerge, cartRoutes } from '../modules/cart/index.ts';
 import { catalogAdminRoutes, catalogRoutes, catalogSchemas } from '../modules/catalog/index.ts';
 import { Customer, customerRoutes, sessionPlugin } from '../modules/customers/index.ts';
@@ -18,15 +19,19 @@ import { waitingRoomSchemas } from '../modules/waiting-room/index.ts';
 import { DependencyOutage } from '../platform/cluster/degrade-signals.ts';
 import { loadShedMetricsFor } from '../platform/load/load-shed.metrics.ts';
 import { RecentRequests } from '../platform/metrics/recent-requests.ts';
+import { isTracingStarted, sampledSpanIds } from '../platform/telemetry/trace-context.ts';
 import { rateLimitMetricsFor } from '../platform/rate-limit/rate-limit.metrics.ts';
 import { adminModeRoutes } from './admin-mode.routes.ts';
 import type { WebServices } from './compose.ts';
 import { answerClientError, answerExpectationFailed, frameworkErrors, installErrorHandling } from './error-handler.ts';
+import { useEdgeClientAddress } from './http/client-address.ts';
 import { addCommonResponses } from './http/common-responses.ts';
 import { findUnstorableText } from './http/input-text.ts';
 import { isLongLivedReply } from './http/long-lived.ts';
 import { createSchemaCompiler } from './http/validation.ts';
-import { requireAdminToken } from './plugins/admin-auth.ts';
+import { onReplyDone } from './http/reply-done.ts';
+import { sendError } from './http/error-reply.ts';
+import { holdsAdminToken, requireAdminToken } from './plugins/admin-auth.ts';
 import { PROBE_ROUTES, healthRoutes, type Lifecycle } from './plugins/health.ts';
 import { observability } from './plugins/observability.ts';
 import { loadShedding } from './plugins/load-shedding.ts';
@@ -58,6 +63,16 @@ function getRequestId(request: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
+/**
+ * Fastify's `trustProxy` from TRUST_PROXY. A hop count trusts the nearest `hops` proxies whatever their address,
+ * so the client is the entry that many from the right of X-Forwarded-For (hop 0 is the connection's own peer).
+ * Fastify 5 takes a bare number as "trust nothing", so the count is given as proxy-addr's trust function.
+ */
+export function getTrustProxy(trust: string[] | number): string[] | ((address: string, hop: number) => boolean) | false {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return trust.length > 0 ? trust : false;
+}
+
 const NO_QUERY = Type.Object({}, { additionalProperties: false });
 const OWN_QUERY_PREFIXES = ['/docs', QUEUE_BOARD_PATH];
 
@@ -73,13 +88,14 @@ export async function buildServer(web: WebServices): Promise<App> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.http.bodyLimit,
-    trustProxy: config.http.trustProxy.length > 0 ? config.http.trustProxy : false,
+    trustProxy: getTrustProxy(config.http.trustProxy),
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
     // The whole request (headers and body) must arrive within this: a client that stops sending
     // halfway gets 408 instead of holding its connection for good (Fastify's default is no limit).
     requestTimeout: config.http.requestTimeoutMs,
-    // Requests in flight when closing finish; new ones on open connections get 503.
-    return503OnClosing: true,
+    // Requests in flight when closing finish; new ones on open connections get 503 (`refuseWhileClosing`: Fastify's
+    // own 503 had neither Retry-After nor the error body, and refused payment webhooks too).
+    return503OnClosing: false,
     requestIdHeader: false,
     genReqId: getRequestId,
     routerOptions: { maxParamLength: 200 },
@@ -88,6 +104,7 @@ export async function buildServer(web: WebServices): Promise<App> {
     // What Node's HTTP parser refuses (bad Content-Length, bad chunks, oversized headers, timeouts), in our error shape.
     clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  if (config.http.clientAddressHeader !== undefined) useEdgeClientAddress(app, config.http.clientAddressHeader);
   // Headers must be allowed to arrive for longer than a load balancer keeps an idle connection (60 s).
   // (Never longer than the whole request may take.)
   app.server.headersTimeout = Math.min(config.http.keepAliveTimeoutMs + 1000, config.http.requestTimeoutMs);
@@ -121,6 +138,7 @@ export async function buildServer(web: WebServices): Promise<App> {
 
   await app.register(releaseOnClose(web));
   installErrorHandling(app);
+  refuseWhileClosing(app);
   app.addSchema(ErrorResponse);
   for (const schema of [...catalogSchemas, ...saleEventSchemas, Customer, Cart, CartMerge, Order, ...waitingRoomSchemas]) app.addSchema(schema);
 
@@ -131,11 +149,19 @@ export async function buildServer(web: WebServices): Promise<App> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  if (isTracingStarted()) {
+    // A traced request's log lines carry its trace (`traceId`, `spanId`): an error line leads to the trace that shows
+    // where the time went. The request span is active here (@fastify/otel's onRequest hook runs first).
+    app.addHook('onRequest', async (request, reply) => {
+      const ids = sampledSpanIds();
+      if (ids) reply.log = request.log = request.log.child(ids);
+    });
+  }
   app.addHook('onSend', async (_request, reply) => {
     // While draining, tell keep-alive clients to reconnect (to an instance that is staying).
     if (lifecycle.draining) reply.header('connection', 'close');
   });
-  app.addHook('onResponse', async (request, reply) => {
+  onReplyDone(app, (request, reply, abandoned) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const durationMs = reply.elapsedTime;
     // A waiting-room event stream lasts as long as its visitor waits: not request latency (its lifetime
@@ -144,10 +170,11 @@ export async function buildServer(web: WebServices): Promise<App> {
       deps.metrics.httpDuration.observe({ route, method: request.method, status_code: String(reply.statusCode) }, durationMs / 1000);
       if (!PROBE_ROUTES.has(route)) recent.record(durationMs, reply.statusCode);
     }
-    request.log.info({ method: request.method, route, url: redactUrl(request.url, request.routeOptions.url), status: reply.statusCode, durationMs: Math.round(durationMs * 100) / 100 }, 'request');
+    const fields = { method: request.method, route, url: redactUrl(request.url, request.routeOptions.url), status: reply.statusCode, durationMs: Math.round(durationMs * 100) / 100 };
+    request.log.info(abandoned ? { ...fields, abandoned } : fields, 'request');
   });
 
-  await app.register(browserSecurity({ corsOrigins: config.http.corsOrigins, production: config.isProduction, inlineStylePaths: [QUEUE_BOARD_PATH] }));
+  await app.register(browserSecurity({ corsOrigins: config.http.corsOrigins, production: config.isProduction, shopUrl: config.mail.shopUrl, inlineStylePaths: [QUEUE_BOARD_PATH] }));
   if (config.http.apiDocs) {
     await app.register(swagger, {
       openapi: {
@@ -169,10 +196,13 @@ export async function buildServer(web: WebServices): Promise<App> {
   // signed-in buyers are limited per customer, not per address.
   await app.register(sessionPlugin({ sessions: web.sessions, secure: config.isProduction, ttlS: config.customers.sessionTtlS }));
   if (limiter) {
+    const isAdmin = holdsAdminToken(config.secrets.adminApiToken);
     await app.register(
       rateLimit({
         limiter,
         customerIdOf: (request) => (request.customerId === undefined ? undefined : String(request.customerId)),
+        // The admin API, only with its token: without it, /admin requests count as any other (no free guessing).
+        exempt: (request) => request.routeOptions.url?.startsWith('/api/v1/admin/') === true && isAdmin(request),
         policies: web.policies,
         sale: web.liveSale,
         metrics: rateLimitMetricsFor(deps.metrics.registry),
@@ -209,7 +239,7 @@ export async function buildServer(web: WebServices): Promise<App> {
     }),
   );
   await app.register(queueBoard({ queues: web.queues, adminToken: config.secrets.adminApiToken }));
-  await app.register(requestCounter({ db: deps.db, logger: deps.logger, flushIntervalMs: config.analytics.flushIntervalMs }));
+  await app.register(requestCounter({ db: deps.db, logger: deps.logger, flushIntervalMs: config.analytics.flushIntervalMs, whenDone: onReplyDone }));
 
   await app.register(degradeMode({ cluster: deps.cluster, windowSeconds: config.cluster.windowSeconds, outage }));
 
@@ -220,6 +250,7 @@ export async function buildServer(web: WebServices): Promise<App> {
         customerRoutes(web.customers, {
           secureCookies: config.isProduction,
           sessionTtlS: config.customers.sessionTtlS,
+          devices: web.devices,
           afterSignIn: async (request, reply, customerId) => {
             const guest = web.guests.read(request);
             if (!guest) return undefined;
@@ -250,18 +281,44 @@ export async function buildServer(web: WebServices): Promise<App> {
             route.config = { ...route.config, shed: false };
           });
           admin.addHook('onRequest', requireAdminToken(config.secrets.adminApiToken));
+          // After the token check: who did what, for every successful mutation below (log line and admin_actions row).
+          await admin.register(adminAuditTrail(web.audit));
           await admin.register(catalogAdminRoutes(web.catalog));
           await admin.register(orderAdminRoutes(web.orders));
           await admin.register(paymentAdminRoutes(web.payments));
-          await admin.register(saleEventAdminRoutes(web.saleEvents));
+          await admin.register(
+            saleEventAdminRoutes(web.saleEvents, {
+              waitingRoomChanged: (saleEvent) => web.waitingRoom.room.holdAdmission(saleEvent.id, saleEvent.waitingRoom.enabled && saleEvent.waitingRoom.paused),
+            }),
+          );
           await admin.register(adminModeRoutes(deps.cluster));
+          await admin.register(auditAdminRoutes(web.audit));
         },
         { prefix: '/admin' },
       );
     },
     { prefix: '/api/v1' },
   );
-  await app.register(storefrontRoutes({ catalog: web.catalog, listSales: () => web.saleEvents.list() }));
+  await app.register(storefrontRoutes({ catalog: web.catalog, listSales: () => web.saleEvents.listCurrent(new Date()), ensureVisitor: web.waitingRoom.ensureVisitor }));
 
   return Object.assign(app, { lifecycle }) as unknown as App;
+}
+
+/**
+ * Once the app is closing, a request that still arrives (on a keep-alive connection busy with a request in flight,
+ * e.g. a load balancer's reused upstream connection) is refused like every other 503 of the API: `SHUTTING_DOWN`
+ * with `Retry-After`, and `Connection: close` (Fastify sets it), so the client retries on another instance. Probes
+ * and routes that are never shed (payment webhooks, the admin API) are still served: the platform closes only
+ * after the last request, and a refused webhook comes back only minutes later.
+ */
+function refuseWhileClosing(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!closing || request.routeOptions.config?.shed === false || PROBE_ROUTES.has(request.routeOptions.url ?? '')) return done();
+    sendError(reply, 503, 'SHUTTING_DOWN', 'this instance is shutting down, please retry');
+  });
 }

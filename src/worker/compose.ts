@@ -4,7 +4,16 @@ import { createAnalyticsRepository } from '../modules/analytics/index.ts';
 import { CONNECTIONS_KEPT_FROM_SENDS } from '../modules/notifications/index.ts';
 import { createInventoryRepository, createStockGate } from '../modules/inventory/index.ts';
 import { createOrderExpiry, createOrderLifecycleRepository, createOrdersRepository, expiredCounterFor } from '../modules/orders/index.ts';
-import { registerReservationsGauge } from '../modules/payments/index.ts';
+import {
+  createGiveBackRetry,
+  OPEN_PAYMENT_PROBLEMS,
+  createPaymentProvider,
+  createPaymentService,
+  createPaymentsRepository,
+  paymentMetricsFor,
+  registerGiveBackGauges,
+  registerReservationsGauge,
+} from '../modules/payments/index.ts';
 import { degradeModeProcessors } from '../platform/cluster/degrade-mode.processors.ts';
 import { requireServices } from '../platform/config/config.ts';
 import { createMailer } from '../platform/mail/mailer.ts';
@@ -28,6 +37,7 @@ export function composeWorker(platform: Platform, options: { handlers?: JobHandl
     orders: createOrdersRepository({ paymentWindowS: config.payments.windowS, provider: config.payments.provider }),
     lifecycle: createOrderLifecycleRepository({ paymentWindowS: config.payments.windowS }),
     analytics: createAnalyticsRepository(),
+    payments: createPaymentsRepository(),
   };
   // Expiry of unpaid reservations gives units back to PostgreSQL and has the stock gate rebuilt.
   const gate = createStockGate({
@@ -38,12 +48,30 @@ export function composeWorker(platform: Platform, options: { handlers?: JobHandl
   });
   const expiry = createOrderExpiry({ db, lifecycle: repositories.lifecycle, gate, expired: expiredCounterFor(platform.metrics.registry), logger });
   registerReservationsGauge(platform.metrics.registry, () => repositories.lifecycle.countPending(db.primary));
+  // Money owed back whose call failed is retried here (the web role makes the first call); the gauges say what is still owed or open.
+  const payments = createPaymentService({
+    db,
+    provider: createPaymentProvider(config.payments, config.secrets.sessionSecret, db),
+    orders: repositories.orders,
+    lifecycle: repositories.lifecycle,
+    payments: repositories.payments,
+    gate,
+    metrics: paymentMetricsFor(platform.metrics.registry),
+    logger,
+    testPaymentsAllowed: config.payments.testPaymentsAllowed,
+  });
+  const giveBack = createGiveBackRetry({ payments, logger, afterS: config.payments.giveBackAfterS });
+  registerGiveBackGauges(platform.metrics.registry, {
+    provider: config.payments.provider,
+    owed: () => repositories.payments.countOwed(db.primary, config.payments.giveBackAfterS),
+    problems: () => repositories.payments.countProblems(db.primary, OPEN_PAYMENT_PROBLEMS),
+  });
   // Follow-up delays are read per job from the cluster's degrade mode. Email sends hold a connection each
   // while the mail server answers: they never take the connections the other jobs and the relay need.
   const maxConcurrentSends = Math.max(1, config.db.poolMax - CONNECTIONS_KEPT_FROM_SENDS);
   const handlers = options.handlers ?? {
-    ...createJobHandlers({ db, mailer, expiry, repositories, maxConcurrentSends, followUpDelays: () => platform.cluster.settings().queueDelays }),
-    ...degradeModeProcessors({ logger }),
+    ...createJobHandlers({ db, mailer, expiry, gate, repositories, maxConcurrentSends, shopUrl: platform.config.mail.shopUrl, followUpDelays: () => platform.cluster.settings().queueDelays }),
+    ...degradeModeProcessors({ logger, db }),
   };
   const producers: QueueSet = createQueueSet({
     connection: platform.redis,
@@ -51,13 +79,14 @@ export function composeWorker(platform: Platform, options: { handlers?: JobHandl
     overrides: { attempts: config.queues.attempts, backoffMs: config.queues.backoffMs },
   });
   // Workers wait for Redis instead of failing (BullMQ requires maxRetriesPerRequest: null here).
-  const connection: Redis = createRedis(requireServices(config).redisUrl, { name: `salescale-worker-${config.instanceId}`, role: 'queue', logger });
+  const connection: Redis = createRedis(requireServices(config).redisUrl, { name: `salescale-worker-${config.instanceId}`, role: 'queue', logger, tlsVerify: config.redis.tlsVerify });
 
   return {
     platform,
     mailer,
     repositories,
     expiry,
+    giveBack,
     handlers,
     producers,
     connections: { queue: connection },

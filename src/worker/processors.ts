@@ -1,5 +1,5 @@
 import { analyticsProcessors, createAnalyticsService, type AnalyticsRepository } from '../modules/analytics/index.ts';
-import { inventoryProcessors } from '../modules/inventory/index.ts';
+import { inventoryProcessors, type StockGate } from '../modules/inventory/index.ts';
 import { createNotificationService, notificationProcessors } from '../modules/notifications/index.ts';
 import { orderProcessors, type FollowUpDelays, type OrderExpiry, type OrdersRepository } from '../modules/orders/index.ts';
 import type { Database } from '../platform/db/client.ts';
@@ -11,10 +11,14 @@ export function createJobHandlers(deps: {
   db: Database;
   mailer: Mailer;
   expiry: OrderExpiry;
+  /** The stock gate, rebuilt for products whose units went back (`refresh-stock-gate`). */
+  gate: Pick<StockGate, 'invalidate'>;
   repositories: { orders: OrdersRepository; analytics: AnalyticsRepository };
   followUpDelays?: () => FollowUpDelays;
   /** Email sends in flight at once (`createNotificationService`). */
   maxConcurrentSends?: number;
+  /** The shop's address for emails (SHOP_URL). */
+  shopUrl?: string;
 }): JobHandlers {
   return {
     ...notificationProcessors(createNotificationService({ ...deps, isOrderConfirmable: (db, orderId) => deps.repositories.orders.isConfirmable(db, orderId) })),

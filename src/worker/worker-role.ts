@@ -1,18 +1,22 @@
 import type { AddressInfo } from 'node:net';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { pruneAdminActions } from '../modules/audit/index.ts';
+import { refreshStockGateStillNeeded } from '../modules/inventory/index.ts';
+import { pruneSentEmails, SENT_EMAILS_TABLE } from '../modules/notifications/index.ts';
+import { EXPIRE_ORDER_STILL_NEEDED } from '../modules/orders/index.ts';
 import type { AppConfig } from '../platform/config/config.ts';
-import { redactStatementParameters } from '../platform/db/errors.ts';
+import { classifyDatabaseFailure, redactStatementParameters } from '../platform/db/errors.ts';
 import { createOutboxRelay, type OutboxRelay } from '../platform/outbox/outbox-relay.ts';
 import { createPlatform, type Platform } from '../platform/platform.ts';
 import { recordDeadLetter } from '../platform/queue/dead-letters.ts';
-import type { JobHandlers } from '../platform/queue/processing.ts';
-import type { JobName, QueueName } from '../platform/queue/queue-definitions.ts';
+import { isPutBack, retryLater, type JobHandlers } from '../platform/queue/processing.ts';
+import { JOBS, type JobName, type QueueName } from '../platform/queue/queue-definitions.ts';
 import { type JobOutcome, queueMetricsFor } from '../platform/queue/queue-metrics.ts';
-import { queueTelemetry } from '../platform/telemetry/trace-context.ts';
+import { jobTraceIds, queueTelemetry } from '../platform/telemetry/trace-context.ts';
 import { checkQueueRedis } from '../platform/queue/redis-policy.ts';
 import { waitForRedis } from '../platform/redis/redis.ts';
-import { settlesWithin } from '../shared/settles-within.ts';
+import { CLOSE_STEP_MS, settlesWithin } from '../shared/settles-within.ts';
 import { composeWorker } from './compose.ts';
 import { createWorkerHttpServer } from './worker-http.ts';
 
@@ -49,8 +53,29 @@ export interface RunningWorker {
  * Redis outage would cost the whole timeout, and Kubernetes would kill the pod anyway.
  */
 const CLOSE_WITHOUT_JOBS_MS = 1000;
-/** The bound on each later close step (forced close, hand-back, connections) that may wait on a Redis not answering. */
-const CLOSE_STEP_MS = 1000;
+
+/**
+ * How the outbox relay tells, after the queue Redis lost its data, whether a relayed job must run again: each job
+ * either records a claim when it runs (`job_claims`, or a module's own claim table such as `sent_emails`), so a
+ * claimed one is skipped, or has an SQL condition on its outbox row that holds while its effect is not visible yet.
+ * A job with neither would be queued again for every row of the outbox's retention. Keyed by every job name, so
+ * adding a job does not type-check until this says which.
+ */
+function getRedisLossRecovery(config: AppConfig): Record<JobName, 'claims' | { stillNeeded: string }> {
+  return {
+    [JOBS.sendWelcomeEmail]: 'claims',
+    [JOBS.sendOrderConfirmation]: 'claims',
+    [JOBS.sendReservationExpired]: 'claims',
+    [JOBS.sendPaymentReturned]: 'claims',
+    [JOBS.expireOrder]: { stillNeeded: EXPIRE_ORDER_STILL_NEEDED },
+    [JOBS.orderPaid]: 'claims',
+    [JOBS.orderPlacedLegacy]: 'claims',
+    [JOBS.updateStock]: 'claims',
+    [JOBS.refreshStockGate]: { stillNeeded: refreshStockGateStillNeeded(config.checkout.stockGateTtlS) },
+    [JOBS.updateAnalytics]: 'claims',
+    [JOBS.degradeModeChanged]: 'claims',
+  };
+}
 
 function isFinalAttempt(job: Job, error: unknown): boolean {
   return error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -75,7 +100,7 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
   await checkRedisWhenReachable(platform.redis, config, logger);
 
   const services = composeWorker(platform, { handlers: options.handlers });
-  const { mailer, handlers, producers, expiry } = services;
+  const { mailer, handlers, producers, expiry, giveBack } = services;
   const connection = services.connections.queue;
   const queueMetrics = queueMetricsFor(platform.metrics.registry);
   queueMetrics.observeQueues(producers);
@@ -100,11 +125,26 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
           // The job moved itself to the delayed set (it runs later): not a failure.
           if (error instanceof DelayedError) {
             delayed = true;
+            if (isPutBack(error)) queueMetrics.processed.inc({ queue, name: job.name, status: 'deferred' });
             throw error;
           }
           // A failed statement's values (emails, addresses) leave the error before its message becomes the dead
           // letter's reason, the failed job's `failedReason` and stack in Redis (shown on the board) and its span.
           redactStatementParameters(error, error as Record<string, unknown>);
+          // PostgreSQL unreachable or out of connections (a failover, a restart, a pool exhausted): every job of every
+          // queue fails the same way until it is back, and the queues' attempts are spent in seconds (notifications: 3
+          // with no backoff), so a failover dead-lettered the sale's analytics counts, stock updates and fan-outs. Such a
+          // job is put back for later without using an attempt (`retryLater`).
+          const failure = classifyDatabaseFailure(error);
+          if (failure === 'unavailable' || failure === 'busy') {
+            const later = await retryLater(job, token);
+            if (later) {
+              delayed = true;
+              queueMetrics.processed.inc({ queue, name: job.name, status: 'deferred' });
+              logger.warn({ queue, jobId: job.id, job: job.name, database: failure, err: error }, 'database unavailable: job put back for later');
+              throw later;
+            }
+          }
           // Written before BullMQ moves the job to its trimmed failed set, so it can never vanish.
           if (isFinalAttempt(job, error)) {
             await recordDeadLetter(db.pools.primary, queue, job, String((error as Error).message ?? error)).catch((dlqError) =>
@@ -140,7 +180,8 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
       const final = failedForGood(job);
       const status: JobOutcome = final ? 'failed' : 'retried';
       queueMetrics.processed.inc({ queue, name: job?.name ?? 'unknown', status });
-      logger.warn({ queue, jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade, final, err: error }, 'job attempt failed');
+      // Outside the job's span: the trace it continues comes from the job itself, so the line leads to that trace.
+      logger.warn({ queue, jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade, final, ...jobTraceIds(job?.opts.telemetry?.metadata), err: error }, 'job attempt failed');
       // A job that stalled too often fails without passing through the processor's catch.
       if (job && /stalled more than/i.test(error.message)) void recordDeadLetter(db.pools.primary, queue, job, error.message).catch(() => {});
     });
@@ -157,11 +198,18 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
     batchSize: config.outbox.batchSize,
     retentionHours: config.outbox.retentionHours,
     claimRetentionHours: config.outbox.claimRetentionHours,
+    // Admin action records keep their own, longer retention (ADMIN_ACTION_RETENTION_DAYS), pruned in the same pass.
+    pruneWithClaims: [(retentionHours) => pruneSentEmails(db.pools.primary, retentionHours), () => pruneAdminActions(db.pools.primary)],
+    claimTables: [SENT_EMAILS_TABLE],
+    // Jobs without a claim, queued again after a Redis loss only while their effect is not visible yet.
+    stillNeeded: Object.fromEntries(Object.entries(getRedisLossRecovery(config)).flatMap(([job, way]) => (way === 'claims' ? [] : [[job, way.stillNeeded]]))),
     onRelayed: (count) => queueMetrics.relayed.inc(count),
     onError: () => queueMetrics.relayErrors.inc(),
   });
   relay.start();
   const sweeper = config.payments.sweepIntervalMs > 0 ? expiry.start(config.payments.sweepIntervalMs) : undefined;
+  // Money owed back whose call failed, retried on the sweep's interval (see createGiveBackRetry).
+  const giveBackRetry = config.payments.sweepIntervalMs > 0 ? giveBack.start(config.payments.sweepIntervalMs) : undefined;
 
   let draining = false;
   let url: string | undefined;
@@ -195,7 +243,7 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
       draining = true;
       logger.info({ reason }, 'worker draining: no new jobs, waiting for active ones');
       // Leaving the cluster is best effort (the heartbeat lapses anyway): bounded, as it may wait on a Redis not answering.
-      await Promise.all([settlesWithin(platform.cluster.leave('worker'), CLOSE_STEP_MS), relay.stop(), sweeper?.stop()]);
+      await Promise.all([settlesWithin(platform.cluster.leave('worker'), CLOSE_STEP_MS), relay.stop(), sweeper?.stop(), giveBackRetry?.stop()]);
       let timer: NodeJS.Timeout | undefined;
       const closed = Promise.all(workers.map((worker) => worker.close())).then(() => 'closed' as const);
       const timedOut = new Promise<'timed out'>((resolve) => (timer = setTimeout(() => resolve('timed out'), config.shutdown.timeoutMs)));

@@ -35,6 +35,8 @@ export function testEnv(databaseUrl: string, extraEnv: Record<string, string> = 
     // The smallest argon2id cost: tests register many accounts; production keeps the documented defaults.
     PASSWORD_HASH_MEMORY_KIB: '1024',
     PASSWORD_HASH_PASSES: '1',
+    // Tests register many accounts from one address; the sign-up limit's own tests set it.
+    RATE_LIMIT_SIGNUP_MAX: '100000',
     ...extraEnv,
   };
 }

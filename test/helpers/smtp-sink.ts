@@ -38,8 +38,11 @@ function header(raw: string, name: string): string {
   return match?.[1]?.trim() ?? '';
 }
 
-/** A real SMTP server (smtp-server) on a free port that records what it is sent. */
-export async function startSmtpSink(): Promise<SmtpSink> {
+/**
+ * A real SMTP server (smtp-server) that records what it is sent, on `port` (a mail server coming back where the
+ * worker expects it) or a free one.
+ */
+export async function startSmtpSink(options: { port?: number } = {}): Promise<SmtpSink> {
   const accepted: SinkMessage[] = [];
   const received: SinkMessage[] = [];
   let hold: ((message: SinkMessage & { release(): void }) => void) | undefined;
@@ -75,7 +78,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   // A client that dies mid-session (a SIGKILLed worker) resets its connection: smtp-server reports it as an
   // 'error' event, which without a listener would crash the test process.
   server.on('error', () => {});
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     url: `smtp://127.0.0.1:${port}`,

@@ -51,6 +51,8 @@ interface Intent {
   cancellation_reason: string | null;
 }
 
+const UNSUPPORTED_CURRENCIES = new Set(['irr', 'kpw', 'syp', 'cuc']);
+
 const id = (prefix: string) => `${prefix}_${randomBytes(12).toString('hex')}`;
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -119,6 +121,8 @@ export async function startStripeServer(options: { secretKey: string }): Promise
       const amount = Number(params.amount);
       if (!Number.isInteger(amount) || amount < 1) return error(400, 'invalid_request_error', 'Invalid integer: amount', { param: 'amount', code: 'parameter_invalid_integer' });
       if (typeof params.currency !== 'string') return error(400, 'invalid_request_error', 'Missing required param: currency.', { param: 'currency', code: 'parameter_missing' });
+      // A few ISO 4217 currencies in use that Stripe does not take (absent from https://docs.stripe.com/currencies).
+      if (UNSUPPORTED_CURRENCIES.has(params.currency)) return error(400, 'invalid_request_error', `Invalid currency: ${params.currency}. Stripe currently supports these currencies: usd, eur, …`, { param: 'currency' });
       // Stripe's bounds for USD (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts).
       if (params.currency === 'usd' && amount < 50) return error(400, 'invalid_request_error', 'Amount must be at least $0.50 usd', { param: 'amount', code: 'amount_too_small' });
       if (amount > 99_999_999) return error(400, 'invalid_request_error', 'Amount must be no more than $999,999.99', { param: 'amount', code: 'amount_too_large' });

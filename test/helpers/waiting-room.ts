@@ -39,7 +39,7 @@ export async function createQueuedSale(
     },
   });
   assert.equal(reply.status, 201, JSON.stringify(reply.body));
-  assert.deepEqual(reply.body.waitingRoom, { enabled: true, admissionPerSecond: o.admissionPerSecond });
+  assert.deepEqual(reply.body.waitingRoom, { enabled: true, admissionPerSecond: o.admissionPerSecond, paused: false });
   for (const instance of instances) {
     for (let i = 0; ; i++) {
       const info = await request(`${instance.url}/api/v1/sale-events/${reply.body.id}/queue`);

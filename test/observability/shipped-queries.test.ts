@@ -5,7 +5,7 @@
  * step that shows "no data" in the middle of an incident.
  *
  * A real web instance and a real worker (their own database and Redis prefix) get traffic down the paths the
- * queries watch — browsing, sign-ups, a cart, orders, an order refused, payments approved and declined, webhooks
+ * queries watch — browsing, sign-ups, a cart, orders (a guest's too), an order refused, payments approved and declined, webhooks
  * forged, late and failing, a job completed and one failing for good, a queued sale admitting a visitor — and both
  * `/metrics` are scraped. Then the queries are parsed with Prometheus' own grammar (test/helpers/promql-references.ts)
  * and every metric name and every `label="value"` matcher (and each word of a `label=~"a|b"` alternation) is looked
@@ -25,12 +25,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseHcl } from '@cdktf/hcl2json';
 import { parseAllDocuments } from 'yaml';
 import { createTestProvider, TEST_SIGNATURE_HEADER, testWebhookSecret } from '../../src/modules/payments/index.ts';
-import { freePort } from '../../src/platform/local/local-stack.ts';
 import { ALERT_RULES, CLOUDWATCH_NAMESPACE } from '../../src/scaling/alerts/alert-rules.ts';
 import { getDashboardExpressions } from '../../src/scaling/alerts/grafana-dashboard.ts';
 import { RECORDING_RULES } from '../../src/scaling/alerts/recording-rules.ts';
@@ -169,13 +169,22 @@ let worker: Instance;
 let emitted: Emitted;
 let metricPrefixes: Set<string>;
 
+/** A "mail server" that greets in another protocol: every send fails (not an outage, which is put back for later). */
+let notSmtp: net.Server;
+
 before(async () => {
   f = await createQueueFixture();
+  notSmtp = net.createServer((socket) => {
+    socket.on('error', () => {});
+    socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+  });
+  await new Promise<void>((resolve) => notSmtp.listen(0, '127.0.0.1', resolve));
   env = {
     ...testEnv(f.database.url),
     ...f.env,
-    // Nothing listens there: every email attempt fails, so email jobs are retried once and then fail for good.
-    SMTP_URL: `smtp://127.0.0.1:${await freePort()}`,
+    // Every email attempt fails on the greeting (EPROTOCOL), so email jobs are retried once and then fail for good.
+    // (A server that cannot be reached is an outage: the job is put back for later, `deferred`, not retried.)
+    SMTP_URL: `smtp://127.0.0.1:${(notSmtp.address() as net.AddressInfo).port}`,
     QUEUE_ATTEMPTS: 'email=2',
     QUEUE_BACKOFF_MS: 'email=10',
     OUTBOX_POLL_INTERVAL_MS: '50',
@@ -207,6 +216,7 @@ before(async () => {
 after(async () => {
   await web?.stop();
   await f?.close();
+  await new Promise((resolve) => notSmtp?.close(resolve));
   // The web role's own keys (sessions, carts, limits, the waiting room) sit under `<prefix>:`, the queues' under `{<prefix>}`.
   if (env) await deleteRedisKeys(`${env.REDIS_PREFIX}:*`).catch(() => {});
 });
@@ -267,6 +277,15 @@ async function driveTraffic(): Promise<void> {
   assert.equal(paid.status, 200, JSON.stringify(paid.body));
   const declined = await pay(bob, placed[1]!.id, 'tok_declined');
   assert.equal(declined.status, 402, JSON.stringify(declined.body));
+  // A guest checkout, paid by its access token: the third checkout route the checkout latency alerts read.
+  const guest = await request(`${url}/api/v1/orders`, {
+    method: 'POST',
+    headers: { 'idempotency-key': randomUUID() },
+    body: { email: `guest-${randomUUID()}@example.com`, items: [{ productId: products[0]!, quantity: 1 }] },
+  });
+  assert.equal(guest.status, 201, JSON.stringify(guest.body));
+  const guestPaid = await request(`${url}/api/v1/guest-orders/${guest.body.accessToken}/pay`, { method: 'POST', headers: { 'idempotency-key': randomUUID() }, body: { token: 'tok_ok' } });
+  assert.equal(guestPaid.status, 200, JSON.stringify(guestPaid.body));
 
   // A queued sale: one visitor joins before the start and is admitted after it.
   const queued = await createQueuedProduct(url, admin, { available: 5 });
@@ -318,6 +337,9 @@ async function driveTraffic(): Promise<void> {
   assert.ok(late.status < 300, JSON.stringify(late.body));
   const uncapturable = await webhook(event('payment.authorized', placed[2]!, `tpi_unknown_${randomUUID()}`));
   assert.ok(uncapturable.status >= 500, `the capture is refused: ${JSON.stringify(uncapturable.body)}`);
+  // Signed, but no event the shop can read (a provider API version it does not know).
+  const malformed = await webhook({ id: `evt_${randomUUID()}`, type: 'payment.authorized' });
+  assert.equal(malformed.status, 400, JSON.stringify(malformed.body));
 
   // The worker: follow-ups completed, emails retried and then failed for good; live instances known to the web role.
   await scrapeUntil(worker, 'a job completed, one retried and one failed', (samples) =>

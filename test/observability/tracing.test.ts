@@ -20,6 +20,7 @@ describe('OpenTelemetry tracing', () => {
   let sink: SmtpSink;
   let f: QueueFixture;
   let web: Instance;
+  let worker: Instance;
 
   before(async () => {
     receiver = await startOtlpReceiver();
@@ -32,8 +33,9 @@ describe('OpenTelemetry tracing', () => {
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_BSP_SCHEDULE_DELAY: '100',
     });
-    web = await startInstance({ env: f.env, timeoutMs: 60_000 });
-    await f.startWorker();
+    // The request log lines are read too.
+    web = await startInstance({ env: { ...f.env, LOG_LEVEL: 'info' }, timeoutMs: 60_000 });
+    worker = await f.startWorker({ LOG_LEVEL: 'warn' });
   });
   after(async () => {
     await web?.stop();
@@ -117,6 +119,21 @@ describe('OpenTelemetry tracing', () => {
     assert.ok(!JSON.stringify(receiver.spans).includes(token.split('.')[1]!), 'the token is in no span');
   });
 
+  it('keeps a guest order\'s access token out of the span and the log line of a request no route answers (a 405, a 404)', async () => {
+    const token = '43.dHJhY2VkLXdyb25nLW1ldGhvZC1saW5r';
+    // A link prefetcher or a crawler GETs the pay link; a stray slash or a typo misses every route.
+    assert.equal((await request(`${web.url}/api/v1/guest-orders/${token}/pay`)).status, 405);
+    assert.equal((await request(`${web.url}/api/v1/guest-orders/${token}/receipt`)).status, 404);
+    assert.equal((await request(`${web.url}/guest-orders/${token}/x`)).status, 404);
+    const missed = /guest-orders\/[^/"]+\/(pay|receipt|x)\b/;
+    await waitFor('the three requests\' spans', () => (receiver.spans.filter((s) => s.kind === SERVER && missed.test(String(s.attributes['url.path']))).length >= 3 ? true : undefined), 10_000);
+    await waitFor('their request log lines', () => (web.output().split('\n').filter((line) => line.includes('"msg":"request"') && missed.test(line)).length >= 3 ? true : undefined), 10_000);
+    const secret = token.split('.')[1]!;
+    const leaking = receiver.spans.filter((s) => JSON.stringify(s).includes(secret)).map((s) => String(s.attributes['url.path']));
+    assert.deepEqual(leaking, [], 'the token is in no span');
+    assert.deepEqual(web.output().split('\n').filter((line) => line.includes(secret)), [], 'the token is in no log line');
+  });
+
   it('keeps the parameters of a failed statement (an email, a password hash) out of the request span and its exception', async () => {
     // A statement that fails for one address only: the sign-up's INSERT carries the email and the password hash.
     await f.db.primary.execute(sql.raw(`
@@ -130,6 +147,39 @@ describe('OpenTelemetry tracing', () => {
     assert.match(JSON.stringify(span), /Failed query: insert into .*params: \[3 redacted\]/i, 'the statement itself stays to read');
     assert.ok(!JSON.stringify(receiver.spans).includes(email), `the email is in no span: ${JSON.stringify(span)}`);
     assert.ok(!JSON.stringify(receiver.spans).includes('$argon2'), 'no password hash in any span');
+    // The error's log line leads to its trace.
+    const logged = web.output().split('\n').filter((line) => line.includes('"msg":"unhandled error"')).map((line) => JSON.parse(line));
+    assert.deepEqual(logged.map((line) => line.traceId), [span.traceId], 'the unhandled error line carries the trace id');
+  });
+
+  it('puts the trace id on every log line of a traced request, its request line included', async () => {
+    assert.equal((await request(`${web.url}/api/v1/categories`)).status, 200);
+    const span = await waitFor('the request span', () => receiver.spans.find((s) => s.kind === SERVER && s.attributes['http.route'] === '/api/v1/categories'), 10_000);
+    const line = await waitFor('its request line', () =>
+      web.output().split('\n').filter((l) => l.includes('"msg":"request"') && l.includes('"route":"/api/v1/categories"')).map((l) => JSON.parse(l))[0],
+    10_000);
+    assert.equal(line.traceId, span.traceId, JSON.stringify(line));
+    assert.equal(line.spanId, span.spanId);
+  });
+
+  it('puts the trace id of the work that queued a job on the line that logs its failed attempt', async () => {
+    sink.refuse({ code: 550, text: '5.7.1 refused for the test' });
+    try {
+      // The caller's trace (a `traceparent` the request span takes), so the sign-up's trace id is known.
+      const traceId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+      const registered = await request(`${web.url}/api/v1/customers`, {
+        method: 'POST',
+        headers: { traceparent: `00-${traceId}-1122334455667788-01` },
+        body: { email: 'refused.welcome@example.com', password: 'a long password', name: 'Refused' },
+      });
+      assert.equal(registered.status, 201);
+      const line = await waitFor('the failed attempt\'s log line', () =>
+        worker.output().split('\n').filter((l) => l.includes('"msg":"job attempt failed"') && l.includes('send-welcome-email')).map((l) => JSON.parse(l))[0],
+      );
+      assert.equal(line.traceId, traceId, JSON.stringify(line));
+    } finally {
+      sink.refuse(undefined);
+    }
   });
 
   it('leaves probes untraced', async () => {

@@ -46,6 +46,24 @@ describe('a mail server that refuses a message (real worker process, real SMTP s
     await worker.stop();
   });
 
+  it('keeps the recipient\'s address out of the dead letter and the log when the server\'s reply names it', async () => {
+    // Mail servers echo the mailbox they refuse ("550 5.1.1 <a@b>: Recipient address rejected"): its owner's address
+    // must not travel into the failed job's reason, the dead letters table or the worker's log lines.
+    const worker = await f.startWorker({ LOG_LEVEL: 'info' });
+    smtp.refuse({ code: 550, text: '5.1.1 <unknown.person@example.com>: Recipient address rejected: User unknown' });
+    const jobId = await writeWelcome('unknown.person@example.com');
+    const letter = await waitFor('the refused job to be a dead letter', () => deadLetter(jobId));
+    await waitFor('the failed attempt\'s log line', () => worker.output().includes('job attempt failed'));
+    smtp.refuse(undefined);
+    await worker.stop();
+    assert.match(letter.failed_reason, /550 5\.1\.1 <\[redacted\]>: Recipient address rejected/, 'the reply itself stays to read');
+    assert.deepEqual(worker.output().split('\n').filter((line) => line.includes('unknown.person')), [], 'no log line holds the address');
+    // A refusal is the mail server's answer, not a bug: one line, no stack trace (a provider refusing a sale's batch
+    // wrote a stack per email).
+    const failed = worker.output().split('\n').filter((line) => line.includes('"msg":"job attempt failed"')).map((line) => JSON.parse(line));
+    assert.deepEqual(failed.map((line) => [line.err.message, line.err.stack]), [[letter.failed_reason, undefined]]);
+  });
+
   it('retries a temporary refusal (4xx), and the email is accepted once the server takes it', async () => {
     const worker = await f.startWorker();
     smtp.refuse({ code: 451, text: '4.7.1 greylisted, try again later' });

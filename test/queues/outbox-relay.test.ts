@@ -148,7 +148,7 @@ describe('outbox relay', () => {
     }
   });
 
-  it('the worker deletes relayed rows and job claims past their retention, keeping the claims of dead-lettered jobs', async () => {
+  it('the worker deletes relayed rows, job claims, sent-email and admin action records past their retention, keeping the claims of dead-lettered jobs', async () => {
     const q = (text: string, values: unknown[] = []) => f.db.pools.primary.query(text, values);
     const old = await writeWelcome('old-relayed@example.com');
     await q(`UPDATE outbox SET relayed_at = now() - interval '73 hours' WHERE id = $1`, [old]);
@@ -162,9 +162,23 @@ describe('outbox relay', () => {
       ('order', 'prune-dead-lettered', 'process-order', '{}', 'boom', 5, NULL),
       ('order', 'prune-retried', 'process-order', '{}', 'boom', 5, now() - interval '8 days'),
       ('order', 'prune-retried-lately', 'process-order', '{}', 'boom', 5, now() - interval '1 hour')`);
+    // An email's once-per-job record holds its recipient's address: kept as long as a job claim, not for good.
+    await q(`INSERT INTO sent_emails (job_id, template, recipient, message_id, sent_at) VALUES
+      ('prune-sent-old', 'welcome', 'old-buyer@example.com', '<prune-sent-old@salescale>', now() - interval '8 days'),
+      ('prune-sent-recent', 'welcome', 'recent-buyer@example.com', '<prune-sent-recent@salescale>', now() - interval '6 days')`);
+    // The admin audit trail is kept 90 days (ADMIN_ACTION_RETENTION_DAYS), pruned in the same clean-up.
+    await q(`INSERT INTO admin_actions (method, route, status, request_id, client, created_at) VALUES
+      ('PATCH', '/api/v1/admin/products/:id', 200, 'prune-audit-old', '10.0.0.1', now() - interval '91 days'),
+      ('PATCH', '/api/v1/admin/products/:id', 200, 'prune-audit-recent', '10.0.0.1', now() - interval '89 days')`);
     const worker = await f.startWorker();
     try {
       const claims = async () => (await q(`SELECT job_id FROM job_claims WHERE job_id LIKE 'prune-%' ORDER BY job_id`)).rows.map((r) => r.job_id);
+      const sent = async () => (await q(`SELECT job_id FROM sent_emails WHERE job_id LIKE 'prune-%' ORDER BY job_id`)).rows.map((r) => r.job_id);
+      await waitFor('the old sent-email record to be pruned', async () => !(await sent()).includes('prune-sent-old'), 5000).catch(() => {});
+      assert.deepEqual(await sent(), ['prune-sent-recent'], 'sent-email records past JOB_CLAIM_RETENTION_HOURS are deleted');
+      const audited = async () => (await q(`SELECT request_id FROM admin_actions WHERE request_id LIKE 'prune-%' ORDER BY request_id`)).rows.map((r) => r.request_id);
+      await waitFor('the old admin action to be pruned', async () => !(await audited()).includes('prune-audit-old'), 5000).catch(() => {});
+      assert.deepEqual(await audited(), ['prune-audit-recent'], 'admin action records past 90 days are deleted');
       await waitFor('the old claims to be pruned', async () => !(await claims()).includes('prune-old'));
       // Waiting in dead_letters to be retried, or retried lately (the retry may still wait behind a backlog):
       // its effect may be applied, so the retry must find the claim.

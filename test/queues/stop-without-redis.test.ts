@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
 import type { Instance } from '../helpers/instances.ts';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.ts';
+import { groupMembers, killGroup, redisServerPid, stopWithin } from '../helpers/process-group.ts';
 
 let f: QueueFixture;
 let redis: PrivateRedis;
@@ -23,29 +23,6 @@ after(async () => {
   await redis?.destroy();
 });
 
-/** Processes still in the process group led by `pgid`. */
-function groupMembers(pgid: number): number[] {
-  const out = execFileSync('ps', ['-eo', 'pid=,pgid=,stat='], { encoding: 'utf8' });
-  return out
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .filter(([pid, group, stat]) => pid && Number(group) === pgid && !stat?.startsWith('Z'))
-    .map(([pid]) => Number(pid));
-}
-
-function killGroup(pgid: number): void {
-  try {
-    process.kill(-pgid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
-async function stopWithin(instance: Instance, signal: NodeJS.Signals, ms: number): Promise<number | null | string> {
-  instance.process.kill(signal);
-  return Promise.race([instance.exited, new Promise<string>((resolve) => setTimeout(() => resolve(`still running ${ms} ms after ${signal}`), ms))]);
-}
-
 describe('worker stop while the queue Redis cannot be reached', () => {
   it('exits (0) within a few seconds of SIGTERM when Redis is dead and no job is active, leaving no process behind', async () => {
     worker = await f.startWorker({}, '/ready', { detached: true });
@@ -62,10 +39,7 @@ describe('worker stop while the queue Redis cannot be reached', () => {
     await redis.start();
     worker = await f.startWorker({}, '/ready', { detached: true });
     // A frozen server: connections stay open, no reply ever comes.
-    const frozen = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
-      .split('\n')
-      .find((line) => line.includes('redis-server') && line.includes(`:${redis.port}`));
-    const redisPid = Number(frozen?.trim().split(/\s+/)[0]);
+    const redisPid = redisServerPid(redis.port);
     assert.ok(redisPid > 0, 'found the private redis-server');
     process.kill(redisPid, 'SIGSTOP');
     try {

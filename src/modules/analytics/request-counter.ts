@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Database } from '../../platform/db/client.ts';
 import { enqueueInTransaction } from '../../platform/outbox/outbox.ts';
@@ -64,13 +64,20 @@ export class RequestTally {
  * Counts requests per hour and route group and flushes them through the outbox as
  * `update-analytics` jobs every `flushIntervalMs` (and on close). A crash loses at most one
  * interval of counts; a database outage keeps them in memory until the next flush.
+ * `whenDone` registers the per-request hook: the web role's, which also runs for a request whose client hung up
+ * before the reply (Fastify's onResponse does not) — at a sale's overload those are demand the forecast must see.
  */
-export function requestCounter(deps: { db: Database; logger: Logger; flushIntervalMs: number }): FastifyPluginAsync {
+export function requestCounter(deps: {
+  db: Database;
+  logger: Logger;
+  flushIntervalMs: number;
+  whenDone: (app: FastifyInstance, handler: (request: FastifyRequest) => void) => void;
+}): FastifyPluginAsync {
   const plugin: FastifyPluginAsync = async (app) => {
     const tally = new RequestTally();
     // Route patterns are few and fixed: classify each once.
     const groups = new Map<string | undefined, string | undefined>();
-    app.addHook('onResponse', (request, _reply, done) => {
+    deps.whenDone(app, (request) => {
       const url = request.routeOptions.url;
       let group = groups.get(url);
       if (group === undefined && !groups.has(url)) {
@@ -78,7 +85,6 @@ export function requestCounter(deps: { db: Database; logger: Logger; flushInterv
         if (groups.size < 1000) groups.set(url, group);
       }
       if (group !== undefined) tally.record(group, Date.now());
-      done();
     });
     const flush = async () => {
       const batch = tally.drain();

@@ -26,7 +26,7 @@ describe('cart API', () => {
   it('adds, changes and removes lines, priced from the catalog', async () => {
     const added = await put(productId, { quantity: 2 });
     assert.equal(added.statusCode, 200, added.body);
-    assert.deepEqual(added.json().items, [{ productId, quantity: 2, name: 'Mug', priceCents: 900, currency: 'USD', available: 5, purchasable: true }]);
+    assert.deepEqual(added.json().items, [{ productId, quantity: 2, name: 'Mug', priceCents: 900, currency: 'USD', available: 5, purchasable: true, unavailableReason: null }]);
     assert.equal(added.json().totalCents, 1800);
     assert.equal((await put(productId, { quantity: 3 })).json().totalCents, 2700);
     const removed = await t.app.inject({ method: 'DELETE', url: `/api/v1/cart/items/${productId}`, headers: { cookie } });
@@ -172,7 +172,7 @@ describe('cart API', () => {
     assert.deepEqual((await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: guest } })).json().items, [], 'the guest cart is gone');
   });
 
-  it('merges a product in both carts at sign-in up to its per-customer cap, as adding it would', async () => {
+  it('merges a product in both carts at sign-in up to its per-customer cap, as adding it would, and says what it dropped', async () => {
     const email = 'merge-cap@example.com';
     const password = 'a long password';
     const register = await t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email, password, name: 'Cap' } });
@@ -183,7 +183,7 @@ describe('cart API', () => {
     const guest = guestCookieOf(await put(id, { quantity: 3 }, {}))!;
     const login = await t.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: { cookie: guest }, payload: { email, password } });
     assert.equal(login.statusCode, 200, login.body);
-    assert.deepEqual(login.json().cartMerge, { merged: 1, left: [] });
+    assert.deepEqual(login.json().cartMerge, { merged: 1, left: [], capped: [{ productId: id, quantity: 3, dropped: 2 }] }, 'the 2 units above the cap are reported, not dropped silently');
     const cart = (await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: sessionCookieOf(login)! } })).json();
     assert.deepEqual(
       cart.items.map((item: { productId: number; quantity: number }) => [item.productId, item.quantity]),
@@ -224,6 +224,7 @@ describe('cart API', () => {
         { productId: fresh[2], quantity: 3, reason: 'CART_FULL' },
         { productId: fresh[3], quantity: 3, reason: 'CART_FULL' },
       ],
+      capped: [],
     });
     const signedIn = sessionCookieOf(login)!;
     const cart = (await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: signedIn } })).json();
@@ -247,7 +248,7 @@ describe('cart API', () => {
     await t.app.inject({ method: 'DELETE', url: `/api/v1/cart/items/${own[1]}`, headers: { cookie: signedIn } });
     const second = await t.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: { cookie: other }, payload: { email, password } });
     assert.equal(second.statusCode, 200, second.body);
-    assert.deepEqual(second.json().cartMerge, { merged: 0, left: [{ productId: euro, quantity: 1, reason: 'MIXED_CURRENCIES' }] });
+    assert.deepEqual(second.json().cartMerge, { merged: 0, left: [{ productId: euro, quantity: 1, reason: 'MIXED_CURRENCIES' }], capped: [] });
     const after = (await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: sessionCookieOf(second)! } })).json();
     assert.equal(after.currency, 'USD');
     assert.equal(after.items.length, MAX_CART_LINES - 1);
@@ -255,10 +256,10 @@ describe('cart API', () => {
 
     // Room again: the first guest's lines join at the next sign-in, and its cookie is cleared.
     const third = await t.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: { cookie: guest }, payload: { email, password } });
-    assert.deepEqual(third.json().cartMerge, { merged: 1, left: [{ productId: fresh[3], quantity: 3, reason: 'CART_FULL' }] });
+    assert.deepEqual(third.json().cartMerge, { merged: 1, left: [{ productId: fresh[3], quantity: 3, reason: 'CART_FULL' }], capped: [] });
     await t.app.inject({ method: 'DELETE', url: `/api/v1/cart/items/${own[2]}`, headers: { cookie: sessionCookieOf(third)! } });
     const fourth = await t.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: { cookie: guest }, payload: { email, password } });
-    assert.deepEqual(fourth.json().cartMerge, { merged: 1, left: [] });
+    assert.deepEqual(fourth.json().cartMerge, { merged: 1, left: [], capped: [] });
     assert.ok(([] as string[]).concat(fourth.headers['set-cookie'] as string[]).some((c) => c.startsWith(`${GUEST_COOKIE}=;`)), 'an emptied guest cart: its cookie is cleared');
     // No guest cart, no merge report.
     const plain = await t.app.inject({ method: 'POST', url: '/api/v1/sessions', payload: { email, password } });

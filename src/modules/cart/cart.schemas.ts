@@ -15,7 +15,14 @@ export const CartItem = Type.Object({
    * the cart's (its first purchasable line's); checkout refuses such a cart. Not counted in the total.
    */
   purchasable: Type.Boolean(),
+  /**
+   * Why the line is not purchasable, for the storefront to say so: its product was `archived`, made `draft` or
+   * `deleted` since it was added, or repriced into another currency than the cart's (`other_currency`); null when it is.
+   */
+  unavailableReason: Type.Union([Type.Literal('archived'), Type.Literal('draft'), Type.Literal('deleted'), Type.Literal('other_currency'), Type.Null()]),
 });
+
+export type CartItem = Static<typeof CartItem>;
 
 export const Cart = Type.Object(
   {
@@ -44,6 +51,14 @@ export const CartMerge = Type.Object(
         }),
       }),
       { description: 'Guest cart lines that did not join: they stay in the guest cart' },
+    ),
+    capped: Type.Array(
+      Type.Object({
+        productId: Type.Integer(),
+        quantity: Type.Integer({ description: 'The line\'s quantity now: its maximum' }),
+        dropped: Type.Integer({ minimum: 1, description: 'Units of the two carts\' sum above it, not kept' }),
+      }),
+      { description: `Lines that joined at less than the two carts' sum: no line holds more than ${MAX_LINE_QUANTITY} units or the product's per-customer cap` },
     ),
   },
   { $id: 'CartMerge', description: 'Present when the visitor came with a guest cart that held lines' },

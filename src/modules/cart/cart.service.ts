@@ -1,7 +1,7 @@
 import { NotFoundError } from '../../shared/errors.ts';
 import type { CatalogService, Product } from '../catalog/index.ts';
 import { CartBusyError, CartFullError, CartPurchaseLimitError, CartMixedCurrenciesError, NotEnoughStockForCartError } from './cart.errors.ts';
-import { MAX_CART_LINES, MAX_LINE_QUANTITY, type Cart, type CartMerge } from './cart.schemas.ts';
+import { MAX_CART_LINES, MAX_LINE_QUANTITY, type Cart, type CartItem, type CartMerge } from './cart.schemas.ts';
 import type { CartOwner, CartStore } from './cart.store.ts';
 
 /**
@@ -19,19 +19,23 @@ export interface CartLine {
 export function createCartService(deps: { store: CartStore; catalog: CatalogService }) {
   const { store, catalog } = deps;
 
-  async function view(owner: CartOwner): Promise<Cart> {
-    const lines = await store.get(owner);
-    const items = await Promise.all(
-      [...lines].map(async ([productId, quantity]) => {
+  /**
+   * The lines as the buyer sees them, in product order: priced from the catalog now, each purchasable or with the
+   * reason it is not. The one rule of what an order of the cart can take (see `unavailable`).
+   */
+  async function itemsOf(lines: ReadonlyMap<number, number>): Promise<CartItem[]> {
+    const items: CartItem[] = await Promise.all(
+      [...lines].map(async ([productId, quantity]): Promise<CartItem> => {
         try {
           const p = await catalog.getProduct(productId);
-          return { productId, quantity, name: p.name, priceCents: p.priceCents, currency: p.currency, available: p.available, purchasable: true };
+          return { productId, quantity, name: p.name, priceCents: p.priceCents, currency: p.currency, available: p.available, purchasable: true, unavailableReason: null };
         } catch (error) {
           // Archived, draft or deleted since it was added: shown (from the cache, as a product for sale is), but
           // not purchasable. An outage is not that: it propagates (503), rather than showing every line as no longer for sale.
           if (!(error instanceof NotFoundError)) throw error;
           const p = await catalog.findProduct(productId);
-          return { productId, quantity, name: p?.name ?? '', priceCents: p?.priceCents ?? 0, currency: p?.currency ?? '', available: 0, purchasable: false };
+          const unavailableReason = p === undefined ? 'deleted' : p.status === 'draft' ? 'draft' : 'archived';
+          return { productId, quantity, name: p?.name ?? '', priceCents: p?.priceCents ?? 0, currency: p?.currency ?? '', available: 0, purchasable: false, unavailableReason };
         }
       }),
     );
@@ -39,7 +43,15 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
     // The cart's currency is its first line for sale's (as currencyOf reads it); a line repriced into
     // another since it was added cannot be ordered with the others, so it is not purchasable, nor counted.
     const currency = items.find((item) => item.purchasable)?.currency ?? null;
-    for (const item of items) if (item.currency !== currency) item.purchasable = false;
+    for (const item of items) {
+      if (item.purchasable && item.currency !== currency) Object.assign(item, { purchasable: false, unavailableReason: 'other_currency' });
+    }
+    return items;
+  }
+
+  async function view(owner: CartOwner): Promise<Cart> {
+    const items = await itemsOf(await store.get(owner));
+    const currency = items.find((item) => item.purchasable)?.currency ?? null;
     const purchasable = items.filter((item) => item.purchasable);
     return {
       items,
@@ -114,7 +126,8 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
      * and the product's per-customer cap); a guest line joins when its product is priced in the
      * cart's currency (a line no longer for sale has none and joins as it would stay: not purchasable) and,
      * if the product is new to the cart, while the cart has fewer than MAX_CART_LINES lines (in product
-     * order). The rest stays in the guest cart, reported; `guestCartEmpty` says whether anything is left
+     * order). The rest stays in the guest cart, reported, as are the units a line's maximum cut from the sum
+     * (`capped`); `guestCartEmpty` says whether anything is left
      * there (its cookie can then go). Undefined when the guest cart holds nothing.
      * Each line moves once however many sign-ins race (see CartStore.merge); the currency is read before
      * the move, as setItem reads it before adding.
@@ -138,9 +151,19 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
       const result = await store.merge(guest, customerId, { products: movable, maxLines: MAX_CART_LINES });
       for (const line of result.full) left.push({ ...line, reason: 'CART_FULL' });
       left.sort((a, b) => a.productId - b.productId);
-      return { report: { merged: result.moved, left }, guestCartEmpty: result.guestLinesLeft === 0 };
+      const maxOf = new Map(movable.map((product) => [product.id, product.maxQuantity]));
+      const capped = result.capped.map((line) => ({ productId: line.productId, quantity: maxOf.get(line.productId)!, dropped: line.dropped })).sort((a, b) => a.productId - b.productId);
+      return { report: { merged: result.moved, left, capped }, guestCartEmpty: result.guestLinesLeft === 0 };
     },
 
+    /**
+     * Which of these lines cannot be ordered, as the cart shows them (`unavailableReason`: archived, draft, deleted,
+     * other_currency), in product order: what stops an order of the cart, all named at once rather than one per attempt.
+     */
+    async unavailable(lines: readonly CartLine[]): Promise<{ productId: number; status: string }[]> {
+      const items = await itemsOf(new Map(lines.map((line) => [line.productId, line.quantity])));
+      return items.flatMap((item) => (item.unavailableReason === null ? [] : [{ productId: item.productId, status: item.unavailableReason }]));
+    },
     /** The cart's lines for checkout. */
     async lines(owner: CartOwner): Promise<CartLine[]> {
       return [...(await store.get(owner))].map(([productId, quantity]) => ({ productId, quantity }));

@@ -40,28 +40,41 @@ export interface CartStore {
 export interface MergeResult {
   moved: number;
   full: { productId: number; quantity: number }[];
+  /** Lines that joined at their maximum, and how many units of the sum that dropped. */
+  capped: { productId: number; dropped: number }[];
   guestLinesLeft: number;
 }
 
 /**
  * KEYS guest cart, customer cart, index; ARGV ttl s, now ms, customer member, guest member, max lines, then
- * product id and its max quantity pairs → {moved, guest lines left, then per product left for want of room: id, quantity}.
+ * product id and its max quantity pairs → {moved, guest lines left, 2 × the products left for want of room, then per
+ * such product: id, quantity; then per line that joined at its max quantity: id, units dropped}.
  */
 const MERGE_LUA = `
 local maxLines = tonumber(ARGV[5])
 local lines = redis.call('HLEN', KEYS[2])
 local moved = 0
 local full = {}
+local capped = {}
 for i = 6, #ARGV, 2 do
   local id, maxQuantity = ARGV[i], tonumber(ARGV[i + 1])
   local quantity = redis.call('HGET', KEYS[1], id)
   if quantity then
     if redis.call('HEXISTS', KEYS[2], id) == 1 then
-      if redis.call('HINCRBY', KEYS[2], id, tonumber(quantity)) > maxQuantity then redis.call('HSET', KEYS[2], id, maxQuantity) end
+      local total = redis.call('HINCRBY', KEYS[2], id, tonumber(quantity))
+      if total > maxQuantity then
+        redis.call('HSET', KEYS[2], id, maxQuantity)
+        capped[#capped + 1] = id
+        capped[#capped + 1] = total - maxQuantity
+      end
       redis.call('HDEL', KEYS[1], id)
       moved = moved + 1
     elseif lines < maxLines then
       redis.call('HSET', KEYS[2], id, math.min(tonumber(quantity), maxQuantity))
+      if tonumber(quantity) > maxQuantity then
+        capped[#capped + 1] = id
+        capped[#capped + 1] = tonumber(quantity) - maxQuantity
+      end
       redis.call('HDEL', KEYS[1], id)
       lines = lines + 1
       moved = moved + 1
@@ -77,8 +90,9 @@ if moved > 0 then
 end
 local left = redis.call('HLEN', KEYS[1])
 if left == 0 then redis.call('ZREM', KEYS[3], ARGV[4]) end
-local out = {moved, left}
+local out = {moved, left, #full}
 for i = 1, #full do out[#out + 1] = full[i] end
+for i = 1, #capped do out[#out + 1] = capped[i] end
 return out
 `;
 
@@ -121,10 +135,18 @@ const cartMerge = defineScript({
   keys: ['guest', 'customer', 'index'],
   lua: MERGE_LUA,
   parse: (reply): MergeResult => {
-    const [moved, left, ...full] = (reply as (number | string)[]).map(Number);
-    const pairs: MergeResult['full'] = [];
-    for (let i = 0; i + 1 < full.length; i += 2) pairs.push({ productId: full[i]!, quantity: full[i + 1]! });
-    return { moved: moved!, guestLinesLeft: left!, full: pairs };
+    const [moved, left, fullLength, ...rest] = (reply as (number | string)[]).map(Number);
+    const pairs = (from: number, to: number) => {
+      const out: [number, number][] = [];
+      for (let i = from; i + 1 < to; i += 2) out.push([rest[i]!, rest[i + 1]!]);
+      return out;
+    };
+    return {
+      moved: moved!,
+      guestLinesLeft: left!,
+      full: pairs(0, fullLength!).map(([productId, quantity]) => ({ productId, quantity })),
+      capped: pairs(fullLength!, rest.length).map(([productId, dropped]) => ({ productId, dropped })),
+    };
   },
 });
 

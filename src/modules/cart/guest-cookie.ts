@@ -1,6 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { clearLegacyCookie, getCookieName, readCookie } from '../../platform/http/host-cookies.ts';
 
+/** The guest cookie's plain name; production sets it as `__Host-salescale_guest` (see `getCookieName`). */
 export const GUEST_COOKIE = 'salescale_guest';
 
 /**
@@ -8,10 +10,11 @@ export const GUEST_COOKIE = 'salescale_guest';
  * the session secret) so it cannot be guessed or forged into someone else's cart.
  */
 export function createGuestCookies(options: { secret: string; secure: boolean; ttlS: number }) {
+  const name = getCookieName(GUEST_COOKIE, options.secure);
   const sign = (id: string) => createHmac('sha256', `guest-cart:${options.secret}`).update(id).digest('base64url');
 
   function read(request: FastifyRequest): `g:${string}` | undefined {
-    const raw = request.cookies?.[GUEST_COOKIE];
+    const raw = readCookie(request, name)?.value;
     if (!raw) return undefined;
     const [id, mac] = raw.split('.', 2);
     if (!id || !mac || !/^[A-Za-z0-9_-]{16,64}$/.test(id)) return undefined;
@@ -30,11 +33,14 @@ export function createGuestCookies(options: { secret: string; secure: boolean; t
      */
     ensure(request: FastifyRequest, reply: FastifyReply): `g:${string}` {
       const id = read(request)?.slice(2) ?? randomBytes(18).toString('base64url');
-      reply.setCookie(GUEST_COOKIE, `${id}.${sign(id)}`, { httpOnly: true, sameSite: 'lax', secure: options.secure, path: '/', maxAge: options.ttlS });
+      // A cookie under the old plain name moves to the prefixed one here.
+      clearLegacyCookie(request, reply, name);
+      reply.setCookie(name.name, `${id}.${sign(id)}`, { httpOnly: true, sameSite: 'lax', secure: options.secure, path: '/', maxAge: options.ttlS });
       return `g:${id}`;
     },
     clear(reply: FastifyReply): void {
-      reply.clearCookie(GUEST_COOKIE, { httpOnly: true, sameSite: 'lax', secure: options.secure, path: '/' });
+      clearLegacyCookie(reply.request, reply, name);
+      reply.clearCookie(name.name, { httpOnly: true, sameSite: 'lax', secure: options.secure, path: '/' });
     },
   };
 }

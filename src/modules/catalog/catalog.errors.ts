@@ -1,4 +1,4 @@
-import { ConflictError, InvalidInputError, NotFoundError, UnprocessableError } from '../../shared/errors.ts';
+import { ConflictError, NotFoundError, UnprocessableError } from '../../shared/errors.ts';
 
 export class ProductNotFoundError extends NotFoundError {
   constructor(id: number) {
@@ -13,8 +13,9 @@ export class CategoryNotFoundError extends NotFoundError {
 }
 
 export class SkuTakenError extends ConflictError {
-  constructor(sku: string) {
-    super('SKU_TAKEN', `a product with SKU ${sku} already exists (SKUs are unique whatever their case)`, { sku });
+  /** `productId`: the product that holds the SKU, when known. */
+  constructor(sku: string, productId?: number) {
+    super('SKU_TAKEN', `a product with SKU ${sku} already exists (SKUs are unique whatever their case)`, productId === undefined ? { sku } : { sku, productId });
   }
 }
 
@@ -55,8 +56,9 @@ export class InvalidPriceRangeError extends UnprocessableError {
   }
 }
 
-export class InvalidCursorError extends InvalidInputError {
-  constructor() {
-    super('INVALID_CURSOR', 'cursor is not one this API returned');
+/** A relative stock adjustment that would take the stock below zero or above the most a product may hold: nothing changed. */
+export class StockOutOfRangeError extends ConflictError {
+  constructor(productId: number, available: number, delta: number, max: number) {
+    super('STOCK_OUT_OF_RANGE', `product ${productId} has ${available} units: adding ${delta} would leave it outside 0–${max}`, { productId, available, delta, max });
   }
 }

@@ -4,6 +4,13 @@ import { availableOf } from '../inventory/index.ts';
 import { categories, products, type ProductStatus } from './catalog.tables.ts';
 import type { Category, Product } from './catalog.schemas.ts';
 
+/** The product fields whose changes the admin audit trail records before → after. */
+export interface AuditedProductFields {
+  priceCents: number;
+  currency: string;
+  status: ProductStatus;
+}
+
 const productColumns = {
   id: products.id,
   sku: products.sku,
@@ -74,6 +81,12 @@ export function createCatalogRepository() {
         .limit(limit);
     },
 
+    /** The product holding a SKU, whatever its case (SKUs are unique so). */
+    async findBySku(db: Db, sku: string): Promise<Product | undefined> {
+      const [row] = await db.select(productColumns).from(products).where(sql`lower(${products.sku}) = lower(${sku})`);
+      return row;
+    },
+
     async findById(db: Db, id: number): Promise<Product | undefined> {
       const rows = await db
         .select(productColumns)
@@ -88,13 +101,24 @@ export function createCatalogRepository() {
       return row!.id;
     },
 
-    async update(db: Db, id: number, values: ProductWrite): Promise<boolean> {
-      const rows = await db
-        .update(products)
-        .set({ ...values, updatedAt: sql`now()` })
-        .where(eq(products.id, id))
-        .returning({ id: products.id });
-      return rows.length > 0;
+    /**
+     * Updates a product; returns its price, currency and status as they were (read under the row's lock, in the same
+     * transaction: for the admin audit trail's before → after), or undefined when there is no such product.
+     */
+    async update(db: Db, id: number, values: ProductWrite): Promise<AuditedProductFields | undefined> {
+      return db.transaction(async (tx) => {
+        const [before] = await tx
+          .select({ priceCents: products.priceCents, currency: products.currency, status: products.status })
+          .from(products)
+          .where(eq(products.id, id))
+          .for('update');
+        if (!before) return undefined;
+        await tx
+          .update(products)
+          .set({ ...values, updatedAt: sql`now()` })
+          .where(eq(products.id, id));
+        return before;
+      });
     },
 
     async listCategories(db: Db): Promise<Category[]> {

@@ -112,6 +112,27 @@ describe('catalog API', () => {
     assert.equal((await createProduct({ sku: 'Case-Sku-2', name: 'Other', priceCents: 100 })).sku, 'Case-Sku-2');
   });
 
+  it('answers a create sent again (its reply lost) with the product it made, once, and a SKU taken by another product with that product\'s id', async () => {
+    const body = { sku: 'Retry-1', name: 'Door buster', description: 'Only today', priceCents: 4999, currency: 'EUR', status: 'draft', available: 12, maxPerCustomer: 2 };
+    const created = await createProduct(body);
+    // The operator's client timed out and sends the create again, while the product already sells units.
+    await t.platform.db.primary.execute(
+      sql`update product_stock set available = available - 1 where product_id = ${created.id} and shard = (select shard from product_stock where product_id = ${created.id} order by available desc limit 1)`,
+    );
+    const again = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: body });
+    assert.equal(again.statusCode, 201, again.body);
+    assert.equal(again.headers['idempotent-replayed'], 'true');
+    assert.deepEqual(again.json(), { ...created, available: 11 }, 'the same product, its stock not set again');
+    const count = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from products where lower(sku) = 'retry-1'`);
+    assert.equal(Number(count.rows[0]!.n), 1);
+
+    // Another product under that SKU (here: another price) is refused, and the reply says which product holds it.
+    const other = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { ...body, sku: 'RETRY-1', priceCents: 3999 } });
+    assert.equal(other.statusCode, 409, other.body);
+    assert.equal(other.json().error.code, 'SKU_TAKEN');
+    assert.deepEqual(other.json().error.details, { sku: 'RETRY-1', productId: created.id });
+  });
+
   it('refuses a currency that is not an ISO 4217 currency in use, on create and on update, and writes nothing', async () => {
     for (const currency of ['UDS', 'XXX']) {
       const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `CUR-${currency}`, name: 'Typo', priceCents: 100, currency } });

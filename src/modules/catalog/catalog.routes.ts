@@ -1,8 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import type { FieldChanges } from '../../shared/field-changes.ts';
+import { noteAdminAction } from '../audit/index.ts';
 import { createReplyBytes } from '../../web/http/reply-bytes.ts';
 import { IdParams, errorResponses } from '../../web/http/schemas.ts';
+import { IdempotencyKeyRequiredError } from '../../shared/errors.ts';
 import {
+  AdminIdempotencyHeaders,
   Category,
   CategoryList,
   CreateCategoryBody,
@@ -11,11 +16,18 @@ import {
   PopularQuery,
   Product,
   ProductPage,
+  StockAdjustmentBody,
   StockBody,
   UpdateCategoryBody,
   UpdateProductBody,
 } from './catalog.schemas.ts';
 import type { CatalogService } from './catalog.service.ts';
+
+/** The product a write answers, its before → after values noted for the admin audit trail. */
+function audited(request: FastifyRequest, result: { product: Product; change: FieldChanges }): Product {
+  noteAdminAction(request, { change: result.change });
+  return result.product;
+}
 
 export const catalogSchemas = [Product, Category];
 
@@ -45,20 +57,59 @@ export function catalogAdminRoutes(catalog: CatalogService): FastifyPluginAsyncT
     const tags = ['admin: catalog'];
     const security = [{ adminToken: [] }];
     const common = { tags, security };
-    app.post('/products', { schema: { ...common, body: CreateProductBody, response: { 201: Type.Ref('Product'), ...errorResponses(400, 401, 409, 422) } } }, async (request, reply) =>
-      reply.code(201).send(await catalog.createProduct(request.body)),
+    app.post(
+      '/products',
+      {
+        schema: {
+          ...common,
+          description:
+            'Creates a product. The same create sent again (a lost reply) answers the product it made, with `Idempotent-Replayed: true` and its stock as it is now; another product under the SKU (whatever its case) is 409 `SKU_TAKEN` with the `productId` that holds it.',
+          body: CreateProductBody,
+          response: { 201: Type.Ref('Product'), ...errorResponses(400, 401, 409, 422) },
+        },
+      },
+      async (request, reply) => {
+        const { product, replayed } = await catalog.createProduct(request.body);
+        noteAdminAction(request, { productId: product.id });
+        if (replayed) reply.header('idempotent-replayed', 'true');
+        return reply.code(201).send(product);
+      },
     );
     app.get('/products/:id', { schema: { ...common, params: IdParams, response: { 200: Type.Ref('Product'), ...errorResponses(401, 404) } } }, (request) =>
       catalog.getProductForAdmin(request.params.id),
     );
-    app.patch('/products/:id', { schema: { ...common, params: IdParams, body: UpdateProductBody, response: { 200: Type.Ref('Product'), ...errorResponses(400, 401, 404, 422) } } }, (request) =>
-      catalog.updateProduct(request.params.id, request.body),
+    // Each write's before → after values go to the admin audit trail (`noteAdminAction`).
+    app.patch('/products/:id', { schema: { ...common, params: IdParams, body: UpdateProductBody, response: { 200: Type.Ref('Product'), ...errorResponses(400, 401, 404, 422) } } }, async (request) =>
+      audited(request, await catalog.updateProduct(request.params.id, request.body)),
     );
-    app.post('/products/:id/archive', { schema: { ...common, params: IdParams, response: { 200: Type.Ref('Product'), ...errorResponses(401, 404) } } }, (request) =>
-      catalog.archiveProduct(request.params.id),
+    app.post('/products/:id/archive', { schema: { ...common, params: IdParams, response: { 200: Type.Ref('Product'), ...errorResponses(401, 404) } } }, async (request) =>
+      audited(request, await catalog.archiveProduct(request.params.id)),
     );
-    app.put('/products/:id/stock', { schema: { ...common, params: IdParams, body: StockBody, response: { 200: Type.Ref('Product'), ...errorResponses(400, 401, 404) } } }, (request) =>
-      catalog.setStock(request.params.id, request.body.available),
+    app.put('/products/:id/stock', { schema: { ...common, params: IdParams, body: StockBody, response: { 200: Type.Ref('Product'), ...errorResponses(400, 401, 404) } } }, async (request) =>
+      audited(request, await catalog.setStock(request.params.id, request.body.available)),
+    );
+    app.post(
+      '/products/:id/stock/adjustments',
+      {
+        schema: {
+          ...common,
+          description:
+            'Adds `delta` units (negative: removes them) to the stock as it is when the adjustment runs, so units sold meanwhile stay sold (a read followed by PUT /stock puts them back on sale). Requires an `Idempotency-Key` header: a retry with the same key is applied once and answers the product with `Idempotent-Replayed: true` (with another `delta`, 422 `IDEMPOTENCY_KEY_REUSED`); the key is kept with the product, in PostgreSQL, in the transaction that applies the adjustment. A result outside 0–1,000,000,000 is 409 `STOCK_OUT_OF_RANGE`, nothing changed.',
+          params: IdParams,
+          headers: AdminIdempotencyHeaders,
+          body: StockAdjustmentBody,
+          response: { 200: Type.Ref('Product'), ...errorResponses(400, 401, 404, 409, 422) },
+        },
+      },
+      async (request, reply) => {
+        const key = request.headers['idempotency-key'];
+        if (key === undefined) throw new IdempotencyKeyRequiredError();
+        const { product, replayed, change } = await catalog.adjustStock(request.params.id, key, request.body.delta);
+        // A replay changed nothing now: its change is the first request's record.
+        if (replayed) reply.header('idempotent-replayed', 'true');
+        else noteAdminAction(request, { change });
+        return product;
+      },
     );
 
     app.get('/categories', { schema: { ...common, response: { 200: CategoryList } } }, async () => ({ items: await catalog.listCategories() }));

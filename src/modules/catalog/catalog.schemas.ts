@@ -74,7 +74,19 @@ export const UpdateProductBody = Type.Object(
 );
 export type UpdateProductBody = Static<typeof UpdateProductBody>;
 
-export const StockBody = Type.Object({ available: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }) }, { additionalProperties: false });
+/** The most units a product's stock may hold. */
+export const MAX_STOCK = 1_000_000_000;
+
+export const StockBody = Type.Object({ available: Type.Integer({ minimum: 0, maximum: MAX_STOCK }) }, { additionalProperties: false });
+
+export const StockAdjustmentBody = Type.Object(
+  { delta: Type.Integer({ minimum: -MAX_STOCK, maximum: MAX_STOCK, description: 'Units to add (negative: to remove), applied to the stock as it is when the adjustment runs' }) },
+  { additionalProperties: false },
+);
+
+export const AdminIdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$', description: 'Required: a unique key per adjustment, e.g. a UUID; a retry with it is applied once' })),
+});
 
 export const Category = Type.Object(
   { id: Type.Integer(), slug: Type.String(), name: Type.String(), parentId: Type.Union([Type.Integer(), Type.Null()]) },

@@ -1,4 +1,6 @@
-import { createIdCursor } from '../../shared/cursor.ts';
+import { createIdCursor, InvalidCursorError } from '../../shared/cursor.ts';
+import { IdempotencyKeyReusedError } from '../../shared/errors.ts';
+import type { FieldChanges } from '../../shared/field-changes.ts';
 import type { Cache } from '../../platform/cache/cache.ts';
 import type { Database, Db } from '../../platform/db/client.ts';
 import type { ReplicaReads } from '../../platform/db/replica-reads.ts';
@@ -7,16 +9,16 @@ import {
   CategoryCycleError,
   CategoryInUseError,
   CategoryNotFoundError,
-  InvalidCursorError,
   InvalidPriceRangeError,
   ProductNotFoundError,
   SkuTakenError,
   SlugTakenError,
+  StockOutOfRangeError,
   UnknownCategoryError,
   UnknownCurrencyError,
 } from './catalog.errors.ts';
-import type { CatalogRepository, ProductWrite } from './catalog.repository.ts';
-import type { Category, CreateCategoryBody, CreateProductBody, ListProductsQuery, Product, UpdateCategoryBody, UpdateProductBody } from './catalog.schemas.ts';
+import type { AuditedProductFields, CatalogRepository, ProductWrite } from './catalog.repository.ts';
+import { MAX_STOCK, type Category, type CreateCategoryBody, type CreateProductBody, type ListProductsQuery, type Product, type UpdateCategoryBody, type UpdateProductBody } from './catalog.schemas.ts';
 
 export interface CatalogTtls {
   productS: number;
@@ -52,7 +54,13 @@ export interface CatalogServiceDeps {
 /** The inventory operations the catalog uses when it creates a product or an admin sets its stock. */
 export interface StockWriter {
   create(db: Db, productId: number, available: number): Promise<void>;
-  set(db: Db, productId: number, available: number): Promise<void>;
+  /** Sets the count; returns the one it replaced, read under the stock's lock. */
+  set(db: Db, productId: number, available: number): Promise<{ before: number }>;
+  /** Adds `delta` units under the stock's lock, once per (product, key); see the inventory repository. */
+  adjust(
+    db: Db,
+    input: { productId: number; key: string; delta: number; max: number },
+  ): Promise<{ kind: 'applied' | 'replayed' | 'out-of-range'; before: number; after: number } | { kind: 'key-reused' } | { kind: 'not-found' }>;
 }
 
 /** A page of the product listing. */
@@ -95,6 +103,20 @@ export function decodeCursor(text: string): number {
   const after = cursor.decode(text);
   if (after === undefined) throw new InvalidCursorError();
   return after;
+}
+
+/** Whether `product` is what `body` creates (every field as asked, the SKU as typed; the stock may have moved since). */
+function isCreatedFrom(product: Product, body: CreateProductBody): boolean {
+  return (
+    product.sku === body.sku &&
+    product.name === body.name &&
+    product.description === (body.description ?? '') &&
+    product.priceCents === body.priceCents &&
+    product.currency === (body.currency ?? 'USD') &&
+    product.categoryId === (body.categoryId ?? null) &&
+    product.status === (body.status ?? 'active') &&
+    product.maxPerCustomer === (body.maxPerCustomer ?? null)
+  );
 }
 
 export function createCatalogService(deps: CatalogServiceDeps) {
@@ -172,6 +194,16 @@ export function createCatalogService(deps: CatalogServiceDeps) {
     await changed([CATALOG_TAGS.product(id), CATALOG_TAGS.products]);
   }
 
+  /**
+   * After a committed write that decides what checkout may sell (a status, a stock count): the caches and the stock
+   * gate re-read the product. The write is done, so a Redis failure here must not fail the reply (a 503 told the admin
+   * it had not happened, and kept it out of the audit trail): the cache retries its invalidation and the gate sends
+   * its own again until Redis answers (`StockGate.invalidate`).
+   */
+  async function invalidateProductAndStock(id: number): Promise<void> {
+    await Promise.all([invalidateProduct(id), deps.stock?.invalidate(id)]).catch(() => undefined);
+  }
+
   async function requireProduct(id: number): Promise<Product> {
     const product = await repo.findById(db.primary, id);
     if (!product) throw new ProductNotFoundError(id);
@@ -238,7 +270,12 @@ export function createCatalogService(deps: CatalogServiceDeps) {
     /** The admin view: any status, always from the primary (read-your-writes). */
     getProductForAdmin: requireProduct,
 
-    async createProduct(body: CreateProductBody): Promise<Product> {
+    /**
+     * Creates a product. The same create sent again (its reply lost to a timeout, a double click) finds the product it
+     * made under the SKU with every field as asked and answers it with `replayed`, its stock left as it is now (units
+     * may have sold); another product under the SKU is 409 `SKU_TAKEN`, naming the product that holds it.
+     */
+    async createProduct(body: CreateProductBody): Promise<{ product: Product; replayed: boolean }> {
       requireKnownCurrency(body.currency);
       const { available = 0, ...values } = body;
       let id: number;
@@ -249,35 +286,62 @@ export function createCatalogService(deps: CatalogServiceDeps) {
           return created;
         });
       } catch (error) {
+        if (pgError(error)?.code === PG_UNIQUE_VIOLATION) {
+          const holder = await repo.findBySku(db.primary, body.sku);
+          if (holder && isCreatedFrom(holder, body)) return { product: holder, replayed: true };
+          throw new SkuTakenError(body.sku, holder?.id);
+        }
         translateProductWriteError(error, body.sku, body.categoryId);
       }
       await invalidateProduct(id);
-      return requireProduct(id);
+      return { product: await requireProduct(id), replayed: false };
     },
 
-    async updateProduct(id: number, body: UpdateProductBody | ProductWrite): Promise<Product> {
+    /** Updates a product; `change` has its price, currency and status before → after, for those the update named. */
+    async updateProduct(id: number, body: UpdateProductBody | ProductWrite): Promise<{ product: Product; change: FieldChanges }> {
       requireKnownCurrency(body.currency);
-      let found: boolean;
+      let before: AuditedProductFields | undefined;
       try {
-        found = await repo.update(db.primary, id, body);
+        before = await repo.update(db.primary, id, body);
       } catch (error) {
         translateProductWriteError(error, undefined, body.categoryId);
       }
-      if (!found) throw new ProductNotFoundError(id);
+      if (!before) throw new ProductNotFoundError(id);
       // A status change decides whether checkout may sell it: the stock gate re-reads it.
-      await Promise.all([invalidateProduct(id), body.status === undefined ? undefined : deps.stock?.invalidate(id)]);
-      return requireProduct(id);
+      await (body.status === undefined ? invalidateProduct(id) : invalidateProductAndStock(id));
+      const product = await requireProduct(id);
+      const change: FieldChanges = {};
+      for (const field of ['priceCents', 'currency', 'status'] as const) {
+        if (body[field] !== undefined) change[field] = { before: before[field], after: product[field] };
+      }
+      return { product, change };
     },
 
-    async archiveProduct(id: number): Promise<Product> {
+    async archiveProduct(id: number): Promise<{ product: Product; change: FieldChanges }> {
       return this.updateProduct(id, { status: 'archived' });
     },
 
-    async setStock(id: number, available: number): Promise<Product> {
+    /** Sets the stock count; `change.available` is the count it replaced (read under the stock rows' lock) → the new one. */
+    async setStock(id: number, available: number): Promise<{ product: Product; change: FieldChanges }> {
       await requireProduct(id);
-      await inventory.set(db.primary, id, available);
-      await Promise.all([invalidateProduct(id), deps.stock?.invalidate(id)]);
-      return requireProduct(id);
+      const { before } = await inventory.set(db.primary, id, available);
+      await invalidateProductAndStock(id);
+      return { product: await requireProduct(id), change: { available: { before, after: available } } };
+    },
+
+    /**
+     * Adds `delta` units (negative: removes them) to the stock as it is at that moment, under the stock rows' lock:
+     * the units checkout takes meanwhile stay taken. Once per (product, `key`): a retry gets the product with
+     * `replayed`, and nothing is added again. 409 `STOCK_OUT_OF_RANGE` when the result would leave 0–MAX_STOCK.
+     */
+    async adjustStock(id: number, key: string, delta: number): Promise<{ product: Product; replayed: boolean; change: FieldChanges }> {
+      const adjusted = await inventory.adjust(db.primary, { productId: id, key, delta, max: MAX_STOCK });
+      if (adjusted.kind === 'not-found') throw new ProductNotFoundError(id);
+      if (adjusted.kind === 'key-reused') throw new IdempotencyKeyReusedError();
+      if (adjusted.kind === 'out-of-range') throw new StockOutOfRangeError(id, adjusted.before, delta, MAX_STOCK);
+      await invalidateProductAndStock(id);
+      const change = { available: { before: adjusted.before, after: adjusted.after } };
+      return { product: await requireProduct(id), replayed: adjusted.kind === 'replayed', change };
     },
 
     async listCategories(): Promise<Category[]> {

@@ -1,4 +1,4 @@
-import { ConflictError, DomainError } from '../../shared/errors.ts';
+import { ConflictError, DomainError, UnprocessableError } from '../../shared/errors.ts';
 
 export class EmailTakenError extends ConflictError {
   constructor() {
@@ -28,5 +28,29 @@ export class LoginLockedError extends DomainError {
 export class LoginUnavailableError extends DomainError {
   constructor() {
     super('LOGIN_UNAVAILABLE', 'unavailable', 'signing in is temporarily unavailable, please retry shortly');
+  }
+}
+
+/** More password checks waiting on this instance than PASSWORD_HASH_QUEUE_MAX: refused before any hashing. */
+export class PasswordCheckBusyError extends DomainError {
+  constructor() {
+    super('PASSWORD_CHECK_BUSY', 'unavailable', 'too many sign-ins and registrations at once, please retry in a moment');
+  }
+}
+
+/**
+ * A new password a guesser tries first (see `checkNewPassword`): `reason` is `common` (on the list of the 10,000
+ * most common passwords) or `context` (made of the shop's name, the email or the customer's name). Never carries
+ * the password, nor the word found in it.
+ */
+export class PasswordTooCommonError extends UnprocessableError {
+  constructor(reason: 'common' | 'context') {
+    super(
+      'PASSWORD_TOO_COMMON',
+      reason === 'common'
+        ? 'this password is one of the most common passwords; choose another'
+        : "this password is mostly the shop's name, your email or your name; choose another",
+      { reason },
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../platform/db/client.ts';
 import { enqueueInTransaction, type OutboxJob } from '../../platform/outbox/outbox.ts';
 import { customers } from './customers.tables.ts';
@@ -38,6 +38,14 @@ export function createCustomersRepository() {
         .from(customers)
         .where(sql`lower(${customers.email}) = lower(${email}) and not ${customers.guest}`);
       return rows[0];
+    },
+
+    /** Replaces a password hash, unless it changed since it was read (then the newer one stays). */
+    async replacePasswordHash(db: Db, id: number, from: string, to: string): Promise<void> {
+      await db
+        .update(customers)
+        .set({ passwordHash: to, updatedAt: sql`now()` })
+        .where(and(eq(customers.id, id), eq(customers.passwordHash, from)));
     },
 
     async findById(db: Db, id: number): Promise<CustomerRow | undefined> {

@@ -158,6 +158,22 @@ describe('customers and sessions', () => {
     assert.equal((await me('salescale_sid=forged')).statusCode, 401);
   });
 
+  it('ends the session a browser held when it registers a new account (a shared computer: the first account is signed out)', async () => {
+    const first = sessionCookieOf((await register({ email: 'first.holder@example.com', password: 'a long password', name: 'First' })).headers['set-cookie'])!;
+    const registered = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/customers',
+      payload: { email: 'second.holder@example.com', password: 'a long password', name: 'Second' },
+      headers: { cookie: first },
+      remoteAddress: randomAddress(),
+    });
+    assert.equal(registered.statusCode, 201, registered.body);
+    const second = sessionCookieOf(registered.headers['set-cookie'])!;
+    assert.notEqual(second, first);
+    assert.equal((await me(first)).statusCode, 401, 'the session presented at registration is gone');
+    assert.equal((await me(second)).json().email, 'second.holder@example.com');
+  });
+
   it('answers a wrong password and an unknown email alike, and locks an account after repeated failures from any address', async () => {
     await register({ email: 'target@example.com', password: 'the right password', name: 'T' });
     const wrong = await login({ email: 'target@example.com', password: 'wrong password' });
@@ -174,6 +190,10 @@ describe('customers and sessions', () => {
     const locked = await login({ email: 'target@example.com', password: 'the right password' });
     assert.equal(locked.statusCode, 429);
     assert.equal(locked.json().error.code, 'LOGIN_RATE_LIMITED');
+    // Every 429 says when to come back, in the header clients and proxies read, as RATE_LIMITED does.
+    const retryAfterSeconds = locked.json().error.details.retryAfterSeconds;
+    assert.ok(retryAfterSeconds >= 1, `retryAfterSeconds ${retryAfterSeconds}`);
+    assert.equal(locked.headers['retry-after'], String(retryAfterSeconds));
     assert.equal(locked.headers['set-cookie'], undefined);
   });
 
@@ -194,6 +214,53 @@ describe('customers and sessions', () => {
       const reply = await login({ email: 'often@example.com', password: 'the right password' });
       assert.equal(reply.statusCode, 200, `sign-in ${i + 1}: ${reply.body}`);
     }
+  });
+
+  it('refuses common passwords and passwords made of the shop name, the email or the name (422 PASSWORD_TOO_COMMON), never echoing them', async () => {
+    const email = 'Jane.Doe@example.com';
+    const refused: Array<[string, Record<string, unknown>, string]> = [
+      ['password1', { email, name: 'Jane' }, 'common'],
+      ['qwerty123', { email, name: 'Jane' }, 'common'],
+      ['12345678', { email, name: 'Jane' }, 'common'],
+      ['iloveyou', { email, name: 'Jane' }, 'common'],
+      // Compared in any letter case.
+      ['PassWord1', { email, name: 'Jane' }, 'common'],
+      // The email's local part, repeated: long enough, but nothing a guesser does not already know.
+      ['jane.doejane.doe', { email, name: 'Someone' }, 'context'],
+      ['Jane.Doe2024', { email, name: 'Someone' }, 'context'],
+      ['salescale123', { email, name: 'Jane' }, 'context'],
+      ['SalesCale!!', { email, name: 'Jane' }, 'context'],
+      ['annabelle99', { email: 'shopper@example.com', name: 'Annabelle Smith' }, 'context'],
+      // What is left once the context words are taken out is itself a common password.
+      ['janepassword1', { email, name: 'Jane' }, 'context'],
+    ];
+    let i = 0;
+    for (const [password, who, reason] of refused) {
+      const reply = await register({ ...who, password }, `10.7.0.${++i}`);
+      assert.equal(reply.statusCode, 422, `${password}: ${reply.body}`);
+      const { error } = reply.json();
+      assert.equal(error.code, 'PASSWORD_TOO_COMMON', password);
+      assert.equal(error.details.reason, reason, password);
+      assert.ok(!reply.body.toLowerCase().includes(password.toLowerCase()), `the reply echoes the password: ${reply.body}`);
+    }
+    const made = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from customers where lower(email) in ('jane.doe@example.com', 'shopper@example.com')`);
+    assert.equal(Number(made.rows[0]!.n), 0, 'no account was made');
+
+    for (const [password, who] of [
+      ['correct horse battery', { email, name: 'Jane' }],
+      // A context word inside a password that is long enough without it.
+      ['jane likes long walks', { email: 'jane.walker@example.com', name: 'Jane' }],
+    ] as const) {
+      const reply = await register({ ...who, password }, `10.7.1.${++i}`);
+      assert.equal(reply.statusCode, 201, `${password}: ${reply.body}`);
+    }
+  });
+
+  it('still signs in an existing account whose password is on the common list', async () => {
+    const hash = await hashPassword('password1', t.config.customers.passwordHash);
+    await t.platform.db.primary.execute(sql`insert into customers (email, name, password_hash) values ('old.weak@example.com', 'Old', ${hash})`);
+    const reply = await login({ email: 'old.weak@example.com', password: 'password1' });
+    assert.equal(reply.statusCode, 200, reply.body);
   });
 
   it('hashes with argon2id and verifies only the right password', async () => {
@@ -240,5 +307,67 @@ describe('signing out while Redis is unreachable', () => {
     assert.equal((await me(cookie)).statusCode, 200, 'the session is still there: the client retries the sign-out');
     assert.equal((await t.app.inject({ method: 'DELETE', url: '/api/v1/sessions', headers: { cookie } })).statusCode, 204);
     assert.equal((await me(cookie)).statusCode, 401);
+  });
+});
+
+describe('password hashing under a sign-in storm', () => {
+  let t: TestApp;
+
+  before(async () => {
+    // One hash at a time, two waiting; a cost high enough that the storm arrives before the first hash is done.
+    t = await createTestApp({ PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE_MAX: '2', PASSWORD_HASH_MEMORY_KIB: '32768', PASSWORD_HASH_PASSES: '2', RATE_LIMIT_LOGIN_MAX: '1000' });
+  });
+  after(() => t?.close());
+
+  const login = (email: string, password: string, i: number) =>
+    t.app.inject({ method: 'POST', url: '/api/v1/sessions', payload: { email, password }, remoteAddress: `10.1.${Math.floor(i / 200)}.${(i % 200) + 1}` });
+
+  it('refuses sign-ins past PASSWORD_HASH_QUEUE_MAX at once (503 PASSWORD_CHECK_BUSY) instead of queueing hashes without bound', async () => {
+    const registered = await t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email: 'storm@example.com', password: 'the right password', name: 'S' } });
+    assert.equal(registered.statusCode, 201, registered.body);
+    // Guesses at unknown emails from many addresses: neither the per-address nor the per-account limit stops them.
+    const replies = await Promise.all(Array.from({ length: 24 }, (_, i) => login(`nobody${i}@example.com`, 'a guess', i)));
+    const tried = replies.filter((reply) => reply.statusCode === 401 && reply.json().error.code === 'INVALID_CREDENTIALS');
+    const busy = replies.filter((reply) => reply.statusCode === 503 && reply.json().error.code === 'PASSWORD_CHECK_BUSY');
+    assert.equal(tried.length + busy.length, 24, replies.map((reply) => reply.body).join('\n'));
+    assert.ok(busy.length > 0, `all ${tried.length} sign-ins waited for a hash, none was refused`);
+    for (const reply of busy) assert.ok(Number(reply.headers['retry-after']) >= 1, 'a busy refusal says when to retry');
+    // The refused attempts took nothing: the gate is free again, and the account's budget is intact.
+    const signedIn = await login('storm@example.com', 'the right password', 999);
+    assert.equal(signedIn.statusCode, 200, signedIn.body);
+  });
+});
+
+describe('password hashes made with an older cost', () => {
+  let t: TestApp;
+
+  before(async () => {
+    // The operator raised the cost (PASSWORD_HASH_PASSES 1 → 2) after accounts were made.
+    t = await createTestApp({ PASSWORD_HASH_PASSES: '2' });
+  });
+  after(() => t?.close());
+
+  const storedHash = async (id: number) =>
+    (await t.platform.db.primary.execute<{ password_hash: string }>(sql`select password_hash from customers where id = ${id}`)).rows[0]!.password_hash;
+
+  it('are rehashed with the current cost at the next successful sign-in, and only then', async () => {
+    const registered = await t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email: 'old.hash@example.com', password: 'the right password', name: 'O' } });
+    assert.equal(registered.statusCode, 201, registered.body);
+    const id: number = registered.json().id;
+    const old = await hashPassword('the right password', { memoryKib: 1024, passes: 1, parallelism: 1 });
+    await t.platform.db.primary.execute(sql`update customers set password_hash = ${old} where id = ${id}`);
+
+    const wrong = await t.app.inject({ method: 'POST', url: '/api/v1/sessions', payload: { email: 'old.hash@example.com', password: 'a wrong password' } });
+    assert.equal(wrong.statusCode, 401);
+    assert.equal(await storedHash(id), old, 'a wrong password changes nothing');
+
+    const signedIn = await t.app.inject({ method: 'POST', url: '/api/v1/sessions', payload: { email: 'old.hash@example.com', password: 'the right password' } });
+    assert.equal(signedIn.statusCode, 200, signedIn.body);
+    const upgraded = await storedHash(id);
+    assert.match(upgraded, /^\$argon2id\$v=19\$m=1024,t=2,p=1\$/);
+    assert.equal(await verifyPassword('the right password', upgraded), true);
+    const again = await t.app.inject({ method: 'POST', url: '/api/v1/sessions', payload: { email: 'old.hash@example.com', password: 'the right password' } });
+    assert.equal(again.statusCode, 200, again.body);
+    assert.equal(await storedHash(id), upgraded, 'a hash with the current cost is kept');
   });
 });

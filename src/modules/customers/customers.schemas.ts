@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { displayName } from '../../lib/display-name.ts';
+import { PASSWORD_MIN_LENGTH } from './password-policy.ts';
 
 const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
 
@@ -12,7 +13,12 @@ export type Customer = Static<typeof Customer>;
 export const RegisterBody = Type.Object(
   {
     email: Email,
-    password: Type.String({ minLength: 8, maxLength: 256, description: 'At least 8 characters' }),
+    password: Type.String({
+      minLength: PASSWORD_MIN_LENGTH,
+      maxLength: 256,
+      description:
+        "At least 8 characters; not one of the 10,000 most common passwords, nor mostly the shop's name, the email or the name (422 PASSWORD_TOO_COMMON)",
+    }),
     // At least one visible character: the service stores the name trimmed.
     name: displayName(200),
   },

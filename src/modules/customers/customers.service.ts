@@ -6,18 +6,21 @@ import type { PasswordHashParams } from '../../platform/config/customers.config.
 import { EmailTakenError, InvalidCredentialsError, NotSignedInError } from './customers.errors.ts';
 import type { CustomerRow, CustomersRepository } from './customers.repository.ts';
 import type { Customer, LoginBody, RegisterBody } from './customers.schemas.ts';
-import { hashPassword, verifyPassword } from './password.ts';
+import type { PasswordGate } from './password-gate.ts';
+import { checkNewPassword } from './password-policy.ts';
+import { hashPassword, needsRehash, verifyPassword } from './password.ts';
 import type { SessionStore } from './sessions.ts';
 
 /** The per-account part of the login limit (the per-address part is the `login` rate limiter). */
 export interface LoginGuard {
   /**
-   * Counts one sign-in attempt for this account before its password is checked; throws when the
-   * account has used its attempts recently, or when that cannot be known.
+   * Counts one sign-in attempt before its password is checked: against the trusted device's own budget when
+   * `device` (the id of a valid device cookie for this account) is given, else against the account's budget
+   * shared by all untrusted clients. Throws when that budget was used up recently, or when that cannot be known.
    */
-  begin(email: string): Promise<void>;
+  begin(email: string, device: string | undefined): Promise<void>;
   /** The attempt did not guess wrong (it signed in, or failed for another reason): its unit comes back. */
-  giveBack(email: string): Promise<void>;
+  giveBack(email: string, device: string | undefined): Promise<void>;
 }
 
 export interface CustomerServiceDeps {
@@ -25,6 +28,8 @@ export interface CustomerServiceDeps {
   repo: CustomersRepository;
   sessions: SessionStore;
   passwordHash: PasswordHashParams;
+  /** Every hash and verification goes through it: a bounded number at once, a bounded number waiting. */
+  passwordGate: PasswordGate;
   loginGuard: LoginGuard;
 }
 
@@ -33,15 +38,19 @@ function toCustomer(row: CustomerRow): Customer {
 }
 
 export function createCustomerService(deps: CustomerServiceDeps) {
-  const { repo } = deps;
+  const { repo, passwordGate } = deps;
   // Unknown emails are checked against this hash, so that "no such account" takes as long as "wrong password".
   let decoy: Promise<string> | undefined;
   const decoyHash = () => (decoy ??= hashPassword(randomBytes(16).toString('hex'), deps.passwordHash));
 
   return {
-    /** Creates the account (the welcome email follows through the outbox) and signs it in. */
-    async register(body: RegisterBody): Promise<{ customer: Customer; sessionId: string }> {
-      const passwordHash = await hashPassword(body.password, deps.passwordHash);
+    /**
+     * Creates the account (the welcome email follows through the outbox) and signs it in; a session this browser
+     * held (another account's) ends, as at login. A password a guesser tries first is refused before any hashing.
+     */
+    async register(body: RegisterBody, previousSessionId: string | undefined): Promise<{ customer: Customer; sessionId: string }> {
+      checkNewPassword(body.password, body);
+      const passwordHash = await passwordGate.run(() => hashPassword(body.password, deps.passwordHash));
       let row: CustomerRow;
       try {
         row = await repo.insert(deps.db.primary, { email: body.email.trim(), name: body.name.trim(), passwordHash }, (c) => [
@@ -51,24 +60,40 @@ export function createCustomerService(deps: CustomerServiceDeps) {
         if (pgError(error)?.code === PG_UNIQUE_VIOLATION) throw new EmailTakenError();
         throw error;
       }
+      if (previousSessionId !== undefined) await deps.sessions.destroy(previousSessionId);
       return { customer: toCustomer(row), sessionId: await deps.sessions.create(row.id) };
     },
 
-    /** Checks the password and starts a new session; the previous one (if any) ends: no fixation. */
-    async login(body: LoginBody, previousSessionId: string | undefined): Promise<{ customer: Customer; sessionId: string }> {
-      await deps.loginGuard.begin(body.email);
+    /**
+     * Checks the password and starts a new session; the previous one (if any) ends: no fixation. `device` is the id
+     * of the client's valid device cookie for this email, if it has one (see {@link LoginGuard.begin}).
+     */
+    async login(body: LoginBody, previousSessionId: string | undefined, device?: string): Promise<{ customer: Customer; sessionId: string }> {
+      await deps.loginGuard.begin(body.email, device);
       let row: Awaited<ReturnType<CustomersRepository['findByEmail']>>;
       let ok: boolean;
       try {
         row = await repo.findByEmail(deps.db.primary, body.email.trim());
-        ok = await verifyPassword(body.password, row?.passwordHash ?? (await decoyHash()));
+        const stored = row?.passwordHash ?? (await decoyHash());
+        ok = await passwordGate.run(() => verifyPassword(body.password, stored));
       } catch (error) {
         // An outage is not a wrong guess.
-        await deps.loginGuard.giveBack(body.email);
+        await deps.loginGuard.giveBack(body.email, device);
         throw error;
       }
       if (!row || !ok) throw new InvalidCredentialsError();
-      await deps.loginGuard.giveBack(body.email);
+      await deps.loginGuard.giveBack(body.email, device);
+      // The password is known only now: a hash made with an older cost (PASSWORD_HASH_* raised since) is made
+      // again with the current one, or raising the cost would protect only accounts made afterwards (and a sign-in
+      // to an old account would answer faster than one to an unknown email, whose decoy has the current cost).
+      // Best effort: a busy gate or a failed write leaves the old hash for the next sign-in, never fails this one.
+      if (needsRehash(row.passwordHash, deps.passwordHash)) {
+        const stored = row.passwordHash;
+        await passwordGate
+          .run(() => hashPassword(body.password, deps.passwordHash))
+          .then((upgraded) => repo.replacePasswordHash(deps.db.primary, row.id, stored, upgraded))
+          .catch(() => undefined);
+      }
       if (previousSessionId !== undefined) await deps.sessions.destroy(previousSessionId);
       return { customer: toCustomer(row), sessionId: await deps.sessions.create(row.id) };
     },

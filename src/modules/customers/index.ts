@@ -1,5 +1,5 @@
 export { createCustomersRepository, type CustomersRepository } from './customers.repository.ts';
-export { LoginLockedError, LoginUnavailableError, NotSignedInError } from './customers.errors.ts';
+export { LoginLockedError, LoginUnavailableError, NotSignedInError, PasswordCheckBusyError } from './customers.errors.ts';
 export { customerRoutes } from './customers.routes.ts';
 export { Customer } from './customers.schemas.ts';
 export { createCustomerService, type CustomerService, type LoginGuard } from './customers.service.ts';
@@ -8,3 +8,5 @@ export { hashPassword } from './password.ts';
 export { requireCustomer, SESSION_COOKIE, sessionPlugin } from './session-plugin.ts';
 export { createSessionStore, type SessionStore } from './sessions.ts';
 export { createLoginGuard, noLoginGuard } from './login-guard.ts';
+export { createPasswordGate, type PasswordGate } from './password-gate.ts';
+export { createDeviceCookies, DEVICE_COOKIE, type DeviceCookies } from './device-cookie.ts';

@@ -34,3 +34,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const key = await derive(password, Buffer.from(salt!, 'base64'), { memoryKib: Number(m), passes: Number(t), parallelism: Number(p) });
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
+
+/**
+ * Whether a stored hash was made with other parameters than `params` (the cost was raised since, or lowered):
+ * the next successful sign-in hashes the password again with the current ones.
+ */
+export function needsRehash(stored: string, params: PasswordHashParams): boolean {
+  const match = PHC.exec(stored);
+  return !match || Number(match[1]) !== params.memoryKib || Number(match[2]) !== params.passes || Number(match[3]) !== params.parallelism;
+}

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import cookie from '@fastify/cookie';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { clearLegacyCookie, getCookieName, readCookie } from '../../platform/http/host-cookies.ts';
 import { NotSignedInError } from './customers.errors.ts';
 import type { SessionStore } from './sessions.ts';
 
@@ -15,7 +16,13 @@ declare module 'fastify' {
   }
 }
 
+/** The session cookie's plain name; production sets it as `__Host-salescale_sid` (see `getCookieName`). */
 export const SESSION_COOKIE = 'salescale_sid';
+
+/** The session cookie's value as the request sent it (under the prefixed name, or the old plain one). */
+export function getSessionCookie(request: FastifyRequest, secure: boolean): string | undefined {
+  return readCookie(request, getCookieName(SESSION_COOKIE, secure))?.value;
+}
 
 export interface SessionPluginOptions {
   sessions: SessionStore;
@@ -39,11 +46,15 @@ export function sessionPlugin(options: SessionPluginOptions): FastifyPluginAsync
   const renewUnder = options.renewUnder ?? '/api/';
   const plugin: FastifyPluginAsync = async (app) => {
     await app.register(cookie);
+    const name = getCookieName(SESSION_COOKIE, options.secure);
     app.addHook('onRequest', async (request, reply) => {
-      const id = request.cookies[SESSION_COOKIE];
-      if (id === undefined || id === '') return;
+      const sent = readCookie(request, name);
+      if (sent === undefined) return;
+      const id = sent.value;
       try {
         const session = await options.sessions.get(id, { extend: request.url.startsWith(renewUnder) });
+        // A cookie under the old plain name moves to the prefixed one (a dead session's is only cleared).
+        if (sent.legacy) clearLegacyCookie(request, reply, name);
         if (!session) return;
         request.customerId = session.customerId;
         request.sessionId = session.key;
@@ -51,7 +62,7 @@ export function sessionPlugin(options: SessionPluginOptions): FastifyPluginAsync
         // The browser drops the cookie at the Max-Age it was given at sign-in, whatever Redis holds: an
         // extended session renews it, or an active customer would be signed out SESSION_TTL_S after signing in.
         // (A route that sets or clears the cookie afterwards, sign-in or sign-out, replaces this one.)
-        if (session.renewed) setSessionCookie(reply, id, { secure: options.secure, ttlS: Math.max(1, Math.ceil((session.expiresAt - Date.now()) / 1000)) });
+        if (session.renewed || sent.legacy) setSessionCookie(reply, id, { secure: options.secure, ttlS: Math.max(1, Math.ceil((session.expiresAt - Date.now()) / 1000)) });
       } catch (error) {
         request.log.warn({ err: error }, 'session store unavailable: continuing without a session');
       }
@@ -61,11 +72,11 @@ export function sessionPlugin(options: SessionPluginOptions): FastifyPluginAsync
 }
 
 export function setSessionCookie(reply: FastifyReply, id: string, options: Pick<SessionPluginOptions, 'secure' | 'ttlS'>): void {
-  reply.setCookie(SESSION_COOKIE, id, { httpOnly: true, sameSite: 'lax', secure: options.secure, path: '/', maxAge: options.ttlS });
+  reply.setCookie(getCookieName(SESSION_COOKIE, options.secure).name, id, { httpOnly: true, sameSite: 'lax', secure: options.secure, path: '/', maxAge: options.ttlS });
 }
 
 export function clearSessionCookie(reply: FastifyReply, options: Pick<SessionPluginOptions, 'secure'>): void {
-  reply.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', secure: options.secure, path: '/' });
+  reply.clearCookie(getCookieName(SESSION_COOKIE, options.secure).name, { httpOnly: true, sameSite: 'lax', secure: options.secure, path: '/' });
 }
 
 /** The signed-in customer's id, or a 401 `NOT_SIGNED_IN`. */

@@ -4,6 +4,7 @@ import { jobClaims } from '../../platform/queue/queue.tables.ts';
 import { jobIdOf, requirePayload, type JobHandlers } from '../../platform/queue/processing.ts';
 import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
 import { products } from '../catalog/catalog.tables.ts';
+import type { StockGate } from './stock-gate.ts';
 
 /** An `update-stock` payload: units of a product sold (negative for a return). */
 export interface StockUpdate {
@@ -11,9 +12,30 @@ export interface StockUpdate {
   quantity: number;
 }
 
+/** A `refresh-stock-gate` payload: products whose units went back to PostgreSQL. */
+export interface StockReturned {
+  productIds: number[];
+}
+
+function isStockReturned(data: unknown): data is StockReturned {
+  const d = data as Record<string, unknown> | null;
+  return typeof d === 'object' && d !== null && Array.isArray(d.productIds) && d.productIds.every((id) => Number.isSafeInteger(id));
+}
+
 function isStockUpdate(data: unknown): data is StockUpdate {
   const d = data as Record<string, unknown> | null;
   return typeof d === 'object' && d !== null && Number.isSafeInteger(d.productId) && Number.isSafeInteger(d.quantity);
+}
+
+/**
+ * When a relayed `refresh-stock-gate` row still needs its job after a queue Redis loss (the relay's `stillNeeded`,
+ * an SQL condition on the outbox row `o`): while a gate built before the units came back may still hold, i.e.
+ * for `gateTtlS` after the row was relayed (which is after its commit). Later, every such gate has expired and
+ * been rebuilt from PostgreSQL: re-running the refresh only invalidates gates in use, a retention's worth at once.
+ */
+export function refreshStockGateStillNeeded(gateTtlS: number): string {
+  if (!Number.isSafeInteger(gateTtlS) || gateTtlS < 0) throw new RangeError(`gateTtlS must be a non-negative integer, got ${gateTtlS}`);
+  return `o.relayed_at > now() - make_interval(secs => ${gateTtlS})`;
 }
 
 /**
@@ -25,8 +47,14 @@ function isStockUpdate(data: unknown): data is StockUpdate {
  * run), and a sum does not depend on it. Clamped at 0, a decrement that came first was dropped and the
  * increment after it left a refunded order counted as sold. The counter may dip below 0 until the increment arrives.
  */
-export function inventoryProcessors(deps: { db: Database }): JobHandlers {
+export function inventoryProcessors(deps: { db: Database; gate: Pick<StockGate, 'invalidate'> }): JobHandlers {
   return {
+    // Rebuilding a gate from PostgreSQL is right at any time, so a job run twice does no harm.
+    [JOBS.refreshStockGate]: async (job) => {
+      const { productIds } = requirePayload(job, isStockReturned);
+      await Promise.all(productIds.map((id) => deps.gate.invalidate(id)));
+      return { refreshed: productIds.length };
+    },
     [JOBS.updateStock]: async (job) => {
       const update = requirePayload(job, isStockUpdate);
       const jobId = jobIdOf(job);

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { Db } from '../../platform/db/client.ts';
 import { products } from '../catalog/catalog.tables.ts';
 import { orders } from '../orders/orders.tables.ts';
-import { productStock } from './inventory.tables.ts';
+import { productStock, stockAdjustments } from './inventory.tables.ts';
 import { giveBackStock } from './stock-return.ts';
 
 /**
@@ -33,6 +33,13 @@ export function availableOf(productId: AnyColumn): SQL<number> {
   return sql<number>`coalesce((select sum(${productStock.available}) from ${productStock} where ${productStock.productId} = ${productId}), 0)`.mapWith(Number);
 }
 
+/** What `adjust` did: the stock counts before and after, for an adjustment applied now or earlier under its key. */
+export type StockAdjustment =
+  | { kind: 'applied' | 'replayed'; before: number; after: number }
+  | { kind: 'out-of-range'; before: number; after: number }
+  | { kind: 'key-reused' }
+  | { kind: 'not-found' };
+
 export function createInventoryRepository(options: InventoryRepositoryOptions = {}) {
   const defaultShards = options.shards ?? 1;
   return {
@@ -49,14 +56,51 @@ export function createInventoryRepository(options: InventoryRepositoryOptions = 
      * extra rows from an earlier, larger split are removed). Locks the product's rows in shard order,
      * as checkout does, so it serializes cleanly with orders in flight.
      */
-    async set(db: Db, productId: number, available: number, shards = defaultShards): Promise<void> {
-      await db.transaction(async (tx) => {
-        await tx.execute(sql`select 1 from ${productStock} where ${productStock.productId} = ${productId} order by ${productStock.shard} for update`);
+    /** Sets a product's stock to `available`; returns the count it replaced, read under the same lock. */
+    async set(db: Db, productId: number, available: number, shards = defaultShards): Promise<{ before: number }> {
+      return db.transaction(async (tx) => {
+        const locked = await tx.execute<{ available: number }>(
+          sql`select ${productStock.available} as available from ${productStock} where ${productStock.productId} = ${productId} order by ${productStock.shard} for update`,
+        );
         await tx.delete(productStock).where(and(eq(productStock.productId, productId), gte(productStock.shard, shards)));
         await tx
           .insert(productStock)
           .values(splitStock(productId, available, shards))
           .onConflictDoUpdate({ target: [productStock.productId, productStock.shard], set: { available: sql`excluded.available`, updatedAt: sql`now()` } });
+        return { before: locked.rows.reduce((sum, row) => sum + Number(row.available), 0) };
+      });
+    },
+
+    /**
+     * Adds `delta` units (negative: removes them) to a product's stock, as one step under the lock `set` takes,
+     * so units checkout takes meanwhile are neither given back nor taken twice (a read followed by a `set` of the
+     * sum an operator computed puts back every unit sold in between). The new total is split as `set` splits it.
+     * Applied once per (product, `key`): the adjustment's row is written in the same transaction, and a later call
+     * with the key finds it under the same lock (`replayed`; `key-reused` when its delta was another). Nothing is
+     * written when the new total would leave [0, `max`].
+     */
+    async adjust(db: Db, input: { productId: number; key: string; delta: number; max: number }, shards = defaultShards): Promise<StockAdjustment> {
+      const { productId, key, delta, max } = input;
+      return db.transaction(async (tx): Promise<StockAdjustment> => {
+        const locked = await tx.execute<{ available: number }>(
+          sql`select ${productStock.available} as available from ${productStock} where ${productStock.productId} = ${productId} order by ${productStock.shard} for update`,
+        );
+        if (locked.rows.length === 0) return { kind: 'not-found' };
+        const [earlier] = await tx
+          .select({ delta: stockAdjustments.delta, before: stockAdjustments.availableBefore, after: stockAdjustments.availableAfter })
+          .from(stockAdjustments)
+          .where(and(eq(stockAdjustments.productId, productId), eq(stockAdjustments.idempotencyKey, key)));
+        if (earlier) return earlier.delta === delta ? { kind: 'replayed', before: earlier.before, after: earlier.after } : { kind: 'key-reused' };
+        const before = locked.rows.reduce((sum, row) => sum + Number(row.available), 0);
+        const after = before + delta;
+        if (after < 0 || after > max) return { kind: 'out-of-range', before, after };
+        await tx.delete(productStock).where(and(eq(productStock.productId, productId), gte(productStock.shard, shards)));
+        await tx
+          .insert(productStock)
+          .values(splitStock(productId, after, shards))
+          .onConflictDoUpdate({ target: [productStock.productId, productStock.shard], set: { available: sql`excluded.available`, updatedAt: sql`now()` } });
+        await tx.insert(stockAdjustments).values({ productId, idempotencyKey: key, delta, availableBefore: before, availableAfter: after });
+        return { kind: 'applied', before, after };
       });
     },
 

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, integer, pgTable, primaryKey, smallint, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, check, integer, pgTable, primaryKey, smallint, text, timestamp } from 'drizzle-orm/pg-core';
 import { products } from '../catalog/catalog.tables.ts';
 
 /**
@@ -19,4 +19,25 @@ export const productStock = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.productId, t.shard] }), check('product_stock_available_nonnegative', sql`${t.available} >= 0`)],
+);
+
+/**
+ * An admin's relative stock adjustments (`POST /admin/products/:id/stock/adjustments`), one row per product and
+ * Idempotency-Key, written in the transaction that applies the adjustment: a retry with the key finds it and is
+ * answered without adding the units again, whatever happened to the first reply. Also the record of the counts
+ * before and after each adjustment.
+ */
+export const stockAdjustments = pgTable(
+  'stock_adjustments',
+  {
+    productId: bigint('product_id', { mode: 'number' })
+      .notNull()
+      .references(() => products.id, { onDelete: 'cascade' }),
+    idempotencyKey: text('idempotency_key').notNull(),
+    delta: integer('delta').notNull(),
+    availableBefore: integer('available_before').notNull(),
+    availableAfter: integer('available_after').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.productId, t.idempotencyKey] })],
 );

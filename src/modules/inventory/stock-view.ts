@@ -8,11 +8,19 @@ import type { StockGate } from './stock-gate.ts';
  * Checkout uses the same memory to answer "sold out" for a product the gate refused within the last
  * `refreshMs` without asking Redis again (a flash sale's sold-out storm costs one gate call per
  * product per interval per instance). A unit that comes back (a refusal released, a cancellation)
- * is therefore offered again at most `refreshMs` later; an order is never placed on the memory alone.
+ * is therefore offered again at most `refreshMs` later; an order is never placed on the memory alone. So for a product
+ * PostgreSQL refused as not for sale: put back on sale, it is sold again at most `refreshMs` later (at once on the
+ * instance that changed it).
  */
 export function createStockView(deps: { gate: StockGate; refreshMs: number; clock?: () => number }) {
   const now = deps.clock ?? Date.now;
   const remembered = new Map<number, { value: number | undefined; at: number }>();
+  /**
+   * Refusals PostgreSQL gave because a product is not for sale (archived or draft): the gate keeps no figure for
+   * such a product, so without this memory every attempt on it (a product pulled at a sale's peak, its buyers and
+   * bots still pressing) was a gate rebuild and an order statement in PostgreSQL, where a sold-out one costs none.
+   */
+  const refusals = new Map<number, { refusal: Error; at: number }>();
   const MAX_REMEMBERED = 50_000;
 
   return {
@@ -59,6 +67,22 @@ export function createStockView(deps: { gate: StockGate; refreshMs: number; cloc
       return shortages.length > 0 ? shortages : undefined;
     },
 
+    /** The refusal remembered (within `refreshMs`) for a product of these lines that is not for sale; undefined when none. */
+    knownRefusal(lines: readonly { productId: number }[]): Error | undefined {
+      const t = now();
+      for (const line of lines) {
+        const entry = refusals.get(line.productId);
+        if (entry && t - entry.at < deps.refreshMs) return entry.refusal;
+      }
+      return undefined;
+    },
+
+    /** Records PostgreSQL's refusal of a product not for sale. */
+    rememberRefusal(productId: number, refusal: Error): void {
+      if (refusals.size > MAX_REMEMBERED) refusals.clear();
+      refusals.set(productId, { refusal, at: now() });
+    },
+
     /** Records a figure the gate just answered (e.g. with a refusal). */
     remember(productId: number, available: number): void {
       if (remembered.size > MAX_REMEMBERED) remembered.clear();
@@ -67,6 +91,7 @@ export function createStockView(deps: { gate: StockGate; refreshMs: number; cloc
 
     async invalidate(productId: number): Promise<void> {
       remembered.delete(productId);
+      refusals.delete(productId);
       await deps.gate.invalidate(productId);
     },
   };

@@ -5,9 +5,11 @@ import { inSpan, ORDER_ATTRIBUTES, setSpanAttributes } from '../../platform/tele
 import { sentEmails } from './notifications.tables.ts';
 import {
   renderOrderConfirmation,
+  renderPaymentReturned,
   renderReservationExpired,
   renderWelcomeEmail,
   type OrderConfirmation,
+  type PaymentReturned,
   type RenderedEmail,
   type ReservationExpired,
   type WelcomeEmail,
@@ -25,6 +27,8 @@ export interface NotificationService {
   sendWelcomeEmail(jobId: string, payload: WelcomeEmail): Promise<EmailOutcome>;
   sendOrderConfirmation(jobId: string, order: OrderConfirmation): Promise<EmailOutcome>;
   sendReservationExpired(jobId: string, payload: ReservationExpired): Promise<EmailOutcome>;
+  /** Tells the buyer a payment their order could not take was voided or refunded. */
+  sendPaymentReturned(jobId: string, payload: PaymentReturned): Promise<EmailOutcome>;
 }
 
 export function messageIdFor(jobId: string): string {
@@ -50,6 +54,8 @@ export interface NotificationServiceDeps {
    * transaction. Unset: always sent.
    */
   isOrderConfirmable?: (db: DbOrTx, orderId: number) => Promise<boolean>;
+  /** The shop's address (SHOP_URL), linked from emails that send the buyer back to it. */
+  shopUrl?: string;
 }
 
 /** The connections the worker keeps from email sends: one for the relay and the sweeper, one for every other job. */
@@ -101,5 +107,9 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
       return sendOnce(jobId, 'order-confirmation', order.email, renderOrderConfirmation(order), wanted);
     },
     sendReservationExpired: (jobId, payload) => sendOnce(jobId, 'reservation-expired', payload.email, renderReservationExpired(payload)),
+    sendPaymentReturned: (jobId, payload) => {
+      setSpanAttributes({ [ORDER_ATTRIBUTES.orderId]: Number(payload.orderId) });
+      return sendOnce(jobId, 'payment-returned', payload.email, renderPaymentReturned({ ...payload, shopUrl: payload.shopUrl ?? deps.shopUrl }));
+    },
   };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { renderOrderConfirmation, renderWelcomeEmail } from './notifications.templates.ts';
+import { renderOrderConfirmation, renderPaymentReturned, renderReservationExpired, renderWelcomeEmail } from './notifications.templates.ts';
 
 describe('email templates', () => {
   it('greets a new customer by name in text and HTML, escaping markup', () => {
@@ -35,5 +35,33 @@ describe('email templates', () => {
     assert.match(yen.html, />¥3,000<\/th>/);
     const dinar = renderOrderConfirmation({ orderId: 8, email: 'd@example.com', items: [{ name: 'Tee', quantity: 1, unitPriceCents: 12_345 }], totalCents: 12_345, currency: 'KWD' });
     assert.match(dinar.text, /Total {2}KWD\s12\.345\n/);
+  });
+
+  it('tells the buyer of an expired reservation nothing a late payment would make false', () => {
+    // Sent when the order expires; a payment may still arrive after it, to be given back (refunded if captured).
+    const email = renderReservationExpired({ orderId: 9, email: 'h@example.com', items: [{ name: 'Mug', quantity: 1 }] });
+    assert.doesNotMatch(email.text, /Nothing was charged/);
+    assert.doesNotMatch(email.html, /Nothing was charged/);
+    assert.match(email.text, /a payment for this order that arrives now is given back in full/);
+  });
+
+  it('tells the buyer a late payment was not taken (a hold released) or refunded, why, and where to order again', () => {
+    const voided = renderPaymentReturned({ orderId: 51, email: 'e@example.com', name: 'Ada <b>', amountCents: 4200, currency: 'USD', action: 'voided', reason: 'expired', shopUrl: 'https://shop.example/?a=1&b=2' });
+    assert.equal(voided.subject, 'Your payment for order 51 was not taken');
+    assert.match(voided.text, /^Hello Ada <b>,\n/);
+    assert.match(voided.text, /Your payment of \$42\.00 for order 51 was not taken, because the reservation had expired/);
+    assert.match(voided.text, /hold on your card has been released; your bank usually removes it within a few days/);
+    assert.match(voided.text, /order again at https:\/\/shop\.example\/\?a=1&b=2\n/);
+    assert.match(voided.html, /<p>Your payment of \$42\.00 for order 51 was not taken, because the reservation had expired/);
+    assert.match(voided.html, /<a href="https:\/\/shop\.example\/\?a=1&amp;b=2">order again at the shop<\/a>/);
+    assert.doesNotMatch(voided.html, /<b>/);
+    const refunded = renderPaymentReturned({ orderId: 52, email: 'f@example.com', amountCents: 3000, currency: 'JPY', action: 'refunded', reason: 'already_paid' });
+    assert.equal(refunded.subject, 'Your payment for order 52 was refunded');
+    assert.match(refunded.text, /^Hello,\n/);
+    assert.match(refunded.text, /Your payment of ¥3,000 for order 52 was refunded in full, because the order had already been paid with another payment\./);
+    assert.match(refunded.text, /order them again at the shop\.\n/);
+    assert.match(refunded.html, /¥3,000/);
+    const dinar = renderPaymentReturned({ orderId: 53, email: 'g@example.com', amountCents: 12_345, currency: 'KWD', action: 'voided', reason: 'cancelled' });
+    assert.match(dinar.text, /payment of KWD\s12\.345 for order 53 was not taken, because the order had been cancelled\./);
   });
 });

@@ -114,7 +114,7 @@ export function renderReservationExpired(payload: ReservationExpired): RenderedE
     '',
     ...lines,
     '',
-    'Nothing was charged. If they are still available, you can order them again.',
+    'You are not charged for them: a payment for this order that arrives now is given back in full. If they are still available, you can order them again.',
     '',
     'Salescale',
     '',
@@ -127,7 +127,59 @@ export function renderReservationExpired(payload: ReservationExpired): RenderedE
 <ul>
 ${rows}
 </ul>
-<p>Nothing was charged. If they are still available, you can order them again.</p>`,
+<p>You are not charged for them: a payment for this order that arrives now is given back in full. If they are still available, you can order them again.</p>`,
+  );
+  return { subject, text, html };
+}
+
+/** Why a payment was given back: the order could no longer take it. */
+export type PaymentReturnedReason = 'expired' | 'cancelled' | 'already_paid' | 'amount_mismatch' | 'not_payable';
+
+/**
+ * A payment given back: voided (a hold released, nothing taken) or refunded (a capture returned), for an
+ * order that could not take it. `amountCents` and `currency` are the payment's, as the buyer's bank shows it.
+ */
+export interface PaymentReturned {
+  orderId: number | string;
+  email: string;
+  name?: string;
+  amountCents: number;
+  currency: string;
+  action: 'voided' | 'refunded';
+  reason: PaymentReturnedReason;
+  /** The shop, to order again (SHOP_URL); unset, the email names no address. */
+  shopUrl?: string;
+}
+
+const RETURNED_BECAUSE: Record<PaymentReturnedReason, string> = {
+  expired: 'the reservation had expired before the payment arrived, and its items went back on sale',
+  cancelled: 'the order had been cancelled',
+  already_paid: 'the order had already been paid with another payment',
+  amount_mismatch: 'the amount did not match the order',
+  not_payable: 'the order could no longer be paid',
+};
+
+export function renderPaymentReturned(payload: PaymentReturned): RenderedEmail {
+  const amount = formatMoney(payload.amountCents, payload.currency);
+  const voided = payload.action === 'voided';
+  const subject = voided ? `Your payment for order ${payload.orderId} was not taken` : `Your payment for order ${payload.orderId} was refunded`;
+  const what = voided
+    ? `Your payment of ${amount} for order ${payload.orderId} was not taken, because ${RETURNED_BECAUSE[payload.reason]}.`
+    : `Your payment of ${amount} for order ${payload.orderId} was refunded in full, because ${RETURNED_BECAUSE[payload.reason]}.`;
+  const when = voided
+    ? 'The hold on your card has been released; your bank usually removes it within a few days.'
+    : 'The refund is on its way; your bank usually shows it within 5 to 10 business days.';
+  const again = payload.shopUrl ? `If you still want the items, you can order again at ${payload.shopUrl}` : 'If you still want the items, you can order them again at the shop.';
+  const text = [`Hello${payload.name ? ` ${payload.name}` : ''},`, '', what, '', when, '', again, '', 'Salescale', ''].join('\n');
+  const link = payload.shopUrl
+    ? `If you still want the items, you can <a href="${escapeHtml(payload.shopUrl)}">order again at the shop</a>.`
+    : 'If you still want the items, you can order them again at the shop.';
+  const html = layout(
+    subject,
+    `<h1 style="font-size: 20px">${escapeHtml(subject)}</h1>
+<p>${escapeHtml(what)}</p>
+<p>${escapeHtml(when)}</p>
+<p>${link}</p>`,
   );
   return { subject, text, html };
 }

@@ -4,10 +4,10 @@ export { createOrderLifecycleRepository, type LockedOrder, type OrderLifecycleRe
 export { OrderNotFoundError } from './orders.errors.ts';
 export { orderFollowUps, type FollowUpDelays, type OrderPlaced } from './orders.follow-ups.ts';
 export { checkoutMetricsFor, type CheckoutMetrics } from './orders.metrics.ts';
-export { orderProcessors, type OrderJob } from './orders.processors.ts';
+export { EXPIRE_ORDER_STILL_NEEDED, orderProcessors, type OrderJob } from './orders.processors.ts';
 export { createOrdersRepository, type OrdersRepository } from './orders.repository.ts';
 export { orderAdminRoutes, orderRoutes, type CheckoutAdmission } from './orders.routes.ts';
-export { GuestOrderParams, Order } from './orders.schemas.ts';
+export { AdminOrderDetail, GuestOrderParams, Order } from './orders.schemas.ts';
 export { createOrderService, normalizeLines, type OrderService, type StockHints } from './orders.service.ts';
 export * from './orders.tables.ts';
 export { createGuestOrderLinks, type GuestOrderLinks } from './guest-links.ts';

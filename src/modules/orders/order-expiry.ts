@@ -2,6 +2,8 @@ import { DelayedError, type Job } from 'bullmq';
 import client from 'prom-client';
 import type { Logger } from 'pino';
 import type { Database } from '../../platform/db/client.ts';
+import { delayJobUntil } from '../../platform/queue/processing.ts';
+import { startPeriodicDrain } from '../../shared/periodic-drain.ts';
 import type { StockGate } from '../inventory/index.ts';
 import type { OrderLifecycleRepository } from './order-lifecycle.repository.ts';
 
@@ -65,14 +67,14 @@ export function createOrderExpiry(deps: OrderExpiryDeps) {
       const dueAt = await lifecycle.dueAt(db.primary, orderId);
       if (!dueAt) return { expired: false };
       if (dueAt.getTime() > Date.now() && token) {
-        await job.moveToDelayed(dueAt.getTime() + 50, token);
+        await delayJobUntil(job, token, dueAt.getTime() + 50);
         throw new DelayedError();
       }
       const expired = await db.primary.transaction((tx) => lifecycle.expire(tx, { orderIds: [orderId], limit: 1 }));
       if (expired.length === 0) {
         // Not due by PostgreSQL's clock yet, or another transaction holds the row: look again shortly.
         if (token && (await lifecycle.dueAt(db.primary, orderId))) {
-          await job.moveToDelayed(Date.now() + 1000, token);
+          await delayJobUntil(job, token, Date.now() + 1000);
           throw new DelayedError();
         }
         return { expired: false };
@@ -84,28 +86,8 @@ export function createOrderExpiry(deps: OrderExpiryDeps) {
 
     /** Sweeps every `intervalMs` until stopped; a failed sweep is logged and retried next time. */
     start(intervalMs: number): { stop(): Promise<void> } {
-      let stopped = false;
-      let timer: NodeJS.Timeout | undefined;
-      let running: Promise<void> = Promise.resolve();
-      const tick = () => {
-        running = (async () => {
-          try {
-            // Drain a burst in full batches, then wait for the next tick.
-            while (!stopped && (await sweepOnce()) === 200) {}
-          } catch (error) {
-            logger.warn({ err: error }, 'expiry sweep failed; retrying at the next interval');
-          }
-          if (!stopped) timer = setTimeout(tick, intervalMs);
-        })();
-      };
-      timer = setTimeout(tick, Math.random() * intervalMs);
-      return {
-        async stop() {
-          stopped = true;
-          clearTimeout(timer);
-          await running;
-        },
-      };
+      // Drains a burst in full batches, then waits for the next tick.
+      return startPeriodicDrain({ intervalMs, batch: 200, pass: sweepOnce, onError: (error) => logger.warn({ err: error }, 'expiry sweep failed; retrying at the next interval') });
     },
   };
 }

@@ -16,6 +16,8 @@ export interface LockedOrder {
   createdAt: Date;
   /** Its payment window is over (judged by PostgreSQL's clock, like the sweeper). */
   due: boolean;
+  /** A refund was asked for (`startRefund`): its payment is to be given back, never captured. */
+  refundRequested: boolean;
 }
 
 export interface ExpiredOrder {
@@ -79,8 +81,9 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
   return {
     /** Locks the order row (FOR UPDATE) for a payment decision; undefined if it does not exist. */
     async lockForPayment(tx: DbOrTx, orderId: number): Promise<LockedOrder | undefined> {
-      const result = await tx.execute<{ id: string; customer_id: string; status: OrderStatus; total_cents: string; currency: string; created_at: Date; due: boolean }>(sql`
-        select id, customer_id, status, total_cents, currency, created_at, created_at <= now() - ${window} as due
+      const result = await tx.execute<{ id: string; customer_id: string; status: OrderStatus; total_cents: string; currency: string; created_at: Date; due: boolean; refund_requested: boolean }>(sql`
+        select id, customer_id, status, total_cents, currency, created_at, created_at <= now() - ${window} as due,
+          refund_requested_at is not null as refund_requested
         from ${orders} where id = ${orderId} for update`);
       const row = result.rows[0];
       if (!row) return undefined;
@@ -92,6 +95,7 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
         currency: row.currency,
         createdAt: new Date(row.created_at),
         due: row.due,
+        refundRequested: row.refund_requested,
       };
     },
 
@@ -119,9 +123,10 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
      * Expires unpaid orders past their window: `orderIds` (the expiry job, the payment path) or the
      * oldest `limit` due ones (the sweeper). Rows another transaction holds are skipped (SKIP LOCKED):
      * that one is paying, expiring or cancelling the order, and a later pass sees the outcome. Units
-     * and purchase counts (lifetime and per sale) go back and the "reservation expired" email is written, in this transaction.
+     * and purchase counts (lifetime and per sale) go back and the "reservation expired" email is written, in this transaction
+     * (unless `email` is false: the payment path, whose "payment returned" email tells the buyer the reservation expired).
      */
-    async expire(tx: DbOrTx, input: { orderIds?: number[]; limit: number }): Promise<ExpiredOrder[]> {
+    async expire(tx: DbOrTx, input: { orderIds?: number[]; limit: number; email?: boolean }): Promise<ExpiredOrder[]> {
       const only = input.orderIds ? sql`and id = any(${`{${input.orderIds.join(',')}}`}::bigint[])` : sql``;
       const expired = await tx.execute<{ id: string; customer_id: string }>(sql`
         with due as (
@@ -136,6 +141,7 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
       const ids = [...customerOf.keys()];
       await releaseUnits(tx, ids);
       const items = await itemsByOrder(tx, ids);
+      if (input.email === false) return ids.map((id) => ({ id, productIds: items.filter((item) => item.orderId === id).map((item) => item.productId) }));
       const buyers = await tx
         .select({ id: customers.id, email: customers.email, name: customers.name })
         .from(customers)
@@ -198,6 +204,20 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
         select created_at + ${window} as due_at from ${orders} where id = ${orderId} and status = 'pending_payment'`);
       const row = result.rows[0];
       return row ? new Date(row.due_at) : undefined;
+    },
+
+    /**
+     * What an email about an order's payment needs: its buyer (a guest order's too: the address given at its checkout),
+     * status and total; undefined if the order or its buyer is gone.
+     */
+    async buyerOf(tx: DbOrTx, orderId: number): Promise<{ email: string; name: string; status: OrderStatus; totalCents: number; currency: string } | undefined> {
+      const rows = await tx
+        .select({ email: customers.email, name: customers.name, status: orders.status, totalCents: orders.totalCents, currency: orders.currency })
+        .from(orders)
+        .innerJoin(customers, eq(customers.id, orders.customerId))
+        .where(eq(orders.id, orderId));
+      const row = rows[0];
+      return row ? { ...row, totalCents: Number(row.totalCents) } : undefined;
     },
 
     /** Reservations waiting for payment right now (the `reservations held` gauge). */

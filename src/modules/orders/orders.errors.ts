@@ -1,4 +1,4 @@
-import { ConflictError, DomainError, InvalidInputError, NotFoundError, UnprocessableError } from '../../shared/errors.ts';
+import { ConflictError, DomainError, NotFoundError, UnprocessableError } from '../../shared/errors.ts';
 
 export interface Shortage {
   productId: number;
@@ -7,6 +7,9 @@ export interface Shortage {
 }
 
 export class OutOfStockError extends ConflictError {
+  /** The lines refused, with the units there were. */
+  readonly shortages: Shortage[];
+
   constructor(shortages: Shortage[]) {
     const first = shortages[0]!;
     super(
@@ -14,6 +17,7 @@ export class OutOfStockError extends ConflictError {
       first.available === 0 ? `product ${first.productId} is sold out` : `only ${first.available} of product ${first.productId} left`,
       { ...first, shortages },
     );
+    this.shortages = shortages;
   }
 }
 
@@ -33,9 +37,28 @@ export class PurchaseLimitExceededError extends ConflictError {
   }
 }
 
+/**
+ * A product no longer for sale: its status (`archived`, `draft`), or `deleted` when it no longer exists; for a cart line,
+ * also `other_currency` (repriced into another currency than the cart's), as the cart shows it.
+ */
+export interface UnavailableProduct {
+  productId: number;
+  status: string;
+}
+
+/**
+ * Products of the order not for sale. `productId` and `status` name the first (all PostgreSQL's refusal knows);
+ * an order of a cart names every line that stops it in `products`, so the buyer can remove them at once.
+ */
 export class ProductUnavailableError extends ConflictError {
-  constructor(details: { productId: number; status: string }) {
-    super('PRODUCT_UNAVAILABLE', `product ${details.productId} is not for sale (${details.status})`, details);
+  constructor(details: UnavailableProduct, products?: readonly UnavailableProduct[]) {
+    super(
+      'PRODUCT_UNAVAILABLE',
+      products
+        ? `cannot be ordered as the cart holds them: ${products.map((p) => `product ${p.productId} (${p.status})`).join(', ')}; remove them to order the rest`
+        : `product ${details.productId} is not for sale (${details.status})`,
+      products ? { ...details, products } : { ...details },
+    );
   }
 }
 
@@ -96,11 +119,7 @@ export class CancelWindowClosedError extends ConflictError {
   }
 }
 
-export class IdempotencyKeyRequiredError extends InvalidInputError {
-  constructor() {
-    super('IDEMPOTENCY_KEY_REQUIRED', 'the Idempotency-Key header is required (1–255 printable characters, e.g. a UUID)');
-  }
-}
+export { IdempotencyKeyRequiredError } from '../../shared/errors.ts';
 
 export class CheckoutUnavailableError extends DomainError {
   constructor() {
@@ -108,14 +127,22 @@ export class CheckoutUnavailableError extends DomainError {
   }
 }
 
-export class InvalidCursorError extends InvalidInputError {
-  constructor() {
-    super('INVALID_CURSOR', 'cursor is not one this API returned');
-  }
-}
-
 export class OrderNotCancellableError extends ConflictError {
   constructor(id: number, status: string) {
     super('ORDER_NOT_CANCELLABLE', `order ${id} cannot be cancelled (${status}); a paid order is refunded instead`, { id, status });
+  }
+}
+
+/** An admin order filter whose period is empty (`from` not before `to`): most likely dates swapped, not a question with no orders. */
+export class InvalidDateRangeError extends UnprocessableError {
+  constructor(from: Date, to: Date) {
+    super('INVALID_DATE_RANGE', '`from` must be before `to`', { from: from.toISOString(), to: to.toISOString() });
+  }
+}
+
+/** An admin order filter on a sale event that does not exist: a typo would otherwise read as a sale that sold nothing. */
+export class UnknownSaleEventError extends UnprocessableError {
+  constructor(saleEventId: number) {
+    super('UNKNOWN_SALE_EVENT', `sale event ${saleEventId} does not exist`, { saleEventId });
   }
 }

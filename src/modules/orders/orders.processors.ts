@@ -1,4 +1,5 @@
 import type { Job } from 'bullmq';
+import { getTableName } from 'drizzle-orm';
 import type { Database } from '../../platform/db/client.ts';
 import { enqueueInTransaction } from '../../platform/outbox/outbox.ts';
 import { jobClaims } from '../../platform/queue/queue.tables.ts';
@@ -8,6 +9,7 @@ import { ORDER_ATTRIBUTES, setSpanAttributes } from '../../platform/telemetry/tr
 import type { OrderExpiry } from './order-expiry.ts';
 import { orderFollowUps, type FollowUpDelays } from './orders.follow-ups.ts';
 import type { OrdersRepository } from './orders.repository.ts';
+import { orders } from './orders.tables.ts';
 
 /** The `expire-order` and `order-paid` payload: the rest is read back from the order. */
 export interface OrderJob {
@@ -18,6 +20,15 @@ function isOrderJob(data: unknown): data is OrderJob {
   const d = data as Record<string, unknown> | null;
   return typeof d === 'object' && d !== null && Number.isSafeInteger(d.orderId);
 }
+
+/**
+ * When a relayed `expire-order` row still needs its job after a queue Redis loss (the relay's `stillNeeded`, an
+ * SQL condition on the outbox row `o`): while its order still waits for payment. The job takes no claim, and an
+ * order paid, expired or cancelled shows its effect; without this every order of the outbox's retention (one
+ * expiry each) was queued again. A row whose `orderId` is not an integer is queued again (its job refuses it).
+ */
+export const EXPIRE_ORDER_STILL_NEEDED = `CASE WHEN (o.data->>'orderId') ~ '^[0-9]{1,18}$'
+  THEN EXISTS (SELECT 1 FROM ${getTableName(orders)} x WHERE x.id = (o.data->>'orderId')::bigint AND x.status = 'pending_payment') ELSE true END`;
 
 /**
  * `order-paid`: writes the follow-ups to the outbox with the job's claim, so a re-delivery adds none twice.

@@ -11,7 +11,14 @@ before(async () => {
   pool = new pg.Pool({ connectionString: database.url, max: 1 });
   await pool.query(`INSERT INTO customers (email, name, password_hash, guest)
                     SELECT 'buyer' || i || CASE WHEN i % 3 = 0 THEN '+tag' ELSE '' END || '@example.com', 'Guest', '', true FROM generate_series(1, 50000) i`);
+  // And accounts, and 200k orders spread over every customer: the admin list's `email` filter must not scan them.
+  await pool.query(`INSERT INTO customers (email, name, password_hash)
+                    SELECT 'Account' || i || '@Example.com', 'Account', '' FROM generate_series(1, 20000) i`);
+  await pool.query(`INSERT INTO orders (customer_id, status, total_cents, currency, reservation, created_at)
+                    SELECT c.id, (ARRAY['pending_payment','paid','fulfilled','expired']::order_status[])[1 + i % 4], 100, 'USD', 'r-' || i, now() - i * interval '1 second'
+                    FROM generate_series(1, 200000) i JOIN customers c ON c.id = 1 + (i * 7919) % 70000`);
   await pool.query('ANALYZE customers');
+  await pool.query('ANALYZE orders');
 });
 after(async () => {
   await pool?.end();
@@ -24,5 +31,26 @@ describe('checkout query plans at 50k guest records', () => {
     const text = rows.map((r) => r['QUERY PLAN']).join('\n');
     assert.match(text, /customers_guest_buyer_idx/, text);
     assert.doesNotMatch(text, /Seq Scan/, text);
+  });
+});
+
+describe('admin order list query plans at 70k customers and 200k orders', () => {
+  // The query listAdmin runs for `email` (with a status and the cursor, as an operator pages through).
+  const byEmail = `EXPLAIN SELECT o.id FROM orders o
+    WHERE o.id < $2 AND o.status = 'paid' AND o.customer_id IN (
+      SELECT c.id FROM customers c WHERE lower(c.email) = $1 AND NOT c.guest
+      UNION ALL
+      SELECT c.id FROM customers c WHERE lower(c.email) = $1 AND c.guest)
+    ORDER BY o.id DESC LIMIT 21`;
+
+  it("finds a buyer's orders by their email through the customers' and the orders' indexes, scanning neither table", async () => {
+    for (const email of ['account4242@example.com', 'buyer4242@example.com']) {
+      const { rows } = await pool.query(byEmail, [email, 1_000_000]);
+      const text = rows.map((r) => r['QUERY PLAN']).join('\n');
+      assert.match(text, /customers_email_lower_idx/, text);
+      assert.match(text, /customers_guest_email_lower_idx/, text);
+      assert.match(text, /orders_customer_id_idx/, text);
+      assert.doesNotMatch(text, /Seq Scan/, text);
+    }
   });
 });

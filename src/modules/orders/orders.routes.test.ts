@@ -313,6 +313,12 @@ describe('orders API', () => {
     const fits = await order(bob, 'k-repeated-lines-2', { items: [{ productId: product.id, quantity: 600 }, { productId: product.id, quantity: 400 }] });
     assert.equal(fits.statusCode, 201, fits.body);
     assert.deepEqual(fits.json().items.map((item: Json) => item.quantity), [MAX_ORDER_LINE_QUANTITY]);
+    // The same answer when this instance knows the product's figure (its page was just viewed, as during a sale):
+    // the order's shape is refused before its stock, not as sold out from memory (and kept under the key for 24 h).
+    const scarce = await createProduct({ priceCents: 100, available: 5 });
+    assert.equal((await t.app.inject({ method: 'GET', url: `/api/v1/products/${scarce.id}` })).json().available, 5);
+    const known = await order(bob, 'k-repeated-lines-known', { items: Array.from({ length: 2 }, () => ({ productId: scarce.id, quantity: 600 })) });
+    assert.equal(`${known.statusCode} ${known.json().error.code}`, '422 LINE_QUANTITY_TOO_LARGE', known.body);
   });
 
   it('enforces the per-customer limit of a product and of a live sale event', async () => {
@@ -370,6 +376,7 @@ describe('orders API', () => {
     for (const reply of replies) {
       assert.equal(reply.statusCode, 200);
       assert.equal(reply.json().status, 'cancelled');
+      assert.equal(reply.json().payment.status, 'cancelled', 'a cancelled order asks for no payment');
     }
     assert.equal(await stockOf(product.id), 5);
     const again = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${placed.id}/cancel`, headers: t.admin });
@@ -380,6 +387,233 @@ describe('orders API', () => {
     assert.equal(rebuy.statusCode, 201, rebuy.body);
     const purchases = await t.platform.db.primary.execute<{ quantity: number }>(sql`select b.quantity from buyer_purchases b join customers c on b.buyer_email = lower(c.email) where c.id = ${aliceId} and b.product_id = ${product.id}`);
     assert.equal(purchases.rows[0]!.quantity, 0);
+  });
+});
+
+describe('admin order list', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp({ RATE_LIMIT_CHECKOUT_MAX: '1000' });
+  });
+  after(() => t.close());
+  const list = (query: string) => t.app.inject({ method: 'GET', url: `/api/v1/admin/orders?${query}`, headers: t.admin });
+
+  it('refuses a period that ends before it starts, and a sale event that does not exist, with a 422 rather than an empty list', async () => {
+    const [id] = await insertCustomers(t.platform.db.primary, 1);
+    const [cookie] = await mintSessionCookies(t.env, [id!]);
+    const product = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'adm-list-1', name: 'L', priceCents: 100, available: 3 } });
+    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: cookie!, 'idempotency-key': 'l-1' }, payload: { items: [{ productId: product.json().id, quantity: 1 }] } });
+    assert.equal(placed.statusCode, 201, placed.body);
+
+    // The operator swapped the dates: the orders of that day exist, the list must not say there are none.
+    const swapped = await list('from=2030-01-02T00:00:00Z&to=2020-01-01T00:00:00Z');
+    assert.equal(swapped.statusCode, 422, swapped.body);
+    assert.equal(swapped.json().error.code, 'INVALID_DATE_RANGE');
+    assert.deepEqual(swapped.json().error.details, { from: '2030-01-02T00:00:00.000Z', to: '2020-01-01T00:00:00.000Z' });
+    const empty = await list('from=2026-01-01T00:00:00Z&to=2026-01-01T01:00:00%2B01:00');
+    assert.equal(empty.statusCode, 422, 'the same instant in two offsets: an empty period');
+    assert.equal(empty.json().error.code, 'INVALID_DATE_RANGE');
+
+    const unknown = await list('saleEventId=987654');
+    assert.equal(unknown.statusCode, 422, unknown.body);
+    assert.equal(unknown.json().error.code, 'UNKNOWN_SALE_EVENT');
+    assert.deepEqual(unknown.json().error.details, { saleEventId: 987654 });
+
+    // A sensible period still lists the order.
+    const period = await list(`from=${encodeURIComponent(new Date(Date.now() - 60_000).toISOString())}&to=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+    assert.equal(period.statusCode, 200, period.body);
+    assert.deepEqual(
+      period.json().items.map((order: Json) => order.id),
+      [placed.json().id],
+    );
+  });
+
+  async function customerWithEmail(email: string): Promise<string> {
+    const result = await t.platform.db.primary.execute<{ id: string }>(sql`insert into customers (email, name, password_hash) values (${email}, 'Phone caller', '') returning id`);
+    const [cookie] = await mintSessionCookies(t.env, [Number(result.rows[0]!.id)]);
+    return cookie!;
+  }
+  async function productFor(sku: string, priceCents: number): Promise<number> {
+    const product = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku, name: `Item ${sku}`, priceCents, available: 50 } });
+    assert.equal(product.statusCode, 201, product.body);
+    return product.json().id;
+  }
+  async function place(headers: Record<string, string>, payload: object): Promise<Json> {
+    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': `adm-${Math.random()}`, ...headers }, payload });
+    assert.equal(placed.statusCode, 201, placed.body);
+    return placed.json();
+  }
+  const detail = (id: number | string, headers: Record<string, string> = t.admin) => t.app.inject({ method: 'GET', url: `/api/v1/admin/orders/${id}`, headers });
+
+  it('opens one order by id: lines, status, every timestamp, the buyer and the payment, without the client secret', async () => {
+    const cookie = await customerWithEmail('Caller.One@Example.com');
+    const productId = await productFor('adm-detail-1', 1250);
+    const placed = await place({ cookie }, { items: [{ productId, quantity: 2 }] });
+
+    const pending = await detail(placed.id);
+    assert.equal(pending.statusCode, 200, pending.body);
+    assert.equal(pending.json().status, 'pending_payment');
+    assert.deepEqual(pending.json().items, [{ productId, name: 'Item adm-detail-1', quantity: 2, priceCents: 1250 }]);
+    assert.deepEqual(pending.json().buyer, { email: 'Caller.One@Example.com', guest: false });
+    assert.equal(pending.json().payment, null, 'no payment attempted yet');
+
+    const paid = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${placed.id}/pay`, headers: { cookie, 'idempotency-key': `pay-${placed.id}` }, payload: { token: 'tok_ok' } });
+    assert.equal(paid.statusCode, 200, paid.body);
+    const fulfilled = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${placed.id}/fulfill`, headers: t.admin });
+    assert.equal(fulfilled.statusCode, 200, fulfilled.body);
+
+    const reply = await detail(placed.id);
+    assert.equal(reply.statusCode, 200, reply.body);
+    const body = reply.json();
+    assert.equal(body.id, placed.id);
+    assert.equal(body.status, 'fulfilled');
+    assert.equal(body.totalCents, 2500);
+    assert.equal(body.currency, 'USD');
+    assert.equal(body.createdAt, placed.createdAt);
+    assert.ok(Date.parse(body.paidAt) >= Date.parse(body.createdAt), body.paidAt);
+    assert.ok(Date.parse(body.fulfilledAt) >= Date.parse(body.paidAt), body.fulfilledAt);
+    for (const field of ['cancelledAt', 'expiredAt', 'refundedAt', 'refundRequestedAt']) assert.equal(body[field], null, field);
+    assert.equal(body.payment.provider, 'test');
+    assert.equal(body.payment.status, 'captured');
+    assert.equal(body.payment.amountCents, 2500);
+    assert.equal(body.payment.currency, 'USD');
+    assert.match(body.payment.intentId, /^tpi_/);
+    assert.equal(body.payment.clientSecret, undefined);
+    assert.doesNotMatch(reply.body, /secret/i);
+
+    // A guest order names the guest's email.
+    const guest = await place({}, { email: 'Guest.Caller@Example.com', items: [{ productId, quantity: 1 }] });
+    const guestDetail = await detail(guest.id);
+    assert.equal(guestDetail.statusCode, 200, guestDetail.body);
+    assert.deepEqual(guestDetail.json().buyer, { email: 'guest.caller@example.com', guest: true });
+  });
+
+  it('answers 404 ORDER_NOT_FOUND for an unknown id, 400 for a malformed one, 401 without the admin token', async () => {
+    const unknown = await detail(987654321);
+    assert.equal(unknown.statusCode, 404, unknown.body);
+    assert.equal(unknown.json().error.code, 'ORDER_NOT_FOUND');
+    for (const id of ['abc', '0', '-1', '1.5', '99999999999999999999']) {
+      const malformed = await detail(id);
+      assert.equal(malformed.statusCode, 400, `${id}: ${malformed.body}`);
+    }
+    const anonymous = await detail(1, {});
+    assert.equal(anonymous.statusCode, 401, anonymous.body);
+  });
+
+  it('lists under a sale event the orders counted in it when placed, whatever products the event lists later', async () => {
+    const kept = await productFor('adm-sale-kept', 100);
+    const added = await productFor('adm-sale-added', 100);
+    const cookie = await customerWithEmail('sale.filter@example.com');
+    const now = Date.now();
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/sale-events',
+      headers: t.admin,
+      payload: { name: 'Filter sale', startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), productIds: [kept] },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const event = created.json().id;
+
+    const beforeAdded = await place({ cookie }, { items: [{ productId: added, quantity: 1 }] });
+    const counted = await place({ cookie }, { items: [{ productId: kept, quantity: 1 }] });
+    const countedCancelled = await place({ cookie }, { items: [{ productId: kept, quantity: 1 }] });
+    assert.equal((await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${countedCancelled.id}/cancel`, headers: t.admin })).statusCode, 200);
+    // Mid-sale the operator swaps the event's products: `kept` leaves it, `added` joins it.
+    const edited = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/sale-events/${event}`, headers: t.admin, payload: { productIds: [added] } });
+    assert.equal(edited.statusCode, 200, edited.body);
+    const afterAdded = await place({ cookie }, { items: [{ productId: added, quantity: 1 }] });
+
+    const filtered = await list(`saleEventId=${event}`);
+    assert.equal(filtered.statusCode, 200, filtered.body);
+    assert.deepEqual(
+      filtered.json().items.map((o: Json) => o.id),
+      [afterAdded.id, countedCancelled.id, counted.id],
+      'the orders counted in the event (a cancelled one too), not the one placed before its product joined it',
+    );
+    const page = await list(`saleEventId=${event}&limit=2&status=cancelled`);
+    assert.deepEqual(page.json().items.map((o: Json) => o.id), [countedCancelled.id]);
+    const ofAdded = await list(`saleEventId=${event}&from=${encodeURIComponent(new Date(now - 60_000).toISOString())}`);
+    assert.ok(!ofAdded.json().items.some((o: Json) => o.id === beforeAdded.id), 'placed in the window, before its product joined the event');
+  });
+
+  it("filters by the buyer's email, any case, accounts and guests alike, with the other filters and the cursor", async () => {
+    const productId = await productFor('adm-email-1', 300);
+    const cookie = await customerWithEmail('Phone.Buyer@Example.com');
+    const other = await customerWithEmail('someone.else@example.com');
+    const a1 = await place({ cookie }, { items: [{ productId, quantity: 1 }] });
+    await place({ cookie: other }, { items: [{ productId, quantity: 1 }] });
+    const a2 = await place({ cookie }, { items: [{ productId, quantity: 1 }] });
+    const g1 = await place({}, { email: 'Phone.Buyer@Example.com', items: [{ productId, quantity: 1 }] });
+    await place({}, { email: 'phone.buyer+tag@example.com', items: [{ productId, quantity: 1 }] });
+    const cancelled = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${a1.id}/cancel`, headers: t.admin });
+    assert.equal(cancelled.statusCode, 200, cancelled.body);
+
+    const ids = (reply: { json(): Json }) => reply.json().items.map((o: Json) => o.id);
+    const all = await list('email=PHONE.BUYER%40example.COM');
+    assert.equal(all.statusCode, 200, all.body);
+    assert.deepEqual(ids(all), [g1.id, a2.id, a1.id], 'the account and the guest with that email, newest first; not another address');
+
+    const pending = await list('email=phone.buyer%40example.com&status=pending_payment');
+    assert.deepEqual(ids(pending), [g1.id, a2.id]);
+    const period = await list(`email=phone.buyer%40example.com&from=${encodeURIComponent(new Date(Date.now() - 60_000).toISOString())}`);
+    assert.deepEqual(ids(period), [g1.id, a2.id, a1.id]);
+
+    const first = await list('email=phone.buyer%40example.com&limit=2');
+    assert.deepEqual(ids(first), [g1.id, a2.id]);
+    assert.equal(typeof first.json().nextCursor, 'string');
+    const second = await list(`email=phone.buyer%40example.com&limit=2&cursor=${encodeURIComponent(first.json().nextCursor)}`);
+    assert.deepEqual(ids(second), [a1.id]);
+    assert.equal(second.json().nextCursor, null);
+    const forged = await list(`email=phone.buyer%40example.com&cursor=${Buffer.from('{"before":0}').toString('base64url')}`);
+    assert.deepEqual([forged.statusCode, forged.json().error.code, forged.json().error.message], [400, 'INVALID_CURSOR', 'cursor is not one this API returned']);
+
+    const nobody = await list('email=nobody%40example.com');
+    assert.equal(nobody.statusCode, 200);
+    assert.deepEqual(ids(nobody), []);
+    for (const bad of ['not-an-email', '', `${'a'.repeat(250)}%40example.com`]) {
+      const refused = await list(`email=${bad}`);
+      assert.equal(refused.statusCode, 400, `${bad}: ${refused.body}`);
+      assert.equal(refused.json().error.code, 'VALIDATION_FAILED', refused.body);
+    }
+  });
+});
+
+describe('a product pulled from sale while buyers keep ordering it', () => {
+  it('refuses it PRODUCT_UNAVAILABLE from memory after PostgreSQL said so once, and sells it again at once when put back', async () => {
+    const t = await createTestApp({ STOCK_VIEW_REFRESH_MS: '60000', RATE_LIMIT_CHECKOUT_MAX: '100000' });
+    try {
+      const [cookie] = await mintSessionCookies(t.env, await insertCustomers(t.platform.db.primary, 1));
+      const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'pulled-1', name: 'P', priceCents: 100, available: 50 } });
+      const productId = created.json().id as number;
+      const buy = (key: string) => t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: cookie!, 'idempotency-key': key }, payload: { items: [{ productId, quantity: 1 }] } });
+      assert.equal((await buy('p-0')).statusCode, 201);
+      // A pricing mistake at the peak: the operator archives the product; buyers and bots keep pressing.
+      assert.equal((await t.app.inject({ method: 'POST', url: `/api/v1/admin/products/${productId}/archive`, headers: t.admin })).statusCode, 200);
+      const first = await buy('p-1');
+      assert.equal(first.statusCode, 409, first.body);
+      assert.deepEqual(first.json().error.details, { productId, status: 'archived' });
+      const transactions = async () => {
+        // The statistics of a backend reach pg_stat_database within a second of its transactions.
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        const rows = await t.platform.db.primary.execute<{ n: string }>(sql`select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()`);
+        return Number(rows.rows[0]!.n);
+      };
+      const before = await transactions();
+      for (let i = 0; i < 60; i++) {
+        const reply = await buy(`p-storm-${i}`);
+        assert.equal(reply.statusCode, 409, reply.body);
+        assert.equal(reply.json().error.code, 'PRODUCT_UNAVAILABLE');
+      }
+      const spent = (await transactions()) - before;
+      assert.ok(spent < 20, `60 refused attempts on a pulled product cost ${spent} PostgreSQL transactions`);
+      // Fixed and put back on sale: the next order goes through, without waiting for the memory to lapse.
+      assert.equal((await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${productId}`, headers: t.admin, payload: { status: 'active', priceCents: 90 } })).statusCode, 200);
+      const again = await buy('p-back');
+      assert.equal(again.statusCode, 201, again.body);
+      assert.equal(again.json().totalCents, 90);
+    } finally {
+      await t.close();
+    }
   });
 });
 
@@ -402,6 +636,33 @@ describe('order cancellation window', () => {
       const admin = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${placed.json().id}/cancel`, headers: t.admin });
       assert.equal(admin.statusCode, 200);
       assert.equal(admin.json().status, 'cancelled');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('stock gate after a refusal by PostgreSQL', () => {
+  it('puts a too generous gate right at the first order PostgreSQL refuses for want of stock, so shoppers and the next buyers see the product sold out', async () => {
+    const t = await createTestApp({ STOCK_VIEW_REFRESH_MS: '0', RATE_LIMIT_CHECKOUT_MAX: '1000' });
+    try {
+      const ids = await insertCustomers(t.platform.db.primary, 2);
+      const [alice, bob] = (await mintSessionCookies(t.env, ids)) as [string, string];
+      const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'generous-1', name: 'G', priceCents: 100, available: 3 } });
+      const productId = created.json().id as number;
+      const shown = async () => (await t.app.inject({ method: 'GET', url: `/api/v1/products/${productId}` })).json().available;
+      assert.equal(await shown(), 3, 'the gate is built from PostgreSQL');
+      // The gate errs generous (as after a Redis failover, rebuilt while orders were still in their statement):
+      // PostgreSQL has sold the 3 units the gate still offers.
+      await t.platform.db.primary.execute(sql`update product_stock set available = 0 where product_id = ${productId}`);
+      const refused = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: alice, 'idempotency-key': 'g-1' }, payload: { items: [{ productId, quantity: 1 }] } });
+      assert.equal(refused.statusCode, 409, refused.body);
+      assert.equal(refused.json().error.code, 'OUT_OF_STOCK');
+      assert.equal(await shown(), 0, 'after PostgreSQL refused the units the gate let through, the product shows sold out');
+      const gate = await t.platform.redis.get(`{${t.config.redis.prefix}}:stock:${productId}:a`);
+      assert.equal(gate, '0', 'the gate holds what PostgreSQL holds, so the next buyers are refused without PostgreSQL');
+      const next = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: bob, 'idempotency-key': 'g-2' }, payload: { items: [{ productId, quantity: 1 }] } });
+      assert.equal(next.json().error.code, 'OUT_OF_STOCK');
     } finally {
       await t.close();
     }

@@ -2,14 +2,22 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { IdempotencyStore } from '../../platform/idempotency/idempotency-store.ts';
-import { createIdCursor } from '../../shared/cursor.ts';
+import { createIdCursor, InvalidCursorError } from '../../shared/cursor.ts';
 import { fingerprintOf, idempotent } from '../../web/http/idempotent.ts';
 import { IdParams, errorResponses } from '../../web/http/schemas.ts';
 import type { CartOwner, CartService, GuestCookies } from '../cart/index.ts';
 import type { GuestOrderLinks } from './guest-links.ts';
+import { noteAdminAction } from '../audit/index.ts';
 import { requireCustomer } from '../customers/index.ts';
-import { EmptyCartError, IdempotencyKeyRequiredError, InvalidCursorError, OrderNotFoundError } from './orders.errors.ts';
-import { AdminOrdersQuery, CreateOrderBody, GuestOrderParams, IdempotencyHeaders, ListOrdersQuery, OrderPage } from './orders.schemas.ts';
+import {
+  EmptyCartError,
+  IdempotencyKeyRequiredError,
+  MixedCurrenciesError,
+  OrderNotFoundError,
+  ProductUnavailableError,
+  UnknownProductError,
+} from './orders.errors.ts';
+import { AdminOrderDetail, AdminOrdersQuery, CreateOrderBody, GuestOrderParams, IdempotencyHeaders, ListOrdersQuery, OrderPage } from './orders.schemas.ts';
 import type { OrderService } from './orders.service.ts';
 
 /** Orders are listed newest first: the cursor names the oldest order of the page. */
@@ -99,7 +107,16 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
             const body = guestEmail === undefined ? placed : { ...placed, accessToken: deps.guests!.links.sign(placed.id) };
             return { status: 201, body, replayed: true };
           }
-          const place = () => orders.place(customerId, key, lines);
+          const place = () =>
+            orders.place(customerId, key, lines).catch(async (error: unknown) => {
+              // PostgreSQL names the first line it cannot take; a cart's buyer is told every line the cart shows as not
+              // purchasable (no longer for sale, or repriced into another currency), to remove them in one go. Read only
+              // on such a refusal, so an order that goes through pays nothing for it.
+              const lineRefused = error instanceof ProductUnavailableError || error instanceof UnknownProductError || error instanceof MixedCurrenciesError;
+              if (explicit || !lineRefused) throw error;
+              const unavailable = await cart.unavailable(lines);
+              throw unavailable.length === 0 ? error : new ProductUnavailableError(unavailable[0]!, unavailable);
+            });
           const { order, replayed } = await (admission ? admission.spend(`${scope} ${key}`, place) : place());
           // Only what was ordered leaves the cart: a line another tab added or changed while the order was placed stays.
           if (!explicit && !replayed && cartOwner !== undefined) await cart.removeOrdered(cartOwner, lines).catch((error: unknown) => request.log.warn({ err: error }, 'could not empty the ordered cart'));
@@ -131,10 +148,10 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
             response: { 200: Type.Ref('Order'), ...errorResponses(400, 404, 409) },
           },
         },
-        (request) => {
+        async (request) => {
           const orderId = links.verify(request.params.token);
           if (orderId === undefined) throw new OrderNotFoundError(0);
-          return orders.cancel(orderId, undefined, { guest: true });
+          return (await orders.cancel(orderId, undefined, { guest: true })).order;
         },
       );
     }
@@ -150,7 +167,7 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
     app.post(
       '/orders/:id/cancel',
       { schema: { tags, description: 'Cancels an order waiting for payment, within ORDER_CANCEL_WINDOW_S of placing; the stock comes back once, however often this is called.', params: IdParams, response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 404, 409) } } },
-      (request) => orders.cancel(request.params.id, requireCustomer(request)),
+      async (request) => (await orders.cancel(request.params.id, requireCustomer(request))).order,
     );
   };
 }
@@ -163,27 +180,46 @@ export function orderAdminRoutes(orders: OrderService): FastifyPluginAsyncTypebo
       {
         schema: {
           tags: ['admin'],
-          description: 'Every order, newest first: filter by `status`, `saleEventId` (orders of its products placed while it ran), `from`/`to` (creation time).',
+          description:
+            "Every order, newest first: filter by `status`, `saleEventId` (orders with a line counted in that event when placed: of a product it listed then, while it was live, whatever their status now; products added to or removed from the event later change nothing), `from`/`to` (creation time), `email` (the buyer's, any case: an account's and a guest's orders with that address); filters combine. A period that is empty (`from` not before `to`) is 422 `INVALID_DATE_RANGE`, a sale event that does not exist 422 `UNKNOWN_SALE_EVENT`.",
           security: [{ adminToken: [] }],
           querystring: AdminOrdersQuery,
-          response: { 200: OrderPage, ...errorResponses(400, 401) },
+          response: { 200: OrderPage, ...errorResponses(400, 401, 422) },
         },
       },
       async (request) => {
-        const { status, saleEventId, from, to, limit } = request.query;
+        const { status, saleEventId, from, to, email, limit } = request.query;
         const before = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
         const page = await orders.listAll(
-          { status, saleEventId, from: from ? new Date(from) : undefined, to: to ? new Date(to) : undefined },
+          { status, saleEventId, from: from ? new Date(from) : undefined, to: to ? new Date(to) : undefined, email },
           before,
           limit,
         );
         return { items: page.items, nextCursor: page.hasMore ? cursor.encode(page.items[page.items.length - 1]!.id) : null };
       },
     );
+    app.get(
+      '/orders/:id',
+      {
+        schema: {
+          tags: ['admin'],
+          description:
+            "One order: its lines, status and every timestamp, the buyer's email (an account's or a guest's), and its payment (the one that paid it, else the latest attempt: provider, status, amount, intent id; never the client secret).",
+          security: [{ adminToken: [] }],
+          params: IdParams,
+          response: { 200: AdminOrderDetail, ...errorResponses(400, 401, 404) },
+        },
+      },
+      (request) => orders.getAdmin(request.params.id),
+    );
     app.post(
       '/orders/:id/cancel',
       { schema: { tags: ['admin'], security: [{ adminToken: [] }], params: IdParams, response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 404, 409) } } },
-      (request) => orders.cancel(request.params.id, undefined),
+      async (request) => {
+        const { order, change } = await orders.cancel(request.params.id, undefined);
+        if (change) noteAdminAction(request, { change });
+        return order;
+      },
     );
   };
 }

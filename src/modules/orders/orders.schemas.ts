@@ -30,24 +30,29 @@ const Timestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]
 export const OrderPayment = Type.Object(
   {
     provider: Type.String({ description: '`test` or `stripe`' }),
-    status: Type.String({ description: 'requires_payment | failed | authorized | captured | voided | refunded' }),
+    status: Type.String({ description: 'requires_payment | failed | authorized | captured | voided | refunded | refund_failed (a refund the provider could not pay out) | disputed | dispute_won | dispute_lost | cancelled (the order was cancelled or expired before it was paid: no payment is wanted, one that still arrives is given back)' }),
     expiresAt: Type.String({ format: 'date-time', description: 'End of the payment window: unpaid, the order expires and its units go back on sale' }),
     clientSecret: Type.Optional(Type.String({ description: 'Stripe: confirm the PaymentIntent with Stripe.js' })),
   },
   { additionalProperties: false },
 );
 
+/** What every view of an order carries: the buyer's, the guest's and the operator's. */
+const orderCore = {
+  id: Type.Integer(),
+  status: OrderStatusSchema,
+  items: Type.Array(OrderItem),
+  totalCents: Type.Integer(),
+  currency: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  cancelledAt: Timestamp,
+  paidAt: Timestamp,
+  expiredAt: Timestamp,
+};
+
 export const Order = Type.Object(
   {
-    id: Type.Integer(),
-    status: OrderStatusSchema,
-    items: Type.Array(OrderItem),
-    totalCents: Type.Integer(),
-    currency: Type.String(),
-    createdAt: Type.String({ format: 'date-time' }),
-    cancelledAt: Timestamp,
-    paidAt: Timestamp,
-    expiredAt: Timestamp,
+    ...orderCore,
     payment: OrderPayment,
     accessToken: Type.Optional(Type.String({ description: 'Guest orders only: the key of GET/POST /guest-orders/:token (keep it: it is the only way back to the order)' })),
   },
@@ -87,6 +92,7 @@ export const AdminOrdersQuery = Type.Object(
     saleEventId: Type.Optional(Id),
     from: Type.Optional(Type.String({ format: 'date-time', description: 'Created at or after' })),
     to: Type.Optional(Type.String({ format: 'date-time', description: 'Created before' })),
+    email: Type.Optional(Type.String({ format: 'email', minLength: 3, maxLength: 254, description: "The buyer's email, any case: an account's orders and a guest's with exactly that address" })),
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
     cursor: Type.Optional(Type.String({ maxLength: 200 })),
   },
@@ -95,3 +101,37 @@ export const AdminOrdersQuery = Type.Object(
 export type AdminOrdersQuery = Static<typeof AdminOrdersQuery>;
 
 export const OrderPage = Type.Object({ items: Type.Array(Type.Ref('Order')), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
+/** One order as an operator reads it (GET /admin/orders/:id): who bought it, every timestamp, the payment without its secret. */
+export const AdminOrderDetail = Type.Object(
+  {
+    ...orderCore,
+    fulfilledAt: Timestamp,
+    refundedAt: Timestamp,
+    refundRequestedAt: Timestamp,
+    paymentExpiresAt: Type.String({ format: 'date-time', description: 'End of the payment window' }),
+    buyer: Type.Object({ email: Type.String(), guest: Type.Boolean({ description: 'A guest checkout (no account)' }) }, { additionalProperties: false }),
+    payment: Type.Union(
+      [
+        Type.Object(
+          {
+            provider: Type.String({ description: '`test` or `stripe`' }),
+            status: Type.String({ description: 'requires_payment | failed | authorized | captured | voided | refunded | refund_failed (a refund the provider could not pay out) | disputed | dispute_won | dispute_lost | cancelled (the order was cancelled or expired before it was paid: no payment is wanted, one that still arrives is given back)' }),
+            amountCents: Type.Integer(),
+            currency: Type.String(),
+            intentId: Type.String({ description: "The provider's id of the payment (`pi_…` for Stripe)" }),
+            failureCode: Type.Union([Type.String(), Type.Null()], { description: 'Why the provider refused, e.g. `card_declined`' }),
+            problemResolvedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+              description: 'When an admin marked its failed refund or lost dispute settled (`POST /admin/orders/:id/payment-problem/resolve`)',
+            }),
+          },
+          { additionalProperties: false },
+        ),
+        Type.Null(),
+      ],
+      { description: 'The payment that paid the order, else its latest attempt; null before any. Never the client secret.' },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type AdminOrderDetail = Static<typeof AdminOrderDetail>;

@@ -5,6 +5,7 @@ import { PG_RAISE_EXCEPTION, PG_UNIQUE_VIOLATION, pgError } from '../../platform
 import { StockGateUnavailableError, type StockGate } from '../inventory/index.ts';
 import {
   CancelWindowClosedError,
+  InvalidDateRangeError,
   OrderNotCancellableError,
   CheckoutUnavailableError,
   MixedCurrenciesError,
@@ -15,18 +16,24 @@ import {
   LineQuantityTooLargeError,
   TooManyOrderLinesError,
   UnknownProductError,
+  UnknownSaleEventError,
 } from './orders.errors.ts';
 import { currentTraceContext, ORDER_ATTRIBUTES, outsideTrace, setSpanAttributes } from '../../platform/telemetry/trace-context.ts';
 import type { OrderPlacer } from './order-batcher.ts';
 import type { CheckoutMetrics } from './orders.metrics.ts';
 import type { AdminOrderFilters, OrderLine, OrdersRepository } from './orders.repository.ts';
-import { MAX_ORDER_LINE_QUANTITY, MAX_ORDER_LINES, type Order } from './orders.schemas.ts';
+import { MAX_ORDER_LINE_QUANTITY, MAX_ORDER_LINES, type AdminOrderDetail, type Order } from './orders.schemas.ts';
 import { IdempotencyKeyReusedError, isRefusal } from '../../shared/errors.ts';
+import type { FieldChanges } from '../../shared/field-changes.ts';
 
 /** Per-process memory of recent gate refusals (see the inventory module's stock view). */
 export interface StockHints {
   knownShortages(lines: readonly OrderLine[]): { productId: number; requested: number; available: number }[] | undefined;
   remember(productId: number, available: number): void;
+  /** A refusal remembered for a product of these lines that is not for sale (see `rememberRefusal`). */
+  knownRefusal?(lines: readonly OrderLine[]): Error | undefined;
+  /** Records PostgreSQL's refusal of a product not for sale (archived, draft), answered from memory for a while. */
+  rememberRefusal?(productId: number, refusal: Error): void;
 }
 
 export interface OrderServiceDeps {
@@ -85,6 +92,13 @@ function refusalOf(error: unknown): Error | undefined {
   }
 }
 
+/** Why an order of these (normalized) lines cannot be placed whatever the stock: too many products, or too many units of one. */
+function shapeRefusal(normalized: readonly OrderLine[]): Error | undefined {
+  if (normalized.length > MAX_ORDER_LINES) return new TooManyOrderLinesError(MAX_ORDER_LINES, normalized.length);
+  const tooMany = normalized.find((line) => line.quantity > MAX_ORDER_LINE_QUANTITY);
+  return tooMany ? new LineQuantityTooLargeError(tooMany.productId, tooMany.quantity, MAX_ORDER_LINE_QUANTITY) : undefined;
+}
+
 function outcomeOf(error: unknown): 'out_of_stock' | 'limit_exceeded' | 'rejected' | 'error' {
   if (error instanceof OutOfStockError) return 'out_of_stock';
   if (error instanceof PurchaseLimitExceededError) return 'limit_exceeded';
@@ -114,6 +128,8 @@ export function createOrderService(deps: OrderServiceDeps) {
   async function placeOnce(customerId: number, idempotencyKey: string, lines: OrderLine[]): Promise<{ order: Order; replayed: boolean }> {
     const known = deps.hints?.knownShortages(lines);
     if (known) throw new OutOfStockError(known);
+    const unavailable = deps.hints?.knownRefusal?.(lines);
+    if (unavailable) throw unavailable;
     const reservation = randomUUID();
     const productIds = lines.map((line) => line.productId);
     let gateResult: Awaited<ReturnType<StockGate['reserve']>>;
@@ -149,7 +165,18 @@ export function createOrderService(deps: OrderServiceDeps) {
         }
         return placeOnce(customerId, idempotencyKey, lines);
       }
-      throw refusalOf(error) ?? error;
+      const refusal = refusalOf(error);
+      if (refusal instanceof ProductUnavailableError) deps.hints?.rememberRefusal?.(Number(refusal.details?.productId), refusal);
+      // The gate let through units PostgreSQL does not have: its figure is too generous (rebuilt after a Redis
+      // failover while orders were still in their statement). Exact, it never is (it is committed stock minus
+      // reservations in flight), so it is rebuilt now rather than at its expiry, which kept a sold-out product
+      // on offer (its page, the waiting room) and sent every buyer to PostgreSQL for STOCK_GATE_TTL_S.
+      if (reserved && refusal instanceof OutOfStockError) {
+        await Promise.all(refusal.shortages.map((shortage) => gate.invalidate(shortage.productId))).catch((e: unknown) =>
+          deps.logger.warn({ err: e }, 'could not invalidate the stock gate after PostgreSQL refused units it let through'),
+        );
+      }
+      throw refusal ?? error;
     }
     // Bookkeeping only (the units already left the gate's figure; a rebuild forgets committed tokens
     // anyway), so the reply does not wait for it: it shares the next socket write with the
@@ -168,7 +195,10 @@ export function createOrderService(deps: OrderServiceDeps) {
      * the last STOCK_VIEW_REFRESH_MS); counted as an attempt when returned.
      */
     refuseFromMemory(lines: readonly OrderLine[]): OutOfStockError | undefined {
-      const known = deps.hints?.knownShortages(normalizeLines(lines));
+      const normalized = normalizeLines(lines);
+      // An order `place` refuses for its shape gets that refusal (422), whatever this process remembers of the stock.
+      if (shapeRefusal(normalized)) return undefined;
+      const known = deps.hints?.knownShortages(normalized);
       if (!known) return undefined;
       deps.metrics.attempts.inc({ outcome: 'out_of_stock' });
       return new OutOfStockError(known);
@@ -184,9 +214,8 @@ export function createOrderService(deps: OrderServiceDeps) {
       setSpanAttributes({ [ORDER_ATTRIBUTES.idempotencyKey]: idempotencyKey, [ORDER_ATTRIBUTES.customerId]: customerId });
       try {
         const normalized = normalizeLines(lines);
-        if (normalized.length > MAX_ORDER_LINES) throw new TooManyOrderLinesError(MAX_ORDER_LINES, normalized.length);
-        const tooMany = normalized.find((line) => line.quantity > MAX_ORDER_LINE_QUANTITY);
-        if (tooMany) throw new LineQuantityTooLargeError(tooMany.productId, tooMany.quantity, MAX_ORDER_LINE_QUANTITY);
+        const refusal = shapeRefusal(normalized);
+        if (refusal) throw refusal;
         const result = await placeOnce(customerId, idempotencyKey, normalized);
         setSpanAttributes({ [ORDER_ATTRIBUTES.orderId]: result.order.id });
         deps.metrics.attempts.inc({ outcome: 'placed' });
@@ -219,10 +248,29 @@ export function createOrderService(deps: OrderServiceDeps) {
       return order;
     },
 
-    /** Admin: every order, newest first, filtered. */
+    /** Admin: one order with its buyer and payment summary (no client secret, see listAll). */
+    async getAdmin(id: number): Promise<AdminOrderDetail> {
+      const order = await repo.findAdmin(db.primary, id);
+      if (!order) throw new OrderNotFoundError(id);
+      return order;
+    },
+
+    /**
+     * Admin: every order, newest first, filtered. Without the payments' client secrets: a secret confirms its payment
+     * with Stripe.js and is the buyer's alone (Stripe: never to be logged or shown to anyone else), while an admin list
+     * ends up in exports, screenshots and support tools.
+     */
     async listAll(filters: AdminOrderFilters, beforeId: number | undefined, limit: number): Promise<{ items: Order[]; hasMore: boolean }> {
+      // A filter that cannot match anything is refused, not answered "no orders": swapped dates, a mistyped sale event.
+      if (filters.from && filters.to && filters.from.getTime() >= filters.to.getTime()) throw new InvalidDateRangeError(filters.from, filters.to);
+      if (filters.saleEventId !== undefined && !(await repo.saleEventExists(db.primary, filters.saleEventId))) throw new UnknownSaleEventError(filters.saleEventId);
       const rows = await repo.listAdmin(db.primary, filters, beforeId, limit + 1);
-      return { items: rows.slice(0, limit), hasMore: rows.length > limit };
+      const items = rows.slice(0, limit).map((order) => {
+        if (order.payment.clientSecret === undefined) return order;
+        const { clientSecret: _secret, ...payment } = order.payment;
+        return { ...order, payment };
+      });
+      return { items, hasMore: rows.length > limit };
     },
 
     async list(customerId: number, beforeId: number | undefined, limit: number): Promise<{ items: Order[]; hasMore: boolean }> {
@@ -235,7 +283,11 @@ export function createOrderService(deps: OrderServiceDeps) {
      * `customerId` undefined: an admin, who may cancel any order at any time; with `guest`, the holder of a guest
      * order's link, who may cancel that guest order within the window as a customer may theirs.
      */
-    async cancel(id: number, customerId: number | undefined, options: { guest?: boolean } = {}): Promise<Order> {
+    /**
+     * Cancels an order waiting for payment; `change` is its status before → after (the update's own condition
+     * and its returned row), absent when it was cancelled already.
+     */
+    async cancel(id: number, customerId: number | undefined, options: { guest?: boolean } = {}): Promise<{ order: Order; change?: FieldChanges }> {
       const guest = options.guest === true;
       const outcome = await repo.cancel(db.primary, { id, customerId, guest, windowS: customerId === undefined && !guest ? undefined : deps.cancelWindowS });
       if (outcome.kind === 'not-found') throw new OrderNotFoundError(id);
@@ -246,8 +298,9 @@ export function createOrderService(deps: OrderServiceDeps) {
         await Promise.all(outcome.order.items.map((item) => gate.invalidate(item.productId))).catch((e: unknown) =>
           deps.logger.warn({ err: e }, 'could not invalidate the stock gate after a cancellation'),
         );
+        return { order: outcome.order, change: { status: { before: 'pending_payment', after: outcome.order.status } } };
       }
-      return outcome.order;
+      return { order: outcome.order };
     },
   };
 }

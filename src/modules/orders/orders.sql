@@ -119,6 +119,10 @@ BEGIN
       FROM sale_events e JOIN sale_event_products sp ON sp.sale_event_id = e.id
       WHERE sp.product_id = v_line.product_id AND e.starts_at <= now() AND e.ends_at > now()
       ORDER BY e.id
+      -- The lock the count row's foreign key takes anyway, taken here: an event deleted while this order reads it
+      -- (only an event with no counts can be, the key restricts) is waited for and skipped once gone, where the
+      -- count's insert would have failed on the key (a 500 to the buyer). Orders share it; an edit does not wait for it.
+      FOR KEY SHARE OF e
     LOOP
       INSERT INTO sale_event_buyer_purchases AS s (sale_event_id, buyer_email, product_id, quantity)
         VALUES (v_event.id, v_buyer, v_line.product_id, v_line.quantity)

@@ -49,6 +49,8 @@ export const orders = pgTable(
     // The expiry sweeper's scan: only reservations still waiting for payment, oldest first.
     index('orders_pending_payment_idx').on(t.createdAt).where(sql`${t.status} = 'pending_payment'`),
     index('orders_status_created_idx').on(t.status, t.createdAt),
+    // Refunds asked for and not finished (the provider's call failing): the worker's give-back retry and its gauge.
+    index('orders_refund_requested_idx').on(t.refundRequestedAt).where(sql`${t.refundRequestedAt} is not null and ${t.status} = 'paid'`),
     check('orders_total_nonnegative', sql`${t.totalCents} >= 0`),
   ],
 );
@@ -71,7 +73,14 @@ export const orderItems = pgTable(
      */
     saleEventIds: bigint('sale_event_ids', { mode: 'number' }).array().notNull().default(sql`'{}'::bigint[]`),
   },
-  (t) => [primaryKey({ columns: [t.orderId, t.productId] }), index('order_items_product_id_idx').on(t.productId), check('order_items_quantity_positive', sql`${t.quantity} > 0`)],
+  (t) => [
+    primaryKey({ columns: [t.orderId, t.productId] }),
+    index('order_items_product_id_idx').on(t.productId),
+    // The admin list's `saleEventId` filter (`sale_event_ids @> {id}`): only lines counted in some event, so
+    // checkouts outside sales add nothing to it.
+    index('order_items_sale_event_ids_idx').using('gin', t.saleEventIds).where(sql`${t.saleEventIds} <> '{}'::bigint[]`),
+    check('order_items_quantity_positive', sql`${t.quantity} > 0`),
+  ],
 );
 
 /**
@@ -108,9 +117,10 @@ export const buyerPurchases = pgTable(
 export const saleEventBuyerPurchases = pgTable(
   'sale_event_buyer_purchases',
   {
+    /** Restrict: an event whose buyers were counted is ended (`endsAt`), not deleted, or re-creating it would reset every cap. */
     saleEventId: bigint('sale_event_id', { mode: 'number' })
       .notNull()
-      .references(() => saleEvents.id, { onDelete: 'cascade' }),
+      .references(() => saleEvents.id, { onDelete: 'restrict' }),
     buyerEmail: text('buyer_email').notNull(),
     productId: bigint('product_id', { mode: 'number' })
       .notNull()

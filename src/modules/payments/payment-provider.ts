@@ -10,6 +10,8 @@ import type { PaymentProviderName } from '../../platform/config/payments.config.
  * - `failed`: the attempt was declined; the buyer may try again;
  * - `voided`: the hold was released (Stripe `canceled`);
  * - `refunded`: money returned;
+ * - `refund_failed`: a refund the provider had accepted could not be paid out (the buyer has not got the money back);
+ * - `disputed`, `dispute_won`, `dispute_lost`: the buyer's bank opened a chargeback, then closed it for us or for them;
  * - `ignored`: an event type we do not act on (acknowledged, recorded).
  */
 export interface PaymentEvent {
@@ -18,7 +20,7 @@ export interface PaymentEvent {
   provider: PaymentProviderName;
   /** The provider's own event type, e.g. `payment_intent.succeeded`. */
   type: string;
-  kind: 'authorized' | 'captured' | 'failed' | 'voided' | 'refunded' | 'ignored';
+  kind: 'authorized' | 'captured' | 'failed' | 'voided' | 'refunded' | 'refund_failed' | 'disputed' | 'dispute_won' | 'dispute_lost' | 'ignored';
   intentId?: string;
   orderId?: number;
   amountCents?: number;

@@ -9,6 +9,13 @@ export class PaymentDeclinedError extends DomainError {
   }
 }
 
+/** An admin marked resolved an order whose payments have no refund failure or lost dispute to resolve. */
+export class PaymentProblemNotFoundError extends ConflictError {
+  constructor(orderId: number, paymentStatus: string | null) {
+    super('PAYMENT_PROBLEM_NOT_FOUND', `order ${orderId} has no failed refund or lost dispute to mark resolved`, { orderId, paymentStatus });
+  }
+}
+
 export class OrderNotPayableError extends ConflictError {
   constructor(orderId: number, status: string) {
     super(status === 'expired' ? 'ORDER_EXPIRED' : status === 'paid' || status === 'fulfilled' ? 'ORDER_ALREADY_PAID' : 'ORDER_NOT_PAYABLE', `order ${orderId} cannot be paid (${status})`, {
@@ -19,8 +26,12 @@ export class OrderNotPayableError extends ConflictError {
 }
 
 export class OrderNotRefundableError extends ConflictError {
-  constructor(orderId: number, status: string) {
-    super('ORDER_NOT_REFUNDABLE', `order ${orderId} cannot be refunded (${status}); only paid orders can`, { orderId, status });
+  constructor(orderId: number, status: string, paymentStatus?: 'disputed') {
+    super(
+      'ORDER_NOT_REFUNDABLE',
+      paymentStatus ? `order ${orderId} cannot be refunded while its payment is disputed: the dispute's outcome gives the money back or not` : `order ${orderId} cannot be refunded (${status}); only paid orders can`,
+      paymentStatus ? { orderId, status, paymentStatus } : { orderId, status },
+    );
   }
 }
 
@@ -59,6 +70,12 @@ export class PaymentAmountUnsupportedError extends UnprocessableError {
       currency,
       reason: reason ?? 'amount_invalid',
     });
+  }
+}
+
+export class PaymentCurrencyUnsupportedError extends UnprocessableError {
+  constructor(orderId: number, currency: string) {
+    super('PAYMENT_CURRENCY_UNSUPPORTED', `the payment provider does not take payments in ${currency}; the order cannot be paid this way`, { orderId, currency });
   }
 }
 

@@ -10,11 +10,19 @@ export interface PaymentMetrics {
   latePayments: client.Counter<'provider' | 'action'>;
   /** Reservations expired, by who expired them (`job` | `sweeper` | `payment`). */
   expired: client.Counter<'via'>;
-  /** Webhook events by outcome (`processed` | `duplicate` | `signature_invalid` | `malformed`: refused with 400). */
+  /** Webhook events by outcome (`processed` | `duplicate` | `signature_invalid` | `malformed`: refused with 400 | `failed`: signed but not applied, 5xx). */
   webhooks: client.Counter<'provider' | 'outcome'>;
   /** Money-moving calls to the provider after a decision (`capture` | `void` | `refund`), by outcome (`succeeded` | `failed`). */
   providerCalls: client.Counter<'provider' | 'action' | 'outcome'>;
+  /**
+   * What the provider reported about taken money afterwards that a person has to act on, once per payment:
+   * `refund_failed` (the buyer did not get a refund back), `disputed` (a chargeback opened), `dispute_lost`.
+   */
+  problems: client.Counter<'provider' | 'problem'>;
 }
+
+/** The `problem` label's values, created at zero so an alert's `increase()` sees the first one. */
+export const PAYMENT_PROBLEMS = ['refund_failed', 'disputed', 'dispute_lost'] as const;
 
 const cache = new WeakMap<client.Registry, PaymentMetrics>();
 
@@ -38,7 +46,7 @@ export function paymentMetricsFor(registry: client.Registry): PaymentMetrics {
     expired: expiredCounterFor(registry),
     webhooks: new client.Counter({
       name: 'salescale_payment_webhooks_total',
-      help: 'Payment webhook events by outcome (processed | duplicate | signature_invalid | malformed)',
+      help: 'Payment webhook events by outcome (processed | duplicate | signature_invalid | malformed | failed)',
       labelNames: ['provider', 'outcome'],
       registers: [registry],
     }),
@@ -46,6 +54,12 @@ export function paymentMetricsFor(registry: client.Registry): PaymentMetrics {
       name: 'salescale_payment_provider_calls_total',
       help: 'Capture, void and refund calls to the payment provider, by outcome (succeeded | failed)',
       labelNames: ['provider', 'action', 'outcome'],
+      registers: [registry],
+    }),
+    problems: new client.Counter({
+      name: 'salescale_payment_problems_total',
+      help: 'Payments a person has to act on, by problem (refund_failed | disputed | dispute_lost)',
+      labelNames: ['provider', 'problem'],
       registers: [registry],
     }),
   };
@@ -61,6 +75,56 @@ export function registerReservationsGauge(registry: client.Registry, count: () =
     registers: [registry],
     async collect() {
       this.set(await count().catch(() => Number.NaN));
+    },
+  });
+}
+
+/** The problems a person has to act on that stay open in `salescale_payment_problems_open` until settled. */
+export const OPEN_PAYMENT_PROBLEMS = ['refund_failed', 'disputed', 'dispute_lost'] as const;
+
+/** The problems an admin marks resolved once settled with the buyer (a dispute open is settled by its closing). */
+export const RESOLVABLE_PAYMENT_PROBLEMS = ['refund_failed', 'dispute_lost'] as const;
+
+/**
+ * Gauges read from PostgreSQL at scrape time (cluster-wide, on every worker): what is still wrong now, where the
+ * counters say what happened. An alert on them holds until the money is given back or the problem settled.
+ * - `salescale_payments_owed_back{provider}`: payments we owe back (a late payment held or taken, an admin refund
+ *   asked for) still not given back after the worker's first retry was due (`PAYMENT_GIVE_BACK_AFTER_S`);
+ * - `salescale_payment_problems_open{provider,problem}`: payments whose refund failed or whose dispute was lost, until an
+ *   admin marks them resolved, and payments disputed, until the dispute closes.
+ */
+export function registerGiveBackGauges(
+  registry: client.Registry,
+  read: { provider: string; owed(): Promise<{ provider: string; count: number }[]>; problems(): Promise<{ provider: string; status: string; count: number }[]> },
+): void {
+  new client.Gauge({
+    name: 'salescale_payments_owed_back',
+    help: 'Payments owed back (late, or an admin refund asked for) and not given back after the first retry was due (cluster-wide, from PostgreSQL)',
+    labelNames: ['provider'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        this.set({ provider: read.provider }, 0);
+        for (const row of await read.owed()) this.set({ provider: row.provider }, row.count);
+      } catch {
+        this.set({ provider: read.provider }, Number.NaN);
+      }
+    },
+  });
+  new client.Gauge({
+    name: 'salescale_payment_problems_open',
+    help: 'Payments whose refund failed or dispute was lost (until marked resolved) or that are disputed (cluster-wide, from PostgreSQL)',
+    labelNames: ['provider', 'problem'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        for (const problem of OPEN_PAYMENT_PROBLEMS) this.set({ provider: read.provider, problem }, 0);
+        for (const row of await read.problems()) this.set({ provider: row.provider, problem: row.status }, row.count);
+      } catch {
+        for (const problem of OPEN_PAYMENT_PROBLEMS) this.set({ provider: read.provider, problem }, Number.NaN);
+      }
     },
   });
 }

@@ -1,6 +1,7 @@
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Db } from '../../platform/db/client.ts';
 import type { DbOrTx } from '../../platform/outbox/outbox.ts';
+import { orders } from '../orders/orders.tables.ts';
 import { paymentEvents, payments, type PaymentStatus } from './payments.tables.ts';
 
 export type PaymentRow = typeof payments.$inferSelect;
@@ -10,9 +11,37 @@ export type PaymentRow = typeof payments.$inferSelect;
  * newer one (Stripe does not promise order) changes nothing. `captured` and `voided` are both final
  * for the hold: neither replaces the other.
  */
-export const PAYMENT_STATUS_RANK: Record<PaymentStatus, number> = { requires_payment: 0, failed: 1, authorized: 2, captured: 3, voided: 3, refunded: 4 };
+export const PAYMENT_STATUS_RANK: Record<PaymentStatus, number> = {
+  requires_payment: 0,
+  failed: 1,
+  authorized: 2,
+  captured: 3,
+  voided: 3,
+  refunded: 4,
+  // What happens to taken money afterwards: a refund failing, a dispute opened, then closed. A `charge.refunded`
+  // (re)delivered after the refund failed does not hide the failure; a dispute's closing is final.
+  refund_failed: 5,
+  disputed: 5,
+  dispute_won: 6,
+  dispute_lost: 6,
+};
 
-const rankSql = (column: unknown) => sql`(case ${column} when 'requires_payment' then 0 when 'failed' then 1 when 'authorized' then 2 when 'captured' then 3 when 'voided' then 3 else 4 end)`;
+const rankSql = (column: unknown) =>
+  sql`(case ${column} ${sql.join(
+    Object.entries(PAYMENT_STATUS_RANK).map(([status, rank]) => sql`when ${sql.raw(`'${status}'`)} then ${sql.raw(String(rank))}`),
+    sql` `,
+  )} end)`;
+
+/**
+ * Money we still owe back, `olderThanS` after it became owed: a late payment (voided if held, refunded if taken) whose
+ * status did not move past held or taken, and the applied payment of a paid order an admin asked to refund (held,
+ * taken, or a dispute won). The order is read unlocked: whoever acts on it locks it first.
+ */
+const owedSql = (olderThanS: number) => sql`(
+  (${payments.late} and ${payments.status} in ('authorized', 'captured') and ${payments.updatedAt} <= now() - make_interval(secs => ${olderThanS}))
+  or (${payments.applied} and ${payments.status} in ('authorized', 'captured', 'dispute_won') and exists (
+    select 1 from ${orders} where ${orders.id} = ${payments.orderId} and ${orders.status} = 'paid'
+      and ${orders.refundRequestedAt} is not null and ${orders.refundRequestedAt} <= now() - make_interval(secs => ${olderThanS}))))`;
 
 export function createPaymentsRepository() {
   return {
@@ -65,6 +94,12 @@ export function createPaymentsRepository() {
       return rows[0];
     },
 
+    /** The payment shown for an order: the applied one, else its latest attempt. */
+    async latest(db: DbOrTx, orderId: number): Promise<PaymentRow | undefined> {
+      const rows = await db.select().from(payments).where(eq(payments.orderId, orderId)).orderBy(desc(payments.applied), desc(payments.id)).limit(1);
+      return rows[0];
+    },
+
     /** The newest payment of an order still waiting for the buyer (reused instead of creating another). */
     async openIntent(db: DbOrTx, orderId: number, provider: string): Promise<PaymentRow | undefined> {
       const rows = await db
@@ -74,6 +109,80 @@ export function createPaymentsRepository() {
         .orderBy(desc(payments.id))
         .limit(1);
       return rows[0];
+    },
+
+    /**
+     * The newest payment of an order that can no longer be paid with (voided or refunded at the provider, or late:
+     * being given back), or undefined: what the next intent's idempotency key is scoped by.
+     */
+    async lastDeadIntent(db: DbOrTx, orderId: number, provider: string): Promise<string | undefined> {
+      const rows = await db
+        .select({ intentId: payments.intentId })
+        .from(payments)
+        .where(and(eq(payments.orderId, orderId), eq(payments.provider, provider), or(inArray(payments.status, ['voided', 'refunded']), eq(payments.late, true))))
+        .orderBy(desc(payments.id))
+        .limit(1);
+      return rows[0]?.intentId;
+    },
+
+    /**
+     * Claims up to `limit` payments owed back (see `owedSql`) whose next retry is due, skipping rows another
+     * transaction holds (another worker's claim, a webhook deciding), and pushes their next retry back (`afterS`
+     * doubled per attempt, at most `maxBackoffS`): once this commits, no other worker picks them until then, and
+     * the caller makes its keyed call with no lock held.
+     */
+    async claimOwed(tx: DbOrTx, input: { olderThanS: number; limit: number; maxBackoffS: number }): Promise<PaymentRow[]> {
+      const due = tx
+        .select({ id: payments.id })
+        .from(payments)
+        .where(and(owedSql(input.olderThanS), sql`(${payments.giveBackAt} is null or ${payments.giveBackAt} <= now())`))
+        .orderBy(payments.id)
+        .limit(input.limit)
+        .for('update', { skipLocked: true });
+      return tx
+        .update(payments)
+        .set({
+          giveBackAttempts: sql`${payments.giveBackAttempts} + 1`,
+          giveBackAt: sql`now() + make_interval(secs => least(${input.olderThanS}::float8 * power(2, least(${payments.giveBackAttempts}, 30)), ${input.maxBackoffS}::float8))`,
+        })
+        .where(inArray(payments.id, due))
+        .returning();
+    },
+
+    /** Payments owed back for over `olderThanS` (see `owedSql`), by provider. */
+    async countOwed(db: DbOrTx, olderThanS: number): Promise<{ provider: string; count: number }[]> {
+      const rows = await db
+        .select({ provider: payments.provider, count: sql<string>`count(*)` })
+        .from(payments)
+        .where(owedSql(olderThanS))
+        .groupBy(payments.provider);
+      return rows.map((row) => ({ provider: row.provider, count: Number(row.count) }));
+    },
+
+    /** Payments in a problem a person has to act on and not marked resolved, by provider and status. */
+    async countProblems(db: DbOrTx, statuses: readonly PaymentStatus[]): Promise<{ provider: string; status: PaymentStatus; count: number }[]> {
+      const rows = await db
+        .select({ provider: payments.provider, status: payments.status, count: sql<string>`count(*)` })
+        .from(payments)
+        .where(and(inArray(payments.status, [...statuses]), isNull(payments.problemResolvedAt)))
+        .groupBy(payments.provider, payments.status);
+      return rows.map((row) => ({ ...row, count: Number(row.count) }));
+    },
+
+    /**
+     * Marks the order's payments in one of `statuses` resolved (those not marked yet), under their row locks;
+     * returns every such payment as it was before (resolved or not) and the time set on those this marked.
+     */
+    async resolveProblems(tx: DbOrTx, orderId: number, statuses: readonly PaymentStatus[]): Promise<{ found: PaymentRow[]; resolved: PaymentRow[] }> {
+      const found = await tx
+        .select()
+        .from(payments)
+        .where(and(eq(payments.orderId, orderId), inArray(payments.status, [...statuses])))
+        .orderBy(payments.id)
+        .for('update');
+      const open = found.filter((p) => p.problemResolvedAt === null).map((p) => p.id);
+      const resolved = open.length === 0 ? [] : await tx.update(payments).set({ problemResolvedAt: sql`now()` }).where(inArray(payments.id, open)).returning();
+      return { found, resolved };
     },
 
     async eventSeen(db: Db, provider: string, eventId: string): Promise<boolean> {

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
+import { createLogger } from '../../platform/logger/logger.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
 import type { Json } from '../../../test/helpers/http.ts';
 import type { PaymentEvent } from './payment-provider.ts';
@@ -14,8 +15,11 @@ function fixture(env: Record<string, string>) {
     t: undefined as unknown as TestApp,
     alice: '',
     bob: '',
+    /** The app's log lines at warn level and above, parsed. */
+    logged: [] as { level: number; msg: string; orderId?: number }[],
     async start() {
-      f.t = await createTestApp({ STOCK_SHARDS: '4', RATE_LIMIT_CHECKOUT_MAX: '10000', ...env });
+      const logger = createLogger({ level: 'warn', destination: { write: (line: string) => void f.logged.push(JSON.parse(line)) } });
+      f.t = await createTestApp({ STOCK_SHARDS: '4', RATE_LIMIT_CHECKOUT_MAX: '10000', ...env }, undefined, { logger });
       const ids = await insertCustomers(f.t.platform.db.primary, 2, 'pay');
       [f.alice, f.bob] = (await mintSessionCookies(f.t.env, ids)) as [string, string];
     },
@@ -328,6 +332,77 @@ describe('refunding while the order ships', () => {
     assert.equal(await f.stock(productId), 10);
   });
 
+  it('a refund asked for while the capture was failing is never undone by a later capture: the money is held, then released, never taken', async () => {
+    const productId = await f.product(10);
+    const placed = await f.order(f.bob, productId);
+    const db = f.t.platform.db.primary;
+    // The provider authorizes but fails every capture and void (an outage of its capture API).
+    await db.execute(sql`create function refuse_capture_void() returns trigger language plpgsql as $$
+      begin if new.kind in ('capture', 'void') then raise exception 'provider unavailable'; end if; return new; end $$`);
+    await db.execute(sql`create trigger refuse_capture_void before insert on test_provider_operations for each row execute function refuse_capture_void()`);
+    let intentId: string;
+    try {
+      const paid = await f.pay(f.bob, placed.id, { token: 'tok_ok' });
+      assert.ok(paid.statusCode >= 500, paid.body);
+      assert.equal(await statusOf(placed.id), 'paid', 'paid, its capture still to make');
+      intentId = (await db.execute<{ intent_id: string }>(sql`select intent_id from payments where order_id = ${placed.id}`)).rows[0]!.intent_id;
+      // The shop refunds it meanwhile: the void fails too, the refund stays asked for.
+      const refused = await refund(placed.id);
+      assert.ok(refused.statusCode >= 500, refused.body);
+      assert.equal(await statusOf(placed.id), 'paid');
+    } finally {
+      await db.execute(sql`drop trigger refuse_capture_void on test_provider_operations`);
+      await db.execute(sql`drop function refuse_capture_void()`);
+    }
+    // The provider is back: its authorization event is redelivered, and the buyer retries the pay call.
+    const redelivered = await f.webhook({ id: `evt_redelivered_${placed.id}`, type: 'payment.authorized', data: { intentId, orderId: placed.id, amountCents: 2500, currency: 'USD' } });
+    assert.equal(redelivered.statusCode, 200, redelivered.body);
+    const retried = await f.pay(f.bob, placed.id, { token: 'tok_ok' });
+    assert.ok(retried.statusCode < 500, retried.body);
+    assert.equal(await f.ledger(placed.id, 'capture'), 0, 'no capture of an order being refunded');
+    const again = await refund(placed.id);
+    assert.equal(again.statusCode, 200, again.body);
+    assert.equal(again.json().status, 'refunded');
+    assert.equal(await f.ledger(placed.id, 'capture'), 0, 'the buyer was never charged');
+    assert.equal(await f.ledger(placed.id, 'void'), 1, 'the hold was released');
+    assert.equal(await f.ledger(placed.id, 'refund'), 0);
+    assert.equal(await f.stock(productId), 10);
+  });
+
+  it("the provider reporting the hold released while the shop's refund releases it is no error; released with no refund asked, it is", async () => {
+    const productId = await f.product(10);
+    const db = f.t.platform.db.primary;
+    const attention = (orderId: number) => f.logged.filter((l) => l.level >= 50 && l.orderId === orderId && /needs attention/.test(l.msg));
+    // The provider authorizes but fails every capture and void, so the paid orders hold an uncaptured authorization.
+    await db.execute(sql`create function refuse_capture_void_2() returns trigger language plpgsql as $$
+      begin if new.kind in ('capture', 'void') then raise exception 'provider unavailable'; end if; return new; end $$`);
+    await db.execute(sql`create trigger refuse_capture_void_2 before insert on test_provider_operations for each row execute function refuse_capture_void_2()`);
+    const held = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const placed = await f.order(f.bob, productId);
+        assert.ok((await f.pay(f.bob, placed.id, { token: 'tok_ok' })).statusCode >= 500);
+        const intentId = (await db.execute<{ intent_id: string }>(sql`select intent_id from payments where order_id = ${placed.id}`)).rows[0]!.intent_id;
+        held.push({ id: placed.id as number, intentId });
+      }
+      // The shop refunds the first; its void's reply is lost (the provider did release the hold).
+      assert.ok((await refund(held[0]!.id)).statusCode >= 500);
+    } finally {
+      await db.execute(sql`drop trigger refuse_capture_void_2 on test_provider_operations`);
+      await db.execute(sql`drop function refuse_capture_void_2()`);
+    }
+    // The provider's own "released" event for each arrives before our call recorded it.
+    for (const { id, intentId } of held) {
+      const voided = await f.webhook({ id: `evt_voided_${id}`, type: 'payment.voided', data: { intentId, orderId: id, amountCents: 2500, currency: 'USD' } });
+      assert.equal(voided.json().outcome, 'voided', voided.body);
+    }
+    assert.deepEqual(attention(held[0]!.id), [], 'the refund asked for is what released it');
+    assert.equal(attention(held[1]!.id).length, 1, 'a hold released with no refund asked still needs someone');
+    const again = await refund(held[0]!.id);
+    assert.equal(again.statusCode, 200, again.body);
+    assert.equal(again.json().status, 'refunded');
+  });
+
   it('refunds and fulfilments racing on many orders: each order either ships or gets its money and units back, never both', async () => {
     const productId = await f.product(40);
     const placed = [];
@@ -379,7 +454,8 @@ describe('a payment after the window', () => {
     assert.equal(await f.stock(productId), 5, 'the expired units came back once');
     assert.equal(await f.ledger(placed.id, 'void'), 1);
     assert.equal(await f.ledger(placed.id, 'capture'), 0);
-    assert.equal(await f.outboxJobs('send-reservation-expired', placed.id), 1);
+    assert.equal(await f.outboxJobs('send-reservation-expired', placed.id), 0, 'the "payment returned" email tells the buyer the reservation expired: one email, not two');
+    assert.equal(await f.outboxJobs('send-payment-returned', placed.id), 1);
     const metrics = (await f.t.app.inject({ method: 'GET', url: '/metrics' })).body;
     assert.match(metrics, /^salescale_late_payments_total\{provider="test",action="voided"[^}]*\} 1$/m);
   });

@@ -2,8 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { IdParams, errorResponses } from '../../web/http/schemas.ts';
+import { noteAdminAction } from '../audit/index.ts';
 import { requireCustomer } from '../customers/index.ts';
-import { GuestOrderParams, OrderNotFoundError, type GuestOrderLinks } from '../orders/index.ts';
+import { AdminOrderDetail, GuestOrderParams, OrderNotFoundError, type GuestOrderLinks } from '../orders/index.ts';
 import type { PaymentProvider } from './payment-provider.ts';
 import { UnknownPaymentProviderError } from './payments.errors.ts';
 import type { PaymentService } from './payments.service.ts';
@@ -108,8 +109,28 @@ export function paymentAdminRoutes(payments: PaymentService): FastifyPluginAsync
       params: IdParams,
       response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 404, 409, 503) },
     });
-    app.post('/orders/:id/refund', { schema: schema('Refunds a paid order (voids the hold if not yet captured); its units go back on sale.') }, (request) =>
-      payments.refund(request.params.id),
+    app.post('/orders/:id/refund', { schema: schema('Refunds a paid order (voids the hold if not yet captured); its units go back on sale.') }, async (request) => {
+      const { order, change } = await payments.refund(request.params.id);
+      if (change) noteAdminAction(request, { change });
+      return order;
+    });
+    app.post(
+      '/orders/:id/payment-problem/resolve',
+      {
+        schema: {
+          tags: ['admin'],
+          description:
+            "Marks an order's failed refund (`refund_failed`) or lost dispute (`dispute_lost`) settled with the buyer: it no longer counts as open (`salescale_payment_problems_open`, alert PaymentRefundFailedOrDisputed); the payment keeps its status and shows `problemResolvedAt`. Repeating it answers the order as it is; an order with neither is 409 PAYMENT_PROBLEM_NOT_FOUND.",
+          security: [{ adminToken: [] }],
+          params: IdParams,
+          response: { 200: AdminOrderDetail, ...errorResponses(400, 401, 404, 409, 503) },
+        },
+      },
+      async (request) => {
+        const { order, change } = await payments.resolveProblem(request.params.id);
+        if (change) noteAdminAction(request, { change });
+        return order;
+      },
     );
     app.post('/orders/:id/fulfill', { schema: schema('Marks a paid order shipped.') }, (request) => payments.fulfil(request.params.id));
   };

@@ -2,23 +2,27 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isStorableText } from '../../lib/storable-text.ts';
 import type { Database } from '../../platform/db/client.ts';
+import { enqueueInTransaction, type DbOrTx } from '../../platform/outbox/outbox.ts';
+import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
 import { currentTraceContext } from '../../platform/telemetry/trace-context.ts';
 import type { StockGate } from '../inventory/index.ts';
 import { OrderNotFoundError, type OrderLifecycleRepository, type OrdersRepository } from '../orders/index.ts';
-import type { Order } from '../orders/index.ts';
+import type { FieldChanges } from '../../shared/field-changes.ts';
+import type { AdminOrderDetail, Order } from '../orders/index.ts';
 import type { PaymentEvent, PaymentProvider } from './payment-provider.ts';
 import {
   OrderNotFulfillableError,
   OrderNotPayableError,
   OrderNotRefundableError,
   PaymentDeclinedError,
+  PaymentProblemNotFoundError,
   PaymentTokenRequiredError,
   TestPaymentsRefusedError,
   WebhookMalformedError,
   WebhookSignatureInvalidError,
 } from './payments.errors.ts';
-import type { PaymentMetrics } from './payments.metrics.ts';
-import type { PaymentRow, PaymentsRepository } from './payments.repository.ts';
+import { PAYMENT_PROBLEMS, RESOLVABLE_PAYMENT_PROBLEMS, type PaymentMetrics } from './payments.metrics.ts';
+import { PAYMENT_STATUS_RANK, type PaymentRow, type PaymentsRepository } from './payments.repository.ts';
 
 export interface PaymentServiceDeps {
   db: Database;
@@ -35,11 +39,14 @@ export interface PaymentServiceDeps {
 
 /** What processing an event decided and did. */
 export interface ProcessOutcome {
-  outcome: 'duplicate' | 'ignored' | 'unknown_payment' | 'declined' | 'paid' | 'captured' | 'late' | 'voided' | 'refunded' | 'partially_refunded' | 'settled';
+  outcome: 'duplicate' | 'ignored' | 'unknown_payment' | 'declined' | 'paid' | 'captured' | 'refund_requested' | 'late' | 'voided' | 'refunded' | 'partially_refunded' | 'settled' | PaymentProblem | 'dispute_won';
   orderId?: number;
 }
 
 type Action = 'capture' | 'void' | 'refund' | undefined;
+
+/** What the provider reports about taken money afterwards that a person has to act on (`salescale_payment_problems_total`). */
+type PaymentProblem = 'refund_failed' | 'disputed' | 'dispute_lost';
 
 /** What `process` decided under the order's lock: its outcome, the provider call to make, the units that came back. */
 interface Decision {
@@ -59,6 +66,15 @@ function payKey(prefix: string, buyerKey: string): string {
   return key.length <= 255 ? key : `${prefix}sha256-${createHash('sha256').update(buyerKey).digest('hex')}`;
 }
 
+/** Why the order could not take a late payment (the reason the buyer reads in the "payment returned" email). */
+function returnedReason(order: { status: string; totalCents: number; currency: string }, payment: PaymentRow): string {
+  if (payment.amountCents !== order.totalCents || payment.currency.toUpperCase() !== order.currency.toUpperCase()) return 'amount_mismatch';
+  if (order.status === 'expired') return 'expired';
+  if (order.status === 'cancelled') return 'cancelled';
+  if (order.status === 'paid' || order.status === 'fulfilled' || order.status === 'refunded') return 'already_paid';
+  return 'not_payable';
+}
+
 /** Our idempotency key for one money-moving call on one payment: a retry is the same call at the provider. */
 const keyFor = (payment: PaymentRow, action: string) => `salescale-${payment.provider}-${payment.intentId}-${action}`;
 
@@ -75,11 +91,27 @@ const keyFor = (payment: PaymentRow, action: string) => `salescale-${payment.pro
  */
 export function createPaymentService(deps: PaymentServiceDeps) {
   const { db, provider, lifecycle, payments, metrics, logger } = deps;
+  for (const problem of PAYMENT_PROBLEMS) metrics.problems.inc({ provider: provider.name, problem }, 0);
 
   async function invalidate(productIds: readonly number[]): Promise<void> {
     await Promise.all([...new Set(productIds)].map((id) => deps.gate.invalidate(id))).catch((e: unknown) =>
       logger.warn({ err: e }, 'could not invalidate the stock gate after units came back'),
     );
+  }
+
+  /**
+   * Writes the "payment returned" email of a late payment that was just moved to voided or refunded, in the
+   * transaction that moved it: the status moves once (conditionally, under its row lock), so the email is
+   * written once per payment whoever moves it (our call, or the provider's event), and only once the money is back.
+   */
+  async function tellBuyerReturned(tx: DbOrTx, payment: PaymentRow, action: 'voided' | 'refunded'): Promise<void> {
+    const order = await lifecycle.buyerOf(tx, payment.orderId);
+    if (!order) return;
+    await enqueueInTransaction(tx, {
+      queue: QUEUES.email,
+      name: JOBS.sendPaymentReturned,
+      data: { orderId: payment.orderId, email: order.email, name: order.name, amountCents: payment.amountCents, currency: payment.currency, action, reason: returnedReason(order, payment) },
+    });
   }
 
   async function decide(event: PaymentEvent): Promise<Decision> {
@@ -113,8 +145,12 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           }
           return { result: { ...base, outcome: 'declined' }, action: undefined, payment, returned: [] };
         case 'voided':
-          if ((await payments.advance(tx, payment.id, 'voided')) && payment.late) countLate('voided');
-          if (payment.applied && order.status === 'paid' && payment.status === 'authorized') {
+          if ((await payments.advance(tx, payment.id, 'voided')) && payment.late) {
+            countLate('voided');
+            await tellBuyerReturned(tx, payment, 'voided');
+          }
+          // Not while a refund is asked for: that refund's void is what released it (its event may come before our call records it).
+          if (payment.applied && order.status === 'paid' && payment.status === 'authorized' && !order.refundRequested) {
             logger.error({ orderId, intentId }, 'the hold of a paid, not yet captured order was released at the provider; the order needs attention');
           }
           return { result: { ...base, outcome: 'voided' }, action: undefined, payment, returned: [] };
@@ -125,16 +161,27 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             logger.info({ orderId, intentId, refundedCents: event.amountCents, amountCents: payment.amountCents }, 'part of a payment was refunded at the provider; the order stays as it is');
             return { result: { ...base, outcome: 'partially_refunded' }, action: undefined, payment, returned: [] };
           }
-          if ((await payments.advance(tx, payment.id, 'refunded')) && payment.late) countLate('refunded');
+          if ((await payments.advance(tx, payment.id, 'refunded')) && payment.late) {
+            countLate('refunded');
+            await tellBuyerReturned(tx, payment, 'refunded');
+          }
           const refunded = payment.applied ? await lifecycle.markRefunded(tx, orderId) : undefined;
           return { result: { ...base, outcome: 'refunded' }, action: undefined, payment, returned: refunded?.productIds ?? [] };
         }
         case 'authorized':
         case 'captured': {
           const captured = event.kind === 'captured';
-          if (payment.status === 'voided' || payment.status === 'refunded') return { result: { ...base, outcome: 'settled' }, action: undefined, payment, returned: [] };
+          // Given back, or past what an authorization can change (a refund failed, a dispute): an old event, redelivered.
+          if (payment.status === 'voided' || PAYMENT_STATUS_RANK[payment.status] >= PAYMENT_STATUS_RANK.refunded) {
+            return { result: { ...base, outcome: 'settled' }, action: undefined, payment, returned: [] };
+          }
           if (payment.applied) {
             if (captured) await payments.advance(tx, payment.id, 'captured');
+            // A hold not yet captured (its capture failed so far) of an order the shop is refunding stays a hold: the
+            // refund releases it. Capturing it now charged the buyer for an order being refunded (then refunded, fees kept).
+            if (!captured && payment.status !== 'captured' && order.refundRequested) {
+              return { result: { ...base, outcome: 'refund_requested' }, action: undefined, payment, returned: [] };
+            }
             const action = !captured && payment.status !== 'captured' ? 'capture' : undefined;
             return { result: { ...base, outcome: action ? 'paid' : 'captured' }, action, payment, returned: [] };
           }
@@ -151,16 +198,38 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             }
           }
           // Late: the order cannot take this payment. Expire it now if its window is over (the sweeper
-          // would), then give the money back.
+          // would), then give the money back. The buyer gets one email for it: the "payment returned" one,
+          // which says the reservation expired and its items went back on sale (its reason, the amount being
+          // right); the "reservation expired" one would say nothing was charged, beside a refund.
           let returned: number[] = [];
           if (order.status === 'pending_payment' && order.due) {
-            const expired = await lifecycle.expire(tx, { orderIds: [orderId], limit: 1 });
+            const expired = await lifecycle.expire(tx, { orderIds: [orderId], limit: 1, email: !amountOk });
             if (expired.length > 0) counts.push(() => metrics.expired.inc({ via: 'payment' }));
             returned = expired.flatMap((e) => e.productIds);
           }
           await payments.advance(tx, payment.id, captured ? 'captured' : 'authorized', { late: true });
           logger.warn({ orderId, intentId, orderStatus: order.status, amountOk }, 'payment arrived for an order that cannot take it: giving it back');
           return { result: { ...base, outcome: 'late' }, action: captured ? 'refund' : 'void', payment, returned };
+        }
+        case 'refund_failed':
+        case 'disputed':
+        case 'dispute_won':
+        case 'dispute_lost': {
+          // The order stays as it is (refunded, paid or shipped, its units where they are): its payment shows what
+          // happened, and a person settles it with the buyer or the bank. Said once per payment, whichever of the
+          // provider's events about it (Stripe sends several for one failed refund) moves it first.
+          const kind = event.kind;
+          const reason = event.failureCode;
+          if (await payments.advance(tx, payment.id, kind, reason === undefined ? {} : { failureCode: reason })) {
+            const context = { orderId, intentId, orderStatus: order.status, late: payment.late, reason };
+            counts.push(() => {
+              if (kind !== 'dispute_won') metrics.problems.inc({ provider: event.provider, problem: kind });
+              if (kind === 'refund_failed') logger.error(context, 'a refund failed at the provider after it was accepted: the buyer has not got the money back; refund them another way');
+              else if (kind === 'dispute_won') logger.info(context, 'a dispute of a payment was closed in our favour');
+              else logger.warn(context, kind === 'disputed' ? 'a payment was disputed (chargeback): answer it at the provider' : 'a dispute of a payment was lost: the money went back to the buyer');
+            });
+          }
+          return { result: { ...base, outcome: kind }, action: undefined, payment, returned: [] };
         }
         default:
           return { result: { ...base, outcome: 'ignored' }, action: undefined, payment, returned: [] };
@@ -184,9 +253,17 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     }
     metrics.providerCalls.inc({ provider: payment.provider, action, outcome: 'succeeded' });
     const status = action === 'capture' ? 'captured' : action === 'void' ? 'voided' : 'refunded';
-    // Counted by whichever moves the payment there first: this call, or the provider's event (see `decide`).
-    const moved = await payments.advance(db.primary, payment.id, status);
-    if (late && moved) metrics.latePayments.inc({ provider: payment.provider, action: status });
+    // Counted, and the buyer told, by whichever moves the payment there first: this call, or the provider's event (see `decide`).
+    if (!late || status === 'captured') {
+      await payments.advance(db.primary, payment.id, status);
+      return;
+    }
+    const moved = await db.primary.transaction(async (tx) => {
+      if (!(await payments.advance(tx, payment.id, status))) return false;
+      await tellBuyerReturned(tx, payment, status);
+      return true;
+    });
+    if (moved) metrics.latePayments.inc({ provider: payment.provider, action: status });
   }
 
   /** Processes one verified provider event; safe to call any number of times, in any order. */
@@ -215,7 +292,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     return order;
   }
 
-  return {
+  const service = {
     process,
 
     /**
@@ -235,7 +312,14 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         else if (error instanceof WebhookMalformedError) metrics.webhooks.inc({ provider: provider.name, outcome: 'malformed' });
         throw error;
       }
-      return process(event);
+      try {
+        return await process(event);
+      } catch (error) {
+        // A signed event not applied (PostgreSQL or Redis down, a lock timeout): the provider retries it, but while
+        // this lasts paid orders stay unpaid; its 5xx alone is lost in the whole shop's error ratio.
+        metrics.webhooks.inc({ provider: event.provider, outcome: 'failed' });
+        throw error;
+      }
     },
 
     /**
@@ -249,9 +333,11 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       const tokenKey = payKey(`salescale-order-${order.id}-pay-`, input.idempotencyKey ?? randomUUID());
       if (order.status === 'paid' || order.status === 'fulfilled') {
         const applied = await payments.applied(db.primary, order.id);
-        // A pay call that died between "paid" and the capture: finish the capture (keyed, so once).
+        // A pay call that died between "paid" and the capture: finish the capture (keyed, so once), unless the order
+        // is being refunded meanwhile (its refund releases the hold).
         if (order.status === 'paid' && applied?.status === 'authorized') {
-          await act('capture', applied, false);
+          const locked = await db.primary.transaction((tx) => lifecycle.lockForPayment(tx, order.id));
+          if (locked && !locked.refundRequested) await act('capture', applied, false);
           return { order: await requireOrder(order.id, input.customerId), replayed: false };
         }
         // The retry of the call that paid (its reply lost in a timeout): answered as that call was, not as a second payment.
@@ -279,11 +365,16 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       }
       const open = await payments.openIntent(db.primary, order.id, provider.name);
       if (!open) {
+        // Scoped by the order's last dead intent (voided, refunded, late): under the same key Stripe replays the intent
+        // it first created, canceled or not, and a buyer whose intent was canceled while the order still waited could
+        // never pay. Retries of one attempt see the same dead intent, so the same key and the same live intent.
+        const dead = await payments.lastDeadIntent(db.primary, order.id, provider.name);
+        const prefix = dead === undefined ? `salescale-order-${order.id}-intent-` : `salescale-order-${order.id}-intent-after-${dead}-`;
         const created = await provider.createIntent({
           orderId: order.id,
           amountCents: order.totalCents,
           currency: order.currency,
-          idempotencyKey: payKey(`salescale-order-${order.id}-intent-`, input.idempotencyKey ?? 'default'),
+          idempotencyKey: payKey(prefix, input.idempotencyKey ?? 'default'),
         });
         await db.primary.transaction(async (tx) => {
           if (!(await lifecycle.lockForPayment(tx, order.id))) throw new OrderNotFoundError(order.id);
@@ -294,23 +385,55 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     },
 
     /**
+     * The worker's retry of money we owe back and whose call kept failing (the provider down for longer than it
+     * redelivers its events, a 500): a late payment still held or taken gets the same keyed void or refund `act`
+     * made, an order an admin asked to refund gets the same keyed call `refund` makes (and is then refunded). Each
+     * payment is claimed first (`claimOwed`: SKIP LOCKED, its next retry pushed back), so two workers never retry
+     * one payment at once and a failing one is retried less and less often; a failure is logged, never thrown.
+     * Returns how many were claimed and how many of those were given back.
+     */
+    async giveBackOwed(input: { olderThanS: number; limit: number; maxBackoffS: number }): Promise<{ claimed: number; givenBack: number }> {
+      const owed = await db.primary.transaction((tx) => payments.claimOwed(tx, input));
+      let givenBack = 0;
+      for (const payment of owed) {
+        const context = { orderId: payment.orderId, intentId: payment.intentId, attempt: payment.giveBackAttempts, late: payment.late };
+        try {
+          if (payment.late) await act(payment.status === 'captured' ? 'refund' : 'void', payment, true);
+          else await service.refund(payment.orderId);
+          givenBack++;
+          logger.info(context, 'money owed back whose call had failed was given back by the retry');
+        } catch (error) {
+          logger.warn({ ...context, err: error }, 'giving money back failed again; retrying later');
+        }
+      }
+      return { claimed: owed.length, givenBack };
+    },
+
+    /**
      * Admin: refunds a paid order (voids it if not yet captured); its units go back on sale. The order is first
      * marked as being refunded under its row lock, so a fulfilment can no longer slip in between this check and
      * the provider's call (money given back for an order that ships); no lock is held across that call. If the
      * call fails the mark stays (the outcome may be unknown): asking again makes the same keyed call and finishes.
      */
-    async refund(orderId: number): Promise<Order> {
+    /**
+     * Refunds a paid order; `change` is its status before → after (`paid` was checked under the order's lock,
+     * `refunded` set by this call), absent when it was refunded already.
+     */
+    async refund(orderId: number): Promise<{ order: Order; change?: FieldChanges }> {
       const started = await db.primary.transaction(async (tx) => {
         const order = await lifecycle.lockForPayment(tx, orderId);
         if (!order) throw new OrderNotFoundError(orderId);
         if (order.status === 'refunded') return false;
+        // A disputed payment cannot be refunded at the provider (Stripe refuses); the dispute's end gives the money back or not.
+        if (order.status === 'paid' && (await payments.applied(tx, orderId))?.status === 'disputed') throw new OrderNotRefundableError(orderId, order.status, 'disputed');
         if (order.status !== 'paid' || !(await lifecycle.startRefund(tx, orderId))) throw new OrderNotRefundableError(orderId, order.status);
         return true;
       });
-      if (!started) return requireOrder(orderId, undefined);
+      if (!started) return { order: await requireOrder(orderId, undefined) };
       const applied = await payments.applied(db.primary, orderId);
       if (applied) {
-        const action = applied.status === 'captured' ? 'refund' : applied.status === 'authorized' ? 'void' : undefined;
+        // A dispute won leaves the money with us, to refund; one lost already gave it back.
+        const action = applied.status === 'captured' || applied.status === 'dispute_won' ? 'refund' : applied.status === 'authorized' ? 'void' : undefined;
         await act(action, applied, false);
       }
       const returned = await db.primary.transaction(async (tx) => {
@@ -320,10 +443,31 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       if (!returned) {
         const now = await requireOrder(orderId, undefined);
         if (now.status !== 'refunded') throw new OrderNotRefundableError(orderId, now.status);
-        return now;
+        return { order: now };
       }
       await invalidate(returned.productIds);
-      return requireOrder(orderId, undefined);
+      const order = await requireOrder(orderId, undefined);
+      return { order, change: { status: { before: 'paid', after: order.status } } };
+    },
+
+    /**
+     * Admin: marks the order's failed refund or lost dispute settled with the buyer (paid another way, written off), so it
+     * no longer counts as open (`salescale_payment_problems_open`); the payment keeps its status. `change` is its
+     * `problemResolvedAt` before → after, absent when every such payment was resolved already (the order as it is).
+     */
+    async resolveProblem(orderId: number): Promise<{ order: AdminOrderDetail; change?: FieldChanges }> {
+      const change = await db.primary.transaction(async (tx) => {
+        // Lock order: the order row, then its payments (as `decide`).
+        if (!(await lifecycle.lockForPayment(tx, orderId))) throw new OrderNotFoundError(orderId);
+        const { found, resolved } = await payments.resolveProblems(tx, orderId, RESOLVABLE_PAYMENT_PROBLEMS);
+        if (found.length === 0) throw new PaymentProblemNotFoundError(orderId, (await payments.latest(tx, orderId))?.status ?? null);
+        if (resolved.length === 0) return undefined;
+        for (const payment of resolved) logger.info({ orderId, intentId: payment.intentId, status: payment.status }, 'a payment problem was marked resolved by an admin');
+        return { problemResolvedAt: { before: null, after: resolved[0]!.problemResolvedAt!.toISOString() } };
+      });
+      const order = await deps.orders.findAdmin(db.primary, orderId);
+      if (!order) throw new OrderNotFoundError(orderId);
+      return change ? { order, change } : { order };
     },
 
     /**
@@ -338,12 +482,13 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         if (order.status === 'fulfilled') return;
         if (order.status !== 'paid') throw new OrderNotFulfillableError(orderId, order.status);
         const applied = await payments.applied(tx, orderId);
-        if (applied && applied.status !== 'captured') throw new OrderNotFulfillableError(orderId, order.status, { paymentStatus: applied.status });
+        if (applied && applied.status !== 'captured' && applied.status !== 'dispute_won') throw new OrderNotFulfillableError(orderId, order.status, { paymentStatus: applied.status });
         if (!(await lifecycle.markFulfilled(tx, orderId))) throw new OrderNotFulfillableError(orderId, order.status, { refundRequested: true });
       });
       return requireOrder(orderId, undefined);
     },
   };
+  return service;
 }
 
 export type PaymentService = ReturnType<typeof createPaymentService>;

@@ -1,12 +1,15 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { orders } from '../orders/orders.tables.ts';
 
 /**
  * A payment's state as far as we know it. It only moves forward (see `PAYMENT_STATUS_RANK`), so an
- * older webhook arriving after a newer one changes nothing.
+ * older webhook arriving after a newer one changes nothing. Past `captured`/`refunded`, what the provider reports
+ * afterwards and a person has to act on: `refund_failed` (a refund the provider accepted, then could not pay out:
+ * the buyer has not got the money back), `disputed` (the buyer's bank opened a chargeback), then `dispute_won` or
+ * `dispute_lost` (the money went back to the buyer).
  */
-export const paymentStatus = pgEnum('payment_status', ['requires_payment', 'failed', 'authorized', 'captured', 'voided', 'refunded']);
+export const paymentStatus = pgEnum('payment_status', ['requires_payment', 'failed', 'authorized', 'captured', 'voided', 'refunded', 'refund_failed', 'disputed', 'dispute_won', 'dispute_lost']);
 export type PaymentStatus = (typeof paymentStatus.enumValues)[number];
 
 /**
@@ -33,6 +36,17 @@ export const payments = pgTable(
     late: boolean('late').notNull().default(false),
     /** Why the provider refused, e.g. `card_declined`. */
     failureCode: text('failure_code'),
+    /**
+     * The worker's retries of a give-back call that kept failing (a late payment's void or refund, an admin refund):
+     * how many it made, and when the next may be made (backoff; null before the first).
+     */
+    giveBackAttempts: integer('give_back_attempts').notNull().default(0),
+    giveBackAt: timestamp('give_back_at', { withTimezone: true, mode: 'date' }),
+    /**
+     * When an admin marked this payment's problem (`refund_failed`, `dispute_lost`) settled with the buyer: its status
+     * stays (what happened), it no longer counts as open.
+     */
+    problemResolvedAt: timestamp('problem_resolved_at', { withTimezone: true, mode: 'date' }),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
@@ -41,6 +55,11 @@ export const payments = pgTable(
     index('payments_order_id_idx').on(t.orderId),
     // At most one payment makes an order paid.
     uniqueIndex('payments_applied_order_idx').on(t.orderId).where(sql`${t.applied}`),
+    // The worker's give-back scan and gauge: late payments still held or taken (normally none for more than a call).
+    index('payments_late_held_idx').on(t.updatedAt).where(sql`${t.late} and ${t.status} in ('authorized', 'captured')`),
+    // The open-problems gauge (payments a person has to act on, rare). Not a partial index on those statuses: the
+    // migrations run in one transaction, and enum values added in it cannot be used in it (55P04).
+    index('payments_status_idx').on(t.status),
   ],
 );
 

@@ -1,7 +1,8 @@
 import Stripe from 'stripe';
 import type { PaymentEvent, PaymentProvider } from './payment-provider.ts';
 import type { StripeSettings } from '../../platform/config/payments.config.ts';
-import { PaymentAmountUnsupportedError, PaymentProviderUnavailableError, WebhookMalformedError, WebhookSignatureInvalidError } from './payments.errors.ts';
+import { fromStripeAmount, toStripeAmount } from './stripe-amounts.ts';
+import { PaymentAmountUnsupportedError, PaymentCurrencyUnsupportedError, PaymentProviderUnavailableError, WebhookMalformedError, WebhookSignatureInvalidError } from './payments.errors.ts';
 
 /** The PaymentIntent events we act on; other `payment_intent.*` events are acknowledged and recorded. */
 const KIND_OF_TYPE: Record<string, PaymentEvent['kind']> = {
@@ -61,10 +62,13 @@ export function createStripeProvider(settings: StripeSettings): PaymentProvider 
     client,
 
     async createIntent(input) {
+      // Our minor unit is not always Stripe's (ISK, HUF: Stripe counts hundredths of what we count): see stripe-amounts.ts.
+      const amount = toStripeAmount(input.amountCents, input.currency);
+      if (amount === undefined) throw new PaymentAmountUnsupportedError(input.orderId, input.amountCents, input.currency, 'amount_not_in_stripe_units');
       const intent = await call(() =>
         client.paymentIntents.create(
           {
-            amount: input.amountCents,
+            amount,
             currency: input.currency.toLowerCase(),
             capture_method: 'manual',
             metadata: { orderId: String(input.orderId) },
@@ -77,6 +81,12 @@ export function createStripeProvider(settings: StripeSettings): PaymentProvider 
         const refusal = error instanceof StripeCallRefusedError ? error.cause : undefined;
         if (refusal instanceof Stripe.errors.StripeInvalidRequestError && refusal.param === 'amount') {
           throw new PaymentAmountUnsupportedError(input.orderId, input.amountCents, input.currency, refusal.code);
+        }
+        // A currency the catalog takes (any ISO 4217 code in use) that Stripe does not (IRR, KPW, …): refused on every pay
+        // call of such an order, so it is the buyer's 422 with a stable code, not a 500 each time. Stripe's own list is
+        // the authority (it changes, and depends on the account), so its refusal is what we read.
+        if (refusal instanceof Stripe.errors.StripeInvalidRequestError && refusal.param === 'currency') {
+          throw new PaymentCurrencyUnsupportedError(input.orderId, input.currency);
         }
         throw error;
       });
@@ -114,24 +124,27 @@ export function createStripeProvider(settings: StripeSettings): PaymentProvider 
       }
       const object = event.data.object as unknown as Record<string, unknown>;
       const kind = KIND_OF_TYPE[event.type] ?? 'ignored';
+      if (object.object === 'refund' || object.object === 'dispute') return afterPayment(event, object);
       if (object.object === 'charge') {
         const charge = object as unknown as Stripe.Charge;
         const intent = charge.payment_intent;
         const intentId = typeof intent === 'object' && intent !== null ? intent.id : intent;
+        const currency = optionalText(charge.currency, 'currency')?.toUpperCase();
         return {
           id: event.id,
           provider: 'stripe',
           type: event.type,
           kind,
           intentId: optionalText(intentId, 'payment_intent'),
-          amountCents: optionalCents(charge.amount_refunded, 'amount_refunded'),
-          currency: optionalText(charge.currency, 'currency')?.toUpperCase(),
+          amountCents: inOurUnit(optionalCents(charge.amount_refunded, 'amount_refunded'), currency),
+          currency,
         };
       }
       if (object.object !== 'payment_intent') return { id: event.id, provider: 'stripe', type: event.type, kind: 'ignored' };
       const intent = object as unknown as Stripe.PaymentIntent;
       const orderId = Number(intent.metadata?.orderId);
       const failure = intent.last_payment_error;
+      const currency = optionalText(intent.currency, 'currency')?.toUpperCase();
       return {
         id: event.id,
         provider: 'stripe',
@@ -139,13 +152,43 @@ export function createStripeProvider(settings: StripeSettings): PaymentProvider 
         kind,
         intentId: optionalText(intent.id, 'id'),
         orderId: Number.isSafeInteger(orderId) && orderId > 0 ? orderId : undefined,
-        amountCents: optionalCents(intent.amount, 'amount'),
-        currency: optionalText(intent.currency, 'currency')?.toUpperCase(),
+        amountCents: inOurUnit(optionalCents(intent.amount, 'amount'), currency),
+        currency,
         failureCode: optionalText(failure?.decline_code ?? failure?.code, 'last_payment_error'),
       };
     },
   };
 }
+
+/**
+ * What Stripe reports about taken money afterwards. A refund it accepted may fail when paid out (the card closed):
+ * `charge.refund.updated` / `refund.updated` / `refund.failed` with the refund's `status: failed` (the buyer has not got
+ * the money back; Stripe may send all three for one failure). A dispute (chargeback): `charge.dispute.created`, then
+ * `charge.dispute.closed` with `status` `lost` (the money went back to the buyer) or `won` / `warning_closed` (it stays).
+ * Other refund and dispute events (a refund succeeding, evidence updated) are acknowledged and recorded.
+ */
+function afterPayment(event: Stripe.Event, object: Record<string, unknown>): PaymentEvent {
+  const status = optionalText(object.status, 'status');
+  const intentId = optionalText(typeof object.payment_intent === 'object' && object.payment_intent !== null ? (object.payment_intent as { id?: unknown }).id : object.payment_intent, 'payment_intent');
+  let kind: PaymentEvent['kind'] = 'ignored';
+  if (object.object === 'refund' && REFUND_TYPES.has(event.type) && status === 'failed') kind = 'refund_failed';
+  else if (object.object === 'dispute' && event.type === 'charge.dispute.created') kind = 'disputed';
+  else if (object.object === 'dispute' && event.type === 'charge.dispute.closed') kind = status === 'lost' ? 'dispute_lost' : 'dispute_won';
+  const failureCode = object.object === 'refund' ? optionalText(object.failure_reason, 'failure_reason') : optionalText(object.reason, 'reason');
+  const currency = optionalText(object.currency, 'currency')?.toUpperCase();
+  return {
+    id: event.id,
+    provider: 'stripe',
+    type: event.type,
+    kind,
+    intentId,
+    amountCents: inOurUnit(optionalCents(object.amount, 'amount'), currency),
+    currency,
+    failureCode,
+  };
+}
+
+const REFUND_TYPES = new Set(['charge.refund.updated', 'refund.updated', 'refund.failed']);
 
 /** A Stripe refusal of one of our calls: a bug or a misconfiguration (a 500, logged with Stripe's answer as the cause). */
 export class StripeCallRefusedError extends Error {
@@ -163,6 +206,16 @@ function optionalText(value: unknown, field: string): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw new WebhookMalformedError(`${field} is not a string`);
   return value;
+}
+
+/** A signed amount in Stripe's unit of `currency`, in ours; a currency that is no ISO 4217 code is a malformed event. */
+function inOurUnit(amount: number | undefined, currency: string | undefined): number | undefined {
+  if (amount === undefined || currency === undefined) return amount;
+  try {
+    return fromStripeAmount(amount, currency);
+  } catch {
+    throw new WebhookMalformedError('currency is not an ISO 4217 code');
+  }
 }
 
 function optionalCents(value: unknown, field: string): number | undefined {

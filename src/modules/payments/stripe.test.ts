@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
+import client from 'prom-client';
 import Stripe from 'stripe';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
+import { createLogger } from '../../platform/logger/logger.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
 import type { Json } from '../../../test/helpers/http.ts';
+import { createPaymentsRepository, OPEN_PAYMENT_PROBLEMS, registerGiveBackGauges } from './index.ts';
 import { startStripeServer, type StripeEvent, type StripeServer } from '../../../test/helpers/stripe-server.ts';
 
 const SECRET_KEY = 'sk_test_salescale_local_0123456789';
@@ -17,6 +20,8 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
   let t: TestApp;
   let alice: string;
   const WINDOW_S = 3;
+  /** The app's log lines at warn level and above, parsed. */
+  const logged: { level: number; msg: string; orderId?: number; reason?: string }[] = [];
 
   before(async () => {
     stripe = await startStripeServer({ secretKey: SECRET_KEY });
@@ -27,7 +32,7 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
       STRIPE_API_URL: stripe.url,
       PAYMENT_WINDOW_S: String(WINDOW_S),
       RATE_LIMIT_CHECKOUT_MAX: '10000',
-    });
+    }, undefined, { logger: createLogger({ level: 'warn', destination: { write: (line: string) => void logged.push(JSON.parse(line)) } }) });
     const [id] = await insertCustomers(t.platform.db.primary, 1, 'stripe');
     [alice] = (await mintSessionCookies(t.env, [id!])) as [string];
   });
@@ -36,12 +41,12 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     await stripe?.close();
   });
 
-  async function product(available = 10, priceCents = 4200): Promise<number> {
+  async function product(available = 10, priceCents = 4200, currency = 'USD'): Promise<number> {
     const reply = await t.app.inject({
       method: 'POST',
       url: '/api/v1/admin/products',
       headers: t.admin,
-      payload: { sku: `st-${Math.random().toString(36).slice(2)}`, name: 'Stripe item', priceCents, available },
+      payload: { sku: `st-${Math.random().toString(36).slice(2)}`, name: 'Stripe item', priceCents, available, currency },
     });
     assert.equal(reply.statusCode, 201, reply.body);
     return reply.json().id;
@@ -87,6 +92,27 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     const again = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${order.id}/pay`, headers: { cookie: alice }, payload: {} });
     assert.equal(again.json().payment.clientSecret, intent.client_secret, 'the open intent is reused');
     assert.equal(stripe.requests.filter((r) => r.path === '/v1/payment_intents').length, created.length);
+  });
+
+  it("keeps a buyer's client secret out of the admin's order list: only the buyer's own replies carry it", async () => {
+    const productId = await product();
+    const { order } = await placeAndStartPayment(productId);
+    const mine = await t.app.inject({ method: 'GET', url: `/api/v1/orders/${order.id}`, headers: { cookie: alice } });
+    assert.match(mine.json().payment.clientSecret, /_secret_/, 'the buyer still gets it, to confirm the payment with Stripe.js');
+    const listed = await t.app.inject({ method: 'GET', url: '/api/v1/admin/orders?status=pending_payment&limit=100', headers: t.admin });
+    assert.equal(listed.statusCode, 200, listed.body);
+    const row = listed.json().items.find((item: Json) => item.id === order.id);
+    assert.ok(row, 'the order is listed');
+    assert.equal(row.payment.provider, 'stripe');
+    assert.equal(row.payment.clientSecret, undefined, 'no client secret in the admin list');
+    assert.doesNotMatch(listed.body, /_secret_/);
+    // Opened on its own (GET /admin/orders/:id), the order names the PaymentIntent, still without its secret.
+    const opened = await t.app.inject({ method: 'GET', url: `/api/v1/admin/orders/${order.id}`, headers: t.admin });
+    assert.equal(opened.statusCode, 200, opened.body);
+    assert.equal(opened.json().payment.provider, 'stripe');
+    assert.match(opened.json().payment.intentId, /^pi_/);
+    assert.equal(opened.json().payment.status, 'requires_payment');
+    assert.doesNotMatch(opened.body, /_secret_/, 'no client secret in the admin order');
   });
 
   it('pays on payment_intent.amount_capturable_updated, captures once; events replayed 3× and shuffled change nothing', async () => {
@@ -207,6 +233,74 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     assert.match(metrics, /^salescale_late_payments_total\{provider="stripe",action="refunded"[^}]*\} 1$/m);
   });
 
+  it('a late payment given back writes one "payment returned" email, whatever the duplicate or concurrent deliveries', async () => {
+    const returnedEmails = async (orderId: number) =>
+      (await t.platform.db.primary.execute<{ data: Json }>(sql`select data from outbox where name = 'send-payment-returned' and (data->>'orderId')::bigint = ${orderId} order by id`)).rows.map((r) => r.data);
+    const productId = await product(10);
+    const held = await placeAndStartPayment(productId);
+    const captured = await placeAndStartPayment(productId);
+    const alice = (await t.platform.db.primary.execute<{ email: string; name: string }>(sql`select c.email, c.name from customers c join orders o on o.customer_id = c.id where o.id = ${held.order.id}`)).rows[0]!;
+    await new Promise((resolve) => setTimeout(resolve, WINDOW_S * 1000 + 300));
+    const [lateHold] = stripe.confirm(held.intentId, 'authorize');
+    const [lateCapture] = stripe.confirm(captured.intentId, 'capture');
+
+    // Stripe's redeliveries of both events, three at once each.
+    const replies = await Promise.all([lateHold!, lateHold!, lateHold!, lateCapture!, lateCapture!, lateCapture!].map((event) => deliver(event)));
+    for (const reply of replies) assert.equal(reply.statusCode, 200, reply.body);
+    assert.equal(stripe.cancels.get(held.intentId), 1);
+    assert.equal(stripe.refunds.get(captured.intentId), 1);
+    // And everything Stripe sent about them (its own payment_intent.canceled and charge.refunded), again, at once.
+    const all = [...eventsOf(held.intentId), ...eventsOf(captured.intentId)];
+    for (const reply of await Promise.all([...all, ...all].map((event) => deliver(event)))) assert.equal(reply.statusCode, 200, reply.body);
+
+    assert.deepEqual(await returnedEmails(held.order.id), [
+      { orderId: held.order.id, email: alice.email, name: alice.name, amountCents: 4200, currency: 'USD', action: 'voided', reason: 'expired' },
+    ]);
+    const refunded = await returnedEmails(captured.order.id);
+    assert.equal(refunded.length, 1, JSON.stringify(refunded));
+    assert.equal(refunded[0]!.action, 'refunded');
+    assert.equal(refunded[0]!.reason, 'expired');
+    assert.equal(refunded[0]!.email, alice.email);
+
+    // A second payment for an order already paid: its hold is released, and the buyer told why.
+    const paid = await placeAndStartPayment(productId);
+    for (const event of stripe.confirm(paid.intentId, 'authorize')) assert.equal((await deliver(event)).json().outcome, 'paid');
+    const secondId = `${paid.intentId}x`;
+    stripe.intents.set(secondId, { ...structuredClone(stripe.intents.get(paid.intentId)!), id: secondId, status: 'requires_capture', amount_capturable: 4200, amount_received: 0 });
+    const second = stripe.event('payment_intent.amount_capturable_updated', stripe.intents.get(secondId) as unknown as Json);
+    assert.equal((await deliver(second)).json().outcome, 'late');
+    assert.equal((await deliver(second)).statusCode, 200);
+    const secondEmails = await returnedEmails(paid.order.id);
+    assert.equal(secondEmails.length, 1);
+    assert.equal(secondEmails[0]!.reason, 'already_paid');
+    assert.equal(secondEmails[0]!.action, 'voided');
+  });
+
+  it('after its intent was canceled at Stripe, the next pay call of a still payable order creates a new intent (its retries reuse it), and the buyer can pay', async () => {
+    const productId = await product(10);
+    const { order, intentId } = await placeAndStartPayment(productId);
+    // Canceled at Stripe while the order still waits (in the dashboard, or by Stripe): its payment_intent.canceled arrives.
+    const intent = stripe.intents.get(intentId)!;
+    intent.status = 'canceled';
+    intent.canceled_at = Math.floor(Date.now() / 1000);
+    assert.equal((await deliver(stripe.event('payment_intent.canceled', intent as unknown as Json))).json().outcome, 'voided');
+    assert.equal(await orderStatus(order.id), 'pending_payment');
+    const pay = () => t.app.inject({ method: 'POST', url: `/api/v1/orders/${order.id}/pay`, headers: { cookie: alice }, payload: {} });
+    const again = await pay();
+    assert.equal(again.statusCode, 200, again.body);
+    const secret = again.json().payment.clientSecret as string;
+    const newIntentId = secret.split('_secret_')[0]!;
+    assert.notEqual(newIntentId, intentId, 'a new intent, not the canceled one replayed by Stripe');
+    assert.equal(stripe.intents.get(newIntentId)?.status, 'requires_payment_method');
+    // Retries of this attempt (its reply lost, two tabs) get the same live intent.
+    const retries = await Promise.all([pay(), pay()]);
+    for (const retry of retries) assert.equal(retry.json().payment.clientSecret, secret);
+    assert.ok(stripe.requests.some((r) => r.path === '/v1/payment_intents' && r.idempotencyKey === `salescale-order-${order.id}-intent-after-${intentId}-default`));
+    for (const event of stripe.confirm(newIntentId, 'authorize')) assert.equal((await deliver(event)).json().outcome, 'paid');
+    assert.equal(await orderStatus(order.id), 'paid');
+    assert.equal(stripe.captures.get(newIntentId), 1);
+  });
+
   it('a partial refund made at Stripe leaves the order paid and its units sold; refunding the rest refunds the order, once', async () => {
     const productId = await product(10);
     const { order, intentId } = await placeAndStartPayment(productId);
@@ -299,6 +393,80 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     assert.equal(stripe.refunds.get(intentId) ?? 0, 0, 'nothing to give back');
   });
 
+  it('a refund Stripe accepted and then failed, and a dispute, show on the order, are counted once and logged; the order keeps its status', async () => {
+    const productId = await product(10);
+    async function paidOrder() {
+      const started = await placeAndStartPayment(productId);
+      for (const event of stripe.confirm(started.intentId, 'authorize')) assert.equal((await deliver(event)).statusCode, 200);
+      assert.equal(stripe.captures.get(started.intentId), 1);
+      return started;
+    }
+    const view = async (orderId: number) => ({
+      buyer: (await t.app.inject({ method: 'GET', url: `/api/v1/orders/${orderId}`, headers: { cookie: alice } })).json(),
+      admin: (await t.app.inject({ method: 'GET', url: `/api/v1/admin/orders/${orderId}`, headers: t.admin })).json(),
+    });
+    const problems = async (problem: string) => {
+      const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+      return Number(new RegExp(`^salescale_payment_problems_total\\{provider="stripe",problem="${problem}"[^}]*\\} (\\d+)$`, 'm').exec(metrics)?.[1]);
+    };
+    assert.equal(await problems('refund_failed'), 0, 'created at zero, so an alert sees the first one');
+
+    // Refunded by the shop, then the refund fails at the card's bank (a closed card): Stripe says so in three events.
+    const refundedOrder = await paidOrder();
+    const refund = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${refundedOrder.order.id}/refund`, headers: t.admin });
+    assert.equal(refund.statusCode, 200, refund.body);
+    for (const event of eventsOf(refundedOrder.intentId).filter((e) => e.type === 'charge.refunded')) assert.equal((await deliver(event)).json().outcome, 'refunded');
+    const failedRefund = { id: 're_failed_1', object: 'refund', amount: 4200, currency: 'usd', payment_intent: refundedOrder.intentId, charge: 'ch_1', status: 'failed', failure_reason: 'expired_or_canceled_card' };
+    for (const type of ['charge.refund.updated', 'refund.updated', 'refund.failed']) {
+      const reply = await deliver(stripe.event(type, failedRefund));
+      assert.equal(reply.statusCode, 200, reply.body);
+      assert.equal(reply.json().outcome, 'refund_failed', type);
+    }
+    // A refund that succeeded is nothing to act on.
+    assert.equal((await deliver(stripe.event('refund.updated', { ...failedRefund, id: 're_ok', status: 'succeeded', failure_reason: null }))).json().outcome, 'ignored');
+    let seen = await view(refundedOrder.order.id);
+    assert.equal(seen.buyer.status, 'refunded', 'the order keeps its status');
+    assert.equal(seen.buyer.payment.status, 'refund_failed');
+    assert.equal(seen.admin.payment.status, 'refund_failed');
+    assert.equal(seen.admin.payment.failureCode, 'expired_or_canceled_card');
+    assert.equal(await problems('refund_failed'), 1, 'counted once for three events');
+    const errors = logged.filter((l) => l.level >= 50 && l.orderId === refundedOrder.order.id);
+    assert.equal(errors.length, 1, JSON.stringify(errors));
+    assert.match(errors[0]!.msg, /refund failed/);
+    // A charge.refunded delivered late does not hide the failure.
+    for (const event of eventsOf(refundedOrder.intentId).filter((e) => e.type === 'charge.refunded')) await deliver(event);
+    assert.equal((await view(refundedOrder.order.id)).buyer.payment.status, 'refund_failed');
+
+    // A chargeback on a paid order: it cannot ship nor be refunded while disputed; lost, the money is the buyer's.
+    const disputedOrder = await paidOrder();
+    const dispute = { id: 'dp_1', object: 'dispute', amount: 4200, currency: 'usd', charge: 'ch_2', payment_intent: disputedOrder.intentId, status: 'needs_response', reason: 'fraudulent' };
+    assert.equal((await deliver(stripe.event('charge.dispute.created', dispute))).json().outcome, 'disputed');
+    seen = await view(disputedOrder.order.id);
+    assert.deepEqual([seen.buyer.status, seen.buyer.payment.status, seen.admin.payment.status, seen.admin.payment.failureCode], ['paid', 'disputed', 'disputed', 'fraudulent']);
+    const fulfil = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${disputedOrder.order.id}/fulfill`, headers: t.admin });
+    assert.equal(fulfil.statusCode, 409, fulfil.body);
+    assert.equal(fulfil.json().error.details.paymentStatus, 'disputed');
+    const refused = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${disputedOrder.order.id}/refund`, headers: t.admin });
+    assert.equal(refused.statusCode, 409, refused.body);
+    assert.equal(refused.json().error.code, 'ORDER_NOT_REFUNDABLE');
+    assert.equal(stripe.refunds.get(disputedOrder.intentId) ?? 0, 0);
+    assert.equal((await deliver(stripe.event('charge.dispute.closed', { ...dispute, status: 'lost' }))).json().outcome, 'dispute_lost');
+    assert.equal((await view(disputedOrder.order.id)).buyer.payment.status, 'dispute_lost');
+    assert.equal(await problems('disputed'), 1);
+    assert.equal(await problems('dispute_lost'), 1);
+
+    // Won: the money stays with the shop, and the order ships.
+    const wonOrder = await paidOrder();
+    const won = { ...dispute, id: 'dp_2', payment_intent: wonOrder.intentId };
+    assert.equal((await deliver(stripe.event('charge.dispute.created', won))).json().outcome, 'disputed');
+    assert.equal((await deliver(stripe.event('charge.dispute.closed', { ...won, status: 'won' }))).json().outcome, 'dispute_won');
+    assert.equal((await view(wonOrder.order.id)).buyer.payment.status, 'dispute_won');
+    const shipped = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${wonOrder.order.id}/fulfill`, headers: t.admin });
+    assert.equal(shipped.statusCode, 200, shipped.body);
+    assert.equal(await problems('disputed'), 2);
+    assert.equal(await problems('dispute_lost'), 1);
+  });
+
   it('an order total Stripe does not take (under $0.50, over $999,999.99) is 422 PAYMENT_AMOUNT_UNSUPPORTED and changes nothing', async () => {
     for (const [priceCents, reason] of [
       [25, 'amount_too_small'],
@@ -315,6 +483,49 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
       assert.equal(await orderStatus(placed.json().id), 'pending_payment');
       const rows = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from payments where order_id = ${placed.json().id}`);
       assert.equal(Number(rows.rows[0]!.n), 0);
+    }
+  });
+
+  it('an order in a currency Stripe does not take is 422 PAYMENT_CURRENCY_UNSUPPORTED on every pay call, never a 500, and changes nothing', async () => {
+    const productId = await product(10, 500_000, 'IRR');
+    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: alice, 'idempotency-key': 'currency-irr' }, payload: { items: [{ productId, quantity: 1 }] } });
+    assert.equal(placed.statusCode, 201, placed.body);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const pay = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${placed.json().id}/pay`, headers: { cookie: alice }, payload: {} });
+      assert.equal(pay.statusCode, 422, pay.body);
+      assert.equal(pay.json().error.code, 'PAYMENT_CURRENCY_UNSUPPORTED');
+      assert.equal(pay.json().error.details.currency, 'IRR');
+      assert.doesNotMatch(pay.body, /Stripe currently supports/);
+    }
+    assert.equal(await orderStatus(placed.json().id), 'pending_payment');
+    const rows = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from payments where order_id = ${placed.json().id}`);
+    assert.equal(Number(rows.rows[0]!.n), 0);
+  });
+
+  it("charges an order's total in Stripe's unit of its currency (ISK and HUF in hundredths, JPY and KWD as we count them) and pays and refunds it", async () => {
+    // Our minor unit is the currency's own (the storefront and the emails show 5000 ISK as "ISK 5,000"); Stripe counts
+    // ISK and HUF in hundredths (an ISK amount of 100 is 1 króna), JPY in yen and KWD in fils.
+    for (const [currency, priceCents, stripeAmount] of [
+      ['ISK', 5000, 500_000],
+      ['HUF', 12_000, 1_200_000],
+      ['JPY', 5000, 5000],
+      ['KWD', 5120, 5120],
+    ] as const) {
+      const productId = await product(10, priceCents, currency);
+      const { order, intentId } = await placeAndStartPayment(productId);
+      assert.equal(order.totalCents, priceCents);
+      const intent = stripe.intents.get(intentId)!;
+      assert.equal(intent.currency, currency.toLowerCase());
+      assert.equal(intent.amount, stripeAmount, `${currency} ${priceCents} is ${stripeAmount} in Stripe's unit`);
+      for (const event of stripe.confirm(intentId, 'authorize')) assert.equal((await deliver(event)).json().outcome, 'paid', currency);
+      assert.equal(await orderStatus(order.id), 'paid');
+      const refund = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.id}/refund`, headers: t.admin });
+      assert.equal(refund.statusCode, 200, refund.body);
+      const refunded = eventsOf(intentId).find((e) => e.type === 'charge.refunded')!;
+      assert.equal((refunded.data.object as Json).amount_refunded, stripeAmount);
+      assert.equal((await deliver(refunded)).json().outcome, 'refunded', `${currency}: all of it is refunded, not a part`);
+      const row = (await t.platform.db.primary.execute<{ amount_cents: string; status: string }>(sql`select amount_cents, status from payments where intent_id = ${intentId}`)).rows[0]!;
+      assert.deepEqual([Number(row.amount_cents), row.status], [priceCents, 'refunded']);
     }
   });
 
@@ -357,5 +568,58 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     } finally {
       await misconfigured.close();
     }
+  });
+
+  it('an admin marks a failed refund or a lost dispute resolved: the open-problems gauge drops, the audit trail keeps before → after', async () => {
+    const productId = await product(10);
+    async function paidOrder() {
+      const started = await placeAndStartPayment(productId);
+      for (const event of stripe.confirm(started.intentId, 'authorize')) assert.equal((await deliver(event)).statusCode, 200);
+      return started;
+    }
+    // The worker's gauge, read from this test's database as the worker reads it.
+    const registry = new client.Registry();
+    const repo = createPaymentsRepository();
+    registerGiveBackGauges(registry, { provider: 'stripe', owed: () => repo.countOwed(t.platform.db.primary, 300), problems: () => repo.countProblems(t.platform.db.primary, OPEN_PAYMENT_PROBLEMS) });
+    const open = async (problem: string) => Number(new RegExp(`^salescale_payment_problems_open\\{provider="stripe",problem="${problem}"\\} (\\S+)$`, 'm').exec(await registry.metrics())?.[1]);
+    const before = { refund_failed: await open('refund_failed'), dispute_lost: await open('dispute_lost') };
+
+    const failed = await paidOrder();
+    assert.equal((await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${failed.order.id}/refund`, headers: t.admin })).statusCode, 200);
+    const refundFailed = { id: 're_resolve_1', object: 'refund', amount: 4200, currency: 'usd', payment_intent: failed.intentId, charge: 'ch_r1', status: 'failed', failure_reason: 'expired_or_canceled_card' };
+    assert.equal((await deliver(stripe.event('refund.failed', refundFailed))).json().outcome, 'refund_failed');
+    const lost = await paidOrder();
+    const dispute = { id: 'dp_resolve_1', object: 'dispute', amount: 4200, currency: 'usd', charge: 'ch_r2', payment_intent: lost.intentId, status: 'needs_response', reason: 'fraudulent' };
+    assert.equal((await deliver(stripe.event('charge.dispute.created', dispute))).json().outcome, 'disputed');
+    assert.equal((await deliver(stripe.event('charge.dispute.closed', { ...dispute, status: 'lost' }))).json().outcome, 'dispute_lost');
+    assert.equal(await open('refund_failed'), before.refund_failed + 1, 'open until someone acts');
+    assert.equal(await open('dispute_lost'), before.dispute_lost + 1);
+
+    // An order with nothing to resolve is a 409 with a stable code, never a 500; an unknown one a 404.
+    const fine = await paidOrder();
+    const nothing = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${fine.order.id}/payment-problem/resolve`, headers: t.admin });
+    assert.equal(nothing.statusCode, 409, nothing.body);
+    assert.equal(nothing.json().error.code, 'PAYMENT_PROBLEM_NOT_FOUND');
+    assert.equal(nothing.json().error.details.paymentStatus, 'captured');
+    assert.equal((await t.app.inject({ method: 'POST', url: '/api/v1/admin/orders/999999999/payment-problem/resolve', headers: t.admin })).statusCode, 404);
+
+    for (const [order, problem] of [[failed, 'refund_failed'], [lost, 'dispute_lost']] as const) {
+      const resolved = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.order.id}/payment-problem/resolve`, headers: { ...t.admin, 'x-admin-actor': 'dana (payments)' } });
+      assert.equal(resolved.statusCode, 200, resolved.body);
+      assert.equal(resolved.json().payment.status, problem, 'what happened stays visible');
+      assert.match(resolved.json().payment.problemResolvedAt, /^\d{4}-/);
+      const again = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.order.id}/payment-problem/resolve`, headers: t.admin });
+      assert.equal(again.statusCode, 200, 'resolving again answers the order as it is');
+      assert.equal(again.json().payment.problemResolvedAt, resolved.json().payment.problemResolvedAt);
+      const rows = async () =>
+        (await t.platform.db.primary.execute<{ actor: string | null; change: unknown }>(sql`select actor, change from admin_actions where route = '/api/v1/admin/orders/:id/payment-problem/resolve' and target->>'id' = ${String(order.order.id)} order by id`)).rows;
+      for (let i = 0; (await rows()).length < 2 && i < 250; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      const actions = await rows();
+      assert.equal(actions.length, 2, 'both calls recorded');
+      assert.deepEqual(actions[0], { actor: 'dana (payments)', change: { problemResolvedAt: { before: null, after: resolved.json().payment.problemResolvedAt } } });
+      assert.equal(actions[1]!.change, null, 'the repeat changed nothing');
+    }
+    assert.equal(await open('refund_failed'), before.refund_failed, 'the gauge drops once resolved');
+    assert.equal(await open('dispute_lost'), before.dispute_lost);
   });
 });

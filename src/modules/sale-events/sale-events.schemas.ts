@@ -10,18 +10,34 @@ const MaxPerCustomer = Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000
  * waits of 1e300 seconds.
  */
 export const MIN_ADMISSION_PER_SECOND = 1;
+/**
+ * The fastest a waiting room may admit, in visitors per second: what the admission steps can run (see
+ * the waiting room's `stepBatch`), the ceiling of the derived rate too. Up to 1,000,000 was taken while
+ * a step admitted at most 1,000 (10,000 a second at the default tick): the waits shown and the
+ * admission-rate metric told of admissions that never happened.
+ */
+export const MAX_ADMISSION_PER_SECOND = 10_000;
 
-const WaitingRoomBody = Type.Object(
-  {
-    enabled: Type.Boolean({ description: 'Queue buyers and require an admission pass to check out the event\'s products' }),
-    admissionPerSecond: Type.Optional(
-      Type.Union([Type.Number({ minimum: MIN_ADMISSION_PER_SECOND, maximum: 1_000_000 }), Type.Null()], {
-        description: `Visitors admitted per second (at least ${MIN_ADMISSION_PER_SECOND}); absent or null: live web instances × measured capacity × safety factor`,
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
+const waitingRoomBody = (derived: string, absent: string, absentPaused: string) =>
+  Type.Object(
+    {
+      enabled: Type.Boolean({ description: 'Queue buyers and require an admission pass to check out the event\'s products' }),
+      admissionPerSecond: Type.Optional(
+        Type.Union([Type.Number({ minimum: MIN_ADMISSION_PER_SECOND, maximum: MAX_ADMISSION_PER_SECOND }), Type.Null()], {
+          description: `Visitors admitted per second (${MIN_ADMISSION_PER_SECOND} to ${MAX_ADMISSION_PER_SECOND}); ${derived}: live web instances × measured capacity × safety factor${absent}`,
+        }),
+      ),
+      paused: Type.Optional(
+        Type.Boolean({
+          description: `Hold admission (a payment provider down at the peak): nobody new is let in, everyone keeps their place, newcomers still join, passes given stay good until they expire; false resumes at the rate, in order${absentPaused}`,
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  );
+const CreateWaitingRoomBody = waitingRoomBody('absent or null', '', '; absent: false');
+/** A PATCH changes only what it names: a room switched off and on again without a rate keeps its rate. */
+const UpdateWaitingRoomBody = waitingRoomBody('null', '; absent: unchanged (a room switched off and on keeps its rate)', '; absent: unchanged');
 
 export const SaleEvent = Type.Object(
   {
@@ -32,13 +48,16 @@ export const SaleEvent = Type.Object(
     trafficMultiplier: Type.Number(),
     maxPerCustomer: Type.Union([Type.Integer(), Type.Null()]),
     productIds: Type.Array(Type.Integer()),
-    waitingRoom: Type.Object({ enabled: Type.Boolean(), admissionPerSecond: Type.Union([Type.Number(), Type.Null()]) }),
+    waitingRoom: Type.Object({ enabled: Type.Boolean(), admissionPerSecond: Type.Union([Type.Number(), Type.Null()]), paused: Type.Boolean() }),
   },
   { $id: 'SaleEvent' },
 );
 export type SaleEvent = Static<typeof SaleEvent>;
 
-export const SaleEventList = Type.Object({ items: Type.Array(Type.Ref('SaleEvent')) });
+export const SaleEventList = Type.Object({
+  items: Type.Array(Type.Ref('SaleEvent')),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last page' }),
+});
 
 export const CreateSaleEventBody = Type.Object(
   {
@@ -48,7 +67,7 @@ export const CreateSaleEventBody = Type.Object(
     trafficMultiplier: Type.Optional(Multiplier),
     maxPerCustomer: Type.Optional(MaxPerCustomer),
     productIds: Type.Optional(Type.Array(Id, { maxItems: 10_000, uniqueItems: true })),
-    waitingRoom: Type.Optional(WaitingRoomBody),
+    waitingRoom: Type.Optional(CreateWaitingRoomBody),
   },
   { additionalProperties: false },
 );
@@ -62,13 +81,17 @@ export const UpdateSaleEventBody = Type.Object(
     trafficMultiplier: Type.Optional(Multiplier),
     maxPerCustomer: Type.Optional(MaxPerCustomer),
     productIds: Type.Optional(Type.Array(Id, { maxItems: 10_000, uniqueItems: true })),
-    waitingRoom: Type.Optional(WaitingRoomBody),
+    waitingRoom: Type.Optional(UpdateWaitingRoomBody),
   },
   { additionalProperties: false, minProperties: 1 },
 );
 export type UpdateSaleEventBody = Static<typeof UpdateSaleEventBody>;
 
 export const SaleEventListQuery = Type.Object(
-  { activeAt: Type.Optional(Type.String({ format: 'date-time', description: 'Only events live at this instant' })) },
+  {
+    activeAt: Type.Optional(Type.String({ format: 'date-time', description: 'Only events live at this instant' })),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
   { additionalProperties: false },
 );

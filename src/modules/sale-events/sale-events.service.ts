@@ -1,7 +1,10 @@
 import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import type { Database, Db } from '../../platform/db/client.ts';
 import { products } from '../catalog/catalog.tables.ts';
-import { NotFoundError, UnprocessableError } from '../../shared/errors.ts';
+import { PG_FOREIGN_KEY_VIOLATION, pgError } from '../../platform/db/errors.ts';
+import { createIdCursor, InvalidCursorError } from '../../shared/cursor.ts';
+import { ConflictError, NotFoundError, UnprocessableError } from '../../shared/errors.ts';
+import type { FieldChanges } from '../../shared/field-changes.ts';
 import type { CreateSaleEventBody, SaleEvent, UpdateSaleEventBody } from './sale-events.schemas.ts';
 import { saleEventProducts, saleEvents } from './sale-events.tables.ts';
 
@@ -15,6 +18,25 @@ export class InvalidSaleWindowError extends UnprocessableError {
   constructor(startsAt: string, endsAt: string) {
     super('INVALID_SALE_WINDOW', 'endsAt must be after startsAt', { startsAt, endsAt });
   }
+}
+
+/**
+ * The event has orders: its per-buyer counts (and the admin's filter of its orders) need it. Deleting it would reset
+ * every buyer's cap were it re-created; ending it (`endsAt`) stops the sale and keeps both.
+ */
+export class SaleEventInUseError extends ConflictError {
+  constructor(id: number) {
+    super('SALE_EVENT_IN_USE', `sale event ${id} has orders: end it instead (set endsAt)`, { id });
+  }
+}
+
+/** The admin list's keyset cursor: the last id of a page, as the products list's. */
+const cursor = createIdCursor('after', 0);
+
+/** A page of the admin list. */
+export interface SaleEventPage {
+  items: SaleEvent[];
+  nextCursor: string | null;
 }
 
 export class UnknownProductsError extends UnprocessableError {
@@ -34,7 +56,7 @@ function toSaleEvent(row: Row, productIds: number[]): SaleEvent {
     trafficMultiplier: row.trafficMultiplier,
     maxPerCustomer: row.maxPerCustomer,
     productIds,
-    waitingRoom: { enabled: row.waitingRoomEnabled, admissionPerSecond: row.admissionPerSecond },
+    waitingRoom: { enabled: row.waitingRoomEnabled, admissionPerSecond: row.admissionPerSecond, paused: row.waitingRoomPaused },
   };
 }
 
@@ -73,17 +95,37 @@ export function createSaleEventService(deps: { db: Database }) {
   return {
     get,
 
-    async list(options: { activeAt?: Date } = {}): Promise<SaleEvent[]> {
+    /** The admin list: in id order, keyset-paginated as the products list (`limit` + 1 read to know of a next page). */
+    async list(options: { activeAt?: Date; cursor?: string; limit: number }): Promise<SaleEventPage> {
+      const afterId = options.cursor === undefined ? undefined : cursor.decode(options.cursor);
+      if (options.cursor !== undefined && afterId === undefined) throw new InvalidCursorError();
       const at = options.activeAt;
       const rows = await db
         .select()
         .from(saleEvents)
-        .where(at ? and(lte(saleEvents.startsAt, at), gt(saleEvents.endsAt, at)) : undefined)
+        .where(and(at ? and(lte(saleEvents.startsAt, at), gt(saleEvents.endsAt, at)) : undefined, afterId === undefined ? undefined : gt(saleEvents.id, afterId)))
+        .orderBy(asc(saleEvents.id))
+        .limit(options.limit + 1);
+      const page = rows.slice(0, options.limit);
+      const byEvent = await productIdsOf(db, page.map((r) => r.id));
+      return {
+        items: page.map((row) => toSaleEvent(row, byEvent.get(row.id) ?? [])),
+        nextCursor: rows.length > options.limit ? cursor.encode(page[page.length - 1]!.id) : null,
+      };
+    },
+    /**
+     * Events that have not ended before `endedAfter` (live or upcoming at it), earliest start first: the storefront's
+     * periodic read, whose size follows the sales planned, not every sale the shop ever ran (`sale_events_ends_at_idx`).
+     */
+    async listCurrent(endedAfter: Date): Promise<SaleEvent[]> {
+      const rows = await db
+        .select()
+        .from(saleEvents)
+        .where(gt(saleEvents.endsAt, endedAfter))
         .orderBy(asc(saleEvents.startsAt), asc(saleEvents.id));
       const byEvent = await productIdsOf(db, rows.map((r) => r.id));
       return rows.map((row) => toSaleEvent(row, byEvent.get(row.id) ?? []));
     },
-
     /** Events with a waiting room that have not ended before `endedAfter` (for every instance's registry). */
     async listWaitingRooms(endedAfter: Date): Promise<SaleEvent[]> {
       const rows = await db
@@ -110,6 +152,7 @@ export function createSaleEventService(deps: { db: Database }) {
             maxPerCustomer: body.maxPerCustomer ?? null,
             waitingRoomEnabled: body.waitingRoom?.enabled ?? false,
             admissionPerSecond: body.waitingRoom?.admissionPerSecond ?? null,
+            waitingRoomPaused: body.waitingRoom?.paused ?? false,
           })
           .returning({ id: saleEvents.id });
         await replaceProducts(tx, row!.id, body.productIds ?? []);
@@ -118,26 +161,56 @@ export function createSaleEventService(deps: { db: Database }) {
       return get(id);
     },
 
-    async update(id: number, body: UpdateSaleEventBody): Promise<SaleEvent> {
-      await db.transaction(async (tx) => {
+    /**
+     * Changes what the PATCH names; `change` has, for each field it named (product ids aside), the value before (read
+     * under the row's lock the update takes anyway) → after, for the admin audit trail.
+     */
+    async update(id: number, body: UpdateSaleEventBody): Promise<{ saleEvent: SaleEvent; change: FieldChanges }> {
+      const current = await db.transaction(async (tx) => {
         const [current] = await tx.select().from(saleEvents).where(eq(saleEvents.id, id)).for('update');
         if (!current) throw new SaleEventNotFoundError(id);
         const startsAt = body.startsAt ? new Date(body.startsAt) : current.startsAt;
         const endsAt = body.endsAt ? new Date(body.endsAt) : current.endsAt;
         checkWindow(startsAt, endsAt);
         const { productIds, waitingRoom, ...fields } = body;
-        const room = waitingRoom ? { waitingRoomEnabled: waitingRoom.enabled, admissionPerSecond: waitingRoom.admissionPerSecond ?? null } : {};
+        // A PATCH changes what it names: an absent rate is kept (a room switched off and on keeps its rate), null is
+        // derived; an absent `paused` is kept too.
+        const room = waitingRoom
+          ? {
+              waitingRoomEnabled: waitingRoom.enabled,
+              ...(waitingRoom.admissionPerSecond !== undefined && { admissionPerSecond: waitingRoom.admissionPerSecond }),
+              ...(waitingRoom.paused !== undefined && { waitingRoomPaused: waitingRoom.paused }),
+            }
+          : {};
         await tx
           .update(saleEvents)
           .set({ ...fields, ...room, startsAt, endsAt, updatedAt: sql`now()` })
           .where(eq(saleEvents.id, id));
         if (productIds) await replaceProducts(tx, id, productIds);
+        return current;
       });
-      return get(id);
+      const saleEvent = await get(id);
+      const before = toSaleEvent(current, []);
+      const change: FieldChanges = {};
+      for (const field of ['name', 'startsAt', 'endsAt', 'trafficMultiplier', 'maxPerCustomer', 'waitingRoom'] as const) {
+        if (body[field] !== undefined) change[field] = { before: before[field], after: saleEvent[field] };
+      }
+      return { saleEvent, change };
     },
 
+    /**
+     * Deletes an event no order was counted in. The foreign key of `sale_event_buyer_purchases` (restrict) refuses
+     * the others, also against an order counted while the delete runs: the count's insert holds a key lock on the
+     * event row until its order commits, the delete waits for it and then finds the count.
+     */
     async remove(id: number): Promise<void> {
-      const rows = await db.delete(saleEvents).where(eq(saleEvents.id, id)).returning({ id: saleEvents.id });
+      let rows: { id: number }[];
+      try {
+        rows = await db.delete(saleEvents).where(eq(saleEvents.id, id)).returning({ id: saleEvents.id });
+      } catch (error) {
+        if (pgError(error)?.code === PG_FOREIGN_KEY_VIOLATION) throw new SaleEventInUseError(id);
+        throw error;
+      }
       if (rows.length === 0) throw new SaleEventNotFoundError(id);
     },
   };

@@ -17,6 +17,8 @@ export const saleEvents = pgTable(
     waitingRoomEnabled: boolean('waiting_room_enabled').notNull().default(false),
     /** Visitors admitted per second; null: derived from live web instances × measured capacity. */
     admissionPerSecond: doublePrecision('admission_per_second'),
+    /** Admission held: nobody new is let in, the line keeps its order and still takes newcomers; passes given stay good. */
+    waitingRoomPaused: boolean('waiting_room_paused').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
@@ -26,6 +28,8 @@ export const saleEvents = pgTable(
     check('sale_events_max_per_customer_positive', sql`${t.maxPerCustomer} IS NULL OR ${t.maxPerCustomer} > 0`),
     check('sale_events_admission_rate_positive', sql`${t.admissionPerSecond} IS NULL OR ${t.admissionPerSecond} > 0`),
     index('sale_events_window_idx').on(t.startsAt, t.endsAt),
+    // The periodic reads (storefront, waiting rooms) take the events not ended: found without scanning the past ones.
+    index('sale_events_ends_at_idx').on(t.endsAt),
   ],
 );
 

@@ -1,21 +1,29 @@
 import type { Logger } from 'pino';
-import { ConflictError, DomainError, NotFoundError } from '../../shared/errors.ts';
+import { ConflictError, DomainError } from '../../shared/errors.ts';
 
-export class WaitingRoomNotFoundError extends NotFoundError {
+export class WaitingRoomNotFoundError extends DomainError {
   constructor(saleEventId: number) {
-    super('waiting_room', saleEventId);
+    super('WAITING_ROOM_NOT_FOUND', 'not_found', `sale event ${saleEventId} has no waiting room`, { saleEventId });
   }
 }
 
-export class TicketNotFoundError extends NotFoundError {
+/** A ticket this sale's line never issued, or whose signature does not hold (the ticket itself is not echoed). */
+export class TicketNotFoundError extends DomainError {
   constructor(saleEventId: number) {
-    super('ticket', `of sale event ${saleEventId}`);
+    super('TICKET_NOT_FOUND', 'not_found', `no such ticket in the line of sale event ${saleEventId}`, { saleEventId });
   }
 }
 
 export class SaleEndedError extends ConflictError {
   constructor(saleEventId: number) {
     super('SALE_ENDED', `sale event ${saleEventId} has ended`, { saleEventId });
+  }
+}
+
+/** 409 WAITING_ROOM_NOT_OPEN: the line opens a day before the start (see `JOIN_OPENS_BEFORE_MS`). */
+export class WaitingRoomNotOpenError extends ConflictError {
+  constructor(saleEventId: number, opensAt: string) {
+    super('WAITING_ROOM_NOT_OPEN', `the line of sale event ${saleEventId} opens at ${opensAt}, a day before the sale starts`, { saleEventId, opensAt });
   }
 }
 

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type client from 'prom-client';
@@ -11,7 +11,7 @@ import { createCheckoutRule } from './waiting-room.checkout.ts';
 import { createRoomClock } from './waiting-room.clock.ts';
 import { createEventRegistry } from './waiting-room.registry.ts';
 import type { WaitingRoomRepository } from './waiting-room.repository.ts';
-import { holdersOf, passesOf, waitingRoomRoutes } from './waiting-room.routes.ts';
+import { ensureVisitorCookie, holdersOf, passesOf, waitingRoomRoutes } from './waiting-room.routes.ts';
 import { Ticket, TicketStatus } from './waiting-room.schemas.ts';
 import { createWaitingRoom, type RoomNotice, type WaitingRoom } from './waiting-room.service.ts';
 import { createStreamHub, type StreamHub } from './waiting-room.streams.ts';
@@ -106,11 +106,13 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     registry,
     plugin,
     routes: waitingRoomRoutes({ room, hub, secureCookies: deps.secureCookies }),
+    /** Gives a visitor without one the visitor cookie (the storefront's waiting-room page, before it joins). */
+    ensureVisitor: (request: FastifyRequest, reply: FastifyReply): void => void ensureVisitorCookie(request, reply, deps.secureCookies),
     /** The checkout's pass rule, for the orders routes (their `CheckoutAdmission`). */
     checkout: {
       active: () => registry.live(clock.now()).length > 0,
       check(request: FastifyRequest, productIds: readonly number[]) {
-        const passes = checkoutRule.check(productIds, passesOf(request), holdersOf(request));
+        const passes = checkoutRule.check(productIds, passesOf(request), holdersOf(request, deps.secureCookies));
         if (passes.length === 0) return undefined;
         return { spend: <T>(orderRef: string, place: () => Promise<T>) => checkoutRule.spend(passes, orderRef, place) };
       },

@@ -49,7 +49,7 @@ export function waitingRoomMetricsFor(
   });
   new client.Gauge({
     name: 'salescale_waiting_room_admission_rate',
-    help: 'Admission rate set for a live waiting room (visitors/s)',
+    help: 'Admission rate set for a live waiting room (visitors/s); 0 while paused',
     labelNames: ['sale_event'],
     registers: [registry],
     collect() {

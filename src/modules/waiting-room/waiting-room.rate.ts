@@ -1,8 +1,9 @@
-import { MIN_ADMISSION_PER_SECOND } from '../sale-events/index.ts';
+import { MAX_ADMISSION_PER_SECOND, MIN_ADMISSION_PER_SECOND } from '../sale-events/index.ts';
 
 /**
- * The admission rate of a sale event's waiting room, in visitors per second, never below
- * MIN_ADMISSION_PER_SECOND (an event stored before that minimum existed is admitted at it).
+ * The admission rate of a sale event's waiting room, in visitors per second, within MIN_ADMISSION_PER_SECOND
+ * and MAX_ADMISSION_PER_SECOND (an event stored outside them by an earlier release is admitted at the bound,
+ * as is a derived rate beyond them).
  *
  * Configured on the event (`waitingRoom.admissionPerSecond`), or derived from what the site can
  * serve right now: live web instances (from the cluster heartbeat) × requests/s one instance serves
@@ -20,9 +21,11 @@ export interface AdmissionRateInput {
 }
 
 export function admissionRate(input: AdmissionRateInput): { perSecond: number; source: 'configured' | 'capacity' } {
-  if (input.configured !== null && input.configured > 0) return { perSecond: Math.max(MIN_ADMISSION_PER_SECOND, input.configured), source: 'configured' };
+  if (input.configured !== null && input.configured > 0) return { perSecond: bounded(input.configured), source: 'configured' };
   // This instance is live even before its first heartbeat is counted.
   const instances = Math.max(1, input.liveWebInstances);
   const perSecond = (instances * input.capacityRpsPerInstance * input.safetyFactor) / input.requestsPerVisitor;
-  return { perSecond: Math.max(MIN_ADMISSION_PER_SECOND, Math.round(perSecond * 100) / 100), source: 'capacity' };
+  return { perSecond: bounded(Math.round(perSecond * 100) / 100), source: 'capacity' };
 }
+
+const bounded = (perSecond: number) => Math.min(MAX_ADMISSION_PER_SECOND, Math.max(MIN_ADMISSION_PER_SECOND, perSecond));

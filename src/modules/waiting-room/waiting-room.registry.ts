@@ -10,6 +10,8 @@ export interface QueuedEvent {
   productIds: number[];
   /** Configured rate; null: derived from capacity. */
   admissionPerSecond: number | null;
+  /** Admission held by the admin: nobody is let in, the line keeps its order and takes newcomers (see ADMIT). */
+  paused: boolean;
 }
 
 export interface EventRegistry {
@@ -19,21 +21,34 @@ export interface EventRegistry {
   live(now: number): QueuedEvent[];
   /** The live queued events listing a product (sales may overlap), earliest start first. */
   liveFor(productId: number, now: number): QueuedEvent[];
-  refresh(): Promise<void>;
+  /** Reads the events again (concurrent callers share one read); false when the read failed (the last list is kept). */
+  refresh(): Promise<boolean>;
+  /**
+   * A read begun after this call, for a request that must see the rooms as they are now (a ticket of a
+   * room not known here): every caller waiting meanwhile shares it, and it begins at least CONFIRM_GAP_MS
+   * after the last such read began, so a crowd asking after a deleted sale costs one small query a second
+   * (besides the periodic re-read).
+   */
+  confirm(): Promise<boolean>;
   start(): void;
   stop(): void;
 }
 
+/** Least time between the starts of two `confirm` reads. */
+const CONFIRM_GAP_MS = 1000;
+
 /**
  * Which sale events have a waiting room, re-read every `refreshMs` by each instance (one small query),
- * so an admin switching a waiting room on or off reaches every instance within that period and the
+ * so an admin switching a waiting room on or off, or pausing it, reaches every instance within that period and the
  * checkout's pass check never waits on the database. A failed read keeps the last list.
  */
 export function createEventRegistry(deps: { list: (endedAfter: Date) => Promise<SaleEvent[]>; refreshMs: number; logger: Logger }): EventRegistry {
   let events = new Map<number, QueuedEvent>();
   let byProduct = new Map<number, QueuedEvent[]>();
   let timer: NodeJS.Timeout | undefined;
-  let pending: Promise<void> | undefined;
+  let pending: Promise<boolean> | undefined;
+  let lastConfirmAt = -Infinity;
+  let confirming: Promise<boolean> | undefined;
 
   async function load(): Promise<void> {
     // Ended events stay a day, so a late visitor's ticket still reads as expired rather than unknown.
@@ -48,6 +63,7 @@ export function createEventRegistry(deps: { list: (endedAfter: Date) => Promise<
         endsAtMs: Date.parse(row.endsAt),
         productIds: row.productIds,
         admissionPerSecond: row.waitingRoom.admissionPerSecond,
+        paused: row.waitingRoom.paused,
       };
       next.set(event.id, event);
       for (const productId of event.productIds) products.set(productId, [...(products.get(productId) ?? []), event]);
@@ -65,9 +81,28 @@ export function createEventRegistry(deps: { list: (endedAfter: Date) => Promise<
     liveFor: (productId, now) => byProduct.get(productId)?.filter((event) => isLive(event, now)) ?? [],
     refresh() {
       pending ??= load()
-        .catch((error: unknown) => deps.logger.warn({ err: error }, 'could not read the waiting rooms; keeping the last list'))
+        .then(
+          () => true,
+          (error: unknown) => {
+            deps.logger.warn({ err: error }, 'could not read the waiting rooms; keeping the last list');
+            return false;
+          },
+        )
         .finally(() => (pending = undefined));
       return pending;
+    },
+    confirm() {
+      confirming ??= (async () => {
+        const wait = lastConfirmAt + CONFIRM_GAP_MS - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        // A read under way began before some of the callers: wait it out.
+        while (pending) await pending;
+        // Callers from now on need a read begun after them: the next one.
+        confirming = undefined;
+        lastConfirmAt = performance.now();
+        return this.refresh();
+      })();
+      return confirming;
     },
     start() {
       timer ??= setInterval(() => void this.refresh(), deps.refreshMs);

@@ -2,21 +2,24 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { clearLegacyCookie, getCookieName, readCookie } from '../../platform/http/host-cookies.ts';
 import { clientAddressKey } from '../../platform/rate-limit/client-key.ts';
 import { errorResponses } from '../../web/http/schemas.ts';
+import { getPollAfterSeconds } from './waiting-room.poll.ts';
 import { QueueParams, TicketParams, WaitingRoomInfo } from './waiting-room.schemas.ts';
-import type { Visitor, WaitingRoom } from './waiting-room.service.ts';
+import type { TicketStatus, Visitor, WaitingRoom } from './waiting-room.service.ts';
 import type { StreamHub } from './waiting-room.streams.ts';
 
+/** The visitor cookie's plain name; production sets it as `__Host-salescale_visitor` (see `getCookieName`). */
 export const VISITOR_COOKIE = 'salescale_visitor';
 export const PASS_HEADER = 'waiting-room-pass';
 const VISITOR_ID = /^[A-Za-z0-9_-]{22}$/;
 
 /** The holders a request speaks for: its signed-in customer and its visitor cookie. */
-export function holdersOf(request: FastifyRequest): string[] {
+export function holdersOf(request: FastifyRequest, secureCookies: boolean): string[] {
   const holders: string[] = [];
   if (request.customerId !== undefined) holders.push(`c:${request.customerId}`);
-  const visitor = request.cookies?.[VISITOR_COOKIE];
+  const visitor = readCookie(request, getCookieName(VISITOR_COOKIE, secureCookies))?.value;
   if (visitor !== undefined && VISITOR_ID.test(visitor)) holders.push(`g:${visitor}`);
   return holders;
 }
@@ -32,14 +35,34 @@ export function passesOf(request: FastifyRequest): string[] {
     .slice(0, 8);
 }
 
-function visitorOf(request: FastifyRequest, reply: FastifyReply, secure: boolean): Visitor {
-  const holders = holdersOf(request);
-  if (!holders.some((h) => h.startsWith('g:'))) {
-    // A guest without our cookie gets one: it is what "one ticket per visitor" counts, and it survives signing in.
-    const id = randomBytes(16).toString('base64url');
-    reply.setCookie(VISITOR_COOKIE, id, { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: 30 * 86_400 });
-    holders.push(`g:${id}`);
+/**
+ * The holders a request speaks for, giving a visitor without our cookie one: it is what "one ticket per visitor"
+ * counts, and it survives signing in. The storefront's waiting-room page gives it too, before the page joins: a
+ * join whose reply is lost on the network then lost no cookie, and its retry is the same visitor (the same ticket).
+ */
+export function ensureVisitorCookie(request: FastifyRequest, reply: FastifyReply, secure: boolean): string[] {
+  const name = getCookieName(VISITOR_COOKIE, secure);
+  const holders = holdersOf(request, secure);
+  const visitor = holders.find((h) => h.startsWith('g:'))?.slice(2);
+  // A cookie under the old plain name moves to the prefixed one, the same visitor (the same ticket).
+  const legacy = visitor !== undefined && readCookie(request, name)?.legacy === true;
+  if (visitor === undefined || legacy) {
+    const id = visitor ?? randomBytes(16).toString('base64url');
+    if (legacy) clearLegacyCookie(request, reply, name);
+    reply.setCookie(name.name, id, { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: 30 * 86_400 });
+    if (visitor === undefined) holders.push(`g:${id}`);
   }
+  return holders;
+}
+
+/** A status as the JSON replies give it: with when to poll again, for clients that poll rather than hold the stream. */
+function withPollAfter(status: TicketStatus): TicketStatus & { pollAfterSeconds?: number } {
+  const pollAfterSeconds = getPollAfterSeconds(status);
+  return pollAfterSeconds === undefined ? status : { ...status, pollAfterSeconds };
+}
+
+function visitorOf(request: FastifyRequest, reply: FastifyReply, secure: boolean): Visitor {
+  const holders = ensureVisitorCookie(request, reply, secure);
   // The address limit is for guests, whom a fresh cookie makes new: a signed-in customer holds one ticket
   // per account whatever the address, so everyone behind a carrier's or an office's shared address can join
   // by signing in ('' counts nothing).
@@ -61,7 +84,7 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
         schema: {
           tags,
           description:
-            'Joins the line: one ticket per signed-in customer or guest (visitor cookie), and per address class; a repeat returns the first ticket (with `Idempotent-Replayed: true`), or a new one at the back of the line once the first was admitted and its pass expired without buying an order. Before the start, arrivals are shuffled at the start; after it, in arrival order.',
+            'Joins the line: one ticket per signed-in customer or guest (visitor cookie), and per address class; a repeat returns the first ticket (with `Idempotent-Replayed: true`), or a new one at the back of the line once the first was admitted and its pass expired without buying an order. The line opens a day before the start (409 `WAITING_ROOM_NOT_OPEN` earlier, with `opensAt`). Before the start, arrivals are shuffled at the start; after it, in arrival order.',
           params: QueueParams,
           response: { 201: Type.Ref('Ticket'), ...errorResponses(400, 404, 409, 429, 503) },
         },
@@ -69,15 +92,15 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
       async (request, reply) => {
         const joined = await room.join(request.params.id, visitorOf(request, reply, deps.secureCookies));
         if (joined.replayed) reply.header('idempotent-replayed', 'true');
-        return reply.code(201).send({ ticket: joined.ticket, ...joined.status });
+        return reply.code(201).send({ ticket: joined.ticket, ...withPollAfter(joined.status) });
       },
     );
     app.get(
       '/sale-events/:id/queue/:ticket',
-      { schema: { tags, description: 'Where a ticket stands; once admitted, its pass.', params: TicketParams, response: { 200: Type.Ref('TicketStatus'), ...errorResponses(400, 404, 503) } } },
+      { schema: { tags, description: 'Where a ticket stands; once admitted, its pass. A client that polls it asks again after `pollAfterSeconds`.', params: TicketParams, response: { 200: Type.Ref('TicketStatus'), ...errorResponses(400, 404, 503) } } },
       async (request, reply) => {
         reply.header('cache-control', 'no-store');
-        return room.status(request.params.id, room.present(request.params.id, request.params.ticket, holdersOf(request)));
+        return withPollAfter(await room.status(request.params.id, room.present(request.params.id, request.params.ticket, holdersOf(request, deps.secureCookies))));
       },
     );
     app.get(
@@ -94,7 +117,7 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
         config: { longLived: true },
       },
       async (request, reply) => {
-        const ticket = room.present(request.params.id, request.params.ticket, holdersOf(request));
+        const ticket = room.present(request.params.id, request.params.ticket, holdersOf(request, deps.secureCookies));
         const readAt = hub.generation(request.params.id);
         const initial = await room.status(request.params.id, ticket);
         reply.hijack();

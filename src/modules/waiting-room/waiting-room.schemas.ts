@@ -8,10 +8,21 @@ export const TicketStatus = Type.Object(
       description: 'expired: the pass ran out unused, or the ticket is no longer in line; closed: the line is gone (the sale ended, or its waiting room was switched off or the sale deleted)',
     }),
     position: Nullable(Type.Integer({ description: 'Place in line (1 = next); null before the start (the pre-queue is shuffled at the start), while sold out, and out of line' })),
-    etaSeconds: Nullable(Type.Integer({ description: 'Seconds to admission at the current rate; before the start, seconds to the start' })),
+    etaSeconds: Nullable(Type.Integer({ description: 'Seconds to admission at the current rate; before the start, seconds to the start plus the time to admit the whole pre-queue (the latest a drawn place may be admitted)' })),
     pass: Type.Optional(Type.String({ description: 'Admission pass: send it as the Waiting-Room-Pass header when checking out' })),
     passExpiresAt: Type.Optional(Type.String({ format: 'date-time' })),
     admittedAt: Type.Optional(Type.String({ format: 'date-time' })),
+    paused: Type.Optional(
+      Type.Literal(true, {
+        description: 'Present while the shop holds admission: state stays waiting, the place is kept, etaSeconds is null; admission resumes in order',
+      }),
+    ),
+    pollAfterSeconds: Type.Optional(
+      Type.Integer({
+        description:
+          'While waiting or sold out, in the JSON replies (not the event stream): when a client that polls should ask again (a quarter of the wait, 2 to 30 s; 15 while sold out)',
+      }),
+    ),
   },
   { $id: 'TicketStatus' },
 );
@@ -37,6 +48,7 @@ export const WaitingRoomInfo = Type.Object({
   endsAt: Type.String({ format: 'date-time' }),
   productIds: Type.Array(Type.Integer()),
   admissionPerSecond: Type.Number({ description: 'The rate in force: configured, or derived from live instances × capacity' }),
+  paused: Type.Boolean({ description: 'The shop holds admission: nobody is let in until it resumes; the line keeps its order and takes newcomers' }),
   waiting: Type.Integer(),
   soldOut: Type.Boolean(),
 });

@@ -8,7 +8,7 @@ import { defineScript } from '../../platform/redis/script.ts';
  * `owners` ticket → holders, `joined` ticket → ms, `place` ticket → its place as its ticket carries it,
  * `addr` address class → tickets, `admitted` ticket → ms, `bucket` the admission token bucket, `sold`
  * set while sold out, `since` when this room's keys were (re)born, `presented` web instance → when its
- * last full pass over its open streams began (see PRESENTED). Which passes bought their order is not
+ * last full pass over its open streams began (see PRESENTED), `hold` set by the admin's pause (see ADMIT). Which passes bought their order is not
  * here: it is kept in PostgreSQL (`waiting-room.repository.ts`), so a loss of Redis does not unspend them.
  *
  * Redis may lose them all (restarted without persistence, an empty replica promoted): the status step
@@ -21,7 +21,7 @@ import { defineScript } from '../../platform/redis/script.ts';
 export const KEEP_AFTER_END_MS = 86_400_000;
 
 /** Every key of an event's room (see above). */
-export const ROOM_PARTS = ['q', 'holders', 'owners', 'joined', 'addr', 'place', 'admitted', 'bucket', 'sold', 'since', 'presented'] as const;
+export const ROOM_PARTS = ['q', 'holders', 'owners', 'joined', 'addr', 'place', 'admitted', 'bucket', 'sold', 'since', 'presented', 'hold'] as const;
 
 /** The keys of the rooms under a Redis prefix: one hash tag per event. */
 export function roomKeys(prefix: string) {
@@ -38,13 +38,20 @@ export function roomKeys(prefix: string) {
 export type RoomKeys = ReturnType<typeof roomKeys>;
 
 /**
- * Join. KEYS q holders owners joined addr place; ARGV newTicketId startsAtMs expireAtMs preScore
+ * Join. KEYS q holders owners joined addr place admitted; ARGV newTicketId startsAtMs expireAtMs preScore
  * addressClass maxPerAddress holder… → {0, ticket, place} an existing ticket of one of the holders (the
  * others are linked to it), {1, ticket, place} new, {2, '', ''} the address class has its tickets. An
  * empty addressClass (a signed-in customer) is neither limited nor counted.
+ * Holders with different tickets (a guest ticket taken on a second device, then signing in there to an account
+ * holding one) are one shopper: they keep one place — a ticket already admitted (its place is used: as for one
+ * ticket, the shopper joins again at the back only if its pass expired without buying an order), else the
+ * waiting ticket with the lowest score — and every holder of the others moves to it. The others leave the line; their `joined` entry stays, marking them as
+ * given up (not lost with Redis: STATUS does not put them back).
  * Before the start a ticket's place is `p`, its score the hidden draw `preScore` in [0, 1) (so the
  * pre-queue is in random order); after it, the arrival's Redis time in µs (arrival order, behind the
- * pre-queue, and later than any place given before a loss of the line).
+ * pre-queue, and later than any place given before a loss of the line). Also before the start once the
+ * line holds an arrival: the sale was live and has been postponed, and a draw would put its newcomers
+ * ahead of everyone already waiting.
  */
 const JOIN_LUA = `
 local function placeOf(ticket)
@@ -55,26 +62,52 @@ local function placeOf(ticket)
   if score < 1 then return 'p' end
   return string.format('%.0f', score)
 end
-local existing = false
+local held, seenTicket = {}, {}
 for i = 7, #ARGV do
   local t = redis.call('HGET', KEYS[2], ARGV[i])
-  if t then existing = t break end
+  if t and not seenTicket[t] then
+    seenTicket[t] = true
+    held[#held + 1] = t
+  end
 end
-if existing then
-  local owners = redis.call('HGET', KEYS[3], existing) or ''
-  for i = 7, #ARGV do
-    if redis.call('HSETNX', KEYS[2], ARGV[i], existing) == 1 then
-      owners = owners == '' and ARGV[i] or (owners .. ',' .. ARGV[i])
+if #held > 0 then
+  local existing = held[1]
+  if #held > 1 then
+    local best, bestScore = false, false
+    for _, t in ipairs(held) do
+      if redis.call('HEXISTS', KEYS[7], t) == 1 then best = t break end
+      local score = tonumber(redis.call('ZSCORE', KEYS[1], t) or 'nil')
+      if score and (not bestScore or score < bestScore) then best, bestScore = t, score end
+    end
+    existing = best or held[1]
+  end
+  local owners, listed = {}, {}
+  local function own(holder)
+    if listed[holder] then return end
+    listed[holder] = true
+    owners[#owners + 1] = holder
+    redis.call('HSET', KEYS[2], holder, existing)
+  end
+  for holder in string.gmatch(redis.call('HGET', KEYS[3], existing) or '', '[^,]+') do own(holder) end
+  for _, t in ipairs(held) do
+    if t ~= existing then
+      for holder in string.gmatch(redis.call('HGET', KEYS[3], t) or '', '[^,]+') do own(holder) end
+      redis.call('ZREM', KEYS[1], t)
+      redis.call('HDEL', KEYS[3], t)
+      redis.call('HSETNX', KEYS[4], t, 0)
     end
   end
-  redis.call('HSET', KEYS[3], existing, owners)
+  for i = 7, #ARGV do own(ARGV[i]) end
+  redis.call('HSET', KEYS[3], existing, table.concat(owners, ','))
   return {0, existing, placeOf(existing)}
 end
 if ARGV[5] ~= '' and tonumber(redis.call('HGET', KEYS[5], ARGV[5]) or '0') >= tonumber(ARGV[6]) then return {2, '', ''} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local place, score
-if now < tonumber(ARGV[2]) then
+-- A line holding arrivals (scores >= 1) has been live: a sale postponed after it started keeps them ahead of
+-- whoever joins before its new start, who queue behind in arrival order rather than draw a pre-queue place.
+if now < tonumber(ARGV[2]) and #redis.call('ZRANGEBYSCORE', KEYS[1], 1, '+inf', 'LIMIT', 0, 1) == 0 then
   place, score = 'p', ARGV[4]
 else
   -- Formatted in full: a Lua number passed as is would be cut to 14 digits.
@@ -131,8 +164,9 @@ return {1, ticket, place}
 
 /**
  * Status of tickets. KEYS q admitted sold owners holders joined place; ARGV endsAtMs expireAtMs, then per
- * ticket: id place score holders (comma-separated: who asks) → {nowMs, sold, waiting, then per ticket:
- * rank (-1: not waiting), admittedAt (-1: not admitted), owners}.
+ * ticket: id place score holders (comma-separated: who asks) → {nowMs, sold, preQueue (tickets waiting with a
+ * pre-queue draw, score below 1: ranks 0 … preQueue - 1), then per ticket: rank (-1: not waiting), admittedAt
+ * (-1: not admitted), owners}.
  *
  * A ticket neither waiting nor admitted was signed by us (the caller checked), so the line lost it: while
  * the sale runs it goes back at the place it carries, bound to the holders asking, unless one of them
@@ -144,6 +178,8 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function restore(ticket, place, score, holders)
   if score == '' or holders == '' or now >= tonumber(ARGV[1]) then return end
+  -- Known to the line (its join is recorded): given up on signing in (see JOIN), not lost with Redis.
+  if redis.call('HEXISTS', KEYS[6], ticket) == 1 then return end
   local list = {}
   for holder in string.gmatch(holders, '[^,]+') do
     local other = redis.call('HGET', KEYS[5], holder)
@@ -170,22 +206,27 @@ for i = 3, #ARGV, 4 do
   out[#out + 1] = tonumber(admitted or '-1')
   out[#out + 1] = redis.call('HGET', KEYS[4], ticket) or ''
 end
-out[3] = redis.call('ZCARD', KEYS[1])
+out[3] = redis.call('ZCOUNT', KEYS[1], '-inf', '(1')
 return out
 `;
 
 /**
  * One admission step, safe to run from every instance at once: the token bucket lives in Redis and
  * ZPOPMIN takes each ticket once, so the rate holds cluster-wide and nobody is admitted twice.
- * KEYS q admitted bucket sold joined since presented; ARGV ratePerS burst available startsAtMs endsAtMs
- * expireAtMs maxBatch graceMs instances maxHoldMs (`available` = units left in the stock gate for the
- * event's products, -1 unknown; `instances` = web instances expected to present their streams)
+ * KEYS q admitted bucket sold joined since presented hold; ARGV ratePerS burst available startsAtMs endsAtMs
+ * expireAtMs maxBatch graceMs instances maxHoldMs paused (`available` = units left in the stock gate for the
+ * event's products, -1 unknown; `instances` = web instances expected to present their streams; `paused` 1
+ * while the admin holds admission)
  * → {change (0 none, 1 sold out now, 2 re-opened now), nowMs, ticket, joinedAt, …}.
  * Keys born more than `graceMs` after the start (Redis lost the room mid-sale) admit nobody until
  * `instances` web instances have each begun a full pass over their streams since the rebirth (see
  * PRESENTED: every waiting visitor's ticket is back in line then, see STATUS), and for `graceMs` at
  * least (polling visitors); after `maxHoldMs` admission goes on regardless (an instance that died with
  * Redis never presents).
+ * Paused (`paused`, as this instance last read the room, or the `hold` key the admin's pause set, so a pause holds on
+ * every instance at once rather than once each has re-read the rooms): nobody is admitted and the bucket is kept empty (`idle`), so on resuming admission starts from no
+ * credit at the rate, in line order, rather than letting the paused time's credit (up to `burst`) in at once.
+ * The stock is still read: a sell-out while paused is marked and told as ever.
  */
 const ADMIT_LUA = `
 local t = redis.call('TIME')
@@ -210,6 +251,7 @@ if available == 0 then
 end
 if available > 0 and redis.call('DEL', KEYS[4]) == 1 then change = 2 end
 if redis.call('EXISTS', KEYS[4]) == 1 then idle() return {change, now} end
+if ARGV[11] == '1' or redis.call('EXISTS', KEYS[8]) == 1 then idle() return {change, now} end
 if born > tonumber(ARGV[4]) + grace and now < born + tonumber(ARGV[10]) then
   if now < born + grace then idle() return {change, now} end
   local presented = 0
@@ -266,7 +308,7 @@ export const JOIN_REPLY = { replayed: 0, joined: 1, ticketLimit: 2 } as const;
 
 export const waitingRoomJoin = defineScript({
   name: 'waiting-room-join',
-  keys: ['q', 'holders', 'owners', 'joined', 'addr', 'place'],
+  keys: ['q', 'holders', 'owners', 'joined', 'addr', 'place', 'admitted'],
   lua: JOIN_LUA,
   parse: (reply) => reply as [number, string, string],
 });
@@ -287,7 +329,7 @@ export const waitingRoomStatus = defineScript({
 
 export const waitingRoomAdmit = defineScript({
   name: 'waiting-room-admit',
-  keys: ['q', 'admitted', 'bucket', 'sold', 'joined', 'since', 'presented'],
+  keys: ['q', 'admitted', 'bucket', 'sold', 'joined', 'since', 'presented', 'hold'],
   lua: ADMIT_LUA,
   parse: (reply) => reply as (number | string)[],
 });

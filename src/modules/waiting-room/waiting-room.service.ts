@@ -9,6 +9,7 @@ import {
   TicketNotFoundError,
   unavailableOnError,
   WaitingRoomNotFoundError,
+  WaitingRoomNotOpenError,
 } from './waiting-room.errors.ts';
 import { getWaitSeconds, type WaitingRoomMetrics } from './waiting-room.metrics.ts';
 import { admissionRate } from './waiting-room.rate.ts';
@@ -40,12 +41,20 @@ export interface TicketStatus {
   state: TicketState;
   /** Place in line (1 = next); null before the sale starts (the pre-queue is ordered at the start), while sold out, and once out of the line. */
   position: number | null;
-  /** Seconds until admission at the current rate (until the start, before it); null when not waiting. */
+  /**
+   * Seconds until admission at the current rate; null when not waiting. Before the start: until the start, plus
+   * the time to admit the pre-queue (the place a draw gives is hidden until then, and any may be drawn last).
+   */
   etaSeconds: number | null;
   /** The signed admission pass, while admitted. */
   pass?: string;
   passExpiresAt?: string;
   admittedAt?: string;
+  /**
+   * True while the admin holds admission (state stays `waiting`, the place is kept, `etaSeconds` is null: no
+   * one can say when it resumes); absent otherwise.
+   */
+  paused?: true;
 }
 
 /** Who is asking: the holders a ticket is bound to (`c:<customerId>`, `g:<visitorId>`). */
@@ -93,8 +102,32 @@ export interface WaitingRoomDeps {
   isSpent: (eventId: number, ticketId: string) => Promise<boolean>;
 }
 
-/** Most tickets admitted by one step (a burst after a stall is spread over the next steps). */
-const MAX_BATCH = 1000;
+/**
+ * How long before its start a sale's line takes visitors. Joined earlier, a ticket would outlive what it is bound to
+ * (the visitor cookie lasts 30 days, a session less: a guest back without it is a new visitor, refused behind their
+ * own address's ticket or given a second place while the first stays in the draw) and keep its room's keys in Redis
+ * for as long as the sale is ahead (years, for a sale planned far out).
+ */
+export const JOIN_OPENS_BEFORE_MS = 86_400_000;
+
+/**
+ * Most tickets one admission script takes: a bound on the time Redis spends in it (about a few ms), which
+ * every other command waits for. A step needing more (a high rate at a long tick) runs the script again.
+ */
+const MAX_BATCH = 10_000;
+
+/**
+ * How one step admits at `rate`: what it may take (two ticks' worth, so a step delayed or skipped is caught
+ * up on the next one; at least 1,000, and a burst after a longer stall is spread over the next steps), in
+ * script runs of at most MAX_BATCH, and the bucket's burst (a second's credit, or a step's at a long tick).
+ * A fixed 1,000 a step admitted at most 1,000 a tick, whatever the rate said.
+ */
+export function stepBatch(rate: number, tickMs: number): { burst: number; batch: number; runs: number } {
+  const twoTicks = Math.ceil((2 * rate * tickMs) / 1000);
+  const perStep = Math.max(1000, twoTicks);
+  const batch = Math.min(MAX_BATCH, perStep);
+  return { burst: Math.max(1, rate, twoTicks), batch, runs: Math.ceil(perStep / batch) };
+}
 
 /**
  * How far back the web instances expected after a loss of the line are counted: the cluster's live set
@@ -158,7 +191,14 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       return true;
     });
 
-  function statusOf(event: QueuedEvent, ticketId: string, now: number, sold: boolean, rank: number, admittedAt: number, owners: string): TicketStatus {
+  /**
+   * `preQueue`: tickets waiting with a pre-queue draw (they rank first, before any arrival). Before the start a
+   * drawn ticket is told the latest it may be admitted: the whole pre-queue at the rate after the start, the same
+   * for each, so it says nothing of the draw (a visitor who could read theirs would join again until it is good).
+   * Told the time to the start alone, a visitor of a pre-queue of 60,000 at 200/s expected to be in at the start
+   * and waited up to five minutes more.
+   */
+  function statusOf(event: QueuedEvent, ticketId: string, now: number, sold: boolean, preQueue: number, rank: number, admittedAt: number, owners: string): TicketStatus {
     if (admittedAt >= 0) {
       const expiresAt = admittedAt + config.passS * 1000;
       const times = { admittedAt: new Date(admittedAt).toISOString(), passExpiresAt: new Date(expiresAt).toISOString() };
@@ -170,7 +210,12 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     if (rank < 0) return { state: 'expired', position: null, etaSeconds: null };
     // No place in line while sold out: every waiting visitor is told the same (one frame for all, see the streams).
     if (sold) return { state: 'sold_out', position: null, etaSeconds: null };
-    if (now < event.startsAtMs) return { state: 'waiting', position: null, etaSeconds: Math.ceil((event.startsAtMs - now) / 1000) };
+    // Paused: the place holds, but a wait at the rate would be a promise nobody can keep.
+    if (event.paused) return { state: 'waiting', position: now < event.startsAtMs ? null : rank + 1, etaSeconds: null, paused: true };
+    if (now < event.startsAtMs) {
+      const ahead = rank < preQueue ? preQueue : rank + 1;
+      return { state: 'waiting', position: null, etaSeconds: Math.ceil((event.startsAtMs - now) / 1000 + ahead / rateOf(event)) };
+    }
     return { state: 'waiting', position: rank + 1, etaSeconds: Math.ceil((rank + 1) / rateOf(event)) };
   }
 
@@ -189,7 +234,8 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     const reply = await waitingRoomStatus.run(redis, eventKeys(event.id, ['q', 'admitted', 'sold', 'owners', 'holders', 'joined', 'place']), event.endsAtMs, expireAt(event), ...args);
     const now = Number(reply[0]);
     const sold = Number(reply[1]) === 1;
-    return { now, statuses: tickets.map(({ id }, i) => statusOf(event, id, now, sold, Number(reply[3 + i * 3]), Number(reply[4 + i * 3]), String(reply[5 + i * 3] ?? ''))) };
+    const preQueue = Number(reply[2]);
+    return { now, statuses: tickets.map(({ id }, i) => statusOf(event, id, now, sold, preQueue, Number(reply[3 + i * 3]), Number(reply[4 + i * 3]), String(reply[5 + i * 3] ?? ''))) };
   }
   const statuses = async (event: QueuedEvent, tickets: readonly PresentedTicket[]) => (await read(event, tickets)).statuses;
 
@@ -215,40 +261,45 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       return -1;
     });
     const rate = rateOf(event);
-    const burst = Math.max(1, rate);
-    const reply = await waitingRoomAdmit.run(
-      redis,
-      eventKeys(event.id, ['q', 'admitted', 'bucket', 'sold', 'joined', 'since', 'presented']),
-      rate,
-      burst,
-      available,
-      event.startsAtMs,
-      event.endsAtMs,
-      expireAt(event),
-      MAX_BATCH,
-      restoreGraceMs,
-      webInstances(),
-      restoreMaxHoldMs,
-    );
-    const change = Number(reply[0]);
-    const now = Number(reply[1]);
-    if (change === 1) {
-      soldOut.set(event.id, true);
-      deps.notify({ e: event.id, kind: 'sold_out' });
-    } else if (change === 2) {
-      soldOut.set(event.id, false);
-      deps.notify({ e: event.id, kind: 'reopened' });
-    } else if (available === 0) soldOut.set(event.id, true);
-    else if (available > 0) soldOut.set(event.id, false);
-    const tickets: string[] = [];
+    const { burst, batch, runs } = stepBatch(rate, config.tickMs);
     const label = { sale_event: String(event.id) };
-    for (let i = 2; i + 1 < reply.length; i += 2) {
-      tickets.push(String(reply[i]));
-      deps.metrics.wait.observe(label, getWaitSeconds(now, Number(reply[i + 1]), event.startsAtMs));
-    }
-    if (tickets.length > 0) {
-      deps.metrics.admitted.inc(label, tickets.length);
-      deps.notify({ e: event.id, kind: 'admitted', tickets });
+    for (let run = 0; run < runs; run++) {
+      const reply = await waitingRoomAdmit.run(
+        redis,
+        eventKeys(event.id, ['q', 'admitted', 'bucket', 'sold', 'joined', 'since', 'presented', 'hold']),
+        rate,
+        burst,
+        available,
+        event.startsAtMs,
+        event.endsAtMs,
+        expireAt(event),
+        batch,
+        restoreGraceMs,
+        webInstances(),
+        restoreMaxHoldMs,
+        event.paused ? 1 : 0,
+      );
+      const change = Number(reply[0]);
+      const now = Number(reply[1]);
+      if (change === 1) {
+        soldOut.set(event.id, true);
+        deps.notify({ e: event.id, kind: 'sold_out' });
+      } else if (change === 2) {
+        soldOut.set(event.id, false);
+        deps.notify({ e: event.id, kind: 'reopened' });
+      } else if (available === 0) soldOut.set(event.id, true);
+      else if (available > 0) soldOut.set(event.id, false);
+      const tickets: string[] = [];
+      for (let i = 2; i + 1 < reply.length; i += 2) {
+        tickets.push(String(reply[i]));
+        deps.metrics.wait.observe(label, getWaitSeconds(now, Number(reply[i + 1]), event.startsAtMs));
+      }
+      if (tickets.length > 0) {
+        deps.metrics.admitted.inc(label, tickets.length);
+        deps.notify({ e: event.id, kind: 'admitted', tickets });
+      }
+      // A full batch: more credit may be left (only at a long tick); else this step is done.
+      if (tickets.length < batch) break;
     }
   }
 
@@ -259,27 +310,58 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
    * every key of its room is made to expire a day from its end (from when it left, for one that left),
    * never later than it would have (`LT`). This is repeated on every step for `retireSettleMs`: until then
    * another instance that has not re-read the event yet may still step it (and set its old expiry again).
+   *
+   * The other way round, an event seen with a later end than before (extended, also after being ended or
+   * switched off: its keys may have been set to go a day after the early end; or first seen here) has every
+   * key of its room made to expire a day after the new end, never earlier than it would have (`GT`), also
+   * for `retireSettleMs` (another instance may still be retiring it). Keys no step touches again (`since`,
+   * a line nobody joins any more) would otherwise go in the middle of the sale.
    */
   const retireSettleMs = 5 * config.eventsRefreshMs + config.tickMs;
   const retiring = new Map<number, { atMs: number; since: number }>();
-  let known = new Set<number>();
+  const extending = new Map<number, { atMs: number; since: number }>();
+  /** The keys' expiry each event of the registry was last seen with. */
+  let seen = new Map<number, number>();
   async function retireEnded(now: number): Promise<void> {
     const events = registry.all();
     const ids = new Set(events.map((event) => event.id));
-    for (const id of known) if (!ids.has(id) && !retiring.has(id)) retiring.set(id, { atMs: now + KEEP_AFTER_END_MS, since: now });
-    for (const event of events) {
-      if (now < event.endsAtMs || retiring.get(event.id)?.atMs === expireAt(event)) continue;
-      retiring.set(event.id, { atMs: expireAt(event), since: now });
+    for (const id of seen.keys()) {
+      if (ids.has(id) || retiring.has(id)) continue;
+      retiring.set(id, { atMs: now + KEEP_AFTER_END_MS, since: now });
+      extending.delete(id);
     }
-    known = ids;
-    const due: [number, number][] = [];
+    const next = new Map<number, number>();
+    for (const event of events) {
+      const atMs = expireAt(event);
+      next.set(event.id, atMs);
+      if (now < event.endsAtMs) {
+        // Running (again): no longer retired; its keys get the expiry of its (new) end.
+        retiring.delete(event.id);
+        if (seen.get(event.id) !== atMs) extending.set(event.id, { atMs, since: now });
+        continue;
+      }
+      if (retiring.get(event.id)?.atMs === atMs) continue;
+      retiring.set(event.id, { atMs, since: now });
+      extending.delete(event.id);
+    }
+    seen = next;
+    const due: [number, number, 'LT' | 'GT'][] = [];
     for (const [id, { atMs, since }] of retiring) {
-      if (now - since <= retireSettleMs) due.push([id, atMs]);
+      if (now - since <= retireSettleMs) due.push([id, atMs, 'LT']);
       else if (!ids.has(id)) retiring.delete(id);
+    }
+    for (const [id, { atMs, since }] of extending) {
+      if (now - since <= retireSettleMs) due.push([id, atMs, 'GT']);
+      else extending.delete(id);
     }
     if (due.length === 0) return;
     const pipeline = redis.pipeline();
-    for (const [id, atMs] of due) for (const part of ROOM_PARTS) pipeline.pexpireat(key(id, part), atMs, 'LT');
+    for (const [id, atMs, when] of due) {
+      for (const part of ROOM_PARTS) {
+        if (when === 'LT') pipeline.pexpireat(key(id, part), atMs, 'LT');
+        else pipeline.pexpireat(key(id, part), atMs, 'GT');
+      }
+    }
     await pipeline.exec();
   }
 
@@ -301,9 +383,33 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     }
   }
 
+  /**
+   * How long the admin's pause is held in Redis: until every instance has surely re-read the rooms (and carries the
+   * pause itself), with room for a few failed reads. Bounded, so a resume whose removal of it failed (Redis
+   * unreachable just then) delays admission by this at most.
+   */
+  const holdMs = Math.max(10_000, 10 * config.eventsRefreshMs);
+
   return {
-    /** Rates in force of the live waiting rooms (metrics; events not started or over are left out). */
-    rates: () => new Map(registry.live(deps.clock()).map((event) => [event.id, rateOf(event)])),
+    /**
+     * After the admin paused (`paused`) or resumed a room, in PostgreSQL: holds (or releases) admission in the room's
+     * Redis state at once, which the admission step of every instance reads, so no instance admits for up to
+     * `WAITING_ROOM_EVENTS_REFRESH_MS` after a pause on the setting it read before. A failure is logged, not thrown:
+     * the change is stored, and every instance carries it within that period anyway.
+     */
+    async holdAdmission(eventId: number, paused: boolean): Promise<void> {
+      const hold = key(eventId, 'hold');
+      await (paused ? redis.set(hold, '1', 'PX', holdMs) : redis.del(hold)).catch((error: unknown) => {
+        deps.logger.warn({ err: error, saleEvent: eventId, paused }, "waiting room: could not write the admin's pause to Redis (every instance reads it from the rooms within WAITING_ROOM_EVENTS_REFRESH_MS)");
+      });
+    },
+
+    /**
+     * Rates in force of the live waiting rooms (metrics; events not started or over are left out): 0 while paused,
+     * so the admission-rate gauge tells the truth and `WaitingRoomAdmissionStalled` (which needs a rate above 0)
+     * does not page for a pause an operator chose.
+     */
+    rates: () => new Map(registry.live(deps.clock()).map((event) => [event.id, event.paused ? 0 : rateOf(event)])),
     soldOut: () => new Map(registry.live(deps.clock()).map((event) => [event.id, soldOut.get(event.id) ?? false])),
 
     async queueLengths(): Promise<Map<number, number>> {
@@ -324,6 +430,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
         endsAt: new Date(event.endsAtMs).toISOString(),
         productIds: event.productIds,
         admissionPerSecond: rateOf(event),
+        paused: event.paused,
         waiting,
         soldOut: sold === 1,
       };
@@ -333,11 +440,13 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     async join(eventId: number, visitor: Visitor): Promise<{ ticket: string; replayed: boolean; status: TicketStatus }> {
       const event = eventOrThrow(eventId);
       if (deps.clock() >= event.endsAtMs) throw new SaleEndedError(eventId);
+      const opensAtMs = event.startsAtMs - JOIN_OPENS_BEFORE_MS;
+      if (deps.clock() < opensAtMs) throw new WaitingRoomNotOpenError(eventId, new Date(opensAtMs).toISOString());
       const fresh = randomBytes(16).toString('base64url');
       const [kind, ticketId, place] = await redisCall(() =>
         waitingRoomJoin.run(
           redis,
-          eventKeys(eventId, ['q', 'holders', 'owners', 'joined', 'addr', 'place']),
+          eventKeys(eventId, ['q', 'holders', 'owners', 'joined', 'addr', 'place', 'admitted']),
           fresh,
           event.startsAtMs,
           expireAt(event),
@@ -365,17 +474,32 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       return { ticket: signer.ticket(eventId, ticket.id, ticket.place), replayed, status: status! };
     },
 
-    /** The queue entry a signed ticket names, as `holders` present it; 404 for anything we did not sign. */
+    /**
+     * The queue entry a signed ticket names, as `holders` present it; 404 for anything we did not sign. A
+     * ticket signed for the event is good even once its room is gone (switched off, the sale deleted): its
+     * status is `closed` (see `status`).
+     */
     present(eventId: number, ticket: string, holders: readonly string[]): PresentedTicket {
-      eventOrThrow(eventId);
       const ref = signer.verifyTicket(eventId, ticket);
       if (ref === undefined) throw new TicketNotFoundError(eventId);
       return presented(eventId, ref, holders);
     },
 
+    /**
+     * A presented ticket's status. A ticket is signed only by a room that existed, so one whose room this
+     * instance does not know is `closed` once a fresh read of the rooms confirms it is gone (the room may be
+     * new and not read here yet); if the rooms cannot be read, 404 as before. Such reads are shared and at
+     * most one a second (`confirm`): thousands of reconnecting visitors of a deleted sale cost one query.
+     */
     async status(eventId: number, ticket: PresentedTicket): Promise<TicketStatus> {
-      const event = eventOrThrow(eventId);
-      const [status] = await redisCall(() => statuses(event, [ticket]));
+      let event = registry.get(eventId);
+      if (!event) {
+        if (!(await registry.confirm())) throw new WaitingRoomNotFoundError(eventId);
+        event = registry.get(eventId);
+        if (!event) return CLOSED;
+      }
+      const known = event;
+      const [status] = await redisCall(() => statuses(known, [ticket]));
       return status!;
     },
 

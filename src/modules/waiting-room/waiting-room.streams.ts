@@ -56,6 +56,8 @@ export function createStreamHub(deps: {
 
   let timer: NodeJS.Timeout | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
+  /** Set by `close`: a stream handed over later is ended at once (see `open`). */
+  let closed = false;
 
   function write(stream: Stream, status: TicketStatus): void {
     if (stream.response.writableEnded) return;
@@ -174,6 +176,12 @@ export function createStreamHub(deps: {
       if (response.destroyed) return;
       write(stream, initial);
       if (response.writableEnded) return;
+      // Shutting down: a stream whose first status was read while `close` ended the others would be held by
+      // nothing (no refresh, no notice) and keep the server's close waiting until the shutdown timeout.
+      if (closed) {
+        response.end();
+        return;
+      }
       const tickets = byEvent.get(eventId) ?? new Map<string, Set<Stream>>();
       byEvent.set(eventId, tickets);
       const streams = tickets.get(ticketId) ?? new Set<Stream>();
@@ -213,6 +221,7 @@ export function createStreamHub(deps: {
 
     /** Ends every stream (shutdown: EventSource clients reconnect to another instance). */
     close(): void {
+      closed = true;
       if (timer) clearInterval(timer);
       if (heartbeat) clearInterval(heartbeat);
       deps.subscriber.off('message', onMessage);

@@ -61,6 +61,8 @@ describe('admission rate', () => {
     assert.deepEqual(admissionRate({ configured: 200, liveWebInstances: 4, capacityRpsPerInstance: 4000, safetyFactor: 0.5, requestsPerVisitor: 20 }), { perSecond: 200, source: 'configured' });
     // A rate stored before the minimum existed is admitted at the minimum (1e-300 admitted nobody, with waits of 1e300 s).
     assert.deepEqual(admissionRate({ configured: 1e-300, liveWebInstances: 4, capacityRpsPerInstance: 4000, safetyFactor: 0.5, requestsPerVisitor: 20 }), { perSecond: 1, source: 'configured' });
+    // One stored above the maximum by an earlier release is admitted (and its waits estimated) at the maximum the steps run.
+    assert.deepEqual(admissionRate({ configured: 1_000_000, liveWebInstances: 4, capacityRpsPerInstance: 4000, safetyFactor: 0.5, requestsPerVisitor: 20 }), { perSecond: 10_000, source: 'configured' });
   });
 
   it('derives it from live instances × capacity × safety factor ÷ requests per visitor', () => {
@@ -69,5 +71,6 @@ describe('admission rate', () => {
     // Scaling out raises it; before the first heartbeat this instance counts as one.
     assert.equal(admissionRate({ configured: null, liveWebInstances: 0, capacityRpsPerInstance: 4082, safetyFactor: 0.5, requestsPerVisitor: 20 }).perSecond, 102.05);
     assert.equal(admissionRate({ configured: null, liveWebInstances: 1, capacityRpsPerInstance: 10, safetyFactor: 0.1, requestsPerVisitor: 20 }).perSecond, 1, 'never below one visitor a second');
+    assert.equal(admissionRate({ configured: null, liveWebInstances: 1000, capacityRpsPerInstance: 1000, safetyFactor: 1, requestsPerVisitor: 20 }).perSecond, 10_000, 'never above what the steps run');
   });
 });

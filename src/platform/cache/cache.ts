@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/metrics.ts';
 import { defineScript } from '../redis/script.ts';
+import { CLOSE_STEP_MS, settlesWithin } from '../../shared/settles-within.ts';
 
 /** The cache port the modules depend on. */
 export interface Cache {
@@ -192,7 +193,8 @@ function createLocalLayer(options: LocalLayerOptions, channel: string, logger?: 
       subscriber.off('ready', subscribe);
       subscriber.off('message', onMessage);
       for (const event of dropEvents) subscriber.off(event, drop);
-      if (subscriber.status === 'ready') await subscriber.unsubscribe(channel).catch(() => {});
+      // Bounded: a black-holed Redis keeps the connection 'ready' and never answers (no command timeout on pub/sub).
+      if (subscriber.status === 'ready') await settlesWithin(subscriber.unsubscribe(channel), CLOSE_STEP_MS);
     },
   };
 }

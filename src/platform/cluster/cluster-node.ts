@@ -4,6 +4,7 @@ import type { Database } from '../db/client.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
 import { JOBS, QUEUES } from '../queue/queue-definitions.ts';
+import type { FieldChanges } from '../../shared/field-changes.ts';
 import { settlesWithin } from '../../shared/settles-within.ts';
 import { waitForRedis } from '../redis/redis.ts';
 import type { ClusterConfig } from './cluster.config.ts';
@@ -75,8 +76,12 @@ export interface ClusterNode {
   join(role: InstanceRole, figures?: () => InstanceFigures): Promise<void>;
   /** Removes `role` from the live set at once. */
   leave(role: InstanceRole): Promise<void>;
-  /** Forces `mode` for the whole cluster, or returns to automatic with `null`. Throws when Redis is unreachable. */
-  force(mode: DegradeMode | null, reason: string): Promise<ModeState>;
+  /**
+   * Forces `mode` for the whole cluster, or returns to automatic with `null`. Throws when Redis is unreachable.
+   * `change`: the applied `mode` and the `forced` level before → after, each only when it changed (from the
+   * script's reply: no extra read); empty when nothing changed.
+   */
+  force(mode: DegradeMode | null, reason: string): Promise<{ state: ModeState; change: FieldChanges }>;
   /** Cluster-wide figures, read now from the last heartbeats. */
   figures(): Promise<ClusterFigures>;
   close(): Promise<void>;
@@ -197,12 +202,16 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
     );
   }
 
-  async function setMode(kind: 'forced' | 'auto', value: DegradeMode | null, reason: string): Promise<void> {
-    const { changed, previous, changedAt } = await setModeScript.run(redis, { mode: keys.mode }, kind, value ?? '', reason, channel);
-    await refresh();
+  /** Sets `kind`; returns the applied mode and the value of `kind` it replaced ('' when unset). */
+  async function setMode(kind: 'forced' | 'auto', value: DegradeMode | null, reason: string): Promise<{ previous: string; before: string }> {
+    // The script returns the fields it set: re-reading them in a second call could fail on a Redis blip after
+    // the change was made, answering 503 "not changed" for a change in force and losing its notice.
+    const { changed, previous, before, modeFields } = await setModeScript.run(redis, { mode: keys.mode }, kind, value ?? '', reason, channel);
+    apply(modeFields);
     if (changed && isDegradeMode(previous)) {
-      await recordTransition(previous, state.mode, kind === 'forced' ? 'admin' : 'auto', state.reason, new Date(changedAt).toISOString());
+      await recordTransition(previous, state.mode, kind === 'forced' ? 'admin' : 'auto', state.reason, state.changedAt ?? new Date(redisNow()).toISOString());
     }
+    return { previous, before };
   }
 
   async function readFigures(): Promise<ClusterFigures> {
@@ -361,8 +370,11 @@ export function createClusterNode(deps: ClusterNodeDeps): ClusterNode {
       await leave.run(redis, { instances: keys.instances, figures: keys.figures(member) }, member).catch(() => {});
     },
     async force(mode, reason) {
-      await setMode('forced', mode, reason);
-      return state;
+      const { previous, before } = await setMode('forced', mode, reason);
+      const change: FieldChanges = {};
+      if (previous !== state.mode) change.mode = { before: previous, after: state.mode };
+      if (before !== (mode ?? '')) change.forced = { before: before === '' ? null : before, after: mode };
+      return { state, change };
     },
     figures: readFigures,
     async close() {

@@ -56,7 +56,8 @@ return 0`;
  * Writes the admin override (`forced`, '' = auto) or the auto level, recomputes the effective mode
  * and, when anything changed, publishes a nudge so every instance re-reads the hash.
  * KEYS: 1 mode hash. ARGV: 1 'forced' | 'auto', 2 value, 3 reason, 4 channel.
- * Returns `{ changed (1|0), previous effective, effective, reason, changedAt }`.
+ * Returns `{ changed (1|0), previous effective, mode hash fields... }` (the fields it set, read in the same
+ * step: a second call to read them could fail on a blip after the change was made).
  */
 const SET_MODE_LUA = `${NOW}
 local kind, value, why = ARGV[1], ARGV[2], ARGV[3]
@@ -86,7 +87,15 @@ if changed == 1 or before ~= value then
   redis.call('HINCRBY', KEYS[1], 'version', 1)
   redis.call('PUBLISH', ARGV[4], effective)
 end
-return { changed, previous, effective, reason, redis.call('HGET', KEYS[1], 'changedAt') }
+local out = { changed, previous, before }
+for _, field in ipairs({ 'effective', 'reason', 'changedAt', 'forced', 'auto', 'autoChangedAt' }) do
+  local v = redis.call('HGET', KEYS[1], field)
+  if v then
+    out[#out + 1] = field
+    out[#out + 1] = v
+  end
+end
+return out
 `;
 
 /** The heartbeat's reply: the Redis clock, the live members, the mode hash as field/value pairs. */
@@ -114,7 +123,8 @@ export const setModeScript = defineScript({
   keys: ['mode'],
   lua: SET_MODE_LUA,
   parse(reply) {
-    const [changed, previous, effective, reason, changedAt] = reply as [number, string, string, string, string];
-    return { changed: Number(changed) === 1, previous: String(previous), effective: String(effective), reason: String(reason), changedAt: Number(changedAt) };
+    // `before`: the value the call replaced (`forced` or `auto`), '' when unset.
+    const [changed, previous, before, ...modeFields] = reply as [number, string, string, ...string[]];
+    return { changed: Number(changed) === 1, previous: String(previous), before: String(before), modeFields: modeFields.map(String) };
   },
 });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, envSchema, loadConfig } from './config.ts';
 
 const base = { DATABASE_URL: 'postgres://u@h/db', REDIS_URL: 'redis://h:6379' };
@@ -29,7 +31,10 @@ describe('loadConfig', () => {
   });
 
   it('names every bad variable at once', () => {
-    assert.throws(() => loadConfig({ ...base, PORT: 'x', DB_POOL_MAX: '-1' }), /PORT, DB_POOL_MAX/);
+    assert.throws(
+      () => loadConfig({ ...base, PORT: 'x', DB_POOL_MAX: '-1' }),
+      (error: ConfigError) => error.variable === 'PORT, DB_POOL_MAX' && error.message === 'PORT: must be an integer, got "x"; DB_POOL_MAX: must be between 1 and 1000, got -1',
+    );
   });
 
   it('accepts proxy addresses and CIDRs but never a blanket true', () => {
@@ -39,6 +44,33 @@ describe('loadConfig', () => {
     // Every address is a blanket true by another name: any client could pick its X-Forwarded-For.
     for (const everyone of ['0.0.0.0/0', '::/0', '10.0.0.1, 0.0.0.0/0']) {
       assert.throws(() => loadConfig({ ...base, TRUST_PROXY: everyone }), /TRUST_PROXY: "(0\.0\.0\.0|::)\/0" trusts every address/, everyone);
+    }
+  });
+
+  it('reads the client address from a platform edge\'s own header (CLIENT_ADDRESS_HEADER), never with TRUST_PROXY nor from X-Forwarded-For', () => {
+    assert.equal(loadConfig(base).http.clientAddressHeader, undefined);
+    assert.equal(loadConfig({ ...base, CLIENT_ADDRESS_HEADER: ' DO-Connecting-IP ' }).http.clientAddressHeader, 'do-connecting-ip');
+    for (const [env, message] of [
+      [{ CLIENT_ADDRESS_HEADER: 'do connecting ip' }, /^CLIENT_ADDRESS_HEADER: "do connecting ip" is not a header name/],
+      [{ CLIENT_ADDRESS_HEADER: 'X-Forwarded-For' }, /^CLIENT_ADDRESS_HEADER: "X-Forwarded-For" is a list a client can write into: set TRUST_PROXY/],
+      [{ CLIENT_ADDRESS_HEADER: 'do-connecting-ip', TRUST_PROXY: '1' }, /^CLIENT_ADDRESS_HEADER: cannot be set with TRUST_PROXY/],
+    ] as const) {
+      assert.throws(() => loadConfig({ ...base, ...env }), (error: ConfigError) => error instanceof ConfigError && message.test(error.message), JSON.stringify(env));
+    }
+  });
+
+  it('accepts a hop count for a router of no fixed address that appends to X-Forwarded-For (Heroku), and nothing but a small positive integer', () => {
+    assert.equal(loadConfig({ ...base, TRUST_PROXY: '1' }).http.trustProxy, 1);
+    assert.equal(loadConfig({ ...base, TRUST_PROXY: ' 2 ' }).http.trustProxy, 2);
+    for (const [raw, message] of [
+      ['0', /^TRUST_PROXY: a hop count must be between 1 and 5, got "0"/],
+      ['6', /^TRUST_PROXY: a hop count must be between 1 and 5, got "6"/],
+      ['-1', /^TRUST_PROXY: "-1" is not an IP address or CIDR/],
+      ['1.5', /^TRUST_PROXY: "1.5" is not an IP address or CIDR/],
+      ['01', /^TRUST_PROXY: a hop count must be between 1 and 5, got "01"/],
+      ['1,10.0.0.0/8', /^TRUST_PROXY: a hop count stands alone, not in a list of addresses/],
+    ] as const) {
+      assert.throws(() => loadConfig({ ...base, TRUST_PROXY: raw }), (error: ConfigError) => error instanceof ConfigError && message.test(error.message) && !error.message.includes('\n'), raw);
     }
   });
 
@@ -80,5 +112,47 @@ describe('loadConfig', () => {
     const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
     const missing = Object.keys(envSchema).filter((name) => !readme.includes(`\`${name}\``));
     assert.deepEqual(missing, []);
+  });
+
+  it('documents in the README table only variables something still reads', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const table = readme.split('\n## Environment variables\n')[1]?.split('\n## ')[0] ?? '';
+    // The first cell of every row: one name, or several written `A` / `B`. "other `OTEL_*`" names no variable.
+    const documented = new Set(
+      table
+        .split('\n')
+        .filter((line) => line.startsWith('| `') || line.startsWith('| other'))
+        .flatMap((line) => [...(line.split('|')[1] ?? '').matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((match) => match[1] as string)),
+    );
+    assert.ok(documented.size > 100, `parsed only ${documented.size} rows of the README's table`);
+    // What the code reads: the schema, plus any other `env.NAME` / `env['NAME']` in the sources (main.ts and the
+    // tracing switch read the environment before the config module).
+    const src = fileURLToPath(new URL('../../', import.meta.url));
+    const read = new Set<string>(Object.keys(envSchema));
+    for (const file of readdirSync(src, { recursive: true, encoding: 'utf8' })) {
+      if (!file.endsWith('.ts') || file.endsWith('.test.ts')) continue;
+      for (const match of readFileSync(path.join(src, file), 'utf8').matchAll(/\benv(?:\.([A-Z][A-Z0-9_]*)\b|\[['"]([A-Z][A-Z0-9_]*)['"]\])/g)) read.add((match[1] ?? match[2]) as string);
+    }
+    // Variables a library reads itself that the README documents on purpose, because they change what Salescale
+    // does. Each entry names its reader; drop it here and from the README together when that stops being true.
+    const readByLibraries: Record<string, string> = {
+      // The OpenTelemetry Node SDK (src/platform/telemetry/tracing.config.ts looks at these to decide whether to load it).
+      OTEL_EXPORTER_OTLP_ENDPOINT: '@opentelemetry/sdk-node',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '@opentelemetry/sdk-node',
+      OTEL_TRACES_EXPORTER: '@opentelemetry/sdk-node',
+      OTEL_SDK_DISABLED: '@opentelemetry/sdk-node',
+      // Salescale sets these to `none` when unset (tracing.config.ts sdkEnvDefaults); the SDK reads them.
+      OTEL_METRICS_EXPORTER: '@opentelemetry/sdk-node',
+      OTEL_LOGS_EXPORTER: '@opentelemetry/sdk-node',
+      OTEL_SERVICE_NAME: '@opentelemetry/sdk-node',
+    };
+    for (const name of Object.keys(readByLibraries)) read.add(name);
+    const stale = [...documented].filter((name) => !read.has(name));
+    assert.deepEqual(stale, [], 'README rows for variables nothing reads');
+    // The allow-list does not outlive the README rows it is for.
+    assert.deepEqual(
+      Object.keys(readByLibraries).filter((name) => !documented.has(name)),
+      [],
+    );
   });
 });

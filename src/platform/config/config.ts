@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { DEFAULT_CONCURRENCY, isQueueName, QUEUE_NAMES, type QueueName } from '../queue/queue-definitions.ts';
-import { ConfigError, bool, int, list, oneOf, optionalStr, parseEnv, str, timeZone, url } from './env-schema.ts';
+import { ConfigError, bool, int, list, oneOf, optionalStr, parseEnv, str, timeZone, url, type Field } from './env-schema.ts';
 import { loadShedConfigFrom, loadShedEnv, type LoadShedConfig } from '../load/load-shed.config.ts';
 import { cacheLocalConfigFrom, cacheLocalEnv, type CacheLocalConfig } from '../cache/cache.config.ts';
 import { clusterConfigFrom, clusterEnv, type ClusterConfig } from '../cluster/cluster.config.ts';
@@ -27,6 +28,51 @@ function cidr(raw: string, name: string): string {
   return raw;
 }
 
+/** The most proxies a hop count may trust: a platform router and perhaps a CDN in front of it; more is a typo. */
+const MAX_TRUSTED_HOPS = 5;
+
+/**
+ * TRUST_PROXY: the addresses/CIDRs of the proxies whose X-Forwarded-For is believed, or a hop count (`1`): the
+ * client is the address that many entries from the right of X-Forwarded-For, for a router of no fixed address
+ * that appends the address it saw (Heroku's). Never a blanket `true`.
+ */
+function trustProxy(): Field<string[] | number> {
+  const cidrs = list(cidr);
+  return {
+    describe: 'comma-separated addresses/CIDRs, or a hop count',
+    parse(raw, name) {
+      const parts = (raw ?? '').split(',').map((part) => part.trim());
+      if (parts.length === 1 && /^\d+$/.test(parts[0]!)) {
+        const hops = Number(parts[0]);
+        if (hops < 1 || hops > MAX_TRUSTED_HOPS || parts[0]!.startsWith('0')) {
+          throw new ConfigError(name, `a hop count must be between 1 and ${MAX_TRUSTED_HOPS}, got "${parts[0]}" (the number of proxies that append to X-Forwarded-For in front of the app; unset TRUST_PROXY for none)`);
+        }
+        return hops;
+      }
+      if (parts.length > 1 && parts.some((part) => /^\d+$/.test(part))) throw new ConfigError(name, `a hop count stands alone, not in a list of addresses: "${raw}"`);
+      return cidrs.parse(raw, name);
+    },
+  };
+}
+
+/**
+ * CLIENT_ADDRESS_HEADER: a request header in which the platform's edge names the client it saw, replacing whatever
+ * the client sent (DigitalOcean App Platform's `DO-Connecting-IP`), for a port reachable only through that edge.
+ * Lowercase, as Node keys headers. X-Forwarded-For and Forwarded are lists a client can write into: TRUST_PROXY reads those.
+ */
+function clientAddressHeader(): Field<string | undefined> {
+  return {
+    describe: 'a header name (optional)',
+    parse(raw, name) {
+      const header = raw?.trim().toLowerCase() ?? '';
+      if (header === '') return undefined;
+      if (!/^[a-z0-9][a-z0-9-]*$/.test(header)) throw new ConfigError(name, `"${raw}" is not a header name`);
+      if (header === 'x-forwarded-for' || header === 'forwarded') throw new ConfigError(name, `"${raw}" is a list a client can write into: set TRUST_PROXY to read it instead`);
+      return header;
+    },
+  };
+}
+
 function queueName(raw: string, name: string): QueueName {
   if (!isQueueName(raw)) throw new ConfigError(name, `unknown queue "${raw}" (queues: ${QUEUE_NAMES.join(', ')})`);
   return raw;
@@ -46,6 +92,129 @@ function origin(raw: string, name: string): string {
   return parsed.origin;
 }
 
+/** The `sslmode` values pg knows; any other it takes silently as `verify-full`. */
+const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
+
+/**
+ * PGSSLMODE: pg reads it itself (from process.env) when DATABASE_URL has no `sslmode`, the way to ask for TLS where
+ * the platform writes the URL (Heroku Postgres). pg ignores a value it does not know (no TLS then), so it is checked here.
+ */
+const pgSslMode: Field<string | undefined> = {
+  describe: `one of ${SSL_MODES.join('|')} (optional)`,
+  parse(raw, name) {
+    if (raw === undefined || raw === '') return undefined;
+    if (!SSL_MODES.includes(raw)) throw new ConfigError(name, `must be one of ${SSL_MODES.join(', ')}, got "${raw}"`);
+    return raw;
+  },
+};
+
+/**
+ * A PostgreSQL URL whose TLS parameters pg can use: pg reads `sslrootcert`, `sslcert` and `sslkey` when it
+ * first connects (a missing file was a stack trace then, or a web role that never reached its database) and
+ * reads an unknown `sslmode` as `verify-full`. Messages name the parameter, never the URL (it holds the password).
+ */
+function postgresUrl(): Field<string | undefined> {
+  const field = url({ protocols: ['postgres:', 'postgresql:'], optional: true });
+  return {
+    describe: field.describe,
+    parse(raw, name) {
+      const value = field.parse(raw, name);
+      if (value === undefined) return value;
+      const params = new URL(value).searchParams;
+      const sslmode = params.get('sslmode');
+      if (sslmode !== null && !SSL_MODES.includes(sslmode)) throw new ConfigError(name, `sslmode must be one of ${SSL_MODES.join(', ')}, got "${sslmode}"`);
+      for (const param of ['sslrootcert', 'sslcert', 'sslkey']) {
+        const file = params.get(param);
+        if (file === null) continue;
+        try {
+          readFileSync(file);
+        } catch (error) {
+          throw new ConfigError(name, `${param} "${file}" cannot be read (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+        }
+      }
+      return value;
+    },
+  };
+}
+
+/**
+ * DATABASE_CA_CERT: the PEM text of the CA (or CAs, one after the other) that signed PostgreSQL's certificate, for a
+ * provider whose CA Node does not trust and that hands it over as a value, not a file (DigitalOcean's `${db.CA_CERT}`).
+ * Each certificate must parse: a damaged one would fail every connection. Messages never repeat the value.
+ */
+const pemCertificates: Field<string | undefined> = {
+  describe: 'PEM certificates (optional)',
+  parse(raw, name) {
+    if (raw === undefined || raw.trim() === '') return undefined;
+    // A platform whose variables hold one line: the PEM's line breaks written as \n.
+    const text = (raw.includes('\n') ? raw : raw.replaceAll('\\n', '\n')).trim();
+    const blocks = text.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+    if (blocks.length === 0 || text.replace(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g, '').trim() !== '') {
+      const file = /^[./~]/.test(text) && !text.includes('\n') ? ' (this looks like a file name: give the file in DATABASE_URL\'s sslrootcert instead)' : '';
+      throw new ConfigError(name, `is not a PEM certificate (the text from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----)${file}`);
+    }
+    for (const [i, block] of blocks.entries()) {
+      try {
+        new X509Certificate(block);
+      } catch {
+        throw new ConfigError(name, `certificate ${i + 1} of ${blocks.length} is damaged (not a certificate once decoded)`);
+      }
+    }
+    return `${blocks.join('\n')}\n`;
+  },
+};
+
+/**
+ * DATABASE_CA_CERT asks for the server's certificate to be verified against it: a URL that turns TLS or verification
+ * off (`sslmode=disable`/`no-verify`, or PGSSLMODE's where the URL has no `sslmode`) or names a CA of its own
+ * (`sslrootcert`) contradicts it, and is refused rather than one of the two silently winning.
+ */
+function checkCaCertUse(e: { DATABASE_URL?: string; DATABASE_REPLICA_URL?: string; PGSSLMODE?: string; DATABASE_CA_CERT?: string }): void {
+  if (e.DATABASE_CA_CERT === undefined) return;
+  for (const name of ['DATABASE_URL', 'DATABASE_REPLICA_URL'] as const) {
+    const value = e[name];
+    if (value === undefined) continue;
+    const params = new URL(value).searchParams;
+    const sslmode = params.get('sslmode') ?? (params.has('ssl') ? null : (e.PGSSLMODE ?? null));
+    const from = params.has('sslmode') ? name : 'PGSSLMODE';
+    if (sslmode === 'disable' || sslmode === 'no-verify') {
+      throw new ConfigError('DATABASE_CA_CERT', `${name} turns certificate verification off (sslmode=${sslmode}${from === name ? '' : ' from PGSSLMODE'}): with a CA, use sslmode=verify-full or leave sslmode out`);
+    }
+    if (['0', 'false', 'no-verify'].includes(params.get('ssl') ?? '')) throw new ConfigError('DATABASE_CA_CERT', `${name} turns TLS or certificate verification off (ssl=${params.get('ssl')}): with a CA, leave it out`);
+    if (params.has('sslrootcert')) throw new ConfigError('DATABASE_CA_CERT', `${name} names a CA of its own (sslrootcert): keep one of the two`);
+  }
+}
+
+/**
+ * A Redis URL ioredis can read: it decodes the user name and password with decodeURIComponent (a bare `%`, as in
+ * a generated password, threw URIError from the client's constructor: a stack trace, exit 1) and sends the path
+ * as `SELECT` (a name there failed every connection). Messages never repeat the URL (it holds the password).
+ * The scheme comes back in lower case, the only one ioredis recognises for TLS.
+ */
+function redisUrl(): Field<string | undefined> {
+  const field = url({ protocols: ['redis:', 'rediss:'], optional: true });
+  return {
+    describe: field.describe,
+    parse(raw, name) {
+      const value = field.parse(raw, name);
+      if (value === undefined) return value;
+      const parsed = new URL(value);
+      for (const part of ['username', 'password'] as const) {
+        try {
+          decodeURIComponent(parsed[part]);
+        } catch {
+          throw new ConfigError(name, `the ${part === 'username' ? 'user name' : 'password'} is not percent-encoded (a % must be written %25)`);
+        }
+      }
+      if (parsed.pathname !== '' && parsed.pathname !== '/' && !/^\/\d+$/.test(parsed.pathname)) {
+        throw new ConfigError(name, `the path must be a database number (/0, /1, …), got "${parsed.pathname}"`);
+      }
+      // ioredis turns TLS on for a URL starting with `rediss://` exactly: `REDISS://` went in clear, password and all.
+      return value.replace(/^rediss?:/i, (scheme) => scheme.toLowerCase());
+    },
+  };
+}
+
 /** `queue=n` pairs, e.g. `email=10,inventory=20`. */
 function queueNumber(raw: string, name: string): [QueueName, number] {
   const [queue = '', value = ''] = raw.split('=').map((part) => part.trim());
@@ -63,18 +232,22 @@ export const envSchema = {
   HOST: optionalStr(),
   INSTANCE_ID: optionalStr(),
   DATA_DIR: str({ default: '.salescale' }),
-  DATABASE_URL: url({ protocols: ['postgres:', 'postgresql:'], optional: true }),
-  DATABASE_REPLICA_URL: url({ protocols: ['postgres:', 'postgresql:'], optional: true }),
+  DATABASE_URL: postgresUrl(),
+  DATABASE_REPLICA_URL: postgresUrl(),
+  PGSSLMODE: pgSslMode,
+  DATABASE_CA_CERT: pemCertificates,
   DB_POOL_MIN: int({ default: 0, min: 0, max: 1000 }),
   DB_POOL_MAX: int({ default: 10, min: 1, max: 1000 }),
   DB_POOL_QUEUE_MAX: int({ default: 100, min: 0, max: 100_000 }),
   DB_STATEMENT_TIMEOUT_MS: int({ default: 5000, min: 0 }),
-  REDIS_URL: url({ protocols: ['redis:', 'rediss:'], optional: true }),
-  CACHE_REDIS_URL: url({ protocols: ['redis:', 'rediss:'], optional: true }),
+  REDIS_URL: redisUrl(),
+  CACHE_REDIS_URL: redisUrl(),
   REDIS_PREFIX: str({ default: 'salescale' }),
+  REDIS_TLS_VERIFY: bool(true),
   ADMIN_API_TOKEN: optionalStr(),
   SESSION_SECRET: optionalStr(),
-  TRUST_PROXY: list(cidr),
+  TRUST_PROXY: trustProxy(),
+  CLIENT_ADDRESS_HEADER: clientAddressHeader(),
   CORS_ORIGINS: list(origin),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   BODY_LIMIT_BYTES: int({ default: 102_400, min: 1024 }),
@@ -98,6 +271,7 @@ export const envSchema = {
   JOB_CLAIM_RETENTION_HOURS: int({ default: 168, min: 24 }),
   SMTP_URL: url({ protocols: ['smtp:', 'smtps:'], optional: true }),
   MAIL_FROM: str({ default: 'Salescale <no-reply@salescale.local>' }),
+  SHOP_URL: url({ protocols: ['http:', 'https:'], optional: true }),
   ANALYTICS_FLUSH_INTERVAL_MS: int({ default: 60_000, min: 100 }),
   SHOP_TIME_ZONE: timeZone('UTC'),
   ...customersEnv,
@@ -122,9 +296,11 @@ export interface AppConfig {
   isProduction: boolean;
   instanceId: string;
   dataDir: string;
-  http: { host: string; port: number; bodyLimit: number; keepAliveTimeoutMs: number; requestTimeoutMs: number; trustProxy: string[]; apiDocs: boolean; corsOrigins: string[] };
-  db: { url: string | undefined; replicaUrl: string | undefined; poolMin: number; poolMax: number; poolQueueMax: number; statementTimeoutMs: number };
-  redis: { url: string | undefined; cacheUrl: string | undefined; prefix: string };
+  http: { host: string; port: number; bodyLimit: number; keepAliveTimeoutMs: number; requestTimeoutMs: number; trustProxy: string[] | number; clientAddressHeader: string | undefined; apiDocs: boolean; corsOrigins: string[] };
+  /** `caCert`: DATABASE_CA_CERT, the CA the primary's and the replica's certificates are verified against. */
+  db: { url: string | undefined; replicaUrl: string | undefined; caCert: string | undefined; poolMin: number; poolMax: number; poolQueueMax: number; statementTimeoutMs: number };
+  /** `tlsVerify`: whether a `rediss://` server's certificate is checked (false for a provider's self-signed one). */
+  redis: { url: string | undefined; cacheUrl: string | undefined; prefix: string; tlsVerify: boolean };
   secrets: { adminApiToken: string; sessionSecret: string };
   logLevel: Env['LOG_LEVEL'];
   cacheTtl: { productS: number; popularS: number; categoriesS: number };
@@ -142,7 +318,8 @@ export interface AppConfig {
   };
   worker: { port: number };
   outbox: { pollIntervalMs: number; batchSize: number; retentionHours: number; claimRetentionHours: number };
-  mail: { smtpUrl: string | undefined; from: string };
+  /** `shopUrl`: the shop's address, linked from emails that send the buyer back to it (SHOP_URL). */
+  mail: { smtpUrl: string | undefined; from: string; shopUrl?: string };
   analytics: { flushIntervalMs: number };
   customers: CustomersConfig;
   checkout: CheckoutConfig;
@@ -173,8 +350,14 @@ const SECRETS: Record<SecretName, { minLength: number; unshared: string }> = {
  * `secrets: 'unused'` is for the processes that read neither (worker, queues, seed): a missing one is
  * then generated without a word, in production too.
  */
+/** WORKER_CONCURRENCY's `queue:n` pairs over the app's defaults: the jobs of each queue a worker runs at once. */
+function workerConcurrencyOf(pairs: readonly (readonly [QueueName, number])[]): Record<QueueName, number> {
+  return { ...DEFAULT_CONCURRENCY, ...Object.fromEntries(pairs) };
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env, options: { secrets: 'used' | 'unused' } = { secrets: 'used' }): AppConfig {
   const e = parseEnvOnly(env);
+  checkCaCertUse(e);
   const isProduction = e.NODE_ENV === 'production';
   const warnings: string[] = [];
   const secretsUsed = options.secrets === 'used';
@@ -202,6 +385,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
     return generated;
   };
+  // Two answers to "who is the client" would each be right only in front of a different proxy.
+  const trustsProxy = typeof e.TRUST_PROXY === 'number' || e.TRUST_PROXY.length > 0;
+  if (e.CLIENT_ADDRESS_HEADER !== undefined && trustsProxy) throw new ConfigError('CLIENT_ADDRESS_HEADER', 'cannot be set with TRUST_PROXY: the client is named either by the edge\'s own header or by X-Forwarded-For, not both');
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) throw new ConfigError('DB_POOL_MIN', `must not exceed DB_POOL_MAX (${e.DB_POOL_MAX})`);
   // After a queue Redis loss the relay sends again every row of the retention whose job took no claim: a claim
   // already deleted (older than its own retention) would let that job apply twice (a stock decrement, a count).
@@ -221,18 +407,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
       trustProxy: e.TRUST_PROXY,
+      clientAddressHeader: e.CLIENT_ADDRESS_HEADER,
       apiDocs: e.API_DOCS,
       corsOrigins: e.CORS_ORIGINS,
     },
     db: {
       url: e.DATABASE_URL,
       replicaUrl: e.DATABASE_REPLICA_URL,
+      caCert: e.DATABASE_CA_CERT,
       poolMin: e.DB_POOL_MIN,
       poolMax: e.DB_POOL_MAX,
       poolQueueMax: e.DB_POOL_QUEUE_MAX,
       statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     },
-    redis: { url: e.REDIS_URL, cacheUrl: e.CACHE_REDIS_URL ?? e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    redis: { url: e.REDIS_URL, cacheUrl: e.CACHE_REDIS_URL ?? e.REDIS_URL, prefix: e.REDIS_PREFIX, tlsVerify: e.REDIS_TLS_VERIFY },
     secrets: { adminApiToken: secret('ADMIN_API_TOKEN'), sessionSecret: secret('SESSION_SECRET') },
     logLevel: e.LOG_LEVEL,
     cacheTtl: { productS: e.CACHE_TTL_PRODUCT_S, popularS: e.CACHE_TTL_POPULAR_S, categoriesS: e.CACHE_TTL_CATEGORIES_S },
@@ -240,14 +428,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdown: { timeoutMs: e.SHUTDOWN_TIMEOUT_MS, drainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS },
     queues: {
       worker: e.WORKER_QUEUES.length > 0 ? [...new Set(e.WORKER_QUEUES)] : [...QUEUE_NAMES],
-      concurrency: { ...DEFAULT_CONCURRENCY, ...Object.fromEntries(e.WORKER_CONCURRENCY) },
+      concurrency: workerConcurrencyOf(e.WORKER_CONCURRENCY),
       lockDurationMs: e.WORKER_LOCK_DURATION_MS,
       attempts: Object.fromEntries(e.QUEUE_ATTEMPTS),
       backoffMs: Object.fromEntries(e.QUEUE_BACKOFF_MS),
     },
     worker: { port: e.WORKER_PORT },
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS, batchSize: e.OUTBOX_BATCH_SIZE, retentionHours: e.OUTBOX_RETENTION_HOURS, claimRetentionHours: e.JOB_CLAIM_RETENTION_HOURS },
-    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
+    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, ...(e.SHOP_URL ? { shopUrl: e.SHOP_URL } : {}) },
     analytics: { flushIntervalMs: e.ANALYTICS_FLUSH_INTERVAL_MS },
     customers: customersConfigFrom(e),
     checkout: checkoutConfigFrom(e),
@@ -265,10 +453,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
  * What `salescale migrate` needs: DATABASE_URL only. A migration job (Kubernetes Job, release phase,
  * pre-deploy job) gets no app secrets, which loadConfig() demands with NODE_ENV=production.
  */
-export function loadMigrationConfig(env: Record<string, string | undefined> = process.env): { databaseUrl: string } {
-  const { DATABASE_URL } = parseEnv({ DATABASE_URL: envSchema.DATABASE_URL }, env);
-  if (!DATABASE_URL) throw new ConfigError('DATABASE_URL', 'is required for migrate');
-  return { databaseUrl: DATABASE_URL };
+export function loadMigrationConfig(env: Record<string, string | undefined> = process.env): { databaseUrl: string; caCert: string | undefined } {
+  const e = parseEnv({ DATABASE_URL: envSchema.DATABASE_URL, PGSSLMODE: envSchema.PGSSLMODE, DATABASE_CA_CERT: envSchema.DATABASE_CA_CERT }, env);
+  if (!e.DATABASE_URL) throw new ConfigError('DATABASE_URL', 'is required for migrate');
+  checkCaCertUse(e);
+  return { databaseUrl: e.DATABASE_URL, caCert: e.DATABASE_CA_CERT };
 }
 
 /**
@@ -276,9 +465,10 @@ export function loadMigrationConfig(env: Record<string, string | undefined> = pr
  * sale events are, and the shop's time zone (the default of `--tz`). Like migrate, it needs no app
  * secrets, so a planning job runs with NODE_ENV=production and nothing else.
  */
-export function loadScalingConfig(env: Record<string, string | undefined> = process.env): { databaseUrl: string | undefined; analyticsFlushIntervalMs: number; timeZone: string } {
-  const e = parseEnv({ DATABASE_URL: envSchema.DATABASE_URL, ANALYTICS_FLUSH_INTERVAL_MS: envSchema.ANALYTICS_FLUSH_INTERVAL_MS, SHOP_TIME_ZONE: envSchema.SHOP_TIME_ZONE }, env);
-  return { databaseUrl: e.DATABASE_URL, analyticsFlushIntervalMs: e.ANALYTICS_FLUSH_INTERVAL_MS, timeZone: e.SHOP_TIME_ZONE };
+export function loadScalingConfig(env: Record<string, string | undefined> = process.env): { databaseUrl: string | undefined; caCert: string | undefined; analyticsFlushIntervalMs: number; timeZone: string } {
+  const e = parseEnv({ DATABASE_URL: envSchema.DATABASE_URL, PGSSLMODE: envSchema.PGSSLMODE, DATABASE_CA_CERT: envSchema.DATABASE_CA_CERT, ANALYTICS_FLUSH_INTERVAL_MS: envSchema.ANALYTICS_FLUSH_INTERVAL_MS, SHOP_TIME_ZONE: envSchema.SHOP_TIME_ZONE }, env);
+  checkCaCertUse(e);
+  return { databaseUrl: e.DATABASE_URL, caCert: e.DATABASE_CA_CERT, analyticsFlushIntervalMs: e.ANALYTICS_FLUSH_INTERVAL_MS, timeZone: e.SHOP_TIME_ZONE };
 }
 
 /** The app's settings `salescale plan` checks against the plan: read from the same variables, with the same defaults. */
@@ -292,6 +482,10 @@ export interface CapacityCheckConfig {
   /** REDIS_PREFIX: BullMQ's keys are `{prefix}:<queue>:wait` and `…:prioritized`. */
   redisPrefix: string;
   rateLimit: RateLimitConfig;
+  /** WORKER_CONCURRENCY over the app's defaults: the jobs of each queue a worker runs at once. */
+  workerConcurrency: Record<QueueName, number>;
+  /** Whether WORKER_CONCURRENCY was set (else `workerConcurrency` is the app's default). */
+  workerConcurrencySet: boolean;
 }
 
 /**
@@ -299,13 +493,15 @@ export interface CapacityCheckConfig {
  * the rate limits, as the app would read them from `env`. Needs no app secrets (a planning job has none).
  */
 export function loadCapacityCheckConfig(env: Record<string, string | undefined> = process.env): CapacityCheckConfig {
-  const e = parseEnv({ DB_POOL_MAX: envSchema.DB_POOL_MAX, REDIS_URL: envSchema.REDIS_URL, CACHE_REDIS_URL: envSchema.CACHE_REDIS_URL, REDIS_PREFIX: envSchema.REDIS_PREFIX, ...rateLimitEnv }, env);
+  const e = parseEnv({ DB_POOL_MAX: envSchema.DB_POOL_MAX, REDIS_URL: envSchema.REDIS_URL, CACHE_REDIS_URL: envSchema.CACHE_REDIS_URL, REDIS_PREFIX: envSchema.REDIS_PREFIX, WORKER_CONCURRENCY: envSchema.WORKER_CONCURRENCY, ...rateLimitEnv }, env);
   return {
     dbPoolMax: e.DB_POOL_MAX,
     dbPoolMaxSet: env.DB_POOL_MAX !== undefined && env.DB_POOL_MAX !== '',
     cacheHasOwnRedis: e.CACHE_REDIS_URL !== undefined && e.CACHE_REDIS_URL !== e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     rateLimit: rateLimitConfigFrom(e),
+    workerConcurrency: workerConcurrencyOf(e.WORKER_CONCURRENCY),
+    workerConcurrencySet: e.WORKER_CONCURRENCY.length > 0,
   };
 }
 

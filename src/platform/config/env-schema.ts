@@ -55,8 +55,9 @@ export function num(options: { default?: number; min?: number } = {}): Field<num
   return field(
     `number${dflt === undefined ? '' : ` (default ${dflt})`}`,
     (raw, name) => {
+      // Decimal only: `Number()` reads a blank value as 0 and `0x10` as 16.
       const value = Number(raw);
-      if (!Number.isFinite(value)) throw new ConfigError(name, `must be a number, got "${raw}"`);
+      if (!/^\s*-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i.test(raw) || !Number.isFinite(value)) throw new ConfigError(name, `must be a number, got "${raw}"`);
       if (options.min !== undefined && value < options.min) throw new ConfigError(name, `must be ≥ ${options.min}`);
       return value;
     },
@@ -164,7 +165,10 @@ export function parseEnv<S extends Record<string, Field<unknown>>>(schema: S, en
   }
   if (problems.length === 1) throw problems[0];
   if (problems.length > 1) {
-    throw new ConfigError(problems.map((p) => p.variable).join(', '), `\n  ${problems.map((p) => p.message).join('\n  ')}`);
+    // One line, each problem after its variable's name: a log pipeline splits lines into separate events.
+    const error = new ConfigError(problems.map((p) => p.variable).join(', '), '');
+    error.message = problems.map((p) => p.message).join('; ');
+    throw error;
   }
   return out as Parsed<S>;
 }

@@ -8,6 +8,7 @@ export const paymentsEnv = {
   PAYMENT_PROVIDER: oneOf(PAYMENT_PROVIDERS, 'test'),
   PAYMENT_WINDOW_S: int({ default: 600, min: 1, max: 7 * 86_400 }),
   PAYMENT_SWEEP_INTERVAL_MS: int({ default: 5000, min: 100 }),
+  PAYMENT_GIVE_BACK_AFTER_S: int({ default: 300, min: 1, max: 86_400 }),
   STRIPE_SECRET_KEY: optionalStr(),
   STRIPE_WEBHOOK_SECRET: optionalStr(),
   STRIPE_API_URL: url({ protocols: ['http:', 'https:'], optional: true }),
@@ -33,6 +34,12 @@ export interface PaymentsConfig {
   windowS: number;
   /** How often each worker sweeps for reservations past their window (their delayed job is the first line). */
   sweepIntervalMs: number;
+  /**
+   * How long money owed back (a late payment, an admin refund) waits, its call having failed, before a worker makes
+   * the same keyed call again (on the sweep's interval); then the wait between retries, doubled each time up to 6 h.
+   * @defaultValue 300
+   */
+  giveBackAfterS: number;
   stripe: StripeSettings | undefined;
 }
 
@@ -53,5 +60,5 @@ export function paymentsConfigFrom(e: PaymentsEnv, isProduction: boolean, provid
     }
     stripe = { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, api };
   }
-  return { provider: e.PAYMENT_PROVIDER, testPaymentsAllowed: !isProduction, windowS: e.PAYMENT_WINDOW_S, sweepIntervalMs: e.PAYMENT_SWEEP_INTERVAL_MS, stripe };
+  return { provider: e.PAYMENT_PROVIDER, testPaymentsAllowed: !isProduction, windowS: e.PAYMENT_WINDOW_S, sweepIntervalMs: e.PAYMENT_SWEEP_INTERVAL_MS, giveBackAfterS: e.PAYMENT_GIVE_BACK_AFTER_S, stripe };
 }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { pgConnection } from './tls.ts';
 
 /**
  * How long a CLI connection attempt may take. pg waits for ever by default, so a server that accepts
@@ -7,7 +8,10 @@ import type pg from 'pg';
  */
 export const CLI_CONNECTION_TIMEOUT_MS = 10_000;
 
-/** Settings for the CLI's short-lived connections (migrate, seed, queues, the scaling toolkit). */
-export function getCliConnectionConfig(databaseUrl: string, applicationName: string): pg.ClientConfig {
-  return { connectionString: databaseUrl, application_name: applicationName, connectionTimeoutMillis: CLI_CONNECTION_TIMEOUT_MS };
+/**
+ * Settings for the CLI's short-lived connections (migrate, seed, queues, the scaling toolkit); `caCert`:
+ * DATABASE_CA_CERT, the CA the server's certificate is verified against (see `pgConnection`).
+ */
+export function getCliConnectionConfig(databaseUrl: string, applicationName: string, caCert?: string): pg.ClientConfig {
+  return { ...pgConnection(databaseUrl, caCert), application_name: applicationName, connectionTimeoutMillis: CLI_CONNECTION_TIMEOUT_MS };
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { traceQueries } from '../telemetry/query-spans.ts';
 import { isTracingStarted } from '../telemetry/trace-context.ts';
 import { classifyDatabaseFailure, POOL_QUEUE_FULL_MESSAGE } from './errors.ts';
+import { pgConnection } from './tls.ts';
 
 /**
  * A Drizzle database. Typed queries go through each module's table objects, so the client carries no
@@ -15,6 +16,8 @@ export interface DatabaseOptions {
   url: string;
   /** Read replica for catalog reads; writes and read-your-writes paths always use the primary. */
   replicaUrl?: string;
+  /** DATABASE_CA_CERT (PEM): the CA the primary's and the replica's certificates are verified against (`pgConnection`). */
+  caCert?: string;
   poolMin: number;
   poolMax: number;
   /**
@@ -107,7 +110,7 @@ function boundQueue(pool: pg.Pool, max: number, queueMax: number): void {
 
 function poolConfig(url: string, options: DatabaseOptions): pg.PoolConfig {
   return {
-    connectionString: url,
+    ...pgConnection(url, options.caCert),
     min: options.poolMin,
     max: options.poolMax,
     idleTimeoutMillis: 30_000,

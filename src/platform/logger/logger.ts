@@ -6,7 +6,8 @@ export type { Logger } from 'pino';
 
 /**
  * pino's error serializer, without the stack for an expected dependency failure (PostgreSQL or
- * Redis unreachable, a pool timeout, a deadlock rolled back): an outage logs one readable line per
+ * Redis unreachable, a pool timeout, a deadlock rolled back) or an error marked `expected: true` (a job
+ * failed for good on a mail server's refusal, `failForGood`): an outage logs one readable line per
  * failure, not a stack trace that reads like a bug. Any other error keeps its stack.
  */
 export function serializeError(error: unknown): unknown {
@@ -16,7 +17,7 @@ export function serializeError(error: unknown): unknown {
   // a 3 kB line of the client's internals (connection parameters, parser state, listeners).
   const { client: _client, ...own } = serialized as Record<string, unknown>;
   redactStatementParameters(error, own);
-  if (!(classifyDatabaseFailure(error) || isRedisUnavailable(error))) return own;
+  if (!((error as { expected?: unknown }).expected === true || classifyDatabaseFailure(error) || isRedisUnavailable(error))) return own;
   const { stack: _stack, aggregateErrors: _aggregate, ...rest } = own;
   return { ...rest, expected: true };
 }

@@ -3,6 +3,12 @@
  * `…/cancel`, `…/pay`) lets whoever holds it read, pay and cancel that order for GUEST_ORDER_LINK_TTL_S.
  */
 const SECRET_PARAMS = new Set([':token']);
+/**
+ * The path segment that comes before a secret parameter in every route that has one: in a URL no route
+ * answers (a 404, a 405: a prefetcher GETting a pay link, a typo after the token) the segment after it is
+ * taken for a token all the same.
+ */
+const SECRET_AFTER = new Set(['guest-orders']);
 export const REDACTED = '[redacted]';
 
 /**
@@ -10,19 +16,16 @@ export const REDACTED = '[redacted]';
  * {@link SECRET_PARAMS secret parameter} replaced by `[redacted]`; the query string is kept (no route takes a
  * secret there). Segments are matched by position, which holds for Salescale's routes (no wildcards).
  *
- * @param routeTemplate the matched route (`request.routeOptions.url`); none for a 404, whose URL is kept.
+ * @param routeTemplate the matched route (`request.routeOptions.url`); none for a 404 or a 405, whose URL is kept
+ *   but for the segment after each {@link SECRET_AFTER} one.
  */
 export function redactUrl(url: string, routeTemplate: string | undefined): string {
-  if (!routeTemplate) return url;
-  const template = routeTemplate.split('/');
-  if (!template.some((segment) => SECRET_PARAMS.has(segment))) return url;
+  if (routeTemplate ? !routeTemplate.split('/').some((segment) => SECRET_PARAMS.has(segment)) : ![...SECRET_AFTER].some((segment) => url.includes(segment))) return url;
   const queryAt = url.indexOf('?');
-  const path = queryAt === -1 ? url : url.slice(0, queryAt);
+  const path = (queryAt === -1 ? url : url.slice(0, queryAt)).split('/');
   const query = queryAt === -1 ? '' : url.slice(queryAt);
-  return (
-    path
-      .split('/')
-      .map((segment, i) => (SECRET_PARAMS.has(template[i] ?? '') ? REDACTED : segment))
-      .join('/') + query
-  );
+  const template = routeTemplate?.split('/');
+  const secret = (segment: string, i: number) =>
+    template ? SECRET_PARAMS.has(template[i] ?? '') : i > 0 && segment !== '' && SECRET_AFTER.has(path[i - 1]!);
+  return path.map((segment, i) => (secret(segment, i) ? REDACTED : segment)).join('/') + query;
 }

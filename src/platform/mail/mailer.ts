@@ -18,7 +18,8 @@ export interface MailMessage {
 /**
  * The mail server refused the message for good (a 5xx reply: no such mailbox, message refused as spam, …):
  * sending it again gets the same answer, and repeated attempts to a refused address count against the
- * sender's reputation. A 4xx reply is a `MailDeferredError`; a lost connection is thrown as it comes.
+ * sender's reputation. A 4xx reply is a `MailDeferredError`; a server that cannot be reached is a `MailUnavailableError`;
+ * anything else (a bad configuration, a failed login) is thrown as it comes.
  */
 export class MailRefusedError extends Error {
   readonly responseCode: number;
@@ -40,6 +41,40 @@ export class MailDeferredError extends Error {
     this.name = 'MailDeferredError';
     this.responseCode = responseCode;
   }
+}
+
+/**
+ * The mail server could not be reached or the conversation broke off before it answered (connection refused or
+ * reset, a timeout, DNS): an outage or a restart of the server, which ends. Like a deferral, the message is to be
+ * offered again later; sending it at once again gets the same failure.
+ */
+export class MailUnavailableError extends Error {
+  /** nodemailer's error code (`ESOCKET`, `ECONNECTION`, `ETIMEDOUT`, `EDNS`). */
+  readonly code: string;
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'MailUnavailableError';
+    this.code = code;
+  }
+}
+
+/**
+ * nodemailer's codes for a server not reached or lost mid-conversation: `ESOCKET` (refused, reset), `ECONNECTION`
+ * (closed unexpectedly), `ETIMEDOUT` (no connection, no greeting, no answer), `EDNS` (its name not resolved).
+ */
+const UNAVAILABLE_CODES = new Set(['ESOCKET', 'ECONNECTION', 'ETIMEDOUT', 'EDNS']);
+
+/** An email address in free text: a mail server's reply names the mailbox it refuses. */
+const EMAIL_ADDRESS = /[^\s<>()[\]"',;:]+@[^\s<>()[\]"',;:]+/g;
+
+/**
+ * The reply's text with every address replaced by `[redacted]` ("550 5.1.1 <[redacted]>: Recipient address
+ * rejected"): the message becomes the failed job's reason, its dead letter, its span's status and a log line,
+ * none of which may hold a customer's email. nodemailer's own error (its `response`, `rejected`, `envelope`) is
+ * not kept as the cause for the same reason.
+ */
+function redactedReply(error: unknown): string {
+  return String((error as Error)?.message ?? error).replaceAll(EMAIL_ADDRESS, '[redacted]');
 }
 
 /** nodemailer's error for an SMTP reply carries the reply's code as `responseCode`. */
@@ -73,9 +108,17 @@ function fileNameFor(messageId: string): string {
   return messageId.replace(/^<|>$/g, '').replace(/[^A-Za-z0-9._@-]/g, '_') + '.eml';
 }
 
+/**
+ * How long a send waits on the mail server, in ms, unless SMTP_URL's query says otherwise
+ * (`?greetingTimeout=30000`: the URL's options win). A send holds a database connection while it waits (its
+ * claim's transaction), and nodemailer's own defaults are 2 min to connect, 30 s for the greeting and 10 min
+ * on a silent socket; a timeout is a server that cannot be reached, offered again later (`MailUnavailableError`).
+ */
+const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 60_000 };
+
 export function createMailer(options: MailerOptions): Mailer {
   if (options.smtpUrl) {
-    const transport = nodemailer.createTransport(options.smtpUrl);
+    const transport = nodemailer.createTransport({ url: options.smtpUrl, ...SMTP_TIMEOUTS });
     const where = new URL(options.smtpUrl);
     return {
       describe: `${where.protocol}//${where.host}`,
@@ -84,8 +127,10 @@ export function createMailer(options: MailerOptions): Mailer {
           await transport.sendMail({ from: options.from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId });
         } catch (error) {
           const code = smtpReplyCode(error);
-          if (code !== undefined && code >= 500 && code < 600) throw new MailRefusedError(code, (error as Error).message, { cause: error });
-          if (code !== undefined && code >= 400 && code < 500) throw new MailDeferredError(code, (error as Error).message, { cause: error });
+          if (code !== undefined && code >= 500 && code < 600) throw new MailRefusedError(code, redactedReply(error));
+          if (code !== undefined && code >= 400 && code < 500) throw new MailDeferredError(code, redactedReply(error));
+          const connectionCode = (error as { code?: unknown } | null)?.code;
+          if (code === undefined && typeof connectionCode === 'string' && UNAVAILABLE_CODES.has(connectionCode)) throw new MailUnavailableError(connectionCode, redactedReply(error));
           throw error;
         }
         return { delivered: true, where: this.describe };

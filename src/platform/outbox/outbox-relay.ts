@@ -24,6 +24,25 @@ export interface OutboxRelayOptions {
   retentionHours?: number;
   /** Job claims are deleted after this long (`pruneJobClaims`), in the same periodic clean-up. @defaultValue 168 */
   claimRetentionHours?: number;
+  /**
+   * Other once-per-job records (a module's own claims, e.g. the notifications module's `sent_emails`), deleted
+   * with the job claims and after the same `claimRetentionHours` (which each is given), and other records with a
+   * retention of their own (the admin audit trail's `admin_actions`) pruned in the same periodic pass. @defaultValue none
+   */
+  pruneWithClaims?: ReadonlyArray<(retentionHours: number) => Promise<unknown>>;
+  /**
+   * Tables of those other once-per-job records, each with a `job_id` column holding the job's id
+   * (`outbox-<id>`): a row whose job has such a record was applied, and is not queued again after a Redis
+   * loss (`requeueLostRows`). A trusted identifier, never input. @defaultValue none
+   */
+  claimTables?: readonly string[];
+  /**
+   * Per job name, for jobs that take no claim: an SQL condition on the relayed outbox row `o` that holds while
+   * the job is still needed, i.e. while its effect is not yet visible (`expire-order`: the order still waits for
+   * payment). A row whose condition is false is not queued again after a Redis loss (`requeueLostRows`). A job
+   * name absent here is queued again unless claimed. Trusted SQL, never input. @defaultValue none
+   */
+  stillNeeded?: Readonly<Record<string, string>>;
   /** Called after each pass with the number of rows relayed (for metrics). */
   onRelayed?: (count: number) => void;
   onError?: (error: unknown) => void;
@@ -105,18 +124,25 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   /**
    * After a Redis loss: every relayed row within retention whose job was neither applied (no job claim) nor
-   * dead-lettered is made unrelayed again, and the passes that follow add it again under its own job id. A job
-   * Redis still holds is not added twice (BullMQ keeps one per id); one that ran but takes no claim (an email,
-   * whose claim is `sent_emails`; an expiry, decided by the order's status) runs again and skips. The marker is
+   * dead-lettered (a dead letter retried with `queues retry-failed` was queued again, so it counts as queued) is
+   * made unrelayed again, and the passes that follow add it again under its own job id. A job
+   * Redis still holds is not added twice (BullMQ keeps one per id); one whose claim is a module's own record
+   * (`claimTables`: an email's `sent_emails`) is not queued again either, so a sale's sent confirmations do not
+   * queue up again ahead of new ones; one that takes no claim is queued again only while `stillNeeded` says its
+   * effect is not yet visible (an expiry: its order still pending), so the expiries of a retention's worth of
+   * orders long paid or lapsed do not queue up ahead of new jobs. The marker is
    * set only after the rows are back, so a relay that dies in between recovers again on its next pass.
    */
   async function requeueLostRows(): Promise<void> {
+    const claimedElsewhere = (options.claimTables ?? []).map((table) => `\n         AND NOT EXISTS (SELECT 1 FROM ${table} r WHERE r.job_id = 'outbox-' || o.id)`).join('');
+    const needed = Object.entries(options.stillNeeded ?? {});
+    const stillNeeded = needed.length === 0 ? '' : `\n         AND CASE ${needed.map(([, condition], i) => `WHEN o.name = $${i + 2} THEN coalesce((${condition}), true)`).join(' ')} ELSE true END`;
     const { rowCount } = await options.pool.query(
       `UPDATE outbox o SET relayed_at = NULL
        WHERE o.relayed_at >= now() - make_interval(hours => $1) AND NOT ${PARKED}
-         AND NOT EXISTS (SELECT 1 FROM job_claims c WHERE c.queue = o.queue AND c.job_id = 'outbox-' || o.id)
-         AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.queue = o.queue AND d.job_id = 'outbox-' || o.id)`,
-      [retentionHours],
+         AND NOT EXISTS (SELECT 1 FROM job_claims c WHERE c.queue = o.queue AND c.job_id = 'outbox-' || o.id)${claimedElsewhere}
+         AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.queue = o.queue AND d.job_id = 'outbox-' || o.id AND d.retried_at IS NULL)${stillNeeded}`,
+      [retentionHours, ...needed.map(([name]) => name)],
     );
     await withTimeout(options.redis!.set(markerKey, new Date().toISOString()), ADD_TIMEOUT_MS, 'setting the relay marker');
     if ((rowCount ?? 0) > 0) options.logger.warn({ rows: rowCount }, 'the queue Redis lost its jobs: relayed rows not yet applied are relayed again');
@@ -209,6 +235,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     if (Date.now() - lastClaimsPrune >= CLEANUP_EVERY_MS) {
       lastClaimsPrune = Date.now();
       await pruneJobClaims(options.pool, claimRetentionHours);
+      for (const prune of options.pruneWithClaims ?? []) await prune(claimRetentionHours);
     }
   }
 

@@ -27,6 +27,12 @@ export const JOBS = {
   /** email: `ReservationExpired`, sent when an unpaid reservation's units went back on sale. */
   sendReservationExpired: 'send-reservation-expired',
   /**
+   * email: `PaymentReturned`, sent when a payment the order could not take (its reservation expired or was
+   * cancelled, a second payment, a wrong amount) was voided or refunded at the provider: written in the
+   * transaction that records the payment as given back, so once per payment.
+   */
+  sendPaymentReturned: 'send-payment-returned',
+  /**
    * order: `{ orderId }`, written by the checkout's statement: waits (delayed) until the order's payment
    * window ends, then expires it if it is still unpaid. The sweeper is the second line.
    */
@@ -40,6 +46,13 @@ export const JOBS = {
   orderPlacedLegacy: 'order-placed',
   /** inventory: `{ productId, quantity }` units sold; priority 10. */
   updateStock: 'update-stock',
+  /**
+   * inventory: `{ productIds }` whose units went back to PostgreSQL (a cancellation, an expiry, a refund),
+   * written in that transaction: the worker rebuilds their stock gates. The instance that gave the units back
+   * rebuilds them right after its commit; this job is for when it died in between, which would otherwise
+   * leave the units hidden behind the gate's old figure for up to `STOCK_GATE_TTL_S`.
+   */
+  refreshStockGate: 'refresh-stock-gate',
   /** notifications: an analytics event rolled up per hour in PostgreSQL. */
   updateAnalytics: 'update-analytics',
   /** notifications: a degrade mode transition (`DegradeModeChanged`), told to the team. */
@@ -53,10 +66,12 @@ export const QUEUE_OF_JOB: Record<JobName, QueueName> = {
   'send-welcome-email': 'email',
   'send-order-confirmation': 'email',
   'send-reservation-expired': 'email',
+  'send-payment-returned': 'email',
   'expire-order': 'order',
   'order-paid': 'order',
   'order-placed': 'order',
   'update-stock': 'inventory',
+  'refresh-stock-gate': 'inventory',
   'update-analytics': 'notifications',
   'degrade-mode-changed': 'notifications',
 };

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { DelayedError, Worker } from 'bullmq';
 import client from 'prom-client';
+import { deleteRedisKeys, TEST_REDIS_URL, testPrefix } from '../../../test/helpers/db.ts';
 import { freePort } from '../local/local-stack.ts';
 import { createRedis } from '../redis/redis.ts';
+import { delayJobUntil } from './processing.ts';
 import { QUEUE_NAMES } from './queue-definitions.ts';
 import { queueMetricsFor } from './queue-metrics.ts';
 import { createQueueSet } from './queues.ts';
@@ -30,5 +33,81 @@ describe('queue gauges while Redis is unreachable', () => {
     // Each queue's read times out at 1.5 s; one after the other, 4 queues made a 6 s scrape (a 5 s scrape
     // timeout then lost every metric of the instance for the whole outage).
     assert.ok(elapsedMs < 3000, `the scrape took ${Math.round(elapsedMs)} ms`);
+  });
+});
+
+/**
+ * Queues on the shared test Redis, under a prefix of this run's own, observed by a registry of their own; closed and
+ * their keys deleted after the suite. `ages()` reads queue_oldest_waiting_job_age_seconds by queue.
+ */
+function observedQueues(name: string, names?: Parameters<typeof createQueueSet>[0]['names']) {
+  const connection = createRedis(TEST_REDIS_URL, { name, role: 'queue' });
+  const prefix = testPrefix();
+  const queues = createQueueSet({ connection, redisPrefix: prefix, ...(names ? { names } : {}) });
+  const registry = new client.Registry();
+  queueMetricsFor(registry).observeQueues(queues);
+  after(async () => {
+    await queues.close();
+    await deleteRedisKeys(`*${prefix}*`);
+    connection.disconnect();
+  });
+  const ages = async (): Promise<Record<string, number>> =>
+    Object.fromEntries((await registry.getMetricsAsJSON()).find((m) => m.name === 'queue_oldest_waiting_job_age_seconds')!.values.map((v) => [v.labels.queue, v.value]));
+  return { queues, ages };
+}
+
+describe('the oldest waiting job age', () => {
+  const { queues, ages } = observedQueues('queue-metrics-age-test');
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('counts the time a job has been runnable, not the time it spent delayed on purpose', async () => {
+    // A job added with a delay (a confirmation email, follow-ups deferred by a degrade mode) becomes runnable at
+    // its due time: promoted then, it has waited for nothing yet.
+    const job = await queues.get('email').add('send-order-confirmation', { orderId: 1 }, { delay: 1500 });
+    await sleep(1600);
+    await job.promote();
+    const age = (await ages()).email!;
+    assert.ok(age < 1, `a delayed job just promoted reads ${age} s old`);
+    await queues.get('email').obliterate({ force: true });
+  });
+
+  it('reads prioritized jobs too (every stock sync is prioritized)', async () => {
+    await queues.get('inventory').add('update-stock', { productId: 1, quantity: 1 }, { priority: 10 });
+    await sleep(1100);
+    const age = (await ages()).inventory!;
+    assert.ok(age >= 1, `a stock sync waiting for 1.1 s reads ${age} s`);
+    await queues.get('inventory').obliterate({ force: true });
+  });
+});
+
+describe('the oldest waiting job age of a job that delayed itself', () => {
+  const { queues, ages } = observedQueues('queue-metrics-redelay-test', ['order']);
+
+  it('leaves out the time an expire-order job spent waiting out the payment window', async () => {
+    // The expire-order job runs once at checkout and puts itself back in the delayed set until the window ends.
+    const workerConnection = createRedis(TEST_REDIS_URL, { name: 'queue-metrics-redelay-worker', role: 'queue' });
+    let delayed!: () => void;
+    const wentBack = new Promise<void>((resolve) => (delayed = resolve));
+    const worker = new Worker(
+      'order',
+      async (job, token) => {
+        await delayJobUntil(job, token!, Date.now() + 1500);
+        delayed();
+        throw new DelayedError();
+      },
+      { connection: workerConnection, prefix: queues.prefix },
+    );
+    const job = await queues.get('order').add('expire-order', { orderId: 1 });
+    await wentBack;
+    // The only worker stops: nobody takes the job again once it is due.
+    await worker.close();
+    workerConnection.disconnect();
+    assert.equal(await job.getState(), 'delayed');
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    // Due: promoted back to waiting (what a worker's next fetch does).
+    await job.promote();
+    assert.equal(await job.getState(), 'waiting');
+    const age = (await ages()).order!;
+    assert.ok(age < 1, `an expire-order job just due reads ${age} s old`);
   });
 });

@@ -1,6 +1,8 @@
 import client from 'prom-client';
+import type { Queue } from 'bullmq';
 import type pg from 'pg';
 import { clearGauge } from '../metrics/scrape-gauges.ts';
+import { runnableSince } from './processing.ts';
 import type { QueueSet } from './queues.ts';
 
 /** Seconds; from a no-op job (~1 ms) to an SMTP conversation with a slow server. */
@@ -15,7 +17,7 @@ const COLLECT_TIMEOUT_MS = 1500;
  * unrecoverable error, a second stall — and is a dead letter). Failed jobs are `failed` over `completed` + `failed`;
  * all three together are the attempts.
  */
-export type JobOutcome = 'completed' | 'retried' | 'failed';
+export type JobOutcome = 'completed' | 'retried' | 'failed' | 'deferred';
 
 export interface QueueMetrics {
   /** Job attempts finished by this process, by `status` (a {@link JobOutcome}). */
@@ -69,16 +71,19 @@ export function queueMetricsFor(registry: client.Registry): QueueMetrics {
   });
   new client.Gauge({
     name: 'queue_oldest_waiting_job_age_seconds',
-    help: 'Age of the oldest job waiting in the plain (non-prioritized) wait list; 0 when none waits',
+    help: 'How long the job at the head of the line (the oldest plain waiting job, or the next prioritized one) has been runnable, delays on purpose left out; 0 when none waits',
     labelNames: ['queue'],
     registers,
     async collect() {
       clearGauge(this);
-      const reads = await Promise.all(allQueues().map(async (queue) => ({ queue, jobs: await withTimeout(queue.getJobs(['wait'], 0, 0, true)).catch(() => undefined) })));
+      // The wait list's oldest job and the prioritized set's next one (every stock sync is prioritized).
+      const heads = (queue: Queue) => Promise.all([queue.getJobs(['wait'], 0, 0, true), queue.getJobs(['prioritized'], 0, 0, true)]);
+      const reads = await Promise.all(allQueues().map(async (queue) => ({ queue, jobs: await withTimeout(heads(queue)).catch(() => undefined) })));
+      const now = Date.now();
       for (const { queue, jobs } of reads) {
         if (!jobs) continue;
-        const oldest = jobs[0];
-        this.set({ queue: queue.name }, oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0);
+        const since = jobs.flat().filter(Boolean).map((job) => runnableSince(job));
+        this.set({ queue: queue.name }, since.length > 0 ? Math.max(0, (now - Math.min(...since)) / 1000) : 0);
       }
     },
   });
@@ -127,7 +132,7 @@ export function queueMetricsFor(registry: client.Registry): QueueMetrics {
   const metrics: QueueMetrics = {
     processed: new client.Counter({
       name: 'queue_jobs_processed_total',
-      help: 'Job attempts this process finished, by status: completed; retried (the attempt failed, the job runs again); failed (the job failed for good: attempts exhausted or unrecoverable, a dead letter)',
+      help: 'Job attempts this process finished, by status: completed; retried (the attempt failed, the job runs again); failed (the job failed for good: attempts exhausted or unrecoverable, a dead letter); deferred (the attempt met an outage, the mail server or PostgreSQL not reachable, and the job was put back for later without using an attempt)',
       labelNames: ['queue', 'name', 'status'],
       registers,
     }),

@@ -20,6 +20,18 @@ describe('rate limit subjects', () => {
     assert.equal(clientAddressKey('::ffff:198.51.100.9'), '198.51.100.9');
   });
 
+  it('unwraps an IPv4-mapped address in any spelling a proxy may write (else every IPv4 client shares one budget)', () => {
+    // Python's ipaddress (before 3.13) prints a mapped address in hex; others write all eight groups.
+    assert.equal(clientAddressKey('::ffff:c633:6409'), '198.51.100.9');
+    assert.equal(clientAddressKey('::FFFF:C633:640A'), '198.51.100.10');
+    assert.equal(clientAddressKey('0:0:0:0:0:ffff:198.51.100.9'), '198.51.100.9');
+    assert.equal(clientAddressKey('[::ffff:c633:6409]:443'), '198.51.100.9');
+    assert.notEqual(rateLimitSubject({ ip: '::ffff:c633:6409' }).key, rateLimitSubject({ ip: '::ffff:cb00:7107' }).key);
+    // An IPv6 address with an embedded dotted quad keeps its /64.
+    assert.equal(clientAddressKey('2001:db8:1:2::198.51.100.9'), '2001:db8:1:2::/64');
+    assert.equal(clientAddressKey('64:ff9b::198.51.100.9'), '64:ff9b:0:0::/64');
+  });
+
   it('ignores a source port a proxy wrote into X-Forwarded-For (else every connection is a new client)', () => {
     // Azure Application Gateway and some other proxies write `address:port`.
     assert.equal(clientAddressKey('198.51.100.9:51234'), '198.51.100.9');

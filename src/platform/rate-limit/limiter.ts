@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { defineScript } from '../redis/script.ts';
 import { GCRA_GIVE_BACK_SCRIPT, GCRA_SCRIPT } from './rate-limit.script.ts';
 
-export const LIMITER_NAMES = ['general', 'checkout', 'sale', 'customer', 'login'] as const;
+export const LIMITER_NAMES = ['general', 'checkout', 'sale', 'customer', 'login', 'signup'] as const;
 export type LimiterName = (typeof LIMITER_NAMES)[number];
 
 /** One configured limit. */
@@ -19,6 +19,13 @@ export interface LimitPolicy {
    * @defaultValue false
    */
   countFailuresOnly: boolean;
+  /**
+   * Count only successful (2xx) responses, always by client address, signed in or not (`signup`: accounts
+   * registered per address). The unit is taken when the request starts and given back unless it succeeded, so
+   * registrations sent all at once cannot outrun the limit.
+   * @defaultValue false
+   */
+  countSuccessesOnly?: boolean;
   /**
    * When Redis is unreachable: `true` refuses with 503 (checkout, login: a limit that protects money or
    * accounts must not vanish in an outage); `false` lets requests through (browsing).

@@ -10,7 +10,8 @@ const MINUTE = 60_000;
 
 /**
  * The seed strategy's limiters (general 1000 / 15 min, checkout 10 failed attempts / 15 min, sale
- * 100 / min) plus a per-customer budget for signed-in buyers and a login limiter.
+ * 100 / min) plus a per-customer budget for signed-in buyers, a login limiter, and a sign-up limiter
+ * (successful registrations per address: each account is a fresh per-customer budget).
  */
 export const rateLimitEnv = {
   RATE_LIMIT_ENABLED: bool(true),
@@ -24,6 +25,8 @@ export const rateLimitEnv = {
   RATE_LIMIT_CUSTOMER_WINDOW_MS: int({ default: 15 * MINUTE, min: 1000 }),
   RATE_LIMIT_LOGIN_MAX: int({ default: 10, min: 1 }),
   RATE_LIMIT_LOGIN_WINDOW_MS: int({ default: 15 * MINUTE, min: 1000 }),
+  RATE_LIMIT_SIGNUP_MAX: int({ default: 20, min: 1 }),
+  RATE_LIMIT_SIGNUP_WINDOW_MS: int({ default: 60 * MINUTE, min: 1000 }),
   RATE_LIMIT_FAIL_CLOSED: list(limiterName, ['checkout', 'login']),
   RATE_LIMIT_SALE_REFRESH_MS: int({ default: 5000, min: 0 }),
 };
@@ -46,11 +49,19 @@ export function rateLimitConfigFrom(e: RateLimitEnv): RateLimitConfig {
     sale: [e.RATE_LIMIT_SALE_MAX, e.RATE_LIMIT_SALE_WINDOW_MS],
     customer: [e.RATE_LIMIT_CUSTOMER_MAX, e.RATE_LIMIT_CUSTOMER_WINDOW_MS],
     login: [e.RATE_LIMIT_LOGIN_MAX, e.RATE_LIMIT_LOGIN_WINDOW_MS],
+    signup: [e.RATE_LIMIT_SIGNUP_MAX, e.RATE_LIMIT_SIGNUP_WINDOW_MS],
   };
   const policies = Object.fromEntries(
     LIMITER_NAMES.map((name) => [
       name,
-      { name, max: limits[name][0], windowMs: limits[name][1], countFailuresOnly: FAILURES_ONLY.includes(name), failClosed: e.RATE_LIMIT_FAIL_CLOSED.includes(name) },
+      {
+        name,
+        max: limits[name][0],
+        windowMs: limits[name][1],
+        countFailuresOnly: FAILURES_ONLY.includes(name),
+        countSuccessesOnly: name === 'signup',
+        failClosed: e.RATE_LIMIT_FAIL_CLOSED.includes(name),
+      },
     ]),
   ) as Record<LimiterName, LimitPolicy>;
   return { enabled: e.RATE_LIMIT_ENABLED, policies, saleRefreshMs: e.RATE_LIMIT_SALE_REFRESH_MS };

@@ -20,6 +20,12 @@ export interface RedisClientOptions {
   name: string;
   role: RedisRole;
   logger?: Logger;
+  /**
+   * Whether a `rediss://` server's certificate is checked (REDIS_TLS_VERIFY). Off for a provider that serves a
+   * self-signed one (Heroku Redis): the connection is still encrypted, not authenticated.
+   * @defaultValue true
+   */
+  tlsVerify?: boolean;
 }
 
 export function createRedis(url: string, options: RedisClientOptions): Redis {
@@ -37,7 +43,8 @@ export function createRedis(url: string, options: RedisClientOptions): Redis {
     // re-subscription leaves a rejected promise nobody handles when the connection drops again.
     subscriber: { maxRetriesPerRequest: null, autoResubscribe: false },
   };
-  const client = new Redis(url, { ...base, ...byRole[options.role] });
+  const tls: RedisOptions = options.tlsVerify === false && /^rediss:/i.test(url) ? { tls: { rejectUnauthorized: false } } : {};
+  const client = new Redis(url, { ...base, ...byRole[options.role], ...tls });
   let down = false;
   client.on('error', (error) => {
     // ioredis emits an error per failed reconnect; log the first of a streak only.

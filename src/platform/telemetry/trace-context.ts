@@ -3,7 +3,7 @@
  * rides along with follow-up work (outbox rows → BullMQ jobs). Everything here is a no-op costing a
  * few property reads while tracing is off (the OpenTelemetry API without an SDK registered).
  */
-import { context, propagation, ROOT_CONTEXT, type Attributes, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, type Attributes, type Span, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
 import { BullMQOtel } from 'bullmq-otel';
 
 const TRACER = 'salescale';
@@ -48,6 +48,33 @@ export function currentTraceContext(): string | undefined {
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
   return carrier.traceparent ? JSON.stringify(carrier) : undefined;
+}
+
+/**
+ * The ids of the active span when it is sampled (the trace backend has it), for log lines to lead to their trace;
+ * undefined while tracing is off, outside a trace, or in a trace the sampler left out.
+ */
+export function sampledSpanIds(): { traceId: string; spanId: string } | undefined {
+  if (!started) return undefined;
+  const span = trace.getActiveSpan();
+  if (!span) return undefined;
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  return (traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? { traceId, spanId } : undefined;
+}
+
+/**
+ * The trace a job continues (its BullMQ telemetry metadata: the `traceparent` carrier of the work that queued it) as
+ * `{ traceId }` when that trace is sampled, for the job's log lines outside its span (BullMQ's `failed` event);
+ * undefined while tracing is off or when the job carries none.
+ */
+export function jobTraceIds(metadata: string | undefined): { traceId: string } | undefined {
+  if (!started || !metadata) return undefined;
+  try {
+    const match = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-([\da-f]{2})$/.exec(String((JSON.parse(metadata) as { traceparent?: unknown }).traceparent));
+    return match && (Number.parseInt(match[2]!, 16) & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? { traceId: match[1]! } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Attributes on the active span (the request's or the job's), e.g. the order id once it is known. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { tracingSettings } from './tracing.config.ts';
+import { tracingConfigProblem, tracingSettings } from './tracing.config.ts';
 
 describe('tracingSettings', () => {
   it('is off with no OTEL_* variable', () => {
@@ -25,5 +25,20 @@ describe('tracingSettings', () => {
   it('leaves OpenTelemetry metrics and logs off unless their exporters are named', () => {
     assert.deepEqual(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }, 'web').sdkEnvDefaults, { OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' });
     assert.deepEqual(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_METRICS_EXPORTER: 'otlp' }, 'web').sdkEnvDefaults, { OTEL_LOGS_EXPORTER: 'none' });
+  });
+
+  it('takes the samplers and ratios the SDK builds (a problem only for what it would replace by sampling everything)', () => {
+    for (const env of [
+      {},
+      { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' },
+      { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '1' },
+      { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' },
+      { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '.05' },
+      { OTEL_TRACES_SAMPLER: 'always_off' },
+    ]) assert.equal(tracingConfigProblem(env), undefined, JSON.stringify(env));
+    for (const arg of ['10', '1.5', '-0.1', '0,1', '10%', 'abc']) {
+      assert.match(tracingConfigProblem({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: arg }) ?? '', /^OTEL_TRACES_SAMPLER_ARG: must be a ratio/, arg);
+    }
+    assert.match(tracingConfigProblem({ OTEL_TRACES_SAMPLER: 'ratio' }) ?? '', /^OTEL_TRACES_SAMPLER: unknown sampler "ratio"/);
   });
 });

@@ -51,6 +51,33 @@ const slowScrapesOnly = (start: number) => [
   ...slowHistogram(start, '/metrics'),
 ];
 
+/**
+ * Checkout latency (`POST /api/v1/orders`): `perMinute` checkouts a minute, all ≤ 0.25 s before `start`, then spread
+ * over the buckets as `after` says (cumulative counts out of `perMinute` per bucket).
+ */
+const checkoutLatency = (start: number, perMinute: number, after: Record<string, number>): AlertFixture['series'] => {
+  const values = (n: number) => `0+${perMinute}x${start - 1} ${perMinute * (start - 1) + n}+${n}x40`;
+  const checkout = 'route="/api/v1/orders",method="POST",status_code="201"';
+  return [
+    ...Object.entries(after).map(([le, n]) => ({ series: `http_request_duration_seconds_bucket{${checkout},le="${le}",${web}}`, values: values(n) })),
+    { series: `http_request_duration_seconds_count{${checkout},${web}}`, values: values(after['+Inf']!) },
+  ];
+};
+/** From `start`, 10 of 100 checkouts a minute take 0.5–1 s (p95 ≈ 0.75 s, p99 < 1 s). */
+const slowCheckoutP95 = (start: number) => checkoutLatency(start, 100, { '0.25': 80, '0.5': 90, '1': 100, '2': 100, '+Inf': 100 });
+/** From `start`, 3 of 100 checkouts a minute take 1–2 s (p99 ≈ 1.7 s, p95 < 0.5 s). */
+const slowCheckoutP99 = (start: number) => checkoutLatency(start, 100, { '0.25': 90, '0.5': 96, '1': 97, '2': 100, '+Inf': 100 });
+/** From `start`, 10 of 100 checkouts a minute take 2–5 s (p95 ≈ 3.5 s). */
+const verySlowCheckoutP95 = (start: number) => checkoutLatency(start, 100, { '0.25': 80, '0.5': 85, '1': 88, '2': 90, '5': 100, '+Inf': 100 });
+/** What the checkout latency rules must leave alone. */
+const checkoutQuiet = (start: number): AlertFixture['quiet'] => [
+  { name: 'a quiet night (no checkout at all)', series: checkoutLatency(start, 0, { '0.25': 0, '0.5': 0, '1': 0, '2': 0, '+Inf': 0 }) },
+  // One checkout a minute, every one slow: too few for a quantile to mean anything.
+  { name: 'one slow checkout a minute at night', series: checkoutLatency(start, 1, { '0.25': 0, '0.5': 0, '1': 0, '2': 1, '+Inf': 1 }) },
+  // Slow catalog reads (HighResponseTimeP95's business) while checkout stays fast.
+  { name: 'slow catalog reads, fast checkouts', series: [...slowHistogram(start), ...checkoutLatency(start, 100, { '0.25': 100, '0.5': 100, '1': 100, '2': 100, '+Inf': 100 })] },
+];
+
 const cpu = (start: number, coresAfter: number) => [
   { series: `process_cpu_seconds_total{${web}}`, values: `0+30x${start - 1} ${30 * (start - 1) + 60 * coresAfter}+${60 * coresAfter}x30` },
   { series: `process_cpu_limit_cores{${web}}`, values: '1x60' },
@@ -75,6 +102,51 @@ const queue = (start: number, waitingBefore: number, waitingAfter: number, prior
     { series: `queue_jobs{queue="email",state="prioritized",${instance}}`, values: `0x${start - 1} ${prioritizedAfter}x30` },
     { series: `queue_jobs{queue="email",state="delayed",${instance}}`, values: '9000x60' },
   ]);
+/** Values of a once-a-minute series, one per minute from 0 (for shapes the expanding notation cannot write). */
+const perMinute = (minutes: number, at: (minute: number) => number) => Array.from({ length: minutes }, (_, m) => at(m)).join(' ');
+/**
+ * An age gauge (`metric{labels}`) as web and worker report it (the same shared figure): work moving (a few seconds
+ * old) until it stops, then growing a minute a minute so that it first passes `threshold` at minute `start`.
+ */
+const stuckAge = (metric: string, labels: string, threshold: number, start: number) => {
+  const stuckFrom = start - Math.floor(threshold / 60) - 1;
+  return ['role="web",instance_id="web-1"', 'role="worker",instance_id="worker-1"'].map((instance) => ({
+    series: `${metric}{${labels}${labels ? ',' : ''}${instance}}`,
+    values: perMinute(60, (m) => (m < stuckFrom ? (m % 2) * 5 : (m - stuckFrom) * 60)),
+  }));
+};
+/** The same gauge on a quiet night (nothing waits: 0) and on a busy sale that keeps moving (just under `threshold`). */
+const movingAge = (metric: string, labels: string, threshold: number) => [
+  { name: 'a quiet night (nothing waits)', series: [{ series: `${metric}{${labels}${labels ? ',' : ''}${web}}`, values: '0x60' }] },
+  {
+    name: `work that keeps moving, its oldest just under ${threshold} s at times`,
+    series: [{ series: `${metric}{${labels}${labels ? ',' : ''}${web}}`, values: perMinute(60, (m) => (m % 3 === 2 ? threshold - 1 : (m % 3) * 20)) }],
+  },
+];
+/** A stuck-queue fixture: `queue` stuck from minute `start`; quiet on a quiet night, a moving queue, another queue stuck. */
+const stuckQueue = (queue: string, threshold: number, other: string): AlertFixture => ({
+  startMinute: 20,
+  windowMinutes: 0,
+  series: [
+    ...stuckAge('queue_oldest_waiting_job_age_seconds', `queue="${queue}"`, threshold, 20),
+    // Far below the depth alerts: a handful of jobs wait.
+    { series: `queue_jobs{queue="${queue}",state="waiting",${web}}`, values: '0x15 3+1x40' },
+  ],
+  labels: { queue },
+  quiet: [
+    ...movingAge('queue_oldest_waiting_job_age_seconds', `queue="${queue}"`, threshold),
+    {
+      // Delayed jobs (expire-order waiting out the payment window, deferred emails) are not waiting: their age is
+      // not counted, however many wait and however long.
+      name: 'thousands of delayed jobs, none runnable',
+      series: [
+        { series: `queue_jobs{queue="${queue}",state="delayed",${web}}`, values: '5000x60' },
+        { series: `queue_oldest_waiting_job_age_seconds{queue="${queue}",${web}}`, values: '0x60' },
+      ],
+    },
+    { name: `the ${other} queue stuck, not this one`, series: stuckAge('queue_oldest_waiting_job_age_seconds', `queue="${other}"`, 900, 20) },
+  ],
+});
 const liveInstances = (before: number, after: number) => [{ series: 'salescale_live_instances{role="web",instance_id="web-1"}', values: `${before}x9 ${after}x20` }];
 
 export const ALERT_FIXTURES: Record<string, AlertFixture> = {
@@ -95,6 +167,49 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
   },
   HighQueueDepth: { startMinute: 4, windowMinutes: 0, series: queue(4, 4000, 4000, 2000), labels: { queue: 'email' } },
 
+  // Web instances die at minute 10: their series end, and the worker sees no web heartbeat.
+  WebInstancesDown: {
+    startMinute: 10,
+    windowMinutes: 0,
+    series: [
+      { series: `process_cpu_seconds_total{${web}}`, values: '0+30x9 stale' },
+      { series: `process_cpu_seconds_total{${web2}}`, values: '0+30x9 stale' },
+      { series: 'salescale_live_instances{role="web",instance_id="worker-1"}', values: '2x9 0x20' },
+    ],
+    labels: { role: 'web' },
+    quiet: [
+      {
+        name: 'one of two web instances gone',
+        series: [
+          { series: `process_cpu_seconds_total{${web}}`, values: '0+30x9 stale' },
+          { series: `process_cpu_seconds_total{${web2}}`, values: '0+30x30' },
+          { series: 'salescale_live_instances{role="web",instance_id="worker-1"}', values: '2x9 1x20' },
+        ],
+      },
+    ],
+  },
+  // The only worker dies at minute 10: the web instances see no worker heartbeat.
+  WorkerInstancesDown: {
+    startMinute: 10,
+    windowMinutes: 0,
+    series: [{ series: 'salescale_live_instances{role="worker",instance_id="web-1"}', values: '1x9 0x20' }],
+    labels: { role: 'worker' },
+    quiet: [{ name: 'a worker restarting while another runs', series: [{ series: 'salescale_live_instances{role="worker",instance_id="web-1"}', values: '2x9 1x20' }] }],
+  },
+
+  // Workers alive, queues short: only the age of the oldest runnable job shows the line has stopped.
+  OrderQueueStuck: stuckQueue('order', 120, 'email'),
+  InventoryQueueStuck: stuckQueue('inventory', 300, 'email'),
+  EmailQueueStuck: stuckQueue('email', 600, 'notifications'),
+  NotificationsQueueStuck: stuckQueue('notifications', 900, 'email'),
+  // The relay stops: rows committed with orders age in PostgreSQL.
+  OutboxRelayStuck: {
+    startMinute: 10,
+    windowMinutes: 0,
+    series: stuckAge('outbox_oldest_unrelayed_age_seconds', '', 60, 10),
+    quiet: movingAge('outbox_oldest_unrelayed_age_seconds', '', 60),
+  },
+
   ElevatedCpuUsage: { startMinute: 4, windowMinutes: 1, series: cpu(4, 0.75), labels: { role: 'web' } },
   ElevatedMemoryUsage: { startMinute: 4, windowMinutes: 0, series: memory(4, 0.75), labels: { role: 'web' } },
   ElevatedErrorRate: {
@@ -106,6 +221,14 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
   ElevatedResponseTimeP95: { startMinute: 10, windowMinutes: 5, series: slowHistogram(10), quiet: [{ name: 'slow /metrics scrapes only', series: slowScrapesOnly(10) }] },
   ElevatedQueueDepth: { startMinute: 4, windowMinutes: 0, series: queue(4, 800, 1200, 0), labels: { queue: 'email' } },
   HighResponseTimeP99: { startMinute: 10, windowMinutes: 5, series: slowHistogram(10), quiet: [{ name: 'slow /metrics scrapes only', series: slowScrapesOnly(10) }] },
+  CheckoutResponseTimeP95: { startMinute: 10, windowMinutes: 5, series: slowCheckoutP95(10), quiet: [...checkoutQuiet(10)!, { name: 'a slow p99 only', series: slowCheckoutP99(10) }] },
+  CheckoutResponseTimeP95Critical: {
+    startMinute: 10,
+    windowMinutes: 1,
+    series: verySlowCheckoutP95(10),
+    quiet: [...checkoutQuiet(10)!, { name: 'a slow p95 under 2 s', series: slowCheckoutP95(10) }, { name: 'a slow p99 only', series: slowCheckoutP99(10) }],
+  },
+  CheckoutResponseTimeP99: { startMinute: 10, windowMinutes: 5, series: slowCheckoutP99(10), quiet: [...checkoutQuiet(10)!, { name: 'a slow p95 under 1 s', series: slowCheckoutP95(10) }] },
   HighDiskUsage: {
     startMinute: 4,
     windowMinutes: 0,
@@ -215,6 +338,26 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
     ],
     labels: { provider: 'stripe' },
   },
+  PaymentWebhooksFailing: {
+    startMinute: 10,
+    windowMinutes: 5,
+    series: [
+      { series: `salescale_payment_webhooks_total{provider="stripe",outcome="processed",${web}}`, values: '0+20x9 200x30' },
+      { series: `salescale_payment_webhooks_total{provider="stripe",outcome="malformed",${web}}`, values: '0x9 2+2x30' },
+      { series: `salescale_payment_webhooks_total{provider="stripe",outcome="failed",${web}}`, values: '0x9 2+2x30' },
+    ],
+    labels: { provider: 'stripe' },
+    // Forgeries and a deploy that forgot the secret are PaymentWebhookSignatureFailures, not this.
+    quiet: [
+      {
+        name: 'signature failures only',
+        series: [
+          { series: `salescale_payment_webhooks_total{provider="stripe",outcome="processed",${web}}`, values: '0+20x40' },
+          { series: `salescale_payment_webhooks_total{provider="stripe",outcome="signature_invalid",${web}}`, values: '0x9 10+10x30' },
+        ],
+      },
+    ],
+  },
   PaymentProviderCallsFailing: {
     startMinute: 10,
     windowMinutes: 5,
@@ -238,6 +381,17 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
     windowMinutes: 15,
     series: [{ series: `salescale_late_payments_total{provider="stripe",action="refunded",${web}}`, values: '0x9 2+2x30' }],
     labels: { provider: 'stripe', payment_action: 'refunded' },
+  },
+  PaymentRefundFailedOrDisputed: {
+    startMinute: 10,
+    // Checked two hours after the void began failing: the counter has nothing in the hour, the gauge still holds it.
+    windowMinutes: 120,
+    series: [
+      { series: `salescale_payment_problems_total{provider="stripe",problem="refund_failed",${web}}`, values: '0x140' },
+      { series: 'salescale_payment_problems_open{provider="stripe",problem="refund_failed",role="worker",instance_id="worker-1"}', values: '0x140' },
+      { series: 'salescale_payments_owed_back{provider="stripe",role="worker",instance_id="worker-1"}', values: '0x9 1x140' },
+    ],
+    labels: { provider: 'stripe', problem: 'not_given_back' },
   },
 
   ScaleUpEvent: { startMinute: 10, windowMinutes: 0, series: liveInstances(2, 4), labels: { role: 'web' } },

@@ -4,13 +4,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { SEED_DEPLOYMENT_SPEC } from '../manifests/deployment-spec.ts';
-import { ALERT_RULES, SHOPPER_ROUTES, getAlertRules } from './alert-rules.ts';
+import { HTTP_DURATION_BUCKETS } from '../../platform/metrics/metrics.ts';
+import { ALERT_RULES, CHECKOUT_ROUTES, SHOPPER_ROUTES, getAlertRules } from './alert-rules.ts';
 import { ALERT_FIXTURES } from './alert-rules.fixtures.ts';
 import { buildGrafanaDashboard, getDashboardExpressions } from './grafana-dashboard.ts';
-import { formatDuration, renderPrometheusRules } from './prometheus-rules.ts';
-import { renderPromtoolTests } from './promtool-tests.ts';
+import { formatDuration, getAnnotations, renderPrometheusRules } from './prometheus-rules.ts';
+import { expandLabelTemplates, renderPromtoolTests } from './promtool-tests.ts';
 import { RECORDING_RULES, renderRecordingRules } from './recording-rules.ts';
 
 const DEPLOY = path.resolve(import.meta.dirname, '../../../deploy/prometheus');
@@ -69,10 +70,12 @@ describe('alert rules table', () => {
     const http = ALERT_RULES.filter((rule) => rule.expr.includes('http_request_duration_seconds'));
     assert.deepEqual(
       http.map((rule) => rule.name),
-      ['HighErrorRate', 'HighResponseTimeP95', 'ElevatedErrorRate', 'ElevatedResponseTimeP95', 'HighResponseTimeP99', 'HighTrafficDetected'],
+      ['HighErrorRate', 'HighResponseTimeP95', 'ElevatedErrorRate', 'ElevatedResponseTimeP95', 'HighResponseTimeP99', 'CheckoutResponseTimeP95', 'CheckoutResponseTimeP95Critical', 'CheckoutResponseTimeP99', 'HighTrafficDetected'],
     );
+    // The checkout rules name their routes (none a probe); the others take every route but the probes.
     for (const rule of http) {
-      for (const selector of selectors(rule.expr)) assert.ok(selector.includes(SHOPPER_ROUTES), `${rule.name}: ${selector || 'no selector'}`);
+      const routes = rule.name.startsWith('Checkout') ? CHECKOUT_ROUTES : SHOPPER_ROUTES;
+      for (const selector of selectors(rule.expr)) assert.ok(selector.includes(routes), `${rule.name}: ${selector || 'no selector'}`);
       assert.ok((ALERT_FIXTURES[rule.name]!.quiet ?? []).length > 0, `${rule.name}: a promtool case where only probes misbehave`);
     }
     for (const rule of RECORDING_RULES.filter((r) => /^(cluster|role):http/.test(r.record))) {
@@ -80,6 +83,22 @@ describe('alert rules table', () => {
     }
     // Shoppers' 503s (load shed OVERLOADED) are errors: only the route, never the status, is filtered.
     for (const rule of http.filter((r) => /ErrorRate/.test(r.name))) assert.doesNotMatch(rule.expr, /status_code!|503/, rule.name);
+  });
+
+  it('watches checkout latency on its own routes, at thresholds the request histogram has as bucket boundaries', () => {
+    // Cluster-wide, a slow POST /api/v1/orders is diluted by fast catalog reads: checkout needs rules of its own.
+    const checkout = ALERT_RULES.filter((rule) => rule.expr.includes('http_request_duration_seconds_bucket') && rule.expr.includes('/api/v1/orders'));
+    assert.deepEqual(
+      checkout.map((rule) => [rule.name, /histogram_quantile\((0\.\d+)/.exec(rule.expr)?.[1], /\) > ([\d.]+) and/.exec(rule.expr)?.[1]]),
+      [
+        ['CheckoutResponseTimeP95', '0.95', '0.5'],
+        ['CheckoutResponseTimeP95Critical', '0.95', '2'],
+        ['CheckoutResponseTimeP99', '0.99', '1'],
+      ],
+      'checkout p95 > 500 ms and p99 > 1000 ms (the seed targets), p95 > 2 s (the seed\'s critical latency)',
+    );
+    // A threshold between two boundaries is interpolated inside a bucket: only a boundary says exactly "over 500 ms".
+    for (const threshold of [0.5, 1, 2]) assert.ok(HTTP_DURATION_BUCKETS.includes(threshold), `no bucket boundary at ${threshold} s`);
   });
 
   it('never groups by a raw URL or an unbounded label', () => {
@@ -162,5 +181,134 @@ describe('alert rules table', () => {
     }
     const result = spawnSync('promtool', ['test', 'rules', TESTS_FILE], { encoding: 'utf8', cwd: DEPLOY });
     assert.equal(result.status, 0, result.stdout + result.stderr);
+  });
+});
+
+/**
+ * Whole failures, each as the series a real Prometheus would hold, run by `promtool test rules` against the rules
+ * rendered from the table: the alert named must page. A failure that makes the metrics disappear (every web instance
+ * gone, so no request is counted at all) leaves ratios and quantiles empty rather than high: without a rule that
+ * looks at what is missing, nothing fires while the shop is down.
+ */
+describe('failures that must page', { skip: promtool ? false : NO_PROMTOOL }, () => {
+  const worker = 'role="worker",instance_id="worker-1"';
+  const webInstance = 'role="web",instance_id="web-1"';
+
+  function assertPages(alertname: string, evalMinute: number, series: { series: string; values: string }[], labels: Record<string, string>, what: string) {
+    const rule = ALERT_RULES.find((r) => r.name === alertname);
+    assert.ok(rule, `no alert pages when ${what} (expected a rule ${alertname})`);
+    assert.notEqual(rule.severity, 'info', alertname);
+    const dir = mkdtempSync(path.join(tmpdir(), 'salescale-failure-'));
+    try {
+      writeFileSync(path.join(dir, 'alert-rules.yml'), renderPrometheusRules(ALERT_RULES));
+      const expLabels = { severity: rule.severity, action: rule.action, ...labels };
+      const annotations = Object.fromEntries(Object.entries(getAnnotations(rule)).map(([name, text]) => [name, expandLabelTemplates(text, expLabels, name)]));
+      const test = {
+        rule_files: ['alert-rules.yml'],
+        evaluation_interval: '1m',
+        tests: [
+          {
+            interval: '1m',
+            input_series: series,
+            alert_rule_test: [{ eval_time: `${evalMinute}m`, alertname, exp_alerts: [{ exp_labels: expLabels, exp_annotations: annotations }] }],
+          },
+        ],
+      };
+      writeFileSync(path.join(dir, 'test.yml'), stringify(test));
+      const result = spawnSync('promtool', ['test', 'rules', 'test.yml'], { encoding: 'utf8', cwd: dir });
+      assert.equal(result.status, 0, `no alert pages when ${what}:\n${result.stdout}${result.stderr}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('pages when every web instance is gone (the shop answers nobody, so no request is counted)', () => {
+    // Shoppers and scrapes until minute 10; then every web instance dies: its series end, and the worker's view of
+    // the cluster says no web instance is live. The error ratio and the latency quantiles have nothing to divide.
+    assertPages(
+      'WebInstancesDown',
+      15,
+      [
+        { series: `process_cpu_seconds_total{${webInstance}}`, values: '0+30x10 stale' },
+        { series: `http_request_duration_seconds_count{route="/api/v1/products",method="GET",status_code="200",${webInstance}}`, values: '0+100x10 stale' },
+        { series: `process_cpu_seconds_total{${worker}}`, values: '0+10x30' },
+        { series: `salescale_live_instances{role="web",instance_id="worker-1"}`, values: '2x10 0x20' },
+        { series: `salescale_live_instances{role="worker",instance_id="worker-1"}`, values: '1x30' },
+      ],
+      { role: 'web' },
+      'every web instance is down',
+    );
+  });
+
+  it('pages when no worker is live while the web instances take orders', () => {
+    // The worker dies at minute 10: web instances see no worker heartbeat; emails and stock syncs pile up far below
+    // the queue-depth thresholds, reservations are no longer expired, the outbox is no longer relayed.
+    assertPages(
+      'WorkerInstancesDown',
+      15,
+      [
+        { series: `process_cpu_seconds_total{${worker}}`, values: '0+10x10 stale' },
+        { series: `salescale_live_instances{role="worker",instance_id="web-1"}`, values: '1x10 0x20' },
+        { series: `salescale_live_instances{role="web",instance_id="web-1"}`, values: '2x30' },
+        { series: `queue_jobs{queue="email",state="waiting",${webInstance}}`, values: '0x10 20+20x20' },
+        { series: `salescale_orders_placed_total{${webInstance}}`, values: '0+20x30' },
+      ],
+      { role: 'worker' },
+      'the worker is down',
+    );
+  });
+
+  it('pages when the order queue stops moving while its workers are live and it holds a handful of jobs', () => {
+    // From minute 10 no worker takes an order job (a worker wedged on a lock, a queue paused by hand): workers still
+    // send heartbeats, three jobs wait (far below HighQueueDepth), and the head of the line keeps ageing.
+    assertPages(
+      'OrderQueueStuck',
+      16,
+      [
+        { series: `salescale_live_instances{role="worker",instance_id="web-1"}`, values: '1x30' },
+        { series: `queue_jobs{queue="order",state="waiting",${webInstance}}`, values: '0x9 3x20' },
+        { series: `queue_jobs{queue="order",state="delayed",${webInstance}}`, values: '400x30' },
+        { series: `queue_oldest_waiting_job_age_seconds{queue="order",${webInstance}}`, values: '0x9 0+60x20' },
+        { series: `queue_oldest_waiting_job_age_seconds{queue="order",${worker}}`, values: '0x9 0+60x20' },
+      ],
+      { queue: 'order' },
+      'the order queue is stuck',
+    );
+  });
+
+  it('pages when the outbox relay stops while the workers are live', () => {
+    // From minute 10 the relay moves nothing (the queue Redis unreachable from the workers, or the relay loop dead in a
+    // live worker): orders keep committing their outbox rows, the queues stay empty, the workers keep beating.
+    assertPages(
+      'OutboxRelayStuck',
+      16,
+      [
+        { series: `salescale_live_instances{role="worker",instance_id="web-1"}`, values: '1x30' },
+        { series: `salescale_orders_placed_total{${webInstance}}`, values: '0+20x30' },
+        { series: `queue_jobs{queue="order",state="waiting",${webInstance}}`, values: '0x30' },
+        { series: `outbox_unrelayed_rows{${webInstance}}`, values: '0x9 40+40x20' },
+        { series: `outbox_oldest_unrelayed_age_seconds{${webInstance}}`, values: '0x9 0+60x20' },
+        { series: `outbox_oldest_unrelayed_age_seconds{${worker}}`, values: '0x9 0+60x20' },
+      ],
+      {},
+      'the outbox relay is stuck',
+    );
+  });
+
+  it('pages when signed payment webhooks cannot be applied (refused as malformed, or failing with a 5xx)', () => {
+    // From minute 10 every signed Stripe event fails: a PostgreSQL outage (5xx, outcome "failed") or an API version
+    // the shop cannot read (400, outcome "malformed"). Paid orders stay unpaid and expire while the buyers paid.
+    const stripe = (outcome: string) => `salescale_payment_webhooks_total{provider="stripe",outcome="${outcome}",${webInstance}}`;
+    assertPages(
+      'PaymentWebhooksFailing',
+      20,
+      [
+        { series: stripe('processed'), values: '0+20x9 200x30' },
+        { series: stripe('failed'), values: '0x9 10+10x30' },
+        { series: stripe('signature_invalid'), values: '0x40' },
+      ],
+      { provider: 'stripe' },
+      'webhooks fail',
+    );
   });
 });

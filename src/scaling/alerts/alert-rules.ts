@@ -9,7 +9,13 @@
  *   (p99, disk, DB query time, slow queries, job time, failed jobs), as warnings.
  * - `cloudwatch-alarms`: the seed's two custom CloudWatch alarms (checkout rate; DB connections is
  *   the CloudWatch side of `HighDbConnections`).
+ * - `stuck-work`: Salescale's own, for work that stopped moving while the processes that should do it look alive
+ *   (not in the seed): a queue whose oldest runnable job keeps ageing far below the depth thresholds, an outbox the
+ *   relay no longer empties. Depth and liveness alerts see neither.
  * - `waiting-room`: Salescale's own, for sale events queued in the waiting room (not in the seed).
+ * - `availability`: Salescale's own, for a role with no live instance at all (not in the seed). Every other
+ *   rule reads figures that a dead role stops reporting (a ratio or a quantile over no requests is empty, not
+ *   high), so a shop whose web instances are all down, or whose workers are, fired nothing.
  * - `payments`: Salescale's own, for checkout that takes money (reservations, payments, webhooks;
  *   not in the seed). Counters of the web role (payments, webhooks, provider calls, late payments,
  *   expiries by payment) and the worker (expiries by job and sweeper, reservations held).
@@ -33,7 +39,7 @@ export type CloudWatchStatistic = 'Average' | 'Sum' | 'Maximum' | 'Minimum' | 'S
 export type CloudWatchComparison = 'GreaterThanThreshold' | 'GreaterThanOrEqualToThreshold' | 'LessThanThreshold' | 'LessThanOrEqualToThreshold';
 
 /** Where a rule comes from in the seed strategy. */
-export type AlertSource = 'alert-thresholds' | 'critical-metrics' | 'cloudwatch-alarms' | 'waiting-room' | 'payments';
+export type AlertSource = 'alert-thresholds' | 'critical-metrics' | 'cloudwatch-alarms' | 'availability' | 'stuck-work' | 'waiting-room' | 'payments';
 
 export interface CloudWatchAlarmSpec {
   namespace: string;
@@ -42,12 +48,35 @@ export interface CloudWatchAlarmSpec {
   statistic: CloudWatchStatistic;
   /** A percentile statistic (e.g. `p95`); when set, alarms use it instead of `statistic`. */
   extendedStatistic?: string;
-  threshold: number;
+  /**
+   * A fixed figure, or a share of the deployment spec's PostgreSQL max_connections, which the template resolves
+   * (`getCloudWatchThreshold`) so that the alarm follows the database it provisions.
+   */
+  threshold: number | { percentOfMaxConnections: number };
   comparison: CloudWatchComparison;
   periodSeconds: number;
   evaluationPeriods: number;
   /** What the template must add (dimensions) or how the figure differs from the Prometheus rule. */
   note?: string;
+}
+
+/**
+ * Share of PostgreSQL max_connections above which the database-side HighDbConnections alarms fire (RDS's
+ * DatabaseConnections on AWS, the flexible server's active_connections on Azure): the seed's "DB connections > 80%".
+ * A share, not a count: a fixed 150 fired at 75 % of max_connections 200 and at 60 % once the spec went to 250. It
+ * stays below the 90 % the connection budget may reach during a rollout at the maxima (CONNECTION_HEADROOM_PERCENT),
+ * so it warns before new instances are refused.
+ */
+export const DB_CONNECTIONS_ALARM_PERCENT = 80;
+
+/** The connection count the HighDbConnections alarms fire above, for a database with `maxConnections`. */
+export function getDbConnectionsAlarmThreshold(maxConnections: number, percent = DB_CONNECTIONS_ALARM_PERCENT): number {
+  return Math.floor((maxConnections * percent) / 100);
+}
+
+/** An alarm's threshold as a figure, a share of max_connections resolved against the spec's. */
+export function getCloudWatchThreshold(cw: CloudWatchAlarmSpec, maxConnections: number): number {
+  return typeof cw.threshold === 'number' ? cw.threshold : getDbConnectionsAlarmThreshold(maxConnections, cw.threshold.percentOfMaxConnections);
 }
 
 export interface AlertRule {
@@ -91,8 +120,24 @@ export const ERROR_RATIO = (window: string) =>
   `sum(rate(http_request_duration_seconds_count{${SHOPPER_ROUTES},status_code=~"5.."}[${window}])) / sum(rate(http_request_duration_seconds_count{${SHOPPER_ROUTES}}[${window}]))`;
 export const LATENCY_QUANTILE = (q: number, window: string) =>
   `histogram_quantile(${q}, sum by (le) (rate(http_request_duration_seconds_bucket{${SHOPPER_ROUTES}}[${window}])))`;
+/**
+ * Checkout's own requests, as the `route` label names them: placing an order (`POST /api/v1/orders`, signed in or a
+ * guest) and paying one (`POST /api/v1/orders/:id/pay`, `POST /api/v1/guest-orders/:token/pay`); the routes the
+ * `checkout` rate limiter guards. Cluster-wide latency dilutes them: a sale's shoppers browse far more than they buy.
+ */
+export const CHECKOUT_ROUTES = 'route=~"/api/v1/orders|/api/v1/orders/:id/pay|/api/v1/guest-orders/:token/pay",method="POST"';
+const CHECKOUT_LATENCY_QUANTILE = (q: number, window: string) =>
+  `histogram_quantile(${q}, sum by (le) (rate(http_request_duration_seconds_bucket{${CHECKOUT_ROUTES}}[${window}])))`;
+/** Checkout requests/s: at least 0.1 (30 in 5 minutes), so that one slow checkout on a quiet night is no quantile. */
+const CHECKOUT_BUSY = (window: string) => `sum(rate(http_request_duration_seconds_count{${CHECKOUT_ROUTES}}[${window}])) >= 0.1`;
 const DB_CONNECTIONS_IN_USE_RATIO =
   'sum by (role, pool) (db_pool_connections{state="total"} - ignoring(state) db_pool_connections{state="idle"}) / sum by (role, pool) (db_pool_connections{state="max"})';
+/**
+ * How long the job at the head of `queue`'s line has been runnable (queue_oldest_waiting_job_age_seconds: delays on
+ * purpose left out, see runnableSince in src/platform/queue/processing.ts); every instance reports the same shared
+ * figure, so `max`.
+ */
+const QUEUE_WAIT_AGE = (queue: string) => `max by (queue) (queue_oldest_waiting_job_age_seconds{queue="${queue}"})`;
 const QUEUE_DEPTH = 'sum by (queue) (max by (queue, state) (queue_jobs{state=~"waiting|prioritized"}))';
 const REQUEST_RATE = (window: string, offset = '') => `sum(rate(http_request_duration_seconds_count{${SHOPPER_ROUTES}}[${window}]${offset}))`;
 
@@ -163,11 +208,11 @@ export const ALERT_RULES: readonly AlertRule[] = [
       namespace: 'AWS/RDS',
       metricName: 'DatabaseConnections',
       statistic: 'Average',
-      threshold: 150,
+      threshold: { percentOfMaxConnections: DB_CONNECTIONS_ALARM_PERCENT },
       comparison: 'GreaterThanThreshold',
       periodSeconds: 300,
       evaluationPeriods: 2,
-      note: "the seed's HighDBConnections alarm: client connections to the primary database (RDS's own metric, every instance's pools together) against max_connections 200; the EMF lines' per-instance DatabaseConnections (at most DB_POOL_MAX each) could never average above 150",
+      note: "the seed's HighDBConnections alarm: client connections to the primary database (RDS's own metric, every instance's pools together) above 80 % of the spec's max_connections (200 of 250), as Azure's PostgreSQL connections alert; the EMF lines' per-instance DatabaseConnections (at most DB_POOL_MAX each) could never reach it",
     },
   },
   {
@@ -179,6 +224,92 @@ export const ALERT_RULES: readonly AlertRule[] = [
     expr: `${QUEUE_DEPTH} > 5000`,
     forSeconds: 0,
     action: 'scale_up_workers',
+  },
+
+  // Availability: a role with no live instance. Its own figures vanish with it, so these look at what is missing.
+  {
+    name: 'WebInstancesDown',
+    severity: 'critical',
+    summary: 'No web instance live or scraped for 2 minutes',
+    description:
+      'No web instance is live (no heartbeat, as the workers see the cluster) or none is scraped: shoppers get no page at all, and the error-rate and latency alerts stay silent because no request is counted.',
+    // `absent` covers the whole cluster gone (nothing left to report a heartbeat count); the heartbeat count covers
+    // web instances that hang or cannot reach Redis while the workers still report.
+    expr: 'max by (role) (salescale_live_instances{role="web"}) < 1 or absent(process_cpu_seconds_total{role="web"})',
+    forSeconds: 120,
+    action: 'investigate',
+    source: 'availability',
+  },
+  {
+    name: 'WorkerInstancesDown',
+    severity: 'critical',
+    summary: 'No worker instance live for 2 minutes',
+    description:
+      'No worker has sent a heartbeat for 2 minutes (as the web instances see the cluster): confirmation emails and stock syncs pile up, unpaid reservations are no longer expired (their units stay off sale) and the outbox is not relayed, long before any queue-depth alert.',
+    expr: 'max by (role) (salescale_live_instances{role="worker"}) < 1',
+    forSeconds: 120,
+    action: 'investigate',
+    source: 'availability',
+  },
+
+  // Stuck work: a queue or the outbox that stopped moving while its workers and relays report alive. Each queue's
+  // threshold follows what its lateness costs; a quiet queue reads 0 (nothing waits), so none fires on a quiet night.
+  {
+    name: 'OrderQueueStuck',
+    severity: 'critical',
+    summary: 'Order queue: the oldest runnable job has waited > 2 minutes, for 1 minute',
+    description:
+      'A job of the order queue has been runnable for over 3 minutes without a worker taking it: paid orders are not fanned out (no stock sync, no confirmation email) and expire-order jobs run late, so unpaid reservations hold stock back from the sale until the sweeper catches them.',
+    expr: `${QUEUE_WAIT_AGE('order')} > 120`,
+    forSeconds: 60,
+    action: 'investigate',
+    source: 'stuck-work',
+  },
+  {
+    name: 'InventoryQueueStuck',
+    severity: 'warning',
+    summary: 'Inventory queue: the oldest runnable job has waited > 5 minutes, for 2 minutes',
+    description:
+      'A stock sync (update-stock) has been runnable for over 7 minutes without a worker taking it: the units sold since are not synced, so stock figures read from the synced side are stale.',
+    expr: `${QUEUE_WAIT_AGE('inventory')} > 300`,
+    forSeconds: 120,
+    action: 'investigate',
+    source: 'stuck-work',
+  },
+  {
+    name: 'EmailQueueStuck',
+    severity: 'warning',
+    summary: 'Email queue: the oldest runnable job has waited > 10 minutes, for 5 minutes',
+    description:
+      'An email job has been runnable for over 15 minutes without a worker taking it: order confirmations, expiry and refund notices arrive late, and buyers write to support or pay twice.',
+    expr: `${QUEUE_WAIT_AGE('email')} > 600`,
+    forSeconds: 300,
+    action: 'investigate',
+    source: 'stuck-work',
+  },
+  {
+    name: 'NotificationsQueueStuck',
+    severity: 'warning',
+    summary: 'Notifications queue: the oldest runnable job has waited > 15 minutes, for 5 minutes',
+    description:
+      'A notifications job has been runnable for over 20 minutes without a worker taking it: analytics roll-ups lag and degrade-mode notices reach the team late. No shopper impact.',
+    expr: `${QUEUE_WAIT_AGE('notifications')} > 900`,
+    forSeconds: 300,
+    action: 'investigate',
+    source: 'stuck-work',
+  },
+
+  {
+    name: 'OutboxRelayStuck',
+    severity: 'critical',
+    summary: 'Outbox: the oldest unrelayed row is > 1 minute old, for 2 minutes',
+    description:
+      "Outbox rows committed with orders have waited over 3 minutes to be moved into BullMQ: the relay has stopped (queue Redis unreachable, relays crashed in live workers). Every order's follow-ups — payment-window expiry, fan-out after payment, emails — pile up in PostgreSQL, and no queue alert sees them.",
+    // Every instance reads the same table: `max`.
+    expr: 'max(outbox_oldest_unrelayed_age_seconds) > 60',
+    forSeconds: 120,
+    action: 'investigate',
+    source: 'stuck-work',
   },
 
   // WARNING
@@ -243,6 +374,41 @@ export const ALERT_RULES: readonly AlertRule[] = [
     expr: `${LATENCY_QUANTILE(0.99, '5m')} > 1`,
     forSeconds: 300,
     action: 'monitor',
+    source: 'critical-metrics',
+  },
+  {
+    name: 'CheckoutResponseTimeP95',
+    severity: 'warning',
+    summary: 'Checkout response time P95 > 500ms for 5 minutes',
+    description:
+      "One checkout request in twenty (placing or paying an order) has taken over 500 ms for 5 minutes, the seed's p95 target: buyers wait at the step that takes their money, while fast catalog reads keep the cluster-wide figures calm.",
+    expr: `${CHECKOUT_LATENCY_QUANTILE(0.95, '5m')} > 0.5 and on () ${CHECKOUT_BUSY('5m')}`,
+    forSeconds: 300,
+    action: 'investigate',
+    source: 'critical-metrics',
+  },
+  {
+    // The seed's critical latency line (p95 > 2 s for 2 minutes, CRITICAL in ALERT_THRESHOLDS) on checkout alone: four
+    // times its p95 target, where the cluster-wide rule stays quiet under a sale's catalog reads. 2 s is a bucket boundary.
+    name: 'CheckoutResponseTimeP95Critical',
+    severity: 'critical',
+    summary: 'Checkout response time P95 > 2s for 2 minutes',
+    description:
+      'One checkout request in twenty (placing or paying an order) has taken over 2 s for 2 minutes, four times the p95 target: buyers retry and abandon at the step that takes their money, and clients and load balancers start timing out.',
+    expr: `${CHECKOUT_LATENCY_QUANTILE(0.95, '1m')} > 2 and on () ${CHECKOUT_BUSY('1m')}`,
+    forSeconds: 120,
+    action: 'investigate',
+    source: 'critical-metrics',
+  },
+  {
+    name: 'CheckoutResponseTimeP99',
+    severity: 'warning',
+    summary: 'Checkout response time P99 > 1000ms for 5 minutes',
+    description:
+      "One checkout request in a hundred (placing or paying an order) has taken over 1 s for 5 minutes, the seed's p99 target: the slowest buyers retry or abandon at checkout (a locked hot product, a slow PostgreSQL).",
+    expr: `${CHECKOUT_LATENCY_QUANTILE(0.99, '5m')} > 1 and on () ${CHECKOUT_BUSY('5m')}`,
+    forSeconds: 300,
+    action: 'investigate',
     source: 'critical-metrics',
   },
   {
@@ -384,6 +550,17 @@ export const ALERT_RULES: readonly AlertRule[] = [
     source: 'payments',
   },
   {
+    name: 'PaymentWebhooksFailing',
+    severity: 'critical',
+    summary: 'Signed payment webhooks not applied (malformed or failing) > 5 in 5 minutes, for 5 minutes',
+    description:
+      'Webhooks {{ $labels.provider }} signed are not applied: refused as malformed (400, e.g. an API version the shop cannot read) or failing (5xx, e.g. PostgreSQL down). Payments that complete by webhook stay unapplied: paid orders stay unpaid and expire while their buyers paid.',
+    expr: 'sum by (provider) (increase(salescale_payment_webhooks_total{outcome=~"malformed|failed"}[5m])) > 5',
+    forSeconds: 300,
+    action: 'investigate',
+    source: 'payments',
+  },
+  {
     name: 'PaymentProviderCallsFailing',
     severity: 'warning',
     summary: 'Capture, void or refund calls to the payment provider failing for 5 minutes',
@@ -414,6 +591,21 @@ export const ALERT_RULES: readonly AlertRule[] = [
     description:
       '{{ $labels.provider }} payments arrived for orders that could no longer take them and were {{ $labels.payment_action }} automatically: those buyers paid and got nothing (the money goes back; a refund costs fees).',
     expr: 'sum by (provider, payment_action) (label_replace(increase(salescale_late_payments_total[15m]), "payment_action", "$1", "action", "(.*)")) > 3',
+    forSeconds: 0,
+    action: 'investigate',
+    source: 'payments',
+  },
+  {
+    name: 'PaymentRefundFailedOrDisputed',
+    severity: 'warning',
+    summary: 'Money owed to a buyer not given back, or a payment problem open (refund failed, disputed, dispute lost)',
+    description:
+      '{{ $labels.provider }}: {{ $labels.problem }}. not_given_back: a late payment or an admin refund whose void or refund call keeps failing (the workers retry it); refund_failed: a refund the provider accepted could not be paid out, the buyer has not got the money (the order still reads refunded); disputed: the money is taken back unless answered at the provider; dispute_lost: the money went back to the buyer. Holds while the payments are owed back or the problems open.',
+    // The counter catches a problem the moment it is reported (once per payment, created at zero); the gauges, read from
+    // PostgreSQL by every worker, hold the alert while money is still owed back (past the worker's first retry) or a
+    // refund failure or dispute is still open, however long that lasts.
+    expr:
+      '(sum by (provider, problem) (increase(salescale_payment_problems_total[1h])) > 0) or (max by (provider, problem) (salescale_payment_problems_open) > 0) or (max by (provider, problem) (label_replace(salescale_payments_owed_back, "problem", "not_given_back", "provider", ".*")) > 0)',
     forSeconds: 0,
     action: 'investigate',
     source: 'payments',

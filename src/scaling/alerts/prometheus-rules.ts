@@ -15,6 +15,14 @@ export function getRuleGroupName(severity: AlertRule['severity']): string {
   return `salescale-${severity}`;
 }
 
+/** The `source` annotation of Salescale's own rules (the others come from the seed strategy). */
+const SALESCALE_SOURCES: Partial<Record<NonNullable<AlertRule['source']>, string>> = {
+  'waiting-room': 'Salescale, waiting room',
+  availability: 'Salescale, availability',
+  'stuck-work': 'Salescale, stuck work',
+  payments: 'Salescale, payments',
+};
+
 /**
  * The annotations a rule's alerts carry: the seed's wording (`summary`), the impact (`description`), the
  * link to its section of docs/runbook.md (`runbook_url`, see runbook-links.ts) and where it comes from.
@@ -25,8 +33,7 @@ export function getAnnotations(rule: AlertRule, runbookUrl: string = DEFAULT_RUN
     summary: rule.summary,
     description: rule.description,
     runbook_url: getRunbookUrl(rule.name, runbookUrl),
-    source:
-      rule.source === 'waiting-room' ? 'Salescale, waiting room' : rule.source === 'payments' ? 'Salescale, payments' : `seed strategy, ${rule.source ?? 'alert-thresholds'}`,
+    source: SALESCALE_SOURCES[rule.source ?? 'alert-thresholds'] ?? `seed strategy, ${rule.source ?? 'alert-thresholds'}`,
   };
 }
 

@@ -6,7 +6,10 @@ import { getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers } from '.
 import { parseBenchCapacity } from './bench-capacity.ts';
 import { loadCapacityCheckConfig } from '../../platform/config/config.ts';
 import { type CheckOptions, DEFAULT_CHECK_ASSUMPTIONS, checkDbConnections, checkRateLimits, checkRedisMemory } from './checks.ts';
-import { DEFAULT_WORKER_PLAN, getWorkerReplicas, planCapacity } from './plan.ts';
+import { DEFAULT_WORKER_PLAN, getQueueReplicas, getQueueWorkloads, planCapacity } from './plan.ts';
+import { DEFAULT_CONCURRENCY, QUEUE_NAMES, type QueueName } from '../../platform/queue/queue-definitions.ts';
+import { checkConnectionBudget, getK8sRolloutSurge } from '../manifests/connection-budget.ts';
+import { SEED_DEPLOYMENT_SPEC, withOverrides } from '../manifests/deployment-spec.ts';
 
 const web = { capacityPerInstanceRps: 150, sloP95Ms: 500, targetUtilization: 0.7, minReplicas: 2, maxReplicas: 20 };
 
@@ -16,9 +19,48 @@ describe('capacity plan', () => {
     // μ = 150 + ln 20 / 0.5 = 155.99; 1800 / (0.7 × 155.99) = 16.48 → 17.
     assert.equal(plan.hours[0].webReplicas, 17);
   });
-  it('sizes workers by Little\'s law: rate × time ÷ (concurrency × utilization)', () => {
+  it('sizes each queue by Little\'s law: rate × time ÷ (concurrency × utilization)', () => {
     // 30 jobs/s × 0.5 s = 15 busy slots; / (10 × 0.7) = 2.14 → 3.
-    assert.equal(getWorkerReplicas(30, DEFAULT_WORKER_PLAN), 3);
+    assert.equal(getQueueReplicas(30, { jobsPerOrder: 1, jobSeconds: 0.5, concurrency: 10 }, 0.7), 3);
+  });
+  it('gives the sale\'s peak enough workers to drain every queue at the concurrency and job time the worker runs it with', () => {
+    // The seed's Black Friday peak (180 req/s × 10) at 0.002 orders per request: 3.6 orders/s.
+    const plan = planCapacity([{ hour: '2026-11-27T19:00:00.000Z', baseRequestsPerSecond: 180, eventMultiplier: 10, meanRequestsPerSecond: 1800, peakRequestsPerSecond: 1800, requestsInHour: 0 }], web);
+    const orders = 1800 * 0.002;
+    // The worker's concurrency (DEFAULT_CONCURRENCY; email at most DB_POOL_MAX 5 − 2 sends at once) and the
+    // jobs of an order: expire-order + order-paid, one update-stock, one confirmation email (2 s of SMTP), one analytics event.
+    const deployed: Record<QueueName, { jobs: number; seconds: number; concurrency: number }> = {
+      email: { jobs: 1, seconds: 2, concurrency: Math.min(DEFAULT_CONCURRENCY.email, 5 - 2) },
+      order: { jobs: 2, seconds: 0.5, concurrency: DEFAULT_CONCURRENCY.order },
+      inventory: { jobs: 1, seconds: 0.5, concurrency: DEFAULT_CONCURRENCY.inventory },
+      notifications: { jobs: 1, seconds: 0.5, concurrency: DEFAULT_CONCURRENCY.notifications },
+    };
+    const replicas = plan.hours[0].workerReplicas;
+    for (const q of QUEUE_NAMES) {
+      const d = deployed[q];
+      const drained = replicas * (d.concurrency / d.seconds) * 0.7;
+      assert.ok(drained >= orders * d.jobs, `${q}: ${replicas} workers drain ${drained} jobs/s at 70 % of their slots, the peak brings ${orders * d.jobs}`);
+    }
+    // 3.6 emails/s × 2 s = 7.2 busy sends over 3 per worker at 70 % = 3.43 → 4 workers; ten at once would say 1.
+    assert.equal(replicas, 4);
+    assert.equal(plan.hours[0].bottleneckQueue, 'email');
+  });
+  it('follows WORKER_CONCURRENCY: a queue run with fewer jobs at once needs more workers', () => {
+    const peak = [{ hour: '2026-11-27T19:00:00.000Z', baseRequestsPerSecond: 180, eventMultiplier: 10, meanRequestsPerSecond: 1800, peakRequestsPerSecond: 1800, requestsInHour: 0 }];
+    const atConcurrency = (env: Record<string, string>) => {
+      // DB_POOL_MAX 5: the worker's pool as the deployment spec runs it.
+      const app = loadCapacityCheckConfig({ DB_POOL_MAX: '5', ...env });
+      return planCapacity(peak, web, { ...DEFAULT_WORKER_PLAN, maxReplicas: 50, queues: getQueueWorkloads(app.workerConcurrency, app.dbPoolMax) }).hours[0];
+    };
+    assert.equal(atConcurrency({}).workerReplicas, 4);
+    // inventory=1: 3.6 jobs/s × 0.5 s / 0.7 = 2.57 → 3, still under email's 4; notifications=1 the same.
+    assert.equal(atConcurrency({ WORKER_CONCURRENCY: 'inventory=1' }).workerReplicas, 4);
+    // order=1: 7.2 jobs/s × 0.5 s / 0.7 = 5.14 → 6.
+    assert.deepEqual([atConcurrency({ WORKER_CONCURRENCY: 'order=1' }).workerReplicas, atConcurrency({ WORKER_CONCURRENCY: 'order=1' }).bottleneckQueue], [6, 'order']);
+    // email=20 is still capped by the pool (DB_POOL_MAX 5 → 3 sends); with DB_POOL_MAX 22 it runs 20 (7.2 / 14 → 1)
+    // and order's 7.2 jobs/s × 0.5 s / (5 × 0.7) = 1.03 → 2 is what is left.
+    assert.equal(atConcurrency({ WORKER_CONCURRENCY: 'email=20' }).workerReplicas, 4);
+    assert.deepEqual([atConcurrency({ WORKER_CONCURRENCY: 'email=20', DB_POOL_MAX: '22' }).workerReplicas, atConcurrency({ WORKER_CONCURRENCY: 'email=20', DB_POOL_MAX: '22' }).bottleneckQueue], [2, 'order']);
   });
   it('rejects a negative capacity with NEGATIVE_CAPACITY', () => {
     assert.throws(() => planCapacity([], { ...web, capacityPerInstanceRps: -5 }), { code: 'NEGATIVE_CAPACITY' });
@@ -33,6 +75,9 @@ describe('consistency checks', () => {
     ...DEFAULT_CHECK_ASSUMPTIONS,
     ...app,
     dbPoolMaxSource: "DB_POOL_MAX unset: the app's default",
+    redisMaxMemory: { mb: 256, source: 'assumed' },
+    redisMaxClients: { limit: 10_000, source: "Redis's default" },
+    workerQueues: 4,
     maxWebReplicas: 20,
     maxWorkerReplicas: 10,
     peakRps: 1800,
@@ -45,14 +90,34 @@ describe('consistency checks', () => {
     const f = checkDbConnections(seed);
     assert.equal(app.dbPoolMax, 10);
     assert.equal(f.level, 'error');
-    assert.match(f.message, /× pool max 10 \(DB_POOL_MAX unset: the app's default\) = 300 connections vs max_connections 200 \(185 usable after 13 reserved and 2 for a running migration\)/);
-    // 185 / 30 = 6.2 → 6.
-    assert.match(f.fix ?? '', /set DB_POOL_MAX to 6 /);
+    assert.match(f.message, /× pool max 10 \(DB_POOL_MAX unset: the app's default\) = 300 connections vs max_connections 200 \(164 usable after the 10 % headroom \(20\), 13 reserved, 2 for a running migration and 1 for a CLI command\)/);
+    // 164 / 30 = 5.5 → 5.
+    assert.match(f.fix ?? '', /set DB_POOL_MAX to 5 /);
     assert.match(f.fix ?? '', /PgBouncer/);
   });
-  it('accepts the pool the manifests set (DB_POOL_MAX=5: 150 of 185)', () => {
+  it('accepts the pool the manifests set (DB_POOL_MAX=5: 150 of 164)', () => {
     const settings = loadCapacityCheckConfig({ DB_POOL_MAX: '5' });
     assert.equal(checkDbConnections({ ...seed, ...settings, dbPoolMaxSource: 'DB_POOL_MAX' }).level, 'ok');
+  });
+  it('says a pool fits only where the manifests render it: the same 10 % of max_connections stays free, and the message says so', () => {
+    const spec = SEED_DEPLOYMENT_SPEC;
+    const pools = { ...seed, ...loadCapacityCheckConfig({ DB_POOL_MAX: String(spec.web.dbPoolMax) }), dbPoolMaxSource: 'DB_POOL_MAX' };
+    const k8s = { maxWebReplicas: spec.web.replicas.max, maxWorkerReplicas: spec.worker.replicas.max, rolloutSurge: { ...getK8sRolloutSurge(spec.web.replicas.max, spec.worker.replicas.max), source: 'Kubernetes maxSurge' } };
+    for (let maxConnections = 180; maxConnections <= 280; maxConnections++) {
+      const plan = checkDbConnections({ ...pools, ...k8s, maxConnections });
+      let renders = true;
+      try {
+        checkConnectionBudget(withOverrides(spec, { database: { maxConnections } }), 'k8s');
+      } catch {
+        renders = false;
+      }
+      assert.equal(plan.level === 'ok', renders, `max_connections ${maxConnections}: plan says ${plan.level}, manifests ${renders ? 'render' : 'refuse'}`);
+    }
+    // `salescale plan --max-connections 215` with DB_POOL_MAX=5: 180 for the pools + 16 leaves 19 of 215 free, under 22.
+    const tight = checkDbConnections({ ...pools, ...k8s, maxConnections: 215 });
+    assert.equal(tight.level, 'error');
+    assert.match(tight.message, /vs max_connections 215 \(177 usable after the 10 % headroom \(22\), 13 reserved, 2 for a running migration and 1 for a CLI command\)/);
+    assert.match(tight.fix ?? '', /DB_POOL_MAX to 4 /);
   });
   it('reports no eviction error: the app itself refuses an evicting queue Redis, and says where the cache lives', () => {
     const shared = checkRedisMemory(seed).find((f) => f.id === 'redis-eviction');

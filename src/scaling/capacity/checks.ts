@@ -3,15 +3,17 @@
  * and rate limits against the plan's peak. The app's own settings (pool size, where the cache lives, the
  * rate limits) come in as the app reads them (`loadCapacityCheckConfig`); what no setting says (traffic per
  * shopper, Redis's maxmemory, sizes of keys) is an assumption, named as one in the messages. A finding is an
- * error only where the app, as configured, would fail at the plan's peak.
+ * error only where the app, as configured, would fail at the plan's peak, or where `manifests` refuses to render it.
  */
 import type { LimitPolicy } from '../../platform/rate-limit/limiter.ts';
+import { CLI_CONNECTIONS, CONNECTION_HEADROOM_PERCENT, getConnectionCeiling, getMinHeadroom } from '../manifests/connection-budget.ts';
+import { CLI_REDIS_CONNECTIONS, countRedisConnections, getRedisConnectionsPerProcess } from './redis-connections.ts';
 
 /** Severity of a finding. */
 export type CheckLevel = 'ok' | 'warning' | 'error';
 
 export interface CheckFinding {
-  id: 'db-connections' | 'redis-memory' | 'redis-eviction' | 'rate-limit-signed-in' | 'rate-limit-anonymous' | 'node-lead-time' | 'node-pool' | 'prescale-time-zone' | 'prescale-start';
+  id: 'db-connections' | 'redis-memory' | 'redis-eviction' | 'redis-connections' | 'rate-limit-signed-in' | 'rate-limit-anonymous' | 'node-lead-time' | 'node-pool' | 'prescale-time-zone' | 'prescale-start';
   level: CheckLevel;
   message: string;
   /** A concrete fix when the level is not ok. */
@@ -34,8 +36,6 @@ export interface AppCheckSettings {
 export interface CheckAssumptions {
   /** @defaultValue 0.005 */
   dbSecondsPerRequest: number;
-  /** Redis maxmemory in MB (a setting of Redis, not of the app; the seed: 256). @defaultValue 256 */
-  redisMaxMemoryMb: number;
   /** Concurrent sessions at peak and their size. @defaultValue 20000 sessions × 2 KB */
   peakSessions: number;
   sessionKb: number;
@@ -58,17 +58,33 @@ export interface CheckOptions extends AppCheckSettings, CheckAssumptions {
   maxWorkerReplicas: number;
   /** Peak requests/s (Little's law for busy connections). */
   peakRps: number;
+  /**
+   * maxmemory of the queue Redis in MB (a setting of Redis, not of the app) and where the figure comes from: the
+   * deployment spec's `redis.queueMaxMemoryMb` (what compose and swarm give it) or `--redis-maxmemory`.
+   */
+  redisMaxMemory: { mb: number; source: string };
+  /**
+   * Redis `maxclients` (each Redis the app uses) and where the figure comes from: Redis's default 10000 or
+   * `--redis-maxclients` (managed tiers allow fewer).
+   */
+  redisMaxClients: { limit: number; source: string };
+  /** Queues each worker runs: one blocking Redis connection each. */
+  workerQueues: number;
   /** PostgreSQL max_connections. */
   maxConnections: number;
   /** superuser_reserved_connections + admin/monitoring headroom. */
   reservedConnections: number;
   /** Connections a running `salescale migrate` holds. */
   migrationConnections: number;
+  /**
+   * Processes a rolling update starts beside the old ones at the maxima (Kubernetes maxSurge), and what says so;
+   * a release at the sale's peak holds both generations' pools. None when absent.
+   */
+  rolloutSurge?: { web: number; worker: number; source: string };
 }
 
 export const DEFAULT_CHECK_ASSUMPTIONS: CheckAssumptions = {
   dbSecondsPerRequest: 0.005,
-  redisMaxMemoryMb: 256,
   peakSessions: 20_000,
   sessionKb: 2,
   cacheKeys: 10_000,
@@ -79,27 +95,34 @@ export const DEFAULT_CHECK_ASSUMPTIONS: CheckAssumptions = {
   shoppersPerIp: 3,
 };
 
-/** Processes × pool max against max_connections, with a DB_POOL_MAX that fits or a PgBouncer fix. */
+/**
+ * Processes × pool max against max_connections, with a DB_POOL_MAX that fits or a PgBouncer fix. The rule is the
+ * generator's (manifests/connection-budget.ts): pools + migrate + one CLI command + reserved must leave
+ * CONNECTION_HEADROOM_PERCENT of max_connections free.
+ */
 export function checkDbConnections(o: CheckOptions): CheckFinding {
-  const processes = o.maxWebReplicas + o.maxWorkerReplicas;
+  const surge = o.rolloutSurge;
+  const processes = o.maxWebReplicas + o.maxWorkerReplicas + (surge ? surge.web + surge.worker : 0);
   const demand = processes * o.dbPoolMax;
-  const usable = o.maxConnections - o.reservedConnections - o.migrationConnections;
+  const headroom = getMinHeadroom(o.maxConnections);
+  const usable = getConnectionCeiling(o.maxConnections) - o.reservedConnections - o.migrationConnections - CLI_CONNECTIONS;
   // Busy connections at peak (Little's law) per web instance, +50 % for bursts, at least 2.
   const busyPerInstance = (o.peakRps / Math.max(1, o.maxWebReplicas)) * o.dbSecondsPerRequest;
   const neededPerInstance = Math.max(2, Math.ceil(busyPerInstance * 1.5));
   const fitting = Math.floor(usable / Math.max(1, processes));
-  const summary = `${o.maxWebReplicas} web + ${o.maxWorkerReplicas} worker processes × pool max ${o.dbPoolMax} (${o.dbPoolMaxSource}) = ${demand} connections vs max_connections ${o.maxConnections} (${usable} usable after ${o.reservedConnections} reserved and ${o.migrationConnections} for a running migration)`;
+  const during = surge ? `, + ${surge.web} web and ${surge.worker} worker during a rolling update (${surge.source}),` : '';
+  const summary = `${o.maxWebReplicas} web + ${o.maxWorkerReplicas} worker processes${during} × pool max ${o.dbPoolMax} (${o.dbPoolMaxSource}) = ${demand} connections vs max_connections ${o.maxConnections} (${usable} usable after the ${CONNECTION_HEADROOM_PERCENT} % headroom (${headroom}), ${o.reservedConnections} reserved, ${o.migrationConnections} for a running migration and ${CLI_CONNECTIONS} for a CLI command)`;
   if (demand <= usable) return { id: 'db-connections', level: 'ok', message: `${summary}: fits` };
   const fix =
     fitting >= neededPerInstance
       ? `set DB_POOL_MAX to ${fitting} (${processes} × ${fitting} = ${processes * fitting} ≤ ${usable}); peak needs ~${neededPerInstance} busy connections per web instance (${o.peakRps.toFixed(0)} req/s × ${o.dbSecondsPerRequest * 1000} ms DB time), so ${fitting} is enough — or put PgBouncer (transaction pooling) in front with default_pool_size ≤ ${usable}`
       : `a pool of ${fitting} per process is below the ~${neededPerInstance} busy connections each instance needs at peak: put PgBouncer (transaction pooling, max_client_conn ≥ ${demand}, default_pool_size ≤ ${usable}) in front of PostgreSQL, or raise max_connections`;
-  return { id: 'db-connections', level: 'error', message: `${summary}: does NOT fit — ${demand - usable} connections over`, fix };
+  return { id: 'db-connections', level: 'error', message: `${summary}: does NOT fit — ${demand - usable} connections over what leaves ${CONNECTION_HEADROOM_PERCENT} % free`, fix };
 }
 
 /**
  * Memory of the Redis behind REDIS_URL (queues, sessions, rate limits, carts, the stock gate, and the cache
- * unless CACHE_REDIS_URL gives it its own) against an assumed maxmemory; and how the app deals with eviction.
+ * unless CACHE_REDIS_URL gives it its own) against its maxmemory; and how the app deals with eviction.
  */
 export function checkRedisMemory(o: CheckOptions): CheckFinding[] {
   const mb = (kb: number) => kb / 1024;
@@ -109,10 +132,10 @@ export function checkRedisMemory(o: CheckOptions): CheckFinding[] {
   // Redis per-key overhead (~100 B) on top of values.
   const overhead = mb(((o.peakSessions + (o.cacheHasOwnRedis ? 0 : o.cacheKeys) + o.queuedJobs) * 100) / 1024);
   const total = sessions + cache + queues + overhead;
-  const share = total / o.redisMaxMemoryMb;
+  const share = total / o.redisMaxMemory.mb;
   const parts = `sessions ${sessions.toFixed(0)} MB + ${o.cacheHasOwnRedis ? '' : `cache ${cache.toFixed(0)} MB + `}queues ${queues.toFixed(0)} MB + key overhead ${overhead.toFixed(0)} MB`;
   const where = o.cacheHasOwnRedis ? 'the queue Redis (REDIS_URL; the cache has its own, CACHE_REDIS_URL)' : 'the queue Redis (REDIS_URL), which also holds the cache (CACHE_REDIS_URL is not set)';
-  const detail = `${where} at peak: ${parts} = ${total.toFixed(0)} MB of an assumed maxmemory ${o.redisMaxMemoryMb} MB (${(share * 100).toFixed(0)} %)`;
+  const detail = `${where} at peak: ${parts} = ${total.toFixed(0)} MB of maxmemory ${o.redisMaxMemory.mb} MB (${o.redisMaxMemory.source}) (${(share * 100).toFixed(0)} %)`;
   const findings: CheckFinding[] = [];
   if (share > 0.8) {
     const suggested = 2 ** Math.ceil(Math.log2(total / 0.6));
@@ -126,6 +149,34 @@ export function checkRedisMemory(o: CheckOptions): CheckFinding[] {
     message: `Redis eviction: the worker reads the queue Redis's maxmemory-policy at start and, in production, refuses to start unless it is noeviction (elsewhere it logs an error): BullMQ jobs and locks, sessions and the stock gate must not be evicted; ${o.cacheHasOwnRedis ? 'the cache\'s own Redis may evict (allkeys-lru)' : 'the cache shares it, so its keys only expire by their TTL'}`,
   });
   return findings;
+}
+
+/**
+ * Redis connections of every process at the maxima during a rolling update (as `checkDbConnections` counts them) and
+ * one CLI command, per Redis, against maxclients: past it Redis refuses new clients (`ERR max number of clients
+ * reached`), so the new pods of a release cannot reach their sessions, stock gate or queues. More than
+ * CONNECTION_HEADROOM_PERCENT of it in use is a warning, as for PostgreSQL.
+ */
+export function checkRedisConnections(o: CheckOptions): CheckFinding {
+  const surge = o.rolloutSurge;
+  const web = surge ? `(${o.maxWebReplicas} + ${surge.web})` : String(o.maxWebReplicas);
+  const worker = surge ? `(${o.maxWorkerReplicas} + ${surge.worker})` : String(o.maxWorkerReplicas);
+  const processes = { web: o.maxWebReplicas + (surge?.web ?? 0), worker: o.maxWorkerReplicas + (surge?.worker ?? 0), workerQueues: o.workerQueues };
+  const per = getRedisConnectionsPerProcess(o.workerQueues);
+  const count = countRedisConnections(processes, CLI_REDIS_CONNECTIONS);
+  const redises = [
+    { name: `queue Redis (REDIS_URL${o.cacheHasOwnRedis ? '' : ', which also serves the cache'})`, per: per.queue, total: count.queue },
+    ...(o.cacheHasOwnRedis ? [{ name: 'cache Redis (CACHE_REDIS_URL)', per: per.cache, total: count.cache }] : []),
+  ];
+  const { limit, source } = o.redisMaxClients;
+  const ceiling = getConnectionCeiling(limit);
+  const most = Math.max(...redises.map((r) => r.total));
+  const parts = redises.map((r) => `${r.name}: ${web} web × ${r.per.web} + ${worker} worker × ${r.per.worker} + CLI ${CLI_REDIS_CONNECTIONS} = ${r.total} connections`).join('; ');
+  const summary = `Redis connections at the maxima${surge ? ` during a rolling update (${surge.source})` : ''}, ${parts} vs maxclients ${limit} (${source})`;
+  if (most <= ceiling) return { id: 'redis-connections', level: 'ok', message: `${summary}: fits` };
+  const fix = `raise maxclients (or pick a Redis tier that allows ≥ ${Math.ceil(most / (1 - CONNECTION_HEADROOM_PERCENT / 100))}), or lower the web/worker maxima`;
+  if (most > limit) return { id: 'redis-connections', level: 'error', message: `${summary}: does NOT fit — new clients past ${limit} are refused (ERR max number of clients reached)`, fix };
+  return { id: 'redis-connections', level: 'warning', message: `${summary}: leaves under ${CONNECTION_HEADROOM_PERCENT} % of maxclients free`, fix };
 }
 
 function perWindow(perMinute: number, l: { max: number; windowMs: number }): { expected: number; window: string } {
@@ -186,5 +237,5 @@ export function checkRateLimits(o: CheckOptions): CheckFinding[] {
 }
 
 export function runChecks(o: CheckOptions): CheckFinding[] {
-  return [checkDbConnections(o), ...checkRedisMemory(o), ...checkRateLimits(o)];
+  return [checkDbConnections(o), ...checkRedisMemory(o), checkRedisConnections(o), ...checkRateLimits(o)];
 }

@@ -35,6 +35,17 @@ describe('node pool checks', () => {
     assert.equal(byId(options({ maxNodes: 3 }))['node-pool'].level, 'ok');
   });
 
+  it('warns when the node group maximum holds the peak but not a release at it: the Deployments surge with maxUnavailable 0, so the new pods would stay Pending', () => {
+    // 17 + 5 web and 1 + 1 worker pods of 250m on 1500m nodes: 24 pods, 4 nodes; the peak alone needs 3.
+    const surge = { web: 5, worker: 1, source: 'Kubernetes maxSurge' };
+    const pool = byId(options({ maxNodes: 3, rolloutSurge: surge }))['node-pool'];
+    assert.equal(pool.level, 'warning', pool.message);
+    assert.match(pool.message, /a release at the peak \(\+ 5 web and 1 worker pods, Kubernetes maxSurge\) needs 4: above the maximum 3/);
+    assert.match(pool.fix ?? '', /raise the node group's maximum to ≥ 4/);
+    assert.equal(byId(options({ maxNodes: 4, rolloutSurge: surge }))['node-pool'].level, 'ok');
+    assert.match(byId(options({ rolloutSurge: surge }))['node-pool'].message, /its node group maximum must be ≥ 4 \(3 for the peak, 4 for a release at it\)/);
+  });
+
   it('warns when the lead is shorter than HPA sync + scan + node provisioning + pod start-up, and says what to change', () => {
     assert.equal(byId(options())['node-lead-time'].level, 'ok');
     assert.match(byId(options())['node-lead-time'].message, /= 175 s/);

@@ -28,6 +28,12 @@ export interface NodeCheckOptions {
   node: NodeSize;
   /** Node group maximum, when known. */
   maxNodes?: number;
+  /**
+   * Pods a rolling update adds at the peak (the Deployments' maxSurge, with maxUnavailable 0: render-k8s.ts), and what
+   * says so. The new pods must be scheduled before any old one stops, so a maximum that holds only the peak stalls a
+   * release at it. None when absent.
+   */
+  rolloutSurge?: { web: number; worker: number; source: string };
 }
 
 /** The overprovisioning pattern of the Cluster Autoscaler FAQ, as the fix text names it. */
@@ -46,12 +52,29 @@ function describeNode(node: NodeSize): string {
 export function checkNodePool(o: NodeCheckOptions): CheckFinding[] {
   const peakNodes = countNodes([{ count: o.web.peak, request: o.web.request }, { count: o.worker.peak, request: o.worker.request }], o.node);
   const offPeakNodes = countNodes([{ count: o.web.min, request: o.web.request }, { count: o.worker.min, request: o.worker.request }], o.node);
+  const surge = o.rolloutSurge;
+  const releaseNodes = surge
+    ? countNodes([{ count: o.web.peak + surge.web, request: o.web.request }, { count: o.worker.peak + surge.worker, request: o.worker.request }], o.node)
+    : peakNodes;
   const pods = (r: PodResources) => `${r.cpuMillicores}m / ${r.memoryMiB} MiB`;
   const sizing = `peak: ${o.web.peak} web (${pods(o.web.request)}) + ${o.worker.peak} worker (${pods(o.worker.request)}) pods need ${peakNodes} node(s) of ${describeNode(o.node)}, off-peak (${o.web.min} web + ${o.worker.min} worker) need ${offPeakNodes}`;
-  const pool: CheckFinding =
-    o.maxNodes !== undefined && peakNodes > o.maxNodes
-      ? { id: 'node-pool', level: 'error', message: `${sizing}: the node group's maximum ${o.maxNodes} cannot hold the peak — pods would stay Pending`, fix: `raise the node group's maximum to ≥ ${peakNodes} (--node-max to check it here)` }
-      : { id: 'node-pool', level: 'ok', message: `${sizing}: the Cluster Autoscaler adds ${Math.max(0, peakNodes - offPeakNodes)} for the sale${o.maxNodes !== undefined ? ` (maximum ${o.maxNodes})` : `; its node group maximum must be ≥ ${peakNodes}`}` };
+  const release = surge ? `a release at the peak (+ ${surge.web} web and ${surge.worker} worker pods, ${surge.source}) needs ${releaseNodes}` : '';
+  const adds = `the Cluster Autoscaler adds ${Math.max(0, peakNodes - offPeakNodes)} for the sale`;
+  const fixMax = (nodes: number) => `raise the node group's maximum to ≥ ${nodes} (--node-max to check it here)`;
+  let pool: CheckFinding;
+  if (o.maxNodes !== undefined && peakNodes > o.maxNodes) {
+    pool = { id: 'node-pool', level: 'error', message: `${sizing}: the node group's maximum ${o.maxNodes} cannot hold the peak — pods would stay Pending`, fix: fixMax(releaseNodes) };
+  } else if (o.maxNodes !== undefined && releaseNodes > o.maxNodes) {
+    pool = {
+      id: 'node-pool',
+      level: 'warning',
+      message: `${sizing}; ${release}: above the maximum ${o.maxNodes}, its new pods would stay Pending and, as no old pod stops before a new one is Ready (maxUnavailable 0), the release would stall until the load and the replicas come down`,
+      fix: `${fixMax(releaseNodes)}, or release before or after the sale`,
+    };
+  } else {
+    const max = o.maxNodes !== undefined ? ` (maximum ${o.maxNodes})` : surge ? `; its node group maximum must be ≥ ${releaseNodes} (${peakNodes} for the peak, ${releaseNodes} for a release at it)` : `; its node group maximum must be ≥ ${peakNodes}`;
+    pool = { id: 'node-pool', level: 'ok', message: `${sizing}${surge ? `, ${release}` : ''}: ${adds}${max}` };
+  }
 
   // Without a node to add (the peak fits the off-peak nodes), a window's pods wait only for the HPA and their start-up.
   if (peakNodes <= offPeakNodes) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ScalingInputError } from '../errors.ts';
-import { DEFAULT_WEB_PLAN, DEFAULT_WORKER_PLAN, planCapacity } from '../capacity/plan.ts';
+import { DEFAULT_WEB_PLAN, DEFAULT_WORKER_PLAN, getJobsPerOrder, planCapacity } from '../capacity/plan.ts';
 import { COST_COMPONENTS, getMonthUsage, getMonthlyCost } from './cost.ts';
 import { DEFAULT_PRICING_PATH, loadPricing } from './pricing.ts';
 
@@ -25,7 +25,7 @@ describe('cost', () => {
     assert.equal(plan.hours[0].webReplicas, 19, 'sized on the peak');
     const usage = getMonthUsage(plan, 2);
     assert.equal(usage.requests, 2 * 650 * 3600);
-    assert.ok(Math.abs(usage.jobs - 2 * 650 * 3600 * DEFAULT_WORKER_PLAN.ordersPerRequest * DEFAULT_WORKER_PLAN.jobsPerOrder) < 1e-6, `jobs ${usage.jobs}`);
+    assert.ok(Math.abs(usage.jobs - 2 * 650 * 3600 * DEFAULT_WORKER_PLAN.ordersPerRequest * getJobsPerOrder(DEFAULT_WORKER_PLAN)) < 1e-6, `jobs ${usage.jobs}`);
   });
 });
 

@@ -2,7 +2,7 @@
  * Monthly cost table in the seed strategy's structure (components × normal / peak / sale) from
  * explicit assumptions, and the price of each simulated policy for a sale event.
  */
-import type { CapacityPlan } from '../capacity/plan.ts';
+import { getJobsPerOrder, type CapacityPlan } from '../capacity/plan.ts';
 import { SEED_DEPLOYMENT_SPEC } from '../manifests/deployment-spec.ts';
 import type { SimulationResult } from '../simulate/simulate.ts';
 import type { PricingCatalogue } from './pricing.ts';
@@ -85,7 +85,7 @@ export function getMonthUsage(plan: CapacityPlan, hoursPerMonth = 730): MonthUsa
     web += h.webReplicas;
     workers += h.workerReplicas;
     requests += h.requestsInHour;
-    jobs += h.requestsInHour * plan.workers.ordersPerRequest * plan.workers.jobsPerOrder;
+    jobs += h.requestsInHour * plan.workers.ordersPerRequest * getJobsPerOrder(plan.workers);
   }
   return { webInstanceHours: web * scale, workerInstanceHours: workers * scale, requests: requests * scale, jobs: jobs * scale };
 }

@@ -3,6 +3,7 @@
  * resources, probes, pool sizes, drain timings, queue-depth targets and the pre-scaling plan.
  * A number lives here once; the renderers (k8s, compose, swarm, aws, heroku, do) only translate it.
  */
+import type { PaymentProviderName } from '../../platform/config/payments.config.ts';
 import { QUEUE_NAMES, type QueueName } from '../../platform/queue/queue-definitions.ts';
 import { DEFAULT_RUNBOOK_URL, findRunbookUrlProblem } from '../alerts/runbook-links.ts';
 import type { CalendarEventId } from '../forecast/calendar.ts';
@@ -93,8 +94,13 @@ export interface DeploymentSpec {
     queues: readonly QueueName[];
     /** BullMQ's key prefix is the hash-tagged REDIS_PREFIX: `{salescale}:<queue>:wait`. */
     redisPrefix: string;
-    /** KEDA redis trigger listLength: runnable jobs per worker replica the HPA aims at. */
-    jobsPerReplica: number;
+    /**
+     * Seconds of one replica's work the KEDA redis triggers aim each queue's backlog at: a queue's `listLength`
+     * is the jobs one replica completes in that time at the concurrency the worker runs the queue with and its
+     * assumed job time (`getWorkerListLengths`), so a slow queue (email: 3 sends at once, 2 s each) scales on a
+     * short list and a fast one (notifications: 100 at once) on a long one. @defaultValue 5
+     */
+    backlogSecondsPerReplica: number;
     /** KEDA activationListLength (0→1 only; workers never go below `min`). */
     activationJobs: number;
     pollingIntervalSeconds: number;
@@ -102,18 +108,44 @@ export interface DeploymentSpec {
   };
   probes: { readiness: HttpProbe; liveness: HttpProbe; startupSeconds: number };
   /**
+   * The payment provider of every web and worker role (PAYMENT_PROVIDER): the web role takes payments and verifies
+   * the provider's webhooks, the worker gives money owed back (voids, refunds) through it, and each refuses to boot
+   * without the provider's keys. The keys are secrets: each platform passes them as it passes SESSION_SECRET
+   * (`getPaymentSecretNames` in role-env.ts). The built-in test provider is refused in production, so it is no choice here.
+   * @defaultValue { provider: 'stripe' }
+   */
+  payments: { provider: Exclude<PaymentProviderName, 'test'> };
+  /**
+   * Email, sent by the worker alone: MAIL_FROM of every worker, an address of a domain your mail provider sends for
+   * (the app's default, `no-reply@salescale.local`, is refused or filed as spam). The mail server (SMTP_URL, with its
+   * credentials) is a secret each platform passes to the worker as it passes SESSION_SECRET.
+   * @defaultValue { from: 'Salescale <no-reply@shop.example.com>' }
+   */
+  mail: { from: string };
+  /**
    * Graceful stop: on SIGTERM `/ready` answers 503 for `drainDelaySeconds` (SHUTDOWN_DRAIN_DELAY_MS,
    * long enough for the load balancer to notice), then in-flight work gets `shutdownTimeoutSeconds`
    * (SHUTDOWN_TIMEOUT_MS). The platform's kill timeout must cover both plus a margin.
    */
   drain: { drainDelaySeconds: number; shutdownTimeoutSeconds: number; marginSeconds: number; deregistrationDelaySeconds: number };
   database: {
-    /** PostgreSQL max_connections (the seed: 200; RDS parameter group and compose use it). */
+    /** PostgreSQL max_connections (the seed: 250; RDS parameter group and compose use it). */
     maxConnections: number;
     /** superuser_reserved_connections + admin/monitoring headroom. */
     reservedConnections: number;
     /** Connections a running `salescale migrate` holds (the advisory lock plus its pool). */
     migrationConnections: number;
+  };
+  /**
+   * The Redis servers compose and swarm run (`--maxmemory`); the clouds provision node types and tiers of several GB
+   * (`aws.cacheNodeType`, `gcp.redisMemoryGb`, `azure.redisCapacity`). `plan` judges the queue Redis's memory at the
+   * peak against `queueMaxMemoryMb` unless given `--redis-maxmemory`.
+   */
+  redis: {
+    /** maxmemory of the queue Redis (REDIS_URL: BullMQ, sessions, rate limits, carts, the stock gate; noeviction). @defaultValue 512 */
+    queueMaxMemoryMb: number;
+    /** maxmemory of the cache Redis (CACHE_REDIS_URL; allkeys-lru). @defaultValue 256 */
+    cacheMaxMemoryMb: number;
   };
   keepAliveTimeoutSeconds: number;
   aws: {
@@ -250,7 +282,7 @@ export const SEED_DEPLOYMENT_SPEC: DeploymentSpec = {
     dbPoolMax: 5,
     queues: QUEUE_NAMES,
     redisPrefix: 'salescale',
-    jobsPerReplica: 100,
+    backlogSecondsPerReplica: 5,
     activationJobs: 0,
     pollingIntervalSeconds: 30,
     cooldownPeriodSeconds: 300,
@@ -260,8 +292,13 @@ export const SEED_DEPLOYMENT_SPEC: DeploymentSpec = {
     liveness: { path: '/health', periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3, successThreshold: 1 },
     startupSeconds: 30,
   },
+  payments: { provider: 'stripe' },
+  mail: { from: 'Salescale <no-reply@shop.example.com>' },
   drain: { drainDelaySeconds: 10, shutdownTimeoutSeconds: 25, marginSeconds: 5, deregistrationDelaySeconds: 30 },
-  database: { maxConnections: 200, reservedConnections: 13, migrationConnections: 2 },
+  // 250: k8s and gcp need 196 at the maxima during a rollout, which left 4 of 200 free (connection-budget.ts wants
+  // 10 %). Every instance class the clouds use here allows far more (RDS db.r6g.large's default is about 1,700).
+  database: { maxConnections: 250, reservedConnections: 13, migrationConnections: 2 },
+  redis: { queueMaxMemoryMb: 512, cacheMaxMemoryMb: 256 },
   keepAliveTimeoutSeconds: 65,
   aws: {
     // 2 vCPU / 4 GiB compute-optimised, the class of the GCP and Azure machines and the one `cost` prices (it reads
@@ -317,12 +354,12 @@ export function withOverrides(spec: DeploymentSpec, overrides: { [K in keyof Dep
   return out as unknown as DeploymentSpec;
 }
 
-/** Connections the whole deployment may open at its maxima (the sizing rule of docs/deploy-*.md). */
-export function getPeakConnections(spec: DeploymentSpec): number {
-  return spec.web.replicas.max * spec.web.dbPoolMax + spec.worker.replicas.max * spec.worker.dbPoolMax + spec.database.migrationConnections + spec.database.reservedConnections;
-}
-
-/** Refuses a spec whose numbers contradict each other; returns it unchanged otherwise. */
+/**
+ * Refuses a spec whose numbers contradict each other; returns it unchanged otherwise. Connections are not judged
+ * here: how many a target opens (its rollout surge) and against which limit (max_connections, Azure's share of it, a
+ * Heroku plan, a DigitalOcean node) depend on the target, so `checkConnectionBudget` (connection-budget.ts) judges
+ * them per target with the one rule `plan` uses too (CONNECTION_HEADROOM_PERCENT of the limit left free).
+ */
 export function checkDeploymentSpec(spec: DeploymentSpec): DeploymentSpec {
   const problems: string[] = [];
   for (const role of ['web', 'worker'] as const) {
@@ -332,18 +369,13 @@ export function checkDeploymentSpec(spec: DeploymentSpec): DeploymentSpec {
     const { requests, limits } = spec[role];
     if (requests.cpuMillicores > limits.cpuMillicores || requests.memoryMiB > limits.memoryMiB) problems.push(`${role}.requests must not exceed ${role}.limits`);
   }
+  if (!(spec.worker.backlogSecondsPerReplica > 0)) problems.push(`worker.backlogSecondsPerReplica must be > 0 (got ${spec.worker.backlogSecondsPerReplica})`);
   if (!(spec.web.capacityPerInstanceRps > 0)) problems.push(`web.capacityPerInstanceRps must be > 0 (got ${spec.web.capacityPerInstanceRps})`);
   const a = spec.web.autoscaling;
   if (!(a.cpuPercent > 0 && a.cpuPercent <= 100 && a.memoryPercent > 0 && a.memoryPercent <= 100)) problems.push('web.autoscaling targets must be in (0, 100]');
   for (const rules of [a.behavior.scaleUp, a.behavior.scaleDown]) {
     if (rules.stabilizationWindowSeconds < 0 || rules.stabilizationWindowSeconds > 3600) problems.push('stabilizationWindowSeconds must be 0–3600');
     for (const p of rules.policies) if (!(p.value > 0 && p.periodSeconds >= 1 && p.periodSeconds <= 1800)) problems.push('HPA policies need value > 0 and periodSeconds 1–1800');
-  }
-  const peak = getPeakConnections(spec);
-  if (peak >= spec.database.maxConnections) {
-    problems.push(
-      `peak connections ${peak} (web ${spec.web.replicas.max} × ${spec.web.dbPoolMax} + workers ${spec.worker.replicas.max} × ${spec.worker.dbPoolMax} + migrations ${spec.database.migrationConnections} + reserved ${spec.database.reservedConnections}) must stay below max_connections ${spec.database.maxConnections}: lower dbPoolMax or put PgBouncer in front`,
-    );
   }
   if (spec.drain.deregistrationDelaySeconds < spec.drain.drainDelaySeconds) problems.push('drain.deregistrationDelaySeconds must be ≥ drainDelaySeconds');
   if (spec.keepAliveTimeoutSeconds <= 60) problems.push('keepAliveTimeoutSeconds must exceed the load balancers\u2019 60 s idle timeout');

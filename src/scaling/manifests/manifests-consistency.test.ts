@@ -37,19 +37,21 @@ function cfn(files: readonly RenderedFile[]): Obj {
 }
 
 describe('one number in the spec, every target (acceptance 2)', () => {
-  it('max web replicas 20 → 25 changes the HPA, the production ScaledObject, the ASG and App Platform, and nothing else', async () => {
-    const spec = withOverrides(SEED_DEPLOYMENT_SPEC, { web: { replicas: { min: 2, max: 25, desired: 3 } } });
+  it('max web replicas 20 → 18 changes the HPA, the production ScaledObject, the ASG and App Platform, and nothing else', async () => {
+    const spec = withOverrides(SEED_DEPLOYMENT_SPEC, { web: { replicas: { min: 2, max: 18, desired: 3 } } });
+    // Down, not up: the seed's 20 web pods with the rollout's surge take 196 of max_connections 250 on k8s and GCP, and
+    // 25 (231) would leave less than the 10 % headroom (connection-budget.ts): refused until database.maxConnections or a pooler makes room.
     const files = renderTargets(MANIFEST_TARGETS, spec);
-    assert.equal(k8s(files, 'HorizontalPodAutoscaler', 'salescale-web').spec.maxReplicas, 25);
-    assert.equal(k8s(files, 'ScaledObject', 'salescale-web').spec.maxReplicaCount, 25);
-    assert.equal(cfn(files).Parameters.WebMaxSize.Default, 25);
-    assert.equal((getObject(files, '.do/app.yaml') as Obj).services[0].autoscaling.max_instance_count, 25);
+    assert.equal(k8s(files, 'HorizontalPodAutoscaler', 'salescale-web').spec.maxReplicas, 18);
+    assert.equal(k8s(files, 'ScaledObject', 'salescale-web').spec.maxReplicaCount, 18);
+    assert.equal(cfn(files).Parameters.WebMaxSize.Default, 18);
+    assert.equal((getObject(files, '.do/app.yaml') as Obj).services[0].autoscaling.max_instance_count, 18);
     // Swarm, compose and Heroku have no autoscaler bound: they must not change.
     const gcp = await parseTerraform(files);
-    assert.equal(gcp.resource.google_compute_region_autoscaler.web[0].autoscaling_policy[0].max_replicas, 25);
+    assert.equal(gcp.resource.google_compute_region_autoscaler.web[0].autoscaling_policy[0].max_replicas, 18);
     const azure = getObject(files, 'deploy/azure/salescale.json') as Obj;
     const webAutoscale = azure.resources.find((r: Obj) => r.type === 'Microsoft.Insights/autoscalesettings' && r.name === 'salescale-web-autoscale');
-    assert.equal(webAutoscale.properties.profiles[0].capacity.maximum, '25');
+    assert.equal(webAutoscale.properties.profiles[0].capacity.maximum, '18');
     assert.deepEqual(changedPaths(files, seedFiles).sort(), [
       '.do/app.yaml',
       'deploy/aws/salescale.yaml',
@@ -111,7 +113,7 @@ describe('one number in the spec, every target (acceptance 2)', () => {
     const spec = withOverrides(SEED_DEPLOYMENT_SPEC, { drain: { ...SEED_DEPLOYMENT_SPEC.drain, drainDelaySeconds: 15 } });
     const files = renderTargets(MANIFEST_TARGETS, spec);
     const pod = k8s(files, 'Deployment', 'salescale-web').spec.template.spec;
-    assert.equal(pod.containers[0].lifecycle.preStop.sleep.seconds, 15);
+    assert.deepEqual(pod.containers[0].lifecycle.preStop.exec.command, ['sleep', '15']);
     assert.equal(pod.terminationGracePeriodSeconds, 45);
     assert.equal((getObject(files, 'deploy/swarm/stack.yml') as Obj).services.web.stop_grace_period, '45s');
     assert.equal((getObject(files, 'deploy/swarm/stack.yml') as Obj).services.web.environment.SHUTDOWN_DRAIN_DELAY_MS, '15000');
@@ -119,11 +121,47 @@ describe('one number in the spec, every target (acceptance 2)', () => {
   });
 });
 
+describe('the worker ScaledObject\'s queue triggers follow the worker', () => {
+  const listLengths = (spec: DeploymentSpec) => {
+    const triggers = (k8s(renderTargets(['k8s'], spec), 'ScaledObject', `${spec.name}-worker`).spec.triggers as Obj[]).filter((t) => t.type === 'redis');
+    return Object.fromEntries(triggers.map((t) => [t.name, Number(t.metadata.listLength)]));
+  };
+  it('aims each queue at the same seconds of one worker\'s work: its concurrency over its job time', () => {
+    // Jobs/s one worker completes: email 3 at once (DB_POOL_MAX 5 − 2) × 2 s, order 5 × 0.5 s, inventory 10 × 0.5 s,
+    // notifications 100 × 0.5 s. A target of 100 waiting jobs per worker for all of them was 67 s of email work and
+    // 0.5 s of notifications work: the email backlog waited a minute before a second worker, analytics scaled on noise.
+    const perWorker: Record<string, number> = { email: 3 / 2, order: 5 / 0.5, inventory: 10 / 0.5, notifications: 100 / 0.5 };
+    const lengths = listLengths(SEED_DEPLOYMENT_SPEC);
+    for (const [queue, rate] of Object.entries(perWorker)) {
+      for (const state of ['wait', 'prioritized']) {
+        const seconds = lengths[`${queue}-${state}`] / rate;
+        assert.ok(seconds >= 4 && seconds <= 6, `${queue}-${state}: ${lengths[`${queue}-${state}`]} waiting jobs per worker are ${seconds.toFixed(1)} s of its work, not 5`);
+      }
+    }
+  });
+  it('a worker pool of 4 (2 email sends at once) halves the email target and leaves the others', () => {
+    const seed = listLengths(SEED_DEPLOYMENT_SPEC);
+    const small = listLengths(withOverrides(SEED_DEPLOYMENT_SPEC, { worker: { dbPoolMax: 4 } }));
+    assert.deepEqual([seed['email-wait'], small['email-wait']], [8, 5]);
+    assert.equal(small['notifications-wait'], seed['notifications-wait']);
+    assert.throws(() => checkDeploymentSpec(withOverrides(SEED_DEPLOYMENT_SPEC, { worker: { backlogSecondsPerReplica: 0 } })), /worker.backlogSecondsPerReplica must be > 0/);
+  });
+});
+
 describe('spec consistency', () => {
-  it("refuses pool sizes whose peak exceeds max_connections (the seed's 20 × 50 against 200)", () => {
+  it("refuses pool sizes whose peak exceeds max_connections (the seed strategy's 20 × 50)", () => {
     const seedPools = withOverrides(SEED_DEPLOYMENT_SPEC, { web: { dbPoolMax: 50 } });
-    assert.throws(() => checkDeploymentSpec(seedPools), (e: unknown) => e instanceof DeploymentSpecError && /max_connections 200/.test(e.message));
-    assert.throws(() => renderTargets(['k8s'], seedPools), DeploymentSpecError);
+    assert.throws(() => renderTargets(['k8s'], seedPools), (e: unknown) => e instanceof DeploymentSpecError && e.message.includes(`max_connections ${SEED_DEPLOYMENT_SPEC.database.maxConnections}`));
+  });
+
+  it("judges connections by the target's own database with its headroom, not by a second rule on database.maxConnections", () => {
+    // Heroku and DigitalOcean size their database by plan (standard-2: 400, a 16 GB node: 397): a max_connections
+    // their files never use does not refuse them.
+    const small = withOverrides(SEED_DEPLOYMENT_SPEC, { database: { maxConnections: 100 } });
+    assert.doesNotThrow(() => checkDeploymentSpec(small));
+    assert.doesNotThrow(() => renderTargets(['heroku', 'do'], small));
+    // Where max_connections is the limit, the shared rule (10 % free, rollout surge, CLI) refuses what the sum below it allowed.
+    assert.throws(() => renderTargets(['k8s'], small), (e: unknown) => e instanceof DeploymentSpecError && e.message.includes('k8s: connections at the maxima during a rolling update'));
   });
 
   it('refuses min > desired and requests above limits', () => {

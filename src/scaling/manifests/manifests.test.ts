@@ -7,15 +7,17 @@ import { QUEUE_NAMES, queuePrefix } from '../../platform/queue/queue-definitions
 import { ALERT_RULES } from '../alerts/alert-rules.ts';
 import { RECORDING_RULES } from '../alerts/recording-rules.ts';
 import { getRunbookUrl } from '../alerts/runbook-links.ts';
-import { SEED_DEPLOYMENT_SPEC, getTerminationGraceSeconds } from './deployment-spec.ts';
+import { SEED_DEPLOYMENT_SPEC, getTerminationGraceSeconds, withOverrides } from './deployment-spec.ts';
+import { HEROKU_REDIS_PLANS, getHerokuRedisNeeds } from './heroku-redis.ts';
 import { MANIFEST_TARGETS, renderTargets } from './manifests.ts';
+import { renderHeroku } from './render-paas.ts';
 import { getRoleArgv } from './role-env.ts';
 import { validateCloudFormation } from './validate/cfn-validate.ts';
 import { validateComposeFile } from './validate/compose-validate.ts';
 import { checkDockerfile } from './validate/dockerfile-check.ts';
 import { runPromtoolCheckConfig, runPromtoolCheckRules, runYamllint } from './validate/external-tools.ts';
 import { validateK8sObjects, type K8sObject } from './validate/k8s-validate.ts';
-import { buildKustomization, getK8sObjects, getObject } from './validate/rendered-objects.ts';
+import { buildKustomization, getFile, getK8sObjects, getObject } from './validate/rendered-objects.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const spec = SEED_DEPLOYMENT_SPEC;
@@ -106,12 +108,24 @@ describe('Kubernetes manifests', () => {
     assert.equal(actions.at(-1), spec.web.replicas.min);
   });
 
+  it('pauses before SIGTERM on clusters older than 1.30 too: preStop runs the image\u2019s own sleep, not the sleep action (beta from 1.30, GA in 1.34)', () => {
+    // A cluster before 1.30 refuses or drops the sleep action (PodLifecycleSleepAction, KEP-3960: alpha 1.29, beta 1.30):
+    // no pause, so ingress-nginx kept sending to a pod already closing. The image is Debian slim, which has /bin/sleep.
+    const base = /^ARG NODE_IMAGE=(\S+)$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '';
+    assert.match(base, /^node:24-(bookworm|trixie)(-slim)?$/, 'a base image that has a sleep binary (not distroless)');
+    for (const name of ['salescale-web', 'salescale-worker']) {
+      const preStop = find(objects, 'Deployment', name).spec.template.spec.containers[0].lifecycle.preStop;
+      assert.equal(preStop.sleep, undefined, `${name}: the sleep action needs Kubernetes 1.30+`);
+      assert.deepEqual(preStop.exec?.command, ['sleep', String(spec.drain.drainDelaySeconds)], name);
+    }
+  });
+
   it('runs the one image as non-root, with a preStop pause and a grace period covering drain and shutdown', () => {
     for (const name of ['salescale-web', 'salescale-worker']) {
       const pod = find(objects, 'Deployment', name).spec.template.spec;
       const c = pod.containers[0];
       assert.equal(pod.securityContext.runAsNonRoot, true);
-      assert.equal(c.lifecycle.preStop.sleep.seconds, spec.drain.drainDelaySeconds);
+      assert.deepEqual(c.lifecycle.preStop, { exec: { command: ['sleep', String(spec.drain.drainDelaySeconds)] } });
       assert.equal(pod.terminationGracePeriodSeconds, getTerminationGraceSeconds(spec));
       assert.ok(pod.terminationGracePeriodSeconds > spec.drain.drainDelaySeconds + spec.drain.shutdownTimeoutSeconds);
       assert.equal(c.readinessProbe.httpGet.path, '/ready');
@@ -166,7 +180,7 @@ describe('CloudFormation template', () => {
     assert.deepEqual(alarms.map(([id]) => id).sort(), expected.sort());
     const metrics = alarms.map(([, r]) => r.Properties.MetricName);
     assert.ok(metrics.includes('CheckoutRate') && metrics.includes('DatabaseConnections'));
-    // The seed's 150 is of max_connections (200): the database's own count of every instance's connections.
+    // 80 % of the spec's max_connections: the database's own count of every instance's connections.
     const db = (template.Resources as Obj).HighDbConnectionsAlarm.Properties;
     assert.equal(db.Namespace, 'AWS/RDS');
     assert.deepEqual(db.Dimensions, [{ Name: 'DBInstanceIdentifier', Value: { Ref: 'Database' } }]);
@@ -179,7 +193,19 @@ describe('CloudFormation template', () => {
       const scales = p.AlarmActions.length > 1;
       assert.equal(p.AlarmDescription.includes('scales the web group out'), scales, `${id} says whether it scales: ${p.AlarmDescription}`);
     }
-    assert.match(db.AlarmDescription, /^critical: AWS\/RDS DatabaseConnections Average > 150 for 2 × 300 s; notifies only\./);
+    assert.match(db.AlarmDescription, /^critical: AWS\/RDS DatabaseConnections Average > 200 for 2 × 300 s; notifies only\./);
+  });
+
+  it("fires HighDbConnections at 80 % of the spec's max_connections on AWS, as Azure's PostgreSQL connections alert does, whatever max_connections is", () => {
+    for (const maxConnections of [200, 250, 400]) {
+      const files = renderTargets(['aws', 'azure'], withOverrides(spec, { database: { maxConnections } }));
+      const aws = (getObject(files, 'deploy/aws/salescale.yaml') as Obj).Resources.HighDbConnectionsAlarm.Properties;
+      const azure = ((getObject(files, 'deploy/azure/salescale.json') as Obj).resources as Obj[]).find((r) => r.type === 'Microsoft.Insights/metricAlerts' && String(r.name).endsWith('-pg-connections')) as Obj;
+      const share = Math.floor(maxConnections * 0.8);
+      assert.equal(aws.Threshold, share, `AWS at max_connections ${maxConnections}: ${aws.Threshold} is ${Math.round((aws.Threshold / maxConnections) * 100)} %`);
+      assert.equal(azure.properties.criteria.allOf[0].threshold, share, `Azure at max_connections ${maxConnections}`);
+      assert.match(aws.AlarmDescription, new RegExp(`^critical: AWS/RDS DatabaseConnections Average > ${share} for 2 × 300 s; notifies only\\.`));
+    }
   });
 });
 
@@ -233,10 +259,20 @@ describe('compose and swarm', () => {
     for (const n of web) assert.match(nginx, new RegExp(`server ${n}:${spec.web.port}`));
   });
 
-  it("rolls the swarm stack out start-first with rollback, the seed's restart policy and resources", () => {
+  it('publishes the swarm web port in host mode, so the app sees the shopper\u2019s address (the ingress routing mesh replaced it with its own: one rate-limit budget for the whole shop)', () => {
+    const web = swarm.services.web;
+    assert.deepEqual(web.ports, [{ target: spec.web.port, published: spec.web.port, protocol: 'tcp', mode: 'host' }]);
+    // A host-mode port is bound once per node: one web task per node, and an update stops a node's task before starting its successor.
+    assert.equal(web.deploy.placement.max_replicas_per_node, 1);
+    assert.equal(web.deploy.update_config.order, 'stop-first');
+    assert.equal(web.deploy.rollback_config.order, 'stop-first');
+    assert.match(getFile(files, 'deploy/swarm/stack.yml').content, /^# .*host mode/m);
+  });
+
+  it("rolls the swarm stack out with rollback (workers start-first), the seed's restart policy and resources", () => {
     const web = swarm.services.web.deploy;
     assert.equal(web.replicas, spec.web.replicas.desired);
-    assert.equal(web.update_config.order, 'start-first');
+    assert.equal(swarm.services.worker.deploy.update_config.order, 'start-first');
     assert.equal(web.update_config.failure_action, 'rollback');
     assert.deepEqual(web.restart_policy, { condition: 'on-failure', delay: '5s', max_attempts: 3, window: '120s' });
     assert.deepEqual(web.resources.limits, { cpus: '0.5', memory: '512M' });
@@ -256,12 +292,67 @@ describe('Heroku and DigitalOcean', () => {
     assert.ok(Number(app.env.SHUTDOWN_TIMEOUT_MS.value) < 30_000);
     const doApp = getObject(files, '.do/app.yaml') as Obj;
     assert.equal(doApp.services[0].autoscaling.max_instance_count, spec.web.replicas.max);
-    assert.equal(doApp.services[0].health_check.http_path, '/ready');
     assert.equal(doApp.jobs[0].kind, 'PRE_DEPLOY');
     assert.deepEqual(
       doApp.databases.map((d: Obj) => d.engine),
       ['PG', 'VALKEY', 'VALKEY'],
     );
+  });
+});
+
+describe('DigitalOcean App Platform and its managed PostgreSQL', () => {
+  it('gives every component that binds the cluster\u2019s DATABASE_URL (sslmode=require: verified in full) the cluster\u2019s own CA as DATABASE_CA_CERT (no process reached the database)', () => {
+    const doApp = getObject(files, '.do/app.yaml') as Obj;
+    const components = [...doApp.services, ...doApp.workers, ...doApp.jobs] as Obj[];
+    assert.deepEqual(components.map((c) => c.name), ['web', 'worker', 'migrate']);
+    for (const component of components) {
+      const env = Object.fromEntries((component.envs as Obj[]).map((e) => [e.key, e.value]));
+      // App Platform's own bindings, not JavaScript templates.
+      assert.equal(env.DATABASE_URL, '$' + '{db.DATABASE_URL}', component.name);
+      assert.equal(env.DATABASE_CA_CERT, '$' + '{db.CA_CERT}', component.name);
+      assert.equal(env.DATABASE_REPLICA_URL, undefined, `${component.name}: a replica is not bound (App Platform binds the cluster, not its read-only nodes)`);
+      assert.ok(!['disable', 'no-verify'].includes(env.PGSSLMODE), `${component.name}: PGSSLMODE must not turn verification off`);
+    }
+  });
+});
+
+describe('DigitalOcean App Platform health checks', () => {
+  it('route on /ready (health_check: a readiness probe, it only takes the instance out of the load balancer) and restart only on /health (liveness_health_check), never on /ready', () => {
+    const web = (getObject(files, '.do/app.yaml') as Obj).services[0];
+    assert.equal(web.health_check.http_path, spec.probes.readiness.path);
+    assert.ok(web.liveness_health_check, 'no liveness_health_check: a wedged instance stays out of rotation for good, never restarted');
+    assert.equal(web.liveness_health_check.http_path, spec.probes.liveness.path);
+    assert.equal(web.liveness_health_check.port, spec.web.port);
+    assert.equal(web.liveness_health_check.failure_threshold, spec.probes.liveness.failureThreshold);
+    assert.ok(web.liveness_health_check.initial_delay_seconds >= spec.probes.startupSeconds, 'boot (connect, warm up) before the first liveness check');
+  });
+});
+
+describe('Heroku Key-Value Store add-ons', () => {
+  const plan = (name: string) => HEROKU_REDIS_PLANS.find((p) => `heroku-redis:${p.name}` === name);
+  const redisAddons = (app: Obj) => Object.fromEntries((app.addons as Obj[]).filter((a) => a.plan.startsWith('heroku-redis:')).map((a) => [a.as, a.plan]));
+
+  it('provision a queue Redis and a cache Redis, each holding its peak (≤ 60 % full) and every dyno\u2019s connections at the spec\u2019s maxima', () => {
+    const addons = redisAddons(getObject(files, 'app.json') as Obj);
+    assert.deepEqual(Object.keys(addons).sort(), ['CACHE_REDIS', 'REDIS'], 'one add-on per Redis: REDIS_URL (queues, noeviction) and CACHE_REDIS_URL (cache)');
+    for (const need of getHerokuRedisNeeds(spec)) {
+      const chosen = plan(addons[need.role === 'queue' ? 'REDIS' : 'CACHE_REDIS']);
+      assert.ok(chosen, `${need.role}: a known heroku-redis plan`);
+      assert.ok(need.connections <= chosen.connectionLimit, `${need.role}: ${need.connections} connections at the maxima exceed ${chosen.name}'s limit ${chosen.connectionLimit}`);
+      assert.ok(need.memoryMb <= chosen.memoryMb * 0.6, `${need.role}: ${need.memoryMb.toFixed(0)} MB at peak in ${chosen.name}'s ${chosen.memoryMb} MB`);
+    }
+  });
+
+  it('grow with the spec: more web dynos get a larger plan, and a spec no plan holds is refused', () => {
+    const seed = redisAddons(getObject(renderHeroku(spec), 'app.json') as Obj);
+    const larger = redisAddons(getObject(renderHeroku(withOverrides(spec, { web: { replicas: { min: 2, max: 80, desired: 3 }, dbPoolMax: 2 }, worker: { dbPoolMax: 2 } })), 'app.json') as Obj);
+    assert.ok(HEROKU_REDIS_PLANS.indexOf(plan(larger.REDIS)!) > HEROKU_REDIS_PLANS.indexOf(plan(seed.REDIS)!), `${larger.REDIS} vs ${seed.REDIS}`);
+    assert.throws(() => renderHeroku(withOverrides(spec, { web: { replicas: { min: 2, max: 100_000, desired: 3 } } })), /no Heroku Key-Value Store plan holds the queue Redis/);
+  });
+
+  it('document the cache add-on\u2019s allkeys-lru, which app.json cannot set', () => {
+    const doc = readFileSync(join(ROOT, 'docs/deploy-heroku.md'), 'utf8');
+    assert.match(doc, /heroku redis:maxmemory CACHE_REDIS --policy allkeys-lru/);
   });
 });
 

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { writeOutputFiles } from '../output-files.ts';
+import { checkConnectionBudget } from './connection-budget.ts';
 import { checkDeploymentSpec, type DeploymentSpec } from './deployment-spec.ts';
 import { getPrescaleSchedule } from './prescale-plan.ts';
 import { renderAws } from './render-aws.ts';
@@ -24,6 +25,7 @@ export function isManifestTarget(value: string): value is ManifestTarget {
 /** The files of one target (paths relative to the repository root). */
 export function renderTarget(target: ManifestTarget, spec: DeploymentSpec): RenderedFile[] {
   checkDeploymentSpec(spec);
+  checkConnectionBudget(spec, target);
   const schedule = getPrescaleSchedule(spec);
   switch (target) {
     case 'k8s':

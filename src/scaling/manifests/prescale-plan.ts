@@ -3,13 +3,14 @@
  * (forecast → replicas per hour → windows above the minimum), as KEDA cron triggers and AWS
  * scheduled actions. Deterministic: the same spec gives the same windows.
  */
-import { DEFAULT_WORKER_PLAN, planCapacity, type CapacityPlan, type WebPlanOptions, type WorkerPlanOptions } from '../capacity/plan.ts';
+import { DEFAULT_WORKER_PLAN, getBacklogListLength, getQueueThroughput, getQueueWorkloads, planCapacity, type CapacityPlan, type WebPlanOptions, type WorkerPlanOptions } from '../capacity/plan.ts';
 import { getCalendarEvent, getSeedCalendarEvents } from '../forecast/calendar.ts';
 import { forecastHourly } from '../forecast/forecast.ts';
 import { getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, type AwsScheduledAction, type KedaCronTrigger } from '../schedule/schedule.ts';
 import type { CompareInput } from '../simulate/compare.ts';
 import type { PrescaleWindow } from '../simulate/prescale.ts';
 import type { DeploymentSpec } from './deployment-spec.ts';
+import { QUEUE_NAMES, type QueueName } from '../../platform/queue/queue-definitions.ts';
 
 export interface PrescaleSchedule {
   plan: CapacityPlan;
@@ -27,8 +28,19 @@ export interface PrescaleSchedule {
 export function getSpecPlanOptions(spec: DeploymentSpec): { web: WebPlanOptions; workers: WorkerPlanOptions } {
   return {
     web: { capacityPerInstanceRps: spec.web.capacityPerInstanceRps, sloP95Ms: 500, targetUtilization: spec.web.autoscaling.cpuPercent / 100, minReplicas: spec.web.replicas.min, maxReplicas: spec.web.replicas.max },
-    workers: { ...DEFAULT_WORKER_PLAN, minReplicas: spec.worker.replicas.min, maxReplicas: spec.worker.replicas.max },
+    // The worker as deployed: the app's concurrency per queue, email capped by the worker's own pool.
+    workers: { ...DEFAULT_WORKER_PLAN, queues: getQueueWorkloads({}, spec.worker.dbPoolMax), minReplicas: spec.worker.replicas.min, maxReplicas: spec.worker.replicas.max },
   };
+}
+
+/**
+ * Each queue's KEDA redis `listLength`: the jobs one worker replica completes in `worker.backlogSecondsPerReplica`
+ * at the queue's concurrency and job time, as the plan sizes workers (at least 1). The ScaledObject then asks for the
+ * replicas that drain each queue's backlog in that time, whatever the queue's concurrency.
+ */
+export function getWorkerListLengths(spec: DeploymentSpec): Record<QueueName, number> {
+  const queues = getSpecPlanOptions(spec).workers.queues;
+  return Object.fromEntries(QUEUE_NAMES.map((q) => [q, getBacklogListLength(getQueueThroughput(queues[q]), spec.worker.backlogSecondsPerReplica)])) as Record<QueueName, number>;
 }
 
 /**

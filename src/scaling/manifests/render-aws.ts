@@ -7,13 +7,14 @@
  * alarms from the alert table. Intrinsics are written in their long form (`Ref:`, `Fn::GetAtt:`),
  * which plain YAML and JSON tools read without CloudFormation's custom tags.
  */
-import { ALERT_RULES, CLOUDWATCH_NAMESPACE, type AlertRule, type CloudWatchComparison } from '../alerts/alert-rules.ts';
+import { ALERT_RULES, CLOUDWATCH_NAMESPACE, type AlertRule, type CloudWatchComparison, getCloudWatchThreshold } from '../alerts/alert-rules.ts';
 import { getRunbookUrl } from '../alerts/runbook-links.ts';
+import { AWS_ROLLING_BATCH } from './connection-budget.ts';
 import { getTerminationGraceSeconds, type DeploymentSpec } from './deployment-spec.ts';
 import type { PrescaleSchedule } from './prescale-plan.ts';
 import type { RenderedFile } from './rendered-file.ts';
 import { GENERATED_HEADER, toYaml } from './rendered-file.ts';
-import { getRoleArgv, getRoleEnv, getTrustProxyEnv } from './role-env.ts';
+import { getAllRoleSecretNames, getRoleArgv, getRoleEnv, getRoleSecretNames, getTrustProxyEnv } from './role-env.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -43,7 +44,7 @@ function parameters(spec: DeploymentSpec): Obj {
     RequestCountPerTarget: { Type: 'Number', Default: spec.web.autoscaling.requestsPerTargetPerMinute, Description: 'Requests per target per minute for that policy' },
     PredictiveScalingMode: { Type: 'String', Default: spec.aws.predictiveMode, AllowedValues: ['ForecastOnly', 'ForecastAndScale'], Description: 'ForecastOnly until the forecasts have been compared with real load' },
     CertificateArn: { Type: 'String', Default: '', Description: 'ACM certificate for HTTPS (empty: HTTP only)' },
-    AppSecretArn: { Type: 'String', Description: 'Secrets Manager secret (JSON) with ADMIN_API_TOKEN and SESSION_SECRET' },
+    AppSecretArn: { Type: 'String', Description: `Secrets Manager secret (JSON) with ADMIN_API_TOKEN, SESSION_SECRET, ${getAllRoleSecretNames(spec).join(', ')}` },
     DbInstanceClass: { Type: 'String', Default: spec.aws.dbInstanceClass },
     CacheNodeType: { Type: 'String', Default: spec.aws.cacheNodeType },
     AlarmEmail: { Type: 'String', Default: '', Description: 'Where alarms are sent (empty: no subscription)' },
@@ -65,6 +66,7 @@ function userData(spec: DeploymentSpec, role: 'web' | 'worker'): Obj {
   const env = { ...getRoleEnv(spec, role), ...(role === 'web' ? getTrustProxyEnv(spec) : {}), CLOUDWATCH_EMF_NAMESPACE: CLOUDWATCH_NAMESPACE };
   const port = spec[role].port;
   const caMount = `-v ${RDS_CA_BUNDLE}:${RDS_CA_BUNDLE}:ro`;
+  const appSecrets = ['ADMIN_API_TOKEN', 'SESSION_SECRET', ...getRoleSecretNames(spec, role)];
   const lines = [
     '#!/bin/bash',
     'set -euo pipefail',
@@ -76,6 +78,9 @@ function userData(spec: DeploymentSpec, role: 'web' | 'worker'): Obj {
     'APP_SECRET=$(secret "${AppSecretArn}")',
     'DB_USER=$(jq -r .username <<<"$DB_SECRET")',
     'DB_PASS=$(jq -rj .password <<<"$DB_SECRET" | jq -sRr @uri)',
+    // Read before the heredoc, with -e: a key missing from the secret stops the boot (set -e ignores a failed read
+    // inside the heredoc, and jq -r prints `null` for a missing key: the app started with that as its secret).
+    ...appSecrets.map((name) => `${name}=$(jq -er .${name} <<<"$APP_SECRET")`),
     'umask 077',
     'cat > /etc/salescale.env <<ENV',
     ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
@@ -84,8 +89,7 @@ function userData(spec: DeploymentSpec, role: 'web' | 'worker'): Obj {
     ...(role === 'web' ? [`DATABASE_REPLICA_URL=postgres://$DB_USER:$DB_PASS@\${ReplicaHost}:\${DbPort}/${spec.name}?${RDS_TLS}`] : []),
     'REDIS_URL=rediss://${QueueRedisHost}:${QueueRedisPort}',
     'CACHE_REDIS_URL=rediss://${CacheRedisHost}:${CacheRedisPort}',
-    'ADMIN_API_TOKEN=$(jq -r .ADMIN_API_TOKEN <<<"$APP_SECRET")',
-    'SESSION_SECRET=$(jq -r .SESSION_SECRET <<<"$APP_SECRET")',
+    ...appSecrets.map((name) => `${name}=$${name}`),
     'ENV',
     'LOGS="--log-driver awslogs --log-opt awslogs-region=${AWS::Region} --log-opt awslogs-group=${LogGroup}"',
     // Concurrent migrate runs are safe (advisory lock); a failed migration keeps the instance out of service.
@@ -127,7 +131,7 @@ function autoScalingGroup(spec: DeploymentSpec, role: 'web' | 'worker'): Obj {
   return {
     Type: 'AWS::AutoScaling::AutoScalingGroup',
     UpdatePolicy: {
-      AutoScalingRollingUpdate: { MinInstancesInService: spec[role].replicas.min, MaxBatchSize: 1, PauseTime: 'PT5M' },
+      AutoScalingRollingUpdate: { MinInstancesInService: spec[role].replicas.min, MaxBatchSize: AWS_ROLLING_BATCH, PauseTime: 'PT5M' },
       // Scheduled actions change MinSize/Desired: a stack update must not reset them mid-sale.
       AutoScalingScheduledAction: { IgnoreUnmodifiedGroupSizeProperties: true },
     },
@@ -176,11 +180,13 @@ function alarmDimensions(rule: AlertRule): Obj[] | undefined {
   return undefined;
 }
 
-function alarms(rules: readonly AlertRule[], runbookUrl: string): Obj {
+function alarms(rules: readonly AlertRule[], spec: DeploymentSpec): Obj {
   const out: Obj = {};
+  const runbookUrl = spec.alerts.runbookUrl;
   for (const rule of rules) {
     const cw = rule.cloudwatch;
     if (!cw) continue;
+    const threshold = getCloudWatchThreshold(cw, spec.database.maxConnections);
     const dimensions = alarmDimensions(rule);
     // The seed sends HighCheckoutRate to its scale-up policy: orders lead CPU by minutes. Its
     // HighDBConnections alarm only notifies here: more instances would open more connections.
@@ -191,14 +197,14 @@ function alarms(rules: readonly AlertRule[], runbookUrl: string): Obj {
         AlarmName: sub(`\${AWS::StackName}-${rule.name}`),
         // Said from the alarm's own figures: a rule's Prometheus summary can name another measure (HighDbConnections:
         // each pool's share there, the database's connection count here) and its action another response.
-        AlarmDescription: `${rule.severity}: ${cw.namespace} ${cw.metricName} ${cw.extendedStatistic ?? cw.statistic} ${COMPARISON_SIGNS[cw.comparison]} ${cw.threshold} for ${cw.evaluationPeriods} × ${cw.periodSeconds} s; ${scales ? 'notifies and scales the web group out (WebCheckoutStepScaling)' : 'notifies only'}. Runbook: ${getRunbookUrl(rule.name, runbookUrl)}`,
+        AlarmDescription: `${rule.severity}: ${cw.namespace} ${cw.metricName} ${cw.extendedStatistic ?? cw.statistic} ${COMPARISON_SIGNS[cw.comparison]} ${threshold} for ${cw.evaluationPeriods} × ${cw.periodSeconds} s; ${scales ? 'notifies and scales the web group out (WebCheckoutStepScaling)' : 'notifies only'}. Runbook: ${getRunbookUrl(rule.name, runbookUrl)}`,
         Namespace: cw.namespace,
         MetricName: cw.metricName,
         ...(cw.extendedStatistic ? { ExtendedStatistic: cw.extendedStatistic } : { Statistic: cw.statistic }),
         ...(dimensions ? { Dimensions: dimensions } : {}),
         Period: cw.periodSeconds,
         EvaluationPeriods: cw.evaluationPeriods,
-        Threshold: cw.threshold,
+        Threshold: threshold,
         ComparisonOperator: cw.comparison,
         TreatMissingData: 'notBreaching',
         AlarmActions: scales ? [ref('AlarmTopic'), ref('WebCheckoutStepScaling')] : [ref('AlarmTopic')],
@@ -429,7 +435,7 @@ export function buildCloudFormationTemplate(spec: DeploymentSpec, schedule: Pres
     CacheRedis: redisGroup('Cache'),
     AlarmTopic: { Type: 'AWS::SNS::Topic', Properties: { DisplayName: sub('${AWS::StackName} alarms') } },
     AlarmEmailSubscription: { Type: 'AWS::SNS::Subscription', Condition: 'HasAlarmEmail', Properties: { TopicArn: ref('AlarmTopic'), Protocol: 'email', Endpoint: ref('AlarmEmail') } },
-    ...alarms(rules, spec.alerts.runbookUrl),
+    ...alarms(rules, spec),
   };
   return {
     AWSTemplateFormatVersion: '2010-09-09',

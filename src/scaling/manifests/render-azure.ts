@@ -7,13 +7,14 @@
  * cache (allkeys-lru), an action group and metric alerts. API versions are the ones whose schemas
  * validate the template (validate/schemas/arm-resources.json).
  */
+import { DB_CONNECTIONS_ALARM_PERCENT, getDbConnectionsAlarmThreshold } from '../alerts/alert-rules.ts';
 import { buildAzureAutoscaleSetting } from '../schedule/cloud-schedules.ts';
 import type { PrescaleWindow } from '../simulate/prescale.ts';
 import { getTerminationGraceSeconds, type DeploymentSpec } from './deployment-spec.ts';
 import type { PrescaleSchedule } from './prescale-plan.ts';
 import type { RenderedFile } from './rendered-file.ts';
 import { GENERATED_HEADER, toJson } from './rendered-file.ts';
-import { getRoleArgv, getRoleEnv } from './role-env.ts';
+import { getAllRoleSecretNames, getRoleArgv, getRoleEnv, getRoleSecretNames, type RoleSecretName } from './role-env.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -50,6 +51,9 @@ const expr = (e: string) => `[${e}]`;
 /** ARM `format()` string literal: quotes doubled, braces escaped. */
 const armLiteral = (s: string) => s.replace(/'/g, "''").replace(/\{/g, '{{').replace(/\}/g, '}}');
 
+/** The secure parameter of a role secret: STRIPE_SECRET_KEY → stripeSecretKey. */
+const secureParameter = (name: RoleSecretName) => name.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
 /**
  * cloud-init as a shell script: Docker, the env file (addresses and keys resolved by the template),
  * migrations (web only; concurrent runs are safe: advisory lock) and one container of the role.
@@ -58,6 +62,8 @@ const armLiteral = (s: string) => s.replace(/'/g, "''").replace(/\{/g, '{{').rep
 function customData(spec: DeploymentSpec, role: 'web' | 'worker', names: Names): string {
   const env = getRoleEnv(spec, role);
   const port = spec[role].port;
+  // format() arguments {10}, {11}, … after the fixed ones below.
+  const roleSecrets = getRoleSecretNames(spec, role);
   const lines = [
     '#!/bin/bash',
     'set -euo pipefail',
@@ -72,6 +78,7 @@ function customData(spec: DeploymentSpec, role: 'web' | 'worker', names: Names):
     'CACHE_REDIS_URL=rediss://:{6}@{7}:6380',
     'ADMIN_API_TOKEN={8}',
     'SESSION_SECRET={9}',
+    ...roleSecrets.map((name, i) => `${name}={${10 + i}}`),
     'ENV',
     ...(role === 'web' ? [`docker run --rm --env-file /etc/salescale.env {0} ${getRoleArgv('migrate').join(' ')}`] : []),
     `docker run -d --name salescale-${role} --restart unless-stopped --stop-timeout ${getTerminationGraceSeconds(spec)} --env-file /etc/salescale.env -p ${port}:${port} {0} ${getRoleArgv(role).join(' ')}`,
@@ -79,7 +86,7 @@ function customData(spec: DeploymentSpec, role: 'web' | 'worker', names: Names):
   const literal = lines
     .map((l) => armLiteral(l))
     .join('\n')
-    .replace(/\{\{(\d)\}\}/g, '{$1}');
+    .replace(/\{\{(\d+)\}\}/g, '{$1}');
   const args = [
     "parameters('image')",
     "parameters('postgresAdminPassword')",
@@ -91,6 +98,7 @@ function customData(spec: DeploymentSpec, role: 'web' | 'worker', names: Names):
     `reference(${id('Microsoft.Cache/redis', names.cache)}).hostName`,
     "parameters('adminApiToken')",
     "parameters('sessionSecret')",
+    ...roleSecrets.map((name) => `parameters('${secureParameter(name)}')`),
   ];
   return expr(`base64(format('${literal}\n', ${args.join(', ')}))`);
 }
@@ -401,7 +409,7 @@ export function buildArmTemplate(spec: DeploymentSpec, schedule: PrescaleSchedul
     }),
     metricAlert(`${p}-web-cpu-high`, 'CRITICAL: web CPU above 85 % for 5 minutes (action: scale_up)', 0, `[${id('Microsoft.Compute/virtualMachineScaleSets', n.web)}]`, { namespace: 'Microsoft.Compute/virtualMachineScaleSets', name: 'Percentage CPU', operator: 'GreaterThan', threshold: 85, aggregation: 'Average' }, n),
     metricAlert(`${p}-lb-health`, 'CRITICAL: a web instance fails the /ready probe', 1, `[${id('Microsoft.Network/loadBalancers', n.lb)}]`, { namespace: 'Microsoft.Network/loadBalancers', name: 'DipAvailability', operator: 'LessThan', threshold: 100, aggregation: 'Average' }, n),
-    metricAlert(`${p}-pg-connections`, `CRITICAL: PostgreSQL connections above 80 % of max_connections ${spec.database.maxConnections}`, 0, dbId, { namespace: 'Microsoft.DBforPostgreSQL/flexibleServers', name: 'active_connections', operator: 'GreaterThan', threshold: Math.floor(spec.database.maxConnections * 0.8), aggregation: 'Maximum' }, n),
+    metricAlert(`${p}-pg-connections`, `CRITICAL: PostgreSQL connections above ${DB_CONNECTIONS_ALARM_PERCENT} % of max_connections ${spec.database.maxConnections}`, 0, dbId, { namespace: 'Microsoft.DBforPostgreSQL/flexibleServers', name: 'active_connections', operator: 'GreaterThan', threshold: getDbConnectionsAlarmThreshold(spec.database.maxConnections), aggregation: 'Maximum' }, n),
     metricAlert(`${p}-pg-cpu`, 'WARNING: PostgreSQL CPU above 80 %', 2, dbId, { namespace: 'Microsoft.DBforPostgreSQL/flexibleServers', name: 'cpu_percent', operator: 'GreaterThan', threshold: 80, aggregation: 'Average' }, n),
     fixNames(metricAlert(`${p}-queue-redis-memory`, 'CRITICAL: queue Redis memory above 80 % (noeviction: writes fail when full, jobs are lost)', 0, `[${id('Microsoft.Cache/redis', 'REDIS_QUEUE')}]`, { namespace: 'Microsoft.Cache/redis', name: 'usedmemorypercentage', operator: 'GreaterThan', threshold: 80, aggregation: 'Maximum' }, n)),
   ];
@@ -418,6 +426,7 @@ export function buildArmTemplate(spec: DeploymentSpec, schedule: PrescaleSchedul
       postgresAdminPassword: { type: 'securestring' },
       adminApiToken: { type: 'securestring' },
       sessionSecret: { type: 'securestring' },
+      ...Object.fromEntries(getAllRoleSecretNames(spec).map((name) => [secureParameter(name), { type: 'securestring' }])),
       alertEmail: { type: 'string', defaultValue: '', metadata: { description: 'Where alerts and scale notifications are sent (empty: none)' } },
     },
     resources,

@@ -6,9 +6,10 @@
  * sent to (deploy/prometheus/alertmanager.yml, from `salescale alerts --alertmanager`), Grafana and a mail catcher. Also the Docker Swarm stack of the seed strategy.
  */
 import { getTerminationGraceSeconds, type DeploymentSpec } from './deployment-spec.ts';
+import { OTEL_COLLECTOR_PATH, renderOtelCollectorConfig } from './otel-collector.ts';
 import type { RenderedFile } from './rendered-file.ts';
 import { GENERATED_HEADER, toYaml } from './rendered-file.ts';
-import { getRoleArgv, composeCpu, composeMemory, getRoleEnv, type Role } from './role-env.ts';
+import { getRoleArgv, composeCpu, composeMemory, getPaymentSecretNames, getRoleEnv, type Role } from './role-env.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -35,12 +36,17 @@ function resources(spec: DeploymentSpec, role: 'web' | 'worker'): Obj {
   };
 }
 
-function redisCommand(kind: 'queue' | 'cache'): string[] {
+function redisCommand(spec: DeploymentSpec, kind: 'queue' | 'cache'): string[] {
   // BullMQ needs noeviction (an evicted job key is a lost job) and survives restarts with AOF; the
   // cache may evict anything and needs no persistence.
   return kind === 'queue'
-    ? ['redis-server', '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory', '512mb', '--maxmemory-policy', 'noeviction']
-    : ['redis-server', '--save', '', '--appendonly', 'no', '--maxmemory', '256mb', '--maxmemory-policy', 'allkeys-lru'];
+    ? ['redis-server', '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory', `${spec.redis.queueMaxMemoryMb}mb`, '--maxmemory-policy', 'noeviction']
+    : ['redis-server', '--save', '', '--appendonly', 'no', '--maxmemory', `${spec.redis.cacheMaxMemoryMb}mb`, '--maxmemory-policy', 'allkeys-lru'];
+}
+
+/** The payment provider's keys, required from the shell as SESSION_SECRET is (`docker compose` stops without them). */
+function paymentSecrets(spec: DeploymentSpec, role: Role): Record<string, string> {
+  return Object.fromEntries(getPaymentSecretNames(spec, role).map((name) => [name, `\${${name}:?set ${name}}`]));
 }
 
 function composeEnv(spec: DeploymentSpec, role: Role, instanceId?: string): Record<string, string> {
@@ -54,6 +60,7 @@ function composeEnv(spec: DeploymentSpec, role: Role, instanceId?: string): Reco
           SMTP_URL: 'smtp://mailpit:1025',
           ADMIN_API_TOKEN: '${ADMIN_API_TOKEN:?set ADMIN_API_TOKEN (16+ characters)}',
           SESSION_SECRET: '${SESSION_SECRET:?set SESSION_SECRET (32+ characters)}',
+          ...paymentSecrets(spec, role),
         }),
   };
   return { ...getRoleEnv(spec, role), ...(role === 'web' ? { TRUST_PROXY: COMPOSE_SUBNET } : {}), ...(instanceId ? { INSTANCE_ID: instanceId } : {}), ...services };
@@ -123,13 +130,13 @@ export function renderCompose(spec: DeploymentSpec): RenderedFile[] {
     },
     'redis-queue': {
       image: IMAGES.redis,
-      command: redisCommand('queue'),
+      command: redisCommand(spec, 'queue'),
       volumes: ['redis-queue-data:/data'],
       healthcheck: { test: ['CMD', 'redis-cli', 'ping'], interval: '5s', timeout: '3s', retries: 20 },
     },
     'redis-cache': {
       image: IMAGES.redis,
-      command: redisCommand('cache'),
+      command: redisCommand(spec, 'cache'),
       healthcheck: { test: ['CMD', 'redis-cli', 'ping'], interval: '5s', timeout: '3s', retries: 20 },
     },
     mailpit: { image: IMAGES.mailpit, ports: ['8025:8025'] },
@@ -219,19 +226,30 @@ export function renderCompose(spec: DeploymentSpec): RenderedFile[] {
       // The dashboard itself is deploy/grafana/salescale-dashboard.json (dashboard as code, kept by the observability work).
       content: toYaml({ apiVersion: 1, providers: [{ name: 'salescale', type: 'file', options: { path: '/var/lib/grafana/dashboards' } }] }),
     },
+    // Platform-neutral (no service here: tracing stays off unless asked for), rendered with the compose files.
+    { path: OTEL_COLLECTOR_PATH, format: 'yaml', content: renderOtelCollectorConfig() },
   ];
 }
 
 function swarmDeploy(spec: DeploymentSpec, role: 'web' | 'worker'): Obj {
+  // The seed's production stack: one task at a time, new before old, roll back on failure. The web port is
+  // published in host mode (renderSwarm): bound once per node, so one web task per node, and a node's successor
+  // can start only once its predecessor has let go of the port (stop-first; the proxy in front drains it on /ready).
+  const order = role === 'web' ? 'stop-first' : 'start-first';
   return {
     replicas: spec[role].replicas.desired,
-    // The seed's production stack: one task at a time, new before old, roll back on failure.
-    update_config: { parallelism: 1, delay: '10s', failure_action: 'rollback', monitor: '60s', order: 'start-first' },
-    rollback_config: { parallelism: 1, delay: '0s', order: 'start-first' },
+    ...(role === 'web' ? { placement: { max_replicas_per_node: 1 } } : {}),
+    update_config: { parallelism: 1, delay: '10s', failure_action: 'rollback', monitor: '60s', order },
+    rollback_config: { parallelism: 1, delay: '0s', order },
     restart_policy: { condition: 'on-failure', delay: '5s', max_attempts: 3, window: '120s' },
     resources: resources(spec, role),
   };
 }
+
+/** Said at the top of the stack file, where an operator reads it. */
+const SWARM_WEB_NOTE =
+  '# web publishes its port in host mode, not through the ingress routing mesh, which replaces the client address with its own ' +
+  '(every shopper would share one rate-limit budget): one web task per node, each node a target of your proxy or load balancer. See docs/deploy-swarm.md.';
 
 export function renderSwarm(spec: DeploymentSpec): RenderedFile[] {
   const image = `${spec.image.repository}:\${VERSION:-${spec.image.tag}}`;
@@ -242,7 +260,9 @@ export function renderSwarm(spec: DeploymentSpec): RenderedFile[] {
     CACHE_REDIS_URL: 'redis://redis-cache:6379',
     ADMIN_API_TOKEN: '${ADMIN_API_TOKEN:?set ADMIN_API_TOKEN}',
     SESSION_SECRET: '${SESSION_SECRET:?set SESSION_SECRET}',
-    SMTP_URL: '${SMTP_URL:-}',
+    ...paymentSecrets(spec, 'web'),
+    // Empty, every email became a file inside the worker's container.
+    SMTP_URL: '${SMTP_URL:?set SMTP_URL (smtp://user:password@host:587)}',
   };
   const networks = [`${spec.name}-network`];
   const stack = {
@@ -262,7 +282,10 @@ export function renderSwarm(spec: DeploymentSpec): RenderedFile[] {
         command: getRoleArgv('web'),
         // {{.Task.Slot}} names each replica in logs and metrics.
         environment: { ...getRoleEnv(spec, 'web'), INSTANCE_ID: 'web-{{.Task.Slot}}', ...secrets },
-        ports: [{ target: spec.web.port, published: spec.web.port, protocol: 'tcp', mode: 'ingress' }],
+        // Host mode: the connection reaches the task from the client (or the proxy in front), so the app sees its
+        // address. Through the ingress routing mesh every connection came from the mesh's own address and carried
+        // no X-Forwarded-For: one rate-limit budget and one guest waiting-room ticket for the whole shop.
+        ports: [{ target: spec.web.port, published: spec.web.port, protocol: 'tcp', mode: 'host' }],
         stop_grace_period: grace,
         deploy: swarmDeploy(spec, 'web'),
         networks,
@@ -271,20 +294,20 @@ export function renderSwarm(spec: DeploymentSpec): RenderedFile[] {
         image,
         command: getRoleArgv('worker'),
         environment: { ...getRoleEnv(spec, 'worker'), INSTANCE_ID: 'worker-{{.Task.Slot}}', ...secrets },
-            stop_grace_period: grace,
+        stop_grace_period: grace,
         deploy: swarmDeploy(spec, 'worker'),
         networks,
       },
       'redis-queue': {
         image: IMAGES.redis,
-        command: redisCommand('queue'),
+        command: redisCommand(spec, 'queue'),
         volumes: ['redis-queue-data:/data'],
         deploy: { replicas: 1, resources: { limits: { memory: '768M' }, reservations: { memory: '512M' } }, placement: { constraints: ['node.role == manager'] } },
         networks,
       },
       'redis-cache': {
         image: IMAGES.redis,
-        command: redisCommand('cache'),
+        command: redisCommand(spec, 'cache'),
         deploy: { replicas: 1, resources: { limits: { memory: '384M' }, reservations: { memory: '256M' } } },
         networks,
       },
@@ -292,5 +315,6 @@ export function renderSwarm(spec: DeploymentSpec): RenderedFile[] {
     volumes: { 'redis-queue-data': {} },
     networks: { [`${spec.name}-network`]: { driver: 'overlay', attachable: true } },
   };
-  return [{ path: `${SWARM_DIR}/stack.yml`, format: 'compose', content: toYaml(stack) }];
+  const content = toYaml(stack).replace(/\n/, `\n${SWARM_WEB_NOTE}\n`);
+  return [{ path: `${SWARM_DIR}/stack.yml`, format: 'compose', content }];
 }

@@ -12,12 +12,13 @@
 import { ALERT_RULES, type AlertRule } from '../alerts/alert-rules.ts';
 import { getRunbookUrl } from '../alerts/runbook-links.ts';
 import { toGceScalingSchedules } from '../schedule/cloud-schedules.ts';
+import { GCP_MAX_SURGE_FIXED } from './connection-budget.ts';
 import { getTerminationGraceSeconds, type DeploymentSpec } from './deployment-spec.ts';
 import { block, expr, type HclBlock, type HclEntry, renderHcl, template } from './hcl.ts';
 import type { PrescaleSchedule } from './prescale-plan.ts';
 import type { RenderedFile } from './rendered-file.ts';
 import { GENERATED_HEADER } from './rendered-file.ts';
-import { getRoleArgv, getRoleEnv } from './role-env.ts';
+import { getAllRoleSecretNames, getRoleArgv, getRoleEnv, getRoleSecretNames, type RoleSecretName } from './role-env.ts';
 
 export const GCP_TERRAFORM_PATH = 'deploy/gcp/main.tf';
 
@@ -27,6 +28,9 @@ export const GCP_HEALTH_CHECK_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
 const v = (name: string) => expr(`var.${name}`);
 const variable = (name: string, type: string, description: string, def?: string | number, sensitive = false): HclBlock =>
   block('variable', [name], [['type', expr(type)], ['description', description], ['default', def], ...(sensitive ? ([['sensitive', true]] as HclEntry[]) : [])]);
+
+/** The Secret Manager secret (Terraform name) of a role secret: STRIPE_SECRET_KEY → stripe_secret_key. */
+const roleSecret = (name: RoleSecretName) => name.toLowerCase();
 
 /**
  * The start-up script: read the app secrets and the database password from Secret Manager with the
@@ -49,6 +53,7 @@ function startupScript(spec: DeploymentSpec, role: 'web' | 'worker'): string {
     'DB_PASSWORD=$(secret ${db_password_secret})',
     'ADMIN_API_TOKEN=$(secret ${admin_token_secret})',
     'SESSION_SECRET=$(secret ${session_secret_secret})',
+    ...getRoleSecretNames(spec, role).map((name) => `${name}=$(secret \${${roleSecret(name)}_secret})`),
     // The Memorystore AUTH strings too: put in the metadata, any Compute viewer could read them.
     'QUEUE_REDIS_AUTH=$(secret ${queue_redis_auth_secret})',
     'CACHE_REDIS_AUTH=$(secret ${cache_redis_auth_secret})',
@@ -62,6 +67,7 @@ function startupScript(spec: DeploymentSpec, role: 'web' | 'worker'): string {
     'CACHE_REDIS_URL=redis://:$CACHE_REDIS_AUTH@${cache_redis_host}:${cache_redis_port}',
     'ADMIN_API_TOKEN=$ADMIN_API_TOKEN',
     'SESSION_SECRET=$SESSION_SECRET',
+    ...getRoleSecretNames(spec, role).map((name) => `${name}=$${name}`),
     'ENV',
     ...(role === 'web' ? [`docker run --rm --env-file /etc/salescale.env \${image} ${getRoleArgv('migrate').join(' ')}`] : []),
     `docker run -d --name salescale-${role} --restart unless-stopped --stop-timeout ${getTerminationGraceSeconds(spec)} --log-driver gcplogs --env-file /etc/salescale.env -p ${port}:${port} \${image} ${getRoleArgv(role).join(' ')}`,
@@ -77,6 +83,7 @@ function instanceTemplate(spec: DeploymentSpec, role: 'web' | 'worker'): HclBloc
     db_password_secret: expr('google_secret_manager_secret.db_password.secret_id'),
     admin_token_secret: expr('google_secret_manager_secret.admin_api_token.secret_id'),
     session_secret_secret: expr('google_secret_manager_secret.session_secret.secret_id'),
+    ...Object.fromEntries(getRoleSecretNames(spec, role).map((name) => [`${roleSecret(name)}_secret`, expr(`google_secret_manager_secret.${roleSecret(name)}.secret_id`)])),
     db_host: expr('google_sql_database_instance.primary.private_ip_address'),
     replica_host: expr('google_sql_database_instance.replica.private_ip_address'),
     queue_redis_host: expr('google_redis_instance.queue.host'),
@@ -150,7 +157,7 @@ function instanceGroup(spec: DeploymentSpec, role: 'web' | 'worker'): HclBlock {
     block('update_policy', [], [
       ['type', 'PROACTIVE'],
       ['minimal_action', 'REPLACE'],
-      ['max_surge_fixed', 3],
+      ['max_surge_fixed', GCP_MAX_SURGE_FIXED],
       ['max_unavailable_fixed', 0],
       ['instance_redistribution_type', 'PROACTIVE'],
     ]),
@@ -299,6 +306,7 @@ export function buildGcpTerraform(spec: DeploymentSpec, schedule: PrescaleSchedu
     ...secret('db_password'),
     ...secret('admin_api_token'),
     ...secret('session_secret'),
+    ...getAllRoleSecretNames(spec).flatMap((name) => secret(roleSecret(name))),
     ...secret('queue_redis_auth'),
     ...secret('cache_redis_auth'),
     block('resource', ['google_compute_global_address', 'private_services'], [

@@ -19,11 +19,12 @@ import { parse } from 'yaml';
 import { ALERT_RULES, type AlertRule } from '../alerts/alert-rules.ts';
 import { renderPrometheusRules } from '../alerts/prometheus-rules.ts';
 import { RECORDING_RULES, renderRecordingRules } from '../alerts/recording-rules.ts';
+import { K8S_MAX_SURGE } from './connection-budget.ts';
 import { getTerminationGraceSeconds, type DeploymentSpec, type HttpProbe } from './deployment-spec.ts';
-import type { PrescaleSchedule } from './prescale-plan.ts';
+import { getWorkerListLengths, type PrescaleSchedule } from './prescale-plan.ts';
 import type { RenderedFile } from './rendered-file.ts';
 import { toYaml } from './rendered-file.ts';
-import { getRoleArgv, getRoleEnv, getTrustProxyEnv, k8sCpu, k8sMemory, type Role } from './role-env.ts';
+import { getAllRoleSecretNames, getRoleArgv, getRoleEnv, getRoleSecretNames, getTrustProxyEnv, k8sCpu, k8sMemory, type Role } from './role-env.ts';
 
 
 export const K8S_BASE_DIR = 'deploy/k8s/base';
@@ -35,6 +36,11 @@ export const K8S_SECRET_KEYS = {
   CACHE_REDIS_URL: 'cache-redis-url',
   ADMIN_API_TOKEN: 'admin-api-token',
   SESSION_SECRET: 'session-secret',
+  // The payment provider's keys (spec.payments): web and worker both call it.
+  STRIPE_SECRET_KEY: 'stripe-secret-key',
+  STRIPE_WEBHOOK_SECRET: 'stripe-webhook-secret',
+  // The mail server, read by the worker alone (getRoleSecretNames).
+  SMTP_URL: 'smtp-url',
 } as const;
 
 function labels(spec: DeploymentSpec, component: string): Record<string, string> {
@@ -53,10 +59,12 @@ function env(spec: DeploymentSpec, role: Role): EnvVar[] {
   // being removed), so the process itself need not keep answering 503 after SIGTERM.
   // ingress-nginx appends the client to X-Forwarded-For: believe it from the ingress pods.
   const plain = { ...getRoleEnv(spec, role), ...(role === 'migrate' ? {} : { SHUTDOWN_DRAIN_DELAY_MS: '0' }), ...(role === 'web' ? getTrustProxyEnv(spec) : {}) };
-  const secrets = role === 'migrate' ? (['DATABASE_URL'] as const) : (Object.keys(K8S_SECRET_KEYS) as (keyof typeof K8S_SECRET_KEYS)[]);
+  // Every key but the role secrets another role reads (SMTP_URL is the worker's).
+  const notThisRole = new Set<string>(getAllRoleSecretNames(spec).filter((name) => !getRoleSecretNames(spec, role).includes(name)));
+  const secrets = role === 'migrate' ? (['DATABASE_URL'] as const) : (Object.keys(K8S_SECRET_KEYS) as (keyof typeof K8S_SECRET_KEYS)[]).filter((name) => !notThisRole.has(name));
   return [
     ...Object.entries(plain).map(([name, value]) => ({ name, value })),
-    { name: 'INSTANCE_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    ...(role === 'migrate' ? [] : [{ name: 'INSTANCE_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]),
     ...secrets.map((name) => ({ name, valueFrom: { secretKeyRef: { name: secretName(spec), key: K8S_SECRET_KEYS[name] } } })),
   ];
 }
@@ -95,7 +103,10 @@ function podSpec(spec: DeploymentSpec, role: 'web' | 'worker'): IIoK8sApiCoreV1P
         startupProbe: { ...probe(spec.probes.liveness, portName, startupFailures) },
         readinessProbe: probe(spec.probes.readiness, portName),
         livenessProbe: probe(spec.probes.liveness, portName),
-        lifecycle: { preStop: { sleep: { seconds: spec.drain.drainDelaySeconds } } },
+        // The image's own /bin/sleep (Debian slim), not the sleep action: that needs Kubernetes 1.30 (PodLifecycleSleepAction,
+        // alpha in 1.29), and an older cluster refuses it or runs no pause at all, so ingress-nginx kept routing to a
+        // pod already closing. Either way the pause counts against terminationGracePeriodSeconds.
+        lifecycle: { preStop: { exec: { command: ['sleep', String(spec.drain.drainDelaySeconds)] } } },
         securityContext: SECURITY_CONTEXT,
         // The root filesystem is read-only: DATA_DIR and the temp folder are the only writable places.
         volumeMounts: [
@@ -122,7 +133,8 @@ function deployment(spec: DeploymentSpec, role: 'web' | 'worker'): IDeployment {
       // `kubectl apply` and cut a scaled-out sale back to that number until the HPA reacts.
       revisionHistoryLimit: 5,
       selector: { matchLabels: labels(spec, component) },
-      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 0 } },
+      // The surge counts against max_connections at the maxima (connection-budget.ts): workers roll one at a time.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: K8S_MAX_SURGE[role], maxUnavailable: 0 } },
       template: {
         metadata: {
           labels: labels(spec, component),
@@ -166,6 +178,7 @@ export function getBullmqKeys(spec: DeploymentSpec, queue: string): { wait: stri
 
 function workerScaledObject(spec: DeploymentSpec, schedule: PrescaleSchedule): IScaledObject {
   const w = spec.worker;
+  const listLengths = getWorkerListLengths(spec);
   const redis = w.queues.flatMap((queue) => {
     const keys = getBullmqKeys(spec, queue);
     return (['wait', 'prioritized'] as const).map((state) => ({
@@ -174,7 +187,7 @@ function workerScaledObject(spec: DeploymentSpec, schedule: PrescaleSchedule): I
       // KEDA's default, spelled out: the admission webhook of 2.14 (kedacore/keda#6066) and 2.17.0 (#6696)
       // refused a ScaledObject with a fallback whose triggers left metricType unset.
       metricType: 'AverageValue',
-      metadata: { listName: keys[state], listLength: String(w.jobsPerReplica), activationListLength: String(w.activationJobs), databaseIndex: '0' },
+      metadata: { listName: keys[state], listLength: String(listLengths[queue]), activationListLength: String(w.activationJobs), databaseIndex: '0' },
       authenticationRef: { name: `${spec.name}-queue-redis` },
     }));
   });

@@ -19,15 +19,47 @@ export function getRoleArgv(role: Role): string[] {
 
 /** Plain (non-secret) variables of a role, in a stable order. */
 export function getRoleEnv(spec: DeploymentSpec, role: Role): Record<string, string> {
-  const common = { NODE_ENV: 'production', LOG_LEVEL: 'info', REDIS_PREFIX: spec.worker.redisPrefix };
-  if (role === 'migrate') return { ...common, DB_POOL_MAX: String(spec.database.migrationConnections) };
+  // `salescale migrate` reads DATABASE_URL (and PGSSLMODE) only: one connection, no logger, no Redis.
+  if (role === 'migrate') return { NODE_ENV: 'production' };
+  // Both roles call the payment provider (web: payments and webhooks; worker: voids and refunds owed back). Unset, the
+  // test provider is the default, which production refuses: every payment was refused with 403.
+  const common = { NODE_ENV: 'production', LOG_LEVEL: 'info', REDIS_PREFIX: spec.worker.redisPrefix, PAYMENT_PROVIDER: spec.payments.provider };
   const drain = { SHUTDOWN_DRAIN_DELAY_MS: String(spec.drain.drainDelaySeconds * 1000), SHUTDOWN_TIMEOUT_MS: String(spec.drain.shutdownTimeoutSeconds * 1000) };
   if (role === 'web') {
     // The waiting room derives its admission rate from the pod's capacity: the figure the plan sized the pods with.
     const capacity = { WAITING_ROOM_CAPACITY_RPS: String(spec.web.capacityPerInstanceRps) };
     return { ...common, HOST: '0.0.0.0', PORT: String(spec.web.port), METRICS_PORT: String(spec.web.metricsPort), DB_POOL_MAX: String(spec.web.dbPoolMax), KEEP_ALIVE_TIMEOUT_MS: String(spec.keepAliveTimeoutSeconds * 1000), ...capacity, ...drain };
   }
-  return { ...common, WORKER_PORT: String(spec.worker.port), DB_POOL_MAX: String(spec.worker.dbPoolMax), ...drain };
+  return { ...common, WORKER_PORT: String(spec.worker.port), DB_POOL_MAX: String(spec.worker.dbPoolMax), MAIL_FROM: spec.mail.from, ...drain };
+}
+
+/** The secret variables of each payment provider, read by the payments config of every web and worker process. */
+export const PAYMENT_SECRET_NAMES = { stripe: ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'] } as const;
+export type PaymentSecretName = (typeof PAYMENT_SECRET_NAMES)[DeploymentSpec['payments']['provider']][number];
+
+/**
+ * The provider's secrets a role needs, which each renderer passes as it passes SESSION_SECRET (never a value in the
+ * files). Web and worker alike: the config refuses to boot either role without them once the provider is set.
+ */
+export function getPaymentSecretNames(spec: DeploymentSpec, role: Role): readonly PaymentSecretName[] {
+  return role === 'migrate' ? [] : PAYMENT_SECRET_NAMES[spec.payments.provider];
+}
+
+/** The mail server: the worker alone sends email. Its URL holds the server's credentials. */
+export const MAIL_SECRET_NAMES = ['SMTP_URL'] as const;
+export type RoleSecretName = PaymentSecretName | (typeof MAIL_SECRET_NAMES)[number];
+
+/**
+ * The secrets of a role beyond ADMIN_API_TOKEN, SESSION_SECRET and the service addresses: the payment provider's keys
+ * (web and worker) and the mail server (worker; without SMTP_URL a worker writes each email as a file where it runs).
+ */
+export function getRoleSecretNames(spec: DeploymentSpec, role: Role): readonly RoleSecretName[] {
+  return [...getPaymentSecretNames(spec, role), ...(role === 'worker' ? MAIL_SECRET_NAMES : [])];
+}
+
+/** Those secrets of every role, once each: what a platform creates or asks for once for the whole deployment. */
+export function getAllRoleSecretNames(spec: DeploymentSpec): RoleSecretName[] {
+  return [...new Set([...getRoleSecretNames(spec, 'web'), ...getRoleSecretNames(spec, 'worker')])];
 }
 
 /** `250m` / `256Mi` (Kubernetes quantities). */

@@ -24,6 +24,8 @@ function buildPlan(): CapacityPlan {
     webReplicasNeeded: web,
     webReplicas: web,
     jobsPerSecond: web * 0.6,
+    workerReplicasNeeded: workers,
+    bottleneckQueue: 'email' as const,
     workerReplicas: workers,
   }));
   return {
@@ -33,6 +35,7 @@ function buildPlan(): CapacityPlan {
     peakWebReplicas: 8,
     peakWorkerReplicas: 3,
     hoursAboveMax: [],
+    workerHoursAboveMax: [],
   };
 }
 

@@ -247,14 +247,20 @@ describe('Black Friday worker tier (base 500 req/s: 39 jobs/s from 10:00, 48 fro
     // and the backlog forms again (a sawtooth). Each cycle piles up the excess over one worker during
     // the sync + 30 s start-up: 19 jobs/s × 45 s = 855 at 10:00, 28 jobs/s × 45 s = 1260 at 14:00.
     // The plan wants ceil(39 × 0.5 / (10 × 0.7)) = 3 workers from 09:50 (4 from 13:50): no backlog.
+    // All of an order's 3 jobs on one queue run 10 at once for 0.5 s each, so that the arithmetic stays that of one queue.
+    const idle = { jobsPerOrder: 0, jobSeconds: 1, concurrency: 1 };
+    const oneQueue = { email: idle, order: idle, inventory: idle, notifications: { jobsPerOrder: 3, jobSeconds: 0.5, concurrency: 10 } };
     const bf = getCalendarEvent('black-friday', 2026);
-    const { windows, results } = compareWorkerPolicies({
+    const { windows, queue, results } = compareWorkerPolicies({
       forecast: { events: [bf], baseRequestsPerSecond: 500 },
       from: new Date('2026-11-27T09:00:00Z'),
       to: new Date('2026-11-27T15:00:00Z'),
       policies: ['keda-workers', 'keda-workers-prescaled'],
       pricePerInstanceHour: 0.085,
+      workers: { queues: oneQueue },
+      prioritizedShare: 1 / 3,
     });
+    assert.deepEqual([queue.jobsPerOrder, queue.concurrency, queue.jobSeconds], [3, 10, 0.5]);
     assert.deepEqual(windows[0], { startMs: Date.parse('2026-11-27T09:50:00Z'), endMs: Date.parse('2026-11-27T14:00:00Z'), replicas: 3 });
     const [reactive, prescaled] = results;
     assert.ok(Math.abs(reactive.totals.maxQueueDepth - 1260) < 1e-6, `reactive ${reactive.totals.maxQueueDepth}`);

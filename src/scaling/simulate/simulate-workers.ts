@@ -6,7 +6,7 @@
  * against the same one with cron pre-scaling windows from the capacity plan.
  */
 import type { WorkerPlanOptions, WebPlanOptions } from '../capacity/plan.ts';
-import { DEFAULT_WEB_PLAN, DEFAULT_WORKER_PLAN, planCapacity } from '../capacity/plan.ts';
+import { DEFAULT_WEB_PLAN, DEFAULT_WORKER_PLAN, getBacklogListLength, planCapacity } from '../capacity/plan.ts';
 import { ScalingInputError, requireNonNegative, requirePositive } from '../errors.ts';
 import type { DemandCurve, ForecastOptions } from '../forecast/forecast.ts';
 import { createDemandCurve, forecastHourly } from '../forecast/forecast.ts';
@@ -19,7 +19,7 @@ import type { KedaTrigger } from './keda-triggers.ts';
 import { DEFAULT_REDIS_TRIGGER, getBullMqKey, readTriggers } from './keda-triggers.ts';
 import type { PrescaleWindow } from './prescale.ts';
 import type { WorkerQueueOptions } from './worker-queue.ts';
-import { DEFAULT_WORKER_QUEUE, createWorkerQueueState, getJobArrivalRate, getWorkerThroughput, stepWorkerQueue } from './worker-queue.ts';
+import { DEFAULT_WORKER_QUEUE, createWorkerQueueState, getSingleQueueModel, getJobArrivalRate, getWorkerThroughput, stepWorkerQueue } from './worker-queue.ts';
 
 /** The seed strategy's queue-depth alerts: WARNING above 1000, CRITICAL above 5000. */
 export const QUEUE_DEPTH_THRESHOLDS = { warning: 1000, critical: 5000 } as const;
@@ -198,11 +198,14 @@ export function simulateWorkers(input: WorkerSimulationInput): WorkerSimulationR
 /** KEDA settings of the worker ScaledObject (the rest are KEDA's defaults). */
 export interface WorkerKedaOptions {
   /**
-   * Waiting jobs per replica (listLength of both redis triggers). 100 is what one replica at the
-   * default 20 jobs/s clears in 5 s, the seed's "queue processing time < 5000 ms".
-   * @defaultValue 100
+   * Seconds of one replica's work the redis triggers aim the backlog at, as the rendered ScaledObject does
+   * (`worker.backlogSecondsPerReplica` of the deployment spec): `listLength` is then the jobs one replica of the
+   * simulated queue completes in that time (`getBacklogListLength`). The seed's "queue processing time < 5000 ms".
+   * @defaultValue 5
    */
-  listLength: number;
+  backlogSecondsPerReplica: number;
+  /** Waiting jobs per replica (listLength of both redis triggers), over `backlogSecondsPerReplica`'s. */
+  listLength?: number;
   /** @defaultValue 0 */
   activationListLength: number;
   /** @defaultValue 30 */
@@ -214,7 +217,7 @@ export interface WorkerKedaOptions {
 }
 
 export const DEFAULT_WORKER_KEDA: WorkerKedaOptions = {
-  listLength: 100,
+  backlogSecondsPerReplica: 5,
   activationListLength: DEFAULT_REDIS_TRIGGER.activationListLength,
   pollingIntervalSeconds: 30,
   cooldownPeriodSeconds: 300,
@@ -222,7 +225,7 @@ export const DEFAULT_WORKER_KEDA: WorkerKedaOptions = {
 };
 
 /** The two redis triggers a BullMQ queue needs: its wait list and its prioritized zset (HPA takes the max). */
-export function getBullMqRedisTriggers(queueName: string, o: Pick<WorkerKedaOptions, 'listLength' | 'activationListLength'>, prefix = 'bull'): KedaTrigger[] {
+export function getBullMqRedisTriggers(queueName: string, o: { listLength: number; activationListLength: number }, prefix = 'bull'): KedaTrigger[] {
   return (['wait', 'prioritized'] as const).map((type) => ({
     type: 'redis',
     name: `${queueName}-${type}`,
@@ -244,9 +247,14 @@ export interface CompareWorkersInput {
   to: Date;
   policies: readonly WorkerPolicyName[];
   pricePerInstanceHour: number;
-  /** Worker plan (replica bounds, jobs per order, job time, concurrency). @defaultValue DEFAULT_WORKER_PLAN */
+  /**
+   * Worker plan (replica bounds, per-queue jobs, job time and concurrency): sizes the cron windows and, as
+   * one queue (`getSingleQueueModel`), the simulated backlog. @defaultValue DEFAULT_WORKER_PLAN
+   */
   workers?: Partial<WorkerPlanOptions>;
-  /** @defaultValue 1/3 */
+  /** Overrides of the single-queue model (jobs per order, job time, concurrency). @defaultValue getSingleQueueModel(workers) */
+  queueModel?: Partial<Omit<WorkerQueueOptions, 'prioritizedShare'>>;
+  /** @defaultValue 1/5 */
   prioritizedShare?: number;
   keda?: Partial<WorkerKedaOptions>;
   /** Web plan, only because the capacity plan computes both tiers. @defaultValue DEFAULT_WEB_PLAN at 150 req/s */
@@ -267,6 +275,10 @@ export interface WorkerPolicyResult extends WorkerSimulationResult {
 export interface CompareWorkersResult {
   /** The worker pre-scaling windows of the plan (the cron triggers of keda-workers-prescaled). */
   windows: PrescaleWindow[];
+  /** The queue the backlog was simulated with. */
+  queue: WorkerQueueOptions;
+  /** The redis triggers' listLength: `keda.listLength`, else `keda.backlogSecondsPerReplica` of the queue's throughput. */
+  listLength: number;
   results: WorkerPolicyResult[];
 }
 
@@ -283,9 +295,10 @@ export function compareWorkerPolicies(input: CompareWorkersInput): CompareWorker
   const forecastDemand = createDemandCurve(input.forecast);
   const factor = input.demandFactor ?? 1;
   const demand = (t: number) => forecastDemand(t) * factor;
-  const queue: WorkerQueueOptions = { ...workers, prioritizedShare: input.prioritizedShare ?? DEFAULT_WORKER_QUEUE.prioritizedShare };
+  const queue: WorkerQueueOptions = { ...getSingleQueueModel(workers), ...input.queueModel, prioritizedShare: input.prioritizedShare ?? DEFAULT_WORKER_QUEUE.prioritizedShare };
+  const listLength = keda.listLength ?? getBacklogListLength(getWorkerThroughput(queue), keda.backlogSecondsPerReplica);
   const results = input.policies.map((policy) => {
-    const triggers = [...getBullMqRedisTriggers('jobs', keda), ...(policy === 'keda-workers-prescaled' ? getCronTriggers(windows) : [])];
+    const triggers = [...getBullMqRedisTriggers('jobs', { listLength, activationListLength: keda.activationListLength }), ...(policy === 'keda-workers-prescaled' ? getCronTriggers(windows) : [])];
     const scaledObject = createScaledObject({
       minReplicaCount: workers.minReplicas,
       maxReplicaCount: workers.maxReplicas,
@@ -305,5 +318,5 @@ export function compareWorkerPolicies(input: CompareWorkersInput): CompareWorker
     });
     return { policy, description: WORKER_POLICY_DESCRIPTIONS[policy], ...r };
   });
-  return { windows, results };
+  return { windows, queue, listLength, results };
 }

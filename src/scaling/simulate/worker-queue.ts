@@ -5,24 +5,39 @@
  * waiting jobs before prioritized ones, so the wait list drains first.
  */
 import type { WorkerPlanOptions } from '../capacity/plan.ts';
-import { DEFAULT_WORKER_PLAN } from '../capacity/plan.ts';
+import { DEFAULT_WORKER_PLAN, getJobsPerOrder, getQueueThroughput } from '../capacity/plan.ts';
+import { QUEUE_NAMES } from '../../platform/queue/queue-definitions.ts';
 
 /** Parameters of the queue model (the capacity plan's worker settings plus the priority split). */
-export interface WorkerQueueOptions extends Pick<WorkerPlanOptions, 'ordersPerRequest' | 'jobsPerOrder' | 'jobSeconds' | 'concurrency'> {
+export interface WorkerQueueOptions extends Pick<WorkerPlanOptions, 'ordersPerRequest'> {
+  /** Jobs enqueued per order (every queue's). */
+  jobsPerOrder: number;
+  /** Mean processing time of a job, seconds. */
+  jobSeconds: number;
+  /** Jobs one replica runs at once. */
+  concurrency: number;
   /**
-   * Share of jobs enqueued with a priority (the `update-stock` job of an order's three follow-ups).
-   * @defaultValue 1/3
+   * Share of jobs enqueued with a priority (the `update-stock` job of an order's five jobs).
+   * @defaultValue 1/5
    */
   prioritizedShare: number;
 }
 
-export const DEFAULT_WORKER_QUEUE: WorkerQueueOptions = {
-  ordersPerRequest: DEFAULT_WORKER_PLAN.ordersPerRequest,
-  jobsPerOrder: DEFAULT_WORKER_PLAN.jobsPerOrder,
-  jobSeconds: DEFAULT_WORKER_PLAN.jobSeconds,
-  concurrency: DEFAULT_WORKER_PLAN.concurrency,
-  prioritizedShare: 1 / 3,
-};
+/**
+ * The worker plan's queues as the one queue this model holds: every queue's jobs, the sum of their
+ * concurrencies, and a job time that makes one replica drain the jobs of an order as fast as the plan's
+ * bottleneck queue lets it (so the replicas that keep this queue flat are the ones `plan` sizes).
+ */
+export function getSingleQueueModel(w: Pick<WorkerPlanOptions, 'ordersPerRequest' | 'queues'>): Omit<WorkerQueueOptions, 'prioritizedShare'> {
+  const jobsPerOrder = getJobsPerOrder(w);
+  const busy = QUEUE_NAMES.filter((q) => w.queues[q].jobsPerOrder > 0);
+  const concurrency = busy.reduce((sum, q) => sum + w.queues[q].concurrency, 0);
+  // Orders/s one replica completes: the slowest queue's throughput over its jobs per order.
+  const ordersPerSecond = Math.min(...busy.map((q) => getQueueThroughput(w.queues[q]) / w.queues[q].jobsPerOrder));
+  return { ordersPerRequest: w.ordersPerRequest, jobsPerOrder, concurrency, jobSeconds: concurrency / (ordersPerSecond * jobsPerOrder) };
+}
+
+export const DEFAULT_WORKER_QUEUE: WorkerQueueOptions = { ...getSingleQueueModel(DEFAULT_WORKER_PLAN), prioritizedShare: 1 / 5 };
 
 /** Jobs/s one ready worker completes. */
 export function getWorkerThroughput(o: Pick<WorkerQueueOptions, 'concurrency' | 'jobSeconds'>): number {

@@ -18,8 +18,11 @@ import { sendError } from '../http/error-reply.ts';
  *   another origin of the same site (a sibling subdomain) nor in a browser without SameSite, and a form can post
  *   `text/plain`, which Fastify parses (a route without a body, such as cancelling an order, takes it). A
  *   state-changing request a browser says comes from elsewhere (`Sec-Fetch-Site: same-site | cross-site`, or,
- *   without Fetch Metadata, an `Origin` naming another host or `null`) is refused, 403 `CROSS_SITE_REQUEST`,
- *   unless its origin is in CORS_ORIGINS. Requests without those headers (API clients, webhooks) are not browsers'.
+ *   without Fetch Metadata, an `Origin` naming another host or port, or `null`) is refused, 403
+ *   `CROSS_SITE_REQUEST`, unless its origin is in CORS_ORIGINS. Requests without those headers (API clients,
+ *   webhooks) are not browsers'. "Our own" host and port are those the browser saw: the request's `Host`, or its
+ *   `X-Forwarded-Host` when TRUST_PROXY trusts the peer (Fastify's `request.host`), and SHOP_URL's when set (a
+ *   proxy that rewrites `Host` and forwards none); ports 80 and 443 count as no port.
  *
  * - Cache-Control: `no-store` on every reply a route does not mark itself (see the hook).
  *
@@ -30,6 +33,8 @@ import { sendError } from '../http/error-reply.ts';
 export function browserSecurity(options: {
   corsOrigins: string[];
   production: boolean;
+  /** The shop's address as browsers see it (SHOP_URL): its origin is our own whatever `Host` a proxy sends. */
+  shopUrl?: string;
   /** Pages of third-party UIs with inline styles (the queue dashboard): their CSP also allows those. */
   inlineStylePaths?: string[];
 }): FastifyPluginAsync {
@@ -43,8 +48,11 @@ export function browserSecurity(options: {
       done();
     });
     const allowed = new Set(options.corsOrigins);
+    const shopHost = options.shopUrl === undefined ? undefined : getComparableHost(new URL(options.shopUrl).host);
     app.addHook('onRequest', (request, reply, done) => {
-      if (SAFE_METHODS.has(request.method) || !isCrossSite(request.headers, request.hostname, allowed)) return done();
+      if (SAFE_METHODS.has(request.method)) return done();
+      const ownHosts = [getComparableHost(request.host), shopHost].filter((host): host is string => host !== undefined);
+      if (!isCrossSite(request.headers, ownHosts, allowed)) return done();
       sendError(reply, 403, 'CROSS_SITE_REQUEST', 'a state-changing request from another site or origin is refused');
     });
     const relaxed = options.inlineStylePaths ?? [];
@@ -79,21 +87,30 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Whether a browser says this request comes from a page of another origin that CORS_ORIGINS does not list.
- * Fetch Metadata first (every current browser sends it); otherwise the `Origin` header against our own host.
+ * Fetch Metadata first (every current browser sends it); otherwise the `Origin` header's host and port against
+ * our own (`ownHosts`, as `getComparableHost` gives them): another port is another origin (a page on
+ * localhost:4000 is not the shop on localhost:3000), though the same site, so SameSite lets the cookies go.
  */
-export function isCrossSite(headers: Record<string, string | string[] | undefined>, ownHostname: string, allowed: ReadonlySet<string>): boolean {
+export function isCrossSite(headers: Record<string, string | string[] | undefined>, ownHosts: readonly string[], allowed: ReadonlySet<string>): boolean {
   const origin = typeof headers.origin === 'string' ? headers.origin : undefined;
   const site = headers['sec-fetch-site'];
   if (site === 'same-origin' || site === 'none') return false;
   if (origin !== undefined && allowed.has(origin)) return false;
   if (site !== undefined) return true;
   if (origin === undefined) return false;
-  try {
-    return new URL(origin).hostname !== ownHostname;
-  } catch {
-    // `null` (a sandboxed frame, a cross-origin redirect) or garbage: not one of our pages.
-    return true;
-  }
+  const host = URL.canParse(origin) ? getComparableHost(new URL(origin).host) : undefined;
+  // `null` (a sandboxed frame, a cross-origin redirect) or garbage: not one of our pages.
+  return host === undefined || !ownHosts.includes(host);
+}
+
+/**
+ * `host[:port]` as compared for the cross-site check: lower case, without port 80 or 443 (a browser leaves the
+ * default port out of `Origin`; a proxy may write it into `Host`). Undefined when it is no host.
+ */
+export function getComparableHost(host: string | undefined): string | undefined {
+  if (host === undefined || host === '' || !URL.canParse(`http://${host}`)) return undefined;
+  const url = new URL(`http://${host}`);
+  return url.port === '' || url.port === '80' || url.port === '443' ? url.hostname : `${url.hostname}:${url.port}`;
 }
 
 /** What helmet is asked for: our own pages load only our own script, styles and API. */

@@ -5,7 +5,9 @@ import { DegradeSignals, type DependencyOutage } from '../../platform/cluster/de
 import { rateLimitSubject } from '../../platform/rate-limit/client-key.ts';
 import { failedOnDependency } from '../error-handler.ts';
 import { isLongLivedReply } from '../http/long-lived.ts';
+import { onReplyDone } from '../http/reply-done.ts';
 import { isOperationalPath } from './rate-limit.ts';
+import { CLOSE_STEP_MS, settlesWithin } from '../../shared/settles-within.ts';
 
 /**
  * Makes this web instance a member of the cluster: it joins (heartbeat, current degrade mode) when
@@ -23,7 +25,8 @@ export function degradeMode(options: { cluster: ClusterNode; windowSeconds: numb
   const signals = new DegradeSignals({ windowSeconds: options.windowSeconds });
   const figures = () => ({ ...signals.summary(), dependencyOutage: options.outage.active() });
   const plugin: FastifyPluginAsync = async (app) => {
-    app.addHook('onResponse', async (request, reply) => {
+    // Also for a client that hung up before the reply (no onResponse then): its request still took our time.
+    onReplyDone(app, (request, reply) => {
       if (isOperationalPath(request.routeOptions.url) || isLongLivedReply(request, reply)) return;
       if (failedOnDependency(reply)) options.outage.report();
       if (options.outage.active()) return;
@@ -34,7 +37,8 @@ export function degradeMode(options: { cluster: ClusterNode; windowSeconds: numb
       signals.record(reply.elapsedTime, status >= 500 && status !== 503, client.key);
     });
     app.addHook('onReady', () => options.cluster.join('web', figures));
-    app.addHook('onClose', () => options.cluster.leave('web'));
+    // Best effort (the heartbeat lapses anyway), and bounded: a black-holed Redis never answers the script.
+    app.addHook('onClose', async () => void (await settlesWithin(options.cluster.leave('web'), CLOSE_STEP_MS)));
   };
   return fp(plugin, { name: 'salescale-degrade-mode', fastify: '5.x' });
 }

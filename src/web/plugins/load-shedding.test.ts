@@ -122,19 +122,21 @@ describe('load shedding on a saturated event loop', () => {
             // busy
           }
           const headers = { authorization: String(request.headers.authorization) };
-          const [page, read, force] = await Promise.all([
+          const [page, read, force, board] = await Promise.all([
             app.inject({ method: 'GET', url: '/api/v1/categories' }),
             app.inject({ method: 'GET', url: '/api/v1/admin/mode', headers }),
             app.inject({ method: 'PUT', url: '/api/v1/admin/mode', headers, payload: { mode: 'critical', reason: 'overload drill' } }),
+            // The queue dashboard: is the confirmation email backlog draining?
+            app.inject({ method: 'GET', url: '/admin/queues/api/queues', headers }),
           ]);
-          return { page: page.statusCode, read: read.statusCode, force: force.statusCode };
+          return { page: page.statusCode, read: read.statusCode, force: force.statusCode, board: board.statusCode };
         });
       },
     );
     try {
       await new Promise((resolve) => setTimeout(resolve, 50));
       const reply = await stalled.app.inject({ method: 'POST', url: '/test/block-then-admin', headers: stalled.admin });
-      assert.deepEqual(reply.json(), { page: 503, read: 200, force: 200 });
+      assert.deepEqual(reply.json(), { page: 503, read: 200, force: 200, board: 200 });
       assert.equal(stalled.platform.cluster.mode(), 'critical');
     } finally {
       await stalled.close();

@@ -7,6 +7,8 @@ import { createActiveUsers } from '../../platform/metrics/active-users.ts';
 import { startEmfEmitter } from '../../platform/metrics/emf.ts';
 import { clearGauge } from '../../platform/metrics/scrape-gauges.ts';
 import type { Metrics } from '../../platform/metrics/metrics.ts';
+import { CLOSE_STEP_MS, settlesWithin } from '../../shared/settles-within.ts';
+import { onReplyDone } from '../http/reply-done.ts';
 
 const COLLECT_TIMEOUT_MS = 1000;
 
@@ -38,7 +40,8 @@ export function observability(deps: ObservabilityDeps): FastifyPluginAsync {
   const plugin: FastifyPluginAsync = async (app) => {
     const registry = deps.metrics.registry;
     const activeUsers = createActiveUsers({ redis: deps.redis, prefix: deps.prefix });
-    app.addHook('onResponse', async (request) => {
+    // On reply done, not onResponse: a signed-in shopper who gave up waiting (a reload, a closed tab) was active.
+    onReplyDone(app, (request) => {
       // Read structurally: the field is declared by the session plugin (modules/customers).
       const sessionId = (request as { sessionId?: string }).sessionId;
       if (sessionId) activeUsers.record(sessionId);
@@ -77,7 +80,8 @@ export function observability(deps: ObservabilityDeps): FastifyPluginAsync {
       : undefined;
     app.addHook('onClose', async () => {
       emf?.stop();
-      await activeUsers.close();
+      // The last second's sessions, best effort: bounded, as a black-holed Redis never answers.
+      await settlesWithin(activeUsers.close(), CLOSE_STEP_MS);
     });
   };
   return fp(plugin, { name: 'salescale-observability', fastify: '5.x' });

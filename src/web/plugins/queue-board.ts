@@ -18,6 +18,10 @@ export function queueBoard(deps: { queues: QueueSet; adminToken: string }): Fast
     createBullBoard({ queues: deps.queues.all().map((queue) => new BullMQAdapter(queue)), serverAdapter, options: { uiConfig: { boardTitle: 'Salescale queues' } } });
     await app.register(
       async (board) => {
+        // Part of the operator's console during an overload (is the backlog draining?): never shed, as the admin API.
+        board.addHook('onRoute', (route) => {
+          route.config = { ...route.config, shed: false };
+        });
         board.addHook('onRequest', requireAdminToken(deps.adminToken));
         await board.register(serverAdapter.registerPlugin());
       },

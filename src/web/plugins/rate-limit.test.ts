@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { saleEvents } from '../../modules/sale-events/index.ts';
 import { createAppWithRoutes, type AppWithRoutes } from '../../../test/helpers/app-with-routes.ts';
+import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 
 const HOUR = 3_600_000;
 
@@ -161,5 +164,60 @@ describe('rate limits (in-process, real Redis)', () => {
     const after = await browse(ip);
     assert.equal(after.statusCode, 200);
     assert.doesNotMatch(String(after.headers['ratelimit-policy']), /sale/);
+  });
+
+  it('gives a successful attempt its unit back when the client hung up before the reply (a reload while checkout waits)', async () => {
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = t.app.server.address() as AddressInfo;
+    // Three presses of "Place order", each abandoned after 50 ms (a reload, a dropped mobile connection) while
+    // the checkout takes 200 ms; each one succeeds on the server.
+    for (let i = 0; i < 3; i++) {
+      await new Promise<void>((resolve) => {
+        const abandoned = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/test/slow-attempt?ok=true' });
+        abandoned.on('error', () => resolve());
+        abandoned.on('close', () => resolve());
+        abandoned.end();
+        setTimeout(() => abandoned.destroy(), 50);
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Three successes used no budget: the buyer's next attempt is answered, not refused.
+    const next = await attempt('127.0.0.1', false);
+    assert.equal(next.statusCode, 422, `after three abandoned successes: ${next.statusCode} ${next.body}`);
+  });
+});
+
+describe('rate limits and the admin API', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp({ RATE_LIMIT_GENERAL_MAX: '5', RATE_LIMIT_SALE_MAX: '3', RATE_LIMIT_SALE_WINDOW_MS: '60000', RATE_LIMIT_SALE_REFRESH_MS: '0' });
+  });
+  after(() => t.close());
+
+  it('never throttles an operator holding the admin token, during a sale either; requests without it still count', async () => {
+    const now = Date.now();
+    await t.platform.db.primary.insert(saleEvents).values({ name: 'Live', startsAt: new Date(now - HOUR), endsAt: new Date(now + HOUR) });
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'OPS-1', name: 'Ops', priceCents: 100, available: 1 }, remoteAddress: '203.0.113.7' });
+    assert.equal(created.statusCode, 201, created.body);
+    // The sale is live: an operator restocks, pages through orders and forces a mode, from the office's one address.
+    for (let i = 0; i < 12; i++) {
+      const replies = await Promise.all([
+        t.app.inject({ method: 'PUT', url: `/api/v1/admin/products/${created.json().id}/stock`, headers: t.admin, payload: { available: 10 + i }, remoteAddress: '203.0.113.7' }),
+        t.app.inject({ method: 'GET', url: '/api/v1/admin/orders', headers: t.admin, remoteAddress: '203.0.113.7' }),
+      ]);
+      for (const reply of replies) assert.equal(reply.statusCode, 200, `admin request ${i + 1}: ${reply.body}`);
+    }
+    const mode = await t.app.inject({ method: 'PUT', url: '/api/v1/admin/mode', headers: t.admin, payload: { mode: 'auto' }, remoteAddress: '203.0.113.7' });
+    assert.equal(mode.statusCode, 200, mode.body);
+    // The shoppers behind that address keep their own budget.
+    assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/categories', remoteAddress: '203.0.113.7' })).statusCode, 200);
+
+    // Without the token (or with a wrong one) the admin paths are limited as any other: no free guessing.
+    const guesses = [];
+    for (let i = 0; i < 4; i++) guesses.push(await t.app.inject({ method: 'GET', url: '/api/v1/admin/orders', headers: { authorization: `Bearer wrong-${i}` }, remoteAddress: '203.0.113.99' }));
+    assert.deepEqual(
+      guesses.map((reply) => reply.statusCode),
+      [401, 401, 401, 429],
+    );
   });
 });

@@ -40,6 +40,13 @@ export interface RateLimitPluginOptions {
    * @defaultValue () => undefined
    */
   customerIdOf?: (request: FastifyRequest) => string | undefined;
+  /**
+   * Requests no limiter counts: an operator's, holding the admin token. The admin API is how an operator restocks,
+   * pulls a product, forces a degrade mode or pauses a sale at the peak, when the `sale` limit (and a degrade mode's
+   * tighter ones) would otherwise refuse them from the one address they share with their colleagues.
+   * @defaultValue () => false
+   */
+  exempt?: (request: FastifyRequest) => boolean;
 }
 
 /**
@@ -59,8 +66,17 @@ export function isOperationalPath(url: string | undefined): boolean {
 interface Pending {
   subject: string;
   notFailures: readonly number[] | undefined;
-  /** Policies that count failed responses only: their unit is given back in onResponse when the reply succeeded. */
+  /** Policies that count failed responses only: their unit is given back when the reply is sent and succeeded. */
   failures: LimitPolicy[];
+  /** The client's address key, which policies counting successes only (`signup`) are kept under. */
+  address: string;
+  /** Policies that count successful responses only: their unit is given back when the reply is sent and did not succeed. */
+  successes: LimitPolicy[];
+}
+
+/** Whether a reply counts against a successes-only limiter (`signup`): a 2xx, an account made. */
+export function isSuccess(statusCode: number): boolean {
+  return statusCode >= 200 && statusCode < 300;
 }
 
 function headerValues(states: LimitState[]): { policy: string; limit: string } {
@@ -86,55 +102,84 @@ export function rateLimit(options: RateLimitPluginOptions): FastifyPluginAsync {
   const plugin: FastifyPluginAsync = async (app) => {
     app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
       const routeConfig = request.routeOptions.config.rateLimit;
-      if (routeConfig === false || isOperationalPath(request.routeOptions.url)) return;
+      if (routeConfig === false || isOperationalPath(request.routeOptions.url) || options.exempt?.(request)) return;
       const subject = rateLimitSubject({ ip: request.ip, customerId: customerIdOf(request) });
+      // Accounts registered are counted by address even for a signed-in client: each account is a fresh `customer`
+      // budget, and counted per account, every new account would bring the budget for the next one.
+      const address = subject.signedIn ? rateLimitSubject({ ip: request.ip }).key : subject.key;
       const all = typeof options.policies === 'function' ? options.policies() : options.policies;
       const policies: LimitPolicy[] = [subject.signedIn ? all.customer : all.general];
+      const successes: LimitPolicy[] = [];
       if (await options.sale.isLive()) policies.push(all.sale);
-      for (const name of routeConfig?.limiters ?? []) policies.push(all[name]);
+      for (const name of routeConfig?.limiters ?? []) (all[name].countSuccessesOnly ? successes : policies).push(all[name]);
 
-      let decision: Awaited<ReturnType<RateLimiter['reserve']>>;
-      try {
-        // A failed-attempts limiter's unit is taken now and given back on success: checked now and
-        // recorded after a failure, every attempt of a burst would pass before the first was counted.
-        decision = await options.limiter.reserve(subject.key, policies);
-      } catch (error) {
-        const closed = policies.filter((p) => p.failClosed);
-        for (const p of policies) options.metrics.redisFailures.inc({ limiter: p.name, outcome: closed.length > 0 ? 'refused' : 'allowed' });
-        request.log.warn({ err: error, limiters: policies.map((p) => p.name) }, closed.length > 0 ? 'rate limit unavailable: refusing' : 'rate limit unavailable: allowing');
-        if (closed.length === 0) return;
-        reply.header('retry-after', '1');
-        return sendError(reply, 503, 'RATE_LIMIT_UNAVAILABLE', 'this action is temporarily unavailable, please retry shortly', {
-          limiters: closed.map((p) => p.name),
-        });
-      }
-
-      const headers = headerValues(decision.states);
-      reply.header('ratelimit-policy', headers.policy);
-      reply.header('ratelimit', headers.limit);
-      if (!decision.allowed) {
+      /** Reserves `group` under `key`: `refused` once the 429 (or fail-closed 503) is sent, `unavailable` when Redis failed open. */
+      const reserve = async (key: string, group: LimitPolicy[], code: string, message: string): Promise<'allowed' | 'refused' | 'unavailable'> => {
+        let decision: Awaited<ReturnType<RateLimiter['reserve']>>;
+        try {
+          // A failed-attempts limiter's unit is taken now and given back on success: checked now and
+          // recorded after a failure, every attempt of a burst would pass before the first was counted.
+          decision = await options.limiter.reserve(key, group);
+        } catch (error) {
+          const closed = group.filter((p) => p.failClosed);
+          for (const p of group) options.metrics.redisFailures.inc({ limiter: p.name, outcome: closed.length > 0 ? 'refused' : 'allowed' });
+          request.log.warn({ err: error, limiters: group.map((p) => p.name) }, closed.length > 0 ? 'rate limit unavailable: refusing' : 'rate limit unavailable: allowing');
+          if (closed.length === 0) return 'unavailable';
+          reply.header('retry-after', '1');
+          sendError(reply, 503, 'RATE_LIMIT_UNAVAILABLE', 'this action is temporarily unavailable, please retry shortly', {
+            limiters: closed.map((p) => p.name),
+          });
+          return 'refused';
+        }
+        const headers = headerValues(decision.states);
+        const policyHeader = reply.getHeader('ratelimit-policy');
+        const limitHeader = reply.getHeader('ratelimit');
+        reply.header('ratelimit-policy', policyHeader ? `${String(policyHeader)}, ${headers.policy}` : headers.policy);
+        reply.header('ratelimit', limitHeader ? `${String(limitHeader)}, ${headers.limit}` : headers.limit);
+        if (decision.allowed) return 'allowed';
         const refused = decision.states.filter((s) => !s.allowed);
         for (const s of refused) options.metrics.rejections.inc({ limiter: s.policy.name });
         const retryAfterS = Math.max(1, Math.ceil(Math.max(...refused.map((s) => s.retryAfterMs)) / 1000));
         reply.header('retry-after', String(retryAfterS));
-        return sendError(reply, 429, 'RATE_LIMITED', 'too many requests, please retry later', {
-          limiters: refused.map((s) => s.policy.name),
-          retryAfterSeconds: retryAfterS,
-        });
+        sendError(reply, 429, code, message, { limiters: refused.map((s) => s.policy.name), retryAfterSeconds: retryAfterS });
+        return 'refused';
+      };
+
+      // The sign-up limit first: refused, the request costs nothing else.
+      const signedUp =
+        successes.length > 0
+          ? await reserve(address, successes, 'SIGNUP_RATE_LIMITED', 'too many accounts were registered from this network, please retry later or check out as a guest')
+          : undefined;
+      if (signedUp === 'refused') return reply;
+      const taken = signedUp === 'allowed' ? successes : [];
+      const outcome = await reserve(subject.key, policies, 'RATE_LIMITED', 'too many requests, please retry later');
+      if (outcome === 'refused') {
+        if (taken.length > 0) giveBack(request, address, taken);
+        return reply;
       }
-      const failures = policies.filter((p) => p.countFailuresOnly);
-      if (failures.length > 0) pending.set(request, { subject: subject.key, failures, notFailures: routeConfig?.notFailures });
+      const failures = outcome === 'allowed' ? policies.filter((p) => p.countFailuresOnly) : [];
+      if (failures.length > 0 || taken.length > 0) pending.set(request, { subject: subject.key, failures, notFailures: routeConfig?.notFailures, address, successes: taken });
     });
 
-    app.addHook('onResponse', async (request, reply) => {
+    function giveBack(request: FastifyRequest, subject: string, policies: LimitPolicy[]): void {
+      options.limiter.giveBack(subject, policies).catch((error: unknown) => {
+        for (const p of policies) options.metrics.redisFailures.inc({ limiter: p.name, outcome: 'not_given_back' });
+        request.log.warn({ err: error, limiters: policies.map((p) => p.name) }, "could not give an attempt's unit back to its rate limit");
+      });
+    }
+
+    // On send, not on response: onResponse never runs for a client that hung up before the reply (a reload while
+    // checkout waits on locked stock, a dropped mobile connection), so each such success kept its unit and a buyer
+    // was locked out of checkout after a few reloads. The reply's status is final here; the unit goes back
+    // without holding the reply up (the buyer's next request follows it on the same Redis connection).
+    app.addHook('onSend', (request, reply, payload, done) => {
       const entry = pending.get(request);
-      if (!entry || isFailedAttempt(reply.statusCode, entry.notFailures)) return;
-      try {
-        await options.limiter.giveBack(entry.subject, entry.failures);
-      } catch (error) {
-        for (const p of entry.failures) options.metrics.redisFailures.inc({ limiter: p.name, outcome: 'not_given_back' });
-        request.log.warn({ err: error }, "could not give a successful attempt's unit back to its rate limit");
+      if (entry) {
+        pending.delete(request);
+        if (entry.failures.length > 0 && !isFailedAttempt(reply.statusCode, entry.notFailures)) giveBack(request, entry.subject, entry.failures);
+        if (entry.successes.length > 0 && !isSuccess(reply.statusCode)) giveBack(request, entry.address, entry.successes);
       }
+      done(null, payload);
     });
   };
   // Hooks must apply to every route of the app, not only to routes registered inside this plugin.

@@ -103,7 +103,8 @@ export function productPage(input: { product: ProductView; category?: CategoryVi
   <h1>${product.name}</h1>
   ${sale ? countdown(sale) : ''}
   <p class="price">${formatPrice(product.priceCents, product.currency)}</p>
-  <p class="stock" role="status" aria-live="polite">Availability: <span data-available>${product.available > 0 ? `${product.available} in stock` : 'Sold out'}</span></p>
+  <p class="stock">Availability: <span data-available>${product.available > 0 ? `${product.available} in stock` : 'Sold out'}</span></p>
+  <p class="visually-hidden" role="status" data-stock-news></p>
   <p>${product.description}</p>
   ${
     sale?.queued
@@ -114,7 +115,8 @@ export function productPage(input: { product: ProductView; category?: CategoryVi
   </div>`
       : ''
   }
-  <form class="buy" data-add-to-cart>
+  <noscript><p>Adding to the cart and ordering need JavaScript: turn it on in your browser to buy.</p></noscript>
+  <form class="buy" data-add-to-cart hidden data-needs-js>
     <label for="quantity">Quantity</label>
     <input id="quantity" name="quantity" type="number" min="1" max="10" value="1" required>
     <button type="submit">Add to cart</button>
@@ -131,11 +133,12 @@ export function waitingRoomPage(input: { sale: SaleView; productId?: number }): 
   <h1 id="room-title">Waiting room: ${sale.name}</h1>
   ${countdown(sale)}
   <p>You are in line. Keep this page open: it updates by itself, and you keep your place if you reload.</p>
-  <div class="status" role="status" aria-live="polite">
-    <p class="state" data-state>Joining the line…</p>
+  <div class="status">
+    <p class="state" role="status" data-state>Joining the line…</p>
     <p class="position"><span class="label">Your place in line</span> <strong data-position>–</strong></p>
     <p class="eta"><span class="label">Estimated wait</span> <strong data-eta>–</strong></p>
   </div>
+  <p class="visually-hidden" role="status" data-announce></p>
   <progress data-progress max="100" value="0" aria-label="Progress through the line"></progress>
   <p data-admitted hidden><a class="button" href="${input.productId ? `/products/${input.productId}` : '/'}">It’s your turn: continue shopping</a></p>
 </section>`;
@@ -146,9 +149,9 @@ export function cartPage(): string {
   const body = html`
 <section aria-labelledby="cart-title">
   <h1 id="cart-title">Your cart</h1>
-  <div data-cart><p>Loading your cart…</p></div>
-  <noscript><p>The cart needs JavaScript.</p></noscript>
-  <p class="message" role="status" aria-live="polite" data-message></p>
+  <div data-cart><p hidden data-needs-js>Loading your cart…</p></div>
+  <noscript><p>The cart and ordering need JavaScript: turn it on in your browser to see your cart and order.</p></noscript>
+  <p class="message" role="status" aria-live="polite" tabindex="-1" data-message></p>
 </section>`;
   return layout({ title: 'Cart', page: 'cart', body });
 }
@@ -158,8 +161,9 @@ export function accountPage(next: string): string {
 <section aria-labelledby="account-title">
   <h1 id="account-title">Your account</h1>
   <p data-signed-in hidden></p>
-  <div class="forms">
-    <form data-sign-in>
+  <noscript><p>Signing in and creating an account need JavaScript: turn it on in your browser to use them. The catalog and the product pages work without it.</p></noscript>
+  <div class="forms" hidden data-needs-js>
+    <form data-sign-in method="post">
       <h2>Sign in</h2>
       <label for="signin-email">Email</label>
       <input id="signin-email" name="email" type="email" autocomplete="email" required>
@@ -167,7 +171,7 @@ export function accountPage(next: string): string {
       <input id="signin-password" name="password" type="password" autocomplete="current-password" required minlength="8">
       <button type="submit">Sign in</button>
     </form>
-    <form data-register>
+    <form data-register method="post">
       <h2>Create an account</h2>
       <label for="register-name">Name</label>
       <input id="register-name" name="name" autocomplete="name" required>
@@ -187,7 +191,8 @@ export function orderPage(orderId: number): string {
   const body = html`
 <section aria-labelledby="order-title">
   <h1 id="order-title">Order ${orderId}</h1>
-  <div data-order><p>Loading your order…</p></div>
+  <div data-order><p hidden data-needs-js>Loading your order…</p></div>
+  <noscript><p>Your order's page needs JavaScript: turn it on in your browser to see, pay or cancel it.</p></noscript>
   <p class="message" role="status" aria-live="polite" data-message></p>
 </section>`;
   return layout({ title: `Order ${orderId}`, page: 'order', body, data: { order: orderId } });
@@ -202,7 +207,8 @@ export function guestOrderPage(orderId: number): string {
 <section aria-labelledby="order-title">
   <h1 id="order-title">Order ${orderId}</h1>
   <p>Keep this page's address (bookmark it): it is the way back to your order, for paying, cancelling or checking it.</p>
-  <div data-order><p>Loading your order…</p></div>
+  <div data-order><p hidden data-needs-js>Loading your order…</p></div>
+  <noscript><p>Your order's page needs JavaScript: turn it on in your browser to see, pay or cancel it.</p></noscript>
   <p class="message" role="status" aria-live="polite" data-message></p>
 </section>`;
   return layout({ title: `Order ${orderId}`, page: 'guest-order', body });
@@ -210,4 +216,9 @@ export function guestOrderPage(orderId: number): string {
 
 export function notFoundPage(what: string): string {
   return layout({ title: 'Not found', page: 'not-found', body: html`<h1>Not found</h1><p>${what}</p><p><a href="/">Back to the shop</a></p>` });
+}
+
+/** A page's address the shop could not read (its query string, a repeated parameter): what to do instead. */
+export function badRequestPage(what: string): string {
+  return layout({ title: 'Not understood', page: 'bad-request', body: html`<h1>The shop could not read this address</h1><p>${what}</p><p><a href="/">Back to the shop</a></p>` });
 }

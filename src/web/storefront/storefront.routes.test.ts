@@ -25,3 +25,145 @@ describe('storefront assets', () => {
     }
   });
 });
+
+describe('storefront: a product in two sales', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp({ WAITING_ROOM_EVENTS_REFRESH_MS: '100' });
+  });
+  after(() => t.close());
+
+  // The page showed the first sale listing the product, earliest start first: a week-long sale without a waiting
+  // room hid the queued doorbuster hour inside it, so the page offered no way into the line and showed the
+  // "add to cart" form, whose checkout was then refused PASS_REQUIRED.
+  it('offers the waiting room of a live queued sale, even when a sale without one lists the product too', async () => {
+    const post = (url: string, payload: unknown) => t.app.inject({ method: 'POST', url, headers: t.admin, payload: payload as object });
+    const product = await post('/api/v1/admin/products', { sku: `two-sales-${Date.now()}`, name: 'Doorbuster TV', priceCents: 49_900, available: 10 });
+    assert.equal(product.statusCode, 201, product.body);
+    const productId = product.json().id as number;
+    const now = Date.now();
+    const week = await post('/api/v1/admin/sale-events', {
+      name: 'Black Friday week',
+      startsAt: new Date(now - 86_400_000).toISOString(),
+      endsAt: new Date(now + 6 * 86_400_000).toISOString(),
+      productIds: [productId],
+    });
+    assert.equal(week.statusCode, 201, week.body);
+    const doorbuster = await post('/api/v1/admin/sale-events', {
+      name: 'Doorbuster hour',
+      startsAt: new Date(now - 60_000).toISOString(),
+      endsAt: new Date(now + 3_600_000).toISOString(),
+      productIds: [productId],
+      waitingRoom: { enabled: true, admissionPerSecond: 10 },
+    });
+    assert.equal(doorbuster.statusCode, 201, doorbuster.body);
+    const page = await t.app.inject({ url: `/products/${productId}` });
+    assert.equal(page.statusCode, 200);
+    assert.match(page.body, new RegExp(`data-queued-sale="${doorbuster.json().id}"`), 'the product page links to the waiting room of the queued sale');
+    assert.match(page.body, /Doorbuster hour/);
+  });
+});
+
+describe('storefront: joining the line when the reply is lost', () => {
+  let t: TestApp;
+  before(async () => {
+    // One guest ticket per address, the default: what every guest of an office or a carrier's NAT meets.
+    t = await createTestApp({ WAITING_ROOM_EVENTS_REFRESH_MS: '100', WAITING_ROOM_TICKETS_PER_ADDRESS: '1' });
+  });
+  after(() => t.close());
+
+  // The visitor cookie came only with the join's reply: a reply lost on the network (a proxy's timeout at the peak)
+  // took the cookie with it, and the page's retry, without one, was a new visitor: a second ticket, refused 429
+  // TICKET_LIMIT_REACHED ("sign in to join the line"), while the first held the address's place.
+  it('gives the visitor its cookie with the waiting-room page, so a join retried after a lost reply gets the same ticket', async () => {
+    const post = (url: string, payload: unknown) => t.app.inject({ method: 'POST', url, headers: t.admin, payload: payload as object });
+    const product = await post('/api/v1/admin/products', { sku: `lost-join-${Date.now()}`, name: 'Console', priceCents: 49_900, available: 10 });
+    assert.equal(product.statusCode, 201, product.body);
+    const sale = await post('/api/v1/admin/sale-events', {
+      name: 'Console drop',
+      startsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      endsAt: new Date(Date.now() + 7_200_000).toISOString(),
+      productIds: [product.json().id],
+      waitingRoom: { enabled: true, admissionPerSecond: 10 },
+    });
+    assert.equal(sale.statusCode, 201, sale.body);
+    const saleId = sale.json().id as number;
+    for (let i = 0; (await t.app.inject({ url: `/api/v1/sale-events/${saleId}/queue` })).statusCode !== 200; i++) {
+      assert.ok(i < 100, 'the room is read');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
+    // The browser keeps the cookies of the replies it receives: the page's; the first join's reply never arrives.
+    const page = await t.app.inject({ url: `/sale/${saleId}/queue` });
+    assert.equal(page.statusCode, 200);
+    const jar = page.cookies.filter((c) => c.name === 'salescale_visitor').map((c) => `${c.name}=${c.value}`).join('; ');
+    const join = () => t.app.inject({ method: 'POST', url: `/api/v1/sale-events/${saleId}/queue`, headers: jar ? { cookie: jar } : {} });
+    const lost = await join();
+    assert.equal(lost.statusCode, 201, lost.body);
+    const retried = await join();
+    assert.equal(retried.statusCode, 201, `the retry joins: ${retried.body}`);
+    assert.equal(retried.json().ticket, lost.json().ticket, 'the retry gets the ticket of the join whose reply was lost');
+    assert.equal(retried.headers['idempotent-replayed'], 'true');
+  });
+});
+
+describe('storefront without JavaScript', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(() => t.close());
+
+  // Adding to the cart, the cart, checkout and the order pages go through the API from storefront.js. With it off
+  // (or not loaded yet), the product page showed a working-looking "Add to cart" whose plain submission reloaded
+  // the page with ?quantity=1 and added nothing, and the cart and order pages said "Loading…" for ever.
+  it('shows no control that needs the script until it runs, and says what needs JavaScript', async () => {
+    const product = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `nojs-${Date.now()}`, name: 'Plain Runner', priceCents: 1_000, available: 5 } });
+    assert.equal(product.statusCode, 201, product.body);
+    const page = await t.app.inject({ url: `/products/${product.json().id}` });
+    assert.equal(page.statusCode, 200);
+    assert.match(page.body, /<form class="buy" data-add-to-cart[^>]*\bhidden\b/, 'the add-to-cart form is shown before the script runs');
+    assert.match(page.body, /<noscript>[^<]*<p>[^<]*cart[^<]*need JavaScript/);
+    for (const url of ['/cart', '/orders/1', '/guest-orders/1.abc']) {
+      const reply = await t.app.inject({ url });
+      assert.equal(reply.statusCode, 200);
+      assert.match(reply.body, /<p hidden data-needs-js>Loading/, `${url}: "Loading…" is shown without the script`);
+      assert.match(reply.body, /<noscript>[\s\S]*?need[s]? JavaScript[\s\S]*?<\/noscript>/, `${url}: no <noscript>`);
+    }
+  });
+});
+
+describe('storefront: addresses a shopper mistypes or truncates', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(() => t.close());
+
+  // A product link cut short or mangled (in a chat, a printed flyer) answered the API's JSON validation error, which
+  // a browser shows as a line of raw JSON with no way back to the shop.
+  it('answers a page, not JSON: 404 for an address naming no product, order or sale, 400 for a query it cannot read', async () => {
+    const cases: [string, number, RegExp][] = [
+      ['/products/abc', 404, /This product does not exist\./],
+      ['/products/99999999999999999999', 404, /This product does not exist\./],
+      ['/products/0', 404, /This product does not exist\./],
+      ['/orders/abc', 404, /This order does not exist\./],
+      ['/sale/abc/queue', 404, /This sale has no waiting room/],
+      ['/guest-orders/abc', 404, /This order link is not valid/],
+      [`/?q=${'x'.repeat(1000)}`, 400, /A search is at most 100 characters/],
+      ['/?q=a&q=b', 400, /The shop could not read this address/],
+      ['/sale/1/queue?product=abc', 400, /The shop could not read this address/],
+    ];
+    for (const [url, status, text] of cases) {
+      const reply = await t.app.inject({ url });
+      assert.equal(reply.statusCode, status, `${url.slice(0, 40)}: ${reply.statusCode} ${reply.body.slice(0, 120)}`);
+      assert.match(String(reply.headers['content-type']), /^text\/html/, `${url.slice(0, 40)}: ${reply.headers['content-type']} ${reply.body.slice(0, 120)}`);
+      assert.match(reply.body, text, url.slice(0, 40));
+      assert.match(reply.body, /<a href="\/">Back to the shop<\/a>/);
+    }
+    // The API keeps its JSON errors.
+    const api = await t.app.inject({ url: '/api/v1/products/abc' });
+    assert.equal(api.statusCode, 400);
+    assert.equal(api.json().error.code, 'VALIDATION_FAILED');
+  });
+});

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TProperties } from 'typebox';
 import type { CatalogService } from '../../modules/catalog/index.ts';
 import type { SaleEvent } from '../../modules/sale-events/index.ts';
 import { DomainError } from '../../shared/errors.ts';
-import { accountPage, cartPage, catalogPage, guestOrderPage, notFoundPage, orderPage, productPage, waitingRoomPage, type SaleView } from './pages.ts';
+import { accountPage, badRequestPage, cartPage, catalogPage, guestOrderPage, notFoundPage, orderPage, productPage, waitingRoomPage, type SaleView } from './pages.ts';
 
 const ASSETS = path.join(import.meta.dirname, 'assets');
 /** By name: a Map, as the name comes from the URL (an object would also "have" `constructor`, `__proto__`, …). */
@@ -17,13 +17,15 @@ const assets = new Map([
 
 export interface StorefrontDeps {
   catalog: CatalogService;
-  /** Sale events (all), for countdowns and the waiting-room links. */
+  /** Sale events not ended yet (live or upcoming), for countdowns and the waiting-room links. */
   listSales: () => Promise<SaleEvent[]>;
   /**
    * How long the list of sales is reused per instance.
    * @defaultValue 2000
    */
   salesCacheMs?: number;
+  /** Gives a visitor without one the waiting room's visitor cookie (before its page joins the line). */
+  ensureVisitor?: (request: FastifyRequest, reply: FastifyReply) => void;
 }
 
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
@@ -63,7 +65,27 @@ export function storefrontRoutes(deps: StorefrontDeps): FastifyPluginAsyncTypebo
     throw error;
   };
 
+  /** What each page says of an address naming nothing it has: a page's path parameter is an id, a name or a token. */
+  const unknownThing: Record<string, string> = {
+    '/products/:id': 'This product does not exist.',
+    '/orders/:id': 'This order does not exist.',
+    '/guest-orders/:token': 'This order link is not valid, or has expired.',
+    '/sale/:id/queue': 'This sale has no waiting room (or it has ended).',
+    '/assets/:name': 'No such file.',
+  };
+
   return async (app) => {
+    // Shoppers reach pages through links (cut short in a chat, mistyped, mangled by a mail client): an address the
+    // schemas refuse answers a page of the shop, not the API's JSON error. A path that names no product, order or sale
+    // is a 404, as one naming an id that does not exist; a query string it cannot read is a 400. Every other error
+    // goes to the app's error handler (a child's handler that throws hands the error to its parent's).
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      if (!error.validation) throw error;
+      if (error.validationContext === 'params') return send(reply, notFoundPage(unknownThing[request.routeOptions.url ?? ''] ?? 'There is no such page.'), 404);
+      const tooLongSearch = error.validation.some((issue) => issue.instancePath === '/q' && issue.keyword === 'maxLength');
+      return send(reply, badRequestPage(tooLongSearch ? 'A search is at most 100 characters: shorten it and search again.' : 'A link may have been cut short or changed: go back to the shop and find the page from there.'), 400);
+    });
+
     app.get('/assets/:name', { schema: { ...hide, params: Type.Object({ name: Type.String({ maxLength: 40 }) }, { additionalProperties: false }) } }, async (request, reply) => {
       const asset = assets.get(request.params.name);
       if (!asset) return send(reply, notFoundPage('No such file.'), 404);
@@ -100,7 +122,11 @@ export function storefrontRoutes(deps: StorefrontDeps): FastifyPluginAsyncTypebo
     app.get('/products/:id', { schema: { ...hide, params: Type.Object({ id: Id }, { additionalProperties: false }), querystring: pageQuery({}) } }, async (request, reply) => {
       try {
         const [product, categories, live] = await Promise.all([deps.catalog.getProduct(request.params.id), deps.catalog.listCategories(), currentSales()]);
-        const sale = live.find((s) => s.productIds.includes(product.id));
+        // Sales may overlap (a week-long sale and a queued doorbuster hour inside it): while a queued one is live,
+        // checkout needs its pass, so that is the sale the page shows (with its way into the line); else the first.
+        const listing = live.filter((s) => s.productIds.includes(product.id));
+        const now = Date.now();
+        const sale = listing.find((s) => s.queued && Date.parse(s.startsAt) <= now && now < Date.parse(s.endsAt)) ?? listing[0];
         return send(reply, productPage({ product, category: categories.find((c) => c.id === product.categoryId), sale }));
       } catch (error) {
         return notFound(error, 'This product does not exist.', reply);
@@ -113,6 +139,8 @@ export function storefrontRoutes(deps: StorefrontDeps): FastifyPluginAsyncTypebo
       async (request, reply) => {
         const sale = (await currentSales()).find((s) => s.id === request.params.id && s.queued);
         if (!sale) return send(reply, notFoundPage('This sale has no waiting room (or it has ended).'), 404);
+        // The cookie comes with the page, not only with the join's reply: a retry after a lost reply is the same visitor.
+        deps.ensureVisitor?.(request, reply);
         return send(reply, waitingRoomPage({ sale, productId: request.query.product }));
       },
     );

@@ -3,6 +3,10 @@
 (() => {
   const body = document.body;
   const page = body.dataset.page;
+  // What only works through this script is rendered hidden (with a <noscript> saying so): until the script runs, on a
+  // slow network or with JavaScript off, there is no form whose plain submission would do nothing, or worse, put
+  // its fields (a password) in the address, the history and the request log.
+  for (const el of document.querySelectorAll('[data-needs-js]')) el.hidden = false;
   const api = (path, options = {}) =>
     fetch(`/api/v1${path}`, {
       credentials: 'same-origin',
@@ -91,6 +95,10 @@
     const productId = body.dataset.product;
     const saleId = body.dataset.queuedSale;
     const available = $('[data-available]');
+    // The count changes at every poll while a sale sells: shown, not read out (a screen reader would speak nothing
+    // else). Selling out, and coming back, are read out (a polite status of their own).
+    const news = $('[data-stock-news]');
+    let inStock = !/^Sold out$/.test(available.textContent);
     // Live stock, every 2 s while the tab is seen. Each poll counts against the shopper's rate limits (and, for
     // guests, those of everyone behind their address): so none while the tab is hidden, and after a 429 or a 5xx
     // none before its Retry-After (else 1, 2, 4 … 30 s), or the poll would keep the limit spent and refuse the
@@ -103,6 +111,10 @@
         if (reply?.status === 200) {
           failures = 0;
           available.textContent = reply.data.available > 0 ? `${reply.data.available} in stock` : 'Sold out';
+          if (inStock !== reply.data.available > 0) {
+            inStock = reply.data.available > 0;
+            news.textContent = inStock ? `Back in stock: ${reply.data.available} available.` : 'Sold out.';
+          }
         } else if (retriable(reply) || reply.status === 429) {
           wait = Math.max(wait, backoff(reply, failures++));
         }
@@ -138,6 +150,10 @@
         link.textContent = 'Go to the cart';
         message.append(link);
         link.focus();
+      } else if (status === 404 && data?.error?.code === 'PRODUCT_NOT_FOUND') {
+        // The page was open while the shop took the product off sale (archived or deleted): the API says it
+        // does not exist, which reads as a broken page.
+        say('This product is no longer for sale.');
       } else say(data?.error?.message || 'Could not add to the cart.');
     });
   }
@@ -149,20 +165,39 @@
     const eta = $('[data-eta]');
     const progress = $('[data-progress]');
     let first;
+    // The place and the wait change at every update of the stream (twice a second at a sale's peak): shown as they
+    // come, but read out (a polite live region) when first known and then at most every 30 s, or a screen reader
+    // would speak nothing else. A change of state (admitted, sold out, …) is read out at once, by [data-state].
+    const announcer = $('[data-announce]');
+    const ANNOUNCE_EVERY_MS = 30_000;
+    let announcedAt = 0;
+    let announcedPosition = null;
+    const announce = (s) => {
+      if (s.state !== 'waiting' || s.position === null || s.position === announcedPosition || Date.now() - announcedAt < ANNOUNCE_EVERY_MS) return;
+      announcedAt = Date.now();
+      announcedPosition = s.position;
+      announcer.textContent = `Your place in line: ${s.position}.${s.etaSeconds === null ? '' : ` Estimated wait: ${duration(s.etaSeconds)}.`}`;
+    };
     const show = (s) => {
       if (s.position !== null && first === undefined) first = s.position;
       position.textContent = s.position === null ? (s.state === 'waiting' ? 'decided at the start' : '–') : String(s.position);
-      eta.textContent = s.etaSeconds === null ? '–' : duration(s.etaSeconds);
+      eta.textContent = s.paused ? 'paused' : s.etaSeconds === null ? '–' : duration(s.etaSeconds);
       if (first && s.position !== null) progress.value = Math.round((100 * (first - s.position + 1)) / first);
       const texts = {
-        waiting: s.position === null ? 'You are in the pre-queue: places are drawn at random when the sale starts.' : 'You are in line.',
+        waiting: s.paused
+          ? 'The line is paused: the shop is holding admission for a moment. You keep your place, and the line moves again, in order, as soon as it resumes.'
+          : s.position === null
+            ? 'You are in the pre-queue: places are drawn at random when the sale starts.'
+            : 'You are in line.',
         admitted: 'It is your turn! Your pass is valid for a limited time.',
         sold_out: 'Sold out: everything in this sale has been taken. Stay here: if units come back, the line moves again.',
         expired: 'This ticket has expired.',
         closed: 'The line has closed: the sale has ended, or it no longer needs a waiting room.',
       };
-      state.textContent = texts[s.state];
+      // Written only when it changes: the same text written again may be read out again.
+      if (state.textContent !== texts[s.state]) state.textContent = texts[s.state];
       body.dataset.state = s.state;
+      announce(s);
       if (s.state === 'admitted') {
         progress.value = 100;
         passes.set(saleId, s.pass, s.passExpiresAt);
@@ -276,9 +311,23 @@
       }
     };
     let lines = [];
+    const UNAVAILABLE = {
+      archived: 'No longer sold: remove it to order the rest.',
+      draft: 'Not on sale right now: remove it to order the rest.',
+      deleted: 'No longer in the shop: remove it to order the rest.',
+      other_currency: 'Now priced in another currency than your cart: remove it to order the rest.',
+    };
+    const lineNote = (item) => {
+      if (item.purchasable === false) return UNAVAILABLE[item.unavailableReason] || 'Cannot be ordered: remove it to order the rest.';
+      if (item.available === 0) return 'Sold out: remove it to order the rest.';
+      if (item.available < item.quantity) return `Only ${item.available} left: lower the quantity to order.`;
+      return '';
+    };
     const nameOf = (productId) => lines.find((item) => item.productId === productId)?.name || `product ${productId}`;
     const render = (cart) => {
       lines = cart.items;
+      // The cart is drawn again after each change of a line: what the guest has typed in the email field stays.
+      const typed = $('#guest-email', root)?.value;
       root.replaceChildren();
       if (cart.items.length === 0) {
         root.innerHTML = '<p>Your cart is empty. <a href="/">Browse the shop</a>.</p>';
@@ -292,15 +341,39 @@
         row.innerHTML = `<td><a></a></td><td>${money(item.priceCents, item.currency)}</td><td><label class="visually-hidden" for="qty-${item.productId}">Quantity</label><input id="qty-${item.productId}" type="number" min="1" max="1000" value="${item.quantity}"></td><td><button type="button">Remove</button></td>`;
         const link = row.querySelector('a');
         link.href = `/products/${item.productId}`;
-        link.textContent = item.name;
+        link.textContent = item.name || `Product ${item.productId}`;
+        // Every line has a quantity and a Remove: each says whose, or a screen reader lists "Quantity", "Remove", … alike.
+        row.querySelector('label').textContent = `Quantity of ${link.textContent}`;
+        row.querySelector('button').setAttribute('aria-label', `Remove ${link.textContent}`);
+        // A line that cannot be ordered as it is says why, beside its name: the order would be refused for it.
+        const note = lineNote(item);
+        if (note) {
+          const small = document.createElement('small');
+          small.className = 'line-note';
+          small.id = `note-${item.productId}`;
+          small.textContent = ` ${note}`;
+          link.after(small);
+          row.querySelector('input').setAttribute('aria-describedby', small.id);
+        }
+        // A line whose product is no longer for sale cannot be ordered at any quantity (a change is refused 404, as for
+        // a product that does not exist): it offers Remove only.
+        if (item.purchasable === false) row.querySelector('input').disabled = true;
         row.querySelector('input').addEventListener('change', async (event) => {
           const { status, data } = await api(`/cart/items/${item.productId}`, { method: 'PUT', body: JSON.stringify({ quantity: Number(event.target.value) }) });
-          if (status === 200) render(data);
-          else say(data?.error?.message || 'Could not change the quantity.');
+          if (status !== 200) return say(data?.error?.message || 'Could not change the quantity.');
+          // The cart is drawn again: the focus goes back to this line's quantity (not to the page's start), and the
+          // change is said in the message (a polite live region).
+          render(data);
+          $(`#qty-${item.productId}`, root)?.focus();
+          say(`${link.textContent}: quantity ${event.target.value}. Total: ${money(data.totalCents, data.currency || 'EUR')}.`);
         });
         row.querySelector('button').addEventListener('click', async () => {
           const { status, data } = await api(`/cart/items/${item.productId}`, { method: 'DELETE' });
-          if (status === 200) render(data);
+          if (status !== 200) return say(data?.error?.message || 'Could not remove it from the cart.');
+          // Its row (and the focused button) is gone: the focus goes to the message that says so.
+          render(data);
+          say(`Removed ${link.textContent} from your cart.`);
+          $('[data-message]')?.focus();
         });
         tbody.append(row);
       }
@@ -325,6 +398,7 @@
       form.innerHTML =
         '<h2>Check out as a guest</h2><label for="guest-email">Email (for your order confirmation)</label><input id="guest-email" name="email" type="email" autocomplete="email" required maxlength="254"><button type="submit">Place order as guest</button><p>Have an account? <a href="/account?next=/cart">Sign in</a> to order with it.</p>';
       const email = $('#guest-email', form);
+      if (typed) email.value = typed;
       const pending = guestAttempt();
       if (pending) lockEmail(email, pending.email);
       form.addEventListener('submit', (event) => {
@@ -349,6 +423,7 @@
       // One press at a time: a press while the order is being placed would only be answered "in progress".
       if (button.disabled) return;
       button.disabled = true;
+      email?.removeAttribute('aria-invalid');
       let wait = 0;
       try {
         wait = (await placeOrder(email)) || 0;
@@ -358,6 +433,10 @@
         if (email) lockEmail(email, guestAttempt()?.email ?? email.value);
         say(`The connection to the shop was lost while placing your order. Press "${label}" again: it will not be placed twice.`);
       } finally {
+        // The answer takes the focus (the button is disabled under it, which would drop it to the page's start), so a
+        // keyboard or screen-reader user is at what happened: unless a field was focused to be corrected (the email).
+        if (email?.getAttribute('aria-invalid') === 'true') email.focus();
+        else $('[data-message]')?.focus();
         // After a "later" refusal the button comes back once its Retry-After has passed.
         if (wait > 0) setTimeout(() => (button.disabled = false), wait * 1000);
         else button.disabled = false;
@@ -443,13 +522,17 @@
       }
       if (emailInput && (status === 400 || status === 422) && (error.code === 'VALIDATION_FAILED' || /email/i.test(error.message || ''))) {
         emailInput.setAttribute('aria-invalid', 'true');
-        emailInput.focus();
         say('Enter a valid email address, such as name@example.com.');
         return 0;
       }
       if (error.code === 'OUT_OF_STOCK') {
         const short = error.details?.shortages?.[0] ?? error.details ?? {};
         say(short.available > 0 ? `Only ${short.available} of ${nameOf(short.productId)} left: lower the quantity to order.` : `Sorry, ${nameOf(short.productId)} is sold out.`);
+        return 0;
+      }
+      if (error.code === 'PRODUCT_UNAVAILABLE') {
+        const gone = error.details?.products ?? [error.details ?? {}];
+        say(`Can no longer be ordered: ${gone.map((p) => nameOf(p.productId)).join(', ')}. Remove ${gone.length > 1 ? 'them' : 'it'} from your cart to order the rest.`);
         return 0;
       }
       if (error.code === 'PURCHASE_LIMIT_EXCEEDED') {

@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkNewPassword, isCommonPassword } from './password-policy.ts';
+
+const reasonOf = (password: string, who = { email: 'jane.doe@example.com', name: 'Jane Doe' }) => {
+  try {
+    checkNewPassword(password, who);
+    return 'accepted';
+  } catch (error) {
+    return (error as { details: { reason: string } }).details.reason;
+  }
+};
+
+describe('new password policy', () => {
+  it('knows the most common passwords in any letter case', () => {
+    for (const password of ['123456', 'password', 'iloveyou', 'QWERTY123', 'Password1', 'trustno1']) assert.equal(isCommonPassword(password), true, password);
+    assert.equal(isCommonPassword('correct horse battery'), false);
+  });
+
+  it('refuses a password that is mostly a context word, and keeps one long enough without it', () => {
+    assert.equal(reasonOf('salescale'), 'context');
+    assert.equal(reasonOf('doe-jane-doe'), 'context');
+    assert.equal(reasonOf('JaneDoe1234'), 'context');
+    assert.equal(reasonOf('jane.doe.password'), 'context', 'what is left is common');
+    assert.equal(reasonOf('jane likes long walks'), 'accepted');
+    // Two-letter parts of a name are not context words: "jo" would refuse every password holding "job".
+    assert.equal(reasonOf('jobs and joys', { email: 'jo@example.com', name: 'Jo' }), 'accepted');
+  });
+});

@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { PasswordTooCommonError } from './customers.errors.ts';
+
+/** The shortest password accepted; RegisterBody's schema says the same (OWASP ASVS 5.0 6.2.1). */
+export const PASSWORD_MIN_LENGTH = 8;
+
+/** Words every guesser of this shop tries first, whoever the customer is (OWASP ASVS 5.0 6.2.11). */
+const SHOP_WORDS = ['salescale'];
+
+/** Shorter parts of an email or a name ("al", "jo") are left in: taking them out would refuse ordinary words. */
+const MIN_CONTEXT_WORD = 3;
+
+/**
+ * The 10,000 most common passwords, lower-cased, read once when this module loads (a Set of about 1 MB).
+ * Source and licence: common-passwords/README.md.
+ */
+const COMMON = new Set(
+  readFileSync(new URL('./common-passwords/top-10000.txt', import.meta.url), 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => line.toLowerCase()),
+);
+
+/** Whether `password` is on the common list, in any letter case. */
+export function isCommonPassword(password: string): boolean {
+  return COMMON.has(password.toLowerCase());
+}
+
+/** The shop's name, the email's local part and the name, whole and split into words, longest first. */
+function contextWords(who: { email: string; name: string }): string[] {
+  const local = who.email.trim().toLowerCase().split('@')[0] ?? '';
+  const name = who.name.trim().toLowerCase();
+  const words = [...SHOP_WORDS, local, ...local.split(/[^\p{L}\p{N}]+/u), name, ...name.split(/[^\p{L}\p{N}]+/u)];
+  return [...new Set(words)].filter((word) => word.length >= MIN_CONTEXT_WORD).sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Refuses a new password that a guesser tries first (OWASP ASVS 5.0 6.2.4 and 6.2.11), before any hashing:
+ * one of the 10,000 most common passwords in any letter case (`reason: 'common'`), or one that is not long
+ * enough or is common once the shop's name, the email's local part and the customer's name are taken out of it,
+ * with the separators then left at its ends (`reason: 'context'`: "salescale123", "jane.doejane.doe", "janepassword1"). A context word inside a password
+ * that is long enough without it ("jane likes long walks") is kept: refusing any password that contains a name
+ * would refuse good ones. Only for passwords being set: sign-in never checks, so existing accounts keep working.
+ * @throws PasswordTooCommonError
+ */
+export function checkNewPassword(password: string, who: { email: string; name: string }): void {
+  if (isCommonPassword(password)) throw new PasswordTooCommonError('common');
+  const lower = password.toLowerCase();
+  let rest = lower;
+  for (const word of contextWords(who)) rest = rest.replaceAll(word, '');
+  if (rest === lower) return;
+  // The separators left at the ends ("jane.doe.password" → ".password") add nothing either.
+  rest = rest.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '');
+  if ([...rest].length < PASSWORD_MIN_LENGTH || isCommonPassword(rest)) throw new PasswordTooCommonError('context');
+}

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fromStripeAmount, toStripeAmount } from './stripe-amounts.ts';
+
+describe("Stripe's units", () => {
+  it('sends USD, JPY and KWD as we count them, ISK and HUF in hundredths', () => {
+    assert.equal(toStripeAmount(4200, 'USD'), 4200);
+    assert.equal(toStripeAmount(500, 'JPY'), 500);
+    assert.equal(toStripeAmount(5120, 'KWD'), 5120);
+    assert.equal(toStripeAmount(5000, 'ISK'), 500_000);
+    assert.equal(toStripeAmount(12_000, 'huf'), 1_200_000);
+  });
+
+  it('never rounds: an amount Stripe cannot state in its unit is undefined', () => {
+    // LYD: three decimals as we count, two at Stripe.
+    assert.equal(toStripeAmount(1230, 'LYD'), 123);
+    assert.equal(toStripeAmount(1234, 'LYD'), undefined);
+  });
+
+  it('reads amounts back in our unit, a part of a unit rounded down so that it stays less than the whole', () => {
+    assert.equal(fromStripeAmount(500_000, 'ISK'), 5000);
+    assert.equal(fromStripeAmount(499_950, 'HUF'), 4999);
+    assert.equal(fromStripeAmount(4200, 'USD'), 4200);
+    assert.equal(fromStripeAmount(123, 'LYD'), 1230);
+  });
+});

@@ -1,0 +1,34 @@
+import { minorUnitDigits } from '../../lib/minor-units.ts';
+
+/**
+ * Stripe's unit of each currency (https://docs.stripe.com/currencies): whole units for its zero-decimal currencies,
+ * thousandths for its three-decimal ones, hundredths for every other, including some whose minor unit we count as the
+ * whole unit: ISK ("ISK will remain a two-decimal currency in the Stripe API, and an ISK amount of 100 will continue to
+ * represent 1 króna", amounts multiples of 100), HUF, IDR, COP. Sending our 5000 ISK as 5000 charged 50 krónur.
+ */
+const STRIPE_ZERO_DECIMAL = new Set(['BIF', 'CLP', 'DJF', 'GNF', 'JPY', 'KMF', 'KRW', 'MGA', 'PYG', 'RWF', 'UGX', 'VND', 'VUV', 'XAF', 'XOF', 'XPF']);
+const STRIPE_THREE_DECIMAL = new Set(['BHD', 'JOD', 'KWD', 'OMR', 'TND']);
+
+function stripeDigits(currency: string): number {
+  const code = currency.toUpperCase();
+  return STRIPE_ZERO_DECIMAL.has(code) ? 0 : STRIPE_THREE_DECIMAL.has(code) ? 3 : 2;
+}
+
+/**
+ * Our amount (the currency's minor unit, `minorUnitDigits`) in Stripe's unit of that currency, or undefined if Stripe
+ * cannot state it (a currency we count more finely than Stripe, LYD, and an amount not in its whole units): never rounded.
+ */
+export function toStripeAmount(amount: number, currency: string): number | undefined {
+  const shift = stripeDigits(currency) - minorUnitDigits(currency.toUpperCase());
+  if (shift >= 0) return amount * 10 ** shift;
+  return amount % 10 ** -shift === 0 ? amount / 10 ** -shift : undefined;
+}
+
+/**
+ * An amount Stripe reports (an intent's `amount`, a charge's `amount_refunded`) in our unit, rounded down: a
+ * refund of part of a unit we count is not all of the unit (so "refunded less than the total" stays true).
+ */
+export function fromStripeAmount(amount: number, currency: string): number {
+  const shift = stripeDigits(currency) - minorUnitDigits(currency.toUpperCase());
+  return shift >= 0 ? Math.floor(amount / 10 ** shift) : amount * 10 ** -shift;
+}

@@ -1,0 +1,1 @@
+CREATE INDEX "sent_emails_sent_at_idx" ON "sent_emails" USING btree ("sent_at");

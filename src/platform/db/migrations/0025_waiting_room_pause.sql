@@ -1,0 +1,1 @@
+ALTER TABLE "sale_events" ADD COLUMN "waiting_room_paused" boolean DEFAULT false NOT NULL;

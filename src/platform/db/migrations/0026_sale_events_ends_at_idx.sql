@@ -1,0 +1,1 @@
+CREATE INDEX "sale_events_ends_at_idx" ON "sale_events" USING btree ("ends_at");

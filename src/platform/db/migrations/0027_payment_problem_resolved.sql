@@ -1,0 +1,1 @@
+ALTER TABLE "payments" ADD COLUMN "problem_resolved_at" timestamp with time zone;

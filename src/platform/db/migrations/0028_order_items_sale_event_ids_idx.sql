@@ -1,0 +1,1 @@
+CREATE INDEX "order_items_sale_event_ids_idx" ON "order_items" USING gin ("sale_event_ids") WHERE "order_items"."sale_event_ids" <> '{}'::bigint[];

@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createLogger } from '../src/platform/logger/logger.ts';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
+
+/** Every log line the app writes, parsed. */
+const lines: { level: number; msg: string; admin?: Record<string, unknown>; [key: string]: unknown }[] = [];
+const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+
+interface Action {
+  id: number;
+  actor: string | null;
+  method: string;
+  route: string;
+  target: Record<string, unknown>;
+  productId: number | null;
+  status: number;
+  requestId: string;
+  client: string;
+  change: Record<string, { before: unknown; after: unknown }> | null;
+}
+
+/**
+ * Who changed what through the admin API, reconstructed after a sale: every successful mutation leaves an
+ * `admin action` log line and a row read back through GET /api/v1/admin/actions; refused requests leave neither.
+ */
+describe('admin audit trail', () => {
+  let t: TestApp;
+  let productId: number;
+
+  before(async () => {
+    t = await createTestApp({}, undefined, { logger });
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'AUDIT-TV', name: 'TV', priceCents: 99_900, available: 10 } });
+    assert.equal(created.statusCode, 201, created.body);
+    productId = created.json().id;
+  });
+  after(() => t?.close());
+
+  const admin = (method: 'GET' | 'POST' | 'PUT' | 'PATCH', url: string, payload?: object, headers: Record<string, string> = {}) =>
+    t.app.inject({ method, url: `/api/v1/admin${url}`, headers: { ...t.admin, ...headers }, payload, remoteAddress: '10.8.0.7' });
+  const actionLines = () => lines.filter((line) => line.msg === 'admin action').map((line) => line.admin!);
+  /** The product's recorded actions, newest first, once `count` are there (rows are written after the reply; up to 5 s on a loaded machine). */
+  async function actionsOf(id: number, count: number, attempts = 250): Promise<Action[]> {
+    for (let attempt = 0; ; attempt++) {
+      const reply = await admin('GET', `/actions?productId=${id}`);
+      assert.equal(reply.statusCode, 200, reply.body);
+      const items: Action[] = reply.json().items;
+      if (items.length >= count || attempt === attempts) return items;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  it('records a price change and a stock adjustment with the actor, route, target, request id and client, in the log and in admin_actions', async () => {
+    const price = await admin('PATCH', `/products/${productId}`, { priceCents: 900 }, { 'x-admin-actor': 'alice (pricing)', 'x-request-id': 'req-audit-price' });
+    assert.equal(price.statusCode, 200, price.body);
+    const stock = await admin('POST', `/products/${productId}/stock/adjustments`, { delta: 5 }, { 'x-admin-actor': 'bob', 'idempotency-key': 'restock-1' });
+    assert.equal(stock.statusCode, 200, stock.body);
+
+    const logged = actionLines().filter((line) => (line.target as { id?: number }).id === productId);
+    assert.deepEqual(
+      logged.map((line) => [line.method, line.route, line.actor, line.status, line.client]),
+      [
+        ['PATCH', '/api/v1/admin/products/:id', 'alice (pricing)', 200, '10.8.0.7'],
+        ['POST', '/api/v1/admin/products/:id/stock/adjustments', 'bob', 200, '10.8.0.7'],
+      ],
+    );
+    assert.equal(logged[0]!.requestId, 'req-audit-price');
+
+    const rows = await actionsOf(productId, 3);
+    assert.deepEqual(
+      rows.map((row) => [row.method, row.route, row.actor, row.status, row.client, row.target, row.productId]),
+      [
+        ['POST', '/api/v1/admin/products/:id/stock/adjustments', 'bob', 200, '10.8.0.7', { id: productId }, productId],
+        ['PATCH', '/api/v1/admin/products/:id', 'alice (pricing)', 200, '10.8.0.7', { id: productId }, productId],
+        // The create: the product it made is the one its reply names.
+        ['POST', '/api/v1/admin/products', null, 201, '127.0.0.1', {}, productId],
+      ],
+      'the admin actions, newest first',
+    );
+    assert.equal(rows[1]!.requestId, 'req-audit-price');
+    // The values before and after, as the writes had them: who set the TV to $9, and from what.
+    assert.deepEqual(
+      rows.map((row) => row.change),
+      [{ available: { before: 10, after: 15 } }, { priceCents: { before: 99_900, after: 900 } }, null],
+    );
+    assert.deepEqual(
+      logged.map((line) => line.change),
+      [{ priceCents: { before: 99_900, after: 900 } }, { available: { before: 10, after: 15 } }],
+    );
+
+    // Never the token, never the body wholesale.
+    const text = JSON.stringify(actionLines());
+    assert.ok(!text.includes(t.admin.authorization.slice('Bearer '.length)), 'the admin token is in the log');
+    assert.ok(!text.includes('restock-1'), 'the idempotency key is in the log');
+  });
+
+  it('writes nothing for a refused request: no token, a wrong token, a malformed X-Admin-Actor, a body that fails validation', async () => {
+    const before = (await actionsOf(productId, 0)).length;
+    const noToken = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${productId}`, payload: { priceCents: 1 } });
+    const wrongToken = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${productId}`, headers: { authorization: 'Bearer nope' }, payload: { priceCents: 1 } });
+    const longActor = await admin('PATCH', `/products/${productId}`, { priceCents: 1 }, { 'x-admin-actor': 'x'.repeat(65) });
+    const badBody = await admin('PATCH', `/products/${productId}`, { priceCents: -1 }, { 'x-admin-actor': 'mallory' });
+    assert.deepEqual([noToken.statusCode, wrongToken.statusCode, longActor.statusCode, badBody.statusCode], [401, 401, 400, 400]);
+    assert.equal(longActor.json().error.code, 'INVALID_ADMIN_ACTOR');
+    // The price stayed, and nothing was recorded.
+    assert.equal((await admin('GET', `/products/${productId}`)).json().priceCents, 900);
+    // A second to be written in, as a refused one would have been.
+    assert.equal((await actionsOf(productId, before + 1, 50)).length, before);
+    assert.ok(!actionLines().some((line) => line.actor === 'mallory'));
+  });
+
+  it('records the stock count a PUT replaced, a status change and a sale event’s window before → after', async () => {
+    assert.equal((await admin('PUT', `/products/${productId}/stock`, { available: 3 }, { 'x-admin-actor': 'carol' })).statusCode, 200);
+    assert.equal((await admin('PATCH', `/products/${productId}`, { status: 'draft', name: 'TV 55"' })).statusCode, 200);
+    const [status, stock] = await actionsOf(productId, 5);
+    assert.deepEqual([stock!.actor, stock!.change], ['carol', { available: { before: 15, after: 3 } }]);
+    assert.deepEqual([status!.actor, status!.change], [null, { status: { before: 'active', after: 'draft' } }]);
+
+    const sale = await admin('POST', '/sale-events', { name: 'Audit sale', startsAt: '2027-01-01T10:00:00.000Z', endsAt: '2027-01-01T12:00:00.000Z', productIds: [productId] });
+    assert.equal(sale.statusCode, 201, sale.body);
+    const saleId: number = sale.json().id;
+    const moved = await admin('PATCH', `/sale-events/${saleId}`, { endsAt: '2027-01-01T14:00:00.000Z', waitingRoom: { enabled: true } }, { 'x-admin-actor': 'dave' });
+    assert.equal(moved.statusCode, 200, moved.body);
+    const line = lines.findLast((l) => l.msg === 'admin action' && l.admin?.route === '/api/v1/admin/sale-events/:id');
+    assert.deepEqual(line?.admin?.change, {
+      endsAt: { before: '2027-01-01T12:00:00.000Z', after: '2027-01-01T14:00:00.000Z' },
+      waitingRoom: { before: { enabled: false, admissionPerSecond: null, paused: false }, after: { enabled: true, admissionPerSecond: null, paused: false } },
+    });
+  });
+
+  it('records an order cancelled or refunded and a degrade mode switched, before → after', async () => {
+    const [buyer] = (await mintSessionCookies(t.env, await insertCustomers(t.platform.db.primary, 1, 'audit'))) as [string];
+    const place = async () => {
+      const reply = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: buyer, 'idempotency-key': `audit-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
+      assert.equal(reply.statusCode, 201, reply.body);
+      return reply.json().id as number;
+    };
+    const lastChange = (route: string) => lines.findLast((l) => l.msg === 'admin action' && l.admin?.route === route)?.admin?.change;
+    assert.equal((await admin('PATCH', `/products/${productId}`, { status: 'active' })).statusCode, 200);
+
+    const cancelled = await place();
+    assert.equal((await admin('POST', `/orders/${cancelled}/cancel`, undefined, { 'x-admin-actor': 'erin' })).statusCode, 200);
+    assert.deepEqual(lastChange('/api/v1/admin/orders/:id/cancel'), { status: { before: 'pending_payment', after: 'cancelled' } });
+    // Cancelling again changes nothing: no change recorded.
+    assert.equal((await admin('POST', `/orders/${cancelled}/cancel`)).statusCode, 200);
+    assert.equal(lastChange('/api/v1/admin/orders/:id/cancel'), null);
+
+    const refunded = await place();
+    const paid = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${refunded}/pay`, headers: { cookie: buyer }, payload: { token: 'tok_ok' } });
+    assert.equal(paid.statusCode, 200, paid.body);
+    assert.equal((await admin('POST', `/orders/${refunded}/refund`)).statusCode, 200);
+    assert.deepEqual(lastChange('/api/v1/admin/orders/:id/refund'), { status: { before: 'paid', after: 'refunded' } });
+
+    assert.equal((await admin('PUT', '/mode', { mode: 'elevated', reason: 'audit' })).statusCode, 200);
+    assert.deepEqual(lastChange('/api/v1/admin/mode'), { mode: { before: 'normal', after: 'elevated' }, forced: { before: null, after: 'elevated' } });
+    assert.equal((await admin('PUT', '/mode', { mode: 'auto' })).statusCode, 200);
+    assert.deepEqual(lastChange('/api/v1/admin/mode'), { mode: { before: 'elevated', after: 'normal' }, forced: { before: 'elevated', after: null } });
+  });
+
+  it('pages the actions newest first with a cursor, and refuses a cursor it did not write', async () => {
+    const first = await admin('GET', '/actions?limit=1');
+    assert.equal(first.statusCode, 200, first.body);
+    const page1 = first.json();
+    assert.equal(page1.items.length, 1);
+    assert.equal(typeof page1.nextCursor, 'string');
+    const page2 = (await admin('GET', `/actions?limit=1&cursor=${page1.nextCursor}`)).json();
+    assert.ok(page2.items[0].id < page1.items[0].id);
+    const forged = await admin('GET', '/actions?cursor=not-a-cursor');
+    assert.deepEqual([forged.statusCode, forged.json().error.code], [400, 'INVALID_CURSOR']);
+  });
+});

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
+
+/**
+ * An operator adds units to a product while it sells: with real concurrent buyers over HTTP, the units added are
+ * exactly the units sold beyond the first stock (none put back on sale, none lost), and a retried adjustment counts once.
+ */
+describe('admin stock adjustment during a sale', () => {
+  let t: TestApp;
+  let cookies: string[];
+  let base: string;
+  before(async () => {
+    t = await createTestApp({ STOCK_SHARDS: '4', RATE_LIMIT_CHECKOUT_MAX: '1000000', RATE_LIMIT_MAX: '1000000' });
+    cookies = await mintSessionCookies(t.env, await insertCustomers(t.platform.db.primary, 30));
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`;
+  });
+  after(() => t.close());
+
+  const admin = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object, headers: Record<string, string> = {}) =>
+    t.app.inject({ method, url: `/api/v1/admin${url}`, headers: { ...t.admin, ...headers }, payload });
+  const adjust = (productId: number, delta: number, key?: string) =>
+    admin('POST', `/products/${productId}/stock/adjustments`, { delta }, key === undefined ? {} : { 'idempotency-key': key });
+  async function stockOf(productId: number): Promise<number> {
+    const result = await t.platform.db.primary.execute<{ sum: string }>(sql`select coalesce(sum(available), 0) as sum from product_stock where product_id = ${productId}`);
+    return Number(result.rows[0]!.sum);
+  }
+
+  it('adds units to the stock as it is while buyers check out: every unit sold once, none invented, a retry applied once', async () => {
+    const created = await admin('POST', '/products', { sku: 'RESTOCK-1', name: 'Restocked', priceCents: 500, available: 40 });
+    assert.equal(created.statusCode, 201, created.body);
+    const productId: number = created.json().id;
+
+    let selling = true;
+    let placed = 0;
+    const failures: string[] = [];
+    const buyers = cookies.map(async (cookie, i) => {
+      for (let n = 0; selling; n++) {
+        const reply = await fetch(`${base}/api/v1/orders`, {
+          method: 'POST',
+          headers: { cookie, 'content-type': 'application/json', 'idempotency-key': `buy-${i}-${n}` },
+          body: JSON.stringify({ items: [{ productId, quantity: 1 }] }),
+        });
+        const body = await reply.text();
+        if (reply.status === 201) placed++;
+        else if (reply.status !== 409) failures.push(`${reply.status} ${body}`);
+      }
+    });
+
+    // While the first 40 units sell, the operator adds 25 and then 35, the second sent twice at once (a retry).
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const first = await adjust(productId, 25, 'restock-a');
+    assert.equal(first.statusCode, 200, first.body);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const [second, retry] = await Promise.all([adjust(productId, 35, 'restock-b'), adjust(productId, 35, 'restock-b')]);
+    // The two run one after the other under the stock's lock: one adds the units, the other finds them added under its key.
+    assert.deepEqual([second.statusCode, retry.statusCode], [200, 200], `${second.body} / ${retry.body}`);
+    assert.deepEqual([second.headers['idempotent-replayed'], retry.headers['idempotent-replayed']].sort(), ['true', undefined]);
+    const late = await adjust(productId, 35, 'restock-b');
+    assert.equal(late.statusCode, 200, late.body);
+    assert.equal(late.headers['idempotent-replayed'], 'true');
+
+    // The sale runs until every unit is gone.
+    const deadline = Date.now() + 60_000;
+    while ((await stockOf(productId)) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    selling = false;
+    await Promise.all(buyers);
+
+    assert.deepEqual(failures, []);
+    assert.equal(placed, 40 + 25 + 35, 'units sold = first stock + units added');
+    const ordered = await t.platform.db.primary.execute<{ sum: string }>(sql`select coalesce(sum(quantity), 0) as sum from order_items where product_id = ${productId}`);
+    assert.equal(Number(ordered.rows[0]!.sum), 100);
+    assert.equal(await stockOf(productId), 0);
+    const shown = await t.app.inject({ method: 'GET', url: `/api/v1/products/${productId}` });
+    assert.equal(shown.json().available, 0);
+  });
+
+  it('refuses an adjustment below zero with 409 STOCK_OUT_OF_RANGE, a missing key with 400, a reused key with 422, an unknown product with 404, and changes nothing', async () => {
+    const created = await admin('POST', '/products', { sku: 'RESTOCK-2', name: 'Restocked', priceCents: 500, available: 5 });
+    const productId: number = created.json().id;
+
+    const below = await adjust(productId, -6, 'take-6');
+    assert.equal(below.statusCode, 409, below.body);
+    assert.equal(below.json().error.code, 'STOCK_OUT_OF_RANGE');
+    assert.deepEqual(below.json().error.details, { productId, available: 5, delta: -6, max: 1_000_000_000 });
+
+    const noKey = await adjust(productId, 1);
+    assert.equal(noKey.statusCode, 400, noKey.body);
+    assert.equal(noKey.json().error.code, 'IDEMPOTENCY_KEY_REQUIRED');
+
+    const taken = await adjust(productId, -2, 'take-2');
+    assert.equal(taken.statusCode, 200, taken.body);
+    assert.equal(taken.json().available, 3);
+    const reused = await adjust(productId, -3, 'take-2');
+    assert.equal(reused.statusCode, 422, reused.body);
+    assert.equal(reused.json().error.code, 'IDEMPOTENCY_KEY_REUSED');
+
+    const unknown = await adjust(999_999, 1, 'unknown');
+    assert.equal(unknown.statusCode, 404, unknown.body);
+    assert.equal(unknown.json().error.code, 'PRODUCT_NOT_FOUND');
+
+    const tooMany = await adjust(productId, 1_000_000_000, 'too-many');
+    assert.equal(tooMany.statusCode, 409, tooMany.body);
+    // Each adjustment applied is kept with its counts, once.
+    const kept = await t.platform.db.primary.execute(
+      sql`select idempotency_key, delta, available_before, available_after from stock_adjustments where product_id = ${productId}`,
+    );
+    assert.deepEqual(kept.rows, [{ idempotency_key: 'take-2', delta: -2, available_before: 5, available_after: 3 }]);
+    assert.equal(await stockOf(productId), 3);
+    const read = await admin('GET', `/products/${productId}`);
+    assert.equal(read.json().available, 3);
+  });
+});

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A waiting room configured for more visitors a step than one admission step used to take (1,000): the
+ * wait each visitor is shown must be the wait they get. A one-second tick makes that limit 1,000 a second.
+ */
+describe('waiting room at a high admission rate', () => {
+  let t: TestApp;
+  const rate = 5000;
+  const visitors = 6000;
+  before(async () => {
+    t = await createTestApp({
+      RATE_LIMIT_GENERAL_MAX: '1000000',
+      RATE_LIMIT_CUSTOMER_MAX: '1000000',
+      RATE_LIMIT_SALE_MAX: '1000000',
+      WAITING_ROOM_EVENTS_REFRESH_MS: '100',
+      WAITING_ROOM_TICK_MS: '1000',
+      WAITING_ROOM_TICKETS_PER_ADDRESS: '1000000',
+    });
+  });
+  after(() => t.close());
+
+  it('admits a visitor within the wait they were shown', async () => {
+    const now = Date.now();
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/sale-events',
+      headers: t.admin,
+      payload: { name: 'Drop', startsAt: new Date(now + 3_600_000).toISOString(), endsAt: new Date(now + 7_200_000).toISOString(), waitingRoom: { enabled: true, admissionPerSecond: rate } },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const id = created.json().id as number;
+    for (let i = 0; (await t.app.inject({ url: `/api/v1/sale-events/${id}/queue` })).statusCode !== 200; i++) {
+      assert.ok(i < 100, 'the room never opened');
+      await sleep(50);
+    }
+    // The pre-queue fills before the start, in parallel batches.
+    const tickets: { ticket: string; cookie: string }[] = [];
+    for (let i = 0; i < visitors; i += 200) {
+      const joined = await Promise.all(Array.from({ length: Math.min(200, visitors - i) }, () => t.app.inject({ method: 'POST', url: `/api/v1/sale-events/${id}/queue` })));
+      for (const reply of joined) {
+        assert.equal(reply.statusCode, 201, reply.body);
+        tickets.push({ ticket: reply.json().ticket, cookie: String(reply.headers['set-cookie']).split(';')[0]! });
+      }
+    }
+    const startsAt = Date.now() + 1500;
+    const moved = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/sale-events/${id}`, headers: t.admin, payload: { startsAt: new Date(startsAt).toISOString() } });
+    assert.equal(moved.statusCode, 200, moved.body);
+    await sleep(startsAt - Date.now() + 50);
+    const status = (v: { ticket: string; cookie: string }) => t.app.inject({ url: `/api/v1/sale-events/${id}/queue/${v.ticket}`, headers: { cookie: v.cookie } }).then((r) => r.json());
+    // Of a sample, the visitor furthest back in line: their place and the wait they are shown.
+    const sample = tickets.filter((_, i) => i % 30 === 0);
+    const shown = await Promise.all(sample.map(status));
+    const at = performance.now();
+    let last = -1;
+    for (let i = 0; i < shown.length; i++) if (shown[i].state === 'waiting' && (last < 0 || shown[i].position > shown[last].position)) last = i;
+    // Read before the first step, the furthest is ~6,000th; on a slow machine the first step (5,000) may come
+    // first and leave ~1,000. Either way the old limit of 1,000 a step fails below: it would have left the
+    // furthest ~6,000th or ~5,000th, shown 2 s or 1 s, and taken 6 s or 5 s.
+    assert.ok(last >= 0, `nobody in the sample was still waiting: ${JSON.stringify(shown.slice(0, 3))}`);
+    const { position, etaSeconds } = shown[last];
+    assert.equal(etaSeconds, Math.ceil(position / rate));
+    let state = shown[last];
+    while (state.state === 'waiting') {
+      assert.ok(performance.now() - at < 30_000, JSON.stringify(state));
+      await sleep(50);
+      state = await status(sample[last]!);
+    }
+    assert.equal(state.state, 'admitted', JSON.stringify(state));
+    const waitedS = (performance.now() - at) / 1000;
+    // At most one step (one second) later than shown.
+    assert.ok(waitedS <= etaSeconds + 1.5, `place ${position} was shown ${etaSeconds} s and waited ${waitedS.toFixed(1)} s`);
+  });
+});

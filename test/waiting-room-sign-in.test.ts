@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
+import { request } from './helpers/http.ts';
+import { createTokenSigner } from '../src/modules/waiting-room/waiting-room.tokens.ts';
+import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts';
+
+/**
+ * One shopper, one place: a guest ticket taken on a second device, then signing in there to an account that
+ * already holds a ticket, leaves the shopper one place in line (the better of the two), on one in-process
+ * instance with real PostgreSQL and Redis.
+ */
+describe('waiting room: signing in with a guest ticket', () => {
+  let t: TestApp;
+  let url: string;
+
+  before(async () => {
+    t = await createTestApp({
+      RATE_LIMIT_GENERAL_MAX: '1000000',
+      RATE_LIMIT_CUSTOMER_MAX: '1000000',
+      RATE_LIMIT_SALE_MAX: '1000000',
+      TRUST_PROXY: '127.0.0.1',
+      WAITING_ROOM_EVENTS_REFRESH_MS: '100',
+      WAITING_ROOM_TICK_MS: '20',
+    });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  const visitorCookie = (setCookie: string[]) => setCookie.find((c) => c.startsWith('salescale_visitor='))!.split(';')[0]!;
+
+  it('keeps the better of the account ticket and the guest ticket and drops the other from the line', async () => {
+    const signer = createTokenSigner(t.env.SESSION_SECRET!);
+    const productId = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: 'sign-in' });
+    // In an hour: the pre-queue, where nobody is admitted yet and each place is a draw.
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 3_600_000, admissionPerSecond: 10 });
+    const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'sign-in');
+    const [session] = await mintSessionCookies(t.env, [customerId!]);
+
+    // Device 1, signed in.
+    const first = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: session!, 'x-forwarded-for': '10.7.0.1' } });
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    const device1 = `${session!}; ${visitorCookie(first.headers.getSetCookie())}`;
+    // Device 2, a guest at another address.
+    const guest = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { 'x-forwarded-for': '10.7.0.2' } });
+    assert.equal(guest.status, 201, JSON.stringify(guest.body));
+    const guestCookie = visitorCookie(guest.headers.getSetCookie());
+    assert.notEqual(guest.body.ticket, first.body.ticket);
+    assert.equal((await request(`${url}/api/v1/sale-events/${eventId}/queue`)).body.waiting, 2);
+
+    // Device 2 signs in to the same account and joins again.
+    const device2 = `${session!}; ${guestCookie}`;
+    const merged = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: device2, 'x-forwarded-for': '10.7.0.2' } });
+    assert.equal(merged.status, 201, JSON.stringify(merged.body));
+    const draw = (ticket: string) => Number(signer.preQueueScore(eventId, signer.verifyTicket(eventId, ticket)!.id));
+    const better = draw(first.body.ticket) < draw(guest.body.ticket) ? first.body.ticket : guest.body.ticket;
+    const worse = better === first.body.ticket ? guest.body.ticket : first.body.ticket;
+    assert.equal(merged.body.ticket, better, 'the shopper keeps the better drawn place');
+    assert.equal((await request(`${url}/api/v1/sale-events/${eventId}/queue`)).body.waiting, 1, 'one shopper holds one place in line');
+
+    // Both devices now hold that one ticket; the other is out of the line, whoever presents it.
+    for (const cookie of [device1, device2, guestCookie]) {
+      const again = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie, 'x-forwarded-for': '10.7.0.2' } });
+      assert.equal(again.body.ticket, better, `a join with ${cookie} returns the kept ticket`);
+    }
+    const readers: Record<string, string>[] = [{ cookie: device1 }, { cookie: device2 }, { cookie: 'salescale_visitor=AAAAAAAAAAAAAAAAAAAAAA' }, {}];
+    for (const headers of readers) {
+      const dropped = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(worse)}`, { headers });
+      assert.equal(dropped.status, 200, JSON.stringify(dropped.body));
+      assert.equal(dropped.body.state, 'expired', `the dropped ticket read with ${JSON.stringify(headers)}: ${JSON.stringify(dropped.body)}`);
+    }
+    assert.equal((await request(`${url}/api/v1/sale-events/${eventId}/queue`)).body.waiting, 1, 'presenting the dropped ticket does not put it back in line');
+  });
+
+  it('keeps the ticket already admitted and drops the waiting guest ticket, so the guest ticket takes no admission and buys no order', async () => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: 'sign-in-live' });
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
+    const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'sign-in-live');
+    const [session] = await mintSessionCookies(t.env, [customerId!]);
+    const first = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: session!, 'x-forwarded-for': '10.7.1.1' } });
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    // The account's ticket is admitted; the admin pauses the room, and a guest joins on a second device.
+    for (let i = 0; ; i++) {
+      const status = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(first.body.ticket)}`, { headers: { cookie: session! } });
+      if (status.body.state === 'admitted') break;
+      assert.ok(i < 100, JSON.stringify(status.body));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const paused = await request(`${url}/api/v1/admin/sale-events/${eventId}`, { method: 'PATCH', headers: { ...t.admin, 'x-admin-actor': 'ops' }, body: { waitingRoom: { enabled: true, paused: true } } });
+    assert.equal(paused.status, 200, JSON.stringify(paused.body));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const guest = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { 'x-forwarded-for': '10.7.1.2' } });
+    assert.equal(guest.status, 201, JSON.stringify(guest.body));
+    assert.equal(guest.body.state, 'waiting', JSON.stringify(guest.body));
+    const device2 = `${session!}; ${visitorCookie(guest.headers.getSetCookie())}`;
+
+    const merged = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: device2, 'x-forwarded-for': '10.7.1.2' } });
+    assert.equal(merged.body.ticket, first.body.ticket, JSON.stringify(merged.body));
+    assert.equal(merged.body.state, 'admitted');
+    assert.equal((await request(`${url}/api/v1/sale-events/${eventId}/queue`)).body.waiting, 0, 'the guest ticket left the line');
+    const dropped = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(guest.body.ticket)}`, { headers: { cookie: device2 } });
+    assert.equal(dropped.body.state, 'expired', JSON.stringify(dropped.body));
+  });
+});
+
+describe('waiting room: a sale far ahead', () => {
+  let t: TestApp;
+  let url: string;
+  before(async () => {
+    t = await createTestApp({ RATE_LIMIT_GENERAL_MAX: '1000000', RATE_LIMIT_SALE_MAX: '1000000', WAITING_ROOM_EVENTS_REFRESH_MS: '100' });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('opens the line a day before the start: an earlier join is refused with when it opens, and holds nothing in Redis', async () => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 10, skuPrefix: 'far' });
+    const inAYear = 365 * 86_400_000;
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: inAYear, admissionPerSecond: 10 });
+    const joined = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' });
+    assert.equal(joined.status, 409, JSON.stringify(joined.body));
+    assert.equal(joined.body.error.code, 'WAITING_ROOM_NOT_OPEN');
+    const info = await request(`${url}/api/v1/sale-events/${eventId}/queue`);
+    assert.equal(joined.body.error.details.opensAt, new Date(Date.parse(info.body.startsAt) - 86_400_000).toISOString());
+    assert.equal(info.body.waiting, 0);
+
+    // Within the day before the start, the line takes visitors.
+    const soon = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 86_400_000 - 60_000, admissionPerSecond: 10 });
+    const early = await request(`${url}/api/v1/sale-events/${soon}/queue`, { method: 'POST' });
+    assert.equal(early.status, 201, JSON.stringify(early.body));
+  });
+});
