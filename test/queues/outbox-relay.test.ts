@@ -117,8 +117,11 @@ describe('outbox relay', () => {
       await waitFor('every email to be written', async () => (await written()).length >= 40);
       const files = await written();
       assert.deepEqual(files, expected);
-      const sent = await f.db.pools.primary.query<{ n: number }>('SELECT count(*)::int AS n FROM sent_emails WHERE job_id = ANY($1::text[])', [ids.map(outboxJobId)]);
-      assert.equal(sent.rows[0]!.n, 40);
+      // A send commits its sent_emails record only after the file is written (notifications.service.ts sendOnce),
+      // so the last records may land a moment after the last file.
+      const recorded = async () => (await f.db.pools.primary.query<{ n: number }>('SELECT count(*)::int AS n FROM sent_emails WHERE job_id = ANY($1::text[])', [ids.map(outboxJobId)])).rows[0]!.n;
+      await waitFor('every send to be recorded', async () => (await recorded()) >= 40, 10_000).catch(() => {});
+      assert.equal(await recorded(), 40);
       await worker.stop();
     } finally {
       await redis.destroy();
