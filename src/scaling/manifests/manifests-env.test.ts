@@ -4,6 +4,7 @@ import { BlockList, isIP } from 'node:net';
 import { describe, it } from 'node:test';
 import { envSchema, loadConfig, loadMigrationConfig } from '../../platform/config/config.ts';
 import { SEED_DEPLOYMENT_SPEC } from './deployment-spec.ts';
+import { COMPOSE_SHOP_URL } from './render-compose.ts';
 import { MANIFEST_TARGETS, renderTargets } from './manifests.ts';
 import { getFile, getK8sObjects, getObject } from './validate/rendered-objects.ts';
 import { parseTerraform } from './validate/terraform-validate.ts';
@@ -240,6 +241,26 @@ describe('the environment every platform gives each role', () => {
     const index = /^\{(\d+)\}$/.exec(lines.find((l) => l.startsWith('SMTP_URL='))?.slice('SMTP_URL='.length) ?? '')?.[1];
     assert.equal(index === undefined ? undefined : args[Number(index)], "parameters('smtpUrl')", 'azure worker: SMTP_URL');
     assert.ok(lines.includes(`MAIL_FROM=${SEED_DEPLOYMENT_SPEC.mail.from}`), 'azure worker: MAIL_FROM');
+  });
+
+  it('gives every web and worker role the shop\u2019s public address as SHOP_URL (without it the "payment returned" email named no address, and a proxy that rewrites Host had browsers\u2019 cart changes refused as cross-site)', async () => {
+    const roles = environments.filter(([w]) => !w.endsWith('migrate'));
+    assert.deepEqual(roles.map(([w]) => w), ['k8s web', 'k8s worker', 'compose web-1', 'compose worker', 'swarm web', 'swarm worker', 'aws web', 'aws worker', 'heroku dynos', 'do web', 'do worker']);
+    const shopUrl = `https://${SEED_DEPLOYMENT_SPEC.web.host}`;
+    for (const [where, env] of roles) {
+      // compose is the local stack: the address its load balancer is published on, which nginx's Host (no port) does not carry.
+      const want = where.startsWith('compose') ? COMPOSE_SHOP_URL : shopUrl;
+      assert.equal(loadConfig(env).mail.shopUrl, want, `${where}: SHOP_URL ${JSON.stringify(env.SHOP_URL)}`);
+    }
+    const tf = await parseTerraform(files);
+    for (const role of ['web', 'worker'] as const) {
+      const lines = (tf.resource.google_compute_instance_template[role][0].metadata['startup-script'] as string).split('\n');
+      assert.ok(lines.includes(`SHOP_URL=${shopUrl}`), `gcp ${role}: SHOP_URL`);
+    }
+    const arm = JSON.parse(getFile(files, 'deploy/azure/salescale.json').content) as Obj;
+    const scaleSets = (arm.resources as Obj[]).filter((r) => r.type === 'Microsoft.Compute/virtualMachineScaleSets');
+    assert.equal(scaleSets.length, 2);
+    for (const scaleSet of scaleSets) assert.ok(readArmFormat(scaleSet.properties.virtualMachineProfile.osProfile.customData).lines.includes(`SHOP_URL=${shopUrl}`), `azure ${scaleSet.name}: SHOP_URL`);
   });
 
   it('gives the cache a Redis of its own in every web and worker role (sharing the noeviction queue Redis, a sale\u2019s cache fills it and its writes are refused: jobs, sessions and checkouts stop)', () => {

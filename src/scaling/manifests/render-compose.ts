@@ -17,6 +17,13 @@ export const COMPOSE_DIR = 'deploy/compose';
 export const SWARM_DIR = 'deploy/swarm';
 /** Fixed so that the web instances can trust exactly the load balancer's X-Forwarded-For. */
 const COMPOSE_SUBNET = '172.28.0.0/24';
+/** The host port the local stack's load balancer is published on. */
+const COMPOSE_LB_PORT = 8080;
+/**
+ * SHOP_URL of the local stack: the address browsers use. nginx passes `Host` without the port (`$host`), so without it a
+ * browser's cart change from http://localhost:8080 was refused as cross-site.
+ */
+export const COMPOSE_SHOP_URL = `http://localhost:${COMPOSE_LB_PORT}`;
 
 const IMAGES = {
   postgres: 'postgres:17-alpine',
@@ -63,7 +70,8 @@ function composeEnv(spec: DeploymentSpec, role: Role, instanceId?: string): Reco
           ...paymentSecrets(spec, role),
         }),
   };
-  return { ...getRoleEnv(spec, role), ...(role === 'web' ? { TRUST_PROXY: COMPOSE_SUBNET } : {}), ...(instanceId ? { INSTANCE_ID: instanceId } : {}), ...services };
+  const local: Record<string, string> = role === 'migrate' ? {} : { SHOP_URL: COMPOSE_SHOP_URL };
+  return { ...getRoleEnv(spec, role), ...local, ...(role === 'web' ? { TRUST_PROXY: COMPOSE_SUBNET } : {}), ...(instanceId ? { INSTANCE_ID: instanceId } : {}), ...services };
 }
 
 function nginxConf(spec: DeploymentSpec): string {
@@ -171,7 +179,7 @@ export function renderCompose(spec: DeploymentSpec): RenderedFile[] {
   };
   services.lb = {
     image: IMAGES.nginx,
-    ports: ['8080:80'],
+    ports: [`${COMPOSE_LB_PORT}:80`],
     volumes: ['./nginx.conf:/etc/nginx/nginx.conf:ro'],
     depends_on: Object.fromEntries(Array.from({ length: spec.web.composeInstances }, (_, i) => [`web-${i + 1}`, { condition: 'service_healthy' }])),
   };

@@ -17,13 +17,20 @@ export function getRoleArgv(role: Role): string[] {
   return ['node', 'src/main.ts', ROLE_SUBCOMMAND[role]];
 }
 
+/** The shop's public address: the host of the Ingress / load balancer, over HTTPS. */
+export function getShopUrl(spec: DeploymentSpec): string {
+  return `https://${spec.web.host}`;
+}
+
 /** Plain (non-secret) variables of a role, in a stable order. */
 export function getRoleEnv(spec: DeploymentSpec, role: Role): Record<string, string> {
   // `salescale migrate` reads DATABASE_URL (and PGSSLMODE) only: one connection, no logger, no Redis.
   if (role === 'migrate') return { NODE_ENV: 'production' };
   // Both roles call the payment provider (web: payments and webhooks; worker: voids and refunds owed back). Unset, the
   // test provider is the default, which production refuses: every payment was refused with 403.
-  const common = { NODE_ENV: 'production', LOG_LEVEL: 'info', REDIS_PREFIX: spec.worker.redisPrefix, PAYMENT_PROVIDER: spec.payments.provider };
+  // SHOP_URL, the address browsers use: the worker links it from the "payment returned" email (unset, the email names no
+  // address), and the web role counts its origin as our own in the cross-site request check (a proxy may rewrite Host).
+  const common = { NODE_ENV: 'production', LOG_LEVEL: 'info', REDIS_PREFIX: spec.worker.redisPrefix, PAYMENT_PROVIDER: spec.payments.provider, SHOP_URL: getShopUrl(spec) };
   const drain = { SHUTDOWN_DRAIN_DELAY_MS: String(spec.drain.drainDelaySeconds * 1000), SHUTDOWN_TIMEOUT_MS: String(spec.drain.shutdownTimeoutSeconds * 1000) };
   if (role === 'web') {
     // The waiting room derives its admission rate from the pod's capacity: the figure the plan sized the pods with.
