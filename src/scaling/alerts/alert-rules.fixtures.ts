@@ -19,10 +19,22 @@ export interface AlertFixture {
   labels?: Record<string, string>;
   /** Series the rule must not fire on, each named by what it shows. */
   quiet?: Array<{ name: string; series: Array<{ series: string; values: string }> }>;
+  /**
+   * More firing cases (each branch of an `or` on its own, another label set): firing with `labels` at `firingMinute`
+   * and, when `resolvedMinute` is given, no longer firing then (the condition gone: a gauge back at 0).
+   */
+  cases?: Array<{ name: string; series: Array<{ series: string; values: string }>; firingMinute: number; labels: Record<string, string>; resolvedMinute?: number }>;
 }
 
 const web = 'role="web",instance_id="web-1"';
 const web2 = 'role="web",instance_id="web-2"';
+
+/** The three series PaymentRefundFailedOrDisputed reads, 0 for 60 minutes unless `values` says otherwise. */
+const paymentProblemSeries = (problem: string, values: { total?: string; open?: string; owed?: string }): AlertFixture['series'] => [
+  { series: `salescale_payment_problems_total{provider="stripe",problem="${problem}",${web}}`, values: values.total ?? '0x90' },
+  { series: `salescale_payment_problems_open{provider="stripe",problem="${problem}",role="worker",instance_id="worker-1"}`, values: values.open ?? '0x90' },
+  { series: 'salescale_payments_owed_back{provider="stripe",role="worker",instance_id="worker-1"}', values: values.owed ?? '0x90' },
+];
 
 /** Latency histogram of `route`: 100 requests a minute, all ≤ 0.25 s before `start`, then those of `after`. */
 function latency(start: number, after: { le: string; fast: number }[], route: string): AlertFixture['series'] {
@@ -392,6 +404,30 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
       { series: 'salescale_payments_owed_back{provider="stripe",role="worker",instance_id="worker-1"}', values: '0x9 1x140' },
     ],
     labels: { provider: 'stripe', problem: 'not_given_back' },
+    // Each branch of the `or` alone (the other series present at 0), and the alert resolving once its condition is gone.
+    cases: [
+      {
+        name: 'a problem reported (the counter alone), gone from the hour',
+        series: paymentProblemSeries('disputed', { total: '0x9 1x80' }),
+        firingMinute: 11,
+        labels: { provider: 'stripe', problem: 'disputed' },
+        resolvedMinute: 75,
+      },
+      {
+        name: 'a problem open (the open gauge alone, the counter never moved), then resolved by an admin',
+        series: paymentProblemSeries('refund_failed', { open: '0x9 1x20 0x30' }),
+        firingMinute: 15,
+        labels: { provider: 'stripe', problem: 'refund_failed' },
+        resolvedMinute: 35,
+      },
+      {
+        name: 'money owed back (the owed-back gauge alone), then given back',
+        series: paymentProblemSeries('refund_failed', { owed: '0x9 1x20 0x30' }),
+        firingMinute: 15,
+        labels: { provider: 'stripe', problem: 'not_given_back' },
+        resolvedMinute: 35,
+      },
+    ],
   },
 
   ScaleUpEvent: { startMinute: 10, windowMinutes: 0, series: liveInstances(2, 4), labels: { role: 'web' } },

@@ -182,6 +182,27 @@ describe('alert rules table', () => {
     const result = spawnSync('promtool', ['test', 'rules', TESTS_FILE], { encoding: 'utf8', cwd: DEPLOY });
     assert.equal(result.status, 0, result.stdout + result.stderr);
   });
+
+  it('has a promtool case for each branch of PaymentRefundFailedOrDisputed firing alone, and its resolution', () => {
+    type Case = { input_series: { series: string; values: string }[]; alert_rule_test: { eval_time: string; alertname: string; exp_alerts: { exp_labels: Record<string, string> }[] }[] };
+    const tests = (parse(readFileSync(TESTS_FILE, 'utf8')).tests as Case[]).filter((t) => t.alert_rule_test.some((c) => c.alertname === 'PaymentRefundFailedOrDisputed'));
+    // A series is "at work" when any of its samples is not 0 (the expanding notation's start and step both 0 otherwise).
+    const atWork = (values: string) => !/^(0(\+0)?x\d+\s*)+$/.test(values.trim());
+    const minute = (t: string) => Number(t.replace(/m$/, ''));
+    const branches = { salescale_payment_problems_total: 'disputed', salescale_payment_problems_open: 'refund_failed', salescale_payments_owed_back: 'not_given_back' } as const;
+    for (const [metric, problem] of Object.entries(branches)) {
+      const alone = tests.filter((t) => t.input_series.filter((s) => atWork(s.values)).every((s) => s.series.startsWith(`${metric}{`)) && t.input_series.some((s) => atWork(s.values)));
+      const firing = alone.find((t) => t.alert_rule_test.some((c) => c.exp_alerts.some((a) => a.exp_labels.problem === problem && a.exp_labels.provider === 'stripe')));
+      assert.ok(firing, `${metric} alone: a case where it fires with problem=${problem}, provider=stripe`);
+      if (metric === 'salescale_payment_problems_total') continue;
+      // A gauge back at 0: the alert resolves (an empty expectation after the firing one, in the same case).
+      const resolves = alone.some((t) => {
+        const fired = t.alert_rule_test.filter((c) => c.exp_alerts.length > 0).map((c) => minute(c.eval_time));
+        return fired.length > 0 && t.alert_rule_test.some((c) => c.exp_alerts.length === 0 && minute(c.eval_time) > Math.min(...fired));
+      });
+      assert.ok(resolves, `${metric}: a case where the alert resolves once the gauge is back at 0`);
+    }
+  });
 });
 
 /**

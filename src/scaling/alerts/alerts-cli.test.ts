@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Command, CommanderError } from 'commander';
 import { ALERT_RULES } from './alert-rules.ts';
+import { ALERT_FIXTURES } from './alert-rules.fixtures.ts';
 import { registerAlertsCommand } from './alerts-cli.ts';
 
 async function run(args: string[]): Promise<{ out: string; err: string; exitCode: number }> {
@@ -44,7 +45,9 @@ describe('salescale alerts', () => {
     const links = [...readFileSync(rules!, 'utf8').matchAll(/runbook_url: (\S+)/g)].map((m) => m[1]);
     assert.equal(links.length, ALERT_RULES.length);
     assert.deepEqual(links.sort(), ALERT_RULES.map((rule) => `${url}#${rule.name.toLowerCase()}`).sort());
-    assert.equal([...readFileSync(tests!, 'utf8').matchAll(new RegExp(`runbook_url: ${url}#`, 'g'))].length, ALERT_RULES.length);
+    // One firing expectation per rule, plus one per extra firing case of its fixture.
+    const firing = ALERT_RULES.length + Object.values(ALERT_FIXTURES).reduce((n, f) => n + (f.cases?.length ?? 0), 0);
+    assert.equal([...readFileSync(tests!, 'utf8').matchAll(new RegExp(`runbook_url: ${url}#`, 'g'))].length, firing);
   });
 
   it('writes the Alertmanager configuration with the receivers given, and refuses a receiver that is not an http(s) URL', async () => {
