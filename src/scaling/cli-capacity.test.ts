@@ -241,6 +241,27 @@ describe("plan's checks read the app's settings", () => {
     assert.match(findingsOf(overridden.out)['db-connections'].message, /pool max 20 \(--db-pool-max\) = 720 connections/);
   });
 
+  it('without DB_POOL_MAX or --db-pool-max, plans for the pools the manifests run (the deployment spec\u2019s web.dbPoolMax and worker.dbPoolMax), not the app\u2019s default of 10, and says so', async () => {
+    const unset = { capacityChecks: () => loadCapacityCheckConfig({}) };
+    const deployed = { capacityChecks: () => loadCapacityCheckConfig({ DB_POOL_MAX: String(SEED_DEPLOYMENT_SPEC.worker.dbPoolMax) }) };
+    const r = await runScalingCli(['plan', ...window], unset);
+    assert.equal(r.exitCode, 0, r.err);
+    const db = findingsOf(r.out)['db-connections'];
+    assert.match(db.message, new RegExp(`× pool max ${SEED_DEPLOYMENT_SPEC.web.dbPoolMax} \\(DB_POOL_MAX unset: the deployment spec's web\\.dbPoolMax ${SEED_DEPLOYMENT_SPEC.web.dbPoolMax} and worker\\.dbPoolMax ${SEED_DEPLOYMENT_SPEC.worker.dbPoolMax}, what the manifests run\\) = 180 connections`));
+    assert.equal(db.level, 'ok');
+    // The worker's email sends at the spec's pool (5 − 2 = 3 at once), so the same workers as with DB_POOL_MAX=5.
+    const plans = await Promise.all([unset, deployed].map(async (deps) => (JSON.parse((await runScalingCli(['plan', ...window], deps)).out) as { plan: { peakWorkerReplicas: number } }).plan.peakWorkerReplicas));
+    assert.deepEqual(plans, [plans[1], plans[1]]);
+    const text = await runScalingCli(['plan', ...window.filter((a) => a !== '--json')], unset);
+    assert.match(text.out, /email: 1 job\(s\)\/order × 2 s, 3 at once per worker \(at most DB_POOL_MAX 5 − 2/);
+    const simulate = async (deps: typeof unset) => {
+      const s = await runScalingCli(['simulate', '--year', '2026', '--json', '--no-db', '--policies', 'keda-workers', '--from', '2026-11-27T18:00:00Z', '--to', '2026-11-27T20:00:00Z'], deps);
+      assert.equal(s.exitCode, 0, s.err);
+      return JSON.parse(s.out) as unknown;
+    };
+    assert.deepEqual(await simulate(unset), await simulate(deployed), 'simulate sized the workers\u2019 email sends with the app\u2019s default pool');
+  });
+
   it('sizes workers on the concurrency WORKER_CONCURRENCY gives each queue, and prints what the sizing assumes', async () => {
     const plan = async (env: Record<string, string>) => {
       const r = await runScalingCli(['plan', ...window], { capacityChecks: () => loadCapacityCheckConfig({ DB_POOL_MAX: '5', ...env }) });

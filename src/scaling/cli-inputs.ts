@@ -43,6 +43,29 @@ export function getCapacityCheckConfig(deps: ScalingCliDeps): CapacityCheckConfi
   return deps.capacityChecks?.() ?? loadCapacityCheckConfig({});
 }
 
+/** The database pools `plan` and `simulate` size with, and where they came from (for the printed message). */
+export interface DbPools {
+  web: number;
+  worker: number;
+  source: string;
+  /** Neither option nor DB_POOL_MAX: the spec's pools. */
+  fromSpec: boolean;
+}
+
+/**
+ * `--db-pool-max`, else DB_POOL_MAX (either: every process), else each role's pool in the deployment spec: what the
+ * manifests run. Unset, the app's own default (10) was used, which no rendered file deploys.
+ */
+export function resolveDbPools(option: string | undefined, app: CapacityCheckConfig): DbPools {
+  if (option !== undefined) {
+    const n = toBoundedNumber(option, '--db-pool-max', { atLeast: 1, whole: true });
+    return { web: n, worker: n, source: '--db-pool-max', fromSpec: false };
+  }
+  if (app.dbPoolMaxSet) return { web: app.dbPoolMax, worker: app.dbPoolMax, source: 'DB_POOL_MAX', fromSpec: false };
+  const { web, worker } = SEED_DEPLOYMENT_SPEC;
+  return { web: web.dbPoolMax, worker: worker.dbPoolMax, source: `DB_POOL_MAX unset: the deployment spec's web.dbPoolMax ${web.dbPoolMax} and worker.dbPoolMax ${worker.dbPoolMax}, what the manifests run`, fromSpec: true };
+}
+
 /** `--tz`, else the shop's configured time zone, else UTC; an unknown name is refused (INVALID_OPTION). */
 export function resolveTimeZone(tz: string | undefined, deps: ScalingCliDeps): string {
   const zone = tz ?? deps.timeZone?.() ?? 'UTC';

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadCapacityCheckConfig } from '../platform/config/config.ts';
 import { DEFAULT_SIMULATE_POLICIES } from './cli.ts';
 import { runScalingCli } from './cli.harness.ts';
 import { resolveTimeZone } from './cli-inputs.ts';
@@ -41,7 +42,9 @@ describe('salescale CLI', () => {
   });
 
   it('simulate --workers adds the KEDA worker tier: reactive queue depth over 1000, pre-scaled below (--json)', async () => {
-    const r = await run(['simulate', '--year', '2026', '--capacity', '150', '--base-rps', '500', '--workers', '--json', '--no-db', '--from', '2026-11-27T13:00:00Z', '--to', '2026-11-27T15:00:00Z']);
+    // At the deployed worker pool (DB_POOL_MAX 5: 3 email sends at once) 500 req/s needs ~16 workers: with the
+    // deployment's maximum of 10 the queue grows under either policy, so the maximum is raised to 20.
+    const r = await run(['simulate', '--year', '2026', '--capacity', '150', '--base-rps', '500', '--workers', '--worker-max', '20', '--json', '--no-db', '--from', '2026-11-27T13:00:00Z', '--to', '2026-11-27T15:00:00Z']);
     assert.equal(r.exitCode, 0, r.err);
     const json = JSON.parse(r.out) as { totals: unknown[]; workers: { totals: { policy: string; maxQueueDepth: number; minutesOverWarning: number; instanceHours: number }[] } };
     assert.equal(json.totals.length, DEFAULT_SIMULATE_POLICIES.split(',').length, 'the web policies still run');
@@ -59,9 +62,9 @@ describe('salescale CLI', () => {
     assert.doesNotMatch(r.out, /keda-workers-prescaled/);
   });
 
-  it('plan flags the app\'s default pool against max_connections with a fix', async () => {
-    const r = await run(['plan', '--year', '2026', '--capacity', '150']);
-    assert.match(r.out, /pool max 10 \(DB_POOL_MAX unset: the app's default\).*max_connections 250.*does NOT fit/);
+  it('plan flags a DB_POOL_MAX of 10 (the app\'s default) against max_connections with a fix', async () => {
+    const r = await run(['plan', '--year', '2026', '--capacity', '150'], { capacityChecks: () => loadCapacityCheckConfig({ DB_POOL_MAX: '10' }) });
+    assert.match(r.out, /pool max 10 \(DB_POOL_MAX\).*max_connections 250.*does NOT fit/);
     assert.match(r.out, /fix: set DB_POOL_MAX to \d+ /);
   });
 

@@ -12,9 +12,9 @@ import { checkScheduleStart } from './capacity/schedule-start-check.ts';
 import { checkPrescaleTimeZone } from './capacity/time-zone-check.ts';
 import type { NodePoolCliOptions } from './cli-node-pool.ts';
 import { addNodePoolOptions, resolveNodeMax, resolveNodeSize, resolveProvisioningSeconds, resolveSimulateNodePool } from './cli-node-pool.ts';
-import type { CapacityOptions, CommonOptions, ScalingCliDeps } from './cli-inputs.ts';
+import type { CapacityOptions, CommonOptions, DbPools, ScalingCliDeps } from './cli-inputs.ts';
 import type { CapacityCheckConfig } from '../platform/config/config.ts';
-import { DEPLOYED_ENGINES, DEPLOYED_PLAN, MAX_REPLICAS, getCapacityCheckConfig, isWallClockHistory, loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveTimeZone, resolveWebCapacity, toBoundedNumber, toNumber } from './cli-inputs.ts';
+import { DEPLOYED_ENGINES, DEPLOYED_PLAN, MAX_REPLICAS, getCapacityCheckConfig, isWallClockHistory, resolveDbPools, loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveTimeZone, resolveWebCapacity, toBoundedNumber, toNumber } from './cli-inputs.ts';
 import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, pricePolicies } from './cost/cost.ts';
 import { COST_COMPONENTS } from './cost/cost.ts';
 import { loadPricing } from './cost/pricing.ts';
@@ -118,12 +118,12 @@ function createProgress(enabled: boolean, total: number) {
 }
 
 /** The worker sizing's assumptions, one line per queue: what the worker counts rest on. */
-function describeWorkerSizing(plan: CapacityPlan, concurrencySource: string, dbPoolMax: number): string {
+function describeWorkerSizing(plan: CapacityPlan, concurrencySource: string, pools: DbPools): string {
   const w = plan.workers;
   const peak = plan.hours.reduce((a, h) => (h.workerReplicasNeeded > a.workerReplicasNeeded ? h : a), plan.hours[0]);
   const lines = QUEUE_NAMES.map((q) => {
     const x = w.queues[q];
-    return `  ${q}: ${x.jobsPerOrder} job(s)/order × ${x.jobSeconds} s, ${x.concurrency} at once per worker${q === 'email' ? ` (at most DB_POOL_MAX ${dbPoolMax} − 2)` : ''} → ${formatRate(getQueueThroughput(x))} jobs/s per worker`;
+    return `  ${q}: ${x.jobsPerOrder} job(s)/order × ${x.jobSeconds} s, ${x.concurrency} at once per worker${q === 'email' ? ` (at most DB_POOL_MAX ${pools.worker} − 2${pools.fromSpec ? ", the deployment spec's worker.dbPoolMax (DB_POOL_MAX unset)" : ''})` : ''} → ${formatRate(getQueueThroughput(x))} jobs/s per worker`;
   });
   const bottleneck = peak ? `; at the peak ${peak.hour.slice(0, 16)} the ${peak.bottleneckQueue} queue needs ${peak.workerReplicasNeeded}` : '';
   return `Workers: ${w.ordersPerRequest} orders/request, sized per queue at ${w.targetUtilization * 100} % of its slots, concurrency from ${concurrencySource}, job times assumed; replicas ${w.minReplicas}–${w.maxReplicas}${bottleneck}\n${lines.join('\n')}\n`;
@@ -164,7 +164,8 @@ function parseWorkerOptions(o: WorkerCliOptions, app: CapacityCheckConfig) {
   };
   const workers = {
     ...DEPLOYED_PLAN.workers,
-    queues: getQueueWorkloads(app.workerConcurrency, app.dbPoolMax),
+    // The worker's pool caps its email sends: DB_POOL_MAX, else the spec's worker pool (simulate has no --db-pool-max).
+    queues: getQueueWorkloads(app.workerConcurrency, resolveDbPools(undefined, app).worker),
     ordersPerRequest: toNumber(o.ordersPerRequest, '--orders-per-request'),
     minReplicas: toBoundedNumber(o.workerMin, '--worker-min', { atLeast: 0, atMost: MAX_REPLICAS, whole: true }),
     maxReplicas: toBoundedNumber(o.workerMax, '--worker-max', { atLeast: 1, atMost: MAX_REPLICAS, whole: true }),
@@ -225,7 +226,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
   );
 
   const planCmd = addCapacityOptions(addForecastOptions(program.command('plan').description('replicas per hour, consistency checks and the scheduled pre-scaling'), NO_PROGRESS.none))
-    .option('--db-pool-max <n>', `DB pool max per process (default: DB_POOL_MAX, else the app's default ${getCapacityCheckConfig({}).dbPoolMax})`)
+    .option('--db-pool-max <n>', `DB pool max per process (default: DB_POOL_MAX, else the deployment spec's pool of each role, web ${SEED_DEPLOYMENT_SPEC.web.dbPoolMax} and worker ${SEED_DEPLOYMENT_SPEC.worker.dbPoolMax}, what the manifests run)`)
     .option('--max-connections <n>', 'PostgreSQL max_connections (default: the deployment spec\'s)', String(SEED_DEPLOYMENT_SPEC.database.maxConnections))
     .option('--redis-maxclients <n>', `Redis maxclients of each Redis the app uses (default: Redis's own ${REDIS_DEFAULT_MAXCLIENTS}; managed tiers allow fewer)`)
     .option('--redis-maxmemory <mb>', `maxmemory of the queue Redis in MB (default: the deployment spec's redis.queueMaxMemoryMb, ${SEED_DEPLOYMENT_SPEC.redis.queueMaxMemoryMb}, what compose and swarm give redis-queue)`)
@@ -239,16 +240,17 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       // Sized on the quantile forecast (default 0.9), so that a busier-than-mean week still fits.
       // The app's own settings (DB_POOL_MAX, WORKER_CONCURRENCY, CACHE_REDIS_URL, RATE_LIMIT_*), as the app reads them; options override.
       const app = getCapacityCheckConfig(deps);
-      const dbPoolMax = o.dbPoolMax !== undefined ? toBoundedNumber(o.dbPoolMax, '--db-pool-max', { atLeast: 1, whole: true }) : app.dbPoolMax;
+      const pools = resolveDbPools(o.dbPoolMax, app);
       // Workers are sized per queue at the concurrency the worker runs it with (email capped by its pool).
-      const workers = { ...DEPLOYED_PLAN.workers, queues: getQueueWorkloads(app.workerConcurrency, dbPoolMax) };
+      const workers = { ...DEPLOYED_PLAN.workers, queues: getQueueWorkloads(app.workerConcurrency, pools.worker) };
       const plan = planCapacity(forecastHourly(f.quantileForecast, f.from, f.to), { ...web, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance }, workers);
       const sizing = f.hasQuantile ? `sized on the ${f.quantile} quantile of the forecast (--quantile)` : 'sized on the mean forecast: the seed pattern has no quantile (give --history for one)';
       const findings = runChecks({
         ...DEFAULT_CHECK_ASSUMPTIONS,
         ...app,
-        dbPoolMax,
-        dbPoolMaxSource: o.dbPoolMax !== undefined ? '--db-pool-max' : app.dbPoolMaxSet ? 'DB_POOL_MAX' : "DB_POOL_MAX unset: the app's default",
+        dbPoolMax: pools.web,
+        workerDbPoolMax: pools.worker,
+        dbPoolMaxSource: pools.source,
         maxWebReplicas: web.maxReplicas,
         maxWorkerReplicas: plan.workers.maxReplicas,
         peakRps: Math.max(...plan.hours.map((h) => h.peakRps)),
@@ -291,7 +293,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       if (o.json) return write(planCmd, JSON.stringify({ capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing, quantile: f.hasQuantile ? f.quantile : null, baseSource: f.baseSource, eventSources: f.eventSources, plan, findings, schedule }, null, 2));
       write(planCmd, `${sizing}\nbase: ${f.baseSource}\n`);
       write(planCmd, `Capacity: ${capacity.requestsPerSecondPerInstance} req/s per instance at p95 ≤ ${web.sloP95Ms} ms — ${capacity.source}\nTarget utilization ${web.targetUtilization * 100} %, replicas ${web.minReplicas}–${web.maxReplicas}\n`);
-      write(planCmd, describeWorkerSizing(plan, app.workerConcurrencySet ? 'WORKER_CONCURRENCY' : "the worker's defaults (WORKER_CONCURRENCY unset)", dbPoolMax));
+      write(planCmd, describeWorkerSizing(plan, app.workerConcurrencySet ? 'WORKER_CONCURRENCY' : "the worker's defaults (WORKER_CONCURRENCY unset)", pools));
       write(planCmd, renderTable(['from (UTC)', 'to', 'web replicas', 'worker replicas'], schedule.table.map((r) => [r.from.slice(0, 16), r.to.slice(0, 16), r.webReplicas, r.workerReplicas])));
       if (plan.hoursAboveMax.length > 0) write(planCmd, `\nWARNING: ${plan.hoursAboveMax.length} hour(s) need more than --max ${web.maxReplicas} replicas (first: ${plan.hoursAboveMax[0]})`);
       if (plan.workerHoursAboveMax.length > 0) write(planCmd, `\nWARNING: ${plan.workerHoursAboveMax.length} hour(s) need more than ${plan.workers.maxReplicas} worker replicas, the deployment's maximum (first: ${plan.workerHoursAboveMax[0]}): that queue's backlog grows`);
@@ -307,7 +309,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     .option('--orders-per-request <x>', 'workers: orders per web request', String(DEFAULT_WORKER_PLAN.ordersPerRequest))
     .option('--jobs-per-order <n>', `workers: BullMQ jobs enqueued per order (default: every queue's, ${getJobsPerOrder(DEFAULT_WORKER_PLAN)})`)
     .option('--job-seconds <s>', "workers: mean processing time of a job (default: the plan's queues as one, drained at the slowest queue's pace)")
-    .option('--concurrency <n>', 'workers: jobs one replica runs at once (default: the sum of WORKER_CONCURRENCY, email capped by DB_POOL_MAX − 2)')
+    .option('--concurrency <n>', `workers: jobs one replica runs at once (default: the sum of WORKER_CONCURRENCY, email capped by DB_POOL_MAX − 2; DB_POOL_MAX unset: the deployment spec's worker.dbPoolMax ${SEED_DEPLOYMENT_SPEC.worker.dbPoolMax})`)
     .option('--list-length <n>', `workers: KEDA redis trigger listLength, waiting jobs per replica (default: the manifests' target, ${SEED_DEPLOYMENT_SPEC.worker.backlogSecondsPerReplica} s of one replica's work, worker.backlogSecondsPerReplica)`)
     .option('--worker-min <n>', 'workers: minReplicaCount', String(DEPLOYED_PLAN.workers.minReplicas))
     .option('--worker-max <n>', 'workers: maxReplicaCount', String(DEPLOYED_PLAN.workers.maxReplicas))

@@ -95,6 +95,11 @@ describe('consistency checks', () => {
     assert.match(f.fix ?? '', /set DB_POOL_MAX to 5 /);
     assert.match(f.fix ?? '', /PgBouncer/);
   });
+  it('counts each role at its own pool when they differ (20 web × 5 + 10 workers × 8 = 180 of 164)', () => {
+    const f = checkDbConnections({ ...seed, dbPoolMax: 5, workerDbPoolMax: 8, dbPoolMaxSource: "the deployment spec's" });
+    assert.match(f.message, /× pool max 5 \(web\) and 8 \(worker\) \(the deployment spec's\) = 180 connections/);
+    assert.equal(f.level, 'error');
+  });
   it('accepts the pool the manifests set (DB_POOL_MAX=5: 150 of 164)', () => {
     const settings = loadCapacityCheckConfig({ DB_POOL_MAX: '5' });
     assert.equal(checkDbConnections({ ...seed, ...settings, dbPoolMaxSource: 'DB_POOL_MAX' }).level, 'ok');

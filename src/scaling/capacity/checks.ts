@@ -22,8 +22,10 @@ export interface CheckFinding {
 
 /** The app's settings, as `loadCapacityCheckConfig` reads them (or as the command line overrides them). */
 export interface AppCheckSettings {
-  /** Pool max of every process. */
+  /** Pool max of every web process (and of every worker unless `workerDbPoolMax`). */
   dbPoolMax: number;
+  /** Pool max of every worker process, when the roles' pools differ (the deployment spec gives each its own). @defaultValue dbPoolMax */
+  workerDbPoolMax?: number;
   /** Where `dbPoolMax` came from, for the message (`--db-pool-max`, `DB_POOL_MAX`, the app's default). */
   dbPoolMaxSource: string;
   /** The cache has its own Redis (CACHE_REDIS_URL); else it shares the queue Redis. */
@@ -102,8 +104,12 @@ export const DEFAULT_CHECK_ASSUMPTIONS: CheckAssumptions = {
  */
 export function checkDbConnections(o: CheckOptions): CheckFinding {
   const surge = o.rolloutSurge;
-  const processes = o.maxWebReplicas + o.maxWorkerReplicas + (surge ? surge.web + surge.worker : 0);
-  const demand = processes * o.dbPoolMax;
+  const webProcesses = o.maxWebReplicas + (surge ? surge.web : 0);
+  const workerProcesses = o.maxWorkerReplicas + (surge ? surge.worker : 0);
+  const processes = webProcesses + workerProcesses;
+  const workerPool = o.workerDbPoolMax ?? o.dbPoolMax;
+  const demand = webProcesses * o.dbPoolMax + workerProcesses * workerPool;
+  const pools = workerPool === o.dbPoolMax ? `pool max ${o.dbPoolMax}` : `pool max ${o.dbPoolMax} (web) and ${workerPool} (worker)`;
   const headroom = getMinHeadroom(o.maxConnections);
   const usable = getConnectionCeiling(o.maxConnections) - o.reservedConnections - o.migrationConnections - CLI_CONNECTIONS;
   // Busy connections at peak (Little's law) per web instance, +50 % for bursts, at least 2.
@@ -111,7 +117,7 @@ export function checkDbConnections(o: CheckOptions): CheckFinding {
   const neededPerInstance = Math.max(2, Math.ceil(busyPerInstance * 1.5));
   const fitting = Math.floor(usable / Math.max(1, processes));
   const during = surge ? `, + ${surge.web} web and ${surge.worker} worker during a rolling update (${surge.source}),` : '';
-  const summary = `${o.maxWebReplicas} web + ${o.maxWorkerReplicas} worker processes${during} × pool max ${o.dbPoolMax} (${o.dbPoolMaxSource}) = ${demand} connections vs max_connections ${o.maxConnections} (${usable} usable after the ${CONNECTION_HEADROOM_PERCENT} % headroom (${headroom}), ${o.reservedConnections} reserved, ${o.migrationConnections} for a running migration and ${CLI_CONNECTIONS} for a CLI command)`;
+  const summary = `${o.maxWebReplicas} web + ${o.maxWorkerReplicas} worker processes${during} × ${pools} (${o.dbPoolMaxSource}) = ${demand} connections vs max_connections ${o.maxConnections} (${usable} usable after the ${CONNECTION_HEADROOM_PERCENT} % headroom (${headroom}), ${o.reservedConnections} reserved, ${o.migrationConnections} for a running migration and ${CLI_CONNECTIONS} for a CLI command)`;
   if (demand <= usable) return { id: 'db-connections', level: 'ok', message: `${summary}: fits` };
   const fix =
     fitting >= neededPerInstance
