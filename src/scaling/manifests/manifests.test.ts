@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { QUEUE_NAMES, queuePrefix } from '../../platform/queue/queue-definitions.ts';
 import { ALERT_RULES } from '../alerts/alert-rules.ts';
 import { RECORDING_RULES } from '../alerts/recording-rules.ts';
@@ -13,7 +13,7 @@ import { MANIFEST_TARGETS, renderTargets } from './manifests.ts';
 import { renderHeroku } from './render-paas.ts';
 import { getRoleArgv } from './role-env.ts';
 import { validateCloudFormation } from './validate/cfn-validate.ts';
-import { validateComposeFile } from './validate/compose-validate.ts';
+import { interpolateCompose, validateComposeFile } from './validate/compose-validate.ts';
 import { checkDockerfile } from './validate/dockerfile-check.ts';
 import { runPromtoolCheckConfig, runPromtoolCheckRules, runYamllint } from './validate/external-tools.ts';
 import { validateK8sObjects, type K8sObject } from './validate/k8s-validate.ts';
@@ -226,6 +226,29 @@ describe('compose and swarm', () => {
   it('pass the Compose Specification schema (unknown keys, types, enum values)', () => {
     assert.deepEqual(validateComposeFile(compose), []);
     assert.deepEqual(validateComposeFile(swarm), []);
+  });
+
+  it('stop `docker compose up` without the Stripe keys, naming each and saying that test-mode keys work (the stack runs NODE_ENV=production, which refuses the test provider: it started a shop that refused every payment)', () => {
+    const text = readFileSync(join(ROOT, 'deploy/compose/docker-compose.yml'), 'utf8');
+    const shell = { ADMIN_API_TOKEN: 'a'.repeat(32), SESSION_SECRET: 's'.repeat(64) };
+    const { errors } = interpolateCompose(text, shell);
+    for (const key of ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET']) {
+      const error = errors.find((e) => e.startsWith(`required variable ${key} is missing a value: `));
+      assert.ok(error, `${key}: ${JSON.stringify(errors)}`);
+      assert.match(error, /Stripe test-mode/, `${key}: the message does not say a test-mode key works: ${error}`);
+      assert.match(error, /NODE_ENV=production/, error);
+      assert.match(error, /docs\/deploy-compose\.md/, error);
+    }
+    assert.deepEqual(errors.filter((e) => !/STRIPE_/.test(e)), []);
+    // With the keys the interpolated file still parses and passes the schema, every app service given them.
+    const given = interpolateCompose(text, { ...shell, STRIPE_SECRET_KEY: 'sk_test_x', STRIPE_WEBHOOK_SECRET: 'whsec_x' });
+    assert.deepEqual(given.errors, []);
+    const parsed = parse(given.text) as Obj;
+    assert.deepEqual(validateComposeFile(parsed), []);
+    for (const name of ['web-1', 'worker']) assert.equal(parsed.services[name].environment.STRIPE_SECRET_KEY, 'sk_test_x', name);
+    const guide = readFileSync(join(ROOT, 'docs/deploy-compose.md'), 'utf8');
+    const firstSteps = guide.slice(0, guide.indexOf('docker compose -f'));
+    for (const key of ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'test mode', 'NODE_ENV=production', 'stripe listen']) assert.ok(firstSteps.includes(key), `docs/deploy-compose.md says nothing of ${key} before the first \`docker compose\``);
   });
 
   it("give compose's Prometheus a configuration promtool accepts, with deploy/prometheus's rule files", (t) => {

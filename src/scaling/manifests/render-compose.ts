@@ -9,7 +9,7 @@ import { getTerminationGraceSeconds, type DeploymentSpec } from './deployment-sp
 import { OTEL_COLLECTOR_PATH, renderOtelCollectorConfig } from './otel-collector.ts';
 import type { RenderedFile } from './rendered-file.ts';
 import { GENERATED_HEADER, toYaml } from './rendered-file.ts';
-import { getRoleArgv, composeCpu, composeMemory, getPaymentSecretNames, getRoleEnv, type Role } from './role-env.ts';
+import { getRoleArgv, composeCpu, composeMemory, getPaymentSecretNames, getRoleEnv, type PaymentSecretName, type Role } from './role-env.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -51,9 +51,21 @@ function redisCommand(spec: DeploymentSpec, kind: 'queue' | 'cache'): string[] {
     : ['redis-server', '--save', '', '--appendonly', 'no', '--maxmemory', `${spec.redis.cacheMaxMemoryMb}mb`, '--maxmemory-policy', 'allkeys-lru'];
 }
 
-/** The payment provider's keys, required from the shell as SESSION_SECRET is (`docker compose` stops without them). */
-function paymentSecrets(spec: DeploymentSpec, role: Role): Record<string, string> {
-  return Object.fromEntries(getPaymentSecretNames(spec, role).map((name) => [name, `\${${name}:?set ${name}}`]));
+/**
+ * What the local stack's `docker compose up` says when a Stripe key is missing: it runs NODE_ENV=production, which
+ * refuses the test provider, so a first try needs Stripe's test-mode keys. No `}` (it would end the expression).
+ */
+const COMPOSE_PAYMENT_HINTS: Record<PaymentSecretName, string> = {
+  STRIPE_SECRET_KEY: 'set STRIPE_SECRET_KEY, a Stripe test-mode key (sk_test_...) works; the stack runs NODE_ENV=production, which refuses the test payment provider (docs/deploy-compose.md)',
+  STRIPE_WEBHOOK_SECRET: 'set STRIPE_WEBHOOK_SECRET, a Stripe test-mode signing secret (whsec_..., printed by stripe listen) works; the stack runs NODE_ENV=production, which refuses the test payment provider (docs/deploy-compose.md)',
+};
+
+/**
+ * The payment provider's keys, required from the shell as SESSION_SECRET is (`docker compose` stops without them,
+ * naming the variable): `local`, the compose stack's hint that test-mode keys work.
+ */
+function paymentSecrets(spec: DeploymentSpec, role: Role, local = false): Record<string, string> {
+  return Object.fromEntries(getPaymentSecretNames(spec, role).map((name) => [name, `\${${name}:?${local ? COMPOSE_PAYMENT_HINTS[name] : `set ${name}`}}`]));
 }
 
 function composeEnv(spec: DeploymentSpec, role: Role, instanceId?: string): Record<string, string> {
@@ -67,7 +79,7 @@ function composeEnv(spec: DeploymentSpec, role: Role, instanceId?: string): Reco
           SMTP_URL: 'smtp://mailpit:1025',
           ADMIN_API_TOKEN: '${ADMIN_API_TOKEN:?set ADMIN_API_TOKEN (16+ characters)}',
           SESSION_SECRET: '${SESSION_SECRET:?set SESSION_SECRET (32+ characters)}',
-          ...paymentSecrets(spec, role),
+          ...paymentSecrets(spec, role, true),
         }),
   };
   const local: Record<string, string> = role === 'migrate' ? {} : { SHOP_URL: COMPOSE_SHOP_URL };

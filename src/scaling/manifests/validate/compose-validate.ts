@@ -44,3 +44,26 @@ export function validateComposeFile(document: unknown): string[] {
   if (validate(document)) return [];
   return (validate.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.message ?? 'invalid'} ${JSON.stringify(e.params)}`);
 }
+
+/**
+ * Compose's variable interpolation of a file's text, as `docker compose` runs it before parsing (Compose Specification,
+ * "Interpolation"): `$$` is a literal `$`; `${VAR}` / `$VAR`; `${VAR:-default}` / `${VAR-default}`; `${VAR:?message}`
+ * (unset or empty) and `${VAR?message}` (unset) stop with compose-go's "required variable VAR is missing a value:
+ * message". Every missing variable is reported, in file order. Nested expressions in defaults are not supported.
+ */
+export function interpolateCompose(text: string, env: Record<string, string | undefined>): { text: string; errors: string[] } {
+  const errors: string[] = [];
+  const out = text.replace(/\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_m, escaped: string, name?: string, colon?: string, op?: string, arg?: string, bare?: string) => {
+    if (escaped === '$') return '$';
+    const key = name ?? bare ?? '';
+    const value = env[key];
+    const missing = colon === ':' ? value === undefined || value === '' : value === undefined;
+    if (op === '-') return missing ? (arg ?? '') : (value ?? '');
+    if (op === '?' && missing) {
+      errors.push(`required variable ${key} is missing a value: ${arg ?? ''}`);
+      return '';
+    }
+    return value ?? '';
+  });
+  return { text: out, errors };
+}
