@@ -80,6 +80,11 @@ export interface StripeServer {
   refunds: Map<string, number>;
   /** Every event Stripe would have sent, in order. */
   events: StripeEvent[];
+  /**
+   * Refunds and cancels of these intents are answered with this error instead (a 4xx Stripe refuses for good, such as
+   * `charge_expired_for_refund`, or a 429 it sends for now, which is not kept under the idempotency key); delete the entry to let them through again.
+   */
+  refusals: Map<string, { status: number; code?: string; message: string }>;
   /** Requests received, by path (with idempotency keys). */
   requests: { method: string; path: string; idempotencyKey: string | undefined; replayed: boolean }[];
   /** The buyer confirms the intent in the browser: authorized (manual capture) or captured, or declined. */
@@ -94,6 +99,7 @@ export async function startStripeServer(options: { secretKey: string }): Promise
   const cancels = new Map<string, number>();
   const refunds = new Map<string, number>();
   const events: StripeEvent[] = [];
+  const refusals: StripeServer['refusals'] = new Map();
   const requests: StripeServer['requests'] = [];
   const idempotent = new Map<string, { hash: string; status: number; body: unknown }>();
 
@@ -117,6 +123,9 @@ export async function startStripeServer(options: { secretKey: string }): Promise
 
   function handle(method: string, path: string, params: Record<string, unknown>): { status: number; body: unknown } {
     const intentPath = /^\/v1\/payment_intents\/([^/]+)(?:\/(capture|cancel))?$/.exec(path);
+    const givingBack = method === 'POST' && (path === '/v1/refunds' ? String(params.payment_intent) : intentPath?.[2] === 'cancel' ? intentPath[1] : undefined);
+    const refusal = givingBack ? refusals.get(givingBack) : undefined;
+    if (refusal) return error(refusal.status, refusal.status >= 500 ? 'api_error' : refusal.status === 429 ? 'rate_limit_error' : 'invalid_request_error', refusal.message, refusal.code ? { code: refusal.code } : {});
     if (method === 'POST' && path === '/v1/payment_intents') {
       const amount = Number(params.amount);
       if (!Number.isInteger(amount) || amount < 1) return error(400, 'invalid_request_error', 'Invalid integer: amount', { param: 'amount', code: 'parameter_invalid_integer' });
@@ -258,8 +267,8 @@ export async function startStripeServer(options: { secretKey: string }): Promise
           return;
         }
         const result = handle(method, path, params);
-        // Stripe keeps the result of a request that ran, including 4xx (not 5xx).
-        idempotent.set(key, { hash, status: result.status, body: result.body });
+        // Stripe keeps the result of a request that ran, 4xx and 5xx included; not one refused before it ran (429).
+        if (result.status !== 429) idempotent.set(key, { hash, status: result.status, body: result.body });
         requests.push({ method, path, idempotencyKey: key, replayed: false });
         send(result.status, result.body, { 'idempotency-key': key });
         return;
@@ -279,6 +288,7 @@ export async function startStripeServer(options: { secretKey: string }): Promise
     cancels,
     refunds,
     events,
+    refusals,
     requests,
     event,
     confirm(intentId, outcome = 'authorize') {

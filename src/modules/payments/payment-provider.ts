@@ -59,3 +59,21 @@ export interface PaymentProvider {
    */
   parseWebhook(rawBody: Buffer, headers: Record<string, string | string[] | undefined>): PaymentEvent;
 }
+
+/**
+ * The provider refused one of our calls (a 4xx), as opposed to being unreachable or erring (a 5xx, a timeout:
+ * `PaymentProviderUnavailableError`). `permanent`: the refusal is about this payment and the same call will be
+ * refused every time (a charge too old to refund, a payment in a state that cannot take it), so retrying is pointless
+ * and a person has to act; otherwise it is about our own setup (a wrong or revoked key, missing permissions), which
+ * a fix on our side lets through. `code` is the provider's error code, when it gave one.
+ */
+export class ProviderCallRefusedError extends Error {
+  readonly permanent: boolean;
+  readonly code: string | undefined;
+  constructor(message: string, options: { permanent: boolean; code: string | undefined; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.name = 'ProviderCallRefusedError';
+    this.permanent = options.permanent;
+    this.code = options.code;
+  }
+}

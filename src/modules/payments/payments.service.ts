@@ -9,7 +9,7 @@ import type { StockGate } from '../inventory/index.ts';
 import { OrderNotFoundError, type OrderLifecycleRepository, type OrdersRepository } from '../orders/index.ts';
 import type { FieldChanges } from '../../shared/field-changes.ts';
 import type { AdminOrderDetail, Order } from '../orders/index.ts';
-import type { PaymentEvent, PaymentProvider } from './payment-provider.ts';
+import { ProviderCallRefusedError, type PaymentEvent, type PaymentProvider } from './payment-provider.ts';
 import {
   OrderNotFulfillableError,
   OrderNotPayableError,
@@ -393,6 +393,29 @@ export function createPaymentService(deps: PaymentServiceDeps) {
      * Returns how many were claimed and how many of those were given back.
      */
     async giveBackOwed(input: { olderThanS: number; limit: number; maxBackoffS: number }): Promise<{ claimed: number; givenBack: number }> {
+      /**
+       * The provider refused the void or refund for good (a 4xx about this payment, the same every time): retrying is
+       * pointless, so the payment becomes a `refund_failed` problem with the provider's code — no longer owed back,
+       * open in `salescale_payment_problems_open` (alert PaymentRefundFailedOrDisputed) until an admin settles it with
+       * the buyer and marks it resolved. The order stays as it is (paid, its refund asked for): the money is not back.
+       */
+      async function giveUp(payment: PaymentRow, refusal: ProviderCallRefusedError): Promise<void> {
+        const moved = await db.primary.transaction(async (tx) => {
+          // Lock order: the order row, then its payment (as `decide`).
+          await lifecycle.lockForPayment(tx, payment.orderId);
+          // Given back meanwhile (the provider's event came first): nothing to give up on.
+          const now = await payments.findByIntent(tx, payment.provider, payment.intentId);
+          if (!now || !['authorized', 'captured', 'dispute_won'].includes(now.status)) return false;
+          return payments.advance(tx, payment.id, 'refund_failed', { failureCode: refusal.code ?? 'refused' });
+        });
+        if (!moved) return;
+        metrics.problems.inc({ provider: payment.provider, problem: 'refund_failed' });
+        logger.error(
+          { orderId: payment.orderId, intentId: payment.intentId, attempt: payment.giveBackAttempts, late: payment.late, reason: refusal.code, err: refusal },
+          'the provider refused for good to give money back: no more retries; the buyer has not got it, refund them another way',
+        );
+      }
+
       const owed = await db.primary.transaction((tx) => payments.claimOwed(tx, input));
       let givenBack = 0;
       for (const payment of owed) {
@@ -403,7 +426,8 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           givenBack++;
           logger.info(context, 'money owed back whose call had failed was given back by the retry');
         } catch (error) {
-          logger.warn({ ...context, err: error }, 'giving money back failed again; retrying later');
+          if (error instanceof ProviderCallRefusedError && error.permanent) await giveUp(payment, error);
+          else logger.warn({ ...context, err: error }, 'giving money back failed again; retrying later');
         }
       }
       return { claimed: owed.length, givenBack };

@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import type { PaymentEvent, PaymentProvider } from './payment-provider.ts';
+import { ProviderCallRefusedError, type PaymentEvent, type PaymentProvider } from './payment-provider.ts';
 import type { StripeSettings } from '../../platform/config/payments.config.ts';
 import { fromStripeAmount, toStripeAmount } from './stripe-amounts.ts';
 import { PaymentAmountUnsupportedError, PaymentCurrencyUnsupportedError, PaymentProviderUnavailableError, WebhookMalformedError, WebhookSignatureInvalidError } from './payments.errors.ts';
@@ -190,10 +190,19 @@ function afterPayment(event: Stripe.Event, object: Record<string, unknown>): Pay
 
 const REFUND_TYPES = new Set(['charge.refund.updated', 'refund.updated', 'refund.failed']);
 
-/** A Stripe refusal of one of our calls: a bug or a misconfiguration (a 500, logged with Stripe's answer as the cause). */
-export class StripeCallRefusedError extends Error {
+/**
+ * A Stripe refusal of one of our calls: a bug or a misconfiguration (a 500, logged with Stripe's answer as the cause).
+ * Permanent when Stripe refuses the request itself (`invalid_request_error`, `card_error`: 400, 402, 404 — the charge
+ * too old to refund, the intent in a state that cannot take it): the same call is refused every time. Not so for a
+ * refused key or permission (401, 403), which our fix lets through, or a reused idempotency key (our bug).
+ */
+export class StripeCallRefusedError extends ProviderCallRefusedError {
   constructor(refusal: InstanceType<typeof Stripe.errors.StripeError>) {
-    super(`Stripe refused the call: ${refusal.type} ${refusal.statusCode ?? ''} ${refusal.code ?? ''}`.trim(), { cause: refusal });
+    super(`Stripe refused the call: ${refusal.type} ${refusal.statusCode ?? ''} ${refusal.code ?? ''}`.trim(), {
+      cause: refusal,
+      permanent: refusal instanceof Stripe.errors.StripeInvalidRequestError || refusal instanceof Stripe.errors.StripeCardError,
+      code: refusal.code,
+    });
     this.name = 'StripeCallRefusedError';
   }
 }

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
+import Stripe from 'stripe';
+import { freePort } from '../src/platform/local/local-stack.ts';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+import { startInstance, type Instance } from './helpers/instances.ts';
+import { waitFor } from './helpers/queues.ts';
+import { startStripeServer, type StripeEvent, type StripeServer } from './helpers/stripe-server.ts';
+
+const SECRET_KEY = 'sk_test_salescale_refusal_0123456789';
+const WEBHOOK_SECRET = 'whsec_salescale_refusal_0123456789abcdef';
+const signer = new Stripe(SECRET_KEY);
+
+/** A gauge's value on one instance's /metrics, or undefined when it is not there. */
+async function gauge(instance: Instance, line: RegExp): Promise<number | undefined> {
+  const text = await fetch(`${instance.url}/metrics`).then((r) => r.text());
+  const match = text.split('\n').find((l) => line.test(l));
+  return match === undefined ? undefined : Number(match.split(' ').at(-1));
+}
+
+/**
+ * An admin refund whose call fails is finished by the workers' give-back retry (see payment-give-back-retry.test.ts),
+ * which tells a refusal that no retry can change (Stripe's 4xx: the charge too old to refund) from a failure that
+ * passes (Stripe's 429): the first stops the retries and leaves the payment a problem for a person, the second is
+ * retried until it goes through.
+ */
+describe('give-back retry: permanent refusals and transient failures (Stripe, a real worker)', () => {
+  let stripe: StripeServer;
+  let t: TestApp;
+  let worker: Instance | undefined;
+  const run = randomUUID().slice(0, 8);
+
+  before(async () => {
+    stripe = await startStripeServer({ secretKey: SECRET_KEY });
+    t = await createTestApp({
+      PAYMENT_PROVIDER: 'stripe',
+      STRIPE_SECRET_KEY: SECRET_KEY,
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      STRIPE_API_URL: stripe.url,
+      RATE_LIMIT_CHECKOUT_MAX: '10000',
+    });
+  });
+  after(async () => {
+    await worker?.stop();
+    await t?.close();
+    await stripe?.close();
+  });
+
+  function deliver(event: StripeEvent) {
+    const payload = JSON.stringify(event);
+    return t.app.inject({
+      method: 'POST',
+      url: '/api/v1/payments/webhooks/stripe',
+      headers: { 'content-type': 'application/json', 'stripe-signature': signer.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
+      payload,
+    });
+  }
+
+  /** An order paid and captured at Stripe. */
+  async function paidOrder(productId: number, name: string): Promise<{ orderId: number; intentId: string }> {
+    const key = `refusal-${name}-${run}`;
+    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': key }, payload: { email: `${key}@example.com`, items: [{ productId, quantity: 1 }] } });
+    assert.equal(placed.statusCode, 201, placed.body);
+    const pay = await t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${placed.json().accessToken}/pay`, payload: {} });
+    assert.equal(pay.statusCode, 200, pay.body);
+    const intentId = (pay.json().payment.clientSecret as string).split('_secret_')[0]!;
+    for (const event of stripe.confirm(intentId, 'authorize')) assert.equal((await deliver(event)).statusCode, 200);
+    assert.equal(stripe.captures.get(intentId), 1, 'captured');
+    return { orderId: placed.json().id as number, intentId };
+  }
+
+  const one = async <T extends Record<string, unknown>>(query: ReturnType<typeof sql>) => (await t.platform.db.primary.execute<T>(query)).rows[0]!;
+  const paymentOf = (intentId: string) => one<{ status: string; failure_code: string | null; attempts: number }>(sql`select status, failure_code, give_back_attempts::int as attempts from payments where intent_id = ${intentId}`);
+  const refundCalls = (intentId: string) => stripe.requests.filter((r) => r.path === '/v1/refunds' && r.idempotencyKey?.includes(intentId)).length;
+
+  it('stops retrying a refund Stripe refuses for good and leaves it a problem for a person; retries one that fails for a while until it goes through', async () => {
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `refusal-${run}`, name: 'Refusal item', priceCents: 4200, available: 5 } });
+    assert.equal(created.statusCode, 201, created.body);
+    const productId = created.json().id as number;
+
+    // Stripe refuses one refund for good (the charge too old to refund), the other for now (too many requests).
+    const refused = await paidOrder(productId, 'refused');
+    const failing = await paidOrder(productId, 'failing');
+    stripe.refusals.set(refused.intentId, { status: 400, code: 'charge_expired_for_refund', message: 'The charge has expired and cannot be refunded.' });
+    // A 429, as Stripe answers a request it did not run: a 5xx would be replayed under our idempotency key for a day.
+    stripe.refusals.set(failing.intentId, { status: 429, code: 'rate_limit', message: 'Too many requests hit the API too quickly.' });
+    for (const order of [refused, failing]) {
+      const refund = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.orderId}/refund`, headers: t.admin });
+      assert.ok(refund.statusCode >= 500, `the refund call failed: ${refund.statusCode} ${refund.body}`);
+    }
+
+    const port = String(await freePort());
+    worker = await startInstance({
+      env: { ...t.env, LOG_LEVEL: 'error', PORT: port, WORKER_PORT: port, WORKER_QUEUES: 'email', PAYMENT_SWEEP_INTERVAL_MS: '200', PAYMENT_GIVE_BACK_AFTER_S: '1' },
+      command: 'worker',
+      timeoutMs: 60_000,
+    });
+
+    // The refusal: tried once by the worker, then a payment problem (counted open, for the alert), no longer owed back.
+    await waitFor('the refused refund to become a payment problem', async () => (await paymentOf(refused.intentId)).status === 'refund_failed', 30_000);
+    const problem = await paymentOf(refused.intentId);
+    assert.equal(problem.failure_code, 'charge_expired_for_refund');
+    assert.equal((await one<{ status: string }>(sql`select status from orders where id = ${refused.orderId}`)).status, 'paid', 'the order is not refunded: the buyer has not got the money');
+    await waitFor('the open-problems gauge to count it', async () => (await gauge(worker!, /^salescale_payment_problems_open\{provider="stripe",problem="refund_failed"/)) === 1, 20_000);
+
+    // The transient failure keeps being retried meanwhile (several attempts), then goes through once Stripe answers.
+    await waitFor('the failing refund to be retried twice', async () => (await paymentOf(failing.intentId)).attempts >= 2, 30_000);
+    assert.equal((await paymentOf(failing.intentId)).status, 'captured', 'a transient failure is no problem yet');
+    const callsAfterRefusal = refundCalls(refused.intentId);
+    stripe.refusals.delete(failing.intentId);
+    await waitFor('the failing refund to go through', async () => (await one<{ status: string }>(sql`select status from orders where id = ${failing.orderId}`)).status === 'refunded', 60_000);
+    assert.equal(stripe.refunds.get(failing.intentId), 1, 'refunded once');
+    assert.equal((await paymentOf(failing.intentId)).status, 'refunded');
+    // Past the backoffs the failing one went through (1 s, 2 s, …), the refused one was not called again.
+    assert.equal(refundCalls(refused.intentId), callsAfterRefusal, 'no retry after the refusal');
+    assert.equal((await paymentOf(refused.intentId)).status, 'refund_failed');
+
+    // A person settles it with the buyer and marks it resolved: the gauge lets the alert go.
+    const resolved = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${refused.orderId}/payment-problem/resolve`, headers: t.admin });
+    assert.equal(resolved.statusCode, 200, resolved.body);
+    assert.equal(typeof resolved.json().payment.problemResolvedAt, 'string');
+    await waitFor('the open-problems gauge back at 0', async () => (await gauge(worker!, /^salescale_payment_problems_open\{provider="stripe",problem="refund_failed"/)) === 0, 20_000);
+  });
+});
