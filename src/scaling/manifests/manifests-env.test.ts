@@ -183,6 +183,13 @@ describe('the environment every platform gives each role', () => {
     }
   });
 
+  it('names the Stripe webhook endpoint the app serves when it asks for its signing secret (under /api/v1: Stripe pointed at /payments/webhooks/stripe got 404, and no payment was ever confirmed)', () => {
+    const heroku = getObject(files, 'app.json') as Obj;
+    const description = String(heroku.env.STRIPE_WEBHOOK_SECRET?.description);
+    const endpoint = /\/\S*webhooks\/stripe/.exec(description)?.[0];
+    assert.equal(endpoint, '/api/v1/payments/webhooks/stripe', `heroku: ${description}`);
+  });
+
   it('gives the Google Cloud and Azure web and worker VMs PAYMENT_PROVIDER=stripe and the Stripe keys from Secret Manager / secure parameters', async () => {
     const tf = await parseTerraform(files);
     for (const role of ['web', 'worker'] as const) {

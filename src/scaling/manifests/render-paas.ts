@@ -14,7 +14,7 @@ import { getAllRoleSecretNames, getRoleArgv, getRoleEnv, getRoleSecretNames, typ
 /** What an operator is asked for at deploy time (Heroku's app.json, the DigitalOcean control panel): never a value in the files. */
 const ROLE_SECRET_DESCRIPTIONS: Record<RoleSecretName, string> = {
   STRIPE_SECRET_KEY: 'Stripe API secret key (sk_live_…)',
-  STRIPE_WEBHOOK_SECRET: 'Signing secret of the Stripe webhook endpoint /payments/webhooks/stripe (whsec_…)',
+  STRIPE_WEBHOOK_SECRET: 'Signing secret of the Stripe webhook endpoint https://<your shop>/api/v1/payments/webhooks/stripe (whsec_…)',
   SMTP_URL: 'Mail server the worker sends email through (smtp://user:password@host:587)',
 };
 
