@@ -270,6 +270,13 @@ describe('the environment every platform gives each role', () => {
     for (const scaleSet of scaleSets) assert.ok(readArmFormat(scaleSet.properties.virtualMachineProfile.osProfile.customData).lines.includes(`SHOP_URL=${shopUrl}`), `azure ${scaleSet.name}: SHOP_URL`);
   });
 
+  it('serves SHOP_URL\u2019s host where the platform names its own (App Platform\u2019s domains) and asks for SHOP_URL on Heroku\u2019s deploy form (else emails link to a host the app does not answer on)', () => {
+    const doApp = getObject(files, '.do/app.yaml') as Obj;
+    assert.deepEqual(doApp.domains, [{ domain: SEED_DEPLOYMENT_SPEC.web.host, type: 'PRIMARY' }], 'do: the spec\u2019s host is not the app\u2019s domain');
+    const heroku = getObject(files, 'app.json') as Obj;
+    assert.match(String(heroku.env.SHOP_URL?.description), /herokuapp\.com/, 'heroku: SHOP_URL has no description saying which address to give');
+  });
+
   it('gives the cache a Redis of its own in every web and worker role (sharing the noeviction queue Redis, a sale\u2019s cache fills it and its writes are refused: jobs, sessions and checkouts stop)', () => {
     for (const [where, env] of environments.filter(([w]) => !w.endsWith('migrate'))) {
       assert.ok(env.REDIS_URL, `${where}: REDIS_URL`);

@@ -89,6 +89,8 @@ export function renderHeroku(spec: DeploymentSpec): RenderedFile[] {
     buildpacks: [{ url: 'heroku/nodejs' }],
     env: {
       ...env,
+      // The spec's host by default: change it here to the app's own address unless that custom domain is added.
+      SHOP_URL: { ...env.SHOP_URL, description: 'The shop\'s address as browsers see it, linked from emails: your custom domain, else https://<app name>.herokuapp.com' },
       ADMIN_API_TOKEN: { description: 'Bearer token of the admin API', generator: 'secret' },
       SESSION_SECRET: { description: 'Signs session cookies', generator: 'secret' },
       // Config vars are shared by web and worker dynos (both call the payment provider, the worker sends email).
@@ -146,6 +148,8 @@ export function renderDigitalOcean(spec: DeploymentSpec): RenderedFile[] {
   const app = {
     name: spec.name,
     region: 'nyc',
+    // SHOP_URL's host (web.host): the address emails link to and browsers use. Its DNS must point at the app.
+    domains: [{ domain: spec.web.host, type: 'PRIMARY' }],
     services: [
       {
         name: 'web',
