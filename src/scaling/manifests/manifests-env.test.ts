@@ -145,6 +145,33 @@ describe('the environment every platform gives each role', () => {
     }
   });
 
+  it('gives the Google Cloud and Azure VMs an environment file the app\u2019s config loader accepts in production', async () => {
+    // The lines of the env file each startup script writes; `$NAME`, `${…}` and ARM's `{N}` are filled in at boot (samples here).
+    const heredoc = (lines: string[]): Env => {
+      const body = lines.slice(lines.indexOf('cat > /etc/salescale.env <<ENV') + 1, lines.indexOf('ENV'));
+      const env = Object.fromEntries(body.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+      // TRUST_PROXY: the literal ranges (the load balancer's own address is interpolated at apply time).
+      if (env.TRUST_PROXY !== undefined) env.TRUST_PROXY = env.TRUST_PROXY.split(',').filter((entry) => !entry.includes('${')).join(',');
+      return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, /\$[{(A-Z]|\{\d+\}/.test(v) ? (SAMPLES[k] ?? `redis://${k.toLowerCase()}.internal:6379`) : v]));
+    };
+    const tf = await parseTerraform(files);
+    const arm = JSON.parse(getFile(files, 'deploy/azure/salescale.json').content) as Obj;
+    const scaleSets = (arm.resources as Obj[]).filter((r) => r.type === 'Microsoft.Compute/virtualMachineScaleSets');
+    const vms: [string, Env][] = [
+      ...(['web', 'worker'] as const).map((role): [string, Env] => [`gcp ${role}`, heredoc((tf.resource.google_compute_instance_template[role][0].metadata['startup-script'] as string).split('\n'))]),
+      ...scaleSets.map((set): [string, Env] => [`azure ${set.name}`, heredoc(readArmFormat(set.properties.virtualMachineProfile.osProfile.customData).lines)]),
+    ];
+    assert.equal(vms.length, 4);
+    const known = new Set(Object.keys(envSchema));
+    for (const [where, env] of vms) {
+      assert.deepEqual(Object.keys(env).filter((k) => !known.has(k)), [], where);
+      assert.equal(env.NODE_ENV, 'production', where);
+      const config = loadConfig(env);
+      assert.equal(config.payments.provider, 'stripe', where);
+      assert.equal(config.mail.shopUrl, `https://${SEED_DEPLOYMENT_SPEC.web.host}`, where);
+    }
+  });
+
   it('gives every DigitalOcean role the cluster\u2019s CA (its db.CA_CERT binding), which the config loaders parse as a PEM certificate', () => {
     const doRoles = environments.filter(([w]) => w.startsWith('do '));
     assert.deepEqual(doRoles.map(([w]) => w), ['do web', 'do worker', 'do migrate']);
