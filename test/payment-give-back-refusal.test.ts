@@ -117,6 +117,23 @@ describe('give-back retry: permanent refusals and transient failures (Stripe, a 
     assert.equal(refundCalls(refused.intentId), callsAfterRefusal, 'no retry after the refusal');
     assert.equal((await paymentOf(refused.intentId)).status, 'refund_failed');
 
+    // The admin audit trail says what became of each refund the admin asked for: the worker's row, with the order's and
+    // the payment's status before and after (the admin's own request failed, so it has no row of its own).
+    type Action = { actor: string | null; method: string; route: string; target: Record<string, unknown>; status: number; change: Record<string, { before: unknown; after: unknown }> | null };
+    const workerRow = (orderId: number) =>
+      waitFor(`the worker's audit row for order ${orderId}`, async () => {
+        const page = await t.app.inject({ method: 'GET', url: '/api/v1/admin/actions?limit=100', headers: t.admin });
+        assert.equal(page.statusCode, 200, page.body);
+        return (page.json().items as Action[]).find((a) => a.actor === 'worker' && a.target.orderId === orderId);
+      }, 20_000);
+    const given = await workerRow(failing.orderId);
+    assert.equal(given.route, 'payments:give-back-retry');
+    assert.equal(given.status, 200);
+    assert.deepEqual(given.change, { status: { before: 'paid', after: 'refunded' }, paymentStatus: { before: 'captured', after: 'refunded' } });
+    const gaveUp = await workerRow(refused.orderId);
+    assert.equal(gaveUp.status, 502, 'the provider refused it');
+    assert.deepEqual(gaveUp.change, { paymentStatus: { before: 'captured', after: 'refund_failed' } });
+
     // A person settles it with the buyer and marks it resolved: the gauge lets the alert go.
     const resolved = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${refused.orderId}/payment-problem/resolve`, headers: t.admin });
     assert.equal(resolved.statusCode, 200, resolved.body);

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { createAnalyticsRepository } from '../modules/analytics/index.ts';
+import { createAuditRepository, createWorkerAuditTrail } from '../modules/audit/index.ts';
 import { CONNECTIONS_KEPT_FROM_SENDS } from '../modules/notifications/index.ts';
 import { createInventoryRepository, createStockGate } from '../modules/inventory/index.ts';
 import { createOrderExpiry, createOrderLifecycleRepository, createOrdersRepository, expiredCounterFor } from '../modules/orders/index.ts';
@@ -60,7 +61,9 @@ export function composeWorker(platform: Platform, options: { handlers?: JobHandl
     logger,
     testPaymentsAllowed: config.payments.testPaymentsAllowed,
   });
-  const giveBack = createGiveBackRetry({ payments, logger, afterS: config.payments.giveBackAfterS });
+  // What it finishes or gives up on of an admin's refund goes into the admin audit trail, beside the admin's request.
+  const audit = createWorkerAuditTrail({ db: () => db.primary, repo: createAuditRepository(), logger, instanceId: config.instanceId });
+  const giveBack = createGiveBackRetry({ payments, logger, afterS: config.payments.giveBackAfterS, audit });
   registerGiveBackGauges(platform.metrics.registry, {
     provider: config.payments.provider,
     owed: () => repositories.payments.countOwed(db.primary, config.payments.giveBackAfterS),

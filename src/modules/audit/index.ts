@@ -4,3 +4,4 @@ export { ADMIN_ACTION_RETENTION_DAYS, createAuditRepository, pruneAdminActions, 
 export { auditAdminRoutes } from './audit.routes.ts';
 export { createAuditService, type AuditService } from './audit.service.ts';
 export * from './audit.tables.ts';
+export { createWorkerAuditTrail, GIVE_BACK_AUDIT_ROUTE, type WorkerAction, type WorkerAuditTrail } from './worker-actions.ts';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { startPeriodicDrain } from '../../shared/periodic-drain.ts';
-import type { PaymentService } from './payments.service.ts';
+import type { GiveBackAction, PaymentService } from './payments.service.ts';
 
 /** The longest wait between two retries of one payment's give-back call. */
 export const GIVE_BACK_MAX_BACKOFF_S = 6 * 3600;
@@ -12,6 +12,11 @@ export interface GiveBackRetryDeps {
   logger: Logger;
   /** How long money has been owed back before the worker retries it, and the first wait between retries (doubled each time). */
   afterS: number;
+  /**
+   * Records what the retry finished or gave up on of an admin's refund in the admin audit trail (the audit module's
+   * worker trail); never throws.
+   */
+  audit?: { record(action: GiveBackAction): Promise<void> };
 }
 
 /**
@@ -25,7 +30,8 @@ export function createGiveBackRetry(deps: GiveBackRetryDeps) {
 
   /** One pass: retries up to a batch of payments whose retry is due; returns how many were claimed. */
   async function retryOnce(): Promise<number> {
-    const { claimed } = await deps.payments.giveBackOwed({ olderThanS: deps.afterS, limit: GIVE_BACK_BATCH, maxBackoffS: GIVE_BACK_MAX_BACKOFF_S });
+    const { claimed, actions } = await deps.payments.giveBackOwed({ olderThanS: deps.afterS, limit: GIVE_BACK_BATCH, maxBackoffS: GIVE_BACK_MAX_BACKOFF_S });
+    for (const action of actions) await deps.audit?.record(action);
     return claimed;
   }
 

@@ -48,6 +48,18 @@ type Action = 'capture' | 'void' | 'refund' | undefined;
 /** What the provider reports about taken money afterwards that a person has to act on (`salescale_payment_problems_total`). */
 type PaymentProblem = 'refund_failed' | 'disputed' | 'dispute_lost';
 
+/**
+ * What the give-back retry finished or gave up on of an admin's refund (not of a late payment, which no admin asked
+ * for): for the admin audit trail. `change` holds the order's `status` (when it moved) and the payment's `paymentStatus`.
+ */
+export interface GiveBackAction {
+  orderId: number;
+  outcome: 'given_back' | 'refused';
+  /** Unique per attempt: `give-back-<payment id>-<attempt>`. */
+  requestId: string;
+  change: FieldChanges;
+}
+
 /** What `process` decided under the order's lock: its outcome, the provider call to make, the units that came back. */
 interface Decision {
   result: ProcessOutcome;
@@ -392,14 +404,14 @@ export function createPaymentService(deps: PaymentServiceDeps) {
      * one payment at once and a failing one is retried less and less often; a failure is logged, never thrown.
      * Returns how many were claimed and how many of those were given back.
      */
-    async giveBackOwed(input: { olderThanS: number; limit: number; maxBackoffS: number }): Promise<{ claimed: number; givenBack: number }> {
+    async giveBackOwed(input: { olderThanS: number; limit: number; maxBackoffS: number }): Promise<{ claimed: number; givenBack: number; actions: GiveBackAction[] }> {
       /**
        * The provider refused the void or refund for good (a 4xx about this payment, the same every time): retrying is
        * pointless, so the payment becomes a `refund_failed` problem with the provider's code — no longer owed back,
        * open in `salescale_payment_problems_open` (alert PaymentRefundFailedOrDisputed) until an admin settles it with
        * the buyer and marks it resolved. The order stays as it is (paid, its refund asked for): the money is not back.
        */
-      async function giveUp(payment: PaymentRow, refusal: ProviderCallRefusedError): Promise<void> {
+      async function giveUp(payment: PaymentRow, refusal: ProviderCallRefusedError): Promise<boolean> {
         const moved = await db.primary.transaction(async (tx) => {
           // Lock order: the order row, then its payment (as `decide`).
           await lifecycle.lockForPayment(tx, payment.orderId);
@@ -408,29 +420,40 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           if (!now || !['authorized', 'captured', 'dispute_won'].includes(now.status)) return false;
           return payments.advance(tx, payment.id, 'refund_failed', { failureCode: refusal.code ?? 'refused' });
         });
-        if (!moved) return;
+        if (!moved) return false;
         metrics.problems.inc({ provider: payment.provider, problem: 'refund_failed' });
         logger.error(
           { orderId: payment.orderId, intentId: payment.intentId, attempt: payment.giveBackAttempts, late: payment.late, reason: refusal.code, err: refusal },
           'the provider refused for good to give money back: no more retries; the buyer has not got it, refund them another way',
         );
+        return true;
       }
 
       const owed = await db.primary.transaction((tx) => payments.claimOwed(tx, input));
       let givenBack = 0;
+      const actions: GiveBackAction[] = [];
       for (const payment of owed) {
         const context = { orderId: payment.orderId, intentId: payment.intentId, attempt: payment.giveBackAttempts, late: payment.late };
+        const requestId = `give-back-${payment.id}-${payment.giveBackAttempts}`;
         try {
           if (payment.late) await act(payment.status === 'captured' ? 'refund' : 'void', payment, true);
-          else await service.refund(payment.orderId);
+          else {
+            const { change } = await service.refund(payment.orderId);
+            // Refunded by this call (not by the provider's event meanwhile): the admin's refund finished here.
+            const after = change ? (await payments.findByIntent(db.primary, payment.provider, payment.intentId))?.status : undefined;
+            if (change && after) actions.push({ orderId: payment.orderId, outcome: 'given_back', requestId, change: { ...change, paymentStatus: { before: payment.status, after } } });
+          }
           givenBack++;
           logger.info(context, 'money owed back whose call had failed was given back by the retry');
         } catch (error) {
-          if (error instanceof ProviderCallRefusedError && error.permanent) await giveUp(payment, error);
-          else logger.warn({ ...context, err: error }, 'giving money back failed again; retrying later');
+          if (error instanceof ProviderCallRefusedError && error.permanent) {
+            if ((await giveUp(payment, error)) && !payment.late) {
+              actions.push({ orderId: payment.orderId, outcome: 'refused', requestId, change: { paymentStatus: { before: payment.status, after: 'refund_failed' } } });
+            }
+          } else logger.warn({ ...context, err: error }, 'giving money back failed again; retrying later');
         }
       }
-      return { claimed: owed.length, givenBack };
+      return { claimed: owed.length, givenBack, actions };
     },
 
     /**
