@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { freePort } from '../../src/platform/local/local-stack.ts';
+import type { AddressInfo } from 'node:net';
 
 /** One received span, flattened from OTLP/JSON (`ExportTraceServiceRequest`). */
 export interface ReceivedSpan {
@@ -81,8 +81,13 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  // Port 0: the kernel picks a free port as the server binds it. (A port found free first and bound a moment later
+  // could be taken meanwhile by a process of the other test file that runs at the same time.)
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     spans,
