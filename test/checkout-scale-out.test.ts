@@ -218,7 +218,7 @@ describe('checkout on two instances', () => {
         signal: aborter.signal,
       }).catch((error: unknown) => error);
       for (let i = 0; i < 100; i++) {
-        const waiting = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%place_order%'`);
+        const waiting = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%place_order%'`);
         if (Number(waiting.rows[0]!.n) > 0) break;
         await sleep(50);
       }
