@@ -84,7 +84,7 @@ export interface StripeServer {
    * Refunds and cancels of these intents are answered with this error instead (a 4xx Stripe refuses for good, such as
    * `charge_expired_for_refund`, or a 429 it sends for now, which is not kept under the idempotency key); delete the entry to let them through again.
    */
-  refusals: Map<string, { status: number; code?: string; message: string }>;
+  refusals: Map<string, { status: number; code?: string; message: string; afterRunning?: boolean }>;
   /** Requests received, by path (with idempotency keys). */
   requests: { method: string; path: string; idempotencyKey: string | undefined; replayed: boolean }[];
   /** The buyer confirms the intent in the browser: authorized (manual capture) or captured, or declined. */
@@ -102,6 +102,8 @@ export async function startStripeServer(options: { secretKey: string }): Promise
   const refusals: StripeServer['refusals'] = new Map();
   const requests: StripeServer['requests'] = [];
   const idempotent = new Map<string, { hash: string; status: number; body: unknown }>();
+  /** Refund objects by intent (`GET /v1/refunds?payment_intent=`). */
+  const refundObjects = new Map<string, Record<string, unknown>[]>();
 
   function event(type: string, object: Record<string, unknown>): StripeEvent {
     const e: StripeEvent = {
@@ -121,10 +123,15 @@ export async function startStripeServer(options: { secretKey: string }): Promise
 
   const error = (status: number, type: string, message: string, extra: Record<string, unknown> = {}) => ({ status, body: { error: { type, message, ...extra } } });
 
-  function handle(method: string, path: string, params: Record<string, unknown>): { status: number; body: unknown } {
+  function handle(method: string, path: string, params: Record<string, unknown>, unrefused = false): { status: number; body: unknown } {
     const intentPath = /^\/v1\/payment_intents\/([^/]+)(?:\/(capture|cancel))?$/.exec(path);
     const givingBack = method === 'POST' && (path === '/v1/refunds' ? String(params.payment_intent) : intentPath?.[2] === 'cancel' ? intentPath[1] : undefined);
-    const refusal = givingBack ? refusals.get(givingBack) : undefined;
+    const refusal = givingBack && !unrefused ? refusals.get(givingBack) : undefined;
+    // `afterRunning`: the call happens, then Stripe answers with the error anyway (a 500 whose outcome is unknown to the caller).
+    if (refusal?.afterRunning) {
+      handle(method, path, params, true);
+      return error(refusal.status, refusal.status >= 500 ? 'api_error' : 'invalid_request_error', refusal.message, refusal.code ? { code: refusal.code } : {});
+    }
     if (refusal) return error(refusal.status, refusal.status >= 500 ? 'api_error' : refusal.status === 429 ? 'rate_limit_error' : 'invalid_request_error', refusal.message, refusal.code ? { code: refusal.code } : {});
     if (method === 'POST' && path === '/v1/payment_intents') {
       const amount = Number(params.amount);
@@ -192,6 +199,10 @@ export async function startStripeServer(options: { secretKey: string }): Promise
         return { status: 200, body: intent };
       }
     }
+    if (method === 'GET' && path === '/v1/refunds') {
+      const data = refundObjects.get(String(params.payment_intent)) ?? [];
+      return { status: 200, body: { object: 'list', data, has_more: false, url: '/v1/refunds' } };
+    }
     if (method === 'POST' && path === '/v1/refunds') {
       const intent = intents.get(String(params.payment_intent));
       if (!intent) return error(404, 'invalid_request_error', `No such payment_intent: '${params.payment_intent}'`, { code: 'resource_missing', param: 'payment_intent' });
@@ -212,6 +223,7 @@ export async function startStripeServer(options: { secretKey: string }): Promise
         reason: null,
         status: 'succeeded',
       };
+      refundObjects.set(intent.id, [...(refundObjects.get(intent.id) ?? []), refund]);
       event('charge.refunded', {
         id: intent.latest_charge,
         object: 'charge',
@@ -242,7 +254,7 @@ export async function startStripeServer(options: { secretKey: string }): Promise
         send(401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided: sk_test_***' } });
         return;
       }
-      const params = parseForm(raw);
+      const params = parseForm(req.method === 'GET' ? ((req.url ?? '').split('?')[1] ?? '') : raw);
       const method = req.method ?? 'GET';
       if (key !== undefined && key.length > 255) {
         requests.push({ method, path, idempotencyKey: key, replayed: false });

@@ -54,6 +54,12 @@ export interface PaymentProvider {
   void(input: { intentId: string; amountCents: number; idempotencyKey: string }): Promise<void>;
   refund(input: { intentId: string; amountCents: number; idempotencyKey: string }): Promise<void>;
   /**
+   * Whether `action` already happened to the payment at the provider (read, never written): asked before a call whose
+   * earlier key was answered with a 5xx (its outcome unknown), so that a new key never does it a second time. Absent
+   * for a provider that keeps no 5xx under a key (the test provider).
+   */
+  happened?(input: { intentId: string; action: 'capture' | 'void' | 'refund' }): Promise<boolean>;
+  /**
    * Verifies a webhook's signature over the raw body and parses it; throws
    * `WebhookSignatureInvalidError` or `WebhookMalformedError`.
    */

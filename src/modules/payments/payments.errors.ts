@@ -104,7 +104,13 @@ export class WebhookMalformedError extends InvalidInputError {
 }
 
 export class PaymentProviderUnavailableError extends DomainError {
-  constructor() {
+  /**
+   * The provider answered with a 5xx (not a timeout or a lost connection): it kept that answer under the call's
+   * idempotency key (Stripe: "including 500 errors", at least 24 hours), so retrying under that key cannot succeed.
+   */
+  readonly keySpent: boolean;
+  constructor(options: { keySpent?: boolean } = {}) {
     super('PAYMENT_PROVIDER_UNAVAILABLE', 'unavailable', 'the payment provider did not answer; retry shortly (nothing was charged twice)');
+    this.keySpent = options.keySpent ?? false;
   }
 }

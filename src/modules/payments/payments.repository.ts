@@ -85,6 +85,14 @@ export function createPaymentsRepository() {
       return moved.length > 0;
     },
 
+    /** Moves the payment to its next idempotency key, if it is still on `used` (see `payments.keyRetries`). */
+    async spendKey(db: DbOrTx, id: number, used: number): Promise<void> {
+      await db
+        .update(payments)
+        .set({ keyRetries: used + 1 })
+        .where(and(eq(payments.id, id), eq(payments.keyRetries, used)));
+    },
+
     /** The payment that made the order paid. */
     async applied(db: DbOrTx, orderId: number): Promise<PaymentRow | undefined> {
       const rows = await db

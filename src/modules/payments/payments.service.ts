@@ -15,6 +15,7 @@ import {
   OrderNotPayableError,
   OrderNotRefundableError,
   PaymentDeclinedError,
+  PaymentProviderUnavailableError,
   PaymentProblemNotFoundError,
   PaymentTokenRequiredError,
   TestPaymentsRefusedError,
@@ -87,8 +88,13 @@ function returnedReason(order: { status: string; totalCents: number; currency: s
   return 'not_payable';
 }
 
-/** Our idempotency key for one money-moving call on one payment: a retry is the same call at the provider. */
-const keyFor = (payment: PaymentRow, action: string) => `salescale-${payment.provider}-${payment.intentId}-${action}`;
+/**
+ * Our idempotency key for one money-moving call on one payment: a retry is the same call at the provider. Once the
+ * provider answered one with a 5xx (kept under that key, so every retry got it again), the next one
+ * (`keyRetries`, on the payment row: the same for every worker and instance).
+ */
+const keyFor = (payment: PaymentRow, action: string) =>
+  `salescale-${payment.provider}-${payment.intentId}-${action}${payment.keyRetries > 0 ? `-retry-${payment.keyRetries}` : ''}`;
 
 /**
  * Payments: the pay call, provider webhooks and admin refunds, all through one state machine
@@ -256,11 +262,19 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     if (!action || !payment) return;
     const input = { intentId: payment.intentId, amountCents: payment.amountCents, idempotencyKey: keyFor(payment, action) };
     try {
-      if (action === 'capture') await provider.capture(input);
-      else if (action === 'void') await provider.void(input);
-      else await provider.refund(input);
+      // A key already answered with a 5xx: the call may have happened. Read it at the provider before using the next key.
+      const done = payment.keyRetries > 0 && provider.happened ? await provider.happened({ intentId: payment.intentId, action }) : false;
+      if (!done) {
+        if (action === 'capture') await provider.capture(input);
+        else if (action === 'void') await provider.void(input);
+        else await provider.refund(input);
+      }
     } catch (error) {
       metrics.providerCalls.inc({ provider: payment.provider, action, outcome: 'failed' });
+      // Conditional on the key this call used: callers that got the same 5xx at once move to one next key, not several.
+      if (error instanceof PaymentProviderUnavailableError && error.keySpent) {
+        await payments.spendKey(db.primary, payment.id, payment.keyRetries).catch((e: unknown) => logger.warn({ err: e, intentId: payment.intentId }, 'could not record the spent idempotency key'));
+      }
       throw error;
     }
     metrics.providerCalls.inc({ provider: payment.provider, action, outcome: 'succeeded' });

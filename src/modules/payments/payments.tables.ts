@@ -41,6 +41,12 @@ export const payments = pgTable(
      * how many it made, and when the next may be made (backoff; null before the first).
      */
     giveBackAttempts: integer('give_back_attempts').notNull().default(0),
+    /**
+     * How many of this payment's idempotency keys were spent: the provider answered a money-moving call with a 5xx,
+     * which Stripe replays under that key for at least 24 hours. The next call reads the payment at the provider and,
+     * if the call did not happen, uses the next key (`…-retry-<n>`); the same for every worker and instance.
+     */
+    keyRetries: integer('key_retries').notNull().default(0),
     giveBackAt: timestamp('give_back_at', { withTimezone: true, mode: 'date' }),
     /**
      * When an admin marked this payment's problem (`refund_failed`, `dispute_lost`) settled with the buyer: its status

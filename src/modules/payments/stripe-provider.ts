@@ -46,7 +46,8 @@ export function createStripeProvider(settings: StripeSettings): PaymentProvider 
       }
       if (code === 'charge_already_refunded') return undefined;
       if (error instanceof Stripe.errors.StripeConnectionError || error instanceof Stripe.errors.StripeAPIError || error instanceof Stripe.errors.StripeRateLimitError) {
-        throw new PaymentProviderUnavailableError();
+        // A 5xx answer is kept under the idempotency key (a 429 or a lost connection is not known to be).
+        throw new PaymentProviderUnavailableError({ keySpent: error instanceof Stripe.errors.StripeAPIError && (error.statusCode ?? 500) >= 500 });
       }
       if (error instanceof Stripe.errors.StripeError) {
         // Stripe refusing our own call (a wrong or revoked key, an unknown intent) is our fault, not the buyer's:
@@ -107,6 +108,17 @@ export function createStripeProvider(settings: StripeSettings): PaymentProvider 
 
     async refund(input) {
       await call(() => client.refunds.create({ payment_intent: input.intentId }, { idempotencyKey: input.idempotencyKey }));
+    },
+
+    async happened(input) {
+      const intent = await call(() => client.paymentIntents.retrieve(input.intentId));
+      if (!intent) return false;
+      if (input.action === 'capture') return intent.status === 'succeeded';
+      if (input.action === 'void') return intent.status === 'canceled';
+      // A refund Stripe took (pending, succeeded, or needing action) for all that was received; failed or canceled ones gave nothing back.
+      const refunds = await call(() => client.refunds.list({ payment_intent: input.intentId, limit: 100 }));
+      const refunded = (refunds?.data ?? []).filter((r) => r.status !== 'failed' && r.status !== 'canceled').reduce((sum, r) => sum + r.amount, 0);
+      return intent.amount_received > 0 && refunded >= intent.amount_received;
     },
 
     parseWebhook(rawBody, headers) {

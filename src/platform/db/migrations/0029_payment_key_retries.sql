@@ -1,0 +1,1 @@
+ALTER TABLE "payments" ADD COLUMN "key_retries" integer DEFAULT 0 NOT NULL;

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
+import Stripe from 'stripe';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+import { startStripeServer, type StripeEvent, type StripeServer } from './helpers/stripe-server.ts';
+
+const SECRET_KEY = 'sk_test_salescale_retries_0123456789';
+const WEBHOOK_SECRET = 'whsec_salescale_retries_0123456789abcdef';
+const signer = new Stripe(SECRET_KEY);
+
+/**
+ * Stripe keeps the result of a request under its idempotency key for at least 24 hours, a 500 included: retrying a call
+ * Stripe answered with a 500 under the same key gets the same 500. After one, the outcome is unknown: the retry reads
+ * the payment at Stripe first and, if the call did not happen, makes it under the payment's next key.
+ */
+describe('provider calls after a Stripe 500 (test Stripe server replaying saved results)', () => {
+  let stripe: StripeServer;
+  let t: TestApp;
+  let productId: number;
+  const run = randomUUID().slice(0, 8);
+
+  before(async () => {
+    stripe = await startStripeServer({ secretKey: SECRET_KEY });
+    t = await createTestApp({
+      PAYMENT_PROVIDER: 'stripe',
+      STRIPE_SECRET_KEY: SECRET_KEY,
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      STRIPE_API_URL: stripe.url,
+      RATE_LIMIT_CHECKOUT_MAX: '10000',
+    });
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `retries-${run}`, name: 'Retry item', priceCents: 4200, available: 10 } });
+    assert.equal(created.statusCode, 201, created.body);
+    productId = created.json().id as number;
+  });
+  after(async () => {
+    await t?.close();
+    await stripe?.close();
+  });
+
+  function deliver(event: StripeEvent) {
+    const payload = JSON.stringify(event);
+    return t.app.inject({
+      method: 'POST',
+      url: '/api/v1/payments/webhooks/stripe',
+      headers: { 'content-type': 'application/json', 'stripe-signature': signer.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
+      payload,
+    });
+  }
+
+  /** An order paid and captured at Stripe. */
+  async function paidOrder(name: string): Promise<{ orderId: number; intentId: string }> {
+    const key = `retries-${name}-${run}`;
+    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': key }, payload: { email: `${key}@example.com`, items: [{ productId, quantity: 1 }] } });
+    assert.equal(placed.statusCode, 201, placed.body);
+    const pay = await t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${placed.json().accessToken}/pay`, payload: {} });
+    assert.equal(pay.statusCode, 200, pay.body);
+    const intentId = (pay.json().payment.clientSecret as string).split('_secret_')[0]!;
+    for (const event of stripe.confirm(intentId, 'authorize')) assert.equal((await deliver(event)).statusCode, 200);
+    assert.equal(stripe.captures.get(intentId), 1, 'captured');
+    return { orderId: placed.json().id as number, intentId };
+  }
+
+  const orderStatus = async (orderId: number) => (await t.platform.db.primary.execute<{ status: string }>(sql`select status from orders where id = ${orderId}`)).rows[0]!.status;
+  const refundKeys = (intentId: string) => stripe.requests.filter((r) => r.path === '/v1/refunds' && r.idempotencyKey?.includes(intentId)).map((r) => r.idempotencyKey);
+
+  it('refunds once when asked again after Stripe answered the refund with a 500', async () => {
+    const order = await paidOrder('refund-500');
+    stripe.refusals.set(order.intentId, { status: 500, message: 'An unknown error occurred' });
+    const first = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.orderId}/refund`, headers: t.admin });
+    assert.equal(first.statusCode, 503, first.body);
+    // Stripe is fine again; its saved 500 stays under the key it answered.
+    stripe.refusals.delete(order.intentId);
+    const again = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.orderId}/refund`, headers: t.admin });
+    assert.equal(again.statusCode, 200, `asked again after the 500: ${again.statusCode} ${again.body}`);
+    assert.equal(await orderStatus(order.orderId), 'refunded');
+    assert.equal(stripe.refunds.get(order.intentId), 1, 'refunded exactly once');
+    const keys = refundKeys(order.intentId);
+    assert.equal(new Set(keys).size, 2, `the retry used a new key: ${keys.join(', ')}`);
+    // Asked a third time: already refunded, no further call.
+    const third = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.orderId}/refund`, headers: t.admin });
+    assert.equal(third.statusCode, 200, third.body);
+    assert.equal(refundKeys(order.intentId).length, keys.length);
+  });
+
+  it('does not refund twice when Stripe refunded but answered with a 500', async () => {
+    const order = await paidOrder('refund-500-ran');
+    stripe.refusals.set(order.intentId, { status: 500, message: 'An unknown error occurred', afterRunning: true });
+    const first = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.orderId}/refund`, headers: t.admin });
+    assert.equal(first.statusCode, 503, first.body);
+    assert.equal(stripe.refunds.get(order.intentId), 1, 'Stripe refunded it');
+    stripe.refusals.delete(order.intentId);
+    const again = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.orderId}/refund`, headers: t.admin });
+    assert.equal(again.statusCode, 200, `asked again after the 500: ${again.statusCode} ${again.body}`);
+    assert.equal(await orderStatus(order.orderId), 'refunded');
+    assert.equal(stripe.refunds.get(order.intentId), 1, 'refunded exactly once');
+    assert.equal(new Set(refundKeys(order.intentId)).size, 1, 'read at Stripe, not called again under a new key');
+  });
+});
