@@ -134,10 +134,26 @@ describe('give-back retry: permanent refusals and transient failures (Stripe, a 
     assert.equal(gaveUp.status, 502, 'the provider refused it');
     assert.deepEqual(gaveUp.change, { paymentStatus: { before: 'captured', after: 'refund_failed' } });
 
+    // Asking for the refund again while the problem is open: refused (no money moved, none will by asking), the order
+    // stays paid, the provider is not called.
+    const callsBeforeAgain = refundCalls(refused.intentId);
+    const again = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${refused.orderId}/refund`, headers: t.admin });
+    assert.equal(again.statusCode, 409, `refund asked again after the provider refused it for good: ${again.statusCode} ${again.body}`);
+    assert.equal(again.json().error.code, 'PAYMENT_PROBLEM_OPEN');
+    assert.equal(again.json().error.details.failureCode, 'charge_expired_for_refund');
+    assert.equal((await one<{ status: string }>(sql`select status from orders where id = ${refused.orderId}`)).status, 'paid');
+    assert.equal(refundCalls(refused.intentId), callsBeforeAgain, 'no provider call');
+
     // A person settles it with the buyer and marks it resolved: the gauge lets the alert go.
     const resolved = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${refused.orderId}/payment-problem/resolve`, headers: t.admin });
     assert.equal(resolved.statusCode, 200, resolved.body);
     assert.equal(typeof resolved.json().payment.problemResolvedAt, 'string');
     await waitFor('the open-problems gauge back at 0', async () => (await gauge(worker!, /^salescale_payment_problems_open\{provider="stripe",problem="refund_failed"/)) === 0, 20_000);
+
+    // Once settled, the refund can finish: the order is refunded (its units back on sale) with no provider call.
+    const settled = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${refused.orderId}/refund`, headers: t.admin });
+    assert.equal(settled.statusCode, 200, settled.body);
+    assert.equal((await one<{ status: string }>(sql`select status from orders where id = ${refused.orderId}`)).status, 'refunded');
+    assert.equal(refundCalls(refused.intentId), callsBeforeAgain, 'still no provider call');
   });
 });

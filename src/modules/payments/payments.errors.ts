@@ -35,6 +35,21 @@ export class OrderNotRefundableError extends ConflictError {
   }
 }
 
+/**
+ * An admin asked again for the refund of an order whose refund the provider refused for good (the payment
+ * `refund_failed`, not yet marked resolved): asking again moves no money. Settle it with the buyer at the provider or
+ * another way, mark it resolved (`/payment-problem/resolve`), then the refund finishes the order without a provider call.
+ */
+export class PaymentProblemOpenError extends ConflictError {
+  constructor(orderId: number, paymentStatus: string, failureCode: string | null) {
+    super(
+      'PAYMENT_PROBLEM_OPEN',
+      `order ${orderId} cannot be refunded by asking again: the provider refused its refund for good (${failureCode ?? 'refused'}); pay the buyer back another way, then mark it resolved`,
+      { orderId, paymentStatus, failureCode },
+    );
+  }
+}
+
 /** Why a paid order cannot ship: its refund was asked for, or its payment was never captured. */
 export type UnfulfillableReason = { refundRequested: true } | { paymentStatus: string };
 

@@ -109,7 +109,9 @@ export function paymentAdminRoutes(payments: PaymentService): FastifyPluginAsync
       params: IdParams,
       response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 404, 409, 503) },
     });
-    app.post('/orders/:id/refund', { schema: schema('Refunds a paid order (voids the hold if not yet captured); its units go back on sale.') }, async (request) => {
+    app.post('/orders/:id/refund', { schema: schema(
+      'Refunds a paid order (voids the hold if not yet captured); its units go back on sale. 409 PAYMENT_PROBLEM_OPEN while the provider\'s refusal of its refund (payment `refund_failed`) is not marked resolved; once it is, the order is refunded without a provider call.',
+    ) }, async (request) => {
       const { order, change } = await payments.refund(request.params.id);
       if (change) noteAdminAction(request, { change });
       return order;

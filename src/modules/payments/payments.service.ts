@@ -15,6 +15,7 @@ import {
   OrderNotPayableError,
   OrderNotRefundableError,
   PaymentDeclinedError,
+  PaymentProblemOpenError,
   PaymentProviderUnavailableError,
   PaymentProblemNotFoundError,
   PaymentTokenRequiredError,
@@ -486,7 +487,11 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         if (!order) throw new OrderNotFoundError(orderId);
         if (order.status === 'refunded') return false;
         // A disputed payment cannot be refunded at the provider (Stripe refuses); the dispute's end gives the money back or not.
-        if (order.status === 'paid' && (await payments.applied(tx, orderId))?.status === 'disputed') throw new OrderNotRefundableError(orderId, order.status, 'disputed');
+        const applied = order.status === 'paid' ? await payments.applied(tx, orderId) : undefined;
+        if (applied?.status === 'disputed') throw new OrderNotRefundableError(orderId, order.status, 'disputed');
+        // The provider refused this refund for good (the give-back retry gave up): asking again moves no money, and
+        // marking the order refunded would say it did. Once an admin settled it and marked it resolved, it finishes below.
+        if (applied?.status === 'refund_failed' && applied.problemResolvedAt === null) throw new PaymentProblemOpenError(orderId, applied.status, applied.failureCode);
         if (order.status !== 'paid' || !(await lifecycle.startRefund(tx, orderId))) throw new OrderNotRefundableError(orderId, order.status);
         return true;
       });
