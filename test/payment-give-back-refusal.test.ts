@@ -83,10 +83,17 @@ describe('give-back retry: permanent refusals and transient failures (Stripe, a 
     // Stripe refuses one refund for good (the charge too old to refund), the other for now (too many requests).
     const refused = await paidOrder(productId, 'refused');
     const failing = await paidOrder(productId, 'failing');
+    // Refusals that are not the buyer's refund failing: a key of another Stripe account (or live vs test mode) finds no
+    // such payment (404 resource_missing, on every payment at once: our configuration), and a charge being disputed
+    // (the dispute decides where the money goes; its event takes the payment out of what is owed back).
+    const misconfigured = await paidOrder(productId, 'misconfigured');
+    const disputed = await paidOrder(productId, 'disputed');
+    stripe.refusals.set(misconfigured.intentId, { status: 404, code: 'resource_missing', message: `No such payment_intent: '${misconfigured.intentId}'` });
+    stripe.refusals.set(disputed.intentId, { status: 400, code: 'charge_disputed', message: 'This charge has been disputed and cannot be refunded.' });
     stripe.refusals.set(refused.intentId, { status: 400, code: 'charge_expired_for_refund', message: 'The charge has expired and cannot be refunded.' });
     // A 429, as Stripe answers a request it did not run: a 5xx would be replayed under our idempotency key for a day.
     stripe.refusals.set(failing.intentId, { status: 429, code: 'rate_limit', message: 'Too many requests hit the API too quickly.' });
-    for (const order of [refused, failing]) {
+    for (const order of [refused, failing, misconfigured, disputed]) {
       const refund = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.orderId}/refund`, headers: t.admin });
       assert.ok(refund.statusCode >= 500, `the refund call failed: ${refund.statusCode} ${refund.body}`);
     }
@@ -106,12 +113,17 @@ describe('give-back retry: permanent refusals and transient failures (Stripe, a 
     await waitFor('the open-problems gauge to count it', async () => (await gauge(worker!, /^salescale_payment_problems_open\{provider="stripe",problem="refund_failed"/)) === 1, 20_000);
 
     // The transient failure keeps being retried meanwhile (several attempts), then goes through once Stripe answers.
-    await waitFor('the failing refund to be retried twice', async () => (await paymentOf(failing.intentId)).attempts >= 2, 30_000);
+    const retried = [failing, misconfigured, disputed];
+    for (const order of retried) await waitFor(`the refund of ${order.intentId} to be retried twice`, async () => (await paymentOf(order.intentId)).attempts >= 2, 30_000);
     assert.equal((await paymentOf(failing.intentId)).status, 'captured', 'a transient failure is no problem yet');
+    assert.equal((await paymentOf(misconfigured.intentId)).status, 'captured', 'resource_missing (our key or account) is no refund failure: retried');
+    assert.equal((await paymentOf(disputed.intentId)).status, 'captured', 'charge_disputed is no refund failure: retried until the dispute decides');
     const callsAfterRefusal = refundCalls(refused.intentId);
-    stripe.refusals.delete(failing.intentId);
-    await waitFor('the failing refund to go through', async () => (await one<{ status: string }>(sql`select status from orders where id = ${failing.orderId}`)).status === 'refunded', 60_000);
-    assert.equal(stripe.refunds.get(failing.intentId), 1, 'refunded once');
+    for (const order of retried) stripe.refusals.delete(order.intentId);
+    for (const order of retried) {
+      await waitFor(`the refund of ${order.intentId} to go through`, async () => (await one<{ status: string }>(sql`select status from orders where id = ${order.orderId}`)).status === 'refunded', 60_000);
+      assert.equal(stripe.refunds.get(order.intentId), 1, 'refunded once');
+    }
     assert.equal((await paymentOf(failing.intentId)).status, 'refunded');
     // Past the backoffs the failing one went through (1 s, 2 s, …), the refused one was not called again.
     assert.equal(refundCalls(refused.intentId), callsAfterRefusal, 'no retry after the refusal');

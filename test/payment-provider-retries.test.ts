@@ -97,4 +97,16 @@ describe('provider calls after a Stripe 500 (test Stripe server replaying saved 
     assert.equal(stripe.refunds.get(order.intentId), 1, 'refunded exactly once');
     assert.equal(new Set(refundKeys(order.intentId)).size, 1, 'read at Stripe, not called again under a new key');
   });
+
+  it('settles a refund Stripe refuses as charge_already_refunded as refunded, not as a failed refund', async () => {
+    const order = await paidOrder('already-refunded');
+    // Refunded in Stripe's dashboard; its event has not arrived yet.
+    stripe.refunds.set(order.intentId, 1);
+    const refund = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.orderId}/refund`, headers: t.admin });
+    assert.equal(refund.statusCode, 200, refund.body);
+    assert.equal(await orderStatus(order.orderId), 'refunded');
+    const payment = (await t.platform.db.primary.execute<{ status: string }>(sql`select status from payments where intent_id = ${order.intentId}`)).rows[0]!;
+    assert.equal(payment.status, 'refunded');
+    assert.equal(stripe.refunds.get(order.intentId), 1, 'no second refund');
+  });
 });

@@ -75,11 +75,17 @@ export interface PaymentProvider {
  */
 export class ProviderCallRefusedError extends Error {
   readonly permanent: boolean;
+  /** About our setup (a key of another account, revoked, lacking permission), never permanent: alert, fix, it passes. */
+  readonly configuration: boolean;
   readonly code: string | undefined;
-  constructor(message: string, options: { permanent: boolean; code: string | undefined; cause?: unknown }) {
+  /** The provider keeps this refusal under the call's idempotency key: a retry once it passes needs the next key. */
+  readonly keySpent: boolean;
+  constructor(message: string, options: { permanent: boolean; configuration?: boolean; keySpent?: boolean; code: string | undefined; cause?: unknown }) {
     super(message, { cause: options.cause });
     this.name = 'ProviderCallRefusedError';
     this.permanent = options.permanent;
+    this.configuration = options.configuration ?? false;
+    this.keySpent = options.keySpent ?? false;
     this.code = options.code;
   }
 }

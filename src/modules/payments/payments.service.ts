@@ -272,8 +272,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       }
     } catch (error) {
       metrics.providerCalls.inc({ provider: payment.provider, action, outcome: 'failed' });
-      // Conditional on the key this call used: callers that got the same 5xx at once move to one next key, not several.
-      if (error instanceof PaymentProviderUnavailableError && error.keySpent) {
+      // A 5xx, or a refusal that passes (a configuration fixed, a dispute won), is kept under the key: the next call needs
+      // the next key. Conditional on the key this call used: callers that got the same 5xx at once move to one next key, not several.
+      if ((error instanceof PaymentProviderUnavailableError || (error instanceof ProviderCallRefusedError && !error.permanent)) && error.keySpent) {
         await payments.spendKey(db.primary, payment.id, payment.keyRetries).catch((e: unknown) => logger.warn({ err: e, intentId: payment.intentId }, 'could not record the spent idempotency key'));
       }
       throw error;
@@ -465,6 +466,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             if ((await giveUp(payment, error)) && !payment.late) {
               actions.push({ orderId: payment.orderId, outcome: 'refused', requestId, change: { paymentStatus: { before: payment.status, after: 'refund_failed' } } });
             }
+          } else if (error instanceof ProviderCallRefusedError && error.configuration) {
+            // Not the buyer's refund failing: our key or account (it hits every payment at once). Retried once fixed.
+            logger.error({ ...context, reason: error.code, err: error }, 'the provider refused our call as a configuration problem (wrong key, account or mode?): giving money back is stuck until it is fixed; retrying later');
           } else logger.warn({ ...context, err: error }, 'giving money back failed again; retrying later');
         }
       }

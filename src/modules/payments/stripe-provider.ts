@@ -203,17 +203,48 @@ function afterPayment(event: Stripe.Event, object: Record<string, unknown>): Pay
 const REFUND_TYPES = new Set(['charge.refund.updated', 'refund.updated', 'refund.failed']);
 
 /**
+ * Stripe's refusals (https://docs.stripe.com/error-codes) that are about our setup, not the payment: the payment is not
+ * found with this key (`resource_missing`: another account's key, live vs test mode; it hits every payment at once),
+ * or the key or account cannot make the call. A fix on our side lets them through.
+ */
+const CONFIGURATION_CODES = new Set([
+  'resource_missing',
+  'livemode_mismatch',
+  'testmode_charges_only',
+  'account_invalid',
+  'api_key_expired',
+  'platform_api_key_expired',
+  'secret_key_required',
+]);
+
+/**
+ * Refusals about the payment that pass with time, so not a refund that failed: the charge is disputed (the dispute
+ * decides where the money goes; its `charge.dispute.*` event takes the payment out of what is owed back, and a dispute
+ * won makes it owed again), or the account's balance cannot cover the refund yet.
+ */
+const PASSING_CODES = new Set(['charge_disputed', 'balance_insufficient']);
+
+/**
  * A Stripe refusal of one of our calls: a bug or a misconfiguration (a 500, logged with Stripe's answer as the cause).
- * Permanent when Stripe refuses the request itself (`invalid_request_error`, `card_error`: 400, 402, 404 — the charge
- * too old to refund, the intent in a state that cannot take it): the same call is refused every time. Not so for a
- * refused key or permission (401, 403), which our fix lets through, or a reused idempotency key (our bug).
+ * Permanent when Stripe refuses the request itself for good (`invalid_request_error`, `card_error`: the charge too
+ * old to refund `charge_expired_for_refund`, more than is left to refund `amount_too_large`, the intent in a state that
+ * cannot take it): the same call is refused every time. Not so for a configuration problem (`CONFIGURATION_CODES`, a
+ * refused key or permission: 401, 403), which our fix lets through, a refusal that passes (`PASSING_CODES`), or a reused
+ * idempotency key (our bug). `charge_already_refunded` never gets here: it is the refund done (`call`).
  */
 export class StripeCallRefusedError extends ProviderCallRefusedError {
   constructor(refusal: InstanceType<typeof Stripe.errors.StripeError>) {
-    super(`Stripe refused the call: ${refusal.type} ${refusal.statusCode ?? ''} ${refusal.code ?? ''}`.trim(), {
+    const code = refusal.code;
+    const configuration =
+      refusal instanceof Stripe.errors.StripeAuthenticationError || refusal instanceof Stripe.errors.StripePermissionError || (code !== undefined && CONFIGURATION_CODES.has(code));
+    const aboutRequest = refusal instanceof Stripe.errors.StripeInvalidRequestError || refusal instanceof Stripe.errors.StripeCardError;
+    super(`Stripe refused the call: ${refusal.type} ${refusal.statusCode ?? ''} ${code ?? ''}`.trim(), {
       cause: refusal,
-      permanent: refusal instanceof Stripe.errors.StripeInvalidRequestError || refusal instanceof Stripe.errors.StripeCardError,
-      code: refusal.code,
+      permanent: aboutRequest && !configuration && !(code !== undefined && PASSING_CODES.has(code)),
+      configuration,
+      // Stripe keeps a refusal of a request it ran under its key, as a 5xx: a retry once it passes needs the next key.
+      keySpent: aboutRequest,
+      code,
     });
     this.name = 'StripeCallRefusedError';
   }
