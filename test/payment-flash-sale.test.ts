@@ -170,7 +170,9 @@ describe('flash sale with payment on two instances and a worker', () => {
     );
 
     assert.equal(paidUnits, start, `every unit paid for (${paidUnits}; ${abandoned} reservations abandoned, ${tooLate} of them paid too late, ${outOfStock} sold-out replies)`);
-    assert.ok(abandoned >= 30, `reservations were abandoned (${abandoned}) and their units resold`);
+    // How many walkers got a reservation before the payers bought the rest depends on timing (25 of 90 on a loaded
+    // machine): one is enough to show a unit resold, since every unit ends paid and every abandoned one expired (below).
+    assert.ok(abandoned > 0, `reservations were abandoned (${abandoned}) and their units resold`);
     // Abandoned reservations still inside their window at the end expire shortly.
     const final = await waitFor('every abandoned reservation to expire', async () => {
       const f = await figures(productId);
