@@ -98,6 +98,94 @@ describe('provider calls after a Stripe 500 (test Stripe server replaying saved 
     assert.equal(new Set(refundKeys(order.intentId)).size, 1, 'read at Stripe, not called again under a new key');
   });
 
+  /** An order whose buyer authorized at Stripe, its `payment_intent.amount_capturable_updated` event not delivered yet. */
+  async function authorizedOrder(name: string): Promise<{ orderId: number; intentId: string; authorized: StripeEvent }> {
+    const key = `retries-${name}-${run}`;
+    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': key }, payload: { email: `${key}@example.com`, items: [{ productId, quantity: 1 }] } });
+    assert.equal(placed.statusCode, 201, placed.body);
+    const pay = await t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${placed.json().accessToken}/pay`, payload: {} });
+    assert.equal(pay.statusCode, 200, pay.body);
+    const intentId = (pay.json().payment.clientSecret as string).split('_secret_')[0]!;
+    const [authorized] = stripe.confirm(intentId, 'authorize');
+    return { orderId: placed.json().id as number, intentId, authorized: authorized! };
+  }
+
+  const paymentStatus = async (intentId: string) => (await t.platform.db.primary.execute<{ status: string }>(sql`select status from payments where intent_id = ${intentId}`)).rows[0]!.status;
+  const callKeys = (intentId: string, call: 'capture' | 'cancel') =>
+    stripe.requests.filter((r) => r.path === `/v1/payment_intents/${intentId}/${call}` && r.idempotencyKey !== undefined).map((r) => r.idempotencyKey);
+
+  it('captures once under the next key when Stripe answered the capture with a 500', async () => {
+    const order = await authorizedOrder('capture-500');
+    stripe.refusals.set(order.intentId, { status: 500, message: 'An unknown error occurred', calls: ['capture'] });
+    const first = await deliver(order.authorized);
+    assert.equal(first.statusCode, 503, `the capture failed, the event to be redelivered: ${first.statusCode} ${first.body}`);
+    assert.equal(stripe.captures.get(order.intentId) ?? 0, 0);
+    stripe.refusals.delete(order.intentId);
+    // Stripe redelivers the event; its saved 500 stays under the key it answered.
+    const again = await deliver(order.authorized);
+    assert.equal(again.statusCode, 200, `redelivered after the 500: ${again.statusCode} ${again.body}`);
+    assert.equal(stripe.captures.get(order.intentId), 1, 'captured exactly once');
+    assert.equal(await paymentStatus(order.intentId), 'captured');
+    const keys = callKeys(order.intentId, 'capture');
+    assert.equal(new Set(keys).size, 2, `the retry used a new key: ${keys.join(', ')}`);
+  });
+
+  it('does not capture twice when Stripe captured but answered with a 500', async () => {
+    const order = await authorizedOrder('capture-500-ran');
+    stripe.refusals.set(order.intentId, { status: 500, message: 'An unknown error occurred', afterRunning: true, calls: ['capture'] });
+    const first = await deliver(order.authorized);
+    assert.equal(first.statusCode, 503, first.body);
+    assert.equal(stripe.captures.get(order.intentId), 1, 'Stripe captured it');
+    stripe.refusals.delete(order.intentId);
+    const again = await deliver(order.authorized);
+    assert.equal(again.statusCode, 200, `redelivered after the 500: ${again.statusCode} ${again.body}`);
+    assert.equal(stripe.captures.get(order.intentId), 1, 'captured exactly once');
+    assert.equal(await paymentStatus(order.intentId), 'captured');
+    assert.equal(new Set(callKeys(order.intentId, 'capture')).size, 1, 'read at Stripe, not called again under a new key');
+  });
+
+  /** A paid order whose hold is not captured yet (Stripe answering its capture with a 429 for now), so a refund voids it. */
+  async function heldOrder(name: string): Promise<{ orderId: number; intentId: string }> {
+    const order = await authorizedOrder(name);
+    stripe.refusals.set(order.intentId, { status: 429, message: 'Too many requests hit the API too quickly.', calls: ['capture'] });
+    assert.equal((await deliver(order.authorized)).statusCode, 503);
+    assert.equal(await orderStatus(order.orderId), 'paid');
+    assert.equal(await paymentStatus(order.intentId), 'authorized');
+    return order;
+  }
+
+  it('voids once under the next key when Stripe answered the void with a 500', async () => {
+    const order = await heldOrder('void-500');
+    stripe.refusals.set(order.intentId, { status: 500, message: 'An unknown error occurred', calls: ['cancel'] });
+    const first = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.orderId}/refund`, headers: t.admin });
+    assert.equal(first.statusCode, 503, first.body);
+    assert.equal(stripe.cancels.get(order.intentId) ?? 0, 0);
+    stripe.refusals.delete(order.intentId);
+    const again = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.orderId}/refund`, headers: t.admin });
+    assert.equal(again.statusCode, 200, `asked again after the 500: ${again.statusCode} ${again.body}`);
+    assert.equal(await orderStatus(order.orderId), 'refunded');
+    assert.equal(await paymentStatus(order.intentId), 'voided');
+    assert.equal(stripe.cancels.get(order.intentId), 1, 'voided exactly once');
+    assert.equal(stripe.captures.get(order.intentId) ?? 0, 0, 'never captured');
+    const keys = callKeys(order.intentId, 'cancel');
+    assert.equal(new Set(keys).size, 2, `the retry used a new key: ${keys.join(', ')}`);
+  });
+
+  it('does not void twice when Stripe voided but answered with a 500', async () => {
+    const order = await heldOrder('void-500-ran');
+    stripe.refusals.set(order.intentId, { status: 500, message: 'An unknown error occurred', afterRunning: true, calls: ['cancel'] });
+    const first = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.orderId}/refund`, headers: t.admin });
+    assert.equal(first.statusCode, 503, first.body);
+    assert.equal(stripe.cancels.get(order.intentId), 1, 'Stripe voided it');
+    stripe.refusals.delete(order.intentId);
+    const again = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.orderId}/refund`, headers: t.admin });
+    assert.equal(again.statusCode, 200, `asked again after the 500: ${again.statusCode} ${again.body}`);
+    assert.equal(await orderStatus(order.orderId), 'refunded');
+    assert.equal(await paymentStatus(order.intentId), 'voided');
+    assert.equal(stripe.cancels.get(order.intentId), 1, 'voided exactly once');
+    assert.equal(new Set(callKeys(order.intentId, 'cancel')).size, 1, 'read at Stripe, not called again under a new key');
+  });
+
   it('settles a refund Stripe refuses as charge_already_refunded as refunded, not as a failed refund', async () => {
     const order = await paidOrder('already-refunded');
     // Refunded in Stripe's dashboard; its event has not arrived yet.

@@ -81,10 +81,11 @@ export interface StripeServer {
   /** Every event Stripe would have sent, in order. */
   events: StripeEvent[];
   /**
-   * Refunds and cancels of these intents are answered with this error instead (a 4xx Stripe refuses for good, such as
-   * `charge_expired_for_refund`, or a 429 it sends for now, which is not kept under the idempotency key); delete the entry to let them through again.
+   * Refunds and cancels of these intents (or the calls listed in `calls`: `capture`, `cancel`, `refund`) are answered with
+   * this error instead (a 4xx Stripe refuses for good, such as `charge_expired_for_refund`, a 429 it sends for now, which
+   * is not kept under the idempotency key, or a 500); delete the entry to let them through again.
    */
-  refusals: Map<string, { status: number; code?: string; message: string; afterRunning?: boolean }>;
+  refusals: Map<string, { status: number; code?: string; message: string; afterRunning?: boolean; calls?: readonly ('capture' | 'cancel' | 'refund')[] }>;
   /** Requests received, by path (with idempotency keys). */
   requests: { method: string; path: string; idempotencyKey: string | undefined; replayed: boolean }[];
   /** The buyer confirms the intent in the browser: authorized (manual capture) or captured, or declined. */
@@ -125,8 +126,10 @@ export async function startStripeServer(options: { secretKey: string }): Promise
 
   function handle(method: string, path: string, params: Record<string, unknown>, unrefused = false): { status: number; body: unknown } {
     const intentPath = /^\/v1\/payment_intents\/([^/]+)(?:\/(capture|cancel))?$/.exec(path);
-    const givingBack = method === 'POST' && (path === '/v1/refunds' ? String(params.payment_intent) : intentPath?.[2] === 'cancel' ? intentPath[1] : undefined);
-    const refusal = givingBack && !unrefused ? refusals.get(givingBack) : undefined;
+    const call = method !== 'POST' ? undefined : path === '/v1/refunds' ? 'refund' : intentPath?.[2] === 'cancel' || intentPath?.[2] === 'capture' ? intentPath[2] : undefined;
+    const callIntent = call === 'refund' ? String(params.payment_intent) : intentPath?.[1];
+    const listed = call && callIntent && !unrefused ? refusals.get(callIntent) : undefined;
+    const refusal = listed && (listed.calls ?? ['cancel', 'refund']).includes(call!) ? listed : undefined;
     // `afterRunning`: the call happens, then Stripe answers with the error anyway (a 500 whose outcome is unknown to the caller).
     if (refusal?.afterRunning) {
       handle(method, path, params, true);
