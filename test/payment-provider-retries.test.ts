@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import Stripe from 'stripe';
 import { createTestApp, type TestApp } from './helpers/app.ts';
+import { parsePrometheusText, select, total } from './helpers/prometheus-text.ts';
 import { startStripeServer, type StripeEvent, type StripeServer } from './helpers/stripe-server.ts';
 
 const SECRET_KEY = 'sk_test_salescale_retries_0123456789';
@@ -184,6 +185,28 @@ describe('provider calls after a Stripe 500 (test Stripe server replaying saved 
     assert.equal(await paymentStatus(order.intentId), 'voided');
     assert.equal(stripe.cancels.get(order.intentId), 1, 'voided exactly once');
     assert.equal(new Set(callKeys(order.intentId, 'cancel')).size, 1, 'read at Stripe, not called again under a new key');
+  });
+
+  it('counts a capture Stripe refuses as a configuration problem as misconfigured, not failed, from a series at zero', async () => {
+    const calls = async (outcome: string) => {
+      const samples = parsePrometheusText((await t.app.inject({ method: 'GET', url: '/metrics' })).body);
+      const where = { provider: 'stripe', action: 'capture', outcome };
+      return { present: select(samples, 'salescale_payment_provider_calls_total', where).length > 0, count: total(samples, 'salescale_payment_provider_calls_total', where) };
+    };
+    // Created at zero, so that an alert's increase() sees the first refusal.
+    assert.deepEqual(await calls('misconfigured'), { present: true, count: 0 });
+    const failedBefore = (await calls('failed')).count;
+    const order = await authorizedOrder('capture-misconfigured');
+    // A STRIPE_SECRET_KEY of another account (or mode) finds no such payment.
+    stripe.refusals.set(order.intentId, { status: 404, code: 'resource_missing', message: `No such payment_intent: '${order.intentId}'`, calls: ['capture'] });
+    const refused = await deliver(order.authorized);
+    assert.ok(refused.statusCode >= 500, `the capture refused, the event to be redelivered: ${refused.statusCode} ${refused.body}`);
+    assert.equal((await calls('misconfigured')).count, 1, 'counted as misconfigured');
+    assert.equal((await calls('failed')).count, failedBefore, 'not counted as failed');
+    // Once the configuration is fixed, the redelivered event captures it.
+    stripe.refusals.delete(order.intentId);
+    assert.equal((await deliver(order.authorized)).statusCode, 200);
+    assert.equal(stripe.captures.get(order.intentId), 1, 'captured once');
   });
 
   it('settles a refund Stripe refuses as charge_already_refunded as refunded, not as a failed refund', async () => {

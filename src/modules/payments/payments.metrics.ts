@@ -12,7 +12,11 @@ export interface PaymentMetrics {
   expired: client.Counter<'via'>;
   /** Webhook events by outcome (`processed` | `duplicate` | `signature_invalid` | `malformed`: refused with 400 | `failed`: signed but not applied, 5xx). */
   webhooks: client.Counter<'provider' | 'outcome'>;
-  /** Money-moving calls to the provider after a decision (`capture` | `void` | `refund`), by outcome (`succeeded` | `failed`). */
+  /**
+   * Money-moving calls to the provider after a decision (`capture` | `void` | `refund`), by outcome: `succeeded`,
+   * `misconfigured` (the provider refused it as a configuration problem of ours: a wrong, revoked or expired key, a key of
+   * another account or mode, missing permissions; every payment is hit until it is fixed), `failed` (any other failure).
+   */
   providerCalls: client.Counter<'provider' | 'action' | 'outcome'>;
   /**
    * What the provider reported about taken money afterwards that a person has to act on, once per payment:
@@ -20,6 +24,9 @@ export interface PaymentMetrics {
    */
   problems: client.Counter<'provider' | 'problem'>;
 }
+
+/** The provider calls counted in `salescale_payment_provider_calls_total` (its `action` label). */
+export const PROVIDER_CALL_ACTIONS = ['capture', 'void', 'refund'] as const;
 
 /** The `problem` label's values, created at zero so an alert's `increase()` sees the first one. */
 export const PAYMENT_PROBLEMS = ['refund_failed', 'disputed', 'dispute_lost'] as const;
@@ -52,7 +59,7 @@ export function paymentMetricsFor(registry: client.Registry): PaymentMetrics {
     }),
     providerCalls: new client.Counter({
       name: 'salescale_payment_provider_calls_total',
-      help: 'Capture, void and refund calls to the payment provider, by outcome (succeeded | failed)',
+      help: 'Capture, void and refund calls to the payment provider, by outcome (succeeded | misconfigured | failed)',
       labelNames: ['provider', 'action', 'outcome'],
       registers: [registry],
     }),

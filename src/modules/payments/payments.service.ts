@@ -23,7 +23,7 @@ import {
   WebhookMalformedError,
   WebhookSignatureInvalidError,
 } from './payments.errors.ts';
-import { PAYMENT_PROBLEMS, RESOLVABLE_PAYMENT_PROBLEMS, type PaymentMetrics } from './payments.metrics.ts';
+import { PAYMENT_PROBLEMS, PROVIDER_CALL_ACTIONS, RESOLVABLE_PAYMENT_PROBLEMS, type PaymentMetrics } from './payments.metrics.ts';
 import { PAYMENT_STATUS_RANK, type PaymentRow, type PaymentsRepository } from './payments.repository.ts';
 
 export interface PaymentServiceDeps {
@@ -111,6 +111,8 @@ const keyFor = (payment: PaymentRow, action: string) =>
 export function createPaymentService(deps: PaymentServiceDeps) {
   const { db, provider, lifecycle, payments, metrics, logger } = deps;
   for (const problem of PAYMENT_PROBLEMS) metrics.problems.inc({ provider: provider.name, problem }, 0);
+  // At zero, so that the PaymentProviderMisconfigured alert's `increase()` sees the first refusal.
+  for (const action of PROVIDER_CALL_ACTIONS) metrics.providerCalls.inc({ provider: provider.name, action, outcome: 'misconfigured' }, 0);
 
   async function invalidate(productIds: readonly number[]): Promise<void> {
     await Promise.all([...new Set(productIds)].map((id) => deps.gate.invalidate(id))).catch((e: unknown) =>
@@ -271,7 +273,10 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         else await provider.refund(input);
       }
     } catch (error) {
-      metrics.providerCalls.inc({ provider: payment.provider, action, outcome: 'failed' });
+      // A configuration problem (our key, account or mode) is counted apart: it hits every payment until fixed, and
+      // otherwise showed only as a log line and money owed back (alert PaymentProviderMisconfigured).
+      const misconfigured = error instanceof ProviderCallRefusedError && error.configuration;
+      metrics.providerCalls.inc({ provider: payment.provider, action, outcome: misconfigured ? 'misconfigured' : 'failed' });
       // A 5xx, or a refusal that passes (a configuration fixed, a dispute won), is kept under the key: the next call needs
       // the next key. Conditional on the key this call used: callers that got the same 5xx at once move to one next key, not several.
       if ((error instanceof PaymentProviderUnavailableError || (error instanceof ProviderCallRefusedError && !error.permanent)) && error.keySpent) {
