@@ -1402,6 +1402,26 @@ resource "google_monitoring_alert_policy" "payment_provider_calls_failing" {
   notification_channels = google_monitoring_notification_channel.email[*].id
 }
 
+resource "google_monitoring_alert_policy" "payment_provider_misconfigured" {
+  display_name = "PaymentProviderMisconfigured (critical)"
+  combiner = "OR"
+  severity = "CRITICAL"
+  conditions {
+    display_name = "The shop's payment provider configuration is wrong: the provider refused a capture, void or refund as a configuration problem in the last 15 minutes"
+    condition_prometheus_query_language {
+      query = "sum by (provider) (increase(salescale_payment_provider_calls_total{outcome=\"misconfigured\"}[15m])) > 0"
+      duration = "0s"
+      evaluation_interval = "60s"
+      alert_rule = "PaymentProviderMisconfigured"
+    }
+  }
+  documentation {
+    content = "The shop's payment provider configuration is wrong: the provider refused a capture, void or refund as a configuration problem in the last 15 minutes. Action: investigate. Runbook: docs/runbook.md#paymentprovidermisconfigured"
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
 resource "google_monitoring_alert_policy" "reservations_expiring_high" {
   display_name = "ReservationsExpiringHigh (warning)"
   combiner = "OR"

@@ -379,6 +379,34 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
     ],
     labels: { provider: 'stripe', payment_action: 'capture' },
   },
+  PaymentProviderMisconfigured: {
+    startMinute: 10,
+    windowMinutes: 15,
+    series: [
+      { series: `salescale_payment_provider_calls_total{provider="stripe",action="capture",outcome="succeeded",${web}}`, values: '0+5x9 45x30' },
+      { series: `salescale_payment_provider_calls_total{provider="stripe",action="capture",outcome="misconfigured",${web}}`, values: '0x9 1+1x30' },
+    ],
+    labels: { provider: 'stripe' },
+    // A provider outage (5xx, timeouts) is PaymentProviderCallsFailing, not this.
+    quiet: [
+      {
+        name: 'calls failing for other reasons only',
+        series: [
+          { series: `salescale_payment_provider_calls_total{provider="stripe",action="capture",outcome="failed",${web}}`, values: '0x9 1+1x30' },
+          { series: `salescale_payment_provider_calls_total{provider="stripe",action="capture",outcome="misconfigured",${web}}`, values: '0x40' },
+        ],
+      },
+    ],
+    cases: [
+      {
+        name: 'one refund refused as misconfigured (the series at zero before), then the key fixed',
+        series: [{ series: `salescale_payment_provider_calls_total{provider="stripe",action="refund",outcome="misconfigured",role="worker",instance_id="worker-1"}`, values: '0x9 1x40' }],
+        firingMinute: 11,
+        labels: { provider: 'stripe' },
+        resolvedMinute: 30,
+      },
+    ],
+  },
   ReservationsExpiringHigh: {
     startMinute: 20,
     windowMinutes: 30,

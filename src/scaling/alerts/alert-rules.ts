@@ -573,6 +573,18 @@ export const ALERT_RULES: readonly AlertRule[] = [
     source: 'payments',
   },
   {
+    name: 'PaymentProviderMisconfigured',
+    severity: 'critical',
+    summary: "The shop's payment provider configuration is wrong: the provider refused a capture, void or refund as a configuration problem in the last 15 minutes",
+    description:
+      "{{ $labels.provider }} refused calls as a configuration problem of ours (a wrong, revoked or expired API key, a key of another account or of the other mode, missing permissions): it refuses every payment's capture, void and refund until fixed. Paid orders are not charged, and money owed back to buyers is not given back (retried once fixed).",
+    // One refusal is enough: it is no passing incident but our key or account, and it hits every payment (series created at 0).
+    expr: 'sum by (provider) (increase(salescale_payment_provider_calls_total{outcome="misconfigured"}[15m])) > 0',
+    forSeconds: 0,
+    action: 'investigate',
+    source: 'payments',
+  },
+  {
     name: 'ReservationsExpiringHigh',
     severity: 'warning',
     summary: 'Reservations expired > 50% of orders placed over 30 minutes (at least 20 orders), for 10 minutes',

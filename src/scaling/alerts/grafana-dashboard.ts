@@ -251,7 +251,7 @@ const ROWS: { title: string; panels: PanelSpec[] }[] = [
         unit: 'short',
         targets: [
           { expr: 'sum by (provider, action) (rate(salescale_late_payments_total[5m])) * 60', legend: 'late {{action}} ({{provider}})' },
-          { expr: 'sum by (provider, action) (rate(salescale_payment_provider_calls_total{outcome="failed"}[5m])) * 60', legend: '{{action}} failed ({{provider}})' },
+          { expr: 'sum by (provider, action, outcome) (rate(salescale_payment_provider_calls_total{outcome=~"failed|misconfigured"}[5m])) * 60', legend: '{{action}} {{outcome}} ({{provider}})' },
         ],
       },
       {
