@@ -288,8 +288,9 @@ describe('refunding while the order ships', () => {
       await blocker.query('begin');
       await blocker.query('lock table test_provider_operations in exclusive mode');
       const refunding = refund(placed.id);
-      const waiting = async () => (await blocker.query<{ n: number }>(`select count(*)::int as n from pg_locks where relation = 'test_provider_operations'::regclass and not granted`)).rows[0]!.n;
-      for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      // This database's waits only: every test database is a clone of one template, the table has the same OID in each.
+      const waiting = async () => (await blocker.query<{ n: number }>(`select count(*)::int as n from pg_locks where relation = 'test_provider_operations'::regclass and not granted and database = (select oid from pg_database where datname = current_database())`)).rows[0]!.n;
+      for (let i = 0; i < 1000 && (await waiting()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
       assert.equal(await waiting(), 1, 'the refund is at the provider');
       const fulfilled = await fulfil(placed.id);
       await blocker.query('commit');
@@ -479,8 +480,9 @@ describe('a late payment given back while the provider tells us so', () => {
       await blocker.query('begin');
       await blocker.query('lock table test_provider_operations in exclusive mode');
       const late = f.webhook({ id: 'evt_late_race_auth', type: 'payment.authorized', data });
-      const waiting = async () => (await blocker.query<{ n: number }>(`select count(*)::int as n from pg_locks where relation = 'test_provider_operations'::regclass and not granted`)).rows[0]!.n;
-      for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      // This database's waits only: every test database is a clone of one template, the table has the same OID in each.
+      const waiting = async () => (await blocker.query<{ n: number }>(`select count(*)::int as n from pg_locks where relation = 'test_provider_operations'::regclass and not granted and database = (select oid from pg_database where datname = current_database())`)).rows[0]!.n;
+      for (let i = 0; i < 1000 && (await waiting()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
       assert.equal(await waiting(), 1, 'the void is at the provider');
       const voided = await f.webhook({ id: 'evt_late_race_void', type: 'payment.voided', data });
       assert.equal(voided.statusCode, 200, voided.body);
