@@ -190,7 +190,10 @@ describe('storefront in a browser', () => {
       const customerId = (await registered.json()).id as number;
       assert.equal((await page.request.put(`${web.url}/api/v1/cart/items/${productId}`, { data: { quantity: 1 } })).status(), 200);
       const ordersOf = async () => (await t.platform.db.primary.execute<{ id: number }>(sql`select id::int from orders where customer_id = ${customerId}`)).rows.map((row) => row.id);
-      const waiting = async () => (await t.platform.db.primary.execute<{ n: number }>(sql`select count(*)::int as n from pg_locks where not granted`)).rows[0]!.n;
+      // Lock waits of this database's sessions only (other test files wait on their own rows meanwhile). Not by
+      // pg_locks.database: a wait for a row lock is on the holder's transaction id, which has no database.
+      const waiting = async () =>
+        (await t.platform.db.primary.execute<{ n: number }>(sql`select count(*)::int as n from pg_locks where not granted and pid in (select pid from pg_stat_activity where datname = current_database())`)).rows[0]!.n;
 
       // The product's stock rows are held elsewhere: checkout waits in PostgreSQL, as behind a hot row at peak.
       let locked = () => {};
