@@ -217,9 +217,15 @@ describe('checkout on two instances', () => {
         body: JSON.stringify({ items: [{ productId, quantity: 1 }] }),
         signal: aborter.signal,
       }).catch((error: unknown) => error);
-      for (let i = 0; i < 100; i++) {
-        const waiting = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%place_order%'`);
-        if (Number(waiting.rows[0]!.n) > 0) break;
+      // Drop the client only once its order is stuck behind the holder's lock (not after a fixed number of
+      // checks, nor on another session's lock wait): the test is about an order in PostgreSQL losing its client.
+      const holderPid = (await holder.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+      for (let i = 0; ; i++) {
+        const stuck = await t.platform.db.primary.execute<{ n: number }>(
+          sql`select count(*)::int as n from pg_stat_activity where ${holderPid}::int = any(pg_blocking_pids(pid)) and query like '%place_order%'`,
+        );
+        if (stuck.rows[0]!.n === 1) break;
+        assert.ok(i < 600, 'the order did not reach PostgreSQL within 30 s');
         await sleep(50);
       }
       aborter.abort();
