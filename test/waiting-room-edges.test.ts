@@ -48,9 +48,10 @@ describe('waiting room at its edges', () => {
     total(parsePrometheusText((await t.app.inject({ method: 'GET', url: '/metrics' })).body), 'salescale_waiting_room_streams_open', { sale_event: String(eventId) });
 
   /** A live queued sale of one new product: its ids. */
-  async function liveSale(o: { admissionPerSecond?: number } = {}): Promise<{ eventId: number; productId: number }> {
+  /** `alsoOn`: other instances that must know the sale's room before a visitor joins there (they re-read the rooms on a timer). */
+  async function liveSale(o: { admissionPerSecond?: number; alsoOn?: readonly { url: string }[] } = {}): Promise<{ eventId: number; productId: number }> {
     const productId = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: 'edge' });
-    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: o.admissionPerSecond ?? 1000 });
+    const eventId = await createQueuedSale(url, t.admin, [{ url }, ...(o.alsoOn ?? [])], { productIds: [productId], startsInMs: 0, admissionPerSecond: o.admissionPerSecond ?? 1000 });
     return { eventId, productId };
   }
 
@@ -121,7 +122,7 @@ describe('waiting room at its edges', () => {
     try {
       // A sale an hour away (its stream stays open, waiting) and one live now that admits at once.
       const later = await createQueuedSale(instance.url, t.admin, [instance], { productIds: [(await liveSale()).productId], startsInMs: 3_600_000, admissionPerSecond: 1000 });
-      const { eventId: now } = await liveSale();
+      const { eventId: now } = await liveSale({ alsoOn: [instance] });
       const tickets = [];
       for (const eventId of [later, now]) {
         const joined = await request(`${instance.url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' });
