@@ -168,7 +168,9 @@ describe('salescale up', { skip: checkoutClosedToOthers() }, () => {
     assert.notEqual(processGroupOf(pids.postgres), up.child.pid);
     assert.notEqual(processGroupOf(pids.redis), up.child.pid);
 
-    // Each role's log lines carry its own name, though both run in this one process.
+    // Each role's log lines carry its own name, though both run in this one process. The worker role may log that it
+    // runs a moment after the ready line.
+    await until(() => up.output().includes('worker role running'), 30_000, 'worker role running', up);
     const lines = up.output().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { name?: string; msg?: string });
     assert.equal(lines.find((line) => line.msg === 'web role listening')?.name, 'web');
     assert.equal(lines.find((line) => line.msg === 'worker role running')?.name, 'worker');
