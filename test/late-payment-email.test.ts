@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
-import Stripe from 'stripe';
 import { messageIdFor } from '../src/modules/notifications/index.ts';
 import { outboxJobId } from '../src/platform/outbox/outbox.ts';
 import { freePort } from '../src/platform/local/local-stack.ts';
@@ -10,12 +9,11 @@ import type { Json } from './helpers/http.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
 import { waitFor } from './helpers/queues.ts';
 import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.ts';
-import { startStripeServer, type StripeEvent, type StripeServer } from './helpers/stripe-server.ts';
+import { signedWebhook, startStripeServer, type StripeEvent, type StripeServer } from './helpers/stripe-server.ts';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.ts';
 
 const SECRET_KEY = 'sk_test_salescale_latepay_0123456789';
 const WEBHOOK_SECRET = 'whsec_salescale_latepay_0123456789abcdef';
-const signer = new Stripe(SECRET_KEY);
 const WINDOW_S = 2;
 
 /** A message as its reader sees it: quoted-printable soft line breaks and escapes undone. */
@@ -61,15 +59,7 @@ describe('the "payment returned" email of a late payment (Stripe, real worker, S
     await stripe?.close();
   });
 
-  function deliver(event: StripeEvent) {
-    const payload = JSON.stringify(event);
-    return t.app.inject({
-      method: 'POST',
-      url: '/api/v1/payments/webhooks/stripe',
-      headers: { 'content-type': 'application/json', 'stripe-signature': signer.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
-      payload,
-    });
-  }
+  const deliver = (event: StripeEvent) => t.app.inject(signedWebhook(event, WEBHOOK_SECRET));
 
   it('tells a guest buyer once, after the hold is released, with the amount, the order, the reason and the shop', async () => {
     const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'late-1', name: 'Late item', priceCents: 4200, available: 5 } });

@@ -2,16 +2,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
-import Stripe from 'stripe';
 import { freePort } from '../src/platform/local/local-stack.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
 import { waitFor } from './helpers/queues.ts';
-import { startStripeServer, type StripeEvent, type StripeServer } from './helpers/stripe-server.ts';
+import { signedWebhook, startStripeServer, type StripeEvent, type StripeServer } from './helpers/stripe-server.ts';
 
 const SECRET_KEY = 'sk_test_salescale_refusal_0123456789';
 const WEBHOOK_SECRET = 'whsec_salescale_refusal_0123456789abcdef';
-const signer = new Stripe(SECRET_KEY);
 
 /** A gauge's value on one instance's /metrics, or undefined when it is not there. */
 async function gauge(instance: Instance, line: RegExp): Promise<number | undefined> {
@@ -48,15 +46,7 @@ describe('give-back retry: permanent refusals and transient failures (Stripe, a 
     await stripe?.close();
   });
 
-  function deliver(event: StripeEvent) {
-    const payload = JSON.stringify(event);
-    return t.app.inject({
-      method: 'POST',
-      url: '/api/v1/payments/webhooks/stripe',
-      headers: { 'content-type': 'application/json', 'stripe-signature': signer.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
-      payload,
-    });
-  }
+  const deliver = (event: StripeEvent) => t.app.inject(signedWebhook(event, WEBHOOK_SECRET));
 
   /** An order paid and captured at Stripe. */
   async function paidOrder(productId: number, name: string): Promise<{ orderId: number; intentId: string }> {

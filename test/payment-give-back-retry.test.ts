@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
-import Stripe from 'stripe';
 import { freePort } from '../src/platform/local/local-stack.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import type { Json } from './helpers/http.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
 import { waitFor } from './helpers/queues.ts';
-import { startStripeServer, type StripeEvent, type StripeServer } from './helpers/stripe-server.ts';
+import { signedWebhook, startStripeServer, type StripeEvent, type StripeServer } from './helpers/stripe-server.ts';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.ts';
 
 const SECRET_KEY = 'sk_test_salescale_giveback_0123456789';
 const WEBHOOK_SECRET = 'whsec_salescale_giveback_0123456789abcdef';
-const signer = new Stripe(SECRET_KEY);
 const WINDOW_S = 2;
 
 /** A gauge's value on one instance's /metrics, or undefined when it is not there. */
@@ -52,15 +50,7 @@ describe('give-back retry (Stripe, two real workers)', () => {
     await stripe?.close();
   });
 
-  function deliver(event: StripeEvent) {
-    const payload = JSON.stringify(event);
-    return t.app.inject({
-      method: 'POST',
-      url: '/api/v1/payments/webhooks/stripe',
-      headers: { 'content-type': 'application/json', 'stripe-signature': signer.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
-      payload,
-    });
-  }
+  const deliver = (event: StripeEvent) => t.app.inject(signedWebhook(event, WEBHOOK_SECRET));
 
   async function placeAndOpenIntent(productId: number, key: string): Promise<{ orderId: number; intentId: string }> {
     const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': key }, payload: { email: `${key}@example.com`, items: [{ productId, quantity: 1 }] } });

@@ -2,14 +2,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
-import Stripe from 'stripe';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { parsePrometheusText, select, total } from './helpers/prometheus-text.ts';
-import { startStripeServer, type StripeEvent, type StripeServer } from './helpers/stripe-server.ts';
+import { signedWebhook, startStripeServer, type StripeEvent, type StripeServer } from './helpers/stripe-server.ts';
 
 const SECRET_KEY = 'sk_test_salescale_retries_0123456789';
 const WEBHOOK_SECRET = 'whsec_salescale_retries_0123456789abcdef';
-const signer = new Stripe(SECRET_KEY);
 
 /**
  * Stripe keeps the result of a request under its idempotency key for at least 24 hours, a 500 included: retrying a call
@@ -40,15 +38,7 @@ describe('provider calls after a Stripe 500 (test Stripe server replaying saved 
     await stripe?.close();
   });
 
-  function deliver(event: StripeEvent) {
-    const payload = JSON.stringify(event);
-    return t.app.inject({
-      method: 'POST',
-      url: '/api/v1/payments/webhooks/stripe',
-      headers: { 'content-type': 'application/json', 'stripe-signature': signer.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
-      payload,
-    });
-  }
+  const deliver = (event: StripeEvent) => t.app.inject(signedWebhook(event, WEBHOOK_SECRET));
 
   /** An order paid and captured at Stripe. */
   async function paidOrder(name: string): Promise<{ orderId: number; intentId: string }> {

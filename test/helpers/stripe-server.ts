@@ -1,3 +1,4 @@
+import Stripe from 'stripe';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -327,4 +328,14 @@ export async function startStripeServer(options: { secretKey: string }): Promise
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * The `app.inject` request of a webhook delivery of `event`, signed with `secret` as Stripe signs it (the one way the
+ * payment tests deliver events).
+ */
+export function signedWebhook(event: StripeEvent, secret: string) {
+  const payload = JSON.stringify(event);
+  const header = Stripe.webhooks.generateTestHeaderString({ payload, secret });
+  return { method: 'POST' as const, url: '/api/v1/payments/webhooks/stripe', headers: { 'content-type': 'application/json', 'stripe-signature': header }, payload };
 }
