@@ -199,6 +199,40 @@ describe('provider calls after a Stripe 500 (test Stripe server replaying saved 
     assert.equal(stripe.captures.get(order.intentId), 1, 'captured once');
   });
 
+  it('answers a pay call Stripe refuses for our key (401, 403) with a 503, counts it misconfigured, and takes the payment once the key is fixed', async () => {
+    const calls = async (outcome: string) => {
+      const samples = parsePrometheusText((await t.app.inject({ method: 'GET', url: '/metrics' })).body);
+      return total(samples, 'salescale_payment_provider_calls_total', { provider: 'stripe', action: 'create_intent', outcome });
+    };
+    for (const refusal of [
+      { status: 401, message: 'Invalid API Key provided: sk_test_***' },
+      { status: 403, message: 'The provided key does not have the required permissions for this endpoint on account acct_1.' },
+    ] as const) {
+      const key = `retries-pay-misconfigured-${refusal.status}-${run}`;
+      const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': key }, payload: { email: `${key}@example.com`, items: [{ productId, quantity: 1 }] } });
+      assert.equal(placed.statusCode, 201, placed.body);
+      const orderId = placed.json().id as number;
+      const pay = () => t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${placed.json().accessToken}/pay`, headers: { 'idempotency-key': `${key}-pay` }, payload: {} });
+      const misconfiguredBefore = await calls('misconfigured');
+      stripe.refuseAll = refusal;
+      const refused = await pay().finally(() => (stripe.refuseAll = undefined));
+      // Not the buyer's fault: a 503 with a stable code, no Stripe words, no stack.
+      assert.equal(refused.statusCode, 503, `${refusal.status}: ${refused.body}`);
+      assert.equal(refused.json().error.code, 'PAYMENT_PROVIDER_UNAVAILABLE', refused.body);
+      assert.doesNotMatch(refused.body, /API Key|sk_test|permission|acct_|stack|at .*\.ts/);
+      assert.equal(await calls('misconfigured'), misconfiguredBefore + 1, `${refusal.status}: counted as misconfigured`);
+      // Nothing half-written: the order still waits for its payment, with no payment row.
+      assert.equal(await orderStatus(orderId), 'pending_payment');
+      const payments = (await t.platform.db.primary.execute(sql`select id from payments where order_id = ${orderId}`)).rows;
+      assert.equal(payments.length, 0, 'no payment recorded');
+      // The key fixed: the same pay call (same Idempotency-Key) starts the payment.
+      const again = await pay();
+      assert.equal(again.statusCode, 200, `${refusal.status}, then fixed: ${again.body}`);
+      assert.match(again.json().payment.clientSecret, /^pi_[0-9a-f]+_secret_/);
+      assert.equal(await orderStatus(orderId), 'pending_payment');
+    }
+  });
+
   it('settles a refund Stripe refuses as charge_already_refunded as refunded, not as a failed refund', async () => {
     const order = await paidOrder('already-refunded');
     // Refunded in Stripe's dashboard; its event has not arrived yet.

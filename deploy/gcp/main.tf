@@ -1387,7 +1387,7 @@ resource "google_monitoring_alert_policy" "payment_provider_calls_failing" {
   combiner = "OR"
   severity = "WARNING"
   conditions {
-    display_name = "Capture, void or refund calls to the payment provider failing for 5 minutes"
+    display_name = "Capture, void, refund or pay (create_intent) calls to the payment provider failing for 5 minutes"
     condition_prometheus_query_language {
       query = "sum by (provider, payment_action) (label_replace(increase(salescale_payment_provider_calls_total{outcome=\"failed\"}[5m]), \"payment_action\", \"$1\", \"action\", \"(.*)\")) > 0"
       duration = "300s"
@@ -1396,7 +1396,7 @@ resource "google_monitoring_alert_policy" "payment_provider_calls_failing" {
     }
   }
   documentation {
-    content = "Capture, void or refund calls to the payment provider failing for 5 minutes. Action: investigate. Runbook: docs/runbook.md#paymentprovidercallsfailing"
+    content = "Capture, void, refund or pay (create_intent) calls to the payment provider failing for 5 minutes. Action: investigate. Runbook: docs/runbook.md#paymentprovidercallsfailing"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id
@@ -1407,7 +1407,7 @@ resource "google_monitoring_alert_policy" "payment_provider_misconfigured" {
   combiner = "OR"
   severity = "CRITICAL"
   conditions {
-    display_name = "The shop's payment provider configuration is wrong: the provider refused a capture, void or refund as a configuration problem in the last 15 minutes"
+    display_name = "The shop's payment provider configuration is wrong: the provider refused a capture, void, refund or pay call as a configuration problem in the last 15 minutes"
     condition_prometheus_query_language {
       query = "sum by (provider) (increase(salescale_payment_provider_calls_total{outcome=\"misconfigured\"}[15m])) > 0"
       duration = "0s"
@@ -1416,7 +1416,7 @@ resource "google_monitoring_alert_policy" "payment_provider_misconfigured" {
     }
   }
   documentation {
-    content = "The shop's payment provider configuration is wrong: the provider refused a capture, void or refund as a configuration problem in the last 15 minutes. Action: investigate. Runbook: docs/runbook.md#paymentprovidermisconfigured"
+    content = "The shop's payment provider configuration is wrong: the provider refused a capture, void, refund or pay call as a configuration problem in the last 15 minutes. Action: investigate. Runbook: docs/runbook.md#paymentprovidermisconfigured"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id

@@ -87,6 +87,12 @@ export interface StripeServer {
    * is not kept under the idempotency key, or a 500); delete the entry to let them through again.
    */
   refusals: Map<string, { status: number; code?: string; message: string; afterRunning?: boolean; calls?: readonly ('capture' | 'cancel' | 'refund')[] }>;
+  /**
+   * Every request is answered with this error before it runs, as Stripe answers a key it does not take: 401
+   * `authentication_error` (a wrong, revoked or rolled key), 403 `permission_error` (a restricted key lacking the
+   * permission). Nothing is kept under the idempotency key. Set it back to `undefined` once the key is "fixed".
+   */
+  refuseAll: { status: 401 | 403; message: string } | undefined;
   /** Requests received, by path (with idempotency keys). */
   requests: { method: string; path: string; idempotencyKey: string | undefined; replayed: boolean }[];
   /** The buyer confirms the intent in the browser: authorized (manual capture) or captured, or declined. */
@@ -243,6 +249,8 @@ export async function startStripeServer(options: { secretKey: string }): Promise
     return error(404, 'invalid_request_error', `Unrecognized request URL (${method}: ${path}).`);
   }
 
+  const api = { refuseAll: undefined as StripeServer['refuseAll'] };
+
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let raw = '';
     req.setEncoding('utf8');
@@ -256,6 +264,11 @@ export async function startStripeServer(options: { secretKey: string }): Promise
       const key = req.headers['idempotency-key'] as string | undefined;
       if (req.headers.authorization !== `Bearer ${options.secretKey}`) {
         send(401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided: sk_test_***' } });
+        return;
+      }
+      if (api.refuseAll) {
+        requests.push({ method: req.method ?? 'GET', path, idempotencyKey: key, replayed: false });
+        send(api.refuseAll.status, { error: { type: api.refuseAll.status === 401 ? 'authentication_error' : 'permission_error', message: api.refuseAll.message } });
         return;
       }
       const params = parseForm(req.method === 'GET' ? ((req.url ?? '').split('?')[1] ?? '') : raw);
@@ -298,6 +311,12 @@ export async function startStripeServer(options: { secretKey: string }): Promise
   const { port } = server.address() as AddressInfo;
 
   return {
+    get refuseAll() {
+      return api.refuseAll;
+    },
+    set refuseAll(refusal) {
+      api.refuseAll = refusal;
+    },
     url: `http://127.0.0.1:${port}`,
     intents,
     captures,

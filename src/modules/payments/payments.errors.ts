@@ -124,8 +124,19 @@ export class PaymentProviderUnavailableError extends DomainError {
    * idempotency key (Stripe: "including 500 errors", at least 24 hours), so retrying under that key cannot succeed.
    */
   readonly keySpent: boolean;
-  constructor(options: { keySpent?: boolean } = {}) {
-    super('PAYMENT_PROVIDER_UNAVAILABLE', 'unavailable', 'the payment provider did not answer; retry shortly (nothing was charged twice)');
+  /**
+   * `misconfigured`: the provider refused our own call as a configuration problem of ours (a wrong, revoked or
+   * restricted key; the buyer did nothing wrong, and nothing was charged): the same 503 and code, a message that does
+   * not promise it passes shortly.
+   */
+  constructor(options: { keySpent?: boolean; misconfigured?: boolean } = {}) {
+    super(
+      'PAYMENT_PROVIDER_UNAVAILABLE',
+      'unavailable',
+      options.misconfigured
+        ? 'the payment provider cannot take payments from this shop right now; nothing was charged; please try again later'
+        : 'the payment provider did not answer; retry shortly (nothing was charged twice)',
+    );
     this.keySpent = options.keySpent ?? false;
   }
 }

@@ -13,9 +13,10 @@ export interface PaymentMetrics {
   /** Webhook events by outcome (`processed` | `duplicate` | `signature_invalid` | `malformed`: refused with 400 | `failed`: signed but not applied, 5xx). */
   webhooks: client.Counter<'provider' | 'outcome'>;
   /**
-   * Money-moving calls to the provider after a decision (`capture` | `void` | `refund`), by outcome: `succeeded`,
+   * Calls to the provider (`capture` | `void` | `refund` after a decision, `create_intent` on a pay call), by outcome: `succeeded`,
    * `misconfigured` (the provider refused it as a configuration problem of ours: a wrong, revoked or expired key, a key of
-   * another account or mode, missing permissions; every payment is hit until it is fixed), `failed` (any other failure).
+   * another account or mode, missing permissions; every payment is hit until it is fixed), `failed` (any other failure;
+   * not a pay call refused for the order's amount or currency, the buyer's 422).
    */
   providerCalls: client.Counter<'provider' | 'action' | 'outcome'>;
   /**
@@ -25,8 +26,11 @@ export interface PaymentMetrics {
   problems: client.Counter<'provider' | 'problem'>;
 }
 
-/** The provider calls counted in `salescale_payment_provider_calls_total` (its `action` label). */
-export const PROVIDER_CALL_ACTIONS = ['capture', 'void', 'refund'] as const;
+/**
+ * The provider calls counted in `salescale_payment_provider_calls_total` (its `action` label): the money-moving calls
+ * after a decision, and `create_intent`, the buyer's pay call starting a payment at the provider.
+ */
+export const PROVIDER_CALL_ACTIONS = ['capture', 'void', 'refund', 'create_intent'] as const;
 
 /** The `problem` label's values, created at zero so an alert's `increase()` sees the first one. */
 export const PAYMENT_PROBLEMS = ['refund_failed', 'disputed', 'dispute_lost'] as const;
@@ -59,7 +63,7 @@ export function paymentMetricsFor(registry: client.Registry): PaymentMetrics {
     }),
     providerCalls: new client.Counter({
       name: 'salescale_payment_provider_calls_total',
-      help: 'Capture, void and refund calls to the payment provider, by outcome (succeeded | misconfigured | failed)',
+      help: 'Capture, void, refund and create_intent calls to the payment provider, by outcome (succeeded | misconfigured | failed)',
       labelNames: ['provider', 'action', 'outcome'],
       registers: [registry],
     }),

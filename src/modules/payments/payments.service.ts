@@ -7,6 +7,7 @@ import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
 import { currentTraceContext } from '../../platform/telemetry/trace-context.ts';
 import type { StockGate } from '../inventory/index.ts';
 import { OrderNotFoundError, type OrderLifecycleRepository, type OrdersRepository } from '../orders/index.ts';
+import { isRefusal } from '../../shared/errors.ts';
 import type { FieldChanges } from '../../shared/field-changes.ts';
 import type { AdminOrderDetail, Order } from '../orders/index.ts';
 import { ProviderCallRefusedError, type PaymentEvent, type PaymentProvider } from './payment-provider.ts';
@@ -403,12 +404,31 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         // never pay. Retries of one attempt see the same dead intent, so the same key and the same live intent.
         const dead = await payments.lastDeadIntent(db.primary, order.id, provider.name);
         const prefix = dead === undefined ? `salescale-order-${order.id}-intent-` : `salescale-order-${order.id}-intent-after-${dead}-`;
-        const created = await provider.createIntent({
-          orderId: order.id,
-          amountCents: order.totalCents,
-          currency: order.currency,
-          idempotencyKey: payKey(prefix, input.idempotencyKey ?? 'default'),
-        });
+        const created = await provider
+          .createIntent({
+            orderId: order.id,
+            amountCents: order.totalCents,
+            currency: order.currency,
+            idempotencyKey: payKey(prefix, input.idempotencyKey ?? 'default'),
+          })
+          .catch((error: unknown) => {
+            // The buyer's refusal (an amount or currency the provider does not take: 422) is no failing call.
+            if (isRefusal(error)) throw error;
+            // Our key, account or mode refused (Stripe 401, 403, …): not the buyer's fault, and nothing was written or
+            // charged. A 503 with a stable code (it was a 500 with a stack in the log), counted apart (alert
+            // PaymentProviderMisconfigured); the same pay call goes through once the configuration is fixed.
+            if (error instanceof ProviderCallRefusedError && error.configuration) {
+              metrics.providerCalls.inc({ provider: provider.name, action: 'create_intent', outcome: 'misconfigured' });
+              logger.error(
+                { orderId: order.id, reason: error.code, err: error },
+                'the provider refused our call as a configuration problem (wrong key, account or mode?): buyers cannot pay until it is fixed',
+              );
+              throw new PaymentProviderUnavailableError({ misconfigured: true });
+            }
+            metrics.providerCalls.inc({ provider: provider.name, action: 'create_intent', outcome: 'failed' });
+            throw error;
+          });
+        metrics.providerCalls.inc({ provider: provider.name, action: 'create_intent', outcome: 'succeeded' });
         await db.primary.transaction(async (tx) => {
           if (!(await lifecycle.lockForPayment(tx, order.id))) throw new OrderNotFoundError(order.id);
           await payments.lockOrCreate(tx, { orderId: order.id, provider: provider.name, intentId: created.intentId, amountCents: order.totalCents, currency: order.currency, clientSecret: created.clientSecret });

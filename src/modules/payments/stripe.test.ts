@@ -547,7 +547,7 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     assert.equal(again.json().payment.clientSecret, first.json().payment.clientSecret, 'the same key, the same intent');
   });
 
-  it("Stripe refusing our own call (a wrong API key) is a logged 500, never its 401 and words passed to the buyer", async () => {
+  it("Stripe refusing our own call (a wrong API key) is a 503 PAYMENT_PROVIDER_UNAVAILABLE, never its 401 and words passed to the buyer", async () => {
     const misconfigured = await createTestApp({
       PAYMENT_PROVIDER: 'stripe',
       STRIPE_SECRET_KEY: 'sk_test_not_the_key_stripe_knows_0000',
@@ -562,8 +562,8 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
       const placed = await misconfigured.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie, 'idempotency-key': 'wrong-key' }, payload: { items: [{ productId: created.json().id, quantity: 1 }] } });
       assert.equal(placed.statusCode, 201, placed.body);
       const pay = await misconfigured.app.inject({ method: 'POST', url: `/api/v1/orders/${placed.json().id}/pay`, headers: { cookie }, payload: {} });
-      assert.equal(pay.statusCode, 500, pay.body);
-      assert.equal(pay.json().error.code, 'INTERNAL_ERROR');
+      assert.equal(pay.statusCode, 503, pay.body);
+      assert.equal(pay.json().error.code, 'PAYMENT_PROVIDER_UNAVAILABLE');
       assert.doesNotMatch(pay.body, /API Key|sk_test/);
     } finally {
       await misconfigured.close();

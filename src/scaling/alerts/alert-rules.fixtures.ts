@@ -405,6 +405,12 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
         labels: { provider: 'stripe' },
         resolvedMinute: 30,
       },
+      {
+        name: "buyers' pay calls refused as misconfigured (create_intent, no capture to refuse yet)",
+        series: [{ series: `salescale_payment_provider_calls_total{provider="stripe",action="create_intent",outcome="misconfigured",${web}}`, values: '0x9 1+2x30' }],
+        firingMinute: 11,
+        labels: { provider: 'stripe' },
+      },
     ],
   },
   ReservationsExpiringHigh: {

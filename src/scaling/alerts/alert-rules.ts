@@ -563,9 +563,9 @@ export const ALERT_RULES: readonly AlertRule[] = [
   {
     name: 'PaymentProviderCallsFailing',
     severity: 'warning',
-    summary: 'Capture, void or refund calls to the payment provider failing for 5 minutes',
+    summary: 'Capture, void, refund or pay (create_intent) calls to the payment provider failing for 5 minutes',
     description:
-      '{{ $labels.payment_action }} calls to {{ $labels.provider }} fail: a failing capture leaves paid orders uncharged (the authorization lapses after days); a failing void or refund leaves a late payer charged for an order they did not get.',
+      '{{ $labels.payment_action }} calls to {{ $labels.provider }} fail: a failing capture leaves paid orders uncharged (the authorization lapses after days); a failing void or refund leaves a late payer charged for an order they did not get; a failing create_intent keeps buyers from paying.',
     // The metric's `action` becomes `payment_action`: the rule's own `action` label (routing) would overwrite it.
     expr: 'sum by (provider, payment_action) (label_replace(increase(salescale_payment_provider_calls_total{outcome="failed"}[5m]), "payment_action", "$1", "action", "(.*)")) > 0',
     forSeconds: 300,
@@ -575,9 +575,9 @@ export const ALERT_RULES: readonly AlertRule[] = [
   {
     name: 'PaymentProviderMisconfigured',
     severity: 'critical',
-    summary: "The shop's payment provider configuration is wrong: the provider refused a capture, void or refund as a configuration problem in the last 15 minutes",
+    summary: "The shop's payment provider configuration is wrong: the provider refused a capture, void, refund or pay call as a configuration problem in the last 15 minutes",
     description:
-      "{{ $labels.provider }} refused calls as a configuration problem of ours (a wrong, revoked or expired API key, a key of another account or of the other mode, missing permissions): it refuses every payment's capture, void and refund until fixed. Paid orders are not charged, and money owed back to buyers is not given back (retried once fixed).",
+      "{{ $labels.provider }} refused calls as a configuration problem of ours (a wrong, revoked or expired API key, a key of another account or of the other mode, missing permissions): it refuses every payment's capture, void and refund, and every pay call, until fixed. Buyers cannot pay (503), paid orders are not charged, and money owed back to buyers is not given back (retried once fixed).",
     // One refusal is enough: it is no passing incident but our key or account, and it hits every payment (series created at 0).
     expr: 'sum by (provider) (increase(salescale_payment_provider_calls_total{outcome="misconfigured"}[15m])) > 0',
     forSeconds: 0,
