@@ -42,8 +42,11 @@ describe('salescale CLI', () => {
   });
 
   it('simulate --workers adds the KEDA worker tier: reactive queue depth over 1000, pre-scaled below (--json)', async () => {
-    // At the deployed worker pool (DB_POOL_MAX 5: 3 email sends at once) 500 req/s needs ~16 workers: with the
-    // deployment's maximum of 10 the queue grows under either policy, so the maximum is raised to 20.
+    // --base-rps 500 is five times the deployment spec's prescale.baseRps (100): Black Friday's ×10 at pattern 1.6
+    // makes it 8000 req/s at 14:00, 16 orders/s, 16 email sends/s of 2 s each. At the deployed worker pool
+    // (DB_POOL_MAX 5: 3 sends at once per worker) that needs 16 workers, above the spec's worker.replicas.max 10
+    // (and 77 web pods, above web.replicas.max 20), so the worker maximum is raised to 20 here. At the spec's own
+    // base (1600 req/s at the peak) the plan needs 4 workers: see 'plan and simulate name the roles ...'.
     const r = await run(['simulate', '--year', '2026', '--capacity', '150', '--base-rps', '500', '--workers', '--worker-max', '20', '--json', '--no-db', '--from', '2026-11-27T13:00:00Z', '--to', '2026-11-27T15:00:00Z']);
     assert.equal(r.exitCode, 0, r.err);
     const json = JSON.parse(r.out) as { totals: unknown[]; workers: { totals: { policy: string; maxQueueDepth: number; minutesOverWarning: number; instanceHours: number }[] } };
@@ -52,6 +55,36 @@ describe('salescale CLI', () => {
     assert.deepEqual([reactive.policy, prescaled.policy], ['keda-workers', 'keda-workers-prescaled']);
     assert.ok(reactive.maxQueueDepth > 1000 && reactive.minutesOverWarning > 0);
     assert.ok(prescaled.maxQueueDepth < 1000 && prescaled.instanceHours > 0);
+  });
+
+  it('plan and simulate name the roles whose planned replicas exceed replicas.max of the deployment spec (warning and aboveSpecMax)', async () => {
+    // At the spec's own base (100 req/s at pattern 1.0) Black Friday peaks at 1600 req/s: 17 web pods, 4 workers, both within the spec.
+    const fits = await run(['plan', '--year', '2026', '--json', '--no-db']);
+    assert.equal(fits.exitCode, 0, fits.err);
+    assert.deepEqual((JSON.parse(fits.out) as { aboveSpecMax: unknown[] }).aboveSpecMax, []);
+    // Five times that base: 8000 req/s at 14:00 needs 77 web pods (at 70 % of 150 req/s) and 16 workers (16 email sends/s
+    // × 2 s ÷ (3 × 0.7)); the day's busiest hour more.
+    const plan = await run(['plan', '--year', '2026', '--base-rps', '500', '--json', '--no-db']);
+    assert.equal(plan.exitCode, 0, plan.err);
+    const above = (JSON.parse(plan.out) as { aboveSpecMax: { role: string; specMax: number; peakNeeded: number; hours: number; firstHour: string }[] }).aboveSpecMax;
+    assert.deepEqual(above.map((a) => [a.role, a.specMax]), [['web', 20], ['worker', 10]]);
+    const worker = above[1];
+    assert.ok(worker.peakNeeded >= 16, JSON.stringify(worker));
+    assert.ok(worker.hours > 0 && worker.firstHour.startsWith('2026-11-27T'), JSON.stringify(worker));
+    assert.ok(above[0].peakNeeded > 20);
+    const text = await run(['plan', '--year', '2026', '--base-rps', '500', '--no-db']);
+    assert.ok(text.out.includes(`WARNING: up to ${worker.peakNeeded} worker replicas needed, above the deployment spec's worker.replicas.max 10, in ${worker.hours} hour(s) from ${worker.firstHour.slice(0, 16)}Z`), text.out);
+    assert.match(text.out, /WARNING: up to \d+ web replicas needed, above the deployment spec's web\.replicas\.max 20/);
+    // simulate says the same even when --max/--worker-max let the simulation run past the spec.
+    const window = ['--from', '2026-11-27T13:00:00Z', '--to', '2026-11-27T15:00:00Z'];
+    const sim = await run(['simulate', '--year', '2026', '--base-rps', '500', '--workers', '--worker-max', '20', '--max', '80', '--policies', 'hpa-prescaled', '--json', '--no-db', ...window]);
+    assert.equal(sim.exitCode, 0, sim.err);
+    const simAbove = (JSON.parse(sim.out) as { aboveSpecMax: { role: string; specMax: number; peakNeeded: number }[] }).aboveSpecMax;
+    assert.deepEqual(simAbove.map((a) => [a.role, a.specMax, a.peakNeeded > a.specMax]), [['web', 20, true], ['worker', 10, true]]);
+    const simText = await run(['simulate', '--year', '2026', '--base-rps', '500', '--workers', '--worker-max', '20', '--max', '80', '--policies', 'hpa-prescaled', '--no-db', '--no-progress', ...window]);
+    assert.match(simText.out, /WARNING: up to 16 worker replicas needed, above the deployment spec's worker\.replicas\.max 10/);
+    const simFits = await run(['simulate', '--year', '2026', '--workers', '--policies', 'hpa-prescaled', '--json', '--no-db', ...window]);
+    assert.deepEqual((JSON.parse(simFits.out) as { aboveSpecMax: unknown[] }).aboveSpecMax, []);
   });
 
   it('accepts worker policies in --policies alone and prints only the worker table', async () => {

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { DEFAULT_CHECK_ASSUMPTIONS, runChecks } from './capacity/checks.ts';
 import { REDIS_DEFAULT_MAXCLIENTS } from './capacity/redis-connections.ts';
 import { checkNodePool } from './capacity/node-checks.ts';
-import { DEFAULT_WORKER_PLAN, getJobsPerOrder, getQueueThroughput, getQueueWorkloads, planCapacity, type CapacityPlan } from './capacity/plan.ts';
+import { DEFAULT_WORKER_PLAN, describeSpecMaxExceedance, getJobsPerOrder, getQueueThroughput, getQueueWorkloads, getSpecMaxExceedances, planCapacity, type CapacityPlan } from './capacity/plan.ts';
 import { checkScheduleStart } from './capacity/schedule-start-check.ts';
 import { checkPrescaleTimeZone } from './capacity/time-zone-check.ts';
 import type { NodePoolCliOptions } from './cli-node-pool.ts';
@@ -60,6 +60,9 @@ function write(cmd: Command, text: string): void {
  * from 6 October, with nothing said.
  */
 export const MAX_LEAD_MINUTES = 7 * 24 * 60;
+
+/** `replicas.max` of each role in the deployment spec: the most any rendered platform file runs. */
+const SPEC_MAX_REPLICAS = { web: SEED_DEPLOYMENT_SPEC.web.replicas.max, worker: SEED_DEPLOYMENT_SPEC.worker.replicas.max };
 
 /** What `--no-progress` does: simulate draws a bar on a terminal; the other commands accept the flag so that scripts can pass it to every one. */
 const NO_PROGRESS = {
@@ -290,13 +293,16 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const windows = getPrescaleWindows(plan, { leadMinutes });
       const schedule = { table: toScheduleTable(plan), kedaCronTriggers: toKedaCronTriggers(windows, o.tz), awsScheduledActions: toAwsScheduledActions(windows, o.asgName, web.minReplicas) };
       findings.push(checkScheduleStart({ actions: schedule.awsScheduledActions, now: deps.now?.() ?? new Date() }));
-      if (o.json) return write(planCmd, JSON.stringify({ capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing, quantile: f.hasQuantile ? f.quantile : null, baseSource: f.baseSource, eventSources: f.eventSources, plan, findings, schedule }, null, 2));
+      // Against the spec's maxima, whatever --max says: every rendered platform file caps each role there.
+      const aboveSpecMax = getSpecMaxExceedances(plan, SPEC_MAX_REPLICAS);
+      if (o.json) return write(planCmd, JSON.stringify({ capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing, quantile: f.hasQuantile ? f.quantile : null, baseSource: f.baseSource, eventSources: f.eventSources, aboveSpecMax, plan, findings, schedule }, null, 2));
       write(planCmd, `${sizing}\nbase: ${f.baseSource}\n`);
       write(planCmd, `Capacity: ${capacity.requestsPerSecondPerInstance} req/s per instance at p95 ≤ ${web.sloP95Ms} ms — ${capacity.source}\nTarget utilization ${web.targetUtilization * 100} %, replicas ${web.minReplicas}–${web.maxReplicas}\n`);
       write(planCmd, describeWorkerSizing(plan, app.workerConcurrencySet ? 'WORKER_CONCURRENCY' : "the worker's defaults (WORKER_CONCURRENCY unset)", pools));
       write(planCmd, renderTable(['from (UTC)', 'to', 'web replicas', 'worker replicas'], schedule.table.map((r) => [r.from.slice(0, 16), r.to.slice(0, 16), r.webReplicas, r.workerReplicas])));
-      if (plan.hoursAboveMax.length > 0) write(planCmd, `\nWARNING: ${plan.hoursAboveMax.length} hour(s) need more than --max ${web.maxReplicas} replicas (first: ${plan.hoursAboveMax[0]})`);
-      if (plan.workerHoursAboveMax.length > 0) write(planCmd, `\nWARNING: ${plan.workerHoursAboveMax.length} hour(s) need more than ${plan.workers.maxReplicas} worker replicas, the deployment's maximum (first: ${plan.workerHoursAboveMax[0]}): that queue's backlog grows`);
+      // --max other than the spec's: its own bound, said apart from the spec's (the worker's maximum is always the spec's).
+      if (web.maxReplicas !== SPEC_MAX_REPLICAS.web && plan.hoursAboveMax.length > 0) write(planCmd, `\nWARNING: ${plan.hoursAboveMax.length} hour(s) need more than --max ${web.maxReplicas} replicas (first: ${plan.hoursAboveMax[0]})`);
+      for (const e of aboveSpecMax) write(planCmd, `\n${describeSpecMaxExceedance(e)}`);
       write(planCmd, '\nChecks:');
       for (const c of findings) write(planCmd, `  [${c.level.toUpperCase()}] ${c.message}${c.fix ? `\n      fix: ${c.fix}` : ''}`);
       write(planCmd, `\nKEDA cron triggers (${schedule.kedaCronTriggers.length}) and AWS scheduled actions (${schedule.awsScheduledActions.length}): see --json`);
@@ -401,12 +407,18 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         o.listLength !== undefined
           ? '--list-length'
           : `the manifests' target: ${SEED_DEPLOYMENT_SPEC.worker.backlogSecondsPerReplica} s of one replica's work, worker.backlogSecondsPerReplica; rendered per queue: ${QUEUE_NAMES.map((q) => `${q} ${rendered[q]}`).join(', ')}`;
+      // The plan's needs within the window against the spec's maxima, whatever --max/--worker-max let the simulation run to.
+      const inWindow = (plan: CapacityPlan) => ({ hours: plan.hours.filter((h) => Date.parse(h.hour) < f.to.getTime()) });
+      const aboveSpecMax = [
+        ...getSpecMaxExceedances(inWindow(result.plan), SPEC_MAX_REPLICAS).filter((e) => e.role === 'web'),
+        ...(workerRun ? getSpecMaxExceedances(inWindow(workerRun.plan), SPEC_MAX_REPLICAS).filter((e) => e.role === 'worker') : []),
+      ];
       if (o.json) {
         const workersJson = workerRun
           ? { workers: { redisKeys: workerKeys.keys, listLength: workerRun.listLength, listLengthSource, windows: workerRun.windows, totals: workerTotals, timelines: Object.fromEntries(workerRun.results.map((r) => [r.policy, r.timeline])) } }
           : {};
         const nodePoolJson = nodePool ? { nodePool: { ...nodePool, initialNodes: nodePool.initialNodes ?? 'fit', appliesTo: KUBERNETES_POLICIES, scanIntervalSeconds: DEFAULT_CLUSTER_AUTOSCALER.scanIntervalSeconds } } : {};
-        return write(simulateCmd, JSON.stringify({ from: f.from, to: f.to, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing: f.hasQuantile ? `plan-driven policies sized on the ${f.quantile} quantile (and again on the mean)` : 'sized on the mean (no history, no quantile)', baseSource: f.baseSource, eventSources: f.eventSources, ...nodePoolJson, pricing, windows: result.windows, totals, timelines: Object.fromEntries(result.results.map((r) => [r.policy, r.timeline])), ...workersJson }, null, 2));
+        return write(simulateCmd, JSON.stringify({ from: f.from, to: f.to, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing: f.hasQuantile ? `plan-driven policies sized on the ${f.quantile} quantile (and again on the mean)` : 'sized on the mean (no history, no quantile)', baseSource: f.baseSource, eventSources: f.eventSources, aboveSpecMax, ...nodePoolJson, pricing, windows: result.windows, totals, timelines: Object.fromEntries(result.results.map((r) => [r.policy, r.timeline])), ...workersJson }, null, 2));
       }
       write(simulateCmd, `${title}\n`);
       if (totals.length > 0) {
@@ -439,6 +451,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
           ),
         );
       }
+      for (const e of aboveSpecMax) write(simulateCmd, `\n${describeSpecMaxExceedance(e)}`);
       if (chartWritten) write(simulateCmd, `\nchart written to ${o.out}`);
       else if (o.out) write(simulateCmd, '\nno chart: the chart shows web policies only');
     }),

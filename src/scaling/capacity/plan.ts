@@ -195,3 +195,36 @@ export function planCapacity(forecast: readonly ForecastHour[], web: WebPlanOpti
     workerHoursAboveMax: hours.filter((h) => h.workerReplicasNeeded > workers.maxReplicas).map((h) => h.hour),
   };
 }
+
+/** A role whose planned replicas exceed the deployment spec's `replicas.max`: the deployed autoscaler stops short of the plan. */
+export interface SpecMaxExceedance {
+  role: 'web' | 'worker';
+  /** `replicas.max` of the role in the deployment spec. */
+  specMax: number;
+  /** The most replicas the plan needs in any hour, before any bound. */
+  peakNeeded: number;
+  /** Hours in which the plan needs more than `specMax`. */
+  hours: number;
+  firstHour: string;
+}
+
+/**
+ * The roles whose needed replicas (before the plan's own bounds, which `--max`/`--worker-max` may have moved) exceed
+ * `replicas.max` of the deployment spec, web first: every rendered platform file caps the role there, so the sale
+ * would get fewer replicas than the plan says it needs.
+ */
+export function getSpecMaxExceedances(plan: Pick<CapacityPlan, 'hours'>, specMax: { web: number; worker: number }): SpecMaxExceedance[] {
+  const out: SpecMaxExceedance[] = [];
+  for (const role of ['web', 'worker'] as const) {
+    const needed = (h: PlanHour) => (role === 'web' ? h.webReplicasNeeded : h.workerReplicasNeeded);
+    const over = plan.hours.filter((h) => needed(h) > specMax[role]);
+    if (over.length > 0) out.push({ role, specMax: specMax[role], peakNeeded: Math.max(...over.map(needed)), hours: over.length, firstHour: over[0].hour });
+  }
+  return out;
+}
+
+/** The warning line `plan` and `simulate` print for one `SpecMaxExceedance`. */
+export function describeSpecMaxExceedance(e: SpecMaxExceedance): string {
+  const consequence = e.role === 'web' ? 'the deployed autoscalers stop there and requests queue or are shed' : 'the deployed ScaledObject stops there and the queues\u2019 backlog grows';
+  return `WARNING: up to ${e.peakNeeded} ${e.role} replicas needed, above the deployment spec's ${e.role}.replicas.max ${e.specMax}, in ${e.hours} hour(s) from ${e.firstHour.slice(0, 16)}Z: ${consequence}; raise ${e.role}.replicas.max in the deployment spec and re-render (salescale manifests), or plan for less load`;
+}

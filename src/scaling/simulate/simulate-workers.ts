@@ -6,7 +6,7 @@
  * against the same one with cron pre-scaling windows from the capacity plan.
  */
 import type { WorkerPlanOptions, WebPlanOptions } from '../capacity/plan.ts';
-import { DEFAULT_WEB_PLAN, DEFAULT_WORKER_PLAN, getBacklogListLength, planCapacity } from '../capacity/plan.ts';
+import { type CapacityPlan, DEFAULT_WEB_PLAN, DEFAULT_WORKER_PLAN, getBacklogListLength, planCapacity } from '../capacity/plan.ts';
 import { ScalingInputError, requireNonNegative, requirePositive } from '../errors.ts';
 import type { DemandCurve, ForecastOptions } from '../forecast/forecast.ts';
 import { createDemandCurve, forecastHourly } from '../forecast/forecast.ts';
@@ -273,6 +273,8 @@ export interface WorkerPolicyResult extends WorkerSimulationResult {
 }
 
 export interface CompareWorkersResult {
+  /** The capacity plan the windows come from (both tiers, sized on `forecast`). */
+  plan: CapacityPlan;
   /** The worker pre-scaling windows of the plan (the cron triggers of keda-workers-prescaled). */
   windows: PrescaleWindow[];
   /** The queue the backlog was simulated with. */
@@ -318,5 +320,5 @@ export function compareWorkerPolicies(input: CompareWorkersInput): CompareWorker
     });
     return { policy, description: WORKER_POLICY_DESCRIPTIONS[policy], ...r };
   });
-  return { windows, queue, listLength, results };
+  return { plan, windows, queue, listLength, results };
 }
