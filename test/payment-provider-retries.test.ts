@@ -245,3 +245,32 @@ describe('provider calls after a Stripe 500 (test Stripe server replaying saved 
     assert.equal(stripe.refunds.get(order.intentId), 1, 'no second refund');
   });
 });
+
+describe('provider-call metric series from start', () => {
+  let stripe: StripeServer;
+  let t: TestApp;
+
+  before(async () => {
+    stripe = await startStripeServer({ secretKey: SECRET_KEY });
+    t = await createTestApp({ PAYMENT_PROVIDER: 'stripe', STRIPE_SECRET_KEY: SECRET_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_API_URL: stripe.url });
+  });
+  after(async () => {
+    await t?.close();
+    await stripe?.close();
+  });
+
+  it('exposes every (action, outcome) pair of salescale_payment_provider_calls_total at 0 before the first call', async () => {
+    // An alert's rate() or increase() sees nothing on a series that appears with its first event.
+    const samples = parsePrometheusText((await t.app.inject({ method: 'GET', url: '/metrics' })).body);
+    const missing: string[] = [];
+    for (const action of ['capture', 'void', 'refund', 'create_intent']) {
+      for (const outcome of ['succeeded', 'failed', 'misconfigured']) {
+        const series = select(samples, 'salescale_payment_provider_calls_total', { provider: 'stripe', action, outcome });
+        if (series.length === 0) missing.push(`${action}/${outcome}`);
+        else assert.equal(total(samples, 'salescale_payment_provider_calls_total', { provider: 'stripe', action, outcome }), 0, `${action}/${outcome} at 0`);
+      }
+    }
+    assert.deepEqual(missing, [], 'series missing before the first call');
+    assert.equal(stripe.requests.length, 0, 'no provider call was made');
+  });
+});

@@ -32,6 +32,9 @@ export interface PaymentMetrics {
  */
 export const PROVIDER_CALL_ACTIONS = ['capture', 'void', 'refund', 'create_intent'] as const;
 
+/** The `outcome` label's values of `salescale_payment_provider_calls_total` (exclusive). */
+export const PROVIDER_CALL_OUTCOMES = ['succeeded', 'misconfigured', 'failed'] as const;
+
 /** The `problem` label's values, created at zero so an alert's `increase()` sees the first one. */
 export const PAYMENT_PROBLEMS = ['refund_failed', 'disputed', 'dispute_lost'] as const;
 

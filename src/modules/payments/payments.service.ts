@@ -24,7 +24,7 @@ import {
   WebhookMalformedError,
   WebhookSignatureInvalidError,
 } from './payments.errors.ts';
-import { PAYMENT_PROBLEMS, PROVIDER_CALL_ACTIONS, RESOLVABLE_PAYMENT_PROBLEMS, type PaymentMetrics } from './payments.metrics.ts';
+import { PAYMENT_PROBLEMS, PROVIDER_CALL_ACTIONS, PROVIDER_CALL_OUTCOMES, RESOLVABLE_PAYMENT_PROBLEMS, type PaymentMetrics } from './payments.metrics.ts';
 import { PAYMENT_STATUS_RANK, type PaymentRow, type PaymentsRepository } from './payments.repository.ts';
 
 export interface PaymentServiceDeps {
@@ -112,8 +112,11 @@ const keyFor = (payment: PaymentRow, action: string) =>
 export function createPaymentService(deps: PaymentServiceDeps) {
   const { db, provider, lifecycle, payments, metrics, logger } = deps;
   for (const problem of PAYMENT_PROBLEMS) metrics.problems.inc({ provider: provider.name, problem }, 0);
-  // At zero, so that the PaymentProviderMisconfigured alert's `increase()` sees the first refusal.
-  for (const action of PROVIDER_CALL_ACTIONS) metrics.providerCalls.inc({ provider: provider.name, action, outcome: 'misconfigured' }, 0);
+  // Every (action, outcome) pair at zero, so that an alert's `increase()` or `rate()` (PaymentProviderMisconfigured,
+  // PaymentProviderCallsFailing, PaymentsStalled's captures) sees the first event, not a series appearing with it.
+  for (const action of PROVIDER_CALL_ACTIONS) {
+    for (const outcome of PROVIDER_CALL_OUTCOMES) metrics.providerCalls.inc({ provider: provider.name, action, outcome }, 0);
+  }
 
   async function invalidate(productIds: readonly number[]): Promise<void> {
     await Promise.all([...new Set(productIds)].map((id) => deps.gate.invalidate(id))).catch((e: unknown) =>
