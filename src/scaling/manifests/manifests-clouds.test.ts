@@ -108,6 +108,18 @@ describe('Google Cloud (deploy/gcp/main.tf)', () => {
     assert.doesNotMatch(tf.resource.google_compute_instance_template.worker[0].metadata['startup-script'], /TRUST_PROXY/);
   });
 
+  it('derives SHOP_URL of the web and worker VMs from var.domain, the host of the certificate, whose default is the spec\u2019s web.host', async () => {
+    const tf = await parseTerraform(files);
+    assert.equal(tf.variable.domain[0].default, spec.web.host);
+    for (const role of ['web', 'worker'] as const) {
+      const startup: string = tf.resource.google_compute_instance_template[role][0].metadata['startup-script'];
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Terraform's interpolation of the domain variable.
+      assert.deepEqual(startup.split('\n').filter((l) => l.startsWith('SHOP_URL=')), ['SHOP_URL=https://${var.domain}'], role);
+    }
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the certificate names the same variable.
+    assert.deepEqual(tf.resource.google_compute_managed_ssl_certificate.web[0].managed[0].domains, ['${var.domain}']);
+  });
+
   const broken = async (from: string | RegExp, to: string) => {
     assert.ok(typeof from === 'string' ? gcpText.includes(from) : from.test(gcpText), `main.tf contains ${from}`);
     return validateTerraform('main.tf', gcpText.replace(from, to));

@@ -152,6 +152,9 @@ describe('the environment every platform gives each role', () => {
       const env = Object.fromEntries(body.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
       // TRUST_PROXY: the literal ranges (the load balancer's own address is interpolated at apply time).
       if (env.TRUST_PROXY !== undefined) env.TRUST_PROXY = env.TRUST_PROXY.split(',').filter((entry) => !entry.includes('${')).join(',');
+      // SHOP_URL: the Terraform's domain variable at its default, the spec's host.
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Terraform's interpolation of the domain variable.
+      if (env.SHOP_URL !== undefined) env.SHOP_URL = env.SHOP_URL.replace('${var.domain}', SEED_DEPLOYMENT_SPEC.web.host);
       return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, /\$[{(A-Z]|\{\d+\}/.test(v) ? (SAMPLES[k] ?? `redis://${k.toLowerCase()}.internal:6379`) : v]));
     };
     const tf = await parseTerraform(files);
@@ -287,9 +290,12 @@ describe('the environment every platform gives each role', () => {
       assert.equal(loadConfig(env).mail.shopUrl, want, `${where}: SHOP_URL ${JSON.stringify(env.SHOP_URL)}`);
     }
     const tf = await parseTerraform(files);
+    // Google Cloud: from var.domain, the certificate's host, which defaults to the spec's.
+    assert.equal(tf.variable.domain[0].default, SEED_DEPLOYMENT_SPEC.web.host);
     for (const role of ['web', 'worker'] as const) {
       const lines = (tf.resource.google_compute_instance_template[role][0].metadata['startup-script'] as string).split('\n');
-      assert.ok(lines.includes(`SHOP_URL=${shopUrl}`), `gcp ${role}: SHOP_URL`);
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Terraform's interpolation of the domain variable.
+      assert.ok(lines.includes('SHOP_URL=https://${var.domain}'), `gcp ${role}: SHOP_URL`);
     }
     const arm = JSON.parse(getFile(files, 'deploy/azure/salescale.json').content) as Obj;
     const scaleSets = (arm.resources as Obj[]).filter((r) => r.type === 'Microsoft.Compute/virtualMachineScaleSets');

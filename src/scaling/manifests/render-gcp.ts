@@ -41,7 +41,9 @@ function startupScript(spec: DeploymentSpec, role: 'web' | 'worker'): string {
   // The load balancer's front ends connect from the health checks' ranges (Google's docs: the same for instance groups) and append the client, then the forwarding rule's
   // address, to X-Forwarded-For: trusting both gives the app the shopper's address (else one rate-limit budget and
   // one guest waiting-room ticket for everyone behind the same front end).
-  const env = { ...getRoleEnv(spec, role), ...(role === 'web' ? { TRUST_PROXY: [...GCP_HEALTH_CHECK_RANGES, '${lb_address}'].join(',') } : {}) };
+  // SHOP_URL from var.domain, the certificate's host (default: the spec's web.host): an operator who sets the domain
+  // gets email links and payment return URLs on it, not on the spec's host.
+  const env = { ...getRoleEnv(spec, role), SHOP_URL: 'https://${domain}', ...(role === 'web' ? { TRUST_PROXY: [...GCP_HEALTH_CHECK_RANGES, '${lb_address}'].join(',') } : {}) };
   const port = spec[role].port;
   const lines = [
     '#!/bin/bash',
@@ -79,6 +81,7 @@ function instanceTemplate(spec: DeploymentSpec, role: 'web' | 'worker'): HclBloc
   const vars = {
     lb_address: expr('google_compute_global_address.web.address'),
     project: v('project'),
+    domain: v('domain'),
     image: v('image'),
     db_password_secret: expr('google_secret_manager_secret.db_password.secret_id'),
     admin_token_secret: expr('google_secret_manager_secret.admin_api_token.secret_id'),
@@ -289,7 +292,7 @@ export function buildGcpTerraform(spec: DeploymentSpec, schedule: PrescaleSchedu
     variable('web_machine_type', 'string', 'Machine type of web VMs', spec.gcp.machineType),
     variable('worker_machine_type', 'string', 'Machine type of worker VMs', spec.gcp.machineType),
     variable('db_tier', 'string', 'Cloud SQL tier', spec.gcp.dbTier),
-    variable('domain', 'string', 'Host name of the managed certificate', spec.web.host),
+    variable('domain', 'string', 'Host name of the managed certificate and of SHOP_URL (links in emails, payment return URLs)', spec.web.host),
     variable('alert_email', 'string', 'Where alerts are sent (empty: no channel)', ''),
     variable('db_password', 'string', 'Password of the database user (kept in Secret Manager for the VMs)', undefined, true),
     block('resource', ['google_service_account', 'app'], [
