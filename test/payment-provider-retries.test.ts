@@ -233,6 +233,47 @@ describe('provider calls after a Stripe 500 (test Stripe server replaying saved 
     }
   });
 
+  it("records an admin's failed refund in the audit trail with its status and error code, the answer unchanged", async () => {
+    const cases = [
+      { name: 'refund-audit-500', refusal: { status: 500, message: 'An unknown error occurred' }, answer: 503, error: { code: 'PAYMENT_PROVIDER_UNAVAILABLE' } },
+      {
+        name: 'refund-audit-expired',
+        refusal: { status: 400, code: 'charge_expired_for_refund', message: 'The charge is too old to be refunded.' },
+        answer: 500,
+        error: { code: 'INTERNAL_ERROR', providerCode: 'charge_expired_for_refund' },
+      },
+    ];
+    for (const c of cases) {
+      const order = await paidOrder(c.name);
+      stripe.refusals.set(order.intentId, c.refusal);
+      const refused = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.orderId}/refund`, headers: { ...t.admin, 'x-admin-actor': 'rita (support)' } });
+      stripe.refusals.delete(order.intentId);
+      assert.equal(refused.statusCode, c.answer, refused.body);
+      assert.equal(refused.json().error.code, c.error.code);
+      const rows = async () =>
+        (
+          await t.platform.db.primary.execute<{ actor: string | null; status: number; error: unknown; request_id: string }>(
+            sql`select actor, status, error, request_id from admin_actions where route = '/api/v1/admin/orders/:id/refund' and target->>'id' = ${String(order.orderId)} order by id`,
+          )
+        ).rows;
+      // Written after the reply: poll for it.
+      for (let i = 0; (await rows()).length === 0 && i < 250; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      const written = await rows();
+      assert.equal(written.length, 1, `${c.name}: the failed attempt recorded`);
+      assert.deepEqual(
+        { actor: written[0]!.actor, status: written[0]!.status, error: written[0]!.error, requestId: written[0]!.request_id },
+        { actor: 'rita (support)', status: c.answer, error: c.error, requestId: refused.json().error.requestId },
+      );
+    }
+    // The admin API lists it.
+    const listed = await t.app.inject({ method: 'GET', url: '/api/v1/admin/actions?limit=5', headers: t.admin });
+    assert.equal(listed.statusCode, 200, listed.body);
+    assert.ok(
+      (listed.json().items as { error: unknown }[]).some((item) => JSON.stringify(item.error) === JSON.stringify(cases[1]!.error)),
+      listed.body,
+    );
+  });
+
   it('settles a refund Stripe refuses as charge_already_refunded as refunded, not as a failed refund', async () => {
     const order = await paidOrder('already-refunded');
     // Refunded in Stripe's dashboard; its event has not arrived yet.

@@ -13,6 +13,11 @@ export interface AdminActionNote {
   /** The product acted on, when the route's `:id` is not one (a product just created). */
   productId?: number;
   change?: AdminChange;
+  /**
+   * A failed request that is an action nonetheless (an admin refund whose provider call failed: the order is marked as
+   * being refunded, and the worker's give-back retry finishes it): recorded with its 4xx/5xx status and this error.
+   */
+  error?: { code: string; providerCode?: string };
 }
 
 const notes = new WeakMap<FastifyRequest, AdminActionNote>();
@@ -45,7 +50,8 @@ function getTraceId(request: FastifyRequest): string | undefined {
 /**
  * The admin API's audit trail (OWASP ASVS 16.2/16.3), for the admin scope it is registered in, after the admin token
  * check: every successful mutation (POST/PUT/PATCH/DELETE answered below 400) gets one `admin action` log line and
- * an `admin_actions` row, written after the reply (never failing or delaying it). Refused requests (401, 4xx) are
+ * an `admin_actions` row, written after the reply (never failing or delaying it); so does a failed request a route
+ * notes as an action (`AdminActionNote.error`: an admin refund whose provider call failed). Other refused requests (401, 4xx) are
  * not actions: the token check logs its own refusals as security events. Bodies are never logged wholesale; the
  * token never; the actor is the caller's `X-Admin-Actor` label as given (self-declared: admin tokens carry no
  * identity), and a malformed label is refused with 400 `INVALID_ADMIN_ACTOR` before anything runs.
@@ -59,10 +65,11 @@ export function adminAuditTrail(audit: AuditService) {
         if (actor !== undefined) actors.set(request, actor);
       });
       admin.addHook('onResponse', async (request, reply) => {
-        if (!MUTATIONS.has(request.method) || reply.statusCode >= 400) return;
+        if (!MUTATIONS.has(request.method)) return;
+        const note = notes.get(request) ?? {};
+        if (reply.statusCode >= 400 && note.error === undefined) return;
         const route = request.routeOptions.url ?? 'unmatched';
         const target = (request.params ?? {}) as Record<string, unknown>;
-        const note = notes.get(request) ?? {};
         const productId = note.productId ?? (PRODUCT_ROUTE.test(route) && typeof target.id === 'number' ? target.id : undefined);
         const traceId = getTraceId(request);
         const action = {
@@ -76,6 +83,7 @@ export function adminAuditTrail(audit: AuditService) {
           traceId: traceId ?? null,
           client: request.ip,
           change: note.change ?? null,
+          error: note.error ?? null,
         };
         request.log.info({ admin: action }, 'admin action');
         audit.record(action);

@@ -26,6 +26,10 @@ export const AdminAction = Type.Object(
     traceId: Type.Union([Type.String(), Type.Null()]),
     client: Type.String(),
     change: Type.Union([Type.Record(Type.String(), BeforeAfter), Type.Null()]),
+    error: Type.Union(
+      [Type.Object({ code: Type.String(), providerCode: Type.Optional(Type.String()) }, { additionalProperties: false }), Type.Null()],
+      { description: 'A failed attempt kept in the trail (an admin refund whose provider call failed): the answer’s error code, and the provider’s refusal code when it gave one. Null for a successful action.' },
+    ),
   },
   { additionalProperties: false },
 );

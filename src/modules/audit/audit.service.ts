@@ -54,6 +54,7 @@ export function createAuditService(deps: AuditServiceDeps) {
         traceId: row.traceId,
         client: row.client,
         change: row.change as AdminAction['change'],
+        error: row.error as AdminAction['error'],
       }));
       return { items, nextCursor: rows.length > query.limit ? cursor.encode(page[page.length - 1]!.id) : null };
     },

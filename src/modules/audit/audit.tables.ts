@@ -1,7 +1,7 @@
 import { bigint, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
- * One row per successful admin API mutation (POST/PUT/PATCH/DELETE under `/api/v1/admin`), written after the reply
+ * One row per successful admin API mutation (and per admin refund whose provider call failed: `error`) (POST/PUT/PATCH/DELETE under `/api/v1/admin`), written after the reply
  * by the admin audit trail (`adminAuditTrail`); read back newest first by `GET /api/v1/admin/actions`. No foreign
  * keys: a record outlives the product or order it names, and its insert must not fail on one. Deleted after
  * {@link ADMIN_ACTION_RETENTION_DAYS} by the worker's periodic clean-up (`pruneAdminActions`), by `created_at`.
@@ -26,6 +26,11 @@ export const adminActions = pgTable(
     client: text('client').notNull(),
     /** What changed, `{ "<field>": { "before": …, "after": … } }`, where the service had both at hand. */
     change: jsonb('change'),
+    /**
+     * A failed attempt the trail keeps (an admin refund whose provider call failed; otherwise only requests answered below
+     * 400 are recorded): `{ "code": <the answer's error code>, "providerCode"?: <the provider's refusal code> }`.
+     */
+    error: jsonb('error'),
   },
   (t) => [index('admin_actions_created_at_idx').on(t.createdAt), index('admin_actions_product_id_id_idx').on(t.productId, t.id)],
 );

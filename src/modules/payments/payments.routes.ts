@@ -5,8 +5,8 @@ import { IdParams, errorResponses } from '../../web/http/schemas.ts';
 import { noteAdminAction } from '../audit/index.ts';
 import { requireCustomer } from '../customers/index.ts';
 import { AdminOrderDetail, GuestOrderParams, OrderNotFoundError, type GuestOrderLinks } from '../orders/index.ts';
-import type { PaymentProvider } from './payment-provider.ts';
-import { UnknownPaymentProviderError } from './payments.errors.ts';
+import { ProviderCallRefusedError, type PaymentProvider } from './payment-provider.ts';
+import { PaymentProviderUnavailableError, UnknownPaymentProviderError } from './payments.errors.ts';
 import type { PaymentService } from './payments.service.ts';
 
 const PayBody = Type.Object(
@@ -112,9 +112,19 @@ export function paymentAdminRoutes(payments: PaymentService): FastifyPluginAsync
     app.post('/orders/:id/refund', { schema: schema(
       'Refunds a paid order (voids the hold if not yet captured); its units go back on sale. 409 PAYMENT_PROBLEM_OPEN while the provider\'s refusal of its refund (payment `refund_failed`) is not marked resolved; once it is, the order is refunded without a provider call.',
     ) }, async (request) => {
-      const { order, change } = await payments.refund(request.params.id);
-      if (change) noteAdminAction(request, { change });
-      return order;
+      try {
+        const { order, change } = await payments.refund(request.params.id);
+        if (change) noteAdminAction(request, { change });
+        return order;
+      } catch (error) {
+        // The provider call failed after the order was marked as being refunded (the worker's give-back retry finishes
+        // it): an action all the same, kept in the audit trail with the answer's code (the answer itself unchanged).
+        if (error instanceof PaymentProviderUnavailableError) noteAdminAction(request, { error: { code: error.code } });
+        else if (error instanceof ProviderCallRefusedError) {
+          noteAdminAction(request, { error: { code: 'INTERNAL_ERROR', ...(error.code === undefined ? {} : { providerCode: error.code }) } });
+        }
+        throw error;
+      }
     });
     app.post(
       '/orders/:id/payment-problem/resolve',
