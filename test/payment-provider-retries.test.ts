@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
+import { RETRY_AFTER_S } from '../src/web/error-handler.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { parsePrometheusText, select, total } from './helpers/prometheus-text.ts';
 import { signedWebhook, startStripeServer, type StripeEvent, type StripeServer } from './helpers/stripe-server.ts';
@@ -61,6 +62,7 @@ describe('provider calls after a Stripe 500 (test Stripe server replaying saved 
     stripe.refusals.set(order.intentId, { status: 500, message: 'An unknown error occurred' });
     const first = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.orderId}/refund`, headers: t.admin });
     assert.equal(first.statusCode, 503, first.body);
+    assert.equal(first.headers['retry-after'], String(RETRY_AFTER_S.unavailable), 'Retry-After of a provider 5xx');
     // Stripe is fine again; its saved 500 stays under the key it answered.
     stripe.refusals.delete(order.intentId);
     const again = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.orderId}/refund`, headers: t.admin });
@@ -219,6 +221,8 @@ describe('provider calls after a Stripe 500 (test Stripe server replaying saved 
       // Not the buyer's fault: a 503 with a stable code, no Stripe words, no stack.
       assert.equal(refused.statusCode, 503, `${refusal.status}: ${refused.body}`);
       assert.equal(refused.json().error.code, 'PAYMENT_PROVIDER_UNAVAILABLE', refused.body);
+      // Clients and load balancers back off as for any dependency down (DATABASE_UNAVAILABLE, REDIS_UNAVAILABLE).
+      assert.equal(refused.headers['retry-after'], String(RETRY_AFTER_S.unavailable), `${refusal.status}: Retry-After`);
       assert.doesNotMatch(refused.body, /API Key|sk_test|permission|acct_|stack|at .*\.ts/);
       assert.equal(await calls('misconfigured'), misconfiguredBefore + 1, `${refusal.status}: counted as misconfigured`);
       // Nothing half-written: the order still waits for its payment, with no payment row.

@@ -8,6 +8,11 @@ export class DomainError extends Error {
   readonly code: string;
   readonly kind: ErrorKind;
   readonly details: Record<string, unknown> | undefined;
+  /**
+   * An `unavailable` failure that knows how long clients should wait: its 503's `Retry-After` (else the default of
+   * every 503, 1 s).
+   */
+  retryAfterS: number | undefined;
 
   constructor(code: string, kind: ErrorKind, message: string, details?: Record<string, unknown>) {
     // An expected refusal is not a bug: no stack to capture (a sold-out storm throws thousands per second).

@@ -80,6 +80,9 @@ export function installErrorHandling(app: FastifyInstance): void {
       // rate limiter's 429s do: clients and proxies read the header, not the body.
       const retryAfterS = error.details?.retryAfterSeconds;
       if (error.kind === 'rate_limited' && typeof retryAfterS === 'number' && Number.isFinite(retryAfterS)) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterS))));
+      // A failure that knows how long to back off (a payment provider down: as a dependency down) says so; any other
+      // 503 gets sendError's default.
+      if (error.kind === 'unavailable' && error.retryAfterS !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterS))));
       return sendError(reply, STATUS_BY_KIND[error.kind], error.code, error.message, error.details);
     }
     if (error.validation) {

@@ -118,6 +118,9 @@ export class WebhookMalformedError extends InvalidInputError {
   }
 }
 
+/** `Retry-After` of a 503 PAYMENT_PROVIDER_UNAVAILABLE: a dependency down (the web role's RETRY_AFTER_S.unavailable). */
+export const PAYMENT_PROVIDER_RETRY_AFTER_S = 2;
+
 export class PaymentProviderUnavailableError extends DomainError {
   /**
    * The provider answered with a 5xx (not a timeout or a lost connection): it kept that answer under the call's
@@ -138,5 +141,8 @@ export class PaymentProviderUnavailableError extends DomainError {
         : 'the payment provider did not answer; retry shortly (nothing was charged twice)',
     );
     this.keySpent = options.keySpent ?? false;
+    // A dependency down, as DATABASE_UNAVAILABLE and REDIS_UNAVAILABLE (RETRY_AFTER_S.unavailable): clients and load
+    // balancers back off 2 s rather than the 1 s of a busy instance.
+    this.retryAfterS = PAYMENT_PROVIDER_RETRY_AFTER_S;
   }
 }
