@@ -2,7 +2,8 @@
  * Domain errors: expected refusals with a stable code, raised by services. The kind classifies the
  * refusal for every transport; only the web role's error handler turns a kind into an HTTP status.
  */
-export type ErrorKind = 'invalid' | 'unauthenticated' | 'payment_required' | 'forbidden' | 'not_found' | 'conflict' | 'unprocessable' | 'rate_limited' | 'unavailable';
+/** `bad_gateway`: a dependency answered what we cannot use (a payment provider refusing our well-meant call): our failure, not the client's. */
+export type ErrorKind = 'invalid' | 'unauthenticated' | 'payment_required' | 'forbidden' | 'not_found' | 'conflict' | 'unprocessable' | 'rate_limited' | 'bad_gateway' | 'unavailable';
 
 export class DomainError extends Error {
   readonly code: string;
@@ -30,10 +31,11 @@ export class DomainError extends Error {
 /**
  * A refusal is an answer (the request was wrong or cannot be granted: sold out, not found, limit hit),
  * not a failure: it is replayed to retries of the same idempotent request and counted as "rejected".
- * `unavailable` is a failure of ours (a dependency is down): retrying may succeed.
+ * `unavailable` is a failure of ours (a dependency is down): retrying may succeed; so is `bad_gateway` (a dependency
+ * refused our call).
  */
 export function isRefusal(error: unknown): error is DomainError {
-  return error instanceof DomainError && error.kind !== 'unavailable';
+  return error instanceof DomainError && error.kind !== 'unavailable' && error.kind !== 'bad_gateway';
 }
 
 export class NotFoundError extends DomainError {

@@ -93,6 +93,13 @@ export interface StripeServer {
    * permission). Nothing is kept under the idempotency key. Set it back to `undefined` once the key is "fixed".
    */
   refuseAll: { status: 401 | 403; message: string } | undefined;
+  /**
+   * `POST /v1/payment_intents` (a pay call's createIntent) is answered with this error instead, as Stripe answers it
+   * (kept under the idempotency key like any request that ran, but a 429): a `card_error` decline, an
+   * `invalid_request_error` on a parameter, a 429 `rate_limit_error`, a 5xx `api_error`; or `'reset'`: the connection is
+   * closed without an answer. Set it back to `undefined` to let pay calls through again.
+   */
+  refuseCreate: { status: number; type: string; message: string; code?: string; declineCode?: string; param?: string } | 'reset' | undefined;
   /** Requests received, by path (with idempotency keys). */
   requests: { method: string; path: string; idempotencyKey: string | undefined; replayed: boolean }[];
   /** The buyer confirms the intent in the browser: authorized (manual capture) or captured, or declined. */
@@ -143,6 +150,10 @@ export async function startStripeServer(options: { secretKey: string }): Promise
       return error(refusal.status, refusal.status >= 500 ? 'api_error' : 'invalid_request_error', refusal.message, refusal.code ? { code: refusal.code } : {});
     }
     if (refusal) return error(refusal.status, refusal.status >= 500 ? 'api_error' : refusal.status === 429 ? 'rate_limit_error' : 'invalid_request_error', refusal.message, refusal.code ? { code: refusal.code } : {});
+    if (method === 'POST' && path === '/v1/payment_intents' && api.refuseCreate !== undefined && api.refuseCreate !== 'reset') {
+      const r = api.refuseCreate;
+      return error(r.status, r.type, r.message, { ...(r.code ? { code: r.code } : {}), ...(r.declineCode ? { decline_code: r.declineCode } : {}), ...(r.param ? { param: r.param } : {}) });
+    }
     if (method === 'POST' && path === '/v1/payment_intents') {
       const amount = Number(params.amount);
       if (!Number.isInteger(amount) || amount < 1) return error(400, 'invalid_request_error', 'Invalid integer: amount', { param: 'amount', code: 'parameter_invalid_integer' });
@@ -249,7 +260,7 @@ export async function startStripeServer(options: { secretKey: string }): Promise
     return error(404, 'invalid_request_error', `Unrecognized request URL (${method}: ${path}).`);
   }
 
-  const api = { refuseAll: undefined as StripeServer['refuseAll'] };
+  const api = { refuseAll: undefined as StripeServer['refuseAll'], refuseCreate: undefined as StripeServer['refuseCreate'] };
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let raw = '';
@@ -269,6 +280,11 @@ export async function startStripeServer(options: { secretKey: string }): Promise
       if (api.refuseAll) {
         requests.push({ method: req.method ?? 'GET', path, idempotencyKey: key, replayed: false });
         send(api.refuseAll.status, { error: { type: api.refuseAll.status === 401 ? 'authentication_error' : 'permission_error', message: api.refuseAll.message } });
+        return;
+      }
+      if (api.refuseCreate === 'reset' && req.method === 'POST' && path === '/v1/payment_intents') {
+        requests.push({ method: req.method, path, idempotencyKey: key, replayed: false });
+        req.socket.destroy();
         return;
       }
       const params = parseForm(req.method === 'GET' ? ((req.url ?? '').split('?')[1] ?? '') : raw);
@@ -316,6 +332,12 @@ export async function startStripeServer(options: { secretKey: string }): Promise
     },
     set refuseAll(refusal) {
       api.refuseAll = refusal;
+    },
+    get refuseCreate() {
+      return api.refuseCreate;
+    },
+    set refuseCreate(refusal) {
+      api.refuseCreate = refusal;
     },
     url: `http://127.0.0.1:${port}`,
     intents,

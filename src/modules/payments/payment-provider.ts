@@ -80,12 +80,15 @@ export class ProviderCallRefusedError extends Error {
   readonly code: string | undefined;
   /** The provider keeps this refusal under the call's idempotency key: a retry once it passes needs the next key. */
   readonly keySpent: boolean;
-  constructor(message: string, options: { permanent: boolean; configuration?: boolean; keySpent?: boolean; code: string | undefined; cause?: unknown }) {
+  /** The buyer's card was declined (Stripe `card_error`): the buyer's refusal (402), with the decline code. */
+  readonly declineCode: string | undefined;
+  constructor(message: string, options: { permanent: boolean; configuration?: boolean; keySpent?: boolean; code: string | undefined; declineCode?: string; cause?: unknown }) {
     super(message, { cause: options.cause });
     this.name = 'ProviderCallRefusedError';
     this.permanent = options.permanent;
     this.configuration = options.configuration ?? false;
     this.keySpent = options.keySpent ?? false;
     this.code = options.code;
+    this.declineCode = options.declineCode;
   }
 }

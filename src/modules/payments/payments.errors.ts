@@ -118,6 +118,20 @@ export class WebhookMalformedError extends InvalidInputError {
   }
 }
 
+/**
+ * The payment provider refused one of our calls for a reason that is neither the buyer's (a decline, an amount or
+ * currency it does not take) nor our key's (PAYMENT_PROVIDER_UNAVAILABLE): a parameter it does not take, a charge too
+ * old to refund. A bug or a change at the provider: 502 with this stable code, the provider's own wording only in the
+ * log (its code in `providerCode`, for the audit trail).
+ */
+export class PaymentProviderError extends DomainError {
+  readonly providerCode: string | undefined;
+  constructor(providerCode: string | undefined) {
+    super('PAYMENT_PROVIDER_ERROR', 'bad_gateway', 'the payment provider refused the request; nothing was charged; the shop has been told');
+    this.providerCode = providerCode;
+  }
+}
+
 /** `Retry-After` of a 503 PAYMENT_PROVIDER_UNAVAILABLE: a dependency down (the web role's RETRY_AFTER_S.unavailable). */
 export const PAYMENT_PROVIDER_RETRY_AFTER_S = 2;
 

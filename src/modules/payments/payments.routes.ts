@@ -40,7 +40,7 @@ export function paymentRoutes(deps: { payments: PaymentService; provider: Paymen
             params: GuestOrderParams,
             headers: PayHeaders,
             body: PayBody,
-            response: { 200: Type.Ref('Order'), ...errorResponses(400, 402, 403, 404, 409, 422, 429, 503) },
+            response: { 200: Type.Ref('Order'), ...errorResponses(400, 402, 403, 404, 409, 422, 429, 502, 503) },
           },
         },
         async (request, reply) => {
@@ -61,7 +61,7 @@ export function paymentRoutes(deps: { payments: PaymentService; provider: Paymen
           params: IdParams,
           headers: PayHeaders,
           body: PayBody,
-          response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 402, 403, 404, 409, 422, 429, 503) },
+          response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 402, 403, 404, 409, 422, 429, 502, 503) },
         },
       },
       async (request, reply) =>

@@ -16,6 +16,7 @@ import {
   OrderNotPayableError,
   OrderNotRefundableError,
   PaymentDeclinedError,
+  PaymentProviderError,
   PaymentProblemOpenError,
   PaymentProviderUnavailableError,
   PaymentProblemNotFoundError,
@@ -427,6 +428,15 @@ export function createPaymentService(deps: PaymentServiceDeps) {
                 'the provider refused our call as a configuration problem (wrong key, account or mode?): buyers cannot pay until it is fixed',
               );
               throw new PaymentProviderUnavailableError({ misconfigured: true });
+            }
+            if (error instanceof ProviderCallRefusedError) {
+              // The buyer's card declined (402, the buyer's refusal, as the test provider's tok_declined): no failing call.
+              if (error.declineCode !== undefined) throw new PaymentDeclinedError(order.id, error.declineCode);
+              // Any other refusal of a call we made (a parameter it does not take): a bug or a change at the provider.
+              // 502 with a stable code, the provider's wording only in the log (it was a 500 INTERNAL_ERROR).
+              metrics.providerCalls.inc({ provider: provider.name, action: 'create_intent', outcome: 'failed' });
+              logger.error({ orderId: order.id, reason: error.code, err: error }, 'the provider refused the call starting a payment: buyers may be unable to pay');
+              throw new PaymentProviderError(error.code);
             }
             metrics.providerCalls.inc({ provider: provider.name, action: 'create_intent', outcome: 'failed' });
             throw error;

@@ -245,6 +245,7 @@ export class StripeCallRefusedError extends ProviderCallRefusedError {
       // Stripe keeps a refusal of a request it ran under its key, as a 5xx: a retry once it passes needs the next key.
       keySpent: aboutRequest,
       code,
+      ...(refusal instanceof Stripe.errors.StripeCardError ? { declineCode: refusal.decline_code ?? code ?? 'card_declined' } : {}),
     });
     this.name = 'StripeCallRefusedError';
   }

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
+import { createLogger } from '../src/platform/logger/logger.ts';
+import { RETRY_AFTER_S } from '../src/web/error-handler.ts';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+import { parsePrometheusText, total } from './helpers/prometheus-text.ts';
+import { startStripeServer, type StripeServer } from './helpers/stripe-server.ts';
+
+const SECRET_KEY = 'sk_test_salescale_pay_failures_0123456789';
+const WEBHOOK_SECRET = 'whsec_salescale_pay_failures_0123456789abcdef';
+
+/**
+ * A pay call whose createIntent Stripe refuses or fails for another reason than our key (payment-provider-retries) or
+ * the order's amount or currency (stripe.test): each class answers a stable status and code, never a 500, never
+ * Stripe's words, and the order stays payable.
+ */
+describe('pay call: Stripe refusing or failing createIntent', () => {
+  let stripe: StripeServer;
+  let t: TestApp;
+  let productId: number;
+  const run = randomUUID().slice(0, 8);
+  const lines: { level: number; msg: string; orderId?: number; reason?: string }[] = [];
+  const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+
+  before(async () => {
+    stripe = await startStripeServer({ secretKey: SECRET_KEY });
+    t = await createTestApp(
+      { PAYMENT_PROVIDER: 'stripe', STRIPE_SECRET_KEY: SECRET_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_API_URL: stripe.url, RATE_LIMIT_CHECKOUT_MAX: '10000' },
+      undefined,
+      { logger },
+    );
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `pay-failures-${run}`, name: 'Pay failure item', priceCents: 4200, available: 20 } });
+    assert.equal(created.statusCode, 201, created.body);
+    productId = created.json().id as number;
+  });
+  after(async () => {
+    stripe.refuseCreate = undefined;
+    await t?.close();
+    await stripe?.close();
+  });
+
+  const calls = async (outcome: string) => {
+    const samples = parsePrometheusText((await t.app.inject({ method: 'GET', url: '/metrics' })).body);
+    return total(samples, 'salescale_payment_provider_calls_total', { provider: 'stripe', action: 'create_intent', outcome });
+  };
+
+  /** Places an order, pays it while Stripe answers `refusal`, then checks it stays payable (a new pay call, Stripe fine again). */
+  async function payRefused(name: string, refusal: StripeServer['refuseCreate']) {
+    const key = `pay-failures-${name}-${run}`;
+    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': key }, payload: { email: `${key}@example.com`, items: [{ productId, quantity: 1 }] } });
+    assert.equal(placed.statusCode, 201, placed.body);
+    const orderId = placed.json().id as number;
+    const pay = (payKey: string) => t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${placed.json().accessToken}/pay`, headers: { 'idempotency-key': payKey }, payload: {} });
+    const failedBefore = await calls('failed');
+    stripe.refuseCreate = refusal;
+    const refused = await pay(`${key}-pay`).finally(() => (stripe.refuseCreate = undefined));
+    assert.notEqual(refused.statusCode, 500, refused.body);
+    // No Stripe wording, no stack.
+    assert.doesNotMatch(refused.body, /Your card|Invalid|Received unknown|Too many|unknown error|stripe|at .*\.ts/i);
+    // Nothing half-written: the order still waits for its payment, with no payment row, and a new pay call takes it.
+    const rows = await t.platform.db.primary.execute<{ status: string }>(sql`select status from orders where id = ${orderId}`);
+    assert.equal(rows.rows[0]!.status, 'pending_payment');
+    assert.equal((await t.platform.db.primary.execute(sql`select id from payments where order_id = ${orderId}`)).rows.length, 0, 'no payment recorded');
+    const again = await pay(`${key}-pay-again`);
+    assert.equal(again.statusCode, 200, `${name}, then paid again: ${again.body}`);
+    assert.match(again.json().payment.clientSecret, /^pi_[0-9a-f]+_secret_/);
+    return { refused, orderId, failed: (await calls('failed')) - failedBefore };
+  }
+
+  it('answers a card decline with 402 PAYMENT_DECLINED and its decline code, not counted as a failing call', async () => {
+    const { refused, orderId, failed } = await payRefused('declined', { status: 402, type: 'card_error', code: 'card_declined', declineCode: 'insufficient_funds', message: 'Your card has insufficient funds.' });
+    assert.equal(refused.statusCode, 402, refused.body);
+    assert.equal(refused.json().error.code, 'PAYMENT_DECLINED');
+    assert.deepEqual(refused.json().error.details, { orderId, declineCode: 'insufficient_funds' });
+    assert.equal(failed, 0, 'a decline is the buyer’s card, not a failing call');
+  });
+
+  it('answers another invalid request with 502 PAYMENT_PROVIDER_ERROR, logged at error level and counted failed', async () => {
+    const { refused, orderId, failed } = await payRefused('invalid', { status: 400, type: 'invalid_request_error', code: 'parameter_unknown', param: 'capture_method', message: 'Received unknown parameter: capture_method' });
+    assert.equal(refused.statusCode, 502, refused.body);
+    assert.equal(refused.json().error.code, 'PAYMENT_PROVIDER_ERROR');
+    assert.equal(failed, 1, 'counted failed');
+    const logged = lines.find((line) => line.level === 50 && line.orderId === orderId && line.reason === 'parameter_unknown');
+    assert.ok(logged, `an error line for order ${orderId}`);
+  });
+
+  for (const c of [
+    { name: 'rate-limited', refusal: { status: 429, type: 'rate_limit_error', code: 'rate_limit', message: 'Too many requests hit the API too quickly.' } },
+    { name: 'api-error', refusal: { status: 500, type: 'api_error', message: 'An unknown error occurred' } },
+    { name: 'connection-reset', refusal: 'reset' as const },
+  ]) {
+    it(`answers ${c.name} with 503 PAYMENT_PROVIDER_UNAVAILABLE and Retry-After, counted failed`, async () => {
+      const { refused, failed } = await payRefused(c.name, c.refusal);
+      assert.equal(refused.statusCode, 503, refused.body);
+      assert.equal(refused.json().error.code, 'PAYMENT_PROVIDER_UNAVAILABLE');
+      assert.equal(refused.headers['retry-after'], String(RETRY_AFTER_S.unavailable));
+      assert.equal(failed, 1, 'counted failed');
+    });
+  }
+});
