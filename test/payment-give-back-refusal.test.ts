@@ -121,7 +121,7 @@ describe('give-back retry: permanent refusals and transient failures (Stripe, a 
 
     // The admin audit trail says what became of each refund the admin asked for: the worker's row, with the order's and
     // the payment's status before and after (the admin's own request failed, so it has no row of its own).
-    type Action = { actor: string | null; method: string; route: string; target: Record<string, unknown>; status: number; change: Record<string, { before: unknown; after: unknown }> | null };
+    type Action = { actor: string | null; method: string; route: string; target: Record<string, unknown>; status: number; change: Record<string, { before: unknown; after: unknown }> | null; error: unknown };
     const workerRow = (orderId: number) =>
       waitFor(`the worker's audit row for order ${orderId}`, async () => {
         const page = await t.app.inject({ method: 'GET', url: '/api/v1/admin/actions?limit=100', headers: t.admin });
@@ -132,9 +132,12 @@ describe('give-back retry: permanent refusals and transient failures (Stripe, a 
     assert.equal(given.route, 'payments:give-back-retry');
     assert.equal(given.status, 200);
     assert.deepEqual(given.change, { status: { before: 'paid', after: 'refunded' }, paymentStatus: { before: 'captured', after: 'refunded' } });
+    assert.equal(given.error, null, 'given back: no error');
     const gaveUp = await workerRow(refused.orderId);
     assert.equal(gaveUp.status, 502, 'the provider refused it');
     assert.deepEqual(gaveUp.change, { paymentStatus: { before: 'captured', after: 'refund_failed' } });
+    // Why: the code an admin's own refund refused so is answered with, and the provider's code.
+    assert.deepEqual(gaveUp.error, { code: 'PAYMENT_PROVIDER_ERROR', providerCode: 'charge_expired_for_refund' });
 
     // Asking for the refund again while the problem is open: refused (no money moved, none will by asking), the order
     // stays paid, the provider is not called.

@@ -243,8 +243,9 @@ describe('provider calls after a Stripe 500 (test Stripe server replaying saved 
       {
         name: 'refund-audit-expired',
         refusal: { status: 400, code: 'charge_expired_for_refund', message: 'The charge is too old to be refunded.' },
-        answer: 500,
-        error: { code: 'INTERNAL_ERROR', providerCode: 'charge_expired_for_refund' },
+        // Stripe refusing the call: provider trouble, a 502 with a stable code, the same code in the trail as in the answer.
+        answer: 502,
+        error: { code: 'PAYMENT_PROVIDER_ERROR', providerCode: 'charge_expired_for_refund' },
       },
     ];
     for (const c of cases) {

@@ -14,6 +14,8 @@ export interface WorkerAction {
   change: FieldChanges;
   /** Unique per attempt, e.g. `give-back-<payment id>-<attempt>`. */
   requestId: string;
+  /** `refused`: why, as an admin's failed refund records it (`{ code, providerCode? }`). */
+  error?: { code: string; providerCode?: string };
 }
 
 /**
@@ -38,6 +40,7 @@ export function createWorkerAuditTrail(deps: { db: () => Db; repo: AuditReposito
           traceId: null,
           client: deps.instanceId,
           change: action.change,
+          error: action.error ?? null,
         })
         .catch((error: unknown) => deps.logger.warn({ err: error, requestId: action.requestId, orderId: action.orderId }, 'could not record a worker action in the admin audit trail'));
     },

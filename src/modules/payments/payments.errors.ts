@@ -1,4 +1,5 @@
 import { ConflictError, DomainError, InvalidInputError, UnprocessableError } from '../../shared/errors.ts';
+import type { ProviderCallRefusedError } from './payment-provider.ts';
 
 export class PaymentDeclinedError extends DomainError {
   constructor(orderId: number, code: string | undefined) {
@@ -159,4 +160,22 @@ export class PaymentProviderUnavailableError extends DomainError {
     // balancers back off 2 s rather than the 1 s of a busy instance.
     this.retryAfterS = PAYMENT_PROVIDER_RETRY_AFTER_S;
   }
+}
+
+/**
+ * The one mapping of a provider's refusal of our call to what is answered (the error handler turns its kind into the
+ * status) and what the admin audit trail records as `error.code`: our key, account or mode refused → 503
+ * PAYMENT_PROVIDER_UNAVAILABLE; the buyer's card declined → 402 PAYMENT_DECLINED; anything else → 502
+ * PAYMENT_PROVIDER_ERROR. Never a 500: the provider's wording stays in the log.
+ */
+export function answerForRefusal(orderId: number, refusal: ProviderCallRefusedError): PaymentProviderUnavailableError | PaymentDeclinedError | PaymentProviderError {
+  if (refusal.configuration) return new PaymentProviderUnavailableError({ misconfigured: true });
+  if (refusal.declineCode !== undefined) return new PaymentDeclinedError(orderId, refusal.declineCode);
+  return new PaymentProviderError(refusal.code);
+}
+
+/** What the admin audit trail records of a provider call that failed: the answer's code and the provider's, if any. */
+export function auditError(answer: PaymentProviderUnavailableError | PaymentProviderError | PaymentDeclinedError, refusal?: ProviderCallRefusedError): { code: string; providerCode?: string } {
+  const providerCode = refusal?.code;
+  return { code: answer.code, ...(providerCode === undefined ? {} : { providerCode }) };
 }

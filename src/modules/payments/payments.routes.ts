@@ -6,7 +6,7 @@ import { noteAdminAction } from '../audit/index.ts';
 import { requireCustomer } from '../customers/index.ts';
 import { AdminOrderDetail, GuestOrderParams, OrderNotFoundError, type GuestOrderLinks } from '../orders/index.ts';
 import { ProviderCallRefusedError, type PaymentProvider } from './payment-provider.ts';
-import { PaymentProviderUnavailableError, UnknownPaymentProviderError } from './payments.errors.ts';
+import { answerForRefusal, auditError, PaymentProviderUnavailableError, UnknownPaymentProviderError } from './payments.errors.ts';
 import type { PaymentService } from './payments.service.ts';
 
 const PayBody = Type.Object(
@@ -107,7 +107,7 @@ export function paymentAdminRoutes(payments: PaymentService): FastifyPluginAsync
       description,
       security: [{ adminToken: [] }],
       params: IdParams,
-      response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 404, 409, 503) },
+      response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 404, 409, 502, 503) },
     });
     app.post('/orders/:id/refund', { schema: schema(
       'Refunds a paid order (voids the hold if not yet captured); its units go back on sale. 409 PAYMENT_PROBLEM_OPEN while the provider\'s refusal of its refund (payment `refund_failed`) is not marked resolved; once it is, the order is refunded without a provider call.',
@@ -118,10 +118,16 @@ export function paymentAdminRoutes(payments: PaymentService): FastifyPluginAsync
         return order;
       } catch (error) {
         // The provider call failed after the order was marked as being refunded (the worker's give-back retry finishes
-        // it): an action all the same, kept in the audit trail with the answer's code (the answer itself unchanged).
-        if (error instanceof PaymentProviderUnavailableError) noteAdminAction(request, { error: { code: error.code } });
-        else if (error instanceof ProviderCallRefusedError) {
-          noteAdminAction(request, { error: { code: 'INTERNAL_ERROR', ...(error.code === undefined ? {} : { providerCode: error.code }) } });
+        // it): an action all the same, kept in the audit trail with the code of the very error answered (a refusal
+        // mapped once, by answerForRefusal: 503, 502; never a 500).
+        if (error instanceof PaymentProviderUnavailableError) {
+          noteAdminAction(request, { error: auditError(error) });
+          throw error;
+        }
+        if (error instanceof ProviderCallRefusedError) {
+          const answer = answerForRefusal(request.params.id, error);
+          noteAdminAction(request, { error: auditError(answer, error) });
+          throw answer;
         }
         throw error;
       }

@@ -16,7 +16,8 @@ import {
   OrderNotPayableError,
   OrderNotRefundableError,
   PaymentDeclinedError,
-  PaymentProviderError,
+  answerForRefusal,
+  auditError,
   PaymentProblemOpenError,
   PaymentProviderUnavailableError,
   PaymentProblemNotFoundError,
@@ -62,6 +63,8 @@ export interface GiveBackAction {
   /** Unique per attempt: `give-back-<payment id>-<attempt>`. */
   requestId: string;
   change: FieldChanges;
+  /** Refused: the code an admin's refund so refused is answered with (`answerForRefusal`), and the provider's code. */
+  error?: { code: string; providerCode?: string };
 }
 
 /** What `process` decided under the order's lock: its outcome, the provider call to make, the units that came back. */
@@ -421,22 +424,20 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             // Our key, account or mode refused (Stripe 401, 403, …): not the buyer's fault, and nothing was written or
             // charged. A 503 with a stable code (it was a 500 with a stack in the log), counted apart (alert
             // PaymentProviderMisconfigured); the same pay call goes through once the configuration is fixed.
-            if (error instanceof ProviderCallRefusedError && error.configuration) {
-              metrics.providerCalls.inc({ provider: provider.name, action: 'create_intent', outcome: 'misconfigured' });
+            // The buyer's card declined (402, the buyer's refusal, as the test provider's tok_declined): no failing call.
+            // Any other refusal of a call we made (a parameter it does not take): a bug or a change at the provider, 502
+            // with a stable code, the provider's wording only in the log (it was a 500 INTERNAL_ERROR).
+            if (error instanceof ProviderCallRefusedError) {
+              const answer = answerForRefusal(order.id, error);
+              if (answer instanceof PaymentDeclinedError) throw answer;
+              metrics.providerCalls.inc({ provider: provider.name, action: 'create_intent', outcome: error.configuration ? 'misconfigured' : 'failed' });
               logger.error(
                 { orderId: order.id, reason: error.code, err: error },
-                'the provider refused our call as a configuration problem (wrong key, account or mode?): buyers cannot pay until it is fixed',
+                error.configuration
+                  ? 'the provider refused our call as a configuration problem (wrong key, account or mode?): buyers cannot pay until it is fixed'
+                  : 'the provider refused the call starting a payment: buyers may be unable to pay',
               );
-              throw new PaymentProviderUnavailableError({ misconfigured: true });
-            }
-            if (error instanceof ProviderCallRefusedError) {
-              // The buyer's card declined (402, the buyer's refusal, as the test provider's tok_declined): no failing call.
-              if (error.declineCode !== undefined) throw new PaymentDeclinedError(order.id, error.declineCode);
-              // Any other refusal of a call we made (a parameter it does not take): a bug or a change at the provider.
-              // 502 with a stable code, the provider's wording only in the log (it was a 500 INTERNAL_ERROR).
-              metrics.providerCalls.inc({ provider: provider.name, action: 'create_intent', outcome: 'failed' });
-              logger.error({ orderId: order.id, reason: error.code, err: error }, 'the provider refused the call starting a payment: buyers may be unable to pay');
-              throw new PaymentProviderError(error.code);
+              throw answer;
             }
             metrics.providerCalls.inc({ provider: provider.name, action: 'create_intent', outcome: 'failed' });
             throw error;
@@ -502,7 +503,13 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         } catch (error) {
           if (error instanceof ProviderCallRefusedError && error.permanent) {
             if ((await giveUp(payment, error)) && !payment.late) {
-              actions.push({ orderId: payment.orderId, outcome: 'refused', requestId, change: { paymentStatus: { before: payment.status, after: 'refund_failed' } } });
+              actions.push({
+                orderId: payment.orderId,
+                outcome: 'refused',
+                requestId,
+                change: { paymentStatus: { before: payment.status, after: 'refund_failed' } },
+                error: auditError(answerForRefusal(payment.orderId, error), error),
+              });
             }
           } else if (error instanceof ProviderCallRefusedError && error.configuration) {
             // Not the buyer's refund failing: our key or account (it hits every payment at once). Retried once fixed.
