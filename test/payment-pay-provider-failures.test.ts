@@ -86,6 +86,26 @@ describe('pay call: Stripe refusing or failing createIntent', () => {
     assert.ok(logged, `an error line for order ${orderId}`);
   });
 
+  it('takes the same pay call again (same Idempotency-Key, or none) once Stripe is fine after answering it with a 5xx', async () => {
+    for (const withKey of [true, false]) {
+      const key = `pay-failures-5xx-again-${withKey ? 'keyed' : 'keyless'}-${run}`;
+      const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': key }, payload: { email: `${key}@example.com`, items: [{ productId, quantity: 1 }] } });
+      assert.equal(placed.statusCode, 201, placed.body);
+      const pay = () => t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${placed.json().accessToken}/pay`, headers: withKey ? { 'idempotency-key': `${key}-pay` } : {}, payload: {} });
+      stripe.refuseCreate = { status: 500, type: 'api_error', message: 'An unknown error occurred' };
+      const refused = await pay().finally(() => (stripe.refuseCreate = undefined));
+      assert.equal(refused.statusCode, 503, refused.body);
+      // Stripe keeps its 500 under the key it answered (a day or more): the retry must not be answered it again.
+      const again = await pay();
+      assert.equal(again.statusCode, 200, `${withKey ? 'same key' : 'no key'}, after the 5xx: ${again.body}`);
+      assert.match(again.json().payment.clientSecret, /^pi_[0-9a-f]+_secret_/);
+      // Asked once more: the payment it started, not another one.
+      const third = await pay();
+      assert.equal(third.statusCode, 200, third.body);
+      assert.equal(third.json().payment.clientSecret, again.json().payment.clientSecret);
+    }
+  });
+
   for (const c of [
     { name: 'rate-limited', refusal: { status: 429, type: 'rate_limit_error', code: 'rate_limit', message: 'Too many requests hit the API too quickly.' } },
     { name: 'api-error', refusal: { status: 500, type: 'api_error', message: 'An unknown error occurred' } },

@@ -411,12 +411,16 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         // never pay. Retries of one attempt see the same dead intent, so the same key and the same live intent.
         const dead = await payments.lastDeadIntent(db.primary, order.id, provider.name);
         const prefix = dead === undefined ? `salescale-order-${order.id}-intent-` : `salescale-order-${order.id}-intent-after-${dead}-`;
-        const created = await provider
-          .createIntent({
-            orderId: order.id,
-            amountCents: order.totalCents,
-            currency: order.currency,
-            idempotencyKey: payKey(prefix, input.idempotencyKey ?? 'default'),
+        const createIntent = (keyPrefix: string) =>
+          provider.createIntent({ orderId: order.id, amountCents: order.totalCents, currency: order.currency, idempotencyKey: payKey(keyPrefix, input.idempotencyKey ?? 'default') });
+        const created = await createIntent(prefix)
+          .catch((error: unknown) => {
+            // A 5xx is kept by the provider under its key (Stripe: a day or more), so every retry of this pay call (the
+            // same Idempotency-Key, or none: every key-less pay call of the order shares one) would be answered it again
+            // and the order could not be paid. Once under a fresh key: nothing is written yet, and an intent a 5xx
+            // may have created anyway is never confirmed (its client secret reached nobody), so nothing is charged.
+            if (error instanceof PaymentProviderUnavailableError && error.keySpent) return createIntent(`${prefix}after-5xx-${randomUUID()}-`);
+            throw error;
           })
           .catch((error: unknown) => {
             // The buyer's refusal (an amount or currency the provider does not take: 422) is no failing call.
