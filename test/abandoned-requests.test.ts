@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
+import { waitFor } from './helpers/queues.ts';
 
 const SLOW_MS = 300;
 
@@ -55,7 +56,10 @@ describe('requests the client abandoned before the reply (real sockets)', () => 
         setTimeout(() => abandoned.destroy(), 50);
       });
     }
-    await sleep(SLOW_MS + 500);
+    // The handlers finish SLOW_MS later, and the degrade-mode figures are those of the next heartbeat (200 ms; later on
+    // a loaded machine): waited for, not a fixed pause. Each figure must then be exactly 3 (no more).
+    await waitFor('the abandoned requests to be counted by /health', async () => (await t.app.inject({ url: '/health' })).json().requests >= 3);
+    await waitFor('a heartbeat to carry them to the degrade-mode figures', async () => (await t.platform.cluster.figures()).sampleRequests >= 3);
 
     const health = (await t.app.inject({ url: '/health' })).json();
     assert.equal(health.requests, 3, `/health: ${JSON.stringify(health)}`);
@@ -69,14 +73,19 @@ describe('requests the client abandoned before the reply (real sockets)', () => 
   it('are counted in the request history the forecast learns from, and signed-in shoppers among active users', async () => {
     const cookies = await mintSessionCookies(t.env, await insertCustomers(t.platform.db.primary, 3, 'abandon'));
     for (const cookie of cookies) await abandon('/api/v1/test-slow', { cookie });
-    await sleep(SLOW_MS + 700);
-
-    const history = await t.platform.db.primary.execute<{ n: string }>(
-      sql`select coalesce(sum((data->'counts'->>'test-slow')::int), 0) as n from outbox where name = 'update-analytics' and data->>'eventType' = 'requests'`,
-    );
+    // The request history is written by the next analytics flush (200 ms; later on a loaded machine): waited for.
+    const requestHistory = async () =>
+      Number(
+        (
+          await t.platform.db.primary.execute<{ n: string }>(
+            sql`select coalesce(sum((data->'counts'->>'test-slow')::int), 0) as n from outbox where name = 'update-analytics' and data->>'eventType' = 'requests'`,
+          )
+        ).rows[0]!.n,
+      );
+    await waitFor('a flush to write the abandoned requests to the request history', async () => (await requestHistory()) >= 3);
     const metrics = (await t.app.inject({ url: '/metrics' })).body;
     assert.deepEqual(
-      { requestHistory: Number(history.rows[0]!.n), activeUsers: /^salescale_active_users(?:{[^}]*})? (\d+)$/m.exec(metrics)?.[1] },
+      { requestHistory: await requestHistory(), activeUsers: /^salescale_active_users(?:{[^}]*})? (\d+)$/m.exec(metrics)?.[1] },
       { requestHistory: 3, activeUsers: '3' },
       'abandoned API requests in the request history, the signed-in shoppers who gave up among active users',
     );
