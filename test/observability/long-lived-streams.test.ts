@@ -4,12 +4,12 @@ import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { request } from '../helpers/http.ts';
 import { parsePrometheusText, select, total } from '../helpers/prometheus-text.ts';
+import { waitFor } from '../helpers/queues.ts';
 import { openSse, type SseStream } from '../helpers/sse.ts';
 import { createQueuedProduct, createQueuedSale } from '../helpers/waiting-room.ts';
 
 const STREAM_ROUTE = '/api/v1/sale-events/:id/queue/:ticket/events';
 const QUEUE_ROUTE = '/api/v1/sale-events/:id/queue';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Waiting-room event streams stay open for the whole wait. Their duration is how long a visitor stayed,
@@ -36,11 +36,15 @@ describe('long-lived event streams and the latency figures', () => {
 
   const metrics = async () => parsePrometheusText((await t.app.inject({ method: 'GET', url: '/metrics' })).body);
   const health = async () => (await t.app.inject({ method: 'GET', url: '/health' })).json();
-  /** This instance's degrade-mode figures as the cluster reads them, once a heartbeat carried the latest. */
-  const degradeFigures = async () => {
-    await sleep(350);
-    return t.platform.cluster.figures();
-  };
+  /**
+   * This instance's degrade-mode figures as the cluster reads them, once a heartbeat carried at least `requests`
+   * (every 100 ms, later on a loaded machine: waited for, not a fixed pause). The caller asserts the exact count.
+   */
+  const degradeFigures = async (requests: number) =>
+    waitFor(`a heartbeat to carry ${requests} requests`, async () => {
+      const figures = await t.platform.cluster.figures();
+      return figures.sampleRequests >= requests ? figures : undefined;
+    });
 
   it('leaves streams held open for seconds out of the latency histogram, /health and the degrade signal, and counts ordinary requests', async () => {
     const VISITORS = 6;
@@ -60,7 +64,9 @@ describe('long-lived event streams and the latency figures', () => {
     const lastOpenedAt = Date.now();
 
     // Before the streams end: the figures as they stand, and the streams counted as open.
-    const before = { health: await health(), figures: await degradeFigures(), metrics: await metrics() };
+    // (The metrics first: the streams are counted as open before a slow heartbeat lets the sale start meanwhile.)
+    const [beforeHealth, beforeMetrics] = [await health(), await metrics()];
+    const before = { health: beforeHealth, metrics: beforeMetrics, figures: await degradeFigures(beforeHealth.requests) };
     assert.equal(total(before.metrics, 'salescale_waiting_room_streams_open', { sale_event: String(eventId) }), VISITORS);
     assert.equal(before.figures.sampleRequests, before.health.requests, 'the degrade signal and /health count the same requests');
 
@@ -74,7 +80,7 @@ describe('long-lived event streams and the latency figures', () => {
     const info = await request(`${url}${QUEUE_ROUTE.replace(':id', String(eventId))}`);
     assert.equal(info.status, 200);
 
-    const after = { health: await health(), figures: await degradeFigures(), metrics: await metrics() };
+    const after = { health: await health(), figures: await degradeFigures(before.figures.sampleRequests + 1), metrics: await metrics() };
     // The latency histogram: no stream, the ordinary request is there.
     assert.deepEqual(select(after.metrics, 'http_request_duration_seconds_count', { route: STREAM_ROUTE }), [], 'no stream in http_request_duration_seconds');
     assert.equal(
