@@ -57,7 +57,8 @@ describe('storefront in a browser', () => {
       });
       assert.equal(sale.status, 201);
       const saleId = sale.body.id as number;
-      await new Promise((resolve) => setTimeout(resolve, 500)); // the instance re-reads waiting rooms every 200 ms
+      // The instance re-reads waiting rooms every 200 ms (later on a loaded machine): wait until it serves this one.
+      await waitFor('the instance to serve the sale\'s waiting room', async () => (await request(`${web.url}/api/v1/sale-events/${saleId}/queue`)).status === 200);
       // Twenty visitors ahead of our shopper (other addresses, through the trusted proxy).
       for (let i = 1; i <= 20; i++) {
         const reply = await request(`${web.url}/api/v1/sale-events/${saleId}/queue`, { method: 'POST', headers: { 'x-forwarded-for': `10.9.0.${i}` } });
