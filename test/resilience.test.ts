@@ -95,8 +95,14 @@ describe('SIGTERM during requests', () => {
 
       const started = Date.now();
       instance.process.kill('SIGTERM');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const draining = await request(`${instance.url}/ready`);
+      // /ready says "draining" from the signal's handling until the listener closes SHUTDOWN_DRAIN_DELAY_MS (600 ms)
+      // later: asked at once and again until it answers 503, not once after a fixed pause that a loaded machine
+      // can stretch past either end of that window.
+      let draining = await request(`${instance.url}/ready`);
+      for (const deadline = Date.now() + 30_000; draining.status === 200 && Date.now() < deadline; ) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        draining = await request(`${instance.url}/ready`);
+      }
       assert.equal(draining.status, 503);
       assert.equal(draining.body.status, 'draining');
 
