@@ -75,6 +75,7 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     notify: publish,
     clock: clock.now,
     isSpent: (eventId, ticketId) => deps.repo.isSpent(deps.db.primary, { saleEventId: eventId, ticketId }),
+    withRoomHold: (eventId, use) => deps.repo.withRoomHold(deps.db.primary, eventId, use),
   });
   metricsReader = room;
   const checkoutRule = createCheckoutRule({ db: deps.db, repo: deps.repo, registry, signer, metrics, logger: deps.logger, clock: clock.now });

@@ -1,5 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import type { Db } from '../../platform/db/client.ts';
+import { saleEvents } from '../sale-events/index.ts';
 import { waitingRoomSpentPasses } from './waiting-room.tables.ts';
 
 /** A pass as the spent-passes table names it: its sale event and ticket. */
@@ -41,6 +42,24 @@ export function createWaitingRoomRepository() {
     async isSpent(db: Db, pass: PassRef): Promise<boolean> {
       const [existing] = await db.select({ orderRef: waitingRoomSpentPasses.orderRef }).from(waitingRoomSpentPasses).where(row(pass));
       return existing !== undefined;
+    },
+
+    /**
+     * Runs `use` with whether the event's room is held (switched on and paused) as committed now, under the event
+     * row's `FOR NO KEY UPDATE` lock, which the admin's update of the event (`FOR UPDATE`) and every other caller
+     * wait for. So writes made in `use` happen in the order of the changes they follow: the one made after the
+     * change committed last reads that change, and no earlier one can come after it. An event gone reads as not
+     * held. (`NO KEY`: the checkout's foreign-key checks on the row, `FOR KEY SHARE`, do not wait for it.)
+     */
+    async withRoomHold(db: Db, saleEventId: number, use: (held: boolean) => Promise<void>): Promise<void> {
+      await db.transaction(async (tx) => {
+        const [row] = await tx
+          .select({ enabled: saleEvents.waitingRoomEnabled, paused: saleEvents.waitingRoomPaused })
+          .from(saleEvents)
+          .where(eq(saleEvents.id, saleEventId))
+          .for('no key update');
+        await use(row?.enabled === true && row.paused);
+      });
     },
 
     /** Gives `pass` back if `orderRef` spent it (that order was not placed); true when a row was deleted. */

@@ -100,6 +100,11 @@ export interface WaitingRoomDeps {
   notify: (notice: RoomNotice) => void;
   /** Whether the pass of a ticket has bought an order (PostgreSQL, see `waiting-room.repository.ts`). */
   isSpent: (eventId: number, ticketId: string) => Promise<boolean>;
+  /**
+   * Runs `use` with whether the event's room is held as committed in PostgreSQL now, serialised with the admin's
+   * changes of it and every other such call (the repository's `withRoomHold`).
+   */
+  withRoomHold: (eventId: number, use: (held: boolean) => Promise<void>) => Promise<void>;
 }
 
 /**
@@ -392,16 +397,26 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
 
   return {
     /**
-     * After the admin paused (`paused`) or resumed a room, in PostgreSQL: holds (or releases) admission in the room's
-     * Redis state at once, which the admission step of every instance reads, so no instance admits for up to
-     * `WAITING_ROOM_EVENTS_REFRESH_MS` after a pause on the setting it read before. A failure is logged, not thrown:
-     * the change is stored, and every instance carries it within that period anyway.
+     * After the admin paused or resumed a room, in PostgreSQL: holds (or releases) admission in the room's Redis state
+     * at once, which the admission step of every instance reads, so no instance admits for up to
+     * `WAITING_ROOM_EVENTS_REFRESH_MS` after a pause on the setting it read before. The key is set from the row as
+     * committed now, read and written under the row's lock (see `withRoomHold`), not from `requested` (what the
+     * caller's own change set): a pause and a resume racing, possibly on two instances, would otherwise write Redis
+     * in either order, and a pause written after the resume held admission for `holdMs` in a room not paused. A
+     * failure is logged, not thrown: the change is stored, and every instance carries it within that period anyway.
      */
-    async holdAdmission(eventId: number, paused: boolean): Promise<void> {
+    async holdAdmission(eventId: number, requested: boolean): Promise<void> {
       const hold = key(eventId, 'hold');
-      await (paused ? redis.set(hold, '1', 'PX', holdMs) : redis.del(hold)).catch((error: unknown) => {
-        deps.logger.warn({ err: error, saleEvent: eventId, paused }, "waiting room: could not write the admin's pause to Redis (every instance reads it from the rooms within WAITING_ROOM_EVENTS_REFRESH_MS)");
-      });
+      await deps
+        .withRoomHold(eventId, async (held) => {
+          await (held ? redis.set(hold, '1', 'PX', holdMs) : redis.del(hold));
+        })
+        .catch((error: unknown) => {
+          deps.logger.warn(
+            { err: error, saleEvent: eventId, paused: requested },
+            "waiting room: could not write the admin's pause to Redis (every instance reads it from the rooms within WAITING_ROOM_EVENTS_REFRESH_MS)",
+          );
+        });
     },
 
     /**
