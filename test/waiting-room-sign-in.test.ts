@@ -77,6 +77,48 @@ describe('waiting room: signing in with a guest ticket', () => {
     assert.equal((await request(`${url}/api/v1/sale-events/${eventId}/queue`)).body.waiting, 1, 'presenting the dropped ticket does not put it back in line');
   });
 
+  it('merges the two tickets when the signed-in device only reads its guest ticket (status or stream), so the shopper holds one place', async () => {
+    const signer = createTokenSigner(t.env.SESSION_SECRET!);
+    const productId = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: 'sign-in-read' });
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 3_600_000, admissionPerSecond: 10 });
+    const waiting = async () => (await request(`${url}/api/v1/sale-events/${eventId}/queue`)).body.waiting;
+    const draw = (ticket: string) => Number(signer.preQueueScore(eventId, signer.verifyTicket(eventId, ticket)!.id));
+    const customers = await insertCustomers(t.platform.db.primary, 2, 'sign-in-read');
+    const sessions = await mintSessionCookies(t.env, customers);
+
+    // Two shoppers, each with an account ticket on device 1 and a guest ticket on device 2, who sign in on device 2
+    // and then only read the guest ticket: one by polling its status, the other through its event stream.
+    for (const [i, via] of (['status', 'stream'] as const).entries()) {
+      const session = sessions[i]!;
+      const first = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: session, 'x-forwarded-for': `10.7.2.${i * 2 + 1}` } });
+      assert.equal(first.status, 201, JSON.stringify(first.body));
+      const guest = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { 'x-forwarded-for': `10.7.2.${i * 2 + 2}` } });
+      assert.equal(guest.status, 201, JSON.stringify(guest.body));
+      assert.equal(await waiting(), i + 2);
+      const device2 = `${session}; ${visitorCookie(guest.headers.getSetCookie())}`;
+      const path = `${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(guest.body.ticket)}`;
+      if (via === 'status') {
+        const read = await request(path, { headers: { cookie: device2 } });
+        assert.equal(read.status, 200, JSON.stringify(read.body));
+      } else {
+        const stream = await fetch(`${path}/events`, { headers: { cookie: device2 } });
+        assert.equal(stream.status, 200);
+        await stream.body?.cancel();
+      }
+      assert.equal(await waiting(), i + 1, `a shopper reading their guest ticket signed in (${via}) holds one place in line`);
+      const better = draw(first.body.ticket) < draw(guest.body.ticket) ? first.body.ticket : guest.body.ticket;
+      const worse = better === first.body.ticket ? guest.body.ticket : first.body.ticket;
+      for (const cookie of [session, device2]) {
+        const kept = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(better)}`, { headers: { cookie } });
+        assert.equal(kept.body.state, 'waiting', JSON.stringify(kept.body));
+        const dropped = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(worse)}`, { headers: { cookie } });
+        assert.equal(dropped.body.state, 'expired', JSON.stringify(dropped.body));
+      }
+      const again = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: device2, 'x-forwarded-for': `10.7.2.${i * 2 + 2}` } });
+      assert.equal(again.body.ticket, better, 'a join returns the kept ticket');
+    }
+  });
+
   it('keeps the ticket already admitted and drops the waiting guest ticket, so the guest ticket takes no admission and buys no order', async () => {
     const productId = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: 'sign-in-live' });
     const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });

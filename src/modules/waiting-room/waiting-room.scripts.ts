@@ -38,6 +38,60 @@ export function roomKeys(prefix: string) {
 export type RoomKeys = ReturnType<typeof roomKeys>;
 
 /**
+ * The Lua function `merge(asking, always)` both JOIN and STATUS use, on the keys at the given KEYS indexes: the tickets
+ * bound to the holders `asking` (a list) are one shopper's. With two or more, one is kept — one already admitted,
+ * else the waiting one with the lowest score — every holder of the others and every asking holder moves to it, and
+ * the others leave the line for good (their `joined` entry stays: STATUS does not put them back as lost with Redis).
+ * With one, the asking holders are bound to it only if `always` (a join; a read binds nothing new). Returns the
+ * ticket kept, false if none is bound.
+ */
+function mergeLua(k: { q: number; holders: number; owners: number; joined: number; admitted: number }): string {
+  return `
+local function merge(asking, always)
+  local held, seenTicket = {}, {}
+  for _, holder in ipairs(asking) do
+    local t = redis.call('HGET', KEYS[${k.holders}], holder)
+    if t and not seenTicket[t] then
+      seenTicket[t] = true
+      held[#held + 1] = t
+    end
+  end
+  if #held == 0 then return false end
+  if #held == 1 and not always then return held[1] end
+  local existing = held[1]
+  if #held > 1 then
+    local best, bestScore = false, false
+    for _, t in ipairs(held) do
+      if redis.call('HEXISTS', KEYS[${k.admitted}], t) == 1 then best = t break end
+      local score = tonumber(redis.call('ZSCORE', KEYS[${k.q}], t) or 'nil')
+      if score and (not bestScore or score < bestScore) then best, bestScore = t, score end
+    end
+    existing = best or held[1]
+  end
+  local owners, listed = {}, {}
+  local function own(holder)
+    if listed[holder] then return end
+    listed[holder] = true
+    owners[#owners + 1] = holder
+    redis.call('HSET', KEYS[${k.holders}], holder, existing)
+  end
+  for holder in string.gmatch(redis.call('HGET', KEYS[${k.owners}], existing) or '', '[^,]+') do own(holder) end
+  for _, t in ipairs(held) do
+    if t ~= existing then
+      for holder in string.gmatch(redis.call('HGET', KEYS[${k.owners}], t) or '', '[^,]+') do own(holder) end
+      redis.call('ZREM', KEYS[${k.q}], t)
+      redis.call('HDEL', KEYS[${k.owners}], t)
+      redis.call('HSETNX', KEYS[${k.joined}], t, 0)
+    end
+  end
+  for _, holder in ipairs(asking) do own(holder) end
+  redis.call('HSET', KEYS[${k.owners}], existing, table.concat(owners, ','))
+  return existing
+end
+`;
+}
+
+/**
  * Join. KEYS q holders owners joined addr place admitted; ARGV newTicketId startsAtMs expireAtMs preScore
  * addressClass maxPerAddress holder… → {0, ticket, place} an existing ticket of one of the holders (the
  * others are linked to it), {1, ticket, place} new, {2, '', ''} the address class has its tickets. An
@@ -53,7 +107,7 @@ export type RoomKeys = ReturnType<typeof roomKeys>;
  * line holds an arrival: the sale was live and has been postponed, and a draw would put its newcomers
  * ahead of everyone already waiting.
  */
-const JOIN_LUA = `
+const JOIN_LUA = `${mergeLua({ q: 1, holders: 2, owners: 3, joined: 4, admitted: 7 })}
 local function placeOf(ticket)
   local place = redis.call('HGET', KEYS[6], ticket)
   if place then return place end
@@ -62,45 +116,10 @@ local function placeOf(ticket)
   if score < 1 then return 'p' end
   return string.format('%.0f', score)
 end
-local held, seenTicket = {}, {}
-for i = 7, #ARGV do
-  local t = redis.call('HGET', KEYS[2], ARGV[i])
-  if t and not seenTicket[t] then
-    seenTicket[t] = true
-    held[#held + 1] = t
-  end
-end
-if #held > 0 then
-  local existing = held[1]
-  if #held > 1 then
-    local best, bestScore = false, false
-    for _, t in ipairs(held) do
-      if redis.call('HEXISTS', KEYS[7], t) == 1 then best = t break end
-      local score = tonumber(redis.call('ZSCORE', KEYS[1], t) or 'nil')
-      if score and (not bestScore or score < bestScore) then best, bestScore = t, score end
-    end
-    existing = best or held[1]
-  end
-  local owners, listed = {}, {}
-  local function own(holder)
-    if listed[holder] then return end
-    listed[holder] = true
-    owners[#owners + 1] = holder
-    redis.call('HSET', KEYS[2], holder, existing)
-  end
-  for holder in string.gmatch(redis.call('HGET', KEYS[3], existing) or '', '[^,]+') do own(holder) end
-  for _, t in ipairs(held) do
-    if t ~= existing then
-      for holder in string.gmatch(redis.call('HGET', KEYS[3], t) or '', '[^,]+') do own(holder) end
-      redis.call('ZREM', KEYS[1], t)
-      redis.call('HDEL', KEYS[3], t)
-      redis.call('HSETNX', KEYS[4], t, 0)
-    end
-  end
-  for i = 7, #ARGV do own(ARGV[i]) end
-  redis.call('HSET', KEYS[3], existing, table.concat(owners, ','))
-  return {0, existing, placeOf(existing)}
-end
+local asking = {}
+for i = 7, #ARGV do asking[#asking + 1] = ARGV[i] end
+local existing = merge(asking, true)
+if existing then return {0, existing, placeOf(existing)} end
 if ARGV[5] ~= '' and tonumber(redis.call('HGET', KEYS[5], ARGV[5]) or '0') >= tonumber(ARGV[6]) then return {2, '', ''} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -172,8 +191,13 @@ return {1, ticket, place}
  * the sale runs it goes back at the place it carries, bound to the holders asking, unless one of them
  * holds another ticket now (joined again meanwhile). Whoever holds a ticket's text may do this, as they
  * may read its status: a ticket is a bearer token of its place.
+ *
+ * While the sale runs, a ticket presented by several holders whose tickets differ (a guest ticket read on a device
+ * signed in to an account holding another) merges them first, as JOIN does: one shopper keeps one place whether they
+ * join again, poll or follow the stream (before, only a join merged, and one who only read kept two places and could
+ * take two admissions). Only tickets bound to the asking holders take part, never the presented one as such.
  */
-const STATUS_LUA = `
+const STATUS_LUA = `${mergeLua({ q: 1, holders: 5, owners: 4, joined: 6, admitted: 2 })}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function restore(ticket, place, score, holders)
@@ -192,6 +216,15 @@ local function restore(ticket, place, score, holders)
   redis.call('HSETNX', KEYS[6], ticket, now)
   redis.call('HSETNX', KEYS[7], ticket, place)
   for _, k in ipairs({1, 4, 5, 6, 7}) do redis.call('PEXPIREAT', KEYS[k], ARGV[2]) end
+end
+-- A signed-in shopper presenting a guest ticket (both holders asking) whose account holds another ticket: one
+-- shopper, one place, merged as a join would (see JOIN), whether they join, poll or follow the stream.
+if now < tonumber(ARGV[1]) then
+  for i = 6, #ARGV, 4 do
+    local asking = {}
+    for holder in string.gmatch(ARGV[i], '[^,]+') do asking[#asking + 1] = holder end
+    if #asking > 1 then merge(asking, false) end
+  end
 end
 local out = {now, redis.call('EXISTS', KEYS[3]), 0}
 for i = 3, #ARGV, 4 do
