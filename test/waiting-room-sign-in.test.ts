@@ -68,11 +68,26 @@ describe('waiting room: signing in with a guest ticket', () => {
       const again = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie, 'x-forwarded-for': '10.7.0.2' } });
       assert.equal(again.body.ticket, better, `a join with ${cookie} returns the kept ticket`);
     }
-    const readers: Record<string, string>[] = [{ cookie: device1 }, { cookie: device2 }, { cookie: 'salescale_visitor=AAAAAAAAAAAAAAAAAAAAAA' }, {}];
-    for (const headers of readers) {
-      const dropped = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(worse)}`, { headers });
+    // Its status says so: to the shopper's devices (the holders the merge bound to the kept ticket), it names the kept
+    // ticket, whose place lives on (a device following the dropped one, told only "expired", gave up or rejoined at
+    // the back); to anyone else holding only the dropped ticket's text, it is expired and names nothing.
+    const readers: [Record<string, string>, string | undefined][] = [
+      [{ cookie: device1 }, better],
+      [{ cookie: device2 }, better],
+      [{ cookie: 'salescale_visitor=AAAAAAAAAAAAAAAAAAAAAA' }, undefined],
+      [{}, undefined],
+    ];
+    for (const [headers, replacedBy] of readers) {
+      const path = `${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(worse)}`;
+      const dropped = await request(path, { headers });
       assert.equal(dropped.status, 200, JSON.stringify(dropped.body));
       assert.equal(dropped.body.state, 'expired', `the dropped ticket read with ${JSON.stringify(headers)}: ${JSON.stringify(dropped.body)}`);
+      assert.equal(dropped.body.replacedBy, replacedBy, `the dropped ticket's status read with ${JSON.stringify(headers)} names the kept ticket only to the shopper: ${JSON.stringify(dropped.body)}`);
+      // The same on its event stream, which ends with that one frame.
+      const stream = await fetch(`${path}/events`, { headers });
+      assert.equal(stream.status, 200);
+      const frames = (await stream.text()).split('\n').filter((line) => line.startsWith('data: ')).map((line) => JSON.parse(line.slice(6)));
+      assert.deepEqual(frames.map((frame) => [frame.state, frame.replacedBy]), [['expired', replacedBy]], `the dropped ticket's stream with ${JSON.stringify(headers)}`);
     }
     assert.equal((await request(`${url}/api/v1/sale-events/${eventId}/queue`)).body.waiting, 1, 'presenting the dropped ticket does not put it back in line');
   });
@@ -113,6 +128,7 @@ describe('waiting room: signing in with a guest ticket', () => {
         assert.equal(kept.body.state, 'waiting', JSON.stringify(kept.body));
         const dropped = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(worse)}`, { headers: { cookie } });
         assert.equal(dropped.body.state, 'expired', JSON.stringify(dropped.body));
+        assert.equal(dropped.body.replacedBy, better, JSON.stringify(dropped.body));
       }
       const again = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: device2, 'x-forwarded-for': `10.7.2.${i * 2 + 2}` } });
       assert.equal(again.body.ticket, better, 'a join returns the kept ticket');
@@ -147,6 +163,7 @@ describe('waiting room: signing in with a guest ticket', () => {
     assert.equal((await request(`${url}/api/v1/sale-events/${eventId}/queue`)).body.waiting, 0, 'the guest ticket left the line');
     const dropped = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(guest.body.ticket)}`, { headers: { cookie: device2 } });
     assert.equal(dropped.body.state, 'expired', JSON.stringify(dropped.body));
+    assert.equal(dropped.body.replacedBy, first.body.ticket, 'the dropped guest ticket names the admitted one, where the pass is');
   });
 });
 

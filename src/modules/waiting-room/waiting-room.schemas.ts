@@ -5,7 +5,8 @@ const Nullable = <T extends ReturnType<typeof Type.Integer>>(schema: T) => Type.
 export const TicketStatus = Type.Object(
   {
     state: Type.Union([Type.Literal('waiting'), Type.Literal('admitted'), Type.Literal('sold_out'), Type.Literal('expired'), Type.Literal('closed')], {
-      description: 'expired: the pass ran out unused, or the ticket is no longer in line; closed: the line is gone (the sale ended, or its waiting room was switched off or the sale deleted)',
+      description:
+        'expired: the pass ran out unused, or the ticket is no longer in line (with replacedBy: merged into the shopper\'s other ticket, which holds the place); closed: the line is gone (the sale ended, or its waiting room was switched off or the sale deleted)',
     }),
     position: Nullable(Type.Integer({ description: 'Place in line (1 = next); null before the start (the pre-queue is shuffled at the start), while sold out, and out of line' })),
     etaSeconds: Nullable(Type.Integer({ description: 'Seconds to admission at the current rate; before the start, seconds to the start plus the time to admit the whole pre-queue (the latest a drawn place may be admitted)' })),
@@ -15,6 +16,12 @@ export const TicketStatus = Type.Object(
     paused: Type.Optional(
       Type.Literal(true, {
         description: 'Present while the shop holds admission: state stays waiting, the place is kept, etaSeconds is null; admission resumes in order',
+      }),
+    ),
+    replacedBy: Type.Optional(
+      Type.String({
+        description:
+          "With state expired, to the shopper's own devices (the holders bound to it) only: this ticket was merged into the shopper's other ticket (a guest ticket and an account ticket, on signing in), and this signed ticket holds the place. Follow it (GET …/queue/{replacedBy}) instead of telling the shopper the place is lost.",
       }),
     ),
     pollAfterSeconds: Type.Optional(

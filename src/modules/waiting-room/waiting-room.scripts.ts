@@ -6,8 +6,8 @@ import { defineScript } from '../../platform/redis/script.ts';
  *
  * Keys of an event: `q` waiting tickets (sorted set, score = place in line), `holders` holder → ticket,
  * `owners` ticket → holders, `joined` ticket → ms, `place` ticket → its place as its ticket carries it,
- * `addr` address class → tickets, `admitted` ticket → ms, `bucket` the admission token bucket, `sold`
- * set while sold out, `since` when this room's keys were (re)born, `presented` web instance → when its
+ * `addr` address class → tickets, `admitted` ticket → ms, `merged` ticket a merge took out of the line → the
+ * ticket kept (see `merge`), `bucket` the admission token bucket, `sold` set while sold out, `since` when this room's keys were (re)born, `presented` web instance → when its
  * last full pass over its open streams began (see PRESENTED), `hold` set by the admin's pause (see ADMIT). Which passes bought their order is not
  * here: it is kept in PostgreSQL (`waiting-room.repository.ts`), so a loss of Redis does not unspend them.
  *
@@ -21,7 +21,7 @@ import { defineScript } from '../../platform/redis/script.ts';
 export const KEEP_AFTER_END_MS = 86_400_000;
 
 /** Every key of an event's room (see above). */
-export const ROOM_PARTS = ['q', 'holders', 'owners', 'joined', 'addr', 'place', 'admitted', 'bucket', 'sold', 'since', 'presented', 'hold'] as const;
+export const ROOM_PARTS = ['q', 'holders', 'owners', 'joined', 'addr', 'place', 'admitted', 'merged', 'bucket', 'sold', 'since', 'presented', 'hold'] as const;
 
 /** The keys of the rooms under a Redis prefix: one hash tag per event. */
 export function roomKeys(prefix: string) {
@@ -41,11 +41,11 @@ export type RoomKeys = ReturnType<typeof roomKeys>;
  * The Lua function `merge(asking, always)` both JOIN and STATUS use, on the keys at the given KEYS indexes: the tickets
  * bound to the holders `asking` (a list) are one shopper's. With two or more, one is kept — one already admitted,
  * else the waiting one with the lowest score — every holder of the others and every asking holder moves to it, and
- * the others leave the line for good (their `joined` entry stays: STATUS does not put them back as lost with Redis).
- * With one, the asking holders are bound to it only if `always` (a join; a read binds nothing new). Returns the
+ * the others leave the line for good (their `joined` entry stays: STATUS does not put them back as lost with Redis),
+ * each recorded in `merged` as replaced by the one kept (STATUS names it to the holders bound to it). With one, the asking holders are bound to it only if `always` (a join; a read binds nothing new). Returns the
  * ticket kept, false if none is bound.
  */
-function mergeLua(k: { q: number; holders: number; owners: number; joined: number; admitted: number }): string {
+function mergeLua(k: { q: number; holders: number; owners: number; joined: number; admitted: number; merged: number; expireAt: number }): string {
   return `
 local function merge(asking, always)
   local held, seenTicket = {}, {}
@@ -82,6 +82,8 @@ local function merge(asking, always)
       redis.call('ZREM', KEYS[${k.q}], t)
       redis.call('HDEL', KEYS[${k.owners}], t)
       redis.call('HSETNX', KEYS[${k.joined}], t, 0)
+      redis.call('HSET', KEYS[${k.merged}], t, existing)
+      redis.call('PEXPIREAT', KEYS[${k.merged}], ARGV[${k.expireAt}])
     end
   end
   for _, holder in ipairs(asking) do own(holder) end
@@ -92,7 +94,7 @@ end
 }
 
 /**
- * Join. KEYS q holders owners joined addr place admitted; ARGV newTicketId startsAtMs expireAtMs preScore
+ * Join. KEYS q holders owners joined addr place admitted merged; ARGV newTicketId startsAtMs expireAtMs preScore
  * addressClass maxPerAddress holder… → {0, ticket, place} an existing ticket of one of the holders (the
  * others are linked to it), {1, ticket, place} new, {2, '', ''} the address class has its tickets. An
  * empty addressClass (a signed-in customer) is neither limited nor counted.
@@ -107,7 +109,7 @@ end
  * line holds an arrival: the sale was live and has been postponed, and a draw would put its newcomers
  * ahead of everyone already waiting.
  */
-const JOIN_LUA = `${mergeLua({ q: 1, holders: 2, owners: 3, joined: 4, admitted: 7 })}
+const JOIN_LUA = `${mergeLua({ q: 1, holders: 2, owners: 3, joined: 4, admitted: 7, merged: 8, expireAt: 3 })}
 local function placeOf(ticket)
   local place = redis.call('HGET', KEYS[6], ticket)
   if place then return place end
@@ -182,10 +184,11 @@ return {1, ticket, place}
 `;
 
 /**
- * Status of tickets. KEYS q admitted sold owners holders joined place; ARGV endsAtMs expireAtMs, then per
+ * Status of tickets. KEYS q admitted sold owners holders joined place merged; ARGV endsAtMs expireAtMs, then per
  * ticket: id place score holders (comma-separated: who asks) → {nowMs, sold, preQueue (tickets waiting with a
  * pre-queue draw, score below 1: ranks 0 … preQueue - 1), then per ticket: rank (-1: not waiting), admittedAt
- * (-1: not admitted), owners}.
+ * (-1: not admitted), owners, replacedBy, its place (both '' but for a ticket a merge took out of the line, asked
+ * about by a holder bound to the ticket kept: see below)}.
  *
  * A ticket neither waiting nor admitted was signed by us (the caller checked), so the line lost it: while
  * the sale runs it goes back at the place it carries, bound to the holders asking, unless one of them
@@ -196,8 +199,13 @@ return {1, ticket, place}
  * signed in to an account holding another) merges them first, as JOIN does: one shopper keeps one place whether they
  * join again, poll or follow the stream (before, only a join merged, and one who only read kept two places and could
  * take two admissions). Only tickets bound to the asking holders take part, never the presented one as such.
+ *
+ * A ticket a merge took out of the line names the ticket kept (following merges of merges) to a holder bound to
+ * it — the shopper's own devices, one still following the ticket dropped (told only `expired`, a shopper believed
+ * the place lost, gave up or joined again at the back) — and to nobody else: the dropped ticket's text alone is
+ * no claim on the place kept.
  */
-const STATUS_LUA = `${mergeLua({ q: 1, holders: 5, owners: 4, joined: 6, admitted: 2 })}
+const STATUS_LUA = `${mergeLua({ q: 1, holders: 5, owners: 4, joined: 6, admitted: 2, merged: 8, expireAt: 2 })}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function restore(ticket, place, score, holders)
@@ -216,6 +224,27 @@ local function restore(ticket, place, score, holders)
   redis.call('HSETNX', KEYS[6], ticket, now)
   redis.call('HSETNX', KEYS[7], ticket, place)
   for _, k in ipairs({1, 4, 5, 6, 7}) do redis.call('PEXPIREAT', KEYS[k], ARGV[2]) end
+end
+local function replacedBy(ticket, holders)
+  local kept = redis.call('HGET', KEYS[8], ticket)
+  if not kept then return '', '' end
+  for _ = 1, 16 do
+    local further = redis.call('HGET', KEYS[8], kept)
+    if not further then break end
+    kept = further
+  end
+  for holder in string.gmatch(holders, '[^,]+') do
+    if redis.call('HGET', KEYS[5], holder) == kept then
+      local place = redis.call('HGET', KEYS[7], kept)
+      if not place then
+        -- A ticket from before tickets carried their place (see JOIN's placeOf).
+        local score = tonumber(redis.call('ZSCORE', KEYS[1], kept) or '0')
+        place = score < 1 and 'p' or string.format('%.0f', score)
+      end
+      return kept, place
+    end
+  end
+  return '', ''
 end
 -- A signed-in shopper presenting a guest ticket (both holders asking) whose account holds another ticket: one
 -- shopper, one place, merged as a join would (see JOIN), whether they join, poll or follow the stream.
@@ -238,6 +267,10 @@ for i = 3, #ARGV, 4 do
   out[#out + 1] = rank or -1
   out[#out + 1] = tonumber(admitted or '-1')
   out[#out + 1] = redis.call('HGET', KEYS[4], ticket) or ''
+  local kept, place = '', ''
+  if not rank and not admitted then kept, place = replacedBy(ticket, ARGV[i + 3]) end
+  out[#out + 1] = kept
+  out[#out + 1] = place
 end
 out[3] = redis.call('ZCOUNT', KEYS[1], '-inf', '(1')
 return out
@@ -341,7 +374,7 @@ export const JOIN_REPLY = { replayed: 0, joined: 1, ticketLimit: 2 } as const;
 
 export const waitingRoomJoin = defineScript({
   name: 'waiting-room-join',
-  keys: ['q', 'holders', 'owners', 'joined', 'addr', 'place', 'admitted'],
+  keys: ['q', 'holders', 'owners', 'joined', 'addr', 'place', 'admitted', 'merged'],
   lua: JOIN_LUA,
   parse: (reply) => reply as [number, string, string],
 });
@@ -355,7 +388,7 @@ export const waitingRoomRejoin = defineScript({
 
 export const waitingRoomStatus = defineScript({
   name: 'waiting-room-status',
-  keys: ['q', 'admitted', 'sold', 'owners', 'holders', 'joined', 'place'],
+  keys: ['q', 'admitted', 'sold', 'owners', 'holders', 'joined', 'place', 'merged'],
   lua: STATUS_LUA,
   parse: (reply) => reply as (number | string)[],
 });

@@ -55,6 +55,13 @@ export interface TicketStatus {
    * one can say when it resumes); absent otherwise.
    */
   paused?: true;
+  /**
+   * With `expired`, for a ticket taken out of the line by merging it with another of the same shopper (a guest
+   * ticket and an account ticket, see JOIN): the signed ticket kept, where the shopper's place lives on. Given only
+   * to a holder bound to that ticket (the shopper's devices), never for the dropped ticket's text alone. A client
+   * follows it instead of telling the shopper their place is lost; one that does not know it sees `expired`, as before.
+   */
+  replacedBy?: string;
 }
 
 /** Who is asking: the holders a ticket is bound to (`c:<customerId>`, `g:<visitorId>`). */
@@ -203,7 +210,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
    * Told the time to the start alone, a visitor of a pre-queue of 60,000 at 200/s expected to be in at the start
    * and waited up to five minutes more.
    */
-  function statusOf(event: QueuedEvent, ticketId: string, now: number, sold: boolean, preQueue: number, rank: number, admittedAt: number, owners: string): TicketStatus {
+  function statusOf(event: QueuedEvent, ticketId: string, now: number, sold: boolean, preQueue: number, rank: number, admittedAt: number, owners: string, replacedBy: string): TicketStatus {
     if (admittedAt >= 0) {
       const expiresAt = admittedAt + config.passS * 1000;
       const times = { admittedAt: new Date(admittedAt).toISOString(), passExpiresAt: new Date(expiresAt).toISOString() };
@@ -212,7 +219,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       return { state: 'admitted', position: null, etaSeconds: null, pass, ...times };
     }
     if (now >= event.endsAtMs) return CLOSED;
-    if (rank < 0) return { state: 'expired', position: null, etaSeconds: null };
+    if (rank < 0) return replacedBy === '' ? { state: 'expired', position: null, etaSeconds: null } : { state: 'expired', position: null, etaSeconds: null, replacedBy };
     // No place in line while sold out: every waiting visitor is told the same (one frame for all, see the streams).
     if (sold) return { state: 'sold_out', position: null, etaSeconds: null };
     // Paused: the place holds, but a wait at the rate would be a promise nobody can keep.
@@ -236,11 +243,19 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
    */
   async function read(event: QueuedEvent, tickets: readonly PresentedTicket[]): Promise<{ now: number; statuses: TicketStatus[] }> {
     const args = tickets.flatMap((ticket) => [ticket.id, ticket.place, ticket.score, ticket.holders.join(',')]);
-    const reply = await waitingRoomStatus.run(redis, eventKeys(event.id, ['q', 'admitted', 'sold', 'owners', 'holders', 'joined', 'place']), event.endsAtMs, expireAt(event), ...args);
+    const reply = await waitingRoomStatus.run(redis, eventKeys(event.id, ['q', 'admitted', 'sold', 'owners', 'holders', 'joined', 'place', 'merged']), event.endsAtMs, expireAt(event), ...args);
     const now = Number(reply[0]);
     const sold = Number(reply[1]) === 1;
     const preQueue = Number(reply[2]);
-    return { now, statuses: tickets.map(({ id }, i) => statusOf(event, id, now, sold, preQueue, Number(reply[3 + i * 3]), Number(reply[4 + i * 3]), String(reply[5 + i * 3] ?? ''))) };
+    return {
+      now,
+      statuses: tickets.map(({ id }, i) => {
+        const at = 3 + i * 5;
+        const kept = String(reply[at + 3] ?? '');
+        const replacedBy = kept === '' ? '' : signer.ticket(event.id, kept, String(reply[at + 4]));
+        return statusOf(event, id, now, sold, preQueue, Number(reply[at]), Number(reply[at + 1]), String(reply[at + 2] ?? ''), replacedBy);
+      }),
+    };
   }
   const statuses = async (event: QueuedEvent, tickets: readonly PresentedTicket[]) => (await read(event, tickets)).statuses;
 
@@ -461,7 +476,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       const [kind, ticketId, place] = await redisCall(() =>
         waitingRoomJoin.run(
           redis,
-          eventKeys(eventId, ['q', 'holders', 'owners', 'joined', 'addr', 'place', 'admitted']),
+          eventKeys(eventId, ['q', 'holders', 'owners', 'joined', 'addr', 'place', 'admitted', 'merged']),
           fresh,
           event.startsAtMs,
           expireAt(event),

@@ -240,6 +240,14 @@
       });
       source.addEventListener('status', (event) => {
         const s = JSON.parse(event.data);
+        // Merged into the shopper's other ticket (a guest ticket and an account ticket, on signing in): the place
+        // lives on there, so the page follows that one, never telling the shopper this one expired.
+        if (s.state === 'expired' && typeof s.replacedBy === 'string' && s.replacedBy !== ticket) {
+          finished = true;
+          source.close();
+          follow(s.replacedBy);
+          return;
+        }
         show(s);
         if (s.state === 'admitted' || s.state === 'expired' || s.state === 'closed') {
           finished = true;
