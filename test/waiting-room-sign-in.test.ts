@@ -165,6 +165,51 @@ describe('waiting room: signing in with a guest ticket', () => {
     assert.equal(dropped.body.state, 'expired', JSON.stringify(dropped.body));
     assert.equal(dropped.body.replacedBy, first.body.ticket, 'the dropped guest ticket names the admitted one, where the pass is');
   });
+
+  it('keeps the admission whose pass is still good when both tickets were admitted, and the dropped one names it', async () => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: 'sign-in-both' });
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
+    const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'sign-in-both');
+    const [session] = await mintSessionCookies(t.env, [customerId!]);
+    const admitted = async (ticket: string, cookie: string) => {
+      for (let i = 0; ; i++) {
+        const status = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}`, { headers: { cookie } });
+        if (status.body.state === 'admitted') return status.body;
+        assert.ok(i < 100, JSON.stringify(status.body));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    // The account's ticket, on device 1, and a guest ticket, on device 2: both admitted.
+    const first = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: session!, 'x-forwarded-for': '10.7.3.1' } });
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    await admitted(first.body.ticket, session!);
+    const guest = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { 'x-forwarded-for': '10.7.3.2' } });
+    assert.equal(guest.status, 201, JSON.stringify(guest.body));
+    const guestCookie = visitorCookie(guest.headers.getSetCookie());
+    await admitted(guest.body.ticket, guestCookie);
+    // The account's admission is older than a pass lasts (the shopper was away from device 1): its pass ran out unused.
+    const firstId = first.body.ticket.split('.')[0];
+    await t.platform.redis.hset(`{${t.config.redis.prefix}:wr:${eventId}}:admitted`, firstId, Date.now() - t.config.waitingRoom.passS * 1000 - 60_000);
+
+    // Device 2 signs in: one shopper, one ticket, and the pass it carries is the one still good.
+    const device2 = `${session!}; ${guestCookie}`;
+    const merged = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: device2, 'x-forwarded-for': '10.7.3.2' } });
+    assert.equal(merged.status, 201, JSON.stringify(merged.body));
+    assert.equal(merged.body.ticket, guest.body.ticket, `the shopper keeps the admission whose pass is good: ${JSON.stringify(merged.body)}`);
+    assert.equal(merged.body.state, 'admitted', JSON.stringify(merged.body));
+    const order = await request(`${url}/api/v1/orders`, {
+      method: 'POST',
+      headers: { cookie: device2, 'idempotency-key': `both-${eventId}`, 'waiting-room-pass': merged.body.pass },
+      body: { email: `both-${eventId}@example.com`, items: [{ productId, quantity: 1 }] },
+    });
+    assert.equal(order.status, 201, JSON.stringify(order.body));
+    // Device 1, still following the account's ticket, is sent to the kept one.
+    for (const cookie of [session!, device2]) {
+      const dropped = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(first.body.ticket)}`, { headers: { cookie } });
+      assert.equal(dropped.body.state, 'expired', JSON.stringify(dropped.body));
+      assert.equal(dropped.body.replacedBy, guest.body.ticket, `the dropped ticket names the kept one: ${JSON.stringify(dropped.body)}`);
+    }
+  });
 });
 
 describe('waiting room: a sale far ahead', () => {

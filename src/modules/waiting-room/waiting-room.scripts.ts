@@ -39,10 +39,12 @@ export type RoomKeys = ReturnType<typeof roomKeys>;
 
 /**
  * The Lua function `merge(asking, always)` both JOIN and STATUS use, on the keys at the given KEYS indexes: the tickets
- * bound to the holders `asking` (a list) are one shopper's. With two or more, one is kept — one already admitted,
- * else the waiting one with the lowest score — every holder of the others and every asking holder moves to it, and
- * the others leave the line for good (their `joined` entry stays: STATUS does not put them back as lost with Redis),
- * each recorded in `merged` as replaced by the one kept (STATUS names it to the holders bound to it). With one, the asking holders are bound to it only if `always` (a join; a read binds nothing new). Returns the
+ * bound to the holders `asking` (a list) are one shopper's. With two or more, one is kept — the one admitted last (its
+ * pass runs out last: an earlier admission's pass may have run out unused, and keeping it sent the shopper to the back
+ * of the line with a good pass dropped), else the waiting one with the lowest score — every holder of the others and
+ * every asking holder moves to it, and the others leave the line and their admission for good (their `joined` entry
+ * stays: STATUS does not put them back as lost with Redis; an admission kept on one read `admitted` with a pass bound
+ * to nobody), each recorded in `merged` as replaced by the one kept (STATUS names it to the holders bound to it). With one, the asking holders are bound to it only if `always` (a join; a read binds nothing new). Returns the
  * ticket kept, false if none is bound.
  */
 function mergeLua(k: { q: number; holders: number; owners: number; joined: number; admitted: number; merged: number; expireAt: number }): string {
@@ -60,11 +62,16 @@ local function merge(asking, always)
   if #held == 1 and not always then return held[1] end
   local existing = held[1]
   if #held > 1 then
-    local best, bestScore = false, false
+    local best, bestScore, admittedAt = false, false, false
     for _, t in ipairs(held) do
-      if redis.call('HEXISTS', KEYS[${k.admitted}], t) == 1 then best = t break end
-      local score = tonumber(redis.call('ZSCORE', KEYS[${k.q}], t) or 'nil')
-      if score and (not bestScore or score < bestScore) then best, bestScore = t, score end
+      -- Admitted: the latest admission, whose pass runs out last (an earlier one's may have run out unused).
+      local at = tonumber(redis.call('HGET', KEYS[${k.admitted}], t) or 'nil')
+      if at then
+        if not admittedAt or at > admittedAt then best, admittedAt = t, at end
+      elseif not admittedAt then
+        local score = tonumber(redis.call('ZSCORE', KEYS[${k.q}], t) or 'nil')
+        if score and (not bestScore or score < bestScore) then best, bestScore = t, score end
+      end
     end
     existing = best or held[1]
   end
@@ -82,6 +89,8 @@ local function merge(asking, always)
       redis.call('ZREM', KEYS[${k.q}], t)
       redis.call('HDEL', KEYS[${k.owners}], t)
       redis.call('HSETNX', KEYS[${k.joined}], t, 0)
+      -- Its admission goes too: read as admitted, it showed a pass bound to nobody (its holders moved to the kept one).
+      redis.call('HDEL', KEYS[${k.admitted}], t)
       redis.call('HSET', KEYS[${k.merged}], t, existing)
       redis.call('PEXPIREAT', KEYS[${k.merged}], ARGV[${k.expireAt}])
     end
@@ -99,7 +108,7 @@ end
  * others are linked to it), {1, ticket, place} new, {2, '', ''} the address class has its tickets. An
  * empty addressClass (a signed-in customer) is neither limited nor counted.
  * Holders with different tickets (a guest ticket taken on a second device, then signing in there to an account
- * holding one) are one shopper: they keep one place — a ticket already admitted (its place is used: as for one
+ * holding one) are one shopper: they keep one place — a ticket already admitted, the last one (see `merge`; its place is used: as for one
  * ticket, the shopper joins again at the back only if its pass expired without buying an order), else the
  * waiting ticket with the lowest score — and every holder of the others moves to it. The others leave the line; their `joined` entry stays, marking them as
  * given up (not lost with Redis: STATUS does not put them back).
