@@ -61,7 +61,12 @@ async function startOnce(options: StartInstanceOptions): Promise<Instance | 'por
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`instance exited with ${child.exitCode} before it was ready:\n${output}`);
+    if (child.exitCode !== null) {
+      // The port found free was bound meanwhile by something that does not answer /ready (another file's proxy,
+      // Redis or SMTP sink): the child exits "cannot listen: … EADDRINUSE". Another port, as for a foreign server.
+      if (options.env.PORT === undefined && output.includes('EADDRINUSE')) return 'port taken';
+      throw new Error(`instance exited with ${child.exitCode} before it was ready:\n${output}`);
+    }
     try {
       const response = await fetch(url + (options.readyPath ?? '/ready'));
       if (response.status === 200) {

@@ -67,10 +67,17 @@ export async function createQueueFixture(extraEnv: Record<string, string> = {}):
       return queues;
     },
     async startWorker(overrides = {}, readyPath = '/ready', options = {}) {
-      const port = String(await freePort());
-      const instance = await startInstance({ env: { ...env, ...overrides, PORT: port, WORKER_PORT: port }, command: 'worker', readyPath, ...options });
-      workers.push(instance);
-      return instance;
+      // The port is found free here and bound by the child a second later: taken meanwhile (EADDRINUSE), another one.
+      for (let attempt = 1; ; attempt++) {
+        const port = String(await freePort());
+        try {
+          const instance = await startInstance({ env: { ...env, ...overrides, PORT: port, WORKER_PORT: port }, command: 'worker', readyPath, ...options });
+          workers.push(instance);
+          return instance;
+        } catch (error) {
+          if (attempt >= 5 || !String(error).includes('EADDRINUSE')) throw error;
+        }
+      }
     },
     async close() {
       await Promise.all(workers.map((worker) => worker.stop('SIGKILL')));
