@@ -210,7 +210,7 @@ describe('storefront in a browser', () => {
       await page.goto(`${web.url}/cart`);
       const press = () => page.evaluate(() => (document.querySelector('[data-checkout]') as HTMLButtonElement).click());
       await page.getByRole('button', { name: 'Place order' }).click();
-      await waitFor('the first checkout to wait for the stock rows', async () => ((await waiting()) >= 1 ? true : null), 10_000);
+      await waitFor('the first checkout to wait for the stock rows', async () => ((await waiting()) >= 1 ? true : null), 60_000);
       // Impatient presses on the same page, then a reload (the first request keeps running) and more presses.
       for (let i = 0; i < 2; i++) {
         await press();
