@@ -151,6 +151,19 @@ describe('waiting room at its edges', () => {
     }
   });
 
+  // The page read the sales through its own list, reused for 2 s: a visitor who opened it as soon as the API served
+  // the room (the queue info answered 200, a product page linked to it) was shown "This sale has no waiting room" and
+  // never joined, for as long as the page stayed open.
+  it('opens the waiting-room page of a sale as soon as the API serves its room', async () => {
+    // The storefront's list of sales read now, before the sale exists.
+    assert.equal((await fetch(`${url}/`)).status, 200);
+    const { eventId, productId } = await liveSale();
+    const page = await fetch(`${url}/sale/${eventId}/queue?product=${productId}`);
+    const text = await page.text();
+    assert.equal(page.status, 200, text.slice(0, 400));
+    assert.match(text, /data-state/);
+  });
+
   it('tells a waiting visitor that the line has closed, not that their ticket expired, when the room is switched off or the sale ends', async () => {
     const waiting = async () => {
       const { eventId } = await liveSale({ admissionPerSecond: 1 });

@@ -299,7 +299,7 @@ export async function buildServer(web: WebServices): Promise<App> {
     },
     { prefix: '/api/v1' },
   );
-  await app.register(storefrontRoutes({ catalog: web.catalog, listSales: () => web.saleEvents.listCurrent(new Date()), ensureVisitor: web.waitingRoom.ensureVisitor }));
+  await app.register(storefrontRoutes({ catalog: web.catalog, listSales: () => web.saleEvents.listCurrent(new Date()), ensureVisitor: web.waitingRoom.ensureVisitor, queuedSale: (id) => web.waitingRoom.queuedSale(id) }));
 
   return Object.assign(app, { lifecycle }) as unknown as App;
 }

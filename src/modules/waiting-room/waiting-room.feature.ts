@@ -107,6 +107,15 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     registry,
     plugin,
     routes: waitingRoomRoutes({ room, hub, secureCookies: deps.secureCookies }),
+    /**
+     * A sale whose room this instance serves now, not ended (the storefront's waiting-room page, for a sale its reused
+     * list of sales does not hold yet): the same view the routes answer from.
+     */
+    queuedSale(id: number): { id: number; name: string; startsAt: string; endsAt: string; queued: true; productIds: number[] } | undefined {
+      const event = registry.get(id);
+      if (!event || clock.now() >= event.endsAtMs) return undefined;
+      return { id: event.id, name: event.name, startsAt: new Date(event.startsAtMs).toISOString(), endsAt: new Date(event.endsAtMs).toISOString(), queued: true, productIds: event.productIds };
+    },
     /** Gives a visitor without one the visitor cookie (the storefront's waiting-room page, before it joins). */
     ensureVisitor: (request: FastifyRequest, reply: FastifyReply): void => void ensureVisitorCookie(request, reply, deps.secureCookies),
     /** The checkout's pass rule, for the orders routes (their `CheckoutAdmission`). */
