@@ -285,7 +285,11 @@ describe('storefront guest checkout in a browser', () => {
         body: { name: 'Guest door buster', startsAt: new Date(now).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), productIds: [product], waitingRoom: { enabled: true, admissionPerSecond: 50 } },
       });
       assert.equal(sale.status, 201, JSON.stringify(sale.body));
-      await new Promise((resolve) => setTimeout(resolve, 500)); // the instance re-reads waiting rooms every 200 ms
+      // Joined as soon as the instance serves the room (it re-reads the rooms every 200 ms): its page opens then too.
+      for (const deadline = Date.now() + 30_000; (await request(`${web.url}/api/v1/sale-events/${sale.body.id}/queue`)).status !== 200; ) {
+        assert.ok(Date.now() < deadline, 'the instance never served the waiting room');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       const page = await browser.context.newPage();
       const passes: string[] = [];
       page.on('request', (sent) => {
