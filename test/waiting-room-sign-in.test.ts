@@ -210,6 +210,51 @@ describe('waiting room: signing in with a guest ticket', () => {
       assert.equal(dropped.body.replacedBy, guest.body.ticket, `the dropped ticket names the kept one: ${JSON.stringify(dropped.body)}`);
     }
   });
+
+  // The merge dropped the other ticket's admission in Redis, but the pass already handed out for it (a signed token)
+  // still bought an order: a shopper holding both passes placed two orders with them.
+  it("refuses the pass of a ticket merged away (PASS_REPLACED), while the kept ticket's pass buys", async () => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: 'sign-in-two-passes' });
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
+    const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'sign-in-two-passes');
+    const [session] = await mintSessionCookies(t.env, [customerId!]);
+    const admitted = async (ticket: string, cookie: string) => {
+      for (const deadline = Date.now() + 30_000; ; ) {
+        const status = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}`, { headers: { cookie } });
+        if (status.body.state === 'admitted') return status.body as { pass: string };
+        assert.ok(Date.now() < deadline, JSON.stringify(status.body));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    // Device 1 (the account) and device 2 (a guest) are both admitted, each holding its pass.
+    const first = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: session!, 'x-forwarded-for': '10.7.4.1' } });
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    const accountPass = (await admitted(first.body.ticket, session!)).pass;
+    const guest = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { 'x-forwarded-for': '10.7.4.2' } });
+    assert.equal(guest.status, 201, JSON.stringify(guest.body));
+    const guestCookie = visitorCookie(guest.headers.getSetCookie());
+    await admitted(guest.body.ticket, guestCookie);
+
+    // Device 2 signs in: the merge keeps the later admission (the guest ticket) and drops the account's.
+    const device2 = `${session!}; ${guestCookie}`;
+    const merged = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: device2, 'x-forwarded-for': '10.7.4.2' } });
+    assert.equal(merged.status, 201, JSON.stringify(merged.body));
+    assert.equal(merged.body.ticket, guest.body.ticket, JSON.stringify(merged.body));
+    assert.equal(merged.body.state, 'admitted', JSON.stringify(merged.body));
+
+    const order = (cookie: string, pass: string, key: string) =>
+      request(`${url}/api/v1/orders`, { method: 'POST', headers: { cookie, 'idempotency-key': `${key}-${eventId}`, 'waiting-room-pass': pass }, body: { items: [{ productId, quantity: 1 }] } });
+    // Device 1 still holds the account ticket's pass, issued before the merge: it buys nothing now.
+    const stale = await order(session!, accountPass, 'dropped');
+    assert.equal(stale.status, 403, JSON.stringify(stale.body));
+    assert.equal(stale.body.error.code, 'PASS_REPLACED');
+    assert.deepEqual(stale.body.error.details, { saleEventId: eventId });
+    // The kept ticket's pass buys the shopper's one order.
+    const kept = await order(device2, merged.body.pass, 'kept');
+    assert.equal(kept.status, 201, JSON.stringify(kept.body));
+    const again = await order(session!, accountPass, 'dropped-again');
+    assert.equal(again.status, 403, JSON.stringify(again.body));
+  });
 });
 
 describe('waiting room: a sale far ahead', () => {

@@ -74,7 +74,7 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
         schema: {
           tags,
           description:
-            'Places an order from `items`, or from the cart when `items` is absent (send `{}`). Requires an `Idempotency-Key` header: a retry with the same key and body replays the first response with `Idempotent-Replayed: true`. Not signed in: a guest checkout with `email` (and the guest cart); the reply carries `accessToken` for /guest-orders/:token. A live queued sale\'s products need its waiting-room pass (`Waiting-Room-Pass`); a pass buys one order (403 `PASS_REQUIRED`, `PASS_INVALID`, `PASS_EXPIRED`, `PASS_USED`).',
+            'Places an order from `items`, or from the cart when `items` is absent (send `{}`). Requires an `Idempotency-Key` header: a retry with the same key and body replays the first response with `Idempotent-Replayed: true`. Not signed in: a guest checkout with `email` (and the guest cart); the reply carries `accessToken` for /guest-orders/:token. A live queued sale\'s products need its waiting-room pass (`Waiting-Room-Pass`); a pass buys one order (403 `PASS_REQUIRED`, `PASS_INVALID`, `PASS_EXPIRED`, `PASS_USED`; `PASS_REPLACED` for the pass of a ticket merged into the shopper\'s other one on signing in).',
           headers: IdempotencyHeaders,
           body: CreateOrderBody,
           response: { 201: Type.Ref('Order'), ...errorResponses(400, 401, 403, 409, 422, 429, 503) },

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Database } from '../../platform/db/client.ts';
 import { DomainError } from '../../shared/errors.ts';
-import { PassExpiredError, PassInvalidError, PassRequiredError, PassUsedError } from './waiting-room.errors.ts';
+import { PassExpiredError, PassInvalidError, PassReplacedError, PassRequiredError, PassUsedError } from './waiting-room.errors.ts';
 import type { WaitingRoomMetrics } from './waiting-room.metrics.ts';
 import type { EventRegistry, QueuedEvent } from './waiting-room.registry.ts';
 import type { PassRef, WaitingRoomRepository } from './waiting-room.repository.ts';
@@ -18,6 +18,11 @@ export function createCheckoutRule(deps: {
   logger: Logger;
   /** Now on Redis's clock (see the room clock). */
   clock: () => number;
+  /**
+   * Whether the pass's ticket was merged into another ticket of its shopper (the room's `merged`, in Redis); false
+   * when Redis cannot say (logged): checkout goes on as it did before merges were checked.
+   */
+  mergedAway: (pass: PassClaims) => Promise<boolean>;
 }) {
   const { db, repo, registry, signer } = deps;
   const refOf = (pass: PassClaims): PassRef => ({ saleEventId: pass.e, ticketId: pass.t });
@@ -74,7 +79,8 @@ export function createCheckoutRule(deps: {
      * pass on the order: `orderRef` names it (its idempotency scope and key), and a retry of the same
      * order finds its pass spent on itself and goes on, or replays the order if it was placed. Expiry is checked again
      * on the room clock, which set it. A database that cannot be reached fails the order with its error
-     * (503 `DATABASE_UNAVAILABLE` at the edge, as for the rest of checkout).
+     * (503 `DATABASE_UNAVAILABLE` at the edge, as for the rest of checkout). A pass whose ticket a merge took out of
+     * the line (see the room's JOIN) is refused `PASS_REPLACED`: the shopper's kept ticket's pass buys their order.
      */
     async spend<T>(passes: readonly PassClaims[], orderRef: string, place: () => Promise<T>): Promise<T> {
       const taken: PassClaims[] = [];
@@ -89,6 +95,9 @@ export function createCheckoutRule(deps: {
       try {
         for (const pass of passes) {
           if (pass.x <= deps.clock()) refused(pass.e, new PassExpiredError(pass.e, new Date(pass.x).toISOString()));
+          // A pass handed out before its ticket was merged away (signed, it stays good on its face): the merge keeps
+          // one admission for the shopper, and only the kept ticket's pass buys.
+          if (await deps.mergedAway(pass)) refused(pass.e, new PassReplacedError(pass.e));
           const outcome = await repo.spend(db.primary, refOf(pass), orderRef);
           if (outcome === 'elsewhere') refused(pass.e, new PassUsedError(pass.e));
           if (outcome === 'spent') taken.push(pass);

@@ -62,6 +62,16 @@ export class PassUsedError extends DomainError {
   }
 }
 
+/**
+ * 403 PASS_REPLACED: the pass's ticket was merged into another ticket of the same shopper (a guest ticket and an
+ * account ticket, on signing in): one shopper, one place, one order; the kept ticket's pass buys it.
+ */
+export class PassReplacedError extends DomainError {
+  constructor(saleEventId: number) {
+    super('PASS_REPLACED', 'forbidden', `this waiting-room pass for sale event ${saleEventId} is for a ticket merged into your other ticket: use that ticket's pass`, { saleEventId });
+  }
+}
+
 export class WaitingRoomUnavailableError extends DomainError {
   constructor() {
     super('WAITING_ROOM_UNAVAILABLE', 'unavailable', 'the waiting room is temporarily unavailable, please retry');

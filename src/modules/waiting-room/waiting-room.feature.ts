@@ -13,6 +13,7 @@ import { createEventRegistry } from './waiting-room.registry.ts';
 import type { WaitingRoomRepository } from './waiting-room.repository.ts';
 import { ensureVisitorCookie, holdersOf, passesOf, waitingRoomRoutes } from './waiting-room.routes.ts';
 import { Ticket, TicketStatus } from './waiting-room.schemas.ts';
+import { roomKeys } from './waiting-room.scripts.ts';
 import { createWaitingRoom, type RoomNotice, type WaitingRoom } from './waiting-room.service.ts';
 import { createStreamHub, type StreamHub } from './waiting-room.streams.ts';
 import { createTokenSigner } from './waiting-room.tokens.ts';
@@ -78,7 +79,24 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     withRoomHold: (eventId, use) => deps.repo.withRoomHold(deps.db.primary, eventId, use),
   });
   metricsReader = room;
-  const checkoutRule = createCheckoutRule({ db: deps.db, repo: deps.repo, registry, signer, metrics, logger: deps.logger, clock: clock.now });
+  const roomKey = roomKeys(deps.prefix).key;
+  const checkoutRule = createCheckoutRule({
+    db: deps.db,
+    repo: deps.repo,
+    registry,
+    signer,
+    metrics,
+    logger: deps.logger,
+    clock: clock.now,
+    mergedAway: (pass) =>
+      deps.redis.hexists(roomKey(pass.e, 'merged'), pass.t).then(
+        (found) => found === 1,
+        (error: unknown) => {
+          deps.logger.warn({ err: error, saleEvent: pass.e }, 'waiting room: could not read whether a pass was merged away; taking it as not');
+          return false;
+        },
+      ),
+  });
   const hub = createStreamHub({ room, subscriber: deps.subscriber, channel, refreshMs: deps.config.streamRefreshMs, logger: deps.logger, metrics });
   streamsReader = hub;
 
