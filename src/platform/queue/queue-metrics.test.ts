@@ -31,8 +31,9 @@ describe('queue gauges while Redis is unreachable', () => {
     assert.deepEqual(json.find((m) => m.name === 'queue_jobs')?.values, []);
     assert.deepEqual(json.find((m) => m.name === 'queue_oldest_waiting_job_age_seconds')?.values, []);
     // Each queue's read times out at 1.5 s; one after the other, 4 queues made a 6 s scrape (a 5 s scrape
-    // timeout then lost every metric of the instance for the whole outage).
-    assert.ok(elapsedMs < 3000, `the scrape took ${Math.round(elapsedMs)} ms`);
+    // timeout then lost every metric of the instance for the whole outage). All at once, one timeout (1.5 s) and
+    // whatever a busy machine adds to it; the bound stays below the 4 timeouts in series.
+    assert.ok(elapsedMs < 4500, `the scrape took ${Math.round(elapsedMs)} ms`);
   });
 });
 
