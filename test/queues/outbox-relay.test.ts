@@ -120,7 +120,7 @@ describe('outbox relay', () => {
       // A send commits its sent_emails record only after the file is written (notifications.service.ts sendOnce),
       // so the last records may land a moment after the last file.
       const recorded = async () => (await f.db.pools.primary.query<{ n: number }>('SELECT count(*)::int AS n FROM sent_emails WHERE job_id = ANY($1::text[])', [ids.map(outboxJobId)])).rows[0]!.n;
-      await waitFor('every send to be recorded', async () => (await recorded()) >= 40, 10_000).catch(() => {});
+      await waitFor('every send to be recorded', async () => (await recorded()) >= 40).catch(() => {});
       assert.equal(await recorded(), 40);
       await worker.stop();
     } finally {
@@ -140,7 +140,7 @@ describe('outbox relay', () => {
     const good = await writeWelcome('behind-the-poison@example.com');
     const worker = await f.startWorker();
     try {
-      await waitFor('the row behind the refused one to be relayed', () => relayedAt(good), 10_000);
+      await waitFor('the row behind the refused one to be relayed', () => relayedAt(good));
       assert.ok(await queues.get('email').getJob(outboxJobId(good)));
       const { rows } = await f.db.pools.primary.query('SELECT relayed_at, last_error FROM outbox WHERE id = $1', [bad]);
       assert.match(rows[0].last_error, /Priority should be between/);
@@ -224,9 +224,9 @@ describe('outbox relay', () => {
       await holder.query('BEGIN');
       await holder.query('SELECT 1 FROM outbox WHERE id = $1 FOR UPDATE', [old]);
       relay.start();
-      await waitFor('the first clean-up to fail', () => failedPasses >= 1, 10_000);
+      await waitFor('the first clean-up to fail', () => failedPasses >= 1);
       const id = await writeWelcome('relayed-meanwhile@example.com');
-      await waitFor('the row written meanwhile to be relayed', async () => (await relayedAt(id)) !== null, 10_000);
+      await waitFor('the row written meanwhile to be relayed', async () => (await relayedAt(id)) !== null);
       await new Promise((resolve) => setTimeout(resolve, 1000));
       assert.equal(failedPasses, 1, 'one failed clean-up, not a failed pass each time');
     } finally {
