@@ -73,7 +73,7 @@ describe('expiring reservations while their buyers order again', () => {
       });
       const sweeping = expiry.sweepOnce();
       const sleeping = async () => (await db.primary.execute<{ n: number }>(sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event = 'PgSleep'`)).rows[0]!.n;
-      for (let i = 0; i < 200 && (await sleeping()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      for (const deadline = Date.now() + 30_000; (await sleeping()) === 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 5));
       assert.equal(await sleeping(), 1, 'the sweep is giving x\'s units back');
       const again = await order(x, 'x-2', [
         { productId: first, quantity: 1 },
