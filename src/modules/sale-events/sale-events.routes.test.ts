@@ -77,7 +77,7 @@ describe('sale events API: the waiting room rate', () => {
     await t.platform.db.primary.execute(sql`update sale_events set admission_per_second = 1e-300 where id = ${id}`);
     // The registry re-reads the rooms every WAITING_ROOM_EVENTS_REFRESH_MS.
     let room = await t.app.inject({ url: `/api/v1/sale-events/${id}/queue` });
-    for (let i = 0; i < 50 && room.json().admissionPerSecond !== MIN_ADMISSION_PER_SECOND; i++) {
+    for (const deadline = Date.now() + 30_000; room.json().admissionPerSecond !== MIN_ADMISSION_PER_SECOND && Date.now() < deadline; ) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       room = await t.app.inject({ url: `/api/v1/sale-events/${id}/queue` });
     }
@@ -104,7 +104,7 @@ describe('sale events API: the waiting room rate', () => {
     assert.equal(bad.statusCode, 400, bad.body);
     assert.equal(bad.json().error.code, 'VALIDATION_FAILED');
     let room = await t.app.inject({ url: `/api/v1/sale-events/${id}/queue` });
-    for (let i = 0; i < 50 && room.json().paused !== true; i++) {
+    for (const deadline = Date.now() + 30_000; room.json().paused !== true && Date.now() < deadline; ) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       room = await t.app.inject({ url: `/api/v1/sale-events/${id}/queue` });
     }
