@@ -53,8 +53,16 @@ before(async () => {
   // One after the other, so that a failed start leaves no process behind (the machine may be busy).
   a = await startInstance({ env: { ...env, INSTANCE_ID: 'web-a' }, timeoutMs: 60_000 });
   b = await startInstance({ env: { ...env, INSTANCE_ID: 'web-b' }, timeoutMs: 60_000 });
-  const workerPort = String(await freePort());
-  worker = await startInstance({ env: { ...env, INSTANCE_ID: 'worker-1', PORT: workerPort, WORKER_PORT: workerPort }, command: 'worker', timeoutMs: 60_000 });
+  // The worker's port is found free here and bound by the child a second later: taken meanwhile (EADDRINUSE),
+  // another one, as the queue fixture's startWorker does.
+  for (let attempt = 1; !worker; attempt++) {
+    const workerPort = String(await freePort());
+    try {
+      worker = await startInstance({ env: { ...env, INSTANCE_ID: 'worker-1', PORT: workerPort, WORKER_PORT: workerPort }, command: 'worker', timeoutMs: 60_000 });
+    } catch (error) {
+      if (attempt >= 5 || !String(error).includes('EADDRINUSE')) throw error;
+    }
+  }
 });
 after(async () => {
   await Promise.all([a?.stop(), b?.stop(), worker?.stop()]);
