@@ -93,7 +93,6 @@ describe('SIGTERM during requests', () => {
         return rows[0].n === 8;
       }, 60_000); // PATCHes through a child process: slow to arrive on a loaded machine, not a bound under test
 
-      const started = Date.now();
       instance.process.kill('SIGTERM');
       // /ready says "draining" from the signal's handling until the listener closes SHUTDOWN_DRAIN_DELAY_MS (600 ms)
       // later: asked at once and again until it answers 503, not once after a fixed pause that a loaded machine
@@ -114,8 +113,9 @@ describe('SIGTERM during requests', () => {
         Array(8).fill(200),
       );
       const code = await instance.exited;
-      assert.equal(code, 0);
-      assert.ok(Date.now() - started < 10_000, 'exits within the shutdown timeout');
+      // The forced shutdown (SHUTDOWN_TIMEOUT_MS) exits 1: 0 says the drain finished before it, which a bound on the
+      // elapsed time measured here (the poll and the pause above included) could only approximate on a loaded machine.
+      assert.equal(code, 0, 'exits by draining, not by the forced shutdown');
     } finally {
       await blocker.end().catch(() => {});
       await instance.stop('SIGKILL');
