@@ -79,7 +79,7 @@ export function paymentRoutes(deps: { payments: PaymentService; provider: Paymen
           // provider's few addresses (Stripe's dozen), at the rate the shop sells, and a throttled or shed event
           // is retried only minutes later — after the payment window, when the paid order has expired and its
           // payment is voided. The signature (an HMAC, microseconds) is checked before anything is read or written.
-          config: { rateLimit: false, shed: false },
+          config: { rateLimit: false, shed: false, anyContentType: true },
           schema: {
             tags: ['payments'],
             description: 'Provider webhooks (Stripe: `payment_intent.*`, `charge.refunded`). Verified by signature, deduplicated by event id, safe in any order.',

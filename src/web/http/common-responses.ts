@@ -1,16 +1,31 @@
 import type { RouteOptions } from 'fastify';
 import { Type } from 'typebox';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route parses every content type itself (a payment webhook, verified over its raw bytes): no 415 to document.
+     * @defaultValue false
+     */
+    anyContentType?: boolean;
+  }
+}
+
+/** Methods whose requests Fastify reads no body of. */
+const BODILESS_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
  * The refusals any documented route can answer besides its own, added to its response schemas
  * (and so to the OpenAPI document) in one place instead of in every route:
  * - 400: a request part fails validation (every route has at least a strict, empty query schema);
  * - 429: a rate limit; 503: load shedding, draining, or a dependency down (with `Retry-After`);
- * - 414: a path parameter over the router's limit; 413 and 415: a body too large or not JSON;
+ * - 414: a path parameter over the router's limit; 413 and 415: a body too large or not JSON, on every route of a
+ *   method Fastify reads a body for (POST, PUT, PATCH, DELETE), with a body schema or not: a route without one
+ *   still parses what it is sent (e.g. cancelling an order);
  * - 401: the admin token, on `/api/v1/admin/…`.
  * The fuzz test (`test/openapi-fuzz.test.ts`) holds every reply to the statuses documented here.
  */
-export function addCommonResponses(route: Pick<RouteOptions, 'url' | 'schema'>, adminPrefix: string): void {
+export function addCommonResponses(route: Pick<RouteOptions, 'url' | 'schema' | 'method' | 'config'>, adminPrefix: string): void {
   const schema = route.schema as { response?: Record<string, unknown>; body?: unknown; hide?: boolean } | undefined;
   if (!schema?.response || schema.hide) return;
   const response = { ...schema.response };
@@ -19,9 +34,10 @@ export function addCommonResponses(route: Pick<RouteOptions, 'url' | 'schema'>, 
   };
   for (const status of [400, 429, 503]) add(status);
   if (route.url.includes(':')) add(414);
-  if (schema.body !== undefined) {
+  const methods = Array.isArray(route.method) ? route.method : [route.method];
+  if (schema.body !== undefined || methods.some((method) => !BODILESS_METHODS.has(method.toUpperCase()))) {
     add(413);
-    add(415);
+    if (route.config?.anyContentType !== true) add(415);
   }
   if (route.url.startsWith(adminPrefix)) add(401);
   route.schema = { ...route.schema, response };
