@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import Fastify from 'fastify';
 import { Type } from 'typebox';
 import { installErrorHandling } from '../error-handler.ts';
+import { browserSecurity } from '../plugins/browser-security.ts';
 import { addCommonResponses } from './common-responses.ts';
 import { ErrorResponse } from './schemas.ts';
 
@@ -52,6 +53,36 @@ describe('addCommonResponses', () => {
     }
     const get = documented('GET', '/cart');
     assert.ok(!get.includes('413') && !get.includes('415'), `GET documents ${get.join(', ')}`);
+    await app.close();
+  });
+
+  it('documents 403 CROSS_SITE_REQUEST on every state-changing route, as the browser-security hook answers it', async () => {
+    const app = Fastify();
+    app.addSchema(ErrorResponse);
+    installErrorHandling(app);
+    await app.register(browserSecurity({ corsOrigins: [], production: false }));
+    const statusesOf = new Map<string, string[]>();
+    app.addHook('onRoute', (route) => {
+      addCommonResponses(route, '/admin');
+      const response = (route.schema as { response: Record<string, unknown> }).response;
+      for (const method of [route.method].flat()) statusesOf.set(`${method} ${route.url}`, Object.keys(response).sort());
+    });
+    const ok = { 200: Type.Object({ ok: Type.Boolean() }) };
+    app.post('/orders/:id/cancel', { schema: { response: ok } }, async () => ({ ok: true }));
+    app.delete('/cart/items', { schema: { response: ok } }, async () => ({ ok: true }));
+    app.get('/cart', { schema: { response: ok } }, async () => ({ ok: true }));
+    await app.ready();
+
+    for (const [method, url, route] of [['POST', '/orders/1/cancel', '/orders/:id/cancel'], ['DELETE', '/cart/items', '/cart/items']] as const) {
+      const crossSite = await app.inject({ method, url, headers: { 'sec-fetch-site': 'cross-site' } });
+      assert.equal(crossSite.statusCode, 403, `${method} ${url}`);
+      assert.equal(crossSite.json().error.code, 'CROSS_SITE_REQUEST');
+      const statuses = statusesOf.get(`${method} ${route}`) ?? [];
+      assert.ok(statuses.includes('403'), `${method} ${route} answers 403, documents ${statuses.join(', ')}`);
+    }
+    const read = await app.inject({ method: 'GET', url: '/cart', headers: { 'sec-fetch-site': 'cross-site' } });
+    assert.equal(read.statusCode, 200, 'a read is not refused');
+    assert.ok(!(statusesOf.get('GET /cart') ?? []).includes('403'), 'no 403 documented on a read');
     await app.close();
   });
 });

@@ -11,7 +11,7 @@ declare module 'fastify' {
   }
 }
 
-/** Methods whose requests Fastify reads no body of. */
+/** Methods whose requests Fastify reads no body of, and that the cross-site refusal lets through (they change nothing). */
 const BODILESS_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
@@ -22,6 +22,8 @@ const BODILESS_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * - 414: a path parameter over the router's limit; 413 and 415: a body too large or not JSON, on every route of a
  *   method Fastify reads a body for (POST, PUT, PATCH, DELETE), with a body schema or not: a route without one
  *   still parses what it is sent (e.g. cancelling an order);
+ * - 403 `CROSS_SITE_REQUEST`: on those same state-changing methods, a request a browser says comes from another site
+ *   or origin (see `browserSecurity`);
  * - 401: the admin token, on `/api/v1/admin/…`.
  * The fuzz test (`test/openapi-fuzz.test.ts`) holds every reply to the statuses documented here.
  */
@@ -35,10 +37,12 @@ export function addCommonResponses(route: Pick<RouteOptions, 'url' | 'schema' | 
   for (const status of [400, 429, 503]) add(status);
   if (route.url.includes(':')) add(414);
   const methods = Array.isArray(route.method) ? route.method : [route.method];
-  if (schema.body !== undefined || methods.some((method) => !BODILESS_METHODS.has(method.toUpperCase()))) {
+  const changesState = methods.some((method) => !BODILESS_METHODS.has(method.toUpperCase()));
+  if (schema.body !== undefined || changesState) {
     add(413);
     if (route.config?.anyContentType !== true) add(415);
   }
+  if (changesState) add(403);
   if (route.url.startsWith(adminPrefix)) add(401);
   route.schema = { ...route.schema, response };
 }
