@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { request } from './helpers/http.ts';
+import { ROOM_PARTS, roomKeys } from '../src/modules/waiting-room/waiting-room.scripts.ts';
 import { createTokenSigner } from '../src/modules/waiting-room/waiting-room.tokens.ts';
 import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts';
 
@@ -254,6 +255,48 @@ describe('waiting room: signing in with a guest ticket', () => {
     assert.equal(kept.status, 201, JSON.stringify(kept.body));
     const again = await order(session!, accountPass, 'dropped-again');
     assert.equal(again.status, 403, JSON.stringify(again.body));
+  });
+
+  // The merge was recorded only in the room's Redis `merged` hash: once Redis lost the room (restarted without
+  // persistence), the dropped ticket's pass, a signed token good on its face, bought a second order.
+  it("still refuses the pass of a ticket merged away once Redis lost the room, while the kept ticket's pass buys", async () => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: 'sign-in-lost-merge' });
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
+    const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'sign-in-lost-merge');
+    const [session] = await mintSessionCookies(t.env, [customerId!]);
+    const admitted = async (ticket: string, cookie: string) => {
+      for (const deadline = Date.now() + 30_000; ; ) {
+        const status = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}`, { headers: { cookie } });
+        if (status.body.state === 'admitted') return status.body as { pass: string };
+        assert.ok(Date.now() < deadline, JSON.stringify(status.body));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    const first = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: session!, 'x-forwarded-for': '10.7.5.1' } });
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    const accountPass = (await admitted(first.body.ticket, session!)).pass;
+    const guest = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { 'x-forwarded-for': '10.7.5.2' } });
+    assert.equal(guest.status, 201, JSON.stringify(guest.body));
+    const guestCookie = visitorCookie(guest.headers.getSetCookie());
+    await admitted(guest.body.ticket, guestCookie);
+    const device2 = `${session!}; ${guestCookie}`;
+    const merged = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: device2, 'x-forwarded-for': '10.7.5.2' } });
+    assert.equal(merged.status, 201, JSON.stringify(merged.body));
+    assert.equal(merged.body.ticket, guest.body.ticket, JSON.stringify(merged.body));
+    assert.equal(merged.body.state, 'admitted', JSON.stringify(merged.body));
+
+    // Redis loses this room (only this test's keys: the server is shared).
+    await t.platform.redis.del(...ROOM_PARTS.map((part) => roomKeys(t.config.redis.prefix).key(eventId, part)));
+    assert.equal(await t.platform.redis.exists(roomKeys(t.config.redis.prefix).key(eventId, 'merged')), 0);
+
+    const order = (cookie: string, pass: string, key: string) =>
+      request(`${url}/api/v1/orders`, { method: 'POST', headers: { cookie, 'idempotency-key': `${key}-${eventId}`, 'waiting-room-pass': pass }, body: { items: [{ productId, quantity: 1 }] } });
+    const stale = await order(session!, accountPass, 'lost-dropped');
+    assert.equal(stale.status, 403, JSON.stringify(stale.body));
+    assert.equal(stale.body.error.code, 'PASS_REPLACED');
+    assert.deepEqual(stale.body.error.details, { saleEventId: eventId });
+    const kept = await order(device2, merged.body.pass, 'lost-kept');
+    assert.equal(kept.status, 201, JSON.stringify(kept.body));
   });
 });
 

@@ -20,7 +20,8 @@ export function createCheckoutRule(deps: {
   clock: () => number;
   /**
    * Whether the pass's ticket was merged into another ticket of its shopper (the room's `merged`, in Redis); false
-   * when Redis cannot say (logged): checkout goes on as it did before merges were checked.
+   * when Redis cannot say (logged): the spend itself still finds the merge PostgreSQL recorded (`replaced`), which
+   * holds across a loss of Redis; Redis covers the moment between the merge and that record (or a failed record).
    */
   mergedAway: (pass: PassClaims) => Promise<boolean>;
 }) {
@@ -100,6 +101,8 @@ export function createCheckoutRule(deps: {
           if (await deps.mergedAway(pass)) refused(pass.e, new PassReplacedError(pass.e));
           const outcome = await repo.spend(db.primary, refOf(pass), orderRef);
           if (outcome === 'elsewhere') refused(pass.e, new PassUsedError(pass.e));
+          // The merge as PostgreSQL keeps it (see `recordMerges`): it holds when Redis lost the room's `merged`.
+          if (outcome === 'replaced') refused(pass.e, new PassReplacedError(pass.e));
           if (outcome === 'spent') taken.push(pass);
         }
       } catch (error) {

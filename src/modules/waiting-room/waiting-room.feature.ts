@@ -76,6 +76,7 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     notify: publish,
     clock: clock.now,
     isSpent: (eventId, ticketId) => deps.repo.isSpent(deps.db.primary, { saleEventId: eventId, ticketId }),
+    recordMerges: (eventId, merges) => deps.repo.recordMerges(deps.db.primary, eventId, merges),
     withRoomHold: (eventId, use) => deps.repo.withRoomHold(deps.db.primary, eventId, use),
   });
   metricsReader = room;

@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, isNotNull } from 'drizzle-orm';
 import type { Db } from '../../platform/db/client.ts';
 import { saleEvents } from '../sale-events/index.ts';
 import { waitingRoomSpentPasses } from './waiting-room.tables.ts';
@@ -9,8 +9,17 @@ export interface PassRef {
   ticketId: string;
 }
 
-/** What spending a pass on an order found: `spent` now, `again` (this order had spent it), `elsewhere` (another order had). */
-export type SpendOutcome = 'spent' | 'again' | 'elsewhere';
+/**
+ * What spending a pass on an order found: `spent` now, `again` (this order had spent it), `elsewhere` (another order
+ * had), `replaced` (its ticket was merged into another ticket of its shopper: see `recordMerges`).
+ */
+export type SpendOutcome = 'spent' | 'again' | 'elsewhere' | 'replaced';
+
+/** A merge took `ticketId` out of the line for `keptId`, the same shopper's other ticket (see the room's JOIN). */
+export interface MergedTicket {
+  ticketId: string;
+  keptId: string;
+}
 
 /** The waiting room's SQL: which passes bought their order (`waiting_room_spent_passes`). */
 export function createWaitingRoomRepository() {
@@ -33,15 +42,35 @@ export function createWaitingRoomRepository() {
           .onConflictDoNothing()
           .returning({ orderRef: waitingRoomSpentPasses.orderRef });
         if (inserted.length > 0) return 'spent';
-        const [existing] = await db.select({ orderRef: waitingRoomSpentPasses.orderRef }).from(waitingRoomSpentPasses).where(row(pass));
-        if (existing) return existing.orderRef === orderRef ? 'again' : 'elsewhere';
+        const [existing] = await db
+          .select({ orderRef: waitingRoomSpentPasses.orderRef, replacedBy: waitingRoomSpentPasses.replacedBy })
+          .from(waitingRoomSpentPasses)
+          .where(row(pass));
+        if (existing) return existing.orderRef === orderRef ? 'again' : existing.orderRef === null ? 'replaced' : 'elsewhere';
       }
     },
 
     /** Whether `pass` has bought an order (or is held by one whose outcome is unknown). */
     async isSpent(db: Db, pass: PassRef): Promise<boolean> {
-      const [existing] = await db.select({ orderRef: waitingRoomSpentPasses.orderRef }).from(waitingRoomSpentPasses).where(row(pass));
+      const [existing] = await db
+        .select({ orderRef: waitingRoomSpentPasses.orderRef })
+        .from(waitingRoomSpentPasses)
+        .where(and(row(pass), isNotNull(waitingRoomSpentPasses.orderRef)));
       return existing !== undefined;
+    },
+
+    /**
+     * Records tickets a merge took out of the line (one statement; a merge is rare: a shopper signing in with a guest
+     * ticket while their account holds another), so their passes buy nothing whatever Redis loses: `spend` then finds
+     * the row and answers `replaced`. A ticket whose pass already bought an order keeps its row as it is (that
+     * order's retry still goes on); one recorded already is left as it is.
+     */
+    async recordMerges(db: Db, saleEventId: number, merges: readonly MergedTicket[]): Promise<void> {
+      if (merges.length === 0) return;
+      await db
+        .insert(waitingRoomSpentPasses)
+        .values(merges.map((merge) => ({ saleEventId, ticketId: merge.ticketId, replacedBy: merge.keptId })))
+        .onConflictDoNothing();
     },
 
     /**

@@ -44,11 +44,15 @@ export type RoomKeys = ReturnType<typeof roomKeys>;
  * of the line with a good pass dropped), else the waiting one with the lowest score — every holder of the others and
  * every asking holder moves to it, and the others leave the line and their admission for good (their `joined` entry
  * stays: STATUS does not put them back as lost with Redis; an admission kept on one read `admitted` with a pass bound
- * to nobody), each recorded in `merged` as replaced by the one kept (STATUS names it to the holders bound to it). With one, the asking holders are bound to it only if `always` (a join; a read binds nothing new). Returns the
+ * to nobody), each recorded in `merged` as replaced by the one kept (STATUS names it to the holders bound to it), and
+ * listed in `dropped` (ticket dropped, ticket kept, …), which the script returns for the caller to record in
+ * PostgreSQL (Redis may lose `merged`, and the dropped ticket's pass must buy nothing still). With one, the asking holders are bound to it only if `always` (a join; a read binds nothing new). Returns the
  * ticket kept, false if none is bound.
  */
 function mergeLua(k: { q: number; holders: number; owners: number; joined: number; admitted: number; merged: number; expireAt: number }): string {
   return `
+-- Every ticket a merge of this run dropped, then the ticket it kept, in pairs: the caller records them in PostgreSQL.
+local dropped = {}
 local function merge(asking, always)
   local held, seenTicket = {}, {}
   for _, holder in ipairs(asking) do
@@ -93,6 +97,8 @@ local function merge(asking, always)
       redis.call('HDEL', KEYS[${k.admitted}], t)
       redis.call('HSET', KEYS[${k.merged}], t, existing)
       redis.call('PEXPIREAT', KEYS[${k.merged}], ARGV[${k.expireAt}])
+      dropped[#dropped + 1] = t
+      dropped[#dropped + 1] = existing
     end
   end
   for _, holder in ipairs(asking) do own(holder) end
@@ -104,8 +110,9 @@ end
 
 /**
  * Join. KEYS q holders owners joined addr place admitted merged; ARGV newTicketId startsAtMs expireAtMs preScore
- * addressClass maxPerAddress holder… → {0, ticket, place} an existing ticket of one of the holders (the
- * others are linked to it), {1, ticket, place} new, {2, '', ''} the address class has its tickets. An
+ * addressClass maxPerAddress holder… → {0, ticket, place, dropped…} an existing ticket of one of the holders (the
+ * others are linked to it; `dropped`: the tickets a merge took out of the line, each followed by the ticket kept,
+ * see `merge`), {1, ticket, place} new, {2, '', ''} the address class has its tickets. An
  * empty addressClass (a signed-in customer) is neither limited nor counted.
  * Holders with different tickets (a guest ticket taken on a second device, then signing in there to an account
  * holding one) are one shopper: they keep one place — a ticket already admitted, the last one (see `merge`; its place is used: as for one
@@ -130,7 +137,11 @@ end
 local asking = {}
 for i = 7, #ARGV do asking[#asking + 1] = ARGV[i] end
 local existing = merge(asking, true)
-if existing then return {0, existing, placeOf(existing)} end
+if existing then
+  local out = {0, existing, placeOf(existing)}
+  for _, t in ipairs(dropped) do out[#out + 1] = t end
+  return out
+end
 if ARGV[5] ~= '' and tonumber(redis.call('HGET', KEYS[5], ARGV[5]) or '0') >= tonumber(ARGV[6]) then return {2, '', ''} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -197,7 +208,8 @@ return {1, ticket, place}
  * ticket: id place score holders (comma-separated: who asks) → {nowMs, sold, preQueue (tickets waiting with a
  * pre-queue draw, score below 1: ranks 0 … preQueue - 1), then per ticket: rank (-1: not waiting), admittedAt
  * (-1: not admitted), owners, replacedBy, its place (both '' but for a ticket a merge took out of the line, asked
- * about by a holder bound to the ticket kept: see below)}.
+ * about by a holder bound to the ticket kept: see below), then the tickets this run's merges dropped, each followed
+ * by the ticket kept (see `merge`)}.
  *
  * A ticket neither waiting nor admitted was signed by us (the caller checked), so the line lost it: while
  * the sale runs it goes back at the place it carries, bound to the holders asking, unless one of them
@@ -282,6 +294,7 @@ for i = 3, #ARGV, 4 do
   out[#out + 1] = place
 end
 out[3] = redis.call('ZCOUNT', KEYS[1], '-inf', '(1')
+for _, t in ipairs(dropped) do out[#out + 1] = t end
 return out
 `;
 
@@ -385,7 +398,7 @@ export const waitingRoomJoin = defineScript({
   name: 'waiting-room-join',
   keys: ['q', 'holders', 'owners', 'joined', 'addr', 'place', 'admitted', 'merged'],
   lua: JOIN_LUA,
-  parse: (reply) => reply as [number, string, string],
+  parse: (reply) => reply as [number, string, string, ...string[]],
 });
 
 export const waitingRoomRejoin = defineScript({

@@ -25,6 +25,7 @@ import {
   waitingRoomRejoin,
   waitingRoomStatus,
 } from './waiting-room.scripts.ts';
+import type { MergedTicket } from './waiting-room.repository.ts';
 import type { TicketRef, TokenSigner } from './waiting-room.tokens.ts';
 
 /**
@@ -107,6 +108,11 @@ export interface WaitingRoomDeps {
   notify: (notice: RoomNotice) => void;
   /** Whether the pass of a ticket has bought an order (PostgreSQL, see `waiting-room.repository.ts`). */
   isSpent: (eventId: number, ticketId: string) => Promise<boolean>;
+  /**
+   * Records in PostgreSQL the tickets a merge took out of the line, each with the ticket kept (the repository's
+   * `recordMerges`): their passes then buy nothing whatever Redis loses.
+   */
+  recordMerges: (eventId: number, merges: readonly MergedTicket[]) => Promise<void>;
   /**
    * Runs `use` with whether the event's room is held as committed in PostgreSQL now, serialised with the admin's
    * changes of it and every other such call (the repository's `withRoomHold`).
@@ -203,6 +209,25 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       return true;
     });
 
+  /** The pairs (ticket dropped, ticket kept) a script's merges returned from `from` on (see `merge`). */
+  function mergesIn(reply: readonly unknown[], from: number): MergedTicket[] {
+    const merges: MergedTicket[] = [];
+    for (let i = from; i + 1 < reply.length; i += 2) merges.push({ ticketId: String(reply[i]), keptId: String(reply[i + 1]) });
+    return merges;
+  }
+
+  /**
+   * Records what a merge dropped in PostgreSQL before the reply that follows it (rare: a shopper signing in with a
+   * guest ticket while their account holds another). A failure is logged: Redis's `merged` still refuses the
+   * dropped ticket's pass at checkout, until Redis loses it.
+   */
+  async function recordMerges(eventId: number, merges: readonly MergedTicket[]): Promise<void> {
+    if (merges.length === 0) return;
+    await deps.recordMerges(eventId, merges).catch((error: unknown) => {
+      deps.logger.error({ err: error, saleEvent: eventId, merges }, 'waiting room: could not record merged tickets in PostgreSQL (only Redis refuses their passes now)');
+    });
+  }
+
   /**
    * `preQueue`: tickets waiting with a pre-queue draw (they rank first, before any arrival). Before the start a
    * drawn ticket is told the latest it may be admitted: the whole pre-queue at the rate after the start, the same
@@ -247,6 +272,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     const now = Number(reply[0]);
     const sold = Number(reply[1]) === 1;
     const preQueue = Number(reply[2]);
+    await recordMerges(event.id, mergesIn(reply, 3 + tickets.length * 5));
     return {
       now,
       statuses: tickets.map(({ id }, i) => {
@@ -473,7 +499,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       const opensAtMs = event.startsAtMs - JOIN_OPENS_BEFORE_MS;
       if (deps.clock() < opensAtMs) throw new WaitingRoomNotOpenError(eventId, new Date(opensAtMs).toISOString());
       const fresh = randomBytes(16).toString('base64url');
-      const [kind, ticketId, place] = await redisCall(() =>
+      const [kind, ticketId, place, ...dropped] = await redisCall(() =>
         waitingRoomJoin.run(
           redis,
           eventKeys(eventId, ['q', 'holders', 'owners', 'joined', 'addr', 'place', 'admitted', 'merged']),
@@ -488,6 +514,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
         ),
       );
       if (Number(kind) === JOIN_REPLY.ticketLimit) throw new TicketLimitError(eventId, config.ticketsPerAddress);
+      await recordMerges(eventId, mergesIn(dropped, 0));
       let ticket = presented(eventId, { id: ticketId, place: String(place) }, visitor.holders);
       let [status] = await redisCall(() => statuses(event, [ticket]));
       let replayed = Number(kind) === JOIN_REPLY.replayed;

@@ -1,0 +1,3 @@
+ALTER TABLE "waiting_room_spent_passes" ALTER COLUMN "order_ref" DROP NOT NULL;--> statement-breakpoint
+ALTER TABLE "waiting_room_spent_passes" ADD COLUMN "replaced_by" text;--> statement-breakpoint
+ALTER TABLE "waiting_room_spent_passes" ADD CONSTRAINT "waiting_room_spent_passes_spent_or_replaced" CHECK ("waiting_room_spent_passes"."order_ref" IS NOT NULL OR "waiting_room_spent_passes"."replaced_by" IS NOT NULL);
