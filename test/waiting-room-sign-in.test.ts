@@ -298,6 +298,51 @@ describe('waiting room: signing in with a guest ticket', () => {
     const kept = await order(device2, merged.body.pass, 'lost-kept');
     assert.equal(kept.status, 201, JSON.stringify(kept.body));
   });
+
+  // The account ticket's pass bought an order; the shopper then took a guest ticket on a second device, was admitted
+  // again, and signed in there: the merge kept the guest ticket (admitted last), whose pass bought a second order.
+  it("counts the kept ticket's pass as spent when the ticket merged away had bought an order (PASS_USED)", async () => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: 'sign-in-spent-first' });
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
+    const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'sign-in-spent-first');
+    const [session] = await mintSessionCookies(t.env, [customerId!]);
+    const admitted = async (ticket: string, cookie: string) => {
+      for (const deadline = Date.now() + 30_000; ; ) {
+        const status = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}`, { headers: { cookie } });
+        if (status.body.state === 'admitted') return status.body as { pass: string };
+        assert.ok(Date.now() < deadline, JSON.stringify(status.body));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    const order = (cookie: string, pass: string, key: string) =>
+      request(`${url}/api/v1/orders`, { method: 'POST', headers: { cookie, 'idempotency-key': `${key}-${eventId}`, 'waiting-room-pass': pass }, body: { items: [{ productId, quantity: 1 }] } });
+    // Device 1, the account: admitted, and its pass buys an order.
+    const first = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: session!, 'x-forwarded-for': '10.7.6.1' } });
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    const accountPass = (await admitted(first.body.ticket, session!)).pass;
+    const bought = await order(session!, accountPass, 'spent-first');
+    assert.equal(bought.status, 201, JSON.stringify(bought.body));
+    // Device 2, a guest: admitted later, then signed in; the merge keeps the later admission, the guest ticket.
+    const guest = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { 'x-forwarded-for': '10.7.6.2' } });
+    assert.equal(guest.status, 201, JSON.stringify(guest.body));
+    const guestCookie = visitorCookie(guest.headers.getSetCookie());
+    await admitted(guest.body.ticket, guestCookie);
+    const device2 = `${session!}; ${guestCookie}`;
+    const merged = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: device2, 'x-forwarded-for': '10.7.6.2' } });
+    assert.equal(merged.status, 201, JSON.stringify(merged.body));
+    assert.equal(merged.body.ticket, guest.body.ticket, JSON.stringify(merged.body));
+    assert.equal(merged.body.state, 'admitted', JSON.stringify(merged.body));
+
+    // One shopper, one order in the sale: the kept ticket's pass buys nothing more.
+    const second = await order(device2, merged.body.pass, 'spent-second');
+    assert.equal(second.status, 403, JSON.stringify(second.body));
+    assert.equal(second.body.error.code, 'PASS_USED');
+    assert.deepEqual(second.body.error.details, { saleEventId: eventId });
+    // The first order's retry (same key) still replays it.
+    const retry = await order(session!, accountPass, 'spent-first');
+    assert.equal(retry.status, 201, JSON.stringify(retry.body));
+    assert.equal(retry.body.id, bought.body.id);
+  });
 });
 
 describe('waiting room: a sale far ahead', () => {

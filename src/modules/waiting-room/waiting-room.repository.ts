@@ -1,4 +1,4 @@
-import { and, eq, isNotNull } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull } from 'drizzle-orm';
 import type { Db } from '../../platform/db/client.ts';
 import { saleEvents } from '../sale-events/index.ts';
 import { waitingRoomSpentPasses } from './waiting-room.tables.ts';
@@ -60,17 +60,40 @@ export function createWaitingRoomRepository() {
     },
 
     /**
-     * Records tickets a merge took out of the line (one statement; a merge is rare: a shopper signing in with a guest
-     * ticket while their account holds another), so their passes buy nothing whatever Redis loses: `spend` then finds
-     * the row and answers `replaced`. A ticket whose pass already bought an order keeps its row as it is (that
-     * order's retry still goes on); one recorded already is left as it is.
+     * Records tickets a merge took out of the line (a merge is rare: a shopper signing in with a guest ticket while
+     * their account holds another), so their passes buy nothing whatever Redis loses: `spend` then finds the row and
+     * answers `replaced`. A ticket whose pass already bought an order keeps its row as it is (that order's retry
+     * still goes on), and the ticket kept for it is spent on that same order: one shopper, one order in a sale, so
+     * the kept ticket's pass, which the shopper holds now, is `elsewhere` (PASS_USED). A ticket recorded already
+     * (or a kept ticket whose own pass bought an order) is left as it is.
      */
     async recordMerges(db: Db, saleEventId: number, merges: readonly MergedTicket[]): Promise<void> {
       if (merges.length === 0) return;
-      await db
-        .insert(waitingRoomSpentPasses)
-        .values(merges.map((merge) => ({ saleEventId, ticketId: merge.ticketId, replacedBy: merge.keptId })))
-        .onConflictDoNothing();
+      await db.transaction(async (tx) => {
+        const spent = await tx
+          .select({ ticketId: waitingRoomSpentPasses.ticketId, orderRef: waitingRoomSpentPasses.orderRef })
+          .from(waitingRoomSpentPasses)
+          .where(
+            and(
+              eq(waitingRoomSpentPasses.saleEventId, saleEventId),
+              inArray(
+                waitingRoomSpentPasses.ticketId,
+                merges.map((merge) => merge.ticketId),
+              ),
+              isNotNull(waitingRoomSpentPasses.orderRef),
+            ),
+          );
+        const orderOf = new Map(spent.map((row) => [row.ticketId, row.orderRef!]));
+        const kept = merges.flatMap((merge) => {
+          const orderRef = orderOf.get(merge.ticketId);
+          return orderRef === undefined ? [] : [{ saleEventId, ticketId: merge.keptId, orderRef }];
+        });
+        if (kept.length > 0) await tx.insert(waitingRoomSpentPasses).values(kept).onConflictDoNothing();
+        await tx
+          .insert(waitingRoomSpentPasses)
+          .values(merges.map((merge) => ({ saleEventId, ticketId: merge.ticketId, replacedBy: merge.keptId })))
+          .onConflictDoNothing();
+      });
     },
 
     /**
