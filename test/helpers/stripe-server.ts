@@ -100,6 +100,12 @@ export interface StripeServer {
    * closed without an answer. Set it back to `undefined` to let pay calls through again.
    */
   refuseCreate: { status: number; type: string; message: string; code?: string; declineCode?: string; param?: string } | 'reset' | undefined;
+  /**
+   * Set to n: the next n `POST /v1/payment_intents` are each held until all n have arrived (then it clears itself),
+   * so that n pay calls surely race past their "no open intent yet" check. Release them with `releaseCreates()`.
+   */
+  holdCreates: number | undefined;
+  releaseCreates(): void;
   /** Requests received, by path (with idempotency keys). */
   requests: { method: string; path: string; idempotencyKey: string | undefined; replayed: boolean }[];
   /** The buyer confirms the intent in the browser: authorized (manual capture) or captured, or declined. */
@@ -260,13 +266,26 @@ export async function startStripeServer(options: { secretKey: string }): Promise
     return error(404, 'invalid_request_error', `Unrecognized request URL (${method}: ${path}).`);
   }
 
-  const api = { refuseAll: undefined as StripeServer['refuseAll'], refuseCreate: undefined as StripeServer['refuseCreate'] };
+  const api = { refuseAll: undefined as StripeServer['refuseAll'], refuseCreate: undefined as StripeServer['refuseCreate'], holdCreates: undefined as number | undefined };
+  const held: (() => void)[] = [];
+  const release = () => {
+    api.holdCreates = undefined;
+    for (const serve of held.splice(0)) serve();
+  };
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let raw = '';
     req.setEncoding('utf8');
     req.on('data', (chunk) => (raw += chunk));
     req.on('end', () => {
+      if (api.holdCreates !== undefined && req.method === 'POST' && (req.url ?? '').split('?')[0] === '/v1/payment_intents') {
+        held.push(serve);
+        if (held.length >= api.holdCreates) release();
+        return;
+      }
+      serve();
+    });
+    const serve = () => {
       const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
         res.writeHead(status, { 'content-type': 'application/json', 'request-id': id('req'), ...headers });
         res.end(JSON.stringify(body));
@@ -321,7 +340,7 @@ export async function startStripeServer(options: { secretKey: string }): Promise
       requests.push({ method, path, idempotencyKey: key, replayed: false });
       const result = handle(method, path, params);
       send(result.status, result.body);
-    });
+    };
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -333,6 +352,13 @@ export async function startStripeServer(options: { secretKey: string }): Promise
     set refuseAll(refusal) {
       api.refuseAll = refusal;
     },
+    get holdCreates() {
+      return api.holdCreates;
+    },
+    set holdCreates(count) {
+      api.holdCreates = count;
+    },
+    releaseCreates: release,
     get refuseCreate() {
       return api.refuseCreate;
     },

@@ -447,10 +447,20 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             throw error;
           });
         metrics.providerCalls.inc({ provider: provider.name, action: 'create_intent', outcome: 'succeeded' });
-        await db.primary.transaction(async (tx) => {
+        const other = await db.primary.transaction(async (tx) => {
           if (!(await lifecycle.lockForPayment(tx, order.id))) throw new OrderNotFoundError(order.id);
+          // A concurrent pay call of the order (another Idempotency-Key, or its retry under a fresh key after a 5xx)
+          // recorded its intent while ours was being created: the order keeps that one, so every tab confirms one
+          // intent (two confirmed intents were two charges, the second given back as late, fees kept).
+          const open = await payments.openIntent(tx, order.id, provider.name);
+          if (open && open.intentId !== created.intentId) return open;
           await payments.lockOrCreate(tx, { orderId: order.id, provider: provider.name, intentId: created.intentId, amountCents: order.totalCents, currency: order.currency, clientSecret: created.clientSecret });
+          return undefined;
         });
+        // Ours is left unrecorded: its client secret reaches no one, so it is never confirmed and charges no one (if it
+        // ever were, its event would make it late, given back). Canceling it would record it (its canceled event) as
+        // the order's newest payment, shown instead of the open one.
+        if (other) logger.info({ orderId: order.id, intentId: created.intentId, kept: other.intentId }, 'a concurrent pay call started the payment first: its intent is used');
       }
       return { order: await requireOrder(order.id, input.customerId), replayed: false };
     },

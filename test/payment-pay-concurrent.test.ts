@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+import { signedWebhook, startStripeServer, type StripeEvent, type StripeServer } from './helpers/stripe-server.ts';
+
+const SECRET_KEY = 'sk_test_salescale_pay_concurrent_0123456789';
+const WEBHOOK_SECRET = 'whsec_salescale_pay_concurrent_0123456789abcdef';
+
+/**
+ * Pay calls for one order at once (two tabs, each with its own Idempotency-Key, or a retry under a fresh key after a
+ * Stripe 5xx): each may create a PaymentIntent. The order keeps one, every caller is given it, and whatever the
+ * buyer confirms, the buyer is charged once.
+ */
+describe('pay calls for one order at once (Stripe)', () => {
+  let stripe: StripeServer;
+  let t: TestApp;
+  let productId: number;
+  const run = randomUUID().slice(0, 8);
+
+  before(async () => {
+    stripe = await startStripeServer({ secretKey: SECRET_KEY });
+    t = await createTestApp({ PAYMENT_PROVIDER: 'stripe', STRIPE_SECRET_KEY: SECRET_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_API_URL: stripe.url, RATE_LIMIT_CHECKOUT_MAX: '10000' });
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `pay-concurrent-${run}`, name: 'Two tabs item', priceCents: 4200, available: 10 } });
+    assert.equal(created.statusCode, 201, created.body);
+    productId = created.json().id as number;
+  });
+  after(async () => {
+    await t?.close();
+    await stripe?.close();
+  });
+
+  const deliver = (event: StripeEvent) => t.app.inject(signedWebhook(event, WEBHOOK_SECRET));
+  const eventsOf = (intentId: string) => stripe.events.filter((e) => (e.data.object as { id?: string; payment_intent?: string }).id === intentId || (e.data.object as { payment_intent?: string }).payment_intent === intentId);
+  async function stock(): Promise<number> {
+    const result = await t.platform.db.primary.execute<{ sum: string }>(sql`select coalesce(sum(available), 0) as sum from product_stock where product_id = ${productId}`);
+    return Number(result.rows[0]!.sum);
+  }
+
+  it('two tabs (other Idempotency-Keys) at once: one intent for both, and confirming every intent charges the buyer once', async () => {
+    const before = await stock();
+    const key = `pay-concurrent-${run}`;
+    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': key }, payload: { email: `${key}@example.com`, items: [{ productId, quantity: 1 }] } });
+    assert.equal(placed.statusCode, 201, placed.body);
+    const orderId = placed.json().id as number;
+    const token = placed.json().accessToken as string;
+    const pay = (tab: string) => t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${token}/pay`, headers: { 'idempotency-key': `${key}-${tab}` }, payload: {} });
+    // Both createIntent calls are held at Stripe until both arrived: both calls surely found no open intent.
+    stripe.holdCreates = 2;
+    const unstick = setTimeout(() => stripe.releaseCreates(), 10_000);
+    const tabs = await Promise.all([pay('tab-a'), pay('tab-b')]).finally(() => clearTimeout(unstick));
+    assert.equal(stripe.requests.filter((r) => r.path === '/v1/payment_intents' && r.idempotencyKey?.startsWith(`salescale-order-${orderId}-`)).length, 2, 'two intents created');
+    for (const tab of tabs) assert.equal(tab.statusCode, 200, tab.body);
+    const secrets = tabs.map((tab) => tab.json().payment.clientSecret as string);
+    // A third pay call (another key) once they answered, and the order as the buyer reads it.
+    const third = await pay('tab-c');
+    assert.equal(third.statusCode, 200, third.body);
+    const shown = await t.app.inject({ method: 'GET', url: `/api/v1/guest-orders/${token}` });
+    assert.equal(shown.statusCode, 200, shown.body);
+    // Each tab confirms what it was given; then every intent Stripe still holds open for the order is confirmed too
+    // (the worst case: the buyer somehow got each), and every event delivered, as Stripe would.
+    const ofOrder = () => [...stripe.intents.values()].filter((i) => i.metadata.orderId === String(orderId));
+    const intentIds = [...new Set([...secrets.map((s) => s.split('_secret_')[0]!), ...ofOrder().map((i) => i.id)])];
+    for (const intentId of intentIds) {
+      if (stripe.intents.get(intentId)!.status !== 'requires_payment_method') continue;
+      for (const event of stripe.confirm(intentId, 'authorize')) assert.equal((await deliver(event)).statusCode, 200);
+    }
+    for (const event of ofOrder().flatMap((i) => eventsOf(i.id))) assert.equal((await deliver(event)).statusCode, 200);
+    const intents = ofOrder();
+    assert.equal(intents.reduce((sum, i) => sum + (stripe.captures.get(i.id) ?? 0), 0), 1, 'captured once');
+    assert.deepEqual(intents.filter((i) => i.status !== 'succeeded' && i.status !== 'canceled').map((i) => `${i.id} ${i.status}`), [], 'every other hold released');
+    const order = await t.platform.db.primary.execute<{ status: string }>(sql`select status from orders where id = ${orderId}`);
+    assert.equal(order.rows[0]!.status, 'paid');
+    assert.equal(await stock(), before - 1, 'its unit taken once');
+    const kept = await t.platform.db.primary.execute<{ applied: boolean }>(sql`select applied from payments where order_id = ${orderId} and status in ('authorized', 'captured')`);
+    assert.deepEqual(kept.rows.map((r) => r.applied), [true], 'one payment kept, the applied one');
+    // What the callers were told: one intent, so one tab never confirms another intent than the other.
+    assert.equal(secrets[0], secrets[1], 'both tabs got the same client secret');
+    assert.equal(third.json().payment.clientSecret, secrets[0], 'the open intent is reused');
+    assert.equal(shown.json().payment.clientSecret, secrets[0], 'the order shows that intent');
+  });
+});
