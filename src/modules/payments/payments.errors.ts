@@ -163,6 +163,22 @@ export class PaymentProviderUnavailableError extends DomainError {
 }
 
 /**
+ * The provider refused to capture a hold for good (Stripe: the intent `canceled`, its authorization lapsed or released in
+ * the dashboard, `payment_intent_unexpected_state`): no money was taken, and nothing we can do makes this capture pass.
+ * The webhook that asked for it answers 503 with this stable code (it was a 500 INTERNAL_ERROR, read as our bug) so
+ * that the provider redelivers it: by then the provider's own event about the released hold (`payment_intent.canceled`)
+ * has settled the payment, and the redelivery no longer captures.
+ */
+export class PaymentCaptureRefusedError extends DomainError {
+  readonly providerCode: string | undefined;
+  constructor(orderId: number, providerCode: string | undefined) {
+    super('PAYMENT_CAPTURE_REFUSED', 'unavailable', 'the payment provider refused to capture the payment (its hold was released); nothing was charged; redeliver the event later', { orderId });
+    this.providerCode = providerCode;
+    this.retryAfterS = PAYMENT_PROVIDER_RETRY_AFTER_S;
+  }
+}
+
+/**
  * The one mapping of a provider's refusal of our call to what is answered (the error handler turns its kind into the
  * status) and what the admin audit trail records as `error.code`: our key, account or mode refused → 503
  * PAYMENT_PROVIDER_UNAVAILABLE; the buyer's card declined → 402 PAYMENT_DECLINED; anything else → 502

@@ -15,8 +15,10 @@ export interface PaymentMetrics {
   /**
    * Calls to the provider (`capture` | `void` | `refund` after a decision, `create_intent` on a pay call), by outcome: `succeeded`,
    * `misconfigured` (the provider refused it as a configuration problem of ours: a wrong, revoked or expired key, a key of
-   * another account or mode, missing permissions; every payment is hit until it is fixed), `failed` (any other failure;
-   * not a pay call refused for the order's amount or currency, the buyer's 422).
+   * another account or mode, missing permissions; every payment is hit until it is fixed), `refused` (a capture the
+   * provider refused for good because the hold was released or lapsed before it: nothing taken, the provider's event
+   * about the released hold settles it), `failed` (any other failure; not a pay call refused for the order's amount or
+   * currency, the buyer's 422).
    */
   providerCalls: client.Counter<'provider' | 'action' | 'outcome'>;
   /**
@@ -33,7 +35,7 @@ export interface PaymentMetrics {
 export const PROVIDER_CALL_ACTIONS = ['capture', 'void', 'refund', 'create_intent'] as const;
 
 /** The `outcome` label's values of `salescale_payment_provider_calls_total` (exclusive). */
-export const PROVIDER_CALL_OUTCOMES = ['succeeded', 'misconfigured', 'failed'] as const;
+export const PROVIDER_CALL_OUTCOMES = ['succeeded', 'misconfigured', 'refused', 'failed'] as const;
 
 /** The `problem` label's values, created at zero so an alert's `increase()` sees the first one. */
 export const PAYMENT_PROBLEMS = ['refund_failed', 'disputed', 'dispute_lost'] as const;

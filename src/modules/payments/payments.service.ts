@@ -18,6 +18,7 @@ import {
   PaymentDeclinedError,
   answerForRefusal,
   auditError,
+  PaymentCaptureRefusedError,
   PaymentProblemOpenError,
   PaymentProviderUnavailableError,
   PaymentProblemNotFoundError,
@@ -284,7 +285,19 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       // A configuration problem (our key, account or mode) is counted apart: it hits every payment until fixed, and
       // otherwise showed only as a log line and money owed back (alert PaymentProviderMisconfigured).
       const misconfigured = error instanceof ProviderCallRefusedError && error.configuration;
-      metrics.providerCalls.inc({ provider: payment.provider, action, outcome: misconfigured ? 'misconfigured' : 'failed' });
+      // A capture refused for good (Stripe: the intent canceled, its hold released or lapsed before our capture): no
+      // money taken, and no retry of ours can pass. Not our failure: counted `refused`, logged at warn with the
+      // provider's code, answered 503 PAYMENT_CAPTURE_REFUSED (a webhook's provider redelivers it; by then its event
+      // about the released hold has settled the payment, and the redelivery captures nothing).
+      const captureRefused = action === 'capture' && error instanceof ProviderCallRefusedError && error.permanent && !error.configuration;
+      metrics.providerCalls.inc({ provider: payment.provider, action, outcome: misconfigured ? 'misconfigured' : captureRefused ? 'refused' : 'failed' });
+      if (captureRefused) {
+        logger.warn(
+          { orderId: payment.orderId, intentId: payment.intentId, reason: error.code, err: error },
+          'the provider refused to capture a hold (released or lapsed before our capture): nothing was taken; its event about the released hold settles the payment',
+        );
+        throw new PaymentCaptureRefusedError(payment.orderId, error.code);
+      }
       // A 5xx, or a refusal that passes (a configuration fixed, a dispute won), is kept under the key: the next call needs
       // the next key. Conditional on the key this call used: callers that got the same 5xx at once move to one next key, not several.
       if ((error instanceof PaymentProviderUnavailableError || (error instanceof ProviderCallRefusedError && !error.permanent)) && error.keySpent) {

@@ -375,8 +375,21 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     intent.status = 'canceled';
     intent.amount_capturable = 0;
     const canceled = stripe.event('payment_intent.canceled', intent as unknown as Json);
+    const refusedCaptures = async () => {
+      const text = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+      return Number(/^salescale_payment_provider_calls_total\{provider="stripe",action="capture",outcome="refused"[^}]*\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const refusedBefore = await refusedCaptures();
     const refused = await deliver(authorized!);
-    assert.equal(refused.statusCode, 500, refused.body);
+    // A 5xx, so that Stripe redelivers it; a stable 503, not a 500 INTERNAL_ERROR read as our bug.
+    assert.equal(refused.statusCode, 503, refused.body);
+    assert.equal(refused.json().error.code, 'PAYMENT_CAPTURE_REFUSED');
+    assert.ok(Number(refused.headers['retry-after']) >= 1, 'with Retry-After');
+    assert.equal(await refusedCaptures(), refusedBefore + 1, 'counted as a refused capture');
+    const line = logged.find((l) => l.msg.startsWith('the provider refused to capture a hold') && l.orderId === order.id);
+    assert.equal(line?.level, 40, 'logged at warn');
+    assert.equal(line?.reason, 'payment_intent_unexpected_state', "with Stripe's code");
+    assert.ok(!logged.some((l) => l.level >= 50 && l.orderId === order.id), 'no error line for it');
     assert.equal(await orderStatus(order.id), 'paid');
     assert.equal(stripe.captures.get(intentId) ?? 0, 0, 'no money taken');
     assert.equal((await deliver(canceled)).json().outcome, 'voided');
