@@ -35,6 +35,47 @@ describe('waiting room: signing in with a guest ticket', () => {
 
   const visitorCookie = (setCookie: string[]) => setCookie.find((c) => c.startsWith('salescale_visitor='))!.split(';')[0]!;
 
+  /**
+   * A queued sale of one product (100 units) admitting at once, and a shopper with an account (`session`, device 1).
+   * `join(headers)` joins its line; `admitted(ticket, cookie)` waits up to 30 s for a ticket's admission and returns
+   * its status; `order(cookie, pass, key)` places one unit with a pass (the key scoped to the sale).
+   */
+  async function saleWithShopper(label: string) {
+    const productId = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: label });
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
+    const [customerId] = await insertCustomers(t.platform.db.primary, 1, label);
+    const [session] = await mintSessionCookies(t.env, [customerId!]);
+    const join = (headers: Record<string, string>) => request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers });
+    const admitted = async (ticket: string, cookie: string) => {
+      for (const deadline = Date.now() + 30_000; ; ) {
+        const status = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}`, { headers: { cookie } });
+        if (status.body.state === 'admitted') return status.body as { pass: string };
+        assert.ok(Date.now() < deadline, JSON.stringify(status.body));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    const order = (cookie: string, pass: string, key: string) =>
+      request(`${url}/api/v1/orders`, { method: 'POST', headers: { cookie, 'idempotency-key': `${key}-${eventId}`, 'waiting-room-pass': pass }, body: { items: [{ productId, quantity: 1 }] } });
+    return { productId, eventId, session: session!, join, admitted, order };
+  }
+
+  /**
+   * Device 2 takes a guest ticket from `address`, is admitted, then signs in there and joins again: the merge must keep
+   * the guest ticket (admitted last), admitted. Returns device 2's cookies and the kept ticket's status.
+   */
+  async function guestAdmittedThenSignedIn(sale: Awaited<ReturnType<typeof saleWithShopper>>, address: string) {
+    const guest = await sale.join({ 'x-forwarded-for': address });
+    assert.equal(guest.status, 201, JSON.stringify(guest.body));
+    const guestCookie = visitorCookie(guest.headers.getSetCookie());
+    await sale.admitted(guest.body.ticket, guestCookie);
+    const device2 = `${sale.session}; ${guestCookie}`;
+    const merged = await sale.join({ cookie: device2, 'x-forwarded-for': address });
+    assert.equal(merged.status, 201, JSON.stringify(merged.body));
+    assert.equal(merged.body.ticket, guest.body.ticket, JSON.stringify(merged.body));
+    assert.equal(merged.body.state, 'admitted', JSON.stringify(merged.body));
+    return { device2, merged: merged.body as { ticket: string; pass: string } };
+  }
+
   it('keeps the better of the account ticket and the guest ticket and drops the other from the line', async () => {
     const signer = createTokenSigner(t.env.SESSION_SECRET!);
     const productId = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: 'sign-in' });
@@ -215,131 +256,68 @@ describe('waiting room: signing in with a guest ticket', () => {
   // The merge dropped the other ticket's admission in Redis, but the pass already handed out for it (a signed token)
   // still bought an order: a shopper holding both passes placed two orders with them.
   it("refuses the pass of a ticket merged away (PASS_REPLACED), while the kept ticket's pass buys", async () => {
-    const productId = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: 'sign-in-two-passes' });
-    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
-    const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'sign-in-two-passes');
-    const [session] = await mintSessionCookies(t.env, [customerId!]);
-    const admitted = async (ticket: string, cookie: string) => {
-      for (const deadline = Date.now() + 30_000; ; ) {
-        const status = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}`, { headers: { cookie } });
-        if (status.body.state === 'admitted') return status.body as { pass: string };
-        assert.ok(Date.now() < deadline, JSON.stringify(status.body));
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    };
-    // Device 1 (the account) and device 2 (a guest) are both admitted, each holding its pass.
-    const first = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: session!, 'x-forwarded-for': '10.7.4.1' } });
+    const sale = await saleWithShopper('sign-in-two-passes');
+    // Device 1 (the account) and device 2 (a guest) are both admitted, each holding its pass; device 2 signs in: the
+    // merge keeps the later admission (the guest ticket) and drops the account's.
+    const first = await sale.join({ cookie: sale.session, 'x-forwarded-for': '10.7.4.1' });
     assert.equal(first.status, 201, JSON.stringify(first.body));
-    const accountPass = (await admitted(first.body.ticket, session!)).pass;
-    const guest = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { 'x-forwarded-for': '10.7.4.2' } });
-    assert.equal(guest.status, 201, JSON.stringify(guest.body));
-    const guestCookie = visitorCookie(guest.headers.getSetCookie());
-    await admitted(guest.body.ticket, guestCookie);
+    const accountPass = (await sale.admitted(first.body.ticket, sale.session)).pass;
+    const { device2, merged } = await guestAdmittedThenSignedIn(sale, '10.7.4.2');
 
-    // Device 2 signs in: the merge keeps the later admission (the guest ticket) and drops the account's.
-    const device2 = `${session!}; ${guestCookie}`;
-    const merged = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: device2, 'x-forwarded-for': '10.7.4.2' } });
-    assert.equal(merged.status, 201, JSON.stringify(merged.body));
-    assert.equal(merged.body.ticket, guest.body.ticket, JSON.stringify(merged.body));
-    assert.equal(merged.body.state, 'admitted', JSON.stringify(merged.body));
-
-    const order = (cookie: string, pass: string, key: string) =>
-      request(`${url}/api/v1/orders`, { method: 'POST', headers: { cookie, 'idempotency-key': `${key}-${eventId}`, 'waiting-room-pass': pass }, body: { items: [{ productId, quantity: 1 }] } });
     // Device 1 still holds the account ticket's pass, issued before the merge: it buys nothing now.
-    const stale = await order(session!, accountPass, 'dropped');
+    const stale = await sale.order(sale.session, accountPass, 'dropped');
     assert.equal(stale.status, 403, JSON.stringify(stale.body));
     assert.equal(stale.body.error.code, 'PASS_REPLACED');
-    assert.deepEqual(stale.body.error.details, { saleEventId: eventId });
+    assert.deepEqual(stale.body.error.details, { saleEventId: sale.eventId });
     // The kept ticket's pass buys the shopper's one order.
-    const kept = await order(device2, merged.body.pass, 'kept');
+    const kept = await sale.order(device2, merged.pass, 'kept');
     assert.equal(kept.status, 201, JSON.stringify(kept.body));
-    const again = await order(session!, accountPass, 'dropped-again');
+    const again = await sale.order(sale.session, accountPass, 'dropped-again');
     assert.equal(again.status, 403, JSON.stringify(again.body));
   });
 
   // The merge was recorded only in the room's Redis `merged` hash: once Redis lost the room (restarted without
   // persistence), the dropped ticket's pass, a signed token good on its face, bought a second order.
   it("still refuses the pass of a ticket merged away once Redis lost the room, while the kept ticket's pass buys", async () => {
-    const productId = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: 'sign-in-lost-merge' });
-    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
-    const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'sign-in-lost-merge');
-    const [session] = await mintSessionCookies(t.env, [customerId!]);
-    const admitted = async (ticket: string, cookie: string) => {
-      for (const deadline = Date.now() + 30_000; ; ) {
-        const status = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}`, { headers: { cookie } });
-        if (status.body.state === 'admitted') return status.body as { pass: string };
-        assert.ok(Date.now() < deadline, JSON.stringify(status.body));
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    };
-    const first = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: session!, 'x-forwarded-for': '10.7.5.1' } });
+    const sale = await saleWithShopper('sign-in-lost-merge');
+    const { eventId } = sale;
+    const first = await sale.join({ cookie: sale.session, 'x-forwarded-for': '10.7.5.1' });
     assert.equal(first.status, 201, JSON.stringify(first.body));
-    const accountPass = (await admitted(first.body.ticket, session!)).pass;
-    const guest = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { 'x-forwarded-for': '10.7.5.2' } });
-    assert.equal(guest.status, 201, JSON.stringify(guest.body));
-    const guestCookie = visitorCookie(guest.headers.getSetCookie());
-    await admitted(guest.body.ticket, guestCookie);
-    const device2 = `${session!}; ${guestCookie}`;
-    const merged = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: device2, 'x-forwarded-for': '10.7.5.2' } });
-    assert.equal(merged.status, 201, JSON.stringify(merged.body));
-    assert.equal(merged.body.ticket, guest.body.ticket, JSON.stringify(merged.body));
-    assert.equal(merged.body.state, 'admitted', JSON.stringify(merged.body));
+    const accountPass = (await sale.admitted(first.body.ticket, sale.session)).pass;
+    const { device2, merged } = await guestAdmittedThenSignedIn(sale, '10.7.5.2');
 
     // Redis loses this room (only this test's keys: the server is shared).
     await t.platform.redis.del(...ROOM_PARTS.map((part) => roomKeys(t.config.redis.prefix).key(eventId, part)));
     assert.equal(await t.platform.redis.exists(roomKeys(t.config.redis.prefix).key(eventId, 'merged')), 0);
 
-    const order = (cookie: string, pass: string, key: string) =>
-      request(`${url}/api/v1/orders`, { method: 'POST', headers: { cookie, 'idempotency-key': `${key}-${eventId}`, 'waiting-room-pass': pass }, body: { items: [{ productId, quantity: 1 }] } });
-    const stale = await order(session!, accountPass, 'lost-dropped');
+    const stale = await sale.order(sale.session, accountPass, 'lost-dropped');
     assert.equal(stale.status, 403, JSON.stringify(stale.body));
     assert.equal(stale.body.error.code, 'PASS_REPLACED');
     assert.deepEqual(stale.body.error.details, { saleEventId: eventId });
-    const kept = await order(device2, merged.body.pass, 'lost-kept');
+    const kept = await sale.order(device2, merged.pass, 'lost-kept');
     assert.equal(kept.status, 201, JSON.stringify(kept.body));
   });
 
   // The account ticket's pass bought an order; the shopper then took a guest ticket on a second device, was admitted
   // again, and signed in there: the merge kept the guest ticket (admitted last), whose pass bought a second order.
   it("counts the kept ticket's pass as spent when the ticket merged away had bought an order (PASS_USED)", async () => {
-    const productId = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: 'sign-in-spent-first' });
-    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
-    const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'sign-in-spent-first');
-    const [session] = await mintSessionCookies(t.env, [customerId!]);
-    const admitted = async (ticket: string, cookie: string) => {
-      for (const deadline = Date.now() + 30_000; ; ) {
-        const status = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}`, { headers: { cookie } });
-        if (status.body.state === 'admitted') return status.body as { pass: string };
-        assert.ok(Date.now() < deadline, JSON.stringify(status.body));
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    };
-    const order = (cookie: string, pass: string, key: string) =>
-      request(`${url}/api/v1/orders`, { method: 'POST', headers: { cookie, 'idempotency-key': `${key}-${eventId}`, 'waiting-room-pass': pass }, body: { items: [{ productId, quantity: 1 }] } });
+    const sale = await saleWithShopper('sign-in-spent-first');
     // Device 1, the account: admitted, and its pass buys an order.
-    const first = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: session!, 'x-forwarded-for': '10.7.6.1' } });
+    const first = await sale.join({ cookie: sale.session, 'x-forwarded-for': '10.7.6.1' });
     assert.equal(first.status, 201, JSON.stringify(first.body));
-    const accountPass = (await admitted(first.body.ticket, session!)).pass;
-    const bought = await order(session!, accountPass, 'spent-first');
+    const accountPass = (await sale.admitted(first.body.ticket, sale.session)).pass;
+    const bought = await sale.order(sale.session, accountPass, 'spent-first');
     assert.equal(bought.status, 201, JSON.stringify(bought.body));
     // Device 2, a guest: admitted later, then signed in; the merge keeps the later admission, the guest ticket.
-    const guest = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { 'x-forwarded-for': '10.7.6.2' } });
-    assert.equal(guest.status, 201, JSON.stringify(guest.body));
-    const guestCookie = visitorCookie(guest.headers.getSetCookie());
-    await admitted(guest.body.ticket, guestCookie);
-    const device2 = `${session!}; ${guestCookie}`;
-    const merged = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: device2, 'x-forwarded-for': '10.7.6.2' } });
-    assert.equal(merged.status, 201, JSON.stringify(merged.body));
-    assert.equal(merged.body.ticket, guest.body.ticket, JSON.stringify(merged.body));
-    assert.equal(merged.body.state, 'admitted', JSON.stringify(merged.body));
+    const { device2, merged } = await guestAdmittedThenSignedIn(sale, '10.7.6.2');
 
     // One shopper, one order in the sale: the kept ticket's pass buys nothing more.
-    const second = await order(device2, merged.body.pass, 'spent-second');
+    const second = await sale.order(device2, merged.pass, 'spent-second');
     assert.equal(second.status, 403, JSON.stringify(second.body));
     assert.equal(second.body.error.code, 'PASS_USED');
-    assert.deepEqual(second.body.error.details, { saleEventId: eventId });
+    assert.deepEqual(second.body.error.details, { saleEventId: sale.eventId });
     // The first order's retry (same key) still replays it.
-    const retry = await order(session!, accountPass, 'spent-first');
+    const retry = await sale.order(sale.session, accountPass, 'spent-first');
     assert.equal(retry.status, 201, JSON.stringify(retry.body));
     assert.equal(retry.body.id, bought.body.id);
   });
