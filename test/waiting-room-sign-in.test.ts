@@ -1,3 +1,4 @@
+import { and, eq } from 'drizzle-orm';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -5,6 +6,7 @@ import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { request } from './helpers/http.ts';
 import { ROOM_PARTS, roomKeys } from '../src/modules/waiting-room/waiting-room.scripts.ts';
+import { createWaitingRoomRepository, waitingRoomSpentPasses } from '../src/modules/waiting-room/index.ts';
 import { createTokenSigner } from '../src/modules/waiting-room/waiting-room.tokens.ts';
 import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts';
 
@@ -33,6 +35,13 @@ describe('waiting room: signing in with a guest ticket', () => {
     await t?.close();
   });
 
+  const repo = createWaitingRoomRepository();
+  /** The spent-passes row of one ticket of a sale, as PostgreSQL holds it. */
+  const spentRows = (saleEventId: number, ticketId: string) =>
+    t.platform.db.primary
+      .select({ orderRef: waitingRoomSpentPasses.orderRef, replacedBy: waitingRoomSpentPasses.replacedBy })
+      .from(waitingRoomSpentPasses)
+      .where(and(eq(waitingRoomSpentPasses.saleEventId, saleEventId), eq(waitingRoomSpentPasses.ticketId, ticketId)));
   const visitorCookie = (setCookie: string[]) => setCookie.find((c) => c.startsWith('salescale_visitor='))!.split(';')[0]!;
 
   /**
@@ -320,6 +329,34 @@ describe('waiting room: signing in with a guest ticket', () => {
     const retry = await sale.order(sale.session, accountPass, 'spent-first');
     assert.equal(retry.status, 201, JSON.stringify(retry.body));
     assert.equal(retry.body.id, bought.body.id);
+  });
+
+  // The account ticket's pass was spent on an order still in flight when device 2 signed in: the merge spent the kept
+  // ticket's pass on that order too, and when the order was then refused (out of stock, a payment window, a bad
+  // line) only the dropped ticket's pass was given back: the kept pass stayed spent on an order that never was, and
+  // the shopper could buy nothing.
+  it("leaves the kept ticket's pass unspent when the dropped ticket's order in flight at the merge is refused", async () => {
+    const sale = await saleWithShopper('sign-in-refused-in-flight');
+    const first = await sale.join({ cookie: sale.session, 'x-forwarded-for': '10.7.7.1' });
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    const accountPass = (await sale.admitted(first.body.ticket, sale.session)).pass;
+    // Checkout's steps for an order with the account's pass (waiting-room.checkout.ts `spend`): the pass is spent…
+    const dropped = createTokenSigner(t.env.SESSION_SECRET!).verifyPass(accountPass)!;
+    const ref = { saleEventId: sale.eventId, ticketId: dropped.t };
+    const orderRef = `in-flight ${sale.eventId}`;
+    assert.equal(await repo.spend(t.platform.db.primary, ref, orderRef), 'spent');
+    // …device 2 signs in while the order is placed (the merge drops the account ticket)…
+    const { device2, merged } = await guestAdmittedThenSignedIn(sale, '10.7.7.2');
+    // …and the order is refused: its pass is given back.
+    assert.equal(await repo.giveBack(t.platform.db.primary, ref, orderRef), true);
+
+    const kept = await sale.order(device2, merged.pass, 'after-refused');
+    assert.equal(kept.status, 201, JSON.stringify(kept.body));
+    // The dropped ticket stays merged away in PostgreSQL (whatever Redis loses): its pass buys nothing.
+    assert.deepEqual(await spentRows(sale.eventId, dropped.t), [{ orderRef: null, replacedBy: merged.ticket.split('.')[0] }]);
+    const stale = await sale.order(sale.session, accountPass, 'dropped-after-refused');
+    assert.equal(stale.status, 403, JSON.stringify(stale.body));
+    assert.equal(stale.body.error.code, 'PASS_REPLACED');
   });
 });
 

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNotNull } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../../platform/db/client.ts';
 import { saleEvents } from '../sale-events/index.ts';
 import { waitingRoomSpentPasses } from './waiting-room.tables.ts';
@@ -89,10 +89,15 @@ export function createWaitingRoomRepository() {
           return orderRef === undefined ? [] : [{ saleEventId, ticketId: merge.keptId, orderRef }];
         });
         if (kept.length > 0) await tx.insert(waitingRoomSpentPasses).values(kept).onConflictDoNothing();
+        // A dropped ticket's row spent on an order is marked too (its order keeps it): if that order is then refused,
+        // `giveBack` leaves the mark, not nothing.
         await tx
           .insert(waitingRoomSpentPasses)
           .values(merges.map((merge) => ({ saleEventId, ticketId: merge.ticketId, replacedBy: merge.keptId })))
-          .onConflictDoNothing();
+          .onConflictDoUpdate({
+            target: [waitingRoomSpentPasses.saleEventId, waitingRoomSpentPasses.ticketId],
+            set: { replacedBy: sql`coalesce(${waitingRoomSpentPasses.replacedBy}, excluded.replaced_by)` },
+          });
       });
     },
 
@@ -114,13 +119,29 @@ export function createWaitingRoomRepository() {
       });
     },
 
-    /** Gives `pass` back if `orderRef` spent it (that order was not placed); true when a row was deleted. */
+    /**
+     * Gives `pass` back if `orderRef` spent it (that order was not placed); true when it had. Every row of the sale
+     * that order holds goes with it: a merge made while the order was in flight spent the ticket kept on it too (see
+     * `recordMerges`), and that pass, the shopper's now, must buy their order. A row a merge marked keeps its mark
+     * (`replaced_by`) without the order, so a ticket merged away stays refused. The pass's own row is locked first,
+     * so a merge recording it meanwhile is either seen whole or waits for this.
+     */
     async giveBack(db: Db, pass: PassRef, orderRef: string): Promise<boolean> {
-      const deleted = await db
-        .delete(waitingRoomSpentPasses)
-        .where(and(row(pass), eq(waitingRoomSpentPasses.orderRef, orderRef)))
-        .returning({ ticketId: waitingRoomSpentPasses.ticketId });
-      return deleted.length > 0;
+      return db.transaction(async (tx) => {
+        const own = await tx
+          .select({ ticketId: waitingRoomSpentPasses.ticketId })
+          .from(waitingRoomSpentPasses)
+          .where(and(row(pass), eq(waitingRoomSpentPasses.orderRef, orderRef)))
+          .for('update');
+        if (own.length === 0) return false;
+        const ofOrder = and(eq(waitingRoomSpentPasses.saleEventId, pass.saleEventId), eq(waitingRoomSpentPasses.orderRef, orderRef));
+        await tx
+          .update(waitingRoomSpentPasses)
+          .set({ orderRef: null })
+          .where(and(ofOrder, isNotNull(waitingRoomSpentPasses.replacedBy)));
+        await tx.delete(waitingRoomSpentPasses).where(and(ofOrder, isNull(waitingRoomSpentPasses.replacedBy)));
+        return true;
+      });
     },
   };
 }

@@ -7,8 +7,8 @@ import { saleEvents } from '../sale-events/sale-events.tables.ts';
  * lives here and not in Redis (which may lose everything, and a pass still valid would buy a second order).
  * One row per spent pass, named by its sale event and ticket; `order_ref` is the order that spent it (its
  * idempotency scope and key), so a retry of that order finds the pass spent on itself and goes on. A row
- * is deleted only by its own order being refused or failing (the pass is given back), or with its sale
- * event: a deleted event's products need no pass any more.
+ * is deleted only by its own order being refused or failing (the pass is given back, with any row a merge
+ * spent on that order; a merged-away ticket's row keeps its `replaced_by`), or with its sale event: a deleted event's products need no pass any more.
  *
  * A ticket a merge took out of the line (a shopper's guest and account tickets, on signing in: see the room's JOIN)
  * has a row too, with `replaced_by` the ticket kept and no `order_ref`: its pass, a signed token good on its face,
