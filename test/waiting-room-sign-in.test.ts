@@ -2,6 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { request } from './helpers/http.ts';
@@ -357,6 +358,52 @@ describe('waiting room: signing in with a guest ticket', () => {
     const stale = await sale.order(sale.session, accountPass, 'dropped-after-refused');
     assert.equal(stale.status, 403, JSON.stringify(stale.body));
     assert.equal(stale.body.error.code, 'PASS_REPLACED');
+  });
+
+  // The account ticket's pass was being spent (its row inserted, not yet committed) as device 2 signed in: the merge
+  // read the spent rows before that commit, found none, and its own row for the dropped ticket then met the spend and
+  // did nothing, so the kept ticket was not spent on that order and its pass bought a second one.
+  it("counts the kept ticket's pass as spent when the dropped ticket's pass was being spent as the merge recorded it", async () => {
+    const sale = await saleWithShopper('sign-in-spend-racing');
+    const first = await sale.join({ cookie: sale.session, 'x-forwarded-for': '10.7.8.1' });
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    const accountPass = (await sale.admitted(first.body.ticket, sale.session)).pass;
+    const dropped = createTokenSigner(t.env.SESSION_SECRET!).verifyPass(accountPass)!;
+    const guest = await sale.join({ 'x-forwarded-for': '10.7.8.2' });
+    assert.equal(guest.status, 201, JSON.stringify(guest.body));
+    const guestCookie = visitorCookie(guest.headers.getSetCookie());
+    await sale.admitted(guest.body.ticket, guestCookie);
+
+    // The spend of the account's pass, held uncommitted (as checkout's INSERT is for the moment it runs).
+    const spender = new pg.Client({ connectionString: t.env.DATABASE_URL });
+    await spender.connect();
+    try {
+      await spender.query('BEGIN');
+      await spender.query('INSERT INTO waiting_room_spent_passes (sale_event_id, ticket_id, order_ref) VALUES ($1, $2, $3)', [sale.eventId, dropped.t, `racing ${sale.eventId}`]);
+      // Device 2 signs in: the merge drops the account ticket and records it, meeting the spend in flight.
+      const device2 = `${sale.session}; ${guestCookie}`;
+      const joining = sale.join({ cookie: device2, 'x-forwarded-for': '10.7.8.2' });
+      // Waiting on a lock in this test's own database: only the merge's write can be (its query text may read `begin`).
+      for (const deadline = Date.now() + 30_000; ; ) {
+        const { rows } = await spender.query(
+          "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+        );
+        if (rows.length > 0) break;
+        assert.ok(Date.now() < deadline, 'the merge never waited for the spend in flight');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await spender.query('COMMIT');
+      const merged = await joining;
+      assert.equal(merged.status, 201, JSON.stringify(merged.body));
+      assert.equal(merged.body.ticket, guest.body.ticket, JSON.stringify(merged.body));
+
+      // One shopper, one order in the sale: the kept ticket's pass buys nothing more.
+      const second = await sale.order(device2, merged.body.pass, 'after-racing-spend');
+      assert.equal(second.status, 403, JSON.stringify(second.body));
+      assert.equal(second.body.error.code, 'PASS_USED');
+    } finally {
+      await spender.end();
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../../platform/db/client.ts';
 import { saleEvents } from '../sale-events/index.ts';
 import { waitingRoomSpentPasses } from './waiting-room.tables.ts';
@@ -62,42 +62,32 @@ export function createWaitingRoomRepository() {
     /**
      * Records tickets a merge took out of the line (a merge is rare: a shopper signing in with a guest ticket while
      * their account holds another), so their passes buy nothing whatever Redis loses: `spend` then finds the row and
-     * answers `replaced`. A ticket whose pass already bought an order keeps its row as it is (that order's retry
-     * still goes on), and the ticket kept for it is spent on that same order: one shopper, one order in a sale, so
+     * answers `replaced`. A ticket whose pass already bought an order (or is buying it now) keeps that order on its
+     * row (that order's retry still goes on), and the ticket kept for it is spent on that same order: one shopper, one order in a sale, so
      * the kept ticket's pass, which the shopper holds now, is `elsewhere` (PASS_USED). A ticket recorded already
      * (or a kept ticket whose own pass bought an order) is left as it is.
      */
     async recordMerges(db: Db, saleEventId: number, merges: readonly MergedTicket[]): Promise<void> {
       if (merges.length === 0) return;
       await db.transaction(async (tx) => {
-        const spent = await tx
-          .select({ ticketId: waitingRoomSpentPasses.ticketId, orderRef: waitingRoomSpentPasses.orderRef })
-          .from(waitingRoomSpentPasses)
-          .where(
-            and(
-              eq(waitingRoomSpentPasses.saleEventId, saleEventId),
-              inArray(
-                waitingRoomSpentPasses.ticketId,
-                merges.map((merge) => merge.ticketId),
-              ),
-              isNotNull(waitingRoomSpentPasses.orderRef),
-            ),
-          );
-        const orderOf = new Map(spent.map((row) => [row.ticketId, row.orderRef!]));
+        // One upsert per dropped ticket, which waits for a spend of its pass still in flight and then returns the
+        // row as committed: a prior read would miss that spend (its snapshot predates the commit), and the kept
+        // ticket would not be spent on the order. The row is marked (a spent one keeps its order: if that order is
+        // refused, `giveBack` leaves the mark); it stays locked until the kept tickets are written.
+        const dropped = await tx
+          .insert(waitingRoomSpentPasses)
+          .values([...new Map(merges.map((merge) => [merge.ticketId, { saleEventId, ticketId: merge.ticketId, replacedBy: merge.keptId }])).values()])
+          .onConflictDoUpdate({
+            target: [waitingRoomSpentPasses.saleEventId, waitingRoomSpentPasses.ticketId],
+            set: { replacedBy: sql`coalesce(${waitingRoomSpentPasses.replacedBy}, excluded.replaced_by)` },
+          })
+          .returning({ ticketId: waitingRoomSpentPasses.ticketId, orderRef: waitingRoomSpentPasses.orderRef });
+        const orderOf = new Map(dropped.flatMap((row) => (row.orderRef === null ? [] : [[row.ticketId, row.orderRef] as const])));
         const kept = merges.flatMap((merge) => {
           const orderRef = orderOf.get(merge.ticketId);
           return orderRef === undefined ? [] : [{ saleEventId, ticketId: merge.keptId, orderRef }];
         });
         if (kept.length > 0) await tx.insert(waitingRoomSpentPasses).values(kept).onConflictDoNothing();
-        // A dropped ticket's row spent on an order is marked too (its order keeps it): if that order is then refused,
-        // `giveBack` leaves the mark, not nothing.
-        await tx
-          .insert(waitingRoomSpentPasses)
-          .values(merges.map((merge) => ({ saleEventId, ticketId: merge.ticketId, replacedBy: merge.keptId })))
-          .onConflictDoUpdate({
-            target: [waitingRoomSpentPasses.saleEventId, waitingRoomSpentPasses.ticketId],
-            set: { replacedBy: sql`coalesce(${waitingRoomSpentPasses.replacedBy}, excluded.replaced_by)` },
-          });
       });
     },
 
