@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -403,6 +403,38 @@ describe('waiting room: signing in with a guest ticket', () => {
       assert.equal(second.body.error.code, 'PASS_USED');
     } finally {
       await spender.end();
+    }
+  });
+
+  // PostgreSQL refused the merge's record (an outage, a failover): it was logged and never written again, so the dropped
+  // ticket's pass was refused by Redis alone, and bought an order once Redis lost the room.
+  it('records a merge in PostgreSQL once it can, when the first write of it failed', async () => {
+    const sale = await saleWithShopper('sign-in-record-retried');
+    const first = await sale.join({ cookie: sale.session, 'x-forwarded-for': '10.7.9.1' });
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    const accountPass = (await sale.admitted(first.body.ticket, sale.session)).pass;
+    const dropped = createTokenSigner(t.env.SESSION_SECRET!).verifyPass(accountPass)!;
+    // This test's database refuses any merge record while the trigger is there.
+    const db = t.platform.db.primary;
+    await db.execute(sql`CREATE FUNCTION refuse_merge_records() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.replaced_by IS NOT NULL THEN RAISE EXCEPTION 'merge records refused by the test'; END IF; RETURN NEW; END $$`);
+    await db.execute(sql`CREATE TRIGGER refuse_merge_records BEFORE INSERT ON waiting_room_spent_passes FOR EACH ROW EXECUTE FUNCTION refuse_merge_records()`);
+    let merged: { ticket: string };
+    try {
+      ({ merged } = await guestAdmittedThenSignedIn(sale, '10.7.9.2'));
+      assert.deepEqual(await spentRows(sale.eventId, dropped.t), [], 'the first write failed');
+    } finally {
+      await db.execute(sql`DROP TRIGGER refuse_merge_records ON waiting_room_spent_passes`);
+      await db.execute(sql`DROP FUNCTION refuse_merge_records()`);
+    }
+    for (const deadline = Date.now() + 30_000; ; ) {
+      const rows = await spentRows(sale.eventId, dropped.t);
+      if (rows.length > 0) {
+        assert.deepEqual(rows, [{ orderRef: null, replacedBy: merged.ticket.split('.')[0] }]);
+        break;
+      }
+      assert.ok(Date.now() < deadline, 'the merge was never recorded in PostgreSQL');
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   });
 });

@@ -21,7 +21,8 @@ export function createCheckoutRule(deps: {
   /**
    * Whether the pass's ticket was merged into another ticket of its shopper (the room's `merged`, in Redis); false
    * when Redis cannot say (logged): the spend itself still finds the merge PostgreSQL recorded (`replaced`), which
-   * holds across a loss of Redis; Redis covers the moment between the merge and that record (or a failed record).
+   * holds across a loss of Redis; Redis covers the moment between the merge and that record (or until a failed record
+   * is written on a retry: see the room's `recordMerges`).
    */
   mergedAway: (pass: PassClaims) => Promise<boolean>;
 }) {

@@ -128,6 +128,12 @@ export interface WaitingRoomDeps {
  */
 export const JOIN_OPENS_BEFORE_MS = 86_400_000;
 
+/** A merge record PostgreSQL refused is tried again after this, doubling per try up to `MERGE_RECORD_RETRY_MAX_MS`. */
+const MERGE_RECORD_RETRY_MS = 500;
+const MERGE_RECORD_RETRY_MAX_MS = 30_000;
+/** Tries of a merge record in all (about 7 minutes of retries): a PostgreSQL outage or failover passes in less. */
+const MERGE_RECORD_ATTEMPTS = 20;
+
 /**
  * Most tickets one admission script takes: a bound on the time Redis spends in it (about a few ms), which
  * every other command waits for. A step needing more (a high rate at a long tick) runs the script again.
@@ -216,15 +222,36 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     return merges;
   }
 
+  /** Merge records PostgreSQL refused, waiting for their next try (see `recordMerges`). */
+  const unrecorded = new Map<NodeJS.Timeout, { eventId: number; merges: readonly MergedTicket[] }>();
+
+  /** Tries a failed merge record again after a backoff, until it is written or `MERGE_RECORD_ATTEMPTS` ran out. */
+  function retryRecord(eventId: number, merges: readonly MergedTicket[], attempt: number): void {
+    const handle = setTimeout(() => {
+      unrecorded.delete(handle);
+      deps.recordMerges(eventId, merges).then(
+        () => deps.logger.info({ saleEvent: eventId, merges, attempt }, 'waiting room: merged tickets recorded in PostgreSQL on a retry'),
+        (error: unknown) => {
+          if (attempt + 1 < MERGE_RECORD_ATTEMPTS) return retryRecord(eventId, merges, attempt + 1);
+          deps.logger.error({ err: error, saleEvent: eventId, merges }, 'waiting room: gave up recording merged tickets in PostgreSQL (only Redis refuses their passes)');
+        },
+      );
+    }, Math.min(MERGE_RECORD_RETRY_MS * 2 ** (attempt - 1), MERGE_RECORD_RETRY_MAX_MS));
+    handle.unref();
+    unrecorded.set(handle, { eventId, merges });
+  }
+
   /**
    * Records what a merge dropped in PostgreSQL before the reply that follows it (rare: a shopper signing in with a
-   * guest ticket while their account holds another). A failure is logged: Redis's `merged` still refuses the
-   * dropped ticket's pass at checkout, until Redis loses it.
+   * guest ticket while their account holds another). A failure is logged and the record tried again in the
+   * background with a backoff (a PostgreSQL outage or failover passes): meanwhile Redis's `merged` refuses the dropped
+   * ticket's pass at checkout. A record still unwritten when the instance stops is logged (Redis alone holds it then).
    */
   async function recordMerges(eventId: number, merges: readonly MergedTicket[]): Promise<void> {
     if (merges.length === 0) return;
     await deps.recordMerges(eventId, merges).catch((error: unknown) => {
-      deps.logger.error({ err: error, saleEvent: eventId, merges }, 'waiting room: could not record merged tickets in PostgreSQL (only Redis refuses their passes now)');
+      deps.logger.error({ err: error, saleEvent: eventId, merges }, 'waiting room: could not record merged tickets in PostgreSQL (tried again in the background)');
+      retryRecord(eventId, merges, 1);
     });
   }
 
@@ -592,6 +619,11 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       if (timer) clearInterval(timer);
       timer = undefined;
       while (ticking) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (const [handle, record] of unrecorded) {
+        clearTimeout(handle);
+        deps.logger.error({ saleEvent: record.eventId, merges: record.merges }, 'waiting room: stopped before merged tickets were recorded in PostgreSQL (only Redis refuses their passes)');
+      }
+      unrecorded.clear();
     },
     /** One admission step now (tests). */
     tick,
