@@ -205,9 +205,23 @@ describe('orders API', () => {
     const retry = await order(alice, 'k-too-late-2', { items: [{ productId: product.id, quantity: 1 }] });
     assert.equal(retry.statusCode, 409);
     assert.equal(retry.headers['idempotent-replayed'], 'true');
-    assert.deepEqual(retry.json(), second.json());
+    assert.deepEqual({ ...retry.json().error, requestId: undefined }, { ...second.json().error, requestId: undefined });
     const reused = await order(alice, 'k-too-late-2', { items: [{ productId: product.id, quantity: 2 }] });
     assert.equal(reused.statusCode, 422);
+  });
+
+  it('answers a replayed refusal with the retry\'s request id, in the body as in the X-Request-Id header', async () => {
+    const product = await createProduct({ available: 1 });
+    const first = await order(alice, 'k-replayed-refusal', { items: [{ productId: product.id, quantity: 2 }] });
+    assert.equal(first.statusCode, 409, first.body);
+    const retry = await order(alice, 'k-replayed-refusal', { items: [{ productId: product.id, quantity: 2 }] });
+    assert.equal(retry.statusCode, 409);
+    assert.equal(retry.headers['idempotent-replayed'], 'true');
+    assert.notEqual(retry.headers['x-request-id'], first.headers['x-request-id']);
+    assert.equal(retry.json().error.requestId, retry.headers['x-request-id']);
+    const { requestId: _first, ...refusal } = first.json().error;
+    const { requestId: _retry, ...replayed } = retry.json().error;
+    assert.deepEqual(replayed, refusal, 'the same refusal: code, message and details');
   });
 
   it('orders the cart and empties it', async () => {

@@ -12,6 +12,17 @@ export interface IdempotentResult {
   replayed?: boolean;
 }
 
+/**
+ * A recorded refusal answers its retry with the retry's request id: every error body names the request whose
+ * log lines and `X-Request-Id` header it goes with (the first request's id pointed the retry's reader at another
+ * request). Code, message and details stay the first reply's. Other bodies are replayed as recorded.
+ */
+function withRequestId(body: unknown, requestId: string): unknown {
+  const error = (body as { error?: unknown } | null)?.error;
+  if (typeof error !== 'object' || error === null || !('requestId' in error)) return body;
+  return { ...(body as object), error: { ...error, requestId } };
+}
+
 /** A stable hash of what makes two requests "the same request" (one-shot: no Hash object per request). */
 export function fingerprintOf(value: unknown): string {
   return hash('sha256', JSON.stringify(value), 'base64url');
@@ -22,7 +33,7 @@ export function fingerprintOf(value: unknown): string {
  * a retry gets the same status and body with `Idempotent-Replayed: true`; a retry while the first is
  * still running gets 409 `IDEMPOTENCY_IN_PROGRESS`; the same key with another request gets 422
  * `IDEMPOTENCY_KEY_REUSED` (also when `run` finds it so and throws `IdempotencyKeyReusedError`: then nothing
- * is kept). Refusals (4xx domain errors) are results and are replayed too; failures
+ * is kept). Refusals (4xx domain errors) are results and are replayed too (with the retry's request id); failures
  * (5xx) are not stored, so the key can be retried. If the store cannot be reached the request is refused (503).
  */
 export async function idempotent(
@@ -58,7 +69,7 @@ export async function idempotent(
     reply.header('retry-after', '1');
     return sendError(reply, 409, 'IDEMPOTENCY_IN_PROGRESS', 'a request with this Idempotency-Key is still being processed; retry shortly with the same key');
   }
-  if (begin.kind === 'replay') return reply.header('idempotent-replayed', 'true').code(begin.status).send(begin.body);
+  if (begin.kind === 'replay') return reply.header('idempotent-replayed', 'true').code(begin.status).send(withRequestId(begin.body, String(request.id)));
   if (knownReply) return reply.code(knownReply.status).send(knownReply.body);
 
   const { lease } = begin;
