@@ -84,7 +84,7 @@ export function paymentRoutes(deps: { payments: PaymentService; provider: Paymen
             tags: ['payments'],
             description: 'Provider webhooks (Stripe: `payment_intent.*`, `charge.refunded`). Verified by signature, deduplicated by event id, safe in any order.',
             params: WebhookParams,
-            response: { 200: WebhookReply, ...errorResponses(400, 404, 503) },
+            response: { 200: WebhookReply, ...errorResponses(400, 404, 502, 503) },
           },
         },
         async (request) => {

@@ -320,6 +320,30 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     if (moved) metrics.latePayments.inc({ provider: payment.provider, action: status });
   }
 
+  /**
+   * What an event answers when the provider refused the void or refund of a late payment it led to (`act` counted the
+   * call: `misconfigured` for our key, account or mode, `failed` otherwise). Not a 500 read as our bug: the one mapping
+   * of a refusal (`answerForRefusal`: our key → 503 PAYMENT_PROVIDER_UNAVAILABLE, anything else → 502
+   * PAYMENT_PROVIDER_ERROR), a 5xx still, so that the provider redelivers it. The payment stays owed back (late, held
+   * or taken): the redelivery and the give-back retry make the same keyed call, and the retry gives up on a refusal for
+   * good (`refund_failed`). A void or refund the provider says is already done (canceled, refunded) never gets here:
+   * the provider adapter takes it as done.
+   */
+  function answerForGiveBackRefused(error: unknown, decision: Decision): unknown {
+    const { action, payment } = decision;
+    if (!(error instanceof ProviderCallRefusedError) || !payment || (action !== 'void' && action !== 'refund')) return error;
+    const passing = !error.permanent && !error.configuration;
+    const context = { orderId: payment.orderId, intentId: payment.intentId, action, reason: error.code, err: error };
+    const message = error.configuration
+      ? 'the provider refused to give back a late payment as a configuration problem of ours (wrong key, account or mode?): the money stays owed back until it is fixed'
+      : passing
+        ? 'the provider refused to give back a late payment for now: it stays owed back, retried later'
+        : 'the provider refused to give back a late payment: the money is not back; the give-back retry gives up on it for good';
+    if (passing) logger.warn(context, message);
+    else logger.error(context, message);
+    return answerForRefusal(payment.orderId, error);
+  }
+
   /** Processes one verified provider event; safe to call any number of times, in any order. */
   async function process(event: PaymentEvent): Promise<ProcessOutcome> {
     if (await payments.eventSeen(db.primary, event.provider, event.id)) {
@@ -330,7 +354,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     if (event.kind !== 'ignored') {
       const decision = await decide(event);
       await invalidate(decision.returned);
-      await act(decision.action, decision.payment, decision.result.outcome === 'late');
+      await act(decision.action, decision.payment, decision.result.outcome === 'late').catch((error: unknown) => {
+        throw answerForGiveBackRefused(error, decision);
+      });
       outcome = decision.result;
     }
     // Deliveries of one event at once all get past `eventSeen` and decide (under the order's lock, to the same

@@ -406,6 +406,73 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     assert.equal(stripe.refunds.get(intentId) ?? 0, 0, 'nothing to give back');
   });
 
+  it('a late payment whose void or refund Stripe refuses answers a stable 502 or 503 (never a 500), counted and logged; one already given back at Stripe is done', async () => {
+    const productId = await product(10);
+    const voidRefused = await placeAndStartPayment(productId);
+    const refundRefused = await placeAndStartPayment(productId);
+    const keyRefused = await placeAndStartPayment(productId);
+    const alreadyCanceled = await placeAndStartPayment(productId);
+    const alreadyRefunded = await placeAndStartPayment(productId);
+    await new Promise((resolve) => setTimeout(resolve, WINDOW_S * 1000 + 300));
+    const calls = async (action: string, outcome: string) => {
+      const text = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+      const line = new RegExp(`^salescale_payment_provider_calls_total\\{provider="stripe",action="${action}",outcome="${outcome}"[^}]*\\} (\\d+)$`, 'm');
+      return Number(line.exec(text)?.[1] ?? 0);
+    };
+    const from = logged.length;
+    const before = { voidFailed: await calls('void', 'failed'), refundFailed: await calls('refund', 'failed'), voidMisconfigured: await calls('void', 'misconfigured') };
+
+    // The hold is no longer cancelable (captured at Stripe meanwhile): Stripe refuses the cancel for good.
+    stripe.refusals.set(voidRefused.intentId, { status: 400, code: 'payment_intent_unexpected_state', message: 'This PaymentIntent could not be canceled' });
+    const [voidEvent] = stripe.confirm(voidRefused.intentId, 'authorize');
+    const voidReply = await deliver(voidEvent!);
+    assert.equal(voidReply.statusCode, 502, voidReply.body);
+    assert.equal(voidReply.json().error.code, 'PAYMENT_PROVIDER_ERROR');
+    assert.equal(await calls('void', 'failed'), before.voidFailed + 1, 'counted as a failed void');
+    const voidLine = logged.find((l) => l.msg.startsWith('the provider refused to give back a late payment') && l.orderId === voidRefused.order.id);
+    assert.equal(voidLine?.level, 50, 'logged at error: the money is not back');
+    assert.equal(voidLine?.reason, 'payment_intent_unexpected_state', "with Stripe's code");
+    assert.ok(!logged.slice(from).some((l) => l.msg === 'unhandled error'), 'no unhandled error');
+
+    // The charge is too old to refund.
+    stripe.refusals.set(refundRefused.intentId, { status: 400, code: 'charge_expired_for_refund', message: 'Charge is too old to refund' });
+    const refundEvents = stripe.confirm(refundRefused.intentId, 'capture');
+    const refundReply = await deliver(refundEvents.find((e) => e.type === 'payment_intent.succeeded')!);
+    assert.equal(refundReply.statusCode, 502, refundReply.body);
+    assert.equal(refundReply.json().error.code, 'PAYMENT_PROVIDER_ERROR');
+    assert.equal(await calls('refund', 'failed'), before.refundFailed + 1, 'counted as a failed refund');
+    assert.equal(logged.find((l) => l.msg.startsWith('the provider refused to give back a late payment') && l.orderId === refundRefused.order.id)?.reason, 'charge_expired_for_refund');
+
+    // Our key refused (401): a configuration problem of ours, 503 with Retry-After.
+    const [keyEvent] = stripe.confirm(keyRefused.intentId, 'authorize');
+    stripe.refuseAll = { status: 401, message: 'Invalid API Key provided' };
+    const keyReply = await deliver(keyEvent!).finally(() => (stripe.refuseAll = undefined));
+    assert.equal(keyReply.statusCode, 503, keyReply.body);
+    assert.equal(keyReply.json().error.code, 'PAYMENT_PROVIDER_UNAVAILABLE');
+    assert.ok(Number(keyReply.headers['retry-after']) >= 1, 'with Retry-After');
+    assert.equal(await calls('void', 'misconfigured'), before.voidMisconfigured + 1, 'counted as misconfigured');
+    assert.equal((await deliver(keyEvent!)).json().outcome, 'late', 'the redelivery, the key fixed, voids it');
+    assert.equal(stripe.cancels.get(keyRefused.intentId), 1);
+
+    // Already where we wanted it at Stripe (canceled, refunded): done, not a refusal.
+    const [canceledEvent] = stripe.confirm(alreadyCanceled.intentId, 'authorize');
+    stripe.intents.get(alreadyCanceled.intentId)!.status = 'canceled';
+    stripe.refusals.set(alreadyCanceled.intentId, { status: 400, code: 'payment_intent_unexpected_state', message: 'This PaymentIntent is already canceled' });
+    const canceledReply = await deliver(canceledEvent!);
+    assert.equal(canceledReply.statusCode, 200, canceledReply.body);
+    assert.equal(canceledReply.json().outcome, 'late');
+    const refundedEvents = stripe.confirm(alreadyRefunded.intentId, 'capture');
+    stripe.refusals.set(alreadyRefunded.intentId, { status: 400, code: 'charge_already_refunded', message: 'Charge has already been refunded' });
+    const refundedReply = await deliver(refundedEvents.find((e) => e.type === 'payment_intent.succeeded')!);
+    assert.equal(refundedReply.statusCode, 200, refundedReply.body);
+    assert.equal(refundedReply.json().outcome, 'late');
+    const given = await t.platform.db.primary.execute<{ intent_id: string; status: string }>(
+      sql`select intent_id, status from payments where intent_id in (${alreadyCanceled.intentId}, ${alreadyRefunded.intentId})`,
+    );
+    assert.deepEqual(Object.fromEntries(given.rows.map((r) => [r.intent_id, r.status])), { [alreadyCanceled.intentId]: 'voided', [alreadyRefunded.intentId]: 'refunded' });
+    for (const { intentId } of [voidRefused, refundRefused, alreadyCanceled, alreadyRefunded]) stripe.refusals.delete(intentId);
+  });
+
   it('a refund Stripe accepted and then failed, and a dispute, show on the order, are counted once and logged; the order keeps its status', async () => {
     const productId = await product(10);
     async function paidOrder() {
