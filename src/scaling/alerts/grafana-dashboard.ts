@@ -247,11 +247,12 @@ const ROWS: { title: string; panels: PanelSpec[] }[] = [
         })),
       },
       {
-        title: 'Late payments given back, provider calls failing (per minute)',
+        title: 'Late payments given back, provider calls failing or refused (per minute)',
         unit: 'short',
+        description: 'refused: a capture the provider refused for good because the hold was released first (nothing taken; no alert reads it)',
         targets: [
           { expr: 'sum by (provider, action) (rate(salescale_late_payments_total[5m])) * 60', legend: 'late {{action}} ({{provider}})' },
-          { expr: 'sum by (provider, action, outcome) (rate(salescale_payment_provider_calls_total{outcome=~"failed|misconfigured"}[5m])) * 60', legend: '{{action}} {{outcome}} ({{provider}})' },
+          { expr: 'sum by (provider, action, outcome) (rate(salescale_payment_provider_calls_total{outcome=~"failed|misconfigured|refused"}[5m])) * 60', legend: '{{action}} {{outcome}} ({{provider}})' },
         ],
       },
       {
