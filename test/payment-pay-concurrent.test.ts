@@ -2,11 +2,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
-import { createTestApp, type TestApp } from './helpers/app.ts';
-import { signedWebhook, startStripeServer, type StripeEvent, type StripeServer } from './helpers/stripe-server.ts';
-
-const SECRET_KEY = 'sk_test_salescale_pay_concurrent_0123456789';
-const WEBHOOK_SECRET = 'whsec_salescale_pay_concurrent_0123456789abcdef';
+import type { TestApp } from './helpers/app.ts';
+import { startStripeTestApp, type StripeTestApp } from './helpers/stripe-app.ts';
+import type { StripeEvent, StripeServer } from './helpers/stripe-server.ts';
 
 /**
  * Pay calls for one order at once (two tabs, each with its own Idempotency-Key, or a retry under a fresh key after a
@@ -17,21 +15,16 @@ describe('pay calls for one order at once (Stripe)', () => {
   let stripe: StripeServer;
   let t: TestApp;
   let productId: number;
+  let app: StripeTestApp;
   const run = randomUUID().slice(0, 8);
 
   before(async () => {
-    stripe = await startStripeServer({ secretKey: SECRET_KEY });
-    t = await createTestApp({ PAYMENT_PROVIDER: 'stripe', STRIPE_SECRET_KEY: SECRET_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_API_URL: stripe.url, RATE_LIMIT_CHECKOUT_MAX: '10000' });
-    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `pay-concurrent-${run}`, name: 'Two tabs item', priceCents: 4200, available: 10 } });
-    assert.equal(created.statusCode, 201, created.body);
-    productId = created.json().id as number;
+    app = await startStripeTestApp({ name: 'pay_concurrent', sku: `pay-concurrent-${run}`, productName: 'Two tabs item', available: 10 });
+    ({ stripe, t, productId } = app);
   });
-  after(async () => {
-    await t?.close();
-    await stripe?.close();
-  });
+  after(() => app?.close());
 
-  const deliver = (event: StripeEvent) => t.app.inject(signedWebhook(event, WEBHOOK_SECRET));
+  const deliver = (event: StripeEvent) => app.deliver(event);
   const eventsOf = (intentId: string) => stripe.events.filter((e) => (e.data.object as { id?: string; payment_intent?: string }).id === intentId || (e.data.object as { payment_intent?: string }).payment_intent === intentId);
   async function stock(): Promise<number> {
     const result = await t.platform.db.primary.execute<{ sum: string }>(sql`select coalesce(sum(available), 0) as sum from product_stock where product_id = ${productId}`);
@@ -41,10 +34,7 @@ describe('pay calls for one order at once (Stripe)', () => {
   it('two tabs (other Idempotency-Keys) at once: one intent for both, and confirming every intent charges the buyer once', async () => {
     const before = await stock();
     const key = `pay-concurrent-${run}`;
-    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': key }, payload: { email: `${key}@example.com`, items: [{ productId, quantity: 1 }] } });
-    assert.equal(placed.statusCode, 201, placed.body);
-    const orderId = placed.json().id as number;
-    const token = placed.json().accessToken as string;
+    const { orderId, accessToken: token } = await app.placeGuestOrder(key);
     const pay = (tab: string) => t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${token}/pay`, headers: { 'idempotency-key': `${key}-${tab}` }, payload: {} });
     // Both createIntent calls are held at Stripe until both arrived: both calls surely found no open intent.
     stripe.holdCreates = 2;

@@ -4,12 +4,10 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { createLogger } from '../src/platform/logger/logger.ts';
 import { RETRY_AFTER_S } from '../src/web/error-handler.ts';
-import { createTestApp, type TestApp } from './helpers/app.ts';
+import type { TestApp } from './helpers/app.ts';
 import { parsePrometheusText, total } from './helpers/prometheus-text.ts';
-import { startStripeServer, type StripeServer } from './helpers/stripe-server.ts';
-
-const SECRET_KEY = 'sk_test_salescale_pay_failures_0123456789';
-const WEBHOOK_SECRET = 'whsec_salescale_pay_failures_0123456789abcdef';
+import { startStripeTestApp, type StripeTestApp } from './helpers/stripe-app.ts';
+import type { StripeServer } from './helpers/stripe-server.ts';
 
 /**
  * A pay call whose createIntent Stripe refuses or fails for another reason than our key (payment-provider-retries) or
@@ -19,26 +17,18 @@ const WEBHOOK_SECRET = 'whsec_salescale_pay_failures_0123456789abcdef';
 describe('pay call: Stripe refusing or failing createIntent', () => {
   let stripe: StripeServer;
   let t: TestApp;
-  let productId: number;
+  let app: StripeTestApp;
   const run = randomUUID().slice(0, 8);
   const lines: { level: number; msg: string; orderId?: number; reason?: string }[] = [];
   const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
 
   before(async () => {
-    stripe = await startStripeServer({ secretKey: SECRET_KEY });
-    t = await createTestApp(
-      { PAYMENT_PROVIDER: 'stripe', STRIPE_SECRET_KEY: SECRET_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_API_URL: stripe.url, RATE_LIMIT_CHECKOUT_MAX: '10000' },
-      undefined,
-      { logger },
-    );
-    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `pay-failures-${run}`, name: 'Pay failure item', priceCents: 4200, available: 20 } });
-    assert.equal(created.statusCode, 201, created.body);
-    productId = created.json().id as number;
+    app = await startStripeTestApp({ name: 'pay_failures', sku: `pay-failures-${run}`, productName: 'Pay failure item', available: 20, logger });
+    ({ stripe, t } = app);
   });
   after(async () => {
-    stripe.refuseCreate = undefined;
-    await t?.close();
-    await stripe?.close();
+    if (stripe) stripe.refuseCreate = undefined;
+    await app?.close();
   });
 
   const calls = async (outcome: string) => {
@@ -49,10 +39,8 @@ describe('pay call: Stripe refusing or failing createIntent', () => {
   /** Places an order, pays it while Stripe answers `refusal`, then checks it stays payable (a new pay call, Stripe fine again). */
   async function payRefused(name: string, refusal: StripeServer['refuseCreate']) {
     const key = `pay-failures-${name}-${run}`;
-    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': key }, payload: { email: `${key}@example.com`, items: [{ productId, quantity: 1 }] } });
-    assert.equal(placed.statusCode, 201, placed.body);
-    const orderId = placed.json().id as number;
-    const pay = (payKey: string) => t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${placed.json().accessToken}/pay`, headers: { 'idempotency-key': payKey }, payload: {} });
+    const { orderId, accessToken } = await app.placeGuestOrder(key);
+    const pay = (payKey: string) => t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${accessToken}/pay`, headers: { 'idempotency-key': payKey }, payload: {} });
     const failedBefore = await calls('failed');
     stripe.refuseCreate = refusal;
     const refused = await pay(`${key}-pay`).finally(() => (stripe.refuseCreate = undefined));
@@ -89,9 +77,8 @@ describe('pay call: Stripe refusing or failing createIntent', () => {
   it('takes the same pay call again (same Idempotency-Key, or none) once Stripe is fine after answering it with a 5xx', async () => {
     for (const withKey of [true, false]) {
       const key = `pay-failures-5xx-again-${withKey ? 'keyed' : 'keyless'}-${run}`;
-      const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': key }, payload: { email: `${key}@example.com`, items: [{ productId, quantity: 1 }] } });
-      assert.equal(placed.statusCode, 201, placed.body);
-      const pay = () => t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${placed.json().accessToken}/pay`, headers: withKey ? { 'idempotency-key': `${key}-pay` } : {}, payload: {} });
+      const { accessToken } = await app.placeGuestOrder(key);
+      const pay = () => t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${accessToken}/pay`, headers: withKey ? { 'idempotency-key': `${key}-pay` } : {}, payload: {} });
       stripe.refuseCreate = { status: 500, type: 'api_error', message: 'An unknown error occurred' };
       const refused = await pay().finally(() => (stripe.refuseCreate = undefined));
       assert.equal(refused.statusCode, 503, refused.body);

@@ -3,12 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { RETRY_AFTER_S } from '../src/web/error-handler.ts';
-import { createTestApp, type TestApp } from './helpers/app.ts';
+import type { TestApp } from './helpers/app.ts';
 import { parsePrometheusText, select, total } from './helpers/prometheus-text.ts';
-import { signedWebhook, startStripeServer, type StripeEvent, type StripeServer } from './helpers/stripe-server.ts';
-
-const SECRET_KEY = 'sk_test_salescale_retries_0123456789';
-const WEBHOOK_SECRET = 'whsec_salescale_retries_0123456789abcdef';
+import { startStripeTestApp, type StripeTestApp } from './helpers/stripe-app.ts';
+import type { StripeEvent, StripeServer } from './helpers/stripe-server.ts';
 
 /**
  * Stripe keeps the result of a request under its idempotency key for at least 24 hours, a 500 included: retrying a call
@@ -18,40 +16,27 @@ const WEBHOOK_SECRET = 'whsec_salescale_retries_0123456789abcdef';
 describe('provider calls after a Stripe 500 (test Stripe server replaying saved results)', () => {
   let stripe: StripeServer;
   let t: TestApp;
-  let productId: number;
+  let app: StripeTestApp;
   const run = randomUUID().slice(0, 8);
 
   before(async () => {
-    stripe = await startStripeServer({ secretKey: SECRET_KEY });
-    t = await createTestApp({
-      PAYMENT_PROVIDER: 'stripe',
-      STRIPE_SECRET_KEY: SECRET_KEY,
-      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      STRIPE_API_URL: stripe.url,
-      RATE_LIMIT_CHECKOUT_MAX: '10000',
-    });
-    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `retries-${run}`, name: 'Retry item', priceCents: 4200, available: 10 } });
-    assert.equal(created.statusCode, 201, created.body);
-    productId = created.json().id as number;
+    app = await startStripeTestApp({ name: 'retries', sku: `retries-${run}`, productName: 'Retry item', available: 10 });
+    ({ stripe, t } = app);
   });
-  after(async () => {
-    await t?.close();
-    await stripe?.close();
-  });
+  after(() => app?.close());
 
-  const deliver = (event: StripeEvent) => t.app.inject(signedWebhook(event, WEBHOOK_SECRET));
+  const deliver = (event: StripeEvent) => app.deliver(event);
 
   /** An order paid and captured at Stripe. */
   async function paidOrder(name: string): Promise<{ orderId: number; intentId: string }> {
     const key = `retries-${name}-${run}`;
-    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': key }, payload: { email: `${key}@example.com`, items: [{ productId, quantity: 1 }] } });
-    assert.equal(placed.statusCode, 201, placed.body);
-    const pay = await t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${placed.json().accessToken}/pay`, payload: {} });
+    const placed = await app.placeGuestOrder(key);
+    const pay = await t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${placed.accessToken}/pay`, payload: {} });
     assert.equal(pay.statusCode, 200, pay.body);
     const intentId = (pay.json().payment.clientSecret as string).split('_secret_')[0]!;
     for (const event of stripe.confirm(intentId, 'authorize')) assert.equal((await deliver(event)).statusCode, 200);
     assert.equal(stripe.captures.get(intentId), 1, 'captured');
-    return { orderId: placed.json().id as number, intentId };
+    return { orderId: placed.orderId, intentId };
   }
 
   const orderStatus = async (orderId: number) => (await t.platform.db.primary.execute<{ status: string }>(sql`select status from orders where id = ${orderId}`)).rows[0]!.status;
@@ -94,13 +79,12 @@ describe('provider calls after a Stripe 500 (test Stripe server replaying saved 
   /** An order whose buyer authorized at Stripe, its `payment_intent.amount_capturable_updated` event not delivered yet. */
   async function authorizedOrder(name: string): Promise<{ orderId: number; intentId: string; authorized: StripeEvent }> {
     const key = `retries-${name}-${run}`;
-    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': key }, payload: { email: `${key}@example.com`, items: [{ productId, quantity: 1 }] } });
-    assert.equal(placed.statusCode, 201, placed.body);
-    const pay = await t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${placed.json().accessToken}/pay`, payload: {} });
+    const placed = await app.placeGuestOrder(key);
+    const pay = await t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${placed.accessToken}/pay`, payload: {} });
     assert.equal(pay.statusCode, 200, pay.body);
     const intentId = (pay.json().payment.clientSecret as string).split('_secret_')[0]!;
     const [authorized] = stripe.confirm(intentId, 'authorize');
-    return { orderId: placed.json().id as number, intentId, authorized: authorized! };
+    return { orderId: placed.orderId, intentId, authorized: authorized! };
   }
 
   const paymentStatus = async (intentId: string) => (await t.platform.db.primary.execute<{ status: string }>(sql`select status from payments where intent_id = ${intentId}`)).rows[0]!.status;
@@ -211,10 +195,8 @@ describe('provider calls after a Stripe 500 (test Stripe server replaying saved 
       { status: 403, message: 'The provided key does not have the required permissions for this endpoint on account acct_1.' },
     ] as const) {
       const key = `retries-pay-misconfigured-${refusal.status}-${run}`;
-      const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': key }, payload: { email: `${key}@example.com`, items: [{ productId, quantity: 1 }] } });
-      assert.equal(placed.statusCode, 201, placed.body);
-      const orderId = placed.json().id as number;
-      const pay = () => t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${placed.json().accessToken}/pay`, headers: { 'idempotency-key': `${key}-pay` }, payload: {} });
+      const { orderId, accessToken } = await app.placeGuestOrder(key);
+      const pay = () => t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${accessToken}/pay`, headers: { 'idempotency-key': `${key}-pay` }, payload: {} });
       const misconfiguredBefore = await calls('misconfigured');
       stripe.refuseAll = refusal;
       const refused = await pay().finally(() => (stripe.refuseAll = undefined));
@@ -295,15 +277,14 @@ describe('provider calls after a Stripe 500 (test Stripe server replaying saved 
 describe('provider-call metric series from start', () => {
   let stripe: StripeServer;
   let t: TestApp;
+  let app: StripeTestApp;
 
   before(async () => {
-    stripe = await startStripeServer({ secretKey: SECRET_KEY });
-    t = await createTestApp({ PAYMENT_PROVIDER: 'stripe', STRIPE_SECRET_KEY: SECRET_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_API_URL: stripe.url });
+    // Creating its product makes no provider call.
+    app = await startStripeTestApp({ name: 'retries', sku: `retries-from-start-${randomUUID().slice(0, 8)}`, productName: 'Retry item', available: 1 });
+    ({ stripe, t } = app);
   });
-  after(async () => {
-    await t?.close();
-    await stripe?.close();
-  });
+  after(() => app?.close());
 
   it('exposes every (action, outcome) pair of salescale_payment_provider_calls_total at 0 before the first call', async () => {
     // An alert's rate() or increase() sees nothing on a series that appears with its first event.
