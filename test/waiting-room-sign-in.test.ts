@@ -437,6 +437,35 @@ describe('waiting room: signing in with a guest ticket', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   });
+
+  // Redis lost the room after a merge; device 1, still following the dropped ticket, read it first: the line put it
+  // back, bound to the account, so the kept ticket could not come back (`expired`), the shopper's join returned the
+  // dropped ticket, and its pass was refused (PASS_REPLACED): a dead ticket in line, and a shopper who could not buy.
+  it('does not put a ticket merged away back in the line after Redis lost the room, so the kept ticket comes back', async () => {
+    const sale = await saleWithShopper('sign-in-restored-dropped');
+    const { eventId } = sale;
+    const first = await sale.join({ cookie: sale.session, 'x-forwarded-for': '10.7.10.1' });
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    await sale.admitted(first.body.ticket, sale.session);
+    const { device2, merged } = await guestAdmittedThenSignedIn(sale, '10.7.10.2');
+    await t.platform.redis.del(...ROOM_PARTS.map((part) => roomKeys(t.config.redis.prefix).key(eventId, part)));
+    const read = (ticket: string, cookie: string) => request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}`, { headers: { cookie } });
+
+    // Device 1 reads the dropped ticket first: it stays out of the line.
+    const dropped = await read(first.body.ticket, sale.session);
+    assert.equal(dropped.status, 200, JSON.stringify(dropped.body));
+    assert.equal(dropped.body.state, 'expired', JSON.stringify(dropped.body));
+    assert.equal((await request(`${url}/api/v1/sale-events/${eventId}/queue`)).body.waiting, 0);
+    // Device 2's kept ticket comes back at its place, and its pass buys the shopper's order.
+    const kept = await read(merged.ticket, device2);
+    assert.equal(kept.status, 200, JSON.stringify(kept.body));
+    assert.notEqual(kept.body.state, 'expired', JSON.stringify(kept.body));
+    const again = await sale.join({ cookie: device2, 'x-forwarded-for': '10.7.10.2' });
+    assert.equal(again.body.ticket, merged.ticket, JSON.stringify(again.body));
+    const pass = (await sale.admitted(merged.ticket, device2)).pass;
+    const bought = await sale.order(device2, pass, 'after-restore');
+    assert.equal(bought.status, 201, JSON.stringify(bought.body));
+  });
 });
 
 describe('waiting room: a sale far ahead', () => {

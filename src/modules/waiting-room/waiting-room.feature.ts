@@ -77,6 +77,7 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     clock: clock.now,
     isSpent: (eventId, ticketId) => deps.repo.isSpent(deps.db.primary, { saleEventId: eventId, ticketId }),
     recordMerges: (eventId, merges) => deps.repo.recordMerges(deps.db.primary, eventId, merges),
+    replacedOf: (eventId, ticketIds) => deps.repo.replacedOf(deps.db.primary, eventId, ticketIds),
     withRoomHold: (eventId, use) => deps.repo.withRoomHold(deps.db.primary, eventId, use),
   });
   metricsReader = room;

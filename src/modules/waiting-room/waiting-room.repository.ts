@@ -1,4 +1,4 @@
-import { and, eq, isNotNull, isNull, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../../platform/db/client.ts';
 import { saleEvents } from '../sale-events/index.ts';
 import { waitingRoomSpentPasses } from './waiting-room.tables.ts';
@@ -89,6 +89,16 @@ export function createWaitingRoomRepository() {
         });
         if (kept.length > 0) await tx.insert(waitingRoomSpentPasses).values(kept).onConflictDoNothing();
       });
+    },
+
+    /** Which of `ticketIds` a merge took out of the line, each with the ticket kept (see `recordMerges`). */
+    async replacedOf(db: Db, saleEventId: number, ticketIds: readonly string[]): Promise<Map<string, string>> {
+      if (ticketIds.length === 0) return new Map();
+      const rows = await db
+        .select({ ticketId: waitingRoomSpentPasses.ticketId, replacedBy: waitingRoomSpentPasses.replacedBy })
+        .from(waitingRoomSpentPasses)
+        .where(and(eq(waitingRoomSpentPasses.saleEventId, saleEventId), inArray(waitingRoomSpentPasses.ticketId, [...ticketIds]), isNotNull(waitingRoomSpentPasses.replacedBy)));
+      return new Map(rows.map((row) => [row.ticketId, row.replacedBy!]));
     },
 
     /**

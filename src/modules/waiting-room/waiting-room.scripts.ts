@@ -208,7 +208,7 @@ return {1, ticket, place}
  * ticket: id place score holders (comma-separated: who asks) → {nowMs, sold, preQueue (tickets waiting with a
  * pre-queue draw, score below 1: ranks 0 … preQueue - 1), then per ticket: rank (-1: not waiting), admittedAt
  * (-1: not admitted), owners, replacedBy, its place (both '' but for a ticket a merge took out of the line, asked
- * about by a holder bound to the ticket kept: see below), then the tickets this run's merges dropped, each followed
+ * about by a holder bound to the ticket kept: see below), restored (1: put back in this run, see below), then the tickets this run's merges dropped, each followed
  * by the ticket kept (see `merge`)}.
  *
  * A ticket neither waiting nor admitted was signed by us (the caller checked), so the line lost it: while
@@ -230,13 +230,13 @@ const STATUS_LUA = `${mergeLua({ q: 1, holders: 5, owners: 4, joined: 6, admitte
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function restore(ticket, place, score, holders)
-  if score == '' or holders == '' or now >= tonumber(ARGV[1]) then return end
+  if score == '' or holders == '' or now >= tonumber(ARGV[1]) then return 0 end
   -- Known to the line (its join is recorded): given up on signing in (see JOIN), not lost with Redis.
-  if redis.call('HEXISTS', KEYS[6], ticket) == 1 then return end
+  if redis.call('HEXISTS', KEYS[6], ticket) == 1 then return 0 end
   local list = {}
   for holder in string.gmatch(holders, '[^,]+') do
     local other = redis.call('HGET', KEYS[5], holder)
-    if other and other ~= ticket then return end
+    if other and other ~= ticket then return 0 end
     list[#list + 1] = holder
   end
   redis.call('ZADD', KEYS[1], 'NX', score, ticket)
@@ -245,6 +245,7 @@ local function restore(ticket, place, score, holders)
   redis.call('HSETNX', KEYS[6], ticket, now)
   redis.call('HSETNX', KEYS[7], ticket, place)
   for _, k in ipairs({1, 4, 5, 6, 7}) do redis.call('PEXPIREAT', KEYS[k], ARGV[2]) end
+  return 1
 end
 local function replacedBy(ticket, holders)
   local kept = redis.call('HGET', KEYS[8], ticket)
@@ -281,8 +282,9 @@ for i = 3, #ARGV, 4 do
   local ticket = ARGV[i]
   local rank = redis.call('ZRANK', KEYS[1], ticket)
   local admitted = redis.call('HGET', KEYS[2], ticket)
+  local restored = 0
   if not rank and not admitted then
-    restore(ticket, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
+    restored = restore(ticket, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
     rank = redis.call('ZRANK', KEYS[1], ticket)
   end
   out[#out + 1] = rank or -1
@@ -292,6 +294,7 @@ for i = 3, #ARGV, 4 do
   if not rank and not admitted then kept, place = replacedBy(ticket, ARGV[i + 3]) end
   out[#out + 1] = kept
   out[#out + 1] = place
+  out[#out + 1] = restored
 end
 out[3] = redis.call('ZCOUNT', KEYS[1], '-inf', '(1')
 for _, t in ipairs(dropped) do out[#out + 1] = t end
@@ -414,6 +417,31 @@ export const waitingRoomStatus = defineScript({
   lua: STATUS_LUA,
   parse: (reply) => reply as (number | string)[],
 });
+
+/**
+ * Takes tickets STATUS just put back out of the line again, as PostgreSQL has them merged away (a loss of Redis forgot
+ * the merge; see the repository's `recordMerges`). KEYS q holders owners merged; ARGV expireAtMs, then pairs: ticket,
+ * ticket kept. The ticket leaves the queue and its holders (so the kept ticket can come back bound to them); its
+ * `joined` entry stays, so it is not put back again; `merged` names the ticket kept, as the merge did.
+ */
+const UNRESTORE_LUA = `
+for i = 2, #ARGV, 2 do
+  local ticket = ARGV[i]
+  redis.call('ZREM', KEYS[1], ticket)
+  local owners = redis.call('HGET', KEYS[3], ticket)
+  if owners then
+    for holder in string.gmatch(owners, '[^,]+') do
+      if redis.call('HGET', KEYS[2], holder) == ticket then redis.call('HDEL', KEYS[2], holder) end
+    end
+  end
+  redis.call('HDEL', KEYS[3], ticket)
+  redis.call('HSET', KEYS[4], ticket, ARGV[i + 1])
+  redis.call('PEXPIREAT', KEYS[4], ARGV[1])
+end
+return 1
+`;
+
+export const waitingRoomUnrestore = defineScript({ name: 'waiting-room-unrestore', keys: ['q', 'holders', 'owners', 'merged'], lua: UNRESTORE_LUA, parse: Number });
 
 export const waitingRoomAdmit = defineScript({
   name: 'waiting-room-admit',

@@ -24,6 +24,7 @@ import {
   waitingRoomPresented,
   waitingRoomRejoin,
   waitingRoomStatus,
+  waitingRoomUnrestore,
 } from './waiting-room.scripts.ts';
 import type { MergedTicket } from './waiting-room.repository.ts';
 import type { TicketRef, TokenSigner } from './waiting-room.tokens.ts';
@@ -113,6 +114,8 @@ export interface WaitingRoomDeps {
    * `recordMerges`): their passes then buy nothing whatever Redis loses.
    */
   recordMerges: (eventId: number, merges: readonly MergedTicket[]) => Promise<void>;
+  /** Which of these tickets PostgreSQL has merged away, each with the ticket kept (the repository's `replacedOf`). */
+  replacedOf: (eventId: number, ticketIds: readonly string[]) => Promise<Map<string, string>>;
   /**
    * Runs `use` with whether the event's room is held as committed in PostgreSQL now, serialised with the admin's
    * changes of it and every other such call (the repository's `withRoomHold`).
@@ -290,6 +293,23 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
   }
 
   /**
+   * Of tickets STATUS just put back in the line (Redis lost it), takes out again those PostgreSQL has merged away: a
+   * loss of Redis forgets merges, and a dropped ticket put back would hold the shopper's holders (their kept ticket
+   * could not come back) with a pass refused at checkout. Rare (only after a loss), so one read then; if PostgreSQL
+   * cannot answer, the tickets stay (logged), as before. Returns the tickets taken out.
+   */
+  async function takeBackMergedAway(event: QueuedEvent, restored: readonly string[]): Promise<Set<string>> {
+    if (restored.length === 0) return new Set();
+    const replaced = await deps.replacedOf(event.id, restored).catch((error: unknown) => {
+      deps.logger.warn({ err: error, saleEvent: event.id }, 'waiting room: could not read whether tickets put back were merged away');
+      return new Map<string, string>();
+    });
+    if (replaced.size === 0) return new Set();
+    await redisCall(() => waitingRoomUnrestore.run(redis, eventKeys(event.id, ['q', 'holders', 'owners', 'merged']), expireAt(event), ...[...replaced].flat()));
+    return new Set(replaced.keys());
+  }
+
+  /**
    * Statuses of many tickets of one event in one round trip (putting back those the line lost, see
    * STATUS), and Redis's time when they were read.
    */
@@ -299,11 +319,13 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     const now = Number(reply[0]);
     const sold = Number(reply[1]) === 1;
     const preQueue = Number(reply[2]);
-    await recordMerges(event.id, mergesIn(reply, 3 + tickets.length * 5));
+    await recordMerges(event.id, mergesIn(reply, 3 + tickets.length * 6));
+    const gone = await takeBackMergedAway(event, tickets.filter((_, i) => Number(reply[3 + i * 6 + 5]) === 1).map(({ id }) => id));
     return {
       now,
       statuses: tickets.map(({ id }, i) => {
-        const at = 3 + i * 5;
+        const at = 3 + i * 6;
+        if (gone.has(id)) return statusOf(event, id, now, sold, preQueue, -1, -1, '', '');
         const kept = String(reply[at + 3] ?? '');
         const replacedBy = kept === '' ? '' : signer.ticket(event.id, kept, String(reply[at + 4]));
         return statusOf(event, id, now, sold, preQueue, Number(reply[at]), Number(reply[at + 1]), String(reply[at + 2] ?? ''), replacedBy);
