@@ -58,12 +58,15 @@ export async function composeWeb(platform: Platform) {
   const liveSale = createLiveSaleCheck({ db, refreshMs: config.rateLimit.saleRefreshMs, logger });
   const limiter = config.rateLimit.enabled ? createRateLimiter({ redis: stateRedis, prefix }) : undefined;
 
-  const gate = createStockGate({
+  const sharedGate = createStockGate({
     redis: stateRedis,
     prefix,
     gateTtlS: config.checkout.stockGateTtlS,
     snapshot: (productId, tokens) => repositories.inventory.snapshot(db.primary, productId, tokens),
   });
+  const stockView = createStockView({ gate: sharedGate, refreshMs: config.checkout.stockViewRefreshMs });
+  // Every service gives units back through this one: its invalidations also forget this process's stock view.
+  const gate = stockView.gate;
   // A restarted Redis (AOF every second) or a promoted replica may miss its last writes: drop every figure and
   // reservation in flight, so that each figure is rebuilt from PostgreSQL at its next use (found by the chaos suite;
   // a lost release, test/stock-gate-failover.test.ts).
@@ -71,7 +74,6 @@ export async function composeWeb(platform: Platform) {
     const dropped = await gate.forgetAll();
     logger.warn({ dropped }, 'Redis restarted: stock gate figures and reservations dropped, rebuilt from PostgreSQL at next use');
   });
-  const stockView = createStockView({ gate, refreshMs: config.checkout.stockViewRefreshMs });
   const catalog = createCatalogService({
     db,
     cache: platform.cache,

@@ -7,10 +7,16 @@ import type { StockGate } from './stock-gate.ts';
  *
  * Checkout uses the same memory to answer "sold out" for a product the gate refused within the last
  * `refreshMs` without asking Redis again (a flash sale's sold-out storm costs one gate call per
- * product per interval per instance). A unit that comes back (a refusal released, a cancellation)
- * is therefore offered again at most `refreshMs` later; an order is never placed on the memory alone. So for a product
- * PostgreSQL refused as not for sale: put back on sale, it is sold again at most `refreshMs` later (at once on the
- * instance that changed it).
+ * product per interval per instance). A unit that comes back (a refusal released, or stock changed outside
+ * checkout on another instance or in the worker: a cancellation, an expired reservation, a refund, an admin's
+ * stock change) is therefore offered again at most `refreshMs` later; an order is never placed on the memory
+ * alone. So for a product PostgreSQL refused as not for sale: put back on sale, it is sold again at most
+ * `refreshMs` later.
+ *
+ * On the instance that changed the stock it is at once: every change outside checkout invalidates the gate
+ * (`StockGate.invalidate`), and the gate this process's services use is `view.gate`, whose `invalidate` also
+ * forgets this memory of the product. (A view's memory of units it did not see come back refused "only 1 left"
+ * on the very instance that had just cancelled the order holding them, for `refreshMs`.)
  */
 export function createStockView(deps: { gate: StockGate; refreshMs: number; clock?: () => number }) {
   const now = deps.clock ?? Date.now;
@@ -22,12 +28,52 @@ export function createStockView(deps: { gate: StockGate; refreshMs: number; cloc
    */
   const refusals = new Map<number, { refusal: Error; at: number }>();
   const MAX_REMEMBERED = 50_000;
+  /**
+   * Bumped by every invalidation: a gate read that began before one does not remember its figure, which
+   * may predate the units that came back.
+   */
+  let generation = 0;
+
+  function forget(productId: number): void {
+    generation++;
+    remembered.delete(productId);
+    refusals.delete(productId);
+  }
+
+  /** Forgets the product here, rebuilds its gate, and forgets it again (a read that began meanwhile is not remembered). */
+  async function invalidate(productId: number): Promise<void> {
+    forget(productId);
+    try {
+      await deps.gate.invalidate(productId);
+    } finally {
+      forget(productId);
+    }
+  }
+
+  /** The gate, through this view: an invalidation (stock given back or changed outside checkout) also forgets this process's memory. */
+  const gate: StockGate = {
+    reserve: (token, lines) => deps.gate.reserve(token, lines),
+    confirm: (token, productIds) => deps.gate.confirm(token, productIds),
+    release: (token, productIds) => deps.gate.release(token, productIds),
+    invalidate,
+    peek: (productIds) => deps.gate.peek(productIds),
+    ensure: (productId) => deps.gate.ensure(productId),
+    async forgetAll() {
+      generation++;
+      remembered.clear();
+      refusals.clear();
+      return deps.gate.forgetAll();
+    },
+  };
 
   return {
+    gate,
+
     async peek(productIds: readonly number[]): Promise<Map<number, number>> {
       const result = new Map<number, number>();
       const stale: number[] = [];
       const t = now();
+      const readFrom = generation;
       for (const id of productIds) {
         const entry = remembered.get(id);
         if (entry && t - entry.at < deps.refreshMs) {
@@ -47,7 +93,7 @@ export function createStockView(deps: { gate: StockGate; refreshMs: number; cloc
         if (remembered.size > MAX_REMEMBERED) remembered.clear();
         for (const id of stale) {
           const value = fresh.get(id);
-          remembered.set(id, { value, at: t });
+          if (generation === readFrom) remembered.set(id, { value, at: t });
           if (value !== undefined) result.set(id, value);
         }
       }
@@ -89,10 +135,7 @@ export function createStockView(deps: { gate: StockGate; refreshMs: number; cloc
       remembered.set(productId, { value: available, at: now() });
     },
 
-    async invalidate(productId: number): Promise<void> {
-      remembered.delete(productId);
-      refusals.delete(productId);
-      await deps.gate.invalidate(productId);
-    },
+    /** Stock changed outside checkout: forgets the product here and rebuilds its gate (`gate.invalidate`). */
+    invalidate,
   };
 }

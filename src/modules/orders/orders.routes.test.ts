@@ -631,6 +631,49 @@ describe('a product pulled from sale while buyers keep ordering it', () => {
   });
 });
 
+describe('units that come back on the instance that refused them', () => {
+  it('sells units a cancellation or a refund gave back at once, although this instance remembered the product short of them', async () => {
+    // A long memory: without the fix every order below would be refused from it ("only 1 left").
+    const t = await createTestApp({ STOCK_VIEW_REFRESH_MS: '60000', RATE_LIMIT_CHECKOUT_MAX: '100000' });
+    try {
+      const [cookie] = await mintSessionCookies(t.env, await insertCustomers(t.platform.db.primary, 1));
+      const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'back-1', name: 'B', priceCents: 100, available: 3 } });
+      const productId = created.json().id as number;
+      const buy = (key: string, quantity: number) =>
+        t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: cookie!, 'idempotency-key': key }, payload: { items: [{ productId, quantity }] } });
+      const refuseAllButOne = async (key: string) => {
+        const refused = await buy(key, 19);
+        assert.equal(refused.statusCode, 409, refused.body);
+        assert.deepEqual(refused.json().error.details.shortages, [{ productId, requested: 19, available: 1 }]);
+      };
+
+      const first = await buy('back-a', 2);
+      assert.equal(first.statusCode, 201, first.body);
+      await refuseAllButOne('back-a-big');
+      const cancelled = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${first.json().id}/cancel`, headers: { cookie: cookie! } });
+      assert.equal(cancelled.statusCode, 200, cancelled.body);
+      const afterCancel = await buy('back-b', 2);
+      assert.equal(afterCancel.statusCode, 201, afterCancel.body);
+
+      await refuseAllButOne('back-b-big');
+      const paid = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${afterCancel.json().id}/pay`, headers: { cookie: cookie!, 'idempotency-key': 'back-b-pay' }, payload: { token: 'tok_ok' } });
+      assert.equal(paid.statusCode, 200, paid.body);
+      const refunded = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${afterCancel.json().id}/refund`, headers: t.admin });
+      assert.equal(refunded.statusCode, 200, refunded.body);
+      const afterRefund = await buy('back-c', 2);
+      assert.equal(afterRefund.statusCode, 201, afterRefund.body);
+
+      await refuseAllButOne('back-c-big');
+      const adjusted = await t.app.inject({ method: 'POST', url: `/api/v1/admin/products/${productId}/stock/adjustments`, headers: { ...t.admin, 'idempotency-key': 'back-adjust' }, payload: { delta: 1 } });
+      assert.equal(adjusted.statusCode, 200, adjusted.body);
+      const afterAdjust = await buy('back-d', 2);
+      assert.equal(afterAdjust.statusCode, 201, afterAdjust.body);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('order cancellation window', () => {
   it('lets the customer cancel only within the window, and the admin always', async () => {
     const t = await createTestApp({ ORDER_CANCEL_WINDOW_S: '0' });
