@@ -282,6 +282,10 @@ class Expire extends OrderStep {
     if (o.status === 'pending_payment') {
       giveBack(m, o);
       o.status = 'expired';
+      // The sweep runs in the worker, another process: the web instance may refuse the units it gave back from
+      // its memory of the gate for up to STOCK_VIEW_REFRESH_MS (documented in stock-view.ts). Units given back
+      // by the web instance itself (cancellations, refunds, stock changes) are sold again at once.
+      await new Promise((resolve) => setTimeout(resolve, r.t.config.checkout.stockViewRefreshMs + 50));
     }
   }
 }
@@ -368,9 +372,7 @@ const commands = [
 ];
 
 before(async () => {
-  // STOCK_VIEW_REFRESH_MS=0: no per-process memory of the gate's refusals, which by design may refuse units that
-  // came back (a cancellation, a refund) for up to that long; the model checks the sources of truth.
-  t = await createTestApp({ RATE_LIMIT_ENABLED: 'false', PAYMENT_WINDOW_S: String(PAYMENT_WINDOW_S), STOCK_VIEW_REFRESH_MS: '0' });
+  t = await createTestApp({ RATE_LIMIT_ENABLED: 'false', PAYMENT_WINDOW_S: String(PAYMENT_WINDOW_S) });
   const inventory = createInventoryRepository({ shards: t.config.checkout.stockShards });
   const gate = createStockGate({
     redis: t.platform.redis,
