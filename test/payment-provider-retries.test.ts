@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
+import { createLogger } from '../src/platform/logger/logger.ts';
 import { RETRY_AFTER_S } from '../src/web/error-handler.ts';
 import type { TestApp } from './helpers/app.ts';
 import { parsePrometheusText, select, total } from './helpers/prometheus-text.ts';
@@ -18,9 +19,12 @@ describe('provider calls after a Stripe 500 (test Stripe server replaying saved 
   let t: TestApp;
   let app: StripeTestApp;
   const run = randomUUID().slice(0, 8);
+  /** The app's log lines at warn level and above, parsed. */
+  const logged: { level: number; msg: string; orderId?: number; reason?: string }[] = [];
 
   before(async () => {
-    app = await startStripeTestApp({ name: 'retries', sku: `retries-${run}`, productName: 'Retry item', available: 10 });
+    const logger = createLogger({ level: 'warn', destination: { write: (line: string) => void logged.push(JSON.parse(line)) } });
+    app = await startStripeTestApp({ name: 'retries', sku: `retries-${run}`, productName: 'Retry item', available: 20, logger });
     ({ stripe, t } = app);
   });
   after(() => app?.close());
@@ -175,14 +179,65 @@ describe('provider calls after a Stripe 500 (test Stripe server replaying saved 
     const order = await authorizedOrder('capture-misconfigured');
     // A STRIPE_SECRET_KEY of another account (or mode) finds no such payment.
     stripe.refusals.set(order.intentId, { status: 404, code: 'resource_missing', message: `No such payment_intent: '${order.intentId}'`, calls: ['capture'] });
+    const from = logged.length;
     const refused = await deliver(order.authorized);
-    assert.ok(refused.statusCode >= 500, `the capture refused, the event to be redelivered: ${refused.statusCode} ${refused.body}`);
+    // Our configuration, not our bug: the 503 of the one mapping of a refusal (answerForRefusal), Stripe redelivering it.
+    assert.equal(refused.statusCode, 503, `the capture refused, the event to be redelivered: ${refused.body}`);
+    assert.equal(refused.json().error.code, 'PAYMENT_PROVIDER_UNAVAILABLE', refused.body);
+    assert.equal(refused.headers['retry-after'], String(RETRY_AFTER_S.unavailable), 'Retry-After');
     assert.equal((await calls('misconfigured')).count, 1, 'counted as misconfigured');
     assert.equal((await calls('failed')).count, failedBefore, 'not counted as failed');
+    const line = logged.slice(from).find((l) => l.msg.startsWith('the provider refused to capture a payment') && l.orderId === order.orderId);
+    assert.equal(line?.level, 50, 'logged at error');
+    assert.equal(line?.reason, 'resource_missing', "with Stripe's code");
+    assert.ok(!logged.slice(from).some((l) => l.msg === 'unhandled error'), 'no unhandled error');
     // Once the configuration is fixed, the redelivered event captures it.
     stripe.refusals.delete(order.intentId);
     assert.equal((await deliver(order.authorized)).statusCode, 200);
     assert.equal(stripe.captures.get(order.intentId), 1, 'captured once');
+
+    // Our key refused (401, 403): the same answer, counted the same way.
+    for (const refusal of [
+      { status: 401, message: 'Invalid API Key provided: sk_test_***' },
+      { status: 403, message: 'The provided key does not have the required permissions for this endpoint on account acct_1.' },
+    ] as const) {
+      const keyed = await authorizedOrder(`capture-misconfigured-${refusal.status}`);
+      const misconfiguredBefore = (await calls('misconfigured')).count;
+      stripe.refuseAll = refusal;
+      const keyReply = await deliver(keyed.authorized).finally(() => (stripe.refuseAll = undefined));
+      assert.equal(keyReply.statusCode, 503, `${refusal.status}: ${keyReply.body}`);
+      assert.equal(keyReply.json().error.code, 'PAYMENT_PROVIDER_UNAVAILABLE', keyReply.body);
+      assert.equal(keyReply.headers['retry-after'], String(RETRY_AFTER_S.unavailable), `${refusal.status}: Retry-After`);
+      assert.doesNotMatch(keyReply.body, /API Key|sk_test|permission|acct_/);
+      assert.equal((await calls('misconfigured')).count, misconfiguredBefore + 1, `${refusal.status}: counted as misconfigured`);
+      assert.equal((await deliver(keyed.authorized)).statusCode, 200, `${refusal.status}: the key fixed, the redelivery captures`);
+      assert.equal(stripe.captures.get(keyed.intentId), 1, `${refusal.status}: captured once`);
+    }
+  });
+
+  it('answers a capture Stripe refuses for a reason that passes with a 502, counts it failed, and captures once on the redelivery', async () => {
+    const failed = async () => total(parsePrometheusText((await t.app.inject({ method: 'GET', url: '/metrics' })).body), 'salescale_payment_provider_calls_total', { provider: 'stripe', action: 'capture', outcome: 'failed' });
+    const order = await authorizedOrder('capture-passing');
+    const failedBefore = await failed();
+    // A refusal Stripe does not keep for good (not about the request for ever, not our key): it passes with time.
+    stripe.refusals.set(order.intentId, { status: 400, code: 'balance_insufficient', message: 'Insufficient funds in your Stripe balance.', calls: ['capture'] });
+    const from = logged.length;
+    const refused = await deliver(order.authorized);
+    assert.equal(refused.statusCode, 502, `the capture refused, the event to be redelivered: ${refused.body}`);
+    assert.equal(refused.json().error.code, 'PAYMENT_PROVIDER_ERROR', refused.body);
+    assert.doesNotMatch(refused.body, /Insufficient|balance/);
+    assert.equal(await failed(), failedBefore + 1, 'counted as failed');
+    const line = logged.slice(from).find((l) => l.msg.startsWith('the provider refused to capture a payment') && l.orderId === order.orderId);
+    assert.equal(line?.level, 40, 'logged at warn: it passes');
+    assert.equal(line?.reason, 'balance_insufficient', "with Stripe's code");
+    assert.ok(!logged.slice(from).some((l) => l.msg === 'unhandled error'), 'no unhandled error');
+    assert.equal(await orderStatus(order.orderId), 'paid');
+    assert.equal(await paymentStatus(order.intentId), 'authorized');
+    stripe.refusals.delete(order.intentId);
+    const again = await deliver(order.authorized);
+    assert.equal(again.statusCode, 200, `redelivered once it passed: ${again.body}`);
+    assert.equal(stripe.captures.get(order.intentId), 1, 'captured once');
+    assert.equal(await paymentStatus(order.intentId), 'captured');
   });
 
   it('answers a pay call Stripe refuses for our key (401, 403) with a 503, counts it misconfigured, and takes the payment once the key is fixed', async () => {

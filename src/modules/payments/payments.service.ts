@@ -321,24 +321,31 @@ export function createPaymentService(deps: PaymentServiceDeps) {
   }
 
   /**
-   * What an event answers when the provider refused the void or refund of a late payment it led to (`act` counted the
-   * call: `misconfigured` for our key, account or mode, `failed` otherwise). Not a 500 read as our bug: the one mapping
-   * of a refusal (`answerForRefusal`: our key → 503 PAYMENT_PROVIDER_UNAVAILABLE, anything else → 502
-   * PAYMENT_PROVIDER_ERROR), a 5xx still, so that the provider redelivers it. The payment stays owed back (late, held
-   * or taken): the redelivery and the give-back retry make the same keyed call, and the retry gives up on a refusal for
-   * good (`refund_failed`). A void or refund the provider says is already done (canceled, refunded) never gets here:
-   * the provider adapter takes it as done.
+   * What an event answers when the provider refused the call it led to: the void or refund of a late payment, or the
+   * capture of a payment that made its order paid (`act` counted the call: `misconfigured` for our key, account or
+   * mode, `failed` otherwise). Not a 500 read as our bug: the one mapping of a refusal (`answerForRefusal`: our key →
+   * 503 PAYMENT_PROVIDER_UNAVAILABLE, anything else → 502 PAYMENT_PROVIDER_ERROR), a 5xx still, so that the provider
+   * redelivers it. A late payment stays owed back (held or taken): the redelivery and the give-back retry make the same
+   * keyed call, and the retry gives up on a refusal for good (`refund_failed`). A capture stays to be made: the
+   * redelivery makes it once the refusal passed (a configuration fixed). A void or refund the provider says is already
+   * done (canceled, refunded) never gets here: the provider adapter takes it as done; nor does a capture refused for
+   * good (its hold released), which `act` answers with 503 PAYMENT_CAPTURE_REFUSED.
    */
-  function answerForGiveBackRefused(error: unknown, decision: Decision): unknown {
+  function answerForCallRefused(error: unknown, decision: Decision): unknown {
     const { action, payment } = decision;
-    if (!(error instanceof ProviderCallRefusedError) || !payment || (action !== 'void' && action !== 'refund')) return error;
+    if (!(error instanceof ProviderCallRefusedError) || !payment || !action) return error;
     const passing = !error.permanent && !error.configuration;
     const context = { orderId: payment.orderId, intentId: payment.intentId, action, reason: error.code, err: error };
-    const message = error.configuration
-      ? 'the provider refused to give back a late payment as a configuration problem of ours (wrong key, account or mode?): the money stays owed back until it is fixed'
-      : passing
-        ? 'the provider refused to give back a late payment for now: it stays owed back, retried later'
-        : 'the provider refused to give back a late payment: the money is not back; the give-back retry gives up on it for good';
+    const message =
+      action === 'capture'
+        ? error.configuration
+          ? 'the provider refused to capture a payment as a configuration problem of ours (wrong key, account or mode?): paid orders stay uncaptured until it is fixed'
+          : 'the provider refused to capture a payment for now: the redelivered event captures it'
+        : error.configuration
+          ? 'the provider refused to give back a late payment as a configuration problem of ours (wrong key, account or mode?): the money stays owed back until it is fixed'
+          : passing
+            ? 'the provider refused to give back a late payment for now: it stays owed back, retried later'
+            : 'the provider refused to give back a late payment: the money is not back; the give-back retry gives up on it for good';
     if (passing) logger.warn(context, message);
     else logger.error(context, message);
     return answerForRefusal(payment.orderId, error);
@@ -355,7 +362,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       const decision = await decide(event);
       await invalidate(decision.returned);
       await act(decision.action, decision.payment, decision.result.outcome === 'late').catch((error: unknown) => {
-        throw answerForGiveBackRefused(error, decision);
+        throw answerForCallRefused(error, decision);
       });
       outcome = decision.result;
     }
