@@ -1,5 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import assert from 'node:assert/strict';
+import { hash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
@@ -46,7 +47,7 @@ describe('waiting room: signing in with a guest ticket', () => {
   const visitorCookie = (setCookie: string[]) => setCookie.find((c) => c.startsWith('salescale_visitor='))!.split(';')[0]!;
 
   /**
-   * A queued sale of one product (100 units) admitting at once, and a shopper with an account (`session`, device 1).
+   * A queued sale of one product (100 units) admitting at once, and a shopper with an account (`customerId`, `session`: device 1).
    * `join(headers)` joins its line; `admitted(ticket, cookie)` waits up to 30 s for a ticket's admission and returns
    * its status; `order(cookie, pass, key)` places one unit with a pass (the key scoped to the sale).
    */
@@ -66,7 +67,7 @@ describe('waiting room: signing in with a guest ticket', () => {
     };
     const order = (cookie: string, pass: string, key: string) =>
       request(`${url}/api/v1/orders`, { method: 'POST', headers: { cookie, 'idempotency-key': `${key}-${eventId}`, 'waiting-room-pass': pass }, body: { items: [{ productId, quantity: 1 }] } });
-    return { productId, eventId, session: session!, join, admitted, order };
+    return { productId, eventId, customerId: customerId!, session: session!, join, admitted, order };
   }
 
   /**
@@ -330,6 +331,32 @@ describe('waiting room: signing in with a guest ticket', () => {
     const retry = await sale.order(sale.session, accountPass, 'spent-first');
     assert.equal(retry.status, 201, JSON.stringify(retry.body));
     assert.equal(retry.body.id, bought.body.id);
+  });
+
+  // The account ticket's pass bought an order, then the merge dropped that ticket. A retry of the order with its key
+  // that finds no idempotency record (its retention ran out, or the first reply was a 5xx, which keeps none) was
+  // refused PASS_REPLACED by the room's `merged`, before the pass found spent on this very order and the order under
+  // this key could answer: the order exists, and its retry must replay it.
+  it('replays an order placed with the pass of a ticket merged away since, when its retry finds no idempotency record', async () => {
+    const sale = await saleWithShopper('sign-in-retry-merged');
+    const first = await sale.join({ cookie: sale.session, 'x-forwarded-for': '10.7.11.1' });
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    const accountPass = (await sale.admitted(first.body.ticket, sale.session)).pass;
+    const bought = await sale.order(sale.session, accountPass, 'retry-merged');
+    assert.equal(bought.status, 201, JSON.stringify(bought.body));
+    await guestAdmittedThenSignedIn(sale, '10.7.11.2');
+    // The order's idempotency record is gone (only this one: the server is shared; its key is unique to this sale).
+    const record = `${t.config.redis.prefix}:idem:customer:${sale.customerId}:${hash('sha256', `retry-merged-${sale.eventId}`, 'base64url')}`;
+    assert.equal(await t.platform.redis.del(record), 1);
+
+    const retry = await sale.order(sale.session, accountPass, 'retry-merged');
+    assert.equal(retry.status, 201, JSON.stringify(retry.body));
+    assert.equal(retry.body.id, bought.body.id);
+    assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+    // Another order with that pass is still refused: its ticket was merged away.
+    const other = await sale.order(sale.session, accountPass, 'retry-merged-other');
+    assert.equal(other.status, 403, JSON.stringify(other.body));
+    assert.equal(other.body.error.code, 'PASS_REPLACED');
   });
 
   // The account ticket's pass was spent on an order still in flight when device 2 signed in: the merge spent the kept

@@ -82,7 +82,8 @@ export function createCheckoutRule(deps: {
      * order finds its pass spent on itself and goes on, or replays the order if it was placed. Expiry is checked again
      * on the room clock, which set it. A database that cannot be reached fails the order with its error
      * (503 `DATABASE_UNAVAILABLE` at the edge, as for the rest of checkout). A pass whose ticket a merge took out of
-     * the line (see the room's JOIN) is refused `PASS_REPLACED`: the shopper's kept ticket's pass buys their order.
+     * the line (see the room's JOIN) is refused `PASS_REPLACED`: the shopper's kept ticket's pass buys their order; the
+     * order it had bought before the merge still replays on a retry (its spend is found first: `again`).
      */
     async spend<T>(passes: readonly PassClaims[], orderRef: string, place: () => Promise<T>): Promise<T> {
       const taken: PassClaims[] = [];
@@ -97,14 +98,19 @@ export function createCheckoutRule(deps: {
       try {
         for (const pass of passes) {
           if (pass.x <= deps.clock()) refused(pass.e, new PassExpiredError(pass.e, new Date(pass.x).toISOString()));
+          const outcome = await repo.spend(db.primary, refOf(pass), orderRef);
+          // Taken before the refusals below, which give it back.
+          if (outcome === 'spent') taken.push(pass);
+          // This order had spent it: a retry whose idempotency record is gone goes on, and replays the order if it was
+          // placed, also when the pass's ticket was merged away since (a merge leaves the order its pass: see
+          // `recordMerges`). Before the `merged` read, which would refuse the order that exists (PASS_REPLACED).
+          if (outcome === 'again') continue;
+          // The merge as PostgreSQL keeps it (see `recordMerges`): it holds when Redis lost the room's `merged`.
+          if (outcome === 'replaced') refused(pass.e, new PassReplacedError(pass.e));
           // A pass handed out before its ticket was merged away (signed, it stays good on its face): the merge keeps
           // one admission for the shopper, and only the kept ticket's pass buys.
           if (await deps.mergedAway(pass)) refused(pass.e, new PassReplacedError(pass.e));
-          const outcome = await repo.spend(db.primary, refOf(pass), orderRef);
           if (outcome === 'elsewhere') refused(pass.e, new PassUsedError(pass.e));
-          // The merge as PostgreSQL keeps it (see `recordMerges`): it holds when Redis lost the room's `merged`.
-          if (outcome === 'replaced') refused(pass.e, new PassReplacedError(pass.e));
-          if (outcome === 'spent') taken.push(pass);
         }
       } catch (error) {
         await giveBack();
