@@ -290,8 +290,10 @@ function isAlive(pid: number): boolean {
 
 function findOnPath(command: string): string | undefined {
   const result = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
+  // No `sh` to ask (Windows, a trimmed PATH): spawnSync fails with no stdout, and the command counts as not found.
+  if (result.error !== undefined || result.status !== 0) return undefined;
   const found = result.stdout.trim();
-  return result.status === 0 && found ? found : undefined;
+  return found === '' ? undefined : found;
 }
 
 /** `redis-server` on PATH, or a LocalStackError saying how to install it (checked by `up` before anything starts). */
