@@ -2,11 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
-import client from 'prom-client';
-import { createInventoryRepository, createStockGate } from '../src/modules/inventory/index.ts';
-import { createOrderExpiry, createOrderLifecycleRepository, expiredCounterFor, type OrderExpiry } from '../src/modules/orders/index.ts';
+import type { OrderExpiry } from '../src/modules/orders/index.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
-import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
+import { insertCustomers, mintSessionCookies, workerExpiryFor } from './helpers/commerce.ts';
 
 /**
  * Model-based test of the order lifecycle through the HTTP API (`app.inject` against the real
@@ -373,20 +371,7 @@ const commands = [
 
 before(async () => {
   t = await createTestApp({ RATE_LIMIT_ENABLED: 'false', PAYMENT_WINDOW_S: String(PAYMENT_WINDOW_S) });
-  const inventory = createInventoryRepository({ shards: t.config.checkout.stockShards });
-  const gate = createStockGate({
-    redis: t.platform.redis,
-    prefix: t.config.redis.prefix,
-    gateTtlS: t.config.checkout.stockGateTtlS,
-    snapshot: (productId, tokens) => inventory.snapshot(t.platform.db.primary, productId, tokens),
-  });
-  expiry = createOrderExpiry({
-    db: t.platform.db,
-    lifecycle: createOrderLifecycleRepository({ paymentWindowS: PAYMENT_WINDOW_S }),
-    gate,
-    expired: expiredCounterFor(new client.Registry()),
-    logger: t.platform.logger,
-  });
+  expiry = workerExpiryFor(t, PAYMENT_WINDOW_S);
 });
 after(async () => {
   await t?.close();

@@ -2,11 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
-import client from 'prom-client';
-import { createInventoryRepository, createStockGate } from '../src/modules/inventory/index.ts';
-import { createOrderExpiry, createOrderLifecycleRepository, expiredCounterFor, type OrderExpiry } from '../src/modules/orders/index.ts';
+import type { OrderExpiry } from '../src/modules/orders/index.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
-import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
+import { insertCustomers, mintSessionCookies, workerExpiryFor } from './helpers/commerce.ts';
 
 /**
  * Conflicting commands on the same orders and products at once (`Promise.all` over `app.inject`, against the real
@@ -253,21 +251,7 @@ const races: Record<string, Race> = {
 
 before(async () => {
   t = await createTestApp({ RATE_LIMIT_ENABLED: 'false', PAYMENT_WINDOW_S: String(PAYMENT_WINDOW_S) });
-  const inventory = createInventoryRepository({ shards: t.config.checkout.stockShards });
-  const gate = createStockGate({
-    redis: t.platform.redis,
-    prefix: t.config.redis.prefix,
-    gateTtlS: t.config.checkout.stockGateTtlS,
-    snapshot: (productId, tokens) => inventory.snapshot(t.platform.db.primary, productId, tokens),
-  });
-  // The worker's sweep, in this process with its own gate (as in the worker).
-  expiry = createOrderExpiry({
-    db: t.platform.db,
-    lifecycle: createOrderLifecycleRepository({ paymentWindowS: PAYMENT_WINDOW_S }),
-    gate,
-    expired: expiredCounterFor(new client.Registry()),
-    logger: t.platform.logger,
-  });
+  expiry = workerExpiryFor(t, PAYMENT_WINDOW_S);
   cookies = await mintSessionCookies(t.env, await insertCustomers(t.platform.db.primary, 2, 'races'));
 });
 after(async () => {

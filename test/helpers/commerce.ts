@@ -1,8 +1,12 @@
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
+import client from 'prom-client';
 import { loadConfig } from '../../src/platform/config/config.ts';
 import type { Db } from '../../src/platform/db/client.ts';
 import { createSessionStore, hashPassword, SESSION_COOKIE } from '../../src/modules/customers/index.ts';
+import { createInventoryRepository, createStockGate } from '../../src/modules/inventory/index.ts';
+import { createOrderExpiry, createOrderLifecycleRepository, expiredCounterFor, type OrderExpiry } from '../../src/modules/orders/index.ts';
+import type { TestApp } from './app.ts';
 import { TEST_REDIS_URL } from './db.ts';
 
 export const TEST_PASSWORD = 'correct horse battery staple';
@@ -39,4 +43,25 @@ export function sessionCookieOf(setCookie: string | string[] | undefined): strin
   const all = Array.isArray(setCookie) ? setCookie : setCookie === undefined ? [] : [setCookie];
   const found = all.find((c) => c.startsWith(`${SESSION_COOKIE}=`));
   return found?.split(';')[0];
+}
+
+/**
+ * The worker's reservation-expiry sweep, in the test's process with its own stock gate (as the worker
+ * role has its own), over the test app's database and Redis: `sweepOnce()` expires what the worker would.
+ */
+export function workerExpiryFor(t: TestApp, paymentWindowS: number): OrderExpiry {
+  const inventory = createInventoryRepository({ shards: t.config.checkout.stockShards });
+  const gate = createStockGate({
+    redis: t.platform.redis,
+    prefix: t.config.redis.prefix,
+    gateTtlS: t.config.checkout.stockGateTtlS,
+    snapshot: (productId, tokens) => inventory.snapshot(t.platform.db.primary, productId, tokens),
+  });
+  return createOrderExpiry({
+    db: t.platform.db,
+    lifecycle: createOrderLifecycleRepository({ paymentWindowS }),
+    gate,
+    expired: expiredCounterFor(new client.Registry()),
+    logger: t.platform.logger,
+  });
 }
