@@ -227,9 +227,15 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
 
   /** Merge records PostgreSQL refused, waiting for their next try (see `recordMerges`). */
   const unrecorded = new Map<NodeJS.Timeout, { eventId: number; merges: readonly MergedTicket[] }>();
+  /** Set by `stop`: a try still running then is not followed by another (its timer would outlive the room). */
+  let stopped = false;
 
-  /** Tries a failed merge record again after a backoff, until it is written or `MERGE_RECORD_ATTEMPTS` ran out. */
+  /** Tries a failed merge record again after a backoff, until it is written, `MERGE_RECORD_ATTEMPTS` ran out or the room stopped. */
   function retryRecord(eventId: number, merges: readonly MergedTicket[], attempt: number): void {
+    if (stopped) {
+      deps.logger.error({ saleEvent: eventId, merges }, 'waiting room: stopped before merged tickets were recorded in PostgreSQL (only Redis refuses their passes)');
+      return;
+    }
     const handle = setTimeout(() => {
       unrecorded.delete(handle);
       deps.recordMerges(eventId, merges).then(
@@ -634,10 +640,12 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     },
 
     start(): void {
+      stopped = false;
       timer ??= setInterval(() => void tick(), config.tickMs);
       timer.unref();
     },
     async stop(): Promise<void> {
+      stopped = true;
       if (timer) clearInterval(timer);
       timer = undefined;
       while (ticking) await new Promise((resolve) => setTimeout(resolve, 10));
