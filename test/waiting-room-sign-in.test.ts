@@ -493,6 +493,55 @@ describe('waiting room: signing in with a guest ticket', () => {
     const bought = await sale.order(device2, pass, 'after-restore');
     assert.equal(bought.status, 201, JSON.stringify(bought.body));
   });
+
+  // The same, with the line's admission step running while the status read asks PostgreSQL whether the ticket it put
+  // back was merged away: the ticket put back (near the head: it had been admitted) was admitted meanwhile, and taking
+  // it out of the line left it admitted: a pass refused at checkout for device 1, and one admission taken from the sale.
+  it('takes a ticket merged away out again after Redis lost the room, also when it was admitted meanwhile', async () => {
+    const sale = await saleWithShopper('sign-in-restored-admitted');
+    const { eventId } = sale;
+    const first = await sale.join({ cookie: sale.session, 'x-forwarded-for': '10.7.11.1' });
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    await sale.admitted(first.body.ticket, sale.session);
+    const { device2, merged } = await guestAdmittedThenSignedIn(sale, '10.7.11.2');
+    const keys = roomKeys(t.config.redis.prefix);
+    await t.platform.redis.del(...ROOM_PARTS.map((part) => keys.key(eventId, part)));
+    const read = (ticket: string, cookie: string) => request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}`, { headers: { cookie } });
+    const droppedId = first.body.ticket.split('.')[0]!;
+
+    // The table is locked while device 1's read puts the dropped ticket back: its question to PostgreSQL waits until
+    // the admission step admitted the ticket.
+    const locker = new pg.Client({ connectionString: t.database.url });
+    await locker.connect();
+    let reading: ReturnType<typeof read> | undefined;
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE waiting_room_spent_passes IN ACCESS EXCLUSIVE MODE');
+      reading = read(first.body.ticket, sale.session);
+      for (const deadline = Date.now() + 30_000; (await t.platform.redis.hget(keys.key(eventId, 'admitted'), droppedId)) === null; ) {
+        assert.ok(Date.now() < deadline, 'the ticket put back was never admitted');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await locker.query('COMMIT').catch(() => undefined);
+      await locker.end();
+    }
+    const dropped = await reading!;
+    assert.equal(dropped.status, 200, JSON.stringify(dropped.body));
+    assert.equal(dropped.body.state, 'expired', JSON.stringify(dropped.body));
+
+    // Device 2's kept ticket comes back, and device 1, reading the dropped ticket again, is not told it is admitted.
+    const kept = await read(merged.ticket, device2);
+    assert.equal(kept.status, 200, JSON.stringify(kept.body));
+    assert.notEqual(kept.body.state, 'expired', JSON.stringify(kept.body));
+    const again = await read(first.body.ticket, sale.session);
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.notEqual(again.body.state, 'admitted', JSON.stringify(again.body));
+    assert.equal(await t.platform.redis.hget(keys.key(eventId, 'admitted'), droppedId), null, 'the ticket merged away holds no admission');
+    const pass = (await sale.admitted(merged.ticket, device2)).pass;
+    const bought = await sale.order(device2, pass, 'after-restore-admitted');
+    assert.equal(bought.status, 201, JSON.stringify(bought.body));
+  });
 });
 
 describe('waiting room: a sale far ahead', () => {

@@ -420,14 +420,17 @@ export const waitingRoomStatus = defineScript({
 
 /**
  * Takes tickets STATUS just put back out of the line again, as PostgreSQL has them merged away (a loss of Redis forgot
- * the merge; see the repository's `recordMerges`). KEYS q holders owners merged; ARGV expireAtMs, then pairs: ticket,
- * ticket kept. The ticket leaves the queue and its holders (so the kept ticket can come back bound to them); its
- * `joined` entry stays, so it is not put back again; `merged` names the ticket kept, as the merge did.
+ * the merge; see the repository's `recordMerges`). KEYS q holders owners merged admitted; ARGV expireAtMs, then pairs:
+ * ticket, ticket kept. The ticket leaves the queue and its holders (so the kept ticket can come back bound to them),
+ * and its admission if an admission step took it from the queue since STATUS put it back (put back near the head, a
+ * ticket admitted before the loss is admitted again at once; its pass would be refused at checkout); its `joined`
+ * entry stays, so it is not put back again; `merged` names the ticket kept, as the merge did.
  */
 const UNRESTORE_LUA = `
 for i = 2, #ARGV, 2 do
   local ticket = ARGV[i]
   redis.call('ZREM', KEYS[1], ticket)
+  redis.call('HDEL', KEYS[5], ticket)
   local owners = redis.call('HGET', KEYS[3], ticket)
   if owners then
     for holder in string.gmatch(owners, '[^,]+') do
@@ -441,7 +444,7 @@ end
 return 1
 `;
 
-export const waitingRoomUnrestore = defineScript({ name: 'waiting-room-unrestore', keys: ['q', 'holders', 'owners', 'merged'], lua: UNRESTORE_LUA, parse: Number });
+export const waitingRoomUnrestore = defineScript({ name: 'waiting-room-unrestore', keys: ['q', 'holders', 'owners', 'merged', 'admitted'], lua: UNRESTORE_LUA, parse: Number });
 
 export const waitingRoomAdmit = defineScript({
   name: 'waiting-room-admit',

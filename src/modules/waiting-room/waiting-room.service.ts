@@ -311,7 +311,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       return new Map<string, string>();
     });
     if (replaced.size === 0) return new Set();
-    await redisCall(() => waitingRoomUnrestore.run(redis, eventKeys(event.id, ['q', 'holders', 'owners', 'merged']), expireAt(event), ...[...replaced].flat()));
+    await redisCall(() => waitingRoomUnrestore.run(redis, eventKeys(event.id, ['q', 'holders', 'owners', 'merged', 'admitted']), expireAt(event), ...[...replaced].flat()));
     return new Set(replaced.keys());
   }
 
