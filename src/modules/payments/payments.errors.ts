@@ -167,12 +167,13 @@ export class PaymentProviderUnavailableError extends DomainError {
  * the dashboard, `payment_intent_unexpected_state`): no money was taken, and nothing we can do makes this capture pass.
  * The webhook that asked for it answers 503 with this stable code (it was a 500 INTERNAL_ERROR, read as our bug) so
  * that the provider redelivers it: by then the provider's own event about the released hold (`payment_intent.canceled`)
- * has settled the payment, and the redelivery no longer captures.
+ * has settled the payment, and the redelivery no longer captures. A buyer's pay call finishing that capture answers the
+ * same (so its message names no webhook); once the payment is settled, a pay call is 409 ORDER_ALREADY_PAID.
  */
 export class PaymentCaptureRefusedError extends DomainError {
   readonly providerCode: string | undefined;
   constructor(orderId: number, providerCode: string | undefined) {
-    super('PAYMENT_CAPTURE_REFUSED', 'unavailable', 'the payment provider refused to capture the payment (its hold was released); nothing was charged; redeliver the event later', { orderId });
+    super('PAYMENT_CAPTURE_REFUSED', 'unavailable', 'the payment provider refused to capture the payment (its hold was released); nothing was charged', { orderId });
     this.providerCode = providerCode;
     this.retryAfterS = PAYMENT_PROVIDER_RETRY_AFTER_S;
   }

@@ -321,18 +321,18 @@ export function createPaymentService(deps: PaymentServiceDeps) {
   }
 
   /**
-   * What an event answers when the provider refused the call it led to: the void or refund of a late payment, or the
-   * capture of a payment that made its order paid (`act` counted the call: `misconfigured` for our key, account or
-   * mode, `failed` otherwise). Not a 500 read as our bug: the one mapping of a refusal (`answerForRefusal`: our key →
-   * 503 PAYMENT_PROVIDER_UNAVAILABLE, anything else → 502 PAYMENT_PROVIDER_ERROR), a 5xx still, so that the provider
-   * redelivers it. A late payment stays owed back (held or taken): the redelivery and the give-back retry make the same
-   * keyed call, and the retry gives up on a refusal for good (`refund_failed`). A capture stays to be made: the
-   * redelivery makes it once the refusal passed (a configuration fixed). A void or refund the provider says is already
-   * done (canceled, refunded) never gets here: the provider adapter takes it as done; nor does a capture refused for
-   * good (its hold released), which `act` answers with 503 PAYMENT_CAPTURE_REFUSED.
+   * What an event, or a pay call finishing the capture of its paid order, answers when the provider refused the call it
+   * led to: the void or refund of a late payment, or the capture of a payment that made its order paid (`act` counted
+   * the call: `misconfigured` for our key, account or mode, `failed` otherwise). Not a 500 read as our bug: the one
+   * mapping of a refusal (`answerForRefusal`: our key → 503 PAYMENT_PROVIDER_UNAVAILABLE, anything else → 502
+   * PAYMENT_PROVIDER_ERROR), a 5xx still, so that the provider redelivers it. A late payment stays owed back (held or
+   * taken): the redelivery and the give-back retry make the same keyed call, and the retry gives up on a refusal for
+   * good (`refund_failed`). A capture stays to be made (the order paid, its payment authorized): the redelivery or the
+   * buyer's next pay call makes it once the refusal passed (a configuration fixed). A void or refund the provider says
+   * is already done (canceled, refunded) never gets here: the provider adapter takes it as done; nor does a capture
+   * refused for good (its hold released), which `act` answers with 503 PAYMENT_CAPTURE_REFUSED.
    */
-  function answerForCallRefused(error: unknown, decision: Decision): unknown {
-    const { action, payment } = decision;
+  function answerForCallRefused(error: unknown, action: Action, payment: PaymentRow | undefined): unknown {
     if (!(error instanceof ProviderCallRefusedError) || !payment || !action) return error;
     const passing = !error.permanent && !error.configuration;
     const context = { orderId: payment.orderId, intentId: payment.intentId, action, reason: error.code, err: error };
@@ -340,7 +340,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       action === 'capture'
         ? error.configuration
           ? 'the provider refused to capture a payment as a configuration problem of ours (wrong key, account or mode?): paid orders stay uncaptured until it is fixed'
-          : 'the provider refused to capture a payment for now: the redelivered event captures it'
+          : 'the provider refused to capture a payment for now: the redelivered event or the next pay call captures it'
         : error.configuration
           ? 'the provider refused to give back a late payment as a configuration problem of ours (wrong key, account or mode?): the money stays owed back until it is fixed'
           : passing
@@ -362,7 +362,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       const decision = await decide(event);
       await invalidate(decision.returned);
       await act(decision.action, decision.payment, decision.result.outcome === 'late').catch((error: unknown) => {
-        throw answerForCallRefused(error, decision);
+        throw answerForCallRefused(error, decision.action, decision.payment);
       });
       outcome = decision.result;
     }
@@ -424,7 +424,13 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         // is being refunded meanwhile (its refund releases the hold).
         if (order.status === 'paid' && applied?.status === 'authorized') {
           const locked = await db.primary.transaction((tx) => lifecycle.lockForPayment(tx, order.id));
-          if (locked && !locked.refundRequested) await act('capture', applied, false);
+          // A refusal answers as the webhook's capture does (counted by `act`, mapped once); the order stays paid, its payment
+          // authorized, for the next pay call or the redelivered event to capture.
+          if (locked && !locked.refundRequested) {
+            await act('capture', applied, false).catch((error: unknown) => {
+              throw answerForCallRefused(error, 'capture', applied);
+            });
+          }
           return { order: await requireOrder(order.id, input.customerId), replayed: false };
         }
         // The retry of the call that paid (its reply lost in a timeout): answered as that call was, not as a second payment.
