@@ -86,7 +86,7 @@ export interface StripeServer {
    * this error instead (a 4xx Stripe refuses for good, such as `charge_expired_for_refund`, a 429 it sends for now, which
    * is not kept under the idempotency key, or a 500); delete the entry to let them through again.
    */
-  refusals: Map<string, { status: number; code?: string; message: string; afterRunning?: boolean; calls?: readonly ('capture' | 'cancel' | 'refund')[] }>;
+  refusals: Map<string, { status: number; code?: string; message: string; afterRunning?: boolean; calls?: readonly ('capture' | 'cancel' | 'refund')[]; type?: 'card_error'; declineCode?: string }>;
   /**
    * Every request is answered with this error before it runs, as Stripe answers a key it does not take: 401
    * `authentication_error` (a wrong, revoked or rolled key), 403 `permission_error` (a restricted key lacking the
@@ -155,7 +155,10 @@ export async function startStripeServer(options: { secretKey: string }): Promise
       handle(method, path, params, true);
       return error(refusal.status, refusal.status >= 500 ? 'api_error' : 'invalid_request_error', refusal.message, refusal.code ? { code: refusal.code } : {});
     }
-    if (refusal) return error(refusal.status, refusal.status >= 500 ? 'api_error' : refusal.status === 429 ? 'rate_limit_error' : 'invalid_request_error', refusal.message, refusal.code ? { code: refusal.code } : {});
+    if (refusal) {
+      const type = refusal.type ?? (refusal.status >= 500 ? 'api_error' : refusal.status === 429 ? 'rate_limit_error' : 'invalid_request_error');
+      return error(refusal.status, type, refusal.message, { ...(refusal.code ? { code: refusal.code } : {}), ...(refusal.declineCode ? { decline_code: refusal.declineCode } : {}) });
+    }
     if (method === 'POST' && path === '/v1/payment_intents' && api.refuseCreate !== undefined && api.refuseCreate !== 'reset') {
       const r = api.refuseCreate;
       return error(r.status, r.type, r.message, { ...(r.code ? { code: r.code } : {}), ...(r.declineCode ? { decline_code: r.declineCode } : {}), ...(r.param ? { param: r.param } : {}) });

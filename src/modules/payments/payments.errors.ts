@@ -183,7 +183,8 @@ export class PaymentCaptureRefusedError extends DomainError {
  * The one mapping of a provider's refusal of our call to what is answered (the error handler turns its kind into the
  * status) and what the admin audit trail records as `error.code`: our key, account or mode refused → 503
  * PAYMENT_PROVIDER_UNAVAILABLE; the buyer's card declined → 402 PAYMENT_DECLINED; anything else → 502
- * PAYMENT_PROVIDER_ERROR. Never a 500: the provider's wording stays in the log.
+ * PAYMENT_PROVIDER_ERROR. Never a 500: the provider's wording stays in the log. A payment webhook's call answers a decline
+ * with the 502 (no buyer is paying there: see the payment service's `answerForCallRefused`).
  */
 export function answerForRefusal(orderId: number, refusal: ProviderCallRefusedError): PaymentProviderUnavailableError | PaymentDeclinedError | PaymentProviderError {
   if (refusal.configuration) return new PaymentProviderUnavailableError({ misconfigured: true });

@@ -16,6 +16,7 @@ import {
   OrderNotPayableError,
   OrderNotRefundableError,
   PaymentDeclinedError,
+  PaymentProviderError,
   answerForRefusal,
   auditError,
   PaymentCaptureRefusedError,
@@ -330,7 +331,11 @@ export function createPaymentService(deps: PaymentServiceDeps) {
    * good (`refund_failed`). A capture stays to be made (the order paid, its payment authorized): the redelivery or the
    * buyer's next pay call makes it once the refusal passed (a configuration fixed). A void or refund the provider says
    * is already done (canceled, refunded) never gets here: the provider adapter takes it as done; nor does a capture
-   * refused for good (its hold released), which `act` answers with 503 PAYMENT_CAPTURE_REFUSED.
+   * refused for good (its hold released), which `act` answers with 503 PAYMENT_CAPTURE_REFUSED. A card decline of our
+   * call (Stripe's `card_error`, `answerForRefusal`'s 402 PAYMENT_DECLINED for a buyer paying) is such a refusal too:
+   * no buyer's card is being tried here (the webhook's caller is the provider delivering an event, which a 402 tells
+   * nothing, nor does the webhook route document it; a pay call's order is paid already), so it is the 502 of any
+   * other refusal (counted `failed`, logged at error).
    */
   function answerForCallRefused(error: unknown, action: Action, payment: PaymentRow | undefined): unknown {
     if (!(error instanceof ProviderCallRefusedError) || !payment || !action) return error;
@@ -348,7 +353,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             : 'the provider refused to give back a late payment: the money is not back; the give-back retry gives up on it for good';
     if (passing) logger.warn(context, message);
     else logger.error(context, message);
-    return answerForRefusal(payment.orderId, error);
+    return error.declineCode === undefined ? answerForRefusal(payment.orderId, error) : new PaymentProviderError(error.code);
   }
 
   /** Processes one verified provider event; safe to call any number of times, in any order. */

@@ -473,6 +473,38 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     for (const { intentId } of [voidRefused, refundRefused, alreadyCanceled, alreadyRefunded]) stripe.refusals.delete(intentId);
   });
 
+  it('a late payment whose refund Stripe refuses as a card decline answers 502 PAYMENT_PROVIDER_ERROR to the webhook (not 402), counted failed and logged', async () => {
+    const productId = await product(10);
+    const late = await placeAndStartPayment(productId);
+    // Past the order's payment window (a deadline, not a wait for something to happen): its payment is late.
+    await new Promise((resolve) => setTimeout(resolve, WINDOW_S * 1000 + 300));
+    const failed = async () => {
+      const text = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+      return Number(/^salescale_payment_provider_calls_total\{provider="stripe",action="refund",outcome="failed"[^}]*\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const failedBefore = await failed();
+    const from = logged.length;
+    stripe.refusals.set(late.intentId, { status: 402, type: 'card_error', code: 'card_declined', declineCode: 'generic_decline', message: 'Your card was declined.', calls: ['refund'] });
+    const events = stripe.confirm(late.intentId, 'capture');
+    const reply = await deliver(events.find((e) => e.type === 'payment_intent.succeeded')!);
+    // Stripe delivering an event is not the buyer paying: a decline of our call is a provider refusal like any other.
+    assert.equal(reply.statusCode, 502, reply.body);
+    assert.equal(reply.json().error.code, 'PAYMENT_PROVIDER_ERROR', reply.body);
+    assert.doesNotMatch(reply.body, /declined|generic_decline/);
+    assert.equal(await failed(), failedBefore + 1, 'counted as a failed refund');
+    const line = logged.slice(from).find((l) => l.msg.startsWith('the provider refused to give back a late payment') && l.orderId === late.order.id);
+    assert.equal(line?.level, 50, 'logged at error: the money is not back');
+    assert.equal(line?.reason, 'card_declined', "with Stripe's code");
+    assert.ok(!logged.slice(from).some((l) => l.msg === 'unhandled error'), 'no unhandled error');
+    stripe.refusals.delete(late.intentId);
+
+    // Every status the webhook route answers is in its documented responses.
+    const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    const documented = Object.keys(doc.paths['/api/v1/payments/webhooks/{provider}'].post.responses).sort();
+    for (const status of ['200', '400', '404', '502', '503']) assert.ok(documented.includes(status), `${status} in ${documented.join(', ')}`);
+    assert.ok(!documented.includes('402'), 'no 402: the webhook never answers a decline');
+  });
+
   it('a refund Stripe accepted and then failed, and a dispute, show on the order, are counted once and logged; the order keeps its status', async () => {
     const productId = await product(10);
     async function paidOrder() {
