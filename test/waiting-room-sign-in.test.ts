@@ -333,6 +333,41 @@ describe('waiting room: signing in with a guest ticket', () => {
     assert.equal(retry.body.id, bought.body.id);
   });
 
+  // A pass bought an order, then expired. A retry of the order with its key was refused PASS_EXPIRED by the pass's
+  // expiry, read before the order's idempotency record and before the pass found spent on this very order: the order
+  // exists, and its retry must replay it, with its record or without (its retention ran out, the first reply was a 5xx,
+  // which keeps none, Redis lost it).
+  it('replays an order placed with a pass that expired since, with or without its idempotency record; another order with it is PASS_EXPIRED', async () => {
+    const sale = await saleWithShopper('retry-expired');
+    const joined = await sale.join({ cookie: sale.session, 'x-forwarded-for': '10.7.12.1' });
+    assert.equal(joined.status, 201, JSON.stringify(joined.body));
+    const pass = (await sale.admitted(joined.body.ticket, sale.session)).pass;
+    const bought = await sale.order(sale.session, pass, 'retry-expired');
+    assert.equal(bought.status, 201, JSON.stringify(bought.body));
+    // The same pass past its expiry (signed with the deployment's secret, as the room signed it): its ticket, spent.
+    const signer = createTokenSigner(t.env.SESSION_SECRET!);
+    const expired = signer.pass({ ...signer.verifyPass(pass)!, x: Date.now() - 60_000 });
+
+    const kept = await sale.order(sale.session, expired, 'retry-expired');
+    assert.equal(kept.status, 201, JSON.stringify(kept.body));
+    assert.equal(kept.body.id, bought.body.id);
+    assert.equal(kept.headers.get('idempotent-replayed'), 'true');
+    // The order's idempotency record is gone (only this one: the server is shared; its key is unique to this sale).
+    const record = `${t.config.redis.prefix}:idem:customer:${sale.customerId}:${hash('sha256', `retry-expired-${sale.eventId}`, 'base64url')}`;
+    assert.equal(await t.platform.redis.del(record), 1);
+    const retry = await sale.order(sale.session, expired, 'retry-expired');
+    assert.equal(retry.status, 201, JSON.stringify(retry.body));
+    assert.equal(retry.body.id, bought.body.id);
+    assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+
+    // Another order with the expired pass is refused, and the refusal is not kept under its key.
+    const other = await sale.order(sale.session, expired, 'retry-expired-other');
+    assert.equal(other.status, 403, JSON.stringify(other.body));
+    assert.equal(other.body.error.code, 'PASS_EXPIRED');
+    const otherRecord = `${t.config.redis.prefix}:idem:customer:${sale.customerId}:${hash('sha256', `retry-expired-other-${sale.eventId}`, 'base64url')}`;
+    assert.equal(await t.platform.redis.exists(otherRecord), 0);
+  });
+
   // The account ticket's pass bought an order, then the merge dropped that ticket. A retry of the order with its key
   // that finds no idempotency record (its retention ran out, or the first reply was a 5xx, which keeps none) was
   // refused PASS_REPLACED by the room's `merged`, before the pass found spent on this very order and the order under

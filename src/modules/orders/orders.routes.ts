@@ -37,8 +37,11 @@ function decodeCursor(text: string): number {
 export interface CheckoutAdmission {
   /** False when no rule applies to anything now (the cart is then not read for it). */
   active(): boolean;
-  /** Throws the refusal; otherwise what the order spends to be placed (undefined: nothing). */
-  check(request: FastifyRequest, productIds: readonly number[]): AdmissionSpend | undefined;
+  /**
+   * Throws the refusal; otherwise what the order spends to be placed (undefined: nothing). `orderRef` names the order
+   * (its idempotency scope and key), as for `AdmissionSpend.spend`: a retry of an order its admission bought goes on.
+   */
+  check(request: FastifyRequest, productIds: readonly number[], orderRef: string): Promise<AdmissionSpend | undefined>;
 }
 
 /** What an admitted order uses up (a waiting-room pass buys one order). */
@@ -94,8 +97,8 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
         const cartLines = () => (cartRead ??= cartOwner === undefined ? Promise.resolve([]) : cart.lines(cartOwner));
         const fingerprint = fingerprintOf(explicit ? explicit.map((line) => [line.productId, line.quantity]) : 'cart');
         const knownRefusal = explicit ? () => orders.refuseFromMemory(explicit) : undefined;
-        const admission = deps.admission?.active() ? deps.admission.check(request, (explicit ?? (await cartLines())).map((line) => line.productId)) : undefined;
         const scope = guestEmail === undefined ? `customer:${request.customerId}` : `guest:${guestEmail}`;
+        const admission = deps.admission?.active() ? await deps.admission.check(request, (explicit ?? (await cartLines())).map((line) => line.productId), `${scope} ${key}`) : undefined;
         return idempotent(deps.idempotency, request, reply, { scope, key, fingerprint, knownRefusal }, async () => {
           const lines = explicit ?? (await cartLines());
           const customerId = guestEmail === undefined ? request.customerId! : await deps.guests!.customerIdFor(guestEmail);

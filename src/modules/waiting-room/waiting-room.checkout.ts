@@ -11,7 +11,7 @@ import type { PassClaims, TokenSigner } from './waiting-room.tokens.ts';
 export function createCheckoutRule(deps: {
   /** Spent passes are written to the primary. */
   db: Database;
-  repo: Pick<WaitingRoomRepository, 'spend' | 'giveBack'>;
+  repo: Pick<WaitingRoomRepository, 'spend' | 'giveBack' | 'orderOf'>;
   registry: EventRegistry;
   signer: TokenSigner;
   metrics: Pick<WaitingRoomMetrics, 'refused' | 'passesUsed'>;
@@ -39,9 +39,11 @@ export function createCheckoutRule(deps: {
      * Checkout's rule: while a queued sale is live, buying any of its products needs a valid pass for
      * that sale issued to this visitor. A product listed by several live queued sales needs a pass of
      * any one of them. No Redis or database call: the registry is in memory, passes are checked by
-     * signature and expiry. Returns the passes the order spends (see `spend`).
+     * signature and expiry. Returns the passes the order spends (see `spend`), and `expired`: when the only
+     * refusal is PASS_EXPIRED, the expired passes it is for, which `refuseExpired` refuses unless this very order
+     * had spent them (its retry, whose idempotency record is gone, replays the order).
      */
-    check(productIds: readonly number[], passes: readonly string[], holders: readonly string[], now = deps.clock()): PassClaims[] {
+    check(productIds: readonly number[], passes: readonly string[], holders: readonly string[], now = deps.clock()): { passes: PassClaims[]; expired: PassClaims[] } {
       const claims = passes.map((pass) => signer.verifyPass(pass)).filter((c): c is PassClaims => c !== undefined);
       const usable = (eventId: number) => claims.find((c) => c.e === eventId && c.x > now && c.h.some((h) => holders.includes(h)));
       const spent = new Map<number, PassClaims>();
@@ -60,8 +62,14 @@ export function createCheckoutRule(deps: {
         entry.products.push(productId);
         uncovered.set(events[0]!.id, entry);
       }
-      for (const [eventId, { events, products }] of uncovered) {
-        const expired = claims.find((c) => c.x <= now && events.some((event) => event.id === c.e));
+      const refusals = [...uncovered].map(([eventId, { events, products }]) => ({
+        eventId,
+        products,
+        expired: claims.find((c) => c.x <= now && events.some((event) => event.id === c.e)),
+      }));
+      const first = refusals[0];
+      if (first && refusals.some((r) => r.expired === undefined)) {
+        const { eventId, products, expired } = first;
         const error = expired
           ? new PassExpiredError(expired.e, new Date(expired.x).toISOString())
           : passes.length > 0
@@ -69,7 +77,19 @@ export function createCheckoutRule(deps: {
             : new PassRequiredError(eventId, products);
         refused(expired?.e ?? eventId, error);
       }
-      return [...spent.values()];
+      return { passes: [...spent.values()], expired: [...new Set(refusals.map((r) => r.expired!))] };
+    },
+
+    /**
+     * Refuses an order PASS_EXPIRED for the first of `expired` it had not spent (`orderRef`: see `spend`). An order its
+     * pass bought before it expired is not refused: a retry with its Idempotency-Key replays it, also when the
+     * idempotency record is gone (its retention ran out, the first reply was a 5xx, which keeps none, Redis lost it).
+     * One PostgreSQL read a pass, only for an order presenting an expired pass (a first order's refusal).
+     */
+    async refuseExpired(expired: readonly PassClaims[], orderRef: string): Promise<void> {
+      for (const pass of expired) {
+        if ((await repo.orderOf(db.primary, refOf(pass))) !== orderRef) refused(pass.e, new PassExpiredError(pass.e, new Date(pass.x).toISOString()));
+      }
     },
 
     /**
@@ -97,7 +117,11 @@ export function createCheckoutRule(deps: {
         );
       try {
         for (const pass of passes) {
-          if (pass.x <= deps.clock()) refused(pass.e, new PassExpiredError(pass.e, new Date(pass.x).toISOString()));
+          // Expired: refused unless this order had spent it, before it expired (its retry goes on: see `refuseExpired`).
+          if (pass.x <= deps.clock()) {
+            if ((await repo.orderOf(db.primary, refOf(pass))) === orderRef) continue;
+            refused(pass.e, new PassExpiredError(pass.e, new Date(pass.x).toISOString()));
+          }
           const outcome = await repo.spend(db.primary, refOf(pass), orderRef);
           // Taken before the refusals below, which give it back.
           if (outcome === 'spent') taken.push(pass);

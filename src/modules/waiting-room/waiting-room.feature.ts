@@ -141,10 +141,13 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     /** The checkout's pass rule, for the orders routes (their `CheckoutAdmission`). */
     checkout: {
       active: () => registry.live(clock.now()).length > 0,
-      check(request: FastifyRequest, productIds: readonly number[]) {
-        const passes = checkoutRule.check(productIds, passesOf(request), holdersOf(request, deps.secureCookies));
-        if (passes.length === 0) return undefined;
-        return { spend: <T>(orderRef: string, place: () => Promise<T>) => checkoutRule.spend(passes, orderRef, place) };
+      async check(request: FastifyRequest, productIds: readonly number[], orderRef: string) {
+        const { passes, expired } = checkoutRule.check(productIds, passesOf(request), holdersOf(request, deps.secureCookies));
+        // Before the order's idempotency record is read, and not kept by it: a fresh pass then buys the order.
+        if (expired.length > 0) await checkoutRule.refuseExpired(expired, orderRef);
+        const spending = [...passes, ...expired];
+        if (spending.length === 0) return undefined;
+        return { spend: <T>(ref: string, place: () => Promise<T>) => checkoutRule.spend(spending, ref, place) };
       },
     },
   };

@@ -50,6 +50,15 @@ export function createWaitingRoomRepository() {
       }
     },
 
+    /**
+     * The order `pass` was spent on (its `orderRef`); null for a ticket a merge took out of the line with no order,
+     * undefined for a pass not spent.
+     */
+    async orderOf(db: Db, pass: PassRef): Promise<string | null | undefined> {
+      const [existing] = await db.select({ orderRef: waitingRoomSpentPasses.orderRef }).from(waitingRoomSpentPasses).where(row(pass));
+      return existing?.orderRef;
+    },
+
     /** Whether `pass` has bought an order (or is held by one whose outcome is unknown). */
     async isSpent(db: Db, pass: PassRef): Promise<boolean> {
       const [existing] = await db
