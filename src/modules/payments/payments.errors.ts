@@ -182,13 +182,14 @@ export class PaymentCaptureRefusedError extends DomainError {
 /**
  * The one mapping of a provider's refusal of our call to what is answered (the error handler turns its kind into the
  * status) and what the admin audit trail records as `error.code`: our key, account or mode refused → 503
- * PAYMENT_PROVIDER_UNAVAILABLE; the buyer's card declined → 402 PAYMENT_DECLINED; anything else → 502
- * PAYMENT_PROVIDER_ERROR. Never a 500: the provider's wording stays in the log. A payment webhook's call answers a decline
- * with the 502 (no buyer is paying there: see the payment service's `answerForCallRefused`).
+ * PAYMENT_PROVIDER_UNAVAILABLE; the buyer's card declined while the buyer pays (`caller` 'buyer') → 402
+ * PAYMENT_DECLINED; anything else → 502 PAYMENT_PROVIDER_ERROR, a decline of a call the shop made too (an admin's
+ * refund, a webhook's void, refund or capture, the worker's give-back: no buyer's card is being tried there, and their
+ * routes do not document a 402). Never a 500: the provider's wording stays in the log.
  */
-export function answerForRefusal(orderId: number, refusal: ProviderCallRefusedError): PaymentProviderUnavailableError | PaymentDeclinedError | PaymentProviderError {
+export function answerForRefusal(orderId: number, refusal: ProviderCallRefusedError, caller: 'buyer' | 'shop'): PaymentProviderUnavailableError | PaymentDeclinedError | PaymentProviderError {
   if (refusal.configuration) return new PaymentProviderUnavailableError({ misconfigured: true });
-  if (refusal.declineCode !== undefined) return new PaymentDeclinedError(orderId, refusal.declineCode);
+  if (caller === 'buyer' && refusal.declineCode !== undefined) return new PaymentDeclinedError(orderId, refusal.declineCode);
   return new PaymentProviderError(refusal.code);
 }
 

@@ -125,7 +125,7 @@ export function paymentAdminRoutes(payments: PaymentService): FastifyPluginAsync
           throw error;
         }
         if (error instanceof ProviderCallRefusedError) {
-          const answer = answerForRefusal(request.params.id, error);
+          const answer = answerForRefusal(request.params.id, error, 'shop');
           noteAdminAction(request, { error: auditError(answer, error) });
           throw answer;
         }

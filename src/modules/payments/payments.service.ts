@@ -16,7 +16,6 @@ import {
   OrderNotPayableError,
   OrderNotRefundableError,
   PaymentDeclinedError,
-  PaymentProviderError,
   answerForRefusal,
   auditError,
   PaymentCaptureRefusedError,
@@ -332,10 +331,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
    * buyer's next pay call makes it once the refusal passed (a configuration fixed). A void or refund the provider says
    * is already done (canceled, refunded) never gets here: the provider adapter takes it as done; nor does a capture
    * refused for good (its hold released), which `act` answers with 503 PAYMENT_CAPTURE_REFUSED. A card decline of our
-   * call (Stripe's `card_error`, `answerForRefusal`'s 402 PAYMENT_DECLINED for a buyer paying) is such a refusal too:
-   * no buyer's card is being tried here (the webhook's caller is the provider delivering an event, which a 402 tells
-   * nothing, nor does the webhook route document it; a pay call's order is paid already), so it is the 502 of any
-   * other refusal (counted `failed`, logged at error).
+   * call (Stripe's `card_error`) is such a refusal too: no buyer's card is being tried here (the webhook's caller is
+   * the provider delivering an event, which a 402 tells nothing; a pay call's order is paid already), so
+   * `answerForRefusal` for the shop's call gives the 502 of any other refusal (counted `failed`, logged at error).
    */
   function answerForCallRefused(error: unknown, action: Action, payment: PaymentRow | undefined): unknown {
     if (!(error instanceof ProviderCallRefusedError) || !payment || !action) return error;
@@ -353,7 +351,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             : 'the provider refused to give back a late payment: the money is not back; the give-back retry gives up on it for good';
     if (passing) logger.warn(context, message);
     else logger.error(context, message);
-    return error.declineCode === undefined ? answerForRefusal(payment.orderId, error) : new PaymentProviderError(error.code);
+    return answerForRefusal(payment.orderId, error, 'shop');
   }
 
   /** Processes one verified provider event; safe to call any number of times, in any order. */
@@ -489,7 +487,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             // Any other refusal of a call we made (a parameter it does not take): a bug or a change at the provider, 502
             // with a stable code, the provider's wording only in the log (it was a 500 INTERNAL_ERROR).
             if (error instanceof ProviderCallRefusedError) {
-              const answer = answerForRefusal(order.id, error);
+              const answer = answerForRefusal(order.id, error, 'buyer');
               if (answer instanceof PaymentDeclinedError) throw answer;
               metrics.providerCalls.inc({ provider: provider.name, action: 'create_intent', outcome: error.configuration ? 'misconfigured' : 'failed' });
               logger.error(
@@ -579,7 +577,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
                 outcome: 'refused',
                 requestId,
                 change: { paymentStatus: { before: payment.status, after: 'refund_failed' } },
-                error: auditError(answerForRefusal(payment.orderId, error), error),
+                error: auditError(answerForRefusal(payment.orderId, error, 'shop'), error),
               });
             }
           } else if (error instanceof ProviderCallRefusedError && error.configuration) {

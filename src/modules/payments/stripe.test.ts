@@ -505,6 +505,26 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     assert.ok(!documented.includes('402'), 'no 402: the webhook never answers a decline');
   });
 
+  it('an admin refund Stripe refuses as a card decline answers the admin 502 PAYMENT_PROVIDER_ERROR (not the buyer\'s 402), audited with Stripe\'s code', async () => {
+    const productId = await product(10);
+    const paid = await placeAndStartPayment(productId);
+    for (const event of stripe.confirm(paid.intentId, 'authorize')) assert.equal((await deliver(event)).statusCode, 200);
+    assert.equal(stripe.captures.get(paid.intentId), 1);
+    stripe.refusals.set(paid.intentId, { status: 402, type: 'card_error', code: 'card_declined', declineCode: 'generic_decline', message: 'Your card was declined.', calls: ['refund'] });
+    const refund = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${paid.order.id}/refund`, headers: t.admin });
+    stripe.refusals.delete(paid.intentId);
+    // The admin refunding is not a buyer paying: a decline of our call is a provider refusal like any other.
+    assert.equal(refund.statusCode, 502, refund.body);
+    assert.equal(refund.json().error.code, 'PAYMENT_PROVIDER_ERROR', refund.body);
+    const actions = (await t.app.inject({ method: 'GET', url: '/api/v1/admin/actions?limit=100', headers: t.admin })).json().items as Json[];
+    const row = actions.find((a) => String((a.target as Json).id) === String(paid.order.id) && (a.route as string).endsWith('/refund'));
+    assert.deepEqual(row?.error, { code: 'PAYMENT_PROVIDER_ERROR', providerCode: 'card_declined' }, JSON.stringify(row));
+    // Every status the admin refund route answers is in its documented responses, and 402 is not one.
+    const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    const documented = Object.keys(doc.paths['/api/v1/admin/orders/{id}/refund'].post.responses);
+    assert.ok(!documented.includes('402') && documented.includes('502'), documented.join(', '));
+  });
+
   it('a refund Stripe accepted and then failed, and a dispute, show on the order, are counted once and logged; the order keeps its status', async () => {
     const productId = await product(10);
     async function paidOrder() {
