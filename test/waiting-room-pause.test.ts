@@ -6,6 +6,7 @@ import { request, type JsonReply } from './helpers/http.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
 import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts';
 import { openSse } from './helpers/sse.ts';
+import { waitFor } from './helpers/queues.ts';
 
 /**
  * Pausing a live waiting room on two real `salescale serve` processes: while paused nobody is admitted,
@@ -97,9 +98,12 @@ describe('waiting room pause on two instances', () => {
     }
 
     await setPaused(eventId, true);
-    const actions = await request(`${a.url}/api/v1/admin/actions?limit=5`, { headers: t.admin });
-    assert.equal(actions.status, 200, JSON.stringify(actions.body));
-    const paused = actions.body.items.find((x: { route: string; actor: string }) => x.route === '/api/v1/admin/sale-events/:id' && x.actor === 'ops');
+    // The audit row is written after the reply: poll for it.
+    const paused = await waitFor('the audit row of the pause', async () => {
+      const actions = await request(`${a.url}/api/v1/admin/actions?limit=5`, { headers: t.admin });
+      assert.equal(actions.status, 200, JSON.stringify(actions.body));
+      return actions.body.items.find((x: { route: string; actor: string }) => x.route === '/api/v1/admin/sale-events/:id' && x.actor === 'ops');
+    }, 10_000);
     assert.deepEqual(paused?.change, {
       waitingRoom: { before: { enabled: true, admissionPerSecond: RATE, paused: false }, after: { enabled: true, admissionPerSecond: RATE, paused: true } },
     });

@@ -7,6 +7,7 @@ import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { createLogger } from '../../platform/logger/logger.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
 import type { Json } from '../../../test/helpers/http.ts';
+import { waitFor } from '../../../test/helpers/queues.ts';
 import { createPaymentsRepository, OPEN_PAYMENT_PROBLEMS, registerGiveBackGauges } from './index.ts';
 import { startStripeServer, type StripeEvent, type StripeServer } from '../../../test/helpers/stripe-server.ts';
 
@@ -516,9 +517,12 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     // The admin refunding is not a buyer paying: a decline of our call is a provider refusal like any other.
     assert.equal(refund.statusCode, 502, refund.body);
     assert.equal(refund.json().error.code, 'PAYMENT_PROVIDER_ERROR', refund.body);
-    const actions = (await t.app.inject({ method: 'GET', url: '/api/v1/admin/actions?limit=100', headers: t.admin })).json().items as Json[];
-    const row = actions.find((a) => String((a.target as Json).id) === String(paid.order.id) && (a.route as string).endsWith('/refund'));
-    assert.deepEqual(row?.error, { code: 'PAYMENT_PROVIDER_ERROR', providerCode: 'card_declined' }, JSON.stringify(row));
+    // The audit row is written after the reply: poll for it.
+    const row = await waitFor(`the audit row of order ${paid.order.id}'s refund`, async () => {
+      const actions = (await t.app.inject({ method: 'GET', url: '/api/v1/admin/actions?limit=100', headers: t.admin })).json().items as Json[];
+      return actions.find((a) => String((a.target as Json).id) === String(paid.order.id) && (a.route as string).endsWith('/refund'));
+    }, 10_000);
+    assert.deepEqual(row.error, { code: 'PAYMENT_PROVIDER_ERROR', providerCode: 'card_declined' }, JSON.stringify(row));
     // Every status the admin refund route answers is in its documented responses, and 402 is not one.
     const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
     const documented = Object.keys(doc.paths['/api/v1/admin/orders/{id}/refund'].post.responses);
