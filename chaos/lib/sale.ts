@@ -5,7 +5,9 @@
  */
 import { emailFigures, figuresOf, HOLDING, placedOrders, reconcile, type CaseFigures } from './accounting.ts';
 import type { Instance } from '../../test/helpers/instances.ts';
-import { runShopperLoad, signIn, type Buyer, type ClientConnections } from './load.ts';
+import { loadavg } from 'node:os';
+import { sampleLockWaits } from './lock-waits.ts';
+import { runShopperLoad, signIn, type Attempt, type Buyer, type ClientConnections } from './load.ts';
 import { startLoadBalancer, type LoadBalancer } from './nginx.ts';
 import { sleep } from './processes.ts';
 import { FAULT_AT_SECONDS, LOAD_SECONDS, SHORT } from './settings.ts';
@@ -41,6 +43,8 @@ export async function runSale(c: SaleCase): Promise<SaleResult> {
   const productIds = [deep, scarce];
   const before = (await c.shop.stockOf(deep)) + (await c.shop.stockOf(scarce));
 
+  const loadAverageBefore = loadavg()[0]!;
+  const lockWaits = sampleLockWaits(c.shop.pool);
   const origin = performance.now();
   let healedAt: number | undefined;
   let faultError: unknown;
@@ -57,6 +61,8 @@ export async function runSale(c: SaleCase): Promise<SaleResult> {
   })();
   const run = await runShopperLoad({ url: c.url, buyers: c.buyers, productIds, browseIds: productIds, ratePerSecond: rate, durationMs: LOAD_SECONDS * 1000, checkoutShare: 0.8, connections: c.connections });
   await faulting;
+  const lockWaitFigures = await lockWaits.stop();
+  const loadAverageAfter = loadavg()[0]!;
   if (faultError) throw faultError;
   // The load's clock started a hair after `origin`: shift the heal time onto it.
   const healedAtMs = healedAt === undefined ? undefined : healedAt - (run.startedAt - origin);
@@ -72,6 +78,11 @@ export async function runSale(c: SaleCase): Promise<SaleResult> {
   figures.missingEmails = emails.missing;
   figures.duplicateEmails = emails.duplicate;
   Object.assign(figures.notes, faultNotes);
+  // Which requests were slow or refused busy, and when: a fault's effect is in `duringFault`, a busy machine's everywhere.
+  const faultAtMs = FAULT_AT_SECONDS * 1000 - (run.startedAt - origin);
+  Object.assign(figures.notes, slowness(run.attempts, faultAtMs, healedAtMs));
+  figures.notes.lockWaits = lockWaitFigures;
+  figures.notes.loadAverage = `${loadAverageBefore.toFixed(1)} → ${loadAverageAfter.toFixed(1)}`;
   figures.notes.healedAtSecond = healedAtMs === undefined ? null : Math.round(healedAtMs / 100) / 10;
   figures.notes.scarceStock = scarceStock;
   figures.notes.scarceLeft = await c.shop.stockOf(scarce);
@@ -94,6 +105,26 @@ export async function runSale(c: SaleCase): Promise<SaleResult> {
   figures.notes.retriedUnknowns = reconciled.retries.length;
   figures.notes.retryStatuses = reconciled.retries.map((r) => r.status).join(',') || 'none';
   return { figures, productIds };
+}
+
+/** Requests over 5 s and 503 DATABASE_BUSY replies by kind, and requests over 5 s by when they started: before, during or after the fault. */
+export function slowness(attempts: Attempt[], faultAtMs: number, healedAtMs: number | undefined) {
+  const slow = attempts.filter((a) => a.end - a.start > 5000);
+  const byKind = (list: Attempt[]) => {
+    const out: Record<string, number> = {};
+    for (const a of list) out[a.kind] = (out[a.kind] ?? 0) + 1;
+    return out;
+  };
+  const healed = healedAtMs ?? Number.POSITIVE_INFINITY;
+  return {
+    over5sByKind: byKind(slow),
+    databaseBusyByKind: byKind(attempts.filter((a) => a.code === 'DATABASE_BUSY')),
+    over5sByPhase: {
+      beforeFault: slow.filter((a) => a.start < faultAtMs).length,
+      duringFault: slow.filter((a) => a.start >= faultAtMs && a.start < healed).length,
+      afterFault: slow.filter((a) => a.start >= healed).length,
+    },
+  };
 }
 
 export interface SaleStack {
