@@ -3,7 +3,7 @@ import { createAuditRepository, createAuditService } from '../modules/audit/inde
 import { createCartService, createCartStore, createGuestCookies } from '../modules/cart/index.ts';
 import { createCatalogRepository, createCatalogService } from '../modules/catalog/index.ts';
 import { createCustomerService, createCustomersRepository, createDeviceCookies, createLoginGuard, createPasswordGate, createSessionStore, noLoginGuard } from '../modules/customers/index.ts';
-import { createInventoryRepository, createStockGate, createStockView } from '../modules/inventory/index.ts';
+import { createInventoryRepository, createStockGate, createStockView, listenForStockViewNotices, publishingStockGate, stockViewNoticeCounterFor } from '../modules/inventory/index.ts';
 import { checkoutMetricsFor, createGuestOrderLinks, createOrderBatcher, createOrderLifecycleRepository, createOrderService, createOrdersRepository } from '../modules/orders/index.ts';
 import { createPaymentProvider, createPaymentService, createPaymentsRepository, paymentMetricsFor } from '../modules/payments/index.ts';
 import { createLiveSaleCheck, createSaleEventService } from '../modules/sale-events/index.ts';
@@ -58,15 +58,23 @@ export async function composeWeb(platform: Platform) {
   const liveSale = createLiveSaleCheck({ db, refreshMs: config.rateLimit.saleRefreshMs, logger });
   const limiter = config.rateLimit.enabled ? createRateLimiter({ redis: stateRedis, prefix }) : undefined;
 
-  const sharedGate = createStockGate({
-    redis: stateRedis,
-    prefix,
-    gateTtlS: config.checkout.stockGateTtlS,
-    snapshot: (productId, tokens) => repositories.inventory.snapshot(db.primary, productId, tokens),
-  });
+  const stockViewNotices = stockViewNoticeCounterFor(metrics.registry);
+  // Every invalidation (units given back, stock changed outside checkout) is also published to the other processes' views.
+  const sharedGate = publishingStockGate(
+    createStockGate({
+      redis: stateRedis,
+      prefix,
+      gateTtlS: config.checkout.stockGateTtlS,
+      snapshot: (productId, tokens) => repositories.inventory.snapshot(db.primary, productId, tokens),
+    }),
+    { redis: platform.redis, prefix, logger, counter: stockViewNotices },
+  );
   const stockView = createStockView({ gate: sharedGate, refreshMs: config.checkout.stockViewRefreshMs });
   // Every service gives units back through this one: its invalidations also forget this process's stock view.
   const gate = stockView.gate;
+  // Units given back by other instances and the worker: this view forgets them on the notice, on its own pub/sub connection.
+  const stockViewSubscriber: Redis = createRedis(redisUrl, { name: 'salescale-web-stock-view-sub', role: 'subscriber', logger, tlsVerify: config.redis.tlsVerify });
+  const stopStockViewNotices = listenForStockViewNotices({ subscriber: stockViewSubscriber, prefix, view: stockView, logger, counter: stockViewNotices });
   // A restarted Redis (AOF every second) or a promoted replica may miss its last writes: drop every figure and
   // reservation in flight, so that each figure is rebuilt from PostgreSQL at its next use (found by the chaos suite;
   // a lost release, test/stock-gate-failover.test.ts).
@@ -159,7 +167,7 @@ export async function composeWeb(platform: Platform) {
   let closing: Promise<void> | undefined;
   return {
     platform,
-    connections: { stateRedis, queueRedis },
+    connections: { stateRedis, queueRedis, stockViewSubscriber },
     repositories,
     queues,
     loadMonitor,
@@ -187,7 +195,8 @@ export async function composeWeb(platform: Platform) {
       closing ??= (async () => {
         // The web role only produces (its jobs are in the outbox first): nothing is lost when a Redis not answering cuts this short.
         await settlesWithin(queues.close(), CLOSE_STEP_MS);
-        await Promise.all([closeRedis(queueRedis), closeRedis(stateRedis)]);
+        await settlesWithin(stopStockViewNotices(), CLOSE_STEP_MS);
+        await Promise.all([closeRedis(queueRedis), closeRedis(stateRedis), closeRedis(stockViewSubscriber)]);
       })();
       return closing;
     },

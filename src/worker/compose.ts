@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { createAnalyticsRepository } from '../modules/analytics/index.ts';
 import { createAuditRepository, createWorkerAuditTrail } from '../modules/audit/index.ts';
 import { CONNECTIONS_KEPT_FROM_SENDS } from '../modules/notifications/index.ts';
-import { createInventoryRepository, createStockGate } from '../modules/inventory/index.ts';
+import { createInventoryRepository, createStockGate, publishingStockGate, stockViewNoticeCounterFor } from '../modules/inventory/index.ts';
 import { createOrderExpiry, createOrderLifecycleRepository, createOrdersRepository, expiredCounterFor } from '../modules/orders/index.ts';
 import {
   createGiveBackRetry,
@@ -40,13 +40,17 @@ export function composeWorker(platform: Platform, options: { handlers?: JobHandl
     analytics: createAnalyticsRepository(),
     payments: createPaymentsRepository(),
   };
-  // Expiry of unpaid reservations gives units back to PostgreSQL and has the stock gate rebuilt.
-  const gate = createStockGate({
-    redis: platform.redis,
-    prefix: config.redis.prefix,
-    gateTtlS: config.checkout.stockGateTtlS,
-    snapshot: (productId, tokens) => inventory.snapshot(db.primary, productId, tokens),
-  });
+  // Expiry of unpaid reservations gives units back to PostgreSQL and has the stock gate rebuilt; the products are
+  // published so every web instance's stock view sells them again at once.
+  const gate = publishingStockGate(
+    createStockGate({
+      redis: platform.redis,
+      prefix: config.redis.prefix,
+      gateTtlS: config.checkout.stockGateTtlS,
+      snapshot: (productId, tokens) => inventory.snapshot(db.primary, productId, tokens),
+    }),
+    { redis: platform.redis, prefix: config.redis.prefix, logger, counter: stockViewNoticeCounterFor(platform.metrics.registry) },
+  );
   const expiry = createOrderExpiry({ db, lifecycle: repositories.lifecycle, gate, expired: expiredCounterFor(platform.metrics.registry), logger });
   registerReservationsGauge(platform.metrics.registry, () => repositories.lifecycle.countPending(db.primary));
   // Money owed back whose call failed is retried here (the web role makes the first call); the gauges say what is still owed or open.

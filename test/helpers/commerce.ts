@@ -4,7 +4,7 @@ import client from 'prom-client';
 import { loadConfig } from '../../src/platform/config/config.ts';
 import type { Db } from '../../src/platform/db/client.ts';
 import { createSessionStore, hashPassword, SESSION_COOKIE } from '../../src/modules/customers/index.ts';
-import { createInventoryRepository, createStockGate } from '../../src/modules/inventory/index.ts';
+import { createInventoryRepository, createStockGate, publishingStockGate, stockViewNoticeCounterFor } from '../../src/modules/inventory/index.ts';
 import { createOrderExpiry, createOrderLifecycleRepository, expiredCounterFor, type OrderExpiry } from '../../src/modules/orders/index.ts';
 import type { TestApp } from './app.ts';
 import { TEST_REDIS_URL } from './db.ts';
@@ -49,14 +49,23 @@ export function sessionCookieOf(setCookie: string | string[] | undefined): strin
  * The worker's reservation-expiry sweep, in the test's process with its own stock gate (as the worker
  * role has its own), over the test app's database and Redis: `sweepOnce()` expires what the worker would.
  */
-export function workerExpiryFor(t: TestApp, paymentWindowS: number): OrderExpiry {
+/**
+ * The worker's expiry sweep, in this process: its gate publishes the products it gives back to every web
+ * instance's stock view, as the worker's does (`publishingStockGate`). `notices: false` leaves them unpublished,
+ * as a lost pub/sub message would.
+ */
+export function workerExpiryFor(t: TestApp, paymentWindowS: number, options: { notices?: boolean } = {}): OrderExpiry {
   const inventory = createInventoryRepository({ shards: t.config.checkout.stockShards });
-  const gate = createStockGate({
+  const shared = createStockGate({
     redis: t.platform.redis,
     prefix: t.config.redis.prefix,
     gateTtlS: t.config.checkout.stockGateTtlS,
     snapshot: (productId, tokens) => inventory.snapshot(t.platform.db.primary, productId, tokens),
   });
+  const gate =
+    options.notices === false
+      ? shared
+      : publishingStockGate(shared, { redis: t.platform.redis, prefix: t.config.redis.prefix, logger: t.platform.logger, counter: stockViewNoticeCounterFor(new client.Registry()) });
   return createOrderExpiry({
     db: t.platform.db,
     lifecycle: createOrderLifecycleRepository({ paymentWindowS }),

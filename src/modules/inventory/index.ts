@@ -3,3 +3,4 @@ export { createStockGate, StockGateUnavailableError, type ReserveResult, type Sn
 export { createStockView } from './stock-view.ts';
 export { giveBackStock, type ReturnedLine } from './stock-return.ts';
 export { availableOf, createInventoryRepository, seedStock, splitStock, type InventoryRepository, type InventoryRepositoryOptions } from './inventory.repository.ts';
+export { listenForStockViewNotices, publishingStockGate, stockViewChannel, stockViewNoticeCounterFor, type StockViewNoticeCounter } from './stock-view-notices.ts';

@@ -17,6 +17,10 @@ import type { StockGate } from './stock-gate.ts';
  * (`StockGate.invalidate`), and the gate this process's services use is `view.gate`, whose `invalidate` also
  * forgets this memory of the product. (A view's memory of units it did not see come back refused "only 1 left"
  * on the very instance that had just cancelled the order holding them, for `refreshMs`.)
+ *
+ * On the other instances it is at once too, as a rule: every process's invalidation publishes the product on Redis
+ * (`publishingStockGate`, stock-view-notices.ts) and each web instance's view `forget`s it on receipt. Pub/sub is
+ * at most once, so `refreshMs` remains the bound when a message is lost.
  */
 export function createStockView(deps: { gate: StockGate; refreshMs: number; clock?: () => number }) {
   const now = deps.clock ?? Date.now;
@@ -40,6 +44,13 @@ export function createStockView(deps: { gate: StockGate; refreshMs: number; cloc
     refusals.delete(productId);
   }
 
+  /** Forgets all this process remembers (not the gate's figures). */
+  function forgetMemory(): void {
+    generation++;
+    remembered.clear();
+    refusals.clear();
+  }
+
   /** Forgets the product here, rebuilds its gate, and forgets it again (a read that began meanwhile is not remembered). */
   async function invalidate(productId: number): Promise<void> {
     forget(productId);
@@ -59,9 +70,7 @@ export function createStockView(deps: { gate: StockGate; refreshMs: number; cloc
     peek: (productIds) => deps.gate.peek(productIds),
     ensure: (productId) => deps.gate.ensure(productId),
     async forgetAll() {
-      generation++;
-      remembered.clear();
-      refusals.clear();
+      forgetMemory();
       return deps.gate.forgetAll();
     },
   };
@@ -137,5 +146,16 @@ export function createStockView(deps: { gate: StockGate; refreshMs: number; cloc
 
     /** Stock changed outside checkout: forgets the product here and rebuilds its gate (`gate.invalidate`). */
     invalidate,
+
+    /**
+     * Another process gave units of these products back (and rebuilt their gates): forgets them here, as an
+     * invalidation does (a read begun before does not remember its figure). `stock-view-notices.ts`.
+     */
+    forget(productIds: readonly number[]): void {
+      for (const id of productIds) forget(id);
+    },
+
+    /** Forgets everything remembered here (a notice may have been missed). */
+    forgetMemory,
   };
 }

@@ -1,0 +1,118 @@
+import client from 'prom-client';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { StockGate } from './stock-gate.ts';
+
+/**
+ * Units given back (or stock changed outside checkout) in one process are news to every web instance's stock view
+ * (`createStockView`), which otherwise refuses them from memory ("only N left", sold out) for up to
+ * STOCK_VIEW_REFRESH_MS. Each `StockGate.invalidate` that finished (a cancellation, a refund, an expired
+ * reservation in the worker, an admin's stock change, a gate rebuilt after PostgreSQL refused units) publishes the
+ * product's id on a channel under the deployment's Redis prefix; every web instance forgets those products on
+ * receipt, through the same path as its own invalidations (a gate read begun before the message does not remember
+ * its older figure). Takes never publish: the hot checkout path costs nothing more.
+ *
+ * Redis pub/sub is at most once (a message sent while a subscriber is reconnecting, or a Redis restart, is lost):
+ * the view's refresh interval stays the safety net, so a lost message costs at most STOCK_VIEW_REFRESH_MS, as
+ * before. A subscriber that (re)subscribes forgets its whole memory, since it may have missed messages meanwhile.
+ */
+export const stockViewChannel = (prefix: string): string => `${prefix}:stock-view:given-back`;
+
+export type StockViewNoticeCounter = client.Counter<'outcome'>;
+const counters = new WeakMap<client.Registry, StockViewNoticeCounter>();
+
+/** `outcome`: published | publish_failed (logged; the refresh interval catches up) | received | malformed. */
+export function stockViewNoticeCounterFor(registry: client.Registry): StockViewNoticeCounter {
+  let counter = counters.get(registry);
+  if (!counter) {
+    counter = new client.Counter({
+      name: 'salescale_stock_view_notices_total',
+      help: 'Cross-instance stock view invalidations (units given back) by outcome: published, publish_failed, received, malformed',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+    counters.set(registry, counter);
+  }
+  return counter;
+}
+
+/**
+ * The gate, whose `invalidate` also tells every web instance's view once it finished (succeeded or handed to the
+ * gate's background retry). Ids asked in one turn of the event loop share one PUBLISH (an expiry sweep of many
+ * orders sends one message). A publish that fails is logged and counted, never thrown: no order, cancellation or
+ * expiry fails for it.
+ */
+export function publishingStockGate(gate: StockGate, deps: { redis: Redis; prefix: string; logger: Logger; counter: StockViewNoticeCounter }): StockGate {
+  const channel = stockViewChannel(deps.prefix);
+  let pending: Set<number> | undefined;
+  const flush = () => {
+    const ids = [...(pending ?? [])];
+    pending = undefined;
+    if (ids.length === 0) return;
+    deps.redis.publish(channel, ids.join(',')).then(
+      () => deps.counter.inc({ outcome: 'published' }),
+      (error: unknown) => {
+        deps.counter.inc({ outcome: 'publish_failed' });
+        deps.logger.warn({ err: error, productIds: ids }, 'could not tell other instances that units came back (their stock view follows within STOCK_VIEW_REFRESH_MS)');
+      },
+    );
+  };
+  const announce = (productId: number) => {
+    if (!pending) {
+      pending = new Set();
+      setImmediate(flush);
+    }
+    pending.add(productId);
+  };
+  return {
+    ...gate,
+    async invalidate(productId) {
+      try {
+        await gate.invalidate(productId);
+      } finally {
+        announce(productId);
+      }
+    },
+  };
+}
+
+/**
+ * Hears the notices on a dedicated pub/sub connection (subscribed on every 'ready'), and has the view forget the
+ * products named; on a (re)subscription it forgets everything, since messages sent meanwhile are lost. Returns
+ * the function that stops listening (the owner closes the connection).
+ */
+export function listenForStockViewNotices(deps: {
+  subscriber: Redis;
+  prefix: string;
+  view: { forget(productIds: readonly number[]): void; forgetMemory(): void };
+  logger: Logger;
+  counter: StockViewNoticeCounter;
+}): () => Promise<void> {
+  const channel = stockViewChannel(deps.prefix);
+  const { subscriber } = deps;
+  const onMessage = (from: string, message: string) => {
+    if (from !== channel) return;
+    const ids = message.split(',').map(Number);
+    if (ids.some((id) => !Number.isSafeInteger(id))) {
+      deps.counter.inc({ outcome: 'malformed' });
+      return;
+    }
+    deps.counter.inc({ outcome: 'received' });
+    deps.view.forget(ids);
+  };
+  const subscribe = () => {
+    subscriber.subscribe(channel).then(
+      // Whatever was remembered may predate a message sent while this connection was away.
+      () => deps.view.forgetMemory(),
+      (error: unknown) => deps.logger.warn({ err: error }, 'could not subscribe to stock view notices; the view follows within STOCK_VIEW_REFRESH_MS'),
+    );
+  };
+  subscriber.on('message', onMessage);
+  subscriber.on('ready', subscribe);
+  if (subscriber.status === 'ready') subscribe();
+  return async () => {
+    subscriber.off('ready', subscribe);
+    subscriber.off('message', onMessage);
+    if (subscriber.status === 'ready') await subscriber.unsubscribe(channel).catch(() => undefined);
+  };
+}
