@@ -69,7 +69,7 @@ describe('composition roots', () => {
       assert.deepEqual(duplicates(names), [], `connections opened twice: ${names.join(', ')}`);
       assert.deepEqual(
         names,
-        // One pub/sub connection for the cluster's mode changes, the cache's invalidations and the waiting room's notices.
+        // One pub/sub connection for the cluster's mode changes, the cache's invalidations, the waiting room's notices and the stock view's.
         ['salescale-web', 'salescale-web-queues', 'salescale-web-state', 'salescale-web-sub'].sort(),
       );
     });

@@ -19,8 +19,8 @@ export interface Platform {
   /**
    * The process's one pub/sub connection to `REDIS_URL` (ioredis role `subscriber`), opened on first
    * use: the cluster's degrade-mode changes, the in-process cache's invalidations (when the cache uses
-   * the same Redis) and the waiting room's notices each subscribe their own channel on it and hear only
-   * that channel. Closed by `close()`.
+   * the same Redis), the waiting room's notices and the stock view's (units given back) each subscribe their
+   * own channel on it and hear only that channel. Closed by `close()`.
    */
   subscriber(): Redis;
   /** Heartbeat and the cluster-wide degrade mode; idle until a role joins. */

@@ -72,9 +72,9 @@ export async function composeWeb(platform: Platform) {
   const stockView = createStockView({ gate: sharedGate, refreshMs: config.checkout.stockViewRefreshMs });
   // Every service gives units back through this one: its invalidations also forget this process's stock view.
   const gate = stockView.gate;
-  // Units given back by other instances and the worker: this view forgets them on the notice, on its own pub/sub connection.
-  const stockViewSubscriber: Redis = createRedis(redisUrl, { name: 'salescale-web-stock-view-sub', role: 'subscriber', logger, tlsVerify: config.redis.tlsVerify });
-  const stopStockViewNotices = listenForStockViewNotices({ subscriber: stockViewSubscriber, prefix, view: stockView, logger, counter: stockViewNotices });
+  // Units given back by other instances and the worker: this view forgets them on the notice, heard on the process's
+  // pub/sub connection (the platform's, shared with the cluster, the cache and the waiting room; each hears its channel).
+  const stopStockViewNotices = listenForStockViewNotices({ subscriber: platform.subscriber(), prefix, view: stockView, logger, counter: stockViewNotices });
   // A restarted Redis (AOF every second) or a promoted replica may miss its last writes: drop every figure and
   // reservation in flight, so that each figure is rebuilt from PostgreSQL at its next use (found by the chaos suite;
   // a lost release, test/stock-gate-failover.test.ts).
@@ -167,7 +167,7 @@ export async function composeWeb(platform: Platform) {
   let closing: Promise<void> | undefined;
   return {
     platform,
-    connections: { stateRedis, queueRedis, stockViewSubscriber },
+    connections: { stateRedis, queueRedis },
     repositories,
     queues,
     loadMonitor,
@@ -195,8 +195,9 @@ export async function composeWeb(platform: Platform) {
       closing ??= (async () => {
         // The web role only produces (its jobs are in the outbox first): nothing is lost when a Redis not answering cuts this short.
         await settlesWithin(queues.close(), CLOSE_STEP_MS);
+        // Leaves its channel; the platform's owner closes the pub/sub connection.
         await settlesWithin(stopStockViewNotices(), CLOSE_STEP_MS);
-        await Promise.all([closeRedis(queueRedis), closeRedis(stateRedis), closeRedis(stockViewSubscriber)]);
+        await Promise.all([closeRedis(queueRedis), closeRedis(stateRedis)]);
       })();
       return closing;
     },

@@ -77,7 +77,7 @@ export function publishingStockGate(gate: StockGate, deps: { redis: Redis; prefi
 }
 
 /**
- * Hears the notices on a dedicated pub/sub connection (subscribed on every 'ready'), and has the view forget the
+ * Hears the notices on a pub/sub connection (the process's, shared by channel; subscribed on every 'ready'), and has the view forget the
  * products named; on a (re)subscription it forgets everything, since messages sent meanwhile are lost. Returns
  * the function that stops listening (the owner closes the connection).
  */
