@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import client from 'prom-client';
+import { Redis } from 'ioredis';
+import { TEST_REDIS_URL, testPrefix } from '../../../test/helpers/db.ts';
+import { createLogger } from '../../platform/logger/logger.ts';
+import { createRedis } from '../../platform/redis/redis.ts';
+import type { StockGate } from './stock-gate.ts';
+import { createStockView } from './stock-view.ts';
+import { listenForStockViewNotices, publishingStockGate, stockViewNoticeCounterFor } from './stock-view-notices.ts';
+
+/**
+ * The stock view's notices over a real Redis: the gate below stands for the Redis gate (its figures are set by the
+ * test), so only the view's memory and the pub/sub path are under test.
+ */
+describe('stock view notices', () => {
+  const prefix = testPrefix();
+  const logger = createLogger({ level: 'silent' });
+  let publisher: Redis;
+  let subscriber: Redis;
+  const figures = new Map<number, number>();
+  let peekGate: ((ids: readonly number[]) => Promise<Map<number, number>>) | undefined;
+  const gate: StockGate = {
+    reserve: async () => ({ ok: true, reserved: true }),
+    confirm: async () => {},
+    release: async () => {},
+    invalidate: async () => {},
+    peek: async (ids) => (peekGate ? peekGate(ids) : new Map(ids.filter((id) => figures.has(id)).map((id) => [id, figures.get(id)!]))),
+    ensure: async () => true,
+    forgetAll: async () => 0,
+  };
+  const registry = new client.Registry();
+  const counter = stockViewNoticeCounterFor(registry);
+  const view = createStockView({ gate, refreshMs: 60_000 });
+  let stop: () => Promise<void>;
+  // Another process's gate: what it published, all heard by `subscriber` (the only one on this prefix's channel).
+  const otherCounter = stockViewNoticeCounterFor(new client.Registry());
+  const published = async () => (await otherCounter.get()).values.find((v) => v.labels.outcome === 'published')?.value ?? 0;
+  let other: StockGate;
+  /** Products named in the notices heard. */
+  const heard: number[] = [];
+  const hear = (ids: readonly number[]) => {
+    heard.push(...ids);
+    view.forget(ids);
+  };
+  const received = async () => (await counter.get()).values.find((v) => v.labels.outcome === 'received')?.value ?? 0;
+  const until = async (what: string, check: () => Promise<boolean> | boolean) => {
+    const deadline = Date.now() + 5000;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`not within 5 s: ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
+
+  before(async () => {
+    publisher = new Redis(TEST_REDIS_URL);
+    subscriber = createRedis(TEST_REDIS_URL, { name: 'stock-view-notices-test-sub', role: 'subscriber' });
+    const subscribed = new Promise((resolve) => subscriber.once('ready', resolve));
+    stop = listenForStockViewNotices({ subscriber, prefix, view: { forget: hear, forgetMemory: view.forgetMemory }, logger, counter });
+    await subscribed;
+    other = publishingStockGate(gate, { redis: publisher, prefix, logger, counter: otherCounter });
+    // Subscribed once a notice of the other process is heard; then every notice it sent is heard.
+    await until('the subscription', async () => {
+      await other.invalidate(999_999);
+      return (await received()) > 0;
+    });
+  });
+  after(async () => {
+    await stop();
+    subscriber.disconnect();
+    publisher.disconnect();
+  });
+
+  it("forgets a product another process gave back, and does not remember a read that began before the notice", async () => {
+    figures.set(1, 0);
+    await view.peek([1]);
+    assert.deepEqual(view.knownShortages([{ productId: 1, quantity: 1 }]), [{ productId: 1, requested: 1, available: 0 }]);
+
+    // A read of the gate that answers the old figure after the notice arrived.
+    let answer!: () => void;
+    peekGate = (ids) => new Promise((resolve) => (answer = () => resolve(new Map(ids.map((id) => [id, 0])))));
+    figures.set(1, 1);
+    const publishedBefore = await published();
+    heard.length = 0;
+    const reading = view.peek([1, 2]);
+    await Promise.all([other.invalidate(1), other.invalidate(2), other.invalidate(1)]);
+    await until('the notice', () => heard.includes(1));
+    answer();
+    await reading;
+    peekGate = undefined;
+    await until('the publish counted', async () => (await published()) > publishedBefore);
+    // (A late notice of the subscription's probe, 999 999, may come too.)
+    assert.deepEqual(heard.filter((id) => id !== 999_999).sort(), [1, 2], 'the product given back twice named once, and the other');
+    assert.equal((await published()) - publishedBefore, 1, 'the three invalidations of one turn went out in one message');
+    assert.equal(view.knownShortages([{ productId: 1, quantity: 1 }]), undefined, 'the figure remembered before the notice is forgotten');
+    assert.equal(view.knownShortages([{ productId: 2, quantity: 1 }]), undefined, 'the figure read before the notice is not remembered');
+    assert.deepEqual([...(await view.peek([1]))], [[1, 1]]);
+  });
+
+  it('forgets everything when it subscribes again after its connection dropped (notices meanwhile are lost)', async () => {
+    figures.set(3, 0);
+    await view.peek([3]);
+    assert.ok(view.knownShortages([{ productId: 3, quantity: 1 }]));
+    const readyAgain = new Promise((resolve) => subscriber.once('ready', resolve));
+    subscriber.disconnect(true);
+    await readyAgain;
+    await until('the memory forgotten', () => view.knownShortages([{ productId: 3, quantity: 1 }]) === undefined);
+  });
+
+  it('counts a publish that fails and does not fail the invalidation', async () => {
+    const broken = createRedis('redis://127.0.0.1:1', { name: 'stock-view-notices-test-broken', role: 'fast-fail' });
+    broken.on('error', () => {});
+    const ownCounter = stockViewNoticeCounterFor(new client.Registry());
+    const failing = publishingStockGate(gate, { redis: broken, prefix, logger, counter: ownCounter });
+    await failing.invalidate(4);
+    await until('the failure counted', async () => ((await ownCounter.get()).values.find((v) => v.labels.outcome === 'publish_failed')?.value ?? 0) === 1);
+    broken.disconnect();
+  });
+});
