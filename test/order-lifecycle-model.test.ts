@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import type { OrderExpiry } from '../src/modules/orders/index.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
-import { insertCustomers, mintSessionCookies, workerExpiryFor } from './helpers/commerce.ts';
+import { insertCustomers, mintSessionCookies, stockViewNotices, stockViewNoticesHeard, workerExpiryFor } from './helpers/commerce.ts';
 
 /**
  * Model-based test of the order lifecycle through the HTTP API (`app.inject` against the real
@@ -274,16 +274,16 @@ class Expire extends OrderStep {
     await r.t.platform.db.primary.execute(
       sql`update orders set created_at = created_at - make_interval(secs => ${PAYMENT_WINDOW_S + 60}) where id = ${o.id} and status = 'pending_payment'`,
     );
+    const { published: publishedBefore } = await stockViewNotices(r.t);
     const expired = await r.expiry.sweepOnce();
     seen.set(`expire ${expired}`, (seen.get(`expire ${expired}`) ?? 0) + 1);
     assert.equal(expired, o.status === 'pending_payment' ? 1 : 0, `${this} of ${o.status} order ${o.id}`);
     if (o.status === 'pending_payment') {
       giveBack(m, o);
       o.status = 'expired';
-      // The sweep runs in the worker, another process: the web instance may refuse the units it gave back from
-      // its memory of the gate for up to STOCK_VIEW_REFRESH_MS (documented in stock-view.ts). Units given back
-      // by the web instance itself (cancellations, refunds, stock changes) are sold again at once.
-      await new Promise((resolve) => setTimeout(resolve, r.t.config.checkout.stockViewRefreshMs + 50));
+      // The sweep runs in the worker, another process: the web instance forgets its memory of the products when
+      // the sweep's notice arrives over Redis pub/sub (stock-view-notices.ts), not when the sweep returns.
+      await stockViewNoticesHeard(r.t, publishedBefore);
     }
   }
 }

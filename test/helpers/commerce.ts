@@ -51,9 +51,30 @@ export function sessionCookieOf(setCookie: string | string[] | undefined): strin
  */
 /**
  * The worker's expiry sweep, in this process: its gate publishes the products it gives back to every web
- * instance's stock view, as the worker's does (`publishingStockGate`). `notices: false` leaves them unpublished,
- * as a lost pub/sub message would.
+ * instance's stock view, as the worker's does (`publishingStockGate`), counted on the app's registry. `notices: false`
+ * leaves them unpublished, as a lost pub/sub message would.
  */
+/** The stock view notices this test app published and received so far (`workerExpiryFor` counts on its registry too). */
+export async function stockViewNotices(t: TestApp): Promise<{ published: number; received: number }> {
+  const values = (await stockViewNoticeCounterFor(t.platform.metrics.registry).get()).values;
+  const of = (outcome: string) => values.filter((v) => v.labels.outcome === outcome).reduce((sum, v) => sum + v.value, 0);
+  return { published: of('published'), received: of('received') };
+}
+
+/**
+ * Waits until a notice was published since `publishedBefore` and every notice published by this process was
+ * heard by its own web app's stock view (one subscriber per process: each message is received once).
+ */
+export async function stockViewNoticesHeard(t: TestApp, publishedBefore: number, withinMs = 5000): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const n = await stockViewNotices(t);
+    if (n.published > publishedBefore && n.received >= n.published) return;
+    if (Date.now() > deadline) throw new Error(`stock view notices not heard within ${withinMs} ms: ${JSON.stringify(n)} (published before: ${publishedBefore})`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 export function workerExpiryFor(t: TestApp, paymentWindowS: number, options: { notices?: boolean } = {}): OrderExpiry {
   const inventory = createInventoryRepository({ shards: t.config.checkout.stockShards });
   const shared = createStockGate({
@@ -65,7 +86,7 @@ export function workerExpiryFor(t: TestApp, paymentWindowS: number, options: { n
   const gate =
     options.notices === false
       ? shared
-      : publishingStockGate(shared, { redis: t.platform.redis, prefix: t.config.redis.prefix, logger: t.platform.logger, counter: stockViewNoticeCounterFor(new client.Registry()) });
+      : publishingStockGate(shared, { redis: t.platform.redis, prefix: t.config.redis.prefix, logger: t.platform.logger, counter: stockViewNoticeCounterFor(t.platform.metrics.registry) });
   return createOrderExpiry({
     db: t.platform.db,
     lifecycle: createOrderLifecycleRepository({ paymentWindowS }),
