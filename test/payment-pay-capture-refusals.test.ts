@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
-import { createLogger } from '../src/platform/logger/logger.ts';
 import { RETRY_AFTER_S } from '../src/web/error-handler.ts';
 import type { TestApp } from './helpers/app.ts';
 import { parsePrometheusText, total } from './helpers/prometheus-text.ts';
@@ -22,12 +21,11 @@ describe('pay call finishing a capture Stripe refuses', () => {
   let t: TestApp;
   let app: StripeTestApp;
   const run = randomUUID().slice(0, 8);
-  const logged: { level: number; msg: string; orderId?: number; reason?: string }[] = [];
+  let logged: StripeTestApp['logged'];
 
   before(async () => {
-    const logger = createLogger({ level: 'warn', destination: { write: (line: string) => void logged.push(JSON.parse(line)) } });
-    app = await startStripeTestApp({ name: 'pay_capture', sku: `pay-capture-${run}`, productName: 'Pay capture item', available: 20, logger });
-    ({ stripe, t } = app);
+    app = await startStripeTestApp({ name: 'pay_capture', sku: `pay-capture-${run}`, productName: 'Pay capture item', available: 20, logged: 'warn' });
+    ({ stripe, t, logged } = app);
   });
   after(async () => {
     if (stripe) stripe.refuseAll = undefined;

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
-import { createLogger } from '../src/platform/logger/logger.ts';
 import { RETRY_AFTER_S } from '../src/web/error-handler.ts';
 import type { TestApp } from './helpers/app.ts';
 import { parsePrometheusText, total } from './helpers/prometheus-text.ts';
@@ -19,12 +18,12 @@ describe('pay call: Stripe refusing or failing createIntent', () => {
   let t: TestApp;
   let app: StripeTestApp;
   const run = randomUUID().slice(0, 8);
-  const lines: { level: number; msg: string; orderId?: number; reason?: string }[] = [];
-  const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+  /** The app's log lines at info level and above, parsed. */
+  let lines: StripeTestApp['logged'];
 
   before(async () => {
-    app = await startStripeTestApp({ name: 'pay_failures', sku: `pay-failures-${run}`, productName: 'Pay failure item', available: 20, logger });
-    ({ stripe, t } = app);
+    app = await startStripeTestApp({ name: 'pay_failures', sku: `pay-failures-${run}`, productName: 'Pay failure item', available: 20, logged: 'info' });
+    ({ stripe, t, logged: lines } = app);
   });
   after(async () => {
     if (stripe) stripe.refuseCreate = undefined;

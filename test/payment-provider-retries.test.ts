@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
-import { createLogger } from '../src/platform/logger/logger.ts';
 import { RETRY_AFTER_S } from '../src/web/error-handler.ts';
 import type { TestApp } from './helpers/app.ts';
 import { parsePrometheusText, select, total } from './helpers/prometheus-text.ts';
@@ -20,12 +19,11 @@ describe('provider calls after a Stripe 500 (test Stripe server replaying saved 
   let app: StripeTestApp;
   const run = randomUUID().slice(0, 8);
   /** The app's log lines at warn level and above, parsed. */
-  const logged: { level: number; msg: string; orderId?: number; reason?: string }[] = [];
+  let logged: StripeTestApp['logged'];
 
   before(async () => {
-    const logger = createLogger({ level: 'warn', destination: { write: (line: string) => void logged.push(JSON.parse(line)) } });
-    app = await startStripeTestApp({ name: 'retries', sku: `retries-${run}`, productName: 'Retry item', available: 20, logger });
-    ({ stripe, t } = app);
+    app = await startStripeTestApp({ name: 'retries', sku: `retries-${run}`, productName: 'Retry item', available: 20, logged: 'warn' });
+    ({ stripe, t, logged } = app);
   });
   after(() => app?.close());
 

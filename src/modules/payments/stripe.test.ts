@@ -4,9 +4,9 @@ import { sql } from 'drizzle-orm';
 import client from 'prom-client';
 import Stripe from 'stripe';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
-import { createLogger } from '../../platform/logger/logger.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
 import type { Json } from '../../../test/helpers/http.ts';
+import { capturingLogger } from '../../../test/helpers/log-lines.ts';
 import { waitFor } from '../../../test/helpers/queues.ts';
 import { createPaymentsRepository, OPEN_PAYMENT_PROBLEMS, registerGiveBackGauges } from './index.ts';
 import { startStripeServer, type StripeEvent, type StripeServer } from '../../../test/helpers/stripe-server.ts';
@@ -22,7 +22,7 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
   let alice: string;
   const WINDOW_S = 3;
   /** The app's log lines at warn level and above, parsed. */
-  const logged: { level: number; msg: string; orderId?: number; reason?: string }[] = [];
+  const { logger, lines: logged } = capturingLogger('warn');
 
   before(async () => {
     stripe = await startStripeServer({ secretKey: SECRET_KEY });
@@ -33,7 +33,7 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
       STRIPE_API_URL: stripe.url,
       PAYMENT_WINDOW_S: String(WINDOW_S),
       RATE_LIMIT_CHECKOUT_MAX: '10000',
-    }, undefined, { logger: createLogger({ level: 'warn', destination: { write: (line: string) => void logged.push(JSON.parse(line)) } }) });
+    }, undefined, { logger });
     const [id] = await insertCustomers(t.platform.db.primary, 1, 'stripe');
     [alice] = (await mintSessionCookies(t.env, [id!])) as [string];
   });
