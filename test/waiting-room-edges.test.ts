@@ -10,27 +10,15 @@ import { parsePrometheusText, total } from './helpers/prometheus-text.ts';
 import { openSse } from './helpers/sse.ts';
 import { roomKeys } from '../src/modules/waiting-room/waiting-room.scripts.ts';
 import { createTokenSigner } from '../src/modules/waiting-room/waiting-room.tokens.ts';
-import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts';
+import { createQueuedProduct, createQueuedSale, listeningWaitingRoomApp } from './helpers/waiting-room.ts';
 
 /**
  * The waiting room at its edges, on one in-process instance listening on a real socket: what its routes
  * and the checkout answer to input no client of ours sends.
  */
 /** An app listening on a free port, its limits out of the way and its room ticking fast. */
-async function listeningApp(extraEnv: Record<string, string> = {}): Promise<{ t: TestApp; url: string }> {
-  const t = await createTestApp({
-    RATE_LIMIT_GENERAL_MAX: '1000000',
-    RATE_LIMIT_CUSTOMER_MAX: '1000000',
-    RATE_LIMIT_SALE_MAX: '1000000',
-    RATE_LIMIT_CHECKOUT_MAX: '1000000',
-    WAITING_ROOM_EVENTS_REFRESH_MS: '100',
-    WAITING_ROOM_TICK_MS: '20',
-    WAITING_ROOM_TICKETS_PER_ADDRESS: '1000',
-    ...extraEnv,
-  });
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  return { t, url: `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}` };
-}
+const listeningApp = (extraEnv: Record<string, string> = {}) =>
+  listeningWaitingRoomApp({ RATE_LIMIT_CHECKOUT_MAX: '1000000', WAITING_ROOM_TICKETS_PER_ADDRESS: '1000', ...extraEnv });
 
 describe('waiting room at its edges', () => {
   let t: TestApp;

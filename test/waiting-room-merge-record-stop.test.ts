@@ -1,13 +1,12 @@
 import { sql } from 'drizzle-orm';
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { createTestApp, type TestApp } from './helpers/app.ts';
+import type { TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { request } from './helpers/http.ts';
-import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts';
-import { createLogger } from '../src/platform/logger/logger.ts';
+import type { LogLine } from './helpers/log-lines.ts';
+import { createQueuedProduct, createQueuedSale, listeningWaitingRoomApp } from './helpers/waiting-room.ts';
 
 /**
  * A merge record PostgreSQL refused is tried again in the background until the instance stops (see the room's
@@ -15,26 +14,13 @@ import { createLogger } from '../src/platform/logger/logger.ts';
  * real PostgreSQL and Redis.
  */
 describe('waiting room: a merge record tried again when the instance stops', () => {
-  const lines: { msg?: string; merges?: unknown }[] = [];
+  let lines: LogLine[];
   let t: TestApp;
   let url: string;
   let closed = false;
 
   before(async () => {
-    t = await createTestApp(
-      {
-        RATE_LIMIT_GENERAL_MAX: '1000000',
-        RATE_LIMIT_CUSTOMER_MAX: '1000000',
-        RATE_LIMIT_SALE_MAX: '1000000',
-        TRUST_PROXY: '127.0.0.1',
-        WAITING_ROOM_EVENTS_REFRESH_MS: '100',
-        WAITING_ROOM_TICK_MS: '20',
-      },
-      undefined,
-      { logger: createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } }) },
-    );
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    ({ t, url, logged: lines } = await listeningWaitingRoomApp({ TRUST_PROXY: '127.0.0.1' }, { logged: 'info' }));
   });
   after(async () => {
     if (!closed) await t?.app.close();

@@ -1,16 +1,15 @@
 import { and, eq, sql } from 'drizzle-orm';
 import assert from 'node:assert/strict';
 import { hash } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { createTestApp, type TestApp } from './helpers/app.ts';
+import type { TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { request } from './helpers/http.ts';
 import { ROOM_PARTS, roomKeys } from '../src/modules/waiting-room/waiting-room.scripts.ts';
 import { createWaitingRoomRepository, waitingRoomSpentPasses } from '../src/modules/waiting-room/index.ts';
 import { createTokenSigner } from '../src/modules/waiting-room/waiting-room.tokens.ts';
-import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts';
+import { createQueuedProduct, createQueuedSale, listeningWaitingRoomApp } from './helpers/waiting-room.ts';
 
 /**
  * One shopper, one place: a guest ticket taken on a second device, then signing in there to an account that
@@ -22,16 +21,7 @@ describe('waiting room: signing in with a guest ticket', () => {
   let url: string;
 
   before(async () => {
-    t = await createTestApp({
-      RATE_LIMIT_GENERAL_MAX: '1000000',
-      RATE_LIMIT_CUSTOMER_MAX: '1000000',
-      RATE_LIMIT_SALE_MAX: '1000000',
-      TRUST_PROXY: '127.0.0.1',
-      WAITING_ROOM_EVENTS_REFRESH_MS: '100',
-      WAITING_ROOM_TICK_MS: '20',
-    });
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    ({ t, url } = await listeningWaitingRoomApp({ TRUST_PROXY: '127.0.0.1' }));
   });
   after(async () => {
     await t?.close();
@@ -583,9 +573,7 @@ describe('waiting room: a sale far ahead', () => {
   let t: TestApp;
   let url: string;
   before(async () => {
-    t = await createTestApp({ RATE_LIMIT_GENERAL_MAX: '1000000', RATE_LIMIT_SALE_MAX: '1000000', WAITING_ROOM_EVENTS_REFRESH_MS: '100' });
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    ({ t, url } = await listeningWaitingRoomApp());
   });
   after(async () => {
     await t?.close();

@@ -1,11 +1,42 @@
-/** Queued sales for the waiting-room tests that run real `salescale serve` processes. */
+/** Queued sales for the waiting-room tests, on in-process apps or real `salescale serve` processes. */
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { createTestApp, type TestApp } from './app.ts';
 import { request } from './http.ts';
+import { capturingLogger, type LogLine } from './log-lines.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** How long `createQueuedSale` waits for every instance to serve the new room. */
 const SEE_ROOM_TIMEOUT_MS = 60_000;
+
+/**
+ * An in-process test app listening on a free port, for waiting-room tests: rate limits out of the way, the rooms
+ * re-read every 100 ms and ticked every 20 ms (`extraEnv` adds or overrides). With `logged`, its log lines at that
+ * level and above are kept in `logged`.
+ */
+export async function listeningWaitingRoomApp(extraEnv: Record<string, string> = {}, options: { logged?: 'info' | 'warn' } = {}): Promise<{ t: TestApp; url: string; logged: LogLine[] }> {
+  const log = options.logged ? capturingLogger(options.logged) : undefined;
+  const t = await createTestApp(
+    {
+      RATE_LIMIT_GENERAL_MAX: '1000000',
+      RATE_LIMIT_CUSTOMER_MAX: '1000000',
+      RATE_LIMIT_SALE_MAX: '1000000',
+      WAITING_ROOM_EVENTS_REFRESH_MS: '100',
+      WAITING_ROOM_TICK_MS: '20',
+      ...extraEnv,
+    },
+    undefined,
+    log ? { logger: log.logger } : {},
+  );
+  try {
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+  } catch (error) {
+    await t.close();
+    throw error;
+  }
+  return { t, url: `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`, logged: log?.lines ?? [] };
+}
 
 /** A product through the admin API of the instance at `url`; its id. */
 export async function createQueuedProduct(url: string, admin: Record<string, string>, o: { available: number; priceCents?: number; skuPrefix?: string }): Promise<number> {
