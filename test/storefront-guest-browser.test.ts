@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { createTestApp, type TestApp } from './helpers/app.ts';
-import { launchBrowser } from './helpers/browser.ts';
+import { sharedBrowser } from './helpers/browser.ts';
 import { request } from './helpers/http.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
 
@@ -14,6 +14,7 @@ import { startInstance, type Instance } from './helpers/instances.ts';
 describe('storefront guest checkout in a browser', () => {
   let t: TestApp;
   let web: Instance;
+  const browsers = sharedBrowser();
 
   before(async () => {
     t = await createTestApp({ TRUST_PROXY: '127.0.0.1', RATE_LIMIT_SALE_MAX: '100000', RATE_LIMIT_GENERAL_MAX: '100000' });
@@ -47,7 +48,7 @@ describe('storefront guest checkout in a browser', () => {
   };
 
   it('lets a guest order the cart with an email, see the order, and pay it', async (ctx) => {
-    const browser = await launchBrowser(ctx);
+    const browser = await browsers.launch(ctx);
     if (!browser) return;
     try {
       const id = await makeProduct({ name: 'Guest Runner', priceCents: 4_900 });
@@ -85,7 +86,7 @@ describe('storefront guest checkout in a browser', () => {
   });
 
   it('lets a guest cancel an unpaid order, which gives its units back', async (ctx) => {
-    const browser = await launchBrowser(ctx);
+    const browser = await browsers.launch(ctx);
     if (!browser) return;
     try {
       const id = await makeProduct({ name: 'Cancelled Runner', priceCents: 2_000 });
@@ -104,7 +105,7 @@ describe('storefront guest checkout in a browser', () => {
   });
 
   it('places one order when the reply is lost and the shopper presses again', async (ctx) => {
-    const browser = await launchBrowser(ctx);
+    const browser = await browsers.launch(ctx);
     if (!browser) return;
     try {
       const id = await makeProduct({ name: 'Lost Reply Runner', priceCents: 3_500 });
@@ -141,7 +142,7 @@ describe('storefront guest checkout in a browser', () => {
   });
 
   it('tells the guest why the order was refused: an invalid email, sold out, a purchase cap, rate limited, busy', async (ctx) => {
-    const browser = await launchBrowser(ctx);
+    const browser = await browsers.launch(ctx);
     if (!browser) return;
     try {
       const id = await makeProduct({ name: 'Refused Runner', priceCents: 1_000, available: 3 });
@@ -189,7 +190,7 @@ describe('storefront guest checkout in a browser', () => {
   });
 
   it('says which line was archived since it went into the cart, offers only to remove it, and names it when the order is refused', async (ctx) => {
-    const browser = await launchBrowser(ctx);
+    const browser = await browsers.launch(ctx);
     if (!browser) return;
     try {
       const kept = await makeProduct({ name: 'Kept Runner', priceCents: 2_000 });
@@ -226,7 +227,7 @@ describe('storefront guest checkout in a browser', () => {
   });
 
   it('keeps the email the guest typed when a line of the cart is changed or removed', async (ctx) => {
-    const browser = await launchBrowser(ctx);
+    const browser = await browsers.launch(ctx);
     if (!browser) return;
     try {
       const one = await makeProduct({ name: 'Typed Runner', priceCents: 1_000 });
@@ -249,7 +250,7 @@ describe('storefront guest checkout in a browser', () => {
   });
 
   it('keeps the keyboard where it was when a line is changed, and takes it to the message when a line is removed', async (ctx) => {
-    const browser = await launchBrowser(ctx);
+    const browser = await browsers.launch(ctx);
     if (!browser) return;
     try {
       const one = await makeProduct({ name: 'Focus Runner', priceCents: 1_000 });
@@ -274,7 +275,7 @@ describe('storefront guest checkout in a browser', () => {
   });
 
   it('checks a guest out of a queued sale with the waiting-room pass', async (ctx) => {
-    const browser = await launchBrowser(ctx);
+    const browser = await browsers.launch(ctx);
     if (!browser) return;
     try {
       const product = await makeProduct({ name: `Queued Guest ${Math.random().toString(36).slice(2)}`, priceCents: 9_900 });

@@ -1,8 +1,8 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { TestContext } from 'node:test';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { after, type TestContext } from 'node:test';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -42,6 +42,32 @@ export async function launchBrowser(t: TestContext): Promise<{ context: BrowserC
     async close() {
       await context.close().catch(() => {});
       rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * One headless Chromium for the tests of a suite, started at the first `launch` and closed after the suite (call it in
+ * the `describe` body): each `launch` opens a fresh browser context of it (its own cookies, storage and cache, as a
+ * fresh profile has), without a Chromium start-up per test. Like `launchBrowser`, undefined (the test skipped) when
+ * Chromium is not installed, except on CI.
+ */
+export function sharedBrowser(): { launch(t: TestContext): Promise<{ context: BrowserContext; close(): Promise<void> } | undefined> } {
+  let browser: Promise<Browser> | undefined;
+  after(async () => {
+    await (await browser?.catch(() => undefined))?.close();
+  });
+  return {
+    async launch(t) {
+      if (!existsSync(CHROMIUM)) return launchBrowser(t);
+      browser ??= chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+      const context = await (await browser).newContext({ viewport: { width: 1200, height: 800 } });
+      return {
+        context,
+        async close() {
+          await context.close().catch(() => {});
+        },
+      };
     },
   };
 }
