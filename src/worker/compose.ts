@@ -77,8 +77,18 @@ export function composeWorker(platform: Platform, options: { handlers?: JobHandl
   // while the mail server answers: they never take the connections the other jobs and the relay need.
   const maxConcurrentSends = Math.max(1, config.db.poolMax - CONNECTIONS_KEPT_FROM_SENDS);
   const handlers = options.handlers ?? {
-    ...createJobHandlers({ db, mailer, expiry, gate, repositories, maxConcurrentSends, shopUrl: platform.config.mail.shopUrl, followUpDelays: () => platform.cluster.settings().queueDelays }),
-    ...degradeModeProcessors({ logger, db }),
+    ...createJobHandlers({
+      db,
+      mailer,
+      expiry,
+      gate,
+      repositories,
+      maxConcurrentSends,
+      shopUrl: platform.config.mail.shopUrl,
+      followUpDelays: () => platform.cluster.settings().queueDelays,
+      jobTransaction: config.queues.jobTransaction,
+    }),
+    ...degradeModeProcessors({ logger, db, jobTransaction: config.queues.jobTransaction }),
   };
   const producers: QueueSet = createQueueSet({
     connection: platform.redis,

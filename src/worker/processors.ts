@@ -4,6 +4,7 @@ import { createNotificationService, notificationProcessors } from '../modules/no
 import { orderProcessors, type FollowUpDelays, type OrderExpiry, type OrdersRepository } from '../modules/orders/index.ts';
 import type { Database } from '../platform/db/client.ts';
 import type { Mailer } from '../platform/mail/mailer.ts';
+import type { JobTransactionLimits } from '../platform/queue/job-transaction.ts';
 import type { JobHandlers } from '../platform/queue/processing.ts';
 
 /** Every job handler, composed once per worker process. */
@@ -19,10 +20,12 @@ export function createJobHandlers(deps: {
   maxConcurrentSends?: number;
   /** The shop's address for emails (SHOP_URL). */
   shopUrl?: string;
+  /** PostgreSQL's lock and idle timeouts on the jobs' transactions (WORKER_JOB_LOCK_TIMEOUT_MS, WORKER_JOB_IDLE_TIMEOUT_MS). */
+  jobTransaction?: JobTransactionLimits;
 }): JobHandlers {
   return {
     ...notificationProcessors(createNotificationService({ ...deps, isOrderConfirmable: (db, orderId) => deps.repositories.orders.isConfirmable(db, orderId) })),
-    ...orderProcessors({ db: deps.db, repo: deps.repositories.orders, expiry: deps.expiry, followUpDelays: deps.followUpDelays }),
+    ...orderProcessors({ db: deps.db, repo: deps.repositories.orders, expiry: deps.expiry, followUpDelays: deps.followUpDelays, jobTransaction: deps.jobTransaction }),
     ...inventoryProcessors(deps),
     ...analyticsProcessors(createAnalyticsService({ db: deps.db, repository: deps.repositories.analytics })),
   };

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../platform/db/client.ts';
 import { jobClaims } from '../../platform/queue/queue.tables.ts';
+import { limitJobTransaction, type JobTransactionLimits } from '../../platform/queue/job-transaction.ts';
 import { jobIdOf, requirePayload, type JobHandlers } from '../../platform/queue/processing.ts';
 import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
 import { products } from '../catalog/catalog.tables.ts';
@@ -47,7 +48,7 @@ export function refreshStockGateStillNeeded(gateTtlS: number): string {
  * run), and a sum does not depend on it. Clamped at 0, a decrement that came first was dropped and the
  * increment after it left a refunded order counted as sold. The counter may dip below 0 until the increment arrives.
  */
-export function inventoryProcessors(deps: { db: Database; gate: Pick<StockGate, 'invalidate'> }): JobHandlers {
+export function inventoryProcessors(deps: { db: Database; gate: Pick<StockGate, 'invalidate'>; jobTransaction?: JobTransactionLimits }): JobHandlers {
   return {
     // Rebuilding a gate from PostgreSQL is right at any time, so a job run twice does no harm.
     [JOBS.refreshStockGate]: async (job) => {
@@ -59,6 +60,8 @@ export function inventoryProcessors(deps: { db: Database; gate: Pick<StockGate, 
       const update = requirePayload(job, isStockUpdate);
       const jobId = jobIdOf(job);
       return deps.db.primary.transaction(async (tx) => {
+        // A hot product's row is waited on by every update of it: a frozen holder is ended, a waiter gives up and is put back.
+        await limitJobTransaction(tx, deps.jobTransaction);
         const claimed = await tx.insert(jobClaims).values({ queue: QUEUES.inventory, jobId }).onConflictDoNothing().returning({ jobId: jobClaims.jobId });
         if (claimed.length === 0) return { applied: false };
         const updated = await tx

@@ -1,6 +1,7 @@
 import type { Database } from '../../platform/db/client.ts';
 import type { DbOrTx } from '../../platform/outbox/outbox.ts';
 import type { Mailer } from '../../platform/mail/mailer.ts';
+import { DEFAULT_JOB_TRANSACTION_LIMITS, limitJobTransaction, type JobTransactionLimits } from '../../platform/queue/job-transaction.ts';
 import { inSpan, ORDER_ATTRIBUTES, setSpanAttributes } from '../../platform/telemetry/trace-context.ts';
 import { sentEmails } from './notifications.tables.ts';
 import {
@@ -56,6 +57,14 @@ export interface NotificationServiceDeps {
   isOrderConfirmable?: (db: DbOrTx, orderId: number) => Promise<boolean>;
   /** The shop's address (SHOP_URL), linked from emails that send the buyer back to it. */
   shopUrl?: string;
+  /**
+   * Job transaction limits (`limitJobTransaction`). A send's claim transaction takes the lock timeout only: it sits
+   * idle for the whole SMTP conversation (up to the mailer's timeouts, a minute and more), so an idle timeout would
+   * cut healthy sends, and a send cut after the server's acceptance would be sent again. A re-delivery waiting on a
+   * frozen worker's uncommitted claim gives up after the lock timeout and is put back for later; it sends once that
+   * worker thaws and commits (then it skips) or dies (its claim rolled back with its connection).
+   */
+  jobTransaction?: JobTransactionLimits;
 }
 
 /** The connections the worker keeps from email sends: one for the relay and the sweeper, one for every other job. */
@@ -80,6 +89,7 @@ function createLimiter(limit: number) {
 
 export function createNotificationService(deps: NotificationServiceDeps): NotificationService {
   const limited = createLimiter(deps.maxConcurrentSends ?? Number.POSITIVE_INFINITY);
+  const { lockTimeoutMs } = deps.jobTransaction ?? DEFAULT_JOB_TRANSACTION_LIMITS;
   /**
    * Once per job id: the claim row is inserted, the message sent, and the claim committed only
    * after the mail server (or file) accepted it. A second delivery of the same job running at the
@@ -90,6 +100,7 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
   async function sendOnce(jobId: string, template: string, to: string, rendered: RenderedEmail, wanted?: (tx: DbOrTx) => Promise<boolean>): Promise<EmailOutcome> {
     const messageId = messageIdFor(jobId);
     return limited(() => deps.db.primary.transaction(async (tx) => {
+      await limitJobTransaction(tx, { lockTimeoutMs: lockTimeoutMs });
       if (wanted && !(await wanted(tx))) return { sent: false, skipped: true };
       const claimed = await tx.insert(sentEmails).values({ jobId, template, recipient: to, messageId }).onConflictDoNothing().returning({ jobId: sentEmails.jobId });
       if (claimed.length === 0) return { sent: false };

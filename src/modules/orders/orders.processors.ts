@@ -3,6 +3,7 @@ import { getTableName } from 'drizzle-orm';
 import type { Database } from '../../platform/db/client.ts';
 import { enqueueInTransaction } from '../../platform/outbox/outbox.ts';
 import { jobClaims } from '../../platform/queue/queue.tables.ts';
+import { limitJobTransaction, type JobTransactionLimits } from '../../platform/queue/job-transaction.ts';
 import { jobIdOf, requirePayload, type JobHandlers } from '../../platform/queue/processing.ts';
 import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
 import { ORDER_ATTRIBUTES, setSpanAttributes } from '../../platform/telemetry/trace-context.ts';
@@ -35,13 +36,14 @@ export const EXPIRE_ORDER_STILL_NEEDED = `CASE WHEN (o.data->>'orderId') ~ '^[0-
  * `followUpDelays` (read per job) defers the deferrable ones while the cluster is degraded.
  * `expire-order`: see `createOrderExpiry`.
  */
-export function orderProcessors(deps: { db: Database; repo: OrdersRepository; expiry: OrderExpiry; followUpDelays?: () => FollowUpDelays }): JobHandlers {
+export function orderProcessors(deps: { db: Database; repo: OrdersRepository; expiry: OrderExpiry; followUpDelays?: () => FollowUpDelays; jobTransaction?: JobTransactionLimits }): JobHandlers {
   const { repo } = deps;
   const fanOut = async (job: Job) => {
     const { orderId } = requirePayload(job, isOrderJob);
     setSpanAttributes({ [ORDER_ATTRIBUTES.orderId]: orderId });
     const jobId = jobIdOf(job);
     return deps.db.primary.transaction(async (tx) => {
+      await limitJobTransaction(tx, deps.jobTransaction);
       const claimed = await tx.insert(jobClaims).values({ queue: QUEUES.order, jobId }).onConflictDoNothing().returning({ jobId: jobClaims.jobId });
       if (claimed.length === 0) return { followUps: 0 };
       const order = await repo.loadPlaced(tx, orderId);

@@ -2,6 +2,7 @@ import { randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
+import { DEFAULT_JOB_TRANSACTION_LIMITS, type JobTransactionLimits } from '../queue/job-transaction.ts';
 import { DEFAULT_CONCURRENCY, isQueueName, QUEUE_NAMES, type QueueName } from '../queue/queue-definitions.ts';
 import { ConfigError, bool, int, list, oneOf, optionalStr, parseEnv, str, timeZone, url, type Field } from './env-schema.ts';
 import { loadShedConfigFrom, loadShedEnv, type LoadShedConfig } from '../load/load-shed.config.ts';
@@ -263,6 +264,8 @@ export const envSchema = {
   WORKER_QUEUES: list(queueName),
   WORKER_CONCURRENCY: list(queueNumber),
   WORKER_LOCK_DURATION_MS: int({ default: 30_000, min: 1000 }),
+  WORKER_JOB_LOCK_TIMEOUT_MS: int({ default: DEFAULT_JOB_TRANSACTION_LIMITS.lockTimeoutMs, min: 0 }),
+  WORKER_JOB_IDLE_TIMEOUT_MS: int({ default: DEFAULT_JOB_TRANSACTION_LIMITS.idleTimeoutMs, min: 0 }),
   QUEUE_ATTEMPTS: list(queueNumber),
   QUEUE_BACKOFF_MS: list(queueNumber),
   OUTBOX_POLL_INTERVAL_MS: int({ default: 500, min: 10 }),
@@ -313,6 +316,8 @@ export interface AppConfig {
     concurrency: Record<QueueName, number>;
     /** How long a worker's job lock lasts without renewal; a killed worker's jobs are re-delivered after it. */
     lockDurationMs: number;
+    /** PostgreSQL's lock and idle timeouts on job transactions (`limitJobTransaction`): a frozen worker stalls no other. */
+    jobTransaction: JobTransactionLimits;
     attempts: Partial<Record<QueueName, number>>;
     backoffMs: Partial<Record<QueueName, number>>;
   };
@@ -430,6 +435,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       worker: e.WORKER_QUEUES.length > 0 ? [...new Set(e.WORKER_QUEUES)] : [...QUEUE_NAMES],
       concurrency: workerConcurrencyOf(e.WORKER_CONCURRENCY),
       lockDurationMs: e.WORKER_LOCK_DURATION_MS,
+      jobTransaction: { lockTimeoutMs: e.WORKER_JOB_LOCK_TIMEOUT_MS, idleTimeoutMs: e.WORKER_JOB_IDLE_TIMEOUT_MS },
       attempts: Object.fromEntries(e.QUEUE_ATTEMPTS),
       backoffMs: Object.fromEntries(e.QUEUE_BACKOFF_MS),
     },
