@@ -75,6 +75,13 @@ const PARKED = `coalesce(o.last_error = 'unknown queue' OR o.last_error LIKE 're
 const MAX_BACKOFF_MS = 5000;
 /** A pass never holds its row locks longer than this waiting for Redis. */
 const ADD_TIMEOUT_MS = 10_000;
+/**
+ * PostgreSQL ends a pass's transaction that sits idle longer than this (`idle_in_transaction_session_timeout`, local
+ * to it): a live relay is idle only while BullMQ takes the jobs, at most ADD_TIMEOUT_MS, so only a relay whose
+ * process froze in the middle of a pass (SIGSTOP, a paused VM, a GC stall: its connection stays open) reaches it.
+ * Its rows then go back to the other relays, which skipped them (`SKIP LOCKED`) for as long as the freeze lasted.
+ */
+export const RELAY_IDLE_TIMEOUT_MS = ADD_TIMEOUT_MS + 5000;
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -153,7 +160,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     const client = await options.pool.connect();
     let rows: Row[] = [];
     try {
-      await client.query('BEGIN');
+      // One round trip: the pass's own idle limit, before it locks anything.
+      await client.query(`BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${RELAY_IDLE_TIMEOUT_MS}`);
       ({ rows } = await client.query<Row>(
         'SELECT id, queue, name, data, opts, trace_context FROM outbox WHERE relayed_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED',
         [batchSize],
