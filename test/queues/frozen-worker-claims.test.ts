@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { messageIdFor } from '../../src/modules/notifications/index.ts';
 import { enqueueInTransaction, outboxJobId } from '../../src/platform/outbox/outbox.ts';
 import { JOBS, QUEUES } from '../../src/platform/queue/queue-definitions.ts';
 import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 
 /**
  * A worker frozen (SIGSTOP, a paused VM, a long GC stall) in the middle of a job's transaction keeps its claim
@@ -14,10 +16,15 @@ import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queue
  */
 describe('a worker frozen inside a job transaction', () => {
   let f: QueueFixture;
+  let smtp: SmtpSink;
   before(async () => {
-    f = await createQueueFixture({ WORKER_QUEUES: 'inventory' });
+    smtp = await startSmtpSink();
+    f = await createQueueFixture({ WORKER_QUEUES: 'inventory', SMTP_URL: smtp.url });
   });
-  after(() => f?.close());
+  after(async () => {
+    await f?.close();
+    await smtp?.close();
+  });
 
   /** How long after the freeze the healthy worker must have applied the job (the frozen one still frozen). */
   const BOUND_MS = 25_000;
@@ -79,6 +86,45 @@ describe('a worker frozen inside a job transaction', () => {
       await holder.query('ROLLBACK').catch(() => {});
       holder.release();
       if (frozenPid !== undefined) first.process.kill('SIGCONT');
+      await first.stop('SIGKILL');
+    }
+  });
+
+  it('puts the re-delivery of an email it is sending back for later instead of waiting, and it is sent once after the frozen one dies', async () => {
+    const queues = await f.inspect();
+    // The mail server holds its reply: the first worker sits in the send, its claim uncommitted.
+    const held = smtp.holdNext();
+    const first = await f.startWorker({ WORKER_QUEUES: 'email' });
+    let frozen = false;
+    try {
+      const [id] = await enqueueInTransaction(f.db.primary, { queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email: `frozen-${randomUUID()}@example.com`, name: 'Frozen' } });
+      const jobId = outboxJobId(id!);
+      assert.equal((await held).messageId, messageIdFor(jobId));
+      first.process.kill('SIGSTOP');
+      frozen = true;
+      const frozenAt = Date.now();
+
+      const second = await f.startWorker({ WORKER_QUEUES: 'email' });
+      try {
+        // The healthy worker gives up on the frozen claim and puts the job back (no attempt used), rather than waiting
+        // (until the statement timeout, an attempt used each time: a dead letter, never sent once the frozen one died).
+        await waitFor('the re-delivery to be put back for later', async () => (await queues.get('email').getJob(jobId))?.data?.runnableAt, Math.max(1000, BOUND_MS - (Date.now() - frozenAt)));
+        first.process.kill('SIGKILL');
+        await first.exited;
+        await waitFor('the email job to complete', async () => (await queues.get('email').getJob(jobId))?.finishedOn, 90_000);
+        const job = await queues.get('email').getJob(jobId);
+        assert.equal(await job?.getState(), 'completed', String(job?.failedReason));
+        assert.equal(smtp.accepted.filter((m) => m.messageId === messageIdFor(jobId)).length, 1, 'accepted once');
+        const { rows } = await f.db.pools.primary.query(
+          'SELECT (SELECT count(*)::int FROM sent_emails WHERE job_id = $1) AS sent, (SELECT count(*)::int FROM dead_letters WHERE job_id = $1) AS dead',
+          [jobId],
+        );
+        assert.deepEqual(rows[0], { sent: 1, dead: 0 });
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      if (frozen) first.process.kill('SIGCONT');
       await first.stop('SIGKILL');
     }
   });
