@@ -99,7 +99,7 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
         },
       ),
   });
-  const hub = createStreamHub({ room, subscriber: deps.subscriber, channel, refreshMs: deps.config.streamRefreshMs, logger: deps.logger, metrics });
+  const hub = createStreamHub({ room, subscriber: deps.subscriber, channel, refreshMs: deps.config.streamRefreshMs, keepAliveMs: deps.config.keepAliveMs, logger: deps.logger, metrics });
   streamsReader = hub;
 
   const plugin: FastifyPluginAsync = async (app) => {

@@ -55,7 +55,7 @@ describe('waiting-room event streams at shutdown', () => {
   // after, held by no refresh and ended by nothing, so the server's close waited on it until the shutdown
   // timeout killed the process (exit 1).
   it('ends a stream handed over after the streams were ended for shutdown', async () => {
-    const hub = createStreamHub({ room, subscriber, channel: `${testPrefix()}:waiting-room`, refreshMs: 100, logger: createLogger({ level: 'silent' }) });
+    const hub = createStreamHub({ room, subscriber, channel: `${testPrefix()}:waiting-room`, refreshMs: 100, keepAliveMs: 15_000, logger: createLogger({ level: 'silent' }) });
     hub.start();
     const { response, ended } = await stream();
     hub.close();

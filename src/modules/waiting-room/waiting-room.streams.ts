@@ -45,6 +45,8 @@ export function createStreamHub(deps: {
   subscriber: Redis;
   channel: string;
   refreshMs: number;
+  /** How often each open stream gets a keep-alive comment (WAITING_ROOM_KEEPALIVE_MS). */
+  keepAliveMs: number;
   logger: Logger;
   /** Each stream's lifetime, observed when it closes (streams are left out of the request latency metrics). */
   metrics?: Pick<WaitingRoomMetrics, 'streamSeconds'>;
@@ -149,12 +151,12 @@ export function createStreamHub(deps: {
       if (deps.subscriber.status === 'ready') void subscribe();
       timer = setInterval(refreshAll, deps.refreshMs);
       timer.unref();
-      // A comment line every 15 s keeps proxies from closing a quiet stream.
+      // A comment line every `keepAliveMs` (15 s by default) keeps proxies and load balancers from closing a quiet stream.
       heartbeat = setInterval(() => {
         for (const tickets of byEvent.values()) {
           for (const streams of tickets.values()) for (const stream of streams) if (!stream.response.writableEnded) stream.response.write(': keep-alive\n\n');
         }
-      }, 15_000);
+      }, deps.keepAliveMs);
       heartbeat.unref();
     },
 

@@ -37,6 +37,22 @@ describe('loadConfig', () => {
     );
   });
 
+  it("sends the waiting room's keep-alive every 15 s unless WAITING_ROOM_KEEPALIVE_MS says otherwise, between 1 s and 5 min", () => {
+    assert.equal(loadConfig(base).waitingRoom.keepAliveMs, 15_000);
+    assert.equal(loadConfig({ ...base, WAITING_ROOM_KEEPALIVE_MS: '5000' }).waitingRoom.keepAliveMs, 5000);
+    assert.equal(loadConfig({ ...base, WAITING_ROOM_KEEPALIVE_MS: '1000' }).waitingRoom.keepAliveMs, 1000);
+    assert.equal(loadConfig({ ...base, WAITING_ROOM_KEEPALIVE_MS: '300000' }).waitingRoom.keepAliveMs, 300_000);
+    for (const [raw, message] of [
+      ['999', /^WAITING_ROOM_KEEPALIVE_MS: must be between 1000 and 300000, got 999$/],
+      ['0', /^WAITING_ROOM_KEEPALIVE_MS: must be between 1000 and 300000, got 0$/],
+      ['300001', /^WAITING_ROOM_KEEPALIVE_MS: must be between 1000 and 300000, got 300001$/],
+      ['15s', /^WAITING_ROOM_KEEPALIVE_MS: must be an integer, got "15s"$/],
+      ['1500.5', /^WAITING_ROOM_KEEPALIVE_MS: must be an integer, got "1500.5"$/],
+    ] as const) {
+      assert.throws(() => loadConfig({ ...base, WAITING_ROOM_KEEPALIVE_MS: raw }), (error: ConfigError) => error instanceof ConfigError && error.variable === 'WAITING_ROOM_KEEPALIVE_MS' && message.test(error.message), raw);
+    }
+  });
+
   it('accepts proxy addresses and CIDRs but never a blanket true', () => {
     assert.deepEqual(loadConfig({ ...base, TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1' }).http.trustProxy, ['10.0.0.0/8', '127.0.0.1', '::1']);
     assert.throws(() => loadConfig({ ...base, TRUST_PROXY: 'true' }), /TRUST_PROXY/);

@@ -6,6 +6,7 @@ export const waitingRoomEnv = {
   WAITING_ROOM_TICK_MS: int({ default: 100, min: 10, max: 5000 }),
   WAITING_ROOM_STREAM_REFRESH_MS: int({ default: 1000, min: 100, max: 60_000 }),
   WAITING_ROOM_EVENTS_REFRESH_MS: int({ default: 1000, min: 100, max: 60_000 }),
+  WAITING_ROOM_KEEPALIVE_MS: int({ default: 15_000, min: 1000, max: 300_000 }),
   WAITING_ROOM_TICKETS_PER_ADDRESS: int({ default: 1, min: 1, max: 1_000_000 }),
   WAITING_ROOM_SAFETY_FACTOR: num({ default: 0.5, min: 0.01 }),
   WAITING_ROOM_REQUESTS_PER_VISITOR: num({ default: 20, min: 1 }),
@@ -23,6 +24,11 @@ export interface WaitingRoomConfig {
   streamRefreshMs: number;
   /** How often each instance re-reads which sale events have a waiting room. */
   eventsRefreshMs: number;
+  /**
+   * How often each open event stream gets a keep-alive comment (`: keep-alive`), so that a proxy or load balancer
+   * between the visitor and the instance does not close a quiet stream: below the shortest idle timeout on the way.
+   */
+  keepAliveMs: number;
   /** New guest tickets per address class (an IPv4 address, an IPv6 /64) per event; signed-in customers are not counted. */
   ticketsPerAddress: number;
   /** Share of the measured capacity the derived admission rate uses. */
@@ -43,6 +49,7 @@ export function waitingRoomConfigFrom(e: WaitingRoomEnv): WaitingRoomConfig {
     tickMs: e.WAITING_ROOM_TICK_MS,
     streamRefreshMs: e.WAITING_ROOM_STREAM_REFRESH_MS,
     eventsRefreshMs: e.WAITING_ROOM_EVENTS_REFRESH_MS,
+    keepAliveMs: e.WAITING_ROOM_KEEPALIVE_MS,
     ticketsPerAddress: e.WAITING_ROOM_TICKETS_PER_ADDRESS,
     safetyFactor: e.WAITING_ROOM_SAFETY_FACTOR,
     requestsPerVisitor: e.WAITING_ROOM_REQUESTS_PER_VISITOR,
