@@ -116,4 +116,19 @@ describe('stock view notices', () => {
     await until('the failure counted', async () => ((await ownCounter.get()).values.find((v) => v.labels.outcome === 'publish_failed')?.value ?? 0) === 1);
     broken.disconnect();
   });
+
+  // StockViewNoticesFailing reads `increase()` of publish_failed: a series born at its first failure (at 1) shows no
+  // increase for it, and a series no process has shows nothing to alert on.
+  it('exposes every outcome at zero from the start, so the first publish failure is an increase', async () => {
+    const fresh = await stockViewNoticeCounterFor(new client.Registry()).get();
+    assert.deepEqual(
+      fresh.values.map((v) => [v.labels.outcome, v.value]).sort(),
+      [
+        ['malformed', 0],
+        ['publish_failed', 0],
+        ['published', 0],
+        ['received', 0],
+      ],
+    );
+  });
 });

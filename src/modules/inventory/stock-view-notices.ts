@@ -20,8 +20,12 @@ export const stockViewChannel = (prefix: string): string => `${prefix}:stock-vie
 
 export type StockViewNoticeCounter = client.Counter<'outcome'>;
 const counters = new WeakMap<client.Registry, StockViewNoticeCounter>();
+const OUTCOMES = ['published', 'publish_failed', 'received', 'malformed'] as const;
 
-/** `outcome`: published | publish_failed (logged; the refresh interval catches up) | received | malformed. */
+/**
+ * `outcome`: published | publish_failed (logged; the refresh interval catches up) | received | malformed. Every
+ * outcome is created at zero, so the first publish failure is an `increase()` (StockViewNoticesFailing).
+ */
 export function stockViewNoticeCounterFor(registry: client.Registry): StockViewNoticeCounter {
   let counter = counters.get(registry);
   if (!counter) {
@@ -31,6 +35,7 @@ export function stockViewNoticeCounterFor(registry: client.Registry): StockViewN
       labelNames: ['outcome'],
       registers: [registry],
     });
+    for (const outcome of OUTCOMES) counter.inc({ outcome }, 0);
     counters.set(registry, counter);
   }
   return counter;
