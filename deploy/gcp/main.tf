@@ -1482,6 +1482,26 @@ resource "google_monitoring_alert_policy" "payment_refund_failed_or_disputed" {
   notification_channels = google_monitoring_notification_channel.email[*].id
 }
 
+resource "google_monitoring_alert_policy" "stock_view_notices_failing" {
+  display_name = "StockViewNoticesFailing (warning)"
+  combiner = "OR"
+  severity = "WARNING"
+  conditions {
+    display_name = "Units given back not announced to the other instances (stock view notices failing to publish) for 15 minutes"
+    condition_prometheus_query_language {
+      query = "sum by (role) (increase(salescale_stock_view_notices_total{outcome=\"publish_failed\"}[5m])) > 0"
+      duration = "900s"
+      evaluation_interval = "60s"
+      alert_rule = "StockViewNoticesFailing"
+    }
+  }
+  documentation {
+    content = "Units given back not announced to the other instances (stock view notices failing to publish) for 15 minutes. Action: investigate. Runbook: docs/runbook.md#stockviewnoticesfailing"
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
 output "load_balancer_ip" {
   value = google_compute_global_address.web.address
 }

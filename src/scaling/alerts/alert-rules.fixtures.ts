@@ -464,6 +464,45 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
     ],
   },
 
+  StockViewNoticesFailing: {
+    startMinute: 10,
+    windowMinutes: 5,
+    // From minute 10 one publish a minute fails on web-1 while others still go out; web-2 publishes fine.
+    series: [
+      { series: `salescale_stock_view_notices_total{outcome="publish_failed",${web}}`, values: '0x9 1+1x30' },
+      { series: `salescale_stock_view_notices_total{outcome="published",${web}}`, values: '0+3x40' },
+      { series: `salescale_stock_view_notices_total{outcome="publish_failed",${web2}}`, values: '0x40' },
+      { series: `salescale_stock_view_notices_total{outcome="published",${web2}}`, values: '0+3x40' },
+    ],
+    labels: { role: 'web' },
+    quiet: [
+      {
+        name: 'a Redis blip: publishes failing for 3 minutes, then going out again',
+        series: [
+          { series: `salescale_stock_view_notices_total{outcome="publish_failed",${web}}`, values: '0x9 1+1x2 3x30' },
+          { series: `salescale_stock_view_notices_total{outcome="published",${web}}`, values: '0+3x40' },
+        ],
+      },
+      {
+        name: 'notices received and malformed ones dropped, none failing to publish',
+        series: [
+          { series: `salescale_stock_view_notices_total{outcome="publish_failed",${web}}`, values: '0x40' },
+          { series: `salescale_stock_view_notices_total{outcome="received",${web}}`, values: '0+10x40' },
+          { series: `salescale_stock_view_notices_total{outcome="malformed",${web}}`, values: '0+1x40' },
+        ],
+      },
+    ],
+    cases: [
+      {
+        name: "the worker's expiries failing to publish for half an hour, then publishing again",
+        series: [{ series: 'salescale_stock_view_notices_total{outcome="publish_failed",role="worker",instance_id="worker-1"}', values: '0x9 1+1x30 31x30' }],
+        firingMinute: 30,
+        labels: { role: 'worker' },
+        resolvedMinute: 47,
+      },
+    ],
+  },
+
   ScaleUpEvent: { startMinute: 10, windowMinutes: 0, series: liveInstances(2, 4), labels: { role: 'web' } },
   ScaleDownEvent: { startMinute: 10, windowMinutes: 0, series: liveInstances(4, 2), labels: { role: 'web' } },
   HighTrafficDetected: {

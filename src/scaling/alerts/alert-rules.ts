@@ -19,6 +19,9 @@
  * - `payments`: Salescale's own, for checkout that takes money (reservations, payments, webhooks;
  *   not in the seed). Counters of the web role (payments, webhooks, provider calls, late payments,
  *   expiries by payment) and the worker (expiries by job and sweeper, reservations held).
+ * - `inventory`: Salescale's own, for the stock every instance sells from (not in the seed): units given back on
+ *   one process are announced to every web instance over Redis pub/sub (`salescale_stock_view_notices_total`, web
+ *   and worker), and announcements that keep failing leave the other instances refusing those units for a while.
  *
  * Metric names are Salescale's own (see README "Metrics, health and alerts"). Definitions used below:
  * - CPU utilization = rate(process_cpu_seconds_total) / process_cpu_limit_cores (cgroup quota, else
@@ -39,7 +42,7 @@ export type CloudWatchStatistic = 'Average' | 'Sum' | 'Maximum' | 'Minimum' | 'S
 export type CloudWatchComparison = 'GreaterThanThreshold' | 'GreaterThanOrEqualToThreshold' | 'LessThanThreshold' | 'LessThanOrEqualToThreshold';
 
 /** Where a rule comes from in the seed strategy. */
-export type AlertSource = 'alert-thresholds' | 'critical-metrics' | 'cloudwatch-alarms' | 'availability' | 'stuck-work' | 'waiting-room' | 'payments';
+export type AlertSource = 'alert-thresholds' | 'critical-metrics' | 'cloudwatch-alarms' | 'availability' | 'stuck-work' | 'waiting-room' | 'payments' | 'inventory';
 
 export interface CloudWatchAlarmSpec {
   namespace: string;
@@ -621,6 +624,19 @@ export const ALERT_RULES: readonly AlertRule[] = [
     forSeconds: 0,
     action: 'investigate',
     source: 'payments',
+  },
+  {
+    name: 'StockViewNoticesFailing',
+    severity: 'warning',
+    summary: 'Units given back not announced to the other instances (stock view notices failing to publish) for 15 minutes',
+    description:
+      '{{ $labels.role }} instances keep failing to tell the web instances that units came back (a cancellation, a refund, an expired reservation, a stock change): the other instances refuse those units from memory ("only N left", sold out) for up to STOCK_VIEW_REFRESH_MS after each, so shoppers are turned away from stock that is on sale.',
+    // Publishing happens only when units come back: a Redis blip of a few minutes is left to the Redis and readiness
+    // alerts; failures in every 5-minute window for 15 minutes are a publish path that stays broken (series created at 0).
+    expr: 'sum by (role) (increase(salescale_stock_view_notices_total{outcome="publish_failed"}[5m])) > 0',
+    forSeconds: 900,
+    action: 'investigate',
+    source: 'inventory',
   },
 
   // INFO

@@ -2,7 +2,7 @@
  * The Grafana dashboard (deploy/grafana/salescale-dashboard.json) as code, over the same metric
  * names as the alert rules: latency percentiles, error rate, throughput, DB pool and query time,
  * queue depth, checkout rate and cart abandonment, active users, degrade mode, instances, process,
- * payments, the waiting room.
+ * payments, the waiting room, the stock view's notices.
  */
 
 import { SHOPPER_ROUTES } from './alert-rules.ts';
@@ -303,6 +303,21 @@ const ROWS: { title: string; panels: PanelSpec[] }[] = [
         unit: 'short',
         description: 'Server-Sent-Events streams of waiting visitors, per instance: each holds a connection for the whole wait (not in the request latency figures)',
         targets: [{ expr: 'sum by (instance_id) (salescale_waiting_room_streams_open)', legend: '{{instance_id}}' }],
+      },
+    ],
+  },
+  {
+    title: 'Inventory',
+    panels: [
+      {
+        title: 'Stock view notices: units given back, announced to every web instance (per minute)',
+        unit: 'short',
+        description:
+          'Published by the web instances and the worker, received by every web instance; StockViewNoticesFailing fires while publishes keep failing (the other instances then refuse returned units for up to STOCK_VIEW_REFRESH_MS)',
+        targets: [
+          { expr: 'sum by (role, outcome) (rate(salescale_stock_view_notices_total{outcome=~"published|publish_failed"}[5m])) * 60', legend: '{{outcome}} ({{role}})' },
+          { expr: 'sum by (outcome) (rate(salescale_stock_view_notices_total{outcome=~"received|malformed"}[5m])) * 60', legend: '{{outcome}}' },
+        ],
       },
     ],
   },

@@ -21,6 +21,7 @@ const SALESCALE_SOURCES: Partial<Record<NonNullable<AlertRule['source']>, string
   availability: 'Salescale, availability',
   'stuck-work': 'Salescale, stuck work',
   payments: 'Salescale, payments',
+  inventory: 'Salescale, inventory',
 };
 
 /**
