@@ -1,5 +1,4 @@
 import { and, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
-import type { Db } from '../../platform/db/client.ts';
 import type { DbOrTx } from '../../platform/outbox/outbox.ts';
 import { orders } from '../orders/orders.tables.ts';
 import { paymentEvents, payments, type PaymentStatus } from './payments.tables.ts';
@@ -53,15 +52,38 @@ export function createPaymentsRepository() {
       return rows[0];
     },
 
-    /** The payment row of (provider, intent), created if new, locked for this transaction. */
+    /**
+     * Whether the provider's event was processed already, and the payment of (provider, intent) if known: the two reads
+     * before an event is decided, in one round trip.
+     */
+    async eventSeenAndPayment(db: DbOrTx, provider: string, eventId: string, intentId: string | undefined): Promise<{ seen: boolean; payment: PaymentRow | undefined }> {
+      const seen = sql<boolean>`exists (select 1 from ${paymentEvents} where ${paymentEvents.provider} = ${provider} and ${paymentEvents.eventId} = ${eventId})`;
+      if (intentId === undefined) {
+        const rows = await db.execute<{ seen: boolean }>(sql`select ${seen} as seen`);
+        return { seen: rows.rows[0]!.seen, payment: undefined };
+      }
+      // The event's flag beside the payment's row, if any (a left join from one row).
+      const rows = await db
+        .select({ seen, payment: payments })
+        .from(sql`(select 1) as one`)
+        .leftJoin(payments, and(eq(payments.provider, provider), eq(payments.intentId, intentId)));
+      return { seen: rows[0]!.seen, payment: rows[0]!.payment ?? undefined };
+    },
+
+    /**
+     * The payment row of (provider, intent), created if new, locked for this transaction. A new row is ours alone until
+     * commit (one round trip: the insert returns it); one that exists is then read FOR UPDATE.
+     */
     async lockOrCreate(
       tx: DbOrTx,
       input: { orderId: number; provider: string; intentId: string; amountCents: number; currency: string; clientSecret?: string },
     ): Promise<PaymentRow> {
-      await tx
+      const created = await tx
         .insert(payments)
         .values({ ...input, clientSecret: input.clientSecret ?? null })
-        .onConflictDoNothing();
+        .onConflictDoNothing()
+        .returning();
+      if (created[0]) return created[0];
       const rows = await tx
         .select()
         .from(payments)
@@ -76,7 +98,19 @@ export function createPaymentsRepository() {
       if (flags.applied !== undefined) set.applied = flags.applied;
       if (flags.late !== undefined) set.late = flags.late;
       if (flags.failureCode !== undefined) set.failureCode = flags.failureCode;
-      if (Object.keys(set).length > 1) await tx.update(payments).set(set).where(eq(payments.id, id));
+      if (Object.keys(set).length > 1) {
+        // The flags always, the status only forward: one statement, the status it had read (locked) in `prev`.
+        const prev = tx.$with('prev').as(tx.select({ status: sql<PaymentStatus>`${payments.status}`.as('prev_status') }).from(payments).where(eq(payments.id, id)).for('update'));
+        const rank = PAYMENT_STATUS_RANK[status];
+        const rows = await tx
+          .with(prev)
+          .update(payments)
+          .set({ ...set, status: sql`case when ${rankSql(sql`${payments.status}`)} < ${rank} then ${status}::payment_status else ${payments.status} end` })
+          .from(prev)
+          .where(eq(payments.id, id))
+          .returning({ moved: sql<boolean>`${rankSql(sql`prev.prev_status`)} < ${rank}` });
+        return rows[0]?.moved === true;
+      }
       const moved = await tx
         .update(payments)
         .set({ status, updatedAt: sql`now()` })
@@ -191,14 +225,6 @@ export function createPaymentsRepository() {
       const open = found.filter((p) => p.problemResolvedAt === null).map((p) => p.id);
       const resolved = open.length === 0 ? [] : await tx.update(payments).set({ problemResolvedAt: sql`now()` }).where(inArray(payments.id, open)).returning();
       return { found, resolved };
-    },
-
-    async eventSeen(db: Db, provider: string, eventId: string): Promise<boolean> {
-      const rows = await db
-        .select({ outcome: paymentEvents.outcome })
-        .from(paymentEvents)
-        .where(and(eq(paymentEvents.provider, provider), eq(paymentEvents.eventId, eventId)));
-      return rows.length > 0;
     },
 
     /** Records a processed event; false if it was already recorded (a concurrent replay). */

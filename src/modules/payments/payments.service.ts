@@ -144,8 +144,8 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     });
   }
 
-  async function decide(event: PaymentEvent): Promise<Decision> {
-    const known = event.intentId ? await payments.findByIntent(db.primary, event.provider, event.intentId) : undefined;
+  /** Decides an event; `known` is its payment as read before (`eventSeenAndPayment`), if any. */
+  async function decide(event: PaymentEvent, known: PaymentRow | undefined): Promise<Decision> {
     const orderId = known?.orderId ?? event.orderId;
     if (!orderId || !event.intentId) return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };
     const intentId = event.intentId;
@@ -356,20 +356,22 @@ export function createPaymentService(deps: PaymentServiceDeps) {
 
   /** Processes one verified provider event; safe to call any number of times, in any order. */
   async function process(event: PaymentEvent): Promise<ProcessOutcome> {
-    if (await payments.eventSeen(db.primary, event.provider, event.id)) {
+    // Whether it was processed already, and its payment if known (what `decide` locks the order of), in one round trip.
+    const { seen, payment: known } = await payments.eventSeenAndPayment(db.primary, event.provider, event.id, event.kind === 'ignored' ? undefined : event.intentId || undefined);
+    if (seen) {
       metrics.webhooks.inc({ provider: event.provider, outcome: 'duplicate' });
       return { outcome: 'duplicate' };
     }
     let outcome: ProcessOutcome = { outcome: 'ignored' };
     if (event.kind !== 'ignored') {
-      const decision = await decide(event);
+      const decision = await decide(event, known);
       await invalidate(decision.returned);
       await act(decision.action, decision.payment, decision.result.outcome === 'late').catch((error: unknown) => {
         throw answerForCallRefused(error, decision.action, decision.payment);
       });
       outcome = decision.result;
     }
-    // Deliveries of one event at once all get past `eventSeen` and decide (under the order's lock, to the same
+    // Deliveries of one event at once all get past `eventSeenAndPayment` and decide (under the order's lock, to the same
     // effect); the one that records it is the one processed, the others are duplicates.
     const recorded = await payments.recordEvent(db.primary, { provider: event.provider, eventId: event.id, type: event.type, intentId: event.intentId, outcome: outcome.outcome });
     metrics.webhooks.inc({ provider: event.provider, outcome: recorded ? 'processed' : 'duplicate' });
