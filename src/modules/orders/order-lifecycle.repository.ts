@@ -18,6 +18,8 @@ export interface LockedOrder {
   due: boolean;
   /** A refund was asked for (`startRefund`): its payment is to be given back, never captured. */
   refundRequested: boolean;
+  /** Its buyer checked out as a guest: `markPaid` checks its purchase caps (`guestOrderWithinCaps`). */
+  guest: boolean;
 }
 
 export interface ExpiredOrder {
@@ -81,10 +83,11 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
   return {
     /** Locks the order row (FOR UPDATE) for a payment decision; undefined if it does not exist. */
     async lockForPayment(tx: DbOrTx, orderId: number): Promise<LockedOrder | undefined> {
-      const result = await tx.execute<{ id: string; customer_id: string; status: OrderStatus; total_cents: string; currency: string; created_at: Date; due: boolean; refund_requested: boolean }>(sql`
+      const result = await tx.execute<{ id: string; customer_id: string; status: OrderStatus; total_cents: string; currency: string; created_at: Date; due: boolean; refund_requested: boolean; guest: boolean }>(sql`
         select id, customer_id, status, total_cents, currency, created_at, created_at <= now() - ${window} as due,
-          refund_requested_at is not null as refund_requested
-        from ${orders} where id = ${orderId} for update`);
+          refund_requested_at is not null as refund_requested,
+          exists (select 1 from ${customers} c where c.id = ${orders}.customer_id and c.guest) as guest
+        from ${orders} where id = ${orderId} for update of ${orders}`);
       const row = result.rows[0];
       if (!row) return undefined;
       return {
@@ -96,6 +99,7 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
         createdAt: new Date(row.created_at),
         due: row.due,
         refundRequested: row.refund_requested,
+        guest: row.guest,
       };
     },
 
@@ -103,10 +107,11 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
      * pending_payment → paid, within the window and, for a guest order, within the purchase caps (see
      * `guestOrderWithinCaps`); writes the `order-paid` follow-up (confirmation email,
      * popularity, analytics) to the outbox, in `traceContext`'s trace. Returns the seconds the buyer took, or undefined if the
-     * order was not payable.
+     * order was not payable. `guest` false (the order locked by `lockForPayment` said so): no guest caps to check, and
+     * no statement spent finding that out.
      */
-    async markPaid(tx: DbOrTx, orderId: number, traceContext?: string): Promise<{ secondsToPay: number } | undefined> {
-      if (!(await guestOrderWithinCaps(tx, orderId))) return undefined;
+    async markPaid(tx: DbOrTx, orderId: number, traceContext?: string, guest?: boolean): Promise<{ secondsToPay: number } | undefined> {
+      if (guest !== false && !(await guestOrderWithinCaps(tx, orderId))) return undefined;
       const updated = await tx.execute<{ seconds: number }>(sql`
         update ${orders} set status = 'paid', paid_at = now()
         where id = ${orderId} and status = 'pending_payment' and created_at > now() - ${window}

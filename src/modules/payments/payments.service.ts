@@ -217,7 +217,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           }
           const amountOk = payment.amountCents === order.totalCents && payment.currency.toUpperCase() === order.currency.toUpperCase();
           if (order.status === 'pending_payment' && !order.due && amountOk) {
-            const paid = await lifecycle.markPaid(tx, orderId, currentTraceContext());
+            const paid = await lifecycle.markPaid(tx, orderId, currentTraceContext(), order.guest);
             if (paid) {
               await payments.advance(tx, payment.id, captured ? 'captured' : 'authorized', { applied: true });
               counts.push(() => {

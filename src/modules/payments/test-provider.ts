@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Database } from '../../platform/db/client.ts';
 import type { PaymentEvent, PaymentProvider } from './payment-provider.ts';
 import { UnknownPaymentTokenError, WebhookMalformedError, WebhookSignatureInvalidError } from './payments.errors.ts';
@@ -71,8 +71,14 @@ export function createTestProvider(deps: { db: Database; webhookSecret: string }
     tokenIntentId: intentIdOf,
 
     async capture(input) {
-      await requireAuthorized(input.intentId);
-      await record(input.idempotencyKey, input.intentId, 'capture', input.amountCents);
+      // Recorded only if authorized, in one statement; nothing recorded (a retry's key already is, or no authorization):
+      // the authorization is checked, so that a retry passes and a capture of nothing throws, as before.
+      const captured = await db().execute(sql`
+        insert into ${testProviderOperations} (idempotency_key, intent_id, kind, amount_cents)
+        select ${input.idempotencyKey}, ${input.intentId}, 'capture', ${input.amountCents}
+        where exists (select 1 from ${testProviderOperations} a where a.intent_id = ${input.intentId} and a.kind = 'authorize')
+        on conflict do nothing`);
+      if (captured.rowCount === 0) await requireAuthorized(input.intentId);
     },
 
     async void(input) {
