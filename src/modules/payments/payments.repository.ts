@@ -227,6 +227,25 @@ export function createPaymentsRepository() {
       return { found, resolved };
     },
 
+    /**
+     * `advance` without flags and `recordEvent`, in one statement: the capture's bookkeeping after the provider's call
+     * for the event that led to it. Returns whether the event was recorded (false: a concurrent delivery recorded it).
+     */
+    async advanceAndRecordEvent(db: DbOrTx, id: number, status: PaymentStatus, event: { provider: string; eventId: string; type: string; intentId?: string; outcome: string }): Promise<boolean> {
+      const result = await db.execute<{ recorded: boolean }>(sql`
+        with moved as (
+          update ${payments} set status = ${status}::payment_status, updated_at = now()
+          where id = ${id} and ${rankSql(sql`status`)} < ${PAYMENT_STATUS_RANK[status]}
+          returning id),
+        recorded as (
+          insert into ${paymentEvents} (provider, event_id, type, intent_id, outcome)
+          values (${event.provider}, ${event.eventId}, ${event.type}, ${event.intentId ?? null}, ${event.outcome})
+          on conflict do nothing
+          returning event_id)
+        select exists (select 1 from recorded) as recorded, (select count(*) from moved) as moved`);
+      return result.rows[0]!.recorded;
+    },
+
     /** Records a processed event; false if it was already recorded (a concurrent replay). */
     async recordEvent(db: DbOrTx, input: { provider: string; eventId: string; type: string; intentId?: string; outcome: string }): Promise<boolean> {
       const rows = await db

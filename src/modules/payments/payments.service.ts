@@ -269,9 +269,13 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     return decision;
   }
 
-  /** Carries out a decision at the provider (keyed), then records the payment's new state. */
-  async function act(action: Action, payment: PaymentRow | undefined, late: boolean): Promise<void> {
-    if (!action || !payment) return;
+  /**
+   * Carries out a decision at the provider (keyed), then records the payment's new state. `event`: the provider's event
+   * that led to it, recorded in the same statement as that state where it can be (not a late payment's give-back);
+   * returns whether it recorded it (false: a concurrent delivery had), undefined if it was left to the caller.
+   */
+  async function act(action: Action, payment: PaymentRow | undefined, late: boolean, event?: Parameters<PaymentsRepository['recordEvent']>[1]): Promise<boolean | undefined> {
+    if (!action || !payment) return undefined;
     const input = { intentId: payment.intentId, amountCents: payment.amountCents, idempotencyKey: keyFor(payment, action) };
     try {
       // A key already answered with a 5xx: the call may have happened. Read it at the provider before using the next key.
@@ -309,8 +313,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     const status = action === 'capture' ? 'captured' : action === 'void' ? 'voided' : 'refunded';
     // Counted, and the buyer told, by whichever moves the payment there first: this call, or the provider's event (see `decide`).
     if (!late || status === 'captured') {
+      if (event) return payments.advanceAndRecordEvent(db.primary, payment.id, status, event);
       await payments.advance(db.primary, payment.id, status);
-      return;
+      return undefined;
     }
     const moved = await db.primary.transaction(async (tx) => {
       if (!(await payments.advance(tx, payment.id, status))) return false;
@@ -318,6 +323,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       return true;
     });
     if (moved) metrics.latePayments.inc({ provider: payment.provider, action: status });
+    return undefined;
   }
 
   /**
@@ -363,17 +369,20 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       return { outcome: 'duplicate' };
     }
     let outcome: ProcessOutcome = { outcome: 'ignored' };
+    const record = (of: ProcessOutcome) => ({ provider: event.provider, eventId: event.id, type: event.type, intentId: event.intentId, outcome: of.outcome });
+    let recorded: boolean | undefined;
     if (event.kind !== 'ignored') {
       const decision = await decide(event, known);
       await invalidate(decision.returned);
-      await act(decision.action, decision.payment, decision.result.outcome === 'late').catch((error: unknown) => {
+      // A capture's new status and this event's record go in one statement (`act`); otherwise it is recorded below.
+      recorded = await act(decision.action, decision.payment, decision.result.outcome === 'late', record(decision.result)).catch((error: unknown) => {
         throw answerForCallRefused(error, decision.action, decision.payment);
       });
       outcome = decision.result;
     }
     // Deliveries of one event at once all get past `eventSeenAndPayment` and decide (under the order's lock, to the same
     // effect); the one that records it is the one processed, the others are duplicates.
-    const recorded = await payments.recordEvent(db.primary, { provider: event.provider, eventId: event.id, type: event.type, intentId: event.intentId, outcome: outcome.outcome });
+    recorded ??= await payments.recordEvent(db.primary, record(outcome));
     metrics.webhooks.inc({ provider: event.provider, outcome: recorded ? 'processed' : 'duplicate' });
     return outcome;
   }
