@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from './helpers/app.ts';
+import { startStripeTestApp, type StripeTestApp } from './helpers/stripe-app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { queryCounter, type QueryCount } from './helpers/query-counter.ts';
 
@@ -15,6 +16,8 @@ import { queryCounter, type QueryCount } from './helpers/query-counter.ts';
 const PAID = { roundTrips: 13, transactions: 1, checkouts: 7 };
 const REPLAYED = { roundTrips: 2, transactions: 0, checkouts: 2 };
 const DECLINED = { roundTrips: 8, transactions: 1, checkouts: 4 };
+// Stripe, a guest's first pay call (the intent created and recorded): 14, 1, 9 before.
+const STRIPE_FIRST = { roundTrips: 9, transactions: 1, checkouts: 5 };
 
 describe('the round trips of a pay call (test provider)', () => {
   let t: TestApp;
@@ -74,5 +77,28 @@ describe('the round trips of a pay call (test provider)', () => {
     assert.equal(declined.reply.statusCode, 402, declined.reply.body);
     context.diagnostic(`declined: ${describeCount(declined.counted)}`);
     assertAtMost('declined', declined.counted, DECLINED);
+  });
+});
+
+describe('the round trips of a pay call (Stripe)', () => {
+  let app: StripeTestApp;
+  const run = randomUUID().slice(0, 8);
+  before(async () => {
+    app = await startStripeTestApp({ name: 'pay_trips', sku: `pay-trips-${run}`, productName: 'Counted item', available: 5 });
+  });
+  after(() => app?.close());
+
+  it('a guest order\'s first pay call: its intent created and recorded', async (context) => {
+    const counter = queryCounter(app.t.platform.db.pools.primary);
+    const { accessToken } = await app.placeGuestOrder(`pay-trips-${run}`);
+    const { result: reply, counted } = await counter.count(() =>
+      app.t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${accessToken}/pay`, headers: { 'idempotency-key': `pay-trips-${run}-a` }, payload: {} }),
+    );
+    assert.equal(reply.statusCode, 200, reply.body);
+    assert.match(reply.json().payment.clientSecret, /_secret_/);
+    const seen = { roundTrips: counted.statements.length, transactions: counted.transactions, checkouts: counted.checkouts };
+    const listing = `${seen.roundTrips} round trips, ${seen.transactions} transactions, ${seen.checkouts} checkouts:\n  ${counted.statements.join('\n  ')}`;
+    context.diagnostic(`stripe first pay call: ${listing}`);
+    for (const key of Object.keys(STRIPE_FIRST) as (keyof typeof STRIPE_FIRST)[]) assert.ok(seen[key] <= STRIPE_FIRST[key], `${key} ${seen[key]} > ${STRIPE_FIRST[key]}; ${listing}`);
   });
 });
