@@ -5,7 +5,8 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { createOutboxRelay } from '../../src/platform/outbox/outbox-relay.ts';
 import { enqueueInTransaction, outboxJobId } from '../../src/platform/outbox/outbox.ts';
-import { JOBS, QUEUES } from '../../src/platform/queue/queue-definitions.ts';
+import { JOBS, QUEUES, type QueueName } from '../../src/platform/queue/queue-definitions.ts';
+import type { QueueSet } from '../../src/platform/queue/queues.ts';
 import { TEST_REDIS_URL } from '../helpers/db.ts';
 import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
 import { startPrivateRedis } from '../helpers/redis-server.ts';
@@ -235,5 +236,40 @@ describe('outbox relay', () => {
       holder.release();
       await pool.end();
     }
+  });
+  // RELAY_IDLE_TIMEOUT_MS (15 s) ends a pass idle that long, so a frozen relay gives its rows back; a live pass is
+  // idle while BullMQ takes its jobs. Added one queue after the other, each within ADD_TIMEOUT_MS (10 s), a batch
+  // over two queues on a slow (not dead) Redis was idle 16 s and ended by PostgreSQL after its jobs reached BullMQ:
+  // sent again by the next pass, which died the same way, and the outbox never drained.
+  it('relays a batch over two queues on a slow but live Redis (8 s per add) without its idle limit ending the pass', async () => {
+    const real = await f.inspect();
+    // A Redis answering each add in 8 s (below the relay's 10 s add timeout): the real BullMQ add, delayed.
+    const slow: QueueSet = {
+      ...real,
+      get(name: QueueName) {
+        const queue = real.get(name);
+        return new Proxy(queue, {
+          get(target, prop, receiver) {
+            if (prop === 'addBulk') {
+              return async (...args: Parameters<typeof queue.addBulk>) => {
+                await new Promise((resolve) => setTimeout(resolve, 8000));
+                return target.addBulk(...args);
+              };
+            }
+            const value = Reflect.get(target, prop, receiver);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+      },
+    };
+    const ids = [
+      ...(await enqueueInTransaction(f.db.primary, { queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email: 'slow-redis@example.com', name: 'R' } })),
+      ...(await enqueueInTransaction(f.db.primary, { queue: QUEUES.inventory, name: JOBS.updateStock, data: { productId: 1, quantity: 1 } })),
+    ];
+    const relay = createOutboxRelay({ pool: f.db.pools.primary, queues: slow, logger: pino({ level: 'silent' }) });
+    const relayed = await relay.relayOnce().catch((error: unknown) => `failed: ${(error as Error).message}`);
+    assert.equal(relayed, 2, 'the healthy pass relays both rows');
+    const { rows } = await f.db.pools.primary.query('SELECT count(*)::int AS n FROM outbox WHERE id = ANY($1::bigint[]) AND relayed_at IS NOT NULL', [ids]);
+    assert.equal(rows[0].n, 2);
   });
 });

@@ -73,13 +73,19 @@ const CLEANUP_BUDGET_MS = 1000;
 /** Parked rows (`unknown queue`, `refused by BullMQ: …`) were never in Redis: a loss does not bring them back. */
 const PARKED = `coalesce(o.last_error = 'unknown queue' OR o.last_error LIKE 'refused by BullMQ:%', false)`;
 const MAX_BACKOFF_MS = 5000;
-/** A pass never holds its row locks longer than this waiting for Redis. */
+/**
+ * A pass never holds its row locks longer than this waiting for Redis: one deadline over all of the pass's adds (one
+ * `addBulk` per queue of the batch, sent together), not one per add.
+ */
 const ADD_TIMEOUT_MS = 10_000;
 /**
  * PostgreSQL ends a pass's transaction that sits idle longer than this (`idle_in_transaction_session_timeout`, local
- * to it): a live relay is idle only while BullMQ takes the jobs, at most ADD_TIMEOUT_MS, so only a relay whose
- * process froze in the middle of a pass (SIGSTOP, a paused VM, a GC stall: its connection stays open) reaches it.
- * Its rows then go back to the other relays, which skipped them (`SKIP LOCKED`) for as long as the freeze lasted.
+ * to it): a live relay is idle only while BullMQ takes the jobs, at most ADD_TIMEOUT_MS however many queues the
+ * batch spans (their adds run at once under that one deadline; one after the other, each with 10 s, a batch over
+ * two queues on a slow Redis was idle 16 s and ended by PostgreSQL after its jobs reached BullMQ, on every pass), so
+ * only a relay whose process froze in the middle of a pass (SIGSTOP, a paused VM, a GC stall: its connection stays
+ * open) reaches it. Its rows then go back to the other relays, which skipped them (`SKIP LOCKED`) for as long as the
+ * freeze lasted.
  */
 export const RELAY_IDLE_TIMEOUT_MS = ADD_TIMEOUT_MS + 5000;
 
@@ -177,6 +183,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         else byQueue.set(row.queue, [...(byQueue.get(row.queue) ?? []), row]);
       }
       const refused: { id: number; reason: string }[] = [];
+      const adds: Promise<unknown>[] = [];
       for (const [queue, queued] of byQueue) {
         const jobs = [];
         for (const row of queued) {
@@ -191,8 +198,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           if (reason === undefined) jobs.push(job);
           else refused.push({ id: row.id, reason: `refused by BullMQ: ${reason}` });
         }
-        if (jobs.length > 0) await withTimeout(options.queues.get(queue).addBulk(jobs), ADD_TIMEOUT_MS, `adding ${jobs.length} jobs to ${queue}`);
+        if (jobs.length > 0) adds.push(options.queues.get(queue).addBulk(jobs));
       }
+      // All queues' adds at once, under one deadline: the pass is idle at most ADD_TIMEOUT_MS, below its idle limit.
+      // One that fails fails the pass (the rows stay unrelayed); the others' jobs are kept once per id when re-added.
+      if (adds.length > 0) await withTimeout(Promise.all(adds), ADD_TIMEOUT_MS, `adding the jobs of ${rows.length - unknown.length - refused.length} rows to ${adds.length} queues`);
       if (unknown.length > 0) {
         // Only a hand-written row can get here (enqueueInTransaction checks names): park it, visibly.
         options.logger.error({ ids: unknown }, 'outbox rows name an unknown queue; marked relayed with an error');
