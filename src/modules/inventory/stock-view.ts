@@ -132,14 +132,31 @@ export function createStockView(deps: { gate: StockGate; refreshMs: number; cloc
       return undefined;
     },
 
-    /** Records PostgreSQL's refusal of a product not for sale. */
-    rememberRefusal(productId: number, refusal: Error): void {
+    /**
+     * The invalidation counter: taken before a gate or PostgreSQL call whose answer is then remembered (`remember`,
+     * `rememberRefusal`), so an answer that may predate units that came back meanwhile is not.
+     */
+    generation(): number {
+      return generation;
+    },
+
+    /**
+     * Records PostgreSQL's refusal of a product not for sale; not when `since` (the `generation()` taken before the
+     * attempt) is given and an invalidation or notice came since.
+     */
+    rememberRefusal(productId: number, refusal: Error, since?: number): void {
+      if (since !== undefined && since !== generation) return;
       if (refusals.size > MAX_REMEMBERED) refusals.clear();
       refusals.set(productId, { refusal, at: now() });
     },
 
-    /** Records a figure the gate just answered (e.g. with a refusal). */
-    remember(productId: number, available: number): void {
+    /**
+     * Records a figure the gate just answered (e.g. with a refusal); not when `since` (the `generation()` taken before
+     * the gate call) is given and an invalidation or notice came since: the figure may predate units given back, and
+     * remembering it would refuse them for `refreshMs` (a reserve's reply read after another process's notice).
+     */
+    remember(productId: number, available: number, since?: number): void {
+      if (since !== undefined && since !== generation) return;
       if (remembered.size > MAX_REMEMBERED) remembered.clear();
       remembered.set(productId, { value: available, at: now() });
     },

@@ -29,11 +29,14 @@ import type { FieldChanges } from '../../shared/field-changes.ts';
 /** Per-process memory of recent gate refusals (see the inventory module's stock view). */
 export interface StockHints {
   knownShortages(lines: readonly OrderLine[]): { productId: number; requested: number; available: number }[] | undefined;
-  remember(productId: number, available: number): void;
+  /** Records a gate's refusal figure, unless an invalidation came since `since` (`generation()` before the reserve). */
+  remember(productId: number, available: number, since?: number): void;
+  /** The view's invalidation counter, taken before a call whose answer is remembered. */
+  generation?(): number;
   /** A refusal remembered for a product of these lines that is not for sale (see `rememberRefusal`). */
   knownRefusal?(lines: readonly OrderLine[]): Error | undefined;
   /** Records PostgreSQL's refusal of a product not for sale (archived, draft), answered from memory for a while. */
-  rememberRefusal?(productId: number, refusal: Error): void;
+  rememberRefusal?(productId: number, refusal: Error, since?: number): void;
 }
 
 export interface OrderServiceDeps {
@@ -132,6 +135,8 @@ export function createOrderService(deps: OrderServiceDeps) {
     if (unavailable) throw unavailable;
     const reservation = randomUUID();
     const productIds = lines.map((line) => line.productId);
+    // A refusal is remembered only if no invalidation (here or another instance's notice) came while it was asked.
+    const since = deps.hints?.generation?.();
     let gateResult: Awaited<ReturnType<StockGate['reserve']>>;
     try {
       gateResult = await gate.reserve(reservation, lines);
@@ -142,7 +147,7 @@ export function createOrderService(deps: OrderServiceDeps) {
       throw new CheckoutUnavailableError();
     }
     if (!gateResult.ok) {
-      for (const shortage of gateResult.shortages) deps.hints?.remember(shortage.productId, shortage.available);
+      for (const shortage of gateResult.shortages) deps.hints?.remember(shortage.productId, shortage.available, since);
       throw new OutOfStockError(gateResult.shortages);
     }
     const reserved = gateResult.reserved;
@@ -166,7 +171,7 @@ export function createOrderService(deps: OrderServiceDeps) {
         return placeOnce(customerId, idempotencyKey, lines);
       }
       const refusal = refusalOf(error);
-      if (refusal instanceof ProductUnavailableError) deps.hints?.rememberRefusal?.(Number(refusal.details?.productId), refusal);
+      if (refusal instanceof ProductUnavailableError) deps.hints?.rememberRefusal?.(Number(refusal.details?.productId), refusal, since);
       // The gate let through units PostgreSQL does not have: its figure is too generous (rebuilt after a Redis
       // failover while orders were still in their statement). Exact, it never is (it is committed stock minus
       // reservations in flight), so it is rebuilt now rather than at its expiry, which kept a sold-out product
