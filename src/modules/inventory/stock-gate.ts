@@ -48,6 +48,12 @@ export interface StockGate {
    * Like `release`, one that cannot reach Redis rejects and is sent again in the background.
    */
   invalidate(productId: number): Promise<void>;
+  /**
+   * Calls `listener` after each invalidation that reached Redis (the figure dropped, rebuilt at its next use), one
+   * sent again in the background after a failure included; returns the function that stops calling it. What tells
+   * the other instances' stock views (`publishingStockGate`). A listener that throws is ignored.
+   */
+  onInvalidated?(listener: (productId: number) => void): () => void;
   /** The gate's current figure per product, for products whose gate exists. */
   peek(productIds: readonly number[]): Promise<Map<number, number>>;
   /** Builds the gate of a product from PostgreSQL if it is missing; false when the product is not for sale. */
@@ -122,6 +128,16 @@ export function createStockGate(options: StockGateOptions): StockGate {
   const unsentReleases = new Map<string, readonly number[]>();
   const unsentInvalidations = new Set<number>();
   let retryTimer: NodeJS.Timeout | undefined;
+  const invalidatedListeners = new Set<(productId: number) => void>();
+  const invalidated = (productId: number) => {
+    for (const listener of invalidatedListeners) {
+      try {
+        listener(productId);
+      } catch {
+        // A listener's failure is its own (a publish is logged there); the invalidation happened.
+      }
+    }
+  };
   const releaseKeys = (productIds: readonly number[]) => productIds.flatMap((id) => [keys(id).a, keys(id).r, keys(id).v]);
 
   function sendAgainLater(): void {
@@ -142,6 +158,7 @@ export function createStockGate(options: StockGateOptions): StockGate {
       for (const productId of unsentInvalidations) {
         await stockInvalidate.run(redis, keys(productId));
         unsentInvalidations.delete(productId);
+        invalidated(productId);
       }
     } catch {
       sendAgainLater();
@@ -257,6 +274,12 @@ export function createStockGate(options: StockGateOptions): StockGate {
         keepUnsent(() => unsentInvalidations.add(productId));
         throw error;
       }
+      invalidated(productId);
+    },
+
+    onInvalidated(listener) {
+      invalidatedListeners.add(listener);
+      return () => invalidatedListeners.delete(listener);
     },
 
     async forgetAll() {

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { TEST_REDIS_URL, testPrefix } from '../../../test/helpers/db.ts';
 import { createLogger } from '../../platform/logger/logger.ts';
 import { createRedis } from '../../platform/redis/redis.ts';
-import type { StockGate } from './stock-gate.ts';
+import { createStockGate, type StockGate } from './stock-gate.ts';
 import { createStockView } from './stock-view.ts';
 import { listenForStockViewNotices, publishingStockGate, stockViewNoticeCounterFor } from './stock-view-notices.ts';
 
@@ -105,6 +105,33 @@ describe('stock view notices', () => {
     subscriber.disconnect(true);
     await readyAgain;
     await until('the memory forgotten', () => view.knownShortages([{ productId: 3, quantity: 1 }]) === undefined);
+  });
+
+  // The gate's `invalidate` that cannot reach Redis rejects and is sent again in the background. Announced at once
+  // (it used to be, in a `finally`), the notice came while the gate still held the old figure: the other instances
+  // forgot it, read it again and remembered it, and nothing was announced when the retry dropped it, so they kept
+  // the stale figure for STOCK_VIEW_REFRESH_MS. The notice is sent when the gate's figure is dropped, retry included.
+  it('announces an invalidation the gate could not send once its background retry dropped the figure, not before', async () => {
+    const gateRedis = createRedis(TEST_REDIS_URL, { name: 'stock-view-notices-test-gate', role: 'state' });
+    gateRedis.on('error', () => {});
+    const real = createStockGate({ redis: gateRedis, prefix, snapshot: async () => ({ sellable: true, available: 3, committed: [] }), retryMs: 20 });
+    const announcing = publishingStockGate(real, { redis: publisher, prefix, logger, counter: otherCounter });
+    try {
+      await until('the gate connected', async () => (await real.ensure(7).catch(() => false)) === true);
+      assert.equal(await publisher.exists(`{${prefix}}:stock:7:a`), 1, 'the gate holds a figure');
+      heard.length = 0;
+      gateRedis.disconnect();
+      await assert.rejects(announcing.invalidate(7));
+      // A fence: a notice published after it on the same connection is heard after whatever it published.
+      await other.invalidate(8);
+      await until('the fence', () => heard.includes(8));
+      assert.ok(!heard.includes(7), 'a failed invalidation is not announced while the gate still holds the old figure');
+      await gateRedis.connect();
+      await until("the retry's notice", () => heard.includes(7));
+      assert.equal(await publisher.exists(`{${prefix}}:stock:7:a`), 0, 'announced once the figure was dropped');
+    } finally {
+      gateRedis.disconnect();
+    }
   });
 
   it('counts a publish that fails and does not fail the invalidation', async () => {

@@ -6,7 +6,7 @@ import type { StockGate } from './stock-gate.ts';
 /**
  * Units given back (or stock changed outside checkout) in one process are news to every web instance's stock view
  * (`createStockView`), which otherwise refuses them from memory ("only N left", sold out) for up to
- * STOCK_VIEW_REFRESH_MS. Each `StockGate.invalidate` that finished (a cancellation, a refund, an expired
+ * STOCK_VIEW_REFRESH_MS. Each `StockGate.invalidate` that reached Redis, at once or by the gate's retry (a cancellation, a refund, an expired
  * reservation in the worker, an admin's stock change, a gate rebuilt after PostgreSQL refused units) publishes the
  * product's id on a channel under the deployment's Redis prefix; every web instance forgets those products on
  * receipt, through the same path as its own invalidations (a gate read begun before the message does not remember
@@ -42,8 +42,12 @@ export function stockViewNoticeCounterFor(registry: client.Registry): StockViewN
 }
 
 /**
- * The gate, whose `invalidate` also tells every web instance's view once it finished (succeeded or handed to the
- * gate's background retry). Ids asked in one turn of the event loop share one PUBLISH (an expiry sweep of many
+ * The gate, whose invalidations also tell every web instance's view, once each reached Redis: when `invalidate`
+ * succeeds, or, for one that failed and was handed to the gate's background retry, when that retry succeeds
+ * (`StockGate.onInvalidated`). Not when it failed: the gate still holds the old figure then, and a view that forgot
+ * it would read and remember that same figure again, with nothing telling it when the retry dropped it (it kept
+ * the stale figure for STOCK_VIEW_REFRESH_MS). A gate without `onInvalidated` (a test's) announces each
+ * `invalidate` that succeeded. Ids asked in one turn of the event loop share one PUBLISH (an expiry sweep of many
  * orders sends one message). A publish that fails is logged and counted, never thrown: no order, cancellation or
  * expiry fails for it.
  */
@@ -69,14 +73,15 @@ export function publishingStockGate(gate: StockGate, deps: { redis: Redis; prefi
     }
     pending.add(productId);
   };
+  if (gate.onInvalidated) {
+    gate.onInvalidated(announce);
+    return { ...gate };
+  }
   return {
     ...gate,
     async invalidate(productId) {
-      try {
-        await gate.invalidate(productId);
-      } finally {
-        announce(productId);
-      }
+      await gate.invalidate(productId);
+      announce(productId);
     },
   };
 }
