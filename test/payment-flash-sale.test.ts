@@ -40,6 +40,7 @@ describe('flash sale with payment on two instances and a worker', () => {
       OUTBOX_POLL_INTERVAL_MS: '50',
       PAYMENT_SWEEP_INTERVAL_MS: '500',
       WORKER_LOCK_DURATION_MS: '2000',
+      WORKER_JOB_IDLE_TIMEOUT_MS: '1500',
       SHUTDOWN_TIMEOUT_MS: '5000',
       LOG_LEVEL: process.env.DEBUG_INSTANCES ? 'warn' : 'silent',
     };

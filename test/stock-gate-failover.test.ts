@@ -31,7 +31,7 @@ describe('stock gate after a Redis failover', () => {
     primary = await startPrivateRedis({ args: ['--repl-diskless-sync-delay', '0'] });
     replica = await startPrivateRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
     proxy = await startTcpProxy(primary.port);
-    t = await createTestApp({ REDIS_URL: proxy.url, STOCK_SHARDS: '4', STOCK_GATE_TTL_S: '3600', STOCK_VIEW_REFRESH_MS: '0', DB_STATEMENT_TIMEOUT_MS: '1000' });
+    t = await createTestApp({ REDIS_URL: proxy.url, STOCK_SHARDS: '4', STOCK_GATE_TTL_S: '3600', STOCK_VIEW_REFRESH_MS: '0', DB_STATEMENT_TIMEOUT_MS: '1000', WORKER_JOB_LOCK_TIMEOUT_MS: '500' });
     holder = new pg.Client({ connectionString: t.env.DATABASE_URL });
     await holder.connect();
   });

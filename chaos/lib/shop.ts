@@ -72,6 +72,8 @@ export async function startShop(options: ShopOptions = {}): Promise<Shop> {
     DB_POOL_MAX: '10',
     OUTBOX_POLL_INTERVAL_MS: '100',
     WORKER_LOCK_DURATION_MS: '3000',
+    // Below the lock duration (checked at load): a frozen worker's job transaction is ended before its re-delivery.
+    WORKER_JOB_IDLE_TIMEOUT_MS: '2500',
     SHUTDOWN_TIMEOUT_MS: '10000',
     // Every shopper comes from 127.0.0.1: the per-address limits would measure the limiter, not the faults.
     RATE_LIMIT_GENERAL_MAX: '10000000',

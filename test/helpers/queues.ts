@@ -41,6 +41,8 @@ export async function createQueueFixture(extraEnv: Record<string, string> = {}):
     OUTBOX_POLL_INTERVAL_MS: '50',
     // A killed worker's jobs come back after this (the production default is 30 s).
     WORKER_LOCK_DURATION_MS: '2000',
+    // Below the lock duration (checked at load): a frozen worker's job transaction is ended before its re-delivery.
+    WORKER_JOB_IDLE_TIMEOUT_MS: '1500',
     SHUTDOWN_TIMEOUT_MS: '5000',
     ...extraEnv,
   };

@@ -30,6 +30,22 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ ...base, LOG_LEVEL: 'loud' }), /LOG_LEVEL: must be one of/);
   });
 
+  // A frozen worker's job transaction must be ended (its claim gone) before BullMQ re-delivers the job, and a job
+  // waiting on a lock must give up (put back without an attempt) before its statement times out (an attempt used).
+  it('refuses job transaction limits that do not fit the worker lock and the statement timeout (0: none)', () => {
+    assert.throws(
+      () => loadConfig({ ...base, WORKER_JOB_IDLE_TIMEOUT_MS: '30000', WORKER_LOCK_DURATION_MS: '30000' }),
+      (error: ConfigError) => error instanceof ConfigError && /WORKER_JOB_IDLE_TIMEOUT_MS/.test(error.message) && /WORKER_LOCK_DURATION_MS \(30000\)/.test(error.message),
+    );
+    assert.throws(
+      () => loadConfig({ ...base, WORKER_JOB_LOCK_TIMEOUT_MS: '6000', DB_STATEMENT_TIMEOUT_MS: '5000' }),
+      (error: ConfigError) => error instanceof ConfigError && /WORKER_JOB_LOCK_TIMEOUT_MS/.test(error.message) && /DB_STATEMENT_TIMEOUT_MS \(5000\)/.test(error.message),
+    );
+    assert.doesNotThrow(() => loadConfig({ ...base, WORKER_JOB_IDLE_TIMEOUT_MS: '29999', WORKER_LOCK_DURATION_MS: '30000', WORKER_JOB_LOCK_TIMEOUT_MS: '4999', DB_STATEMENT_TIMEOUT_MS: '5000' }));
+    assert.doesNotThrow(() => loadConfig({ ...base, WORKER_JOB_IDLE_TIMEOUT_MS: '0', WORKER_LOCK_DURATION_MS: '1000', WORKER_JOB_LOCK_TIMEOUT_MS: '6000', DB_STATEMENT_TIMEOUT_MS: '0' }));
+    assert.doesNotThrow(() => loadConfig({ ...base, WORKER_JOB_LOCK_TIMEOUT_MS: '0', DB_STATEMENT_TIMEOUT_MS: '5000' }));
+  });
+
   it('names every bad variable at once', () => {
     assert.throws(
       () => loadConfig({ ...base, PORT: 'x', DB_POOL_MAX: '-1' }),

@@ -394,6 +394,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const trustsProxy = typeof e.TRUST_PROXY === 'number' || e.TRUST_PROXY.length > 0;
   if (e.CLIENT_ADDRESS_HEADER !== undefined && trustsProxy) throw new ConfigError('CLIENT_ADDRESS_HEADER', 'cannot be set with TRUST_PROXY: the client is named either by the edge\'s own header or by X-Forwarded-For, not both');
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) throw new ConfigError('DB_POOL_MIN', `must not exceed DB_POOL_MAX (${e.DB_POOL_MAX})`);
+  // A frozen worker's job transaction must be ended (its claim and locks gone) before BullMQ re-delivers the job, or
+  // the re-delivery waits on its claim; a job waiting on a lock must give up (put back, no attempt used) before its
+  // statement times out (an attempt used). 0 is "none" for both timeouts.
+  if (e.WORKER_JOB_IDLE_TIMEOUT_MS > 0 && e.WORKER_JOB_IDLE_TIMEOUT_MS >= e.WORKER_LOCK_DURATION_MS) {
+    throw new ConfigError('WORKER_JOB_IDLE_TIMEOUT_MS', `must be below WORKER_LOCK_DURATION_MS (${e.WORKER_LOCK_DURATION_MS}), or 0: a frozen worker's claims must be gone before BullMQ re-delivers its jobs`);
+  }
+  if (e.WORKER_JOB_LOCK_TIMEOUT_MS > 0 && e.DB_STATEMENT_TIMEOUT_MS > 0 && e.WORKER_JOB_LOCK_TIMEOUT_MS >= e.DB_STATEMENT_TIMEOUT_MS) {
+    throw new ConfigError('WORKER_JOB_LOCK_TIMEOUT_MS', `must be below DB_STATEMENT_TIMEOUT_MS (${e.DB_STATEMENT_TIMEOUT_MS}), or 0: a job waiting on a lock must be put back (no attempt used) before its statement times out (an attempt used)`);
+  }
   // After a queue Redis loss the relay sends again every row of the retention whose job took no claim: a claim
   // already deleted (older than its own retention) would let that job apply twice (a stock decrement, a count).
   if (e.OUTBOX_RETENTION_HOURS > e.JOB_CLAIM_RETENTION_HOURS) {
