@@ -144,6 +144,23 @@ describe('stock view notices', () => {
     broken.disconnect();
   });
 
+  // At shutdown the process closes its Redis connection after the last invalidations: a notice batch still pending
+  // then was published on the closing connection, failed, and was logged and counted as a publish failure
+  // (StockViewNoticesFailing's input) although nothing failed.
+  it('does not count (or warn about) a notice batch left behind by its own connection closing', async () => {
+    const closing = new Redis(TEST_REDIS_URL);
+    const ownCounter = stockViewNoticeCounterFor(new client.Registry());
+    const announcing = publishingStockGate(gate, { redis: closing, prefix, logger, counter: ownCounter });
+    await announcing.invalidate(12);
+    // Shutdown closes the connection before the batch's turn of the event loop ends.
+    await closing.quit();
+    await until('the connection closed', () => closing.status === 'end');
+    // Whatever the batch's publish became is settled once the connection ended; let its handlers run.
+    await new Promise((resolve) => setImmediate(resolve));
+    const outcome = async (name: string) => (await ownCounter.get()).values.find((v) => v.labels.outcome === name)?.value ?? 0;
+    assert.equal(await outcome('publish_failed'), 0, 'no publish failure counted for a connection this process closed');
+  });
+
   // StockViewNoticesFailing reads `increase()` of publish_failed: a series born at its first failure (at 1) shows no
   // increase for it, and a series no process has shows nothing to alert on.
   it('exposes every outcome at zero from the start, so the first publish failure is an increase', async () => {

@@ -49,7 +49,7 @@ export function stockViewNoticeCounterFor(registry: client.Registry): StockViewN
  * the stale figure for STOCK_VIEW_REFRESH_MS). A gate without `onInvalidated` (a test's) announces each
  * `invalidate` that succeeded. Ids asked in one turn of the event loop share one PUBLISH (an expiry sweep of many
  * orders sends one message). A publish that fails is logged and counted, never thrown: no order, cancellation or
- * expiry fails for it.
+ * expiry fails for it. A batch left pending when the process closes the connection (shutdown) is dropped quietly.
  */
 export function publishingStockGate(gate: StockGate, deps: { redis: Redis; prefix: string; logger: Logger; counter: StockViewNoticeCounter }): StockGate {
   const channel = stockViewChannel(deps.prefix);
@@ -57,10 +57,13 @@ export function publishingStockGate(gate: StockGate, deps: { redis: Redis; prefi
   const flush = () => {
     const ids = [...(pending ?? [])];
     pending = undefined;
-    if (ids.length === 0) return;
+    // The process closed its connection (shutdown) with a batch still pending: nothing failed, nothing to tell.
+    if (ids.length === 0 || deps.redis.status === 'end') return;
     deps.redis.publish(channel, ids.join(',')).then(
       () => deps.counter.inc({ outcome: 'published' }),
       (error: unknown) => {
+        // Sent while this process was closing the connection (a quit already on its way): not a failure either.
+        if (deps.redis.status === 'end') return;
         deps.counter.inc({ outcome: 'publish_failed' });
         deps.logger.warn({ err: error, productIds: ids }, 'could not tell other instances that units came back (their stock view follows within STOCK_VIEW_REFRESH_MS)');
       },
