@@ -45,15 +45,6 @@ export function sessionCookieOf(setCookie: string | string[] | undefined): strin
   return found?.split(';')[0];
 }
 
-/**
- * The worker's reservation-expiry sweep, in the test's process with its own stock gate (as the worker
- * role has its own), over the test app's database and Redis: `sweepOnce()` expires what the worker would.
- */
-/**
- * The worker's expiry sweep, in this process: its gate publishes the products it gives back to every web
- * instance's stock view, as the worker's does (`publishingStockGate`), counted on the app's registry. `notices: false`
- * leaves them unpublished, as a lost pub/sub message would.
- */
 /** The stock view notices this test app published and received so far (`workerExpiryFor` counts on its registry too). */
 export async function stockViewNotices(t: TestApp): Promise<{ published: number; received: number }> {
   const values = (await stockViewNoticeCounterFor(t.platform.metrics.registry).get()).values;
@@ -75,6 +66,13 @@ export async function stockViewNoticesHeard(t: TestApp, publishedBefore: number,
   }
 }
 
+/**
+ * The worker's reservation-expiry sweep, in the test's process with its own stock gate (as the worker
+ * role has its own), over the test app's database and Redis: `sweepOnce()` expires what the worker would. Its gate
+ * publishes the products it gives back to every web instance's stock view, as the worker's does
+ * (`publishingStockGate`), counted on the app's registry. `notices: false` leaves them unpublished, as a lost
+ * pub/sub message would.
+ */
 export function workerExpiryFor(t: TestApp, paymentWindowS: number, options: { notices?: boolean } = {}): OrderExpiry {
   const inventory = createInventoryRepository({ shards: t.config.checkout.stockShards });
   const shared = createStockGate({
