@@ -50,17 +50,29 @@ export async function launchBrowser(t: TestContext): Promise<{ context: BrowserC
  * One headless Chromium for the tests of a suite, started at the first `launch` and closed after the suite (call it in
  * the `describe` body): each `launch` opens a fresh browser context of it (its own cookies, storage and cache, as a
  * fresh profile has), without a Chromium start-up per test. Like `launchBrowser`, undefined (the test skipped) when
- * Chromium is not installed, except on CI.
+ * Chromium is not installed, except on CI. A start that fails fails its test only: the next `launch` starts again.
  */
-export function sharedBrowser(): { launch(t: TestContext): Promise<{ context: BrowserContext; close(): Promise<void> } | undefined> } {
+export function sharedBrowser(options: {
+  /** Starts the browser (a test of this helper gives its own). @defaultValue Chromium at CHROMIUM */
+  start?: () => Promise<Browser>;
+} = {}): { launch(t: TestContext): Promise<{ context: BrowserContext; close(): Promise<void> } | undefined> } {
+  const start = options.start ?? (() => chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 }));
   let browser: Promise<Browser> | undefined;
   after(async () => {
     await (await browser?.catch(() => undefined))?.close();
   });
   return {
     async launch(t) {
-      if (!existsSync(CHROMIUM)) return launchBrowser(t);
-      browser ??= chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+      if (!options.start && !existsSync(CHROMIUM)) return launchBrowser(t);
+      if (!browser) {
+        const starting = start();
+        browser = starting;
+        // A start that failed (a slow machine's launch timeout) is not kept: the next test starts it again, instead
+        // of every later test of the file failing with the first one's error.
+        starting.catch(() => {
+          if (browser === starting) browser = undefined;
+        });
+      }
       const context = await (await browser).newContext({ viewport: { width: 1200, height: 800 } });
       return {
         context,
