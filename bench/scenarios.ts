@@ -10,6 +10,7 @@ import { catalogCostsScenario } from './catalog-costs.ts';
 import { pgbenchScenario } from './pgbench.ts';
 import { forecastScenario } from './forecast.ts';
 import { queueScenario } from './queue.ts';
+import { startupScenario } from './startup.ts';
 import { capacityScenario, saleMixScenario } from './sale-mix.ts';
 import type { Scenario } from './scenario.ts';
 import { waitingRoomScenario } from './waiting-room.ts';
@@ -24,6 +25,7 @@ export const SCENARIOS: Scenario[] = [
   saleMixScenario,
   forecastScenario,
   waitingRoomScenario,
+  startupScenario,
   catalogCostsScenario,
   pgbenchScenario,
 ];
