@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+
+const ROOT = path.join(import.meta.dirname, '..');
+const MAIN = path.join(ROOT, 'src/main.ts');
+
+// Preloaded into the child: records every module URL it loads and prints the list to stderr at exit.
+const RECORD_LOADS = `data:text/javascript,${encodeURIComponent(
+  `import { registerHooks } from 'node:module';
+   const loaded = [];
+   registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context); } });
+   process.on('exit', () => process.stderr.write('\\nLOADED ' + JSON.stringify(loaded) + '\\n'));`,
+)}`;
+
+/** Runs `salescale <args>` and returns its stdout and the source files (relative to the checkout) it loaded. */
+function run(args: string[]): { stdout: string; sources: string[] } {
+  const child = spawnSync(process.execPath, ['--import', RECORD_LOADS, MAIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, OTEL_SDK_DISABLED: 'true' } });
+  const line = /\nLOADED (.*)\n/.exec(child.stderr)?.[1];
+  assert.ok(line, `no module list: ${child.stderr}`);
+  const sources = (JSON.parse(line) as string[]).filter((url) => url.startsWith('file:') && !url.includes('/node_modules/')).map((url) => path.relative(ROOT, new URL(url).pathname));
+  return { stdout: child.stdout, sources };
+}
+
+describe('what a role command loads before it runs', () => {
+  it('loads none of the scaling toolkit for `serve` and `worker` (its command definitions load only for the other commands)', () => {
+    for (const command of ['serve', 'worker']) {
+      const { sources } = run([command, '--help']);
+      assert.ok(sources.includes('src/cli/program.ts'), `${command}: the CLI itself was not loaded`);
+      const toolkit = sources.filter((file) => file.startsWith('src/scaling/') && file !== 'src/scaling/errors.ts');
+      assert.deepEqual(toolkit, [], `${command} loaded the scaling toolkit`);
+    }
+  });
+
+  it('still lists and runs the toolkit commands', () => {
+    const { stdout } = run(['--help']);
+    for (const command of ['forecast', 'plan', 'simulate', 'alerts', 'manifests', 'hpa']) assert.match(stdout, new RegExp(`^  ${command}\\b`, 'm'), `--help lacks ${command}`);
+    const forecast = run(['forecast', '--help']);
+    assert.match(forecast.stdout, /--history/);
+    assert.ok(forecast.sources.includes('src/scaling/cli.ts'));
+  });
+});
