@@ -14,6 +14,15 @@ const RECORD_LOADS = `data:text/javascript,${encodeURIComponent(
    process.on('exit', () => process.stderr.write('\\nLOADED ' + JSON.stringify(loaded) + '\\n'));`,
 )}`;
 
+/** Every URL a fresh process loads importing `modules` (files under src/), without running anything. */
+function loadedBy(modules: string[]): string[] {
+  const code = modules.map((m) => `await import(${JSON.stringify(new URL(`../src/${m}`, import.meta.url).href)});`).join('');
+  const child = spawnSync(process.execPath, ['--import', RECORD_LOADS, '--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8' });
+  const line = /\nLOADED (.*)\n/.exec(child.stderr)?.[1];
+  assert.ok(line, `no module list: ${child.stderr}`);
+  return JSON.parse(line) as string[];
+}
+
 /** Runs `salescale <args>` and returns its stdout and the source files (relative to the checkout) it loaded. */
 function run(args: string[]): { stdout: string; sources: string[] } {
   const child = spawnSync(process.execPath, ['--import', RECORD_LOADS, MAIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, OTEL_SDK_DISABLED: 'true' } });
@@ -39,5 +48,10 @@ describe('what a role command loads before it runs', () => {
     const forecast = run(['forecast', '--help']);
     assert.match(forecast.stdout, /--history/);
     assert.ok(forecast.sources.includes('src/scaling/cli.ts'));
+  });
+
+  it('loads the Stripe SDK only when PAYMENT_PROVIDER=stripe: not with the roles\' composition roots', () => {
+    const stripe = loadedBy(['web/web-role.ts', 'worker/worker-role.ts']).filter((url) => url.includes('/node_modules/stripe/'));
+    assert.deepEqual(stripe.slice(0, 3), [], 'the roles loaded the Stripe SDK');
   });
 });

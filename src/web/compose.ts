@@ -127,7 +127,7 @@ export async function composeWeb(platform: Platform) {
     idempotencyRetentionS: config.checkout.idempotencyRetentionS,
     cancelWindowS: config.checkout.cancelWindowS,
   });
-  const paymentProvider = createPaymentProvider(config.payments, config.secrets.sessionSecret, db);
+  const paymentProvider = await createPaymentProvider(config.payments, config.secrets.sessionSecret, db);
   const payments = createPaymentService({
     db,
     provider: paymentProvider,

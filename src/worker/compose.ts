@@ -29,7 +29,7 @@ import { createJobHandlers } from './processors.ts';
  * BullMQ workers' blocking connection; producers share the platform's), the mailer and the
  * repositories are made here once, and the job handlers receive them.
  */
-export function composeWorker(platform: Platform, options: { handlers?: JobHandlers } = {}) {
+export async function composeWorker(platform: Platform, options: { handlers?: JobHandlers } = {}) {
   const { config, db, logger } = platform;
   const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, mailDir: path.join(config.dataDir, 'mail') });
   const inventory = createInventoryRepository({ shards: config.checkout.stockShards });
@@ -56,7 +56,7 @@ export function composeWorker(platform: Platform, options: { handlers?: JobHandl
   // Money owed back whose call failed is retried here (the web role makes the first call); the gauges say what is still owed or open.
   const payments = createPaymentService({
     db,
-    provider: createPaymentProvider(config.payments, config.secrets.sessionSecret, db),
+    provider: await createPaymentProvider(config.payments, config.secrets.sessionSecret, db),
     orders: repositories.orders,
     lifecycle: repositories.lifecycle,
     payments: repositories.payments,

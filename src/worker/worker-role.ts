@@ -99,7 +99,7 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
 
   await checkRedisWhenReachable(platform.redis, config, logger);
 
-  const services = composeWorker(platform, { handlers: options.handlers });
+  const services = await composeWorker(platform, { handlers: options.handlers });
   const { mailer, handlers, producers, expiry, giveBack } = services;
   const connection = services.connections.queue;
   const queueMetrics = queueMetricsFor(platform.metrics.registry);

@@ -7,5 +7,4 @@ export { createPaymentsRepository, PAYMENT_STATUS_RANK, type PaymentsRepository 
 export { paymentAdminRoutes, paymentRoutes } from './payments.routes.ts';
 export { createPaymentService, type PaymentService, type ProcessOutcome } from './payments.service.ts';
 export * from './payments.tables.ts';
-export { createStripeProvider } from './stripe-provider.ts';
 export { createTestProvider, TEST_SIGNATURE_HEADER, testWebhookSecret } from './test-provider.ts';
