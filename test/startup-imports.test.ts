@@ -54,4 +54,10 @@ describe('what a role command loads before it runs', () => {
     const stripe = loadedBy(['web/web-role.ts', 'worker/worker-role.ts']).filter((url) => url.includes('/node_modules/stripe/'));
     assert.deepEqual(stripe.slice(0, 3), [], 'the roles loaded the Stripe SDK');
   });
+
+  it('the worker role loads no HTTP routes and no request schemas (typebox)', () => {
+    const loaded = loadedBy(['worker/worker-role.ts']);
+    const http = loaded.filter((url) => /\/src\/(modules\/[^/]+\/[^/]+\.routes\.ts|web\/)/.test(url) || url.includes('/node_modules/typebox/'));
+    assert.deepEqual(http.slice(0, 5), [], 'the worker role loaded routes or typebox');
+  });
 });

@@ -1,5 +1,3 @@
-export { cartRoutes } from './cart.routes.ts';
-export { Cart, CartMerge } from './cart.schemas.ts';
 export { createCartService, type CartLine, type CartService } from './cart.service.ts';
 export { createCartStore, type CartOwner, type CartStore } from './cart.store.ts';
 export { createGuestCookies, GUEST_COOKIE, type GuestCookies } from './guest-cookie.ts';

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { displayName } from '../../lib/display-name.ts';
+import { MAX_STOCK } from './catalog.limits.ts';
 
 const Sku = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
 const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code' });
@@ -74,8 +75,7 @@ export const UpdateProductBody = Type.Object(
 );
 export type UpdateProductBody = Static<typeof UpdateProductBody>;
 
-/** The most units a product's stock may hold. */
-export const MAX_STOCK = 1_000_000_000;
+export { MAX_STOCK } from './catalog.limits.ts';
 
 export const StockBody = Type.Object({ available: Type.Integer({ minimum: 0, maximum: MAX_STOCK }) }, { additionalProperties: false });
 

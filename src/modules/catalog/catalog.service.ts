@@ -18,7 +18,8 @@ import {
   UnknownCurrencyError,
 } from './catalog.errors.ts';
 import type { AuditedProductFields, CatalogRepository, ProductWrite } from './catalog.repository.ts';
-import { MAX_STOCK, type Category, type CreateCategoryBody, type CreateProductBody, type ListProductsQuery, type Product, type UpdateCategoryBody, type UpdateProductBody } from './catalog.schemas.ts';
+import { MAX_STOCK } from './catalog.limits.ts';
+import type { Category, CreateCategoryBody, CreateProductBody, ListProductsQuery, Product, UpdateCategoryBody, UpdateProductBody } from './catalog.schemas.ts';
 
 export interface CatalogTtls {
   productS: number;

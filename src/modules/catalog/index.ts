@@ -1,4 +1,3 @@
-export { catalogAdminRoutes, catalogRoutes, catalogSchemas } from './catalog.routes.ts';
 export { createCatalogRepository, type CatalogRepository } from './catalog.repository.ts';
 export { CATALOG_TAGS, createCatalogService, type CatalogService, type CatalogTtls } from './catalog.service.ts';
 export { seedCatalog, type SeedOptions } from './catalog.seed.ts';

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { DomainError } from '../../shared/errors.ts';
 import { errorResponses } from '../../web/http/schemas.ts';
-import type { CartMerge } from '../cart/index.ts';
+import type { CartMerge } from '../cart/http.ts';
 import { Customer, LoginBody, RegisterBody } from './customers.schemas.ts';
 import type { DeviceCookies } from './device-cookie.ts';
 import { accountDigest } from './login-guard.ts';

@@ -1,7 +1,5 @@
 export { createCustomersRepository, type CustomersRepository } from './customers.repository.ts';
 export { LoginLockedError, LoginUnavailableError, NotSignedInError, PasswordCheckBusyError } from './customers.errors.ts';
-export { customerRoutes } from './customers.routes.ts';
-export { Customer } from './customers.schemas.ts';
 export { createCustomerService, type CustomerService, type LoginGuard } from './customers.service.ts';
 export { customers } from './customers.tables.ts';
 export { hashPassword } from './password.ts';

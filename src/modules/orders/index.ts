@@ -6,8 +6,6 @@ export { orderFollowUps, type FollowUpDelays, type OrderPlaced } from './orders.
 export { checkoutMetricsFor, type CheckoutMetrics } from './orders.metrics.ts';
 export { EXPIRE_ORDER_STILL_NEEDED, orderProcessors, type OrderJob } from './orders.processors.ts';
 export { createOrdersRepository, type OrdersRepository } from './orders.repository.ts';
-export { orderAdminRoutes, orderRoutes, type CheckoutAdmission } from './orders.routes.ts';
-export { AdminOrderDetail, GuestOrderParams, Order } from './orders.schemas.ts';
 export { createOrderService, normalizeLines, type OrderService, type StockHints } from './orders.service.ts';
 export * from './orders.tables.ts';
 export { createGuestOrderLinks, type GuestOrderLinks } from './guest-links.ts';

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
+import { MAX_ORDER_LINE_QUANTITY, MAX_ORDER_LINES } from './orders.limits.ts';
 
-export const MAX_ORDER_LINES = 50;
+export { MAX_ORDER_LINE_QUANTITY, MAX_ORDER_LINES } from './orders.limits.ts';
 
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 
@@ -60,8 +61,6 @@ export const Order = Type.Object(
 );
 export type Order = Static<typeof Order>;
 
-/** Most units of one product in one order: per line of `items`, and per product once repeated lines are merged. */
-export const MAX_ORDER_LINE_QUANTITY = 1000;
 
 export const OrderLineInput = Type.Object({ productId: Id, quantity: Type.Integer({ minimum: 1, maximum: MAX_ORDER_LINE_QUANTITY }) }, { additionalProperties: false });
 

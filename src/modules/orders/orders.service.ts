@@ -22,7 +22,8 @@ import { currentTraceContext, ORDER_ATTRIBUTES, outsideTrace, setSpanAttributes 
 import type { OrderPlacer } from './order-batcher.ts';
 import type { CheckoutMetrics } from './orders.metrics.ts';
 import type { AdminOrderFilters, OrderLine, OrdersRepository } from './orders.repository.ts';
-import { MAX_ORDER_LINE_QUANTITY, MAX_ORDER_LINES, type AdminOrderDetail, type Order } from './orders.schemas.ts';
+import { MAX_ORDER_LINE_QUANTITY, MAX_ORDER_LINES } from './orders.limits.ts';
+import type { AdminOrderDetail, Order } from './orders.schemas.ts';
 import { IdempotencyKeyReusedError, isRefusal } from '../../shared/errors.ts';
 import type { FieldChanges } from '../../shared/field-changes.ts';
 

@@ -9,7 +9,7 @@ import type { StockGate } from '../inventory/index.ts';
 import { OrderNotFoundError, type OrderLifecycleRepository, type OrdersRepository } from '../orders/index.ts';
 import { isRefusal } from '../../shared/errors.ts';
 import type { FieldChanges } from '../../shared/field-changes.ts';
-import type { AdminOrderDetail, Order } from '../orders/index.ts';
+import type { AdminOrderDetail, Order } from '../orders/http.ts';
 import { ProviderCallRefusedError, type PaymentEvent, type PaymentProvider } from './payment-provider.ts';
 import {
   OrderNotFulfillableError,

@@ -1,22 +1,11 @@
 import { Type, type Static } from 'typebox';
 import { displayName } from '../../lib/display-name.ts';
+import { MAX_ADMISSION_PER_SECOND, MIN_ADMISSION_PER_SECOND } from './sale-events.limits.ts';
 
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 const Multiplier = Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'Expected traffic relative to a normal hour (Black Friday: 10)' });
 const MaxPerCustomer = Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()]);
-/**
- * The slowest a waiting room may admit, in visitors per second: the floor of the derived rate too (see
- * the waiting room's `admissionRate`). Any positive rate was taken: 1e-300 admitted nobody and announced
- * waits of 1e300 seconds.
- */
-export const MIN_ADMISSION_PER_SECOND = 1;
-/**
- * The fastest a waiting room may admit, in visitors per second: what the admission steps can run (see
- * the waiting room's `stepBatch`), the ceiling of the derived rate too. Up to 1,000,000 was taken while
- * a step admitted at most 1,000 (10,000 a second at the default tick): the waits shown and the
- * admission-rate metric told of admissions that never happened.
- */
-export const MAX_ADMISSION_PER_SECOND = 10_000;
+export { MAX_ADMISSION_PER_SECOND, MIN_ADMISSION_PER_SECOND } from './sale-events.limits.ts';
 
 const waitingRoomBody = (derived: string, absent: string, absentPaused: string) =>
   Type.Object(

@@ -1,5 +1,4 @@
 export { createWaitingRoomFeature, waitingRoomSchemas, type WaitingRoomFeatureDeps } from './waiting-room.feature.ts';
-export { PASS_HEADER, VISITOR_COOKIE } from './waiting-room.routes.ts';
 export { admissionRate } from './waiting-room.rate.ts';
 export { createTokenSigner, type PassClaims, type TokenSigner } from './waiting-room.tokens.ts';
 export type { TicketState, TicketStatus, WaitingRoom } from './waiting-room.service.ts';

@@ -1,0 +1,3 @@
+// The catalog module's HTTP side: its routes and request/response schemas (typebox), for the web role only.
+// Kept out of index.ts so that the worker role, which talks to the module through index.ts, loads none of it.
+export { catalogAdminRoutes, catalogRoutes, catalogSchemas } from './catalog.routes.ts';

@@ -1,0 +1,4 @@
+// The customers module's HTTP side: its routes and request/response schemas (typebox), for the web role only.
+// Kept out of index.ts so that the worker role, which talks to the module through index.ts, loads none of it.
+export { customerRoutes } from './customers.routes.ts';
+export { Customer } from './customers.schemas.ts';
