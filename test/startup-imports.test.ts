@@ -60,4 +60,9 @@ describe('what a role command loads before it runs', () => {
     const http = loaded.filter((url) => /\/src\/(modules\/[^/]+\/[^/]+\.routes\.ts|web\/)/.test(url) || url.includes('/node_modules/typebox/'));
     assert.deepEqual(http.slice(0, 5), [], 'the worker role loaded routes or typebox');
   });
+
+  it('loads nodemailer at the first mail, not with the worker role', () => {
+    const mail = loadedBy(['worker/worker-role.ts']).filter((url) => url.includes('/node_modules/nodemailer/'));
+    assert.deepEqual(mail.slice(0, 3), [], 'the worker role loaded nodemailer at start');
+  });
 });

