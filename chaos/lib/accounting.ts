@@ -123,10 +123,16 @@ export async function placedOrders(pool: pg.Pool, productIds: number[]): Promise
   };
 }
 
+/**
+ * Seconds from the heal to the first successful checkout after the last failing one (0: none failed after the heal;
+ * Infinity: checkout never succeeded again). Not failures of the shop: a sold-out refusal, and a 401 `NOT_SIGNED_IN`
+ * of a buyer whose session was lost with Redis (without persistence every session goes; the buyer signs in again,
+ * counted in the statuses), or the figure would be the time until the last of hundreds of buyers came back.
+ */
 export function secondsToRecover(attempts: Attempt[], healedAtMs: number | undefined): number | null {
   if (healedAtMs === undefined) return null;
   const checkouts = attempts.filter((a) => a.kind === 'checkout').sort((a, b) => a.start - b.start);
-  const lastBad = checkouts.filter((a) => a.outcome !== 'ok' && a.code !== 'OUT_OF_STOCK').at(-1);
+  const lastBad = checkouts.filter((a) => a.outcome !== 'ok' && a.code !== 'OUT_OF_STOCK' && a.code !== 'NOT_SIGNED_IN').at(-1);
   if (!lastBad || lastBad.end <= healedAtMs) return 0;
   const next = checkouts.find((a) => a.start > lastBad.start && a.outcome === 'ok');
   return next ? Math.round((next.start - healedAtMs) / 100) / 10 : Number.POSITIVE_INFINITY;
