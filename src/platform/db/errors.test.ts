@@ -8,16 +8,7 @@ import { freePort } from '../local/local-stack.ts';
 import { closeRedis, createRedis } from '../redis/redis.ts';
 import { isRedisUnavailable } from '../redis/errors.ts';
 import { classifyDatabaseFailure, isInvalidValueError } from './errors.ts';
-
-/** The rejection of `run`, which must reject. */
-async function failureOf(run: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a failure');
-}
+import { failureOf } from '../../../test/helpers/failures.ts';
 
 describe('database failures, from real pg and Drizzle errors', () => {
   let pool: pg.Pool;

@@ -8,15 +8,7 @@ import { TEST_PG_ADMIN_URL } from '../../../test/helpers/db.ts';
 import { waitFor } from '../../../test/helpers/queues.ts';
 import { classifyDatabaseFailure } from '../db/errors.ts';
 import { limitJobTransaction } from './job-transaction.ts';
-
-async function failureOf(run: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a failure');
-}
+import { failureOf } from '../../../test/helpers/failures.ts';
 
 describe('job transaction limits, on a real PostgreSQL', () => {
   let pool: pg.Pool;
