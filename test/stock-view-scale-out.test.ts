@@ -97,6 +97,41 @@ describe('units given back, on two instances with a long stock view memory', () 
     }
     await soldOutOn(b, cookies[7]!, productId);
   });
+
+  it('sells on instance B at once the unit an order that failed in PostgreSQL on instance A released from the gate', async () => {
+    const productId = await createProduct(t, a, 'sv-release', 1);
+    // Hold the product's stock rows so A's order waits in PostgreSQL with its unit reserved in the gate.
+    const holder = await t.platform.db.pools.primary.connect();
+    let failed: JsonReply;
+    try {
+      await holder.query('begin');
+      await holder.query('select * from product_stock where product_id = $1 for update', [productId]);
+      const holderPid = (await holder.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+      const stuck = buy(a, cookies[8]!, productId);
+      const stuckOrders = () =>
+        t.platform.db.primary.execute<{ n: number }>(
+          sql`select count(*)::int as n from pg_stat_activity where ${holderPid}::int = any(pg_blocking_pids(pid)) and query like '%place_order%'`,
+        );
+      for (const deadline = Date.now() + 30_000; (await stuckOrders()).rows[0]!.n !== 1; ) {
+        assert.ok(Date.now() < deadline, "A's order did not reach PostgreSQL within 30 s");
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      // B reads the gate while A's unit is reserved: its view remembers "sold out" (60 s).
+      await soldOutOn(b, cookies[9]!, productId);
+      // A's statement fails (not committed): A releases the reservation.
+      await t.platform.db.primary.execute(
+        sql`select pg_cancel_backend(pid) from pg_stat_activity where ${holderPid}::int = any(pg_blocking_pids(pid)) and query like '%place_order%'`,
+      );
+      failed = await stuck;
+      await holder.query('rollback');
+    } finally {
+      holder.release();
+    }
+    assert.notEqual(failed.status, 201, JSON.stringify(failed.body));
+    const { reply, tookMs } = await buyWithin(b, cookies[9]!, productId, 3000);
+    assert.equal(reply.status, 201, `B still refused the unit ${tookMs} ms after A's failed order released it: ${JSON.stringify(reply.body)}`);
+    await soldOutOn(a, cookies[10]!, productId);
+  });
 });
 
 describe('a notice lost on its way (pub/sub is at most once)', () => {

@@ -60,8 +60,13 @@ end
 return 0
 `;
 
-/** The order did not happen: give its units back. KEYS: a1 r1 v1 … ARGV: token. */
+/**
+ * The order did not happen: give its units back. KEYS: a1 r1 v1 … ARGV: token. Returns the 1-based numbers of
+ * the products whose reservation it gave back (none when there was nothing to give back: released already,
+ * never applied, or forgotten by a rebuild).
+ */
 const RELEASE_LUA = `
+local released = {}
 for i = 1, #KEYS, 3 do
   local entry = redis.call('HGET', KEYS[i + 1], ARGV[1])
   if entry then
@@ -70,9 +75,10 @@ for i = 1, #KEYS, 3 do
     end
     redis.call('HDEL', KEYS[i + 1], ARGV[1])
     redis.call('INCR', KEYS[i + 2])
+    table.insert(released, (i + 2) / 3)
   end
 end
-return 0
+return released
 `;
 
 /** Stock changed outside checkout: drop the figure so the next reader rebuilds it. KEYS: a v. */
@@ -151,7 +157,7 @@ export const stockReserve = defineScript({
 });
 
 export const stockConfirm = defineScript({ name: 'stock-confirm', keys: 'variadic', lua: CONFIRM_LUA, parse: integerReply });
-export const stockRelease = defineScript({ name: 'stock-release', keys: 'variadic', lua: RELEASE_LUA, parse: integerReply });
+export const stockRelease = defineScript({ name: 'stock-release', keys: 'variadic', lua: RELEASE_LUA, parse: (reply): number[] => (reply as unknown[]).map(Number) });
 export const stockInvalidate = defineScript({ name: 'stock-invalidate', keys: ['a', 'v'], lua: INVALIDATE_LUA, parse: integerReply });
 export const stockForget = defineScript({ name: 'stock-forget', keys: ['a', 'r', 'v'], lua: FORGET_LUA, parse: integerReply });
 

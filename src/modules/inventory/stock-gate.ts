@@ -40,7 +40,8 @@ export interface StockGate {
   /**
    * Gives a reservation's units back (idempotent). One that cannot reach Redis (connection lost, a reply
    * lost with it) rejects and is sent again in the background until Redis takes it, so a failure never
-   * leaves units out of the gate until its expiry.
+   * leaves units out of the gate until its expiry. One that gave units back (at once or by that retry) is
+   * news to the other instances' stock views (`onGivenBack`).
    */
   release(token: string, productIds: readonly number[]): Promise<void>;
   /**
@@ -49,11 +50,13 @@ export interface StockGate {
    */
   invalidate(productId: number): Promise<void>;
   /**
-   * Calls `listener` after each invalidation that reached Redis (the figure dropped, rebuilt at its next use), one
-   * sent again in the background after a failure included; returns the function that stops calling it. What tells
-   * the other instances' stock views (`publishingStockGate`). A listener that throws is ignored.
+   * Calls `listener` with each product whose figure may have risen, once that reached Redis: an invalidation (the
+   * figure dropped, rebuilt at its next use) and a release that gave a reservation's units back, either sent again in
+   * the background after a failure included (a release that found nothing to give back is not news); returns the
+   * function that stops calling it. What tells the other instances' stock views (`publishingStockGate`). A listener
+   * that throws is ignored. Reservations and confirmations never call it.
    */
-  onInvalidated?(listener: (productId: number) => void): () => void;
+  onGivenBack?(listener: (productId: number) => void): () => void;
   /** The gate's current figure per product, for products whose gate exists. */
   peek(productIds: readonly number[]): Promise<Map<number, number>>;
   /** Builds the gate of a product from PostgreSQL if it is missing; false when the product is not for sale. */
@@ -128,9 +131,9 @@ export function createStockGate(options: StockGateOptions): StockGate {
   const unsentReleases = new Map<string, readonly number[]>();
   const unsentInvalidations = new Set<number>();
   let retryTimer: NodeJS.Timeout | undefined;
-  const invalidatedListeners = new Set<(productId: number) => void>();
-  const invalidated = (productId: number) => {
-    for (const listener of invalidatedListeners) {
+  const givenBackListeners = new Set<(productId: number) => void>();
+  const givenBack = (productId: number) => {
+    for (const listener of givenBackListeners) {
       try {
         listener(productId);
       } catch {
@@ -139,6 +142,14 @@ export function createStockGate(options: StockGateOptions): StockGate {
     }
   };
   const releaseKeys = (productIds: readonly number[]) => productIds.flatMap((id) => [keys(id).a, keys(id).r, keys(id).v]);
+  /** Sends a release; tells the listeners the products whose reservation it gave back. */
+  const sendRelease = async (token: string, productIds: readonly number[]) => {
+    const released = await stockRelease.run(redis, releaseKeys(productIds), token);
+    for (const line of released) {
+      const productId = productIds[line - 1];
+      if (productId !== undefined) givenBack(productId);
+    }
+  };
 
   function sendAgainLater(): void {
     if (retryTimer) return;
@@ -152,13 +163,13 @@ export function createStockGate(options: StockGateOptions): StockGate {
   async function sendAgain(): Promise<void> {
     try {
       for (const [token, productIds] of unsentReleases) {
-        await stockRelease.run(redis, releaseKeys(productIds), token);
+        await sendRelease(token, productIds);
         unsentReleases.delete(token);
       }
       for (const productId of unsentInvalidations) {
         await stockInvalidate.run(redis, keys(productId));
         unsentInvalidations.delete(productId);
-        invalidated(productId);
+        givenBack(productId);
       }
     } catch {
       sendAgainLater();
@@ -260,7 +271,7 @@ export function createStockGate(options: StockGateOptions): StockGate {
 
     async release(token, productIds) {
       try {
-        await stockRelease.run(redis, releaseKeys(productIds), token);
+        await sendRelease(token, productIds);
       } catch (error) {
         keepUnsent(() => unsentReleases.set(token, productIds));
         throw error;
@@ -274,12 +285,12 @@ export function createStockGate(options: StockGateOptions): StockGate {
         keepUnsent(() => unsentInvalidations.add(productId));
         throw error;
       }
-      invalidated(productId);
+      givenBack(productId);
     },
 
-    onInvalidated(listener) {
-      invalidatedListeners.add(listener);
-      return () => invalidatedListeners.delete(listener);
+    onGivenBack(listener) {
+      givenBackListeners.add(listener);
+      return () => givenBackListeners.delete(listener);
     },
 
     async forgetAll() {

@@ -7,10 +7,11 @@ import type { StockGate } from './stock-gate.ts';
  * Units given back (or stock changed outside checkout) in one process are news to every web instance's stock view
  * (`createStockView`), which otherwise refuses them from memory ("only N left", sold out) for up to
  * STOCK_VIEW_REFRESH_MS. Each `StockGate.invalidate` that reached Redis, at once or by the gate's retry (a cancellation, a refund, an expired
- * reservation in the worker, an admin's stock change, a gate rebuilt after PostgreSQL refused units) publishes the
+ * reservation in the worker, an admin's stock change, a gate rebuilt after PostgreSQL refused units), and each
+ * `StockGate.release` that gave a reservation's units back (an order refused or failed after its reservation) publishes the
  * product's id on a channel under the deployment's Redis prefix; every web instance forgets those products on
  * receipt, through the same path as its own invalidations (a gate read begun before the message does not remember
- * its older figure). Takes never publish: the hot checkout path costs nothing more.
+ * its older figure). Reservations and confirmations never publish: the hot checkout path costs nothing more.
  *
  * Redis pub/sub is at most once (a message sent while a subscriber is reconnecting, or a Redis restart, is lost):
  * the view's refresh interval stays the safety net, so a lost message costs at most STOCK_VIEW_REFRESH_MS, as
@@ -42,13 +43,16 @@ export function stockViewNoticeCounterFor(registry: client.Registry): StockViewN
 }
 
 /**
- * The gate, whose invalidations also tell every web instance's view, once each reached Redis: when `invalidate`
- * succeeds, or, for one that failed and was handed to the gate's background retry, when that retry succeeds
- * (`StockGate.onInvalidated`). Not when it failed: the gate still holds the old figure then, and a view that forgot
- * it would read and remember that same figure again, with nothing telling it when the retry dropped it (it kept
- * the stale figure for STOCK_VIEW_REFRESH_MS). A gate without `onInvalidated` (a test's) announces each
- * `invalidate` that succeeded. Ids asked in one turn of the event loop share one PUBLISH (an expiry sweep of many
- * orders sends one message). A publish that fails is logged and counted, never thrown: no order, cancellation or
+ * The gate, whose invalidations and releases also tell every web instance's view, once each reached Redis: when
+ * `invalidate` succeeds, or a `release` gives a reservation's units back (an order PostgreSQL refused or that failed
+ * after its units were reserved: another instance may have read "sold out" while they were reserved), or, for one
+ * that failed and was handed to the gate's background retry, when that retry succeeds (`StockGate.onGivenBack`).
+ * Not when it failed: the gate still holds the old figure then, and a view that forgot it would read and remember
+ * that same figure again, with nothing telling it when the retry dropped it (it kept the stale figure for
+ * STOCK_VIEW_REFRESH_MS). A release that found nothing to give back publishes nothing. A gate without `onGivenBack`
+ * (a test's) announces each `invalidate` and `release` that succeeded. Reservations and confirmations (the checkout's
+ * hot path) never publish; releases happen only on failure paths. Ids asked in one turn of the event loop share one
+ * PUBLISH (an expiry sweep of many orders, a failed batch of orders, sends one message). A publish that fails is logged and counted, never thrown: no order, cancellation or
  * expiry fails for it. A batch left pending when the process closes the connection (shutdown) is dropped quietly.
  */
 export function publishingStockGate(gate: StockGate, deps: { redis: Redis; prefix: string; logger: Logger; counter: StockViewNoticeCounter }): StockGate {
@@ -76,8 +80,8 @@ export function publishingStockGate(gate: StockGate, deps: { redis: Redis; prefi
     }
     pending.add(productId);
   };
-  if (gate.onInvalidated) {
-    gate.onInvalidated(announce);
+  if (gate.onGivenBack) {
+    gate.onGivenBack(announce);
     return { ...gate };
   }
   return {
@@ -85,6 +89,10 @@ export function publishingStockGate(gate: StockGate, deps: { redis: Redis; prefi
     async invalidate(productId) {
       await gate.invalidate(productId);
       announce(productId);
+    },
+    async release(token, productIds) {
+      await gate.release(token, productIds);
+      for (const productId of productIds) announce(productId);
     },
   };
 }

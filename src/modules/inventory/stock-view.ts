@@ -18,8 +18,10 @@ import type { StockGate } from './stock-gate.ts';
  * forgets this memory of the product. (A view's memory of units it did not see come back refused "only 1 left"
  * on the very instance that had just cancelled the order holding them, for `refreshMs`.)
  *
- * On the other instances it is at once too, as a rule: every process's invalidation publishes the product on Redis
- * (`publishingStockGate`, stock-view-notices.ts) and each web instance's view `forget`s it on receipt. Pub/sub is
+ * On the other instances it is at once too, as a rule: every process's invalidation, and every release that gave a
+ * reservation's units back (an order refused or failed after its reservation, while another instance may have read
+ * "sold out"), publishes the product on Redis (`publishingStockGate`, stock-view-notices.ts) and each web instance's
+ * view (this one's included) `forget`s it on receipt. Pub/sub is
  * at most once, so `refreshMs` remains the bound when a message is lost.
  */
 export function createStockView(deps: { gate: StockGate; refreshMs: number; clock?: () => number }) {
