@@ -157,6 +157,67 @@ describe('waiting-room passes spent in PostgreSQL', () => {
     assert.equal(await ordersOf(productId), 1, 'one order bought with the pass');
   });
 
+  async function ordersOfCustomer(customerId: number): Promise<number> {
+    const rows = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from orders where customer_id = ${customerId}`);
+    return Number(rows.rows[0]!.n);
+  }
+
+  it('gives the pass back when the retry of an order whose outcome was unknown is refused and the order was never placed; the pass then buys one order, however many press at once', async () => {
+    const { eventId, productId } = await createSale(1);
+    const erin = await admittedCustomer(eventId, 'retry-refused');
+    const frank = await admittedCustomer(eventId, 'retry-refused-other');
+    const key = `never-placed-${eventId}`;
+    // place_order never reaches PostgreSQL: the connection drops with the request, so the outcome is unknown to the instance.
+    const held = proxy.holdOn('place_order', 'request');
+    const first = order(a, { cookie: erin.cookie, pass: erin.pass, key, items: [{ productId, quantity: 1 }] });
+    await held;
+    proxy.dropHeld();
+    const failed = await first;
+    assert.equal(failed.status, 503, JSON.stringify(failed.body));
+    assert.equal(await ordersOfCustomer(erin.customerId), 0, 'never placed');
+    assert.deepEqual(await spentRows(eventId), [`customer:${erin.customerId} ${key}`], 'the pass stays on the order whose outcome is unknown');
+
+    // Meanwhile Frank buys the last unit; Erin's retry with the same key is refused: not placed.
+    const franks = await order(a, { cookie: frank.cookie, pass: frank.pass, key: `frank-${eventId}`, items: [{ productId, quantity: 1 }] });
+    assert.equal(franks.status, 201, JSON.stringify(franks.body));
+    const retried = await order(b, { cookie: erin.cookie, pass: erin.pass, key, items: [{ productId, quantity: 1 }] });
+    assert.equal(retried.status, 409, JSON.stringify(retried.body));
+    assert.equal(retried.body.error.code, 'OUT_OF_STOCK');
+    assert.deepEqual(await spentRows(eventId), [`customer:${frank.customerId} frank-${eventId}`], "Erin's pass given back after her retry's refusal, as after a first refusal");
+
+    // Frank cancels: the unit is back. Erin presses with her pass on both instances at once, new keys and the old one.
+    const cancelled = await request(`${a.url}/api/v1/orders/${franks.body.id}/cancel`, { method: 'POST', headers: { cookie: frank.cookie } });
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    const rush = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => order(instances()[i % 2]!, { cookie: erin.cookie, pass: erin.pass, key: i < 2 ? key : `rush-${eventId}-${i}`, items: [{ productId, quantity: 1 }] })),
+    );
+    const outcomes = rush.map((r) => (r.status === 201 ? 201 : `${r.status} ${r.body?.error?.code}`));
+    assert.equal(outcomes.filter((o) => o === 201).length, 1, `one order for the pass: ${outcomes.join(', ')}`);
+    assert.equal(await ordersOfCustomer(erin.customerId), 1, 'one order of Erin in PostgreSQL');
+    const winner = rush.findIndex((r) => r.status === 201);
+    assert.deepEqual((await spentRows(eventId)).sort(), [`customer:${erin.customerId} ${winner < 2 ? key : `rush-${eventId}-${winner}`}`, `customer:${frank.customerId} frank-${eventId}`].sort());
+  });
+
+  it('keeps the pass on an order that was placed although its reply was lost, when a retry with its key is refused (sold out since): no second order with it', async () => {
+    const { eventId, productId } = await createSale(1);
+    const gail = await admittedCustomer(eventId, 'placed-then-refused');
+    const key = `placed-lost-${eventId}`;
+    const held = proxy.holdOn('place_order', 'reply');
+    const first = order(a, { cookie: gail.cookie, pass: gail.pass, key, items: [{ productId, quantity: 1 }] });
+    await held;
+    proxy.dropHeld();
+    assert.equal((await first).status, 503);
+    assert.equal(await ordersOfCustomer(gail.customerId), 1, 'committed although its reply was lost');
+    // Her retry is refused by the gate (the order took the last unit): it must not free the pass of the order placed.
+    const retried = await order(b, { cookie: gail.cookie, pass: gail.pass, key, items: [{ productId, quantity: 1 }] });
+    assert.notEqual(retried.status, 503, JSON.stringify(retried.body));
+    assert.deepEqual(await spentRows(eventId), [`customer:${gail.customerId} ${key}`]);
+    const another = await order(a, { cookie: gail.cookie, pass: gail.pass, key: `second-${eventId}`, items: [{ productId, quantity: 1 }] });
+    assert.equal(another.status, 403, JSON.stringify(another.body));
+    assert.equal(another.body.error.code, 'PASS_USED');
+    assert.equal(await ordersOfCustomer(gail.customerId), 1);
+  });
+
   it('answers 503 with a database code, never 500, when PostgreSQL cannot be reached to spend the pass; the pass is not spent', async () => {
     const { eventId, productId } = await createSale(10);
     const carol = await admittedCustomer(eventId, 'outage');

@@ -158,6 +158,7 @@ export async function composeWeb(platform: Platform) {
     capacityRps: await readCapacityRps(config.waitingRoom.capacityRps, logger),
     registry: metrics.registry,
     logger,
+    statementTimeoutMs: config.db.statementTimeoutMs,
   });
 
   const queueMetrics = queueMetricsFor(metrics.registry);

@@ -48,9 +48,11 @@ export interface CheckoutAdmission {
 export interface AdmissionSpend {
   /**
    * Runs `place` with the admission spent on the order `orderRef` names (its idempotency scope and
-   * key): throws the refusal if it is spent on another order, gives it back if `place` throws.
+   * key): throws the refusal if it is spent on another order, gives it back if `place` throws a refusal. `placed`
+   * answers whether an order exists under that key: a retry refused gives back the admission an earlier attempt
+   * whose outcome was unknown kept only if the order was never placed.
    */
-  spend<T>(orderRef: string, place: () => Promise<T>): Promise<T>;
+  spend<T>(orderRef: string, place: () => Promise<T>, placed?: () => Promise<boolean>): Promise<T>;
 }
 
 export interface OrderRoutesDeps {
@@ -120,7 +122,8 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
               const unavailable = await cart.unavailable(lines);
               throw unavailable.length === 0 ? error : new ProductUnavailableError(unavailable[0]!, unavailable);
             });
-          const { order, replayed } = await (admission ? admission.spend(`${scope} ${key}`, place) : place());
+          const placed = async () => (await orders.placedUnder(customerId, key)) !== undefined;
+          const { order, replayed } = await (admission ? admission.spend(`${scope} ${key}`, place, placed) : place());
           // Only what was ordered leaves the cart: a line another tab added or changed while the order was placed stays.
           if (!explicit && !replayed && cartOwner !== undefined) await cart.removeOrdered(cartOwner, lines).catch((error: unknown) => request.log.warn({ err: error }, 'could not empty the ordered cart'));
           const body = guestEmail === undefined ? order : { ...order, accessToken: deps.guests!.links.sign(order.id) };

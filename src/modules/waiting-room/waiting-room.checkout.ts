@@ -7,6 +7,9 @@ import type { EventRegistry, QueuedEvent } from './waiting-room.registry.ts';
 import type { PassRef, WaitingRoomRepository } from './waiting-room.repository.ts';
 import type { PassClaims, TokenSigner } from './waiting-room.tokens.ts';
 
+/** Beyond the statement timeout, for PostgreSQL to cancel a statement and end its transaction. */
+const STATEMENT_MARGIN_MS = 500;
+
 /** The waiting room at checkout: which passes an order needs, and spending them on it. */
 export function createCheckoutRule(deps: {
   /** Spent passes are written to the primary. */
@@ -25,6 +28,12 @@ export function createCheckoutRule(deps: {
    * is written on a retry: see the room's `recordMerges`).
    */
   mergedAway: (pass: PassClaims) => Promise<boolean>;
+  /**
+   * PostgreSQL's statement timeout (DB_STATEMENT_TIMEOUT_MS; 0: none): how long a statement of an earlier attempt of
+   * an order may still run (and commit) after its connection dropped. A retry refused gives back a pass the earlier
+   * attempt kept only once that long has passed since the retry began (see `spend`); with 0 it never does.
+   */
+  statementTimeoutMs: number;
 }) {
   const { db, repo, registry, signer } = deps;
   const refOf = (pass: PassClaims): PassRef => ({ saleEventId: pass.e, ticketId: pass.t });
@@ -99,17 +108,28 @@ export function createCheckoutRule(deps: {
      * the order (a domain refusal: out of stock, an unknown product…, so not placed). A failure whose
      * outcome is unknown (unavailable: the order may have committed before its reply was lost) keeps the
      * pass on the order: `orderRef` names it (its idempotency scope and key), and a retry of the same
-     * order finds its pass spent on itself and goes on, or replays the order if it was placed. Expiry is checked again
+     * order finds its pass spent on itself and goes on, or replays the order if it was placed. If that retry is refused
+     * (a domain refusal), the pass is given back as after a first refusal, but only once the earlier attempt is known
+     * not to have placed the order: a refusal of the retry alone proves nothing of it (the gate refuses a retry of an
+     * order that took the last units before PostgreSQL would replay it). So, after waiting until any statement of the
+     * earlier attempt has surely ended (`statementTimeoutMs` since this retry began: every statement of an attempt
+     * starts before its reply, which came before this retry), `placed` (PostgreSQL: an order under this order's
+     * Idempotency-Key?) must answer no. Without `placed`, or without a statement timeout, the pass stays spent, as
+     * before. Concurrent requests with one key are kept apart by the idempotency record, as for a first refusal.
+     * Expiry is checked again
      * on the room clock, which set it. A database that cannot be reached fails the order with its error
      * (503 `DATABASE_UNAVAILABLE` at the edge, as for the rest of checkout). A pass whose ticket a merge took out of
      * the line (see the room's JOIN) is refused `PASS_REPLACED`: the shopper's kept ticket's pass buys their order; the
      * order it had bought before the merge still replays on a retry (its spend is found first: `again`).
      */
-    async spend<T>(passes: readonly PassClaims[], orderRef: string, place: () => Promise<T>): Promise<T> {
+    async spend<T>(passes: readonly PassClaims[], orderRef: string, place: () => Promise<T>, placed?: () => Promise<boolean>): Promise<T> {
+      const began = Date.now();
       const taken: PassClaims[] = [];
-      const giveBack = () =>
+      /** Passes an earlier attempt of this order spent, whose outcome was unknown (`again`). */
+      const kept: PassClaims[] = [];
+      const giveBack = (passes: readonly PassClaims[] = taken) =>
         Promise.all(
-          taken.map((pass) =>
+          passes.map((pass) =>
             repo.giveBack(db.primary, refOf(pass), orderRef).catch((error: unknown) => {
               deps.logger.warn({ err: error, saleEvent: pass.e }, 'waiting room: could not give a pass back');
             }),
@@ -128,7 +148,10 @@ export function createCheckoutRule(deps: {
           // This order had spent it: a retry whose idempotency record is gone goes on, and replays the order if it was
           // placed, also when the pass's ticket was merged away since (a merge leaves the order its pass: see
           // `recordMerges`). Before the `merged` read, which would refuse the order that exists (PASS_REPLACED).
-          if (outcome === 'again') continue;
+          if (outcome === 'again') {
+            kept.push(pass);
+            continue;
+          }
           // The merge as PostgreSQL keeps it (see `recordMerges`): it holds when Redis lost the room's `merged`.
           if (outcome === 'replaced') refused(pass.e, new PassReplacedError(pass.e));
           // A pass handed out before its ticket was merged away (signed, it stays good on its face): the merge keeps
@@ -144,12 +167,31 @@ export function createCheckoutRule(deps: {
       try {
         result = await place();
       } catch (error) {
-        if (error instanceof DomainError && error.kind !== 'unavailable') await giveBack();
-        else if (taken.length > 0) deps.logger.warn({ err: error, orderRef }, 'waiting room: order outcome unknown, its passes stay spent on it (a retry with the same Idempotency-Key goes on)');
+        if (error instanceof DomainError && error.kind !== 'unavailable') {
+          await giveBack();
+          if (kept.length > 0) await giveBackKept(error);
+        } else if (taken.length > 0) deps.logger.warn({ err: error, orderRef }, 'waiting room: order outcome unknown, its passes stay spent on it (a retry with the same Idempotency-Key goes on)');
         throw error;
       }
       for (const pass of taken) deps.metrics.passesUsed.inc({ sale_event: String(pass.e) });
       return result;
+
+      /** The retry of an order whose outcome was unknown is refused: its passes go back if the order was never placed. */
+      async function giveBackKept(refusal: DomainError): Promise<void> {
+        if (!placed || deps.statementTimeoutMs <= 0) {
+          deps.logger.warn({ err: refusal, orderRef }, 'waiting room: retry refused, its passes stay spent (no statement timeout: the earlier attempt may still commit)');
+          return;
+        }
+        const wait = began + deps.statementTimeoutMs + STATEMENT_MARGIN_MS - Date.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        try {
+          if (await placed()) return;
+        } catch (error) {
+          deps.logger.warn({ err: error, orderRef }, 'waiting room: retry refused, could not read whether its order was placed; its passes stay spent');
+          return;
+        }
+        await giveBack(kept);
+      }
     },
   };
 }

@@ -39,6 +39,8 @@ export interface WaitingRoomFeatureDeps {
   capacityRps: number;
   registry: client.Registry;
   logger: Logger;
+  /** PostgreSQL's statement timeout (DB_STATEMENT_TIMEOUT_MS): see the checkout rule's `statementTimeoutMs`. Absent: 0. */
+  statementTimeoutMs?: number;
 }
 
 /**
@@ -90,6 +92,7 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     metrics,
     logger: deps.logger,
     clock: clock.now,
+    statementTimeoutMs: deps.statementTimeoutMs ?? 0,
     mergedAway: (pass) =>
       deps.redis.hexists(roomKey(pass.e, 'merged'), pass.t).then(
         (found) => found === 1,
@@ -147,7 +150,7 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
         if (expired.length > 0) await checkoutRule.refuseExpired(expired, orderRef);
         const spending = [...passes, ...expired];
         if (spending.length === 0) return undefined;
-        return { spend: <T>(ref: string, place: () => Promise<T>) => checkoutRule.spend(spending, ref, place) };
+        return { spend: <T>(ref: string, place: () => Promise<T>, placed?: () => Promise<boolean>) => checkoutRule.spend(spending, ref, place, placed) };
       },
     },
   };
