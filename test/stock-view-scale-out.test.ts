@@ -132,6 +132,23 @@ describe('units given back, on two instances with a long stock view memory', () 
     assert.equal(reply.status, 201, `B still refused the unit ${tookMs} ms after A's failed order released it: ${JSON.stringify(reply.body)}`);
     await soldOutOn(a, cookies[10]!, productId);
   });
+
+  it("sells on instance B at once the unit a rebuilt gate freed from a dead process's expired reservation", async () => {
+    const productId = await createProduct(t, a, 'sv-rebuild', 1);
+    // The gate as a process that reserved the unit and died before releasing it left it (no instance has read the product
+    // yet, so neither remembers it); the reservation's time has run out since.
+    const base = `{${t.env.REDIS_PREFIX}}:stock:${productId}`;
+    const redis = t.platform.redis;
+    await redis.multi().hset(`${base}:r`, `dead-${process.pid}`, `1:${Date.now() - 1}`).set(`${base}:a`, 0).incr(`${base}:v`).exec();
+    await soldOutOn(b, cookies[11]!, productId); // B's view now says 0
+    // The figure expires (STOCK_GATE_TTL_S); A's next read rebuilds it from PostgreSQL without the dead reservation.
+    await redis.del(`${base}:a`);
+    const rebuilt = await request(`${a.url}/api/v1/products/${productId}`);
+    assert.equal(rebuilt.body.available, 1, JSON.stringify(rebuilt.body));
+    const { reply, tookMs } = await buyWithin(b, cookies[11]!, productId, 3000);
+    assert.equal(reply.status, 201, `B still refused the unit ${tookMs} ms after the gate was rebuilt with it: ${JSON.stringify(reply.body)}`);
+    await soldOutOn(a, cookies[12]!, productId);
+  });
 });
 
 describe('a notice lost on its way (pub/sub is at most once)', () => {

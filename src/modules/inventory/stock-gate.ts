@@ -52,7 +52,9 @@ export interface StockGate {
   /**
    * Calls `listener` with each product whose figure may have risen, once that reached Redis: an invalidation (the
    * figure dropped, rebuilt at its next use) and a release that gave a reservation's units back, either sent again in
-   * the background after a failure included (a release that found nothing to give back is not news); returns the
+   * the background after a failure included (a release that found nothing to give back is not news), and a rebuild
+   * that forgot expired reservations (a process died holding them; any other rebuild gives the figure the gate held:
+   * committed stock minus reservations in flight, every change outside checkout being an invalidation); returns the
    * function that stops calling it. What tells the other instances' stock views (`publishingStockGate`). A listener
    * that throws is ignored. Reservations and confirmations never call it.
    */
@@ -192,12 +194,19 @@ export function createStockGate(options: StockGateOptions): StockGate {
       const committed = new Set(snapshot.committed);
       const forget: string[] = [];
       let available = snapshot.available;
+      /** Units of expired reservations the rebuild forgets: they were out of the figure, and come back with it. */
+      let freed = 0;
       for (const [token, entry] of inFlight) {
         // Committed: already out of the snapshot. Expired: its process is gone, its statement rolled back.
-        if (committed.has(token) || entry.expiresAt < now()) forget.push(token);
-        else available -= entry.quantity;
+        if (committed.has(token)) forget.push(token);
+        else if (entry.expiresAt < now()) {
+          forget.push(token);
+          freed += entry.quantity;
+        } else available -= entry.quantity;
       }
       const outcome = await stockRebuildCommit.run(redis, k, version, Math.max(0, available), gateTtlS, ...forget);
+      // A figure above what the views may remember (a process died holding a reservation): news to them, as a release is.
+      if (outcome === REBUILD_COMMIT_REPLY.set && freed > 0) givenBack(productId);
       if (outcome !== REBUILD_COMMIT_REPLY.moved) return true;
       // A reservation finished while we read PostgreSQL: read again.
       await new Promise((resolve) => setTimeout(resolve, 2 * (attempt + 1)));

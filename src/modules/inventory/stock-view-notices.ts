@@ -46,7 +46,8 @@ export function stockViewNoticeCounterFor(registry: client.Registry): StockViewN
  * The gate, whose invalidations and releases also tell every web instance's view, once each reached Redis: when
  * `invalidate` succeeds, or a `release` gives a reservation's units back (an order PostgreSQL refused or that failed
  * after its units were reserved: another instance may have read "sold out" while they were reserved), or, for one
- * that failed and was handed to the gate's background retry, when that retry succeeds (`StockGate.onGivenBack`).
+ * that failed and was handed to the gate's background retry, when that retry succeeds, or a rebuild forgets expired
+ * reservations of a process that died holding them (`StockGate.onGivenBack`).
  * Not when it failed: the gate still holds the old figure then, and a view that forgot it would read and remember
  * that same figure again, with nothing telling it when the retry dropped it (it kept the stale figure for
  * STOCK_VIEW_REFRESH_MS). A release that found nothing to give back publishes nothing. A gate without `onGivenBack`
