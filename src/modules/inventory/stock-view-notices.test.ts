@@ -134,6 +134,32 @@ describe('stock view notices', () => {
     }
   });
 
+  // A reservation released (its order refused or failed) gives units back another instance may have read as sold out
+  // while they were reserved; a release that found nothing to give back (never applied, released already) is no news.
+  it('announces a release that gave a reservation back, not one that found nothing to give back', async () => {
+    const gateRedis = createRedis(TEST_REDIS_URL, { name: 'stock-view-notices-test-release', role: 'state' });
+    gateRedis.on('error', () => {});
+    const real = createStockGate({ redis: gateRedis, prefix, snapshot: async () => ({ sellable: true, available: 3, committed: [] }) });
+    const announcing = publishingStockGate(real, { redis: publisher, prefix, logger, counter: otherCounter });
+    try {
+      await until('the gate connected', async () => (await real.ensure(22).catch(() => false)) === true);
+      heard.length = 0;
+      await announcing.release('never-reserved', [21]);
+      assert.deepEqual(await announcing.reserve('reserved', [{ productId: 22, quantity: 1 }]), { ok: true, reserved: true });
+      assert.equal(await publisher.get(`{${prefix}}:stock:22:a`), '2');
+      await announcing.release('reserved', [22]);
+      // Published after the first release's turn on the same connection: heard after whatever that one published.
+      await until('the release announced', () => heard.includes(22));
+      assert.deepEqual(heard, [22], 'neither the reservation nor the release that gave nothing back announced');
+      await announcing.release('reserved', [22]);
+      await other.invalidate(23);
+      await until('the fence', () => heard.includes(23));
+      assert.deepEqual(heard, [22, 23], 'a release sent again after it gave its units back is not announced twice');
+    } finally {
+      gateRedis.disconnect();
+    }
+  });
+
   it('counts a publish that fails and does not fail the invalidation', async () => {
     const broken = createRedis('redis://127.0.0.1:1', { name: 'stock-view-notices-test-broken', role: 'fast-fail' });
     broken.on('error', () => {});
