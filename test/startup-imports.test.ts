@@ -65,4 +65,18 @@ describe('what a role command loads before it runs', () => {
     const mail = loadedBy(['worker/worker-role.ts']).filter((url) => url.includes('/node_modules/nodemailer/'));
     assert.deepEqual(mail.slice(0, 3), [], 'the worker role loaded nodemailer at start');
   });
+
+  it('the web role loads no job processors (they are the worker\'s: each module\'s processors.ts entry)', () => {
+    const processors = loadedBy(['web/web-role.ts']).filter((url) => /\/src\/.*processors\.ts$/.test(url));
+    assert.deepEqual(processors, [], 'the web role loaded job processors');
+  });
+
+  it('the worker role still loads every module\'s job processors', () => {
+    const processors = loadedBy(['worker/worker-role.ts'])
+      .filter((url) => /\/src\/.*processors\.ts$/.test(url))
+      .map((url) => path.basename(new URL(url).pathname));
+    for (const file of ['orders.processors.ts', 'inventory.processors.ts', 'notifications.processors.ts', 'analytics.processors.ts', 'degrade-mode.processors.ts']) {
+      assert.ok(processors.includes(file), `the worker role did not load ${file}`);
+    }
+  });
 });

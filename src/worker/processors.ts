@@ -1,7 +1,11 @@
-import { analyticsProcessors, createAnalyticsService, type AnalyticsRepository } from '../modules/analytics/index.ts';
-import { inventoryProcessors, type StockGate } from '../modules/inventory/index.ts';
-import { createNotificationService, notificationProcessors } from '../modules/notifications/index.ts';
-import { orderProcessors, type FollowUpDelays, type OrderExpiry, type OrdersRepository } from '../modules/orders/index.ts';
+import { createAnalyticsService, type AnalyticsRepository } from '../modules/analytics/index.ts';
+import { analyticsProcessors } from '../modules/analytics/processors.ts';
+import type { StockGate } from '../modules/inventory/index.ts';
+import { inventoryProcessors } from '../modules/inventory/processors.ts';
+import { createNotificationService } from '../modules/notifications/index.ts';
+import { notificationProcessors } from '../modules/notifications/processors.ts';
+import type { FollowUpDelays, OrderExpiry, OrdersRepository } from '../modules/orders/index.ts';
+import { orderProcessors } from '../modules/orders/processors.ts';
 import type { Database } from '../platform/db/client.ts';
 import type { Mailer } from '../platform/mail/mailer.ts';
 import type { JobTransactionLimits } from '../platform/queue/job-transaction.ts';

@@ -1,4 +1,3 @@
-export { analyticsProcessors } from './analytics.processors.ts';
 export { createAnalyticsRepository, type AnalyticsRepository } from './analytics.repository.ts';
 export { ANALYTICS_METRICS, createAnalyticsService, incrementsFor, isAnalyticsEvent, type AnalyticsEvent, type AnalyticsService } from './analytics.service.ts';
 export * from './analytics.tables.ts';

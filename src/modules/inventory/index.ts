@@ -1,4 +1,3 @@
-export { inventoryProcessors, refreshStockGateStillNeeded, type StockUpdate } from './inventory.processors.ts';
 export { createStockGate, StockGateUnavailableError, type ReserveResult, type SnapshotReader, type StockGate, type StockLine, type StockSnapshot } from './stock-gate.ts';
 export { createStockView } from './stock-view.ts';
 export { giveBackStock, type ReturnedLine } from './stock-return.ts';

@@ -1,4 +1,3 @@
-export { notificationProcessors } from './notifications.processors.ts';
 export { pruneSentEmails, SENT_EMAILS_TABLE } from './notifications.repository.ts';
 export { CONNECTIONS_KEPT_FROM_SENDS, createNotificationService, messageIdFor, type EmailOutcome, type NotificationService } from './notifications.service.ts';
 export * from './notifications.tables.ts';

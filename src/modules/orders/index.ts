@@ -4,7 +4,6 @@ export { createOrderLifecycleRepository, type LockedOrder, type OrderLifecycleRe
 export { OrderNotFoundError } from './orders.errors.ts';
 export { orderFollowUps, type FollowUpDelays, type OrderPlaced } from './orders.follow-ups.ts';
 export { checkoutMetricsFor, type CheckoutMetrics } from './orders.metrics.ts';
-export { EXPIRE_ORDER_STILL_NEEDED, orderProcessors, type OrderJob } from './orders.processors.ts';
 export { createOrdersRepository, type OrdersRepository } from './orders.repository.ts';
 export { createOrderService, normalizeLines, type OrderService, type StockHints } from './orders.service.ts';
 export * from './orders.tables.ts';
