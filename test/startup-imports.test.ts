@@ -79,4 +79,9 @@ describe('what a role command loads before it runs', () => {
       assert.ok(processors.includes(file), `the worker role did not load ${file}`);
     }
   });
+
+  it('the web role loads Bull Board at the dashboard\'s first request, not at start-up', () => {
+    const board = loadedBy(['web/web-role.ts', 'web/server.ts']).filter((url) => url.includes('/node_modules/@bull-board/'));
+    assert.deepEqual(board.slice(0, 3), [], 'the web role loaded Bull Board at start');
+  });
 });

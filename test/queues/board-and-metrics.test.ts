@@ -35,6 +35,36 @@ describe('queue dashboard and metrics on the web role', () => {
     assert.deepEqual(names, ['email', 'inventory', 'notifications', 'order']);
   });
 
+  it('passes a request body through to the board (a job added from the dashboard)', async () => {
+    const added = await t.app.inject({
+      method: 'POST',
+      url: `/admin/queues/api/queues/${QUEUES.email}/add`,
+      headers: t.admin,
+      payload: { name: 'board-added', data: { note: 'from the dashboard' } },
+    });
+    assert.equal(added.statusCode, 200, added.body);
+    const job = added.json().job as { id: string; name: string; data: unknown };
+    assert.equal(job.name, 'board-added');
+    const read = await t.app.inject({ url: `/admin/queues/api/queues/${QUEUES.email}/${job.id}`, headers: t.admin });
+    assert.equal(read.statusCode, 200, read.body);
+    assert.equal(read.json().job.name, 'board-added');
+    // Removed again through the board: the queue depths below are of the outbox's jobs only.
+    const removed = await t.app.inject({ method: 'PUT', url: `/admin/queues/api/queues/${QUEUES.email}/${job.id}/clean`, headers: t.admin });
+    assert.equal(removed.statusCode, 204, removed.body);
+  });
+
+  it('serves the board\'s static files and refuses unknown board paths with its own 404', async () => {
+    const page = await t.app.inject({ url: '/admin/queues', headers: t.admin });
+    // Relative to the page's <base href="/admin/queues/">.
+    const script = /src="(static\/[^"]+\.js)"/.exec(page.body)?.[1];
+    assert.ok(script, page.body);
+    const asset = await t.app.inject({ url: `/admin/queues/${script}`, headers: t.admin });
+    assert.equal(asset.statusCode, 200);
+    assert.match(String(asset.headers['content-type']), /javascript/);
+    const missing = await t.app.inject({ url: '/admin/queues/api/no-such-thing', headers: t.admin });
+    assert.equal(missing.statusCode, 404);
+  });
+
   it('exposes queue depths and the outbox backlog in /metrics', async () => {
     await enqueueInTransaction(t.platform.db.primary, [
       { queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email: 'm@example.com', name: 'M' } },
