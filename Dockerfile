@@ -20,9 +20,16 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY src ./src
-# Files stay owned by root (read-only for the app); only DATA_DIR is writable.
-RUN mkdir -p /data && chown node:node /data
+# Files stay owned by root (read-only for the app); only DATA_DIR and the compile cache are writable.
+RUN mkdir -p /data /app/.node-compile-cache && chown node:node /data /app/.node-compile-cache
 USER node
+# Node's module compile cache (stripped TypeScript and V8 code of every module), filled at build time by
+# importing both roles' modules once (nothing connects: importing them runs nothing), so a new instance
+# skips most of the parsing and compiling at start-up. Filled as `node` on purpose: Node keeps the entries
+# in a subdirectory named after the uid, so a process running under another uid finds no cache (it then
+# starts as without one: a compile cache that cannot be used is ignored, never an error).
+ENV NODE_COMPILE_CACHE=/app/.node-compile-cache
+RUN node --input-type=module -e "for (const m of ['./src/cli/program.ts', './src/web/web-role.ts', './src/worker/worker-role.ts']) await import(m)"
 EXPOSE 3030 3031
 # Liveness of whichever role runs: the web role answers /health on PORT, the worker on WORKER_PORT
 # (each listens on one of the two only), so one check serves every role without an override.
