@@ -5,6 +5,9 @@ import { requireAdminToken } from './admin-auth.ts';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
 
+/** Names each forwarded request, so that a failure inside the board finds its way back to it. */
+const FORWARD_ID = 'x-salescale-board-forward';
+
 /** Hop-by-hop and length headers: the forwarding side sets its own. */
 const NOT_FORWARDED = new Set(['connection', 'content-length', 'keep-alive', 'transfer-encoding', 'date']);
 
@@ -21,11 +24,14 @@ function forwardable(headers: IncomingHttpHeaders | Record<string, string | stri
  * The board (Bull Board, its UI server, @fastify/static, @fastify/view, ejs: ~150 ms of module loading)
  * is loaded at its first authorised request, not at start-up: a new web instance serves sooner
  * (test/startup-imports.test.ts). It then runs as its own Fastify instance, which the routes here
- * forward to in-process (`inject`), with the request's raw body and the board's reply as they are.
+ * forward to in-process (`inject`), with the request's raw body and the board's reply as they are. A failure
+ * inside the board (Redis not answering) is rethrown here, so the web app's error handler answers it (a generic
+ * 5xx with the request id, the cause logged), never the board's own reply, which would show the cause.
  */
 export function queueBoard(deps: { queues: QueueSet; adminToken: string }): FastifyPluginAsync {
   return async (app) => {
-    let board: Promise<FastifyInstance> | undefined;
+    let board: Promise<Board> | undefined;
+    let forwarded = 0;
     const loadBoard = () => {
       // A failed load (a module missing) is tried again at the next request.
       board ??= buildBoard(deps.queues).catch((error: unknown) => {
@@ -35,7 +41,7 @@ export function queueBoard(deps: { queues: QueueSet; adminToken: string }): Fast
       return board;
     };
     app.addHook('onClose', async () => {
-      if (board) await (await board.catch(() => undefined))?.close();
+      if (board) await (await board.catch(() => undefined))?.instance.close();
     });
 
     await app.register(
@@ -50,13 +56,21 @@ export function queueBoard(deps: { queues: QueueSet; adminToken: string }): Fast
         scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
         const forward = async (request: FastifyRequest, reply: FastifyReply) => {
-          const response = await (await loadBoard()).inject({
-            method: request.method as 'GET',
-            url: request.url,
-            headers: forwardable(request.headers) as Record<string, string>,
-            payload: Buffer.isBuffer(request.body) ? request.body : undefined,
-          });
-          return reply.code(response.statusCode).headers(forwardable(response.headers)).send(response.rawPayload);
+          const { instance, failures } = await loadBoard();
+          const id = String(++forwarded);
+          try {
+            const response = await instance.inject({
+              method: request.method as 'GET',
+              url: request.url,
+              headers: { ...(forwardable(request.headers) as Record<string, string>), [FORWARD_ID]: id },
+              payload: Buffer.isBuffer(request.body) ? request.body : undefined,
+            });
+            const failure = failures.get(id);
+            if (failure) throw failure;
+            return reply.code(response.statusCode).headers(forwardable(response.headers)).send(response.rawPayload);
+          } finally {
+            failures.delete(id);
+          }
         };
         const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
         scope.route({ method: methods, url: '/', schema: { hide: true }, handler: forward });
@@ -67,8 +81,14 @@ export function queueBoard(deps: { queues: QueueSet; adminToken: string }): Fast
   };
 }
 
+interface Board {
+  instance: FastifyInstance;
+  /** The board's 5xx failures by forwarded request, until the forwarding route takes them. */
+  failures: Map<string, Error>;
+}
+
 /** The board itself, on its own Fastify instance (no logger: the web app logs the forwarded request). */
-async function buildBoard(queues: QueueSet): Promise<FastifyInstance> {
+async function buildBoard(queues: QueueSet): Promise<Board> {
   const [{ default: fastify }, { createBullBoard }, { BullMQAdapter }, { FastifyAdapter }] = await Promise.all([
     import('fastify'),
     import('@bull-board/api'),
@@ -78,8 +98,22 @@ async function buildBoard(queues: QueueSet): Promise<FastifyInstance> {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(QUEUE_BOARD_PATH);
   createBullBoard({ queues: queues.all().map((queue) => new BullMQAdapter(queue)), serverAdapter, options: { uiConfig: { boardTitle: 'Salescale queues' } } });
-  const board = fastify({ logger: false });
-  await board.register(serverAdapter.registerPlugin(), { prefix: QUEUE_BOARD_PATH });
-  await board.ready();
-  return board;
+  // Replaces the board's own error reply, which shows the cause's message: a 5xx is answered blank here and handed back
+  // to the forwarding route (the onError hook below), which rethrows it; a refusal the board raised with its status
+  // keeps the board's reply (the body its own handler gives).
+  serverAdapter.setErrorHandler((error: Error & { statusCode?: number }) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) return { status: 500, body: {} };
+    return { status: status as 400, body: { error: { key: 'ERRORS.INTERNAL_SERVER_ERROR' }, message: error.message } };
+  });
+  const instance = fastify({ logger: false });
+  const failures = new Map<string, Error>();
+  // Runs before the error handler above, with the request: a failure without a status of its own is a 5xx there.
+  instance.addHook('onError', async (request, _reply, error: Error & { statusCode?: number }) => {
+    const id = request.headers[FORWARD_ID];
+    if (typeof id === 'string' && (error.statusCode ?? 500) >= 500) failures.set(id, error);
+  });
+  await instance.register(serverAdapter.registerPlugin(), { prefix: QUEUE_BOARD_PATH });
+  await instance.ready();
+  return { instance, failures };
 }

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import Fastify from 'fastify';
+import type { QueueSet } from '../../platform/queue/queues.ts';
+import { queueBoard } from './queue-board.ts';
+
+const TOKEN = 'queue-board-test-token-0123456789';
+
+/** A queue the board accepts (it checks BullMQ's meta version) whose every Redis read fails. */
+function failingQueue(message: string) {
+  const fail = () => Promise.reject(new Error(message));
+  return new Proxy({ name: 'failing', metaValues: { version: 'bullmq:5.0.0' }, opts: {} } as Record<string | symbol, unknown>, {
+    get: (target, key) => (key in target ? target[key] : fail),
+  });
+}
+
+describe('queue board', () => {
+  it('hands a failure inside the board to the web app\'s error handler (its code and logging), not the board\'s own reply', async () => {
+    const app = Fastify({ logger: false });
+    const seen: string[] = [];
+    app.setErrorHandler((error: Error, _request, reply) => {
+      seen.push(error.message);
+      return reply.code(503).send({ error: { code: 'HANDLED_BY_THE_APP' } });
+    });
+    await app.register(queueBoard({ queues: { all: () => [failingQueue('redis went away')] } as unknown as QueueSet, adminToken: TOKEN }));
+    try {
+      const response = await app.inject({ url: '/admin/queues/api/queues', headers: { authorization: `Bearer ${TOKEN}` } });
+      assert.equal(response.statusCode, 503, response.body);
+      assert.equal(response.json().error.code, 'HANDLED_BY_THE_APP');
+      assert.doesNotMatch(response.body, /redis went away/);
+      assert.deepEqual(seen, ['redis went away']);
+    } finally {
+      await app.close();
+    }
+  });
+});
