@@ -1,5 +1,6 @@
-import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import { enqueueInTransaction, type DbOrTx, type OutboxJob } from '../../platform/outbox/outbox.ts';
+import { outbox } from '../../platform/outbox/outbox.tables.ts';
 import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
 import { products } from '../catalog/index.ts';
 import { customers } from '../customers/index.ts';
@@ -108,19 +109,27 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
      * `guestOrderWithinCaps`); writes the `order-paid` follow-up (confirmation email,
      * popularity, analytics) to the outbox, in `traceContext`'s trace. Returns the seconds the buyer took, or undefined if the
      * order was not payable. `guest` false (the order locked by `lockForPayment` said so): no guest caps to check, and
-     * no statement spent finding that out.
+     * no statement spent finding that out. The status change and the outbox row are one statement (a data-modifying CTE);
+     * `alsoWhenPaid` adds the caller's own change to it (the payment applied), given the CTE of the paid order's row
+     * (`id`), which its statement must depend on (`where exists (select 1 from <paid>)`) to happen only if the order was paid.
      */
-    async markPaid(tx: DbOrTx, orderId: number, traceContext?: string, guest?: boolean): Promise<{ secondsToPay: number } | undefined> {
+    async markPaid(tx: DbOrTx, orderId: number, traceContext?: string, guest?: boolean, alsoWhenPaid?: (paid: SQL) => SQL): Promise<{ secondsToPay: number } | undefined> {
       if (guest !== false && !(await guestOrderWithinCaps(tx, orderId))) return undefined;
+      const paid = sql.raw('paid');
+      // The follow-up continues the paying request's trace: its row carries it (as `enqueueInTransaction` writes it).
       const updated = await tx.execute<{ seconds: number }>(sql`
-        update ${orders} set status = 'paid', paid_at = now()
-        where id = ${orderId} and status = 'pending_payment' and created_at > now() - ${window}
-        returning extract(epoch from (paid_at - created_at))::float8 as seconds`);
+        with paid as (
+          update ${orders} set status = 'paid', paid_at = now()
+          where id = ${orderId} and status = 'pending_payment' and created_at > now() - ${window}
+          returning id, extract(epoch from (paid_at - created_at))::float8 as seconds),
+        queued as (
+          insert into ${outbox} (queue, name, data, trace_context)
+          select ${QUEUES.order}::text, ${JOBS.orderPaid}::text, jsonb_build_object('orderId', paid.id), ${traceContext ?? null}::text from paid
+          returning id)${alsoWhenPaid ? sql`,
+        also as (${alsoWhenPaid(paid)})` : sql``}
+        select seconds from paid`);
       const row = updated.rows[0];
       if (!row) return undefined;
-      // The follow-ups continue the paying request's trace (the outbox column's default reads this setting).
-      if (traceContext) await tx.execute(sql`select set_config('salescale.trace_context', ${traceContext}, true)`);
-      await enqueueInTransaction(tx, { queue: QUEUES.order, name: JOBS.orderPaid, data: { orderId } });
       return { secondsToPay: Number(row.seconds) };
     },
 

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../../platform/outbox/outbox.ts';
 import { orders } from '../orders/orders.tables.ts';
 import { paymentEvents, payments, type PaymentStatus } from './payments.tables.ts';
@@ -117,6 +117,19 @@ export function createPaymentsRepository() {
         .where(and(eq(payments.id, id), sql`${rankSql(payments.status)} < ${PAYMENT_STATUS_RANK[status]}`))
         .returning({ id: payments.id });
       return moved.length > 0;
+    },
+
+    /**
+     * `advance(id, status, { applied: true })` as a statement for `markPaid`'s `alsoWhenPaid`: the payment made its order
+     * paid, in the statement that marks the order paid (it happens only if `paid`, that statement's CTE, has its row).
+     * The payment row is locked already (`lockOrCreate`, after the order's: the lock order is unchanged).
+     */
+    applyWhenPaid(id: number, status: 'authorized' | 'captured'): (paid: SQL) => SQL {
+      return (paid) => sql`
+        update ${payments} set applied = true, updated_at = now(),
+          status = case when ${rankSql(sql`status`)} < ${PAYMENT_STATUS_RANK[status]} then ${status}::payment_status else status end
+        where id = ${id} and exists (select 1 from ${paid})
+        returning id`;
     },
 
     /** Moves the payment to its next idempotency key, if it is still on `used` (see `payments.keyRetries`). */

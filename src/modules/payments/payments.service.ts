@@ -217,9 +217,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           }
           const amountOk = payment.amountCents === order.totalCents && payment.currency.toUpperCase() === order.currency.toUpperCase();
           if (order.status === 'pending_payment' && !order.due && amountOk) {
-            const paid = await lifecycle.markPaid(tx, orderId, currentTraceContext(), order.guest);
+            // The order paid, its order-paid outbox row and this payment applied: one statement.
+            const paid = await lifecycle.markPaid(tx, orderId, currentTraceContext(), order.guest, payments.applyWhenPaid(payment.id, captured ? 'captured' : 'authorized'));
             if (paid) {
-              await payments.advance(tx, payment.id, captured ? 'captured' : 'authorized', { applied: true });
               counts.push(() => {
                 metrics.attempts.inc({ provider: event.provider, outcome: 'succeeded' });
                 metrics.timeToPay.observe(paid.secondsToPay);
