@@ -360,10 +360,20 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     return answerForRefusal(payment.orderId, error, 'shop');
   }
 
-  /** Processes one verified provider event; safe to call any number of times, in any order. */
-  async function process(event: PaymentEvent): Promise<ProcessOutcome> {
+  /**
+   * Processes one verified provider event; safe to call any number of times, in any order. `ownPayCall`: the event is
+   * the answer to this pay call's own authorization (its order id set), so no read first of whether it was seen: it was
+   * only if a concurrent pay call under the same key processed it, and then its recorded decision was carried out
+   * (the capture's status and the event's record are one statement, a late payment's event is recorded after its
+   * give-back), so deciding it again under the order's lock does nothing more, and recording it counts it a duplicate,
+   * as the read did. One round trip and one pool checkout fewer on the pay call.
+   */
+  async function process(event: PaymentEvent, options: { ownPayCall?: boolean } = {}): Promise<ProcessOutcome> {
     // Whether it was processed already, and its payment if known (what `decide` locks the order of), in one round trip.
-    const { seen, payment: known } = await payments.eventSeenAndPayment(db.primary, event.provider, event.id, event.kind === 'ignored' ? undefined : event.intentId || undefined);
+    const { seen, payment: known } =
+      options.ownPayCall && event.orderId !== undefined
+        ? { seen: false, payment: undefined }
+        : await payments.eventSeenAndPayment(db.primary, event.provider, event.id, event.kind === 'ignored' ? undefined : event.intentId || undefined);
     if (seen) {
       metrics.webhooks.inc({ provider: event.provider, outcome: 'duplicate' });
       return { outcome: 'duplicate' };
@@ -464,7 +474,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           // all (a key already used for another order authorized nothing for this one, whose capture then failed).
           idempotencyKey: tokenKey,
         });
-        const result = await process(event);
+        const result = await process(event, { ownPayCall: true });
         if (result.outcome === 'declined') throw new PaymentDeclinedError(order.id, event.failureCode);
         const after = await requireOrder(order.id, input.customerId);
         if (after.status !== 'paid' && after.status !== 'fulfilled') throw new OrderNotPayableError(order.id, after.status);
