@@ -46,6 +46,34 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
       .orderBy(asc(orderItems.orderId), asc(orderItems.productId));
   }
 
+  /** `lockForPayment` and `lockForPaymentAnd`: one statement. */
+  async function lockForPaymentWith(tx: DbOrTx, orderId: number, also?: (locked: SQL) => SQL): Promise<{ order: LockedOrder; also: Record<string, unknown> | null } | undefined> {
+    const result = await tx.execute<{ id: string; customer_id: string; status: OrderStatus; total_cents: string; currency: string; created_at: Date; due: boolean; refund_requested: boolean; guest: boolean; also: Record<string, unknown> | null }>(sql`
+      with locked as (
+        select id, customer_id, status, total_cents, currency, created_at, created_at <= now() - ${window} as due,
+          refund_requested_at is not null as refund_requested,
+          exists (select 1 from ${customers} c where c.id = ${orders}.customer_id and c.guest) as guest
+        from ${orders} where id = ${orderId} for update of ${orders})${also ? sql`,
+      also as (${also(sql.raw('locked'))})` : sql``}
+      select locked.*, ${also ? sql`(select row_to_json(also) from also limit 1)` : sql`null::json`} as also from locked`);
+    const row = result.rows[0];
+    if (!row) return undefined;
+    return {
+      order: {
+        id: Number(row.id),
+        customerId: Number(row.customer_id),
+        status: row.status,
+        totalCents: Number(row.total_cents),
+        currency: row.currency,
+        createdAt: new Date(row.created_at),
+        due: row.due,
+        refundRequested: row.refund_requested,
+        guest: row.guest,
+      },
+      also: row.also,
+    };
+  }
+
   /**
    * Whether a guest order may be paid under the purchase caps. An account's checkout does not count the unpaid
    * guest checkouts of its buyer (`unpaid_guest_units`, orders.sql), so the buyer's counts may exceed a cap while
@@ -84,24 +112,17 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
   return {
     /** Locks the order row (FOR UPDATE) for a payment decision; undefined if it does not exist. */
     async lockForPayment(tx: DbOrTx, orderId: number): Promise<LockedOrder | undefined> {
-      const result = await tx.execute<{ id: string; customer_id: string; status: OrderStatus; total_cents: string; currency: string; created_at: Date; due: boolean; refund_requested: boolean; guest: boolean }>(sql`
-        select id, customer_id, status, total_cents, currency, created_at, created_at <= now() - ${window} as due,
-          refund_requested_at is not null as refund_requested,
-          exists (select 1 from ${customers} c where c.id = ${orders}.customer_id and c.guest) as guest
-        from ${orders} where id = ${orderId} for update of ${orders}`);
-      const row = result.rows[0];
-      if (!row) return undefined;
-      return {
-        id: Number(row.id),
-        customerId: Number(row.customer_id),
-        status: row.status,
-        totalCents: Number(row.total_cents),
-        currency: row.currency,
-        createdAt: new Date(row.created_at),
-        due: row.due,
-        refundRequested: row.refund_requested,
-        guest: row.guest,
-      };
+      return (await lockForPaymentWith(tx, orderId))?.order;
+    },
+
+    /**
+     * `lockForPayment`, and in the same statement the caller's `also`, run once the order row is locked: given the CTE
+     * of that row (`locked`: `id`, `total_cents`, `currency`, …), which its statement must select from so that it runs
+     * after the lock (and not at all for an order that does not exist). Its first returned row comes back as JSON
+     * (`row_to_json`: snake_case keys), null if none.
+     */
+    async lockForPaymentAnd(tx: DbOrTx, orderId: number, also: (locked: SQL) => SQL): Promise<{ order: LockedOrder; also: Record<string, unknown> | null } | undefined> {
+      return lockForPaymentWith(tx, orderId, also);
     },
 
     /**

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../../platform/outbox/outbox.ts';
 import { orders } from '../orders/orders.tables.ts';
 import { paymentEvents, payments, type PaymentStatus } from './payments.tables.ts';
@@ -41,6 +41,18 @@ const owedSql = (olderThanS: number) => sql`(
   or (${payments.applied} and ${payments.status} in ('authorized', 'captured', 'dispute_won') and exists (
     select 1 from ${orders} where ${orders.id} = ${payments.orderId} and ${orders.status} = 'paid'
       and ${orders.refundRequestedAt} is not null and ${orders.refundRequestedAt} <= now() - make_interval(secs => ${olderThanS}))))`;
+
+const paymentColumns = Object.entries(getTableColumns(payments));
+
+/** A payments row as `row_to_json` gives it (snake_case keys, timestamps as text) in the shape Drizzle reads it. */
+function paymentFromJson(json: Record<string, unknown>): PaymentRow {
+  const row: Record<string, unknown> = {};
+  for (const [key, column] of paymentColumns) {
+    const value = json[column.name];
+    row[key] = value !== null && value !== undefined && column.columnType === 'PgTimestamp' ? new Date(value as string) : value;
+  }
+  return row as PaymentRow;
+}
 
 export function createPaymentsRepository() {
   return {
@@ -88,6 +100,30 @@ export function createPaymentsRepository() {
         .select()
         .from(payments)
         .where(and(eq(payments.provider, input.provider), eq(payments.intentId, input.intentId)))
+        .for('update');
+      return rows[0]!;
+    },
+
+    /**
+     * `lockOrCreate`'s insert as a statement for `lockForPaymentAnd` (one round trip with the order's lock, after it: the
+     * lock order is unchanged): the payment of (provider, intent) for the locked order, its amount and currency the
+     * order's unless given; nothing if it exists.
+     */
+    createWhenLocked(input: { provider: string; intentId: string; amountCents: number | undefined; currency: string | undefined }): (locked: SQL) => SQL {
+      return (locked) => sql`
+        insert into ${payments} (order_id, provider, intent_id, amount_cents, currency)
+        select id, ${input.provider}::text, ${input.intentId}::text, coalesce(${input.amountCents ?? null}::bigint, total_cents), coalesce(${input.currency ?? null}::text, currency) from ${locked}
+        on conflict do nothing
+        returning *`;
+    },
+
+    /** The payment `createWhenLocked` created (its row as JSON), else the one of (provider, intent) that exists, read FOR UPDATE. */
+    async lockCreated(tx: DbOrTx, created: Record<string, unknown> | null, provider: string, intentId: string): Promise<PaymentRow> {
+      if (created) return paymentFromJson(created);
+      const rows = await tx
+        .select()
+        .from(payments)
+        .where(and(eq(payments.provider, provider), eq(payments.intentId, intentId)))
         .for('update');
       return rows[0]!;
     },

@@ -158,15 +158,11 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     const decision = await db.primary.transaction(async (tx): Promise<Decision> => {
       counts.length = 0;
       // Lock order: the order row, then its payment row (every path here does the same).
-      const order = await lifecycle.lockForPayment(tx, orderId);
-      if (!order) return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };
-      const payment = await payments.lockOrCreate(tx, {
-        orderId,
-        provider: event.provider,
-        intentId,
-        amountCents: event.amountCents ?? order.totalCents,
-        currency: event.currency ?? order.currency,
-      });
+      // A new payment is created in the statement that locks the order (after its lock); one that exists is then read FOR UPDATE.
+      const locked = await lifecycle.lockForPaymentAnd(tx, orderId, payments.createWhenLocked({ provider: event.provider, intentId, amountCents: event.amountCents, currency: event.currency }));
+      if (!locked) return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };
+      const { order } = locked;
+      const payment = await payments.lockCreated(tx, locked.also, event.provider, intentId);
       const base = { orderId };
       switch (event.kind) {
         case 'failed':
