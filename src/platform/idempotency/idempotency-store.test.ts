@@ -35,6 +35,36 @@ describe('idempotency store', () => {
     assert.ok(retainedTtl > 3590 && retainedTtl <= 3600, `retention TTL ${retainedTtl} s`);
   });
 
+  it('marks a key whose attempt failed with an unknown outcome: the next attempt begins uncertain, one at a time, until a result settles it', async () => {
+    const store = createIdempotencyStore({ redis, prefix: 'idem-mark', retentionS: 3600, leaseMs: 30_000 });
+    const first = await store.begin('customer-3', 'key-m', 'fp');
+    assert.equal(first.kind, 'started');
+    await store.abandon('customer-3', 'key-m', (first as { lease: string }).lease, { fingerprint: 'fp' });
+    const [recordKey] = await redis.keys('idem-mark:idem:customer-3:*');
+    const markTtl = await redis.ttl(recordKey!);
+    assert.ok(markTtl > 3590 && markTtl <= 3600, `the mark is kept for the retention: ${markTtl} s`);
+
+    assert.deepEqual(await store.begin('customer-3', 'key-m', 'other'), { kind: 'mismatch' });
+    // A result known beforehand (sold out, from memory) is not stored over the mark: the attempt runs, uncertain.
+    const retry = await store.beginWithResult('customer-3', 'key-m', 'fp', 409, { error: { code: 'OUT_OF_STOCK' } });
+    assert.equal(retry.kind, 'started');
+    assert.equal((retry as { uncertain?: true }).uncertain, true);
+    assert.deepEqual(await store.begin('customer-3', 'key-m', 'fp'), { kind: 'in-progress' });
+    // Refused again (its refusal is not a result): the mark stays for the next one.
+    await store.abandon('customer-3', 'key-m', (retry as { lease: string }).lease, { fingerprint: 'fp' });
+    const next = await store.begin('customer-3', 'key-m', 'fp');
+    assert.equal((next as { uncertain?: true }).uncertain, true);
+    await store.complete('customer-3', 'key-m', (next as { lease: string }).lease, 'fp', 201, { id: 9 });
+    assert.deepEqual(await store.begin('customer-3', 'key-m', 'fp'), { kind: 'replay', status: 201, body: { id: 9 } });
+
+    // Without a mark (an attempt refused before it could have any effect), the record goes.
+    const plain = await store.begin('customer-3', 'key-p', 'fp');
+    await store.abandon('customer-3', 'key-p', (plain as { lease: string }).lease);
+    const again = await store.begin('customer-3', 'key-p', 'fp');
+    assert.equal(again.kind, 'started');
+    assert.equal((again as { uncertain?: true }).uncertain, undefined);
+  });
+
   it('still answers a retry from its record when Redis is out of memory, and refuses a new key', async () => {
     const store = createIdempotencyStore({ redis, prefix: 'idem-oom', retentionS: 3600 });
     assert.equal((await store.beginWithResult('customer-2', 'sold-out', 'fp', 409, { error: { code: 'OUT_OF_STOCK' } })).kind, 'started');

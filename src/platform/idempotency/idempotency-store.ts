@@ -7,9 +7,13 @@ import { redisSpan } from '../telemetry/trace-context.ts';
  * Idempotency records (Stripe's semantics, IETF `Idempotency-Key` draft) in Redis, one per scope
  * (e.g. a customer) and key: `in progress` while the first request runs (a lease that expires, so a
  * crashed request does not block its key forever), then its completed response for `retentionS`.
+ * An attempt that failed (its outcome unknown: it may have committed before its connection dropped)
+ * leaves a mark for `retentionS` instead: the next attempt under the key starts `uncertain`, so it can
+ * ask the source of truth before a refusal stands (the mark is in Redis: any instance sees it).
  */
 export type IdempotencyBegin =
-  | { kind: 'started'; lease: string }
+  /** `uncertain`: an earlier attempt under this key failed with an unknown outcome (see `abandon`). */
+  | { kind: 'started'; lease: string; uncertain?: true }
   | { kind: 'in-progress' }
   | { kind: 'mismatch' }
   | { kind: 'replay'; status: number; body: unknown };
@@ -24,8 +28,13 @@ export interface IdempotencyStore {
   beginWithResult(scope: string, key: string, fingerprint: string, status: number, body: unknown): Promise<IdempotencyBegin>;
   /** Stores the response to replay; `fingerprint` as given to {@link IdempotencyStore.begin}. */
   complete(scope: string, key: string, lease: string, fingerprint: string, status: number, body: unknown): Promise<void>;
-  /** Forgets an unfinished attempt (it failed without a result worth replaying): the key may be retried. */
-  abandon(scope: string, key: string, lease: string): Promise<void>;
+  /**
+   * Ends an unfinished attempt without a result to replay: the key may be retried. With `unknownOutcome` (the
+   * attempt failed and may have had its effect, e.g. an order committed before its connection dropped) the key keeps
+   * a mark for `retentionS` (the request's fingerprint included): the next attempt begins `uncertain`. Without, the
+   * record is deleted.
+   */
+  abandon(scope: string, key: string, lease: string, unknownOutcome?: { fingerprint: string }): Promise<void>;
 }
 
 interface StoredRecord {
@@ -34,6 +43,8 @@ interface StoredRecord {
   /** lease of the request that owns the key while in progress */
   l: string;
   done?: { status: number; body: unknown };
+  /** An earlier attempt failed with an unknown outcome (`l` is '' while no attempt runs). */
+  u?: 1;
 }
 
 /**
@@ -57,9 +68,22 @@ if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1],
 return 1
 `;
 
+/**
+ * Takes over a key whose record is a mark of an unknown outcome, only if it is still exactly that mark (two retries
+ * at once: one takes it, the other sees it in progress). ARGV: mark read, new record, ttlMs. Returns the current
+ * record when it was not that mark (false: taken).
+ */
+const TAKE_OVER = `
+local current = redis.call('GET', KEYS[1])
+if current ~= ARGV[1] then return current end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return false
+`;
+
 // In a trace both steps are events on the request's span (bookkeeping around its work, on every request).
 
 const idempotencyBegin = defineScript({ name: 'idempotency-begin', keys: ['record'], lua: BEGIN, parse: optionalStringReply, trace: 'event' });
+const idempotencyTakeOver = defineScript({ name: 'idempotency-take-over', keys: ['record'], lua: TAKE_OVER, parse: optionalStringReply, trace: 'event' });
 
 /** Reply of `idempotencySettle`: whether this lease still owned the record. */
 export const SETTLE_REPLY = { notOwner: 0, settled: 1 } as const;
@@ -106,10 +130,22 @@ export function createIdempotencyStore(options: IdempotencyStoreOptions): Idempo
   }
 
   async function beginWith(scope: string, key: string, record: StoredRecord, ttlMs: number): Promise<IdempotencyBegin> {
-    const current = await setUnlessExists(keyOf(scope, key), JSON.stringify(record), ttlMs);
+    const recordKey = keyOf(scope, key);
+    let current = await setUnlessExists(recordKey, JSON.stringify(record), ttlMs);
     if (current === null) return { kind: 'started', lease: record.l };
-    const stored = JSON.parse(current) as StoredRecord;
+    let stored = JSON.parse(current) as StoredRecord;
     if (stored.f !== record.f) return { kind: 'mismatch' };
+    if (stored.u && stored.l === '' && !stored.done) {
+      // The mark of an attempt whose outcome was unknown: this attempt runs (never answers a result known
+      // beforehand, as `beginWithResult` would store) and keeps the mark until it settles.
+      const taking: StoredRecord = { f: record.f, l: record.l, u: 1 };
+      current = await idempotencyTakeOver.run(redis, { record: recordKey }, current, JSON.stringify(taking), leaseMs);
+      if (current === null) return { kind: 'started', lease: taking.l, uncertain: true };
+      stored = JSON.parse(current) as StoredRecord;
+      if (stored.f !== record.f) return { kind: 'mismatch' };
+      // Another attempt took the mark over meanwhile (or it just settled): what `begin` would answer now.
+      if (stored.u && stored.l === '' && !stored.done) return { kind: 'in-progress' };
+    }
     if (!stored.done) return { kind: 'in-progress' };
     return { kind: 'replay', status: stored.done.status, body: stored.done.body };
   }
@@ -125,8 +161,9 @@ export function createIdempotencyStore(options: IdempotencyStoreOptions): Idempo
       await idempotencySettle.run(redis, { record: keyOf(scope, key) }, lease, JSON.stringify(record), options.retentionS);
     },
 
-    async abandon(scope, key, lease) {
-      await idempotencySettle.run(redis, { record: keyOf(scope, key) }, lease, '', 0);
+    async abandon(scope, key, lease, unknownOutcome) {
+      const mark = unknownOutcome ? JSON.stringify({ f: unknownOutcome.fingerprint, l: '', u: 1 } satisfies StoredRecord) : '';
+      await idempotencySettle.run(redis, { record: keyOf(scope, key) }, lease, mark, options.retentionS);
     },
   };
 }

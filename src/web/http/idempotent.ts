@@ -34,7 +34,11 @@ export function fingerprintOf(value: unknown): string {
  * still running gets 409 `IDEMPOTENCY_IN_PROGRESS`; the same key with another request gets 422
  * `IDEMPOTENCY_KEY_REUSED` (also when `run` finds it so and throws `IdempotencyKeyReusedError`: then nothing
  * is kept). Refusals (4xx domain errors) are results and are replayed too (with the retry's request id); failures
- * (5xx) are not stored, so the key can be retried. If the store cannot be reached the request is refused (503).
+ * (5xx) are not stored, so the key can be retried, but they mark the key: their outcome is unknown (an order may
+ * have committed before its connection dropped). The next attempt then runs with `uncertain` (never answered from
+ * `knownRefusal`), for `run` to look for the earlier attempt's effect before a refusal stands; and a refusal of such
+ * an attempt is not stored either (the mark stays: the earlier attempt's statement may still commit), so every retry
+ * asks again until one gets a result. If the store cannot be reached the request is refused (503).
  */
 export async function idempotent(
   store: IdempotencyStore,
@@ -47,7 +51,7 @@ export async function idempotent(
     /** A refusal known without running (e.g. sold out, from memory): recorded and sent in one step. */
     knownRefusal?: () => DomainError | undefined;
   },
-  run: () => Promise<IdempotentResult>,
+  run: (attempt: { uncertain: boolean }) => Promise<IdempotentResult>,
 ): Promise<FastifyReply> {
   const known = input.knownRefusal?.();
   const knownReply = known ? domainErrorReply(known, String(request.id)) : undefined;
@@ -70,20 +74,24 @@ export async function idempotent(
     return sendError(reply, 409, 'IDEMPOTENCY_IN_PROGRESS', 'a request with this Idempotency-Key is still being processed; retry shortly with the same key');
   }
   if (begin.kind === 'replay') return reply.header('idempotent-replayed', 'true').code(begin.status).send(withRequestId(begin.body, String(request.id)));
-  if (knownReply) return reply.code(knownReply.status).send(knownReply.body);
+  const uncertain = begin.uncertain === true;
+  // A known refusal was stored with the record, except over the mark of an unknown outcome: then this attempt runs.
+  if (knownReply && !uncertain) return reply.code(knownReply.status).send(knownReply.body);
 
   const { lease } = begin;
   let result: IdempotentResult;
   try {
-    result = await run();
+    result = await run({ uncertain });
   } catch (error) {
     // A key found to belong to another request (by a guard behind this record, e.g. the order row of a
     // lost record) is refused without being kept: the record would otherwise refuse its first request's retries.
-    if (isRefusal(error) && !(error instanceof IdempotencyKeyReusedError)) {
+    if (isRefusal(error) && !uncertain && !(error instanceof IdempotencyKeyReusedError)) {
       const refusal = domainErrorReply(error, String(request.id));
       await store.complete(input.scope, input.key, lease, input.fingerprint, refusal.status, refusal.body).catch((e: unknown) => request.log.warn({ err: e }, 'could not store an idempotent refusal'));
     } else {
-      await store.abandon(input.scope, input.key, lease).catch((e: unknown) => request.log.warn({ err: e }, 'could not release an idempotency key'));
+      // A failure's outcome is unknown: the key is marked (a refusal after such a failure keeps the mark).
+      const unknownOutcome = !isRefusal(error) || uncertain ? { fingerprint: input.fingerprint } : undefined;
+      await store.abandon(input.scope, input.key, lease, unknownOutcome).catch((e: unknown) => request.log.warn({ err: e }, 'could not release an idempotency key'));
     }
     throw error;
   }

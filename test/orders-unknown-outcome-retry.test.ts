@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
+import { request, type JsonReply } from './helpers/http.ts';
+import { startInstance, type Instance } from './helpers/instances.ts';
+import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.ts';
+import { createQueuedProduct } from './helpers/waiting-room.ts';
+
+/**
+ * The retry of an order whose first attempt's outcome was unknown (its PostgreSQL connection dropped: 503) gets the
+ * order that attempt placed, even once the stock gate (checked before PostgreSQL) shows the product sold out. Two real
+ * `salescale serve` processes whose database connections go through a TCP proxy the test can cut.
+ */
+describe('retry of an order whose outcome was unknown', () => {
+  let t: TestApp;
+  let proxy: TcpProxy;
+  let a: Instance;
+  let b: Instance;
+
+  before(async () => {
+    t = await createTestApp({ RATE_LIMIT_GENERAL_MAX: '1000000', RATE_LIMIT_CUSTOMER_MAX: '1000000', RATE_LIMIT_CHECKOUT_MAX: '1000000' });
+    proxy = await startTcpProxy(Number(new URL(t.env.DATABASE_URL!).port || 5432), 'postgres');
+    const throughProxy = new URL(t.env.DATABASE_URL!);
+    throughProxy.port = String(proxy.port);
+    const env = { ...t.env, DATABASE_URL: throughProxy.toString(), DB_POOL_MAX: '10', LOG_LEVEL: process.env.DEBUG_INSTANCES ? 'warn' : 'silent' };
+    [a, b] = await Promise.all([startInstance({ env }), startInstance({ env })]);
+  });
+  after(async () => {
+    await proxy?.restore();
+    await Promise.all([a?.stop(), b?.stop()]);
+    if (process.env.DEBUG_INSTANCES) console.log(a?.output(), b?.output());
+    await proxy?.close();
+    await t?.close();
+  });
+
+  async function customer(tag: string): Promise<{ customerId: number; cookie: string }> {
+    const [customerId] = await insertCustomers(t.platform.db.primary, 1, tag);
+    const [cookie] = await mintSessionCookies(t.env, [customerId!]);
+    return { customerId: customerId!, cookie: cookie! };
+  }
+
+  function order(on: Instance, who: { cookie: string }, key: string, productId: number): Promise<JsonReply> {
+    return request(`${on.url}/api/v1/orders`, { method: 'POST', headers: { cookie: who.cookie, 'idempotency-key': key }, body: { items: [{ productId, quantity: 1 }] } });
+  }
+
+  async function orderIdsOf(customerId: number): Promise<number[]> {
+    const rows = await t.platform.db.primary.execute<{ id: number }>(sql`select id from orders where customer_id = ${customerId} order by id`);
+    return rows.rows.map((r) => Number(r.id));
+  }
+
+  async function unitsSold(productId: number): Promise<number> {
+    const rows = await t.platform.db.primary.execute<{ n: string }>(sql`select coalesce(sum(quantity), 0) as n from order_items where product_id = ${productId}`);
+    return Number(rows.rows[0]!.n);
+  }
+
+  it('replays the order that took the last unit although the stock gate shows the product sold out (retried on the other instance)', async () => {
+    const productId = await createQueuedProduct(a.url, t.admin, { available: 1, skuPrefix: 'unknown-outcome' });
+    const alice = await customer('unknown-outcome-alice');
+    const bob = await customer('unknown-outcome-bob');
+    const key = `last-unit-${productId}`;
+    // place_order runs and commits; its reply never reaches instance a, whose connection then drops.
+    const held = proxy.holdOn('place_order', 'reply');
+    const first = order(a, alice, key, productId);
+    await held;
+    proxy.dropHeld();
+    const failed = await first;
+    assert.equal(failed.status, 503, JSON.stringify(failed.body));
+    const placed = await orderIdsOf(alice.customerId);
+    assert.equal(placed.length, 1, 'the order was committed although its reply was lost');
+
+    // The gate got the unit back (the attempt's outcome was unknown); Bob's order takes it there, PostgreSQL refuses
+    // it, and the gate is rebuilt: sold out.
+    const bobs = await order(b, bob, `bob-${productId}`, productId);
+    assert.equal(bobs.status, 409, JSON.stringify(bobs.body));
+    assert.equal(bobs.body.error.code, 'OUT_OF_STOCK');
+
+    const retried = await order(b, alice, key, productId);
+    assert.equal(retried.status, 201, `the retry replays the order placed under its key: ${JSON.stringify(retried.body)}`);
+    assert.equal(retried.body.id, placed[0]);
+    assert.equal(retried.headers.get('idempotent-replayed'), 'true');
+    // And again, on either instance: the same order.
+    for (const on of [a, b]) {
+      const again = await order(on, alice, key, productId);
+      assert.equal(again.status, 201, JSON.stringify(again.body));
+      assert.equal(again.body.id, placed[0]);
+    }
+    assert.deepEqual(await orderIdsOf(alice.customerId), placed, 'one order in PostgreSQL');
+    assert.equal(await unitsSold(productId), 1, 'nothing oversold');
+  });
+
+  it('places the retry of an attempt that never reached PostgreSQL, or refuses it OUT_OF_STOCK when another buyer took the last unit', async () => {
+    const productId = await createQueuedProduct(a.url, t.admin, { available: 1, skuPrefix: 'unknown-outcome' });
+    const carol = await customer('unknown-outcome-carol');
+    const dave = await customer('unknown-outcome-dave');
+    const erin = await customer('unknown-outcome-erin');
+
+    // Carol's first attempt never reaches PostgreSQL (the connection drops with the request); her retry is placed.
+    let held = proxy.holdOn('place_order', 'request');
+    const carolsFirst = order(a, carol, `carol-${productId}`, productId);
+    await held;
+    proxy.dropHeld();
+    assert.equal((await carolsFirst).status, 503);
+    assert.deepEqual(await orderIdsOf(carol.customerId), []);
+    const carols = await order(b, carol, `carol-${productId}`, productId);
+    assert.equal(carols.status, 201, JSON.stringify(carols.body));
+    assert.deepEqual(await orderIdsOf(carol.customerId), [carols.body.id]);
+
+    // Dave's first attempt never reaches PostgreSQL either; the last unit is gone (Carol's): his retries are refused.
+    const second = await createQueuedProduct(a.url, t.admin, { available: 1, skuPrefix: 'unknown-outcome' });
+    held = proxy.holdOn('place_order', 'request');
+    const davesFirst = order(a, dave, `dave-${second}`, second);
+    await held;
+    proxy.dropHeld();
+    assert.equal((await davesFirst).status, 503);
+    const erins = await order(a, erin, `erin-${second}`, second);
+    assert.equal(erins.status, 201, JSON.stringify(erins.body));
+    for (const on of [b, a]) {
+      const retried = await order(on, dave, `dave-${second}`, second);
+      assert.equal(retried.status, 409, JSON.stringify(retried.body));
+      assert.equal(retried.body.error.code, 'OUT_OF_STOCK');
+    }
+    assert.deepEqual(await orderIdsOf(dave.customerId), []);
+    assert.equal(await unitsSold(productId), 1);
+    assert.equal(await unitsSold(second), 1);
+  });
+});
