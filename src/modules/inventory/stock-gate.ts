@@ -40,8 +40,9 @@ export interface StockGate {
   /**
    * Gives a reservation's units back (idempotent). One that cannot reach Redis (connection lost, a reply
    * lost with it) rejects and is sent again in the background until Redis takes it, so a failure never
-   * leaves units out of the gate until its expiry. One that gave units back (at once or by that retry) is
-   * news to the other instances' stock views (`onGivenBack`).
+   * leaves units out of the gate until its expiry. One that gave units back is news to the other instances'
+   * stock views (`onGivenBack`): at once, the products its reply names; after a failure, every product it
+   * names once the retry reaches Redis (the failed call may have given them back, its reply lost).
    */
   release(token: string, productIds: readonly number[]): Promise<void>;
   /**
@@ -51,8 +52,9 @@ export interface StockGate {
   invalidate(productId: number): Promise<void>;
   /**
    * Calls `listener` with each product whose figure may have risen, once that reached Redis: an invalidation (the
-   * figure dropped, rebuilt at its next use) and a release that gave a reservation's units back, either sent again in
-   * the background after a failure included (a release that found nothing to give back is not news), and a rebuild
+   * figure dropped, rebuilt at its next use), a release that gave a reservation's units back (a release that found
+   * nothing to give back is not news), every product of a release sent again in the background after a failure, once
+   * it reached Redis, whatever it found (the failed call may have run and given them back, its reply lost), and a rebuild
    * that forgot expired reservations (a process died holding them; any other rebuild gives the figure the gate held:
    * committed stock minus reservations in flight, every change outside checkout being an invalidation); returns the
    * function that stops calling it. What tells the other instances' stock views (`publishingStockGate`). A listener
@@ -128,7 +130,8 @@ export function createStockGate(options: StockGateOptions): StockGate {
   // would keep the units it gave back unsellable, until the figure's expiry (`gateTtlS`, 5 minutes by
   // default: a whole flash sale, during which the waiting room calls the sale sold out). A reservation
   // whose reply was lost is never re-sent by ioredis on the `state` connection (it flushes unanswered
-  // commands on a disconnect), so a late release cannot come before its reservation.
+  // commands on a disconnect), so a late release cannot come before its reservation. A release sent again
+  // announces all its products once Redis takes it: the failed call may have given them back already.
   const retryMs = options.retryMs ?? 200;
   const unsentReleases = new Map<string, readonly number[]>();
   const unsentInvalidations = new Set<number>();
@@ -144,9 +147,18 @@ export function createStockGate(options: StockGateOptions): StockGate {
     }
   };
   const releaseKeys = (productIds: readonly number[]) => productIds.flatMap((id) => [keys(id).a, keys(id).r, keys(id).v]);
-  /** Sends a release; tells the listeners the products whose reservation it gave back. */
-  const sendRelease = async (token: string, productIds: readonly number[]) => {
+  /**
+   * Sends a release; tells the listeners the products whose reservation it gave back. `afterFailure`: a send of a
+   * release whose earlier call failed with its reply unknown. That call may have run in Redis (its reply lost with the
+   * connection) and given the units back, so this one finds nothing and names nothing: every product it names is told
+   * then, whatever the reply (at worst a notice too many, when the first call never ran and this reply names them anyway).
+   */
+  const sendRelease = async (token: string, productIds: readonly number[], afterFailure = false) => {
     const released = await stockRelease.run(redis, releaseKeys(productIds), token);
+    if (afterFailure) {
+      for (const productId of productIds) givenBack(productId);
+      return;
+    }
     for (const line of released) {
       const productId = productIds[line - 1];
       if (productId !== undefined) givenBack(productId);
@@ -165,7 +177,7 @@ export function createStockGate(options: StockGateOptions): StockGate {
   async function sendAgain(): Promise<void> {
     try {
       for (const [token, productIds] of unsentReleases) {
-        await sendRelease(token, productIds);
+        await sendRelease(token, productIds, true);
         unsentReleases.delete(token);
       }
       for (const productId of unsentInvalidations) {

@@ -8,7 +8,8 @@ import type { StockGate } from './stock-gate.ts';
  * (`createStockView`), which otherwise refuses them from memory ("only N left", sold out) for up to
  * STOCK_VIEW_REFRESH_MS. Each `StockGate.invalidate` that reached Redis, at once or by the gate's retry (a cancellation, a refund, an expired
  * reservation in the worker, an admin's stock change, a gate rebuilt after PostgreSQL refused units), and each
- * `StockGate.release` that gave a reservation's units back (an order refused or failed after its reservation) publishes the
+ * `StockGate.release` that gave a reservation's units back (an order refused or failed after its reservation; one whose
+ * call failed, when the gate's retry reaches Redis, whatever that finds: the failed call may have given them back) publishes the
  * product's id on a channel under the deployment's Redis prefix; every web instance forgets those products on
  * receipt, through the same path as its own invalidations (a gate read begun before the message does not remember
  * its older figure). Reservations and confirmations never publish: the hot checkout path costs nothing more.
@@ -46,11 +47,12 @@ export function stockViewNoticeCounterFor(registry: client.Registry): StockViewN
  * The gate, whose invalidations and releases also tell every web instance's view, once each reached Redis: when
  * `invalidate` succeeds, or a `release` gives a reservation's units back (an order PostgreSQL refused or that failed
  * after its units were reserved: another instance may have read "sold out" while they were reserved), or, for one
- * that failed and was handed to the gate's background retry, when that retry succeeds, or a rebuild forgets expired
+ * that failed and was handed to the gate's background retry, when that retry succeeds (all its products, whatever the
+ * retry found: the failed call may have run and given them back, its reply lost), or a rebuild forgets expired
  * reservations of a process that died holding them (`StockGate.onGivenBack`).
  * Not when it failed: the gate still holds the old figure then, and a view that forgot it would read and remember
  * that same figure again, with nothing telling it when the retry dropped it (it kept the stale figure for
- * STOCK_VIEW_REFRESH_MS). A release that found nothing to give back publishes nothing. A gate without `onGivenBack`
+ * STOCK_VIEW_REFRESH_MS). A release that succeeded at once and found nothing to give back publishes nothing. A gate without `onGivenBack`
  * (a test's) announces each `invalidate` and `release` that succeeded. Reservations and confirmations (the checkout's
  * hot path) never publish; releases happen only on failure paths. Ids asked in one turn of the event loop share one
  * PUBLISH (an expiry sweep of many orders, a failed batch of orders, sends one message). A publish that fails is logged and counted, never thrown: no order, cancellation or
