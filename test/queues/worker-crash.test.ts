@@ -10,8 +10,9 @@ let f: QueueFixture;
 let smtp: SmtpSink;
 before(async () => {
   smtp = await startSmtpSink();
-  // A long statement timeout: a re-delivered job's claim insert may wait on the first delivery's lock.
-  f = await createQueueFixture({ SMTP_URL: smtp.url, WORKER_QUEUES: 'email', DB_STATEMENT_TIMEOUT_MS: '60000' });
+  // A long statement timeout (below the most the configuration accepts): a re-delivered job's claim insert may wait on the
+  // first delivery's lock.
+  f = await createQueueFixture({ SMTP_URL: smtp.url, WORKER_QUEUES: 'email', DB_STATEMENT_TIMEOUT_MS: '40000' });
 });
 after(async () => {
   await f?.close();

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Database } from '../../platform/db/client.ts';
+import { STATEMENT_END_MARGIN_MS } from '../../platform/db/statement-timeout.ts';
 import { DomainError } from '../../shared/errors.ts';
 import { PassExpiredError, PassInvalidError, PassReplacedError, PassRequiredError, PassUsedError } from './waiting-room.errors.ts';
 import type { WaitingRoomMetrics } from './waiting-room.metrics.ts';
@@ -7,8 +8,6 @@ import type { EventRegistry, QueuedEvent } from './waiting-room.registry.ts';
 import type { PassRef, WaitingRoomRepository } from './waiting-room.repository.ts';
 import type { PassClaims, TokenSigner } from './waiting-room.tokens.ts';
 
-/** Beyond the statement timeout, for PostgreSQL to cancel a statement and end its transaction. */
-const STATEMENT_MARGIN_MS = 500;
 
 /** The waiting room at checkout: which passes an order needs, and spending them on it. */
 export function createCheckoutRule(deps: {
@@ -31,7 +30,8 @@ export function createCheckoutRule(deps: {
   /**
    * PostgreSQL's statement timeout (DB_STATEMENT_TIMEOUT_MS; 0: none): how long a statement of an earlier attempt of
    * an order may still run (and commit) after its connection dropped. A retry refused gives back a pass the earlier
-   * attempt kept only once that long has passed since the retry began (see `spend`); with 0 it never does.
+   * attempt kept only once that long has passed since the retry began (see `spend`); with 0 it never does. The
+   * configuration refuses one whose wait would not end well inside the retry's idempotency lease (`config.ts`).
    */
   statementTimeoutMs: number;
 }) {
@@ -182,7 +182,7 @@ export function createCheckoutRule(deps: {
           deps.logger.warn({ err: refusal, orderRef }, 'waiting room: retry refused, its passes stay spent (no statement timeout: the earlier attempt may still commit)');
           return;
         }
-        const wait = began + deps.statementTimeoutMs + STATEMENT_MARGIN_MS - Date.now();
+        const wait = began + deps.statementTimeoutMs + STATEMENT_END_MARGIN_MS - Date.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         try {
           if (await placed()) return;

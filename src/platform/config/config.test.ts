@@ -46,6 +46,24 @@ describe('loadConfig', () => {
     assert.doesNotThrow(() => loadConfig({ ...base, WORKER_JOB_LOCK_TIMEOUT_MS: '0', DB_STATEMENT_TIMEOUT_MS: '5000' }));
   });
 
+  // A retry refused under an unknown-outcome mark waits DB_STATEMENT_TIMEOUT_MS + 500 ms before it gives back the pass the
+  // earlier attempt kept (waiting-room.checkout.ts); it holds the key's idempotency lease (60 s) meanwhile. A wait that
+  // outlasted the lease would let a second retry with the same key run beside it, and the pass go back while that one
+  // buys an order with it: the wait, plus 15 s for the retry's own work around it, must end within the lease.
+  it('refuses a statement timeout whose wait before a pass goes back would not end well inside the idempotency lease', () => {
+    for (const value of ['60000', '44501']) {
+      assert.throws(
+        () => loadConfig({ ...base, DB_STATEMENT_TIMEOUT_MS: value }),
+        (error: ConfigError) => error instanceof ConfigError && error.variable === 'DB_STATEMENT_TIMEOUT_MS' && /idempotency lease \(60000 ms\)/.test(error.message) && /at most 44500/.test(error.message),
+      );
+    }
+    // The default, the largest accepted, the documented and tested examples, and none.
+    for (const value of [undefined, '44500', '5000', '1000', '0']) {
+      const env = value === undefined ? base : { ...base, DB_STATEMENT_TIMEOUT_MS: value, WORKER_JOB_LOCK_TIMEOUT_MS: '500' };
+      assert.equal(loadConfig(env).db.statementTimeoutMs, value === undefined ? 5000 : Number(value));
+    }
+  });
+
   it('names every bad variable at once', () => {
     assert.throws(
       () => loadConfig({ ...base, PORT: 'x', DB_POOL_MAX: '-1' }),

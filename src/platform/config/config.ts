@@ -2,6 +2,8 @@ import { randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
+import { STATEMENT_END_MARGIN_MS } from '../db/statement-timeout.ts';
+import { IDEMPOTENCY_LEASE_MS } from '../idempotency/idempotency-lease.ts';
 import { DEFAULT_JOB_TRANSACTION_LIMITS, type JobTransactionLimits } from '../queue/job-transaction.ts';
 import { DEFAULT_CONCURRENCY, isQueueName, QUEUE_NAMES, type QueueName } from '../queue/queue-definitions.ts';
 import { ConfigError, bool, int, list, oneOf, optionalStr, parseEnv, str, timeZone, url, type Field } from './env-schema.ts';
@@ -227,6 +229,14 @@ function queueNumber(raw: string, name: string): [QueueName, number] {
  * Every environment variable Salescale reads. `loadConfig` is the only reader of `process.env`;
  * the README's table of variables is checked against this object by a test.
  */
+/**
+ * The work of a checkout retry refused after an unknown outcome, besides its wait for the earlier attempt's statements
+ * (see the DB_STATEMENT_TIMEOUT_MS check): its pass spend before the wait, the read of whether the order was placed and
+ * the give-back after it. Milliseconds each on a healthy database; 15 s allows each of the three a full wait for a pool
+ * connection (5 s, `db/client.ts`).
+ */
+const REFUSED_RETRY_WORK_MS = 15_000;
+
 export const envSchema = {
   NODE_ENV: oneOf(['development', 'production', 'test'], 'development'),
   PORT: int({ default: 3030, min: 0, max: 65535 }),
@@ -402,6 +412,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (e.WORKER_JOB_LOCK_TIMEOUT_MS > 0 && e.DB_STATEMENT_TIMEOUT_MS > 0 && e.WORKER_JOB_LOCK_TIMEOUT_MS >= e.DB_STATEMENT_TIMEOUT_MS) {
     throw new ConfigError('WORKER_JOB_LOCK_TIMEOUT_MS', `must be below DB_STATEMENT_TIMEOUT_MS (${e.DB_STATEMENT_TIMEOUT_MS}), or 0: a job waiting on a lock must be put back (no attempt used) before its statement times out (an attempt used)`);
+  }
+  // A checkout retry refused under an unknown-outcome mark waits the statement timeout + 500 ms (any statement of the
+  // earlier attempt has ended) before it gives back the pass that attempt kept, holding its key's idempotency lease
+  // (waiting-room.checkout.ts). A wait that outlasted the lease would let a second retry with the key take over and
+  // run beside it, and the pass go back while that one buys an order with it: the wait, plus a margin for the retry's
+  // own work around it, must end within the lease.
+  const statementWaitLimitMs = IDEMPOTENCY_LEASE_MS - STATEMENT_END_MARGIN_MS - REFUSED_RETRY_WORK_MS;
+  if (e.DB_STATEMENT_TIMEOUT_MS > statementWaitLimitMs) {
+    throw new ConfigError(
+      'DB_STATEMENT_TIMEOUT_MS',
+      `must be at most ${statementWaitLimitMs} (0: none): a checkout retry refused after an unknown outcome waits it + ${STATEMENT_END_MARGIN_MS} ms before giving back the earlier attempt's pass, and that wait plus ${REFUSED_RETRY_WORK_MS} ms for the retry's own work must end within its idempotency lease (${IDEMPOTENCY_LEASE_MS} ms), or a second retry with the key could buy with the pass while it goes back`,
+    );
   }
   // After a queue Redis loss the relay sends again every row of the retention whose job took no claim: a claim
   // already deleted (older than its own retention) would let that job apply twice (a stock decrement, a count).

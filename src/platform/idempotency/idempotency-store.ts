@@ -1,6 +1,7 @@
 import { hash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { defineScript, optionalStringReply } from '../redis/script.ts';
+import { IDEMPOTENCY_LEASE_MS } from './idempotency-lease.ts';
 import { redisSpan } from '../telemetry/trace-context.ts';
 
 /**
@@ -103,7 +104,7 @@ export interface IdempotencyStoreOptions {
 
 export function createIdempotencyStore(options: IdempotencyStoreOptions): IdempotencyStore {
   const { redis } = options;
-  const leaseMs = options.leaseMs ?? 60_000;
+  const leaseMs = options.leaseMs ?? IDEMPOTENCY_LEASE_MS;
   // Keys are hashed: any printable key fits, and its length does not grow Redis' key space. One-shot
   // `hash`: no Hash object per request.
   const keyOf = (scope: string, key: string) => `${options.prefix}:idem:${scope}:${hash('sha256', key, 'base64url')}`;
