@@ -42,6 +42,13 @@ const owedSql = (olderThanS: number) => sql`(
     select 1 from ${orders} where ${orders.id} = ${payments.orderId} and ${orders.status} = 'paid'
       and ${orders.refundRequestedAt} is not null and ${orders.refundRequestedAt} <= now() - make_interval(secs => ${olderThanS}))))`;
 
+/** An order's payment still waiting for the buyer (its intent created, not yet authorized, failed or canceled). */
+const openOf = (orderId: number, provider: string) => and(eq(payments.orderId, orderId), eq(payments.provider, provider), eq(payments.status, 'requires_payment'));
+
+/** An order's payment that can no longer be paid with: voided or refunded at the provider, or late (being given back). */
+const deadOf = (orderId: number, provider: string) =>
+  and(eq(payments.orderId, orderId), eq(payments.provider, provider), or(inArray(payments.status, ['voided', 'refunded']), eq(payments.late, true)));
+
 const paymentColumns = Object.entries(getTableColumns(payments));
 
 /** A payments row as `row_to_json` gives it (snake_case keys, timestamps as text) in the shape Drizzle reads it. */
@@ -83,31 +90,9 @@ export function createPaymentsRepository() {
     },
 
     /**
-     * The payment row of (provider, intent), created if new, locked for this transaction. A new row is ours alone until
-     * commit (one round trip: the insert returns it); one that exists is then read FOR UPDATE.
-     */
-    async lockOrCreate(
-      tx: DbOrTx,
-      input: { orderId: number; provider: string; intentId: string; amountCents: number; currency: string; clientSecret?: string },
-    ): Promise<PaymentRow> {
-      const created = await tx
-        .insert(payments)
-        .values({ ...input, clientSecret: input.clientSecret ?? null })
-        .onConflictDoNothing()
-        .returning();
-      if (created[0]) return created[0];
-      const rows = await tx
-        .select()
-        .from(payments)
-        .where(and(eq(payments.provider, input.provider), eq(payments.intentId, input.intentId)))
-        .for('update');
-      return rows[0]!;
-    },
-
-    /**
-     * `lockOrCreate`'s insert as a statement for `lockForPaymentAnd` (one round trip with the order's lock, after it: the
-     * lock order is unchanged): the payment of (provider, intent) for the locked order, its amount and currency the
-     * order's unless given; nothing if it exists.
+     * The insert of a payment of (provider, intent) as a statement for `lockForPaymentAnd` (one round trip with the order's
+     * lock, after it: the lock order is unchanged): the payment for the locked order, its amount and currency the order's
+     * unless given; nothing if it exists (a conflict sees rows committed after the statement began).
      */
     createWhenLocked(input: { provider: string; intentId: string; amountCents: number | undefined; currency: string | undefined }): (locked: SQL) => SQL {
       return (locked) => sql`
@@ -158,7 +143,7 @@ export function createPaymentsRepository() {
     /**
      * `advance(id, status, { applied: true })` as a statement for `markPaid`'s `alsoWhenPaid`: the payment made its order
      * paid, in the statement that marks the order paid (it happens only if `paid`, that statement's CTE, has its row).
-     * The payment row is locked already (`lockOrCreate`, after the order's: the lock order is unchanged).
+     * The payment row is locked already (`lockCreated`, after the order's: the lock order is unchanged).
      */
     applyWhenPaid(id: number, status: 'authorized' | 'captured'): (paid: SQL) => SQL {
       return (paid) => sql`
@@ -191,29 +176,41 @@ export function createPaymentsRepository() {
       return rows[0];
     },
 
-    /** The newest payment of an order still waiting for the buyer (reused instead of creating another). */
-    async openIntent(db: DbOrTx, orderId: number, provider: string): Promise<PaymentRow | undefined> {
-      const rows = await db
-        .select()
-        .from(payments)
-        .where(and(eq(payments.orderId, orderId), eq(payments.provider, provider), eq(payments.status, 'requires_payment')))
-        .orderBy(desc(payments.id))
-        .limit(1);
-      return rows[0];
+    /**
+     * Before a pay call creates an intent, in one round trip: the newest payment of the order still waiting for the buyer
+     * (`open`: reused instead of creating another), and the intent of its newest payment that can no longer be paid with
+     * (`lastDead`: voided or refunded at the provider, or late, being given back), which the next intent's idempotency
+     * key is scoped by.
+     */
+    async openAndLastDeadIntent(db: DbOrTx, orderId: number, provider: string): Promise<{ open: PaymentRow | undefined; lastDead: string | undefined }> {
+      const result = await db.execute<{ open: Record<string, unknown> | null; last_dead: string | null }>(sql`
+        select (select row_to_json(${payments}) from ${payments} where ${openOf(orderId, provider)} order by ${payments.id} desc limit 1) as open,
+          (select ${payments.intentId} from ${payments} where ${deadOf(orderId, provider)} order by ${payments.id} desc limit 1) as last_dead`);
+      const row = result.rows[0]!;
+      return { open: row.open ? paymentFromJson(row.open) : undefined, lastDead: row.last_dead ?? undefined };
     },
 
     /**
-     * The newest payment of an order that can no longer be paid with (voided or refunded at the provider, or late:
-     * being given back), or undefined: what the next intent's idempotency key is scoped by.
+     * Records the intent a pay call created, under the caller's lock on its order (taken in a statement before this one,
+     * so that this one's snapshot holds every payment that concurrent pay calls recorded under that lock): unless the
+     * order has an open payment already, which is returned if it is not this intent's (the order keeps it). The check and
+     * the insert are one statement; the insert does nothing if the intent's payment exists.
      */
-    async lastDeadIntent(db: DbOrTx, orderId: number, provider: string): Promise<string | undefined> {
-      const rows = await db
-        .select({ intentId: payments.intentId })
-        .from(payments)
-        .where(and(eq(payments.orderId, orderId), eq(payments.provider, provider), or(inArray(payments.status, ['voided', 'refunded']), eq(payments.late, true))))
-        .orderBy(desc(payments.id))
-        .limit(1);
-      return rows[0]?.intentId;
+    async recordIntent(
+      tx: DbOrTx,
+      input: { orderId: number; provider: string; intentId: string; amountCents: number; currency: string; clientSecret: string | undefined },
+    ): Promise<PaymentRow | undefined> {
+      const result = await tx.execute<{ open: Record<string, unknown> | null }>(sql`
+        with waiting as (select * from ${payments} where ${openOf(input.orderId, input.provider)} order by ${payments.id} desc limit 1),
+        created as (
+          insert into ${payments} (order_id, provider, intent_id, amount_cents, currency, client_secret)
+          select ${input.orderId}::bigint, ${input.provider}::text, ${input.intentId}::text, ${input.amountCents}::bigint, ${input.currency}::text, ${input.clientSecret ?? null}::text
+          where not exists (select 1 from waiting)
+          on conflict do nothing
+          returning id)
+        select (select row_to_json(waiting) from waiting) as open`);
+      const open = result.rows[0]!.open;
+      return open && open.intent_id !== input.intentId ? paymentFromJson(open) : undefined;
     },
 
     /**

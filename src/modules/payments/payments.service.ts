@@ -476,12 +476,12 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         if (after.status !== 'paid' && after.status !== 'fulfilled') throw new OrderNotPayableError(order.id, after.status);
         return { order: after, replayed: false };
       }
-      const open = await payments.openIntent(db.primary, order.id, provider.name);
+      // The order's open intent, and its last dead one (read with it, though used only when there is no open one).
+      const { open, lastDead: dead } = await payments.openAndLastDeadIntent(db.primary, order.id, provider.name);
       if (!open) {
         // Scoped by the order's last dead intent (voided, refunded, late): under the same key Stripe replays the intent
         // it first created, canceled or not, and a buyer whose intent was canceled while the order still waited could
         // never pay. Retries of one attempt see the same dead intent, so the same key and the same live intent.
-        const dead = await payments.lastDeadIntent(db.primary, order.id, provider.name);
         const prefix = dead === undefined ? `salescale-order-${order.id}-intent-` : `salescale-order-${order.id}-intent-after-${dead}-`;
         const createIntent = (keyPrefix: string) =>
           provider.createIntent({ orderId: order.id, amountCents: order.totalCents, currency: order.currency, idempotencyKey: payKey(keyPrefix, input.idempotencyKey ?? 'default') });
@@ -523,11 +523,10 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           if (!(await lifecycle.lockForPayment(tx, order.id))) throw new OrderNotFoundError(order.id);
           // A concurrent pay call of the order (another Idempotency-Key, or its retry under a fresh key after a 5xx)
           // recorded its intent while ours was being created: the order keeps that one, so every tab confirms one
-          // intent (two confirmed intents were two charges, the second given back as late, fees kept).
-          const open = await payments.openIntent(tx, order.id, provider.name);
-          if (open && open.intentId !== created.intentId) return open;
-          await payments.lockOrCreate(tx, { orderId: order.id, provider: provider.name, intentId: created.intentId, amountCents: order.totalCents, currency: order.currency, clientSecret: created.clientSecret });
-          return undefined;
+          // intent (two confirmed intents were two charges, the second given back as late, fees kept). That check and
+          // ours recorded are one statement, after the lock's: not in it, whose snapshot may predate the intent that
+          // the pay call we waited for on the lock recorded (READ COMMITTED: a snapshot per statement).
+          return payments.recordIntent(tx, { orderId: order.id, provider: provider.name, intentId: created.intentId, amountCents: order.totalCents, currency: order.currency, clientSecret: created.clientSecret });
         });
         // Ours is left unrecorded: its client secret reaches no one, so it is never confirmed and charges no one (if it
         // ever were, its event would make it late, given back). Canceling it would record it (its canceled event) as
