@@ -70,4 +70,44 @@ describe('pay calls for one order at once (Stripe)', () => {
     assert.equal(third.json().payment.clientSecret, secrets[0], 'the open intent is reused');
     assert.equal(shown.json().payment.clientSecret, secrets[0], 'the order shows that intent');
   });
+
+  it("a pay call waiting on the order's lock while another records its intent keeps that intent, not its own", async () => {
+    const key = `pay-concurrent-${run}-waiting`;
+    const { orderId, accessToken: token } = await app.placeGuestOrder(key);
+    const intentId = `pi_held_${run}`;
+    const secret = `${intentId}_secret_held`;
+    // Another pay call's recording transaction, held open: the order locked, its intent inserted, not yet committed.
+    const other = await t.platform.db.pools.primary.connect();
+    let payCall: ReturnType<StripeTestApp['deliver']> | undefined;
+    try {
+      await other.query('begin');
+      await other.query('select id from orders where id = $1 for update', [orderId]);
+      await other.query(
+        `insert into payments (order_id, provider, intent_id, amount_cents, currency, client_secret) select id, 'stripe', $2, total_cents, currency, $3 from orders where id = $1`,
+        [orderId, intentId, secret],
+      );
+      payCall = t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${token}/pay`, headers: { 'idempotency-key': key }, payload: {} });
+      // Ours found no open intent (the other's is not committed), created its own at Stripe and waits on the order's lock.
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const waiting = await t.platform.db.primary.execute<{ n: number }>(
+          sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%with locked as%'`,
+        );
+        if (waiting.rows[0]!.n > 0) break;
+        assert.ok(Date.now() < deadline, 'the pay call never waited on the order lock');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await other.query('commit');
+    } catch (error) {
+      await other.query('rollback');
+      throw error;
+    } finally {
+      other.release();
+    }
+    const reply = await payCall!;
+    assert.equal(reply.statusCode, 200, reply.body);
+    assert.equal(reply.json().payment.clientSecret, secret, 'the caller is given the intent recorded first');
+    const open = await t.platform.db.primary.execute<{ intent_id: string }>(sql`select intent_id from payments where order_id = ${orderId} and status = 'requires_payment'`);
+    assert.deepEqual(open.rows.map((r) => r.intent_id), [intentId], 'one open intent: the one recorded first');
+  });
 });
