@@ -18,13 +18,14 @@ describe('retry of an order whose outcome was unknown', () => {
   let proxy: TcpProxy;
   let a: Instance;
   let b: Instance;
+  let env: Record<string, string>;
 
   before(async () => {
     t = await createTestApp({ RATE_LIMIT_GENERAL_MAX: '1000000', RATE_LIMIT_CUSTOMER_MAX: '1000000', RATE_LIMIT_CHECKOUT_MAX: '1000000' });
     proxy = await startTcpProxy(Number(new URL(t.env.DATABASE_URL!).port || 5432), 'postgres');
     const throughProxy = new URL(t.env.DATABASE_URL!);
     throughProxy.port = String(proxy.port);
-    const env = { ...t.env, DATABASE_URL: throughProxy.toString(), DB_POOL_MAX: '10', LOG_LEVEL: process.env.DEBUG_INSTANCES ? 'warn' : 'silent' };
+    env = { ...t.env, DATABASE_URL: throughProxy.toString(), DB_POOL_MAX: '10', LOG_LEVEL: process.env.DEBUG_INSTANCES ? 'warn' : 'silent' };
     [a, b] = await Promise.all([startInstance({ env }), startInstance({ env })]);
   });
   after(async () => {
@@ -88,6 +89,55 @@ describe('retry of an order whose outcome was unknown', () => {
     }
     assert.deepEqual(await orderIdsOf(alice.customerId), placed, 'one order in PostgreSQL');
     assert.equal(await unitsSold(productId), 1, 'nothing oversold');
+  });
+
+  it('still replays the order once a retry that took over the mark died mid-attempt and its lease ran out', async () => {
+    const productId = await createQueuedProduct(a.url, t.admin, { available: 1, skuPrefix: 'unknown-outcome' });
+    const fay = await customer('unknown-outcome-fay');
+    const gus = await customer('unknown-outcome-gus');
+    const key = `taker-dies-${productId}`;
+    const held = proxy.holdOn('place_order', 'reply');
+    const first = order(a, fay, key, productId);
+    await held;
+    proxy.dropHeld();
+    assert.equal((await first).status, 503);
+    const placed = await orderIdsOf(fay.customerId);
+    assert.equal(placed.length, 1, 'the order was committed although its reply was lost');
+    assert.equal((await order(b, gus, `gus-${productId}`, productId)).status, 409, 'sold out at the gate');
+
+    // Fay's retry goes to a third instance: it takes the mark over, the gate refuses it, and its process dies while it
+    // asks PostgreSQL for the order under the key.
+    const c = await startInstance({ env });
+    let killed = false;
+    try {
+      const asking = proxy.holdOn('"orders"."idempotency_key" =', 'request');
+      const retryOnC = order(c, fay, key, productId).catch(() => undefined);
+      await asking;
+      await c.stop('SIGKILL');
+      killed = true;
+      proxy.dropHeld();
+      await retryOnC;
+    } finally {
+      if (!killed) await c.stop('SIGKILL');
+    }
+
+    // The dead taker holds the key until its lease runs out (IDEMPOTENCY_IN_PROGRESS until then). The lease is 60 s and
+    // not configurable: rather than wait it out, the test moves the lease deadline its record keeps (on Redis' clock,
+    // see the store's own test for a real expiry) to the past, the record's state once the 60 s have passed.
+    const held409 = await order(b, fay, key, productId);
+    assert.equal(held409.body.error?.code, 'IDEMPOTENCY_IN_PROGRESS', `the dead taker's lease still holds the key: ${JSON.stringify(held409.body)}`);
+    const redis = t.platform.redis;
+    const [recordKey, ...others] = await redis.keys(`${t.env.REDIS_PREFIX}:idem:customer:${fay.customerId}:*`);
+    assert.ok(recordKey !== undefined && others.length === 0, 'one idempotency record for Fay');
+    const record = JSON.parse((await redis.get(recordKey))!) as { u?: number; d?: number };
+    assert.equal(record.u, 1, 'the dead taker ran under the mark of the unknown outcome');
+    assert.equal(typeof record.d, 'number', "the record carries its taker's lease deadline");
+    await redis.set(recordKey, JSON.stringify({ ...record, d: 0 }), 'KEEPTTL');
+
+    // The next retry must still get Fay's order.
+    const retried = await order(b, fay, key, productId);
+    assert.equal(retried.status, 201, `the retry after the dead taker replays the order placed under its key: ${JSON.stringify(retried.body)}`);
+    assert.equal(retried.body.id, placed[0]);
   });
 
   it('places the retry of an attempt that never reached PostgreSQL, or refuses it OUT_OF_STOCK when another buyer took the last unit', async () => {

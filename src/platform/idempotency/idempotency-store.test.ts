@@ -65,6 +65,24 @@ describe('idempotency store', () => {
     assert.equal((again as { uncertain?: true }).uncertain, undefined);
   });
 
+  it('keeps the mark of an unknown outcome when the attempt that took it over dies before it settles (its lease runs out)', async () => {
+    const store = createIdempotencyStore({ redis, prefix: `idem-mark-death-${process.pid}`, retentionS: 3600, leaseMs: 300 });
+    const first = await store.begin('customer-4', 'key-d', 'fp');
+    await store.abandon('customer-4', 'key-d', (first as { lease: string }).lease, { fingerprint: 'fp' });
+    const taker = await store.begin('customer-4', 'key-d', 'fp');
+    assert.equal((taker as { uncertain?: true }).uncertain, true);
+    // The taker's process dies here: it never settles. Once its lease ran out, the next retry takes over, and must
+    // still be told the first attempt's outcome is unknown (its order may exist: its refusal must not stand).
+    const deadline = Date.now() + 10_000;
+    let next = await store.begin('customer-4', 'key-d', 'fp');
+    while (next.kind === 'in-progress' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      next = await store.begin('customer-4', 'key-d', 'fp');
+    }
+    assert.equal(next.kind, 'started', `after the dead taker's lease: ${JSON.stringify(next)}`);
+    assert.equal((next as { uncertain?: true }).uncertain, true, 'the mark of the unknown outcome survives its dead taker');
+  });
+
   it('still answers a retry from its record when Redis is out of memory, and refuses a new key', async () => {
     const store = createIdempotencyStore({ redis, prefix: 'idem-oom', retentionS: 3600 });
     assert.equal((await store.beginWithResult('customer-2', 'sold-out', 'fp', 409, { error: { code: 'OUT_OF_STOCK' } })).kind, 'started');

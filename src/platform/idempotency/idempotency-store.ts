@@ -46,6 +46,11 @@ interface StoredRecord {
   done?: { status: number; body: unknown };
   /** An earlier attempt failed with an unknown outcome (`l` is '' while no attempt runs). */
   u?: 1;
+  /**
+   * With `u` and an attempt running: when its lease runs out (Redis' clock, ms). The record then lives on (its TTL is
+   * the mark's, not the lease): a later attempt takes it over, still uncertain, if the one running died.
+   */
+  d?: number;
 }
 
 /**
@@ -70,14 +75,23 @@ return 1
 `;
 
 /**
- * Takes over a key whose record is a mark of an unknown outcome, only if it is still exactly that mark (two retries
- * at once: one takes it, the other sees it in progress). ARGV: mark read, new record, ttlMs. Returns the current
- * record when it was not that mark (false: taken).
+ * Takes over a key whose record is a mark of an unknown outcome (see `StoredRecord.u`), or the record of an attempt
+ * that took such a mark over and whose lease ran out (its process died): the new attempt runs, still uncertain, its
+ * lease deadline in the record (Redis' clock) and the record kept at least as long as the mark (the uncertainty
+ * outlives a dead attempt). Two retries at once: one takes it, the other sees it in progress.
+ * ARGV: fingerprint, lease, leaseMs. Returns the current record when not taken over (false: taken).
  */
 const TAKE_OVER = `
 local current = redis.call('GET', KEYS[1])
-if current ~= ARGV[1] then return current end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+if not current then return false end
+local record = cjson.decode(current)
+if record.f ~= ARGV[1] or record.done or not record.u then return current end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if record.l ~= '' and (tonumber(record.d) or 0) > now then return current end
+local leaseMs = tonumber(ARGV[3])
+local ttl = math.max(redis.call('PTTL', KEYS[1]), leaseMs)
+redis.call('SET', KEYS[1], cjson.encode({f = record.f, l = ARGV[2], u = 1, d = now + leaseMs}), 'PX', ttl)
 return false
 `;
 
@@ -136,16 +150,15 @@ export function createIdempotencyStore(options: IdempotencyStoreOptions): Idempo
     if (current === null) return { kind: 'started', lease: record.l };
     let stored = JSON.parse(current) as StoredRecord;
     if (stored.f !== record.f) return { kind: 'mismatch' };
-    if (stored.u && stored.l === '' && !stored.done) {
-      // The mark of an attempt whose outcome was unknown: this attempt runs (never answers a result known
-      // beforehand, as `beginWithResult` would store) and keeps the mark until it settles.
-      const taking: StoredRecord = { f: record.f, l: record.l, u: 1 };
-      current = await idempotencyTakeOver.run(redis, { record: recordKey }, current, JSON.stringify(taking), leaseMs);
-      if (current === null) return { kind: 'started', lease: taking.l, uncertain: true };
+    if (stored.u && !stored.done) {
+      // The mark of an attempt whose outcome was unknown, or an attempt running under it (taken over if its lease ran
+      // out: its process died): this attempt runs (never answers a result known beforehand, as `beginWithResult`
+      // would store) and keeps the mark until it settles.
+      current = await idempotencyTakeOver.run(redis, { record: recordKey }, record.f, record.l, leaseMs);
+      if (current === null) return { kind: 'started', lease: record.l, uncertain: true };
+      // Another attempt holds the key (or it just settled): what `begin` would answer now.
       stored = JSON.parse(current) as StoredRecord;
       if (stored.f !== record.f) return { kind: 'mismatch' };
-      // Another attempt took the mark over meanwhile (or it just settled): what `begin` would answer now.
-      if (stored.u && stored.l === '' && !stored.done) return { kind: 'in-progress' };
     }
     if (!stored.done) return { kind: 'in-progress' };
     return { kind: 'replay', status: stored.done.status, body: stored.done.body };
