@@ -83,6 +83,31 @@ describe('idempotency store', () => {
     assert.equal((next as { uncertain?: true }).uncertain, true, 'the mark of the unknown outcome survives its dead taker');
   });
 
+  it('a retry meeting a mark that expires before its take-over owns the key: a second retry does not run beside it', async () => {
+    const prefix = `idem-mark-gone-${process.pid}`;
+    const store = createIdempotencyStore({ redis, prefix, retentionS: 3600, leaseMs: 30_000 });
+    const first = await store.begin('customer-5', 'key-g', 'fp');
+    await store.abandon('customer-5', 'key-g', (first as { lease: string }).lease, { fingerprint: 'fp' });
+    // The mark's retention runs out between the retry's `SET … NX GET` (which read the mark) and its take-over script:
+    // a client whose SET is followed by the key's expiry.
+    const racy = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    try {
+      const set = racy.set.bind(racy) as (...args: unknown[]) => Promise<unknown>;
+      (racy as unknown as { set: (...args: unknown[]) => Promise<unknown> }).set = async (...args: unknown[]) => {
+        const reply = await set(...args);
+        await redis.del(String(args[0]));
+        return reply;
+      };
+      const racyStore = createIdempotencyStore({ redis: racy, prefix, retentionS: 3600, leaseMs: 30_000 });
+      const retry = await racyStore.begin('customer-5', 'key-g', 'fp');
+      assert.equal(retry.kind, 'started');
+      // The retry runs: the key must be its own (a concurrent retry waits), and its result must be kept.
+      assert.deepEqual(await store.begin('customer-5', 'key-g', 'fp'), { kind: 'in-progress' }, 'a second retry runs beside the first');
+    } finally {
+      racy.disconnect();
+    }
+  });
+
   it('still answers a retry from its record when Redis is out of memory, and refuses a new key', async () => {
     const store = createIdempotencyStore({ redis, prefix: 'idem-oom', retentionS: 3600 });
     assert.equal((await store.beginWithResult('customer-2', 'sold-out', 'fp', 409, { error: { code: 'OUT_OF_STOCK' } })).kind, 'started');

@@ -78,27 +78,41 @@ return 1
  * Takes over a key whose record is a mark of an unknown outcome (see `StoredRecord.u`), or the record of an attempt
  * that took such a mark over and whose lease ran out (its process died): the new attempt runs, still uncertain, its
  * lease deadline in the record (Redis' clock) and the record kept at least as long as the mark (the uncertainty
- * outlives a dead attempt). Two retries at once: one takes it, the other sees it in progress.
- * ARGV: fingerprint, lease, leaseMs. Returns the current record when not taken over (false: taken).
+ * outlives a dead attempt). Two retries at once: one takes it, the other sees it in progress. A key gone meanwhile
+ * (the mark expired after it was read) begins as `BEGIN` does: the attempt starts certain, with the record it brought.
+ * ARGV: fingerprint, lease, leaseMs, record if gone, its ttlMs. Replies: {'taken'}, {'started'} (gone, record set),
+ * {'current', record} (not taken over: what `begin` answers from it).
  */
 const TAKE_OVER = `
 local current = redis.call('GET', KEYS[1])
-if not current then return false end
+if not current then
+  redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[5])
+  return {'started'}
+end
 local record = cjson.decode(current)
-if record.f ~= ARGV[1] or record.done or not record.u then return current end
+if record.f ~= ARGV[1] or record.done or not record.u then return {'current', current} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if record.l ~= '' and (tonumber(record.d) or 0) > now then return current end
+if record.l ~= '' and (tonumber(record.d) or 0) > now then return {'current', current} end
 local leaseMs = tonumber(ARGV[3])
 local ttl = math.max(redis.call('PTTL', KEYS[1]), leaseMs)
 redis.call('SET', KEYS[1], cjson.encode({f = record.f, l = ARGV[2], u = 1, d = now + leaseMs}), 'PX', ttl)
-return false
+return {'taken'}
 `;
+
+type TakeOverReply = { kind: 'taken' } | { kind: 'started' } | { kind: 'current'; record: string };
+
+function parseTakeOver(reply: unknown): TakeOverReply {
+  const [kind, record] = reply as [string, string?];
+  if (kind === 'taken' || kind === 'started') return { kind };
+  if (kind === 'current' && typeof record === 'string') return { kind, record };
+  throw new Error(`idempotency-take-over: unexpected reply ${JSON.stringify(reply)}`);
+}
 
 // In a trace both steps are events on the request's span (bookkeeping around its work, on every request).
 
 const idempotencyBegin = defineScript({ name: 'idempotency-begin', keys: ['record'], lua: BEGIN, parse: optionalStringReply, trace: 'event' });
-const idempotencyTakeOver = defineScript({ name: 'idempotency-take-over', keys: ['record'], lua: TAKE_OVER, parse: optionalStringReply, trace: 'event' });
+const idempotencyTakeOver = defineScript({ name: 'idempotency-take-over', keys: ['record'], lua: TAKE_OVER, parse: parseTakeOver, trace: 'event' });
 
 /** Reply of `idempotencySettle`: whether this lease still owned the record. */
 export const SETTLE_REPLY = { notOwner: 0, settled: 1 } as const;
@@ -146,7 +160,7 @@ export function createIdempotencyStore(options: IdempotencyStoreOptions): Idempo
 
   async function beginWith(scope: string, key: string, record: StoredRecord, ttlMs: number): Promise<IdempotencyBegin> {
     const recordKey = keyOf(scope, key);
-    let current = await setUnlessExists(recordKey, JSON.stringify(record), ttlMs);
+    const current = await setUnlessExists(recordKey, JSON.stringify(record), ttlMs);
     if (current === null) return { kind: 'started', lease: record.l };
     let stored = JSON.parse(current) as StoredRecord;
     if (stored.f !== record.f) return { kind: 'mismatch' };
@@ -154,10 +168,12 @@ export function createIdempotencyStore(options: IdempotencyStoreOptions): Idempo
       // The mark of an attempt whose outcome was unknown, or an attempt running under it (taken over if its lease ran
       // out: its process died): this attempt runs (never answers a result known beforehand, as `beginWithResult`
       // would store) and keeps the mark until it settles.
-      current = await idempotencyTakeOver.run(redis, { record: recordKey }, record.f, record.l, leaseMs);
-      if (current === null) return { kind: 'started', lease: record.l, uncertain: true };
+      const taken = await idempotencyTakeOver.run(redis, { record: recordKey }, record.f, record.l, leaseMs, JSON.stringify(record), ttlMs);
+      if (taken.kind === 'taken') return { kind: 'started', lease: record.l, uncertain: true };
+      // The mark expired since it was read: this attempt owns the key, certain (as if no mark had been).
+      if (taken.kind === 'started') return { kind: 'started', lease: record.l };
       // Another attempt holds the key (or it just settled): what `begin` would answer now.
-      stored = JSON.parse(current) as StoredRecord;
+      stored = JSON.parse(taken.record) as StoredRecord;
       if (stored.f !== record.f) return { kind: 'mismatch' };
     }
     if (!stored.done) return { kind: 'in-progress' };
