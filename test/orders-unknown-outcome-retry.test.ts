@@ -140,6 +140,35 @@ describe('retry of an order whose outcome was unknown', () => {
     assert.equal(retried.body.id, placed[0]);
   });
 
+  it('answers a retry under the key whose cart now holds other lines 422 IDEMPOTENCY_KEY_REUSED, not the first order, also when those lines are sold out', async () => {
+    const first = await createQueuedProduct(a.url, t.admin, { available: 1, skuPrefix: 'unknown-outcome' });
+    const other = await createQueuedProduct(a.url, t.admin, { available: 1, skuPrefix: 'unknown-outcome' });
+    const hal = await customer('unknown-outcome-hal');
+    const ivy = await customer('unknown-outcome-ivy');
+    const key = `cart-changed-${first}`;
+    const cartPut = (productId: number) =>
+      request(`${a.url}/api/v1/cart/items/${productId}`, { method: 'PUT', headers: { cookie: hal.cookie }, body: { quantity: 1 } });
+    const cartOrder = (on: Instance) => request(`${on.url}/api/v1/orders`, { method: 'POST', headers: { cookie: hal.cookie, 'idempotency-key': key }, body: {} });
+    assert.equal((await cartPut(first)).status, 200);
+    // The cart order commits; its reply is lost (503).
+    const held = proxy.holdOn('place_order', 'reply');
+    const attempt = cartOrder(a);
+    await held;
+    proxy.dropHeld();
+    assert.equal((await attempt).status, 503);
+    const placed = await orderIdsOf(hal.customerId);
+    assert.equal(placed.length, 1);
+
+    // Hal's cart now holds another product, which another buyer sold out; he retries under the same key: another request.
+    const removed = await request(`${a.url}/api/v1/cart/items/${first}`, { method: 'DELETE', headers: { cookie: hal.cookie } });
+    assert.ok(removed.status < 300, JSON.stringify(removed.body));
+    assert.equal((await cartPut(other)).status, 200);
+    assert.equal((await order(b, ivy, `ivy-${other}`, other)).status, 201);
+    const retried = await cartOrder(b);
+    assert.equal(retried.status, 422, `a cart holding other lines is another request, never the first order: ${JSON.stringify(retried.body)}`);
+    assert.equal(retried.body.error.code, 'IDEMPOTENCY_KEY_REUSED');
+  });
+
   it('places the retry of an attempt that never reached PostgreSQL, or refuses it OUT_OF_STOCK when another buyer took the last unit', async () => {
     const productId = await createQueuedProduct(a.url, t.admin, { available: 1, skuPrefix: 'unknown-outcome' });
     const carol = await customer('unknown-outcome-carol');

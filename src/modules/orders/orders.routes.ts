@@ -118,9 +118,10 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
               // An earlier attempt under this key failed with an unknown outcome (its order may have committed before its
               // connection dropped, taking the last units): the stock gate, checked before PostgreSQL, refuses its retry
               // as sold out. PostgreSQL answers whether that order exists; read only on such a retry's refusal, never
-              // on the sold-out refusals of everyone else.
+              // on the sold-out refusals of everyone else. Only an order of these lines is this request's (a cart's
+              // fingerprint does not hold its lines): another one under the key is 422 IDEMPOTENCY_KEY_REUSED.
               if (uncertain && isRefusal(error)) {
-                const existing = await orders.placedUnder(customerId, key);
+                const existing = await orders.placedUnder(customerId, key, lines);
                 if (existing) return { order: existing, replayed: true };
               }
               // PostgreSQL names the first line it cannot take; a cart's buyer is told every line the cart shows as not

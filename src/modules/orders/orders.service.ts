@@ -235,10 +235,14 @@ export function createOrderService(deps: OrderServiceDeps) {
 
     /**
      * The order an Idempotency-Key already placed for this customer (within `idempotencyRetentionS`), for a
-     * retry whose request can no longer be compared with it: ordering the cart emptied the cart it ordered.
+     * retry whose request can no longer be compared with it: ordering the cart emptied the cart it ordered. With the
+     * retry's `lines`, the order must hold exactly those (as the unique key's replay in `place` checks): an order under
+     * the key with other lines is another request's, refused `IdempotencyKeyReusedError`, never answered.
      */
-    async placedUnder(customerId: number, idempotencyKey: string): Promise<Order | undefined> {
-      return replayByKey(customerId, idempotencyKey);
+    async placedUnder(customerId: number, idempotencyKey: string, lines?: readonly OrderLine[]): Promise<Order | undefined> {
+      const existing = await replayByKey(customerId, idempotencyKey);
+      if (existing && lines && !sameLines(existing.items, normalizeLines(lines))) throw new IdempotencyKeyReusedError();
+      return existing;
     },
 
     /** A guest order (its caller proved access with a signed link); accounts' orders are not served here. */
