@@ -38,6 +38,22 @@ export function isRefusal(error: unknown): error is DomainError {
   return error instanceof DomainError && error.kind !== 'unavailable' && error.kind !== 'bad_gateway';
 }
 
+const withoutEffect = new WeakSet<object>();
+
+/**
+ * Marks a failure known to have had no effect (it happened before anything was written, e.g. the stock gate unreachable
+ * before the order's statement): its outcome is not unknown, so its retry need not doubt it (see `hadNoEffect`).
+ */
+export function noEffect<E>(error: E): E {
+  if (typeof error === 'object' && error !== null) withoutEffect.add(error);
+  return error;
+}
+
+/** Whether `error` was marked by {@link noEffect}. */
+export function hadNoEffect(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && withoutEffect.has(error);
+}
+
 export class NotFoundError extends DomainError {
   constructor(resource: string, id: string | number) {
     super(`${resource.toUpperCase()}_NOT_FOUND`, 'not_found', `${resource} ${id} does not exist`, { id });

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { IdempotencyStore } from '../../platform/idempotency/idempotency-store.ts';
 import { createIdCursor, InvalidCursorError } from '../../shared/cursor.ts';
-import { isRefusal } from '../../shared/errors.ts';
+import { isRefusal, noEffect } from '../../shared/errors.ts';
 import { fingerprintOf, idempotent } from '../../web/http/idempotent.ts';
 import { IdParams, errorResponses } from '../../web/http/schemas.ts';
 import type { CartOwner, CartService, GuestCookies } from '../cart/index.ts';
@@ -103,8 +103,12 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
         const scope = guestEmail === undefined ? `customer:${request.customerId}` : `guest:${guestEmail}`;
         const admission = deps.admission?.active() ? await deps.admission.check(request, (explicit ?? (await cartLines())).map((line) => line.productId), `${scope} ${key}`) : undefined;
         return idempotent(deps.idempotency, request, reply, { scope, key, fingerprint, knownRefusal }, async ({ uncertain }) => {
-          const lines = explicit ?? (await cartLines());
-          const customerId = guestEmail === undefined ? request.customerId! : await deps.guests!.customerIdFor(guestEmail);
+          // A failure before `place` (the cart, the guest's record unreadable) placed no order: its key is not marked.
+          const beforePlacing = (error: unknown): never => {
+            throw noEffect(error);
+          };
+          const lines = explicit ?? (await cartLines().catch(beforePlacing));
+          const customerId = guestEmail === undefined ? request.customerId! : await deps.guests!.customerIdFor(guestEmail).catch(beforePlacing);
           if (lines.length === 0) {
             // A retry of a cart order whose record was lost (Redis restarted, a lease expired after a crash): the
             // first attempt emptied the cart it ordered, so its order under this key is the answer, not EMPTY_CART.

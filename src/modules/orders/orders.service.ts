@@ -24,7 +24,7 @@ import type { CheckoutMetrics } from './orders.metrics.ts';
 import type { AdminOrderFilters, OrderLine, OrdersRepository } from './orders.repository.ts';
 import { MAX_ORDER_LINE_QUANTITY, MAX_ORDER_LINES } from './orders.limits.ts';
 import type { AdminOrderDetail, Order } from './orders.schemas.ts';
-import { IdempotencyKeyReusedError, isRefusal } from '../../shared/errors.ts';
+import { IdempotencyKeyReusedError, isRefusal, noEffect } from '../../shared/errors.ts';
 import type { FieldChanges } from '../../shared/field-changes.ts';
 
 /** Per-process memory of recent gate refusals (see the inventory module's stock view). */
@@ -145,7 +145,8 @@ export function createOrderService(deps: OrderServiceDeps) {
       deps.logger.warn({ err: error }, error instanceof StockGateUnavailableError ? 'stock gate could not be rebuilt' : 'stock gate unreachable');
       // The reservation may have been applied although its reply was lost: undo it (a no-op if not).
       await gate.release(reservation, productIds).catch(() => undefined);
-      throw new CheckoutUnavailableError();
+      // Before any PostgreSQL statement: no order can have been placed (its retry's outcome is not in doubt).
+      throw noEffect(new CheckoutUnavailableError());
     }
     if (!gateResult.ok) {
       for (const shortage of gateResult.shortages) deps.hints?.remember(shortage.productId, shortage.available, since);

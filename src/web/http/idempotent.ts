@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IdempotencyStore } from '../../platform/idempotency/idempotency-store.ts';
-import { type DomainError, IdempotencyKeyReusedError, isRefusal } from '../../shared/errors.ts';
+import { type DomainError, hadNoEffect, IdempotencyKeyReusedError, isRefusal } from '../../shared/errors.ts';
 import { domainErrorReply } from '../error-handler.ts';
 import { sendError } from './error-reply.ts';
 
@@ -35,7 +35,7 @@ export function fingerprintOf(value: unknown): string {
  * `IDEMPOTENCY_KEY_REUSED` (also when `run` finds it so and throws `IdempotencyKeyReusedError`: then nothing
  * is kept). Refusals (4xx domain errors) are results and are replayed too (with the retry's request id); failures
  * (5xx) are not stored, so the key can be retried, but they mark the key: their outcome is unknown (an order may
- * have committed before its connection dropped). The next attempt then runs with `uncertain` (never answered from
+ * have committed before its connection dropped), unless `run` threw them marked `noEffect` (failed before any write). The next attempt then runs with `uncertain` (never answered from
  * `knownRefusal`), for `run` to look for the earlier attempt's effect before a refusal stands; and a refusal of such
  * an attempt is not stored either (the mark stays: the earlier attempt's statement may still commit), so every retry
  * asks again until one gets a result. If the store cannot be reached the request is refused (503).
@@ -89,8 +89,9 @@ export async function idempotent(
       const refusal = domainErrorReply(error, String(request.id));
       await store.complete(input.scope, input.key, lease, input.fingerprint, refusal.status, refusal.body).catch((e: unknown) => request.log.warn({ err: e }, 'could not store an idempotent refusal'));
     } else {
-      // A failure's outcome is unknown: the key is marked (a refusal after such a failure keeps the mark).
-      const unknownOutcome = !isRefusal(error) || uncertain ? { fingerprint: input.fingerprint } : undefined;
+      // A failure's outcome is unknown: the key is marked (a refusal after such a failure keeps the mark), unless it is
+      // known to have had no effect (`noEffect`: failed before anything was written). An uncertain attempt keeps the mark.
+      const unknownOutcome = (!isRefusal(error) && !hadNoEffect(error)) || uncertain ? { fingerprint: input.fingerprint } : undefined;
       await store.abandon(input.scope, input.key, lease, unknownOutcome).catch((e: unknown) => request.log.warn({ err: e }, 'could not release an idempotency key'));
     }
     throw error;

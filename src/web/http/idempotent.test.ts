@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import Fastify from 'fastify';
+import type { IdempotencyBegin, IdempotencyStore } from '../../platform/idempotency/idempotency-store.ts';
+import { noEffect } from '../../shared/errors.ts';
+import { installErrorHandling } from '../error-handler.ts';
+import { idempotent } from './idempotent.ts';
+
+/** A store whose `begin` answers `started` (uncertain or not) and which records how each attempt was abandoned. */
+function recordingStore(uncertain: boolean) {
+  const abandoned: { unknownOutcome: boolean }[] = [];
+  const started: IdempotencyBegin = uncertain ? { kind: 'started', lease: 'l', uncertain: true } : { kind: 'started', lease: 'l' };
+  const store: IdempotencyStore = {
+    begin: async () => started,
+    beginWithResult: async () => started,
+    complete: async () => {},
+    abandon: async (_scope, _key, _lease, unknownOutcome) => {
+      abandoned.push({ unknownOutcome: unknownOutcome !== undefined });
+    },
+  };
+  return { store, abandoned };
+}
+
+async function failedAttempt(uncertain: boolean, error: Error): Promise<{ status: number; abandoned: { unknownOutcome: boolean }[] }> {
+  const { store, abandoned } = recordingStore(uncertain);
+  const app = Fastify();
+  installErrorHandling(app);
+  app.post('/act', (request, reply) =>
+    idempotent(store, request, reply, { scope: 's', key: 'k', fingerprint: 'f' }, async () => {
+      throw error;
+    }),
+  );
+  try {
+    const reply = await app.inject({ method: 'POST', url: '/act' });
+    return { status: reply.statusCode, abandoned };
+  } finally {
+    await app.close();
+  }
+}
+
+describe('idempotent: the mark of an unknown outcome', () => {
+  it('marks the key of an attempt that failed while its effect was possible', async () => {
+    const { status, abandoned } = await failedAttempt(false, new Error('connection lost at COMMIT'));
+    assert.equal(status, 500);
+    assert.deepEqual(abandoned, [{ unknownOutcome: true }]);
+  });
+
+  it('releases without a mark the key of an attempt that failed before it could have any effect', async () => {
+    const { status, abandoned } = await failedAttempt(false, noEffect(new Error('stock gate unreachable, nothing written')));
+    assert.equal(status, 500);
+    assert.deepEqual(abandoned, [{ unknownOutcome: false }], 'no mark: the retry starts certain');
+  });
+
+  it("keeps the mark of an uncertain attempt that failed without effect: the earlier attempt's outcome is still unknown", async () => {
+    const { abandoned } = await failedAttempt(true, noEffect(new Error('stock gate unreachable, nothing written')));
+    assert.deepEqual(abandoned, [{ unknownOutcome: true }]);
+  });
+});
