@@ -4,8 +4,9 @@ import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { request, type JsonReply } from './helpers/http.ts';
+import { startInstancesBehindDatabaseProxy, type InstancesBehindDatabaseProxy } from './helpers/database-proxy.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
-import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.ts';
+import type { TcpProxy } from './helpers/tcp-proxy.ts';
 import { createQueuedProduct } from './helpers/waiting-room.ts';
 
 /**
@@ -15,6 +16,7 @@ import { createQueuedProduct } from './helpers/waiting-room.ts';
  */
 describe('retry of an order whose outcome was unknown', () => {
   let t: TestApp;
+  let behind: InstancesBehindDatabaseProxy;
   let proxy: TcpProxy;
   let a: Instance;
   let b: Instance;
@@ -22,17 +24,12 @@ describe('retry of an order whose outcome was unknown', () => {
 
   before(async () => {
     t = await createTestApp({ RATE_LIMIT_GENERAL_MAX: '1000000', RATE_LIMIT_CUSTOMER_MAX: '1000000', RATE_LIMIT_CHECKOUT_MAX: '1000000' });
-    proxy = await startTcpProxy(Number(new URL(t.env.DATABASE_URL!).port || 5432), 'postgres');
-    const throughProxy = new URL(t.env.DATABASE_URL!);
-    throughProxy.port = String(proxy.port);
-    env = { ...t.env, DATABASE_URL: throughProxy.toString(), DB_POOL_MAX: '10', LOG_LEVEL: process.env.DEBUG_INSTANCES ? 'warn' : 'silent' };
-    [a, b] = await Promise.all([startInstance({ env }), startInstance({ env })]);
+    behind = await startInstancesBehindDatabaseProxy(t.env);
+    ({ proxy, env } = behind);
+    [a, b] = behind.instances as [Instance, Instance];
   });
   after(async () => {
-    await proxy?.restore();
-    await Promise.all([a?.stop(), b?.stop()]);
-    if (process.env.DEBUG_INSTANCES) console.log(a?.output(), b?.output());
-    await proxy?.close();
+    await behind?.stop();
     await t?.close();
   });
 

@@ -4,9 +4,10 @@ import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { request, type JsonReply } from './helpers/http.ts';
-import { startInstance, type Instance } from './helpers/instances.ts';
+import { startInstancesBehindDatabaseProxy, type InstancesBehindDatabaseProxy } from './helpers/database-proxy.ts';
+import type { Instance } from './helpers/instances.ts';
 import { openSse } from './helpers/sse.ts';
-import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.ts';
+import type { TcpProxy } from './helpers/tcp-proxy.ts';
 import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts';
 
 /**
@@ -16,6 +17,7 @@ import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts
  */
 describe('waiting-room passes spent in PostgreSQL', () => {
   let t: TestApp;
+  let behind: InstancesBehindDatabaseProxy;
   let proxy: TcpProxy;
   let a: Instance;
   let b: Instance;
@@ -36,17 +38,12 @@ describe('waiting-room passes spent in PostgreSQL', () => {
       WAITING_ROOM_EVENTS_REFRESH_MS: '200',
       WAITING_ROOM_TICK_MS: '50',
     });
-    proxy = await startTcpProxy(Number(new URL(t.env.DATABASE_URL!).port || 5432), 'postgres');
-    const throughProxy = new URL(t.env.DATABASE_URL!);
-    throughProxy.port = String(proxy.port);
-    const env = { ...t.env, DATABASE_URL: throughProxy.toString(), DB_POOL_MAX: '10', LOG_LEVEL: process.env.DEBUG_INSTANCES ? 'warn' : 'silent' };
-    [a, b] = await Promise.all([startInstance({ env }), startInstance({ env })]);
+    behind = await startInstancesBehindDatabaseProxy(t.env);
+    proxy = behind.proxy;
+    [a, b] = behind.instances as [Instance, Instance];
   });
   after(async () => {
-    await proxy?.restore();
-    await Promise.all([a?.stop(), b?.stop()]);
-    if (process.env.DEBUG_INSTANCES) console.log(a?.output(), b?.output());
-    await proxy?.close();
+    await behind?.stop();
     await t?.close();
   });
 
