@@ -1,5 +1,5 @@
 /** Turns CLI options into toolkit inputs: time window, events, learned base traffic, capacity. */
-import { ScalingInputError, parseDate, quoteInput } from './errors.ts';
+import { MAX_OPTION_MAGNITUDE, ScalingInputError, parseDate, quoteInput } from './errors.ts';
 import { type CapacityCheckConfig, loadCapacityCheckConfig } from '../platform/config/config.ts';
 import { resolveCapacity } from './capacity/bench-capacity.ts';
 import { SEED_DEPLOYMENT_SPEC } from './manifests/deployment-spec.ts';
@@ -99,12 +99,7 @@ export interface CommonOptions {
   progress: boolean;
 }
 
-/**
- * The largest magnitude a numeric option takes. Far above any real rate, price, factor or duration, and
- * small enough that the products the commands form (base rate × pattern × event × demand factor × orders ×
- * jobs, summed over the minutes of a window) stay finite: 1e308 gave Infinity, printed as "-", "$∞" or null.
- */
-export const MAX_OPTION_MAGNITUDE = 1e12;
+export { MAX_OPTION_MAGNITUDE };
 
 /** A decimal number: `Number()` also reads hex, octal and binary (`--year 0x7e9` was 2025, `--max 0x14` 20). */
 const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;

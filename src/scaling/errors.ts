@@ -66,6 +66,14 @@ export function parseDate(value: string, field = 'date'): Date {
   return date;
 }
 
+/**
+ * The largest magnitude a numeric option (or a figure read from a file, such as a
+ * measured capacity) takes. Far above any real rate, price, factor or duration, and
+ * small enough that the products the commands form (base rate × pattern × event × demand factor × orders ×
+ * jobs, summed over the minutes of a window) stay finite: 1e308 gave Infinity, printed as "-", "$∞" or null.
+ */
+export const MAX_OPTION_MAGNITUDE = 1e12;
+
 /** Requires a finite number ≥ 0 (capacities, rates, sizes). */
 export function requireNonNegative(value: number, field: string): number {
   if (!Number.isFinite(value)) {

@@ -7,9 +7,9 @@
  * { "requestsPerSecondPerInstance": 180, "p95Ms": 480, "sloP95Ms": 500,
  *   "measuredAt": "2026-11-20T10:00:00Z", "scenario": "browse+checkout mix", "instance": "c6i.large" }
  * ```
- * Only `requestsPerSecondPerInstance` (> 0) and `measuredAt` (ISO date) are required.
+ * Only `requestsPerSecondPerInstance` (> 0, at most 1e12, the bound of `--capacity`) and `measuredAt` (ISO date) are required.
  */
-import { ScalingInputError, parseDate, quoteInput } from '../errors.ts';
+import { MAX_OPTION_MAGNITUDE, ScalingInputError, parseDate, quoteInput } from '../errors.ts';
 import { readInputFile } from '../input-files.ts';
 
 /** The benchmark results file. */
@@ -38,6 +38,8 @@ export function parseBenchCapacity(data: unknown, source = DEFAULT_BENCH_CAPACIT
   const rps = typeof raw === 'number' || (typeof raw === 'string' && raw.trim() !== '') ? Number(raw) : Number.NaN;
   if (!Number.isFinite(rps)) throw new ScalingInputError('MALFORMED_FILE', `${source}: requestsPerSecondPerInstance is missing or not a number${raw === undefined ? '' : ` (got ${quoteInput(typeof raw === 'object' && raw !== null ? JSON.stringify(raw) : String(raw))})`}`);
   if (rps <= 0) throw new ScalingInputError('NEGATIVE_CAPACITY', `${source}: requestsPerSecondPerInstance must be > 0 (got ${rps})`);
+  // The bound --capacity has: 1e308 made simulate's ready capacity (replicas × it) Infinity, null in --json.
+  if (rps > MAX_OPTION_MAGNITUDE) throw new ScalingInputError('MALFORMED_FILE', `${source}: requestsPerSecondPerInstance ${rps} is too large (at most ${MAX_OPTION_MAGNITUDE.toExponential()})`);
   parseDate(String(d.measuredAt ?? ''), `${source} measuredAt`);
   // Printed in the capacity's source line: an object read "on [object Object]".
   for (const key of ['instance', 'scenario'] as const) {

@@ -66,6 +66,13 @@ describe('capacity plan', () => {
     assert.throws(() => planCapacity([], { ...web, capacityPerInstanceRps: -5 }), { code: 'NEGATIVE_CAPACITY' });
     assert.throws(() => parseBenchCapacity({ requestsPerSecondPerInstance: -1, measuredAt: '2026-11-20T10:00:00Z' }), { code: 'NEGATIVE_CAPACITY' });
   });
+  it('refuses a measured capacity above the --capacity bound (1e308 req/s made simulate\'s ready capacity Infinity, null in --json)', () => {
+    assert.throws(() => parseBenchCapacity({ requestsPerSecondPerInstance: 1e308, measuredAt: '2026-11-20T10:00:00Z' }, 'pod.json'), {
+      code: 'MALFORMED_FILE',
+      message: 'pod.json: requestsPerSecondPerInstance 1e+308 is too large (at most 1e+12)',
+    });
+    assert.equal(parseBenchCapacity({ requestsPerSecondPerInstance: 1e12, measuredAt: '2026-11-20T10:00:00Z' }).requestsPerSecondPerInstance, 1e12);
+  });
 });
 
 describe('consistency checks', () => {
