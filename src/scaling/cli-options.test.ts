@@ -33,6 +33,18 @@ describe('the command lines', () => {
     }
   });
 
+  it('plan refuses an empty or over-long --asg-name (it wrote AutoScalingGroupName "" into every scheduled action; EC2 Auto Scaling takes 1 to 255 characters)', async () => {
+    const window = ['--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--no-db', '--json'];
+    for (const name of ['', '   ', 'x'.repeat(256)]) {
+      const r = await runScalingCli(['plan', ...window, '--asg-name', name]);
+      assert.equal(r.exitCode, 2, JSON.stringify(name));
+      assert.match(r.err, /^error \[INVALID_OPTION\]: --asg-name must name the Auto Scaling group \(1 to 255 characters; got /);
+    }
+    const ok = await runScalingCli(['plan', ...window, '--asg-name', 'shop-prod-web']);
+    assert.equal(ok.exitCode, 0, ok.err);
+    assert.ok(JSON.parse(ok.out).schedule.awsScheduledActions.every((a: { properties: { AutoScalingGroupName: string } }) => a.properties.AutoScalingGroupName === 'shop-prod-web'));
+  });
+
   it('refuses --base-rps 0 as INVALID_OPTION like the other numeric options (it was NEGATIVE_CAPACITY), and --held-out-weeks 0 naming the flag', async () => {
     for (const value of ['0', '-5']) {
       const r = await runScalingCli(['forecast', '--no-db', '--base-rps', value]);

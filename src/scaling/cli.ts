@@ -238,6 +238,8 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
   addNodePoolOptions(planCmd, SEED_DEPLOYMENT_SPEC, 'plan');
   planCmd.action(
     withShopTimeZone(async (o: CommonOptions & CapacityOptions & NodePoolCliOptions & { dbPoolMax?: string; maxConnections: string; redisMaxmemory?: string; redisMaxclients?: string; asgName: string; lead: string }) => {
+      // EC2 Auto Scaling's AutoScalingGroupName: 1 to 255 characters (an empty one was written into every action).
+      if (o.asgName.trim() === '' || o.asgName.length > 255) throw new ScalingInputError('INVALID_OPTION', `--asg-name must name the Auto Scaling group (1 to 255 characters; got ${quoteInput(o.asgName.length > 40 ? `${o.asgName.slice(0, 40)}…` : o.asgName)})`);
       const f = await resolveForecast(o, deps);
       const { capacity, web } = await resolveWebCapacity(o);
       // Sized on the quantile forecast (default 0.9), so that a busier-than-mean week still fits.
