@@ -65,6 +65,16 @@ describe('salescale alerts', () => {
     assert.equal(existsSync(join(dir, 'am', 'bad.yml')), false);
   });
 
+  it('refuses --paging-url or --chat-url without --alertmanager, the only file they go into (they were ignored and the rules written, exit 0)', async () => {
+    for (const [flag, url] of [['--paging-url', 'https://events.example.com/page'], ['--chat-url', 'https://hooks.example.com/chat']]) {
+      const out = join(dir, `no-am${flag}.yml`);
+      const r = await run(['--out', out, flag, url]);
+      assert.equal(r.exitCode, 2, flag);
+      assert.equal(r.err, `error [INVALID_OPTION]: ${flag} is a receiver of the Alertmanager configuration: give it with --alertmanager <file>\n`);
+      assert.equal(existsSync(out), false);
+    }
+  });
+
   it('refuses a --runbook-url with a fragment: one line, exit 2, nothing written', async () => {
     const out = join(dir, 'fragment.yml');
     const r = await run(['--out', out, '--runbook-url', 'docs/runbook.md#top']);

@@ -29,8 +29,8 @@ export function registerAlertsCommand(program: Command): Command {
     .option('--recording <file>', 'also write the recording rules (throughput, error ratio, percentiles, checkout rate, …)')
     .option('--dashboard <file>', 'also write the Grafana dashboard JSON')
     .option('--alertmanager <file>', 'also write the Alertmanager configuration: routes by severity, critical alerts inhibiting their warning twins')
-    .option('--paging-url <url>', `the webhook critical alerts page through (default: a placeholder, ${PLACEHOLDER_URLS.paging})`)
-    .option('--chat-url <url>', `the webhook warnings go to (default: a placeholder, ${PLACEHOLDER_URLS.chat})`)
+    .option('--paging-url <url>', `with --alertmanager: the webhook critical alerts page through (default: a placeholder, ${PLACEHOLDER_URLS.paging})`)
+    .option('--chat-url <url>', `with --alertmanager: the webhook warnings go to (default: a placeholder, ${PLACEHOLDER_URLS.chat})`)
     .option(
       '--runbook-url <url>',
       `where docs/runbook.md is served; each alert's runbook_url is this plus #<alert name in lower case> (default: the deployment spec's alerts.runbookUrl, ${SEED_DEPLOYMENT_SPEC.alerts.runbookUrl})`,
@@ -43,6 +43,8 @@ export function registerAlertsCommand(program: Command): Command {
     if (problem) refuse(new ScalingInputError('INVALID_OPTION', `--runbook-url ${quoteInput(runbookUrl)} ${problem}`, { field: '--runbook-url', value: runbookUrl }));
     for (const [field, url] of [['--paging-url', options.pagingUrl], ['--chat-url', options.chatUrl]] as const) {
       if (url !== undefined && !isHttpUrl(url)) refuse(new ScalingInputError('INVALID_OPTION', `${field} ${quoteInput(url)} must be an http(s) URL`, { field, value: url }));
+      // Only the Alertmanager configuration takes receivers: without it the URL was ignored and the command said nothing.
+      if (url !== undefined && !options.alertmanager) refuse(new ScalingInputError('INVALID_OPTION', `${field} is a receiver of the Alertmanager configuration: give it with --alertmanager <file>`, { field, value: url }));
     }
     const withLinks = ALERT_RULES.map((rule) => ({ ...rule, runbookUrl: getRunbookUrl(rule.name, runbookUrl) }));
     const text = options.json ? `${JSON.stringify(withLinks, null, 2)}\n` : renderPrometheusRules(ALERT_RULES, { runbookUrl });
