@@ -130,6 +130,17 @@ describe('salescale hpa explain', () => {
     assert.deepEqual(e.conditions.map((c) => `${c.type}=${c.status}:${c.reason}`), ['AbleToScale=True:SucceededRescale', 'ScalingActive=True:ValidMetricFound', 'ScalingLimited=False:DesiredWithinRange']);
   });
 
+  it('refuses --fresh with --history or --scale-events (a controller that has just started remembers neither: the given memory was dropped without a word)', async () => {
+    const d = 'src/scaling/simulate/testdata/scale-up-unready';
+    const base = ['--hpa', `${d}/hpa.yaml`, '--pods', `${d}/pods.json`, '--metrics', `${d}/pod-metrics.json`, '--fresh'];
+    for (const [flag, value] of [['--history', '5@-120s'], ['--scale-events', '+4@-10s']]) {
+      const r = await run([...base, flag, value]);
+      assert.equal(r.exitCode, 2, flag);
+      assert.equal(r.out, '');
+      assert.equal(r.err, `error [INVALID_OPTION]: --fresh and ${flag} contradict each other: a controller that has just started has no earlier recommendations or scale events; give one of them\n`);
+    }
+  });
+
   it('prints the reasons as text by default', async () => {
     const d = 'src/scaling/simulate/testdata/scale-up-unready';
     const r = await run(['--hpa', `${d}/hpa.yaml`, '--pods', `${d}/pods.json`, '--metrics', `${d}/pod-metrics.json`]);

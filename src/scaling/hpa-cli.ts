@@ -75,7 +75,7 @@ export function registerHpaCommand(program: Command): Command {
     .option('--replicas <n>', "the target's spec.replicas (default: status.desiredReplicas, else status.currentReplicas, else the live pods)")
     .option('--history <list>', 'recommendations the controller holds, value@time, e.g. 8@-120s,6@-60s')
     .option('--scale-events <list>', 'recent rescales, ±change@time, e.g. +4@-10s,-2@-40s')
-    .option('--fresh', 'a controller that has just started (it records the current count first)')
+    .option('--fresh', 'a controller that has just started (it records the current count first); not with --history or --scale-events')
     .option('--tolerance <x>', '--horizontal-pod-autoscaler-tolerance, a fraction from 0 to below 1 (0.1 = 10 %)', String(DEFAULT_HPA_CONTROLLER_OPTIONS.tolerance))
     .option('--cpu-initialization-period <s>', '--horizontal-pod-autoscaler-cpu-initialization-period, seconds', String(DEFAULT_HPA_CONTROLLER_OPTIONS.timings.cpuInitializationPeriod))
     .option('--initial-readiness-delay <s>', '--horizontal-pod-autoscaler-initial-readiness-delay, seconds', String(DEFAULT_HPA_CONTROLLER_OPTIONS.timings.delayOfInitialReadinessStatus))
@@ -89,6 +89,10 @@ export function registerHpaCommand(program: Command): Command {
     const hpaFile = o.hpa ?? missing('--hpa <file>');
     const podsFile = o.pods ?? missing('--pods <file>');
     try {
+      // A fresh controller's memory is empty: the history or events given beside --fresh were dropped without a word.
+      for (const [flag, value] of [['--history', o.history], ['--scale-events', o.scaleEvents]] as const) {
+        if (o.fresh && value !== undefined) throw new ScalingInputError('INVALID_OPTION', `--fresh and ${flag} contradict each other: a controller that has just started has no earlier recommendations or scale events; give one of them`);
+      }
       const parsed = parseHpa(await readDoc(hpaFile, 'HPA', 'MALFORMED_HPA'));
       const pods = parsePodList(await readDoc(podsFile, 'pod list', 'MALFORMED_POD_LIST'));
       const inputs: HpaMetricInputs = {};
