@@ -62,6 +62,21 @@ describe('salescale manifests', () => {
     }
   });
 
+  it('all inside a list (--target all,k8s) renders every target, as all does (it was refused as an unknown target "all" while the message listed all)', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'salescale-manifests-all-list-'));
+    try {
+      const r = await runCapturingErr('--target', 'all,k8s', '--out', out);
+      assert.equal(r.exitCode, 0, r.err);
+      for (const file of ['deploy/k8s/base/web-hpa.yaml', '.do/app.yaml', 'deploy/aws/salescale.yaml']) assert.ok(existsSync(join(out, file)), file);
+      assert.equal((await runCapturingErr('--target', 'all', '--out', out, '--check')).exitCode, 0);
+      const bad = await runCapturingErr('--target', 'all,k9s', '--out', out);
+      assert.equal(bad.exitCode, 2);
+      assert.match(bad.err, /^error \[INVALID_OPTION\]: --target: unknown target "k9s"/);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
   it('--check on a stale file lists it and exits 1 without the usage (it is not a mistyped command line)', async () => {
     const out = await mkdtemp(join(tmpdir(), 'salescale-manifests-stale-'));
     try {

@@ -17,10 +17,11 @@ import { describeCappedPrescale } from './prescale-plan.ts';
 import { MANIFEST_TARGETS, isManifestTarget, renderTargets, writeRenderedFiles, type ManifestTarget } from './manifests.ts';
 
 function targetList(value: string): ManifestTarget[] {
-  if (value === 'all') return [...MANIFEST_TARGETS];
   const names = value.split(',').map((part) => part.trim());
-  const unknown = names.filter((name) => !isManifestTarget(name));
+  // all is a target name too, also in a list (all,k8s was refused as the unknown target "all").
+  const unknown = names.filter((name) => name !== 'all' && !isManifestTarget(name));
   if (unknown.length > 0) throw new ScalingInputError('INVALID_OPTION', `--target: unknown target ${quoteInput(unknown[0])} (targets are ${MANIFEST_TARGETS.join(', ')} or all)`, { field: '--target', value });
+  if (names.includes('all')) return [...MANIFEST_TARGETS];
   // Each once: a target named twice gave every one of its files twice to the all-or-none writer, which refuses a path named twice.
   return [...new Set(names)] as ManifestTarget[];
 }
