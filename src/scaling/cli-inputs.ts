@@ -211,11 +211,13 @@ export function resolveWindow(o: CommonOptions, events: readonly SaleEvent[], ye
   const iso = (d: Date) => `${d.toISOString().slice(0, 16)}Z`;
   // Without --to the window ends with the sale of --from's year, which is rarely what a --from alone meant.
   const defaultTo = o.to === undefined ? `--to was not given and defaults to the end of ${focus.name} ${year} (${iso(to)}); ` : '';
-  if (to.getTime() <= from.getTime()) throw new ScalingInputError('INVALID_DATE', `the window ${iso(from)} → ${iso(to)} ends before it starts: ${defaultTo}give a --to after --from`);
+  // And without --from it starts before the next sale, whatever year --to names: say so (it read "give a --to after --from").
+  const defaultFrom = o.from === undefined && o.to !== undefined ? `--from was not given and defaults to 3 h before ${focus.name} ${year} (${iso(from)}); give a --from (or --year)` : undefined;
+  if (to.getTime() <= from.getTime()) throw new ScalingInputError('INVALID_DATE', `the window ${iso(from)} → ${iso(to)} ends before it starts: ${defaultFrom ? `${defaultFrom} before --to` : `${defaultTo}give a --to after --from`}`);
   const days = (to.getTime() - from.getTime()) / 86_400_000;
   if (days > MAX_WINDOW_DAYS) {
     const latest = iso(new Date(from.getTime() + MAX_WINDOW_DAYS * 86_400_000));
-    throw new ScalingInputError('INVALID_OPTION', `the window ${iso(from)} → ${iso(to)} spans ${Number(days.toFixed(1))} days; it is limited to ${MAX_WINDOW_DAYS}: ${defaultTo}give a --to at most ${latest}`);
+    throw new ScalingInputError('INVALID_OPTION', `the window ${iso(from)} → ${iso(to)} spans ${Number(days.toFixed(1))} days; it is limited to ${MAX_WINDOW_DAYS}: ${defaultFrom ? `${defaultFrom}, or a --to at most ${latest}` : `${defaultTo}give a --to at most ${latest}`}`);
   }
   return { from, to };
 }

@@ -49,6 +49,11 @@ describe('the window\'s limits', () => {
     assert.equal(given.err, 'error [INVALID_OPTION]: the window 2026-10-01T00:00Z → 2026-12-01T00:00Z spans 61 days; it is limited to 45: give a --to at most 2026-11-15T00:00Z\n');
     const before = await runScalingCli(['forecast', '--from', '2026-12-01T00:00Z', '--no-db']);
     assert.equal(before.err, 'error [INVALID_DATE]: the window 2026-12-01T00:00Z → 2026-11-28T00:00Z ends before it starts: --to was not given and defaults to the end of Black Friday 2026 (2026-11-28T00:00Z); give a --to after --from\n');
+    // --to alone: --from defaults to 3 h before the next Black Friday (2027 here), which the message left unsaid.
+    const toAlone = await runScalingCli(['forecast', '--to', '2026-11-30T00:00Z', '--event', 'black-friday', '--no-db'], { now: () => new Date('2026-12-06T09:00:00Z') });
+    assert.equal(toAlone.err, 'error [INVALID_DATE]: the window 2027-11-25T21:00Z → 2026-11-30T00:00Z ends before it starts: --from was not given and defaults to 3 h before Black Friday 2027 (2027-11-25T21:00Z); give a --from (or --year) before --to\n');
+    const farTo = await runScalingCli(['forecast', '--to', '2029-11-30T00:00Z', '--no-db'], { now: () => new Date('2026-12-06T09:00:00Z') });
+    assert.equal(farTo.err, 'error [INVALID_OPTION]: the window 2027-11-25T21:00Z → 2029-11-30T00:00Z spans 735.1 days; it is limited to 45: --from was not given and defaults to 3 h before Black Friday 2027 (2027-11-25T21:00Z); give a --from (or --year), or a --to at most 2028-01-09T21:00Z\n');
     const ok = await runScalingCli(['forecast', '--history', atl, '--from', '2001-07-02T00:00Z', '--to', '2001-08-16T00:00Z', '--no-db', '--json']);
     assert.equal(ok.exitCode, 0, ok.err);
   });
