@@ -45,6 +45,16 @@ describe('the command lines', () => {
     assert.ok(JSON.parse(ok.out).schedule.awsScheduledActions.every((a: { properties: { AutoScalingGroupName: string } }) => a.properties.AutoScalingGroupName === 'shop-prod-web'));
   });
 
+  it('a policy named twice (--policies hpa,hpa) is simulated and priced once, as a worker policy named twice already was (simulate printed the row twice, cost priced it twice)', async () => {
+    const window = ['--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--no-db', '--json'];
+    const sim = await runScalingCli(['simulate', ...window, '--policies', 'hpa,hpa-prescaled,hpa']);
+    assert.equal(sim.exitCode, 0, sim.err);
+    assert.deepEqual(JSON.parse(sim.out).totals.map((t: { policy: string; sizing: string }) => t.policy), ['hpa', 'hpa-prescaled']);
+    const cost = await runScalingCli(['cost', ...window, '--policies', 'hpa, hpa']);
+    assert.equal(cost.exitCode, 0, cost.err);
+    assert.deepEqual(JSON.parse(cost.out).policies.map((p: { policy: string }) => p.policy), ['hpa']);
+  });
+
   it('refuses --base-rps 0 as INVALID_OPTION like the other numeric options (it was NEGATIVE_CAPACITY), and --held-out-weeks 0 naming the flag', async () => {
     for (const value of ['0', '-5']) {
       const r = await runScalingCli(['forecast', '--no-db', '--base-rps', value]);

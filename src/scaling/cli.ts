@@ -140,7 +140,10 @@ function parsePolicies(list: string, workers: boolean | undefined): { web: Polic
     const name = raw.trim();
     if (isWorkerPolicyName(name)) {
       if (!worker.includes(name)) worker.push(name);
-    } else if ((POLICY_NAMES as readonly string[]).includes(name)) web.push(parsePolicyName(name));
+    } else if ((POLICY_NAMES as readonly string[]).includes(name)) {
+      // Each once, as the worker policies: a policy named twice was simulated and printed twice.
+      if (!web.includes(name as PolicyName)) web.push(parsePolicyName(name));
+    }
     else throw new ScalingInputError('UNKNOWN_POLICY', `unknown policy "${name}" (known: ${[...POLICY_NAMES, ...WORKER_POLICY_NAMES].join(', ')})`, { value: name });
   }
   return { web, workers: worker };
@@ -470,7 +473,8 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     withShopTimeZone(async (o: CommonOptions & CapacityOptions & { pricing?: string; pricingGcp?: string; pricingAzure?: string; policies: string; peakFactor: string; ordersPerRequest: string }) => {
       const pricing = await loadPricing(o.pricing);
       const clouds = await loadProviderPricing({ aws: o.pricing, gcp: o.pricingGcp, azure: o.pricingAzure });
-      const policies = o.policies.split(',').map((p) => parsePolicyName(p.trim()));
+      // Each once: a policy named twice was priced twice.
+      const policies = [...new Set(o.policies.split(',').map((p) => parsePolicyName(p.trim())))];
       const peak = toBoundedNumber(o.peakFactor, '--peak-factor', { above: 0 });
       // The priced month: 4 weeks (whole weeks keep the weekly pattern whole) from 10 November of the
       // window's year, or from the history's first hour when it starts later. With a history the month is
