@@ -31,7 +31,7 @@ import { MIN_HISTORY_WEEKS } from './forecast/model-selection.ts';
 import { WEEK } from './forecast/seasonal-models.ts';
 import { buildForecastChartSpec } from './report/forecast-chart.ts';
 import { formatMoney, formatRate, renderTable } from './report/table.ts';
-import { getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, toScheduleTable } from './schedule/schedule.ts';
+import { applyHpaTolerance, getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, toScheduleTable } from './schedule/schedule.ts';
 import { DEFAULT_CLUSTER_AUTOSCALER } from './simulate/cluster-autoscaler.ts';
 import { comparePolicies } from './simulate/compare.ts';
 import { DEFAULT_HPA_SCALER } from './simulate/k8s-hpa-scaler.ts';
@@ -296,7 +296,14 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       // The manifests pre-scale on the deployment spec's clock, not on SHOP_TIME_ZONE's: say when the two differ.
       findings.push(checkPrescaleTimeZone({ event: f.event, year: f.year, timeZone: o.tz, manifestsTimeZone: SEED_DEPLOYMENT_SPEC.prescale.timeZone }));
       const windows = getPrescaleWindows(plan, { leadMinutes });
-      const schedule = { table: toScheduleTable(plan), kedaCronTriggers: toKedaCronTriggers(windows, o.tz), awsScheduledActions: toAwsScheduledActions(windows, o.asgName, web.minReplicas) };
+      // The HPA that KEDA creates ignores a cron step within its tolerance of the count it steps from: those are raised.
+      const keda = applyHpaTolerance(windows, web.minReplicas, web.maxReplicas, DEFAULT_HPA_SCALER.tolerance);
+      const schedule = {
+        table: toScheduleTable(plan),
+        kedaCronTriggers: toKedaCronTriggers(keda.windows, o.tz),
+        kedaRaisedSteps: keda.raised,
+        awsScheduledActions: toAwsScheduledActions(windows, o.asgName, web.minReplicas),
+      };
       findings.push(checkScheduleStart({ actions: schedule.awsScheduledActions, now: deps.now?.() ?? new Date() }));
       // Against the spec's maxima, whatever --max says: every rendered platform file caps each role there.
       const aboveSpecMax = getSpecMaxExceedances(plan, SPEC_MAX_REPLICAS);
@@ -310,6 +317,9 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       for (const e of aboveSpecMax) write(planCmd, `\n${describeSpecMaxExceedance(e)}`);
       write(planCmd, '\nChecks:');
       for (const c of findings) write(planCmd, `  [${c.level.toUpperCase()}] ${c.message}${c.fix ? `\n      fix: ${c.fix}` : ''}`);
+      for (const r of schedule.kedaRaisedSteps) {
+        write(planCmd, `\nKEDA cron step raised: from ${r.from.slice(0, 16)} ${r.plannedReplicas} → ${r.replicas} web replicas (${r.reason}; ${r.replicas} is the smallest count it honours from ${r.fromReplicas}). AWS, Google Cloud and Azure schedules set a floor with no tolerance and keep ${r.plannedReplicas}.`);
+      }
       write(planCmd, `\nKEDA cron triggers (${schedule.kedaCronTriggers.length}) and AWS scheduled actions (${schedule.awsScheduledActions.length}): see --json`);
     }),
   );

@@ -6,7 +6,8 @@
 import { DEFAULT_WORKER_PLAN, getBacklogListLength, getQueueThroughput, getQueueWorkloads, planCapacity, type CapacityPlan, type WebPlanOptions, type WorkerPlanOptions } from '../capacity/plan.ts';
 import { getCalendarEvent, getSeedCalendarEvents } from '../forecast/calendar.ts';
 import { forecastHourly } from '../forecast/forecast.ts';
-import { getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, type AwsScheduledAction, type KedaCronTrigger } from '../schedule/schedule.ts';
+import { applyHpaTolerance, getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, type AwsScheduledAction, type KedaCronTrigger, type RaisedPrescaleStep } from '../schedule/schedule.ts';
+import { DEFAULT_TOLERANCE } from '../simulate/hpa.ts';
 import type { CompareInput } from '../simulate/compare.ts';
 import type { PrescaleWindow } from '../simulate/prescale.ts';
 import type { DeploymentSpec } from './deployment-spec.ts';
@@ -16,8 +17,9 @@ export interface PrescaleSchedule {
   plan: CapacityPlan;
   /** The sale the windows were planned for, e.g. "Black Friday 2027". */
   label: string;
-  web: { windows: PrescaleWindow[]; kedaCron: KedaCronTrigger[]; awsActions: AwsScheduledAction[] };
-  worker: { windows: PrescaleWindow[]; kedaCron: KedaCronTrigger[]; awsActions: AwsScheduledAction[] };
+  /** `kedaCron` is built from the windows with the steps the HPA's tolerance would swallow raised (`kedaRaised`); the other platforms take `windows`. */
+  web: { windows: PrescaleWindow[]; kedaCron: KedaCronTrigger[]; kedaRaised: RaisedPrescaleStep[]; awsActions: AwsScheduledAction[] };
+  worker: { windows: PrescaleWindow[]; kedaCron: KedaCronTrigger[]; kedaRaised: RaisedPrescaleStep[]; awsActions: AwsScheduledAction[] };
 }
 
 /**
@@ -67,18 +69,23 @@ export function getPrescaleSchedule(spec: DeploymentSpec): PrescaleSchedule {
   const plan = planCapacity(forecast, options.web, options.workers);
   const webWindows = getPrescaleWindows(plan, { tier: 'web', leadMinutes: p.leadMinutes });
   const workerWindows = getPrescaleWindows(plan, { tier: 'workers', leadMinutes: p.leadMinutes });
+  // The HPA KEDA creates has min max(minReplicaCount, 1) and the default tolerance.
+  const webKeda = applyHpaTolerance(webWindows, spec.web.replicas.min, spec.web.replicas.max, DEFAULT_TOLERANCE);
+  const workerKeda = applyHpaTolerance(workerWindows, spec.worker.replicas.min, spec.worker.replicas.max, DEFAULT_TOLERANCE);
   const rename = (actions: AwsScheduledAction[], stem: string) => actions.map((a, i) => ({ ...a, logicalId: `${stem}${i + 1}` }));
   return {
     plan,
     label: `${focus.name} ${p.year}`,
     web: {
       windows: webWindows,
-      kedaCron: toKedaCronTriggers(webWindows, p.timeZone, 'web-prescale'),
+      kedaCron: toKedaCronTriggers(webKeda.windows, p.timeZone, 'web-prescale'),
+      kedaRaised: webKeda.raised,
       awsActions: rename(toAwsScheduledActions(webWindows, `${spec.name}-web`, spec.web.replicas.min), 'WebPrescale'),
     },
     worker: {
       windows: workerWindows,
-      kedaCron: toKedaCronTriggers(workerWindows, p.timeZone, 'worker-prescale'),
+      kedaCron: toKedaCronTriggers(workerKeda.windows, p.timeZone, 'worker-prescale'),
+      kedaRaised: workerKeda.raised,
       awsActions: rename(toAwsScheduledActions(workerWindows, `${spec.name}-worker`, spec.worker.replicas.min), 'WorkerPrescale'),
     },
   };

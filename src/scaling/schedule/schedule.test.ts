@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { CapacityPlan } from '../capacity/plan.ts';
 import { DEFAULT_WEB_PLAN, DEFAULT_WORKER_PLAN } from '../capacity/plan.ts';
 import { AZURE_MAX_PROFILES, DEFAULT_AZURE_RULES, GCE_MAX_SCALING_SCHEDULES, buildAzureAutoscaleSetting, toGceScalingSchedules } from './cloud-schedules.ts';
-import { AWS_MAX_SCHEDULED_ACTIONS, getPrescaleSteps, getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, toScheduleTable } from './schedule.ts';
+import { AWS_MAX_SCHEDULED_ACTIONS, applyHpaTolerance, getPrescaleSteps, getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, toScheduleTable } from './schedule.ts';
 
 /**
  * Five planned hours on Black Friday 2026 (web min 2, workers min 1):
@@ -172,5 +172,27 @@ describe('schedule table', () => {
         ['12:00', '13:00', 2, 1],
       ],
     );
+  });
+});
+
+describe('KEDA cron steps and the HPA tolerance', () => {
+  const h = (n: number) => Date.parse('2026-11-27T00:00:00Z') + n * 3_600_000;
+  it('raises a step up within ±10 % of the count it steps from to floor(1.1·M) + 1, leaves a step down within it, and caps at the maximum', () => {
+    const windows = [
+      { startMs: h(0), endMs: h(2), replicas: 10 },
+      { startMs: h(2), endMs: h(4), replicas: 11 },
+      { startMs: h(4), endMs: h(5), replicas: 11 },
+      { startMs: h(6), endMs: h(7), replicas: 20 },
+      { startMs: h(7), endMs: h(8), replicas: 21 },
+    ];
+    const r = applyHpaTolerance(windows, 2, 21);
+    // The second 11 steps down from 12, within the tolerance: left as it is, the HPA keeps 12.
+    assert.deepEqual(r.windows.map((w) => w.replicas), [10, 12, 11, 20, 21]);
+    assert.deepEqual(r.raised.map((x) => [x.fromReplicas, x.plannedReplicas, x.replicas]), [[10, 11, 12]]);
+    // 20 → 21 stays within the tolerance and cannot go above the maximum: the HPA keeps 20.
+    assert.deepEqual(r.steps.map((s) => s.replicas), [10, 12, 20]);
+    const down = applyHpaTolerance([{ startMs: h(0), endMs: h(1), replicas: 12 }, { startMs: h(1), endMs: h(2), replicas: 11 }], 2, 20);
+    assert.deepEqual(down.windows.map((w) => w.replicas), [12, 11]);
+    assert.deepEqual(down.steps, [{ startMs: h(0), endMs: h(2), replicas: 12 }]);
   });
 });

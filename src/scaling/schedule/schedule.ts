@@ -5,6 +5,7 @@
  */
 import type { CapacityPlan } from '../capacity/plan.ts';
 import { getLocalTime } from '../forecast/time-zone.ts';
+import { isWithinTolerance } from '../simulate/hpa-replica-calculator.ts';
 import type { PrescaleWindow } from '../simulate/prescale.ts';
 
 const HOUR_MS = 3_600_000;
@@ -133,6 +134,81 @@ export function fitPrescaleSteps(steps: readonly PrescaleStep[], limit: number, 
     out.splice(best, 2, { startMs: a.startMs, endMs: b.endMs, replicas: Math.max(a.replicas, b.replicas) });
   }
   return out;
+}
+
+/** A KEDA cron step the HPA would have ignored (its ratio to the count it steps from within the tolerance), raised. */
+export interface RaisedPrescaleStep {
+  /** When the step starts (its lead included), UTC ISO. */
+  from: string;
+  /** The count the HPA runs when the step starts. */
+  fromReplicas: number;
+  /** What the plan asked for. */
+  plannedReplicas: number;
+  /** What the cron trigger asks for instead: the smallest count above `fromReplicas` outside the tolerance (capped at the maximum). */
+  replicas: number;
+  reason: string;
+}
+
+/** The windows for KEDA cron triggers, with the steps the HPA would ignore raised, and the count the HPA then runs. */
+export interface HpaPrescale {
+  windows: PrescaleWindow[];
+  raised: RaisedPrescaleStep[];
+  /** The replicas the HPA reaches inside the windows: a step down within the tolerance keeps the higher count. */
+  steps: PrescaleStep[];
+}
+
+/**
+ * The HPA that KEDA creates reads a cron trigger as an External AverageValue metric (target 1 per pod): it keeps
+ * its current count M while `1 − tol ≤ desired / M ≤ 1 + tol` (replica_calculator.go, `GetExternalPerPodMetricReplicas`),
+ * so a step from 10 to 11 (ratio 1.1) never happens. Walking the windows' floor step by step from the HPA's
+ * minimum, each step up inside the tolerance is raised to the smallest count the HPA honours, floor((1 + tol)·M) + 1
+ * (found with the simulator's own tolerance test), capped at `maxReplicas`. A step down inside the tolerance is left
+ * alone (the HPA keeps the higher count, which `steps` shows). AWS scheduled actions, Compute Engine scaling schedules
+ * and Azure fixed-date profiles set a floor with no tolerance: they take the plan's windows as they are.
+ */
+export function applyHpaTolerance(windows: readonly PrescaleWindow[], hpaMinReplicas: number, maxReplicas: number, tolerance = 0.1): HpaPrescale {
+  const tol = { scaleUp: tolerance, scaleDown: tolerance };
+  const ws = windows.map((w) => ({ ...w }));
+  const raised = new Map<PrescaleWindow, RaisedPrescaleStep>();
+  const min = Math.max(1, hpaMinReplicas);
+  for (;;) {
+    const steps = getPrescaleSteps(ws);
+    const effective: PrescaleStep[] = [];
+    let current = min;
+    let end: number | undefined;
+    let changed = false;
+    for (const s of steps) {
+      // Between windows the cron metric is 0: the HPA is back at its minimum (the plan needs no more there).
+      if (end !== s.startMs) current = min;
+      end = s.endMs;
+      const ratio = s.replicas / current;
+      if (s.replicas > current && isWithinTolerance(tol, ratio)) {
+        let target = current + 1;
+        while (target < maxReplicas && isWithinTolerance(tol, target / current)) target++;
+        if (target > s.replicas) {
+          for (const w of ws) {
+            if (w.replicas !== s.replicas || w.startMs > s.startMs || s.startMs >= w.endMs) continue;
+            const planned = raised.get(w)?.plannedReplicas ?? w.replicas;
+            raised.set(w, {
+              from: new Date(s.startMs).toISOString(),
+              fromReplicas: current,
+              plannedReplicas: planned,
+              replicas: target,
+              reason: `${s.replicas}/${current} = ${(ratio).toFixed(3)} is within the HPA tolerance ±${tolerance}: the HPA would keep ${current}`,
+            });
+            w.replicas = target;
+          }
+          changed = true;
+          break;
+        }
+      }
+      if (!(s.replicas !== current && isWithinTolerance(tol, ratio))) current = s.replicas;
+      const last = effective.at(-1);
+      if (last && last.endMs === s.startMs && last.replicas === current) last.endMs = s.endMs;
+      else effective.push({ startMs: s.startMs, endMs: s.endMs, replicas: current });
+    }
+    if (!changed) return { windows: ws, raised: [...raised.values()].sort((a, b) => a.from.localeCompare(b.from)), steps: effective };
+  }
 }
 
 /** Scheduled actions per Auto Scaling group (an EC2 Auto Scaling quota that cannot be raised). */

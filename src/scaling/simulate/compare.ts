@@ -6,11 +6,12 @@ import { DEFAULT_WEB_PLAN, planCapacity } from '../capacity/plan.ts';
 import type { ForecastOptions } from '../forecast/forecast.ts';
 import { createDemandCurve, forecastHourly } from '../forecast/forecast.ts';
 import { DEFAULT_AZURE_RULES, buildAzureAutoscaleSetting, toGceScalingSchedules, type AzureRuleParams } from '../schedule/cloud-schedules.ts';
-import { getPrescaleWindows, toAwsScheduledActions } from '../schedule/schedule.ts';
+import { applyHpaTolerance, getPrescaleWindows, toAwsScheduledActions, type HpaPrescale } from '../schedule/schedule.ts';
 import type { TargetTrackingOptions } from './aws-target-tracking.ts';
 import type { AzureScalerOptions } from './azure-scaler.ts';
 import type { GceScalerOptions } from './gce-scaler.ts';
 import type { HpaScalerOptions } from './k8s-hpa-scaler.ts';
+import { DEFAULT_HPA_SCALER } from './k8s-hpa-scaler.ts';
 import type { NodePoolInput } from './node-pool.ts';
 import type { PrescaleWindow } from './prescale.ts';
 import { createWindowLookup } from './prescale.ts';
@@ -52,6 +53,8 @@ export interface CompareInput {
 export interface CompareResult {
   plan: CapacityPlan;
   windows: PrescaleWindow[];
+  /** The windows as the KEDA cron triggers get them: steps inside the HPA's tolerance raised (`applyHpaTolerance`). */
+  kedaPrescale: HpaPrescale;
   results: SimulationResult[];
 }
 
@@ -64,6 +67,9 @@ export function comparePolicies(input: CompareInput): CompareResult {
   const sizing = input.planForecast ?? input.forecast;
   const plan = planCapacity(forecastHourly(sizing, planFrom, planTo), web);
   const windows = getPrescaleWindows(plan, { leadMinutes: input.leadMinutes ?? 10 });
+  const hpa = { minReplicas: web.minReplicas, maxReplicas: web.maxReplicas, cpuTargetPercent: web.targetUtilization * 100, ...input.hpa };
+  // KEDA's cron triggers go through the HPA's tolerance; the other platforms' schedules set a floor and take the windows as they are.
+  const kedaPrescale = applyHpaTolerance(windows, hpa.minReplicas, hpa.maxReplicas, hpa.tolerance ?? DEFAULT_HPA_SCALER.tolerance);
   const forecastDemand = createDemandCurve(input.forecast);
   const factor = input.demandFactor ?? 1;
   // Predictive scaling (AWS, GCE, Azure) learns from the group's history: three weeks of the base pattern
@@ -117,14 +123,14 @@ export function comparePolicies(input: CompareInput): CompareResult {
       service,
       pricePerInstanceHour: input.pricePerInstanceHour,
       stepSeconds: input.stepSeconds,
-      hpa: { minReplicas: web.minReplicas, maxReplicas: web.maxReplicas, cpuTargetPercent: web.targetUtilization * 100, ...input.hpa },
+      hpa,
       aws,
       gce,
       azure,
-      prescale: createWindowLookup(windows),
+      prescale: createWindowLookup(policy === 'hpa-prescaled' ? kedaPrescale.windows : windows),
       nodePool: input.nodePool,
       onProgress: input.onProgress ? (f) => input.onProgress?.(policy, f) : undefined,
     }),
   );
-  return { plan, windows, results };
+  return { plan, windows, kedaPrescale, results };
 }

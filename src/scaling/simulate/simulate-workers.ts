@@ -10,7 +10,7 @@ import { type CapacityPlan, DEFAULT_WEB_PLAN, DEFAULT_WORKER_PLAN, getBacklogLis
 import { ScalingInputError, requireNonNegative, requirePositive } from '../errors.ts';
 import type { DemandCurve, ForecastOptions } from '../forecast/forecast.ts';
 import { createDemandCurve, forecastHourly } from '../forecast/forecast.ts';
-import { getPrescaleWindows } from '../schedule/schedule.ts';
+import { applyHpaTolerance, getPrescaleWindows } from '../schedule/schedule.ts';
 import type { SimPod } from './hpa-pods.ts';
 import { resizePods } from './hpa-pods.ts';
 import type { KedaScaledObject } from './keda.ts';
@@ -294,13 +294,15 @@ export function compareWorkerPolicies(input: CompareWorkersInput): CompareWorker
   const planTo = new Date(input.to.getTime() + HOUR_MS);
   const plan = planCapacity(forecastHourly(input.forecast, planFrom, planTo), web, workers);
   const windows = getPrescaleWindows(plan, { tier: 'workers', leadMinutes: input.leadMinutes ?? 10 });
+  // The cron triggers go through the HPA's tolerance: the steps it would ignore are raised, as the manifests render them.
+  const kedaWindows = applyHpaTolerance(windows, workers.minReplicas, workers.maxReplicas).windows;
   const forecastDemand = createDemandCurve(input.forecast);
   const factor = input.demandFactor ?? 1;
   const demand = (t: number) => forecastDemand(t) * factor;
   const queue: WorkerQueueOptions = { ...getSingleQueueModel(workers), ...input.queueModel, prioritizedShare: input.prioritizedShare ?? DEFAULT_WORKER_QUEUE.prioritizedShare };
   const listLength = keda.listLength ?? getBacklogListLength(getWorkerThroughput(queue), keda.backlogSecondsPerReplica);
   const results = input.policies.map((policy) => {
-    const triggers = [...getBullMqRedisTriggers('jobs', { listLength, activationListLength: keda.activationListLength }), ...(policy === 'keda-workers-prescaled' ? getCronTriggers(windows) : [])];
+    const triggers = [...getBullMqRedisTriggers('jobs', { listLength, activationListLength: keda.activationListLength }), ...(policy === 'keda-workers-prescaled' ? getCronTriggers(kedaWindows) : [])];
     const scaledObject = createScaledObject({
       minReplicaCount: workers.minReplicas,
       maxReplicaCount: workers.maxReplicas,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getCalendarEvent } from '../forecast/calendar.ts';
+import { getPrescaleSteps } from '../schedule/schedule.ts';
 import { comparePolicies } from './compare.ts';
 import { evaluateServiceStep, getServiceRate } from './service-model.ts';
 import { parsePolicyName, simulatePolicy } from './simulate.ts';
@@ -146,5 +147,36 @@ describe('Black Friday on a cluster without spare nodes (Cluster Autoscaler)', (
     const [withPool] = comparePolicies({ ...sale, policies: [...policies], nodePool }).results;
     assert.deepEqual(withPool.totals, bare.totals);
     assert.equal(withPool.totals.nodes, undefined);
+  });
+});
+
+describe('KEDA cron pre-scaling against the HPA tolerance', () => {
+  it("the plan's pre-scaled capacity at each hour is what hpa-prescaled reaches: a step from 10 to 11 (ratio 1.1, inside ±10 %) is raised to 12", () => {
+    // A flat synthetic history: the plan wants 10 replicas, then 11 from 10:00 to 15:00, then 10 again.
+    const from = new Date('2026-03-02T06:00:00Z');
+    const planned = comparePolicies({ forecast: { learnedBase: new Map() }, from, to: new Date(from.getTime() + 3_600_000), policies: [], capacityPerInstanceRps: 150, pricePerInstanceHour: 0.085 });
+    const perReplica = planned.plan.web.capacityPerInstanceRps * planned.plan.web.targetUtilization;
+    const learnedBase = new Map<number, number>();
+    for (let h = 0; h < 14; h++) {
+      const hourMs = from.getTime() + h * 3_600_000;
+      const hour = new Date(hourMs).getUTCHours();
+      learnedBase.set(hourMs, (hour >= 10 && hour < 15 ? 10.6 : 9.6) * Math.min(perReplica, 150 * 0.7));
+    }
+    // Up to the step back down: how fast the HPA then comes down follows its CPU metric's lag, not the plan.
+    const to = new Date(from.getTime() + 9 * 3_600_000);
+    const result = comparePolicies({ forecast: { learnedBase }, from, to, policies: ['hpa-prescaled'], capacityPerInstanceRps: 150, pricePerInstanceHour: 0.085 });
+    assert.deepEqual(
+      result.plan.hours.map((h) => h.webReplicas),
+      [10, 10, 10, 10, 11, 11, 11, 11, 11, 10],
+    );
+    const steps = result.kedaPrescale?.steps ?? getPrescaleSteps(result.windows);
+    const [sim] = result.results;
+    for (let h = 0; h < 9; h++) {
+      const t = from.getTime() + h * 3_600_000 + 30 * 60_000;
+      const promised = steps.find((s) => s.startMs <= t && t < s.endMs)?.replicas;
+      const reached = sim.timeline.find((p) => Date.parse(p.t) === t)?.replicas;
+      assert.equal(reached, promised, `${new Date(t).toISOString()}: the plan pre-scales to ${promised}, hpa-prescaled runs ${reached}`);
+    }
+    assert.equal(sim.timeline.find((p) => p.t === '2026-03-02T12:30:00.000Z')?.replicas, 12);
   });
 });
