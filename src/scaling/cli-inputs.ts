@@ -18,6 +18,7 @@ import type { SeriesCalendar } from './forecast/holidays.ts';
 import { createHolidayPredicate } from './forecast/holidays.ts';
 import { applyUpliftCurves, learnUpliftCurves, parseEventsCsv, removeEventHours } from './forecast/uplift.ts';
 import { WEEK } from './forecast/seasonal-models.ts';
+import { getSeasonalNaiveScale } from './forecast/metrics.ts';
 import { getWallClock } from './forecast/wall-clock.ts';
 import { getLocalTime } from './forecast/time-zone.ts';
 
@@ -301,7 +302,15 @@ export function learnBase(history: readonly HourlyPoint[], to: Date, quantile: n
   const cleaned = baseline.hours > 0 ? `; ${baseline.hours} hour(s) of ${baseline.events} past sale event(s) replaced by their baseline (the median of the same hour over the 5 weeks before) before fitting` : '';
   const filled = gaps.hours.length > 0 ? `; ${gaps.hours.length} hour(s) at zero where the weeks before had demand (from ${history[gaps.hours[0]].hour.toISOString().slice(0, 13)}:00Z) taken as a gap in the data and filled with the median of the same hour over the 5 weeks before` : '';
   const onWallClock = clock ? `; on the ${timeZone} wall clock (its clock changes inside the history or the window)` : '';
-  const description = `${selection.chosen.name}; cross-validated on the last ${folds} week(s): MASE ${selection.chosen.meanMase.toFixed(3)} vs seasonal naive ${selection.seasonalNaive.meanMase.toFixed(3)}${cleaned}${filled}${onWallClock}`;
+  // The MASE scale is seasonal naive's in-sample error: on weeks that repeat exactly it is (near) 0, and a MASE
+  // divided by it means nothing (printed as "-", as backtest prints a week seasonal naive forecasts exactly).
+  const level = Math.max(1, y.reduce((a, v) => a + Math.abs(v), 0) / Math.max(1, y.length));
+  const zeroScale = selection.foldStarts.filter((s) => s > WEEK && getSeasonalNaiveScale(y.slice(0, s), WEEK) <= 1e-9 * level).length;
+  const scores =
+    zeroScale === 0
+      ? `MASE ${selection.chosen.meanMase.toFixed(3)} vs seasonal naive ${selection.seasonalNaive.meanMase.toFixed(3)}`
+      : `MASE - vs seasonal naive - (undefined: ${zeroScale === folds ? 'the history repeats itself week on week' : `before ${zeroScale} of the ${folds} week(s) the history repeats itself week on week`}, so seasonal naive's in-sample error, the MASE scale, is 0)`;
+  const description = `${selection.chosen.name}; cross-validated on the last ${folds} week(s): ${scores}${cleaned}${filled}${onWallClock}`;
   return { mean, quantile: q, description };
 }
 

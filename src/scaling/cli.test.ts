@@ -756,6 +756,22 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('forecast on a noise-free history (every week the same) prints its MASE as undefined, not a quotient of a zero scale', async () => {
+    // Four identical weeks, then the same week 10 % up: every fold's training weeks repeat exactly.
+    const y = Array.from({ length: 5 * WEEK }, (_, i) => Math.round((i >= 4 * WEEK ? 1.1 : 1) * (1000 + 600 * Math.sin(((i % 24) / 24) * 2 * Math.PI))));
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-noisefree-'));
+    try {
+      const history = join(dir, 'flat.csv');
+      writeFileSync(history, ['hour,requests', ...y.map((v, i) => `${new Date(Date.parse('2026-01-05T00:00:00Z') + i * 3_600_000).toISOString()},${v}`)].join('\n'));
+      const r = await run(['forecast', '--history', history, '--from', '2026-02-09T00:00:00Z', '--to', '2026-02-10T00:00:00Z']);
+      assert.equal(r.exitCode, 0, r.err);
+      assert.match(r.out, /MASE - vs seasonal naive - \(undefined: the history repeats itself week on week, so seasonal naive's in-sample error, the MASE scale, is 0\)/);
+      assert.doesNotMatch(r.out, /MASE \d{4,}/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('backtest --held-out-weeks all holds out every week with three weeks of history before it and names the worst', async () => {
     const r = await run(['backtest', '--dataset', 'taylor-electricity', '--held-out-weeks', 'all']);
     assert.equal(r.exitCode, 0, r.err);
