@@ -108,6 +108,22 @@ describe('salescale manifests', () => {
     }
   });
 
+  it('warns, as plan does, when --year is a sale whose AWS scheduled actions start in the past (they were rendered without a word)', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'salescale-manifests-past-'));
+    try {
+      let err = '';
+      const program = new Command('salescale').exitOverride().configureOutput({ writeOut: () => {}, writeErr: (s) => { err += s; } });
+      registerManifestsCommand(program, { now: () => new Date('2026-12-06T09:00:00Z') }).exitOverride();
+      await program.parseAsync(['node', 'salescale', 'manifests', '--target', 'aws', '--out', out, '--year', '2026']);
+      assert.match(err, /^warning: \d+ of \d+ AWS scheduled actions start before now \(2026-12-06T09:00Z; first 2026-11-2\dT[\d:]+Z\): EC2 Auto Scaling refuses an action scheduled in the past, and the stack update that carries it fails; plan a window that has not started \(--year\)/);
+      err = '';
+      await program.parseAsync(['node', 'salescale', 'manifests', '--target', 'aws', '--out', out, '--year', '2027']);
+      assert.equal(err, '');
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
   it('re-plans the pre-scaling windows for --year and sets --image-tag everywhere', async () => {
     await run('--target', 'aws', '--out', dir, '--year', '2028', '--image-tag', '2.0.0');
     const template = await readFile(join(dir, 'deploy/aws/salescale.yaml'), 'utf8');

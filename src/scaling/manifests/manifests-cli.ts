@@ -13,7 +13,8 @@ import type { Command } from 'commander';
 import { ScalingInputError, formatInputError, quoteInput } from '../errors.ts';
 import { getNextCalendarEventYear } from '../forecast/calendar.ts';
 import { type DeploymentSpec, DeploymentSpecError, SEED_DEPLOYMENT_SPEC, withOverrides } from './deployment-spec.ts';
-import { describeCappedPrescale } from './prescale-plan.ts';
+import { checkScheduleStart } from '../capacity/schedule-start-check.ts';
+import { describeCappedPrescale, getPrescaleSchedule } from './prescale-plan.ts';
 import { MANIFEST_TARGETS, isManifestTarget, renderTargets, writeRenderedFiles, type ManifestTarget } from './manifests.ts';
 
 function targetList(value: string): ManifestTarget[] {
@@ -78,8 +79,15 @@ export function registerManifestsCommand(program: Command, deps: { now?: () => D
       throw error;
     }
     // The files are right for what the spec says; a sale they cannot pre-scale in full is said, not refused.
+    const warn = cmd.configureOutput().writeErr ?? ((t: string) => process.stderr.write(t));
     const capped = describeCappedPrescale(spec);
-    if (capped) (cmd.configureOutput().writeErr ?? ((t: string) => process.stderr.write(t)))(`warning: ${capped}\n`);
+    if (capped) warn(`warning: ${capped}\n`);
+    // The CloudFormation template carries the sale's scheduled actions: EC2 refuses those in the past, as plan warns.
+    if (targets.includes('aws')) {
+      const schedule = getPrescaleSchedule(spec);
+      const started = checkScheduleStart({ actions: [...schedule.web.awsActions, ...schedule.worker.awsActions], now: deps.now?.() ?? new Date() });
+      if (started.level !== 'ok') warn(`warning: ${started.message}; plan a window that has not started (--year)\n`);
+    }
     if (o.check) {
       const stale: string[] = [];
       for (const file of files) {
