@@ -370,6 +370,13 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
     learnedBase: learned?.mean,
   };
   const inWindow = events.filter((e) => e.endsAt.getTime() > from.getTime() && e.startsAt.getTime() < to.getTime());
+  // What the forecast cannot say in its table: said on stderr by the commands, and in their --json.
+  const warnings: string[] = [];
+  const eventsFileFlag = o.eventsCsv !== undefined ? '--events-csv' : o.eventsFile !== undefined ? '--events-file' : undefined;
+  if (eventsFileFlag && inWindow.length === 0) {
+    const at = (d: Date) => `${d.toISOString().slice(0, 16)}Z`;
+    warnings.push(`${eventsFileFlag} ${resolved.source} replaced the built-in calendar and has no event in the window ${at(from)} → ${at(to)}: it is forecast without a sale uplift (×1); add the upcoming sale to the file`);
+  }
   // What the window holds, for titles: its sale events (a name without a year gets the year of its start).
   const named = inWindow.map((e) => (/\b\d{4}\b/.test(e.name) ? e.name : `${e.name} ${getLocalTime(e.startsAt, o.tz).year}`));
   return {
@@ -389,6 +396,8 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
     historyStart: history?.[0]?.hour,
     eventSource: resolved.source,
     eventSources: inWindow.map((e) => ({ name: e.name, startsAt: e.startsAt.toISOString(), kind: e.kind, source: e.source })),
+    /** Warnings for stderr (and --json `warnings`). */
+    warnings,
     baseSource: learned && history ? `learned from ${history.length} hours of history: ${learned.description}${describeReach(history, to)}` : 'seed weekly pattern × --base-rps',
   };
 }

@@ -122,6 +122,26 @@ describe('salescale CLI', () => {
     assert.match(cap.err, /NEGATIVE_CAPACITY/);
   });
 
+  it('forecast and plan warn when --events-csv, which replaces the built-in calendar, holds no event in the window (Black Friday was sized at ×1 without a word)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-pastevents-'));
+    try {
+      const events = join(dir, 'past.csv');
+      writeFileSync(events, 'name,start,end,kind\nHalloween,2026-10-31T04:00Z,2026-11-01T04:00Z,flash-sale\n');
+      const warning = `warning: --events-csv ${events} replaced the built-in calendar and has no event in the window 2027-11-25T21:00Z → 2027-11-27T00:00Z: it is forecast without a sale uplift (×1); add the upcoming sale to the file`;
+      for (const command of ['forecast', 'plan']) {
+        const r = await run([command, '--events-csv', events, '--year', '2027', '--no-db']);
+        assert.equal(r.exitCode, 0, r.err);
+        assert.ok(r.err.includes(warning), `${command}: ${r.err}`);
+        const json = await run([command, '--events-csv', events, '--year', '2027', '--no-db', '--json']);
+        assert.ok((JSON.parse(json.out) as { warnings: string[] }).warnings.includes(warning.replace(/^warning: /, '')), command);
+      }
+      const seed = await run(['forecast', '--year', '2027', '--no-db']);
+      assert.doesNotMatch(seed.err, /warning/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('forecast --history --events-csv: learned Black Friday uplift, the source of each event, and the q0.9 band above the mean', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-uplift-'));
     try {

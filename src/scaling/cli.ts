@@ -49,6 +49,12 @@ export type { ScalingCliDeps } from './cli-inputs.ts';
 /** One policy per engine, each with its sale pre-scaling: HPA, HPA + KEDA cron, AWS, Google Cloud, Azure. */
 export const DEFAULT_SIMULATE_POLICIES = 'hpa,hpa-prescaled,aws-scheduled-predictive,gce-predictive-scheduled,azure-fixeddate';
 
+/** Each of the forecast's warnings on stderr, `warning: ` first. */
+function warnAll(cmd: Command, warnings: readonly string[]): void {
+  const err = cmd.configureOutput().writeErr ?? ((s: string) => process.stderr.write(s));
+  for (const w of warnings) err(`warning: ${w}\n`);
+}
+
 function write(cmd: Command, text: string): void {
   const out = cmd.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s));
   out(text.endsWith('\n') ? text : `${text}\n`);
@@ -212,6 +218,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
   forecastCmd.action(
     withShopTimeZone(async (o: CommonOptions) => {
       const f = await resolveForecast(o, deps);
+      warnAll(forecastCmd, f.warnings);
       const upper = forecastHourly(f.quantileForecast, f.from, f.to);
       const hours = forecastHourly(f.forecast, f.from, f.to).map((h, i) =>
         f.hasQuantile ? { ...h, baseQuantileRequestsPerSecond: upper[i].baseRequestsPerSecond, quantileRequestsPerSecond: upper[i].meanRequestsPerSecond } : h,
@@ -219,7 +226,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const quantile = f.hasQuantile ? f.quantile : undefined;
       // vega, vega-lite and resvg load only when a chart is asked for (they cost a third of a second).
       if (o.out) await (await import('./report/chart.ts')).writeChart(o.out, buildForecastChartSpec(hours, quantile, `Forecast ${f.from.toISOString().slice(0, 16)} → ${f.to.toISOString().slice(0, 16)} UTC`), 'Forecast');
-      if (o.json) return write(forecastCmd, JSON.stringify({ from: f.from, to: f.to, quantile: quantile ?? null, eventSource: f.eventSource, eventSources: f.eventSources, baseSource: f.baseSource, hours }, null, 2));
+      if (o.json) return write(forecastCmd, JSON.stringify({ from: f.from, to: f.to, quantile: quantile ?? null, eventSource: f.eventSource, eventSources: f.eventSources, warnings: f.warnings, baseSource: f.baseSource, hours }, null, 2));
       write(forecastCmd, `Forecast ${f.from.toISOString()} → ${f.to.toISOString()}\nbase: ${f.baseSource}\nevents: ${f.eventSource}`);
       for (const e of f.eventSources) write(forecastCmd, `  ${e.name} (${e.startsAt.slice(0, 16)}): ${e.source}`);
       write(forecastCmd, quantile !== undefined ? `quantile ${quantile}: from the cross-validation errors by day of horizon\n` : 'no quantile: the seed pattern has no validation errors (give --history)\n');
@@ -244,6 +251,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       // EC2 Auto Scaling's AutoScalingGroupName: 1 to 255 characters (an empty one was written into every action).
       if (o.asgName.trim() === '' || o.asgName.length > 255) throw new ScalingInputError('INVALID_OPTION', `--asg-name must name the Auto Scaling group (1 to 255 characters; got ${quoteInput(o.asgName.length > 40 ? `${o.asgName.slice(0, 40)}…` : o.asgName)})`);
       const f = await resolveForecast(o, deps);
+      warnAll(planCmd, f.warnings);
       const { capacity, web } = await resolveWebCapacity(o);
       // Sized on the quantile forecast (default 0.9), so that a busier-than-mean week still fits.
       // The app's own settings (DB_POOL_MAX, WORKER_CONCURRENCY, CACHE_REDIS_URL, RATE_LIMIT_*), as the app reads them; options override.
@@ -307,7 +315,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       findings.push(checkScheduleStart({ actions: schedule.awsScheduledActions, now: deps.now?.() ?? new Date() }));
       // Against the spec's maxima, whatever --max says: every rendered platform file caps each role there.
       const aboveSpecMax = getSpecMaxExceedances(plan, SPEC_MAX_REPLICAS);
-      if (o.json) return write(planCmd, JSON.stringify({ capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing, quantile: f.hasQuantile ? f.quantile : null, baseSource: f.baseSource, eventSources: f.eventSources, aboveSpecMax, plan, findings, schedule }, null, 2));
+      if (o.json) return write(planCmd, JSON.stringify({ capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing, quantile: f.hasQuantile ? f.quantile : null, baseSource: f.baseSource, eventSources: f.eventSources, warnings: f.warnings, aboveSpecMax, plan, findings, schedule }, null, 2));
       write(planCmd, `${sizing}\nbase: ${f.baseSource}\n`);
       write(planCmd, `Capacity: ${capacity.requestsPerSecondPerInstance} req/s per instance at p95 ≤ ${web.sloP95Ms} ms — ${capacity.source}\nTarget utilization ${web.targetUtilization * 100} %, replicas ${web.minReplicas}–${web.maxReplicas}\n`);
       write(planCmd, describeWorkerSizing(plan, app.workerConcurrencySet ? 'WORKER_CONCURRENCY' : "the worker's defaults (WORKER_CONCURRENCY unset)", pools));
