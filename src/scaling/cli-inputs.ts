@@ -16,7 +16,7 @@ import { requireWeeklyHistory } from './forecast/model-selection.ts';
 import { forecastHistory } from './forecast/pipeline.ts';
 import type { SeriesCalendar } from './forecast/holidays.ts';
 import { createHolidayPredicate } from './forecast/holidays.ts';
-import { applyUpliftCurves, learnUpliftCurves, parseEventsCsv, removeEventHours } from './forecast/uplift.ts';
+import { applyUpliftCurves, getEventKind, hasSeedMultiplier, learnUpliftCurves, parseEventsCsv, removeEventHours } from './forecast/uplift.ts';
 import { WEEK } from './forecast/seasonal-models.ts';
 import { getSeasonalNaiveScale } from './forecast/metrics.ts';
 import { getWallClock } from './forecast/wall-clock.ts';
@@ -362,7 +362,11 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   const learnTo = history && history.length > 0 && learnThrough ? new Date(Math.max(to.getTime(), learnThrough(from, history[0].hour).getTime())) : to;
   if (history && learnTo !== to) checkWindowAgainstHistory(history, from, learnTo);
   const learned = history ? learnBase(history, learnTo, quantile, calendar, resolved.events, isWallClockHistory(o) ? o.tz : 'UTC') : undefined;
-  const events = history ? applyUpliftCurves(resolved.events, learnUpliftCurves(history, resolved.events), history[history.length - 1].hour, o.eventsFile || (o.db && resolved.source.startsWith('database')) ? `multiplier from ${resolved.source}` : 'seed multiplier') : resolved.events.map((e) => ({ ...e, source: e.source ?? `${resolved.source}: ×${e.trafficMultiplier}` }));
+  let events = history ? applyUpliftCurves(resolved.events, learnUpliftCurves(history, resolved.events), history[history.length - 1].hour, o.eventsFile || (o.db && resolved.source.startsWith('database')) ? `multiplier from ${resolved.source}` : 'seed multiplier') : resolved.events.map((e) => ({ ...e, source: e.source ?? `${resolved.source}: ×${e.trafficMultiplier}` }));
+  // An events CSV's event of a kind with no seed multiplier and no learned curve gets ×1: named as such, and warned of below.
+  const unpriced = (e: SaleEvent) => o.eventsCsv !== undefined && !e.curve && !hasSeedMultiplier(e.kind ?? getEventKind(e.name)) && e.trafficMultiplier === 1;
+  const noUplift = (e: SaleEvent) => `no uplift: kind "${e.kind ?? getEventKind(e.name)}" has no seed multiplier and no past event in a history to learn one from`;
+  events = events.map((e) => (unpriced(e) ? { ...e, source: `${o.eventsCsv}: ×1, ${noUplift(e)}` } : e));
   const forecast: Partial<ForecastOptions> = {
     baseRequestsPerSecond: toBoundedNumber(o.baseRps, '--base-rps', { above: 0 }),
     timeZone: o.tz,
@@ -373,6 +377,9 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   // What the forecast cannot say in its table: said on stderr by the commands, and in their --json.
   const warnings: string[] = [];
   const eventsFileFlag = o.eventsCsv !== undefined ? '--events-csv' : o.eventsFile !== undefined ? '--events-file' : undefined;
+  for (const e of inWindow.filter(unpriced)) {
+    warnings.push(`${e.name} (${e.startsAt.toISOString().slice(0, 16)}Z): kind "${e.kind ?? getEventKind(e.name)}" has no seed multiplier and no past event in a history to learn one from: forecast at ×1 (no uplift); give past events of that kind with --history, or a trafficMultiplier with --events-file`);
+  }
   if (eventsFileFlag && inWindow.length === 0) {
     const at = (d: Date) => `${d.toISOString().slice(0, 16)}Z`;
     warnings.push(`${eventsFileFlag} ${resolved.source} replaced the built-in calendar and has no event in the window ${at(from)} → ${at(to)}: it is forecast without a sale uplift (×1); add the upcoming sale to the file`);

@@ -142,6 +142,25 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('forecast and plan warn of an upcoming --events-csv event whose kind has neither a learned curve nor a seed multiplier (a flash sale got ×1 without a word), and eventSources says so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-unknownkind-'));
+    try {
+      const events = join(dir, 'flash.csv');
+      writeFileSync(events, 'name,start,end,kind\nFlash,2027-11-26T00:00Z,2027-11-27T00:00Z,flash-sale\nBF,2027-11-26T00:00Z,2027-11-27T00:00Z,black-friday\n');
+      const warning = 'warning: Flash (2027-11-26T00:00Z): kind "flash-sale" has no seed multiplier and no past event in a history to learn one from: forecast at ×1 (no uplift); give past events of that kind with --history, or a trafficMultiplier with --events-file';
+      for (const command of ['forecast', 'plan']) {
+        const r = await run([command, '--events-csv', events, '--year', '2027', '--no-db']);
+        assert.equal(r.exitCode, 0, r.err);
+        assert.ok(r.err.includes(warning), `${command}: ${r.err}`);
+        assert.equal(r.err.match(/^warning: /gm)?.length, 1, r.err);
+      }
+      const json = JSON.parse((await run(['forecast', '--events-csv', events, '--year', '2027', '--no-db', '--json'])).out) as { eventSources: { name: string; source: string }[] };
+      assert.match(json.eventSources.find((e) => e.name === 'Flash')?.source ?? '', /: ×1, no uplift: kind "flash-sale" has no seed multiplier and no past event in a history to learn one from$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('forecast --history --events-csv: learned Black Friday uplift, the source of each event, and the q0.9 band above the mean', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-uplift-'));
     try {
@@ -530,7 +549,7 @@ describe('salescale CLI', () => {
         const out = JSON.parse(r.out) as { hours: { eventMultiplier: number | null; meanRequestsPerSecond: number | null }[]; eventSources: { source: string }[] };
         assert.deepEqual(out.hours.map((h) => h.eventMultiplier), [1, 1, 1, 1, 1, 1], kind);
         assert.ok(out.hours.every((h) => typeof h.meanRequestsPerSecond === 'number'), kind);
-        assert.equal(out.eventSources[0].source, `${file}: ×1`, kind);
+        assert.equal(out.eventSources[0].source, `${file}: ×1, no uplift: kind "${kind}" has no seed multiplier and no past event in a history to learn one from`, kind);
       }
       const unnamed = join(dir, 'unnamed.csv');
       writeFileSync(unnamed, 'name,start,end\n,2026-11-27T01:00:00Z,2026-11-27T04:00:00Z\n');

@@ -219,6 +219,14 @@ export function applyUpliftCurves(events: readonly SaleEvent[], curves: Readonly
   });
 }
 
+/** The multiplier an events CSV's event of a known kind gets until its curve is learned. */
+export const SEED_KIND_MULTIPLIERS: Readonly<Record<string, number>> = { 'black-friday': 10, 'cyber-monday': 8, 'christmas-sale': 5 };
+
+/** Whether a kind has a seed multiplier (own kinds only). */
+export function hasSeedMultiplier(kind: string): boolean {
+  return Object.hasOwn(SEED_KIND_MULTIPLIERS, kind);
+}
+
 /** Parses an events CSV `name,start,end,kind` (header required; kind may be empty). */
 export function parseEventsCsv(text: string, source = 'events CSV'): SaleEvent[] {
   const { header, headerLine, rows } = readCsvTable(text, source);
@@ -235,7 +243,6 @@ export function parseEventsCsv(text: string, source = 'events CSV'): SaleEvent[]
     const kind = col('kind') >= 0 && cells[col('kind')] ? cells[col('kind')] : getEventKind(name);
     // No multiplier in the file: the seed's for a known kind, else ×1 until learned. Own kinds only: a kind
     // "constructor" found Object itself, and every rate of the event read NaN.
-    const seed: Record<string, number> = { 'black-friday': 10, 'cyber-monday': 8, 'christmas-sale': 5 };
-    return { name, kind, startsAt, endsAt, trafficMultiplier: Object.hasOwn(seed, kind) ? seed[kind] : 1, shape: DEFAULT_EVENT_SHAPE };
+    return { name, kind, startsAt, endsAt, trafficMultiplier: hasSeedMultiplier(kind) ? SEED_KIND_MULTIPLIERS[kind] : 1, shape: DEFAULT_EVENT_SHAPE };
   });
 }
