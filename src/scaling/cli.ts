@@ -326,7 +326,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       write(planCmd, '\nChecks:');
       for (const c of findings) write(planCmd, `  [${c.level.toUpperCase()}] ${c.message}${c.fix ? `\n      fix: ${c.fix}` : ''}`);
       for (const r of schedule.kedaRaisedSteps) {
-        write(planCmd, `\nKEDA cron step raised: from ${r.from.slice(0, 16)} ${r.plannedReplicas} → ${r.replicas} web replicas (${r.reason}; ${r.replicas} is the smallest count it honours from ${r.fromReplicas}). AWS, Google Cloud and Azure schedules set a floor with no tolerance and keep ${r.plannedReplicas}.`);
+        write(planCmd, `\nKEDA cron step raised: from ${r.from.slice(0, 16)} ${r.plannedReplicas} → ${r.replicas} web replicas (${r.reason}; ${r.replicas} is the smallest count it honours from ${r.fromReplicas}${r.reachedReplicas < r.replicas ? `, and it clamps it to --max: it runs ${r.reachedReplicas}` : ''}). AWS, Google Cloud and Azure schedules set a floor with no tolerance and keep ${r.plannedReplicas}.`);
       }
       write(planCmd, `\nKEDA cron triggers (${schedule.kedaCronTriggers.length}) and AWS scheduled actions (${schedule.awsScheduledActions.length}): see --json`);
     }),

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { CapacityPlan } from '../capacity/plan.ts';
 import { DEFAULT_WEB_PLAN, DEFAULT_WORKER_PLAN } from '../capacity/plan.ts';
 import { AZURE_MAX_PROFILES, DEFAULT_AZURE_RULES, GCE_MAX_SCALING_SCHEDULES, buildAzureAutoscaleSetting, toGceScalingSchedules } from './cloud-schedules.ts';
+import { computeExternalAverageValueReplicas } from '../simulate/hpa.ts';
 import { AWS_MAX_SCHEDULED_ACTIONS, applyHpaTolerance, getPrescaleSteps, getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, toScheduleTable } from './schedule.ts';
 
 /**
@@ -177,7 +178,7 @@ describe('schedule table', () => {
 
 describe('KEDA cron steps and the HPA tolerance', () => {
   const h = (n: number) => Date.parse('2026-11-27T00:00:00Z') + n * 3_600_000;
-  it('raises a step up within ±10 % of the count it steps from to floor(1.1·M) + 1, leaves a step down within it, and caps at the maximum', () => {
+  it('raises a step up within ±10 % of the count it steps from to floor(1.1·M) + 1, leaves a step down within it, and raises above the maximum (the HPA clamps to it)', () => {
     const windows = [
       { startMs: h(0), endMs: h(2), replicas: 10 },
       { startMs: h(2), endMs: h(4), replicas: 11 },
@@ -187,12 +188,27 @@ describe('KEDA cron steps and the HPA tolerance', () => {
     ];
     const r = applyHpaTolerance(windows, 2, 21);
     // The second 11 steps down from 12, within the tolerance: left as it is, the HPA keeps 12.
-    assert.deepEqual(r.windows.map((w) => w.replicas), [10, 12, 11, 20, 21]);
-    assert.deepEqual(r.raised.map((x) => [x.fromReplicas, x.plannedReplicas, x.replicas]), [[10, 11, 12]]);
-    // 20 → 21 stays within the tolerance and cannot go above the maximum: the HPA keeps 20.
-    assert.deepEqual(r.steps.map((s) => s.replicas), [10, 12, 20]);
+    assert.deepEqual(r.windows.map((w) => w.replicas), [10, 12, 11, 20, 23]);
+    // 20 → 21 is raised to 23 (22/20 = 1.1 is still inside): the HPA proposes 23 and clamps it to the maximum 21.
+    assert.deepEqual(r.raised.map((x) => [x.fromReplicas, x.plannedReplicas, x.replicas, x.reachedReplicas]), [[10, 11, 12, 12], [20, 21, 23, 21]]);
+    assert.deepEqual(r.steps.map((s) => s.replicas), [10, 12, 20, 21]);
     const down = applyHpaTolerance([{ startMs: h(0), endMs: h(1), replicas: 12 }, { startMs: h(1), endMs: h(2), replicas: 11 }], 2, 20);
     assert.deepEqual(down.windows.map((w) => w.replicas), [12, 11]);
     assert.deepEqual(down.steps, [{ startMs: h(0), endMs: h(2), replicas: 12 }]);
+  });
+});
+
+describe('KEDA cron steps whose honoured count is above the maximum', () => {
+  const h = (n: number) => Date.parse('2026-11-27T00:00:00Z') + n * 3_600_000;
+  it('a step 20 → 21 with maxReplicas 21 or 22 still reaches the plan: a desiredReplicas above 1.1 × 20 is proposed and clamped to the maximum by the HPA, one capped at the maximum is inside the tolerance and ignored', () => {
+    for (const max of [21, 22]) {
+      const r = applyHpaTolerance([{ startMs: h(0), endMs: h(1), replicas: 20 }, { startMs: h(1), endMs: h(2), replicas: 21 }], 2, max);
+      const cron = r.windows[1].replicas;
+      // What the HPA KEDA creates does with the cron trigger at 20 replicas: its proposal, clamped to [min, max].
+      const reached = Math.min(max, computeExternalAverageValueReplicas({ currentReplicas: 20, total: cron, targetPerPod: 1 }));
+      assert.ok(reached >= 21, `max ${max}: the cron trigger asks for ${cron}, the HPA stays at ${reached}; the plan wants 21`);
+      assert.equal(r.steps.at(-1)?.replicas, reached, `max ${max}: steps say the HPA runs ${r.steps.at(-1)?.replicas}, it runs ${reached}`);
+      for (const x of r.raised) assert.ok(Math.min(max, computeExternalAverageValueReplicas({ currentReplicas: x.fromReplicas, total: x.replicas, targetPerPod: 1 })) >= x.plannedReplicas, `max ${max}: raised to ${x.replicas}, said to be honoured from ${x.fromReplicas}, but the HPA keeps ${x.fromReplicas}`);
+    }
   });
 });

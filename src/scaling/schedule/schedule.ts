@@ -144,8 +144,13 @@ export interface RaisedPrescaleStep {
   fromReplicas: number;
   /** What the plan asked for. */
   plannedReplicas: number;
-  /** What the cron trigger asks for instead: the smallest count above `fromReplicas` outside the tolerance (capped at the maximum). */
+  /**
+   * What the cron trigger asks for instead: the smallest count above `fromReplicas` outside the tolerance, even
+   * above the maximum (the HPA proposes it, then clamps it to the maximum; KEDA takes any desiredReplicas ≥ 1).
+   */
   replicas: number;
+  /** The count the HPA then reaches: `min(replicas, maxReplicas)`. */
+  reachedReplicas: number;
   reason: string;
 }
 
@@ -162,7 +167,10 @@ export interface HpaPrescale {
  * its current count M while `1 − tol ≤ desired / M ≤ 1 + tol` (replica_calculator.go, `GetExternalPerPodMetricReplicas`),
  * so a step from 10 to 11 (ratio 1.1) never happens. Walking the windows' floor step by step from the HPA's
  * minimum, each step up inside the tolerance is raised to the smallest count the HPA honours, floor((1 + tol)·M) + 1
- * (found with the simulator's own tolerance test), capped at `maxReplicas`. A step down inside the tolerance is left
+ * (found with the simulator's own tolerance test). That count is not capped at `maxReplicas`: one capped there can
+ * still be inside the tolerance (20 → 22 with max 22 is ignored), while a larger desiredReplicas is proposed and
+ * clamped to the maximum by the HPA, which then runs `min(raised, maxReplicas)` (`steps`, `reachedReplicas`); KEDA's
+ * cron scaler accepts any desiredReplicas ≥ 1, whatever maxReplicaCount is. A step down inside the tolerance is left
  * alone (the HPA keeps the higher count, which `steps` shows). AWS scheduled actions, Compute Engine scaling schedules
  * and Azure fixed-date profiles set a floor with no tolerance: they take the plan's windows as they are.
  */
@@ -182,9 +190,10 @@ export function applyHpaTolerance(windows: readonly PrescaleWindow[], hpaMinRepl
       if (end !== s.startMs) current = min;
       end = s.endMs;
       const ratio = s.replicas / current;
-      if (s.replicas > current && isWithinTolerance(tol, ratio)) {
+      // At the maximum the HPA can go no higher: nothing to raise.
+      if (s.replicas > current && current < maxReplicas && isWithinTolerance(tol, ratio)) {
         let target = current + 1;
-        while (target < maxReplicas && isWithinTolerance(tol, target / current)) target++;
+        while (isWithinTolerance(tol, target / current)) target++;
         if (target > s.replicas) {
           for (const w of ws) {
             if (w.replicas !== s.replicas || w.startMs > s.startMs || s.startMs >= w.endMs) continue;
@@ -194,6 +203,7 @@ export function applyHpaTolerance(windows: readonly PrescaleWindow[], hpaMinRepl
               fromReplicas: current,
               plannedReplicas: planned,
               replicas: target,
+              reachedReplicas: Math.min(target, maxReplicas),
               reason: `${s.replicas}/${current} = ${(ratio).toFixed(3)} is within the HPA tolerance ±${tolerance}: the HPA would keep ${current}`,
             });
             w.replicas = target;
@@ -202,7 +212,8 @@ export function applyHpaTolerance(windows: readonly PrescaleWindow[], hpaMinRepl
           break;
         }
       }
-      if (!(s.replicas !== current && isWithinTolerance(tol, ratio))) current = s.replicas;
+      // Outside the tolerance the HPA proposes the cron's count and clamps it to the maximum.
+      if (!(s.replicas !== current && isWithinTolerance(tol, ratio))) current = Math.min(s.replicas, maxReplicas);
       const last = effective.at(-1);
       if (last && last.endMs === s.startMs && last.replicas === current) last.endMs = s.endMs;
       else effective.push({ startMs: s.startMs, endMs: s.endMs, replicas: current });
