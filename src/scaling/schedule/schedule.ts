@@ -5,7 +5,7 @@
  */
 import type { CapacityPlan } from '../capacity/plan.ts';
 import { getLocalTime } from '../forecast/time-zone.ts';
-import { isWithinTolerance } from '../simulate/hpa-replica-calculator.ts';
+import { isWithinTolerance, type Tolerances } from '../simulate/hpa-replica-calculator.ts';
 import type { PrescaleWindow } from '../simulate/prescale.ts';
 
 const HOUR_MS = 3_600_000;
@@ -171,11 +171,12 @@ export interface HpaPrescale {
  * still be inside the tolerance (20 → 22 with max 22 is ignored), while a larger desiredReplicas is proposed and
  * clamped to the maximum by the HPA, which then runs `min(raised, maxReplicas)` (`steps`, `reachedReplicas`); KEDA's
  * cron scaler accepts any desiredReplicas ≥ 1, whatever maxReplicaCount is. A step down inside the tolerance is left
- * alone (the HPA keeps the higher count, which `steps` shows). AWS scheduled actions, Compute Engine scaling schedules
+ * alone (the HPA keeps the higher count, which `steps` shows). `tolerance` is one for both directions or the HPA's
+ * per-direction pair (`getHpaTolerances`: `behavior.*.tolerance` over the controller flag). AWS scheduled actions, Compute Engine scaling schedules
  * and Azure fixed-date profiles set a floor with no tolerance: they take the plan's windows as they are.
  */
-export function applyHpaTolerance(windows: readonly PrescaleWindow[], hpaMinReplicas: number, maxReplicas: number, tolerance = 0.1): HpaPrescale {
-  const tol = { scaleUp: tolerance, scaleDown: tolerance };
+export function applyHpaTolerance(windows: readonly PrescaleWindow[], hpaMinReplicas: number, maxReplicas: number, tolerance: number | Tolerances = 0.1): HpaPrescale {
+  const tol = typeof tolerance === 'number' ? { scaleUp: tolerance, scaleDown: tolerance } : tolerance;
   const ws = windows.map((w) => ({ ...w }));
   const raised = new Map<PrescaleWindow, RaisedPrescaleStep>();
   const min = Math.max(1, hpaMinReplicas);
@@ -204,7 +205,7 @@ export function applyHpaTolerance(windows: readonly PrescaleWindow[], hpaMinRepl
               plannedReplicas: planned,
               replicas: target,
               reachedReplicas: Math.min(target, maxReplicas),
-              reason: `${s.replicas}/${current} = ${(ratio).toFixed(3)} is within the HPA tolerance ±${tolerance}: the HPA would keep ${current}`,
+              reason: `${s.replicas}/${current} = ${(ratio).toFixed(3)} is within the HPA tolerance ${tol.scaleUp === tol.scaleDown ? '±' : '+'}${tol.scaleUp}: the HPA would keep ${current}`,
             });
             w.replicas = target;
           }

@@ -11,7 +11,7 @@ import type { TargetTrackingOptions } from './aws-target-tracking.ts';
 import type { AzureScalerOptions } from './azure-scaler.ts';
 import type { GceScalerOptions } from './gce-scaler.ts';
 import type { HpaScalerOptions } from './k8s-hpa-scaler.ts';
-import { DEFAULT_HPA_SCALER } from './k8s-hpa-scaler.ts';
+import { DEFAULT_HPA_SCALER, getHpaTolerances } from './k8s-hpa-scaler.ts';
 import type { NodePoolInput } from './node-pool.ts';
 import type { PrescaleWindow } from './prescale.ts';
 import { createWindowLookup } from './prescale.ts';
@@ -68,8 +68,8 @@ export function comparePolicies(input: CompareInput): CompareResult {
   const plan = planCapacity(forecastHourly(sizing, planFrom, planTo), web);
   const windows = getPrescaleWindows(plan, { leadMinutes: input.leadMinutes ?? 10 });
   const hpa = { minReplicas: web.minReplicas, maxReplicas: web.maxReplicas, cpuTargetPercent: web.targetUtilization * 100, ...input.hpa };
-  // KEDA's cron triggers go through the HPA's tolerance; the other platforms' schedules set a floor and take the windows as they are.
-  const kedaPrescale = applyHpaTolerance(windows, hpa.minReplicas, hpa.maxReplicas, hpa.tolerance ?? DEFAULT_HPA_SCALER.tolerance);
+  // KEDA's cron triggers go through the HPA's tolerance (per direction, as the simulated HPA applies it); the other platforms' schedules set a floor and take the windows as they are.
+  const kedaPrescale = applyHpaTolerance(windows, hpa.minReplicas, hpa.maxReplicas, getHpaTolerances({ ...DEFAULT_HPA_SCALER, ...hpa }));
   const forecastDemand = createDemandCurve(input.forecast);
   const factor = input.demandFactor ?? 1;
   // Predictive scaling (AWS, GCE, Azure) learns from the group's history: three weeks of the base pattern

@@ -2,6 +2,7 @@
 import type { HpaBehavior } from './hpa-behavior.ts';
 import { normalizeBehavior } from './hpa-behavior.ts';
 import type { PodResourceSample } from './hpa.ts';
+import type { Tolerances } from './hpa-replica-calculator.ts';
 import { DEFAULT_TOLERANCE, combineMetricProposals, computeExternalAverageValueReplicas, computeResourceReplicas, createHpaState, reconcileHpa } from './hpa.ts';
 import type { PodMetricTimings } from './hpa-pods.ts';
 import { DEFAULT_POD_METRIC_TIMINGS, classifyPod } from './hpa-pods.ts';
@@ -51,12 +52,20 @@ export const DEFAULT_HPA_SCALER: HpaScalerOptions = {
 
 const REQUEST = 1000;
 
+/**
+ * The tolerances the HPA applies, per direction: `behavior.*.tolerance` (HPAConfigurableTolerance) overrides the
+ * controller flag. Shared by the simulated HPA and the KEDA cron raise (`applyHpaTolerance`), so both use the same.
+ */
+export function getHpaTolerances(o: { behavior?: HpaBehavior | null; tolerance?: number }): Tolerances {
+  const tolerance = o.tolerance ?? DEFAULT_TOLERANCE;
+  return { scaleDown: o.behavior?.scaleDown.tolerance ?? tolerance, scaleUp: o.behavior?.scaleUp.tolerance ?? tolerance };
+}
+
 export function createHpaScaler(options: Partial<HpaScalerOptions> = {}): Scaler {
   const o: HpaScalerOptions = { ...DEFAULT_HPA_SCALER, ...options };
   let state = createHpaState();
   const limits = { minReplicas: o.minReplicas, maxReplicas: o.maxReplicas, behavior: o.behavior ?? undefined };
-  // behavior.*.tolerance (HPAConfigurableTolerance) overrides the controller flag per direction.
-  const tolerances = { scaleDown: o.behavior?.scaleDown.tolerance ?? o.tolerance, scaleUp: o.behavior?.scaleUp.tolerance ?? o.tolerance };
+  const tolerances = getHpaTolerances(o);
 
   function samples(ctx: ScalerContext, resource: 'cpu' | 'memory'): PodResourceSample[] {
     const ts = ctx.now - o.timings.metricsLagSeconds;

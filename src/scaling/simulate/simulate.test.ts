@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { getCalendarEvent } from '../forecast/calendar.ts';
 import { getPrescaleSteps } from '../schedule/schedule.ts';
 import { comparePolicies } from './compare.ts';
+import { normalizeBehavior } from './hpa-behavior.ts';
 import { evaluateServiceStep, getServiceRate } from './service-model.ts';
 import { parsePolicyName, simulatePolicy } from './simulate.ts';
 
@@ -178,5 +179,32 @@ describe('KEDA cron pre-scaling against the HPA tolerance', () => {
       assert.equal(reached, promised, `${new Date(t).toISOString()}: the plan pre-scales to ${promised}, hpa-prescaled runs ${reached}`);
     }
     assert.equal(sim.timeline.find((p) => p.t === '2026-03-02T12:30:00.000Z')?.replicas, 12);
+  });
+});
+
+describe('KEDA cron pre-scaling against a per-direction HPA tolerance (behavior.scaleUp.tolerance)', () => {
+  it('hpa-prescaled with scaleUp tolerance 0.25: a step from 10 to 12 (ratio 1.2, inside ±25 %) is raised, as the simulated HPA ignores it', () => {
+    const from = new Date('2026-03-02T06:00:00Z');
+    const planned = comparePolicies({ forecast: { learnedBase: new Map() }, from, to: new Date(from.getTime() + 3_600_000), policies: [], capacityPerInstanceRps: 150, pricePerInstanceHour: 0.085 });
+    const perReplica = planned.plan.web.capacityPerInstanceRps * planned.plan.web.targetUtilization;
+    const learnedBase = new Map<number, number>();
+    for (let h = 0; h < 14; h++) {
+      const hourMs = from.getTime() + h * 3_600_000;
+      const hour = new Date(hourMs).getUTCHours();
+      learnedBase.set(hourMs, (hour >= 10 && hour < 15 ? 11.6 : 9.6) * Math.min(perReplica, 150 * 0.7));
+    }
+    const to = new Date(from.getTime() + 9 * 3_600_000);
+    const hpa = { behavior: normalizeBehavior({ scaleUp: { tolerance: 0.25 } }) };
+    const result = comparePolicies({ forecast: { learnedBase }, from, to, policies: ['hpa-prescaled'], capacityPerInstanceRps: 150, pricePerInstanceHour: 0.085, hpa });
+    assert.deepEqual(
+      result.plan.hours.map((h) => h.webReplicas),
+      [10, 10, 10, 10, 12, 12, 12, 12, 12, 10],
+    );
+    const [sim] = result.results;
+    const t = Date.parse('2026-03-02T12:30:00.000Z');
+    const promised = result.kedaPrescale.steps.find((s) => s.startMs <= t && t < s.endMs)?.replicas;
+    const reached = sim.timeline.find((p) => Date.parse(p.t) === t)?.replicas;
+    assert.ok(promised !== undefined && promised >= 12, `the plan wants 12 at 12:30; kedaPrescale promises ${promised}`);
+    assert.equal(reached, promised, `kedaPrescale says the HPA runs ${promised} at 12:30 (raised steps: ${JSON.stringify(result.kedaPrescale.raised)}); hpa-prescaled runs ${reached}`);
   });
 });
