@@ -304,8 +304,10 @@ export function learnBase(history: readonly HourlyPoint[], to: Date, quantile: n
   const onWallClock = clock ? `; on the ${timeZone} wall clock (its clock changes inside the history or the window)` : '';
   // The MASE scale is seasonal naive's in-sample error: on weeks that repeat exactly it is (near) 0, and a MASE
   // divided by it means nothing (printed as "-", as backtest prints a week seasonal naive forecasts exactly).
-  const level = Math.max(1, y.reduce((a, v) => a + Math.abs(v), 0) / Math.max(1, y.length));
-  const zeroScale = selection.foldStarts.filter((s) => s > WEEK && getSeasonalNaiveScale(y.slice(0, s), WEEK) <= 1e-9 * level).length;
+  // On the series the selection scored (`foldStarts` index it), not on the whole history.
+  const scored = f.modelled;
+  const level = Math.max(1, scored.reduce((a, v) => a + Math.abs(v), 0) / Math.max(1, scored.length));
+  const zeroScale = selection.foldStarts.filter((s) => s > WEEK && getSeasonalNaiveScale(scored.slice(0, s), WEEK) <= 1e-9 * level).length;
   const scores =
     zeroScale === 0
       ? `MASE ${selection.chosen.meanMase.toFixed(3)} vs seasonal naive ${selection.seasonalNaive.meanMase.toFixed(3)}`

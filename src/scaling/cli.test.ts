@@ -795,6 +795,24 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('forecast on a history longer than the 104 weeks the models keep, whose kept weeks repeat exactly, prints its MASE as undefined, not a quotient of a zero scale', async () => {
+    // 106 weeks: two noisy weeks the models drop (MAX_MODEL_WEEKS), 103 identical weeks, the same week 10 % up.
+    const weeks = 106;
+    const start = Date.parse('2026-02-09T00:00:00Z') - weeks * WEEK * 3_600_000;
+    const y = Array.from({ length: weeks * WEEK }, (_, i) => Math.round((i >= (weeks - 1) * WEEK ? 1.1 : 1) * (1000 + 600 * Math.sin(((i % 24) / 24) * 2 * Math.PI))) + (i < 2 * WEEK ? (i * 37) % 23 : 0));
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-noisefree-long-'));
+    try {
+      const history = join(dir, 'long.csv');
+      writeFileSync(history, ['hour,requests', ...y.map((v, i) => `${new Date(start + i * 3_600_000).toISOString()},${v}`)].join('\n'));
+      const r = await run(['forecast', '--history', history, '--from', '2026-02-09T00:00:00Z', '--to', '2026-02-10T00:00:00Z', '--no-db']);
+      assert.equal(r.exitCode, 0, r.err);
+      assert.doesNotMatch(r.out, /MASE \d{4,}/);
+      assert.match(r.out, /MASE - vs seasonal naive - \(undefined: the history repeats itself week on week/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('forecast on a noise-free history (every week the same) prints its MASE as undefined, not a quotient of a zero scale', async () => {
     // Four identical weeks, then the same week 10 % up: every fold's training weeks repeat exactly.
     const y = Array.from({ length: 5 * WEEK }, (_, i) => Math.round((i >= 4 * WEEK ? 1.1 : 1) * (1000 + 600 * Math.sin(((i % 24) / 24) * 2 * Math.PI))));

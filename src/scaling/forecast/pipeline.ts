@@ -21,6 +21,11 @@ export interface HistoryForecast {
   candidates: Map<string, number[]>;
   /** The history with its data gaps filled, and the hours filled. */
   filled: { y: number[]; hours: number[] };
+  /**
+   * The series the models were fitted on and `selection` scored (its `foldStarts` index it): `filled` on the
+   * wall clock, its last MAX_MODEL_WEEKS weeks.
+   */
+  modelled: number[];
 }
 
 /**
@@ -42,5 +47,6 @@ export function forecastHistory(y: readonly number[], horizon: number, clock: re
     quantiles: new Map([...f.quantiles].map(([level, values]) => [level, view.toUtc(values)])),
     candidates: new Map([...f.candidates].map(([name, values]) => [name, view.toUtc(values)])),
     filled,
+    modelled: recent.y,
   };
 }
