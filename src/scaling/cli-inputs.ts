@@ -199,6 +199,14 @@ export async function resolveEvents(o: CommonOptions, deps: ScalingCliDeps, year
   return { events: [...getSeedCalendarEvents(year - 1, tz), ...getSeedCalendarEvents(year, tz)], source: `built-in calendar ${year} (Black Friday ×10, Cyber Monday ×8, Christmas sale ×5)` };
 }
 
+/** The built-in calendar's sales that overlap the window (of every year it touches, in the shop's zone). */
+function getBuiltInSalesInWindow(from: Date, to: Date, timeZone: string): SaleEvent[] {
+  const years = { first: getLocalTime(from, timeZone).year - 1, last: getLocalTime(to, timeZone).year };
+  const out: SaleEvent[] = [];
+  for (let y = years.first; y <= years.last; y++) out.push(...getSeedCalendarEvents(y, timeZone).filter((e) => e.endsAt.getTime() > from.getTime() && e.startsAt.getTime() < to.getTime()));
+  return out;
+}
+
 /** Longest window (`--from` → `--to`): the simulations step through every minute of it. */
 export const MAX_WINDOW_DAYS = 45;
 
@@ -382,9 +390,12 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   for (const e of inWindow.filter(unpriced)) {
     warnings.push(`${e.name} (${e.startsAt.toISOString().slice(0, 16)}Z): kind "${e.kind ?? getEventKind(e.name)}" has no seed multiplier and no past event in a history to learn one from: forecast at ×1 (no uplift); give past events of that kind with --history, or a trafficMultiplier with --events-file`);
   }
-  if (eventsFileFlag && inWindow.length === 0) {
+  // Only when the built-in calendar had a sale there that the file dropped: a window with no sale in either is right at ×1.
+  const replaced = eventsFileFlag && inWindow.length === 0 ? getBuiltInSalesInWindow(from, to, o.tz) : [];
+  if (eventsFileFlag && replaced.length > 0) {
     const at = (d: Date) => `${d.toISOString().slice(0, 16)}Z`;
-    warnings.push(`${eventsFileFlag} ${resolved.source} replaced the built-in calendar and has no event in the window ${at(from)} → ${at(to)}: it is forecast without a sale uplift (×1); add the upcoming sale to the file`);
+    const which = replaced.map((e) => `${e.name} ${getLocalTime(e.startsAt, o.tz).year} (${at(e.startsAt)}, ×${e.trafficMultiplier})`).join(', ');
+    warnings.push(`${eventsFileFlag} ${resolved.source} replaced the built-in calendar and has no event in the window ${at(from)} → ${at(to)}, where the built-in calendar has ${which}: it is forecast without a sale uplift (×1); add the upcoming sale to the file`);
   }
   // What the window holds, for titles: its sale events (a name without a year gets the year of its start).
   const named = inWindow.map((e) => (/\b\d{4}\b/.test(e.name) ? e.name : `${e.name} ${getLocalTime(e.startsAt, o.tz).year}`));

@@ -127,7 +127,7 @@ describe('salescale CLI', () => {
     try {
       const events = join(dir, 'past.csv');
       writeFileSync(events, 'name,start,end,kind\nHalloween,2026-10-31T04:00Z,2026-11-01T04:00Z,flash-sale\n');
-      const warning = `warning: --events-csv ${events} replaced the built-in calendar and has no event in the window 2027-11-25T21:00Z → 2027-11-27T00:00Z: it is forecast without a sale uplift (×1); add the upcoming sale to the file`;
+      const warning = `warning: --events-csv ${events} replaced the built-in calendar and has no event in the window 2027-11-25T21:00Z → 2027-11-27T00:00Z, where the built-in calendar has Black Friday 2027 (2027-11-26T00:00Z, ×10): it is forecast without a sale uplift (×1); add the upcoming sale to the file`;
       for (const command of ['forecast', 'plan']) {
         const r = await run([command, '--events-csv', events, '--year', '2027', '--no-db']);
         assert.equal(r.exitCode, 0, r.err);
@@ -156,6 +156,24 @@ describe('salescale CLI', () => {
       }
       const json = JSON.parse((await run(['forecast', '--events-csv', events, '--year', '2027', '--no-db', '--json'])).out) as { eventSources: { name: string; source: string }[] };
       assert.match(json.eventSources.find((e) => e.name === 'Flash')?.source ?? '', /: ×1, no uplift: kind "flash-sale" has no seed multiplier and no past event in a history to learn one from$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('forecast with --events-csv on an ordinary week, where the built-in calendar has no sale either, does not warn to add an upcoming sale', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-quietweek-'));
+    try {
+      const events = join(dir, 'sales.csv');
+      writeFileSync(events, 'name,start,end,kind\nBlack Friday 2027,2027-11-26T05:00Z,2027-11-27T05:00Z,black-friday\n');
+      const window = ['--from', '2027-03-02T00:00:00Z', '--to', '2027-03-03T00:00:00Z', '--no-db'];
+      // The built-in calendar puts no sale there: the file loses nothing, ×1 is right.
+      const seed = await run(['forecast', ...window]);
+      assert.equal(seed.exitCode, 0, seed.err);
+      assert.match(seed.out, /2027-03-02T00:00 +[\d.]+ +1 /);
+      const r = await run(['forecast', '--events-csv', events, ...window]);
+      assert.equal(r.exitCode, 0, r.err);
+      assert.doesNotMatch(r.err, /add the upcoming sale to the file/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
