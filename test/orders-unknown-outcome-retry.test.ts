@@ -166,6 +166,32 @@ describe('retry of an order whose outcome was unknown', () => {
     assert.equal(retried.body.error.code, 'IDEMPOTENCY_KEY_REUSED');
   });
 
+  it("empties the cart of the order its retry replays: the attempt that placed it failed before emptying it, and the shopper must not be left with the ordered cart", async () => {
+    const productId = await createQueuedProduct(a.url, t.admin, { available: 5, skuPrefix: 'unknown-outcome' });
+    const jo = await customer('unknown-outcome-jo');
+    const key = `cart-replayed-${productId}`;
+    assert.equal((await request(`${a.url}/api/v1/cart/items/${productId}`, { method: 'PUT', headers: { cookie: jo.cookie }, body: { quantity: 1 } })).status, 200);
+    const cartOrder = (on: Instance) => request(`${on.url}/api/v1/orders`, { method: 'POST', headers: { cookie: jo.cookie, 'idempotency-key': key }, body: {} });
+    // The cart order commits; its reply is lost (503): the attempt ends before it empties the cart.
+    const held = proxy.holdOn('place_order', 'reply');
+    const attempt = cartOrder(a);
+    await held;
+    proxy.dropHeld();
+    assert.equal((await attempt).status, 503);
+    const placed = await orderIdsOf(jo.customerId);
+    assert.equal(placed.length, 1, 'the order was committed although its reply was lost');
+
+    const retried = await cartOrder(b);
+    assert.equal(retried.status, 201, JSON.stringify(retried.body));
+    assert.equal(retried.body.id, placed[0]);
+    const cart = await request(`${b.url}/api/v1/cart`, { headers: { cookie: jo.cookie } });
+    assert.deepEqual(
+      cart.body.items.map((line: { productId: number }) => line.productId),
+      [],
+      `the order ${placed[0]} is confirmed (201) but its cart still holds what it ordered: the next press orders it again under a new key`,
+    );
+  });
+
   it('places the retry of an attempt that never reached PostgreSQL, or refuses it OUT_OF_STOCK when another buyer took the last unit', async () => {
     const productId = await createQueuedProduct(a.url, t.admin, { available: 1, skuPrefix: 'unknown-outcome' });
     const carol = await customer('unknown-outcome-carol');

@@ -139,7 +139,11 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
           const placed = async () => (await orders.placedUnder(customerId, key)) !== undefined;
           const { order, replayed } = await (admission ? admission.spend(`${scope} ${key}`, place, placed) : place());
           // Only what was ordered leaves the cart: a line another tab added or changed while the order was placed stays.
-          if (!explicit && !replayed && cartOwner !== undefined) await cart.removeOrdered(cartOwner, lines).catch((error: unknown) => request.log.warn({ err: error }, 'could not empty the ordered cart'));
+          // Also on a replay: the handler replays only from PostgreSQL (the Redis record's replay never gets here), an
+          // order whose attempt did not answer its client (its reply lost, a failure after the commit), which may have
+          // ended before it emptied the cart. Its lines are these (a replay holds exactly the lines read), and a line
+          // already removed is not removed twice (each leaves only while it holds the ordered quantity).
+          if (!explicit && cartOwner !== undefined) await cart.removeOrdered(cartOwner, lines).catch((error: unknown) => request.log.warn({ err: error }, 'could not empty the ordered cart'));
           const body = guestEmail === undefined ? order : { ...order, accessToken: deps.guests!.links.sign(order.id) };
           return { status: 201, body, replayed };
         });
