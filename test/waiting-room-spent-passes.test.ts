@@ -5,7 +5,7 @@ import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { request, type JsonReply } from './helpers/http.ts';
 import { startInstancesBehindDatabaseProxy, type InstancesBehindDatabaseProxy } from './helpers/database-proxy.ts';
-import type { Instance } from './helpers/instances.ts';
+import { startInstance, type Instance } from './helpers/instances.ts';
 import { openSse } from './helpers/sse.ts';
 import type { TcpProxy } from './helpers/tcp-proxy.ts';
 import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts';
@@ -152,6 +152,30 @@ describe('waiting-room passes spent in PostgreSQL', () => {
     assert.equal(retried.status, 201, JSON.stringify(retried.body));
     assert.equal(retried.headers.get('idempotent-replayed'), 'true');
     assert.equal(await ordersOf(productId), 1, 'one order bought with the pass');
+  });
+
+  it("keeps a guest's email out of the log line of an order whose outcome is unknown (personal data, as the logger keeps statement parameters out)", async () => {
+    const { eventId, productId } = await createSale(10);
+    const host = await admittedCustomer(eventId, 'guest-log');
+    const email = `guest-log-${eventId}-${Date.now()}@example.com`;
+    const key = `guest-lost-reply-${eventId}`;
+    // A third instance behind the same proxy, logging at warn (the pair's logs are silenced).
+    const logged = await startInstance({ env: { ...behind.env, LOG_LEVEL: 'warn' } });
+    try {
+      const held = proxy.holdOn('place_order', 'reply');
+      const first = order(logged, { cookie: host.visitorCookie, pass: host.pass, key, items: [{ productId, quantity: 1 }], email });
+      await held;
+      proxy.dropHeld();
+      const failed = await first;
+      assert.equal(failed.status, 503, JSON.stringify(failed.body));
+      const deadline = Date.now() + 10_000;
+      while (!logged.output().includes('order outcome unknown') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      const line = logged.output().split('\n').find((l) => l.includes('order outcome unknown'));
+      assert.ok(line, `the instance logged the order whose outcome is unknown: ${logged.output().slice(-2000)}`);
+      assert.equal(line.includes(email), false, `the guest's email is in the log: ${line}`);
+    } finally {
+      await logged.stop();
+    }
   });
 
   async function ordersOfCustomer(customerId: number): Promise<number> {

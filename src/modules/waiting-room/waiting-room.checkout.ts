@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Database } from '../../platform/db/client.ts';
 import { STATEMENT_END_MARGIN_MS } from '../../platform/db/statement-timeout.ts';
@@ -8,6 +9,13 @@ import type { EventRegistry, QueuedEvent } from './waiting-room.registry.ts';
 import type { PassRef, WaitingRoomRepository } from './waiting-room.repository.ts';
 import type { PassClaims, TokenSigner } from './waiting-room.tokens.ts';
 
+/**
+ * How a log line names an order (`orderRef`: its idempotency scope and key, a guest's scope being `guest:<email>`):
+ * a short SHA-256 digest, the same for every line of one order (its attempts and retries), never the email.
+ */
+function loggedOrder(orderRef: string): string {
+  return hash('sha256', orderRef, 'base64url').slice(0, 16);
+}
 
 /** The waiting room at checkout: which passes an order needs, and spending them on it. */
 export function createCheckoutRule(deps: {
@@ -170,7 +178,7 @@ export function createCheckoutRule(deps: {
         if (error instanceof DomainError && error.kind !== 'unavailable') {
           await giveBack();
           if (kept.length > 0) await giveBackKept(error);
-        } else if (taken.length > 0) deps.logger.warn({ err: error, orderRef }, 'waiting room: order outcome unknown, its passes stay spent on it (a retry with the same Idempotency-Key goes on)');
+        } else if (taken.length > 0) deps.logger.warn({ err: error, order: loggedOrder(orderRef), saleEvents: taken.map((pass) => pass.e) }, 'waiting room: order outcome unknown, its passes stay spent on it (a retry with the same Idempotency-Key goes on)');
         throw error;
       }
       for (const pass of taken) deps.metrics.passesUsed.inc({ sale_event: String(pass.e) });
@@ -179,7 +187,7 @@ export function createCheckoutRule(deps: {
       /** The retry of an order whose outcome was unknown is refused: its passes go back if the order was never placed. */
       async function giveBackKept(refusal: DomainError): Promise<void> {
         if (!placed || deps.statementTimeoutMs <= 0) {
-          deps.logger.warn({ err: refusal, orderRef }, 'waiting room: retry refused, its passes stay spent (no statement timeout: the earlier attempt may still commit)');
+          deps.logger.warn({ err: refusal, order: loggedOrder(orderRef), saleEvents: kept.map((pass) => pass.e) }, 'waiting room: retry refused, its passes stay spent (no statement timeout: the earlier attempt may still commit)');
           return;
         }
         const wait = began + deps.statementTimeoutMs + STATEMENT_END_MARGIN_MS - Date.now();
@@ -187,7 +195,7 @@ export function createCheckoutRule(deps: {
         try {
           if (await placed()) return;
         } catch (error) {
-          deps.logger.warn({ err: error, orderRef }, 'waiting room: retry refused, could not read whether its order was placed; its passes stay spent');
+          deps.logger.warn({ err: error, order: loggedOrder(orderRef), saleEvents: kept.map((pass) => pass.e) }, 'waiting room: retry refused, could not read whether its order was placed; its passes stay spent');
           return;
         }
         await giveBack(kept);
