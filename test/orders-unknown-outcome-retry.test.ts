@@ -192,6 +192,32 @@ describe('retry of an order whose outcome was unknown', () => {
     );
   });
 
+  it('counts the retry that replays the order (201) as placed, not as an out_of_stock attempt', async () => {
+    const productId = await createQueuedProduct(a.url, t.admin, { available: 1, skuPrefix: 'unknown-outcome' });
+    const kim = await customer('unknown-outcome-kim');
+    const lou = await customer('unknown-outcome-lou');
+    const key = `counted-${productId}`;
+    const held = proxy.holdOn('place_order', 'reply');
+    const first = order(a, kim, key, productId);
+    await held;
+    proxy.dropHeld();
+    assert.equal((await first).status, 503);
+    // Instance b now knows the product sold out (its own refusal): it remembers it.
+    assert.equal((await order(b, lou, `lou-${productId}`, productId)).status, 409);
+    const attempts = async (): Promise<Record<string, number>> => {
+      const text = await (await fetch(`${b.url}/metrics`)).text();
+      const counts: Record<string, number> = {};
+      for (const match of text.matchAll(/^salescale_checkout_attempts_total\{outcome="([a-z_]+)"[^}]*\} (\d+)/gm)) counts[match[1]!] = Number(match[2]);
+      return counts;
+    };
+    const before = await attempts();
+    const retried = await order(b, kim, key, productId);
+    assert.equal(retried.status, 201, JSON.stringify(retried.body));
+    const after = await attempts();
+    const delta = Object.fromEntries(Object.keys(after).map((k) => [k, after[k]! - (before[k] ?? 0)]).filter(([, n]) => n !== 0));
+    assert.deepEqual(delta, { placed: 1 }, `one request answered 201 (the order replayed) counted as ${JSON.stringify(delta)}`);
+  });
+
   it('places the retry of an attempt that never reached PostgreSQL, or refuses it OUT_OF_STOCK when another buyer took the last unit', async () => {
     const productId = await createQueuedProduct(a.url, t.admin, { available: 1, skuPrefix: 'unknown-outcome' });
     const carol = await customer('unknown-outcome-carol');

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { IdempotencyStore } from '../../platform/idempotency/idempotency-store.ts';
 import { createIdCursor, InvalidCursorError } from '../../shared/cursor.ts';
-import { isRefusal, noEffect } from '../../shared/errors.ts';
+import { noEffect } from '../../shared/errors.ts';
 import { fingerprintOf, idempotent } from '../../web/http/idempotent.ts';
 import { IdParams, errorResponses } from '../../web/http/schemas.ts';
 import type { CartOwner, CartService, GuestCookies } from '../cart/index.ts';
@@ -102,7 +102,7 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
         const knownRefusal = explicit ? () => orders.refuseFromMemory(explicit) : undefined;
         const scope = guestEmail === undefined ? `customer:${request.customerId}` : `guest:${guestEmail}`;
         const admission = deps.admission?.active() ? await deps.admission.check(request, (explicit ?? (await cartLines())).map((line) => line.productId), `${scope} ${key}`) : undefined;
-        return idempotent(deps.idempotency, request, reply, { scope, key, fingerprint, knownRefusal }, async ({ uncertain }) => {
+        return idempotent(deps.idempotency, request, reply, { scope, key, fingerprint, knownRefusal, knownRefusalAnswered: orders.knownRefusalAnswered }, async ({ uncertain }) => {
           // A failure before `place` (the cart, the guest's record unreadable) placed no order: its key is not marked.
           const beforePlacing = (error: unknown): never => {
             throw noEffect(error);
@@ -118,16 +118,10 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
             return { status: 201, body, replayed: true };
           }
           const place = () =>
-            orders.place(customerId, key, lines).catch(async (error: unknown) => {
-              // An earlier attempt under this key failed with an unknown outcome (its order may have committed before its
-              // connection dropped, taking the last units): the stock gate, checked before PostgreSQL, refuses its retry
-              // as sold out. PostgreSQL answers whether that order exists; read only on such a retry's refusal, never
-              // on the sold-out refusals of everyone else. Only an order of these lines is this request's (a cart's
-              // fingerprint does not hold its lines): another one under the key is 422 IDEMPOTENCY_KEY_REUSED.
-              if (uncertain && isRefusal(error)) {
-                const existing = await orders.placedUnder(customerId, key, lines);
-                if (existing) return { order: existing, replayed: true };
-              }
+            // `uncertain`: an earlier attempt under this key failed with an unknown outcome; a refusal of its retry
+            // replays that attempt's order if PostgreSQL has it (only an order of these lines: a cart's fingerprint does
+            // not hold its lines, and another one under the key is 422 IDEMPOTENCY_KEY_REUSED).
+            orders.place(customerId, key, lines, { uncertain }).catch(async (error: unknown) => {
               // PostgreSQL names the first line it cannot take; a cart's buyer is told every line the cart shows as not
               // purchasable (no longer for sale, or repriced into another currency), to remove them in one go. Read only
               // on such a refusal, so an order that goes through pays nothing for it.

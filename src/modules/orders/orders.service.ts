@@ -196,10 +196,23 @@ export function createOrderService(deps: OrderServiceDeps) {
     return { order, replayed: false };
   }
 
+  /**
+   * The order an Idempotency-Key already placed for this customer (within `idempotencyRetentionS`), for a
+   * retry whose request can no longer be compared with it: ordering the cart emptied the cart it ordered. With the
+   * retry's `lines`, the order must hold exactly those (as the unique key's replay in `place` checks): an order under
+   * the key with other lines is another request's, refused `IdempotencyKeyReusedError`, never answered.
+   */
+  async function placedUnder(customerId: number, idempotencyKey: string, lines?: readonly OrderLine[]): Promise<Order | undefined> {
+    const existing = await replayByKey(customerId, idempotencyKey);
+    if (existing && lines && !sameLines(existing.items, normalizeLines(lines))) throw new IdempotencyKeyReusedError();
+    return existing;
+  }
+
   return {
     /**
      * A refusal this process already knows without asking anyone (the gate refused these units within
-     * the last STOCK_VIEW_REFRESH_MS); counted as an attempt when returned.
+     * the last STOCK_VIEW_REFRESH_MS). Not counted here: only once it is the request's answer (`knownRefusalAnswered`),
+     * which it is not for the retry of an attempt whose outcome was unknown (that one runs `place`, counted there).
      */
     refuseFromMemory(lines: readonly OrderLine[]): OutOfStockError | undefined {
       const normalized = normalizeLines(lines);
@@ -207,8 +220,12 @@ export function createOrderService(deps: OrderServiceDeps) {
       if (shapeRefusal(normalized)) return undefined;
       const known = deps.hints?.knownShortages(normalized);
       if (!known) return undefined;
-      deps.metrics.attempts.inc({ outcome: 'out_of_stock' });
       return new OutOfStockError(known);
+    },
+
+    /** Counts the attempt a refusal of `refuseFromMemory` answered (as `place` counts the refusals it throws). */
+    knownRefusalAnswered(): void {
+      deps.metrics.attempts.inc({ outcome: 'out_of_stock' });
     },
 
     /**
@@ -216,14 +233,25 @@ export function createOrderService(deps: OrderServiceDeps) {
      * `MAX_ORDER_LINE_QUANTITY` units, whatever its lines come from (a body's `items`, a cart): checked here, after merging repeats. Inside a trace the order's attributes (idempotency key,
      * customer, order id) go on the active span, the request's: a span of its own would repeat the
      * request's duration and cost every traced checkout for nothing a reader needs.
+     *
+     * `uncertain`: an earlier attempt under this key failed with an unknown outcome (its order may have committed before
+     * its connection dropped, taking the last units): the stock gate, checked before PostgreSQL, refuses its retry as
+     * sold out. PostgreSQL then answers whether that order exists (see `placedUnder`: only an order of these lines),
+     * read only on such a retry's refusal, never on the sold-out refusals of everyone else; if it does, it is replayed and
+     * the attempt counted `placed`, as the unique key's replay is, not as the refusal it turned out not to be.
      */
-    async place(customerId: number, idempotencyKey: string, lines: readonly OrderLine[]): Promise<{ order: Order; replayed: boolean }> {
+    async place(customerId: number, idempotencyKey: string, lines: readonly OrderLine[], options: { uncertain?: boolean } = {}): Promise<{ order: Order; replayed: boolean }> {
       setSpanAttributes({ [ORDER_ATTRIBUTES.idempotencyKey]: idempotencyKey, [ORDER_ATTRIBUTES.customerId]: customerId });
       try {
         const normalized = normalizeLines(lines);
         const refusal = shapeRefusal(normalized);
         if (refusal) throw refusal;
-        const result = await placeOnce(customerId, idempotencyKey, normalized);
+        const result = await placeOnce(customerId, idempotencyKey, normalized).catch(async (error: unknown) => {
+          if (!options.uncertain || !isRefusal(error)) throw error;
+          const existing = await placedUnder(customerId, idempotencyKey, normalized);
+          if (!existing) throw error;
+          return { order: existing, replayed: true };
+        });
         setSpanAttributes({ [ORDER_ATTRIBUTES.orderId]: result.order.id });
         deps.metrics.attempts.inc({ outcome: 'placed' });
         if (!result.replayed) deps.metrics.placed.inc();
@@ -240,11 +268,7 @@ export function createOrderService(deps: OrderServiceDeps) {
      * retry's `lines`, the order must hold exactly those (as the unique key's replay in `place` checks): an order under
      * the key with other lines is another request's, refused `IdempotencyKeyReusedError`, never answered.
      */
-    async placedUnder(customerId: number, idempotencyKey: string, lines?: readonly OrderLine[]): Promise<Order | undefined> {
-      const existing = await replayByKey(customerId, idempotencyKey);
-      if (existing && lines && !sameLines(existing.items, normalizeLines(lines))) throw new IdempotencyKeyReusedError();
-      return existing;
-    },
+    placedUnder,
 
     /** A guest order (its caller proved access with a signed link); accounts' orders are not served here. */
     async getGuest(id: number): Promise<Order> {

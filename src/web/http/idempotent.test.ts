@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Fastify from 'fastify';
 import type { IdempotencyBegin, IdempotencyStore } from '../../platform/idempotency/idempotency-store.ts';
-import { noEffect } from '../../shared/errors.ts';
+import { IdempotencyKeyReusedError, noEffect } from '../../shared/errors.ts';
 import { installErrorHandling } from '../error-handler.ts';
 import { idempotent } from './idempotent.ts';
 
@@ -54,5 +54,41 @@ describe('idempotent: the mark of an unknown outcome', () => {
   it("keeps the mark of an uncertain attempt that failed without effect: the earlier attempt's outcome is still unknown", async () => {
     const { abandoned } = await failedAttempt(true, noEffect(new Error('stock gate unreachable, nothing written')));
     assert.deepEqual(abandoned, [{ unknownOutcome: true }]);
+  });
+});
+
+describe('idempotent: a refusal known beforehand', () => {
+  async function withKnownRefusal(uncertain: boolean): Promise<{ status: number; answered: number; ran: number }> {
+    const { store } = recordingStore(uncertain);
+    let answered = 0;
+    let ran = 0;
+    const app = Fastify();
+    installErrorHandling(app);
+    app.post('/act', (request, reply) =>
+      idempotent(
+        store,
+        request,
+        reply,
+        { scope: 's', key: 'k', fingerprint: 'f', knownRefusal: () => new IdempotencyKeyReusedError(), knownRefusalAnswered: () => answered++ },
+        async () => {
+          ran++;
+          return { status: 201, body: { ok: true }, replayed: true };
+        },
+      ),
+    );
+    try {
+      const reply = await app.inject({ method: 'POST', url: '/act' });
+      return { status: reply.statusCode, answered, ran };
+    } finally {
+      await app.close();
+    }
+  }
+
+  it('reports the known refusal it answers', async () => {
+    assert.deepEqual(await withKnownRefusal(false), { status: 422, answered: 1, ran: 0 });
+  });
+
+  it("does not report it as the answer of a retry under the mark of an unknown outcome, which runs (its order may replay)", async () => {
+    assert.deepEqual(await withKnownRefusal(true), { status: 201, answered: 0, ran: 1 });
   });
 });

@@ -50,6 +50,11 @@ export async function idempotent(
     fingerprint: string;
     /** A refusal known without running (e.g. sold out, from memory): recorded and sent in one step. */
     knownRefusal?: () => DomainError | undefined;
+    /**
+     * Called when the known refusal is this request's answer (stored and sent): not when it is not used (a replay of
+     * the key's record, a mismatch, an attempt in progress, or the retry of an unknown outcome, which runs).
+     */
+    knownRefusalAnswered?: (refusal: DomainError) => void;
   },
   run: (attempt: { uncertain: boolean }) => Promise<IdempotentResult>,
 ): Promise<FastifyReply> {
@@ -76,7 +81,10 @@ export async function idempotent(
   if (begin.kind === 'replay') return reply.header('idempotent-replayed', 'true').code(begin.status).send(withRequestId(begin.body, String(request.id)));
   const uncertain = begin.uncertain === true;
   // A known refusal was stored with the record, except over the mark of an unknown outcome: then this attempt runs.
-  if (knownReply && !uncertain) return reply.code(knownReply.status).send(knownReply.body);
+  if (known && knownReply && !uncertain) {
+    input.knownRefusalAnswered?.(known);
+    return reply.code(knownReply.status).send(knownReply.body);
+  }
 
   const { lease } = begin;
   let result: IdempotentResult;
