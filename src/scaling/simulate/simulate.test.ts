@@ -151,18 +151,27 @@ describe('Black Friday on a cluster without spare nodes (Cluster Autoscaler)', (
   });
 });
 
+/**
+ * A flat synthetic base for 14 hours from `from`: 9.6 replicas' worth of demand, `peak` replicas' worth from 10:00 to
+ * 15:00 UTC (a replica's worth: what the plan sizes one web replica for).
+ */
+function stepHistory(from: Date, peak: number): Map<number, number> {
+  const planned = comparePolicies({ forecast: { learnedBase: new Map() }, from, to: new Date(from.getTime() + 3_600_000), policies: [], capacityPerInstanceRps: 150, pricePerInstanceHour: 0.085 });
+  const perReplica = planned.plan.web.capacityPerInstanceRps * planned.plan.web.targetUtilization;
+  const learnedBase = new Map<number, number>();
+  for (let h = 0; h < 14; h++) {
+    const hourMs = from.getTime() + h * 3_600_000;
+    const hour = new Date(hourMs).getUTCHours();
+    learnedBase.set(hourMs, (hour >= 10 && hour < 15 ? peak : 9.6) * Math.min(perReplica, 150 * 0.7));
+  }
+  return learnedBase;
+}
+
 describe('KEDA cron pre-scaling against the HPA tolerance', () => {
   it("the plan's pre-scaled capacity at each hour is what hpa-prescaled reaches: a step from 10 to 11 (ratio 1.1, inside ±10 %) is raised to 12", () => {
     // A flat synthetic history: the plan wants 10 replicas, then 11 from 10:00 to 15:00, then 10 again.
     const from = new Date('2026-03-02T06:00:00Z');
-    const planned = comparePolicies({ forecast: { learnedBase: new Map() }, from, to: new Date(from.getTime() + 3_600_000), policies: [], capacityPerInstanceRps: 150, pricePerInstanceHour: 0.085 });
-    const perReplica = planned.plan.web.capacityPerInstanceRps * planned.plan.web.targetUtilization;
-    const learnedBase = new Map<number, number>();
-    for (let h = 0; h < 14; h++) {
-      const hourMs = from.getTime() + h * 3_600_000;
-      const hour = new Date(hourMs).getUTCHours();
-      learnedBase.set(hourMs, (hour >= 10 && hour < 15 ? 10.6 : 9.6) * Math.min(perReplica, 150 * 0.7));
-    }
+    const learnedBase = stepHistory(from, 10.6);
     // Up to the step back down: how fast the HPA then comes down follows its CPU metric's lag, not the plan.
     const to = new Date(from.getTime() + 9 * 3_600_000);
     const result = comparePolicies({ forecast: { learnedBase }, from, to, policies: ['hpa-prescaled'], capacityPerInstanceRps: 150, pricePerInstanceHour: 0.085 });
@@ -185,14 +194,7 @@ describe('KEDA cron pre-scaling against the HPA tolerance', () => {
 describe('KEDA cron pre-scaling against a per-direction HPA tolerance (behavior.scaleUp.tolerance)', () => {
   it('hpa-prescaled with scaleUp tolerance 0.25: a step from 10 to 12 (ratio 1.2, inside ±25 %) is raised, as the simulated HPA ignores it', () => {
     const from = new Date('2026-03-02T06:00:00Z');
-    const planned = comparePolicies({ forecast: { learnedBase: new Map() }, from, to: new Date(from.getTime() + 3_600_000), policies: [], capacityPerInstanceRps: 150, pricePerInstanceHour: 0.085 });
-    const perReplica = planned.plan.web.capacityPerInstanceRps * planned.plan.web.targetUtilization;
-    const learnedBase = new Map<number, number>();
-    for (let h = 0; h < 14; h++) {
-      const hourMs = from.getTime() + h * 3_600_000;
-      const hour = new Date(hourMs).getUTCHours();
-      learnedBase.set(hourMs, (hour >= 10 && hour < 15 ? 11.6 : 9.6) * Math.min(perReplica, 150 * 0.7));
-    }
+    const learnedBase = stepHistory(from, 11.6);
     const to = new Date(from.getTime() + 9 * 3_600_000);
     const hpa = { behavior: normalizeBehavior({ scaleUp: { tolerance: 0.25 } }) };
     const result = comparePolicies({ forecast: { learnedBase }, from, to, policies: ['hpa-prescaled'], capacityPerInstanceRps: 150, pricePerInstanceHour: 0.085, hpa });
