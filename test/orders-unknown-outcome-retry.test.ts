@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { request, type JsonReply } from './helpers/http.ts';
-import { startInstancesBehindDatabaseProxy, type InstancesBehindDatabaseProxy } from './helpers/database-proxy.ts';
+import { orderWithOutcomeLost, startInstancesBehindDatabaseProxy, type InstancesBehindDatabaseProxy } from './helpers/database-proxy.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
 import type { TcpProxy } from './helpers/tcp-proxy.ts';
 import { createQueuedProduct } from './helpers/waiting-room.ts';
@@ -59,10 +59,7 @@ describe('retry of an order whose outcome was unknown', () => {
     const bob = await customer('unknown-outcome-bob');
     const key = `last-unit-${productId}`;
     // place_order runs and commits; its reply never reaches instance a, whose connection then drops.
-    const held = proxy.holdOn('place_order', 'reply');
-    const first = order(a, alice, key, productId);
-    await held;
-    proxy.dropHeld();
+    const first = orderWithOutcomeLost(proxy, 'reply', () => order(a, alice, key, productId));
     const failed = await first;
     assert.equal(failed.status, 503, JSON.stringify(failed.body));
     const placed = await orderIdsOf(alice.customerId);
@@ -93,10 +90,7 @@ describe('retry of an order whose outcome was unknown', () => {
     const fay = await customer('unknown-outcome-fay');
     const gus = await customer('unknown-outcome-gus');
     const key = `taker-dies-${productId}`;
-    const held = proxy.holdOn('place_order', 'reply');
-    const first = order(a, fay, key, productId);
-    await held;
-    proxy.dropHeld();
+    const first = orderWithOutcomeLost(proxy, 'reply', () => order(a, fay, key, productId));
     assert.equal((await first).status, 503);
     const placed = await orderIdsOf(fay.customerId);
     assert.equal(placed.length, 1, 'the order was committed although its reply was lost');
@@ -152,10 +146,7 @@ describe('retry of an order whose outcome was unknown', () => {
     const cartOrder = (on: Instance) => request(`${on.url}/api/v1/orders`, { method: 'POST', headers: { cookie: hal.cookie, 'idempotency-key': key }, body: {} });
     assert.equal((await cartPut(first)).status, 200);
     // The cart order commits; its reply is lost (503).
-    const held = proxy.holdOn('place_order', 'reply');
-    const attempt = cartOrder(a);
-    await held;
-    proxy.dropHeld();
+    const attempt = orderWithOutcomeLost(proxy, 'reply', () => cartOrder(a));
     assert.equal((await attempt).status, 503);
     const placed = await orderIdsOf(hal.customerId);
     assert.equal(placed.length, 1);
@@ -177,10 +168,7 @@ describe('retry of an order whose outcome was unknown', () => {
     assert.equal((await request(`${a.url}/api/v1/cart/items/${productId}`, { method: 'PUT', headers: { cookie: jo.cookie }, body: { quantity: 1 } })).status, 200);
     const cartOrder = (on: Instance) => request(`${on.url}/api/v1/orders`, { method: 'POST', headers: { cookie: jo.cookie, 'idempotency-key': key }, body: {} });
     // The cart order commits; its reply is lost (503): the attempt ends before it empties the cart.
-    const held = proxy.holdOn('place_order', 'reply');
-    const attempt = cartOrder(a);
-    await held;
-    proxy.dropHeld();
+    const attempt = orderWithOutcomeLost(proxy, 'reply', () => cartOrder(a));
     assert.equal((await attempt).status, 503);
     const placed = await orderIdsOf(jo.customerId);
     assert.equal(placed.length, 1, 'the order was committed although its reply was lost');
@@ -201,10 +189,7 @@ describe('retry of an order whose outcome was unknown', () => {
     const kim = await customer('unknown-outcome-kim');
     const lou = await customer('unknown-outcome-lou');
     const key = `counted-${productId}`;
-    const held = proxy.holdOn('place_order', 'reply');
-    const first = order(a, kim, key, productId);
-    await held;
-    proxy.dropHeld();
+    const first = orderWithOutcomeLost(proxy, 'reply', () => order(a, kim, key, productId));
     assert.equal((await first).status, 503);
     // Instance b now knows the product sold out (its own refusal): it remembers it.
     assert.equal((await order(b, lou, `lou-${productId}`, productId)).status, 409);
@@ -229,10 +214,7 @@ describe('retry of an order whose outcome was unknown', () => {
     const erin = await customer('unknown-outcome-erin');
 
     // Carol's first attempt never reaches PostgreSQL (the connection drops with the request); her retry is placed.
-    let held = proxy.holdOn('place_order', 'request');
-    const carolsFirst = order(a, carol, `carol-${productId}`, productId);
-    await held;
-    proxy.dropHeld();
+    const carolsFirst = orderWithOutcomeLost(proxy, 'request', () => order(a, carol, `carol-${productId}`, productId));
     assert.equal((await carolsFirst).status, 503);
     assert.deepEqual(await orderIdsOf(carol.customerId), []);
     const carols = await order(b, carol, `carol-${productId}`, productId);
@@ -241,10 +223,7 @@ describe('retry of an order whose outcome was unknown', () => {
 
     // Dave's first attempt never reaches PostgreSQL either; the last unit is gone (Carol's): his retries are refused.
     const second = await createQueuedProduct(a.url, t.admin, { available: 1, skuPrefix: 'unknown-outcome' });
-    held = proxy.holdOn('place_order', 'request');
-    const davesFirst = order(a, dave, `dave-${second}`, second);
-    await held;
-    proxy.dropHeld();
+    const davesFirst = orderWithOutcomeLost(proxy, 'request', () => order(a, dave, `dave-${second}`, second));
     assert.equal((await davesFirst).status, 503);
     const erins = await order(a, erin, `erin-${second}`, second);
     assert.equal(erins.status, 201, JSON.stringify(erins.body));

@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { request, type JsonReply } from './helpers/http.ts';
-import { startInstancesBehindDatabaseProxy, type InstancesBehindDatabaseProxy } from './helpers/database-proxy.ts';
+import { orderWithOutcomeLost, startInstancesBehindDatabaseProxy, type InstancesBehindDatabaseProxy } from './helpers/database-proxy.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
 import { openSse } from './helpers/sse.ts';
 import type { TcpProxy } from './helpers/tcp-proxy.ts';
@@ -136,10 +136,7 @@ describe('waiting-room passes spent in PostgreSQL', () => {
     const { eventId, productId } = await createSale(10);
     const dave = await admittedCustomer(eventId, 'unknown-outcome');
     // place_order runs and commits; its reply never reaches the instance, whose connection then drops.
-    const held = proxy.holdOn('place_order', 'reply');
-    const first = order(a, { cookie: dave.cookie, pass: dave.pass, key: `lost-reply-${eventId}`, items: [{ productId, quantity: 1 }] });
-    await held;
-    proxy.dropHeld();
+    const first = orderWithOutcomeLost(proxy, 'reply', () => order(a, { cookie: dave.cookie, pass: dave.pass, key: `lost-reply-${eventId}`, items: [{ productId, quantity: 1 }] }));
     const failed = await first;
     assert.equal(failed.status, 503, JSON.stringify(failed.body));
     assert.equal(await ordersOf(productId), 1, 'the order was committed although its reply was lost');
@@ -162,10 +159,7 @@ describe('waiting-room passes spent in PostgreSQL', () => {
     // A third instance behind the same proxy, logging at warn (the pair's logs are silenced).
     const logged = await startInstance({ env: { ...behind.env, LOG_LEVEL: 'warn' } });
     try {
-      const held = proxy.holdOn('place_order', 'reply');
-      const first = order(logged, { cookie: host.visitorCookie, pass: host.pass, key, items: [{ productId, quantity: 1 }], email });
-      await held;
-      proxy.dropHeld();
+      const first = orderWithOutcomeLost(proxy, 'reply', () => order(logged, { cookie: host.visitorCookie, pass: host.pass, key, items: [{ productId, quantity: 1 }], email }));
       const failed = await first;
       assert.equal(failed.status, 503, JSON.stringify(failed.body));
       const deadline = Date.now() + 10_000;
@@ -189,10 +183,7 @@ describe('waiting-room passes spent in PostgreSQL', () => {
     const frank = await admittedCustomer(eventId, 'retry-refused-other');
     const key = `never-placed-${eventId}`;
     // place_order never reaches PostgreSQL: the connection drops with the request, so the outcome is unknown to the instance.
-    const held = proxy.holdOn('place_order', 'request');
-    const first = order(a, { cookie: erin.cookie, pass: erin.pass, key, items: [{ productId, quantity: 1 }] });
-    await held;
-    proxy.dropHeld();
+    const first = orderWithOutcomeLost(proxy, 'request', () => order(a, { cookie: erin.cookie, pass: erin.pass, key, items: [{ productId, quantity: 1 }] }));
     const failed = await first;
     assert.equal(failed.status, 503, JSON.stringify(failed.body));
     assert.equal(await ordersOfCustomer(erin.customerId), 0, 'never placed');
@@ -223,10 +214,7 @@ describe('waiting-room passes spent in PostgreSQL', () => {
     const { eventId, productId } = await createSale(1);
     const gail = await admittedCustomer(eventId, 'placed-then-refused');
     const key = `placed-lost-${eventId}`;
-    const held = proxy.holdOn('place_order', 'reply');
-    const first = order(a, { cookie: gail.cookie, pass: gail.pass, key, items: [{ productId, quantity: 1 }] });
-    await held;
-    proxy.dropHeld();
+    const first = orderWithOutcomeLost(proxy, 'reply', () => order(a, { cookie: gail.cookie, pass: gail.pass, key, items: [{ productId, quantity: 1 }] }));
     assert.equal((await first).status, 503);
     assert.equal(await ordersOfCustomer(gail.customerId), 1, 'committed although its reply was lost');
     // Her retry is refused by the gate (the order took the last unit): it must not free the pass of the order placed.

@@ -36,3 +36,16 @@ export async function startInstancesBehindDatabaseProxy(appEnv: Record<string, s
   }
   return { proxy, env, instances, stop };
 }
+
+/**
+ * Starts an order (`send`) whose `place_order` statement's connection the proxy drops: on its `request` (PostgreSQL
+ * never sees it: not placed) or on its `reply` (it ran and committed: placed, its reply lost). Either way the outcome
+ * is unknown to the instance, which answers 503. Resolves with that answer.
+ */
+export async function orderWithOutcomeLost<T>(proxy: TcpProxy, on: 'request' | 'reply', send: () => Promise<T>): Promise<T> {
+  const held = proxy.holdOn('place_order', on);
+  const reply = send();
+  await held;
+  proxy.dropHeld();
+  return reply;
+}
