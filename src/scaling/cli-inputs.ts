@@ -390,12 +390,20 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   for (const e of inWindow.filter(unpriced)) {
     warnings.push(`${e.name} (${e.startsAt.toISOString().slice(0, 16)}Z): kind "${e.kind ?? getEventKind(e.name)}" has no seed multiplier and no past event in a history to learn one from: forecast at ×1 (no uplift); give past events of that kind with --history, or a trafficMultiplier with --events-file`);
   }
-  // Only when the built-in calendar had a sale there that the file dropped: a window with no sale in either is right at ×1.
-  const replaced = eventsFileFlag && inWindow.length === 0 ? getBuiltInSalesInWindow(from, to, o.tz) : [];
-  if (eventsFileFlag && replaced.length > 0) {
-    const at = (d: Date) => `${d.toISOString().slice(0, 16)}Z`;
-    const which = replaced.map((e) => `${e.name} ${getLocalTime(e.startsAt, o.tz).year} (${at(e.startsAt)}, ×${e.trafficMultiplier})`).join(', ');
-    warnings.push(`${eventsFileFlag} ${resolved.source} replaced the built-in calendar and has no event in the window ${at(from)} → ${at(to)}, where the built-in calendar has ${which}: it is forecast without a sale uplift (×1); add the upcoming sale to the file`);
+  // Only where the built-in calendar had a sale that the file dropped: a window with no sale in either is right at ×1.
+  // A built-in sale counts as covered by any event of the file (whatever its name) that overlaps its hours in the window.
+  const replaced = eventsFileFlag ? getBuiltInSalesInWindow(from, to, o.tz) : [];
+  const at = (d: Date) => `${d.toISOString().slice(0, 16)}Z`;
+  const describeSale = (e: SaleEvent) => `${e.name} ${getLocalTime(e.startsAt, o.tz).year} (${at(e.startsAt)}, ×${e.trafficMultiplier})`;
+  if (eventsFileFlag && replaced.length > 0 && inWindow.length === 0) {
+    warnings.push(`${eventsFileFlag} ${resolved.source} replaced the built-in calendar and has no event in the window ${at(from)} → ${at(to)}, where the built-in calendar has ${replaced.map(describeSale).join(', ')}: it is forecast without a sale uplift (×1); add the upcoming sale to the file`);
+  } else if (eventsFileFlag) {
+    for (const sale of replaced) {
+      const start = Math.max(sale.startsAt.getTime(), from.getTime());
+      const end = Math.min(sale.endsAt.getTime(), to.getTime());
+      if (inWindow.some((e) => e.startsAt.getTime() < end && e.endsAt.getTime() > start)) continue;
+      warnings.push(`${eventsFileFlag} ${resolved.source} replaced the built-in calendar and has no event overlapping ${describeSale(sale)}, which the built-in calendar has in the window ${at(from)} → ${at(to)}: it is forecast without its sale uplift (×1); add the sale to the file`);
+    }
   }
   // What the window holds, for titles: its sale events (a name without a year gets the year of its start).
   const named = inWindow.map((e) => (/\b\d{4}\b/.test(e.name) ? e.name : `${e.name} ${getLocalTime(e.startsAt, o.tz).year}`));

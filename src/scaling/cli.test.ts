@@ -142,6 +142,34 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('forecast and plan warn of each built-in sale in the window that no event of the file overlaps, even when the file has other events there (Black Friday was forecast at ×1 beside a small early sale without a word)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-partialevents-'));
+    try {
+      const early = join(dir, 'early.json');
+      writeFileSync(early, JSON.stringify([{ name: 'Early bird', startsAt: '2027-11-25T21:00:00Z', endsAt: '2027-11-25T23:00:00Z', trafficMultiplier: 2 }]));
+      const warning = `warning: --events-file ${early} replaced the built-in calendar and has no event overlapping Black Friday 2027 (2027-11-26T00:00Z, ×10), which the built-in calendar has in the window 2027-11-25T21:00Z → 2027-11-27T00:00Z: it is forecast without its sale uplift (×1); add the sale to the file`;
+      for (const command of ['forecast', 'plan']) {
+        const r = await run([command, '--events-file', early, '--year', '2027', '--no-db']);
+        assert.equal(r.exitCode, 0, r.err);
+        assert.ok(r.err.includes(warning), `${command}: ${r.err}`);
+        const json = await run([command, '--events-file', early, '--year', '2027', '--no-db', '--json']);
+        assert.ok((JSON.parse(json.out) as { warnings: string[] }).warnings.includes(warning.replace(/^warning: /, '')), command);
+      }
+      // Black Friday and Cyber Monday in the window, the file covering Black Friday (another name) only: Cyber Monday alone is named.
+      const bf = join(dir, 'bf.json');
+      writeFileSync(bf, JSON.stringify([{ name: 'Our big day', startsAt: '2027-11-26T06:00:00Z', endsAt: '2027-11-26T18:00:00Z', trafficMultiplier: 8 }]));
+      const both = await run(['forecast', '--events-file', bf, '--from', '2027-11-25T00:00:00Z', '--to', '2027-12-01T00:00:00Z', '--no-db']);
+      assert.equal(both.exitCode, 0, both.err);
+      assert.deepEqual(both.err.match(/^warning: .*$/gm), [`warning: --events-file ${bf} replaced the built-in calendar and has no event overlapping Cyber Monday 2027 (2027-11-29T00:00Z, ×8), which the built-in calendar has in the window 2027-11-25T00:00Z → 2027-12-01T00:00Z: it is forecast without its sale uplift (×1); add the sale to the file`]);
+      // Covered: no warning.
+      const covered = await run(['forecast', '--events-file', bf, '--year', '2027', '--no-db']);
+      assert.equal(covered.exitCode, 0, covered.err);
+      assert.doesNotMatch(covered.err, /warning/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('forecast and plan warn of an upcoming --events-csv event whose kind has neither a learned curve nor a seed multiplier (a flash sale got ×1 without a word), and eventSources says so', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-unknownkind-'));
     try {
