@@ -170,6 +170,30 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('simulate and cost print the events-file warnings as forecast and plan do: on stderr, and as `warnings` in --json (they forecast Black Friday at ×1 without a word)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-simwarn-'));
+    try {
+      const events = join(dir, 'past.csv');
+      writeFileSync(events, 'name,start,end,kind\nHalloween,2026-10-31T04:00Z,2026-11-01T04:00Z,flash-sale\n');
+      const window = ['--from', '2027-11-26T09:00:00Z', '--to', '2027-11-26T11:00:00Z', '--no-db', '--capacity', '150', '--policies', 'hpa,hpa-prescaled'];
+      const warning = `--events-csv ${events} replaced the built-in calendar and has no event in the window 2027-11-26T09:00Z → 2027-11-26T11:00Z, where the built-in calendar has Black Friday 2027 (2027-11-26T00:00Z, ×10): it is forecast without a sale uplift (×1); add the upcoming sale to the file`;
+      for (const command of ['simulate', 'cost']) {
+        const r = await run([command, '--events-csv', events, ...window]);
+        assert.equal(r.exitCode, 0, r.err);
+        assert.ok(r.err.includes(`warning: ${warning}\n`), `${command}: ${r.err}`);
+        const json = await run([command, '--events-csv', events, ...window, '--json']);
+        assert.equal(json.exitCode, 0, json.err);
+        assert.ok(json.err.includes(`warning: ${warning}\n`), `${command} --json: ${json.err}`);
+        assert.deepEqual((JSON.parse(json.out) as { warnings?: string[] }).warnings, [warning], command);
+        // Without a file: the built-in calendar, nothing to warn of, an empty list.
+        const seed = await run([command, ...window, '--json']);
+        assert.deepEqual((JSON.parse(seed.out) as { warnings?: string[] }).warnings, [], command);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('forecast and plan warn of an upcoming --events-csv event whose kind has neither a learned curve nor a seed multiplier (a flash sale got ×1 without a word), and eventSources says so', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-unknownkind-'));
     try {

@@ -356,6 +356,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const workerOptions = parseWorkerOptions(o, getCapacityCheckConfig(deps));
       const nodePool = resolveSimulateNodePool(o, SEED_DEPLOYMENT_SPEC, SEED_DEPLOYMENT_SPEC.web.requests);
       const f = await resolveForecast(o, deps);
+      warnAll(simulateCmd, f.warnings);
       const { capacity, web } = await resolveWebCapacity(o);
       if (o.spike !== undefined) {
         const start = new Date(f.from.getTime() + 3_600_000);
@@ -441,7 +442,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
           ? { workers: { redisKeys: workerKeys.keys, listLength: workerRun.listLength, listLengthSource, windows: workerRun.windows, totals: workerTotals, timelines: Object.fromEntries(workerRun.results.map((r) => [r.policy, r.timeline])) } }
           : {};
         const nodePoolJson = nodePool ? { nodePool: { ...nodePool, initialNodes: nodePool.initialNodes ?? 'fit', appliesTo: KUBERNETES_POLICIES, scanIntervalSeconds: DEFAULT_CLUSTER_AUTOSCALER.scanIntervalSeconds } } : {};
-        return write(simulateCmd, JSON.stringify({ from: f.from, to: f.to, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing: f.hasQuantile ? `plan-driven policies sized on the ${f.quantile} quantile (and again on the mean)` : 'sized on the mean (no history, no quantile)', baseSource: f.baseSource, eventSources: f.eventSources, aboveSpecMax, ...nodePoolJson, pricing, windows: result.windows, totals, timelines: Object.fromEntries(result.results.map((r) => [r.policy, r.timeline])), ...workersJson }, null, 2));
+        return write(simulateCmd, JSON.stringify({ from: f.from, to: f.to, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing: f.hasQuantile ? `plan-driven policies sized on the ${f.quantile} quantile (and again on the mean)` : 'sized on the mean (no history, no quantile)', baseSource: f.baseSource, eventSources: f.eventSources, warnings: f.warnings, aboveSpecMax, ...nodePoolJson, pricing, windows: result.windows, totals, timelines: Object.fromEntries(result.results.map((r) => [r.policy, r.timeline])), ...workersJson }, null, 2));
       }
       write(simulateCmd, `${title}\n`);
       if (totals.length > 0) {
@@ -503,6 +504,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         return { start, end: new Date(start.getTime() + 28 * 86_400_000) };
       };
       const f = await resolveForecast(o, deps, undefined, (from, historyStart) => monthOf(from, historyStart).end);
+      warnAll(costCmd, f.warnings);
       const { capacity, web } = await resolveWebCapacity(o);
       const webPlan = { ...web, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance };
       const ordersPerRequest = toBoundedNumber(o.ordersPerRequest, '--orders-per-request', { atLeast: 0 });
@@ -530,7 +532,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const providers = compareProviders(sim.results, clouds, { hours, ordersPerRequest, saleMonth: usage.sale });
       const traffic = f.forecast.learnedBase ? `the forecast learned from the history (${f.baseSource.slice('learned from '.length, f.baseSource.indexOf(':'))})` : `${f.forecast.baseRequestsPerSecond} req/s at pattern 1.0 (the seed weekly pattern)`;
       const assumptions = { ...DEFAULT_COST_ASSUMPTIONS, capacity, traffic, month: { from: monthStart.toISOString(), to: monthEnd.toISOString() }, baseRps: f.forecast.learnedBase ? null : f.forecast.baseRequestsPerSecond, peakFactor: peak, saleMonth: 'peak traffic + the sale events (file/database/calendar)', pricingAsOf: pricing.asOf, region: pricing.region, sources: pricing.sources };
-      if (o.json) return write(costCmd, JSON.stringify({ assumptions, sizing, quantile: f.hasQuantile ? f.quantile : null, usage, monthly: columns, policies: priced, providers }, null, 2));
+      if (o.json) return write(costCmd, JSON.stringify({ assumptions, sizing, quantile: f.hasQuantile ? f.quantile : null, warnings: f.warnings, usage, monthly: columns, policies: priced, providers }, null, 2));
       // Every amount in its catalogue's currency (the header names it; "$" was printed whatever it said).
       const money = (v: number) => formatMoney(v, pricing.currency);
       write(costCmd, `Monthly cost (${pricing.region}, prices as of ${pricing.asOf}; ${pricing.currency})\n`);
