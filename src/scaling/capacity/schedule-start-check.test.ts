@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkScheduleStart } from './schedule-start-check.ts';
+import { checkScheduleEnd, checkScheduleStart } from './schedule-start-check.ts';
 
 const action = (StartTime: string, MinSize: number) => ({ logicalId: 'SalePrescale', properties: { AutoScalingGroupName: 'salescale-web', MinSize, StartTime } });
 
@@ -14,5 +14,21 @@ describe('scheduled actions against the clock', () => {
     const before = checkScheduleStart({ actions, now: new Date('2026-11-20T00:00:00Z') });
     assert.equal(before.level, 'ok');
     assert.equal(checkScheduleStart({ actions: [], now: new Date('2026-11-20T00:00:00Z') }).level, 'ok');
+  });
+
+  it('warns of the Google Cloud schedules and Azure fixed-date profiles over by now (accepted, never run), not of one under way, which applies at once', () => {
+    const ms = (iso: string) => Date.parse(iso);
+    const intervals = [
+      { startMs: ms('2026-11-26T23:50:00Z'), endMs: ms('2026-11-27T08:00:00Z') },
+      { startMs: ms('2026-11-27T07:50:00Z'), endMs: ms('2026-11-27T20:00:00Z') },
+      { startMs: ms('2026-11-27T19:50:00Z'), endMs: ms('2026-11-28T00:00:00Z') },
+    ];
+    const gcp = checkScheduleEnd({ engine: 'gcp', intervals, now: new Date('2026-11-27T08:00:00Z') });
+    assert.equal(gcp.level, 'warning');
+    assert.equal(gcp.message, '1 of 3 Google Cloud scaling schedules ended before now (2026-11-27T08:00Z; first 2026-11-26T23:50Z): Compute Engine keeps a one-off schedule whose time has passed but never runs it (status OBSOLETE), so those pre-scale nothing (the other 2, running or ahead, do)');
+    const azure = checkScheduleEnd({ engine: 'azure', intervals, now: new Date('2026-11-28T00:00:00Z') });
+    assert.match(azure.message, /^3 of 3 Azure autoscale fixed-date profiles ended before now .*, so the sale is not pre-scaled$/);
+    assert.equal(checkScheduleEnd({ engine: 'azure', intervals, now: new Date('2026-11-27T07:59:00Z') }).level, 'ok');
+    assert.equal(checkScheduleEnd({ engine: 'gcp', intervals: [], now: new Date('2026-11-27T07:59:00Z') }).level, 'ok');
   });
 });

@@ -124,6 +124,39 @@ describe('salescale manifests', () => {
     }
   });
 
+  it('warns, as for AWS, when --year is a sale whose Google Cloud scaling schedules or Azure fixed-date profiles have all ended: they would never run (they were rendered without a word)', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'salescale-manifests-past-clouds-'));
+    try {
+      let err = '';
+      let now = new Date('2026-12-06T09:00:00Z');
+      const program = new Command('salescale').exitOverride().configureOutput({ writeOut: () => {}, writeErr: (s) => { err += s; } });
+      registerManifestsCommand(program, { now: () => now }).exitOverride();
+      const render = (target: string, year: string) => program.parseAsync(['node', 'salescale', 'manifests', '--target', target, '--out', out, '--year', year]);
+      await render('gcp', '2026');
+      const gcp = /^warning: (\d+) of (\d+) Google Cloud scaling schedules ended before now \(2026-12-06T09:00Z; first 2026-11-2\dT[\d:]+Z\): Compute Engine keeps a one-off schedule whose time has passed but never runs it \(status OBSOLETE\), so the sale is not pre-scaled; plan a sale still ahead \(--year\)\n$/.exec(err);
+      assert.ok(gcp, err);
+      assert.equal(gcp[1], gcp[2]);
+      err = '';
+      await render('azure', '2026');
+      const azure = /^warning: (\d+) of (\d+) Azure autoscale fixed-date profiles ended before now \(2026-12-06T09:00Z; first 2026-11-2\dT[\d:]+Z\): Azure Monitor autoscale applies a fixed-date profile only between its start and end, so the sale is not pre-scaled; plan a sale still ahead \(--year\)\n$/.exec(err);
+      assert.ok(azure, err);
+      assert.equal(azure[1], azure[2]);
+      // During the sale, only the windows already over are named: one still running applies at once, one ahead runs.
+      now = new Date('2026-11-27T12:00:00Z');
+      err = '';
+      await render('gcp,azure', '2026');
+      const partial = [...err.matchAll(/^warning: (\d+) of (\d+) /gm)];
+      assert.equal(partial.length, 2, err);
+      for (const m of partial) assert.ok(Number(m[1]) > 0 && Number(m[1]) < Number(m[2]), err);
+      // A sale ahead: nothing to say.
+      err = '';
+      await render('gcp,azure', '2027');
+      assert.equal(err, '');
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
   it('re-plans the pre-scaling windows for --year and sets --image-tag everywhere', async () => {
     await run('--target', 'aws', '--out', dir, '--year', '2028', '--image-tag', '2.0.0');
     const template = await readFile(join(dir, 'deploy/aws/salescale.yaml'), 'utf8');

@@ -13,7 +13,8 @@ import type { Command } from 'commander';
 import { ScalingInputError, formatInputError, quoteInput } from '../errors.ts';
 import { getNextCalendarEventYear } from '../forecast/calendar.ts';
 import { type DeploymentSpec, DeploymentSpecError, SEED_DEPLOYMENT_SPEC, withOverrides } from './deployment-spec.ts';
-import { checkScheduleStart } from '../capacity/schedule-start-check.ts';
+import { checkScheduleEnd, checkScheduleStart } from '../capacity/schedule-start-check.ts';
+import { getAzureProfileSteps, getGceScheduleWindows } from '../schedule/cloud-schedules.ts';
 import { describeCappedPrescale, getPrescaleSchedule } from './prescale-plan.ts';
 import { MANIFEST_TARGETS, isManifestTarget, renderTargets, writeRenderedFiles, type ManifestTarget } from './manifests.ts';
 
@@ -83,11 +84,18 @@ export function registerManifestsCommand(program: Command, deps: { now?: () => D
     const capped = describeCappedPrescale(spec);
     if (capped) warn(`warning: ${capped}\n`);
     // The CloudFormation template carries the sale's scheduled actions: EC2 refuses those in the past, as plan warns.
+    const schedule = getPrescaleSchedule(spec);
+    const now = deps.now?.() ?? new Date();
     if (targets.includes('aws')) {
-      const schedule = getPrescaleSchedule(spec);
-      const started = checkScheduleStart({ actions: [...schedule.web.awsActions, ...schedule.worker.awsActions], now: deps.now?.() ?? new Date() });
+      const started = checkScheduleStart({ actions: [...schedule.web.awsActions, ...schedule.worker.awsActions], now });
       if (started.level !== 'ok') warn(`warning: ${started.message}; plan a window that has not started (--year)\n`);
     }
+    // Google Cloud and Azure take one-off schedules in the past without an error, and never run them.
+    const ended = [
+      ...(targets.includes('gcp') ? [checkScheduleEnd({ engine: 'gcp', intervals: [...getGceScheduleWindows(schedule.web.windows), ...getGceScheduleWindows(schedule.worker.windows)], now })] : []),
+      ...(targets.includes('azure') ? [checkScheduleEnd({ engine: 'azure', intervals: [...getAzureProfileSteps(schedule.web.windows, spec.web.replicas.min), ...getAzureProfileSteps(schedule.worker.windows, spec.worker.replicas.min)], now })] : []),
+    ];
+    for (const c of ended) if (c.level !== 'ok') warn(`warning: ${c.message}; ${c.fix}\n`);
     if (o.check) {
       const stale: string[] = [];
       for (const file of files) {

@@ -21,19 +21,27 @@ export const GCE_MAX_SCALING_SCHEDULES = 128;
  */
 export function toGceScalingSchedules(windows: readonly PrescaleWindow[], timeZone = 'UTC', namePrefix = 'sale-prescale'): Record<string, GceScalingSchedule> {
   const out: Record<string, GceScalingSchedule> = {};
-  // Past the limit, the windows' floor as steps, neighbouring ones joined at the higher minimum (never lower).
-  const fitted = windows.length > GCE_MAX_SCALING_SCHEDULES ? fitPrescaleSteps(getPrescaleSteps(windows), GCE_MAX_SCALING_SCHEDULES, 0) : windows;
-  fitted.forEach((w, i) => {
+  getGceScheduleWindows(windows).forEach((w, i) => {
     const l = getLocalTime(new Date(w.startMs), timeZone);
     out[`${namePrefix}-${i + 1}`] = {
       minRequiredReplicas: w.replicas,
       schedule: `${l.minute} ${l.hour} ${l.day} ${l.month} * ${l.year}`,
       timeZone,
-      durationSec: Math.max(300, Math.round((w.endMs - w.startMs) / 1000)),
+      durationSec: Math.round((w.endMs - w.startMs) / 1000),
       description: `${w.replicas} VMs from the capacity plan`,
     };
   });
   return out;
+}
+
+/**
+ * The intervals the scaling schedules of `toGceScalingSchedules` run, in its order: one per window, past the limit
+ * the windows' floor as steps, neighbouring ones joined at the higher minimum (never lower); each at least the
+ * 300 s Compute Engine requires of `durationSec`.
+ */
+export function getGceScheduleWindows(windows: readonly PrescaleWindow[]): PrescaleWindow[] {
+  const fitted = windows.length > GCE_MAX_SCALING_SCHEDULES ? fitPrescaleSteps(getPrescaleSteps(windows), GCE_MAX_SCALING_SCHEDULES, 0) : windows;
+  return fitted.map((w) => ({ startMs: w.startMs, endMs: w.startMs + Math.max(300, Math.round((w.endMs - w.startMs) / 1000)) * 1000, replicas: w.replicas }));
 }
 
 /** The rules every profile carries: out on high CPU, in on low CPU (a margin between the two avoids flapping). */
@@ -101,7 +109,7 @@ export const AZURE_MAX_PROFILES = 20;
 export function buildAzureAutoscaleSetting(input: AzureSettingInput): AzureAutoscaleSetting {
   const zone = toWindowsTimeZone(input.timeZone);
   const rules = buildAzureRules(input.rules, input.metricResourceUri);
-  const steps = fitPrescaleSteps(getPrescaleSteps(input.windows), AZURE_MAX_PROFILES - 1, input.min);
+  const steps = getAzureProfileSteps(input.windows, input.min);
   const fixed: AzureProfile[] = steps.map((s, i) => ({
     name: `sale-window-${i + 1}`,
     capacity: { minimum: String(s.replicas), maximum: String(Math.max(input.max, s.replicas)), default: String(s.replicas) },
@@ -113,4 +121,12 @@ export function buildAzureAutoscaleSetting(input: AzureSettingInput): AzureAutos
     profiles: [{ name: 'default', capacity: { minimum: String(input.min), maximum: String(input.max), default: String(input.min) }, rules }, ...fixed],
     ...(input.predictive ? { predictiveAutoscalePolicy: { scaleMode: input.predictive, ...(input.predictive !== 'Disabled' ? { scaleLookAheadTime: input.lookAhead ?? 'PT15M' } : {}) } } : {}),
   };
+}
+
+/**
+ * The steps `buildAzureAutoscaleSetting` writes as fixed-date profiles, in its order: each profile runs from the
+ * step's start to the minute before its end.
+ */
+export function getAzureProfileSteps(windows: readonly PrescaleWindow[], min: number): PrescaleWindow[] {
+  return fitPrescaleSteps(getPrescaleSteps(windows), AZURE_MAX_PROFILES - 1, min);
 }
