@@ -351,10 +351,21 @@ function checkWindowAgainstHistory(history: readonly HourlyPoint[], from: Date, 
 }
 
 /**
- * The forecast behind forecast, plan, simulate and cost. `learnThrough` extends the learned forecast past
- * the window (cost's month around the sale), given the window's start and the history's first hour.
+ * A span a command forecasts beyond the window (cost's priced month around the sale), given the window's
+ * start and the history's first hour (undefined without a history).
  */
-export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, defaultQuantile?: number, learnThrough?: (from: Date, historyStart: Date) => Date) {
+export interface ExtraSpan {
+  /** How the warnings name it, e.g. `the month cost prices`. */
+  label: string;
+  get: (from: Date, historyStart?: Date) => { start: Date; end: Date };
+}
+
+/**
+ * The forecast behind forecast, plan, simulate and cost. `extraSpan` extends the learned forecast past the
+ * window, and the warnings of built-in sales the events left out cover it too (its sales are forecast from
+ * the same events).
+ */
+export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, defaultQuantile?: number, extraSpan?: ExtraSpan) {
   // Without a history the forecast is the seed pattern: no validation errors, so no quantile. Left out,
   // --quantile keeps its default and the commands say they use the mean; given, it was silently ignored.
   if (o.quantile !== undefined && o.history === undefined && !o.learn) {
@@ -369,7 +380,8 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   // Checked even when there is no history to use it on: an unknown code was silently ignored.
   const isHoliday = o.country !== undefined ? createHolidayPredicate(o.country, o.tz) : undefined;
   const calendar = history && history.length > 0 && isHoliday ? { startMs: history[0].hour.getTime(), isHoliday } : undefined;
-  const learnTo = history && history.length > 0 && learnThrough ? new Date(Math.max(to.getTime(), learnThrough(from, history[0].hour).getTime())) : to;
+  const extra = extraSpan?.get(from, history?.[0]?.hour);
+  const learnTo = history && history.length > 0 && extra ? new Date(Math.max(to.getTime(), extra.end.getTime())) : to;
   if (history && learnTo !== to) checkWindowAgainstHistory(history, from, learnTo);
   const learned = history ? learnBase(history, learnTo, quantile, calendar, resolved.events, isWallClockHistory(o) ? o.tz : 'UTC') : undefined;
   let events = history ? applyUpliftCurves(resolved.events, learnUpliftCurves(history, resolved.events), history[history.length - 1].hour, o.eventsFile || (o.db && resolved.source.startsWith('database')) ? `multiplier from ${resolved.source}` : 'seed multiplier') : resolved.events.map((e) => ({ ...e, source: e.source ?? `${resolved.source}: ×${e.trafficMultiplier}` }));
@@ -397,12 +409,17 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   const describeSale = (e: SaleEvent) => `${e.name} ${getLocalTime(e.startsAt, o.tz).year} (${at(e.startsAt)}, ×${e.trafficMultiplier})`;
   if (eventsFileFlag && replaced.length > 0 && inWindow.length === 0) {
     warnings.push(`${eventsFileFlag} ${resolved.source} replaced the built-in calendar and has no event in the window ${at(from)} → ${at(to)}, where the built-in calendar has ${replaced.map(describeSale).join(', ')}: it is forecast without a sale uplift (×1); add the upcoming sale to the file`);
-  } else if (eventsFileFlag) {
-    for (const sale of replaced) {
-      const start = Math.max(sale.startsAt.getTime(), from.getTime());
-      const end = Math.min(sale.endsAt.getTime(), to.getTime());
-      if (inWindow.some((e) => e.startsAt.getTime() < end && e.endsAt.getTime() > start)) continue;
-      warnings.push(`${eventsFileFlag} ${resolved.source} replaced the built-in calendar and has no event overlapping ${describeSale(sale)}, which the built-in calendar has in the window ${at(from)} → ${at(to)}: it is forecast without its sale uplift (×1); add the sale to the file`);
+  }
+  // Each built-in sale once, in the first span (the window, then the command's extra span) where no event overlaps its hours.
+  const spans = [{ label: 'the window', start: from, end: to }, ...(extra && extraSpan ? [{ label: extraSpan.label, ...extra }] : [])];
+  const warned = new Set<string>(inWindow.length === 0 ? replaced.map(describeSale) : []);
+  for (const span of eventsFileFlag ? spans : []) {
+    for (const sale of getBuiltInSalesInWindow(span.start, span.end, o.tz)) {
+      const start = Math.max(sale.startsAt.getTime(), span.start.getTime());
+      const end = Math.min(sale.endsAt.getTime(), span.end.getTime());
+      if (warned.has(describeSale(sale)) || events.some((e) => e.startsAt.getTime() < end && e.endsAt.getTime() > start)) continue;
+      warned.add(describeSale(sale));
+      warnings.push(`${eventsFileFlag} ${resolved.source} replaced the built-in calendar and has no event overlapping ${describeSale(sale)}, which the built-in calendar has in ${span.label} ${at(span.start)} → ${at(span.end)}: it is forecast without its sale uplift (×1); add the sale to the file`);
     }
   }
   // What the window holds, for titles: its sale events (a name without a year gets the year of its start).

@@ -503,7 +503,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         const start = new Date(Math.max(Date.UTC(from.getUTCFullYear(), 10, 10), historyStart?.getTime() ?? 0));
         return { start, end: new Date(start.getTime() + 28 * 86_400_000) };
       };
-      const f = await resolveForecast(o, deps, undefined, (from, historyStart) => monthOf(from, historyStart).end);
+      const f = await resolveForecast(o, deps, undefined, { label: 'the month cost prices', get: monthOf });
       warnAll(costCmd, f.warnings);
       const { capacity, web } = await resolveWebCapacity(o);
       const webPlan = { ...web, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance };
