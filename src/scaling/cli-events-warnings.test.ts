@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runScalingCli } from './cli.harness.ts';
 
-describe('events-file warnings of cost', () => {
+describe('warnings of a built-in sale that the events left out', () => {
   it('cost warns of a built-in sale in its priced month (10 Nov + 4 weeks) that the file left out: Cyber Monday was priced at ×1 in the sale column without a word', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-costmonth-'));
     try {
@@ -24,5 +24,17 @@ describe('events-file warnings of cost', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('forecast warns when the sale_events table (which replaces the built-in calendar, as a file does) has no event overlapping Black Friday in the window: it is forecast at ×1 without a word', async () => {
+    const loadSaleEvents = async () => [{ name: 'Early bird', startsAt: new Date('2027-11-25T21:00:00Z'), endsAt: new Date('2027-11-25T23:00:00Z'), trafficMultiplier: '2' }];
+    const r = await runScalingCli(['forecast', '--year', '2027', '--json'], { loadSaleEvents });
+    assert.equal(r.exitCode, 0, r.err);
+    const json = JSON.parse(r.out) as { eventSource: string; warnings: string[]; hours: { hour: string; eventMultiplier: number }[] };
+    assert.match(json.eventSource, /database/);
+    // Black Friday's hours carry no uplift: the table replaced the calendar.
+    const blackFriday = json.hours.filter((h) => h.hour >= '2027-11-26');
+    assert.ok(blackFriday.length === 24 && blackFriday.every((h) => h.eventMultiplier === 1), 'Black Friday at ×1');
+    assert.ok(json.warnings.some((w) => w.includes('Black Friday 2027')), `warnings: ${JSON.stringify(json.warnings)}`);
   });
 });

@@ -176,6 +176,9 @@ async function readText(path: string, flag: string, code: 'MALFORMED_FILE' | 'MA
   }
 }
 
+/** The source of events read from the `sale_events` table. */
+const SALE_EVENTS_TABLE_SOURCE = 'database (sale_events)';
+
 /**
  * The events the shop named: a file (JSON or CSV) beats the database; undefined when there are none.
  * Both files at once are refused: one of them would be dropped without a word (the CSV was taken).
@@ -186,7 +189,7 @@ export async function loadNamedEvents(o: { eventsCsv?: string; eventsFile?: stri
   if (o.eventsFile !== undefined) return { events: parseSaleEventsJson(await readText(requirePath(o.eventsFile, '--events-file'), '--events-file', 'MALFORMED_FILE'), o.eventsFile), source: o.eventsFile };
   if (o.db && deps.loadSaleEvents) {
     const rows = await deps.loadSaleEvents();
-    if (rows.length > 0) return { events: parseSaleEvents(rows), source: 'database (sale_events)' };
+    if (rows.length > 0) return { events: parseSaleEvents(rows), source: SALE_EVENTS_TABLE_SOURCE };
   }
   return undefined;
 }
@@ -384,7 +387,7 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   const learnTo = history && history.length > 0 && extra ? new Date(Math.max(to.getTime(), extra.end.getTime())) : to;
   if (history && learnTo !== to) checkWindowAgainstHistory(history, from, learnTo);
   const learned = history ? learnBase(history, learnTo, quantile, calendar, resolved.events, isWallClockHistory(o) ? o.tz : 'UTC') : undefined;
-  let events = history ? applyUpliftCurves(resolved.events, learnUpliftCurves(history, resolved.events), history[history.length - 1].hour, o.eventsFile || (o.db && resolved.source.startsWith('database')) ? `multiplier from ${resolved.source}` : 'seed multiplier') : resolved.events.map((e) => ({ ...e, source: e.source ?? `${resolved.source}: ×${e.trafficMultiplier}` }));
+  let events = history ? applyUpliftCurves(resolved.events, learnUpliftCurves(history, resolved.events), history[history.length - 1].hour, o.eventsFile || (o.db && resolved.source === SALE_EVENTS_TABLE_SOURCE) ? `multiplier from ${resolved.source}` : 'seed multiplier') : resolved.events.map((e) => ({ ...e, source: e.source ?? `${resolved.source}: ×${e.trafficMultiplier}` }));
   // An events CSV's event of a kind with no seed multiplier and no learned curve gets ×1: named as such, and warned of below.
   const unpriced = (e: SaleEvent) => o.eventsCsv !== undefined && !e.curve && !hasSeedMultiplier(e.kind ?? getEventKind(e.name)) && e.trafficMultiplier === 1;
   const noUplift = (e: SaleEvent) => `no uplift: kind "${e.kind ?? getEventKind(e.name)}" has no seed multiplier and no past event in a history to learn one from`;
@@ -398,28 +401,38 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   const inWindow = events.filter((e) => e.endsAt.getTime() > from.getTime() && e.startsAt.getTime() < to.getTime());
   // What the forecast cannot say in its table: said on stderr by the commands, and in their --json.
   const warnings: string[] = [];
-  const eventsFileFlag = o.eventsCsv !== undefined ? '--events-csv' : o.eventsFile !== undefined ? '--events-file' : undefined;
+  // What replaced the built-in calendar, as the warnings name it: a file (by its flag and path) or the sale_events table.
+  const replacer =
+    o.eventsCsv !== undefined
+      ? { name: `--events-csv ${resolved.source}`, noun: 'file' }
+      : o.eventsFile !== undefined
+        ? { name: `--events-file ${resolved.source}`, noun: 'file' }
+        : resolved.source === SALE_EVENTS_TABLE_SOURCE
+          ? { name: 'the sale_events table', noun: 'table' }
+          : undefined;
   for (const e of inWindow.filter(unpriced)) {
     warnings.push(`${e.name} (${e.startsAt.toISOString().slice(0, 16)}Z): kind "${e.kind ?? getEventKind(e.name)}" has no seed multiplier and no past event in a history to learn one from: forecast at ×1 (no uplift); give past events of that kind with --history, or a trafficMultiplier with --events-file`);
   }
   // Only where the built-in calendar had a sale that the file dropped: a window with no sale in either is right at ×1.
   // A built-in sale counts as covered by any event of the file (whatever its name) that overlaps its hours in the window.
-  const replaced = eventsFileFlag ? getBuiltInSalesInWindow(from, to, o.tz) : [];
+  const replaced = replacer ? getBuiltInSalesInWindow(from, to, o.tz) : [];
   const at = (d: Date) => `${d.toISOString().slice(0, 16)}Z`;
   const describeSale = (e: SaleEvent) => `${e.name} ${getLocalTime(e.startsAt, o.tz).year} (${at(e.startsAt)}, ×${e.trafficMultiplier})`;
-  if (eventsFileFlag && replaced.length > 0 && inWindow.length === 0) {
-    warnings.push(`${eventsFileFlag} ${resolved.source} replaced the built-in calendar and has no event in the window ${at(from)} → ${at(to)}, where the built-in calendar has ${replaced.map(describeSale).join(', ')}: it is forecast without a sale uplift (×1); add the upcoming sale to the file`);
+  if (replacer && replaced.length > 0 && inWindow.length === 0) {
+    warnings.push(`${replacer.name} replaced the built-in calendar and has no event in the window ${at(from)} → ${at(to)}, where the built-in calendar has ${replaced.map(describeSale).join(', ')}: it is forecast without a sale uplift (×1); add the upcoming sale to the ${replacer.noun}`);
   }
   // Each built-in sale once, in the first span (the window, then the command's extra span) where no event overlaps its hours.
   const spans = [{ label: 'the window', start: from, end: to }, ...(extra && extraSpan ? [{ label: extraSpan.label, ...extra }] : [])];
   const warned = new Set<string>(inWindow.length === 0 ? replaced.map(describeSale) : []);
-  for (const span of eventsFileFlag ? spans : []) {
-    for (const sale of getBuiltInSalesInWindow(span.start, span.end, o.tz)) {
-      const start = Math.max(sale.startsAt.getTime(), span.start.getTime());
-      const end = Math.min(sale.endsAt.getTime(), span.end.getTime());
-      if (warned.has(describeSale(sale)) || events.some((e) => e.startsAt.getTime() < end && e.endsAt.getTime() > start)) continue;
-      warned.add(describeSale(sale));
-      warnings.push(`${eventsFileFlag} ${resolved.source} replaced the built-in calendar and has no event overlapping ${describeSale(sale)}, which the built-in calendar has in ${span.label} ${at(span.start)} → ${at(span.end)}: it is forecast without its sale uplift (×1); add the sale to the file`);
+  if (replacer) {
+    for (const span of spans) {
+      for (const sale of getBuiltInSalesInWindow(span.start, span.end, o.tz)) {
+        const start = Math.max(sale.startsAt.getTime(), span.start.getTime());
+        const end = Math.min(sale.endsAt.getTime(), span.end.getTime());
+        if (warned.has(describeSale(sale)) || events.some((e) => e.startsAt.getTime() < end && e.endsAt.getTime() > start)) continue;
+        warned.add(describeSale(sale));
+        warnings.push(`${replacer.name} replaced the built-in calendar and has no event overlapping ${describeSale(sale)}, which the built-in calendar has in ${span.label} ${at(span.start)} → ${at(span.end)}: it is forecast without its sale uplift (×1); add the sale to the ${replacer.noun}`);
+      }
     }
   }
   // What the window holds, for titles: its sale events (a name without a year gets the year of its start).
