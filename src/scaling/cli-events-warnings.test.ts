@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runScalingCli } from './cli.harness.ts';
@@ -36,5 +36,15 @@ describe('warnings of a built-in sale that the events left out', () => {
     const blackFriday = json.hours.filter((h) => h.hour >= '2027-11-26');
     assert.ok(blackFriday.length === 24 && blackFriday.every((h) => h.eventMultiplier === 1), 'Black Friday at ×1');
     assert.ok(json.warnings.some((w) => w.includes('Black Friday 2027')), `warnings: ${JSON.stringify(json.warnings)}`);
+  });
+
+  it('docs/forecasting.md states the warning as the commands give it: per built-in sale that no event of the file overlaps, by forecast, plan, simulate and cost (it still says: when the file has no event in the window, forecast and plan)', () => {
+    const doc = readFileSync(new URL('../../docs/forecasting.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
+    const at = doc.indexOf('a file replaces that calendar');
+    assert.ok(at >= 0, 'the paragraph on a file replacing the built-in calendar');
+    const paragraph = doc.slice(at, doc.indexOf('A burst of a day or so', at));
+    assert.match(paragraph, /overlap/, paragraph);
+    assert.match(paragraph, /`simulate`/, paragraph);
+    assert.match(paragraph, /`cost`/, paragraph);
   });
 });
