@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DEFAULT_AZURE_RULES, buildAzureAutoscaleSetting, getAzureProfileSteps } from '../schedule/cloud-schedules.ts';
 import { checkScheduleEnd, checkScheduleStart } from './schedule-start-check.ts';
 
 const action = (StartTime: string, MinSize: number) => ({ logicalId: 'SalePrescale', properties: { AutoScalingGroupName: 'salescale-web', MinSize, StartTime } });
@@ -30,5 +31,17 @@ describe('scheduled actions against the clock', () => {
     assert.match(azure.message, /^3 of 3 Azure autoscale fixed-date profiles ended before now .*, so the sale is not pre-scaled$/);
     assert.equal(checkScheduleEnd({ engine: 'azure', intervals, now: new Date('2026-11-27T07:59:00Z') }).level, 'ok');
     assert.equal(checkScheduleEnd({ engine: 'gcp', intervals: [], now: new Date('2026-11-27T07:59:00Z') }).level, 'ok');
+  });
+
+  it('counts an Azure fixed-date profile as ended from the end it is written with (a minute before its step ends), not from the step end', () => {
+    const windows = [{ startMs: Date.parse('2026-11-26T23:50:00Z'), endMs: Date.parse('2026-11-28T00:00:00Z'), replicas: 8 }];
+    const written = buildAzureAutoscaleSetting({ min: 2, max: 20, rules: DEFAULT_AZURE_RULES, windows, timeZone: 'UTC' }).profiles.flatMap((p) => (p.fixedDate ? [p.fixedDate] : []));
+    assert.deepEqual(written.map((d) => [d.start, d.end]), [['2026-11-26T23:50:00', '2026-11-27T23:59:00']]);
+    // What the check is given is what is written: the profile's own start and end.
+    const intervals = getAzureProfileSteps(windows, 2);
+    assert.deepEqual(intervals.map((w) => [new Date(w.startMs).toISOString(), new Date(w.endMs).toISOString()]), [['2026-11-26T23:50:00.000Z', '2026-11-27T23:59:00.000Z']]);
+    // Half a minute after the written end the profile no longer matches: it has ended.
+    assert.equal(checkScheduleEnd({ engine: 'azure', intervals, now: new Date('2026-11-27T23:59:30Z') }).level, 'warning');
+    assert.equal(checkScheduleEnd({ engine: 'azure', intervals, now: new Date('2026-11-27T23:58:30Z') }).level, 'ok');
   });
 });

@@ -114,7 +114,7 @@ export function buildAzureAutoscaleSetting(input: AzureSettingInput): AzureAutos
     name: `sale-window-${i + 1}`,
     capacity: { minimum: String(s.replicas), maximum: String(Math.max(input.max, s.replicas)), default: String(s.replicas) },
     rules,
-    fixedDate: { timeZone: zone, start: localIso(s.startMs, input.timeZone), end: localIso(s.endMs - 60_000, input.timeZone) },
+    fixedDate: { timeZone: zone, start: localIso(s.startMs, input.timeZone), end: localIso(s.endMs, input.timeZone) },
   }));
   return {
     enabled: true,
@@ -124,9 +124,10 @@ export function buildAzureAutoscaleSetting(input: AzureSettingInput): AzureAutos
 }
 
 /**
- * The steps `buildAzureAutoscaleSetting` writes as fixed-date profiles, in its order: each profile runs from the
- * step's start to the minute before its end.
+ * The fixed-date profiles `buildAzureAutoscaleSetting` writes, in its order, each with the start and end it is
+ * written with: a step of the windows' floor, ending the minute before the step ends (so before the next one
+ * starts). The one source of those ends, so that what checks them (`checkScheduleEnd`) counts what is written.
  */
 export function getAzureProfileSteps(windows: readonly PrescaleWindow[], min: number): PrescaleWindow[] {
-  return fitPrescaleSteps(getPrescaleSteps(windows), AZURE_MAX_PROFILES - 1, min);
+  return fitPrescaleSteps(getPrescaleSteps(windows), AZURE_MAX_PROFILES - 1, min).map((s) => ({ ...s, endMs: s.endMs - 60_000 }));
 }
