@@ -83,6 +83,54 @@ describe('idempotency store', () => {
     assert.equal((next as { uncertain?: true }).uncertain, true, 'the mark of the unknown outcome survives its dead taker');
   });
 
+  it('renews the lease of an attempt that took over an unknown outcome while it runs, and lets it run out once renewing stops', async () => {
+    const store = createIdempotencyStore({ redis, prefix: `idem-mark-renew-${process.pid}`, retentionS: 3600, leaseMs: 300 });
+    const first = await store.begin('customer-6', 'key-r', 'fp');
+    await store.abandon('customer-6', 'key-r', (first as { lease: string }).lease, { fingerprint: 'fp' });
+    const taker = await store.begin('customer-6', 'key-r', 'fp');
+    assert.equal((taker as { uncertain?: true }).uncertain, true);
+    const failures: unknown[] = [];
+    const stop = store.hold('customer-6', 'key-r', (taker as { lease: string }).lease, (failure) => failures.push(failure));
+    try {
+      // Five leases long, the running taker keeps the key (its deadline in the record moves on).
+      const end = Date.now() + 1500;
+      while (Date.now() < end) {
+        assert.deepEqual(await store.begin('customer-6', 'key-r', 'fp'), { kind: 'in-progress' });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      stop();
+    }
+    assert.deepEqual(failures, []);
+    // Renewing stopped (its process died): the next retry takes over within a lease, still uncertain.
+    const deadline = Date.now() + 10_000;
+    let next = await store.begin('customer-6', 'key-r', 'fp');
+    while (next.kind === 'in-progress' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      next = await store.begin('customer-6', 'key-r', 'fp');
+    }
+    assert.equal(next.kind, 'started', `after renewing stopped: ${JSON.stringify(next)}`);
+    assert.equal((next as { uncertain?: true }).uncertain, true);
+  });
+
+  it('stops renewing a lease whose key was settled or taken, and says so', async () => {
+    const store = createIdempotencyStore({ redis, prefix: `idem-renew-lost-${process.pid}`, retentionS: 3600, leaseMs: 300 });
+    const begun = await store.begin('customer-7', 'key-l', 'fp');
+    const lease = (begun as { lease: string }).lease;
+    const failures: { lost?: true }[] = [];
+    const stop = store.hold('customer-7', 'key-l', lease, (failure) => failures.push(failure));
+    try {
+      // The key settles while its renewal still runs (a late stop): the renewal must not extend or overwrite the result.
+      await store.complete('customer-7', 'key-l', lease, 'fp', 201, { id: 1 });
+      const deadline = Date.now() + 10_000;
+      while (failures.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      stop();
+    }
+    assert.deepEqual(failures, [{ lost: true }]);
+    assert.deepEqual(await store.begin('customer-7', 'key-l', 'fp'), { kind: 'replay', status: 201, body: { id: 1 } });
+  });
+
   it('a retry meeting a mark that expires before its take-over owns the key: a second retry does not run beside it', async () => {
     const prefix = `idem-mark-gone-${process.pid}`;
     const store = createIdempotencyStore({ redis, prefix, retentionS: 3600, leaseMs: 30_000 });

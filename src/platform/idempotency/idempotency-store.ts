@@ -36,6 +36,16 @@ export interface IdempotencyStore {
    * record is deleted.
    */
   abandon(scope: string, key: string, lease: string, unknownOutcome?: { fingerprint: string }): Promise<void>;
+  /**
+   * Keeps `lease` owning its key while its attempt runs: renews the lease every third of it, each time only while the
+   * record still carries this lease and no result (`complete`/`abandon` end it). A request that outlives one lease
+   * (statements each up to the statement timeout, pool waits, a batch placed again one by one) keeps its key, so a
+   * retry meanwhile gets `in-progress` instead of running beside it; a process that died stops renewing, and its lease
+   * runs out within one lease as before. Returns the function that stops renewing (call it once the attempt settles).
+   * A renewal that fails (Redis unreachable) or finds the key no longer this lease's is reported to `onRenewFailure`,
+   * never thrown: the attempt goes on (the lease may still hold until the next renewal).
+   */
+  hold(scope: string, key: string, lease: string, onRenewFailure: (failure: { error?: unknown; lost?: true }) => void): () => void;
 }
 
 interface StoredRecord {
@@ -100,6 +110,27 @@ redis.call('SET', KEYS[1], cjson.encode({f = record.f, l = ARGV[2], u = 1, d = n
 return {'taken'}
 `;
 
+/**
+ * Extends the lease `lease` holds while the record still carries it and no result: a plain record's TTL is its lease
+ * (`PX leaseMs` again); an uncertain one's (see `StoredRecord.d`) is its deadline in the record, the record kept at least
+ * the lease. ARGV: lease, leaseMs. Replies 1 when renewed, 0 when the key is not this lease's (settled, taken over, gone).
+ */
+const RENEW = `
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+local record = cjson.decode(current)
+if record.l ~= ARGV[1] or record.done then return 0 end
+local leaseMs = tonumber(ARGV[2])
+if record.u then
+  local t = redis.call('TIME')
+  record.d = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + leaseMs
+  redis.call('SET', KEYS[1], cjson.encode(record), 'PX', math.max(redis.call('PTTL', KEYS[1]), leaseMs))
+else
+  redis.call('PEXPIRE', KEYS[1], leaseMs)
+end
+return 1
+`;
+
 type TakeOverReply = { kind: 'taken' } | { kind: 'started' } | { kind: 'current'; record: string };
 
 function parseTakeOver(reply: unknown): TakeOverReply {
@@ -116,6 +147,7 @@ const idempotencyTakeOver = defineScript({ name: 'idempotency-take-over', keys: 
 
 /** Reply of `idempotencySettle`: whether this lease still owned the record. */
 export const SETTLE_REPLY = { notOwner: 0, settled: 1 } as const;
+const idempotencyRenew = defineScript({ name: 'idempotency-renew', keys: ['record'], lua: RENEW, parse: (reply) => Number(reply) === 1, trace: 'event' });
 const idempotencySettle = defineScript({ name: 'idempotency-settle', keys: ['record'], lua: SETTLE, parse: (reply) => Number(reply) === SETTLE_REPLY.settled, trace: 'event' });
 
 export interface IdempotencyStoreOptions {
@@ -124,7 +156,8 @@ export interface IdempotencyStoreOptions {
   /** How long a completed response is replayed. */
   retentionS: number;
   /**
-   * How long a request may own its key before another attempt may take over (far above any request's duration).
+   * How long a request owns its key without renewing it (`hold` renews it every third): how long after its process died
+   * another attempt may take over.
    * @defaultValue 60_000
    */
   leaseMs?: number;
@@ -194,6 +227,28 @@ export function createIdempotencyStore(options: IdempotencyStoreOptions): Idempo
     async abandon(scope, key, lease, unknownOutcome) {
       const mark = unknownOutcome ? JSON.stringify({ f: unknownOutcome.fingerprint, l: '', u: 1 } satisfies StoredRecord) : '';
       await idempotencySettle.run(redis, { record: keyOf(scope, key) }, lease, mark, options.retentionS);
+    },
+
+    hold(scope, key, lease, onRenewFailure) {
+      const recordKey = keyOf(scope, key);
+      let renewing = false;
+      const timer = setInterval(() => {
+        // One renewal at a time: a slow Redis does not pile them up.
+        if (renewing) return;
+        renewing = true;
+        idempotencyRenew
+          .run(redis, { record: recordKey }, lease, leaseMs)
+          .then((renewed) => {
+            if (renewed) return;
+            clearInterval(timer);
+            onRenewFailure({ lost: true });
+          })
+          .catch((error: unknown) => onRenewFailure({ error }))
+          .finally(() => (renewing = false));
+      }, Math.max(1, Math.floor(leaseMs / 3)));
+      // A request in flight keeps the process alive, not its renewals.
+      timer.unref();
+      return () => clearInterval(timer);
     },
   };
 }

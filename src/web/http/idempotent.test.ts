@@ -17,6 +17,7 @@ function recordingStore(uncertain: boolean) {
     abandon: async (_scope, _key, _lease, unknownOutcome) => {
       abandoned.push({ unknownOutcome: unknownOutcome !== undefined });
     },
+    hold: () => () => {},
   };
   return { store, abandoned };
 }

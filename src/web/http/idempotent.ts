@@ -87,10 +87,16 @@ export async function idempotent(
   }
 
   const { lease } = begin;
+  // The lease is renewed while `run` runs (a checkout can outlast one lease: several statements each up to the statement
+  // timeout): a retry meanwhile gets IDEMPOTENCY_IN_PROGRESS instead of running beside it.
+  const release = store.hold(input.scope, input.key, lease, ({ error, lost }) =>
+    request.log.warn({ err: error }, lost ? 'idempotency lease lost while the request ran: a retry with its key may run beside it' : 'could not renew an idempotency lease'),
+  );
   let result: IdempotentResult;
   try {
     result = await run({ uncertain });
   } catch (error) {
+    release();
     // A key found to belong to another request (by a guard behind this record, e.g. the order row of a
     // lost record) is refused without being kept: the record would otherwise refuse its first request's retries.
     if (isRefusal(error) && !uncertain && !(error instanceof IdempotencyKeyReusedError)) {
@@ -104,6 +110,7 @@ export async function idempotent(
     }
     throw error;
   }
+  release();
   await store.complete(input.scope, input.key, lease, input.fingerprint, result.status, result.body).catch((e: unknown) => request.log.warn({ err: e }, 'could not store an idempotent result'));
   if (result.replayed) reply.header('idempotent-replayed', 'true');
   return reply.code(result.status).send(result.body);
