@@ -112,7 +112,7 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
           if (lines.length === 0) {
             // A retry of a cart order whose record was lost (Redis restarted, a lease expired after a crash): the
             // first attempt emptied the cart it ordered, so its order under this key is the answer, not EMPTY_CART.
-            const placed = await orders.placedUnder(customerId, key);
+            const placed = await orders.replayCartOrder(customerId, key);
             if (placed === undefined) throw new EmptyCartError();
             const body = guestEmail === undefined ? placed : { ...placed, accessToken: deps.guests!.links.sign(placed.id) };
             return { status: 201, body, replayed: true };

@@ -270,6 +270,17 @@ export function createOrderService(deps: OrderServiceDeps) {
      */
     placedUnder,
 
+    /**
+     * The order a cart order's retry replays from PostgreSQL (the cart its first attempt ordered is empty: that attempt
+     * emptied it, and the key's record is gone), counted as a `placed` attempt, as `place`'s replays are. Undefined, and
+     * not counted, when the key placed nothing (the caller refuses the empty cart).
+     */
+    async replayCartOrder(customerId: number, idempotencyKey: string): Promise<Order | undefined> {
+      const existing = await placedUnder(customerId, idempotencyKey);
+      if (existing) deps.metrics.attempts.inc({ outcome: 'placed' });
+      return existing;
+    },
+
     /** A guest order (its caller proved access with a signed link); accounts' orders are not served here. */
     async getGuest(id: number): Promise<Order> {
       const order = await repo.findGuest(db.primary, id);
