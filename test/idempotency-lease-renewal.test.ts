@@ -85,7 +85,13 @@ describe('an Idempotency-Key whose request outlives its lease', () => {
       second = order(key);
       // Answered from Redis alone when the key is still the first attempt's; a retry that took it over would run and
       // wait behind the first (the lock is then let go after this wait, which decides nothing by itself).
-      const retried = await Promise.race([second, sleep(10 * LEASE_MS).then(() => undefined)]);
+      const giveUp = new AbortController();
+      const waited = sleep(10 * LEASE_MS, undefined, { signal: giveUp.signal }).then(
+        () => undefined,
+        () => undefined,
+      );
+      const retried = await Promise.race([second, waited]);
+      giveUp.abort();
       assert.ok(retried !== undefined, 'the retry did not answer while the first attempt was held: it took the key over and ran');
       assert.equal(retried.statusCode, 409, retried.body);
       assert.equal(retried.json().error.code, 'IDEMPOTENCY_IN_PROGRESS');

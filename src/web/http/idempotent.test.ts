@@ -9,6 +9,7 @@ import { idempotent } from './idempotent.ts';
 /** A store whose `begin` answers `started` (uncertain or not) and which records how each attempt was abandoned. */
 function recordingStore(uncertain: boolean) {
   const abandoned: { unknownOutcome: boolean }[] = [];
+  const holds = { held: 0, released: 0 };
   const started: IdempotencyBegin = uncertain ? { kind: 'started', lease: 'l', uncertain: true } : { kind: 'started', lease: 'l' };
   const store: IdempotencyStore = {
     begin: async () => started,
@@ -17,9 +18,14 @@ function recordingStore(uncertain: boolean) {
     abandon: async (_scope, _key, _lease, unknownOutcome) => {
       abandoned.push({ unknownOutcome: unknownOutcome !== undefined });
     },
-    hold: () => () => {},
+    hold: () => {
+      holds.held++;
+      return () => {
+        holds.released++;
+      };
+    },
   };
-  return { store, abandoned };
+  return { store, abandoned, holds };
 }
 
 async function failedAttempt(uncertain: boolean, error: Error): Promise<{ status: number; abandoned: { unknownOutcome: boolean }[] }> {
@@ -91,5 +97,31 @@ describe('idempotent: a refusal known beforehand', () => {
 
   it("does not report it as the answer of a retry under the mark of an unknown outcome, which runs (its order may replay)", async () => {
     assert.deepEqual(await withKnownRefusal(true), { status: 201, answered: 0, ran: 1 });
+  });
+});
+
+describe('idempotent: the lease renewal', () => {
+  async function attempt(run: () => Promise<{ status: number; body: unknown }>): Promise<{ status: number; holds: { held: number; released: number } }> {
+    const { store, holds } = recordingStore(false);
+    const app = Fastify();
+    installErrorHandling(app);
+    app.post('/act', (request, reply) => idempotent(store, request, reply, { scope: 's', key: 'k', fingerprint: 'f' }, run));
+    try {
+      const reply = await app.inject({ method: 'POST', url: '/act' });
+      return { status: reply.statusCode, holds };
+    } finally {
+      await app.close();
+    }
+  }
+
+  it('stops renewing once the request has its result', async () => {
+    assert.deepEqual(await attempt(async () => ({ status: 201, body: { ok: true } })), { status: 201, holds: { held: 1, released: 1 } });
+  });
+
+  it('stops renewing when the request fails', async () => {
+    const failed = await attempt(async () => {
+      throw new Error('connection lost at COMMIT');
+    });
+    assert.deepEqual(failed, { status: 500, holds: { held: 1, released: 1 } });
   });
 });
