@@ -29,6 +29,7 @@ import { answerClientError, answerExpectationFailed, frameworkErrors, installErr
 import { useEdgeClientAddress } from './http/client-address.ts';
 import { addCommonResponses } from './http/common-responses.ts';
 import { findUnstorableText } from './http/input-text.ts';
+import { refuseBodyWithoutSchema } from './http/no-body.ts';
 import { isLongLivedReply } from './http/long-lived.ts';
 import { createSchemaCompiler } from './http/validation.ts';
 import { onReplyDone } from './http/reply-done.ts';
@@ -132,9 +133,12 @@ export async function buildServer(web: WebServices): Promise<App> {
   // No querystring schema means no query string: a route that takes none gets an empty strict
   // schema, so an unknown parameter (`?debug=1`, `__proto__[x]=1`) is a 400, never silently ignored.
   // The two third-party UIs (API docs, queue dashboard) read their own query strings.
+  // Likewise no body schema means no body (`refuseBodyWithoutSchema`), but for routes that read theirs themselves.
   app.addHook('onRoute', (route) => {
     addCommonResponses(route, '/api/v1/admin');
-    if (route.schema?.querystring !== undefined || OWN_QUERY_PREFIXES.some((prefix) => route.url.startsWith(prefix))) return;
+    const ownInput = OWN_QUERY_PREFIXES.some((prefix) => route.url.startsWith(prefix));
+    refuseBodyWithoutSchema(route, ownInput || route.config?.anyContentType === true);
+    if (route.schema?.querystring !== undefined || ownInput) return;
     route.schema = { ...route.schema, querystring: NO_QUERY };
   });
 

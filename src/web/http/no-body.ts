@@ -1,0 +1,52 @@
+import type { FastifyRequest, RouteOptions } from 'fastify';
+
+/** Methods Fastify reads a body for: a route of only other methods (GET, HEAD, OPTIONS) never has one. */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** An Ajv-style issue, so the error handler answers it as every other `VALIDATION_FAILED`. */
+interface BodyIssue {
+  instancePath: string;
+  schemaPath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message: string;
+}
+
+/**
+ * The issues of a body sent to a route that reads none: none for an absent body or `{}` (what clients send when
+ * they send "nothing" as JSON); one per field of an object; one for any other value (an array, a string, `null`).
+ */
+export function findUnreadBody(body: unknown): BodyIssue[] {
+  if (body === undefined) return [];
+  if (body !== null && typeof body === 'object' && !Array.isArray(body) && !Buffer.isBuffer(body)) {
+    return Object.keys(body).map((field) => ({
+      instancePath: '',
+      schemaPath: '#/additionalProperties',
+      keyword: 'additionalProperties',
+      params: { additionalProperty: field },
+      message: 'must NOT have additional properties (this route reads no body)',
+    }));
+  }
+  return [{ instancePath: '', schemaPath: '#/type', keyword: 'type', params: { type: 'object' }, message: 'must be empty: this route reads no body' }];
+}
+
+async function refuseUnreadBody(request: FastifyRequest): Promise<void> {
+  const issues = findUnreadBody(request.body);
+  if (issues.length === 0) return;
+  // The shape Fastify gives a schema's refusal: the error handler answers 400 VALIDATION_FAILED, `details.in` "body".
+  throw Object.assign(new Error('request body is invalid'), { statusCode: 400, validation: issues, validationContext: 'body' });
+}
+
+/**
+ * For the app's `onRoute` hook. A route without a body schema refuses a body it would otherwise ignore, as a route
+ * with one refuses an unknown field: an admin refund sent `{ "amountCents": 100 }` refunded the whole order, and
+ * `DELETE /cart/items` sent `{ "productId": 1 }` emptied the whole cart. An absent or empty body and `{}` are taken.
+ * Routes that read their body themselves (`ownBody`: the payment webhooks' raw bytes, the queue dashboard) are left as they are.
+ */
+export function refuseBodyWithoutSchema(route: RouteOptions, ownBody: boolean): void {
+  if (ownBody || (route.schema as { body?: unknown } | undefined)?.body !== undefined) return;
+  const methods = Array.isArray(route.method) ? route.method : [route.method];
+  if (!methods.some((method) => BODY_METHODS.has(method.toUpperCase()))) return;
+  const existing = route.preValidation === undefined ? [] : Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation];
+  route.preValidation = [refuseUnreadBody, ...existing];
+}
