@@ -52,4 +52,14 @@ describe('QA probes of the public API', () => {
     const detail = await t.app.inject({ method: 'GET', url: `/api/v1/admin/orders/${order.id}`, headers: t.admin });
     assert.equal(detail.json().status, 'paid', 'the refused refund changed nothing');
   });
+
+  it('refuses a new password that is the account’s own email address (PASSWORD_TOO_COMMON, reason context)', async () => {
+    const email = `jane.doe.${randomUUID().slice(0, 8)}@example.com`;
+    // README: a new password "a guesser would try first" is 422 PASSWORD_TOO_COMMON; `context` covers the email's
+    // local part. The whole address, the first thing tried against an account, is taken.
+    const reply = await t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email, password: email, name: 'Jane Doe' } });
+    assert.equal(reply.statusCode, 422, `a password equal to the email was answered ${reply.statusCode}: ${reply.body}`);
+    assert.equal(reply.json().error.code, 'PASSWORD_TOO_COMMON');
+    assert.equal(reply.json().error.details.reason, 'context');
+  });
 });

@@ -23,6 +23,11 @@ describe('new password policy', () => {
     assert.equal(reasonOf('JaneDoe1234'), 'context');
     assert.equal(reasonOf('jane.doe.password'), 'context', 'what is left is common');
     assert.equal(reasonOf('jane likes long walks'), 'accepted');
+    // The email is the username: the whole address, in any case and with a suffix, and its domain are context words.
+    assert.equal(reasonOf('jane.doe@example.com'), 'context', 'the whole address');
+    assert.equal(reasonOf('Jane.Doe@Example.COM!'), 'context', 'the address in another case');
+    assert.equal(reasonOf('example.com2026'), 'context', 'the domain');
+    assert.equal(reasonOf('jane.doe.1a2b3c4d@example.com', { email: 'Jane.Doe.1A2B3C4D@example.com', name: 'Jane Doe' }), 'context');
     // Two-letter parts of a name are not context words: "jo" would refuse every password holding "job".
     assert.equal(reasonOf('jobs and joys', { email: 'jo@example.com', name: 'Jo' }), 'accepted');
   });

@@ -26,19 +26,27 @@ export function isCommonPassword(password: string): boolean {
   return COMMON.has(password.toLowerCase());
 }
 
-/** The shop's name, the email's local part and the name, whole and split into words, longest first. */
+/**
+ * The shop's name, the whole email address, its local part and domain, and the name, whole and split into words, longest
+ * first (so the whole address goes before its parts). The address is the account's username: the first word a guesser
+ * tries against it (NIST SP 800-63B 3.1.1.2, "context-specific words, such as the name of the service, the username").
+ */
 function contextWords(who: { email: string; name: string }): string[] {
-  const local = who.email.trim().toLowerCase().split('@')[0] ?? '';
+  const email = who.email.trim().toLowerCase();
+  const at = email.lastIndexOf('@');
+  const local = at === -1 ? email : email.slice(0, at);
+  const domain = at === -1 ? '' : email.slice(at + 1);
   const name = who.name.trim().toLowerCase();
-  const words = [...SHOP_WORDS, local, ...local.split(/[^\p{L}\p{N}]+/u), name, ...name.split(/[^\p{L}\p{N}]+/u)];
+  const words = [...SHOP_WORDS, email, local, ...local.split(/[^\p{L}\p{N}]+/u), domain, name, ...name.split(/[^\p{L}\p{N}]+/u)];
   return [...new Set(words)].filter((word) => word.length >= MIN_CONTEXT_WORD).sort((a, b) => b.length - a.length);
 }
 
 /**
  * Refuses a new password that a guesser tries first (OWASP ASVS 5.0 6.2.4 and 6.2.11), before any hashing:
  * one of the 10,000 most common passwords in any letter case (`reason: 'common'`), or one that is not long
- * enough or is common once the shop's name, the email's local part and the customer's name are taken out of it,
- * with the separators then left at its ends (`reason: 'context'`: "salescale123", "jane.doejane.doe", "janepassword1"). A context word inside a password
+ * enough or is common once the shop's name, the email (whole, its local part, its domain) and the customer's name are
+ * taken out of it, in any letter case, with the separators then left at its ends (`reason: 'context'`: "salescale123",
+ * "jane.doejane.doe", "janepassword1", "Jane.Doe@Example.com"). A context word inside a password
  * that is long enough without it ("jane likes long walks") is kept: refusing any password that contains a name
  * would refuse good ones. Only for passwords being set: sign-in never checks, so existing accounts keep working.
  * @throws PasswordTooCommonError
