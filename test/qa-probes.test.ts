@@ -62,4 +62,24 @@ describe('QA probes of the public API', () => {
     assert.equal(reply.json().error.code, 'PASSWORD_TOO_COMMON');
     assert.equal(reply.json().error.details.reason, 'context');
   });
+
+  it('answers a forged guest order link with a 404 that names no order the client never asked for (no "order 0")', async () => {
+    const product = await createProduct();
+    const placed = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/orders',
+      headers: { 'idempotency-key': randomUUID() },
+      payload: { email: `guest-${randomUUID()}@example.com`, items: [{ productId: product.id, quantity: 1 }] },
+    });
+    assert.equal(placed.statusCode, 201, placed.body);
+    const [id, mac] = (placed.json().accessToken as string).split('.') as [string, string];
+    const forged = `${id}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`;
+    const reply = await t.app.inject({ method: 'GET', url: `/api/v1/guest-orders/${forged}` });
+    assert.equal(reply.statusCode, 404, reply.body);
+    const error = reply.json().error;
+    assert.equal(error.code, 'ORDER_NOT_FOUND');
+    // An internal placeholder leaks into the reply: "order 0 does not exist", details { id: 0 }.
+    assert.doesNotMatch(error.message, /\border 0\b/, `the 404 names a placeholder order: ${reply.body}`);
+    assert.notEqual(error.details?.id, 0, `details name order 0: ${reply.body}`);
+  });
 });

@@ -94,6 +94,13 @@ describe('guest checkout', () => {
     const stale = await read();
     assert.equal(stale.statusCode, 404, stale.body);
     assert.equal(stale.json().error.code, 'ORDER_NOT_FOUND');
+    // An expired genuine link answers what a forged one does: the reply tells a guesser nothing about the token.
+    const [, mac] = (accessToken as string).split('.') as [string, string];
+    const forged = await t.app.inject({ method: 'GET', url: `/api/v1/guest-orders/${id}.${mac.endsWith('A') ? 'B' : 'A'}${mac.slice(1)}` });
+    const { requestId: _stale, ...staleError } = stale.json().error;
+    const { requestId: _forged, ...forgedError } = forged.json().error;
+    assert.deepEqual(staleError, forgedError);
+    assert.equal(staleError.details, undefined, `the 404 names no order: ${stale.body}`);
     await t.platform.db.primary.execute(sql`update orders set created_at = now() - interval '89 days' where id = ${id}`);
     assert.equal((await read()).statusCode, 200, 'still served within the window');
   });

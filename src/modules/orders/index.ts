@@ -1,7 +1,7 @@
 export { createOrderBatcher, type OrderPlacer } from './order-batcher.ts';
 export { createOrderExpiry, expiredCounterFor, type OrderExpiry } from './order-expiry.ts';
 export { createOrderLifecycleRepository, type LockedOrder, type OrderLifecycleRepository } from './order-lifecycle.repository.ts';
-export { OrderNotFoundError } from './orders.errors.ts';
+export { GuestOrderLinkNotFoundError, OrderNotFoundError } from './orders.errors.ts';
 export { orderFollowUps, type FollowUpDelays, type OrderPlaced } from './orders.follow-ups.ts';
 export { checkoutMetricsFor, type CheckoutMetrics } from './orders.metrics.ts';
 export { createOrdersRepository, type OrdersRepository } from './orders.repository.ts';

@@ -113,6 +113,17 @@ export class OrderNotFoundError extends NotFoundError {
   }
 }
 
+/**
+ * 404 `ORDER_NOT_FOUND` for a guest order link that grants nothing: forged, another order's, or past its TTL. One reply,
+ * naming no order, for every case: which case it was would tell a guesser that a token is genuine, and a forged token
+ * names no order at all.
+ */
+export class GuestOrderLinkNotFoundError extends DomainError {
+  constructor() {
+    super('ORDER_NOT_FOUND', 'not_found', 'no order for this link: it is unknown or has expired');
+  }
+}
+
 export class CancelWindowClosedError extends ConflictError {
   constructor(id: number, windowS: number) {
     super('CANCEL_WINDOW_CLOSED', `order ${id} can no longer be cancelled (the window is ${windowS} s); contact support`, { id, windowSeconds: windowS });

@@ -12,6 +12,7 @@ import { noteAdminAction } from '../audit/index.ts';
 import { requireCustomer } from '../customers/index.ts';
 import {
   EmptyCartError,
+  GuestOrderLinkNotFoundError,
   IdempotencyKeyRequiredError,
   MixedCurrenciesError,
   OrderNotFoundError,
@@ -150,9 +151,11 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
         { schema: { tags, description: 'A guest order, by the `accessToken` its checkout answered, for GUEST_ORDER_LINK_TTL_S (90 days) after it was placed.', params: GuestOrderParams, response: { 200: Type.Ref('Order'), ...errorResponses(400, 404) } } },
         async (request) => {
           const orderId = links.verify(request.params.token);
-          if (orderId === undefined) throw new OrderNotFoundError(0);
-          const order = await orders.getGuest(orderId);
-          if (!links.readable(order.createdAt)) throw new OrderNotFoundError(orderId);
+          if (orderId === undefined) throw new GuestOrderLinkNotFoundError();
+          const order = await orders.getGuest(orderId).catch((error: unknown) => {
+            throw error instanceof OrderNotFoundError ? new GuestOrderLinkNotFoundError() : error;
+          });
+          if (!links.readable(order.createdAt)) throw new GuestOrderLinkNotFoundError();
           return order;
         },
       );
@@ -168,7 +171,7 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
         },
         async (request) => {
           const orderId = links.verify(request.params.token);
-          if (orderId === undefined) throw new OrderNotFoundError(0);
+          if (orderId === undefined) throw new GuestOrderLinkNotFoundError();
           return (await orders.cancel(orderId, undefined, { guest: true })).order;
         },
       );

@@ -5,7 +5,7 @@ import { IdParams, errorResponses } from '../../web/http/schemas.ts';
 import { noteAdminAction } from '../audit/index.ts';
 import { requireCustomer } from '../customers/index.ts';
 import { AdminOrderDetail, GuestOrderParams } from '../orders/http.ts';
-import { OrderNotFoundError, type GuestOrderLinks } from '../orders/index.ts';
+import { GuestOrderLinkNotFoundError, type GuestOrderLinks } from '../orders/index.ts';
 import { ProviderCallRefusedError, type PaymentProvider } from './payment-provider.ts';
 import { answerForRefusal, auditError, PaymentProviderUnavailableError, UnknownPaymentProviderError } from './payments.errors.ts';
 import type { PaymentService } from './payments.service.ts';
@@ -46,7 +46,7 @@ export function paymentRoutes(deps: { payments: PaymentService; provider: Paymen
         },
         async (request, reply) => {
           const orderId = links.verify(request.params.token);
-          if (orderId === undefined) throw new OrderNotFoundError(0);
+          if (orderId === undefined) throw new GuestOrderLinkNotFoundError();
           return answered(reply, await deps.payments.pay({ orderId, customerId: undefined, token: request.body.token, idempotencyKey: request.headers['idempotency-key'] }));
         },
       );
