@@ -231,6 +231,22 @@ describe('requests Node refuses before routing (real sockets)', () => {
     assert.match(continued, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 400 /, continued.slice(0, 200));
   });
 
+  it('answers an HTTP/1.1 request without a Host header with 400 MALFORMED_REQUEST in the documented error shape (Node answers a bare 400)', async () => {
+    // RFC 9112 3.2: a request without Host is not valid HTTP/1.1; README: Node's refusals come in the error shape.
+    const reply = await sendRaw(port, 'GET /api/v1/categories HTTP/1.1\r\n\r\n');
+    const [head = '', body = ''] = reply.split('\r\n\r\n', 2);
+    assert.match(head, /^HTTP\/1\.1 400 /, reply.slice(0, 200));
+    assert.match(head, /^content-type: application\/json/im, `no JSON error body: ${JSON.stringify(reply.slice(0, 300))}`);
+    const parsed = JSON.parse(body);
+    assert.equal(parsed.error.code, 'MALFORMED_REQUEST');
+    assert.equal(parsed.error.requestId, /^x-request-id: (.+)$/im.exec(head)?.[1]);
+  });
+
+  it('serves an HTTP/1.0 request without a Host header, as Node does (Host is HTTP/1.1\'s requirement)', async () => {
+    const reply = await sendRaw(port, 'GET /api/v1/categories HTTP/1.0\r\n\r\n');
+    assert.match(reply, /^HTTP\/1\.1 200 /, reply.slice(0, 200));
+  });
+
   it('gives a slow reply all the time it needs: the timeout is for receiving the request only', async () => {
     const reply = await sendRaw(port, 'GET /test/slow-reply HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     assert.match(reply, /^HTTP\/1\.1 200 /, reply.slice(0, 200));

@@ -30,6 +30,7 @@ import { useEdgeClientAddress } from './http/client-address.ts';
 import { addCommonResponses } from './http/common-responses.ts';
 import { findUnstorableText } from './http/input-text.ts';
 import { refuseBodyWithoutSchema } from './http/no-body.ts';
+import { findHostProblem } from './http/request-host.ts';
 import { isLongLivedReply } from './http/long-lived.ts';
 import { createSchemaCompiler } from './http/validation.ts';
 import { onReplyDone } from './http/reply-done.ts';
@@ -106,6 +107,8 @@ export async function buildServer(web: WebServices): Promise<App> {
     frameworkErrors,
     // What Node's HTTP parser refuses (bad Content-Length, bad chunks, oversized headers, timeouts), in our error shape.
     clientErrorHandler: answerClientError,
+    // Node's own Host check answers a bare 400 before Fastify; `findHostProblem` answers it in the error shape.
+    http: { requireHostHeader: false },
   }).withTypeProvider<TypeBoxTypeProvider>();
   if (config.http.clientAddressHeader !== undefined) useEdgeClientAddress(app, config.http.clientAddressHeader);
   // Headers must be allowed to arrive for longer than a load balancer keeps an idle connection (60 s).
@@ -154,6 +157,13 @@ export async function buildServer(web: WebServices): Promise<App> {
   const lifecycle: Lifecycle = { draining: false, startedAt: Date.now() };
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  app.addHook('onRequest', (request, reply, done) => {
+    const hostProblem = findHostProblem(request.raw);
+    if (hostProblem === undefined) return done();
+    // As for Node's own refusals (`answerClientError`): the connection's next bytes are not to be trusted.
+    reply.header('connection', 'close');
+    sendError(reply, 400, 'MALFORMED_REQUEST', hostProblem);
   });
   if (isTracingStarted()) {
     // A traced request's log lines carry its trace (`traceId`, `spanId`): an error line leads to the trace that shows
