@@ -150,6 +150,15 @@ describe('malformed input', () => {
     assert.equal((await t.app.inject({ url: '/api/v1/products?category=self-0' })).statusCode, 200);
   });
 
+  it('refuses a malformed percent-encoding in the query string with 400 BAD_URL, as in the path (not searched as literal text)', async () => {
+    // README, Router: "a malformed percent-encoding, 400 BAD_URL". The path gets it; the query string is taken as is.
+    for (const url of ['/api/v1/products?q=%E0%A4%A', '/api/v1/products?q=%ZZ', '/api/v1/admin/sale-events?cursor=%E0%A4%A']) {
+      const reply = await t.app.inject({ url, headers: t.admin });
+      assert.equal(reply.statusCode, 400, `${url} was answered ${reply.statusCode}: ${reply.body.slice(0, 200)}`);
+      assert.equal(reply.json().error.code, 'BAD_URL', url);
+    }
+  });
+
   it('echoes a sane X-Request-Id and replaces an unsafe one', async () => {
     const given = await t.app.inject({ url: '/api/v1/products/999999', headers: { 'x-request-id': 'lb-abc-123' } });
     assert.equal(given.headers['x-request-id'], 'lb-abc-123');

@@ -31,6 +31,7 @@ import { addCommonResponses } from './http/common-responses.ts';
 import { findUnstorableText } from './http/input-text.ts';
 import { refuseBodyWithoutSchema } from './http/no-body.ts';
 import { findHostProblem } from './http/request-host.ts';
+import { hasMalformedQuery } from './http/query-encoding.ts';
 import { isLongLivedReply } from './http/long-lived.ts';
 import { createSchemaCompiler } from './http/validation.ts';
 import { onReplyDone } from './http/reply-done.ts';
@@ -164,6 +165,11 @@ export async function buildServer(web: WebServices): Promise<App> {
     // As for Node's own refusals (`answerClientError`): the connection's next bytes are not to be trusted.
     reply.header('connection', 'close');
     sendError(reply, 400, 'MALFORMED_REQUEST', hostProblem);
+  });
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!hasMalformedQuery(request.url)) return done();
+    // As the router answers a malformed percent-encoding in the path (`frameworkErrors`).
+    sendError(reply, 400, 'BAD_URL', 'the request URL is malformed');
   });
   if (isTracingStarted()) {
     // A traced request's log lines carry its trace (`traceId`, `spanId`): an error line leads to the trace that shows
