@@ -256,6 +256,14 @@ describe('requests Node refuses before routing (real sockets)', () => {
     assert.match(reply, /^HTTP\/1\.1 200 /, reply.slice(0, 200));
   });
 
+  it('refuses an HTTP/1.1 request with two Host headers with 400 MALFORMED_REQUEST (it was served)', async () => {
+    // RFC 9112 3.2: "more than one Host header field line" is a 400, as the doubled Content-Length already is.
+    const reply = await sendRaw(port, 'GET /api/v1/categories HTTP/1.1\r\nHost: shop.example\r\nHost: evil.example\r\nConnection: close\r\n\r\n');
+    const [head = '', body = ''] = reply.split('\r\n\r\n', 2);
+    assert.match(head, /^HTTP\/1\.1 400 /, `two Host headers were answered: ${reply.slice(0, 120)}`);
+    assert.equal(JSON.parse(body).error.code, 'MALFORMED_REQUEST');
+  });
+
   it('gives a slow reply all the time it needs: the timeout is for receiving the request only', async () => {
     const reply = await sendRaw(port, 'GET /test/slow-reply HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     assert.match(reply, /^HTTP\/1\.1 200 /, reply.slice(0, 200));
