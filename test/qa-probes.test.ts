@@ -82,4 +82,13 @@ describe('QA probes of the public API', () => {
     assert.doesNotMatch(error.message, /\border 0\b/, `the 404 names a placeholder order: ${reply.body}`);
     assert.notEqual(error.details?.id, 0, `details name order 0: ${reply.body}`);
   });
+
+  it('answers an unknown path under the queue dashboard with 404 ROUTE_NOT_FOUND in the error shape (not Fastify\'s default body)', async () => {
+    // README: "Unknown routes are 404 ROUTE_NOT_FOUND ... all in the shape above"; "Every error has one shape".
+    const reply = await t.app.inject({ url: '/admin/queues/no-such-page', headers: t.admin });
+    assert.equal(reply.statusCode, 404, reply.body);
+    const body = reply.json();
+    assert.equal(body.error?.code, 'ROUTE_NOT_FOUND', `not the documented error shape: ${reply.body}`);
+    assert.equal(body.error.requestId, reply.headers['x-request-id']);
+  });
 });

@@ -33,4 +33,25 @@ describe('queue board', () => {
       await app.close();
     }
   });
+
+  it('answers a path the board has no route or file for with 404 ROUTE_NOT_FOUND, and keeps the board\'s own refusals for its UI', async () => {
+    const app = Fastify({ logger: false });
+    await app.register(queueBoard({ queues: { all: () => [] } as unknown as QueueSet, adminToken: TOKEN }));
+    const get = (url: string) => app.inject({ url, headers: { authorization: `Bearer ${TOKEN}` } });
+    try {
+      for (const url of ['/admin/queues/no-such-page', '/admin/queues/static/no-such-file.js', '/admin/queues/api/no-such-call?x=1']) {
+        const response = await get(url);
+        assert.equal(response.statusCode, 404, `${url}: ${response.body}`);
+        assert.equal(response.json().error.code, 'ROUTE_NOT_FOUND', url);
+        assert.equal(response.headers['x-salescale-board-not-found'], undefined, 'the internal mark stays inside');
+      }
+      // The dashboard's UI shows its API's refusals by their translation key.
+      const unknownQueue = await get('/admin/queues/api/queues/no-such-queue/metrics');
+      assert.equal(unknownQueue.statusCode, 404, unknownQueue.body);
+      assert.deepEqual(unknownQueue.json().error, { key: 'ERRORS.QUEUE_NOT_FOUND' });
+      assert.equal((await get('/admin/queues')).statusCode, 200);
+    } finally {
+      await app.close();
+    }
+  });
 });

@@ -1,12 +1,16 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { QueueSet } from '../../platform/queue/queues.ts';
+import { sendError } from '../http/error-reply.ts';
 import { requireAdminToken } from './admin-auth.ts';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
 
 /** Names each forwarded request, so that a failure inside the board finds its way back to it. */
 const FORWARD_ID = 'x-salescale-board-forward';
+
+/** Marks the board's reply to a path it has no route for (see `buildBoard`). */
+const NOT_FOUND_MARK = 'x-salescale-board-not-found';
 
 /** Hop-by-hop and length headers: the forwarding side sets its own. */
 const NOT_FORWARDED = new Set(['connection', 'content-length', 'keep-alive', 'transfer-encoding', 'date']);
@@ -67,6 +71,8 @@ export function queueBoard(deps: { queues: QueueSet; adminToken: string }): Fast
             });
             const failure = failures.get(id);
             if (failure) throw failure;
+            // A path the board has no route (or static file) for: the API's 404, in the error shape.
+            if (response.headers[NOT_FOUND_MARK] !== undefined) return sendError(reply, 404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
             return reply.code(response.statusCode).headers(forwardable(response.headers)).send(response.rawPayload);
           } finally {
             failures.delete(id);
@@ -107,6 +113,10 @@ async function buildBoard(queues: QueueSet): Promise<Board> {
     return { status: status as 400, body: { error: { key: 'ERRORS.INTERNAL_SERVER_ERROR' }, message: error.message } };
   });
   const instance = fastify({ logger: false });
+  // Fastify's default 404 body ({message, error, statusCode}) is not the API's error shape: the forwarding route
+  // answers ROUTE_NOT_FOUND instead. The board's own API refusals (`{"error":{"key":"ERRORS.QUEUE_NOT_FOUND"}}`) are
+  // kept: its UI shows them by that translation key.
+  instance.setNotFoundHandler((_request, reply) => reply.code(404).header(NOT_FOUND_MARK, '1').send());
   const failures = new Map<string, Error>();
   // Runs before the error handler above, with the request: a failure without a status of its own is a 5xx there.
   instance.addHook('onError', async (request, _reply, error: Error & { statusCode?: number }) => {
