@@ -91,4 +91,13 @@ describe('QA probes of the public API', () => {
     assert.equal(body.error?.code, 'ROUTE_NOT_FOUND', `not the documented error shape: ${reply.body}`);
     assert.equal(body.error.requestId, reply.headers['x-request-id']);
   });
+
+  it('names a missing sale event in words, not by an internal identifier ("sale_event 999999 does not exist")', async () => {
+    const reply = await t.app.inject({ url: '/api/v1/admin/sale-events/999999', headers: t.admin });
+    assert.equal(reply.statusCode, 404, reply.body);
+    const error = reply.json().error;
+    assert.equal(error.code, 'SALE_EVENT_NOT_FOUND');
+    // Every other not-found reads "product 5 does not exist", "category 5 does not exist", "sale event 5 has no waiting room".
+    assert.doesNotMatch(error.message, /sale_event/, `internal identifier in the message: ${error.message}`);
+  });
 });

@@ -54,9 +54,13 @@ export function hadNoEffect(error: unknown): boolean {
   return typeof error === 'object' && error !== null && withoutEffect.has(error);
 }
 
+/**
+ * `resource` names the code (`sale_event` → `SALE_EVENT_NOT_FOUND`); the message, read by people, names it in words
+ * ("sale event 5 does not exist"), as every other message does.
+ */
 export class NotFoundError extends DomainError {
   constructor(resource: string, id: string | number) {
-    super(`${resource.toUpperCase()}_NOT_FOUND`, 'not_found', `${resource} ${id} does not exist`, { id });
+    super(`${resource.toUpperCase()}_NOT_FOUND`, 'not_found', `${resource.replaceAll('_', ' ')} ${id} does not exist`, { id });
   }
 }
 
