@@ -100,4 +100,37 @@ describe('QA probes of the public API', () => {
     // Every other not-found reads "product 5 does not exist", "category 5 does not exist", "sale event 5 has no waiting room".
     assert.doesNotMatch(error.message, /sale_event/, `internal identifier in the message: ${error.message}`);
   });
+
+  it('names each product once in PASS_REQUIRED details when the items repeat a product (they are merged)', async () => {
+    const product = await createProduct();
+    const sale = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/sale-events',
+      headers: t.admin,
+      payload: {
+        name: 'QA queued sale',
+        startsAt: new Date(Date.now() - 60_000).toISOString(),
+        endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+        productIds: [product.id],
+        waitingRoom: { enabled: true, admissionPerSecond: 10 },
+      },
+    });
+    assert.equal(sale.statusCode, 201, sale.body);
+    // Each instance re-reads the rooms every WAITING_ROOM_EVENTS_REFRESH_MS: wait (polled, with a deadline) until it serves this one.
+    const deadline = Date.now() + 30_000;
+    while ((await t.app.inject({ url: `/api/v1/sale-events/${sale.json().id}/queue` })).statusCode !== 200) {
+      assert.ok(Date.now() < deadline, 'the instance never served the sale’s waiting room');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const reply = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/orders',
+      headers: { cookie: alice, 'idempotency-key': randomUUID() },
+      payload: { items: [{ productId: product.id, quantity: 1 }, { productId: product.id, quantity: 1 }] },
+    });
+    assert.equal(reply.statusCode, 403, reply.body);
+    const error = reply.json().error;
+    assert.equal(error.code, 'PASS_REQUIRED');
+    assert.deepEqual(error.details.productIds, [product.id], `details repeat the product: ${reply.body}`);
+  });
 });

@@ -66,7 +66,9 @@ export function createCheckoutRule(deps: {
       const spent = new Map<number, PassClaims>();
       /** Products no pass covers, by the first live sale listing them (the one a refusal names). */
       const uncovered = new Map<number, { events: QueuedEvent[]; products: number[] }>();
-      for (const productId of productIds) {
+      // Each product once, in order of first appearance: items that repeat a product are one line of the order, and a
+      // refusal names it once (PASS_REQUIRED details.productIds).
+      for (const productId of new Set(productIds)) {
         const events = registry.liveFor(productId, now);
         // A pass this order already spends covers the product if its sale lists it.
         if (events.length === 0 || events.some((event) => spent.has(event.id))) continue;
