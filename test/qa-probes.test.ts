@@ -133,4 +133,16 @@ describe('QA probes of the public API', () => {
     assert.equal(error.code, 'PASS_REQUIRED');
     assert.deepEqual(error.details.productIds, [product.id], `details repeat the product: ${reply.body}`);
   });
+
+  it('refuses a JSON body sent as text/plain with 415 UNSUPPORTED_MEDIA_TYPE, as text/xml is (not 400 "must be object")', async () => {
+    const product = await createProduct();
+    const reply = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/cart/items/${product.id}`,
+      headers: { cookie: alice, 'content-type': 'text/plain' },
+      payload: JSON.stringify({ quantity: 1 }),
+    });
+    assert.equal(reply.statusCode, 415, `a body of the wrong media type was answered ${reply.statusCode}: ${reply.body}`);
+    assert.equal(reply.json().error.code, 'UNSUPPORTED_MEDIA_TYPE');
+  });
 });

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { errorCodes, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { FastifyValidationResult } from 'fastify/types/schema.js';
 import fp from 'fastify-plugin';
 import { Type } from 'typebox';
@@ -111,6 +111,14 @@ export async function buildServer(web: WebServices): Promise<App> {
     // Node's own Host check answers a bare 400 before Fastify; `findHostProblem` answers it in the error shape.
     http: { requireHostHeader: false },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Bodies are JSON. Fastify also parses text/plain, so a JSON body sent as text/plain reached the schema as a string
+  // ("must be object", 400) where text/xml is a 415: text/plain is a 415 too. An empty text/plain body (`fetch` with
+  // `body: ''`) is no body, as none is. (Payment webhooks and the queue dashboard parse their own bodies.)
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') done(null, undefined);
+    else done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(), undefined);
+  });
   if (config.http.clientAddressHeader !== undefined) useEdgeClientAddress(app, config.http.clientAddressHeader);
   // Headers must be allowed to arrive for longer than a load balancer keeps an idle connection (60 s).
   // (Never longer than the whole request may take.)

@@ -15,8 +15,9 @@ import { sendError } from '../http/error-reply.ts';
  *   `SameSite=Lax`, so a storefront on another *site* signs in through its own backend; one on another
  *   origin of the same site (shop.example.com → api.example.com) works as is.
  * - Cross-site request refusal: SameSite=Lax keeps the cookies off another *site*'s form posts, but not off
- *   another origin of the same site (a sibling subdomain) nor in a browser without SameSite, and a form can post
- *   `text/plain`, which Fastify parses (a route without a body, such as cancelling an order, takes it). A
+ *   another origin of the same site (a sibling subdomain) nor in a browser without SameSite, and a page can post
+ *   to a route that reads no body (cancelling an order): a form (`text/plain`, refused 415 unless empty, then taken
+ *   as no body) or a no-cors `fetch` without a body. This check runs first, before any body is read. A
  *   state-changing request a browser says comes from elsewhere (`Sec-Fetch-Site: same-site | cross-site`, or,
  *   without Fetch Metadata, an `Origin` naming another host or port, or `null`) is refused, 403
  *   `CROSS_SITE_REQUEST`, unless its origin is in CORS_ORIGINS. Requests without those headers (API clients,
