@@ -31,7 +31,7 @@ import { addCommonResponses } from './http/common-responses.ts';
 import { findUnstorableText } from './http/input-text.ts';
 import { refuseBodyWithoutSchema } from './http/no-body.ts';
 import { findHostProblem } from './http/request-host.ts';
-import { hasMalformedQuery } from './http/query-encoding.ts';
+import { findMalformedParameter, hasMalformedQuery } from './http/query-encoding.ts';
 import { isLongLivedReply } from './http/long-lived.ts';
 import { createSchemaCompiler } from './http/validation.ts';
 import { onReplyDone } from './http/reply-done.ts';
@@ -79,6 +79,16 @@ export function getTrustProxy(trust: string[] | number): string[] | ((address: s
 }
 
 const NO_QUERY = Type.Object({}, { additionalProperties: false });
+
+/**
+ * The parameters a page reads, when `querystring` is a page's schema (one that admits any other parameter, as
+ * the storefront's do); undefined for every other route, whose whole query string is its input.
+ */
+function getPageParameters(querystring: unknown): ReadonlySet<string> | undefined {
+  const schema = querystring as { additionalProperties?: unknown; properties?: object } | undefined;
+  if (schema?.additionalProperties !== true) return undefined;
+  return new Set(Object.keys(schema.properties ?? {}));
+}
 const OWN_QUERY_PREFIXES = ['/docs', QUEUE_BOARD_PATH];
 
 /**
@@ -176,8 +186,15 @@ export async function buildServer(web: WebServices): Promise<App> {
   });
   app.addHook('onRequest', (request, reply, done) => {
     if (!hasMalformedQuery(request.url)) return done();
+    const pageReads = getPageParameters(request.routeOptions.schema?.querystring);
     // As the router answers a malformed percent-encoding in the path (`frameworkErrors`).
-    sendError(reply, 400, 'BAD_URL', 'the request URL is malformed');
+    if (pageReads === undefined) return sendError(reply, 400, 'BAD_URL', 'the request URL is malformed');
+    // A page (the storefront's) ignores the parameters it does not read, malformed or not (a campaign's
+    // `utm_campaign=50%off`); one it reads is refused as its schema refuses it, so the page answers with a page.
+    const malformed = findMalformedParameter(request.url, pageReads);
+    if (malformed === undefined) return done();
+    const issue = { instancePath: `/${malformed}`, schemaPath: '#/format', keyword: 'format', params: {}, message: 'must be correctly percent-encoded' };
+    done(Object.assign(new Error('request querystring is invalid'), { statusCode: 400, validation: [issue], validationContext: 'querystring' }));
   });
   if (isTracingStarted()) {
     // A traced request's log lines carry its trace (`traceId`, `spanId`): an error line leads to the trace that shows

@@ -167,3 +167,33 @@ describe('storefront: addresses a shopper mistypes or truncates', () => {
     assert.equal(api.json().error.code, 'VALIDATION_FAILED');
   });
 });
+
+describe('storefront: a campaign link whose tracking parameter holds a stray %', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(() => t.close());
+
+  // README: pages "ignore any other" parameter than those they read, since shoppers arrive through links carrying
+  // what campaigns append, and "what they refuse is answered with a page of the shop, not JSON". A campaign tool that
+  // writes a literal % ("50%off") or a Latin-1 escape ("caf%E9") into utm_campaign must not turn the page into JSON.
+  it('opens the page, ignoring the parameter, as it did before the query string was checked for malformed escapes', async () => {
+    for (const url of ['/?utm_campaign=50%off', '/cart?utm_content=caf%E9', '/account?gclid=abc%']) {
+      const reply = await t.app.inject({ url });
+      assert.match(String(reply.headers['content-type']), /^text\/html/, `${url} was answered ${reply.statusCode} ${reply.headers['content-type']}: ${reply.body.slice(0, 160)}`);
+      assert.equal(reply.statusCode, 200, `${url}: ${reply.body.slice(0, 160)}`);
+    }
+  });
+
+  it('answers a malformed escape in a parameter the page reads with the shop 400 page, and the API with 400 BAD_URL', async () => {
+    for (const url of ['/?q=%E0%A4%A', '/?utm_source=x&category=%ZZ', '/account?next=/%C3']) {
+      const reply = await t.app.inject({ url });
+      assert.equal(reply.statusCode, 400, `${url}: ${reply.body.slice(0, 160)}`);
+      assert.match(String(reply.headers['content-type']), /^text\/html/, url);
+    }
+    const api = await t.app.inject({ url: '/api/v1/products?utm_campaign=50%off' });
+    assert.equal(api.statusCode, 400, api.body);
+    assert.equal(api.json().error.code, 'BAD_URL');
+  });
+});
