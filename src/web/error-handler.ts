@@ -137,13 +137,16 @@ const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 
 /**
  * Fastify's `frameworkErrors`: the router's own refusals (a path parameter over `maxParamLength`,
- * a malformed URL) in the same error shape as everything else.
+ * a malformed URL) in the same error shape as everything else, with the headers every reply carries
+ * (`everyReply`: the router refuses before any hook has set them).
  */
-export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  const status = error.statusCode ?? 400;
-  // The router refused before any hook ran: echo the request id here.
-  reply.header('x-request-id', reply.request.id);
-  sendError(reply, status, FASTIFY_CODES[error.code] ?? 'BAD_REQUEST', status === 414 ? 'a path parameter is too long' : 'the request URL is malformed');
+export function createFrameworkErrors(everyReply: Readonly<Record<string, string>>): (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
+  return (error, _request, reply) => {
+    const status = error.statusCode ?? 400;
+    // The router refused before any hook ran: echo the request id here.
+    reply.headers(everyReply).header('x-request-id', reply.request.id);
+    sendError(reply, status, FASTIFY_CODES[error.code] ?? 'BAD_REQUEST', status === 414 ? 'a path parameter is too long' : 'the request URL is malformed');
+  };
 }
 
 /**

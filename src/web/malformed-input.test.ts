@@ -264,6 +264,26 @@ describe('requests Node refuses before routing (real sockets)', () => {
     assert.equal(JSON.parse(body).error.code, 'MALFORMED_REQUEST');
   });
 
+  it('gives the refusals answered before routing or in the first hooks no-store and the security headers, as every reply', async () => {
+    // README: every reply is `Cache-Control: no-store` unless its route says otherwise; these came before the hook
+    // that sets it (and helmet's headers), so a cache in front kept them for its default TTL.
+    const cases = [
+      { name: 'no Host', bytes: 'GET /api/v1/categories HTTP/1.1\r\nConnection: close\r\n\r\n', code: 'MALFORMED_REQUEST' },
+      { name: 'two Hosts', bytes: 'GET /api/v1/categories HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n', code: 'MALFORMED_REQUEST' },
+      { name: 'a malformed query', bytes: 'GET /api/v1/products?q=%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', code: 'BAD_URL' },
+      { name: 'a malformed path', bytes: 'GET /api/v1/products/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', code: 'BAD_URL' },
+    ];
+    for (const c of cases) {
+      const reply = await sendRaw(port, c.bytes);
+      const [head = '', body = ''] = reply.split('\r\n\r\n', 2);
+      assert.match(head, /^HTTP\/1\.1 400 /, `${c.name}: ${reply.slice(0, 200)}`);
+      assert.equal(JSON.parse(body).error.code, c.code, c.name);
+      for (const header of [/^cache-control: no-store\r?$/im, /^x-content-type-options: nosniff\r?$/im, /^content-security-policy: default-src 'self'/im, /^x-frame-options: /im]) {
+        assert.match(head, header, `${c.name} was answered without ${header.source}: ${JSON.stringify(head)}`);
+      }
+    }
+  });
+
   it('gives a slow reply all the time it needs: the timeout is for receiving the request only', async () => {
     const reply = await sendRaw(port, 'GET /test/slow-reply HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     assert.match(reply, /^HTTP\/1\.1 200 /, reply.slice(0, 200));

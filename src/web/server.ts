@@ -25,7 +25,7 @@ import { isTracingStarted, sampledSpanIds } from '../platform/telemetry/trace-co
 import { rateLimitMetricsFor } from '../platform/rate-limit/rate-limit.metrics.ts';
 import { adminModeRoutes } from './admin-mode.routes.ts';
 import type { WebServices } from './compose.ts';
-import { answerClientError, answerExpectationFailed, frameworkErrors, installErrorHandling } from './error-handler.ts';
+import { answerClientError, answerExpectationFailed, createFrameworkErrors, installErrorHandling } from './error-handler.ts';
 import { useEdgeClientAddress } from './http/client-address.ts';
 import { addCommonResponses } from './http/common-responses.ts';
 import { findUnstorableText } from './http/input-text.ts';
@@ -44,7 +44,7 @@ import { degradeMode } from './plugins/degrade-mode.ts';
 import { rateLimit } from './plugins/rate-limit.ts';
 import { QUEUE_BOARD_PATH, queueBoard } from './plugins/queue-board.ts';
 import { ErrorResponse } from './http/schemas.ts';
-import { browserSecurity } from './plugins/browser-security.ts';
+import { browserSecurity, getEveryReplyHeaders } from './plugins/browser-security.ts';
 import { storefrontRoutes } from './storefront/storefront.routes.ts';
 import { redactUrl } from '../platform/logger/redact-url.ts';
 
@@ -99,6 +99,7 @@ const OWN_QUERY_PREFIXES = ['/docs', QUEUE_BOARD_PATH];
 export async function buildServer(web: WebServices): Promise<App> {
   const deps = web.platform;
   const { config } = deps;
+  const everyReply = getEveryReplyHeaders(config.isProduction);
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -115,7 +116,7 @@ export async function buildServer(web: WebServices): Promise<App> {
     genReqId: getRequestId,
     routerOptions: { maxParamLength: 200 },
     // The router's own refusals (414 for a path parameter over maxParamLength, a malformed URL) in our error shape.
-    frameworkErrors,
+    frameworkErrors: createFrameworkErrors(everyReply),
     // What Node's HTTP parser refuses (bad Content-Length, bad chunks, oversized headers, timeouts), in our error shape.
     clientErrorHandler: answerClientError,
     // Node's own Host check answers a bare 400 before Fastify; `findHostProblem` answers it in the error shape.
@@ -165,6 +166,12 @@ export async function buildServer(web: WebServices): Promise<App> {
   });
 
   await app.register(releaseOnClose(web));
+  // The first hook: every reply, the refusals of the hooks after it included, carries the request id, the security
+  // headers and `Cache-Control: no-store` (which a route may replace). One `headers` call for all of them.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(everyReply).header('x-request-id', request.id);
+    done();
+  });
   installErrorHandling(app);
   refuseWhileClosing(app);
   app.addSchema(ErrorResponse);
@@ -174,9 +181,6 @@ export async function buildServer(web: WebServices): Promise<App> {
   /** A dependency down for this instance, as its requests and `/ready` find: the degrade signal ignores that time. */
   const outage = new DependencyOutage();
   const lifecycle: Lifecycle = { draining: false, startedAt: Date.now() };
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
   app.addHook('onRequest', (request, reply, done) => {
     const hostProblem = findHostProblem(request.raw);
     if (hostProblem === undefined) return done();
@@ -221,7 +225,9 @@ export async function buildServer(web: WebServices): Promise<App> {
     request.log.info(abandoned ? { ...fields, abandoned } : fields, 'request');
   });
 
-  await app.register(browserSecurity({ corsOrigins: config.http.corsOrigins, production: config.isProduction, shopUrl: config.mail.shopUrl, inlineStylePaths: [QUEUE_BOARD_PATH] }));
+  await app.register(
+    browserSecurity({ corsOrigins: config.http.corsOrigins, production: config.isProduction, shopUrl: config.mail.shopUrl, inlineStylePaths: [QUEUE_BOARD_PATH], setHeaders: false }),
+  );
   if (config.http.apiDocs) {
     await app.register(swagger, {
       openapi: {

@@ -25,7 +25,7 @@ import { sendError } from '../http/error-reply.ts';
  *   `X-Forwarded-Host` when TRUST_PROXY trusts the peer (Fastify's `request.host`), and SHOP_URL's when set (a
  *   proxy that rewrites `Host` and forwards none); ports 80 and 443 count as no port.
  *
- * - Cache-Control: `no-store` on every reply a route does not mark itself (see the hook).
+ * - Cache-Control: `no-store` on every reply a route does not mark itself (`getEveryReplyHeaders`).
  *
  * The headers are helmet's, computed once at start: they do not depend on the request (no CSP
  * nonces), and `@fastify/helmet` built a new helmet middleware, CSP parsing included, on every request
@@ -38,16 +38,22 @@ export function browserSecurity(options: {
   shopUrl?: string;
   /** Pages of third-party UIs with inline styles (the queue dashboard): their CSP also allows those. */
   inlineStylePaths?: string[];
+  /**
+   * Whether this plugin sets `getEveryReplyHeaders` itself, in an onRequest hook of its own. The web server sets them
+   * in its first hook instead (and on the router's refusals), so that the refusals of the hooks before this one
+   * (a missing Host, a malformed query) carry them too.
+   * @defaultValue true
+   */
+  setHeaders?: boolean;
 }): FastifyPluginAsync {
   const plugin: FastifyPluginAsync = async (app) => {
-    // `no-store` unless a route says otherwise (static assets, event streams): a shared cache put in front for a
-    // sale (a CDN) keeps a reply without Cache-Control for its default TTL, and one whose key leaves out the
-    // cookie would hand a shopper's cart, orders or session to the next visitor.
-    const headers = { ...helmetHeaders(securityHeaderOptions(options.production)), 'cache-control': 'no-store' };
-    app.addHook('onRequest', (_request, reply, done) => {
-      reply.headers(headers);
-      done();
-    });
+    if (options.setHeaders !== false) {
+      const headers = getEveryReplyHeaders(options.production);
+      app.addHook('onRequest', (_request, reply, done) => {
+        reply.headers(headers);
+        done();
+      });
+    }
     const allowed = new Set(options.corsOrigins);
     const shopHost = options.shopUrl === undefined ? undefined : getComparableHost(new URL(options.shopUrl).host);
     app.addHook('onRequest', (request, reply, done) => {
@@ -85,6 +91,16 @@ export function browserSecurity(options: {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The headers every reply starts with, computed once: helmet's and `Cache-Control: no-store`, which a route may
+ * replace (static assets, event streams). A shared cache put in front for a sale (a CDN) keeps a reply without
+ * Cache-Control for its default TTL, and one whose key leaves out the cookie would hand a shopper's cart, orders or
+ * session to the next visitor.
+ */
+export function getEveryReplyHeaders(production: boolean): Readonly<Record<string, string>> {
+  return { ...helmetHeaders(securityHeaderOptions(production)), 'cache-control': 'no-store' };
+}
 
 /**
  * Whether a browser says this request comes from a page of another origin that CORS_ORIGINS does not list.
