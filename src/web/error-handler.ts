@@ -155,9 +155,9 @@ export function createFrameworkErrors(everyReply: Readonly<Record<string, string
  * listens, answers a bare 417; here the 417 has the error shape. The request is not processed: its body,
  * if any, is read and dropped by Node, and the connection stays open.
  */
-export function answerExpectationFailed(response: ServerResponse, requestId: string): void {
+export function answerExpectationFailed(response: ServerResponse, requestId: string, everyReply: Readonly<Record<string, string>>): void {
   const body = JSON.stringify(errorBody('EXPECTATION_FAILED', 'the server meets no expectation but "Expect: 100-continue"', requestId));
-  response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
+  response.writeHead(417, { ...everyReply, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
   response.end(body);
 }
 
@@ -173,18 +173,25 @@ const MALFORMED_REQUEST = { status: 400, code: 'MALFORMED_REQUEST', message: 'th
  * Content-Length, Content-Length with Transfer-Encoding, a bad chunk, a control character in a
  * header, headers over the limit, a request not received within REQUEST_TIMEOUT_MS — in the same
  * error shape as everything else (Fastify's default is `{"error":"Bad Request","message":"Client Error"}`),
- * then the connection is closed: after a parse error its remaining bytes cannot be trusted.
+ * then the connection is closed: after a parse error its remaining bytes cannot be trusted. With `everyReply`, the headers
+ * every reply carries (no-store, the security headers).
  */
-export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
-  // A reset connection has nobody left to answer.
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const refusal = (error.code && CONNECTION_ERRORS[error.code]) || MALFORMED_REQUEST;
-  if (socket.writable) {
-    const requestId = randomUUID();
-    const body = JSON.stringify(errorBody(refusal.code, refusal.message, requestId));
-    socket.write(
-      `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
-    );
-  }
-  socket.destroy(error);
+export function createClientErrorAnswer(everyReply: Readonly<Record<string, string>>): (error: Error & { code?: string }, socket: Socket) => void {
+  // The headers every reply carries (no-store, the security headers), written once as header lines.
+  const everyReplyLines = Object.entries(everyReply)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  return (error, socket) => {
+    // A reset connection has nobody left to answer.
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const refusal = (error.code && CONNECTION_ERRORS[error.code]) || MALFORMED_REQUEST;
+    if (socket.writable) {
+      const requestId = randomUUID();
+      const body = JSON.stringify(errorBody(refusal.code, refusal.message, requestId));
+      socket.write(
+        `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\n${everyReplyLines}content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy(error);
+  };
 }

@@ -272,11 +272,14 @@ describe('requests Node refuses before routing (real sockets)', () => {
       { name: 'two Hosts', bytes: 'GET /api/v1/categories HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n', code: 'MALFORMED_REQUEST' },
       { name: 'a malformed query', bytes: 'GET /api/v1/products?q=%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', code: 'BAD_URL' },
       { name: 'a malformed path', bytes: 'GET /api/v1/products/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', code: 'BAD_URL' },
+      // Node's own refusals, written to the socket before there is a request (createClientErrorAnswer, the Expect check).
+      { name: 'a doubled Content-Length', bytes: 'POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}', code: 'MALFORMED_REQUEST' },
+      { name: 'an unmet Expect', bytes: 'GET /api/v1/categories HTTP/1.1\r\nHost: x\r\nExpect: x\r\nConnection: close\r\n\r\n', code: 'EXPECTATION_FAILED', status: 417 },
     ];
     for (const c of cases) {
       const reply = await sendRaw(port, c.bytes);
       const [head = '', body = ''] = reply.split('\r\n\r\n', 2);
-      assert.match(head, /^HTTP\/1\.1 400 /, `${c.name}: ${reply.slice(0, 200)}`);
+      assert.match(head, new RegExp(`^HTTP/1\\.1 ${c.status ?? 400} `), `${c.name}: ${reply.slice(0, 200)}`);
       assert.equal(JSON.parse(body).error.code, c.code, c.name);
       for (const header of [/^cache-control: no-store\r?$/im, /^x-content-type-options: nosniff\r?$/im, /^content-security-policy: default-src 'self'/im, /^x-frame-options: /im]) {
         assert.match(head, header, `${c.name} was answered without ${header.source}: ${JSON.stringify(head)}`);

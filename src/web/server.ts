@@ -25,7 +25,7 @@ import { isTracingStarted, sampledSpanIds } from '../platform/telemetry/trace-co
 import { rateLimitMetricsFor } from '../platform/rate-limit/rate-limit.metrics.ts';
 import { adminModeRoutes } from './admin-mode.routes.ts';
 import type { WebServices } from './compose.ts';
-import { answerClientError, answerExpectationFailed, createFrameworkErrors, installErrorHandling } from './error-handler.ts';
+import { answerExpectationFailed, createClientErrorAnswer, createFrameworkErrors, installErrorHandling } from './error-handler.ts';
 import { useEdgeClientAddress } from './http/client-address.ts';
 import { addCommonResponses } from './http/common-responses.ts';
 import { findUnstorableText } from './http/input-text.ts';
@@ -118,7 +118,7 @@ export async function buildServer(web: WebServices): Promise<App> {
     // The router's own refusals (414 for a path parameter over maxParamLength, a malformed URL) in our error shape.
     frameworkErrors: createFrameworkErrors(everyReply),
     // What Node's HTTP parser refuses (bad Content-Length, bad chunks, oversized headers, timeouts), in our error shape.
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: createClientErrorAnswer(everyReply),
     // Node's own Host check answers a bare 400 before Fastify; `findHostProblem` answers it in the error shape.
     http: { requireHostHeader: false },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -135,7 +135,7 @@ export async function buildServer(web: WebServices): Promise<App> {
   // (Never longer than the whole request may take.)
   app.server.headersTimeout = Math.min(config.http.keepAliveTimeoutMs + 1000, config.http.requestTimeoutMs);
   // An `Expect` other than 100-continue never reaches Fastify: Node answers it, a bare 417, unless this listens.
-  app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => answerExpectationFailed(response, getRequestId(request)));
+  app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => answerExpectationFailed(response, getRequestId(request), everyReply));
 
   const compileSchema = createSchemaCompiler();
   app.setValidatorCompiler((route) => {
@@ -184,7 +184,7 @@ export async function buildServer(web: WebServices): Promise<App> {
   app.addHook('onRequest', (request, reply, done) => {
     const hostProblem = findHostProblem(request.raw);
     if (hostProblem === undefined) return done();
-    // As for Node's own refusals (`answerClientError`): the connection's next bytes are not to be trusted.
+    // As for Node's own refusals (`createClientErrorAnswer`): the connection's next bytes are not to be trusted.
     reply.header('connection', 'close');
     sendError(reply, 400, 'MALFORMED_REQUEST', hostProblem);
   });
