@@ -11,12 +11,24 @@ import { defineScript, integerReply } from '../../platform/redis/script.ts';
  */
 
 /**
- * KEYS: a1 r1 v1 a2 r2 v2 … ARGV: token, expiresAtMs, reservationsTtlS, q1, q2 …
+ * KEYS: a1 r1 v1 a2 r2 v2 … epoch. ARGV: token, expiresAtMs, reservationsTtlS, q1, q2 …
  * Returns {0, left1, left2 …} reserved | {1} already reserved under this token |
- * {2, i …} gate missing for product i (1-based) | {3, i, available, …} not enough for product i.
+ * {2, i …} gate missing for product i (1-based) | {3, sinceLossMs, lossAtMs, i, available, …} not enough for product i.
+ *
+ * `epoch` is the Redis data-loss marker: a key without TTL holding the time (Redis' clock, ms) it was set, set only
+ * when absent. Absent means this Redis lost its data (restarted without persistence, flushed, failed over to an
+ * empty replica) or never had it (first deployment): so a gate figure found missing sets it (a figure's own expiry
+ * finds it there and changes nothing), and a sold-out reply reads it and answers its age and value: the
+ * idempotency records of the orders placed before that time may be gone. Read only on those two paths: a
+ * reservation that succeeds does not touch it.
  */
 const RESERVE_LUA = `
-local n = #KEYS / 3
+local epoch = KEYS[#KEYS]
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local n = (#KEYS - 1) / 3
 local token = ARGV[1]
 if redis.call('HEXISTS', KEYS[2], token) == 1 then return {1} end
 local missing = {2}
@@ -32,8 +44,21 @@ for i = 0, n - 1 do
     table.insert(short, tonumber(a))
   end
 end
-if #missing > 1 then return missing end
-if #short > 1 then return short end
+if #missing > 1 then
+  redis.call('SET', epoch, now_ms(), 'NX')
+  return missing
+end
+if #short > 1 then
+  local now = now_ms()
+  local since = tonumber(redis.call('GET', epoch))
+  if not since then
+    redis.call('SET', epoch, now)
+    since = now
+  end
+  table.insert(short, 2, math.max(0, now - since))
+  table.insert(short, 3, since)
+  return short
+end
 for i = 0, n - 1 do
   local q = tonumber(ARGV[4 + i])
   table.insert(left, redis.call('DECRBY', KEYS[i * 3 + 1], q))
@@ -129,8 +154,8 @@ export type ReserveReply =
   | { kind: 'already-reserved' }
   /** 1-based line numbers whose gate figure is missing. */
   | { kind: 'gate-missing'; lines: number[] }
-  /** 1-based line numbers with the units the gate holds for them. */
-  | { kind: 'short'; lines: { line: number; available: number }[] };
+  /** 1-based line numbers with the units the gate holds for them; the data-loss marker's age and value (ms, Redis' clock). */
+  | { kind: 'short'; lines: { line: number; available: number }[]; sinceLossMs: number; lossAtMs: number };
 
 export const stockReserve = defineScript({
   name: 'stock-reserve',
@@ -146,9 +171,10 @@ export const stockReserve = defineScript({
       case RESERVE_REPLY.gateMissing:
         return { kind: 'gate-missing', lines: rest };
       case RESERVE_REPLY.short: {
+        const [sinceLossMs = 0, lossAtMs = 0, ...pairs] = rest;
         const lines = [];
-        for (let i = 0; i < rest.length; i += 2) lines.push({ line: rest[i]!, available: rest[i + 1]! });
-        return { kind: 'short', lines };
+        for (let i = 0; i < pairs.length; i += 2) lines.push({ line: pairs[i]!, available: pairs[i + 1]! });
+        return { kind: 'short', lines, sinceLossMs, lossAtMs };
       }
       default:
         throw new Error(`stock-reserve: unknown reply code ${code}`);

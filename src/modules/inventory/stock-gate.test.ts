@@ -74,7 +74,8 @@ describe('stock gate (Redis + PostgreSQL)', () => {
       { productId: a, quantity: 2 },
       { productId: b, quantity: 2 },
     ]);
-    assert.deepEqual(refused, { ok: false, shortages: [{ productId: b, requested: 2, available: 1 }] });
+    assert.equal(refused.ok, false);
+    assert.deepEqual(!refused.ok && refused.shortages, [{ productId: b, requested: 2, available: 1 }]);
     assert.equal(await figure(a), 5, 'no line was taken');
   });
 
@@ -103,6 +104,33 @@ describe('stock gate (Redis + PostgreSQL)', () => {
     await gate.invalidate(id);
     await gate.ensure(id);
     assert.equal(await figure(id), 8);
+  });
+
+  it("dates a Redis data loss in its sold-out replies: the marker's age, not reset by a figure's expiry, young again once the marker is lost", async () => {
+    const prefix = `${t.config.redis.prefix}-loss-${randomUUID()}`;
+    const lossGate = createStockGate({ redis: t.platform.redis, prefix, snapshot: (productId, tokens) => inventory.snapshot(t.platform.db.primary, productId, tokens) });
+    const marker = `{${prefix}}:gate-epoch`;
+    const id = await product(1);
+    const sinceLoss = async () => {
+      const refused = await lossGate.reserve(randomUUID(), [{ productId: id, quantity: 2 }]);
+      assert.equal(refused.ok, false, 'sold out');
+      return refused.ok ? -1 : refused.sinceLossMs;
+    };
+    // First use (the marker absent: nothing can tell a first deployment from a loss): a loss just now.
+    assert.ok((await sinceLoss()) < 5_000);
+    assert.equal(await t.platform.redis.ttl(marker), -1, 'the marker has no TTL');
+    // A marker set long ago (Redis' clock, ms): its age.
+    await t.platform.redis.set(marker, Date.now() - 3_600_000);
+    assert.ok((await sinceLoss()) >= 3_600_000);
+    // A figure's own expiry (its key gone, rebuilt at the next use) is no loss.
+    await t.platform.redis.del(`{${prefix}}:stock:${id}:a`);
+    assert.ok((await sinceLoss()) >= 3_600_000, "a figure's expiry leaves the marker as it was");
+    // A loss: every key gone, the marker with them.
+    const keys = await t.platform.redis.keys(`{${prefix}}:*`);
+    await t.platform.redis.del(...keys);
+    assert.ok((await sinceLoss()) < 5_000, 'young again after the loss');
+    assert.equal(await t.platform.redis.exists(marker), 1);
+    await t.platform.redis.del(marker, ...(await t.platform.redis.keys(`{${prefix}}:*`)));
   });
 
   it('keeps no gate for products that are not for sale', async () => {

@@ -21,7 +21,21 @@ export interface StockLine {
  * `reserved: false`: some product is not for sale (or unknown), so nothing was reserved and the
  * order should go straight to PostgreSQL, which refuses it with the precise reason.
  */
-export type ReserveResult = { ok: true; reserved: boolean } | { ok: false; shortages: { productId: number; requested: number; available: number }[] };
+export type ReserveResult =
+  | { ok: true; reserved: boolean }
+  | {
+      ok: false;
+      shortages: { productId: number; requested: number; available: number }[];
+      /**
+       * How long ago (ms, Redis' clock) this Redis last lost its data, as far as the gate can tell: the age of a marker
+       * key without TTL that only a loss (restart without persistence, flush, failover to an empty replica) or a first
+       * deployment leaves absent. Data Redis held before then (idempotency records) may be gone. Never a figure's own
+       * expiry: the marker outlives the figures.
+       */
+      sinceLossMs: number;
+      /** When (ms since the epoch, Redis' clock) that loss was dated: the same value for every reply about one loss. */
+      lossAtMs: number;
+    };
 
 /**
  * The stock gate: a Redis mirror of PostgreSQL's stock that answers "sold out" without touching the
@@ -121,6 +135,8 @@ export function createStockGate(options: StockGateOptions): StockGate {
   const base = (id: number) => `{${options.prefix}}:stock:${id}`;
   const keys = (id: number) => ({ a: `${base(id)}:a`, r: `${base(id)}:r`, v: `${base(id)}:v` });
   const reservationsTtlS = Math.ceil((reservationTtlMs * 2) / 1000);
+  /** The data-loss marker (see `stockReserve`): the deployment's hash tag, so the reserve script may touch it in a cluster too. */
+  const epochKey = `{${options.prefix}}:gate-epoch`;
   /** One rebuild per product at a time in this process; other processes are fenced by the version. */
   const rebuilding = new Map<number, Promise<boolean>>();
 
@@ -247,6 +263,7 @@ export function createStockGate(options: StockGateOptions): StockGate {
         const k = keys(line.productId);
         return [k.a, k.r, k.v];
       });
+      keyArgs.push(epochKey);
       const args = [token, now() + reservationTtlMs, reservationsTtlS, ...lines.map((line) => line.quantity)];
       for (let attempt = 0; ; attempt++) {
         const reply = await stockReserve.run(redis, keyArgs, ...args);
@@ -256,7 +273,7 @@ export function createStockGate(options: StockGateOptions): StockGate {
             const { productId, quantity } = lines[line - 1]!;
             return { productId, requested: quantity, available: Math.max(0, available) };
           });
-          return { ok: false, shortages };
+          return { ok: false, shortages, sinceLossMs: reply.sinceLossMs, lossAtMs: reply.lossAtMs };
         }
         const missing = reply.lines.map((i) => lines[i - 1]!.productId);
         if (attempt >= 2) throw new StockGateUnavailableError(missing[0]!);

@@ -9,7 +9,7 @@ function slowRefusingGate(): { gate: StockGate; answer: () => void } {
   const gate: StockGate = {
     reserve: () =>
       new Promise((resolve) => {
-        answer = () => resolve({ ok: false, shortages: [{ productId: 5, requested: 1, available: 0 }] });
+        answer = () => resolve({ ok: false, shortages: [{ productId: 5, requested: 1, available: 0 }], sinceLossMs: Number.MAX_SAFE_INTEGER, lossAtMs: 0 });
       }),
     confirm: async () => {},
     release: async () => {},

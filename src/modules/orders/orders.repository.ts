@@ -9,7 +9,7 @@ import { giveBackStock } from '../inventory/index.ts';
 import { payments } from '../payments/payments.tables.ts';
 import type { OrderPlaced } from './orders.follow-ups.ts';
 import type { AdminOrderDetail, Order } from './orders.schemas.ts';
-import { buyerPurchases, orderItems, orders, saleEventBuyerPurchases, type OrderStatus } from './orders.tables.ts';
+import { buyerPurchases, orderItems, orders, orderStatus, saleEventBuyerPurchases, type OrderStatus } from './orders.tables.ts';
 
 export interface OrderLine {
   productId: number;
@@ -317,6 +317,19 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
     find,
 
     findGuest,
+
+    /**
+     * Whether any order under an Idempotency-Key was created in [from, to): one range read per status on
+     * `orders_status_created_idx`, stopping at the first row.
+     */
+    async anyKeyedOrderBetween(db: Db, from: Date, to: Date): Promise<boolean> {
+      const rows = await db
+        .select({ id: orders.id })
+        .from(orders)
+        .where(and(inArray(orders.status, orderStatus.enumValues), gte(orders.createdAt, from), lt(orders.createdAt, to), sql`${orders.idempotencyKey} is not null`))
+        .limit(1);
+      return rows.length > 0;
+    },
 
     async findByIdempotencyKey(db: Db, customerId: number, key: string): Promise<Order | undefined> {
       const rows = await db

@@ -110,10 +110,51 @@ function outcomeOf(error: unknown): 'out_of_stock' | 'limit_exceeded' | 'rejecte
   return 'error';
 }
 
+/** Lookups of `lossLookups` at once per process: beyond, refusals wait for one to end (see `place`). */
+const MAX_LOSS_LOOKUPS = 8;
+
 export function createOrderService(deps: OrderServiceDeps) {
   const { repo, placer } = deps;
   const now = deps.clock ?? Date.now;
   const { db, gate } = deps;
+
+  /**
+   * The stock gate's sold-out refusals that may follow a Redis data loss (see `place`). The window is the idempotency
+   * retention: the records a loss took would have answered their retries that long, and no longer (`replayByKey`
+   * replays nothing older), so a shorter one would leave some retries refused, a longer one would read for nothing.
+   */
+  const lossWindowMs = deps.idempotencyRetentionS * 1000;
+  const refusedAfterLoss = new WeakSet<Error>();
+  /** Until when this process knows the window open (from the gate's last refusal in it): its memory of refusals is not used. */
+  let lossWindowEndsAt = 0;
+  /**
+   * Per loss (the marker's value), whether Redis could have held a record it lost: an order placed under a key within
+   * the retention before it. None (a first deployment, a new Redis prefix, a loss after a quiet day): the refusals read
+   * nothing. Asked once per process and loss; a failed read counts as "could have" (the per-key reads then tell).
+   */
+  const lossesChecked = new Map<number, Promise<boolean>>();
+  function couldHaveLostRecords(lossAtMs: number): Promise<boolean> {
+    let checked = lossesChecked.get(lossAtMs);
+    if (!checked) {
+      checked = repo.anyKeyedOrderBetween(db.primary, new Date(lossAtMs - lossWindowMs), new Date(lossAtMs)).catch(() => true);
+      if (lossesChecked.size > 16) lossesChecked.clear();
+      lossesChecked.set(lossAtMs, checked);
+    }
+    return checked;
+  }
+  let lossLookups = 0;
+  const lookupSlots: (() => void)[] = [];
+  async function withLookupSlot<T>(lookup: () => Promise<T>): Promise<T> {
+    if (lossLookups >= MAX_LOSS_LOOKUPS) await new Promise<void>((resolve) => lookupSlots.push(resolve));
+    else lossLookups++;
+    try {
+      return await lookup();
+    } finally {
+      const next = lookupSlots.shift();
+      if (next) next();
+      else lossLookups--;
+    }
+  }
 
   async function replayByKey(customerId: number, idempotencyKey: string): Promise<Order | undefined> {
     const existing = await repo.findByIdempotencyKey(db.primary, customerId, idempotencyKey);
@@ -130,7 +171,8 @@ export function createOrderService(deps: OrderServiceDeps) {
    * unique key on (customer, Idempotency-Key) is the last guard against a second order for one key.
    */
   async function placeOnce(customerId: number, idempotencyKey: string, lines: OrderLine[]): Promise<{ order: Order; replayed: boolean }> {
-    const known = deps.hints?.knownShortages(lines);
+    // While a Redis data loss is recent, a refusal is the gate's (which says so), not this process's memory.
+    const known = now() < lossWindowEndsAt ? undefined : deps.hints?.knownShortages(lines);
     if (known) throw new OutOfStockError(known);
     const unavailable = deps.hints?.knownRefusal?.(lines);
     if (unavailable) throw unavailable;
@@ -150,7 +192,12 @@ export function createOrderService(deps: OrderServiceDeps) {
     }
     if (!gateResult.ok) {
       for (const shortage of gateResult.shortages) deps.hints?.remember(shortage.productId, shortage.available, since);
-      throw new OutOfStockError(gateResult.shortages);
+      const refusal = new OutOfStockError(gateResult.shortages);
+      if (gateResult.sinceLossMs < lossWindowMs && (await couldHaveLostRecords(gateResult.lossAtMs))) {
+        lossWindowEndsAt = Math.max(lossWindowEndsAt, now() + lossWindowMs - gateResult.sinceLossMs);
+        refusedAfterLoss.add(refusal);
+      }
+      throw refusal;
     }
     const reserved = gateResult.reserved;
 
@@ -215,6 +262,8 @@ export function createOrderService(deps: OrderServiceDeps) {
      * which it is not for the retry of an attempt whose outcome was unknown (that one runs `place`, counted there).
      */
     refuseFromMemory(lines: readonly OrderLine[]): OutOfStockError | undefined {
+      // After a Redis data loss the request goes to `place`, whose refusal looks for the order under its key.
+      if (now() < lossWindowEndsAt) return undefined;
       const normalized = normalizeLines(lines);
       // An order `place` refuses for its shape gets that refusal (422), whatever this process remembers of the stock.
       if (shapeRefusal(normalized)) return undefined;
@@ -239,6 +288,13 @@ export function createOrderService(deps: OrderServiceDeps) {
      * sold out. PostgreSQL then answers whether that order exists (see `placedUnder`: only an order of these lines),
      * read only on such a retry's refusal, never on the sold-out refusals of everyone else; if it does, it is replayed and
      * the attempt counted `placed`, as the unique key's replay is, not as the refusal it turned out not to be.
+     *
+     * The same for a sold-out refusal by the gate within the idempotency retention after Redis lost its data (the gate
+     * tells: `sinceLossMs`, read in its own sold-out reply, no extra call): the mark, and the record that would have
+     * replayed the order, may have been lost with it, and the gate, rebuilt from PostgreSQL, refuses the retry of an
+     * order that took the last units. Every keyed refusal then pays one indexed read (at most `MAX_LOSS_LOOKUPS` at
+     * once per process, the rest wait) and is kept as the key's result as before, so each key reads once; outside the
+     * window a sold-out refusal reads nothing, as before. Meanwhile this process answers no refusal from its memory.
      */
     async place(customerId: number, idempotencyKey: string, lines: readonly OrderLine[], options: { uncertain?: boolean } = {}): Promise<{ order: Order; replayed: boolean }> {
       setSpanAttributes({ [ORDER_ATTRIBUTES.idempotencyKey]: idempotencyKey, [ORDER_ATTRIBUTES.customerId]: customerId });
@@ -247,8 +303,9 @@ export function createOrderService(deps: OrderServiceDeps) {
         const refusal = shapeRefusal(normalized);
         if (refusal) throw refusal;
         const result = await placeOnce(customerId, idempotencyKey, normalized).catch(async (error: unknown) => {
-          if (!options.uncertain || !isRefusal(error)) throw error;
-          const existing = await placedUnder(customerId, idempotencyKey, normalized);
+          const afterLoss = error instanceof Error && refusedAfterLoss.has(error);
+          if (!afterLoss && (!options.uncertain || !isRefusal(error))) throw error;
+          const existing = await (options.uncertain ? placedUnder(customerId, idempotencyKey, normalized) : withLookupSlot(() => placedUnder(customerId, idempotencyKey, normalized)));
           if (!existing) throw error;
           return { order: existing, replayed: true };
         });
