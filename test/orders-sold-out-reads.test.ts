@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
+import { queryCounter } from './helpers/query-counter.ts';
+
+/**
+ * What a sold-out refusal costs PostgreSQL: nothing in steady state; after a Redis data loss (simulated by deleting
+ * this file's Redis prefix, the shared Redis left alone) that may have taken idempotency records, one read for the
+ * order under the refused request's key, once per key.
+ */
+describe('PostgreSQL reads of a sold-out refusal', () => {
+  let t: TestApp;
+  let counter: ReturnType<typeof queryCounter>;
+  const run = randomUUID().slice(0, 8);
+
+  before(async () => {
+    // No per-process memory of refusals: every attempt asks the gate (a flush without a restart is not seen by the
+    // process, whose memory answers for up to STOCK_VIEW_REFRESH_MS, a limit the README states).
+    t = await createTestApp({ STOCK_VIEW_REFRESH_MS: '0', RATE_LIMIT_CHECKOUT_MAX: '10000', RATE_LIMIT_CUSTOMER_MAX: '10000', RATE_LIMIT_GENERAL_MAX: '10000' });
+    counter = queryCounter(t.platform.db.pools.primary);
+  });
+  after(() => t?.close());
+
+  const marker = () => `{${t.config.redis.prefix}}:gate-epoch`;
+
+  async function cookieOf(tag: string): Promise<string> {
+    const [customerId] = await insertCustomers(t.platform.db.primary, 1, `${tag}-${run}`);
+    return (await mintSessionCookies(t.env, [customerId!]))[0]!;
+  }
+
+  async function product(available: number): Promise<number> {
+    const reply = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `reads-${run}-${randomUUID().slice(0, 8)}`, name: 'R', priceCents: 100, available } });
+    assert.equal(reply.statusCode, 201, reply.body);
+    return reply.json().id;
+  }
+
+  async function order(cookie: string, key: string, productId: number) {
+    const { result, counted } = await counter.count(() =>
+      t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie, 'idempotency-key': key }, payload: { items: [{ productId, quantity: 1 }] } }),
+    );
+    return { status: result.statusCode, body: result.json(), statements: counted.statements };
+  }
+
+  /** Every key of this file's prefix, as a Redis restart without persistence would. */
+  async function loseRedisData(): Promise<void> {
+    const { redis } = t.platform;
+    for (let cursor = '0'; ; ) {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `*${t.config.redis.prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+      if (cursor === '0') return;
+    }
+  }
+
+  it('reads nothing outside the window, nothing for a loss that could take no record, and one read per key after one that could', async () => {
+    const productId = await product(1);
+    const alice = await cookieOf('reads-alice');
+    assert.equal((await order(alice, `alice-${run}`, productId)).status, 201);
+
+    // Steady state: the marker older than the retention.
+    await t.platform.redis.set(marker(), Date.now() - 2 * 86_400_000);
+    const bob = await cookieOf('reads-bob');
+    const refused = await order(bob, `bob-${run}-1`, productId);
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    assert.deepEqual(refused.statements, [], 'a sold-out refusal reads nothing');
+
+    // A young marker with no keyed order before it (a first deployment): one read per process, then nothing.
+    const firstOrderAt = await t.platform.db.primary.execute<{ ms: string }>(sql`select floor(extract(epoch from min(created_at)) * 1000) as ms from orders`);
+    await t.platform.redis.set(marker(), Number(firstOrderAt.rows[0]!.ms) - 1);
+    const first = await order(bob, `bob-${run}-2`, productId);
+    assert.equal(first.status, 409);
+    assert.ok(first.statements.length <= 1, first.statements.join('\n'));
+    assert.ok(!first.statements.some((s) => s.includes('idempotency_key" =')), `no per-key read: ${first.statements.join('\n')}`);
+    const second = await order(bob, `bob-${run}-3`, productId);
+    assert.deepEqual(second.statements, [], 'the loss is checked once');
+
+    // A loss after Alice's order: a keyed refusal reads the order under its key, once.
+    await loseRedisData();
+    const carol = await cookieOf('reads-carol');
+    const afterLoss = await order(carol, `carol-${run}`, productId);
+    assert.equal(afterLoss.status, 409, JSON.stringify(afterLoss.body));
+    assert.ok(afterLoss.statements.some((s) => s.includes('idempotency_key')), `the order under the key is read: ${afterLoss.statements.join('\n')}`);
+    const replayed = await order(carol, `carol-${run}`, productId);
+    assert.equal(replayed.status, 409);
+    assert.deepEqual(replayed.statements, [], "the key's refusal is kept: its retry reads nothing");
+  });
+});
