@@ -87,4 +87,28 @@ describe('PostgreSQL reads of a sold-out refusal', () => {
     assert.equal(replayed.status, 409);
     assert.deepEqual(replayed.statements, [], "the key's refusal is kept: its retry reads nothing");
   });
+  /** Redis' clock (ms): the marker holds Redis' time, never this host's. */
+  async function redisNowMs(): Promise<number> {
+    const [seconds, micros] = await t.platform.redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
+  it('reads the order under the key for 10 minutes after a loss, and nothing after them', async () => {
+    const productId = await product(1);
+    const erin = await cookieOf('reads-erin');
+    assert.equal((await order(erin, `erin-${run}`, productId)).status, 201);
+    // Erin's keyed order placed half an hour ago: a loss after it could have taken its record.
+    await t.platform.db.primary.execute(sql`update orders set created_at = now() - interval '30 minutes' where idempotency_key = ${`erin-${run}`}`);
+    const dave = await cookieOf('reads-dave');
+
+    await t.platform.redis.set(marker(), (await redisNowMs()) - 9 * 60_000);
+    const within = await order(dave, `dave-${run}-1`, productId);
+    assert.equal(within.status, 409, JSON.stringify(within.body));
+    assert.ok(within.statements.some((s) => s.includes('idempotency_key')), `9 minutes after the loss the key is read: ${within.statements.join('\n')}`);
+
+    await t.platform.redis.set(marker(), (await redisNowMs()) - 11 * 60_000);
+    const past = await order(dave, `dave-${run}-2`, productId);
+    assert.equal(past.status, 409, JSON.stringify(past.body));
+    assert.deepEqual(past.statements, [], '11 minutes after the loss a sold-out refusal reads nothing');
+  });
 });

@@ -110,6 +110,17 @@ function outcomeOf(error: unknown): 'out_of_stock' | 'limit_exceeded' | 'rejecte
   return 'error';
 }
 
+/**
+ * How long after a Redis data loss (dated by the stock gate on Redis' clock: see `ReserveResult.sinceLossMs`) a keyed
+ * sold-out refusal reads PostgreSQL for the order under its key. Not the idempotency retention (24 h): the retries
+ * this serves are those of a reply lost to the Redis failure, which come within seconds to minutes of it, whereas
+ * every keyed sold-out refusal in the window costs a PostgreSQL read and the window switches off this process's
+ * memory of sold-out products (the sold-out hot path), which after a restart during a sale would cost a whole day.
+ * A retry later than this after the loss is refused sold out, as before (README, "How an order is placed").
+ * Fixed, not configured: it bounds a recovery path, not a tuning knob.
+ */
+export const LOSS_WINDOW_MS = 10 * 60_000;
+
 /** Lookups of `lossLookups` at once per process: beyond, refusals wait for one to end (see `place`). */
 const MAX_LOSS_LOOKUPS = 8;
 
@@ -118,12 +129,8 @@ export function createOrderService(deps: OrderServiceDeps) {
   const now = deps.clock ?? Date.now;
   const { db, gate } = deps;
 
-  /**
-   * The stock gate's sold-out refusals that may follow a Redis data loss (see `place`). The window is the idempotency
-   * retention: the records a loss took would have answered their retries that long, and no longer (`replayByKey`
-   * replays nothing older), so a shorter one would leave some retries refused, a longer one would read for nothing.
-   */
-  const lossWindowMs = deps.idempotencyRetentionS * 1000;
+  /** The records a loss may have taken: those of the keyed orders placed within the retention before it. */
+  const retentionMs = deps.idempotencyRetentionS * 1000;
   const refusedAfterLoss = new WeakSet<Error>();
   /** Until when this process knows the window open (from the gate's last refusal in it): its memory of refusals is not used. */
   let lossWindowEndsAt = 0;
@@ -136,7 +143,7 @@ export function createOrderService(deps: OrderServiceDeps) {
   function couldHaveLostRecords(lossAtMs: number): Promise<boolean> {
     let checked = lossesChecked.get(lossAtMs);
     if (!checked) {
-      checked = repo.anyKeyedOrderBetween(db.primary, new Date(lossAtMs - lossWindowMs), new Date(lossAtMs)).catch(() => true);
+      checked = repo.anyKeyedOrderBetween(db.primary, new Date(lossAtMs - retentionMs), new Date(lossAtMs)).catch(() => true);
       if (lossesChecked.size > 16) lossesChecked.clear();
       lossesChecked.set(lossAtMs, checked);
     }
@@ -193,8 +200,8 @@ export function createOrderService(deps: OrderServiceDeps) {
     if (!gateResult.ok) {
       for (const shortage of gateResult.shortages) deps.hints?.remember(shortage.productId, shortage.available, since);
       const refusal = new OutOfStockError(gateResult.shortages);
-      if (gateResult.sinceLossMs < lossWindowMs && (await couldHaveLostRecords(gateResult.lossAtMs))) {
-        lossWindowEndsAt = Math.max(lossWindowEndsAt, now() + lossWindowMs - gateResult.sinceLossMs);
+      if (gateResult.sinceLossMs < LOSS_WINDOW_MS && (await couldHaveLostRecords(gateResult.lossAtMs))) {
+        lossWindowEndsAt = Math.max(lossWindowEndsAt, now() + LOSS_WINDOW_MS - gateResult.sinceLossMs);
         refusedAfterLoss.add(refusal);
       }
       throw refusal;
@@ -289,7 +296,7 @@ export function createOrderService(deps: OrderServiceDeps) {
      * read only on such a retry's refusal, never on the sold-out refusals of everyone else; if it does, it is replayed and
      * the attempt counted `placed`, as the unique key's replay is, not as the refusal it turned out not to be.
      *
-     * The same for a sold-out refusal by the gate within the idempotency retention after Redis lost its data (the gate
+     * The same for a sold-out refusal by the gate within `LOSS_WINDOW_MS` (10 minutes) after Redis lost its data (the gate
      * tells: `sinceLossMs`, read in its own sold-out reply, no extra call): the mark, and the record that would have
      * replayed the order, may have been lost with it, and the gate, rebuilt from PostgreSQL, refuses the retry of an
      * order that took the last units. Every keyed refusal then pays one indexed read (at most `MAX_LOSS_LOOKUPS` at
