@@ -111,4 +111,42 @@ describe('PostgreSQL reads of a sold-out refusal', () => {
     assert.equal(past.status, 409, JSON.stringify(past.body));
     assert.deepEqual(past.statements, [], '11 minutes after the loss a sold-out refusal reads nothing');
   });
+  it('answers a refusal beyond the waiting lookups at once (409, counted skipped), without reading', async () => {
+    const productId = await product(1);
+    const frank = await cookieOf('reads-frank');
+    assert.equal((await order(frank, `frank-${run}`, productId)).status, 201);
+    await t.platform.db.primary.execute(sql`update orders set created_at = now() - interval '5 minutes' where idempotency_key = ${`frank-${run}`}`);
+    await t.platform.redis.set(marker(), (await redisNowMs()) - 1000);
+    const gina = await cookieOf('reads-gina');
+    // The loss checked (once per process), so that the lookups below are the only reads the lock holds.
+    assert.equal((await order(gina, `gina-${run}-warm`, productId)).status, 409);
+    const skipped = async () => (await t.platform.metrics.registry.getSingleMetric('salescale_checkout_loss_lookups_skipped_total')?.get())?.values[0]?.value ?? 0;
+    const skippedBefore = await skipped();
+
+    // Every lookup of the order under a key waits on a lock of the orders table: 8 run, 64 wait, the 73rd is over the cap.
+    const locker = await t.platform.db.pools.primary.connect();
+    const answered: number[] = [];
+    let replies: Promise<{ status: number }>[] = [];
+    try {
+      await locker.query('begin');
+      await locker.query('lock table orders in access exclusive mode');
+      replies = Array.from({ length: 8 + 64 + 1 }, (_, i) =>
+        t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: gina, 'idempotency-key': `gina-${run}-${i}` }, payload: { items: [{ productId, quantity: 1 }] } }).then((reply) => {
+          answered.push(reply.statusCode);
+          return { status: reply.statusCode };
+        }),
+      );
+      for (const deadline = Date.now() + 10_000; answered.length === 0; ) {
+        assert.ok(Date.now() < deadline, 'a refusal beyond the waiting lookups is answered while they are held');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.deepEqual(answered, [409], 'exactly one refusal, answered without its lookup');
+      assert.equal((await skipped()) - skippedBefore, 1, 'the skipped lookup is counted');
+    } finally {
+      await locker.query('commit').catch(() => undefined);
+      locker.release();
+    }
+    const all = await Promise.all(replies);
+    assert.deepEqual(new Set(all.map((r) => r.status)), new Set([409]), 'every refusal is OUT_OF_STOCK');
+  });
 });

@@ -8,6 +8,8 @@ export interface CheckoutMetrics {
   placed: client.Counter;
   /** Orders per statement sent to PostgreSQL (see the order batcher). */
   batchSize: client.Histogram;
+  /** Sold-out refusals after a Redis data loss answered without reading the order under their key: too many waiting. */
+  lossLookupsSkipped: client.Counter;
 }
 
 export function checkoutMetricsFor(registry: client.Registry, carts?: CartStore): CheckoutMetrics {
@@ -35,6 +37,11 @@ export function checkoutMetricsFor(registry: client.Registry, carts?: CartStore)
   return {
     attempts: new client.Counter({ name: 'salescale_checkout_attempts_total', help: 'Order attempts by outcome', labelNames: ['outcome'], registers: [registry] }),
     placed: new client.Counter({ name: 'salescale_orders_placed_total', help: 'Orders placed', registers: [registry] }),
+    lossLookupsSkipped: new client.Counter({
+      name: 'salescale_checkout_loss_lookups_skipped_total',
+      help: 'Sold-out refusals within the window after a Redis data loss answered without reading PostgreSQL for the order under their key (too many lookups waiting)',
+      registers: [registry],
+    }),
     batchSize: new client.Histogram({
       name: 'salescale_checkout_batch_size',
       help: 'Orders per statement sent to PostgreSQL by the order batcher',

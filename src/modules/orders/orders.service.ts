@@ -53,6 +53,8 @@ export interface OrderServiceDeps {
   idempotencyRetentionS: number;
   cancelWindowS: number;
   clock?: () => number;
+  /** Limits of the reads after a Redis data loss; see `LossLookupLimits`. */
+  lossLookups?: LossLookupLimits;
 }
 
 /** Merges repeated products and sorts by product id (the lock order of every order). */
@@ -121,8 +123,23 @@ function outcomeOf(error: unknown): 'out_of_stock' | 'limit_exceeded' | 'rejecte
  */
 export const LOSS_WINDOW_MS = 10 * 60_000;
 
-/** Lookups of `lossLookups` at once per process: beyond, refusals wait for one to end (see `place`). */
-const MAX_LOSS_LOOKUPS = 8;
+/** What a process spends on the reads of the order under a refused key after a Redis data loss (see `place`). */
+export interface LossLookupLimits {
+  /**
+   * Reads at once; the next refusals wait for one to end.
+   * @defaultValue 8
+   */
+  concurrent?: number;
+  /**
+   * Refusals waiting for a read. Beyond, a refusal is answered as it would be outside the window, without reading, and
+   * counted (`salescale_checkout_loss_lookups_skipped_total`): a sold-out storm right after a loss must not queue
+   * refusals without end, each waiting longer than the last.
+   * @defaultValue 64
+   */
+  queued?: number;
+}
+
+const LOSS_LOOKUP_LIMITS: Required<LossLookupLimits> = { concurrent: 8, queued: 64 };
 
 export function createOrderService(deps: OrderServiceDeps) {
   const { repo, placer } = deps;
@@ -149,11 +166,18 @@ export function createOrderService(deps: OrderServiceDeps) {
     }
     return checked;
   }
+  const lookupLimits = { ...LOSS_LOOKUP_LIMITS, ...deps.lossLookups };
   let lossLookups = 0;
   const lookupSlots: (() => void)[] = [];
-  async function withLookupSlot<T>(lookup: () => Promise<T>): Promise<T> {
-    if (lossLookups >= MAX_LOSS_LOOKUPS) await new Promise<void>((resolve) => lookupSlots.push(resolve));
-    else lossLookups++;
+  /** `lookup`'s result, or `skipped` without running it when `queued` refusals already wait. */
+  async function withLookupSlot<T, S>(lookup: () => Promise<T>, skipped: S): Promise<T | S> {
+    if (lossLookups >= lookupLimits.concurrent) {
+      if (lookupSlots.length >= lookupLimits.queued) {
+        deps.metrics.lossLookupsSkipped.inc();
+        return skipped;
+      }
+      await new Promise<void>((resolve) => lookupSlots.push(resolve));
+    } else lossLookups++;
     try {
       return await lookup();
     } finally {
@@ -299,8 +323,8 @@ export function createOrderService(deps: OrderServiceDeps) {
      * The same for a sold-out refusal by the gate within `LOSS_WINDOW_MS` (10 minutes) after Redis lost its data (the gate
      * tells: `sinceLossMs`, read in its own sold-out reply, no extra call): the mark, and the record that would have
      * replayed the order, may have been lost with it, and the gate, rebuilt from PostgreSQL, refuses the retry of an
-     * order that took the last units. Every keyed refusal then pays one indexed read (at most `MAX_LOSS_LOOKUPS` at
-     * once per process, the rest wait) and is kept as the key's result as before, so each key reads once; outside the
+     * order that took the last units. Every keyed refusal then pays one indexed read (`LossLookupLimits`: at most 8
+     * at once per process, 64 more wait, beyond that a refusal is answered without reading) and is kept as the key's result as before, so each key reads once; outside the
      * window a sold-out refusal reads nothing, as before. Meanwhile this process answers no refusal from its memory.
      */
     async place(customerId: number, idempotencyKey: string, lines: readonly OrderLine[], options: { uncertain?: boolean } = {}): Promise<{ order: Order; replayed: boolean }> {
@@ -312,7 +336,7 @@ export function createOrderService(deps: OrderServiceDeps) {
         const result = await placeOnce(customerId, idempotencyKey, normalized).catch(async (error: unknown) => {
           const afterLoss = error instanceof Error && refusedAfterLoss.has(error);
           if (!afterLoss && (!options.uncertain || !isRefusal(error))) throw error;
-          const existing = await (options.uncertain ? placedUnder(customerId, idempotencyKey, normalized) : withLookupSlot(() => placedUnder(customerId, idempotencyKey, normalized)));
+          const existing = await (options.uncertain ? placedUnder(customerId, idempotencyKey, normalized) : withLookupSlot(() => placedUnder(customerId, idempotencyKey, normalized), undefined));
           if (!existing) throw error;
           return { order: existing, replayed: true };
         });
