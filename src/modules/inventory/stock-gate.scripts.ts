@@ -215,3 +215,25 @@ export const stockRebuildCommit = defineScript({
   lua: REBUILD_COMMIT_LUA,
   parse: (reply) => Number(reply) as RebuildCommitReply,
 });
+
+/**
+ * A Redis restart that kept its data (AOF every second) or a promoted replica: the last writes may be gone, the
+ * idempotency records of the orders just placed among them, while the data-loss marker (see `stockReserve`) survived
+ * from long before. Dates a loss now (Redis' clock), unless one was dated within `ARGV[1]` ms: every instance sees
+ * the same restart and they keep one date. KEYS: epoch. ARGV: sameLossMs. Returns the marker's value.
+ */
+const DATE_LOSS_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local since = tonumber(redis.call('GET', KEYS[1]))
+if since and now - since >= 0 and now - since < tonumber(ARGV[1]) then return since end
+redis.call('SET', KEYS[1], now)
+return now
+`;
+
+export const stockDateLoss = defineScript({
+  name: 'stock-date-loss',
+  keys: ['epoch'],
+  lua: DATE_LOSS_LUA,
+  parse: integerReply,
+});

@@ -133,6 +133,31 @@ describe('stock gate (Redis + PostgreSQL)', () => {
     await t.platform.redis.del(marker, ...(await t.platform.redis.keys(`{${prefix}}:*`)));
   });
 
+  it('dates a data loss at a Redis restart that kept its data (forgetAll): the last writes before it may be gone', async () => {
+    const prefix = `${t.config.redis.prefix}-restart-${randomUUID()}`;
+    const restartGate = createStockGate({ redis: t.platform.redis, prefix, snapshot: (productId, tokens) => inventory.snapshot(t.platform.db.primary, productId, tokens) });
+    const marker = `{${prefix}}:gate-epoch`;
+    const id = await product(1);
+    const sinceLoss = async () => {
+      const refused = await restartGate.reserve(randomUUID(), [{ productId: id, quantity: 2 }]);
+      assert.equal(refused.ok, false, 'sold out');
+      return refused.ok ? -1 : refused.sinceLossMs;
+    };
+    const [seconds, micros] = await t.platform.redis.time();
+    const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    await t.platform.redis.set(marker, redisNow - 3_600_000);
+    assert.ok((await sinceLoss()) >= 3_600_000);
+    // A restart with AOF every second (or a promoted replica) kept the marker but may have lost the last idempotency records.
+    await restartGate.forgetAll();
+    const afterRestart = await sinceLoss();
+    assert.ok(afterRestart < 60_000, `the restart dates a loss: ${afterRestart} ms ago`);
+    // Every instance sees the same restart: a second forgetAll moments later keeps the same date.
+    const { lossAtMs } = (await restartGate.reserve(randomUUID(), [{ productId: id, quantity: 2 }])) as { lossAtMs: number };
+    await restartGate.forgetAll();
+    assert.equal(((await restartGate.reserve(randomUUID(), [{ productId: id, quantity: 2 }])) as { lossAtMs: number }).lossAtMs, lossAtMs);
+    await t.platform.redis.del(marker, ...(await t.platform.redis.keys(`{${prefix}}:*`)));
+  });
+
   it('keeps no gate for products that are not for sale', async () => {
     const archived = await product(5, 'archived');
     assert.deepEqual(await gate.reserve(randomUUID(), [{ productId: archived, quantity: 1 }]), { ok: true, reserved: false });

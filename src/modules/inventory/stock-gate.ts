@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { REBUILD_COMMIT_REPLY, stockConfirm, stockForget, stockInvalidate, stockRebuildBegin, stockRebuildCommit, stockRelease, stockReserve } from './stock-gate.scripts.ts';
+import { REBUILD_COMMIT_REPLY, stockConfirm, stockDateLoss, stockForget, stockInvalidate, stockRebuildBegin, stockRebuildCommit, stockRelease, stockReserve } from './stock-gate.scripts.ts';
 
 /** What PostgreSQL says, in one snapshot: a product's stock and which reservations became orders. */
 export interface StockSnapshot {
@@ -87,7 +87,8 @@ export interface StockGate {
    * nobody will ever release or confirm, and every rebuild would subtract them (units unsellable for up
    * to the reservation TTL plus the figure's). Without the hash a rebuild errs generous only, by the
    * orders still in their statement at that moment, until the figure's next rebuild; PostgreSQL refuses
-   * what it does not have. Returns how many figures it dropped.
+   * what it does not have. It also dates a data loss now (the marker of `ReserveResult.sinceLossMs`): the last
+   * idempotency records may be among the writes lost. Returns how many figures it dropped.
    */
   forgetAll(): Promise<number>;
 }
@@ -126,6 +127,9 @@ export interface StockGateOptions {
 const REBUILD_ATTEMPTS = 8;
 /** Failed releases and invalidations kept for sending again; beyond it the gate's expiry repairs the rest. */
 const MAX_UNSENT = 100_000;
+
+/** Restarts dated within this of each other are one restart, seen by every instance (see `stockDateLoss`). */
+const SAME_RESTART_MS = 60_000;
 
 export function createStockGate(options: StockGateOptions): StockGate {
   const gateTtlS = options.gateTtlS ?? 300;
@@ -332,6 +336,8 @@ export function createStockGate(options: StockGateOptions): StockGate {
     },
 
     async forgetAll() {
+      // Before the figures: a refusal by a figure rebuilt after the restart must see the loss.
+      await stockDateLoss.run(redis, { epoch: epochKey }, SAME_RESTART_MS);
       let dropped = 0;
       const pattern = `{${options.prefix}}:stock:*`;
       const seen = new Set<string>();
