@@ -120,7 +120,8 @@ describe('stock gate (Redis + PostgreSQL)', () => {
     assert.ok((await sinceLoss()) < 5_000);
     assert.equal(await t.platform.redis.ttl(marker), -1, 'the marker has no TTL');
     // A marker set long ago (Redis' clock, ms): its age.
-    await t.platform.redis.set(marker, Date.now() - 3_600_000);
+    const [seconds, micros] = await t.platform.redis.time();
+    await t.platform.redis.set(marker, Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - 3_600_000);
     assert.ok((await sinceLoss()) >= 3_600_000);
     // A figure's own expiry (its key gone, rebuilt at the next use) is no loss.
     await t.platform.redis.del(`{${prefix}}:stock:${id}:a`);
