@@ -54,6 +54,24 @@ export function hadNoEffect(error: unknown): boolean {
   return typeof error === 'object' && error !== null && withoutEffect.has(error);
 }
 
+const notKept = new WeakSet<object>();
+
+/**
+ * Marks a refusal that answers its request but is not its Idempotency-Key's result: it was given without a check that
+ * could have found the key's earlier effect (e.g. a sold-out refusal after a Redis data loss whose look for the order
+ * under its key was skipped or failed). The key is released, not completed and not marked unknown-outcome, so its
+ * next retry asks again (see `isAnswerOnly`).
+ */
+export function answerOnly<E>(error: E): E {
+  if (typeof error === 'object' && error !== null) notKept.add(error);
+  return error;
+}
+
+/** Whether `error` was marked by {@link answerOnly}. */
+export function isAnswerOnly(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && notKept.has(error);
+}
+
 /**
  * `resource` names the code (`sale_event` → `SALE_EVENT_NOT_FOUND`); the message, read by people, names it in words
  * ("sale event 5 does not exist"), as every other message does.

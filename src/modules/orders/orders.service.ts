@@ -24,7 +24,7 @@ import type { CheckoutMetrics } from './orders.metrics.ts';
 import type { AdminOrderFilters, OrderLine, OrdersRepository } from './orders.repository.ts';
 import { MAX_ORDER_LINE_QUANTITY, MAX_ORDER_LINES } from './orders.limits.ts';
 import type { AdminOrderDetail, Order } from './orders.schemas.ts';
-import { IdempotencyKeyReusedError, isRefusal, noEffect } from '../../shared/errors.ts';
+import { answerOnly, IdempotencyKeyReusedError, isRefusal, noEffect } from '../../shared/errors.ts';
 import type { FieldChanges } from '../../shared/field-changes.ts';
 
 /** Per-process memory of recent gate refusals (see the inventory module's stock view). */
@@ -131,8 +131,8 @@ export interface LossLookupLimits {
    */
   concurrent?: number;
   /**
-   * Refusals waiting for a read. Beyond, a refusal is answered as it would be outside the window, without reading, and
-   * counted (`salescale_checkout_loss_lookups_skipped_total`): a sold-out storm right after a loss must not queue
+   * Refusals waiting for a read. Beyond, a refusal is answered as it would be outside the window, without reading, but
+   * not kept as its key's result (its next retry reads), and counted (`salescale_checkout_loss_lookups_skipped_total`): a sold-out storm right after a loss must not queue
    * refusals without end, each waiting longer than the last.
    * @defaultValue 64
    */
@@ -140,6 +140,7 @@ export interface LossLookupLimits {
 }
 
 const LOSS_LOOKUP_LIMITS: Required<LossLookupLimits> = { concurrent: 8, queued: 64 };
+const LOOKUP_SKIPPED = Symbol('lookup skipped');
 
 export function createOrderService(deps: OrderServiceDeps) {
   const { repo, placer } = deps;
@@ -324,7 +325,8 @@ export function createOrderService(deps: OrderServiceDeps) {
      * tells: `sinceLossMs`, read in its own sold-out reply, no extra call): the mark, and the record that would have
      * replayed the order, may have been lost with it, and the gate, rebuilt from PostgreSQL, refuses the retry of an
      * order that took the last units. Every keyed refusal then pays one indexed read (`LossLookupLimits`: at most 8
-     * at once per process, 64 more wait, beyond that a refusal is answered without reading) and is kept as the key's result as before, so each key reads once; outside the
+     * at once per process, 64 more wait, beyond that a refusal is answered without reading and not kept under its key, whose
+     * next retry reads) and is kept as the key's result as before, so each key reads once; outside the
      * window a sold-out refusal reads nothing, as before. Meanwhile this process answers no refusal from its memory.
      */
     async place(customerId: number, idempotencyKey: string, lines: readonly OrderLine[], options: { uncertain?: boolean } = {}): Promise<{ order: Order; replayed: boolean }> {
@@ -336,7 +338,14 @@ export function createOrderService(deps: OrderServiceDeps) {
         const result = await placeOnce(customerId, idempotencyKey, normalized).catch(async (error: unknown) => {
           const afterLoss = error instanceof Error && refusedAfterLoss.has(error);
           if (!afterLoss && (!options.uncertain || !isRefusal(error))) throw error;
-          const existing = await (options.uncertain ? placedUnder(customerId, idempotencyKey, normalized) : withLookupSlot(() => placedUnder(customerId, idempotencyKey, normalized), undefined));
+          if (options.uncertain) {
+            const existing = await placedUnder(customerId, idempotencyKey, normalized);
+            if (!existing) throw error;
+            return { order: existing, replayed: true };
+          }
+          const existing = await withLookupSlot(() => placedUnder(customerId, idempotencyKey, normalized), LOOKUP_SKIPPED);
+          // Answered without looking (too many waiting): the refusal is not the key's, whose next retry looks.
+          if (existing === LOOKUP_SKIPPED) throw answerOnly(error);
           if (!existing) throw error;
           return { order: existing, replayed: true };
         });

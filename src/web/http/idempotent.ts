@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IdempotencyStore } from '../../platform/idempotency/idempotency-store.ts';
-import { type DomainError, hadNoEffect, IdempotencyKeyReusedError, isRefusal } from '../../shared/errors.ts';
+import { type DomainError, hadNoEffect, IdempotencyKeyReusedError, isAnswerOnly, isRefusal } from '../../shared/errors.ts';
 import { domainErrorReply } from '../error-handler.ts';
 import { sendError } from './error-reply.ts';
 
@@ -33,7 +33,8 @@ export function fingerprintOf(value: unknown): string {
  * a retry gets the same status and body with `Idempotent-Replayed: true`; a retry while the first is
  * still running gets 409 `IDEMPOTENCY_IN_PROGRESS`; the same key with another request gets 422
  * `IDEMPOTENCY_KEY_REUSED` (also when `run` finds it so and throws `IdempotencyKeyReusedError`: then nothing
- * is kept). Refusals (4xx domain errors) are results and are replayed too (with the retry's request id); failures
+ * is kept). Refusals (4xx domain errors) are results and are replayed too (with the retry's request id), unless `run`
+ * threw them marked `answerOnly` (then the key is released unmarked: its next retry runs again); failures
  * (5xx) are not stored, so the key can be retried, but they mark the key: their outcome is unknown (an order may
  * have committed before its connection dropped), unless `run` threw them marked `noEffect` (failed before any write). The next attempt then runs with `uncertain` (never answered from
  * `knownRefusal`), for `run` to look for the earlier attempt's effect before a refusal stands; and a refusal of such
@@ -99,7 +100,9 @@ export async function idempotent(
     release();
     // A key found to belong to another request (by a guard behind this record, e.g. the order row of a
     // lost record) is refused without being kept: the record would otherwise refuse its first request's retries.
-    if (isRefusal(error) && !uncertain && !(error instanceof IdempotencyKeyReusedError)) {
+    // So is a refusal marked `answerOnly` (given without the check that could have found the key's earlier effect):
+    // the key is released, without an unknown-outcome mark, for its next retry to ask again.
+    if (isRefusal(error) && !uncertain && !(error instanceof IdempotencyKeyReusedError) && !isAnswerOnly(error)) {
       const refusal = domainErrorReply(error, String(request.id));
       await store.complete(input.scope, input.key, lease, input.fingerprint, refusal.status, refusal.body).catch((e: unknown) => request.log.warn({ err: e }, 'could not store an idempotent refusal'));
     } else {
