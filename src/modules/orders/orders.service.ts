@@ -223,12 +223,15 @@ export function createOrderService(deps: OrderServiceDeps) {
       throw noEffect(new CheckoutUnavailableError());
     }
     if (!gateResult.ok) {
-      for (const shortage of gateResult.shortages) deps.hints?.remember(shortage.productId, shortage.available, since);
       const refusal = new OutOfStockError(gateResult.shortages);
       if (gateResult.sinceLossMs < LOSS_WINDOW_MS && (await couldHaveLostRecords(gateResult.lossAtMs))) {
         lossWindowEndsAt = Math.max(lossWindowEndsAt, now() + LOSS_WINDOW_MS - gateResult.sinceLossMs);
         refusedAfterLoss.add(refusal);
+        // Not remembered: the memory would answer a retry in the window (it is not read then, but a refusal remembered
+        // before the check above, which waits on PostgreSQL, answered the retries arriving meanwhile).
+        throw refusal;
       }
+      for (const shortage of gateResult.shortages) deps.hints?.remember(shortage.productId, shortage.available, since);
       throw refusal;
     }
     const reserved = gateResult.reserved;
