@@ -329,7 +329,7 @@ export function createOrderService(deps: OrderServiceDeps) {
      * replayed the order, may have been lost with it, and the gate, rebuilt from PostgreSQL, refuses the retry of an
      * order that took the last units. Every keyed refusal then pays one indexed read (`LossLookupLimits`: at most 8
      * at once per process, 64 more wait, beyond that a refusal is answered without reading and not kept under its key, whose
-     * next retry reads) and is kept as the key's result as before, so each key reads once; outside the
+     * next retry reads; so is a refusal whose read failed, logged) and is kept as the key's result as before, so each key reads once; outside the
      * window a sold-out refusal reads nothing, as before. Meanwhile this process answers no refusal from its memory.
      */
     async place(customerId: number, idempotencyKey: string, lines: readonly OrderLine[], options: { uncertain?: boolean } = {}): Promise<{ order: Order; replayed: boolean }> {
@@ -346,8 +346,15 @@ export function createOrderService(deps: OrderServiceDeps) {
             if (!existing) throw error;
             return { order: existing, replayed: true };
           }
-          const existing = await withLookupSlot(() => placedUnder(customerId, idempotencyKey, normalized), LOOKUP_SKIPPED);
-          // Answered without looking (too many waiting): the refusal is not the key's, whose next retry looks.
+          const existing = await withLookupSlot(() => placedUnder(customerId, idempotencyKey, normalized), LOOKUP_SKIPPED).catch((lookupError: unknown): typeof LOOKUP_SKIPPED => {
+            // Another request's key (422) is an answer; a failed read (PostgreSQL slow or down) is not the request's
+            // failure: the gate's refusal stands, as outside the window, where the same request reads nothing.
+            if (isRefusal(lookupError)) throw lookupError;
+            deps.logger.warn({ err: lookupError }, 'could not look for the order under a key refused sold out after a Redis data loss: answered the refusal, not kept under the key');
+            return LOOKUP_SKIPPED;
+          });
+          // Answered without looking (too many waiting, or the read failed): the refusal is not the key's, whose next
+          // retry looks.
           if (existing === LOOKUP_SKIPPED) throw answerOnly(error);
           if (!existing) throw error;
           return { order: existing, replayed: true };
