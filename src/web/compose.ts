@@ -66,6 +66,7 @@ export async function composeWeb(platform: Platform) {
       prefix,
       gateTtlS: config.checkout.stockGateTtlS,
       snapshot: (productId, tokens) => repositories.inventory.snapshot(db.primary, productId, tokens),
+      logger,
     }),
     { redis: platform.redis, prefix, logger, counter: stockViewNotices },
   );

@@ -48,6 +48,7 @@ export async function composeWorker(platform: Platform, options: { handlers?: Jo
       prefix: config.redis.prefix,
       gateTtlS: config.checkout.stockGateTtlS,
       snapshot: (productId, tokens) => inventory.snapshot(db.primary, productId, tokens),
+      logger,
     }),
     { redis: platform.redis, prefix: config.redis.prefix, logger, counter: stockViewNoticeCounterFor(platform.metrics.registry) },
   );

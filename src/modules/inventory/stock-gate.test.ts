@@ -159,6 +159,29 @@ describe('stock gate (Redis + PostgreSQL)', () => {
     await t.platform.redis.del(marker, ...(await t.platform.redis.keys(`{${prefix}}:*`)));
   });
 
+  it('drops the figures at a Redis restart even when it cannot date the loss (forgetAll), and logs the dating failure', async () => {
+    const prefix = `${t.config.redis.prefix}-undated-${randomUUID()}`;
+    const warned: { obj: unknown; msg: string }[] = [];
+    const undatedGate = createStockGate({
+      redis: t.platform.redis,
+      prefix,
+      snapshot: (productId, tokens) => inventory.snapshot(t.platform.db.primary, productId, tokens),
+      logger: { warn: (obj: unknown, msg: string) => warned.push({ obj, msg }) },
+    });
+    const marker = `{${prefix}}:gate-epoch`;
+    const id = await product(5);
+    await undatedGate.reserve(randomUUID(), [{ productId: id, quantity: 2 }]);
+    assert.equal((await undatedGate.peek([id])).get(id), 3);
+    // The marker unreadable by the dating script (another type under its key): the script fails.
+    await t.platform.redis.del(marker);
+    await t.platform.redis.hset(marker, 'x', '1');
+    const dropped = await undatedGate.forgetAll().catch((error: unknown) => error);
+    assert.equal(dropped, 1, `the figure is dropped although the loss could not be dated: ${String(dropped)}`);
+    assert.equal((await undatedGate.peek([id])).get(id), undefined);
+    assert.ok(warned.some((line) => /dat/i.test(line.msg)), `the dating failure is logged: ${JSON.stringify(warned.map((line) => line.msg))}`);
+    await t.platform.redis.del(marker, ...(await t.platform.redis.keys(`{${prefix}}:*`)));
+  });
+
   it('keeps no gate for products that are not for sale', async () => {
     const archived = await product(5, 'archived');
     assert.deepEqual(await gate.reserve(randomUUID(), [{ productId: archived, quantity: 1 }]), { ok: true, reserved: false });
