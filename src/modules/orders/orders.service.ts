@@ -327,7 +327,8 @@ export function createOrderService(deps: OrderServiceDeps) {
      * The same for a sold-out refusal by the gate within `LOSS_WINDOW_MS` (10 minutes) after Redis lost its data (the gate
      * tells: `sinceLossMs`, read in its own sold-out reply, no extra call): the mark, and the record that would have
      * replayed the order, may have been lost with it, and the gate, rebuilt from PostgreSQL, refuses the retry of an
-     * order that took the last units. Every keyed refusal then pays one indexed read (`LossLookupLimits`: at most 8
+     * order that took the last units. Every keyed refusal then pays one read of the (customer, key) unique index, a second (the
+     * order by id) only when it finds one (`LossLookupLimits`: at most 8
      * at once per process, 64 more wait, beyond that a refusal is answered without reading and not kept under its key, whose
      * next retry reads; so is a refusal whose read failed, logged) and is kept as the key's result as before, so each key reads once; outside the
      * window a sold-out refusal reads nothing, as before. Meanwhile this process answers no refusal from its memory.
