@@ -158,6 +158,23 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ ...base, ADMIN_API_TOKEN: 'short' }), /at least 16/);
   });
 
+  it('refuses a duration in milliseconds longer than a Node timer holds (2147483647), instead of firing it after 1 ms', () => {
+    // setTimeout/setInterval take a delay above 2^31 - 1 ms as 1 ms (a TimeoutOverflowWarning): SHUTDOWN_TIMEOUT_MS=2147483648
+    // made the web role exit 1 ("shutdown timed out") at once on every SIGTERM, PAYMENT_SWEEP_INTERVAL_MS=3000000000 swept every ms.
+    // The variables that are timer delays (timeouts and intervals), not thresholds compared with a measurement.
+    const timers = ['SHUTDOWN_TIMEOUT_MS', 'SHUTDOWN_DRAIN_DELAY_MS', 'KEEP_ALIVE_TIMEOUT_MS', 'REQUEST_TIMEOUT_MS', 'OUTBOX_POLL_INTERVAL_MS', 'ANALYTICS_FLUSH_INTERVAL_MS', 'PAYMENT_SWEEP_INTERVAL_MS', 'RATE_LIMIT_SALE_REFRESH_MS', 'LOAD_SHED_SAMPLE_MS', 'CLOUDWATCH_EMF_INTERVAL_MS'];
+    for (const name of timers) assert.ok(name in envSchema, name);
+    const accepted = timers.filter((name) => {
+        try {
+          loadConfig({ ...base, [name]: '2147483648' });
+          return true;
+        } catch (error) {
+          return !(error instanceof ConfigError);
+      }
+    });
+    assert.deepEqual(accepted, [], 'timer variables that accept 2147483648 ms');
+  });
+
   it('has every variable documented in the README', () => {
     const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
     const missing = Object.keys(envSchema).filter((name) => !readme.includes(`\`${name}\``));

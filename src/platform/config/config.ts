@@ -6,7 +6,7 @@ import { STATEMENT_END_MARGIN_MS } from '../db/statement-timeout.ts';
 import { IDEMPOTENCY_LEASE_MS } from '../idempotency/idempotency-lease.ts';
 import { DEFAULT_JOB_TRANSACTION_LIMITS, type JobTransactionLimits } from '../queue/job-transaction.ts';
 import { DEFAULT_CONCURRENCY, isQueueName, QUEUE_NAMES, type QueueName } from '../queue/queue-definitions.ts';
-import { ConfigError, bool, int, list, oneOf, optionalStr, parseEnv, str, timeZone, url, type Field } from './env-schema.ts';
+import { ConfigError, bool, int, list, oneOf, optionalStr, parseEnv, str, timeZone, url, type Field, timerMs } from './env-schema.ts';
 import { loadShedConfigFrom, loadShedEnv, type LoadShedConfig } from '../load/load-shed.config.ts';
 import { cacheLocalConfigFrom, cacheLocalEnv, type CacheLocalConfig } from '../cache/cache.config.ts';
 import { clusterConfigFrom, clusterEnv, type ClusterConfig } from '../cluster/cluster.config.ts';
@@ -265,27 +265,27 @@ export const envSchema = {
   CACHE_TTL_PRODUCT_S: int({ default: 300, min: 1 }),
   CACHE_TTL_POPULAR_S: int({ default: 600, min: 1 }),
   CACHE_TTL_CATEGORIES_S: int({ default: 600, min: 1 }),
-  SHUTDOWN_TIMEOUT_MS: int({ default: 25_000, min: 0 }),
-  SHUTDOWN_DRAIN_DELAY_MS: int({ default: 0, min: 0 }),
-  KEEP_ALIVE_TIMEOUT_MS: int({ default: 65_000, min: 1000 }),
-  REQUEST_TIMEOUT_MS: int({ default: 90_000, min: 1000 }),
+  SHUTDOWN_TIMEOUT_MS: timerMs({ default: 25_000, min: 0 }),
+  SHUTDOWN_DRAIN_DELAY_MS: timerMs({ default: 0, min: 0 }),
+  KEEP_ALIVE_TIMEOUT_MS: timerMs({ default: 65_000, min: 1000 }),
+  REQUEST_TIMEOUT_MS: timerMs({ default: 90_000, min: 1000 }),
   API_DOCS: bool(true),
   WORKER_PORT: int({ default: 3031, min: 0, max: 65535 }),
   WORKER_QUEUES: list(queueName),
   WORKER_CONCURRENCY: list(queueNumber),
-  WORKER_LOCK_DURATION_MS: int({ default: 30_000, min: 1000 }),
+  WORKER_LOCK_DURATION_MS: timerMs({ default: 30_000, min: 1000 }),
   WORKER_JOB_LOCK_TIMEOUT_MS: int({ default: DEFAULT_JOB_TRANSACTION_LIMITS.lockTimeoutMs, min: 0 }),
   WORKER_JOB_IDLE_TIMEOUT_MS: int({ default: DEFAULT_JOB_TRANSACTION_LIMITS.idleTimeoutMs, min: 0 }),
   QUEUE_ATTEMPTS: list(queueNumber),
   QUEUE_BACKOFF_MS: list(queueNumber),
-  OUTBOX_POLL_INTERVAL_MS: int({ default: 500, min: 10 }),
+  OUTBOX_POLL_INTERVAL_MS: timerMs({ default: 500, min: 10 }),
   OUTBOX_BATCH_SIZE: int({ default: 200, min: 1, max: 10_000 }),
   OUTBOX_RETENTION_HOURS: int({ default: 72, min: 1 }),
   JOB_CLAIM_RETENTION_HOURS: int({ default: 168, min: 24 }),
   SMTP_URL: url({ protocols: ['smtp:', 'smtps:'], optional: true }),
   MAIL_FROM: str({ default: 'Salescale <no-reply@salescale.local>' }),
   SHOP_URL: url({ protocols: ['http:', 'https:'], optional: true }),
-  ANALYTICS_FLUSH_INTERVAL_MS: int({ default: 60_000, min: 100 }),
+  ANALYTICS_FLUSH_INTERVAL_MS: timerMs({ default: 60_000, min: 100 }),
   SHOP_TIME_ZONE: timeZone('UTC'),
   ...customersEnv,
   ...checkoutEnv,

@@ -50,6 +50,30 @@ export function int(options: { default?: number; min?: number; max?: number } = 
   );
 }
 
+/**
+ * The longest delay Node's setTimeout/setInterval hold (2^31 − 1 ms, about 24.8 days): a longer one is taken as
+ * 1 ms, with only a TimeoutOverflowWarning (a shutdown that timed out at once, a sweep every millisecond).
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A duration in milliseconds that becomes a timer's delay (a timeout or an interval): an integer no longer than
+ * {@link MAX_TIMER_MS}. Thresholds compared with a measurement are plain {@link int}s.
+ */
+export function timerMs(options: { default: number; min: number; max?: number }): Field<number> {
+  const max = Math.min(options.max ?? MAX_TIMER_MS, MAX_TIMER_MS);
+  const inner = int({ ...options, max });
+  return {
+    describe: inner.describe,
+    parse(raw, name) {
+      if (raw !== undefined && /^\s*\d+\s*$/.test(raw) && Number(raw) > MAX_TIMER_MS) {
+        throw new ConfigError(name, `must be at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest timer Node holds; a longer one fires after 1 ms), got ${raw.trim()}`);
+      }
+      return inner.parse(raw, name);
+    },
+  };
+}
+
 export function num(options: { default?: number; min?: number } = {}): Field<number> {
   const dflt = options.default;
   return field(

@@ -1,4 +1,4 @@
-import { ConfigError, int, oneOf, optionalStr, url } from './env-schema.ts';
+import { ConfigError, int, oneOf, optionalStr, url, timerMs } from './env-schema.ts';
 
 export const PAYMENT_PROVIDERS = ['test', 'stripe'] as const;
 export type PaymentProviderName = (typeof PAYMENT_PROVIDERS)[number];
@@ -7,7 +7,7 @@ export type PaymentProviderName = (typeof PAYMENT_PROVIDERS)[number];
 export const paymentsEnv = {
   PAYMENT_PROVIDER: oneOf(PAYMENT_PROVIDERS, 'test'),
   PAYMENT_WINDOW_S: int({ default: 600, min: 1, max: 7 * 86_400 }),
-  PAYMENT_SWEEP_INTERVAL_MS: int({ default: 5000, min: 100 }),
+  PAYMENT_SWEEP_INTERVAL_MS: timerMs({ default: 5000, min: 100 }),
   PAYMENT_GIVE_BACK_AFTER_S: int({ default: 300, min: 1, max: 86_400 }),
   STRIPE_SECRET_KEY: optionalStr(),
   STRIPE_WEBHOOK_SECRET: optionalStr(),

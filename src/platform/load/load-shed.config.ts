@@ -1,9 +1,9 @@
-import { ConfigError, bool, int } from '../config/env-schema.ts';
+import { ConfigError, bool, int, timerMs } from '../config/env-schema.ts';
 import type { ShedThresholds } from './load-shed.ts';
 
 export const loadShedEnv = {
   LOAD_SHED_ENABLED: bool(true),
-  LOAD_SHED_SAMPLE_MS: int({ default: 500, min: 50 }),
+  LOAD_SHED_SAMPLE_MS: timerMs({ default: 500, min: 50 }),
   LOAD_SHED_BROWSE_DELAY_MS: int({ default: 200, min: 0 }),
   LOAD_SHED_WRITE_DELAY_MS: int({ default: 1000, min: 0 }),
   LOAD_SHED_BROWSE_UTILIZATION_PERCENT: int({ default: 98, min: 0, max: 100 }),

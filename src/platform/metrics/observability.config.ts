@@ -1,4 +1,4 @@
-import { ConfigError, int, num, optionalStr } from '../config/env-schema.ts';
+import { ConfigError, int, num, optionalStr, timerMs } from '../config/env-schema.ts';
 
 /**
  * Metrics exposure, `/health` thresholds (the seed strategy's: p95 < 500 ms, p99 < 1000 ms, error
@@ -17,7 +17,7 @@ export const observabilityEnv = {
   HEALTH_ERROR_DEGRADED_PERCENT: num({ default: 1, min: 0 }),
   HEALTH_ERROR_UNHEALTHY_PERCENT: num({ default: 5, min: 0 }),
   CLOUDWATCH_EMF_NAMESPACE: optionalStr(),
-  CLOUDWATCH_EMF_INTERVAL_MS: int({ default: 60_000, min: 1000 }),
+  CLOUDWATCH_EMF_INTERVAL_MS: timerMs({ default: 60_000, min: 1000 }),
 };
 
 type ObservabilityEnv = { [K in keyof typeof observabilityEnv]: ReturnType<(typeof observabilityEnv)[K]['parse']> };

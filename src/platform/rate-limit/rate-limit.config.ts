@@ -1,4 +1,4 @@
-import { ConfigError, bool, int, list } from '../config/env-schema.ts';
+import { ConfigError, bool, int, list, timerMs } from '../config/env-schema.ts';
 import { LIMITER_NAMES, type LimiterName, type LimitPolicy } from './limiter.ts';
 
 function limiterName(raw: string, name: string): LimiterName {
@@ -28,7 +28,7 @@ export const rateLimitEnv = {
   RATE_LIMIT_SIGNUP_MAX: int({ default: 20, min: 1 }),
   RATE_LIMIT_SIGNUP_WINDOW_MS: int({ default: 60 * MINUTE, min: 1000 }),
   RATE_LIMIT_FAIL_CLOSED: list(limiterName, ['checkout', 'login']),
-  RATE_LIMIT_SALE_REFRESH_MS: int({ default: 5000, min: 0 }),
+  RATE_LIMIT_SALE_REFRESH_MS: timerMs({ default: 5000, min: 0 }),
 };
 
 type RateLimitEnv = { [K in keyof typeof rateLimitEnv]: ReturnType<(typeof rateLimitEnv)[K]['parse']> };
