@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadCapacityCheckConfig, loadConfig, loadMigrationConfig, loadScalingConfig } from '../platform/config/config.ts';
+import { ListenError } from '../platform/http/listen-error.ts';
 import { LocalStackError } from '../platform/local/local-stack.ts';
 import { isQueueName, QUEUE_NAMES, type QueueName } from '../platform/queue/queue-definitions.ts';
 import { CLI_CONNECTION_TIMEOUT_MS } from '../platform/db/cli-connection.ts';
@@ -262,9 +263,9 @@ export async function runCli(): Promise<void> {
       process.stderr.write(`salescale: ${error.message}\n`);
       process.exit(2);
     }
-    const code = (error as { code?: string }).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES') {
-      process.stderr.write(`salescale: cannot listen: ${(error as Error).message} (choose another PORT)\n`);
+    // A port taken or privileged, a HOST not of this machine: each listener names the variable to change.
+    if (error instanceof ListenError) {
+      process.stderr.write(`salescale: cannot listen: ${error.message}\n`);
       process.exit(2);
     }
     // undefined_table: the schema is not there (a new database, or the wrong one); not a bug to trace.

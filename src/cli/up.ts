@@ -9,6 +9,7 @@ import { loadConfig } from '../platform/config/config.ts';
 import { SQL_DEFINITIONS } from '../modules/sql-definitions.ts';
 import { runMigrations } from '../platform/db/migrate.ts';
 import { claimDataDir, findRedisServer, LocalStackError, startEmbeddedPostgres, startLocalRedis, type LocalService } from '../platform/local/local-stack.ts';
+import { listenOrExplain } from '../platform/http/listen-error.ts';
 import { createLogger } from '../platform/logger/logger.ts';
 import { onTerminationSignals, startWeb } from '../web/web-role.ts';
 import { startWorker } from '../worker/worker-role.ts';
@@ -54,17 +55,21 @@ function unusableDataDir(dataDir: string, error: unknown): unknown {
 }
 
 /**
- * Fails with the listen error (EADDRINUSE, EACCES) when `port` cannot be listened on, so that `up` stops
+ * Fails with the listen error (EADDRINUSE, EACCES, EADDRNOTAVAIL: a {@link ListenError}) when `port` cannot be listened on, so that `up` stops
  * before it starts PostgreSQL and Redis rather than after, with their shutdown in the way of the cause.
  * The web role listens for real later (a port taken meanwhile still fails there, as cleanly).
  */
 async function ensureCanListen(host: string, port: number): Promise<void> {
   if (port === 0) return;
   const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
-  });
+  await listenOrExplain(
+    { host, port, portVariable: 'PORT' },
+    () =>
+      new Promise<void>((resolve, reject) => {
+        probe.once('error', reject);
+        probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+      }),
+  );
 }
 
 /**

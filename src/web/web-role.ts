@@ -1,4 +1,5 @@
 import type { AppConfig } from '../platform/config/config.ts';
+import { listenOrExplain } from '../platform/http/listen-error.ts';
 import { listenMetricsServer } from '../platform/metrics/metrics-server.ts';
 import { createPlatform, type Platform } from '../platform/platform.ts';
 import { flushTracing } from '../platform/telemetry/trace-context.ts';
@@ -58,12 +59,16 @@ export async function startWeb(config: AppConfig, givenPlatform?: Platform): Pro
 async function listen(config: AppConfig, platform: Platform): Promise<{ app: App; url: string; metricsServer?: { close(): Promise<void> } }> {
   const app = await buildServer(await composeWeb(platform));
   try {
-    const url = (await app.listen({ host: config.http.host, port: config.http.port })).replace('[::1]', 'localhost');
+    const { host, port } = config.http;
+    const url = (await listenOrExplain({ host, port, portVariable: 'PORT' }, () => app.listen({ host, port }))).replace('[::1]', 'localhost');
     // No `instance` here: the platform's logger puts it on every line, and a second one made the key appear twice.
     platform.logger.info({ url }, 'web role listening');
     // METRICS_PORT: /metrics on its own listener (not on the public port); closed last so the final scrape still works.
     const { metricsPort, metricsToken } = config.observability;
-    const metricsServer = metricsPort > 0 ? await listenMetricsServer({ registry: platform.metrics.registry, token: metricsToken, port: metricsPort, host: config.http.host }) : undefined;
+    const metricsServer =
+      metricsPort > 0
+        ? await listenOrExplain({ host, port: metricsPort, portVariable: 'METRICS_PORT' }, () => listenMetricsServer({ registry: platform.metrics.registry, token: metricsToken, port: metricsPort, host }))
+        : undefined;
     return { app, url, metricsServer };
   } catch (error) {
     await app.close().catch(() => {});

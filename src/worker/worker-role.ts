@@ -7,6 +7,7 @@ import { pruneSentEmails, SENT_EMAILS_TABLE } from '../modules/notifications/ind
 import { EXPIRE_ORDER_STILL_NEEDED } from '../modules/orders/processors.ts';
 import type { AppConfig } from '../platform/config/config.ts';
 import { classifyDatabaseFailure, redactStatementParameters } from '../platform/db/errors.ts';
+import { listenOrExplain } from '../platform/http/listen-error.ts';
 import { createOutboxRelay, type OutboxRelay } from '../platform/outbox/outbox-relay.ts';
 import { createPlatform, type Platform } from '../platform/platform.ts';
 import { recordDeadLetter } from '../platform/queue/dead-letters.ts';
@@ -227,10 +228,14 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
           }),
         });
   if (server) {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.worker.port, config.http.host, () => resolve());
-    });
+    await listenOrExplain(
+      { host: config.http.host, port: config.worker.port, portVariable: 'WORKER_PORT' },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(config.worker.port, config.http.host, () => resolve());
+        }),
+    );
     const address = server.address() as AddressInfo;
     url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
   }

@@ -1,0 +1,68 @@
+/**
+ * The `serve` and `worker` roles as an operator starts and stops them (the Procfile's commands): a bad setting is
+ * one line and exit 2, SIGTERM stops them with exit 0, whatever state their start-up is in.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { freePort } from '../src/platform/local/local-stack.ts';
+import { createTestDatabase, deleteRedisKeys, TEST_REDIS_URL, type TestDatabase, testPrefix } from './helpers/db.ts';
+import { killGroup } from './helpers/process-group.ts';
+
+const MAIN = join(import.meta.dirname, '../src/main.ts');
+
+interface Role {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startRole(role: 'serve' | 'worker', env: Record<string, string>): Role {
+  const child = spawn(process.execPath, [MAIN, role], { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, output: () => output, exited };
+}
+
+/** The exit of `role`, or a message when it has not exited within `ms`. */
+function exitWithin(role: Role, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null } | string> {
+  return Promise.race([role.exited, new Promise<string>((resolve) => setTimeout(() => resolve(`still running after ${ms} ms`), ms).unref())]);
+}
+
+describe('qa-ops: the roles started with the documented commands', () => {
+  let database: TestDatabase;
+  const prefixes: string[] = [];
+  const started: Role[] = [];
+  before(async () => {
+    database = await createTestDatabase();
+  });
+  after(async () => {
+    for (const role of started) if (role.child.pid) killGroup(role.child.pid);
+    await database.drop();
+    for (const prefix of prefixes) await Promise.all([deleteRedisKeys(`${prefix}:*`), deleteRedisKeys(`{${prefix}}:*`)]);
+  });
+
+  function envFor(extra: Record<string, string>): Record<string, string> {
+    const prefix = testPrefix();
+    prefixes.push(prefix);
+    return { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, HOST: '127.0.0.1', ...extra };
+  }
+
+  it('serve with a HOST that is not an address of this machine: one line and exit 2 (was an EADDRNOTAVAIL stack trace, exit 1)', async () => {
+    const role = startRole('serve', envFor({ HOST: '192.0.2.1', PORT: String(await freePort()) }));
+    started.push(role);
+    const exit = await exitWithin(role, 30_000);
+    assert.deepEqual(exit, { code: 2, signal: null }, role.output());
+    const lines = role.output().trim().split('\n');
+    const last = lines.at(-1) ?? '';
+    assert.match(last, /^salescale: .*192\.0\.2\.1/, role.output());
+    assert.ok(!role.output().includes('    at '), `no stack trace: ${role.output()}`);
+  });
+});
