@@ -31,6 +31,21 @@ function startRole(role: 'serve' | 'worker', env: Record<string, string>): Role 
   return { child, output: () => output, exited };
 }
 
+async function waitFor(condition: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  for (const started = Date.now(); Date.now() - started < ms; ) {
+    if (await condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return false;
+}
+
+async function status(url: string): Promise<number> {
+  return fetch(url).then(
+    (res) => res.status,
+    () => 0,
+  );
+}
+
 /** The exit of `role`, or a message when it has not exited within `ms`. */
 function exitWithin(role: Role, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null } | string> {
   return Promise.race([role.exited, new Promise<string>((resolve) => setTimeout(() => resolve(`still running after ${ms} ms`), ms).unref())]);
@@ -64,5 +79,22 @@ describe('qa-ops: the roles started with the documented commands', () => {
     const last = lines.at(-1) ?? '';
     assert.match(last, /^salescale: .*192\.0\.2\.1/, role.output());
     assert.ok(!role.output().includes('    at '), `no stack trace: ${role.output()}`);
+  });
+
+  it('serve with SHUTDOWN_TIMEOUT_MS=0 (accepted at start-up): an idle web role stops on SIGTERM with exit 0 (it exited 1, "shutdown timed out", every time)', async () => {
+    const port = await freePort();
+    const role = startRole('serve', envFor({ SHUTDOWN_TIMEOUT_MS: '0', PORT: String(port) }));
+    started.push(role);
+    const ready = await waitFor(async () => (await status(`http://127.0.0.1:${port}/ready`)) === 200 || role.child.exitCode !== null, 30_000);
+    assert.ok(ready, `serve never became ready: ${role.output()}`);
+    if (role.child.exitCode !== null) {
+      // Refusing the value at start-up is the other acceptable answer.
+      assert.equal(role.child.exitCode, 2, role.output());
+      assert.match(role.output(), /configuration error: SHUTDOWN_TIMEOUT_MS/);
+      return;
+    }
+    role.child.kill('SIGTERM');
+    const exit = await exitWithin(role, 30_000);
+    assert.deepEqual(exit, { code: 0, signal: null }, role.output());
   });
 });

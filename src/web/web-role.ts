@@ -34,11 +34,16 @@ export async function startWeb(config: AppConfig, givenPlatform?: Platform): Pro
       logger.info({ reason }, 'draining: readiness now answers 503');
       app.lifecycle.draining = true;
       if (config.shutdown.drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdown.drainDelayMs));
-      const force = setTimeout(() => {
-        logger.error({ timeoutMs: config.shutdown.timeoutMs }, 'shutdown timed out; exiting with requests still open');
-        process.exit(1);
-      }, config.shutdown.timeoutMs);
-      force.unref();
+      // SHUTDOWN_TIMEOUT_MS=0 is no limit, as 0 is for the other timeouts (the worker's too): the platform's kill is the only one.
+      const { timeoutMs } = config.shutdown;
+      const force =
+        timeoutMs > 0
+          ? setTimeout(() => {
+              logger.error({ timeoutMs }, 'shutdown timed out; exiting with requests still open');
+              process.exit(1);
+            }, timeoutMs)
+          : undefined;
+      force?.unref();
       // Keep-alive connections whose request was still running when close() began become idle
       // only later: sweep them so the server can finish instead of waiting for keepAliveTimeout.
       const closing = app.close();

@@ -38,7 +38,7 @@ export interface RunningWorker {
   /** http://host:port of the worker's HTTP server, when it has one. */
   url: string | undefined;
   /**
-   * Stops taking jobs, waits for active ones up to SHUTDOWN_TIMEOUT_MS, then closes. Jobs still
+   * Stops taking jobs, waits for active ones up to SHUTDOWN_TIMEOUT_MS (0: no limit), then closes. Jobs still
    * running at the deadline are handed back: moved back to wait (not counted as stalled) and another worker gets them. It resolves
    * without waiting for them (about 2 s after the deadline at most), so the process can exit. Once no job is active, closing
    * waits on the queue Redis for {@link CLOSE_WITHOUT_JOBS_MS} only: when Redis is down or answers nothing, the worker
@@ -251,7 +251,10 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
       await Promise.all([settlesWithin(platform.cluster.leave('worker'), CLOSE_STEP_MS), relay.stop(), sweeper?.stop(), giveBackRetry?.stop()]);
       let timer: NodeJS.Timeout | undefined;
       const closed = Promise.all(workers.map((worker) => worker.close())).then(() => 'closed' as const);
-      const timedOut = new Promise<'timed out'>((resolve) => (timer = setTimeout(() => resolve('timed out'), config.shutdown.timeoutMs)));
+      // SHUTDOWN_TIMEOUT_MS=0: no limit (active jobs are waited for until they end), as for the web role.
+      const timedOut = new Promise<'timed out'>((resolve) => {
+        if (config.shutdown.timeoutMs > 0) timer = setTimeout(() => resolve('timed out'), config.shutdown.timeoutMs);
+      });
       const unanswered = whenIdle()
         .then(() => new Promise((resolve) => setTimeout(resolve, CLOSE_WITHOUT_JOBS_MS).unref()))
         .then(() => 'redis not answering' as const);
