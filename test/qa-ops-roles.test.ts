@@ -97,4 +97,17 @@ describe('qa-ops: the roles started with the documented commands', () => {
     const exit = await exitWithin(role, 30_000);
     assert.deepEqual(exit, { code: 0, signal: null }, role.output());
   });
+
+  it('worker whose REDIS_URL points at a closed port (it waits for Redis, as documented): SIGTERM stops it with exit 0 (it died of the signal, 143)', async () => {
+    const port = await freePort();
+    const closed = await freePort();
+    const role = startRole('worker', envFor({ REDIS_URL: `redis://127.0.0.1:${closed}`, WORKER_PORT: String(port) }));
+    started.push(role);
+    const waiting = await waitFor(() => role.output().includes('queue Redis unreachable at start') || role.child.exitCode !== null, 30_000);
+    assert.ok(waiting, `the worker never said it waits for Redis: ${role.output()}`);
+    assert.equal(role.child.exitCode, null, `the worker keeps waiting for Redis: ${role.output()}`);
+    role.child.kill('SIGTERM');
+    const exit = await exitWithin(role, 30_000);
+    assert.deepEqual(exit, { code: 0, signal: null }, role.output().slice(-2000));
+  });
 });

@@ -11,6 +11,7 @@ import { classifyDatabaseFailure, pgError } from '../platform/db/errors.ts';
 import { UnsafeQueueRedisError } from '../platform/queue/redis-policy.ts';
 import { RedisUnavailableError } from '../platform/redis/redis-errors.ts';
 import { ScalingInputError, formatInputError } from '../scaling/errors.ts';
+import { runUntilSignal } from './termination.ts';
 
 /** Decimal digits only: `Number()` also read "" and " " as 0 (`seed --products ""` seeded nothing) and "0x10" as 16. */
 function positiveInt(value: string): number {
@@ -87,16 +88,16 @@ export function buildCli(): Command {
   program
     .command('up')
     .description('Run everything locally: embedded PostgreSQL and redis-server unless DATABASE_URL / REDIS_URL are set, migrate, seed a demo catalog into an empty database, run the web and worker roles until Ctrl-C')
-    .action(async () => (await import('./up.ts')).runUp());
+    .action(async () => {
+      await runUntilSignal(async (interrupted) => (await import('./up.ts')).runUp(process.env, interrupted), ['SIGTERM', 'SIGINT', 'SIGHUP']);
+    });
 
   program
     .command('serve')
     .description('Run the web role (HTTP API) against DATABASE_URL and REDIS_URL')
     .action(async () => {
       // Roles load on demand: the toolkit commands (forecast, plan, …) must not pay for Fastify and BullMQ.
-      const { onTerminationSignals, startWeb } = await import('../web/web-role.ts');
-      const web = await startWeb(loadConfig());
-      onTerminationSignals((signal) => web.shutdown(signal));
+      await runUntilSignal(async () => (await import('../web/web-role.ts')).startWeb(loadConfig()));
     });
 
   program
@@ -104,10 +105,7 @@ export function buildCli(): Command {
     .description('Run the worker role: queue processors and the outbox relay, /health and /metrics on WORKER_PORT')
     .option('--queues <names>', `comma-separated subset of ${QUEUE_NAMES.join(',')} (default WORKER_QUEUES, else all)`, queueList)
     .action(async (options: { queues?: QueueName[] }) => {
-      const { startWorker } = await import('../worker/worker-role.ts');
-      const { onTerminationSignals } = await import('../web/web-role.ts');
-      const worker = await startWorker(loadConfig(process.env, NO_SECRETS), { queues: options.queues });
-      onTerminationSignals((signal) => worker.shutdown(signal));
+      await runUntilSignal(async () => (await import('../worker/worker-role.ts')).startWorker(loadConfig(process.env, NO_SECRETS), { queues: options.queues }));
     });
 
   const queues = program

@@ -11,7 +11,8 @@ import { runMigrations } from '../platform/db/migrate.ts';
 import { claimDataDir, findRedisServer, LocalStackError, startEmbeddedPostgres, startLocalRedis, type LocalService } from '../platform/local/local-stack.ts';
 import { listenOrExplain } from '../platform/http/listen-error.ts';
 import { createLogger } from '../platform/logger/logger.ts';
-import { onTerminationSignals, startWeb } from '../web/web-role.ts';
+import { startWeb } from '../web/web-role.ts';
+import type { Stoppable } from './termination.ts';
 import { startWorker } from '../worker/worker-role.ts';
 
 const DEMO = { products: 1000, categories: 24 };
@@ -77,8 +78,12 @@ async function ensureCanListen(host: string, port: number): Promise<void> {
  * and a local redis-server for whatever DATABASE_URL / REDIS_URL leave unset, migrates, seeds a demo
  * catalog into an empty database, and runs the web role until Ctrl-C (or SIGTERM, or SIGHUP when the
  * terminal closes): the worker and the web role drain first, then the local services stop.
+ *
+ * The caller listens for the signals before calling it (`runUntilSignal`): on one during start-up `interrupted`
+ * is aborted, the step under way finishes, the steps left are skipped, and the handle returned stops what started.
+ * The local services run in their own process group, so a Ctrl-C reaches only this process.
  */
-export async function runUp(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function runUp(env: NodeJS.ProcessEnv = process.env, interrupted: AbortSignal = new AbortController().signal): Promise<Stoppable> {
   const base = loadConfig(env);
   const logger = createLogger({ level: base.logLevel, name: 'up', instanceId: base.instanceId });
   await ensureCanListen(base.http.host, base.http.port);
@@ -94,21 +99,15 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env): Promise<void>
   const stopLocal = async () => {
     for (const service of started.reverse()) await service.stop().catch((error) => logger.warn({ err: error }, 'stopping a local service failed'));
   };
-  let interrupted = false;
   let roles: { stop: () => Promise<void> } | undefined;
-  let startup: Promise<void> = Promise.resolve();
-  // Listening before anything starts: the local services run in their own process group, so a Ctrl-C
-  // during startup reaches only this process, which lets the step under way finish and then stops them.
-  onTerminationSignals(
-    async () => {
-      interrupted = true;
-      await startup.catch(() => {});
+  const up: Stoppable = {
+    async shutdown() {
       await roles?.stop();
       await stopLocal();
     },
-    ['SIGTERM', 'SIGINT', 'SIGHUP'],
-  );
-  startup = (async () => {
+  };
+  const startup = (async () => {
+    if (interrupted.aborted) return;
     const overrides: Record<string, string> = await localSecrets(dataDir, env).catch((error: unknown) => {
       throw unusableDataDir(dataDir, error);
     });
@@ -117,18 +116,18 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env): Promise<void>
       started.push(postgres);
       overrides.DATABASE_URL = postgres.url;
     }
-    if (interrupted) return;
+    if (interrupted.aborted) return;
     if (!base.redis.url) {
       const redis = await startLocalRedis(dataDir, logger);
       started.push(redis);
       overrides.REDIS_URL = redis.url;
     }
-    if (interrupted) return;
+    if (interrupted.aborted) return;
     const config = loadConfig({ ...env, ...overrides });
     const applied = await runMigrations(config.db.url!, SQL_DEFINITIONS);
     logger.info({ applied }, 'migrations applied');
     await seedIfEmpty(config.db.url!, logger);
-    if (interrupted) return;
+    if (interrupted.aborted) return;
     const web = await startWeb(config);
     let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
     roles = {
@@ -137,7 +136,7 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env): Promise<void>
         await web.shutdown('signal');
       },
     };
-    if (interrupted) return;
+    if (interrupted.aborted) return;
     // The worker role in the same process, sharing the web role's pools and metrics registry; its log lines
     // are named `worker`, so that a job's lines are not read as the web role's.
     const workerLogger = createLogger({ level: config.logLevel, name: 'worker', instanceId: config.instanceId });
@@ -160,11 +159,12 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env): Promise<void>
   try {
     await startup;
   } catch (error) {
-    if (interrupted) return; // the signal handler stops what started and exits
+    if (interrupted.aborted) return up; // the signal's handler stops what started and exits
     await roles?.stop().catch((stopError) => logger.warn({ err: stopError }, 'stopping the roles failed'));
     await stopLocal();
     throw error;
   }
+  return up;
 }
 
 async function seedIfEmpty(databaseUrl: string, logger: ReturnType<typeof createLogger>): Promise<void> {

@@ -2,7 +2,6 @@ import type { AppConfig } from '../platform/config/config.ts';
 import { listenOrExplain } from '../platform/http/listen-error.ts';
 import { listenMetricsServer } from '../platform/metrics/metrics-server.ts';
 import { createPlatform, type Platform } from '../platform/platform.ts';
-import { flushTracing } from '../platform/telemetry/trace-context.ts';
 import { composeWeb } from './compose.ts';
 import { buildServer, type App } from './server.ts';
 
@@ -79,26 +78,4 @@ async function listen(config: AppConfig, platform: Platform): Promise<{ app: App
     await app.close().catch(() => {});
     throw error;
   }
-}
-
-/**
- * Calls `stop` once on the first of `signals`, flushes buffered spans, then exits with 0 (or 1 if stopping
- * failed). A second signal while stopping exits at once with 1 (an impatient second Ctrl-C), through
- * process.exit so that 'exit' listeners (which signal detached local servers) still run.
- * @defaultValue signals: SIGTERM and SIGINT
- */
-export function onTerminationSignals(stop: (signal: string) => Promise<void>, signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): void {
-  let called = false;
-  const handler = (signal: string) => {
-    if (called) process.exit(1);
-    called = true;
-    stop(signal).then(
-      () => flushTracing().then(() => process.exit(0)),
-      (error) => {
-        console.error(error);
-        void flushTracing().then(() => process.exit(1));
-      },
-    );
-  };
-  for (const signal of signals) process.on(signal, () => handler(signal));
 }
