@@ -81,6 +81,22 @@ function queueName(raw: string, name: string): QueueName {
   return raw;
 }
 
+/**
+ * WORKER_QUEUES: unset is every queue, a value a subset of them. A value naming none (",", " ") is refused, as
+ * `worker --queues ","` is: read as an empty list, it ran every queue, the opposite of a subset.
+ */
+function workerQueues(): Field<QueueName[]> {
+  const queues = list(queueName);
+  return {
+    describe: queues.describe,
+    parse(raw, name) {
+      const value = queues.parse(raw, name);
+      if (value.length === 0 && raw !== undefined && raw !== '') throw new ConfigError(name, `names no queue ("${raw}"): list some of ${QUEUE_NAMES.join(', ')}, or leave it unset for every queue`);
+      return value;
+    },
+  };
+}
+
 /** A browser origin (`https://shop.example.com`, no path), for CORS. */
 function origin(raw: string, name: string): string {
   let parsed: URL;
@@ -271,7 +287,7 @@ export const envSchema = {
   REQUEST_TIMEOUT_MS: timerMs({ default: 90_000, min: 1000 }),
   API_DOCS: bool(true),
   WORKER_PORT: int({ default: 3031, min: 0, max: 65535 }),
-  WORKER_QUEUES: list(queueName),
+  WORKER_QUEUES: workerQueues(),
   WORKER_CONCURRENCY: list(queueNumber),
   WORKER_LOCK_DURATION_MS: timerMs({ default: 30_000, min: 1000 }),
   WORKER_JOB_LOCK_TIMEOUT_MS: int({ default: DEFAULT_JOB_TRANSACTION_LIMITS.lockTimeoutMs, min: 0 }),

@@ -27,4 +27,22 @@ describe('queue and worker configuration', () => {
     assert.throws(() => loadConfig({ ...base, WORKER_CONCURRENCY: 'email=0' }), /expected queue=<positive integer>/);
     assert.throws(() => loadConfig({ ...base, SMTP_URL: 'http://mail' }), /SMTP_URL/);
   });
+
+  it('refuses a WORKER_QUEUES that names no queue (",", " "), as `worker --queues ","` is refused, instead of running every queue', () => {
+    for (const value of [',', ' ', ' , ']) {
+      assert.throws(
+        () => loadConfig({ ...base, WORKER_QUEUES: value }),
+        (error: ConfigError) => error.variable === 'WORKER_QUEUES',
+        `WORKER_QUEUES=${JSON.stringify(value)} ran ${JSON.stringify(loadConfigQueues(value))}`,
+      );
+    }
+  });
 });
+
+function loadConfigQueues(value: string): string[] | string {
+  try {
+    return loadConfig({ ...base, WORKER_QUEUES: value }).queues.worker;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
