@@ -81,6 +81,15 @@ describe('qa-ops: the roles started with the documented commands', () => {
     assert.ok(!role.output().includes('    at '), `no stack trace: ${role.output()}`);
   });
 
+  it('serve with a HOST that does not resolve: the line names HOST, not "a required service" (PostgreSQL and Redis were fine)', async () => {
+    const role = startRole('serve', envFor({ HOST: 'no-such-host.invalid', PORT: String(await freePort()) }));
+    started.push(role);
+    const exit = await exitWithin(role, 30_000);
+    assert.deepEqual(exit, { code: 2, signal: null }, role.output());
+    const last = role.output().trim().split('\n').at(-1) ?? '';
+    assert.match(last, /^salescale: .*\bHOST\b/, `the last line: ${last}`);
+  });
+
   it('serve with SHUTDOWN_TIMEOUT_MS=0 (accepted at start-up): an idle web role stops on SIGTERM with exit 0 (it exited 1, "shutdown timed out", every time)', async () => {
     const port = await freePort();
     const role = startRole('serve', envFor({ SHUTDOWN_TIMEOUT_MS: '0', PORT: String(port) }));

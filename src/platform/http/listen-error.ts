@@ -1,6 +1,6 @@
 /**
  * A listener that could not open for a reason the operator fixes in the configuration (a port taken or privileged,
- * a HOST that is not an address of this machine): the CLI says it in one line, `salescale: cannot listen: …`, and
+ * a HOST that is not an address of this machine or does not resolve): the CLI says it in one line, `salescale: cannot listen: …`, and
  * exits 2. Any other listen failure is left as it is (a bug keeps its stack).
  */
 export class ListenError extends Error {
@@ -29,6 +29,13 @@ export function explainListenError(error: unknown, target: ListenTarget): unknow
       return new ListenError(`${cause.message} (choose another ${target.portVariable})`, cause);
     case 'EADDRNOTAVAIL':
       return new ListenError(`${cause.message} (HOST ${target.host} is not an address of this machine: set HOST to one of its addresses, or 0.0.0.0 for all)`, cause);
+    // A name looked up to listen on: PostgreSQL and Redis fail the same way, so the variable is named here, where it is known.
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+    case 'EAI_NONAME':
+      if (cause.syscall !== 'getaddrinfo') return error;
+      return new ListenError(`HOST ${target.host} does not resolve (${cause.message}): set HOST to an address of this machine (0.0.0.0 for all) or a name that resolves to one`, cause);
     default:
       return error;
   }
