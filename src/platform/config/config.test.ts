@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, envSchema, loadConfig } from './config.ts';
+import { ConfigError, envSchema, loadCapacityCheckConfig, loadConfig } from './config.ts';
 
 const base = { DATABASE_URL: 'postgres://u@h/db', REDIS_URL: 'redis://h:6379' };
 
@@ -173,6 +173,23 @@ describe('loadConfig', () => {
       }
     });
     assert.deepEqual(accepted, [], 'timer variables that accept 2147483648 ms');
+  });
+
+  it('refuses a REDIS_PREFIX with a hash-tag brace, whitespace or a glob character, which would break the keys built from it', () => {
+    // Keys are `{prefix}:…` (one Redis Cluster slot per prefix): a `}` ends the hash tag early, a `{` opens another. The
+    // stock gate and the prefix sweeps SCAN `{prefix}:stock:*`: a `*`, `?`, `[` or `\\` would match other prefixes' keys.
+    const accepted = ['shop}', '{shop', 'a{b}c', 'my shop', ' shop', 'shop\t', 'shop*', 'sh?p', 'shop[1]', 'sh\\op'].filter((value) => {
+      try {
+        loadConfig({ ...base, REDIS_PREFIX: value });
+        return true;
+      } catch (error) {
+        return !(error instanceof ConfigError && error.variable === 'REDIS_PREFIX');
+      }
+    });
+    assert.deepEqual(accepted, [], 'REDIS_PREFIX values accepted');
+    assert.equal(loadConfig({ ...base, REDIS_PREFIX: 'shop-eu_1.prod:v2' }).redis.prefix, 'shop-eu_1.prod:v2');
+    assert.equal(loadCapacityCheckConfig({ REDIS_PREFIX: 'shop' }).redisPrefix, 'shop');
+    assert.throws(() => loadCapacityCheckConfig({ REDIS_PREFIX: 'shop}' }), (error: ConfigError) => error.variable === 'REDIS_PREFIX');
   });
 
   it('has every variable documented in the README', () => {

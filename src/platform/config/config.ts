@@ -234,6 +234,25 @@ function redisUrl(): Field<string | undefined> {
   };
 }
 
+/**
+ * REDIS_PREFIX: every key is built from it, many as `{prefix}:…` (a Redis Cluster hash tag: all of them in one slot,
+ * which the Lua scripts need) and the stock gate and the prefix sweeps SCAN `{prefix}:…:*`. A `{` or `}` in it ends or
+ * opens the hash tag elsewhere (keys in different slots, a script refused on a cluster), a glob character (`*`, `?`,
+ * `[`, `]`, `\`) makes a sweep's pattern match other prefixes' keys, and whitespace is a copy-paste slip.
+ */
+function redisPrefix(): Field<string> {
+  const prefix = str({ default: 'salescale' });
+  return {
+    describe: prefix.describe,
+    parse(raw, name) {
+      const value = prefix.parse(raw, name);
+      const bad = value.match(/[{}*?[\]\\\s]/)?.[0];
+      if (bad !== undefined) throw new ConfigError(name, `must not contain ${JSON.stringify(bad)} (no braces, glob characters or whitespace: keys are "{prefix}:…" hash tags, swept by pattern), got ${JSON.stringify(value)}`);
+      return value;
+    },
+  };
+}
+
 /** `queue=n` pairs, e.g. `email=10,inventory=20`. */
 function queueNumber(raw: string, name: string): [QueueName, number] {
   const [queue = '', value = ''] = raw.split('=').map((part) => part.trim());
@@ -269,7 +288,7 @@ export const envSchema = {
   DB_STATEMENT_TIMEOUT_MS: int({ default: 5000, min: 0 }),
   REDIS_URL: redisUrl(),
   CACHE_REDIS_URL: redisUrl(),
-  REDIS_PREFIX: str({ default: 'salescale' }),
+  REDIS_PREFIX: redisPrefix(),
   REDIS_TLS_VERIFY: bool(true),
   ADMIN_API_TOKEN: optionalStr(),
   SESSION_SECRET: optionalStr(),
