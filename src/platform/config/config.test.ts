@@ -192,6 +192,19 @@ describe('loadConfig', () => {
     assert.throws(() => loadCapacityCheckConfig({ REDIS_PREFIX: 'shop}' }), (error: ConfigError) => error.variable === 'REDIS_PREFIX');
   });
 
+  it('refuses an ADMIN_API_TOKEN or SESSION_SECRET made of whitespace, and counts their minimum length without it', () => {
+    for (const [name, minLength] of [['ADMIN_API_TOKEN', 16], ['SESSION_SECRET', 32]] as const) {
+      for (const value of [' '.repeat(64), '\t'.repeat(40), `  ${'a'.repeat(minLength - 1)}   `]) {
+        assert.throws(
+          () => loadConfig({ ...base, NODE_ENV: 'production', ADMIN_API_TOKEN: 'a'.repeat(32), SESSION_SECRET: 'b'.repeat(32), [name]: value }),
+          (error: ConfigError) => error instanceof ConfigError && error.variable === name,
+          `${name}=${JSON.stringify(value)} accepted`,
+        );
+      }
+      assert.ok(loadConfig({ ...base, [name]: 'c'.repeat(minLength) }));
+    }
+  });
+
   it('has every variable documented in the README', () => {
     const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
     const missing = Object.keys(envSchema).filter((name) => !readme.includes(`\`${name}\``));

@@ -424,7 +424,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const { minLength, unshared } = SECRETS[name];
     const value = e[name];
     if (value !== undefined) {
-      if (value.length < minLength) throw new ConfigError(name, `must be at least ${minLength} characters`);
+      // Counted without the whitespace around it: 64 spaces are no secret, and a value padded to the minimum is shorter.
+      // The value itself is kept as given, so that a secret already in use keeps signing and checking the same way.
+      if (value.trim().length < minLength) throw new ConfigError(name, `must be at least ${minLength} characters, not counting whitespace around them`);
       return value;
     }
     const generated = randomBytes(24).toString('base64url');
