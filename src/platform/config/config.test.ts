@@ -205,6 +205,13 @@ describe('loadConfig', () => {
     }
   });
 
+  it('refuses a WAITING_ROOM_SAFETY_FACTOR above 1: a share of the measured capacity cannot exceed all of it', () => {
+    assert.throws(() => loadConfig({ ...base, WAITING_ROOM_SAFETY_FACTOR: '1.5' }), (error: ConfigError) => error instanceof ConfigError && error.variable === 'WAITING_ROOM_SAFETY_FACTOR');
+    assert.throws(() => loadConfig({ ...base, WAITING_ROOM_SAFETY_FACTOR: '2' }), (error: ConfigError) => error instanceof ConfigError && error.variable === 'WAITING_ROOM_SAFETY_FACTOR');
+    assert.equal(loadConfig({ ...base, WAITING_ROOM_SAFETY_FACTOR: '1' }).waitingRoom.safetyFactor, 1);
+    assert.equal(loadConfig({ ...base, WAITING_ROOM_SAFETY_FACTOR: '0.8' }).waitingRoom.safetyFactor, 0.8);
+  });
+
   it('has every variable documented in the README', () => {
     const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
     const missing = Object.keys(envSchema).filter((name) => !readme.includes(`\`${name}\``));

@@ -74,7 +74,7 @@ export function timerMs(options: { default: number; min: number; max?: number })
   };
 }
 
-export function num(options: { default?: number; min?: number } = {}): Field<number> {
+export function num(options: { default?: number; min?: number; max?: number } = {}): Field<number> {
   const dflt = options.default;
   return field(
     `number${dflt === undefined ? '' : ` (default ${dflt})`}`,
@@ -83,6 +83,7 @@ export function num(options: { default?: number; min?: number } = {}): Field<num
       const value = Number(raw);
       if (!/^\s*-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i.test(raw) || !Number.isFinite(value)) throw new ConfigError(name, `must be a number, got "${raw}"`);
       if (options.min !== undefined && value < options.min) throw new ConfigError(name, `must be ≥ ${options.min}`);
+      if (options.max !== undefined && value > options.max) throw new ConfigError(name, `must be ≤ ${options.max}, got ${value}`);
       return value;
     },
     dflt === undefined ? undefined : () => dflt,

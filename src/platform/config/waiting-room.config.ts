@@ -8,7 +8,8 @@ export const waitingRoomEnv = {
   WAITING_ROOM_EVENTS_REFRESH_MS: int({ default: 1000, min: 100, max: 60_000 }),
   WAITING_ROOM_KEEPALIVE_MS: int({ default: 15_000, min: 1000, max: 300_000 }),
   WAITING_ROOM_TICKETS_PER_ADDRESS: int({ default: 1, min: 1, max: 1_000_000 }),
-  WAITING_ROOM_SAFETY_FACTOR: num({ default: 0.5, min: 0.01 }),
+  // A share of the capacity measured within the SLO: above 1 the room would admit more than the shop serves.
+  WAITING_ROOM_SAFETY_FACTOR: num({ default: 0.5, min: 0.01, max: 1 }),
   WAITING_ROOM_REQUESTS_PER_VISITOR: num({ default: 20, min: 1 }),
   WAITING_ROOM_CAPACITY_RPS: num({ default: 0, min: 0 }),
 };
