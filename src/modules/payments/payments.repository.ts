@@ -114,8 +114,16 @@ export function createPaymentsRepository() {
     },
 
     /** Moves a payment forward (never back, see PAYMENT_STATUS_RANK) and sets its flags; returns whether the status changed. */
-    async advance(tx: DbOrTx, id: number, status: PaymentStatus, flags: { applied?: boolean; late?: boolean; failureCode?: string } = {}): Promise<boolean> {
+    async advance(
+      tx: DbOrTx,
+      id: number,
+      status: PaymentStatus,
+      flags: { applied?: boolean; late?: boolean; failureCode?: string; amountCents?: number; currency?: string } = {},
+    ): Promise<boolean> {
       const set: Record<string, unknown> = { updatedAt: sql`now()` };
+      // What the provider says it holds or took, when it is not what we asked for (a late payment of the wrong amount).
+      if (flags.amountCents !== undefined) set.amountCents = flags.amountCents;
+      if (flags.currency !== undefined) set.currency = flags.currency;
       if (flags.applied !== undefined) set.applied = flags.applied;
       if (flags.late !== undefined) set.late = flags.late;
       if (flags.failureCode !== undefined) set.failureCode = flags.failureCode;

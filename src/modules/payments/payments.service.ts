@@ -211,7 +211,16 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             const action = !captured && payment.status !== 'captured' ? 'capture' : undefined;
             return { result: { ...base, outcome: action ? 'paid' : 'captured' }, action, payment, returned: [] };
           }
-          const amountOk = payment.amountCents === order.totalCents && payment.currency.toUpperCase() === order.currency.toUpperCase();
+          // The amount the provider holds or took (the event's), not only the one we asked for (the payment's): an intent's
+          // amount can be changed at the provider after we created it (its dashboard, another integration), and an
+          // authorization of 1.00 on a 42.00 order made it paid and captured that 1.00.
+          const heldCents = event.amountCents ?? payment.amountCents;
+          const heldCurrency = (event.currency ?? payment.currency).toUpperCase();
+          const amountOk =
+            payment.amountCents === order.totalCents &&
+            payment.currency.toUpperCase() === order.currency.toUpperCase() &&
+            heldCents === order.totalCents &&
+            heldCurrency === order.currency.toUpperCase();
           if (order.status === 'pending_payment' && !order.due && amountOk) {
             // The order paid, its order-paid outbox row and this payment applied: one statement.
             const paid = await lifecycle.markPaid(tx, orderId, currentTraceContext(), order.guest, payments.applyWhenPaid(payment.id, captured ? 'captured' : 'authorized'));
@@ -233,9 +242,17 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             if (expired.length > 0) counts.push(() => metrics.expired.inc({ via: 'payment' }));
             returned = expired.flatMap((e) => e.productIds);
           }
-          await payments.advance(tx, payment.id, captured ? 'captured' : 'authorized', { late: true });
-          logger.warn({ orderId, intentId, orderStatus: order.status, amountOk }, 'payment arrived for an order that cannot take it: giving it back');
-          return { result: { ...base, outcome: 'late' }, action: captured ? 'refund' : 'void', payment, returned };
+          // A wrong amount is recorded as held (the buyer's "payment returned" email states it, with its reason).
+          const held = amountOk ? {} : { amountCents: heldCents, currency: heldCurrency };
+          await payments.advance(tx, payment.id, captured ? 'captured' : 'authorized', { late: true, ...held });
+          if (amountOk) logger.warn({ orderId, intentId, orderStatus: order.status, amountOk }, 'payment arrived for an order that cannot take it: giving it back');
+          else {
+            logger.error(
+              { orderId, intentId, orderStatus: order.status, amountOk, heldCents, heldCurrency, totalCents: order.totalCents, currency: order.currency },
+              'payment of another amount or currency than the order total arrived: not taken, giving it back',
+            );
+          }
+          return { result: { ...base, outcome: 'late' }, action: captured ? 'refund' : 'void', payment: { ...payment, ...held }, returned };
         }
         case 'refund_failed':
         case 'disputed':

@@ -164,7 +164,7 @@ export function createStripeProvider(settings: StripeSettings): PaymentProvider 
         kind,
         intentId: optionalText(intent.id, 'id'),
         orderId: Number.isSafeInteger(orderId) && orderId > 0 ? orderId : undefined,
-        amountCents: inOurUnit(optionalCents(intent.amount, 'amount'), currency),
+        amountCents: inOurUnit(heldAmount(intent, kind), currency),
         currency,
         failureCode: optionalText(failure?.decline_code ?? failure?.code, 'last_payment_error'),
       };
@@ -269,6 +269,17 @@ function inOurUnit(amount: number | undefined, currency: string | undefined): nu
   } catch {
     throw new WebhookMalformedError('currency is not an ISO 4217 code');
   }
+}
+
+/**
+ * The amount an intent's event is about, in Stripe's unit: what is held for an authorization (`amount_capturable`), what
+ * was taken for a capture (`amount_received`), else the amount asked for. The order is paid only if it is the order's total.
+ */
+function heldAmount(intent: Stripe.PaymentIntent, kind: PaymentEvent['kind']): number | undefined {
+  const asked = optionalCents(intent.amount, 'amount');
+  if (kind === 'authorized') return optionalCents(intent.amount_capturable, 'amount_capturable') ?? asked;
+  if (kind === 'captured') return optionalCents(intent.amount_received, 'amount_received') ?? asked;
+  return asked;
 }
 
 function optionalCents(value: unknown, field: string): number | undefined {

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import Stripe from 'stripe';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
+import type { Json } from './helpers/http.ts';
+import { startStripeServer, type StripeEvent, type StripeServer } from './helpers/stripe-server.ts';
+
+const SECRET_KEY = 'sk_test_salescale_qapay_0123456789';
+const WEBHOOK_SECRET = 'whsec_salescale_qapay_0123456789abcdef';
+const signer = new Stripe(SECRET_KEY);
+
+describe('QA payments: Stripe webhooks against a local Stripe-shaped server', () => {
+  let stripe: StripeServer;
+  let t: TestApp;
+  let buyer: string;
+
+  before(async () => {
+    stripe = await startStripeServer({ secretKey: SECRET_KEY });
+    t = await createTestApp({
+      PAYMENT_PROVIDER: 'stripe',
+      STRIPE_SECRET_KEY: SECRET_KEY,
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      STRIPE_API_URL: stripe.url,
+      PAYMENT_WINDOW_S: '600',
+      RATE_LIMIT_CHECKOUT_MAX: '10000',
+    });
+    const [id] = await insertCustomers(t.platform.db.primary, 1, 'qapay');
+    [buyer] = (await mintSessionCookies(t.env, [id!])) as [string];
+  });
+  after(async () => {
+    await t?.close();
+    await stripe?.close();
+  });
+
+  async function product(available = 10, priceCents = 4200, currency = 'USD'): Promise<number> {
+    const reply = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/products',
+      headers: t.admin,
+      payload: { sku: `qapay-${Math.random().toString(36).slice(2)}`, name: 'QA pay item', priceCents, available, currency },
+    });
+    assert.equal(reply.statusCode, 201, reply.body);
+    return reply.json().id;
+  }
+
+  async function placeAndStartPayment(productId: number): Promise<{ order: Json; intentId: string }> {
+    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: buyer, 'idempotency-key': `qapay-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
+    assert.equal(placed.statusCode, 201, placed.body);
+    const pay = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${placed.json().id}/pay`, headers: { cookie: buyer }, payload: {} });
+    assert.equal(pay.statusCode, 200, pay.body);
+    const secret = pay.json().payment.clientSecret as string;
+    return { order: pay.json(), intentId: secret.split('_secret_')[0]! };
+  }
+
+  function deliver(event: StripeEvent | string, signature?: string, contentType = 'application/json') {
+    const payload = typeof event === 'string' ? event : JSON.stringify(event);
+    return t.app.inject({
+      method: 'POST',
+      url: '/api/v1/payments/webhooks/stripe',
+      headers: { 'content-type': contentType, 'stripe-signature': signature ?? signer.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
+      payload,
+    });
+  }
+
+  const orderStatus = async (orderId: number) => (await t.app.inject({ method: 'GET', url: `/api/v1/orders/${orderId}`, headers: { cookie: buyer } })).json().status;
+
+  it('an authorization for less than the order total does not mark the order paid (the intent was changed to a smaller amount)', async () => {
+    const productId = await product(10, 4200);
+    const { order, intentId } = await placeAndStartPayment(productId);
+    // The intent's amount lowered at Stripe (an update by the dashboard or another integration) before the buyer confirms.
+    stripe.intents.get(intentId)!.amount = 100;
+    const [event] = stripe.confirm(intentId, 'authorize');
+    assert.equal((event!.data.object as Json).amount_capturable, 100);
+    const reply = await deliver(event!);
+    assert.equal(reply.statusCode, 200, reply.body);
+    assert.notEqual(await orderStatus(order.id), 'paid', `order ${order.id} of 42.00 USD marked paid by an authorization of 1.00 USD (outcome ${reply.json().outcome}; captured ${stripe.captures.get(intentId) ?? 0}×)`);
+  });
+});
