@@ -92,13 +92,17 @@ export function createTestProvider(deps: { db: Database; webhookSecret: string }
     parseWebhook(rawBody, headers) {
       const header = headers[TEST_SIGNATURE_HEADER];
       if (typeof header !== 'string') throw new WebhookSignatureInvalidError(`missing ${TEST_SIGNATURE_HEADER} header`);
-      const parts = Object.fromEntries(header.split(',').map((part) => part.split('=', 2) as [string, string]));
-      const t = Number(parts.t);
-      if (!Number.isSafeInteger(t) || typeof parts.v1 !== 'string') throw new WebhookSignatureInvalidError('expected t=<seconds>,v1=<hex>');
+      // Stripe's scheme: one `t`, and one `v1` per signing secret in use (several during a rotation); any one that matches verifies.
+      const parts = header.split(',').map((part) => {
+        const at = part.indexOf('=');
+        return at < 0 ? [part, ''] : [part.slice(0, at), part.slice(at + 1)];
+      });
+      const t = Number(parts.find(([key]) => key === 't')?.[1]);
+      const signatures = parts.filter(([key]) => key === 'v1').map(([, value]) => Buffer.from(value ?? ''));
+      if (!Number.isSafeInteger(t) || signatures.length === 0) throw new WebhookSignatureInvalidError('expected t=<seconds>,v1=<hex>');
       if (Math.abs(Date.now() / 1000 - t) > TOLERANCE_S) throw new WebhookSignatureInvalidError('timestamp outside the tolerance');
       const expected = Buffer.from(sign(t, rawBody.toString('utf8')));
-      const given = Buffer.from(parts.v1);
-      if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw new WebhookSignatureInvalidError('signature mismatch');
+      if (!signatures.some((given) => expected.length === given.length && timingSafeEqual(expected, given))) throw new WebhookSignatureInvalidError('signature mismatch');
       let body: { id?: unknown; type?: unknown; data?: Record<string, unknown> } | null;
       try {
         body = JSON.parse(rawBody.toString('utf8'));
