@@ -1,24 +1,40 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from './helpers/app.ts';
+import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { TEST_SIGNATURE_HEADER, testWebhookSecret } from '../src/modules/payments/test-provider.ts';
 
 describe('QA payments: the test provider', () => {
   let t: TestApp;
+  let buyer: string;
   let secret: string;
   before(async () => {
     t = await createTestApp({ RATE_LIMIT_CHECKOUT_MAX: '10000' });
+    const [id] = await insertCustomers(t.platform.db.primary, 1, 'qapay-test');
+    [buyer] = (await mintSessionCookies(t.env, [id!])) as [string];
     secret = testWebhookSecret(t.config.secrets.sessionSecret);
   });
   after(() => t?.close());
 
   const hmac = (key: string, ts: number, body: string) => createHmac('sha256', key).update(`${ts}.${body}`).digest('hex');
+  async function product(available = 10, priceCents = 2500): Promise<number> {
+    const reply = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `qapay-t-${Math.random().toString(36).slice(2)}`, name: 'QA item', priceCents, available } });
+    assert.equal(reply.statusCode, 201, reply.body);
+    return reply.json().id;
+  }
+  async function order(productId: number): Promise<number> {
+    const reply = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: buyer, 'idempotency-key': `qapay-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
+    assert.equal(reply.statusCode, 201, reply.body);
+    return reply.json().id;
+  }
   function webhook(body: unknown, signature?: string) {
     const payload = JSON.stringify(body);
     const ts = Math.floor(Date.now() / 1000);
     return t.app.inject({ method: 'POST', url: '/api/v1/payments/webhooks/test', headers: { 'content-type': 'application/json', [TEST_SIGNATURE_HEADER]: signature ?? `t=${ts},v1=${hmac(secret, ts, payload)}` }, payload });
   }
+  const statusOf = async (id: number) => (await t.app.inject({ method: 'GET', url: `/api/v1/orders/${id}`, headers: { cookie: buyer } })).json().status;
 
   it('accepts a delivery signed during a secret rotation (several v1 signatures, the valid one first), as Stripe\'s scheme does', async () => {
     // Stripe's scheme: the header may carry several v1 signatures (one per active secret); any one that matches verifies.
@@ -34,5 +50,27 @@ describe('QA payments: the test provider', () => {
     const rotatedPayload = JSON.stringify(rotated);
     const reply = await webhook(rotated, `t=${ts},v1=${hmac(secret, ts, rotatedPayload)},v1=${hmac('a-retired-secret', ts, rotatedPayload)}`);
     assert.equal(reply.statusCode, 200, `a correctly signed delivery with its valid v1 first was refused: ${reply.body}`);
+  });
+
+  it('a signed authorization the provider cannot capture answers a documented 5xx code, never 500 INTERNAL_ERROR', async () => {
+    const productId = await product();
+    const id = await order(productId);
+    // Signed with the endpoint's secret, for an intent the provider's ledger has no authorization of: the capture is refused.
+    const reply = await webhook({ id: `evt_qa_cap_${Math.random()}`, type: 'payment.authorized', data: { intentId: `tpi_qa_${Math.random()}`, orderId: id, amountCents: 2500, currency: 'USD' } });
+    assert.notEqual(reply.json().error?.code, 'INTERNAL_ERROR', `answered ${reply.statusCode} ${reply.body}; the order is now ${await statusOf(id)}`);
+  });
+
+  it('a signed authorization of an intent the provider never authorized leaves the order waiting, with no payment, still payable', async () => {
+    const productId = await product();
+    const id = await order(productId);
+    const reply = await webhook({ id: `evt_qa_unbacked_${Math.random()}`, type: 'payment.authorized', data: { intentId: `tpi_qa_${Math.random()}`, orderId: id, amountCents: 2500, currency: 'USD' } });
+    assert.equal(reply.statusCode, 502, reply.body);
+    assert.equal(reply.json().error.code, 'PAYMENT_PROVIDER_ERROR');
+    assert.equal(await statusOf(id), 'pending_payment', 'the order is not marked paid');
+    const payments = (await t.platform.db.primary.execute(sql`select status from payments where order_id = ${id}`)).rows;
+    assert.deepEqual(payments, [], 'nothing half-written: no payment recorded');
+    const pay = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${id}/pay`, headers: { cookie: buyer }, payload: { token: 'tok_ok' } });
+    assert.equal(pay.statusCode, 200, pay.body);
+    assert.equal(pay.json().status, 'paid');
   });
 });

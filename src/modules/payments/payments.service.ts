@@ -144,8 +144,13 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     });
   }
 
-  /** Decides an event; `known` is its payment as read before (`eventSeenAndPayment`), if any. */
-  async function decide(event: PaymentEvent, known: PaymentRow | undefined): Promise<Decision> {
+  /**
+   * Decides an event; `known` is its payment as read before (`eventSeenAndPayment`), if any. `unbacked`: the provider
+   * holds no authorization of it (`holdsAuthorization`), so it cannot make its order paid: refused (a
+   * `ProviderCallRefusedError`, permanent) before anything is written, the transaction rolled back. It is still given
+   * back when late (a void of nothing is harmless), as any late payment.
+   */
+  async function decide(event: PaymentEvent, known: PaymentRow | undefined, unbacked = false): Promise<Decision> {
     const orderId = known?.orderId ?? event.orderId;
     if (!orderId || !event.intentId) return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };
     const intentId = event.intentId;
@@ -222,6 +227,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             heldCents === order.totalCents &&
             heldCurrency === order.currency.toUpperCase();
           if (order.status === 'pending_payment' && !order.due && amountOk) {
+            if (unbacked) {
+              throw new ProviderCallRefusedError(`the provider holds no authorization of ${intentId}`, { permanent: true, code: 'no_authorization' });
+            }
             // The order paid, its order-paid outbox row and this payment applied: one statement.
             const paid = await lifecycle.markPaid(tx, orderId, currentTraceContext(), order.guest, payments.applyWhenPaid(payment.id, captured ? 'captured' : 'authorized'));
             if (paid) {
@@ -395,7 +403,20 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     const record = (of: ProcessOutcome) => ({ provider: event.provider, eventId: event.id, type: event.type, intentId: event.intentId, outcome: of.outcome });
     let recorded: boolean | undefined;
     if (event.kind !== 'ignored') {
-      const decision = await decide(event, known);
+      // A webhook's authorization or capture the provider's own ledger does not hold (the test provider): it pays nothing.
+      const unbacked =
+        !options.ownPayCall && (event.kind === 'authorized' || event.kind === 'captured') && event.intentId !== undefined && provider.holdsAuthorization !== undefined
+          ? !(await provider.holdsAuthorization(event.intentId))
+          : false;
+      const decision = await decide(event, known, unbacked).catch((error: unknown) => {
+        const orderId = known?.orderId ?? event.orderId;
+        if (!(error instanceof ProviderCallRefusedError) || orderId === undefined) throw error;
+        logger.error(
+          { orderId, intentId: event.intentId, eventId: event.id, reason: error.code },
+          'a signed authorization of a payment the provider holds no authorization of: the order was not marked paid',
+        );
+        throw answerForRefusal(orderId, error, 'shop');
+      });
       await invalidate(decision.returned);
       // A capture's new status and this event's record go in one statement (`act`); otherwise it is recorded below.
       recorded = await act(decision.action, decision.payment, decision.result.outcome === 'late', record(decision.result)).catch((error: unknown) => {

@@ -1,13 +1,16 @@
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import type { Database } from '../../platform/db/client.ts';
-import type { PaymentEvent, PaymentProvider } from './payment-provider.ts';
+import { ProviderCallRefusedError, type PaymentEvent, type PaymentProvider } from './payment-provider.ts';
 import { UnknownPaymentTokenError, WebhookMalformedError, WebhookSignatureInvalidError } from './payments.errors.ts';
 import { testProviderOperations } from './payments.tables.ts';
 
 export const TEST_SIGNATURE_HEADER = 'salescale-test-signature';
 /** Signatures older than this are refused (replay protection, as Stripe's default tolerance). */
 const TOLERANCE_S = 300;
+
+/** The test provider's refusal code for a capture, or a webhook's authorization, of a payment its ledger never authorized. */
+export const NO_AUTHORIZATION = 'no_authorization';
 
 const KIND_OF_TYPE: Record<string, PaymentEvent['kind']> = {
   'payment.authorized': 'authorized',
@@ -41,9 +44,14 @@ export function createTestProvider(deps: { db: Database; webhookSecret: string }
     await db().insert(testProviderOperations).values({ idempotencyKey, intentId, kind, amountCents }).onConflictDoNothing();
   }
 
-  async function requireAuthorized(intentId: string): Promise<void> {
+  async function holdsAuthorization(intentId: string): Promise<boolean> {
     const rows = await db().select({ kind: testProviderOperations.kind }).from(testProviderOperations).where(eq(testProviderOperations.intentId, intentId));
-    if (!rows.some((row) => row.kind === 'authorize')) throw new Error(`test provider: no authorization ${intentId}`);
+    return rows.some((row) => row.kind === 'authorize');
+  }
+
+  /** A capture of nothing is the provider refusing it for good (as Stripe's `payment_intent_unexpected_state`), not a crash. */
+  async function requireAuthorized(intentId: string): Promise<void> {
+    if (!(await holdsAuthorization(intentId))) throw new ProviderCallRefusedError(`test provider: no authorization ${intentId}`, { permanent: true, code: NO_AUTHORIZATION });
   }
 
   const intentIdOf = (orderId: number, idempotencyKey: string) => `tpi_${orderId}_${hash(idempotencyKey)}`;
@@ -69,6 +77,8 @@ export function createTestProvider(deps: { db: Database; webhookSecret: string }
     },
 
     tokenIntentId: intentIdOf,
+
+    holdsAuthorization,
 
     async capture(input) {
       // Recorded only if authorized, in one statement; nothing recorded (a retry's key already is, or no authorization):
