@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
 import Stripe from 'stripe';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
@@ -75,5 +76,28 @@ describe('QA payments: Stripe webhooks against a local Stripe-shaped server', ()
     const reply = await deliver(event!);
     assert.equal(reply.statusCode, 200, reply.body);
     assert.notEqual(await orderStatus(order.id), 'paid', `order ${order.id} of 42.00 USD marked paid by an authorization of 1.00 USD (outcome ${reply.json().outcome}; captured ${stripe.captures.get(intentId) ?? 0}×)`);
+  });
+  it('a pay call whose order is cancelled while it creates the intent answers 409 ORDER_NOT_PAYABLE and records no payment for the cancelled order', async () => {
+    const productId = await product(5);
+    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: buyer, 'idempotency-key': `qapay-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
+    assert.equal(placed.statusCode, 201, placed.body);
+    const orderId = placed.json().id as number;
+    // The intent's creation is held at "Stripe" (2: it waits for a second that never comes) until released.
+    stripe.holdCreates = 2;
+    const paying = t.app.inject({ method: 'POST', url: `/api/v1/orders/${orderId}/pay`, headers: { cookie: buyer }, payload: {} });
+    const deadline = Date.now() + 10_000;
+    while (stripe.heldCreates < 1) {
+      assert.ok(Date.now() < deadline, 'the pay call never reached Stripe');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const cancel = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${orderId}/cancel`, headers: { cookie: buyer } });
+    assert.equal(cancel.statusCode, 200, cancel.body);
+    assert.equal(cancel.json().status, 'cancelled');
+    stripe.releaseCreates();
+    const pay = await paying;
+    const recorded = (await t.platform.db.primary.execute(sql`select status from payments where order_id = ${orderId}`)).rows;
+    assert.equal(pay.statusCode, 409, `the pay call of a cancelled order answered ${pay.statusCode} (order status ${pay.json().status}); payments recorded for it: ${JSON.stringify(recorded)}`);
+    assert.equal(pay.json().error.code, 'ORDER_NOT_PAYABLE');
+    assert.deepEqual(recorded.filter((row) => row.status === 'requires_payment'), [], 'no open payment is left recorded for the cancelled order');
   });
 });

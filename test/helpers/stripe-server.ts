@@ -105,6 +105,8 @@ export interface StripeServer {
    * so that n pay calls surely race past their "no open intent yet" check. Release them with `releaseCreates()`.
    */
   holdCreates: number | undefined;
+  /** How many `POST /v1/payment_intents` are being held now (see `holdCreates`). */
+  readonly heldCreates: number;
   releaseCreates(): void;
   /** Requests received, by path (with idempotency keys). */
   requests: { method: string; path: string; idempotencyKey: string | undefined; replayed: boolean }[];
@@ -360,6 +362,9 @@ export async function startStripeServer(options: { secretKey: string }): Promise
     },
     set holdCreates(count) {
       api.holdCreates = count;
+    },
+    get heldCreates() {
+      return held.length;
     },
     releaseCreates: release,
     get refuseCreate() {

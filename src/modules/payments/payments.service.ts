@@ -557,15 +557,36 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             throw error;
           });
         metrics.providerCalls.inc({ provider: provider.name, action: 'create_intent', outcome: 'succeeded' });
-        const other = await db.primary.transaction(async (tx) => {
-          if (!(await lifecycle.lockForPayment(tx, order.id))) throw new OrderNotFoundError(order.id);
+        const recorded = await db.primary.transaction(async (tx) => {
+          const locked = await lifecycle.lockForPayment(tx, order.id);
+          if (!locked) throw new OrderNotFoundError(order.id);
+          // The order was cancelled, paid, or its window closed while the intent was being created (the test provider's
+          // path reads it again after its call too): its intent is not recorded, so no open payment is left on an order
+          // that cannot take it, and the buyer is refused as a pay call arriving now would be (it was a 200 with the
+          // order cancelled, its open intent recorded and confirmable: a charge given back as late, fees kept).
+          if (locked.status !== 'pending_payment' || locked.due) {
+            const status = locked.status === 'pending_payment' ? 'expired' : locked.status;
+            return { refused: status, ours: (await payments.findByIntent(tx, provider.name, created.intentId)) === undefined } as const;
+          }
           // A concurrent pay call of the order (another Idempotency-Key, or its retry under a fresh key after a 5xx)
           // recorded its intent while ours was being created: the order keeps that one, so every tab confirms one
           // intent (two confirmed intents were two charges, the second given back as late, fees kept). That check and
           // ours recorded are one statement, after the lock's: not in it, whose snapshot may predate the intent that
           // the pay call we waited for on the lock recorded (READ COMMITTED: a snapshot per statement).
-          return payments.recordIntent(tx, { orderId: order.id, provider: provider.name, intentId: created.intentId, amountCents: order.totalCents, currency: order.currency, clientSecret: created.clientSecret });
+          return { other: await payments.recordIntent(tx, { orderId: order.id, provider: provider.name, intentId: created.intentId, amountCents: order.totalCents, currency: order.currency, clientSecret: created.clientSecret }) };
         });
+        if (recorded.refused !== undefined) {
+          // Canceled at the provider, best effort and keyed (a retry cancels the same intent once), only if no payment of
+          // ours records it (a replay of an intent recorded before, which may be the one that paid, is left alone).
+          if (recorded.ours) {
+            await provider
+              .void({ intentId: created.intentId, amountCents: order.totalCents, idempotencyKey: `salescale-order-${order.id}-unpayable-${created.intentId}-cancel` })
+              .catch((error: unknown) => logger.warn({ orderId: order.id, intentId: created.intentId, err: error }, 'could not cancel the intent of an order that stopped being payable while it was created: it is never confirmed (its client secret reached no one)'));
+          }
+          logger.info({ orderId: order.id, intentId: created.intentId, status: recorded.refused }, 'the order stopped being payable while its intent was created: not recorded, canceled at the provider');
+          throw new OrderNotPayableError(order.id, recorded.refused);
+        }
+        const other = recorded.other;
         // Ours is left unrecorded: its client secret reaches no one, so it is never confirmed and charges no one (if it
         // ever were, its event would make it late, given back). Canceling it would record it (its canceled event) as
         // the order's newest payment, shown instead of the open one.
