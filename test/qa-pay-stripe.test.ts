@@ -100,4 +100,22 @@ describe('QA payments: Stripe webhooks against a local Stripe-shaped server', ()
     assert.equal(pay.json().error.code, 'ORDER_NOT_PAYABLE');
     assert.deepEqual(recorded.filter((row) => row.status === 'requires_payment'), [], 'no open payment is left recorded for the cancelled order');
   });
+
+  it('an admin refund after a capture whose answer was lost (Stripe captured, then answered 500) refunds the money taken', async () => {
+    const productId = await product(5);
+    const { order, intentId } = await placeAndStartPayment(productId);
+    // Stripe runs the capture, then answers 500: its outcome unknown to us, the money taken.
+    stripe.refusals.set(intentId, { status: 500, message: 'An unknown error occurred', afterRunning: true, calls: ['capture'] });
+    const [authorized] = stripe.confirm(intentId, 'authorize');
+    const reply = await deliver(authorized!);
+    assert.equal(reply.statusCode, 503, reply.body);
+    assert.equal(stripe.intents.get(intentId)!.status, 'succeeded', 'the capture ran at Stripe');
+    assert.equal(await orderStatus(order.id), 'paid');
+    stripe.refusals.delete(intentId);
+    // Before Stripe's payment_intent.succeeded reaches us (webhooks delayed), the shop refunds the order.
+    const refund = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.id}/refund`, headers: t.admin });
+    assert.equal(refund.statusCode, 200, `the refund of a paid order whose money Stripe holds as captured answered ${refund.statusCode} ${refund.body} (intent ${stripe.intents.get(intentId)!.status}, refunds at Stripe: ${stripe.refunds.get(intentId) ?? 0})`);
+    assert.equal(refund.json().status, 'refunded');
+    assert.equal(stripe.refunds.get(intentId), 1, 'the money taken is refunded once');
+  });
 });

@@ -693,7 +693,16 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       if (applied) {
         // A dispute won leaves the money with us, to refund; one lost already gave it back.
         const action = applied.status === 'captured' || applied.status === 'dispute_won' ? 'refund' : applied.status === 'authorized' ? 'void' : undefined;
-        await act(action, applied, false);
+        await act(action, applied, false).catch(async (error: unknown) => {
+          // Recorded as authorized, but captured at the provider (a capture that ran and was answered with a 5xx, its
+          // event not here yet): the void is refused (Stripe: the intent succeeded). The money was taken, so it is
+          // refunded (keyed), the payment recorded captured then refunded; the reply said "nothing was charged" before.
+          if (action !== 'void' || !(error instanceof ProviderCallRefusedError) || !error.permanent || error.configuration || !provider.happened) throw error;
+          if (!(await provider.happened({ intentId: applied.intentId, action: 'capture' }))) throw error;
+          logger.warn({ orderId, intentId: applied.intentId, reason: error.code }, 'the hold to void was captured at the provider already (its capture answered with an error): refunding it instead');
+          await payments.advance(db.primary, applied.id, 'captured');
+          await act('refund', { ...applied, status: 'captured' }, false);
+        });
       }
       const returned = await db.primary.transaction(async (tx) => {
         await lifecycle.lockForPayment(tx, orderId);
