@@ -118,4 +118,39 @@ describe('QA payments: Stripe webhooks against a local Stripe-shaped server', ()
     assert.equal(refund.json().status, 'refunded');
     assert.equal(stripe.refunds.get(intentId), 1, 'the money taken is refunded once');
   });
+
+  it('an authorization of another amount is given back: voided once at Stripe, recorded late with the amount held, the order still waiting', async () => {
+    const productId = await product(10, 4200);
+    const { order, intentId } = await placeAndStartPayment(productId);
+    stripe.intents.get(intentId)!.amount = 100;
+    const [event] = stripe.confirm(intentId, 'authorize');
+    const reply = await deliver(event!);
+    assert.equal(reply.statusCode, 200, reply.body);
+    assert.equal(reply.json().outcome, 'late');
+    assert.equal(stripe.cancels.get(intentId), 1, 'the hold is released');
+    assert.equal(stripe.captures.get(intentId) ?? 0, 0, 'nothing captured');
+    const rows = (await t.platform.db.primary.execute(sql`select status, amount_cents, late from payments where intent_id = ${intentId}`)).rows;
+    assert.deepEqual(rows, [{ status: 'voided', amount_cents: 100, late: true }]);
+    assert.equal(await orderStatus(order.id), 'pending_payment');
+  });
+
+  it('a pay call whose order is cancelled while it creates the intent cancels that intent at Stripe', async () => {
+    const productId = await product(5);
+    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: buyer, 'idempotency-key': `qapay-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
+    const orderId = placed.json().id as number;
+    const before = new Set(stripe.intents.keys());
+    stripe.holdCreates = 2;
+    const paying = t.app.inject({ method: 'POST', url: `/api/v1/orders/${orderId}/pay`, headers: { cookie: buyer }, payload: {} });
+    const deadline = Date.now() + 10_000;
+    while (stripe.heldCreates < 1) {
+      assert.ok(Date.now() < deadline, 'the pay call never reached Stripe');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal((await t.app.inject({ method: 'POST', url: `/api/v1/orders/${orderId}/cancel`, headers: { cookie: buyer } })).statusCode, 200);
+    stripe.releaseCreates();
+    assert.equal((await paying).statusCode, 409);
+    const created = [...stripe.intents.values()].filter((intent) => !before.has(intent.id));
+    assert.deepEqual(created.map((intent) => intent.status), ['canceled'], 'the intent created for the cancelled order is canceled at Stripe');
+  });
 });
+
