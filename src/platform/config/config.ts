@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { STATEMENT_END_MARGIN_MS } from '../db/statement-timeout.ts';
 import { IDEMPOTENCY_LEASE_MS } from '../idempotency/idempotency-lease.ts';
+import { findRedisPrefixProblem } from '../redis/redis-prefix.ts';
 import { DEFAULT_JOB_TRANSACTION_LIMITS, type JobTransactionLimits } from '../queue/job-transaction.ts';
 import { DEFAULT_CONCURRENCY, isQueueName, QUEUE_NAMES, type QueueName } from '../queue/queue-definitions.ts';
 import { ConfigError, bool, int, list, oneOf, optionalStr, parseEnv, str, timeZone, url, type Field, timerMs } from './env-schema.ts';
@@ -246,8 +247,8 @@ function redisPrefix(): Field<string> {
     describe: prefix.describe,
     parse(raw, name) {
       const value = prefix.parse(raw, name);
-      const bad = value.match(/[{}*?[\]\\\s]/)?.[0];
-      if (bad !== undefined) throw new ConfigError(name, `must not contain ${JSON.stringify(bad)} (no braces, glob characters or whitespace: keys are "{prefix}:…" hash tags, swept by pattern), got ${JSON.stringify(value)}`);
+      const problem = findRedisPrefixProblem(value);
+      if (problem !== undefined) throw new ConfigError(name, problem);
       return value;
     },
   };

@@ -3,8 +3,10 @@
  * resources, probes, pool sizes, drain timings, queue-depth targets and the pre-scaling plan.
  * A number lives here once; the renderers (k8s, compose, swarm, aws, heroku, do) only translate it.
  */
+import { MAX_TIMER_MS } from '../../platform/config/env-schema.ts';
 import type { PaymentProviderName } from '../../platform/config/payments.config.ts';
 import { QUEUE_NAMES, type QueueName } from '../../platform/queue/queue-definitions.ts';
+import { findRedisPrefixProblem } from '../../platform/redis/redis-prefix.ts';
 import { DEFAULT_RUNBOOK_URL, findRunbookUrlProblem } from '../alerts/runbook-links.ts';
 import type { CalendarEventId } from '../forecast/calendar.ts';
 
@@ -378,6 +380,13 @@ export function checkDeploymentSpec(spec: DeploymentSpec): DeploymentSpec {
     for (const p of rules.policies) if (!(p.value > 0 && p.periodSeconds >= 1 && p.periodSeconds <= 1800)) problems.push('HPA policies need value > 0 and periodSeconds 1–1800');
   }
   if (spec.drain.deregistrationDelaySeconds < spec.drain.drainDelaySeconds) problems.push('drain.deregistrationDelaySeconds must be ≥ drainDelaySeconds');
+  // Rendered as SHUTDOWN_TIMEOUT_MS, where 0 means no limit: the grace period (drain + timeout + margin) assumes one.
+  // Both are rendered in ms and must stay within the longest delay Node's timers hold (2^31 − 1 ms).
+  const { drainDelaySeconds, shutdownTimeoutSeconds } = spec.drain;
+  if (!(shutdownTimeoutSeconds >= 1 && shutdownTimeoutSeconds * 1000 <= MAX_TIMER_MS)) problems.push(`drain.shutdownTimeoutSeconds must be 1–${Math.floor(MAX_TIMER_MS / 1000)} (rendered as SHUTDOWN_TIMEOUT_MS, where 0 is no limit and the grace period assumes one; got ${shutdownTimeoutSeconds})`);
+  if (!(drainDelaySeconds >= 0 && drainDelaySeconds * 1000 <= MAX_TIMER_MS)) problems.push(`drain.drainDelaySeconds must be 0–${Math.floor(MAX_TIMER_MS / 1000)} (got ${drainDelaySeconds})`);
+  const prefixProblem = findRedisPrefixProblem(spec.worker.redisPrefix);
+  if (prefixProblem) problems.push(`worker.redisPrefix ${prefixProblem} (rendered as REDIS_PREFIX, which the app refuses at start-up)`);
   if (spec.keepAliveTimeoutSeconds <= 60) problems.push('keepAliveTimeoutSeconds must exceed the load balancers\u2019 60 s idle timeout');
   if (spec.azure.scaleInCpuPercent >= a.cpuPercent) problems.push(`azure.scaleInCpuPercent ${spec.azure.scaleInCpuPercent} must be below the scale-out threshold web.autoscaling.cpuPercent ${a.cpuPercent} (equal thresholds flap)`);
   if (!(spec.azure.scaleOutPercent >= 1)) problems.push('azure.scaleOutPercent must be ≥ 1');
