@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from './helpers/app.ts';
-import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
+import { insertCustomers, loseRedisData, mintSessionCookies } from './helpers/commerce.ts';
 
 /**
  * A keyed sold-out refusal answered without its lookup (more than 8 + 64 lookups waiting, right after a Redis data
@@ -27,16 +27,6 @@ describe('a refusal whose lookup was skipped after a Redis data loss', () => {
     return t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie, 'idempotency-key': key }, payload: { items: [{ productId, quantity: 1 }] } });
   }
 
-  async function loseRedisData(): Promise<void> {
-    const { redis } = t.platform;
-    for (let cursor = '0'; ; ) {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `*${t.config.redis.prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-      if (cursor === '0') return;
-    }
-  }
-
   const skipped = async () => (await t.platform.metrics.registry.getSingleMetric('salescale_checkout_loss_lookups_skipped_total')?.get())?.values[0]?.value ?? 0;
 
   it("answers the key's retry with its order once the lookups are free again, not the skipped refusal kept for 24 h", async () => {
@@ -50,7 +40,7 @@ describe('a refusal whose lookup was skipped after a Redis data loss', () => {
     const aliceOrder: number = first.json().id;
     // Placed a few minutes before the loss; its reply (say) lost. Redis then loses its data: the record with it.
     await t.platform.db.primary.execute(sql`update orders set created_at = now() - interval '5 minutes' where id = ${aliceOrder}`);
-    await loseRedisData();
+    await loseRedisData(t.platform.redis, t.config.redis.prefix);
     const alice = await cookieOf(aliceId!);
     const gina = await cookieOf(ginaId!);
     const warm = await order(gina, `gina-${run}-warm`, productId);

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { createSessionStore, SESSION_COOKIE } from '../src/modules/customers/index.ts';
-import { insertCustomers } from './helpers/commerce.ts';
+import { insertCustomers, orderIdsOf, unitsSold } from './helpers/commerce.ts';
 import { request, type JsonReply } from './helpers/http.ts';
 import { orderWithOutcomeLost, startInstancesBehindDatabaseProxy, type InstancesBehindDatabaseProxy } from './helpers/database-proxy.ts';
 import type { Instance } from './helpers/instances.ts';
@@ -53,16 +52,6 @@ describe('retry of an order whose reply was lost, after Redis lost its data', ()
     return request(`${on.url}/api/v1/orders`, { method: 'POST', headers: { cookie: who.cookie, 'idempotency-key': key }, body: { items: [{ productId, quantity: 1 }] } });
   }
 
-  async function orderIdsOf(customerId: number): Promise<number[]> {
-    const rows = await t.platform.db.primary.execute<{ id: number }>(sql`select id from orders where customer_id = ${customerId} order by id`);
-    return rows.rows.map((r) => Number(r.id));
-  }
-
-  async function unitsSold(productId: number): Promise<number> {
-    const rows = await t.platform.db.primary.execute<{ n: string }>(sql`select coalesce(sum(quantity), 0) as n from order_items where product_id = ${productId}`);
-    return Number(rows.rows[0]!.n);
-  }
-
   /** Sends `send` until it is not a 503 (the instances reconnecting to the restarted Redis), within a deadline. */
   async function onceRedisIsBack(send: (attempt: number) => Promise<JsonReply>): Promise<JsonReply> {
     const deadline = Date.now() + 20_000;
@@ -81,7 +70,7 @@ describe('retry of an order whose reply was lost, after Redis lost its data', ()
     // place_order commits; its reply never reaches instance a (503): the key is marked in Redis.
     const failed = await orderWithOutcomeLost(proxy, 'reply', () => order(a, alice, key, productId));
     assert.equal(failed.status, 503, JSON.stringify(failed.body));
-    const placed = await orderIdsOf(alice.customerId);
+    const placed = await orderIdsOf(t.platform.db.primary, alice.customerId);
     assert.equal(placed.length, 1, 'the order was committed although its reply was lost');
 
     // Redis dies and comes back empty: the mark, the records and the gate's figures are gone.
@@ -110,8 +99,8 @@ describe('retry of an order whose reply was lost, after Redis lost its data', ()
     const bobAgain = await order(a, bob, `bob-${productId}-again`, productId);
     assert.equal(bobAgain.status, 409, JSON.stringify(bobAgain.body));
     assert.equal(bobAgain.body.error.code, 'OUT_OF_STOCK');
-    assert.deepEqual(await orderIdsOf(alice.customerId), placed, 'one order for Alice');
-    assert.deepEqual(await orderIdsOf(bob.customerId), [], 'none for Bob');
-    assert.equal(await unitsSold(productId), 1, 'nothing oversold');
+    assert.deepEqual(await orderIdsOf(t.platform.db.primary, alice.customerId), placed, 'one order for Alice');
+    assert.deepEqual(await orderIdsOf(t.platform.db.primary, bob.customerId), [], 'none for Bob');
+    assert.equal(await unitsSold(t.platform.db.primary, productId), 1, 'nothing oversold');
   });
 });

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from './helpers/app.ts';
-import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
+import { insertCustomers, loseRedisData, mintSessionCookies } from './helpers/commerce.ts';
 import { queryCounter } from './helpers/query-counter.ts';
 
 /**
@@ -44,17 +44,6 @@ describe('PostgreSQL reads of a sold-out refusal', () => {
     return { status: result.statusCode, body: result.json(), statements: counted.statements };
   }
 
-  /** Every key of this file's prefix, as a Redis restart without persistence would. */
-  async function loseRedisData(): Promise<void> {
-    const { redis } = t.platform;
-    for (let cursor = '0'; ; ) {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `*${t.config.redis.prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-      if (cursor === '0') return;
-    }
-  }
-
   it('reads nothing outside the window, nothing for a loss that could take no record, and one read per key after one that could', async () => {
     const productId = await product(1);
     const alice = await cookieOf('reads-alice');
@@ -78,7 +67,7 @@ describe('PostgreSQL reads of a sold-out refusal', () => {
     assert.deepEqual(second.statements, [], 'the loss is checked once');
 
     // A loss after Alice's order: a keyed refusal reads the order under its key, once.
-    await loseRedisData();
+    await loseRedisData(t.platform.redis, t.config.redis.prefix);
     const carol = await cookieOf('reads-carol');
     const afterLoss = await order(carol, `carol-${run}`, productId);
     assert.equal(afterLoss.status, 409, JSON.stringify(afterLoss.body));

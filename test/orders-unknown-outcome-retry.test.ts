@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from './helpers/app.ts';
-import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
+import { insertCustomers, mintSessionCookies, orderIdsOf, unitsSold } from './helpers/commerce.ts';
 import { request, type JsonReply } from './helpers/http.ts';
 import { orderWithOutcomeLost, startInstancesBehindDatabaseProxy, type InstancesBehindDatabaseProxy } from './helpers/database-proxy.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
@@ -43,16 +42,6 @@ describe('retry of an order whose outcome was unknown', () => {
     return request(`${on.url}/api/v1/orders`, { method: 'POST', headers: { cookie: who.cookie, 'idempotency-key': key }, body: { items: [{ productId, quantity: 1 }] } });
   }
 
-  async function orderIdsOf(customerId: number): Promise<number[]> {
-    const rows = await t.platform.db.primary.execute<{ id: number }>(sql`select id from orders where customer_id = ${customerId} order by id`);
-    return rows.rows.map((r) => Number(r.id));
-  }
-
-  async function unitsSold(productId: number): Promise<number> {
-    const rows = await t.platform.db.primary.execute<{ n: string }>(sql`select coalesce(sum(quantity), 0) as n from order_items where product_id = ${productId}`);
-    return Number(rows.rows[0]!.n);
-  }
-
   it('replays the order that took the last unit although the stock gate shows the product sold out (retried on the other instance)', async () => {
     const productId = await createQueuedProduct(a.url, t.admin, { available: 1, skuPrefix: 'unknown-outcome' });
     const alice = await customer('unknown-outcome-alice');
@@ -62,7 +51,7 @@ describe('retry of an order whose outcome was unknown', () => {
     const first = orderWithOutcomeLost(proxy, 'reply', () => order(a, alice, key, productId));
     const failed = await first;
     assert.equal(failed.status, 503, JSON.stringify(failed.body));
-    const placed = await orderIdsOf(alice.customerId);
+    const placed = await orderIdsOf(t.platform.db.primary, alice.customerId);
     assert.equal(placed.length, 1, 'the order was committed although its reply was lost');
 
     // The gate got the unit back (the attempt's outcome was unknown); Bob's order takes it there, PostgreSQL refuses
@@ -81,8 +70,8 @@ describe('retry of an order whose outcome was unknown', () => {
       assert.equal(again.status, 201, JSON.stringify(again.body));
       assert.equal(again.body.id, placed[0]);
     }
-    assert.deepEqual(await orderIdsOf(alice.customerId), placed, 'one order in PostgreSQL');
-    assert.equal(await unitsSold(productId), 1, 'nothing oversold');
+    assert.deepEqual(await orderIdsOf(t.platform.db.primary, alice.customerId), placed, 'one order in PostgreSQL');
+    assert.equal(await unitsSold(t.platform.db.primary, productId), 1, 'nothing oversold');
   });
 
   it('still replays the order once a retry that took over the mark died mid-attempt and its lease ran out', async () => {
@@ -92,7 +81,7 @@ describe('retry of an order whose outcome was unknown', () => {
     const key = `taker-dies-${productId}`;
     const first = orderWithOutcomeLost(proxy, 'reply', () => order(a, fay, key, productId));
     assert.equal((await first).status, 503);
-    const placed = await orderIdsOf(fay.customerId);
+    const placed = await orderIdsOf(t.platform.db.primary, fay.customerId);
     assert.equal(placed.length, 1, 'the order was committed although its reply was lost');
     assert.equal((await order(b, gus, `gus-${productId}`, productId)).status, 409, 'sold out at the gate');
 
@@ -148,7 +137,7 @@ describe('retry of an order whose outcome was unknown', () => {
     // The cart order commits; its reply is lost (503).
     const attempt = orderWithOutcomeLost(proxy, 'reply', () => cartOrder(a));
     assert.equal((await attempt).status, 503);
-    const placed = await orderIdsOf(hal.customerId);
+    const placed = await orderIdsOf(t.platform.db.primary, hal.customerId);
     assert.equal(placed.length, 1);
 
     // Hal's cart now holds another product, which another buyer sold out; he retries under the same key: another request.
@@ -170,7 +159,7 @@ describe('retry of an order whose outcome was unknown', () => {
     // The cart order commits; its reply is lost (503): the attempt ends before it empties the cart.
     const attempt = orderWithOutcomeLost(proxy, 'reply', () => cartOrder(a));
     assert.equal((await attempt).status, 503);
-    const placed = await orderIdsOf(jo.customerId);
+    const placed = await orderIdsOf(t.platform.db.primary, jo.customerId);
     assert.equal(placed.length, 1, 'the order was committed although its reply was lost');
 
     const retried = await cartOrder(b);
@@ -216,10 +205,10 @@ describe('retry of an order whose outcome was unknown', () => {
     // Carol's first attempt never reaches PostgreSQL (the connection drops with the request); her retry is placed.
     const carolsFirst = orderWithOutcomeLost(proxy, 'request', () => order(a, carol, `carol-${productId}`, productId));
     assert.equal((await carolsFirst).status, 503);
-    assert.deepEqual(await orderIdsOf(carol.customerId), []);
+    assert.deepEqual(await orderIdsOf(t.platform.db.primary, carol.customerId), []);
     const carols = await order(b, carol, `carol-${productId}`, productId);
     assert.equal(carols.status, 201, JSON.stringify(carols.body));
-    assert.deepEqual(await orderIdsOf(carol.customerId), [carols.body.id]);
+    assert.deepEqual(await orderIdsOf(t.platform.db.primary, carol.customerId), [carols.body.id]);
 
     // Dave's first attempt never reaches PostgreSQL either; the last unit is gone (Carol's): his retries are refused.
     const second = await createQueuedProduct(a.url, t.admin, { available: 1, skuPrefix: 'unknown-outcome' });
@@ -232,8 +221,8 @@ describe('retry of an order whose outcome was unknown', () => {
       assert.equal(retried.status, 409, JSON.stringify(retried.body));
       assert.equal(retried.body.error.code, 'OUT_OF_STOCK');
     }
-    assert.deepEqual(await orderIdsOf(dave.customerId), []);
-    assert.equal(await unitsSold(productId), 1);
-    assert.equal(await unitsSold(second), 1);
+    assert.deepEqual(await orderIdsOf(t.platform.db.primary, dave.customerId), []);
+    assert.equal(await unitsSold(t.platform.db.primary, productId), 1);
+    assert.equal(await unitsSold(t.platform.db.primary, second), 1);
   });
 });

@@ -93,3 +93,25 @@ export function workerExpiryFor(t: TestApp, paymentWindowS: number, options: { n
     logger: t.platform.logger,
   });
 }
+
+/** The ids of a customer's orders, oldest first, read from PostgreSQL (what was placed, whatever the replies said). */
+export async function orderIdsOf(db: Db, customerId: number): Promise<number[]> {
+  const rows = await db.execute<{ id: number }>(sql`select id from orders where customer_id = ${customerId} order by id`);
+  return rows.rows.map((r) => Number(r.id));
+}
+
+/** Units of a product in placed orders, read from PostgreSQL: the oversell check compares it with the stock. */
+export async function unitsSold(db: Db, productId: number): Promise<number> {
+  const rows = await db.execute<{ n: string }>(sql`select coalesce(sum(quantity), 0) as n from order_items where product_id = ${productId}`);
+  return Number(rows.rows[0]!.n);
+}
+
+/** Deletes every Redis key holding `prefix`, as a restart without persistence loses them (never a flush: Redis is shared). */
+export async function loseRedisData(redis: Redis, prefix: string): Promise<void> {
+  for (let cursor = '0'; ; ) {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `*${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+    if (cursor === '0') return;
+  }
+}
