@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -25,8 +25,9 @@ const started: ChildProcess[] = [];
 const dataDirs: string[] = [];
 
 function startUp(dataDir: string, extraEnv: Record<string, string> = {}): Up {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'development', ...extraEnv };
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'development' };
   for (const name of ['DATABASE_URL', 'REDIS_URL', 'DATABASE_READ_URL', 'METRICS_PORT', 'SMTP_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT']) delete env[name];
+  Object.assign(env, extraEnv);
   // detached: its own process group, as a terminal gives the foreground job.
   const child = spawn(process.execPath, ['src/main.ts', 'up'], { cwd: repo, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   started.push(child);
@@ -115,11 +116,20 @@ async function stopWith(up: Up, signal: NodeJS.Signals, target: 'group' | 'proce
 /** Stops `up` with `signal` and asserts a clean stop: exit 0, no warning after the signal, the servers gone. */
 async function assertStopsCleanly(up: Up, signal: NodeJS.Signals, target: 'group' | 'process', dataDir: string, servers: number[]): Promise<string> {
   const { code, after: afterSignal } = await stopWith(up, signal, target);
-  assert.equal(code, 0);
+  assert.equal(code, 0, afterSignal);
   assert.deepEqual(warningsIn(afterSignal), []);
   for (const pid of servers) assert.equal(isAlive(pid), false, `server ${pid} stopped`);
   assert.deepEqual(await processesOf(dataDir), []);
   return afterSignal;
+}
+
+/** A PostgreSQL ErrorResponse message of severity FATAL (protocol 3: 'E', length, fields each a type byte and a C string). */
+function pgFatal(code: string, message: string): Buffer {
+  const fields = Buffer.from(`SFATAL\0VFATAL\0C${code}\0M${message}\0\0`);
+  const header = Buffer.alloc(5);
+  header.write('E', 0);
+  header.writeInt32BE(fields.length + 4, 1);
+  return Buffer.concat([header, fields]);
 }
 
 async function newDataDir(): Promise<string> {
@@ -202,6 +212,37 @@ describe('salescale up', { skip: checkoutClosedToOthers() }, () => {
       assert.deepEqual(await processesOf(dataDir), []);
     } finally {
       holder.close();
+    }
+  });
+
+  it('a start-up step failing after Ctrl-C (migrations refused) is still said in one line with exit 2, not exit 0 without a word', async () => {
+    // A PostgreSQL that takes the connection, holds it until the test says, then refuses it as a server would:
+    // the signal is sent while the migration step is under way, and acknowledged by `up` before the step fails.
+    const sockets: Socket[] = [];
+    const fake = createServer((socket) => {
+      sockets.push(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = fake.address() as AddressInfo;
+      const dataDir = await newDataDir();
+      const up = startUp(dataDir, { DATABASE_URL: `postgres://salescale@127.0.0.1:${port}/up_interrupted`, REDIS_URL: 'redis://127.0.0.1:6379' });
+      await until(() => sockets.length > 0, 60_000, 'the migration step connecting', up);
+      process.kill(-up.child.pid!, 'SIGINT');
+      await until(() => up.output().includes('start-up interrupted'), 30_000, 'the signal acknowledged', up);
+      sockets[0].end(pgFatal('3D000', 'database "up_interrupted" does not exist'));
+      let timer: NodeJS.Timeout | undefined;
+      const code = await Promise.race([up.exited, new Promise((resolve) => (timer = setTimeout(resolve, 60_000, 'still running')))]).finally(() => clearTimeout(timer));
+      assert.equal(code, 2, up.output());
+      assert.deepEqual(
+        up.output().trim().split('\n').filter((line) => !line.startsWith('{')),
+        ['salescale: cannot reach a required service: database "up_interrupted" does not exist'],
+      );
+      assert.deepEqual(await processesOf(dataDir), []);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      fake.close();
     }
   });
 

@@ -8,7 +8,7 @@ import { seedCatalog } from '../modules/catalog/index.ts';
 import { loadConfig } from '../platform/config/config.ts';
 import { SQL_DEFINITIONS } from '../modules/sql-definitions.ts';
 import { runMigrations } from '../platform/db/migrate.ts';
-import { claimDataDir, findRedisServer, LocalStackError, startEmbeddedPostgres, startLocalRedis, type LocalService } from '../platform/local/local-stack.ts';
+import { claimDataDir, findRedisServer, LocalStackError, startEmbeddedPostgres, StartInterruptedError, startLocalRedis, type LocalService } from '../platform/local/local-stack.ts';
 import { listenOrExplain } from '../platform/http/listen-error.ts';
 import { createLogger } from '../platform/logger/logger.ts';
 import { startWeb } from '../web/web-role.ts';
@@ -80,12 +80,16 @@ async function ensureCanListen(host: string, port: number): Promise<void> {
  * terminal closes): the worker and the web role drain first, then the local services stop.
  *
  * The caller listens for the signals before calling it (`runUntilSignal`): on one during start-up `interrupted`
- * is aborted, the step under way finishes, the steps left are skipped, and the handle returned stops what started.
+ * is aborted, the step under way finishes, the steps left are skipped, and the handle returned stops what started;
+ * when the step under way fails, what started is stopped and its error thrown, as without a signal.
  * The local services run in their own process group, so a Ctrl-C reaches only this process.
  */
 export async function runUp(env: NodeJS.ProcessEnv = process.env, interrupted: AbortSignal = new AbortController().signal): Promise<Stoppable> {
   const base = loadConfig(env);
   const logger = createLogger({ level: base.logLevel, name: 'up', instanceId: base.instanceId });
+  // A Ctrl-C during a start-up step of seconds (initdb, migrations) is acknowledged at once, not after the step.
+  const sayInterrupted = () => logger.info({ signal: interrupted.reason as unknown }, 'start-up interrupted: stopping after the step under way');
+  interrupted.addEventListener('abort', sayInterrupted, { once: true });
   await ensureCanListen(base.http.host, base.http.port);
   if (!base.redis.url) findRedisServer(); // before PostgreSQL is initialised (seconds, and a data folder) for nothing
   const dataDir = path.resolve(base.dataDir);
@@ -112,7 +116,7 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env, interrupted: A
       throw unusableDataDir(dataDir, error);
     });
     if (!base.db.url) {
-      const postgres = await startEmbeddedPostgres(dataDir, logger);
+      const postgres = await startEmbeddedPostgres(dataDir, logger, interrupted);
       started.push(postgres);
       overrides.DATABASE_URL = postgres.url;
     }
@@ -159,10 +163,14 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env, interrupted: A
   try {
     await startup;
   } catch (error) {
-    if (interrupted.aborted) return up; // the signal's handler stops what started and exits
+    if (error instanceof StartInterruptedError) return up; // the signal's handler stops what started and exits 0
+    // Also after a signal: a step that failed is the outcome, said in one line with serve's exit code (the signal's
+    // handler leaves a failed start to the CLI). Returning the handle instead made it exit 0 without a word.
     await roles?.stop().catch((stopError) => logger.warn({ err: stopError }, 'stopping the roles failed'));
     await stopLocal();
     throw error;
+  } finally {
+    interrupted.removeEventListener('abort', sayInterrupted);
   }
   return up;
 }

