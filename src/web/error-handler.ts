@@ -133,7 +133,8 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 }
 
-const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+/** The methods the web role serves on some route; `OPTIONS *` answers them in `Allow`. */
+export const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 /**
  * Fastify's `frameworkErrors`: the router's own refusals (a path parameter over `maxParamLength`,

@@ -264,6 +264,27 @@ describe('requests Node refuses before routing (real sockets)', () => {
     assert.equal(JSON.parse(body).error.code, 'MALFORMED_REQUEST');
   });
 
+  it('answers an asterisk-form target (RFC 9112 §3.2.4, server-wide OPTIONS only) with 400 BAD_URL for any other method (GET * was the storefront home page)', async () => {
+    for (const method of ['GET', 'HEAD', 'POST', 'DELETE']) {
+      const body = method === 'POST' ? 'Content-Length: 0\r\n' : '';
+      const reply = await sendRaw(port, `${method} * HTTP/1.1\r\nHost: x\r\nX-Request-Id: asterisk-${method}\r\n${body}Connection: close\r\n\r\n`);
+      const [head = '', text = ''] = reply.split('\r\n\r\n', 2);
+      assert.match(head, /^HTTP\/1\.1 400 /, `${method} *: ${reply.slice(0, 300)}`);
+      assert.match(head, /^content-type: application\/json/im, method);
+      if (method === 'HEAD') continue; // no body
+      const parsed = JSON.parse(text);
+      assert.equal(parsed.error.code, 'BAD_URL', method);
+      assert.equal(parsed.error.requestId, `asterisk-${method}`, method);
+    }
+  });
+
+  it('answers OPTIONS * (about the server as a whole) with 204 and the methods it serves in Allow', async () => {
+    const reply = await sendRaw(port, 'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const [head = ''] = reply.split('\r\n\r\n', 2);
+    assert.match(head, /^HTTP\/1\.1 204 /, reply.slice(0, 300));
+    assert.equal(/^allow: (.+)$/im.exec(head)?.[1], 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+  });
+
   it('gives the refusals answered before routing or in the first hooks no-store and the security headers, as every reply', async () => {
     // README: every reply is `Cache-Control: no-store` unless its route says otherwise; these came before the hook
     // that sets it (and helmet's headers), so a cache in front kept them for its default TTL.

@@ -25,7 +25,7 @@ import { isTracingStarted, sampledSpanIds } from '../platform/telemetry/trace-co
 import { rateLimitMetricsFor } from '../platform/rate-limit/rate-limit.metrics.ts';
 import { adminModeRoutes } from './admin-mode.routes.ts';
 import type { WebServices } from './compose.ts';
-import { answerExpectationFailed, createClientErrorAnswer, createFrameworkErrors, installErrorHandling } from './error-handler.ts';
+import { ALL_METHODS, answerExpectationFailed, createClientErrorAnswer, createFrameworkErrors, installErrorHandling } from './error-handler.ts';
 import { useEdgeClientAddress } from './http/client-address.ts';
 import { addCommonResponses } from './http/common-responses.ts';
 import { findUnstorableText } from './http/input-text.ts';
@@ -183,7 +183,13 @@ export async function buildServer(web: WebServices): Promise<App> {
   const lifecycle: Lifecycle = { draining: false, startedAt: Date.now() };
   app.addHook('onRequest', (request, reply, done) => {
     const hostProblem = findHostProblem(request.raw);
-    if (hostProblem === undefined) return done();
+    if (hostProblem === undefined) {
+      if (request.raw.url !== '*') return done();
+      // Asterisk-form (RFC 9112 §3.2.4) names the server as a whole, for OPTIONS only. The router took it for `/`:
+      // GET * was the storefront's home page, OPTIONS * a 405 allowing GET and HEAD.
+      if (request.raw.method === 'OPTIONS') return reply.code(204).header('allow', ALL_METHODS.join(', ')).send();
+      return sendError(reply, 400, 'BAD_URL', 'an asterisk-form request target (*) is only for OPTIONS');
+    }
     // As for Node's own refusals (`createClientErrorAnswer`): the connection's next bytes are not to be trusted.
     reply.header('connection', 'close');
     sendError(reply, 400, 'MALFORMED_REQUEST', hostProblem);
