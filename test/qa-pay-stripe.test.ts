@@ -2,14 +2,18 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import Stripe from 'stripe';
+import { createLogger } from '../src/platform/logger/logger.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import type { Json } from './helpers/http.ts';
+import { parsePrometheusText, total } from './helpers/prometheus-text.ts';
 import { startStripeServer, type StripeEvent, type StripeServer } from './helpers/stripe-server.ts';
 
 const SECRET_KEY = 'sk_test_salescale_qapay_0123456789';
 const WEBHOOK_SECRET = 'whsec_salescale_qapay_0123456789abcdef';
 const signer = new Stripe(SECRET_KEY);
+const lines: { msg?: string; orderId?: number; intentId?: string; level?: number }[] = [];
+const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
 
 describe('QA payments: Stripe webhooks against a local Stripe-shaped server', () => {
   let stripe: StripeServer;
@@ -25,7 +29,7 @@ describe('QA payments: Stripe webhooks against a local Stripe-shaped server', ()
       STRIPE_API_URL: stripe.url,
       PAYMENT_WINDOW_S: '600',
       RATE_LIMIT_CHECKOUT_MAX: '10000',
-    });
+    }, undefined, { logger });
     const [id] = await insertCustomers(t.platform.db.primary, 1, 'qapay');
     [buyer] = (await mintSessionCookies(t.env, [id!])) as [string];
   });
@@ -152,5 +156,66 @@ describe('QA payments: Stripe webhooks against a local Stripe-shaped server', ()
     const created = [...stripe.intents.values()].filter((intent) => !before.has(intent.id));
     assert.deepEqual(created.map((intent) => intent.status), ['canceled'], 'the intent created for the cancelled order is canceled at Stripe');
   });
-});
 
+  const providerCalls = async (action: string, outcome: string) =>
+    total(parsePrometheusText((await t.app.inject({ method: 'GET', url: '/metrics' })).body), 'salescale_payment_provider_calls_total', { provider: 'stripe', action, outcome });
+
+  /** Places an order and pays it while it is cancelled: the intent's creation is held at "Stripe" until the cancel is done. */
+  async function payWhileCancelled(): Promise<{ orderId: number; intentId: string }> {
+    const productId = await product(5);
+    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: buyer, 'idempotency-key': `qapay-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
+    assert.equal(placed.statusCode, 201, placed.body);
+    const orderId = placed.json().id as number;
+    stripe.holdCreates = 2;
+    const paying = t.app.inject({ method: 'POST', url: `/api/v1/orders/${orderId}/pay`, headers: { cookie: buyer }, payload: {} });
+    const deadline = Date.now() + 10_000;
+    while (stripe.heldCreates < 1) {
+      assert.ok(Date.now() < deadline, 'the pay call never reached Stripe');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const cancel = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${orderId}/cancel`, headers: { cookie: buyer } });
+    assert.equal(cancel.statusCode, 200, cancel.body);
+    stripe.releaseCreates();
+    const pay = await paying;
+    assert.equal(pay.statusCode, 409, pay.body);
+    const intent = [...stripe.intents.values()].find((i) => i.metadata.orderId === String(orderId));
+    assert.ok(intent, 'the pay call created an intent at Stripe');
+    return { orderId, intentId: intent.id };
+  }
+
+  const logged = (orderId: number, intentId: string) => lines.filter((l) => l.orderId === orderId && l.intentId === intentId).map((l) => l.msg);
+
+  it('the cancel of the intent of an order that stopped being payable while it was created is counted as a void call', async () => {
+    const before = await providerCalls('void', 'succeeded');
+    const { orderId, intentId } = await payWhileCancelled();
+    assert.equal(stripe.cancels.get(intentId), 1, 'the intent is canceled at Stripe once');
+    assert.equal(
+      await providerCalls('void', 'succeeded'),
+      before + 1,
+      `the cancel of ${intentId} at Stripe was not counted in salescale_payment_provider_calls_total{action="void",outcome="succeeded"} (logged: ${JSON.stringify(logged(orderId, intentId))})`,
+    );
+    assert.ok(logged(orderId, intentId).some((m) => m?.includes('canceled at the provider')), JSON.stringify(logged(orderId, intentId)));
+  });
+
+  it('a refused cancel of that intent is counted failed, and not logged as canceled at the provider', async () => {
+    const before = await providerCalls('void', 'failed');
+    // The intent's id is known only once the pay call created it: every cancel of an intent of an order placed from
+    // now on is refused (Stripe refusing it for good).
+    const refusal = { status: 400, code: 'parameter_invalid_empty', message: 'Refused by the test', calls: ['cancel'] as const };
+    const knownOrders = new Set([...stripe.intents.values()].map((i) => i.metadata.orderId));
+    const ownGet = stripe.refusals.get.bind(stripe.refusals);
+    stripe.refusals.get = (id: string) => {
+      const orderOf = stripe.intents.get(id)?.metadata.orderId;
+      return orderOf !== undefined && !knownOrders.has(orderOf) ? refusal : ownGet(id);
+    };
+    try {
+      const { orderId, intentId } = await payWhileCancelled();
+      assert.equal(stripe.cancels.get(intentId) ?? 0, 0, 'the cancel was refused at Stripe');
+      const said = logged(orderId, intentId);
+      assert.equal(await providerCalls('void', 'failed'), before + 1, `the refused cancel is counted failed (logged: ${JSON.stringify(said)})`);
+      assert.ok(!said.some((m) => m?.includes('canceled at the provider')), `a refused cancel was logged as done: ${JSON.stringify(said)}`);
+    } finally {
+      stripe.refusals.get = ownGet;
+    }
+  });
+});

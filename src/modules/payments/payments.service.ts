@@ -578,12 +578,28 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         if (recorded.refused !== undefined) {
           // Canceled at the provider, best effort and keyed (a retry cancels the same intent once), only if no payment of
           // ours records it (a replay of an intent recorded before, which may be the one that paid, is left alone).
-          if (recorded.ours) {
-            await provider
-              .void({ intentId: created.intentId, amountCents: order.totalCents, idempotencyKey: `salescale-order-${order.id}-unpayable-${created.intentId}-cancel` })
-              .catch((error: unknown) => logger.warn({ orderId: order.id, intentId: created.intentId, err: error }, 'could not cancel the intent of an order that stopped being payable while it was created: it is never confirmed (its client secret reached no one)'));
-          }
-          logger.info({ orderId: order.id, intentId: created.intentId, status: recorded.refused }, 'the order stopped being payable while its intent was created: not recorded, canceled at the provider');
+          // Counted as every other provider call (a `void`, by its outcome), and logged as what happened to it.
+          const context = { orderId: order.id, intentId: created.intentId, status: recorded.refused };
+          const canceled = recorded.ours
+            ? await provider.void({ intentId: created.intentId, amountCents: order.totalCents, idempotencyKey: `salescale-order-${order.id}-unpayable-${created.intentId}-cancel` }).then(
+                () => {
+                  metrics.providerCalls.inc({ provider: provider.name, action: 'void', outcome: 'succeeded' });
+                  return 'canceled' as const;
+                },
+                (error: unknown) => {
+                  const misconfigured = error instanceof ProviderCallRefusedError && error.configuration;
+                  metrics.providerCalls.inc({ provider: provider.name, action: 'void', outcome: misconfigured ? 'misconfigured' : 'failed' });
+                  logger.warn({ ...context, err: error }, 'could not cancel the intent of an order that stopped being payable while it was created: it is never confirmed (its client secret reached no one)');
+                  return 'cancel_failed' as const;
+                },
+              )
+            : ('left_alone' as const);
+          const message = {
+            canceled: 'the order stopped being payable while its intent was created: not recorded, canceled at the provider',
+            cancel_failed: 'the order stopped being payable while its intent was created: not recorded; its cancel at the provider failed',
+            left_alone: 'the order stopped being payable while its intent was created: a payment of ours records the intent, left as it is at the provider',
+          }[canceled];
+          logger.info({ ...context, intent: canceled }, message);
           throw new OrderNotPayableError(order.id, recorded.refused);
         }
         const other = recorded.other;
