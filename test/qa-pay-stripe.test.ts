@@ -218,4 +218,23 @@ describe('QA payments: Stripe webhooks against a local Stripe-shaped server', ()
       stripe.refusals.get = ownGet;
     }
   });
+
+  it('an admin refund whose void Stripe refuses because the money was captured counts that void refused (handled by the refund), not failed', async () => {
+    const productId = await product(5);
+    const { order, intentId } = await placeAndStartPayment(productId);
+    stripe.refusals.set(intentId, { status: 500, message: 'An unknown error occurred', afterRunning: true, calls: ['capture'] });
+    const [authorized] = stripe.confirm(intentId, 'authorize');
+    assert.equal((await deliver(authorized!)).statusCode, 503);
+    stripe.refusals.delete(intentId);
+    const before = { failed: await providerCalls('void', 'failed'), refused: await providerCalls('void', 'refused'), refunds: await providerCalls('refund', 'succeeded') };
+    const refund = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.id}/refund`, headers: t.admin });
+    assert.equal(refund.statusCode, 200, refund.body);
+    assert.equal(stripe.refunds.get(intentId), 1, 'the money taken is refunded once');
+    const after = { failed: await providerCalls('void', 'failed'), refused: await providerCalls('void', 'refused'), refunds: await providerCalls('refund', 'succeeded') };
+    assert.deepEqual(
+      { failed: after.failed - before.failed, refused: after.refused - before.refused, refunds: after.refunds - before.refunds },
+      { failed: 0, refused: 1, refunds: 1 },
+      'the void refused because the intent was captured, then refunded, is no failing provider call (alert PaymentProviderCallsFailing)',
+    );
+  });
 });

@@ -17,8 +17,9 @@ export interface PaymentMetrics {
    * `misconfigured` (the provider refused it as a configuration problem of ours: a wrong, revoked or expired key, a key of
    * another account or mode, missing permissions; every payment is hit until it is fixed), `refused` (a capture the
    * provider refused for good because the hold was released or lapsed before it: nothing taken, the provider's event
-   * about the released hold settles it), `failed` (any other failure; not a pay call refused for the order's amount or
-   * currency, the buyer's 422).
+   * about the released hold settles it; and an admin refund's void the provider refused for good because the hold was
+   * captured there already, refunded instead), `failed` (any other failure; not a pay call refused for the order's
+   * amount or currency, the buyer's 422). The alert on failing calls (PaymentProviderCallsFailing) counts `failed` only.
    */
   providerCalls: client.Counter<'provider' | 'action' | 'outcome'>;
   /**
@@ -68,7 +69,7 @@ export function paymentMetricsFor(registry: client.Registry): PaymentMetrics {
     }),
     providerCalls: new client.Counter({
       name: 'salescale_payment_provider_calls_total',
-      help: 'Capture, void, refund and create_intent calls to the payment provider, by outcome (succeeded | misconfigured | failed)',
+      help: 'Capture, void, refund and create_intent calls to the payment provider, by outcome (succeeded | misconfigured | refused | failed)',
       labelNames: ['provider', 'action', 'outcome'],
       registers: [registry],
     }),

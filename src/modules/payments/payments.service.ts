@@ -295,7 +295,13 @@ export function createPaymentService(deps: PaymentServiceDeps) {
    * that led to it, recorded in the same statement as that state where it can be (not a late payment's give-back);
    * returns whether it recorded it (false: a concurrent delivery had), undefined if it was left to the caller.
    */
-  async function act(action: Action, payment: PaymentRow | undefined, late: boolean, event?: Parameters<PaymentsRepository['recordEvent']>[1]): Promise<boolean | undefined> {
+  async function act(
+    action: Action,
+    payment: PaymentRow | undefined,
+    late: boolean,
+    event?: Parameters<PaymentsRepository['recordEvent']>[1],
+    options: { countRefusedVoid?: boolean } = {},
+  ): Promise<boolean | undefined> {
     if (!action || !payment) return undefined;
     const input = { intentId: payment.intentId, amountCents: payment.amountCents, idempotencyKey: keyFor(payment, action) };
     try {
@@ -315,7 +321,10 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       // provider's code, answered 503 PAYMENT_CAPTURE_REFUSED (a webhook's provider redelivers it; by then its event
       // about the released hold has settled the payment, and the redelivery captures nothing).
       const captureRefused = action === 'capture' && error instanceof ProviderCallRefusedError && error.permanent && !error.configuration;
-      metrics.providerCalls.inc({ provider: payment.provider, action, outcome: misconfigured ? 'misconfigured' : captureRefused ? 'refused' : 'failed' });
+      // `countRefusedVoid: false`: a void refused for good is counted by the caller, once it knows what it was (the admin
+      // refund's: the hold captured at the provider, refunded instead, is `refused`; anything else `failed`).
+      const refusedVoidLeft = options.countRefusedVoid === false && action === 'void' && error instanceof ProviderCallRefusedError && error.permanent && !error.configuration;
+      if (!refusedVoidLeft) metrics.providerCalls.inc({ provider: payment.provider, action, outcome: misconfigured ? 'misconfigured' : captureRefused ? 'refused' : 'failed' });
       if (captureRefused) {
         logger.warn(
           { orderId: payment.orderId, intentId: payment.intentId, reason: error.code, err: error },
@@ -709,12 +718,22 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       if (applied) {
         // A dispute won leaves the money with us, to refund; one lost already gave it back.
         const action = applied.status === 'captured' || applied.status === 'dispute_won' ? 'refund' : applied.status === 'authorized' ? 'void' : undefined;
-        await act(action, applied, false).catch(async (error: unknown) => {
+        await act(action, applied, false, undefined, { countRefusedVoid: false }).catch(async (error: unknown) => {
           // Recorded as authorized, but captured at the provider (a capture that ran and was answered with a 5xx, its
           // event not here yet): the void is refused (Stripe: the intent succeeded). The money was taken, so it is
           // refunded (keyed), the payment recorded captured then refunded; the reply said "nothing was charged" before.
-          if (action !== 'void' || !(error instanceof ProviderCallRefusedError) || !error.permanent || error.configuration || !provider.happened) throw error;
-          if (!(await provider.happened({ intentId: applied.intentId, action: 'capture' }))) throw error;
+          if (action !== 'void' || !(error instanceof ProviderCallRefusedError) || !error.permanent || error.configuration) throw error;
+          // `act` left this refusal uncounted: a void refused because the money was captured, handled by the refund below, is
+          // `refused` (the provider refused it for good, nothing wrong on either side); it fed the failing-calls alert as
+          // `failed`. Any other refusal, or one not known to be that, stays `failed`.
+          const captured = provider.happened
+            ? await provider.happened({ intentId: applied.intentId, action: 'capture' }).catch((readError: unknown) => {
+                metrics.providerCalls.inc({ provider: applied.provider, action: 'void', outcome: 'failed' });
+                throw readError;
+              })
+            : false;
+          metrics.providerCalls.inc({ provider: applied.provider, action: 'void', outcome: captured ? 'refused' : 'failed' });
+          if (!captured) throw error;
           logger.warn({ orderId, intentId: applied.intentId, reason: error.code }, 'the hold to void was captured at the provider already (its capture answered with an error): refunding it instead');
           await payments.advance(db.primary, applied.id, 'captured');
           await act('refund', { ...applied, status: 'captured' }, false);
