@@ -73,4 +73,18 @@ describe('QA payments: the test provider', () => {
     assert.equal(pay.statusCode, 200, pay.body);
     assert.equal(pay.json().status, 'paid');
   });
+
+  it('a signed capture of an intent the provider only authorized (nothing captured in its ledger) does not make the order paid', async () => {
+    const productId = await product();
+    const id = await order(productId);
+    const intentId = `tpi_qa_authonly_${Math.random().toString(36).slice(2)}`;
+    // The provider's ledger holds an authorization of the intent, and no capture of it.
+    await t.platform.db.primary.execute(sql`insert into test_provider_operations (idempotency_key, intent_id, kind, amount_cents) values (${`${intentId}:authorize`}, ${intentId}, 'authorize', 2500)`);
+    const reply = await webhook({ id: `evt_qa_authonly_${Math.random()}`, type: 'payment.captured', data: { intentId, orderId: id, amountCents: 2500, currency: 'USD' } });
+    const payments = (await t.platform.db.primary.execute(sql`select status from payments where order_id = ${id}`)).rows;
+    assert.equal(reply.statusCode, 502, `a capture the ledger does not hold answered ${reply.statusCode} ${reply.body}; the order is now ${await statusOf(id)}, payments ${JSON.stringify(payments)}`);
+    assert.equal(reply.json().error.code, 'PAYMENT_PROVIDER_ERROR');
+    assert.equal(await statusOf(id), 'pending_payment', 'the order is not marked paid');
+    assert.deepEqual(payments, [], 'nothing half-written: no payment recorded');
+  });
 });

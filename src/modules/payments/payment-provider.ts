@@ -60,11 +60,12 @@ export interface PaymentProvider {
    */
   happened?(input: { intentId: string; action: 'capture' | 'void' | 'refund' }): Promise<boolean>;
   /**
-   * Whether the provider holds an authorization of this payment (read, never written): asked of a webhook's authorization
-   * or capture before it makes its order paid, so that an event the provider's own ledger contradicts pays nothing. Absent
-   * for a provider whose signed events are its ledger's word (Stripe).
+   * Whether the provider holds this payment in the state an event says it reached (read, never written): an
+   * authorization for `authorized`, a capture for `captured` (an authorization alone backs no capture). Asked of a
+   * webhook's authorization or capture before it makes its order paid, so that an event the provider's own ledger
+   * contradicts pays nothing. Absent for a provider whose signed events are its ledger's word (Stripe).
    */
-  holdsAuthorization?(intentId: string): Promise<boolean>;
+  holds?(intentId: string, state: 'authorized' | 'captured'): Promise<boolean>;
   /**
    * Verifies a webhook's signature over the raw body and parses it; throws
    * `WebhookSignatureInvalidError` or `WebhookMalformedError`.

@@ -146,7 +146,8 @@ export function createPaymentService(deps: PaymentServiceDeps) {
 
   /**
    * Decides an event; `known` is its payment as read before (`eventSeenAndPayment`), if any. `unbacked`: the provider
-   * holds no authorization of it (`holdsAuthorization`), so it cannot make its order paid: refused (a
+   * does not hold it as the event says (`holds`: no authorization, or for a capture no capture), so it cannot make its
+   * order paid, nor its payment captured: refused (a
    * `ProviderCallRefusedError`, permanent) before anything is written, the transaction rolled back. It is still given
    * back when late (a void of nothing is harmless), as any late payment.
    */
@@ -202,11 +203,17 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         case 'authorized':
         case 'captured': {
           const captured = event.kind === 'captured';
+          const unbackedRefusal = () =>
+            captured
+              ? new ProviderCallRefusedError(`the provider holds no capture of ${intentId}`, { permanent: true, code: 'no_capture' })
+              : new ProviderCallRefusedError(`the provider holds no authorization of ${intentId}`, { permanent: true, code: 'no_authorization' });
           // Given back, or past what an authorization can change (a refund failed, a dispute): an old event, redelivered.
           if (payment.status === 'voided' || PAYMENT_STATUS_RANK[payment.status] >= PAYMENT_STATUS_RANK.refunded) {
             return { result: { ...base, outcome: 'settled' }, action: undefined, payment, returned: [] };
           }
           if (payment.applied) {
+            // A capture the provider does not hold recorded nothing captured (an authorized payment shown as taken, its order shippable).
+            if (captured && unbacked && payment.status !== 'captured') throw unbackedRefusal();
             if (captured) await payments.advance(tx, payment.id, 'captured');
             // A hold not yet captured (its capture failed so far) of an order the shop is refunding stays a hold: the
             // refund releases it. Capturing it now charged the buyer for an order being refunded (then refunded, fees kept).
@@ -227,9 +234,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             heldCents === order.totalCents &&
             heldCurrency === order.currency.toUpperCase();
           if (order.status === 'pending_payment' && !order.due && amountOk) {
-            if (unbacked) {
-              throw new ProviderCallRefusedError(`the provider holds no authorization of ${intentId}`, { permanent: true, code: 'no_authorization' });
-            }
+            if (unbacked) throw unbackedRefusal();
             // The order paid, its order-paid outbox row and this payment applied: one statement.
             const paid = await lifecycle.markPaid(tx, orderId, currentTraceContext(), order.guest, payments.applyWhenPaid(payment.id, captured ? 'captured' : 'authorized'));
             if (paid) {
@@ -413,16 +418,19 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     let recorded: boolean | undefined;
     if (event.kind !== 'ignored') {
       // A webhook's authorization or capture the provider's own ledger does not hold (the test provider): it pays nothing.
+      // A capture needs a capture there, not only an authorization (that made its order paid as captured, nothing taken).
       const unbacked =
-        !options.ownPayCall && (event.kind === 'authorized' || event.kind === 'captured') && event.intentId !== undefined && provider.holdsAuthorization !== undefined
-          ? !(await provider.holdsAuthorization(event.intentId))
+        !options.ownPayCall && (event.kind === 'authorized' || event.kind === 'captured') && event.intentId !== undefined && provider.holds !== undefined
+          ? !(await provider.holds(event.intentId, event.kind))
           : false;
       const decision = await decide(event, known, unbacked).catch((error: unknown) => {
         const orderId = known?.orderId ?? event.orderId;
         if (!(error instanceof ProviderCallRefusedError) || orderId === undefined) throw error;
         logger.error(
           { orderId, intentId: event.intentId, eventId: event.id, reason: error.code },
-          'a signed authorization of a payment the provider holds no authorization of: the order was not marked paid',
+          event.kind === 'captured'
+            ? 'a signed capture of a payment the provider holds no capture of: nothing recorded, the order not marked paid'
+            : 'a signed authorization of a payment the provider holds no authorization of: the order was not marked paid',
         );
         throw answerForRefusal(orderId, error, 'shop');
       });

@@ -44,10 +44,12 @@ export function createTestProvider(deps: { db: Database; webhookSecret: string }
     await db().insert(testProviderOperations).values({ idempotencyKey, intentId, kind, amountCents }).onConflictDoNothing();
   }
 
-  async function holdsAuthorization(intentId: string): Promise<boolean> {
+  /** Whether the ledger holds an operation of `kind` on the intent. */
+  async function holdsOperation(intentId: string, kind: 'authorize' | 'capture'): Promise<boolean> {
     const rows = await db().select({ kind: testProviderOperations.kind }).from(testProviderOperations).where(eq(testProviderOperations.intentId, intentId));
-    return rows.some((row) => row.kind === 'authorize');
+    return rows.some((row) => row.kind === kind);
   }
+  const holdsAuthorization = (intentId: string) => holdsOperation(intentId, 'authorize');
 
   /** A capture of nothing is the provider refusing it for good (as Stripe's `payment_intent_unexpected_state`), not a crash. */
   async function requireAuthorized(intentId: string): Promise<void> {
@@ -78,7 +80,9 @@ export function createTestProvider(deps: { db: Database; webhookSecret: string }
 
     tokenIntentId: intentIdOf,
 
-    holdsAuthorization,
+    holds(intentId, state) {
+      return holdsOperation(intentId, state === 'captured' ? 'capture' : 'authorize');
+    },
 
     async capture(input) {
       // Recorded only if authorized, in one statement; nothing recorded (a retry's key already is, or no authorization):
