@@ -3,13 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { freePort } from '../src/platform/local/local-stack.ts';
-import { createTestApp, type TestApp } from './helpers/app.ts';
+import type { TestApp } from './helpers/app.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
 import { waitFor } from './helpers/queues.ts';
-import { signedWebhook, startStripeServer, type StripeEvent, type StripeServer } from './helpers/stripe-server.ts';
-
-const SECRET_KEY = 'sk_test_salescale_refusal_0123456789';
-const WEBHOOK_SECRET = 'whsec_salescale_refusal_0123456789abcdef';
+import { startStripeShop, type StripeShop } from './helpers/stripe-app.ts';
+import type { StripeEvent, StripeServer } from './helpers/stripe-server.ts';
 
 /** A gauge's value on one instance's /metrics, or undefined when it is not there. */
 async function gauge(instance: Instance, line: RegExp): Promise<number | undefined> {
@@ -25,28 +23,22 @@ async function gauge(instance: Instance, line: RegExp): Promise<number | undefin
  * retried until it goes through.
  */
 describe('give-back retry: permanent refusals and transient failures (Stripe, a real worker)', () => {
+  let shop: StripeShop;
   let stripe: StripeServer;
   let t: TestApp;
   let worker: Instance | undefined;
   const run = randomUUID().slice(0, 8);
 
   before(async () => {
-    stripe = await startStripeServer({ secretKey: SECRET_KEY });
-    t = await createTestApp({
-      PAYMENT_PROVIDER: 'stripe',
-      STRIPE_SECRET_KEY: SECRET_KEY,
-      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      STRIPE_API_URL: stripe.url,
-      RATE_LIMIT_CHECKOUT_MAX: '10000',
-    });
+    shop = await startStripeShop({ name: 'refusal' });
+    ({ stripe, t } = shop);
   });
   after(async () => {
     await worker?.stop();
-    await t?.close();
-    await stripe?.close();
+    await shop?.close();
   });
 
-  const deliver = (event: StripeEvent) => t.app.inject(signedWebhook(event, WEBHOOK_SECRET));
+  const deliver = (event: StripeEvent) => shop.deliver(event);
 
   /** An order paid and captured at Stripe. */
   async function paidOrder(productId: number, name: string): Promise<{ orderId: number; intentId: string }> {

@@ -1,74 +1,54 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
-import Stripe from 'stripe';
-import { createLogger } from '../src/platform/logger/logger.ts';
-import { createTestApp, type TestApp } from './helpers/app.ts';
-import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
+import type { TestApp } from './helpers/app.ts';
 import type { Json } from './helpers/http.ts';
+import type { LogLine } from './helpers/log-lines.ts';
 import { parsePrometheusText, total } from './helpers/prometheus-text.ts';
-import { startStripeServer, type StripeEvent, type StripeServer } from './helpers/stripe-server.ts';
-
-const SECRET_KEY = 'sk_test_salescale_qapay_0123456789';
-const WEBHOOK_SECRET = 'whsec_salescale_qapay_0123456789abcdef';
-const signer = new Stripe(SECRET_KEY);
-const lines: { msg?: string; orderId?: number; intentId?: string; level?: number }[] = [];
-const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+import { startStripeShop, type StripeShop } from './helpers/stripe-app.ts';
+import type { StripeServer } from './helpers/stripe-server.ts';
 
 describe('QA payments: Stripe webhooks against a local Stripe-shaped server', () => {
+  let shop: StripeShop;
   let stripe: StripeServer;
   let t: TestApp;
   let buyer: string;
+  let lines: LogLine[];
 
   before(async () => {
-    stripe = await startStripeServer({ secretKey: SECRET_KEY });
-    t = await createTestApp({
-      PAYMENT_PROVIDER: 'stripe',
-      STRIPE_SECRET_KEY: SECRET_KEY,
-      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      STRIPE_API_URL: stripe.url,
-      PAYMENT_WINDOW_S: '600',
-      RATE_LIMIT_CHECKOUT_MAX: '10000',
-    }, undefined, { logger });
-    const [id] = await insertCustomers(t.platform.db.primary, 1, 'qapay');
-    [buyer] = (await mintSessionCookies(t.env, [id!])) as [string];
+    shop = await startStripeShop({ name: 'qapay', env: { PAYMENT_WINDOW_S: '600' }, logged: 'info' });
+    ({ stripe, t, buyer, logged: lines } = shop);
   });
   after(async () => {
-    await t?.close();
-    await stripe?.close();
+    await shop?.close();
   });
 
-  async function product(available = 10, priceCents = 4200, currency = 'USD'): Promise<number> {
-    const reply = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/admin/products',
-      headers: t.admin,
-      payload: { sku: `qapay-${Math.random().toString(36).slice(2)}`, name: 'QA pay item', priceCents, available, currency },
-    });
-    assert.equal(reply.statusCode, 201, reply.body);
-    return reply.json().id;
-  }
-
-  async function placeAndStartPayment(productId: number): Promise<{ order: Json; intentId: string }> {
-    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: buyer, 'idempotency-key': `qapay-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
-    assert.equal(placed.statusCode, 201, placed.body);
-    const pay = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${placed.json().id}/pay`, headers: { cookie: buyer }, payload: {} });
-    assert.equal(pay.statusCode, 200, pay.body);
-    const secret = pay.json().payment.clientSecret as string;
-    return { order: pay.json(), intentId: secret.split('_secret_')[0]! };
-  }
-
-  function deliver(event: StripeEvent | string, signature?: string, contentType = 'application/json') {
-    const payload = typeof event === 'string' ? event : JSON.stringify(event);
-    return t.app.inject({
-      method: 'POST',
-      url: '/api/v1/payments/webhooks/stripe',
-      headers: { 'content-type': contentType, 'stripe-signature': signature ?? signer.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
-      payload,
-    });
-  }
+  const product = (...args: Parameters<StripeShop['product']>) => shop.product(...args);
+  const placeAndStartPayment = (productId: number) => shop.placeAndStartPayment(productId);
+  const deliver = (...args: Parameters<StripeShop['deliver']>) => shop.deliver(...args);
 
   const orderStatus = async (orderId: number) => (await t.app.inject({ method: 'GET', url: `/api/v1/orders/${orderId}`, headers: { cookie: buyer } })).json().status;
+
+  /**
+   * Places the buyer's order of one unit (asserts 201) and pays it while it is cancelled (asserts 200): the intent's
+   * creation is held at "Stripe" (2: it waits for a second that never comes) until the cancel is done.
+   */
+  async function placeAndPayWhileCancelling(productId: number) {
+    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: buyer, 'idempotency-key': `qapay-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
+    assert.equal(placed.statusCode, 201, placed.body);
+    const orderId = placed.json().id as number;
+    stripe.holdCreates = 2;
+    const paying = t.app.inject({ method: 'POST', url: `/api/v1/orders/${orderId}/pay`, headers: { cookie: buyer }, payload: {} });
+    const deadline = Date.now() + 10_000;
+    while (stripe.heldCreates < 1) {
+      assert.ok(Date.now() < deadline, 'the pay call never reached Stripe');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const cancel = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${orderId}/cancel`, headers: { cookie: buyer } });
+    assert.equal(cancel.statusCode, 200, cancel.body);
+    stripe.releaseCreates();
+    return { orderId, cancel, pay: await paying };
+  }
 
   it('an authorization for less than the order total does not mark the order paid (the intent was changed to a smaller amount)', async () => {
     const productId = await product(10, 4200);
@@ -83,22 +63,8 @@ describe('QA payments: Stripe webhooks against a local Stripe-shaped server', ()
   });
   it('a pay call whose order is cancelled while it creates the intent answers 409 ORDER_NOT_PAYABLE and records no payment for the cancelled order', async () => {
     const productId = await product(5);
-    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: buyer, 'idempotency-key': `qapay-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
-    assert.equal(placed.statusCode, 201, placed.body);
-    const orderId = placed.json().id as number;
-    // The intent's creation is held at "Stripe" (2: it waits for a second that never comes) until released.
-    stripe.holdCreates = 2;
-    const paying = t.app.inject({ method: 'POST', url: `/api/v1/orders/${orderId}/pay`, headers: { cookie: buyer }, payload: {} });
-    const deadline = Date.now() + 10_000;
-    while (stripe.heldCreates < 1) {
-      assert.ok(Date.now() < deadline, 'the pay call never reached Stripe');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    const cancel = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${orderId}/cancel`, headers: { cookie: buyer } });
-    assert.equal(cancel.statusCode, 200, cancel.body);
+    const { orderId, cancel, pay } = await placeAndPayWhileCancelling(productId);
     assert.equal(cancel.json().status, 'cancelled');
-    stripe.releaseCreates();
-    const pay = await paying;
     const recorded = (await t.platform.db.primary.execute(sql`select status from payments where order_id = ${orderId}`)).rows;
     assert.equal(pay.statusCode, 409, `the pay call of a cancelled order answered ${pay.statusCode} (order status ${pay.json().status}); payments recorded for it: ${JSON.stringify(recorded)}`);
     assert.equal(pay.json().error.code, 'ORDER_NOT_PAYABLE');
@@ -140,19 +106,8 @@ describe('QA payments: Stripe webhooks against a local Stripe-shaped server', ()
 
   it('a pay call whose order is cancelled while it creates the intent cancels that intent at Stripe', async () => {
     const productId = await product(5);
-    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: buyer, 'idempotency-key': `qapay-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
-    const orderId = placed.json().id as number;
     const before = new Set(stripe.intents.keys());
-    stripe.holdCreates = 2;
-    const paying = t.app.inject({ method: 'POST', url: `/api/v1/orders/${orderId}/pay`, headers: { cookie: buyer }, payload: {} });
-    const deadline = Date.now() + 10_000;
-    while (stripe.heldCreates < 1) {
-      assert.ok(Date.now() < deadline, 'the pay call never reached Stripe');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    assert.equal((await t.app.inject({ method: 'POST', url: `/api/v1/orders/${orderId}/cancel`, headers: { cookie: buyer } })).statusCode, 200);
-    stripe.releaseCreates();
-    assert.equal((await paying).statusCode, 409);
+    assert.equal((await placeAndPayWhileCancelling(productId)).pay.statusCode, 409);
     const created = [...stripe.intents.values()].filter((intent) => !before.has(intent.id));
     assert.deepEqual(created.map((intent) => intent.status), ['canceled'], 'the intent created for the cancelled order is canceled at Stripe');
   });
@@ -162,21 +117,7 @@ describe('QA payments: Stripe webhooks against a local Stripe-shaped server', ()
 
   /** Places an order and pays it while it is cancelled: the intent's creation is held at "Stripe" until the cancel is done. */
   async function payWhileCancelled(): Promise<{ orderId: number; intentId: string }> {
-    const productId = await product(5);
-    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: buyer, 'idempotency-key': `qapay-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
-    assert.equal(placed.statusCode, 201, placed.body);
-    const orderId = placed.json().id as number;
-    stripe.holdCreates = 2;
-    const paying = t.app.inject({ method: 'POST', url: `/api/v1/orders/${orderId}/pay`, headers: { cookie: buyer }, payload: {} });
-    const deadline = Date.now() + 10_000;
-    while (stripe.heldCreates < 1) {
-      assert.ok(Date.now() < deadline, 'the pay call never reached Stripe');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    const cancel = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${orderId}/cancel`, headers: { cookie: buyer } });
-    assert.equal(cancel.statusCode, 200, cancel.body);
-    stripe.releaseCreates();
-    const pay = await paying;
+    const { orderId, pay } = await placeAndPayWhileCancelling(await product(5));
     assert.equal(pay.statusCode, 409, pay.body);
     const intent = [...stripe.intents.values()].find((i) => i.metadata.orderId === String(orderId));
     assert.ok(intent, 'the pay call created an intent at Stripe');

@@ -6,72 +6,32 @@ import Stripe from 'stripe';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
 import type { Json } from '../../../test/helpers/http.ts';
-import { capturingLogger } from '../../../test/helpers/log-lines.ts';
+import type { LogLine } from '../../../test/helpers/log-lines.ts';
 import { waitFor } from '../../../test/helpers/queues.ts';
 import { createPaymentsRepository, OPEN_PAYMENT_PROBLEMS, registerGiveBackGauges } from './index.ts';
-import { startStripeServer, type StripeEvent, type StripeServer } from '../../../test/helpers/stripe-server.ts';
-
-const SECRET_KEY = 'sk_test_salescale_local_0123456789';
-const WEBHOOK_SECRET = 'whsec_salescale_local_0123456789abcdef';
-/** The SDK's own signer (what Stripe's servers compute), used only as the test's "Stripe". */
-const signer = new Stripe(SECRET_KEY);
+import { startStripeShop, type StripeShop } from '../../../test/helpers/stripe-app.ts';
+import type { StripeEvent, StripeServer } from '../../../test/helpers/stripe-server.ts';
 
 describe('Stripe provider against a local Stripe-shaped server', () => {
+  let shop: StripeShop;
   let stripe: StripeServer;
   let t: TestApp;
   let alice: string;
-  const WINDOW_S = 3;
   /** The app's log lines at warn level and above, parsed. */
-  const { logger, lines: logged } = capturingLogger('warn');
+  let logged: LogLine[];
+  const WINDOW_S = 3;
 
   before(async () => {
-    stripe = await startStripeServer({ secretKey: SECRET_KEY });
-    t = await createTestApp({
-      PAYMENT_PROVIDER: 'stripe',
-      STRIPE_SECRET_KEY: SECRET_KEY,
-      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      STRIPE_API_URL: stripe.url,
-      PAYMENT_WINDOW_S: String(WINDOW_S),
-      RATE_LIMIT_CHECKOUT_MAX: '10000',
-    }, undefined, { logger });
-    const [id] = await insertCustomers(t.platform.db.primary, 1, 'stripe');
-    [alice] = (await mintSessionCookies(t.env, [id!])) as [string];
+    shop = await startStripeShop({ name: 'local', env: { PAYMENT_WINDOW_S: String(WINDOW_S) }, logged: 'warn' });
+    ({ stripe, t, buyer: alice, logged } = shop);
   });
   after(async () => {
-    await t?.close();
-    await stripe?.close();
+    await shop?.close();
   });
 
-  async function product(available = 10, priceCents = 4200, currency = 'USD'): Promise<number> {
-    const reply = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/admin/products',
-      headers: t.admin,
-      payload: { sku: `st-${Math.random().toString(36).slice(2)}`, name: 'Stripe item', priceCents, available, currency },
-    });
-    assert.equal(reply.statusCode, 201, reply.body);
-    return reply.json().id;
-  }
-
-  async function placeAndStartPayment(productId: number): Promise<{ order: Json; intentId: string }> {
-    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: alice, 'idempotency-key': `k-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
-    assert.equal(placed.statusCode, 201, placed.body);
-    const pay = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${placed.json().id}/pay`, headers: { cookie: alice }, payload: {} });
-    assert.equal(pay.statusCode, 200, pay.body);
-    const secret = pay.json().payment.clientSecret as string;
-    assert.match(secret, /^pi_[0-9a-f]+_secret_/);
-    return { order: pay.json(), intentId: secret.split('_secret_')[0]! };
-  }
-
-  function deliver(event: StripeEvent | string, signature?: string) {
-    const payload = typeof event === 'string' ? event : JSON.stringify(event);
-    return t.app.inject({
-      method: 'POST',
-      url: '/api/v1/payments/webhooks/stripe',
-      headers: { 'content-type': 'application/json', 'stripe-signature': signature ?? signer.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
-      payload,
-    });
-  }
+  const product = (...args: Parameters<StripeShop['product']>) => shop.product(...args);
+  const placeAndStartPayment = (productId: number) => shop.placeAndStartPayment(productId);
+  const deliver = (event: StripeEvent | string, signature?: string) => shop.deliver(event, signature);
 
   const eventsOf = (intentId: string) => stripe.events.filter((e) => (e.data.object as Json).id === intentId || (e.data.object as Json).payment_intent === intentId);
   const orderStatus = async (orderId: number) => (await t.app.inject({ method: 'GET', url: `/api/v1/orders/${orderId}`, headers: { cookie: alice } })).json().status;
@@ -160,13 +120,13 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     const { order, intentId } = await placeAndStartPayment(productId);
     const [event] = stripe.confirm(intentId, 'authorize');
     const payload = JSON.stringify(event);
-    const forged = signer.webhooks.generateTestHeaderString({ payload, secret: 'whsec_someone_else' });
-    const tampered = signer.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET });
+    const forged = Stripe.webhooks.generateTestHeaderString({ payload, secret: 'whsec_someone_else' });
+    const tampered = Stripe.webhooks.generateTestHeaderString({ payload, secret: shop.webhookSecret });
     const cases: [string, string][] = [
       [payload, forged],
       [payload.replace('"amount":4200', '"amount":1'), tampered],
       [payload, 't=1,v1=deadbeef'],
-      [payload, signer.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET, timestamp: Math.floor(Date.now() / 1000) - 3600 })],
+      [payload, Stripe.webhooks.generateTestHeaderString({ payload, secret: shop.webhookSecret, timestamp: Math.floor(Date.now() / 1000) - 3600 })],
     ];
     for (const [body, signature] of cases) {
       const reply = await deliver(body, signature);
@@ -687,7 +647,7 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     const misconfigured = await createTestApp({
       PAYMENT_PROVIDER: 'stripe',
       STRIPE_SECRET_KEY: 'sk_test_not_the_key_stripe_knows_0000',
-      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      STRIPE_WEBHOOK_SECRET: shop.webhookSecret,
       STRIPE_API_URL: stripe.url,
       RATE_LIMIT_CHECKOUT_MAX: '10000',
     });
