@@ -14,21 +14,26 @@ const MAIN = join(import.meta.dirname, '../src/main.ts');
 
 interface Role {
   child: ChildProcess;
+  /** stdout and stderr as they arrived (two pipes: their relative order is not kept). */
   output: () => string;
+  /** stderr alone, where the CLI writes its one-line refusal (the logs go to stdout). */
+  errors: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 function startRole(role: 'serve' | 'worker', env: Record<string, string>): Role {
   const child = spawn(process.execPath, [MAIN, role], { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  let errors = '';
   child.stdout?.on('data', (chunk) => {
     output += chunk;
   });
   child.stderr?.on('data', (chunk) => {
     output += chunk;
+    errors += chunk;
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return { child, output: () => output, exited };
+  return { child, output: () => output, errors: () => errors, exited };
 }
 
 async function waitFor(condition: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
@@ -75,8 +80,8 @@ describe('qa-ops: the roles started with the documented commands', () => {
     started.push(role);
     const exit = await exitWithin(role, 30_000);
     assert.deepEqual(exit, { code: 2, signal: null }, role.output());
-    const lines = role.output().trim().split('\n');
-    const last = lines.at(-1) ?? '';
+    // The refusal is stderr's last line; the logs on stdout may arrive after it (two pipes).
+    const last = role.errors().trim().split('\n').at(-1) ?? '';
     assert.match(last, /^salescale: .*192\.0\.2\.1/, role.output());
     assert.ok(!role.output().includes('    at '), `no stack trace: ${role.output()}`);
   });
@@ -86,8 +91,8 @@ describe('qa-ops: the roles started with the documented commands', () => {
     started.push(role);
     const exit = await exitWithin(role, 30_000);
     assert.deepEqual(exit, { code: 2, signal: null }, role.output());
-    const last = role.output().trim().split('\n').at(-1) ?? '';
-    assert.match(last, /^salescale: .*\bHOST\b/, `the last line: ${last}`);
+    const last = role.errors().trim().split('\n').at(-1) ?? '';
+    assert.match(last, /^salescale: .*\bHOST\b/, `stderr's last line: ${last}`);
   });
 
   it('serve with SHUTDOWN_TIMEOUT_MS=0 (accepted at start-up): an idle web role stops on SIGTERM with exit 0 (it exited 1, "shutdown timed out", every time)', async () => {
