@@ -106,47 +106,53 @@ describe('stock gate (Redis + PostgreSQL)', () => {
     assert.equal(await figure(id), 8);
   });
 
-  it("dates a Redis data loss in its sold-out replies: the marker's age, not reset by a figure's expiry, young again once the marker is lost", async () => {
-    const prefix = `${t.config.redis.prefix}-loss-${randomUUID()}`;
-    const lossGate = createStockGate({ redis: t.platform.redis, prefix, snapshot: (productId, tokens) => inventory.snapshot(t.platform.db.primary, productId, tokens) });
-    const marker = `{${prefix}}:gate-epoch`;
+  /**
+   * A gate on a prefix of its own (its loss marker untouched by the other tests), a sold-out product of one unit, and
+   * `sinceLoss`: the age of the loss marker its sold-out reply carries. `dropKeys` removes every key of the prefix.
+   */
+  async function soldOutGate(tag: string) {
+    const prefix = `${t.config.redis.prefix}-${tag}-${randomUUID()}`;
+    const gate = createStockGate({ redis: t.platform.redis, prefix, snapshot: (productId, tokens) => inventory.snapshot(t.platform.db.primary, productId, tokens) });
     const id = await product(1);
     const sinceLoss = async () => {
-      const refused = await lossGate.reserve(randomUUID(), [{ productId: id, quantity: 2 }]);
+      const refused = await gate.reserve(randomUUID(), [{ productId: id, quantity: 2 }]);
       assert.equal(refused.ok, false, 'sold out');
       return refused.ok ? -1 : refused.sinceLossMs;
     };
+    const dropKeys = async () => {
+      const keys = await t.platform.redis.keys(`{${prefix}}:*`);
+      if (keys.length > 0) await t.platform.redis.del(...keys);
+    };
+    return { gate, id, prefix, marker: `{${prefix}}:gate-epoch`, sinceLoss, dropKeys };
+  }
+
+  /** Redis' clock, in ms (the loss marker is dated on it). */
+  async function redisNowMs(): Promise<number> {
+    const [seconds, micros] = await t.platform.redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
+  it("dates a Redis data loss in its sold-out replies: the marker's age, not reset by a figure's expiry, young again once the marker is lost", async () => {
+    const { id, prefix, marker, sinceLoss, dropKeys } = await soldOutGate('loss');
     // First use (the marker absent: nothing can tell a first deployment from a loss): a loss just now.
     assert.ok((await sinceLoss()) < 5_000);
     assert.equal(await t.platform.redis.ttl(marker), -1, 'the marker has no TTL');
     // A marker set long ago (Redis' clock, ms): its age.
-    const [seconds, micros] = await t.platform.redis.time();
-    await t.platform.redis.set(marker, Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - 3_600_000);
+    await t.platform.redis.set(marker, (await redisNowMs()) - 3_600_000);
     assert.ok((await sinceLoss()) >= 3_600_000);
     // A figure's own expiry (its key gone, rebuilt at the next use) is no loss.
     await t.platform.redis.del(`{${prefix}}:stock:${id}:a`);
     assert.ok((await sinceLoss()) >= 3_600_000, "a figure's expiry leaves the marker as it was");
     // A loss: every key gone, the marker with them.
-    const keys = await t.platform.redis.keys(`{${prefix}}:*`);
-    await t.platform.redis.del(...keys);
+    await dropKeys();
     assert.ok((await sinceLoss()) < 5_000, 'young again after the loss');
     assert.equal(await t.platform.redis.exists(marker), 1);
-    await t.platform.redis.del(marker, ...(await t.platform.redis.keys(`{${prefix}}:*`)));
+    await dropKeys();
   });
 
   it('dates a data loss at a Redis restart that kept its data (forgetAll): the last writes before it may be gone', async () => {
-    const prefix = `${t.config.redis.prefix}-restart-${randomUUID()}`;
-    const restartGate = createStockGate({ redis: t.platform.redis, prefix, snapshot: (productId, tokens) => inventory.snapshot(t.platform.db.primary, productId, tokens) });
-    const marker = `{${prefix}}:gate-epoch`;
-    const id = await product(1);
-    const sinceLoss = async () => {
-      const refused = await restartGate.reserve(randomUUID(), [{ productId: id, quantity: 2 }]);
-      assert.equal(refused.ok, false, 'sold out');
-      return refused.ok ? -1 : refused.sinceLossMs;
-    };
-    const [seconds, micros] = await t.platform.redis.time();
-    const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-    await t.platform.redis.set(marker, redisNow - 3_600_000);
+    const { gate: restartGate, id, marker, sinceLoss, dropKeys } = await soldOutGate('restart');
+    await t.platform.redis.set(marker, (await redisNowMs()) - 3_600_000);
     assert.ok((await sinceLoss()) >= 3_600_000);
     // A restart with AOF every second (or a promoted replica) kept the marker but may have lost the last idempotency records.
     await restartGate.forgetAll();
@@ -156,7 +162,7 @@ describe('stock gate (Redis + PostgreSQL)', () => {
     const { lossAtMs } = (await restartGate.reserve(randomUUID(), [{ productId: id, quantity: 2 }])) as { lossAtMs: number };
     await restartGate.forgetAll();
     assert.equal(((await restartGate.reserve(randomUUID(), [{ productId: id, quantity: 2 }])) as { lossAtMs: number }).lossAtMs, lossAtMs);
-    await t.platform.redis.del(marker, ...(await t.platform.redis.keys(`{${prefix}}:*`)));
+    await dropKeys();
   });
 
   it('drops the figures at a Redis restart even when it cannot date the loss (forgetAll), and logs the dating failure', async () => {
