@@ -104,6 +104,29 @@ describe('QA payments: Stripe webhooks against a local Stripe-shaped server', ()
     assert.equal(await orderStatus(order.id), 'pending_payment');
   });
 
+  it('a capture of less than the order total, arriving after the order is paid, is given back: refunded, the order refunded', async () => {
+    const productId = await product(10, 4200);
+    const { order, intentId } = await placeAndStartPayment(productId);
+    const [authorized] = stripe.confirm(intentId, 'authorize');
+    // Captured for 1.00 at Stripe (its dashboard) before our capture: ours finds it captured, its event comes after.
+    const intent = stripe.intents.get(intentId)!;
+    Object.assign(intent, { status: 'succeeded', amount_received: 100, amount_capturable: 0 });
+    const captured = stripe.event('payment_intent.succeeded', structuredClone(intent) as unknown as Record<string, unknown>);
+    assert.equal((await deliver(authorized!)).json().outcome, 'paid');
+    const reply = await deliver(captured);
+    assert.equal(reply.statusCode, 200, reply.body);
+    const rows = (await t.platform.db.primary.execute(sql`select status, amount_cents, late from payments where intent_id = ${intentId}`)).rows;
+    const status = await orderStatus(order.id);
+    assert.equal(
+      reply.json().outcome,
+      'late',
+      `a capture of 1.00 USD on order ${order.id} of 42.00 USD, arriving once it was paid, was taken: outcome ${reply.json().outcome}, order ${status}, payments ${JSON.stringify(rows)}, refunds at Stripe ${stripe.refunds.get(intentId) ?? 0}`,
+    );
+    assert.deepEqual(rows, [{ status: 'refunded', amount_cents: 100, late: true }]);
+    assert.equal(stripe.refunds.get(intentId), 1, 'the 1.00 taken is refunded once');
+    assert.equal(status, 'refunded', 'the order, not paid for, is refunded (its units back on sale)');
+  });
+
   it('a pay call whose order is cancelled while it creates the intent cancels that intent at Stripe', async () => {
     const productId = await product(5);
     const before = new Set(stripe.intents.keys());

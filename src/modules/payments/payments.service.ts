@@ -211,9 +211,33 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           if (payment.status === 'voided' || PAYMENT_STATUS_RANK[payment.status] >= PAYMENT_STATUS_RANK.refunded) {
             return { result: { ...base, outcome: 'settled' }, action: undefined, payment, returned: [] };
           }
+          // The amount the provider holds or took (the event's), not only the one we asked for (the payment's): an intent's
+          // amount can be changed at the provider after we created it (its dashboard, another integration), and an
+          // authorization of 1.00 on a 42.00 order made it paid and captured that 1.00.
+          const heldCents = event.amountCents ?? payment.amountCents;
+          const heldCurrency = (event.currency ?? payment.currency).toUpperCase();
+          const heldOk = heldCents === order.totalCents && heldCurrency === order.currency.toUpperCase();
           if (payment.applied) {
             // A capture the provider does not hold recorded nothing captured (an authorized payment shown as taken, its order shippable).
             if (captured && unbacked && payment.status !== 'captured') throw unbackedRefusal();
+            // A capture of another amount or currency than the order total on the payment that paid it (captured in part at
+            // the provider's dashboard, before ours found it captured): the order was not paid for. While it is only paid,
+            // it is handled as a payment of the wrong amount: recorded late with what was taken, refunded (keyed, then by the
+            // give-back retry), the buyer told; and the order, no longer paid for, is refunded (its units back). Shipped or
+            // refunded already, nothing moves by itself: recorded with what was taken, logged for a person to settle.
+            if (captured && !heldOk) {
+              const taken = { amountCents: heldCents, currency: heldCurrency };
+              const context = { orderId, intentId, orderStatus: order.status, heldCents, heldCurrency, totalCents: order.totalCents, currency: order.currency };
+              if (order.status === 'paid') {
+                await payments.advance(tx, payment.id, 'captured', { late: true, ...taken });
+                const refunded = await lifecycle.markRefunded(tx, orderId);
+                logger.error(context, 'a capture of another amount or currency than the order total arrived for a paid order: not taken, refunding it; the order is refunded');
+                return { result: { ...base, outcome: 'late' }, action: 'refund', payment: { ...payment, ...taken, late: true }, returned: refunded?.productIds ?? [] };
+              }
+              await payments.advance(tx, payment.id, 'captured', taken);
+              logger.error(context, 'a capture of another amount or currency than the order total arrived for an order past paid: recorded as taken; settle it with the buyer');
+              return { result: { ...base, outcome: 'captured' }, action: undefined, payment, returned: [] };
+            }
             if (captured) await payments.advance(tx, payment.id, 'captured');
             // A hold not yet captured (its capture failed so far) of an order the shop is refunding stays a hold: the
             // refund releases it. Capturing it now charged the buyer for an order being refunded (then refunded, fees kept).
@@ -223,16 +247,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             const action = !captured && payment.status !== 'captured' ? 'capture' : undefined;
             return { result: { ...base, outcome: action ? 'paid' : 'captured' }, action, payment, returned: [] };
           }
-          // The amount the provider holds or took (the event's), not only the one we asked for (the payment's): an intent's
-          // amount can be changed at the provider after we created it (its dashboard, another integration), and an
-          // authorization of 1.00 on a 42.00 order made it paid and captured that 1.00.
-          const heldCents = event.amountCents ?? payment.amountCents;
-          const heldCurrency = (event.currency ?? payment.currency).toUpperCase();
-          const amountOk =
-            payment.amountCents === order.totalCents &&
-            payment.currency.toUpperCase() === order.currency.toUpperCase() &&
-            heldCents === order.totalCents &&
-            heldCurrency === order.currency.toUpperCase();
+          const amountOk = heldOk && payment.amountCents === order.totalCents && payment.currency.toUpperCase() === order.currency.toUpperCase();
           if (order.status === 'pending_payment' && !order.due && amountOk) {
             if (unbacked) throw unbackedRefusal();
             // The order paid, its order-paid outbox row and this payment applied: one statement.
