@@ -127,6 +127,17 @@ describe('QA payments: Stripe webhooks against a local Stripe-shaped server', ()
     assert.equal(status, 'refunded', 'the order, not paid for, is refunded (its units back on sale)');
   });
 
+  it('the canceled event of the intent of an order cancelled while it was created records no payment for the order', async () => {
+    const { orderId, intentId } = await payWhileCancelled();
+    const canceled = stripe.events.find((e) => e.type === 'payment_intent.canceled' && (e.data.object as Json).id === intentId);
+    assert.ok(canceled, 'Stripe sent payment_intent.canceled');
+    const reply = await deliver(canceled);
+    assert.equal(reply.statusCode, 200, reply.body);
+    const recorded = (await t.platform.db.primary.execute(sql`select status, intent_id from payments where order_id = ${orderId}`)).rows;
+    assert.deepEqual(recorded, [], `the canceled event of an intent never recorded (outcome ${reply.json().outcome}) recorded a payment on cancelled order ${orderId}: ${JSON.stringify(recorded)}`);
+    assert.equal(await orderStatus(orderId), 'cancelled');
+  });
+
   it('a pay call whose order is cancelled while it creates the intent cancels that intent at Stripe', async () => {
     const productId = await product(5);
     const before = new Set(stripe.intents.keys());

@@ -62,7 +62,7 @@ function paymentFromJson(json: Record<string, unknown>): PaymentRow {
 }
 
 export function createPaymentsRepository() {
-  return {
+  const repository = {
     async findByIntent(db: DbOrTx, provider: string, intentId: string): Promise<PaymentRow | undefined> {
       const rows = await db
         .select()
@@ -105,12 +105,17 @@ export function createPaymentsRepository() {
     /** The payment `createWhenLocked` created (its row as JSON), else the one of (provider, intent) that exists, read FOR UPDATE. */
     async lockCreated(tx: DbOrTx, created: Record<string, unknown> | null, provider: string, intentId: string): Promise<PaymentRow> {
       if (created) return paymentFromJson(created);
+      return (await repository.lockExisting(tx, provider, intentId))!;
+    },
+
+    /** The payment of (provider, intent), if one records it, read FOR UPDATE (after its order's lock). */
+    async lockExisting(tx: DbOrTx, provider: string, intentId: string): Promise<PaymentRow | undefined> {
       const rows = await tx
         .select()
         .from(payments)
         .where(and(eq(payments.provider, provider), eq(payments.intentId, intentId)))
         .for('update');
-      return rows[0]!;
+      return rows[0];
     },
 
     /** Moves a payment forward (never back, see PAYMENT_STATUS_RANK) and sets its flags; returns whether the status changed. */
@@ -310,6 +315,7 @@ export function createPaymentsRepository() {
       return rows.length > 0;
     },
   };
+  return repository;
 }
 
 export type PaymentsRepository = ReturnType<typeof createPaymentsRepository>;

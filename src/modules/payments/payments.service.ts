@@ -6,7 +6,7 @@ import { enqueueInTransaction, type DbOrTx } from '../../platform/outbox/outbox.
 import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
 import { currentTraceContext } from '../../platform/telemetry/trace-context.ts';
 import type { StockGate } from '../inventory/index.ts';
-import { OrderNotFoundError, type OrderLifecycleRepository, type OrdersRepository } from '../orders/index.ts';
+import { OrderNotFoundError, type LockedOrder, type OrderLifecycleRepository, type OrdersRepository } from '../orders/index.ts';
 import { isRefusal } from '../../shared/errors.ts';
 import type { FieldChanges } from '../../shared/field-changes.ts';
 import type { AdminOrderDetail, Order } from '../orders/http.ts';
@@ -165,10 +165,25 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       counts.length = 0;
       // Lock order: the order row, then its payment row (every path here does the same).
       // A new payment is created in the statement that locks the order (after its lock); one that exists is then read FOR UPDATE.
+      // A release of an intent no payment of ours records held nothing and changes nothing: not recorded. The one a pay call
+      // left unrecorded because its order stopped being payable meanwhile (canceled at the provider) was recorded by its
+      // canceled event as a voided payment, the order's newest, on an order no payment of which ever existed.
+      if (event.kind === 'voided' && !known) {
+        const order = await lifecycle.lockForPayment(tx, orderId);
+        const payment = order && (await payments.lockExisting(tx, event.provider, intentId));
+        if (!order || !payment) return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };
+        return decideLocked(tx, order, payment);
+      }
       const locked = await lifecycle.lockForPaymentAnd(tx, orderId, payments.createWhenLocked({ provider: event.provider, intentId, amountCents: event.amountCents, currency: event.currency }));
       if (!locked) return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };
-      const { order } = locked;
-      const payment = await payments.lockCreated(tx, locked.also, event.provider, intentId);
+      return decideLocked(tx, locked.order, await payments.lockCreated(tx, locked.also, event.provider, intentId));
+    });
+    for (const count of counts) count();
+    return decision;
+
+    /** The decision, under the order's lock and its payment's. */
+    async function decideLocked(tx: DbOrTx, order: LockedOrder, payment: PaymentRow): Promise<Decision> {
+      const orderId = order.id;
       const base = { orderId };
       switch (event.kind) {
         case 'failed':
@@ -305,9 +320,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         default:
           return { result: { ...base, outcome: 'ignored' }, action: undefined, payment, returned: [] };
       }
-    });
-    for (const count of counts) count();
-    return decision;
+    }
   }
 
   /**
