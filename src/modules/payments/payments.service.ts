@@ -240,10 +240,12 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             // it is handled as a payment of the wrong amount: recorded late with what was taken, refunded (keyed, then by the
             // give-back retry), the buyer told; and the order, no longer paid for, is refunded (its units back). Shipped or
             // refunded already, nothing moves by itself: recorded with what was taken, logged for a person to settle.
-            if (captured && !heldOk) {
+            // Whether it is given back is read from the payment (recorded late, not given back yet: a give-back whose call
+            // failed, its event redelivered), not from the order, which the first delivery marked refunded already.
+            if (captured && (payment.late || !heldOk)) {
               const taken = { amountCents: heldCents, currency: heldCurrency };
               const context = { orderId, intentId, orderStatus: order.status, heldCents, heldCurrency, totalCents: order.totalCents, currency: order.currency };
-              if (order.status === 'paid') {
+              if (payment.late || order.status === 'paid') {
                 await payments.advance(tx, payment.id, 'captured', { late: true, ...taken });
                 const refunded = await lifecycle.markRefunded(tx, orderId);
                 logger.error(context, 'a capture of another amount or currency than the order total arrived for a paid order: not taken, refunding it; the order is refunded');
