@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
+import Stripe from 'stripe';
 import type { TestApp } from './helpers/app.ts';
+import type { Json } from './helpers/http.ts';
 import { startStripeShop, type StripeShop } from './helpers/stripe-app.ts';
 import type { StripeServer } from './helpers/stripe-server.ts';
 
@@ -11,10 +13,11 @@ describe('Stripe: a wrong-amount capture on a paid order, and a cancel arriving 
   let shop: StripeShop;
   let stripe: StripeServer;
   let t: TestApp;
+  let buyer: string;
 
   before(async () => {
     shop = await startStripeShop({ name: NAME, env: { PAYMENT_WINDOW_S: '600' } });
-    ({ stripe, t } = shop);
+    ({ stripe, t, buyer } = shop);
   });
   after(async () => {
     await shop?.close();
@@ -42,6 +45,37 @@ describe('Stripe: a wrong-amount capture on a paid order, and a cancel arriving 
       stripe.refunds.get(intentId) ?? 0,
       1,
       `the redelivered capture of 1.00 on order ${order.id} of 42.00 made no refund call: outcome ${again.json().outcome}, payments ${JSON.stringify(rows)}, refunds at Stripe ${stripe.refunds.get(intentId) ?? 0}`,
+    );
+  });
+
+  it('an intent canceled at Stripe, its canceled event arriving before the pay call records it, is not left as the order\'s open payment', async () => {
+    const productId = await shop.product(10, 4200);
+    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: buyer, 'idempotency-key': `${NAME}-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
+    assert.equal(placed.statusCode, 201, placed.body);
+    const orderId = placed.json().id as number;
+    // The pay call's create reaches Stripe (same key and parameters as the app's key-less pay call) ...
+    const url = new URL(stripe.url);
+    const client = new Stripe(`sk_test_salescale_${NAME}_0123456789`, { host: url.hostname, port: Number(url.port), protocol: url.protocol.replace(':', '') as 'http', telemetry: false, maxNetworkRetries: 0 });
+    const intent = await client.paymentIntents.create(
+      { amount: 4200, currency: 'usd', capture_method: 'manual', metadata: { orderId: String(orderId) } },
+      { idempotencyKey: `salescale-order-${orderId}-intent-default` },
+    );
+    // ... the intent is canceled at Stripe and its event delivered before the pay call records the intent.
+    await client.paymentIntents.cancel(intent.id, {});
+    const canceled = stripe.events.find((e) => e.type === 'payment_intent.canceled' && (e.data.object as Json).id === intent.id);
+    assert.ok(canceled, 'Stripe sent payment_intent.canceled');
+    const reply = await shop.deliver(canceled);
+    assert.equal(reply.statusCode, 200, reply.body);
+    // The pay call now gets its create answered (replayed under its key) and records the intent.
+    const pay = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${orderId}/pay`, headers: { cookie: buyer }, payload: {} });
+    const payAgain = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${orderId}/pay`, headers: { cookie: buyer }, payload: {} });
+    assert.equal(payAgain.statusCode, 200, payAgain.body);
+    const offered = (payAgain.json().payment.clientSecret as string).split('_secret_')[0]!;
+    const rows = (await t.platform.db.primary.execute(sql`select status, intent_id from payments where order_id = ${orderId}`)).rows;
+    assert.notEqual(
+      stripe.intents.get(offered)!.status,
+      'canceled',
+      `the buyer of order ${orderId} (pending_payment) is offered intent ${offered}, canceled at Stripe (its canceled event answered ${reply.json().outcome}; pay ${pay.statusCode}); payments ${JSON.stringify(rows)}`,
     );
   });
 });

@@ -165,14 +165,17 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       counts.length = 0;
       // Lock order: the order row, then its payment row (every path here does the same).
       // A new payment is created in the statement that locks the order (after its lock); one that exists is then read FOR UPDATE.
-      // A release of an intent no payment of ours records held nothing and changes nothing: not recorded. The one a pay call
-      // left unrecorded because its order stopped being payable meanwhile (canceled at the provider) was recorded by its
-      // canceled event as a voided payment, the order's newest, on an order no payment of which ever existed.
+      // A release of an intent no payment of ours records is recorded (a voided payment) only while a pay call could
+      // still record that intent as the order's open payment: the order waiting within its window. Its pay call may have
+      // created the intent and not recorded it yet; the voided row makes that pay call's insert do nothing and the next
+      // one create a new intent. An order that cannot be paid any more gets no payment from it: the pay call left its
+      // intent unrecorded on purpose, and it held nothing (outcome `unknown_payment`).
       if (event.kind === 'voided' && !known) {
         const order = await lifecycle.lockForPayment(tx, orderId);
-        const payment = order && (await payments.lockExisting(tx, event.provider, intentId));
-        if (!order || !payment) return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };
-        return decideLocked(tx, order, payment);
+        if (!order) return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };
+        const payment = await payments.lockExisting(tx, event.provider, intentId);
+        if (payment) return decideLocked(tx, order, payment);
+        if (order.status !== 'pending_payment' || order.due) return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };
       }
       const locked = await lifecycle.lockForPaymentAnd(tx, orderId, payments.createWhenLocked({ provider: event.provider, intentId, amountCents: event.amountCents, currency: event.currency }));
       if (!locked) return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };
