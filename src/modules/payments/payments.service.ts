@@ -235,27 +235,34 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           const heldCents = event.amountCents ?? payment.amountCents;
           const heldCurrency = (event.currency ?? payment.currency).toUpperCase();
           const heldOk = heldCents === order.totalCents && heldCurrency === order.currency.toUpperCase();
+          const held = { amountCents: heldCents, currency: heldCurrency };
+          const lateContext = { orderId, intentId, orderStatus: order.status, applied: payment.applied, heldCents, heldCurrency, totalCents: order.totalCents, currency: order.currency };
+          /**
+           * Gives back a payment its order cannot take: recorded late (with `wrongAmount`, what the provider holds or took,
+           * which the buyer's email gives as the reason), then voided if held or refunded if taken, after the commit and
+           * keyed; a failed call is made again by the redelivered event or the give-back retry. `returned`: the units the
+           * order gave back with it (its expiry or its refund).
+           */
+          const giveBackLate = async (wrongAmount: typeof held | undefined, returned: number[]): Promise<Decision> => {
+            await payments.advance(tx, payment.id, captured ? 'captured' : 'authorized', { late: true, ...wrongAmount });
+            if (wrongAmount) logger.error(lateContext, 'a payment of another amount or currency than the order total arrived: not taken, giving it back');
+            else logger.warn(lateContext, 'a payment arrived for an order that cannot take it: giving it back');
+            return { result: { ...base, outcome: 'late' }, action: captured ? 'refund' : 'void', payment: { ...payment, ...wrongAmount, late: true }, returned };
+          };
           if (payment.applied) {
             // A capture the provider does not hold recorded nothing captured (an authorized payment shown as taken, its order shippable).
             if (captured && unbacked && payment.status !== 'captured') throw unbackedRefusal();
             // A capture of another amount or currency than the order total on the payment that paid it (captured in part at
-            // the provider's dashboard, before ours found it captured): the order was not paid for. While it is only paid,
-            // it is handled as a payment of the wrong amount: recorded late with what was taken, refunded (keyed, then by the
-            // give-back retry), the buyer told; and the order, no longer paid for, is refunded (its units back). Shipped or
-            // refunded already, nothing moves by itself: recorded with what was taken, logged for a person to settle.
-            // Whether it is given back is read from the payment (recorded late, not given back yet: a give-back whose call
-            // failed, its event redelivered), not from the order, which the first delivery marked refunded already.
+            // the provider's dashboard before ours): the order was not paid for. While it is paid, or once the payment is
+            // recorded late (its give-back made again: a redelivery after the call failed), it is given back and the order
+            // refunded (its units back). Shipped or refunded otherwise, it is recorded with what was taken, for a person.
             if (captured && (payment.late || !heldOk)) {
-              const taken = { amountCents: heldCents, currency: heldCurrency };
-              const context = { orderId, intentId, orderStatus: order.status, heldCents, heldCurrency, totalCents: order.totalCents, currency: order.currency };
               if (payment.late || order.status === 'paid') {
-                await payments.advance(tx, payment.id, 'captured', { late: true, ...taken });
                 const refunded = await lifecycle.markRefunded(tx, orderId);
-                logger.error(context, 'a capture of another amount or currency than the order total arrived for a paid order: not taken, refunding it; the order is refunded');
-                return { result: { ...base, outcome: 'late' }, action: 'refund', payment: { ...payment, ...taken, late: true }, returned: refunded?.productIds ?? [] };
+                return giveBackLate(held, refunded?.productIds ?? []);
               }
-              await payments.advance(tx, payment.id, 'captured', taken);
-              logger.error(context, 'a capture of another amount or currency than the order total arrived for an order past paid: recorded as taken; settle it with the buyer');
+              await payments.advance(tx, payment.id, 'captured', held);
+              logger.error(lateContext, 'a capture of another amount or currency than the order total arrived for an order past paid: recorded as taken; settle it with the buyer');
               return { result: { ...base, outcome: 'captured' }, action: undefined, payment, returned: [] };
             }
             if (captured) await payments.advance(tx, payment.id, 'captured');
@@ -290,17 +297,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             if (expired.length > 0) counts.push(() => metrics.expired.inc({ via: 'payment' }));
             returned = expired.flatMap((e) => e.productIds);
           }
-          // A wrong amount is recorded as held (the buyer's "payment returned" email states it, with its reason).
-          const held = amountOk ? {} : { amountCents: heldCents, currency: heldCurrency };
-          await payments.advance(tx, payment.id, captured ? 'captured' : 'authorized', { late: true, ...held });
-          if (amountOk) logger.warn({ orderId, intentId, orderStatus: order.status, amountOk }, 'payment arrived for an order that cannot take it: giving it back');
-          else {
-            logger.error(
-              { orderId, intentId, orderStatus: order.status, amountOk, heldCents, heldCurrency, totalCents: order.totalCents, currency: order.currency },
-              'payment of another amount or currency than the order total arrived: not taken, giving it back',
-            );
-          }
-          return { result: { ...base, outcome: 'late' }, action: captured ? 'refund' : 'void', payment: { ...payment, ...held }, returned };
+          return giveBackLate(amountOk ? undefined : held, returned);
         }
         case 'refund_failed':
         case 'disputed':
