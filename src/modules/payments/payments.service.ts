@@ -229,9 +229,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           if (payment.status === 'voided' || PAYMENT_STATUS_RANK[payment.status] >= PAYMENT_STATUS_RANK.refunded) {
             return { result: { ...base, outcome: 'settled' }, action: undefined, payment, returned: [] };
           }
-          // The amount the provider holds or took (the event's), not only the one we asked for (the payment's): an intent's
-          // amount can be changed at the provider after we created it (its dashboard, another integration), and an
-          // authorization of 1.00 on a 42.00 order made it paid and captured that 1.00.
+          // What the provider holds or took (the event's amount) must be the order total, not only what we asked for (the
+          // payment's): an intent's amount can be changed at the provider after we created it (its dashboard, another
+          // integration), and a capture can take part of the hold.
           const heldCents = event.amountCents ?? payment.amountCents;
           const heldCurrency = (event.currency ?? payment.currency).toUpperCase();
           const heldOk = heldCents === order.totalCents && heldCurrency === order.currency.toUpperCase();
