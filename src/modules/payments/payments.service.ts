@@ -86,9 +86,18 @@ function payKey(prefix: string, buyerKey: string): string {
   return key.length <= 255 ? key : `${prefix}sha256-${createHash('sha256').update(buyerKey).digest('hex')}`;
 }
 
-/** Why the order could not take a late payment (the reason the buyer reads in the "payment returned" email). */
-function returnedReason(order: { status: string; totalCents: number; currency: string }, payment: PaymentRow): string {
-  if (payment.amountCents !== order.totalCents || payment.currency.toUpperCase() !== order.currency.toUpperCase()) return 'amount_mismatch';
+/** Whether an amount is the order's total, in its currency. */
+function isOrderTotal(order: { totalCents: number; currency: string }, amount: { amountCents: number; currency: string }): boolean {
+  return amount.amountCents === order.totalCents && amount.currency.toUpperCase() === order.currency.toUpperCase();
+}
+
+/**
+ * Why the order could not take a late payment (the reason the buyer reads in the "payment returned" email).
+ * `recorded`: the late payment's amount as its row records it. A late payment of the wrong amount is recorded with what
+ * the provider held or took (`giveBackLate`), so its row's amount is not the order total exactly when that was the reason.
+ */
+function returnedReason(order: { status: string; totalCents: number; currency: string }, recorded: { amountCents: number; currency: string }): string {
+  if (!isOrderTotal(order, recorded)) return 'amount_mismatch';
   if (order.status === 'expired') return 'expired';
   if (order.status === 'cancelled') return 'cancelled';
   if (order.status === 'paid' || order.status === 'fulfilled' || order.status === 'refunded') return 'already_paid';
@@ -140,7 +149,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     await enqueueInTransaction(tx, {
       queue: QUEUES.email,
       name: JOBS.sendPaymentReturned,
-      data: { orderId: payment.orderId, email: order.email, name: order.name, amountCents: payment.amountCents, currency: payment.currency, action, reason: returnedReason(order, payment) },
+      data: { orderId: payment.orderId, email: order.email, name: order.name, amountCents: payment.amountCents, currency: payment.currency, action, reason: returnedReason(order, { amountCents: payment.amountCents, currency: payment.currency }) },
     });
   }
 
@@ -234,8 +243,8 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           // integration), and a capture can take part of the hold.
           const heldCents = event.amountCents ?? payment.amountCents;
           const heldCurrency = (event.currency ?? payment.currency).toUpperCase();
-          const heldOk = heldCents === order.totalCents && heldCurrency === order.currency.toUpperCase();
           const held = { amountCents: heldCents, currency: heldCurrency };
+          const heldOk = isOrderTotal(order, held);
           const lateContext = { orderId, intentId, orderStatus: order.status, applied: payment.applied, heldCents, heldCurrency, totalCents: order.totalCents, currency: order.currency };
           /**
            * Gives back a payment its order cannot take: recorded late (with `wrongAmount`, what the provider holds or took,
@@ -274,7 +283,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             const action = !captured && payment.status !== 'captured' ? 'capture' : undefined;
             return { result: { ...base, outcome: action ? 'paid' : 'captured' }, action, payment, returned: [] };
           }
-          const amountOk = heldOk && payment.amountCents === order.totalCents && payment.currency.toUpperCase() === order.currency.toUpperCase();
+          const amountOk = heldOk && isOrderTotal(order, payment);
           if (order.status === 'pending_payment' && !order.due && amountOk) {
             if (unbacked) throw unbackedRefusal();
             // The order paid, its order-paid outbox row and this payment applied: one statement.
