@@ -102,10 +102,16 @@ export function createPaymentsRepository() {
         returning *`;
     },
 
-    /** The payment `createWhenLocked` created (its row as JSON), else the one of (provider, intent) that exists, read FOR UPDATE. */
+    /**
+     * The payment `createWhenLocked` created (its row as JSON), else the one of (provider, intent) that exists, read FOR
+     * UPDATE. The insert does nothing only when that payment exists, so neither means it was deleted in between: thrown,
+     * never decided on as if recorded (the transaction rolls back, the webhook answers a 5xx, the provider redelivers it).
+     */
     async lockCreated(tx: DbOrTx, created: Record<string, unknown> | null, provider: string, intentId: string): Promise<PaymentRow> {
       if (created) return paymentFromJson(created);
-      return (await repository.lockExisting(tx, provider, intentId))!;
+      const existing = await repository.lockExisting(tx, provider, intentId);
+      if (!existing) throw new Error(`no payment of ${provider} intent ${intentId} was created or exists`);
+      return existing;
     },
 
     /** The payment of (provider, intent), if one records it, read FOR UPDATE (after its order's lock). */
