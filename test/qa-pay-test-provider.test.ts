@@ -87,4 +87,24 @@ describe('QA payments: the test provider', () => {
     assert.equal(await statusOf(id), 'pending_payment', 'the order is not marked paid');
     assert.deepEqual(payments, [], 'nothing half-written: no payment recorded');
   });
+
+  it('a signed capture of another amount on a payment captured in full is given back: refunded with what was taken, the order refunded', async () => {
+    const productId = await product(10, 4200);
+    const id = await order(productId);
+    const pay = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${id}/pay`, headers: { cookie: buyer }, payload: { token: 'tok_ok' } });
+    assert.equal(pay.statusCode, 200, pay.body);
+    const [paid] = (await t.platform.db.primary.execute<{ intent_id: string }>(sql`select intent_id from payments where order_id = ${id}`)).rows;
+    const intentId = paid!.intent_id;
+    // The provider reports a capture of 1.00 of the 42.00 order it had captured in full.
+    const reply = await webhook({ id: `evt_qa_wrongcap_${Math.random()}`, type: 'payment.captured', data: { intentId, orderId: id, amountCents: 100, currency: 'USD' } });
+    assert.equal(reply.statusCode, 200, reply.body);
+    const payments = (await t.platform.db.primary.execute(sql`select status, amount_cents, late from payments where order_id = ${id}`)).rows;
+    const refunds = (await t.platform.db.primary.execute(sql`select amount_cents from test_provider_operations where intent_id = ${intentId} and kind = 'refund'`)).rows;
+    assert.equal(reply.json().outcome, 'late', `a capture of 1.00 on order ${id} of 42.00 captured in full: outcome ${reply.json().outcome}, payments ${JSON.stringify(payments)}, refunds ${JSON.stringify(refunds)}`);
+    assert.deepEqual(payments, [{ status: 'refunded', amount_cents: 100, late: true }]);
+    assert.deepEqual(refunds, [{ amount_cents: 100 }], 'what was taken is refunded once');
+    assert.equal(await statusOf(id), 'refunded', 'the order, not paid for, is refunded');
+    const emails = (await t.platform.db.primary.execute(sql`select data->>'reason' as reason from outbox where name = 'send-payment-returned' and (data->>'orderId')::bigint = ${id}`)).rows;
+    assert.deepEqual(emails, [{ reason: 'amount_mismatch' }], 'the buyer is told why, once');
+  });
 });
