@@ -78,4 +78,42 @@ describe('Stripe: a wrong-amount capture on a paid order, and a cancel arriving 
       `the buyer of order ${orderId} (pending_payment) is offered intent ${offered}, canceled at Stripe (its canceled event answered ${reply.json().outcome}; pay ${pay.statusCode}); payments ${JSON.stringify(rows)}`,
     );
   });
+
+  it('the pay call whose intent was canceled at Stripe before it recorded it offers the buyer a new intent', async () => {
+    const productId = await shop.product(10, 4200);
+    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: buyer, 'idempotency-key': `${NAME}-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
+    assert.equal(placed.statusCode, 201, placed.body);
+    const orderId = placed.json().id as number;
+    const url = new URL(stripe.url);
+    const client = new Stripe(`sk_test_salescale_${NAME}_0123456789`, { host: url.hostname, port: Number(url.port), protocol: url.protocol.replace(':', '') as 'http', telemetry: false, maxNetworkRetries: 0 });
+    // The pay call reads the order (no payment yet) and its create is held at "Stripe" until a second create arrives.
+    stripe.holdCreates = 2;
+    const paying = t.app.inject({ method: 'POST', url: `/api/v1/orders/${orderId}/pay`, headers: { cookie: buyer }, payload: {} });
+    const deadline = Date.now() + 10_000;
+    while (stripe.heldCreates < 1) {
+      assert.ok(Date.now() < deadline, 'the pay call never reached Stripe');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    // Under the order's lock (the pay call cannot record its intent meanwhile): the same create (same key), which releases
+    // both, the intent canceled at Stripe, and what its canceled event records for the waiting order, a voided payment
+    // (written here: delivering the event would wait for this same lock).
+    const intentId = await t.platform.db.primary.transaction(async (tx) => {
+      await tx.execute(sql`select id from orders where id = ${orderId} for update`);
+      const intent = await client.paymentIntents.create(
+        { amount: 4200, currency: 'usd', capture_method: 'manual', metadata: { orderId: String(orderId) } },
+        { idempotencyKey: `salescale-order-${orderId}-intent-default` },
+      );
+      await client.paymentIntents.cancel(intent.id, {});
+      await tx.execute(sql`insert into payments (order_id, provider, intent_id, amount_cents, currency, status) values (${orderId}, 'stripe', ${intent.id}, 4200, 'USD', 'voided')`);
+      return intent.id;
+    });
+    const pay = await paying;
+    assert.equal(pay.statusCode, 200, pay.body);
+    const secret = pay.json().payment?.clientSecret as string | undefined;
+    const rows = (await t.platform.db.primary.execute(sql`select status, intent_id from payments where order_id = ${orderId} order by id`)).rows;
+    assert.ok(secret !== undefined, `the pay call of order ${orderId} offers no intent to confirm: payment ${JSON.stringify(pay.json().payment)}, payments ${JSON.stringify(rows)}`);
+    const offered = secret.split('_secret_')[0]!;
+    assert.notEqual(offered, intentId, 'not the canceled intent');
+    assert.equal(stripe.intents.get(offered)!.status, 'requires_payment_method');
+  });
 });

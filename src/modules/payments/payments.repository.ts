@@ -213,13 +213,14 @@ export function createPaymentsRepository() {
      * Records the intent a pay call created, under the caller's lock on its order (taken in a statement before this one,
      * so that this one's snapshot holds every payment that concurrent pay calls recorded under that lock): unless the
      * order has an open payment already, which is returned if it is not this intent's (the order keeps it). The check and
-     * the insert are one statement; the insert does nothing if the intent's payment exists.
+     * the insert are one statement; the insert does nothing if the intent's payment exists. `dead`: that payment exists
+     * and is dead already (its canceled event, arriving before this call, recorded it voided): nothing to offer the buyer.
      */
     async recordIntent(
       tx: DbOrTx,
       input: { orderId: number; provider: string; intentId: string; amountCents: number; currency: string; clientSecret: string | undefined },
-    ): Promise<PaymentRow | undefined> {
-      const result = await tx.execute<{ open: Record<string, unknown> | null }>(sql`
+    ): Promise<{ other: PaymentRow | undefined; dead: boolean }> {
+      const result = await tx.execute<{ open: Record<string, unknown> | null; dead: boolean }>(sql`
         with waiting as (select * from ${payments} where ${openOf(input.orderId, input.provider)} order by ${payments.id} desc limit 1),
         created as (
           insert into ${payments} (order_id, provider, intent_id, amount_cents, currency, client_secret)
@@ -227,9 +228,10 @@ export function createPaymentsRepository() {
           where not exists (select 1 from waiting)
           on conflict do nothing
           returning id)
-        select (select row_to_json(waiting) from waiting) as open`);
-      const open = result.rows[0]!.open;
-      return open && open.intent_id !== input.intentId ? paymentFromJson(open) : undefined;
+        select (select row_to_json(waiting) from waiting) as open,
+          exists (select 1 from ${payments} where ${payments.provider} = ${input.provider} and ${payments.intentId} = ${input.intentId} and ${payments.status} in ('voided', 'refunded')) as dead`);
+      const { open, dead } = result.rows[0]!;
+      return { other: open && open.intent_id !== input.intentId ? paymentFromJson(open) : undefined, dead };
     },
 
     /**

@@ -571,8 +571,10 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         return { order: after, replayed: false };
       }
       // The order's open intent, and its last dead one (read with it, though used only when there is no open one).
-      const { open, lastDead: dead } = await payments.openAndLastDeadIntent(db.primary, order.id, provider.name);
-      if (!open) {
+      const { open, lastDead } = await payments.openAndLastDeadIntent(db.primary, order.id, provider.name);
+      // An intent canceled before this call recorded it (its canceled event recorded it voided first) is no payment to
+      // offer: the next one is created, scoped by it as a later pay call's would be. Once: a second is left to the buyer.
+      for (let dead = lastDead, attempt = 0; !open && attempt < 2; attempt++) {
         // Scoped by the order's last dead intent (voided, refunded, late): under the same key Stripe replays the intent
         // it first created, canceled or not, and a buyer whose intent was canceled while the order still waited could
         // never pay. Retries of one attempt see the same dead intent, so the same key and the same live intent.
@@ -629,7 +631,8 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           // intent (two confirmed intents were two charges, the second given back as late, fees kept). That check and
           // ours recorded are one statement, after the lock's: not in it, whose snapshot may predate the intent that
           // the pay call we waited for on the lock recorded (READ COMMITTED: a snapshot per statement).
-          return { other: await payments.recordIntent(tx, { orderId: order.id, provider: provider.name, intentId: created.intentId, amountCents: order.totalCents, currency: order.currency, clientSecret: created.clientSecret }) };
+          const intent = await payments.recordIntent(tx, { orderId: order.id, provider: provider.name, intentId: created.intentId, amountCents: order.totalCents, currency: order.currency, clientSecret: created.clientSecret });
+          return { other: intent.other, dead: intent.dead };
         });
         if (recorded.refused !== undefined) {
           // Canceled at the provider, best effort and keyed (a retry cancels the same intent once), only if no payment of
@@ -663,6 +666,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         // ever were, its event would make it late, given back). Canceling it would record it (its canceled event) as
         // the order's newest payment, shown instead of the open one.
         if (other) logger.info({ orderId: order.id, intentId: created.intentId, kept: other.intentId }, 'a concurrent pay call started the payment first: its intent is used');
+        if (!recorded.dead) break;
+        logger.info({ orderId: order.id, intentId: created.intentId }, 'the intent was canceled at the provider before it was recorded: creating the next one');
+        dead = created.intentId;
       }
       return { order: await requireOrder(order.id, input.customerId), replayed: false };
     },
