@@ -139,14 +139,27 @@ export const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OP
 /**
  * Fastify's `frameworkErrors`: the router's own refusals (a path parameter over `maxParamLength`,
  * a malformed URL) in the same error shape as everything else, with the headers every reply carries
- * (`everyReply`: the router refuses before any hook has set them).
+ * (`everyReply`: the router refuses before any hook has set them). With `limit` (the rate limits' check), such a
+ * request first spends the client's budget as any other does, and is refused with a 429 once it is spent.
+ * (Metrics and the request log line see these replies through `ReplyDoneLogController`.)
  */
-export function createFrameworkErrors(everyReply: Readonly<Record<string, string>>): (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
-  return (error, _request, reply) => {
+export function createFrameworkErrors(
+  everyReply: Readonly<Record<string, string>>,
+  limit?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>,
+): (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
+  return (error, request, reply) => {
     const status = error.statusCode ?? 400;
     // The router refused before any hook ran: echo the request id here.
     reply.headers(everyReply).header('x-request-id', reply.request.id);
-    sendError(reply, status, FASTIFY_CODES[error.code] ?? 'BAD_REQUEST', status === 414 ? 'a path parameter is too long' : 'the request URL is malformed');
+    const refuse = () => {
+      if (!reply.sent) sendError(reply, status, FASTIFY_CODES[error.code] ?? 'BAD_REQUEST', status === 414 ? 'a path parameter is too long' : 'the request URL is malformed');
+    };
+    if (limit === undefined) return refuse();
+    limit(request, reply).then(refuse, (failure: unknown) => {
+      // The limit could not be read (a live-sale check that failed): the refusal is answered all the same.
+      request.log.warn({ err: failure }, 'could not count a refused URL against the rate limits');
+      refuse();
+    });
   };
 }
 

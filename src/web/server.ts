@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { errorCodes, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { errorCodes, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { FastifyValidationResult } from 'fastify/types/schema.js';
 import fp from 'fastify-plugin';
 import { Type } from 'typebox';
@@ -34,7 +34,7 @@ import { findHostProblem } from './http/request-host.ts';
 import { findMalformedParameter, hasMalformedQuery } from './http/query-encoding.ts';
 import { isLongLivedReply } from './http/long-lived.ts';
 import { createSchemaCompiler } from './http/validation.ts';
-import { onReplyDone } from './http/reply-done.ts';
+import { onReplyDone, ReplyDoneLogController } from './http/reply-done.ts';
 import { sendError } from './http/error-reply.ts';
 import { holdsAdminToken, requireAdminToken } from './plugins/admin-auth.ts';
 import { PROBE_ROUTES, healthRoutes, type Lifecycle } from './plugins/health.ts';
@@ -100,9 +100,25 @@ export async function buildServer(web: WebServices): Promise<App> {
   const deps = web.platform;
   const { config } = deps;
   const everyReply = getEveryReplyHeaders(config.isProduction);
+  // Built before the app: the router's refusals (`frameworkErrors`) are counted against the limits too.
+  const { loadMonitor, limiter } = web;
+  const isAdmin = holdsAdminToken(config.secrets.adminApiToken);
+  const limits =
+    limiter &&
+    rateLimit({
+      limiter,
+      customerIdOf: (request) => (request.customerId === undefined ? undefined : String(request.customerId)),
+      // The admin API, only with its token: without it, /admin requests count as any other (no free guessing).
+      exempt: (request) => request.routeOptions.url?.startsWith('/api/v1/admin/') === true && isAdmin(request),
+      policies: web.policies,
+      sale: web.liveSale,
+      metrics: rateLimitMetricsFor(deps.metrics.registry),
+      logger: deps.logger,
+    });
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true }),
+    // Runs the reply-done handlers (metrics, the `request` log line) for every request, the router's refusals included.
+    logController: new ReplyDoneLogController({ disableRequestLogging: true }),
     bodyLimit: config.http.bodyLimit,
     trustProxy: getTrustProxy(config.http.trustProxy),
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
@@ -116,7 +132,7 @@ export async function buildServer(web: WebServices): Promise<App> {
     genReqId: getRequestId,
     routerOptions: { maxParamLength: 200 },
     // The router's own refusals (414 for a path parameter over maxParamLength, a malformed URL) in our error shape.
-    frameworkErrors: createFrameworkErrors(everyReply),
+    frameworkErrors: createFrameworkErrors(everyReply, limits?.limit),
     // What Node's HTTP parser refuses (bad Content-Length, bad chunks, oversized headers, timeouts), in our error shape.
     clientErrorHandler: createClientErrorAnswer(everyReply),
     // Node's own Host check answers a bare 400 before Fastify; `findHostProblem` answers it in the error shape.
@@ -246,7 +262,6 @@ export async function buildServer(web: WebServices): Promise<App> {
   }
 
   // Shed load first (cheapest refusal), then rate limits; both skip health, readiness, metrics and docs.
-  const { loadMonitor, limiter } = web;
   if (loadMonitor) {
     await app.register(loadShedding({ monitor: loadMonitor, metrics: loadShedMetricsFor(deps.metrics.registry, loadMonitor, config.loadShed.thresholds) }));
   }
@@ -254,21 +269,7 @@ export async function buildServer(web: WebServices): Promise<App> {
   // Sessions resolve before rate limits (the rate-limit plugin depends on the sessions plugin):
   // signed-in buyers are limited per customer, not per address.
   await app.register(sessionPlugin({ sessions: web.sessions, secure: config.isProduction, ttlS: config.customers.sessionTtlS }));
-  if (limiter) {
-    const isAdmin = holdsAdminToken(config.secrets.adminApiToken);
-    await app.register(
-      rateLimit({
-        limiter,
-        customerIdOf: (request) => (request.customerId === undefined ? undefined : String(request.customerId)),
-        // The admin API, only with its token: without it, /admin requests count as any other (no free guessing).
-        exempt: (request) => request.routeOptions.url?.startsWith('/api/v1/admin/') === true && isAdmin(request),
-        policies: web.policies,
-        sale: web.liveSale,
-        metrics: rateLimitMetricsFor(deps.metrics.registry),
-        logger: deps.logger,
-      }),
-    );
-  }
+  if (limits) await app.register(limits);
 
   const { observability: obs } = config;
   await app.register(

@@ -1,20 +1,57 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 
 type ReplyDoneHandler = (request: FastifyRequest, reply: FastifyReply, abandoned: boolean) => void;
 
-/** Each server's handlers, run by one pair of hooks: a hook per handler cost every request a hook turn each. */
+/** Each server's handlers, run by one watch per request: a hook per handler cost every request a hook turn each. */
 const handlersByServer = new WeakMap<object, ReplyDoneHandler[]>();
+/** Requests already handled as abandoned (rare): a set only they enter, so a normal reply pays one failed lookup. */
+const abandonedDone = new WeakSet<FastifyRequest>();
+
+function runAll(handlers: readonly ReplyDoneHandler[], request: FastifyRequest, reply: FastifyReply, abandoned: boolean): void {
+  for (const run of handlers) {
+    try {
+      run(request, reply, abandoned);
+    } catch (error) {
+      request.log.warn({ err: error }, abandoned ? 'could not record an abandoned request' : 'could not record a finished request');
+    }
+  }
+}
 
 /**
- * Adds a handler that runs once per request when its reply is done: on response as usual, or, for a client that
+ * The web role's `logController`: Fastify calls its `incomingRequest` once for every request it builds — a route's,
+ * a 404's, and the router's own refusals (`frameworkErrors`: a malformed URL, a path parameter over maxParamLength),
+ * which are answered before any hook and run neither onSend nor onResponse. It is therefore the one place that sees
+ * every reply of the app: each request's reply-done handlers (`onReplyDone`) run from here when its response
+ * finishes. (Node's own refusals — `clientErrorHandler`, `checkExpectation` — never become Fastify requests.)
+ *
+ * Options as Fastify's `LogController`'s (the web role disables Fastify's request lines: it writes its own).
+ */
+export class ReplyDoneLogController extends LogController {
+  override incomingRequest(request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
+    super.incomingRequest(request, reply, metadata);
+    const handlers = handlersByServer.get(request.server.server);
+    if (handlers === undefined) return;
+    // As Fastify's own onResponse: on the response's end, or on its error (a stream that failed mid-way).
+    const done = () => {
+      reply.raw.off('finish', done).off('error', done);
+      if (!abandonedDone.has(request)) runAll(handlers, request, reply, false);
+    };
+    reply.raw.on('finish', done).on('error', done);
+  }
+}
+
+/**
+ * Adds a handler that runs once per request when its reply is done: when its response finishes, or, for a client that
  * hung up before the reply (a reload, a closed tab, a load balancer's timeout), when the reply is sent, since
- * Fastify runs no onResponse hook for it. Such a request still took the instance's time, and at a sale's overload
+ * no response finishes then. Such a request still took the instance's time, and at a sale's overload
  * the slowest requests are the ones shoppers give up on: left out, they vanished from the latency figures, the
  * `/health` window, the degrade-mode signal and the access log. `abandoned` says which case it is.
  *
- * Every handler of one server runs from the same two hooks, added on the first call (call it on the root instance,
- * or from a plugin that skips encapsulation, as the callers do), in the order they were added; a handler that
- * throws is logged and the others still run. Handlers are synchronous: they record, they do not wait.
+ * The app must be built with `logController: new ReplyDoneLogController(…)`, which runs the handlers for every request,
+ * the router's refusals included (they run no hook; their `reply.elapsedTime` is 0: Fastify times no such reply).
+ * Every handler of one server runs in the order they were added; a handler that throws is logged and the others still
+ * run. Handlers are synchronous: they record, they do not wait. Call it on the root instance, or from a plugin that
+ * skips encapsulation, as the callers do.
  */
 export function onReplyDone(app: FastifyInstance, handler: ReplyDoneHandler): void {
   const known = handlersByServer.get(app.server);
@@ -24,27 +61,12 @@ export function onReplyDone(app: FastifyInstance, handler: ReplyDoneHandler): vo
   }
   const handlers = [handler];
   handlersByServer.set(app.server, handlers);
-  // Requests already handled as abandoned (rare): a set only they enter, so a normal reply pays one failed lookup.
-  const abandonedDone = new WeakSet<FastifyRequest>();
-  const runAll = (request: FastifyRequest, reply: FastifyReply, abandoned: boolean) => {
-    for (const run of handlers) {
-      try {
-        run(request, reply, abandoned);
-      } catch (error) {
-        request.log.warn({ err: error }, abandoned ? 'could not record an abandoned request' : 'could not record a finished request');
-      }
-    }
-  };
   app.addHook('onSend', (request, reply, payload, next) => {
-    // The response is destroyed with its socket: nothing more will be written, and no onResponse will follow.
+    // The response is destroyed with its socket: nothing more will be written, and it will never finish.
     if (reply.raw.destroyed && !abandonedDone.has(request)) {
       abandonedDone.add(request);
-      runAll(request, reply, true);
+      runAll(handlers, request, reply, true);
     }
     next(null, payload);
-  });
-  app.addHook('onResponse', (request, reply, next) => {
-    if (!abandonedDone.has(request)) runAll(request, reply, false);
-    next();
   });
 }

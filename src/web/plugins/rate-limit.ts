@@ -74,6 +74,13 @@ interface Pending {
   successes: LimitPolicy[];
 }
 
+/**
+ * The plugin, and its `limit` for the one kind of request that runs no hook: the router's own refusals
+ * (`frameworkErrors`: a malformed URL), which must spend the client's budget as any other request does, or a client
+ * could send them without end. `limit` sends the 429 (or fail-closed 503) itself when it refuses (`reply.sent`).
+ */
+export type RateLimitPlugin = FastifyPluginAsync & { limit: (request: FastifyRequest, reply: FastifyReply) => Promise<void> };
+
 /** Whether a reply counts against a successes-only limiter (`signup`): a 2xx, an account made. */
 export function isSuccess(statusCode: number): boolean {
   return statusCode >= 200 && statusCode < 300;
@@ -95,12 +102,12 @@ function headerValues(states: LimitState[]): { policy: string; limit: string } {
  * request through and fail-closed ones answer 503 `RATE_LIMIT_UNAVAILABLE`; each such request is
  * counted, and the next request tries Redis again (the client reconnects on its own).
  */
-export function rateLimit(options: RateLimitPluginOptions): FastifyPluginAsync {
+export function rateLimit(options: RateLimitPluginOptions): RateLimitPlugin {
   const pending = new WeakMap<FastifyRequest, Pending>();
   const customerIdOf = options.customerIdOf ?? (() => undefined);
 
-  const plugin: FastifyPluginAsync = async (app) => {
-    app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+  /** Counts a request against its limits; refused, the 429 (or fail-closed 503) is sent. */
+  const limit = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
       const routeConfig = request.routeOptions.config.rateLimit;
       if (routeConfig === false || isOperationalPath(request.routeOptions.url) || options.exempt?.(request)) return;
       const subject = rateLimitSubject({ ip: request.ip, customerId: customerIdOf(request) });
@@ -159,14 +166,17 @@ export function rateLimit(options: RateLimitPluginOptions): FastifyPluginAsync {
       }
       const failures = outcome === 'allowed' ? policies.filter((p) => p.countFailuresOnly) : [];
       if (failures.length > 0 || taken.length > 0) pending.set(request, { subject: subject.key, failures, notFailures: routeConfig?.notFailures, address, successes: taken });
-    });
+  };
 
-    function giveBack(request: FastifyRequest, subject: string, policies: LimitPolicy[]): void {
+  function giveBack(request: FastifyRequest, subject: string, policies: LimitPolicy[]): void {
       options.limiter.giveBack(subject, policies).catch((error: unknown) => {
         for (const p of policies) options.metrics.redisFailures.inc({ limiter: p.name, outcome: 'not_given_back' });
         request.log.warn({ err: error, limiters: policies.map((p) => p.name) }, "could not give an attempt's unit back to its rate limit");
       });
-    }
+  }
+
+  const plugin: FastifyPluginAsync = async (app) => {
+    app.addHook('onRequest', limit);
 
     // On send, not on response: onResponse never runs for a client that hung up before the reply (a reload while
     // checkout waits on locked stock, a dropped mobile connection), so each such success kept its unit and a buyer
@@ -183,5 +193,5 @@ export function rateLimit(options: RateLimitPluginOptions): FastifyPluginAsync {
     });
   };
   // Hooks must apply to every route of the app, not only to routes registered inside this plugin.
-  return fp(plugin, { name: 'salescale-rate-limit', fastify: '5.x', dependencies: ['salescale-sessions'] });
+  return Object.assign(fp(plugin, { name: 'salescale-rate-limit', fastify: '5.x', dependencies: ['salescale-sessions'] }), { limit });
 }
