@@ -53,8 +53,11 @@ describe('rate limits while Redis is unreachable (private redis-server)', () => 
     assert.equal(refused.statusCode, 503);
     assert.equal(refused.json().error.code, 'RATE_LIMIT_UNAVAILABLE');
     assert.equal(refused.headers['retry-after'], '1');
-    assert.equal(await metric(/rate_limit_redis_failures_total\{limiter="general",outcome="allowed"[^}]*\} (\d+)/), 3);
+    // Three pages and the refused checkout, whose `general` failed open.
+    assert.equal(await metric(/rate_limit_redis_failures_total\{limiter="general",outcome="allowed"[^}]*\} (\d+)/), 4);
     assert.equal(await metric(/rate_limit_redis_failures_total\{limiter="checkout",outcome="refused"[^}]*\} (\d+)/), 1);
+    // Each limiter's own outcome: `general` fails open, also on the request `checkout` refused.
+    assert.equal(await metric(/rate_limit_redis_failures_total\{limiter="general",outcome="refused"[^}]*\} (\d+)/), 0, 'general never refuses when Redis is down');
 
     redis = await startLocalRedis(dir, logger, { port: redis.port });
     await until(async () => (await checkout()).statusCode === 200, 15_000);

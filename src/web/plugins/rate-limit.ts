@@ -129,7 +129,8 @@ export function rateLimit(options: RateLimitPluginOptions): RateLimitPlugin {
           decision = await options.limiter.reserve(key, group);
         } catch (error) {
           const closed = group.filter((p) => p.failClosed);
-          for (const p of group) options.metrics.redisFailures.inc({ limiter: p.name, outcome: closed.length > 0 ? 'refused' : 'allowed' });
+          // Each limiter's own outcome: a fail-open one allowed, even where a fail-closed one refused the request.
+          for (const p of group) options.metrics.redisFailures.inc({ limiter: p.name, outcome: p.failClosed ? 'refused' : 'allowed' });
           request.log.warn({ err: error, limiters: group.map((p) => p.name) }, closed.length > 0 ? 'rate limit unavailable: refusing' : 'rate limit unavailable: allowing');
           if (closed.length === 0) return 'unavailable';
           reply.header('retry-after', '1');
