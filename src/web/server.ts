@@ -197,31 +197,6 @@ export async function buildServer(web: WebServices): Promise<App> {
   /** A dependency down for this instance, as its requests and `/ready` find: the degrade signal ignores that time. */
   const outage = new DependencyOutage();
   const lifecycle: Lifecycle = { draining: false, startedAt: Date.now() };
-  app.addHook('onRequest', (request, reply, done) => {
-    const hostProblem = findHostProblem(request.raw);
-    if (hostProblem === undefined) {
-      if (request.raw.url !== '*') return done();
-      // Asterisk-form (RFC 9112 §3.2.4) names the server as a whole, for OPTIONS only. The router took it for `/`:
-      // GET * was the storefront's home page, OPTIONS * a 405 allowing GET and HEAD.
-      if (request.raw.method === 'OPTIONS') return reply.code(204).header('allow', ALL_METHODS.join(', ')).send();
-      return sendError(reply, 400, 'BAD_URL', 'an asterisk-form request target (*) is only for OPTIONS');
-    }
-    // As for Node's own refusals (`createClientErrorAnswer`): the connection's next bytes are not to be trusted.
-    reply.header('connection', 'close');
-    sendError(reply, 400, 'MALFORMED_REQUEST', hostProblem);
-  });
-  app.addHook('onRequest', (request, reply, done) => {
-    if (!hasMalformedQuery(request.url)) return done();
-    const pageReads = getPageParameters(request.routeOptions.schema?.querystring);
-    // As the router answers a malformed percent-encoding in the path (`frameworkErrors`).
-    if (pageReads === undefined) return sendError(reply, 400, 'BAD_URL', 'the request URL is malformed');
-    // A page (the storefront's) ignores the parameters it does not read, malformed or not (a campaign's
-    // `utm_campaign=50%off`); one it reads is refused as its schema refuses it, so the page answers with a page.
-    const malformed = findMalformedParameter(request.url, pageReads);
-    if (malformed === undefined) return done();
-    const issue = { instancePath: `/${malformed}`, schemaPath: '#/format', keyword: 'format', params: {}, message: 'must be correctly percent-encoded' };
-    done(Object.assign(new Error('request querystring is invalid'), { statusCode: 400, validation: [issue], validationContext: 'querystring' }));
-  });
   if (isTracingStarted()) {
     // A traced request's log lines carry its trace (`traceId`, `spanId`): an error line leads to the trace that shows
     // where the time went. The request span is active here (@fastify/otel's onRequest hook runs first).
@@ -270,6 +245,35 @@ export async function buildServer(web: WebServices): Promise<App> {
   // signed-in buyers are limited per customer, not per address.
   await app.register(sessionPlugin({ sessions: web.sessions, secure: config.isProduction, ttlS: config.customers.sessionTtlS }));
   if (limits) await app.register(limits);
+  // The request-target and Host checks refuse after the rate limits, never before: every refusal of a request Fastify
+  // routes spends the client's budget in that one step (a refusal answered first could be sent without end, and each
+  // counts in the cluster's requests/min, which the degrade signal trusts no client to push past its limit).
+  // (The router's refusals, which run no hook, call the same `limit`: `createFrameworkErrors`.)
+  app.addHook('onRequest', (request, reply, done) => {
+    const hostProblem = findHostProblem(request.raw);
+    if (hostProblem === undefined) {
+      if (request.raw.url !== '*') return done();
+      // Asterisk-form (RFC 9112 §3.2.4) names the server as a whole, for OPTIONS only. The router took it for `/`:
+      // GET * was the storefront's home page, OPTIONS * a 405 allowing GET and HEAD.
+      if (request.raw.method === 'OPTIONS') return reply.code(204).header('allow', ALL_METHODS.join(', ')).send();
+      return sendError(reply, 400, 'BAD_URL', 'an asterisk-form request target (*) is only for OPTIONS');
+    }
+    // As for Node's own refusals (`createClientErrorAnswer`): the connection's next bytes are not to be trusted.
+    reply.header('connection', 'close');
+    sendError(reply, 400, 'MALFORMED_REQUEST', hostProblem);
+  });
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!hasMalformedQuery(request.url)) return done();
+    const pageReads = getPageParameters(request.routeOptions.schema?.querystring);
+    // As the router answers a malformed percent-encoding in the path (`frameworkErrors`).
+    if (pageReads === undefined) return sendError(reply, 400, 'BAD_URL', 'the request URL is malformed');
+    // A page (the storefront's) ignores the parameters it does not read, malformed or not (a campaign's
+    // `utm_campaign=50%off`); one it reads is refused as its schema refuses it, so the page answers with a page.
+    const malformed = findMalformedParameter(request.url, pageReads);
+    if (malformed === undefined) return done();
+    const issue = { instancePath: `/${malformed}`, schemaPath: '#/format', keyword: 'format', params: {}, message: 'must be correctly percent-encoded' };
+    done(Object.assign(new Error('request querystring is invalid'), { statusCode: 400, validation: [issue], validationContext: 'querystring' }));
+  });
 
   const { observability: obs } = config;
   await app.register(
