@@ -21,8 +21,7 @@ function runAll(handlers: readonly ReplyDoneHandler[], request: FastifyRequest, 
  * The web role's `logController`: Fastify calls its `incomingRequest` once for every request it builds — a route's,
  * a 404's, and the router's own refusals (`frameworkErrors`: a malformed URL, a path parameter over maxParamLength),
  * which are answered before any hook and run neither onSend nor onResponse. It is therefore the one place that sees
- * every reply of the app: each request's reply-done handlers (`onReplyDone`) run from here when its response
- * finishes. (Node's own refusals — `clientErrorHandler`, `checkExpectation` — never become Fastify requests.)
+ * every reply of the app: each request's reply-done handlers (`onReplyDone`) are attached here to its response. (Node's own refusals — `clientErrorHandler`, `checkExpectation` — never become Fastify requests.)
  *
  * Options as Fastify's `LogController`'s (the web role disables Fastify's request lines: it writes its own).
  */
@@ -31,21 +30,32 @@ export class ReplyDoneLogController extends LogController {
     super.incomingRequest(request, reply, metadata);
     const handlers = handlersByServer.get(request.server.server);
     if (handlers === undefined) return;
-    // As Fastify's own onResponse: on the response's end, or on its error (a stream that failed mid-way).
-    const done = () => {
-      reply.raw.off('finish', done).off('error', done);
+    const response = reply.raw;
+    const finished = () => {
+      response.off('finish', finished).off('close', closed);
       if (!abandonedDone.has(request)) runAll(handlers, request, reply, false);
     };
-    reply.raw.on('finish', done).on('error', done);
+    // A response that closes unfinished emits 'close' alone — no 'finish', no 'error': the client hung up mid-reply,
+    // or the reply's stream failed after the headers went out (Fastify's sendStream then destroys the response
+    // without an error). Closed before the headers went out, the reply is still to come: onSend records it.
+    const closed = () => {
+      response.off('finish', finished).off('close', closed);
+      if (response.writableFinished || !response.headersSent || abandonedDone.has(request)) return;
+      abandonedDone.add(request);
+      runAll(handlers, request, reply, true);
+    };
+    response.on('finish', finished).on('close', closed);
   }
 }
 
 /**
- * Adds a handler that runs once per request when its reply is done: when its response finishes, or, for a client that
- * hung up before the reply (a reload, a closed tab, a load balancer's timeout), when the reply is sent, since
- * no response finishes then. Such a request still took the instance's time, and at a sale's overload
- * the slowest requests are the ones shoppers give up on: left out, they vanished from the latency figures, the
- * `/health` window, the degrade-mode signal and the access log. `abandoned` says which case it is.
+ * Adds a handler that runs once per request when its reply is done: when its response finishes; for a client that
+ * hung up before the reply (a reload, a closed tab, a load balancer's timeout), when the reply is sent, since no
+ * response finishes then; for a response that closes unfinished after its headers went out (a client that hung up
+ * mid-stream, a streamed body that failed mid-way), when it closes. Such a request still took the instance's time, and
+ * at a sale's overload the slowest requests are the ones shoppers give up on: left out, they vanished from the latency
+ * figures, the `/health` window, the degrade-mode signal and the access log. `abandoned` says the response never
+ * finished (either of the last two cases).
  *
  * The app must be built with `logController: new ReplyDoneLogController(…)`, which runs the handlers for every request,
  * the router's refusals included (they run no hook; their `reply.elapsedTime` is 0: Fastify times no such reply).
