@@ -49,6 +49,15 @@ export class ReplyDoneLogController extends LogController {
 }
 
 /**
+ * The app's log controller. Fastify keeps it under a symbol it does not export (`fastify.logController`, 5.x): found by
+ * its description, so that a Fastify that renames it makes `onReplyDone` throw at boot rather than go silent.
+ */
+function getLogController(app: FastifyInstance): unknown {
+  const key = Object.getOwnPropertySymbols(app).find((symbol) => symbol.description === 'fastify.logController');
+  return key === undefined ? undefined : (app as unknown as Record<symbol, unknown>)[key];
+}
+
+/**
  * Adds a handler that runs once per request when its reply is done: when its response finishes; for a client that
  * hung up before the reply (a reload, a closed tab, a load balancer's timeout), when the reply is sent, since no
  * response finishes then; for a response that closes unfinished after its headers went out (a client that hung up
@@ -57,13 +66,16 @@ export class ReplyDoneLogController extends LogController {
  * figures, the `/health` window, the degrade-mode signal and the access log. `abandoned` says the response never
  * finished (either of the last two cases).
  *
- * The app must be built with `logController: new ReplyDoneLogController(…)`, which runs the handlers for every request,
+ * The app must be built with `logController: new ReplyDoneLogController(…)` (otherwise this throws), which runs the handlers for every request,
  * the router's refusals included (they run no hook; their `reply.elapsedTime` is 0: Fastify times no such reply).
  * Every handler of one server runs in the order they were added; a handler that throws is logged and the others still
  * run. Handlers are synchronous: they record, they do not wait. Call it on the root instance, or from a plugin that
  * skips encapsulation, as the callers do.
  */
 export function onReplyDone(app: FastifyInstance, handler: ReplyDoneHandler): void {
+  if (!(getLogController(app) instanceof ReplyDoneLogController)) {
+    throw new Error('onReplyDone: the app was not built with `logController: new ReplyDoneLogController(…)`: no reply-done handler would run');
+  }
   const known = handlersByServer.get(app.server);
   if (known) {
     known.push(handler);

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { freePort } from '../../platform/local/local-stack.ts';
 import { createMetrics } from '../../platform/metrics/metrics.ts';
 import { queueMetricsFor } from '../../platform/queue/queue-metrics.ts';
+import { ReplyDoneLogController } from '../http/reply-done.ts';
 import { observability } from './observability.ts';
 
 /** Series of one metric in a scrape (names and values only). */
@@ -24,7 +25,7 @@ describe('scrape-time gauges whose source is unreachable', () => {
     const metrics = createMetrics({ role: 'web', instanceId: 'observability-test' });
     const redis = new Redis(`redis://127.0.0.1:${await freePort()}`, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
     redis.on('error', () => {});
-    const app = Fastify();
+    const app = Fastify({ logController: new ReplyDoneLogController({ disableRequestLogging: true }) });
     await app.register(
       observability({
         metrics,
