@@ -209,9 +209,8 @@ export async function buildServer(web: WebServices): Promise<App> {
     // While draining, tell keep-alive clients to reconnect (to an instance that is staying).
     if (lifecycle.draining) reply.header('connection', 'close');
   });
-  onReplyDone(app, (request, reply, abandoned) => {
+  onReplyDone(app, (request, reply, abandoned, durationMs) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    const durationMs = reply.elapsedTime;
     // A waiting-room event stream lasts as long as its visitor waits: not request latency (its lifetime
     // has metrics of its own). The log line keeps it.
     if (!isLongLivedReply(request, reply)) {

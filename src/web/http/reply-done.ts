@@ -1,16 +1,23 @@
 import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 
-type ReplyDoneHandler = (request: FastifyRequest, reply: FastifyReply, abandoned: boolean) => void;
+/**
+ * `durationMs`: the reply's `elapsedTime`, or, for a reply Fastify did not time (the router's refusals, answered before
+ * any hook: `elapsedTime` 0, though they may wait on the rate limits' Redis round trip), the time since the request
+ * reached `incomingRequest`.
+ */
+type ReplyDoneHandler = (request: FastifyRequest, reply: FastifyReply, abandoned: boolean, durationMs: number) => void;
 
 /** Each server's handlers, run by one watch per request: a hook per handler cost every request a hook turn each. */
 const handlersByServer = new WeakMap<object, ReplyDoneHandler[]>();
 /** Requests already handled as abandoned (rare): a set only they enter, so a normal reply pays one failed lookup. */
 const abandonedDone = new WeakSet<FastifyRequest>();
 
-function runAll(handlers: readonly ReplyDoneHandler[], request: FastifyRequest, reply: FastifyReply, abandoned: boolean): void {
+function runAll(handlers: readonly ReplyDoneHandler[], request: FastifyRequest, reply: FastifyReply, abandoned: boolean, arrivedAt?: number): void {
+  const elapsed = reply.elapsedTime;
+  const durationMs = elapsed === 0 && arrivedAt !== undefined ? performance.now() - arrivedAt : elapsed;
   for (const run of handlers) {
     try {
-      run(request, reply, abandoned);
+      run(request, reply, abandoned, durationMs);
     } catch (error) {
       request.log.warn({ err: error }, abandoned ? 'could not record an abandoned request' : 'could not record a finished request');
     }
@@ -30,10 +37,11 @@ export class ReplyDoneLogController extends LogController {
     super.incomingRequest(request, reply, metadata);
     const handlers = handlersByServer.get(request.server.server);
     if (handlers === undefined) return;
+    const arrivedAt = performance.now();
     const response = reply.raw;
     const finished = () => {
       response.off('finish', finished).off('close', closed);
-      if (!abandonedDone.has(request)) runAll(handlers, request, reply, false);
+      if (!abandonedDone.has(request)) runAll(handlers, request, reply, false, arrivedAt);
     };
     // A response that closes unfinished emits 'close' alone — no 'finish', no 'error': the client hung up mid-reply,
     // or the reply's stream failed after the headers went out (Fastify's sendStream then destroys the response
@@ -42,7 +50,7 @@ export class ReplyDoneLogController extends LogController {
       response.off('finish', finished).off('close', closed);
       if (response.writableFinished || !response.headersSent || abandonedDone.has(request)) return;
       abandonedDone.add(request);
-      runAll(handlers, request, reply, true);
+      runAll(handlers, request, reply, true, arrivedAt);
     };
     response.on('finish', finished).on('close', closed);
   }
@@ -67,7 +75,7 @@ function getLogController(app: FastifyInstance): unknown {
  * finished (either of the last two cases).
  *
  * The app must be built with `logController: new ReplyDoneLogController(…)` (otherwise this throws), which runs the handlers for every request,
- * the router's refusals included (they run no hook; their `reply.elapsedTime` is 0: Fastify times no such reply).
+ * the router's refusals included (they run no hook, and Fastify times no such reply: `durationMs` times them instead).
  * Every handler of one server runs in the order they were added; a handler that throws is logged and the others still
  * run. Handlers are synchronous: they record, they do not wait. Call it on the root instance, or from a plugin that
  * skips encapsulation, as the callers do.

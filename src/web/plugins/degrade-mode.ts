@@ -26,7 +26,7 @@ export function degradeMode(options: { cluster: ClusterNode; windowSeconds: numb
   const figures = () => ({ ...signals.summary(), dependencyOutage: options.outage.active() });
   const plugin: FastifyPluginAsync = async (app) => {
     // Also for a client that hung up before the reply (no onResponse then): its request still took our time.
-    onReplyDone(app, (request, reply) => {
+    onReplyDone(app, (request, reply, _abandoned, durationMs) => {
       if (isOperationalPath(request.routeOptions.url) || isLongLivedReply(request, reply)) return;
       if (failedOnDependency(reply)) options.outage.report();
       if (options.outage.active()) return;
@@ -34,7 +34,7 @@ export function degradeMode(options: { cluster: ClusterNode; windowSeconds: numb
       // The rate limits' subject: an IPv6 subscriber picks a new address of its /64 at will, and must not
       // pass for many clients (the gate that keeps one client from degrading the cluster).
       const client = rateLimitSubject({ ip: request.ip, customerId: request.customerId === undefined ? undefined : String(request.customerId) });
-      signals.record(reply.elapsedTime, status >= 500 && status !== 503, client.key);
+      signals.record(durationMs, status >= 500 && status !== 503, client.key);
     });
     app.addHook('onReady', () => options.cluster.join('web', figures));
     // Best effort (the heartbeat lapses anyway), and bounded: a black-holed Redis never answers the script.
