@@ -108,72 +108,72 @@ export function rateLimit(options: RateLimitPluginOptions): RateLimitPlugin {
 
   /** Counts a request against its limits; refused, the 429 (or fail-closed 503) is sent. */
   const limit = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      const routeConfig = request.routeOptions.config.rateLimit;
-      if (routeConfig === false || isOperationalPath(request.routeOptions.url) || options.exempt?.(request)) return;
-      const subject = rateLimitSubject({ ip: request.ip, customerId: customerIdOf(request) });
-      // Accounts registered are counted by address even for a signed-in client: each account is a fresh `customer`
-      // budget, and counted per account, every new account would bring the budget for the next one.
-      const address = subject.signedIn ? rateLimitSubject({ ip: request.ip }).key : subject.key;
-      const all = typeof options.policies === 'function' ? options.policies() : options.policies;
-      const policies: LimitPolicy[] = [subject.signedIn ? all.customer : all.general];
-      const successes: LimitPolicy[] = [];
-      if (await options.sale.isLive()) policies.push(all.sale);
-      for (const name of routeConfig?.limiters ?? []) (all[name].countSuccessesOnly ? successes : policies).push(all[name]);
+    const routeConfig = request.routeOptions.config.rateLimit;
+    if (routeConfig === false || isOperationalPath(request.routeOptions.url) || options.exempt?.(request)) return;
+    const subject = rateLimitSubject({ ip: request.ip, customerId: customerIdOf(request) });
+    // Accounts registered are counted by address even for a signed-in client: each account is a fresh `customer`
+    // budget, and counted per account, every new account would bring the budget for the next one.
+    const address = subject.signedIn ? rateLimitSubject({ ip: request.ip }).key : subject.key;
+    const all = typeof options.policies === 'function' ? options.policies() : options.policies;
+    const policies: LimitPolicy[] = [subject.signedIn ? all.customer : all.general];
+    const successes: LimitPolicy[] = [];
+    if (await options.sale.isLive()) policies.push(all.sale);
+    for (const name of routeConfig?.limiters ?? []) (all[name].countSuccessesOnly ? successes : policies).push(all[name]);
 
-      /** Reserves `group` under `key`: `refused` once the 429 (or fail-closed 503) is sent, `unavailable` when Redis failed open. */
-      const reserve = async (key: string, group: LimitPolicy[], code: string, message: string): Promise<'allowed' | 'refused' | 'unavailable'> => {
-        let decision: Awaited<ReturnType<RateLimiter['reserve']>>;
-        try {
-          // A failed-attempts limiter's unit is taken now and given back on success: checked now and
-          // recorded after a failure, every attempt of a burst would pass before the first was counted.
-          decision = await options.limiter.reserve(key, group);
-        } catch (error) {
-          const closed = group.filter((p) => p.failClosed);
-          // Each limiter's own outcome: a fail-open one allowed, even where a fail-closed one refused the request.
-          for (const p of group) options.metrics.redisFailures.inc({ limiter: p.name, outcome: p.failClosed ? 'refused' : 'allowed' });
-          request.log.warn({ err: error, limiters: group.map((p) => p.name) }, closed.length > 0 ? 'rate limit unavailable: refusing' : 'rate limit unavailable: allowing');
-          if (closed.length === 0) return 'unavailable';
-          reply.header('retry-after', '1');
-          sendError(reply, 503, 'RATE_LIMIT_UNAVAILABLE', 'this action is temporarily unavailable, please retry shortly', {
-            limiters: closed.map((p) => p.name),
-          });
-          return 'refused';
-        }
-        const headers = headerValues(decision.states);
-        const policyHeader = reply.getHeader('ratelimit-policy');
-        const limitHeader = reply.getHeader('ratelimit');
-        reply.header('ratelimit-policy', policyHeader ? `${String(policyHeader)}, ${headers.policy}` : headers.policy);
-        reply.header('ratelimit', limitHeader ? `${String(limitHeader)}, ${headers.limit}` : headers.limit);
-        if (decision.allowed) return 'allowed';
-        const refused = decision.states.filter((s) => !s.allowed);
-        for (const s of refused) options.metrics.rejections.inc({ limiter: s.policy.name });
-        const retryAfterS = Math.max(1, Math.ceil(Math.max(...refused.map((s) => s.retryAfterMs)) / 1000));
-        reply.header('retry-after', String(retryAfterS));
-        sendError(reply, 429, code, message, { limiters: refused.map((s) => s.policy.name), retryAfterSeconds: retryAfterS });
+    /** Reserves `group` under `key`: `refused` once the 429 (or fail-closed 503) is sent, `unavailable` when Redis failed open. */
+    const reserve = async (key: string, group: LimitPolicy[], code: string, message: string): Promise<'allowed' | 'refused' | 'unavailable'> => {
+      let decision: Awaited<ReturnType<RateLimiter['reserve']>>;
+      try {
+        // A failed-attempts limiter's unit is taken now and given back on success: checked now and
+        // recorded after a failure, every attempt of a burst would pass before the first was counted.
+        decision = await options.limiter.reserve(key, group);
+      } catch (error) {
+        const closed = group.filter((p) => p.failClosed);
+        // Each limiter's own outcome: a fail-open one allowed, even where a fail-closed one refused the request.
+        for (const p of group) options.metrics.redisFailures.inc({ limiter: p.name, outcome: p.failClosed ? 'refused' : 'allowed' });
+        request.log.warn({ err: error, limiters: group.map((p) => p.name) }, closed.length > 0 ? 'rate limit unavailable: refusing' : 'rate limit unavailable: allowing');
+        if (closed.length === 0) return 'unavailable';
+        reply.header('retry-after', '1');
+        sendError(reply, 503, 'RATE_LIMIT_UNAVAILABLE', 'this action is temporarily unavailable, please retry shortly', {
+          limiters: closed.map((p) => p.name),
+        });
         return 'refused';
-      };
-
-      // The sign-up limit first: refused, the request costs nothing else.
-      const signedUp =
-        successes.length > 0
-          ? await reserve(address, successes, 'SIGNUP_RATE_LIMITED', 'too many accounts were registered from this network, please retry later or check out as a guest')
-          : undefined;
-      if (signedUp === 'refused') return reply;
-      const taken = signedUp === 'allowed' ? successes : [];
-      const outcome = await reserve(subject.key, policies, 'RATE_LIMITED', 'too many requests, please retry later');
-      if (outcome === 'refused') {
-        if (taken.length > 0) giveBack(request, address, taken);
-        return reply;
       }
-      const failures = outcome === 'allowed' ? policies.filter((p) => p.countFailuresOnly) : [];
-      if (failures.length > 0 || taken.length > 0) pending.set(request, { subject: subject.key, failures, notFailures: routeConfig?.notFailures, address, successes: taken });
+      const headers = headerValues(decision.states);
+      const policyHeader = reply.getHeader('ratelimit-policy');
+      const limitHeader = reply.getHeader('ratelimit');
+      reply.header('ratelimit-policy', policyHeader ? `${String(policyHeader)}, ${headers.policy}` : headers.policy);
+      reply.header('ratelimit', limitHeader ? `${String(limitHeader)}, ${headers.limit}` : headers.limit);
+      if (decision.allowed) return 'allowed';
+      const refused = decision.states.filter((s) => !s.allowed);
+      for (const s of refused) options.metrics.rejections.inc({ limiter: s.policy.name });
+      const retryAfterS = Math.max(1, Math.ceil(Math.max(...refused.map((s) => s.retryAfterMs)) / 1000));
+      reply.header('retry-after', String(retryAfterS));
+      sendError(reply, 429, code, message, { limiters: refused.map((s) => s.policy.name), retryAfterSeconds: retryAfterS });
+      return 'refused';
+    };
+
+    // The sign-up limit first: refused, the request costs nothing else.
+    const signedUp =
+      successes.length > 0
+        ? await reserve(address, successes, 'SIGNUP_RATE_LIMITED', 'too many accounts were registered from this network, please retry later or check out as a guest')
+        : undefined;
+    if (signedUp === 'refused') return reply;
+    const taken = signedUp === 'allowed' ? successes : [];
+    const outcome = await reserve(subject.key, policies, 'RATE_LIMITED', 'too many requests, please retry later');
+    if (outcome === 'refused') {
+      if (taken.length > 0) giveBack(request, address, taken);
+      return reply;
+    }
+    const failures = outcome === 'allowed' ? policies.filter((p) => p.countFailuresOnly) : [];
+    if (failures.length > 0 || taken.length > 0) pending.set(request, { subject: subject.key, failures, notFailures: routeConfig?.notFailures, address, successes: taken });
   };
 
   function giveBack(request: FastifyRequest, subject: string, policies: LimitPolicy[]): void {
-      options.limiter.giveBack(subject, policies).catch((error: unknown) => {
-        for (const p of policies) options.metrics.redisFailures.inc({ limiter: p.name, outcome: 'not_given_back' });
-        request.log.warn({ err: error, limiters: policies.map((p) => p.name) }, "could not give an attempt's unit back to its rate limit");
-      });
+    options.limiter.giveBack(subject, policies).catch((error: unknown) => {
+      for (const p of policies) options.metrics.redisFailures.inc({ limiter: p.name, outcome: 'not_given_back' });
+      request.log.warn({ err: error, limiters: policies.map((p) => p.name) }, "could not give an attempt's unit back to its rate limit");
+    });
   }
 
   const plugin: FastifyPluginAsync = async (app) => {
