@@ -156,7 +156,10 @@ export function createFrameworkErrors(
     };
     if (limit === undefined) return refuse();
     limit(request, reply).then(refuse, (failure: unknown) => {
-      // The limit could not be read (a live-sale check that failed): the refusal is answered all the same.
+      // The limit could not be checked at all (a live-sale check or a policy read that threw; Redis failures are
+      // handled inside `limit`). The rule is fail-open, as the general limiter's when Redis is down: not knowing
+      // whether the client is over budget, it gets the router's refusal (400/414), never a 429 or 503. The refused
+      // URL does no work here, so letting it through costs nothing a limit would have saved.
       request.log.warn({ err: failure }, 'could not count a refused URL against the rate limits');
       refuse();
     });
