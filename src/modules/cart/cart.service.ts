@@ -2,7 +2,7 @@ import { NotFoundError } from '../../shared/errors.ts';
 import type { CatalogService, Product } from '../catalog/index.ts';
 import { CartBusyError, CartFullError, CartPurchaseLimitError, CartMixedCurrenciesError, NotEnoughStockForCartError } from './cart.errors.ts';
 import { MAX_CART_LINES, MAX_LINE_QUANTITY, type Cart, type CartItem, type CartMerge } from './cart.schemas.ts';
-import type { CartOwner, CartStore } from './cart.store.ts';
+import type { CartOwner, CartStore, MergeResult } from './cart.store.ts';
 
 /**
  * How often a cart change is checked and tried again when other changes of the same cart keep coming
@@ -85,6 +85,15 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
     return undefined;
   }
 
+  /** The merge's report: lines left (in product order) and lines capped, with the quantity each was capped at. */
+  function reportOf(result: MergeResult, movable: readonly { id: number; maxQuantity: number }[], left: CartMerge['left']): { report: CartMerge; guestCartEmpty: boolean } {
+    for (const line of result.full) left.push({ ...line, reason: 'CART_FULL' });
+    left.sort((a, b) => a.productId - b.productId);
+    const maxOf = new Map(movable.map((product) => [product.id, product.maxQuantity]));
+    const capped = result.capped.map((line) => ({ productId: line.productId, quantity: maxOf.get(line.productId)!, dropped: line.dropped })).sort((a, b) => a.productId - b.productId);
+    return { report: { merged: result.moved, left, capped }, guestCartEmpty: result.guestLinesLeft === 0 };
+  }
+
   return {
     view,
 
@@ -129,31 +138,35 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
      * order). The rest stays in the guest cart, reported, as are the units a line's maximum cut from the sum
      * (`capped`); `guestCartEmpty` says whether anything is left
      * there (its cookie can then go). Undefined when the guest cart holds nothing.
-     * Each line moves once however many sign-ins race (see CartStore.merge); the currency is read before
-     * the move, as setItem reads it before adding.
+     * Each line moves once however many sign-ins race (see CartStore.merge); the currency and room are checked
+     * against the account cart as read, and the lines move only while it still holds those products (as setItem
+     * writes): a line another device adds meanwhile makes the merge check again, so it cannot join a second currency.
      */
     async mergeGuest(guest: `g:${string}`, customerId: number): Promise<{ report: CartMerge; guestCartEmpty: boolean } | undefined> {
       const guestLines = await store.get(guest);
       if (guestLines.size === 0) return undefined;
-      let cartCurrency = await currencyOf(await store.get(customerId));
-      const movable: { id: number; maxQuantity: number }[] = [];
-      const left: CartMerge['left'] = [];
-      for (const [productId, quantity] of [...guestLines].sort((a, b) => a[0] - b[0])) {
-        const product = await productForSale(productId);
-        if (product !== undefined && cartCurrency !== undefined && product.currency !== cartCurrency) {
-          left.push({ productId, quantity, reason: 'MIXED_CURRENCIES' });
+      for (let attempt = 1; ; attempt++) {
+        const accountLines = await store.get(customerId);
+        let cartCurrency = await currencyOf(accountLines);
+        const movable: { id: number; maxQuantity: number }[] = [];
+        const left: CartMerge['left'] = [];
+        for (const [productId, quantity] of [...guestLines].sort((a, b) => a[0] - b[0])) {
+          const product = await productForSale(productId);
+          if (product !== undefined && cartCurrency !== undefined && product.currency !== cartCurrency) {
+            left.push({ productId, quantity, reason: 'MIXED_CURRENCIES' });
+            continue;
+          }
+          cartCurrency ??= product?.currency;
+          // As adding it would: no more than its per-customer cap, which no checkout would take.
+          movable.push({ id: productId, maxQuantity: Math.min(MAX_LINE_QUANTITY, product?.maxPerCustomer ?? MAX_LINE_QUANTITY) });
+        }
+        const result = await store.merge(guest, customerId, { products: movable, maxLines: MAX_CART_LINES, ifLines: accountLines.keys() });
+        if (result === undefined) {
+          if (attempt >= SET_ATTEMPTS) throw new CartBusyError();
           continue;
         }
-        cartCurrency ??= product?.currency;
-        // As adding it would: no more than its per-customer cap, which no checkout would take.
-        movable.push({ id: productId, maxQuantity: Math.min(MAX_LINE_QUANTITY, product?.maxPerCustomer ?? MAX_LINE_QUANTITY) });
+        return reportOf(result, movable, left);
       }
-      const result = await store.merge(guest, customerId, { products: movable, maxLines: MAX_CART_LINES });
-      for (const line of result.full) left.push({ ...line, reason: 'CART_FULL' });
-      left.sort((a, b) => a.productId - b.productId);
-      const maxOf = new Map(movable.map((product) => [product.id, product.maxQuantity]));
-      const capped = result.capped.map((line) => ({ productId: line.productId, quantity: maxOf.get(line.productId)!, dropped: line.dropped })).sort((a, b) => a.productId - b.productId);
-      return { report: { merged: result.moved, left, capped }, guestCartEmpty: result.guestLinesLeft === 0 };
     },
 
     /**

@@ -26,13 +26,20 @@ export interface CartStore {
    */
   removeOrdered(owner: CartOwner, lines: readonly { productId: number; quantity: number }[]): Promise<void>;
   /**
-   * Moves the given products' lines of a guest's cart into a customer's, in one Redis script: the
+   * Moves the given products' lines of a guest's cart into a customer's, in one Redis script, only while the
+   * customer's cart holds exactly the products `ifLines` (the ones its caller read and checked the guest's lines
+   * against: currency, room), as `set` with `ifLines` does: undefined when it holds others by now (another device
+   * changed it first), and nothing is moved. Otherwise the
    * quantities of a product in both are added, a line holding at most its product's `maxQuantity`; a product new to the customer's
    * cart joins only while it has fewer than `maxLines` lines (in the order given). Each line moved is
    * deleted from the guest cart in the same step, so a repeated or concurrent sign-in finds only what was
    * not moved (nothing lost, nothing doubled). Lines not moved stay in the guest cart.
    */
-  merge(guest: `g:${string}`, customerId: number, options: { products: readonly { id: number; maxQuantity: number }[]; maxLines: number }): Promise<MergeResult>;
+  merge(
+    guest: `g:${string}`,
+    customerId: number,
+    options: { products: readonly { id: number; maxQuantity: number }[]; maxLines: number; ifLines: Iterable<number> },
+  ): Promise<MergeResult | undefined>;
   counts(): Promise<{ active: number; abandoned: number }>;
 }
 
@@ -46,17 +53,36 @@ export interface MergeResult {
 }
 
 /**
- * KEYS guest cart, customer cart, index; ARGV ttl s, now ms, customer member, guest member, max lines, then
- * product id and its max quantity pairs → {moved, guest lines left, 2 × the products left for want of room, then per
- * such product: id, quantity; then per line that joined at its max quantity: id, units dropped}.
+ * Lua: whether the cart hash `key` holds exactly the products ARGV[from..to] (no more, no fewer). The one condition
+ * under which a change checked against the lines its caller read (room, currency) is written: by `set` and `merge`
+ * alike, so no path into a cart can skip it.
  */
-const MERGE_LUA = `
+const HOLDS_EXACTLY_LUA = `
+local function holdsExactly(key, from, to)
+  if redis.call('HLEN', key) ~= to - from + 1 then return false end
+  for i = from, to do
+    if redis.call('HEXISTS', key, ARGV[i]) == 0 then return false end
+  end
+  return true
+end
+`;
+
+/**
+ * KEYS guest cart, customer cart, index; ARGV ttl s, now ms, customer member, guest member, max lines, n, the n
+ * product ids the customer cart must hold (no more, no fewer), then product id and its max quantity pairs →
+ * -1 when the customer cart holds other products (nothing moved), else {moved, guest lines left, 2 × the products
+ * left for want of room, then per such product: id, quantity; then per line that joined at its max quantity: id,
+ * units dropped}.
+ */
+const MERGE_LUA = `${HOLDS_EXACTLY_LUA}
+local firstPair = 7 + tonumber(ARGV[6])
+if not holdsExactly(KEYS[2], 7, firstPair - 1) then return -1 end
 local maxLines = tonumber(ARGV[5])
 local lines = redis.call('HLEN', KEYS[2])
 local moved = 0
 local full = {}
 local capped = {}
-for i = 6, #ARGV, 2 do
+for i = firstPair, #ARGV, 2 do
   local id, maxQuantity = ARGV[i], tonumber(ARGV[i + 1])
   local quantity = redis.call('HGET', KEYS[1], id)
   if quantity then
@@ -100,13 +126,8 @@ return out
  * KEYS cart, index; ARGV ttl s, now ms, member, product id, quantity, then '1' and the product ids the cart
  * must hold (no more, no fewer) or '0' for no condition → 1 set, 0 not (the cart holds other products).
  */
-const SET_LUA = `
-if ARGV[6] == '1' then
-  if redis.call('HLEN', KEYS[1]) ~= #ARGV - 6 then return 0 end
-  for i = 7, #ARGV do
-    if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 then return 0 end
-  end
-end
+const SET_LUA = `${HOLDS_EXACTLY_LUA}
+if ARGV[6] == '1' and not holdsExactly(KEYS[1], 7, #ARGV) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[4], ARGV[5])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
 redis.call('ZADD', KEYS[2], tonumber(ARGV[2]), ARGV[3])
@@ -134,7 +155,8 @@ const cartMerge = defineScript({
   name: 'cart-merge',
   keys: ['guest', 'customer', 'index'],
   lua: MERGE_LUA,
-  parse: (reply): MergeResult => {
+  parse: (reply): MergeResult | undefined => {
+    if (!Array.isArray(reply)) return undefined;
     const [moved, left, fullLength, ...rest] = (reply as (number | string)[]).map(Number);
     const pairs = (from: number, to: number) => {
       const out: [number, number][] = [];
@@ -149,6 +171,11 @@ const cartMerge = defineScript({
     };
   },
 });
+
+/** A list as a script argument: its length, then its items. */
+function lengthPrefixed(items: readonly string[]): string[] {
+  return [String(items.length), ...items];
+}
 
 export function createCartStore(deps: { redis: Redis; prefix: string; ttlS: number; abandonedAfterS: number; clock?: () => number }): CartStore {
   const now = deps.clock ?? Date.now;
@@ -165,6 +192,7 @@ export function createCartStore(deps: { redis: Redis; prefix: string; ttlS: numb
         String(customerId),
         guest,
         options.maxLines,
+        ...lengthPrefixed([...options.ifLines].map(String)),
         ...options.products.flatMap((product) => [String(product.id), String(product.maxQuantity)]),
       );
     },
