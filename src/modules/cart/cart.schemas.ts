@@ -46,8 +46,8 @@ export const CartMerge = Type.Object(
       Type.Object({
         productId: Type.Integer(),
         quantity: Type.Integer(),
-        reason: Type.Union([Type.Literal('CART_FULL'), Type.Literal('MIXED_CURRENCIES')], {
-          description: `CART_FULL: the account cart holds ${MAX_CART_LINES} lines; MIXED_CURRENCIES: priced in another currency than the account cart`,
+        reason: Type.Union([Type.Literal('CART_FULL'), Type.Literal('MIXED_CURRENCIES'), Type.Literal('OUT_OF_STOCK')], {
+          description: `CART_FULL: the account cart holds ${MAX_CART_LINES} lines; MIXED_CURRENCIES: priced in another currency than the account cart; OUT_OF_STOCK: sold out, and new to the account cart`,
         }),
       }),
       { description: 'Guest cart lines that did not join: they stay in the guest cart' },
@@ -58,7 +58,7 @@ export const CartMerge = Type.Object(
         quantity: Type.Integer({ description: 'The line\'s quantity now: its maximum' }),
         dropped: Type.Integer({ minimum: 1, description: 'Units of the two carts\' sum above it, not kept' }),
       }),
-      { description: `Lines that joined at less than the two carts' sum: no line holds more than ${MAX_LINE_QUANTITY} units or the product's per-customer cap` },
+      { description: `Lines that joined at less than the two carts' sum: no line holds more than ${MAX_LINE_QUANTITY} units, the product's per-customer cap or the units in stock` },
     ),
   },
   { $id: 'CartMerge', description: 'Present when the visitor came with a guest cart that held lines' },

@@ -131,8 +131,9 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
 
     /**
      * At sign-in or registration: the guest's cart joins the customer's, under the rules adding a product
-     * follows. The customer's cart is kept as it is (a product in both: quantities added, up to MAX_LINE_QUANTITY
-     * and the product's per-customer cap); a guest line joins when its product is priced in the
+     * follows. The customer's cart is kept as it is (a product in both: quantities added, up to MAX_LINE_QUANTITY,
+     * the product's per-customer cap and the units in stock); a product sold out and new to the cart stays in the
+     * guest cart (OUT_OF_STOCK), as adding it would be refused; a guest line joins when its product is priced in the
      * cart's currency (a line no longer for sale has none and joins as it would stay: not purchasable) and,
      * if the product is new to the cart, while the cart has fewer than MAX_CART_LINES lines (in product
      * order). The rest stays in the guest cart, reported, as are the units a line's maximum cut from the sum
@@ -156,9 +157,14 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
             left.push({ productId, quantity, reason: 'MIXED_CURRENCIES' });
             continue;
           }
+          // As adding it would: no more than the units in stock, nor its per-customer cap, which no checkout would take.
+          const maxQuantity = product === undefined ? MAX_LINE_QUANTITY : Math.min(MAX_LINE_QUANTITY, product.maxPerCustomer ?? MAX_LINE_QUANTITY, product.available);
+          if (maxQuantity === 0 && !accountLines.has(productId)) {
+            left.push({ productId, quantity, reason: 'OUT_OF_STOCK' });
+            continue;
+          }
           cartCurrency ??= product?.currency;
-          // As adding it would: no more than its per-customer cap, which no checkout would take.
-          movable.push({ id: productId, maxQuantity: Math.min(MAX_LINE_QUANTITY, product?.maxPerCustomer ?? MAX_LINE_QUANTITY) });
+          movable.push({ id: productId, maxQuantity });
         }
         const result = await store.merge(guest, customerId, { products: movable, maxLines: MAX_CART_LINES, ifLines: accountLines.keys() });
         if (result === undefined) {
