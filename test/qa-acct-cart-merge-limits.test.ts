@@ -44,3 +44,17 @@ it('merges a product in both carts at sign-in up to the units in stock, as addin
   const { cartMerge, lines } = await signInWithGuestLine('merge-stock@example.com', id, 4);
   assert.deepEqual({ cartMerge, lines }, { cartMerge: { merged: 1, left: [], capped: [{ productId: id, quantity: 5, dropped: 2 }] }, lines: [[id, 5]] });
 });
+
+it("keeps the account's own line as it is when a per-customer cap was lowered below it, capping only the guest's units", async () => {
+  const product = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'merge-lowered', name: 'Lowered', priceCents: 100, available: 50 } });
+  const id = product.json().id as number;
+  await accountWithLine('merge-lowered@example.com', id, 4);
+  const lowered = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${id}`, headers: t.admin, payload: { maxPerCustomer: 2 } });
+  assert.equal(lowered.statusCode, 200, lowered.body);
+  const { cartMerge, lines } = await signInWithGuestLine('merge-lowered@example.com', id, 1);
+  assert.deepEqual(
+    { cartMerge, lines },
+    { cartMerge: { merged: 1, left: [], capped: [{ productId: id, quantity: 4, dropped: 1 }] }, lines: [[id, 4]] },
+    "the account's 4 units stay; only the guest's 1 unit is not kept",
+  );
+});

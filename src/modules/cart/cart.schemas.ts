@@ -55,8 +55,8 @@ export const CartMerge = Type.Object(
     capped: Type.Array(
       Type.Object({
         productId: Type.Integer(),
-        quantity: Type.Integer({ description: 'The line\'s quantity now: its maximum' }),
-        dropped: Type.Integer({ minimum: 1, description: 'Units of the two carts\' sum above it, not kept' }),
+        quantity: Type.Integer({ description: 'The line\'s quantity now: its maximum, or the account\'s own quantity where that was above it already (kept as it is)' }),
+        dropped: Type.Integer({ minimum: 1, description: 'The guest\'s units not kept' }),
       }),
       { description: `Lines that joined at less than the two carts' sum: no line holds more than ${MAX_LINE_QUANTITY} units, the product's per-customer cap or the units in stock` },
     ),

@@ -85,12 +85,11 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
     return undefined;
   }
 
-  /** The merge's report: lines left (in product order) and lines capped, with the quantity each was capped at. */
-  function reportOf(result: MergeResult, movable: readonly { id: number; maxQuantity: number }[], left: CartMerge['left']): { report: CartMerge; guestCartEmpty: boolean } {
+  /** The merge's report: lines left and lines capped (with the quantity kept), in product order. */
+  function reportOf(result: MergeResult, left: CartMerge['left']): { report: CartMerge; guestCartEmpty: boolean } {
     for (const line of result.full) left.push({ ...line, reason: 'CART_FULL' });
     left.sort((a, b) => a.productId - b.productId);
-    const maxOf = new Map(movable.map((product) => [product.id, product.maxQuantity]));
-    const capped = result.capped.map((line) => ({ productId: line.productId, quantity: maxOf.get(line.productId)!, dropped: line.dropped })).sort((a, b) => a.productId - b.productId);
+    const capped = [...result.capped].sort((a, b) => a.productId - b.productId);
     return { report: { merged: result.moved, left, capped }, guestCartEmpty: result.guestLinesLeft === 0 };
   }
 
@@ -131,7 +130,8 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
 
     /**
      * At sign-in or registration: the guest's cart joins the customer's, under the rules adding a product
-     * follows. The customer's cart is kept as it is (a product in both: quantities added, up to MAX_LINE_QUANTITY,
+     * follows. The customer's cart is kept as it is, even a line above a cap lowered since (a product in both: the
+     * guest's quantity added, up to MAX_LINE_QUANTITY,
      * the product's per-customer cap and the units in stock); a product sold out and new to the cart stays in the
      * guest cart (OUT_OF_STOCK), as adding it would be refused; a guest line joins when its product is priced in the
      * cart's currency (a line no longer for sale has none and joins as it would stay: not purchasable) and,
@@ -171,7 +171,7 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
           if (attempt >= SET_ATTEMPTS) throw new CartBusyError();
           continue;
         }
-        return reportOf(result, movable, left);
+        return reportOf(result, left);
       }
     },
 

@@ -30,7 +30,8 @@ export interface CartStore {
    * customer's cart holds exactly the products `ifLines` (the ones its caller read and checked the guest's lines
    * against: currency, room), as `set` with `ifLines` does: undefined when it holds others by now (another device
    * changed it first), and nothing is moved. Otherwise the
-   * quantities of a product in both are added, a line holding at most its product's `maxQuantity`; a product new to the customer's
+   * quantities of a product in both are added, a line holding at most its product's `maxQuantity` (or the customer's
+   * own quantity, kept as it is where it is above that already); a product new to the customer's
    * cart joins only while it has fewer than `maxLines` lines (in the order given). Each line moved is
    * deleted from the guest cart in the same step, so a repeated or concurrent sign-in finds only what was
    * not moved (nothing lost, nothing doubled). Lines not moved stay in the guest cart.
@@ -47,8 +48,11 @@ export interface CartStore {
 export interface MergeResult {
   moved: number;
   full: { productId: number; quantity: number }[];
-  /** Lines that joined at their maximum, and how many units of the sum that dropped. */
-  capped: { productId: number; dropped: number }[];
+  /**
+   * Lines that joined at less than the two carts' sum: the quantity kept (the maximum, or the customer's own
+   * quantity where that was above it already) and how many of the guest's units that dropped.
+   */
+  capped: { productId: number; quantity: number; dropped: number }[];
   guestLinesLeft: number;
 }
 
@@ -71,8 +75,8 @@ end
  * KEYS guest cart, customer cart, index; ARGV ttl s, now ms, customer member, guest member, max lines, n, the n
  * product ids the customer cart must hold (no more, no fewer), then product id and its max quantity pairs →
  * -1 when the customer cart holds other products (nothing moved), else {moved, guest lines left, 2 × the products
- * left for want of room, then per such product: id, quantity; then per line that joined at its max quantity: id,
- * units dropped}.
+ * left for want of room, then per such product: id, quantity; then per line that joined at less than the sum: id,
+ * quantity kept, units dropped}.
  */
 const MERGE_LUA = `${HOLDS_EXACTLY_LUA}
 local firstPair = 7 + tonumber(ARGV[6])
@@ -86,12 +90,16 @@ for i = firstPair, #ARGV, 2 do
   local id, maxQuantity = ARGV[i], tonumber(ARGV[i + 1])
   local quantity = redis.call('HGET', KEYS[1], id)
   if quantity then
-    if redis.call('HEXISTS', KEYS[2], id) == 1 then
-      local total = redis.call('HINCRBY', KEYS[2], id, tonumber(quantity))
-      if total > maxQuantity then
-        redis.call('HSET', KEYS[2], id, maxQuantity)
+    local own = redis.call('HGET', KEYS[2], id)
+    if own then
+      -- The account's own units stay, even above a maximum lowered since they were added: only the guest's are capped.
+      local total = tonumber(own) + tonumber(quantity)
+      local kept = math.max(tonumber(own), math.min(total, maxQuantity))
+      redis.call('HSET', KEYS[2], id, kept)
+      if kept < total then
         capped[#capped + 1] = id
-        capped[#capped + 1] = total - maxQuantity
+        capped[#capped + 1] = kept
+        capped[#capped + 1] = total - kept
       end
       redis.call('HDEL', KEYS[1], id)
       moved = moved + 1
@@ -99,6 +107,7 @@ for i = firstPair, #ARGV, 2 do
       redis.call('HSET', KEYS[2], id, math.min(tonumber(quantity), maxQuantity))
       if tonumber(quantity) > maxQuantity then
         capped[#capped + 1] = id
+        capped[#capped + 1] = maxQuantity
         capped[#capped + 1] = tonumber(quantity) - maxQuantity
       end
       redis.call('HDEL', KEYS[1], id)
@@ -163,11 +172,16 @@ const cartMerge = defineScript({
       for (let i = from; i + 1 < to; i += 2) out.push([rest[i]!, rest[i + 1]!]);
       return out;
     };
+    const triples = (from: number, to: number) => {
+      const out: [number, number, number][] = [];
+      for (let i = from; i + 2 < to; i += 3) out.push([rest[i]!, rest[i + 1]!, rest[i + 2]!]);
+      return out;
+    };
     return {
       moved: moved!,
       guestLinesLeft: left!,
       full: pairs(0, fullLength!).map(([productId, quantity]) => ({ productId, quantity })),
-      capped: pairs(fullLength!, rest.length).map(([productId, dropped]) => ({ productId, dropped })),
+      capped: triples(fullLength!, rest.length).map(([productId, quantity, dropped]) => ({ productId, quantity, dropped })),
     };
   },
 });
