@@ -1,8 +1,9 @@
 import { Type, type Static } from 'typebox';
 import { displayName } from '../../lib/display-name.ts';
+import { emailAddress } from '../../lib/email-address.ts';
 import { PASSWORD_MIN_LENGTH } from './password-policy.ts';
 
-const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
+const Email = emailAddress();
 
 export const Customer = Type.Object(
   { id: Type.Integer(), email: Type.String(), name: Type.String(), createdAt: Type.String({ format: 'date-time' }) },

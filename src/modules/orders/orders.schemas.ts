@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { emailAddress } from '../../lib/email-address.ts';
 import { MAX_ORDER_LINE_QUANTITY, MAX_ORDER_LINES } from './orders.limits.ts';
 
 export { MAX_ORDER_LINE_QUANTITY, MAX_ORDER_LINES } from './orders.limits.ts';
@@ -68,7 +69,7 @@ export const OrderLineInput = Type.Object({ productId: Id, quantity: Type.Intege
 export const CreateOrderBody = Type.Object(
   {
     items: Type.Optional(Type.Array(OrderLineInput, { minItems: 1, maxItems: MAX_ORDER_LINES })),
-    email: Type.Optional(Type.String({ format: 'email', minLength: 3, maxLength: 254, description: 'Guest checkout (not signed in): where the order is confirmed; caps count per email' })),
+    email: Type.Optional(emailAddress({ description: 'Guest checkout (not signed in): where the order is confirmed; caps count per email' })),
   },
   { additionalProperties: false },
 );
