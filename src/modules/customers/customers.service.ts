@@ -8,7 +8,7 @@ import type { CustomerRow, CustomersRepository } from './customers.repository.ts
 import type { Customer, LoginBody, RegisterBody } from './customers.schemas.ts';
 import type { PasswordGate } from './password-gate.ts';
 import { checkNewPassword } from './password-policy.ts';
-import { hashPassword, needsRehash, verifyPassword } from './password.ts';
+import { hashPassword, matchPassword, needsRehash, type PasswordMatch } from './password.ts';
 import type { SessionStore } from './sessions.ts';
 
 /** The per-account part of the login limit (the per-address part is the `login` rate limiter). */
@@ -71,23 +71,26 @@ export function createCustomerService(deps: CustomerServiceDeps) {
     async login(body: LoginBody, previousSessionId: string | undefined, device?: string): Promise<{ customer: Customer; sessionId: string }> {
       await deps.loginGuard.begin(body.email, device);
       let row: Awaited<ReturnType<CustomersRepository['findByEmail']>>;
-      let ok: boolean;
+      let match: PasswordMatch;
       try {
         row = await repo.findByEmail(deps.db.primary, body.email.trim());
         const stored = row?.passwordHash ?? (await decoyHash());
-        ok = await passwordGate.run(() => verifyPassword(body.password, stored));
+        // The same check for the decoy: a password not in NFC costs two verifications, known account or not.
+        match = await passwordGate.run(() => matchPassword(body.password, stored));
       } catch (error) {
         // An outage is not a wrong guess.
         await deps.loginGuard.giveBack(body.email, device);
         throw error;
       }
-      if (!row || !ok) throw new InvalidCredentialsError();
+      if (!row || match === 'none') throw new InvalidCredentialsError();
       await deps.loginGuard.giveBack(body.email, device);
       // The password is known only now: a hash made with an older cost (PASSWORD_HASH_* raised since) is made
       // again with the current one, or raising the cost would protect only accounts made afterwards (and a sign-in
       // to an old account would answer faster than one to an unknown email, whose decoy has the current cost).
+      // So is a hash made from a password's raw, non-NFC form before passwords were normalised: made again from
+      // the NFC form, it signs in whichever form the customer's next keyboard sends.
       // Best effort: a busy gate or a failed write leaves the old hash for the next sign-in, never fails this one.
-      if (needsRehash(row.passwordHash, deps.passwordHash)) {
+      if (match === 'raw' || needsRehash(row.passwordHash, deps.passwordHash)) {
         const stored = row.passwordHash;
         await passwordGate
           .run(() => hashPassword(body.password, deps.passwordHash))
