@@ -38,19 +38,19 @@ export class PasswordCheckBusyError extends DomainError {
   }
 }
 
+const PASSWORD_TOO_COMMON_MESSAGES = {
+  common: 'this password is one of the most common passwords; choose another',
+  context: "this password is mostly the shop's name, your email or your name; choose another",
+  repetitive: 'this password is only spaces or one character repeated; choose another',
+} as const;
+
 /**
  * A new password a guesser tries first (see `checkNewPassword`): `reason` is `common` (on the list of the 10,000
- * most common passwords) or `context` (made of the shop's name, the email or the customer's name). Never carries
- * the password, nor the word found in it.
+ * most common passwords), `context` (made of the shop's name, the email or the customer's name) or `repetitive`
+ * (only whitespace or one character repeated). Never carries the password, nor the word found in it.
  */
 export class PasswordTooCommonError extends UnprocessableError {
-  constructor(reason: 'common' | 'context') {
-    super(
-      'PASSWORD_TOO_COMMON',
-      reason === 'common'
-        ? 'this password is one of the most common passwords; choose another'
-        : "this password is mostly the shop's name, your email or your name; choose another",
-      { reason },
-    );
+  constructor(reason: keyof typeof PASSWORD_TOO_COMMON_MESSAGES) {
+    super('PASSWORD_TOO_COMMON', PASSWORD_TOO_COMMON_MESSAGES[reason], { reason });
   }
 }

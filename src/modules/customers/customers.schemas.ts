@@ -18,7 +18,7 @@ export const RegisterBody = Type.Object(
       minLength: PASSWORD_MIN_LENGTH,
       maxLength: 256,
       description:
-        "At least 8 characters; not one of the 10,000 most common passwords, nor mostly the shop's name, the email or the name (422 PASSWORD_TOO_COMMON)",
+        "At least 8 characters; not only whitespace or one character repeated, not one of the 10,000 most common passwords, nor mostly the shop's name, the email or the name (422 PASSWORD_TOO_COMMON)",
     }),
     // At least one visible character: the service stores the name trimmed.
     name: displayName(200),

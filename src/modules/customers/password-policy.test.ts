@@ -12,6 +12,13 @@ const reasonOf = (password: string, who = { email: 'jane.doe@example.com', name:
 };
 
 describe('new password policy', () => {
+  it('refuses a password made only of whitespace or of one character repeated, in any case or normalisation form', () => {
+    for (const password of ['        ', '\t\t\t\t\n\n\n\n', '\u00a0\u2003\u3000 \u00a0\u2003\u3000 ', 'aaaaaaaa', 'QqQqQqQqQq', 'xxxxxxxxxxxxxxxxxxxx', 'e\u0301e\u0301e\u0301e\u0301e\u0301e\u0301e\u0301e\u0301', '🙂🙂🙂🙂🙂🙂🙂🙂'])
+      assert.equal(reasonOf(password), 'repetitive', JSON.stringify(password));
+    assert.equal(reasonOf('aaaaaaab and more'), 'accepted');
+    assert.equal(reasonOf('  a  b  c  d  e  '), 'accepted');
+  });
+
   it('knows the most common passwords in any letter case', () => {
     for (const password of ['123456', 'password', 'iloveyou', 'QWERTY123', 'Password1', 'trustno1']) assert.equal(isCommonPassword(password), true, password);
     assert.equal(isCommonPassword('correct horse battery'), false);

@@ -41,9 +41,15 @@ function contextWords(who: { email: string; name: string }): string[] {
   return [...new Set(words)].filter((word) => word.length >= MIN_CONTEXT_WORD).sort((a, b) => b.length - a.length);
 }
 
+/** Only whitespace ("        ", tabs, no-break spaces) or one character repeated ("aaaaaaaa", "ZzZzZzZz", "🙂🙂🙂🙂🙂🙂🙂🙂"). */
+function isRepetitive(nfc: string): boolean {
+  return /^\p{White_Space}+$/u.test(nfc) || new Set(nfc.toLowerCase()).size === 1;
+}
+
 /**
- * Refuses a new password that a guesser tries first (OWASP ASVS 5.0 6.2.4 and 6.2.11), before any hashing:
- * one of the 10,000 most common passwords in any letter case (`reason: 'common'`), or one that is not long
+ * Refuses a new password that a guesser tries first (OWASP ASVS 5.0 6.2.4 and 6.2.11), before any hashing,
+ * in its NFC form (the one hashed): only whitespace or one character repeated in any letter case
+ * (`reason: 'repetitive'`, NIST SP 800-63B 3.1.1.2), one of the 10,000 most common passwords in any letter case (`reason: 'common'`), or one that is not long
  * enough or is common once the shop's name, the email (whole, its local part, its domain) and the customer's name are
  * taken out of it, in any letter case, with the separators then left at its ends (`reason: 'context'`: "salescale123",
  * "jane.doejane.doe", "janepassword1", "Jane.Doe@Example.com"). A context word inside a password
@@ -51,7 +57,9 @@ function contextWords(who: { email: string; name: string }): string[] {
  * would refuse good ones. Only for passwords being set: sign-in never checks, so existing accounts keep working.
  * @throws PasswordTooCommonError
  */
-export function checkNewPassword(password: string, who: { email: string; name: string }): void {
+export function checkNewPassword(typed: string, who: { email: string; name: string }): void {
+  const password = typed.normalize('NFC');
+  if (isRepetitive(password)) throw new PasswordTooCommonError('repetitive');
   if (isCommonPassword(password)) throw new PasswordTooCommonError('common');
   const lower = password.toLowerCase();
   let rest = lower;
