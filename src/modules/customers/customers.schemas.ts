@@ -4,6 +4,8 @@ import { emailAddress } from '../../lib/email-address.ts';
 import { PASSWORD_MIN_LENGTH } from './password-policy.ts';
 
 const Email = emailAddress();
+/** What registration once accepted (no 64-character local-part limit): accounts made then must still sign in. */
+const SignInEmail = emailAddress({ strictLocalPart: false });
 
 export const Customer = Type.Object(
   { id: Type.Integer(), email: Type.String(), name: Type.String(), createdAt: Type.String({ format: 'date-time' }) },
@@ -27,5 +29,5 @@ export const RegisterBody = Type.Object(
 );
 export type RegisterBody = Static<typeof RegisterBody>;
 
-export const LoginBody = Type.Object({ email: Email, password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
+export const LoginBody = Type.Object({ email: SignInEmail, password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
 export type LoginBody = Static<typeof LoginBody>;

@@ -92,7 +92,9 @@ export const AdminOrdersQuery = Type.Object(
     saleEventId: Type.Optional(Id),
     from: Type.Optional(Type.String({ format: 'date-time', description: 'Created at or after' })),
     to: Type.Optional(Type.String({ format: 'date-time', description: 'Created before' })),
-    email: Type.Optional(Type.String({ format: 'email', minLength: 3, maxLength: 254, description: "The buyer's email, any case: an account's orders and a guest's with exactly that address" })),
+    email: Type.Optional(
+      emailAddress({ strictLocalPart: false, description: "The buyer's email, any case: an account's orders and a guest's with exactly that address" }),
+    ),
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
     cursor: Type.Optional(Type.String({ maxLength: 200 })),
   },
