@@ -7,6 +7,12 @@ export const PASSWORD_MIN_LENGTH = 8;
 /** Words every guesser of this shop tries first, whoever the customer is (OWASP ASVS 5.0 6.2.11). */
 const SHOP_WORDS = ['salescale'];
 
+/**
+ * What separates the words of an email or a name: anything but letters, digits and combining marks (a mark with no
+ * precomposed form stays combining in NFC, and splitting there would cut the word it belongs to).
+ */
+const NOT_WORD = /[^\p{L}\p{M}\p{N}]+/u;
+
 /** Shorter parts of an email or a name ("al", "jo") are left in: taking them out would refuse ordinary words. */
 const MIN_CONTEXT_WORD = 3;
 
@@ -32,12 +38,13 @@ export function isCommonPassword(password: string): boolean {
  * tries against it (NIST SP 800-63B 3.1.1.2, "context-specific words, such as the name of the service, the username").
  */
 function contextWords(who: { email: string; name: string }): string[] {
-  const email = who.email.trim().toLowerCase();
+  // In NFC, as the password is: a name typed decomposed ("Zoe\u0308") must still match the password typed either way.
+  const email = who.email.normalize('NFC').trim().toLowerCase();
   const at = email.lastIndexOf('@');
   const local = at === -1 ? email : email.slice(0, at);
   const domain = at === -1 ? '' : email.slice(at + 1);
-  const name = who.name.trim().toLowerCase();
-  const words = [...SHOP_WORDS, email, local, ...local.split(/[^\p{L}\p{N}]+/u), domain, name, ...name.split(/[^\p{L}\p{N}]+/u)];
+  const name = who.name.normalize('NFC').trim().toLowerCase();
+  const words = [...SHOP_WORDS, email, local, ...local.split(NOT_WORD), domain, name, ...name.split(NOT_WORD)];
   return [...new Set(words)].filter((word) => word.length >= MIN_CONTEXT_WORD).sort((a, b) => b.length - a.length);
 }
 
@@ -66,6 +73,6 @@ export function checkNewPassword(typed: string, who: { email: string; name: stri
   for (const word of contextWords(who)) rest = rest.replaceAll(word, '');
   if (rest === lower) return;
   // The separators left at the ends ("jane.doe.password" → ".password") add nothing either.
-  rest = rest.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '');
+  rest = rest.replace(/^[^\p{L}\p{M}\p{N}]+|[^\p{L}\p{M}\p{N}]+$/gu, '');
   if ([...rest].length < PASSWORD_MIN_LENGTH || isCommonPassword(rest)) throw new PasswordTooCommonError('context');
 }
