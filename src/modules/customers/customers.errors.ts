@@ -1,4 +1,4 @@
-import { ConflictError, DomainError, UnprocessableError } from '../../shared/errors.ts';
+import { ConflictError, DomainError, InvalidInputError, UnprocessableError } from '../../shared/errors.ts';
 
 export class EmailTakenError extends ConflictError {
   constructor() {
@@ -35,6 +35,18 @@ export class LoginUnavailableError extends DomainError {
 export class PasswordCheckBusyError extends DomainError {
   constructor() {
     super('PASSWORD_CHECK_BUSY', 'unavailable', 'too many sign-ins and registrations at once, please retry in a moment');
+  }
+}
+
+/**
+ * A new password too short or too long once in NFC (see `checkNewPassword`): the schema cannot count it in that form,
+ * so the policy refuses it with the answer the schema gives (400 `VALIDATION_FAILED`, `details.in` `body`, one issue
+ * at `/password` worded as Ajv words it).
+ */
+export class PasswordLengthError extends InvalidInputError {
+  constructor(bound: 'min' | 'max', limit: number) {
+    const message = bound === 'min' ? `must NOT have fewer than ${limit} characters` : `must NOT have more than ${limit} characters`;
+    super('VALIDATION_FAILED', 'request body is invalid', { in: 'body', issues: [{ path: '/password', message }] });
   }
 }
 

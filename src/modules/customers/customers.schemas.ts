@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { displayName } from '../../lib/display-name.ts';
 import { emailAddress } from '../../lib/email-address.ts';
-import { PASSWORD_MIN_LENGTH } from './password-policy.ts';
+import { PASSWORD_INPUT_MAX_LENGTH } from './password-policy.ts';
 
 const Email = emailAddress();
 /** What registration once accepted (no 64-character local-part limit): accounts made then must still sign in. */
@@ -16,11 +16,12 @@ export type Customer = Static<typeof Customer>;
 export const RegisterBody = Type.Object(
   {
     email: Email,
+    // The 8-to-256 length is counted in NFC, the form hashed, by the policy (400 VALIDATION_FAILED as here): not here.
     password: Type.String({
-      minLength: PASSWORD_MIN_LENGTH,
-      maxLength: 256,
+      minLength: 1,
+      maxLength: PASSWORD_INPUT_MAX_LENGTH,
       description:
-        "At least 8 characters; not only whitespace or one character repeated, not one of the 10,000 most common passwords, nor mostly the shop's name, the email or the name (422 PASSWORD_TOO_COMMON)",
+        "8 to 256 characters, counted in NFC (400 VALIDATION_FAILED); not only whitespace or one character repeated, not one of the 10,000 most common passwords, nor mostly the shop's name, the email or the name (422 PASSWORD_TOO_COMMON)",
     }),
     // At least one visible character: the service stores the name trimmed.
     name: displayName(200),
@@ -29,5 +30,5 @@ export const RegisterBody = Type.Object(
 );
 export type RegisterBody = Static<typeof RegisterBody>;
 
-export const LoginBody = Type.Object({ email: SignInEmail, password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
+export const LoginBody = Type.Object({ email: SignInEmail, password: Type.String({ minLength: 1, maxLength: PASSWORD_INPUT_MAX_LENGTH }) }, { additionalProperties: false });
 export type LoginBody = Static<typeof LoginBody>;

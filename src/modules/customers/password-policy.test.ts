@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { PasswordLengthError } from './customers.errors.ts';
 import { checkNewPassword, isCommonPassword } from './password-policy.ts';
 
 const reasonOf = (password: string, who = { email: 'jane.doe@example.com', name: 'Jane Doe' }) => {
@@ -12,6 +13,24 @@ const reasonOf = (password: string, who = { email: 'jane.doe@example.com', name:
 };
 
 describe('new password policy', () => {
+  it('counts the 8-to-256 length in the NFC form hashed, not in the form typed', () => {
+    const who = { email: 'jane.doe@example.com', name: 'Jane Doe' };
+    const issueOf = (password: string) => {
+      try {
+        checkNewPassword(password, who);
+        return 'accepted';
+      } catch (error) {
+        assert.ok(error instanceof PasswordLengthError);
+        return (error.details as { issues: { message: string }[] }).issues[0]!.message;
+      }
+    };
+    assert.equal(issueOf('ábćdé'.normalize('NFD')), 'must NOT have fewer than 8 characters');
+    assert.equal(issueOf('ábćdéfgh'.normalize('NFD')), 'accepted');
+    // 256 characters in NFC, 512 code points as typed decomposed: accepted; one more is too many.
+    assert.equal(issueOf('ábćdéfgh'.repeat(32).normalize('NFD')), 'accepted');
+    assert.equal(issueOf(`${'ábćdéfgh'.repeat(32)}x`), 'must NOT have more than 256 characters');
+  });
+
   it('refuses a password made only of whitespace or of one character repeated, in any case or normalisation form', () => {
     for (const password of ['        ', '\t\t\t\t\n\n\n\n', '\u00a0\u2003\u3000 \u00a0\u2003\u3000 ', 'aaaaaaaa', 'QqQqQqQqQq', 'xxxxxxxxxxxxxxxxxxxx', 'e\u0301e\u0301e\u0301e\u0301e\u0301e\u0301e\u0301e\u0301', '🙂🙂🙂🙂🙂🙂🙂🙂'])
       assert.equal(reasonOf(password), 'repetitive', JSON.stringify(password));

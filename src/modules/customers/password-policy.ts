@@ -1,8 +1,20 @@
 import { readFileSync } from 'node:fs';
-import { PasswordTooCommonError } from './customers.errors.ts';
+import { PasswordLengthError, PasswordTooCommonError } from './customers.errors.ts';
 
-/** The shortest password accepted; RegisterBody's schema says the same (OWASP ASVS 5.0 6.2.1). */
+/**
+ * The fewest and most characters (code points) of a new password, counted in its NFC form, the one hashed
+ * (OWASP ASVS 5.0 6.2.1): "ábćdé" typed decomposed is 8 code points but 5 characters. Checked by
+ * {@link checkNewPassword}, not by the schema, which sees only the form typed.
+ */
 export const PASSWORD_MIN_LENGTH = 8;
+export const PASSWORD_MAX_LENGTH = 256;
+
+/**
+ * The most code points a request's password may have as typed (sign-in and registration schemas): a password of
+ * {@link PASSWORD_MAX_LENGTH} characters in NFC typed fully decomposed, each character at most 4 code points in NFD.
+ * Only bounds the work; the length that counts is the NFC one.
+ */
+export const PASSWORD_INPUT_MAX_LENGTH = 4 * PASSWORD_MAX_LENGTH;
 
 /** Words every guesser of this shop tries first, whoever the customer is (OWASP ASVS 5.0 6.2.11). */
 const SHOP_WORDS = ['salescale'];
@@ -54,18 +66,23 @@ function isRepetitive(nfc: string): boolean {
 }
 
 /**
- * Refuses a new password that a guesser tries first (OWASP ASVS 5.0 6.2.4 and 6.2.11), before any hashing,
- * in its NFC form (the one hashed): only whitespace or one character repeated in any letter case
+ * Refuses a new password, before any hashing and in its NFC form (the one hashed), that is shorter than
+ * {@link PASSWORD_MIN_LENGTH} or longer than {@link PASSWORD_MAX_LENGTH} characters (`PasswordLengthError`, answered as
+ * the schema's refusals are), or that a guesser tries first (OWASP ASVS 5.0 6.2.4 and 6.2.11): only whitespace or one character repeated in any letter case
  * (`reason: 'repetitive'`, NIST SP 800-63B 3.1.1.2), one of the 10,000 most common passwords in any letter case (`reason: 'common'`), or one that is not long
  * enough or is common once the shop's name, the email (whole, its local part, its domain) and the customer's name are
  * taken out of it, in any letter case, with the separators then left at its ends (`reason: 'context'`: "salescale123",
  * "jane.doejane.doe", "janepassword1", "Jane.Doe@Example.com"). A context word inside a password
  * that is long enough without it ("jane likes long walks") is kept: refusing any password that contains a name
  * would refuse good ones. Only for passwords being set: sign-in never checks, so existing accounts keep working.
+ * @throws PasswordLengthError
  * @throws PasswordTooCommonError
  */
 export function checkNewPassword(typed: string, who: { email: string; name: string }): void {
   const password = typed.normalize('NFC');
+  const length = [...password].length;
+  if (length < PASSWORD_MIN_LENGTH) throw new PasswordLengthError('min', PASSWORD_MIN_LENGTH);
+  if (length > PASSWORD_MAX_LENGTH) throw new PasswordLengthError('max', PASSWORD_MAX_LENGTH);
   if (isRepetitive(password)) throw new PasswordTooCommonError('repetitive');
   if (isCommonPassword(password)) throw new PasswordTooCommonError('common');
   const lower = password.toLowerCase();
