@@ -146,13 +146,15 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
     async mergeGuest(guest: `g:${string}`, customerId: number): Promise<{ report: CartMerge; guestCartEmpty: boolean } | undefined> {
       const guestLines = await store.get(guest);
       if (guestLines.size === 0) return undefined;
+      // Read once: a retry is for the account cart (its lines, so its currency and room), not for the products.
+      const guestProducts: { productId: number; quantity: number; product: Product | undefined }[] = [];
+      for (const [productId, quantity] of [...guestLines].sort((a, b) => a[0] - b[0])) guestProducts.push({ productId, quantity, product: await productForSale(productId) });
       for (let attempt = 1; ; attempt++) {
         const accountLines = await store.get(customerId);
         let cartCurrency = await currencyOf(accountLines);
         const movable: { id: number; maxQuantity: number }[] = [];
         const left: CartMerge['left'] = [];
-        for (const [productId, quantity] of [...guestLines].sort((a, b) => a[0] - b[0])) {
-          const product = await productForSale(productId);
+        for (const { productId, quantity, product } of guestProducts) {
           if (product !== undefined && cartCurrency !== undefined && product.currency !== cartCurrency) {
             left.push({ productId, quantity, reason: 'MIXED_CURRENCIES' });
             continue;
