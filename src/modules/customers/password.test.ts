@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { argon2 } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { hashPassword, matchPassword, verifyPassword } from './password.ts';
+import { hashPassword, matchPassword } from './password.ts';
 
 const params = { memoryKib: 1024, passes: 1, parallelism: 1 };
 const NFC = 'crème brûlée';
@@ -11,7 +11,7 @@ describe('password hashes and Unicode normalisation', () => {
   it('hashes the NFC form: either form matches a hash made from the other', async () => {
     assert.equal(await matchPassword(NFD, await hashPassword(NFC, params)), 'nfc');
     assert.equal(await matchPassword(NFC, await hashPassword(NFD, params)), 'nfc');
-    assert.equal(await verifyPassword(NFD, await hashPassword(NFD, params)), true);
+    assert.equal(await matchPassword(NFD, await hashPassword(NFD, params)), 'nfc');
     assert.equal(await matchPassword('creme brulee', await hashPassword(NFC, params)), 'none');
   });
 

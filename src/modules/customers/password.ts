@@ -59,11 +59,6 @@ export async function matchPassword(password: string, stored: string): Promise<P
   return nfcMatches ? 'nfc' : rawMatches ? 'raw' : 'none';
 }
 
-/** Whether `password` (in any Unicode normalisation form) matches a PHC string: see {@link matchPassword}. */
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  return (await matchPassword(password, stored)) !== 'none';
-}
-
 /**
  * Whether a stored hash was made with other parameters than `params` (the cost was raised since, or lowered):
  * the next successful sign-in hashes the password again with the current ones.
