@@ -74,7 +74,7 @@ export function formatQueueReport(report: QueueReport): string {
 }
 
 export interface RetryResult {
-  /** Jobs moved from BullMQ's failed set back to waiting. */
+  /** Jobs moved from BullMQ's failed set back to waiting (or prioritized), their attempts counted afresh. */
   retriedFailed: number;
   /** Dead letters whose job was no longer in Redis, enqueued again under the same id. */
   requeuedDeadLetters: number;
@@ -83,16 +83,32 @@ export interface RetryResult {
 /**
  * Retries a queue's failed jobs: everything in BullMQ's failed set, plus dead letters whose job
  * Redis has since trimmed (re-added with the same job id, so processors' once-per-job-id claims
- * still hold). The dead letters are listed first and then marked retried, each only if it has not
- * failed again meanwhile: a retried job that fails again before this returns (a poison job fails in
+ * still hold). Both kinds get the queue's attempts and backoff again: a job still in Redis is
+ * retried one by one with `Job.retry` resetting `attemptsMade`/`attemptsStarted` (bulk `retryJobs`
+ * keeps `attemptsMade`, so the job would get a single try, and pushes every job to the wait list,
+ * dropping its priority). The failed set is read once, up front: a job retried here that fails
+ * again before this returns is not retried a second time. `Job.retry` moves a job only if it is
+ * still in the failed set (one Redis script), so two operators retrying at once run it once.
+ * The dead letters are listed first and then marked retried, each only if it has not failed again
+ * meanwhile: a retried job that fails again before this returns (a poison job fails in
  * milliseconds) stays a dead letter.
  */
 export async function retryFailed(config: AppConfig, queueName: QueueName): Promise<RetryResult> {
   return withQueues(config, async ({ queues, pool }) => {
     const queue = queues.get(queueName);
     const dead = await listDeadLetters(pool, queueName);
-    const retriedFailed = await queue.getFailedCount();
-    await queue.retryJobs({ state: 'failed', count: 1000 });
+    let retriedFailed = 0;
+    for (const id of await queue.getRanges(['failed'], 0, -1, true)) {
+      const job = await queue.getJob(id);
+      if (!job) continue; // removed meanwhile: its dead letter (if any) is re-added below
+      try {
+        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+        retriedFailed++;
+      } catch (error) {
+        if (await job.isFailed()) throw error;
+        // no longer failed: retried by someone else meanwhile
+      }
+    }
     let requeuedDeadLetters = 0;
     for (const letter of dead) {
       if (await queue.getJob(letter.jobId)) continue; // still in Redis: retried above (or already running again)
