@@ -301,7 +301,7 @@ export async function buildServer(web: WebServices): Promise<App> {
       emf: obs.emf,
     }),
   );
-  await app.register(queueBoard({ queues: web.queues, adminToken: config.secrets.adminApiToken }));
+  await app.register(queueBoard({ queues: web.queues, adminToken: config.secrets.adminApiToken, audit: web.audit }));
   await app.register(requestCounter({ db: deps.db, logger: deps.logger, flushIntervalMs: config.analytics.flushIntervalMs, whenDone: onReplyDone }));
 
   await app.register(degradeMode({ cluster: deps.cluster, windowSeconds: config.cluster.windowSeconds, outage }));

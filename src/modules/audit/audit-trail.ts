@@ -10,6 +10,17 @@ export type AdminChange = FieldChanges;
 
 /** What a route adds to its request's audit record. */
 export interface AdminActionNote {
+  /**
+   * The route acted through, when the request's own route is a catch-all that forwards it (the queue dashboard's
+   * `/admin/queues/*`: the dashboard's route, e.g. `/admin/queues/api/queues/:queueName/pause`).
+   * @defaultValue the request's route
+   */
+  route?: string;
+  /**
+   * What was acted on, when the request's params do not say it (the dashboard's queue and job).
+   * @defaultValue the request's params
+   */
+  target?: Record<string, unknown>;
   /** The product acted on, when the route's `:id` is not one (a product just created). */
   productId?: number;
   change?: AdminChange;
@@ -68,8 +79,8 @@ export function adminAuditTrail(audit: AuditService) {
         if (!MUTATIONS.has(request.method)) return;
         const note = notes.get(request) ?? {};
         if (reply.statusCode >= 400 && note.error === undefined) return;
-        const route = request.routeOptions.url ?? 'unmatched';
-        const target = (request.params ?? {}) as Record<string, unknown>;
+        const route = note.route ?? request.routeOptions.url ?? 'unmatched';
+        const target = note.target ?? ((request.params ?? {}) as Record<string, unknown>);
         const productId = note.productId ?? (PRODUCT_ROUTE.test(route) && typeof target.id === 'number' ? target.id : undefined);
         const traceId = getTraceId(request);
         const action = {

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { adminAuditTrail, noteAdminAction, type AuditService } from '../../modules/audit/index.ts';
 import type { QueueSet } from '../../platform/queue/queues.ts';
 import { sendError } from '../http/error-reply.ts';
 import { requireAdminToken } from './admin-auth.ts';
@@ -31,8 +32,14 @@ function forwardable(headers: IncomingHttpHeaders | Record<string, string | stri
  * forward to in-process (`inject`), with the request's raw body and the board's reply as they are. A failure
  * inside the board (Redis not answering) is rethrown here, so the web app's error handler answers it (a generic
  * 5xx with the request id, the cause logged), never the board's own reply, which would show the cause.
+ *
+ * Its changes (a job added, retried, promoted or deleted; a state cleaned; a queue paused or resumed) are admin
+ * actions like the API's: with `audit`, each successful POST/PUT/PATCH/DELETE is one `admin_actions` row with the
+ * caller's `X-Admin-Actor`, the board's own route (`/admin/queues/api/queues/:queueName/:jobId/clean`, not the
+ * forwarding catch-all) and its target: the queue, the job (the new job's id for an add) and the state cleaned or
+ * retried, as far as the route names them.
  */
-export function queueBoard(deps: { queues: QueueSet; adminToken: string }): FastifyPluginAsync {
+export function queueBoard(deps: { queues: QueueSet; adminToken: string; audit?: AuditService }): FastifyPluginAsync {
   return async (app) => {
     let board: Promise<Board> | undefined;
     let forwarded = 0;
@@ -55,12 +62,13 @@ export function queueBoard(deps: { queues: QueueSet; adminToken: string }): Fast
           route.config = { ...route.config, shed: false };
         });
         scope.addHook('onRequest', requireAdminToken(deps.adminToken));
+        if (deps.audit) await scope.register(adminAuditTrail(deps.audit));
         // The body goes to the board as it came: the board parses it.
         scope.removeAllContentTypeParsers();
         scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
         const forward = async (request: FastifyRequest, reply: FastifyReply) => {
-          const { instance, failures } = await loadBoard();
+          const { instance, failures, routes } = await loadBoard();
           const id = String(++forwarded);
           try {
             const response = await instance.inject({
@@ -71,11 +79,14 @@ export function queueBoard(deps: { queues: QueueSet; adminToken: string }): Fast
             });
             const failure = failures.get(id);
             if (failure) throw failure;
+            const matched = routes.get(id);
+            if (matched) noteAdminAction(request, { route: matched.route, target: getBoardTarget(matched.params, response.payload) });
             // A path the board has no route (or static file) for: the API's 404, in the error shape.
             if (response.headers[NOT_FOUND_MARK] !== undefined) return sendError(reply, 404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
             return reply.code(response.statusCode).headers(forwardable(response.headers)).send(response.rawPayload);
           } finally {
             failures.delete(id);
+            routes.delete(id);
           }
         };
         const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
@@ -91,6 +102,26 @@ interface Board {
   instance: FastifyInstance;
   /** The board's 5xx failures by forwarded request, until the forwarding route takes them. */
   failures: Map<string, Error>;
+  /** The board's route each forwarded mutation matched, and its params, until the forwarding route takes them. */
+  routes: Map<string, { route: string; params: Record<string, string> }>;
+}
+
+/** The board's params, named as the audit trail's targets are; plus the id of a job the request added. */
+function getBoardTarget(params: Record<string, string>, payload: string): Record<string, unknown> {
+  const target: Record<string, unknown> = {};
+  if (params.queueName !== undefined) target.queue = params.queueName;
+  if (params.jobId !== undefined) target.jobId = params.jobId;
+  if (params.queueStatus !== undefined) target.state = params.queueStatus;
+  if (params.schedulerId !== undefined) target.schedulerId = params.schedulerId;
+  if (target.jobId === undefined && target.queue !== undefined) {
+    try {
+      const added = (JSON.parse(payload) as { job?: { id?: unknown } }).job?.id;
+      if (typeof added === 'string' || typeof added === 'number') target.jobId = String(added);
+    } catch {
+      // not JSON (an empty 204): no job to name
+    }
+  }
+  return target;
 }
 
 /** The board itself, on its own Fastify instance (no logger: the web app logs the forwarded request). */
@@ -118,6 +149,13 @@ async function buildBoard(queues: QueueSet): Promise<Board> {
   // kept: its UI shows them by that translation key.
   instance.setNotFoundHandler((_request, reply) => reply.code(404).header(NOT_FOUND_MARK, '1').send());
   const failures = new Map<string, Error>();
+  const routes: Board['routes'] = new Map();
+  instance.addHook('onRequest', async (request) => {
+    const id = request.headers[FORWARD_ID];
+    if (typeof id === 'string' && request.method !== 'GET' && request.method !== 'HEAD') {
+      routes.set(id, { route: request.routeOptions.url ?? 'unmatched', params: (request.params ?? {}) as Record<string, string> });
+    }
+  });
   // Runs before the error handler above, with the request: a failure without a status of its own is a 5xx there.
   instance.addHook('onError', async (request, _reply, error: Error & { statusCode?: number }) => {
     const id = request.headers[FORWARD_ID];
@@ -125,5 +163,5 @@ async function buildBoard(queues: QueueSet): Promise<Board> {
   });
   await instance.register(serverAdapter.registerPlugin(), { prefix: QUEUE_BOARD_PATH });
   await instance.ready();
-  return { instance, failures };
+  return { instance, failures, routes };
 }
