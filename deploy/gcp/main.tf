@@ -962,6 +962,26 @@ resource "google_monitoring_alert_policy" "outbox_relay_stuck" {
   notification_channels = google_monitoring_notification_channel.email[*].id
 }
 
+resource "google_monitoring_alert_policy" "queue_dead_letters" {
+  display_name = "QueueDeadLetters (warning)"
+  combiner = "OR"
+  severity = "WARNING"
+  conditions {
+    display_name = "Dead letters (jobs that exhausted their attempts) not retried, for 5 minutes"
+    condition_prometheus_query_language {
+      query = "max by (queue) (queue_dead_letters) > 0"
+      duration = "300s"
+      evaluation_interval = "60s"
+      alert_rule = "QueueDeadLetters"
+    }
+  }
+  documentation {
+    content = "Dead letters (jobs that exhausted their attempts) not retried, for 5 minutes. Action: investigate. Runbook: docs/runbook.md#queuedeadletters"
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
 resource "google_monitoring_alert_policy" "elevated_cpu_usage" {
   display_name = "ElevatedCpuUsage (warning)"
   combiner = "OR"

@@ -221,6 +221,14 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
     series: stuckAge('outbox_oldest_unrelayed_age_seconds', '', 60, 10),
     quiet: movingAge('outbox_oldest_unrelayed_age_seconds', '', 60),
   },
+  QueueDeadLetters: {
+    startMinute: 10,
+    windowMinutes: 0,
+    // Two email jobs dead-lettered at minute 10, reported alike by two instances.
+    series: [web, web2].map((instance) => ({ series: `queue_dead_letters{queue="email",${instance}}`, values: '0x9 2x30' })),
+    labels: { queue: 'email' },
+    quiet: [{ name: 'dead letters retried within 5 minutes', series: [web, web2].map((instance) => ({ series: `queue_dead_letters{queue="email",${instance}}`, values: '0x9 2x3 0x30' })) }],
+  },
 
   ElevatedCpuUsage: { startMinute: 4, windowMinutes: 1, series: cpu(4, 0.75), labels: { role: 'web' } },
   ElevatedMemoryUsage: { startMinute: 4, windowMinutes: 0, series: memory(4, 0.75), labels: { role: 'web' } },

@@ -316,6 +316,23 @@ describe('failures that must page', { skip: promtool ? false : NO_PROMTOOL }, ()
     );
   });
 
+  it('alerts when jobs are dead letters nobody has retried (attempts exhausted), however few, on any queue', () => {
+    // From minute 10 two email jobs have exhausted their attempts (a mail server refusing them): each instance reports the
+    // same dead_letters count. A rate of failures over 5 minutes (HighJobFailureRate) forgets them once the window
+    // passes, and a handful among many completed jobs never reaches its 1 %; the letters wait for `queues retry-failed`.
+    assertPages(
+      'QueueDeadLetters',
+      20,
+      [
+        { series: `queue_jobs_processed_total{queue="email",name="send-order-confirmation",status="completed",${worker}}`, values: '0+1000x30' },
+        { series: `queue_dead_letters{queue="email",${webInstance}}`, values: '0x9 2x20' },
+        { series: `queue_dead_letters{queue="email",${worker}}`, values: '0x9 2x20' },
+      ],
+      { queue: 'email' },
+      'jobs are dead letters',
+    );
+  });
+
   it('pages when signed payment webhooks cannot be applied (refused as malformed, or failing with a 5xx)', () => {
     // From minute 10 every signed Stripe event fails: a PostgreSQL outage (5xx, outcome "failed") or an API version
     // the shop cannot read (400, outcome "malformed"). Paid orders stay unpaid and expire while the buyers paid.

@@ -314,6 +314,19 @@ export const ALERT_RULES: readonly AlertRule[] = [
     action: 'investigate',
     source: 'stuck-work',
   },
+  {
+    name: 'QueueDeadLetters',
+    severity: 'warning',
+    summary: 'Dead letters (jobs that exhausted their attempts) not retried, for 5 minutes',
+    description:
+      'Jobs of the {{ $labels.queue }} queue exhausted their attempts or failed for good and wait in dead_letters: none of them runs again until an operator retries them (`salescale queues retry-failed {{ $labels.queue }}`), however few they are and however long ago they failed.',
+    // Every instance reads the same table: `max`. A level, not a rate: a dead letter stays until it is retried,
+    // while HighJobFailureRate's 5-minute ratio forgets it (and a handful among many jobs never reaches its 1 %).
+    expr: 'max by (queue) (queue_dead_letters) > 0',
+    forSeconds: 300,
+    action: 'investigate',
+    source: 'stuck-work',
+  },
 
   // WARNING
   {
