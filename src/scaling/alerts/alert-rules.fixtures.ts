@@ -275,8 +275,8 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
     startMinute: 10,
     windowMinutes: 5,
     series: [
-      { series: 'queue_job_duration_seconds_sum{queue="email",name="order-confirmation",role="worker",instance_id="worker-1"}', values: '0+1x9 19+10x30' },
-      { series: 'queue_job_duration_seconds_count{queue="email",name="order-confirmation",role="worker",instance_id="worker-1"}', values: '0+1x40' },
+      { series: 'queue_job_duration_seconds_sum{queue="email",name="send-order-confirmation",role="worker",instance_id="worker-1"}', values: '0+1x9 19+10x30' },
+      { series: 'queue_job_duration_seconds_count{queue="email",name="send-order-confirmation",role="worker",instance_id="worker-1"}', values: '0+1x40' },
     ],
     labels: { queue: 'email' },
   },
@@ -284,8 +284,8 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
     startMinute: 10,
     windowMinutes: 5,
     series: [
-      { series: 'queue_jobs_processed_total{queue="email",name="order-confirmation",status="completed",role="worker",instance_id="worker-1"}', values: '0+100x40' },
-      { series: 'queue_jobs_processed_total{queue="email",name="order-confirmation",status="failed",role="worker",instance_id="worker-1"}', values: '0x9 5+5x30' },
+      { series: 'queue_jobs_processed_total{queue="email",name="send-order-confirmation",status="completed",role="worker",instance_id="worker-1"}', values: '0+100x40' },
+      { series: 'queue_jobs_processed_total{queue="email",name="send-order-confirmation",status="failed",role="worker",instance_id="worker-1"}', values: '0x9 5+5x30' },
     ],
     labels: { queue: 'email' },
     // A blip: half the attempts fail and are retried, and every job completes in the end.
@@ -293,9 +293,9 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
       {
         name: 'retried attempts whose jobs complete',
         series: [
-          { series: 'queue_jobs_processed_total{queue="email",name="order-confirmation",status="completed",role="worker",instance_id="worker-1"}', values: '0+100x40' },
-          { series: 'queue_jobs_processed_total{queue="email",name="order-confirmation",status="retried",role="worker",instance_id="worker-1"}', values: '0x9 50+50x30' },
-          { series: 'queue_jobs_processed_total{queue="email",name="order-confirmation",status="failed",role="worker",instance_id="worker-1"}', values: '0x40' },
+          { series: 'queue_jobs_processed_total{queue="email",name="send-order-confirmation",status="completed",role="worker",instance_id="worker-1"}', values: '0+100x40' },
+          { series: 'queue_jobs_processed_total{queue="email",name="send-order-confirmation",status="retried",role="worker",instance_id="worker-1"}', values: '0x9 50+50x30' },
+          { series: 'queue_jobs_processed_total{queue="email",name="send-order-confirmation",status="failed",role="worker",instance_id="worker-1"}', values: '0x40' },
         ],
       },
     ],
