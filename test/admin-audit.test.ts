@@ -127,6 +127,9 @@ describe('admin audit trail', () => {
       endsAt: { before: '2027-01-01T12:00:00.000Z', after: '2027-01-01T14:00:00.000Z' },
       waitingRoom: { before: { enabled: false, admissionPerSecond: null, paused: false }, after: { enabled: true, admissionPerSecond: null, paused: false } },
     });
+    // The create is filed under the new event's id, as its later changes are (their `:id`).
+    const created = lines.findLast((l) => l.msg === 'admin action' && l.admin?.route === '/api/v1/admin/sale-events' && l.admin?.method === 'POST');
+    assert.deepEqual(created?.admin?.target, { id: saleId }, 'the sale event created is the target of its create');
   });
 
   it('records an order cancelled or refunded and a degrade mode switched, before → after', async () => {

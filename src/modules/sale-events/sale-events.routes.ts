@@ -22,9 +22,12 @@ export function saleEventAdminRoutes(saleEvents: SaleEventService, hooks: SaleEv
     app.get('/sale-events/:id', { schema: { ...common, params: IdParams, response: { 200: Type.Ref('SaleEvent'), ...errorResponses(401, 404) } } }, (request) =>
       saleEvents.get(request.params.id),
     );
-    app.post('/sale-events', { schema: { ...common, body: CreateSaleEventBody, response: { 201: Type.Ref('SaleEvent'), ...errorResponses(400, 401, 422) } } }, async (request, reply) =>
-      reply.code(201).send(await saleEvents.create(request.body)),
-    );
+    app.post('/sale-events', { schema: { ...common, body: CreateSaleEventBody, response: { 201: Type.Ref('SaleEvent'), ...errorResponses(400, 401, 422) } } }, async (request, reply) => {
+      const saleEvent = await saleEvents.create(request.body);
+      // Filed under the new event's id, as its later changes are (their `:id`).
+      noteAdminAction(request, { target: { id: saleEvent.id } });
+      return reply.code(201).send(saleEvent);
+    });
     app.patch('/sale-events/:id', { schema: { ...common, params: IdParams, body: UpdateSaleEventBody, response: { 200: Type.Ref('SaleEvent'), ...errorResponses(400, 401, 404, 422) } } }, async (request) => {
       const { saleEvent, change } = await saleEvents.update(request.params.id, request.body);
       if (request.body.waitingRoom !== undefined) await hooks.waitingRoomChanged?.(saleEvent);
