@@ -10,7 +10,7 @@ import { classifyDatabaseFailure, redactStatementParameters } from '../platform/
 import { listenOrExplain } from '../platform/http/listen-error.ts';
 import { createOutboxRelay, type OutboxRelay } from '../platform/outbox/outbox-relay.ts';
 import { createPlatform, type Platform } from '../platform/platform.ts';
-import { recordDeadLetter } from '../platform/queue/dead-letters.ts';
+import { closeDeadLetterOnCompletion, recordDeadLetter } from '../platform/queue/dead-letters.ts';
 import { isPutBack, retryLater, type JobHandlers } from '../platform/queue/processing.ts';
 import { JOBS, type JobName, type QueueName } from '../platform/queue/queue-definitions.ts';
 import { type JobOutcome, queueMetricsFor } from '../platform/queue/queue-metrics.ts';
@@ -121,7 +121,16 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
         let delayed = false;
         try {
           if (!handler) throw new UnrecoverableError(`no processor for job "${job.name}" on queue ${queue}`);
-          return await handler(job, token);
+          const result = await handler(job, token);
+          // Before BullMQ marks the job completed, so no one sees it completed with its letter open. The work is done:
+          // a letter left open (PostgreSQL not answering) is re-added by `queues retry-failed` only once Redis dropped
+          // the job, and that run (processors are idempotent per job id) closes it.
+          if (job.id) {
+            await closeDeadLetterOnCompletion(db.pools.primary, queue, job.id).catch((dlqError: unknown) =>
+              logger.warn({ err: dlqError, queue, jobId: job.id }, 'could not close the dead letter of a completed job'),
+            );
+          }
+          return result;
         } catch (error) {
           // The job moved itself to the delayed set (it runs later): not a failure.
           if (error instanceof DelayedError) {

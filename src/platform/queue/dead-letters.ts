@@ -14,6 +14,17 @@ export async function recordDeadLetter(pool: pg.Pool, queue: string, job: Job, r
   );
 }
 
+/**
+ * Closes the job's dead letter, if it has one open: called by the worker once the job ran to completion, however it
+ * came to run again (`queues retry-failed`, the dashboard's retry or retry-all, BullMQ's API, a re-added letter).
+ * So a letter means work not done, and closes exactly when it is done: the gauge and QueueDeadLetters resolve, and
+ * `queues retry-failed` never re-adds (and runs twice) a job that completed. One primary-key lookup per completed
+ * job, which updates nothing for a job that never was a dead letter.
+ */
+export async function closeDeadLetterOnCompletion(pool: pg.Pool, queue: string, jobId: string): Promise<void> {
+  await pool.query('UPDATE dead_letters SET retried_at = now() WHERE queue = $1 AND job_id = $2 AND retried_at IS NULL', [queue, jobId]);
+}
+
 /** The options worth keeping to re-enqueue the job (never its id or timestamps). */
 function persistableOptions(job: Job): Record<string, unknown> {
   const { priority, attempts, backoff, lifo } = job.opts;

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { retryFailed } from '../../src/cli/queues.ts';
+import { createLogger } from '../../src/platform/logger/logger.ts';
+import { enqueueInTransaction, outboxJobId } from '../../src/platform/outbox/outbox.ts';
+import { createPlatform } from '../../src/platform/platform.ts';
+import { JOBS, QUEUES } from '../../src/platform/queue/queue-definitions.ts';
+import { createQueueSet, type QueueSet } from '../../src/platform/queue/queues.ts';
+import { startWorker, type RunningWorker } from '../../src/worker/worker-role.ts';
+import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { waitFor } from '../helpers/queues.ts';
+
+let t: TestApp;
+let worker: RunningWorker;
+let queues: QueueSet;
+/** How many more attempts of each job fail (the mail server refuses them). */
+const failuresLeft = new Map<string, number>();
+const handled: string[] = [];
+before(async () => {
+  t = await createTestApp({ QUEUE_ATTEMPTS: 'email=2', QUEUE_BACKOFF_MS: 'email=10', WORKER_QUEUES: 'email', OUTBOX_POLL_INTERVAL_MS: '50' });
+  queues = createQueueSet({ connection: t.platform.redis, redisPrefix: t.config.redis.prefix });
+  worker = await startWorker(t.config, {
+    http: false,
+    platform: createPlatform(t.config, 'worker', createLogger({ level: 'silent' })),
+    handlers: {
+      [JOBS.sendWelcomeEmail]: async (job) => {
+        handled.push(job.id!);
+        const left = failuresLeft.get(job.id!) ?? 0;
+        if (left > 0) {
+          failuresLeft.set(job.id!, left - 1);
+          throw new Error('mail server says no');
+        }
+      },
+    },
+  });
+});
+after(async () => {
+  await worker?.shutdown('test');
+  await worker?.platform.close();
+  await queues?.close();
+  await t?.close();
+});
+
+/** `queue_dead_letters{queue="email"}` as the web role's /metrics reports it (absent: 0). */
+async function deadLetterGauge(): Promise<number> {
+  const metrics = await t.app.inject({ url: '/metrics' });
+  const line = metrics.body.split('\n').find((row) => row.startsWith('queue_dead_letters{') && row.includes('queue="email"'));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+describe('a dead letter retried from the queue dashboard', () => {
+  it('is no longer a dead letter once the retried job completes: QueueDeadLetters resolves and `queues retry-failed` does not run it again', async () => {
+    const [outboxId] = await enqueueInTransaction(t.platform.db.primary, [
+      { queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email: 'board@example.com', name: 'Board' } },
+    ]);
+    const jobId = outboxJobId(outboxId!);
+    failuresLeft.set(jobId, 2); // exhausts QUEUE_ATTEMPTS=email=2
+    await waitFor('the job to be a dead letter in the failed set', async () => {
+      const job = await queues.get(QUEUES.email).getJob(jobId);
+      return job && (await job.getState()) === 'failed' ? true : undefined;
+    });
+    assert.equal(await deadLetterGauge(), 1);
+
+    // The mail server is back; the operator retries the job from the dashboard (the runbook's Confirm step shows it there).
+    const retried = await t.app.inject({ method: 'PUT', url: `/admin/queues/api/queues/${QUEUES.email}/${jobId}/retry`, headers: { ...t.admin, 'x-admin-actor': 'carol' } });
+    assert.equal(retried.statusCode, 204, retried.body);
+    await waitFor('the retried job to complete', async () => {
+      const job = await queues.get(QUEUES.email).getJob(jobId);
+      return job && (await job.getState()) === 'completed' ? true : undefined;
+    });
+    const gaugeAfterBoardRetry = await deadLetterGauge();
+    // Later, the completed job falls out of Redis (keepCompleted), and someone runs the runbook's retry-failed.
+    await queues.get(QUEUES.email).remove(jobId);
+    const runsBefore = handled.filter((id) => id === jobId).length;
+    const retry = await retryFailed(t.config, QUEUES.email);
+    if (retry.requeuedDeadLetters > 0) await waitFor('the re-added job to run', async () => handled.filter((id) => id === jobId).length > runsBefore);
+
+    assert.deepEqual(
+      { gaugeAfterBoardRetry, retry, runsOfTheCompletedJobAgain: handled.filter((id) => id === jobId).length - runsBefore },
+      { gaugeAfterBoardRetry: 0, retry: { retriedFailed: 0, requeuedDeadLetters: 0 }, runsOfTheCompletedJobAgain: 0 },
+      'the dashboard retry left the dead letter unretried: the gauge (and QueueDeadLetters) stays up for a completed job, and retry-failed re-adds and runs it again',
+    );
+  });
+});
