@@ -4,6 +4,7 @@ import { getCliConnectionConfig } from '../platform/db/cli-connection.ts';
 import { listDeadLetters, markDeadLettersRetried } from '../platform/queue/dead-letters.ts';
 import { QUEUE_NAMES, type QueueName } from '../platform/queue/queue-definitions.ts';
 import { createQueueSet, jobOptions } from '../platform/queue/queues.ts';
+import { retryJobAfresh } from '../platform/queue/retry.ts';
 import { closeRedis, createRedis, waitForRedis } from '../platform/redis/redis.ts';
 
 export interface QueueDepth {
@@ -101,13 +102,7 @@ export async function retryFailed(config: AppConfig, queueName: QueueName): Prom
     for (const id of await queue.getRanges(['failed'], 0, -1, true)) {
       const job = await queue.getJob(id);
       if (!job) continue; // removed meanwhile: its dead letter (if any) is re-added below
-      try {
-        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-        retriedFailed++;
-      } catch (error) {
-        if (await job.isFailed()) throw error;
-        // no longer failed: retried by someone else meanwhile
-      }
+      if (await retryJobAfresh(job, 'failed')) retriedFailed++; // false: retried by someone else meanwhile
     }
     let requeuedDeadLetters = 0;
     for (const letter of dead) {

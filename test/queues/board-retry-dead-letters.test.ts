@@ -81,4 +81,28 @@ describe('a dead letter retried from the queue dashboard', () => {
       'the dashboard retry left the dead letter unretried: the gauge (and QueueDeadLetters) stays up for a completed job, and retry-failed re-adds and runs it again',
     );
   });
+  it("gets the queue's attempts again, as `queues retry-failed` gives them (a mail server still flaky is ridden out)", async () => {
+    const [outboxId] = await enqueueInTransaction(t.platform.db.primary, [
+      { queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email: 'flaky@example.com', name: 'Flaky' } },
+    ]);
+    const jobId = outboxJobId(outboxId!);
+    failuresLeft.set(jobId, 3); // exhausts QUEUE_ATTEMPTS=email=2, then fails once more after the retry
+    await waitFor('the job to be a dead letter in the failed set', async () => {
+      const job = await queues.get(QUEUES.email).getJob(jobId);
+      return job && (await job.getState()) === 'failed' ? true : undefined;
+    });
+    const retried = await t.app.inject({ method: 'PUT', url: `/admin/queues/api/queues/${QUEUES.email}/${jobId}/retry`, headers: { ...t.admin, 'x-admin-actor': 'carol' } });
+    assert.equal(retried.statusCode, 204, retried.body);
+    await waitFor('the retried job to complete, or fail for good', async () => {
+      const job = await queues.get(QUEUES.email).getJob(jobId);
+      const state = job ? await job.getState() : undefined;
+      return job && (job.finishedOn ?? 0) > 0 && (state === 'completed' || state === 'failed') ? true : undefined;
+    });
+    const job = await queues.get(QUEUES.email).getJob(jobId);
+    assert.deepEqual(
+      { state: await job!.getState(), attemptsAfterRetry: handled.filter((id) => id === jobId).length - 2 },
+      { state: 'completed', attemptsAfterRetry: 2 },
+      "the dashboard's retry kept attemptsMade: one attempt, no backoff, dead-lettered again on its first failure",
+    );
+  });
 });

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { adminAuditTrail, noteAdminAction, type AuditService } from '../../modules/audit/index.ts';
 import type { QueueSet } from '../../platform/queue/queues.ts';
+import { isRetriableState, retryAllAfresh, retryJobAfresh } from '../../platform/queue/retry.ts';
 import { sendError } from '../http/error-reply.ts';
 import { requireAdminToken } from './admin-auth.ts';
 
@@ -9,6 +10,10 @@ export const QUEUE_BOARD_PATH = '/admin/queues';
 
 /** Names each forwarded request, so that a failure inside the board finds its way back to it. */
 const FORWARD_ID = 'x-salescale-board-forward';
+
+/** The board's retry routes (`@bull-board/api` routes.js), answered by `buildBoard`'s own retry. */
+const BOARD_RETRY_JOB = `${QUEUE_BOARD_PATH}/api/queues/:queueName/:jobId/retry`;
+const BOARD_RETRY_ALL = `${QUEUE_BOARD_PATH}/api/queues/:queueName/retry/:queueStatus`;
 
 /** Marks the board's reply to a path it has no route for (see `buildBoard`). */
 const NOT_FOUND_MARK = 'x-salescale-board-not-found';
@@ -155,6 +160,28 @@ async function buildBoard(queues: QueueSet): Promise<Board> {
     if (typeof id === 'string' && request.method !== 'GET' && request.method !== 'HEAD') {
       routes.set(id, { route: request.routeOptions.url ?? 'unmatched', params: (request.params ?? {}) as Record<string, string> });
     }
+  });
+  // The board's retry and retry-all call BullMQ's `Job.retry(state)`, which keeps `attemptsMade`: a job retried there got
+  // one try and no backoff. Both are answered here instead, with the retry `queues retry-failed` uses (attempts counted
+  // afresh), in the board's reply shapes; what they cannot act on (an unknown queue or job, a state not retriable)
+  // goes on to the board's handler and its refusal.
+  instance.addHook('preHandler', async (request, reply) => {
+    const route = request.routeOptions.url;
+    if (request.method !== 'PUT' || (route !== BOARD_RETRY_JOB && route !== BOARD_RETRY_ALL)) return;
+    const params = request.params as { queueName: string; jobId?: string; queueStatus?: string };
+    const queue = queues.all().find((candidate) => candidate.name === params.queueName);
+    if (!queue) return;
+    if (route === BOARD_RETRY_ALL) {
+      if (!params.queueStatus || !isRetriableState(params.queueStatus)) return;
+      const { retried, failures } = await retryAllAfresh(queue, params.queueStatus);
+      if (failures.length > 0) throw failures[0]!.error;
+      return reply.code(200).send({ retried, skipped: 0 });
+    }
+    const job = params.jobId === undefined ? undefined : await queue.getJob(params.jobId);
+    const state = job ? await job.getState() : undefined;
+    if (!job || !state || !isRetriableState(state)) return;
+    await retryJobAfresh(job, state);
+    return reply.code(204).send();
   });
   // Runs before the error handler above, with the request: a failure without a status of its own is a 5xx there.
   instance.addHook('onError', async (request, _reply, error: Error & { statusCode?: number }) => {
