@@ -4,7 +4,7 @@ import { getCliConnectionConfig } from '../platform/db/cli-connection.ts';
 import { listDeadLetters, markDeadLettersRetried } from '../platform/queue/dead-letters.ts';
 import { QUEUE_NAMES, type QueueName } from '../platform/queue/queue-definitions.ts';
 import { createQueueSet, jobOptions } from '../platform/queue/queues.ts';
-import { retryJobAfresh } from '../platform/queue/retry.ts';
+import { retryAllAfresh } from '../platform/queue/retry.ts';
 import { closeRedis, createRedis, waitForRedis } from '../platform/redis/redis.ts';
 
 export interface QueueDepth {
@@ -79,17 +79,16 @@ export interface RetryResult {
   retriedFailed: number;
   /** Dead letters whose job was no longer in Redis, enqueued again under the same id. */
   requeuedDeadLetters: number;
+  /** Jobs that could not be retried (Redis or BullMQ refused): each stays failed, its letter open; the others went on. */
+  failures: { jobId: string; reason: string }[];
 }
 
 /**
  * Retries a queue's failed jobs: everything in BullMQ's failed set, plus dead letters whose job
  * Redis has since trimmed (re-added with the same job id, so processors' once-per-job-id claims
- * still hold). Both kinds get the queue's attempts and backoff again: a job still in Redis is
- * retried one by one with `Job.retry` resetting `attemptsMade`/`attemptsStarted` (bulk `retryJobs`
- * keeps `attemptsMade`, so the job would get a single try, and pushes every job to the wait list,
- * dropping its priority). The failed set is read once, up front: a job retried here that fails
- * again before this returns is not retried a second time. `Job.retry` moves a job only if it is
- * still in the failed set (one Redis script), so two operators retrying at once run it once.
+ * still hold). Both kinds get the queue's attempts and backoff again (`retryAllAfresh`, the
+ * dashboard's retry too). A job that cannot be retried does not stop the others: it is reported
+ * in `failures` and its letter stays open.
  * The dead letters are listed first and then marked retried, each only if it has not failed again
  * meanwhile: a retried job that fails again before this returns (a poison job fails in
  * milliseconds) stays a dead letter.
@@ -98,19 +97,20 @@ export async function retryFailed(config: AppConfig, queueName: QueueName): Prom
   return withQueues(config, async ({ queues, pool }) => {
     const queue = queues.get(queueName);
     const dead = await listDeadLetters(pool, queueName);
-    let retriedFailed = 0;
-    for (const id of await queue.getRanges(['failed'], 0, -1, true)) {
-      const job = await queue.getJob(id);
-      if (!job) continue; // removed meanwhile: its dead letter (if any) is re-added below
-      if (await retryJobAfresh(job, 'failed')) retriedFailed++; // false: retried by someone else meanwhile
-    }
+    const failed = await retryAllAfresh(queue, 'failed');
+    const failures = failed.failures.map(({ jobId, error }) => ({ jobId, reason: error.message }));
     let requeuedDeadLetters = 0;
     for (const letter of dead) {
       if (await queue.getJob(letter.jobId)) continue; // still in Redis: retried above (or already running again)
-      await queue.add(letter.name, letter.data, { ...jobOptions(letter.name, letter.opts), jobId: letter.jobId });
-      requeuedDeadLetters++;
+      try {
+        await queue.add(letter.name, letter.data, { ...jobOptions(letter.name, letter.opts), jobId: letter.jobId });
+        requeuedDeadLetters++;
+      } catch (error) {
+        failures.push({ jobId: letter.jobId, reason: (error as Error).message });
+      }
     }
-    await markDeadLettersRetried(pool, queueName, dead);
-    return { retriedFailed, requeuedDeadLetters };
+    const notRetried = new Set(failures.map((failure) => failure.jobId));
+    await markDeadLettersRetried(pool, queueName, dead.filter((letter) => !notRetried.has(letter.jobId)));
+    return { retriedFailed: failed.retried, requeuedDeadLetters, failures };
   });
 }

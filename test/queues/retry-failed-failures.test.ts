@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { retryFailed } from '../../src/cli/queues.ts';
+import { loadConfig } from '../../src/platform/config/config.ts';
+import { JOBS } from '../../src/platform/queue/queue-definitions.ts';
+import type { QueueSet } from '../../src/platform/queue/queues.ts';
+import { createQueueFixture, type QueueFixture } from '../helpers/queues.ts';
+
+const MAIN = join(import.meta.dirname, '../../src/main.ts');
+
+let f: QueueFixture;
+let queues: QueueSet;
+before(async () => {
+  f = await createQueueFixture();
+  queues = await f.inspect();
+});
+after(async () => {
+  await f?.close();
+});
+beforeEach(async () => {
+  await f.db.pools.primary.query('DELETE FROM dead_letters');
+  await queues.get('email').obliterate({ force: true });
+});
+
+/**
+ * Two dead letters Redis no longer holds, the older one with an option BullMQ refuses (a float priority, as a letter
+ * written by an older release could hold), so re-adding it throws.
+ */
+async function insertLetters(): Promise<void> {
+  await f.db.pools.primary.query(
+    `INSERT INTO dead_letters (queue, job_id, name, data, opts, failed_reason, attempts_made, failed_at) VALUES
+       ('email', 'outbox-refused', $1, '{"email":"a@example.com","name":"A"}', '{"priority":1.5}', 'mail server says no', 3, now() - interval '2 minutes'),
+       ('email', 'outbox-fine', $1, '{"email":"b@example.com","name":"B"}', '{}', 'mail server says no', 3, now() - interval '1 minute')`,
+    [JOBS.sendWelcomeEmail],
+  );
+}
+
+async function openLetters(): Promise<string[]> {
+  const { rows } = await f.db.pools.primary.query<{ job_id: string }>("SELECT job_id FROM dead_letters WHERE queue = 'email' AND retried_at IS NULL ORDER BY job_id");
+  return rows.map((row) => row.job_id);
+}
+
+describe('`queues retry-failed` when one job cannot be retried', () => {
+  it('retries the others, closes their letters and reports the one that failed', async () => {
+    await insertLetters();
+    const result = await retryFailed(loadConfig(f.env), 'email');
+    assert.deepEqual(
+      {
+        retried: { retriedFailed: result.retriedFailed, requeuedDeadLetters: result.requeuedDeadLetters },
+        failures: result.failures.map((failure) => [failure.jobId, /float/i.test(failure.reason)]),
+        open: await openLetters(),
+        requeued: Boolean(await queues.get('email').getJob('outbox-fine')),
+      },
+      { retried: { retriedFailed: 0, requeuedDeadLetters: 1 }, failures: [['outbox-refused', true]], open: ['outbox-refused'], requeued: true },
+    );
+  });
+  it('the command exits non-zero after the others, naming the job that failed', async () => {
+    await insertLetters();
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+      execFile(process.execPath, [MAIN, 'queues', 'retry-failed', 'email'], { env: { PATH: process.env.PATH ?? '', ...f.env }, timeout: 60_000 }, (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+      ),
+    );
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stdout, /1 dead letters enqueued again/);
+    assert.match(run.stderr, /outbox-refused/);
+    assert.deepEqual(await openLetters(), ['outbox-refused']);
+  });
+});
