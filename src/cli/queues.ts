@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { requireServices, type AppConfig } from '../platform/config/config.ts';
 import { getCliConnectionConfig } from '../platform/db/cli-connection.ts';
-import { listDeadLetters, markDeadLettersRetried } from '../platform/queue/dead-letters.ts';
+import { type DeadLetter, type DeadLetterCursor, getDeadLetterClock, listDeadLetterPage, markDeadLettersRetried } from '../platform/queue/dead-letters.ts';
 import { QUEUE_NAMES, type QueueName } from '../platform/queue/queue-definitions.ts';
 import { createQueueSet, jobOptions } from '../platform/queue/queues.ts';
 import { retryAllAfresh } from '../platform/queue/retry.ts';
@@ -83,34 +83,56 @@ export interface RetryResult {
   failures: { jobId: string; reason: string }[];
 }
 
+export interface RetryOptions {
+  /** Failed-set ids and dead letters read per round trip. @defaultValue 1000 */
+  pageSize?: number;
+}
+
 /**
  * Retries a queue's failed jobs: everything in BullMQ's failed set, plus dead letters whose job
  * Redis has since trimmed (re-added with the same job id, so processors' once-per-job-id claims
  * still hold). Both kinds get the queue's attempts and backoff again (`retryAllAfresh`, the
  * dashboard's retry too). A job that cannot be retried does not stop the others: it is reported
  * in `failures` and its letter stays open.
- * The dead letters are listed first and then marked retried, each only if it has not failed again
- * meanwhile: a retried job that fails again before this returns (a poison job fails in
- * milliseconds) stays a dead letter.
+ *
+ * The failed set first, then the letters, both in pages of `pageSize`. A letter whose job Redis
+ * still holds is left open: it is closed by the worker when its job completes (`closeDeadLetterOnCompletion`),
+ * whichever path retried it, so there is no window in which a job is retried here and its letter
+ * missed or closed early (a job whose last attempt fails while this runs is either retried here and
+ * closes on completion, or still failed and waits for the next run). A letter whose job Redis dropped
+ * is re-added and closed at once, only if it is still the failure that was read (`markDeadLettersRetried`):
+ * the re-added job is a new run, whose own exhaustion writes the letter again. Only letters written
+ * before the run started are read, so a re-added job that fails again at once is not re-added twice.
  */
-export async function retryFailed(config: AppConfig, queueName: QueueName): Promise<RetryResult> {
+export async function retryFailed(config: AppConfig, queueName: QueueName, options: RetryOptions = {}): Promise<RetryResult> {
+  const pageSize = options.pageSize ?? 1000;
   return withQueues(config, async ({ queues, pool }) => {
     const queue = queues.get(queueName);
-    const dead = await listDeadLetters(pool, queueName);
-    const failed = await retryAllAfresh(queue, 'failed');
+    // Letters written after this are failures of this run's retries: the next run's work.
+    const startedAt = await getDeadLetterClock(pool);
+    const failed = await retryAllAfresh(queue, 'failed', pageSize);
     const failures = failed.failures.map(({ jobId, error }) => ({ jobId, reason: error.message }));
     let requeuedDeadLetters = 0;
-    for (const letter of dead) {
-      if (await queue.getJob(letter.jobId)) continue; // still in Redis: retried above (or already running again)
-      try {
-        await queue.add(letter.name, letter.data, { ...jobOptions(letter.name, letter.opts), jobId: letter.jobId });
-        requeuedDeadLetters++;
-      } catch (error) {
-        failures.push({ jobId: letter.jobId, reason: (error as Error).message });
+    let cursor: DeadLetterCursor | undefined;
+    for (;;) {
+      const page = await listDeadLetterPage(pool, queueName, startedAt, cursor, pageSize);
+      if (page.length === 0) break;
+      cursor = page.at(-1);
+      // One pipelined round trip for the page (ioredis sends concurrent commands together).
+      const held = await Promise.all(page.map((letter) => queue.getJob(letter.jobId)));
+      const requeued: DeadLetter[] = [];
+      for (const [i, letter] of page.entries()) {
+        if (held[i]) continue; // still in Redis: retried above, running, or waiting; closed when it completes
+        try {
+          await queue.add(letter.name, letter.data, { ...jobOptions(letter.name, letter.opts), jobId: letter.jobId });
+          requeued.push(letter);
+        } catch (error) {
+          failures.push({ jobId: letter.jobId, reason: (error as Error).message });
+        }
       }
+      requeuedDeadLetters += requeued.length;
+      await markDeadLettersRetried(pool, queueName, requeued);
     }
-    const notRetried = new Set(failures.map((failure) => failure.jobId));
-    await markDeadLettersRetried(pool, queueName, dead.filter((letter) => !notRetried.has(letter.jobId)));
     return { retriedFailed: failed.retried, requeuedDeadLetters, failures };
   });
 }

@@ -69,3 +69,23 @@ describe('`queues retry-failed` when one job cannot be retried', () => {
     assert.deepEqual(await openLetters(), ['outbox-refused']);
   });
 });
+
+describe('`queues retry-failed` in pages', () => {
+  it('re-adds and closes every letter Redis dropped across pages, and leaves open the letters of jobs Redis still holds', async () => {
+    const ids = ['outbox-p1', 'outbox-p2', 'outbox-p3', 'outbox-p4', 'outbox-p5', 'outbox-h1', 'outbox-h2', 'outbox-h3'];
+    // All failed at the same instant: the page boundaries fall between letters of one failed_at.
+    await f.db.pools.primary.query(
+      `INSERT INTO dead_letters (queue, job_id, name, data, opts, failed_reason, attempts_made, failed_at)
+       SELECT 'email', id, $1, '{"email":"p@example.com","name":"P"}', '{}', 'mail server says no', 3, '2026-01-01T00:00:00Z' FROM unnest($2::text[]) AS id`,
+      [JOBS.sendWelcomeEmail, ids],
+    );
+    // Jobs Redis still holds (waiting: already retried by someone, not completed yet).
+    for (const id of ['outbox-h1', 'outbox-h2', 'outbox-h3']) await queues.get('email').add(JOBS.sendWelcomeEmail, {}, { jobId: id });
+    const result = await retryFailed(loadConfig(f.env), 'email', { pageSize: 2 });
+    const requeued = await Promise.all(['outbox-p1', 'outbox-p2', 'outbox-p3', 'outbox-p4', 'outbox-p5'].map(async (id) => Boolean(await queues.get('email').getJob(id))));
+    assert.deepEqual(
+      { result, open: await openLetters(), requeued },
+      { result: { retriedFailed: 0, requeuedDeadLetters: 5, failures: [] }, open: ['outbox-h1', 'outbox-h2', 'outbox-h3'], requeued: [true, true, true, true, true] },
+    );
+  });
+});

@@ -47,11 +47,29 @@ export interface DeadLetter {
   revision: string;
 }
 
-export async function listDeadLetters(pool: pg.Pool, queue?: string): Promise<DeadLetter[]> {
+/** The database's clock now, as text to the microsecond: a bound for {@link listDeadLetterPage}. */
+export async function getDeadLetterClock(pool: pg.Pool): Promise<string> {
+  const { rows } = await pool.query<{ now: string }>('SELECT now()::text AS now');
+  return rows[0]!.now;
+}
+
+/** Where a page of {@link listDeadLetterPage} ends: the next page starts after this letter. */
+export type DeadLetterCursor = Pick<DeadLetter, 'jobId' | 'revision'>;
+
+/**
+ * One page of a queue's open letters that failed at or before `failedBy`, oldest first (`failed_at`, then job id),
+ * after `cursor`. `failedBy` (the time the caller started) bounds the paging: a letter that fails again while the
+ * caller pages (a job it re-added that failed at once) gets a later `failed_at`, and without the bound would come up
+ * again further on, to be re-added a second time in the same run, and again, for as long as it keeps failing.
+ */
+export async function listDeadLetterPage(pool: pg.Pool, queue: string, failedBy: string, cursor: DeadLetterCursor | undefined, limit: number): Promise<DeadLetter[]> {
   const { rows } = await pool.query(
     `SELECT queue, job_id AS "jobId", name, data, opts, failed_reason AS "failedReason", attempts_made AS "attemptsMade", failed_at AS "failedAt", failed_at::text AS revision
-     FROM dead_letters WHERE retried_at IS NULL AND ($1::text IS NULL OR queue = $1) ORDER BY failed_at`,
-    [queue ?? null],
+     FROM dead_letters
+     WHERE retried_at IS NULL AND queue = $1 AND failed_at <= $2::timestamptz
+       AND ($3::timestamptz IS NULL OR (failed_at, job_id) > ($3::timestamptz, $4::text))
+     ORDER BY failed_at, job_id LIMIT $5`,
+    [queue, failedBy, cursor?.revision ?? null, cursor?.jobId ?? null, limit],
   );
   return rows as DeadLetter[];
 }
