@@ -1,6 +1,7 @@
 // The `salescale` CLI: parses the command, loads config, starts one role (loaded by src/main.ts,
 // after tracing when it is configured).
 import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadCapacityCheckConfig, loadConfig, loadMigrationConfig, loadScalingConfig } from '../platform/config/config.ts';
 import { ListenError } from '../platform/http/listen-error.ts';
@@ -72,6 +73,15 @@ const ROLE_COMMANDS = new Set(['up', 'serve', 'worker']);
 /** For the commands that read neither secret (only the web role signs and checks with them). */
 const NO_SECRETS = { secrets: 'unused' } as const;
 
+/** The user running the CLI, recorded as who discarded letters when `--actor` is not given (none in some containers). */
+function getOperatingSystemUser(): string | undefined {
+  try {
+    return userInfo().username || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function buildCli(): Command {
   const program = new Command('salescale').description('A sale-ready e-commerce backend and its scaling toolkit').showHelpAfterError();
   program.hook('preAction', (_program, command) => {
@@ -126,6 +136,27 @@ export function buildCli(): Command {
       // Each job that could not be retried, after the others were: the run as a whole failed.
       for (const failure of result.failures) process.stderr.write(`${queue}: job ${failure.jobId} not retried: ${failure.reason}\n`);
       if (result.failures.length > 0) process.exitCode = 1;
+    });
+  queues
+    .command('discard')
+    .description('Close dead letters that will never succeed without running them, recording why and who')
+    .argument('<queue>', QUEUE_NAMES.join(' | '), queueName)
+    .argument('[job-ids...]', 'the letters to discard, by job id (as in dead_letters.job_id)')
+    .option('--all', "every open dead letter of the queue")
+    .requiredOption('--reason <text>', 'why they are given up (recorded on each letter)')
+    .option('--actor <name>', 'who discards them (recorded; default: the operating-system user)')
+    .action(async (queue: QueueName, jobIds: string[], options: { all?: boolean; reason: string; actor?: string }, command: Command) => {
+      if ((jobIds.length > 0) === Boolean(options.all)) command.error('name the letters to discard (job ids) or pass --all, not both');
+      const { discardDeadLetters } = await import('./queues.ts');
+      const result = await discardDeadLetters(loadConfig(process.env, NO_SECRETS), queue, {
+        jobIds: options.all ? undefined : jobIds,
+        all: options.all,
+        reason: options.reason,
+        actor: options.actor ?? getOperatingSystemUser(),
+      });
+      process.stdout.write(`${queue}: ${result.discarded.length} dead letters discarded\n`);
+      for (const left of result.notDiscarded) process.stderr.write(`${queue}: dead letter ${left.jobId} not discarded: ${left.reason}\n`);
+      if (result.notDiscarded.length > 0) process.exitCode = 1;
     });
 
   program

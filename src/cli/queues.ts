@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { requireServices, type AppConfig } from '../platform/config/config.ts';
 import { getCliConnectionConfig } from '../platform/db/cli-connection.ts';
-import { type DeadLetter, type DeadLetterCursor, getDeadLetterClock, listDeadLetterPage, markDeadLettersRetried } from '../platform/queue/dead-letters.ts';
+import { type DeadLetter, type DeadLetterCursor, getDeadLetterClock, listDeadLetterPage, listOpenDeadLetterIds, markDeadLettersDiscarded, markDeadLettersRetried } from '../platform/queue/dead-letters.ts';
 import { QUEUE_NAMES, type QueueName } from '../platform/queue/queue-definitions.ts';
 import { createQueueSet, jobOptions } from '../platform/queue/queues.ts';
 import { retryAllAfresh } from '../platform/queue/retry.ts';
@@ -43,7 +43,7 @@ async function withQueues<T>(config: AppConfig, run: (deps: { queues: ReturnType
 /** Depths, failed counts and dead letters of every queue, plus the outbox backlog. */
 export async function getQueueReport(config: AppConfig): Promise<QueueReport> {
   return withQueues(config, async ({ queues, pool }) => {
-    const dead = await pool.query<{ queue: string; n: number }>('SELECT queue, count(*)::int AS n FROM dead_letters WHERE retried_at IS NULL GROUP BY queue');
+    const dead = await pool.query<{ queue: string; n: number }>('SELECT queue, count(*)::int AS n FROM dead_letters WHERE retried_at IS NULL AND discarded_at IS NULL GROUP BY queue');
     const deadBy = new Map(dead.rows.map((row) => [row.queue, row.n]));
     const depths: QueueDepth[] = [];
     for (const name of QUEUE_NAMES) {
@@ -134,5 +134,72 @@ export async function retryFailed(config: AppConfig, queueName: QueueName, optio
       await markDeadLettersRetried(pool, queueName, requeued);
     }
     return { retriedFailed: failed.retried, requeuedDeadLetters, failures };
+  });
+}
+
+export interface DiscardRequest {
+  /** The letters to discard, by job id; `undefined` with `all`. */
+  jobIds?: string[];
+  /** Every open letter of the queue. */
+  all?: boolean;
+  /** Why, recorded on each letter (required: a discarded letter is work given up). */
+  reason: string;
+  /** Who, recorded on each letter. */
+  actor?: string;
+}
+
+export interface DiscardResult {
+  /** Letters closed, by job id. */
+  discarded: string[];
+  /** Letters named (or found) but left open, and why. */
+  notDiscarded: { jobId: string; reason: string }[];
+}
+
+/**
+ * Closes dead letters that will never succeed (a mailbox that does not exist, an order deleted since) without
+ * running their jobs: the letter stays in `dead_letters` with `discarded_at`, the reason and the actor, and leaves
+ * queue_dead_letters (so QueueDeadLetters resolves). A letter whose job is still in BullMQ's failed set has that job
+ * removed first, so `queues retry-failed` cannot run it; one whose job is waiting or running again (retried
+ * meanwhile) is left open: it closes when the job completes, or is a dead letter again if it fails.
+ */
+export async function discardDeadLetters(config: AppConfig, queueName: QueueName, request: DiscardRequest, options: RetryOptions = {}): Promise<DiscardResult> {
+  if (request.reason.trim() === '') throw new Error('a reason is required to discard dead letters');
+  if ((request.jobIds === undefined) === !request.all) throw new Error('name the letters to discard, or all of them, not both');
+  const pageSize = options.pageSize ?? 1000;
+  const note = { reason: request.reason, actor: request.actor };
+  return withQueues(config, async ({ queues, pool }) => {
+    const queue = queues.get(queueName);
+    const result: DiscardResult = { discarded: [], notDiscarded: [] };
+    const found = new Set<string>();
+    let after: string | undefined;
+    for (;;) {
+      const ids = await listOpenDeadLetterIds(pool, queueName, request.jobIds, after, pageSize);
+      if (ids.length === 0) break;
+      after = ids.at(-1);
+      const held = await Promise.all(ids.map((id) => queue.getJob(id)));
+      const closable: string[] = [];
+      for (const [i, id] of ids.entries()) {
+        found.add(id);
+        const job = held[i];
+        const state = job ? await job.getState() : undefined;
+        if (!job || state === 'unknown' || state === 'completed') {
+          closable.push(id);
+        } else if (state === 'failed') {
+          try {
+            await job.remove(); // throws when a worker holds its lock (retried and taken meanwhile)
+            closable.push(id);
+          } catch (error) {
+            result.notDiscarded.push({ jobId: id, reason: `its failed job could not be removed: ${(error as Error).message}` });
+          }
+        } else {
+          result.notDiscarded.push({ jobId: id, reason: `its job is ${state} (retried meanwhile): it closes when it completes` });
+        }
+      }
+      result.discarded.push(...(await markDeadLettersDiscarded(pool, queueName, closable, note)));
+    }
+    for (const id of request.jobIds ?? []) if (!found.has(id)) result.notDiscarded.push({ jobId: id, reason: 'no open dead letter' });
+    result.discarded.sort();
+    result.notDiscarded.sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0));
+    return result;
   });
 }

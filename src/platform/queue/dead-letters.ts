@@ -3,13 +3,14 @@ import type pg from 'pg';
 
 /**
  * Records a job that exhausted its attempts (idempotent: the same job upserts one row, and a later
- * exhaustion after a retry clears `retried_at` again).
+ * exhaustion after a retry or a discard opens it again).
  */
 export async function recordDeadLetter(pool: pg.Pool, queue: string, job: Job, reason: string): Promise<void> {
   await pool.query(
     `INSERT INTO dead_letters (queue, job_id, name, data, opts, failed_reason, attempts_made)
      VALUES ($1, $2, $3, $4, $5, $6, $7)
-     ON CONFLICT (queue, job_id) DO UPDATE SET failed_reason = excluded.failed_reason, attempts_made = excluded.attempts_made, failed_at = now(), retried_at = NULL`,
+     ON CONFLICT (queue, job_id) DO UPDATE SET failed_reason = excluded.failed_reason, attempts_made = excluded.attempts_made, failed_at = now(),
+       retried_at = NULL, discarded_at = NULL, discard_reason = NULL, discarded_by = NULL`,
     [queue, job.id, job.name, JSON.stringify(job.data ?? null), JSON.stringify(persistableOptions(job)), reason.slice(0, 2000), job.attemptsMade],
   );
 }
@@ -66,7 +67,7 @@ export async function listDeadLetterPage(pool: pg.Pool, queue: string, failedBy:
   const { rows } = await pool.query(
     `SELECT queue, job_id AS "jobId", name, data, opts, failed_reason AS "failedReason", attempts_made AS "attemptsMade", failed_at AS "failedAt", failed_at::text AS revision
      FROM dead_letters
-     WHERE retried_at IS NULL AND queue = $1 AND failed_at <= $2::timestamptz
+     WHERE retried_at IS NULL AND discarded_at IS NULL AND queue = $1 AND failed_at <= $2::timestamptz
        AND ($3::timestamptz IS NULL OR (failed_at, job_id) > ($3::timestamptz, $4::text))
      ORDER BY failed_at, job_id LIMIT $5`,
     [queue, failedBy, cursor?.revision ?? null, cursor?.jobId ?? null, limit],
@@ -86,4 +87,37 @@ export async function markDeadLettersRetried(pool: pg.Pool, queue: string, lette
     [queue, letters.map((letter) => letter.jobId), letters.map((letter) => letter.revision)],
   );
   return result.rowCount ?? 0;
+}
+
+/** Who closed letters without retrying them, and why (`queues discard`). */
+export interface DiscardNote {
+  reason: string;
+  actor: string | undefined;
+}
+
+/**
+ * Closes open letters without running their jobs again, recording why and who. Only the letters named in `jobIds`
+ * that are still open are closed; returns their ids. The caller removes a failed job from Redis first, so that
+ * `queues retry-failed` (which retries the whole failed set) cannot run it again.
+ */
+export async function markDeadLettersDiscarded(pool: pg.Pool, queue: string, jobIds: string[], note: DiscardNote): Promise<string[]> {
+  const { rows } = await pool.query<{ job_id: string }>(
+    `UPDATE dead_letters SET discarded_at = now(), discard_reason = $3, discarded_by = $4
+      WHERE queue = $1 AND job_id = ANY($2::text[]) AND retried_at IS NULL AND discarded_at IS NULL
+      RETURNING job_id`,
+    [queue, jobIds, note.reason, note.actor ?? null],
+  );
+  return rows.map((row) => row.job_id);
+}
+
+/** Open letters' job ids among `jobIds` (all of the queue's open letters when `jobIds` is undefined), one page after `afterJobId`. */
+export async function listOpenDeadLetterIds(pool: pg.Pool, queue: string, jobIds: string[] | undefined, afterJobId: string | undefined, limit: number): Promise<string[]> {
+  const { rows } = await pool.query<{ job_id: string }>(
+    `SELECT job_id FROM dead_letters
+      WHERE queue = $1 AND retried_at IS NULL AND discarded_at IS NULL
+        AND ($2::text[] IS NULL OR job_id = ANY($2::text[])) AND ($3::text IS NULL OR job_id > $3)
+      ORDER BY job_id LIMIT $4`,
+    [queue, jobIds ?? null, afterJobId ?? null, limit],
+  );
+  return rows.map((row) => row.job_id);
 }

@@ -3,7 +3,7 @@ import { deleteInBatches } from '../db/delete-in-batches.ts';
 
 /**
  * Deletes job claims older than `retentionHours`, in batches, except those of jobs in `dead_letters`
- * that are waiting to be retried or were retried within the retention: such a job may have applied its
+ * that are waiting to be retried or were retried or discarded within the retention: such a job may have applied its
  * effect before it failed, and the retry (which may wait behind a backlog or a backoff) must still find
  * its claim. A claim outlives every re-delivery by far (a stalled job comes back within the lock
  * duration, a relay's repeated add within its next pass); without pruning the table grows by every
@@ -19,7 +19,8 @@ export async function pruneJobClaims(pool: pg.Pool, retentionHours: number): Pro
           WHERE c.claimed_at < now() - make_interval(hours => $1)
             AND NOT EXISTS (
               SELECT 1 FROM dead_letters d
-               WHERE d.queue = c.queue AND d.job_id = c.job_id AND (d.retried_at IS NULL OR d.retried_at > now() - make_interval(hours => $1)))
+               WHERE d.queue = c.queue AND d.job_id = c.job_id AND ((d.retried_at IS NULL AND d.discarded_at IS NULL) OR d.retried_at > now() - make_interval(hours => $1)
+                    OR d.discarded_at > now() - make_interval(hours => $1)))
           LIMIT $2))`,
     retentionHours,
   );

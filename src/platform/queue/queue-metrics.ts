@@ -122,7 +122,7 @@ export function queueMetricsFor(registry: client.Registry): QueueMetrics {
       clearGauge(this);
       for (const pool of pools) {
         const result = await withTimeout(
-          pool.query<{ queue: string; n: number }>('SELECT queue, count(*)::int AS n FROM dead_letters WHERE retried_at IS NULL GROUP BY queue'),
+          pool.query<{ queue: string; n: number }>('SELECT queue, count(*)::int AS n FROM dead_letters WHERE retried_at IS NULL AND discarded_at IS NULL GROUP BY queue'),
         ).catch(() => undefined);
         for (const row of result?.rows ?? []) this.set({ queue: row.queue }, row.n);
       }

@@ -2,7 +2,8 @@ import { index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'dri
 
 /**
  * Jobs that exhausted their attempts, written before BullMQ moves them to its (trimmed) failed set,
- * so none is ever silently dropped. `salescale queues retry-failed <queue>` re-enqueues them.
+ * so none is ever silently dropped. `salescale queues retry-failed <queue>` re-enqueues them;
+ * `salescale queues discard` closes one that will never succeed. Open: `retried_at` and `discarded_at` both unset.
  */
 export const deadLetters = pgTable(
   'dead_letters',
@@ -15,8 +16,17 @@ export const deadLetters = pgTable(
     failedReason: text('failed_reason').notNull(),
     attemptsMade: integer('attempts_made').notNull(),
     failedAt: timestamp('failed_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
-    /** Set when re-enqueued; a later exhaustion clears it again. */
+    /**
+     * Set when the letter's job completes (however it was retried) or when `queues retry-failed` re-adds it;
+     * a later exhaustion clears it again.
+     */
     retriedAt: timestamp('retried_at', { withTimezone: true, mode: 'date' }),
+    /** Set by `queues discard`: closed without running the job again; a later exhaustion clears it. */
+    discardedAt: timestamp('discarded_at', { withTimezone: true, mode: 'date' }),
+    /** Why the letter was discarded (`--reason`), for whoever finds the row later. */
+    discardReason: text('discard_reason'),
+    /** Who discarded it (`--actor`, else the operating-system user running the CLI). */
+    discardedBy: text('discarded_by'),
   },
   (t) => [primaryKey({ columns: [t.queue, t.jobId] })],
 );

@@ -1,0 +1,3 @@
+ALTER TABLE "dead_letters" ADD COLUMN "discarded_at" timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "dead_letters" ADD COLUMN "discard_reason" text;--> statement-breakpoint
+ALTER TABLE "dead_letters" ADD COLUMN "discarded_by" text;

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { discardDeadLetters, getQueueReport, retryFailed } from '../../src/cli/queues.ts';
+import { loadConfig } from '../../src/platform/config/config.ts';
+import { createLogger } from '../../src/platform/logger/logger.ts';
+import { createPlatform } from '../../src/platform/platform.ts';
+import { JOBS } from '../../src/platform/queue/queue-definitions.ts';
+import type { QueueSet } from '../../src/platform/queue/queues.ts';
+import { startWorker, type RunningWorker } from '../../src/worker/worker-role.ts';
+import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
+
+const MAIN = join(import.meta.dirname, '../../src/main.ts');
+
+let f: QueueFixture;
+let queues: QueueSet;
+let worker: RunningWorker;
+/** Releases the jobs the handler holds running (the `-running` ones). */
+let release: () => void = () => {};
+let held = new Promise<void>((resolve) => (release = resolve));
+before(async () => {
+  f = await createQueueFixture({ QUEUE_ATTEMPTS: 'email=1', WORKER_QUEUES: 'email' });
+  queues = await f.inspect();
+  const config = loadConfig(f.env);
+  worker = await startWorker(config, {
+    http: false,
+    platform: createPlatform(config, 'worker', createLogger({ level: 'silent' })),
+    handlers: {
+      [JOBS.sendWelcomeEmail]: async (job) => {
+        if (job.id!.endsWith('-failed')) throw new Error('mailbox does not exist');
+        if (job.id!.endsWith('-running')) await held;
+      },
+    },
+  });
+});
+afterEach(() => {
+  release();
+  held = new Promise<void>((resolve) => (release = resolve));
+});
+after(async () => {
+  release();
+  await worker?.shutdown('test');
+  await worker?.platform.close();
+  await f?.close();
+});
+
+/**
+ * Three letters of the email queue: `<run>-failed` (its job failed for good and is still in BullMQ's failed set, its
+ * letter written by the worker), `<run>-gone` (Redis dropped its job) and `<run>-running` (retried by someone
+ * meanwhile: its job is running again).
+ */
+async function insertLetters(run: string): Promise<void> {
+  const email = queues.get('email');
+  await email.add(JOBS.sendWelcomeEmail, {}, { jobId: `${run}-failed` });
+  await waitFor('the job to fail for good', async () => ((await (await email.getJob(`${run}-failed`))?.getState()) === 'failed' ? true : undefined));
+  await waitFor('its dead letter', async () => (await f.db.pools.primary.query('SELECT 1 FROM dead_letters WHERE job_id = $1', [`${run}-failed`])).rowCount === 1);
+  await f.db.pools.primary.query(
+    `INSERT INTO dead_letters (queue, job_id, name, data, opts, failed_reason, attempts_made)
+     SELECT 'email', id, $1, '{"email":"nobody@example.invalid","name":"N"}', '{}', 'mailbox does not exist', 1 FROM unnest($2::text[]) AS id`,
+    [JOBS.sendWelcomeEmail, [`${run}-gone`, `${run}-running`]],
+  );
+  await email.add(JOBS.sendWelcomeEmail, {}, { jobId: `${run}-running` });
+  await waitFor('the retried job to run', async () => ((await (await email.getJob(`${run}-running`))?.getState()) === 'active' ? true : undefined));
+}
+
+async function letters(run: string): Promise<Record<string, { open: boolean; reason: string | null; by: string | null }>> {
+  const { rows } = await f.db.pools.primary.query(
+    "SELECT job_id, retried_at IS NULL AND discarded_at IS NULL AS open, discard_reason, discarded_by FROM dead_letters WHERE queue = 'email' AND job_id LIKE $1 ORDER BY job_id",
+    [`${run}-%`],
+  );
+  return Object.fromEntries(rows.map((row) => [row.job_id.slice(run.length + 1), { open: row.open, reason: row.discard_reason, by: row.discarded_by }]));
+}
+describe('`queues discard`', () => {
+  it('closes the named letters without running them, recording why and who, and removes a failed job so retry-failed cannot run it', async () => {
+    await insertLetters('a');
+    const result = await discardDeadLetters(loadConfig(f.env), 'email', { jobIds: ['a-gone', 'a-failed', 'a-running', 'a-unknown'], reason: 'mailbox does not exist', actor: 'carol' });
+    assert.deepEqual(result, {
+      discarded: ['a-failed', 'a-gone'],
+      notDiscarded: [
+        { jobId: 'a-running', reason: 'its job is active (retried meanwhile): it closes when it completes' },
+        { jobId: 'a-unknown', reason: 'no open dead letter' },
+      ],
+    });
+    assert.deepEqual(await letters('a'), {
+      failed: { open: false, reason: 'mailbox does not exist', by: 'carol' },
+      gone: { open: false, reason: 'mailbox does not exist', by: 'carol' },
+      running: { open: true, reason: null, by: null },
+    });
+    assert.equal(await queues.get('email').getJob('a-failed'), undefined, 'the failed job is gone from Redis');
+    const report = await getQueueReport(loadConfig(f.env));
+    assert.equal(report.queues.find((q) => q.queue === 'email')!.deadLetters, 1, 'the dead-letter count leaves out the discarded letters');
+    assert.deepEqual(await retryFailed(loadConfig(f.env), 'email'), { retriedFailed: 0, requeuedDeadLetters: 0, failures: [] });
+  });
+  it('the command discards --all with a reason, and refuses without one', async () => {
+    await insertLetters('b');
+    const salescale = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...f.env }, timeout: 60_000 }, (error, stdout, stderr) =>
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+        ),
+      );
+    const refused = await salescale(['queues', 'discard', 'email', '--all']);
+    assert.notEqual(refused.code, 0, refused.stdout);
+    assert.match(refused.stderr, /--reason/);
+    const run = await salescale(['queues', 'discard', 'email', '--all', '--reason', 'mailbox does not exist', '--actor', 'dave']);
+    assert.equal(run.code, 1, run.stderr); // one letter (its job retried meanwhile) not discarded
+    assert.match(run.stdout, /email: 2 dead letters discarded/);
+    assert.match(run.stderr, /b-running/);
+    assert.deepEqual(Object.entries(await letters('b')).map(([id, letter]) => [id, letter.open, letter.by]), [
+      ['failed', false, 'dave'],
+      ['gone', false, 'dave'],
+      ['running', true, null],
+    ]);
+  });
+});
