@@ -301,6 +301,9 @@ export async function buildServer(web: WebServices): Promise<App> {
       emf: obs.emf,
     }),
   );
+  // The audit trail is registered in two scopes (the dashboard's, the admin API's); its writes in flight are awaited
+  // once, here, when the app closes.
+  app.addHook('onClose', () => web.audit.settle());
   await app.register(queueBoard({ queues: web.queues, adminToken: config.secrets.adminApiToken, audit: web.audit }));
   await app.register(requestCounter({ db: deps.db, logger: deps.logger, flushIntervalMs: config.analytics.flushIntervalMs, whenDone: onReplyDone }));
 

@@ -1,7 +1,7 @@
 import { loadConfig, type AppConfig } from '../../src/platform/config/config.ts';
 import { createLogger, type Logger } from '../../src/platform/logger/logger.ts';
 import { createPlatform, type Platform } from '../../src/platform/platform.ts';
-import { composeWeb } from '../../src/web/compose.ts';
+import { composeWeb, type WebServices } from '../../src/web/compose.ts';
 import { buildServer, type App } from '../../src/web/server.ts';
 import { TEST_REDIS_URL, createTestDatabase, deleteRedisKeys, testPrefix, type TestDatabase } from './db.ts';
 
@@ -54,6 +54,8 @@ export async function createTestApp(
     /** DATABASE_REPLICA_URL from the test database's URL (e.g. the same database through a proxy). */
     replicaUrl?: (url: string) => string;
     logger?: Logger;
+    /** Sees (and may wrap) the composed services before the server is built on them. */
+    services?: (web: WebServices) => void;
   } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase();
@@ -61,7 +63,9 @@ export async function createTestApp(
   const env = testEnv(options.databaseUrl?.(database.url) ?? database.url, { ...replica, ...extraEnv });
   const config = loadConfig(env);
   const platform = createPlatform(config, 'web', options.logger ?? createLogger({ level: 'silent' }));
-  const app = await buildServer(await composeWeb(platform));
+  const web = await composeWeb(platform);
+  options.services?.(web);
+  const app = await buildServer(web);
   addRoutes?.(app);
   await app.ready();
   // A deployed instance is routed to only once /ready says so; tests start at once, so wait for the

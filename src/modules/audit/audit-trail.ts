@@ -66,6 +66,9 @@ function getTraceId(request: FastifyRequest): string | undefined {
  * not actions: the token check logs its own refusals as security events. Bodies are never logged wholesale; the
  * token never; the actor is the caller's `X-Admin-Actor` label as given (self-declared: admin tokens carry no
  * identity), and a malformed label is refused with 400 `INVALID_ADMIN_ACTOR` before anything runs.
+ *
+ * Registered in each scope it audits (the admin API, the queue dashboard), it never settles the service: the service's
+ * owner awaits `audit.settle()` once when the app closes (`buildServer`), not once per scope.
  */
 export function adminAuditTrail(audit: AuditService) {
   return fp(
@@ -99,7 +102,6 @@ export function adminAuditTrail(audit: AuditService) {
         request.log.info({ admin: action }, 'admin action');
         audit.record(action);
       });
-      admin.addHook('onClose', () => audit.settle());
     },
     { name: 'salescale-admin-audit-trail', fastify: '5.x' },
   );

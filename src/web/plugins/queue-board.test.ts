@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Fastify from 'fastify';
+import type { AuditService } from '../../modules/audit/index.ts';
 import type { QueueSet } from '../../platform/queue/queues.ts';
 import { queueBoard } from './queue-board.ts';
+
+/** These requests change nothing: nothing is recorded. */
+const NO_AUDIT = { record() {}, async settle() {} } as unknown as AuditService;
 
 const TOKEN = 'queue-board-test-token-0123456789';
 
@@ -22,7 +26,7 @@ describe('queue board', () => {
       seen.push(error.message);
       return reply.code(503).send({ error: { code: 'HANDLED_BY_THE_APP' } });
     });
-    await app.register(queueBoard({ queues: { all: () => [failingQueue('redis went away')] } as unknown as QueueSet, adminToken: TOKEN }));
+    await app.register(queueBoard({ queues: { all: () => [failingQueue('redis went away')] } as unknown as QueueSet, adminToken: TOKEN, audit: NO_AUDIT }));
     try {
       const response = await app.inject({ url: '/admin/queues/api/queues', headers: { authorization: `Bearer ${TOKEN}` } });
       assert.equal(response.statusCode, 503, response.body);
@@ -36,7 +40,7 @@ describe('queue board', () => {
 
   it('answers a path the board has no route or file for with 404 ROUTE_NOT_FOUND, and keeps the board\'s own refusals for its UI', async () => {
     const app = Fastify({ logger: false });
-    await app.register(queueBoard({ queues: { all: () => [] } as unknown as QueueSet, adminToken: TOKEN }));
+    await app.register(queueBoard({ queues: { all: () => [] } as unknown as QueueSet, adminToken: TOKEN, audit: NO_AUDIT }));
     const get = (url: string) => app.inject({ url, headers: { authorization: `Bearer ${TOKEN}` } });
     try {
       for (const url of ['/admin/queues/no-such-page', '/admin/queues/static/no-such-file.js', '/admin/queues/api/no-such-call?x=1']) {

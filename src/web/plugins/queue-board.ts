@@ -39,12 +39,17 @@ function forwardable(headers: IncomingHttpHeaders | Record<string, string | stri
  * 5xx with the request id, the cause logged), never the board's own reply, which would show the cause.
  *
  * Its changes (a job added, retried, promoted or deleted; a state cleaned; a queue paused or resumed) are admin
- * actions like the API's: with `audit`, each successful POST/PUT/PATCH/DELETE is one `admin_actions` row with the
+ * actions like the API's: each successful POST/PUT/PATCH/DELETE is one `admin_actions` row with the
  * caller's `X-Admin-Actor`, the board's own route (`/admin/queues/api/queues/:queueName/:jobId/clean`, not the
  * forwarding catch-all) and its target: the queue, the job (the new job's id for an add) and the state cleaned or
  * retried, as far as the route names them.
  */
-export function queueBoard(deps: { queues: QueueSet; adminToken: string; audit?: AuditService }): FastifyPluginAsync {
+export function queueBoard(deps: {
+  queues: QueueSet;
+  adminToken: string;
+  /** Where the board's changes are recorded: required, a board whose changes go unaudited is not an option. */
+  audit: AuditService;
+}): FastifyPluginAsync {
   return async (app) => {
     let board: Promise<Board> | undefined;
     let forwarded = 0;
@@ -67,7 +72,7 @@ export function queueBoard(deps: { queues: QueueSet; adminToken: string; audit?:
           route.config = { ...route.config, shed: false };
         });
         scope.addHook('onRequest', requireAdminToken(deps.adminToken));
-        if (deps.audit) await scope.register(adminAuditTrail(deps.audit));
+        await scope.register(adminAuditTrail(deps.audit));
         // The body goes to the board as it came: the board parses it.
         scope.removeAllContentTypeParsers();
         scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
