@@ -105,4 +105,27 @@ describe('a dead letter retried from the queue dashboard', () => {
       "the dashboard's retry kept attemptsMade: one attempt, no backoff, dead-lettered again on its first failure",
     );
   });
+  it("retry-all from the dashboard gives every failed job the queue's attempts again", async () => {
+    const outboxIds = await enqueueInTransaction(t.platform.db.primary, [
+      { queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email: 'all-1@example.com', name: 'All' } },
+      { queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email: 'all-2@example.com', name: 'All' } },
+    ]);
+    const jobIds = outboxIds.map(outboxJobId);
+    for (const id of jobIds) failuresLeft.set(id, 3); // exhausts QUEUE_ATTEMPTS=email=2, then fails once more after the retry
+    const states = async () => Promise.all(jobIds.map(async (id) => (await queues.get(QUEUES.email).getJob(id))?.getState()));
+    await waitFor('both jobs to be dead letters in the failed set', async () => ((await states()).every((state) => state === 'failed') ? true : undefined));
+    const retried = await t.app.inject({ method: 'PUT', url: `/admin/queues/api/queues/${QUEUES.email}/retry/failed`, headers: { ...t.admin, 'x-admin-actor': 'carol' } });
+    assert.equal(retried.statusCode, 200, retried.body);
+    assert.deepEqual(retried.json(), { retried: 2, skipped: 0 });
+    await waitFor('both retried jobs to complete, or fail for good', async () => {
+      const jobs = await Promise.all(jobIds.map((id) => queues.get(QUEUES.email).getJob(id)));
+      const done = await Promise.all(jobs.map(async (job) => job && (job.finishedOn ?? 0) > 0 && ['completed', 'failed'].includes(await job.getState())));
+      return done.every(Boolean) ? true : undefined;
+    });
+    assert.deepEqual(
+      { states: await states(), attemptsAfterRetry: jobIds.map((id) => handled.filter((handledId) => handledId === id).length - 2) },
+      { states: ['completed', 'completed'], attemptsAfterRetry: [2, 2] },
+      "the dashboard's retry-all kept attemptsMade",
+    );
+  });
 });
