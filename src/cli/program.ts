@@ -132,7 +132,9 @@ export function buildCli(): Command {
     .action(async (queue: QueueName) => {
       const { retryFailed } = await import('./queues.ts');
       const result = await retryFailed(loadConfig(process.env, NO_SECRETS), queue);
-      process.stdout.write(`${queue}: ${result.retriedFailed} failed jobs retried, ${result.requeuedDeadLetters} dead letters enqueued again\n`);
+      process.stdout.write(
+        `${queue}: ${result.retriedFailed} failed jobs retried, ${result.requeuedDeadLetters} dead letters enqueued again, ${result.closedCompleted} dead letters of completed jobs closed\n`,
+      );
       // Each job that could not be retried, after the others were: the run as a whole failed.
       for (const failure of result.failures) process.stderr.write(`${queue}: job ${failure.jobId} not retried: ${failure.reason}\n`);
       if (result.failures.length > 0) process.exitCode = 1;

@@ -79,6 +79,11 @@ export interface RetryResult {
   retriedFailed: number;
   /** Dead letters whose job was no longer in Redis, enqueued again under the same id. */
   requeuedDeadLetters: number;
+  /**
+   * Letters closed because their job had already completed after they were written (the worker could not write the
+   * close: PostgreSQL not answering at the job's completion): the work is done, nothing is run again.
+   */
+  closedCompleted: number;
   /** Jobs that could not be retried (Redis or BullMQ refused): each stays failed, its letter open; the others went on. */
   failures: { jobId: string; reason: string }[];
 }
@@ -113,6 +118,7 @@ export async function retryFailed(config: AppConfig, queueName: QueueName, optio
     const failed = await retryAllAfresh(queue, 'failed', pageSize);
     const failures = failed.failures.map(({ jobId, error }) => ({ jobId, reason: error.message }));
     let requeuedDeadLetters = 0;
+    let closedCompleted = 0;
     let cursor: DeadLetterCursor | undefined;
     for (;;) {
       const page = await listDeadLetterPage(pool, queueName, startedAt, cursor, pageSize);
@@ -121,8 +127,15 @@ export async function retryFailed(config: AppConfig, queueName: QueueName, optio
       // One pipelined round trip for the page (ioredis sends concurrent commands together).
       const held = await Promise.all(page.map((letter) => queue.getJob(letter.jobId)));
       const requeued: DeadLetter[] = [];
+      const done: DeadLetter[] = [];
       for (const [i, letter] of page.entries()) {
-        if (held[i]) continue; // still in Redis: retried above, running, or waiting; closed when it completes
+        const job = held[i];
+        if (job) {
+          // Still in Redis: retried above, running or waiting, closed by the worker when it completes; or it completed
+          // after the letter was written and the worker could not write the close (PostgreSQL not answering): done.
+          if ((await job.getState()) === 'completed' && (job.finishedOn ?? 0) > letter.failedAt.getTime()) done.push(letter);
+          continue;
+        }
         try {
           await queue.add(letter.name, letter.data, { ...jobOptions(letter.name, letter.opts), jobId: letter.jobId });
           requeued.push(letter);
@@ -132,8 +145,9 @@ export async function retryFailed(config: AppConfig, queueName: QueueName, optio
       }
       requeuedDeadLetters += requeued.length;
       await markDeadLettersRetried(pool, queueName, requeued);
+      closedCompleted += await markDeadLettersRetried(pool, queueName, done);
     }
-    return { retriedFailed: failed.retried, requeuedDeadLetters, failures };
+    return { retriedFailed: failed.retried, requeuedDeadLetters, closedCompleted, failures };
   });
 }
 

@@ -77,7 +77,7 @@ describe('a dead letter retried from the queue dashboard', () => {
 
     assert.deepEqual(
       { gaugeAfterBoardRetry, retry, runsOfTheCompletedJobAgain: handled.filter((id) => id === jobId).length - runsBefore },
-      { gaugeAfterBoardRetry: 0, retry: { retriedFailed: 0, requeuedDeadLetters: 0, failures: [] }, runsOfTheCompletedJobAgain: 0 },
+      { gaugeAfterBoardRetry: 0, retry: { retriedFailed: 0, requeuedDeadLetters: 0, closedCompleted: 0, failures: [] }, runsOfTheCompletedJobAgain: 0 },
       'the dashboard retry left the dead letter unretried: the gauge (and QueueDeadLetters) stays up for a completed job, and retry-failed re-adds and runs it again',
     );
   });

@@ -69,7 +69,7 @@ describe('jobs that exhaust their attempts', () => {
     await queues.get('email').remove(jobB);
     failing = false;
     const result = await retryFailed(config, 'email');
-    assert.deepEqual(result, { retriedFailed: 1, requeuedDeadLetters: 1, failures: [] });
+    assert.deepEqual(result, { retriedFailed: 1, requeuedDeadLetters: 1, closedCompleted: 0, failures: [] });
     await waitFor('both retried jobs to complete', async () => (await queues.get('email').getCompletedCount()) === 2);
     assert.equal(handled.filter((id) => id === jobB).length, 3);
     const after = await getQueueReport(config);

@@ -90,7 +90,7 @@ describe('`queues discard`', () => {
     assert.equal(await queues.get('email').getJob('a-failed'), undefined, 'the failed job is gone from Redis');
     const report = await getQueueReport(loadConfig(f.env));
     assert.equal(report.queues.find((q) => q.queue === 'email')!.deadLetters, 1, 'the dead-letter count leaves out the discarded letters');
-    assert.deepEqual(await retryFailed(loadConfig(f.env), 'email'), { retriedFailed: 0, requeuedDeadLetters: 0, failures: [] });
+    assert.deepEqual(await retryFailed(loadConfig(f.env), 'email'), { retriedFailed: 0, requeuedDeadLetters: 0, closedCompleted: 0, failures: [] });
   });
   it('the command discards --all with a reason, and refuses without one', async () => {
     await insertLetters('b');

@@ -57,7 +57,7 @@ describe('`queues retry-failed` gives a retried job its attempts again', () => {
     await queues.get('email').remove(trimmed); // fell out of Redis's failed set, as `keepFailed` trimming does
     const { rows: clock } = await f.db.pools.primary.query('SELECT now() AS t');
 
-    assert.deepEqual(await retryFailed(loadConfig(f.env), 'email'), { retriedFailed: 1, requeuedDeadLetters: 1, failures: [] });
+    assert.deepEqual(await retryFailed(loadConfig(f.env), 'email'), { retriedFailed: 1, requeuedDeadLetters: 1, closedCompleted: 0, failures: [] });
     await waitFor('the trimmed job to complete on its second attempt after the retry', async () => handled.filter((id) => id === trimmed).length === 4);
     await waitFor('the kept job to complete, or fail for good', async () => {
       const job = await queues.get('email').getJob(kept);

@@ -85,7 +85,7 @@ describe('`queues retry-failed` in pages', () => {
     const requeued = await Promise.all(['outbox-p1', 'outbox-p2', 'outbox-p3', 'outbox-p4', 'outbox-p5'].map(async (id) => Boolean(await queues.get('email').getJob(id))));
     assert.deepEqual(
       { result, open: await openLetters(), requeued },
-      { result: { retriedFailed: 0, requeuedDeadLetters: 5, failures: [] }, open: ['outbox-h1', 'outbox-h2', 'outbox-h3'], requeued: [true, true, true, true, true] },
+      { result: { retriedFailed: 0, requeuedDeadLetters: 5, closedCompleted: 0, failures: [] }, open: ['outbox-h1', 'outbox-h2', 'outbox-h3'], requeued: [true, true, true, true, true] },
     );
   });
 });
