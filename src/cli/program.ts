@@ -149,7 +149,10 @@ export function buildCli(): Command {
     .option('--actor <name>', 'who discards them (recorded; default: the operating-system user)')
     .action(async (queue: QueueName, jobIds: string[], options: { all?: boolean; reason: string; actor?: string }, command: Command) => {
       if ((jobIds.length > 0) === Boolean(options.all)) command.error('name the letters to discard (job ids) or pass --all, not both');
-      const { discardDeadLetters } = await import('./queues.ts');
+      const { checkDiscardReason, discardDeadLetters } = await import('./queues.ts');
+      // Bad input, not a mistyped command line: one line, exit 2, before anything connects.
+      const refused = checkDiscardReason(options.reason);
+      if (refused) command.showHelpAfterError(false).error(`salescale: ${refused}`, { exitCode: 2, code: 'salescale.INVALID_REASON' });
       const result = await discardDeadLetters(loadConfig(process.env, NO_SECRETS), queue, {
         jobIds: options.all ? undefined : jobIds,
         all: options.all,

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { requireServices, type AppConfig } from '../platform/config/config.ts';
 import { getCliConnectionConfig } from '../platform/db/cli-connection.ts';
-import { type DeadLetter, type DeadLetterCursor, getDeadLetterClock, listDeadLetterPage, listOpenDeadLetterIds, markDeadLettersDiscarded, markDeadLettersRetried } from '../platform/queue/dead-letters.ts';
+import { DEAD_LETTER_REASON_MAX, type DeadLetter, type DeadLetterCursor, getDeadLetterClock, listDeadLetterPage, listOpenDeadLetterIds, markDeadLettersDiscarded, markDeadLettersRetried } from '../platform/queue/dead-letters.ts';
 import { QUEUE_NAMES, type QueueName } from '../platform/queue/queue-definitions.ts';
 import { createQueueSet, jobOptions } from '../platform/queue/queues.ts';
 import { retryAllAfresh } from '../platform/queue/retry.ts';
@@ -169,6 +169,13 @@ export interface DiscardResult {
   notDiscarded: { jobId: string; reason: string }[];
 }
 
+/** Why `reason` cannot be recorded on a discarded letter, or undefined when it can. */
+export function checkDiscardReason(reason: string): string | undefined {
+  if (reason.trim() === '') return 'a reason is required to discard dead letters (--reason)';
+  if (reason.length > DEAD_LETTER_REASON_MAX) return `the reason is ${reason.length} characters long; a dead letter keeps at most ${DEAD_LETTER_REASON_MAX}`;
+  return undefined;
+}
+
 /**
  * Closes dead letters that will never succeed (a mailbox that does not exist, an order deleted since) without
  * running their jobs: the letter stays in `dead_letters` with `discarded_at`, the reason and the actor, and leaves
@@ -177,7 +184,8 @@ export interface DiscardResult {
  * meanwhile) is left open: it closes when the job completes, or is a dead letter again if it fails.
  */
 export async function discardDeadLetters(config: AppConfig, queueName: QueueName, request: DiscardRequest, options: RetryOptions = {}): Promise<DiscardResult> {
-  if (request.reason.trim() === '') throw new Error('a reason is required to discard dead letters');
+  const refused = checkDiscardReason(request.reason);
+  if (refused) throw new Error(refused);
   if ((request.jobIds === undefined) === !request.all) throw new Error('name the letters to discard, or all of them, not both');
   const pageSize = options.pageSize ?? 1000;
   const note = { reason: request.reason, actor: request.actor };

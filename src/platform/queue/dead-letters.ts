@@ -11,7 +11,7 @@ export async function recordDeadLetter(pool: pg.Pool, queue: string, job: Job, r
      VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (queue, job_id) DO UPDATE SET failed_reason = excluded.failed_reason, attempts_made = excluded.attempts_made, failed_at = now(),
        retried_at = NULL, discarded_at = NULL, discard_reason = NULL, discarded_by = NULL`,
-    [queue, job.id, job.name, JSON.stringify(job.data ?? null), JSON.stringify(persistableOptions(job)), reason.slice(0, 2000), job.attemptsMade],
+    [queue, job.id, job.name, JSON.stringify(job.data ?? null), JSON.stringify(persistableOptions(job)), reason.slice(0, DEAD_LETTER_REASON_MAX), job.attemptsMade],
   );
 }
 
@@ -88,6 +88,9 @@ export async function markDeadLettersRetried(pool: pg.Pool, queue: string, lette
   );
   return result.rowCount ?? 0;
 }
+
+/** The longest reason a letter keeps, discarded (`discard_reason`) as failed (`failed_reason`). */
+export const DEAD_LETTER_REASON_MAX = 2000;
 
 /** Who closed letters without retrying them, and why (`queues discard`). */
 export interface DiscardNote {
