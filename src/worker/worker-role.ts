@@ -10,7 +10,7 @@ import { classifyDatabaseFailure, redactStatementParameters } from '../platform/
 import { listenOrExplain } from '../platform/http/listen-error.ts';
 import { createOutboxRelay, type OutboxRelay } from '../platform/outbox/outbox-relay.ts';
 import { createPlatform, type Platform } from '../platform/platform.ts';
-import { closeDeadLetterOnCompletion, recordDeadLetter } from '../platform/queue/dead-letters.ts';
+import { closeDeadLetterOnCompletion, mayHaveDeadLetter, recordDeadLetter } from '../platform/queue/dead-letters.ts';
 import { isPutBack, retryLater, type JobHandlers } from '../platform/queue/processing.ts';
 import { JOBS, type JobName, type QueueName } from '../platform/queue/queue-definitions.ts';
 import { type JobOutcome, queueMetricsFor } from '../platform/queue/queue-metrics.ts';
@@ -107,6 +107,8 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
   queueMetrics.observeQueues(producers);
   queueMetrics.observeOutbox(db.pools.primary);
 
+  /** Closes of completed jobs' dead letters still being written, settled (bounded) before the pools close. */
+  const closingLetters = new Set<Promise<void>>();
   /** Jobs running in this process with their lock tokens, to hand back at the shutdown deadline. */
   const active = new Map<Job, string>();
   let onIdle: (() => void) | undefined;
@@ -121,16 +123,7 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
         let delayed = false;
         try {
           if (!handler) throw new UnrecoverableError(`no processor for job "${job.name}" on queue ${queue}`);
-          const result = await handler(job, token);
-          // Before BullMQ marks the job completed, so no one sees it completed with its letter open. The work is done:
-          // a letter left open (PostgreSQL not answering) is re-added by `queues retry-failed` only once Redis dropped
-          // the job, and that run (processors are idempotent per job id) closes it.
-          if (job.id) {
-            await closeDeadLetterOnCompletion(db.pools.primary, queue, job.id).catch((dlqError: unknown) =>
-              logger.warn({ err: dlqError, queue, jobId: job.id }, 'could not close the dead letter of a completed job'),
-            );
-          }
-          return result;
+          return await handler(job, token);
         } catch (error) {
           // The job moved itself to the delayed set (it runs later): not a failure.
           if (error instanceof DelayedError) {
@@ -185,6 +178,15 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
     );
     worker.on('completed', (job) => {
       queueMetrics.processed.inc({ queue, name: job.name, status: 'completed' });
+      // After BullMQ marked the job completed, off the processor: the worker's slot does not wait on PostgreSQL (one
+      // more round trip per job at a sale's peak, a connection timeout when it is down). A letter left open here
+      // (PostgreSQL not answering) is closed by `queues retry-failed`, which sees its job completed after it failed.
+      if (mayHaveDeadLetter(job)) {
+        const closing = closeDeadLetterOnCompletion(db.pools.primary, queue, job)
+          .catch((dlqError: unknown) => logger.warn({ err: dlqError, queue, jobId: job.id }, 'could not close the dead letter of a completed job'))
+          .finally(() => closingLetters.delete(closing));
+        closingLetters.add(closing);
+      }
     });
     worker.on('failed', (job, error) => {
       const final = failedForGood(job);
@@ -292,6 +294,7 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
         await settlesWithin(Promise.all(workers.map((worker) => worker.close(true))), CLOSE_STEP_MS);
       }
       clearTimeout(timer);
+      await settlesWithin(Promise.all(closingLetters), CLOSE_STEP_MS);
       // The producers' queues close on the queue Redis too: bounded, like every step that may wait on it.
       await (finished ? services.close() : settlesWithin(services.close(), CLOSE_STEP_MS));
       if (server) await new Promise((resolve) => server.close(resolve));

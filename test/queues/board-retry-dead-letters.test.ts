@@ -68,6 +68,8 @@ describe('a dead letter retried from the queue dashboard', () => {
       const job = await queues.get(QUEUES.email).getJob(jobId);
       return job && (await job.getState()) === 'completed' ? true : undefined;
     });
+    // The worker closes the letter after BullMQ marked the job completed (off the job's path): wait for it.
+    await waitFor('the letter of the completed job to close', async () => ((await deadLetterGauge()) === 0 ? true : undefined));
     const gaugeAfterBoardRetry = await deadLetterGauge();
     // Later, the completed job falls out of Redis (keepCompleted), and someone runs the runbook's retry-failed.
     await queues.get(QUEUES.email).remove(jobId);

@@ -16,14 +16,25 @@ export async function recordDeadLetter(pool: pg.Pool, queue: string, job: Job, r
 }
 
 /**
- * Closes the job's dead letter, if it has one open: called by the worker once the job ran to completion, however it
- * came to run again (`queues retry-failed`, the dashboard's retry or retry-all, BullMQ's API, a re-added letter).
- * So a letter means work not done, and closes exactly when it is done: the gauge and QueueDeadLetters resolve, and
- * `queues retry-failed` never re-adds (and runs twice) a job that completed. One primary-key lookup per completed
- * job, which updates nothing for a job that never was a dead letter.
+ * Whether a completed job can have a dead letter to close: it failed before (a job retried in Redis, by `queues
+ * retry-failed` or the dashboard, keeps its stack traces, and a reset retry starts its attempts at 0), or it took
+ * more than the attempt that completed it. A job re-added from its letter has its letter closed at the re-add; a
+ * job never failed (nearly all) costs PostgreSQL nothing.
  */
-export async function closeDeadLetterOnCompletion(pool: pg.Pool, queue: string, jobId: string): Promise<void> {
-  await pool.query('UPDATE dead_letters SET retried_at = now() WHERE queue = $1 AND job_id = $2 AND retried_at IS NULL', [queue, jobId]);
+export function mayHaveDeadLetter(job: Pick<Job, 'stacktrace' | 'attemptsMade'>): boolean {
+  // attemptsMade already counts the attempt that completed the job.
+  return (job.stacktrace?.length ?? 0) > 0 || job.attemptsMade > 1;
+}
+
+/**
+ * Closes the job's dead letter, if it has one open: called by the worker once the job ran to completion, however it
+ * came to run again (`queues retry-failed`, the dashboard's retry or retry-all, BullMQ's API).
+ * So a letter means work not done, and closes when it is done: the gauge and QueueDeadLetters resolve, and
+ * `queues retry-failed` never re-adds (and runs twice) a job that completed. One primary-key lookup.
+ */
+export async function closeDeadLetterOnCompletion(pool: pg.Pool, queue: string, job: Pick<Job, 'id'>): Promise<void> {
+  if (!job.id) return;
+  await pool.query('UPDATE dead_letters SET retried_at = now() WHERE queue = $1 AND job_id = $2 AND retried_at IS NULL', [queue, job.id]);
 }
 
 /** The options worth keeping to re-enqueue the job (never its id or timestamps). */
