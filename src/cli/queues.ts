@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { requireServices, type AppConfig } from '../platform/config/config.ts';
 import { getCliConnectionConfig } from '../platform/db/cli-connection.ts';
-import { DEAD_LETTER_REASON_MAX, type DeadLetter, type DeadLetterCursor, getDeadLetterClock, listDeadLetterPage, listOpenDeadLetterIds, markDeadLettersDiscarded, markDeadLettersRetried } from '../platform/queue/dead-letters.ts';
+import { DEAD_LETTER_REASON_MAX, type DeadLetter, type DeadLetterCursor, getDeadLetterClock, isJobOfLetter, listDeadLetterPage, listOpenDeadLetters, markDeadLettersDiscarded, markDeadLettersRetried } from '../platform/queue/dead-letters.ts';
 import { QUEUE_NAMES, type QueueName } from '../platform/queue/queue-definitions.ts';
 import { createQueueSet, jobOptions } from '../platform/queue/queues.ts';
 import { retryAllAfresh } from '../platform/queue/retry.ts';
@@ -130,6 +130,11 @@ export async function retryFailed(config: AppConfig, queueName: QueueName, optio
       const done: DeadLetter[] = [];
       for (const [i, letter] of page.entries()) {
         const job = held[i];
+        if (job && !isJobOfLetter(job, letter)) {
+          // The letter's job cannot be re-added under its id while the newer job holds it.
+          failures.push({ jobId: letter.jobId, reason: 'its job id is held by a newer job (added after the letter): discard the letter, or retry it once Redis drops that job' });
+          continue;
+        }
         if (job) {
           // Still in Redis: retried above, running or waiting, closed by the worker when it completes; or it completed
           // after the letter was written and the worker could not write the close (PostgreSQL not answering): done.
@@ -195,14 +200,16 @@ export async function discardDeadLetters(config: AppConfig, queueName: QueueName
     const found = new Set<string>();
     let after: string | undefined;
     for (;;) {
-      const ids = await listOpenDeadLetterIds(pool, queueName, request.jobIds, after, pageSize);
-      if (ids.length === 0) break;
-      after = ids.at(-1);
-      const held = await Promise.all(ids.map((id) => queue.getJob(id)));
+      const letters = await listOpenDeadLetters(pool, queueName, request.jobIds, after, pageSize);
+      if (letters.length === 0) break;
+      after = letters.at(-1)!.jobId;
+      const held = await Promise.all(letters.map((letter) => queue.getJob(letter.jobId)));
       const closable: string[] = [];
-      for (const [i, id] of ids.entries()) {
+      for (const [i, letter] of letters.entries()) {
+        const id = letter.jobId;
         found.add(id);
-        const job = held[i];
+        // A newer job under the letter's id (reused) is none of the letter's business: left where it is.
+        const job = held[i] && isJobOfLetter(held[i], letter) ? held[i] : undefined;
         const state = job ? await job.getState() : undefined;
         if (!job || state === 'unknown' || state === 'completed') {
           closable.push(id);

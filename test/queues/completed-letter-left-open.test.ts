@@ -12,6 +12,8 @@ import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queue
 let f: QueueFixture;
 let queues: QueueSet;
 let worker: RunningWorker;
+/** Job ids whose handler throws. */
+const failing = new Set<string>();
 before(async () => {
   f = await createQueueFixture({ QUEUE_ATTEMPTS: 'email=1', WORKER_QUEUES: 'email' });
   queues = await f.inspect();
@@ -19,13 +21,12 @@ before(async () => {
   worker = await startWorker(config, {
     http: false,
     platform: createPlatform(config, 'worker', createLogger({ level: 'silent' })),
-    handlers: { [JOBS.sendWelcomeEmail]: async () => {} },
+    handlers: {
+      [JOBS.sendWelcomeEmail]: async (job) => {
+        if (failing.has(job.id!)) throw new Error('mail server says no');
+      },
+    },
   });
-  // The worker's close of a letter fails, as it does when PostgreSQL does not answer at the job's completion.
-  await f.db.pools.primary.query(`
-    CREATE FUNCTION refuse_letter_close() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'the database is not answering'; END $$;
-    CREATE TRIGGER refuse_letter_close BEFORE UPDATE ON dead_letters FOR EACH ROW EXECUTE FUNCTION refuse_letter_close();`);
 });
 after(async () => {
   await worker?.shutdown('test');
@@ -36,14 +37,23 @@ after(async () => {
 describe('a dead letter whose job completed while its close could not be written', () => {
   it('is closed by `queues retry-failed` (its job is done), not left open while Redis holds the completed job', async () => {
     const email = queues.get('email');
-    await f.db.pools.primary.query(
-      `INSERT INTO dead_letters (queue, job_id, name, data, opts, failed_reason, attempts_made)
-       VALUES ('email', 'done-1', $1, '{}', '{}', 'mail server says no', 1)`,
-      [JOBS.sendWelcomeEmail],
-    );
-    // Retried (re-added by an operator through the dashboard or BullMQ's API): it runs and completes.
+    // The job exhausts its attempt: a dead letter.
+    failing.add('done-1');
     await email.add(JOBS.sendWelcomeEmail, {}, { jobId: 'done-1' });
+    await waitFor('the dead letter', async () => ((await f.db.pools.primary.query("SELECT 1 FROM dead_letters WHERE job_id = 'done-1'")).rowCount === 1 ? true : undefined));
+    await waitFor('the job to fail', async () => ((await (await email.getJob('done-1'))?.getState()) === 'failed' ? true : undefined));
+    failing.delete('done-1');
+    // The worker's close of a letter fails, as it does when PostgreSQL does not answer at the job's completion.
+    await f.db.pools.primary.query(`
+      CREATE FUNCTION refuse_letter_close() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'the database is not answering'; END $$;
+      CREATE TRIGGER refuse_letter_close BEFORE UPDATE ON dead_letters FOR EACH ROW EXECUTE FUNCTION refuse_letter_close();`);
+    // Retried (through the dashboard or BullMQ's API, which keep the job): it runs and completes.
+    await (await email.getJob('done-1'))!.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
     await waitFor('the job to complete', async () => ((await (await email.getJob('done-1'))?.getState()) === 'completed' ? true : undefined));
+    // The worker's close, refused, is settled by its shutdown.
+    await worker.shutdown('test');
+    await worker.platform.close();
     await f.db.pools.primary.query('DROP TRIGGER refuse_letter_close ON dead_letters');
 
     const retry = await retryFailed(loadConfig(f.env), 'email');

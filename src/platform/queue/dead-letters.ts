@@ -32,9 +32,24 @@ export function mayHaveDeadLetter(job: Pick<Job, 'stacktrace' | 'attemptsMade'>)
  * So a letter means work not done, and closes when it is done: the gauge and QueueDeadLetters resolve, and
  * `queues retry-failed` never re-adds (and runs twice) a job that completed. One primary-key lookup.
  */
-export async function closeDeadLetterOnCompletion(pool: pg.Pool, queue: string, job: Pick<Job, 'id'>): Promise<void> {
+export async function closeDeadLetterOnCompletion(pool: pg.Pool, queue: string, job: Pick<Job, 'id' | 'timestamp'>): Promise<void> {
   if (!job.id) return;
-  await pool.query('UPDATE dead_letters SET retried_at = now() WHERE queue = $1 AND job_id = $2 AND retried_at IS NULL', [queue, job.id]);
+  // Only the letter of this job: one written after it was created. A job added later under the same id (BullMQ's
+  // counter ids restart after a Redis loss) is another job, whose completion leaves the old job's work undone.
+  await pool.query(
+    'UPDATE dead_letters SET retried_at = now() WHERE queue = $1 AND job_id = $2 AND retried_at IS NULL AND failed_at >= to_timestamp($3::float8 / 1000)',
+    [queue, job.id, job.timestamp],
+  );
+}
+
+/**
+ * Whether `job`, held in Redis under a letter's job id, is the job of that letter: created before the letter was
+ * written. One created after it reuses the id (a job added from the dashboard gets BullMQ's counter id, which restarts
+ * after a Redis loss) and is not the letter's work. Compares the adder's clock with PostgreSQL's: they must agree to
+ * well under a job's run time (NTP).
+ */
+export function isJobOfLetter(job: Pick<Job, 'timestamp'>, letter: { failedAt: Date }): boolean {
+  return job.timestamp <= letter.failedAt.getTime();
 }
 
 /** The options worth keeping to re-enqueue the job (never its id or timestamps). */
@@ -124,14 +139,20 @@ export async function markDeadLettersDiscarded(pool: pg.Pool, queue: string, job
   return rows.map((row) => row.job_id);
 }
 
-/** Open letters' job ids among `jobIds` (all of the queue's open letters when `jobIds` is undefined), one page after `afterJobId`. */
-export async function listOpenDeadLetterIds(pool: pg.Pool, queue: string, jobIds: string[] | undefined, afterJobId: string | undefined, limit: number): Promise<string[]> {
-  const { rows } = await pool.query<{ job_id: string }>(
-    `SELECT job_id FROM dead_letters
+/** Open letters among `jobIds` (all of the queue's open letters when `jobIds` is undefined), one page after `afterJobId`. */
+export async function listOpenDeadLetters(
+  pool: pg.Pool,
+  queue: string,
+  jobIds: string[] | undefined,
+  afterJobId: string | undefined,
+  limit: number,
+): Promise<Pick<DeadLetter, 'jobId' | 'failedAt'>[]> {
+  const { rows } = await pool.query<{ jobId: string; failedAt: Date }>(
+    `SELECT job_id AS "jobId", failed_at AS "failedAt" FROM dead_letters
       WHERE queue = $1 AND retried_at IS NULL AND discarded_at IS NULL
         AND ($2::text[] IS NULL OR job_id = ANY($2::text[])) AND ($3::text IS NULL OR job_id > $3)
       ORDER BY job_id LIMIT $4`,
     [queue, jobIds ?? null, afterJobId ?? null, limit],
   );
-  return rows.map((row) => row.job_id);
+  return rows;
 }
