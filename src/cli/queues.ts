@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { requireServices, type AppConfig } from '../platform/config/config.ts';
 import { getCliConnectionConfig } from '../platform/db/cli-connection.ts';
-import { DEAD_LETTER_REASON_MAX, type DeadLetter, type DeadLetterCursor, getDeadLetterClock, isJobOfLetter, listDeadLetterPage, listOpenDeadLetters, markDeadLettersDiscarded, markDeadLettersRetried } from '../platform/queue/dead-letters.ts';
+import { DEAD_LETTER_REASON_MAX, type DeadLetter, type DeadLetterCursor, claimDeadLetter, getDeadLetterClock, isJobOfLetter, releaseDeadLetterClaim, listDeadLetterPage, listOpenDeadLetters, markDeadLettersDiscarded, markDeadLettersRetried } from '../platform/queue/dead-letters.ts';
 import { QUEUE_NAMES, type QueueName } from '../platform/queue/queue-definitions.ts';
 import { createQueueSet, jobOptions } from '../platform/queue/queues.ts';
 import { retryAllAfresh } from '../platform/queue/retry.ts';
@@ -105,8 +105,10 @@ export interface RetryOptions {
  * whichever path retried it, so there is no window in which a job is retried here and its letter
  * missed or closed early (a job whose last attempt fails while this runs is either retried here and
  * closes on completion, or still failed and waits for the next run). A letter whose job Redis dropped
- * is re-added and closed at once, only if it is still the failure that was read (`markDeadLettersRetried`):
- * the re-added job is a new run, whose own exhaustion writes the letter again. Only letters written
+ * is claimed (closed) and then re-added, only if it is still open and the failure that was read (`claimDeadLetter`:
+ * one discarded meanwhile is not run), and opened again if the add fails: the re-added job is a new run, whose own
+ * exhaustion writes the letter again. A letter whose job completed after it was written (its close not written) is
+ * closed; one whose id a newer job holds is reported. Only letters written
  * before the run started are read, so a re-added job that fails again at once is not re-added twice.
  */
 export async function retryFailed(config: AppConfig, queueName: QueueName, options: RetryOptions = {}): Promise<RetryResult> {
@@ -126,7 +128,6 @@ export async function retryFailed(config: AppConfig, queueName: QueueName, optio
       cursor = page.at(-1);
       // One pipelined round trip for the page (ioredis sends concurrent commands together).
       const held = await Promise.all(page.map((letter) => queue.getJob(letter.jobId)));
-      const requeued: DeadLetter[] = [];
       const done: DeadLetter[] = [];
       for (const [i, letter] of page.entries()) {
         const job = held[i];
@@ -141,15 +142,17 @@ export async function retryFailed(config: AppConfig, queueName: QueueName, optio
           if ((await job.getState()) === 'completed' && (job.finishedOn ?? 0) > letter.failedAt.getTime()) done.push(letter);
           continue;
         }
+        // Claimed first: a letter discarded (or re-added by another run) since the page was read is left alone.
+        const claim = await claimDeadLetter(pool, queueName, letter);
+        if (!claim) continue;
         try {
           await queue.add(letter.name, letter.data, { ...jobOptions(letter.name, letter.opts), jobId: letter.jobId });
-          requeued.push(letter);
+          requeuedDeadLetters++;
         } catch (error) {
+          await releaseDeadLetterClaim(pool, queueName, letter.jobId, claim);
           failures.push({ jobId: letter.jobId, reason: (error as Error).message });
         }
       }
-      requeuedDeadLetters += requeued.length;
-      await markDeadLettersRetried(pool, queueName, requeued);
       closedCompleted += await markDeadLettersRetried(pool, queueName, done);
     }
     return { retriedFailed: failed.retried, requeuedDeadLetters, closedCompleted, failures };
@@ -186,7 +189,8 @@ export function checkDiscardReason(reason: string): string | undefined {
  * running their jobs: the letter stays in `dead_letters` with `discarded_at`, the reason and the actor, and leaves
  * queue_dead_letters (so QueueDeadLetters resolves). A letter whose job is still in BullMQ's failed set has that job
  * removed first, so `queues retry-failed` cannot run it; one whose job is waiting or running again (retried
- * meanwhile) is left open: it closes when the job completes, or is a dead letter again if it fails.
+ * meanwhile) is left open: it closes when the job completes, or is a dead letter again if it fails; one whose job
+ * completed is not given up but done, and is left to `queues retry-failed` to close. Each is reported.
  */
 export async function discardDeadLetters(config: AppConfig, queueName: QueueName, request: DiscardRequest, options: RetryOptions = {}): Promise<DiscardResult> {
   const refused = checkDiscardReason(request.reason);
@@ -211,7 +215,10 @@ export async function discardDeadLetters(config: AppConfig, queueName: QueueName
         // A newer job under the letter's id (reused) is none of the letter's business: left where it is.
         const job = held[i] && isJobOfLetter(held[i], letter) ? held[i] : undefined;
         const state = job ? await job.getState() : undefined;
-        if (!job || state === 'unknown' || state === 'completed') {
+        if (state === 'completed') {
+          // Its work is done, not given up: not recorded as discarded.
+          result.notDiscarded.push({ jobId: id, reason: 'its job completed (the work is done): `queues retry-failed` closes its letter' });
+        } else if (!job || state === 'unknown') {
           closable.push(id);
         } else if (state === 'failed') {
           try {
@@ -224,7 +231,10 @@ export async function discardDeadLetters(config: AppConfig, queueName: QueueName
           result.notDiscarded.push({ jobId: id, reason: `its job is ${state} (retried meanwhile): it closes when it completes` });
         }
       }
-      result.discarded.push(...(await markDeadLettersDiscarded(pool, queueName, closable, note)));
+      const discarded = await markDeadLettersDiscarded(pool, queueName, closable, note);
+      result.discarded.push(...discarded);
+      // Closed between the listing and the discard (re-added by `queues retry-failed`, or its job completed).
+      for (const id of closable) if (!discarded.includes(id)) result.notDiscarded.push({ jobId: id, reason: 'closed meanwhile (retried or completed)' });
     }
     for (const id of request.jobIds ?? []) if (!found.has(id)) result.notDiscarded.push({ jobId: id, reason: 'no open dead letter' });
     result.discarded.sort();

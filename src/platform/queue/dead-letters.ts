@@ -37,7 +37,8 @@ export async function closeDeadLetterOnCompletion(pool: pg.Pool, queue: string, 
   // Only the letter of this job: one written after it was created. A job added later under the same id (BullMQ's
   // counter ids restart after a Redis loss) is another job, whose completion leaves the old job's work undone.
   await pool.query(
-    'UPDATE dead_letters SET retried_at = now() WHERE queue = $1 AND job_id = $2 AND retried_at IS NULL AND failed_at >= to_timestamp($3::float8 / 1000)',
+    `UPDATE dead_letters SET retried_at = now()
+      WHERE queue = $1 AND job_id = $2 AND retried_at IS NULL AND discarded_at IS NULL AND failed_at >= to_timestamp($3::float8 / 1000)`,
     [queue, job.id, job.timestamp],
   );
 }
@@ -109,7 +110,7 @@ export async function markDeadLettersRetried(pool: pg.Pool, queue: string, lette
   const result = await pool.query(
     `UPDATE dead_letters d SET retried_at = now()
        FROM unnest($2::text[], $3::timestamptz[]) AS l(job_id, failed_at)
-      WHERE d.queue = $1 AND d.job_id = l.job_id AND d.failed_at = l.failed_at AND d.retried_at IS NULL`,
+      WHERE d.queue = $1 AND d.job_id = l.job_id AND d.failed_at = l.failed_at AND d.retried_at IS NULL AND d.discarded_at IS NULL`,
     [queue, letters.map((letter) => letter.jobId), letters.map((letter) => letter.revision)],
   );
   return result.rowCount ?? 0;
@@ -117,6 +118,27 @@ export async function markDeadLettersRetried(pool: pg.Pool, queue: string, lette
 
 /** The longest reason a letter keeps, discarded (`discard_reason`) as failed (`failed_reason`). */
 export const DEAD_LETTER_REASON_MAX = 2000;
+
+/**
+ * Claims a letter to re-add its job: closes it as retried only if it is still open and still the failure that was
+ * listed. Claimed before the job is added, so a letter discarded meanwhile (`queues discard`, which removes its job)
+ * is not run after all, and two runs of `queues retry-failed` never both add it. Returns the claim, for
+ * {@link releaseDeadLetterClaim} when the add fails; undefined when the letter was not open any more.
+ */
+export async function claimDeadLetter(pool: pg.Pool, queue: string, letter: Pick<DeadLetter, 'jobId' | 'revision'>): Promise<string | undefined> {
+  const { rows } = await pool.query<{ claim: string }>(
+    `UPDATE dead_letters SET retried_at = clock_timestamp()
+      WHERE queue = $1 AND job_id = $2 AND failed_at = $3::timestamptz AND retried_at IS NULL AND discarded_at IS NULL
+      RETURNING retried_at::text AS claim`,
+    [queue, letter.jobId, letter.revision],
+  );
+  return rows[0]?.claim;
+}
+
+/** Opens again a letter claimed by {@link claimDeadLetter} whose job could not be added (if nothing changed it since). */
+export async function releaseDeadLetterClaim(pool: pg.Pool, queue: string, jobId: string, claim: string): Promise<void> {
+  await pool.query('UPDATE dead_letters SET retried_at = NULL WHERE queue = $1 AND job_id = $2 AND retried_at = $3::timestamptz', [queue, jobId, claim]);
+}
 
 /** Who closed letters without retrying them, and why (`queues discard`). */
 export interface DiscardNote {

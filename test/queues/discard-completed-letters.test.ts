@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { discardDeadLetters } from '../../src/cli/queues.ts';
+import { loadConfig } from '../../src/platform/config/config.ts';
+import { createLogger } from '../../src/platform/logger/logger.ts';
+import { createPlatform } from '../../src/platform/platform.ts';
+import { closeDeadLetterOnCompletion } from '../../src/platform/queue/dead-letters.ts';
+import { JOBS } from '../../src/platform/queue/queue-definitions.ts';
+import type { QueueSet } from '../../src/platform/queue/queues.ts';
+import { startWorker, type RunningWorker } from '../../src/worker/worker-role.ts';
+import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
+
+let f: QueueFixture;
+let queues: QueueSet;
+let worker: RunningWorker;
+before(async () => {
+  f = await createQueueFixture({ QUEUE_ATTEMPTS: 'email=1', WORKER_QUEUES: 'email' });
+  queues = await f.inspect();
+  const config = loadConfig(f.env);
+  worker = await startWorker(config, {
+    http: false,
+    platform: createPlatform(config, 'worker', createLogger({ level: 'silent' })),
+    handlers: { [JOBS.sendWelcomeEmail]: async () => {} },
+  });
+});
+after(async () => {
+  await worker?.shutdown('test');
+  await worker?.platform.close();
+  await f?.close();
+});
+
+async function insertLetter(jobId: string): Promise<void> {
+  await f.db.pools.primary.query(
+    `INSERT INTO dead_letters (queue, job_id, name, data, opts, failed_reason, attempts_made)
+     VALUES ('email', $2, $1, '{}', '{}', 'mail server says no', 1)`,
+    [JOBS.sendWelcomeEmail, jobId],
+  );
+}
+
+async function letter(jobId: string): Promise<{ retried: boolean; discarded: boolean }> {
+  const { rows } = await f.db.pools.primary.query('SELECT retried_at IS NOT NULL AS retried, discarded_at IS NOT NULL AS discarded FROM dead_letters WHERE job_id = $1', [jobId]);
+  return rows[0];
+}
+
+describe('a discarded letter and a completed job', () => {
+  it('a discarded letter stays discarded, not also retried, when a job of its id completes', async () => {
+    await insertLetter('d-1');
+    await f.db.pools.primary.query("UPDATE dead_letters SET discarded_at = now(), discard_reason = 'gone' WHERE job_id = 'd-1'");
+    await closeDeadLetterOnCompletion(f.db.pools.primary, 'email', { id: 'd-1', timestamp: 0 });
+    assert.deepEqual(await letter('d-1'), { retried: false, discarded: true }, 'the completion closed a discarded letter as retried too');
+  });
+
+  it('`queues discard` does not record as discarded a letter whose job completed: its work is done', async () => {
+    // The letter's job, retried meanwhile, completed (the worker could not close its letter).
+    await queues.get('email').add(JOBS.sendWelcomeEmail, {}, { jobId: 'c-1' });
+    await waitFor('the job to complete', async () => ((await (await queues.get('email').getJob('c-1'))?.getState()) === 'completed' ? true : undefined));
+    await insertLetter('c-1');
+    const result = await discardDeadLetters(loadConfig(f.env), 'email', { jobIds: ['c-1'], reason: 'never mind', actor: 'test' });
+    assert.deepEqual(
+      { discarded: result.discarded, notDiscarded: result.notDiscarded.map((left) => left.jobId), letter: await letter('c-1') },
+      { discarded: [], notDiscarded: ['c-1'], letter: { retried: false, discarded: false } },
+      'a letter of completed work was recorded as given up',
+    );
+  });
+});
