@@ -130,4 +130,32 @@ describe('a dead letter retried from the queue dashboard', () => {
       "the dashboard's retry-all kept attemptsMade",
     );
   });
+  it('retry-all retries the others when one job cannot be retried, answers 200 with it skipped, and is audited', async () => {
+    const email = queues.get(QUEUES.email);
+    const [outboxId] = await enqueueInTransaction(t.platform.db.primary, [{ queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email: 'one@example.com', name: 'One' } }]);
+    const goodId = outboxJobId(outboxId!);
+    failuresLeft.set(goodId, 2); // exhausts QUEUE_ATTEMPTS=email=2
+    await waitFor('the job to be a dead letter in the failed set', async () => ((await (await email.getJob(goodId))?.getState()) === 'failed' ? true : undefined));
+    // A failed-set entry Redis cannot read as a job (its key holds another type): BullMQ throws reading it.
+    const client = t.platform.redis;
+    await client.set(email.toKey('unreadable-1'), 'not a job hash');
+    await client.zadd(email.toKey('failed'), 1, 'unreadable-1');
+    try {
+      const retried = await t.app.inject({ method: 'PUT', url: `/admin/queues/api/queues/${QUEUES.email}/retry/failed`, headers: { ...t.admin, 'x-admin-actor': 'erin' } });
+      const state = await (await email.getJob(goodId))?.getState();
+      const audited = async () => {
+        const reply = await t.app.inject({ url: '/api/v1/admin/actions?limit=100', headers: t.admin });
+        return (reply.json().items as { actor: string }[]).some((item) => item.actor === 'erin') ? true : undefined;
+      };
+      assert.deepEqual(
+        { status: retried.statusCode, body: retried.statusCode === 200 ? retried.json() : retried.body, goodRetried: state !== 'failed' },
+        { status: 200, body: { retried: 1, skipped: 1 }, goodRetried: true },
+        "one job the dashboard's retry-all could not retry made it a 5xx after the others were retried",
+      );
+      assert.equal(await waitFor('the retry-all to be audited', audited), true);
+    } finally {
+      await client.zrem(email.toKey('failed'), 'unreadable-1');
+      await client.del(email.toKey('unreadable-1'));
+    }
+  });
 });

@@ -30,21 +30,24 @@ export async function retryJobAfresh(job: Job, state: RetriableState): Promise<b
 export interface RetryAllResult {
   /** Jobs moved back to waiting with their attempts counted afresh. */
   retried: number;
-  /** Jobs whose retry failed (Redis refused it): the job stays where it was. */
+  /** Jobs whose retry failed (Redis refused it, or the job could not be read): the job stays where it was. */
   failures: { jobId: string; error: Error }[];
+  /** Stopped at `maxJobs` with jobs left in the set: call again for the rest. */
+  more: boolean;
 }
 
 /**
- * Retries every job in a queue's `state` set with {@link retryJobAfresh}, reading the set in pages of `pageSize`
+ * Retries every job (at most `maxJobs`) in a queue's `state` set with {@link retryJobAfresh}, reading the set in pages of `pageSize`
  * ids, oldest first, one retry after the other. A job retried here that lands in the set again before this returns
  * (a poison job fails in milliseconds) is not retried a second time, and one job's failure does not stop the others:
  * it is reported in `failures`.
  *
  * @param pageSize ids read per round trip. @defaultValue 1000
+ * @param maxJobs jobs tried before it returns with `more` set (a request's bound of work). @defaultValue no limit
  */
-export async function retryAllAfresh(queue: Queue, state: RetriableState, pageSize = 1000): Promise<RetryAllResult> {
+export async function retryAllAfresh(queue: Queue, state: RetriableState, pageSize = 1000, maxJobs = Number.POSITIVE_INFINITY): Promise<RetryAllResult> {
   const seen = new Set<string>();
-  const result: RetryAllResult = { retried: 0, failures: [] };
+  const result: RetryAllResult = { retried: 0, failures: [], more: false };
   for (;;) {
     // Retried jobs leave the set and ones that fail again return at its newest end, so past the jobs whose retry
     // failed (they stay where they were, oldest first) the set starts with what is left to do.
@@ -52,10 +55,14 @@ export async function retryAllAfresh(queue: Queue, state: RetriableState, pageSi
     const ids = (await queue.getRanges([state], start, start + pageSize - 1, true)).filter((id) => !seen.has(id));
     if (ids.length === 0) return result;
     for (const id of ids) {
+      if (seen.size >= maxJobs) {
+        result.more = true;
+        return result;
+      }
       seen.add(id);
-      const job = await queue.getJob(id);
-      if (!job) continue; // removed meanwhile
       try {
+        const job = await queue.getJob(id);
+        if (!job) continue; // removed meanwhile
         if (await retryJobAfresh(job, state)) result.retried++;
       } catch (error) {
         result.failures.push({ jobId: id, error: error as Error });

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { adminAuditTrail, noteAdminAction, type AuditService } from '../../modules/audit/index.ts';
 import type { QueueSet } from '../../platform/queue/queues.ts';
 import { isRetriableState, retryAllAfresh, retryJobAfresh } from '../../platform/queue/retry.ts';
@@ -7,6 +7,9 @@ import { sendError } from '../http/error-reply.ts';
 import { requireAdminToken } from './admin-auth.ts';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
+
+/** Jobs the dashboard's retry-all tries per request: a request's work is bounded, the rest waits for the next press. */
+export const BOARD_RETRY_ALL_MAX_JOBS = 5000;
 
 /** Names each forwarded request, so that a failure inside the board finds its way back to it. */
 const FORWARD_ID = 'x-salescale-board-forward';
@@ -55,7 +58,7 @@ export function queueBoard(deps: {
     let forwarded = 0;
     const loadBoard = () => {
       // A failed load (a module missing) is tried again at the next request.
-      board ??= buildBoard(deps.queues).catch((error: unknown) => {
+      board ??= buildBoard(deps.queues, app.log).catch((error: unknown) => {
         board = undefined;
         throw error;
       });
@@ -135,7 +138,7 @@ function getBoardTarget(params: Record<string, string>, payload: string): Record
 }
 
 /** The board itself, on its own Fastify instance (no logger: the web app logs the forwarded request). */
-async function buildBoard(queues: QueueSet): Promise<Board> {
+async function buildBoard(queues: QueueSet, log: FastifyBaseLogger): Promise<Board> {
   const [{ default: fastify }, { createBullBoard }, { BullMQAdapter }, { FastifyAdapter }] = await Promise.all([
     import('fastify'),
     import('@bull-board/api'),
@@ -178,9 +181,11 @@ async function buildBoard(queues: QueueSet): Promise<Board> {
     if (!queue) return;
     if (route === BOARD_RETRY_ALL) {
       if (!params.queueStatus || !isRetriableState(params.queueStatus)) return;
-      const { retried, failures } = await retryAllAfresh(queue, params.queueStatus);
-      if (failures.length > 0) throw failures[0]!.error;
-      return reply.code(200).send({ retried, skipped: 0 });
+      // What was retried is answered (and audited) even when some jobs could not be: each of those is logged and
+      // counted as skipped, left where it was. At most BOARD_RETRY_ALL_MAX_JOBS per request (`more`: press again).
+      const { retried, failures, more } = await retryAllAfresh(queue, params.queueStatus, 1000, BOARD_RETRY_ALL_MAX_JOBS);
+      for (const { jobId, error } of failures) log.warn({ err: error, queue: queue.name, jobId }, 'queue dashboard: a job could not be retried');
+      return reply.code(200).send({ retried, skipped: failures.length, ...(more ? { more } : {}) });
     }
     const job = params.jobId === undefined ? undefined : await queue.getJob(params.jobId);
     const state = job ? await job.getState() : undefined;
