@@ -55,6 +55,19 @@ describe('salescale seed, its counts', () => {
       assert.match(r.stderr, /Usage: salescale seed/, value);
     }
   });
+  it('an unknown queue, a missing required option or both letters and --all is a mistyped command line (usage, exit 1)', async () => {
+    for (const [args, pattern] of [
+      [['queues', 'retry-failed', 'nosuch'], /argument 'queue'\. queues are email, order, inventory, notifications\n/],
+      [['worker', '--queues', 'nope'], /option '--queues <names>' argument 'nope' is invalid/],
+      [['queues', 'discard', 'email', '--all'], /required option '--reason <text>' not specified/],
+      [['queues', 'discard', 'email', 'j-1', '--all', '--reason', 'gone'], /name the letters to discard \(job ids\) or pass --all, not both/],
+    ] as const) {
+      const r = await salescale([...args], {});
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, pattern, args.join(' '));
+      assert.match(r.stderr, /Usage: salescale (queues|worker)/, args.join(' '));
+    }
+  });
 });
 
 describe('salescale with its output piped', () => {
