@@ -3,15 +3,16 @@ import type pg from 'pg';
 
 /**
  * Records a job that exhausted its attempts (idempotent: the same job upserts one row, and a later
- * exhaustion after a retry or a discard opens it again).
+ * exhaustion after a retry or a discard opens it again), with the job's creation time: what tells the letter's own
+ * job from a later one under the same id ({@link isJobOfLetter}).
  */
 export async function recordDeadLetter(pool: pg.Pool, queue: string, job: Job, reason: string): Promise<void> {
   await pool.query(
-    `INSERT INTO dead_letters (queue, job_id, name, data, opts, failed_reason, attempts_made)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)
+    `INSERT INTO dead_letters (queue, job_id, name, data, opts, failed_reason, attempts_made, job_created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
      ON CONFLICT (queue, job_id) DO UPDATE SET failed_reason = excluded.failed_reason, attempts_made = excluded.attempts_made, failed_at = now(),
-       retried_at = NULL, discarded_at = NULL, discard_reason = NULL, discarded_by = NULL`,
-    [queue, job.id, job.name, JSON.stringify(job.data ?? null), JSON.stringify(persistableOptions(job)), reason.slice(0, DEAD_LETTER_REASON_MAX), job.attemptsMade],
+       job_created_at = excluded.job_created_at, retried_at = NULL, discarded_at = NULL, discard_reason = NULL, discarded_by = NULL`,
+    [queue, job.id, job.name, JSON.stringify(job.data ?? null), JSON.stringify(persistableOptions(job)), reason.slice(0, DEAD_LETTER_REASON_MAX), job.attemptsMade, job.timestamp],
   );
 }
 
@@ -34,22 +35,26 @@ export function mayHaveDeadLetter(job: Pick<Job, 'stacktrace' | 'attemptsMade'>)
  */
 export async function closeDeadLetterOnCompletion(pool: pg.Pool, queue: string, job: Pick<Job, 'id' | 'timestamp'>): Promise<void> {
   if (!job.id) return;
-  // Only the letter of this job: one written after it was created. A job added later under the same id (BullMQ's
-  // counter ids restart after a Redis loss) is another job, whose completion leaves the old job's work undone.
+  // Only the letter of this job (as isJobOfLetter). A job added later under the same id (BullMQ's counter ids restart
+  // after a Redis loss) is another job, whose completion leaves the old job's work undone.
   await pool.query(
     `UPDATE dead_letters SET retried_at = now()
-      WHERE queue = $1 AND job_id = $2 AND retried_at IS NULL AND discarded_at IS NULL AND failed_at >= to_timestamp($3::float8 / 1000)`,
+      WHERE queue = $1 AND job_id = $2 AND retried_at IS NULL AND discarded_at IS NULL
+        AND (job_created_at = $3::bigint OR (job_created_at IS NULL AND failed_at >= to_timestamp($3::float8 / 1000)))`,
     [queue, job.id, job.timestamp],
   );
 }
 
 /**
- * Whether `job`, held in Redis under a letter's job id, is the job of that letter: created before the letter was
- * written. One created after it reuses the id (a job added from the dashboard gets BullMQ's counter id, which restarts
- * after a Redis loss) and is not the letter's work. Compares the adder's clock with PostgreSQL's: they must agree to
- * well under a job's run time (NTP).
+ * Whether `job`, held in Redis under a letter's job id, is the job of that letter: the job whose creation time the
+ * letter recorded (`job.timestamp`, kept by BullMQ across retries in Redis). One with another creation time reuses
+ * the id (a job added from the dashboard gets BullMQ's counter id, which restarts after a Redis loss) and is not the
+ * letter's work. Exact: the producer's clock is compared with nothing else (it may run ahead of PostgreSQL's).
+ * A letter written before `job_created_at` existed falls back to "created before the letter was written", which
+ * holds only while the producer's clock agrees with PostgreSQL's to well under a job's run time.
  */
-export function isJobOfLetter(job: Pick<Job, 'timestamp'>, letter: { failedAt: Date }): boolean {
+export function isJobOfLetter(job: Pick<Job, 'timestamp'>, letter: Pick<DeadLetter, 'failedAt' | 'jobCreatedAt'>): boolean {
+  if (letter.jobCreatedAt !== null) return job.timestamp === letter.jobCreatedAt;
   return job.timestamp <= letter.failedAt.getTime();
 }
 
@@ -68,6 +73,8 @@ export interface DeadLetter {
   failedReason: string;
   attemptsMade: number;
   failedAt: Date;
+  /** The job's `job.timestamp` (ms) when the letter was written; null on letters written before it was kept. */
+  jobCreatedAt: number | null;
   /**
    * `failed_at` to the microsecond, as text: the letter as listed. A later failure of the same job (a retry
    * that failed again) changes it, so {@link markDeadLettersRetried} leaves that failure visible.
@@ -92,7 +99,8 @@ export type DeadLetterCursor = Pick<DeadLetter, 'jobId' | 'revision'>;
  */
 export async function listDeadLetterPage(pool: pg.Pool, queue: string, failedBy: string, cursor: DeadLetterCursor | undefined, limit: number): Promise<DeadLetter[]> {
   const { rows } = await pool.query(
-    `SELECT queue, job_id AS "jobId", name, data, opts, failed_reason AS "failedReason", attempts_made AS "attemptsMade", failed_at AS "failedAt", failed_at::text AS revision
+    `SELECT queue, job_id AS "jobId", name, data, opts, failed_reason AS "failedReason", attempts_made AS "attemptsMade", failed_at AS "failedAt",
+            job_created_at::float8 AS "jobCreatedAt", failed_at::text AS revision
      FROM dead_letters
      WHERE retried_at IS NULL AND discarded_at IS NULL AND queue = $1 AND failed_at <= $2::timestamptz
        AND ($3::timestamptz IS NULL OR (failed_at, job_id) > ($3::timestamptz, $4::text))
@@ -168,9 +176,10 @@ export async function listOpenDeadLetters(
   jobIds: string[] | undefined,
   afterJobId: string | undefined,
   limit: number,
-): Promise<Pick<DeadLetter, 'jobId' | 'failedAt'>[]> {
-  const { rows } = await pool.query<{ jobId: string; failedAt: Date }>(
-    `SELECT job_id AS "jobId", failed_at AS "failedAt" FROM dead_letters
+): Promise<Pick<DeadLetter, 'jobId' | 'failedAt' | 'jobCreatedAt'>[]> {
+  // job_created_at as float8: pg reads bigint as a string; milliseconds since 1970 are exact in a double.
+  const { rows } = await pool.query<Pick<DeadLetter, 'jobId' | 'failedAt' | 'jobCreatedAt'>>(
+    `SELECT job_id AS "jobId", failed_at AS "failedAt", job_created_at::float8 AS "jobCreatedAt" FROM dead_letters
       WHERE queue = $1 AND retried_at IS NULL AND discarded_at IS NULL
         AND ($2::text[] IS NULL OR job_id = ANY($2::text[])) AND ($3::text IS NULL OR job_id > $3)
       ORDER BY job_id LIMIT $4`,

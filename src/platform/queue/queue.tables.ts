@@ -1,4 +1,4 @@
-import { index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * Jobs that exhausted their attempts, written before BullMQ moves them to its (trimmed) failed set,
@@ -16,6 +16,12 @@ export const deadLetters = pgTable(
     failedReason: text('failed_reason').notNull(),
     attemptsMade: integer('attempts_made').notNull(),
     failedAt: timestamp('failed_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /**
+     * The job's creation time as BullMQ keeps it (`job.timestamp`, ms, the producer's clock), written with the
+     * letter and again by a later exhaustion: the job held under `job_id` is the letter's own iff its timestamp is
+     * this one (a job added later under a reused id is another job). Null on letters written before the column.
+     */
+    jobCreatedAt: bigint('job_created_at', { mode: 'number' }),
     /**
      * Set when the letter's job completes (however it was retried) or when `queues retry-failed` re-adds it;
      * a later exhaustion clears it again.
