@@ -61,6 +61,8 @@ describe('salescale seed, its counts', () => {
       [['worker', '--queues', 'nope'], /option '--queues <names>' argument 'nope' is invalid/],
       [['queues', 'discard', 'email', '--all'], /required option '--reason <text>' not specified/],
       [['queues', 'discard', 'email', 'j-1', '--all', '--reason', 'gone'], /name the letters to discard \(job ids\) or pass --all, not both/],
+      [['queues', 'pause', 'nosuch'], /argument 'queue'\. queues are email, order, inventory, notifications\n/],
+      [['queues', 'resume'], /missing required argument 'queue'/],
     ] as const) {
       const r = await salescale([...args], {});
       assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);

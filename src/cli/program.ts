@@ -120,11 +120,25 @@ export function buildCli(): Command {
 
   const queues = program
     .command('queues')
-    .description('Show queue depths, failed jobs, dead letters and the outbox backlog')
-    .action(async () => {
+    .description('Show queue depths, paused queues, failed jobs, dead letters and the outbox backlog')
+    .option('--json', 'the report as JSON')
+    .action(async (options: { json?: boolean }) => {
       const { formatQueueReport, getQueueReport } = await import('./queues.ts');
-      process.stdout.write(formatQueueReport(await getQueueReport(loadConfig(process.env, NO_SECRETS))));
+      const report = await getQueueReport(loadConfig(process.env, NO_SECRETS));
+      process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatQueueReport(report));
     });
+  for (const [name, paused] of [['pause', true], ['resume', false]] as const) {
+    queues
+      .command(name)
+      .description(paused ? 'Pause a queue for every worker (its jobs wait; running ones finish)' : 'Resume a paused queue (paused here or from the dashboard)')
+      .argument('<queue>', QUEUE_NAMES.join(' | '), queueName)
+      .action(async (queue: QueueName) => {
+        const { setQueuePaused } = await import('./queues.ts');
+        const result = await setQueuePaused(loadConfig(process.env, NO_SECRETS), queue, paused);
+        const state = result.paused ? 'paused' : 'running';
+        process.stdout.write(`${queue}: ${result.wasPaused === result.paused ? `already ${state}` : state}\n`);
+      });
+  }
   queues
     .command('retry-failed')
     .description('Retry a queue\'s failed jobs and its dead letters')

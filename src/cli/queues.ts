@@ -9,6 +9,11 @@ import { closeRedis, createRedis, waitForRedis } from '../platform/redis/redis.t
 
 export interface QueueDepth {
   queue: QueueName;
+  /**
+   * Paused (from the dashboard, or `salescale queues pause`): no worker takes its jobs, which show as waiting
+   * until `salescale queues resume`.
+   */
+  paused: boolean;
   waiting: number;
   prioritized: number;
   delayed: number;
@@ -47,9 +52,11 @@ export async function getQueueReport(config: AppConfig): Promise<QueueReport> {
     const deadBy = new Map(dead.rows.map((row) => [row.queue, row.n]));
     const depths: QueueDepth[] = [];
     for (const name of QUEUE_NAMES) {
-      const counts = await queues.get(name).getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
+      const queue = queues.get(name);
+      const counts = await queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
       depths.push({
         queue: name,
+        paused: await queue.isPaused(),
         waiting: counts.waiting ?? 0,
         prioritized: counts.prioritized ?? 0,
         delayed: counts.delayed ?? 0,
@@ -67,11 +74,33 @@ export async function getQueueReport(config: AppConfig): Promise<QueueReport> {
 }
 
 export function formatQueueReport(report: QueueReport): string {
-  const header = ['queue', 'waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'dead letters'];
-  const rows = report.queues.map((q) => [q.queue, q.waiting, q.prioritized, q.delayed, q.active, q.completed, q.failed, q.deadLetters].map(String));
+  const header = ['queue', 'paused', 'waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'dead letters'];
+  const rows = report.queues.map((q) => [q.queue, q.paused ? 'yes' : 'no', q.waiting, q.prioritized, q.delayed, q.active, q.completed, q.failed, q.deadLetters].map(String));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  // Names and the paused flag to the left, counts to the right.
+  const line = (cells: string[]) => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
   return [line(header), ...rows.map(line), '', `outbox: ${report.outbox.unrelayed} unrelayed, oldest ${report.outbox.oldestAgeSeconds} s`, ''].join('\n');
+}
+
+/** What `salescale queues pause` / `resume` did: the queue's paused state before and after. */
+export interface PauseResult {
+  queue: QueueName;
+  wasPaused: boolean;
+  paused: boolean;
+}
+
+/**
+ * Pauses (`paused` true) or resumes a queue for every worker, as the dashboard's pause and resume do: a paused queue's
+ * jobs wait, its running jobs finish. Setting the state it already has changes nothing and is not an error.
+ */
+export async function setQueuePaused(config: AppConfig, queueName: QueueName, paused: boolean): Promise<PauseResult> {
+  return withQueues(config, async ({ queues }) => {
+    const queue = queues.get(queueName);
+    const wasPaused = await queue.isPaused();
+    if (paused) await queue.pause();
+    else await queue.resume();
+    return { queue: queueName, wasPaused, paused: await queue.isPaused() };
+  });
 }
 
 export interface RetryResult {
