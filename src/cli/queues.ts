@@ -74,11 +74,11 @@ export async function getQueueReport(config: AppConfig): Promise<QueueReport> {
 }
 
 export function formatQueueReport(report: QueueReport): string {
-  const header = ['queue', 'paused', 'waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'dead letters'];
-  const rows = report.queues.map((q) => [q.queue, q.paused ? 'yes' : 'no', q.waiting, q.prioritized, q.delayed, q.active, q.completed, q.failed, q.deadLetters].map(String));
+  // `paused` last: scripts reading the columns before it by position keep working.
+  const header = ['queue', 'waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'dead letters', 'paused'];
+  const rows = report.queues.map((q) => [q.queue, q.waiting, q.prioritized, q.delayed, q.active, q.completed, q.failed, q.deadLetters, q.paused ? 'yes' : 'no'].map(String));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  // Names and the paused flag to the left, counts to the right.
-  const line = (cells: string[]) => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
   return [line(header), ...rows.map(line), '', `outbox: ${report.outbox.unrelayed} unrelayed, oldest ${report.outbox.oldestAgeSeconds} s`, ''].join('\n');
 }
 
