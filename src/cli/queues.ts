@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { requireServices, type AppConfig } from '../platform/config/config.ts';
 import { getCliConnectionConfig } from '../platform/db/cli-connection.ts';
-import { DEAD_LETTER_REASON_MAX, type DeadLetter, type DeadLetterCursor, claimDeadLetter, getDeadLetterClock, isJobOfLetter, releaseDeadLetterClaim, listDeadLetterPage, listOpenDeadLetters, markDeadLettersDiscarded, markDeadLettersRetried } from '../platform/queue/dead-letters.ts';
+import { DEAD_LETTER_REASON_MAX, type DeadLetter, type DeadLetterCursor, claimDeadLetter, getDeadLetterClock, isJobOfLetter, isLetterDoneBy, releaseDeadLetterClaim, listDeadLetterPage, listOpenDeadLetters, markDeadLettersDiscarded, markDeadLettersRetried } from '../platform/queue/dead-letters.ts';
 import { QUEUE_NAMES, type QueueName } from '../platform/queue/queue-definitions.ts';
 import { createQueueSet, jobOptions } from '../platform/queue/queues.ts';
 import { retryAllAfresh } from '../platform/queue/retry.ts';
@@ -109,8 +109,9 @@ export interface RetryResult {
   /** Dead letters whose job was no longer in Redis, enqueued again under the same id. */
   requeuedDeadLetters: number;
   /**
-   * Letters closed because their job had already completed after they were written (the worker could not write the
-   * close: PostgreSQL not answering at the job's completion): the work is done, nothing is run again.
+   * Letters closed because their own job had already completed (`isLetterDoneBy`): the worker could not write the
+   * close (PostgreSQL not answering at the job's completion), or an attempt that had lost its lock wrote the letter
+   * after another delivery completed. The work is done, nothing is run again.
    */
   closedCompleted: number;
   /** Jobs that could not be retried (Redis or BullMQ refused): each stays failed, its letter open; the others went on. */
@@ -136,8 +137,8 @@ export interface RetryOptions {
  * closes on completion, or still failed and waits for the next run). A letter whose job Redis dropped
  * is claimed (closed) and then re-added, only if it is still open and the failure that was read (`claimDeadLetter`:
  * one discarded meanwhile is not run), and opened again if the add fails: the re-added job is a new run, whose own
- * exhaustion writes the letter again. A letter whose job completed after it was written (its close not written) is
- * closed; one whose id a newer job holds is reported. Only letters written
+ * exhaustion writes the letter again. A letter whose own job completed (`isLetterDoneBy`: its close not written, or
+ * the letter written late by an attempt that lost its lock) is closed; one whose id a newer job holds is reported. Only letters written
  * before the run started are read, so a re-added job that fails again at once is not re-added twice.
  */
 export async function retryFailed(config: AppConfig, queueName: QueueName, options: RetryOptions = {}): Promise<RetryResult> {
@@ -166,9 +167,13 @@ export async function retryFailed(config: AppConfig, queueName: QueueName, optio
           continue;
         }
         if (job) {
-          // Still in Redis: retried above, running or waiting, closed by the worker when it completes; or it completed
-          // after the letter was written and the worker could not write the close (PostgreSQL not answering): done.
-          if ((await job.getState()) === 'completed' && (job.finishedOn ?? 0) > letter.failedAt.getTime()) done.push(letter);
+          // Still in Redis: retried above, running or waiting, closed by the worker when it completes. Completed: the
+          // worker could not write the close (PostgreSQL not answering), or an attempt that had lost its lock wrote the
+          // letter after another delivery completed: done (isLetterDoneBy). A letter without the job's creation time
+          // whose job completed before it was written is reported: only the operator can tell.
+          if ((await job.getState()) !== 'completed') continue;
+          if (isLetterDoneBy(job, letter)) done.push(letter);
+          else failures.push({ jobId: letter.jobId, reason: LEGACY_COMPLETED_BEFORE_LETTER });
           continue;
         }
         // Claimed first: a letter discarded (or re-added by another run) since the page was read is left alone.
@@ -187,6 +192,10 @@ export async function retryFailed(config: AppConfig, queueName: QueueName, optio
     return { retriedFailed: failed.retried, requeuedDeadLetters, closedCompleted, failures };
   });
 }
+
+/** Why retry-failed leaves a letter without the job's creation time whose held job completed before it was written. */
+const LEGACY_COMPLETED_BEFORE_LETTER =
+  'its job completed before the letter was written, and the letter (written by an older worker) does not record which job it was: check the work, then discard the letter';
 
 export interface DiscardRequest {
   /** The letters to discard, by job id; `undefined` with `all`. */
@@ -244,10 +253,12 @@ export async function discardDeadLetters(config: AppConfig, queueName: QueueName
         // A newer job under the letter's id (reused) is none of the letter's business: left where it is.
         const job = held[i] && isJobOfLetter(held[i], letter) ? held[i] : undefined;
         const state = job ? await job.getState() : undefined;
-        if (state === 'completed') {
+        if (state === 'completed' && isLetterDoneBy(job!, letter)) {
           // Its work is done, not given up: not recorded as discarded.
           result.notDiscarded.push({ jobId: id, reason: 'its job completed (the work is done): `queues retry-failed` closes its letter' });
-        } else if (!job || state === 'unknown') {
+        } else if (!job || state === 'unknown' || state === 'completed') {
+          // Completed but not shown done (a letter without the job's creation time, completed before it was written):
+          // retry-failed reports it for the operator, who may discard it.
           closable.push(id);
         } else if (state === 'failed') {
           try {

@@ -29,11 +29,12 @@ after(async () => {
   await f?.close();
 });
 
-async function insertLetter(jobId: string): Promise<void> {
+/** A letter as a worker writes it (with its job's creation time), or, `jobCreatedAt` null, as an older one did. */
+async function insertLetter(jobId: string, jobCreatedAt: number | null = null): Promise<void> {
   await f.db.pools.primary.query(
-    `INSERT INTO dead_letters (queue, job_id, name, data, opts, failed_reason, attempts_made)
-     VALUES ('email', $2, $1, '{}', '{}', 'mail server says no', 1)`,
-    [JOBS.sendWelcomeEmail, jobId],
+    `INSERT INTO dead_letters (queue, job_id, name, data, opts, failed_reason, attempts_made, job_created_at)
+     VALUES ('email', $2, $1, '{}', '{}', 'mail server says no', 1, $3)`,
+    [JOBS.sendWelcomeEmail, jobId, jobCreatedAt],
   );
 }
 
@@ -54,12 +55,21 @@ describe('a discarded letter and a completed job', () => {
     // The letter's job, retried meanwhile, completed (the worker could not close its letter).
     await queues.get('email').add(JOBS.sendWelcomeEmail, {}, { jobId: 'c-1' });
     await waitFor('the job to complete', async () => ((await (await queues.get('email').getJob('c-1'))?.getState()) === 'completed' ? true : undefined));
-    await insertLetter('c-1');
+    await insertLetter('c-1', (await queues.get('email').getJob('c-1'))!.timestamp);
     const result = await discardDeadLetters(loadConfig(f.env), 'email', { jobIds: ['c-1'], reason: 'never mind', actor: 'test' });
     assert.deepEqual(
       { discarded: result.discarded, notDiscarded: result.notDiscarded.map((left) => left.jobId), letter: await letter('c-1') },
       { discarded: [], notDiscarded: ['c-1'], letter: { retried: false, discarded: false } },
       'a letter of completed work was recorded as given up',
     );
+  });
+
+  it('`queues discard` closes a letter without its job\'s creation time whose held job completed before it was written (retry-failed reports it)', async () => {
+    // An older worker's letter: the completed job may be another one under its id, so the operator judges.
+    await queues.get('email').add(JOBS.sendWelcomeEmail, {}, { jobId: 'c-2' });
+    await waitFor('the job to complete', async () => ((await (await queues.get('email').getJob('c-2'))?.getState()) === 'completed' ? true : undefined));
+    await insertLetter('c-2');
+    const result = await discardDeadLetters(loadConfig(f.env), 'email', { jobIds: ['c-2'], reason: 'checked: sent', actor: 'test' });
+    assert.deepEqual({ discarded: result.discarded, letter: await letter('c-2') }, { discarded: ['c-2'], letter: { retried: false, discarded: true } });
   });
 });

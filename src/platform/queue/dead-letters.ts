@@ -58,6 +58,20 @@ export function isJobOfLetter(job: Pick<Job, 'timestamp'>, letter: Pick<DeadLett
   return job.timestamp <= letter.failedAt.getTime();
 }
 
+/**
+ * Whether `job`, held in Redis under a letter's job id and completed, shows the letter's work done, so the letter is
+ * closed (`queues retry-failed`) rather than re-added or discarded. A letter that recorded its job's creation time:
+ * the held job is its own ({@link isJobOfLetter}) — however the completion and the letter are ordered, and whatever
+ * the worker's clock: an attempt that lost its lock can write the letter after another delivery of the same job
+ * completed, and a worker's `finishedOn` is its own clock, not PostgreSQL's. A letter without it (written before it
+ * was kept) has no exact identity: only a completion after the letter was written (the job created before it) closes
+ * it; any other completed job under its id is for the operator to judge (`queues discard`).
+ */
+export function isLetterDoneBy(job: Pick<Job, 'timestamp' | 'finishedOn'>, letter: Pick<DeadLetter, 'failedAt' | 'jobCreatedAt'>): boolean {
+  if (!isJobOfLetter(job, letter)) return false;
+  return letter.jobCreatedAt !== null || (job.finishedOn ?? 0) > letter.failedAt.getTime();
+}
+
 /** The options worth keeping to re-enqueue the job (never its id or timestamps). */
 function persistableOptions(job: Job): Record<string, unknown> {
   const { priority, attempts, backoff, lifo } = job.opts;
