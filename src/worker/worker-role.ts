@@ -107,8 +107,8 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
   queueMetrics.observeQueues(producers);
   queueMetrics.observeOutbox(db.pools.primary);
 
-  /** Closes of completed jobs' dead letters still being written, settled (bounded) before the pools close. */
-  const closingLetters = new Set<Promise<void>>();
+  /** Dead-letter writes made off the processor (closes of completed jobs' letters, stalled jobs' letters), settled (bounded) before the pools close. */
+  const letterWrites = new Set<Promise<void>>();
   /** Jobs running in this process with their lock tokens, to hand back at the shutdown deadline. */
   const active = new Map<Job, string>();
   let onIdle: (() => void) | undefined;
@@ -184,8 +184,8 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
       if (mayHaveDeadLetter(job)) {
         const closing = closeDeadLetterOnCompletion(db.pools.primary, queue, job)
           .catch((dlqError: unknown) => logger.warn({ err: dlqError, queue, jobId: job.id }, 'could not close the dead letter of a completed job'))
-          .finally(() => closingLetters.delete(closing));
-        closingLetters.add(closing);
+          .finally(() => letterWrites.delete(closing));
+        letterWrites.add(closing);
       }
     });
     worker.on('failed', (job, error) => {
@@ -195,7 +195,14 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
       // Outside the job's span: the trace it continues comes from the job itself, so the line leads to that trace.
       logger.warn({ queue, jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade, final, ...jobTraceIds(job?.opts.telemetry?.metadata), err: error }, 'job attempt failed');
       // A job that stalled too often fails without passing through the processor's catch.
-      if (job && /stalled more than/i.test(error.message)) void recordDeadLetter(db.pools.primary, queue, job, error.message).catch(() => {});
+      // BullMQ has already failed the job (nothing to hold back): written off the event, waited for at shutdown; a
+      // failed write is logged (the job stays in the failed set, which `queues retry-failed` retries whole).
+      if (job && /stalled more than/i.test(error.message)) {
+        const writing = recordDeadLetter(db.pools.primary, queue, job, error.message)
+          .catch((dlqError: unknown) => logger.warn({ err: dlqError, queue, jobId: job.id }, 'could not record the dead letter of a stalled job; the job stays in the failed set'))
+          .finally(() => letterWrites.delete(writing));
+        letterWrites.add(writing);
+      }
     });
     worker.on('error', (error) => logger.warn({ err: error, queue }, 'worker error'));
     return worker;
@@ -294,7 +301,7 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
         await settlesWithin(Promise.all(workers.map((worker) => worker.close(true))), CLOSE_STEP_MS);
       }
       clearTimeout(timer);
-      await settlesWithin(Promise.all(closingLetters), CLOSE_STEP_MS);
+      await settlesWithin(Promise.all(letterWrites), CLOSE_STEP_MS);
       // The producers' queues close on the queue Redis too: bounded, like every step that may wait on it.
       await (finished ? services.close() : settlesWithin(services.close(), CLOSE_STEP_MS));
       if (server) await new Promise((resolve) => server.close(resolve));
