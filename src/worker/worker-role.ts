@@ -180,7 +180,8 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
       queueMetrics.processed.inc({ queue, name: job.name, status: 'completed' });
       // After BullMQ marked the job completed, off the processor: the worker's slot does not wait on PostgreSQL (one
       // more round trip per job at a sale's peak, a connection timeout when it is down). A letter left open here
-      // (PostgreSQL not answering) is closed by `queues retry-failed`, which sees its job completed after it failed.
+      // (PostgreSQL not answering) is closed by `queues retry-failed`, which sees its own job (the creation time the
+      // letter recorded) completed: no clock is compared (isLetterDoneBy).
       if (mayHaveDeadLetter(job)) {
         const closing = closeDeadLetterOnCompletion(db.pools.primary, queue, job)
           .catch((dlqError: unknown) => logger.warn({ err: dlqError, queue, jobId: job.id }, 'could not close the dead letter of a completed job'))
