@@ -35,8 +35,10 @@ export function mayHaveDeadLetter(job: Pick<Job, 'stacktrace' | 'attemptsMade'>)
  */
 export async function closeDeadLetterOnCompletion(pool: pg.Pool, queue: string, job: Pick<Job, 'id' | 'timestamp'>): Promise<void> {
   if (!job.id) return;
-  // Only the letter of this job (as isJobOfLetter). A job added later under the same id (BullMQ's counter ids restart
-  // after a Redis loss) is another job, whose completion leaves the old job's work undone.
+  // Only the letter of this job: isJobOfLetter's rule, in SQL so the close stays one primary-key round trip (reading
+  // the letter to decide in TS would add one per completed job that failed before). A job added later under the same
+  // id (BullMQ's counter ids restart after a Redis loss) is another job, whose completion leaves the old job's work
+  // undone. test/queues/letter-identity.test.ts pins the two forms to agree: change both, or neither.
   await pool.query(
     `UPDATE dead_letters SET retried_at = now()
       WHERE queue = $1 AND job_id = $2 AND retried_at IS NULL AND discarded_at IS NULL
@@ -52,6 +54,8 @@ export async function closeDeadLetterOnCompletion(pool: pg.Pool, queue: string, 
  * letter's work. Exact: the producer's clock is compared with nothing else (it may run ahead of PostgreSQL's).
  * A letter written before `job_created_at` existed falls back to "created before the letter was written", which
  * holds only while the producer's clock agrees with PostgreSQL's to well under a job's run time.
+ * The one rule of a letter's identity: {@link closeDeadLetterOnCompletion} applies it in SQL, and a test pins the two
+ * to agree.
  */
 export function isJobOfLetter(job: Pick<Job, 'timestamp'>, letter: Pick<DeadLetter, 'failedAt' | 'jobCreatedAt'>): boolean {
   if (letter.jobCreatedAt !== null) return job.timestamp === letter.jobCreatedAt;

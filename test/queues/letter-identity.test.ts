@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { closeDeadLetterOnCompletion, isJobOfLetter, listOpenDeadLetters } from '../../src/platform/queue/dead-letters.ts';
+import { JOBS } from '../../src/platform/queue/queue-definitions.ts';
+import { createQueueFixture, type QueueFixture } from '../helpers/queues.ts';
+
+let f: QueueFixture;
+before(async () => {
+  f = await createQueueFixture({ WORKER_QUEUES: 'email' });
+});
+after(async () => {
+  await f?.close();
+});
+
+describe('which job is a dead letter\'s own', () => {
+  it('is decided alike by the worker\'s close (SQL) and by retry-failed and discard (isJobOfLetter)', async () => {
+    const failedAt = Date.parse('2026-01-01T00:00:00.000Z');
+    // Letters with and without the job's creation time; jobs created before, at and after the letter was written
+    // (to the millisecond and across the microseconds failed_at keeps).
+    const letters = [
+      { id: 'own', jobCreatedAt: failedAt - 60_000, failedAt: '2026-01-01T00:00:00.000Z' },
+      { id: 'older', jobCreatedAt: null, failedAt: '2026-01-01T00:00:00.000Z' },
+      { id: 'older-us', jobCreatedAt: null, failedAt: '2026-01-01T00:00:00.000500Z' },
+    ];
+    const jobTimes = [failedAt - 60_000, failedAt - 1, failedAt, failedAt + 1, failedAt + 60_000];
+    const disagreements: string[] = [];
+    let n = 0;
+    for (const letter of letters) {
+      for (const timestamp of jobTimes) {
+        const jobId = `${letter.id}-${n++}`;
+        await f.db.pools.primary.query(
+          `INSERT INTO dead_letters (queue, job_id, name, data, opts, failed_reason, attempts_made, failed_at, job_created_at)
+           VALUES ('email', $1, $2, '{}', '{}', 'no', 1, $3::timestamptz, $4)`,
+          [jobId, JOBS.sendWelcomeEmail, letter.failedAt, letter.jobCreatedAt],
+        );
+        const [read] = await listOpenDeadLetters(f.db.pools.primary, 'email', [jobId], undefined, 1);
+        const own = isJobOfLetter({ timestamp }, read!);
+        await closeDeadLetterOnCompletion(f.db.pools.primary, 'email', { id: jobId, timestamp });
+        const { rows } = await f.db.pools.primary.query('SELECT retried_at IS NOT NULL AS closed FROM dead_letters WHERE job_id = $1', [jobId]);
+        if (rows[0].closed !== own) disagreements.push(`${jobId} (job created at ${timestamp - failedAt} ms from the letter): SQL ${rows[0].closed}, isJobOfLetter ${own}`);
+      }
+    }
+    assert.deepEqual(disagreements, [], 'the two forms of the rule disagree');
+  });
+});
