@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { closeDeadLetterOnCompletion, isJobOfLetter, listOpenDeadLetters } from '../../src/platform/queue/dead-letters.ts';
+import type { Job } from 'bullmq';
+import { closeDeadLetterOnCompletion, isJobOfLetter, listOpenDeadLetters, recordDeadLetter } from '../../src/platform/queue/dead-letters.ts';
 import { JOBS } from '../../src/platform/queue/queue-definitions.ts';
 import { createQueueFixture, type QueueFixture } from '../helpers/queues.ts';
 
@@ -41,5 +42,19 @@ describe('which job is a dead letter\'s own', () => {
       }
     }
     assert.deepEqual(disagreements, [], 'the two forms of the rule disagree');
+  });
+
+  it('is set again when a worker rewrites a letter an older worker left without it, or with an earlier job\'s', async () => {
+    for (const [jobId, stale] of [['rewritten-null', null], ['rewritten-stale', 1]] as const) {
+      await f.db.pools.primary.query(
+        `INSERT INTO dead_letters (queue, job_id, name, data, opts, failed_reason, attempts_made, job_created_at)
+         VALUES ('email', $1, $2, '{}', '{}', 'no', 1, $3)`,
+        [jobId, JOBS.sendWelcomeEmail, stale],
+      );
+      const job = { id: jobId, name: JOBS.sendWelcomeEmail, data: {}, opts: {}, attemptsMade: 3, timestamp: 1_767_225_600_000 } as unknown as Job;
+      await recordDeadLetter(f.db.pools.primary, 'email', job, 'no again');
+    }
+    const { rows } = await f.db.pools.primary.query("SELECT job_id, job_created_at::float8 AS t FROM dead_letters WHERE job_id LIKE 'rewritten-%' ORDER BY job_id");
+    assert.deepEqual(rows.map((row) => [row.job_id, row.t]), [['rewritten-null', 1_767_225_600_000], ['rewritten-stale', 1_767_225_600_000]]);
   });
 });
