@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { QUEUES } from '../src/platform/queue/queue-definitions.ts';
+import type { WebServices } from '../src/web/compose.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 
 interface Action {
@@ -18,19 +19,30 @@ interface Action {
  */
 describe('admin audit trail of the queue dashboard', () => {
   let t: TestApp;
+  let web: WebServices;
   before(async () => {
-    t = await createTestApp();
+    t = await createTestApp({}, undefined, {
+      services: (composed) => {
+        web = composed;
+      },
+    });
   });
   after(() => t?.close());
 
   const board = (method: 'POST' | 'PUT', url: string, payload?: object) =>
     t.app.inject({ method, url: `/admin/queues/api/queues${url}`, headers: { ...t.admin, 'x-admin-actor': 'carol (on call)' }, ...(payload ? { payload } : {}) });
+  /**
+   * The audit rows once `until` holds. Each row is written after its reply (onResponse): the audit service's writes
+   * in flight are settled before each read; the deadline (30 s, for a loaded machine) only bounds a failing run.
+   */
   async function actions(until: (items: Action[]) => boolean): Promise<Action[]> {
-    for (let attempt = 0; ; attempt++) {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      await web.audit.settle();
       const reply = await t.app.inject({ url: '/api/v1/admin/actions?limit=100', headers: t.admin });
       assert.equal(reply.statusCode, 200, reply.body);
       const items: Action[] = reply.json().items;
-      if (until(items) || attempt === 250) return items;
+      if (until(items) || Date.now() > deadline) return items;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }

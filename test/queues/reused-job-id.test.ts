@@ -41,11 +41,12 @@ async function isOpen(jobId: string): Promise<boolean> {
 
 describe('a job id reused by a newer job (BullMQ counter ids restart after a Redis loss)', () => {
   before(async () => {
-    // The old jobs' letters, written when they exhausted their attempts, before Redis lost its jobs.
+    // The old jobs' letters, written when they exhausted their attempts, before Redis lost its jobs: a minute ago,
+    // so the new jobs' creation times (whole ms) are after them however fast this machine adds them.
     for (const id of ['job-5', 'job-6', 'job-7']) {
       await f.db.pools.primary.query(
-        `INSERT INTO dead_letters (queue, job_id, name, data, opts, failed_reason, attempts_made)
-         VALUES ('email', $2, $1, '{"old":true}', '{}', 'mail server says no', 2)`,
+        `INSERT INTO dead_letters (queue, job_id, name, data, opts, failed_reason, attempts_made, failed_at)
+         VALUES ('email', $2, $1, '{"old":true}', '{}', 'mail server says no', 2, now() - interval '1 minute')`,
         [JOBS.sendWelcomeEmail, id],
       );
     }
