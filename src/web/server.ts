@@ -44,7 +44,7 @@ import { degradeMode } from './plugins/degrade-mode.ts';
 import { rateLimit } from './plugins/rate-limit.ts';
 import { QUEUE_BOARD_PATH, queueBoard } from './plugins/queue-board.ts';
 import { ErrorResponse } from './http/schemas.ts';
-import { browserSecurity, getEveryReplyHeaders } from './plugins/browser-security.ts';
+import { browserSecurity, getEveryReplyHeaders, refuseCrossSite } from './plugins/browser-security.ts';
 import { storefrontRoutes } from './storefront/storefront.routes.ts';
 import { redactUrl } from '../platform/logger/redact-url.ts';
 
@@ -222,7 +222,7 @@ export async function buildServer(web: WebServices): Promise<App> {
   });
 
   await app.register(
-    browserSecurity({ corsOrigins: config.http.corsOrigins, production: config.isProduction, shopUrl: config.mail.shopUrl, inlineStylePaths: [QUEUE_BOARD_PATH], setHeaders: false }),
+    browserSecurity({ corsOrigins: config.http.corsOrigins, production: config.isProduction, shopUrl: config.mail.shopUrl, inlineStylePaths: [QUEUE_BOARD_PATH], setHeaders: false, crossSiteCheck: false }),
   );
   if (config.http.apiDocs) {
     await app.register(swagger, {
@@ -244,7 +244,7 @@ export async function buildServer(web: WebServices): Promise<App> {
   // signed-in buyers are limited per customer, not per address.
   await app.register(sessionPlugin({ sessions: web.sessions, secure: config.isProduction, ttlS: config.customers.sessionTtlS }));
   if (limits) await app.register(limits);
-  // The request-target and Host checks refuse after the rate limits, never before: every refusal of a request Fastify
+  // The request-target, Host and cross-site checks refuse after the rate limits, never before: every refusal of a request Fastify
   // routes spends the client's budget in that one step (a refusal answered first could be sent without end, and each
   // counts in the cluster's requests/min, which the degrade signal trusts no client to push past its limit).
   // (The router's refusals, which run no hook, call the same `limit`: `createFrameworkErrors`.)
@@ -261,6 +261,9 @@ export async function buildServer(web: WebServices): Promise<App> {
     reply.header('connection', 'close');
     sendError(reply, 400, 'MALFORMED_REQUEST', hostProblem);
   });
+  // Before any body is read. Not the client's own attempt (a page of another site can make a browser send it): it
+  // spends a unit of `general`, `customer` and `sale`, not of `login` or `checkout`.
+  app.addHook('onRequest', refuseCrossSite({ corsOrigins: config.http.corsOrigins, shopUrl: config.mail.shopUrl, onRefused: limits?.forgiveAttempt }));
   app.addHook('onRequest', (request, reply, done) => {
     if (!hasMalformedQuery(request.url)) return done();
     const pageReads = getPageParameters(request.routeOptions.schema?.querystring);

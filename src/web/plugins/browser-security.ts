@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
-import type { FastifyPluginAsync, onSendHookHandler } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest, onRequestHookHandler, onSendHookHandler } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
 import { sendError } from '../http/error-reply.ts';
 
@@ -17,7 +17,8 @@ import { sendError } from '../http/error-reply.ts';
  * - Cross-site request refusal: SameSite=Lax keeps the cookies off another *site*'s form posts, but not off
  *   another origin of the same site (a sibling subdomain) nor in a browser without SameSite, and a page can post
  *   to a route that reads no body (cancelling an order): a form (`text/plain`, refused 415 unless empty, then taken
- *   as no body) or a no-cors `fetch` without a body. This check runs first, before any body is read. A
+ *   as no body) or a no-cors `fetch` without a body. This check runs before any body is read, and in the web server
+ *   after the rate limits (`crossSiteCheck: false` there, and its own `refuseCrossSite` hook). A
  *   state-changing request a browser says comes from elsewhere (`Sec-Fetch-Site: same-site | cross-site`, or,
  *   without Fetch Metadata, an `Origin` naming another host or port, or `null`) is refused, 403
  *   `CROSS_SITE_REQUEST`, unless its origin is in CORS_ORIGINS. Requests without those headers (API clients,
@@ -45,6 +46,13 @@ export function browserSecurity(options: {
    * @defaultValue true
    */
   setHeaders?: boolean;
+  /**
+   * Whether this plugin refuses cross-site state-changing requests itself, in an onRequest hook of its own. The web
+   * server adds `refuseCrossSite` after the rate limits instead: each refusal spends the client's budget, and a client
+   * over it gets 429, as for every other refusal.
+   * @defaultValue true
+   */
+  crossSiteCheck?: boolean;
 }): FastifyPluginAsync {
   const plugin: FastifyPluginAsync = async (app) => {
     if (options.setHeaders !== false) {
@@ -54,14 +62,7 @@ export function browserSecurity(options: {
         done();
       });
     }
-    const allowed = new Set(options.corsOrigins);
-    const shopHost = options.shopUrl === undefined ? undefined : getComparableHost(new URL(options.shopUrl).host);
-    app.addHook('onRequest', (request, reply, done) => {
-      if (SAFE_METHODS.has(request.method)) return done();
-      const ownHosts = [getComparableHost(request.host), shopHost].filter((host): host is string => host !== undefined);
-      if (!isCrossSite(request.headers, ownHosts, allowed)) return done();
-      sendError(reply, 403, 'CROSS_SITE_REQUEST', 'a state-changing request from another site or origin is refused');
-    });
+    if (options.crossSiteCheck !== false) app.addHook('onRequest', refuseCrossSite(options));
     const relaxed = options.inlineStylePaths ?? [];
     if (relaxed.length > 0) {
       // A route-level hook on those pages' routes only: every other reply skips an onSend turn.
@@ -91,6 +92,28 @@ export function browserSecurity(options: {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The onRequest hook refusing a state-changing request a browser says comes from another origin that `corsOrigins`
+ * does not list: 403 `CROSS_SITE_REQUEST` (see `browserSecurity`).
+ */
+export function refuseCrossSite(options: {
+  corsOrigins: string[];
+  /** SHOP_URL: its origin is our own whatever `Host` a proxy sends. */
+  shopUrl?: string;
+  /** Called with each request refused, before its 403 is sent (the web server gives back its failed-attempt units). */
+  onRefused?: (request: FastifyRequest) => void;
+}): onRequestHookHandler {
+  const allowed = new Set(options.corsOrigins);
+  const shopHost = options.shopUrl === undefined ? undefined : getComparableHost(new URL(options.shopUrl).host);
+  return (request, reply, done) => {
+    if (SAFE_METHODS.has(request.method)) return done();
+    const ownHosts = [getComparableHost(request.host), shopHost].filter((host): host is string => host !== undefined);
+    if (!isCrossSite(request.headers, ownHosts, allowed)) return done();
+    options.onRefused?.(request);
+    sendError(reply, 403, 'CROSS_SITE_REQUEST', 'a state-changing request from another site or origin is refused');
+  };
+}
 
 /**
  * The headers every reply starts with, computed once: helmet's and `Cache-Control: no-store`, which a route may

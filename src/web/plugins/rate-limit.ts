@@ -79,7 +79,15 @@ interface Pending {
  * (`frameworkErrors`: a malformed URL), which must spend the client's budget as any other request does, or a client
  * could send them without end. `limit` sends the 429 (or fail-closed 503) itself when it refuses (`reply.sent`).
  */
-export type RateLimitPlugin = FastifyPluginAsync & { limit: (request: FastifyRequest, reply: FastifyReply) => Promise<void> };
+export type RateLimitPlugin = FastifyPluginAsync & {
+  limit: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /**
+   * Gives back the failed-attempt units (`checkout`, `login`) `limit` took for a request refused as not the client's
+   * own attempt: a cross-site request, which a page of another site can make a shopper's browser send, ten of them
+   * to `login` locking the shopper's address out of signing in. The units counted on every request stay spent.
+   */
+  forgiveAttempt: (request: FastifyRequest) => void;
+};
 
 /** Whether a reply counts against a successes-only limiter (`signup`): a 2xx, an account made. */
 export function isSuccess(statusCode: number): boolean {
@@ -169,6 +177,13 @@ export function rateLimit(options: RateLimitPluginOptions): RateLimitPlugin {
     if (failures.length > 0 || taken.length > 0) pending.set(request, { subject: subject.key, failures, notFailures: routeConfig?.notFailures, address, successes: taken });
   };
 
+  const forgiveAttempt = (request: FastifyRequest): void => {
+    const entry = pending.get(request);
+    if (entry === undefined || entry.failures.length === 0) return;
+    giveBack(request, entry.subject, entry.failures);
+    entry.failures = [];
+  };
+
   function giveBack(request: FastifyRequest, subject: string, policies: LimitPolicy[]): void {
     options.limiter.giveBack(subject, policies).catch((error: unknown) => {
       for (const p of policies) options.metrics.redisFailures.inc({ limiter: p.name, outcome: 'not_given_back' });
@@ -194,5 +209,5 @@ export function rateLimit(options: RateLimitPluginOptions): RateLimitPlugin {
     });
   };
   // Hooks must apply to every route of the app, not only to routes registered inside this plugin.
-  return Object.assign(fp(plugin, { name: 'salescale-rate-limit', fastify: '5.x', dependencies: ['salescale-sessions'] }), { limit });
+  return Object.assign(fp(plugin, { name: 'salescale-rate-limit', fastify: '5.x', dependencies: ['salescale-sessions'] }), { limit, forgiveAttempt });
 }
