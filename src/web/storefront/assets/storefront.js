@@ -20,7 +20,13 @@
       } catch {
         data = text;
       }
-      return { status: response.status, data, retryAfter: Number(response.headers.get('retry-after')) || undefined };
+      return {
+        status: response.status,
+        data,
+        retryAfter: Number(response.headers.get('retry-after')) || undefined,
+        // The shop's clock when it replied (to the second): see the waiting room's skew.
+        date: Date.parse(response.headers.get('date') || '') || undefined,
+      };
     });
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   /**
@@ -178,6 +184,57 @@
       announcedPosition = s.position;
       announcer.textContent = `Your place in line: ${s.position}.${s.etaSeconds === null ? '' : ` Estimated wait: ${duration(s.etaSeconds)}.`}`;
     };
+    // The shop's clock minus this browser's, learnt from the Date of the shop's replies: a pass's expiry is the shop's
+    // time, and a browser clock minutes off would show it minutes off. The Date is to the second (so +500 ms, its
+    // middle), read at the middle of the round trip.
+    let skewMs = 0;
+    const learnSkew = (reply, sentAt) => {
+      if (reply?.date) skewMs = reply.date + 500 - (sentAt + Date.now()) / 2;
+    };
+    const shopNow = () => Date.now() + skewMs;
+    let ticket;
+    // The admitted page: the stream has ended (it ends at admission), so the page counts the pass down itself and,
+    // at its expiry, asks the shop once whether it has run out: the shop's answer, not this browser's clock, turns the page.
+    let watching;
+    const passLeft = $('[data-pass-left]');
+    const stopWatching = () => {
+      if (!watching) return;
+      clearTimeout(watching.timer);
+      watching = undefined;
+      passLeft.textContent = '';
+    };
+    const watchPass = (s) => {
+      if (watching) return;
+      const expiresAt = Date.parse(s.passExpiresAt);
+      const w = { timer: undefined };
+      watching = w;
+      const check = async (attempt) => {
+        const sentAt = Date.now();
+        const reply = await api(`/sale-events/${saleId}/queue/${encodeURIComponent(ticket)}`).catch(() => undefined);
+        if (watching !== w) return;
+        learnSkew(reply, sentAt);
+        if (reply?.status === 200 && reply.data.state !== 'admitted') {
+          stopWatching();
+          show(reply.data);
+          return;
+        }
+        // Still admitted (this browser's estimate of the shop's clock was early), or no answer: ask again.
+        const wait = reply?.status === 200 ? Math.max(1, (expiresAt - shopNow()) / 1000) : backoff(reply, attempt);
+        w.timer = setTimeout(() => check(attempt + 1), wait * 1000);
+      };
+      const count = () => {
+        const left = expiresAt - shopNow();
+        if (left <= 0) {
+          passLeft.textContent = 'Your pass is expiring…';
+          check(0);
+          return;
+        }
+        // Shown, not read out: the admitted state was read out once, with the pass's length.
+        passLeft.textContent = `Your pass is valid for ${duration(Math.ceil(left / 1000))} more.`;
+        w.timer = setTimeout(count, Math.min(1000, left));
+      };
+      count();
+    };
     const show = (s) => {
       if (s.position !== null && first === undefined) first = s.position;
       position.textContent = s.position === null ? (s.state === 'waiting' ? 'decided at the start' : '–') : String(s.position);
@@ -202,6 +259,10 @@
         progress.value = 100;
         passes.set(saleId, s.pass, s.passExpiresAt);
         $('[data-admitted]').hidden = false;
+        watchPass(s);
+      } else {
+        stopWatching();
+        $('[data-admitted]').hidden = true;
       }
     };
     // Joining: the first request of a sale's crowd, so the one most likely to meet an overloaded shop. A refusal
@@ -209,7 +270,9 @@
     // ticket limit) is shown as it is.
     const join = async () => {
       for (let attempt = 0; ; attempt++) {
+        const sentAt = Date.now();
         const reply = await api(`/sale-events/${saleId}/queue`, { method: 'POST' }).catch(() => undefined);
+        learnSkew(reply, sentAt);
         if (reply?.status === 201) return reply.data;
         if (!retriable(reply)) {
           state.textContent = reply.data?.error?.message || 'Could not join the line.';
@@ -232,8 +295,9 @@
     // The status stream. EventSource reconnects by itself after a dropped connection, but an HTTP error reply
     // (503 while the shop is overloaded, an instance draining) closes it for good: then it is opened again here,
     // with the same backoff, so the shopper's place keeps updating and admission is not missed.
-    const follow = (ticket, attempt = 0) => {
-      const source = new EventSource(`/api/v1/sale-events/${saleId}/queue/${encodeURIComponent(ticket)}/events`);
+    const follow = (followed, attempt = 0) => {
+      ticket = followed;
+      const source = new EventSource(`/api/v1/sale-events/${saleId}/queue/${encodeURIComponent(followed)}/events`);
       let finished = false;
       source.addEventListener('open', () => {
         attempt = 0;
@@ -242,7 +306,7 @@
         const s = JSON.parse(event.data);
         // Merged into the shopper's other ticket (a guest ticket and an account ticket, on signing in): the place
         // lives on there, so the page follows that one, never telling the shopper this one expired.
-        if (s.state === 'expired' && typeof s.replacedBy === 'string' && s.replacedBy !== ticket) {
+        if (s.state === 'expired' && typeof s.replacedBy === 'string' && s.replacedBy !== followed) {
           finished = true;
           source.close();
           follow(s.replacedBy);
@@ -256,12 +320,13 @@
       });
       source.addEventListener('error', () => {
         if (finished || source.readyState !== EventSource.CLOSED) return;
-        setTimeout(() => follow(ticket, attempt + 1), backoff(undefined, attempt) * 1000 + Math.random() * 1000);
+        setTimeout(() => follow(followed, attempt + 1), backoff(undefined, attempt) * 1000 + Math.random() * 1000);
       });
     };
     (async () => {
       const data = await join();
       if (!data) return;
+      ticket = data.ticket;
       show(data);
       if (data.state === 'admitted' || data.state === 'expired' || data.state === 'closed') return;
       follow(data.ticket);

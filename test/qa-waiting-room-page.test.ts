@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { TestApp } from './helpers/app.ts';
+import { launchBrowser } from './helpers/browser.ts';
+import { request } from './helpers/http.ts';
+import { waitFor } from './helpers/queues.ts';
+import { createQueuedProduct, createQueuedSale, listeningWaitingRoomApp } from './helpers/waiting-room.ts';
+
+/** The storefront's waiting-room page as a shopper sees it once admitted (QA of the waiting room). */
+describe('waiting-room page after admission', () => {
+  let t: TestApp;
+  let url: string;
+
+  before(async () => {
+    // The shortest pass the configuration takes: the shopper's pass runs out while the page is open.
+    ({ t, url } = await listeningWaitingRoomApp({ WAITING_ROOM_PASS_S: '10' }));
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('stops telling a shopper "It is your turn!" once their pass has expired unused', async (ctx) => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 5, skuPrefix: 'qa-page' });
+    const saleId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(`${url}/sale/${saleId}/queue`);
+      await page.locator('body[data-state="admitted"]').waitFor({ timeout: 30_000 });
+      const stored = await page.evaluate((id) => JSON.parse(sessionStorage.getItem(`salescale-pass-${id}`) ?? 'null') as { expiresAt: string } | null, saleId);
+      assert.ok(stored, 'the page kept the pass');
+      // It says how long the pass is valid (a countdown of the shop's time).
+      await page.locator('[data-pass-left]').filter({ hasText: /valid for \d+ s more/ }).waitFor({ timeout: 5_000 });
+      // The API tells this visitor's ticket `expired` once the pass has run out (the page's cookie is the holder).
+      const cookie = (await browser.context.cookies(url)).map((c) => `${c.name}=${c.value}`).join('; ');
+      const joined = await request(`${url}/api/v1/sale-events/${saleId}/queue`, { method: 'POST', headers: { cookie } });
+      assert.equal(joined.status, 201, JSON.stringify(joined.body));
+      await waitFor('the pass to expire', async () => (Date.now() > Date.parse(stored.expiresAt) + 1000 ? true : null), 30_000);
+      const status = await request(`${url}/api/v1/sale-events/${saleId}/queue/${encodeURIComponent(joined.body.ticket)}`, { headers: { cookie } });
+      assert.equal(status.body.state, 'expired', JSON.stringify(status.body));
+      // A page that knows the expiry (it has passExpiresAt) changes what it says by then; 5 s more for a slow machine.
+      const changed = await page
+        .waitForFunction(() => document.body.dataset.state !== 'admitted', undefined, { timeout: 5_000 })
+        .then(() => true, () => false);
+      const shown = await page.evaluate(() => ({
+        state: document.body.dataset.state,
+        text: document.querySelector('.room [data-state]')?.textContent,
+        continueLinkVisible: !(document.querySelector('[data-admitted]') as HTMLElement).hidden,
+      }));
+      assert.ok(changed, `the API says the ticket is expired, the page still says: ${JSON.stringify(shown)}`);
+      assert.deepEqual(shown, { state: 'expired', text: 'This ticket has expired.', continueLinkVisible: false });
+    } finally {
+      await browser.close();
+    }
+  });
+});
