@@ -6,6 +6,7 @@ import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { request } from './helpers/http.ts';
 import { startInstance } from './helpers/instances.ts';
+import { waitFor } from './helpers/queues.ts';
 import { parsePrometheusText, total } from './helpers/prometheus-text.ts';
 import { openSse } from './helpers/sse.ts';
 import { roomKeys } from '../src/modules/waiting-room/waiting-room.scripts.ts';
@@ -184,6 +185,28 @@ describe('waiting room at its edges', () => {
       assert.equal(last.data.state, 'closed', JSON.stringify(last.data));
       await stream.ended;
     }
+  });
+
+  it('tells an admitted visitor whose pass is still good that the line has closed once the admin ended the sale', async () => {
+    const { eventId } = await liveSale({ admissionPerSecond: 1000 });
+    const joined = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' });
+    assert.equal(joined.status, 201, JSON.stringify(joined.body));
+    const cookie = joined.headers.getSetCookie()[0]!.split(';')[0]!;
+    const statusOf = () => request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(joined.body.ticket)}`, { headers: { cookie } });
+    const admitted = await waitFor('admission', async () => ((await statusOf()).body.state === 'admitted' ? true : null), 10_000);
+    assert.ok(admitted);
+    const endsAt = new Date(Date.now() + 200).toISOString();
+    const end = await request(`${url}/api/v1/admin/sale-events/${eventId}`, { method: 'PATCH', headers: t.admin, body: { endsAt } });
+    assert.equal(end.status, 200, JSON.stringify(end.body));
+    // This instance has re-read the room with its new end, and the end has passed.
+    await waitFor('the room to end', async () => {
+      const room = await request(`${url}/api/v1/sale-events/${eventId}/queue`);
+      return Date.parse(room.body.endsAt) === Date.parse(endsAt) && Date.now() > Date.parse(endsAt) + 100 ? true : null;
+    }, 10_000);
+    const after = await statusOf();
+    assert.equal(after.status, 200, JSON.stringify(after.body));
+    assert.equal(after.body.state, 'closed', `the sale ended with the pass still good: ${JSON.stringify({ state: after.body.state, passExpiresAt: after.body.passExpiresAt, pass: after.body.pass === undefined ? undefined : '(a pass)' })}`);
+    assert.equal(after.body.pass, undefined, 'no pass for a sale that has ended');
   });
 
   // Only the streams open at the switch heard it: a stream opened again after (EventSource reconnecting after a dropped

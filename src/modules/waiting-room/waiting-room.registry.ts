@@ -51,7 +51,7 @@ export function createEventRegistry(deps: { list: (endedAfter: Date) => Promise<
   let confirming: Promise<boolean> | undefined;
 
   async function load(): Promise<void> {
-    // Ended events stay a day, so a late visitor's ticket still reads as expired rather than unknown.
+    // Ended events stay a day, so a late visitor's ticket still reads as closed rather than unknown.
     const rows = await deps.list(new Date(Date.now() - 86_400_000));
     const next = new Map<number, QueuedEvent>();
     const products = new Map<number, QueuedEvent[]>();

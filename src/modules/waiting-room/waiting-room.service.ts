@@ -272,6 +272,9 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
    * and waited up to five minutes more.
    */
   function statusOf(event: QueuedEvent, ticketId: string, now: number, sold: boolean, preQueue: number, rank: number, admittedAt: number, owners: string, replacedBy: string): TicketStatus {
+    // The end first: a sale over (also one the admin ended early) is over for the admitted too, whose pass buys nothing
+    // now, and `closed` is what the schema and the storefront's page tell of it.
+    if (now >= event.endsAtMs) return CLOSED;
     if (admittedAt >= 0) {
       const expiresAt = admittedAt + config.passS * 1000;
       const times = { admittedAt: new Date(admittedAt).toISOString(), passExpiresAt: new Date(expiresAt).toISOString() };
@@ -279,7 +282,6 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       const pass = signer.pass({ e: event.id, t: ticketId, h: owners === '' ? [] : owners.split(','), x: expiresAt });
       return { state: 'admitted', position: null, etaSeconds: null, pass, ...times };
     }
-    if (now >= event.endsAtMs) return CLOSED;
     if (rank < 0) return replacedBy === '' ? { state: 'expired', position: null, etaSeconds: null } : { state: 'expired', position: null, etaSeconds: null, replacedBy };
     // No place in line while sold out: every waiting visitor is told the same (one frame for all, see the streams).
     if (sold) return { state: 'sold_out', position: null, etaSeconds: null };
