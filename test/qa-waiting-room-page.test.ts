@@ -55,3 +55,47 @@ describe('waiting-room page after admission', () => {
     }
   });
 });
+
+/** The admitted page while the pass is still good: what happens to the sale reaches it. */
+describe('waiting-room page while admitted', () => {
+  let t: TestApp;
+  let url: string;
+
+  before(async () => {
+    // A pass that outlasts the test: the page must learn of the end while still admitted.
+    ({ t, url } = await listeningWaitingRoomApp({ WAITING_ROOM_PASS_S: '600' }));
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('tells an admitted shopper that the sale has ended when the admin ends it early', async (ctx) => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 5, skuPrefix: 'qa-page-end' });
+    const saleId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(`${url}/sale/${saleId}/queue`);
+      await page.locator('body[data-state="admitted"]').waitFor({ timeout: 30_000 });
+      const end = await request(`${url}/api/v1/admin/sale-events/${saleId}`, { method: 'PATCH', headers: t.admin, body: { endsAt: new Date(Date.now() + 500).toISOString() } });
+      assert.equal(end.status, 200, JSON.stringify(end.body));
+      // The page asks the room every 15 s while admitted: 30 s is two asks and slack for a slow machine.
+      const changed = await page
+        .waitForFunction(() => document.body.dataset.state !== 'admitted', undefined, { timeout: 30_000 })
+        .then(() => true, () => false);
+      const shown = await page.evaluate(() => ({
+        state: document.body.dataset.state,
+        text: document.querySelector('.room [data-state]')?.textContent,
+        continueLinkVisible: !(document.querySelector('[data-admitted]') as HTMLElement).hidden,
+        countdown: document.querySelector('.countdown')?.textContent,
+      }));
+      assert.ok(changed, `the sale was ended early, the page still says: ${JSON.stringify(shown)}`);
+      assert.equal(shown.state, 'closed', JSON.stringify(shown));
+      assert.equal(shown.continueLinkVisible, false, JSON.stringify(shown));
+      assert.equal(shown.countdown, 'has ended', JSON.stringify(shown));
+    } finally {
+      await browser.close();
+    }
+  });
+});

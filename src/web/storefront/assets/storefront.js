@@ -200,6 +200,7 @@
     const stopWatching = () => {
       if (!watching) return;
       clearTimeout(watching.timer);
+      clearTimeout(watching.roomTimer);
       watching = undefined;
       passLeft.textContent = '';
     };
@@ -223,6 +224,10 @@
         w.timer = setTimeout(() => check(attempt + 1), wait * 1000);
       };
       const count = () => {
+        if (endsAt() <= shopNow()) {
+          ended();
+          return;
+        }
         const left = expiresAt - shopNow();
         if (left <= 0) {
           passLeft.textContent = 'Your pass is expiring…';
@@ -234,6 +239,45 @@
         w.timer = setTimeout(count, Math.min(1000, left));
       };
       count();
+      // The room, every ROOM_EVERY_S while the tab is seen: a sell-out or an early end after admission reaches the page
+      // (the stream ended at admission). One cheap read (`GET …/queue`, the same for every visitor) per admitted tab.
+      let failures = 0;
+      const askRoom = async () => {
+        if (watching !== w) return;
+        let wait = ROOM_EVERY_S;
+        if (document.visibilityState !== 'hidden') {
+          const sentAt = Date.now();
+          const reply = await api(`/sale-events/${saleId}/queue`).catch(() => undefined);
+          if (watching !== w) return;
+          learnSkew(reply, sentAt);
+          if (reply?.status === 200) {
+            failures = 0;
+            for (const el of countdowns) el.dataset.countdownEnd = reply.data.endsAt;
+            if (Date.parse(reply.data.endsAt) <= shopNow()) return ended();
+            soldOutAfterAdmission(reply.data.soldOut);
+          } else if (reply?.status === 404) {
+            // The room is gone (switched off, the sale deleted): the line has closed.
+            return ended();
+          } else wait = Math.max(wait, backoff(reply, failures++));
+        }
+        w.roomTimer = setTimeout(askRoom, wait * 1000);
+      };
+      w.roomTimer = setTimeout(askRoom, ROOM_EVERY_S * 1000);
+    };
+    const ROOM_EVERY_S = 15;
+    const ADMITTED = 'It is your turn! Your pass is valid for a limited time.';
+    const endsAt = () => Date.parse(countdowns[0]?.dataset.countdownEnd ?? '') || Number.POSITIVE_INFINITY;
+    const ended = () => {
+      stopWatching();
+      show({ state: 'closed', position: null, etaSeconds: null });
+      tick();
+    };
+    // Sold out after admission: the pass stays good until it expires (units may come back), but there is nothing to buy now.
+    const soldOutAfterAdmission = (soldOut) => {
+      const text = soldOut ? 'Sold out: everything in this sale has been taken since you were let in. Stay here: if units come back, your pass still buys until it expires.' : ADMITTED;
+      if (state.textContent !== text) state.textContent = text;
+      body.dataset.state = soldOut ? 'sold_out' : 'admitted';
+      $('[data-admitted]').hidden = soldOut;
     };
     const show = (s) => {
       if (s.position !== null && first === undefined) first = s.position;
