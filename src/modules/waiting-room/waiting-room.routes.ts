@@ -55,10 +55,13 @@ export function ensureVisitorCookie(request: FastifyRequest, reply: FastifyReply
   return holders;
 }
 
-/** A status as the JSON replies give it: with when to poll again, for clients that poll rather than hold the stream. */
-function withPollAfter(status: TicketStatus): TicketStatus & { pollAfterSeconds?: number } {
+/**
+ * A status as the JSON replies give it: with the room's clock (to count a pass down by), and when to poll again, for
+ * clients that poll rather than hold the stream.
+ */
+function asReply(status: TicketStatus, now: number): TicketStatus & { now: number; pollAfterSeconds?: number } {
   const pollAfterSeconds = getPollAfterSeconds(status);
-  return pollAfterSeconds === undefined ? status : { ...status, pollAfterSeconds };
+  return pollAfterSeconds === undefined ? { ...status, now } : { ...status, now, pollAfterSeconds };
 }
 
 function visitorOf(request: FastifyRequest, reply: FastifyReply, secure: boolean): Visitor {
@@ -92,7 +95,7 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
       async (request, reply) => {
         const joined = await room.join(request.params.id, visitorOf(request, reply, deps.secureCookies));
         if (joined.replayed) reply.header('idempotent-replayed', 'true');
-        return reply.code(201).send({ ticket: joined.ticket, ...withPollAfter(joined.status) });
+        return reply.code(201).send({ ticket: joined.ticket, ...asReply(joined.status, room.now()) });
       },
     );
     app.get(
@@ -100,7 +103,8 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
       { schema: { tags, description: 'Where a ticket stands; once admitted, its pass. A client that polls it asks again after `pollAfterSeconds`.', params: TicketParams, response: { 200: Type.Ref('TicketStatus'), ...errorResponses(400, 404, 503) } } },
       async (request, reply) => {
         reply.header('cache-control', 'no-store');
-        return withPollAfter(await room.status(request.params.id, room.present(request.params.id, request.params.ticket, holdersOf(request, deps.secureCookies))));
+        const status = await room.status(request.params.id, room.present(request.params.id, request.params.ticket, holdersOf(request, deps.secureCookies)));
+        return asReply(status, room.now());
       },
     );
     app.get(
@@ -125,7 +129,7 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
         for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value);
         reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
         reply.raw.write('retry: 2000\n\n');
-        hub.open(request.params.id, ticket, reply.raw, initial, readAt);
+        hub.open(request.params.id, ticket, reply.raw, initial, readAt, room.now());
       },
     );
   };

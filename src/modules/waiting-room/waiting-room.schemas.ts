@@ -24,6 +24,12 @@ export const TicketStatus = Type.Object(
           "With state expired, to the shopper's own devices (the holders bound to it) only: this ticket was merged into the shopper's other ticket (a guest ticket and an account ticket, on signing in), and this signed ticket holds the place. Follow it (GET …/queue/{replacedBy}) instead of telling the shopper the place is lost.",
       }),
     ),
+    now: Type.Optional(
+      Type.Integer({
+        description:
+          "The room's clock (Redis's, the one passes expire on) when this status was read, ms since the epoch: a client counting a pass down corrects its own clock by it. In the JSON replies and the stream's status frames (not the sell-out frame, the same for every visitor)",
+      }),
+    ),
     pollAfterSeconds: Type.Optional(
       Type.Integer({
         description:
@@ -58,4 +64,5 @@ export const WaitingRoomInfo = Type.Object({
   paused: Type.Boolean({ description: 'The shop holds admission: nobody is let in until it resumes; the line keeps its order and takes newcomers' }),
   waiting: Type.Integer(),
   soldOut: Type.Boolean(),
+  now: Type.Integer({ description: "The room's clock (Redis's) when this was read, ms since the epoch" }),
 });

@@ -546,6 +546,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
         paused: event.paused,
         waiting,
         soldOut: sold === 1,
+        now: deps.clock(),
       };
     },
 
@@ -626,6 +627,9 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       if (!event) return { now: deps.clock(), statuses: tickets.map(() => CLOSED) };
       return read(event, tickets);
     },
+
+    /** Now on the room's clock (Redis's): what the replies give clients to count passes down by. */
+    now: (): number => deps.clock(),
 
     /** Live queued events (the streams present their tickets for each, see `presented`). */
     liveEventIds: (): number[] => registry.live(deps.clock()).map((event) => event.id),

@@ -59,7 +59,7 @@ describe('waiting-room event streams at shutdown', () => {
     hub.start();
     const { response, ended } = await stream();
     hub.close();
-    hub.open(1, { id: 'ticket-after-close', place: '', score: '', holders: [] }, response, { state: 'waiting', position: 1, etaSeconds: 1 }, hub.generation(1));
+    hub.open(1, { id: 'ticket-after-close', place: '', score: '', holders: [] }, response, { state: 'waiting', position: 1, etaSeconds: 1 }, hub.generation(1), Date.now());
     const outcome = await Promise.race([ended.then((text) => ({ ended: true, text })), new Promise<{ ended: false }>((resolve) => setTimeout(() => resolve({ ended: false }), 2000))]);
     assert.ok(outcome.ended, 'the stream handed over after shutdown began is ended (the client reconnects to another instance)');
     assert.equal(hub.count(), 0);

@@ -61,12 +61,13 @@ export function createStreamHub(deps: {
   /** Set by `close`: a stream handed over later is ended at once (see `open`). */
   let closed = false;
 
-  function write(stream: Stream, status: TicketStatus): void {
+  /** Writes `status` unless it is what the stream last heard; `now` (the room's clock at the read) goes with it. */
+  function write(stream: Stream, status: TicketStatus, now: number): void {
     if (stream.response.writableEnded) return;
     const data = JSON.stringify(status);
     if (data === stream.last) return;
     stream.last = data;
-    stream.response.write(`event: status\ndata: ${data}\n\n`);
+    stream.response.write(`event: status\ndata: ${JSON.stringify({ ...status, now })}\n\n`);
     // A final state ends the stream (the page moves on); sold out stays open: units may come back.
     if (status.state === 'admitted' || status.state === 'expired' || status.state === 'closed') stream.response.end();
   }
@@ -107,7 +108,7 @@ export function createStreamHub(deps: {
       if (beganAt === 0) beganAt = now;
       if (generationOf(eventId) !== generation) return;
       chunk.forEach((id, j) => {
-        for (const stream of tickets.get(id) ?? []) write(stream, statuses[j]!);
+        for (const stream of tickets.get(id) ?? []) write(stream, statuses[j]!, now);
       });
     }
     if (!only) await deps.room.presented(eventId, beganAt);
@@ -166,9 +167,9 @@ export function createStreamHub(deps: {
     /**
      * Adopts an open response (headers already sent) and pushes `initial` at once. `readAt` is the
      * event's generation from before `initial` was read: a sell-out or re-opening since then is
-     * caught up by reading the ticket again.
+     * caught up by reading the ticket again. `now` is the room's clock, sent with `initial`.
      */
-    open(eventId: number, ticket: PresentedTicket, response: ServerResponse, initial: TicketStatus, readAt: number): void {
+    open(eventId: number, ticket: PresentedTicket, response: ServerResponse, initial: TicketStatus, readAt: number, now: number): void {
       const stream: Stream = { eventId, ticket, response, last: '' };
       const ticketId = ticket.id;
       const openedAt = performance.now();
@@ -176,7 +177,7 @@ export function createStreamHub(deps: {
       // A visitor who hung up while the initial status was read is gone already: its 'close' has fired, and
       // a stream adopted now would be held (refreshed, counted open, written to) until this instance stops.
       if (response.destroyed) return;
-      write(stream, initial);
+      write(stream, initial, now);
       if (response.writableEnded) return;
       // Shutting down: a stream whose first status was read while `close` ended the others would be held by
       // nothing (no refresh, no notice) and keep the server's close waiting until the shutdown timeout.

@@ -24,10 +24,17 @@
         status: response.status,
         data,
         retryAfter: Number(response.headers.get('retry-after')) || undefined,
-        // The shop's clock when it replied (to the second): see the waiting room's skew.
-        date: Date.parse(response.headers.get('date') || '') || undefined,
       };
     });
+  // The shop's clock minus this browser's. Sales open and end, and passes expire, on the room's clock (Redis's, not
+  // any web instance's, whose own may be off too): the waiting room's replies carry it (`now`, ms), and a browser clock
+  // minutes off would otherwise show every countdown minutes off. A reply's `now` is read at the middle of its round
+  // trip; a stream frame's, on arrival.
+  let skewMs = 0;
+  const learnSkew = (roomNow, sentAt = Date.now()) => {
+    if (typeof roomNow === 'number') skewMs = roomNow - (sentAt + Date.now()) / 2;
+  };
+  const shopNow = () => Date.now() + skewMs;
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   /**
    * Seconds to wait before asking again after a refusal that says "later" (503, or 429 RATE_LIMITED) or a network
@@ -84,7 +91,7 @@
   // Sale countdowns.
   const countdowns = [...document.querySelectorAll('[data-countdown-start]')];
   const tick = () => {
-    const now = Date.now();
+    const now = shopNow();
     for (const el of countdowns) {
       const start = Date.parse(el.dataset.countdownStart);
       const end = Date.parse(el.dataset.countdownEnd);
@@ -184,14 +191,6 @@
       announcedPosition = s.position;
       announcer.textContent = `Your place in line: ${s.position}.${s.etaSeconds === null ? '' : ` Estimated wait: ${duration(s.etaSeconds)}.`}`;
     };
-    // The shop's clock minus this browser's, learnt from the Date of the shop's replies: a pass's expiry is the shop's
-    // time, and a browser clock minutes off would show it minutes off. The Date is to the second (so +500 ms, its
-    // middle), read at the middle of the round trip.
-    let skewMs = 0;
-    const learnSkew = (reply, sentAt) => {
-      if (reply?.date) skewMs = reply.date + 500 - (sentAt + Date.now()) / 2;
-    };
-    const shopNow = () => Date.now() + skewMs;
     let ticket;
     // The admitted page: the stream has ended (it ends at admission), so the page counts the pass down itself and,
     // at its expiry, asks the shop once whether it has run out: the shop's answer, not this browser's clock, turns the page.
@@ -213,7 +212,7 @@
         const sentAt = Date.now();
         const reply = await api(`/sale-events/${saleId}/queue/${encodeURIComponent(ticket)}`).catch(() => undefined);
         if (watching !== w) return;
-        learnSkew(reply, sentAt);
+        learnSkew(reply?.data?.now, sentAt);
         if (reply?.status === 200 && reply.data.state !== 'admitted') {
           stopWatching();
           show(reply.data);
@@ -249,7 +248,7 @@
           const sentAt = Date.now();
           const reply = await api(`/sale-events/${saleId}/queue`).catch(() => undefined);
           if (watching !== w) return;
-          learnSkew(reply, sentAt);
+          learnSkew(reply?.data?.now, sentAt);
           if (reply?.status === 200) {
             failures = 0;
             for (const el of countdowns) el.dataset.countdownEnd = reply.data.endsAt;
@@ -316,7 +315,7 @@
       for (let attempt = 0; ; attempt++) {
         const sentAt = Date.now();
         const reply = await api(`/sale-events/${saleId}/queue`, { method: 'POST' }).catch(() => undefined);
-        learnSkew(reply, sentAt);
+        learnSkew(reply?.data?.now, sentAt);
         if (reply?.status === 201) return reply.data;
         if (!retriable(reply)) {
           state.textContent = reply.data?.error?.message || 'Could not join the line.';
@@ -348,6 +347,7 @@
       });
       source.addEventListener('status', (event) => {
         const s = JSON.parse(event.data);
+        learnSkew(s.now);
         // Merged into the shopper's other ticket (a guest ticket and an account ticket, on signing in): the place
         // lives on there, so the page follows that one, never telling the shopper this one expired.
         if (s.state === 'expired' && typeof s.replacedBy === 'string' && s.replacedBy !== followed) {
