@@ -69,6 +69,41 @@ describe('waiting-room page while admitted', () => {
     await t?.close();
   });
 
+  it('tells an admitted shopper of a sell-out over the ticket stream, without polling the room', async (ctx) => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 5, skuPrefix: 'qa-page-sold' });
+    const saleId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const page = await browser.context.newPage();
+      // Every request the page makes once admitted (a poll spends the shopper's rate-limit budget that checkout needs).
+      const asked: string[] = [];
+      let admitted = false;
+      page.on('request', (r) => {
+        if (admitted) asked.push(`${r.method()} ${new URL(r.url()).pathname}`);
+      });
+      await page.goto(`${url}/sale/${saleId}/queue`);
+      await page.locator('body[data-state="admitted"]').waitFor({ timeout: 30_000 });
+      admitted = true;
+      const stock = await request(`${url}/api/v1/admin/products/${productId}/stock`, { method: 'PUT', headers: t.admin, body: { available: 0 } });
+      assert.equal(stock.status, 200, JSON.stringify(stock.body));
+      const told = await page
+        .waitForFunction(() => /^Sold out/.test(document.querySelector('.room [data-state]')?.textContent ?? ''), undefined, { timeout: 30_000 })
+        .then(() => true, () => false);
+      const shown = await page.evaluate(() => ({
+        state: document.body.dataset.state,
+        text: document.querySelector('.room [data-state]')?.textContent,
+        continueLinkVisible: !(document.querySelector('[data-admitted]') as HTMLElement).hidden,
+      }));
+      assert.ok(told, `sold out after admission, the page still says: ${JSON.stringify(shown)}`);
+      assert.equal(shown.continueLinkVisible, false, JSON.stringify(shown));
+      const polls = asked.filter((a) => !a.endsWith('/events'));
+      assert.deepEqual(polls, [], `the admitted page asked the shop while the stream could tell it: ${JSON.stringify(polls)}`);
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('tells an admitted shopper that the sale has ended when the admin ends it early', async (ctx) => {
     const productId = await createQueuedProduct(url, t.admin, { available: 5, skuPrefix: 'qa-page-end' });
     const saleId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });

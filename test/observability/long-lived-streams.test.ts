@@ -26,6 +26,8 @@ describe('long-lived event streams and the latency figures', () => {
       WAITING_ROOM_TICK_MS: '20',
       WAITING_ROOM_TICKETS_PER_ADDRESS: '100',
       CLUSTER_HEARTBEAT_MS: '100',
+      // The shortest pass the configuration takes: an admitted stream stays open until its pass expires.
+      WAITING_ROOM_PASS_S: '10',
     });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
@@ -70,8 +72,10 @@ describe('long-lived event streams and the latency figures', () => {
     assert.equal(total(before.metrics, 'salescale_waiting_room_streams_open', { sale_event: String(eventId) }), VISITORS);
     assert.equal(before.figures.sampleRequests, before.health.requests, 'the degrade signal and /health count the same requests');
 
-    // The start: everyone is admitted and the server ends each stream (that is when a request's duration is taken).
+    // The start: everyone is admitted; the stream stays open until the pass expires, and then the server ends it (that
+    // is when a request's duration would be taken).
     const admitted = await Promise.all(streams.map((s) => s.next((m) => m.data.state === 'admitted', 20_000)));
+    await Promise.all(streams.map((s) => s.next((m) => m.data.state === 'expired', 30_000)));
     await Promise.all(streams.map((s) => s.ended));
     const heldS = (Math.min(...admitted.map((m) => Date.parse(m.data.admittedAt))) - lastOpenedAt) / 1000;
     assert.ok(heldS >= 1, `streams held open for seconds (${heldS} s)`);

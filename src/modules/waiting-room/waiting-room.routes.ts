@@ -113,7 +113,7 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
         schema: {
           tags,
           description:
-            'The same as Server-Sent Events (`event: status`): pushed on admission, sell-out and re-opening, and with the position every WAITING_ROOM_STREAM_REFRESH_MS. Ends once admitted or expired.',
+            'The same as Server-Sent Events (`event: status`): pushed on admission, sell-out and re-opening, and with the position every WAITING_ROOM_STREAM_REFRESH_MS. Stays open once admitted (a sell-out sets `soldOut`, a moved end `saleEndsAt`); ends once expired (also the pass running out) or closed.',
           params: TicketParams,
           response: { 200: Type.String({ description: 'text/event-stream' }), ...errorResponses(400, 404, 503) },
         },

@@ -24,6 +24,15 @@ export const TicketStatus = Type.Object(
           "With state expired, to the shopper's own devices (the holders bound to it) only: this ticket was merged into the shopper's other ticket (a guest ticket and an account ticket, on signing in), and this signed ticket holds the place. Follow it (GET …/queue/{replacedBy}) instead of telling the shopper the place is lost.",
       }),
     ),
+    saleEndsAt: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description: "With admitted, and closed by the sale's end: when the sale ends (moved by an early end or an extension, which the admitted's stream carries)",
+      }),
+    ),
+    soldOut: Type.Optional(
+      Type.Literal(true, { description: 'With admitted: everything in the sale is taken now; the pass still buys if units come back before it expires' }),
+    ),
     now: Type.Optional(
       Type.Integer({
         description:

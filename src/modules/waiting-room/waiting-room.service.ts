@@ -64,6 +64,13 @@ export interface TicketStatus {
    * follows it instead of telling the shopper their place is lost; one that does not know it sees `expired`, as before.
    */
   replacedBy?: string;
+  /**
+   * With `admitted`, and `closed` by the sale's end: when the sale ends (an early end or an extension moves it). The
+   * admitted hold their stream until the pass is used or expires, and this is how they hear of a new end.
+   */
+  saleEndsAt?: string;
+  /** With `admitted`: everything in the sale is taken now (the pass still buys if units come back before it expires). */
+  soldOut?: true;
 }
 
 /** Who is asking: the holders a ticket is bound to (`c:<customerId>`, `g:<visitorId>`). */
@@ -274,13 +281,14 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
   function statusOf(event: QueuedEvent, ticketId: string, now: number, sold: boolean, preQueue: number, rank: number, admittedAt: number, owners: string, replacedBy: string): TicketStatus {
     // The end first: a sale over (also one the admin ended early) is over for the admitted too, whose pass buys nothing
     // now, and `closed` is what the schema and the storefront's page tell of it.
-    if (now >= event.endsAtMs) return CLOSED;
+    const saleEndsAt = new Date(event.endsAtMs).toISOString();
+    if (now >= event.endsAtMs) return { ...CLOSED, saleEndsAt };
     if (admittedAt >= 0) {
       const expiresAt = admittedAt + config.passS * 1000;
       const times = { admittedAt: new Date(admittedAt).toISOString(), passExpiresAt: new Date(expiresAt).toISOString() };
       if (now >= expiresAt) return { state: 'expired', position: null, etaSeconds: null, ...times };
       const pass = signer.pass({ e: event.id, t: ticketId, h: owners === '' ? [] : owners.split(','), x: expiresAt });
-      return { state: 'admitted', position: null, etaSeconds: null, pass, ...times };
+      return { state: 'admitted', position: null, etaSeconds: null, pass, ...times, saleEndsAt, ...(sold ? { soldOut: true as const } : {}) };
     }
     if (rank < 0) return replacedBy === '' ? { state: 'expired', position: null, etaSeconds: null } : { state: 'expired', position: null, etaSeconds: null, replacedBy };
     // No place in line while sold out: every waiting visitor is told the same (one frame for all, see the streams).

@@ -11,6 +11,8 @@ interface Stream {
   response: ServerResponse;
   /** The JSON last sent (a refresh that would send the same sends nothing). */
   last: string;
+  /** The last status sent was `admitted`: the stream stays open until the pass expires. */
+  admitted: boolean;
 }
 
 /** The status every waiting visitor of a sold-out event is in: one frame for all, serialised and encoded once. */
@@ -68,17 +70,31 @@ export function createStreamHub(deps: {
     if (data === stream.last) return;
     stream.last = data;
     stream.response.write(`event: status\ndata: ${JSON.stringify({ ...status, now })}\n\n`);
-    // A final state ends the stream (the page moves on); sold out stays open: units may come back.
-    if (status.state === 'admitted' || status.state === 'expired' || status.state === 'closed') stream.response.end();
+    stream.admitted = status.state === 'admitted';
+    // A final state ends the stream (the page moves on). Sold out stays open (units may come back), and so does
+    // admitted until the pass expires (a refresh reads it `expired`): the admitted hear a sell-out, a re-opening, a
+    // moved end and the room's end on it, instead of polling the room (see the README's figures).
+    if (status.state === 'expired' || status.state === 'closed') stream.response.end();
   }
 
-  /** Every stream of the event still waiting hears the sell-out: one pre-encoded frame, no Redis call. */
+  /**
+   * Every stream of the event hears the sell-out at once: the waiting ones one pre-encoded frame, no Redis call; the
+   * admitted ones (at most those admitted within a pass's length) their own status with `soldOut`, passes differing.
+   */
   function pushSoldOut(eventId: number): void {
     const tickets = byEvent.get(eventId);
     if (!tickets) return;
     for (const streams of tickets.values()) {
       for (const stream of streams) {
         if (stream.last === SOLD_OUT_JSON || stream.response.writableEnded) continue;
+        if (stream.admitted) {
+          const status = JSON.parse(stream.last) as TicketStatus;
+          if (status.soldOut) continue;
+          const data = JSON.stringify({ ...status, soldOut: true });
+          stream.last = data;
+          stream.response.write(`event: status\ndata: ${data}\n\n`);
+          continue;
+        }
         stream.last = SOLD_OUT_JSON;
         stream.response.write(SOLD_OUT_FRAME);
       }
@@ -170,7 +186,7 @@ export function createStreamHub(deps: {
      * caught up by reading the ticket again. `now` is the room's clock, sent with `initial`.
      */
     open(eventId: number, ticket: PresentedTicket, response: ServerResponse, initial: TicketStatus, readAt: number, now: number): void {
-      const stream: Stream = { eventId, ticket, response, last: '' };
+      const stream: Stream = { eventId, ticket, response, last: '', admitted: false };
       const ticketId = ticket.id;
       const openedAt = performance.now();
 

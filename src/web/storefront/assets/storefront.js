@@ -191,15 +191,23 @@
       announcedPosition = s.position;
       announcer.textContent = `Your place in line: ${s.position}.${s.etaSeconds === null ? '' : ` Estimated wait: ${duration(s.etaSeconds)}.`}`;
     };
-    let ticket;
-    // The admitted page: the stream has ended (it ends at admission), so the page counts the pass down itself and,
-    // at its expiry, asks the shop once whether it has run out: the shop's answer, not this browser's clock, turns the page.
+    // The sale's end as the room last said it (an early end or an extension moves it): the countdowns count to it.
+    let saleEndsMs = Date.parse(countdowns[0]?.dataset.countdownEnd ?? '') || Number.POSITIVE_INFINITY;
+    const moveEnd = (iso) => {
+      const at = Date.parse(iso ?? '');
+      if (!at || at === saleEndsMs) return;
+      saleEndsMs = at;
+      for (const el of countdowns) el.dataset.countdownEnd = iso;
+      tick();
+    };
+    // The admitted page: the ticket's stream stays open until the pass expires or the line closes, and brings what
+    // changes meanwhile (a sell-out, units back, a moved end, the room's end): no polling. The page counts the pass
+    // down on the room's clock; at zero it says so and waits for the stream's word (`expired`, on the room's clock).
     let watching;
     const passLeft = $('[data-pass-left]');
     const stopWatching = () => {
       if (!watching) return;
       clearTimeout(watching.timer);
-      clearTimeout(watching.roomTimer);
       watching = undefined;
       passLeft.textContent = '';
     };
@@ -208,75 +216,13 @@
       const expiresAt = Date.parse(s.passExpiresAt);
       const w = { timer: undefined };
       watching = w;
-      const check = async (attempt) => {
-        const sentAt = Date.now();
-        const reply = await api(`/sale-events/${saleId}/queue/${encodeURIComponent(ticket)}`).catch(() => undefined);
-        if (watching !== w) return;
-        learnSkew(reply?.data?.now, sentAt);
-        if (reply?.status === 200 && reply.data.state !== 'admitted') {
-          stopWatching();
-          show(reply.data);
-          return;
-        }
-        // Still admitted (this browser's estimate of the shop's clock was early), or no answer: ask again.
-        const wait = reply?.status === 200 ? Math.max(1, (expiresAt - shopNow()) / 1000) : backoff(reply, attempt);
-        w.timer = setTimeout(() => check(attempt + 1), wait * 1000);
-      };
       const count = () => {
-        if (endsAt() <= shopNow()) {
-          ended();
-          return;
-        }
         const left = expiresAt - shopNow();
-        if (left <= 0) {
-          passLeft.textContent = 'Your pass is expiring…';
-          check(0);
-          return;
-        }
         // Shown, not read out: the admitted state was read out once, with the pass's length.
-        passLeft.textContent = `Your pass is valid for ${duration(Math.ceil(left / 1000))} more.`;
-        w.timer = setTimeout(count, Math.min(1000, left));
+        passLeft.textContent = left <= 0 ? 'Your pass is expiring…' : `Your pass is valid for ${duration(Math.ceil(left / 1000))} more.`;
+        if (left > 0) w.timer = setTimeout(count, Math.min(1000, left));
       };
       count();
-      // The room, every ROOM_EVERY_S while the tab is seen: a sell-out or an early end after admission reaches the page
-      // (the stream ended at admission). One cheap read (`GET …/queue`, the same for every visitor) per admitted tab.
-      let failures = 0;
-      const askRoom = async () => {
-        if (watching !== w) return;
-        let wait = ROOM_EVERY_S;
-        if (document.visibilityState !== 'hidden') {
-          const sentAt = Date.now();
-          const reply = await api(`/sale-events/${saleId}/queue`).catch(() => undefined);
-          if (watching !== w) return;
-          learnSkew(reply?.data?.now, sentAt);
-          if (reply?.status === 200) {
-            failures = 0;
-            for (const el of countdowns) el.dataset.countdownEnd = reply.data.endsAt;
-            if (Date.parse(reply.data.endsAt) <= shopNow()) return ended();
-            soldOutAfterAdmission(reply.data.soldOut);
-          } else if (reply?.status === 404) {
-            // The room is gone (switched off, the sale deleted): the line has closed.
-            return ended();
-          } else wait = Math.max(wait, backoff(reply, failures++));
-        }
-        w.roomTimer = setTimeout(askRoom, wait * 1000);
-      };
-      w.roomTimer = setTimeout(askRoom, ROOM_EVERY_S * 1000);
-    };
-    const ROOM_EVERY_S = 15;
-    const ADMITTED = 'It is your turn! Your pass is valid for a limited time.';
-    const endsAt = () => Date.parse(countdowns[0]?.dataset.countdownEnd ?? '') || Number.POSITIVE_INFINITY;
-    const ended = () => {
-      stopWatching();
-      show({ state: 'closed', position: null, etaSeconds: null });
-      tick();
-    };
-    // Sold out after admission: the pass stays good until it expires (units may come back), but there is nothing to buy now.
-    const soldOutAfterAdmission = (soldOut) => {
-      const text = soldOut ? 'Sold out: everything in this sale has been taken since you were let in. Stay here: if units come back, your pass still buys until it expires.' : ADMITTED;
-      if (state.textContent !== text) state.textContent = text;
-      body.dataset.state = soldOut ? 'sold_out' : 'admitted';
-      $('[data-admitted]').hidden = soldOut;
     };
     const show = (s) => {
       if (s.position !== null && first === undefined) first = s.position;
@@ -290,22 +236,29 @@
             ? 'You are in the pre-queue: places are drawn at random when the sale starts.'
             : 'You are in line.',
         admitted: 'It is your turn! Your pass is valid for a limited time.',
+        // Sold out after admission: the pass stays good until it expires (units may come back), but there is nothing to buy now.
+        admitted_sold_out:
+          'Sold out: everything in this sale has been taken since you were let in. Stay here: if units come back, your pass still buys until it expires.',
         sold_out: 'Sold out: everything in this sale has been taken. Stay here: if units come back, the line moves again.',
         expired: 'This ticket has expired.',
         closed: 'The line has closed: the sale has ended, or it no longer needs a waiting room.',
       };
+      const soldOutAdmitted = s.state === 'admitted' && s.soldOut === true;
+      const text = texts[soldOutAdmitted ? 'admitted_sold_out' : s.state];
       // Written only when it changes: the same text written again may be read out again.
-      if (state.textContent !== texts[s.state]) state.textContent = texts[s.state];
-      body.dataset.state = s.state;
+      if (state.textContent !== text) state.textContent = text;
+      body.dataset.state = soldOutAdmitted ? 'sold_out' : s.state;
       announce(s);
+      moveEnd(s.saleEndsAt);
       if (s.state === 'admitted') {
         progress.value = 100;
         passes.set(saleId, s.pass, s.passExpiresAt);
-        $('[data-admitted]').hidden = false;
+        $('[data-admitted]').hidden = soldOutAdmitted;
         watchPass(s);
       } else {
         stopWatching();
         $('[data-admitted]').hidden = true;
+        if (s.state === 'closed') tick();
       }
     };
     // Joining: the first request of a sale's crowd, so the one most likely to meet an overloaded shop. A refusal
@@ -339,7 +292,6 @@
     // (503 while the shop is overloaded, an instance draining) closes it for good: then it is opened again here,
     // with the same backoff, so the shopper's place keeps updating and admission is not missed.
     const follow = (followed, attempt = 0) => {
-      ticket = followed;
       const source = new EventSource(`/api/v1/sale-events/${saleId}/queue/${encodeURIComponent(followed)}/events`);
       let finished = false;
       source.addEventListener('open', () => {
@@ -357,7 +309,8 @@
           return;
         }
         show(s);
-        if (s.state === 'admitted' || s.state === 'expired' || s.state === 'closed') {
+        // The server ends the stream there; admitted, it stays open until the pass expires.
+        if (s.state === 'expired' || s.state === 'closed') {
           finished = true;
           source.close();
         }
@@ -370,9 +323,8 @@
     (async () => {
       const data = await join();
       if (!data) return;
-      ticket = data.ticket;
       show(data);
-      if (data.state === 'admitted' || data.state === 'expired' || data.state === 'closed') return;
+      if (data.state === 'expired' || data.state === 'closed') return;
       follow(data.ticket);
     })();
   }
