@@ -104,6 +104,45 @@ describe('waiting-room page while admitted', () => {
     }
   });
 
+  it('stops saying "It is your turn!" once the pass has bought an order in another tab', async (ctx) => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 5, skuPrefix: 'qa-page-used' });
+    const saleId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const room = await browser.context.newPage();
+      await room.goto(`${url}/sale/${saleId}/queue`);
+      await room.locator('body[data-state="admitted"]').waitFor({ timeout: 30_000 });
+      const key = `salescale-pass-${saleId}`;
+      const pass = await room.evaluate((k) => sessionStorage.getItem(k), key);
+      assert.ok(pass, 'the page kept the pass');
+      // Another tab of the same shopper (a tab opened from this one starts with a copy of its session storage).
+      const shop = await browser.context.newPage();
+      await shop.goto(`${url}/`);
+      await shop.evaluate(([k, v]) => sessionStorage.setItem(k!, v!), [key, pass]);
+      await shop.goto(`${url}/products/${productId}`);
+      await shop.getByRole('button', { name: 'Add to cart' }).click();
+      await shop.getByRole('link', { name: 'Go to the cart' }).click();
+      await shop.waitForURL(/\/cart$/);
+      await shop.getByLabel('Email (for your order confirmation)').fill(`qa-used-${Date.now()}@example.com`);
+      await shop.getByRole('button', { name: 'Place order as guest' }).click();
+      await shop.waitForURL(/\/guest-orders\//);
+      const changed = await room
+        .waitForFunction(() => document.body.dataset.state !== 'admitted', undefined, { timeout: 5_000 })
+        .then(() => true, () => false);
+      const shown = await room.evaluate(() => ({
+        state: document.body.dataset.state,
+        text: document.querySelector('.room [data-state]')?.textContent,
+        continueLinkVisible: !(document.querySelector('[data-admitted]') as HTMLElement).hidden,
+      }));
+      assert.ok(changed, `the pass bought an order in another tab, the waiting-room page still says: ${JSON.stringify(shown)}`);
+      assert.equal(shown.state, 'used', JSON.stringify(shown));
+      assert.equal(shown.continueLinkVisible, false, JSON.stringify(shown));
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('tells an admitted shopper that the sale has ended when the admin ends it early', async (ctx) => {
     const productId = await createQueuedProduct(url, t.admin, { available: 5, skuPrefix: 'qa-page-end' });
     const saleId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });

@@ -142,7 +142,7 @@ export function waitingRoomPage(input: { sale: SaleView; productId?: number }): 
   <progress data-progress max="100" value="0" aria-label="Progress through the line"></progress>
   <p data-admitted hidden><a class="button" href="${input.productId ? `/products/${input.productId}` : '/'}">It’s your turn: continue shopping</a> <span data-pass-left></span></p>
 </section>`;
-  return layout({ title: `Waiting room · ${sale.name}`, page: 'waiting-room', body, data: { sale: sale.id, ...(input.productId ? { product: input.productId } : {}) } });
+  return layout({ title: `Waiting room · ${sale.name}`, page: 'waiting-room', body, data: { sale: sale.id, 'sale-products': sale.productIds.join(','), ...(input.productId ? { product: input.productId } : {}) } });
 }
 
 export function cartPage(): string {

@@ -86,6 +86,12 @@
       }
       return out;
     },
+    // An order placed with passes is told to the shopper's other tabs of the shop (a waiting-room tab whose pass it
+    // may have spent: see the waiting room), with the products it bought, which decide which passes it spent.
+    channel: typeof BroadcastChannel === 'function' ? new BroadcastChannel('salescale-passes') : undefined,
+    ordered(sent, productIds) {
+      this.channel?.postMessage({ kind: 'ordered', passes: sent, productIds });
+    },
   };
 
   // Sale countdowns.
@@ -242,6 +248,7 @@
         sold_out: 'Sold out: everything in this sale has been taken. Stay here: if units come back, the line moves again.',
         expired: 'This ticket has expired.',
         closed: 'The line has closed: the sale has ended, or it no longer needs a waiting room.',
+        used: 'Your pass has bought your order: a pass buys one. Thank you!',
       };
       const soldOutAdmitted = s.state === 'admitted' && s.soldOut === true;
       const text = texts[soldOutAdmitted ? 'admitted_sold_out' : s.state];
@@ -291,20 +298,25 @@
     // The status stream. EventSource reconnects by itself after a dropped connection, but an HTTP error reply
     // (503 while the shop is overloaded, an instance draining) closes it for good: then it is opened again here,
     // with the same backoff, so the shopper's place keeps updating and admission is not missed.
+    let source;
+    let stopped = false;
     const follow = (followed, attempt = 0) => {
-      const source = new EventSource(`/api/v1/sale-events/${saleId}/queue/${encodeURIComponent(followed)}/events`);
+      if (stopped) return;
+      const es = new EventSource(`/api/v1/sale-events/${saleId}/queue/${encodeURIComponent(followed)}/events`);
+      source = es;
       let finished = false;
-      source.addEventListener('open', () => {
+      es.addEventListener('open', () => {
         attempt = 0;
       });
-      source.addEventListener('status', (event) => {
+      es.addEventListener('status', (event) => {
+        if (stopped) return;
         const s = JSON.parse(event.data);
         learnSkew(s.now);
         // Merged into the shopper's other ticket (a guest ticket and an account ticket, on signing in): the place
         // lives on there, so the page follows that one, never telling the shopper this one expired.
         if (s.state === 'expired' && typeof s.replacedBy === 'string' && s.replacedBy !== followed) {
           finished = true;
-          source.close();
+          es.close();
           follow(s.replacedBy);
           return;
         }
@@ -312,14 +324,26 @@
         // The server ends the stream there; admitted, it stays open until the pass expires.
         if (s.state === 'expired' || s.state === 'closed') {
           finished = true;
-          source.close();
+          es.close();
         }
       });
-      source.addEventListener('error', () => {
-        if (finished || source.readyState !== EventSource.CLOSED) return;
+      es.addEventListener('error', () => {
+        if (finished || stopped || es.readyState !== EventSource.CLOSED) return;
         setTimeout(() => follow(followed, attempt + 1), backoff(undefined, attempt) * 1000 + Math.random() * 1000);
       });
     };
+    // The pass bought an order (in another tab, or this one): the turn is taken, the page stops. The order spent the
+    // pass if it held this sale's pass and bought one of its products (the checkout's rule).
+    const saleProducts = new Set((body.dataset.saleProducts || '').split(',').filter(Boolean).map(Number));
+    passes.channel?.addEventListener('message', (event) => {
+      const m = event.data;
+      const mine = passes.get(saleId)?.pass;
+      if (m?.kind !== 'ordered' || body.dataset.state !== 'admitted' && body.dataset.state !== 'sold_out') return;
+      if (!mine || !m.passes?.includes(mine) || !m.productIds?.some((id) => saleProducts.has(id))) return;
+      source?.close();
+      stopped = true;
+      show({ state: 'used', position: null, etaSeconds: null });
+    });
     (async () => {
       const data = await join();
       if (!data) return;
@@ -554,6 +578,7 @@
       }
       if (status === 201) {
         forget();
+        if (held.length > 0) passes.ordered(held, (data.items ?? []).map((item) => item.productId));
         // The guest's order is reached by its access token: a page of its own, kept out of logs and Referer.
         location.href = email ? `/guest-orders/${encodeURIComponent(data.accessToken)}` : `/orders/${data.id}`;
         return 0;
