@@ -143,6 +143,49 @@ describe('waiting-room page while admitted', () => {
     }
   });
 
+  it('stops saying "It is your turn!" once the pass has bought an order where no message reaches the page', async (ctx) => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 5, skuPrefix: 'qa-page-used-srv' });
+    const saleId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const room = await browser.context.newPage();
+      await room.goto(`${url}/sale/${saleId}/queue`);
+      await room.locator('body[data-state="admitted"]').waitFor({ timeout: 30_000 });
+      const key = `salescale-pass-${saleId}`;
+      const pass = await room.evaluate((k) => sessionStorage.getItem(k), key);
+      assert.ok(pass, 'the page kept the pass');
+      // The shopper's other tab, in a browser without BroadcastChannel (as another device of theirs would be): only the
+      // shop knows that the pass was spent.
+      const shop = await browser.context.newPage();
+      await shop.addInitScript(() => {
+        Reflect.deleteProperty(window, 'BroadcastChannel');
+      });
+      await shop.goto(`${url}/`);
+      await shop.evaluate(([k, v]) => sessionStorage.setItem(k!, v!), [key, pass]);
+      await shop.goto(`${url}/products/${productId}`);
+      await shop.getByRole('button', { name: 'Add to cart' }).click();
+      await shop.getByRole('link', { name: 'Go to the cart' }).click();
+      await shop.waitForURL(/\/cart$/);
+      await shop.getByLabel('Email (for your order confirmation)').fill(`qa-used-srv-${Date.now()}@example.com`);
+      await shop.getByRole('button', { name: 'Place order as guest' }).click();
+      await shop.waitForURL(/\/guest-orders\//);
+      const changed = await room
+        .waitForFunction(() => document.body.dataset.state !== 'admitted', undefined, { timeout: 5_000 })
+        .then(() => true, () => false);
+      const shown = await room.evaluate(() => ({
+        state: document.body.dataset.state,
+        text: document.querySelector('.room [data-state]')?.textContent,
+        continueLinkVisible: !(document.querySelector('[data-admitted]') as HTMLElement).hidden,
+      }));
+      assert.ok(changed, `the pass bought an order the page heard nothing of, the waiting-room page still says: ${JSON.stringify(shown)}`);
+      assert.equal(shown.state, 'used', JSON.stringify(shown));
+      assert.equal(shown.continueLinkVisible, false, JSON.stringify(shown));
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('tells an admitted shopper that the sale has ended when the admin ends it early', async (ctx) => {
     const productId = await createQueuedProduct(url, t.admin, { available: 5, skuPrefix: 'qa-page-end' });
     const saleId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });

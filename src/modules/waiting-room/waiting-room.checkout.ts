@@ -7,6 +7,7 @@ import { PassExpiredError, PassInvalidError, PassReplacedError, PassRequiredErro
 import type { WaitingRoomMetrics } from './waiting-room.metrics.ts';
 import type { EventRegistry, QueuedEvent } from './waiting-room.registry.ts';
 import type { PassRef, WaitingRoomRepository } from './waiting-room.repository.ts';
+import type { RoomNotice } from './waiting-room.service.ts';
 import type { PassClaims, TokenSigner } from './waiting-room.tokens.ts';
 
 /**
@@ -42,6 +43,11 @@ export function createCheckoutRule(deps: {
    * configuration refuses one whose wait would not end well inside the retry's idempotency lease (`config.ts`).
    */
   statementTimeoutMs: number;
+  /**
+   * Told of each pass an order was placed with (a `used` notice, which the caller publishes): the ticket's open streams,
+   * on every instance, say `used` and end. One publish per pass of a placed order; no read.
+   */
+  notify?: (notice: RoomNotice) => void;
 }) {
   const { db, repo, registry, signer } = deps;
   const refOf = (pass: PassClaims): PassRef => ({ saleEventId: pass.e, ticketId: pass.t });
@@ -184,6 +190,8 @@ export function createCheckoutRule(deps: {
         throw error;
       }
       for (const pass of taken) deps.metrics.passesUsed.inc({ sale_event: String(pass.e) });
+      // A retry that went on (`kept`) too: its first attempt's outcome was unknown, so it may not have told the streams.
+      for (const pass of [...taken, ...kept]) deps.notify?.({ e: pass.e, kind: 'used', t: pass.t });
       return result;
 
       /** The retry of an order whose outcome was unknown is refused: its passes go back if the order was never placed. */

@@ -93,6 +93,7 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     logger: deps.logger,
     clock: clock.now,
     statementTimeoutMs: deps.statementTimeoutMs ?? 0,
+    notify: publish,
     mergedAway: (pass) =>
       deps.redis.hexists(roomKey(pass.e, 'merged'), pass.t).then(
         (found) => found === 1,

@@ -34,7 +34,8 @@ import type { TicketRef, TokenSigner } from './waiting-room.tokens.ts';
  * (the sale ended, or its waiting room was switched off or the sale deleted): nothing to wait for, and a
  * visitor told "expired" then would have believed they had missed their turn.
  */
-export type TicketState = 'waiting' | 'admitted' | 'sold_out' | 'expired' | 'closed';
+/** `used` only on a ticket's event stream: its pass bought an order (see the checkout rule's `used` notice). */
+export type TicketState = 'waiting' | 'admitted' | 'sold_out' | 'expired' | 'closed' | 'used';
 
 /** The status of every ticket of a line that is gone. */
 const CLOSED: TicketStatus = { state: 'closed', position: null, etaSeconds: null };
@@ -92,8 +93,11 @@ export interface PresentedTicket {
   holders: readonly string[];
 }
 
-/** A change every instance's event streams must hear (Redis pub/sub). */
-export type RoomNotice = { e: number; kind: 'admitted'; tickets: string[] } | { e: number; kind: 'sold_out' | 'reopened' };
+/**
+ * A change every instance's event streams must hear (Redis pub/sub). `used`: an order spent the pass of ticket `t`
+ * (published by the checkout, once per order with a pass; the streams of that ticket say so and end).
+ */
+export type RoomNotice = { e: number; kind: 'admitted'; tickets: string[] } | { e: number; kind: 'sold_out' | 'reopened' } | { e: number; kind: 'used'; t: string };
 
 export interface WaitingRoomDeps {
   redis: Redis;

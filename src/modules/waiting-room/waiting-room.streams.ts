@@ -19,6 +19,8 @@ interface Stream {
 const SOLD_OUT_STATUS: TicketStatus = { state: 'sold_out', position: null, etaSeconds: null };
 const SOLD_OUT_JSON = JSON.stringify(SOLD_OUT_STATUS);
 const SOLD_OUT_FRAME = Buffer.from(`event: status\ndata: ${SOLD_OUT_JSON}\n\n`);
+/** The status of a ticket whose pass bought an order (the `used` notice): the stream ends with it. */
+const USED_STATUS: TicketStatus = { state: 'used', position: null, etaSeconds: null };
 /** Tickets whose statuses one Redis call reads during a refresh. */
 const CHUNK = 500;
 
@@ -38,6 +40,9 @@ const CHUNK = 500;
  * by the streams' next refresh (the one on reconnecting at once), in the order the tickets carry. Each
  * full refresh of a live event, with or without streams of it here, ends by marking that this instance
  * has presented its tickets (see the room's `presented`): after a loss, admission waits for the marks.
+ *
+ * A `used` notice (checkout spent the ticket's pass on an order) ends that ticket's streams with a `used` status:
+ * the room's statuses, read from Redis, do not know of spent passes (PostgreSQL does), and are not read for it.
  *
  * A refresh reads statuses asynchronously; one whose read was sent before a sell-out or re-opening
  * notice of its event is discarded, so a stale `waiting` never follows the `sold_out` frame.
@@ -63,18 +68,19 @@ export function createStreamHub(deps: {
   /** Set by `close`: a stream handed over later is ended at once (see `open`). */
   let closed = false;
 
-  /** Writes `status` unless it is what the stream last heard; `now` (the room's clock at the read) goes with it. */
-  function write(stream: Stream, status: TicketStatus, now: number): void {
+  /** Writes `status` unless it is what the stream last heard; `now` (the room's clock at the read) goes with it, if known. */
+  function write(stream: Stream, status: TicketStatus, now?: number): void {
     if (stream.response.writableEnded) return;
     const data = JSON.stringify(status);
     if (data === stream.last) return;
     stream.last = data;
-    stream.response.write(`event: status\ndata: ${JSON.stringify({ ...status, now })}\n\n`);
+    stream.response.write(`event: status\ndata: ${now === undefined ? data : JSON.stringify({ ...status, now })}\n\n`);
     stream.admitted = status.state === 'admitted';
     // A final state ends the stream (the page moves on). Sold out stays open (units may come back), and so does
     // admitted until the pass expires (a refresh reads it `expired`): the admitted hear a sell-out, a re-opening, a
     // moved end and the room's end on it, instead of polling the room (see the README's figures).
-    if (status.state === 'expired' || status.state === 'closed') stream.response.end();
+    // Used: the pass bought an order (the status read from Redis does not know it: the spend is in PostgreSQL).
+    if (status.state === 'expired' || status.state === 'closed' || status.state === 'used') stream.response.end();
   }
 
   /**
@@ -147,6 +153,10 @@ export function createStreamHub(deps: {
     if (notice.kind === 'sold_out' || notice.kind === 'reopened') generations.set(notice.e, generationOf(notice.e) + 1);
     if (notice.kind === 'sold_out') {
       pushSoldOut(notice.e);
+      return;
+    }
+    if (notice.kind === 'used') {
+      for (const stream of byEvent.get(notice.e)?.get(notice.t) ?? []) write(stream, USED_STATUS);
       return;
     }
     const only = notice.kind === 'admitted' ? notice.tickets : undefined;

@@ -321,8 +321,9 @@
           return;
         }
         show(s);
-        // The server ends the stream there; admitted, it stays open until the pass expires.
-        if (s.state === 'expired' || s.state === 'closed') {
+        // The server ends the stream there (used: the pass bought an order, on any device); admitted, it stays open
+        // until the pass expires.
+        if (s.state === 'expired' || s.state === 'closed' || s.state === 'used') {
           finished = true;
           es.close();
         }
