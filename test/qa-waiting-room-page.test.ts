@@ -186,6 +186,36 @@ describe('waiting-room page while admitted', () => {
     }
   });
 
+  it('counts the pass and the sale down again at once when the tab is shown, its timers having been held', async (ctx) => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 5, skuPrefix: 'qa-page-visible' });
+    const saleId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const page = await browser.context.newPage();
+      // The page's timers on a clock the test holds: a hidden tab's timers are throttled (once a minute in Chrome).
+      await page.clock.install();
+      await page.goto(`${url}/sale/${saleId}/queue`);
+      await page.locator('body[data-state="admitted"]').waitFor({ timeout: 30_000 });
+      await page.locator('[data-pass-left]').filter({ hasText: /valid for \d+ min \d+ s more/ }).waitFor({ timeout: 5_000 });
+      // Held a second ahead of the page's own clock (which runs on from when it was installed, not the test's Date).
+      const pausedAt = (await page.evaluate(() => Date.now())) + 1000;
+      await page.clock.pauseAt(pausedAt);
+      const read = () =>
+        page.evaluate(() => ({ passLeft: document.querySelector('[data-pass-left]')?.textContent, countdown: document.querySelector('.countdown')?.textContent }));
+      const before = await read();
+      // Four minutes go by while no timer of the page runs (the tab hidden), then the tab is shown.
+      await page.clock.setSystemTime(pausedAt + 240_000);
+      await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+      const after = await read();
+      const minutes = (text: string | undefined) => Number(/(\d+) min/.exec(text ?? '')?.[1]);
+      assert.ok(minutes(after.passLeft) <= minutes(before.passLeft) - 3, `the tab is shown 4 min later, the page still says: ${JSON.stringify({ before, after })}`);
+      assert.ok(minutes(after.countdown) <= minutes(before.countdown) - 3, `the tab is shown 4 min later, the page still says: ${JSON.stringify({ before, after })}`);
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('tells an admitted shopper that the sale has ended when the admin ends it early', async (ctx) => {
     const productId = await createQueuedProduct(url, t.admin, { available: 5, skuPrefix: 'qa-page-end' });
     const saleId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });

@@ -105,9 +105,16 @@
       span.textContent = now < start ? `starts in ${duration((start - now) / 1000)}` : now < end ? `live now, ends in ${duration((end - now) / 1000)}` : 'has ended';
     }
   };
+  // A hidden tab's timers are throttled (in Chrome to once a minute after a while): shown again, every countdown is
+  // counted at once rather than at the next timer. The waiting room's pass countdown listens too.
+  const onShown = (recount) =>
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') recount();
+    });
   if (countdowns.length > 0) {
     tick();
     setInterval(tick, 1000);
+    onShown(tick);
   }
 
   if (page === 'product') {
@@ -220,16 +227,19 @@
     const watchPass = (s) => {
       if (watching) return;
       const expiresAt = Date.parse(s.passExpiresAt);
-      const w = { timer: undefined };
+      const w = { timer: undefined, count: undefined };
       watching = w;
       const count = () => {
+        clearTimeout(w.timer);
         const left = expiresAt - shopNow();
         // Shown, not read out: the admitted state was read out once, with the pass's length.
         passLeft.textContent = left <= 0 ? 'Your pass is expiring…' : `Your pass is valid for ${duration(Math.ceil(left / 1000))} more.`;
         if (left > 0) w.timer = setTimeout(count, Math.min(1000, left));
       };
+      w.count = count;
       count();
     };
+    onShown(() => watching?.count());
     const show = (s) => {
       if (s.position !== null && first === undefined) first = s.position;
       position.textContent = s.position === null ? (s.state === 'waiting' ? 'decided at the start' : '–') : String(s.position);
