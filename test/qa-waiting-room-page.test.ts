@@ -104,6 +104,31 @@ describe('waiting-room page while admitted', () => {
     }
   });
 
+  it('marks a sell-out after admission apart from the waiting visitors\' and keeps focus off the hidden continue link', async (ctx) => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 5, skuPrefix: 'qa-page-sold-focus' });
+    const saleId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(`${url}/sale/${saleId}/queue`);
+      await page.locator('body[data-state="admitted"]').waitFor({ timeout: 30_000 });
+      // A keyboard shopper on the continue link when the sale sells out.
+      await page.locator('[data-admitted] a').focus();
+      const stock = await request(`${url}/api/v1/admin/products/${productId}/stock`, { method: 'PUT', headers: t.admin, body: { available: 0 } });
+      assert.equal(stock.status, 200, JSON.stringify(stock.body));
+      await page.waitForFunction(() => /^Sold out/.test(document.querySelector('.room [data-state]')?.textContent ?? ''), undefined, { timeout: 30_000 });
+      const shown = await page.evaluate(() => ({
+        state: document.body.dataset.state,
+        continueLinkVisible: !(document.querySelector('[data-admitted]') as HTMLElement).hidden,
+        focused: document.activeElement === document.querySelector('.room [data-state]') ? 'the status line' : (document.activeElement?.outerHTML ?? null)?.slice(0, 80),
+      }));
+      assert.deepEqual(shown, { state: 'admitted_sold_out', continueLinkVisible: false, focused: 'the status line' });
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('stops saying "It is your turn!" once the pass has bought an order in another tab', async (ctx) => {
     const productId = await createQueuedProduct(url, t.admin, { available: 5, skuPrefix: 'qa-page-used' });
     const saleId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });

@@ -134,7 +134,7 @@ export function waitingRoomPage(input: { sale: SaleView; productId?: number }): 
   ${countdown(sale)}
   <p>You are in line. Keep this page open: it updates by itself, and you keep your place if you reload.</p>
   <div class="status">
-    <p class="state" role="status" data-state>Joining the line…</p>
+    <p class="state" role="status" tabindex="-1" data-state>Joining the line…</p>
     <p class="position"><span class="label">Your place in line</span> <strong data-position>–</strong></p>
     <p class="eta"><span class="label">Estimated wait</span> <strong data-eta>–</strong></p>
   </div>

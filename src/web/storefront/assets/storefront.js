@@ -264,17 +264,26 @@
       const text = texts[soldOutAdmitted ? 'admitted_sold_out' : s.state];
       // Written only when it changes: the same text written again may be read out again.
       if (state.textContent !== text) state.textContent = text;
-      body.dataset.state = soldOutAdmitted ? 'sold_out' : s.state;
+      // Its own marker: the admitted shopper's pass still buys, which the waiting visitors' `sold_out` does not say.
+      body.dataset.state = soldOutAdmitted ? 'admitted_sold_out' : s.state;
       announce(s);
       moveEnd(s.saleEndsAt);
+      const admittedLink = $('[data-admitted]');
+      // The continue link hidden under the keyboard's focus would drop focus to the page's start: it goes to the
+      // status line, which says why.
+      const hide = () => {
+        if (admittedLink.contains(document.activeElement)) state.focus();
+        admittedLink.hidden = true;
+      };
       if (s.state === 'admitted') {
         progress.value = 100;
         passes.set(saleId, s.pass, s.passExpiresAt);
-        $('[data-admitted]').hidden = soldOutAdmitted;
+        if (soldOutAdmitted) hide();
+        else admittedLink.hidden = false;
         watchPass(s);
       } else {
         stopWatching();
-        $('[data-admitted]').hidden = true;
+        hide();
         if (s.state === 'closed') tick();
       }
     };
@@ -349,7 +358,7 @@
     passes.channel?.addEventListener('message', (event) => {
       const m = event.data;
       const mine = passes.get(saleId)?.pass;
-      if (m?.kind !== 'ordered' || body.dataset.state !== 'admitted' && body.dataset.state !== 'sold_out') return;
+      if (m?.kind !== 'ordered' || body.dataset.state !== 'admitted' && body.dataset.state !== 'admitted_sold_out') return;
       if (!mine || !m.passes?.includes(mine) || !m.productIds?.some((id) => saleProducts.has(id))) return;
       source?.close();
       stopped = true;
