@@ -54,6 +54,40 @@ describe('waiting-room page after admission', () => {
       await browser.close();
     }
   });
+  it('offers a shopper whose pass expired to join the line again, with a new ticket at the back', async (ctx) => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 5, skuPrefix: 'qa-page-rejoin' });
+    const saleId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
+    const browser = await launchBrowser(ctx);
+    if (!browser) return;
+    try {
+      const page = await browser.context.newPage();
+      const tickets: string[] = [];
+      page.on('response', (r) => {
+        if (r.request().method() === 'POST' && new URL(r.url()).pathname === `/api/v1/sale-events/${saleId}/queue`) {
+          void r.json().then((b: { ticket?: string }) => b.ticket && tickets.push(b.ticket), () => undefined);
+        }
+      });
+      await page.goto(`${url}/sale/${saleId}/queue`);
+      await page.locator('body[data-state="admitted"]').waitFor({ timeout: 30_000 });
+      const firstPass = await page.evaluate((id) => sessionStorage.getItem(`salescale-pass-${id}`), saleId);
+      // The pass runs out unused (10 s).
+      await page.locator('body[data-state="expired"]').waitFor({ timeout: 30_000 });
+      const again = page.getByRole('button', { name: 'Join the line again' });
+      const offered = await again.waitFor({ timeout: 5_000 }).then(() => true, () => false);
+      const text = await page.evaluate(() => document.querySelector('.room')?.textContent?.replace(/\s+/g, ' ').trim());
+      assert.ok(offered, `the pass expired, the page offers no way back into the line: ${JSON.stringify(text)}`);
+      await again.click();
+      // A new ticket (a fresh join at the back of the line, not the old place), admitted again here (the line is empty).
+      await page.locator('body[data-state="admitted"]').waitFor({ timeout: 30_000 });
+      assert.equal(tickets.length, 2, JSON.stringify(tickets));
+      assert.notEqual(tickets[1], tickets[0]);
+      const secondPass = await page.evaluate((id) => sessionStorage.getItem(`salescale-pass-${id}`), saleId);
+      assert.notEqual(secondPass, firstPass);
+      assert.equal(await again.isVisible(), false);
+    } finally {
+      await browser.close();
+    }
+  });
 });
 
 /** The admitted page while the pass is still good: what happens to the sale reaches it. */

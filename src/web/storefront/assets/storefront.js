@@ -218,6 +218,7 @@
     // down on the room's clock; at zero it says so and waits for the stream's word (`expired`, on the room's clock).
     let watching;
     const passLeft = $('[data-pass-left]');
+    const joinAgain = $('[data-join-again]');
     const stopWatching = () => {
       if (!watching) return;
       clearTimeout(watching.timer);
@@ -284,6 +285,9 @@
       } else {
         stopWatching();
         hide();
+        // Expired (the pass ran out unused, or the ticket is out of line): a new join takes a new ticket at the back of
+        // the line (the room replaces the place, not adds one). Not on closed: the sale has ended or has no room.
+        joinAgain.hidden = s.state !== 'expired';
         if (s.state === 'closed') tick();
       }
     };
@@ -364,13 +368,23 @@
       stopped = true;
       show({ state: 'used', position: null, etaSeconds: null });
     });
-    (async () => {
+    const enter = async () => {
       const data = await join();
       if (!data) return;
       show(data);
       if (data.state === 'expired' || data.state === 'closed') return;
       follow(data.ticket);
-    })();
+    };
+    $('button', joinAgain).addEventListener('click', () => {
+      // The button goes away under the keyboard's focus: focus goes to the status line, which says what happens.
+      state.focus();
+      joinAgain.hidden = true;
+      state.textContent = 'Joining the line…';
+      first = undefined;
+      progress.value = 0;
+      void enter();
+    });
+    void enter();
   }
 
   if (page === 'account') {
