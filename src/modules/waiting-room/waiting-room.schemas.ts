@@ -33,6 +33,12 @@ export const TicketStatus = Type.Object(
     soldOut: Type.Optional(
       Type.Literal(true, { description: 'With admitted: everything in the sale is taken now; the pass still buys if units come back before it expires' }),
     ),
+    canRejoin: Type.Optional(
+      Type.Literal(true, {
+        description:
+          'With expired: joining again (POST …/queue) gives the ticket\'s holders a new ticket at the back of the line (the pass expired without buying an order). Absent, a join answers the same expired ticket (the pass bought an order, or the ticket is out of line)',
+      }),
+    ),
     now: Type.Optional(
       Type.Integer({
         description:

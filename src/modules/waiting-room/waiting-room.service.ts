@@ -72,6 +72,12 @@ export interface TicketStatus {
   saleEndsAt?: string;
   /** With `admitted`: everything in the sale is taken now (the pass still buys if units come back before it expires). */
   soldOut?: true;
+  /**
+   * With `expired`: a join of the ticket's holders takes a new ticket at the back of the line (see `join`: admitted,
+   * the pass expired without buying an order). Absent, a join answers the same expired ticket (a pass that bought its
+   * order, a ticket out of line), so a client offers no "join again".
+   */
+  canRejoin?: true;
 }
 
 /** Who is asking: the holders a ticket is bound to (`c:<customerId>`, `g:<visitorId>`). */
@@ -228,6 +234,19 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       deps.logger.warn({ err: error, saleEvent: eventId }, 'waiting room: could not read whether a pass was spent');
       return true;
     });
+
+  /**
+   * Marks the expired tickets a join would take back into the line (`canRejoin`, the rule of `join`): admitted, the pass
+   * not spent (a sale ended reads `closed`). One PostgreSQL read for each such ticket, and a ticket reads `expired` once
+   * (its stream ends, a client stops polling); one PostgreSQL cannot speak for is not offered, as the join keeps it out.
+   */
+  function withRejoin(eventId: number, tickets: readonly PresentedTicket[], statuses: TicketStatus[]): Promise<TicketStatus[]> {
+    return Promise.all(
+      statuses.map(async (status, i) =>
+        status.state === 'expired' && status.admittedAt !== undefined && !(await passSpent(eventId, tickets[i]!.id)) ? { ...status, canRejoin: true as const } : status,
+      ),
+    );
+  }
 
   /** The pairs (ticket dropped, ticket kept) a script's merges returned from `from` on (see `merge`). */
   function mergesIn(reply: readonly unknown[], from: number): MergedTicket[] {
@@ -626,7 +645,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
         if (!event) return CLOSED;
       }
       const known = event;
-      const [status] = await redisCall(() => statuses(known, [ticket]));
+      const [status] = await withRejoin(eventId, [ticket], await redisCall(() => statuses(known, [ticket])));
       return status!;
     },
 
@@ -637,7 +656,8 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     async statuses(eventId: number, tickets: readonly PresentedTicket[]): Promise<{ now: number; statuses: TicketStatus[] }> {
       const event = registry.get(eventId);
       if (!event) return { now: deps.clock(), statuses: tickets.map(() => CLOSED) };
-      return read(event, tickets);
+      const { now, statuses: found } = await read(event, tickets);
+      return { now, statuses: await withRejoin(eventId, tickets, found) };
     },
 
     /** Now on the room's clock (Redis's): what the replies give clients to count passes down by. */

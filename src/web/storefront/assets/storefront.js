@@ -285,9 +285,10 @@
       } else {
         stopWatching();
         hide();
-        // Expired (the pass ran out unused, or the ticket is out of line): a new join takes a new ticket at the back of
-        // the line (the room replaces the place, not adds one). Not on closed: the sale has ended or has no room.
-        joinAgain.hidden = s.state !== 'expired';
+        // Expired with `canRejoin` (the pass ran out without buying an order): a new join takes a new ticket at the back
+        // of the line (the room replaces the place, not adds one). The room says so: a pass that bought its order, or a
+        // ticket out of line, would be answered the same expired ticket, and closed has no line to join.
+        joinAgain.hidden = !(s.state === 'expired' && s.canRejoin === true);
         if (s.state === 'closed') tick();
       }
     };
