@@ -55,6 +55,8 @@ export interface AdmissionSpend {
    * whose outcome was unknown kept only if the order was never placed.
    */
   spend<T>(orderRef: string, place: () => Promise<T>, placed?: () => Promise<boolean>): Promise<T>;
+  /** The sale events whose passes `spend` spends on the order (the reply's `passesSpent`). */
+  saleEventIds: readonly number[];
 }
 
 export interface OrderRoutesDeps {
@@ -139,7 +141,8 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
           // ended before it emptied the cart. Its lines are these (a replay holds exactly the lines read), and a line
           // already removed is not removed twice (each leaves only while it holds the ordered quantity).
           if (!explicit && cartOwner !== undefined) await cart.removeOrdered(cartOwner, lines).catch((error: unknown) => request.log.warn({ err: error }, 'could not empty the ordered cart'));
-          const body = guestEmail === undefined ? order : { ...order, accessToken: deps.guests!.links.sign(order.id) };
+          const spent = admission ? { passesSpent: [...admission.saleEventIds] } : {};
+          const body = guestEmail === undefined ? { ...order, ...spent } : { ...order, ...spent, accessToken: deps.guests!.links.sign(order.id) };
           return { status: 201, body, replayed };
         });
       },

@@ -57,6 +57,12 @@ export const Order = Type.Object(
     ...orderCore,
     payment: OrderPayment,
     accessToken: Type.Optional(Type.String({ description: 'Guest orders only: the key of GET/POST /guest-orders/:token (keep it: it is the only way back to the order)' })),
+    passesSpent: Type.Optional(
+      Type.Array(Type.Integer(), {
+        description:
+          "POST /orders only: the sale events whose waiting-room pass (of those sent in Waiting-Room-Pass) this order spent. A client tells the pages of those sales' passes, and no other, that the pass is used (a product listed by several live queued sales spends the pass of one)",
+      }),
+    ),
   },
   { $id: 'Order' },
 );

@@ -151,7 +151,10 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
         if (expired.length > 0) await checkoutRule.refuseExpired(expired, orderRef);
         const spending = [...passes, ...expired];
         if (spending.length === 0) return undefined;
-        return { spend: <T>(ref: string, place: () => Promise<T>, placed?: () => Promise<boolean>) => checkoutRule.spend(spending, ref, place, placed) };
+        return {
+          spend: <T>(ref: string, place: () => Promise<T>, placed?: () => Promise<boolean>) => checkoutRule.spend(spending, ref, place, placed),
+          saleEventIds: spending.map((pass) => pass.e),
+        };
       },
     },
   };

@@ -143,7 +143,7 @@ export function waitingRoomPage(input: { sale: SaleView; productId?: number }): 
   <p data-admitted hidden><a class="button" href="${input.productId ? `/products/${input.productId}` : '/'}">It’s your turn: continue shopping</a> <span data-pass-left></span></p>
   <p data-join-again hidden><button type="button" class="button">Join the line again</button></p>
 </section>`;
-  return layout({ title: `Waiting room · ${sale.name}`, page: 'waiting-room', body, data: { sale: sale.id, 'sale-products': sale.productIds.join(','), ...(input.productId ? { product: input.productId } : {}) } });
+  return layout({ title: `Waiting room · ${sale.name}`, page: 'waiting-room', body, data: { sale: sale.id, ...(input.productId ? { product: input.productId } : {}) } });
 }
 
 export function cartPage(): string {

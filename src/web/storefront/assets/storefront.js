@@ -86,11 +86,13 @@
       }
       return out;
     },
-    // An order placed with passes is told to the shopper's other tabs of the shop (a waiting-room tab whose pass it
-    // may have spent: see the waiting room), with the products it bought, which decide which passes it spent.
+    // An order placed with passes is told to the shopper's other tabs of the shop (the waiting-room tab of a pass it
+    // spent), with the passes it spent: those of the sales its reply names (`passesSpent`, checkout's word), not all
+    // those sent (a product listed by two live queued sales spends the pass of one).
     channel: typeof BroadcastChannel === 'function' ? new BroadcastChannel('salescale-passes') : undefined,
-    ordered(sent, productIds) {
-      this.channel?.postMessage({ kind: 'ordered', passes: sent, productIds });
+    ordered(saleIds) {
+      const spent = (saleIds ?? []).map((saleId) => this.get(saleId)?.pass).filter(Boolean);
+      if (spent.length > 0) this.channel?.postMessage({ kind: 'ordered', passes: spent });
     },
   };
 
@@ -357,14 +359,13 @@
         setTimeout(() => follow(followed, attempt + 1), backoff(undefined, attempt) * 1000 + Math.random() * 1000);
       });
     };
-    // The pass bought an order (in another tab, or this one): the turn is taken, the page stops. The order spent the
-    // pass if it held this sale's pass and bought one of its products (the checkout's rule).
-    const saleProducts = new Set((body.dataset.saleProducts || '').split(',').filter(Boolean).map(Number));
+    // The pass bought an order (in another tab, or this one): the turn is taken, the page stops. Only if this page's
+    // pass is among those the order spent, as checkout's reply named them (see `passes.ordered`).
     passes.channel?.addEventListener('message', (event) => {
       const m = event.data;
       const mine = passes.get(saleId)?.pass;
       if (m?.kind !== 'ordered' || body.dataset.state !== 'admitted' && body.dataset.state !== 'admitted_sold_out') return;
-      if (!mine || !m.passes?.includes(mine) || !m.productIds?.some((id) => saleProducts.has(id))) return;
+      if (!mine || !m.passes?.includes(mine)) return;
       source?.close();
       stopped = true;
       show({ state: 'used', position: null, etaSeconds: null });
@@ -613,7 +614,7 @@
       }
       if (status === 201) {
         forget();
-        if (held.length > 0) passes.ordered(held, (data.items ?? []).map((item) => item.productId));
+        if (held.length > 0) passes.ordered(data.passesSpent);
         // The guest's order is reached by its access token: a page of its own, kept out of logs and Referer.
         location.href = email ? `/guest-orders/${encodeURIComponent(data.accessToken)}` : `/orders/${data.id}`;
         return 0;
