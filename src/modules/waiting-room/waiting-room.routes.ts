@@ -64,6 +64,14 @@ function asReply(status: TicketStatus, now: number): TicketStatus & { now: numbe
   return pollAfterSeconds === undefined ? { ...status, now } : { ...status, now, pollAfterSeconds };
 }
 
+/**
+ * How long an EventSource waits before reconnecting a dropped stream: its own, at random within 2–6 s, so the streams
+ * an instance held (thousands at a sale's peak) do not all come back at the same instant after it restarts or drains.
+ */
+function streamRetryMs(): number {
+  return 2000 + Math.floor(Math.random() * 4001);
+}
+
 function visitorOf(request: FastifyRequest, reply: FastifyReply, secure: boolean): Visitor {
   const holders = ensureVisitorCookie(request, reply, secure);
   // The address limit is for guests, whom a fresh cookie makes new: a signed-in customer holds one ticket
@@ -128,7 +136,7 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
         // Headers hooks already set (request id, CORS, security headers) go out with the stream.
         for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value);
         reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
-        reply.raw.write('retry: 2000\n\n');
+        reply.raw.write(`retry: ${streamRetryMs()}\n\n`);
         hub.open(request.params.id, ticket, reply.raw, initial, readAt, room.now());
       },
     );
