@@ -3,6 +3,7 @@ import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { TestApp } from './helpers/app.ts';
 import { request } from './helpers/http.ts';
+import { openSse } from './helpers/sse.ts';
 import { createQueuedProduct, createQueuedSale, listeningWaitingRoomApp } from './helpers/waiting-room.ts';
 
 /** The `retry:` field a new event stream opens with (read, then the connection is dropped). */
@@ -56,5 +57,30 @@ describe('a waiting-room event stream as it opens', () => {
       new Set(retries).size > 1 && retries.every((ms) => ms >= 2000 && ms <= 6000),
       `every stream reconnects after the same delay, after an instance restart all at once: retries ${JSON.stringify(retries)}`,
     );
+  });
+
+  it('says used at once to a stream opened after the pass bought an order (a notice missed, a second device)', async () => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 5, skuPrefix: 'stream-used' });
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
+    const { ticket, cookie } = await joined(eventId);
+    const streamUrl = `${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}/events`;
+    const first = await openSse(streamUrl, { cookie });
+    const admitted = await first.next((m) => m.data.state === 'admitted', 15_000);
+    // The stream is down while the order is placed: its `used` notice reaches no stream.
+    first.close();
+    const ordered = await request(`${url}/api/v1/orders`, {
+      method: 'POST',
+      headers: { cookie, 'idempotency-key': `stream-used-${eventId}`, 'waiting-room-pass': admitted.data.pass as string },
+      body: { items: [{ productId, quantity: 1 }], email: `stream-used-${eventId}@example.com` },
+    });
+    assert.equal(ordered.status, 201, JSON.stringify(ordered.body));
+    const again = await openSse(streamUrl, { cookie });
+    try {
+      const said = await again.next(() => true, 15_000);
+      assert.equal(said.data.state, 'used', `the pass bought an order, a stream opened since says: ${JSON.stringify(said.data)}`);
+      await again.ended;
+    } finally {
+      again.close();
+    }
   });
 });

@@ -131,7 +131,7 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
       async (request, reply) => {
         const ticket = room.present(request.params.id, request.params.ticket, holdersOf(request, deps.secureCookies));
         const readAt = hub.generation(request.params.id);
-        const initial = await room.status(request.params.id, ticket);
+        const initial = await room.openingStatus(request.params.id, ticket);
         reply.hijack();
         // Headers hooks already set (request id, CORS, security headers) go out with the stream.
         for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value);

@@ -39,6 +39,8 @@ export type TicketState = 'waiting' | 'admitted' | 'sold_out' | 'expired' | 'clo
 
 /** The status of every ticket of a line that is gone. */
 const CLOSED: TicketStatus = { state: 'closed', position: null, etaSeconds: null };
+/** The status of a ticket whose pass bought an order (event streams only). */
+const USED: TicketStatus = { state: 'used', position: null, etaSeconds: null };
 
 export interface TicketStatus {
   state: TicketState;
@@ -647,6 +649,23 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       const known = event;
       const [status] = await withRejoin(eventId, [ticket], await redisCall(() => statuses(known, [ticket])));
       return status!;
+    },
+
+    /**
+     * A ticket's status as its event stream opens: `status`, but `used` for an admitted ticket whose pass bought an
+     * order (Redis's status does not know: the spend is in PostgreSQL), so a stream that missed the `used` notice while
+     * it was down, or one a second device opens later, says so at once instead of "admitted" until the pass expires.
+     * One PostgreSQL read per admitted stream opened, none on its refreshes (the notice covers an open stream); if
+     * PostgreSQL cannot say, `admitted` (logged), as before.
+     */
+    async openingStatus(eventId: number, ticket: PresentedTicket): Promise<TicketStatus> {
+      const status = await this.status(eventId, ticket);
+      if (status.state !== 'admitted') return status;
+      const spent = await deps.isSpent(eventId, ticket.id).catch((error: unknown) => {
+        deps.logger.warn({ err: error, saleEvent: eventId }, 'waiting room: could not read whether a pass was spent');
+        return false;
+      });
+      return spent ? USED : status;
     },
 
     /**
