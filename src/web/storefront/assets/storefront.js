@@ -30,9 +30,13 @@
   // any web instance's, whose own may be off too): the waiting room's replies carry it (`now`, ms), and a browser clock
   // minutes off would otherwise show every countdown minutes off. A reply's `now` is read at the middle of its round
   // trip; a stream frame's, on arrival.
-  let skewMs = 0;
+  // Kept for the tab (sessionStorage), so its other pages (the product page, the cart) check the passes on the same clock.
+  const SKEW_KEY = 'salescale-skew-ms';
+  let skewMs = Number(sessionStorage.getItem(SKEW_KEY)) || 0;
   const learnSkew = (roomNow, sentAt = Date.now()) => {
-    if (typeof roomNow === 'number') skewMs = roomNow - (sentAt + Date.now()) / 2;
+    if (typeof roomNow !== 'number') return;
+    skewMs = roomNow - (sentAt + Date.now()) / 2;
+    sessionStorage.setItem(SKEW_KEY, String(Math.round(skewMs)));
   };
   const shopNow = () => Date.now() + skewMs;
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -67,7 +71,8 @@
     get(saleId) {
       try {
         const value = JSON.parse(sessionStorage.getItem(this.key(saleId)) || 'null');
-        return value && Date.parse(value.expiresAt) > Date.now() ? value : undefined;
+        // On the shop's clock, as the room expires it (and the waiting-room page counts it down).
+        return value && Date.parse(value.expiresAt) > shopNow() ? value : undefined;
       } catch {
         return undefined;
       }
