@@ -83,4 +83,29 @@ describe('a waiting-room event stream as it opens', () => {
       again.close();
     }
   });
+
+  it("carries the room's clock on an admitted stream's sell-out frame, as on its other status frames", async () => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 1, skuPrefix: 'stream-sold-out' });
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
+    const watching = await joined(eventId);
+    const stream = await openSse(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(watching.ticket)}/events`, { cookie: watching.cookie });
+    try {
+      await stream.next((m) => m.data.state === 'admitted', 15_000);
+      // Another shopper buys the last unit.
+      const buyer = await joined(eventId);
+      const buying = await openSse(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(buyer.ticket)}/events`, { cookie: buyer.cookie });
+      const status = await buying.next((m) => m.data.state === 'admitted', 15_000).finally(() => buying.close());
+      const ordered = await request(`${url}/api/v1/orders`, {
+        method: 'POST',
+        headers: { cookie: buyer.cookie, 'idempotency-key': `stream-sold-out-${eventId}`, 'waiting-room-pass': status.data.pass as string },
+        body: { items: [{ productId, quantity: 1 }], email: `stream-sold-out-${eventId}@example.com` },
+      });
+      assert.equal(ordered.status, 201, JSON.stringify(ordered.body));
+      const soldOut = await stream.next((m) => m.data.soldOut === true, 15_000);
+      assert.equal(typeof soldOut.data.now, 'number', `the sell-out frame of an admitted stream: ${JSON.stringify(soldOut.data)}`);
+    } finally {
+      stream.close();
+    }
+  });
 });
+

@@ -42,7 +42,7 @@ export const TicketStatus = Type.Object(
     now: Type.Optional(
       Type.Integer({
         description:
-          "The room's clock (Redis's, the one passes expire on) when this status was read, ms since the epoch: a client counting a pass down corrects its own clock by it. In the JSON replies and the stream's status frames (not the sell-out frame, the same for every visitor)",
+          "The room's clock (Redis's, the one passes expire on) when this status was read, ms since the epoch: a client counting a pass down corrects its own clock by it. In the JSON replies and the stream's status frames (an admitted ticket's sell-out frame too), not the waiting visitors' sell-out frame, the same for every visitor",
       }),
     ),
     pollAfterSeconds: Type.Optional(

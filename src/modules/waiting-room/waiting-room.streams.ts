@@ -11,8 +11,11 @@ interface Stream {
   response: ServerResponse;
   /** The JSON last sent (a refresh that would send the same sends nothing). */
   last: string;
-  /** The last status sent was `admitted`: the stream stays open until the pass expires. */
-  admitted: boolean;
+  /**
+   * The status last sent, as sent (`admitted`: the stream stays open until the pass expires, and a sell-out writes it
+   * again with `soldOut`); kept, so a sell-out reads no JSON back.
+   */
+  status?: TicketStatus;
 }
 
 /** The status every waiting visitor of a sold-out event is in: one frame for all, serialised and encoded once. */
@@ -75,7 +78,7 @@ export function createStreamHub(deps: {
     if (data === stream.last) return;
     stream.last = data;
     stream.response.write(`event: status\ndata: ${now === undefined ? data : JSON.stringify({ ...status, now })}\n\n`);
-    stream.admitted = status.state === 'admitted';
+    stream.status = status;
     // A final state ends the stream (the page moves on). Sold out stays open (units may come back), and so does
     // admitted until the pass expires (a refresh reads it `expired`): the admitted hear a sell-out, a re-opening, a
     // moved end and the room's end on it, instead of polling the room (see the README's figures).
@@ -93,15 +96,14 @@ export function createStreamHub(deps: {
     for (const streams of tickets.values()) {
       for (const stream of streams) {
         if (stream.last === SOLD_OUT_JSON || stream.response.writableEnded) continue;
-        if (stream.admitted) {
-          const status = JSON.parse(stream.last) as TicketStatus;
-          if (status.soldOut) continue;
-          const data = JSON.stringify({ ...status, soldOut: true });
-          stream.last = data;
-          stream.response.write(`event: status\ndata: ${data}\n\n`);
+        const status = stream.status;
+        if (status?.state === 'admitted') {
+          // With the room's clock, as every status frame of a ticket's own (the page counts the pass down by it).
+          if (!status.soldOut) write(stream, { ...status, soldOut: true }, deps.room.now());
           continue;
         }
         stream.last = SOLD_OUT_JSON;
+        stream.status = SOLD_OUT_STATUS;
         stream.response.write(SOLD_OUT_FRAME);
       }
     }
@@ -196,7 +198,7 @@ export function createStreamHub(deps: {
      * caught up by reading the ticket again. `now` is the room's clock, sent with `initial`.
      */
     open(eventId: number, ticket: PresentedTicket, response: ServerResponse, initial: TicketStatus, readAt: number, now: number): void {
-      const stream: Stream = { eventId, ticket, response, last: '', admitted: false };
+      const stream: Stream = { eventId, ticket, response, last: '' };
       const ticketId = ticket.id;
       const openedAt = performance.now();
 
