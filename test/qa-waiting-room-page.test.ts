@@ -286,7 +286,8 @@ describe('waiting-room page while admitted', () => {
       await page.locator('body[data-state="admitted"]').waitFor({ timeout: 30_000 });
       const end = await request(`${url}/api/v1/admin/sale-events/${saleId}`, { method: 'PATCH', headers: t.admin, body: { endsAt: new Date(Date.now() + 500).toISOString() } });
       assert.equal(end.status, 200, JSON.stringify(end.body));
-      // The page asks the room every 15 s while admitted: 30 s is two asks and slack for a slow machine.
+      // No polling: the admitted page keeps the ticket's stream open, and the end reaches it there (`closed`, at the
+      // stream's next refresh once the instance has read the moved end); 30 s is slack for a slow machine.
       const changed = await page
         .waitForFunction(() => document.body.dataset.state !== 'admitted', undefined, { timeout: 30_000 })
         .then(() => true, () => false);

@@ -47,7 +47,7 @@ export function createCheckoutRule(deps: {
    * Told of each pass an order was placed with (a `used` notice, which the caller publishes): the ticket's open streams,
    * on every instance, say `used` and end. One publish per pass of a placed order; no read.
    */
-  notify?: (notice: RoomNotice) => void;
+  notify: (notice: RoomNotice) => void;
 }) {
   const { db, repo, registry, signer } = deps;
   const refOf = (pass: PassClaims): PassRef => ({ saleEventId: pass.e, ticketId: pass.t });
@@ -191,7 +191,7 @@ export function createCheckoutRule(deps: {
       }
       for (const pass of taken) deps.metrics.passesUsed.inc({ sale_event: String(pass.e) });
       // A retry that went on (`kept`) too: its first attempt's outcome was unknown, so it may not have told the streams.
-      for (const pass of [...taken, ...kept]) deps.notify?.({ e: pass.e, kind: 'used', t: pass.t });
+      for (const pass of [...taken, ...kept]) deps.notify({ e: pass.e, kind: 'used', t: pass.t });
       return result;
 
       /** The retry of an order whose outcome was unknown is refused: its passes go back if the order was never placed. */
