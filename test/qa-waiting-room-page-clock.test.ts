@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from './helpers/app.ts';
-import { launchBrowser } from './helpers/browser.ts';
-import { request } from './helpers/http.ts';
+import { withBrowser } from './helpers/browser.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
 import { waitFor } from './helpers/queues.ts';
-import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts';
+import { createAdmittingSale, joinAsPageVisitor, keptPass, leavesAdmitted, openAdmittedPage, readTicket } from './helpers/waiting-room.ts';
 
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1';
 
@@ -32,32 +31,15 @@ describe('waiting-room page on an instance whose clock is behind', () => {
   it('stops showing the continue link once the room says the pass expired, whatever the instance clock', async (ctx) => {
     if (!existsSync(LIBFAKETIME)) return ctx.skip('libfaketime not installed');
     const url = behind.url;
-    const productId = await createQueuedProduct(url, t.admin, { available: 5, skuPrefix: 'qa-page-skew' });
-    const saleId = await createQueuedSale(url, t.admin, [behind], { productIds: [productId], startsInMs: -1000, admissionPerSecond: 1000 });
-    const browser = await launchBrowser(ctx);
-    if (!browser) return;
-    try {
-      const page = await browser.context.newPage();
-      await page.goto(`${url}/sale/${saleId}/queue`);
-      await page.locator('body[data-state="admitted"]').waitFor({ timeout: 30_000 });
-      const stored = await page.evaluate((id) => JSON.parse(sessionStorage.getItem(`salescale-pass-${id}`) ?? 'null') as { expiresAt: string } | null, saleId);
-      assert.ok(stored, 'the page kept the pass');
-      const cookie = (await browser.context.cookies(url)).map((c) => `${c.name}=${c.value}`).join('; ');
-      const joined = await request(`${url}/api/v1/sale-events/${saleId}/queue`, { method: 'POST', headers: { cookie } });
-      assert.equal(joined.status, 201, JSON.stringify(joined.body));
+    const { saleId } = await createAdmittingSale({ url, admin: t.admin }, { skuPrefix: 'qa-page-skew', startsInMs: -1000 });
+    await withBrowser(ctx, async (context) => {
+      const page = await openAdmittedPage(context, url, saleId);
+      await keptPass(page, saleId);
+      const joined = await joinAsPageVisitor(context, url, saleId);
       // The room (on Redis's clock) reads the ticket expired.
-      await waitFor(
-        'the room to read the ticket expired',
-        async () => {
-          const status = await request(`${url}/api/v1/sale-events/${saleId}/queue/${encodeURIComponent(joined.body.ticket)}`, { headers: { cookie } });
-          return status.body.state === 'expired' ? true : null;
-        },
-        30_000,
-      );
+      await waitFor('the room to read the ticket expired', async () => ((await readTicket(url, saleId, joined.ticket, joined.cookie)).state === 'expired' ? true : null), 30_000);
       // 5 s more for a slow machine, as for the page on time.
-      const changed = await page
-        .waitForFunction(() => document.body.dataset.state !== 'admitted', undefined, { timeout: 5_000 })
-        .then(() => true, () => false);
+      const changed = await leavesAdmitted(page, 5_000);
       const shown = await page.evaluate(() => ({
         state: document.body.dataset.state,
         continueLinkVisible: !(document.querySelector('[data-admitted]') as HTMLElement).hidden,
@@ -65,8 +47,6 @@ describe('waiting-room page on an instance whose clock is behind', () => {
       }));
       assert.ok(changed, `the room says the ticket is expired, the page on the instance 30 s behind still says: ${JSON.stringify(shown)}`);
       assert.equal(shown.continueLinkVisible, false, JSON.stringify(shown));
-    } finally {
-      await browser.close();
-    }
+    });
   });
 });

@@ -47,6 +47,20 @@ export async function launchBrowser(t: TestContext): Promise<{ context: BrowserC
 }
 
 /**
+ * `use` with a fresh `launchBrowser` profile, closed after it however it ends; nothing (the test skipped) when Chromium
+ * is not installed, except on CI.
+ */
+export async function withBrowser(t: TestContext, use: (context: BrowserContext) => Promise<void>): Promise<void> {
+  const browser = await launchBrowser(t);
+  if (!browser) return;
+  try {
+    await use(browser.context);
+  } finally {
+    await browser.close();
+  }
+}
+
+/**
  * One headless Chromium for the tests of a suite, started at the first `launch` and closed after the suite (call it in
  * the `describe` body): each `launch` opens a fresh browser context of it (its own cookies, storage and cache, as a
  * fresh profile has), without a Chromium start-up per test. Like `launchBrowser`, undefined (the test skipped) when

@@ -1,6 +1,8 @@
 /** Queued sales for the waiting-room tests, on in-process apps or real `salescale serve` processes. */
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
+import { after, before } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
 import { createTestApp, type TestApp } from './app.ts';
 import { request } from './http.ts';
 import { capturingLogger, type LogLine } from './log-lines.ts';
@@ -85,4 +87,142 @@ export async function createQueuedSale(
     }
   }
   return reply.body.id;
+}
+
+/**
+ * In a `describe` body: one `listeningWaitingRoomApp(extraEnv)` for the suite's tests, started before them and closed
+ * after them. Its `t`, `url` and `admin` are read inside the tests (they are set once the suite's `before` has run).
+ */
+export function suiteWaitingRoomApp(extraEnv: Record<string, string> = {}): { readonly t: TestApp; readonly url: string; readonly admin: Record<string, string> } {
+  let started: { t: TestApp; url: string } | undefined;
+  before(async () => {
+    started = await listeningWaitingRoomApp(extraEnv);
+  });
+  after(async () => {
+    await started?.t.close();
+  });
+  const get = () => {
+    if (!started) throw new Error('the waiting-room app is read before the suite started it');
+    return started;
+  };
+  return {
+    get t() {
+      return get().t;
+    },
+    get url() {
+      return get().url;
+    },
+    get admin() {
+      return get().t.admin;
+    },
+  };
+}
+
+/**
+ * A sale open now (or `startsInMs` from now) whose room admits at once (1000 a second), listing a product of 5 units
+ * (a new one, or `productId`), created through the instance at `app.url`; its ids once `app` serves the room.
+ */
+export async function createAdmittingSale(
+  app: { url: string; admin: Record<string, string> },
+  o: { skuPrefix?: string; productId?: number; startsInMs?: number },
+): Promise<{ productId: number; saleId: number }> {
+  const productId = o.productId ?? (await createQueuedProduct(app.url, app.admin, { available: 5, skuPrefix: o.skuPrefix }));
+  const saleId = await createQueuedSale(app.url, app.admin, [{ url: app.url }], { productIds: [productId], startsInMs: o.startsInMs ?? 0, admissionPerSecond: 1000 });
+  return { productId, saleId };
+}
+
+/**
+ * A new tab of `context` on the waiting-room page of `saleId` (with `query`, e.g. `?product=1`), once it says the visitor
+ * is admitted; `prepare` runs on the tab before it opens the page (listeners, a held clock).
+ */
+export async function openAdmittedPage(
+  context: BrowserContext,
+  url: string,
+  saleId: number,
+  o: { query?: string; prepare?: (page: Page) => Promise<void> | void } = {},
+): Promise<Page> {
+  const page = await context.newPage();
+  await o.prepare?.(page);
+  await page.goto(`${url}/sale/${saleId}/queue${o.query ?? ''}`);
+  await page.locator('body[data-state="admitted"]').waitFor({ timeout: 30_000 });
+  return page;
+}
+
+/** The pass the waiting-room page of `saleId` keeps in the tab's session storage (null when none). */
+export function readStoredPass(page: Page, saleId: number): Promise<string | null> {
+  return page.evaluate((key) => sessionStorage.getItem(key), passKey(saleId));
+}
+
+/** The pass the admitted page of `saleId` kept (asserted there): its storage key, stored value and expiry. */
+export async function keptPass(page: Page, saleId: number): Promise<{ key: string; value: string; expiresAt: string }> {
+  const value = await readStoredPass(page, saleId);
+  assert.ok(value, 'the page kept the pass');
+  return { key: passKey(saleId), value, expiresAt: (JSON.parse(value) as { expiresAt: string }).expiresAt };
+}
+
+function passKey(saleId: number): string {
+  return `salescale-pass-${saleId}`;
+}
+
+/**
+ * The shopper's shop tab: a new tab of `context` holding `passes` (storage key and value, as a tab opened from the
+ * waiting-room page would) buys `productId` as a guest (an email starting with `emailPrefix`); the tab, on the order's
+ * page. `withoutBroadcastChannel`: the tab has no BroadcastChannel (as another device of the shopper's would not).
+ */
+export async function buyInAnotherTab(
+  context: BrowserContext,
+  url: string,
+  o: { productId: number; passes: [string, string][]; emailPrefix: string; withoutBroadcastChannel?: boolean },
+): Promise<Page> {
+  const shop = await context.newPage();
+  if (o.withoutBroadcastChannel) {
+    await shop.addInitScript(() => {
+      Reflect.deleteProperty(window, 'BroadcastChannel');
+    });
+  }
+  await shop.goto(`${url}/`);
+  await shop.evaluate((entries) => {
+    for (const [k, v] of entries) sessionStorage.setItem(k, v);
+  }, o.passes);
+  await shop.goto(`${url}/products/${o.productId}`);
+  await shop.getByRole('button', { name: 'Add to cart' }).click();
+  await shop.getByRole('link', { name: 'Go to the cart' }).click();
+  await shop.waitForURL(/\/cart$/);
+  await shop.getByLabel('Email (for your order confirmation)').fill(`${o.emailPrefix}-${Date.now()}@example.com`);
+  await shop.getByRole('button', { name: 'Place order as guest' }).click();
+  await shop.waitForURL(/\/guest-orders\//);
+  return shop;
+}
+
+/** Whether the admitted page stops saying the visitor is admitted within `timeoutMs`. */
+export function leavesAdmitted(page: Page, timeoutMs: number): Promise<boolean> {
+  return page
+    .waitForFunction(() => document.body.dataset.state !== 'admitted', undefined, { timeout: timeoutMs })
+    .then(() => true, () => false);
+}
+
+/** What the waiting-room page shows: its state, its status line, whether the continue link is shown. */
+export function readRoomPage(page: Page): Promise<{ state: string | undefined; text: string | null | undefined; continueLinkVisible: boolean }> {
+  return page.evaluate(() => ({
+    state: document.body.dataset.state,
+    text: document.querySelector('.room [data-state]')?.textContent,
+    continueLinkVisible: !(document.querySelector('[data-admitted]') as HTMLElement).hidden,
+  }));
+}
+
+/**
+ * Joins the room of `saleId` as the visitor whose cookies `context` holds for `url` (the page's ticket); the ticket
+ * and the cookie header, to read its status as that visitor.
+ */
+export async function joinAsPageVisitor(context: BrowserContext, url: string, saleId: number): Promise<{ ticket: string; cookie: string }> {
+  const cookie = (await context.cookies(url)).map((c) => `${c.name}=${c.value}`).join('; ');
+  const joined = await request(`${url}/api/v1/sale-events/${saleId}/queue`, { method: 'POST', headers: { cookie } });
+  assert.equal(joined.status, 201, JSON.stringify(joined.body));
+  return { ticket: joined.body.ticket, cookie };
+}
+
+/** The status of `ticket` in the room of `saleId` (its `state`, …), asked as the visitor whose `cookie` holds it. */
+export async function readTicket(url: string, saleId: number, ticket: string, cookie: string): Promise<{ state: string }> {
+  const status = await request(`${url}/api/v1/sale-events/${saleId}/queue/${encodeURIComponent(ticket)}`, { headers: { cookie } });
+  return status.body;
 }
