@@ -1,43 +1,24 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
-import { loadConfig } from '../../src/platform/config/config.ts';
-import { createLogger } from '../../src/platform/logger/logger.ts';
-import { createPlatform } from '../../src/platform/platform.ts';
 import { JOBS } from '../../src/platform/queue/queue-definitions.ts';
-import type { QueueSet } from '../../src/platform/queue/queues.ts';
-import { startWorker, type RunningWorker } from '../../src/worker/worker-role.ts';
-import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
+import { failingFor, startEmailWorkerSetup, type EmailWorkerSetup } from '../helpers/dead-letter-setup.ts';
+import { waitFor } from '../helpers/queues.ts';
 
-let f: QueueFixture;
-let queues: QueueSet;
-let worker: RunningWorker;
+let s: EmailWorkerSetup;
 /** Job ids whose handler throws. */
 const failing = new Set<string>();
 before(async () => {
   // No statement timeout: a statement waiting on the locked table waits until the lock is released.
-  f = await createQueueFixture({ QUEUE_ATTEMPTS: 'email=1', WORKER_QUEUES: 'email', DB_STATEMENT_TIMEOUT_MS: '0' });
-  queues = await f.inspect();
-  const config = loadConfig(f.env);
-  worker = await startWorker(config, {
-    http: false,
-    platform: createPlatform(config, 'worker', createLogger({ level: 'silent' })),
-    handlers: {
-      [JOBS.sendWelcomeEmail]: async (job) => {
-        if (failing.has(job.id!)) throw new Error('mail server says no');
-      },
-    },
-  });
+  s = await startEmailWorkerSetup({ QUEUE_ATTEMPTS: 'email=1', DB_STATEMENT_TIMEOUT_MS: '0' }, failingFor(failing));
 });
 after(async () => {
-  await worker?.shutdown('test');
-  await worker?.platform.close();
-  await f?.close();
+  await s?.close();
 });
 
 /** Holds dead_letters locked against writes (as a PostgreSQL that does not answer them) until the returned release. */
 async function lockDeadLetters(): Promise<() => Promise<void>> {
-  const client: pg.PoolClient = await f.db.pools.primary.connect();
+  const client: pg.PoolClient = await s.f.db.pools.primary.connect();
   await client.query('BEGIN');
   await client.query('LOCK TABLE dead_letters IN EXCLUSIVE MODE');
   return async () => {
@@ -47,11 +28,11 @@ async function lockDeadLetters(): Promise<() => Promise<void>> {
 }
 
 async function stateOf(jobId: string): Promise<string | undefined> {
-  return (await (await queues.get('email').getJob(jobId))?.getState()) === 'completed' ? 'completed' : undefined;
+  return (await (await s.queues.get('email').getJob(jobId))?.getState()) === 'completed' ? 'completed' : undefined;
 }
 
 async function openLetters(): Promise<string[]> {
-  const { rows } = await f.db.pools.primary.query<{ job_id: string }>('SELECT job_id FROM dead_letters WHERE retried_at IS NULL AND discarded_at IS NULL ORDER BY job_id');
+  const { rows } = await s.f.db.pools.primary.query<{ job_id: string }>('SELECT job_id FROM dead_letters WHERE retried_at IS NULL AND discarded_at IS NULL ORDER BY job_id');
   return rows.map((row) => row.job_id);
 }
 
@@ -59,7 +40,7 @@ describe('closing the dead letter of a completed job', () => {
   it('is not on the path of a job that never failed: it completes while dead_letters cannot be written', { timeout: 30_000 }, async () => {
     const release = await lockDeadLetters();
     try {
-      await queues.get('email').add(JOBS.sendWelcomeEmail, {}, { jobId: 'fresh-1' });
+      await s.queues.get('email').add(JOBS.sendWelcomeEmail, {}, { jobId: 'fresh-1' });
       assert.equal(await waitFor('the fresh job to complete while dead_letters is locked', () => stateOf('fresh-1'), 20_000), 'completed');
     } finally {
       await release();
@@ -67,7 +48,7 @@ describe('closing the dead letter of a completed job', () => {
   });
 
   it('does not hold the job: a retried dead letter completes while dead_letters cannot be written, and closes once it can', { timeout: 30_000 }, async () => {
-    const email = queues.get('email');
+    const email = s.queues.get('email');
     failing.add('retried-1');
     await email.add(JOBS.sendWelcomeEmail, {}, { jobId: 'retried-1' });
     await waitFor('the dead letter', async () => ((await openLetters()).includes('retried-1') ? true : undefined));

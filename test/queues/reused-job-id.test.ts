@@ -2,49 +2,27 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { discardDeadLetters, retryFailed } from '../../src/cli/queues.ts';
 import { loadConfig } from '../../src/platform/config/config.ts';
-import { createLogger } from '../../src/platform/logger/logger.ts';
-import { createPlatform } from '../../src/platform/platform.ts';
 import { JOBS } from '../../src/platform/queue/queue-definitions.ts';
-import type { QueueSet } from '../../src/platform/queue/queues.ts';
-import { startWorker, type RunningWorker } from '../../src/worker/worker-role.ts';
-import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
+import { failingOnceFor, isLetterOpen, startEmailWorkerSetup, waitForJobState, type EmailWorkerSetup } from '../helpers/dead-letter-setup.ts';
 
-let f: QueueFixture;
-let queues: QueueSet;
-let worker: RunningWorker | undefined;
+let s: EmailWorkerSetup;
 /** Job ids whose handler throws once. */
 const failOnce = new Set<string>();
 before(async () => {
-  f = await createQueueFixture({ QUEUE_ATTEMPTS: 'email=2', QUEUE_BACKOFF_MS: 'email=1', WORKER_QUEUES: 'email' });
-  queues = await f.inspect();
-  const config = loadConfig(f.env);
-  worker = await startWorker(config, {
-    http: false,
-    platform: createPlatform(config, 'worker', createLogger({ level: 'silent' })),
-    handlers: {
-      [JOBS.sendWelcomeEmail]: async (job) => {
-        if (failOnce.delete(job.id!)) throw new Error('mail server busy');
-      },
-    },
-  });
+  s = await startEmailWorkerSetup({ QUEUE_ATTEMPTS: 'email=2', QUEUE_BACKOFF_MS: 'email=1' }, failingOnceFor(failOnce));
 });
 after(async () => {
-  await worker?.shutdown('test');
-  await worker?.platform.close();
-  await f?.close();
+  await s?.close();
 });
 
-async function isOpen(jobId: string): Promise<boolean> {
-  const { rows } = await f.db.pools.primary.query('SELECT 1 FROM dead_letters WHERE job_id = $1 AND retried_at IS NULL AND discarded_at IS NULL', [jobId]);
-  return rows.length === 1;
-}
+const isOpen = (jobId: string) => isLetterOpen(s.f.db.pools.primary, jobId);
 
 describe('a job id reused by a newer job (BullMQ counter ids restart after a Redis loss)', () => {
   before(async () => {
     // The old jobs' letters, written when they exhausted their attempts, before Redis lost its jobs: a minute ago,
     // so the new jobs' creation times (whole ms) are after them however fast this machine adds them.
     for (const id of ['job-5', 'job-6', 'job-7']) {
-      await f.db.pools.primary.query(
+      await s.f.db.pools.primary.query(
         `INSERT INTO dead_letters (queue, job_id, name, data, opts, failed_reason, attempts_made, failed_at)
          VALUES ('email', $2, $1, '{"old":true}', '{}', 'mail server says no', 2, now() - interval '1 minute')`,
         [JOBS.sendWelcomeEmail, id],
@@ -53,13 +31,11 @@ describe('a job id reused by a newer job (BullMQ counter ids restart after a Red
     // New jobs added from the dashboard get the same ids again; job-5 fails once, then each completes.
     failOnce.add('job-5');
     for (const id of ['job-5', 'job-6', 'job-7']) {
-      await queues.get('email').add(JOBS.sendWelcomeEmail, { new: true }, { jobId: id });
-      await waitFor(`the new job ${id} to complete`, async () => ((await (await queues.get('email').getJob(id))?.getState()) === 'completed' ? true : undefined));
+      await s.queues.get('email').add(JOBS.sendWelcomeEmail, { new: true }, { jobId: id });
+      await waitForJobState(s.queues.get('email'), id, 'completed', `the new job ${id} to complete`);
     }
     // Shutting down settles the worker's letter closes.
-    await worker!.shutdown('test');
-    await worker!.platform.close();
-    worker = undefined;
+    await s.stopWorker();
   });
 
   it("does not close the old job's letter when the new job completes", async () => {
@@ -67,7 +43,7 @@ describe('a job id reused by a newer job (BullMQ counter ids restart after a Red
   });
 
   it('is not taken by `queues retry-failed` for the letter\'s job: the letter stays open, reported', async () => {
-    const retry = await retryFailed(loadConfig(f.env), 'email');
+    const retry = await retryFailed(loadConfig(s.f.env), 'email');
     assert.deepEqual(
       { open: await isOpen('job-6'), closedCompleted: retry.closedCompleted, failures: retry.failures.map((failure) => failure.jobId) },
       { open: true, closedCompleted: 0, failures: ['job-5', 'job-6', 'job-7'] },
@@ -76,9 +52,9 @@ describe('a job id reused by a newer job (BullMQ counter ids restart after a Red
   });
 
   it('lets `queues discard` close the letter without removing the newer job', async () => {
-    const result = await discardDeadLetters(loadConfig(f.env), 'email', { jobIds: ['job-7'], reason: 'order gone', actor: 'test' });
+    const result = await discardDeadLetters(loadConfig(s.f.env), 'email', { jobIds: ['job-7'], reason: 'order gone', actor: 'test' });
     assert.deepEqual(
-      { discarded: result.discarded, newJob: await (await queues.get('email').getJob('job-7'))?.getState() },
+      { discarded: result.discarded, newJob: await (await s.queues.get('email').getJob('job-7'))?.getState() },
       { discarded: ['job-7'], newJob: 'completed' },
     );
   });
