@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { retryFailed } from '../../src/cli/queues.ts';
-import { createLogger } from '../../src/platform/logger/logger.ts';
 import { enqueueInTransaction, outboxJobId } from '../../src/platform/outbox/outbox.ts';
-import { createPlatform } from '../../src/platform/platform.ts';
 import { JOBS, QUEUES } from '../../src/platform/queue/queue-definitions.ts';
 import { createQueueSet, type QueueSet } from '../../src/platform/queue/queues.ts';
-import { startWorker, type RunningWorker } from '../../src/worker/worker-role.ts';
+import type { RunningWorker } from '../../src/worker/worker-role.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { failingCountdown, startEmailWorker, stopEmailWorker } from '../helpers/dead-letter-setup.ts';
 import { waitFor } from '../helpers/queues.ts';
 
 let t: TestApp;
@@ -19,24 +18,10 @@ const handled: string[] = [];
 before(async () => {
   t = await createTestApp({ QUEUE_ATTEMPTS: 'email=2', QUEUE_BACKOFF_MS: 'email=10', WORKER_QUEUES: 'email', OUTBOX_POLL_INTERVAL_MS: '50' });
   queues = createQueueSet({ connection: t.platform.redis, redisPrefix: t.config.redis.prefix });
-  worker = await startWorker(t.config, {
-    http: false,
-    platform: createPlatform(t.config, 'worker', createLogger({ level: 'silent' })),
-    handlers: {
-      [JOBS.sendWelcomeEmail]: async (job) => {
-        handled.push(job.id!);
-        const left = failuresLeft.get(job.id!) ?? 0;
-        if (left > 0) {
-          failuresLeft.set(job.id!, left - 1);
-          throw new Error('mail server says no');
-        }
-      },
-    },
-  });
+  worker = await startEmailWorker(t.config, failingCountdown(failuresLeft, handled));
 });
 after(async () => {
-  await worker?.shutdown('test');
-  await worker?.platform.close();
+  await stopEmailWorker(worker);
   await queues?.close();
   await t?.close();
 });

@@ -2,39 +2,28 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { getQueueReport, retryFailed } from '../../src/cli/queues.ts';
 import { loadConfig } from '../../src/platform/config/config.ts';
-import { createLogger } from '../../src/platform/logger/logger.ts';
 import { enqueueInTransaction, outboxJobId } from '../../src/platform/outbox/outbox.ts';
-import { createPlatform } from '../../src/platform/platform.ts';
 import { JOBS, QUEUES } from '../../src/platform/queue/queue-definitions.ts';
-import { startWorker, type RunningWorker } from '../../src/worker/worker-role.ts';
-import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
+import { startEmailWorkerSetup, waitForDeadLetter, type EmailWorkerSetup } from '../helpers/dead-letter-setup.ts';
+import { waitFor, type QueueFixture } from '../helpers/queues.ts';
 import { sql } from 'drizzle-orm';
 
+let s: EmailWorkerSetup;
 let f: QueueFixture;
-let worker: RunningWorker;
 let failing = true;
 /** How a failing job fails: the mail server refuses, or one of its statements fails (with the email as a parameter). */
 let failure: 'refused' | 'statement' = 'refused';
 const handled: string[] = [];
 before(async () => {
-  f = await createQueueFixture({ QUEUE_ATTEMPTS: 'email=2', QUEUE_BACKOFF_MS: 'email=10', WORKER_QUEUES: 'email' });
-  const config = loadConfig(f.env);
-  worker = await startWorker(config, {
-    http: false,
-    platform: createPlatform(config, 'worker', createLogger({ level: 'silent' })),
-    handlers: {
-      [JOBS.sendWelcomeEmail]: async (job) => {
-        handled.push(job.id!);
-        if (failing && failure === 'statement') await worker.platform.db.primary.execute(sql`select ${(job.data as { email: string }).email}::int`);
-        if (failing) throw new Error('mail server says no');
-      },
-    },
+  s = await startEmailWorkerSetup({ QUEUE_ATTEMPTS: 'email=2', QUEUE_BACKOFF_MS: 'email=10' }, async (job) => {
+    handled.push(job.id!);
+    if (failing && failure === 'statement') await s.worker.platform.db.primary.execute(sql`select ${(job.data as { email: string }).email}::int`);
+    if (failing) throw new Error('mail server says no');
   });
+  f = s.f;
 });
 after(async () => {
-  await worker?.shutdown('test');
-  await worker?.platform.close();
-  await f?.close();
+  await s?.close();
 });
 
 describe('jobs that exhaust their attempts', () => {
@@ -65,7 +54,7 @@ describe('jobs that exhaust their attempts', () => {
     assert.equal(email.deadLetters, 2);
 
     // B falls out of Redis's failed set (as `removeOnFail` trimming does); its dead letter remains.
-    const queues = await f.inspect();
+    const { queues } = s;
     await queues.get('email').remove(jobB);
     failing = false;
     const result = await retryFailed(config, 'email');
@@ -112,10 +101,10 @@ describe('a job failing on a statement', () => {
       const email = 'dead.letter.private@example.com';
       const [id] = await enqueueInTransaction(f.db.primary, [{ queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email, name: 'Private' } }]);
       const jobId = outboxJobId(id!);
-      await waitFor('the job to be a dead letter', async () => (await f.db.pools.primary.query('SELECT 1 FROM dead_letters WHERE job_id = $1', [jobId])).rowCount === 1);
+      await waitForDeadLetter(f.db.pools.primary, jobId, 'the job to be a dead letter');
       const { rows } = await f.db.pools.primary.query('SELECT failed_reason FROM dead_letters WHERE job_id = $1', [jobId]);
       assert.match(rows[0].failed_reason, /^Failed query: select \$1::int\nparams: \[1 redacted\]/);
-      const job = await (await f.inspect()).get('email').getJob(jobId);
+      const job = await s.queues.get('email').getJob(jobId);
       assert.ok(job?.failedReason, 'the failed job is still in Redis');
       assert.ok(!job.failedReason.includes(email), `the board shows no email: ${job.failedReason}`);
       assert.ok(!(job.stacktrace ?? []).join('\n').includes(email), 'nor does its stack trace');

@@ -2,31 +2,21 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { discardDeadLetters } from '../../src/cli/queues.ts';
 import { loadConfig } from '../../src/platform/config/config.ts';
-import { createLogger } from '../../src/platform/logger/logger.ts';
-import { createPlatform } from '../../src/platform/platform.ts';
 import { closeDeadLetterOnCompletion } from '../../src/platform/queue/dead-letters.ts';
 import { JOBS } from '../../src/platform/queue/queue-definitions.ts';
 import type { QueueSet } from '../../src/platform/queue/queues.ts';
-import { startWorker, type RunningWorker } from '../../src/worker/worker-role.ts';
-import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
+import { startEmailWorkerSetup, waitForJobState, type EmailWorkerSetup } from '../helpers/dead-letter-setup.ts';
+import type { QueueFixture } from '../helpers/queues.ts';
 
+let s: EmailWorkerSetup;
 let f: QueueFixture;
 let queues: QueueSet;
-let worker: RunningWorker;
 before(async () => {
-  f = await createQueueFixture({ QUEUE_ATTEMPTS: 'email=1', WORKER_QUEUES: 'email' });
-  queues = await f.inspect();
-  const config = loadConfig(f.env);
-  worker = await startWorker(config, {
-    http: false,
-    platform: createPlatform(config, 'worker', createLogger({ level: 'silent' })),
-    handlers: { [JOBS.sendWelcomeEmail]: async () => {} },
-  });
+  s = await startEmailWorkerSetup({ QUEUE_ATTEMPTS: 'email=1' }, async () => {});
+  ({ f, queues } = s);
 });
 after(async () => {
-  await worker?.shutdown('test');
-  await worker?.platform.close();
-  await f?.close();
+  await s?.close();
 });
 
 /** A letter as a worker writes it (with its job's creation time), or, `jobCreatedAt` null, as an older one did. */
@@ -54,7 +44,7 @@ describe('a discarded letter and a completed job', () => {
   it('`queues discard` does not record as discarded a letter whose job completed: its work is done', async () => {
     // The letter's job, retried meanwhile, completed (the worker could not close its letter).
     await queues.get('email').add(JOBS.sendWelcomeEmail, {}, { jobId: 'c-1' });
-    await waitFor('the job to complete', async () => ((await (await queues.get('email').getJob('c-1'))?.getState()) === 'completed' ? true : undefined));
+    await waitForJobState(queues.get('email'), 'c-1', 'completed', 'the job to complete');
     await insertLetter('c-1', (await queues.get('email').getJob('c-1'))!.timestamp);
     const result = await discardDeadLetters(loadConfig(f.env), 'email', { jobIds: ['c-1'], reason: 'never mind', actor: 'test' });
     assert.deepEqual(
@@ -67,7 +57,7 @@ describe('a discarded letter and a completed job', () => {
   it('`queues discard` closes a letter without its job\'s creation time whose held job completed before it was written (retry-failed reports it)', async () => {
     // An older worker's letter: the completed job may be another one under its id, so the operator judges.
     await queues.get('email').add(JOBS.sendWelcomeEmail, {}, { jobId: 'c-2' });
-    await waitFor('the job to complete', async () => ((await (await queues.get('email').getJob('c-2'))?.getState()) === 'completed' ? true : undefined));
+    await waitForJobState(queues.get('email'), 'c-2', 'completed', 'the job to complete');
     await insertLetter('c-2');
     const result = await discardDeadLetters(loadConfig(f.env), 'email', { jobIds: ['c-2'], reason: 'checked: sent', actor: 'test' });
     assert.deepEqual({ discarded: result.discarded, letter: await letter('c-2') }, { discarded: ['c-2'], letter: { retried: false, discarded: true } });

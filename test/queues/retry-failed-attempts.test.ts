@@ -2,40 +2,22 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { retryFailed } from '../../src/cli/queues.ts';
 import { loadConfig } from '../../src/platform/config/config.ts';
-import { createLogger } from '../../src/platform/logger/logger.ts';
 import { enqueueInTransaction, outboxJobId } from '../../src/platform/outbox/outbox.ts';
-import { createPlatform } from '../../src/platform/platform.ts';
 import { JOBS, QUEUES } from '../../src/platform/queue/queue-definitions.ts';
-import { startWorker, type RunningWorker } from '../../src/worker/worker-role.ts';
-import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
+import { failingCountdown, startEmailWorkerSetup, type EmailWorkerSetup } from '../helpers/dead-letter-setup.ts';
+import { waitFor, type QueueFixture } from '../helpers/queues.ts';
 
+let s: EmailWorkerSetup;
 let f: QueueFixture;
-let worker: RunningWorker;
 /** How many more attempts of each job fail (the mail server refuses them). */
 const failuresLeft = new Map<string, number>();
 const handled: string[] = [];
 before(async () => {
-  f = await createQueueFixture({ QUEUE_ATTEMPTS: 'email=2', QUEUE_BACKOFF_MS: 'email=10', WORKER_QUEUES: 'email' });
-  const config = loadConfig(f.env);
-  worker = await startWorker(config, {
-    http: false,
-    platform: createPlatform(config, 'worker', createLogger({ level: 'silent' })),
-    handlers: {
-      [JOBS.sendWelcomeEmail]: async (job) => {
-        handled.push(job.id!);
-        const left = failuresLeft.get(job.id!) ?? 0;
-        if (left > 0) {
-          failuresLeft.set(job.id!, left - 1);
-          throw new Error('mail server says no');
-        }
-      },
-    },
-  });
+  s = await startEmailWorkerSetup({ QUEUE_ATTEMPTS: 'email=2', QUEUE_BACKOFF_MS: 'email=10' }, failingCountdown(failuresLeft, handled));
+  f = s.f;
 });
 after(async () => {
-  await worker?.shutdown('test');
-  await worker?.platform.close();
-  await f?.close();
+  await s?.close();
 });
 
 describe('`queues retry-failed` gives a retried job its attempts again', () => {
@@ -53,7 +35,7 @@ describe('`queues retry-failed` gives a retried job its attempts again', () => {
       const { rows } = await f.db.pools.primary.query('SELECT count(*)::int AS n FROM dead_letters WHERE retried_at IS NULL AND job_id = ANY($1::text[])', [[kept, trimmed]]);
       return rows[0].n === 2;
     });
-    const queues = await f.inspect();
+    const { queues } = s;
     await queues.get('email').remove(trimmed); // fell out of Redis's failed set, as `keepFailed` trimming does
     const { rows: clock } = await f.db.pools.primary.query('SELECT now() AS t');
 
