@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ADMIN_TOKEN } from '../helpers/app.ts';
 import { TEST_REDIS_URL, testPrefix } from '../helpers/db.ts';
-
-const MAIN = join(import.meta.dirname, '../../src/main.ts');
+import { runSalescale } from '../helpers/queue-cli.ts';
 
 /** Refused before it connects: no database is opened. */
 const ENV = {
@@ -18,13 +15,7 @@ const ENV = {
   SESSION_SECRET: 'test-session-secret-0123456789abcdef',
 };
 
-function salescale(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) =>
-    execFile(process.execPath, [MAIN, ...args], { env: ENV, timeout: 60_000 }, (error, _stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stderr }),
-    ),
-  );
-}
+const salescale = (args: string[]) => runSalescale(ENV, args);
 
 describe('`queues discard` with a blank reason', () => {
   it('is bad input: one line on stderr and exit 2, as the README says of every command', async () => {

@@ -1,40 +1,27 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { discardDeadLetters, getQueueReport, retryFailed } from '../../src/cli/queues.ts';
 import { loadConfig } from '../../src/platform/config/config.ts';
-import { createLogger } from '../../src/platform/logger/logger.ts';
-import { createPlatform } from '../../src/platform/platform.ts';
 import { JOBS } from '../../src/platform/queue/queue-definitions.ts';
 import type { QueueSet } from '../../src/platform/queue/queues.ts';
-import { startWorker, type RunningWorker } from '../../src/worker/worker-role.ts';
-import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
+import { startEmailWorkerSetup, waitForDeadLetter, waitForJobState, type EmailWorkerSetup } from '../helpers/dead-letter-setup.ts';
+import { runSalescale } from '../helpers/queue-cli.ts';
+import type { QueueFixture } from '../helpers/queues.ts';
 
-const MAIN = join(import.meta.dirname, '../../src/main.ts');
-
+let s: EmailWorkerSetup;
 let f: QueueFixture;
 let queues: QueueSet;
-let worker: RunningWorker;
 /** Releases the jobs the handler holds running (the `-running` ones). */
 let release: () => void = () => {};
 let held = new Promise<void>((resolve) => (release = resolve));
 before(async () => {
-  f = await createQueueFixture({ QUEUE_ATTEMPTS: 'email=1', WORKER_QUEUES: 'email' });
-  queues = await f.inspect();
-  const config = loadConfig(f.env);
-  worker = await startWorker(config, {
-    http: false,
-    platform: createPlatform(config, 'worker', createLogger({ level: 'silent' })),
-    handlers: {
-      [JOBS.sendWelcomeEmail]: async (job) => {
-        if (job.id!.endsWith('-failed')) throw new Error('mailbox does not exist');
-        // Retried meanwhile: it failed before (its stack trace kept), and runs again.
-        if (job.id!.endsWith('-running') && job.attemptsMade === 0) throw new Error('mail server busy');
-        if (job.id!.endsWith('-running')) await held;
-      },
-    },
+  s = await startEmailWorkerSetup({ QUEUE_ATTEMPTS: 'email=1' }, async (job) => {
+    if (job.id!.endsWith('-failed')) throw new Error('mailbox does not exist');
+    // Retried meanwhile: it failed before (its stack trace kept), and runs again.
+    if (job.id!.endsWith('-running') && job.attemptsMade === 0) throw new Error('mail server busy');
+    if (job.id!.endsWith('-running')) await held;
   });
+  ({ f, queues } = s);
 });
 afterEach(() => {
   release();
@@ -42,9 +29,7 @@ afterEach(() => {
 });
 after(async () => {
   release();
-  await worker?.shutdown('test');
-  await worker?.platform.close();
-  await f?.close();
+  await s?.close();
 });
 
 /**
@@ -55,11 +40,11 @@ after(async () => {
 async function insertLetters(run: string): Promise<void> {
   const email = queues.get('email');
   await email.add(JOBS.sendWelcomeEmail, {}, { jobId: `${run}-failed` });
-  await waitFor('the job to fail for good', async () => ((await (await email.getJob(`${run}-failed`))?.getState()) === 'failed' ? true : undefined));
-  await waitFor('its dead letter', async () => (await f.db.pools.primary.query('SELECT 1 FROM dead_letters WHERE job_id = $1', [`${run}-failed`])).rowCount === 1);
+  await waitForJobState(email, `${run}-failed`, 'failed', 'the job to fail for good');
+  await waitForDeadLetter(f.db.pools.primary, `${run}-failed`, 'its dead letter');
   // The running job was created before its letter was written (a job added after it under its id is another job).
   await email.add(JOBS.sendWelcomeEmail, {}, { jobId: `${run}-running`, attempts: 2, backoff: { type: 'fixed', delay: 1 } });
-  await waitFor('the retried job to run', async () => ((await (await email.getJob(`${run}-running`))?.getState()) === 'active' ? true : undefined));
+  await waitForJobState(email, `${run}-running`, 'active', 'the retried job to run');
   await f.db.pools.primary.query(
     `INSERT INTO dead_letters (queue, job_id, name, data, opts, failed_reason, attempts_made)
      SELECT 'email', id, $1, '{"email":"nobody@example.invalid","name":"N"}', '{}', 'mailbox does not exist', 1 FROM unnest($2::text[]) AS id`,
@@ -97,12 +82,7 @@ describe('`queues discard`', () => {
   });
   it('the command discards --all with a reason, and refuses without one', async () => {
     await insertLetters('b');
-    const salescale = (args: string[]) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-        execFile(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...f.env }, timeout: 60_000 }, (error, stdout, stderr) =>
-          resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-        ),
-      );
+    const salescale = (args: string[]) => runSalescale(f.env, args);
     const refused = await salescale(['queues', 'discard', 'email', '--all']);
     assert.notEqual(refused.code, 0, refused.stdout);
     assert.match(refused.stderr, /--reason/);

@@ -1,32 +1,22 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { formatQueueReport, getQueueReport } from '../../src/cli/queues.ts';
 import { loadConfig } from '../../src/platform/config/config.ts';
 import { JOBS } from '../../src/platform/queue/queue-definitions.ts';
 import type { QueueSet } from '../../src/platform/queue/queues.ts';
-import { createQueueFixture, type QueueFixture } from '../helpers/queues.ts';
-
-const MAIN = join(import.meta.dirname, '../../src/main.ts');
+import { createInspectedQueueFixture, runSalescale } from '../helpers/queue-cli.ts';
+import type { QueueFixture } from '../helpers/queues.ts';
 
 let f: QueueFixture;
 let queues: QueueSet;
 before(async () => {
-  f = await createQueueFixture();
-  queues = await f.inspect();
+  ({ f, queues } = await createInspectedQueueFixture());
 });
 after(async () => {
   await f?.close();
 });
 
-function salescale(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) =>
-    execFile(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...f.env }, timeout: 60_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-    ),
-  );
-}
+const salescale = (args: string[]) => runSalescale(f.env, args);
 
 describe('a paused queue (paused from the dashboard, say)', () => {
   before(async () => {

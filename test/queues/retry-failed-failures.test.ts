@@ -1,20 +1,16 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { retryFailed } from '../../src/cli/queues.ts';
 import { loadConfig } from '../../src/platform/config/config.ts';
 import { JOBS } from '../../src/platform/queue/queue-definitions.ts';
 import type { QueueSet } from '../../src/platform/queue/queues.ts';
-import { createQueueFixture, type QueueFixture } from '../helpers/queues.ts';
-
-const MAIN = join(import.meta.dirname, '../../src/main.ts');
+import { createInspectedQueueFixture, runSalescale } from '../helpers/queue-cli.ts';
+import type { QueueFixture } from '../helpers/queues.ts';
 
 let f: QueueFixture;
 let queues: QueueSet;
 before(async () => {
-  f = await createQueueFixture();
-  queues = await f.inspect();
+  ({ f, queues } = await createInspectedQueueFixture());
 });
 after(async () => {
   await f?.close();
@@ -58,11 +54,7 @@ describe('`queues retry-failed` when one job cannot be retried', () => {
   });
   it('the command exits non-zero after the others, naming the job that failed', async () => {
     await insertLetters();
-    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-      execFile(process.execPath, [MAIN, 'queues', 'retry-failed', 'email'], { env: { PATH: process.env.PATH ?? '', ...f.env }, timeout: 60_000 }, (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-      ),
-    );
+    const run = await runSalescale(f.env, ['queues', 'retry-failed', 'email']);
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stdout, /1 dead letters enqueued again/);
     assert.match(run.stderr, /outbox-refused/);
