@@ -5,6 +5,7 @@ import { freePort } from '../../src/platform/local/local-stack.ts';
 import { enqueueInTransaction, outboxJobId } from '../../src/platform/outbox/outbox.ts';
 import { JOBS, QUEUES } from '../../src/platform/queue/queue-definitions.ts';
 import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
+import { deadLetterOf } from '../helpers/mail-queue-setup.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 
 let f: QueueFixture;
@@ -20,10 +21,7 @@ after(async () => {
   await smtp?.close();
 });
 
-async function deadLetter(jobId: string): Promise<{ failed_reason: string } | undefined> {
-  const { rows } = await f.db.pools.primary.query('SELECT failed_reason FROM dead_letters WHERE job_id = $1', [jobId]);
-  return rows[0];
-}
+const deadLetter = (jobId: string) => deadLetterOf(f, jobId);
 
 describe('a mail server that cannot be reached (real worker process, real SMTP server coming back)', () => {
   it('keeps an email through an outage longer than the queue\'s attempts, and sends it once the server is back', async () => {

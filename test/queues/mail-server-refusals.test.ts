@@ -4,31 +4,25 @@ import { messageIdFor } from '../../src/modules/notifications/index.ts';
 import { enqueueInTransaction, outboxJobId } from '../../src/platform/outbox/outbox.ts';
 import { JOBS, QUEUES } from '../../src/platform/queue/queue-definitions.ts';
 import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
-import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
+import { deadLetterOf, messagesOf, startMailQueueSetup, writeWelcome as writeWelcomeTo, type MailQueueSetup } from '../helpers/mail-queue-setup.ts';
+import type { SmtpSink } from '../helpers/smtp-sink.ts';
 
+let s: MailQueueSetup;
 let f: QueueFixture;
 let smtp: SmtpSink;
 before(async () => {
-  smtp = await startSmtpSink();
   // Short backoffs, so a job that is retried shows its retries within the test.
-  f = await createQueueFixture({ SMTP_URL: smtp.url, WORKER_QUEUES: 'email', QUEUE_ATTEMPTS: 'email=3', QUEUE_BACKOFF_MS: 'email=50' });
+  s = await startMailQueueSetup({ WORKER_QUEUES: 'email', QUEUE_ATTEMPTS: 'email=3', QUEUE_BACKOFF_MS: 'email=50' });
+  ({ f, smtp } = s);
 });
 after(async () => {
-  await f?.close();
-  await smtp?.close();
+  await s?.close();
 });
 
-async function writeWelcome(email: string): Promise<string> {
-  const [id] = await enqueueInTransaction(f.db.primary, { queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email, name: 'Test' } });
-  return outboxJobId(id!);
-}
+const writeWelcome = (email: string) => writeWelcomeTo(f, email);
 
-const receivedFor = (jobId: string) => smtp.received.filter((m) => m.messageId === messageIdFor(jobId));
-
-async function deadLetter(jobId: string): Promise<{ failed_reason: string } | undefined> {
-  const { rows } = await f.db.pools.primary.query('SELECT failed_reason FROM dead_letters WHERE job_id = $1', [jobId]);
-  return rows[0];
-}
+const receivedFor = (jobId: string) => messagesOf(smtp.received, jobId);
+const deadLetter = (jobId: string) => deadLetterOf(f, jobId);
 
 describe('a mail server that refuses a message (real worker process, real SMTP server)', () => {
   it('dead-letters a permanent refusal (5xx) at once, without sending it again', async () => {

@@ -3,8 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { messageIdFor } from '../../src/modules/notifications/index.ts';
 import { enqueueInTransaction, outboxJobId } from '../../src/platform/outbox/outbox.ts';
 import { JOBS, QUEUES } from '../../src/platform/queue/queue-definitions.ts';
-import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
-import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
+import { waitFor, type QueueFixture } from '../helpers/queues.ts';
+import { startMailQueueSetup, type MailQueueSetup } from '../helpers/mail-queue-setup.ts';
+import type { SmtpSink } from '../helpers/smtp-sink.ts';
 
 /**
  * An email job holds its claim's transaction, and so a database connection, for the whole SMTP
@@ -12,15 +13,15 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
  * that stops answering must not take every connection the worker has (the relay, order fan-out,
  * expiry, analytics all need one).
  */
+let s: MailQueueSetup;
 let f: QueueFixture;
 let smtp: SmtpSink;
 before(async () => {
-  smtp = await startSmtpSink();
-  f = await createQueueFixture({ SMTP_URL: smtp.url, WORKER_QUEUES: 'email,notifications', DB_POOL_MAX: '5', WORKER_CONCURRENCY: 'email=5' });
+  s = await startMailQueueSetup({ WORKER_QUEUES: 'email,notifications', DB_POOL_MAX: '5', WORKER_CONCURRENCY: 'email=5' });
+  ({ f, smtp } = s);
 });
 after(async () => {
-  await f?.close();
-  await smtp?.close();
+  await s?.close();
 });
 
 describe('a mail server that stops answering', () => {

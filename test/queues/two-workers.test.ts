@@ -3,18 +3,19 @@ import { after, before, describe, it } from 'node:test';
 import { messageIdFor } from '../../src/modules/notifications/index.ts';
 import { enqueueInTransaction, outboxJobId } from '../../src/platform/outbox/outbox.ts';
 import { JOBS, QUEUES } from '../../src/platform/queue/queue-definitions.ts';
-import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
-import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
+import { waitFor, type QueueFixture } from '../helpers/queues.ts';
+import { startMailQueueSetup, type MailQueueSetup } from '../helpers/mail-queue-setup.ts';
+import type { SmtpSink } from '../helpers/smtp-sink.ts';
 
+let s: MailQueueSetup;
 let f: QueueFixture;
 let smtp: SmtpSink;
 before(async () => {
-  smtp = await startSmtpSink();
-  f = await createQueueFixture({ SMTP_URL: smtp.url, WORKER_QUEUES: 'email', OUTBOX_BATCH_SIZE: '20' });
+  s = await startMailQueueSetup({ WORKER_QUEUES: 'email', OUTBOX_BATCH_SIZE: '20' });
+  ({ f, smtp } = s);
 });
 after(async () => {
-  await f?.close();
-  await smtp?.close();
+  await s?.close();
 });
 
 function processedBy(metrics: string): number {

@@ -1,31 +1,27 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { messageIdFor } from '../../src/modules/notifications/index.ts';
-import { enqueueInTransaction, outboxJobId } from '../../src/platform/outbox/outbox.ts';
-import { JOBS, QUEUES } from '../../src/platform/queue/queue-definitions.ts';
-import { createQueueFixture, waitFor, type QueueFixture } from '../helpers/queues.ts';
-import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
+import { waitFor, type QueueFixture } from '../helpers/queues.ts';
+import { messagesOf, startMailQueueSetup, writeWelcome as writeWelcomeTo, type MailQueueSetup } from '../helpers/mail-queue-setup.ts';
+import type { SmtpSink } from '../helpers/smtp-sink.ts';
 
+let s: MailQueueSetup;
 let f: QueueFixture;
 let smtp: SmtpSink;
 before(async () => {
-  smtp = await startSmtpSink();
   // A long statement timeout (below the most the configuration accepts): a re-delivered job's claim insert may wait on the
   // first delivery's lock.
-  f = await createQueueFixture({ SMTP_URL: smtp.url, WORKER_QUEUES: 'email', DB_STATEMENT_TIMEOUT_MS: '40000' });
+  s = await startMailQueueSetup({ WORKER_QUEUES: 'email', DB_STATEMENT_TIMEOUT_MS: '40000' });
+  ({ f, smtp } = s);
 });
 after(async () => {
-  await f?.close();
-  await smtp?.close();
+  await s?.close();
 });
 
-async function writeWelcome(email: string): Promise<string> {
-  const [id] = await enqueueInTransaction(f.db.primary, { queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email, name: 'Test' } });
-  return outboxJobId(id!);
-}
+const writeWelcome = (email: string) => writeWelcomeTo(f, email);
 
-const acceptedFor = (jobId: string) => smtp.accepted.filter((m) => m.messageId === messageIdFor(jobId));
-const receivedFor = (jobId: string) => smtp.received.filter((m) => m.messageId === messageIdFor(jobId));
+const acceptedFor = (jobId: string) => messagesOf(smtp.accepted, jobId);
+const receivedFor = (jobId: string) => messagesOf(smtp.received, jobId);
 
 describe('worker crash in the middle of a job', () => {
   it('re-delivers a job whose worker was SIGKILLed mid-send, and the email is accepted once', async () => {
