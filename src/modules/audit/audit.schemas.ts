@@ -1,8 +1,9 @@
 import { Type, type Static } from 'typebox';
+import { pageLimit } from '../../lib/page-limit.ts';
 
 export const ListAdminActionsQuery = Type.Object(
   {
-    limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+    limit: pageLimit(50),
     cursor: Type.Optional(Type.String({ maxLength: 200 })),
     productId: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
   },

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { pageLimit } from '../../lib/page-limit.ts';
 import { displayName } from '../../lib/display-name.ts';
 import { MAX_STOCK } from './catalog.limits.ts';
 
@@ -36,14 +37,14 @@ export const ListProductsQuery = Type.Object(
     minPrice: Type.Optional(PriceCents),
     maxPrice: Type.Optional(PriceCents),
     q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Case-insensitive name search' })),
-    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    limit: pageLimit(),
     cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   },
   { additionalProperties: false },
 );
 export type ListProductsQuery = Static<typeof ListProductsQuery>;
 
-export const PopularQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) }, { additionalProperties: false });
+export const PopularQuery = Type.Object({ limit: pageLimit() }, { additionalProperties: false });
 
 export const CreateProductBody = Type.Object(
   {

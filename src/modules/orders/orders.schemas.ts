@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { pageLimit } from '../../lib/page-limit.ts';
 import { emailAddress } from '../../lib/email-address.ts';
 import { MAX_ORDER_LINE_QUANTITY, MAX_ORDER_LINES } from './orders.limits.ts';
 
@@ -87,7 +88,7 @@ export const IdempotencyHeaders = Type.Object({
 });
 
 export const ListOrdersQuery = Type.Object(
-  { limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), cursor: Type.Optional(Type.String({ maxLength: 200 })) },
+  { limit: pageLimit(), cursor: Type.Optional(Type.String({ maxLength: 200 })) },
   { additionalProperties: false },
 );
 export type ListOrdersQuery = Static<typeof ListOrdersQuery>;
@@ -101,7 +102,7 @@ export const AdminOrdersQuery = Type.Object(
     email: Type.Optional(
       emailAddress({ strictLocalPart: false, description: "The buyer's email, any case: an account's orders and a guest's with exactly that address" }),
     ),
-    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    limit: pageLimit(),
     cursor: Type.Optional(Type.String({ maxLength: 200 })),
   },
   { additionalProperties: false },

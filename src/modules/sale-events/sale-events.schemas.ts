@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { pageLimit } from '../../lib/page-limit.ts';
 import { displayName } from '../../lib/display-name.ts';
 import { MAX_ADMISSION_PER_SECOND, MIN_ADMISSION_PER_SECOND } from './sale-events.limits.ts';
 
@@ -79,7 +80,7 @@ export type UpdateSaleEventBody = Static<typeof UpdateSaleEventBody>;
 export const SaleEventListQuery = Type.Object(
   {
     activeAt: Type.Optional(Type.String({ format: 'date-time', description: 'Only events live at this instant' })),
-    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    limit: pageLimit(),
     cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   },
   { additionalProperties: false },
