@@ -32,6 +32,12 @@ export function createCustomersRepository() {
       return Number(result.rows[0]!.id);
     },
 
+    /** The guest record of an email if one exists (created by an earlier guest order), without creating it. */
+    async findGuestId(db: Db, email: string): Promise<number | undefined> {
+      const rows = await db.select({ id: customers.id }).from(customers).where(sql`lower(${customers.email}) = lower(${email}) and ${customers.guest}`);
+      return rows[0]?.id;
+    },
+
     async findByEmail(db: Db, email: string): Promise<(CustomerRow & { passwordHash: string }) | undefined> {
       const rows = await db
         .select({ ...columns, passwordHash: customers.passwordHash })

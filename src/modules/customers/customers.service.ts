@@ -104,6 +104,9 @@ export function createCustomerService(deps: CustomerServiceDeps) {
     /** The guest record for a guest checkout's email (one per email, never signs in). */
     guestId: (email: string) => repo.upsertGuest(deps.db.primary, email.trim()),
 
+    /** The guest record of an email if an earlier guest order created it; none is created. */
+    existingGuestId: (email: string) => repo.findGuestId(deps.db.primary, email.trim()),
+
     async logout(sessionId: string | undefined): Promise<void> {
       if (sessionId !== undefined) await deps.sessions.destroy(sessionId);
     },

@@ -64,8 +64,12 @@ export interface OrderRoutesDeps {
   cart: CartService;
   idempotency: IdempotencyStore;
   admission?: CheckoutAdmission;
-  /** Guest checkout: the guest cart's cookie, the guest record of an email, the order links. */
-  guests?: { cookies: GuestCookies; customerIdFor(email: string): Promise<number>; links: GuestOrderLinks };
+  /**
+   * Guest checkout: the guest cart's cookie, the guest record of an email (created for an order with lines), the
+   * record of an email if an earlier guest order created it (none is created: an empty cart's checkout places no
+   * order), the order links.
+   */
+  guests?: { cookies: GuestCookies; customerIdFor(email: string): Promise<number>; existingCustomerIdFor(email: string): Promise<number | undefined>; links: GuestOrderLinks };
 }
 
 /** The signed-in customer's orders: POST/GET /orders, GET /orders/:id, POST /orders/:id/cancel. */
@@ -111,15 +115,17 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
             throw noEffect(error);
           };
           const lines = explicit ?? (await cartLines().catch(beforePlacing));
-          const customerId = guestEmail === undefined ? request.customerId! : await deps.guests!.customerIdFor(guestEmail).catch(beforePlacing);
           if (lines.length === 0) {
             // A retry of a cart order whose record was lost (Redis restarted, a lease expired after a crash): the
             // first attempt emptied the cart it ordered, so its order under this key is the answer, not EMPTY_CART.
-            const placed = await orders.replayCartOrder(customerId, key);
+            // A guest's is under the record its order created: looked up, never created (a refusal writes nothing).
+            const existingId = guestEmail === undefined ? request.customerId! : await deps.guests!.existingCustomerIdFor(guestEmail).catch(beforePlacing);
+            const placed = existingId === undefined ? undefined : await orders.replayCartOrder(existingId, key);
             if (placed === undefined) throw new EmptyCartError();
             const body = guestEmail === undefined ? placed : { ...placed, accessToken: deps.guests!.links.sign(placed.id) };
             return { status: 201, body, replayed: true };
           }
+          const customerId = guestEmail === undefined ? request.customerId! : await deps.guests!.customerIdFor(guestEmail).catch(beforePlacing);
           const place = () =>
             // `uncertain`: an earlier attempt under this key failed with an unknown outcome; a refusal of its retry
             // replays that attempt's order if PostgreSQL has it (only an order of these lines: a cart's fingerprint does
