@@ -138,9 +138,19 @@ export class CheckoutUnavailableError extends DomainError {
   }
 }
 
+/** Why an order in each status that is not `pending_payment` cannot be cancelled. */
+const NOT_CANCELLABLE_BECAUSE: Record<string, string> = {
+  paid: 'a paid order is refunded instead',
+  fulfilled: 'it is fulfilled',
+  expired: 'it expired unpaid, its units already given back',
+  cancelled: 'it is cancelled already',
+  refunded: 'it is refunded already',
+};
+
 export class OrderNotCancellableError extends ConflictError {
   constructor(id: number, status: string) {
-    super('ORDER_NOT_CANCELLABLE', `order ${id} cannot be cancelled (${status}); a paid order is refunded instead`, { id, status });
+    const because = NOT_CANCELLABLE_BECAUSE[status] ?? 'only an unpaid order is cancelled';
+    super('ORDER_NOT_CANCELLABLE', `order ${id} cannot be cancelled (${status}): ${because}`, { id, status });
   }
 }
 
