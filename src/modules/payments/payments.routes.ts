@@ -103,16 +103,17 @@ export function paymentRoutes(deps: { payments: PaymentService; provider: Paymen
 /** Admin payment actions; mounted behind the admin token. */
 export function paymentAdminRoutes(payments: PaymentService): FastifyPluginAsyncTypebox {
   return async (app) => {
-    // `providerCalled`: the route calls the payment provider, so it may answer its 502 (PAYMENT_PROVIDER_ERROR).
-    const schema = (description: string, providerCalled = true) => ({
+    // Each route names its error statuses: only one that calls the payment provider may answer its 502 (PAYMENT_PROVIDER_ERROR).
+    const schema = (description: string, errors: ReturnType<typeof errorResponses>) => ({
       tags: ['admin'],
       description,
       security: [{ adminToken: [] }],
       params: IdParams,
-      response: { 200: Type.Ref('Order'), ...(providerCalled ? errorResponses(400, 401, 404, 409, 502, 503) : errorResponses(400, 401, 404, 409, 503)) },
+      response: { 200: Type.Ref('Order'), ...errors },
     });
     app.post('/orders/:id/refund', { schema: schema(
       'Refunds a paid order (voids the hold if not yet captured); its units go back on sale. 409 PAYMENT_PROBLEM_OPEN while the provider\'s refusal of its refund (payment `refund_failed`) is not marked resolved; once it is, the order is refunded without a provider call.',
+      errorResponses(400, 401, 404, 409, 502, 503),
     ) }, async (request) => {
       try {
         const { order, change } = await payments.refund(request.params.id);
@@ -152,6 +153,6 @@ export function paymentAdminRoutes(payments: PaymentService): FastifyPluginAsync
         return order;
       },
     );
-    app.post('/orders/:id/fulfill', { schema: schema('Marks a paid order shipped.', false) }, (request) => payments.fulfil(request.params.id));
+    app.post('/orders/:id/fulfill', { schema: schema('Marks a paid order shipped.', errorResponses(400, 401, 404, 409, 503)) }, (request) => payments.fulfil(request.params.id));
   };
 }
