@@ -1,4 +1,5 @@
 import { ConflictError, DomainError, NotFoundError, UnprocessableError } from '../../shared/errors.ts';
+import type { OrderStatus } from './orders.tables.ts';
 
 export interface Shortage {
   productId: number;
@@ -138,19 +139,23 @@ export class CheckoutUnavailableError extends DomainError {
   }
 }
 
-/** Why an order in each status that is not `pending_payment` cannot be cancelled. */
-const NOT_CANCELLABLE_BECAUSE: Record<string, string> = {
+/**
+ * The statuses a cancellation is refused in: every one but `pending_payment` (cancelled) and `cancelled` (a repeated
+ * cancel answers the cancelled order, 200).
+ */
+export type NotCancellableStatus = Exclude<OrderStatus, 'pending_payment' | 'cancelled'>;
+
+/** Why an order in each such status cannot be cancelled (a status added to the enum must be given its reason here). */
+const NOT_CANCELLABLE_BECAUSE: Record<NotCancellableStatus, string> = {
   paid: 'a paid order is refunded instead',
   fulfilled: 'it is fulfilled',
   expired: 'it expired unpaid, its units already given back',
-  cancelled: 'it is cancelled already',
   refunded: 'it is refunded already',
 };
 
 export class OrderNotCancellableError extends ConflictError {
-  constructor(id: number, status: string) {
-    const because = NOT_CANCELLABLE_BECAUSE[status] ?? 'only an unpaid order is cancelled';
-    super('ORDER_NOT_CANCELLABLE', `order ${id} cannot be cancelled (${status}): ${because}`, { id, status });
+  constructor(id: number, status: NotCancellableStatus) {
+    super('ORDER_NOT_CANCELLABLE', `order ${id} cannot be cancelled (${status}): ${NOT_CANCELLABLE_BECAUSE[status]}`, { id, status });
   }
 }
 

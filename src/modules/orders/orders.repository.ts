@@ -7,6 +7,7 @@ import { customers } from '../customers/index.ts';
 import { saleEvents } from '../sale-events/sale-events.tables.ts';
 import { giveBackStock } from '../inventory/index.ts';
 import { payments } from '../payments/payments.tables.ts';
+import type { NotCancellableStatus } from './orders.errors.ts';
 import type { OrderPlaced } from './orders.follow-ups.ts';
 import type { AdminOrderDetail, Order } from './orders.schemas.ts';
 import { buyerPurchases, orderItems, orders, orderStatus, saleEventBuyerPurchases, type OrderStatus } from './orders.tables.ts';
@@ -89,7 +90,7 @@ export type CancelOutcome =
   | { kind: 'already-cancelled'; order: Order }
   | { kind: 'not-found' }
   | { kind: 'window-closed' }
-  | { kind: 'wrong-status'; order: Order };
+  | { kind: 'wrong-status'; order: Order; status: NotCancellableStatus };
 
 /** How long a transaction returning units may sit idle (its process frozen) before PostgreSQL ends it. */
 export const RELEASE_IDLE_TIMEOUT_MS = 2000;
@@ -465,8 +466,9 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
         if (updated.length === 0) {
           const current = input.guest ? await findGuest(tx, input.id) : await find(tx, input.id, input.customerId);
           if (!current) return { kind: 'not-found' };
-          if (current.status === 'cancelled') return { kind: 'already-cancelled', order: current };
-          return current.status === 'pending_payment' ? { kind: 'window-closed' } : { kind: 'wrong-status', order: current };
+          const status = current.status;
+          if (status === 'cancelled') return { kind: 'already-cancelled', order: current };
+          return status === 'pending_payment' ? { kind: 'window-closed' } : { kind: 'wrong-status', order: current, status };
         }
         await releaseUnits(tx, [input.id]);
         const items = (await itemsOf(tx, [input.id])).get(input.id) ?? [];

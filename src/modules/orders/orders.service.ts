@@ -446,7 +446,7 @@ export function createOrderService(deps: OrderServiceDeps) {
       const outcome = await repo.cancel(db.primary, { id, customerId, guest, windowS: customerId === undefined && !guest ? undefined : deps.cancelWindowS });
       if (outcome.kind === 'not-found') throw new OrderNotFoundError(id);
       if (outcome.kind === 'window-closed') throw new CancelWindowClosedError(id, deps.cancelWindowS);
-      if (outcome.kind === 'wrong-status') throw new OrderNotCancellableError(id, outcome.order.status);
+      if (outcome.kind === 'wrong-status') throw new OrderNotCancellableError(id, outcome.status);
       if (outcome.kind === 'cancelled') {
         // The stock came back in PostgreSQL: the gate rebuilds from it (exactly, see StockGate).
         await Promise.all(outcome.order.items.map((item) => gate.invalidate(item.productId))).catch((e: unknown) =>
