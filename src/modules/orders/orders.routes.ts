@@ -116,9 +116,10 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
           };
           const lines = explicit ?? (await cartLines().catch(beforePlacing));
           if (lines.length === 0) {
-            // A retry of a cart order whose record was lost (Redis restarted, a lease expired after a crash): the
-            // first attempt emptied the cart it ordered, so its order under this key is the answer, not EMPTY_CART.
-            // A guest's is under the record its order created: looked up, never created (a refusal writes nothing).
+            // Nothing to order: EMPTY_CART, unless this retries a cart order whose record was lost (Redis restarted, a
+            // lease expired after a crash): the first attempt emptied the cart it ordered, so its order under this key
+            // is the answer. A guest's order is under the record written for it: looked up here, never created (no order
+            // is placed, so no record is written).
             const existingId = guestEmail === undefined ? request.customerId! : await deps.guests!.existingCustomerIdFor(guestEmail).catch(beforePlacing);
             const placed = existingId === undefined ? undefined : await orders.replayCartOrder(existingId, key);
             if (placed === undefined) throw new EmptyCartError();
