@@ -9,6 +9,9 @@ import addFormats from 'ajv-formats';
  *
  * The web server adds the unstorable-text check (`input-text.ts`) in front of it; the benchmarks'
  * bare servers use it as it is, on purpose: they price Fastify with Salescale's schemas, not our hooks.
+ *
+ * `useDefaults` (`createAjv`) is load-bearing: a list's `limit` (`pageLimit`, src/lib/page-limit.ts) is optional in its
+ * schema but typed a plain `number`, since ajv fills in its default; without `useDefaults` handlers would see undefined.
  */
 export function createSchemaCompiler(): (route: { schema: object; httpPart?: string }) => ValidateFunction {
   const validators = { body: createAjv('body'), other: createAjv('other') };
