@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { pageLimit } from '../../lib/page-limit.ts';
 import { displayName } from '../../lib/display-name.ts';
+import { pageLimit } from '../../lib/page-limit.ts';
 import { MAX_STOCK } from './catalog.limits.ts';
 
 const Sku = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
