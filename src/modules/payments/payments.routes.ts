@@ -153,6 +153,10 @@ export function paymentAdminRoutes(payments: PaymentService): FastifyPluginAsync
         return order;
       },
     );
-    app.post('/orders/:id/fulfill', { schema: schema('Marks a paid order shipped.', errorResponses(400, 401, 404, 409, 503)) }, (request) => payments.fulfil(request.params.id));
+    app.post('/orders/:id/fulfill', { schema: schema('Marks a paid order shipped.', errorResponses(400, 401, 404, 409, 503)) }, async (request) => {
+      const { order, change } = await payments.fulfil(request.params.id);
+      if (change) noteAdminAction(request, { change });
+      return order;
+    });
   };
 }

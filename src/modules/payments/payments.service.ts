@@ -829,19 +829,22 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     /**
      * Admin: marks a paid order shipped, if its money was taken: an applied payment not captured (the capture
      * still failing, or refused for good after the hold was released at the provider) keeps it from shipping;
-     * refunding it is the way out. Orders paid before payments existed have no payment and ship.
+     * refunding it is the way out. Orders paid before payments existed have no payment and ship. `change` is its status
+     * paid → fulfilled, absent when it was fulfilled already.
      */
-    async fulfil(orderId: number): Promise<Order> {
-      await db.primary.transaction(async (tx) => {
+    async fulfil(orderId: number): Promise<{ order: Order; change?: FieldChanges }> {
+      const fulfilled = await db.primary.transaction(async (tx) => {
         const order = await lifecycle.lockForPayment(tx, orderId);
         if (!order) throw new OrderNotFoundError(orderId);
-        if (order.status === 'fulfilled') return;
+        if (order.status === 'fulfilled') return false;
         if (order.status !== 'paid') throw new OrderNotFulfillableError(orderId, order.status);
         const applied = await payments.applied(tx, orderId);
         if (applied && applied.status !== 'captured' && applied.status !== 'dispute_won') throw new OrderNotFulfillableError(orderId, order.status, { paymentStatus: applied.status });
         if (!(await lifecycle.markFulfilled(tx, orderId))) throw new OrderNotFulfillableError(orderId, order.status, { refundRequested: true });
+        return true;
       });
-      return requireOrder(orderId, undefined);
+      const order = await requireOrder(orderId, undefined);
+      return fulfilled ? { order, change: { status: { before: 'paid', after: 'fulfilled' } } } : { order };
     },
   };
   return service;
