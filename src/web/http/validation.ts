@@ -16,9 +16,25 @@ import addFormats from 'ajv-formats';
 export function createSchemaCompiler(): (route: { schema: object; httpPart?: string }) => ValidateFunction {
   const validators = { body: createAjv('body'), other: createAjv('other') };
   return ({ schema, httpPart }) => {
-    const validate = (httpPart === 'body' ? validators.body : validators.other).compile(schema);
+    const validate = withDateTimeMessage((httpPart === 'body' ? validators.body : validators.other).compile(schema));
     return httpPart === 'params' || httpPart === 'querystring' ? withCanonicalNumbers(validate, schema) : validate;
   };
+}
+
+/** What a refused `date-time` is told (Ajv's own "must match format" names no rule): see `isUsableDateTime`. */
+export const DATE_TIME_RULE =
+  'must be an RFC 3339 date-time with an offset or Z, in the years 1000-9999 (UTC), kept to the millisecond: digits of a second past the third must be 0';
+
+/** Says what a `date-time` must be when one is refused, in the issue's `message`. */
+function withDateTimeMessage(validate: ValidateFunction): ValidateFunction {
+  const check = ((data: unknown) => {
+    const valid = validate(data);
+    check.errors = validate.errors?.map((error) =>
+      error.keyword === 'format' && (error.params as { format?: string }).format === 'date-time' ? { ...error, message: DATE_TIME_RULE } : error,
+    );
+    return valid;
+  }) as ValidateFunction;
+  return check;
 }
 
 /**
@@ -83,15 +99,23 @@ const rfc3339DateTime = addFormats.default.get('date-time') as { validate: (text
 const EARLIEST_INSTANT_MS = Date.UTC(1000, 0, 1);
 const LATEST_INSTANT_MS = Date.UTC(10_000, 0, 1);
 
+/** The fraction of a second of an RFC 3339 date-time: the digits past the third are below the millisecond. */
+const SECOND_FRACTION = /T\d{2}:\d{2}:\d{2}\.(\d+)/i;
+
 /**
  * RFC 3339 `date-time`, narrowed to what the code after the schema can use: routes read it with
  * `new Date(text)` and store it in `timestamptz`. Ajv's format alone admits a leap second
  * (`23:59:60Z`) and an hour-only offset (`+01`), which JavaScript cannot parse (an Invalid Date,
  * which made Drizzle throw: a 500), and years PostgreSQL refuses (0000, 10000 and beyond once the
  * offset is applied) or that come back as another year (Drizzle reads `0001-…` as 2001).
+ * Instants are kept to the millisecond (a JavaScript `Date`): more digits of a second are taken only
+ * when they are zeros, since `new Date` would silently drop the others (a window `…00.0001Z` to
+ * `…00.0009Z` became two equal instants, refused as ending before it starts).
  */
 export function isUsableDateTime(text: string): boolean {
   if (!rfc3339DateTime.validate(text)) return false;
+  const fraction = SECOND_FRACTION.exec(text)?.[1];
+  if (fraction !== undefined && /[1-9]/.test(fraction.slice(3))) return false;
   const ms = Date.parse(text);
   return Number.isFinite(ms) && ms >= EARLIEST_INSTANT_MS && ms < LATEST_INSTANT_MS;
 }
