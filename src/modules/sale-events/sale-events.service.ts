@@ -167,7 +167,10 @@ export function createSaleEventService(deps: { db: Database }) {
      */
     async update(id: number, body: UpdateSaleEventBody): Promise<{ saleEvent: SaleEvent; change: FieldChanges }> {
       const current = await db.transaction(async (tx) => {
-        const [current] = await tx.select().from(saleEvents).where(eq(saleEvents.id, id)).for('update');
+        // `NO KEY UPDATE`: an edit changes no key column (never `id`, the only one), so it neither waits for nor holds
+        // up the checkouts in flight, whose `place_order` holds `FOR KEY SHARE` on the row (orders.sql); edits, and the
+        // waiting room's `withRoomHold`, still take turns on it. A delete takes `FOR UPDATE` (it waits for them).
+        const [current] = await tx.select().from(saleEvents).where(eq(saleEvents.id, id)).for('no key update');
         if (!current) throw new SaleEventNotFoundError(id);
         const startsAt = body.startsAt ? new Date(body.startsAt) : current.startsAt;
         const endsAt = body.endsAt ? new Date(body.endsAt) : current.endsAt;

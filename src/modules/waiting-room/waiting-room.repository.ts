@@ -112,7 +112,7 @@ export function createWaitingRoomRepository() {
 
     /**
      * Runs `use` with whether the event's room is held (switched on and paused) as committed now, under the event
-     * row's `FOR NO KEY UPDATE` lock, which the admin's update of the event (`FOR UPDATE`) and every other caller
+     * row's `FOR NO KEY UPDATE` lock, which the admin's update of the event (the same lock) and every other caller
      * wait for. So writes made in `use` happen in the order of the changes they follow: the one made after the
      * change committed last reads that change, and no earlier one can come after it. An event gone reads as not
      * held. (`NO KEY`: the checkout's foreign-key checks on the row, `FOR KEY SHARE`, do not wait for it.)
