@@ -81,7 +81,15 @@ export { MAX_STOCK } from './catalog.limits.ts';
 export const StockBody = Type.Object({ available: Type.Integer({ minimum: 0, maximum: MAX_STOCK }) }, { additionalProperties: false });
 
 export const StockAdjustmentBody = Type.Object(
-  { delta: Type.Integer({ minimum: -MAX_STOCK, maximum: MAX_STOCK, description: 'Units to add (negative: to remove), applied to the stock as it is when the adjustment runs' }) },
+  {
+    // 0 changes nothing: taken, it spent its idempotency key and was audited as a change with before = after.
+    delta: Type.Integer({
+      minimum: -MAX_STOCK,
+      maximum: MAX_STOCK,
+      not: { const: 0 },
+      description: 'Units to add (negative: to remove), applied to the stock as it is when the adjustment runs; never 0 (400 VALIDATION_FAILED)',
+    }),
+  },
   { additionalProperties: false },
 );
 

@@ -25,12 +25,17 @@ export function createSchemaCompiler(): (route: { schema: object; httpPart?: str
 export const DATE_TIME_RULE =
   'must be an RFC 3339 date-time with an offset or Z, in the years 1000-9999 (UTC), kept to the millisecond: digits of a second past the third must be 0';
 
-/** Says what a `date-time` must be when one is refused, in the issue's `message`. */
+/** Says what a `date-time` must be when one is refused, in the issue's `message` (and what a `not` means). */
 function withDateTimeMessage(validate: ValidateFunction): ValidateFunction {
   const check = ((data: unknown) => {
     const valid = validate(data);
     check.errors = validate.errors?.map((error) =>
-      error.keyword === 'format' && (error.params as { format?: string }).format === 'date-time' ? { ...error, message: DATE_TIME_RULE } : error,
+      error.keyword === 'format' && (error.params as { format?: string }).format === 'date-time'
+        ? { ...error, message: DATE_TIME_RULE }
+        : // Ajv's "must NOT be valid" reads as nonsense: a `not` excludes a value (a stock adjustment's `delta` of 0).
+          error.keyword === 'not'
+          ? { ...error, message: 'must not be a value this field excludes (see its description)' }
+          : error,
     );
     return valid;
   }) as ValidateFunction;
