@@ -4,7 +4,8 @@ import { displayName } from '../../lib/display-name.ts';
 import { MAX_ADMISSION_PER_SECOND, MIN_ADMISSION_PER_SECOND } from './sale-events.limits.ts';
 
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
-const Multiplier = Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'Expected traffic relative to a normal hour (Black Friday: 10)' });
+/** 0.01 (1 % of a normal hour) at the least: "above 0" took a denormal (1e-320), a figure no sale plans for. */
+const Multiplier = Type.Number({ minimum: 0.01, maximum: 1000, description: 'Expected traffic relative to a normal hour (Black Friday: 10), 0.01 to 1000; default 1' });
 const MaxPerCustomer = Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()]);
 export { MAX_ADMISSION_PER_SECOND, MIN_ADMISSION_PER_SECOND } from './sale-events.limits.ts';
 
