@@ -77,6 +77,7 @@ export function registerManifestsCommand(program: Command, deps: { now?: () => D
       files = renderTargets(targets, spec);
     } catch (error) {
       if (error instanceof DeploymentSpecError) cmd.showHelpAfterError(false).error(`salescale: ${error.message}`, { exitCode: 2 });
+      if (error instanceof ScalingInputError) refuse(error);
       throw error;
     }
     // The files are right for what the spec says; a sale they cannot pre-scale in full is said, not refused.

@@ -6,7 +6,8 @@
 import { getLocalTime } from '../forecast/time-zone.ts';
 import type { AzureAutoscaleSetting, AzureProfile, AzureRule } from '../simulate/azure-autoscale.ts';
 import { toWindowsTimeZone } from '../simulate/azure-autoscale.ts';
-import type { GceScalingSchedule } from '../simulate/gce-schedules.ts';
+import { ScalingInputError } from '../errors.ts';
+import { GCE_CRON_YEARS, type GceScalingSchedule } from '../simulate/gce-schedules.ts';
 import type { PrescaleWindow } from '../simulate/prescale.ts';
 import { fitPrescaleSteps, getPrescaleSteps } from './schedule.ts';
 
@@ -18,14 +19,33 @@ export const GCE_MAX_SCALING_SCHEDULES = 128;
  * length as durationSec and its replicas as minRequiredReplicas. At most 128 per autoscaler ("You can create
  * up to 128 scaling schedules per MIG", Compute Engine, Scaling based on schedules): more windows than that
  * become their floor's steps, joined (`fitPrescaleSteps`) until they fit.
+ *
+ * The cron's year field takes 2000–2036 only, and without it a schedule recurs every year, so a window after
+ * 2036 has no one-off schedule: `pastCronYears: 'refuse'` (what is deployed) throws INVALID_OPTION naming the
+ * limit; `'omit-year'` (the simulator's comparison, whose span is days) writes the 5-field cron, which starts
+ * once inside the simulated span exactly as the one-off would.
  */
-export function toGceScalingSchedules(windows: readonly PrescaleWindow[], timeZone = 'UTC', namePrefix = 'sale-prescale'): Record<string, GceScalingSchedule> {
+export function toGceScalingSchedules(
+  windows: readonly PrescaleWindow[],
+  timeZone = 'UTC',
+  namePrefix = 'sale-prescale',
+  pastCronYears: 'refuse' | 'omit-year' = 'refuse',
+): Record<string, GceScalingSchedule> {
   const out: Record<string, GceScalingSchedule> = {};
+  const [, lastYear] = GCE_CRON_YEARS;
   getGceScheduleWindows(windows).forEach((w, i) => {
     const l = getLocalTime(new Date(w.startMs), timeZone);
+    if (l.year > lastYear && pastCronYears === 'refuse') {
+      const p = (n: number) => String(n).padStart(2, '0');
+      throw new ScalingInputError(
+        'INVALID_OPTION',
+        `Compute Engine scaling schedules take a year up to ${lastYear} (cron year field ${GCE_CRON_YEARS[0]}–${lastYear}; without it the schedule recurs every year): the pre-scaling window starting ${l.year}-${p(l.month)}-${p(l.day)} ${p(l.hour)}:${p(l.minute)} (${timeZone}) has no one-off schedule; use --year ${lastYear} or earlier, or leave gcp out of --target`,
+        { year: l.year, limit: lastYear },
+      );
+    }
     out[`${namePrefix}-${i + 1}`] = {
       minRequiredReplicas: w.replicas,
-      schedule: `${l.minute} ${l.hour} ${l.day} ${l.month} * ${l.year}`,
+      schedule: `${l.minute} ${l.hour} ${l.day} ${l.month} *${l.year > lastYear ? '' : ` ${l.year}`}`,
       timeZone,
       durationSec: Math.round((w.endMs - w.startMs) / 1000),
       description: `${w.replicas} VMs from the capacity plan`,

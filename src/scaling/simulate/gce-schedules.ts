@@ -26,13 +26,15 @@ export interface GceScalingSchedule {
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
-const FIELD_RANGES: readonly [number, number][] = [
+/** The years the optional 6th cron field of a scaling schedule accepts (Compute Engine, Scaling based on schedules). */
+export const GCE_CRON_YEARS: readonly [number, number] = [2000, 2036];
+const FIELD_RANGES: readonly (readonly [number, number])[] = [
   [0, 59],
   [0, 23],
   [1, 31],
   [1, 12],
   [0, 7],
-  [2000, 2036],
+  GCE_CRON_YEARS,
 ];
 
 /** A parsed cron field: the allowed values, or undefined for `*`. */
