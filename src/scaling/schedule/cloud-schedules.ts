@@ -22,7 +22,7 @@ export const GCE_MAX_SCALING_SCHEDULES = 128;
  *
  * The cron's year field takes 2000–2036 only, and without it a schedule recurs every year, so a window after
  * 2036 has no one-off schedule: `pastCronYears: 'refuse'` (what is deployed) throws INVALID_OPTION naming the
- * limit; `'omit-year'` (the simulator's comparison, whose span is days) writes the 5-field cron, which starts
+ * limit; `'omit-year'` (the simulator's comparison, whose span is at most 45 days) writes the 5-field cron, which starts
  * once inside the simulated span exactly as the one-off would.
  */
 export function toGceScalingSchedules(
