@@ -15,7 +15,7 @@ import { addNodePoolOptions, resolveNodeMax, resolveNodeSize, resolveProvisionin
 import type { CapacityOptions, CommonOptions, DbPools, ScalingCliDeps } from './cli-inputs.ts';
 import type { CapacityCheckConfig } from '../platform/config/config.ts';
 import { DEPLOYED_ENGINES, DEPLOYED_PLAN, MAX_REPLICAS, getCapacityCheckConfig, isWallClockHistory, resolveDbPools, loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveTimeZone, resolveWebCapacity, toBoundedNumber, toNumber } from './cli-inputs.ts';
-import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, pricePolicies } from './cost/cost.ts';
+import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, getWindowWorkerHours, pricePolicies } from './cost/cost.ts';
 import { COST_COMPONENTS } from './cost/cost.ts';
 import { loadPricing } from './cost/pricing.ts';
 import { CLOUD_PROVIDERS, PROVIDER_SETUPS, compareProviders, loadProviderPricing } from './cost/providers.ts';
@@ -185,6 +185,12 @@ function parseWorkerOptions(o: WorkerCliOptions, app: CapacityCheckConfig) {
   // Unset, the triggers aim at the backlog the rendered ScaledObject aims at (worker.backlogSecondsPerReplica).
   const keda = { backlogSecondsPerReplica: SEED_DEPLOYMENT_SPEC.worker.backlogSecondsPerReplica, ...(o.listLength !== undefined ? { listLength: toNumber(o.listLength, '--list-length') } : {}), podReadySeconds: toBoundedNumber(o.workerReady, '--worker-ready', { atLeast: 0 }) };
   return { workers, queueModel, keda };
+}
+
+/** A window row's instance-hours: the policy's web and the plan's workers, as the instances column prices them. */
+function formatWebWorkerHours(p: { instanceHours: number; workerInstanceHours: number }): string {
+  const r = (v: number) => Math.round(v * 10) / 10;
+  return `${r(p.instanceHours)} + ${r(p.workerInstanceHours)}`;
 }
 
 /** The price per 1000 orders has no value without orders (`--orders-per-request 0`, a window without traffic). */
@@ -524,12 +530,16 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const sizing = f.hasQuantile ? `pre-scaling sized on the ${f.quantile} quantile of the forecast (--quantile)` : 'pre-scaling sized on the mean forecast: the seed pattern has no quantile (give --history for one)';
       const sim = comparePolicies({ forecast: f.forecast, planForecast: f.quantileForecast, from: f.from, to: f.to, policies: [...policies, ...providerPolicies], capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, pricePerInstanceHour: 0, web, ...DEPLOYED_ENGINES });
       const hours = (f.to.getTime() - f.from.getTime()) / 3_600_000;
+      // The window's workers, sized by the plan on the demand (mean) forecast as the monthly table sizes them: the
+      // window total and cost per order priced the web replicas only.
+      const windowPlan = planCapacity(forecastHourly(f.forecast, new Date(Math.floor(f.from.getTime() / 3_600_000) * 3_600_000), f.to), webPlan, workerPlan);
+      const workerInstanceHours = getWindowWorkerHours(windowPlan, f.from.getTime(), f.to.getTime());
       const priced = pricePolicies(
         sim.results.filter((r) => policies.includes(r.policy)),
         pricing,
-        { hours, ordersPerRequest },
+        { hours, ordersPerRequest, workerInstanceHours },
       );
-      const providers = compareProviders(sim.results, clouds, { hours, ordersPerRequest, saleMonth: usage.sale });
+      const providers = compareProviders(sim.results, clouds, { hours, ordersPerRequest, saleMonth: usage.sale, workerInstanceHours });
       const traffic = f.forecast.learnedBase ? `the forecast learned from the history (${f.baseSource.slice('learned from '.length, f.baseSource.indexOf(':'))})` : `${f.forecast.baseRequestsPerSecond} req/s at pattern 1.0 (the seed weekly pattern)`;
       const assumptions = { ...DEFAULT_COST_ASSUMPTIONS, capacity, traffic, month: { from: monthStart.toISOString(), to: monthEnd.toISOString() }, baseRps: f.forecast.learnedBase ? null : f.forecast.baseRequestsPerSecond, peakFactor: peak, saleMonth: 'peak traffic + the sale events (file/database/calendar)', pricingAsOf: pricing.asOf, region: pricing.region, sources: pricing.sources };
       if (o.json) return write(costCmd, JSON.stringify({ assumptions, sizing, quantile: f.hasQuantile ? f.quantile : null, warnings: f.warnings, usage, monthly: columns, policies: priced, providers }, null, 2));
@@ -543,15 +553,15 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       write(costCmd, `  PostgreSQL ${DEFAULT_COST_ASSUMPTIONS.postgresInstances} × ${SCENARIOS.map((s) => DEFAULT_COST_ASSUMPTIONS.postgresClass[s]).join(' / ')} (Multi-AZ primary, billed twice, + read replica); Redis ${DEFAULT_COST_ASSUMPTIONS.redisNodes} × ${SCENARIOS.map((s) => DEFAULT_COST_ASSUMPTIONS.redisClass[s]).join(' / ')} (queue + cache, primary + replica each); ${DEFAULT_COST_ASSUMPTIONS.responseKb} KB per response; ${DEFAULT_COST_ASSUMPTIONS.customMetrics} metrics, ${DEFAULT_COST_ASSUMPTIONS.alarms} alarms`);
       write(costCmd, `  sources: ${Object.values(pricing.sources).join(' ')}`);
       write(costCmd, `\n${f.saleEvents ? `${f.saleEvents} window` : `The window ${f.from.toISOString().slice(0, 16)} → ${f.to.toISOString().slice(0, 16)} UTC (no sale event in it)`} (${hours.toFixed(0)} h), per policy (${sizing}):`);
-      write(costCmd, renderTable(['policy', 'instance-hours', 'instances', 'LB+DB+Redis', 'total', 'orders', 'per 1000 orders', 'min over SLO'], priced.map((p) => [p.policy, p.instanceHours, money(p.instanceCost), money(p.sharedCost), money(p.totalCost), Math.round(p.orders), formatPer1000Orders(p.costPer1000Orders, pricing.currency), p.minutesOverSlo])));
+      write(costCmd, renderTable(['policy', 'web + worker instance-hours', 'instances', 'LB+DB+Redis', 'total', 'orders', 'per 1000 orders', 'min over SLO'], priced.map((p) => [p.policy, formatWebWorkerHours(p), money(p.instanceCost), money(p.sharedCost), money(p.totalCost), Math.round(p.orders), formatPer1000Orders(p.costPer1000Orders, pricing.currency), p.minutesOverSlo])));
       write(costCmd, `\nThe same sale on AWS, Google Cloud and Azure (same plan; each provider's autoscaler with the plan's pre-scaling):`);
       write(
         costCmd,
         renderTable(
-          ['provider', 'region (prices as of)', 'policy', 'instance', 'instance-hours', 'instances', 'LB+DB+Redis', 'window total', 'per 1000 orders', 'min over SLO', 'sale month'],
+          ['provider', 'region (prices as of)', 'policy', 'instance', 'web + worker instance-hours', 'instances', 'LB+DB+Redis', 'window total', 'per 1000 orders', 'min over SLO', 'sale month'],
           providers.map((p) => {
             const currency = clouds[p.provider].currency;
-            return [p.provider, `${p.region} (${p.asOf})`, p.sale.policy, p.instanceType, p.sale.instanceHours, formatMoney(p.sale.instanceCost, currency), formatMoney(p.sale.sharedCost, currency), formatMoney(p.sale.totalCost, currency), formatPer1000Orders(p.sale.costPer1000Orders, currency), p.sale.minutesOverSlo, formatMoney(p.saleMonth.Total, currency)];
+            return [p.provider, `${p.region} (${p.asOf})`, p.sale.policy, p.instanceType, formatWebWorkerHours(p.sale), formatMoney(p.sale.instanceCost, currency), formatMoney(p.sale.sharedCost, currency), formatMoney(p.sale.totalCost, currency), formatPer1000Orders(p.sale.costPer1000Orders, currency), p.sale.minutesOverSlo, formatMoney(p.saleMonth.Total, currency)];
           }),
         ),
       );

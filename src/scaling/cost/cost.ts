@@ -113,10 +113,28 @@ export function getMonthlyCost(usage: MonthUsage, scenario: Scenario, p: Pricing
   return { ...col, Total: COST_COMPONENTS.reduce((s, c) => s + col[c], 0) };
 }
 
+/**
+ * Worker instance-hours of [fromMs, toMs): each plan hour's worker replicas × the part of the hour inside the
+ * window. The simulated policies scale web; the workers run as the plan sizes them, as in the monthly table.
+ */
+export function getWindowWorkerHours(plan: CapacityPlan, fromMs: number, toMs: number): number {
+  let hours = 0;
+  for (const h of plan.hours) {
+    const start = Date.parse(h.hour);
+    const overlap = Math.min(toMs, start + 3_600_000) - Math.max(fromMs, start);
+    if (overlap > 0) hours += h.workerReplicas * (overlap / 3_600_000);
+  }
+  return hours;
+}
+
 /** The price of one simulated policy for the simulated window. */
 export interface PolicyCost {
   policy: string;
+  /** Web instance-hours: the simulated policy's. */
   instanceHours: number;
+  /** Worker instance-hours of the window (the plan's workers, the same for every policy). */
+  workerInstanceHours: number;
+  /** Web and worker instance-hours × the instance price. */
   instanceCost: number;
   /** Load balancer, PostgreSQL and Redis for the window's hours (sale classes). */
   sharedCost: number;
@@ -127,19 +145,25 @@ export interface PolicyCost {
   failedRequests: number;
 }
 
-export function pricePolicies(results: readonly SimulationResult[], p: PricingCatalogue, o: { hours: number; ordersPerRequest: number; assumptions?: CostAssumptions }): PolicyCost[] {
+export function pricePolicies(
+  results: readonly SimulationResult[],
+  p: PricingCatalogue,
+  o: { hours: number; ordersPerRequest: number; assumptions?: CostAssumptions; workerInstanceHours?: number },
+): PolicyCost[] {
   const a = o.assumptions ?? DEFAULT_COST_ASSUMPTIONS;
   const shared =
     o.hours *
     (p.loadBalancer.perHour + a.postgresInstances * getHourly(p.postgres, a.postgresClass.sale, 'PostgreSQL class') + a.redisNodes * getHourly(p.redis, a.redisClass.sale, 'Redis class'));
   const price = getInstancePrice(p, a.instanceType);
   return results.map((r) => {
-    const instanceCost = r.totals.instanceHours * price;
+    const workerInstanceHours = o.workerInstanceHours ?? 0;
+    const instanceCost = (r.totals.instanceHours + workerInstanceHours) * price;
     const orders = r.totals.servedRequests * o.ordersPerRequest;
     const totalCost = instanceCost + shared;
     return {
       policy: r.policy,
       instanceHours: r.totals.instanceHours,
+      workerInstanceHours,
       instanceCost,
       sharedCost: shared,
       totalCost,

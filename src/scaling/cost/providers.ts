@@ -78,13 +78,13 @@ export interface ProviderCost {
 export function compareProviders(
   results: readonly SimulationResult[],
   pricing: Record<CloudProvider, PricingCatalogue>,
-  o: { hours: number; ordersPerRequest: number; saleMonth: MonthUsage },
+  o: { hours: number; ordersPerRequest: number; saleMonth: MonthUsage; workerInstanceHours?: number },
 ): ProviderCost[] {
   return CLOUD_PROVIDERS.map((provider) => {
     const setup = PROVIDER_SETUPS[provider];
     const result = results.find((r) => r.policy === setup.policy);
     if (!result) throw new Error(`no simulation of ${setup.policy} for ${provider}`);
-    const [sale] = pricePolicies([result], pricing[provider], { hours: o.hours, ordersPerRequest: o.ordersPerRequest, assumptions: setup.assumptions });
+    const [sale] = pricePolicies([result], pricing[provider], { hours: o.hours, ordersPerRequest: o.ordersPerRequest, assumptions: setup.assumptions, workerInstanceHours: o.workerInstanceHours });
     return {
       provider,
       label: setup.label,
