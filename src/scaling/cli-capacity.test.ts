@@ -39,8 +39,11 @@ describe('the capacity of one instance', () => {
     const rendered = (scaledObject.spec.triggers as Obj[]).filter((t) => t.type === 'cron').map((t) => t.metadata);
     assert.ok(rendered.length >= 4, `${rendered.length} windows`);
     assert.deepEqual(json.schedule.kedaCronTriggers.map((t) => t.metadata), rendered);
-    const resources = (getObject(files, 'deploy/aws/salescale.yaml') as Obj).Resources as Obj;
-    const actions = Object.entries(resources).filter(([id]) => id.startsWith('WebPrescale')).map(([, a]) => [a.Properties.StartTime, a.Properties.MinSize]);
+    const template = getObject(files, 'deploy/aws/salescale.yaml') as Obj;
+    const resources = template.Resources as Obj;
+    // The action back to the floor sets the WebMinSize parameter, whose default is the plan's minimum.
+    const minSize = (v: number | { Ref: string }) => (typeof v === 'number' ? v : Number(template.Parameters[v.Ref].Default));
+    const actions = Object.entries(resources).filter(([id]) => id.startsWith('WebPrescale')).map(([, a]) => [a.Properties.StartTime, minSize(a.Properties.MinSize)]);
     assert.deepEqual(json.schedule.awsScheduledActions.map((a) => [a.properties.StartTime, a.properties.MinSize]), actions);
   });
 
@@ -69,10 +72,12 @@ describe('the capacity of one instance', () => {
         );
       const keda = (t: number) => Math.max(scaledObject.spec.minReplicaCount, ...cron.filter((w) => w.startMs <= t && t < w.endMs).map((w) => w.replicas));
       // AWS: the MinSize of the last scheduled action that has run.
-      const resources = (getObject(files, 'deploy/aws/salescale.yaml') as Obj).Resources as Obj;
+      // An action back to the floor sets the WebMinSize parameter (its default here).
+      const template = getObject(files, 'deploy/aws/salescale.yaml') as Obj;
+      const resources = template.Resources as Obj;
       const actions = Object.entries(resources)
         .filter(([id]) => id.startsWith('WebPrescale'))
-        .map(([, a]) => ({ at: Date.parse(a.Properties.StartTime), minSize: a.Properties.MinSize as number }))
+        .map(([, a]) => ({ at: Date.parse(a.Properties.StartTime), minSize: typeof a.Properties.MinSize === 'number' ? a.Properties.MinSize : Number(template.Parameters[a.Properties.MinSize.Ref].Default) }))
         .sort((a, b) => a.at - b.at);
       const aws = (t: number) => actions.filter((a) => a.at <= t).at(-1)?.minSize ?? min;
       // Compute Engine: the greatest minRequiredReplicas of the schedules in force.

@@ -255,14 +255,18 @@ export function buildCloudFormationTemplate(spec: DeploymentSpec, schedule: Pres
   // instance is deregistered before it stops. ALB thresholds start at 2.
   const liveness = spec.probes.liveness;
   const scheduled: Obj = {};
-  for (const [group, actions] of [
-    ['WebAutoScalingGroup', schedule.web.awsActions],
-    ['WorkerAutoScalingGroup', schedule.worker.awsActions],
+  // An action back to the group's floor (after a window, after the sale) sets the group's own parameter: a literal
+  // undid an operator's raised WebMinSize/WorkerMinSize. CloudFormation has no max(): a window's MinSize below a
+  // raised parameter lowers the floor for that window (docs/deploy-aws.md: raise the spec's min and re-render).
+  for (const [group, actions, baseMin, param] of [
+    ['WebAutoScalingGroup', schedule.web.awsActions, spec.web.replicas.min, 'WebMinSize'],
+    ['WorkerAutoScalingGroup', schedule.worker.awsActions, spec.worker.replicas.min, 'WorkerMinSize'],
   ] as const) {
     for (const action of actions) {
+      const minSize = action.properties.MinSize === baseMin ? ref(param) : action.properties.MinSize;
       scheduled[action.logicalId] = {
         Type: 'AWS::AutoScaling::ScheduledAction',
-        Properties: { AutoScalingGroupName: ref(group), MinSize: action.properties.MinSize, StartTime: action.properties.StartTime },
+        Properties: { AutoScalingGroupName: ref(group), MinSize: minSize, StartTime: action.properties.StartTime },
       };
     }
   }
