@@ -48,7 +48,7 @@ const MAX_INT32 = 2 ** 31 - 1;
  * `value@when` pairs; when is an RFC 3339 time or seconds relative to now (`-120s`). `signed`: a scale
  * event's ±change (not 0); else a recommendation, a replica count ≥ 0. Both are int32 upstream.
  */
-function parseTimed(list: string, flag: string, now: number, signed: boolean): { value: number; at: number }[] {
+function parseTimed(list: string, flag: string, now: number, signed: boolean, notAfterNow = false): { value: number; at: number }[] {
   return list.split(',').map((item) => {
     const m = /^\s*([+-]?\d+)\s*@\s*(.+?)\s*$/.exec(item);
     if (!m) throw new ScalingInputError('INVALID_OPTION', `${flag}: "${item}" is not value@time (e.g. 5@-120s or 5@2026-11-27T10:00:00Z)`);
@@ -57,6 +57,8 @@ function parseTimed(list: string, flag: string, now: number, signed: boolean): {
     if (!signed && !(value >= 0 && value <= MAX_INT32)) throw new ScalingInputError('INVALID_OPTION', `${flag}: ${m[1]} is not a replica count from 0 to ${MAX_INT32} (an int32)`);
     const rel = /^([+-]?\d+(?:\.\d+)?)s$/.exec(m[2]);
     const at = rel ? now + Number(rel[1]) : parseDate(m[2], flag).getTime() / 1000;
+    // The controller only holds recommendations it has made: one dated after the sync time cannot exist.
+    if (notAfterNow && at > now) throw new ScalingInputError('INVALID_OPTION', `${flag}: "${item.trim()}" is dated ${at - now} s after the sync time (${new Date(now * 1000).toISOString()}); the controller holds only earlier recommendations (e.g. 8@-60s)`);
     return { value, at };
   });
 }
@@ -105,7 +107,7 @@ export function registerHpaCommand(program: Command): Command {
       const now = o.at !== undefined ? parseDate(o.at, '--at').getTime() / 1000 : stamps.length > 0 ? Math.max(...stamps) : Date.now() / 1000;
       const events = o.scaleEvents ? parseTimed(o.scaleEvents, '--scale-events', now, true) : undefined;
       const toEvent = (e: { value: number; at: number }): ScaleEvent => ({ value: Math.abs(e.value), at: e.at, outdated: false });
-      const history: TimestampedRecommendation[] | undefined = o.history ? parseTimed(o.history, '--history', now, false) : undefined;
+      const history: TimestampedRecommendation[] | undefined = o.history ? parseTimed(o.history, '--history', now, false, true) : undefined;
       const explanation = explainHpa({
         hpa: parsed,
         pods,
