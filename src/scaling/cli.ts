@@ -170,7 +170,8 @@ interface WorkerCliOptions {
 function parseWorkerOptions(o: WorkerCliOptions, app: CapacityCheckConfig) {
   // Unset, the simulated queue is the plan's queues as one (getSingleQueueModel); these override it.
   const queueModel = {
-    ...(o.jobsPerOrder !== undefined ? { jobsPerOrder: toNumber(o.jobsPerOrder, '--jobs-per-order') } : {}),
+    // Rates of the worker queue: none (or fewer than none) is refused as --concurrency 0 is, not simulated as idle workers.
+    ...(o.jobsPerOrder !== undefined ? { jobsPerOrder: toBoundedNumber(o.jobsPerOrder, '--jobs-per-order', { above: 0 }) } : {}),
     ...(o.jobSeconds !== undefined ? { jobSeconds: toNumber(o.jobSeconds, '--job-seconds') } : {}),
     ...(o.concurrency !== undefined ? { concurrency: toBoundedNumber(o.concurrency, '--concurrency', { atLeast: 1, whole: true }) } : {}),
   };
@@ -178,7 +179,7 @@ function parseWorkerOptions(o: WorkerCliOptions, app: CapacityCheckConfig) {
     ...DEPLOYED_PLAN.workers,
     // The worker's pool caps its email sends: DB_POOL_MAX, else the spec's worker pool (simulate has no --db-pool-max).
     queues: getQueueWorkloads(app.workerConcurrency, resolveDbPools(undefined, app).worker),
-    ordersPerRequest: toNumber(o.ordersPerRequest, '--orders-per-request'),
+    ordersPerRequest: toBoundedNumber(o.ordersPerRequest, '--orders-per-request', { above: 0 }),
     minReplicas: toBoundedNumber(o.workerMin, '--worker-min', { atLeast: 0, atMost: MAX_REPLICAS, whole: true }),
     maxReplicas: toBoundedNumber(o.workerMax, '--worker-max', { atLeast: 1, atMost: MAX_REPLICAS, whole: true }),
   };

@@ -1,0 +1,27 @@
+/**
+ * simulate --workers refuses --concurrency 0 (a queue nobody drains), but took --jobs-per-order 0 and
+ * --orders-per-request 0 (a queue nobody fills, or negative ones) and simulated workers with nothing to do.
+ * Each is refused the same way: one `error [INVALID_OPTION]` line, exit 2.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runScalingCli } from './cli.harness.ts';
+
+const window = ['--year', '2026', '--no-db', '--no-progress', '--from', '2026-11-27T09:00:00Z', '--to', '2026-11-27T10:00:00Z'];
+
+describe('simulate --workers: a rate of zero', () => {
+  for (const [flag, value] of [
+    ['--concurrency', '0'],
+    ['--jobs-per-order', '0'],
+    ['--jobs-per-order', '-1'],
+    ['--orders-per-request', '0'],
+    ['--orders-per-request', '-0.5'],
+  ] as const) {
+    it(`refuses ${flag} ${value} with one error line, exit 2`, async () => {
+      const r = await runScalingCli(['simulate', ...window, '--workers', flag, value]);
+      assert.equal(r.exitCode, 2, `${flag} ${value}: exit ${r.exitCode}`);
+      assert.equal(r.out, '');
+      assert.match(r.err, new RegExp(`^error \\[INVALID_OPTION\\]: ${flag} must be a (whole )?number (≥ 1|> 0) \\(got "${value.replace('.', '\\.')}"\\)\\n$`));
+    });
+  }
+});
