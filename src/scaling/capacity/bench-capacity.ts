@@ -29,6 +29,12 @@ export interface BenchCapacity {
 /** Where the capacity benchmark (`npm run bench`, scenario `capacity`) writes its result. */
 export const DEFAULT_BENCH_CAPACITY_PATH = 'bench/results/capacity.json';
 
+/**
+ * Least capacity per instance taken (req/s): one request per 100 s. Below it a figure is no measurement of a web
+ * pod (1e-300 planned every hour at --max); the upper bound is MAX_OPTION_MAGNITUDE.
+ */
+export const MIN_CAPACITY_RPS = 0.01;
+
 /** Validates the parsed file. */
 export function parseBenchCapacity(data: unknown, source = DEFAULT_BENCH_CAPACITY_PATH): BenchCapacity {
   const d = data as Partial<BenchCapacity> | null;
@@ -38,6 +44,7 @@ export function parseBenchCapacity(data: unknown, source = DEFAULT_BENCH_CAPACIT
   const rps = typeof raw === 'number' || (typeof raw === 'string' && raw.trim() !== '') ? Number(raw) : Number.NaN;
   if (!Number.isFinite(rps)) throw new ScalingInputError('MALFORMED_FILE', `${source}: requestsPerSecondPerInstance is missing or not a number${raw === undefined ? '' : ` (got ${quoteInput(typeof raw === 'object' && raw !== null ? JSON.stringify(raw) : String(raw))})`}`);
   if (rps <= 0) throw new ScalingInputError('NEGATIVE_CAPACITY', `${source}: requestsPerSecondPerInstance must be > 0 (got ${rps})`);
+  if (rps < MIN_CAPACITY_RPS) throw new ScalingInputError('MALFORMED_FILE', `${source}: requestsPerSecondPerInstance ${rps} is too small (at least ${MIN_CAPACITY_RPS} req/s, one request per 100 s)`);
   // The bound --capacity has: 1e308 made simulate's ready capacity (replicas × it) Infinity, null in --json.
   if (rps > MAX_OPTION_MAGNITUDE) throw new ScalingInputError('MALFORMED_FILE', `${source}: requestsPerSecondPerInstance ${rps} is too large (at most ${MAX_OPTION_MAGNITUDE.toExponential()})`);
   parseDate(String(d.measuredAt ?? ''), `${source} measuredAt`);
@@ -80,6 +87,7 @@ export async function readBenchCapacity(path: string, flag = '--bench'): Promise
 export async function resolveCapacity(opts: { flag?: number; benchPath?: string; deployed: CapacitySource }): Promise<CapacitySource> {
   if (opts.flag !== undefined) {
     if (!(opts.flag > 0)) throw new ScalingInputError('NEGATIVE_CAPACITY', `--capacity must be > 0 (got ${opts.flag})`);
+    if (opts.flag < MIN_CAPACITY_RPS) throw new ScalingInputError('INVALID_OPTION', `--capacity ${opts.flag} is too small (at least ${MIN_CAPACITY_RPS} req/s per instance, one request per 100 s)`);
     return { requestsPerSecondPerInstance: opts.flag, source: `--capacity${opts.benchPath !== undefined ? ` (given with --bench ${opts.benchPath}, which it overrides)` : ''}` };
   }
   if (opts.benchPath !== undefined) {
