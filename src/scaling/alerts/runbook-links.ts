@@ -33,8 +33,13 @@ export function findRunbookUrlProblem(url: string): string | undefined {
   if (/[\s"<>\\^`{|}]/.test(url)) return 'must not hold blanks, quotes, braces or backslashes';
   if (url.includes('#')) return 'must not hold a fragment (#): each alert appends its own anchor';
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(url)?.[1]?.toLowerCase();
-  // Without a scheme it is a relative path, whose first segment cannot hold a colon (RFC 3986 §4.2: it would read as a scheme).
-  if (scheme === undefined) return url.split('/')[0].includes(':') ? 'must be an http(s) URL or a relative path (a colon before the first / is neither)' : undefined;
+  if (scheme === undefined) {
+    // A relative path: its first path segment (up to the first /, ? or #) cannot hold a colon (RFC 3986 §4.2: it
+    // would read as a scheme); a query may.
+    const firstSegment = url.split(/[/?#]/)[0];
+    if (firstSegment.includes(':')) return 'must be an http(s) URL or a relative path (a colon in the first path segment is neither)';
+    return undefined;
+  }
   if (scheme !== 'http' && scheme !== 'https') return `must be an http(s) URL or a relative path (got scheme ${scheme}:)`;
   try {
     new URL(url);
