@@ -58,7 +58,8 @@ function parseTimed(list: string, flag: string, now: number, signed: boolean, no
     const rel = /^([+-]?\d+(?:\.\d+)?)s$/.exec(m[2]);
     const at = rel ? now + Number(rel[1]) : parseDate(m[2], flag).getTime() / 1000;
     // The controller only holds recommendations it has made: one dated after the sync time cannot exist.
-    if (notAfterNow && at > now) throw new ScalingInputError('INVALID_OPTION', `${flag}: "${item.trim()}" is dated ${at - now} s after the sync time (${new Date(now * 1000).toISOString()}); the controller holds only earlier recommendations (e.g. 8@-60s)`);
+    // Rounded to the millisecond: two epoch-second floats differ by 0.09999990463256836 for +0.1s.
+    if (notAfterNow && at > now) throw new ScalingInputError('INVALID_OPTION', `${flag}: "${item.trim()}" is dated ${Math.round((at - now) * 1000) / 1000} s after the sync time (${new Date(now * 1000).toISOString()}); the controller holds only earlier recommendations (e.g. 8@-60s)`);
     return { value, at };
   });
 }
