@@ -170,9 +170,9 @@ interface WorkerCliOptions {
 function parseWorkerOptions(o: WorkerCliOptions, app: CapacityCheckConfig) {
   // Unset, the simulated queue is the plan's queues as one (getSingleQueueModel); these override it.
   const queueModel = {
-    // Rates of the worker queue: none (or fewer than none) is refused as --concurrency 0 is, not simulated as idle workers.
+    // Rates and job time of the worker queue: none (or fewer than none) is refused as --concurrency 0 is, not simulated as idle workers.
     ...(o.jobsPerOrder !== undefined ? { jobsPerOrder: toBoundedNumber(o.jobsPerOrder, '--jobs-per-order', { above: 0 }) } : {}),
-    ...(o.jobSeconds !== undefined ? { jobSeconds: toNumber(o.jobSeconds, '--job-seconds') } : {}),
+    ...(o.jobSeconds !== undefined ? { jobSeconds: toBoundedNumber(o.jobSeconds, '--job-seconds', { above: 0 }) } : {}),
     ...(o.concurrency !== undefined ? { concurrency: toBoundedNumber(o.concurrency, '--concurrency', { atLeast: 1, whole: true }) } : {}),
   };
   const workers = {
