@@ -44,11 +44,22 @@ async function readDoc(path: string, what: string, code: ScalingErrorCode) {
 /** scale.spec.replicas, the recommendations and the scale events are int32 in the controller. */
 const MAX_INT32 = 2 ** 31 - 1;
 
+/** What a `--history` or `--scale-events` entry is: the rule on its value and the words of its errors. */
+interface TimedKind {
+  /** A scale event's ±change (not 0); else a recommendation, a replica count ≥ 0. Both are int32 upstream. */
+  signed: boolean;
+  /** What the controller holds, for the error on an entry dated after the sync time. */
+  held: string;
+}
+
+const RECOMMENDATIONS: TimedKind = { signed: false, held: 'earlier recommendations (e.g. 8@-60s)' };
+const SCALE_EVENTS: TimedKind = { signed: true, held: 'rescales it has made (e.g. +4@-10s)' };
+
 /**
- * `value@when` pairs; when is an RFC 3339 time or seconds relative to now (`-120s`). `signed`: a scale
- * event's ±change (not 0); else a recommendation, a replica count ≥ 0. Both are int32 upstream.
+ * `value@when` pairs; when is an RFC 3339 time or seconds relative to now (`-120s`). The controller only holds
+ * what it has done, so an entry dated after the sync time cannot exist and is refused.
  */
-function parseTimed(list: string, flag: string, now: number, signed: boolean, notAfterNow = false): { value: number; at: number }[] {
+function parseTimed(list: string, flag: string, now: number, { signed, held }: TimedKind): { value: number; at: number }[] {
   return list.split(',').map((item) => {
     const m = /^\s*([+-]?\d+)\s*@\s*(.+?)\s*$/.exec(item);
     if (!m) throw new ScalingInputError('INVALID_OPTION', `${flag}: "${item}" is not value@time (e.g. 5@-120s or 5@2026-11-27T10:00:00Z)`);
@@ -57,9 +68,8 @@ function parseTimed(list: string, flag: string, now: number, signed: boolean, no
     if (!signed && !(value >= 0 && value <= MAX_INT32)) throw new ScalingInputError('INVALID_OPTION', `${flag}: ${m[1]} is not a replica count from 0 to ${MAX_INT32} (an int32)`);
     const rel = /^([+-]?\d+(?:\.\d+)?)s$/.exec(m[2]);
     const at = rel ? now + Number(rel[1]) : parseDate(m[2], flag).getTime() / 1000;
-    // The controller only holds recommendations it has made: one dated after the sync time cannot exist.
     // Rounded to the millisecond: two epoch-second floats differ by 0.09999990463256836 for +0.1s.
-    if (notAfterNow && at > now) throw new ScalingInputError('INVALID_OPTION', `${flag}: "${item.trim()}" is dated ${Math.round((at - now) * 1000) / 1000} s after the sync time (${new Date(now * 1000).toISOString()}); the controller holds only earlier recommendations (e.g. 8@-60s)`);
+    if (at > now) throw new ScalingInputError('INVALID_OPTION', `${flag}: "${item.trim()}" is dated ${Math.round((at - now) * 1000) / 1000} s after the sync time (${new Date(now * 1000).toISOString()}); the controller holds only ${held}`);
     return { value, at };
   });
 }
@@ -106,9 +116,9 @@ export function registerHpaCommand(program: Command): Command {
       }
       const stamps = [...(inputs.podMetrics ?? []).map((m) => m.timestamp), ...Object.values(inputs.podCustomMetrics ?? {}).flatMap((l) => l.map((m) => m.timestamp))].filter((t) => t > 0);
       const now = o.at !== undefined ? parseDate(o.at, '--at').getTime() / 1000 : stamps.length > 0 ? Math.max(...stamps) : Date.now() / 1000;
-      const events = o.scaleEvents ? parseTimed(o.scaleEvents, '--scale-events', now, true) : undefined;
+      const events = o.scaleEvents ? parseTimed(o.scaleEvents, '--scale-events', now, SCALE_EVENTS) : undefined;
       const toEvent = (e: { value: number; at: number }): ScaleEvent => ({ value: Math.abs(e.value), at: e.at, outdated: false });
-      const history: TimestampedRecommendation[] | undefined = o.history ? parseTimed(o.history, '--history', now, false, true) : undefined;
+      const history: TimestampedRecommendation[] | undefined = o.history ? parseTimed(o.history, '--history', now, RECOMMENDATIONS) : undefined;
       const explanation = explainHpa({
         hpa: parsed,
         pods,
