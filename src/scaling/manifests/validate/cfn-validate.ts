@@ -104,10 +104,12 @@ export function checkCfnSemantics(template: { Parameters?: Record<string, { Defa
   };
   for (const [id, r] of Object.entries(template.Resources)) {
     if (r.Type !== 'AWS::AutoScaling::ScheduledAction') continue;
-    const props = r.Properties as { AutoScalingGroupName?: { Ref?: string }; MinSize?: number };
+    // MinSize is a number or, for the actions back to the floor, {Ref: WebMinSize}: both are checked at their default.
+    const props = r.Properties as { AutoScalingGroupName?: { Ref?: string }; MinSize?: unknown };
     const group = props.AutoScalingGroupName?.Ref ? template.Resources[props.AutoScalingGroupName.Ref] : undefined;
     const max = group ? defaultOf((group.Properties as { MaxSize?: unknown }).MaxSize) : undefined;
-    if (max !== undefined && props.MinSize !== undefined && props.MinSize > max) out.push(`Resources.${id}: MinSize ${props.MinSize} exceeds the group's MaxSize ${max}`);
+    const min = defaultOf(props.MinSize);
+    if (max !== undefined && min !== undefined && min > max) out.push(`Resources.${id}: MinSize ${min} exceeds the group's MaxSize ${max}`);
   }
   return out;
 }
