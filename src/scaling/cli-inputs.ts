@@ -1,7 +1,7 @@
 /** Turns CLI options into toolkit inputs: time window, events, learned base traffic, capacity. */
 import { MAX_OPTION_MAGNITUDE, ScalingInputError, parseDate, quoteInput } from './errors.ts';
 import { type CapacityCheckConfig, loadCapacityCheckConfig } from '../platform/config/config.ts';
-import { resolveCapacity } from './capacity/bench-capacity.ts';
+import { MIN_CAPACITY_RPS, resolveCapacity } from './capacity/bench-capacity.ts';
 import { SEED_DEPLOYMENT_SPEC } from './manifests/deployment-spec.ts';
 import { getSpecEngineOptions, getSpecPlanOptions } from './manifests/prescale-plan.ts';
 import { readInputFile } from './input-files.ts';
@@ -488,7 +488,7 @@ export interface CapacityOptions {
 /** Capacity per instance (`--capacity`, else `--bench <file>`, else the deployed pod's) and the web plan's bounds. */
 export async function resolveWebCapacity(o: CapacityOptions) {
   const cap = await resolveCapacity({
-    flag: o.capacity !== undefined ? toNumber(o.capacity, '--capacity') : undefined,
+    flag: o.capacity !== undefined ? toBoundedNumber(o.capacity, '--capacity', { atLeast: MIN_CAPACITY_RPS }) : undefined,
     benchPath: o.bench,
     deployed: { requestsPerSecondPerInstance: DEPLOYED.web.capacityPerInstanceRps, source: describeDeployedCapacity() },
   });

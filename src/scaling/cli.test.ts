@@ -119,7 +119,7 @@ describe('salescale CLI', () => {
     assert.match(date.err, /INVALID_DATE/);
     const cap = await run(['plan', '--capacity', '-5', '--year', '2026']);
     assert.equal(cap.exitCode, 2);
-    assert.match(cap.err, /NEGATIVE_CAPACITY/);
+    assert.match(cap.err, /^error \[INVALID_OPTION\]: --capacity must be a number ≥ 0\.01/);
   });
 
   it('forecast and plan warn when --events-csv, which replaces the built-in calendar, holds no event in the window (Black Friday was sized at ×1 without a word)', async () => {

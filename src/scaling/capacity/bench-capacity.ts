@@ -85,9 +85,8 @@ export async function readBenchCapacity(path: string, flag = '--bench'): Promise
  * implicitly: the source line says which one it was.
  */
 export async function resolveCapacity(opts: { flag?: number; benchPath?: string; deployed: CapacitySource }): Promise<CapacitySource> {
+  // The flag is parsed within its bounds (toBoundedNumber, atLeast MIN_CAPACITY_RPS) like every numeric option.
   if (opts.flag !== undefined) {
-    if (!(opts.flag > 0)) throw new ScalingInputError('NEGATIVE_CAPACITY', `--capacity must be > 0 (got ${opts.flag})`);
-    if (opts.flag < MIN_CAPACITY_RPS) throw new ScalingInputError('INVALID_OPTION', `--capacity ${opts.flag} is too small (at least ${MIN_CAPACITY_RPS} req/s per instance, one request per 100 s)`);
     return { requestsPerSecondPerInstance: opts.flag, source: `--capacity${opts.benchPath !== undefined ? ` (given with --bench ${opts.benchPath}, which it overrides)` : ''}` };
   }
   if (opts.benchPath !== undefined) {
