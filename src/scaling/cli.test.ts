@@ -790,13 +790,13 @@ describe('salescale CLI', () => {
       for (const [quantile, sized] of [[[], q], [['--quantile', '0.5'], undefined]] as const) {
         const cost = await run(['cost', ...common, ...quantile, '--policies', 'hpa,hpa-prescaled']);
         assert.equal(cost.exitCode, 0, cost.err);
-        const costJson = JSON.parse(cost.out) as { sizing: string; quantile: number; policies: { policy: string; instanceHours: number }[] };
+        const costJson = JSON.parse(cost.out) as { sizing: string; quantile: number; policies: { policy: string; webInstanceHours: number }[] };
         assert.equal(costJson.quantile, quantile.length > 0 ? 0.5 : 0.9);
         assert.match(costJson.sizing, quantile.length > 0 ? /0\.5 quantile/ : /0\.9 quantile/);
         const prescaled = costJson.policies.find((p) => p.policy === 'hpa-prescaled');
         assert.ok(prescaled);
-        if (sized) assert.equal(prescaled.instanceHours, sized.instanceHours);
-        else assert.ok(prescaled.instanceHours < q.instanceHours, `q0.5 ${prescaled.instanceHours} < q0.9 ${q.instanceHours}`);
+        if (sized) assert.equal(prescaled.webInstanceHours, sized.instanceHours);
+        else assert.ok(prescaled.webInstanceHours < q.instanceHours, `q0.5 ${prescaled.webInstanceHours} < q0.9 ${q.instanceHours}`);
       }
       // The priced month (10 November + 4 weeks, past the window and the history's end, 23 November) is
       // the learned forecast throughout: --base-rps (the seed pattern's scale) changes nothing, and the

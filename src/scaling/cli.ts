@@ -189,9 +189,9 @@ function parseWorkerOptions(o: WorkerCliOptions, app: CapacityCheckConfig) {
 }
 
 /** A window row's instance-hours: the policy's web and the plan's workers, as the instances column prices them. */
-function formatWebWorkerHours(p: { instanceHours: number; workerInstanceHours: number }): string {
+function formatWebWorkerHours(p: { webInstanceHours: number; workerInstanceHours: number }): string {
   const r = (v: number) => Math.round(v * 10) / 10;
-  return `${r(p.instanceHours)} + ${r(p.workerInstanceHours)}`;
+  return `${r(p.webInstanceHours)} + ${r(p.workerInstanceHours)}`;
 }
 
 /** The price per 1000 orders has no value without orders (`--orders-per-request 0`, a window without traffic). */

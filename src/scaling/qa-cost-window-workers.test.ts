@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { runScalingCli } from './cli.harness.ts';
 import { SEED_DEPLOYMENT_SPEC } from './manifests/deployment-spec.ts';
 
-interface PolicyCost { policy: string; instanceHours: number; instanceCost: number; sharedCost: number; totalCost: number }
+interface PolicyCost { policy: string; webInstanceHours: number; instanceCost: number; sharedCost: number; totalCost: number }
 interface CostJson {
   assumptions: { month: { from: string; to: string } };
   usage: { sale: { workerInstanceHours: number } };
@@ -36,10 +36,10 @@ describe('QA: cost of the sale window leaves the workers out', () => {
     const minWorkerHours = windowHours * SEED_DEPLOYMENT_SPEC.worker.replicas.min;
     for (const row of [j.policies[0], ...j.providers.filter((p) => p.provider === 'aws').map((p) => p.sale)]) {
       const instancesPriced = row.totalCost - row.sharedCost;
-      const atLeast = (row.instanceHours + minWorkerHours) * C6I_LARGE;
+      const atLeast = (row.webInstanceHours + minWorkerHours) * C6I_LARGE;
       assert.ok(
         instancesPriced >= atLeast - 1e-6,
-        `${row.policy}: window total prices $${instancesPriced.toFixed(2)} of instances (${row.instanceHours.toFixed(1)} web instance-hours only); with ≥ ${minWorkerHours} worker instance-hours it is ≥ $${atLeast.toFixed(2)}`,
+        `${row.policy}: window total prices $${instancesPriced.toFixed(2)} of instances (${row.webInstanceHours.toFixed(1)} web instance-hours only); with ≥ ${minWorkerHours} worker instance-hours it is ≥ $${atLeast.toFixed(2)}`,
       );
     }
   });

@@ -130,8 +130,8 @@ export function getWindowWorkerHours(plan: CapacityPlan, fromMs: number, toMs: n
 /** The price of one simulated policy for the simulated window. */
 export interface PolicyCost {
   policy: string;
-  /** Web instance-hours: the simulated policy's. */
-  instanceHours: number;
+  /** Web instance-hours: the simulated policy's (the workers' are workerInstanceHours; instanceCost prices both). */
+  webInstanceHours: number;
   /** Worker instance-hours of the window (the plan's workers, the same for every policy). */
   workerInstanceHours: number;
   /** Web and worker instance-hours × the instance price. */
@@ -162,7 +162,7 @@ export function pricePolicies(
     const totalCost = instanceCost + shared;
     return {
       policy: r.policy,
-      instanceHours: r.totals.instanceHours,
+      webInstanceHours: r.totals.instanceHours,
       workerInstanceHours,
       instanceCost,
       sharedCost: shared,
