@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { DEFAULT_AZURE_RULES, buildAzureAutoscaleSetting, getAzureProfileSteps } from '../schedule/cloud-schedules.ts';
 import { checkScheduleEnd, checkScheduleStart } from './schedule-start-check.ts';
 
-const action = (StartTime: string, MinSize: number) => ({ logicalId: 'SalePrescale', properties: { AutoScalingGroupName: 'salescale-web', MinSize, StartTime } });
+const action = (StartTime: string, MinSize: number) => ({ logicalId: 'SalePrescale', properties: { AutoScalingGroupName: 'salescale-web', MinSize, StartTime }, toFloor: false });
 
 describe('scheduled actions against the clock', () => {
   it('warns when a scheduled action starts in the past, which EC2 Auto Scaling refuses (a plan run during the sale, or for a past year)', () => {

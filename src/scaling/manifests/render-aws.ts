@@ -258,12 +258,12 @@ export function buildCloudFormationTemplate(spec: DeploymentSpec, schedule: Pres
   // An action back to the group's floor (after a window, after the sale) sets the group's own parameter: a literal
   // undid an operator's raised WebMinSize/WorkerMinSize. CloudFormation has no max(): a window's MinSize below a
   // raised parameter lowers the floor for that window (docs/deploy-aws.md: raise the spec's min and re-render).
-  for (const [group, actions, baseMin, param] of [
-    ['WebAutoScalingGroup', schedule.web.awsActions, spec.web.replicas.min, 'WebMinSize'],
-    ['WorkerAutoScalingGroup', schedule.worker.awsActions, spec.worker.replicas.min, 'WorkerMinSize'],
+  for (const [group, actions, param] of [
+    ['WebAutoScalingGroup', schedule.web.awsActions, 'WebMinSize'],
+    ['WorkerAutoScalingGroup', schedule.worker.awsActions, 'WorkerMinSize'],
   ] as const) {
     for (const action of actions) {
-      const minSize = action.properties.MinSize === baseMin ? ref(param) : action.properties.MinSize;
+      const minSize = action.toFloor ? ref(param) : action.properties.MinSize;
       scheduled[action.logicalId] = {
         Type: 'AWS::AutoScaling::ScheduledAction',
         Properties: { AutoScalingGroupName: ref(group), MinSize: minSize, StartTime: action.properties.StartTime },

@@ -135,9 +135,9 @@ describe('AWS scheduled actions', () => {
   it('raises MinSize at each window start, keeps the max where windows overlap and returns to the base after the last', () => {
     // Change points 08:50 (5), 10:50 (max(5, 8) = 8), 11:00 (still 8: no action), 12:00 (back to 2).
     assert.deepEqual(toAwsScheduledActions(getPrescaleWindows(buildPlan()), 'salescale-web', 2), [
-      { logicalId: 'SalePrescale1', properties: { AutoScalingGroupName: 'salescale-web', MinSize: 5, StartTime: '2026-11-27T08:50:00Z' } },
-      { logicalId: 'SalePrescale2', properties: { AutoScalingGroupName: 'salescale-web', MinSize: 8, StartTime: '2026-11-27T10:50:00Z' } },
-      { logicalId: 'SalePrescale3', properties: { AutoScalingGroupName: 'salescale-web', MinSize: 2, StartTime: '2026-11-27T12:00:00Z' } },
+      { logicalId: 'SalePrescale1', properties: { AutoScalingGroupName: 'salescale-web', MinSize: 5, StartTime: '2026-11-27T08:50:00Z' }, toFloor: false },
+      { logicalId: 'SalePrescale2', properties: { AutoScalingGroupName: 'salescale-web', MinSize: 8, StartTime: '2026-11-27T10:50:00Z' }, toFloor: false },
+      { logicalId: 'SalePrescale3', properties: { AutoScalingGroupName: 'salescale-web', MinSize: 2, StartTime: '2026-11-27T12:00:00Z' }, toFloor: true },
     ]);
   });
 

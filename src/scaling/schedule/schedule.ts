@@ -82,6 +82,8 @@ export function toKedaCronTriggers(windows: readonly PrescaleWindow[], timeZone 
 export interface AwsScheduledAction {
   logicalId: string;
   properties: { AutoScalingGroupName: string; MinSize: number; StartTime: string };
+  /** The action sets the group back to its base floor (after a window, or a step at or below it), not a window's own count. */
+  toFloor: boolean;
 }
 
 /** A stretch of time with one pre-scaled floor (windows' overlaps resolved). */
@@ -239,7 +241,7 @@ export function toAwsScheduledActions(windows: readonly PrescaleWindow[], autoSc
       if (min === current) return;
       current = min;
       const stamp = new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
-      actions.push({ logicalId: `SalePrescale${actions.length + 1}`, properties: { AutoScalingGroupName: autoScalingGroupName, MinSize: min, StartTime: stamp } });
+      actions.push({ logicalId: `SalePrescale${actions.length + 1}`, properties: { AutoScalingGroupName: autoScalingGroupName, MinSize: min, StartTime: stamp }, toFloor: min === baseMinSize });
     };
     steps.forEach((step, i) => {
       setMinSize(step.startMs, Math.max(baseMinSize, step.replicas));
