@@ -386,6 +386,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         onProgress: bar ? (policy, fr) => bar.update(policies.indexOf(policy) * 100 + Math.round(fr * 100), { policy }) : undefined,
       });
       bar?.stop();
+      warnAll(simulateCmd, result.warnings);
       const planSized = policies.filter((p) => getPolicySizing(p) === 'plan');
       const meanRun = f.hasQuantile && planSized.length > 0 ? comparePolicies({ ...simInput, planForecast: f.forecast, policies: planSized }) : undefined;
       const sizingOf = (policy: PolicyName) => {
@@ -530,6 +531,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       // history); demand, and so the reactive policies, follow the mean.
       const sizing = f.hasQuantile ? `pre-scaling sized on the ${f.quantile} quantile of the forecast (--quantile)` : 'pre-scaling sized on the mean forecast: the seed pattern has no quantile (give --history for one)';
       const sim = comparePolicies({ forecast: f.forecast, planForecast: f.quantileForecast, from: f.from, to: f.to, policies: [...policies, ...providerPolicies], capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, pricePerInstanceHour: 0, web, ...DEPLOYED_ENGINES });
+      warnAll(costCmd, sim.warnings);
       const hours = (f.to.getTime() - f.from.getTime()) / 3_600_000;
       // The window's workers, sized by the plan on the demand (mean) forecast as the monthly table sizes them: the
       // window total and cost per order priced the web replicas only.

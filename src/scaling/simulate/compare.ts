@@ -15,6 +15,7 @@ import { DEFAULT_HPA_SCALER, getHpaTolerances } from './k8s-hpa-scaler.ts';
 import type { NodePoolInput } from './node-pool.ts';
 import type { PrescaleWindow } from './prescale.ts';
 import { createWindowLookup } from './prescale.ts';
+import { GCE_CRON_YEARS } from './gce-schedules.ts';
 import type { PolicyName, SimulationResult } from './simulate.ts';
 import { simulatePolicy } from './simulate.ts';
 import type { ServiceModelOptions } from './service-model.ts';
@@ -56,6 +57,8 @@ export interface CompareResult {
   /** The windows as the KEDA cron triggers get them: steps inside the HPA's tolerance raised (`applyHpaTolerance`). */
   kedaPrescale: HpaPrescale;
   results: SimulationResult[];
+  /** Notes on the rating, for stderr: a GCE schedule rated that `manifests --target gcp` refuses to write. */
+  warnings: string[];
 }
 
 export function comparePolicies(input: CompareInput): CompareResult {
@@ -79,12 +82,18 @@ export function comparePolicies(input: CompareInput): CompareResult {
   const serviceRatePerVm = getServiceRate(service);
   const timeZone = input.forecast.timeZone ?? 'UTC';
   const target = web.targetUtilization * 100;
+  const gceSchedules = toGceScalingSchedules(windows, timeZone, undefined, 'omit-year');
+  // A year-less cron is one past GCE_CRON_YEARS: rated here, but refused by `manifests --target gcp`.
+  const gcePastCronYears = input.policies.includes('gce-predictive-scheduled') && Object.values(gceSchedules).some((s) => s.schedule.split(' ').length === 5);
+  const warnings = gcePastCronYears
+    ? [`gce-predictive-scheduled is rated on Compute Engine scaling schedules past ${GCE_CRON_YEARS[1]} (the cron's last year), which salescale manifests --target gcp refuses to write: no deployable schedule matches this rating`]
+    : [];
   const gce: Partial<GceScalerOptions> = {
     minNumReplicas: web.minReplicas,
     maxNumReplicas: web.maxReplicas,
     cpuTarget: web.targetUtilization,
     // Past 2036 (the cron's last year) the deployed file is refused; here the 5-field cron starts once in the simulated span (at most 45 days), as the one-off would.
-    schedules: toGceScalingSchedules(windows, timeZone, undefined, 'omit-year'),
+    schedules: gceSchedules,
     fromMs: input.from.getTime(),
     toMs: input.to.getTime(),
     history,
@@ -133,5 +142,5 @@ export function comparePolicies(input: CompareInput): CompareResult {
       onProgress: input.onProgress ? (f) => input.onProgress?.(policy, f) : undefined,
     }),
   );
-  return { plan, windows, kedaPrescale, results };
+  return { plan, windows, kedaPrescale, results, warnings };
 }
