@@ -72,16 +72,25 @@ export function registerManifestsCommand(program: Command, deps: { now?: () => D
       if (error instanceof ScalingInputError) refuse(error);
       throw error;
     }
+    const warn = cmd.configureOutput().writeErr ?? ((t: string) => process.stderr.write(t));
     let files: ReturnType<typeof renderTargets>;
     try {
-      files = renderTargets(targets, spec);
+      try {
+        files = renderTargets(targets, spec);
+      } catch (error) {
+        // Past 2036 gcp has no one-off schedule (GCE's cron years): `all` renders the other targets and says so; a named gcp is refused.
+        const gcpNamed = o.target.split(',').some((name) => name.trim() === 'gcp');
+        if (!(error instanceof ScalingInputError && error.details.limit !== undefined && targets.includes('gcp') && !gcpNamed)) throw error;
+        targets = targets.filter((t) => t !== 'gcp');
+        files = renderTargets(targets, spec);
+        warn(`warning: gcp skipped: ${error.message}\n`);
+      }
     } catch (error) {
       if (error instanceof DeploymentSpecError) cmd.showHelpAfterError(false).error(`salescale: ${error.message}`, { exitCode: 2 });
       if (error instanceof ScalingInputError) refuse(error);
       throw error;
     }
     // The files are right for what the spec says; a sale they cannot pre-scale in full is said, not refused.
-    const warn = cmd.configureOutput().writeErr ?? ((t: string) => process.stderr.write(t));
     const capped = describeCappedPrescale(spec);
     if (capped) warn(`warning: ${capped}\n`);
     // The CloudFormation template carries the sale's scheduled actions: EC2 refuses those in the past, as plan warns.
