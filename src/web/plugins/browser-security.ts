@@ -172,7 +172,10 @@ export function securityHeaderOptions(production: boolean): HelmetOptions {
         ...(production ? { upgradeInsecureRequests: [] } : {}),
       },
     },
-    // The API is read cross-origin by the storefront (CORS decides who); pages are not embeddable.
+    // The API is read cross-origin by the storefront (CORS decides who); pages are not embeddable: X-Frame-Options says
+    // so too (DENY, as frame-ancestors 'none'; helmet's default SAMEORIGIN let a same-origin page frame them in a
+    // browser that reads X-Frame-Options and not CSP frame-ancestors).
+    xFrameOptions: { action: 'deny' },
     crossOriginResourcePolicy: { policy: 'same-site' },
     hsts: production ? { maxAge: 15_552_000, includeSubDomains: true } : false,
   };
