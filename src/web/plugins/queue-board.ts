@@ -31,6 +31,17 @@ function forwardable(headers: IncomingHttpHeaders | Record<string, string | stri
 }
 
 /**
+ * The board's reply headers as the web app sends them: without its own Cache-Control, so every reply keeps the
+ * `no-store` all replies start with. Its static files came as `public, max-age=0` (@fastify/static): `public` lets a
+ * shared cache (a CDN put in front for a sale) store a reply to a request that carried the admin token.
+ */
+function boardReplyHeaders(headers: Record<string, string | string[] | number | undefined>): Record<string, string | string[] | number> {
+  const kept = forwardable(headers);
+  for (const name of Object.keys(kept)) if (name.toLowerCase() === 'cache-control') delete kept[name];
+  return kept;
+}
+
+/**
  * Bull Board (inspect, retry, promote and clean jobs) at /admin/queues. It has no authentication of
  * its own, so every request to it (pages, API, static files) passes the admin bearer token first.
  *
@@ -96,7 +107,7 @@ export function queueBoard(deps: {
             if (matched) noteAdminAction(request, { route: matched.route, target: getBoardTarget(matched.params, response.payload) });
             // A path the board has no route (or static file) for: the API's 404, in the error shape.
             if (response.headers[NOT_FOUND_MARK] !== undefined) return sendError(reply, 404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
-            return reply.code(response.statusCode).headers(forwardable(response.headers)).send(response.rawPayload);
+            return reply.code(response.statusCode).headers(boardReplyHeaders(response.headers)).send(response.rawPayload);
           } finally {
             failures.delete(id);
             routes.delete(id);
