@@ -192,9 +192,9 @@ describe('loadConfig', () => {
     assert.throws(() => loadCapacityCheckConfig({ REDIS_PREFIX: 'shop}' }), (error: ConfigError) => error.variable === 'REDIS_PREFIX');
   });
 
-  it('refuses an ADMIN_API_TOKEN or SESSION_SECRET made of whitespace, and counts their minimum length without it', () => {
+  it('refuses an ADMIN_API_TOKEN or SESSION_SECRET made of whitespace or too short, and an ADMIN_API_TOKEN with whitespace around it', () => {
     for (const [name, minLength] of [['ADMIN_API_TOKEN', 16], ['SESSION_SECRET', 32]] as const) {
-      for (const value of [' '.repeat(64), '\t'.repeat(40), `  ${'a'.repeat(minLength - 1)}   `]) {
+      for (const value of [' '.repeat(64), '\t'.repeat(40), `  ${'a'.repeat(minLength - 1)}   `, 'a'.repeat(minLength - 1)]) {
         assert.throws(
           () => loadConfig({ ...base, NODE_ENV: 'production', ADMIN_API_TOKEN: 'a'.repeat(32), SESSION_SECRET: 'b'.repeat(32), [name]: value }),
           (error: ConfigError) => error instanceof ConfigError && error.variable === name,
@@ -203,6 +203,13 @@ describe('loadConfig', () => {
       }
       assert.ok(loadConfig({ ...base, [name]: 'c'.repeat(minLength) }));
     }
+    for (const value of [`${'a'.repeat(16)}\n`, ` ${'a'.repeat(16)}`]) {
+      assert.throws(() => loadConfig({ ...base, ADMIN_API_TOKEN: value }), {
+        message: 'ADMIN_API_TOKEN: has leading or trailing whitespace (a file written with `echo` ends in a newline: write it with `printf %s`): remove it',
+      });
+    }
+    // A signing key is kept as given: one with a newline in use keeps signing the same way after an upgrade.
+    assert.equal(loadConfig({ ...base, SESSION_SECRET: `${'s'.repeat(32)}\n` }).secrets.sessionSecret, `${'s'.repeat(32)}\n`);
   });
 
   it('refuses a WAITING_ROOM_SAFETY_FACTOR above 1: a share of the measured capacity cannot exceed all of it', () => {

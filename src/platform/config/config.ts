@@ -7,7 +7,7 @@ import { IDEMPOTENCY_LEASE_MS } from '../idempotency/idempotency-lease.ts';
 import { findRedisPrefixProblem } from '../redis/redis-prefix.ts';
 import { DEFAULT_JOB_TRANSACTION_LIMITS, type JobTransactionLimits } from '../queue/job-transaction.ts';
 import { DEFAULT_CONCURRENCY, isQueueName, QUEUE_NAMES, type QueueName } from '../queue/queue-definitions.ts';
-import { ConfigError, bool, int, list, oneOf, optionalStr, parseEnv, str, timeZone, url, type Field, timerMs } from './env-schema.ts';
+import { ConfigError, bool, int, list, oneOf, optionalStr, parseEnv, secretStr, str, timeZone, url, type Field, timerMs } from './env-schema.ts';
 import { loadShedConfigFrom, loadShedEnv, type LoadShedConfig } from '../load/load-shed.config.ts';
 import { cacheLocalConfigFrom, cacheLocalEnv, type CacheLocalConfig } from '../cache/cache.config.ts';
 import { clusterConfigFrom, clusterEnv, type ClusterConfig } from '../cluster/cluster.config.ts';
@@ -291,7 +291,9 @@ export const envSchema = {
   CACHE_REDIS_URL: redisUrl(),
   REDIS_PREFIX: redisPrefix(),
   REDIS_TLS_VERIFY: bool(true),
-  ADMIN_API_TOKEN: optionalStr(),
+  ADMIN_API_TOKEN: secretStr(),
+  // A signing key no client presents: kept exactly as given (a newline in it signs as it always did; refusing it at an
+  // upgrade would end every session, cart and pass signed with it).
   SESSION_SECRET: optionalStr(),
   TRUST_PROXY: trustProxy(),
   CLIENT_ADDRESS_HEADER: clientAddressHeader(),
@@ -425,8 +427,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const { minLength, unshared } = SECRETS[name];
     const value = e[name];
     if (value !== undefined) {
-      // Counted without the whitespace around it: 64 spaces are no secret, and a value padded to the minimum is shorter.
-      // The value itself is kept as given, so that a secret already in use keeps signing and checking the same way.
+      // Counted without the whitespace around it (ADMIN_API_TOKEN has none, `secretStr`): 64 spaces are no secret.
       if (value.trim().length < minLength) throw new ConfigError(name, `must be at least ${minLength} characters, not counting whitespace around them`);
       return value;
     }

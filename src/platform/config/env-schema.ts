@@ -114,6 +114,24 @@ export function optionalStr(): Field<string | undefined> {
   return { describe: 'string (optional)', parse: (raw) => (raw === undefined || raw === '' ? undefined : raw) };
 }
 
+/**
+ * A secret shared with another party (a token a client presents, a key the payment provider holds too): optional, and
+ * refused with whitespace around it, never trimmed.
+ * A secret file or `.env` line written with `echo` ends in a newline; kept, that token could never be presented (a
+ * client sends it without), and trimmed, the value used would silently differ from the one configured elsewhere.
+ * The value used is the value given, so a length check on it counts what is used.
+ */
+export function secretStr(): Field<string | undefined> {
+  return {
+    describe: 'string (optional; no whitespace around it)',
+    parse(raw, name) {
+      if (raw === undefined || raw === '') return undefined;
+      if (raw.trim() !== raw) throw new ConfigError(name, 'has leading or trailing whitespace (a file written with `echo` ends in a newline: write it with `printf %s`): remove it');
+      return raw;
+    },
+  };
+}
+
 export function url(options: { protocols: string[]; optional?: boolean }): Field<string | undefined> {
   return {
     describe: `URL (${options.protocols.join(', ')})${options.optional ? ', optional' : ''}`,
