@@ -212,6 +212,13 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ ...base, SESSION_SECRET: `${'s'.repeat(32)}\n` }).secrets.sessionSecret, `${'s'.repeat(32)}\n`);
   });
 
+  it('refuses a METRICS_TOKEN with whitespace around it or shorter than 16 characters', () => {
+    for (const value of [`${'m'.repeat(16)}\n`, ` ${'m'.repeat(16)}`, `  ${'m'.repeat(15)}  `, 'm'.repeat(15)]) {
+      assert.throws(() => loadConfig({ ...base, METRICS_TOKEN: value }), (error: ConfigError) => error instanceof ConfigError && error.variable === 'METRICS_TOKEN', `METRICS_TOKEN=${JSON.stringify(value)} accepted`);
+    }
+    assert.equal(loadConfig({ ...base, METRICS_TOKEN: 'm'.repeat(16) }).observability.metricsToken, 'm'.repeat(16));
+  });
+
   it('refuses a WAITING_ROOM_SAFETY_FACTOR above 1: a share of the measured capacity cannot exceed all of it', () => {
     assert.throws(() => loadConfig({ ...base, WAITING_ROOM_SAFETY_FACTOR: '1.5' }), (error: ConfigError) => error instanceof ConfigError && error.variable === 'WAITING_ROOM_SAFETY_FACTOR');
     assert.throws(() => loadConfig({ ...base, WAITING_ROOM_SAFETY_FACTOR: '2' }), (error: ConfigError) => error instanceof ConfigError && error.variable === 'WAITING_ROOM_SAFETY_FACTOR');

@@ -1,4 +1,4 @@
-import { ConfigError, int, num, optionalStr, timerMs } from '../config/env-schema.ts';
+import { ConfigError, int, num, optionalStr, secretStr, timerMs } from '../config/env-schema.ts';
 
 /**
  * Metrics exposure, `/health` thresholds (the seed strategy's: p95 < 500 ms, p99 < 1000 ms, error
@@ -7,7 +7,7 @@ import { ConfigError, int, num, optionalStr, timerMs } from '../config/env-schem
  */
 export const observabilityEnv = {
   METRICS_PORT: int({ default: 0, min: 0, max: 65535 }),
-  METRICS_TOKEN: optionalStr(),
+  METRICS_TOKEN: secretStr(),
   METRICS_PUBLIC: optionalStr(),
   DB_SLOW_QUERY_MS: int({ default: 100, min: 1 }),
   HEALTH_WINDOW_S: int({ default: 60, min: 1, max: 3600 }),
@@ -54,6 +54,7 @@ export interface ObservabilityConfig {
 
 export function observabilityConfigFrom(e: ObservabilityEnv, isProduction: boolean): ObservabilityConfig {
   if (e.METRICS_PUBLIC !== undefined && !/^(true|false)$/.test(e.METRICS_PUBLIC)) throw new ConfigError('METRICS_PUBLIC', `must be true or false, got "${e.METRICS_PUBLIC}"`);
+  // No whitespace around it (`secretStr`): the length counted is that of the token a client presents.
   if (e.METRICS_TOKEN !== undefined && e.METRICS_TOKEN.length < 16) throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
   if (e.HEALTH_P95_UNHEALTHY_MS < e.HEALTH_P95_DEGRADED_MS) throw new ConfigError('HEALTH_P95_UNHEALTHY_MS', `must not be below HEALTH_P95_DEGRADED_MS (${e.HEALTH_P95_DEGRADED_MS})`);
   if (e.HEALTH_ERROR_UNHEALTHY_PERCENT < e.HEALTH_ERROR_DEGRADED_PERCENT) {
