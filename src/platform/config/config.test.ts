@@ -219,6 +219,14 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ ...base, METRICS_TOKEN: 'm'.repeat(16) }).observability.metricsToken, 'm'.repeat(16));
   });
 
+  it('refuses a STRIPE_SECRET_KEY or STRIPE_WEBHOOK_SECRET with whitespace around it', () => {
+    const stripe = { ...base, PAYMENT_PROVIDER: 'stripe', STRIPE_SECRET_KEY: 'sk_test_0123456789', STRIPE_WEBHOOK_SECRET: 'whsec_0123456789' };
+    assert.equal(loadConfig(stripe).payments.stripe?.webhookSecret, 'whsec_0123456789');
+    for (const name of ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'] as const) {
+      assert.throws(() => loadConfig({ ...stripe, [name]: `${stripe[name]}\n` }), (error: ConfigError) => error instanceof ConfigError && error.variable === name);
+    }
+  });
+
   it('refuses a WAITING_ROOM_SAFETY_FACTOR above 1: a share of the measured capacity cannot exceed all of it', () => {
     assert.throws(() => loadConfig({ ...base, WAITING_ROOM_SAFETY_FACTOR: '1.5' }), (error: ConfigError) => error instanceof ConfigError && error.variable === 'WAITING_ROOM_SAFETY_FACTOR');
     assert.throws(() => loadConfig({ ...base, WAITING_ROOM_SAFETY_FACTOR: '2' }), (error: ConfigError) => error instanceof ConfigError && error.variable === 'WAITING_ROOM_SAFETY_FACTOR');

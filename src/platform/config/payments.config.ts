@@ -1,4 +1,4 @@
-import { ConfigError, int, oneOf, optionalStr, url, timerMs } from './env-schema.ts';
+import { ConfigError, int, oneOf, secretStr, url, timerMs } from './env-schema.ts';
 
 export const PAYMENT_PROVIDERS = ['test', 'stripe'] as const;
 export type PaymentProviderName = (typeof PAYMENT_PROVIDERS)[number];
@@ -9,8 +9,9 @@ export const paymentsEnv = {
   PAYMENT_WINDOW_S: int({ default: 600, min: 1, max: 7 * 86_400 }),
   PAYMENT_SWEEP_INTERVAL_MS: timerMs({ default: 5000, min: 100 }),
   PAYMENT_GIVE_BACK_AFTER_S: int({ default: 300, min: 1, max: 86_400 }),
-  STRIPE_SECRET_KEY: optionalStr(),
-  STRIPE_WEBHOOK_SECRET: optionalStr(),
+  // Secrets: whitespace around one (a secret file written with `echo`) is refused at start, as ADMIN_API_TOKEN's.
+  STRIPE_SECRET_KEY: secretStr(),
+  STRIPE_WEBHOOK_SECRET: secretStr(),
   STRIPE_API_URL: url({ protocols: ['http:', 'https:'], optional: true }),
 };
 
