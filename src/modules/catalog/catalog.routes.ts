@@ -63,7 +63,7 @@ export function catalogAdminRoutes(catalog: CatalogService): FastifyPluginAsyncT
         schema: {
           ...common,
           description:
-            'Creates a product. The same create sent again (a lost reply) answers the product it made, with `Idempotent-Replayed: true` and its stock as it is now; another product under the SKU (whatever its case) is 409 `SKU_TAKEN` with the `productId` that holds it.',
+            'Creates a product. The same create sent again (a lost reply; every field as first sent, `available` included) answers the product it made, with `Idempotent-Replayed: true` and its stock as it is now; another product, or a create asking for another initial stock, under the SKU (whatever its case) is 409 `SKU_TAKEN` with the `productId` that holds it.',
           body: CreateProductBody,
           response: { 201: Type.Ref('Product'), ...errorResponses(400, 401, 409, 422) },
         },

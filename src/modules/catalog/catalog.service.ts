@@ -55,6 +55,8 @@ export interface CatalogServiceDeps {
 /** The inventory operations the catalog uses when it creates a product or an admin sets its stock. */
 export interface StockWriter {
   create(db: Db, productId: number, available: number): Promise<void>;
+  /** The stock the product was created with; undefined when it was not recorded (products older than the record). */
+  initial(db: Db, productId: number): Promise<number | undefined>;
   /** Sets the count; returns the one it replaced, read under the stock's lock. */
   set(db: Db, productId: number, available: number): Promise<{ before: number }>;
   /** Adds `delta` units under the stock's lock, once per (product, key); see the inventory repository. */
@@ -273,8 +275,9 @@ export function createCatalogService(deps: CatalogServiceDeps) {
 
     /**
      * Creates a product. The same create sent again (its reply lost to a timeout, a double click) finds the product it
-     * made under the SKU with every field as asked and answers it with `replayed`, its stock left as it is now (units
-     * may have sold); another product under the SKU is 409 `SKU_TAKEN`, naming the product that holds it.
+     * made under the SKU with every field as asked, `available` included (the stock it was created with), and answers
+     * it with `replayed`, its stock left as it is now (units may have sold); another product under the SKU, or a
+     * create asking for another initial stock, is 409 `SKU_TAKEN`, naming the product that holds it.
      */
     async createProduct(body: CreateProductBody): Promise<{ product: Product; replayed: boolean }> {
       requireKnownCurrency(body.currency);
@@ -289,7 +292,11 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       } catch (error) {
         if (pgError(error)?.code === PG_UNIQUE_VIOLATION) {
           const holder = await repo.findBySku(db.primary, body.sku);
-          if (holder && isCreatedFrom(holder, body)) return { product: holder, replayed: true };
+          if (holder && isCreatedFrom(holder, body)) {
+            // The initial stock is part of the create: the one sent again asks for the stock it first asked for.
+            const initial = await inventory.initial(db.primary, holder.id);
+            if (initial === undefined || initial === available) return { product: holder, replayed: true };
+          }
           throw new SkuTakenError(body.sku, holder?.id);
         }
         translateProductWriteError(error, body.sku, body.categoryId);

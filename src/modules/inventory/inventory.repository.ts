@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { Db } from '../../platform/db/client.ts';
 import { products } from '../catalog/catalog.tables.ts';
 import { orders } from '../orders/orders.tables.ts';
-import { productStock, stockAdjustments } from './inventory.tables.ts';
+import { productInitialStock, productStock, stockAdjustments } from './inventory.tables.ts';
 import { giveBackStock } from './stock-return.ts';
 
 /**
@@ -46,9 +46,19 @@ export function createInventoryRepository(options: InventoryRepositoryOptions = 
     /** Rows a product's stock is split into when this repository sets it. */
     shards: defaultShards,
 
-    /** The stock rows of a product just created (call inside the transaction that inserts the product). */
+    /**
+     * The stock rows of a product just created (call inside the transaction that inserts the product), and the
+     * stock it was created with (see `initial`).
+     */
     async create(db: Db, productId: number, available: number, shards = defaultShards): Promise<void> {
       await db.insert(productStock).values(splitStock(productId, available, shards));
+      await db.insert(productInitialStock).values({ productId, available });
+    },
+
+    /** The stock a product was created with; undefined for a product created before it was recorded (or none). */
+    async initial(db: Db, productId: number): Promise<number | undefined> {
+      const [row] = await db.select({ available: productInitialStock.available }).from(productInitialStock).where(eq(productInitialStock.productId, productId));
+      return row?.available;
     },
 
     /**

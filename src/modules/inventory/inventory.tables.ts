@@ -41,3 +41,19 @@ export const stockAdjustments = pgTable(
   },
   (t) => [primaryKey({ columns: [t.productId, t.idempotencyKey] })],
 );
+
+/**
+ * The stock a product was created with (`POST /admin/products`' `available`), kept for the replay of that create: the
+ * same create sent again asks for the same initial stock, whatever has sold since; one asking for another is not the
+ * same create. Products created before this table existed have no row (their replay does not compare the stock).
+ */
+export const productInitialStock = pgTable(
+  'product_initial_stock',
+  {
+    productId: bigint('product_id', { mode: 'number' })
+      .primaryKey()
+      .references(() => products.id, { onDelete: 'cascade' }),
+    available: integer('available').notNull(),
+  },
+  (t) => [check('product_initial_stock_available_nonnegative', sql`${t.available} >= 0`)],
+);
