@@ -91,8 +91,25 @@ const LIST_TTL_S = 60;
 
 const cursor = createIdCursor('after', 0);
 
-/** The ISO 4217 currencies in use (the runtime's ICU list): the schema only checks a code's shape. */
-const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
+/**
+ * Codes of the runtime's ICU currency list that no payment can be taken in, as ISO 4217's maintenance agency (SIX,
+ * "List One: Current currency & funds" and its amendments) records them: ICU keeps a withdrawn currency for old data.
+ * Withdrawn: HRK (kuna, euro from 2023-01-01), CUC (Cuban convertible peso, 2021), ZWL (Zimbabwe dollar, ZWG from
+ * 2024-06-25), ANG (Netherlands Antillean guilder, XCG from 2025-03-31), BGN (lev, euro from 2026-01-01).
+ * Review on each Node upgrade (its ICU adds and drops codes) and on each ISO 4217 amendment.
+ */
+const WITHDRAWN_CURRENCIES = new Set(['HRK', 'CUC', 'ZWL', 'ANG', 'BGN']);
+/**
+ * X codes are ISO 4217's codes for what is not a national currency: units of account (XDR, the IMF's SDR; XSU, the
+ * SUCRE; XUA, …), precious metals, testing (XTS) and no currency (XXX). These are currencies shoppers pay in:
+ * the CFA francs, the East Caribbean dollar, the Caribbean guilder and the CFP franc.
+ */
+const X_CURRENCIES_IN_USE = new Set(['XAF', 'XOF', 'XCD', 'XCG', 'XPF']);
+
+/** The ISO 4217 currencies in use (the runtime's ICU list, less the above): the schema only checks a code's shape. */
+const CURRENCIES = new Set(
+  Intl.supportedValuesOf('currency').filter((code) => !WITHDRAWN_CURRENCIES.has(code) && (!code.startsWith('X') || X_CURRENCIES_IN_USE.has(code))),
+);
 
 function requireKnownCurrency(currency: string | undefined): void {
   if (currency !== undefined && !CURRENCIES.has(currency)) throw new UnknownCurrencyError(currency);
