@@ -38,3 +38,18 @@ describe('SKUs unique in any case: the migration', () => {
     }
   });
 });
+
+describe('product names in NFC: the migration', () => {
+  it('normalizes the names stored before it to NFC, so the name search finds them, and leaves the others as they are', async () => {
+    const upgrade = await databaseBefore('0034_product_names_nfc');
+    const { q } = upgrade;
+    try {
+      const [nfd, plain] = await q(`insert into products (sku, name, price_cents) values ('NFD-OLD', $1, 100), ('PLAIN-OLD', 'Plain mug', 100) returning id`, ['Cre\u0300me bru\u0302le\u0301e']);
+      assert.equal(await upgrade.upgrade(), upgrade.upgrades);
+      assert.deepEqual(await q('select name from products where id = $1', [nfd.id]), [{ name: 'Cr\u00e8me br\u00fbl\u00e9e' }]);
+      assert.deepEqual(await q('select name from products where id = $1', [plain.id]), [{ name: 'Plain mug' }]);
+    } finally {
+      await upgrade.drop();
+    }
+  });
+});

@@ -126,6 +126,14 @@ export function decodeCursor(text: string): number {
 }
 
 /** Whether `product` is what `body` creates (every field as asked, the SKU as typed; the stock may have moved since). */
+/**
+ * A product's name as stored: in Unicode NFC, so that a name pasted decomposed (NFD, as macOS and some PIM exports
+ * write "e" + U+0300) and a query typed composed are the same text to the name search (and the other way round).
+ */
+function nfcName<T extends { name?: string }>(body: T): T {
+  return body.name === undefined ? body : { ...body, name: body.name.normalize('NFC') };
+}
+
 function isCreatedFrom(product: Product, body: CreateProductBody): boolean {
   return (
     product.sku === body.sku &&
@@ -243,6 +251,8 @@ export function createCatalogService(deps: CatalogServiceDeps) {
         throw new InvalidPriceRangeError(query.minPrice, query.maxPrice);
       }
       const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+      // Names are stored in NFC (see `nfcName`): the query is too, so a decomposed "Cre\u0300me" finds "Crème".
+      const q = query.q?.normalize('NFC');
       let categoryIds: number[] | undefined;
       if (query.category !== undefined) {
         const all = await categoriesCached();
@@ -250,11 +260,11 @@ export function createCatalogService(deps: CatalogServiceDeps) {
         if (!root) throw new UnknownCategoryError(query.category);
         categoryIds = withDescendants(all, root.id);
       }
-      const key = `products:${SHAPE}:list:${JSON.stringify([categoryIds, query.minPrice, query.maxPrice, query.q, afterId, query.limit])}`;
+      const key = `products:${SHAPE}:list:${JSON.stringify([categoryIds, query.minPrice, query.maxPrice, q, afterId, query.limit])}`;
       return cache.getOrSet(
         key,
         async () => {
-          const rows = await repo.listActive(await reader(), { ...query, categoryIds, afterId, limit: query.limit + 1 });
+          const rows = await repo.listActive(await reader(), { ...query, q, categoryIds, afterId, limit: query.limit + 1 });
           const items = rows.slice(0, query.limit);
           const nextCursor = rows.length > query.limit ? encodeCursor(items[items.length - 1]!.id) : null;
           return { items, nextCursor };
@@ -296,8 +306,9 @@ export function createCatalogService(deps: CatalogServiceDeps) {
      * it with `replayed`, its stock left as it is now (units may have sold); another product under the SKU, or a
      * create asking for another initial stock, is 409 `SKU_TAKEN`, naming the product that holds it.
      */
-    async createProduct(body: CreateProductBody): Promise<{ product: Product; replayed: boolean }> {
-      requireKnownCurrency(body.currency);
+    async createProduct(asSent: CreateProductBody): Promise<{ product: Product; replayed: boolean }> {
+      requireKnownCurrency(asSent.currency);
+      const body = nfcName(asSent);
       const { available = 0, ...values } = body;
       let id: number;
       try {
@@ -323,8 +334,9 @@ export function createCatalogService(deps: CatalogServiceDeps) {
     },
 
     /** Updates a product; `change` has its price, currency and status before → after, for those the update named. */
-    async updateProduct(id: number, body: UpdateProductBody | ProductWrite): Promise<{ product: Product; change: FieldChanges }> {
-      requireKnownCurrency(body.currency);
+    async updateProduct(id: number, asSent: UpdateProductBody | ProductWrite): Promise<{ product: Product; change: FieldChanges }> {
+      requireKnownCurrency(asSent.currency);
+      const body = nfcName(asSent);
       let before: AuditedProductFields | undefined;
       try {
         before = await repo.update(db.primary, id, body);
