@@ -48,6 +48,8 @@
   const backoff = (reply, attempt) => Math.min(60, reply?.retryAfter ?? Math.min(30, 2 ** attempt));
   const retriable = (reply) => !reply || reply.status >= 500 || (reply.status === 429 && reply.data?.error?.code === 'RATE_LIMITED');
   const $ = (selector, root = document) => root.querySelector(selector);
+  /** A cart line's maximum quantity, as the API takes it (MAX_LINE_QUANTITY, modules/cart/cart.schemas.ts). */
+  const MAX_LINE_QUANTITY = 1000;
   const say = (text) => {
     const el = $('[data-message]');
     if (el) el.textContent = text;
@@ -169,7 +171,21 @@
     }
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
-      const quantity = Number(new FormData(form).get('quantity'));
+      const typed = Number(new FormData(form).get('quantity'));
+      // "Add to cart" adds to what the cart holds: PUT /cart/items/:id sets the line, so the line is read first and
+      // the sum is set (the cart page's quantity field sets the line as typed). Past the stock, the product's cap or
+      // a line's maximum, the API refuses the sum and the line stays as it was: the shopper is told what it holds.
+      const cart = await api('/cart');
+      if (cart.status !== 200) {
+        say(cart.data?.error?.message || 'Could not add to the cart.');
+        return;
+      }
+      const held = cart.data?.items?.find((item) => item.productId === Number(productId))?.quantity ?? 0;
+      const quantity = held + typed;
+      if (quantity > MAX_LINE_QUANTITY) {
+        say(`Your cart already holds ${held} of this product: a cart line holds at most ${MAX_LINE_QUANTITY}.`);
+        return;
+      }
       const { status, data } = await api(`/cart/items/${productId}`, { method: 'PUT', body: JSON.stringify({ quantity }) });
       if (status === 401) {
         location.href = `/account?next=${encodeURIComponent(location.pathname)}`;
@@ -187,7 +203,10 @@
         // The page was open while the shop took the product off sale (archived or deleted): the API says it
         // does not exist, which reads as a broken page.
         say('This product is no longer for sale.');
-      } else say(data?.error?.message || 'Could not add to the cart.');
+      } else {
+        const message = data?.error?.message || 'Could not add to the cart.';
+        say(held > 0 && status === 409 ? `Your cart already holds ${held} of this product, so ${quantity} were asked for: ${message}` : message);
+      }
     });
   }
 
