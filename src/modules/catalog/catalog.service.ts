@@ -95,10 +95,12 @@ const cursor = createIdCursor('after', 0);
  * Codes of the runtime's ICU currency list that no payment can be taken in, as ISO 4217's maintenance agency (SIX,
  * "List One: Current currency & funds" and its amendments) records them: ICU keeps a withdrawn currency for old data.
  * Withdrawn: HRK (kuna, euro from 2023-01-01), CUC (Cuban convertible peso, 2021), ZWL (Zimbabwe dollar, ZWG from
- * 2024-06-25), ANG (Netherlands Antillean guilder, XCG from 2025-03-31), BGN (lev, euro from 2026-01-01).
- * Review on each Node upgrade (its ICU adds and drops codes) and on each ISO 4217 amendment.
+ * 2024-06-25), ANG (Netherlands Antillean guilder, XCG from 2025-03-31), BGN (lev, euro from 2026-01-01), SLL (old
+ * leone, redenominated to SLE in 2022, not legal tender since 2023-12-31).
+ * Review on each Node upgrade (its ICU adds and drops codes; catalog.currencies.test.ts pins the list it ships and
+ * fails when it changes) and on each ISO 4217 amendment.
  */
-const WITHDRAWN_CURRENCIES = new Set(['HRK', 'CUC', 'ZWL', 'ANG', 'BGN']);
+const WITHDRAWN_CURRENCIES = new Set(['HRK', 'CUC', 'ZWL', 'ANG', 'BGN', 'SLL']);
 /**
  * X codes are ISO 4217's codes for what is not a national currency: units of account (XDR, the IMF's SDR; XSU, the
  * SUCRE; XUA, …), precious metals, testing (XTS) and no currency (XXX). These are currencies shoppers pay in:
