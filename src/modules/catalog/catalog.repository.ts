@@ -105,7 +105,11 @@ export function createCatalogRepository() {
      * Updates a product; returns its price, currency and status as they were (read under the row's lock, in the same
      * transaction: for the admin audit trail's before → after), or undefined when there is no such product.
      */
-    async update(db: Db, id: number, values: ProductWrite): Promise<AuditedProductFields | undefined> {
+    /**
+     * Writes `values` and returns the audited fields they replaced. `check` sees those fields under the row's lock
+     * before the write; what it throws rolls the update back.
+     */
+    async update(db: Db, id: number, values: ProductWrite, check?: (before: AuditedProductFields) => void): Promise<AuditedProductFields | undefined> {
       return db.transaction(async (tx) => {
         const [before] = await tx
           .select({ priceCents: products.priceCents, currency: products.currency, status: products.status })
@@ -113,6 +117,7 @@ export function createCatalogRepository() {
           .where(eq(products.id, id))
           .for('update');
         if (!before) return undefined;
+        check?.(before);
         await tx
           .update(products)
           .set({ ...values, updatedAt: sql`now()` })

@@ -113,8 +113,13 @@ const CURRENCIES = new Set(
   Intl.supportedValuesOf('currency').filter((code) => !WITHDRAWN_CURRENCIES.has(code) && (!code.startsWith('X') || X_CURRENCIES_IN_USE.has(code))),
 );
 
-function requireKnownCurrency(currency: string | undefined): void {
-  if (currency !== undefined && !CURRENCIES.has(currency)) throw new UnknownCurrencyError(currency);
+/**
+ * Refuses setting a product to a currency not in use. `current` is the product's own (on an update): a product
+ * priced in a currency before it was withdrawn keeps it, and an update resending it (an admin form, a PIM sync
+ * sending the whole product back) changes nothing of it, so it passes.
+ */
+function requireKnownCurrency(currency: string | undefined, current?: string): void {
+  if (currency !== undefined && currency !== current && !CURRENCIES.has(currency)) throw new UnknownCurrencyError(currency);
 }
 
 export function encodeCursor(lastId: number): string {
@@ -337,11 +342,11 @@ export function createCatalogService(deps: CatalogServiceDeps) {
 
     /** Updates a product; `change` has its price, currency and status before → after, for those the update named. */
     async updateProduct(id: number, asSent: UpdateProductBody | ProductWrite): Promise<{ product: Product; change: FieldChanges }> {
-      requireKnownCurrency(asSent.currency);
       const body = nfcName(asSent);
       let before: AuditedProductFields | undefined;
       try {
-        before = await repo.update(db.primary, id, body);
+        // Checked against the currency the product has, under its row's lock: keeping a withdrawn one is not setting it.
+        before = await repo.update(db.primary, id, body, (stored) => requireKnownCurrency(body.currency, stored.currency));
       } catch (error) {
         translateProductWriteError(error, undefined, body.categoryId);
       }
