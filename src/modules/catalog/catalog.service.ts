@@ -258,8 +258,9 @@ export function createCatalogService(deps: CatalogServiceDeps) {
         throw new InvalidPriceRangeError(query.minPrice, query.maxPrice);
       }
       const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-      // Names are stored in NFC (see `nfcName`): the query is too, so a decomposed "Cre\u0300me" finds "Crème".
-      const q = query.q?.normalize('NFC');
+      // Names are stored in NFC (see `nfcName`): the query is too, so a decomposed "Cre\u0300me" finds "Crème". Trimmed,
+      // as the storefront's: a query pasted with blanks around it still finds the name, and an all-blank one is no filter.
+      const q = query.q?.normalize('NFC').trim() || undefined;
       let categoryIds: number[] | undefined;
       if (query.category !== undefined) {
         const all = await categoriesCached();
