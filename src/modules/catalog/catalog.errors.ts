@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, UnprocessableError } from '../../shared/errors.ts';
+import { ConflictError, InvalidInputError, NotFoundError, UnprocessableError } from '../../shared/errors.ts';
 
 export class ProductNotFoundError extends NotFoundError {
   constructor(id: number) {
@@ -60,5 +60,17 @@ export class InvalidPriceRangeError extends UnprocessableError {
 export class StockOutOfRangeError extends ConflictError {
   constructor(productId: number, available: number, delta: number, max: number) {
     super('STOCK_OUT_OF_RANGE', `product ${productId} has ${available} units: adding ${delta} would leave it outside 0–${max}`, { productId, available, delta, max });
+  }
+}
+
+/**
+ * A product name longer than its limit once in NFC, the form it is stored in (see `nfcName`): NFC is not always
+ * shorter (the composition exclusions, such as Devanagari U+0958 to U+095F, decompose, one character becoming two),
+ * and the schema counts the name as sent. Refused with the answer the schema gives (400 `VALIDATION_FAILED`,
+ * `details.in` `body`, one issue at `/name` worded as Ajv words it).
+ */
+export class ProductNameLengthError extends InvalidInputError {
+  constructor(limit: number) {
+    super('VALIDATION_FAILED', 'request body is invalid', { in: 'body', issues: [{ path: '/name', message: `must NOT have more than ${limit} characters` }] });
   }
 }

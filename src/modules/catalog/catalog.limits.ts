@@ -2,3 +2,6 @@
 
 /** The most units a product's stock may hold. */
 export const MAX_STOCK = 1_000_000_000;
+
+/** The most characters (code points) of a product's name, counted in the NFC form it is stored in. */
+export const PRODUCT_NAME_MAX = 200;

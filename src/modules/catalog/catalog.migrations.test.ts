@@ -40,12 +40,16 @@ describe('SKUs unique in any case: the migration', () => {
 });
 
 describe('product names in NFC: the migration', () => {
-  it('normalizes the names stored before it to NFC, so the name search finds them, and leaves the others as they are', async () => {
+  it('normalizes the names stored before it to NFC, so the name search finds them, and leaves the others as they are (those whose NFC would pass 200 characters too)', async () => {
     const upgrade = await databaseBefore('0034_product_names_nfc');
     const { q } = upgrade;
     try {
       const [nfd, plain] = await q(`insert into products (sku, name, price_cents) values ('NFD-OLD', $1, 100), ('PLAIN-OLD', 'Plain mug', 100) returning id`, ['Cre\u0300me bru\u0302le\u0301e']);
+      // 200 characters whose NFC is 400 (U+0958 decomposes): left as stored rather than grown past the name's limit.
+      const long = '\u0958'.repeat(200);
+      const [growing] = await q(`insert into products (sku, name, price_cents) values ('NFC-GROWS', $1, 100) returning id`, [long]);
       assert.equal(await upgrade.upgrade(), upgrade.upgrades);
+      assert.deepEqual(await q('select name from products where id = $1', [growing.id]), [{ name: long }]);
       assert.deepEqual(await q('select name from products where id = $1', [nfd.id]), [{ name: 'Cr\u00e8me br\u00fbl\u00e9e' }]);
       assert.deepEqual(await q('select name from products where id = $1', [plain.id]), [{ name: 'Plain mug' }]);
     } finally {

@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { displayName } from '../../lib/display-name.ts';
 import { pageLimit } from '../../lib/page-limit.ts';
-import { MAX_STOCK } from './catalog.limits.ts';
+import { MAX_STOCK, PRODUCT_NAME_MAX } from './catalog.limits.ts';
 
 const Sku = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
 const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code' });
@@ -49,7 +49,7 @@ export const PopularQuery = Type.Object({ limit: pageLimit() }, { additionalProp
 export const CreateProductBody = Type.Object(
   {
     sku: Sku,
-    name: displayName(200),
+    name: displayName(PRODUCT_NAME_MAX),
     description: Type.Optional(Type.String({ maxLength: 10_000 })),
     priceCents: PriceCents,
     currency: Type.Optional(Currency),
@@ -64,7 +64,7 @@ export type CreateProductBody = Static<typeof CreateProductBody>;
 
 export const UpdateProductBody = Type.Object(
   {
-    name: Type.Optional(displayName(200)),
+    name: Type.Optional(displayName(PRODUCT_NAME_MAX)),
     description: Type.Optional(Type.String({ maxLength: 10_000 })),
     priceCents: Type.Optional(PriceCents),
     currency: Type.Optional(Currency),
