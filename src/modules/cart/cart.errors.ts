@@ -1,4 +1,4 @@
-import { ConflictError, UnprocessableError } from '../../shared/errors.ts';
+import { ConflictError, InvalidInputError, UnprocessableError } from '../../shared/errors.ts';
 
 export class CartFullError extends UnprocessableError {
   constructor(max: number) {
@@ -33,5 +33,19 @@ export class CartPurchaseLimitError extends ConflictError {
 export class CartBusyError extends ConflictError {
   constructor() {
     super('CART_BUSY', 'the cart was being changed by other requests at the same time; nothing was changed, please retry');
+  }
+}
+
+/**
+ * An add (POST /cart/items) whose sum passes a line's maximum: refused as PUT refuses such a quantity (400
+ * `VALIDATION_FAILED`, `details.in` `body`, one issue at `/quantity`), the line kept; `details.held` is what it holds.
+ */
+export class CartLineQuantityError extends InvalidInputError {
+  constructor(held: number, quantity: number, max: number) {
+    super('VALIDATION_FAILED', 'request body is invalid', {
+      in: 'body',
+      held,
+      issues: [{ path: '/quantity', message: `the line would hold ${quantity} units (it holds ${held}): a cart line holds at most ${max}` }],
+    });
   }
 }

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { errorResponses } from '../../web/http/schemas.ts';
-import { CartItemBody, CartItemParams } from './cart.schemas.ts';
+import { AddCartItemBody, CartItemBody, CartItemParams } from './cart.schemas.ts';
 import type { CartService } from './cart.service.ts';
 import type { GuestCookies } from './guest-cookie.ts';
 
 /**
- * The visitor's cart: GET /cart, PUT/DELETE /cart/items/:productId, DELETE /cart/items. A signed-in
+ * The visitor's cart: GET /cart, POST /cart/items (adds to a line), PUT/DELETE /cart/items/:productId, DELETE /cart/items. A signed-in
  * customer's cart, or, for an anonymous visitor, a guest cart bound to a signed cookie (merged into
  * the customer's cart at sign-in).
  */
@@ -23,6 +23,12 @@ export function cartRoutes(cart: CartService, guests: GuestCookies): FastifyPlug
       '/cart/items/:productId',
       { schema: { tags, params: CartItemParams, body: CartItemBody, response: { ...cartReply, ...errorResponses(404, 409, 422) } } },
       (request, reply) => cart.setItem(request.customerId ?? guests.ensure(request, reply), request.params.productId, request.body.quantity),
+    );
+    // Adds to the line in one step (PUT sets it): a client that adds needs no read of the line, and two adds at once both count.
+    app.post(
+      '/cart/items',
+      { schema: { tags, body: AddCartItemBody, response: { ...cartReply, ...errorResponses(404, 409, 422) } } },
+      (request, reply) => cart.addItem(request.customerId ?? guests.ensure(request, reply), request.body.productId, request.body.quantity),
     );
     app.delete('/cart/items/:productId', { schema: { tags, params: CartItemParams, response: cartReply } }, async (request, reply) => {
       // A change of a guest cart renews its cookie, as it renews the cart; no cookie, no cart to change.

@@ -67,3 +67,10 @@ export type CartMerge = Static<typeof CartMerge>;
 
 export const CartItemParams = Type.Object({ productId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }, { additionalProperties: false });
 export const CartItemBody = Type.Object({ quantity: Type.Integer({ minimum: 1, maximum: MAX_LINE_QUANTITY }) }, { additionalProperties: false });
+export const AddCartItemBody = Type.Object(
+  {
+    productId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+    quantity: Type.Integer({ minimum: 1, maximum: MAX_LINE_QUANTITY, description: 'Units added to what the line holds' }),
+  },
+  { additionalProperties: false },
+);

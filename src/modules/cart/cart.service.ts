@@ -1,6 +1,6 @@
 import { NotFoundError } from '../../shared/errors.ts';
 import type { CatalogService, Product } from '../catalog/index.ts';
-import { CartBusyError, CartFullError, CartPurchaseLimitError, CartMixedCurrenciesError, NotEnoughStockForCartError } from './cart.errors.ts';
+import { CartBusyError, CartFullError, CartLineQuantityError, CartPurchaseLimitError, CartMixedCurrenciesError, NotEnoughStockForCartError } from './cart.errors.ts';
 import { MAX_CART_LINES, MAX_LINE_QUANTITY, type Cart, type CartItem, type CartMerge } from './cart.schemas.ts';
 import type { CartOwner, CartStore, MergeResult } from './cart.store.ts';
 
@@ -93,6 +93,32 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
     return { report: { merged: result.moved, left, capped }, guestCartEmpty: result.guestLinesLeft === 0 };
   }
 
+  /**
+   * Writes a line of `quantityOf(what it holds)` units; the product must be for sale and in stock, and the quantity
+   * within its per-customer cap (what the buyer already bought is checkout's to count) and MAX_LINE_QUANTITY. The
+   * room and currency are checked against the cart as read, and the line is written only while the cart still holds
+   * those products (see CartStore.set), and with `ifHeld` while the line still holds what was read: two changes at
+   * once (two tabs, a script) cannot both take the last place, nor add two currencies to an empty cart, nor an add
+   * be lost. The one that lost checks again.
+   */
+  async function writeLine(owner: CartOwner, productId: number, quantityOf: (held: number) => number, ifHeld: boolean): Promise<Cart> {
+    const product = await catalog.getProduct(productId);
+    for (let attempt = 1; ; attempt++) {
+      const lines = await store.get(owner);
+      const held = lines.get(productId) ?? 0;
+      const quantity = quantityOf(held);
+      if (quantity > MAX_LINE_QUANTITY) throw new CartLineQuantityError(held, quantity, MAX_LINE_QUANTITY);
+      if (quantity > product.available) throw new NotEnoughStockForCartError(productId, quantity, product.available);
+      if (product.maxPerCustomer !== null && quantity > product.maxPerCustomer) throw new CartPurchaseLimitError(productId, product.maxPerCustomer, quantity);
+      if (!lines.has(productId) && lines.size >= MAX_CART_LINES) throw new CartFullError(MAX_CART_LINES);
+      const cartCurrency = await currencyOf(lines);
+      if (cartCurrency !== undefined && cartCurrency !== product.currency) throw new CartMixedCurrenciesError(productId, product.currency, cartCurrency);
+      if (await store.set(owner, productId, quantity, lines.keys(), ifHeld ? held : undefined)) break;
+      if (attempt >= SET_ATTEMPTS) throw new CartBusyError();
+    }
+    return view(owner);
+  }
+
   return {
     view,
 
@@ -104,18 +130,16 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
      * take the last place, nor add two currencies to an empty cart. The one that lost checks again.
      */
     async setItem(owner: CartOwner, productId: number, quantity: number): Promise<Cart> {
-      const product = await catalog.getProduct(productId);
-      if (quantity > product.available) throw new NotEnoughStockForCartError(productId, quantity, product.available);
-      if (product.maxPerCustomer !== null && quantity > product.maxPerCustomer) throw new CartPurchaseLimitError(productId, product.maxPerCustomer, quantity);
-      for (let attempt = 1; ; attempt++) {
-        const lines = await store.get(owner);
-        if (!lines.has(productId) && lines.size >= MAX_CART_LINES) throw new CartFullError(MAX_CART_LINES);
-        const cartCurrency = await currencyOf(lines);
-        if (cartCurrency !== undefined && cartCurrency !== product.currency) throw new CartMixedCurrenciesError(productId, product.currency, cartCurrency);
-        if (await store.set(owner, productId, quantity, lines.keys())) break;
-        if (attempt >= SET_ATTEMPTS) throw new CartBusyError();
-      }
-      return view(owner);
+      return writeLine(owner, productId, () => quantity, false);
+    },
+
+    /**
+     * Adds `quantity` units to a line (adding the product if new), in one step: the sum is checked as setItem checks
+     * a quantity (stock, per-customer cap, MAX_LINE_QUANTITY, room, currency) and written only while the line still
+     * holds what was read, so two adds at once (two tabs) both count; the one that lost reads and checks again.
+     */
+    async addItem(owner: CartOwner, productId: number, quantity: number): Promise<Cart> {
+      return writeLine(owner, productId, (held) => held + quantity, true);
     },
 
     async removeItem(owner: CartOwner, productId: number): Promise<Cart> {

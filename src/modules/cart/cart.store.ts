@@ -13,10 +13,11 @@ export interface CartStore {
   get(owner: CartOwner): Promise<Map<number, number>>;
   /**
    * Sets a line's quantity. With `ifLines`, only while the cart holds exactly those products (the ones its
-   * caller read and checked the line against: room, currency), in one step: false when it holds others
-   * by now (another change came first), and nothing is written.
+   * caller read and checked the line against: room, currency), and with `ifQuantity`, only while the line holds
+   * that quantity (0: no line; an add sets the sum of what it read), in one step: false when the cart holds other
+   * products or the line another quantity by now (another change came first), and nothing is written.
    */
-  set(owner: CartOwner, productId: number, quantity: number, ifLines?: Iterable<number>): Promise<boolean>;
+  set(owner: CartOwner, productId: number, quantity: number, ifLines?: Iterable<number>, ifQuantity?: number): Promise<boolean>;
   remove(owner: CartOwner, productId: number): Promise<void>;
   /** Empties the cart (removed by the customer, or turned into an order: then it is never counted as abandoned). */
   clear(owner: CartOwner): Promise<void>;
@@ -132,11 +133,13 @@ return out
 `;
 
 /**
- * KEYS cart, index; ARGV ttl s, now ms, member, product id, quantity, then '1' and the product ids the cart
- * must hold (no more, no fewer) or '0' for no condition → 1 set, 0 not (the cart holds other products).
+ * KEYS cart, index; ARGV ttl s, now ms, member, product id, quantity, the quantity the line must hold ('0': no line)
+ * or '' for any, then '1' and the product ids the cart must hold (no more, no fewer) or '0' for no condition → 1 set,
+ * 0 not (the cart holds other products, or the line another quantity).
  */
 const SET_LUA = `${HOLDS_EXACTLY_LUA}
-if ARGV[6] == '1' and not holdsExactly(KEYS[1], 7, #ARGV) then return 0 end
+if ARGV[6] ~= '' and (redis.call('HGET', KEYS[1], ARGV[4]) or '0') ~= ARGV[6] then return 0 end
+if ARGV[7] == '1' and not holdsExactly(KEYS[1], 8, #ARGV) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[4], ARGV[5])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
 redis.call('ZADD', KEYS[2], tonumber(ARGV[2]), ARGV[3])
@@ -215,9 +218,10 @@ export function createCartStore(deps: { redis: Redis; prefix: string; ttlS: numb
       return new Map(Object.entries(raw).map(([productId, quantity]) => [Number(productId), Number(quantity)]));
     },
 
-    set(owner, productId, quantity, ifLines) {
+    set(owner, productId, quantity, ifLines, ifQuantity) {
       const condition = ifLines === undefined ? ['0'] : ['1', ...[...ifLines].map(String)];
-      return cartSet.run(deps.redis, { cart: cartKey(owner), index: indexKey }, deps.ttlS, now(), String(owner), String(productId), String(quantity), ...condition);
+      const line = ifQuantity === undefined ? '' : String(ifQuantity);
+      return cartSet.run(deps.redis, { cart: cartKey(owner), index: indexKey }, deps.ttlS, now(), String(owner), String(productId), String(quantity), line, ...condition);
     },
 
     async remove(customerId, productId) {
