@@ -34,7 +34,7 @@ it('refuses an add whose sum with the cart line is over the stock, saying what t
       await page.waitForFunction(() => (document.querySelector('[data-message]')?.textContent ?? '') !== '');
       return (await page.locator('[data-message]').textContent()) ?? '';
     };
-    assert.match(await addFromPage(3), /Added to your cart/);
+    assert.match(await addFromPage(3), /^Added: 3 in your cart\./);
     assert.match(await addFromPage(2), /Your cart already holds 3 of this product, so 5 were asked for: only 4 of product \d+ available/);
     const cart = await page.request.get(`${web.url}/api/v1/cart`);
     const line = (await cart.json()).items.find((item: { productId: number }) => item.productId === productId);

@@ -5,8 +5,8 @@ import { launchBrowser } from '../helpers/browser.ts';
 import { request } from '../helpers/http.ts';
 import { startInstance, type Instance } from '../helpers/instances.ts';
 
-// The product page's "Add to cart" sends PUT /cart/items/:id with the quantity typed, which *sets* the line: a
-// shopper who added 2 and comes back to add 1 more is told "Added to your cart." and holds 1, not 3.
+// The product page's "Add to cart" sent PUT /cart/items/:id with the quantity typed, which *sets* the line: a
+// shopper who added 2 and came back to add 1 more held 1, not 3. It adds (POST /cart/items) and says the new total.
 let t: TestApp;
 let web: Instance;
 before(async () => {
@@ -26,16 +26,16 @@ it('adds the quantity to what the cart already holds when a shopper adds a produ
   if (!browser) return;
   try {
     const page = await browser.context.newPage();
-    const addFromPage = async (quantity: number) => {
+    const addFromPage = async (quantity: number, total: number) => {
       await page.goto(`${web.url}/products/${productId}`);
       await page.locator('[data-add-to-cart]').waitFor({ state: 'visible' });
       await page.fill('#quantity', String(quantity));
       await page.click('[data-add-to-cart] button[type=submit]');
       await page.locator('[data-message] a[href="/cart"]').waitFor({ state: 'visible' });
-      assert.match(await page.locator('[data-message]').textContent() ?? '', /Added to your cart/);
+      assert.match(await page.locator('[data-message]').textContent() ?? '', new RegExp(`^Added: ${total} in your cart\\.`));
     };
-    await addFromPage(2);
-    await addFromPage(1);
+    await addFromPage(2, 2);
+    await addFromPage(1, 3);
     const cart = await page.request.get(`${web.url}/api/v1/cart`);
     assert.equal(cart.status(), 200);
     const line = (await cart.json()).items.find((item: { productId: number }) => item.productId === productId);

@@ -48,8 +48,6 @@
   const backoff = (reply, attempt) => Math.min(60, reply?.retryAfter ?? Math.min(30, 2 ** attempt));
   const retriable = (reply) => !reply || reply.status >= 500 || (reply.status === 429 && reply.data?.error?.code === 'RATE_LIMITED');
   const $ = (selector, root = document) => root.querySelector(selector);
-  /** A cart line's maximum quantity, as the API takes it (MAX_LINE_QUANTITY, modules/cart/cart.schemas.ts). */
-  const MAX_LINE_QUANTITY = 1000;
   const say = (text) => {
     const el = $('[data-message]');
     if (el) el.textContent = text;
@@ -172,28 +170,18 @@
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       const typed = Number(new FormData(form).get('quantity'));
-      // "Add to cart" adds to what the cart holds: PUT /cart/items/:id sets the line, so the line is read first and
-      // the sum is set (the cart page's quantity field sets the line as typed). Past the stock, the product's cap or
-      // a line's maximum, the API refuses the sum and the line stays as it was: the shopper is told what it holds.
-      const cart = await api('/cart');
-      if (cart.status !== 200) {
-        say(cart.data?.error?.message || 'Could not add to the cart.');
-        return;
-      }
-      const held = cart.data?.items?.find((item) => item.productId === Number(productId))?.quantity ?? 0;
-      const quantity = held + typed;
-      if (quantity > MAX_LINE_QUANTITY) {
-        say(`Your cart already holds ${held} of this product: a cart line holds at most ${MAX_LINE_QUANTITY}.`);
-        return;
-      }
-      const { status, data } = await api(`/cart/items/${productId}`, { method: 'PUT', body: JSON.stringify({ quantity }) });
+      // "Add to cart" adds to what the cart holds, in one step on the server (POST /cart/items): two tabs adding at
+      // once both count (the cart page's quantity field sets the line, PUT). Past the stock, the product's cap or a
+      // line's maximum, the API refuses the sum and the line stays as it was: the shopper is told what it holds.
+      const { status, data } = await api('/cart/items', { method: 'POST', body: JSON.stringify({ productId: Number(productId), quantity: typed }) });
       if (status === 401) {
         location.href = `/account?next=${encodeURIComponent(location.pathname)}`;
         return;
       }
       if (status === 200) {
         const message = $('[data-message]');
-        message.textContent = 'Added to your cart. ';
+        const total = data?.items?.find((item) => item.productId === Number(productId))?.quantity ?? typed;
+        message.textContent = `Added: ${total} in your cart. `;
         const link = document.createElement('a');
         link.href = '/cart';
         link.textContent = 'Go to the cart';
@@ -203,9 +191,15 @@
         // The page was open while the shop took the product off sale (archived or deleted): the API says it
         // does not exist, which reads as a broken page.
         say('This product is no longer for sale.');
+      } else if (status === 400 && data?.error?.details?.held !== undefined) {
+        // The sum would pass a line's maximum: the API names it (and what the line holds).
+        say(`Not added: ${data.error.details.issues?.[0]?.message ?? 'a cart line cannot hold that many'}.`);
       } else {
         const message = data?.error?.message || 'Could not add to the cart.';
-        say(held > 0 && status === 409 ? `Your cart already holds ${held} of this product, so ${quantity} were asked for: ${message}` : message);
+        // OUT_OF_STOCK and PURCHASE_LIMIT_EXCEEDED name the sum asked for: what the cart held is that less the units typed.
+        const requested = data?.error?.details?.requested;
+        const held = status === 409 && typeof requested === 'number' ? requested - typed : 0;
+        say(held > 0 ? `Your cart already holds ${held} of this product, so ${requested} were asked for: ${message}` : message);
       }
     });
   }
