@@ -47,14 +47,17 @@ export interface CatalogServiceDeps {
   ttls: () => CatalogTtls;
   stock?: StockView;
   repo: CatalogRepository;
-  /** Where stock is written: the inventory module's repository. */
-  inventory: StockWriter;
+  /** Where stock is written, and its initial count read: the inventory module's repository. */
+  inventory: CatalogStock;
   /** Cache fills read the replica only once it has replayed the catalog's writes; without it, always the replica. */
   replicaReads?: ReplicaReads;
 }
 
-/** The inventory operations the catalog uses when it creates a product or an admin sets its stock. */
-export interface StockWriter {
+/**
+ * The inventory operations the catalog uses: the stock it writes when it creates a product or an admin sets or
+ * adjusts it, and the one read it needs, the stock a product was created with (a create sent again compares it).
+ */
+export interface CatalogStock {
   create(db: Db, productId: number, available: number): Promise<void>;
   /** The stock the product was created with; undefined when it was not recorded (products older than the record). */
   initial(db: Db, productId: number): Promise<number | undefined>;
@@ -146,7 +149,6 @@ function nfcName<T extends { name?: string }>(body: T): T {
 }
 
 /** Whether `product` is what `body` creates (every field as asked, the SKU as typed; the stock may have moved since). */
-
 function isCreatedFrom(product: Product, body: CreateProductBody): boolean {
   return (
     product.sku === body.sku &&
