@@ -112,22 +112,20 @@ export function storefrontRoutes(deps: StorefrontDeps): FastifyPluginAsyncTypebo
       async (request, reply) => {
         const q = request.query.q?.trim() || undefined;
         const category = request.query.category || undefined;
-        let refused: 'unreadable' | 'unknown-category' | undefined;
         const [page, categories, live] = await Promise.all([
           deps.catalog.listProducts({ q, category, cursor: request.query.cursor, limit: 24 } as Parameters<CatalogService['listProducts']>[0]).catch((error: unknown) => {
             // A parameter the catalog cannot read (a cursor that is not one of ours: a link cut short or edited) is the
             // 400 page, as one the schema refuses; a category that does not exist (a slug mistyped, a category renamed
             // or deleted since the link was shared) is the 404 page, as a product that does not. Any other error is the app's.
-            if (error instanceof DomainError && error.kind === 'invalid') refused = 'unreadable';
-            else if (error instanceof DomainError && error.code === 'UNKNOWN_CATEGORY') refused = 'unknown-category';
-            else throw error;
-            return { items: [], nextCursor: null };
+            if (error instanceof DomainError && error.kind === 'invalid') return 'unreadable' as const;
+            if (error instanceof DomainError && error.code === 'UNKNOWN_CATEGORY') return 'unknown-category' as const;
+            throw error;
           }),
           deps.catalog.listCategories(),
           currentSales(),
         ]);
-        if (refused === 'unreadable') return send(reply, badRequestPage('A link may have been cut short or changed: go back to the shop and find the page from there.'), 400);
-        if (refused === 'unknown-category') return send(reply, notFoundPage('This category does not exist.'), 404);
+        if (page === 'unreadable') return send(reply, badRequestPage('A link may have been cut short or changed: go back to the shop and find the page from there.'), 400);
+        if (page === 'unknown-category') return send(reply, notFoundPage('This category does not exist.'), 404);
         return send(reply, catalogPage({ products: page.items, categories, q, category, sales: live.slice(0, 3), nextCursor: page.nextCursor }));
       },
     );
