@@ -11,6 +11,11 @@ export interface AuditedProductFields {
   status: ProductStatus;
 }
 
+/** A product's fields an update is checked against, read under its row's lock (a value it keeps is not refused). */
+export interface StoredProductFields extends AuditedProductFields {
+  name: string;
+}
+
 const productColumns = {
   id: products.id,
   sku: products.sku,
@@ -104,24 +109,23 @@ export function createCatalogRepository() {
     /**
      * Updates a product; returns its price, currency and status as they were (read under the row's lock, in the same
      * transaction: for the admin audit trail's before → after), or undefined when there is no such product.
+     * `values` may be a function of the fields as stored (its audited ones and its name), called under that lock: the
+     * values it returns are written, and what it throws rolls the update back.
      */
-    /**
-     * Writes `values` and returns the audited fields they replaced. `check` sees those fields under the row's lock
-     * before the write; what it throws rolls the update back.
-     */
-    async update(db: Db, id: number, values: ProductWrite, check?: (before: AuditedProductFields) => void): Promise<AuditedProductFields | undefined> {
+    async update(db: Db, id: number, values: ProductWrite | ((stored: StoredProductFields) => ProductWrite)): Promise<AuditedProductFields | undefined> {
       return db.transaction(async (tx) => {
-        const [before] = await tx
-          .select({ priceCents: products.priceCents, currency: products.currency, status: products.status })
+        const [stored] = await tx
+          .select({ priceCents: products.priceCents, currency: products.currency, status: products.status, name: products.name })
           .from(products)
           .where(eq(products.id, id))
           .for('update');
-        if (!before) return undefined;
-        check?.(before);
+        if (!stored) return undefined;
+        const write = typeof values === 'function' ? values(stored) : values;
         await tx
           .update(products)
-          .set({ ...values, updatedAt: sql`now()` })
+          .set({ ...write, updatedAt: sql`now()` })
           .where(eq(products.id, id));
+        const { name: _name, ...before } = stored;
         return before;
       });
     },

@@ -118,12 +118,18 @@ const CURRENCIES = new Set(
 );
 
 /**
- * Refuses setting a product to a currency not in use. `current` is the product's own (on an update): a product
- * priced in a currency before it was withdrawn keeps it, and an update resending it (an admin form, a PIM sync
- * sending the whole product back) changes nothing of it, so it passes.
+ * Whether an update keeps a field as the product has it: not sent, or sent as stored. An update (an admin form, a PIM
+ * sync sending the whole product back) resending a value stored before a rule was tightened changes nothing of it,
+ * so the rule is not checked on it: a withdrawn currency a product is priced in, a name migration 0034 left past
+ * the limit once in NFC. `stored` is undefined on a create, where nothing is kept.
  */
+function kept<T>(sent: T | undefined, stored: T | undefined): boolean {
+  return sent === undefined || (stored !== undefined && sent === stored);
+}
+
+/** Refuses setting a product to a currency not in use; `current` is the product's own (on an update), which it keeps. */
 function requireKnownCurrency(currency: string | undefined, current?: string): void {
-  if (currency !== undefined && currency !== current && !CURRENCIES.has(currency)) throw new UnknownCurrencyError(currency);
+  if (!kept(currency, current) && !CURRENCIES.has(currency!)) throw new UnknownCurrencyError(currency!);
 }
 
 export function encodeCursor(lastId: number): string {
@@ -140,9 +146,14 @@ export function decodeCursor(text: string): number {
  * A product's name as stored: in Unicode NFC, so that a name pasted decomposed (NFD, as macOS and some PIM exports
  * write "e" + U+0300) and a query typed composed are the same text to the name search (and the other way round).
  * Its length limit holds for that form (the schema counted the name as sent): 400 `VALIDATION_FAILED` past it.
+ * `current` is the product's own name (on an update): resent as stored, it is kept (see `kept`), not written again.
  */
-function nfcName<T extends { name?: string }>(body: T): T {
+function nfcName<T extends { name?: string }>(body: T, current?: string): T {
   if (body.name === undefined) return body;
+  if (kept(body.name, current)) {
+    const { name: _name, ...rest } = body;
+    return rest as T;
+  }
   const name = body.name.normalize('NFC');
   if ([...name].length > PRODUCT_NAME_MAX) throw new ProductNameLengthError(PRODUCT_NAME_MAX);
   return { ...body, name };
@@ -350,12 +361,14 @@ export function createCatalogService(deps: CatalogServiceDeps) {
     },
 
     /** Updates a product; `change` has its price, currency and status before → after, for those the update named. */
-    async updateProduct(id: number, asSent: UpdateProductBody | ProductWrite): Promise<{ product: Product; change: FieldChanges }> {
-      const body = nfcName(asSent);
+    async updateProduct(id: number, body: UpdateProductBody | ProductWrite): Promise<{ product: Product; change: FieldChanges }> {
       let before: AuditedProductFields | undefined;
       try {
-        // Checked against the currency the product has, under its row's lock: keeping a withdrawn one is not setting it.
-        before = await repo.update(db.primary, id, body, (stored) => requireKnownCurrency(body.currency, stored.currency));
+        // Checked against the product's currency and name, under its row's lock: keeping a value is not setting it.
+        before = await repo.update(db.primary, id, (stored) => {
+          requireKnownCurrency(body.currency, stored.currency);
+          return nfcName(body, stored.name);
+        });
       } catch (error) {
         translateProductWriteError(error, undefined, body.categoryId);
       }
