@@ -1,4 +1,4 @@
-import { ConflictError, InvalidInputError, UnprocessableError } from '../../shared/errors.ts';
+import { ConflictError, UnprocessableError } from '../../shared/errors.ts';
 
 export class CartFullError extends UnprocessableError {
   constructor(max: number) {
@@ -37,15 +37,17 @@ export class CartBusyError extends ConflictError {
 }
 
 /**
- * An add (POST /cart/items) whose sum passes a line's maximum: refused as PUT refuses such a quantity (400
- * `VALIDATION_FAILED`, `details.in` `body`, one issue at `/quantity`), the line kept; `details.held` is what it holds.
+ * An add (POST /cart/items) whose sum with the line passes a line's maximum: the body is valid, the line's state
+ * refuses it, so 422 `LINE_QUANTITY_TOO_LARGE` as an order's lines of one product adding up past it are, details
+ * `{ productId, quantity (the sum), maxQuantity }` and `held` (what the line holds, kept as it is).
  */
-export class CartLineQuantityError extends InvalidInputError {
-  constructor(held: number, quantity: number, max: number) {
-    super('VALIDATION_FAILED', 'request body is invalid', {
-      in: 'body',
+export class CartLineQuantityError extends UnprocessableError {
+  constructor(productId: number, held: number, quantity: number, maxQuantity: number) {
+    super('LINE_QUANTITY_TOO_LARGE', `a cart line holds at most ${maxQuantity} units: the line of product ${productId} holds ${held}, adding would make ${quantity}`, {
+      productId,
+      quantity,
+      maxQuantity,
       held,
-      issues: [{ path: '/quantity', message: `the line would hold ${quantity} units (it holds ${held}): a cart line holds at most ${max}` }],
     });
   }
 }

@@ -27,7 +27,15 @@ export function cartRoutes(cart: CartService, guests: GuestCookies): FastifyPlug
     // Adds to the line in one step (PUT sets it): a client that adds needs no read of the line, and two adds at once both count.
     app.post(
       '/cart/items',
-      { schema: { tags, body: AddCartItemBody, response: { ...cartReply, ...errorResponses(404, 409, 422) } } },
+      {
+        schema: {
+          tags,
+          description:
+            'Adds `quantity` units to the line (or adds the product), checking the sum as PUT checks a quantity: past the stock 409 `OUT_OF_STOCK`, past `maxPerCustomer` 409 `PURCHASE_LIMIT_EXCEEDED`, past 1,000 units 422 `LINE_QUANTITY_TOO_LARGE` (details `{ productId, quantity, maxQuantity, held }`), the line kept. Not idempotent: resent after a lost reply it adds again (no `Idempotency-Key`); a client that retries should set the total with PUT.',
+          body: AddCartItemBody,
+          response: { ...cartReply, ...errorResponses(404, 409, 422) },
+        },
+      },
       (request, reply) => cart.addItem(request.customerId ?? guests.ensure(request, reply), request.body.productId, request.body.quantity),
     );
     app.delete('/cart/items/:productId', { schema: { tags, params: CartItemParams, response: cartReply } }, async (request, reply) => {

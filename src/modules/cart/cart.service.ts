@@ -107,7 +107,7 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
       const lines = await store.get(owner);
       const held = lines.get(productId) ?? 0;
       const quantity = quantityOf(held);
-      if (quantity > MAX_LINE_QUANTITY) throw new CartLineQuantityError(held, quantity, MAX_LINE_QUANTITY);
+      if (quantity > MAX_LINE_QUANTITY) throw new CartLineQuantityError(productId, held, quantity, MAX_LINE_QUANTITY);
       if (quantity > product.available) throw new NotEnoughStockForCartError(productId, quantity, product.available);
       if (product.maxPerCustomer !== null && quantity > product.maxPerCustomer) throw new CartPurchaseLimitError(productId, product.maxPerCustomer, quantity);
       if (!lines.has(productId) && lines.size >= MAX_CART_LINES) throw new CartFullError(MAX_CART_LINES);

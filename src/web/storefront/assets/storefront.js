@@ -191,9 +191,10 @@
         // The page was open while the shop took the product off sale (archived or deleted): the API says it
         // does not exist, which reads as a broken page.
         say('This product is no longer for sale.');
-      } else if (status === 400 && data?.error?.details?.held !== undefined) {
-        // The sum would pass a line's maximum: the API names it (and what the line holds).
-        say(`Not added: ${data.error.details.issues?.[0]?.message ?? 'a cart line cannot hold that many'}.`);
+      } else if (status === 422 && data?.error?.code === 'LINE_QUANTITY_TOO_LARGE') {
+        // The sum would pass a line's maximum: the API names it, the sum and what the line holds (kept as it is).
+        const { held, maxQuantity } = data.error.details ?? {};
+        say(`Not added: a cart line holds at most ${maxQuantity} units and your cart already holds ${held} of this product.`);
       } else {
         const message = data?.error?.message || 'Could not add to the cart.';
         // OUT_OF_STOCK and PURCHASE_LIMIT_EXCEEDED name the sum asked for: what the cart held is that less the units typed.
