@@ -173,7 +173,22 @@
       // "Add to cart" adds to what the cart holds, in one step on the server (POST /cart/items): two tabs adding at
       // once both count (the cart page's quantity field sets the line, PUT). Past the stock, the product's cap or a
       // line's maximum, the API refuses the sum and the line stays as it was: the shopper is told what it holds.
-      const { status, data } = await api('/cart/items', { method: 'POST', body: JSON.stringify({ productId: Number(productId), quantity: typed }) });
+      // An add is not idempotent: the button is off while one runs, so a double click adds once.
+      const button = form.querySelector('button[type=submit]');
+      if (button.disabled) return;
+      button.disabled = true;
+      say('');
+      let reply;
+      try {
+        reply = await api('/cart/items', { method: 'POST', body: JSON.stringify({ productId: Number(productId), quantity: typed }) });
+      } catch {
+        // No answer (the network failed): the add may have been made, so clicking again blindly could add twice.
+        say('Could not reach the shop, so the add may or may not have been made: check your cart before adding again.');
+        return;
+      } finally {
+        button.disabled = false;
+      }
+      const { status, data } = reply;
       if (status === 401) {
         location.href = `/account?next=${encodeURIComponent(location.pathname)}`;
         return;
