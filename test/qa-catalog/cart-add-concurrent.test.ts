@@ -40,3 +40,17 @@ it('checks the sum as PUT checks a quantity: past the stock is 409 OUT_OF_STOCK 
   assert.equal(reply.json().error.details.requested, before + 20);
   assert.equal(await held(), before);
 });
+
+it('counts a burst of adds to one line without CART_BUSY, and refuses those past the stock as the line reaches it', async () => {
+  const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'ADD-RACE-2', name: 'Cup', priceCents: 900, available: 150 } });
+  const id = created.json().id as number;
+  const put = await t.app.inject({ method: 'PUT', url: `/api/v1/cart/items/${id}`, headers: { cookie }, payload: { quantity: 1 } });
+  assert.equal(put.statusCode, 200, put.body);
+  // The sum is made in the Redis script that writes it: adds to a line the cart already holds never try again.
+  const replies = await Promise.all(Array.from({ length: 200 }, () => t.app.inject({ method: 'POST', url: '/api/v1/cart/items', headers: { cookie }, payload: { productId: id, quantity: 1 } })));
+  const codes = replies.map((reply) => (reply.statusCode === 200 ? 'ok' : `${reply.statusCode} ${reply.json().error.code}`));
+  assert.equal(codes.filter((code) => code === 'ok').length, 149, codes.filter((code) => code !== 'ok').slice(0, 3).join(', '));
+  assert.equal(codes.filter((code) => code === '409 OUT_OF_STOCK').length, 51);
+  const line = (await t.app.inject({ url: '/api/v1/cart', headers: { cookie } })).json().items.find((item: { productId: number }) => item.productId === id);
+  assert.equal(line?.quantity, 150);
+});

@@ -93,27 +93,43 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
     return { report: { merged: result.moved, left, capped }, guestCartEmpty: result.guestLinesLeft === 0 };
   }
 
+  /** Refuses `quantity` units of `product` in a line (holding `held`): past MAX_LINE_QUANTITY, the stock, its per-customer cap. */
+  function requireLineQuantity(product: Product, held: number, quantity: number): void {
+    if (quantity > MAX_LINE_QUANTITY) throw new CartLineQuantityError(product.id, held, quantity, MAX_LINE_QUANTITY);
+    if (quantity > product.available) throw new NotEnoughStockForCartError(product.id, quantity, product.available);
+    if (product.maxPerCustomer !== null && quantity > product.maxPerCustomer) throw new CartPurchaseLimitError(product.id, product.maxPerCustomer, quantity);
+  }
+
   /**
-   * Writes a line of `quantityOf(what it holds)` units; the product must be for sale and in stock, and the quantity
-   * within its per-customer cap (what the buyer already bought is checkout's to count) and MAX_LINE_QUANTITY. The
-   * room and currency are checked against the cart as read, and the line is written only while the cart still holds
-   * those products (see CartStore.set), and with `ifHeld` while the line still holds what was read: two changes at
-   * once (two tabs, a script) cannot both take the last place, nor add two currencies to an empty cart, nor an add
-   * be lost. The one that lost checks again.
+   * Writes a line of `quantityOf(what it holds)` units (`add`: adds that many in the Redis script itself, within the
+   * line's maximum); the product must be for sale and in stock, and the quantity within its per-customer cap (what
+   * the buyer already bought is checkout's to count) and MAX_LINE_QUANTITY. The room and currency are checked
+   * against the cart as read, and the line is written only while the cart still holds those products (see
+   * CartStore.set, CartStore.add): two changes at once (two tabs, a script) cannot both take the last place, nor add
+   * two currencies to an empty cart; the one that lost checks again. Adds to the same line at once never lose to
+   * each other: each adds to what the line holds when its script runs, so a burst of them needs no retry.
    */
-  async function writeLine(owner: CartOwner, productId: number, quantityOf: (held: number) => number, ifHeld: boolean): Promise<Cart> {
+  async function writeLine(owner: CartOwner, productId: number, quantity: number, add: boolean): Promise<Cart> {
     const product = await catalog.getProduct(productId);
+    const maxQuantity = Math.min(MAX_LINE_QUANTITY, product.available, product.maxPerCustomer ?? MAX_LINE_QUANTITY);
     for (let attempt = 1; ; attempt++) {
       const lines = await store.get(owner);
       const held = lines.get(productId) ?? 0;
-      const quantity = quantityOf(held);
-      if (quantity > MAX_LINE_QUANTITY) throw new CartLineQuantityError(productId, held, quantity, MAX_LINE_QUANTITY);
-      if (quantity > product.available) throw new NotEnoughStockForCartError(productId, quantity, product.available);
-      if (product.maxPerCustomer !== null && quantity > product.maxPerCustomer) throw new CartPurchaseLimitError(productId, product.maxPerCustomer, quantity);
+      requireLineQuantity(product, held, add ? held + quantity : quantity);
       if (!lines.has(productId) && lines.size >= MAX_CART_LINES) throw new CartFullError(MAX_CART_LINES);
       const cartCurrency = await currencyOf(lines);
       if (cartCurrency !== undefined && cartCurrency !== product.currency) throw new CartMixedCurrenciesError(productId, product.currency, cartCurrency);
-      if (await store.set(owner, productId, quantity, lines.keys(), ifHeld ? held : undefined)) break;
+      if (!add) {
+        if (await store.set(owner, productId, quantity, lines.keys())) break;
+      } else {
+        const written = await store.add(owner, productId, quantity, maxQuantity, lines.keys());
+        if (typeof written === 'object') {
+          // Other adds to the line came first: the sum with what it holds now is refused as the read one would be.
+          requireLineQuantity(product, written.held, written.held + quantity);
+          throw new Error(`cart add of product ${productId} refused under ${maxQuantity} units`); // unreachable: one check above refuses it
+        }
+        if (written !== undefined) break;
+      }
       if (attempt >= SET_ATTEMPTS) throw new CartBusyError();
     }
     return view(owner);
@@ -130,16 +146,16 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
      * take the last place, nor add two currencies to an empty cart. The one that lost checks again.
      */
     async setItem(owner: CartOwner, productId: number, quantity: number): Promise<Cart> {
-      return writeLine(owner, productId, () => quantity, false);
+      return writeLine(owner, productId, quantity, false);
     },
 
     /**
      * Adds `quantity` units to a line (adding the product if new), in one step: the sum is checked as setItem checks
-     * a quantity (stock, per-customer cap, MAX_LINE_QUANTITY, room, currency) and written only while the line still
-     * holds what was read, so two adds at once (two tabs) both count; the one that lost reads and checks again.
+     * a quantity (stock, per-customer cap, MAX_LINE_QUANTITY, room, currency), the sum made and checked in the Redis
+     * script that writes it, so adds at once (two tabs, a burst) all count without trying again.
      */
     async addItem(owner: CartOwner, productId: number, quantity: number): Promise<Cart> {
-      return writeLine(owner, productId, (held) => held + quantity, true);
+      return writeLine(owner, productId, quantity, true);
     },
 
     async removeItem(owner: CartOwner, productId: number): Promise<Cart> {

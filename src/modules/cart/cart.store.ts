@@ -13,11 +13,17 @@ export interface CartStore {
   get(owner: CartOwner): Promise<Map<number, number>>;
   /**
    * Sets a line's quantity. With `ifLines`, only while the cart holds exactly those products (the ones its
-   * caller read and checked the line against: room, currency), and with `ifQuantity`, only while the line holds
-   * that quantity (0: no line; an add sets the sum of what it read), in one step: false when the cart holds other
-   * products or the line another quantity by now (another change came first), and nothing is written.
+   * caller read and checked the line against: room, currency), in one step: false when the cart holds other
+   * products by now (another change came first), and nothing is written.
    */
-  set(owner: CartOwner, productId: number, quantity: number, ifLines?: Iterable<number>, ifQuantity?: number): Promise<boolean>;
+  set(owner: CartOwner, productId: number, quantity: number, ifLines?: Iterable<number>): Promise<boolean>;
+  /**
+   * Adds `quantity` units to a line (0 if none) in one step, only while the cart holds exactly the products
+   * `ifLines` (as `set`) and the sum is at most `maxQuantity`: the sum written; `{ held }` (what the line holds,
+   * nothing written) when the sum would pass it; undefined when the cart holds other products by now. Adds to the
+   * same line at once never make each other try again: each adds to what the line holds when it runs.
+   */
+  add(owner: CartOwner, productId: number, quantity: number, maxQuantity: number, ifLines: Iterable<number>): Promise<number | { held: number } | undefined>;
   remove(owner: CartOwner, productId: number): Promise<void>;
   /** Empties the cart (removed by the customer, or turned into an order: then it is never counted as abandoned). */
   clear(owner: CartOwner): Promise<void>;
@@ -133,17 +139,31 @@ return out
 `;
 
 /**
- * KEYS cart, index; ARGV ttl s, now ms, member, product id, quantity, the quantity the line must hold ('0': no line)
- * or '' for any, then '1' and the product ids the cart must hold (no more, no fewer) or '0' for no condition → 1 set,
- * 0 not (the cart holds other products, or the line another quantity).
+ * KEYS cart, index; ARGV ttl s, now ms, member, product id, quantity, then '1' and the product ids the cart must hold
+ * (no more, no fewer) or '0' for no condition → 1 set, 0 not (the cart holds other products).
  */
 const SET_LUA = `${HOLDS_EXACTLY_LUA}
-if ARGV[6] ~= '' and (redis.call('HGET', KEYS[1], ARGV[4]) or '0') ~= ARGV[6] then return 0 end
-if ARGV[7] == '1' and not holdsExactly(KEYS[1], 8, #ARGV) then return 0 end
+if ARGV[6] == '1' and not holdsExactly(KEYS[1], 7, #ARGV) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[4], ARGV[5])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
 redis.call('ZADD', KEYS[2], tonumber(ARGV[2]), ARGV[3])
 return 1
+`;
+
+/**
+ * KEYS cart, index; ARGV ttl s, now ms, member, product id, quantity to add, the line's maximum, then the product ids
+ * the cart must hold (no more, no fewer) → {1, sum} added, {0, held} the sum would pass the maximum (nothing
+ * written), {-1, 0} the cart holds other products.
+ */
+const ADD_LUA = `${HOLDS_EXACTLY_LUA}
+if not holdsExactly(KEYS[1], 7, #ARGV) then return {-1, 0} end
+local held = tonumber(redis.call('HGET', KEYS[1], ARGV[4]) or '0')
+local sum = held + tonumber(ARGV[5])
+if sum > tonumber(ARGV[6]) then return {0, held} end
+redis.call('HSET', KEYS[1], ARGV[4], sum)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
+redis.call('ZADD', KEYS[2], tonumber(ARGV[2]), ARGV[3])
+return {1, sum}
 `;
 
 /**
@@ -162,6 +182,16 @@ return left
 const cartRemoveOrdered = defineScript({ name: 'cart-remove-ordered', keys: ['cart', 'index'], lua: REMOVE_ORDERED_LUA, parse: integerReply });
 
 const cartSet = defineScript({ name: 'cart-set', keys: ['cart', 'index'], lua: SET_LUA, parse: (reply) => Number(reply) === 1 });
+
+const cartAdd = defineScript({
+  name: 'cart-add',
+  keys: ['cart', 'index'],
+  lua: ADD_LUA,
+  parse: (reply): number | { held: number } | undefined => {
+    const [status, value] = (reply as unknown[]).map(Number) as [number, number];
+    return status === 1 ? value : status === 0 ? { held: value } : undefined;
+  },
+});
 
 const cartMerge = defineScript({
   name: 'cart-merge',
@@ -218,10 +248,14 @@ export function createCartStore(deps: { redis: Redis; prefix: string; ttlS: numb
       return new Map(Object.entries(raw).map(([productId, quantity]) => [Number(productId), Number(quantity)]));
     },
 
-    set(owner, productId, quantity, ifLines, ifQuantity) {
+    set(owner, productId, quantity, ifLines) {
       const condition = ifLines === undefined ? ['0'] : ['1', ...[...ifLines].map(String)];
-      const line = ifQuantity === undefined ? '' : String(ifQuantity);
-      return cartSet.run(deps.redis, { cart: cartKey(owner), index: indexKey }, deps.ttlS, now(), String(owner), String(productId), String(quantity), line, ...condition);
+      return cartSet.run(deps.redis, { cart: cartKey(owner), index: indexKey }, deps.ttlS, now(), String(owner), String(productId), String(quantity), ...condition);
+    },
+
+    add(owner, productId, quantity, maxQuantity, ifLines) {
+      const lines = [...ifLines].map(String);
+      return cartAdd.run(deps.redis, { cart: cartKey(owner), index: indexKey }, deps.ttlS, now(), String(owner), String(productId), String(quantity), String(maxQuantity), ...lines);
     },
 
     async remove(customerId, productId) {
