@@ -59,9 +59,13 @@ describe('stock view notices', () => {
     stop = listenForStockViewNotices({ subscriber, prefix, view: { forget: hear, forgetMemory: view.forgetMemory }, logger, counter });
     await subscribed;
     other = publishingStockGate(gate, { redis: publisher, prefix, logger, counter: otherCounter });
-    // Subscribed once a notice of the other process is heard; then every notice it sent is heard.
+    // Subscribed once a notice of the other process is heard; then every notice it sent is heard. Each probe's
+    // PUBLISH is awaited (counted) before the next: a probe still in flight when the tests begin would be counted
+    // in a test's own publishes.
     await until('the subscription', async () => {
+      const publishedBefore = await published();
       await other.invalidate(999_999);
+      await until('the probe published', async () => (await published()) > publishedBefore);
       return (await received()) > 0;
     });
   });
