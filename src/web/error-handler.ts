@@ -67,7 +67,16 @@ export function failedOnDependency(reply: FastifyReply): boolean {
   return dependencyFailures.has(reply);
 }
 
-export function installErrorHandling(app: FastifyInstance): void {
+export function installErrorHandling(
+  app: FastifyInstance,
+  options: {
+    /**
+     * The page a request no route serves is answered with instead of the JSON 404 (the storefront's, for a browser
+     * following a dead link to a page); undefined for the JSON 404.
+     */
+    notFoundPage?: (request: FastifyRequest) => string | undefined;
+  } = {},
+): void {
   // A failed statement's values (emails, password hashes) leave the error before anything records it: onError hooks
   // run before the error handler, in the order they were added, and this one is added before the tracing's
   // (@fastify/otel registers its own when the app's plugins load), which puts the message and stack on the request span.
@@ -129,6 +138,8 @@ export function installErrorHandling(app: FastifyInstance): void {
       reply.header('allow', allowed.join(', '));
       return sendError(reply, 405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}`, { allow: allowed });
     }
+    const page = options.notFoundPage?.(request);
+    if (page !== undefined) return reply.code(404).type('text/html; charset=utf-8').send(page);
     return sendError(reply, 404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${path}`);
   });
 }

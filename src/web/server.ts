@@ -45,7 +45,7 @@ import { rateLimit } from './plugins/rate-limit.ts';
 import { QUEUE_BOARD_PATH, queueBoard } from './plugins/queue-board.ts';
 import { ErrorResponse } from './http/schemas.ts';
 import { browserSecurity, getEveryReplyHeaders, refuseCrossSite } from './plugins/browser-security.ts';
-import { storefrontRoutes } from './storefront/storefront.routes.ts';
+import { shopNotFoundPage, storefrontRoutes } from './storefront/storefront.routes.ts';
 import { redactUrl } from '../platform/logger/redact-url.ts';
 
 export type App = FastifyInstance & { lifecycle: Lifecycle };
@@ -188,7 +188,8 @@ export async function buildServer(web: WebServices): Promise<App> {
     reply.headers(everyReply).header('x-request-id', request.id);
     done();
   });
-  installErrorHandling(app);
+  // A browser following a dead link to a page gets the shop's 404 page; the API and other clients the JSON 404.
+  installErrorHandling(app, { notFoundPage: shopNotFoundPage });
   refuseWhileClosing(app);
   app.addSchema(ErrorResponse);
   for (const schema of [...catalogSchemas, ...saleEventSchemas, Customer, Cart, CartMerge, Order, ...waitingRoomSchemas]) app.addSchema(schema);

@@ -166,6 +166,46 @@ describe('storefront: addresses a shopper mistypes or truncates', () => {
     assert.equal(api.statusCode, 400);
     assert.equal(api.json().error.code, 'VALIDATION_FAILED');
   });
+
+  // A dead link (`/no-such-page`, a product address with a segment too many) answered the API's JSON 404, which a
+  // browser shows as raw JSON with no way back to the shop.
+  it('answers a browser the shop\'s 404 page for a path no route serves, and keeps the JSON 404 for the API and other clients', async () => {
+    const browser = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+    const page = await t.app.inject({ url: '/' });
+    for (const url of ['/no-such-page', '/products/does-not-exist-at-all/extra', '/no-such-page?utm_source=mail']) {
+      const reply = await t.app.inject({ url, headers: browser });
+      assert.equal(reply.statusCode, 404, `${url}: ${reply.body.slice(0, 120)}`);
+      assert.match(String(reply.headers['content-type']), /^text\/html/, `${url}: ${reply.headers['content-type']} ${reply.body.slice(0, 120)}`);
+      assert.match(reply.body, /<h1>Not found<\/h1>/, url);
+      assert.match(reply.body, /<a href="\/">Back to the shop<\/a>/, url);
+      for (const header of ['content-security-policy', 'x-frame-options', 'x-content-type-options', 'cross-origin-resource-policy', 'referrer-policy', 'cache-control']) {
+        assert.equal(reply.headers[header], page.headers[header], `${url}: ${header}`);
+      }
+    }
+    const head = await t.app.inject({ method: 'HEAD', url: '/no-such-page', headers: browser });
+    assert.equal(head.statusCode, 404);
+    assert.match(String(head.headers['content-type']), /^text\/html/);
+    assert.equal(head.body, '');
+    assert.equal(head.headers['x-frame-options'], page.headers['x-frame-options']);
+    // Not a browser, or a path of the API, the docs, the dashboard, metrics or probes: the JSON 404 and its code.
+    const json: [string, Record<string, string>][] = [
+      ['/no-such-page', {}],
+      ['/no-such-page', { accept: 'application/json' }],
+      ['/api/v1/nothing-here', browser],
+      ['/api/nothing-here', browser],
+      ['/docs/static/no-such-file.js', browser],
+      ['/admin/queues/api/no-such-thing', { ...browser, ...t.admin }],
+      ['/metrics/extra', browser],
+      ['/health/extra', browser],
+      ['/ready/extra', browser],
+    ];
+    for (const [url, headers] of json) {
+      const reply = await t.app.inject({ url, headers });
+      assert.equal(reply.statusCode, 404, `${url} ${JSON.stringify(headers)}: ${reply.body.slice(0, 120)}`);
+      assert.match(String(reply.headers['content-type']), /^application\/json/, `${url} ${JSON.stringify(headers)}`);
+      assert.equal(reply.json().error.code, 'ROUTE_NOT_FOUND', url);
+    }
+  });
 });
 
 describe('storefront: a campaign link whose tracking parameter holds a stray %', () => {

@@ -44,6 +44,22 @@ const GuestToken = Type.String({ minLength: 3, maxLength: 120, pattern: '^[0-9]+
  */
 const pageQuery = <T extends TProperties>(properties: T) => Type.Object(properties, { additionalProperties: true });
 
+/** Paths that are not the shop's pages: the API, its docs, the admin routes, metrics and the probes. */
+const NOT_PAGES = ['/api', '/docs', '/admin', '/metrics', '/health', '/ready'];
+
+/**
+ * The shop's 404 page for a request no route serves, when it is a browser's (it accepts HTML) for a path outside the
+ * API, the docs, the admin routes, metrics and the probes (as Shopify's and Medusa's storefronts answer a dead link);
+ * undefined for the JSON 404, which API clients and every other path keep.
+ */
+export function shopNotFoundPage(request: FastifyRequest): string | undefined {
+  const accept = request.headers.accept;
+  if (accept === undefined || !/(^|[\s,])text\/html\s*(;|,|$)/i.test(accept)) return undefined;
+  const path = request.url.split('?')[0] ?? '/';
+  if (NOT_PAGES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`))) return undefined;
+  return notFoundPage('There is no such page.');
+}
+
 /**
  * The demo storefront, served by the web role at `/`: server-rendered pages over the same services the
  * API uses, with a little vanilla JavaScript (`assets/storefront.js`) for what must be live — stock,
