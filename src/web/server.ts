@@ -233,7 +233,13 @@ export async function buildServer(web: WebServices): Promise<App> {
       },
       refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     });
-    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+    // Swagger UI's own CSP says frame-ancestors 'self'; nothing of the app frames /docs, and X-Frame-Options (the
+    // global headers) says DENY: its CSP says the same, so that every browser refuses to frame it alike.
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      staticCSP: true,
+      transformStaticCSP: (header) => header.replace("frame-ancestors 'self'", "frame-ancestors 'none'"),
+    });
   }
 
   // Shed load first (cheapest refusal), then rate limits; both skip health, readiness, metrics and docs.

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import fastifyHelmet from '@fastify/helmet';
 import Fastify from 'fastify';
+import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { browserSecurity, securityHeaderOptions } from './browser-security.ts';
 
 /** Every response header but the ones Fastify itself sets per reply. */
@@ -38,5 +39,27 @@ describe('browser security headers', () => {
     assert.match(String((await app.inject('/admin/queues')).headers['content-security-policy']), /style-src 'self' 'unsafe-inline'/);
     assert.doesNotMatch(String((await app.inject('/api')).headers['content-security-policy']), /unsafe-inline/);
     await app.close();
+  });
+});
+
+// /docs (Swagger UI) had X-Frame-Options: DENY from the global headers while its own CSP said frame-ancestors 'self':
+// a browser reading CSP let a same-origin page frame it, one reading only X-Frame-Options did not. Nothing of the app
+// frames /docs: neither may.
+describe('security headers of the API docs', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(() => t.close());
+
+  it('say the same thing about framing on /docs, /docs/json and a file of Swagger UI: not framed at all', async () => {
+    for (const url of ['/docs', '/docs/', '/docs/json', '/docs/static/index.css', '/docs/static/swagger-ui-bundle.js']) {
+      const reply = await t.app.inject({ url });
+      assert.equal(reply.statusCode, 200, `${url}: ${reply.statusCode}`);
+      assert.equal(reply.headers['x-frame-options'], 'DENY', url);
+      const csp = String(reply.headers['content-security-policy']);
+      assert.match(csp, /frame-ancestors 'none'/, `${url}: ${csp}`);
+      assert.doesNotMatch(csp, /frame-ancestors 'self'/, `${url}: ${csp}`);
+    }
   });
 });

@@ -8,7 +8,7 @@ import { sendError } from '../http/error-reply.ts';
  * Security headers for every reply (helmet) and CORS for a storefront served from another origin.
  *
  * - CSP: our own pages load only our own script, styles and API (no inline script, no third parties);
- *   `/docs` sets its own, wider policy (Swagger UI).
+ *   `/docs` sets its own, wider policy (Swagger UI), with `frame-ancestors 'none'` too (as X-Frame-Options: DENY).
  * - CORS: only the origins in CORS_ORIGINS, with credentials (the session and visitor cookies), the
  *   request headers checkout needs (`Idempotency-Key`, `Waiting-Room-Pass`) and the reply headers a
  *   client reads. No origin listed: no CORS headers at all (same-origin only). Cookies are
