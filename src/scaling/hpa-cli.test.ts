@@ -141,6 +141,42 @@ describe('salescale hpa explain', () => {
     }
   });
 
+  describe('--history and --scale-events dated after the sync time (2026-11-27T10:00Z in testdata/scale-up-unready)', () => {
+    // The controller holds only recommendations it has made and rescales it has done, so a later one is bad input:
+    // on this case an 8@+60s recommendation turned the answer from 4 (DesiredWithinRange) into 6 (TooManyReplicas).
+    const d = 'src/scaling/simulate/testdata/scale-up-unready';
+    const base = ['--hpa', `${d}/hpa.yaml`, '--pods', `${d}/pods.json`, '--metrics', `${d}/pod-metrics.json`];
+
+    for (const [flag, past] of [['--history', '8@-60s'], ['--scale-events', '+4@-10s']]) {
+      it(`takes ${flag} ${past}, dated before it`, async () => {
+        const r = await run([...base, flag, past]);
+        assert.equal(r.exitCode, 0, r.err);
+      });
+    }
+
+    for (const entry of ['8@+60s', '8@2026-11-27T10:05:00Z']) {
+      it(`refuses --history ${entry} with one error line, exit 2`, async () => {
+        const r = await run([...base, '--history', entry]);
+        assert.equal(r.exitCode, 2, `exit ${r.exitCode}; stdout: ${r.out.split('\n').find((l) => l.startsWith('DESIRED')) ?? ''}`);
+        assert.match(r.err.trim(), /^error \[[A-Z_]+\]: [^\n]+$/);
+      });
+    }
+
+    for (const entry of ['+4@+60s', '-2@2026-11-27T10:05:00Z']) {
+      it(`refuses --scale-events ${entry} with one INVALID_OPTION line naming --scale-events, exit 2`, async () => {
+        const r = await run([...base, '--scale-events', entry]);
+        assert.equal(r.exitCode, 2, r.err);
+        assert.match(r.err.trim(), /^error \[INVALID_OPTION\]: --scale-events: [^\n]+ after the sync time[^\n]*$/);
+      });
+    }
+
+    it('says how far after as given (8@+0.1s: "0.1 s", not the float difference of two epoch seconds)', async () => {
+      const r = await run([...base, '--history', '8@+0.1s']);
+      assert.equal(r.exitCode, 2);
+      assert.match(r.err, /dated 0\.1 s after/, r.err);
+    });
+  });
+
   it('prints the reasons as text by default', async () => {
     const d = 'src/scaling/simulate/testdata/scale-up-unready';
     const r = await run(['--hpa', `${d}/hpa.yaml`, '--pods', `${d}/pods.json`, '--metrics', `${d}/pod-metrics.json`]);
