@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Command, CommanderError } from 'commander';
 import { type DeploymentSpec, SEED_DEPLOYMENT_SPEC, withOverrides } from './deployment-spec.ts';
+import { runScalingCli } from '../cli.harness.ts';
 import { registerManifestsCommand } from './manifests-cli.ts';
 
 function cli(now?: () => Date): Command {
@@ -24,9 +25,13 @@ async function runCapturingErr(...args: string[]): Promise<{ exitCode: number; e
 }
 
 async function runWithSpec(spec: DeploymentSpec | undefined, ...args: string[]): Promise<{ exitCode: number; err: string }> {
+  return runWith({ spec }, ...args);
+}
+
+async function runWith(options: { spec?: DeploymentSpec; now?: () => Date }, ...args: string[]): Promise<{ exitCode: number; err: string }> {
   let err = '';
   const program = new Command('salescale').exitOverride().showHelpAfterError().configureOutput({ writeOut: () => {}, writeErr: (s) => { err += s; } });
-  registerManifestsCommand(program, { spec }).exitOverride();
+  registerManifestsCommand(program, options).exitOverride();
   try {
     await program.parseAsync(['node', 'salescale', 'manifests', ...args]);
     return { exitCode: 0, err };
@@ -229,4 +234,61 @@ describe('salescale manifests', () => {
       assert.equal(r.err, `error [INVALID_OPTION]: ${message}\n`, args.join(' '));
     }
   });
+});
+
+describe('a sale after 2036 (a Compute Engine scaling schedule\'s cron year runs 2000–2036)', () => {
+  const now = () => new Date('2026-12-06T12:00:00Z');
+  /** `manifests … --year 2037` into a fresh --out, which is removed afterwards. */
+  async function manifests2037(target: string, check: (r: { exitCode: number; err: string }, out: string) => Promise<void>): Promise<void> {
+    const out = await mkdtemp(join(tmpdir(), `salescale-manifests-${target}-2037-`));
+    try {
+      await check(await runWith({ now }, '--target', target, '--year', '2037', '--out', out), out);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  }
+  /** What manifests --target gcp refuses to write, simulate and cost still rate: with this one warning line. */
+  const WARNING = /^warning: [^\n]*gce-predictive-scheduled[^\n]*2036[^\n]*manifests[^\n]*$/m;
+
+  it('manifests --target gcp --year 2037 is refused with one INVALID_OPTION line, exit 2, and writes no schedule Compute Engine (or parseGceCron) would refuse', async () => {
+    await manifests2037('gcp', async (r, out) => {
+      assert.equal(r.exitCode, 2, r.err);
+      assert.match(r.err.trim(), /^error \[INVALID_OPTION\]: [^\n]+$/);
+      assert.equal(existsSync(join(out, 'deploy/gcp/main.tf')), false);
+    });
+  });
+
+  it('manifests --target all --year 2037 renders every target but gcp and warns that gcp was skipped', async () => {
+    await manifests2037('all', async (r, out) => {
+      assert.equal(r.exitCode, 0, r.err);
+      assert.match(r.err, /^warning: [^\n]*gcp[^\n]*skipped[^\n]*$/m);
+      assert.ok(existsSync(join(out, 'deploy/aws/salescale.yaml')));
+      assert.ok(!existsSync(join(out, 'deploy/gcp/main.tf')));
+    });
+  });
+
+  it('plan --year 2037 succeeds', async () => {
+    const r = await runScalingCli(['plan', '--year', '2037', '--no-db', '--json'], { now });
+    assert.equal(r.exitCode, 0, r.err);
+  });
+
+  it('cost --year 2037 succeeds as plan does (it exited 2 refusing its own one-off GCE cron) and, rating the gcp provider, warns that manifests will not write its schedule', async () => {
+    const r = await runScalingCli(['cost', '--year', '2037', '--no-db', '--json', '--policies', 'hpa'], { now });
+    assert.equal(r.exitCode, 0, `exit ${r.exitCode}: ${r.err.trim()}`);
+    assert.match(r.err, WARNING);
+  });
+
+  it('simulate --year 2037 with the default policies succeeds as plan does', async () => {
+    const r = await runScalingCli(['simulate', '--year', '2037', '--no-db', '--json', '--no-progress'], { now });
+    assert.equal(r.exitCode, 0, `exit ${r.exitCode}: ${r.err.trim()}`);
+  });
+
+  for (const [year, warns] of [['2037', true], ['2036', false]] as const) {
+    it(`simulate --year ${year} --policies gce-predictive-scheduled ${warns ? 'warns that manifests will not write its schedule' : 'does not warn'}`, async () => {
+      const r = await runScalingCli(['simulate', '--year', year, '--no-db', '--json', '--no-progress', '--policies', 'gce-predictive-scheduled'], { now });
+      assert.equal(r.exitCode, 0, r.err);
+      if (warns) assert.match(r.err, WARNING);
+      else assert.doesNotMatch(r.err, WARNING);
+    });
+  }
 });
