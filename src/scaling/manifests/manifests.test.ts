@@ -155,6 +155,23 @@ describe('CloudFormation template', () => {
     assert.deepEqual(validateCloudFormation(template as never), []);
   });
 
+  // docs/deploy-aws.md has the operator raise WorkerMinSize when HighQueueDepth fires: the action that ends the
+  // sale set the spec's literal (web 2, worker 1), putting a stack deployed with WorkerMinSize=3 back to 1.
+  for (const [group, param] of [
+    ['WebAutoScalingGroup', 'WebMinSize'],
+    ['WorkerAutoScalingGroup', 'WorkerMinSize'],
+  ] as const) {
+    it(`the last scheduled action of ${group} restores MinSize to the ${param} parameter, not a literal`, () => {
+      assert.ok(template.Parameters[param], `${param} is a template parameter`);
+      const mine = Object.entries(template.Resources as Obj)
+        .filter(([, r]) => r.Type === 'AWS::AutoScaling::ScheduledAction' && JSON.stringify(r.Properties.AutoScalingGroupName) === JSON.stringify({ Ref: group }))
+        .sort(([, a], [, b]) => String(a.Properties.StartTime).localeCompare(String(b.Properties.StartTime)));
+      assert.ok(mine.length > 0, `no scheduled actions for ${group}`);
+      const [id, last] = mine[mine.length - 1];
+      assert.deepEqual(last.Properties.MinSize, { Ref: param }, `${id} (${String(last.Properties.StartTime)}) sets MinSize ${JSON.stringify(last.Properties.MinSize)}`);
+    });
+  }
+
   it("has the seed's group, ALB liveness check, scaling policies, database and Redis", () => {
     const r = template.Resources;
     const p = template.Parameters;
