@@ -94,6 +94,37 @@ describe('cost output', () => {
     const row = r.out.split('\n').find((line) => line.startsWith('hpa '));
     assert.match(row ?? '', /\$[\d,.]+ +0 +no orders +/);
   });
+
+  describe('the sale window of hpa-prescaled (policies[] and the aws provider\'s sale row)', () => {
+    interface PolicyCost { policy: string; webInstanceHours: number; sharedCost: number; totalCost: number }
+    interface CostJson { usage: { sale: { workerInstanceHours: number } }; policies: PolicyCost[]; providers: { provider: string; sale: PolicyCost }[] }
+    const C6I_LARGE = 0.085;
+    let result: ReturnType<typeof runScalingCli> | undefined;
+    const cost = async () => {
+      result ??= runScalingCli(['cost', '--year', '2026', '--no-db', '--json', '--policies', 'hpa-prescaled'], { now: () => new Date('2026-11-01T00:00:00Z') });
+      const r = await result;
+      assert.equal(r.exitCode, 0, r.err);
+      return JSON.parse(r.out) as CostJson;
+    };
+
+    it('the monthly table counts worker instance-hours', async () => {
+      assert.ok((await cost()).usage.sale.workerInstanceHours > 0);
+    });
+
+    it('the window total prices at least worker.replicas.min workers for the 27-hour window, not the web replicas only', async () => {
+      const j = await cost();
+      const windowHours = 27; // Black Friday 2026 and the 3 hours before it
+      const minWorkerHours = windowHours * SEED_DEPLOYMENT_SPEC.worker.replicas.min;
+      for (const row of [j.policies[0], ...j.providers.filter((p) => p.provider === 'aws').map((p) => p.sale)]) {
+        const instancesPriced = row.totalCost - row.sharedCost;
+        const atLeast = (row.webInstanceHours + minWorkerHours) * C6I_LARGE;
+        assert.ok(
+          instancesPriced >= atLeast - 1e-6,
+          `${row.policy}: window total prices $${instancesPriced.toFixed(2)} of instances (${row.webInstanceHours.toFixed(1)} web instance-hours only); with ≥ ${minWorkerHours} worker instance-hours it is ≥ $${atLeast.toFixed(2)}`,
+        );
+      }
+    });
+  });
 });
 
 describe('cost currency', () => {
