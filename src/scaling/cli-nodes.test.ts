@@ -1,5 +1,6 @@
 /** `simulate` and `plan` with the node pool options: what they print, and how they refuse bad values. */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { runScalingCli } from './cli.harness.ts';
 
@@ -119,6 +120,22 @@ describe('plan: the node pool checks', () => {
     assert.equal(slow['node-lead-time'].level, 'warning');
     assert.match(slow['node-lead-time'].fix ?? '', /raise the lead to ≥ 5 min .*node group's minimum to 4 for the sale.*placeholder pods/);
     assert.equal(slow['node-pool'].level, 'error');
+  });
+
+  it('docs/deploy-k8s.md ("Size the pool for the peak") quotes the pods and nodes plan prints for the seed Black Friday', async () => {
+    // The doc said "17 web + 1 worker pods, 3 nodes" while plan printed 17 web + 4 workers on 4 nodes: one node short.
+    const doc = (await readFile('docs/deploy-k8s.md', 'utf8')).replace(/\s+/g, ' ');
+    const m = /The seed's Black Friday: (\d+) web \+ (\d+) worker pods, (\d+) nodes at the peak/.exec(doc);
+    assert.ok(m, 'the sentence is gone from docs/deploy-k8s.md');
+    const pool = (await findings([]))['node-pool'];
+    assert.ok(pool, 'no node-pool finding');
+    const p = /peak: (\d+) web .*?\+ (\d+) worker .*?pods need (\d+) node/.exec(pool.message);
+    assert.ok(p, pool.message);
+    assert.deepEqual(
+      { web: Number(m[1]), worker: Number(m[2]), nodes: Number(m[3]) },
+      { web: Number(p[1]), worker: Number(p[2]), nodes: Number(p[3]) },
+      'docs/deploy-k8s.md vs plan',
+    );
   });
 
   it('warns when --node-max holds the peak but not the pods a release at the peak adds (Kubernetes maxSurge)', async () => {
