@@ -1,7 +1,8 @@
 /**
  * simulate --workers refuses --concurrency 0 (a queue nobody drains), but took --jobs-per-order 0 and
  * --orders-per-request 0 (a queue nobody fills, or negative ones) and simulated workers with nothing to do.
- * Each is refused the same way: one `error [INVALID_OPTION]` line, exit 2.
+ * Each is refused the same way: one `error [INVALID_OPTION]` line, exit 2. So is --job-seconds 0 or -1, which was
+ * refused only deep in the model as `error [NEGATIVE_CAPACITY]: jobSeconds …`, naming an internal field.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -16,6 +17,8 @@ describe('simulate --workers: a rate of zero', () => {
     ['--jobs-per-order', '-1'],
     ['--orders-per-request', '0'],
     ['--orders-per-request', '-0.5'],
+    ['--job-seconds', '0'],
+    ['--job-seconds', '-1'],
   ] as const) {
     it(`refuses ${flag} ${value} with one error line, exit 2`, async () => {
       const r = await runScalingCli(['simulate', ...window, '--workers', flag, value]);
