@@ -2,7 +2,8 @@
  * `alerts --runbook-url ::::` was taken as a relative path and written into every rule's runbook_url. A
  * relative reference whose first segment holds a colon is not a path (RFC 3986 §4.2: it reads as a scheme), and
  * `::::` names no scheme either: it is refused like any other unusable URL, while relative paths (the default
- * docs/runbook.md) and absolute http(s) URLs are still taken.
+ * docs/runbook.md) and absolute http(s) URLs are still taken. The colon is forbidden only in the first path
+ * segment: a query may hold one, so `runbook.md?since=10:00` (path "runbook.md") is taken too.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -35,7 +36,7 @@ describe('alerts --runbook-url with a colon before any slash', () => {
     });
   }
 
-  for (const url of ['docs/runbook.md', '../runbook.md', '/runbook.md', 'docs/a:b.md', 'https://docs.example.com/runbook']) {
+  for (const url of ['docs/runbook.md', '../runbook.md', '/runbook.md', 'docs/a:b.md', 'runbook.md?since=10:00', 'https://docs.example.com/runbook']) {
     it(`still takes ${url}`, () => {
       assert.equal(findRunbookUrlProblem(url), undefined, url);
     });
