@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
+import pg from 'pg';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 
 let t: TestApp;
@@ -15,6 +16,20 @@ async function createProduct(body: Record<string, unknown>) {
   const response = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: body });
   assert.equal(response.statusCode, 201, response.body);
   return response.json();
+}
+
+/** A product as stored before a check existed (a legacy currency or name), with 3 units: written past the API. */
+async function insertLegacyProduct(sku: string, name: string, currency = 'USD'): Promise<number> {
+  const client = new pg.Client({ connectionString: t.database.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query('insert into products (sku, name, price_cents, currency) values ($1, $2, 1500, $3) returning id', [sku, name, currency]);
+    const id = Number(rows[0].id);
+    await client.query('insert into product_stock (product_id, shard, available) values ($1, 0, 3)', [id]);
+    return id;
+  } finally {
+    await client.end();
+  }
 }
 
 describe('catalog API', () => {
@@ -133,18 +148,18 @@ describe('catalog API', () => {
     assert.deepEqual(other.json().error.details, { sku: 'RETRY-1', productId: created.id });
   });
 
-  it('refuses a currency that is not an ISO 4217 currency in use, on create and on update, and writes nothing', async () => {
-    for (const currency of ['UDS', 'XXX']) {
-      const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `CUR-${currency}`, name: 'Typo', priceCents: 100, currency } });
-      assert.equal(created.statusCode, 422, created.body);
-      assert.equal(created.json().error.code, 'UNKNOWN_CURRENCY');
-      assert.deepEqual(created.json().error.details, { currency });
-    }
-    const product = await createProduct({ sku: 'CUR-OK', name: 'Priced', priceCents: 100, currency: 'JPY' });
-    const patched = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${product.id}`, headers: t.admin, payload: { currency: 'EUX' } });
-    assert.equal(patched.statusCode, 422, patched.body);
-    assert.equal(patched.json().error.code, 'UNKNOWN_CURRENCY');
-    assert.equal((await t.app.inject({ url: `/api/v1/products/${product.id}` })).json().currency, 'JPY');
+  // A create that differs in `available` is not the same create: answered as a replay, it would tell the admin (or an
+  // import script) the product now has the stock it asked for, while it keeps the first one.
+  it('refuses a second create of a SKU with another initial stock instead of answering it as a replay', async () => {
+    const body = { sku: 'REPLAY-STOCK-1', name: 'Replay stock', priceCents: 1500 };
+    const first = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { ...body, available: 5 } });
+    assert.equal(first.statusCode, 201, first.body);
+    assert.equal(first.json().available, 5);
+
+    const second = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { ...body, available: 50 } });
+    assert.equal(second.statusCode, 409, `a create with available 50 was answered ${second.statusCode} (idempotent-replayed: ${second.headers['idempotent-replayed']}) with available ${second.json().available}`);
+    assert.equal(second.json().error.code, 'SKU_TAKEN');
+    assert.equal(second.json().error.details.productId, first.json().id);
   });
 
   it('hides archived and draft products from shoppers but not from admins', async () => {
@@ -157,6 +172,99 @@ describe('catalog API', () => {
     const draft = await createProduct({ sku: 'NEW-1', name: 'Soon', priceCents: 100, status: 'draft' });
     assert.equal((await t.app.inject({ url: `/api/v1/products/${draft.id}` })).statusCode, 404);
     assert.equal((await t.app.inject({ url: `/api/v1/admin/products/${draft.id}`, headers: t.admin })).json().status, 'draft');
+  });
+
+  describe('product currency', () => {
+    it('refuses a currency that is not an ISO 4217 currency in use, on create and on update, and writes nothing', async () => {
+      for (const currency of ['UDS', 'XXX']) {
+        const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `CUR-${currency}`, name: 'Typo', priceCents: 100, currency } });
+        assert.equal(created.statusCode, 422, created.body);
+        assert.equal(created.json().error.code, 'UNKNOWN_CURRENCY');
+        assert.deepEqual(created.json().error.details, { currency });
+      }
+      const product = await createProduct({ sku: 'CUR-OK', name: 'Priced', priceCents: 100, currency: 'JPY' });
+      const patched = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${product.id}`, headers: t.admin, payload: { currency: 'EUX' } });
+      assert.equal(patched.statusCode, 422, patched.body);
+      assert.equal(patched.json().error.code, 'UNKNOWN_CURRENCY');
+      assert.equal((await t.app.inject({ url: `/api/v1/products/${product.id}` })).json().currency, 'JPY');
+    });
+
+    // The check uses the runtime's ICU list, which still holds withdrawn currencies (the Croatian kuna, replaced by the
+    // euro on 2023-01-01; the Cuban convertible peso, withdrawn in 2021; the old Sierra Leonean leone SLL, redenominated
+    // to SLE on 2022-07-01 and no legal tender since 2023-12-31) and units of account no shopper can pay in (the IMF's
+    // SDR, XDR; the SUCRE, XSU). No payment can be taken in any of them, as in XXX.
+    it('refuses a product priced in a withdrawn currency or a unit of account, as for XXX, and takes the current leone SLE', async () => {
+      const xxx = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'CUR-XXX', name: 'No currency', priceCents: 100, currency: 'XXX' } });
+      assert.equal(xxx.statusCode, 422, xxx.body); // the documented case: refused
+      const accepted: string[] = [];
+      for (const currency of ['HRK', 'CUC', 'XDR', 'XSU', 'SLL']) {
+        const reply = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `CUR-${currency}`, name: `Priced in ${currency}`, priceCents: 100, currency } });
+        if (reply.statusCode !== 422 || reply.json().error.code !== 'UNKNOWN_CURRENCY') accepted.push(`${currency}: ${reply.statusCode}`);
+      }
+      assert.deepEqual(accepted, [], 'currencies no payment can be taken in were accepted');
+      const sle = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'CUR-SLE', name: 'Priced in SLE', priceCents: 100, currency: 'SLE' } });
+      assert.equal(sle.statusCode, 201, sle.body);
+    });
+
+    // A product created in a withdrawn currency before it was refused (a Croatian shop's catalog, priced in HRK) stays
+    // in it; an update that sends the whole product back (an admin form, a PIM sync) names the currency it already has.
+    it('lets an update resend the withdrawn currency a product already has', async () => {
+      const id = await insertLegacyProduct('LEGACY-HRK', 'Kuna mug', 'HRK');
+      const reply = await t.app.inject({
+        method: 'PATCH',
+        url: `/api/v1/admin/products/${id}`,
+        headers: t.admin,
+        payload: { name: 'Kuna mug (renamed)', priceCents: 1500, currency: 'HRK' },
+      });
+      assert.equal(reply.statusCode, 200, `resending the product's own currency was answered ${reply.statusCode}: ${reply.body}`);
+      assert.equal(reply.json().name, 'Kuna mug (renamed)');
+    });
+  });
+
+  describe('Unicode names and the name search', () => {
+    async function search(q: string): Promise<number[]> {
+      const reply = await t.app.inject({ url: `/api/v1/products?q=${encodeURIComponent(q)}` });
+      assert.equal(reply.statusCode, 200, reply.body);
+      return reply.json().items.map((p: { id: number }) => p.id);
+    }
+
+    // A name pasted from macOS (or a PIM export) often arrives decomposed (NFD: "e" + U+0300), while shoppers type
+    // composed text (NFC: U+00E8), and the other way round: the same text to a person.
+    it('finds a product whatever the Unicode normalization form of its name or of the query', async () => {
+      const decomposed = (await createProduct({ sku: 'NFD-1', name: 'Cre\u0300me bru\u0302le\u0301e', priceCents: 900, available: 3 })).id; // "Crème brûlée", NFD
+      const composed = (await createProduct({ sku: 'NFC-1', name: 'P\u00e2t\u00e9 en cro\u00fbte', priceCents: 900, available: 3 })).id; // "Pâté en croûte", NFC
+      assert.deepEqual(await search('cr\u00e8me'), [decomposed], 'an NFC query for a name stored in NFD');
+      assert.deepEqual(await search('pa\u0302te\u0301'), [composed], 'an NFD query for a name stored in NFC');
+    });
+
+    // A query pasted with the blank around it (" crêpe " copied from a page or a spreadsheet cell) is trimmed, as the
+    // storefront trims its `q`, rather than searching for "% crêpe %".
+    it('finds a product by a name search pasted with blanks around it, as the storefront does', async () => {
+      const created = await createProduct({ sku: 'TRIM-Q-1', name: 'Cr\u00eape Suzette', priceCents: 900, available: 3 });
+      assert.deepEqual(await search(' cr\u00eape '), [created.id], 'a q with blanks around it misses the product its words name');
+    });
+
+    // NFC is not always shorter: the composition exclusions (Devanagari QA U+0958 to YYA U+095F, the Bengali and
+    // Gurmukhi nukta letters, Hebrew presentation forms) decompose, one code unit becoming two.
+    it('does not store a product name longer than the 200 characters the schema allows once normalized to NFC', async () => {
+      const name = '\u0958'.repeat(200); // 200 characters as sent; its NFC is 'क' + U+093C nukta, 400
+      assert.equal(name.length, 200);
+      const reply = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'NFC-LEN-1', name, priceCents: 100 } });
+      if (reply.statusCode === 400) return; // refused as too long: fine
+      assert.equal(reply.statusCode, 201, reply.body);
+      const stored = await t.app.inject({ url: `/api/v1/admin/products/${reply.json().id}`, headers: t.admin });
+      assert.ok(stored.json().name.length <= 200, `the name was stored with ${stored.json().name.length} characters`);
+    });
+
+    // Migration 0034 leaves a name whose NFC would pass 200 characters as it is stored; an update that sends the whole
+    // product back names that name unchanged, as one resending a withdrawn currency the product keeps.
+    it('lets an update resend the name a product already has, a name migration 0034 left outside NFC', async () => {
+      const name = '\u0958'.repeat(200);
+      const id = await insertLegacyProduct('LEGACY-NFC', name);
+      const reply = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${id}`, headers: t.admin, payload: { name, priceCents: 1200 } });
+      assert.equal(reply.statusCode, 200, `resending the product's own name was answered ${reply.statusCode}: ${reply.body}`);
+      assert.equal(reply.json().priceCents, 1200);
+    });
   });
 });
 
