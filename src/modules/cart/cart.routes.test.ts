@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
@@ -305,6 +307,86 @@ describe('cart API', () => {
       assert.equal(codes.filter((code) => code === 'ok').length, 3, codes.join(' '));
       assert.equal(codes.filter((code) => code === 'CART_FULL').length, 10, codes.join(' '));
       assert.equal((await linesOf()).length, MAX_CART_LINES);
+    });
+  });
+
+  describe('adding to a line in one step (POST /cart/items)', () => {
+    // A client that adds (the storefront's Add to cart) must not read the line and set the sum: two tabs adding at once
+    // would both read the same line and one add would be lost. POST /cart/items adds on the server, with PUT's checks.
+    let adder: string;
+    let summer: string;
+    let retrier: string;
+    let racedId: number;
+    before(async () => {
+      [adder, summer, retrier] = (await mintSessionCookies(t.env, await insertCustomers(t.platform.db.primary, 3, 'adder'))) as [string, string, string];
+      racedId = (await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'ADD-RACE-1', name: 'Mug', priceCents: 900, available: 20 } })).json().id;
+    });
+    const add = (productId: number, quantity: number, headers: Record<string, string> = { cookie: adder }) =>
+      t.app.inject({ method: 'POST', url: '/api/v1/cart/items', headers, payload: { productId, quantity } });
+    const held = async (productId: number, cookie = adder) =>
+      (await t.app.inject({ url: '/api/v1/cart', headers: { cookie } })).json().items.find((item: { productId: number }) => item.productId === productId)?.quantity;
+
+    it('adds to a cart line in one step: two adds of 1 at once to an empty line leave 2', async () => {
+      const replies = await Promise.all([add(racedId, 1), add(racedId, 1)]);
+      for (const reply of replies) assert.equal(reply.statusCode, 200, reply.body);
+      assert.equal(await held(racedId), 2, 'an add was lost');
+      const more = await Promise.all(Array.from({ length: 6 }, () => add(racedId, 1)));
+      for (const reply of more) assert.equal(reply.statusCode, 200, reply.body);
+      assert.equal(await held(racedId), 8);
+    });
+
+    it('checks the sum as PUT checks a quantity: past the stock is 409 OUT_OF_STOCK and the line is kept', async () => {
+      const before = await held(racedId);
+      const reply = await add(racedId, 20);
+      assert.equal(reply.statusCode, 409, reply.body);
+      assert.equal(reply.json().error.code, 'OUT_OF_STOCK');
+      assert.equal(reply.json().error.details.requested, before + 20);
+      assert.equal(await held(racedId), before);
+    });
+
+    it('counts a burst of adds to one line without CART_BUSY, and refuses those past the stock as the line reaches it', async () => {
+      const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'ADD-RACE-2', name: 'Cup', priceCents: 900, available: 150 } });
+      const id = created.json().id as number;
+      const first = await put(id, { quantity: 1 }, { cookie: adder });
+      assert.equal(first.statusCode, 200, first.body);
+      // The sum is made in the Redis script that writes it: adds to a line the cart already holds never try again.
+      const replies = await Promise.all(Array.from({ length: 200 }, () => add(id, 1)));
+      const codes = replies.map((reply) => (reply.statusCode === 200 ? 'ok' : `${reply.statusCode} ${reply.json().error.code}`));
+      assert.equal(codes.filter((code) => code === 'ok').length, 149, codes.filter((code) => code !== 'ok').slice(0, 3).join(', '));
+      assert.equal(codes.filter((code) => code === '409 OUT_OF_STOCK').length, 51);
+      assert.equal(await held(id), 150);
+    });
+
+    // 400 VALIDATION_FAILED would tell a client to fix a request that matches the schema (quantity 1 to 1,000): what is
+    // refused is the line's state. An order whose lines of one product pass 1,000 gets the same code and details.
+    it('refuses an add whose sum passes a line maximum as a state conflict naming the product and the sum, not as an invalid body', async () => {
+      const id = (await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'ADD-SUM-1', name: 'Mug', priceCents: 900, available: 5000 } })).json().id as number;
+      const set = await put(id, { quantity: 999 }, { cookie: summer });
+      assert.equal(set.statusCode, 200, set.body);
+      const reply = await add(id, 5, { cookie: summer });
+      assert.equal(reply.statusCode, 422, reply.body);
+      assert.equal(reply.json().error.code, 'LINE_QUANTITY_TOO_LARGE');
+      assert.deepEqual({ ...reply.json().error.details, held: undefined }, { productId: id, quantity: 1004, maxQuantity: 1000, held: undefined });
+    });
+
+    // Unlike PUT (sets the line, safe to resend), an add resent after a lost reply adds again: a client author must be
+    // told so in the README's Cart bullet (and to read the cart, or set the line with PUT, before retrying), or be
+    // given an Idempotency-Key that replays.
+    it('says in the README that a retried POST /cart/items adds again, or replays it by Idempotency-Key', async () => {
+      const id = (await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'ADD-RETRY-1', name: 'Mug', priceCents: 900, available: 20 } })).json().id as number;
+      const headers = { cookie: retrier, 'idempotency-key': 'add-retry-0123456789' };
+      const first = await add(id, 1, headers);
+      const retried = await add(id, 1, headers); // the same request resent, as after a lost reply
+      assert.equal(first.statusCode, 200, first.body);
+      const replayed = retried.headers['idempotent-replayed'] === 'true';
+      const readme = await readFile(path.resolve(import.meta.dirname, '../../../README.md'), 'utf8');
+      const bullet = /^- Cart: [\s\S]*?(?=^- )/m.exec(readme)?.[0] ?? '';
+      assert.ok(bullet.includes('POST /cart/items'), 'the README Cart bullet documents POST /cart/items');
+      const documented = /(retr(y|ied|ies)|resen[dt]|sent again)[^.]*\badd/i.test(bullet) || /\badd[^.]*(retr(y|ied|ies)|resen[dt]|sent again)/i.test(bullet) || /Idempotency-Key/.test(bullet);
+      assert.ok(
+        replayed || documented,
+        `a resent add was applied again (${retried.statusCode}, Idempotent-Replayed ${String(retried.headers['idempotent-replayed'])}) and the README Cart bullet does not say so`,
+      );
     });
   });
 
