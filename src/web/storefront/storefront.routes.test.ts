@@ -206,6 +206,34 @@ describe('storefront: addresses a shopper mistypes or truncates', () => {
       assert.equal(reply.json().error.code, 'ROUTE_NOT_FOUND', url);
     }
   });
+
+  // The catalog page reads `cursor`; one that is not a cursor of ours (a link cut short, edited) is refused by the API
+  // (400 INVALID_CURSOR), and the page answers the shop's 400 page, not 200 "No products found" as if the shop were empty.
+  it('answers a catalog page whose cursor it cannot read with the 400 page, not an empty shop', async () => {
+    for (let i = 1; i <= 3; i++) {
+      const reply = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `CUR-${i}`, name: `Cursor ${i}`, priceCents: 100, available: 1 } });
+      assert.equal(reply.statusCode, 201, reply.body);
+    }
+    assert.equal((await t.app.inject({ url: '/api/v1/products?cursor=not-a-cursor' })).statusCode, 400);
+    const page = await t.app.inject({ url: '/?cursor=not-a-cursor' });
+    assert.match(String(page.headers['content-type']), /^text\/html/);
+    assert.equal(page.statusCode, 400, `the page answered ${page.statusCode}: ${page.body.match(/<h1[^>]*>[^<]*<\/h1>\s*<p>[^<]*/)?.[0]}`);
+  });
+
+  // A link to a category that does not exist (a slug mistyped, a category renamed or deleted since the link was shared)
+  // names nothing the shop has: like /products/<id that does not exist>, it is the 404 page, not a 200 "No products
+  // found" that tells the shopper (and a search engine) the category exists and is empty.
+  it('answers a catalog page for a category slug that does not exist with the 404 page, and an empty existing one with 200', async () => {
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/categories', headers: t.admin, payload: { slug: 'empty-shelf', name: 'Empty shelf' } });
+    assert.equal(created.statusCode, 201, created.body);
+    const empty = await t.app.inject({ url: '/?category=empty-shelf' });
+    assert.equal(empty.statusCode, 200, empty.body.slice(0, 200));
+    assert.match(empty.body, /No products found/);
+
+    const unknown = await t.app.inject({ url: '/?category=no-such-shelf' });
+    assert.match(String(unknown.headers['content-type']), /^text\/html/);
+    assert.equal(unknown.statusCode, 404, `the page answered ${unknown.statusCode}: ${unknown.body.match(/<h1[^>]*>[^<]*<\/h1>\s*<p>[^<]*/)?.[0]}`);
+  });
 });
 
 describe('storefront: a campaign link whose tracking parameter holds a stray %', () => {
