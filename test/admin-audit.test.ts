@@ -161,6 +161,23 @@ describe('admin audit trail', () => {
     assert.deepEqual(lastChange('/api/v1/admin/mode'), { mode: { before: 'elevated', after: 'normal' }, forced: { before: 'elevated', after: null } });
   });
 
+  // A fulfil moves the order paid → fulfilled, as a cancel or a refund moves it: its change is recorded the same way.
+  it('records a fulfil, paid → fulfilled, and nothing when the order was fulfilled already', async () => {
+    const [buyer] = (await mintSessionCookies(t.env, await insertCustomers(t.platform.db.primary, 1, 'fulfil-audit'))) as [string];
+    const lastChange = () => lines.findLast((l) => l.msg === 'admin action' && l.admin?.route === '/api/v1/admin/orders/:id/fulfill')?.admin?.change;
+    assert.equal((await admin('PATCH', `/products/${productId}`, { status: 'active' })).statusCode, 200);
+    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: buyer, 'idempotency-key': 'fulfil-audit-1' }, payload: { items: [{ productId, quantity: 1 }] } });
+    assert.equal(placed.statusCode, 201, placed.body);
+    const id = placed.json().id as number;
+    const paid = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${id}/pay`, headers: { cookie: buyer }, payload: { token: 'tok_ok' } });
+    assert.equal(paid.statusCode, 200, paid.body);
+
+    assert.equal((await admin('POST', `/orders/${id}/fulfill`)).statusCode, 200);
+    assert.deepEqual(lastChange(), { status: { before: 'paid', after: 'fulfilled' } });
+    assert.equal((await admin('POST', `/orders/${id}/fulfill`)).statusCode, 200);
+    assert.equal(lastChange(), null);
+  });
+
   it('pages the actions newest first with a cursor, and refuses a cursor it did not write', async () => {
     const first = await admin('GET', '/actions?limit=1');
     assert.equal(first.statusCode, 200, first.body);

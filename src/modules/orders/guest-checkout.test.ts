@@ -123,4 +123,32 @@ describe('guest checkout', () => {
     const register = await t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email: 'cap@example.com', password: 'a long password', name: 'Cap' } });
     assert.equal(register.statusCode, 201, register.body);
   });
+
+  // A guest's record is written for its first order (an upsert on the email's unique index).
+  it('places two first orders of one email at once, both under one guest record', async () => {
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'GUEST-TWICE', name: 'Mug', priceCents: 900, available: 10 } });
+    assert.equal(created.statusCode, 201, created.body);
+    const twiceId = created.json().id as number;
+    assert.equal((await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${twiceId}`, headers: t.admin, payload: { status: 'active' } })).statusCode, 200);
+    const email = 'guest-twice@example.com';
+    const replies = await Promise.all([order({ email, items: [{ productId: twiceId, quantity: 1 }] }), order({ email, items: [{ productId: twiceId, quantity: 1 }] })]);
+    for (const reply of replies) assert.equal(reply.statusCode, 201, reply.body);
+    assert.notEqual(replies[0]!.json().id, replies[1]!.json().id);
+    const rows = await t.platform.db.primary.execute<{ id: string; orders: string }>(
+      sql`select c.id, (select count(*) from orders o where o.customer_id = c.id) as orders from customers c where lower(c.email) = ${email} and c.guest`,
+    );
+    assert.equal(rows.rows.length, 1, 'one guest record for the email');
+    assert.equal(Number(rows.rows[0]!.orders), 2);
+  });
+
+  // A refused request writes nothing: a guest checkout that can place no order must not leave a customer record for
+  // the email it named (or anyone could fill the table with addresses that never bought).
+  it('answers a guest checkout of an empty cart 422 EMPTY_CART and writes no guest customer record', async () => {
+    const email = 'empty-cart-guest@example.com';
+    const reply = await order({ email });
+    assert.equal(reply.statusCode, 422, reply.body);
+    assert.equal(reply.json().error.code, 'EMPTY_CART');
+    const rows = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from customers where lower(email) = ${email}`);
+    assert.equal(Number(rows.rows[0]!.n), 0, 'a refused guest checkout left a customer record for its email');
+  });
 });

@@ -6,6 +6,7 @@ import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
 import type { Json } from '../../../test/helpers/http.ts';
 import { waitFor } from '../../../test/helpers/queues.ts';
+import { OrderNotCancellableError } from './orders.errors.ts';
 import { MAX_ORDER_LINE_QUANTITY, MAX_ORDER_LINES } from './orders.schemas.ts';
 
 describe('orders API', () => {
@@ -695,6 +696,18 @@ describe('order cancellation window', () => {
       assert.equal(admin.json().status, 'cancelled');
     } finally {
       await t.close();
+    }
+  });
+
+  // 409 ORDER_NOT_CANCELLABLE says why: "a paid order is refunded instead" fits a paid order only; an expired, refunded
+  // or fulfilled order gets a message about its own status (a cancelled one is not refused). The details stay.
+  it('says in ORDER_NOT_CANCELLABLE why the order cannot be cancelled, speaking of a refund only for a paid order', () => {
+    assert.match(new OrderNotCancellableError(7, 'paid').message, /refund/);
+    for (const status of ['expired', 'refunded', 'fulfilled'] as const) {
+      const error = new OrderNotCancellableError(7, status);
+      assert.doesNotMatch(error.message, /a paid order is refunded instead/, `${status}: ${error.message}`);
+      assert.match(error.message, new RegExp(status), `${status}: ${error.message}`);
+      assert.deepEqual(error.details, { id: 7, status });
     }
   });
 });
