@@ -114,4 +114,24 @@ describe('admin stock adjustment during a sale', () => {
     const read = await admin('GET', `/products/${productId}`);
     assert.equal(read.json().available, 3);
   });
+
+  // An adjustment of 0 units changes nothing: taken, it would store its idempotency key (so the same key with the delta
+  // meant would then be 422 IDEMPOTENCY_KEY_REUSED) and be audited as a stock change with before = after.
+  it('refuses an adjustment of zero units 400 VALIDATION_FAILED on /delta, storing no key and no adjustment', async () => {
+    const created = await admin('POST', '/products', { sku: 'ZERO-DELTA', name: 'Zero delta', priceCents: 500, available: 7 });
+    assert.equal(created.statusCode, 201, created.body);
+    const productId: number = created.json().id;
+
+    const reply = await adjust(productId, 0, 'zero-1');
+    assert.equal(reply.statusCode, 400, reply.body);
+    assert.equal(reply.json().error.code, 'VALIDATION_FAILED');
+    assert.equal(reply.json().error.details.issues[0].path, '/delta');
+    const stored = await t.platform.db.primary.execute<{ n: number }>(sql`select count(*)::int as n from stock_adjustments where product_id = ${productId}`);
+    assert.equal(stored.rows[0]!.n, 0);
+
+    // The key was not spent on it: the adjustment meant goes through with it.
+    const meant = await adjust(productId, 3, 'zero-1');
+    assert.equal(meant.statusCode, 200, meant.body);
+    assert.equal(meant.json().available, 10);
+  });
 });

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
+import pg from 'pg';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { MAX_ADMISSION_PER_SECOND, MIN_ADMISSION_PER_SECOND } from './sale-events.schemas.ts';
 
-describe('sale events API: the waiting room rate', () => {
+describe('sale events API', () => {
   let t: TestApp;
   before(async () => {
     t = await createTestApp({ WAITING_ROOM_EVENTS_REFRESH_MS: '100' });
@@ -111,5 +113,123 @@ describe('sale events API: the waiting room rate', () => {
     assert.equal(room.json().paused, true, room.body);
     const resumed = await patch({ waitingRoom: { enabled: true, paused: false } });
     assert.deepEqual(resumed.json().waitingRoom, { enabled: true, admissionPerSecond: 20, paused: false });
+  });
+
+  // `trafficMultiplier` is traffic relative to a normal hour: a denormal such as 1e-320 is a figure no sale plans for
+  // that the forecast would scale by. The lowest taken is 0.01 (1 % of a normal hour).
+  it('refuses a traffic multiplier below 0.01 on create and on update, and takes 0.01', async () => {
+    const window = { startsAt: '2030-06-01T10:00:00Z', endsAt: '2030-06-01T12:00:00Z' };
+    for (const trafficMultiplier of [1e-320, 1e-9, 0.009]) {
+      const reply = await t.app.inject({ method: 'POST', url: '/api/v1/admin/sale-events', headers: t.admin, payload: { name: 'Tiny', ...window, trafficMultiplier } });
+      assert.equal(reply.statusCode, 400, `${trafficMultiplier}: ${reply.body}`);
+      assert.equal(reply.json().error.code, 'VALIDATION_FAILED');
+      assert.equal(reply.json().error.details.issues[0].path, '/trafficMultiplier');
+    }
+    const events = await t.platform.db.primary.execute<{ n: number }>(sql`select count(*)::int as n from sale_events where name = 'Tiny'`);
+    assert.equal(events.rows[0]!.n, 0);
+
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/sale-events', headers: t.admin, payload: { name: 'Quiet', ...window, trafficMultiplier: 0.01 } });
+    assert.equal(created.statusCode, 201, created.body);
+    const patch = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/sale-events/${created.json().id}`, headers: t.admin, payload: { trafficMultiplier: 1e-320 } });
+    assert.equal(patch.statusCode, 400, patch.body);
+    assert.equal(patch.json().error.code, 'VALIDATION_FAILED');
+    const kept = await t.app.inject({ url: `/api/v1/admin/sale-events/${created.json().id}`, headers: t.admin });
+    assert.equal(kept.json().trafficMultiplier, 0.01);
+  });
+
+  describe('instants past the millisecond', () => {
+    // RFC 3339 allows any number of fractional digits. A window whose end is after its start only below the millisecond
+    // is valid by the documented rule; truncated to milliseconds it would be refused INVALID_SALE_WINDOW with two equal
+    // instants the admin never sent. Instants are kept to the millisecond: a digit below it is refused as such.
+    it('refuses a window whose end is after its start by under a millisecond as a precision error, not INVALID_SALE_WINDOW', async () => {
+      const startsAt = '2030-06-01T10:00:00.0001Z';
+      const endsAt = '2030-06-01T10:00:00.0009Z';
+      const reply = await t.app.inject({ method: 'POST', url: '/api/v1/admin/sale-events', headers: t.admin, payload: { name: 'Micro drop', startsAt, endsAt } });
+      assert.notEqual(
+        reply.json().error?.code,
+        'INVALID_SALE_WINDOW',
+        `endsAt ${endsAt} is after startsAt ${startsAt}, yet the window is refused as ending before it starts: ${reply.body}`,
+      );
+      assert.equal(reply.statusCode, 400, reply.body);
+      const error = reply.json().error;
+      assert.equal(error.code, 'VALIDATION_FAILED');
+      assert.equal(error.details.issues[0].path, '/startsAt');
+      assert.match(error.details.issues[0].message, /millisecond/);
+    });
+
+    it('takes digits past the millisecond when they are zeros, as the instant they name', async () => {
+      const startsAt = '2030-06-01T10:00:00.123000Z';
+      const endsAt = '2030-06-01T11:00:00.000000000+00:00';
+      const reply = await t.app.inject({ method: 'POST', url: '/api/v1/admin/sale-events', headers: t.admin, payload: { name: 'Zeros drop', startsAt, endsAt } });
+      assert.equal(reply.statusCode, 201, reply.body);
+      assert.equal(reply.json().startsAt, '2030-06-01T10:00:00.123Z');
+      assert.equal(reply.json().endsAt, '2030-06-01T11:00:00.000Z');
+      const stored = await t.platform.db.primary.execute<{ ok: boolean }>(sql`select ends_at > starts_at as ok from sale_events where id = ${reply.json().id}`);
+      assert.equal(stored.rows[0]!.ok, true);
+    });
+
+    it('applies the same rule to the admin filters that take an instant', async () => {
+      for (const url of ['/api/v1/admin/sale-events?activeAt=2030-06-01T10:00:00.0001Z', '/api/v1/admin/orders?from=2030-06-01T10:00:00.0001Z', '/api/v1/admin/orders?to=2030-06-01T10:00:00.1234Z']) {
+        const reply = await t.app.inject({ method: 'GET', url, headers: t.admin });
+        assert.equal(reply.statusCode, 400, `${url}: ${reply.body}`);
+        assert.equal(reply.json().error.code, 'VALIDATION_FAILED');
+        assert.match(reply.json().error.details.issues[0].message, /millisecond/);
+      }
+      const zeros = await t.app.inject({ method: 'GET', url: '/api/v1/admin/orders?from=2030-06-01T10:00:00.100000Z', headers: t.admin });
+      assert.equal(zeros.statusCode, 200, zeros.body);
+    });
+  });
+
+  // Checkout's `place_order` takes FOR KEY SHARE on each live event row it counts a line in (orders.sql: "an edit does
+  // not wait for it"). An edit changes no key column, so its row lock must not conflict with it (FOR NO KEY UPDATE): with
+  // FOR UPDATE the edit waits for every checkout in flight, and every checkout after it for the edit. No timing here:
+  // the edit either answers while a checkout's lock is held, or PostgreSQL shows it waiting on a lock.
+  it('edits a live event without waiting for the FOR KEY SHARE lock an in-flight checkout holds on its row', async () => {
+    const now = Date.now();
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/sale-events',
+      headers: t.admin,
+      payload: { name: 'Live drop', startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString() },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const id = created.json().id as number;
+
+    const holder = new pg.Client({ connectionString: t.database.url });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      // What an in-flight checkout holds on the event row until its order commits.
+      await holder.query('select 1 from sale_events where id = $1 for key share', [id]);
+      const holderPid = (await holder.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+
+      let replied = false;
+      const patch = t.app
+        .inject({
+          method: 'PATCH',
+          url: `/api/v1/admin/sale-events/${id}`,
+          headers: t.admin,
+          payload: { maxPerCustomer: 2, endsAt: new Date(now + 7_200_000).toISOString(), trafficMultiplier: 3, name: 'Live drop (edited)' },
+        })
+        .finally(() => {
+          replied = true;
+        });
+      let waited = false;
+      while (!replied && !waited) {
+        const waiting = await t.platform.db.primary.execute<{ n: number }>(
+          sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and pid <> ${holderPid}`,
+        );
+        waited = Number(waiting.rows[0]!.n) > 0;
+        if (!waited) await sleep(5);
+      }
+      await holder.query('rollback');
+      const reply = await patch;
+      assert.equal(waited, false, 'the edit waited for the lock an in-flight checkout holds on the event row');
+      assert.equal(reply.statusCode, 200, reply.body);
+      assert.equal(reply.json().maxPerCustomer, 2);
+    } finally {
+      await holder.query('rollback').catch(() => undefined);
+      await holder.end();
+    }
   });
 });
