@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { createLogger } from '../src/platform/logger/logger.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
+import type { Json } from './helpers/http.ts';
 
 /**
  * Property-based fuzzing of every operation in the OpenAPI document, through `app.inject()` against
@@ -197,6 +198,68 @@ before(async () => {
 });
 after(async () => {
   await t?.close();
+});
+
+/**
+ * What /docs/json says of a route is what the route does: generated clients follow it. A query parameter with a
+ * `default` is one the server fills in when the request leaves it out (OpenAPI: a default is only meaningful for an
+ * optional parameter), and a status the route cannot answer is not listed.
+ */
+describe('the OpenAPI document', () => {
+  // README "API overview": the lists page with an optional `limit` (default 20), and the server answers without it.
+  it('documents the optional `limit` of the product and order lists as not required, as the routes take it', async () => {
+    const doc: Json = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    for (const { path, headers } of [
+      { path: '/api/v1/products', headers: {} },
+      { path: '/api/v1/products/popular', headers: {} },
+      { path: '/api/v1/orders', headers: { cookie } },
+      { path: '/api/v1/admin/orders', headers: t.admin },
+    ]) {
+      const served = await t.app.inject({ method: 'GET', url: path, headers });
+      assert.equal(served.statusCode, 200, `${path} without limit: ${served.body}`);
+      const limit = (doc.paths[path].get.parameters as Json[]).find((p) => p.in === 'query' && p.name === 'limit');
+      assert.ok(limit, `${path} documents a limit parameter`);
+      assert.equal(limit.schema?.default, 20);
+      assert.notEqual(limit.required, true, `${path}: limit has a default and is not required by the server, yet /docs/json marks it required`);
+    }
+  });
+
+  it('marks no query parameter with a default required, and the lists all have one', async () => {
+    const doc: Json = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    const defaulted: string[] = [];
+    const wronglyRequired: string[] = [];
+    for (const [path, operations] of Object.entries(doc.paths as Record<string, Record<string, Json>>)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        for (const p of (operation.parameters ?? []) as Json[]) {
+          if (p.in !== 'query' || p.schema?.default === undefined) continue;
+          defaulted.push(`${method.toUpperCase()} ${path} ${p.name}`);
+          if (p.required === true) wronglyRequired.push(`${method.toUpperCase()} ${path} ${p.name}`);
+        }
+      }
+    }
+    for (const list of ['/api/v1/products', '/api/v1/products/popular', '/api/v1/orders', '/api/v1/admin/orders', '/api/v1/admin/actions', '/api/v1/admin/sale-events']) {
+      assert.ok(defaulted.includes(`GET ${list} limit`), `${list} documents a defaulted limit; found: ${defaulted.join(', ')}`);
+    }
+    assert.deepEqual(wronglyRequired, [], 'query parameters with a default marked required in /docs/json');
+  });
+
+  it('serves each list without a limit', async () => {
+    for (const url of ['/api/v1/products', '/api/v1/products/popular', '/api/v1/admin/actions', '/api/v1/admin/sale-events']) {
+      const reply = await t.app.inject({ method: 'GET', url, headers: t.admin });
+      assert.equal(reply.statusCode, 200, `${url}: ${reply.body}`);
+    }
+  });
+
+  // Fulfilling an order never calls the payment provider: no 502 (PAYMENT_PROVIDER_ERROR) for it, as for refund. 503
+  // stays (the database unavailable), as do its refusals.
+  it('lists no 502 for POST /admin/orders/:id/fulfill, only what it answers', async () => {
+    const doc: Json = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    const responses = Object.keys(doc.paths['/api/v1/admin/orders/{id}/fulfill'].post.responses);
+    for (const status of ['200', '404', '409', '503']) assert.ok(responses.includes(status), `fulfill documents ${status}`);
+    assert.ok(!responses.includes('502'), `fulfill never calls the payment provider, yet documents 502: ${responses.join(', ')}`);
+    // Refund does call it: its 502 stays.
+    assert.ok(Object.keys(doc.paths['/api/v1/admin/orders/{id}/refund'].post.responses).includes('502'));
+  });
 });
 
 describe('fuzzing every operation of the OpenAPI document', () => {
