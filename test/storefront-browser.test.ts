@@ -244,4 +244,16 @@ describe('storefront in a browser', () => {
     const preflight = await fetch(`${web.url}/api/v1/orders`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
     assert.equal(preflight.headers.get('access-control-allow-origin'), null);
   });
+
+  // The CSP says frame-ancestors 'none'; a browser that honours X-Frame-Options and not CSP Level 2 (older embedded
+  // WebViews, IE 11) would otherwise follow helmet's default SAMEORIGIN and let a page of the same origin frame the
+  // account, cart and guest-order pages. The two headers say the same thing: DENY.
+  for (const url of ['/', '/account', '/cart', '/orders/1', '/guest-orders/1.abc']) {
+    it(`refuses every framing of ${url}, in X-Frame-Options as in the CSP`, async () => {
+      const reply = await fetch(`${web.url}${url}`);
+      assert.equal(reply.status, 200, await reply.text());
+      assert.match(reply.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+      assert.equal(reply.headers.get('x-frame-options'), 'DENY', `X-Frame-Options is ${reply.headers.get('x-frame-options')} while the CSP says frame-ancestors 'none'`);
+    });
+  }
 });

@@ -65,6 +65,22 @@ describe('queue dashboard and metrics on the web role', () => {
     assert.equal(missing.statusCode, 404);
   });
 
+  // Every reply is `Cache-Control: no-store` unless its route says otherwise. The board's files are served only behind
+  // the admin bearer token: `public` would let a shared cache (a CDN put in front for a sale) store a reply to a
+  // request that carried `Authorization` (RFC 9111 §3.5).
+  it('never marks the board\'s static files publicly cacheable, as they are served only with the admin token', async () => {
+    const page = await t.app.inject({ url: '/admin/queues', headers: t.admin });
+    assert.equal(page.statusCode, 200, page.body);
+    const scripts = page.body.match(/static\/js\/[^"]+\.js/g) ?? [];
+    assert.ok(scripts.length > 0, 'the dashboard page names its scripts');
+    for (const script of scripts) {
+      const reply = await t.app.inject({ url: `/admin/queues/${script}`, headers: t.admin });
+      assert.equal(reply.statusCode, 200, `${script}: ${reply.statusCode}`);
+      const cacheControl = String(reply.headers['cache-control']);
+      assert.doesNotMatch(cacheControl, /\bpublic\b/, `${script} (served only with the admin token) is Cache-Control: ${cacheControl}`);
+    }
+  });
+
   it('exposes queue depths and the outbox backlog in /metrics', async () => {
     await enqueueInTransaction(t.platform.db.primary, [
       { queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email: 'm@example.com', name: 'M' } },
