@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { sql } from 'drizzle-orm';
+import type { Page } from 'playwright-core';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { launchBrowser } from './helpers/browser.ts';
 import { request } from './helpers/http.ts';
@@ -258,20 +259,33 @@ describe('storefront in a browser', () => {
   }
 
   describe('Add to cart on a product page', () => {
+    /** A product of `available` units, and a browser (none when Chromium is missing: the test is then skipped). */
+    const productAndBrowser = async (ctx: TestContext, sku: string, name: string, available: number) => {
+      const created = await request(`${web.url}/api/v1/admin/products`, { method: 'POST', headers: t.admin, body: { sku, name, priceCents: 700, available } });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      return { productId: created.body.id as number, browser: await launchBrowser(ctx) };
+    };
+    const openProduct = async (page: Page, productId: number, quantity: number) => {
+      await page.goto(`${web.url}/products/${productId}`);
+      await page.locator('[data-add-to-cart]').waitFor({ state: 'visible' });
+      await page.fill('#quantity', String(quantity));
+    };
+    const messageOf = async (page: Page) => {
+      await page.waitForFunction(() => (document.querySelector('[data-message]')?.textContent ?? '') !== '');
+      return (await page.locator('[data-message]').textContent()) ?? '';
+    };
+    const lineOf = async (page: Page, productId: number) =>
+      ((await (await page.request.get(`${web.url}/api/v1/cart`)).json()).items.find((item: { productId: number }) => item.productId === productId)?.quantity ?? 0) as number;
+
     // "Add to cart" adds to the cart line (POST /cart/items) and says the new total: it once sent PUT /cart/items/:id
     // with the quantity typed, which *sets* the line (a shopper who added 2 and came back to add 1 more held 1).
     it('adds the quantity to what the cart already holds when a shopper adds a product twice from its page', async (ctx) => {
-      const created = await request(`${web.url}/api/v1/admin/products`, { method: 'POST', headers: t.admin, body: { sku: 'ADD-TWICE-1', name: 'Add twice', priceCents: 700, available: 50 } });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-      const productId = created.body.id as number;
-      const browser = await launchBrowser(ctx);
+      const { productId, browser } = await productAndBrowser(ctx, 'ADD-TWICE-1', 'Add twice', 50);
       if (!browser) return;
       try {
         const page = await browser.context.newPage();
         const addFromPage = async (quantity: number, total: number) => {
-          await page.goto(`${web.url}/products/${productId}`);
-          await page.locator('[data-add-to-cart]').waitFor({ state: 'visible' });
-          await page.fill('#quantity', String(quantity));
+          await openProduct(page, productId, quantity);
           await page.click('[data-add-to-cart] button[type=submit]');
           await page.locator('[data-message] a[href="/cart"]').waitFor({ state: 'visible' });
           assert.match((await page.locator('[data-message]').textContent()) ?? '', new RegExp(`^Added: ${total} in your cart\\.`));
@@ -290,26 +304,18 @@ describe('storefront in a browser', () => {
     // When the sum is more than the stock, the API refuses it (409 OUT_OF_STOCK) and the line keeps what it held: the
     // page says what the cart already holds and the API's reason, not "Added".
     it('refuses an add whose sum with the cart line is over the stock, saying what the cart holds, and keeps the line', async (ctx) => {
-      const created = await request(`${web.url}/api/v1/admin/products`, { method: 'POST', headers: t.admin, body: { sku: 'ADD-OVER-1', name: 'Add over', priceCents: 700, available: 4 } });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-      const productId = created.body.id as number;
-      const browser = await launchBrowser(ctx);
+      const { productId, browser } = await productAndBrowser(ctx, 'ADD-OVER-1', 'Add over', 4);
       if (!browser) return;
       try {
         const page = await browser.context.newPage();
         const addFromPage = async (quantity: number) => {
-          await page.goto(`${web.url}/products/${productId}`);
-          await page.locator('[data-add-to-cart]').waitFor({ state: 'visible' });
-          await page.fill('#quantity', String(quantity));
+          await openProduct(page, productId, quantity);
           await page.click('[data-add-to-cart] button[type=submit]');
-          await page.waitForFunction(() => (document.querySelector('[data-message]')?.textContent ?? '') !== '');
-          return (await page.locator('[data-message]').textContent()) ?? '';
+          return messageOf(page);
         };
         assert.match(await addFromPage(3), /^Added: 3 in your cart\./);
         assert.match(await addFromPage(2), /Your cart already holds 3 of this product, so 5 were asked for: only 4 of product \d+ available/);
-        const cart = await page.request.get(`${web.url}/api/v1/cart`);
-        const line = (await cart.json()).items.find((item: { productId: number }) => item.productId === productId);
-        assert.equal(line?.quantity, 3, 'the refused add leaves the line as it was');
+        assert.equal(await lineOf(page, productId), 3, 'the refused add leaves the line as it was');
       } finally {
         await browser.close();
       }
@@ -319,42 +325,28 @@ describe('storefront in a browser', () => {
     // answer (the network failed) says to check the cart rather than click again, and past a line's 1,000 units (422
     // LINE_QUANTITY_TOO_LARGE) the page says the maximum and what the cart holds.
     it('adds once on a double click, says to check the cart when the network fails, and names a line maximum', async (ctx) => {
-      const created = await request(`${web.url}/api/v1/admin/products`, { method: 'POST', headers: t.admin, body: { sku: 'ADD-OVER-2', name: 'Add twice', priceCents: 700, available: 5000 } });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-      const productId = created.body.id as number;
-      const browser = await launchBrowser(ctx);
+      const { productId, browser } = await productAndBrowser(ctx, 'ADD-OVER-2', 'Add twice', 5000);
       if (!browser) return;
       try {
         const page = await browser.context.newPage();
-        const line = async () => ((await (await page.request.get(`${web.url}/api/v1/cart`)).json()).items.find((item: { productId: number }) => item.productId === productId)?.quantity ?? 0) as number;
-        const open = async () => {
-          await page.goto(`${web.url}/products/${productId}`);
-          await page.locator('[data-add-to-cart]').waitFor({ state: 'visible' });
-          await page.fill('#quantity', '1');
-        };
-        const message = async () => {
-          await page.waitForFunction(() => (document.querySelector('[data-message]')?.textContent ?? '') !== '');
-          return (await page.locator('[data-message]').textContent()) ?? '';
-        };
-        await open();
+        await openProduct(page, productId, 1);
         await page.dblclick('[data-add-to-cart] button[type=submit]');
-        assert.match(await message(), /^Added: 1 in your cart\./);
-        assert.equal(await line(), 1, 'a double click added twice');
+        assert.match(await messageOf(page), /^Added: 1 in your cart\./);
+        assert.equal(await lineOf(page, productId), 1, 'a double click added twice');
 
-        await open();
+        await openProduct(page, productId, 1);
         await page.route('**/api/v1/cart/items', (route) => route.abort('internetdisconnected'));
         await page.click('[data-add-to-cart] button[type=submit]');
-        assert.match(await message(), /check your cart before adding again/);
+        assert.match(await messageOf(page), /check your cart before adding again/);
         assert.equal(await page.locator('[data-add-to-cart] button[type=submit]').isEnabled(), true, 'the button is usable again');
         await page.unroute('**/api/v1/cart/items');
 
         const put = await page.request.put(`${web.url}/api/v1/cart/items/${productId}`, { data: { quantity: 999 } });
         assert.equal(put.status(), 200, await put.text());
-        await open();
-        await page.fill('#quantity', '5');
+        await openProduct(page, productId, 5);
         await page.click('[data-add-to-cart] button[type=submit]');
-        assert.match(await message(), /^Not added: a cart line holds at most 1000 units and your cart already holds 999 of this product\./);
-        assert.equal(await line(), 999, 'the refused add leaves the line as it was');
+        assert.match(await messageOf(page), /^Not added: a cart line holds at most 1000 units and your cart already holds 999 of this product\./);
+        assert.equal(await lineOf(page, productId), 999, 'the refused add leaves the line as it was');
       } finally {
         await browser.close();
       }
