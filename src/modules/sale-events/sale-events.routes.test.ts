@@ -217,7 +217,7 @@ describe('sale events API', () => {
       let waited = false;
       while (!replied && !waited) {
         const waiting = await t.platform.db.primary.execute<{ n: number }>(
-          sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and pid <> ${holderPid}`,
+          sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and pid <> ${holderPid} and query ilike '%sale_events%'`,
         );
         waited = Number(waiting.rows[0]!.n) > 0;
         if (!waited) await sleep(5);
