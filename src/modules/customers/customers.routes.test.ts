@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { argon2, createHmac, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { loadConfig } from '../../platform/config/config.ts';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { TEST_REDIS_URL } from '../../../test/helpers/db.ts';
 import { startTcpProxy, type TcpProxy } from '../../../test/helpers/tcp-proxy.ts';
-import { sessionCookieOf } from '../../../test/helpers/commerce.ts';
+import { insertCustomers, sessionCookieOf, TEST_PASSWORD } from '../../../test/helpers/commerce.ts';
 import type { Json } from '../../../test/helpers/http.ts';
 import { hashPassword, matchPassword } from './password.ts';
 
@@ -59,6 +59,10 @@ describe('customers and sessions', () => {
       // Only invisible characters (zero-width space and joiner, word joiner, Hangul filler, Braille blank): shown as nothing too.
       { email: 'x@example.com', password: 'a long password', name: '\u200b' },
       { email: 'x@example.com', password: 'a long password', name: '\u200d\u2060 \u3164\u2800' },
+      // Only default-ignorable nonspacing marks, which render as nothing on their own: variation selectors (U+FE0F, the
+      // supplement's U+E0100), the combining grapheme joiner (U+034F), a Mongolian free variation selector (U+180B), a
+      // Khmer inherent vowel (U+17B4).
+      ...['\uFE0F', '\u{E0100}', '\u034F', '\u180B', '\u17B4', '\u034F\uFE0F'].map((name) => ({ email: 'x@example.com', password: 'a long password', name })),
       { email: 'x@example.com', password: 'a long password', name: 'A', id: 1 },
       { email: 'x@example.com', password: 'a long password', name: 'A', passwordHash: 'x' },
     ]) {
@@ -219,7 +223,7 @@ describe('customers and sessions', () => {
     }
   });
 
-  it('refuses common passwords and passwords made of the shop name, the email or the name (422 PASSWORD_TOO_COMMON), never echoing them', async () => {
+  it('refuses common passwords, passwords made of the shop name, the email or the name, and passwords of one repeated character or only whitespace (422 PASSWORD_TOO_COMMON), never echoing them', async () => {
     const email = 'Jane.Doe@example.com';
     const refused: Array<[string, Record<string, unknown>, string]> = [
       ['password1', { email, name: 'Jane' }, 'common'],
@@ -236,23 +240,32 @@ describe('customers and sessions', () => {
       ['annabelle99', { email: 'shopper@example.com', name: 'Annabelle Smith' }, 'context'],
       // What is left once the context words are taken out is itself a common password.
       ['janepassword1', { email, name: 'Jane' }, 'context'],
+      // Only whitespace or one character repeated (NIST SP 800-63B "repetitive or sequential characters"): long enough,
+      // but the first thing a guesser tries; in any case and normalisation form.
+      ...['        ', ' \t \u00a0 \u3000  ', 'aaaaaaaa', 'zzzzzzzzzzzzzzzz', 'ZzZzZzZzZz', 'éééééééé', 'e\u0301e\u0301e\u0301e\u0301e\u0301e\u0301e\u0301e\u0301', '🙂🙂🙂🙂🙂🙂🙂🙂'].map(
+        (password): [string, Record<string, unknown>, string] => [password, { email: 'repetitive@example.com', name: 'Rep' }, 'repetitive'],
+      ),
     ];
     let i = 0;
     for (const [password, who, reason] of refused) {
       const reply = await register({ ...who, password }, `10.7.0.${++i}`);
-      assert.equal(reply.statusCode, 422, `${password}: ${reply.body}`);
+      assert.equal(reply.statusCode, 422, `${JSON.stringify(password)}: ${reply.body}`);
       const { error } = reply.json();
-      assert.equal(error.code, 'PASSWORD_TOO_COMMON', password);
-      assert.equal(error.details.reason, reason, password);
-      assert.ok(!reply.body.toLowerCase().includes(password.toLowerCase()), `the reply echoes the password: ${reply.body}`);
+      assert.equal(error.code, 'PASSWORD_TOO_COMMON', JSON.stringify(password));
+      assert.equal(error.details.reason, reason, JSON.stringify(password));
+      assert.ok(!reply.body.includes(password) && !reply.body.toLowerCase().includes(password.toLowerCase()), `the reply echoes the password: ${reply.body}`);
     }
-    const made = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from customers where lower(email) in ('jane.doe@example.com', 'shopper@example.com')`);
+    const made = await t.platform.db.primary.execute<{ n: string }>(
+      sql`select count(*) as n from customers where lower(email) in ('jane.doe@example.com', 'shopper@example.com', 'repetitive@example.com')`,
+    );
     assert.equal(Number(made.rows[0]!.n), 0, 'no account was made');
 
     for (const [password, who] of [
       ['correct horse battery', { email, name: 'Jane' }],
       // A context word inside a password that is long enough without it.
       ['jane likes long walks', { email: 'jane.walker@example.com', name: 'Jane' }],
+      // One character repeated, then others: not repetitive.
+      ['aaaaaaab but longer', { email: 'varied@example.com', name: 'Rep' }],
     ] as const) {
       const reply = await register({ ...who, password }, `10.7.1.${++i}`);
       assert.equal(reply.statusCode, 201, `${password}: ${reply.body}`);
@@ -273,6 +286,82 @@ describe('customers and sessions', () => {
     assert.equal(await matchPassword('secret password', hash), 'nfc');
     assert.equal(await matchPassword('secret passwore', hash), 'none');
     assert.equal(await matchPassword('secret password', 'not a hash'), 'none');
+  });
+
+  // RFC 5321 4.5.3.1.1: a local part holds at most 64 octets; no mail server delivers to a longer one, so an account
+  // registered with one could never receive its mail. Registration took up to 254 characters overall before: such
+  // accounts exist, and refusing their address at sign-in too would lock them out for good (no reset can reach them).
+  describe('the 64-character local part of an email', () => {
+    it('refuses an email whose local part is over 64 characters at registration, and takes one of exactly 64', async () => {
+      const tooLong = await register({ email: `${'a'.repeat(65)}@example.com`, password: 'a long password', name: 'Long' });
+      assert.deepEqual([tooLong.statusCode, tooLong.json().error?.code], [400, 'VALIDATION_FAILED'], tooLong.body);
+      const longest = await register({ email: `${'b'.repeat(64)}@example.com`, password: 'a long password', name: 'Long' });
+      assert.equal(longest.statusCode, 201, longest.body);
+    });
+
+    it('signs in an account registered before the limit with a longer local part', async () => {
+      const [id] = await insertCustomers(t.platform.db.primary, 1, 'old');
+      const email = `${'c'.repeat(65)}@example.com`;
+      await t.platform.db.primary.execute(sql`update customers set email = ${email} where id = ${id}`);
+      const signIn = await login({ email, password: TEST_PASSWORD });
+      assert.equal(signIn.statusCode, 200, signIn.body);
+    });
+  });
+
+  // NIST SP 800-63B 5.1.1.2 / OWASP ASVS 6.2: a password is normalised (NFC) before it is hashed, so "café" typed
+  // composed (U+00E9) on one keyboard and decomposed (e + U+0301) on another is the same password.
+  describe('a password typed in either Unicode normalisation form (NFC, NFD)', () => {
+    const NFC = 'café au lait à minuit';
+    const NFD = NFC.normalize('NFD');
+    const storedHash = async (id: number) =>
+      (await t.platform.db.primary.execute<{ password_hash: string }>(sql`select password_hash from customers where id = ${id}`)).rows[0]!.password_hash;
+
+    /** An argon2id PHC string of `password` exactly as given (no normalisation), with the tests' cost: a hash made before passwords were normalised. */
+    function rawHash(password: string): Promise<string> {
+      const salt = randomBytes(16);
+      const b64 = (buffer: Buffer) => buffer.toString('base64').replace(/=+$/, '');
+      return new Promise((resolve, reject) =>
+        argon2('argon2id', { message: password, nonce: salt, parallelism: 1, tagLength: 32, memory: 1024, passes: 1 }, (error, key) =>
+          error ? reject(error) : resolve(`$argon2id$v=19$m=1024,t=1,p=1$${b64(salt)}$${b64(key)}`),
+        ),
+      );
+    }
+
+    it('signs in with the decomposed (NFD) form of a password registered composed (NFC), and the other way round', async () => {
+      assert.notEqual(NFC, NFD);
+      assert.equal((await register({ email: 'nfc.first@example.com', password: NFC, name: 'Zoé' })).statusCode, 201);
+      const nfd = await login({ email: 'nfc.first@example.com', password: NFD });
+      assert.equal(nfd.statusCode, 200, `NFD sign-in after NFC registration: ${nfd.body}`);
+      assert.equal((await register({ email: 'nfd.first@example.com', password: NFD, name: 'Zoé' })).statusCode, 201);
+      const nfc = await login({ email: 'nfd.first@example.com', password: NFC });
+      assert.equal(nfc.statusCode, 200, `NFC sign-in after NFD registration: ${nfc.body}`);
+    });
+
+    it('signs in an account whose hash was made from the raw NFD form, and rehashes it from the NFC form', async () => {
+      const registered = await register({ email: 'legacy.nfd@example.com', password: 'a placeholder password', name: 'Zoé' });
+      assert.equal(registered.statusCode, 201, registered.body);
+      const id: number = registered.json().id;
+      const legacy = await rawHash(NFD);
+      await t.platform.db.primary.execute(sql`update customers set password_hash = ${legacy} where id = ${id}`);
+
+      const wrong = await login({ email: 'legacy.nfd@example.com', password: 'cafe au lait a minuit' });
+      assert.equal(wrong.statusCode, 401);
+      assert.equal(await storedHash(id), legacy, 'a wrong password changes nothing');
+
+      const typedAsBefore = await login({ email: 'legacy.nfd@example.com', password: NFD });
+      assert.equal(typedAsBefore.statusCode, 200, `the old raw-NFD hash signs in: ${typedAsBefore.body}`);
+      assert.notEqual(await storedHash(id), legacy, 'the old raw-NFD hash is made again from the NFC form');
+      const composed = await login({ email: 'legacy.nfd@example.com', password: NFC });
+      assert.equal(composed.statusCode, 200, `after the rehash the NFC form signs in too: ${composed.body}`);
+    });
+
+    it('counts the minimum length of a new password in the NFC form it is hashed in', async () => {
+      // Typed decomposed, "ábćdé" is 8 code points and passes the schema's minLength, but only 5 characters are hashed.
+      const password = 'ábćdé'.normalize('NFD');
+      assert.equal([...password].length, 8);
+      const reply = await register({ email: 'short-nfc@example.com', password, name: 'Short' });
+      assert.deepEqual([reply.statusCode, reply.json().error?.code], [400, 'VALIDATION_FAILED'], reply.body);
+    });
   });
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PasswordLengthError } from './customers.errors.ts';
+import { PasswordLengthError, PasswordTooCommonError } from './customers.errors.ts';
 import { checkNewPassword, isCommonPassword } from './password-policy.ts';
 
 const reasonOf = (password: string, who = { email: 'jane.doe@example.com', name: 'Jane Doe' }) => {
@@ -56,5 +56,24 @@ describe('new password policy', () => {
     assert.equal(reasonOf('jane.doe.1a2b3c4d@example.com', { email: 'Jane.Doe.1A2B3C4D@example.com', name: 'Jane Doe' }), 'context');
     // Two-letter parts of a name are not context words: "jo" would refuse every password holding "job".
     assert.equal(reasonOf('jobs and joys', { email: 'jo@example.com', name: 'Jo' }), 'accepted');
+  });
+
+  it('refuses a password made of the name whatever the normalisation form of the name and the password', () => {
+    // The password is checked in NFC (the form hashed); the name and email it is compared with must be read in the
+    // same form, or a keyboard that sends NFD for both (the name and the password typed alike) slips past `context`.
+    const name = 'Zoë Laurène';
+    const password = 'zoëlaurène';
+    const reasonFor = (password: string, name: string) => {
+      try {
+        checkNewPassword(password, { email: 'x@example.com', name });
+        return 'accepted';
+      } catch (error) {
+        assert.ok(error instanceof PasswordTooCommonError);
+        return (error.details as { reason: string }).reason;
+      }
+    };
+    assert.equal(reasonFor(password, name), 'context', 'both NFC');
+    assert.equal(reasonFor(password.normalize('NFD'), name.normalize('NFD')), 'context', 'both NFD');
+    assert.equal(reasonFor(password, name.normalize('NFD')), 'context', 'name NFD, password NFC');
   });
 });
