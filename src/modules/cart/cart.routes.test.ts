@@ -4,6 +4,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
+import type { CatalogService, Product } from '../catalog/index.ts';
+import { NotFoundError } from '../../shared/errors.ts';
+import { createCartService } from './cart.service.ts';
 import { MAX_CART_LINES } from './cart.schemas.ts';
 import { createCartStore } from './cart.store.ts';
 import { GUEST_COOKIE } from './guest-cookie.ts';
@@ -266,6 +269,98 @@ describe('cart API', () => {
     // No guest cart, no merge report.
     const plain = await t.app.inject({ method: 'POST', url: '/api/v1/sessions', payload: { email, password } });
     assert.equal(plain.json().cartMerge, undefined);
+  });
+
+  // README, Cart: the guest cart "joins the account's cart at sign-in ... in one Redis script, by the rules of adding a
+  // product: the account's cart stays as it is; quantities of a product in both are added (up to 1,000 and the
+  // product's maxPerCustomer) ... a product new to it joins only if priced in the cart's currency". Adding a line above
+  // the units in stock is 409 OUT_OF_STOCK, so a merge must not reach such a line either.
+  describe('a guest cart merged at sign-in, by the rules of adding a product', () => {
+    async function accountWithLine(email: string, id: number, quantity: number) {
+      const register = await t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email, password: 'a long password', name: 'Merge' } });
+      assert.equal(register.statusCode, 201, register.body);
+      const own = await put(id, { quantity }, { cookie: sessionCookieOf(register)! });
+      assert.equal(own.statusCode, 200, own.body);
+    }
+
+    async function signInWithGuestLine(email: string, id: number, quantity: number) {
+      const guestPut = await put(id, { quantity }, {});
+      assert.equal(guestPut.statusCode, 200, guestPut.body);
+      const login = await t.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: { cookie: guestCookieOf(guestPut)! }, payload: { email, password: 'a long password' } });
+      assert.equal(login.statusCode, 200, login.body);
+      const cart = (await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: sessionCookieOf(login)! } })).json();
+      return { cartMerge: login.json().cartMerge, lines: cart.items.map((item: { productId: number; quantity: number }) => [item.productId, item.quantity]) };
+    }
+
+    it('adds a product in both carts up to the units in stock, and reports the units it did not keep', async () => {
+      const product = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'merge-stock', name: 'Stock', priceCents: 100, available: 5 } });
+      const id = product.json().id as number;
+      const tooMany = await put(id, { quantity: 7 }, {});
+      assert.equal(tooMany.statusCode, 409, tooMany.body);
+      await accountWithLine('merge-stock@example.com', id, 3);
+      const { cartMerge, lines } = await signInWithGuestLine('merge-stock@example.com', id, 4);
+      assert.deepEqual({ cartMerge, lines }, { cartMerge: { merged: 1, left: [], capped: [{ productId: id, quantity: 5, dropped: 2 }] }, lines: [[id, 5]] });
+    });
+
+    it("keeps the account's own line as it is when a per-customer cap was lowered below it, capping only the guest's units", async () => {
+      const product = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'merge-lowered', name: 'Lowered', priceCents: 100, available: 50 } });
+      const id = product.json().id as number;
+      await accountWithLine('merge-lowered@example.com', id, 4);
+      const lowered = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${id}`, headers: t.admin, payload: { maxPerCustomer: 2 } });
+      assert.equal(lowered.statusCode, 200, lowered.body);
+      const { cartMerge, lines } = await signInWithGuestLine('merge-lowered@example.com', id, 1);
+      assert.deepEqual(
+        { cartMerge, lines },
+        { cartMerge: { merged: 1, left: [], capped: [{ productId: id, quantity: 4, dropped: 1 }] }, lines: [[id, 4]] },
+        "the account's 4 units stay; only the guest's 1 unit is not kept",
+      );
+    });
+
+    // The merge reads the account cart's currency before its script runs; the script must check that the account cart
+    // still holds what was read (as the cart-set script does), or a line another device adds in between (a phone signed
+    // in to the account) and the guest's lines of another currency both land in one cart.
+    it('leaves one currency in the account cart when another device adds a line in another currency during the merge', async () => {
+      const create = async (sku: string, currency: string) =>
+        (await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku, name: sku, priceCents: 500, currency, available: 10 } })).json().id as number;
+      const usd = await create('merge-race-usd', 'USD');
+      const eur = await create('merge-race-eur', 'EUR');
+      const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'merge-race');
+      const [session] = (await mintSessionCookies(t.env, [customerId!])) as [string];
+
+      // The visitor's guest cart (this browser, not yet signed in) holds the EUR product.
+      const guestPut = await put(eur, { quantity: 1 }, {});
+      assert.equal(guestPut.statusCode, 200, guestPut.body);
+      const guest = `g:${guestCookieOf(guestPut)!.split('=')[1]!.split('.')[0]!}` as const;
+
+      // The catalog as the app serves it; the first time the merge looks up the guest's product, the customer's other
+      // device adds the USD product to the (still empty) account cart through the real API: the interleaving of a
+      // sign-in on one device and an "add to cart" on another.
+      let otherDeviceAdded: number | undefined;
+      const product = async (id: number): Promise<Product> => {
+        const reply = await t.app.inject({ method: 'GET', url: `/api/v1/products/${id}` });
+        if (reply.statusCode === 404) throw new NotFoundError('PRODUCT_NOT_FOUND', 'not found');
+        return reply.json();
+      };
+      const catalog = {
+        async getProduct(id: number) {
+          if (id === eur && otherDeviceAdded === undefined) otherDeviceAdded = (await put(usd, { quantity: 1 }, { cookie: session })).statusCode;
+          return product(id);
+        },
+        findProduct: async (id: number) => product(id).catch(() => undefined),
+      } as unknown as CatalogService;
+      const cart = createCartService({ store: createCartStore({ redis: t.platform.redis, prefix: t.config.redis.prefix, ttlS: 3600, abandonedAfterS: 3600 }), catalog });
+
+      const merge = await cart.mergeGuest(guest, customerId!);
+      assert.equal(otherDeviceAdded, 200, 'the other device added the USD product to the empty account cart');
+
+      const view = (await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: session } })).json();
+      const currencies = [...new Set(view.items.map((item: { currency: string }) => item.currency))];
+      assert.deepEqual(
+        currencies,
+        ['USD'],
+        `the EUR line must stay in the guest cart (left: MIXED_CURRENCIES), not join a USD cart; cartMerge ${JSON.stringify(merge?.report)}, account cart ${JSON.stringify(view.items)}`,
+      );
+    });
   });
 
   describe('when products are added at once (two tabs, a script)', () => {
