@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { Type } from 'typebox';
@@ -219,5 +219,110 @@ describe('rate limits and the admin API', () => {
       guesses.map((reply) => reply.statusCode),
       [401, 401, 401, 429],
     );
+  });
+});
+
+/** Writes `bytes` on a fresh connection and resolves with everything received until the server closes it. */
+function sendRaw(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let received = '';
+    const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+    socket.setTimeout(15_000, () => socket.destroy(new Error(`no answer to ${JSON.stringify(bytes.slice(0, 60))}`)));
+  });
+}
+
+const statusOf = (reply: string) => Number(/^HTTP\/1\.1 (\d{3}) /.exec(reply)?.[1]);
+
+/**
+ * README "Rate limits and load shedding": every request but the probes, docs, webhooks and the admin API with its token
+ * counts against `general`, its refusals included. Those answered before the rate-limit hook — a URL the router refuses
+ * (400 BAD_URL through `frameworkErrors`), the web role's own first onRequest checks (a missing or doubled Host, an
+ * asterisk-form target other than OPTIONS, a malformed query string), a state-changing request a browser says comes from
+ * another site (403 CROSS_SITE_REQUEST) — are requests too: answered first, an address over its budget could send them
+ * without end (each counted in the cluster's requests/min, which the degrade signal trusts no single client to push past
+ * its rate limit). Each test spends the budget of its own address; the real-socket one is 127.0.0.1's.
+ */
+describe('refusals answered before the rate-limit hook and the general budget', () => {
+  let t: TestApp;
+  let port: number;
+  /** A form a page on another site posts to sign the shopper out (text/plain, no custom header). */
+  const crossSite = { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site', 'content-type': 'text/plain' };
+
+  before(async () => {
+    t = await createTestApp({ RATE_LIMIT_GENERAL_MAX: '3', RATE_LIMIT_LOGIN_MAX: '1' });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    port = (t.app.server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  const get = (remoteAddress: string) => t.app.inject({ url: '/api/v1/no-such-path', remoteAddress });
+  const crossSitePost = (remoteAddress: string) => t.app.inject({ method: 'DELETE', url: '/api/v1/sessions', remoteAddress, headers: crossSite, payload: 'x=1' });
+
+  it('a URL the router refuses spends the budget and is refused with 429 RATE_LIMITED like any other request', async () => {
+    const address = '198.51.100.13';
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await t.app.inject({ method: 'GET', url: '/api/v1/products/%zz', remoteAddress: address })).statusCode);
+    assert.deepEqual(statuses, [400, 400, 400, 429, 429], 'the fourth and fifth malformed URLs are over the budget of 3');
+    const next = await get(address);
+    assert.equal(next.statusCode, 429, 'the budget spent on malformed URLs is the address’s');
+    assert.equal(next.json().error.code, 'RATE_LIMITED');
+  });
+
+  it('requests refused by the early onRequest checks are refused with 429 RATE_LIMITED once the address has spent its budget (real sockets)', async () => {
+    const spend = Array.from({ length: 3 }, () => 'GET /no-such-path HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    for (const bytes of spend) assert.equal(statusOf(await sendRaw(port, bytes)), 404, 'within the budget of 3');
+    assert.equal(statusOf(await sendRaw(port, 'GET /no-such-path HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')), 429, 'the budget is spent');
+
+    const early = [
+      { name: 'a malformed query', bytes: 'GET /api/v1/products?q=%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' },
+      { name: 'no Host', bytes: 'GET /api/v1/categories HTTP/1.1\r\nConnection: close\r\n\r\n' },
+      { name: 'two Hosts', bytes: 'GET /api/v1/categories HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n' },
+      { name: 'GET *', bytes: 'GET * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' },
+    ];
+    const statuses: Record<string, number> = {};
+    for (const c of early) statuses[c.name] = statusOf(await sendRaw(port, c.bytes));
+    assert.deepEqual(statuses, { 'a malformed query': 429, 'no Host': 429, 'two Hosts': 429, 'GET *': 429 }, 'each answered although the address is over its budget');
+  });
+
+  describe('cross-site state-changing requests', () => {
+    it('are refused with 429 RATE_LIMITED once the address has spent its budget', async () => {
+      const address = '198.51.100.10';
+      for (let i = 0; i < 3; i++) assert.equal((await get(address)).statusCode, 404, 'within the budget of 3');
+      assert.equal((await get(address)).statusCode, 429, 'the budget is spent');
+
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push((await crossSitePost(address)).statusCode);
+      assert.deepEqual(statuses, [429, 429, 429], 'cross-site POSTs from an address over its budget');
+    });
+
+    it('are refused with 403 CROSS_SITE_REQUEST under the budget, and each spends one unit', async () => {
+      const address = '198.51.100.11';
+      const refused = await crossSitePost(address);
+      assert.equal(refused.statusCode, 403, refused.body);
+      assert.equal(refused.json().error.code, 'CROSS_SITE_REQUEST');
+      assert.match(String(refused.headers.ratelimit), /^"general";r=2;t=\d+$/, 'one unit of 3 spent');
+      assert.equal((await crossSitePost(address)).statusCode, 403);
+      assert.equal((await crossSitePost(address)).statusCode, 403);
+      assert.equal((await get(address)).statusCode, 429, 'three cross-site refusals spent the budget of 3');
+    });
+
+    it("are no failed sign-in attempts: a page of another site cannot lock a shopper's address out of signing in", async () => {
+      const address = '198.51.100.12';
+      const signIn = (headers: Record<string, string>, payload: string) => t.app.inject({ method: 'POST', url: '/api/v1/sessions', remoteAddress: address, headers, payload });
+      const forged = await signIn(crossSite, 'email=victim@example.com&password=x');
+      assert.equal(forged.statusCode, 403, forged.body);
+      const credentials = JSON.stringify({ email: 'nobody@example.com', password: 'a wrong password' });
+      const own = await signIn({ 'content-type': 'application/json' }, credentials);
+      assert.equal(own.statusCode, 401, `the login budget of 1 is still whole: ${own.body}`);
+      assert.equal((await signIn({ 'content-type': 'application/json' }, credentials)).statusCode, 429, 'the failed attempt spent it');
+    });
   });
 });
