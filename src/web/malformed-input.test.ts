@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from '../../test/helpers/app.ts';
+import { sendRaw } from '../../test/helpers/sockets.ts';
 
 let t: TestApp;
 let productId: number;
@@ -167,21 +168,6 @@ describe('malformed input', () => {
     assert.match(String(unsafe.headers['x-request-id']), /^[0-9a-f-]{36}$/);
   });
 });
-
-/** Sends raw bytes on a fresh connection and returns everything the server wrote until it closed. */
-function sendRaw(port: number, bytes: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let received = '';
-    const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      received += chunk;
-    });
-    socket.on('error', reject);
-    socket.on('close', () => resolve(received));
-    socket.setTimeout(15_000, () => socket.destroy(new Error(`no answer to ${JSON.stringify(bytes.slice(0, 60))}`)));
-  });
-}
 
 describe('requests Node refuses before routing (real sockets)', () => {
   let s: TestApp;

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { connect } from 'node:net';
 
 /** Local ports of this process's TCP sockets to `remotePort` (its file descriptors matched against /proc/net/tcp*). */
 export function socketsTo(remotePort: number): number[] {
@@ -23,4 +24,19 @@ export function socketsTo(remotePort: number): number[] {
     }
   }
   return ports;
+}
+
+/** Sends raw bytes on a fresh connection and returns everything the server wrote until it closed. */
+export function sendRaw(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let received = '';
+    const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+    socket.setTimeout(15_000, () => socket.destroy(new Error(`no answer to ${JSON.stringify(bytes.slice(0, 60))}`)));
+  });
 }

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { saleEvents } from '../../modules/sale-events/index.ts';
 import { createAppWithRoutes, type AppWithRoutes } from '../../../test/helpers/app-with-routes.ts';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
+import { sendRaw } from '../../../test/helpers/sockets.ts';
 
 const HOUR = 3_600_000;
 
@@ -221,21 +222,6 @@ describe('rate limits and the admin API', () => {
     );
   });
 });
-
-/** Writes `bytes` on a fresh connection and resolves with everything received until the server closes it. */
-function sendRaw(port: number, bytes: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let received = '';
-    const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      received += chunk;
-    });
-    socket.on('error', reject);
-    socket.on('close', () => resolve(received));
-    socket.setTimeout(15_000, () => socket.destroy(new Error(`no answer to ${JSON.stringify(bytes.slice(0, 60))}`)));
-  });
-}
 
 const statusOf = (reply: string) => Number(/^HTTP\/1\.1 (\d{3}) /.exec(reply)?.[1]);
 
