@@ -70,8 +70,24 @@ describe('the scaling toolkit reads the database (real PostgreSQL)', () => {
       ]);
       // An hour's last counts reach the outbox up to a flush interval after it ends: with a flush
       // interval of an hour (less the 5 s allowed for the relay), the last hour is not complete yet
-      // (nor is hour -2 counted as 0: the history ends at the last complete hour with a rollup).
-      assert.deepEqual(await read(3_595_000, start), [[-3 * H, 15]]);
+      // (hour -2 is, and without a rollup it reads as 0).
+      assert.deepEqual(await read(3_595_000, start), [
+        [-3 * H, 15],
+        [-2 * H, 0],
+      ]);
+    });
+  });
+
+  it('reads the hours after the last rollup as 0 up to the last complete hour: rollups that stopped are an outage, not the end of the history', async () => {
+    await withRollups(async (start) => {
+      // Nothing was written for the last two hours (the worker dead-lettering every count, no traffic at all):
+      // the history still runs to the last complete hour, where the forecast's data-gap rule can see the zeros.
+      await client.query(`DELETE FROM analytics_hourly WHERE hour >= date_trunc('hour', now()) - interval '1 hour'`);
+      assert.deepEqual(await read(0, start), [
+        [-3 * H, 15],
+        [-2 * H, 0],
+        [-1 * H, 0],
+      ]);
     });
   });
 

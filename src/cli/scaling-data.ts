@@ -50,6 +50,9 @@ export function scalingDataSources(config: () => ScalingDataConfig, warn: (line:
     //    worker (its `outbox-<id>` job has no claim yet): a worker lagging behind during a sale would
     //    otherwise leave the last hours under-counted. The relay deletes relayed rows after
     //    OUTBOX_RETENTION_HOURS: keep it above a day, or counts still queued then are not seen here.
+    // The history runs from the first rollup to the last complete hour, hours without a rollup as 0 at its end
+    // too: it ended at the last hour with a rollup, so rollups that stopped (a worker failing every count, counts
+    // lost) left a history that silently ended days ago, where the forecast's data-gap rule never saw the outage.
     loadHourlyHistory: async () => {
       // Without a database the query reads as no rows, and the history as empty ("got 0 hours").
       if (!config().databaseUrl) throw new ScalingInputError('INVALID_OPTION', '--learn reads the analytics rollups from the database: set DATABASE_URL, or give --history <csv>');
@@ -62,11 +65,12 @@ export function scalingDataSources(config: () => ScalingDataConfig, warn: (line:
         [PENDING_WINDOW_HOURS],
       ).then((rows) => (rows.length > 0 ? rows : [{ pending: null }]));
       const history = await query<{ hour: Date; requests: number }>(
-        `WITH bounds AS (
-           SELECT min(a.hour) AS first, max(a.hour) AS last FROM analytics_hourly a
-            WHERE a.metric = 'requests'
-              AND a.hour + interval '1 hour' <= now() - make_interval(secs => $1)
-              AND ($2::timestamptz IS NULL OR a.hour < date_trunc('hour', $2::timestamptz))
+        `WITH last_complete AS (
+           SELECT least(date_trunc('hour', now() - make_interval(secs => $1), 'UTC'), date_trunc('hour', $2::timestamptz, 'UTC')) - interval '1 hour' AS last
+         ), bounds AS (
+           SELECT min(a.hour) AS first, last_complete.last FROM last_complete
+             LEFT JOIN analytics_hourly a ON a.metric = 'requests' AND a.hour <= last_complete.last
+            GROUP BY last_complete.last
          )
          SELECT h.hour, coalesce(sum(a.value), 0)::float8 AS requests
            FROM bounds, generate_series(bounds.first, bounds.last, interval '1 hour') AS h(hour)
