@@ -20,12 +20,16 @@ export interface AuditServiceDeps {
  */
 export function createAuditService(deps: AuditServiceDeps) {
   const pending = new Set<Promise<void>>();
+  // One write at a time, in the order the actions were answered: the list is newest first by id, which an insert
+  // takes when it runs, and two writes on separate connections at once could number a later action first.
+  let last: Promise<void> = Promise.resolve();
   return {
     record(action: NewAdminAction): void {
-      const write = deps.repo
-        .insert(deps.db(), action)
+      const write = last
+        .then(() => deps.repo.insert(deps.db(), action))
         .catch((error: unknown) => deps.logger.warn({ err: error, requestId: action.requestId, route: action.route }, 'could not record an admin action'))
         .finally(() => pending.delete(write));
+      last = write;
       pending.add(write);
     },
 
