@@ -3,6 +3,7 @@ import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { TestApp } from './helpers/app.ts';
 import { request } from './helpers/http.ts';
+import { parsePrometheusText, total } from './helpers/prometheus-text.ts';
 import { openSse } from './helpers/sse.ts';
 import { createQueuedProduct, createQueuedSale, listeningWaitingRoomApp } from './helpers/waiting-room.ts';
 
@@ -107,5 +108,39 @@ describe('a waiting-room event stream as it opens', () => {
       stream.close();
     }
   });
-});
 
+  it('answers a HEAD of the event stream (a client checking the URL) at once, without holding a stream for it', async () => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 5, skuPrefix: 'stream-head' });
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 60_000, admissionPerSecond: 10 });
+    const { ticket, cookie } = await joined(eventId);
+    const streamsOpen = async () =>
+      total(parsePrometheusText((await t.app.inject({ method: 'GET', url: '/metrics' })).body), 'salescale_waiting_room_streams_open', { sale_event: String(eventId) });
+    let head: http.ClientRequest | undefined;
+    const answered = new Promise<http.IncomingMessage>((resolve, reject) => {
+      head = http.request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}/events`, { method: 'HEAD', agent: false, headers: { cookie } }, resolve);
+      head.on('error', reject);
+      head.end();
+    });
+    // Either the HEAD is answered, or the instance holds a stream for it (one that writes nothing a HEAD can send).
+    let held = false;
+    const heldStream = (async () => {
+      while (!held) {
+        if ((await streamsOpen()) > 0) return 'held';
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return 'answered';
+    })();
+    try {
+      const first = await Promise.race([answered.then(() => 'answered'), heldStream]);
+      assert.equal(first, 'answered', 'a HEAD of the stream got no reply: the instance holds a stream for it until the pass expires or the line closes');
+      const reply = await answered;
+      assert.equal(reply.statusCode, 200);
+      assert.match(String(reply.headers['content-type']), /^text\/event-stream/);
+      reply.resume();
+      assert.equal(await streamsOpen(), 0, 'no stream is held for a HEAD');
+    } finally {
+      held = true;
+      head?.destroy();
+    }
+  });
+});

@@ -13,6 +13,8 @@ import type { StreamHub } from './waiting-room.streams.ts';
 /** The visitor cookie's plain name; production sets it as `__Host-salescale_visitor` (see `getCookieName`). */
 export const VISITOR_COOKIE = 'salescale_visitor';
 export const PASS_HEADER = 'waiting-room-pass';
+const STREAM_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
+const STREAM_CACHE_CONTROL = 'no-cache, no-transform';
 const VISITOR_ID = /^[A-Za-z0-9_-]{22}$/;
 
 /** The holders a request speaks for: its signed-in customer and its visitor cookie. */
@@ -130,12 +132,17 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
       },
       async (request, reply) => {
         const ticket = room.present(request.params.id, request.params.ticket, holdersOf(request, deps.secureCookies));
+        // A HEAD (Fastify answers one for every GET) gets the stream's headers and ends: a stream's frames are a body
+        // it cannot carry, so holding one for it would send nothing, not even the headers, until the line closed.
+        if (request.method === 'HEAD') {
+          return reply.code(200).header('content-type', STREAM_CONTENT_TYPE).header('cache-control', STREAM_CACHE_CONTROL).send('');
+        }
         const readAt = hub.generation(request.params.id);
         const initial = await room.openingStatus(request.params.id, ticket);
         reply.hijack();
         // Headers hooks already set (request id, CORS, security headers) go out with the stream.
         for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value);
-        reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
+        reply.raw.writeHead(200, { 'content-type': STREAM_CONTENT_TYPE, 'cache-control': STREAM_CACHE_CONTROL, 'x-accel-buffering': 'no' });
         reply.raw.write(`retry: ${streamRetryMs()}\n\n`);
         hub.open(request.params.id, ticket, reply.raw, initial, readAt, room.now());
       },
