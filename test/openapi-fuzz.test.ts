@@ -243,6 +243,16 @@ describe('the OpenAPI document', () => {
     assert.deepEqual(wronglyRequired, [], 'query parameters with a default marked required in /docs/json');
   });
 
+  // README "Waiting room and storefront", *Live updates*: the ticket's events are a Server-Sent-Events stream. A client
+  // generated from the document (a mobile app) reads the 200 by its media type: JSON would be parsed and fail.
+  it("documents the waiting room's event stream as the text/event-stream it serves, not as JSON", async () => {
+    const doc: Json = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    const ok = doc.paths['/api/v1/sale-events/{id}/queue/{ticket}/events'].get.responses['200'];
+    assert.deepEqual(Object.keys(ok.content ?? {}), ['text/event-stream'], `the stream's 200 is documented as ${JSON.stringify(ok)}`);
+    // Its refusals stay JSON errors.
+    assert.ok(doc.paths['/api/v1/sale-events/{id}/queue/{ticket}/events'].get.responses['404'].content['application/json']);
+  });
+
   it('serves each list without a limit', async () => {
     for (const url of ['/api/v1/products', '/api/v1/products/popular', '/api/v1/admin/actions', '/api/v1/admin/sale-events']) {
       const reply = await t.app.inject({ method: 'GET', url, headers: t.admin });

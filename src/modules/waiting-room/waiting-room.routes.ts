@@ -125,7 +125,11 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
           description:
             'The same as Server-Sent Events (`event: status`): pushed on admission, sell-out and re-opening, and with the position every WAITING_ROOM_STREAM_REFRESH_MS. Stays open once admitted (a sell-out sets `soldOut`, a moved end `saleEndsAt`); ends once expired (also the pass running out) or closed.',
           params: TicketParams,
-          response: { 200: Type.String({ description: 'text/event-stream' }), ...errorResponses(400, 404, 503) },
+          // Documented by its media type, as served: a client generated from the document must not parse it as JSON.
+          response: {
+            200: { description: 'The stream: `event: status` frames, each a TicketStatus as JSON in `data:`', content: { 'text/event-stream': { schema: Type.String() } } },
+            ...errorResponses(400, 404, 503),
+          },
         },
         // Open for the whole wait: its duration is not request latency (its own metrics: streams open, lifetime).
         config: { longLived: true },
