@@ -286,6 +286,41 @@ describe('waiting room at its edges', () => {
     assert.equal(admitted.pollAfterSeconds, undefined, `nothing to poll for once admitted: ${JSON.stringify(admitted)}`);
   });
 
+  it('tells a client that polls that its pass bought its order (used, as the stream says), and admitted again once a refused order gave it back', async () => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 1, skuPrefix: 'poll-used' });
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
+    const joined = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' });
+    assert.equal(joined.status, 201, JSON.stringify(joined.body));
+    const cookie = joined.headers.getSetCookie()[0]!.split(';')[0]!;
+    const poll = async () => (await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(joined.body.ticket)}`, { headers: { cookie } })).body;
+    const admitted = await waitFor('the ticket admitted', async () => {
+      const status = await poll();
+      return status.state === 'admitted' ? status : undefined;
+    });
+    const order = (key: string, quantity: number) =>
+      request(`${url}/api/v1/orders`, {
+        method: 'POST',
+        headers: { cookie, 'idempotency-key': `${key}-${eventId}`, 'waiting-room-pass': admitted.pass as string },
+        body: { items: [{ productId, quantity }], email: `poll-used-${eventId}@example.com` },
+      });
+    // More than the stock: refused, and the pass goes back.
+    const refused = await order('poll-too-many', 2);
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    const again = await poll();
+    assert.equal(again.state, 'admitted', `a pass given back after a refused order still buys: ${JSON.stringify(again)}`);
+    assert.equal(again.pass, admitted.pass);
+
+    const bought = await order('poll-bought', 1);
+    assert.equal(bought.status, 201, JSON.stringify(bought.body));
+    const used = await poll();
+    assert.equal(used.state, 'used', `the pass bought an order, yet the poll says: ${JSON.stringify(used)}`);
+    assert.equal(used.pass, undefined, 'no pass offered to buy again');
+    assert.equal(used.position, null);
+    assert.equal(used.etaSeconds, null);
+    assert.equal(used.pollAfterSeconds, undefined, 'nothing left to poll for');
+    assert.equal(typeof used.now, 'number');
+  });
+
   it('keeps the visitors waiting in a live sale ahead of those who join while the admin has postponed its start', async () => {
     // One a second: those who joined while it was live are still waiting when it is postponed.
     const { eventId } = await liveSale({ admissionPerSecond: 1 });

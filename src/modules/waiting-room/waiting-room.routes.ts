@@ -110,7 +110,7 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
     );
     app.get(
       '/sale-events/:id/queue/:ticket',
-      { schema: { tags, description: 'Where a ticket stands; once admitted, its pass. A client that polls it asks again after `pollAfterSeconds`.', params: TicketParams, response: { 200: Type.Ref('TicketStatus'), ...errorResponses(400, 404, 503) } } },
+      { schema: { tags, description: 'Where a ticket stands; once admitted, its pass; once that pass bought an order, `used` (as the event stream says). A client that polls it asks again after `pollAfterSeconds`.', params: TicketParams, response: { 200: Type.Ref('TicketStatus'), ...errorResponses(400, 404, 503) } } },
       async (request, reply) => {
         reply.header('cache-control', 'no-store');
         const status = await room.status(request.params.id, room.present(request.params.id, request.params.ticket, holdersOf(request, deps.secureCookies)));
@@ -123,7 +123,7 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
         schema: {
           tags,
           description:
-            'The same as Server-Sent Events (`event: status`): pushed on admission, sell-out and re-opening, and with the position every WAITING_ROOM_STREAM_REFRESH_MS. Stays open once admitted (a sell-out sets `soldOut`, a moved end `saleEndsAt`); ends once expired (also the pass running out) or closed.',
+            'The same as Server-Sent Events (`event: status`): pushed on admission, sell-out and re-opening, and with the position every WAITING_ROOM_STREAM_REFRESH_MS. Stays open once admitted (a sell-out sets `soldOut`, a moved end `saleEndsAt`); ends once expired (also the pass running out), closed or used.',
           params: TicketParams,
           // Documented by its media type, as served: a client generated from the document must not parse it as JSON.
           response: {
@@ -142,7 +142,7 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
           return reply.code(200).header('content-type', STREAM_CONTENT_TYPE).header('cache-control', STREAM_CACHE_CONTROL).send('');
         }
         const readAt = hub.generation(request.params.id);
-        const initial = await room.openingStatus(request.params.id, ticket);
+        const initial = await room.status(request.params.id, ticket);
         reply.hijack();
         // Headers hooks already set (request id, CORS, security headers) go out with the stream.
         for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value);

@@ -6,7 +6,7 @@ export const TicketStatus = Type.Object(
   {
     state: Type.Union([Type.Literal('waiting'), Type.Literal('admitted'), Type.Literal('sold_out'), Type.Literal('expired'), Type.Literal('closed'), Type.Literal('used')], {
       description:
-        'expired: the pass ran out unused, or the ticket is no longer in line (with replacedBy: merged into the shopper\'s other ticket, which holds the place); closed: the line is gone (the sale ended, or its waiting room was switched off or the sale deleted); used: on the event stream only, the ticket\'s pass bought an order (on any instance, device or tab), and the stream ends',
+        'expired: the pass ran out unused, or the ticket is no longer in line (with replacedBy: merged into the shopper\'s other ticket, which holds the place); closed: the line is gone (the sale ended, or its waiting room was switched off or the sale deleted); used: the ticket\'s pass bought an order (on any instance, device or tab): no pass, nothing left to poll for, and the event stream ends (a pass given back by a refused order reads admitted again)',
     }),
     position: Nullable(Type.Integer({ description: 'Place in line (1 = next); null before the start (the pre-queue is shuffled at the start), while sold out, and out of line' })),
     etaSeconds: Nullable(Type.Integer({ description: 'Seconds to admission at the current rate; before the start, seconds to the start plus the time to admit the whole pre-queue (the latest a drawn place may be admitted)' })),

@@ -34,12 +34,12 @@ import type { TicketRef, TokenSigner } from './waiting-room.tokens.ts';
  * (the sale ended, or its waiting room was switched off or the sale deleted): nothing to wait for, and a
  * visitor told "expired" then would have believed they had missed their turn.
  */
-/** `used` only on a ticket's event stream: its pass bought an order (see the checkout rule's `used` notice). */
+/** `used`: the ticket's pass bought an order (see the checkout rule's `used` notice, and `status`). */
 export type TicketState = 'waiting' | 'admitted' | 'sold_out' | 'expired' | 'closed' | 'used';
 
 /** The status of every ticket of a line that is gone. */
 const CLOSED: TicketStatus = { state: 'closed', position: null, etaSeconds: null };
-/** The status of a ticket whose pass bought an order (event streams only). */
+/** The status of a ticket whose pass bought an order (as the event streams' `used` frame). */
 const USED: TicketStatus = { state: 'used', position: null, etaSeconds: null };
 
 export interface TicketStatus {
@@ -634,10 +634,18 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     },
 
     /**
-     * A presented ticket's status. A ticket is signed only by a room that existed, so one whose room this
-     * instance does not know is `closed` once a fresh read of the rooms confirms it is gone (the room may be
-     * new and not read here yet); if the rooms cannot be read, 404 as before. Such reads are shared and at
-     * most one a second (`confirm`): thousands of reconnecting visitors of a deleted sale cost one query.
+     * A presented ticket's status, as the poll answers it and an event stream opens with. A ticket is signed only by a
+     * room that existed, so one whose room this instance does not know is `closed` once a fresh read of the rooms
+     * confirms it is gone (the room may be new and not read here yet); if the rooms cannot be read, 404 as before. Such
+     * reads are shared and at most one a second (`confirm`): thousands of reconnecting visitors of a deleted sale cost
+     * one query.
+     *
+     * An admitted ticket whose pass bought an order is `used` (Redis's status does not know: the spend is in
+     * PostgreSQL), so a client that polls, a stream that missed the `used` notice while it was down, or one a second
+     * device opens later, says so at once instead of "admitted" with a pass that buys nothing until it expires. One
+     * indexed PostgreSQL read per admitted ticket asked about (none for a waiting one, none on a stream's refreshes:
+     * the notice covers an open stream); if PostgreSQL cannot say, `admitted` (logged), as before. A pass given back
+     * (its order refused) is not spent: `admitted` again.
      */
     async status(eventId: number, ticket: PresentedTicket): Promise<TicketStatus> {
       let event = registry.get(eventId);
@@ -648,24 +656,12 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       }
       const known = event;
       const [status] = await withRejoin(eventId, [ticket], await redisCall(() => statuses(known, [ticket])));
-      return status!;
-    },
-
-    /**
-     * A ticket's status as its event stream opens: `status`, but `used` for an admitted ticket whose pass bought an
-     * order (Redis's status does not know: the spend is in PostgreSQL), so a stream that missed the `used` notice while
-     * it was down, or one a second device opens later, says so at once instead of "admitted" until the pass expires.
-     * One PostgreSQL read per admitted stream opened, none on its refreshes (the notice covers an open stream); if
-     * PostgreSQL cannot say, `admitted` (logged), as before.
-     */
-    async openingStatus(eventId: number, ticket: PresentedTicket): Promise<TicketStatus> {
-      const status = await this.status(eventId, ticket);
-      if (status.state !== 'admitted') return status;
+      if (status!.state !== 'admitted') return status!;
       const spent = await deps.isSpent(eventId, ticket.id).catch((error: unknown) => {
         deps.logger.warn({ err: error, saleEvent: eventId }, 'waiting room: could not read whether a pass was spent');
         return false;
       });
-      return spent ? USED : status;
+      return spent ? USED : status!;
     },
 
     /**
