@@ -66,6 +66,24 @@ describe('a body sent to a route that reads none', () => {
       assert.equal(noBody.statusCode, 200, noBody.body);
     });
 
+    it('takes an empty body sent as application/json (a bodiless POST of some mobile HTTP libraries) as no body; a route that needs one still answers 400 EMPTY_JSON_BODY', async () => {
+      const json = { 'content-type': 'application/json' };
+      const joined = await t.app.inject({ method: 'POST', url: '/api/v1/sale-events/2000000000/queue', headers: { ...json, cookie }, payload: '' });
+      assert.equal(joined.statusCode, 404, `join a line (of a sale that does not exist: its own refusal, not the body's): ${joined.body}`);
+      assert.equal(joined.json().error.code, 'WAITING_ROOM_NOT_FOUND', joined.body);
+      const cancelled = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${await placeOrder()}/cancel`, headers: { ...json, cookie }, payload: '' });
+      assert.equal(cancelled.statusCode, 200, `customer cancel: ${cancelled.body}`);
+      const charset = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${await placeOrder()}/cancel`, headers: { 'content-type': 'application/json; charset=utf-8', cookie }, payload: '' });
+      assert.equal(charset.statusCode, 200, `customer cancel, with a charset: ${charset.body}`);
+      const signedOut = await t.app.inject({ method: 'DELETE', url: '/api/v1/sessions', headers: { ...json, cookie }, payload: '' });
+      assert.equal(signedOut.statusCode, 204, `sign-out: ${signedOut.body}`);
+
+      const [buyer] = (await mintSessionCookies(t.env, await insertCustomers(t.platform.db.primary, 1, 'unread-empty'))) as [string];
+      const needsBody = await t.app.inject({ method: 'PUT', url: `/api/v1/cart/items/${productId}`, headers: { ...json, cookie: buyer }, payload: '' });
+      assert.equal(needsBody.statusCode, 400, needsBody.body);
+      assert.equal(needsBody.json().error.code, 'EMPTY_JSON_BODY', needsBody.body);
+    });
+
     it('answers a body of many fields with a bounded refusal, not one issue per field (a reply larger than the request)', async () => {
       // Every schema's refusal names its first issue (Ajv allErrors: false). This one lists every field, on public
       // routes, before any sign-in is checked: a body under BODY_LIMIT_BYTES of short distinct keys comes back as a

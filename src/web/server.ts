@@ -29,7 +29,7 @@ import { ALL_METHODS, answerExpectationFailed, createClientErrorAnswer, createFr
 import { useEdgeClientAddress } from './http/client-address.ts';
 import { addCommonResponses } from './http/common-responses.ts';
 import { findUnstorableText } from './http/input-text.ts';
-import { refuseBodyWithoutSchema } from './http/no-body.ts';
+import { readsBody, refuseBodyWithoutSchema } from './http/no-body.ts';
 import { findHostProblem } from './http/request-host.ts';
 import { findMalformedParameter, hasMalformedQuery } from './http/query-encoding.ts';
 import { isLongLivedReply } from './http/long-lived.ts';
@@ -145,6 +145,17 @@ export async function buildServer(web: WebServices): Promise<App> {
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => {
     if (body === '') done(null, undefined);
     else done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(), undefined);
+  });
+  // An empty body sent as application/json (a bodiless POST of several mobile HTTP libraries: OkHttp's empty request
+  // body, Alamofire's JSON encoding of no parameters) is no body on a route that reads none, as no body or `{}` is
+  // (`refuseBodyWithoutSchema`); Fastify's own JSON parser refused it 400 EMPTY_JSON_BODY on every route, before the
+  // route was considered. A route with a body schema still answers that. Anything else is Fastify's parser, with the
+  // app's prototype-poisoning settings.
+  const parseJson = app.getDefaultJsonParser(app.initialConfig.onProtoPoisoning ?? 'error', app.initialConfig.onConstructorPoisoning ?? 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' && !readsBody(request.routeOptions.schema)) done(null, undefined);
+    else parseJson(request, body as string, done);
   });
   if (config.http.clientAddressHeader !== undefined) useEdgeClientAddress(app, config.http.clientAddressHeader);
   // Headers must be allowed to arrive for longer than a load balancer keeps an idle connection (60 s).

@@ -46,6 +46,11 @@ async function refuseUnreadBody(request: FastifyRequest): Promise<void> {
   throw Object.assign(new Error('request body is invalid'), { statusCode: 400, validation: issues, validationContext: 'body' });
 }
 
+/** Whether a route of this schema reads a body (declares one): one that does not takes none (see below). */
+export function readsBody(schema: unknown): boolean {
+  return (schema as { body?: unknown } | undefined)?.body !== undefined;
+}
+
 /**
  * For the app's `onRoute` hook. A route without a body schema refuses a body it would otherwise ignore, as a route
  * with one refuses an unknown field: an admin refund sent `{ "amountCents": 100 }` refunded the whole order, and
@@ -53,7 +58,7 @@ async function refuseUnreadBody(request: FastifyRequest): Promise<void> {
  * Routes that read their body themselves (`ownBody`: the payment webhooks' raw bytes, the queue dashboard) are left as they are.
  */
 export function refuseBodyWithoutSchema(route: RouteOptions, ownBody: boolean): void {
-  if (ownBody || (route.schema as { body?: unknown } | undefined)?.body !== undefined) return;
+  if (ownBody || readsBody(route.schema)) return;
   const methods = Array.isArray(route.method) ? route.method : [route.method];
   if (!methods.some((method) => BODY_METHODS.has(method.toUpperCase()))) return;
   const existing = route.preValidation === undefined ? [] : Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation];
