@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { sql } from 'drizzle-orm';
+import pg from 'pg';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
+import { capturingLogger } from '../../../test/helpers/log-lines.ts';
 import { waitFor } from '../../../test/helpers/queues.ts';
 import { createAnalyticsRepository } from './analytics.repository.ts';
 import { orderFollowUps } from '../orders/index.ts';
@@ -102,5 +104,59 @@ describe('hourly request history', () => {
       { hour: from, value: 0 },
       { hour, value: 6 },
     ]);
+  });
+});
+
+/** The request counts the outbox holds, summed over its `update-analytics` rows. */
+async function countsInOutbox(pool: pg.Pool | pg.Client): Promise<number> {
+  const { rows } = await pool.query(`SELECT data FROM outbox WHERE name = 'update-analytics'`);
+  return rows.reduce((sum, row) => sum + Object.values(row.data.counts as Record<string, number>).reduce((a, b) => a + b, 0), 0);
+}
+
+/** The backend of the app's outbox insert while it waits on a lock another session holds. */
+async function waitingInsert(observer: pg.Client, after = 0): Promise<number> {
+  return waitFor('an outbox insert waiting on the lock', async () => {
+    // Parsing the insert takes the table's lock: it waits there, before pg_stat_activity shows its text.
+    const { rows } = await observer.query(`SELECT pid FROM pg_locks WHERE relation = 'outbox'::regclass AND NOT granted AND pid <> $1`, [after]);
+    return rows[0]?.pid as number | undefined;
+  });
+}
+
+describe('request counts at shutdown', () => {
+  it('a timed flush that fails while the app closes has its counts flushed by the final flush, not lost', async () => {
+    const { logger, lines } = capturingLogger('info');
+    // The app's connections close last, after every onClose hook, the request counter's final flush among them.
+    let connectionsClosing = false;
+    const t = await createTestApp({ ANALYTICS_FLUSH_INTERVAL_MS: '100' }, undefined, {
+      logger,
+      services: (web) => {
+        const close = web.close.bind(web);
+        web.close = () => {
+          connectionsClosing = true;
+          return close();
+        };
+      },
+    });
+    const locker = new pg.Client({ connectionString: t.database.url });
+    await locker.connect();
+    try {
+      // The timed flush's insert waits on this lock: it is in flight when close() begins.
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE outbox IN SHARE MODE');
+      for (let i = 0; i < 3; i++) await t.app.inject({ url: '/api/v1/products' });
+      const pid = await waitingInsert(locker);
+      const closed = t.app.close();
+      // Once close() has reached the final flush (it waits for the one in flight, or has run and the app goes on
+      // to close its connections), the in-flight flush fails (its connection ends), then the lock goes.
+      await waitFor('close() at the final flush', () => connectionsClosing || lines.some((line) => line.msg.includes('waiting for the flush in flight')));
+      await locker.query('SELECT pg_terminate_backend($1)', [pid]);
+      await locker.query('ROLLBACK');
+      await closed;
+      assert.equal(await countsInOutbox(locker), 3, 'the three requests reach the outbox, once');
+      assert.ok(!lines.some((line) => /lost/.test(line.msg)), 'nothing is reported lost');
+    } finally {
+      await locker.end();
+      await t.close();
+    }
   });
 });

@@ -63,7 +63,9 @@ export class RequestTally {
 /**
  * Counts requests per hour and route group and flushes them through the outbox as
  * `update-analytics` jobs every `flushIntervalMs` (and on close). A crash loses at most one
- * interval of counts; a database outage keeps them in memory until the next flush.
+ * interval of counts; a database outage keeps them in memory until the next flush. Closing waits for a flush
+ * in flight, then flushes what is left (a failed flush's counts too); if that final flush fails, its counts are
+ * lost, and logged as lost (with how many requests).
  * `whenDone` registers the per-request hook: the web role's, which also runs for a request whose client hung up
  * before the reply (Fastify's onResponse does not) — at a sale's overload those are demand the forecast must see.
  */
@@ -86,7 +88,9 @@ export function requestCounter(deps: {
       }
       if (group !== undefined) tally.record(group, Date.now());
     });
-    const flush = async () => {
+    /** The number of requests a batch counts (for the log). */
+    const requestsIn = (batch: { counts: Record<string, number> }[]) => batch.reduce((sum, { counts }) => sum + Object.values(counts).reduce((a, b) => a + b, 0), 0);
+    const flush = async (final: boolean) => {
       const batch = tally.drain();
       if (batch.length === 0) return;
       try {
@@ -95,15 +99,30 @@ export function requestCounter(deps: {
           batch.map((data) => ({ queue: QUEUES.notifications, name: JOBS.updateAnalytics, data: { eventType: 'requests', ...data } })),
         );
       } catch (error) {
+        if (final) {
+          deps.logger.error({ err: error, requests: requestsIn(batch) }, 'request counts not flushed at shutdown; lost');
+          return;
+        }
         tally.restore(batch);
         deps.logger.warn({ err: error }, 'request counts not flushed; kept for the next flush');
       }
     };
-    const timer = setInterval(() => void flush(), deps.flushIntervalMs);
+    // One flush at a time: a timed flush that falls due while one is still running (a slow or waiting database)
+    // is skipped, its counts go with the next one.
+    let inFlight: Promise<void> | undefined;
+    const timer = setInterval(() => {
+      if (inFlight) return;
+      inFlight = flush(false).finally(() => (inFlight = undefined));
+    }, deps.flushIntervalMs);
     timer.unref();
     app.addHook('onClose', async () => {
       clearInterval(timer);
-      await flush();
+      // A flush still running may fail and put its counts back: the final flush runs after it, and takes them.
+      if (inFlight) {
+        deps.logger.info('request counts: waiting for the flush in flight before the final flush');
+        await inFlight;
+      }
+      await flush(true);
     });
   };
   // Like fastify-plugin: the hook applies to the whole app, not only to routes inside this plugin.
