@@ -3,8 +3,10 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
+import { TEST_PG_ADMIN_URL } from '../../../test/helpers/db.ts';
 import { capturingLogger } from '../../../test/helpers/log-lines.ts';
 import { waitFor } from '../../../test/helpers/queues.ts';
+import { startTcpProxy } from '../../../test/helpers/tcp-proxy.ts';
 import { createAnalyticsRepository } from './analytics.repository.ts';
 import { orderFollowUps } from '../orders/index.ts';
 import { createAnalyticsService, incrementsFor, isAnalyticsEvent, type AnalyticsEvent } from './analytics.service.ts';
@@ -157,6 +159,37 @@ describe('request counts at shutdown', () => {
     } finally {
       await locker.end();
       await t.close();
+    }
+  });
+});
+
+describe('request counts on a lost reply', () => {
+  it('a flush whose insert committed but whose reply was lost is not sent again: the counts reach the outbox once', async () => {
+    const { logger, lines } = capturingLogger('warn');
+    const proxy = await startTcpProxy(Number(new URL(TEST_PG_ADMIN_URL).port || 5432), 'postgres');
+    const throughProxy = (url: string) => {
+      const viaProxy = new URL(url);
+      viaProxy.port = String(proxy.port);
+      return viaProxy.toString();
+    };
+    const t = await createTestApp({ ANALYTICS_FLUSH_INTERVAL_MS: '100' }, undefined, { logger, databaseUrl: throughProxy });
+    const direct = new pg.Client({ connectionString: t.database.url });
+    await direct.connect();
+    try {
+      // The next outbox insert runs and commits; its reply never reaches the app, whose connection then drops.
+      const held = proxy.holdOn('insert into "outbox"', 'reply');
+      for (let i = 0; i < 4; i++) await t.app.inject({ url: '/api/v1/products' });
+      await held;
+      await waitFor('the flush committed', async () => (await countsInOutbox(direct)) > 0);
+      proxy.dropHeld();
+      await waitFor('the flush seen as failed', () => lines.some((line) => line.msg.startsWith('request counts not flushed')));
+      // The next flushes (timed, then the final one) send the counts put back again.
+      await t.app.close();
+      assert.equal(await countsInOutbox(direct), 4, 'four requests, counted once');
+    } finally {
+      await direct.end();
+      await t.close();
+      await proxy.close();
     }
   });
 });

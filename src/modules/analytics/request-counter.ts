@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -90,20 +91,32 @@ export function requestCounter(deps: {
     });
     /** The number of requests a batch counts (for the log). */
     const requestsIn = (batch: { counts: Record<string, number> }[]) => batch.reduce((sum, { counts }) => sum + Object.values(counts).reduce((a, b) => a + b, 0), 0);
+    /**
+     * Batches drained but not known to be in the outbox, each with an id made before its first attempt. A failed
+     * flush may have committed (its reply lost): each batch is sent again as it was, under its own id, and the
+     * outbox keeps one row per id and hour (`dedupe_key`, ON CONFLICT DO NOTHING), so its counts are applied once.
+     * Counts made since go in a new batch with a new id, never into a batch already tried.
+     */
+    let unsent: { id: string; rows: { hour: string; counts: Record<string, number> }[] }[] = [];
     const flush = async (final: boolean) => {
-      const batch = tally.drain();
-      if (batch.length === 0) return;
+      const drained = tally.drain();
+      if (drained.length > 0) unsent.push({ id: randomUUID(), rows: drained });
+      if (unsent.length === 0) return;
+      const batches = unsent;
       try {
         await enqueueInTransaction(
           deps.db.primary,
-          batch.map((data) => ({ queue: QUEUES.notifications, name: JOBS.updateAnalytics, data: { eventType: 'requests', ...data } })),
+          batches.flatMap(({ id, rows }) =>
+            rows.map((data) => ({ queue: QUEUES.notifications, name: JOBS.updateAnalytics, data: { eventType: 'requests', ...data }, dedupeKey: `requests:${id}:${data.hour}` })),
+          ),
         );
+        unsent = unsent.filter((batch) => !batches.includes(batch));
       } catch (error) {
         if (final) {
-          deps.logger.error({ err: error, requests: requestsIn(batch) }, 'request counts not flushed at shutdown; lost');
+          deps.logger.error({ err: error, requests: requestsIn(batches.flatMap((batch) => batch.rows)) }, 'request counts not flushed at shutdown; lost');
+          unsent = [];
           return;
         }
-        tally.restore(batch);
         deps.logger.warn({ err: error }, 'request counts not flushed; kept for the next flush');
       }
     };

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /**
  * The transactional outbox: follow-up work written in the same transaction as the change that
@@ -25,10 +25,18 @@ export const outbox = pgTable(
      * functions take it from the transaction's `salescale.trace_context` setting.
      */
     traceContext: text('trace_context').default(sql`nullif(current_setting('salescale.trace_context', true), '')`),
+    /**
+     * Set by a writer that may write the same row again without knowing whether its first write committed (a
+     * reply lost after the commit): the insert is `ON CONFLICT DO NOTHING`, so the row, and its job, exist once.
+     * Null for the others. Unique while the row is kept (`OUTBOX_RETENTION_HOURS`).
+     */
+    dedupeKey: text('dedupe_key'),
   },
   (t) => [
     // The relay's only query path: the unrelayed rows in id order. Stays tiny when the relay keeps up.
     index('outbox_unrelayed_idx').on(t.id).where(sql`${t.relayedAt} IS NULL`),
     index('outbox_relayed_at_idx').on(t.relayedAt).where(sql`${t.relayedAt} IS NOT NULL`),
+    // Partial: the rows without a key (every order's follow-ups) add nothing to it.
+    uniqueIndex('outbox_dedupe_key_idx').on(t.dedupeKey).where(sql`${t.dedupeKey} IS NOT NULL`),
   ],
 );

@@ -15,6 +15,11 @@ export interface OutboxJob {
   name: JobName;
   data: object;
   opts?: OutboxJobOptions;
+  /**
+   * Makes writing the job again a no-op (`outbox.dedupe_key`): for a writer that retries a write whose commit it
+   * could not learn (the reply lost), with the same key and the same job.
+   */
+  dedupeKey?: string;
 }
 
 /** The BullMQ job id of an outbox row: the relay may add it twice, BullMQ keeps one. */
@@ -25,7 +30,7 @@ export function outboxJobId(id: number): string {
 /**
  * Writes follow-up work into the outbox inside the caller's transaction: it reaches BullMQ if and
  * only if the transaction commits (the relay moves it), however the process or Redis fails after.
- * Returns the outbox ids.
+ * Returns the outbox ids of the rows written (a job whose `dedupeKey` is already in the outbox is not written again).
  */
 export async function enqueueInTransaction(tx: DbOrTx, jobs: OutboxJob | OutboxJob[]): Promise<number[]> {
   const list = Array.isArray(jobs) ? jobs : [jobs];
@@ -39,7 +44,8 @@ export async function enqueueInTransaction(tx: DbOrTx, jobs: OutboxJob | OutboxJ
   const traceContext = currentTraceContext() ?? null;
   const rows = await tx
     .insert(outbox)
-    .values(list.map((job) => ({ queue: job.queue, name: job.name, data: job.data, opts: job.opts ?? {}, traceContext })))
+    .values(list.map((job) => ({ queue: job.queue, name: job.name, data: job.data, opts: job.opts ?? {}, traceContext, dedupeKey: job.dedupeKey ?? null })))
+    .onConflictDoNothing()
     .returning({ id: outbox.id });
   return rows.map((row) => row.id);
 }
