@@ -129,6 +129,31 @@ describe('paying an order with the test provider', () => {
     assert.equal(await f.ledger(placed.id, 'authorize'), (await f.ledger(placed.id, 'capture')) + (await f.ledger(placed.id, 'void')), 'every other authorization was voided');
   });
 
+  it('a pay call whose payment arrives after another pay call paid the order answers 409 ORDER_ALREADY_PAID, not 200: its hold is voided', async () => {
+    const productId = await f.product();
+    const placed = await f.order(f.alice, productId);
+    // The order's row held locked until both calls (two tabs, other Idempotency-Keys) have authorized, each having read the
+    // order waiting: then one pays it and the other's payment is late, its hold voided.
+    let paying: Promise<Awaited<ReturnType<typeof f.pay>>[]> | undefined;
+    await f.t.platform.db.primary.transaction(async (tx) => {
+      await tx.execute(sql`select id from orders where id = ${placed.id} for update`);
+      paying = Promise.all(['tab-1', 'tab-2'].map((key) => f.pay(f.alice, placed.id, { token: 'tok_ok' }, { 'idempotency-key': key })));
+      const deadline = Date.now() + 10_000;
+      while ((await f.ledger(placed.id, 'authorize')) < 2) {
+        assert.ok(Date.now() < deadline, 'the two pay calls never authorized');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    });
+    const replies = await paying!;
+    assert.equal(await f.ledger(placed.id, 'capture'), 1, 'captured once');
+    assert.equal(await f.ledger(placed.id, 'void'), 1, "the other call's hold voided");
+    const ok = replies.filter((r) => r.statusCode === 200);
+    const refused = replies.filter((r) => r.statusCode !== 200);
+    assert.equal(ok.length, 1, `only the call whose payment paid the order answers 200: ${replies.map((r) => `${r.statusCode} ${r.body}`).join('\n')}`);
+    assert.equal(refused[0]!.statusCode, 409, refused[0]!.body);
+    assert.equal(refused[0]!.json().error.code, 'ORDER_ALREADY_PAID');
+  });
+
   it('an Idempotency-Key already used to pay another order (anyone\'s) pays this one too, captured once each', async () => {
     const productId = await f.product();
     const first = await f.order(f.alice, productId);

@@ -567,6 +567,10 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         const result = await process(event, { ownPayCall: true });
         if (result.outcome === 'declined') throw new PaymentDeclinedError(order.id, event.failureCode);
         const after = await requireOrder(order.id, input.customerId);
+        // This call's own payment came late (another pay call paid the order meanwhile, or it was cancelled or expired):
+        // it was given back, so the call is refused as one arriving now would be (409 ORDER_ALREADY_PAID when paid), not
+        // answered 200 with the order another payment paid.
+        if (result.outcome === 'late') throw new OrderNotPayableError(order.id, after.status);
         if (after.status !== 'paid' && after.status !== 'fulfilled') throw new OrderNotPayableError(order.id, after.status);
         return { order: after, replayed: false };
       }
