@@ -160,11 +160,12 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
   /**
    * The payment's status as the order shows it: an order cancelled or expired before anything was paid wants no
    * payment any more (`cancelled`; one that still arrives is given back), where its record still reads
-   * `requires_payment` — which told a client to pay for an order that was gone.
+   * `requires_payment` — which told a client to pay for an order that was gone — or `failed` (a declined card, its
+   * last attempt), which told it to try another card. Nothing was paid either way (the admin detail keeps the record).
    */
   function paymentStatusOf(orderStatus: OrderRow['status'], recorded: string | undefined): string {
     const ended = orderStatus === 'cancelled' || orderStatus === 'expired';
-    if (ended && (recorded === undefined || recorded === 'requires_payment')) return 'cancelled';
+    if (ended && (recorded === undefined || recorded === 'requires_payment' || recorded === 'failed')) return 'cancelled';
     return recorded ?? 'requires_payment';
   }
 

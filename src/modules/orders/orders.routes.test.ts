@@ -403,6 +403,18 @@ describe('orders API', () => {
     const purchases = await t.platform.db.primary.execute<{ quantity: number }>(sql`select b.quantity from buyer_purchases b join customers c on b.buyer_email = lower(c.email) where c.id = ${aliceId} and b.product_id = ${product.id}`);
     assert.equal(purchases.rows[0]!.quantity, 0);
   });
+
+  it('an order cancelled after its card was declined shows its payment cancelled, not failed (nothing was paid; no payment is wanted)', async () => {
+    const product = await createProduct({ available: 5 });
+    const placed = (await order(alice, 'k-declined-cancel', { items: [{ productId: product.id, quantity: 1 }] })).json();
+    const declined = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${placed.id}/pay`, headers: { cookie: alice }, payload: { token: 'tok_declined' } });
+    assert.equal(declined.statusCode, 402, declined.body);
+    const cancelled = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${placed.id}/cancel`, headers: { cookie: alice } });
+    assert.equal(cancelled.statusCode, 200, cancelled.body);
+    assert.equal(cancelled.json().payment.status, 'cancelled', 'a cancelled order asks for no payment');
+    const shown = await t.app.inject({ method: 'GET', url: `/api/v1/orders/${placed.id}`, headers: { cookie: alice } });
+    assert.equal(shown.json().payment.status, 'cancelled');
+  });
 });
 
 describe('admin order list', () => {
