@@ -207,6 +207,17 @@ describe('storefront: addresses a shopper mistypes or truncates', () => {
     }
   });
 
+  // Accept names HTML only to refuse it (q=0) or to rank it below JSON: such a client (an API client, a fetch that
+  // reads JSON) asked for JSON, and got the shop's HTML page, which it cannot parse.
+  it('keeps the JSON 404 for a client that refuses HTML (q=0) or prefers JSON to it', async () => {
+    for (const accept of ['text/html;q=0, application/json', 'application/json, text/html;q=0', 'text/html;q=0.1, application/json']) {
+      const reply = await t.app.inject({ url: '/no-such-page', headers: { accept } });
+      assert.equal(reply.statusCode, 404, accept);
+      assert.match(String(reply.headers['content-type']), /^application\/json/, `${accept}: ${reply.headers['content-type']}`);
+      assert.equal(reply.json().error.code, 'ROUTE_NOT_FOUND', accept);
+    }
+  });
+
   // The catalog page reads `cursor`; one that is not a cursor of ours (a link cut short, edited) is refused by the API
   // (400 INVALID_CURSOR), and the page answers the shop's 400 page, not 200 "No products found" as if the shop were empty.
   it('answers a catalog page whose cursor it cannot read with the 400 page, not an empty shop', async () => {

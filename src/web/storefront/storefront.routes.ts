@@ -48,13 +48,53 @@ const pageQuery = <T extends TProperties>(properties: T) => Type.Object(properti
 const NOT_PAGES = ['/api', '/docs', '/admin', '/metrics', '/health', '/ready'];
 
 /**
- * The shop's 404 page for a request no route serves, when it is a browser's (it accepts HTML) for a path outside the
- * API, the docs, the admin routes, metrics and the probes (as Shopify's and Medusa's storefronts answer a dead link);
- * undefined for the JSON 404, which API clients and every other path keep.
+ * The q-value (0 to 1) an Accept header gives a media type: that of its most specific media range naming the type
+ * (`type/subtype` over `type/*` over `*\/*`; parameters other than q are ignored), undefined if none names it. With
+ * `wildcardAll` false, `*\/*` does not count (a client that names no HTML is not a browser).
+ */
+function acceptQuality(accept: string, type: string, subtype: string, wildcardAll: boolean): number | undefined {
+  let best: { specificity: number; q: number } | undefined;
+  for (const part of accept.split(',')) {
+    const [range = '', ...params] = part.split(';').map((piece) => piece.trim().toLowerCase());
+    const [rangeType, rangeSubtype] = range.split('/');
+    let specificity: number;
+    if (rangeType === type && rangeSubtype === subtype) specificity = 3;
+    else if (rangeType === type && rangeSubtype === '*') specificity = 2;
+    else if (wildcardAll && rangeType === '*' && rangeSubtype === '*') specificity = 1;
+    else continue;
+    let q = 1;
+    for (const param of params) {
+      const [name, value] = param.split('=').map((piece) => piece.trim());
+      if (name !== 'q') continue;
+      const parsed = value !== undefined && /^(0(\.\d{0,3})?|1(\.0{0,3})?)$/.test(value) ? Number(value) : 0;
+      q = parsed;
+      break;
+    }
+    if (!best || specificity > best.specificity) best = { specificity, q };
+  }
+  return best?.q;
+}
+
+/**
+ * Whether an Accept header asks for HTML: it names text/html (or text/*) with q > 0, at least as preferred as
+ * application/json (as application/json, application/* or *\/* rank it). `*\/*` alone, or HTML refused (q=0) or
+ * ranked below JSON, is not.
+ */
+function acceptsHtml(accept: string): boolean {
+  const html = acceptQuality(accept, 'text', 'html', false);
+  if (html === undefined || html <= 0) return false;
+  return html >= (acceptQuality(accept, 'application', 'json', true) ?? 0);
+}
+
+/**
+ * The shop's 404 page for a request no route serves, when it is a browser's (its Accept asks for HTML, see
+ * `acceptsHtml`) for a path outside the API, the docs, the admin routes, metrics and the probes (`NOT_PAGES`, as
+ * Shopify's and Medusa's storefronts answer a dead link); undefined for the JSON 404, which API clients and every
+ * other path keep.
  */
 export function shopNotFoundPage(request: FastifyRequest): string | undefined {
   const accept = request.headers.accept;
-  if (accept === undefined || !/(^|[\s,])text\/html\s*(;|,|$)/i.test(accept)) return undefined;
+  if (accept === undefined || !acceptsHtml(accept)) return undefined;
   const path = request.url.split('?')[0] ?? '/';
   if (NOT_PAGES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`))) return undefined;
   return notFoundPage('There is no such page.');
