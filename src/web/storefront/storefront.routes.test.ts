@@ -218,6 +218,18 @@ describe('storefront: addresses a shopper mistypes or truncates', () => {
     }
   });
 
+  // Routes match case-sensitively, so `/API/v1/x` is served by none and reaches the not-found handler: it is still a path
+  // of the API (and `/Docs/…`, `/METRICS/…` of the docs, metrics), whose clients read the JSON 404, not the shop's page.
+  it('keeps the JSON 404 for the excluded prefixes whatever their case', async () => {
+    const browser = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+    for (const url of ['/API/v1/nothing-here', '/Api/nothing-here', '/DOCS/static/no-such-file.js', '/Metrics/extra', '/HEALTH/extra', '/Ready/extra']) {
+      const reply = await t.app.inject({ url, headers: browser });
+      assert.equal(reply.statusCode, 404, url);
+      assert.match(String(reply.headers['content-type']), /^application\/json/, `${url}: ${reply.headers['content-type']}`);
+      assert.equal(reply.json().error.code, 'ROUTE_NOT_FOUND', url);
+    }
+  });
+
   // The catalog page reads `cursor`; one that is not a cursor of ours (a link cut short, edited) is refused by the API
   // (400 INVALID_CURSOR), and the page answers the shop's 400 page, not 200 "No products found" as if the shop were empty.
   it('answers a catalog page whose cursor it cannot read with the 400 page, not an empty shop', async () => {

@@ -44,7 +44,11 @@ const GuestToken = Type.String({ minLength: 3, maxLength: 120, pattern: '^[0-9]+
  */
 const pageQuery = <T extends TProperties>(properties: T) => Type.Object(properties, { additionalProperties: true });
 
-/** Paths that are not the shop's pages: the API, its docs, the admin routes, metrics and the probes. */
+/**
+ * Paths that are not the shop's pages: the API, its docs, the admin routes, metrics and the probes. A path is one of
+ * them when, compared without regard to case (`/API/v1/x` is the API), it is a prefix itself or starts with a prefix
+ * followed by `/` (`/api`, `/api/v1/x`; not `/apiary`).
+ */
 const NOT_PAGES = ['/api', '/docs', '/admin', '/metrics', '/health', '/ready'];
 
 /**
@@ -95,7 +99,7 @@ function acceptsHtml(accept: string): boolean {
 export function shopNotFoundPage(request: FastifyRequest): string | undefined {
   const accept = request.headers.accept;
   if (accept === undefined || !acceptsHtml(accept)) return undefined;
-  const path = request.url.split('?')[0] ?? '/';
+  const path = (request.url.split('?')[0] ?? '/').toLowerCase();
   if (NOT_PAGES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`))) return undefined;
   return notFoundPage('There is no such page.');
 }
