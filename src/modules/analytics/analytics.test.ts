@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
+import Fastify from 'fastify';
+import pino from 'pino';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
-import { TEST_PG_ADMIN_URL } from '../../../test/helpers/db.ts';
+import { createTestDatabase, TEST_PG_ADMIN_URL } from '../../../test/helpers/db.ts';
+import { createDatabase, type Database } from '../../platform/db/client.ts';
 import { capturingLogger } from '../../../test/helpers/log-lines.ts';
 import { waitFor } from '../../../test/helpers/queues.ts';
 import { startTcpProxy } from '../../../test/helpers/tcp-proxy.ts';
 import { createAnalyticsRepository } from './analytics.repository.ts';
 import { orderFollowUps } from '../orders/index.ts';
 import { createAnalyticsService, incrementsFor, isAnalyticsEvent, type AnalyticsEvent } from './analytics.service.ts';
-import { RequestTally, routeGroupOf } from './request-counter.ts';
+import { RequestTally, requestCounter, routeGroupOf } from './request-counter.ts';
 
 describe('analytics rollups (pure)', () => {
   it('turns an order into one order and its revenue in the hour it was placed', () => {
@@ -190,6 +193,53 @@ describe('request counts on a lost reply', () => {
       await direct.end();
       await t.close();
       await proxy.close();
+    }
+  });
+});
+
+describe('request counts after a long outage', () => {
+  // Each failed flush keeps its batch; they were all sent again in one insert, at 6 bind parameters a row: past 10,922
+  // rows that insert exceeds PostgreSQL's 65,535 parameters, and every flush after failed for good, the counts lost at
+  // shutdown. The outage is made by the database handle refusing the first inserts; the rest is the real database.
+  it('sends the counts of 11,000 failed flushes once the database is back, in inserts PostgreSQL accepts', async () => {
+    const database = await createTestDatabase();
+    const db = createDatabase({ url: database.url, poolMin: 0, poolMax: 2, statementTimeoutMs: 60_000 });
+    const { logger, lines } = capturingLogger('info');
+    let down = true;
+    const primary: Database['primary'] = Object.create(db.primary);
+    primary.insert = ((table: Parameters<Database['primary']['insert']>[0]) => {
+      if (down) throw new Error('database unavailable');
+      return db.primary.insert(table);
+    }) as Database['primary']['insert'];
+    let record: ((request: never) => void) | undefined;
+    mock.timers.enable({ apis: ['setInterval'] });
+    const app = Fastify({ loggerInstance: pino({ level: 'silent' }) });
+    try {
+      await app.register(
+        requestCounter({ db: { ...db, primary }, logger, flushIntervalMs: 1000, whenDone: (_app, handler) => {
+          record = handler as never;
+        } }),
+      );
+      await app.ready();
+      const failures = 11_000;
+      for (let i = 0; i < failures; i++) {
+        record?.({ routeOptions: { url: '/api/v1/products' } } as never);
+        mock.timers.tick(1000);
+        // The failed flush settles (its insert refused at once) before the next falls due.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      assert.equal(lines.filter((line) => line.msg.startsWith('request counts not flushed;')).length, failures);
+      down = false;
+      record?.({ routeOptions: { url: '/api/v1/products' } } as never);
+      await app.close();
+      assert.ok(!lines.some((line) => /lost/.test(line.msg)), 'nothing is reported lost');
+      const { rows } = await db.pools.primary.query(`SELECT count(*)::int AS n, sum((data->'counts'->>'products')::int)::int AS requests FROM outbox WHERE name = 'update-analytics'`);
+      assert.deepEqual(rows[0], { n: failures + 1, requests: failures + 1 });
+    } finally {
+      mock.timers.reset();
+      await app.close();
+      await db.close();
+      await database.drop();
     }
   });
 });

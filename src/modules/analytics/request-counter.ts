@@ -19,6 +19,30 @@ export function routeGroupOf(routeUrl: string | undefined): string | undefined {
 
 const HOUR_MS = 3_600_000;
 
+/** The most outbox rows one flush insert carries (6 bind parameters a row; PostgreSQL takes at most 65,535). */
+export const MAX_ROWS_PER_INSERT = 1000;
+
+/**
+ * Splits batches, in order, into chunks of whole batches of at most `maxRows` rows together (a batch of more rows
+ * than that is a chunk of its own).
+ */
+export function chunksOf<B extends { rows: unknown[] }>(batches: B[], maxRows: number): B[][] {
+  const chunks: B[][] = [];
+  let chunk: B[] = [];
+  let rows = 0;
+  for (const batch of batches) {
+    if (chunk.length > 0 && rows + batch.rows.length > maxRows) {
+      chunks.push(chunk);
+      chunk = [];
+      rows = 0;
+    }
+    chunk.push(batch);
+    rows += batch.rows.length;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
 /**
  * Counts per hour (ISO) per route group; pure, so the flush logic is testable. `record` runs on every
  * request: it formats an hour only when the hour changes (profiled: formatting per request was a fifth
@@ -102,22 +126,28 @@ export function requestCounter(deps: {
       const drained = tally.drain();
       if (drained.length > 0) unsent.push({ id: randomUUID(), rows: drained });
       if (unsent.length === 0) return;
-      const batches = unsent;
-      try {
-        await enqueueInTransaction(
-          deps.db.primary,
-          batches.flatMap(({ id, rows }) =>
-            rows.map((data) => ({ queue: QUEUES.notifications, name: JOBS.updateAnalytics, data: { eventType: 'requests', ...data }, dedupeKey: `requests:${id}:${data.hour}` })),
-          ),
-        );
-        unsent = unsent.filter((batch) => !batches.includes(batch));
-      } catch (error) {
-        if (final) {
-          deps.logger.error({ err: error, requests: requestsIn(batches.flatMap((batch) => batch.rows)) }, 'request counts not flushed at shutdown; lost');
-          unsent = [];
+      // In chunks of whole batches (≤ MAX_ROWS_PER_INSERT rows, at 6 bind parameters a row): after a long outage the
+      // kept batches together exceed PostgreSQL's 65,535 parameters, and one insert of them all would fail for good.
+      // Each chunk leaves `unsent` once its insert committed; the first failure stops the flush.
+      for (const batches of chunksOf(unsent, MAX_ROWS_PER_INSERT)) {
+        try {
+          await enqueueInTransaction(
+            deps.db.primary,
+            batches.flatMap(({ id, rows }) =>
+              rows.map((data) => ({ queue: QUEUES.notifications, name: JOBS.updateAnalytics, data: { eventType: 'requests', ...data }, dedupeKey: `requests:${id}:${data.hour}` })),
+            ),
+          );
+          const sent = new Set(batches);
+          unsent = unsent.filter((batch) => !sent.has(batch));
+        } catch (error) {
+          if (final) {
+            deps.logger.error({ err: error, requests: requestsIn(unsent.flatMap((batch) => batch.rows)) }, 'request counts not flushed at shutdown; lost');
+            unsent = [];
+            return;
+          }
+          deps.logger.warn({ err: error }, 'request counts not flushed; kept for the next flush');
           return;
         }
-        deps.logger.warn({ err: error }, 'request counts not flushed; kept for the next flush');
       }
     };
     // One flush at a time: a timed flush that falls due while one is still running (a slow or waiting database)
