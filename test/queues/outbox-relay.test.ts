@@ -273,3 +273,25 @@ describe('outbox relay', () => {
     assert.equal(rows[0].n, 2);
   });
 });
+
+// After the relay's tests: its rows stay waiting in the email queue, which those tests count.
+describe('outbox writes', () => {
+  // ON CONFLICT DO NOTHING is for a writer retrying a write under its dedupe key; without a target it also dropped a job
+  // whose row met any other unique conflict (here its id, the sequence set back as a restore can leave it), returning
+  // no id and no error: the job was lost while its transaction committed.
+  it('skips a job whose dedupe key is already in the outbox, and fails on any other unique conflict instead of dropping the job', async () => {
+    const keyed = { queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email: 'dedupe@example.com', name: 'Test' }, dedupeKey: `test:${Date.now()}` } as const;
+    assert.equal((await enqueueInTransaction(f.db.primary, keyed)).length, 1);
+    assert.deepEqual(await enqueueInTransaction(f.db.primary, keyed), [], 'the repeated dedupe key writes nothing');
+    const id = await writeWelcome('collide@example.com');
+    try {
+      await f.db.pools.primary.query(`SELECT setval(pg_get_serial_sequence('outbox', 'id'), $1)`, [id - 1]);
+      await assert.rejects(writeWelcome('dropped@example.com'), (error: Error & { cause?: { code?: string }; code?: string }) => {
+        assert.equal(error.cause?.code ?? error.code, '23505', String(error));
+        return true;
+      });
+    } finally {
+      await f.db.pools.primary.query(`SELECT setval(pg_get_serial_sequence('outbox', 'id'), (SELECT max(id) FROM outbox))`);
+    }
+  });
+});

@@ -1,4 +1,5 @@
 import type { JobsOptions } from 'bullmq';
+import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { isQueueName, QUEUE_OF_JOB, type JobName, type QueueName } from '../queue/queue-definitions.ts';
 import { currentTraceContext } from '../telemetry/trace-context.ts';
@@ -45,7 +46,9 @@ export async function enqueueInTransaction(tx: DbOrTx, jobs: OutboxJob | OutboxJ
   const rows = await tx
     .insert(outbox)
     .values(list.map((job) => ({ queue: job.queue, name: job.name, data: job.data, opts: job.opts ?? {}, traceContext, dedupeKey: job.dedupeKey ?? null })))
-    .onConflictDoNothing()
+    // Only a repeated dedupe key is skipped (the partial unique index `outbox_dedupe_key_idx`, whose predicate the
+    // target repeats so PostgreSQL infers it); any other unique conflict fails the insert, as it should.
+    .onConflictDoNothing({ target: outbox.dedupeKey, where: sql`${outbox.dedupeKey} IS NOT NULL` })
     .returning({ id: outbox.id });
   return rows.map((row) => row.id);
 }
