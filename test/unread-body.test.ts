@@ -84,6 +84,16 @@ describe('a body sent to a route that reads none', () => {
       assert.equal(needsBody.json().error.code, 'EMPTY_JSON_BODY', needsBody.body);
     });
 
+    // A body of only whitespace is no JSON value, as an empty one is none: on a route that reads no body it is no body,
+    // not 400 INVALID_JSON.
+    it('takes a whitespace-only body sent as application/json as no body on a route that reads none', async () => {
+      for (const payload of [' ', '\r\n', ' \t\n']) {
+        const joined = await t.app.inject({ method: 'POST', url: '/api/v1/sale-events/2000000000/queue', headers: { 'content-type': 'application/json', cookie }, payload });
+        assert.equal(joined.statusCode, 404, `${JSON.stringify(payload)}: ${joined.body}`);
+        assert.equal(joined.json().error.code, 'WAITING_ROOM_NOT_FOUND', joined.body);
+      }
+    });
+
     it('answers a body of many fields with a bounded refusal, not one issue per field (a reply larger than the request)', async () => {
       // Every schema's refusal names its first issue (Ajv allErrors: false). This one lists every field, on public
       // routes, before any sign-in is checked: a body under BODY_LIMIT_BYTES of short distinct keys comes back as a

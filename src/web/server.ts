@@ -146,7 +146,7 @@ export async function buildServer(web: WebServices): Promise<App> {
     if (body === '') done(null, undefined);
     else done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(), undefined);
   });
-  // An empty body sent as application/json (a bodiless POST of several mobile HTTP libraries: OkHttp's empty request
+  // An empty (or whitespace-only) body sent as application/json (a bodiless POST of several mobile HTTP libraries: OkHttp's empty request
   // body, Alamofire's JSON encoding of no parameters) is no body on a route that reads none, as no body or `{}` is
   // (`refuseBodyWithoutSchema`); Fastify's own JSON parser refused it 400 EMPTY_JSON_BODY on every route, before the
   // route was considered. A route with a body schema still answers that. Anything else is Fastify's parser, with the
@@ -154,7 +154,7 @@ export async function buildServer(web: WebServices): Promise<App> {
   const parseJson = app.getDefaultJsonParser(app.initialConfig.onProtoPoisoning ?? 'error', app.initialConfig.onConstructorPoisoning ?? 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '' && !readsBody(request.routeOptions.schema)) done(null, undefined);
+    if (/^[ \t\r\n]*$/.test(body as string) && !readsBody(request.routeOptions.schema)) done(null, undefined);
     else parseJson(request, body as string, done);
   });
   if (config.http.clientAddressHeader !== undefined) useEdgeClientAddress(app, config.http.clientAddressHeader);
