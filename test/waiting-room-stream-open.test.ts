@@ -136,6 +136,8 @@ describe('a waiting-room event stream as it opens', () => {
       const reply = await answered;
       assert.equal(reply.statusCode, 200);
       assert.match(String(reply.headers['content-type']), /^text\/event-stream/);
+      // The headers a GET of the stream gets, so a proxy that is checked with a HEAD is told the same (no buffering).
+      assert.equal(reply.headers['x-accel-buffering'], 'no');
       reply.resume();
       assert.equal(await streamsOpen(), 0, 'no stream is held for a HEAD');
     } finally {

@@ -13,8 +13,8 @@ import type { StreamHub } from './waiting-room.streams.ts';
 /** The visitor cookie's plain name; production sets it as `__Host-salescale_visitor` (see `getCookieName`). */
 export const VISITOR_COOKIE = 'salescale_visitor';
 export const PASS_HEADER = 'waiting-room-pass';
-const STREAM_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
-const STREAM_CACHE_CONTROL = 'no-cache, no-transform';
+/** The event stream's headers: a HEAD of it is told the same as its GET. */
+const STREAM_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' };
 const VISITOR_ID = /^[A-Za-z0-9_-]{22}$/;
 
 /** The holders a request speaks for: its signed-in customer and its visitor cookie. */
@@ -139,14 +139,14 @@ export function waitingRoomRoutes(deps: { room: WaitingRoom; hub: StreamHub; sec
         // A HEAD (Fastify answers one for every GET) gets the stream's headers and ends: a stream's frames are a body
         // it cannot carry, so holding one for it would send nothing, not even the headers, until the line closed.
         if (request.method === 'HEAD') {
-          return reply.code(200).header('content-type', STREAM_CONTENT_TYPE).header('cache-control', STREAM_CACHE_CONTROL).send('');
+          return reply.code(200).headers(STREAM_HEADERS).send('');
         }
         const readAt = hub.generation(request.params.id);
         const initial = await room.status(request.params.id, ticket);
         reply.hijack();
         // Headers hooks already set (request id, CORS, security headers) go out with the stream.
         for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value);
-        reply.raw.writeHead(200, { 'content-type': STREAM_CONTENT_TYPE, 'cache-control': STREAM_CACHE_CONTROL, 'x-accel-buffering': 'no' });
+        reply.raw.writeHead(200, STREAM_HEADERS);
         reply.raw.write(`retry: ${streamRetryMs()}\n\n`);
         hub.open(request.params.id, ticket, reply.raw, initial, readAt, room.now());
       },
