@@ -249,7 +249,9 @@ export async function buildServer(web: WebServices): Promise<App> {
     await app.register(swaggerUi, {
       routePrefix: '/docs',
       staticCSP: true,
-      transformStaticCSP: (header) => header.replace("frame-ancestors 'self'", "frame-ancestors 'none'"),
+      // Whatever frame-ancestors Swagger UI writes (today 'self'), or none: removed, and 'none' said once.
+      transformStaticCSP: (header) =>
+        [...header.split(';').map((directive) => directive.trim()).filter((directive) => directive !== '' && !/^frame-ancestors(\s|$)/i.test(directive)), "frame-ancestors 'none'"].join('; '),
     });
   }
 
