@@ -16,25 +16,23 @@ export interface AuditServiceDeps {
 /**
  * The admin audit trail's store. `record` never throws and never makes its caller wait: it runs after the admin
  * reply was sent, and a database that is down or slow loses the row (the `admin action` log line still has it),
- * logged as a warning (an outage, which the database's own alerts report, not a fault of this code); `settle` waits for the writes in flight (the app awaits it when closing).
+ * logged as a warning (an outage, which the database's own alerts report, not a fault of this code). A process writes
+ * its rows one at a time, in the order the actions were answered: the list is newest first by id, which an insert
+ * takes when it runs, and two writes on separate connections at once could number a later action first. `settle`
+ * waits for the writes in flight (the app awaits it when closing).
  */
 export function createAuditService(deps: AuditServiceDeps) {
-  const pending = new Set<Promise<void>>();
-  // One write at a time, in the order the actions were answered: the list is newest first by id, which an insert
-  // takes when it runs, and two writes on separate connections at once could number a later action first.
+  /** The last write: each waits for the one before it, and never rejects. */
   let last: Promise<void> = Promise.resolve();
   return {
     record(action: NewAdminAction): void {
-      const write = last
+      last = last
         .then(() => deps.repo.insert(deps.db(), action))
-        .catch((error: unknown) => deps.logger.warn({ err: error, requestId: action.requestId, route: action.route }, 'could not record an admin action'))
-        .finally(() => pending.delete(write));
-      last = write;
-      pending.add(write);
+        .catch((error: unknown) => deps.logger.warn({ err: error, requestId: action.requestId, route: action.route }, 'could not record an admin action'));
     },
 
     async settle(): Promise<void> {
-      await Promise.allSettled([...pending]);
+      await last;
     },
 
     async list(query: ListAdminActionsQuery): Promise<{ items: AdminAction[]; nextCursor: string | null }> {
