@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { requireServices, type AppConfig } from '../platform/config/config.ts';
-import { getCliConnectionConfig } from '../platform/db/cli-connection.ts';
+import { getCliConnectionConfig, survivingLostConnections } from '../platform/db/cli-connection.ts';
 import { DEAD_LETTER_REASON_MAX, type DeadLetter, type DeadLetterCursor, claimDeadLetter, getDeadLetterClock, isJobOfLetter, isLetterDoneBy, releaseDeadLetterClaim, listDeadLetterPage, listOpenDeadLetters, markDeadLettersDiscarded, markDeadLettersRetried } from '../platform/queue/dead-letters.ts';
 import { QUEUE_NAMES, type QueueName } from '../platform/queue/queue-definitions.ts';
 import { createQueueSet, jobOptions } from '../platform/queue/queues.ts';
@@ -33,7 +33,7 @@ async function withQueues<T>(config: AppConfig, run: (deps: { queues: ReturnType
   const urls = requireServices(config);
   const redis = createRedis(urls.redisUrl, { name: 'salescale-cli', role: 'fast-fail', tlsVerify: config.redis.tlsVerify });
   redis.on('error', () => {});
-  const pool = new pg.Pool({ ...getCliConnectionConfig(urls.databaseUrl, 'salescale-cli', config.db.caCert), max: 2 });
+  const pool = survivingLostConnections(new pg.Pool({ ...getCliConnectionConfig(urls.databaseUrl, 'salescale-cli', config.db.caCert), max: 2 }));
   const queues = createQueueSet({ connection: redis, redisPrefix: config.redis.prefix, overrides: { attempts: config.queues.attempts, backoffMs: config.queues.backoffMs } });
   try {
     await waitForRedis(redis, 5000);

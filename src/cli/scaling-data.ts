@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { getCliConnectionConfig } from '../platform/db/cli-connection.ts';
+import { getCliConnectionConfig, survivingLostConnections } from '../platform/db/cli-connection.ts';
 import type { ScalingCliDeps } from '../scaling/cli-inputs.ts';
 import { ScalingInputError } from '../scaling/errors.ts';
 
@@ -27,7 +27,7 @@ export function scalingDataSources(config: () => ScalingDataConfig, warn: (line:
   const query = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> => {
     const { databaseUrl, caCert } = config();
     if (!databaseUrl) return [];
-    const client = new pg.Client(getCliConnectionConfig(databaseUrl, 'salescale-cli', caCert));
+    const client = survivingLostConnections(new pg.Client(getCliConnectionConfig(databaseUrl, 'salescale-cli', caCert)));
     await client.connect();
     try {
       return (await client.query<T>(text, values)).rows;

@@ -4,6 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
+import { survivingLostConnections } from '../platform/db/cli-connection.ts';
 import { seedCatalog } from '../modules/catalog/index.ts';
 import { loadConfig } from '../platform/config/config.ts';
 import { SQL_DEFINITIONS } from '../modules/sql-definitions.ts';
@@ -176,7 +177,7 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env, interrupted: A
 }
 
 async function seedIfEmpty(databaseUrl: string, logger: ReturnType<typeof createLogger>): Promise<void> {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  const pool = survivingLostConnections(new pg.Pool({ connectionString: databaseUrl, max: 2 }));
   try {
     const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM products');
     if ((rows[0]?.n ?? 0) > 0) return;

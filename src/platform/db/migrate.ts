@@ -3,7 +3,7 @@ import path from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
-import { getCliConnectionConfig } from './cli-connection.ts';
+import { getCliConnectionConfig, survivingLostConnections } from './cli-connection.ts';
 
 export const MIGRATIONS_FOLDER = path.join(import.meta.dirname, 'migrations');
 
@@ -41,7 +41,7 @@ export async function runMigrations(databaseUrl: string, definitions: readonly s
  * serving against functions they were never run with.
  */
 export async function migrateWithOutcome(databaseUrl: string, definitions: readonly string[] = [], caCert?: string): Promise<MigrationOutcome> {
-  const client = new pg.Client(getCliConnectionConfig(databaseUrl, 'salescale-migrate', caCert));
+  const client = survivingLostConnections(new pg.Client(getCliConnectionConfig(databaseUrl, 'salescale-migrate', caCert)));
   await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
