@@ -13,9 +13,12 @@ export interface TcpProxy {
   dropHeld(): void;
   /**
    * An outage: every open connection is reset and new ones are refused (ECONNREFUSED) until
-   * `restore()` listens again on the same port.
+   * `restore()` listens again on the same port. With `keepPort`, the proxy goes on listening and resets each new
+   * connection as it comes (the client sees ECONNRESET) until `restore()`: the port stays the proxy's, so
+   * `restore()` cannot fail, whereas a port let go can be bound meanwhile by another test file's process
+   * (`freePort`, a server on port 0) and `restore()` then rejects with EADDRINUSE.
    */
-  cut(): Promise<void>;
+  cut(options?: { keepPort?: boolean }): Promise<void>;
   restore(): Promise<void>;
   /** New connections go to `port` from now on (a failover: `cut()` then `restore()` moves the open ones). */
   retarget(port: number): void;
@@ -29,7 +32,13 @@ export async function startTcpProxy(targetPort: number, protocol = 'redis'): Pro
   /** The client side of connections whose traffic `holdOn` holds. */
   const held = new Set<Socket>();
   let trap: { marker: string; mode: 'request' | 'reply'; hit: () => void } | undefined;
+  /** In a `keepPort` outage: new connections are reset. */
+  let refusing = false;
   const server = createServer((client) => {
+    if (refusing) {
+      client.resetAndDestroy();
+      return;
+    }
     const upstream = connect(target, '127.0.0.1');
     sockets.add(client).add(upstream);
     let holdReplies = false;
@@ -76,14 +85,20 @@ export async function startTcpProxy(targetPort: number, protocol = 'redis'): Pro
     dropHeld() {
       for (const client of held) client.resetAndDestroy();
     },
-    async cut() {
-      if (!listening) return;
+    async cut(options = {}) {
+      if (!listening || refusing) return;
+      if (options.keepPort) {
+        refusing = true;
+        for (const socket of sockets) socket.resetAndDestroy();
+        return;
+      }
       listening = false;
       const closed = new Promise((resolve) => server.close(resolve));
       for (const socket of sockets) socket.resetAndDestroy();
       await closed;
     },
     async restore() {
+      refusing = false;
       if (listening) return;
       await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', () => {
         server.off('error', reject);
