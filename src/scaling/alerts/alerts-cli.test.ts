@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { ALERT_RULES } from './alert-rules.ts';
 import { ALERT_FIXTURES } from './alert-rules.fixtures.ts';
 import { registerAlertsCommand } from './alerts-cli.ts';
+import { findRunbookUrlProblem } from './runbook-links.ts';
 
 async function run(args: string[]): Promise<{ out: string; err: string; exitCode: number }> {
   let out = '';
@@ -122,4 +123,29 @@ describe('salescale alerts', () => {
     assert.equal(real.stderr.trim().split('\n').length, 1, real.stderr);
     assert.match(real.stderr, /^error \[UNWRITABLE_OUTPUT\]: cannot write .*t\.yml: its folder does not exist/);
   });
+});
+
+/**
+ * `alerts --runbook-url ::::` was taken as a relative path and written into every rule's runbook_url. A
+ * relative reference whose first segment holds a colon is not a path (RFC 3986 §4.2: it reads as a scheme), and
+ * `::::` names no scheme either: it is refused like any other unusable URL, while relative paths (the default
+ * docs/runbook.md) and absolute http(s) URLs are still taken. The colon is forbidden only in the first path
+ * segment: a query may hold one, so `runbook.md?since=10:00` (path "runbook.md") is taken too.
+ */
+describe('alerts --runbook-url with a colon before any slash', () => {
+  for (const url of ['::::', ':runbook', 'docs:runbook.md', '1http://x/runbook']) {
+    it(`refuses ${url} with one error line, exit 2`, async () => {
+      assert.ok(findRunbookUrlProblem(url), url);
+      const r = await run(['--runbook-url', url]);
+      assert.equal(r.exitCode, 2, `${url}: exit ${r.exitCode}`);
+      assert.equal(r.out, '');
+      assert.match(r.err, /^error \[INVALID_OPTION\]: --runbook-url [^\n]+\n$/);
+    });
+  }
+
+  for (const url of ['docs/runbook.md', '../runbook.md', '/runbook.md', 'docs/a:b.md', 'runbook.md?since=10:00', 'https://docs.example.com/runbook']) {
+    it(`still takes ${url}`, () => {
+      assert.equal(findRunbookUrlProblem(url), undefined, url);
+    });
+  }
 });
