@@ -134,4 +134,29 @@ describe('admin stock adjustment during a sale', () => {
     assert.equal(meant.statusCode, 200, meant.body);
     assert.equal(meant.json().available, 10);
   });
+  // `salescale seed` stores a product's stock as one row; the first adjustment splits it into STOCK_SHARDS rows. An
+  // adjustment that waited for the row's lock meanwhile must count the rows that split added, or the units in them
+  // are lost (20 parallel restocks of 3 units to a seeded product of 10 left it with fewer than it started with).
+  it('adds every unit of concurrent adjustments to a product whose stock is one row (as seeded)', async () => {
+    const created = await admin('POST', '/products', { sku: 'SEEDED-ROW', name: 'Seeded', priceCents: 500, available: 10 });
+    assert.equal(created.statusCode, 201, created.body);
+    const productId: number = created.json().id;
+    await t.platform.db.primary.execute(sql`delete from product_stock where product_id = ${productId} and shard > 0`);
+    await t.platform.db.primary.execute(sql`update product_stock set available = 10 where product_id = ${productId}`);
+
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => adjust(productId, 3, `seeded-${i}`)));
+    assert.deepEqual(
+      replies.map((r) => r.statusCode),
+      replies.map(() => 200),
+    );
+    assert.equal(await stockOf(productId), 10 + 20 * 3);
+    // Each adjustment's before and after chain into one another: each saw the stock the previous one left.
+    const kept = await t.platform.db.primary.execute<{ before: number; after: number }>(
+      sql`select available_before as before, available_after as after from stock_adjustments where product_id = ${productId} order by available_before`,
+    );
+    assert.deepEqual(
+      kept.rows.map((r) => [r.before, r.after]),
+      Array.from({ length: 20 }, (_, i) => [10 + 3 * i, 13 + 3 * i]),
+    );
+  });
 });

@@ -40,6 +40,20 @@ export type StockAdjustment =
   | { kind: 'key-reused' }
   | { kind: 'not-found' };
 
+/**
+ * Locks every stock row of a product, in shard order (checkout's lock order), and answers them as committed once all
+ * are held. Two statements: the first waits for the locks, but reads from the snapshot it started with, so when the
+ * holder was a set or an adjustment that split the stock into more rows (a seeded product's one row into
+ * `STOCK_SHARDS`), it misses the rows that holder added and sums only part of the stock (20 concurrent restocks of a
+ * seeded product lost most of their units). The second starts after the wait, sees and locks every row; none can be
+ * added meanwhile, since whoever adds rows holds the existing ones first.
+ */
+async function lockStockRows(tx: Db, productId: number): Promise<{ rows: { available: number }[] }> {
+  const query = sql`select ${productStock.available} as available from ${productStock} where ${productStock.productId} = ${productId} order by ${productStock.shard} for update`;
+  await tx.execute(query);
+  return tx.execute<{ available: number }>(query);
+}
+
 export function createInventoryRepository(options: InventoryRepositoryOptions = {}) {
   const defaultShards = options.shards ?? 1;
   return {
@@ -69,9 +83,7 @@ export function createInventoryRepository(options: InventoryRepositoryOptions = 
     /** Sets a product's stock to `available`; returns the count it replaced, read under the same lock. */
     async set(db: Db, productId: number, available: number, shards = defaultShards): Promise<{ before: number }> {
       return db.transaction(async (tx) => {
-        const locked = await tx.execute<{ available: number }>(
-          sql`select ${productStock.available} as available from ${productStock} where ${productStock.productId} = ${productId} order by ${productStock.shard} for update`,
-        );
+        const locked = await lockStockRows(tx, productId);
         await tx.delete(productStock).where(and(eq(productStock.productId, productId), gte(productStock.shard, shards)));
         await tx
           .insert(productStock)
@@ -92,9 +104,7 @@ export function createInventoryRepository(options: InventoryRepositoryOptions = 
     async adjust(db: Db, input: { productId: number; key: string; delta: number; max: number }, shards = defaultShards): Promise<StockAdjustment> {
       const { productId, key, delta, max } = input;
       return db.transaction(async (tx): Promise<StockAdjustment> => {
-        const locked = await tx.execute<{ available: number }>(
-          sql`select ${productStock.available} as available from ${productStock} where ${productStock.productId} = ${productId} order by ${productStock.shard} for update`,
-        );
+        const locked = await lockStockRows(tx, productId);
         if (locked.rows.length === 0) return { kind: 'not-found' };
         const [earlier] = await tx
           .select({ delta: stockAdjustments.delta, before: stockAdjustments.availableBefore, after: stockAdjustments.availableAfter })
