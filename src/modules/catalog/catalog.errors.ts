@@ -44,6 +44,19 @@ export class UnknownCurrencyError extends UnprocessableError {
   }
 }
 
+/**
+ * A product's currency changed without its price: `priceCents` counts the currency's minor unit (a cent, a whole yen, a
+ * thousandth of a dinar), so keeping the number would change the price. Nothing changed.
+ */
+export class PriceRequiredError extends UnprocessableError {
+  constructor(currency: string, currentCurrency: string) {
+    super('PRICE_REQUIRED', `changing the currency from ${currentCurrency} to ${currency} needs the price in ${currency} (priceCents) in the same update`, {
+      currency,
+      currentCurrency,
+    });
+  }
+}
+
 export class CategoryCycleError extends UnprocessableError {
   constructor(id: number, parentId: number) {
     super('CATEGORY_CYCLE', `category ${parentId} cannot be the parent of ${id}: it is ${id} itself or one of its subcategories`, { id, parentId });

@@ -189,6 +189,26 @@ describe('catalog API', () => {
       assert.equal((await t.app.inject({ url: `/api/v1/products/${product.id}` })).json().currency, 'JPY');
     });
 
+    // priceCents counts the currency's minor unit: a cent, a whole yen, a thousandth of a dinar. A currency changed
+    // alone kept the number and so changed the price: $137.60 (13760) became ¥13,760, or 13.760 KWD.
+    it('refuses a change of currency without the price in it, 422 PRICE_REQUIRED, and changes nothing', async () => {
+      const product = await createProduct({ sku: 'CUR-MOVE', name: 'Moved', priceCents: 13760, currency: 'USD' });
+      for (const currency of ['JPY', 'KWD', 'EUR']) {
+        const patched = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${product.id}`, headers: t.admin, payload: { currency } });
+        assert.equal(patched.statusCode, 422, patched.body);
+        assert.equal(patched.json().error.code, 'PRICE_REQUIRED');
+        assert.deepEqual(patched.json().error.details, { currency, currentCurrency: 'USD' });
+      }
+      const read = (await t.app.inject({ url: `/api/v1/products/${product.id}` })).json();
+      assert.deepEqual([read.priceCents, read.currency], [13760, 'USD']);
+      // With its price, or resending the currency it has, the update goes through.
+      const same = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${product.id}`, headers: t.admin, payload: { currency: 'USD', name: 'Kept' } });
+      assert.equal(same.statusCode, 200, same.body);
+      const moved = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${product.id}`, headers: t.admin, payload: { currency: 'JPY', priceCents: 21000 } });
+      assert.equal(moved.statusCode, 200, moved.body);
+      assert.deepEqual([moved.json().priceCents, moved.json().currency], [21000, 'JPY']);
+    });
+
     // The check uses the runtime's ICU list, which still holds withdrawn currencies (the Croatian kuna, replaced by the
     // euro on 2023-01-01; the Cuban convertible peso, withdrawn in 2021; the old Sierra Leonean leone SLL, redenominated
     // to SLE on 2022-07-01 and no legal tender since 2023-12-31) and units of account no shopper can pay in (the IMF's

@@ -10,6 +10,7 @@ import {
   CategoryInUseError,
   CategoryNotFoundError,
   InvalidPriceRangeError,
+  PriceRequiredError,
   ProductNameLengthError,
   ProductNotFoundError,
   SkuTakenError,
@@ -367,6 +368,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
         // Checked against the product's currency and name, under its row's lock: keeping a value is not setting it.
         before = await repo.update(db.primary, id, (stored) => {
           requireKnownCurrency(body.currency, stored.currency);
+          if (!kept(body.currency, stored.currency) && body.priceCents === undefined) throw new PriceRequiredError(body.currency!, stored.currency);
           return nfcName(body, stored.name);
         });
       } catch (error) {

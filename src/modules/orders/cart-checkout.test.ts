@@ -62,7 +62,7 @@ describe('ordering a cart whose products changed since they were added', () => {
     await t.platform.redis.hset(`${t.config.redis.prefix}:cart:${customerId}`, String(gone), '1');
     assert.equal((await patch(archived, { status: 'archived' })).statusCode, 200);
     assert.equal((await patch(draft, { status: 'draft' })).statusCode, 200);
-    assert.equal((await patch(euro, { currency: 'EUR' })).statusCode, 200);
+    assert.equal((await patch(euro, { currency: 'EUR', priceCents: 1000 })).statusCode, 200);
     const cart = await getCart(cookie);
     assert.deepEqual(
       cart.items.map((item: { productId: number; purchasable: boolean; unavailableReason: string | null }) => [item.productId, item.purchasable, item.unavailableReason]),
@@ -113,7 +113,7 @@ describe('ordering a cart whose products changed since they were added', () => {
     const [archived, kept, euro] = [await product(), await product(), await product()];
     for (const id of [archived, kept, euro]) assert.equal((await put(cookie, id, 1)).statusCode, 200);
     assert.equal((await patch(archived, { status: 'archived' })).statusCode, 200);
-    assert.equal((await patch(euro, { currency: 'EUR' })).statusCode, 200);
+    assert.equal((await patch(euro, { currency: 'EUR', priceCents: 1000 })).statusCode, 200);
     const reply = await orderCart(cookie, 'k-currency');
     assert.equal(reply.statusCode, 409, reply.body);
     assert.equal(reply.json().error.code, 'PRODUCT_UNAVAILABLE');
