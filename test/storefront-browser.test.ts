@@ -314,8 +314,28 @@ describe('storefront in a browser', () => {
           return messageOf(page);
         };
         assert.match(await addFromPage(3), /^Added: 3 in your cart\./);
-        assert.match(await addFromPage(2), /Your cart already holds 3 of this product, so 5 were asked for: only 4 of product \d+ available/);
+        assert.match(await addFromPage(2), /^Not added: only 4 left, and your cart already holds 3 of this product\./);
         assert.equal(await lineOf(page, productId), 3, 'the refused add leaves the line as it was');
+      } finally {
+        await browser.close();
+      }
+    });
+
+    // A shopper reads the product's name on its page, not its id: a product sold out (also while its page was open)
+    // once answered "only 0 of product 12 available".
+    it('says a product sold out while its page was open is sold out, without naming it by its id', async (ctx) => {
+      const { productId, browser } = await productAndBrowser(ctx, 'ADD-SOLD-OUT-1', 'Sold out mug', 2);
+      if (!browser) return;
+      try {
+        const page = await browser.context.newPage();
+        await openProduct(page, productId, 1);
+        const set = await request(`${web.url}/api/v1/admin/products/${productId}/stock`, { method: 'PUT', headers: t.admin, body: { available: 0 } });
+        assert.equal(set.status, 200, JSON.stringify(set.body));
+        await page.click('[data-add-to-cart] button[type=submit]');
+        const text = await messageOf(page);
+        assert.match(text, /sold out/i);
+        assert.doesNotMatch(text, /product \d+/, text);
+        assert.equal(await lineOf(page, productId), 0);
       } finally {
         await browser.close();
       }

@@ -210,9 +210,19 @@
         // The sum would pass a line's maximum: the API names it, the sum and what the line holds (kept as it is).
         const { held, maxQuantity } = data.error.details ?? {};
         say(`Not added: a cart line holds at most ${maxQuantity} units and your cart already holds ${held} of this product.`);
+      } else if (status === 409 && data?.error?.code === 'OUT_OF_STOCK') {
+        // The API's message names the product by its id: the shopper is on its page, so the page says it in words. The
+        // refusal names the sum asked for (what the cart held plus the units typed) and the units left.
+        const { requested, available: left } = data.error.details ?? {};
+        const held = typeof requested === 'number' ? requested - typed : 0;
+        say(
+          left > 0
+            ? `Not added: only ${left} left${held > 0 ? `, and your cart already holds ${held} of this product` : ''}.`
+            : 'Sorry, this product is sold out: nothing was added.',
+        );
       } else {
         const message = data?.error?.message || 'Could not add to the cart.';
-        // OUT_OF_STOCK and PURCHASE_LIMIT_EXCEEDED name the sum asked for: what the cart held is that less the units typed.
+        // PURCHASE_LIMIT_EXCEEDED names the sum asked for: what the cart held is that less the units typed.
         const requested = data?.error?.details?.requested;
         const held = status === 409 && typeof requested === 'number' ? requested - typed : 0;
         say(held > 0 ? `Your cart already holds ${held} of this product, so ${requested} were asked for: ${message}` : message);
