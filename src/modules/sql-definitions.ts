@@ -7,5 +7,6 @@ import path from 'node:path';
  */
 export const SQL_DEFINITIONS: readonly string[] = [
   path.join(import.meta.dirname, 'inventory', 'inventory.sql'),
+  path.join(import.meta.dirname, 'customers', 'customers.sql'),
   path.join(import.meta.dirname, 'orders', 'orders.sql'),
 ];

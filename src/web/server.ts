@@ -357,7 +357,7 @@ export async function buildServer(web: WebServices): Promise<App> {
           cart: web.cart,
           idempotency: web.idempotency,
           admission: web.waitingRoom.checkout,
-          guests: { cookies: web.guests, customerIdFor: (email) => web.customers.guestId(email), existingCustomerIdFor: (email) => web.customers.existingGuestId(email), links: web.guestLinks },
+          guests: { cookies: web.guests, existingCustomerIdFor: (email) => web.customers.existingGuestId(email), links: web.guestLinks },
         }),
       );
       await api.register(paymentRoutes({ payments: web.payments, provider: web.paymentProvider, guestLinks: web.guestLinks }));

@@ -23,15 +23,6 @@ export function createCustomersRepository() {
       });
     },
 
-    /** The guest record of an email (created on first use): what a guest's orders and caps hang on. */
-    async upsertGuest(db: Db, email: string): Promise<number> {
-      const result = await db.execute<{ id: string }>(sql`
-        insert into ${customers} (email, name, password_hash, guest) values (${email}, 'Guest', '', true)
-        on conflict (lower(email)) where guest do update set updated_at = now()
-        returning id`);
-      return Number(result.rows[0]!.id);
-    },
-
     /** The guest record of an email if one exists (created by an earlier guest order), without creating it. */
     async findGuestId(db: Db, email: string): Promise<number | undefined> {
       const rows = await db.select({ id: customers.id }).from(customers).where(sql`lower(${customers.email}) = lower(${email}) and ${customers.guest}`);

@@ -101,9 +101,6 @@ export function createCustomerService(deps: CustomerServiceDeps) {
       return { customer: toCustomer(row), sessionId: await deps.sessions.create(row.id) };
     },
 
-    /** The guest record for a guest checkout's email (one per email, never signs in). */
-    guestId: (email: string) => repo.upsertGuest(deps.db.primary, email.trim()),
-
     /** The guest record of an email if an earlier guest order created it; none is created. */
     existingGuestId: (email: string) => repo.findGuestId(deps.db.primary, email.trim()),
 

@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
 import { GUEST_COOKIE } from '../cart/index.ts';
+import { MAX_ORDER_LINE_QUANTITY } from './orders.limits.ts';
 
 describe('guest checkout', () => {
   let t: TestApp;
@@ -150,5 +151,20 @@ describe('guest checkout', () => {
     assert.equal(reply.json().error.code, 'EMPTY_CART');
     const rows = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from customers where lower(email) = ${email}`);
     assert.equal(Number(rows.rows[0]!.n), 0, 'a refused guest checkout left a customer record for its email');
+  });
+
+  it('writes no guest customer record for a refused guest checkout with lines (over the cap, unknown product, too many units)', async () => {
+    const refusals: [string, object, number, string][] = [
+      ['over-cap-guest@example.com', { items: [{ productId, quantity: 3 }] }, 409, 'PURCHASE_LIMIT_EXCEEDED'],
+      ['unknown-product-guest@example.com', { items: [{ productId: 2_000_000_000, quantity: 1 }] }, 422, 'UNKNOWN_PRODUCT'],
+      ['too-many-units-guest@example.com', { items: [{ productId, quantity: MAX_ORDER_LINE_QUANTITY }, { productId, quantity: 1 }] }, 422, 'LINE_QUANTITY_TOO_LARGE'],
+    ];
+    for (const [email, payload, status, code] of refusals) {
+      const reply = await order({ email, ...payload });
+      assert.equal(reply.statusCode, status, `${email}: ${reply.body}`);
+      assert.equal(reply.json().error.code, code);
+      const rows = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from customers where lower(email) = ${email}`);
+      assert.equal(Number(rows.rows[0]!.n), 0, `a refused guest checkout (${code}) left a customer record for ${email}`);
+    }
   });
 });

@@ -5,6 +5,6 @@ export { GuestOrderLinkNotFoundError, OrderNotFoundError } from './orders.errors
 export { orderFollowUps, type FollowUpDelays, type OrderPlaced } from './orders.follow-ups.ts';
 export { checkoutMetricsFor, type CheckoutMetrics } from './orders.metrics.ts';
 export { createOrdersRepository, type OrdersRepository } from './orders.repository.ts';
-export { createOrderService, normalizeLines, type OrderService, type StockHints } from './orders.service.ts';
+export { type Buyer, createOrderService, normalizeLines, type OrderService, type StockHints } from './orders.service.ts';
 export * from './orders.tables.ts';
 export { createGuestOrderLinks, type GuestOrderLinks } from './guest-links.ts';

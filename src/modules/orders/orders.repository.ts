@@ -18,7 +18,13 @@ export interface OrderLine {
 }
 
 export interface PlaceOrderInput {
-  customerId: number;
+  /** The ordering customer's record; undefined for a guest without one yet (`guestEmail`). */
+  customerId: number | undefined;
+  /**
+   * A guest without a record yet (`customerId` undefined): the statement that places the order writes the email's
+   * guest record (`guest_customer_id`, customers.sql), so a refused order, rolled back, leaves none.
+   */
+  guestEmail?: string;
   lines: readonly OrderLine[];
   idempotencyKey: string;
   reservation: string;
@@ -169,7 +175,7 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
     return recorded ?? 'requires_payment';
   }
 
-  function toOrder(row: OrderRow, items: Order['items'], payment?: PaymentSummary): Order {
+  function toOrder(row: Omit<OrderRow, 'customerId'>, items: Order['items'], payment?: PaymentSummary): Order {
     const order: Order = {
       id: row.id,
       status: row.status,
@@ -266,11 +272,13 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
      * arrive as PostgreSQL errors: SQLSTATE P0001, the code as message, the data as JSON in DETAIL.
      */
     async place(db: Db, input: PlaceOrderInput): Promise<PlacedOrder> {
+      // One statement either way: a guest's record is written with its order or not at all.
+      const customer = input.customerId !== undefined ? sql`${input.customerId}::bigint` : sql`guest_customer_id(${input.guestEmail ?? null}::text)`;
       const result = await db.execute<{ placed_order_id: string; placed_at: Date | string; order_total_cents: string; order_currency: string; order_lines: Order['items'] }>(
         input.traceContext === undefined
-          ? sql`select * from place_order(${input.customerId}, ${JSON.stringify(input.lines)}::jsonb, ${input.idempotencyKey}, ${input.reservation}, ${QUEUES.order}, ${JOBS.expireOrder})`
+          ? sql`select * from place_order(${customer}, ${JSON.stringify(input.lines)}::jsonb, ${input.idempotencyKey}, ${input.reservation}, ${QUEUES.order}, ${JOBS.expireOrder})`
           : // The wrapper sets the transaction's trace context before place_order runs (migration 0006).
-            sql`select * from place_order(${input.customerId}, ${JSON.stringify(input.lines)}::jsonb, ${input.idempotencyKey}, ${input.reservation}, ${QUEUES.order}, salescale_with_trace_context(${JOBS.expireOrder}, ${input.traceContext}))`,
+            sql`select * from place_order(${customer}, ${JSON.stringify(input.lines)}::jsonb, ${input.idempotencyKey}, ${input.reservation}, ${QUEUES.order}, salescale_with_trace_context(${JOBS.expireOrder}, ${input.traceContext}))`,
       );
       const row = result.rows[0]!;
       return {
@@ -284,7 +292,7 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
 
     /** Several orders in one statement and one commit (`place_orders`, `orders.sql`), in the given order. */
     async placeBatch(db: Db, inputs: readonly PlaceOrderInput[]): Promise<BatchOutcome[]> {
-      const payload = inputs.map((input) => ({ customerId: input.customerId, items: input.lines, idempotencyKey: input.idempotencyKey, reservation: input.reservation, traceContext: input.traceContext }));
+      const payload = inputs.map((input) => ({ customerId: input.customerId, guestEmail: input.guestEmail, items: input.lines, idempotencyKey: input.idempotencyKey, reservation: input.reservation, traceContext: input.traceContext }));
       const result = await db.execute<{
         idx: number;
         placed_order_id: string | null;
@@ -331,6 +339,12 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
         .where(and(inArray(orders.status, orderStatus.enumValues), gte(orders.createdAt, from), lt(orders.createdAt, to), sql`${orders.idempotencyKey} is not null`))
         .limit(1);
       return rows.length > 0;
+    },
+
+    /** The guest record of an email, if a guest order wrote one (`guest_customer_id`, customers.sql). */
+    async findGuestCustomerId(db: Db, email: string): Promise<number | undefined> {
+      const rows = await db.select({ id: customers.id }).from(customers).where(sql`lower(${customers.email}) = lower(${email.trim()}) and ${customers.guest}`);
+      return rows[0]?.id;
     },
 
     async findByIdempotencyKey(db: Db, customerId: number, key: string): Promise<Order | undefined> {

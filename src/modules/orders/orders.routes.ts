@@ -20,7 +20,7 @@ import {
   UnknownProductError,
 } from './orders.errors.ts';
 import { AdminOrderDetail, AdminOrdersQuery, CreateOrderBody, GuestOrderParams, IdempotencyHeaders, ListOrdersQuery, OrderPage } from './orders.schemas.ts';
-import type { OrderService } from './orders.service.ts';
+import type { Buyer, OrderService } from './orders.service.ts';
 
 /** Orders are listed newest first: the cursor names the oldest order of the page. */
 const cursor = createIdCursor('before', 1);
@@ -65,11 +65,10 @@ export interface OrderRoutesDeps {
   idempotency: IdempotencyStore;
   admission?: CheckoutAdmission;
   /**
-   * Guest checkout: the guest cart's cookie, the guest record of an email (created for an order with lines), the
-   * record of an email if an earlier guest order created it (none is created: an empty cart's checkout places no
-   * order), the order links.
+   * Guest checkout: the guest cart's cookie, the record of an email if an earlier guest order created it (read, never
+   * created here: the statement placing a guest's order writes it, so a refused checkout writes none), the order links.
    */
-  guests?: { cookies: GuestCookies; customerIdFor(email: string): Promise<number>; existingCustomerIdFor(email: string): Promise<number | undefined>; links: GuestOrderLinks };
+  guests?: { cookies: GuestCookies; existingCustomerIdFor(email: string): Promise<number | undefined>; links: GuestOrderLinks };
 }
 
 /** The signed-in customer's orders: POST/GET /orders, GET /orders/:id, POST /orders/:id/cancel. */
@@ -126,12 +125,13 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
             const body = guestEmail === undefined ? placed : { ...placed, accessToken: deps.guests!.links.sign(placed.id) };
             return { status: 201, body, replayed: true };
           }
-          const customerId = guestEmail === undefined ? request.customerId! : await deps.guests!.customerIdFor(guestEmail).catch(beforePlacing);
+          // A guest's record is written with their order, in its statement (none for a refused checkout).
+          const buyer: Buyer = guestEmail === undefined ? request.customerId! : { guestEmail };
           const place = () =>
             // `uncertain`: an earlier attempt under this key failed with an unknown outcome; a refusal of its retry
             // replays that attempt's order if PostgreSQL has it (only an order of these lines: a cart's fingerprint does
             // not hold its lines, and another one under the key is 422 IDEMPOTENCY_KEY_REUSED).
-            orders.place(customerId, key, lines, { uncertain }).catch(async (error: unknown) => {
+            orders.place(buyer, key, lines, { uncertain }).catch(async (error: unknown) => {
               // PostgreSQL names the first line it cannot take; a cart's buyer is told every line the cart shows as not
               // purchasable (no longer for sale, or repriced into another currency), to remove them in one go. Read only
               // on such a refusal, so an order that goes through pays nothing for it.
@@ -140,7 +140,7 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
               const unavailable = await cart.unavailable(lines);
               throw unavailable.length === 0 ? error : new ProductUnavailableError(unavailable[0]!, unavailable);
             });
-          const placed = async () => (await orders.placedUnder(customerId, key)) !== undefined;
+          const placed = async () => (await orders.placedUnder(buyer, key)) !== undefined;
           const { order, replayed } = await (admission ? admission.spend(`${scope} ${key}`, place, placed) : place());
           // Only what was ordered leaves the cart: a line another tab added or changed while the order was placed stays.
           // Also on a replay: the handler replays only from PostgreSQL (the Redis record's replay never gets here), an

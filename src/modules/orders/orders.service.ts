@@ -57,6 +57,12 @@ export interface OrderServiceDeps {
   lossLookups?: LossLookupLimits;
 }
 
+/**
+ * Who places an order: a customer record (an account's), or a guest's email. A guest's record is written by the
+ * statement that places its order (see `PlaceOrderInput.guestEmail`), never before it: a refused checkout writes nothing.
+ */
+export type Buyer = number | { guestEmail: string };
+
 /** Merges repeated products and sorts by product id (the lock order of every order). */
 export function normalizeLines(lines: readonly OrderLine[]): OrderLine[] {
   const merged = new Map<number, number>();
@@ -188,6 +194,11 @@ export function createOrderService(deps: OrderServiceDeps) {
     }
   }
 
+  /** The buyer's customer record: an account's, or the guest record an earlier order of the email wrote (undefined: none). */
+  async function customerIdOf(buyer: Buyer): Promise<number | undefined> {
+    return typeof buyer === 'number' ? buyer : repo.findGuestCustomerId(db.primary, buyer.guestEmail);
+  }
+
   async function replayByKey(customerId: number, idempotencyKey: string): Promise<Order | undefined> {
     const existing = await repo.findByIdempotencyKey(db.primary, customerId, idempotencyKey);
     if (!existing) return undefined;
@@ -202,7 +213,7 @@ export function createOrderService(deps: OrderServiceDeps) {
    * statement; (3) confirm the reservation, or release it if step 2 did not commit. The database's
    * unique key on (customer, Idempotency-Key) is the last guard against a second order for one key.
    */
-  async function placeOnce(customerId: number, idempotencyKey: string, lines: OrderLine[]): Promise<{ order: Order; replayed: boolean }> {
+  async function placeOnce(buyer: Buyer, idempotencyKey: string, lines: OrderLine[]): Promise<{ order: Order; replayed: boolean }> {
     // While a Redis data loss is recent, a refusal is the gate's (which says so), not this process's memory.
     const known = now() < lossWindowEndsAt ? undefined : deps.hints?.knownShortages(lines);
     if (known) throw new OutOfStockError(known);
@@ -238,21 +249,24 @@ export function createOrderService(deps: OrderServiceDeps) {
 
     let placed: Awaited<ReturnType<typeof repo.place>>;
     try {
-      placed = await placer.place({ customerId, lines, idempotencyKey, reservation, traceContext: currentTraceContext() });
+      const customer = typeof buyer === 'number' ? { customerId: buyer } : { customerId: undefined, guestEmail: buyer.guestEmail };
+      placed = await placer.place({ ...customer, lines, idempotencyKey, reservation, traceContext: currentTraceContext() });
     } catch (error) {
       // Not committed (or not known to be): the reservation goes back. If it did commit after all
       // (connection lost at COMMIT), the gate is too generous until its next rebuild: PostgreSQL still refuses.
       if (reserved) await gate.release(reservation, productIds).catch((e: unknown) => deps.logger.warn({ err: e }, 'could not release a stock reservation'));
       const pg = pgError(error);
       if (pg?.code === PG_UNIQUE_VIOLATION && pg.constraint === 'orders_customer_idempotency_key_idx') {
-        const existing = await replayByKey(customerId, idempotencyKey);
+        // The key is taken under the buyer's record, which therefore exists (a guest's, written by an earlier order).
+        const customerId = await customerIdOf(buyer);
+        const existing = customerId === undefined ? undefined : await replayByKey(customerId, idempotencyKey);
         // Only the same request is replayed: the key's Redis record (which compares the whole request)
         // was lost, so the order row compares what it can, its lines; another request gets a 422, never this order.
         if (existing) {
           if (!sameLines(existing.items, lines)) throw new IdempotencyKeyReusedError();
           return { order: existing, replayed: true };
         }
-        return placeOnce(customerId, idempotencyKey, lines);
+        return placeOnce(buyer, idempotencyKey, lines);
       }
       const refusal = refusalOf(error);
       if (refusal instanceof ProductUnavailableError) deps.hints?.rememberRefusal?.(Number(refusal.details?.productId), refusal, since);
@@ -272,7 +286,7 @@ export function createOrderService(deps: OrderServiceDeps) {
     // idempotency record.
     if (reserved) void outsideTrace(() => gate.confirm(reservation, productIds)).catch((e: unknown) => deps.logger.warn({ err: e }, 'could not confirm a stock reservation'));
     const order = repo.toOrder(
-      { id: placed.id, customerId, status: 'pending_payment', totalCents: placed.totalCents, currency: placed.currency, createdAt: placed.createdAt, cancelledAt: null, paidAt: null, expiredAt: null },
+      { id: placed.id, status: 'pending_payment', totalCents: placed.totalCents, currency: placed.currency, createdAt: placed.createdAt, cancelledAt: null, paidAt: null, expiredAt: null },
       placed.items,
     );
     return { order, replayed: false };
@@ -284,7 +298,10 @@ export function createOrderService(deps: OrderServiceDeps) {
    * retry's `lines`, the order must hold exactly those (as the unique key's replay in `place` checks): an order under
    * the key with other lines is another request's, refused `IdempotencyKeyReusedError`, never answered.
    */
-  async function placedUnder(customerId: number, idempotencyKey: string, lines?: readonly OrderLine[]): Promise<Order | undefined> {
+  async function placedUnder(buyer: Buyer, idempotencyKey: string, lines?: readonly OrderLine[]): Promise<Order | undefined> {
+    const customerId = await customerIdOf(buyer);
+    // A guest without a record placed nothing: the record is written with the email's first order.
+    if (customerId === undefined) return undefined;
     const existing = await replayByKey(customerId, idempotencyKey);
     if (existing && lines && !sameLines(existing.items, normalizeLines(lines))) throw new IdempotencyKeyReusedError();
     return existing;
@@ -333,21 +350,21 @@ export function createOrderService(deps: OrderServiceDeps) {
      * next retry reads; so is a refusal whose read failed, logged) and is kept as the key's result as before, so each key reads once; outside the
      * window a sold-out refusal reads nothing, as before. Meanwhile this process answers no refusal from its memory.
      */
-    async place(customerId: number, idempotencyKey: string, lines: readonly OrderLine[], options: { uncertain?: boolean } = {}): Promise<{ order: Order; replayed: boolean }> {
-      setSpanAttributes({ [ORDER_ATTRIBUTES.idempotencyKey]: idempotencyKey, [ORDER_ATTRIBUTES.customerId]: customerId });
+    async place(buyer: Buyer, idempotencyKey: string, lines: readonly OrderLine[], options: { uncertain?: boolean } = {}): Promise<{ order: Order; replayed: boolean }> {
+      setSpanAttributes(typeof buyer === 'number' ? { [ORDER_ATTRIBUTES.idempotencyKey]: idempotencyKey, [ORDER_ATTRIBUTES.customerId]: buyer } : { [ORDER_ATTRIBUTES.idempotencyKey]: idempotencyKey });
       try {
         const normalized = normalizeLines(lines);
         const refusal = shapeRefusal(normalized);
         if (refusal) throw refusal;
-        const result = await placeOnce(customerId, idempotencyKey, normalized).catch(async (error: unknown) => {
+        const result = await placeOnce(buyer, idempotencyKey, normalized).catch(async (error: unknown) => {
           const afterLoss = error instanceof Error && refusedAfterLoss.has(error);
           if (!afterLoss && (!options.uncertain || !isRefusal(error))) throw error;
           if (options.uncertain) {
-            const existing = await placedUnder(customerId, idempotencyKey, normalized);
+            const existing = await placedUnder(buyer, idempotencyKey, normalized);
             if (!existing) throw error;
             return { order: existing, replayed: true };
           }
-          const existing = await withLookupSlot(() => placedUnder(customerId, idempotencyKey, normalized), LOOKUP_SKIPPED).catch((lookupError: unknown): typeof LOOKUP_SKIPPED => {
+          const existing = await withLookupSlot(() => placedUnder(buyer, idempotencyKey, normalized), LOOKUP_SKIPPED).catch((lookupError: unknown): typeof LOOKUP_SKIPPED => {
             // Another request's key (422) is an answer; a failed read (PostgreSQL slow or down) is not the request's
             // failure: the gate's refusal stands, as outside the window, where the same request reads nothing.
             if (isRefusal(lookupError)) throw lookupError;

@@ -170,7 +170,7 @@ END
 $$;
 
 -- place_orders: several orders in one statement and one commit (a per-instance batch of concurrent
--- checkouts). Each order runs place_order inside its own subtransaction, so a refused order rolls
+-- checkouts). An order is `customerId`, or `guestEmail` for a guest whose record its order writes. Each order runs place_order inside its own subtransaction, so a refused order rolls
 -- back alone and the others commit; its refusal comes back as a row (SQLSTATE, message, DETAIL,
 -- constraint) instead of an error. Lock waits are capped (lock_timeout): an order that would wait
 -- for a row another batch holds comes back as 55P03 and is placed again on its own, which keeps
@@ -204,8 +204,10 @@ BEGIN
     -- The order's trace rides along with its outbox row (the column's default reads this setting).
     PERFORM set_config('salescale.trace_context', coalesce(v_order->>'traceContext', ''), true);
     BEGIN
+      -- A guest without a record yet (`guestEmail`, no `customerId`): the record is written here, inside the order's
+      -- subtransaction, so a refused order rolls it back with everything else it wrote (customers.sql).
       SELECT * INTO v_placed FROM place_order(
-        (v_order->>'customerId')::bigint, v_order->'items', v_order->>'idempotencyKey', v_order->>'reservation', p_outbox_queue, p_outbox_job);
+        coalesce((v_order->>'customerId')::bigint, guest_customer_id(v_order->>'guestEmail')), v_order->'items', v_order->>'idempotencyKey', v_order->>'reservation', p_outbox_queue, p_outbox_job);
       RETURN QUERY SELECT v_idx, v_placed.placed_order_id, v_placed.placed_at, v_placed.order_total_cents, v_placed.order_currency, v_placed.order_lines,
         NULL::text, NULL::text, NULL::text, NULL::text;
     EXCEPTION WHEN raise_exception OR unique_violation OR lock_not_available THEN
