@@ -94,4 +94,53 @@ describe('expiring reservations while their buyers order again', () => {
     assert.equal(await stock(first), 9, 'y\'s unit back, x\'s new one taken');
     assert.equal(await stock(second), 9, 'x\'s first unit back, the new one taken');
   });
+
+  it('reads an order past its payment window as expired before the sweep moves it, in every read; the sweep still returns its units', async () => {
+    const db = t.platform.db;
+    const [ids, productId] = [await insertCustomers(db.primary, 1, 'late'), await product()];
+    const [cookie] = (await mintSessionCookies(t.env, ids)) as [string];
+    const placed = await order(cookie, 'late-1', [{ productId, quantity: 2 }]);
+    assert.equal(placed.statusCode, 201, placed.body);
+    const id = placed.json().id as number;
+    // Its window ended a minute ago by PostgreSQL's clock; no sweep has run.
+    await db.primary.execute(sql`update orders set created_at = now() - make_interval(secs => ${WINDOW_S + 60}) where id = ${id}`);
+    const paying = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${id}/pay`, headers: { cookie }, payload: { token: 'tok_ok' } });
+    assert.equal(paying.statusCode, 409, paying.body);
+    assert.equal(paying.json().error.code, 'ORDER_EXPIRED');
+
+    const shown = (await t.app.inject({ method: 'GET', url: `/api/v1/orders/${id}`, headers: { cookie } })).json();
+    const listed = (await t.app.inject({ method: 'GET', url: '/api/v1/orders', headers: { cookie } })).json().items.find((o: { id: number }) => o.id === id);
+    const admin = (await t.app.inject({ method: 'GET', url: `/api/v1/admin/orders/${id}`, headers: t.admin })).json();
+    for (const [where, read] of [['GET /orders/:id', shown], ['GET /orders', listed]] as const) {
+      assert.equal(read.status, 'expired', `${where}: ${JSON.stringify(read)}`);
+      assert.equal(read.payment.status, 'cancelled', `${where}: an expired order asks for no payment`);
+      assert.equal(read.expiredAt, read.payment.expiresAt, `${where}: expired when its window ended`);
+      assert.equal(read.payment.clientSecret, undefined, where);
+    }
+    // The operator's view: the same status (its payment is the record, here none: nothing was attempted).
+    assert.equal(admin.status, 'expired', JSON.stringify(admin));
+    assert.equal(admin.expiredAt, admin.paymentExpiresAt);
+    const filtered = async (status: string) =>
+      (await t.app.inject({ method: 'GET', url: `/api/v1/admin/orders?status=${status}`, headers: t.admin })).json().items.some((o: { id: number }) => o.id === id);
+    assert.equal(await filtered('expired'), true, 'listed under expired');
+    assert.equal(await filtered('pending_payment'), false, 'not listed as waiting for payment');
+    assert.equal(await stock(productId), 8, 'the units stay held until the sweep');
+
+    const expiry = createOrderExpiry({
+      db,
+      lifecycle: createOrderLifecycleRepository({ paymentWindowS: WINDOW_S }),
+      gate: createStockGate({
+        redis: t.platform.redis,
+        prefix: t.config.redis.prefix,
+        gateTtlS: t.config.checkout.stockGateTtlS,
+        snapshot: (p, tokens) => createInventoryRepository({ shards: 1 }).snapshot(db.primary, p, tokens),
+      }),
+      expired: expiredCounterFor(new client.Registry()),
+      logger: t.platform.logger,
+    });
+    assert.ok((await expiry.sweepOnce()) >= 1);
+    assert.equal(await stock(productId), 10, 'the sweep gave the units back');
+    const swept = (await t.app.inject({ method: 'GET', url: `/api/v1/orders/${id}`, headers: { cookie } })).json();
+    assert.equal(swept.status, 'expired');
+  });
 });

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, lt, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../../platform/db/client.ts';
 import { enqueueInTransaction, type DbOrTx } from '../../platform/outbox/outbox.ts';
 import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
@@ -42,18 +42,6 @@ export interface PlacedOrder {
   currency: string;
   items: Order['items'];
 }
-
-const orderColumns = {
-  id: orders.id,
-  customerId: orders.customerId,
-  status: orders.status,
-  totalCents: orders.totalCents,
-  currency: orders.currency,
-  createdAt: orders.createdAt,
-  cancelledAt: orders.cancelledAt,
-  paidAt: orders.paidAt,
-  expiredAt: orders.expiredAt,
-};
 
 export type OrderRow = {
   id: number;
@@ -162,6 +150,38 @@ export async function releaseUnits(tx: DbOrTx, orderIds: readonly number[]): Pro
 export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
   const windowMs = (options.paymentWindowS ?? 600) * 1000;
   const defaultProvider = options.provider ?? 'test';
+  const window = sql`make_interval(secs => ${windowMs / 1000})`;
+  /**
+   * Whether an order waiting for payment is past its window by PostgreSQL's clock (which the sweep judges by, and the
+   * pay call refuses it ORDER_EXPIRED from then on).
+   */
+  const pastWindow = sql`(${orders.status} = 'pending_payment' and ${orders.createdAt} + ${window} <= now())`;
+
+  /**
+   * The columns every read of an order selects. An order past its payment window reads `expired`, and `expiredAt` its
+   * window's end, from the moment the window ends, not from when the sweep (or its expire-order job) moves the row:
+   * paying it already answers ORDER_EXPIRED, and a read saying `pending_payment` told a client to offer "pay now" for
+   * an order that could no longer be paid. The sweep still changes the row and gives its units back; from then
+   * `expiredAt` is the sweep's time, as before.
+   */
+  const orderColumns = {
+    id: orders.id,
+    customerId: orders.customerId,
+    status: sql<OrderStatus>`case when ${pastWindow} then 'expired' else ${orders.status} end`.mapWith(orders.status),
+    totalCents: orders.totalCents,
+    currency: orders.currency,
+    createdAt: orders.createdAt,
+    cancelledAt: orders.cancelledAt,
+    paidAt: orders.paidAt,
+    expiredAt: sql<Date | null>`case when ${pastWindow} then ${orders.createdAt} + ${window} else ${orders.expiredAt} end`.mapWith(orders.expiredAt),
+  };
+
+  /** A status filter as orders read (see `orderColumns`): an order past its window is `expired`, not `pending_payment`. */
+  function statusIs(status: OrderStatus): SQL {
+    if (status === 'pending_payment') return sql`(${orders.status} = 'pending_payment' and not ${pastWindow})`;
+    if (status === 'expired') return sql`(${orders.status} = 'expired' or ${pastWindow})`;
+    return eq(orders.status, status);
+  }
 
   /**
    * The payment's status as the order shows it: an order cancelled or expired before anything was paid wants no
@@ -367,7 +387,7 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
     async listAdmin(db: Db, filters: AdminOrderFilters, beforeId: number | undefined, limit: number): Promise<Order[]> {
       const conditions = [];
       if (beforeId !== undefined) conditions.push(lt(orders.id, beforeId));
-      if (filters.status) conditions.push(eq(orders.status, filters.status));
+      if (filters.status) conditions.push(statusIs(filters.status));
       if (filters.from) conditions.push(gte(orders.createdAt, filters.from));
       if (filters.to) conditions.push(lt(orders.createdAt, filters.to));
       if (filters.email !== undefined) {
