@@ -18,6 +18,19 @@ function stripeCode(error: unknown): string | undefined {
 }
 
 /** Stripe's refusals that mean "already in the state you asked for" (a retry after a lost reply). */
+/**
+ * How old a signed event may be (seconds), as Stripe's SDK default: older is refused as a possible replay. Only the age
+ * is checked, as the SDK does: an event dated ahead of this server's clock (Stripe's clock ahead of ours) cannot be a
+ * replay of an old one, and refusing it would drop every event of a shop whose clock lags (README, "Webhooks").
+ */
+export const STRIPE_WEBHOOK_TOLERANCE_S = 300;
+
+/** The signing time of a Stripe-Signature header (`t=<unix seconds>,v1=…`), undefined if it has none. */
+function signedAtOf(header: string): number | undefined {
+  const match = /(?:^|,)\s*t=(\d+)\s*(?:,|$)/.exec(header);
+  return match ? Number(match[1]) : undefined;
+}
+
 const ALREADY_DONE = new Set(['payment_intent_unexpected_state', 'charge_already_refunded', 'charge_already_captured']);
 
 /**
@@ -126,10 +139,20 @@ export function createStripeProvider(settings: StripeSettings): PaymentProvider 
       if (typeof signature !== 'string') throw new WebhookSignatureInvalidError('missing Stripe-Signature header');
       let event: Stripe.Event;
       try {
-        event = client.webhooks.constructEvent(rawBody, signature, settings.webhookSecret);
+        // The signature first, its age after (tolerance 0: the SDK checks no age), so that a stale event is told apart
+        // from a forged or tampered one in the refusal an operator reads.
+        event = client.webhooks.constructEvent(rawBody, signature, settings.webhookSecret, 0);
       } catch (error) {
         if (error instanceof Stripe.errors.StripeSignatureVerificationError) throw new WebhookSignatureInvalidError('Stripe-Signature does not match the body');
         throw new WebhookMalformedError('not a Stripe event');
+      }
+      const signedAt = signedAtOf(signature);
+      if (signedAt === undefined) throw new WebhookSignatureInvalidError('Stripe-Signature has no timestamp');
+      const ageS = Math.floor(Date.now() / 1000) - signedAt;
+      if (ageS > STRIPE_WEBHOOK_TOLERANCE_S) {
+        throw new WebhookSignatureInvalidError(
+          `Stripe-Signature was made ${ageS} s ago, older than ${STRIPE_WEBHOOK_TOLERANCE_S} s (a replayed event, or this server's clock ahead of Stripe's)`,
+        );
       }
       if (typeof event?.id !== 'string' || typeof event.type !== 'string' || typeof event.data?.object !== 'object' || event.data.object === null) {
         throw new WebhookMalformedError('expected a Stripe event { id, type, data: { object } }');

@@ -161,6 +161,25 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     assert.equal((await deliver(event!)).json().outcome, 'paid');
   });
 
+  it("refuses a genuinely signed event more than 300 s old as stale, saying so (not a body mismatch); takes one dated ahead, as Stripe's SDK does", async () => {
+    const productId = await product();
+    const { order, intentId } = await placeAndStartPayment(productId);
+    const [event] = stripe.confirm(intentId, 'authorize');
+    const payload = JSON.stringify(event);
+    const signedAt = (offsetS: number) => Stripe.webhooks.generateTestHeaderString({ payload, secret: shop.webhookSecret, timestamp: Math.floor(Date.now() / 1000) + offsetS });
+    const stale = await deliver(payload, signedAt(-3600));
+    assert.equal(stale.statusCode, 400, stale.body);
+    assert.equal(stale.json().error.code, 'WEBHOOK_SIGNATURE_INVALID');
+    // An operator reading the log must see a replay or a clock problem, not a wrong secret or a tampered body.
+    assert.match(stale.json().error.message, /older than 300 s/, stale.body);
+    assert.doesNotMatch(stale.json().error.message, /does not match/, stale.body);
+    assert.equal(await orderStatus(order.id), 'pending_payment');
+    // Dated ahead of this server's clock (Stripe's clock ahead of ours): no replay, taken (README: only the age is checked).
+    const ahead = await deliver(payload, signedAt(600));
+    assert.equal(ahead.statusCode, 200, ahead.body);
+    assert.equal(ahead.json().outcome, 'paid');
+  });
+
   it('a payment after expiry: the hold is voided (never captured), a captured one refunded once, replays change nothing', async () => {
     const productId = await product(10);
     const held = await placeAndStartPayment(productId);
