@@ -12,13 +12,14 @@ export interface TcpProxy {
   /** Resets the connections whose traffic is held (see `holdOn`): the client hears the connection drop; the proxy goes on. */
   dropHeld(): void;
   /**
-   * An outage: every open connection is reset and new ones are refused (ECONNREFUSED) until
-   * `restore()` listens again on the same port. With `keepPort`, the proxy goes on listening and resets each new
-   * connection as it comes (the client sees ECONNRESET) until `restore()`: the port stays the proxy's, so
-   * `restore()` cannot fail, whereas a port let go can be bound meanwhile by another test file's process
-   * (`freePort`, a server on port 0) and `restore()` then rejects with EADDRINUSE.
+   * An outage: every open connection is reset, and so is each new one as it comes (the client sees ECONNRESET,
+   * which the app classifies as unavailable as it does ECONNREFUSED) until `restore()`. The proxy keeps listening
+   * on its port throughout: a port let go during the outage could be bound meanwhile by another test file's process
+   * (tests run two files at a time; `freePort`, any server on port 0), clients would then reach that server, and
+   * `restore()` would reject with EADDRINUSE. No test here needs a refused connect; add a separate, explicit method
+   * for one if a test ever does, and say why.
    */
-  cut(options?: { keepPort?: boolean }): Promise<void>;
+  cut(): Promise<void>;
   restore(): Promise<void>;
   /** New connections go to `port` from now on (a failover: `cut()` then `restore()` moves the open ones). */
   retarget(port: number): void;
@@ -32,10 +33,10 @@ export async function startTcpProxy(targetPort: number, protocol = 'redis'): Pro
   /** The client side of connections whose traffic `holdOn` holds. */
   const held = new Set<Socket>();
   let trap: { marker: string; mode: 'request' | 'reply'; hit: () => void } | undefined;
-  /** In a `keepPort` outage: new connections are reset. */
-  let refusing = false;
+  /** During a `cut()`: new connections are reset. */
+  let down = false;
   const server = createServer((client) => {
-    if (refusing) {
+    if (down) {
       client.resetAndDestroy();
       return;
     }
@@ -85,26 +86,13 @@ export async function startTcpProxy(targetPort: number, protocol = 'redis'): Pro
     dropHeld() {
       for (const client of held) client.resetAndDestroy();
     },
-    async cut(options = {}) {
-      if (!listening || refusing) return;
-      if (options.keepPort) {
-        refusing = true;
-        for (const socket of sockets) socket.resetAndDestroy();
-        return;
-      }
-      listening = false;
-      const closed = new Promise((resolve) => server.close(resolve));
+    async cut() {
+      if (!listening) return;
+      down = true;
       for (const socket of sockets) socket.resetAndDestroy();
-      await closed;
     },
     async restore() {
-      refusing = false;
-      if (listening) return;
-      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      }));
-      listening = true;
+      down = false;
     },
     retarget(port) {
       target = port;

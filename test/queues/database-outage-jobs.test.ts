@@ -52,8 +52,8 @@ describe('jobs while PostgreSQL is unreachable (real worker process, outage thro
     const through = new URL(f.database.url);
     through.port = String(proxy.port);
     const worker = await f.startWorker({ DATABASE_URL: through.toString() });
-    // The port stays the proxy's through the outage, so restoring it cannot meet another process on it.
-    await proxy.cut({ keepPort: true });
+    // The proxy keeps its port through the outage (see `cut`), so restoring it cannot meet another process on it.
+    await proxy.cut();
     const queues = await f.inspect();
     const hour = '2026-11-27T10:00:00.000Z';
     const jobs = 20;
