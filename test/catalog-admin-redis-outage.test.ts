@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { TEST_REDIS_URL } from './helpers/db.ts';
+import { waitFor } from './helpers/queues.ts';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.ts';
 
 /**
@@ -39,7 +40,7 @@ describe('admin catalog writes while Redis is unreachable', () => {
   }
 
   async function redisReady(): Promise<void> {
-    for (const redis of [t.platform.redis, t.platform.cacheRedis]) if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+    for (const redis of [t.platform.redis, t.platform.cacheRedis]) await waitFor(`Redis (${redis.options.connectionName}) to be ready again`, () => redis.status === 'ready', 15_000);
   }
 
   async function audited(productId: number): Promise<unknown[]> {

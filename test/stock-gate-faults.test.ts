@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { TEST_REDIS_URL } from './helpers/db.ts';
+import { waitFor } from './helpers/queues.ts';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.ts';
 
 /**
@@ -59,8 +60,7 @@ describe('stock gate under lost Redis replies', () => {
   }
 
   async function redisReady(): Promise<void> {
-    const redis = t.platform.redis;
-    if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+    await waitFor('Redis to be ready again', () => t.platform.redis.status === 'ready', 15_000);
   }
 
   /** Polls until `check` passes or `ms` elapse (background repairs are asynchronous). */

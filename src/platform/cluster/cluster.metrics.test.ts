@@ -11,6 +11,15 @@ import { createClusterNode, type ClusterNode } from './cluster-node.ts';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const HEARTBEAT_MS = 100;
 
+/** Polls `check` every heartbeat; fails with `what` after 10 s (a fixed sleep assumed how soon a loaded machine gets there). */
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after 10 s waiting for ${what}`);
+    await sleep(HEARTBEAT_MS);
+  }
+}
+
 async function seriesOf(metrics: Metrics, name: string): Promise<Array<{ labels: { role?: string }; value: number }>> {
   const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
   return (metric?.values ?? []).map(({ labels, value }) => ({ labels: { role: (labels as { role?: string }).role }, value }));
@@ -63,7 +72,7 @@ describe('cluster gauges while Redis is unreachable (real Redis behind a proxy)'
 
   it('leave live instances and the cost estimate out once the last heartbeat is older than a member stays live, and report them again after', async () => {
     await node.join('web', () => ({ requests: 0, requestsPerMinute: 0, p95Ms: 0, errorRatePercent: 0 }));
-    await sleep(HEARTBEAT_MS * 3);
+    await until('a heartbeat reports this instance live', async () => (await seriesOf(metrics, 'salescale_live_instances')).length > 0);
     assert.deepEqual(await seriesOf(metrics, 'salescale_live_instances'), [
       { labels: { role: 'web' }, value: 1 },
       { labels: { role: 'worker' }, value: 0 },
@@ -71,14 +80,13 @@ describe('cluster gauges while Redis is unreachable (real Redis behind a proxy)'
     assert.equal((await seriesOf(metrics, 'salescale_estimated_cost_usd_per_hour')).length, 1);
 
     await proxy.cut();
-    await sleep(HEARTBEAT_MS * 10);
+    await until('the live-instance figure to be left out', async () => (await seriesOf(metrics, 'salescale_live_instances')).length === 0);
     assert.deepEqual(await seriesOf(metrics, 'salescale_live_instances'), [], 'no figure: this instance no longer knows who is live');
     assert.deepEqual(await seriesOf(metrics, 'salescale_estimated_cost_usd_per_hour'), [], 'nor what they cost');
     assert.equal((await seriesOf(metrics, 'salescale_degrade_mode')).length, 3, 'the mode this instance applies is still its own, known figure');
 
     await proxy.restore();
-    const deadline = Date.now() + 10_000;
-    while ((await seriesOf(metrics, 'salescale_live_instances')).length === 0 && Date.now() < deadline) await sleep(HEARTBEAT_MS);
+    await until('the live-instance figure to be reported again', async () => (await seriesOf(metrics, 'salescale_live_instances')).length > 0);
     assert.deepEqual((await seriesOf(metrics, 'salescale_live_instances')).find((s) => s.labels.role === 'web')?.value, 1, 'back once a heartbeat goes through');
   });
 });
