@@ -8,7 +8,8 @@ import { startLocalRedis } from '../src/platform/local/local-stack.ts';
 import { createLogger } from '../src/platform/logger/logger.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { request } from './helpers/http.ts';
-import { startInstance } from './helpers/instances.ts';
+import { type Instance, startInstance } from './helpers/instances.ts';
+import { stopWithin } from './helpers/process-group.ts';
 
 let t: TestApp;
 let productId: number;
@@ -118,6 +119,22 @@ describe('SIGTERM during requests', () => {
       assert.equal(code, 0, 'exits by draining, not by the forced shutdown');
     } finally {
       await blocker.end().catch(() => {});
+      await instance.stop('SIGKILL');
+    }
+  });
+
+  it('stops an idle instance with exit 0 when SHUTDOWN_TIMEOUT_MS=0, a value start-up accepts (it exited 1, "shutdown timed out", every time)', async () => {
+    let instance: Instance;
+    try {
+      instance = await startInstance({ env: { ...t.env, SHUTDOWN_TIMEOUT_MS: '0' } });
+    } catch (error) {
+      // Refusing the value at start-up is the other acceptable answer.
+      assert.match(String(error), /exited with 2 before it was ready[\s\S]*configuration error: SHUTDOWN_TIMEOUT_MS/);
+      return;
+    }
+    try {
+      assert.equal(await stopWithin(instance, 'SIGTERM', 30_000), 0, instance.output());
+    } finally {
       await instance.stop('SIGKILL');
     }
   });

@@ -8,7 +8,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { TEST_PG_ADMIN_URL, TEST_REDIS_URL, createEmptyDatabase, createTestDatabase, testPrefix } from '../../test/helpers/db.ts';
+import { freePort } from '../platform/local/local-stack.ts';
+import { TEST_PG_ADMIN_URL, TEST_REDIS_URL, createEmptyDatabase, createTestDatabase, deleteRedisKeys, testPrefix, type TestDatabase } from '../../test/helpers/db.ts';
 import { startPrivatePostgres, type PrivatePostgres } from '../../test/helpers/private-postgres.ts';
 
 const MAIN = join(import.meta.dirname, '../main.ts');
@@ -324,6 +325,40 @@ describe('salescale and PGSSLMODE (TLS to PostgreSQL when the platform\'s DATABA
     assertOneLine(runs[0], /^salescale: cannot reach a required service: The server does not support SSL connections$/, 'PGSSLMODE=no-verify asks for TLS');
     assertOneLine(runs[1], /^salescale: configuration error: PGSSLMODE: must be one of disable, prefer, require, verify-ca, verify-full, no-verify, got "requried"$/, 'migrate');
     assertOneLine(runs[2], /^salescale: configuration error: PGSSLMODE: must be one of disable, prefer, require, verify-ca, verify-full, no-verify, got "on"$/, 'queues');
+  });
+});
+
+describe('salescale serve and a HOST it cannot listen on (PostgreSQL and Redis are fine)', () => {
+  let database: TestDatabase | undefined;
+  const prefixes: string[] = [];
+  before(async () => {
+    database = await createTestDatabase();
+  });
+  after(async () => {
+    await database?.drop();
+    for (const prefix of prefixes) await Promise.all([deleteRedisKeys(`${prefix}:*`), deleteRedisKeys(`{${prefix}}:*`)]);
+  });
+
+  async function serve(host: string): ReturnType<typeof salescale> {
+    const prefix = testPrefix();
+    prefixes.push(prefix);
+    return salescale(['serve'], { DATABASE_URL: database!.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, HOST: host, PORT: String(await freePort()), LOG_LEVEL: 'info' });
+  }
+
+  it('a HOST that is not an address of this machine: one line and exit 2 (was an EADDRNOTAVAIL stack trace, exit 1)', async () => {
+    const r = await serve('192.0.2.1');
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    // The refusal is stderr's last line; the logs go to stdout.
+    const last = r.stderr.trim().split('\n').at(-1) ?? '';
+    assert.match(last, /^salescale: .*192\.0\.2\.1/, r.stdout + r.stderr);
+    assert.ok(!(r.stdout + r.stderr).includes('    at '), `no stack trace: ${r.stdout + r.stderr}`);
+  });
+
+  it('a HOST that does not resolve: the line names HOST, not "a required service"', async () => {
+    const r = await serve('no-such-host.invalid');
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    const last = r.stderr.trim().split('\n').at(-1) ?? '';
+    assert.match(last, /^salescale: .*\bHOST\b/, `stderr's last line: ${last}`);
   });
 });
 

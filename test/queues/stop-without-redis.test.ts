@@ -50,4 +50,13 @@ describe('worker stop while the queue Redis cannot be reached', () => {
       process.kill(redisPid, 'SIGCONT');
     }
   });
+
+  it('exits (0) on SIGTERM while it still waits for a queue Redis it never reached at start (it died of the signal, 143)', async () => {
+    // Nothing listens on port 1: the worker starts without Redis, as documented, and says so.
+    worker = await f.startWorker({ REDIS_URL: 'redis://127.0.0.1:1', LOG_LEVEL: 'warn' }, '/health', { detached: true });
+    await waitFor('the worker to say it waits for Redis', () => worker!.output().includes('queue Redis unreachable at start') || worker!.process.exitCode !== null, 30_000);
+    assert.equal(worker.process.exitCode, null, `the worker keeps waiting for Redis: ${worker.output()}`);
+    const exited = await stopWithin(worker, 'SIGTERM', 30_000);
+    assert.equal(exited, 0, worker.output().slice(-2000));
+  });
 });
