@@ -81,6 +81,17 @@ function cases(): Case[] {
 }
 
 describe('malformed input', () => {
+  it('refuses a JSON body sent as text/plain with 415 UNSUPPORTED_MEDIA_TYPE, as text/xml is (not 400 "must be object")', async () => {
+    const reply = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/cart/items/${productId}`,
+      headers: { 'content-type': 'text/plain' },
+      payload: JSON.stringify({ quantity: 1 }),
+    });
+    assert.equal(reply.statusCode, 415, `a body of the wrong media type was answered ${reply.statusCode}: ${reply.body}`);
+    assert.equal(reply.json().error.code, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
   it('is refused with the documented error shape and a stable code, for every kind', async () => {
     for (const c of cases()) {
       const response = await t.app.inject({ method: c.method ?? 'GET', url: c.url, headers: c.headers, payload: c.payload as string | object | undefined });

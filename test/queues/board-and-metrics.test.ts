@@ -13,6 +13,15 @@ after(async () => {
 });
 
 describe('queue dashboard and metrics on the web role', () => {
+  it('answers an unknown path under the queue dashboard with 404 ROUTE_NOT_FOUND in the error shape (not Fastify\'s default body)', async () => {
+    // README: "Unknown routes are 404 ROUTE_NOT_FOUND ... all in the shape above"; "Every error has one shape".
+    const reply = await t.app.inject({ url: '/admin/queues/no-such-page', headers: t.admin });
+    assert.equal(reply.statusCode, 404, reply.body);
+    const body = reply.json();
+    assert.equal(body.error?.code, 'ROUTE_NOT_FOUND', `not the documented error shape: ${reply.body}`);
+    assert.equal(body.error.requestId, reply.headers['x-request-id']);
+  });
+
   it('refuses /admin/queues without the admin token', async () => {
     for (const url of ['/admin/queues', '/admin/queues/api/queues', '/admin/queues/static/js/main.js']) {
       const response = await t.app.inject({ url });

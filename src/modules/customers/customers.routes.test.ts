@@ -272,6 +272,16 @@ describe('customers and sessions', () => {
     }
   });
 
+  it('refuses a new password that is the account’s own email address (PASSWORD_TOO_COMMON, reason context)', async () => {
+    const email = `jane.doe.${randomBytes(4).toString('hex')}@example.com`;
+    // README: a new password "a guesser would try first" is 422 PASSWORD_TOO_COMMON; `context` covers the email's
+    // local part. The whole address, the first thing tried against an account, is taken.
+    const reply = await t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email, password: email, name: 'Jane Doe' } });
+    assert.equal(reply.statusCode, 422, `a password equal to the email was answered ${reply.statusCode}: ${reply.body}`);
+    assert.equal(reply.json().error.code, 'PASSWORD_TOO_COMMON');
+    assert.equal(reply.json().error.details.reason, 'context');
+  });
+
   it('still signs in an existing account whose password is on the common list', async () => {
     const hash = await hashPassword('password1', t.config.customers.passwordHash);
     await t.platform.db.primary.execute(sql`insert into customers (email, name, password_hash) values ('old.weak@example.com', 'Old', ${hash})`);

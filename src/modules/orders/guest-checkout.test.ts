@@ -167,4 +167,18 @@ describe('guest checkout', () => {
       assert.equal(Number(rows.rows[0]!.n), 0, `a refused guest checkout (${code}) left a customer record for ${email}`);
     }
   });
+
+  it('answers a forged guest order link with a 404 that names no order the client never asked for (no "order 0")', async () => {
+    const placed = await order({ email: `guest-${Math.random().toString(36).slice(2)}@example.com`, items: [{ productId, quantity: 1 }] });
+    assert.equal(placed.statusCode, 201, placed.body);
+    const [id, mac] = (placed.json().accessToken as string).split('.') as [string, string];
+    const forged = `${id}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`;
+    const reply = await t.app.inject({ method: 'GET', url: `/api/v1/guest-orders/${forged}` });
+    assert.equal(reply.statusCode, 404, reply.body);
+    const error = reply.json().error;
+    assert.equal(error.code, 'ORDER_NOT_FOUND');
+    // An internal placeholder leaks into the reply: "order 0 does not exist", details { id: 0 }.
+    assert.doesNotMatch(error.message, /\border 0\b/, `the 404 names a placeholder order: ${reply.body}`);
+    assert.notEqual(error.details?.id, 0, `details name order 0: ${reply.body}`);
+  });
 });

@@ -291,6 +291,20 @@ describe('paying an order with the test provider', () => {
     const cancelPaid = await f.t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${b.id}/cancel`, headers: f.t.admin });
     assert.equal(cancelPaid.json().error.code, 'ORDER_NOT_CANCELLABLE');
   });
+
+  it('refuses an admin refund carrying fields it does not read (a partial amount) instead of refunding the whole order', async () => {
+    const productId = await f.product();
+    const placed = await f.order(f.alice, productId, 2);
+    const paid = await f.pay(f.alice, placed.id, { token: 'tok_ok' });
+    assert.equal(paid.statusCode, 200, paid.body);
+    // README: "Unknown fields in a body or query are refused, never silently dropped". An operator who asks
+    // for a partial refund must not get a full one.
+    const refund = await f.t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${placed.id}/refund`, headers: f.t.admin, payload: { amountCents: 100 } });
+    assert.equal(refund.statusCode, 400, `a refund body with an unknown field was answered ${refund.statusCode}: ${refund.body}`);
+    assert.equal(refund.json().error.code, 'VALIDATION_FAILED');
+    const detail = await f.t.app.inject({ method: 'GET', url: `/api/v1/admin/orders/${placed.id}`, headers: f.t.admin });
+    assert.equal(detail.json().status, 'paid', 'the refused refund changed nothing');
+  });
 });
 
 describe('refunding while the order ships', () => {

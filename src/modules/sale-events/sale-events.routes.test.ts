@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
+import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
 import { MAX_ADMISSION_PER_SECOND, MIN_ADMISSION_PER_SECOND } from './sale-events.schemas.ts';
 
 describe('sale events API', () => {
@@ -135,6 +136,56 @@ describe('sale events API', () => {
     assert.equal(patch.json().error.code, 'VALIDATION_FAILED');
     const kept = await t.app.inject({ url: `/api/v1/admin/sale-events/${created.json().id}`, headers: t.admin });
     assert.equal(kept.json().trafficMultiplier, 0.01);
+  });
+
+  it('names a missing sale event in words, not by an internal identifier ("sale_event 999999 does not exist")', async () => {
+    const reply = await t.app.inject({ url: '/api/v1/admin/sale-events/999999', headers: t.admin });
+    assert.equal(reply.statusCode, 404, reply.body);
+    const error = reply.json().error;
+    assert.equal(error.code, 'SALE_EVENT_NOT_FOUND');
+    // Every other not-found reads "product 5 does not exist", "category 5 does not exist", "sale event 5 has no waiting room".
+    assert.doesNotMatch(error.message, /sale_event/, `internal identifier in the message: ${error.message}`);
+  });
+
+  it('names each product once in PASS_REQUIRED details when the items repeat a product (they are merged)', async () => {
+    const [alice] = (await mintSessionCookies(t.env, await insertCustomers(t.platform.db.primary, 1, 'pass-required'))) as [string];
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/products',
+      headers: t.admin,
+      payload: { sku: `queued-${Math.random().toString(36).slice(2)}`, name: 'Queued item', priceCents: 1000, available: 10 },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const product = created.json();
+    const sale = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/sale-events',
+      headers: t.admin,
+      payload: {
+        name: 'Queued sale',
+        startsAt: new Date(Date.now() - 60_000).toISOString(),
+        endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+        productIds: [product.id],
+        waitingRoom: { enabled: true, admissionPerSecond: 10 },
+      },
+    });
+    assert.equal(sale.statusCode, 201, sale.body);
+    // Each instance re-reads the rooms every WAITING_ROOM_EVENTS_REFRESH_MS: wait (polled, with a deadline) until it serves this one.
+    const deadline = Date.now() + 30_000;
+    while ((await t.app.inject({ url: `/api/v1/sale-events/${sale.json().id}/queue` })).statusCode !== 200) {
+      assert.ok(Date.now() < deadline, 'the instance never served the sale’s waiting room');
+      await sleep(50);
+    }
+    const reply = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/orders',
+      headers: { cookie: alice, 'idempotency-key': `merged-${Math.random()}` },
+      payload: { items: [{ productId: product.id, quantity: 1 }, { productId: product.id, quantity: 1 }] },
+    });
+    assert.equal(reply.statusCode, 403, reply.body);
+    const error = reply.json().error;
+    assert.equal(error.code, 'PASS_REQUIRED');
+    assert.deepEqual(error.details.productIds, [product.id], `details repeat the product: ${reply.body}`);
   });
 
   describe('instants past the millisecond', () => {
