@@ -201,6 +201,25 @@ describe('Compute Engine autoscaler: scale-in', () => {
   );
 
   rule(
+    'a lowered maxNumReplicas caps the stabilized recommendation: the peak of the period is clamped to [min, max] too',
+    `${DEC} (as summarised in SCALING-ENGINES.md, Google Compute Engine autoscaler, "Loop")`,
+    'recommendedSize … = VMs needed for the peak load of the stabilization period, clamped to [minNumReplicas, maxNumReplicas], then cut by scale-in controls',
+    () => {
+      // 20 VMs at 0.6 CPU against 0.6 need 20; the max is then lowered to 10 with the load unchanged.
+      // Peak of the last 600 s = 20 → clamped to [1, 10] = 10 (no scale-in controls): target 10 at once,
+      // limited by the max, not held at 20 by stabilization until the peak leaves the window.
+      let state = createGceState();
+      const first = evaluateGceAutoscaler(policy({ maxNumReplicas: 20 }), state, { now: 0, targetSize: 20, cpuUtilization: 0.6 });
+      state = first.state;
+      assert.equal(first.targetSize, 20);
+      const lowered = evaluateGceAutoscaler(policy({ maxNumReplicas: 10 }), state, { now: 60, targetSize: 20, cpuUtilization: 0.6 });
+      assert.equal(lowered.recommendedSize, 10);
+      assert.equal(lowered.targetSize, 10);
+      assert.equal(lowered.limitedBy, 'max');
+    },
+  );
+
+  rule(
     'scale-in controls: at most maxScaledInReplicas below the peak recommendation of the time window',
     'Compute Engine v1 REST reference, AutoscalingPolicyScaleInControl.maxScaledInReplicas',
     'Maximum allowed number (or %) of VMs that can be deducted from the peak recommendation during the window autoscaler looks at when computing recommendations.',

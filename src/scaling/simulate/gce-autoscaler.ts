@@ -159,7 +159,9 @@ export function evaluateGceAutoscaler(policy: GceAutoscalingPolicy, state: GceAu
   const raw = recommended;
   if (recommended < current) {
     const peak = Math.max(raw, ...history.filter(([t]) => t > obs.now - window).map(([, s]) => s));
-    const held = Math.min(current, peak);
+    // The peak is clamped to [min, max] as well: a max lowered within the period applies at once
+    // (only ONLY_SCALE_OUT keeps a size above it).
+    const held = Math.min(current, peak, policy.maxNumReplicas);
     if (held > recommended) [recommended, limitedBy] = [held, 'stabilization'];
   }
   // Scale-in controls: no lower than the peak recommendation of the time window minus maxScaledInReplicas.
