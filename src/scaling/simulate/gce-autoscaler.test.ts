@@ -156,6 +156,21 @@ describe('Compute Engine autoscaler: signals', () => {
       assert.equal(none.targetSize, 10);
     },
   );
+  rule(
+    'CPU at 100 %: the group is assumed overloaded and grows by at most 50 %, whatever the target',
+    `${CPU} (as summarised in SCALING-ENGINES.md, Google Compute Engine autoscaler, "CPU")`,
+    'Near 100 % it assumes overload and adds at most +50 % VMs',
+    () => {
+      // 10 VMs at 100 % CPU with the API's default target 0.6: ceil(10 × 1 / 0.6) = 17 by the formula, but a
+      // saturated CPU says nothing of the real load, so 10 + 50 % = 15.
+      const [saturated] = run(policy(), [{ now: 0, targetSize: 10, cpuUtilization: 1 }]);
+      assert.equal(saturated.signals.cpu, 15);
+      assert.equal(saturated.targetSize, 15);
+      // Target 0.8: ceil(10 / 0.8) = 13 is already under the cap and stays.
+      const [high] = run(policy({ cpuUtilization: { utilizationTarget: 0.8, predictiveMethod: 'NONE' } }), [{ now: 0, targetSize: 10, cpuUtilization: 1 }]);
+      assert.equal(high.signals.cpu, 13);
+    },
+  );
 });
 
 describe('Compute Engine autoscaler: scale-in', () => {

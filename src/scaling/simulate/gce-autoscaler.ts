@@ -92,11 +92,15 @@ export function getUtilizationSize(vms: number, observed: number, target: number
 
 /**
  * CPU: size from the VMs past their initialization period; initializing VMs keep their place (they
- * will serve the load they were added for). Google also documents a cap of +50 % near 100 % CPU; with
- * utilization capped at 1 and targets ≥ 0.67 the formula never exceeds it, so it is not modelled.
+ * will serve the load they were added for). At 100 % CPU the load beyond it cannot be seen: Google
+ * documents that the group is then assumed overloaded and grows by at most 50 % (scaling-cpu). The docs
+ * name no threshold for "near 100 %": a saturated reading (≥ 1) is taken as that case. With targets
+ * ≥ 2/3 the formula stays under the cap; with the API's default 0.6 it would add 67 %.
  */
 export function getCpuSize(o: { initializedVms: number; initializingVms: number; utilization: number; target: number }): number {
-  return getUtilizationSize(o.initializedVms, o.utilization, o.target) + o.initializingVms;
+  const size = getUtilizationSize(o.initializedVms, o.utilization, o.target) + o.initializingVms;
+  if (o.utilization < 1) return size;
+  return Math.min(size, Math.ceil(1.5 * (o.initializedVms + o.initializingVms) - EPS));
 }
 
 /** Load balancing: keep each VM at `target` of its serving capacity. */
