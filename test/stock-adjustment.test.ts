@@ -159,4 +159,52 @@ describe('admin stock adjustment during a sale', () => {
       Array.from({ length: 20 }, (_, i) => [10 + 3 * i, 13 + 3 * i]),
     );
   });
+
+  // An order that counted a seeded product's one row, then waited for it while an adjustment split the stock into
+  // STOCK_SHARDS rows, finds in that row only its share of the split: it must take from the stock as it now is (12
+  // units in 4 rows of 3 hold the 5 asked for), not refuse OUT_OF_STOCK naming 12 available.
+  it('sells from a seeded one-row stock that an adjustment splits into shards while the order waits for its row', async () => {
+    const created = await admin('POST', '/products', { sku: 'SEEDED-SPLIT', name: 'Seeded split', priceCents: 500, available: 10 });
+    assert.equal(created.statusCode, 201, created.body);
+    const productId: number = created.json().id;
+    await t.platform.db.primary.execute(sql`delete from product_stock where product_id = ${productId} and shard > 0`);
+    await t.platform.db.primary.execute(sql`update product_stock set available = 10 where product_id = ${productId}`);
+
+    // Queue the adjustment, then the order, behind a holder of the row, so that the adjustment splits the row first.
+    const waitingOn = async (pattern: string, n: number) => {
+      for (let i = 0; ; i++) {
+        const waiting = await t.platform.db.primary.execute<{ n: number }>(
+          sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query ilike ${pattern}`,
+        );
+        if (waiting.rows[0]!.n >= n) return;
+        assert.ok(i < 600, `nothing waiting on a lock for ${pattern} within 30 s`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    const holder = await t.platform.db.pools.primary.connect();
+    let adjusted: ReturnType<typeof adjust>;
+    let ordered: Promise<Response>;
+    try {
+      await holder.query('begin');
+      await holder.query('select * from product_stock where product_id = $1 for update', [productId]);
+      adjusted = adjust(productId, 2, 'split-while-selling');
+      await waitingOn('%product_stock%for update%', 1);
+      ordered = fetch(`${base}/api/v1/orders`, {
+        method: 'POST',
+        headers: { cookie: cookies[0]!, 'content-type': 'application/json', 'idempotency-key': 'split-while-selling' },
+        body: JSON.stringify({ items: [{ productId, quantity: 5 }] }),
+      });
+      await waitingOn('%place_order%', 1);
+    } finally {
+      await holder.query('rollback');
+      holder.release();
+    }
+    const adjustment = await adjusted;
+    assert.equal(adjustment.statusCode, 200, adjustment.body);
+    assert.equal(adjustment.json().available, 12);
+    const order = await ordered;
+    const body = await order.text();
+    assert.equal(order.status, 201, body);
+    assert.equal(await stockOf(productId), 7);
+  });
 });

@@ -34,51 +34,64 @@ BEGIN
     -- The single-row design: one conditional update; every buyer queues on this row's lock.
     UPDATE product_stock s SET available = s.available - p_quantity, updated_at = now()
       WHERE s.product_id = p_product_id AND s.available >= p_quantity;
-    IF NOT FOUND THEN
+    IF FOUND THEN
+      RETURN;
+    END IF;
+    -- The update may have waited for the row while a set or an adjustment split the stock into more
+    -- rows (a seeded product's one row into STOCK_SHARDS): after the wait it rechecked only this row,
+    -- which now holds a share. Count again in a new statement, which sees the committed split, and
+    -- take from the shards if there are more rows now; refuse only if there are not.
+    SELECT count(*) INTO v_shards FROM product_stock s WHERE s.product_id = p_product_id;
+    IF v_shards <= 1 THEN
       SELECT coalesce(sum(s.available), 0) INTO v_available FROM product_stock s WHERE s.product_id = p_product_id;
       RAISE EXCEPTION 'OUT_OF_STOCK' USING DETAIL = json_build_object('productId', p_product_id, 'requested', p_quantity, 'available', v_available)::text;
     END IF;
-  ELSE
-    -- The shard is picked by one statement and its units taken by a second, by primary key. Never as
-    -- one `UPDATE … FROM (SELECT … LIMIT 1 FOR UPDATE SKIP LOCKED) pick`: for a product newer than the
-    -- table's statistics (estimated at one row, as a sale's products are until autovacuum's next
-    -- ANALYZE) the planner made that join a nested loop with the pick inside, re-ran the pick for each
-    -- shard row, and each re-run skipped the shard the statement had just updated and locked another:
-    -- one order of 1 unit took up to 5 (chaos suite: 907 units gone from stock for 745 in orders).
-    -- 1. Any shard that holds enough and that nobody else holds right now.
+  END IF;
+  -- More than one row: the sharded design. The shard is picked by one statement and its units taken
+  -- by a second, by primary key. Never as one
+  -- `UPDATE … FROM (SELECT … LIMIT 1 FOR UPDATE SKIP LOCKED) pick`: for a product newer than the
+  -- table's statistics (estimated at one row, as a sale's products are until autovacuum's next
+  -- ANALYZE) the planner made that join a nested loop with the pick inside, re-ran the pick for each
+  -- shard row, and each re-run skipped the shard the statement had just updated and locked another:
+  -- one order of 1 unit took up to 5 (chaos suite: 907 units gone from stock for 745 in orders).
+  -- 1. Any shard that holds enough and that nobody else holds right now.
+  SELECT x.shard INTO v_pick FROM product_stock x
+    WHERE x.product_id = p_product_id AND x.available >= p_quantity
+    ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED;
+  IF NOT FOUND THEN
+    -- 2. All such shards are busy: wait for a random one (waiters spread over the shards);
+    --    after the wait PostgreSQL re-checks the condition and moves on if it no longer holds.
     SELECT x.shard INTO v_pick FROM product_stock x
       WHERE x.product_id = p_product_id AND x.available >= p_quantity
-      ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED;
-    IF NOT FOUND THEN
-      -- 2. All such shards are busy: wait for a random one (waiters spread over the shards);
-      --    after the wait PostgreSQL re-checks the condition and moves on if it no longer holds.
-      SELECT x.shard INTO v_pick FROM product_stock x
-        WHERE x.product_id = p_product_id AND x.available >= p_quantity
-        ORDER BY random() LIMIT 1 FOR UPDATE;
+      ORDER BY random() LIMIT 1 FOR UPDATE;
+  END IF;
+  IF FOUND THEN
+    -- This transaction holds the row's lock, so `available` is still what the pick saw.
+    UPDATE product_stock s SET available = s.available - p_quantity, updated_at = now()
+      WHERE s.product_id = p_product_id AND s.shard = v_pick;
+    PERFORM set_config('salescale.held_shard', p_product_id || ':' || v_pick, true);
+  END IF;
+  IF NOT FOUND THEN
+    -- 3. No single shard holds enough (the tail of a sale): lock every shard in order and take
+    --    the units across them, or refuse with the true total. Two statements, as in
+    --    inventory.repository.ts (`lockStockRows`): the first waits for the locks but reads from
+    --    the snapshot it started with, so it misses rows that a set or an adjustment it waited for
+    --    added; the second starts after the wait, sees and locks every row (none can be added
+    --    meanwhile: whoever adds rows holds the existing ones first) and sums them.
+    PERFORM 1 FROM product_stock WHERE product_id = p_product_id ORDER BY shard FOR UPDATE;
+    SELECT coalesce(sum(x.available), 0) INTO v_available
+      FROM (SELECT available FROM product_stock WHERE product_id = p_product_id ORDER BY shard FOR UPDATE) x;
+    IF v_available < p_quantity THEN
+      RAISE EXCEPTION 'OUT_OF_STOCK' USING DETAIL = json_build_object('productId', p_product_id, 'requested', p_quantity, 'available', v_available)::text;
     END IF;
-    IF FOUND THEN
-      -- This transaction holds the row's lock, so `available` is still what the pick saw.
-      UPDATE product_stock s SET available = s.available - p_quantity, updated_at = now()
-        WHERE s.product_id = p_product_id AND s.shard = v_pick;
-      PERFORM set_config('salescale.held_shard', p_product_id || ':' || v_pick, true);
-    END IF;
-    IF NOT FOUND THEN
-      -- 3. No single shard holds enough (the tail of a sale): lock every shard in order and take
-      --    the units across them, or refuse with the true total.
-      SELECT coalesce(sum(x.available), 0) INTO v_available
-        FROM (SELECT available FROM product_stock WHERE product_id = p_product_id ORDER BY shard FOR UPDATE) x;
-      IF v_available < p_quantity THEN
-        RAISE EXCEPTION 'OUT_OF_STOCK' USING DETAIL = json_build_object('productId', p_product_id, 'requested', p_quantity, 'available', v_available)::text;
-      END IF;
-      v_need := p_quantity;
-      FOR v_shard IN SELECT x.shard, x.available FROM product_stock x WHERE x.product_id = p_product_id AND x.available > 0 ORDER BY x.shard LOOP
-        v_take := least(v_need, v_shard.available);
-        UPDATE product_stock s SET available = s.available - v_take, updated_at = now()
-          WHERE s.product_id = p_product_id AND s.shard = v_shard.shard;
-        v_need := v_need - v_take;
-        EXIT WHEN v_need = 0;
-      END LOOP;
-    END IF;
+    v_need := p_quantity;
+    FOR v_shard IN SELECT x.shard, x.available FROM product_stock x WHERE x.product_id = p_product_id AND x.available > 0 ORDER BY x.shard LOOP
+      v_take := least(v_need, v_shard.available);
+      UPDATE product_stock s SET available = s.available - v_take, updated_at = now()
+        WHERE s.product_id = p_product_id AND s.shard = v_shard.shard;
+      v_need := v_need - v_take;
+      EXIT WHEN v_need = 0;
+    END LOOP;
   END IF;
 END
 $$;
