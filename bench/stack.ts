@@ -5,6 +5,7 @@
 import path from 'node:path';
 import pg from 'pg';
 import { seedCatalog } from '../src/modules/catalog/index.ts';
+import { checkoutEnv } from '../src/platform/config/checkout.config.ts';
 import { TEST_REDIS_URL, createTestDatabase, deleteRedisKeys, testPrefix } from '../test/helpers/db.ts';
 import { startChild } from './lib.ts';
 
@@ -37,13 +38,18 @@ export const BENCH_SECRETS = {
   SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
 };
 
-export async function createBenchDatabase(options: { products?: number; categories?: number } = {}): Promise<BenchDatabase> {
+/**
+ * A migrated database for one bench run, with `products` seeded products whose stock is split into `stockShards` rows
+ * (@defaultValue `STOCK_SHARDS`' default, as the apps started on it split stock unless their env says otherwise).
+ */
+export async function createBenchDatabase(options: { products?: number; categories?: number; stockShards?: number } = {}): Promise<BenchDatabase> {
   const database = await createTestDatabase();
   const products = options.products ?? 0;
   if (products > 0) {
     const pool = new pg.Pool({ connectionString: database.url, max: 2 });
     try {
-      await seedCatalog(pool, { products, categories: options.categories ?? 24 });
+      const stockShards = options.stockShards ?? checkoutEnv.STOCK_SHARDS.parse(undefined, 'STOCK_SHARDS');
+      await seedCatalog(pool, { products, categories: options.categories ?? 24, stockShards });
     } finally {
       await pool.end();
     }

@@ -200,7 +200,7 @@ export function buildCli(): Command {
       const config = loadConfig(process.env, NO_SECRETS);
       if (!config.db.url) throw new ConfigError('DATABASE_URL', 'is required for seed');
       const { runSeed } = await import('./seed.ts');
-      await runSeed(config.db.url, options, config.db.caCert);
+      await runSeed(config.db.url, { ...options, stockShards: config.checkout.stockShards }, config.db.caCert);
     });
 
   const bench = program

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { getCliConnectionConfig, survivingLostConnections } from '../platform/db/cli-connection.ts';
 import { seedCatalog } from '../modules/catalog/index.ts';
 
-export async function runSeed(databaseUrl: string, options: { products: number; categories: number; seed: number }, caCert?: string): Promise<void> {
+export async function runSeed(databaseUrl: string, options: { products: number; categories: number; seed: number; stockShards: number }, caCert?: string): Promise<void> {
   const pool = survivingLostConnections(new pg.Pool({ ...getCliConnectionConfig(databaseUrl, 'salescale-seed', caCert), max: 2 }));
   const bar = new cliProgress.SingleBar(
     { format: 'seeding products [{bar}] {percentage}% | {value}/{total} | {duration}s', stream: process.stderr, hideCursor: true, noTTYOutput: false },

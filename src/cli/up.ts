@@ -131,7 +131,7 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env, interrupted: A
     const config = loadConfig({ ...env, ...overrides });
     const applied = await runMigrations(config.db.url!, SQL_DEFINITIONS);
     logger.info({ applied }, 'migrations applied');
-    await seedIfEmpty(config.db.url!, logger);
+    await seedIfEmpty(config.db.url!, config.checkout.stockShards, logger);
     if (interrupted.aborted) return;
     const web = await startWeb(config);
     let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
@@ -176,12 +176,12 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env, interrupted: A
   return up;
 }
 
-async function seedIfEmpty(databaseUrl: string, logger: ReturnType<typeof createLogger>): Promise<void> {
+async function seedIfEmpty(databaseUrl: string, stockShards: number, logger: ReturnType<typeof createLogger>): Promise<void> {
   const pool = survivingLostConnections(new pg.Pool({ connectionString: databaseUrl, max: 2 }));
   try {
     const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM products');
     if ((rows[0]?.n ?? 0) > 0) return;
-    const result = await seedCatalog(pool, DEMO);
+    const result = await seedCatalog(pool, { ...DEMO, stockShards });
     logger.info(result, 'seeded a demo catalog into the empty database');
   } finally {
     await pool.end();

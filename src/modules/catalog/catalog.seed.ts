@@ -9,6 +9,8 @@ export interface SeedOptions {
   seed?: number;
   /** Rows per INSERT. @defaultValue 5000 */
   batchSize?: number;
+  /** Rows each product's stock is split into, as product creation splits it (`STOCK_SHARDS`). */
+  stockShards: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -93,11 +95,11 @@ export async function seedCatalog(pool: pg.Pool, options: SeedOptions): Promise<
        RETURNING id, sku`,
       [skus, productNames, descriptions, prices, cats, popularity],
       )).rows;
-      const stockBySku = new Map(skus.map((sku, i) => [sku, stock[i]!]));
+      const stockBySku = new Map(skus.map((sku, i) => [sku, stock[i] ?? 0]));
       await seedStock(
         client,
-        created.map((row) => Number(row.id)),
-        created.map((row) => stockBySku.get(row.sku)!),
+        created.map((row) => ({ productId: Number(row.id), available: stockBySku.get(row.sku) ?? 0 })),
+        options.stockShards,
       );
       await client.query('COMMIT');
     } catch (error) {

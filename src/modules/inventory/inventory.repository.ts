@@ -142,9 +142,22 @@ export function createInventoryRepository(options: InventoryRepositoryOptions = 
   };
 }
 
-/** Seeding: one stock row per product (the single-row design), in one statement. */
-export async function seedStock(pool: pg.Pool | pg.PoolClient, productIds: readonly number[], available: readonly number[]): Promise<void> {
-  await pool.query('INSERT INTO product_stock (product_id, available) SELECT * FROM unnest($1::bigint[], $2::int[])', [productIds, available]);
+/**
+ * Seeding: the stock rows of many products just inserted, as `create` writes them for one (split across `shards`
+ * rows, and the stock each was created with), in two statements. A product seeded as one row would be split at its
+ * first stock change, often during a sale.
+ */
+export async function seedStock(client: pg.Pool | pg.PoolClient, stock: readonly { productId: number; available: number }[], shards: number): Promise<void> {
+  const rows = stock.flatMap(({ productId, available }) => splitStock(productId, available, shards));
+  await client.query('INSERT INTO product_stock (product_id, shard, available) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::int[])', [
+    rows.map((row) => row.productId),
+    rows.map((row) => row.shard),
+    rows.map((row) => row.available),
+  ]);
+  await client.query('INSERT INTO product_initial_stock (product_id, available) SELECT * FROM unnest($1::bigint[], $2::int[])', [
+    stock.map((row) => row.productId),
+    stock.map((row) => row.available),
+  ]);
 }
 
 export type InventoryRepository = ReturnType<typeof createInventoryRepository>;
