@@ -41,17 +41,28 @@ export type StockAdjustment =
   | { kind: 'not-found' };
 
 /**
- * Locks every stock row of a product, in shard order (checkout's lock order), and answers them as committed once all
- * are held. Two statements: the first waits for the locks, but reads from the snapshot it started with, so when the
- * holder was a set or an adjustment that split the stock into more rows (a seeded product's one row into
- * `STOCK_SHARDS`), it misses the rows that holder added and sums only part of the stock (20 concurrent restocks of a
- * seeded product lost most of their units). The second starts after the wait, sees and locks every row; none can be
- * added meanwhile, since whoever adds rows holds the existing ones first.
+ * Locks every stock row of a product, in shard order (checkout's lock order), and answers how many rows it holds and
+ * their committed total once all are held. Two statements: the first waits for the locks, but reads from the snapshot
+ * it started with, so when the holder was a set or an adjustment that split the stock into more rows (a seeded
+ * product's one row into `STOCK_SHARDS`), it misses the rows that holder added and sums only part of the stock (20
+ * concurrent restocks of a seeded product lost most of their units). The second starts after the wait, sees and locks
+ * every row; none can be added meanwhile, since whoever adds rows holds the existing ones first. `take_stock`
+ * (`inventory.sql`) follows the same rule.
  */
-async function lockStockRows(tx: Db, productId: number): Promise<{ rows: { available: number }[] }> {
-  const query = sql`select ${productStock.available} as available from ${productStock} where ${productStock.productId} = ${productId} order by ${productStock.shard} for update`;
-  await tx.execute(query);
-  return tx.execute<{ available: number }>(query);
+async function lockStockTotal(tx: Db, productId: number): Promise<{ rows: number; total: number }> {
+  const held = sql`${productStock} where ${productStock.productId} = ${productId} order by ${productStock.shard} for update`;
+  await tx.execute(sql`select 1 from ${held}`);
+  const locked = await tx.execute<{ available: number }>(sql`select ${productStock.available} as available from ${held}`);
+  return { rows: locked.rows.length, total: locked.rows.reduce((sum, row) => sum + Number(row.available), 0) };
+}
+
+/** Writes `total` as a product's split into `shards` rows (see `splitStock`), removing rows past them; under `lockStockTotal`'s lock. */
+async function writeSplit(tx: Db, productId: number, total: number, shards: number): Promise<void> {
+  await tx.delete(productStock).where(and(eq(productStock.productId, productId), gte(productStock.shard, shards)));
+  await tx
+    .insert(productStock)
+    .values(splitStock(productId, total, shards))
+    .onConflictDoUpdate({ target: [productStock.productId, productStock.shard], set: { available: sql`excluded.available`, updatedAt: sql`now()` } });
 }
 
 export function createInventoryRepository(options: InventoryRepositoryOptions = {}) {
@@ -76,20 +87,15 @@ export function createInventoryRepository(options: InventoryRepositoryOptions = 
     },
 
     /**
-     * Sets a product's stock, split as evenly as possible across `shards` rows (shard 0 … shards-1;
-     * extra rows from an earlier, larger split are removed). Locks the product's rows in shard order,
-     * as checkout does, so it serializes cleanly with orders in flight.
+     * Sets a product's stock to `available`, split as evenly as possible across `shards` rows (shard 0 … shards-1;
+     * extra rows from an earlier, larger split are removed), and returns the count it replaced, read under the same
+     * lock. Locks the product's rows in shard order, as checkout does, so it serializes cleanly with orders in flight.
      */
-    /** Sets a product's stock to `available`; returns the count it replaced, read under the same lock. */
     async set(db: Db, productId: number, available: number, shards = defaultShards): Promise<{ before: number }> {
       return db.transaction(async (tx) => {
-        const locked = await lockStockRows(tx, productId);
-        await tx.delete(productStock).where(and(eq(productStock.productId, productId), gte(productStock.shard, shards)));
-        await tx
-          .insert(productStock)
-          .values(splitStock(productId, available, shards))
-          .onConflictDoUpdate({ target: [productStock.productId, productStock.shard], set: { available: sql`excluded.available`, updatedAt: sql`now()` } });
-        return { before: locked.rows.reduce((sum, row) => sum + Number(row.available), 0) };
+        const locked = await lockStockTotal(tx, productId);
+        await writeSplit(tx, productId, available, shards);
+        return { before: locked.total };
       });
     },
 
@@ -104,21 +110,17 @@ export function createInventoryRepository(options: InventoryRepositoryOptions = 
     async adjust(db: Db, input: { productId: number; key: string; delta: number; max: number }, shards = defaultShards): Promise<StockAdjustment> {
       const { productId, key, delta, max } = input;
       return db.transaction(async (tx): Promise<StockAdjustment> => {
-        const locked = await lockStockRows(tx, productId);
-        if (locked.rows.length === 0) return { kind: 'not-found' };
+        const locked = await lockStockTotal(tx, productId);
+        if (locked.rows === 0) return { kind: 'not-found' };
         const [earlier] = await tx
           .select({ delta: stockAdjustments.delta, before: stockAdjustments.availableBefore, after: stockAdjustments.availableAfter })
           .from(stockAdjustments)
           .where(and(eq(stockAdjustments.productId, productId), eq(stockAdjustments.idempotencyKey, key)));
         if (earlier) return earlier.delta === delta ? { kind: 'replayed', before: earlier.before, after: earlier.after } : { kind: 'key-reused' };
-        const before = locked.rows.reduce((sum, row) => sum + Number(row.available), 0);
+        const before = locked.total;
         const after = before + delta;
         if (after < 0 || after > max) return { kind: 'out-of-range', before, after };
-        await tx.delete(productStock).where(and(eq(productStock.productId, productId), gte(productStock.shard, shards)));
-        await tx
-          .insert(productStock)
-          .values(splitStock(productId, after, shards))
-          .onConflictDoUpdate({ target: [productStock.productId, productStock.shard], set: { available: sql`excluded.available`, updatedAt: sql`now()` } });
+        await writeSplit(tx, productId, after, shards);
         await tx.insert(stockAdjustments).values({ productId, idempotencyKey: key, delta, availableBefore: before, availableAfter: after });
         return { kind: 'applied', before, after };
       });

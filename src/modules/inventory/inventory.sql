@@ -74,7 +74,7 @@ BEGIN
   IF NOT FOUND THEN
     -- 3. No single shard holds enough (the tail of a sale): lock every shard in order and take
     --    the units across them, or refuse with the true total. Two statements, as in
-    --    inventory.repository.ts (`lockStockRows`): the first waits for the locks but reads from
+    --    inventory.repository.ts (`lockStockTotal`): the first waits for the locks but reads from
     --    the snapshot it started with, so it misses rows that a set or an adjustment it waited for
     --    added; the second starts after the wait, sees and locks every row (none can be added
     --    meanwhile: whoever adds rows holds the existing ones first) and sums them.
