@@ -4,7 +4,8 @@ import { pageLimit } from '../../lib/page-limit.ts';
 import { MAX_STOCK, PRODUCT_NAME_MAX } from './catalog.limits.ts';
 
 const Sku = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
-const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code' });
+const currency = (description: string) => Type.String({ pattern: '^[A-Z]{3}$', description });
+const Currency = currency('ISO 4217 code');
 const PriceCents = Type.Integer({ minimum: 0, maximum: 2_000_000_000, description: 'Price in minor units (cents)' });
 const Status = Type.Union([Type.Literal('active'), Type.Literal('draft'), Type.Literal('archived')]);
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
@@ -67,7 +68,9 @@ export const UpdateProductBody = Type.Object(
     name: Type.Optional(displayName(PRODUCT_NAME_MAX)),
     description: Type.Optional(Type.String({ maxLength: 10_000 })),
     priceCents: Type.Optional(PriceCents),
-    currency: Type.Optional(Currency),
+    currency: Type.Optional(
+      currency('ISO 4217 code; a change of currency needs `priceCents` in the same update (it counts the minor unit of the currency: a cent, a whole yen, a thousandth of a dinar), else 422 PRICE_REQUIRED. Resending the current currency is no change'),
+    ),
     categoryId: Type.Optional(Type.Union([Id, Type.Null()])),
     status: Type.Optional(Status),
     maxPerCustomer: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()])),

@@ -130,7 +130,17 @@ function kept<T>(sent: T | undefined, stored: T | undefined): boolean {
 
 /** Refuses setting a product to a currency not in use; `current` is the product's own (on an update), which it keeps. */
 function requireKnownCurrency(currency: string | undefined, current?: string): void {
-  if (!kept(currency, current) && !CURRENCIES.has(currency!)) throw new UnknownCurrencyError(currency!);
+  if (currency !== undefined && !kept(currency, current) && !CURRENCIES.has(currency)) throw new UnknownCurrencyError(currency);
+}
+
+/**
+ * Refuses an update changing a product's currency without its price: `priceCents` counts the currency's minor unit (a
+ * cent, a whole yen, a thousandth of a dinar), so the number kept under another currency is another price.
+ */
+function requirePriceWithCurrency(body: { currency?: string; priceCents?: number }, stored: { currency: string }): void {
+  if (body.currency !== undefined && !kept(body.currency, stored.currency) && body.priceCents === undefined) {
+    throw new PriceRequiredError(body.currency, stored.currency);
+  }
 }
 
 export function encodeCursor(lastId: number): string {
@@ -368,7 +378,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
         // Checked against the product's currency and name, under its row's lock: keeping a value is not setting it.
         before = await repo.update(db.primary, id, (stored) => {
           requireKnownCurrency(body.currency, stored.currency);
-          if (!kept(body.currency, stored.currency) && body.priceCents === undefined) throw new PriceRequiredError(body.currency!, stored.currency);
+          requirePriceWithCurrency(body, stored);
           return nfcName(body, stored.name);
         });
       } catch (error) {
