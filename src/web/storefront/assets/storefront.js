@@ -189,6 +189,10 @@
         button.disabled = false;
       }
       const { status, data } = reply;
+      // A refusal for want of stock or past the product's cap (409 OUT_OF_STOCK, PURCHASE_LIMIT_EXCEEDED) names the sum
+      // asked for: what the cart held is that less the units typed.
+      const requested = data?.error?.details?.requested;
+      const held = status === 409 && typeof requested === 'number' ? requested - typed : 0;
       if (status === 401) {
         location.href = `/account?next=${encodeURIComponent(location.pathname)}`;
         return;
@@ -211,10 +215,9 @@
         const { held, maxQuantity } = data.error.details ?? {};
         say(`Not added: a cart line holds at most ${maxQuantity} units and your cart already holds ${held} of this product.`);
       } else if (status === 409 && data?.error?.code === 'OUT_OF_STOCK') {
-        // The API's message names the product by its id: the shopper is on its page, so the page says it in words. The
-        // refusal names the sum asked for (what the cart held plus the units typed) and the units left.
-        const { requested, available: left } = data.error.details ?? {};
-        const held = typeof requested === 'number' ? requested - typed : 0;
+        // The API's message names the product by its id: the shopper is on its page, so the page says it in words, with
+        // what the cart held and the units left.
+        const left = data.error.details?.available;
         say(
           left > 0
             ? `Not added: only ${left} left${held > 0 ? `, and your cart already holds ${held} of this product` : ''}.`
@@ -222,9 +225,6 @@
         );
       } else {
         const message = data?.error?.message || 'Could not add to the cart.';
-        // PURCHASE_LIMIT_EXCEEDED names the sum asked for: what the cart held is that less the units typed.
-        const requested = data?.error?.details?.requested;
-        const held = status === 409 && typeof requested === 'number' ? requested - typed : 0;
         say(held > 0 ? `Your cart already holds ${held} of this product, so ${requested} were asked for: ${message}` : message);
       }
     });
