@@ -302,8 +302,8 @@ describe('storefront in a browser', () => {
     });
 
     // When the sum is more than the stock, the API refuses it (409 OUT_OF_STOCK) and the line keeps what it held: the
-    // page says what the cart already holds and the API's reason, not "Added".
-    it('refuses an add whose sum with the cart line is over the stock, saying what the cart holds, and keeps the line', async (ctx) => {
+    // page says what the cart already holds and how many more can be added, not "Added".
+    it('refuses an add whose sum with the cart line is over the stock, saying what the cart holds and how many more it can take, and keeps the line', async (ctx) => {
       const { productId, browser } = await productAndBrowser(ctx, 'ADD-OVER-1', 'Add over', 4);
       if (!browser) return;
       try {
@@ -314,8 +314,11 @@ describe('storefront in a browser', () => {
           return messageOf(page);
         };
         assert.match(await addFromPage(3), /^Added: 3 in your cart\./);
-        assert.match(await addFromPage(2), /^Not added: only 4 left, and your cart already holds 3 of this product\./);
+        assert.match(await addFromPage(2), /^Not added: only 4 left, and your cart already holds 3 of this product: you can add 1 more\./);
         assert.equal(await lineOf(page, productId), 3, 'the refused add leaves the line as it was');
+        assert.match(await addFromPage(1), /^Added: 4 in your cart\./);
+        assert.match(await addFromPage(1), /^Not added: only 4 left, and your cart already holds 4 of this product: none more can be added\./);
+        assert.equal(await lineOf(page, productId), 4);
       } finally {
         await browser.close();
       }

@@ -218,9 +218,10 @@
         // The API's message names the product by its id: the shopper is on its page, so the page says it in words, with
         // what the cart held and the units left.
         const left = data.error.details?.available;
+        const more = left - held > 0 ? `you can add ${left - held} more` : 'none more can be added';
         say(
           left > 0
-            ? `Not added: only ${left} left${held > 0 ? `, and your cart already holds ${held} of this product` : ''}.`
+            ? `Not added: only ${left} left${held > 0 ? `, and your cart already holds ${held} of this product: ${more}` : ''}.`
             : 'Sorry, this product is sold out: nothing was added.',
         );
       } else {
