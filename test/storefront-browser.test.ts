@@ -344,6 +344,26 @@ describe('storefront in a browser', () => {
       }
     });
 
+    // A refusal whose details did not come (a proxy's rewrite, an older API) does not say how many are left: the page
+    // does not guess that the product sold out.
+    it('says an add was refused for want of stock, not that the product sold out, when the refusal names no units left', async (ctx) => {
+      const { productId, browser } = await productAndBrowser(ctx, 'ADD-NO-DETAILS-1', 'Refused mug', 5);
+      if (!browser) return;
+      try {
+        const page = await browser.context.newPage();
+        await openProduct(page, productId, 1);
+        await page.route('**/api/v1/cart/items', (route) =>
+          route.fulfill({ status: 409, contentType: 'application/json', body: JSON.stringify({ error: { code: 'OUT_OF_STOCK', message: 'out of stock', requestId: 'r' } }) }),
+        );
+        await page.click('[data-add-to-cart] button[type=submit]');
+        const text = await messageOf(page);
+        assert.doesNotMatch(text, /sold out/i, text);
+        assert.match(text, /^Not added: there is not enough of this product left\./, text);
+      } finally {
+        await browser.close();
+      }
+    });
+
     // An add is not idempotent: a double click adds once (the button is off while the add runs), an add that gets no
     // answer (the network failed) says to check the cart rather than click again, and past a line's 1,000 units (422
     // LINE_QUANTITY_TOO_LARGE) the page says the maximum and what the cart holds.

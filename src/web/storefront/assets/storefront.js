@@ -218,12 +218,15 @@
         // The API's message names the product by its id: the shopper is on its page, so the page says it in words, with
         // what the cart held and the units left.
         const left = data.error.details?.available;
-        const more = left - held > 0 ? `you can add ${left - held} more` : 'none more can be added';
-        say(
-          left > 0
-            ? `Not added: only ${left} left${held > 0 ? `, and your cart already holds ${held} of this product: ${more}` : ''}.`
-            : 'Sorry, this product is sold out: nothing was added.',
-        );
+        // A refusal without its details (a proxy's rewrite) does not say the product sold out.
+        if (typeof left !== 'number') {
+          say('Not added: there is not enough of this product left.');
+        } else if (left > 0) {
+          const more = left - held > 0 ? `you can add ${left - held} more` : 'none more can be added';
+          say(`Not added: only ${left} left${held > 0 ? `, and your cart already holds ${held} of this product: ${more}` : ''}.`);
+        } else {
+          say('Sorry, this product is sold out: nothing was added.');
+        }
       } else {
         const message = data?.error?.message || 'Could not add to the cart.';
         say(held > 0 ? `Your cart already holds ${held} of this product, so ${requested} were asked for: ${message}` : message);
