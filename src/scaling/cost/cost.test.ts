@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ScalingInputError } from '../errors.ts';
 import { DEFAULT_WEB_PLAN, DEFAULT_WORKER_PLAN, getJobsPerOrder, planCapacity } from '../capacity/plan.ts';
-import { COST_COMPONENTS, getMonthUsage, getMonthlyCost } from './cost.ts';
+import { COST_COMPONENTS, DEFAULT_COST_ASSUMPTIONS, getMonthUsage, getMonthlyCost } from './cost.ts';
 import { DEFAULT_PRICING_PATH, loadPricing } from './pricing.ts';
 
 describe('cost', () => {
@@ -26,6 +26,38 @@ describe('cost', () => {
     const usage = getMonthUsage(plan, 2);
     assert.equal(usage.requests, 2 * 650 * 3600);
     assert.ok(Math.abs(usage.jobs - 2 * 650 * 3600 * DEFAULT_WORKER_PLAN.ordersPerRequest * getJobsPerOrder(DEFAULT_WORKER_PLAN)) < 1e-6, `jobs ${usage.jobs}`);
+  });
+});
+
+describe('the load balancer of a month', () => {
+  it('bills each provider by its own rule: ALB LCU-hours as each hour\'s processed GB with no 1-LCU floor, GCP and Azure rule hours plus GB processed (a quiet month paid for 730 GB it did not process)', async () => {
+    const { PROVIDER_SETUPS, loadProviderPricing } = await import('./providers.ts');
+    const clouds = await loadProviderPricing();
+    // 58 GiB in the month: 59,392 responses of 1 MiB.
+    const usage = { webInstanceHours: 0, workerInstanceHours: 0, requests: 58 * 1024, jobs: 0 };
+    const lb = (provider: 'aws' | 'gcp' | 'azure') => getMonthlyCost(usage, 'normal', clouds[provider], { ...PROVIDER_SETUPS[provider].assumptions, responseKb: 1024 })['Load Balancer'];
+    // AWS (aws.amazon.com/elasticloadbalancing/pricing, us-east-1): $0.0225 per ALB-hour + $0.008 per LCU-hour; an
+    // hour's LCUs are the highest of its dimensions (1 LCU = 25 new connections/s, 3,000 active connections/min,
+    // 1 GB/h processed for EC2 targets, 1,000 rule evaluations/s), fractions billed, no minimum:
+    // 730 × 0.0225 + 58 × 0.008 = 16.425 + 0.464 = 16.889 (was 730 LCU-hours: 22.265).
+    assert.ok(Math.abs(lb('aws') - 16.889) < 1e-9, `aws ${lb('aws')}`);
+    // Google Cloud (cloud.google.com/load-balancing/pricing, us-central1): first 5 forwarding rules $0.025/h +
+    // data processed $0.008/GiB: 730 × 0.025 + 58 × 0.008 = 18.25 + 0.464 = 18.714.
+    assert.ok(Math.abs(lb('gcp') - 18.714) < 1e-9, `gcp ${lb('gcp')}`);
+    // Azure Standard Load Balancer (azure.microsoft.com/pricing/details/load-balancer): first 5 rules $0.025/h +
+    // data processed $0.005/GB: 730 × 0.025 + 58 × 0.005 = 18.25 + 0.29 = 18.54.
+    assert.ok(Math.abs(lb('azure') - 18.54) < 1e-9, `azure ${lb('azure')}`);
+  });
+
+  it('sums the ALB\'s LCUs hour by hour from the plan\'s hours: a sale hour and a quiet hour are each billed what they processed', async () => {
+    const p = await loadPricing();
+    // Two plan hours as a two-hour month: 1.5 GiB in the sale hour (1.5 LCUs), 0.25 GiB in the quiet one (0.25 LCU).
+    const hour = { hour: '2026-11-27T17:00:00.000Z', baseRequestsPerSecond: 1, eventMultiplier: 1, meanRequestsPerSecond: 1, peakRequestsPerSecond: 1, requestsInHour: 1.5 * 1024 };
+    const plan = planCapacity([hour, { ...hour, hour: '2026-11-27T18:00:00.000Z', requestsInHour: 256 }], { ...DEFAULT_WEB_PLAN, capacityPerInstanceRps: 150 });
+    const a = { ...DEFAULT_COST_ASSUMPTIONS, responseKb: 1024, hoursPerMonth: 2 };
+    const col = getMonthlyCost(getMonthUsage(plan, 2), 'normal', p, a);
+    // 2 × 0.0225 + (1.5 + 0.25) × 0.008 = 0.045 + 0.014 = 0.059 (max(2 hours, 1.75 GiB) billed 2 LCU-hours: 0.061).
+    assert.ok(Math.abs(col['Load Balancer'] - 0.059) < 1e-9, `${col['Load Balancer']}`);
   });
 });
 

@@ -69,6 +69,11 @@ export interface MonthUsage {
   workerInstanceHours: number;
   requests: number;
   jobs: number;
+  /**
+   * The requests of each plan hour, each standing for `monthHoursEach` hours of the month: the load balancer's
+   * LCUs are billed hour by hour. @defaultValue none: `requests` spread evenly over the month's hours
+   */
+  requestsByHour?: { requests: readonly number[]; monthHoursEach: number };
 }
 
 /**
@@ -87,7 +92,13 @@ export function getMonthUsage(plan: CapacityPlan, hoursPerMonth = 730): MonthUsa
     requests += h.requestsInHour;
     jobs += h.requestsInHour * plan.workers.ordersPerRequest * getJobsPerOrder(plan.workers);
   }
-  return { webInstanceHours: web * scale, workerInstanceHours: workers * scale, requests: requests * scale, jobs: jobs * scale };
+  return {
+    webInstanceHours: web * scale,
+    workerInstanceHours: workers * scale,
+    requests: requests * scale,
+    jobs: jobs * scale,
+    requestsByHour: { requests: plan.hours.map((h) => h.requestsInHour), monthHoursEach: scale },
+  };
 }
 
 export const COST_COMPONENTS = ['EC2 Instances', 'Load Balancer', 'RDS PostgreSQL', 'ElastiCache Redis', 'Queue', 'CloudWatch', 'Data Transfer'] as const;
@@ -95,15 +106,46 @@ export type CostComponent = (typeof COST_COMPONENTS)[number];
 
 export type CostColumn = Record<CostComponent | 'Total', number>;
 
+/** One hour of an Application Load Balancer's traffic, by LCU dimension; a dimension left out counts 0. */
+export interface AlbHourTraffic {
+  processedGb: number;
+  newConnectionsPerSecond?: number;
+  activeConnectionsPerMinute?: number;
+  ruleEvaluationsPerSecond?: number;
+}
+
+/**
+ * The LCUs AWS bills for one hour of an ALB: the highest of its dimensions, where 1 LCU is 25 new connections/s,
+ * 3,000 active connections/min, 1 GB/h processed (EC2 targets) or 1,000 rule evaluations/s; fractions are billed
+ * and there is no minimum (aws.amazon.com/elasticloadbalancing/pricing).
+ */
+export function getAlbLcus(hour: AlbHourTraffic): number {
+  return Math.max(hour.processedGb, (hour.newConnectionsPerSecond ?? 0) / 25, (hour.activeConnectionsPerMinute ?? 0) / 3000, (hour.ruleEvaluationsPerSecond ?? 0) / 1000);
+}
+
+/**
+ * The load balancer of a month by the catalogue's rule: AWS ALB's hours + the LCUs of each hour, summed; Google
+ * Cloud's forwarding-rule hours and Azure's Standard Load Balancer rule hours + the GB processed. Processed bytes
+ * are the responses; the ALB's other dimensions are not modelled: a new connection per request reaches 1 LCU at
+ * 90,000 requests an hour, which at the default 30 KB is 2.6 GB, so processed bytes is the busiest dimension unless
+ * responses are below about 11.6 KB.
+ */
+export function getLoadBalancerCost(usage: MonthUsage, p: PricingCatalogue, a: CostAssumptions): number {
+  const toGb = (requests: number) => (requests * a.responseKb) / 1024 / 1024;
+  const fixed = a.hoursPerMonth * p.loadBalancer.perHour;
+  if (p.loadBalancer.perLcuHour === undefined) return fixed + toGb(usage.requests) * (p.loadBalancer.perGbProcessed ?? 0);
+  const hours = usage.requestsByHour ?? { requests: [usage.requests / a.hoursPerMonth], monthHoursEach: a.hoursPerMonth };
+  const lcuHours = hours.requests.reduce((sum, requests) => sum + getAlbLcus({ processedGb: toGb(requests) }) * hours.monthHoursEach, 0);
+  return fixed + lcuHours * p.loadBalancer.perLcuHour;
+}
+
 export function getMonthlyCost(usage: MonthUsage, scenario: Scenario, p: PricingCatalogue, a: CostAssumptions = DEFAULT_COST_ASSUMPTIONS): CostColumn {
   const h = a.hoursPerMonth;
   const gbOut = (usage.requests * a.responseKb) / 1024 / 1024;
-  // ALB LCUs: the processed-bytes dimension (1 LCU = 1 GB per hour), at least 1.
-  const lcuHours = Math.max(h, gbOut);
   const storage = typeof p.postgres.storagePerGbMonth === 'number' ? p.postgres.storagePerGbMonth : 0;
   const col = {
     'EC2 Instances': (usage.webInstanceHours + usage.workerInstanceHours) * getInstancePrice(p, a.instanceType),
-    'Load Balancer': h * p.loadBalancer.perHour + lcuHours * p.loadBalancer.perLcuHour,
+    'Load Balancer': getLoadBalancerCost(usage, p, a),
     'RDS PostgreSQL': a.postgresInstances * (h * getHourly(p.postgres, a.postgresClass[scenario], 'PostgreSQL class') + a.postgresStorageGb * storage),
     'ElastiCache Redis': h * a.redisNodes * getHourly(p.redis, a.redisClass[scenario], 'Redis class'),
     Queue: ((usage.jobs * a.queueCallsPerJob) / 1e6) * p.queue.perMillionRequests,

@@ -12,7 +12,12 @@ export interface PricingCatalogue {
   /** Where each group of prices comes from. */
   sources: Record<string, string>;
   instanceTypes: Record<string, { vcpu: number; memoryGiB: number; perHour: number }>;
-  loadBalancer: { perHour: number; perLcuHour: number };
+  /**
+   * The load balancer: per hour, plus either AWS ALB's `perLcuHour` (each hour billed the LCUs of its busiest
+   * dimension) or, for Google Cloud's forwarding rules and Azure's Standard Load Balancer rules, `perGbProcessed`.
+   * A catalogue gives exactly one of the two.
+   */
+  loadBalancer: { perHour: number; perLcuHour?: number; perGbProcessed?: number };
   postgres: Record<string, { perHour: number } | number>;
   redis: Record<string, { perHour: number }>;
   monitoring: { perCustomMetricMonth: number; perAlarmMonth: number; perLogGbIngested: number };
@@ -63,11 +68,15 @@ export function parsePricing(data: unknown, source: string): PricingCatalogue {
     if (typeof entry === 'number') price(entry, `postgres.${name}`);
     else price((entry as { perHour?: unknown } | null)?.perHour, `postgres.${name}.perHour`);
   }
-  const fixed = { loadBalancer: ['perHour', 'perLcuHour'], monitoring: ['perCustomMetricMonth', 'perAlarmMonth', 'perLogGbIngested'], dataTransfer: ['perGbOut'], queue: ['perMillionRequests'] } as const;
+  const fixed = { loadBalancer: ['perHour'], monitoring: ['perCustomMetricMonth', 'perAlarmMonth', 'perLogGbIngested'], dataTransfer: ['perGbOut'], queue: ['perMillionRequests'] } as const;
   for (const [key, names] of Object.entries(fixed) as [keyof typeof fixed, readonly string[]][]) {
     const prices = group(key);
     for (const name of names) price(prices[name], `${key}.${name}`);
   }
+  const lb = group('loadBalancer');
+  const usageRates = (['perLcuHour', 'perGbProcessed'] as const).filter((name) => lb[name] !== undefined);
+  if (usageRates.length !== 1) throw new ScalingInputError('MALFORMED_FILE', `${source}: loadBalancer needs exactly one of perLcuHour (AWS ALB) and perGbProcessed (Google Cloud, Azure) (got ${usageRates.length === 0 ? 'none' : 'both'})`);
+  price(lb[usageRates[0]], `loadBalancer.${usageRates[0]}`);
   return catalogue;
 }
 
