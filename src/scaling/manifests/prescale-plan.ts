@@ -8,6 +8,7 @@ import { getCalendarEvent, getSeedCalendarEvents } from '../forecast/calendar.ts
 import { forecastHourly } from '../forecast/forecast.ts';
 import { applyHpaTolerance, getPrescaleWindows, toAwsScheduledActions, toKedaCronTriggers, type AwsScheduledAction, type KedaCronTrigger, type RaisedPrescaleStep } from '../schedule/schedule.ts';
 import { DEFAULT_TOLERANCE } from '../simulate/hpa.ts';
+import { normalizeBehavior } from '../simulate/hpa-behavior.ts';
 import type { CompareInput } from '../simulate/compare.ts';
 import type { PrescaleWindow } from '../simulate/prescale.ts';
 import type { DeploymentSpec } from './deployment-spec.ts';
@@ -46,14 +47,17 @@ export function getWorkerListLengths(spec: DeploymentSpec): Record<QueueName, nu
 }
 
 /**
- * The cloud autoscalers' settings as the rendered files set them, for the simulator: the EC2 group's
+ * The autoscalers' settings as the rendered files set them, for the simulator: the HPA's memory target and
+ * behavior (the HorizontalPodAutoscaler and the ScaledObject's horizontalPodAutoscalerConfig), the EC2 group's
  * DefaultInstanceWarmup (the target tracking policy sets no warm-up of its own), the GCE autoscaler's
  * initialization period and scale-in controls, the Azure rules. `simulate` and `cost` run the engines with them,
  * so that a simulated policy is the deployed one (the EC2 model's own default warm-up is 300 s, 2.5 × the
  * template's; the GCE model has no scale-in controls unless given).
  */
-export function getSpecEngineOptions(spec: DeploymentSpec): Required<Pick<CompareInput, 'aws' | 'gce' | 'azure'>> {
+export function getSpecEngineOptions(spec: DeploymentSpec): Required<Pick<CompareInput, 'hpa' | 'aws' | 'gce' | 'azure'>> {
   return {
+    // The HPA's memory metric and behavior (its CPU target is the plan's targetUtilization, which --target-util moves for every engine).
+    hpa: { memoryTargetPercent: spec.web.autoscaling.memoryPercent, behavior: normalizeBehavior(spec.web.autoscaling.behavior) },
     aws: { defaultInstanceWarmupSeconds: spec.aws.instanceWarmupSeconds },
     gce: { coolDownPeriodSec: spec.gcp.initializationPeriodSeconds, scaleInControl: { maxScaledInReplicas: { fixed: spec.gcp.maxScaledInReplicas }, timeWindowSec: spec.gcp.scaleInTimeWindowSeconds } },
     azure: { rules: { scaleInCpuPercent: spec.azure.scaleInCpuPercent, scaleOutPercent: spec.azure.scaleOutPercent, scaleOutCooldown: spec.azure.scaleOutCooldown, scaleInCooldown: spec.azure.scaleInCooldown } },

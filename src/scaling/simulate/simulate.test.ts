@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getCalendarEvent } from '../forecast/calendar.ts';
+import { type DeploymentSpec, SEED_DEPLOYMENT_SPEC } from '../manifests/deployment-spec.ts';
+import { getSpecEngineOptions, getSpecPlanOptions } from '../manifests/prescale-plan.ts';
 import { getPrescaleSteps } from '../schedule/schedule.ts';
 import { comparePolicies } from './compare.ts';
 import { normalizeBehavior } from './hpa-behavior.ts';
@@ -208,5 +210,33 @@ describe('KEDA cron pre-scaling against a per-direction HPA tolerance (behavior.
     const reached = sim.timeline.find((p) => Date.parse(p.t) === t)?.replicas;
     assert.ok(promised !== undefined && promised >= 12, `the plan wants 12 at 12:30; kedaPrescale promises ${promised}`);
     assert.equal(reached, promised, `kedaPrescale says the HPA runs ${promised} at 12:30 (raised steps: ${JSON.stringify(result.kedaPrescale.raised)}); hpa-prescaled runs ${reached}`);
+  });
+});
+
+describe('the simulated HPA is the one the deployment spec renders', () => {
+  // Black Friday and the quiet hours after it: the HPA scales in as the rendered behavior lets it.
+  const bf = getCalendarEvent('black-friday', 2026);
+  const instanceHours = (spec: DeploymentSpec) =>
+    comparePolicies({
+      forecast: { events: [bf], baseRequestsPerSecond: 100 },
+      from: bf.startsAt,
+      to: new Date(bf.endsAt.getTime() + 2 * 3_600_000),
+      policies: ['hpa'],
+      capacityPerInstanceRps: spec.web.capacityPerInstanceRps,
+      pricePerInstanceHour: 0.1,
+      web: getSpecPlanOptions(spec).web,
+      ...getSpecEngineOptions(spec),
+    }).results[0].totals.instanceHours;
+
+  it("moves with the spec's memory target (web.autoscaling.memoryPercent, the HPA's memory metric): a lower target holds more pods", () => {
+    const lower = structuredClone(SEED_DEPLOYMENT_SPEC);
+    lower.web.autoscaling.memoryPercent = 40;
+    assert.ok(instanceHours(lower) > instanceHours(SEED_DEPLOYMENT_SPEC), `${instanceHours(lower)} vs ${instanceHours(SEED_DEPLOYMENT_SPEC)}`);
+  });
+
+  it("moves with the spec's behavior (web.autoscaling.behavior, rendered into the HPA and the ScaledObject): 1 pod a minute scales in slower than 100 % every 15 s", () => {
+    const fast = structuredClone(SEED_DEPLOYMENT_SPEC);
+    fast.web.autoscaling.behavior.scaleDown = { stabilizationWindowSeconds: 300, selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] };
+    assert.ok(instanceHours(SEED_DEPLOYMENT_SPEC) > instanceHours(fast), `${instanceHours(SEED_DEPLOYMENT_SPEC)} vs ${instanceHours(fast)}`);
   });
 });

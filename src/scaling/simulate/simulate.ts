@@ -38,7 +38,7 @@ export const POLICY_NAMES = [
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 export const POLICY_DESCRIPTIONS: Record<PolicyName, string> = {
-  hpa: 'Kubernetes HPA alone (CPU 70 % + memory 80 %, default behavior)',
+  hpa: 'Kubernetes HPA alone (CPU + memory targets and behavior: the deployment spec\'s in simulate and cost)',
   'hpa-legacy': 'Kubernetes HPA without spec.behavior (legacy normalisation)',
   'hpa-prescaled': 'HPA + KEDA cron pre-scaling from the forecast plan',
   'aws-target-tracking': 'EC2 Auto Scaling target tracking (CPU 70 %) alone',
