@@ -132,6 +132,21 @@ describe('the same sale on AWS, Google Cloud and Azure', () => {
     assert.notEqual(rows[1].sale.totalCost, rows[2].sale.totalCost);
   });
 
+  it('prices each Google Cloud machine type as its vCPUs and memory at its family\'s rates, within the catalogue\'s rounding (c2d-highcpu-2 read $0.07543 for $0.074962)', async () => {
+    const { loadProviderPricing } = await import('./providers.ts');
+    const gcp = (await loadProviderPricing()).gcp;
+    // cloud.google.com/compute/vm-instance-pricing, us-central1 on-demand, per vCPU-hour and GiB-hour:
+    // E2 $0.021811 / $0.002923, N2 $0.031611 / $0.004237, C2D $0.029563 / $0.003959. A predefined type is their sum,
+    // e.g. c2d-highcpu-2 = 2 × 0.029563 + 4 × 0.003959 = 0.059126 + 0.015836 = 0.074962.
+    const rates: Record<string, [number, number]> = { e2: [0.021811, 0.002923], n2: [0.031611, 0.004237], c2d: [0.029563, 0.003959] };
+    for (const [name, t] of Object.entries(gcp.instanceTypes)) {
+      const [perVcpu, perGib] = rates[name.split('-')[0]];
+      const derived = t.vcpu * perVcpu + t.memoryGiB * perGib;
+      // The catalogue rounds to 5 or 6 decimals (e2-highcpu-2: 0.049468 recorded as 0.04947).
+      assert.ok(Math.abs(t.perHour - derived) <= 0.000005, `${name}: ${t.perHour} vs ${derived.toFixed(6)}`);
+    }
+  });
+
   it('prices the instance type each cloud\'s rendered template deploys, web and workers (AWS priced c6i.large while CloudFormation launched t3.small)', async () => {
     const { PROVIDER_SETUPS } = await import('./providers.ts');
     const { DEFAULT_COST_ASSUMPTIONS } = await import('./cost.ts');
