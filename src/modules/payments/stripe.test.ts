@@ -180,6 +180,21 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     assert.equal(ahead.json().outcome, 'paid');
   });
 
+  it('refuses a stale genuine signature whose header is given a second, fresh timestamp (the age judged is the signed one)', async () => {
+    const productId = await product();
+    const { order, intentId } = await placeAndStartPayment(productId);
+    const [event] = stripe.confirm(intentId, 'authorize');
+    const payload = JSON.stringify(event);
+    const nowS = Math.floor(Date.now() / 1000);
+    // A genuine header captured an hour ago; a replayer puts a fresh `t=` in front of it. Stripe's SDK signs and checks
+    // the last `t=` (the old one, which the signature matches), so the age must be judged from that one too.
+    const captured = Stripe.webhooks.generateTestHeaderString({ payload, secret: shop.webhookSecret, timestamp: nowS - 3600 });
+    const replayed = await deliver(payload, `t=${nowS},${captured}`);
+    assert.equal(replayed.statusCode, 400, replayed.body);
+    assert.equal(replayed.json().error.code, 'WEBHOOK_SIGNATURE_INVALID');
+    assert.equal(await orderStatus(order.id), 'pending_payment');
+  });
+
   it('a payment after expiry: the hold is voided (never captured), a captured one refunded once, replays change nothing', async () => {
     const productId = await product(10);
     const held = await placeAndStartPayment(productId);
