@@ -143,4 +143,20 @@ describe('expiring reservations while their buyers order again', () => {
     const swept = (await t.app.inject({ method: 'GET', url: `/api/v1/orders/${id}`, headers: { cookie } })).json();
     assert.equal(swept.status, 'expired');
   });
+
+  it('refuses to cancel an order that reads expired (past its payment window, not yet swept), as once swept: it stays expired', async () => {
+    const db = t.platform.db;
+    const [ids, productId] = [await insertCustomers(db.primary, 1, 'late-cancel'), await product()];
+    const [cookie] = (await mintSessionCookies(t.env, ids)) as [string];
+    const placed = await order(cookie, 'late-cancel-1', [{ productId, quantity: 1 }]);
+    assert.equal(placed.statusCode, 201, placed.body);
+    const id = placed.json().id as number;
+    // Past its payment window by PostgreSQL's clock, well within the cancel window (ORDER_CANCEL_WINDOW_S, 1800 s); no sweep has run.
+    await db.primary.execute(sql`update orders set created_at = now() - make_interval(secs => ${WINDOW_S + 60}) where id = ${id}`);
+    assert.equal((await t.app.inject({ method: 'GET', url: `/api/v1/orders/${id}`, headers: { cookie } })).json().status, 'expired');
+    const cancelling = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${id}/cancel`, headers: { cookie } });
+    assert.equal(cancelling.statusCode, 409, cancelling.body);
+    assert.equal(cancelling.json().error.code, 'ORDER_NOT_CANCELLABLE');
+    assert.equal((await t.app.inject({ method: 'GET', url: `/api/v1/orders/${id}`, headers: { cookie } })).json().status, 'expired', 'an order read as expired never turns cancelled');
+  });
 });

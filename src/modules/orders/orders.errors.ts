@@ -149,7 +149,7 @@ export type NotCancellableStatus = Exclude<OrderStatus, 'pending_payment' | 'can
 const NOT_CANCELLABLE_BECAUSE: Record<NotCancellableStatus, string> = {
   paid: 'a paid order is refunded instead',
   fulfilled: 'it is fulfilled',
-  expired: 'it expired unpaid, its units already given back',
+  expired: 'it expired unpaid: its payment window is over (its units go back to stock, if not already)',
   refunded: 'it is refunded already',
 };
 

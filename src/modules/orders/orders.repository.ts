@@ -489,7 +489,9 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
      */
     async cancel(db: Db, input: { id: number; customerId: number | undefined; windowS: number | undefined; guest?: boolean }): Promise<CancelOutcome> {
       return db.transaction(async (tx) => {
-        const conditions = [eq(orders.id, input.id), eq(orders.status, 'pending_payment')];
+        // Past its payment window it reads `expired` (and cannot be paid) before the sweep moves the row: it is refused
+        // as expired from that moment, never turned cancelled.
+        const conditions = [eq(orders.id, input.id), eq(orders.status, 'pending_payment'), sql`not ${pastWindow}`];
         if (input.customerId !== undefined) conditions.push(eq(orders.customerId, input.customerId));
         if (input.guest) conditions.push(sql`${orders.customerId} in (select ${customers.id} from ${customers} where ${customers.guest})`);
         if (input.windowS !== undefined) conditions.push(sql`${orders.createdAt} > now() - make_interval(secs => ${input.windowS})`);
