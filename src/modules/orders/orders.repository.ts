@@ -155,7 +155,7 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
    * Whether an order waiting for payment is past its window by PostgreSQL's clock (which the sweep judges by, and the
    * pay call refuses it ORDER_EXPIRED from then on).
    */
-  const pastWindow = sql`(${orders.status} = 'pending_payment' and ${orders.createdAt} + ${window} <= now())`;
+  const pastWindow = sql`(${orders.status} = 'pending_payment' and ${orders.createdAt} <= now() - ${window})`;
 
   /**
    * The columns every read of an order selects. An order past its payment window reads `expired`, and `expiredAt` its
@@ -176,10 +176,21 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
     expiredAt: sql<Date | null>`case when ${pastWindow} then ${orders.createdAt} + ${window} else ${orders.expiredAt} end`.mapWith(orders.expiredAt),
   };
 
-  /** A status filter as orders read (see `orderColumns`): an order past its window is `expired`, not `pending_payment`. */
+  /**
+   * A status filter as orders read (see `orderColumns`): an order past its window is `expired`, not `pending_payment`.
+   * Both read through indexes, never every order: `pending_payment` as a range of orders_pending_payment_idx; `expired`
+   * as the ids of its two kinds (orders_status_created_idx, orders_pending_payment_idx) probed on the primary key newest
+   * first. As one `or` the planner walked the primary key backwards, filtering: every order of the shop read when
+   * expired ones are few (100k orders, 25 expired: 100k rows read for 25).
+   */
   function statusIs(status: OrderStatus): SQL {
-    if (status === 'pending_payment') return sql`(${orders.status} = 'pending_payment' and not ${pastWindow})`;
-    if (status === 'expired') return sql`(${orders.status} = 'expired' or ${pastWindow})`;
+    if (status === 'pending_payment') return sql`(${orders.status} = 'pending_payment' and ${orders.createdAt} > now() - ${window})`;
+    if (status === 'expired') {
+      return sql`${orders.id} = any(array(
+        select o.id from ${orders} o where o.status = 'expired'
+        union all
+        select o.id from ${orders} o where o.status = 'pending_payment' and o.created_at <= now() - ${window}))`;
+    }
     return eq(orders.status, status);
   }
 
