@@ -550,8 +550,10 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         // The retry of the call that paid (its reply lost in a timeout): answered as that call was, not as a second payment.
         if (input.idempotencyKey !== undefined && applied !== undefined && provider.tokenIntentId?.(order.id, tokenKey) === applied.intentId) return { order, replayed: true };
       }
+      // PostgreSQL's clock alone says whether the window is over: the order reads `expired` from then on, and the payment
+      // is judged again under the order's lock (`due`). This server's clock, compared with `expiresAt`, refused within
+      // its skew an order a read had just shown payable.
       if (order.status !== 'pending_payment') throw new OrderNotPayableError(order.id, order.status);
-      if (Date.parse(order.payment.expiresAt) <= Date.now()) throw new OrderNotPayableError(order.id, 'expired');
       if (provider.authorizeWithToken) {
         if (!deps.testPaymentsAllowed) throw new TestPaymentsRefusedError();
         if (input.token === undefined) throw new PaymentTokenRequiredError();
