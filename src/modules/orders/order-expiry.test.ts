@@ -144,6 +144,25 @@ describe('expiring reservations while their buyers order again', () => {
     assert.equal(swept.status, 'expired');
   });
 
+  it("shows the operator an expired order's unconfirmed payment as the buyer sees it: cancelled, not requires_payment", async () => {
+    const db = t.platform.db;
+    const [ids, productId] = [await insertCustomers(db.primary, 1, 'late-admin'), await product()];
+    const [cookie] = (await mintSessionCookies(t.env, ids)) as [string];
+    const placed = await order(cookie, 'late-admin-1', [{ productId, quantity: 1 }]);
+    assert.equal(placed.statusCode, 201, placed.body);
+    const id = placed.json().id as number;
+    // A payment started and never confirmed (as a Stripe pay call records its intent), then the window ended; no sweep has run.
+    await db.primary.execute(sql`insert into payments (order_id, provider, intent_id, status, amount_cents, currency)
+      select id, 'stripe', ${`pi_late_admin_${id}`}, 'requires_payment', total_cents, currency from orders where id = ${id}`);
+    await db.primary.execute(sql`update orders set created_at = now() - make_interval(secs => ${WINDOW_S + 60}) where id = ${id}`);
+    const shown = (await t.app.inject({ method: 'GET', url: `/api/v1/orders/${id}`, headers: { cookie } })).json();
+    const admin = (await t.app.inject({ method: 'GET', url: `/api/v1/admin/orders/${id}`, headers: t.admin })).json();
+    assert.equal(shown.payment.status, 'cancelled', JSON.stringify(shown));
+    assert.equal(admin.status, 'expired', JSON.stringify(admin));
+    assert.equal(admin.payment.status, 'cancelled', `an expired order asks for no payment: ${JSON.stringify(admin)}`);
+    assert.equal(admin.payment.intentId, `pi_late_admin_${id}`, 'the record is still named');
+  });
+
   it('refuses to cancel an order that reads expired (past its payment window, not yet swept), as once swept: it stays expired', async () => {
     const db = t.platform.db;
     const [ids, productId] = [await insertCustomers(db.primary, 1, 'late-cancel'), await product()];

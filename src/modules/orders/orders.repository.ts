@@ -198,7 +198,8 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
    * The payment's status as the order shows it: an order cancelled or expired before anything was paid wants no
    * payment any more (`cancelled`; one that still arrives is given back), where its record still reads
    * `requires_payment` — which told a client to pay for an order that was gone — or `failed` (a declined card, its
-   * last attempt), which told it to try another card. Nothing was paid either way (the admin detail keeps the record).
+   * last attempt), which told it to try another card. Nothing was paid either way. The admin detail shows it the same
+   * way (an order reading `expired` beside a payment `requires_payment` contradicted itself), its `failureCode` kept.
    */
   function paymentStatusOf(orderStatus: OrderRow['status'], recorded: string | undefined): string {
     const ended = orderStatus === 'cancelled' || orderStatus === 'expired';
@@ -472,7 +473,9 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
         refundRequestedAt: iso(row.refundRequestedAt),
         paymentExpiresAt: new Date(row.createdAt.getTime() + windowMs).toISOString(),
         buyer: { email: row.email, guest: row.guest },
-        payment: paymentRows[0] ? { ...paymentRows[0], problemResolvedAt: iso(paymentRows[0].problemResolvedAt) } : null,
+        payment: paymentRows[0]
+          ? { ...paymentRows[0], status: paymentStatusOf(row.status, paymentRows[0].status), problemResolvedAt: iso(paymentRows[0].problemResolvedAt) }
+          : null,
       };
     },
 
