@@ -112,6 +112,7 @@ export async function composeWeb(platform: Platform) {
   const orders = createOrderService({
     db,
     repo: repositories.orders,
+    guestCustomerId: customers.existingGuestId,
     gate,
     hints: stockView,
     placer: createOrderBatcher({

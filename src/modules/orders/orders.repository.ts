@@ -373,12 +373,6 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
       return rows.length > 0;
     },
 
-    /** The guest record of an email, if a guest order wrote one (`guest_customer_id`, customers.sql). */
-    async findGuestCustomerId(db: Db, email: string): Promise<number | undefined> {
-      const rows = await db.select({ id: customers.id }).from(customers).where(sql`lower(${customers.email}) = lower(${email.trim()}) and ${customers.guest}`);
-      return rows[0]?.id;
-    },
-
     async findByIdempotencyKey(db: Db, customerId: number, key: string): Promise<Order | undefined> {
       const rows = await db
         .select({ id: orders.id })

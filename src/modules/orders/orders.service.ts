@@ -44,6 +44,11 @@ export interface OrderServiceDeps {
   db: Database;
   gate: StockGate;
   repo: OrdersRepository;
+  /**
+   * The guest record of an email, if an earlier guest order wrote one (undefined: none); none is created. The customers
+   * module's own lookup (`CustomerService.existingGuestId`), not a second copy of its query here.
+   */
+  guestCustomerId: (email: string) => Promise<number | undefined>;
   /** How orders reach PostgreSQL (a batcher; `maxBatch: 1` places each order on its own). */
   placer: OrderPlacer;
   hints?: StockHints;
@@ -196,7 +201,7 @@ export function createOrderService(deps: OrderServiceDeps) {
 
   /** The buyer's customer record: an account's, or the guest record an earlier order of the email wrote (undefined: none). */
   async function customerIdOf(buyer: Buyer): Promise<number | undefined> {
-    return typeof buyer === 'number' ? buyer : repo.findGuestCustomerId(db.primary, buyer.guestEmail);
+    return typeof buyer === 'number' ? buyer : deps.guestCustomerId(buyer.guestEmail);
   }
 
   async function replayByKey(customerId: number, idempotencyKey: string): Promise<Order | undefined> {
