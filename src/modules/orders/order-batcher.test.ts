@@ -10,7 +10,7 @@ import { insertCustomers } from '../../../test/helpers/commerce.ts';
 import { waitFor } from '../../../test/helpers/queues.ts';
 import type { Db } from '../../platform/db/client.ts';
 import { createOrderBatcher } from './order-batcher.ts';
-import { createOrdersRepository, type OrdersRepository, type PlacedOrder } from './orders.repository.ts';
+import { createOrdersRepository, type OrdersRepository, type PlacedOrder, type PlaceOrderInput } from './orders.repository.ts';
 
 const placed: PlacedOrder = { id: 1, createdAt: new Date(), totalCents: 100, currency: 'USD', items: [] };
 const input = { customerId: 1, lines: [{ productId: 1, quantity: 1 }], idempotencyKey: 'k', reservation: 'r' };
@@ -96,6 +96,28 @@ describe('order batches', () => {
       assert.deepEqual(await Promise.all(outcomes), ['placed', 'placed', 'OUT_OF_STOCK', 'OUT_OF_STOCK'], 'outcomes in order of arrival');
     } finally {
       await blocker.end().catch(() => {});
+      await t.close();
+    }
+  });
+
+  it('refuses alone, saying why, a batch order that names no buyer (neither customerId nor guestEmail); the others are placed', async () => {
+    const t = await createTestApp();
+    try {
+      const db = t.platform.db.primary;
+      const product = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'batch-no-buyer', name: 'Anyone', priceCents: 500, available: 5 } });
+      assert.equal(product.statusCode, 201, product.body);
+      const productId: number = product.json().id;
+      const [customerId] = await insertCustomers(db, 1);
+      const lines = [{ productId, quantity: 1 }];
+      // The types cannot express it; the statement must still refuse it by itself rather than fail the whole batch.
+      const noBuyer = { customerId: undefined, lines, idempotencyKey: 'no-buyer', reservation: randomUUID() } as unknown as PlaceOrderInput;
+      const outcomes = await createOrdersRepository().placeBatch(db, [{ customerId: customerId!, lines, idempotencyKey: 'buyer', reservation: randomUUID() }, noBuyer]);
+      assert.equal(outcomes[0]?.ok, true, JSON.stringify(outcomes[0]));
+      assert.equal(outcomes[1]?.ok, false, JSON.stringify(outcomes[1]));
+      assert.match(outcomes[1]!.ok ? '' : outcomes[1]!.error.message, /neither customerId nor guestEmail/);
+      const placed = await db.execute<{ n: number }>(sql`select count(*)::int as n from orders`);
+      assert.equal(placed.rows[0]!.n, 1, 'only the order with a buyer');
+    } finally {
       await t.close();
     }
   });

@@ -17,20 +17,20 @@ export interface OrderLine {
   quantity: number;
 }
 
-export interface PlaceOrderInput {
-  /** The ordering customer's record; undefined for a guest without one yet (`guestEmail`). */
-  customerId: number | undefined;
-  /**
-   * A guest without a record yet (`customerId` undefined): the statement that places the order writes the email's
-   * guest record (`guest_customer_id`, customers.sql), so a refused order, rolled back, leaves none.
-   */
-  guestEmail?: string;
+/**
+ * Who places an order, exactly one of: the ordering customer's record, or for a guest without one yet its email, whose
+ * guest record the statement that places the order writes (`guest_customer_id`, customers.sql), so a refused order,
+ * rolled back, leaves none. Neither is not a type (place_order refuses it too).
+ */
+export type PlaceOrderBuyer = { customerId: number; guestEmail?: undefined } | { customerId: undefined; guestEmail: string };
+
+export type PlaceOrderInput = PlaceOrderBuyer & {
   lines: readonly OrderLine[];
   idempotencyKey: string;
   reservation: string;
   /** The request's trace (see `currentTraceContext`), carried to the order's outbox row; absent while tracing is off. */
   traceContext?: string;
-}
+};
 
 /** One order's outcome in a batch: the order, or the PostgreSQL error it raised (rolled back alone). */
 export type BatchOutcome = { ok: true; order: PlacedOrder } | { ok: false; error: { code: string; message: string; detail?: string; constraint?: string } };
@@ -305,7 +305,7 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
      */
     async place(db: Db, input: PlaceOrderInput): Promise<PlacedOrder> {
       // One statement either way: a guest's record is written with its order or not at all.
-      const customer = input.customerId !== undefined ? sql`${input.customerId}::bigint` : sql`guest_customer_id(${input.guestEmail ?? null}::text)`;
+      const customer = input.customerId !== undefined ? sql`${input.customerId}::bigint` : sql`guest_customer_id(${input.guestEmail}::text)`;
       const result = await db.execute<{ placed_order_id: string; placed_at: Date | string; order_total_cents: string; order_currency: string; order_lines: Order['items'] }>(
         input.traceContext === undefined
           ? sql`select * from place_order(${customer}, ${JSON.stringify(input.lines)}::jsonb, ${input.idempotencyKey}, ${input.reservation}, ${QUEUES.order}, ${JOBS.expireOrder})`

@@ -60,6 +60,12 @@ DECLARE
   v_event_sets text[] := '{}';
   v_buyer text;
 BEGIN
+  -- No buyer (a caller's bug: `customerId` and `guestEmail` both absent, so guest_customer_id(NULL) gave NULL): said
+  -- so, as a raise_exception without DETAIL (no refusal code: a 500), which place_orders rolls back for this order
+  -- alone; the lookup below failed instead with no_data_found, which aborted every order of its batch.
+  IF p_customer_id IS NULL THEN
+    RAISE EXCEPTION 'place_order: the order names no buyer (neither customerId nor guestEmail)';
+  END IF;
   -- Caps count per buyer: the customer's email, lower-cased and without a +tag (buyer_of), so an account and
   -- the guest checkouts made with its email, tagged or not, share their counts (buyer_purchases, orders.tables.ts).
   SELECT buyer_of(c.email) INTO STRICT v_buyer FROM customers c WHERE c.id = p_customer_id;
