@@ -6,7 +6,8 @@ import { ScalingInputError, parseDate, quoteInput } from '../errors.ts';
 
 /**
  * How traffic moves through an event: linear ramp from ×1 to the multiplier after `startsAt`,
- * the multiplier (peak) in between, linear decay back to ×1 before `endsAt`.
+ * the multiplier (peak) in between, linear decay back to ×1 before `endsAt`. An event shorter than
+ * ramp + decay has both shortened in proportion to fit it, so that it still reaches the multiplier.
  */
 export interface SaleEventShape {
   /** Minutes from ×1 to the full multiplier. A flash sale reaches it in minutes. @defaultValue 15 */
@@ -119,8 +120,12 @@ export function getEventMultiplierOf(event: SaleEvent, t: number): number {
   if (t < start || t >= end) return 1;
   if (event.curve) return event.curve[Math.floor((t - start) / 3_600_000)] ?? 1;
   const m = event.trafficMultiplier;
-  const rampMs = event.shape.rampUpMinutes * 60_000;
-  const decayMs = event.shape.decayMinutes * 60_000;
+  // A sale shorter than its ramp and decay together gets both shortened in proportion, so that it still reaches
+  // its multiplier (once): taken as they are, they crossed below it (30 min with 15 + 60 peaked at ×4.6 of ×10).
+  const shapeMs = (event.shape.rampUpMinutes + event.shape.decayMinutes) * 60_000;
+  const fit = shapeMs > end - start ? (end - start) / shapeMs : 1;
+  const rampMs = event.shape.rampUpMinutes * 60_000 * fit;
+  const decayMs = event.shape.decayMinutes * 60_000 * fit;
   let f = 1;
   if (rampMs > 0) f = Math.min(f, (t - start) / rampMs);
   if (decayMs > 0) f = Math.min(f, (end - t) / decayMs);

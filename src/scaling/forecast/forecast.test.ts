@@ -59,6 +59,18 @@ describe('events', () => {
     assert.equal(at('2026-11-27T11:50:00Z'), 5.5);
     assert.equal(at('2026-11-27T12:00:00Z'), 1);
   });
+  it('reaches the multiplier in a sale shorter than its ramp and decay together, both shortened in proportion', () => {
+    // 30 minutes at ×10 with the default shape (15 min ramp, 60 min decay): 75 min of shape in 30 min. Taken as
+    // they are, ramp and decay crossed at 6 min, f = min(6/15, 24/60) = 0.4, so the sale peaked at 1 + 9 × 0.4 =
+    // ×4.6 and the plan sized less than half its peak. Shortened by 30/75: ramp 6 min, decay 24 min, ×10 at
+    // 10:06; halfway up the ramp (10:03) and down the decay (10:18) 1 + 9 × 0.5 = ×5.5.
+    const [flash] = parseSaleEvents([{ name: 'Flash', startsAt: '2026-11-27T10:00:00Z', endsAt: '2026-11-27T10:30:00Z', trafficMultiplier: 10 }]);
+    const at = (iso: string) => getEventMultiplier([flash], Date.parse(iso));
+    assert.equal(at('2026-11-27T10:06:00Z'), 10);
+    assert.equal(at('2026-11-27T10:03:00Z'), 5.5);
+    assert.equal(at('2026-11-27T10:18:00Z'), 5.5);
+    assert.equal(at('2026-11-27T10:30:00Z'), 1);
+  });
   it('rejects an event that ends before it starts with INVALID_DATE', () => {
     assert.throws(
       () => parseSaleEvents([{ name: 'x', startsAt: '2026-11-28', endsAt: '2026-11-27', trafficMultiplier: 2 }]),
