@@ -9,7 +9,7 @@ import { toWindowsTimeZone } from '../simulate/azure-autoscale.ts';
 import { ScalingInputError } from '../errors.ts';
 import { GCE_CRON_YEARS, type GceScalingSchedule } from '../simulate/gce-schedules.ts';
 import type { PrescaleWindow } from '../simulate/prescale.ts';
-import { fitPrescaleSteps, getPrescaleSteps } from './schedule.ts';
+import { fitPrescaleSteps, getPrescaleSteps, isRepeatedLocalTime } from './schedule.ts';
 
 /** Scaling schedules per autoscaler (Compute Engine's limit; terraform-validate checks the rendered files against it). */
 export const GCE_MAX_SCALING_SCHEDULES = 128;
@@ -34,19 +34,21 @@ export function toGceScalingSchedules(
   const out: Record<string, GceScalingSchedule> = {};
   const [, lastYear] = GCE_CRON_YEARS;
   getGceScheduleWindows(windows).forEach((w, i) => {
-    const l = getLocalTime(new Date(w.startMs), timeZone);
+    // A start in the hour clocks go back names two instants (the later an hour late): that schedule is written in UTC.
+    const zone = isRepeatedLocalTime(w.startMs, timeZone) ? 'UTC' : timeZone;
+    const l = getLocalTime(new Date(w.startMs), zone);
     if (l.year > lastYear && pastCronYears === 'refuse') {
       const p = (n: number) => String(n).padStart(2, '0');
       throw new ScalingInputError(
         'INVALID_OPTION',
-        `Compute Engine scaling schedules take a year up to ${lastYear} (cron year field ${GCE_CRON_YEARS[0]}–${lastYear}; without it the schedule recurs every year): the pre-scaling window starting ${l.year}-${p(l.month)}-${p(l.day)} ${p(l.hour)}:${p(l.minute)} (${timeZone}) has no one-off schedule; use --year ${lastYear} or earlier, or leave gcp out of --target`,
+        `Compute Engine scaling schedules take a year up to ${lastYear} (cron year field ${GCE_CRON_YEARS[0]}–${lastYear}; without it the schedule recurs every year): the pre-scaling window starting ${l.year}-${p(l.month)}-${p(l.day)} ${p(l.hour)}:${p(l.minute)} (${zone}) has no one-off schedule; use --year ${lastYear} or earlier, or leave gcp out of --target`,
         { year: l.year, limit: lastYear },
       );
     }
     out[`${namePrefix}-${i + 1}`] = {
       minRequiredReplicas: w.replicas,
       schedule: `${l.minute} ${l.hour} ${l.day} ${l.month} *${l.year > lastYear ? '' : ` ${l.year}`}`,
-      timeZone,
+      timeZone: zone,
       durationSec: Math.round((w.endMs - w.startMs) / 1000),
       description: `${w.replicas} VMs from the capacity plan`,
     };
@@ -124,18 +126,24 @@ export const AZURE_MAX_PROFILES = 20;
  * profile per window, each cut at the next one's start, dropped to a lower window at its lead). A profile
  * ends one minute before the next one starts, so exactly one matches at any instant (the order among
  * matching fixed-date profiles is not documented). More steps than the setting's 19 fixed-date profiles are
- * joined (`fitPrescaleSteps`).
+ * joined (`fitPrescaleSteps`). A profile that starts or ends in the hour clocks go back is written in UTC
+ * (`isRepeatedLocalTime`), as are such KEDA triggers and Compute Engine scaling schedules.
  */
 export function buildAzureAutoscaleSetting(input: AzureSettingInput): AzureAutoscaleSetting {
   const zone = toWindowsTimeZone(input.timeZone);
   const rules = buildAzureRules(input.rules, input.metricResourceUri);
   const steps = getAzureProfileSteps(input.windows, input.min);
-  const fixed: AzureProfile[] = steps.map((s, i) => ({
-    name: `sale-window-${i + 1}`,
-    capacity: { minimum: String(s.replicas), maximum: String(Math.max(input.max, s.replicas)), default: String(s.replicas) },
-    rules,
-    fixedDate: { timeZone: zone, start: localIso(s.startMs, input.timeZone), end: localIso(s.endMs, input.timeZone) },
-  }));
+  const fixed: AzureProfile[] = steps.map((s, i) => {
+    // A start or end in the hour clocks go back names two instants (an end could read before its start): that profile is in UTC.
+    const utc = isRepeatedLocalTime(s.startMs, input.timeZone) || isRepeatedLocalTime(s.endMs, input.timeZone);
+    const local = utc ? 'UTC' : input.timeZone;
+    return {
+      name: `sale-window-${i + 1}`,
+      capacity: { minimum: String(s.replicas), maximum: String(Math.max(input.max, s.replicas)), default: String(s.replicas) },
+      rules,
+      fixedDate: { timeZone: utc ? 'UTC' : zone, start: localIso(s.startMs, local), end: localIso(s.endMs, local) },
+    };
+  });
   return {
     enabled: true,
     profiles: [{ name: 'default', capacity: { minimum: String(input.min), maximum: String(input.max), default: String(input.min) }, rules }, ...fixed],

@@ -89,6 +89,31 @@ describe('KEDA cron triggers across a change of clocks', () => {
   });
 });
 
+describe('Compute Engine scaling schedules and Azure fixed-date profiles across a change of clocks', () => {
+  it('writes a schedule or profile that starts or ends in the hour clocks go back in UTC, as the KEDA triggers are: its local time names two instants', () => {
+    // Berlin goes back on 25 October 2026 at 03:00 CEST (01:00Z): 02:00–03:00 local happens twice. A window from
+    // 00:50Z (the first 02:50, CEST) to 02:00Z: written "50 2 25 10 * 2026" in Berlin it could start at the second
+    // 02:50 (01:50Z), an hour late; in UTC it is "50 0 25 10 * 2026", 4200 s.
+    const gce = toGceScalingSchedules([{ startMs: Date.parse('2026-10-25T00:50:00Z'), endMs: Date.parse('2026-10-25T02:00:00Z'), replicas: 6 }], 'Europe/Berlin');
+    assert.deepEqual(Object.values(gce).map((x) => [x.schedule, x.timeZone, x.durationSec]), [['50 0 25 10 * 2026', 'UTC', 4200]]);
+    // Clear of the change: the shop's clock (09:50Z is 10:50 CET).
+    const clear = toGceScalingSchedules([{ startMs: Date.parse('2026-10-25T09:50:00Z'), endMs: Date.parse('2026-10-25T11:00:00Z'), replicas: 6 }], 'Europe/Berlin');
+    assert.deepEqual(Object.values(clear).map((x) => [x.schedule, x.timeZone]), [['50 10 25 10 * 2026', 'Europe/Berlin']]);
+    // New York goes back on 1 November 2026 at 02:00 EDT (06:00Z): 01:00–02:00 local happens twice. Steps of 5 from
+    // 05:50Z (01:50 EDT) and 8 from 06:50Z (01:50 EST) to 09:00Z: in Eastern time the first profile read
+    // 01:50 → 01:49 (its end, 06:49Z, is 01:49 EST), an end before its start, and both started at "01:50".
+    const windows = [
+      { startMs: Date.parse('2026-11-01T05:50:00Z'), endMs: Date.parse('2026-11-01T07:00:00Z'), replicas: 5 },
+      { startMs: Date.parse('2026-11-01T06:50:00Z'), endMs: Date.parse('2026-11-01T09:00:00Z'), replicas: 8 },
+    ];
+    const setting = buildAzureAutoscaleSetting({ min: 2, max: 20, rules: DEFAULT_AZURE_RULES, windows, timeZone: 'America/New_York' });
+    assert.deepEqual(setting.profiles.filter((x) => x.fixedDate).map((x) => [x.capacity.minimum, x.fixedDate]), [
+      ['5', { timeZone: 'UTC', start: '2026-11-01T05:50:00', end: '2026-11-01T06:49:00' }],
+      ['8', { timeZone: 'UTC', start: '2026-11-01T06:50:00', end: '2026-11-01T08:59:00' }],
+    ]);
+  });
+});
+
 describe('GCE scaling schedules', () => {
   it('keeps to the 128 scaling schedules an autoscaler holds, never below the plan\'s floor (one schedule per window: 150 flash sales gave 150)', () => {
     const h = 3_600_000;

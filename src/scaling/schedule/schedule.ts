@@ -53,9 +53,11 @@ function cronAt(ms: number, timeZone: string): string {
 
 /**
  * Whether the zone's wall clock reads the same at another instant close to `ms`: the hour that happens twice
- * when clocks go back (30 minutes where they move by 30). A cron time in it names both instants.
+ * when clocks go back (30 minutes where they move by 30). A cron time or a local date-time in it names both
+ * instants: the KEDA triggers, the Compute Engine scaling schedules and the Azure fixed-date profiles write such
+ * a window in UTC.
  */
-function isRepeatedLocalTime(ms: number, timeZone: string): boolean {
+export function isRepeatedLocalTime(ms: number, timeZone: string): boolean {
   const at = cronAt(ms, timeZone);
   return [-60, -30, 30, 60].some((m) => cronAt(ms + m * 60_000, timeZone) === at);
 }
