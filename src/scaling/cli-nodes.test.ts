@@ -122,6 +122,19 @@ describe('plan: the node pool checks', () => {
     assert.equal(slow['node-pool'].level, 'error');
   });
 
+  it('says whether the lead covers a new instance on each cloud, not only a pod on a new node (3 min covered the node and left EC2 late)', async () => {
+    // With --lead 3 the node chain (175 s) fits, but simulate (a New York Black Friday) ran the EC2 group 0.33 min over the SLO: its scheduled
+    // action is applied at the group's next 60 s evaluation and an instance serves 200 s after launch (ALB health
+    // checks) = 260 s > 180 s; Compute Engine 30 s + 90 s = 120 s and Azure 60 s + 120 s = 180 s fit. ⌈260 / 60⌉ = 5 min.
+    const short = await findings(['--lead', '3']);
+    assert.equal(short['node-lead-time'].level, 'ok');
+    assert.equal(short['vm-lead-time']?.level, 'warning');
+    assert.match(short['vm-lead-time'].message, /AWS .*60 s .*200 s = 260 s/);
+    assert.doesNotMatch(short['vm-lead-time'].message, /not covered: .*(Compute Engine|Azure)/);
+    assert.match(short['vm-lead-time'].fix ?? '', /raise the lead to ≥ 5 min/);
+    assert.equal((await findings(['--lead', '5']))['vm-lead-time'].level, 'ok');
+  });
+
   it('docs/deploy-k8s.md ("Size the pool for the peak") quotes the pods and nodes plan prints for the seed Black Friday', async () => {
     // The doc said "17 web + 1 worker pods, 3 nodes" while plan printed 17 web + 4 workers on 4 nodes: one node short.
     const doc = (await readFile('docs/deploy-k8s.md', 'utf8')).replace(/\s+/g, ' ');

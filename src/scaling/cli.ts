@@ -8,7 +8,10 @@ import { DEFAULT_CHECK_ASSUMPTIONS, runChecks } from './capacity/checks.ts';
 import { REDIS_DEFAULT_MAXCLIENTS } from './capacity/redis-connections.ts';
 import { checkNodePool } from './capacity/node-checks.ts';
 import { DEFAULT_WORKER_PLAN, describeSpecMaxExceedance, getJobsPerOrder, getQueueThroughput, getQueueWorkloads, getSpecMaxExceedances, planCapacity, type CapacityPlan } from './capacity/plan.ts';
-import { checkScheduleStart } from './capacity/schedule-start-check.ts';
+import { checkScheduleStart, checkVmLeadTime } from './capacity/schedule-start-check.ts';
+import { AWS_EVALUATION_SECONDS, DEFAULT_TARGET_TRACKING } from './simulate/aws-target-tracking.ts';
+import { DEFAULT_AZURE_SCALER } from './simulate/azure-scaler.ts';
+import { DEFAULT_GCE_SCALER } from './simulate/gce-scaler.ts';
 import { checkPrescaleTimeZone } from './capacity/time-zone-check.ts';
 import type { NodePoolCliOptions } from './cli-node-pool.ts';
 import { addNodePoolOptions, resolveNodeMax, resolveNodeSize, resolveProvisioningSeconds, resolveSimulateNodePool } from './cli-node-pool.ts';
@@ -307,6 +310,15 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
           // A release at the peak: the Deployments surge on the replicas they run then.
           rolloutSurge: { ...getK8sRolloutSurge(plan.peakWebReplicas, plan.peakWorkerReplicas), source: 'Kubernetes maxSurge' },
         }),
+      );
+      // On the clouds the window's floor waits for the autoscaler's next evaluation, then for a VM to boot and pass its
+      // health checks: the same lead must cover that, with the figures the simulator runs.
+      findings.push(
+        checkVmLeadTime(leadMinutes, [
+          { platform: 'AWS', decisionSeconds: AWS_EVALUATION_SECONDS, readySeconds: DEFAULT_TARGET_TRACKING.instanceReadySeconds },
+          { platform: 'Compute Engine', decisionSeconds: DEFAULT_GCE_SCALER.intervalSeconds, readySeconds: DEFAULT_GCE_SCALER.vmReadySeconds },
+          { platform: 'Azure', decisionSeconds: DEFAULT_AZURE_SCALER.intervalSeconds, readySeconds: DEFAULT_AZURE_SCALER.vmReadySeconds },
+        ]),
       );
       // The manifests pre-scale on the deployment spec's clock, not on SHOP_TIME_ZONE's: say when the two differ.
       findings.push(checkPrescaleTimeZone({ event: f.event, year: f.year, timeZone: o.tz, manifestsTimeZone: SEED_DEPLOYMENT_SPEC.prescale.timeZone }));

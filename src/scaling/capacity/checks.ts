@@ -13,7 +13,7 @@ import { CLI_REDIS_CONNECTIONS, countRedisConnections, getRedisConnectionsPerPro
 export type CheckLevel = 'ok' | 'warning' | 'error';
 
 export interface CheckFinding {
-  id: 'db-connections' | 'redis-memory' | 'redis-eviction' | 'redis-connections' | 'rate-limit-signed-in' | 'rate-limit-anonymous' | 'node-lead-time' | 'node-pool' | 'prescale-time-zone' | 'prescale-start' | 'prescale-end';
+  id: 'db-connections' | 'redis-memory' | 'redis-eviction' | 'redis-connections' | 'rate-limit-signed-in' | 'rate-limit-anonymous' | 'node-lead-time' | 'vm-lead-time' | 'node-pool' | 'prescale-time-zone' | 'prescale-start' | 'prescale-end';
   level: CheckLevel;
   message: string;
   /** A concrete fix when the level is not ok. */

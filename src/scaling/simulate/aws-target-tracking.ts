@@ -65,6 +65,9 @@ export interface TargetTrackingOptions {
   serviceRatePerInstance?: number;
 }
 
+/** The group is evaluated (scheduled actions applied, alarms read) once a minute. */
+export const AWS_EVALUATION_SECONDS = 60;
+
 export const DEFAULT_TARGET_TRACKING: TargetTrackingOptions = {
   minSize: 2,
   maxSize: 20,
@@ -130,7 +133,7 @@ export function createTargetTrackingScaler(options: Partial<TargetTrackingOption
   };
 
   return {
-    intervalSeconds: 60,
+    intervalSeconds: AWS_EVALUATION_SECONDS,
     readyDelaySeconds: o.instanceReadySeconds,
     decide(ctx) {
       const current = ctx.pods.length;

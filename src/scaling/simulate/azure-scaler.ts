@@ -26,8 +26,11 @@ export interface AzureScalerOptions {
 /** Predictive autoscale's documented history needs: 7 days minimum, 15-day rolling window. */
 export const AZURE_PREDICTIVE_LIMITS = { minHistoryHours: 7 * 24, maxHistoryHours: 15 * 24 };
 
+/** The engine's run every 60 s ("every 30–60 s by resource type"), metrics a minute late, a VM serving 120 s after it is created. */
+export const DEFAULT_AZURE_SCALER: Pick<AzureScalerOptions, 'intervalSeconds' | 'metricDelaySeconds' | 'vmReadySeconds'> = { intervalSeconds: 60, metricDelaySeconds: 60, vmReadySeconds: 120 };
+
 export function createAzureScaler(options: Partial<AzureScalerOptions> & { setting: AzureAutoscaleSetting }): Scaler {
-  const o: AzureScalerOptions = { intervalSeconds: 60, metricDelaySeconds: 60, vmReadySeconds: 120, ...options };
+  const o: AzureScalerOptions = { ...DEFAULT_AZURE_SCALER, ...options };
   let state: AzureAutoscaleState = { cooldownUntilMs: Number.NEGATIVE_INFINITY };
   const lookAhead = parseIsoDuration(o.setting.predictiveAutoscalePolicy?.scaleLookAheadTime ?? 'PT15M');
   return {

@@ -8,7 +8,7 @@ import { createDemandCurve, forecastHourly } from '../forecast/forecast.ts';
 import { DEFAULT_AZURE_RULES, buildAzureAutoscaleSetting, toGceScalingSchedules, type AzureRuleParams } from '../schedule/cloud-schedules.ts';
 import { applyHpaTolerance, getPrescaleWindows, toAwsScheduledActions, type HpaPrescale } from '../schedule/schedule.ts';
 import type { TargetTrackingOptions } from './aws-target-tracking.ts';
-import type { AzureScalerOptions } from './azure-scaler.ts';
+import { DEFAULT_AZURE_SCALER, type AzureScalerOptions } from './azure-scaler.ts';
 import type { GceScalerOptions } from './gce-scaler.ts';
 import type { HpaScalerOptions } from './k8s-hpa-scaler.ts';
 import { DEFAULT_HPA_SCALER, getHpaTolerances } from './k8s-hpa-scaler.ts';
@@ -103,9 +103,7 @@ export function comparePolicies(input: CompareInput): CompareResult {
   const usesAzure = input.policies.some((p) => p.startsWith('azure-'));
   const azure: AzureScalerOptions | undefined = usesAzure
     ? {
-        intervalSeconds: 60,
-        metricDelaySeconds: 60,
-        vmReadySeconds: 120,
+        ...DEFAULT_AZURE_SCALER,
         history,
         serviceRatePerVm,
         ...input.azure,
