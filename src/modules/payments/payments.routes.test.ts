@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
@@ -304,6 +305,84 @@ describe('paying an order with the test provider', () => {
     assert.equal(refund.json().error.code, 'VALIDATION_FAILED');
     const detail = await f.t.app.inject({ method: 'GET', url: `/api/v1/admin/orders/${placed.id}`, headers: f.t.admin });
     assert.equal(detail.json().status, 'paid', 'the refused refund changed nothing');
+  });
+
+  // Webhooks signed with the endpoint's secret whose payment the provider's ledger does not back (or backs for another
+  // amount). Declared after the forged-webhook test, whose counts of refused deliveries they leave alone.
+  const hmac = (key: string, ts: number, body: string) => createHmac('sha256', key).update(`${ts}.${body}`).digest('hex');
+  const statusOf = async (id: number) => (await f.t.app.inject({ method: 'GET', url: `/api/v1/orders/${id}`, headers: { cookie: f.alice } })).json().status;
+
+  it('accepts a delivery signed during a secret rotation (several v1 signatures, the valid one first), as Stripe\'s scheme does', async () => {
+    const secret = testWebhookSecret(f.t.config.secrets.sessionSecret);
+    // Stripe's scheme: the header may carry several v1 signatures (one per active secret); any one that matches verifies.
+    // An event type we only acknowledge, so that nothing but the signature decides the answer.
+    const body = { id: `evt_rot_${Math.random()}`, type: 'payment.noted', data: {} };
+    const payload = JSON.stringify(body);
+    const ts = Math.floor(Date.now() / 1000);
+    const validLast = await f.webhook(body, `t=${ts},v1=${hmac('a-retired-secret', ts, payload)},v1=${hmac(secret, ts, payload)}`);
+    assert.equal(validLast.statusCode, 200, validLast.body);
+    const validFirst = await f.webhook({ ...body, id: `${body.id}-2` }, undefined);
+    assert.equal(validFirst.statusCode, 200, validFirst.body);
+    const rotated = { ...body, id: `${body.id}-3` };
+    const rotatedPayload = JSON.stringify(rotated);
+    const reply = await f.webhook(rotated, `t=${ts},v1=${hmac(secret, ts, rotatedPayload)},v1=${hmac('a-retired-secret', ts, rotatedPayload)}`);
+    assert.equal(reply.statusCode, 200, `a correctly signed delivery with its valid v1 first was refused: ${reply.body}`);
+  });
+
+  it('a signed authorization the provider cannot capture answers a documented 5xx code, never 500 INTERNAL_ERROR', async () => {
+    const productId = await f.product();
+    const { id } = await f.order(f.alice, productId);
+    // Signed with the endpoint's secret, for an intent the provider's ledger has no authorization of: the capture is refused.
+    const reply = await f.webhook({ id: `evt_cap_${Math.random()}`, type: 'payment.authorized', data: { intentId: `tpi_unbacked_${Math.random()}`, orderId: id, amountCents: 2500, currency: 'USD' } });
+    assert.notEqual(reply.json().error?.code, 'INTERNAL_ERROR', `answered ${reply.statusCode} ${reply.body}; the order is now ${await statusOf(id)}`);
+  });
+
+  it('a signed authorization of an intent the provider never authorized leaves the order waiting, with no payment, still payable', async () => {
+    const productId = await f.product();
+    const { id } = await f.order(f.alice, productId);
+    const reply = await f.webhook({ id: `evt_unbacked_${Math.random()}`, type: 'payment.authorized', data: { intentId: `tpi_unbacked_${Math.random()}`, orderId: id, amountCents: 2500, currency: 'USD' } });
+    assert.equal(reply.statusCode, 502, reply.body);
+    assert.equal(reply.json().error.code, 'PAYMENT_PROVIDER_ERROR');
+    assert.equal(await statusOf(id), 'pending_payment', 'the order is not marked paid');
+    const payments = (await f.t.platform.db.primary.execute(sql`select status from payments where order_id = ${id}`)).rows;
+    assert.deepEqual(payments, [], 'nothing half-written: no payment recorded');
+    const pay = await f.pay(f.alice, id, { token: 'tok_ok' });
+    assert.equal(pay.statusCode, 200, pay.body);
+    assert.equal(pay.json().status, 'paid');
+  });
+
+  it('a signed capture of an intent the provider only authorized (nothing captured in its ledger) does not make the order paid', async () => {
+    const productId = await f.product();
+    const { id } = await f.order(f.alice, productId);
+    const intentId = `tpi_authonly_${Math.random().toString(36).slice(2)}`;
+    // The provider's ledger holds an authorization of the intent, and no capture of it.
+    await f.t.platform.db.primary.execute(sql`insert into test_provider_operations (idempotency_key, intent_id, kind, amount_cents) values (${`${intentId}:authorize`}, ${intentId}, 'authorize', 2500)`);
+    const reply = await f.webhook({ id: `evt_authonly_${Math.random()}`, type: 'payment.captured', data: { intentId, orderId: id, amountCents: 2500, currency: 'USD' } });
+    const payments = (await f.t.platform.db.primary.execute(sql`select status from payments where order_id = ${id}`)).rows;
+    assert.equal(reply.statusCode, 502, `a capture the ledger does not hold answered ${reply.statusCode} ${reply.body}; the order is now ${await statusOf(id)}, payments ${JSON.stringify(payments)}`);
+    assert.equal(reply.json().error.code, 'PAYMENT_PROVIDER_ERROR');
+    assert.equal(await statusOf(id), 'pending_payment', 'the order is not marked paid');
+    assert.deepEqual(payments, [], 'nothing half-written: no payment recorded');
+  });
+
+  it('a signed capture of another amount on a payment captured in full is given back: refunded with what was taken, the order refunded', async () => {
+    const productId = await f.product(10, 4200);
+    const { id } = await f.order(f.alice, productId);
+    const pay = await f.pay(f.alice, id, { token: 'tok_ok' });
+    assert.equal(pay.statusCode, 200, pay.body);
+    const [paid] = (await f.t.platform.db.primary.execute<{ intent_id: string }>(sql`select intent_id from payments where order_id = ${id}`)).rows;
+    const intentId = paid!.intent_id;
+    // The provider reports a capture of 1.00 of the 42.00 order it had captured in full.
+    const reply = await f.webhook({ id: `evt_wrongcap_${Math.random()}`, type: 'payment.captured', data: { intentId, orderId: id, amountCents: 100, currency: 'USD' } });
+    assert.equal(reply.statusCode, 200, reply.body);
+    const payments = (await f.t.platform.db.primary.execute(sql`select status, amount_cents, late from payments where order_id = ${id}`)).rows;
+    const refunds = (await f.t.platform.db.primary.execute(sql`select amount_cents from test_provider_operations where intent_id = ${intentId} and kind = 'refund'`)).rows;
+    assert.equal(reply.json().outcome, 'late', `a capture of 1.00 on order ${id} of 42.00 captured in full: outcome ${reply.json().outcome}, payments ${JSON.stringify(payments)}, refunds ${JSON.stringify(refunds)}`);
+    assert.deepEqual(payments, [{ status: 'refunded', amount_cents: 100, late: true }]);
+    assert.deepEqual(refunds, [{ amount_cents: 100 }], 'what was taken is refunded once');
+    assert.equal(await statusOf(id), 'refunded', 'the order, not paid for, is refunded');
+    const emails = (await f.t.platform.db.primary.execute(sql`select data->>'reason' as reason from outbox where name = 'send-payment-returned' and (data->>'orderId')::bigint = ${id}`)).rows;
+    assert.deepEqual(emails, [{ reason: 'amount_mismatch' }], 'the buyer is told why, once');
   });
 });
 
