@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { withBrowser } from './helpers/browser.ts';
 import { request } from './helpers/http.ts';
+import { startInstance, type Instance } from './helpers/instances.ts';
 import { waitFor } from './helpers/queues.ts';
 import {
   buyInAnotherTab,
@@ -17,13 +19,19 @@ import {
   suiteWaitingRoomApp,
 } from './helpers/waiting-room.ts';
 
-/** The storefront's waiting-room page as a shopper sees it once admitted (QA of the waiting room). */
-describe('waiting-room page after admission', () => {
-  // The shortest pass the configuration takes: the shopper's pass runs out while the page is open.
+/**
+ * The storefront's waiting-room page (`/sale/:id/queue`) in a browser, once the shopper is admitted: what it says as
+ * the pass runs out, is spent, or the sale changes. Two apps in all: one whose passes run out within a test (10 s, the
+ * shortest the configuration takes), one whose passes outlast every test.
+ */
+
+const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1';
+
+describe('waiting-room page with a pass that runs out (10 s)', () => {
   const app = suiteWaitingRoomApp({ WAITING_ROOM_PASS_S: '10' });
 
   it('stops telling a shopper "It is your turn!" once their pass has expired unused', async (ctx) => {
-    const { saleId } = await createAdmittingSale(app, { skuPrefix: 'qa-page' });
+    const { saleId } = await createAdmittingSale(app, { skuPrefix: 'page' });
     await withBrowser(ctx, async (context) => {
       const page = await openAdmittedPage(context, app.url, saleId);
       const stored = await keptPass(page, saleId);
@@ -41,8 +49,9 @@ describe('waiting-room page after admission', () => {
       assert.deepEqual(shown, { state: 'expired', text: 'This ticket has expired.', continueLinkVisible: false });
     });
   });
+
   it('offers a shopper whose pass expired to join the line again, with a new ticket at the back', async (ctx) => {
-    const { saleId } = await createAdmittingSale(app, { skuPrefix: 'qa-page-rejoin' });
+    const { saleId } = await createAdmittingSale(app, { skuPrefix: 'page-rejoin' });
     await withBrowser(ctx, async (context) => {
       const tickets: string[] = [];
       const page = await openAdmittedPage(context, app.url, saleId, {
@@ -71,11 +80,78 @@ describe('waiting-room page after admission', () => {
       assert.equal(await again.isVisible(), false);
     });
   });
+
+  // The page of a shopper whose pass bought an order, seen again after the pass's time.
+  it('does not offer "Join the line again" to a shopper whose pass bought an order (the room keeps them out)', async (ctx) => {
+    const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'page-spent' });
+    await withBrowser(ctx, async (context) => {
+      const room = await openAdmittedPage(context, app.url, saleId);
+      const { key, value, expiresAt } = await keptPass(room, saleId);
+      // The shopper buys with the pass in another tab.
+      await buyInAnotherTab(context, app.url, { productId, passes: [[key, value]], emailPrefix: 'page-spent' });
+      await room.locator('body[data-state="used"]').waitFor({ timeout: 10_000 });
+      // The pass's time runs out; the shopper comes back to the waiting-room page (a reload, a bookmark).
+      await waitFor('the pass to expire', async () => (Date.now() > Date.parse(expiresAt) + 1000 ? true : null), 30_000);
+      await room.reload();
+      await room.locator('body[data-state="expired"]').waitFor({ timeout: 30_000 });
+      const again = room.getByRole('button', { name: 'Join the line again' });
+      const text = await room.evaluate(() => document.querySelector('.room')?.textContent?.replace(/\s+/g, ' ').trim());
+      // The room does not take a visitor whose pass bought an order back into the line: a join answers the same expired
+      // ticket (the service's join: "A pass that bought its order does not"), so the button can do nothing.
+      const offered = await again.isVisible();
+      if (offered) {
+        const joined = room.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === `/api/v1/sale-events/${saleId}/queue`);
+        await again.click();
+        await joined;
+        await room.locator('[data-join-again]:not([hidden])').waitFor({ timeout: 10_000 }).catch(() => undefined);
+      }
+      const afterClick = await room.evaluate(() => ({ state: document.body.dataset.state, joinAgainVisible: !(document.querySelector('[data-join-again]') as HTMLElement).hidden }));
+      assert.equal(offered, false, `the pass bought an order, the page offers a join the room refuses: ${JSON.stringify(text)}; after a click: ${JSON.stringify(afterClick)}`);
+    });
+  });
+
+  /**
+   * The admitted page served by an instance whose clock is 30 s behind Redis's (a VM whose NTP stopped): the room
+   * decides a pass's expiry on Redis's clock, so the page's countdown must too, not on the instance's `Date`.
+   */
+  describe('served by an instance whose clock is behind', () => {
+    let behind: Instance;
+
+    before(async () => {
+      if (!existsSync(LIBFAKETIME)) return;
+      const limits = { RATE_LIMIT_GENERAL_MAX: '1000000', RATE_LIMIT_CUSTOMER_MAX: '1000000', RATE_LIMIT_SALE_MAX: '1000000', WAITING_ROOM_EVENTS_REFRESH_MS: '200', WAITING_ROOM_PASS_S: '10' };
+      behind = await startInstance({ env: { ...app.t.env, ...limits, DB_POOL_MAX: '4', LOG_LEVEL: 'silent', LD_PRELOAD: LIBFAKETIME, FAKETIME: '-30s' } });
+    });
+    after(async () => {
+      await behind?.stop();
+    });
+
+    it('stops showing the continue link once the room says the pass expired, whatever the instance clock', async (ctx) => {
+      if (!existsSync(LIBFAKETIME)) return ctx.skip('libfaketime not installed');
+      const url = behind.url;
+      const { saleId } = await createAdmittingSale({ url, admin: app.admin }, { skuPrefix: 'page-skew', startsInMs: -1000 });
+      await withBrowser(ctx, async (context) => {
+        const page = await openAdmittedPage(context, url, saleId);
+        await keptPass(page, saleId);
+        const joined = await joinAsPageVisitor(context, url, saleId);
+        // The room (on Redis's clock) reads the ticket expired.
+        await waitFor('the room to read the ticket expired', async () => ((await readTicket(url, saleId, joined.ticket, joined.cookie)).state === 'expired' ? true : null), 30_000);
+        // 5 s more for a slow machine, as for the page on time.
+        const changed = await leavesAdmitted(page, 5_000);
+        const shown = await page.evaluate(() => ({
+          state: document.body.dataset.state,
+          continueLinkVisible: !(document.querySelector('[data-admitted]') as HTMLElement).hidden,
+          passLeft: document.querySelector('[data-pass-left]')?.textContent,
+        }));
+        assert.ok(changed, `the room says the ticket is expired, the page on the instance 30 s behind still says: ${JSON.stringify(shown)}`);
+        assert.equal(shown.continueLinkVisible, false, JSON.stringify(shown));
+      });
+    });
+  });
 });
 
-/** The admitted page while the pass is still good: what happens to the sale reaches it. */
-describe('waiting-room page while admitted', () => {
-  // A pass that outlasts the test: the page must learn of the end while still admitted.
+/** The admitted page while the pass is still good: what happens to the sale, or to its pass elsewhere, reaches it. */
+describe('waiting-room page with a pass that outlasts the test', () => {
   const app = suiteWaitingRoomApp({ WAITING_ROOM_PASS_S: '600' });
 
   /** The admin sells the product out (its stock to 0). */
@@ -106,7 +182,7 @@ describe('waiting-room page while admitted', () => {
   }
 
   it('tells an admitted shopper of a sell-out over the ticket stream, without polling the room', async (ctx) => {
-    const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'qa-page-sold' });
+    const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'page-sold' });
     await withBrowser(ctx, async (context) => {
       // Every request the page makes once admitted (a poll spends the shopper's rate-limit budget that checkout needs).
       const asked: string[] = [];
@@ -130,7 +206,7 @@ describe('waiting-room page while admitted', () => {
   });
 
   it('marks a sell-out after admission apart from the waiting visitors\' and keeps focus off the hidden continue link', async (ctx) => {
-    const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'qa-page-sold-focus' });
+    const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'page-sold-focus' });
     await withBrowser(ctx, async (context) => {
       const page = await openAdmittedPage(context, app.url, saleId);
       // A keyboard shopper on the continue link when the sale sells out.
@@ -147,10 +223,10 @@ describe('waiting-room page while admitted', () => {
   });
 
   it('stops saying "It is your turn!" once the pass has bought an order in another tab', async (ctx) => {
-    const sale = await createAdmittingSale(app, { skuPrefix: 'qa-page-used' });
+    const sale = await createAdmittingSale(app, { skuPrefix: 'page-used' });
     await withBrowser(ctx, async (context) => {
       // Another tab of the same shopper (a tab opened from this one starts with a copy of its session storage).
-      const { changed, shown } = await buyWithThePassElsewhere(context, sale, { emailPrefix: 'qa-used' });
+      const { changed, shown } = await buyWithThePassElsewhere(context, sale, { emailPrefix: 'page-used' });
       assert.ok(changed, `the pass bought an order in another tab, the waiting-room page still says: ${JSON.stringify(shown)}`);
       assert.equal(shown.state, 'used', JSON.stringify(shown));
       assert.equal(shown.continueLinkVisible, false, JSON.stringify(shown));
@@ -158,11 +234,11 @@ describe('waiting-room page while admitted', () => {
   });
 
   it('stops saying "It is your turn!" once the pass has bought an order where no message reaches the page', async (ctx) => {
-    const sale = await createAdmittingSale(app, { skuPrefix: 'qa-page-used-srv' });
+    const sale = await createAdmittingSale(app, { skuPrefix: 'page-used-srv' });
     await withBrowser(ctx, async (context) => {
       // The shopper's other tab, in a browser without BroadcastChannel (as another device of theirs would be): only the
       // shop knows that the pass was spent.
-      const { changed, shown } = await buyWithThePassElsewhere(context, sale, { emailPrefix: 'qa-used-srv', withoutBroadcastChannel: true });
+      const { changed, shown } = await buyWithThePassElsewhere(context, sale, { emailPrefix: 'page-used-srv', withoutBroadcastChannel: true });
       assert.ok(changed, `the pass bought an order the page heard nothing of, the waiting-room page still says: ${JSON.stringify(shown)}`);
       assert.equal(shown.state, 'used', JSON.stringify(shown));
       assert.equal(shown.continueLinkVisible, false, JSON.stringify(shown));
@@ -170,7 +246,7 @@ describe('waiting-room page while admitted', () => {
   });
 
   it('counts the pass and the sale down again at once when the tab is shown, its timers having been held', async (ctx) => {
-    const { saleId } = await createAdmittingSale(app, { skuPrefix: 'qa-page-visible' });
+    const { saleId } = await createAdmittingSale(app, { skuPrefix: 'page-visible' });
     await withBrowser(ctx, async (context) => {
       // The page's timers on a clock the test holds: a hidden tab's timers are throttled (once a minute in Chrome).
       const page = await openAdmittedPage(context, app.url, saleId, { prepare: (p) => p.clock.install() });
@@ -192,7 +268,7 @@ describe('waiting-room page while admitted', () => {
   });
 
   it('tells an admitted shopper that the sale has ended when the admin ends it early', async (ctx) => {
-    const { saleId } = await createAdmittingSale(app, { skuPrefix: 'qa-page-end' });
+    const { saleId } = await createAdmittingSale(app, { skuPrefix: 'page-end' });
     await withBrowser(ctx, async (context) => {
       const page = await openAdmittedPage(context, app.url, saleId);
       const end = await request(`${app.url}/api/v1/admin/sale-events/${saleId}`, { method: 'PATCH', headers: app.admin, body: { endsAt: new Date(Date.now() + 500).toISOString() } });
@@ -205,6 +281,57 @@ describe('waiting-room page while admitted', () => {
       assert.equal(shown.state, 'closed', JSON.stringify(shown));
       assert.equal(shown.continueLinkVisible, false, JSON.stringify(shown));
       assert.equal(shown.countdown, 'has ended', JSON.stringify(shown));
+    });
+  });
+
+  // Two queued sales listing one product: an order spends one pass.
+  it('keeps the page of the sale, of two listing one product, whose pass the order did not spend admitted', async (ctx) => {
+    const { productId, saleId: saleA } = await createAdmittingSale(app, { skuPrefix: 'page-two-sales' });
+    const { saleId: saleB } = await createAdmittingSale(app, { productId });
+    await withBrowser(ctx, async (context) => {
+      const pages = [];
+      const stored: [string, string][] = [];
+      for (const saleId of [saleA, saleB]) {
+        const page = await openAdmittedPage(context, app.url, saleId);
+        const { key, value } = await keptPass(page, saleId);
+        stored.push([key, value]);
+        pages.push(page);
+      }
+      // The shopper's shop tab holds both passes and buys the product: checkout spends one of them (a product listed by
+      // several live queued sales needs a pass of any one of them).
+      await buyInAnotherTab(context, app.url, { productId, passes: stored, emailPrefix: 'page-two-sales' });
+      // One page learns its pass was used (the checkout's notice, or the tab's message).
+      await Promise.any(pages.map((page) => page.locator('body[data-state="used"]').waitFor({ timeout: 10_000 })));
+      // What the shop says of each pass: the one it spent is refused (PASS_USED), the other still buys.
+      const shown = [];
+      for (const page of pages) {
+        shown.push(await page.evaluate(() => ({ state: document.body.dataset.state, continueLinkVisible: !(document.querySelector('[data-admitted]') as HTMLElement).hidden })));
+      }
+      assert.deepEqual(
+        shown.map((s) => s.state).sort(),
+        ['admitted', 'used'],
+        `the order spent one pass of the two, the pages of sales ${saleA} and ${saleB} say: ${JSON.stringify(shown)}`,
+      );
+    });
+  });
+
+  // The shopper's browser clock 15 min ahead (longer than the pass): the shop's clock decides a pass's expiry.
+  it('keeps the pass good on the product page the continue link opens, whatever the browser clock', async (ctx) => {
+    const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'page-browser-clock' });
+    await withBrowser(ctx, async (context) => {
+      // The browser's clock 15 min ahead of the shop's (its Date.now: what the storefront reads).
+      await context.addInitScript(() => {
+        const real = Date.now.bind(Date);
+        Date.now = () => real() + 15 * 60_000;
+      });
+      const page = await openAdmittedPage(context, app.url, saleId, { query: `?product=${productId}` });
+      await page.getByRole('link', { name: 'It’s your turn: continue shopping' }).click();
+      await page.waitForURL(new RegExp(`/products/${productId}$`));
+      const shown = await page.evaluate(() => ({
+        addToCartVisible: !(document.querySelector('[data-add-to-cart]') as HTMLElement).hidden,
+        passNote: (document.querySelector('[data-pass-status]') as HTMLElement).hidden ? null : document.querySelector('[data-pass-status]')?.textContent,
+      }));
+      assert.equal(shown.addToCartVisible, true, `the pass is good for 10 min on the shop's clock, the product page says: ${JSON.stringify(shown)}`);
     });
   });
 });
