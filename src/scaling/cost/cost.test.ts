@@ -120,7 +120,7 @@ describe('the same sale on AWS, Google Cloud and Azure', () => {
       assert.ok(Object.values(clouds[p].sources).every((s) => s.startsWith('https://')), p);
       assert.ok(clouds[p].instanceTypes[PROVIDER_SETUPS[p].assumptions.instanceType], `${p} prices its instance type`);
     }
-    const totals = { minutesOverSlo: 0, failedRequests: 0, totalRequests: 1e6, servedRequests: 1e6, instanceHours: 100, cost: 0, peakReplicas: 5, maxP95Ms: 100 };
+    const totals = { minutesOverSlo: 0, failedRequests: 0, totalRequests: 1e6, servedRequests: 1e6, instanceHours: 100, cost: 0, peakReplicas: 5, maxP95Ms: 100, readiness: [] };
     const results = CLOUD_PROVIDERS.map((p) => ({ policy: PROVIDER_SETUPS[p].policy, description: '', timeline: [], totals }));
     const usage = { webInstanceHours: 1000, workerInstanceHours: 0, requests: 0, jobs: 0 };
     const rows = compareProviders(results, clouds, { hours: 10, ordersPerRequest: 0.002, saleMonth: usage });

@@ -137,6 +137,7 @@ export function comparePolicies(input: CompareInput): CompareResult {
       azure,
       prescale: createWindowLookup(policy === 'hpa-prescaled' ? kedaPrescale.windows : windows),
       nodePool: input.nodePool,
+      events: input.forecast.events,
       onProgress: input.onProgress ? (f) => input.onProgress?.(policy, f) : undefined,
     }),
   );

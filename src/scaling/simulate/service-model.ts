@@ -72,6 +72,17 @@ export function evaluateServiceStep(demandRps: number, readyInstances: number, o
   };
 }
 
+/**
+ * The fewest ready instances that serve `demandRps` within the SLO, by the very check that marks a step over it
+ * (`evaluateServiceStep`'s p95 and error rate): what the simulator means by the instances the demand needs.
+ */
+export function getInstancesNeeded(demandRps: number, o: ServiceModelOptions): number {
+  let n = Math.max(0, Math.ceil(demandRps / o.capacityPerInstanceRps) - 1);
+  while (evaluateServiceStep(demandRps, n, o).overSlo) n++;
+  while (n > 0 && !evaluateServiceStep(demandRps, n - 1, o).overSlo) n--;
+  return n;
+}
+
 /** Instances needed so that utilization stays at or under `targetUtilization` (0–1). */
 export function getInstancesForLoad(demandRps: number, targetUtilization: number, o: Pick<ServiceModelOptions, 'capacityPerInstanceRps' | 'sloP95Ms'>): number {
   // Never plan above the SLO capacity, even if the target utilization of μ would allow it.

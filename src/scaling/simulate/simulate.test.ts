@@ -6,7 +6,9 @@ import { getSpecEngineOptions, getSpecPlanOptions } from '../manifests/prescale-
 import { getPrescaleSteps } from '../schedule/schedule.ts';
 import { comparePolicies } from './compare.ts';
 import { normalizeBehavior } from './hpa-behavior.ts';
-import { evaluateServiceStep, getServiceRate } from './service-model.ts';
+import { getEventMultiplier, type SaleEvent } from '../forecast/events.ts';
+import { formatReadiness, getEventReadiness } from './readiness.ts';
+import { evaluateServiceStep, getInstancesNeeded, getServiceRate } from './service-model.ts';
 import { parsePolicyName, simulatePolicy } from './simulate.ts';
 
 const service = { capacityPerInstanceRps: 150, sloP95Ms: 500, sloErrorRate: 0.01, maxUtilization: 0.98, timeoutMs: 10_000 };
@@ -25,6 +27,45 @@ describe('service model', () => {
   });
   it('fails everything with no ready instance', () => {
     assert.equal(evaluateServiceStep(10, 0, service).failedRps, 10);
+  });
+});
+
+describe('readiness for a sale event', () => {
+  // One step a minute from 00:00; the event ramps from 00:30 to ×4 at 00:40 over 100 req/s: its peak, 400 req/s,
+  // needs 3 instances of 150 req/s (2 serve 300), ×1 needs 1: each step must have what its own demand needs.
+  const fromMs = Date.parse('2026-11-27T00:00:00Z');
+  const sale: SaleEvent = { name: 'Sale', startsAt: new Date('2026-11-27T00:30:00Z'), endsAt: new Date('2026-11-27T02:00:00Z'), trafficMultiplier: 4, shape: { rampUpMinutes: 10, decayMinutes: 0 } };
+  const demand = (t: number) => 100 * getEventMultiplier([sale], t);
+  const readiness = (ready: (minute: number) => number, events: SaleEvent[] = [sale]) =>
+    getEventReadiness({ events, fromMs, stepSeconds: 60, ready: Array.from({ length: 120 }, (_, m) => ready(m)), demand, service });
+
+  it('counts the instances needed by the SLO check itself', () => {
+    assert.equal(getInstancesNeeded(400, service), 3);
+    assert.equal(getInstancesNeeded(100, service), 1);
+    assert.equal(getInstancesNeeded(0, service), 0);
+    assert.equal(evaluateServiceStep(400, 2, service).overSlo, true);
+  });
+  it('measures from the first minute enough instances stayed ready through the peak to the ramp: before, late, never', () => {
+    const early = readiness((m) => (m < 22 ? 0 : 3))[0];
+    assert.deepEqual([early.peakAt, early.neededInstances, early.readyAt, early.readyMinutesBeforeRamp], ['2026-11-27T00:40:00.000Z', 3, '2026-11-27T00:22:00.000Z', 8]);
+    // None ready at minute 25: ready again from 00:26.
+    assert.equal(readiness((m) => (m === 25 ? 0 : 3))[0].readyMinutesBeforeRamp, 4);
+    // 2 instances serve 300 req/s: short from 00:37 (×3.1); ready at 00:35 would have been too early, it came at 00:38.
+    assert.equal(readiness((m) => (m < 38 ? 2 : 3))[0].readyMinutesBeforeRamp, -8);
+    // Short at the peak: the first whole minute after it with 3 ready.
+    assert.equal(readiness((m) => (m < 50 ? 2 : 3))[0].readyMinutesBeforeRamp, -20);
+    const never = readiness(() => 2)[0];
+    assert.deepEqual([never.readyAt, never.readyMinutesBeforeRamp], [null, null]);
+    const always = readiness(() => 3)[0];
+    assert.deepEqual([always.readySinceRunStart, always.readyMinutesBeforeRamp], [true, 30]);
+  });
+  it('prints before, late and never, naming each event when there are several', () => {
+    assert.equal(formatReadiness(readiness((m) => (m < 22 ? 0 : 3))), '8 min before');
+    assert.equal(formatReadiness(readiness((m) => (m < 50 ? 2 : 3))), '20 min late');
+    assert.equal(formatReadiness(readiness(() => 3)), '≥ 30 min before');
+    const other: SaleEvent = { ...sale, name: 'Other', startsAt: new Date('2026-11-27T01:00:00Z'), endsAt: new Date('2026-11-27T01:30:00Z') };
+    assert.equal(formatReadiness(readiness(() => 2, [sale, other])), 'Sale: never; Other: never');
+    assert.equal(formatReadiness([]), '-');
   });
 });
 

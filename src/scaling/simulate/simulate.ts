@@ -4,6 +4,7 @@
  * ready capacity into utilization, p95 latency and failed requests.
  */
 import { ScalingInputError, requirePositive } from '../errors.ts';
+import type { SaleEvent } from '../forecast/events.ts';
 import type { DemandCurve } from '../forecast/forecast.ts';
 import type { TargetTrackingOptions } from './aws-target-tracking.ts';
 import { createTargetTrackingScaler } from './aws-target-tracking.ts';
@@ -18,6 +19,8 @@ import type { HpaScalerOptions } from './k8s-hpa-scaler.ts';
 import { DEFAULT_HPA_SCALER, createHpaScaler } from './k8s-hpa-scaler.ts';
 import type { NodePoolInput, NodePoolRun, NodeTotals } from './node-pool.ts';
 import { createNodePool } from './node-pool.ts';
+import type { EventReadiness } from './readiness.ts';
+import { getEventReadiness } from './readiness.ts';
 import type { Scaler, ScheduleLookup } from './scaler.ts';
 import type { ServiceModelOptions } from './service-model.ts';
 import { evaluateServiceStep, getInstancesForLoad } from './service-model.ts';
@@ -94,6 +97,8 @@ export interface SimulationInput {
    * Other policies ignore it (each of their instances is its own VM). @defaultValue none: every pod is scheduled at once
    */
   nodePool?: NodePoolInput;
+  /** Sale events whose readiness (`totals.readiness`) the run reports. @defaultValue [] */
+  events?: readonly SaleEvent[];
   /** Called with the fraction done, at most every 1 %. */
   onProgress?: (fraction: number) => void;
 }
@@ -125,6 +130,8 @@ export interface SimulationTotals {
   cost: number;
   peakReplicas: number;
   maxP95Ms: number;
+  /** Per sale event in the run: when enough instances were ready for its peak, against its ramp (`readiness.ts`). */
+  readiness: EventReadiness[];
   /** With a node pool (Kubernetes policies only). */
   nodes?: NodeTotals;
 }
@@ -217,7 +224,7 @@ export function simulatePolicy(input: SimulationInput): SimulationResult {
   };
 
   const timeline: TimelinePoint[] = [];
-  const totals: SimulationTotals = { minutesOverSlo: 0, failedRequests: 0, totalRequests: 0, servedRequests: 0, instanceHours: 0, cost: 0, peakReplicas: 0, maxP95Ms: 0 };
+  const totals: SimulationTotals = { minutesOverSlo: 0, failedRequests: 0, totalRequests: 0, servedRequests: 0, instanceHours: 0, cost: 0, peakReplicas: 0, maxP95Ms: 0, readiness: [] };
   let minute: TimelinePoint | undefined;
   let minuteSteps = 0;
   let lastProgress = 0;
@@ -275,6 +282,7 @@ export function simulatePolicy(input: SimulationInput): SimulationResult {
     }
   }
   totals.cost = totals.instanceHours * input.pricePerInstanceHour;
+  totals.readiness = getEventReadiness({ events: input.events ?? [], fromMs, stepSeconds: dt, ready: readyHist, demand: input.demand, service: input.service });
   if (pool) totals.nodes = { ...pool.totals };
   return { policy: input.policy, description: POLICY_DESCRIPTIONS[input.policy], timeline, totals };
 }
