@@ -61,6 +61,26 @@ describe('the load balancer of a month', () => {
   });
 });
 
+describe('the load balancer of a sale window', () => {
+  it('bills the window\'s processed bytes by the same rule as the month (ALB LCU-hours, GCP and Azure GB processed), not its hours alone', async () => {
+    const { PROVIDER_SETUPS, loadProviderPricing } = await import('./providers.ts');
+    const { pricePolicies } = await import('./cost.ts');
+    const clouds = await loadProviderPricing();
+    // Two policies over the same 1-hour window with the same instance-hours: one served nothing, the other 2,048
+    // responses of 1 MiB = 2 GiB. getLoadBalancerCost bills the month that way: AWS ALB 1 LCU = 1 GB processed in an
+    // hour (aws.amazon.com/elasticloadbalancing/pricing), so 2 LCU-hours × $0.008 = $0.016; Google Cloud $0.008/GiB
+    // processed: 2 × 0.008 = $0.016; Azure Standard LB $0.005/GB: 2 × 0.005 = $0.01. pricePolicies' sharedCost
+    // took only the hours (perHour), so both rows cost the same.
+    const totals = (servedRequests: number) => ({ minutesOverSlo: 0, failedRequests: 0, totalRequests: servedRequests, servedRequests, instanceHours: 3, cost: 0, peakReplicas: 3, maxP95Ms: 50, readiness: [] });
+    const expected = { aws: 0.016, gcp: 0.016, azure: 0.01 };
+    for (const provider of ['aws', 'gcp', 'azure'] as const) {
+      const results = [0, 2048].map((served) => ({ policy: 'hpa' as const, description: '', timeline: [], totals: totals(served) }));
+      const [idle, busy] = pricePolicies(results, clouds[provider], { hours: 1, ordersPerRequest: 0, assumptions: { ...PROVIDER_SETUPS[provider].assumptions, responseKb: 1024 } });
+      assert.ok(Math.abs(busy.totalCost - idle.totalCost - expected[provider]) < 1e-9, `${provider}: ${busy.totalCost - idle.totalCost}`);
+    }
+  });
+});
+
 describe('the pricing catalogue', () => {
   it('refuses a catalogue whose prices are missing or of the wrong shape, naming the price (they priced as $NaN)', async () => {
     const good = JSON.parse(readFileSync(DEFAULT_PRICING_PATH, 'utf8')) as Record<string, unknown>;

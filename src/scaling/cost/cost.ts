@@ -130,7 +130,7 @@ export function getAlbLcus(hour: AlbHourTraffic): number {
  * 90,000 requests an hour, which at the default 30 KB is 2.6 GB, so processed bytes is the busiest dimension unless
  * responses are below about 11.6 KB.
  */
-export function getLoadBalancerCost(usage: MonthUsage, p: PricingCatalogue, a: CostAssumptions): number {
+export function getLoadBalancerCost(usage: Pick<MonthUsage, 'requests' | 'requestsByHour'>, p: PricingCatalogue, a: Pick<CostAssumptions, 'responseKb' | 'hoursPerMonth'>): number {
   const toGb = (requests: number) => (requests * a.responseKb) / 1024 / 1024;
   const fixed = a.hoursPerMonth * p.loadBalancer.perHour;
   if (p.loadBalancer.perLcuHour === undefined) return fixed + toGb(usage.requests) * (p.loadBalancer.perGbProcessed ?? 0);
@@ -178,7 +178,7 @@ export interface PolicyCost {
   workerInstanceHours: number;
   /** Web and worker instance-hours × the instance price. */
   instanceCost: number;
-  /** Load balancer, PostgreSQL and Redis for the window's hours (sale classes). */
+  /** Load balancer (its hours and the served responses' processed bytes), PostgreSQL and Redis for the window's hours (sale classes). */
   sharedCost: number;
   totalCost: number;
   orders: number;
@@ -193,13 +193,13 @@ export function pricePolicies(
   o: { hours: number; ordersPerRequest: number; assumptions?: CostAssumptions; workerInstanceHours?: number },
 ): PolicyCost[] {
   const a = o.assumptions ?? DEFAULT_COST_ASSUMPTIONS;
-  const shared =
-    o.hours *
-    (p.loadBalancer.perHour + a.postgresInstances * getHourly(p.postgres, a.postgresClass.sale, 'PostgreSQL class') + a.redisNodes * getHourly(p.redis, a.redisClass.sale, 'Redis class'));
+  const databases = o.hours * (a.postgresInstances * getHourly(p.postgres, a.postgresClass.sale, 'PostgreSQL class') + a.redisNodes * getHourly(p.redis, a.redisClass.sale, 'Redis class'));
   const price = getInstancePrice(p, a.instanceType);
   return results.map((r) => {
     const workerInstanceHours = o.workerInstanceHours ?? 0;
     const instanceCost = (r.totals.instanceHours + workerInstanceHours) * price;
+    // The load balancer by the month's rule, on the responses this policy served over the window's hours.
+    const shared = databases + getLoadBalancerCost({ requests: r.totals.servedRequests }, p, { ...a, hoursPerMonth: o.hours });
     const orders = r.totals.servedRequests * o.ordersPerRequest;
     const totalCost = instanceCost + shared;
     return {
