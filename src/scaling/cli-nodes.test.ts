@@ -124,15 +124,33 @@ describe('plan: the node pool checks', () => {
 
   it('says whether the lead covers a new instance on each cloud, not only a pod on a new node (3 min covered the node and left EC2 late)', async () => {
     // With --lead 3 the node chain (175 s) fits, but simulate (a New York Black Friday) ran the EC2 group 0.33 min over the SLO: its scheduled
-    // action is applied at the group's next 60 s evaluation and an instance serves 200 s after launch (ALB health
-    // checks) = 260 s > 180 s; Compute Engine 30 s + 90 s = 120 s and Azure 60 s + 120 s = 180 s fit. ⌈260 / 60⌉ = 5 min.
+    // action is applied on the window's whole minute (the group's 60 s evaluation falls on it: 0 s of waiting) and an
+    // instance serves 200 s after launch (ALB health checks) = 200 s > 180 s; Compute Engine 0 s + 90 s = 90 s and
+    // Azure 0 s + 120 s = 120 s fit. ⌈200 / 60⌉ = 4 min.
     const short = await findings(['--lead', '3']);
     assert.equal(short['node-lead-time'].level, 'ok');
     assert.equal(short['vm-lead-time']?.level, 'warning');
-    assert.match(short['vm-lead-time'].message, /AWS .*60 s .*200 s = 260 s/);
+    assert.match(short['vm-lead-time'].message, /AWS .*0 s .*200 s = 200 s/);
     assert.doesNotMatch(short['vm-lead-time'].message, /not covered: .*(Compute Engine|Azure)/);
-    assert.match(short['vm-lead-time'].fix ?? '', /raise the lead to ≥ 5 min/);
-    assert.equal((await findings(['--lead', '5']))['vm-lead-time'].level, 'ok');
+    assert.match(short['vm-lead-time'].fix ?? '', /raise the lead to ≥ 4 min/);
+    assert.equal((await findings(['--lead', '4']))['vm-lead-time'].level, 'ok');
+  });
+
+  it('warns for a cloud exactly when simulate runs it over the SLO: a 4-min lead covers EC2, whose scheduled action is applied on the minute it starts', async () => {
+    // The windows start on whole minutes (hour − lead) and the EC2 group is evaluated every 60 s on the minute, so
+    // simulate applies the scheduled action at the window's start: an instance serves 200 s later (0 s of waiting
+    // for an evaluation). --lead 3 (180 s < 200 s) ran 0.33 min = 20 s over the SLO (200 − 180), not 80 s
+    // (260 − 180); --lead 4 (240 s ≥ 200 s) runs 0 min over it, yet plan said "260 s" and warned for AWS.
+    const overSlo = async (lead: string) => {
+      const r = await runScalingCli(['simulate', ...SALE, '--policies', 'aws-scheduled-predictive', '--lead', lead, '--json']);
+      assert.equal(r.exitCode, 0, r.err);
+      return json(r.out).totals[0].minutesOverSlo;
+    };
+    for (const lead of ['3', '4']) {
+      const late = (await overSlo(lead)) > 0;
+      const finding = (await findings(['--lead', lead]))['vm-lead-time'];
+      assert.equal(finding.level === 'warning' && /not covered: .*AWS/.test(finding.message), late, `--lead ${lead}: ${finding.message}`);
+    }
   });
 
   it('docs/deploy-k8s.md ("Size the pool for the peak") quotes the pods and nodes plan prints for the seed Black Friday', async () => {

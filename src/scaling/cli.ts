@@ -10,6 +10,7 @@ import { checkNodePool } from './capacity/node-checks.ts';
 import { DEFAULT_WORKER_PLAN, describeSpecMaxExceedance, getJobsPerOrder, getQueueThroughput, getQueueWorkloads, getSpecMaxExceedances, planCapacity, type CapacityPlan } from './capacity/plan.ts';
 import { checkScheduleStart, checkVmLeadTime } from './capacity/schedule-start-check.ts';
 import { AWS_EVALUATION_SECONDS, DEFAULT_TARGET_TRACKING } from './simulate/aws-target-tracking.ts';
+import { getScheduleWaitSeconds } from './simulate/scaler.ts';
 import { DEFAULT_AZURE_SCALER } from './simulate/azure-scaler.ts';
 import { DEFAULT_GCE_SCALER } from './simulate/gce-scaler.ts';
 import { checkPrescaleTimeZone } from './capacity/time-zone-check.ts';
@@ -312,13 +313,16 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
           rolloutSurge: { ...getK8sRolloutSurge(plan.peakWebReplicas, plan.peakWorkerReplicas), source: 'Kubernetes maxSurge' },
         }),
       );
-      // On the clouds the window's floor waits for the autoscaler's next evaluation, then for a VM to boot and pass its
-      // health checks: the same lead must cover that, with the figures the simulator runs.
+      // On the clouds the window's floor is applied at the autoscaler's evaluation on its whole minute, then a VM boots
+      // and passes its health checks: the same lead must cover that, with the engines' settings as simulate runs them.
+      const aws = { ...DEFAULT_TARGET_TRACKING, ...DEPLOYED_ENGINES.aws };
+      const gce = { ...DEFAULT_GCE_SCALER, ...DEPLOYED_ENGINES.gce };
+      const azure = { ...DEFAULT_AZURE_SCALER, ...DEPLOYED_ENGINES.azure };
       findings.push(
         checkVmLeadTime(leadMinutes, [
-          { platform: 'AWS', decisionSeconds: AWS_EVALUATION_SECONDS, readySeconds: DEFAULT_TARGET_TRACKING.instanceReadySeconds },
-          { platform: 'Compute Engine', decisionSeconds: DEFAULT_GCE_SCALER.intervalSeconds, readySeconds: DEFAULT_GCE_SCALER.vmReadySeconds },
-          { platform: 'Azure', decisionSeconds: DEFAULT_AZURE_SCALER.intervalSeconds, readySeconds: DEFAULT_AZURE_SCALER.vmReadySeconds },
+          { platform: 'AWS', scheduleWaitSeconds: getScheduleWaitSeconds(AWS_EVALUATION_SECONDS), readySeconds: aws.instanceReadySeconds },
+          { platform: 'Compute Engine', scheduleWaitSeconds: getScheduleWaitSeconds(gce.intervalSeconds), readySeconds: gce.vmReadySeconds },
+          { platform: 'Azure', scheduleWaitSeconds: getScheduleWaitSeconds(azure.intervalSeconds), readySeconds: azure.vmReadySeconds },
         ]),
       );
       // The manifests pre-scale on the deployment spec's clock, not on SHOP_TIME_ZONE's: say when the two differ.

@@ -65,20 +65,21 @@ export function checkScheduleEnd(o: ScheduleEndCheckOptions): CheckFinding {
 export interface VmLeadTime {
   /** "AWS", "Compute Engine", "Azure". */
   platform: string;
-  /** How long the autoscaler may take to apply the window: its evaluation interval. */
-  decisionSeconds: number;
+  /** How long the window waits for the autoscaler to apply it (`getScheduleWaitSeconds` of its evaluation interval). */
+  scheduleWaitSeconds: number;
   /** A new instance's launch to serving (boot, app start-up, the load balancer's health checks). */
   readySeconds: number;
 }
 
 /**
- * Whether the pre-scaling lead covers a new VM on each cloud: the window's floor is applied at the autoscaler's
- * next evaluation and its instances serve only once booted and healthy, so a lead shorter than both together
- * leaves the window's first minutes short of capacity (`node-lead-time` checks the same for a pod on a new node).
+ * Whether the pre-scaling lead covers a new VM on each cloud: the window's floor is applied once the autoscaler
+ * evaluates it (on the window's whole minute for every deployed interval) and its instances serve only once booted
+ * and healthy, so a lead shorter than both together leaves the window's first minutes short of capacity, exactly
+ * when `simulate` runs that cloud over the SLO (`node-lead-time` checks the same for a pod on a new node).
  */
 export function checkVmLeadTime(leadMinutes: number, platforms: readonly VmLeadTime[]): CheckFinding {
-  const needs = platforms.map((p) => ({ ...p, needed: p.decisionSeconds + p.readySeconds }));
-  const chain = needs.map((p) => `${p.platform} evaluation ${p.decisionSeconds} s + instance ready ${p.readySeconds} s = ${p.needed} s`).join('; ');
+  const needs = platforms.map((p) => ({ ...p, needed: p.scheduleWaitSeconds + p.readySeconds }));
+  const chain = needs.map((p) => `${p.platform} wait for an evaluation ${p.scheduleWaitSeconds} s + instance ready ${p.readySeconds} s = ${p.needed} s`).join('; ');
   const short = needs.filter((p) => leadMinutes * 60 < p.needed);
   if (short.length === 0) return { id: 'vm-lead-time', level: 'ok', message: `pre-scaling lead ${leadMinutes} min covers a new instance on each cloud: ${chain}` };
   const longest = Math.max(...short.map((p) => p.needed));

@@ -24,5 +24,17 @@ export interface Scaler {
   decide(ctx: ScalerContext): number;
 }
 
+/**
+ * The longest a pre-scaling window waits for the simulated autoscaler to apply it. `simulatePolicy` runs `decide`
+ * every `intervalSeconds` from the simulation's start, and the start and every window fall on whole minutes, so a
+ * window waits for the next multiple of the interval: never when the interval divides 60 s (AWS 60 s, Compute
+ * Engine 30 s, Azure 60 s), else at most the interval less gcd(interval, 60 s). No engine documents a delay of its
+ * own for a schedule (an EC2 scheduled action, a GCE scaling schedule, an Azure fixed-date profile), so none is added.
+ */
+export function getScheduleWaitSeconds(intervalSeconds: number): number {
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  return intervalSeconds - gcd(intervalSeconds, 60);
+}
+
 /** Desired replicas of a pre-scaling schedule at an instant (undefined outside every window). */
 export type ScheduleLookup = (tMs: number) => number | undefined;
