@@ -49,7 +49,7 @@ describe('the load balancer of a month', () => {
     assert.ok(Math.abs(lb('azure') - 18.54) < 1e-9, `azure ${lb('azure')}`);
   });
 
-  it('sums the ALB\'s LCUs hour by hour from the plan\'s hours: a sale hour and a quiet hour are each billed what they processed', async () => {
+  it('bills the ALB the LCU-hours of the GB the plan\'s hours processed, with no 1-LCU floor: a sale hour and a quiet hour are each billed what they processed', async () => {
     const p = await loadPricing();
     // Two plan hours as a two-hour month: 1.5 GiB in the sale hour (1.5 LCUs), 0.25 GiB in the quiet one (0.25 LCU).
     const hour = { hour: '2026-11-27T17:00:00.000Z', baseRequestsPerSecond: 1, eventMultiplier: 1, meanRequestsPerSecond: 1, peakRequestsPerSecond: 1, requestsInHour: 1.5 * 1024 };

@@ -69,11 +69,6 @@ export interface MonthUsage {
   workerInstanceHours: number;
   requests: number;
   jobs: number;
-  /**
-   * The requests of each plan hour, each standing for `monthHoursEach` hours of the month: the load balancer's
-   * LCUs are billed hour by hour. @defaultValue none: `requests` spread evenly over the month's hours
-   */
-  requestsByHour?: { requests: readonly number[]; monthHoursEach: number };
 }
 
 /**
@@ -97,7 +92,6 @@ export function getMonthUsage(plan: CapacityPlan, hoursPerMonth = 730): MonthUsa
     workerInstanceHours: workers * scale,
     requests: requests * scale,
     jobs: jobs * scale,
-    requestsByHour: { requests: plan.hours.map((h) => h.requestsInHour), monthHoursEach: scale },
   };
 }
 
@@ -106,37 +100,20 @@ export type CostComponent = (typeof COST_COMPONENTS)[number];
 
 export type CostColumn = Record<CostComponent | 'Total', number>;
 
-/** One hour of an Application Load Balancer's traffic, by LCU dimension; a dimension left out counts 0. */
-export interface AlbHourTraffic {
-  processedGb: number;
-  newConnectionsPerSecond?: number;
-  activeConnectionsPerMinute?: number;
-  ruleEvaluationsPerSecond?: number;
-}
-
 /**
- * The LCUs AWS bills for one hour of an ALB: the highest of its dimensions, where 1 LCU is 25 new connections/s,
- * 3,000 active connections/min, 1 GB/h processed (EC2 targets) or 1,000 rule evaluations/s; fractions are billed
- * and there is no minimum (aws.amazon.com/elasticloadbalancing/pricing).
+ * The load balancer of a span of `hoursPerMonth` hours by the catalogue's rule: AWS ALB's hours + its LCU-hours;
+ * Google Cloud's forwarding-rule hours and Azure's Standard Load Balancer rule hours + the GB processed. Processed
+ * bytes are the responses and the only ALB dimension modelled, so its LCU-hours are the GB processed: an hour's LCUs
+ * are the highest of 25 new connections/s, 3,000 active connections/min, 1 GB/h processed (EC2 targets) and 1,000
+ * rule evaluations/s, fractions billed, no minimum (aws.amazon.com/elasticloadbalancing/pricing), and one
+ * dimension's LCUs summed over the hours are its total whichever hour they fell in. A new connection per request
+ * reaches 1 LCU at 90,000 requests an hour, which at the default 30 KB is 2.6 GB, so processed bytes is the busiest
+ * dimension unless responses are below about 11.6 KB.
  */
-export function getAlbLcus(hour: AlbHourTraffic): number {
-  return Math.max(hour.processedGb, (hour.newConnectionsPerSecond ?? 0) / 25, (hour.activeConnectionsPerMinute ?? 0) / 3000, (hour.ruleEvaluationsPerSecond ?? 0) / 1000);
-}
-
-/**
- * The load balancer of a month by the catalogue's rule: AWS ALB's hours + the LCUs of each hour, summed; Google
- * Cloud's forwarding-rule hours and Azure's Standard Load Balancer rule hours + the GB processed. Processed bytes
- * are the responses; the ALB's other dimensions are not modelled: a new connection per request reaches 1 LCU at
- * 90,000 requests an hour, which at the default 30 KB is 2.6 GB, so processed bytes is the busiest dimension unless
- * responses are below about 11.6 KB.
- */
-export function getLoadBalancerCost(usage: Pick<MonthUsage, 'requests' | 'requestsByHour'>, p: PricingCatalogue, a: Pick<CostAssumptions, 'responseKb' | 'hoursPerMonth'>): number {
-  const toGb = (requests: number) => (requests * a.responseKb) / 1024 / 1024;
-  const fixed = a.hoursPerMonth * p.loadBalancer.perHour;
-  if (p.loadBalancer.perLcuHour === undefined) return fixed + toGb(usage.requests) * (p.loadBalancer.perGbProcessed ?? 0);
-  const hours = usage.requestsByHour ?? { requests: [usage.requests / a.hoursPerMonth], monthHoursEach: a.hoursPerMonth };
-  const lcuHours = hours.requests.reduce((sum, requests) => sum + getAlbLcus({ processedGb: toGb(requests) }) * hours.monthHoursEach, 0);
-  return fixed + lcuHours * p.loadBalancer.perLcuHour;
+export function getLoadBalancerCost(usage: Pick<MonthUsage, 'requests'>, p: PricingCatalogue, a: Pick<CostAssumptions, 'responseKb' | 'hoursPerMonth'>): number {
+  const processedGb = (usage.requests * a.responseKb) / 1024 / 1024;
+  const perGb = p.loadBalancer.perLcuHour ?? p.loadBalancer.perGbProcessed ?? 0;
+  return a.hoursPerMonth * p.loadBalancer.perHour + processedGb * perGb;
 }
 
 export function getMonthlyCost(usage: MonthUsage, scenario: Scenario, p: PricingCatalogue, a: CostAssumptions = DEFAULT_COST_ASSUMPTIONS): CostColumn {
