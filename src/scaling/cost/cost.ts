@@ -112,7 +112,8 @@ export type CostColumn = Record<CostComponent | 'Total', number>;
  */
 export function getLoadBalancerCost(usage: Pick<MonthUsage, 'requests'>, p: PricingCatalogue, a: Pick<CostAssumptions, 'responseKb' | 'hoursPerMonth'>): number {
   const processedGb = (usage.requests * a.responseKb) / 1024 / 1024;
-  const perGb = p.loadBalancer.perLcuHour ?? p.loadBalancer.perGbProcessed ?? 0;
+  const lb = p.loadBalancer;
+  const perGb = 'perLcuHour' in lb ? lb.perLcuHour : lb.perGbProcessed;
   return a.hoursPerMonth * p.loadBalancer.perHour + processedGb * perGb;
 }
 

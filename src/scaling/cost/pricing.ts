@@ -15,15 +15,18 @@ export interface PricingCatalogue {
   /**
    * The load balancer: per hour, plus either AWS ALB's `perLcuHour` (each hour billed the LCUs of its busiest
    * dimension) or, for Google Cloud's forwarding rules and Azure's Standard Load Balancer rules, `perGbProcessed`.
-   * A catalogue gives exactly one of the two.
+   * A catalogue gives exactly one of the two (`parsePricing` refuses both or neither).
    */
-  loadBalancer: { perHour: number; perLcuHour?: number; perGbProcessed?: number };
+  loadBalancer: LoadBalancerPrices;
   postgres: Record<string, { perHour: number } | number>;
   redis: Record<string, { perHour: number }>;
   monitoring: { perCustomMetricMonth: number; perAlarmMonth: number; perLogGbIngested: number };
   dataTransfer: { perGbOut: number };
   queue: { perMillionRequests: number };
 }
+
+/** A load balancer's prices: AWS ALB's by the LCU-hour, or Google Cloud's and Azure's by the GB processed. */
+export type LoadBalancerPrices = { perHour: number; perLcuHour: number } | { perHour: number; perGbProcessed: number };
 
 export const DEFAULT_PRICING_PATH = fileURLToPath(new URL('../data/pricing-2026-11-27.json', import.meta.url));
 
