@@ -32,12 +32,12 @@ export interface CostAssumptions {
    * allkeys-lru), on AWS each a replication group of two nodes. @defaultValue 4
    */
   redisNodes: number;
-  /** Mean response size (data transfer out). @defaultValue 30 */
+  /** Mean response size in KiB (1,024 bytes; data transfer out, load balancer bytes processed). @defaultValue 30 */
   responseKb: number;
   /** Custom metrics and alarms. @defaultValue 50 / 20 */
   customMetrics: number;
   alarms: number;
-  /** Log volume per request. @defaultValue 0.5 */
+  /** Log volume per request in KiB. @defaultValue 0.5 */
   logKbPerRequest: number;
   /** Queue API calls per job (send, receive, delete — SQS-equivalent). @defaultValue 3 */
   queueCallsPerJob: number;
@@ -95,6 +95,14 @@ export function getMonthUsage(plan: CapacityPlan, hoursPerMonth = 730): MonthUsa
   };
 }
 
+/**
+ * GiB (2^30 bytes) of `count` items of `kib` KiB each: the one unit every per-"GB" price is applied to. Google Cloud
+ * prices per GiB; AWS and Azure write GB, read here as 2^30 bytes (a decimal GB would bill 7.4 % more of them).
+ */
+export function toGib(count: number, kib: number): number {
+  return (count * kib) / (1024 * 1024);
+}
+
 export const COST_COMPONENTS = ['EC2 Instances', 'Load Balancer', 'RDS PostgreSQL', 'ElastiCache Redis', 'Queue', 'CloudWatch', 'Data Transfer'] as const;
 export type CostComponent = (typeof COST_COMPONENTS)[number];
 
@@ -102,24 +110,26 @@ export type CostColumn = Record<CostComponent | 'Total', number>;
 
 /**
  * The load balancer of a span of `hoursPerMonth` hours by the catalogue's rule: AWS ALB's hours + its LCU-hours;
- * Google Cloud's forwarding-rule hours and Azure's Standard Load Balancer rule hours + the GB processed. Processed
- * bytes are the responses and the only ALB dimension modelled, so its LCU-hours are the GB processed: an hour's LCUs
- * are the highest of 25 new connections/s, 3,000 active connections/min, 1 GB/h processed (EC2 targets) and 1,000
- * rule evaluations/s, fractions billed, no minimum (aws.amazon.com/elasticloadbalancing/pricing), and one
- * dimension's LCUs summed over the hours are its total whichever hour they fell in. A new connection per request
- * reaches 1 LCU at 90,000 requests an hour, which at the default 30 KB is 2.6 GB, so processed bytes is the busiest
- * dimension unless responses are below about 11.6 KB.
+ * Google Cloud's forwarding-rule hours and Azure's Standard Load Balancer rule hours + the GB processed (`toGib`).
+ * Google Cloud and Azure bill the data processed both ways, requests in and responses out (so do the ALB's
+ * processed bytes); only the responses are counted here, the requests being small beside them. Processed bytes are
+ * the only ALB dimension modelled, so its LCU-hours are the GB processed: an hour's LCUs are the highest of 25 new
+ * connections/s, 3,000 active connections/min, 1 GB/h processed (EC2 targets) and 1,000 rule evaluations/s,
+ * fractions billed, no minimum (aws.amazon.com/elasticloadbalancing/pricing), and one dimension's LCUs summed over
+ * the hours are its total whichever hour they fell in. A new connection per request reaches 1 LCU at 90,000
+ * requests an hour, which at the default 30 KiB is 2.6 GiB, so processed bytes is the busiest dimension unless
+ * responses are below about 11.6 KiB.
  */
 export function getLoadBalancerCost(usage: Pick<MonthUsage, 'requests'>, p: PricingCatalogue, a: Pick<CostAssumptions, 'responseKb' | 'hoursPerMonth'>): number {
-  const processedGb = (usage.requests * a.responseKb) / 1024 / 1024;
+  const processedGib = toGib(usage.requests, a.responseKb);
   const lb = p.loadBalancer;
   const perGb = 'perLcuHour' in lb ? lb.perLcuHour : lb.perGbProcessed;
-  return a.hoursPerMonth * p.loadBalancer.perHour + processedGb * perGb;
+  return a.hoursPerMonth * p.loadBalancer.perHour + processedGib * perGb;
 }
 
 export function getMonthlyCost(usage: MonthUsage, scenario: Scenario, p: PricingCatalogue, a: CostAssumptions = DEFAULT_COST_ASSUMPTIONS): CostColumn {
   const h = a.hoursPerMonth;
-  const gbOut = (usage.requests * a.responseKb) / 1024 / 1024;
+  const gibOut = toGib(usage.requests, a.responseKb);
   const storage = typeof p.postgres.storagePerGbMonth === 'number' ? p.postgres.storagePerGbMonth : 0;
   const col = {
     'EC2 Instances': (usage.webInstanceHours + usage.workerInstanceHours) * getInstancePrice(p, a.instanceType),
@@ -127,8 +137,8 @@ export function getMonthlyCost(usage: MonthUsage, scenario: Scenario, p: Pricing
     'RDS PostgreSQL': a.postgresInstances * (h * getHourly(p.postgres, a.postgresClass[scenario], 'PostgreSQL class') + a.postgresStorageGb * storage),
     'ElastiCache Redis': h * a.redisNodes * getHourly(p.redis, a.redisClass[scenario], 'Redis class'),
     Queue: ((usage.jobs * a.queueCallsPerJob) / 1e6) * p.queue.perMillionRequests,
-    CloudWatch: a.customMetrics * p.monitoring.perCustomMetricMonth + a.alarms * p.monitoring.perAlarmMonth + ((usage.requests * a.logKbPerRequest) / 1024 / 1024) * p.monitoring.perLogGbIngested,
-    'Data Transfer': gbOut * p.dataTransfer.perGbOut,
+    CloudWatch: a.customMetrics * p.monitoring.perCustomMetricMonth + a.alarms * p.monitoring.perAlarmMonth + toGib(usage.requests, a.logKbPerRequest) * p.monitoring.perLogGbIngested,
+    'Data Transfer': gibOut * p.dataTransfer.perGbOut,
   } as Record<CostComponent, number>;
   return { ...col, Total: COST_COMPONENTS.reduce((s, c) => s + col[c], 0) };
 }
