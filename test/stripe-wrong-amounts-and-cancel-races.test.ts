@@ -46,14 +46,25 @@ describe('Stripe: payments of another amount, cancels racing the intent, and cap
 
   const orderStatus = async (orderId: number) => (await t.app.inject({ method: 'GET', url: `/api/v1/orders/${orderId}`, headers: { cookie: buyer } })).json().status;
 
+  /** Places the buyer's order of one unit of `productId` (asserts 201); answers its id. */
+  async function placeOrder(productId: number): Promise<number> {
+    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: buyer, 'idempotency-key': `${NAME}-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
+    assert.equal(placed.statusCode, 201, placed.body);
+    return placed.json().id as number;
+  }
+
+  /** A Stripe client of the shop's own account at the fake Stripe: calls made as another integration (or the dashboard) would. */
+  function stripeClient(): Stripe {
+    const url = new URL(stripe.url);
+    return new Stripe(`sk_test_salescale_${NAME}_0123456789`, { host: url.hostname, port: Number(url.port), protocol: url.protocol.replace(':', '') as 'http', telemetry: false, maxNetworkRetries: 0 });
+  }
+
   /**
    * Places the buyer's order of one unit (asserts 201) and pays it while it is cancelled (asserts 200): the intent's
    * creation is held at "Stripe" (2: it waits for a second that never comes) until the cancel is done.
    */
   async function placeAndPayWhileCancelling(productId: number) {
-    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: buyer, 'idempotency-key': `${NAME}-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
-    assert.equal(placed.statusCode, 201, placed.body);
-    const orderId = placed.json().id as number;
+    const orderId = await placeOrder(productId);
     stripe.holdCreates = 2;
     const paying = t.app.inject({ method: 'POST', url: `/api/v1/orders/${orderId}/pay`, headers: { cookie: buyer }, payload: {} });
     await untilACreateIsHeld();
@@ -254,12 +265,9 @@ describe('Stripe: payments of another amount, cancels racing the intent, and cap
 
   it('an intent canceled at Stripe, its canceled event arriving before the pay call records it, is not left as the order\'s open payment', async () => {
     const productId = await shop.product(10, 4200);
-    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: buyer, 'idempotency-key': `${NAME}-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
-    assert.equal(placed.statusCode, 201, placed.body);
-    const orderId = placed.json().id as number;
+    const orderId = await placeOrder(productId);
     // The pay call's create reaches Stripe (same key and parameters as the app's key-less pay call) ...
-    const url = new URL(stripe.url);
-    const client = new Stripe(`sk_test_salescale_${NAME}_0123456789`, { host: url.hostname, port: Number(url.port), protocol: url.protocol.replace(':', '') as 'http', telemetry: false, maxNetworkRetries: 0 });
+    const client = stripeClient();
     const intent = await client.paymentIntents.create(
       { amount: 4200, currency: 'usd', capture_method: 'manual', metadata: { orderId: String(orderId) } },
       { idempotencyKey: `salescale-order-${orderId}-intent-default` },
@@ -285,11 +293,8 @@ describe('Stripe: payments of another amount, cancels racing the intent, and cap
 
   it('the pay call whose intent was canceled at Stripe before it recorded it offers the buyer a new intent', async () => {
     const productId = await shop.product(10, 4200);
-    const placed = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: buyer, 'idempotency-key': `${NAME}-${Math.random()}` }, payload: { items: [{ productId, quantity: 1 }] } });
-    assert.equal(placed.statusCode, 201, placed.body);
-    const orderId = placed.json().id as number;
-    const url = new URL(stripe.url);
-    const client = new Stripe(`sk_test_salescale_${NAME}_0123456789`, { host: url.hostname, port: Number(url.port), protocol: url.protocol.replace(':', '') as 'http', telemetry: false, maxNetworkRetries: 0 });
+    const orderId = await placeOrder(productId);
+    const client = stripeClient();
     // The pay call reads the order (no payment yet) and its create is held at "Stripe" until a second create arrives.
     stripe.holdCreates = 2;
     const paying = t.app.inject({ method: 'POST', url: `/api/v1/orders/${orderId}/pay`, headers: { cookie: buyer }, payload: {} });
