@@ -19,16 +19,18 @@ describe('salescale CLI', () => {
   it('simulate on Black Friday: reactive HPA over the SLO, HPA + pre-scaling not, with instance-hours and cost (--json)', async () => {
     const r = await run(['simulate', '--year', '2026', '--capacity', '150', '--json', '--no-db']);
     assert.equal(r.exitCode, 0, r.err);
-    const json = JSON.parse(r.out) as { totals: { policy: string; minutesOverSlo: number; instanceHours: number; cost: number; readiness: { event: string; readyMinutesBeforeRamp: number | null }[] }[] };
+    const json = JSON.parse(r.out) as { totals: { policy: string; minutesOverSlo: number; instanceHours: number; cost: number; readiness: { event: string; tightestAt: string; neededInstances: number; readyMarginMinutes: number | null }[] }[] };
     const hpa = json.totals.find((t) => t.policy === 'hpa');
     const pre = json.totals.find((t) => t.policy === 'hpa-prescaled');
     assert.ok(hpa && pre);
     assert.ok(hpa.minutesOverSlo > 0);
     assert.equal(pre.minutesOverSlo, 0);
     assert.ok(pre.instanceHours > 0 && pre.cost > 0 && hpa.cost > 0);
-    // Capacity before the spike: the reactive HPA is short at Black Friday's 10:00 step, 604 min after the ramp; the pre-scaled never.
-    assert.deepEqual(hpa.readiness.map((e) => [e.event, e.readyMinutesBeforeRamp]), [['Black Friday', -604]]);
-    assert.deepEqual(pre.readiness.map((e) => [e.event, e.readyMinutesBeforeRamp]), [['Black Friday', 180]]);
+    // Black Friday's tightest step is the 10:00 jump to 1300 req/s, needing 9 pods of 150 req/s (the 19:00 peak's 12
+    // come hours after either policy has them). The reactive HPA has 3 serving then and 9 or more from 10:03:45: 3.75
+    // min late. The KEDA cron step starts 17 at 09:50, Ready 45 s later: 10:00 − 09:50:45 = 9.25 min before.
+    assert.deepEqual(hpa.readiness.map((e) => [e.event, e.tightestAt, e.neededInstances, e.readyMarginMinutes]), [['Black Friday', '2026-11-27T10:00:00.000Z', 9, -3.75]]);
+    assert.deepEqual(pre.readiness.map((e) => [e.event, e.tightestAt, e.neededInstances, e.readyMarginMinutes]), [['Black Friday', '2026-11-27T10:00:00.000Z', 9, 9.25]]);
     // One pre-scaled policy per engine side by side: AWS, Google Cloud and Azure meet the SLO too.
     for (const name of ['aws-scheduled-predictive', 'gce-predictive-scheduled', 'azure-fixeddate']) {
       const t = json.totals.find((x) => x.policy === name);
@@ -40,7 +42,7 @@ describe('salescale CLI', () => {
 
   it('prints a readable table by default', async () => {
     const r = await run(['simulate', '--year', '2026', '--capacity', '150', '--from', '2026-11-27T09:00:00Z', '--to', '2026-11-27T11:00:00Z']);
-    assert.match(r.out, /policy\s+sizing\s+min over SLO\s+ready vs ramp/);
+    assert.match(r.out, /policy\s+sizing\s+min over SLO\s+capacity lead \(tightest\)/);
     assert.match(r.out, /hpa-prescaled/);
   });
 

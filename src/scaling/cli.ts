@@ -482,7 +482,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
           const pods = podRows.length > 0 ? `; the Kubernetes rows (${podRows.join(', ')}) count each pod as one instance at that price (pod-hours), not its share of a node: --nodes prices their node-hours (--node-price)` : '';
           write(simulateCmd, `cost: instance-hours × $${pricePerInstanceHour} (--price)${pods}\n`);
         }
-        const head = ['policy', 'sizing', 'min over SLO', 'ready vs ramp', 'failed requests', 'instance-hours', 'cost', 'peak replicas', 'max p95 ms', ...(nodePool ? ['start/peak nodes', 'node-hours', 'max pending pods'] : [])];
+        const head = ['policy', 'sizing', 'min over SLO', 'capacity lead (tightest)', 'failed requests', 'instance-hours', 'cost', 'peak replicas', 'max p95 ms', ...(nodePool ? ['start/peak nodes', 'node-hours', 'max pending pods'] : [])];
         const nodeCells = (t: (typeof totals)[number]) => (nodePool ? (t.nodes ? [`${t.nodes.initialNodes}/${t.nodes.peakNodes}`, Math.round(t.nodes.nodeHours * 10) / 10, t.nodes.maxPendingPods] : ['-', '-', '-']) : []);
         write(simulateCmd, renderTable(head, totals.map((t) => [t.policy, t.sizing, t.minutesOverSlo, formatReadiness(t.readiness), Math.round(t.failedRequests), t.instanceHours, formatMoney(t.cost), t.peakReplicas, Math.round(t.maxP95Ms), ...nodeCells(t)])));
       }

@@ -1,30 +1,32 @@
 /**
- * Did capacity arrive before the spike? For each sale event, the first minute from which a policy's serving (ready)
- * instances stayed at or above what the demand needed at every step through the event's peak, against the start of
- * the event's ramp (its start). "Needed" is the simulator's own SLO check (`getInstancesNeeded`); the peak is the
- * event's highest demand within the run (with the seed's hourly base that can be hours after the ramp). A policy
- * never short from the run's start is ready at the run's start (a lower bound, printed "≥"); one short at the peak
- * is ready at the first whole minute after it with enough instances, or never (null).
+ * Capacity lead for each sale event: the worst margin, over the event's steps, between the instances serving and the
+ * instances that step's demand needs (`getInstancesNeeded`, the simulator's own SLO check). A step t needing k that has
+ * them is ahead by t − (the start of the run of steps, ending at t, with ≥ k serving): ≥ that when the run reaches the
+ * run's start (a lower bound). One short of k is late by the time from t until ≥ k first serve, or never (null).
+ *
+ * Why the minimum over every step, not one margin at the peak: the highest demand often comes hours after the first
+ * jump, and a reactive policy that overshoots after falling behind that jump had the peak's capacity long before the
+ * peak. The worst step is where the SLO was at risk; `tightestAt` names it.
  */
 import type { SaleEvent } from '../forecast/events.ts';
 import type { ServiceModelOptions } from './service-model.ts';
 import { getInstancesNeeded } from './service-model.ts';
 
-/** One event's readiness for one policy. */
+/** One event's capacity lead for one policy. */
 export interface EventReadiness {
   event: string;
   /** The event's start, where its ramp begins (ISO). */
   rampStartsAt: string;
-  /** Its highest demand within the run, first reached (ISO). */
-  peakAt: string;
-  /** Ready instances the peak's demand needs, by the SLO check. */
+  /** The step that set the worst margin (ISO): the earliest of equals. */
+  tightestAt: string;
+  /** Ready instances the demand at `tightestAt` needs, by the SLO check. */
   neededInstances: number;
-  /** Never short from the run's start: `readyAt` is a lower bound. */
-  readySinceRunStart: boolean;
-  /** The ready minute (ISO), null if the run never had them; the run's start when they were there from it. */
+  /** From when `neededInstances` were serving, kept through `tightestAt` or first reached after it (ISO); null if never. */
   readyAt: string | null;
-  /** Minutes the ready minute came before the ramp's start: negative = late, null = never ready. */
-  readyMinutesBeforeRamp: number | null;
+  /** `readyAt` is the run's start: the margin is a lower bound ("≥"). */
+  readySinceRunStart: boolean;
+  /** `tightestAt` − `readyAt` in minutes: positive = before, negative = late, null = never ready. */
+  readyMarginMinutes: number | null;
 }
 
 export interface ReadinessInput {
@@ -37,55 +39,72 @@ export interface ReadinessInput {
   service: ServiceModelOptions;
 }
 
-/** Readiness for every event that overlaps the run, in the events' order. */
+/** Capacity lead for every event that overlaps the run, in the events' order. */
 export function getEventReadiness(input: ReadinessInput): EventReadiness[] {
   const { fromMs, stepSeconds: dt, ready } = input;
   const steps = ready.length;
   const toMs = fromMs + steps * dt * 1000;
   const indexAt = (t: number) => Math.min(steps - 1, Math.max(0, Math.floor((t - fromMs) / 1000 / dt)));
-  const perMinute = Math.max(1, Math.round(60 / dt));
+  const timeOf = (i: number) => fromMs + i * dt * 1000;
+  const iso = (i: number) => new Date(timeOf(i)).toISOString();
+  // Per instance count k, over the whole run: where the run of steps with ≥ k serving that ends at i starts (−1 when
+  // short at i), and the first step from i on with ≥ k (`steps` if none). Built once per k an event needs: O(run).
+  const runs = new Map<number, { since: Int32Array; next: Int32Array }>();
+  const runsFor = (k: number) => {
+    let r = runs.get(k);
+    if (!r) {
+      const since = new Int32Array(steps);
+      const next = new Int32Array(steps);
+      for (let i = 0; i < steps; i++) since[i] = ready[i] < k ? -1 : i > 0 && since[i - 1] >= 0 ? since[i - 1] : i;
+      for (let i = steps - 1; i >= 0; i--) next[i] = ready[i] >= k ? i : i + 1 < steps ? next[i + 1] : steps;
+      r = { since, next };
+      runs.set(k, r);
+    }
+    return r;
+  };
   return input.events
     .filter((e) => steps > 0 && e.startsAt.getTime() < toMs && e.endsAt.getTime() > fromMs)
     .map((e) => {
-      const rampMs = e.startsAt.getTime();
-      const timeOf = (i: number) => fromMs + i * dt * 1000;
-      const first = indexAt(rampMs);
-      let peak = first;
-      for (let i = first; i <= indexAt(e.endsAt.getTime() - 1); i++) if (input.demand(timeOf(i)) > input.demand(timeOf(peak))) peak = i;
-      const neededAt = (i: number) => getInstancesNeeded(input.demand(timeOf(i)), input.service);
-      let lastShort = -1;
-      for (let i = peak; i >= 0; i--) {
-        if (ready[i] < neededAt(i)) {
-          lastShort = i;
-          break;
-        }
-      }
-      let readyIndex: number | undefined;
-      // Minute boundaries after the last short step: up to the peak every later step holds; past it, a whole minute must.
-      for (let m = (Math.floor(lastShort / perMinute) + 1) * perMinute; m < steps && readyIndex === undefined; m += perMinute) {
-        let holds = true;
-        if (m > peak) for (let i = m; i < Math.min(steps, m + perMinute); i++) holds &&= ready[i] >= neededAt(i);
-        if (holds) readyIndex = m;
-      }
-      const readyMs = readyIndex === undefined ? undefined : timeOf(readyIndex);
+      const first = indexAt(e.startsAt.getTime());
+      const last = indexAt(e.endsAt.getTime() - 1);
+      const needs = Array.from({ length: last - first + 1 }, (_, j) => getInstancesNeeded(input.demand(timeOf(first + j)), input.service));
+      // Only the steps needing more than the event's first step: before the first rise every step is covered by the
+      // base the run started with, so its margin measures how long the run had been going (0 for a run that starts
+      // with the event), which would hide a pre-scaled policy's real lead before the first rise. An event that never
+      // rises within the run is measured on every step.
+      const rises = needs.some((k) => k > needs[0]);
+      let worst: { i: number; k: number; readyIndex: number | undefined; margin: number } | undefined;
+      needs.forEach((k, j) => {
+        if (rises && k <= needs[0]) return;
+        const i = first + j;
+        const { since, next } = runsFor(k);
+        const readyIndex = since[i] >= 0 ? since[i] : next[i] < steps ? next[i] : undefined;
+        // Never ready ranks below any margin.
+        const margin = readyIndex === undefined ? -Infinity : i - readyIndex;
+        if (worst === undefined || margin < worst.margin) worst = { i, k, readyIndex, margin };
+      });
+      const w = worst ?? { i: first, k: needs[0], readyIndex: undefined, margin: -Infinity };
       return {
         event: e.name,
-        rampStartsAt: new Date(rampMs).toISOString(),
-        peakAt: new Date(timeOf(peak)).toISOString(),
-        neededInstances: neededAt(peak),
-        readySinceRunStart: readyIndex === 0,
-        readyAt: readyMs === undefined ? null : new Date(readyMs).toISOString(),
-        readyMinutesBeforeRamp: readyMs === undefined ? null : (rampMs - readyMs) / 60_000,
+        rampStartsAt: e.startsAt.toISOString(),
+        tightestAt: iso(w.i),
+        neededInstances: w.k,
+        readyAt: w.readyIndex === undefined ? null : iso(w.readyIndex),
+        readySinceRunStart: w.readyIndex === 0,
+        readyMarginMinutes: w.readyIndex === undefined ? null : (w.margin * dt) / 60,
       };
     });
 }
 
-/** "12 min before", "≥ 180 min before" (from the run's start), "7 min late", "at the ramp", "never"; each event named when the run has several. */
+/** "10 min before (10:00, 9 inst.)", "≥ 180 min before …" (from the run's start), "3.8 min late …", "just in time …", "never …" (UTC); each event named when the run has several. */
 export function formatReadiness(list: readonly EventReadiness[]): string {
   if (list.length === 0) return '-';
   const one = (r: EventReadiness) => {
-    const m = r.readyMinutesBeforeRamp;
-    const text = m === null ? 'never' : m === 0 ? 'at the ramp' : `${r.readySinceRunStart ? '≥ ' : ''}${Math.abs(Math.round(m * 10) / 10)} min ${m > 0 ? 'before' : 'late'}`;
+    // The magnitude is rounded, not the signed value: Math.round(−37.5) is −37, which would print 3.75 min late as 3.7.
+    const m = r.readyMarginMinutes;
+    const lead = m === null ? 'never' : m === 0 ? 'just in time' : `${r.readySinceRunStart ? '≥ ' : ''}${Math.round(Math.abs(m) * 10) / 10} min ${m > 0 ? 'before' : 'late'}`;
+    const hhmmss = r.tightestAt.slice(11, 19);
+    const text = `${lead} (${hhmmss.endsWith(':00') ? hhmmss.slice(0, 5) : hhmmss}, ${r.neededInstances} inst.)`;
     return list.length > 1 ? `${r.event}: ${text}` : text;
   };
   return list.map(one).join('; ');

@@ -6,7 +6,7 @@ import { getSpecEngineOptions, getSpecPlanOptions } from '../manifests/prescale-
 import { getPrescaleSteps } from '../schedule/schedule.ts';
 import { comparePolicies } from './compare.ts';
 import { normalizeBehavior } from './hpa-behavior.ts';
-import { getEventMultiplier, type SaleEvent } from '../forecast/events.ts';
+import type { SaleEvent } from '../forecast/events.ts';
 import { formatReadiness, getEventReadiness } from './readiness.ts';
 import { evaluateServiceStep, getInstancesNeeded, getServiceRate } from './service-model.ts';
 import { parsePolicyName, simulatePolicy } from './simulate.ts';
@@ -30,41 +30,72 @@ describe('service model', () => {
   });
 });
 
-describe('readiness for a sale event', () => {
-  // One step a minute from 00:00; the event ramps from 00:30 to ×4 at 00:40 over 100 req/s: its peak, 400 req/s,
-  // needs 3 instances of 150 req/s (2 serve 300), ×1 needs 1: each step must have what its own demand needs.
+describe('capacity lead for a sale event', () => {
+  // One step a minute from 00:00 to 02:00; the event runs 00:30–01:40 over stepwise demand: 100 req/s (needs 1 instance
+  // of 150 req/s) until 00:40, 400 (needs 3) until 01:10, 700 (needs 5) until 01:30, then 100 again. The event starts
+  // needing 1, so the steps measured are 00:40–01:29, where the need rose above it.
   const fromMs = Date.parse('2026-11-27T00:00:00Z');
-  const sale: SaleEvent = { name: 'Sale', startsAt: new Date('2026-11-27T00:30:00Z'), endsAt: new Date('2026-11-27T02:00:00Z'), trafficMultiplier: 4, shape: { rampUpMinutes: 10, decayMinutes: 0 } };
-  const demand = (t: number) => 100 * getEventMultiplier([sale], t);
+  const at = (hhmm: string) => `2026-11-27T${hhmm}:00.000Z`;
+  const sale: SaleEvent = { name: 'Sale', startsAt: new Date(at('00:30')), endsAt: new Date(at('01:40')), trafficMultiplier: 1, shape: { rampUpMinutes: 0, decayMinutes: 0 } };
+  const demand = (t: number) => {
+    const minute = (t - fromMs) / 60_000;
+    return minute >= 40 && minute < 70 ? 400 : minute >= 70 && minute < 90 ? 700 : 100;
+  };
   const readiness = (ready: (minute: number) => number, events: SaleEvent[] = [sale]) =>
     getEventReadiness({ events, fromMs, stepSeconds: 60, ready: Array.from({ length: 120 }, (_, m) => ready(m)), demand, service });
+  const expected = (tightestAt: string, neededInstances: number, readyAt: string | null, readyMarginMinutes: number | null, readySinceRunStart = false) => ({
+    event: 'Sale',
+    rampStartsAt: at('00:30'),
+    tightestAt,
+    neededInstances,
+    readyAt,
+    readySinceRunStart,
+    readyMarginMinutes,
+  });
 
   it('counts the instances needed by the SLO check itself', () => {
+    assert.equal(getInstancesNeeded(700, service), 5);
     assert.equal(getInstancesNeeded(400, service), 3);
+    assert.equal(getInstancesNeeded(310, service), 3);
+    assert.equal(getInstancesNeeded(280, service), 2);
     assert.equal(getInstancesNeeded(100, service), 1);
     assert.equal(getInstancesNeeded(0, service), 0);
     assert.equal(evaluateServiceStep(400, 2, service).overSlo, true);
+    assert.equal(evaluateServiceStep(700, 4, service).overSlo, true);
   });
-  it('measures from the first minute enough instances stayed ready through the peak to the ramp: before, late, never', () => {
-    const early = readiness((m) => (m < 22 ? 0 : 3))[0];
-    assert.deepEqual([early.peakAt, early.neededInstances, early.readyAt, early.readyMinutesBeforeRamp], ['2026-11-27T00:40:00.000Z', 3, '2026-11-27T00:22:00.000Z', 8]);
-    // None ready at minute 25: ready again from 00:26.
-    assert.equal(readiness((m) => (m === 25 ? 0 : 3))[0].readyMinutesBeforeRamp, 4);
-    // 2 instances serve 300 req/s: short from 00:37 (×3.1); ready at 00:35 would have been too early, it came at 00:38.
-    assert.equal(readiness((m) => (m < 38 ? 2 : 3))[0].readyMinutesBeforeRamp, -8);
-    // Short at the peak: the first whole minute after it with 3 ready.
-    assert.equal(readiness((m) => (m < 50 ? 2 : 3))[0].readyMinutesBeforeRamp, -20);
-    const never = readiness(() => 2)[0];
-    assert.deepEqual([never.readyAt, never.readyMinutesBeforeRamp], [null, null]);
-    const always = readiness(() => 3)[0];
-    assert.deepEqual([always.readySinceRunStart, always.readyMinutesBeforeRamp], [true, 30]);
+  it('reports the tightest step: a pre-scaled policy 10 min ahead of the first rise but 2 min ahead of the higher one reads 2', () => {
+    // 1 until 00:30, 3 from 00:30, 5 from 01:08. 00:40 needs 3, serving since 00:30: 10 min (00:41: 11, …); 01:10
+    // needs 5, serving since 01:08: 2 min (01:11: 3, …). The minimum is 01:10's 2 min.
+    assert.deepEqual(readiness((m) => (m < 30 ? 1 : m < 68 ? 3 : 5))[0], expected(at('01:10'), 5, at('01:08'), 2));
+    // 3 from 00:40 exactly and 5 from 01:00: 00:40 has its 3 just in time, 0 min.
+    assert.deepEqual(readiness((m) => (m < 40 ? 1 : m < 60 ? 3 : 5))[0], expected(at('00:40'), 3, at('00:40'), 0));
   });
-  it('prints before, late and never, naming each event when there are several', () => {
-    assert.equal(formatReadiness(readiness((m) => (m < 22 ? 0 : 3))), '8 min before');
-    assert.equal(formatReadiness(readiness((m) => (m < 50 ? 2 : 3))), '20 min late');
-    assert.equal(formatReadiness(readiness(() => 3)), '≥ 30 min before');
-    const other: SaleEvent = { ...sale, name: 'Other', startsAt: new Date('2026-11-27T01:00:00Z'), endsAt: new Date('2026-11-27T01:30:00Z') };
-    assert.equal(formatReadiness(readiness(() => 2, [sale, other])), 'Sale: never; Other: never');
+  it('measures a flat pre-scaled policy from the first rise, not from the event start the base already covered', () => {
+    // 5 all along: every measured step is served since the run's start; the tightest is the first rise, 00:40, a
+    // lower bound of 40 min. Counting the event's own first step (00:30, needing 1) would have read "≥ 30".
+    assert.deepEqual(readiness(() => 5)[0], expected(at('00:40'), 3, at('00:00'), 40, true));
+    // An event that never needs more than at its start (01:40–02:00, 100 req/s) is measured on every step: ≥ 100 at 01:40.
+    const calm: SaleEvent = { ...sale, name: 'Calm', startsAt: new Date(at('01:40')), endsAt: new Date(at('02:00')) };
+    assert.deepEqual(readiness(() => 5, [calm])[0], { ...expected(at('01:40'), 1, at('00:00'), 100, true), event: 'Calm', rampStartsAt: at('01:40') });
+  });
+  it('reports a reactive policy short at a rise as late, and one never ready as null', () => {
+    // 1 until 00:43, then 5: 00:40 needs 3 and has them from 00:43, 3 min late (00:41: 2, 00:42: 1); 01:10's 5 have
+    // been serving since 00:43, 27 min before.
+    assert.deepEqual(readiness((m) => (m < 43 ? 1 : 5))[0], expected(at('00:40'), 3, at('00:43'), -3));
+    // 3 all along: ahead of every step needing 3, but 01:10 needs 5 and never has them.
+    assert.deepEqual(readiness(() => 3)[0], expected(at('01:10'), 5, null, null));
+  });
+  it('prints the margin with the tightest step and its need, naming each event when there are several', () => {
+    assert.equal(formatReadiness(readiness((m) => (m < 30 ? 1 : m < 68 ? 3 : 5))), '2 min before (01:10, 5 inst.)');
+    assert.equal(formatReadiness(readiness((m) => (m < 43 ? 1 : 5))), '3 min late (00:40, 3 inst.)');
+    assert.equal(formatReadiness(readiness((m) => (m < 40 ? 1 : m < 60 ? 3 : 5))), 'just in time (00:40, 3 inst.)');
+    assert.equal(formatReadiness(readiness(() => 5)), '≥ 40 min before (00:40, 3 inst.)');
+    // 15 s steps: a step off the minute prints its seconds; 3 from 00:40:45 is 0.75 min late, printed to 0.1.
+    const quarter = getEventReadiness({ events: [sale], fromMs, stepSeconds: 15, ready: Array.from({ length: 480 }, (_, q) => (q < 163 ? 1 : 5)), demand, service });
+    assert.equal(formatReadiness(quarter), '0.8 min late (00:40, 3 inst.)');
+    const other: SaleEvent = { ...sale, name: 'Other', startsAt: new Date(at('01:00')), endsAt: new Date(at('01:30')) };
+    // Other starts needing 3 at 01:00: only its steps needing 5 count.
+    assert.equal(formatReadiness(readiness(() => 2, [sale, other])), 'Sale: never (00:40, 3 inst.); Other: never (01:10, 5 inst.)');
     assert.equal(formatReadiness([]), '-');
   });
 });

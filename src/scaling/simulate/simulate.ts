@@ -130,7 +130,7 @@ export interface SimulationTotals {
   cost: number;
   peakReplicas: number;
   maxP95Ms: number;
-  /** Per sale event in the run: when enough instances were ready for its peak, against its ramp (`readiness.ts`). */
+  /** Per sale event in the run: the worst margin between the instances serving and those each step's demand needs (`readiness.ts`). */
   readiness: EventReadiness[];
   /** With a node pool (Kubernetes policies only). */
   nodes?: NodeTotals;
