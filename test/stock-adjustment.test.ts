@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
+import pg from 'pg';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 
@@ -206,5 +207,60 @@ describe('admin stock adjustment during a sale', () => {
     const body = await order.text();
     assert.equal(order.status, 201, body);
     assert.equal(await stockOf(productId), 7);
+  });
+
+  // take_stock counts a product's rows, then, if it saw one, takes with `update … where product_id = $1 and available >=
+  // $2`, which names no shard. When a split of that one row into STOCK_SHARDS rows commits between the two statements,
+  // the update's snapshot sees every shard and takes the units from each (an order of 1 took 4 of 12). The split is
+  // made to commit in that gap with table locks: the adjustment is held after its split by a SHARE lock on
+  // stock_adjustments, and the order's update queues for its table lock behind a SHARE request on product_stock.
+  it('takes an order\'s units once when an adjustment splits a seeded one-row stock between its count and its update', async () => {
+    const created = await admin('POST', '/products', { sku: 'SEEDED-GAP', name: 'Seeded gap', priceCents: 500, available: 10 });
+    assert.equal(created.statusCode, 201, created.body);
+    const productId: number = created.json().id;
+    await t.platform.db.primary.execute(sql`delete from product_stock where product_id = ${productId} and shard > 0`);
+    await t.platform.db.primary.execute(sql`update product_stock set available = 10 where product_id = ${productId}`);
+
+    const waitingFor = async (relation: string, mode: string) => {
+      for (let i = 0; ; i++) {
+        const waiting = await t.platform.db.primary.execute<{ n: number }>(
+          sql`select count(*)::int as n from pg_locks where relation = ${relation}::regclass and mode = ${mode} and not granted`,
+        );
+        if (waiting.rows[0]!.n >= 1) return;
+        assert.ok(i < 600, `nothing waiting for ${mode} on ${relation} within 30 s`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    const adjustments = new pg.Client({ connectionString: t.env.DATABASE_URL });
+    const stock = new pg.Client({ connectionString: t.env.DATABASE_URL });
+    const buyer = new pg.Client({ connectionString: t.env.DATABASE_URL });
+    await Promise.all([adjustments.connect(), stock.connect(), buyer.connect()]);
+    try {
+      await adjustments.query('begin');
+      await adjustments.query('lock table stock_adjustments in share mode');
+      // The adjustment splits 12 units into 4 rows of 3, then waits to record itself, its split uncommitted.
+      const adjusted = adjust(productId, 2, 'split-in-the-gap');
+      await waitingFor('stock_adjustments', 'RowExclusiveLock');
+      // A SHARE request on product_stock, queued behind the adjustment's writes.
+      await stock.query('begin');
+      const shared = stock.query('lock table product_stock in share mode');
+      await waitingFor('product_stock', 'ShareLock');
+      // The order counts one row (the split is not committed), then its update queues behind the SHARE request.
+      await buyer.query('begin');
+      const taken = buyer.query('select take_stock($1, 1)', [productId]);
+      await waitingFor('product_stock', 'RowExclusiveLock');
+      // The adjustment commits its split; the SHARE lock is granted and still holds the order's update back.
+      await adjustments.query('commit');
+      const adjustment = await adjusted;
+      assert.equal(adjustment.statusCode, 200, adjustment.body);
+      assert.equal(adjustment.json().available, 12);
+      await shared;
+      await stock.query('commit');
+      await taken;
+      await buyer.query('commit');
+    } finally {
+      await Promise.all([adjustments.end(), stock.end(), buyer.end()]);
+    }
+    assert.equal(await stockOf(productId), 11, 'one unit ordered, one unit taken');
   });
 });

@@ -29,18 +29,22 @@ BEGIN
       RETURN;
     END IF;
   END IF;
-  SELECT count(*) INTO v_shards FROM product_stock s WHERE s.product_id = p_product_id;
+  SELECT count(*), min(s.shard) INTO v_shards, v_pick FROM product_stock s WHERE s.product_id = p_product_id;
   IF v_shards <= 1 THEN
-    -- The single-row design: one conditional update; every buyer queues on this row's lock.
+    -- The single-row design: one conditional update of the row counted, by primary key; every buyer
+    -- queues on this row's lock.
     UPDATE product_stock s SET available = s.available - p_quantity, updated_at = now()
-      WHERE s.product_id = p_product_id AND s.available >= p_quantity;
+      WHERE s.product_id = p_product_id AND s.shard = v_pick AND s.available >= p_quantity;
     IF FOUND THEN
       RETURN;
     END IF;
-    -- The update may have waited for the row while a set or an adjustment split the stock into more
-    -- rows (a seeded product's one row into STOCK_SHARDS): after the wait it rechecked only this row,
-    -- which now holds a share. Count again in a new statement, which sees the committed split, and
-    -- take from the shards if there are more rows now; refuse only if there are not.
+    -- A set or an adjustment may have split the stock into more rows (a seeded product's one row into
+    -- STOCK_SHARDS) after the count: committed while the update waited for the row, the update
+    -- rechecked only this row, which now holds a share; committed between the count and the update,
+    -- the update's own snapshot sees every shard, and without `shard = v_pick` it took the units from
+    -- each shard that held enough (an order of 1 took 4 of 12). Either way the update touches at most
+    -- the row counted; when it took nothing, count again in a new statement, which sees the committed
+    -- split, and take from the shards if there are more rows now; refuse only if there are not.
     SELECT count(*) INTO v_shards FROM product_stock s WHERE s.product_id = p_product_id;
     IF v_shards <= 1 THEN
       SELECT coalesce(sum(s.available), 0) INTO v_available FROM product_stock s WHERE s.product_id = p_product_id;
