@@ -85,20 +85,27 @@ export async function seedCatalog(pool: pg.Pool, options: SeedOptions): Promise<
     }
     // Products and their stock rows commit together, batch by batch.
     const client = await pool.connect();
-    let created: { id: number; sku: string }[];
+    let created: { id: string; available: number }[];
     try {
       await client.query('BEGIN');
-      created = (await client.query<{ id: number; sku: string }>(
-      `INSERT INTO products (sku, name, description, price_cents, category_id, popularity)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::int[])
-       ON CONFLICT DO NOTHING
-       RETURNING id, sku`,
-      [skus, productNames, descriptions, prices, cats, popularity],
+      // Each product inserted comes back with the stock drawn for it (a product already there, skipped by the
+      // conflict, gets no stock rows): no lookup by sku afterwards that could miss and seed a silent 0.
+      created = (await client.query<{ id: string; available: number }>(
+      `WITH drawn AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::int[], $7::int[])
+           AS d(sku, name, description, price_cents, category_id, popularity, available)
+       ), inserted AS (
+         INSERT INTO products (sku, name, description, price_cents, category_id, popularity)
+         SELECT sku, name, description, price_cents, category_id, popularity FROM drawn
+         ON CONFLICT DO NOTHING
+         RETURNING id, sku
+       )
+       SELECT inserted.id, drawn.available FROM inserted JOIN drawn USING (sku)`,
+      [skus, productNames, descriptions, prices, cats, popularity, stock],
       )).rows;
-      const stockBySku = new Map(skus.map((sku, i) => [sku, stock[i] ?? 0]));
       await seedStock(
         client,
-        created.map((row) => ({ productId: Number(row.id), available: stockBySku.get(row.sku) ?? 0 })),
+        created.map((row) => ({ productId: Number(row.id), available: row.available })),
         options.stockShards,
       );
       await client.query('COMMIT');
