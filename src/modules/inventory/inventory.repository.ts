@@ -50,9 +50,9 @@ export type StockAdjustment =
  * (`inventory.sql`) follows the same rule.
  */
 async function lockStockTotal(tx: Db, productId: number): Promise<{ rows: number; total: number }> {
-  const held = sql`${productStock} where ${productStock.productId} = ${productId} order by ${productStock.shard} for update`;
-  await tx.execute(sql`select 1 from ${held}`);
-  const locked = await tx.execute<{ available: number }>(sql`select ${productStock.available} as available from ${held}`);
+  const lockedRows = sql`${productStock} where ${productStock.productId} = ${productId} order by ${productStock.shard} for update`;
+  await tx.execute(sql`select 1 from ${lockedRows}`);
+  const locked = await tx.execute<{ available: number }>(sql`select ${productStock.available} as available from ${lockedRows}`);
   return { rows: locked.rows.length, total: locked.rows.reduce((sum, row) => sum + Number(row.available), 0) };
 }
 
