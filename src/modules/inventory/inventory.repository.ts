@@ -22,7 +22,11 @@ export interface InventoryRepositoryOptions {
   shards?: number;
 }
 
-/** `available` units as `shards` rows, as even as possible (the first rows take the remainder). */
+/**
+ * `available` units as `shards` rows, as even as possible (the first rows take the remainder). The only place stock is
+ * split: create, seed, set and adjust write its rows; `take_stock` (`inventory.sql`) only takes from the rows it finds
+ * and never splits.
+ */
 export function splitStock(productId: number, available: number, shards: number): { productId: number; shard: number; available: number }[] {
   const base = Math.floor(available / shards);
   return Array.from({ length: shards }, (_, shard) => ({ productId, shard, available: base + (shard < available % shards ? 1 : 0) }));
