@@ -1,6 +1,7 @@
 import type pg from 'pg';
+import { drizzle } from 'drizzle-orm/node-postgres';
 import { createRng } from '../../lib/rng.ts';
-import { seedStock } from '../inventory/index.ts';
+import { insertStock } from '../inventory/index.ts';
 
 export interface SeedOptions {
   products: number;
@@ -103,8 +104,8 @@ export async function seedCatalog(pool: pg.Pool, options: SeedOptions): Promise<
        SELECT inserted.id, drawn.available FROM inserted JOIN drawn USING (sku)`,
       [skus, productNames, descriptions, prices, cats, popularity, stock],
       )).rows;
-      await seedStock(
-        client,
+      await insertStock(
+        drizzle({ client }),
         created.map((row) => ({ productId: Number(row.id), available: row.available })),
         options.stockShards,
       );

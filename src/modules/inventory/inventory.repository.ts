@@ -1,5 +1,4 @@
 import { and, eq, gte, sql, type AnyColumn, type SQL } from 'drizzle-orm';
-import type pg from 'pg';
 import type { Db } from '../../platform/db/client.ts';
 import { products } from '../catalog/catalog.tables.ts';
 import { orders } from '../orders/orders.tables.ts';
@@ -80,8 +79,7 @@ export function createInventoryRepository(options: InventoryRepositoryOptions = 
      * stock it was created with (see `initial`).
      */
     async create(db: Db, productId: number, available: number, shards = defaultShards): Promise<void> {
-      await db.insert(productStock).values(splitStock(productId, available, shards));
-      await db.insert(productInitialStock).values({ productId, available });
+      await insertStock(db, [{ productId, available }], shards);
     },
 
     /** The stock a product was created with; undefined for a product created before it was recorded (or none). */
@@ -149,21 +147,15 @@ export function createInventoryRepository(options: InventoryRepositoryOptions = 
 }
 
 /**
- * Seeding: the stock rows of many products just inserted, as `create` writes them for one (split across `shards`
- * rows, and the stock each was created with), in two statements. A product seeded as one row would be split at its
- * first stock change, often during a sale.
+ * The stock rows of products just inserted (call inside the transaction that inserts them): each product's units split
+ * across `shards` rows (see `splitStock`), and the stock each was created with (see `initial`), in two statements
+ * whatever the number of products (`create` writes one, `salescale seed` a batch). A product seeded as one row would be
+ * split at its first stock change, often during a sale.
  */
-export async function seedStock(client: pg.Pool | pg.PoolClient, stock: readonly { productId: number; available: number }[], shards: number): Promise<void> {
+export async function insertStock(db: Db, stock: readonly { productId: number; available: number }[], shards: number): Promise<void> {
   const rows = stock.flatMap(({ productId, available }) => splitStock(productId, available, shards));
-  await client.query('INSERT INTO product_stock (product_id, shard, available) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::int[])', [
-    rows.map((row) => row.productId),
-    rows.map((row) => row.shard),
-    rows.map((row) => row.available),
-  ]);
-  await client.query('INSERT INTO product_initial_stock (product_id, available) SELECT * FROM unnest($1::bigint[], $2::int[])', [
-    stock.map((row) => row.productId),
-    stock.map((row) => row.available),
-  ]);
+  await db.execute(sql`insert into ${productStock} (product_id, shard, available) select * from unnest(${sql.param(rows.map((row) => row.productId))}::bigint[], ${sql.param(rows.map((row) => row.shard))}::smallint[], ${sql.param(rows.map((row) => row.available))}::int[])`);
+  await db.execute(sql`insert into ${productInitialStock} (product_id, available) select * from unnest(${sql.param(stock.map((row) => row.productId))}::bigint[], ${sql.param(stock.map((row) => row.available))}::int[])`);
 }
 
 export type InventoryRepository = ReturnType<typeof createInventoryRepository>;
