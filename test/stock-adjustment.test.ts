@@ -30,6 +30,16 @@ describe('admin stock adjustment during a sale', () => {
     return Number(result.rows[0]!.sum);
   }
 
+  /** A product of 10 units whose stock is one row, as `salescale seed` wrote it before seeding wrote STOCK_SHARDS rows. */
+  async function seededOneRow(sku: string, name: string): Promise<number> {
+    const created = await admin('POST', '/products', { sku, name, priceCents: 500, available: 10 });
+    assert.equal(created.statusCode, 201, created.body);
+    const productId: number = created.json().id;
+    await t.platform.db.primary.execute(sql`delete from product_stock where product_id = ${productId} and shard > 0`);
+    await t.platform.db.primary.execute(sql`update product_stock set available = 10 where product_id = ${productId}`);
+    return productId;
+  }
+
   it('adds units to the stock as it is while buyers check out: every unit sold once, none invented, a retry applied once', async () => {
     const created = await admin('POST', '/products', { sku: 'RESTOCK-1', name: 'Restocked', priceCents: 500, available: 40 });
     assert.equal(created.statusCode, 201, created.body);
@@ -135,15 +145,12 @@ describe('admin stock adjustment during a sale', () => {
     assert.equal(meant.statusCode, 200, meant.body);
     assert.equal(meant.json().available, 10);
   });
-  // `salescale seed` stores a product's stock as one row; the first adjustment splits it into STOCK_SHARDS rows. An
-  // adjustment that waited for the row's lock meanwhile must count the rows that split added, or the units in them
-  // are lost (20 parallel restocks of 3 units to a seeded product of 10 left it with fewer than it started with).
+  // A product whose stock is one row (seeded before seeding wrote STOCK_SHARDS rows, or STOCK_SHARDS raised since): the
+  // first adjustment splits it into STOCK_SHARDS rows. An adjustment that waited for the row's lock meanwhile must
+  // count the rows that split added, or the units in them are lost (20 parallel restocks of 3 units to a seeded
+  // product of 10 left it with fewer than it started with).
   it('adds every unit of concurrent adjustments to a product whose stock is one row (as seeded)', async () => {
-    const created = await admin('POST', '/products', { sku: 'SEEDED-ROW', name: 'Seeded', priceCents: 500, available: 10 });
-    assert.equal(created.statusCode, 201, created.body);
-    const productId: number = created.json().id;
-    await t.platform.db.primary.execute(sql`delete from product_stock where product_id = ${productId} and shard > 0`);
-    await t.platform.db.primary.execute(sql`update product_stock set available = 10 where product_id = ${productId}`);
+    const productId = await seededOneRow('SEEDED-ROW', 'Seeded');
 
     const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => adjust(productId, 3, `seeded-${i}`)));
     assert.deepEqual(
@@ -165,11 +172,7 @@ describe('admin stock adjustment during a sale', () => {
   // STOCK_SHARDS rows, finds in that row only its share of the split: it must take from the stock as it now is (12
   // units in 4 rows of 3 hold the 5 asked for), not refuse OUT_OF_STOCK naming 12 available.
   it('sells from a seeded one-row stock that an adjustment splits into shards while the order waits for its row', async () => {
-    const created = await admin('POST', '/products', { sku: 'SEEDED-SPLIT', name: 'Seeded split', priceCents: 500, available: 10 });
-    assert.equal(created.statusCode, 201, created.body);
-    const productId: number = created.json().id;
-    await t.platform.db.primary.execute(sql`delete from product_stock where product_id = ${productId} and shard > 0`);
-    await t.platform.db.primary.execute(sql`update product_stock set available = 10 where product_id = ${productId}`);
+    const productId = await seededOneRow('SEEDED-SPLIT', 'Seeded split');
 
     // Queue the adjustment, then the order, behind a holder of the row, so that the adjustment splits the row first.
     const waitingOn = async (pattern: string, n: number) => {
@@ -222,11 +225,7 @@ describe('admin stock adjustment during a sale', () => {
   // made to commit in that gap with table locks: the adjustment is held after its split by a SHARE lock on
   // stock_adjustments, and the order's update queues for its table lock behind a SHARE request on product_stock.
   it('takes an order\'s units once when an adjustment splits a seeded one-row stock between its count and its update', async () => {
-    const created = await admin('POST', '/products', { sku: 'SEEDED-GAP', name: 'Seeded gap', priceCents: 500, available: 10 });
-    assert.equal(created.statusCode, 201, created.body);
-    const productId: number = created.json().id;
-    await t.platform.db.primary.execute(sql`delete from product_stock where product_id = ${productId} and shard > 0`);
-    await t.platform.db.primary.execute(sql`update product_stock set available = 10 where product_id = ${productId}`);
+    const productId = await seededOneRow('SEEDED-GAP', 'Seeded gap');
 
     const waitingFor = async (relation: string, mode: string) => {
       for (let i = 0; ; i++) {
