@@ -1,7 +1,7 @@
 import { type TInteger, Type } from 'typebox';
 
 /**
- * The `limit` query parameter of a list: an integer from 1 to 100 a request may omit, `defaultLimit` when it does.
+ * The `limit` query parameter of a list: an integer from 1 to `maxLimit` a request may omit, `defaultLimit` when it does.
  * One schema for every list so OpenAPI documents each the same way: optional (not `required`, as OpenAPI wants of a
  * parameter with a `default`), and generated clients do not demand it.
  *
@@ -9,6 +9,6 @@ import { type TInteger, Type } from 'typebox';
  * `useDefaults` (src/web/http/validation.ts), so a handler always sees the limit, the default when the request had
  * none.
  */
-export function pageLimit(defaultLimit = 20): TInteger {
-  return Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: defaultLimit })) as unknown as TInteger;
+export function pageLimit(defaultLimit = 20, maxLimit = 100): TInteger {
+  return Type.Optional(Type.Integer({ minimum: 1, maximum: maxLimit, default: defaultLimit })) as unknown as TInteger;
 }

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, gte, ilike, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, ilike, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../platform/db/client.ts';
 import { availableOf } from '../inventory/index.ts';
 import { categories, products, type ProductStatus } from './catalog.tables.ts';
@@ -41,6 +41,16 @@ export interface ProductFilter {
   limit: number;
 }
 
+/** The admin listing's filter: every status unless `status` names one; newest (highest id) first. */
+export interface AdminProductFilter {
+  status?: ProductStatus;
+  /** Matched case-insensitively within the SKU or the name. */
+  q?: string;
+  /** Only products older (a lower id) than this one: the keyset of the next page. */
+  beforeId?: number;
+  limit: number;
+}
+
 export interface ProductWrite {
   sku?: string;
   name?: string;
@@ -74,6 +84,22 @@ export function createCatalogRepository() {
         .from(products)
         .where(and(...conditions))
         .orderBy(asc(products.id))
+        .limit(filter.limit);
+    },
+
+    async listForAdmin(db: Db, filter: AdminProductFilter): Promise<Product[]> {
+      const conditions: SQL[] = [];
+      if (filter.status !== undefined) conditions.push(eq(products.status, filter.status));
+      if (filter.q !== undefined) {
+        const pattern = likeContains(filter.q);
+        conditions.push(or(ilike(products.sku, pattern), ilike(products.name, pattern))!);
+      }
+      if (filter.beforeId !== undefined) conditions.push(lt(products.id, filter.beforeId));
+      return db
+        .select(productColumns)
+        .from(products)
+        .where(and(...conditions))
+        .orderBy(desc(products.id))
         .limit(filter.limit);
     },
 

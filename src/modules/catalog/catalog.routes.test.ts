@@ -174,6 +174,56 @@ describe('catalog API', () => {
     assert.equal((await t.app.inject({ url: `/api/v1/admin/products/${draft.id}`, headers: t.admin })).json().status, 'draft');
   });
 
+  it('lists every product to admins, drafts and archived ones too, newest first, filtered by status and by a search in the SKU or the name', async () => {
+    const active = await createProduct({ sku: 'ADMLIST-A', name: 'Brass desk lamp', priceCents: 100, available: 4 });
+    const draft = await createProduct({ sku: 'ADMLIST-D', name: 'Floor lamp', priceCents: 100, status: 'draft' });
+    const archived = await createProduct({ sku: 'ADMLIST-R', name: 'Old shade', priceCents: 100 });
+    assert.equal((await t.app.inject({ method: 'POST', url: `/api/v1/admin/products/${archived.id}/archive`, headers: t.admin })).statusCode, 200);
+    const list = async (query: string) => {
+      const reply = await t.app.inject({ url: `/api/v1/admin/products?${query}`, headers: t.admin });
+      assert.equal(reply.statusCode, 200, `${query}: ${reply.body}`);
+      return reply.json();
+    };
+    const all = await list('q=admlist');
+    const detail = async (id: number) => (await t.app.inject({ url: `/api/v1/admin/products/${id}`, headers: t.admin })).json();
+    assert.deepEqual(all, { items: [await detail(archived.id), await detail(draft.id), await detail(active.id)], nextCursor: null }, 'the admin detail of each, newest first');
+    const ids = async (query: string) => (await list(query)).items.map((p: { id: number }) => p.id);
+    assert.deepEqual(await ids('q=admlist&status=draft'), [draft.id]);
+    assert.deepEqual(await ids('q=admlist&status=archived'), [archived.id]);
+    assert.deepEqual(await ids('q=admlist&status=active'), [active.id]);
+    assert.deepEqual(await ids(`q=${encodeURIComponent(' LAMP ')}&status=draft`), [draft.id], 'a name search, trimmed, whatever the case');
+    assert.deepEqual(await ids('q=admlist-r'), [archived.id], 'a SKU search, whatever the case');
+    assert.equal((await t.app.inject({ url: '/api/v1/admin/products' })).statusCode, 401);
+    const document = (await t.app.inject({ url: '/docs/json' })).json();
+    assert.ok(document.paths['/api/v1/admin/products'].get, 'documented in OpenAPI');
+  });
+
+  it('pages the admin listing with an opaque cursor, and refuses a cursor it did not return or an unknown status with 400', async () => {
+    const [first, second, third] = [
+      await createProduct({ sku: 'ADMPAGE-1', name: 'Paged', priceCents: 100 }),
+      await createProduct({ sku: 'ADMPAGE-2', name: 'Paged', priceCents: 100, status: 'draft' }),
+      await createProduct({ sku: 'ADMPAGE-3', name: 'Paged', priceCents: 100 }),
+    ];
+    const page = async (query: string) => (await t.app.inject({ url: `/api/v1/admin/products?q=admpage&limit=2${query}`, headers: t.admin })).json();
+    const one = await page('');
+    assert.deepEqual(one.items.map((p: { id: number }) => p.id), [third.id, second.id]);
+    assert.equal(typeof one.nextCursor, 'string');
+    const two = await page(`&cursor=${encodeURIComponent(one.nextCursor)}`);
+    assert.deepEqual([two.items.map((p: { id: number }) => p.id), two.nextCursor], [[first.id], null]);
+    const publicCursor = Buffer.from(JSON.stringify({ after: third.id })).toString('base64url');
+    for (const [query, code] of [
+      ['cursor=not-a-cursor', 'INVALID_CURSOR'],
+      [`cursor=${publicCursor}`, 'INVALID_CURSOR'],
+      ['status=deleted', 'VALIDATION_FAILED'],
+      ['limit=201', 'VALIDATION_FAILED'],
+      [`q=${'x'.repeat(101)}`, 'VALIDATION_FAILED'],
+    ]) {
+      const reply = await t.app.inject({ url: `/api/v1/admin/products?${query}`, headers: t.admin });
+      assert.equal(reply.statusCode, 400, `${query}: ${reply.body}`);
+      assert.equal(reply.json().error.code, code, query);
+    }
+  });
+
   describe('product currency', () => {
     it('refuses a currency that is not an ISO 4217 currency in use, on create and on update, and writes nothing', async () => {
       for (const currency of ['UDS', 'XXX']) {

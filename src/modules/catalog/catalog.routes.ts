@@ -8,6 +8,7 @@ import { IdParams, errorResponses } from '../../web/http/schemas.ts';
 import { IdempotencyKeyRequiredError } from '../../shared/errors.ts';
 import {
   AdminIdempotencyHeaders,
+  AdminListProductsQuery,
   Category,
   CategoryList,
   CreateCategoryBody,
@@ -74,6 +75,19 @@ export function catalogAdminRoutes(catalog: CatalogService): FastifyPluginAsyncT
         if (replayed) reply.header('idempotent-replayed', 'true');
         return reply.code(201).send(product);
       },
+    );
+    app.get(
+      '/products',
+      {
+        schema: {
+          ...common,
+          description:
+            'Lists every product whatever its status (drafts and archived ones too; `status` narrows it), newest first, as the admin detail shows them. `q` matches within the SKU or the name, whatever the case. Keyset-paged: pass `nextCursor` back as `cursor`; a cursor this listing did not return is 400 `INVALID_CURSOR`.',
+          querystring: AdminListProductsQuery,
+          response: { 200: ProductPage, ...errorResponses(400, 401) },
+        },
+      },
+      (request) => catalog.listProductsForAdmin(request.query),
     );
     app.get('/products/:id', { schema: { ...common, params: IdParams, response: { 200: Type.Ref('Product'), ...errorResponses(401, 404) } } }, (request) =>
       catalog.getProductForAdmin(request.params.id),

@@ -45,6 +45,17 @@ export const ListProductsQuery = Type.Object(
 );
 export type ListProductsQuery = Static<typeof ListProductsQuery>;
 
+export const AdminListProductsQuery = Type.Object(
+  {
+    status: Type.Optional(Status),
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Case-insensitive search in the SKU or the name; trimmed' })),
+    limit: pageLimit(50, 200),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+export type AdminListProductsQuery = Static<typeof AdminListProductsQuery>;
+
 export const PopularQuery = Type.Object({ limit: pageLimit() }, { additionalProperties: false });
 
 export const CreateProductBody = Type.Object(

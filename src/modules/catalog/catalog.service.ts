@@ -21,7 +21,7 @@ import {
 } from './catalog.errors.ts';
 import type { AuditedProductFields, CatalogRepository, ProductWrite } from './catalog.repository.ts';
 import { MAX_STOCK, PRODUCT_NAME_MAX } from './catalog.limits.ts';
-import type { Category, CreateCategoryBody, CreateProductBody, ListProductsQuery, Product, UpdateCategoryBody, UpdateProductBody } from './catalog.schemas.ts';
+import type { AdminListProductsQuery, Category, CreateCategoryBody, CreateProductBody, ListProductsQuery, Product, UpdateCategoryBody, UpdateProductBody } from './catalog.schemas.ts';
 
 export interface CatalogTtls {
   productS: number;
@@ -95,6 +95,8 @@ const SHAPE = 's2';
 const LIST_TTL_S = 60;
 
 const cursor = createIdCursor('after', 0);
+/** The admin listing's cursor: newest first, so it names the id the next page is below (not a public listing's cursor). */
+const adminCursor = createIdCursor('before', 1);
 
 /**
  * Codes of the runtime's ICU currency list that no payment can be taken in, as ISO 4217's maintenance agency (SIX,
@@ -337,6 +339,23 @@ export function createCatalogService(deps: CatalogServiceDeps) {
 
     /** The admin view: any status, always from the primary (read-your-writes). */
     getProductForAdmin: requireProduct,
+
+    /**
+     * The admin listing: every product whatever its status (`status` narrows it), newest first, keyset-paged, from the
+     * primary and uncached as the admin view (read-your-writes). `q` is trimmed and in NFC, as the public search's.
+     */
+    async listProductsForAdmin(query: AdminListProductsQuery): Promise<ProductListPage> {
+      let beforeId: number | undefined;
+      if (query.cursor !== undefined) {
+        beforeId = adminCursor.decode(query.cursor);
+        if (beforeId === undefined) throw new InvalidCursorError();
+      }
+      const q = query.q?.normalize('NFC').trim() || undefined;
+      const rows = await repo.listForAdmin(db.primary, { status: query.status, q, beforeId, limit: query.limit + 1 });
+      const items = rows.slice(0, query.limit);
+      const nextCursor = rows.length > query.limit ? adminCursor.encode(items[items.length - 1]!.id) : null;
+      return { items, nextCursor };
+    },
 
     /**
      * Creates a product. The same create sent again (its reply lost to a timeout, a double click) finds the product it
