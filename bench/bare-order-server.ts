@@ -11,7 +11,7 @@
 import Fastify from 'fastify';
 import pg from 'pg';
 import { CreateOrderBody, IdempotencyHeaders } from '../src/modules/orders/orders.schemas.ts';
-import { createSchemaCompiler } from '../src/web/http/validation.ts';
+import { createSchemaCompiler } from '../src/platform/http/validation.ts';
 
 const BARE_ORDER_TABLE = 'bench_bare_order_stock';
 

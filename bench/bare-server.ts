@@ -19,8 +19,8 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import pino from 'pino';
 import { Histogram, Registry } from 'prom-client';
 import { CreateOrderBody, IdempotencyHeaders } from '../src/modules/orders/orders.schemas.ts';
-import { ErrorResponse } from '../src/web/http/schemas.ts';
-import { createSchemaCompiler } from '../src/web/http/validation.ts';
+import { ErrorResponse } from '../src/platform/http/schemas.ts';
+import { createSchemaCompiler } from '../src/platform/http/validation.ts';
 
 const step = Number(process.env.BARE_STEP ?? 0);
 // BARE_HOOKS=callback: the same hooks written as `(request, reply, done)` callbacks instead of async

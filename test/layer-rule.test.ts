@@ -69,7 +69,7 @@ describe('layer rule (npm run check)', () => {
     assert.match(result.output, /kernel/);
   });
 
-  it('fails when a module route reaches past web/http into the web role', async () => {
+  it('fails when a module route imports the web role', async () => {
     const result = await lint({
       'src/web/server.ts': exporting('buildServer'),
       'src/modules/orders/orders.routes.ts': `import { buildServer } from '../../web/server.ts';\nexport const routes = buildServer;\n`,
@@ -87,13 +87,13 @@ describe('layer rule (npm run check)', () => {
     assert.match(result.output, /noImportCycles/);
   });
 
-  it('passes imports that point down (routes → web/http, modules → platform → shared)', async () => {
+  it('passes imports that point down (routes → platform/http, modules → platform → shared)', async () => {
     const result = await lint({
       'src/shared/errors.ts': exporting('DomainError'),
       'src/platform/db/client.ts': `import { DomainError } from '../../shared/errors.ts';\nexport const client = DomainError;\n`,
-      'src/web/http/schemas.ts': exporting('IdParams'),
+      'src/platform/http/schemas.ts': exporting('IdParams'),
       'src/modules/orders/orders.service.ts': `import { client } from '../../platform/db/client.ts';\nexport const service = client;\n`,
-      'src/modules/orders/orders.routes.ts': `import { IdParams } from '../../web/http/schemas.ts';\nimport { service } from './orders.service.ts';\nexport const routes = [IdParams, service];\n`,
+      'src/modules/orders/orders.routes.ts': `import { IdParams } from '../../platform/http/schemas.ts';\nimport { service } from './orders.service.ts';\nexport const routes = [IdParams, service];\n`,
       'src/web/server.ts': `import { routes } from '../modules/orders/orders.routes.ts';\nexport const server = routes;\n`,
     });
     assert.equal(result.ok, true, result.output);

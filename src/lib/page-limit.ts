@@ -6,7 +6,7 @@ import { type TInteger, Type } from 'typebox';
  * parameter with a `default`), and generated clients do not demand it.
  *
  * The schema is optional at run time, yet its static type is a plain `number`: the server's ajv runs with
- * `useDefaults` (src/web/http/validation.ts), so a handler always sees the limit, the default when the request had
+ * `useDefaults` (src/platform/http/validation.ts), so a handler always sees the limit, the default when the request had
  * none.
  */
 export function pageLimit(defaultLimit = 20, maxLimit = 100): TInteger {

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { noteAdminAction } from '../modules/audit/index.ts';
 import type { ClusterNode } from '../platform/cluster/cluster-node.ts';
 import { DomainError } from '../shared/errors.ts';
-import { errorResponses } from './http/schemas.ts';
+import { errorResponses } from '../platform/http/schemas.ts';
 
 const Mode = Type.Union([Type.Literal('normal'), Type.Literal('elevated'), Type.Literal('critical')]);
 

@@ -4,29 +4,10 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { classifyDatabaseFailure, isInvalidValueError, redactStatementParameters, type DatabaseFailure } from '../platform/db/errors.ts';
 import { isRedisUnavailable } from '../platform/redis/errors.ts';
-import { DomainError, type ErrorKind } from '../shared/errors.ts';
-import { type ErrorBody, errorBody, RETRY_AFTER_S, sendError } from './http/error-reply.ts';
+import { DomainError } from '../shared/errors.ts';
+import { domainErrorStatus, errorBody, RETRY_AFTER_S, sendError } from '../platform/http/error-reply.ts';
 
-export { RETRY_AFTER_S } from './http/error-reply.ts';
-
-/** The only place that knows HTTP statuses for domain errors. */
-const STATUS_BY_KIND: Record<ErrorKind, number> = {
-  invalid: 400,
-  unauthenticated: 401,
-  payment_required: 402,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  unprocessable: 422,
-  rate_limited: 429,
-  bad_gateway: 502,
-  unavailable: 503,
-};
-
-/** The status and body a domain error is answered with (used by the idempotency helper to store refusals). */
-export function domainErrorReply(error: DomainError, requestId: string): { status: number; body: ErrorBody } {
-  return { status: STATUS_BY_KIND[error.kind], body: errorBody(error.code, error.message, requestId, error.details) };
-}
+export { RETRY_AFTER_S } from '../platform/http/error-reply.ts';
 
 /** Codes for the 4xx errors Fastify raises itself (body parsing, content type, limits, router). */
 const FASTIFY_CODES: Record<string, string> = {
@@ -93,7 +74,7 @@ export function installErrorHandling(
       // A failure that knows how long to back off (a payment provider down: as a dependency down) says so; any other
       // 503 gets sendError's default.
       if (error.kind === 'unavailable' && error.retryAfterS !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterS))));
-      return sendError(reply, STATUS_BY_KIND[error.kind], error.code, error.message, error.details);
+      return sendError(reply, domainErrorStatus(error), error.code, error.message, error.details);
     }
     if (error.validation) {
       const issues = error.validation.map((issue) => ({

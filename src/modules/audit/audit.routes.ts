@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { errorResponses } from '../../web/http/schemas.ts';
+import { errorResponses } from '../../platform/http/schemas.ts';
 import { AdminActionPage, ListAdminActionsQuery } from './audit.schemas.ts';
 import type { AuditService } from './audit.service.ts';
 

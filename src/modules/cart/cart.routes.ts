@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { errorResponses } from '../../web/http/schemas.ts';
+import { errorResponses } from '../../platform/http/schemas.ts';
 import { AddCartItemBody, CartItemBody, CartItemParams } from './cart.schemas.ts';
 import type { CartService } from './cart.service.ts';
 import type { GuestCookies } from './guest-cookie.ts';

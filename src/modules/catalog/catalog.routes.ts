@@ -3,8 +3,8 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { FieldChanges } from '../../shared/field-changes.ts';
 import { noteAdminAction } from '../audit/index.ts';
-import { createReplyBytes } from '../../web/http/reply-bytes.ts';
-import { IdParams, errorResponses } from '../../web/http/schemas.ts';
+import { createReplyBytes } from '../../platform/http/reply-bytes.ts';
+import { IdParams, errorResponses } from '../../platform/http/schemas.ts';
 import { IdempotencyKeyRequiredError } from '../../shared/errors.ts';
 import {
   AdminIdempotencyHeaders,

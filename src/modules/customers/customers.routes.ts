@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { DomainError } from '../../shared/errors.ts';
-import { errorResponses } from '../../web/http/schemas.ts';
+import { errorResponses } from '../../platform/http/schemas.ts';
 import type { CartMerge } from '../cart/http.ts';
 import { Customer, LoginBody, RegisterBody } from './customers.schemas.ts';
 import type { DeviceCookies } from './device-cookie.ts';

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
-import { IdParams, errorResponses } from '../../web/http/schemas.ts';
+import { IdParams, errorResponses } from '../../platform/http/schemas.ts';
 import { noteAdminAction } from '../audit/index.ts';
 import { requireCustomer } from '../customers/index.ts';
 import { AdminOrderDetail, GuestOrderParams } from '../orders/http.ts';

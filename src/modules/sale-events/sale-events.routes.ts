@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { IdParams, errorResponses } from '../../web/http/schemas.ts';
+import { IdParams, errorResponses } from '../../platform/http/schemas.ts';
 import { CreateSaleEventBody, SaleEvent, SaleEventList, SaleEventListQuery, UpdateSaleEventBody } from './sale-events.schemas.ts';
 import { noteAdminAction } from '../audit/index.ts';
 import type { SaleEventService } from './sale-events.service.ts';

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { clearLegacyCookie, getCookieName, readCookie } from '../../platform/http/host-cookies.ts';
 import { clientAddressKey } from '../../platform/rate-limit/client-key.ts';
-import { errorResponses } from '../../web/http/schemas.ts';
+import { errorResponses } from '../../platform/http/schemas.ts';
 import { getPollAfterSeconds } from './waiting-room.poll.ts';
 import { QueueParams, TicketParams, WaitingRoomInfo } from './waiting-room.schemas.ts';
 import type { TicketStatus, Visitor, WaitingRoom } from './waiting-room.service.ts';

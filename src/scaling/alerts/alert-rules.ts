@@ -30,7 +30,7 @@
  *   else physical memory), averaged over a role.
  * - Error rate = 5xx responses / all responses to shoppers, cluster-wide (probes left out, 503 refusals counted).
  * - Latency and traffic = `http_request_duration_seconds` of shopper routes (probes left out; waiting-room event
- *   streams are never in it: see src/web/http/long-lived.ts).
+ *   streams are never in it: see src/platform/http/long-lived.ts).
  * - Queue depth = runnable backlog (waiting + prioritized) per queue; every instance reports the same
  *   shared numbers, so they are de-duplicated with `max` before summing the states.
  */

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
 import type { FastifyPluginAsync, FastifyRequest, onRequestHookHandler, onSendHookHandler } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
-import { sendError } from '../http/error-reply.ts';
+import { sendError } from '../../platform/http/error-reply.ts';
 
 /**
  * Security headers for every reply (helmet) and CORS for a storefront served from another origin.

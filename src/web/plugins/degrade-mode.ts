@@ -4,8 +4,8 @@ import type { ClusterNode } from '../../platform/cluster/cluster-node.ts';
 import { DegradeSignals, type DependencyOutage } from '../../platform/cluster/degrade-signals.ts';
 import { rateLimitSubject } from '../../platform/rate-limit/client-key.ts';
 import { failedOnDependency } from '../error-handler.ts';
-import { isLongLivedReply } from '../http/long-lived.ts';
-import { onReplyDone } from '../http/reply-done.ts';
+import { isLongLivedReply } from '../../platform/http/long-lived.ts';
+import { onReplyDone } from '../../platform/http/reply-done.ts';
 import { isOperationalPath } from './rate-limit.ts';
 import { CLOSE_STEP_MS, settlesWithin } from '../../shared/settles-within.ts';
 

@@ -8,7 +8,7 @@ import { getHealthStatus } from '../../platform/metrics/health-status.ts';
 import type { HealthThresholds } from '../../platform/metrics/observability.config.ts';
 import { isScrapeAuthorized } from '../../platform/metrics/scrape-auth.ts';
 import type { QueueSet } from '../../platform/queue/queues.ts';
-import { sendError } from '../http/error-reply.ts';
+import { sendError } from '../../platform/http/error-reply.ts';
 
 export interface Lifecycle {
   /** Set on SIGTERM: readiness answers 503 so the load balancer stops sending new requests. */

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { LoadMonitor } from '../../platform/load/load-monitor.ts';
 import { shouldShed, trafficClassOf } from '../../platform/load/load-shed.ts';
 import type { LoadShedMetrics } from '../../platform/load/load-shed.metrics.ts';
-import { sendError } from '../http/error-reply.ts';
+import { sendError } from '../../platform/http/error-reply.ts';
 import { isOperationalPath } from './rate-limit.ts';
 
 declare module 'fastify' {

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { freePort } from '../../platform/local/local-stack.ts';
 import { createMetrics } from '../../platform/metrics/metrics.ts';
 import { queueMetricsFor } from '../../platform/queue/queue-metrics.ts';
-import { ReplyDoneLogController } from '../http/reply-done.ts';
+import { ReplyDoneLogController } from '../../platform/http/reply-done.ts';
 import { observability } from './observability.ts';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { capturingLogger } from '../../../test/helpers/log-lines.ts';
@@ -133,7 +133,7 @@ describe('requests observed once in the latency histogram and the access log', (
   });
 
   /**
-   * `onReplyDone` (src/web/http/reply-done.ts) promises its handlers run once per request: when the response finishes,
+   * `onReplyDone` (src/platform/http/reply-done.ts) promises its handlers run once per request: when the response finishes,
    * or at onSend for a client that hung up before the reply. A client that hangs up in the middle of a streamed reply
    * (headers and a first chunk sent, the rest still coming: an export, an event stream, a slow download) is neither:
    * Node's ServerResponse then emits 'close' only — no 'finish', no 'error'.

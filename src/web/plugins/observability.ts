@@ -8,7 +8,7 @@ import { startEmfEmitter } from '../../platform/metrics/emf.ts';
 import { clearGauge } from '../../platform/metrics/scrape-gauges.ts';
 import type { Metrics } from '../../platform/metrics/metrics.ts';
 import { CLOSE_STEP_MS, settlesWithin } from '../../shared/settles-within.ts';
-import { onReplyDone } from '../http/reply-done.ts';
+import { onReplyDone } from '../../platform/http/reply-done.ts';
 
 const COLLECT_TIMEOUT_MS = 1000;
 

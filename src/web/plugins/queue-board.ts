@@ -3,7 +3,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyRep
 import { adminAuditTrail, noteAdminAction, type AuditService } from '../../modules/audit/index.ts';
 import type { QueueSet } from '../../platform/queue/queues.ts';
 import { isRetriableState, retryAllAfresh, retryJobAfresh } from '../../platform/queue/retry.ts';
-import { sendError } from '../http/error-reply.ts';
+import { sendError } from '../../platform/http/error-reply.ts';
 import { requireAdminToken } from './admin-auth.ts';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';

@@ -5,7 +5,7 @@ import type { LiveSaleCheck } from '../../modules/sale-events/index.ts';
 import { rateLimitSubject } from '../../platform/rate-limit/client-key.ts';
 import type { LimiterName, LimitPolicy, LimitState, RateLimiter } from '../../platform/rate-limit/limiter.ts';
 import type { RateLimitMetrics } from '../../platform/rate-limit/rate-limit.metrics.ts';
-import { sendError } from '../http/error-reply.ts';
+import { sendError } from '../../platform/http/error-reply.ts';
 
 /**
  * Per-route rate limit options, given as `config: { rateLimit: … }` in a route's options.

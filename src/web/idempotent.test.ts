@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Fastify from 'fastify';
-import type { IdempotencyBegin, IdempotencyStore } from '../../platform/idempotency/idempotency-store.ts';
-import { IdempotencyKeyReusedError, noEffect } from '../../shared/errors.ts';
-import { installErrorHandling } from '../error-handler.ts';
-import { idempotent } from './idempotent.ts';
+import type { IdempotencyBegin, IdempotencyStore } from '../platform/idempotency/idempotency-store.ts';
+import { IdempotencyKeyReusedError, noEffect } from '../shared/errors.ts';
+import { installErrorHandling } from './error-handler.ts';
+import { idempotent } from '../platform/http/idempotent.ts';
 
 /** A store whose `begin` answers `started` (uncertain or not) and which records how each attempt was abandoned. */
 function recordingStore(uncertain: boolean) {

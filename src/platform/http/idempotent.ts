@@ -1,9 +1,8 @@
 import { hash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { IdempotencyStore } from '../../platform/idempotency/idempotency-store.ts';
+import type { IdempotencyStore } from '../idempotency/idempotency-store.ts';
 import { type DomainError, hadNoEffect, IdempotencyKeyReusedError, isAnswerOnly, isRefusal } from '../../shared/errors.ts';
-import { domainErrorReply } from '../error-handler.ts';
-import { sendError } from './error-reply.ts';
+import { domainErrorReply, sendError } from './error-reply.ts';
 
 export interface IdempotentResult {
   status: number;

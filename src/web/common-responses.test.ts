@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Fastify from 'fastify';
 import { Type } from 'typebox';
-import { installErrorHandling } from '../error-handler.ts';
-import { browserSecurity } from '../plugins/browser-security.ts';
-import { addCommonResponses } from './common-responses.ts';
-import { ErrorResponse } from './schemas.ts';
+import { installErrorHandling } from './error-handler.ts';
+import { browserSecurity } from './plugins/browser-security.ts';
+import { addCommonResponses } from '../platform/http/common-responses.ts';
+import { ErrorResponse } from '../platform/http/schemas.ts';
 
 /** Each route's documented statuses, once `addCommonResponses` ran on it (as the web role's onRoute hook does). */
 const documentedStatuses = new Map<string, string[]>();
