@@ -19,7 +19,7 @@ describe('follow-ups of registration and checkout', () => {
   let worker: Instance;
 
   before(async () => {
-    f = await createQueueFixture({ PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_PASSES: '1' });
+    f = await createQueueFixture({ PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_PASSES: '1', SHOP_URL: 'https://shop.example' });
     web = await startInstance({ env: f.env, timeoutMs: 60_000 });
     worker = await f.startWorker();
   });
@@ -66,6 +66,37 @@ describe('follow-ups of registration and checkout', () => {
       const { rows } = await f.db.pools.primary.query("SELECT coalesce(sum(value), 0)::int AS n FROM analytics_hourly WHERE metric = 'orders'");
       return rows[0].n === 1;
     });
+  });
+
+  it("links the confirmation to the buyer's order: a guest's to its order link (the checkout's accessToken), an account's to its order page", async () => {
+    const admin = { authorization: `Bearer ${f.env.ADMIN_API_TOKEN}` };
+    const product = await request(`${web.url}/api/v1/admin/products`, { method: 'POST', headers: admin, body: { sku: 'follow-link', name: 'Sieve', priceCents: 700, available: 10 } });
+    const guest = await request(`${web.url}/api/v1/orders`, {
+      method: 'POST',
+      headers: { 'idempotency-key': 'guest-link-order' },
+      body: { email: 'guest-link@example.com', items: [{ productId: product.body.id, quantity: 1 }] },
+    });
+    assert.equal(guest.status, 201, JSON.stringify(guest.body));
+    const token: string = guest.body.accessToken;
+    const paid = await request(`${web.url}/api/v1/guest-orders/${token}/pay`, { method: 'POST', body: { token: 'tok_ok' } });
+    assert.equal(paid.status, 200, JSON.stringify(paid.body));
+    const registered = await request(`${web.url}/api/v1/customers`, { method: 'POST', body: { email: 'kim@example.com', password: 'a long password', name: 'Kim' } });
+    const cookie = sessionCookieOf(registered.headers.getSetCookie())!;
+    const own = await request(`${web.url}/api/v1/orders`, { method: 'POST', headers: { cookie, 'idempotency-key': 'account-link-order' }, body: { items: [{ productId: product.body.id, quantity: 1 }] } });
+    assert.equal(own.status, 201, JSON.stringify(own.body));
+    assert.equal((await request(`${web.url}/api/v1/orders/${own.body.id}/pay`, { method: 'POST', headers: { cookie }, body: { token: 'tok_ok' } })).status, 200);
+
+    // The messages' text as read (quoted-printable's soft line breaks joined).
+    const decoded = async () => (await mails()).map((m) => m.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))));
+    const guestMail = await waitFor("the guest's confirmation", async () => (await decoded()).find((m) => m.includes('Sieve') && m.includes('guest-link@example.com')));
+    assert.ok(guestMail.includes(`https://shop.example/guest-orders/${token}`), 'the guest confirmation links to the order by its access token');
+    assert.ok(guestMail.includes(`href="https://shop.example/guest-orders/${token}"`), 'and so does its HTML part');
+    const shown = await request(`${web.url}/api/v1/guest-orders/${token}`);
+    assert.equal(shown.status, 200, 'the link opens the order');
+    assert.equal(shown.body.id, guest.body.id);
+    const accountMail = await waitFor("the account's confirmation", async () => (await decoded()).find((m) => m.includes('Sieve') && m.includes('kim@example.com')));
+    assert.ok(accountMail.includes(`https://shop.example/orders/${own.body.id}`), "the account's confirmation links to its order page");
+    assert.ok(!accountMail.includes('/guest-orders/'), 'with no guest link');
   });
 
   it('sends no confirmation for an order refunded before its confirmation went out', async () => {

@@ -4,7 +4,7 @@ import { createAnalyticsRepository } from '../modules/analytics/index.ts';
 import { createAuditRepository, createWorkerAuditTrail } from '../modules/audit/index.ts';
 import { CONNECTIONS_KEPT_FROM_SENDS } from '../modules/notifications/index.ts';
 import { createInventoryRepository, createStockGate, publishingStockGate, stockViewNoticeCounterFor } from '../modules/inventory/index.ts';
-import { createOrderExpiry, createOrderLifecycleRepository, createOrdersRepository, expiredCounterFor } from '../modules/orders/index.ts';
+import { createGuestOrderLinks, createOrderExpiry, createOrderLifecycleRepository, createOrdersRepository, expiredCounterFor } from '../modules/orders/index.ts';
 import {
   createGiveBackRetry,
   OPEN_PAYMENT_PROBLEMS,
@@ -77,6 +77,11 @@ export async function composeWorker(platform: Platform, options: { handlers?: Jo
   // Follow-up delays are read per job from the cluster's degrade mode. Email sends hold a connection each
   // while the mail server answers: they never take the connections the other jobs and the relay need.
   const maxConcurrentSends = Math.max(1, config.db.poolMax - CONNECTIONS_KEPT_FROM_SENDS);
+  // A confirmation links the buyer to the order: a guest by the same access link the checkout reply gave (signed with
+  // SESSION_SECRET, as the web role checks it), an account to its order page; without SHOP_URL, no link.
+  const shopUrl = platform.config.mail.shopUrl?.replace(/\/+$/, '');
+  const guestLinks = createGuestOrderLinks(config.secrets.sessionSecret, { ttlS: config.checkout.guestOrderLinkTtlS });
+  const orderUrl = shopUrl ? (orderId: number, guest: boolean) => (guest ? `${shopUrl}/guest-orders/${guestLinks.sign(orderId)}` : `${shopUrl}/orders/${orderId}`) : undefined;
   const handlers = options.handlers ?? {
     ...createJobHandlers({
       db,
@@ -86,6 +91,7 @@ export async function composeWorker(platform: Platform, options: { handlers?: Jo
       repositories,
       maxConcurrentSends,
       shopUrl: platform.config.mail.shopUrl,
+      orderUrl,
       followUpDelays: () => platform.cluster.settings().queueDelays,
       jobTransaction: config.queues.jobTransaction,
     }),

@@ -16,6 +16,7 @@ function isOrderConfirmation(data: unknown): data is OrderConfirmation {
     isObject(data) &&
     (typeof data.orderId === 'number' || typeof data.orderId === 'string') &&
     typeof data.email === 'string' &&
+    (data.guest === undefined || typeof data.guest === 'boolean') &&
     Array.isArray(data.items) &&
     data.items.every((item: unknown) => isObject(item) && typeof item.name === 'string' && Number.isInteger(item.quantity) && Number.isInteger(item.unitPriceCents)) &&
     Number.isInteger(data.totalCents) &&

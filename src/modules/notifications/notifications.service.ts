@@ -58,6 +58,12 @@ export interface NotificationServiceDeps {
   /** The shop's address (SHOP_URL), linked from emails that send the buyer back to it. */
   shopUrl?: string;
   /**
+   * Where the buyer of an order sees it, linked from its confirmation: a guest's order link (its access token),
+   * an account's order page. Undefined (unset, no SHOP_URL, a job that does not say whether the buyer is a guest):
+   * no link.
+   */
+  orderUrl?: (orderId: number, guest: boolean) => string | undefined;
+  /**
    * Job transaction limits (`limitJobTransaction`). A send's claim transaction takes the lock timeout only: it sits
    * idle for the whole SMTP conversation (up to the mailer's timeouts, a minute and more), so an idle timeout would
    * cut healthy sends, and a send cut after the server's acceptance would be sent again. A re-delivery waiting on a
@@ -115,7 +121,8 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
       setSpanAttributes({ [ORDER_ATTRIBUTES.orderId]: Number(order.orderId) });
       const { isOrderConfirmable } = deps;
       const wanted = isOrderConfirmable ? (tx: DbOrTx) => isOrderConfirmable(tx, Number(order.orderId)) : undefined;
-      return sendOnce(jobId, 'order-confirmation', order.email, renderOrderConfirmation(order), wanted);
+      const orderUrl = order.guest === undefined ? undefined : deps.orderUrl?.(Number(order.orderId), order.guest);
+      return sendOnce(jobId, 'order-confirmation', order.email, renderOrderConfirmation(order, orderUrl), wanted);
     },
     sendReservationExpired: (jobId, payload) => sendOnce(jobId, 'reservation-expired', payload.email, renderReservationExpired(payload)),
     sendPaymentReturned: (jobId, payload) => {

@@ -16,6 +16,8 @@ export interface OrderConfirmation {
   orderId: number | string;
   email: string;
   name?: string;
+  /** Whether the buyer is a guest (`order-paid`'s fan-out says; unset in a job queued before it did: no link then). */
+  guest?: boolean;
   items: OrderLine[];
   totalCents: number;
   currency: string;
@@ -64,7 +66,11 @@ export function renderWelcomeEmail(payload: WelcomeEmail): RenderedEmail {
   return { subject, text, html };
 }
 
-export function renderOrderConfirmation(order: OrderConfirmation): RenderedEmail {
+/**
+ * `orderUrl`: where the buyer sees the order (a guest's order link, an account's order page); unset, the email
+ * names no address.
+ */
+export function renderOrderConfirmation(order: OrderConfirmation, orderUrl?: string): RenderedEmail {
   const subject = `Order ${order.orderId} confirmed`;
   const money = (cents: number) => formatMoney(cents, order.currency);
   const lines = order.items.map((item) => `  ${item.quantity} × ${item.name}  ${money(item.unitPriceCents * item.quantity)}`);
@@ -77,6 +83,7 @@ export function renderOrderConfirmation(order: OrderConfirmation): RenderedEmail
     '',
     `  Total  ${money(order.totalCents)}`,
     '',
+    ...(orderUrl ? [`Your order: ${orderUrl}`, ''] : []),
     'Salescale',
     '',
   ].join('\n');
@@ -92,7 +99,7 @@ export function renderOrderConfirmation(order: OrderConfirmation): RenderedEmail
 <table style="width: 100%; border-collapse: collapse">
 ${rows}
 <tr><th style="text-align: left; border-top: 1px solid #ccc">Total</th><th style="text-align: right; border-top: 1px solid #ccc">${escapeHtml(money(order.totalCents))}</th></tr>
-</table>`,
+</table>${orderUrl ? `\n<p><a href="${escapeHtml(orderUrl)}">See your order</a></p>` : ''}`,
   );
   return { subject, text, html };
 }

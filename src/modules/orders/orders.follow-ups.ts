@@ -6,6 +6,8 @@ export interface OrderPlaced {
   orderId: number | string;
   email: string;
   name?: string;
+  /** Whether the buyer checked out as a guest (no account): the confirmation links a guest's order by its access link. */
+  guest?: boolean;
   items: { productId: number; name: string; quantity: number; unitPriceCents: number; sku?: string }[];
   totalCents: number;
   currency: string;
@@ -41,7 +43,7 @@ export function orderFollowUps(order: OrderPlaced, delays?: FollowUpDelays): Out
     {
       queue: QUEUES.email,
       name: JOBS.sendOrderConfirmation,
-      data: { orderId: order.orderId, email: order.email, name: order.name, items: order.items, totalCents: order.totalCents, currency: order.currency },
+      data: { orderId: order.orderId, email: order.email, name: order.name, guest: order.guest, items: order.items, totalCents: order.totalCents, currency: order.currency },
       ...delayed(delays?.emailMs),
     },
     {

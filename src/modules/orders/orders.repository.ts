@@ -530,7 +530,7 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
     /** What the order-placed job needs to fan out: the order with product names and the customer's address. */
     async loadPlaced(db: Db, id: number): Promise<OrderPlaced | undefined> {
       const rows = await db
-        .select({ ...orderColumns, email: customers.email, name: customers.name })
+        .select({ ...orderColumns, email: customers.email, name: customers.name, guest: customers.guest })
         .from(orders)
         .innerJoin(customers, eq(customers.id, orders.customerId))
         .where(eq(orders.id, id));
@@ -542,7 +542,7 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
         .innerJoin(products, eq(products.id, orderItems.productId))
         .where(eq(orderItems.orderId, id))
         .orderBy(asc(orderItems.productId));
-      return { orderId: row.id, email: row.email, name: row.name, items, totalCents: row.totalCents, currency: row.currency, placedAt: row.createdAt.toISOString() };
+      return { orderId: row.id, email: row.email, name: row.name, guest: row.guest, items, totalCents: row.totalCents, currency: row.currency, placedAt: row.createdAt.toISOString() };
     },
   };
 }
