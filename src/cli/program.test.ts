@@ -180,6 +180,11 @@ describe('salescale when PostgreSQL or Redis cannot be reached', () => {
     // It gets as far as Redis (none on port 1), past the configuration.
     assertOneLine(r, /^salescale: cannot reach a required service: redis not ready/, 'queues in production');
   });
+
+  it('worker in production without SESSION_SECRET: one line naming it and exit 2 (it signs the guest order links its emails carry, which a generated secret would break)', async () => {
+    const r = await salescale(['worker'], { NODE_ENV: 'production', DATABASE_URL: TEST_PG_ADMIN_URL, REDIS_URL: 'redis://127.0.0.1:1' });
+    assertOneLine(r, /^salescale: configuration error: SESSION_SECRET: is required in production/, 'worker in production without SESSION_SECRET');
+  });
 });
 
 describe('salescale and the TLS settings a platform puts in DATABASE_URL', () => {

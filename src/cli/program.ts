@@ -71,7 +71,9 @@ function refuseEmptyPaths(_program: Command, command: Command): void {
 const ROLE_COMMANDS = new Set(['up', 'serve', 'worker']);
 
 /** For the commands that read neither secret (only the web role signs and checks with them). */
-const NO_SECRETS = { secrets: 'unused' } as const;
+const NO_SECRETS = { secrets: [] } as const;
+/** The worker signs the guest order links of its confirmation emails: it needs the web role's SESSION_SECRET. */
+const WORKER_SECRETS = { secrets: ['SESSION_SECRET'] } as const;
 
 /** The user running the CLI, recorded as who discarded letters when `--actor` is not given (none in some containers). */
 function getOperatingSystemUser(): string | undefined {
@@ -115,7 +117,7 @@ export function buildCli(): Command {
     .description('Run the worker role: queue processors and the outbox relay, /health and /metrics on WORKER_PORT')
     .option('--queues <names>', `comma-separated subset of ${QUEUE_NAMES.join(',')} (default WORKER_QUEUES, else all)`, queueList)
     .action(async (options: { queues?: QueueName[] }) => {
-      await runUntilSignal(async () => (await import('../worker/worker-role.ts')).startWorker(loadConfig(process.env, NO_SECRETS), { queues: options.queues }));
+      await runUntilSignal(async () => (await import('../worker/worker-role.ts')).startWorker(loadConfig(process.env, WORKER_SECRETS), { queues: options.queues }));
     });
 
   const queues = program

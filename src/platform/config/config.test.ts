@@ -141,12 +141,18 @@ describe('loadConfig', () => {
     assert.equal(session, "SESSION_SECRET is not set: using a generated value for this process only; set SESSION_SECRET to the same value on every instance, or sessions, guest carts and waiting-room passes won't work across instances");
   });
 
-  it('lets the processes that read neither secret (worker, queues, seed) start without them, in production too, without a warning', () => {
-    const config = loadConfig({ ...base, NODE_ENV: 'production' }, { secrets: 'unused' });
+  it('lets the processes that read neither secret (queues, seed) start without them, in production too, without a warning, and asks only for what a process reads', () => {
+    const config = loadConfig({ ...base, NODE_ENV: 'production' }, { secrets: [] });
     assert.equal(config.warnings.some((w) => /ADMIN_API_TOKEN|SESSION_SECRET/.test(w)), false);
-    assert.equal(loadConfig(base, { secrets: 'unused' }).warnings.some((w) => /ADMIN_API_TOKEN|SESSION_SECRET/.test(w)), false);
+    assert.equal(loadConfig(base, { secrets: [] }).warnings.some((w) => /ADMIN_API_TOKEN|SESSION_SECRET/.test(w)), false);
     // A given one is still checked.
-    assert.throws(() => loadConfig({ ...base, NODE_ENV: 'production', SESSION_SECRET: 'short' }, { secrets: 'unused' }), { message: /SESSION_SECRET: must be at least 32 characters/ });
+    assert.throws(() => loadConfig({ ...base, NODE_ENV: 'production', SESSION_SECRET: 'short' }, { secrets: [] }), { message: /SESSION_SECRET: must be at least 32 characters/ });
+    // The worker reads SESSION_SECRET only: that one is required in production, the admin token is not.
+    assert.throws(() => loadConfig({ ...base, NODE_ENV: 'production' }, { secrets: ['SESSION_SECRET'] }), {
+      message: 'SESSION_SECRET: is required in production (NODE_ENV=production): set it to the same value on every instance',
+    });
+    const worker = loadConfig(base, { secrets: ['SESSION_SECRET'] });
+    assert.deepEqual(worker.warnings.filter((w) => /ADMIN_API_TOKEN|SESSION_SECRET/.test(w)).map((w) => w.split(' ')[0]), ['SESSION_SECRET']);
   });
 
   it('generates missing secrets outside production and accepts given ones in production', () => {

@@ -389,37 +389,39 @@ export interface AppConfig {
   warnings: string[];
 }
 
-type SecretName = 'ADMIN_API_TOKEN' | 'SESSION_SECRET';
+export type SecretName = 'ADMIN_API_TOKEN' | 'SESSION_SECRET';
 
 /** The secrets every web instance must share, and what breaks when one is generated per process instead. */
 const SECRETS: Record<SecretName, { minLength: number; unshared: string }> = {
   ADMIN_API_TOKEN: { minLength: 16, unshared: 'the admin API accepts this token on this instance only' },
   SESSION_SECRET: { minLength: 32, unshared: "sessions, guest carts and waiting-room passes won't work across instances" },
 };
+const ALL_SECRETS = Object.keys(SECRETS) as SecretName[];
 
 /**
  * Parses and validates the environment once at boot. Throws a ConfigError naming every bad
  * variable. In production missing secrets are fatal; elsewhere they are generated (and warned about).
- * `secrets: 'unused'` is for the processes that read neither (worker, queues, seed): a missing one is
- * then generated without a word, in production too.
+ * `secrets` names the secrets the process reads (default: both): the worker reads SESSION_SECRET only (it signs the
+ * guest order links its emails carry), the queue commands and seed neither. A secret it does not read is generated
+ * without a word when missing, in production too.
  */
 /** WORKER_CONCURRENCY's `queue:n` pairs over the app's defaults: the jobs of each queue a worker runs at once. */
 function workerConcurrencyOf(pairs: readonly (readonly [QueueName, number])[]): Record<QueueName, number> {
   return { ...DEFAULT_CONCURRENCY, ...Object.fromEntries(pairs) };
 }
 
-export function loadConfig(env: Record<string, string | undefined> = process.env, options: { secrets: 'used' | 'unused' } = { secrets: 'used' }): AppConfig {
+export function loadConfig(env: Record<string, string | undefined> = process.env, options: { secrets: readonly SecretName[] } = { secrets: ALL_SECRETS }): AppConfig {
   const e = parseEnvOnly(env);
   checkCaCertUse(e);
   const isProduction = e.NODE_ENV === 'production';
   const warnings: string[] = [];
-  const secretsUsed = options.secrets === 'used';
+  const read = (name: SecretName) => options.secrets.includes(name);
 
   // An instance refuses a session, guest cart, guest order link or waiting-room pass signed with another
   // SESSION_SECRET, and an admin token other than its own: values generated per process break every request
   // that lands on another instance than the one before. Production refuses to start without them.
-  const missingSecrets = (Object.keys(SECRETS) as SecretName[]).filter((name) => e[name] === undefined);
-  if (secretsUsed && isProduction && missingSecrets.length > 0) {
+  const missingSecrets = ALL_SECRETS.filter((name) => read(name) && e[name] === undefined);
+  if (isProduction && missingSecrets.length > 0) {
     const plural = missingSecrets.length > 1;
     throw new ConfigError(missingSecrets.join(', '), `${plural ? 'are' : 'is'} required in production (NODE_ENV=production): set ${plural ? 'each' : 'it'} to the same value on every instance`);
   }
@@ -432,7 +434,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       return value;
     }
     const generated = randomBytes(24).toString('base64url');
-    if (!secretsUsed) return generated;
+    if (!read(name)) return generated;
     warnings.push(
       `${name} is not set: using a generated value for this process only${name === 'ADMIN_API_TOKEN' ? ` (${generated})` : ''}; ` +
         `set ${name} to the same value on every instance, or ${unshared}`,
