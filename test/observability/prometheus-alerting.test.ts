@@ -3,7 +3,7 @@
  * instances and evaluates the generated alert rules; a synthetic overload (many concurrent
  * database-bound requests against DB_POOL_MAX=1) drives HighDbConnections to firing, and forged payment
  * webhooks drive PaymentWebhookSignatureFailures.
- * The rules are the real table with every `for` divided by 30 (2 min → 4 s) to keep the test short;
+ * The rules are the real table with every `for` divided by 60 (2 min → 2 s, 5 min → 5 s) to keep the test short;
  * the full durations are proven by `promtool test rules` (alert-rules.test.ts).
  */
 import assert from 'node:assert/strict';
@@ -20,7 +20,7 @@ import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { startInstance, type Instance } from '../helpers/instances.ts';
 
 const hasPrometheus = spawnSync('prometheus', ['--version']).status === 0;
-const TIME_SCALE = 30;
+const TIME_SCALE = 60;
 const DEADLINE_MS = 90_000;
 
 interface PromAlert {
