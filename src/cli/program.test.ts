@@ -49,23 +49,27 @@ describe('salescale bench --help', () => {
 
 describe('salescale seed, its counts', () => {
   it('a count that is empty or not decimal is a mistyped command line (usage, exit 1), not 0 or a hex number', async () => {
-    for (const value of ['', ' ', '0x10']) {
-      const r = await salescale(['seed', '--products', value], {});
+    const values = ['', ' ', '0x10'];
+    const runs = await Promise.all(values.map((value) => salescale(['seed', '--products', value], {})));
+    for (const [i, r] of runs.entries()) {
+      const value = values[i]!;
       assert.equal(r.code, 1, `--products ${JSON.stringify(value)}: ${r.stderr}`);
       assert.match(r.stderr, /^error: option '--products <n>' argument '.*' is invalid\. must be a whole number ≥ 0\n/, value);
       assert.match(r.stderr, /Usage: salescale seed/, value);
     }
   });
   it('an unknown queue, a missing required option or both letters and --all is a mistyped command line (usage, exit 1)', async () => {
-    for (const [args, pattern] of [
+    const cases = [
       [['queues', 'retry-failed', 'nosuch'], /argument 'queue'\. queues are email, order, inventory, notifications\n/],
       [['worker', '--queues', 'nope'], /option '--queues <names>' argument 'nope' is invalid/],
       [['queues', 'discard', 'email', '--all'], /required option '--reason <text>' not specified/],
       [['queues', 'discard', 'email', 'j-1', '--all', '--reason', 'gone'], /name the letters to discard \(job ids\) or pass --all, not both/],
       [['queues', 'pause', 'nosuch'], /argument 'queue'\. queues are email, order, inventory, notifications\n/],
       [['queues', 'resume'], /missing required argument 'queue'/],
-    ] as const) {
-      const r = await salescale([...args], {});
+    ] as const;
+    const runs = await Promise.all(cases.map(([args]) => salescale([...args], {})));
+    for (const [i, r] of runs.entries()) {
+      const [args, pattern] = cases[i]!;
       assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, pattern, args.join(' '));
       assert.match(r.stderr, /Usage: salescale (queues|worker)/, args.join(' '));
@@ -89,7 +93,7 @@ describe('salescale given an empty file or folder (an unset shell variable)', ()
   it('refuses it with one line and exit 2 instead of ignoring it', async () => {
     // alerts --out "" printed the rules and wrote no file; simulate --out "" drew no chart; manifests --out "" wrote
     // under the current folder; --recording "" and the like were dropped. Each said nothing.
-    for (const args of [
+    const cases = [
       ['alerts', '--out', ''],
       ['alerts', '--recording', ' '],
       ['alerts', '--dashboard', ''],
@@ -97,18 +101,20 @@ describe('salescale given an empty file or folder (an unset shell variable)', ()
       ['simulate', '--no-db', '--out', ''],
       ['forecast', '--no-db', '--out', ''],
       ['hpa', 'explain', '--hpa', '', '--pods', 'pods.json'],
-    ]) {
-      const r = await salescale(args, {});
-      assertOneLine(r, /^error \[INVALID_OPTION\]: --[a-z]+ was given an empty path \(an unset shell variable\?\)/, args.join(' '));
+    ];
+    const runs = await Promise.all(cases.map((args) => salescale(args, {})));
+    for (const [i, r] of runs.entries()) {
+      assertOneLine(r, /^error \[INVALID_OPTION\]: --[a-z]+ was given an empty path \(an unset shell variable\?\)/, cases[i]!.join(' '));
     }
   });
 });
 
 describe('salescale without a database', () => {
   it('--learn without DATABASE_URL says that it needs one (it read as an empty history: "got 0 hours")', async () => {
-    for (const args of [['forecast', '--learn', '--year', '2026', '--no-progress'], ['backtest', '--learn']]) {
-      const r = await salescale(args, {});
-      assertOneLine(r, /^error \[INVALID_OPTION\]: --learn reads the analytics rollups from the database: set DATABASE_URL, or give --history <csv>$/, args[0]);
+    const cases = [['forecast', '--learn', '--year', '2026', '--no-progress'], ['backtest', '--learn']];
+    const runs = await Promise.all(cases.map((args) => salescale(args, {})));
+    for (const [i, r] of runs.entries()) {
+      assertOneLine(r, /^error \[INVALID_OPTION\]: --learn reads the analytics rollups from the database: set DATABASE_URL, or give --history <csv>$/, cases[i]![0]!);
     }
   });
 });
