@@ -240,6 +240,18 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ ...base, WAITING_ROOM_SAFETY_FACTOR: '0.8' }).waitingRoom.safetyFactor, 0.8);
   });
 
+  // nodemailer takes a sender it cannot read an address from ("not an address", a blank, "shop@") without a word and
+  // sends with an empty envelope sender (MAIL FROM:<>, a bounce's): every order and payment email went out so.
+  it('refuses a MAIL_FROM that is not one sender address (bare or "Name <address>")', () => {
+    for (const value of ['not an address', ' ', 'shop@', '@example.com', 'Shop <shop@example.com', 'a@example.com, b@example.com', 'Shop <>']) {
+      assert.throws(() => loadConfig({ ...base, MAIL_FROM: value }), (error: ConfigError) => error instanceof ConfigError && error.variable === 'MAIL_FROM', JSON.stringify(value));
+    }
+    for (const value of ['shop@example.com', 'Shop <shop@example.com>', '"Shop, Inc." <shop@example.com>', 'no-reply@localhost']) {
+      assert.equal(loadConfig({ ...base, MAIL_FROM: value }).mail.from, value);
+    }
+    assert.equal(loadConfig(base).mail.from, 'Salescale <no-reply@salescale.local>');
+  });
+
   it('has every variable documented in the README', () => {
     const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
     const missing = Object.keys(envSchema).filter((name) => !readme.includes(`\`${name}\``));

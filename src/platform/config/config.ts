@@ -254,6 +254,27 @@ function redisPrefix(): Field<string> {
   };
 }
 
+/**
+ * MAIL_FROM: one sender, `shop@example.com` or `Shop <shop@example.com>` (a display name with a comma quoted). nodemailer
+ * takes a value it reads no address from ("not an address", a blank, "shop@") without a word and sends with an empty
+ * envelope sender (`MAIL FROM:<>`, a bounce's), which providers refuse or file as spam.
+ */
+function mailFrom(): Field<string> {
+  const from = str({ default: 'Salescale <no-reply@salescale.local>' });
+  const address = /^[^\s@<>",]+@[^\s@<>",.][^\s@<>",]*$/;
+  return {
+    describe: from.describe,
+    parse(raw, name) {
+      const value = from.parse(raw, name);
+      const bracketed = /^(?:"[^"]*"|[^"<>,@]*)\s*<([^<>]*)>$/.exec(value.trim());
+      if (!address.test(bracketed ? (bracketed[1] ?? '') : value.trim())) {
+        throw new ConfigError(name, `"${value}" is not one sender address (shop@example.com or Shop <shop@example.com>; a display name with a comma in quotes)`);
+      }
+      return value;
+    },
+  };
+}
+
 /** `queue=n` pairs, e.g. `email=10,inventory=20`. */
 function queueNumber(raw: string, name: string): [QueueName, number] {
   const [queue = '', value = ''] = raw.split('=').map((part) => part.trim());
@@ -321,7 +342,7 @@ export const envSchema = {
   OUTBOX_RETENTION_HOURS: int({ default: 72, min: 1 }),
   JOB_CLAIM_RETENTION_HOURS: int({ default: 168, min: 24 }),
   SMTP_URL: url({ protocols: ['smtp:', 'smtps:'], optional: true }),
-  MAIL_FROM: str({ default: 'Salescale <no-reply@salescale.local>' }),
+  MAIL_FROM: mailFrom(),
   SHOP_URL: url({ protocols: ['http:', 'https:'], optional: true }),
   ANALYTICS_FLUSH_INTERVAL_MS: timerMs({ default: 60_000, min: 100 }),
   SHOP_TIME_ZONE: timeZone('UTC'),
