@@ -77,3 +77,27 @@ describe('/health', () => {
     assert.match(body.reasons.join(';'), /error rate 100 % > 5 %/);
   });
 });
+
+// A new release's web instance started before its migrations ran (the migrate job still running, or never run)
+// answered /ready 200 while every route that reads a table of the release failed with 500: the load balancer sent it
+// traffic. Behind the release's newest migration it is not ready; the database catching up makes it ready.
+describe('/ready against a database behind this release', () => {
+  let t: AppWithRoutes;
+  before(async () => {
+    t = await createAppWithRoutes({ RATE_LIMIT_ENABLED: 'false' }, () => {});
+  });
+  after(() => t.close());
+
+  it('answers 503 with checks.schema "behind" until the newest migration is applied, then 200', async () => {
+    const pool = t.platform.db.pools.primary;
+    const { rows } = await pool.query<{ id: number; hash: string; created_at: string }>('DELETE FROM drizzle.__drizzle_migrations WHERE created_at = (SELECT max(created_at) FROM drizzle.__drizzle_migrations) RETURNING id, hash, created_at');
+    assert.equal(rows.length, 1);
+    const behind = await t.app.inject({ method: 'GET', url: '/ready' });
+    assert.equal(behind.statusCode, 503, behind.body);
+    assert.equal(behind.json().checks.schema, 'behind');
+    await pool.query('INSERT INTO drizzle.__drizzle_migrations (id, hash, created_at) VALUES ($1, $2, $3)', [rows[0]!.id, rows[0]!.hash, rows[0]!.created_at]);
+    const current = await t.app.inject({ method: 'GET', url: '/ready' });
+    assert.equal(current.statusCode, 200, current.body);
+    assert.equal(current.json().checks.schema, 'up');
+  });
+});

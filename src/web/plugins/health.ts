@@ -9,6 +9,7 @@ import type { HealthThresholds } from '../../platform/metrics/observability.conf
 import { isScrapeAuthorized } from '../../platform/metrics/scrape-auth.ts';
 import type { QueueSet } from '../../platform/queue/queues.ts';
 import { sendError } from '../../platform/http/error-reply.ts';
+import { isSchemaBehind } from '../../platform/db/schema-state.ts';
 
 export interface Lifecycle {
   /** Set on SIGTERM: readiness answers 503 so the load balancer stops sending new requests. */
@@ -74,6 +75,22 @@ export function healthRoutes(deps: {
 }): FastifyPluginAsync {
   return async (app) => {
     const hide = { schema: { hide: true } };
+    // Once the database has this release's newest migration it keeps it (a rollback's database is ahead, never behind).
+    let schemaCurrent = false;
+    /** 'behind' while the database lacks this release's newest migration; undefined when it could not be read (the database check says why). */
+    const checkSchema = async (): Promise<[string, 'up' | 'behind'][]> => {
+      if (schemaCurrent) return [['schema', 'up']];
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const behind = await Promise.race([isSchemaBehind(deps.db.pools.primary), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), 1500)))]);
+        schemaCurrent = !behind;
+        return [['schema', behind ? 'behind' : 'up']];
+      } catch {
+        return [];
+      } finally {
+        clearTimeout(timer);
+      }
+    };
 
     // Liveness: answers 200 while the process can serve at all, so an orchestrator never restarts
     // instances for being busy (load balancers use /ready); `status` tells how well it is doing,
@@ -105,15 +122,19 @@ export function healthRoutes(deps: {
     // out pushes its traffic onto the rest, which then shed and go too: the cascade of the SRE book's "Addressing
     // Cascading Failures"). The shedder already refuses what the instance cannot take, cheaply, with Retry-After;
     // the autoscalers scale on CPU and request rate, not on readiness. `load` says how it is doing.
+    // A new release's instance started before its migrations ran (its routes reading tables or columns not there yet,
+    // 500 each) is not ready either: `schema` is `behind` until `migrate` has run.
     app.get('/ready', hide, async (_request, reply) => {
-      const checks = Object.fromEntries(
-        await Promise.all([
+      const [dependencies, schema] = await Promise.all([
+        Promise.all([
           check('database', () => deps.db.ping(1000), 1500),
           check('redis', () => deps.redis.ping(), 1000),
           ...(deps.cacheRedis === deps.redis ? [] : [check('cacheRedis', () => deps.cacheRedis.ping(), 1000)]),
         ]),
-      );
-      if (Object.values(checks).some((s) => s === 'down')) deps.onDependencyDown?.();
+        checkSchema(),
+      ]);
+      const checks = Object.fromEntries([...dependencies, ...schema]);
+      if (dependencies.some(([, s]) => s === 'down')) deps.onDependencyDown?.();
       const load = deps.loadLevel?.() ?? 'normal';
       const ready = !deps.lifecycle.draining && Object.values(checks).every((s) => s === 'up');
       const status = deps.lifecycle.draining ? 'draining' : ready ? 'ready' : 'unavailable';
