@@ -132,6 +132,15 @@ function pgFatal(code: string, message: string): Buffer {
   return Buffer.concat([header, fields]);
 }
 
+/** A loopback port free a moment ago (for a variable that takes no 0). */
+async function getFreePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
 async function newDataDir(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'salescale-up-'));
   await chmod(dir, 0o755); // as root, PostgreSQL runs as the postgres user, which must enter it
@@ -171,8 +180,13 @@ function checkoutClosedToOthers(): string | undefined {
 describe('salescale up', { skip: checkoutClosedToOthers() }, () => {
   it('on Ctrl-C (SIGINT to its process group) stops the app before its local services, without a warning, and leaves no process', async () => {
     const dataDir = await newDataDir();
-    const up = startUp(dataDir);
+    // With METRICS_PORT, /metrics is served there alone: the printed Metrics address named PORT's (404).
+    const metricsPort = await getFreePort();
+    const up = startUp(dataDir, { METRICS_PORT: String(metricsPort) });
     await until(() => up.output().includes(READY_LINE), 120_000, 'up ready', up);
+    const metricsUrl = /Metrics\s+(\S+)/.exec(up.output())?.[1];
+    assert.equal(metricsUrl, `http://127.0.0.1:${metricsPort}/metrics`, up.output());
+    assert.equal((await fetch(metricsUrl)).status, 200);
     const pids = serverPids(dataDir);
     // The root of the fix: the local services are not in the terminal's foreground group, so Ctrl-C reaches `up` alone.
     assert.notEqual(processGroupOf(pids.postgres), up.child.pid);

@@ -153,7 +153,7 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env, interrupted: A
       `  API        ${web.url}/api/v1/products`,
       `  API docs   ${web.url}/docs`,
       `  Health     ${web.url}/health   Ready ${web.url}/ready`,
-      `  Metrics    ${web.url}/metrics`,
+      `  Metrics    ${metricsUrlOf(web.url, config.observability.metricsPort)}`,
       `  Queues     ${web.url}/admin/queues (admin token)   Mail ${path.join(dataDir, 'mail')}${config.mail.smtpUrl ? ' (unused: SMTP_URL is set)' : ''}`,
       `  Admin      Authorization: Bearer ${config.secrets.adminApiToken}`,
       '  Stop       Ctrl-C',
@@ -174,6 +174,13 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env, interrupted: A
     interrupted.removeEventListener('abort', sayInterrupted);
   }
   return up;
+}
+
+/** Where `/metrics` is served: on METRICS_PORT's listener (same host) when set, else beside the API on PORT. */
+function metricsUrlOf(webUrl: string, metricsPort: number): string {
+  const url = new URL('/metrics', webUrl);
+  if (metricsPort > 0) url.port = String(metricsPort);
+  return url.href;
 }
 
 async function seedIfEmpty(databaseUrl: string, stockShards: number, logger: ReturnType<typeof createLogger>): Promise<void> {
