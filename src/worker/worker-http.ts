@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Database } from '../platform/db/client.ts';
 import type { Metrics } from '../platform/metrics/metrics.ts';
 import { isScrapeAuthorized } from '../platform/metrics/scrape-auth.ts';
+import { createSchemaCheck } from '../platform/db/schema-state.ts';
 
 export interface WorkerHttpDeps {
   db: Database;
@@ -28,9 +29,11 @@ async function up(run: () => Promise<unknown>, timeoutMs: number): Promise<'up' 
 
 /**
  * The worker role's small HTTP server: `/health` (liveness: 200 while the process runs),
- * `/ready` (database and Redis reachable, not draining) and `/metrics` (Prometheus).
+ * `/ready` (database and Redis reachable, the database not behind this release's migrations, not draining) and
+ * `/metrics` (Prometheus).
  */
 export function createWorkerHttpServer(deps: WorkerHttpDeps): Server {
+  const schema = createSchemaCheck(deps.db.pools.primary);
   return createServer((request, response) => {
     const send = (status: number, body: unknown, type = 'application/json') => {
       response.writeHead(status, { 'content-type': type });
@@ -43,10 +46,11 @@ export function createWorkerHttpServer(deps: WorkerHttpDeps): Server {
       return send(200, { status: status.draining ? 'draining' : 'ok', queues: status.queues, uptime: Math.round(process.uptime()) });
     }
     if (path === '/ready') {
-      void Promise.all([up(() => deps.db.ping(1000), 1500), up(() => deps.redis.ping(), 1000)]).then(([database, redis]) => {
+      void Promise.all([up(() => deps.db.ping(1000), 1500), up(() => deps.redis.ping(), 1000), schema()]).then(([database, redis, schemaState]) => {
         const draining = deps.status().draining;
-        const ready = !draining && database === 'up' && redis === 'up';
-        send(ready ? 200 : 503, { status: draining ? 'draining' : ready ? 'ready' : 'unavailable', checks: { database, redis } });
+        const ready = !draining && database === 'up' && redis === 'up' && schemaState !== 'behind';
+        const checks = { database, redis, ...(schemaState === undefined ? {} : { schema: schemaState }) };
+        send(ready ? 200 : 503, { status: draining ? 'draining' : ready ? 'ready' : 'unavailable', checks });
       });
       return;
     }

@@ -1,5 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from '../../src/platform/config/config.ts';
+import { createLogger } from '../../src/platform/logger/logger.ts';
+import { createPlatform } from '../../src/platform/platform.ts';
+import { createWorkerHttpServer } from '../../src/worker/worker-http.ts';
+import { testEnv } from '../helpers/app.ts';
+import { createTestDatabase } from '../helpers/db.ts';
 import { messageIdFor } from '../../src/modules/notifications/index.ts';
 import { waitFor, type QueueFixture } from '../helpers/queues.ts';
 import { messagesOf, startMailQueueSetup, writeWelcome as writeWelcomeTo, type MailQueueSetup } from '../helpers/mail-queue-setup.ts';
@@ -174,5 +181,35 @@ describe('worker crash in the middle of a job', () => {
     assert.equal(await worker.exited, 0);
     assert.equal(await (await queues.get('email').getJob(jobId))?.getState(), 'completed');
     assert.equal(acceptedFor(jobId).length, 1);
+  });
+});
+
+// A new release's worker started before its migrations ran answered /ready 200 while its jobs failed on tables or
+// columns not there yet: a rolling update went on. Behind the release's newest migration it is not ready.
+describe('worker /ready against a database behind this release', () => {
+  it('answers 503 with checks.schema "behind" until the newest migration is applied, then 200', async () => {
+    const database = await createTestDatabase();
+    const config = loadConfig(testEnv(database.url), { secrets: ['SESSION_SECRET'] });
+    const platform = createPlatform(config, 'worker', createLogger({ level: 'silent' }));
+    const server = createWorkerHttpServer({ db: platform.db, redis: platform.redis, metrics: platform.metrics, status: () => ({ draining: false, queues: {} }) });
+    try {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ready`;
+      const pool = platform.db.pools.primary;
+      const { rows } = await pool.query<{ id: number; hash: string; created_at: string }>('DELETE FROM drizzle.__drizzle_migrations WHERE created_at = (SELECT max(created_at) FROM drizzle.__drizzle_migrations) RETURNING id, hash, created_at');
+      assert.equal(rows.length, 1);
+      const behind = await fetch(url);
+      const body = (await behind.json()) as { checks: Record<string, string> };
+      assert.equal(behind.status, 503, JSON.stringify(body));
+      assert.equal(body.checks.schema, 'behind');
+      await pool.query('INSERT INTO drizzle.__drizzle_migrations (id, hash, created_at) VALUES ($1, $2, $3)', [rows[0]!.id, rows[0]!.hash, rows[0]!.created_at]);
+      const current = await fetch(url);
+      assert.equal(current.status, 200);
+      assert.equal(((await current.json()) as { checks: Record<string, string> }).checks.schema, 'up');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      await platform.close();
+      await database.drop();
+    }
   });
 });

@@ -25,3 +25,25 @@ export async function isSchemaBehind(pool: Pick<pg.Pool, 'query'>): Promise<bool
   const newest = rows[0]?.newest;
   return newest == null || Number(newest) < getNewestMigrationWhen();
 }
+
+/**
+ * A readiness check of the schema: `behind` while the database lacks this release's newest migration, `up` once it has
+ * it (then never read again: a database only moves forward, and a rollback's is ahead), undefined when it could not be
+ * read in `timeoutMs` (the database check says why).
+ */
+export function createSchemaCheck(pool: Pick<pg.Pool, 'query'>, timeoutMs = 1500): () => Promise<'up' | 'behind' | undefined> {
+  let current = false;
+  return async () => {
+    if (current) return 'up';
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const behind = await Promise.race([isSchemaBehind(pool), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), timeoutMs)))]);
+      current = !behind;
+      return behind ? 'behind' : 'up';
+    } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}

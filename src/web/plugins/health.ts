@@ -9,7 +9,7 @@ import type { HealthThresholds } from '../../platform/metrics/observability.conf
 import { isScrapeAuthorized } from '../../platform/metrics/scrape-auth.ts';
 import type { QueueSet } from '../../platform/queue/queues.ts';
 import { sendError } from '../../platform/http/error-reply.ts';
-import { isSchemaBehind } from '../../platform/db/schema-state.ts';
+import { createSchemaCheck } from '../../platform/db/schema-state.ts';
 
 export interface Lifecycle {
   /** Set on SIGTERM: readiness answers 503 so the load balancer stops sending new requests. */
@@ -75,21 +75,10 @@ export function healthRoutes(deps: {
 }): FastifyPluginAsync {
   return async (app) => {
     const hide = { schema: { hide: true } };
-    // Once the database has this release's newest migration it keeps it (a rollback's database is ahead, never behind).
-    let schemaCurrent = false;
-    /** 'behind' while the database lacks this release's newest migration; undefined when it could not be read (the database check says why). */
+    const schema = createSchemaCheck(deps.db.pools.primary);
     const checkSchema = async (): Promise<[string, 'up' | 'behind'][]> => {
-      if (schemaCurrent) return [['schema', 'up']];
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        const behind = await Promise.race([isSchemaBehind(deps.db.pools.primary), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), 1500)))]);
-        schemaCurrent = !behind;
-        return [['schema', behind ? 'behind' : 'up']];
-      } catch {
-        return [];
-      } finally {
-        clearTimeout(timer);
-      }
+      const state = await schema();
+      return state === undefined ? [] : [['schema', state]];
     };
 
     // Liveness: answers 200 while the process can serve at all, so an orchestrator never restarts
@@ -125,7 +114,7 @@ export function healthRoutes(deps: {
     // A new release's instance started before its migrations ran (its routes reading tables or columns not there yet,
     // 500 each) is not ready either: `schema` is `behind` until `migrate` has run.
     app.get('/ready', hide, async (_request, reply) => {
-      const [dependencies, schema] = await Promise.all([
+      const [dependencies, schemaChecks] = await Promise.all([
         Promise.all([
           check('database', () => deps.db.ping(1000), 1500),
           check('redis', () => deps.redis.ping(), 1000),
@@ -133,7 +122,7 @@ export function healthRoutes(deps: {
         ]),
         checkSchema(),
       ]);
-      const checks = Object.fromEntries([...dependencies, ...schema]);
+      const checks = Object.fromEntries([...dependencies, ...schemaChecks]);
       if (dependencies.some(([, s]) => s === 'down')) deps.onDependencyDown?.();
       const load = deps.loadLevel?.() ?? 'normal';
       const ready = !deps.lifecycle.draining && Object.values(checks).every((s) => s === 'up');
