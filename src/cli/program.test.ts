@@ -58,6 +58,21 @@ describe('salescale seed, its counts', () => {
       assert.match(r.stderr, /Usage: salescale seed/, value);
     }
   });
+  // Seeding again keeps existing SKUs and slugs: the second run's line said "and 24 categories" as if it had seeded them.
+  it('a second seed says it added nothing: 0 new products and 0 new categories, each beside the count requested', async () => {
+    const database = await createTestDatabase();
+    try {
+      const env = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: testPrefix() };
+      const first = await salescale(['seed', '--products', '3', '--categories', '2'], env);
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stdout, /^seeded 3 new products \(3 requested\) and 2 new categories \(2 requested\) in /, first.stdout);
+      const second = await salescale(['seed', '--products', '3', '--categories', '2'], env);
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(second.stdout, /^seeded 0 new products \(3 requested\) and 0 new categories \(2 requested\) in /, second.stdout);
+    } finally {
+      await database.drop();
+    }
+  });
   it('an unknown queue, a missing required option or both letters and --all is a mistyped command line (usage, exit 1)', async () => {
     const cases = [
       [['queues', 'retry-failed', 'nosuch'], /argument 'queue'\. queues are email, order, inventory, notifications\n/],

@@ -16,8 +16,8 @@ export async function runSeed(databaseUrl: string, options: { products: number; 
     bar.stop();
     const seconds = (performance.now() - started) / 1000;
     process.stdout.write(
-      `seeded ${result.products} new products (${options.products} requested) and ${result.categories} categories in ${seconds.toFixed(2)} s` +
-        ` (${Math.round(options.products / seconds)} products/s)\n`,
+      `seeded ${result.products} new products (${options.products} requested) and ${result.newCategories} new categories (${options.categories} requested)` +
+        ` in ${seconds.toFixed(2)} s (${Math.round(result.products / seconds)} new products/s)\n`,
     );
   } finally {
     bar.stop();

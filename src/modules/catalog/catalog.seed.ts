@@ -25,7 +25,8 @@ const DEPARTMENTS = ['Electronics', 'Home', 'Fashion', 'Sports', 'Kitchen', 'Out
  * arrays (a single round trip per 5000 rows). Idempotent per SKU: existing SKUs (in any case) are left alone.
  * Returns the number of products inserted.
  */
-export async function seedCatalog(pool: pg.Pool, options: SeedOptions): Promise<{ categories: number; products: number }> {
+/** `categories`: the catalog's seeded categories, existing ones included; `newCategories` and `products`: the rows this run added. */
+export async function seedCatalog(pool: pg.Pool, options: SeedOptions): Promise<{ categories: number; newCategories: number; products: number }> {
   const rng = createRng(options.seed ?? 42);
   const batchSize = options.batchSize ?? 5000;
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
@@ -48,7 +49,7 @@ export async function seedCatalog(pool: pg.Pool, options: SeedOptions): Promise<
       parents.push(parent);
     }
   }
-  await pool.query(
+  const addedCategories = await pool.query(
     `INSERT INTO categories (slug, name) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (slug) DO NOTHING`,
     [slugs, names],
   );
@@ -120,5 +121,5 @@ export async function seedCatalog(pool: pg.Pool, options: SeedOptions): Promise<
     options.onProgress?.(start + count, options.products);
   }
   await pool.query('ANALYZE categories, products, product_stock');
-  return { categories: categoryIds.length, products: inserted };
+  return { categories: categoryIds.length, newCategories: addedCategories.rowCount ?? 0, products: inserted };
 }
