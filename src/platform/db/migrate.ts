@@ -4,6 +4,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { getCliConnectionConfig, survivingLostConnections } from './cli-connection.ts';
+import { getNewestMigrationWhen } from './schema-state.ts';
 
 export const MIGRATIONS_FOLDER = path.join(import.meta.dirname, 'migrations');
 
@@ -61,9 +62,7 @@ export async function migrateWithOutcome(databaseUrl: string, definitions: reado
 async function countUnknown(client: pg.Client): Promise<number> {
   const exists = await client.query(`SELECT to_regclass('drizzle.__drizzle_migrations') AS t`);
   if (exists.rows[0]?.t === null) return 0;
-  const journal = JSON.parse(await readFile(path.join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as { entries: { when: number }[] };
-  const newest = Math.max(0, ...journal.entries.map((entry) => entry.when));
-  const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations WHERE created_at > $1', [newest]);
+  const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations WHERE created_at > $1', [getNewestMigrationWhen()]);
   return rows[0]?.n ?? 0;
 }
 

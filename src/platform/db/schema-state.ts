@@ -7,7 +7,7 @@ const JOURNAL = path.join(import.meta.dirname, 'migrations', 'meta', '_journal.j
 let newestWhen: number | undefined;
 
 /** The `when` of this release's newest migration (drizzle-kit's journal; drizzle records it as `created_at`). */
-function getNewestMigrationWhen(): number {
+export function getNewestMigrationWhen(): number {
   newestWhen ??= Math.max(0, ...(JSON.parse(readFileSync(JOURNAL, 'utf8')) as { entries: { when: number }[] }).entries.map((entry) => entry.when));
   return newestWhen;
 }
