@@ -28,6 +28,8 @@ export async function databaseBefore(tag: string) {
   return {
     upgrades,
     q: async (text: string, values: unknown[] = []) => (await db.query(text, values)).rows,
+    /** The same connection for Drizzle, for a repository to read the upgraded database as the application does. */
+    orm: drizzle({ client: db }),
     upgrade: () => runMigrations(database.url, SQL_DEFINITIONS),
     async drop() {
       await db.end().catch(() => undefined);

@@ -4,7 +4,7 @@ import { outbox } from '../../platform/outbox/outbox.tables.ts';
 import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
 import { products } from '../catalog/index.ts';
 import { customers } from '../customers/index.ts';
-import { releaseUnits } from './orders.repository.ts';
+import { lineName, releaseUnits } from './orders.repository.ts';
 import { orderItems, orders, type OrderStatus } from './orders.tables.ts';
 
 /** An order as the payment path sees it, read under its row lock. */
@@ -39,7 +39,7 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
 
   async function itemsByOrder(tx: DbOrTx, ids: number[]) {
     return tx
-      .select({ orderId: orderItems.orderId, productId: orderItems.productId, quantity: orderItems.quantity, name: products.name })
+      .select({ orderId: orderItems.orderId, productId: orderItems.productId, quantity: orderItems.quantity, name: lineName })
       .from(orderItems)
       .innerJoin(products, eq(products.id, orderItems.productId))
       .where(inArray(orderItems.orderId, ids))

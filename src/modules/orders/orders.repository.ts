@@ -86,6 +86,15 @@ export type CancelOutcome =
   | { kind: 'window-closed' }
   | { kind: 'wrong-status'; order: Order; status: NotCancellableStatus };
 
+/**
+ * A line's product name and SKU as every read of an order shows them (with `products` joined on the line's product):
+ * the ones it was bought under (`order_items.product_name`, `product_sku`, which `place_order` writes), or, for a line
+ * without them (placed before migration 0037, or by the previous release's `place_order` during a rolling update:
+ * the columns are nullable, never back-filled), the product's current ones, as every line read before.
+ */
+export const lineName = sql<string>`coalesce(${orderItems.productName}, ${products.name})`;
+export const lineSku = sql<string>`coalesce(${orderItems.productSku}, ${products.sku})`;
+
 /** How long a transaction returning units may sit idle (its process frozen) before PostgreSQL ends it. */
 export const RELEASE_IDLE_TIMEOUT_MS = 2000;
 
@@ -251,7 +260,7 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
     const byOrder = new Map<number, Order['items']>(orderIds.map((id) => [id, []]));
     if (orderIds.length === 0) return byOrder;
     const rows = await db
-      .select({ orderId: orderItems.orderId, productId: orderItems.productId, name: products.name, quantity: orderItems.quantity, priceCents: orderItems.priceCents })
+      .select({ orderId: orderItems.orderId, productId: orderItems.productId, name: lineName, quantity: orderItems.quantity, priceCents: orderItems.priceCents })
       .from(orderItems)
       .innerJoin(products, eq(products.id, orderItems.productId))
       .where(inArray(orderItems.orderId, orderIds))
@@ -267,7 +276,8 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
   const orderDetailColumns = {
     ...orderColumns,
     // Qualified by hand: Drizzle leaves column names bare in a one-table select, which `order_items` and `products` share.
-    items: sql<Order['items']>`(select coalesce(json_agg(json_build_object('productId', oi.product_id, 'name', p.name, 'quantity', oi.quantity, 'priceCents', oi.price_cents) order by oi.product_id), '[]'::json)
+    // A line's name is the one it was bought under; the product's current one for a line without it (see `lineName`).
+    items: sql<Order['items']>`(select coalesce(json_agg(json_build_object('productId', oi.product_id, 'name', coalesce(oi.product_name, p.name), 'quantity', oi.quantity, 'priceCents', oi.price_cents) order by oi.product_id), '[]'::json)
       from ${orderItems} oi inner join ${products} p on p.id = oi.product_id where oi.order_id = ${orders}.id)`,
     payment: sql<PaymentSummary | null>`(select json_build_object('provider', pay.provider, 'status', pay.status, 'clientSecret', pay.client_secret)
       from ${payments} pay where pay.order_id = ${orders}.id order by pay.applied desc, pay.id desc limit 1)`,
@@ -527,7 +537,7 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
       return rows.length > 0;
     },
 
-    /** What the order-placed job needs to fan out: the order with product names and the customer's address. */
+    /** What the order-placed job needs to fan out: the order with its lines' names and SKUs (as bought) and the customer's address. */
     async loadPlaced(db: Db, id: number): Promise<OrderPlaced | undefined> {
       const rows = await db
         .select({ ...orderColumns, email: customers.email, name: customers.name, guest: customers.guest })
@@ -537,7 +547,7 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
       const row = rows[0];
       if (!row) return undefined;
       const items = await db
-        .select({ productId: orderItems.productId, quantity: orderItems.quantity, unitPriceCents: orderItems.priceCents, name: products.name, sku: products.sku })
+        .select({ productId: orderItems.productId, quantity: orderItems.quantity, unitPriceCents: orderItems.priceCents, name: lineName, sku: lineSku })
         .from(orderItems)
         .innerJoin(products, eq(products.id, orderItems.productId))
         .where(eq(orderItems.orderId, id))

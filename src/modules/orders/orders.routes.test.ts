@@ -7,6 +7,7 @@ import { insertCustomers, mintSessionCookies } from '../../../test/helpers/comme
 import type { Json } from '../../../test/helpers/http.ts';
 import { waitFor } from '../../../test/helpers/queues.ts';
 import { OrderNotCancellableError } from './orders.errors.ts';
+import { createOrdersRepository } from './orders.repository.ts';
 import { MAX_ORDER_LINE_QUANTITY, MAX_ORDER_LINES } from './orders.schemas.ts';
 
 describe('orders API', () => {
@@ -65,6 +66,25 @@ describe('orders API', () => {
     // The product page follows the sale (live stock), not the cached figure.
     const detail = await t.app.inject({ method: 'GET', url: `/api/v1/products/${product.id}` });
     assert.equal(detail.json().available, 7);
+  });
+
+  it('shows each line by the name and SKU its product had when ordered, whatever the catalog calls it later', async () => {
+    const product = await createProduct({ name: 'Blue mug', priceCents: 800 });
+    const placed = await order(alice, 'k-line-snapshot', { items: [{ productId: product.id, quantity: 2 }] });
+    assert.equal(placed.statusCode, 201, placed.body);
+    const id = placed.json().id;
+    const renamed = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${product.id}`, headers: t.admin, payload: { name: 'Red mug' } });
+    assert.equal(renamed.statusCode, 200, renamed.body);
+    const bought = [{ productId: product.id, name: 'Blue mug', quantity: 2, priceCents: 800 }];
+    const own = await t.app.inject({ method: 'GET', url: `/api/v1/orders/${id}`, headers: { cookie: alice } });
+    assert.deepEqual(own.json().items, bought, "the buyer's order");
+    const list = await t.app.inject({ method: 'GET', url: '/api/v1/orders', headers: { cookie: alice } });
+    assert.deepEqual(list.json().items.find((o: Json) => o.id === id).items, bought, "the buyer's order list");
+    const admin = await t.app.inject({ method: 'GET', url: `/api/v1/admin/orders/${id}`, headers: t.admin });
+    assert.deepEqual(admin.json().items, bought, "the admin's order detail");
+    // The confirmation email's lines (a confirmation sent after the rename), SKU included.
+    const mail = await createOrdersRepository().loadPlaced(t.platform.db.primary, id);
+    assert.deepEqual(mail?.items, [{ productId: product.id, quantity: 2, unitPriceCents: 800, name: 'Blue mug', sku: product.sku }]);
   });
 
   it('requires a signed-in customer and an Idempotency-Key', async () => {

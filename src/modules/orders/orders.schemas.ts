@@ -11,7 +11,7 @@ export const OrderItem = Type.Object({
   productId: Type.Integer(),
   // Optional for the replays of responses recorded before lines carried it (kept for IDEMPOTENCY_RETENTION_S): a required
   // field missing from a stored body made the serializer fail the retry with a 500.
-  name: Type.Optional(Type.String({ description: "The product's name (as the catalog has it now); absent only from the replay of a response recorded before lines carried it" })),
+  name: Type.Optional(Type.String({ description: "The product's name when ordered (a later rename leaves it; its current name for a line placed before lines kept it); absent only from the replay of a response recorded before lines carried it" })),
   quantity: Type.Integer(),
   priceCents: Type.Integer({ description: 'Unit price when ordered' }),
 });

@@ -55,6 +55,7 @@ DECLARE
   v_quantities integer[] := '{}';
   v_prices integer[] := '{}';
   v_names text[] := '{}';
+  v_skus text[] := '{}';
   v_event record;
   v_events bigint[];
   v_event_sets text[] := '{}';
@@ -85,7 +86,9 @@ BEGIN
     FROM jsonb_array_elements(p_items) AS e
     ORDER BY 1
   LOOP
-    SELECT p.status, p.price_cents, p.currency, p.max_per_customer, p.name INTO v_product FROM products p WHERE p.id = v_line.product_id;
+    -- The name and SKU are kept on the line (order_items.product_name, product_sku): what was bought, whatever the
+    -- catalog calls the product later. Read with the price, in this one lookup.
+    SELECT p.status, p.price_cents, p.currency, p.max_per_customer, p.name, p.sku INTO v_product FROM products p WHERE p.id = v_line.product_id;
     IF NOT FOUND THEN
       RAISE EXCEPTION 'UNKNOWN_PRODUCT' USING DETAIL = json_build_object('productId', v_line.product_id)::text;
     END IF;
@@ -151,6 +154,7 @@ BEGIN
     v_quantities := v_quantities || v_line.quantity;
     v_prices := v_prices || v_product.price_cents;
     v_names := v_names || v_product.name;
+    v_skus := v_skus || v_product.sku;
     v_event_sets := v_event_sets || v_events::text;
     v_total := v_total + v_product.price_cents::bigint * v_line.quantity;
   END LOOP;
@@ -162,9 +166,9 @@ BEGIN
   INSERT INTO orders (customer_id, total_cents, currency, idempotency_key, reservation)
     VALUES (p_customer_id, v_total, v_currency, p_idempotency_key, p_reservation)
     RETURNING orders.id, orders.created_at INTO placed_order_id, placed_at;
-  INSERT INTO order_items (order_id, product_id, quantity, price_cents, sale_event_ids)
-    SELECT placed_order_id, l.product_id, l.quantity, l.price_cents, l.events::bigint[]
-    FROM unnest(v_product_ids, v_quantities, v_prices, v_event_sets) AS l(product_id, quantity, price_cents, events);
+  INSERT INTO order_items (order_id, product_id, quantity, price_cents, product_name, product_sku, sale_event_ids)
+    SELECT placed_order_id, l.product_id, l.quantity, l.price_cents, l.name, l.sku, l.events::bigint[]
+    FROM unnest(v_product_ids, v_quantities, v_prices, v_names, v_skus, v_event_sets) AS l(product_id, quantity, price_cents, name, sku, events);
   INSERT INTO outbox (queue, name, data) VALUES (p_outbox_queue, p_outbox_job, jsonb_build_object('orderId', placed_order_id));
   order_total_cents := v_total;
   order_currency := v_currency;

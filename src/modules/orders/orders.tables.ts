@@ -68,6 +68,16 @@ export const orderItems = pgTable(
     /** Unit price when the order was placed. */
     priceCents: integer('price_cents').notNull(),
     /**
+     * The product's name and SKU when the order was placed (`place_order` writes them from the product row it
+     * reads): what the buyer bought, which every read of the order shows (its pages, the admin's, its emails),
+     * whatever the catalog calls the product later. NULL on the lines placed before migration 0037
+     * (order_lines_bought) and on those the previous release's `place_order` writes during a rolling update (the
+     * columns are added nullable, without a back-fill: expand/contract, docs/deploying.md): every read shows
+     * `COALESCE(line's, product's current)`, so those lines read as they always did.
+     */
+    productName: text('product_name'),
+    productSku: text('product_sku'),
+    /**
      * The live sale events this line was counted in (`sale_event_buyer_purchases`) when it was placed, so that
      * expiry, cancellation and refund take the units off exactly those counts, whatever the events look like by then.
      */

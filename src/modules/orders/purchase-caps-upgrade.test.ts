@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { databaseBefore } from '../../../test/helpers/migrations.ts';
+import { createOrdersRepository } from './orders.repository.ts';
 
 const PER_SALE_CAPS = '0010_per_sale_caps';
 const BUYER_CAPS = '0013_buyer_purchase_caps';
@@ -132,6 +133,63 @@ describe('plus-tag caps migration', () => {
         q(`select * from place_order($1, $2::jsonb, null, 'after-tags', 'order', 'expire-order')`, [hal.id, JSON.stringify([{ productId: Number(capped.id), quantity: 1 }])]),
         (error: { message: string; detail: string }) => error.message === 'PURCHASE_LIMIT_EXCEEDED' && JSON.parse(error.detail).alreadyPurchased === 3,
       );
+    } finally {
+      await upgrade.drop();
+    }
+  });
+});
+
+/**
+ * The migration that gives order lines their product's name and SKU as bought adds both columns nullable, with no
+ * back-fill (expand/contract): the previous release's `place_order`, still serving during a rolling update, inserts
+ * lines without them and keeps working, and every read shows the product's current name for a line without one.
+ */
+describe('order lines that record what was bought: the migration', () => {
+  it("adds the columns without touching the lines placed before; those read their product's current name, later ones the name they were bought under", async () => {
+    const upgrade = await databaseBefore('0037_order_lines_bought');
+    const { q } = upgrade;
+    const repository = createOrdersRepository();
+    const lines = async (id: string | number) => {
+      const orderId = Number(id);
+      const [placed, admin] = await Promise.all([repository.loadPlaced(upgrade.orm, orderId), repository.findAdmin(upgrade.orm, orderId)]);
+      assert.deepEqual(
+        admin?.items.map(({ productId, name }) => ({ productId, name })),
+        placed?.items.map(({ productId, name }) => ({ productId, name })),
+      );
+      return placed?.items.map(({ productId, name, sku }) => ({ productId, name, sku }));
+    };
+    try {
+      const [ann] = await q(`insert into customers (email, name, password_hash) values ('ann@example.com', 'Ann', 'x') returning id`);
+      const [mug, plate] = await q(`insert into products (sku, name, price_cents) values ('MUG-1', 'Blue mug', 100), ('PLATE-1', 'Plate', 100) returning id`);
+      await q('insert into product_stock (product_id, shard, available) values ($1, 0, 10)', [mug.id]);
+      const [before] = await q(`insert into orders (customer_id, total_cents, currency, reservation) values ($1, 300, 'USD', 'r-lines') returning id`, [ann.id]);
+      await q('insert into order_items (order_id, product_id, quantity, price_cents) values ($1, $2, 1, 100), ($1, $3, 2, 100)', [before.id, mug.id, plate.id]);
+
+      assert.equal(await upgrade.upgrade(), upgrade.upgrades);
+      // No back-fill: the lines placed before have neither.
+      assert.deepEqual(await q('select product_name, product_sku from order_items where order_id = $1', [before.id]), [
+        { product_name: null, product_sku: null },
+        { product_name: null, product_sku: null },
+      ]);
+      // What the previous release's place_order inserts (no name, no SKU) is still taken after the migration.
+      const [during] = await q(`insert into orders (customer_id, total_cents, currency, reservation) values ($1, 100, 'USD', 'r-lines-2') returning id`, [ann.id]);
+      await q('insert into order_items (order_id, product_id, quantity, price_cents) values ($1, $2, 1, 100)', [during.id, mug.id]);
+      // The new place_order keeps the name and SKU on the line.
+      const [after] = await q(`select placed_order_id as id from place_order($1, $2::jsonb, null, 'r-lines-3', 'order', 'expire-order')`, [
+        ann.id,
+        JSON.stringify([{ productId: Number(mug.id), quantity: 1 }]),
+      ]);
+      assert.deepEqual(await q('select product_name, product_sku from order_items where order_id = $1', [after.id]), [{ product_name: 'Blue mug', product_sku: 'MUG-1' }]);
+
+      await q(`update products set name = 'Red mug', sku = 'MUG-2' where id = $1`, [mug.id]);
+      // Lines without a name read their product's current one, as every line did before the upgrade.
+      assert.deepEqual(await lines(before.id), [
+        { productId: Number(mug.id), name: 'Red mug', sku: 'MUG-2' },
+        { productId: Number(plate.id), name: 'Plate', sku: 'PLATE-1' },
+      ]);
+      assert.deepEqual(await lines(during.id), [{ productId: Number(mug.id), name: 'Red mug', sku: 'MUG-2' }]);
+      // A line placed after the upgrade keeps the name and SKU it was bought under.
+      assert.deepEqual(await lines(after.id), [{ productId: Number(mug.id), name: 'Blue mug', sku: 'MUG-1' }]);
     } finally {
       await upgrade.drop();
     }
