@@ -252,6 +252,14 @@ describe('loadConfig', () => {
     assert.equal(loadConfig(base).mail.from, 'Salescale <no-reply@salescale.local>');
   });
 
+  // An unquoted ':' in the display name makes it RFC 5322 group syntax: nodemailer writes the From header
+  // `Salescale:Orders <orders@shop.example>;` (a group named "Salescale", which a From header may not be), and the
+  // buyer's client shows "Orders". Quoted, the colon is part of the name.
+  it('refuses a MAIL_FROM whose display name nodemailer reads as a group (an unquoted colon)', () => {
+    assert.throws(() => loadConfig({ ...base, MAIL_FROM: 'Salescale: Orders <orders@shop.example>' }), (error: ConfigError) => error instanceof ConfigError && error.variable === 'MAIL_FROM');
+    assert.equal(loadConfig({ ...base, MAIL_FROM: '"Salescale: Orders" <orders@shop.example>' }).mail.from, '"Salescale: Orders" <orders@shop.example>');
+  });
+
   it('has every variable documented in the README', () => {
     const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
     const missing = Object.keys(envSchema).filter((name) => !readme.includes(`\`${name}\``));

@@ -255,7 +255,7 @@ function redisPrefix(): Field<string> {
 }
 
 /**
- * MAIL_FROM: one sender, `shop@example.com` or `Shop <shop@example.com>` (a display name with a comma quoted). nodemailer
+ * MAIL_FROM: one sender, `shop@example.com` or `Shop <shop@example.com>` (a display name with a comma, colon, semicolon or parentheses quoted). nodemailer
  * takes a value it reads no address from ("not an address", a blank, "shop@") without a word and sends with an empty
  * envelope sender (`MAIL FROM:<>`, a bounce's), which providers refuse or file as spam.
  */
@@ -266,9 +266,11 @@ function mailFrom(): Field<string> {
     describe: from.describe,
     parse(raw, name) {
       const value = from.parse(raw, name);
-      const bracketed = /^(?:"[^"]*"|[^"<>,@]*)\s*<([^<>]*)>$/.exec(value.trim());
+      // A display name is quoted (a `\"` inside it escaped) or free of what nodemailer reads otherwise: unquoted, a ':' or
+      // ';' makes it group syntax (`From: Salescale:Orders <…>;`: clients show "Orders"), '(…)' a comment it drops.
+      const bracketed = /^(?:"(?:[^"\\]|\\.)*"|[^"<>,@:;()]*)\s*<([^<>]*)>$/.exec(value.trim());
       if (!address.test(bracketed ? (bracketed[1] ?? '') : value.trim())) {
-        throw new ConfigError(name, `"${value}" is not one sender address (shop@example.com or Shop <shop@example.com>; a display name with a comma in quotes)`);
+        throw new ConfigError(name, `"${value}" is not one sender address (shop@example.com or Shop <shop@example.com>; a display name with a comma, colon, semicolon or parentheses in quotes)`);
       }
       return value;
     },
