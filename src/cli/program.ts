@@ -70,7 +70,7 @@ function refuseEmptyPaths(_program: Command, command: Command): void {
 /** Long-running processes, as opposed to the commands that print a result and exit. */
 const ROLE_COMMANDS = new Set(['up', 'serve', 'worker']);
 
-/** For the commands that read neither secret (only the web role signs and checks with them). */
+/** For the commands that read neither secret (the queue commands, seed, the toolkit). */
 const NO_SECRETS = { secrets: [] } as const;
 /** The worker signs the guest order links of its confirmation emails: it needs the web role's SESSION_SECRET. */
 const WORKER_SECRETS = { secrets: ['SESSION_SECRET'] } as const;

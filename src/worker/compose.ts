@@ -4,7 +4,7 @@ import { createAnalyticsRepository } from '../modules/analytics/index.ts';
 import { createAuditRepository, createWorkerAuditTrail } from '../modules/audit/index.ts';
 import { CONNECTIONS_KEPT_FROM_SENDS } from '../modules/notifications/index.ts';
 import { createInventoryRepository, createStockGate, publishingStockGate, stockViewNoticeCounterFor } from '../modules/inventory/index.ts';
-import { createGuestOrderLinks, createOrderExpiry, createOrderLifecycleRepository, createOrdersRepository, expiredCounterFor } from '../modules/orders/index.ts';
+import { createGuestOrderLinks, createOrderExpiry, createOrderPageUrls, createOrderLifecycleRepository, createOrdersRepository, expiredCounterFor } from '../modules/orders/index.ts';
 import {
   createGiveBackRetry,
   OPEN_PAYMENT_PROBLEMS,
@@ -79,9 +79,8 @@ export async function composeWorker(platform: Platform, options: { handlers?: Jo
   const maxConcurrentSends = Math.max(1, config.db.poolMax - CONNECTIONS_KEPT_FROM_SENDS);
   // A confirmation links the buyer to the order: a guest by the same access link the checkout reply gave (signed with
   // SESSION_SECRET, as the web role checks it), an account to its order page; without SHOP_URL, no link.
-  const shopUrl = platform.config.mail.shopUrl?.replace(/\/+$/, '');
-  const guestLinks = createGuestOrderLinks(config.secrets.sessionSecret, { ttlS: config.checkout.guestOrderLinkTtlS });
-  const orderUrl = shopUrl ? (orderId: number, guest: boolean) => (guest ? `${shopUrl}/guest-orders/${guestLinks.sign(orderId)}` : `${shopUrl}/orders/${orderId}`) : undefined;
+  const { shopUrl } = platform.config.mail;
+  const orderUrl = shopUrl ? createOrderPageUrls(shopUrl, createGuestOrderLinks(config.secrets.sessionSecret, { ttlS: config.checkout.guestOrderLinkTtlS })) : undefined;
   const handlers = options.handlers ?? {
     ...createJobHandlers({
       db,

@@ -37,6 +37,16 @@ describe('email templates', () => {
     assert.match(dinar.text, /Total {2}KWD\s12\.345\n/);
   });
 
+  it('links the order when given its address (escaped in HTML), and names none without one (no SHOP_URL)', () => {
+    const order = { orderId: 9, email: 'g@example.com', items: [{ name: 'Mug', quantity: 1, unitPriceCents: 500 }], totalCents: 500, currency: 'USD' };
+    const url = 'https://shop.example/guest-orders/9.a"b<c>';
+    const linked = renderOrderConfirmation(order, url);
+    assert.match(linked.text, /^Your order: https:\/\/shop\.example\/guest-orders\/9\.a"b<c>$/m);
+    assert.ok(linked.html.includes('<a href="https://shop.example/guest-orders/9.a&quot;b&lt;c&gt;">'), linked.html);
+    const unlinked = renderOrderConfirmation(order);
+    assert.ok(!unlinked.text.includes('Your order:') && !unlinked.html.includes('<a href'), unlinked.text);
+  });
+
   it('tells the buyer of an expired reservation nothing a late payment would make false', () => {
     // Sent when the order expires; a payment may still arrive after it, to be given back (refunded if captured).
     const email = renderReservationExpired({ orderId: 9, email: 'h@example.com', items: [{ name: 'Mug', quantity: 1 }] });

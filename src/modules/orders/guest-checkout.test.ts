@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
 import { GUEST_COOKIE } from '../cart/index.ts';
+import { createGuestOrderLinks, createOrderPageUrls } from './guest-links.ts';
 import { MAX_ORDER_LINE_QUANTITY } from './orders.limits.ts';
 
 describe('guest checkout', () => {
@@ -180,5 +181,25 @@ describe('guest checkout', () => {
     // An internal placeholder leaks into the reply: "order 0 does not exist", details { id: 0 }.
     assert.doesNotMatch(error.message, /\border 0\b/, `the 404 names a placeholder order: ${reply.body}`);
     assert.notEqual(error.details?.id, 0, `details name order 0: ${reply.body}`);
+  });
+});
+
+describe('order page addresses in emails (createOrderPageUrls)', () => {
+  const links = createGuestOrderLinks('s'.repeat(32), { ttlS: 3600 });
+
+  it('resolves the page against SHOP_URL, whatever slash, path prefix, query or fragment it carries', () => {
+    const token = links.sign(7);
+    for (const [shopUrl, prefix] of [
+      ['https://shop.example', 'https://shop.example/'],
+      ['https://shop.example/', 'https://shop.example/'],
+      ['https://shop.example/store', 'https://shop.example/store/'],
+      ['https://shop.example/store/?utm_source=email#top', 'https://shop.example/store/'],
+    ] as const) {
+      const url = createOrderPageUrls(shopUrl, links);
+      assert.equal(url(7, true), `${prefix}guest-orders/${token}`, shopUrl);
+      assert.equal(url(7, false), `${prefix}orders/7`, shopUrl);
+    }
+    // The guest's address carries a token the web role takes back.
+    assert.equal(links.verify(createOrderPageUrls('https://shop.example', links)(7, true).split('/').at(-1) ?? ''), 7);
   });
 });

@@ -27,3 +27,16 @@ export function createGuestOrderLinks(secret: string, options: { ttlS: number; c
 }
 
 export type GuestOrderLinks = ReturnType<typeof createGuestOrderLinks>;
+
+/**
+ * Where a buyer sees an order on the shop at `shopUrl` (SHOP_URL, which may carry a path prefix behind a proxy): a
+ * guest's by its access link, an account's by its order page. Resolved as URLs, so a trailing slash, a prefix, a
+ * query or a fragment in SHOP_URL give a working address, not a string glued onto it.
+ */
+export function createOrderPageUrls(shopUrl: string, links: GuestOrderLinks): (orderId: number, guest: boolean) => string {
+  const base = new URL(shopUrl);
+  base.search = '';
+  base.hash = '';
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  return (orderId, guest) => new URL(guest ? `guest-orders/${links.sign(orderId)}` : `orders/${orderId}`, base).toString();
+}

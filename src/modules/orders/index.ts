@@ -7,4 +7,4 @@ export { checkoutMetricsFor, type CheckoutMetrics } from './orders.metrics.ts';
 export { createOrdersRepository, type OrdersRepository } from './orders.repository.ts';
 export { type Buyer, createOrderService, normalizeLines, type OrderService, type StockHints } from './orders.service.ts';
 export * from './orders.tables.ts';
-export { createGuestOrderLinks, type GuestOrderLinks } from './guest-links.ts';
+export { createGuestOrderLinks, createOrderPageUrls, type GuestOrderLinks } from './guest-links.ts';

@@ -138,7 +138,7 @@ describe('loadConfig', () => {
   it('warns that a secret generated per process does not work across instances', () => {
     const [admin, session] = loadConfig(base).warnings;
     assert.match(admin ?? '', /^ADMIN_API_TOKEN is not set: using a generated value for this process only \(\S{16,}\); set ADMIN_API_TOKEN to the same value on every instance, or the admin API accepts this token on this instance only$/);
-    assert.equal(session, "SESSION_SECRET is not set: using a generated value for this process only; set SESSION_SECRET to the same value on every instance, or sessions, guest carts and waiting-room passes won't work across instances");
+    assert.equal(session, "SESSION_SECRET is not set: using a generated value for this process only; set SESSION_SECRET to the same value on every instance, or sessions, guest carts, guest order links (also those a worker emails) and waiting-room passes won't work across instances");
   });
 
   it('lets the processes that read neither secret (queues, seed) start without them, in production too, without a warning, and asks only for what a process reads', () => {

@@ -417,9 +417,14 @@ export type SecretName = 'ADMIN_API_TOKEN' | 'SESSION_SECRET';
 /** The secrets every web instance must share, and what breaks when one is generated per process instead. */
 const SECRETS: Record<SecretName, { minLength: number; unshared: string }> = {
   ADMIN_API_TOKEN: { minLength: 16, unshared: 'the admin API accepts this token on this instance only' },
-  SESSION_SECRET: { minLength: 32, unshared: "sessions, guest carts and waiting-room passes won't work across instances" },
+  SESSION_SECRET: { minLength: 32, unshared: "sessions, guest carts, guest order links (also those a worker emails) and waiting-room passes won't work across instances" },
 };
 const ALL_SECRETS = Object.keys(SECRETS) as SecretName[];
+
+/** WORKER_CONCURRENCY's `queue:n` pairs over the app's defaults: the jobs of each queue a worker runs at once. */
+function workerConcurrencyOf(pairs: readonly (readonly [QueueName, number])[]): Record<QueueName, number> {
+  return { ...DEFAULT_CONCURRENCY, ...Object.fromEntries(pairs) };
+}
 
 /**
  * Parses and validates the environment once at boot. Throws a ConfigError naming every bad
@@ -428,11 +433,6 @@ const ALL_SECRETS = Object.keys(SECRETS) as SecretName[];
  * guest order links its emails carry), the queue commands and seed neither. A secret it does not read is generated
  * without a word when missing, in production too.
  */
-/** WORKER_CONCURRENCY's `queue:n` pairs over the app's defaults: the jobs of each queue a worker runs at once. */
-function workerConcurrencyOf(pairs: readonly (readonly [QueueName, number])[]): Record<QueueName, number> {
-  return { ...DEFAULT_CONCURRENCY, ...Object.fromEntries(pairs) };
-}
-
 export function loadConfig(env: Record<string, string | undefined> = process.env, options: { secrets: readonly SecretName[] } = { secrets: ALL_SECRETS }): AppConfig {
   const e = parseEnvOnly(env);
   checkCaCertUse(e);
