@@ -50,6 +50,11 @@ describe('loadConfig', () => {
   // earlier attempt kept (waiting-room.checkout.ts); it holds the key's idempotency lease (60 s) meanwhile. A wait that
   // outlasted the lease would let a second retry with the same key run beside it, and the pass go back while that one
   // buys an order with it: the wait, plus 15 s for the retry's own work around it, must end within the lease.
+  it('refuses a guest order link that ends within the payment window: a guest paying late would be emailed a link that no longer opens the order', () => {
+    assert.throws(() => loadConfig({ ...base, PAYMENT_WINDOW_S: String(2 * 86_400), GUEST_ORDER_LINK_TTL_S: '86400' }), (error: ConfigError) => error instanceof ConfigError && error.variable === 'GUEST_ORDER_LINK_TTL_S');
+    assert.equal(loadConfig({ ...base, PAYMENT_WINDOW_S: String(2 * 86_400), GUEST_ORDER_LINK_TTL_S: String(3 * 86_400) }).checkout.guestOrderLinkTtlS, 3 * 86_400);
+  });
+
   it('refuses a statement timeout whose wait before a pass goes back would not end well inside the idempotency lease', () => {
     for (const value of ['60000', '44501']) {
       assert.throws(

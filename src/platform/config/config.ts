@@ -468,6 +468,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const trustsProxy = typeof e.TRUST_PROXY === 'number' || e.TRUST_PROXY.length > 0;
   if (e.CLIENT_ADDRESS_HEADER !== undefined && trustsProxy) throw new ConfigError('CLIENT_ADDRESS_HEADER', 'cannot be set with TRUST_PROXY: the client is named either by the edge\'s own header or by X-Forwarded-For, not both');
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) throw new ConfigError('DB_POOL_MIN', `must not exceed DB_POOL_MAX (${e.DB_POOL_MAX})`);
+  // A guest's order is read by its link from the checkout reply and from the confirmation the worker emails once it is
+  // paid, which may be at the end of the payment window: the link must outlive the window.
+  if (e.GUEST_ORDER_LINK_TTL_S <= e.PAYMENT_WINDOW_S) {
+    throw new ConfigError('GUEST_ORDER_LINK_TTL_S', `must be above PAYMENT_WINDOW_S (${e.PAYMENT_WINDOW_S}): the link a guest is emailed on paying must still open the order`);
+  }
   // A frozen worker's job transaction must be ended (its claim and locks gone) before BullMQ re-delivers the job, or
   // the re-delivery waits on its claim; a job waiting on a lock must give up (put back, no attempt used) before its
   // statement times out (an attempt used). 0 is "none" for both timeouts.
