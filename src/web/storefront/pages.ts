@@ -1,3 +1,4 @@
+import { MAX_LINE_QUANTITY } from '../../modules/cart/cart.schemas.ts';
 import { formatPrice, html, type SafeHtml } from './html.ts';
 
 export interface ProductView {
@@ -8,6 +9,8 @@ export interface ProductView {
   currency: string;
   available: number;
   categoryId: number | null;
+  /** Most units one buyer may hold; null (or absent) for no limit. */
+  maxPerCustomer?: number | null;
 }
 
 export interface CategoryView {
@@ -97,6 +100,9 @@ export function catalogPage(input: { products: ProductView[]; categories: Catego
 
 export function productPage(input: { product: ProductView; category?: CategoryView; sale?: SaleView }): string {
   const { product, sale } = input;
+  // What one add may ask for: a cart line's maximum, or the product's per-customer cap when lower. The stock is left to
+  // the server's refusal, which the page words ("only N left"): it changes while the page is open.
+  const maxQuantity = Math.min(MAX_LINE_QUANTITY, product.maxPerCustomer ?? MAX_LINE_QUANTITY);
   const body = html`
 <article class="product">
   <p class="crumbs"><a href="/">All products</a>${input.category ? html` › <a href="/?category=${encodeURIComponent(input.category.slug)}">${input.category.name}</a>` : ''}</p>
@@ -118,7 +124,7 @@ export function productPage(input: { product: ProductView; category?: CategoryVi
   <noscript><p>Adding to the cart and ordering need JavaScript: turn it on in your browser to buy.</p></noscript>
   <form class="buy" data-add-to-cart hidden data-needs-js>
     <label for="quantity">Quantity</label>
-    <input id="quantity" name="quantity" type="number" min="1" max="10" value="1" required>
+    <input id="quantity" name="quantity" type="number" min="1" max="${maxQuantity}" value="1" required>
     <button type="submit">Add to cart</button>
   </form>
   <p class="message" role="status" aria-live="polite" data-message></p>

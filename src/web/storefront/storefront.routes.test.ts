@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
+import { MAX_LINE_QUANTITY } from '../../modules/cart/cart.schemas.ts';
 
 describe('storefront assets', () => {
   let t: TestApp;
@@ -286,5 +287,32 @@ describe('storefront: a campaign link whose tracking parameter holds a stray %',
     const api = await t.app.inject({ url: '/api/v1/products?utm_campaign=50%off' });
     assert.equal(api.statusCode, 400, api.body);
     assert.equal(api.json().error.code, 'BAD_URL');
+  });
+});
+
+describe('storefront: the product page\'s quantity field', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(() => t.close());
+
+  // The field said max="10" for every product: a shopper buying screws by the hundred could not type 20, though a
+  // cart line takes up to MAX_LINE_QUANTITY units, and one capped at 2 per customer let them type 10 and be refused.
+  it('allows up to what a cart line takes, or the product\'s per-customer cap when it is lower', async () => {
+    const create = async (name: string, extra: object) => {
+      const reply = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `qty-max-${name}-${Date.now()}`, name, priceCents: 10, available: 5_000, ...extra } });
+      assert.equal(reply.statusCode, 201, reply.body);
+      return reply.json().id as number;
+    };
+    const maxOf = async (id: number) => {
+      const page = await t.app.inject({ url: `/products/${id}` });
+      assert.equal(page.statusCode, 200);
+      const input = /<input id="quantity"[^>]*>/.exec(page.body)?.[0] ?? '';
+      return Number(/\bmax="(\d+)"/.exec(input)?.[1]);
+    };
+    assert.equal(await maxOf(await create('screws', {})), MAX_LINE_QUANTITY, 'no cap: what a cart line takes');
+    assert.equal(await maxOf(await create('capped', { maxPerCustomer: 2 })), 2, 'the per-customer cap');
+    assert.equal(await maxOf(await create('loose-cap', { maxPerCustomer: 5_000 })), MAX_LINE_QUANTITY, 'a cap above a line\'s maximum');
   });
 });
