@@ -226,6 +226,42 @@ describe('storefront guest checkout in a browser', () => {
     }
   });
 
+  // The cart page showed the API's message as it is, written for developers: "at most 2 of product 53 per customer",
+  // "request body is invalid", or any new code's wording. It words each refusal a shopper can meet, with the line's name.
+  it('words a refused change of a cart line for the shopper, never with the API\'s developer message', async (ctx) => {
+    const browser = await browsers.launch(ctx);
+    if (!browser) return;
+    try {
+      const id = await makeProduct({ name: 'Capped Runner', priceCents: 1_000, maxPerCustomer: 2 });
+      const page = await browser.context.newPage();
+      await addToCart(page, id, 1);
+      const quantity = page.getByLabel('Quantity of Capped Runner');
+      const message = page.locator('[data-message]');
+      const change = async (value: string, expect: string) => {
+        await quantity.fill(value);
+        await quantity.press('Tab');
+        await message.filter({ hasText: expect }).waitFor({ timeout: 5_000 });
+        assert.doesNotMatch((await message.textContent()) ?? '', /product \d|request body|\/quantity|developer/, `for ${value}`);
+      };
+      // The shop's own refusals: the product's cap (409 PURCHASE_LIMIT_EXCEEDED), a quantity past what a line takes (400).
+      await change('3', 'Capped Runner is limited to 2 per customer: lower the quantity.');
+      await change('5000', 'Enter a quantity from 1 to 1000.');
+      // Refusals replayed by the network layer: units left, and a code this page does not know.
+      const replies = [
+        { status: 409, error: { code: 'OUT_OF_STOCK', message: `only 1 of product ${id} available`, details: { productId: id, requested: 2, available: 1 } } },
+        { status: 422, error: { code: 'SOMETHING_NEW', message: `developer wording about product ${id}` } },
+      ];
+      await page.route(`${web.url}/api/v1/cart/items/${id}`, (route) => {
+        const reply = replies.shift();
+        return reply ? route.fulfill({ status: reply.status, contentType: 'application/json', body: JSON.stringify({ error: { ...reply.error, requestId: 'r' } }) }) : route.continue();
+      });
+      await change('2', 'Only 1 of Capped Runner left: lower the quantity.');
+      await change('1', 'Could not change the quantity of Capped Runner. Try again, or reload the page.');
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('keeps the email the guest typed when a line of the cart is changed or removed', async (ctx) => {
     const browser = await browsers.launch(ctx);
     if (!browser) return;

@@ -160,7 +160,7 @@ export function cartPage(): string {
   <noscript><p>The cart and ordering need JavaScript: turn it on in your browser to see your cart and order.</p></noscript>
   <p class="message" role="status" aria-live="polite" tabindex="-1" data-message></p>
 </section>`;
-  return layout({ title: 'Cart', page: 'cart', body });
+  return layout({ title: 'Cart', page: 'cart', body, data: { 'max-quantity': MAX_LINE_QUANTITY } });
 }
 
 export function accountPage(next: string): string {

@@ -48,6 +48,114 @@
   const backoff = (reply, attempt) => Math.min(60, reply?.retryAfter ?? Math.min(30, 2 ** attempt));
   const retriable = (reply) => !reply || reply.status >= 500 || (reply.status === 429 && reply.data?.error?.code === 'RATE_LIMITED');
   const $ = (selector, root = document) => root.querySelector(selector);
+  /**
+   * The shopper's words for a refusal of the API. Its `message` is written for developers (product ids, field paths
+   * such as "/items/0/quantity", limits named as the code names them) and is never shown: each code a shopper can meet
+   * is worded here from its `details`, and any other answer is the caller's `fallback`, already in a shopper's words.
+   * `nameOf(productId)` names a product (the page's own, or a cart line's); `max` is the quantity field's maximum.
+   */
+  const shopperMessage = (reply, { fallback, nameOf = () => 'this product', max } = {}) => {
+    const error = reply?.data?.error ?? {};
+    const d = error.details ?? {};
+    const named = (productId) => nameOf(productId) || 'this product';
+    const later = (seconds) => (seconds > 0 ? `in ${duration(seconds)}` : 'in a moment');
+    const wait = reply?.retryAfter ?? d.retryAfterSeconds;
+    switch (error.code) {
+      case 'OUT_OF_STOCK': {
+        const short = d.shortages?.[0] ?? d;
+        const left = short.available;
+        // A refusal without its details (a proxy's rewrite) does not say the product sold out.
+        if (typeof left !== 'number') return `There is not enough of ${named(short.productId)} left.`;
+        return left > 0 ? `Only ${left} of ${named(short.productId)} left: lower the quantity.` : `Sorry, ${named(short.productId)} is sold out.`;
+      }
+      case 'PURCHASE_LIMIT_EXCEEDED':
+        return `${named(d.productId)} is limited to ${d.limit} per customer${d.saleEventId ? ' in this sale' : ''}${d.alreadyPurchased ? ` (you have ${d.alreadyPurchased} already)` : ''}: lower the quantity.`;
+      case 'LINE_QUANTITY_TOO_LARGE':
+        return `You can order at most ${d.maxQuantity} of one product at a time: lower the quantity.`;
+      case 'CART_FULL':
+        return `Your cart holds as many different products as it can${d.maxLines ? ` (${d.maxLines})` : ''}: remove one to add another.`;
+      case 'TOO_MANY_ORDER_LINES':
+        return `An order holds at most ${d.maxLines} different products: remove some from your cart and order them afterwards.`;
+      case 'PRODUCT_NOT_FOUND':
+      case 'UNKNOWN_PRODUCT':
+      case 'PRODUCT_UNAVAILABLE': {
+        const gone = d.products ?? [d];
+        return `No longer for sale: ${gone.map((p) => named(p.productId ?? p.id)).join(', ')}.`;
+      }
+      case 'MIXED_CURRENCIES':
+        return `${named(d.productId)} is priced in another currency than your cart: order it separately.`;
+      case 'CART_BUSY':
+        return 'Your cart was being changed elsewhere at the same moment, so nothing was changed: try again.';
+      case 'EMPTY_CART':
+        return 'Your cart is empty.';
+      case 'ORDER_NOT_CANCELLABLE':
+        return (
+          {
+            paid: 'This order is paid, so it can no longer be cancelled: contact us for a refund.',
+            fulfilled: 'This order has been sent, so it can no longer be cancelled.',
+            expired: 'This order expired unpaid: there is nothing to cancel.',
+            refunded: 'This order has been refunded already.',
+          }[d.status] ?? 'This order can no longer be cancelled.'
+        );
+      case 'CANCEL_WINDOW_CLOSED':
+        return 'This order can no longer be cancelled here: contact us.';
+      case 'ORDER_EXPIRED':
+        return 'This order expired unpaid and its units went back on sale: place a new order to buy them.';
+      case 'ORDER_ALREADY_PAID':
+        return 'This order is paid already: reload the page to see it.';
+      case 'ORDER_NOT_PAYABLE':
+        return 'This order cannot be paid any more.';
+      case 'PAYMENT_DECLINED':
+        return 'Your card was declined and nothing was charged. You can try again while the order is reserved.';
+      case 'PAYMENT_AMOUNT_UNSUPPORTED':
+      case 'PAYMENT_CURRENCY_UNSUPPORTED':
+        return 'This order cannot be paid online: contact us.';
+      case 'ORDER_NOT_FOUND':
+        return 'This order could not be found: the link may have expired.';
+      case 'RATE_LIMITED':
+      case 'LOGIN_RATE_LIMITED':
+        return `Too many attempts from your connection. Try again ${later(wait)}.`;
+      case 'SIGNUP_RATE_LIMITED':
+        return 'Too many accounts were registered from your network: try again later, or check out as a guest.';
+      case 'INVALID_CREDENTIALS':
+        return 'The email or the password is wrong.';
+      case 'EMAIL_TAKEN':
+        return 'An account with this email already exists: sign in instead.';
+      case 'PASSWORD_TOO_COMMON':
+        return (
+          {
+            common: 'This password is one of the most common ones: choose another.',
+            context: 'This password is mostly the shop’s name, your email or your name: choose another.',
+            repetitive: 'This password is one character repeated: choose another.',
+          }[d.reason] ?? 'This password is too easy to guess: choose another.'
+        );
+      case 'NOT_SIGNED_IN':
+        return 'Sign in first.';
+      case 'SALE_ENDED':
+        return 'This sale has ended.';
+      case 'WAITING_ROOM_NOT_OPEN':
+        return Date.parse(d.opensAt) ? `The line opens at ${new Date(d.opensAt).toLocaleString()}.` : 'The line is not open yet.';
+      case 'WAITING_ROOM_NOT_FOUND':
+        return 'This sale has no waiting room.';
+      case 'TICKET_LIMIT_REACHED':
+        return 'Other visitors on your network already hold its places in this line.';
+      case 'VALIDATION_FAILED': {
+        const paths = (d.issues ?? []).map((issue) => String(issue.path ?? ''));
+        if (paths.some((path) => /quantity$/.test(path))) return max ? `Enter a quantity from 1 to ${max}.` : 'Enter a whole number of units, 1 or more.';
+        if (paths.some((path) => /email$/.test(path))) return 'Enter a valid email address, such as name@example.com.';
+        if (paths.some((path) => /password$/.test(path))) {
+          const least = /fewer than (\d+)/.exec((d.issues ?? []).find((issue) => /password$/.test(issue.path ?? ''))?.message ?? '')?.[1];
+          return least ? `Choose a password of at least ${least} characters.` : 'Choose another password.';
+        }
+        if (paths.some((path) => /name$/.test(path))) return 'Enter your name.';
+        return fallback;
+      }
+    }
+    // Busy or unavailable for a while (503: overloaded, checkout, sign-in, payments or the waiting room; 502 from the
+    // payment provider): nothing the shopper did.
+    if (reply && reply.status >= 500) return `The shop could not do that right now. Try again ${later(reply.retryAfter)}.`;
+    return fallback;
+  };
   const say = (text) => {
     const el = $('[data-message]');
     if (el) el.textContent = text;
@@ -127,6 +235,8 @@
   if (page === 'product') {
     const productId = body.dataset.product;
     const saleId = body.dataset.queuedSale;
+    const productName = $('h1')?.textContent || 'this product';
+    const maxQuantity = Number($('#quantity')?.max) || undefined;
     const available = $('[data-available]');
     // The count changes at every poll while a sale sells: shown, not read out (a screen reader would speak nothing
     // else). Selling out, and coming back, are read out (a polite status of their own).
@@ -228,8 +338,8 @@
           say('Sorry, this product is sold out: nothing was added.');
         }
       } else {
-        const message = data?.error?.message || 'Could not add to the cart.';
-        say(held > 0 ? `Your cart already holds ${held} of this product, so ${requested} were asked for: ${message}` : message);
+        const message = shopperMessage(reply, { fallback: 'Could not add to the cart: try again, or reload the page.', nameOf: () => productName, max: maxQuantity });
+        say(`Not added: ${message}${held > 0 ? ` Your cart already holds ${held} of this product.` : ''}`);
       }
     });
   }
@@ -352,7 +462,7 @@
         learnSkew(reply?.data?.now, sentAt);
         if (reply?.status === 201) return reply.data;
         if (!retriable(reply)) {
-          state.textContent = reply.data?.error?.message || 'Could not join the line.';
+          state.textContent = shopperMessage(reply, { fallback: 'Could not join the line: reload the page to try again.' });
           // Guests behind one address (an office, a carrier's NAT) share its tickets: a signed-in shopper joins on their own.
           if (reply.data?.error?.code === 'TICKET_LIMIT_REACHED') {
             const link = document.createElement('a');
@@ -467,7 +577,7 @@
         event.preventDefault();
         const { status, data } = await api(path, { method: 'POST', body: JSON.stringify(Object.fromEntries(new FormData(form))) });
         if (status === 200 || status === 201) done();
-        else say(data?.error?.message || 'That did not work.');
+        else say(shopperMessage({ status, data }, { fallback: path === '/sessions' ? 'Could not sign you in: try again.' : 'Could not create your account: try again.' }));
       });
     }
   }
@@ -488,6 +598,8 @@
       }
     };
     let lines = [];
+    // The most units a cart line takes: the server's constant, given by the page.
+    const MAX_LINE_QUANTITY = Number(body.dataset.maxQuantity) || undefined;
     const UNAVAILABLE = {
       archived: 'No longer sold: remove it to order the rest.',
       draft: 'Not on sale right now: remove it to order the rest.',
@@ -515,7 +627,7 @@
       const tbody = document.createElement('tbody');
       for (const item of cart.items) {
         const row = document.createElement('tr');
-        row.innerHTML = `<td><a></a></td><td>${money(item.priceCents, item.currency)}</td><td><label class="visually-hidden" for="qty-${item.productId}">Quantity</label><input id="qty-${item.productId}" type="number" min="1" max="1000" value="${item.quantity}"></td><td><button type="button">Remove</button></td>`;
+        row.innerHTML = `<td><a></a></td><td>${money(item.priceCents, item.currency)}</td><td><label class="visually-hidden" for="qty-${item.productId}">Quantity</label><input id="qty-${item.productId}" type="number" min="1"${MAX_LINE_QUANTITY ? ` max="${MAX_LINE_QUANTITY}"` : ''} value="${item.quantity}"></td><td><button type="button">Remove</button></td>`;
         const link = row.querySelector('a');
         link.href = `/products/${item.productId}`;
         link.textContent = item.name || `Product ${item.productId}`;
@@ -537,7 +649,9 @@
         if (item.purchasable === false) row.querySelector('input').disabled = true;
         row.querySelector('input').addEventListener('change', async (event) => {
           const { status, data } = await api(`/cart/items/${item.productId}`, { method: 'PUT', body: JSON.stringify({ quantity: Number(event.target.value) }) });
-          if (status !== 200) return say(data?.error?.message || 'Could not change the quantity.');
+          if (status !== 200) {
+            return say(shopperMessage({ status, data }, { fallback: `Could not change the quantity of ${link.textContent}. Try again, or reload the page.`, nameOf, max: MAX_LINE_QUANTITY }));
+          }
           // The cart is drawn again: the focus goes back to this line's quantity (not to the page's start), and the
           // change is said in the message (a polite live region).
           render(data);
@@ -546,7 +660,7 @@
         });
         row.querySelector('button').addEventListener('click', async () => {
           const { status, data } = await api(`/cart/items/${item.productId}`, { method: 'DELETE' });
-          if (status !== 200) return say(data?.error?.message || 'Could not remove it from the cart.');
+          if (status !== 200) return say(shopperMessage({ status, data }, { fallback: `Could not remove ${link.textContent} from your cart. Try again, or reload the page.`, nameOf }));
           // Its row (and the focused button) is gone: the focus goes to the message that says so.
           render(data);
           say(`Removed ${link.textContent} from your cart.`);
@@ -718,7 +832,7 @@
         say(`${nameOf(d.productId)} is limited to ${d.limit} per customer${d.saleEventId ? ' in this sale' : ''}${d.alreadyPurchased ? ` (you have ${d.alreadyPurchased} already)` : ''}: lower the quantity to order.`);
         return 0;
       }
-      say(error.message || 'The order could not be placed.');
+      say(shopperMessage(reply, { fallback: 'The order could not be placed: try again, or reload the page.', nameOf }));
       return 0;
     };
     Promise.all([api('/cart'), api('/me').catch(() => undefined)]).then(([cart, me]) => {
@@ -769,7 +883,7 @@
             render(paid.data);
           } else {
             button.disabled = false;
-            say(retriable(paid) ? `The shop is very busy right now. Try again in ${duration(backoff(paid, 0))}: you will not be charged twice.` : paid.data?.error?.message || 'The payment did not go through.');
+            say(retriable(paid) ? `The shop is very busy right now. Try again in ${duration(backoff(paid, 0))}: you will not be charged twice.` : shopperMessage(paid, { fallback: 'The payment did not go through, and nothing was charged: try again.' }));
           }
         });
         actions.append(button);
@@ -790,7 +904,7 @@
             return;
           }
           cancel.disabled = false;
-          say(!done ? 'The connection to the shop was lost while cancelling. Press the button again.' : done.data?.error?.message || 'The order could not be cancelled.');
+          say(!done ? 'The connection to the shop was lost while cancelling. Press the button again.' : shopperMessage(done, { fallback: 'The order could not be cancelled: try again, or reload the page.' }));
         });
         actions.append(' ', cancel);
       }
