@@ -132,6 +132,21 @@ describe('admin audit trail', () => {
     assert.deepEqual(created?.admin?.target, { id: saleId }, 'the sale event created is the target of its create');
   });
 
+  it('records the products a PATCH lists in a sale event or takes off it, before → after (a live sale’s capped products)', async () => {
+    const other = await admin('POST', '/products', { sku: `audit-${Math.random().toString(36).slice(2)}`, name: 'Other', priceCents: 100, available: 1 });
+    assert.equal(other.statusCode, 201, other.body);
+    const otherId: number = other.json().id;
+    const sale = await admin('POST', '/sale-events', { name: 'Audit products', startsAt: '2027-02-01T10:00:00.000Z', endsAt: '2027-02-01T12:00:00.000Z', productIds: [productId] });
+    assert.equal(sale.statusCode, 201, sale.body);
+    const swapped = await admin('PATCH', `/sale-events/${sale.json().id}`, { productIds: [otherId], maxPerCustomer: 2 });
+    assert.equal(swapped.statusCode, 200, swapped.body);
+    const line = lines.findLast((l) => l.msg === 'admin action' && l.admin?.route === '/api/v1/admin/sale-events/:id');
+    assert.deepEqual(line?.admin?.change, {
+      maxPerCustomer: { before: null, after: 2 },
+      productIds: { before: [productId], after: [otherId] },
+    });
+  });
+
   it('records an order cancelled or refunded and a degrade mode switched, before → after', async () => {
     const [buyer] = (await mintSessionCookies(t.env, await insertCustomers(t.platform.db.primary, 1, 'audit'))) as [string];
     const place = async () => {

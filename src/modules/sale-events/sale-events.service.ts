@@ -71,15 +71,17 @@ export function createSaleEventService(deps: { db: Database }) {
     return map;
   }
 
-  async function replaceProducts(tx: Db, id: number, productIds: number[]): Promise<void> {
+  /** Lists `productIds` in the event instead of what it listed; returns what it listed before (the rows the delete took), in id order. */
+  async function replaceProducts(tx: Db, id: number, productIds: number[]): Promise<number[]> {
     if (productIds.length > 0) {
       const found = await tx.select({ id: products.id }).from(products).where(inArray(products.id, productIds));
       const known = new Set(found.map((r) => r.id));
       const missing = productIds.filter((p) => !known.has(p));
       if (missing.length > 0) throw new UnknownProductsError(missing);
     }
-    await tx.delete(saleEventProducts).where(eq(saleEventProducts.saleEventId, id));
+    const removed = await tx.delete(saleEventProducts).where(eq(saleEventProducts.saleEventId, id)).returning({ productId: saleEventProducts.productId });
     if (productIds.length > 0) await tx.insert(saleEventProducts).values(productIds.map((productId) => ({ saleEventId: id, productId })));
+    return removed.map((row) => row.productId).sort((a, b) => a - b);
   }
 
   function checkWindow(startsAt: Date, endsAt: Date): void {
@@ -162,11 +164,11 @@ export function createSaleEventService(deps: { db: Database }) {
     },
 
     /**
-     * Changes what the PATCH names; `change` has, for each field it named (product ids aside), the value before (read
-     * under the row's lock the update takes anyway) → after, for the admin audit trail.
+     * Changes what the PATCH names; `change` has, for each field it named, the value before (read under the row's lock
+     * the update takes anyway; the product ids, the rows their replacement deletes) → after, for the admin audit trail.
      */
     async update(id: number, body: UpdateSaleEventBody): Promise<{ saleEvent: SaleEvent; change: FieldChanges }> {
-      const current = await db.transaction(async (tx) => {
+      const { current, productsBefore } = await db.transaction(async (tx) => {
         // `NO KEY UPDATE`: an edit changes no key column (never `id`, the only one), so it neither waits for nor holds
         // up the checkouts in flight, whose `place_order` holds `FOR KEY SHARE` on the row (orders.sql); edits, and the
         // waiting room's `withRoomHold`, still take turns on it. A delete takes `FOR UPDATE` (it waits for them).
@@ -189,8 +191,8 @@ export function createSaleEventService(deps: { db: Database }) {
           .update(saleEvents)
           .set({ ...fields, ...room, startsAt, endsAt, updatedAt: sql`now()` })
           .where(eq(saleEvents.id, id));
-        if (productIds) await replaceProducts(tx, id, productIds);
-        return current;
+        const productsBefore = productIds ? await replaceProducts(tx, id, productIds) : undefined;
+        return { current, productsBefore };
       });
       const saleEvent = await get(id);
       const before = toSaleEvent(current, []);
@@ -198,6 +200,8 @@ export function createSaleEventService(deps: { db: Database }) {
       for (const field of ['name', 'startsAt', 'endsAt', 'trafficMultiplier', 'maxPerCustomer', 'waitingRoom'] as const) {
         if (body[field] !== undefined) change[field] = { before: before[field], after: saleEvent[field] };
       }
+      // The products a live sale caps (and queues): which were listed or taken off, by whom.
+      if (productsBefore) change.productIds = { before: productsBefore, after: saleEvent.productIds };
       return { saleEvent, change };
     },
 
