@@ -107,6 +107,22 @@ describe('guest checkout', () => {
     assert.equal((await read()).statusCode, 200, 'still served within the window');
   });
 
+  it('takes a guest order link only as it was given: its order id spelt with leading zeros is the unknown link\'s 404', async () => {
+    const placed = await order({ email: 'zeros@example.com', items: [{ productId, quantity: 1 }] });
+    assert.equal(placed.statusCode, 201, placed.body);
+    const [id, mac] = (placed.json().accessToken as string).split('.') as [string, string];
+    assert.equal((await t.app.inject({ method: 'GET', url: `/api/v1/guest-orders/${id}.${mac}` })).statusCode, 200);
+    // `0<id>` read as the same number was a second (and third…) spelling of the credential: caches, logs and rate
+    // limits keyed by the path saw different links for one order.
+    for (const path of [`/api/v1/guest-orders/0${id}.${mac}`, `/api/v1/guest-orders/00${id}.${mac}/cancel`, `/api/v1/guest-orders/0${id}.${mac}/pay`]) {
+      const reply = await t.app.inject({ method: path.endsWith(mac) ? 'GET' : 'POST', url: path, payload: path.endsWith('/pay') ? { token: 'tok_ok' } : undefined });
+      assert.equal(reply.statusCode, 404, `${path}: ${reply.body}`);
+      assert.equal(reply.json().error.code, 'ORDER_NOT_FOUND');
+    }
+    const read = await t.app.inject({ method: 'GET', url: `/api/v1/guest-orders/${id}.${mac}` });
+    assert.equal(read.json().status, 'pending_payment', 'neither cancelled nor paid by the other spellings');
+  });
+
   it('holds the per-customer cap per guest email, whatever the cookie; refuses a guest without an email', async () => {
     const first = await order({ email: 'cap@example.com', items: [{ productId, quantity: 2 }] });
     assert.equal(first.statusCode, 201, first.body);

@@ -15,8 +15,9 @@ export function createGuestOrderLinks(secret: string, options: { ttlS: number; c
     /** The order id a token grants, or undefined. */
     verify(token: string): number | undefined {
       const [id, given] = token.split('.', 2);
-      const orderId = Number(id);
-      if (!given || !Number.isSafeInteger(orderId) || orderId < 1) return undefined;
+      // Only the id as `sign` writes it: `0<id>` (or any other spelling Number() reads) is not a second form of the link.
+      const orderId = id !== undefined && /^[1-9][0-9]*$/.test(id) ? Number(id) : Number.NaN;
+      if (!given || !Number.isSafeInteger(orderId)) return undefined;
       const expected = Buffer.from(mac(orderId));
       const actual = Buffer.from(given);
       return expected.length === actual.length && timingSafeEqual(expected, actual) ? orderId : undefined;
