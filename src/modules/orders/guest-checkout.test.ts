@@ -66,6 +66,21 @@ describe('guest checkout', () => {
     assert.equal((await t.app.inject({ method: 'GET', url: `/api/v1/guest-orders/${b.json().accessToken}` })).json().status, 'pending_payment');
   });
 
+  it('serves an account\'s order through no guest link route, paying included, even under a link signed for its id', async () => {
+    const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'acct-pay');
+    const [session] = await mintSessionCookies(t.env, [customerId!]);
+    const mine = await order({ items: [{ productId, quantity: 1 }] }, { cookie: session! });
+    assert.equal(mine.statusCode, 201, mine.body);
+    // A link for the account's order id, as the shop's secret signs one (the checkout never issues it for an account).
+    const link = createGuestOrderLinks(t.env.SESSION_SECRET!, { ttlS: 3600 }).sign(mine.json().id);
+    assert.equal((await t.app.inject({ method: 'GET', url: `/api/v1/guest-orders/${link}` })).statusCode, 404);
+    const paid = await t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${link}/pay`, payload: { token: 'tok_ok' } });
+    assert.equal(paid.statusCode, 404, `the guest link paid an account's order: ${paid.body}`);
+    assert.equal(paid.json().error.code, 'ORDER_NOT_FOUND');
+    const read = await t.app.inject({ method: 'GET', url: `/api/v1/orders/${mine.json().id}`, headers: { cookie: session! } });
+    assert.equal(read.json().status, 'pending_payment');
+  });
+
   it('counts an email with a plus tag as its buyer for purchase caps, and gives it back on cancellation', async () => {
     const first = await order({ email: 'plus@example.com', items: [{ productId, quantity: 2 }] });
     assert.equal(first.statusCode, 201, first.body);

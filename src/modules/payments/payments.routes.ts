@@ -47,7 +47,7 @@ export function paymentRoutes(deps: { payments: PaymentService; provider: Paymen
         async (request, reply) => {
           const orderId = links.verify(request.params.token);
           if (orderId === undefined) throw new GuestOrderLinkNotFoundError();
-          return answered(reply, await deps.payments.pay({ orderId, customerId: undefined, token: request.body.token, idempotencyKey: request.headers['idempotency-key'] }));
+          return answered(reply, await deps.payments.pay({ orderId, customerId: undefined, guest: true, token: request.body.token, idempotencyKey: request.headers['idempotency-key'] }));
         },
       );
     }

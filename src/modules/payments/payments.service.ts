@@ -62,8 +62,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
   const { db, provider, lifecycle, payments, metrics, logger } = deps;
   const { process, receiveWebhook, act, answerForCallRefused, invalidate } = createPaymentEvents(deps);
 
-  async function requireOrder(orderId: number, customerId: number | undefined): Promise<Order> {
-    const order = await deps.orders.find(db.primary, orderId, customerId);
+  /** The order, of `customerId` when given, of a guest when `guest` (a guest link's holder), else anyone's (the shop). */
+  async function requireOrder(orderId: number, customerId: number | undefined, guest = false): Promise<Order> {
+    const order = guest ? await deps.orders.findGuest(db.primary, orderId) : await deps.orders.find(db.primary, orderId, customerId);
     if (!order) throw new OrderNotFoundError(orderId);
     return order;
   }
@@ -78,8 +79,15 @@ export function createPaymentService(deps: PaymentServiceDeps) {
      * order's PaymentIntent is created (or the open one reused) and its client secret returned for
      * Stripe.js; the outcome arrives by webhook.
      */
-    async pay(input: { orderId: number; customerId: number | undefined; token: string | undefined; idempotencyKey: string | undefined }): Promise<{ order: Order; replayed: boolean }> {
-      const order = await requireOrder(input.orderId, input.customerId);
+    async pay(input: {
+      orderId: number;
+      customerId: number | undefined;
+      /** Paid through a guest order link: only a guest's order (an account's is paid by its signed-in buyer). */
+      guest?: boolean;
+      token: string | undefined;
+      idempotencyKey: string | undefined;
+    }): Promise<{ order: Order; replayed: boolean }> {
+      const order = await requireOrder(input.orderId, input.customerId, input.guest);
       const tokenKey = payKey(`salescale-order-${order.id}-pay-`, input.idempotencyKey ?? randomUUID());
       if (order.status === 'paid' || order.status === 'fulfilled') {
         const applied = await payments.applied(db.primary, order.id);
