@@ -1,0 +1,314 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { StockGate } from '../inventory/index.ts';
+import type { WaitingRoomConfig } from '../../platform/config/waiting-room.config.ts';
+import { getWaitSeconds, type WaitingRoomMetrics } from './waiting-room.metrics.ts';
+import { admissionRate } from './waiting-room.rate.ts';
+import type { EventRegistry, QueuedEvent } from './waiting-room.registry.ts';
+import { KEEP_AFTER_END_MS, ROOM_PARTS, roomKeys, waitingRoomAdmit } from './waiting-room.scripts.ts';
+
+/*
+ * The admission engine: on a timer, lets each live room's line in at its rate (no further than the stock gate's units
+ * left: a sold-out room admits no one until units come back), holds admission while the admin pauses a room, and sets
+ * the keys of rooms that ended to expire. Every instance runs it at once: each step is one atomic script (ADMIT). The
+ * visitor-facing calls (`waiting-room.service.ts`) are built on it and read its rate for their ETAs.
+ */
+
+/**
+ * A change every instance's event streams must hear (Redis pub/sub). `used`: an order spent the pass of ticket `t`
+ * (published by the checkout, once per order with a pass; the streams of that ticket say so and end).
+ */
+export type RoomNotice = { e: number; kind: 'admitted'; tickets: string[] } | { e: number; kind: 'sold_out' | 'reopened' } | { e: number; kind: 'used'; t: string };
+
+export interface AdmissionDeps {
+  redis: Redis;
+  prefix: string;
+  config: WaitingRoomConfig;
+  registry: EventRegistry;
+  /** Reads the stock gate through the inventory module: units left per product. */
+  gate: Pick<StockGate, 'peek' | 'ensure'>;
+  liveWebInstances: () => number;
+  /** Requests/s one web instance serves within the SLO (capacity benchmark). */
+  capacityRps: number;
+  metrics: WaitingRoomMetrics;
+  logger: Logger;
+  /** Now on Redis's clock (see the room clock): every decision about a sale's window reads it. */
+  clock: () => number;
+  /** Called with each change the admission step made (the caller publishes it). */
+  notify: (notice: RoomNotice) => void;
+  /**
+   * Runs `use` with whether the event's room is held as committed in PostgreSQL now, serialised with the admin's
+   * changes of it and every other such call (the repository's `withRoomHold`).
+   */
+  withRoomHold: (eventId: number, use: (held: boolean) => Promise<void>) => Promise<void>;
+}
+
+/**
+ * Most tickets one admission script takes: a bound on the time Redis spends in it (about a few ms), which
+ * every other command waits for. A step needing more (a high rate at a long tick) runs the script again.
+ */
+const MAX_BATCH = 10_000;
+
+/**
+ * How one step admits at `rate`: what it may take (two ticks' worth, so a step delayed or skipped is caught
+ * up on the next one; at least 1,000, and a burst after a longer stall is spread over the next steps), in
+ * script runs of at most MAX_BATCH, and the bucket's burst (a second's credit, or a step's at a long tick).
+ * A fixed 1,000 a step admitted at most 1,000 a tick, whatever the rate said.
+ */
+export function stepBatch(rate: number, tickMs: number): { burst: number; batch: number; runs: number } {
+  const twoTicks = Math.ceil((2 * rate * tickMs) / 1000);
+  const perStep = Math.max(1000, twoTicks);
+  const batch = Math.min(MAX_BATCH, perStep);
+  return { burst: Math.max(1, rate, twoTicks), batch, runs: Math.ceil(perStep / batch) };
+}
+
+/**
+ * How far back the web instances expected after a loss of the line are counted: the cluster's live set
+ * lives in Redis too, and after a loss it fills again only as each instance's heartbeat comes back.
+ */
+const PEAK_WINDOW_MS = 60_000;
+
+/** The largest value `read` gave within the last `windowMs` (read on each call). */
+function recentPeak(read: () => number, windowMs: number): () => number {
+  let samples: { at: number; value: number }[] = [];
+  return () => {
+    const at = performance.now();
+    const value = read();
+    samples = samples.filter((sample) => at - sample.at < windowMs && sample.value > value);
+    samples.push({ at, value });
+    return Math.max(...samples.map((sample) => sample.value));
+  };
+}
+
+export function createAdmission(deps: AdmissionDeps) {
+  const { config, registry } = deps;
+  const { redis } = deps;
+  const { key, of: eventKeys, expireAt } = roomKeys(deps.prefix);
+  /**
+   * After Redis lost a live room, nobody is admitted until every web instance has presented its open
+   * streams' tickets again (putting them back in line: on reconnecting, then every `streamRefreshMs`),
+   * and for this long at least, for visitors who poll instead.
+   */
+  const restoreGraceMs = 2 * config.streamRefreshMs + config.tickMs;
+  /** ... and at most this long: an instance that died with Redis never presents (see ADMIT). */
+  const restoreMaxHoldMs = 5 * restoreGraceMs;
+  /** Web instances seen live lately: those expected to present their streams after a loss of the line. */
+  const webInstances = recentPeak(() => deps.liveWebInstances(), PEAK_WINDOW_MS);
+  /** Per-instance view for metrics and ETAs. */
+  const rates = new Map<number, number>();
+  const soldOut = new Map<number, boolean>();
+
+  function rateOf(event: QueuedEvent): number {
+    const rate = admissionRate({
+      configured: event.admissionPerSecond,
+      liveWebInstances: deps.liveWebInstances(),
+      capacityRpsPerInstance: deps.capacityRps,
+      safetyFactor: config.safetyFactor,
+      requestsPerVisitor: config.requestsPerVisitor,
+    }).perSecond;
+    rates.set(event.id, rate);
+    return rate;
+  }
+
+  async function unitsLeft(event: QueuedEvent): Promise<number> {
+    if (event.productIds.length === 0) return -1;
+    const figures = await deps.gate.peek(event.productIds);
+    const missing = event.productIds.filter((id) => !figures.has(id));
+    if (missing.length > 0) {
+      // A gate expired or was invalidated (admin stock change, cancellation): rebuild it from PostgreSQL.
+      const sellable = await Promise.all(missing.map((id) => deps.gate.ensure(id)));
+      const again = await deps.gate.peek(missing.filter((_, i) => sellable[i]));
+      for (const [id, value] of again) figures.set(id, value);
+    }
+    let total = 0;
+    for (const value of figures.values()) total += Math.max(0, value);
+    return total;
+  }
+
+  /** One admission step for one live event (see ADMIT): safe on every instance at once. */
+  async function admit(event: QueuedEvent): Promise<void> {
+    const available = await unitsLeft(event).catch((error: unknown) => {
+      deps.logger.warn({ err: error, saleEvent: event.id }, 'waiting room: could not read the stock gate');
+      return -1;
+    });
+    const rate = rateOf(event);
+    const { burst, batch, runs } = stepBatch(rate, config.tickMs);
+    const label = { sale_event: String(event.id) };
+    for (let run = 0; run < runs; run++) {
+      const reply = await waitingRoomAdmit.run(
+        redis,
+        eventKeys(event.id, ['q', 'admitted', 'bucket', 'sold', 'joined', 'since', 'presented', 'hold']),
+        rate,
+        burst,
+        available,
+        event.startsAtMs,
+        event.endsAtMs,
+        expireAt(event),
+        batch,
+        restoreGraceMs,
+        webInstances(),
+        restoreMaxHoldMs,
+        event.paused ? 1 : 0,
+      );
+      const change = Number(reply[0]);
+      const now = Number(reply[1]);
+      if (change === 1) {
+        soldOut.set(event.id, true);
+        deps.notify({ e: event.id, kind: 'sold_out' });
+      } else if (change === 2) {
+        soldOut.set(event.id, false);
+        deps.notify({ e: event.id, kind: 'reopened' });
+      } else if (available === 0) soldOut.set(event.id, true);
+      else if (available > 0) soldOut.set(event.id, false);
+      const tickets: string[] = [];
+      for (let i = 2; i + 1 < reply.length; i += 2) {
+        tickets.push(String(reply[i]));
+        deps.metrics.wait.observe(label, getWaitSeconds(now, Number(reply[i + 1]), event.startsAtMs));
+      }
+      if (tickets.length > 0) {
+        deps.metrics.admitted.inc(label, tickets.length);
+        deps.notify({ e: event.id, kind: 'admitted', tickets });
+      }
+      // A full batch: more credit may be left (only at a long tick); else this step is done.
+      if (tickets.length < batch) break;
+    }
+  }
+
+  /**
+   * The keys of a room are set to expire a day after its planned end. A sale ended early, deleted or
+   * whose room was switched off would keep them (a big sale's line: tens of MB) until then — for good, for
+   * a sale planned with a far end and ended by hand. So once an event has ended, or has left the registry,
+   * every key of its room is made to expire a day from its end (from when it left, for one that left),
+   * never later than it would have (`LT`). This is repeated on every step for `retireSettleMs`: until then
+   * another instance that has not re-read the event yet may still step it (and set its old expiry again).
+   *
+   * The other way round, an event seen with a later end than before (extended, also after being ended or
+   * switched off: its keys may have been set to go a day after the early end; or first seen here) has every
+   * key of its room made to expire a day after the new end, never earlier than it would have (`GT`), also
+   * for `retireSettleMs` (another instance may still be retiring it). Keys no step touches again (`since`,
+   * a line nobody joins any more) would otherwise go in the middle of the sale.
+   */
+  const retireSettleMs = 5 * config.eventsRefreshMs + config.tickMs;
+  const retiring = new Map<number, { atMs: number; since: number }>();
+  const extending = new Map<number, { atMs: number; since: number }>();
+  /** The keys' expiry each event of the registry was last seen with. */
+  let seen = new Map<number, number>();
+  async function retireEnded(now: number): Promise<void> {
+    const events = registry.all();
+    const ids = new Set(events.map((event) => event.id));
+    for (const id of seen.keys()) {
+      if (ids.has(id) || retiring.has(id)) continue;
+      retiring.set(id, { atMs: now + KEEP_AFTER_END_MS, since: now });
+      extending.delete(id);
+    }
+    const next = new Map<number, number>();
+    for (const event of events) {
+      const atMs = expireAt(event);
+      next.set(event.id, atMs);
+      if (now < event.endsAtMs) {
+        // Running (again): no longer retired; its keys get the expiry of its (new) end.
+        retiring.delete(event.id);
+        if (seen.get(event.id) !== atMs) extending.set(event.id, { atMs, since: now });
+        continue;
+      }
+      if (retiring.get(event.id)?.atMs === atMs) continue;
+      retiring.set(event.id, { atMs, since: now });
+      extending.delete(event.id);
+    }
+    seen = next;
+    const due: [number, number, 'LT' | 'GT'][] = [];
+    for (const [id, { atMs, since }] of retiring) {
+      if (now - since <= retireSettleMs) due.push([id, atMs, 'LT']);
+      else if (!ids.has(id)) retiring.delete(id);
+    }
+    for (const [id, { atMs, since }] of extending) {
+      if (now - since <= retireSettleMs) due.push([id, atMs, 'GT']);
+      else extending.delete(id);
+    }
+    if (due.length === 0) return;
+    const pipeline = redis.pipeline();
+    for (const [id, atMs, when] of due) {
+      for (const part of ROOM_PARTS) {
+        if (when === 'LT') pipeline.pexpireat(key(id, part), atMs, 'LT');
+        else pipeline.pexpireat(key(id, part), atMs, 'GT');
+      }
+    }
+    await pipeline.exec();
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  let ticking = false;
+  async function tick(): Promise<void> {
+    if (ticking) return;
+    ticking = true;
+    try {
+      const now = deps.clock();
+      // Events about to start are stepped too, so the bucket starts empty at the start on Redis's clock.
+      const due = registry.all().filter((event) => event.startsAtMs - 1000 <= now && now < event.endsAtMs);
+      await Promise.all([
+        ...due.map((event) => admit(event).catch((error: unknown) => deps.logger.warn({ err: error, saleEvent: event.id }, 'waiting room: admission step failed'))),
+        retireEnded(now).catch((error: unknown) => deps.logger.warn({ err: error }, "waiting room: could not set an ended room's keys to expire")),
+      ]);
+    } finally {
+      ticking = false;
+    }
+  }
+
+  /**
+   * How long the admin's pause is held in Redis: until every instance has surely re-read the rooms (and carries the
+   * pause itself), with room for a few failed reads. Bounded, so a resume whose removal of it failed (Redis
+   * unreachable just then) delays admission by this at most.
+   */
+  const holdMs = Math.max(10_000, 10 * config.eventsRefreshMs);
+
+  return {
+    /** The rate an event admits at now (its ETAs are counted at it too). */
+    rateOf,
+
+    /**
+     * After the admin paused or resumed a room, in PostgreSQL: holds (or releases) admission in the room's Redis state
+     * at once, which the admission step of every instance reads, so no instance admits for up to
+     * `WAITING_ROOM_EVENTS_REFRESH_MS` after a pause on the setting it read before. The key is set from the row as
+     * committed now, read and written under the row's lock (see `withRoomHold`), not from `requested` (what the
+     * caller's own change set): a pause and a resume racing, possibly on two instances, would otherwise write Redis
+     * in either order, and a pause written after the resume held admission for `holdMs` in a room not paused. A
+     * failure is logged, not thrown: the change is stored, and every instance carries it within that period anyway.
+     */
+    async holdAdmission(eventId: number, requested: boolean): Promise<void> {
+      const hold = key(eventId, 'hold');
+      await deps
+        .withRoomHold(eventId, async (held) => {
+          await (held ? redis.set(hold, '1', 'PX', holdMs) : redis.del(hold));
+        })
+        .catch((error: unknown) => {
+          deps.logger.warn(
+            { err: error, saleEvent: eventId, paused: requested },
+            "waiting room: could not write the admin's pause to Redis (every instance reads it from the rooms within WAITING_ROOM_EVENTS_REFRESH_MS)",
+          );
+        });
+    },
+
+    /**
+     * Rates in force of the live waiting rooms (metrics; events not started or over are left out): 0 while paused,
+     * so the admission-rate gauge tells the truth and `WaitingRoomAdmissionStalled` (which needs a rate above 0)
+     * does not page for a pause an operator chose.
+     */
+    rates: () => new Map(registry.live(deps.clock()).map((event) => [event.id, event.paused ? 0 : rateOf(event)])),
+    soldOut: () => new Map(registry.live(deps.clock()).map((event) => [event.id, soldOut.get(event.id) ?? false])),
+
+    start(): void {
+      timer ??= setInterval(() => void tick(), config.tickMs);
+      timer.unref();
+    },
+    /** Stops the timer, and waits for a step still running. */
+    async stop(): Promise<void> {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      while (ticking) await new Promise((resolve) => setTimeout(resolve, 10));
+    },
+    /** One admission step now (tests). */
+    tick,
+  };
+}
+
+export type Admission = ReturnType<typeof createAdmission>;
