@@ -6,6 +6,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { freePort } from '../src/platform/local/local-stack.ts';
 
 /**
  * `salescale up` as a user runs it: a real process with its own embedded PostgreSQL and redis-server
@@ -133,14 +134,6 @@ function pgFatal(code: string, message: string): Buffer {
 }
 
 /** A loopback port free a moment ago (for a variable that takes no 0). */
-async function getFreePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
 async function newDataDir(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'salescale-up-'));
   await chmod(dir, 0o755); // as root, PostgreSQL runs as the postgres user, which must enter it
@@ -181,7 +174,7 @@ describe('salescale up', { skip: checkoutClosedToOthers() }, () => {
   it('on Ctrl-C (SIGINT to its process group) stops the app before its local services, without a warning, and leaves no process', async () => {
     const dataDir = await newDataDir();
     // With METRICS_PORT, /metrics is served there alone: the printed Metrics address named PORT's (404).
-    const metricsPort = await getFreePort();
+    const metricsPort = await freePort();
     const up = startUp(dataDir, { METRICS_PORT: String(metricsPort) });
     await until(() => up.output().includes(READY_LINE), 120_000, 'up ready', up);
     const metricsUrl = /Metrics\s+(\S+)/.exec(up.output())?.[1];
