@@ -4,7 +4,7 @@ import type { FieldChanges } from '../../shared/field-changes.ts';
 import type { Cache } from '../../platform/cache/cache.ts';
 import type { Database, Db } from '../../platform/db/client.ts';
 import type { ReplicaReads } from '../../platform/db/replica-reads.ts';
-import { PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, pgError } from '../../platform/db/errors.ts';
+import { isStillReferenced, PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, pgError } from '../../platform/db/errors.ts';
 import {
   CategoryCycleError,
   CategoryInUseError,
@@ -493,7 +493,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       try {
         deleted = await repo.deleteCategory(db.primary, id);
       } catch (error) {
-        if (pgError(error)?.code === PG_FOREIGN_KEY_VIOLATION) throw new CategoryInUseError(id);
+        if (isStillReferenced(pgError(error))) throw new CategoryInUseError(id);
         throw error;
       }
       if (!deleted) throw new CategoryNotFoundError(id);

@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import type { Database, Db } from '../../platform/db/client.ts';
 import { products } from '../catalog/catalog.tables.ts';
-import { PG_FOREIGN_KEY_VIOLATION, pgError } from '../../platform/db/errors.ts';
+import { isStillReferenced, pgError } from '../../platform/db/errors.ts';
 import { createIdCursor, InvalidCursorError } from '../../shared/cursor.ts';
 import { ConflictError, NotFoundError, UnprocessableError } from '../../shared/errors.ts';
 import type { FieldChanges } from '../../shared/field-changes.ts';
@@ -215,7 +215,7 @@ export function createSaleEventService(deps: { db: Database }) {
       try {
         rows = await db.delete(saleEvents).where(eq(saleEvents.id, id)).returning({ id: saleEvents.id });
       } catch (error) {
-        if (pgError(error)?.code === PG_FOREIGN_KEY_VIOLATION) throw new SaleEventInUseError(id);
+        if (isStillReferenced(pgError(error))) throw new SaleEventInUseError(id);
         throw error;
       }
       if (rows.length === 0) throw new SaleEventNotFoundError(id);

@@ -1,6 +1,13 @@
 /** PostgreSQL SQLSTATE codes the services translate into domain errors. */
 export const PG_UNIQUE_VIOLATION = '23505';
 export const PG_FOREIGN_KEY_VIOLATION = '23503';
+/** A delete refused by an ON DELETE RESTRICT key: PostgreSQL 18 reports it so, 15 as PG_FOREIGN_KEY_VIOLATION. */
+export const PG_RESTRICT_VIOLATION = '23001';
+
+/** Whether a delete was refused because rows still refer to the row (NO ACTION or RESTRICT, on any PostgreSQL). */
+export function isStillReferenced(error: PgError | undefined): boolean {
+  return error?.code === PG_FOREIGN_KEY_VIOLATION || error?.code === PG_RESTRICT_VIOLATION;
+}
 export const PG_CHECK_VIOLATION = '23514';
 
 export interface PgError {
