@@ -414,6 +414,20 @@ describe('Compute Engine autoscaler: scaling schedules', () => {
   );
 
   rule(
+    'the tz database’s DST changes at half-hour offsets (Newfoundland, Adelaide) move a schedule’s start too',
+    'Compute Engine v1 REST reference, AutoscalingPolicyScalingSchedule.timeZone',
+    'The value of this field must be a time zone name from the tz database: https://en.wikipedia.org/wiki/Tz_database.',
+    () => {
+      const starts = (timeZone: string, from: number, to: number) =>
+        expandGceSchedules({ s: { minRequiredReplicas: 3, schedule: '0 3 * * *', timeZone, durationSec: 300 } }, from, to).map((i) => new Date(i.startMs).toISOString());
+      // St. John's (UTC−3:30) springs forward at 02:00 NST = 05:30 UTC on 8 March 2026: 03:00 NDT is that instant.
+      assert.deepEqual(starts('America/St_Johns', Date.UTC(2026, 2, 7, 12), Date.UTC(2026, 2, 9, 12)), ['2026-03-08T05:30:00.000Z', '2026-03-09T05:30:00.000Z']);
+      // Adelaide (UTC+9:30) falls back at 03:00 ACDT = 16:30 UTC on 4 April 2026 (local 5 April): the clock shows 02:00 again, so 03:00 comes once, at 17:30 UTC.
+      assert.deepEqual(starts('Australia/Adelaide', Date.UTC(2026, 3, 4, 12), Date.UTC(2026, 3, 5, 12)), ['2026-04-04T17:30:00.000Z']);
+    },
+  );
+
+  rule(
     'durationSec is the length of each interval, at least 300 s',
     'Compute Engine v1 REST reference, AutoscalingPolicyScalingSchedule.durationSec',
     'The duration of time intervals, in seconds, for which this scaling schedule is to run. The minimum allowed value is 300.',

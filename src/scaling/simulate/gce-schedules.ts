@@ -106,17 +106,23 @@ export interface ScheduleInterval {
 export function listCronInstants(cron: ParsedCron, timeZone: string, fromMs: number, toMs: number): number[] {
   const out: number[] = [];
   const first = Math.ceil(fromMs / MINUTE_MS) * MINUTE_MS;
-  // The zone's offset is read once per UTC hour (offsets change on hour boundaries), then minutes are shifted.
+  // The zone's offset is read at both ends of each UTC hour; where they differ (a DST change, which
+  // falls on a UTC half hour in zones such as America/St_Johns or Australia/Adelaide) it is read per minute.
+  const offsetAt = (ms: number) => {
+    const l = getLocalTime(new Date(ms), timeZone);
+    return Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute) - ms;
+  };
   let offsetHour = Number.NaN;
   let offset = 0;
+  let changes = false;
   for (let t = first; t <= toMs; t += MINUTE_MS) {
     const hour = Math.floor(t / HOUR_MS);
     if (hour !== offsetHour) {
-      const l = getLocalTime(new Date(hour * HOUR_MS), timeZone);
-      offset = Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute) - hour * HOUR_MS;
+      offset = offsetAt(hour * HOUR_MS);
+      changes = offsetAt((hour + 1) * HOUR_MS) !== offset;
       offsetHour = hour;
     }
-    const d = new Date(t + offset);
+    const d = new Date(t + (changes ? offsetAt(t) : offset));
     const local = { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), dayOfWeek: d.getUTCDay() };
     if (matchesCron(cron, local)) out.push(t);
   }
