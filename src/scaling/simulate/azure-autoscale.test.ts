@@ -70,6 +70,18 @@ describe('Azure autoscale: profiles', () => {
   );
 
   rule(
+    'a recurrence lasts until its next start across a DST change (a 169-hour week in Pacific time)',
+    SET,
+    'The end of date and time for a recurring profile is set by the start time of the following profile.',
+    () => {
+      const sunday = profile([], { name: 'sunday', recurrence: { frequency: 'Week', schedule: { timeZone: 'Pacific Standard Time', days: ['Sunday'], hours: [12], minutes: [0] } } });
+      // Started Sunday 25 October 12:00 PDT (19:00 UTC); next start Sunday 1 November 12:00 PST (20:00 UTC): clocks went back in between.
+      assert.equal(selectAzureProfile([def, sunday], Date.UTC(2026, 10, 1, 19, 30))?.name, 'sunday', '11:30 PST, 168.5 hours after its start');
+      assert.equal(selectAzureProfile([def, sunday], Date.UTC(2026, 10, 1, 20, 0))?.name, 'sunday');
+    },
+  );
+
+  rule(
     'the profile’s minimum and maximum are enforced on each run',
     SET,
     "The maximum capacity allowed. It ensures that autoscale doesn't scale your resource above this number when it executes the profile.",

@@ -105,10 +105,13 @@ export function parseLocalDateTime(text: string, windowsZone: string): number {
 
 const DAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
-/** The latest start of a recurrence at or before t (within the last week), or undefined. */
+/**
+ * The latest start of a recurrence at or before t, or undefined. It looks back a week and two hours: the
+ * week in which clocks go back is 169 local hours long (two hours covers any zone's DST shift).
+ */
 function getLatestRecurrenceStart(r: NonNullable<AzureProfile['recurrence']>, tMs: number): number | undefined {
   const zone = toIana(r.schedule.timeZone);
-  for (let back = 0; back <= 7 * 24 * 60; back++) {
+  for (let back = 0; back <= (7 * 24 + 2) * 60; back++) {
     const at = Math.floor(tMs / 60_000) * 60_000 - back * 60_000;
     const l = getLocalTime(new Date(at), zone);
     if (r.schedule.days.includes(DAY_NAMES[l.dayOfWeek]) && r.schedule.hours.includes(l.hour) && r.schedule.minutes.includes(l.minute)) return at;
