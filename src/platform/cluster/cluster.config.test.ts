@@ -25,6 +25,13 @@ describe('degrade mode configuration', () => {
     refuses({ DEGRADE_ELEVATED_ERROR_PERCENT: '0' }, 'DEGRADE_ELEVATED_ERROR_PERCENT');
   });
 
+  // A share of requests above 100 % is never crossed: the signal would be off without a word.
+  it('refuses a fault share above 100 %, which no cluster can cross', () => {
+    refuses({ DEGRADE_CRITICAL_ERROR_PERCENT: '101' }, 'DEGRADE_CRITICAL_ERROR_PERCENT');
+    assert.throws(() => load({ DEGRADE_ELEVATED_ERROR_PERCENT: '150', DEGRADE_CRITICAL_ERROR_PERCENT: '150' }), /DEGRADE_ELEVATED_ERROR_PERCENT: must be ≤ 100/);
+    assert.equal(load({ DEGRADE_ELEVATED_ERROR_PERCENT: '100', DEGRADE_CRITICAL_ERROR_PERCENT: '100' }).cluster.thresholds.critical.errorRatePercent, 100);
+  });
+
   it('accepts the defaults and equal levels', () => {
     assert.equal(load({}).cluster.thresholds.elevated.requestsPerMinute, 10_000);
     assert.equal(load({ DEGRADE_ELEVATED_RPM: '30000' }).cluster.thresholds.critical.requestsPerMinute, 30_000);

@@ -238,6 +238,13 @@ describe('loadConfig', () => {
     }
   });
 
+  // A 5xx share above 100 % is never crossed: /health would never say degraded or unhealthy, without a word.
+  it('refuses a HEALTH_ERROR_*_PERCENT above 100', () => {
+    assert.throws(() => loadConfig({ ...base, HEALTH_ERROR_DEGRADED_PERCENT: '101', HEALTH_ERROR_UNHEALTHY_PERCENT: '101' }), /HEALTH_ERROR_DEGRADED_PERCENT: must be ≤ 100/);
+    assert.throws(() => loadConfig({ ...base, HEALTH_ERROR_UNHEALTHY_PERCENT: '150' }), (error: ConfigError) => error instanceof ConfigError && error.variable === 'HEALTH_ERROR_UNHEALTHY_PERCENT');
+    assert.equal(loadConfig({ ...base, HEALTH_ERROR_UNHEALTHY_PERCENT: '100' }).observability.health.thresholds.unhealthyErrorPercent, 100);
+  });
+
   it('refuses a WAITING_ROOM_SAFETY_FACTOR above 1: a share of the measured capacity cannot exceed all of it', () => {
     assert.throws(() => loadConfig({ ...base, WAITING_ROOM_SAFETY_FACTOR: '1.5' }), (error: ConfigError) => error instanceof ConfigError && error.variable === 'WAITING_ROOM_SAFETY_FACTOR');
     assert.throws(() => loadConfig({ ...base, WAITING_ROOM_SAFETY_FACTOR: '2' }), (error: ConfigError) => error instanceof ConfigError && error.variable === 'WAITING_ROOM_SAFETY_FACTOR');

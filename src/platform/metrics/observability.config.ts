@@ -14,8 +14,8 @@ export const observabilityEnv = {
   HEALTH_P95_DEGRADED_MS: int({ default: 500, min: 1 }),
   HEALTH_P99_DEGRADED_MS: int({ default: 1000, min: 1 }),
   HEALTH_P95_UNHEALTHY_MS: int({ default: 2000, min: 1 }),
-  HEALTH_ERROR_DEGRADED_PERCENT: num({ default: 1, min: 0 }),
-  HEALTH_ERROR_UNHEALTHY_PERCENT: num({ default: 5, min: 0 }),
+  HEALTH_ERROR_DEGRADED_PERCENT: num({ default: 1, min: 0, max: 100 }),
+  HEALTH_ERROR_UNHEALTHY_PERCENT: num({ default: 5, min: 0, max: 100 }),
   CLOUDWATCH_EMF_NAMESPACE: optionalStr(),
   CLOUDWATCH_EMF_INTERVAL_MS: timerMs({ default: 60_000, min: 1000 }),
 };
