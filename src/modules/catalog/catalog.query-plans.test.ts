@@ -39,6 +39,14 @@ describe('catalog query plans at 100k products', () => {
     ['a name search', () => [`${SELECT} WHERE p.status = 'active' AND p.name ILIKE $1 ORDER BY p.id LIMIT 21`, ['%drone 4242%']]],
     ['popular products', () => [`${SELECT} WHERE p.status = 'active' ORDER BY p.popularity DESC NULLS LAST, p.id LIMIT 100`, []]],
   ];
+  // The admin list (listForAdmin): every status, newest first; `q` within the SKU or the name.
+  const ADMIN = 'SELECT p.id FROM products p';
+  cases.push(
+    ['an admin search by name or SKU', () => [`${ADMIN} WHERE (p.sku ILIKE $1 OR p.name ILIKE $1) ORDER BY p.id DESC LIMIT 51`, ['%drone 4242%']]],
+    ['an admin search by SKU', () => [`${ADMIN} WHERE (p.sku ILIKE $1 OR p.name ILIKE $1) ORDER BY p.id DESC LIMIT 51`, ['%SKU-0004242%']]],
+    ['an admin list of one status', () => [`${ADMIN} WHERE p.status = $1 ORDER BY p.id DESC LIMIT 51`, ['archived']]],
+    ['an admin search within one status', () => [`${ADMIN} WHERE p.status = $1 AND (p.sku ILIKE $2 OR p.name ILIKE $2) ORDER BY p.id DESC LIMIT 51`, ['draft', '%drone%']]],
+  );
   for (const [name, query] of cases) {
     it(`uses an index for ${name}`, async () => {
       const [sql, params] = query();
