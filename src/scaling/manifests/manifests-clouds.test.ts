@@ -213,4 +213,17 @@ describe('Azure (deploy/azure/salescale.json)', () => {
     assert.ok(broken("'salescale-pg-replica')", "'salescale-pg-replika')").some((p) => /names no resource of the template/.test(p)));
     assert.ok(broken('"apiVersion": "2022-10-01"', '"apiVersion": "2015-04-01"').some((p) => /differs from the schema/.test(p)));
   });
+
+  it('renders a valid template for a shop outside the old 12 zones, its profiles in the CLDR Windows ID (Asia/Kolkata → India Standard Time, windowsZones.xml); an unknown ID is still caught', () => {
+    for (const [zone, windowsId] of [['Asia/Kolkata', 'India Standard Time'], ['Europe/Madrid', 'Romance Standard Time'], ['America/Sao_Paulo', 'E. South America Standard Time']]) {
+      const local = { ...spec, prescale: { ...spec.prescale, timeZone: zone } };
+      const text = getFile(renderTargets(['azure'], local), 'deploy/azure/salescale.json').content;
+      const template = JSON.parse(text);
+      assert.deepEqual(validateArmTemplate(template), [], zone);
+      const zones = new Set(template.resources.filter((r: Any) => r.type === 'Microsoft.Insights/autoscalesettings').flatMap((r: Any) => r.properties.profiles.filter((p: Any) => p.fixedDate).map((p: Any) => p.fixedDate.timeZone)));
+      assert.ok(zones.has(windowsId), `${zone}: ${[...zones].join(', ')}`);
+      const broken = JSON.parse(text.replaceAll(`"timeZone": "${windowsId}"`, '"timeZone": "Mars Standard Time"'));
+      assert.ok(validateArmTemplate(broken).some((p) => /unknown Windows time zone "Mars Standard Time"/.test(p)), zone);
+    }
+  });
 });

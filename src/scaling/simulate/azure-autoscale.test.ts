@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildAzureAutoscaleSetting, DEFAULT_AZURE_RULES } from '../schedule/cloud-schedules.ts';
 import type { AzureAutoscaleSetting, AzureAutoscaleState, AzureObservation, AzureProfile, AzureRule } from './azure-autoscale.ts';
-import { aggregateWindow, applyScaleAction, evaluateAzureAutoscale, parseIsoDuration, selectAzureProfile } from './azure-autoscale.ts';
+import { ScalingInputError } from '../errors.ts';
+import { aggregateWindow, applyScaleAction, evaluateAzureAutoscale, parseIsoDuration, parseLocalDateTime, selectAzureProfile, toWindowsTimeZone } from './azure-autoscale.ts';
 
 const SET = 'autoscale-understanding-settings.md';
 const FLAP = 'autoscale-flapping.md';
@@ -283,5 +284,93 @@ describe('Azure autoscale setting from the plan', () => {
     assert.equal(buildAzureAutoscaleSetting({ min: 2, max: 20, rules: DEFAULT_AZURE_RULES, windows: Array.from({ length: 20 }, (_, i) => ({ startMs: T + i * h, endMs: T + (i + 1) * h, replicas: 3 + (i % 2) })), timeZone: 'UTC' }).profiles.length, 20);
     // Windows that join at one floor need one profile between them.
     assert.equal(buildAzureAutoscaleSetting({ min: 2, max: 20, rules: DEFAULT_AZURE_RULES, windows: Array.from({ length: 20 }, (_, i) => ({ startMs: T + i * h, endMs: T + (i + 1) * h, replicas: 3 })), timeZone: 'UTC' }).profiles.length, 2);
+  });
+});
+
+describe('Azure autoscale: Windows time zone IDs', () => {
+  // Published pairs of CLDR common/supplemental/windowsZones.xml (mapZone other="…" territory="001" / the zone's
+  // own territory), e.g. <mapZone other="Romance Standard Time" territory="ES" type="Europe/Madrid Africa/Ceuta"/>.
+  // The Windows ID for a zone is the one CLDR maps it to; aliases (Asia/Calcutta, Europe/Kiev, Etc/UTC) read as their zone.
+  it('writes the CLDR Windows ID of any IANA zone the shop may be in, aliases included', () => {
+    const pairs: [string, string][] = [
+      ['Europe/Madrid', 'Romance Standard Time'],
+      ['Europe/Paris', 'Romance Standard Time'],
+      ['Asia/Kolkata', 'India Standard Time'],
+      ['Asia/Calcutta', 'India Standard Time'],
+      ['America/Sao_Paulo', 'E. South America Standard Time'],
+      ['Asia/Singapore', 'Singapore Standard Time'],
+      ['Europe/Amsterdam', 'W. Europe Standard Time'],
+      ['Europe/Berlin', 'W. Europe Standard Time'],
+      ['Europe/Kyiv', 'FLE Standard Time'],
+      ['Europe/Kiev', 'FLE Standard Time'],
+      ['America/Los_Angeles', 'Pacific Standard Time'],
+      ['America/New_York', 'Eastern Standard Time'],
+      ['Europe/London', 'GMT Standard Time'],
+      ['Australia/Sydney', 'AUS Eastern Standard Time'],
+      ['Asia/Tokyo', 'Tokyo Standard Time'],
+      ['UTC', 'UTC'],
+      ['Etc/UTC', 'UTC'],
+    ];
+    assert.deepEqual(pairs.map(([iana]) => [iana, toWindowsTimeZone(iana)]), pairs);
+  });
+
+  it('refuses a zone it cannot name as an INVALID_OPTION that names the zone', () => {
+    for (const zone of ['Mars/Olympus_Mons', '', 'Europe/Madrid ']) {
+      assert.throws(() => toWindowsTimeZone(zone), (e: unknown) => e instanceof ScalingInputError && e.code === 'INVALID_OPTION' && e.message.includes(JSON.stringify(zone)));
+    }
+  });
+
+  it('reads every Windows time zone ID the autoscale setting accepts', () => {
+    // "Some examples of valid time zones are: Dateline Standard Time, UTC-11, …": the list of the 2022-10-01 REST
+    // spec (autoscale_API.json, RecurrentSchedule.timeZone and TimeWindow.timeZone), in its order. Two are older
+    // Windows IDs CLDR no longer maps (Mid-Atlantic Standard Time, Kamchatka Standard Time).
+    const accepted = [
+    'Dateline Standard Time', 'UTC-11', 'Hawaiian Standard Time', 'Alaskan Standard Time', 'Pacific Standard Time (Mexico)', 'Pacific Standard Time',
+    'US Mountain Standard Time', 'Mountain Standard Time (Mexico)', 'Mountain Standard Time', 'Central America Standard Time',
+    'Central Standard Time', 'Central Standard Time (Mexico)', 'Canada Central Standard Time', 'SA Pacific Standard Time', 'Eastern Standard Time',
+    'US Eastern Standard Time', 'Venezuela Standard Time', 'Paraguay Standard Time', 'Atlantic Standard Time', 'Central Brazilian Standard Time',
+    'SA Western Standard Time', 'Pacific SA Standard Time', 'Newfoundland Standard Time', 'E. South America Standard Time',
+    'Argentina Standard Time', 'SA Eastern Standard Time', 'Greenland Standard Time', 'Montevideo Standard Time', 'Bahia Standard Time', 'UTC-02',
+    'Mid-Atlantic Standard Time', 'Azores Standard Time', 'Cape Verde Standard Time', 'Morocco Standard Time', 'UTC', 'GMT Standard Time',
+    'Greenwich Standard Time', 'W. Europe Standard Time', 'Central Europe Standard Time', 'Romance Standard Time', 'Central European Standard Time',
+    'W. Central Africa Standard Time', 'Namibia Standard Time', 'Jordan Standard Time', 'GTB Standard Time', 'Middle East Standard Time',
+    'Egypt Standard Time', 'Syria Standard Time', 'E. Europe Standard Time', 'South Africa Standard Time', 'FLE Standard Time',
+    'Turkey Standard Time', 'Israel Standard Time', 'Kaliningrad Standard Time', 'Libya Standard Time', 'Arabic Standard Time', 'Arab Standard Time',
+    'Belarus Standard Time', 'Russian Standard Time', 'E. Africa Standard Time', 'Iran Standard Time', 'Arabian Standard Time',
+    'Azerbaijan Standard Time', 'Russia Time Zone 3', 'Mauritius Standard Time', 'Georgian Standard Time', 'Caucasus Standard Time',
+    'Afghanistan Standard Time', 'West Asia Standard Time', 'Ekaterinburg Standard Time', 'Pakistan Standard Time', 'India Standard Time',
+    'Sri Lanka Standard Time', 'Nepal Standard Time', 'Central Asia Standard Time', 'Bangladesh Standard Time', 'N. Central Asia Standard Time',
+    'Myanmar Standard Time', 'SE Asia Standard Time', 'North Asia Standard Time', 'China Standard Time', 'North Asia East Standard Time',
+    'Singapore Standard Time', 'W. Australia Standard Time', 'Taipei Standard Time', 'Ulaanbaatar Standard Time', 'Tokyo Standard Time',
+    'Korea Standard Time', 'Yakutsk Standard Time', 'Cen. Australia Standard Time', 'AUS Central Standard Time', 'E. Australia Standard Time',
+    'AUS Eastern Standard Time', 'West Pacific Standard Time', 'Tasmania Standard Time', 'Magadan Standard Time', 'Vladivostok Standard Time',
+    'Russia Time Zone 10', 'Central Pacific Standard Time', 'Russia Time Zone 11', 'New Zealand Standard Time', 'UTC+12', 'Fiji Standard Time',
+    'Kamchatka Standard Time', 'Tonga Standard Time', 'Samoa Standard Time', 'Line Islands Standard Time',
+    ];
+    assert.equal(accepted.length, 107);
+    for (const id of accepted) assert.ok(Number.isFinite(parseLocalDateTime('2026-11-27T12:00:00', id)), id);
+    // Offsets of 27 November 2026 (IST +05:30, BRT −03:00, CET +01:00, NPT +05:45, CHAST +13:45).
+    assert.equal(parseLocalDateTime('2026-11-27T12:00:00', 'India Standard Time'), Date.parse('2026-11-27T06:30:00Z'));
+    assert.equal(parseLocalDateTime('2026-11-27T12:00:00', 'E. South America Standard Time'), Date.parse('2026-11-27T15:00:00Z'));
+    assert.equal(parseLocalDateTime('2026-11-27T12:00:00', 'Romance Standard Time'), Date.parse('2026-11-27T11:00:00Z'));
+    assert.equal(parseLocalDateTime('2026-11-27T12:00:00', 'Nepal Standard Time'), Date.parse('2026-11-27T06:15:00Z'));
+    assert.equal(parseLocalDateTime('2026-11-27T12:00:00', 'Chatham Islands Standard Time'), Date.parse('2026-11-26T22:15:00Z'));
+    assert.throws(() => parseLocalDateTime('2026-11-27T12:00:00', 'Mars Standard Time'), (e: unknown) => e instanceof ScalingInputError && e.code === 'INVALID_OPTION' && e.message.includes('"Mars Standard Time"'));
+  });
+
+  it('renders and simulates the pre-scaling profiles of a shop in Madrid or Kolkata', () => {
+    const h = 3_600_000;
+    const windows = [{ startMs: T - 10 * 60_000, endMs: T + 2 * h, replicas: 8 }];
+    for (const [zone, windowsId, start, end] of [
+      ['Europe/Madrid', 'Romance Standard Time', '2026-11-27T12:50:00', '2026-11-27T14:59:00'],
+      ['Asia/Kolkata', 'India Standard Time', '2026-11-27T17:20:00', '2026-11-27T19:29:00'],
+    ]) {
+      const st = buildAzureAutoscaleSetting({ min: 2, max: 20, rules: DEFAULT_AZURE_RULES, windows, timeZone: zone });
+      assert.deepEqual(st.profiles[1].fixedDate, { timeZone: windowsId, start, end }, zone);
+      assert.equal(selectAzureProfile(st.profiles, T - 10 * 60_000)?.name, 'sale-window-1', zone);
+      assert.equal(selectAzureProfile(st.profiles, T + 2 * h - 60_000)?.name, 'sale-window-1', zone);
+      assert.equal(selectAzureProfile(st.profiles, T + 2 * h)?.name, 'default', zone);
+      assert.equal(selectAzureProfile(st.profiles, T - 11 * 60_000)?.name, 'default', zone);
+    }
   });
 });

@@ -10,7 +10,8 @@
  * if every decrease rule fires — to the highest count — after the flapping check, which projects each
  * metric to the new count and falls back to a smaller step or skips. Pure: state in, state out.
  */
-import { ScalingInputError } from '../errors.ts';
+import { findIanaAliases, WINDOWS_TO_IANA_MAP } from 'windows-iana';
+import { quoteInput, ScalingInputError } from '../errors.ts';
 import { getInstantOfLocalTime, getLocalTime } from '../forecast/time-zone.ts';
 
 export type AzureOperator = 'Equals' | 'NotEquals' | 'GreaterThan' | 'GreaterThanOrEqual' | 'LessThan' | 'LessThanOrEqual';
@@ -59,33 +60,62 @@ export interface AzureAutoscaleSetting {
   predictiveAutoscalePolicy?: { scaleMode: 'Disabled' | 'ForecastOnly' | 'Enabled'; scaleLookAheadTime?: string };
 }
 
-/** Windows time zone IDs used in the profiles and their IANA equivalents (CLDR windowsZones). */
-export const WINDOWS_TIME_ZONES: Record<string, string> = {
-  UTC: 'UTC',
-  'Pacific Standard Time': 'America/Los_Angeles',
-  'Mountain Standard Time': 'America/Denver',
-  'Central Standard Time': 'America/Chicago',
-  'Eastern Standard Time': 'America/New_York',
-  'GMT Standard Time': 'Europe/London',
-  'W. Europe Standard Time': 'Europe/Berlin',
-  'Romance Standard Time': 'Europe/Paris',
-  'Central European Standard Time': 'Europe/Warsaw',
-  'E. Europe Standard Time': 'Europe/Chisinau',
-  'Tokyo Standard Time': 'Asia/Tokyo',
-  'AUS Eastern Standard Time': 'Australia/Sydney',
-};
-
-/** The Windows ID for an IANA zone (the renderers write profiles in Windows IDs). */
-export function toWindowsTimeZone(iana: string): string {
-  const hit = Object.entries(WINDOWS_TIME_ZONES).find(([, z]) => z === iana);
-  if (!hit) throw new ScalingInputError('INVALID_OPTION', `no Windows time zone ID known for "${iana}" (known: ${Object.values(WINDOWS_TIME_ZONES).join(', ')})`);
-  return hit[0];
+/**
+ * Windows time zone IDs ↔ IANA zones, from CLDR's windowsZones.xml (common/supplemental) as kept by the
+ * `windows-iana` package: every Windows ID names its territory-"001" zone (Romance Standard Time → Europe/Paris),
+ * and every zone of any territory names its Windows ID (Europe/Madrid → Romance Standard Time). Zones are
+ * compared by their canonical name in this runtime's ICU, which differs from CLDR's for some (Asia/Calcutta and
+ * Asia/Kolkata, Europe/Kiev and Europe/Kyiv, Etc/UTC and UTC): both sides are read through `Intl`.
+ */
+function canonicalZone(zone: string): string | undefined {
+  if (zone === '') return undefined;
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
 }
 
+/**
+ * Two IDs the autoscale API still lists (2022-10-01 REST spec) that Windows retired and CLDR no longer maps:
+ * read as the zone each named, "(UTC-02:00) Mid-Atlantic - Old" at its fixed offset and
+ * "(UTC+12:00) Petropavlovsk-Kamchatsky - Old" as Kamchatka. Never written (the renderers write CLDR IDs).
+ */
+const RETIRED_WINDOWS_ZONES: Readonly<Record<string, string>> = { 'Mid-Atlantic Standard Time': 'Etc/GMT+2', 'Kamchatka Standard Time': 'Asia/Kamchatka' };
+
+/** Windows ID → the IANA zone it is read as. */
+const WINDOWS_TO_IANA = new Map<string, string>();
+/** Canonical IANA zone → its Windows ID. */
+const IANA_TO_WINDOWS = new Map<string, string>();
+for (const { windowsName, territory, iana } of WINDOWS_TO_IANA_MAP) if (territory === '001' && iana[0]) WINDOWS_TO_IANA.set(windowsName, iana[0]);
+for (const [id, zone] of Object.entries(RETIRED_WINDOWS_ZONES)) WINDOWS_TO_IANA.set(id, zone);
+// The "001" rows first: a zone listed under two IDs (none is today) would keep the one it is primary for.
+for (const { windowsName, iana } of [...WINDOWS_TO_IANA_MAP].sort((a, b) => Number(b.territory === '001') - Number(a.territory === '001'))) {
+  for (const zone of iana.flatMap((z) => findIanaAliases(z))) {
+    const canonical = canonicalZone(zone);
+    if (canonical && !IANA_TO_WINDOWS.has(canonical)) IANA_TO_WINDOWS.set(canonical, windowsName);
+  }
+}
+
+/** Whether an autoscale profile may name this Windows time zone ID (CLDR's, or one of the two retired IDs Azure still lists). */
+export function isWindowsTimeZone(windowsId: string): boolean {
+  return WINDOWS_TO_IANA.has(windowsId);
+}
+
+/** The Windows ID for an IANA zone or alias (the renderers write profiles in Windows IDs). */
+export function toWindowsTimeZone(iana: string): string {
+  const canonical = canonicalZone(iana);
+  if (canonical === undefined) throw new ScalingInputError('INVALID_OPTION', `no Windows time zone ID for ${quoteInput(iana)}: not an IANA time zone`);
+  const id = IANA_TO_WINDOWS.get(canonical);
+  if (!id) throw new ScalingInputError('INVALID_OPTION', `no Windows time zone ID for ${quoteInput(iana)}: CLDR windowsZones maps no Windows zone to it`);
+  return id;
+}
+
+/** The IANA zone a profile's Windows time zone ID is read as. */
 function toIana(windowsId: string): string {
-  const z = WINDOWS_TIME_ZONES[windowsId];
-  if (!z) throw new ScalingInputError('INVALID_OPTION', `unknown Windows time zone ID "${windowsId}"`);
-  return z;
+  const zone = typeof windowsId === 'string' ? WINDOWS_TO_IANA.get(windowsId) : undefined;
+  if (!zone) throw new ScalingInputError('INVALID_OPTION', `unknown Windows time zone ID ${quoteInput(windowsId)}`);
+  return zone;
 }
 
 /** ISO 8601 duration (PT1M, PT1H30M, P1D) in seconds. */

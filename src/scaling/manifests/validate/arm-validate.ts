@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
-import { WINDOWS_TIME_ZONES, parseIsoDuration, parseLocalDateTime } from '../../simulate/azure-autoscale.ts';
+import { isWindowsTimeZone, parseIsoDuration, parseLocalDateTime } from '../../simulate/azure-autoscale.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -122,7 +122,7 @@ function checkAutoscale(path: string, props: Obj, out: string[]): void {
     }
     const f = p.fixedDate as { timeZone: string; start: string; end: string } | undefined;
     if (f) {
-      if (!WINDOWS_TIME_ZONES[f.timeZone]) out.push(`${where}.fixedDate.timeZone: unknown Windows time zone "${f.timeZone}"`);
+      if (!isWindowsTimeZone(f.timeZone)) out.push(`${where}.fixedDate.timeZone: unknown Windows time zone "${f.timeZone}"`);
       else {
         const [start, end] = [parseLocalDateTime(f.start, f.timeZone), parseLocalDateTime(f.end, f.timeZone)];
         if (!(end >= start)) out.push(`${where}.fixedDate: end before start`);
