@@ -196,6 +196,18 @@ describe('Azure (deploy/azure/salescale.json)', () => {
     }
   });
 
+  it('percent-encodes the keys and the password it writes into DATABASE_URL and the Redis URLs (an Azure Cache for Redis key is base64: a "/" in it made the path of REDIS_URL, which the app refuses)', () => {
+    for (const vmss of byType('Microsoft.Compute/virtualMachineScaleSets')) {
+      const customData = vmss.properties.virtualMachineProfile.osProfile.customData as string;
+      const args = customData.slice(customData.lastIndexOf("\n', ") + 1);
+      for (const secret of [/parameters\('postgresAdminPassword'\)/, /listKeys\(.*?\)\.primaryKey/]) {
+        const hits = [...args.matchAll(new RegExp(`(uriComponent\\()?${secret.source}`, 'g'))];
+        assert.ok(hits.length > 0, `${vmss.name}: ${secret.source} passed to the script`);
+        for (const hit of hits) assert.ok(hit[1], `${vmss.name}: ${hit[0]} goes into a URL without uriComponent()`);
+      }
+    }
+  });
+
   it('catches an unknown property, a read-only one, a wrong type, a bad enum, a missing required one, an undeclared parameter and autoscale limits', () => {
     const text = getFile(files, 'deploy/azure/salescale.json').content;
     const broken = (from: string, to: string) => {

@@ -89,12 +89,14 @@ function customData(spec: DeploymentSpec, role: 'web' | 'worker', names: Names):
     .replace(/\{\{(\d+)\}\}/g, '{$1}');
   const args = [
     "parameters('image')",
-    "parameters('postgresAdminPassword')",
+    // Percent-encoded: they go into URLs, and an Azure Cache for Redis key is base64 ('/', '+', '='; a '/' ends the
+    // authority) and the PostgreSQL password must mix character classes. pg and ioredis decode them.
+    "uriComponent(parameters('postgresAdminPassword'))",
     `reference(${id('Microsoft.DBforPostgreSQL/flexibleServers', names.db)}).fullyQualifiedDomainName`,
     `reference(${id('Microsoft.DBforPostgreSQL/flexibleServers', names.replica)}).fullyQualifiedDomainName`,
-    `listKeys(${id('Microsoft.Cache/redis', names.queue)}, '${AZURE_API_VERSIONS['Microsoft.Cache/redis']}').primaryKey`,
+    `uriComponent(listKeys(${id('Microsoft.Cache/redis', names.queue)}, '${AZURE_API_VERSIONS['Microsoft.Cache/redis']}').primaryKey)`,
     `reference(${id('Microsoft.Cache/redis', names.queue)}).hostName`,
-    `listKeys(${id('Microsoft.Cache/redis', names.cache)}, '${AZURE_API_VERSIONS['Microsoft.Cache/redis']}').primaryKey`,
+    `uriComponent(listKeys(${id('Microsoft.Cache/redis', names.cache)}, '${AZURE_API_VERSIONS['Microsoft.Cache/redis']}').primaryKey)`,
     `reference(${id('Microsoft.Cache/redis', names.cache)}).hostName`,
     "parameters('adminApiToken')",
     "parameters('sessionSecret')",
