@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ALERT_RULES } from '../alerts/alert-rules.ts';
 import { getRunbookUrl } from '../alerts/runbook-links.ts';
@@ -194,6 +195,16 @@ describe('Azure (deploy/azure/salescale.json)', () => {
       const health = profile.extensionProfile?.extensions.find((e: Any) => e.properties.type === 'ApplicationHealthLinux');
       assert.deepEqual(health?.properties.settings, { protocol: 'http', port: spec[role].port, requestPath: '/health' }, vmss.name);
     }
+  });
+
+  it('has the guide generate a PostgreSQL admin password the flexible server accepts (three of: upper case, lower case, digits, other; a hex string has two)', () => {
+    const guide = readFileSync(new URL('../../../docs/deploy-azure.md', import.meta.url), 'utf8');
+    const value = /postgresAdminPassword="([^"\n]*)"/.exec(guide)?.[1];
+    assert.ok(value, 'the guide passes postgresAdminPassword');
+    const password = execFileSync('bash', ['-c', `printf %s "${value}"`], { encoding: 'utf8' });
+    assert.ok(password.length >= 8 && password.length <= 128, `length 8–128 (got ${password.length})`);
+    const classes = [/[A-Z]/, /[a-z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((c) => c.test(password)).length;
+    assert.ok(classes >= 3, `"${value}" gives ${classes} character classes, the flexible server wants 3`);
   });
 
   it('percent-encodes the keys and the password it writes into DATABASE_URL and the Redis URLs (an Azure Cache for Redis key is base64: a "/" in it made the path of REDIS_URL, which the app refuses)', () => {
