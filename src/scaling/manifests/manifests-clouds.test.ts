@@ -235,6 +235,8 @@ describe('Azure (deploy/azure/salescale.json)', () => {
     assert.ok(broken('"cooldown": "PT5M"', '"cooldown": "PT30S"').some((p) => /PT30S outside/.test(p)));
     assert.ok(broken("'salescale-pg-replica')", "'salescale-pg-replika')").some((p) => /names no resource of the template/.test(p)));
     assert.ok(broken('"apiVersion": "2022-10-01"', '"apiVersion": "2015-04-01"').some((p) => /differs from the schema/.test(p)));
+    // A fixed date ARM would not parse is one more problem in the list, not an exception that hides the others.
+    assert.ok(broken('"start": "2027-11-25T23:50:00"', '"start": "2027-11-25 23:50"').some((p) => /sale-window-1\]\.fixedDate\.start: .*not YYYY-MM-DDTHH:MM:SS/.test(p)));
   });
 
   it('renders a valid template for a shop outside the old 12 zones, its profiles in the CLDR Windows ID (Asia/Kolkata → India Standard Time, windowsZones.xml); an unknown ID is still caught', () => {

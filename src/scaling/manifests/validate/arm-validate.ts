@@ -124,9 +124,20 @@ function checkAutoscale(path: string, props: Obj, out: string[]): void {
     if (f) {
       if (!isWindowsTimeZone(f.timeZone)) out.push(`${where}.fixedDate.timeZone: unknown Windows time zone "${f.timeZone}"`);
       else {
-        const [start, end] = [parseLocalDateTime(f.start, f.timeZone), parseLocalDateTime(f.end, f.timeZone)];
-        if (!(end >= start)) out.push(`${where}.fixedDate: end before start`);
-        if (end - start > 365 * 86_400_000) out.push(`${where}.fixedDate: more than 365 days`);
+        // A date it cannot parse is one problem among the others, not an exception that hides them.
+        const parse = (field: 'start' | 'end') => {
+          try {
+            return parseLocalDateTime(f[field], f.timeZone);
+          } catch (e) {
+            out.push(`${where}.fixedDate.${field}: ${(e as Error).message}`);
+            return undefined;
+          }
+        };
+        const [start, end] = [parse('start'), parse('end')];
+        if (start !== undefined && end !== undefined) {
+          if (!(end >= start)) out.push(`${where}.fixedDate: end before start`);
+          if (end - start > 365 * 86_400_000) out.push(`${where}.fixedDate: more than 365 days`);
+        }
       }
     }
   }
