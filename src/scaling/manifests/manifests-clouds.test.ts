@@ -25,6 +25,28 @@ describe('Google Cloud (deploy/gcp/main.tf)', () => {
     assert.deepEqual(await validateTerraform('main.tf', gcpText), []);
   });
 
+  it('has the guide enable the API of every kind of resource main.tf creates (a new project has Compute Engine, Cloud SQL, Memorystore… off: apply fails)', async () => {
+    // Shell lines continued with a backslash read as one.
+    const guide = readFileSync(new URL('../../../docs/deploy-gcp.md', import.meta.url), 'utf8').replace(/\\\n\s*/g, ' ');
+    const enabled = new Set(/gcloud services enable ([^\n]+)/.exec(guide)?.[1].split(/\s+/).filter((w) => w.endsWith('.googleapis.com')) ?? []);
+    const apiOf: [RegExp, string][] = [
+      [/^google_compute_/, 'compute'],
+      [/^google_sql_/, 'sqladmin'],
+      [/^google_redis_/, 'redis'],
+      [/^google_secret_manager_/, 'secretmanager'],
+      [/^google_service_networking_/, 'servicenetworking'],
+      [/^google_monitoring_/, 'monitoring'],
+      [/^google_service_account$/, 'iam'],
+      [/^google_project_iam_/, 'cloudresourcemanager'],
+    ];
+    const tf = await parseTerraform(files);
+    for (const type of Object.keys(tf.resource)) {
+      const api = apiOf.find(([re]) => re.test(type))?.[1];
+      assert.ok(api, `${type}: which API does it need?`);
+      assert.ok(enabled.has(`${api}.googleapis.com`), `${type} needs ${api}.googleapis.com, which the guide does not enable`);
+    }
+  });
+
   it('has a regional MIG with autohealing on the liveness check and a regional autoscaler with predictive CPU, scale-in controls and the sale’s schedules', async () => {
     const tf = await parseTerraform(files);
     const mig = tf.resource.google_compute_region_instance_group_manager.web[0];
