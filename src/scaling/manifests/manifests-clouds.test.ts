@@ -131,6 +131,13 @@ describe('Google Cloud (deploy/gcp/main.tf)', () => {
     assert.doesNotMatch(tf.resource.google_compute_instance_template.worker[0].metadata['startup-script'], /TRUST_PROXY/);
   });
 
+  it('keeps the web VMs\u2019 idle connections open longer than the load balancer reuses them (its backend keep-alive is fixed at 600 s; http_keep_alive_timeout_sec is the client side)', async () => {
+    const tf = await parseTerraform(files);
+    const startup: string = tf.resource.google_compute_instance_template.web[0].metadata['startup-script'];
+    const keepAliveMs = Number(/^KEEP_ALIVE_TIMEOUT_MS=(\d+)$/m.exec(startup)?.[1]);
+    assert.ok(keepAliveMs > 600_000, `KEEP_ALIVE_TIMEOUT_MS ${keepAliveMs} must exceed the 600 s the proxy keeps a backend connection (else it sends on one the app closed: 502)`);
+  });
+
   it('derives SHOP_URL of the web and worker VMs from var.domain, the host of the certificate, whose default is the spec\u2019s web.host', async () => {
     const tf = await parseTerraform(files);
     assert.equal(tf.variable.domain[0].default, spec.web.host);

@@ -37,13 +37,24 @@ const roleSecret = (name: RoleSecretName) => name.toLowerCase();
  * VM's service account (metadata-server token, REST; COS has curl), write the env file, run migrations
  * (web only; concurrent runs are safe: advisory lock) and one container of the role.
  */
+/** The app's keep-alive on GCE: the load balancer's fixed 600 s backend keep-alive plus 20 s (Google's advice: above 600 s). */
+export const GCP_BACKEND_KEEP_ALIVE_MS = 620_000;
+
 function startupScript(spec: DeploymentSpec, role: 'web' | 'worker'): string {
   // The load balancer's front ends connect from the health checks' ranges (Google's docs: the same for instance groups) and append the client, then the forwarding rule's
   // address, to X-Forwarded-For: trusting both gives the app the shopper's address (else one rate-limit budget and
   // one guest waiting-room ticket for everyone behind the same front end).
   // SHOP_URL from var.domain, the certificate's host (default: the spec's web.host): an operator who sets the domain
   // gets email links and payment return URLs on it, not on the spec's host.
-  const env = { ...getRoleEnv(spec, role), SHOP_URL: 'https://${domain}', ...(role === 'web' ? { TRUST_PROXY: [...GCP_HEALTH_CHECK_RANGES, '${lb_address}'].join(',') } : {}) };
+  // KEEP_ALIVE_TIMEOUT_MS: the global external Application Load Balancer keeps a backend connection open for a fixed
+  // 600 s (not configurable; http_keep_alive_timeout_sec is the client's side): the app must keep it longer, or the
+  // proxy sends a request on a connection the app has just closed and answers it 502.
+  const env = {
+    ...getRoleEnv(spec, role),
+    SHOP_URL: 'https://${domain}',
+    ...(role === 'web' ? { KEEP_ALIVE_TIMEOUT_MS: String(GCP_BACKEND_KEEP_ALIVE_MS) } : {}),
+    ...(role === 'web' ? { TRUST_PROXY: [...GCP_HEALTH_CHECK_RANGES, '${lb_address}'].join(',') } : {}),
+  };
   const port = spec[role].port;
   const lines = [
     '#!/bin/bash',
@@ -369,7 +380,8 @@ export function buildGcpTerraform(spec: DeploymentSpec, schedule: PrescaleSchedu
       ['name', `${spec.name}-web-https`],
       ['url_map', expr('google_compute_url_map.web.id')],
       ['ssl_certificates', [expr('google_compute_managed_ssl_certificate.web.id')]],
-      // Below the app's keep-alive timeout, so the app never closes a connection the proxy reuses.
+      // The client's side of the proxy (browser ↔ front end); its connections to the VMs stay open a fixed 600 s,
+      // which the web VMs' KEEP_ALIVE_TIMEOUT_MS (GCP_BACKEND_KEEP_ALIVE_MS) exceeds.
       ['http_keep_alive_timeout_sec', 60],
     ]),
     ...(['http', 'https'] as const).map((scheme) =>
