@@ -495,6 +495,41 @@ describe('waiting room: tickets of a room that is gone', () => {
   });
 });
 
+/**
+ * A room the admin has just saved, asked for on an instance whose periodic re-read has not run since (the
+ * storefront's page, served from the database, joins at once): it answered 404 `WAITING_ROOM_NOT_FOUND` ("This sale
+ * has no waiting room", which the page shows as final) until the next re-read.
+ */
+describe('waiting room: a room just saved, before the periodic re-read', () => {
+  let t: TestApp;
+  before(async () => {
+    // The periodic re-read out of the way: the room is known only if the request itself asks for a read.
+    t = await createTestApp({ RATE_LIMIT_GENERAL_MAX: '1000000', RATE_LIMIT_SALE_MAX: '1000000', WAITING_ROOM_EVENTS_REFRESH_MS: '60000' });
+  });
+  after(() => t.close());
+
+  it('serves the room and lets a visitor join at once, and still answers 404 for a sale without one', async () => {
+    const now = Date.now();
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/sale-events',
+      headers: t.admin,
+      payload: { name: 'Fresh', startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), waitingRoom: { enabled: true, admissionPerSecond: 10 } },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const id = created.json().id as number;
+    const info = await t.app.inject({ url: `/api/v1/sale-events/${id}/queue` });
+    assert.equal(info.statusCode, 200, info.body);
+    assert.equal(info.json().saleEventId, id);
+    const joined = await t.app.inject({ method: 'POST', url: `/api/v1/sale-events/${id}/queue` });
+    assert.equal(joined.statusCode, 201, joined.body);
+    assert.equal(typeof joined.json().ticket, 'string');
+    const none = await t.app.inject({ method: 'POST', url: `/api/v1/sale-events/${id + 1000}/queue` });
+    assert.equal(none.statusCode, 404, none.body);
+    assert.equal(none.json().error.code, 'WAITING_ROOM_NOT_FOUND');
+  });
+});
+
 /** An admin who ends a sale and, thinking better of it, extends it again at once (every instance re-reading the rooms each second). */
 describe('waiting room: a sale ended and extended again', () => {
   let t: TestApp;

@@ -52,8 +52,14 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
   const { recordMerges } = merges;
   const { passSpent, withRejoin, presented, read, statuses } = createTicketStatus({ ...deps, rateOf, record: recordMerges });
 
-  function eventOrThrow(id: number): QueuedEvent {
-    const event = registry.get(id);
+  /**
+   * The room, also one saved since this instance last re-read the rooms (on another instance, or here: the admin's
+   * write does not reach the registry): a room not known here is looked for in a read begun after the request (shared
+   * by every caller meanwhile, at most one a second, see `confirm`), so a room just saved is served at once, not 404
+   * until the next periodic re-read.
+   */
+  async function eventOrThrow(id: number): Promise<QueuedEvent> {
+    const event = registry.get(id) ?? ((await registry.confirm()) ? registry.get(id) : undefined);
     if (!event) throw new WaitingRoomNotFoundError(id);
     return event;
   }
@@ -75,7 +81,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
 
     /** The room as the storefront shows it. */
     async info(eventId: number) {
-      const event = eventOrThrow(eventId);
+      const event = await eventOrThrow(eventId);
       const [waiting, sold] = await redisCall(() => Promise.all([redis.zcard(key(eventId, 'q')), redis.exists(key(eventId, 'sold'))]));
       return {
         saleEventId: event.id,
@@ -93,7 +99,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
 
     /** Joins the line (or returns the visitor's ticket). */
     async join(eventId: number, visitor: Visitor): Promise<{ ticket: string; replayed: boolean; status: TicketStatus }> {
-      const event = eventOrThrow(eventId);
+      const event = await eventOrThrow(eventId);
       if (deps.clock() >= event.endsAtMs) throw new SaleEndedError(eventId);
       const opensAtMs = event.startsAtMs - JOIN_OPENS_BEFORE_MS;
       if (deps.clock() < opensAtMs) throw new WaitingRoomNotOpenError(eventId, new Date(opensAtMs).toISOString());
