@@ -528,6 +528,24 @@ describe('waiting room: a room just saved, before the periodic re-read', () => {
     assert.equal(none.statusCode, 404, none.body);
     assert.equal(none.json().error.code, 'WAITING_ROOM_NOT_FOUND');
   });
+
+  // The first read asked for, begun without waiting, left the shared promise in place for good: every later request
+  // for a room not known got that first read's answer, never a new read (on a live instance, a room saved after the
+  // first such request stayed 404 until the periodic re-read, and a deleted one's tickets read as before).
+  it('looks again for each room saved later, not only the first', async () => {
+    for (let i = 0; i < 3; i++) {
+      const now = Date.now();
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/admin/sale-events',
+        headers: t.admin,
+        payload: { name: `Later ${i}`, startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), waitingRoom: { enabled: true, admissionPerSecond: 10 } },
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      const info = await t.app.inject({ url: `/api/v1/sale-events/${created.json().id}/queue` });
+      assert.equal(info.statusCode, 200, `room ${i}: ${info.body}`);
+    }
+  });
 });
 
 /** An admin who ends a sale and, thinking better of it, extends it again at once (every instance re-reading the rooms each second). */

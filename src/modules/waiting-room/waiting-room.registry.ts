@@ -93,6 +93,10 @@ export function createEventRegistry(deps: { list: (endedAfter: Date) => Promise<
     },
     confirm() {
       confirming ??= (async () => {
+        // Yield before anything else: run synchronously to `confirming = undefined` below (no wait, no read under
+        // way), the body cleared `confirming` before `??=` assigned it this promise, which then stayed for good and
+        // answered every later caller with this read.
+        await Promise.resolve();
         const wait = lastConfirmAt + CONFIRM_GAP_MS - performance.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         // A read under way began before some of the callers: wait it out.
