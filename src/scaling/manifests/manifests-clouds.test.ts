@@ -202,9 +202,9 @@ describe('Azure (deploy/azure/salescale.json)', () => {
     );
   });
 
-  it('has the load balancer probe on /ready, automatic repairs, a PostgreSQL replica, max_connections from the spec and Redis for queues on noeviction', () => {
-    const [lb] = byType('Microsoft.Network/loadBalancers');
-    assert.equal(lb.properties.probes[0].properties.requestPath, '/ready');
+  it('has the Application Gateway probe on /ready, automatic repairs, a PostgreSQL replica, max_connections from the spec and Redis for queues on noeviction', () => {
+    const [gw] = byType('Microsoft.Network/applicationGateways');
+    assert.equal(gw.properties.probes[0].properties.path, '/ready');
     const [vmss] = byType('Microsoft.Compute/virtualMachineScaleSets');
     assert.equal(vmss.properties.automaticRepairsPolicy.enabled, true);
     const servers = byType('Microsoft.DBforPostgreSQL/flexibleServers');
@@ -215,12 +215,51 @@ describe('Azure (deploy/azure/salescale.json)', () => {
     assert.ok(byType('Microsoft.Insights/metricAlerts').length >= 4);
   });
 
+  it('serves the web role over HTTPS: an Application Gateway v2 listener on 443 with a Key Vault certificate, 80 redirected to it, the web scale set as backend on /ready, TRUST_PROXY = the gateway subnet (session, cart and waiting-room cookies are Secure)', () => {
+    const [gw] = byType('Microsoft.Network/applicationGateways');
+    assert.ok(gw, 'an Application Gateway fronts the web role');
+    const props = gw.properties;
+    assert.match(props.sku.tier, /^(Standard_v2|WAF_v2)$/);
+    const port = (name: string) => props.frontendPorts.find((p: Any) => p.name === name)?.properties.port;
+    const https = props.httpListeners.find((l: Any) => l.properties.protocol === 'Https');
+    const http = props.httpListeners.find((l: Any) => l.properties.protocol === 'Http');
+    assert.ok(https && http, 'an HTTPS and an HTTP listener');
+    assert.equal(port(https.properties.frontendPort.id.match(/'([^']+)'\)\]$/)[1]), 443);
+    assert.equal(port(http.properties.frontendPort.id.match(/'([^']+)'\)\]$/)[1]), 80);
+    assert.match(props.sslCertificates[0].properties.keyVaultSecretId, /parameters\('certificateSecretId'\)/);
+    assert.ok(gw.identity.type.includes('UserAssigned'), 'a user-assigned identity reads the certificate from Key Vault');
+    const [redirect] = props.redirectConfigurations;
+    assert.equal(redirect.properties.redirectType, 'Permanent');
+    assert.match(redirect.properties.targetListener.id, new RegExp(`'${https.name}'\\)\\]$`));
+    const redirectRule = props.requestRoutingRules.find((r: Any) => r.properties.httpListener.id.includes(`'${http.name}'`));
+    assert.ok(redirectRule.properties.redirectConfiguration, 'port 80 redirects');
+    const serveRule = props.requestRoutingRules.find((r: Any) => r.properties.httpListener.id.includes(`'${https.name}'`));
+    assert.ok(serveRule.properties.backendAddressPool && serveRule.properties.backendHttpSettings, '443 serves from the pool');
+    assert.equal(props.backendHttpSettingsCollection[0].properties.port, spec.web.port);
+    assert.equal(props.probes[0].properties.path, spec.probes.readiness.path);
+    const [web] = byType('Microsoft.Compute/virtualMachineScaleSets');
+    const ipConfig = web.properties.virtualMachineProfile.networkProfile.networkInterfaceConfigurations[0].properties.ipConfigurations[0];
+    assert.match(JSON.stringify(ipConfig.properties.applicationGatewayBackendAddressPools), /applicationGateways\/backendAddressPools/);
+    assert.ok(!JSON.stringify(arm).includes('"frontendPort": 80,'), 'no plain-HTTP load-balancing rule to the web VMs');
+    // The gateway has a dedicated subnet; the web role trusts X-Forwarded-For from it (and nothing else reaches the web port).
+    const vnet = byType('Microsoft.Network/virtualNetworks')[0];
+    const gatewaySubnet = props.gatewayIPConfigurations[0].properties.subnet.id.match(/'([^']+)'\)\]$/)[1];
+    const prefix = vnet.properties.subnets.find((s: Any) => s.name === gatewaySubnet).properties.addressPrefix;
+    assert.ok(!vnet.properties.subnets.find((s: Any) => s.name === 'app').properties.addressPrefix.includes(prefix));
+    assert.match(web.properties.virtualMachineProfile.osProfile.customData, new RegExp(`TRUST_PROXY=${prefix.replace(/[./]/g, '\\$&')}\\n`));
+    const nsg = byType('Microsoft.Network/networkSecurityGroups')[0];
+    const webRule = nsg.properties.securityRules.find((r: Any) => r.properties.destinationPortRange === String(spec.web.port));
+    assert.equal(webRule.properties.sourceAddressPrefix, prefix, 'only the gateway reaches the web port');
+    const alerts = byType('Microsoft.Insights/metricAlerts').map((a: Any) => a.properties.criteria.allOf[0].metricNamespace);
+    assert.ok(alerts.includes('Microsoft.Network/applicationGateways'), 'the web health alert follows the gateway');
+  });
+
   it('repairs (replaces) a VM on the liveness check /health of its own role, never on /ready (which fails on every VM at once while PostgreSQL or Redis is unreachable)', () => {
     for (const vmss of byType('Microsoft.Compute/virtualMachineScaleSets')) {
       const role = vmss.name.endsWith('worker') ? 'worker' : 'web';
       const profile = vmss.properties.virtualMachineProfile;
       // Azure takes one health source per scale set: the Application Health extension or a load balancer probe.
-      assert.equal(profile.networkProfile.healthProbe, undefined, `${vmss.name}: automatic repairs follow the load balancer's /ready probe`);
+      assert.equal(profile.networkProfile.healthProbe, undefined, `${vmss.name}: automatic repairs follow a /ready probe`);
       const health = profile.extensionProfile?.extensions.find((e: Any) => e.properties.type === 'ApplicationHealthLinux');
       assert.deepEqual(health?.properties.settings, { protocol: 'http', port: spec[role].port, requestPath: '/health' }, vmss.name);
     }
@@ -263,6 +302,10 @@ describe('Azure (deploy/azure/salescale.json)', () => {
     assert.ok(broken("parameters('vmSize')", "parameters('vmSku')").some((p) => /parameters\('vmSku'\) is not declared/.test(p)));
     assert.ok(broken('"cooldown": "PT5M"', '"cooldown": "PT30S"').some((p) => /PT30S outside/.test(p)));
     assert.ok(broken("'salescale-pg-replica')", "'salescale-pg-replika')").some((p) => /names no resource of the template/.test(p)));
+    assert.ok(broken('"requestRoutingRules"', '"requestRoutingRule"').some((p) => /applicationGateways .*additional properties "requestRoutingRule"/.test(p)));
+    // A key may be an expression (the gateway's user-assigned identity): its parameters are checked too.
+    assert.ok(broken("parameters('gatewayIdentityId')", "parameters('gatewayIdentity')").some((p) => /parameters\('gatewayIdentity'\) is not declared/.test(p)));
+    assert.ok(broken('"protocol": "Https"', '"protocol": "HTTPS"').some((p) => /applicationGateways .*("HTTPS" is not one of|allowed values)/.test(p)));
     assert.ok(broken('"apiVersion": "2022-10-01"', '"apiVersion": "2015-04-01"').some((p) => /differs from the schema/.test(p)));
     // A fixed date ARM would not parse is one more problem in the list, not an exception that hides the others.
     assert.ok(broken('"start": "2027-11-25T23:50:00"', '"start": "2027-11-25 23:50"').some((p) => /sale-window-1\]\.fixedDate\.start: .*not YYYY-MM-DDTHH:MM:SS/.test(p)));

@@ -364,7 +364,8 @@ describe('the environment every platform gives each role', () => {
       'gcp web': { proxy: '35.191.7.8' },
       // Heroku's router has no fixed address range; it appends the address it saw, and a dyno is reachable only through it.
       'heroku dynos': { hops: 1 },
-      'azure web': { none: 'an L4 load balancer: the client address arrives as is' },
+      // An Application Gateway v2 instance in its dedicated subnet (TLS ends there; it appends the client to X-Forwarded-For).
+      'azure web': { proxy: '10.20.17.6' },
       'swarm web': { none: 'host-mode publishing: the client (or an L4 balancer keeping its address) connects directly; a proxy that appends needs TRUST_PROXY set by hand' },
       // App Platform names the client in a header of its own, not at a known X-Forwarded-For position.
       'do web': { header: 'do-connecting-ip' },

@@ -1,6 +1,7 @@
 /**
- * Azure (ARM JSON template): a virtual network, a Standard Load Balancer with an HTTP probe on
- * /ready, web and worker VM scale sets (Ubuntu + the one image in Docker, automatic repairs),
+ * Azure (ARM JSON template): a virtual network, an Application Gateway v2 terminating TLS (HTTPS listener
+ * on 443 with the shop's certificate from Key Vault, 80 redirected to it, a probe on /ready, the web scale
+ * set as backend), a Standard Load Balancer for the instances' outbound traffic, web and worker VM scale sets (Ubuntu + the one image in Docker, automatic repairs),
  * autoscale settings built by the same code the simulator runs (default profile with CPU rules, a
  * fixedDate profile per sale window, predictive autoscale), Azure Database for PostgreSQL flexible
  * server (zone-redundant HA) with a read replica, Azure Cache for Redis for queues (noeviction) and
@@ -26,6 +27,7 @@ export const AZURE_API_VERSIONS: Record<string, string> = {
   'Microsoft.Network/virtualNetworks': '2025-05-01',
   'Microsoft.Network/publicIPAddresses': '2025-05-01',
   'Microsoft.Network/loadBalancers': '2025-05-01',
+  'Microsoft.Network/applicationGateways': '2025-05-01',
   'Microsoft.Network/privateDnsZones': '2024-06-01',
   'Microsoft.Network/privateDnsZones/virtualNetworkLinks': '2024-06-01',
   'Microsoft.Compute/virtualMachineScaleSets': '2024-11-01',
@@ -48,6 +50,13 @@ const res = (type: string, name: string, body: Obj, dependsOn: string[] = []): O
 const id = (type: string, ...names: string[]) => `resourceId('${type}', ${names.map((n) => `'${n}'`).join(', ')})`;
 const expr = (e: string) => `[${e}]`;
 
+/**
+ * The Application Gateway's dedicated subnet (v2 wants nothing else in it; a /24 leaves room for its autoscaling). Its
+ * instances are the only clients of the web port: the NSG admits this range alone, and the web role trusts the
+ * X-Forwarded-For it appends (TRUST_PROXY), so each shopper is counted by their own address, not the gateway's.
+ */
+export const AZURE_GATEWAY_SUBNET = '10.20.17.0/24';
+
 /** ARM `format()` string literal: quotes doubled, braces escaped. */
 const armLiteral = (s: string) => s.replace(/'/g, "''").replace(/\{/g, '{{').replace(/\}/g, '}}');
 
@@ -60,7 +69,7 @@ const secureParameter = (name: RoleSecretName) => name.toLowerCase().replace(/_(
  * Secrets arrive as secure parameters in customData (readable on the VM only).
  */
 function customData(spec: DeploymentSpec, role: 'web' | 'worker', names: Names): string {
-  const env = getRoleEnv(spec, role);
+  const env = { ...getRoleEnv(spec, role), ...(role === 'web' ? { TRUST_PROXY: AZURE_GATEWAY_SUBNET } : {}) };
   const port = spec[role].port;
   // format() arguments {10}, {11}, … after the fixed ones below.
   const roleSecrets = getRoleSecretNames(spec, role);
@@ -110,6 +119,8 @@ interface Names {
   nsg: string;
   lb: string;
   pip: string;
+  gw: string;
+  gwPip: string;
   web: string;
   worker: string;
   db: string;
@@ -127,11 +138,10 @@ function scaleSet(spec: DeploymentSpec, role: 'web' | 'worker', n: Names): Obj {
     name: 'ipconfig',
     properties: {
       subnet: { id: subnet },
-      // Every instance is in the 'outbound' pool (SNAT for image pulls and packages); web instances also serve in 'web'.
-      loadBalancerBackendAddressPools: [
-        ...(role === 'web' ? [{ id: `[${id('Microsoft.Network/loadBalancers/backendAddressPools', n.lb, 'web')}]` }] : []),
-        { id: `[${id('Microsoft.Network/loadBalancers/backendAddressPools', n.lb, 'outbound')}]` },
-      ],
+      // Every instance is in the load balancer's 'outbound' pool (SNAT for image pulls and packages); web instances also
+      // serve in the Application Gateway's 'web' pool.
+      loadBalancerBackendAddressPools: [{ id: `[${id('Microsoft.Network/loadBalancers/backendAddressPools', n.lb, 'outbound')}]` }],
+      ...(role === 'web' ? { applicationGatewayBackendAddressPools: [{ id: `[${id('Microsoft.Network/applicationGateways/backendAddressPools', n.gw, 'web')}]` }] } : {}),
     },
   };
   return res(
@@ -163,9 +173,9 @@ function scaleSet(spec: DeploymentSpec, role: 'web' | 'worker', n: Names): Obj {
             imageReference: { publisher: 'Canonical', offer: 'ubuntu-24_04-lts', sku: 'server', version: 'latest' },
             osDisk: { createOption: 'FromImage', managedDisk: { storageAccountType: 'Premium_LRS' } },
           },
-          // No healthProbe: a scale set takes one health source, and the load balancer's /ready probe fails on every
-          // web VM at once while PostgreSQL or Redis is unreachable: repairs would replace them all. The load
-          // balancer still routes on /ready; repairs and rolling upgrades follow the liveness check.
+          // No healthProbe: a scale set takes one health source, and a /ready probe fails on every web VM at once
+          // while PostgreSQL or Redis is unreachable: repairs would replace them all. The Application Gateway
+          // routes on /ready; repairs and rolling upgrades follow the liveness check.
           networkProfile: {
             networkInterfaceConfigurations: [{ name: 'nic', properties: { primary: true, ipConfigurations: [ipConfig] } }],
           },
@@ -189,10 +199,84 @@ function scaleSet(spec: DeploymentSpec, role: 'web' | 'worker', n: Names): Obj {
     [
       `[${id('Microsoft.Network/virtualNetworks', n.vnet)}]`,
       `[${id('Microsoft.Network/loadBalancers', n.lb)}]`,
+      ...(role === 'web' ? [`[${id('Microsoft.Network/applicationGateways', n.gw)}]`] : []),
       `[${id('Microsoft.DBforPostgreSQL/flexibleServers', n.replica)}]`,
       `[${id('Microsoft.Cache/redis', n.queue)}]`,
       `[${id('Microsoft.Cache/redis', n.cache)}]`,
     ],
+  );
+}
+
+/**
+ * Application Gateway v2: TLS ends here with the certificate of the shop's host (a Key Vault secret the gateway reads
+ * through a user-assigned identity; a version-less secret id follows renewals), HTTP on 80 answers with a permanent
+ * redirect to HTTPS, and HTTPS is proxied to the web scale set on the web port, routed on /ready. Session, cart, guest
+ * and waiting-room cookies are `__Host-`/Secure: over plain HTTP browsers drop them.
+ */
+function applicationGateway(spec: DeploymentSpec, n: Names): Obj {
+  const sub = (kind: string, name: string) => ({ id: `[${id(`Microsoft.Network/applicationGateways/${kind}`, n.gw, name)}]` });
+  const readiness = spec.probes.readiness;
+  return res(
+    'Microsoft.Network/applicationGateways',
+    n.gw,
+    {
+      location: "[parameters('location')]",
+      identity: { type: 'UserAssigned', userAssignedIdentities: { "[parameters('gatewayIdentityId')]": {} } },
+      properties: {
+        // Standard_v2 (WAF_v2 adds the web application firewall, at a higher price and with a WAF policy to write).
+        sku: { name: 'Standard_v2', tier: 'Standard_v2' },
+        // Instances added on load take minutes: raise minCapacity before a sale (see docs/deploy-azure.md).
+        autoscaleConfiguration: { minCapacity: 2, maxCapacity: 125 },
+        sslPolicy: { policyType: 'Predefined', policyName: 'AppGwSslPolicy20220101' },
+        gatewayIPConfigurations: [{ name: 'gateway', properties: { subnet: { id: `[${id('Microsoft.Network/virtualNetworks/subnets', n.vnet, 'gateway')}]` } } }],
+        frontendIPConfigurations: [{ name: 'public', properties: { publicIPAddress: { id: `[${id('Microsoft.Network/publicIPAddresses', n.gwPip)}]` } } }],
+        frontendPorts: [
+          { name: 'http', properties: { port: 80 } },
+          { name: 'https', properties: { port: 443 } },
+        ],
+        sslCertificates: [{ name: 'shop', properties: { keyVaultSecretId: "[parameters('certificateSecretId')]" } }],
+        backendAddressPools: [{ name: 'web' }],
+        backendHttpSettingsCollection: [
+          {
+            name: 'web',
+            properties: {
+              port: spec.web.port,
+              protocol: 'Http',
+              cookieBasedAffinity: 'Disabled',
+              requestTimeout: 30,
+              probe: sub('probes', 'ready'),
+              // A VM leaving the pool (scale-in, rolling upgrade) finishes its requests while the app drains.
+              connectionDraining: { enabled: true, drainTimeoutInSec: getTerminationGraceSeconds(spec) },
+            },
+          },
+        ],
+        probes: [
+          {
+            name: 'ready',
+            properties: {
+              protocol: 'Http',
+              host: '127.0.0.1',
+              path: readiness.path,
+              interval: readiness.periodSeconds,
+              timeout: readiness.timeoutSeconds,
+              unhealthyThreshold: readiness.failureThreshold,
+              pickHostNameFromBackendHttpSettings: false,
+              match: { statusCodes: ['200-399'] },
+            },
+          },
+        ],
+        httpListeners: [
+          { name: 'http', properties: { frontendIPConfiguration: sub('frontendIPConfigurations', 'public'), frontendPort: sub('frontendPorts', 'http'), protocol: 'Http' } },
+          { name: 'https', properties: { frontendIPConfiguration: sub('frontendIPConfigurations', 'public'), frontendPort: sub('frontendPorts', 'https'), protocol: 'Https', sslCertificate: sub('sslCertificates', 'shop') } },
+        ],
+        redirectConfigurations: [{ name: 'http-to-https', properties: { redirectType: 'Permanent', targetListener: sub('httpListeners', 'https'), includePath: true, includeQueryString: true } }],
+        requestRoutingRules: [
+          { name: 'https', properties: { ruleType: 'Basic', priority: 100, httpListener: sub('httpListeners', 'https'), backendAddressPool: sub('backendAddressPools', 'web'), backendHttpSettings: sub('backendHttpSettingsCollection', 'web') } },
+          { name: 'http-to-https', properties: { ruleType: 'Basic', priority: 200, httpListener: sub('httpListeners', 'http'), redirectConfiguration: sub('redirectConfigurations', 'http-to-https') } },
+        ],
+      },
+    },
+    [`[${id('Microsoft.Network/virtualNetworks', n.vnet)}]`, `[${id('Microsoft.Network/publicIPAddresses', n.gwPip)}]`],
   );
 }
 
@@ -271,6 +355,8 @@ export function buildArmTemplate(spec: DeploymentSpec, schedule: PrescaleSchedul
     nsg: `${p}-app-nsg`,
     lb: `${p}-lb`,
     pip: `${p}-lb-ip`,
+    gw: `${p}-gw`,
+    gwPip: `${p}-gw-ip`,
     web: `${p}-web`,
     worker: `${p}-worker`,
     db: `${p}-pg`,
@@ -289,14 +375,13 @@ export function buildArmTemplate(spec: DeploymentSpec, schedule: PrescaleSchedul
         .replaceAll("'REDIS_QUEUE'", redisName('queue'))
         .replaceAll("'REDIS_CACHE'", redisName('cache')),
     ) as Obj;
-  const readiness = spec.probes.readiness;
   const dbId = `[${id('Microsoft.DBforPostgreSQL/flexibleServers', n.db)}]`;
   const resources: Obj[] = [
     res('Microsoft.Network/networkSecurityGroups', n.nsg, {
       location: "[parameters('location')]",
       properties: {
         securityRules: [
-          { name: 'web-from-internet', properties: { priority: 100, direction: 'Inbound', access: 'Allow', protocol: 'Tcp', sourceAddressPrefix: 'Internet', sourcePortRange: '*', destinationAddressPrefix: '*', destinationPortRange: String(spec.web.port) } },
+          { name: 'web-from-gateway', properties: { priority: 100, direction: 'Inbound', access: 'Allow', protocol: 'Tcp', sourceAddressPrefix: AZURE_GATEWAY_SUBNET, sourcePortRange: '*', destinationAddressPrefix: '*', destinationPortRange: String(spec.web.port) } },
           { name: 'probe', properties: { priority: 110, direction: 'Inbound', access: 'Allow', protocol: 'Tcp', sourceAddressPrefix: 'AzureLoadBalancer', sourcePortRange: '*', destinationAddressPrefix: '*', destinationPortRange: '*' } },
         ],
       },
@@ -310,6 +395,8 @@ export function buildArmTemplate(spec: DeploymentSpec, schedule: PrescaleSchedul
           addressSpace: { addressPrefixes: ['10.20.0.0/16'] },
           subnets: [
             { name: 'app', properties: { addressPrefix: '10.20.0.0/20', networkSecurityGroup: { id: `[${id('Microsoft.Network/networkSecurityGroups', n.nsg)}]` } } },
+            // Dedicated to the Application Gateway, no NSG (v2 needs GatewayManager on 65200–65535 inbound).
+            { name: 'gateway', properties: { addressPrefix: AZURE_GATEWAY_SUBNET } },
             { name: 'postgres', properties: { addressPrefix: '10.20.16.0/24', delegations: [{ name: 'postgres', properties: { serviceName: 'Microsoft.DBforPostgreSQL/flexibleServers' } }] } },
           ],
         },
@@ -317,6 +404,9 @@ export function buildArmTemplate(spec: DeploymentSpec, schedule: PrescaleSchedul
       [`[${id('Microsoft.Network/networkSecurityGroups', n.nsg)}]`],
     ),
     res('Microsoft.Network/publicIPAddresses', n.pip, { location: "[parameters('location')]", sku: { name: 'Standard' }, properties: { publicIPAllocationMethod: 'Static' } }),
+    res('Microsoft.Network/publicIPAddresses', n.gwPip, { location: "[parameters('location')]", sku: { name: 'Standard' }, properties: { publicIPAllocationMethod: 'Static' } }),
+    applicationGateway(spec, n),
+    // Outbound only (the instances have no public address): the Application Gateway serves the shop.
     res(
       'Microsoft.Network/loadBalancers',
       n.lb,
@@ -325,24 +415,7 @@ export function buildArmTemplate(spec: DeploymentSpec, schedule: PrescaleSchedul
         sku: { name: 'Standard' },
         properties: {
           frontendIPConfigurations: [{ name: 'public', properties: { publicIPAddress: { id: `[${id('Microsoft.Network/publicIPAddresses', n.pip)}]` } } }],
-          backendAddressPools: [{ name: 'web' }, { name: 'outbound' }],
-          probes: [{ name: 'ready', properties: { protocol: 'Http', port: spec.web.port, requestPath: readiness.path, intervalInSeconds: readiness.periodSeconds, numberOfProbes: readiness.failureThreshold, probeThreshold: readiness.successThreshold } }],
-          loadBalancingRules: [
-            {
-              name: 'http',
-              properties: {
-                frontendIPConfiguration: { id: `[${id('Microsoft.Network/loadBalancers/frontendIPConfigurations', n.lb, 'public')}]` },
-                backendAddressPool: { id: `[${id('Microsoft.Network/loadBalancers/backendAddressPools', n.lb, 'web')}]` },
-                probe: { id: `[${id('Microsoft.Network/loadBalancers/probes', n.lb, 'ready')}]` },
-                protocol: 'Tcp',
-                frontendPort: 80,
-                backendPort: spec.web.port,
-                idleTimeoutInMinutes: 4,
-                enableTcpReset: true,
-                disableOutboundSnat: true,
-              },
-            },
-          ],
+          backendAddressPools: [{ name: 'outbound' }],
           outboundRules: [
             {
               name: 'egress',
@@ -410,7 +483,7 @@ export function buildArmTemplate(spec: DeploymentSpec, schedule: PrescaleSchedul
       },
     }),
     metricAlert(`${p}-web-cpu-high`, 'CRITICAL: web CPU above 85 % for 5 minutes (action: scale_up)', 0, `[${id('Microsoft.Compute/virtualMachineScaleSets', n.web)}]`, { namespace: 'Microsoft.Compute/virtualMachineScaleSets', name: 'Percentage CPU', operator: 'GreaterThan', threshold: 85, aggregation: 'Average' }, n),
-    metricAlert(`${p}-lb-health`, 'CRITICAL: a web instance fails the /ready probe', 1, `[${id('Microsoft.Network/loadBalancers', n.lb)}]`, { namespace: 'Microsoft.Network/loadBalancers', name: 'DipAvailability', operator: 'LessThan', threshold: 100, aggregation: 'Average' }, n),
+    metricAlert(`${p}-web-health`, 'CRITICAL: a web instance fails the Application Gateway\'s /ready probe', 1, `[${id('Microsoft.Network/applicationGateways', n.gw)}]`, { namespace: 'Microsoft.Network/applicationGateways', name: 'UnhealthyHostCount', operator: 'GreaterThan', threshold: 0, aggregation: 'Average' }, n),
     metricAlert(`${p}-pg-connections`, `CRITICAL: PostgreSQL connections above ${DB_CONNECTIONS_ALARM_PERCENT} % of max_connections ${spec.database.maxConnections}`, 0, dbId, { namespace: 'Microsoft.DBforPostgreSQL/flexibleServers', name: 'active_connections', operator: 'GreaterThan', threshold: getDbConnectionsAlarmThreshold(spec.database.maxConnections), aggregation: 'Maximum' }, n),
     metricAlert(`${p}-pg-cpu`, 'WARNING: PostgreSQL CPU above 80 %', 2, dbId, { namespace: 'Microsoft.DBforPostgreSQL/flexibleServers', name: 'cpu_percent', operator: 'GreaterThan', threshold: 80, aggregation: 'Average' }, n),
     fixNames(metricAlert(`${p}-queue-redis-memory`, 'CRITICAL: queue Redis memory above 80 % (noeviction: writes fail when full, jobs are lost)', 0, `[${id('Microsoft.Cache/redis', 'REDIS_QUEUE')}]`, { namespace: 'Microsoft.Cache/redis', name: 'usedmemorypercentage', operator: 'GreaterThan', threshold: 80, aggregation: 'Maximum' }, n)),
@@ -418,7 +491,7 @@ export function buildArmTemplate(spec: DeploymentSpec, schedule: PrescaleSchedul
   return {
     $schema: 'https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#',
     contentVersion: '1.0.0.0',
-    metadata: { description: `Salescale on Azure VM scale sets behind a Standard Load Balancer. ${GENERATED_HEADER} Sale profiles: ${schedule.label}.` },
+    metadata: { description: `Salescale on Azure VM scale sets behind an Application Gateway v2 (HTTPS). ${GENERATED_HEADER} Sale profiles: ${schedule.label}.` },
     parameters: {
       location: { type: 'string', defaultValue: spec.azure.location },
       image: { type: 'string', defaultValue: `${spec.image.repository}:${spec.image.tag}`, metadata: { description: 'The Salescale image (one image for web, worker and migrate)' } },
@@ -429,11 +502,14 @@ export function buildArmTemplate(spec: DeploymentSpec, schedule: PrescaleSchedul
       adminApiToken: { type: 'securestring' },
       sessionSecret: { type: 'securestring' },
       ...Object.fromEntries(getAllRoleSecretNames(spec).map((name) => [secureParameter(name), { type: 'securestring' }])),
+      certificateSecretId: { type: 'string', metadata: { description: `Key Vault secret id of the certificate of ${spec.web.host} (version-less: https://<vault>.vault.azure.net/secrets/<name>), served on 443` } },
+      gatewayIdentityId: { type: 'string', metadata: { description: 'Resource id of the user-assigned identity the Application Gateway reads the certificate with (Key Vault Secrets User on the vault)' } },
       alertEmail: { type: 'string', defaultValue: '', metadata: { description: 'Where alerts and scale notifications are sent (empty: none)' } },
     },
     resources,
     outputs: {
-      loadBalancerIp: { type: 'string', value: `[reference(${id('Microsoft.Network/publicIPAddresses', n.pip)}).ipAddress]` },
+      gatewayIp: { type: 'string', value: `[reference(${id('Microsoft.Network/publicIPAddresses', n.gwPip)}).ipAddress]` },
+      outboundIp: { type: 'string', value: `[reference(${id('Microsoft.Network/publicIPAddresses', n.pip)}).ipAddress]` },
       databaseHost: { type: 'string', value: `[reference(${id('Microsoft.DBforPostgreSQL/flexibleServers', n.db)}).fullyQualifiedDomainName]` },
       replicaHost: { type: 'string', value: `[reference(${id('Microsoft.DBforPostgreSQL/flexibleServers', n.replica)}).fullyQualifiedDomainName]` },
     },

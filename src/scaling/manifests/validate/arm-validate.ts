@@ -40,6 +40,19 @@ export const ARM_ENUMS: Record<string, Record<string, readonly string[]>> = {
     'properties.loadBalancingRules[].properties.protocol': ['Udp', 'Tcp', 'All'],
     'properties.outboundRules[].properties.protocol': ['Tcp', 'Udp', 'All'],
   },
+  'Microsoft.Network/applicationGateways': {
+    'properties.sku.name': ['Standard_Small', 'Standard_Medium', 'Standard_Large', 'WAF_Medium', 'WAF_Large', 'Standard_v2', 'WAF_v2', 'Basic'],
+    'properties.sku.tier': ['Standard', 'WAF', 'Standard_v2', 'WAF_v2', 'Basic'],
+    'identity.type': ['SystemAssigned', 'UserAssigned', 'SystemAssigned, UserAssigned', 'None'],
+    'properties.sslPolicy.policyType': ['Predefined', 'Custom', 'CustomV2'],
+    'properties.sslPolicy.policyName': ['AppGwSslPolicy20150501', 'AppGwSslPolicy20170401', 'AppGwSslPolicy20170401S', 'AppGwSslPolicy20220101', 'AppGwSslPolicy20220101S'],
+    'properties.httpListeners[].properties.protocol': ['Http', 'Https', 'Tcp', 'Tls'],
+    'properties.probes[].properties.protocol': ['Http', 'Https', 'Tcp', 'Tls'],
+    'properties.backendHttpSettingsCollection[].properties.protocol': ['Http', 'Https', 'Tcp', 'Tls'],
+    'properties.backendHttpSettingsCollection[].properties.cookieBasedAffinity': ['Enabled', 'Disabled'],
+    'properties.redirectConfigurations[].properties.redirectType': ['Permanent', 'Found', 'SeeOther', 'Temporary'],
+    'properties.requestRoutingRules[].properties.ruleType': ['Basic', 'PathBasedRouting'],
+  },
   'Microsoft.Network/publicIPAddresses': { 'sku.name': ['Basic', 'Standard'], 'properties.publicIPAllocationMethod': ['Static', 'Dynamic'] },
   'Microsoft.Network/networkSecurityGroups': {
     'properties.securityRules[].properties.access': ['Allow', 'Deny'],
@@ -194,7 +207,11 @@ export function validateArmTemplate(template: Obj): string[] {
     } else if (Array.isArray(v)) {
       for (const [i, x] of v.entries()) visit(x, `${where}[${i}]`);
     }
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) visit(x, `${where}.${k}`);
+    // A key may be an expression too (userAssignedIdentities: { "[parameters('id')]": {} }).
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) {
+      visit(k, `${where}.${k}`);
+      visit(x, `${where}.${k}`);
+    }
   };
   visit(template.resources, 'resources');
   visit(template.outputs, 'outputs');

@@ -109,6 +109,7 @@ const RESOURCES: Record<string, [string, string, string]> = {
   'Microsoft.Network/networkSecurityGroups': ['network', 'NetworkSecurityGroup', '2025-05-01'],
   'Microsoft.Network/publicIPAddresses': ['network', 'PublicIPAddress', '2025-05-01'],
   'Microsoft.Network/loadBalancers': ['network', 'LoadBalancer', '2025-05-01'],
+  'Microsoft.Network/applicationGateways': ['network', 'ApplicationGateway', '2025-05-01'],
   'Microsoft.DBforPostgreSQL/flexibleServers': ['postgresql-flexible', 'Server', '2025-08-01'],
   'Microsoft.DBforPostgreSQL/flexibleServers/configurations': ['postgresql-flexible', 'Configuration', '2025-08-01'],
   'Microsoft.DBforPostgreSQL/flexibleServers/databases': ['postgresql-flexible', 'Database', '2025-08-01'],
