@@ -112,7 +112,7 @@ describe('Google Cloud (deploy/gcp/main.tf)', () => {
     for (const role of ['web', 'worker'] as const) {
       const startup: string = tf.resource.google_compute_instance_template[role][0].metadata['startup-script'];
       assert.doesNotMatch(startup, /auth_string/, role);
-      assert.match(startup, /REDIS_URL=redis:\/\/:\$QUEUE_REDIS_AUTH@/, role);
+      assert.match(startup, /REDIS_URL=redis:\/\/:\$QUEUE_REDIS_AUTH_URI@/, role);
     }
     for (const name of ['queue_redis_auth', 'cache_redis_auth']) {
       const kind = name.split('_')[0];
@@ -148,6 +148,49 @@ describe('Google Cloud (deploy/gcp/main.tf)', () => {
     }
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the certificate names the same variable.
     assert.deepEqual(tf.resource.google_compute_managed_ssl_certificate.web[0].managed[0].domains, ['${var.domain}']);
+  });
+
+  it('percent-encodes the database password and the Memorystore AUTH strings it writes into DATABASE_URL, DATABASE_REPLICA_URL, REDIS_URL and CACHE_REDIS_URL (a password with @, /, : or % broke the URL)', async () => {
+    const tf = await parseTerraform(files);
+    const values: Record<string, string> = { db_password: 'p@ss/w:rd%41?#+ é~', queue_redis_auth: 'q/u@e:u%e', cache_redis_auth: 'c+a/c#h?e' };
+    for (const role of ['web', 'worker'] as const) {
+      const lines = (tf.resource.google_compute_instance_template[role][0].metadata['startup-script'] as string).split('\n');
+      // The script up to the end of the env file, as Terraform renders it: its interpolations given values, its escapes undone.
+      const text = lines
+        .slice(lines.findIndex((l) => l.startsWith('TOKEN=')), lines.indexOf('ENV') + 1)
+        .join('\n')
+        .replace('cat > /etc/salescale.env <<ENV', 'cat <<ENV')
+        .replace(/(?<!\$)\$\{google_secret_manager_secret\.(\w+)\.secret_id\}/g, '$1')
+        .replace(/(?<!\$)\$\{google_redis_instance\.\w+\.port\}/g, '6379')
+        .replace(/(?<!\$)\$\{google_(?:sql_database_instance|redis_instance)\.(\w+)\.\w+\}/g, '$1-host')
+        .replace(/(?<!\$)\$\{[^}]+\}/g, 'x')
+        .replaceAll('$${', '${')
+        .replaceAll('%%{', '%{');
+      // curl stands in for the metadata server and Secret Manager (indented JSON), answering each secret from S_<secret id>.
+      const fakeCurl = [
+        'curl() {',
+        '  case "$*" in',
+        '    *metadata.google.internal*) printf \'{"access_token":"tok"}\' ;;',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the fake's own shell expansions.
+        '    *secrets/*) local n=$*; n=${n#*secrets/}; n=${n%%/*}; local v=S_$n; printf \'{\\n  "payload": {\\n    "data": "%s"\\n  }\\n}\\n\' "$(printf %s "${!v:-x}" | base64 -w0)" ;;',
+        '  esac',
+        '}',
+      ];
+      const env = Object.fromEntries(Object.entries(values).map(([k, v]) => [`S_${k}`, v]));
+      const out = execFileSync('bash', ['-c', ['set -euo pipefail', ...fakeCurl, text].join('\n')], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
+      const vars = Object.fromEntries(out.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      const expected: [string, string, string][] = [
+        ['DATABASE_URL', 'primary-host', values.db_password],
+        ...(role === 'web' ? ([['DATABASE_REPLICA_URL', 'replica-host', values.db_password]] as [string, string, string][]) : []),
+        ['REDIS_URL', 'queue-host', values.queue_redis_auth],
+        ['CACHE_REDIS_URL', 'cache-host', values.cache_redis_auth],
+      ];
+      for (const [name, host, password] of expected) {
+        const url = new URL(vars[name]);
+        assert.equal(url.hostname, host, `${role} ${name}: ${vars[name]}`);
+        assert.equal(decodeURIComponent(url.password), password, `${role} ${name}: ${vars[name]}`);
+      }
+    }
   });
 
   const broken = async (from: string | RegExp, to: string) => {

@@ -70,14 +70,21 @@ function startupScript(spec: DeploymentSpec, role: 'web' | 'worker'): string {
     // The Memorystore AUTH strings too: put in the metadata, any Compute viewer could read them.
     'QUEUE_REDIS_AUTH=$(secret ${queue_redis_auth_secret})',
     'CACHE_REDIS_AUTH=$(secret ${cache_redis_auth_secret})',
+    // Into the URLs percent-encoded (RFC 3986: all but the unreserved characters, byte by byte), which pg and ioredis
+    // decode: a password with @, /, : or % broke DATABASE_URL. Bash alone (COS has no jq or python); $${…} is Terraform's
+    // escape of the shell's ${…}.
+    "urlencode() { local LC_ALL=C s=$1 out= c i; for ((i = 0; i < $${#s}; i++)); do c=$${s:i:1}; case $c in [A-Za-z0-9._~-]) out+=$c ;; *) printf -v c '%%%02X' \"'$c\"; out+=$c ;; esac; done; printf '%s' \"$out\"; }",
+    'DB_PASSWORD_URI=$(urlencode "$DB_PASSWORD")',
+    'QUEUE_REDIS_AUTH_URI=$(urlencode "$QUEUE_REDIS_AUTH")',
+    'CACHE_REDIS_AUTH_URI=$(urlencode "$CACHE_REDIS_AUTH")',
     'umask 077',
     'cat > /etc/salescale.env <<ENV',
     ...Object.entries(env).map(([k, value]) => `${k}=${value}`),
     'INSTANCE_ID=$(hostname)',
-    `DATABASE_URL=postgres://${spec.name}:$DB_PASSWORD@\${db_host}:5432/${spec.name}`,
-    ...(role === 'web' ? [`DATABASE_REPLICA_URL=postgres://${spec.name}:$DB_PASSWORD@\${replica_host}:5432/${spec.name}`] : []),
-    'REDIS_URL=redis://:$QUEUE_REDIS_AUTH@${queue_redis_host}:${queue_redis_port}',
-    'CACHE_REDIS_URL=redis://:$CACHE_REDIS_AUTH@${cache_redis_host}:${cache_redis_port}',
+    `DATABASE_URL=postgres://${spec.name}:$DB_PASSWORD_URI@\${db_host}:5432/${spec.name}`,
+    ...(role === 'web' ? [`DATABASE_REPLICA_URL=postgres://${spec.name}:$DB_PASSWORD_URI@\${replica_host}:5432/${spec.name}`] : []),
+    'REDIS_URL=redis://:$QUEUE_REDIS_AUTH_URI@${queue_redis_host}:${queue_redis_port}',
+    'CACHE_REDIS_URL=redis://:$CACHE_REDIS_AUTH_URI@${cache_redis_host}:${cache_redis_port}',
     'ADMIN_API_TOKEN=$ADMIN_API_TOKEN',
     'SESSION_SECRET=$SESSION_SECRET',
     ...getRoleSecretNames(spec, role).map((name) => `${name}=$${name}`),
@@ -107,7 +114,7 @@ function instanceTemplate(spec: DeploymentSpec, role: 'web' | 'worker'): HclBloc
     cache_redis_port: expr('google_redis_instance.cache.port'),
     cache_redis_auth_secret: expr('google_secret_manager_secret.cache_redis_auth.secret_id'),
   };
-  // The script is a Terraform template: its ${name} placeholders become interpolations; it has no shell ${…}.
+  // The script is a Terraform template: its ${name} placeholders become interpolations; a shell ${…} is written $${…}.
   const script = Object.entries(vars).reduce((text, [name, e]) => text.replaceAll(`\${${name}}`, `\${${e.hcl}}`), startupScript(spec, role));
   return block('resource', ['google_compute_instance_template', role], [
     ['name_prefix', `${spec.name}-${role}-`],
