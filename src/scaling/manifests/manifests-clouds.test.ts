@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { ALERT_RULES } from '../alerts/alert-rules.ts';
 import { getRunbookUrl } from '../alerts/runbook-links.ts';
 import { buildAzureAutoscaleSetting } from '../schedule/cloud-schedules.ts';
@@ -190,6 +191,42 @@ describe('Google Cloud (deploy/gcp/main.tf)', () => {
         assert.equal(url.hostname, host, `${role} ${name}: ${vars[name]}`);
         assert.equal(decodeURIComponent(url.password), password, `${role} ${name}: ${vars[name]}`);
       }
+    }
+  });
+
+  it('sends each VM\u2019s Prometheus metrics to Managed Service for Prometheus, where the PromQL alert policies read them: an OpenTelemetry Collector beside the app scrapes it on localhost (prometheus receiver, gcp resource detection, googlemanagedprometheus exporter)', async () => {
+    const tf = await parseTerraform(files);
+    assert.ok(tf.resource.google_project_iam_member.monitoring_metricWriter, 'the VMs\u2019 service account may write metrics');
+    assert.match(tf.resource.google_project_iam_member.monitoring_metricWriter[0].member, /google_service_account\.app\.member/);
+    for (const [role, port] of [['web', spec.web.metricsPort], ['worker', spec.worker.port]] as const) {
+      const lines = (tf.resource.google_compute_instance_template[role][0].metadata['startup-script'] as string).split('\n');
+      // The collector's configuration, as the script writes it (Terraform's escapes undone; the VM's name from hostname).
+      const start = lines.findIndex((l) => /^cat > \/etc\/otelcol\/config\.yaml <<OTEL$/.test(l));
+      assert.ok(start >= 0, `${role}: the start-up script writes /etc/otelcol/config.yaml`);
+      const heredoc = lines.slice(start, lines.indexOf('OTEL', start) + 1).join('\n').replace('cat > /etc/otelcol/config.yaml <<OTEL', 'cat <<OTEL').replaceAll('$${', '${').replaceAll('%%{', '%{');
+      const config = parseYaml(execFileSync('bash', ['-c', ['set -euo pipefail', 'hostname() { echo salescale-vm-1; }', heredoc].join('\n')], { encoding: 'utf8' }));
+      const [scrape, ...others] = config.receivers.prometheus.config.scrape_configs;
+      assert.equal(others.length, 0, role);
+      assert.deepEqual(scrape.static_configs, [{ targets: [`localhost:${port}`] }], `${role} scrapes its own metrics port`);
+      assert.equal(scrape.metrics_path ?? '/metrics', '/metrics', role);
+      assert.equal(scrape.job_name, `salescale-${role}`, role);
+      // Every VM scrapes localhost:<port>: the instance label (prometheus_target's) is the VM's name instead, unique.
+      assert.ok(scrape.relabel_configs.some((r: Any) => r.target_label === 'instance' && r.replacement === 'salescale-vm-1'), `${role}: instance = the VM's name`);
+      assert.ok(config.processors.resourcedetection.detectors.includes('gcp'), role);
+      assert.ok('googlemanagedprometheus' in config.exporters, role);
+      const pipeline = config.service.pipelines.metrics;
+      assert.deepEqual([pipeline.receivers, pipeline.exporters], [['prometheus'], ['googlemanagedprometheus']], role);
+      assert.ok(pipeline.processors.includes('resourcedetection'), role);
+      // The collector runs beside the app, on the host's network (it reaches the app's port published on localhost).
+      const collector = lines.find((l) => l.startsWith('docker run') && l.includes('otel/opentelemetry-collector-contrib:'));
+      assert.ok(collector, `${role}: a collector container`);
+      assert.match(collector, /--network host/, role);
+      assert.match(collector, /--restart unless-stopped/, role);
+      assert.match(collector, /-v \/etc\/otelcol\/config\.yaml:\/etc\/otelcol-contrib\/config\.yaml:ro/, role);
+      const app = lines.find((l) => l.startsWith(`docker run -d --name salescale-${role} `));
+      assert.ok(app?.includes(role === 'web' ? `-p 127.0.0.1:${port}:${port}` : `-p ${port}:${port}`), `${role}: the app publishes ${port}: ${app}`);
+      // No scrape token is set: /metrics answers the collector without one.
+      assert.doesNotMatch(lines.join('\n'), /METRICS_TOKEN/, role);
     }
   });
 

@@ -7,12 +7,13 @@
  * global external Application Load Balancer (readiness health check, connection draining, managed
  * certificate), Cloud SQL for PostgreSQL (regional HA) with a read replica, Memorystore for Redis for
  * queues (noeviction) and cache (allkeys-lru), and alert policies from the alert table (PromQL
- * conditions, Managed Service for Prometheus).
+ * conditions, Managed Service for Prometheus, fed by an OpenTelemetry Collector beside the app on each VM).
  */
 import { ALERT_RULES, type AlertRule } from '../alerts/alert-rules.ts';
 import { getRunbookUrl } from '../alerts/runbook-links.ts';
 import { toGceScalingSchedules } from '../schedule/cloud-schedules.ts';
 import { GCP_MAX_SURGE_FIXED } from './connection-budget.ts';
+import { stringify } from 'yaml';
 import { getTerminationGraceSeconds, type DeploymentSpec } from './deployment-spec.ts';
 import { block, expr, type HclBlock, type HclEntry, renderHcl, template } from './hcl.ts';
 import type { PrescaleSchedule } from './prescale-plan.ts';
@@ -31,6 +32,49 @@ const variable = (name: string, type: string, description: string, def?: string 
 
 /** The Secret Manager secret (Terraform name) of a role secret: STRIPE_SECRET_KEY → stripe_secret_key. */
 const roleSecret = (name: RoleSecretName) => name.toLowerCase();
+
+/**
+ * The OpenTelemetry Collector beside the app on each VM (Container-Optimized OS has no Ops Agent), as Google's guide to
+ * the collector with Managed Service for Prometheus sets it up: the `prometheus` receiver scrapes the role's `/metrics` on
+ * localhost (web: METRICS_PORT, published on 127.0.0.1 only; worker: WORKER_PORT), the `resourcedetection` processor's
+ * `gcp` detector gives the project and the zone (the `location` of the prometheus_target resource), and the
+ * `googlemanagedprometheus` exporter writes the series under their Prometheus names (counters keep `_total`), which the
+ * alert policies' PromQL reads as in Prometheus. `job` is the scrape job; `instance` would be `localhost:<port>` on every
+ * VM, so it is set to the VM's name (a unique prometheus_target). The app's `role` and `instance_id` labels, which the
+ * alert table uses, come with every series. Needs roles/monitoring.metricWriter (the VMs' service account has it).
+ */
+export const GCP_METRICS_COLLECTOR_IMAGE = 'otel/opentelemetry-collector-contrib:0.120.0';
+export const GCP_METRICS_SCRAPE_INTERVAL_S = 15;
+
+function metricsCollectorConfig(spec: DeploymentSpec, role: 'web' | 'worker'): string {
+  const port = role === 'web' ? spec.web.metricsPort : spec.worker.port;
+  const config = {
+    receivers: {
+      prometheus: {
+        config: {
+          scrape_configs: [
+            {
+              job_name: `${spec.name}-${role}`,
+              scrape_interval: `${GCP_METRICS_SCRAPE_INTERVAL_S}s`,
+              metrics_path: '/metrics',
+              static_configs: [{ targets: [`localhost:${port}`] }],
+              // Expanded by the start-up script's heredoc: the VM's name.
+              relabel_configs: [{ target_label: 'instance', replacement: '$(hostname)' }],
+            },
+          ],
+        },
+      },
+    },
+    processors: {
+      resourcedetection: { detectors: ['gcp'], timeout: '10s' },
+      memory_limiter: { check_interval: '1s', limit_percentage: 65, spike_limit_percentage: 20 },
+      batch: { send_batch_size: 200, send_batch_max_size: 200, timeout: '5s' },
+    },
+    exporters: { googlemanagedprometheus: {} },
+    service: { pipelines: { metrics: { receivers: ['prometheus'], processors: ['resourcedetection', 'memory_limiter', 'batch'], exporters: ['googlemanagedprometheus'] } } },
+  };
+  return stringify(config, { lineWidth: 0 }).trimEnd();
+}
 
 /**
  * The start-up script: read the app secrets and the database password from Secret Manager with the
@@ -90,7 +134,15 @@ function startupScript(spec: DeploymentSpec, role: 'web' | 'worker'): string {
     ...getRoleSecretNames(spec, role).map((name) => `${name}=$${name}`),
     'ENV',
     ...(role === 'web' ? [`docker run --rm --env-file /etc/salescale.env \${image} ${getRoleArgv('migrate').join(' ')}`] : []),
-    `docker run -d --name salescale-${role} --restart unless-stopped --stop-timeout ${getTerminationGraceSeconds(spec)} --log-driver gcplogs --env-file /etc/salescale.env -p ${port}:${port} \${image} ${getRoleArgv(role).join(' ')}`,
+    `docker run -d --name salescale-${role} --restart unless-stopped --stop-timeout ${getTerminationGraceSeconds(spec)} --log-driver gcplogs --env-file /etc/salescale.env -p ${port}:${port}${role === 'web' ? ` -p 127.0.0.1:${spec.web.metricsPort}:${spec.web.metricsPort}` : ''} \${image} ${getRoleArgv(role).join(' ')}`,
+    // Metrics to Managed Service for Prometheus (metricsCollectorConfig): the collector scrapes the app on localhost.
+    // Readable by the collector's user (10001 in the image; umask 077 above): it holds no secret.
+    'install -d -m 755 /etc/otelcol',
+    'cat > /etc/otelcol/config.yaml <<OTEL',
+    metricsCollectorConfig(spec, role),
+    'OTEL',
+    'chmod 644 /etc/otelcol/config.yaml',
+    `docker run -d --name otel-collector --restart unless-stopped --network host --log-driver gcplogs -v /etc/otelcol/config.yaml:/etc/otelcol-contrib/config.yaml:ro ${GCP_METRICS_COLLECTOR_IMAGE}`,
   ];
   return `${lines.join('\n')}\n`;
 }
