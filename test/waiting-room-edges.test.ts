@@ -546,6 +546,25 @@ describe('waiting room: a room just saved, before the periodic re-read', () => {
       assert.equal(info.statusCode, 200, `room ${i}: ${info.body}`);
     }
   });
+
+  it("serves the storefront's waiting-room page at once, though the page's reused list of sales predates the room", async () => {
+    const home = await t.app.inject({ url: '/', headers: { accept: 'text/html' } }); // the list of sales read and kept
+    assert.equal(home.statusCode, 200);
+    const now = Date.now();
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/sale-events',
+      headers: t.admin,
+      payload: { name: 'Fresher', startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), waitingRoom: { enabled: true, admissionPerSecond: 10 } },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const id = created.json().id as number;
+    const page = await t.app.inject({ url: `/sale/${id}/queue`, headers: { accept: 'text/html' } });
+    assert.equal(page.statusCode, 200, page.body.slice(0, 300));
+    assert.match(page.body, /Fresher/);
+    const none = await t.app.inject({ url: `/sale/${id + 1000}/queue`, headers: { accept: 'text/html' } });
+    assert.equal(none.statusCode, 404);
+  });
 });
 
 /** An admin who ends a sale and, thinking better of it, extends it again at once (every instance re-reading the rooms each second). */

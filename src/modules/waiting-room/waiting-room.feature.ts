@@ -133,10 +133,11 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     routes: waitingRoomRoutes({ room, hub, secureCookies: deps.secureCookies }),
     /**
      * A sale whose room this instance serves now, not ended (the storefront's waiting-room page, for a sale its reused
-     * list of sales does not hold yet): the same view the routes answer from.
+     * list of sales does not hold yet): the same view the routes answer from, and like them it looks for a room not
+     * known here in a read begun after the request (`confirm`), so a room just saved is served at once.
      */
-    queuedSale(id: number): { id: number; name: string; startsAt: string; endsAt: string; queued: true; productIds: number[] } | undefined {
-      const event = registry.get(id);
+    async queuedSale(id: number): Promise<{ id: number; name: string; startsAt: string; endsAt: string; queued: true; productIds: number[] } | undefined> {
+      const event = registry.get(id) ?? ((await registry.confirm()) ? registry.get(id) : undefined);
       if (!event || clock.now() >= event.endsAtMs) return undefined;
       return { id: event.id, name: event.name, startsAt: new Date(event.startsAtMs).toISOString(), endsAt: new Date(event.endsAtMs).toISOString(), queued: true, productIds: event.productIds };
     },

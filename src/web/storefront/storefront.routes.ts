@@ -30,7 +30,7 @@ export interface StorefrontDeps {
    * A sale whose waiting room the API serves now (the waiting room's own view, in memory), for a sale the reused
    * list of sales does not hold yet: the room's page opens as soon as the room answers.
    */
-  queuedSale?: (id: number) => SaleView | undefined;
+  queuedSale?: (id: number) => Promise<SaleView | undefined>;
 }
 
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
@@ -211,7 +211,7 @@ export function storefrontRoutes(deps: StorefrontDeps): FastifyPluginAsyncTypebo
         // The list of sales is reused for `salesCacheMs`: a sale created (or queued) since is not in it, while the API
         // already serves its room (the queue info, the product page's link here), and a visitor who came then was told
         // the sale had no waiting room and never joined. The room as the API knows it is asked too.
-        const sale = (await currentSales()).find((s) => s.id === request.params.id && s.queued) ?? deps.queuedSale?.(request.params.id);
+        const sale = (await currentSales()).find((s) => s.id === request.params.id && s.queued) ?? (await deps.queuedSale?.(request.params.id));
         if (!sale) return send(reply, notFoundPage('This sale has no waiting room (or it has ended).'), 404);
         // The cookie comes with the page, not only with the join's reply: a retry after a lost reply is the same visitor.
         deps.ensureVisitor?.(request, reply);
