@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import pg from 'pg';
+import { TEST_PG_ADMIN_URL } from '../../../test/helpers/db.ts';
 import { databaseBefore } from '../../../test/helpers/migrations.ts';
 
 const SKU_ANY_CASE = '0014_sku_unique_any_case';
@@ -53,6 +55,47 @@ describe('product names in NFC: the migration', () => {
       assert.deepEqual(await q('select name from products where id = $1', [nfd.id]), [{ name: 'Cr\u00e8me br\u00fbl\u00e9e' }]);
       assert.deepEqual(await q('select name from products where id = $1', [plain.id]), [{ name: 'Plain mug' }]);
     } finally {
+      await upgrade.drop();
+    }
+  });
+});
+
+/**
+ * The admin product search's indexes: built while the shop runs, they may make writes to products wait (SHARE, as
+ * the README says) but not reads: the storefront, the catalog API and `place_order` read products on every request.
+ */
+describe('admin product search indexes: the migration', () => {
+  it('never asks for a lock that makes reads of products wait', async () => {
+    const upgrade = await databaseBefore('0038_admin_product_search');
+    const { q } = upgrade;
+    const url = new URL(TEST_PG_ADMIN_URL);
+    url.pathname = `/${(await q('select current_database() as name'))[0].name}`;
+    const reader = new pg.Client({ connectionString: url.toString() });
+    await reader.connect();
+    let watching = true;
+    try {
+      await q(`insert into products (sku, name, price_cents) select 'SKU-' || i, 'Product ' || i, 100 from generate_series(1, 1000) i`);
+      // A shopper's read under way: a lock that conflicts with it queues, and every later read queues behind it.
+      await reader.query('begin');
+      await reader.query('select count(*) from products');
+      const upgrading = upgrade.upgrade().then(() => 'applied');
+      const waiting = (async () => {
+        while (watching) {
+          const rows = await q(`select mode from pg_locks where relation = 'products'::regclass and not granted`);
+          if (rows.length > 0) return rows.map((row) => String(row.mode)).join(', ');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        return 'applied';
+      })();
+      const first = await Promise.race([upgrading, waiting]);
+      watching = false;
+      await waiting;
+      await reader.query('commit');
+      await upgrading;
+      assert.equal(first, 'applied', `the migration waited for a shopper's read with ${first}: every later read of products waits behind it until the migration commits`);
+    } finally {
+      watching = false;
+      await reader.end().catch(() => undefined);
       await upgrade.drop();
     }
   });

@@ -41,11 +41,12 @@ describe('catalog query plans at 100k products', () => {
   ];
   // The admin list (listForAdmin): every status, newest first; `q` within the SKU or the name.
   const ADMIN = 'SELECT p.id FROM products p';
+  const Q = `(p.sku ILIKE $1 OR (p.status = 'active' AND p.name ILIKE $1) OR (p.status <> 'active' AND p.name ILIKE $1))`;
   cases.push(
-    ['an admin search by name or SKU', () => [`${ADMIN} WHERE (p.sku ILIKE $1 OR p.name ILIKE $1) ORDER BY p.id DESC LIMIT 51`, ['%drone 4242%']]],
-    ['an admin search by SKU', () => [`${ADMIN} WHERE (p.sku ILIKE $1 OR p.name ILIKE $1) ORDER BY p.id DESC LIMIT 51`, ['%SKU-0004242%']]],
+    ['an admin search by name or SKU', () => [`${ADMIN} WHERE ${Q} ORDER BY p.id DESC LIMIT 51`, ['%drone 4242%']]],
+    ['an admin search by SKU', () => [`${ADMIN} WHERE ${Q} ORDER BY p.id DESC LIMIT 51`, ['%SKU-0004242%']]],
     ['an admin list of one status', () => [`${ADMIN} WHERE p.status = $1 ORDER BY p.id DESC LIMIT 51`, ['archived']]],
-    ['an admin search within one status', () => [`${ADMIN} WHERE p.status = $1 AND (p.sku ILIKE $2 OR p.name ILIKE $2) ORDER BY p.id DESC LIMIT 51`, ['draft', '%drone%']]],
+    ['an admin search within one status', () => [`${ADMIN} WHERE p.status = $2 AND ${Q} ORDER BY p.id DESC LIMIT 51`, ['%drone%', 'draft']]],
   );
   for (const [name, query] of cases) {
     it(`uses an index for ${name}`, async () => {

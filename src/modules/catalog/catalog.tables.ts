@@ -53,8 +53,11 @@ export const products = pgTable(
     index('idx_product_price_category').on(t.priceCents, t.categoryId).where(sql`${t.status} = 'active'`),
     index('products_active_category_id_idx').on(t.categoryId, t.id).where(sql`${t.status} = 'active'`),
     index('products_active_popularity_idx').on(t.popularity.desc(), t.id).where(sql`${t.status} = 'active'`),
-    // Every status: the storefront's search (active only) and the admin list's `q` (any status) both use them.
-    index('products_name_trgm_idx').using('gin', sql`${t.name} gin_trgm_ops`),
+    // The name's trigrams in two halves: the active products' (the storefront's search) and the others' (drafts and
+    // archived ones, which the admin list searches too: `listForAdmin` asks each half). One index over every status
+    // would have meant dropping the active one, which locks reads of products out until the migration commits.
+    index('products_name_trgm_idx').using('gin', sql`${t.name} gin_trgm_ops`).where(sql`${t.status} = 'active'`),
+    index('products_name_inactive_trgm_idx').using('gin', sql`${t.name} gin_trgm_ops`).where(sql`${t.status} <> 'active'`),
     index('products_sku_trgm_idx').using('gin', sql`${t.sku} gin_trgm_ops`),
     // The admin list of one status, newest first.
     index('products_status_id_idx').on(t.status, t.id),
