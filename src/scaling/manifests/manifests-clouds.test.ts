@@ -391,6 +391,14 @@ describe('Azure (deploy/azure/salescale.json)', () => {
     assert.ok(broken('"start": "2027-11-25T23:50:00"', '"start": "2027-11-25 23:50"').some((p) => /sale-window-1\]\.fixedDate\.start: .*not YYYY-MM-DDTHH:MM:SS/.test(p)));
   });
 
+  it('reports a fixedDate that names no real moment (30 February, hour 25), which ARM refuses, rather than reading it as the next day', () => {
+    const text = getFile(files, 'deploy/azure/salescale.json').content;
+    for (const start of ['2027-02-30T23:50:00', '2027-13-01T23:50:00', '2027-11-25T25:50:00', '2027-11-25T23:61:00']) {
+      const problems = validateArmTemplate(JSON.parse(text.replace('"start": "2027-11-25T23:50:00"', `"start": "${start}"`)));
+      assert.ok(problems.some((p) => /sale-window-1\]\.fixedDate\.start/.test(p)), `${start}: ${problems.join('; ')}`);
+    }
+  });
+
   it('renders a valid template for a shop outside the old 12 zones, its profiles in the CLDR Windows ID (Asia/Kolkata → India Standard Time, windowsZones.xml); an unknown ID is still caught', () => {
     for (const [zone, windowsId] of [['Asia/Kolkata', 'India Standard Time'], ['Europe/Madrid', 'Romance Standard Time'], ['America/Sao_Paulo', 'E. South America Standard Time']]) {
       const local = { ...spec, prescale: { ...spec.prescale, timeZone: zone } };

@@ -129,6 +129,11 @@ export function parseIsoDuration(text: string): number {
 export function parseLocalDateTime(text: string, windowsZone: string): number {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(text);
   if (!m) throw new ScalingInputError('INVALID_OPTION', `fixedDate "${text}" is not YYYY-MM-DDTHH:MM:SS`);
+  // Date.UTC rolls 30 February or hour 25 over to a later moment; ARM refuses them.
+  const [year, month, day, hour, minute, second] = m.slice(1).map((part) => Number(part ?? 0)) as [number, number, number, number, number, number];
+  if (new Date(Date.UTC(year, month - 1, day, hour, minute, second)).toISOString().slice(0, 19) !== `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6] ?? '00'}`) {
+    throw new ScalingInputError('INVALID_OPTION', `fixedDate "${text}" names no date and time of the calendar`);
+  }
   const hourStart = getInstantOfLocalTime(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), toIana(windowsZone)).getTime();
   return hourStart + Number(m[5]) * 60_000 + Number(m[6] ?? 0) * 1000;
 }
