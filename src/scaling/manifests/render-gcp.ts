@@ -76,14 +76,14 @@ function metricsCollectorConfig(spec: DeploymentSpec, role: 'web' | 'worker'): s
   return stringify(config, { lineWidth: 0 }).trimEnd();
 }
 
+/** The app's keep-alive on GCE: the load balancer's fixed 600 s backend keep-alive plus 20 s (Google's advice: above 600 s). */
+export const GCP_BACKEND_KEEP_ALIVE_MS = 620_000;
+
 /**
  * The start-up script: read the app secrets and the database password from Secret Manager with the
  * VM's service account (metadata-server token, REST; COS has curl), write the env file, run migrations
  * (web only; concurrent runs are safe: advisory lock) and one container of the role.
  */
-/** The app's keep-alive on GCE: the load balancer's fixed 600 s backend keep-alive plus 20 s (Google's advice: above 600 s). */
-export const GCP_BACKEND_KEEP_ALIVE_MS = 620_000;
-
 function startupScript(spec: DeploymentSpec, role: 'web' | 'worker'): string {
   // The load balancer's front ends connect from the health checks' ranges (Google's docs: the same for instance groups) and append the client, then the forwarding rule's
   // address, to X-Forwarded-For: trusting both gives the app the shopper's address (else one rate-limit budget and
