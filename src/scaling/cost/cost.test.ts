@@ -30,7 +30,7 @@ describe('cost', () => {
 });
 
 describe('the load balancer of a month', () => {
-  it('bills each provider by its own rule: ALB LCU-hours as each hour\'s processed GB with no 1-LCU floor, GCP and Azure rule hours plus GB processed (a quiet month paid for 730 GB it did not process)', async () => {
+  it('bills each provider by its own rule: ALB LCU-hours as each hour\'s processed GB with no 1-LCU floor, GCP rule hours plus GB processed, Azure\'s Application Gateway v2 hours plus capacity units (a quiet month paid for 730 GB it did not process)', async () => {
     const { PROVIDER_SETUPS, loadProviderPricing } = await import('./providers.ts');
     const clouds = await loadProviderPricing();
     // 58 GiB in the month: 59,392 responses of 1 MiB.
@@ -44,9 +44,14 @@ describe('the load balancer of a month', () => {
     // Google Cloud (cloud.google.com/load-balancing/pricing, us-central1): first 5 forwarding rules $0.025/h +
     // data processed $0.008/GiB: 730 × 0.025 + 58 × 0.008 = 18.25 + 0.464 = 18.714.
     assert.ok(Math.abs(lb('gcp') - 18.714) < 1e-9, `gcp ${lb('gcp')}`);
-    // Azure Standard Load Balancer (azure.microsoft.com/pricing/details/load-balancer): first 5 rules $0.025/h +
-    // data processed $0.005/GB: 730 × 0.025 + 58 × 0.005 = 18.25 + 0.29 = 18.54.
-    assert.ok(Math.abs(lb('azure') - 18.54) < 1e-9, `azure ${lb('azure')}`);
+    // Azure: deploy/azure fronts the web scale set with an Application Gateway v2 (Standard_v2, autoscale minCapacity 2)
+    // and keeps a Standard Load Balancer for the outbound rule only. Gateway (learn.microsoft.com/azure/
+    // application-gateway/understanding-pricing, East US): $0.246 per gateway-hour + $0.008 per capacity unit-hour, the
+    // minimum instance count reserving 10 CUs each (20 CUs); 58 GiB over 730 h is 0.19 Mbps, 0.09 CU, under the 20
+    // reserved. Outbound rule: Standard Load Balancer first 5 rules $0.025/h (its data processed is the VMs' egress, not
+    // the responses): 730 × 0.246 + 730 × 20 × 0.008 + 730 × 0.025 = 179.58 + 116.8 + 18.25 = 314.63 (was the Standard
+    // Load Balancer's inbound rule: 730 × 0.025 + 58 × 0.005 = 18.54).
+    assert.ok(Math.abs(lb('azure') - 314.63) < 1e-9, `azure ${lb('azure')}`);
   });
 
   it('bills the ALB the LCU-hours of the GB the plan\'s hours processed, with no 1-LCU floor: a sale hour and a quiet hour are each billed what they processed', async () => {
@@ -61,6 +66,52 @@ describe('the load balancer of a month', () => {
   });
 });
 
+describe('Azure\'s Application Gateway v2', () => {
+  // Microsoft's worked examples, learn.microsoft.com/azure/application-gateway/understanding-pricing ("Understanding
+  // Pricing for Azure Application Gateway and Web Application Firewall", East US snapshot prices "for illustration":
+  // Standard_V2 $0.246 per gateway-hour, $0.008 per capacity unit-hour; 1 CU = 1 compute unit (about 50 TLS
+  // connections/s, RSA 2048), 2,500 persistent connections or 2.22 Mbps, whichever is highest; the minimum instance
+  // count reserves 10 CUs per instance, billed while the gateway runs; 730 hours a month). Each response here is
+  // 10^6 / 8 / 1024 KiB = exactly 1 Mb, so requests/s are the Mbps. The catalogue's Standard Load Balancer outbound
+  // rule ($0.025/h, the first 5 rules) is added to the examples' gateway totals.
+  const mb = 1e6 / 8 / 1024;
+  const gateway = async () => {
+    const { PROVIDER_SETUPS, loadProviderPricing } = await import('./providers.ts');
+    const { getLoadBalancerCost } = await import('./cost.ts');
+    const p = (await loadProviderPricing()).azure;
+    return (mbps: number, hours: number, minInstances: number) =>
+      getLoadBalancerCost({ requests: mbps * 3600 * hours }, p, { ...PROVIDER_SETUPS.azure.assumptions, responseKb: mb, hoursPerMonth: hours, gatewayMinInstances: minInstances });
+  };
+
+  it('prices Example 1 (a): 8 instances all month at 88.8 Mbps = 40 CUs under the 80 reserved: $179.58 + $467.20 = $646.78 (+ the outbound rule\'s $18.25)', async () => {
+    const cost = await gateway();
+    // Fixed 0.246 × 730 = 179.58; variable 0.008 × 8 × 10 × 730 = 467.2; the outbound rule 0.025 × 730 = 18.25.
+    assert.ok(Math.abs(cost(88.8, 730, 8) - (646.78 + 18.25)) < 1e-6, `${cost(88.8, 730, 8)}`);
+  });
+
+  it('prices Example 1 (b): 3 instances at 88.8 Mbps = 40 CUs, 10 above the 30 reserved: $179.58 + $233.60 = $413.18 (+ $18.25)', async () => {
+    const cost = await gateway();
+    // Variable 0.008 × (3 × 10 + 10) × 730 = 233.6.
+    assert.ok(Math.abs(cost(88.8, 730, 3) - (413.18 + 18.25)) < 1e-6, `${cost(88.8, 730, 3)}`);
+  });
+
+  it('prices Example 5: Standard_V2, minimum 0, 2 hours of 10 then 20 CUs: $0.492 + $0.24 = $0.732 (+ $0.05), the hours\' CUs summed', async () => {
+    const cost = await gateway();
+    // 10 + 20 CUs over 2 h = a mean of 15 CUs = 33.3 Mbps; 0.246 × 2 + 0.008 × 30 = 0.732; outbound 0.025 × 2 = 0.05.
+    assert.ok(Math.abs(cost(15 * 2.22, 2, 0) - (0.732 + 0.05)) < 1e-9, `${cost(15 * 2.22, 2, 0)}`);
+  });
+
+  it('bills the gateway\'s minimum instances as the rendered template sets them (autoscaleConfiguration.minCapacity)', async () => {
+    const { PROVIDER_SETUPS } = await import('./providers.ts');
+    const { arm } = await renderedCloudTemplates();
+    // biome-ignore lint/suspicious/noExplicitAny: the parsed template is navigated freely.
+    const gateways = (arm.resources as any[]).filter((r) => r.type === 'Microsoft.Network/applicationGateways');
+    assert.equal(gateways.length, 1);
+    assert.equal(gateways[0].properties.sku.name, 'Standard_v2');
+    assert.equal(PROVIDER_SETUPS.azure.assumptions.gatewayMinInstances, gateways[0].properties.autoscaleConfiguration.minCapacity);
+  });
+});
+
 describe('the load balancer of a sale window', () => {
   it('bills the window\'s processed bytes by the same rule as the month (ALB LCU-hours, GCP and Azure GB processed), not its hours alone', async () => {
     const { PROVIDER_SETUPS, loadProviderPricing } = await import('./providers.ts');
@@ -71,12 +122,18 @@ describe('the load balancer of a sale window', () => {
     // hour (aws.amazon.com/elasticloadbalancing/pricing), so 2 LCU-hours × $0.008 = $0.016; Google Cloud $0.008/GiB
     // processed: 2 × 0.008 = $0.016; Azure Standard LB $0.005/GB: 2 × 0.005 = $0.01. pricePolicies' sharedCost
     // took only the hours (perHour), so both rows cost the same.
+    // Azure's Application Gateway v2 bills capacity units above the 20 its minimum of 2 instances reserves: 2 GiB in an
+    // hour is 4.8 Mbps, 2.1 CUs, within them (+ $0); 100 GiB (102,400 responses) is 100 × 2^30 × 8 / 3600 / 10^6 =
+    // 238.609 Mbps / 2.22 = 107.482 CUs (the compute units, 102,400 / 3600 / 50 = 0.57, are fewer), so
+    // (107.482 − 20) × $0.008 = $0.69985 more than the idle row's 20 reserved.
     const totals = (servedRequests: number) => ({ minutesOverSlo: 0, failedRequests: 0, totalRequests: servedRequests, servedRequests, instanceHours: 3, cost: 0, peakReplicas: 3, maxP95Ms: 50, readiness: [] });
-    const expected = { aws: 0.016, gcp: 0.016, azure: 0.01 };
-    for (const provider of ['aws', 'gcp', 'azure'] as const) {
-      const results = [0, 2048].map((served) => ({ policy: 'hpa' as const, description: '', timeline: [], totals: totals(served) }));
+    const expected = { aws: 0.016, gcp: 0.016, azure: 0 };
+    const cases = [...(['aws', 'gcp', 'azure'] as const).map((provider) => [provider, 2048, expected[provider]] as const), ['azure', 102_400, ((100 * 2 ** 30 * 8) / 3600 / 1e6 / 2.22 - 20) * 0.008] as const];
+    assert.ok(Math.abs(cases[3][2] - 0.69985) < 1e-5, `${cases[3][2]}`);
+    for (const [provider, served, delta] of cases) {
+      const results = [0, served].map((s) => ({ policy: 'hpa' as const, description: '', timeline: [], totals: totals(s) }));
       const [idle, busy] = pricePolicies(results, clouds[provider], { hours: 1, ordersPerRequest: 0, assumptions: { ...PROVIDER_SETUPS[provider].assumptions, responseKb: 1024 } });
-      assert.ok(Math.abs(busy.totalCost - idle.totalCost - expected[provider]) < 1e-9, `${provider}: ${busy.totalCost - idle.totalCost}`);
+      assert.ok(Math.abs(busy.totalCost - idle.totalCost - delta) < 1e-9, `${provider} ${served}: ${busy.totalCost - idle.totalCost}`);
     }
   });
 });
@@ -94,6 +151,9 @@ describe('the pricing catalogue', () => {
         [{ ...good, instanceTypes: { 'c6i.large': null } }, /instanceTypes\.c6i\.large\.perHour must be a number ≥ 0/],
         [{ ...good, redis: { 'cache.t4g.medium': { perHour: null } } }, /redis\.cache\.t4g\.medium\.perHour must be a number ≥ 0/],
         [{ ...good, postgres: 5 }, /postgres must be an object/],
+        // Azure's Application Gateway v2 catalogue prices the Standard Load Balancer's outbound rule too.
+        [{ ...good, loadBalancer: { perHour: 0.246, perCapacityUnitHour: 0.008 } }, /loadBalancer\.outboundRulePerHour must be a number ≥ 0/],
+        [{ ...good, loadBalancer: { perHour: 0.246, perCapacityUnitHour: 0.008, perGbProcessed: 0.005, outboundRulePerHour: 0.025 } }, /exactly one of .* \(got perGbProcessed and perCapacityUnitHour\)/],
       ];
       for (const [i, [catalogue, pattern]] of cases.entries()) {
         const file = join(dir, `pricing-${i}.json`);

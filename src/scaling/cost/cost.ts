@@ -43,6 +43,11 @@ export interface CostAssumptions {
   queueCallsPerJob: number;
   /** Hours in a month. @defaultValue 730 */
   hoursPerMonth: number;
+  /**
+   * Azure Application Gateway v2's minimum instance count (autoscale `minCapacity`), each reserving 10 capacity
+   * units billed while the gateway runs; read only with a gateway catalogue. @defaultValue 0 (Azure: 2, deploy/azure)
+   */
+  gatewayMinInstances?: number;
 }
 
 export const DEFAULT_COST_ASSUMPTIONS: CostAssumptions = {
@@ -109,22 +114,61 @@ export type CostComponent = (typeof COST_COMPONENTS)[number];
 export type CostColumn = Record<CostComponent | 'Total', number>;
 
 /**
+ * Azure Application Gateway v2's capacity unit (learn.microsoft.com/azure/application-gateway/understanding-pricing):
+ * an hour's CUs are the highest of its compute units (Standard_v2: about 50 TLS connections/s with an RSA 2048
+ * certificate per compute unit), persistent connections / 2,500 and throughput Mbps / 2.22; the minimum instance
+ * count reserves 10 CUs per instance, billed whatever the use, and CUs above them are billed on top.
+ */
+export const GATEWAY_CAPACITY_UNIT = { tlsConnectionsPerSecond: 50, persistentConnections: 2500, mbps: 2.22, reservedPerInstance: 10 } as const;
+
+/**
+ * Application Gateway v2 capacity units of `requests` responses of `responseKb` KiB over `hours` hours, as their mean
+ * rate: throughput (responses only, decimal megabits: KiB × 1024 × 8 / 10^6) / 2.22 Mbps, or compute units as one new
+ * TLS connection per request (an upper bound: browsers keep connections alive) / 50 per second, whichever is higher;
+ * persistent connections are not modelled (the sale model has no count of open connections). At 30 KiB a response
+ * is 0.246 Mb, so throughput is the larger dimension above 5.6 KiB; the 20 CUs that 2 instances reserve carry about
+ * 180 responses/s of 30 KiB.
+ */
+export function getGatewayCapacityUnits(requests: number, responseKb: number, hours: number): number {
+  if (hours <= 0) return 0;
+  const perSecond = requests / (hours * 3600);
+  const mbps = (perSecond * responseKb * 1024 * 8) / 1e6;
+  return Math.max(mbps / GATEWAY_CAPACITY_UNIT.mbps, perSecond / GATEWAY_CAPACITY_UNIT.tlsConnectionsPerSecond);
+}
+
+/**
  * The load balancer of a span of `hoursPerMonth` hours by the catalogue's rule: AWS ALB's hours + its LCU-hours;
- * Google Cloud's forwarding-rule hours and Azure's Standard Load Balancer rule hours + the GB processed (`toGib`).
- * Google Cloud and Azure bill the data processed both ways, requests in and responses out (so do the ALB's
- * processed bytes); only the responses are counted here, the requests being small beside them. Processed bytes are
- * the only ALB dimension modelled, so its LCU-hours are the GB processed: an hour's LCUs are the highest of 25 new
+ * Google Cloud's forwarding-rule hours + the GB processed (`toGib`); Azure's Application Gateway v2 hours + its
+ * capacity unit-hours + the Standard Load Balancer's outbound rule hours.
+ * Google Cloud bills the data processed both ways, requests in and responses out (so do the ALB's processed bytes);
+ * only the responses are counted here, the requests being small beside them. Processed bytes are the only ALB
+ * dimension modelled, so its LCU-hours are the GB processed: an hour's LCUs are the highest of 25 new
  * connections/s, 3,000 active connections/min, 1 GB/h processed (EC2 targets) and 1,000 rule evaluations/s,
  * fractions billed, no minimum (aws.amazon.com/elasticloadbalancing/pricing), and one dimension's LCUs summed over
  * the hours are its total whichever hour they fell in. A new connection per request reaches 1 LCU at 90,000
  * requests an hour, which at the default 30 KiB is 2.6 GiB, so processed bytes is the busiest dimension unless
  * responses are below about 11.6 KiB.
+ * The gateway's CUs are billed per hour as max(reserved, used) (`getGatewayCapacityUnits`); with the span's totals
+ * only, the used CUs are the span's mean rate: a lower bound of the bill when the span's hours go from under the
+ * reserved CUs to above them (exact when every hour is above or every hour under). Partial hours, billed as full, are
+ * not rounded up. The outbound rule's data processed is
+ * the VMs' own egress (image pulls, packages, payment calls), not the responses, and is not modelled.
  */
-export function getLoadBalancerCost(usage: Pick<MonthUsage, 'requests'>, p: PricingCatalogue, a: Pick<CostAssumptions, 'responseKb' | 'hoursPerMonth'>): number {
-  const processedGib = toGib(usage.requests, a.responseKb);
+export function getLoadBalancerCost(
+  usage: Pick<MonthUsage, 'requests'>,
+  p: PricingCatalogue,
+  a: Pick<CostAssumptions, 'responseKb' | 'hoursPerMonth' | 'gatewayMinInstances'>,
+): number {
   const lb = p.loadBalancer;
+  const hours = a.hoursPerMonth;
+  if ('perCapacityUnitHour' in lb) {
+    const reserved = (a.gatewayMinInstances ?? 0) * GATEWAY_CAPACITY_UNIT.reservedPerInstance;
+    const units = Math.max(reserved, getGatewayCapacityUnits(usage.requests, a.responseKb, hours));
+    return hours * (lb.perHour + lb.outboundRulePerHour) + hours * units * lb.perCapacityUnitHour;
+  }
+  const processedGib = toGib(usage.requests, a.responseKb);
   const perGb = 'perLcuHour' in lb ? lb.perLcuHour : lb.perGbProcessed;
-  return a.hoursPerMonth * p.loadBalancer.perHour + processedGib * perGb;
+  return hours * lb.perHour + processedGib * perGb;
 }
 
 export function getMonthlyCost(usage: MonthUsage, scenario: Scenario, p: PricingCatalogue, a: CostAssumptions = DEFAULT_COST_ASSUMPTIONS): CostColumn {
@@ -166,7 +210,7 @@ export interface PolicyCost {
   workerInstanceHours: number;
   /** Web and worker instance-hours × the instance price. */
   instanceCost: number;
-  /** Load balancer (its hours and the served responses' processed bytes), PostgreSQL and Redis for the window's hours (sale classes). */
+  /** Load balancer (its hours and the served responses' processed bytes, or Azure's gateway capacity units), PostgreSQL and Redis for the window's hours (sale classes). */
   sharedCost: number;
   totalCost: number;
   orders: number;

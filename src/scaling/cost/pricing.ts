@@ -14,8 +14,9 @@ export interface PricingCatalogue {
   instanceTypes: Record<string, { vcpu: number; memoryGiB: number; perHour: number }>;
   /**
    * The load balancer: per hour, plus either AWS ALB's `perLcuHour` (each hour billed the LCUs of its busiest
-   * dimension) or, for Google Cloud's forwarding rules and Azure's Standard Load Balancer rules, `perGbProcessed`.
-   * A catalogue gives exactly one of the two (`parsePricing` refuses both or neither).
+   * dimension), Google Cloud's forwarding rules' `perGbProcessed`, or Azure's Application Gateway v2
+   * `perCapacityUnitHour` with `outboundRulePerHour` (the Standard Load Balancer kept for the VMs' egress).
+   * A catalogue gives exactly one of the three usage rates (`parsePricing` refuses more or none).
    */
   loadBalancer: LoadBalancerPrices;
   postgres: Record<string, { perHour: number } | number>;
@@ -25,8 +26,16 @@ export interface PricingCatalogue {
   queue: { perMillionRequests: number };
 }
 
-/** A load balancer's prices: AWS ALB's by the LCU-hour, or Google Cloud's and Azure's by the GB processed. */
-export type LoadBalancerPrices = { perHour: number; perLcuHour: number } | { perHour: number; perGbProcessed: number };
+/**
+ * A load balancer's prices: AWS ALB's by the LCU-hour, Google Cloud's by the GB processed, or Azure's Application
+ * Gateway v2: `perHour` its fixed gateway-hour (public IP included), `perCapacityUnitHour` each capacity unit-hour
+ * (reserved by the minimum instance count or used above it), `outboundRulePerHour` the Standard Load Balancer's
+ * outbound rule (0 when the VMs reach the internet otherwise).
+ */
+export type LoadBalancerPrices =
+  | { perHour: number; perLcuHour: number }
+  | { perHour: number; perGbProcessed: number }
+  | { perHour: number; perCapacityUnitHour: number; outboundRulePerHour: number };
 
 export const DEFAULT_PRICING_PATH = fileURLToPath(new URL('../data/pricing-2026-11-27.json', import.meta.url));
 
@@ -77,9 +86,11 @@ export function parsePricing(data: unknown, source: string): PricingCatalogue {
     for (const name of names) price(prices[name], `${key}.${name}`);
   }
   const lb = group('loadBalancer');
-  const usageRates = (['perLcuHour', 'perGbProcessed'] as const).filter((name) => lb[name] !== undefined);
-  if (usageRates.length !== 1) throw new ScalingInputError('MALFORMED_FILE', `${source}: loadBalancer needs exactly one of perLcuHour (AWS ALB) and perGbProcessed (Google Cloud, Azure) (got ${usageRates.length === 0 ? 'none' : 'both'})`);
+  const usageRates = (['perLcuHour', 'perGbProcessed', 'perCapacityUnitHour'] as const).filter((name) => lb[name] !== undefined);
+  if (usageRates.length !== 1) throw new ScalingInputError('MALFORMED_FILE', `${source}: loadBalancer needs exactly one of perLcuHour (AWS ALB), perGbProcessed (Google Cloud) and perCapacityUnitHour (Azure Application Gateway v2) (got ${usageRates.length === 0 ? 'none' : usageRates.join(' and ')})`);
   price(lb[usageRates[0]], `loadBalancer.${usageRates[0]}`);
+  // The gateway's catalogue also prices the Standard Load Balancer's outbound rule (0 if none is deployed).
+  if (usageRates[0] === 'perCapacityUnitHour') price(lb.outboundRulePerHour, 'loadBalancer.outboundRulePerHour');
   return catalogue;
 }
 

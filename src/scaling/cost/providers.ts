@@ -53,6 +53,8 @@ export const PROVIDER_SETUPS: Record<CloudProvider, ProviderSetup> = {
       redisClass: { normal: 'Standard_C1', peak: 'Standard_C2', sale: 'Premium_P1' },
       // deploy/azure: two caches (queue, cache); Standard and Premium price the replica in.
       redisNodes: 2,
+      // deploy/azure: the Application Gateway v2's autoscaleConfiguration.minCapacity (10 reserved CUs each).
+      gatewayMinInstances: 2,
     },
     policy: 'azure-fixeddate',
   },
