@@ -201,9 +201,9 @@ describe('Google Cloud (deploy/gcp/main.tf)', () => {
     for (const [role, port] of [['web', spec.web.metricsPort], ['worker', spec.worker.port]] as const) {
       const lines = (tf.resource.google_compute_instance_template[role][0].metadata['startup-script'] as string).split('\n');
       // The collector's configuration, as the script writes it (Terraform's escapes undone; the VM's name from hostname).
-      const start = lines.findIndex((l) => /^cat > \/etc\/otelcol\/config\.yaml <<OTEL$/.test(l));
-      assert.ok(start >= 0, `${role}: the start-up script writes /etc/otelcol/config.yaml`);
-      const heredoc = lines.slice(start, lines.indexOf('OTEL', start) + 1).join('\n').replace('cat > /etc/otelcol/config.yaml <<OTEL', 'cat <<OTEL').replaceAll('$${', '${').replaceAll('%%{', '%{');
+      const start = lines.findIndex((l) => /^cat > \S+\/config\.yaml <<OTEL$/.test(l));
+      assert.ok(start >= 0, `${role}: the start-up script writes the collector's config.yaml`);
+      const heredoc = lines.slice(start, lines.indexOf('OTEL', start) + 1).join('\n').replace(/^cat > \S+ <<OTEL/, 'cat <<OTEL').replaceAll('$${', '${').replaceAll('%%{', '%{');
       const config = parseYaml(execFileSync('bash', ['-c', ['set -euo pipefail', 'hostname() { echo salescale-vm-1; }', heredoc].join('\n')], { encoding: 'utf8' }));
       const [scrape, ...others] = config.receivers.prometheus.config.scrape_configs;
       assert.equal(others.length, 0, role);
@@ -222,11 +222,28 @@ describe('Google Cloud (deploy/gcp/main.tf)', () => {
       assert.ok(collector, `${role}: a collector container`);
       assert.match(collector, /--network host/, role);
       assert.match(collector, /--restart unless-stopped/, role);
-      assert.match(collector, /-v \/etc\/otelcol\/config\.yaml:\/etc\/otelcol-contrib\/config\.yaml:ro/, role);
+      assert.match(collector, /-v \S+\/config\.yaml:\/etc\/otelcol-contrib\/config\.yaml:ro/, role);
       const app = lines.find((l) => l.startsWith(`docker run -d --name salescale-${role} `));
       assert.ok(app?.includes(role === 'web' ? `-p 127.0.0.1:${port}:${port}` : `-p ${port}:${port}`), `${role}: the app publishes ${port}: ${app}`);
       // No scrape token is set: /metrics answers the collector without one.
       assert.doesNotMatch(lines.join('\n'), /METRICS_TOKEN/, role);
+    }
+  });
+
+  it('keeps the collector\u2019s configuration across a reboot of the VM: Container-Optimized OS mounts /etc (and /tmp) as tmpfs, so a file there is gone when Docker restarts the collector, and the re-run start-up script stops at the app\u2019s `docker run --name` (the name is taken) before writing it again', async () => {
+    const tf = await parseTerraform(files);
+    for (const role of ['web', 'worker'] as const) {
+      const lines = (tf.resource.google_compute_instance_template[role][0].metadata['startup-script'] as string).split('\n');
+      const collector = lines.find((l) => l.startsWith('docker run') && l.includes('otel/opentelemetry-collector-contrib:'));
+      const source = collector?.match(/-v (\S+):\/etc\/otelcol-contrib\/config\.yaml:ro/)?.[1];
+      assert.ok(source, `${role}: the collector mounts its configuration: ${collector}`);
+      // COS: / read-only; /etc, /tmp, /mnt/disks, /var/lib/cloud stateless (tmpfs); /var and /home stateful.
+      assert.match(source, /^\/(var|home|mnt\/stateful_partition)\//, `${role}: ${source} is on a stateful path`);
+      assert.doesNotMatch(source, /^\/var\/lib\/cloud\//, role);
+      assert.ok(lines.includes(`cat > ${source} <<OTEL`), `${role}: the start-up script writes ${source}`);
+      // The app starts before the collector's configuration is written; on a reboot that line fails (name taken).
+      const app = lines.findIndex((l) => l.startsWith(`docker run -d --name salescale-${role} `));
+      assert.ok(app >= 0 && app < lines.indexOf(`cat > ${source} <<OTEL`), `${role}: the order this test relies on`);
     }
   });
 

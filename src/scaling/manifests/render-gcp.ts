@@ -14,6 +14,7 @@ import { getRunbookUrl } from '../alerts/runbook-links.ts';
 import { toGceScalingSchedules } from '../schedule/cloud-schedules.ts';
 import { GCP_MAX_SURGE_FIXED } from './connection-budget.ts';
 import { stringify } from 'yaml';
+import { dirname } from 'node:path';
 import { getTerminationGraceSeconds, type DeploymentSpec } from './deployment-spec.ts';
 import { block, expr, type HclBlock, type HclEntry, renderHcl, template } from './hcl.ts';
 import type { PrescaleSchedule } from './prescale-plan.ts';
@@ -45,6 +46,11 @@ const roleSecret = (name: RoleSecretName) => name.toLowerCase();
  */
 export const GCP_METRICS_COLLECTOR_IMAGE = 'otel/opentelemetry-collector-contrib:0.120.0';
 export const GCP_METRICS_SCRAPE_INTERVAL_S = 15;
+/**
+ * Where the start-up script writes the collector's configuration: under /var, stateful on Container-Optimized OS
+ * (/etc and /tmp are tmpfs there, emptied by a reboot).
+ */
+export const GCP_METRICS_COLLECTOR_CONFIG = '/var/lib/otelcol/config.yaml';
 
 function metricsCollectorConfig(spec: DeploymentSpec, role: 'web' | 'worker'): string {
   const port = role === 'web' ? spec.web.metricsPort : spec.worker.port;
@@ -136,13 +142,15 @@ function startupScript(spec: DeploymentSpec, role: 'web' | 'worker'): string {
     ...(role === 'web' ? [`docker run --rm --env-file /etc/salescale.env \${image} ${getRoleArgv('migrate').join(' ')}`] : []),
     `docker run -d --name salescale-${role} --restart unless-stopped --stop-timeout ${getTerminationGraceSeconds(spec)} --log-driver gcplogs --env-file /etc/salescale.env -p ${port}:${port}${role === 'web' ? ` -p 127.0.0.1:${spec.web.metricsPort}:${spec.web.metricsPort}` : ''} \${image} ${getRoleArgv(role).join(' ')}`,
     // Metrics to Managed Service for Prometheus (metricsCollectorConfig): the collector scrapes the app on localhost.
-    // Readable by the collector's user (10001 in the image; umask 077 above): it holds no secret.
-    'install -d -m 755 /etc/otelcol',
-    'cat > /etc/otelcol/config.yaml <<OTEL',
+    // Readable by the collector's user (10001 in the image; umask 077 above): it holds no secret. On a stateful path:
+    // COS mounts /etc as tmpfs, and after a reboot Docker restarts the collector from this file while the re-run
+    // script stops at the app's `docker run --name` above (the name is taken) before writing it again.
+    `install -d -m 755 ${dirname(GCP_METRICS_COLLECTOR_CONFIG)}`,
+    `cat > ${GCP_METRICS_COLLECTOR_CONFIG} <<OTEL`,
     metricsCollectorConfig(spec, role),
     'OTEL',
-    'chmod 644 /etc/otelcol/config.yaml',
-    `docker run -d --name otel-collector --restart unless-stopped --network host --log-driver gcplogs -v /etc/otelcol/config.yaml:/etc/otelcol-contrib/config.yaml:ro ${GCP_METRICS_COLLECTOR_IMAGE}`,
+    `chmod 644 ${GCP_METRICS_COLLECTOR_CONFIG}`,
+    `docker run -d --name otel-collector --restart unless-stopped --network host --log-driver gcplogs -v ${GCP_METRICS_COLLECTOR_CONFIG}:/etc/otelcol-contrib/config.yaml:ro ${GCP_METRICS_COLLECTOR_IMAGE}`,
   ];
   return `${lines.join('\n')}\n`;
 }
