@@ -351,6 +351,15 @@ describe('Azure (deploy/azure/salescale.json)', () => {
     assert.ok(alerts.includes('Microsoft.Network/applicationGateways'), 'the web health alert follows the gateway');
   });
 
+  it('streams the waiting room\u2019s Server-Sent Events through the Application Gateway as they are written: response buffering off (Microsoft, "Using Server-sent events with Application Gateway"; on by default, the gateway holds the reply), and a backend request timeout longer than the gap between frames', () => {
+    const [gw] = byType('Microsoft.Network/applicationGateways');
+    assert.equal(gw.properties.globalConfiguration?.enableResponseBuffering, false, 'response buffering is disabled');
+    // The stream writes a frame every WAITING_ROOM_STREAM_REFRESH_MS (default 1 s, at most 60 s).
+    const [web] = byType('Microsoft.Compute/virtualMachineScaleSets');
+    const refreshMs = Number(/WAITING_ROOM_STREAM_REFRESH_MS=(\d+)/.exec(web.properties.virtualMachineProfile.osProfile.customData)?.[1] ?? 1000);
+    assert.ok(gw.properties.backendHttpSettingsCollection[0].properties.requestTimeout * 1000 > refreshMs);
+  });
+
   it('repairs (replaces) a VM on the liveness check /health of its own role, never on /ready (which fails on every VM at once while PostgreSQL or Redis is unreachable)', () => {
     for (const vmss of byType('Microsoft.Compute/virtualMachineScaleSets')) {
       const role = vmss.name.endsWith('worker') ? 'worker' : 'web';

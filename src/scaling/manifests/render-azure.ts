@@ -228,6 +228,10 @@ function applicationGateway(spec: DeploymentSpec, n: Names): Obj {
         // Instances added on load take minutes: raise minCapacity before a sale (see docs/deploy-azure.md).
         autoscaleConfiguration: { minCapacity: 2, maxCapacity: 125 },
         sslPolicy: { policyType: 'Predefined', policyName: 'AppGwSslPolicy20220101' },
+        // Response buffering (on by default) holds a reply until it ends or fills the buffer: the waiting room's
+        // Server-Sent Events stream would not reach browsers as written. Microsoft's SSE guidance turns it off; request
+        // buffering stays on (its default). requestTimeout (30 s) exceeds the gap between frames (WAITING_ROOM_STREAM_REFRESH_MS, 1 s).
+        globalConfiguration: { enableRequestBuffering: true, enableResponseBuffering: false },
         gatewayIPConfigurations: [{ name: 'gateway', properties: { subnet: { id: `[${id('Microsoft.Network/virtualNetworks/subnets', n.vnet, 'gateway')}]` } } }],
         frontendIPConfigurations: [{ name: 'public', properties: { publicIPAddress: { id: `[${id('Microsoft.Network/publicIPAddresses', n.gwPip)}]` } } }],
         frontendPorts: [
