@@ -44,6 +44,21 @@ describe('forecast output', () => {
     }
   });
 
+  it('prints the quantile of the peak that plan sizes on, also in an hour a sale starts or ends within (it printed only the quantile of the mean)', async () => {
+    // Black Friday 2001 starts at 00:00 with a ramp: the hour's peak is above its mean, and plan sizes on the peak.
+    const sale = ['--history', ATL, '--year', '2001', '--from', '2001-11-22T23:00:00Z', '--to', '2001-11-23T02:00:00Z', '--no-db', '--no-progress'];
+    const forecast = JSON.parse((await runScalingCli(['forecast', ...sale, '--json'])).out) as { hours: { hour: string; meanRequestsPerSecond: number; peakRequestsPerSecond: number; quantilePeakRequestsPerSecond?: number }[] };
+    const plan = JSON.parse((await runScalingCli(['plan', ...sale, '--json'])).out) as { quantile: number; plan: { hours: { hour: string; peakRps: number }[] } };
+    assert.equal(plan.quantile, 0.9);
+    assert.ok(forecast.hours.some((h) => h.peakRequestsPerSecond > h.meanRequestsPerSecond * 1.05), 'an hour with a ramp');
+    assert.deepEqual(
+      forecast.hours.map((h) => [h.hour, h.quantilePeakRequestsPerSecond]),
+      plan.plan.hours.map((h) => [h.hour, h.peakRps]),
+    );
+    const table = await runScalingCli(['forecast', ...sale]);
+    assert.match(table.out, /mean rps\s+peak rps\s+q0\.9 rps\s+q0\.9 peak rps/);
+  });
+
   it('formats a rate readably without rounding it away', () => {
     assert.deepEqual([0.0111, 0.000322, 0.5, 4.5, 99.994, 1234.5, 0, Number.NaN].map(formatRate), ['0.0111', '0.000322', '0.500', '4.50', '99.99', '1235', '0', '-']);
   });

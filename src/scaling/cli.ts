@@ -234,7 +234,9 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       warnAll(forecastCmd, f.warnings);
       const upper = forecastHourly(f.quantileForecast, f.from, f.to);
       const hours = forecastHourly(f.forecast, f.from, f.to).map((h, i) =>
-        f.hasQuantile ? { ...h, baseQuantileRequestsPerSecond: upper[i].baseRequestsPerSecond, quantileRequestsPerSecond: upper[i].meanRequestsPerSecond } : h,
+        f.hasQuantile
+          ? { ...h, baseQuantileRequestsPerSecond: upper[i].baseRequestsPerSecond, quantileRequestsPerSecond: upper[i].meanRequestsPerSecond, quantilePeakRequestsPerSecond: upper[i].peakRequestsPerSecond }
+          : h,
       );
       const quantile = f.hasQuantile ? f.quantile : undefined;
       // vega, vega-lite and resvg load only when a chart is asked for (they cost a third of a second).
@@ -243,10 +245,11 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       write(forecastCmd, `Forecast ${f.from.toISOString()} → ${f.to.toISOString()}\nbase: ${f.baseSource}\nevents: ${f.eventSource}`);
       for (const e of f.eventSources) write(forecastCmd, `  ${e.name} (${e.startsAt.slice(0, 16)}): ${e.source}`);
       write(forecastCmd, quantile !== undefined ? `quantile ${quantile}: from the cross-validation errors by day of horizon\n` : 'no quantile: the seed pattern has no validation errors (give --history)\n');
-      const head = ['hour (UTC)', 'base rps', 'event ×', 'mean rps', 'peak rps', ...(quantile !== undefined ? [`q${quantile} rps`] : [])];
+      // The quantile of the hour's peak is what plan and simulate size on: above the quantile of the mean in an hour a sale ramps or decays in.
+      const head = ['hour (UTC)', 'base rps', 'event ×', 'mean rps', 'peak rps', ...(quantile !== undefined ? [`q${quantile} rps`, `q${quantile} peak rps`] : [])];
       // Rates at 3 significant digits: a quiet series' 40 requests an hour is 0.0111 req/s, which 2 decimals made 0.01.
-      const rates = [undefined, formatRate, undefined, formatRate, formatRate, formatRate];
-      write(forecastCmd, renderTable(head, hours.map((h) => [h.hour.slice(0, 16), h.baseRequestsPerSecond, h.eventMultiplier, h.meanRequestsPerSecond, h.peakRequestsPerSecond, ...('quantileRequestsPerSecond' in h ? [h.quantileRequestsPerSecond] : [])]), rates));
+      const rates = [undefined, formatRate, undefined, formatRate, formatRate, formatRate, formatRate];
+      write(forecastCmd, renderTable(head, hours.map((h) => [h.hour.slice(0, 16), h.baseRequestsPerSecond, h.eventMultiplier, h.meanRequestsPerSecond, h.peakRequestsPerSecond, ...('quantileRequestsPerSecond' in h ? [h.quantileRequestsPerSecond, h.quantilePeakRequestsPerSecond] : [])]), rates));
       if (o.out) write(forecastCmd, `\nchart written to ${o.out}`);
     }),
   );
