@@ -64,6 +64,18 @@ describe('forecast output', () => {
   });
 });
 
+describe('simulate --json', () => {
+  it('names the quantile it sized on as a number, as plan and cost do (only a sentence in sizing said it)', async () => {
+    const window = ['--year', '2001', '--from', '2001-11-23T10:00:00Z', '--to', '2001-11-23T11:00:00Z', '--policies', 'hpa-prescaled', '--no-db', '--no-progress', '--json'];
+    const learned = await runScalingCli(['simulate', '--history', ATL, '--quantile', '0.75', ...window]);
+    assert.equal(learned.exitCode, 0, learned.err);
+    assert.equal((JSON.parse(learned.out) as { quantile: number | null }).quantile, 0.75);
+    const seed = await runScalingCli(['simulate', ...window]);
+    assert.equal(seed.exitCode, 0, seed.err);
+    assert.equal((JSON.parse(seed.out) as { quantile: number | null }).quantile, null);
+  });
+});
+
 describe('simulate --workers', () => {
   it('names the Redis keys the app\'s queues use, as the rendered ScaledObject reads them (it printed bull:jobs:wait)', async () => {
     const args = ['simulate', '--year', '2026', '--workers', '--policies', 'keda-workers', '--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--no-db'];
