@@ -34,7 +34,7 @@ export interface CsvTable {
 
 /**
  * Reads a CSV file with csv-parse (RFC 4180: quoted fields, a byte-order mark, CRLF or LF line ends),
- * cells trimmed, blank lines skipped. The delimiter is read off the header line: a comma, else a
+ * cells trimmed, blank lines and rows of empty cells alone (a spreadsheet's empty rows: `;;;`) skipped. The delimiter is read off the header line: a comma, else a
  * semicolon or a tab (spreadsheet exports in many locales). A row whose column count differs from the
  * header's, or a broken quote, is MALFORMED_CSV naming the line (for a quoted cell over several lines,
  * the line the row ends on).
@@ -44,7 +44,7 @@ export function readCsvTable(text: string, source: string): CsvTable {
   const delimiter: CsvTable['delimiter'] = firstLine.includes(',') ? ',' : firstLine.includes(';') ? ';' : firstLine.includes('\t') ? '\t' : ',';
   let records: { record: string[]; info: { lines: number } }[];
   try {
-    records = parse(text, { bom: true, delimiter, record_delimiter: ['\r\n', '\n', '\r'], skip_empty_lines: true, trim: true, relax_column_count: true, info: true }) as unknown as typeof records;
+    records = parse(text, { bom: true, delimiter, record_delimiter: ['\r\n', '\n', '\r'], skip_empty_lines: true, skip_records_with_empty_values: true, trim: true, relax_column_count: true, info: true }) as unknown as typeof records;
   } catch (error) {
     if (error instanceof CsvError) throw new ScalingInputError('MALFORMED_CSV', `${source}: ${error.message}`);
     throw error;

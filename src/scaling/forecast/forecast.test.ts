@@ -121,6 +121,9 @@ describe('hourly CSV', () => {
     assert.deepEqual(hours('\uFEFF"hour","requests"\r\n"2026-01-01T00:00:00Z","10"\r\n\r\n"2026-01-01T01:00:00Z",12.5\r\n'), expected);
     assert.deepEqual(hours('Hour;Requests\n2026-01-01 00:00:00;10\n2026-01-01 01:00;12.5\n'), expected);
     assert.deepEqual(hours('requests\thour\n10\t2026-01-01T01:00:00+01:00\n12.5\t2026-01-01T02:00:00+01:00\n'), expected);
+    // A spreadsheet's empty rows (formatted, or below the data) come out as delimiters alone: as blank as a blank line.
+    assert.deepEqual(hours('hour;requests;;\r\n2026-01-01T00:00:00Z;10;;\r\n;;;\r\n2026-01-01T01:00:00Z;12.5;;\r\n;;;\r\n;;;\r\n'), expected);
+    assert.deepEqual(hours('hour,requests\n2026-01-01T00:00:00Z,10\n2026-01-01T01:00:00Z,12.5\n,\n'), expected);
     // Blank lines do not shift the line numbers in messages; a broken quote is refused, not guessed at.
     assert.throws(() => parseHourlyCsv('hour,requests\n\n2026-01-01T00:00:00Z,1\n2026-01-01T00:00:00Z,2\n'), /line 4: duplicate hour/);
     assert.throws(() => parseHourlyCsv('hour,requests\n"2026-01-01T00:00:00Z,1\n'), { code: 'MALFORMED_CSV', message: /Quote Not Closed/ });
