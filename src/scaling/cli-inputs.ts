@@ -148,6 +148,16 @@ function getYear(o: CommonOptions, deps: ScalingCliDeps): number {
   if (o.year !== undefined) {
     const y = toNumber(o.year, '--year');
     if (!Number.isInteger(y) || y < 1970 || y > 2200) throw new ScalingInputError('INVALID_DATE', `--year: ${quoteInput(o.year)} is not a year`);
+    // With --from, the window is given: a --year of another year picked a calendar without its sales (×1 on its Black Friday).
+    if (o.from) {
+      const from = parseDate(o.from, '--from');
+      const to = o.to ? parseDate(o.to, '--to') : undefined;
+      const years = [...new Set([from.getUTCFullYear(), to?.getUTCFullYear() ?? from.getUTCFullYear()])];
+      if (!years.includes(y)) {
+        const at = (d: Date) => `${d.toISOString().slice(0, 16)}Z`;
+        throw new ScalingInputError('INVALID_OPTION', `--year ${y} is not a year of the window ${at(from)} → ${to ? at(to) : '(--to not given)'}: its calendar would hold none of the window's sales; leave --year out (the window's year is used) or give ${years.join(' or ')}`);
+      }
+    }
     return y;
   }
   if (o.from) return parseDate(o.from, '--from').getUTCFullYear();

@@ -59,6 +59,20 @@ describe('the window\'s limits', () => {
   });
 });
 
+describe('--year beside a window', () => {
+  it('refuses a --year that is not the window\'s: its calendar held no sale of the window (Black Friday 2026 was forecast at ×1 with --year 2030)', async () => {
+    const r = await runScalingCli(['forecast', '--year', '2030', '--from', '2026-11-27T10:00Z', '--to', '2026-11-27T12:00Z', '--no-db']);
+    assert.equal(r.exitCode, 2, r.out);
+    assert.match(r.err, /^error \[INVALID_OPTION\]: --year 2030 is not a year of the window 2026-11-27T10:00Z → 2026-11-27T12:00Z[^\n]*\n$/);
+    // The window's own year, or either year of a window across New Year, is accepted.
+    const same = await runScalingCli(['forecast', '--year', '2026', '--from', '2026-11-27T10:00Z', '--to', '2026-11-27T12:00Z', '--no-db', '--json']);
+    assert.equal(same.exitCode, 0, same.err);
+    assert.equal((JSON.parse(same.out) as { hours: { eventMultiplier: number }[] }).hours[0].eventMultiplier, 10);
+    const newYear = await runScalingCli(['forecast', '--year', '2027', '--from', '2026-12-28T00:00Z', '--to', '2027-01-03T00:00Z', '--no-db', '--json']);
+    assert.equal(newYear.exitCode, 0, newYear.err);
+  });
+});
+
 describe('what a window is called', () => {
   it('simulate and cost name the sale events in the window, or the window by its dates when it holds none (a 28 Aug 2000 window was "Black Friday")', async () => {
     const august = ['--from', '2000-08-28T00:00:00Z', '--to', '2000-08-28T06:00:00Z', '--no-db', '--policies', 'hpa'];
