@@ -33,6 +33,16 @@ describe('the command lines', () => {
     }
   });
 
+  it('--help gives --quantile\'s default, 0.9, and says what each command does with it (forecast "sized" on it, though it sizes nothing)', async () => {
+    for (const [command, use] of [['forecast', 'the band'], ['plan', 'replicas sized on it'], ['simulate', 'pre-scaled policies sized on it'], ['cost', 'pre-scaled policies sized on it']]) {
+      const text = (await runScalingCli([command, '--help'])).out.replace(/\s+/g, ' ');
+      const quantile = text.slice(text.indexOf('--quantile <q>'), text.indexOf('--country'));
+      assert.ok(quantile.includes('(default: 0.9; needs --history or --learn)'), `${command}: ${quantile}`);
+      assert.ok(quantile.includes(use), `${command}: ${quantile}`);
+      if (command === 'forecast') assert.ok(!quantile.includes('sizing'), quantile);
+    }
+  });
+
   it('plan refuses an empty or over-long --asg-name (it wrote AutoScalingGroupName "" into every scheduled action; EC2 Auto Scaling takes 1 to 255 characters)', async () => {
     const window = ['--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--no-db', '--json'];
     for (const name of ['', '   ', 'x'.repeat(256)]) {

@@ -83,7 +83,7 @@ const NO_PROGRESS = {
 };
 
 /** The forecast's options: forecast, plan, simulate and cost. */
-function addForecastOptions(cmd: Command, progress: string): Command {
+function addForecastOptions(cmd: Command, progress: string, quantileUse: string): Command {
   return cmd
     .option('--from <iso>', 'window start (default: 3 h before the event)')
     .option('--to <iso>', 'window end (default: end of the event day); the window is at most 45 days')
@@ -91,7 +91,7 @@ function addForecastOptions(cmd: Command, progress: string): Command {
     .option('--event <id>', 'calendar event: black-friday | cyber-monday | christmas-sale', 'black-friday')
     .option('--events-file <path>', 'sale events JSON ([{name, startsAt, endsAt, trafficMultiplier, rampUpMinutes?, decayMinutes?}]); not with --events-csv')
     .option('--events-csv <path>', 'sale events CSV (name,start,end,kind): past ones teach the uplift of their kind, upcoming ones get it')
-    .option('--quantile <q>', 'forecast quantile for sizing and the band (needs --history or --learn)')
+    .option('--quantile <q>', `forecast quantile: ${quantileUse} (default: 0.9; needs --history or --learn)`)
     .option('--country <code>', 'public holidays of this country (date-holidays code: US, GB, DE, DE-BY, …) as flags for the learned model')
     .option('--no-db', 'ignore the database sale_events even when available')
     .option('--tz <iana>', 'shop time zone for the weekly pattern and events (default: SHOP_TIME_ZONE, else UTC)')
@@ -226,7 +226,7 @@ function getPolicySizing(policy: PolicyName): 'plan' | 'history' | 'reactive' {
 export function registerScalingCommands(program: Command, deps: ScalingCliDeps = {}): Command {
   /** `guarded`, with `--tz` resolved first: the flag, else the shop's time zone (`SHOP_TIME_ZONE`), else UTC. */
   const withShopTimeZone = <O extends { tz: string }>(fn: (o: O) => Promise<void>) => guarded(async (o: O) => fn({ ...o, tz: resolveTimeZone(o.tz, deps) }));
-  const forecastCmd = addForecastOptions(program.command('forecast').description('hourly traffic forecast: base pattern (or learned) × sale events'), NO_PROGRESS.none);
+  const forecastCmd = addForecastOptions(program.command('forecast').description('hourly traffic forecast: base pattern (or learned) × sale events'), NO_PROGRESS.none, 'the upper edge of the band (table, JSON, chart)');
   forecastCmd.option('--out <file>', 'chart with the quantile band: .html, .svg or .png');
   forecastCmd.action(
     withShopTimeZone(async (o: CommonOptions) => {
@@ -254,7 +254,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     }),
   );
 
-  const planCmd = addCapacityOptions(addForecastOptions(program.command('plan').description('replicas per hour, consistency checks and the scheduled pre-scaling'), NO_PROGRESS.none))
+  const planCmd = addCapacityOptions(addForecastOptions(program.command('plan').description('replicas per hour, consistency checks and the scheduled pre-scaling'), NO_PROGRESS.none, 'the replicas sized on it'))
     .option('--db-pool-max <n>', `DB pool max per process (default: DB_POOL_MAX, else the deployment spec's pool of each role, web ${SEED_DEPLOYMENT_SPEC.web.dbPoolMax} and worker ${SEED_DEPLOYMENT_SPEC.worker.dbPoolMax}, what the manifests run)`)
     .option('--max-connections <n>', 'PostgreSQL max_connections (default: the deployment spec\'s)', String(SEED_DEPLOYMENT_SPEC.database.maxConnections))
     .option('--redis-maxclients <n>', `Redis maxclients of each Redis the app uses (default: Redis's own ${REDIS_DEFAULT_MAXCLIENTS}; managed tiers allow fewer)`)
@@ -360,7 +360,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     }),
   );
 
-  const simulateCmd = addCapacityOptions(addForecastOptions(program.command('simulate').description('simulate autoscaling policies over the forecast'), NO_PROGRESS.drawn))
+  const simulateCmd = addCapacityOptions(addForecastOptions(program.command('simulate').description('simulate autoscaling policies over the forecast'), NO_PROGRESS.drawn, 'the pre-scaled policies sized on it (and again on the mean)'))
     .option('--policies <list>', `comma-separated policies (${[...POLICY_NAMES, ...WORKER_POLICY_NAMES].join(', ')})`, DEFAULT_SIMULATE_POLICIES)
     .option('--workers', `also simulate the worker tier under KEDA (${WORKER_POLICY_NAMES.join(', ')})`)
     .option('--orders-per-request <x>', 'workers: orders per web request', String(DEFAULT_WORKER_PLAN.ordersPerRequest))
@@ -510,7 +510,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
     }),
   );
 
-  const costCmd = addCapacityOptions(addForecastOptions(program.command('cost').description('monthly cost table (normal / peak / sale) and the cost of each policy for the sale'), NO_PROGRESS.none))
+  const costCmd = addCapacityOptions(addForecastOptions(program.command('cost').description('monthly cost table (normal / peak / sale) and the cost of each policy for the sale'), NO_PROGRESS.none, 'the pre-scaled policies sized on it'))
     .option('--pricing <path>', 'pricing catalogue JSON (default: src/scaling/data/pricing-2026-11-27.json)')
     .option('--policies <list>', 'policies to price for the event', 'hpa,hpa-prescaled')
     .option('--peak-factor <x>', 'peak-season traffic relative to normal', '2')
