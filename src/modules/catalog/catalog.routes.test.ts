@@ -326,6 +326,24 @@ describe('catalog API', () => {
       assert.ok(stored.json().name.length <= 200, `the name was stored with ${stored.json().name.length} characters`);
     });
 
+    // The other way round: a name pasted decomposed (macOS, a PIM export) is longer as sent than in the NFC form it is
+    // stored and counted in, "é" being "e" + U+0301. 150 characters to a person, and to the stored name.
+    it('takes a product name of 200 characters or fewer in NFC, however many more it was sent decomposed in', async () => {
+      const name = 'Cafe\u0301 '.repeat(30); // 180 code points as sent (NFD), 150 in NFC
+      const longer = 'e\u0301'.repeat(150); // 300 code points as sent, 150 in NFC
+      for (const [sku, sent] of [['NFD-LEN-1', name], ['NFD-LEN-2', longer]] as const) {
+        const reply = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku, name: sent, priceCents: 100 } });
+        assert.equal(reply.statusCode, 201, reply.body);
+        assert.equal(reply.json().name, sent.normalize('NFC'));
+        const renamed = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${reply.json().id}`, headers: t.admin, payload: { name: `${sent}x` } });
+        assert.equal(renamed.statusCode, 200, renamed.body);
+      }
+      const tooLong = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'NFD-LEN-3', name: 'e\u0301'.repeat(201), priceCents: 100 } });
+      assert.equal(tooLong.statusCode, 400, tooLong.body);
+      assert.equal(tooLong.json().error.code, 'VALIDATION_FAILED');
+      assert.equal(tooLong.json().error.details.issues[0].path, '/name');
+    });
+
     // Migration 0034 leaves a name whose NFC would pass 200 characters as it is stored; an update that sends the whole
     // product back names that name unchanged, as one resending a withdrawn currency the product keeps.
     it('lets an update resend the name a product already has, a name migration 0034 left outside NFC', async () => {

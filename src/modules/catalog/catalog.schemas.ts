@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { displayName } from '../../lib/display-name.ts';
 import { pageLimit } from '../../lib/page-limit.ts';
-import { MAX_STOCK, PRODUCT_NAME_MAX } from './catalog.limits.ts';
+import { MAX_STOCK, PRODUCT_NAME_INPUT_MAX, PRODUCT_NAME_MAX } from './catalog.limits.ts';
 
 const Sku = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
 const currency = (description: string) => Type.String({ pattern: '^[A-Z]{3}$', description });
@@ -9,6 +9,14 @@ const Currency = currency('ISO 4217 code');
 const PriceCents = Type.Integer({ minimum: 0, maximum: 2_000_000_000, description: 'Price in minor units (cents)' });
 const Status = Type.Union([Type.Literal('active'), Type.Literal('draft'), Type.Literal('archived')]);
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+
+/**
+ * A product's name: 1 to `PRODUCT_NAME_MAX` characters counted in NFC, the form it is stored in (the service counts
+ * them: 400 VALIDATION_FAILED at /name past it). The schema takes up to `PRODUCT_NAME_INPUT_MAX` as sent, so that a
+ * name sent decomposed (NFD), longer as sent than in NFC, is not refused for the code points NFC composes.
+ */
+const productName = () =>
+  displayName(PRODUCT_NAME_INPUT_MAX, { description: `${PRODUCT_NAME_MAX} characters at most, counted in NFC, the form it is stored in (400 VALIDATION_FAILED past it)` });
 
 export const Product = Type.Object(
   {
@@ -61,7 +69,7 @@ export const PopularQuery = Type.Object({ limit: pageLimit() }, { additionalProp
 export const CreateProductBody = Type.Object(
   {
     sku: Sku,
-    name: displayName(PRODUCT_NAME_MAX),
+    name: productName(),
     description: Type.Optional(Type.String({ maxLength: 10_000 })),
     priceCents: PriceCents,
     currency: Type.Optional(Currency),
@@ -76,7 +84,7 @@ export type CreateProductBody = Static<typeof CreateProductBody>;
 
 export const UpdateProductBody = Type.Object(
   {
-    name: Type.Optional(displayName(PRODUCT_NAME_MAX)),
+    name: Type.Optional(productName()),
     description: Type.Optional(Type.String({ maxLength: 10_000 })),
     priceCents: Type.Optional(PriceCents),
     currency: Type.Optional(

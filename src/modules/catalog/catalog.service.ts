@@ -158,7 +158,8 @@ export function decodeCursor(text: string): number {
 /**
  * A product's name as stored: in Unicode NFC, so that a name pasted decomposed (NFD, as macOS and some PIM exports
  * write "e" + U+0300) and a query typed composed are the same text to the name search (and the other way round).
- * Its length limit holds for that form (the schema counted the name as sent): 400 `VALIDATION_FAILED` past it.
+ * Its length limit holds for that form (the schema counted the name as sent, up to `PRODUCT_NAME_INPUT_MAX`): 400
+ * `VALIDATION_FAILED` past it.
  * `current` is the product's own name (on an update): resent as stored, it is kept (see `kept`), not written again.
  */
 function nfcName<T extends { name?: string }>(body: T, current?: string): T {
