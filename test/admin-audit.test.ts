@@ -132,6 +132,19 @@ describe('admin audit trail', () => {
     assert.deepEqual(created?.admin?.target, { id: saleId }, 'the sale event created is the target of its create');
   });
 
+  // A product's lifetime cap per buyer is lowered or lifted during a sale as a sale event's is, and as the event's is
+  // recorded before → after: who made the limit 1 (or took it off) must be in the trail too.
+  it('records a product’s maxPerCustomer before → after, a limit set and one taken off', async () => {
+    const created = await admin('POST', '/products', { sku: 'AUDIT-CAP', name: 'Capped', priceCents: 500, available: 10, maxPerCustomer: 5 });
+    assert.equal(created.statusCode, 201, created.body);
+    const id: number = created.json().id;
+    assert.equal((await admin('PATCH', `/products/${id}`, { maxPerCustomer: 1 }, { 'x-admin-actor': 'erin' })).statusCode, 200);
+    assert.equal((await admin('PATCH', `/products/${id}`, { maxPerCustomer: null, priceCents: 450 })).statusCode, 200);
+    const [liftedAndRepriced, lowered] = await actionsOf(id, 3);
+    assert.deepEqual([lowered!.actor, lowered!.change], ['erin', { maxPerCustomer: { before: 5, after: 1 } }]);
+    assert.deepEqual(liftedAndRepriced!.change, { priceCents: { before: 500, after: 450 }, maxPerCustomer: { before: 1, after: null } });
+  });
+
   it('records the products a PATCH lists in a sale event or takes off it, before → after (a live sale’s capped products)', async () => {
     const other = await admin('POST', '/products', { sku: `audit-${Math.random().toString(36).slice(2)}`, name: 'Other', priceCents: 100, available: 1 });
     assert.equal(other.statusCode, 201, other.body);

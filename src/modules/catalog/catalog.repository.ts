@@ -9,6 +9,8 @@ export interface AuditedProductFields {
   priceCents: number;
   currency: string;
   status: ProductStatus;
+  /** The lifetime cap per buyer, null for none: lowered or lifted during a sale as a sale event's own cap is. */
+  maxPerCustomer: number | null;
 }
 
 /** A product's fields an update is checked against, read under its row's lock (a value it keeps is not refused). */
@@ -142,7 +144,7 @@ export function createCatalogRepository() {
     },
 
     /**
-     * Updates a product; returns its price, currency and status as they were (read under the row's lock, in the same
+     * Updates a product; returns its price, currency, status and per-buyer cap as they were (read under the row's lock, in the same
      * transaction: for the admin audit trail's before → after), or undefined when there is no such product.
      * `values` may be a function of the fields as stored (its audited ones and its name), called under that lock: the
      * values it returns are written, and what it throws rolls the update back.
@@ -150,7 +152,7 @@ export function createCatalogRepository() {
     async update(db: Db, id: number, values: ProductWrite | ((stored: StoredProductFields) => ProductWrite)): Promise<AuditedProductFields | undefined> {
       return db.transaction(async (tx) => {
         const [stored] = await tx
-          .select({ priceCents: products.priceCents, currency: products.currency, status: products.status, name: products.name })
+          .select({ priceCents: products.priceCents, currency: products.currency, status: products.status, maxPerCustomer: products.maxPerCustomer, name: products.name })
           .from(products)
           .where(eq(products.id, id))
           .for('update');

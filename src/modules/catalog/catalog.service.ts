@@ -391,7 +391,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       return { product: await requireProduct(id), replayed: false };
     },
 
-    /** Updates a product; `change` has its price, currency and status before → after, for those the update named. */
+    /** Updates a product; `change` has its price, currency, status and per-buyer cap before → after, for those the update named. */
     async updateProduct(id: number, body: UpdateProductBody | ProductWrite): Promise<{ product: Product; change: FieldChanges }> {
       let before: AuditedProductFields | undefined;
       try {
@@ -409,7 +409,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       await (body.status === undefined ? invalidateProduct(id) : invalidateProductAndStock(id));
       const product = await requireProduct(id);
       const change: FieldChanges = {};
-      for (const field of ['priceCents', 'currency', 'status'] as const) {
+      for (const field of ['priceCents', 'currency', 'status', 'maxPerCustomer'] as const) {
         if (body[field] !== undefined) change[field] = { before: before[field], after: product[field] };
       }
       return { product, change };
