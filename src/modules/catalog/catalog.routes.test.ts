@@ -372,3 +372,67 @@ describe('category tree under concurrent admin changes', () => {
     }
   });
 });
+
+// An admin's stock change or status change that PostgreSQL committed is answered as done (and so audited), whatever
+// happens after the commit: a 503 tells the admin it did not happen, and keeps it out of the audit trail, while the
+// units are already added or taken (20 concurrent adjustments answered 503 DATABASE_BUSY were, some of them, applied).
+// Here the pool is made full right after the commit, where the service tells the stock gate (its first step after it).
+describe('admin catalog writes when the database pool is full right after their commit', () => {
+  let f: TestApp;
+  let fillPoolAfterCommit = false;
+  const held: pg.PoolClient[] = [];
+
+  before(async () => {
+    f = await createTestApp({ DB_POOL_MAX: '2', DB_POOL_QUEUE_MAX: '0' }, undefined, {
+      services: (web) => {
+        const invalidate = web.stockView.invalidate;
+        web.stockView.invalidate = async (productId: number) => {
+          if (fillPoolAfterCommit) {
+            fillPoolAfterCommit = false;
+            for (let i = 0; i < 2; i++) held.push(await f.platform.db.pools.primary.connect());
+          }
+          return invalidate(productId);
+        };
+      },
+    });
+  });
+  after(async () => {
+    for (const client of held.splice(0)) client.release();
+    await f?.close();
+  });
+
+  async function afterAFullPool(request: { method: 'POST' | 'PUT'; url: string; headers: Record<string, string>; payload?: object }) {
+    fillPoolAfterCommit = true;
+    try {
+      return await f.app.inject(request);
+    } finally {
+      for (const client of held.splice(0)) client.release();
+    }
+  }
+
+  async function stockOf(id: number): Promise<number> {
+    const reply = await f.app.inject({ url: `/api/v1/admin/products/${id}`, headers: f.admin });
+    assert.equal(reply.statusCode, 200, reply.body);
+    return reply.json().available;
+  }
+
+  it('answers a stock adjustment, a stock set and a status change it committed as done, not 503', async () => {
+    const created = await f.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: f.admin, payload: { sku: 'FULL-POOL-1', name: 'Full pool', priceCents: 100, available: 10 } });
+    assert.equal(created.statusCode, 201, created.body);
+    const id: number = created.json().id;
+
+    const adjusted = await afterAFullPool({ method: 'POST', url: `/api/v1/admin/products/${id}/stock/adjustments`, headers: { ...f.admin, 'idempotency-key': 'full-pool-1' }, payload: { delta: -3 } });
+    assert.equal(await stockOf(id), 7, 'the adjustment was committed');
+    assert.equal(adjusted.statusCode, 200, `a committed adjustment was answered ${adjusted.statusCode}: ${adjusted.body}`);
+    assert.equal(adjusted.json().available, 7);
+
+    const set = await afterAFullPool({ method: 'PUT', url: `/api/v1/admin/products/${id}/stock`, headers: f.admin, payload: { available: 4 } });
+    assert.equal(await stockOf(id), 4, 'the set was committed');
+    assert.equal(set.statusCode, 200, `a committed stock set was answered ${set.statusCode}: ${set.body}`);
+    assert.equal(set.json().available, 4);
+
+    const archived = await afterAFullPool({ method: 'POST', url: `/api/v1/admin/products/${id}/archive`, headers: f.admin });
+    assert.equal(archived.statusCode, 200, `a committed archive was answered ${archived.statusCode}: ${archived.body}`);
+    assert.equal(archived.json().status, 'archived');
+  });
+});

@@ -272,6 +272,17 @@ export function createCatalogService(deps: CatalogServiceDeps) {
     await Promise.all([invalidateProduct(id), deps.stock?.invalidate(id)]).catch(() => undefined);
   }
 
+  /**
+   * The product a write just changed, read in the write's own transaction: the reply of a write PostgreSQL committed
+   * must not depend on a read after the commit, which a full pool (503 DATABASE_BUSY) or a lost connection can
+   * refuse, telling the admin it was not done and keeping it out of the audit trail while it was.
+   */
+  async function readBack(tx: Db, id: number): Promise<Product> {
+    const product = await repo.findById(tx, id);
+    if (!product) throw new ProductNotFoundError(id);
+    return product;
+  }
+
   async function requireProduct(id: number): Promise<Product> {
     const product = await repo.findById(db.primary, id);
     if (!product) throw new ProductNotFoundError(id);
@@ -368,12 +379,12 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       requireKnownCurrency(asSent.currency);
       const body = nfcName(asSent);
       const { available = 0, ...values } = body;
-      let id: number;
+      let product: Product;
       try {
-        id = await db.primary.transaction(async (tx) => {
+        product = await db.primary.transaction(async (tx) => {
           const created = await repo.insert(tx, values);
           await inventory.create(tx, created, available);
-          return created;
+          return readBack(tx, created);
         });
       } catch (error) {
         if (pgError(error)?.code === PG_UNIQUE_VIOLATION) {
@@ -387,27 +398,30 @@ export function createCatalogService(deps: CatalogServiceDeps) {
         }
         translateProductWriteError(error, body.sku, body.categoryId);
       }
-      await invalidateProduct(id);
-      return { product: await requireProduct(id), replayed: false };
+      await invalidateProduct(product.id);
+      return { product, replayed: false };
     },
 
     /** Updates a product; `change` has its price, currency, status and per-buyer cap before → after, for those the update named. */
     async updateProduct(id: number, body: UpdateProductBody | ProductWrite): Promise<{ product: Product; change: FieldChanges }> {
-      let before: AuditedProductFields | undefined;
+      let written: { before: AuditedProductFields; product: Product } | undefined;
       try {
-        // Checked against the product's currency and name, under its row's lock: keeping a value is not setting it.
-        before = await repo.update(db.primary, id, (stored) => {
-          requireKnownCurrency(body.currency, stored.currency);
-          requirePriceWithCurrency(body, stored);
-          return nfcName(body, stored.name);
+        written = await db.primary.transaction(async (tx) => {
+          // Checked against the product's currency and name, under its row's lock: keeping a value is not setting it.
+          const before = await repo.update(tx, id, (stored) => {
+            requireKnownCurrency(body.currency, stored.currency);
+            requirePriceWithCurrency(body, stored);
+            return nfcName(body, stored.name);
+          });
+          return before && { before, product: await readBack(tx, id) };
         });
       } catch (error) {
         translateProductWriteError(error, undefined, body.categoryId);
       }
-      if (!before) throw new ProductNotFoundError(id);
+      if (!written) throw new ProductNotFoundError(id);
+      const { before, product } = written;
       // A status change decides whether checkout may sell it: the stock gate re-reads it.
       await (body.status === undefined ? invalidateProduct(id) : invalidateProductAndStock(id));
-      const product = await requireProduct(id);
       const change: FieldChanges = {};
       for (const field of ['priceCents', 'currency', 'status', 'maxPerCustomer'] as const) {
         if (body[field] !== undefined) change[field] = { before: before[field], after: product[field] };
@@ -422,9 +436,9 @@ export function createCatalogService(deps: CatalogServiceDeps) {
     /** Sets the stock count; `change.available` is the count it replaced (read under the stock rows' lock) → the new one. */
     async setStock(id: number, available: number): Promise<{ product: Product; change: FieldChanges }> {
       await requireProduct(id);
-      const { before } = await inventory.set(db.primary, id, available);
+      const { before, product } = await db.primary.transaction(async (tx) => ({ ...(await inventory.set(tx, id, available)), product: await readBack(tx, id) }));
       await invalidateProductAndStock(id);
-      return { product: await requireProduct(id), change: { available: { before, after: available } } };
+      return { product, change: { available: { before, after: available } } };
     },
 
     /**
@@ -433,13 +447,16 @@ export function createCatalogService(deps: CatalogServiceDeps) {
      * `replayed`, and nothing is added again. 409 `STOCK_OUT_OF_RANGE` when the result would leave 0–MAX_STOCK.
      */
     async adjustStock(id: number, key: string, delta: number): Promise<{ product: Product; replayed: boolean; change: FieldChanges }> {
-      const adjusted = await inventory.adjust(db.primary, { productId: id, key, delta, max: MAX_STOCK });
+      const { adjusted, product } = await db.primary.transaction(async (tx) => {
+        const adjusted = await inventory.adjust(tx, { productId: id, key, delta, max: MAX_STOCK });
+        return { adjusted, product: adjusted.kind === 'applied' || adjusted.kind === 'replayed' ? await readBack(tx, id) : undefined };
+      });
       if (adjusted.kind === 'not-found') throw new ProductNotFoundError(id);
       if (adjusted.kind === 'key-reused') throw new IdempotencyKeyReusedError();
       if (adjusted.kind === 'out-of-range') throw new StockOutOfRangeError(id, adjusted.before, delta, MAX_STOCK);
       await invalidateProductAndStock(id);
       const change = { available: { before: adjusted.before, after: adjusted.after } };
-      return { product: await requireProduct(id), replayed: adjusted.kind === 'replayed', change };
+      return { product: product!, replayed: adjusted.kind === 'replayed', change };
     },
 
     async listCategories(): Promise<Category[]> {
