@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { ALERT_RULES } from '../alerts/alert-rules.ts';
@@ -390,6 +392,32 @@ describe('Azure (deploy/azure/salescale.json)', () => {
         assert.ok(hits.length > 0, `${vmss.name}: ${secret.source} passed to the script`);
         for (const hit of hits) assert.ok(hit[1], `${vmss.name}: ${hit[0]} goes into a URL without uriComponent()`);
       }
+    }
+  });
+
+  // ARM puts the secure parameters into the script's text: in an unquoted here-document bash would expand a `$` or a
+  // backquote in them (an SMTP password with a `$`, a token with a backquote) while writing the env file.
+  it('writes the secrets into /etc/salescale.env exactly as given, whatever characters they hold', () => {
+    const nasty = 'a$HOME`echo b`$(echo c)\\d"e\'f';
+    for (const vmss of byType('Microsoft.Compute/virtualMachineScaleSets')) {
+      const customData = vmss.properties.virtualMachineProfile.osProfile.customData as string;
+      const script = customData.slice(customData.indexOf("format('") + "format('".length, customData.lastIndexOf("\n', ") + 1).replaceAll("''", "'");
+      const lines = script.split('\n');
+      const dir = mkdtempSync(path.join(tmpdir(), 'azure-env-'));
+      const envFile = path.join(dir, 'salescale.env');
+      // From `umask` to the first `docker run`: the env file written, with {n} as the secret and hostname stubbed.
+      const part = lines
+        .slice(lines.indexOf('umask 077'), lines.findIndex((l) => l.startsWith('docker run')))
+        .join('\n')
+        .replaceAll('/etc/salescale.env', envFile)
+        .replace(/\{(\d+)\}/g, (_, n) => (n === '0' ? 'image' : `S${n}${nasty}`));
+      execFileSync('bash', ['-c', ['set -euo pipefail', 'hostname() { echo vm-1; }', part].join('\n')], { encoding: 'utf8' });
+      const written = readFileSync(envFile, 'utf8');
+      rmSync(dir, { recursive: true });
+      const vars = Object.fromEntries(written.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      assert.equal(vars.ADMIN_API_TOKEN, `S8${nasty}`, vmss.name);
+      assert.equal(vars.SESSION_SECRET, `S9${nasty}`, vmss.name);
+      assert.equal(vars.INSTANCE_ID, 'vm-1', `${vmss.name}: the instance is named by its host`);
     }
   });
 

@@ -148,7 +148,7 @@ describe('the environment every platform gives each role', () => {
   it('gives the Google Cloud and Azure VMs an environment file the app\u2019s config loader accepts in production', async () => {
     // The lines of the env file each startup script writes; `$NAME`, `${…}` and ARM's `{N}` are filled in at boot (samples here).
     const heredoc = (lines: string[]): Env => {
-      const body = lines.slice(lines.indexOf('cat > /etc/salescale.env <<ENV') + 1, lines.indexOf('ENV'));
+      const body = lines.slice(lines.findIndex((line) => /^cat > \/etc\/salescale\.env <<'?ENV'?$/.test(line)) + 1, lines.indexOf('ENV'));
       const env = Object.fromEntries(body.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
       // TRUST_PROXY: the literal ranges (the load balancer's own address is interpolated at apply time).
       if (env.TRUST_PROXY !== undefined) env.TRUST_PROXY = env.TRUST_PROXY.split(',').filter((entry) => !entry.includes('${')).join(',');

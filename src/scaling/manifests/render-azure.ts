@@ -78,9 +78,10 @@ function customData(spec: DeploymentSpec, role: 'web' | 'worker', names: Names):
     'set -euo pipefail',
     'apt-get update && apt-get install -y docker.io',
     'umask 077',
-    'cat > /etc/salescale.env <<ENV',
+    // A quoted here-document: ARM writes the secure parameters into this text, and bash must not expand a `$` or a
+    // backquote in them. The one value the shell gives, the host's name, is appended after it.
+    "cat > /etc/salescale.env <<'ENV'",
     ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    'INSTANCE_ID=$(hostname)',
     `DATABASE_URL=postgres://${spec.name}:{1}@{2}:5432/${spec.name}?sslmode=require`,
     ...(role === 'web' ? [`DATABASE_REPLICA_URL=postgres://${spec.name}:{1}@{3}:5432/${spec.name}?sslmode=require`] : []),
     'REDIS_URL=rediss://:{4}@{5}:6380',
@@ -89,6 +90,7 @@ function customData(spec: DeploymentSpec, role: 'web' | 'worker', names: Names):
     'SESSION_SECRET={9}',
     ...roleSecrets.map((name, i) => `${name}={${10 + i}}`),
     'ENV',
+    'echo "INSTANCE_ID=$(hostname)" >> /etc/salescale.env',
     ...(role === 'web' ? [`docker run --rm --env-file /etc/salescale.env {0} ${getRoleArgv('migrate').join(' ')}`] : []),
     `docker run -d --name salescale-${role} --restart unless-stopped --stop-timeout ${getTerminationGraceSeconds(spec)} --env-file /etc/salescale.env -p ${port}:${port} {0} ${getRoleArgv(role).join(' ')}`,
   ];
