@@ -91,7 +91,8 @@ export interface CommonOptions {
   country?: string;
   db: boolean;
   tz: string;
-  baseRps: string;
+  /** Without a history only (the spec's prescale.baseRps when not given). */
+  baseRps?: string;
   history?: string;
   learn?: boolean;
   wallClock?: boolean;
@@ -384,6 +385,9 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   if (o.quantile !== undefined && o.history === undefined && !o.learn) {
     throw new ScalingInputError('INVALID_OPTION', "--quantile needs a history (--history <csv> or --learn): the quantile comes from the forecast's validation errors, and the seed pattern has none");
   }
+  if (o.baseRps !== undefined && (o.history !== undefined || o.learn)) {
+    throw new ScalingInputError('INVALID_OPTION', `--base-rps scales the seed pattern; with ${o.learn ? '--learn' : '--history'} the base traffic is learned from the history: give one of them`);
+  }
   const year = getYear(o, deps);
   const resolved = await resolveEvents(o, deps, year);
   const { from, to } = resolveWindow(o, resolved.events, year);
@@ -403,7 +407,7 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   const noUplift = (e: SaleEvent) => `no uplift: kind "${e.kind ?? getEventKind(e.name)}" has no seed multiplier and no past event in a history to learn one from`;
   events = events.map((e) => (unpriced(e) ? { ...e, source: `${o.eventsCsv}: ×1, ${noUplift(e)}` } : e));
   const forecast: Partial<ForecastOptions> = {
-    baseRequestsPerSecond: toBoundedNumber(o.baseRps, '--base-rps', { above: 0 }),
+    baseRequestsPerSecond: toBoundedNumber(o.baseRps ?? String(SEED_DEPLOYMENT_SPEC.prescale.baseRps), '--base-rps', { above: 0 }),
     timeZone: o.tz,
     events,
     learnedBase: learned?.mean,

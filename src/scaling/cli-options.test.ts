@@ -65,6 +65,18 @@ describe('the command lines', () => {
     assert.deepEqual(JSON.parse(cost.out).policies.map((p: { policy: string }) => p.policy), ['hpa']);
   });
 
+  // With a history the base traffic is learned from it: --base-rps beside it was dropped without a word.
+  it('refuses --base-rps beside --history, which gives the base traffic itself', async () => {
+    const history = new URL('./test-data/real/us-flights-2001-elp.csv', import.meta.url).pathname;
+    for (const command of ['forecast', 'plan', 'simulate', 'cost']) {
+      const r = await runScalingCli([command, '--no-db', '--history', history, '--base-rps', '500', '--from', '2001-07-16T00:00:00Z', '--to', '2001-07-17T00:00:00Z']);
+      assert.equal(r.exitCode, 2, `${command}: ${r.err}`);
+      assert.match(r.err, /^error \[INVALID_OPTION\]: --base-rps .*--history/, command);
+    }
+    const alone = await runScalingCli(['forecast', '--no-db', '--history', history, '--from', '2001-07-16T00:00:00Z', '--to', '2001-07-17T00:00:00Z', '--json']);
+    assert.equal(alone.exitCode, 0, alone.err);
+  });
+
   it('refuses --base-rps 0 as INVALID_OPTION like the other numeric options (it was NEGATIVE_CAPACITY), and --held-out-weeks 0 naming the flag', async () => {
     for (const value of ['0', '-5']) {
       const r = await runScalingCli(['forecast', '--no-db', '--base-rps', value]);
