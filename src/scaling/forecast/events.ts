@@ -83,7 +83,7 @@ export function parseSaleEvents(inputs: SaleEventInput[]): SaleEvent[] {
     if (!Number.isFinite(multiplier)) {
       throw new ScalingInputError('INVALID_OPTION', `${where}: trafficMultiplier ${quoteInput(typeof raw === 'object' && raw !== null ? JSON.stringify(raw) : String(raw))} is not a number`);
     }
-    if (multiplier <= 0) throw new ScalingInputError('NEGATIVE_CAPACITY', `${where}: trafficMultiplier must be > 0 (got ${multiplier})`);
+    if (multiplier <= 0) throw new ScalingInputError('INVALID_OPTION', `${where}: trafficMultiplier must be > 0 (got ${multiplier})`);
     if (multiplier > MAX_TRAFFIC_MULTIPLIER) throw new ScalingInputError('INVALID_OPTION', `${where}: trafficMultiplier must be at most ${MAX_TRAFFIC_MULTIPLIER} (got ${multiplier})`);
     const rampUpMinutes = input.rampUpMinutes ?? DEFAULT_EVENT_SHAPE.rampUpMinutes;
     const decayMinutes = input.decayMinutes ?? DEFAULT_EVENT_SHAPE.decayMinutes;

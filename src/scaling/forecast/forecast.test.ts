@@ -78,6 +78,12 @@ describe('events', () => {
     );
     assert.throws(() => parseSaleEvents([{ name: 'x', startsAt: '2026-02-30', endsAt: '2026-03-01', trafficMultiplier: 2 }]), { code: 'INVALID_DATE' });
   });
+  // A multiplier of 0 or below is a bad value of the events file, like one above the maximum: not a capacity.
+  it('refuses a traffic multiplier of 0 or below as INVALID_OPTION, as one above the maximum', () => {
+    for (const trafficMultiplier of [0, -2]) {
+      assert.throws(() => parseSaleEvents([{ name: 'x', startsAt: '2026-11-27', endsAt: '2026-11-28', trafficMultiplier }]), { code: 'INVALID_OPTION', message: /trafficMultiplier must be > 0/ });
+    }
+  });
   it('multiplies the base pattern by the event in the hourly forecast', () => {
     const hours = forecastHourly({ baseRequestsPerSecond: 100, events: [event] }, new Date('2026-11-27T11:00:00Z'), new Date('2026-11-27T12:00:00Z'));
     // Friday 11:00 is 1.3 × 100 rps; the event holds ×10 until 11:40, then decays.
