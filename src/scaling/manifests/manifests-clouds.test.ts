@@ -215,6 +215,8 @@ describe('Google Cloud (deploy/gcp/main.tf)', () => {
       // Every VM scrapes localhost:<port>: the instance label (prometheus_target's) is the VM's name instead, unique.
       assert.ok(scrape.relabel_configs.some((r: Any) => r.target_label === 'instance' && r.replacement === 'salescale-vm-1'), `${role}: instance = the VM's name`);
       assert.ok(config.processors.resourcedetection.detectors.includes('gcp'), role);
+      // The collector's README: the memory limiter first in the pipeline, so it refuses data before others hold it.
+      assert.equal(config.service.pipelines.metrics.processors[0], 'memory_limiter', `${role}: ${config.service.pipelines.metrics.processors}`);
       assert.ok('googlemanagedprometheus' in config.exporters, role);
       const pipeline = config.service.pipelines.metrics;
       assert.deepEqual([pipeline.receivers, pipeline.exporters], [['prometheus'], ['googlemanagedprometheus']], role);

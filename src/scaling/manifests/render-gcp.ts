@@ -77,7 +77,7 @@ function metricsCollectorConfig(spec: DeploymentSpec, role: 'web' | 'worker'): s
       batch: { send_batch_size: 200, send_batch_max_size: 200, timeout: '5s' },
     },
     exporters: { googlemanagedprometheus: {} },
-    service: { pipelines: { metrics: { receivers: ['prometheus'], processors: ['resourcedetection', 'memory_limiter', 'batch'], exporters: ['googlemanagedprometheus'] } } },
+    service: { pipelines: { metrics: { receivers: ['prometheus'], processors: ['memory_limiter', 'resourcedetection', 'batch'], exporters: ['googlemanagedprometheus'] } } },
   };
   return stringify(config, { lineWidth: 0 }).trimEnd();
 }
