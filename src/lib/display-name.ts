@@ -16,6 +16,6 @@ const VISIBLE = '[^\\s\\p{Z}\\p{Cc}\\p{Cf}\\p{Default_Ignorable_Code_Point}\\u28
  * invisible characters (a zero-width space, a variation selector) passes `minLength` and shows as nothing on a
  * page, in an email or in a list.
  */
-export function displayName(maxLength: number, options: { description?: string } = {}) {
+export function displayName(maxLength: number, options: { description?: string; [annotation: `x-${string}`]: unknown } = {}) {
   return Type.String({ minLength: 1, maxLength, pattern: VISIBLE, ...options });
 }

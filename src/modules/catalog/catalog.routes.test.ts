@@ -344,6 +344,18 @@ describe('catalog API', () => {
       assert.equal(tooLong.json().error.details.issues[0].path, '/name');
     });
 
+    // The input limit (800 code points as sent) only makes room for a decomposed name: the limit a client is told is
+    // the one it must meet, 200 characters, whichever check refuses the name (the service's for 201 to 800, the
+    // schema's past 800). A name of 801 was told "more than 800", tried again at 800 and refused for 200.
+    it('refuses a name past the input limit naming the 200-character limit, as one of 201', async () => {
+      for (const [sku, name] of [['LEN-MSG-1', 'a'.repeat(201)], ['LEN-MSG-2', 'a'.repeat(801)], ['LEN-MSG-3', 'e\u0301'.repeat(401)]] as const) {
+        const reply = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku, name, priceCents: 100 } });
+        assert.equal(reply.statusCode, 400, reply.body);
+        assert.equal(reply.json().error.code, 'VALIDATION_FAILED');
+        assert.deepEqual(reply.json().error.details.issues, [{ path: '/name', message: 'must NOT have more than 200 characters' }], `${[...name].length} code points as sent`);
+      }
+    });
+
     // Migration 0034 leaves a name whose NFC would pass 200 characters as it is stored; an update that sends the whole
     // product back names that name unchanged, as one resending a withdrawn currency the product keeps.
     it('lets an update resend the name a product already has, a name migration 0034 left outside NFC', async () => {

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { displayName } from '../../lib/display-name.ts';
 import { pageLimit } from '../../lib/page-limit.ts';
+import { TOLD_MAX_LENGTH } from '../../platform/http/validation.ts';
 import { MAX_STOCK, PRODUCT_NAME_INPUT_MAX, PRODUCT_NAME_MAX } from './catalog.limits.ts';
 
 const Sku = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
@@ -16,7 +17,10 @@ const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
  * name sent decomposed (NFD), longer as sent than in NFC, is not refused for the code points NFC composes.
  */
 const productName = () =>
-  displayName(PRODUCT_NAME_INPUT_MAX, { description: `${PRODUCT_NAME_MAX} characters at most, counted in NFC, the form it is stored in (400 VALIDATION_FAILED past it)` });
+  displayName(PRODUCT_NAME_INPUT_MAX, {
+    description: `${PRODUCT_NAME_MAX} characters at most, counted in NFC, the form it is stored in (400 VALIDATION_FAILED past it)`,
+    [TOLD_MAX_LENGTH]: PRODUCT_NAME_MAX,
+  });
 
 export const Product = Type.Object(
   {

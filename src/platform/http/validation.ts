@@ -25,18 +25,37 @@ export function createSchemaCompiler(): (route: { schema: object; httpPart?: str
 export const DATE_TIME_RULE =
   'must be an RFC 3339 date-time with an offset or Z, in the years 1000-9999 (UTC), kept to the millisecond: digits of a second past the third must be 0';
 
-/** Says what a `date-time` must be when one is refused, in the issue's `message` (and what a `not` means). */
+/**
+ * A string's limit as the field tells it, where `maxLength` only bounds the input: a name counted in NFC (the
+ * service counts it) takes more code points as sent, and past that bound the client is told the limit it must meet,
+ * not the bound (told "more than 800", a client tried again at 800 and was refused for 200).
+ */
+export const TOLD_MAX_LENGTH = 'x-told-max-length';
+
+/** The schema node an issue's `schemaPath` (`#/properties/name/maxLength`) names the keyword of, if it resolves. */
+function keywordParent(root: unknown, schemaPath: string): Record<string, unknown> | undefined {
+  let node = root;
+  for (const segment of schemaPath.replace(/^#\//, '').split('/').slice(0, -1)) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[segment.replaceAll('~1', '/').replaceAll('~0', '~')];
+  }
+  return node !== null && typeof node === 'object' ? (node as Record<string, unknown>) : undefined;
+}
+
+/** Says what a `date-time` must be when one is refused, in the issue's `message` (and what a `not` means, and a told limit). */
 function withDateTimeMessage(validate: ValidateFunction): ValidateFunction {
   const check = ((data: unknown) => {
     const valid = validate(data);
-    check.errors = validate.errors?.map((error) =>
-      error.keyword === 'format' && (error.params as { format?: string }).format === 'date-time'
-        ? { ...error, message: DATE_TIME_RULE }
-        : // Ajv's "must NOT be valid" reads as nonsense: a `not` excludes a value (a stock adjustment's `delta` of 0).
-          error.keyword === 'not'
-          ? { ...error, message: 'must not be a value this field excludes (see its description)' }
-          : error,
-    );
+    check.errors = validate.errors?.map((error) => {
+      if (error.keyword === 'format' && (error.params as { format?: string }).format === 'date-time') return { ...error, message: DATE_TIME_RULE };
+      // Ajv's "must NOT be valid" reads as nonsense: a `not` excludes a value (a stock adjustment's `delta` of 0).
+      if (error.keyword === 'not') return { ...error, message: 'must not be a value this field excludes (see its description)' };
+      if (error.keyword === 'maxLength') {
+        const told = keywordParent(validate.schema, error.schemaPath)?.[TOLD_MAX_LENGTH];
+        if (typeof told === 'number') return { ...error, params: { limit: told }, message: `must NOT have more than ${told} characters` };
+      }
+      return error;
+    });
     return valid;
   }) as ValidateFunction;
   return check;
