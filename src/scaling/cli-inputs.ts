@@ -149,16 +149,6 @@ function getYear(o: CommonOptions, deps: ScalingCliDeps): number {
   if (o.year !== undefined) {
     const y = toNumber(o.year, '--year');
     if (!Number.isInteger(y) || y < 1970 || y > 2200) throw new ScalingInputError('INVALID_DATE', `--year: ${quoteInput(o.year)} is not a year`);
-    // With --from, the window is given: a --year of another year picked a calendar without its sales (×1 on its Black Friday).
-    if (o.from) {
-      const from = parseDate(o.from, '--from');
-      const to = o.to ? parseDate(o.to, '--to') : undefined;
-      const years = [...new Set([from.getUTCFullYear(), to?.getUTCFullYear() ?? from.getUTCFullYear()])];
-      if (!years.includes(y)) {
-        const at = (d: Date) => `${d.toISOString().slice(0, 16)}Z`;
-        throw new ScalingInputError('INVALID_OPTION', `--year ${y} is not a year of the window ${at(from)} → ${to ? at(to) : '(--to not given)'}: its calendar would hold none of the window's sales; leave --year out (the window's year is used) or give ${years.join(' or ')}`);
-      }
-    }
     return y;
   }
   if (o.from) return parseDate(o.from, '--from').getUTCFullYear();
@@ -205,10 +195,25 @@ export async function loadNamedEvents(o: { eventsCsv?: string; eventsFile?: stri
   return undefined;
 }
 
+/**
+ * With --from the window is given: a --year of another year picked a built-in calendar without the window's sales
+ * (×1 on its Black Friday). Events from a file or the database are the window's sales whatever --year says.
+ */
+function checkCalendarYear(o: CommonOptions, year: number): void {
+  if (o.year === undefined || !o.from) return;
+  const from = parseDate(o.from, '--from');
+  const to = o.to ? parseDate(o.to, '--to') : undefined;
+  const years = [...new Set([from.getUTCFullYear(), to?.getUTCFullYear() ?? from.getUTCFullYear()])];
+  if (years.includes(year)) return;
+  const at = (d: Date) => `${d.toISOString().slice(0, 16)}Z`;
+  throw new ScalingInputError('INVALID_OPTION', `--year ${year} is not a year of the window ${at(from)} → ${to ? at(to) : '(--to not given)'}: its calendar would hold none of the window's sales; leave --year out (the window's year is used) or give ${years.join(' or ')}`);
+}
+
 /** Events: a file (JSON or CSV) beats the database, which beats the built-in calendar. */
 export async function resolveEvents(o: CommonOptions, deps: ScalingCliDeps, year: number): Promise<{ events: SaleEvent[]; source: string }> {
   const named = await loadNamedEvents(o, deps);
   if (named) return named;
+  checkCalendarYear(o, year);
   const tz = o.tz;
   return { events: [...getSeedCalendarEvents(year - 1, tz), ...getSeedCalendarEvents(year, tz)], source: `built-in calendar ${year} (Black Friday ×10, Cyber Monday ×8, Christmas sale ×5)` };
 }

@@ -1,5 +1,7 @@
 /** The window every toolkit command works on: its default sale, its limits, how it is named. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runScalingCli } from './cli.harness.ts';
@@ -70,6 +72,21 @@ describe('--year beside a window', () => {
     assert.equal((JSON.parse(same.out) as { hours: { eventMultiplier: number }[] }).hours[0].eventMultiplier, 10);
     const newYear = await runScalingCli(['forecast', '--year', '2027', '--from', '2026-12-28T00:00Z', '--to', '2027-01-03T00:00Z', '--no-db', '--json']);
     assert.equal(newYear.exitCode, 0, newYear.err);
+  });
+
+  // The refusal's ground is the built-in calendar of --year; an events file replaces that calendar, and its events are
+  // the window's sales whatever --year says: refusing "its calendar would hold none of the window's sales" is not so.
+  it('does not refuse a --year beside a window whose sales come from an events file, which --year does not choose', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'year-events-'));
+    try {
+      const file = join(dir, 'events.json');
+      writeFileSync(file, JSON.stringify([{ name: 'Black Friday', startsAt: '2026-11-27T00:00:00Z', endsAt: '2026-11-28T00:00:00Z', trafficMultiplier: 7 }]));
+      const r = await runScalingCli(['forecast', '--events-file', file, '--year', '2030', '--from', '2026-11-27T10:00Z', '--to', '2026-11-27T12:00Z', '--no-db', '--json']);
+      assert.equal(r.exitCode, 0, r.err);
+      assert.equal((JSON.parse(r.out) as { hours: { eventMultiplier: number }[] }).hours[0].eventMultiplier, 7);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
