@@ -16,12 +16,15 @@ function stripeDigits(currency: string): number {
 
 /**
  * Our amount (the currency's minor unit, `minorUnitDigits`) in Stripe's unit of that currency, or undefined if Stripe
- * cannot state it (a currency we count more finely than Stripe, LYD, and an amount not in its whole units): never rounded.
+ * cannot state it (a currency we count more finely than Stripe, LYD, and an amount not in its whole units; a
+ * three-decimal currency's amount not in tens of thousandths, which Stripe refuses: "5.124 KWD must be rounded to 5120
+ * or 5130"): never rounded.
  */
 export function toStripeAmount(amount: number, currency: string): number | undefined {
   const shift = stripeDigits(currency) - minorUnitDigits(currency.toUpperCase());
-  if (shift >= 0) return amount * 10 ** shift;
-  return amount % 10 ** -shift === 0 ? amount / 10 ** -shift : undefined;
+  const stated = shift >= 0 ? amount * 10 ** shift : amount % 10 ** -shift === 0 ? amount / 10 ** -shift : undefined;
+  if (stated !== undefined && STRIPE_THREE_DECIMAL.has(currency.toUpperCase()) && stated % 10 !== 0) return undefined;
+  return stated;
 }
 
 /**
