@@ -39,6 +39,9 @@ type Action = 'capture' | 'void' | 'refund' | undefined;
 /** What the provider reports about taken money afterwards that a person has to act on (`salescale_payment_problems_total`). */
 type PaymentProblem = 'refund_failed' | 'disputed' | 'dispute_lost';
 
+/** The longest event or payment id a provider sends (Stripe: "object IDs we generate will never exceed 255 characters"). */
+const MAX_PROVIDER_ID_LENGTH = 255;
+
 /** What `process` decided under the order's lock: its outcome, the provider call to make, the units that came back. */
 interface Decision {
   result: ProcessOutcome;
@@ -460,6 +463,10 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
       // Signed is not storable: an id with a NUL or an unpaired surrogate is no event we can record.
       const unstorable = Object.entries(event).find(([, value]) => typeof value === 'string' && !isStorableText(value));
       if (unstorable) throw new WebhookMalformedError(`${unstorable[0]} holds a NUL character or an unpaired surrogate`);
+      // Nor is an id longer than any provider's (Stripe: at most 255 characters): the ids are indexed, and an entry of a
+      // few kilobytes is refused by PostgreSQL, a 500 on every redelivery.
+      const overlong = (['id', 'intentId'] as const).find((field) => (event[field]?.length ?? 0) > MAX_PROVIDER_ID_LENGTH);
+      if (overlong) throw new WebhookMalformedError(`${overlong} is longer than ${MAX_PROVIDER_ID_LENGTH} characters`);
     } catch (error) {
       if (error instanceof WebhookSignatureInvalidError) metrics.webhooks.inc({ provider: provider.name, outcome: 'signature_invalid' });
       else if (error instanceof WebhookMalformedError) metrics.webhooks.inc({ provider: provider.name, outcome: 'malformed' });

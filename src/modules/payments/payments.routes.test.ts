@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
@@ -252,6 +252,29 @@ describe('paying an order with the test provider', () => {
     const metrics = (await f.t.app.inject({ method: 'GET', url: '/metrics' })).body;
     assert.match(metrics, /^salescale_payment_webhooks_total\{provider="test",outcome="signature_invalid"[^}]*\} 3$/m);
     assert.match(metrics, /^salescale_payment_webhooks_total\{provider="test",outcome="malformed"[^}]*\} 7$/m);
+  });
+
+  it('refuses a signed webhook whose event or intent id is longer than a provider id (255 characters) with 400 WEBHOOK_MALFORMED, not a 500 from the index', async () => {
+    const productId = await f.product();
+    const placed = await f.order(f.alice, productId);
+    // Incompressible text (a compressible one is stored compressed and fits): an index entry of a few kilobytes is
+    // refused by PostgreSQL ("index row size exceeds btree maximum"), which answered 500 INTERNAL_ERROR to every redelivery.
+    const long = randomBytes(3000).toString('base64url');
+    for (const event of [
+      { id: long, type: 'payment.voided', data: { intentId: `tpi_${placed.id}_long_event`, orderId: placed.id } },
+      { id: `evt_long_intent_${placed.id}`, type: 'payment.voided', data: { intentId: long, orderId: placed.id } },
+      { id: long, type: 'payment.something_else', data: {} },
+    ]) {
+      const reply = await f.webhook(event);
+      assert.equal(reply.statusCode, 400, reply.body);
+      assert.equal(reply.json().error.code, 'WEBHOOK_MALFORMED', reply.body);
+    }
+    const rows = await f.t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from payments where order_id = ${placed.id}`);
+    assert.equal(Number(rows.rows[0]!.n), 0, 'nothing recorded');
+    // An id of Stripe's longest (255 characters) is an event as any other.
+    const longest = await f.webhook({ id: 'e'.repeat(255), type: 'payment.voided', data: { intentId: 'i'.repeat(255), orderId: placed.id } });
+    assert.equal(longest.statusCode, 200, longest.body);
+    assert.equal(longest.json().outcome, 'voided');
   });
 
   it('admin: lists orders by status and time, refunds a paid order once (units back), fulfils another', async () => {
