@@ -73,6 +73,9 @@ describe('the command lines', () => {
       assert.equal(r.exitCode, 2, `${command}: ${r.err}`);
       assert.match(r.err, /^error \[INVALID_OPTION\]: --base-rps .*--history/, command);
     }
+    const learn = await runScalingCli(['plan', '--learn', '--base-rps', '500', '--from', '2001-07-16T00:00:00Z', '--to', '2001-07-17T00:00:00Z'], { loadHourlyHistory: async () => [] });
+    assert.equal(learn.exitCode, 2, learn.err);
+    assert.match(learn.err, /^error \[INVALID_OPTION\]: --base-rps .*--learn/);
     const alone = await runScalingCli(['forecast', '--no-db', '--history', history, '--from', '2001-07-16T00:00:00Z', '--to', '2001-07-17T00:00:00Z', '--json']);
     assert.equal(alone.exitCode, 0, alone.err);
   });
