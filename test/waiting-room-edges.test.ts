@@ -442,6 +442,19 @@ describe('waiting room: a pass that expired unused', () => {
   });
 });
 
+/** Saves a sale live for the next hour with its waiting room on (10 a second), as an admin does; returns its id. */
+async function saveLiveRoom(t: TestApp, name: string): Promise<number> {
+  const now = Date.now();
+  const created = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/admin/sale-events',
+    headers: t.admin,
+    payload: { name, startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), waitingRoom: { enabled: true, admissionPerSecond: 10 } },
+  });
+  assert.equal(created.statusCode, 201, created.body);
+  return created.json().id as number;
+}
+
 /**
  * Thousands of visitors of a deleted sale asking after their tickets at once (EventSource reconnecting,
  * polls): each instance re-reads the rooms for them at most once a second, and still says `closed`.
@@ -455,15 +468,7 @@ describe('waiting room: tickets of a room that is gone', () => {
   after(() => t.close());
 
   it('re-reads the rooms at most once a second for a crowd of tickets whose sale was deleted, answering closed', async () => {
-    const now = Date.now();
-    const created = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/admin/sale-events',
-      headers: t.admin,
-      payload: { name: 'Drop', startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), waitingRoom: { enabled: true, admissionPerSecond: 10 } },
-    });
-    assert.equal(created.statusCode, 201, created.body);
-    const id = created.json().id as number;
+    const id = await saveLiveRoom(t, 'Drop');
     assert.equal((await t.app.inject({ method: 'DELETE', url: `/api/v1/admin/sale-events/${id}`, headers: t.admin })).statusCode, 204);
     // Tickets the room signed (the same key as every instance's) before its sale was deleted.
     const signer = createTokenSigner(t.env.SESSION_SECRET!);
@@ -509,15 +514,7 @@ describe('waiting room: a room just saved, before the periodic re-read', () => {
   after(() => t.close());
 
   it('serves the room and lets a visitor join at once, and still answers 404 for a sale without one', async () => {
-    const now = Date.now();
-    const created = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/admin/sale-events',
-      headers: t.admin,
-      payload: { name: 'Fresh', startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), waitingRoom: { enabled: true, admissionPerSecond: 10 } },
-    });
-    assert.equal(created.statusCode, 201, created.body);
-    const id = created.json().id as number;
+    const id = await saveLiveRoom(t, 'Fresh');
     const info = await t.app.inject({ url: `/api/v1/sale-events/${id}/queue` });
     assert.equal(info.statusCode, 200, info.body);
     assert.equal(info.json().saleEventId, id);
@@ -534,15 +531,8 @@ describe('waiting room: a room just saved, before the periodic re-read', () => {
   // first such request stayed 404 until the periodic re-read, and a deleted one's tickets read as before).
   it('looks again for each room saved later, not only the first', async () => {
     for (let i = 0; i < 3; i++) {
-      const now = Date.now();
-      const created = await t.app.inject({
-        method: 'POST',
-        url: '/api/v1/admin/sale-events',
-        headers: t.admin,
-        payload: { name: `Later ${i}`, startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), waitingRoom: { enabled: true, admissionPerSecond: 10 } },
-      });
-      assert.equal(created.statusCode, 201, created.body);
-      const info = await t.app.inject({ url: `/api/v1/sale-events/${created.json().id}/queue` });
+      const id = await saveLiveRoom(t, `Later ${i}`);
+      const info = await t.app.inject({ url: `/api/v1/sale-events/${id}/queue` });
       assert.equal(info.statusCode, 200, `room ${i}: ${info.body}`);
     }
   });
@@ -550,15 +540,7 @@ describe('waiting room: a room just saved, before the periodic re-read', () => {
   it("serves the storefront's waiting-room page at once, though the page's reused list of sales predates the room", async () => {
     const home = await t.app.inject({ url: '/', headers: { accept: 'text/html' } }); // the list of sales read and kept
     assert.equal(home.statusCode, 200);
-    const now = Date.now();
-    const created = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/admin/sale-events',
-      headers: t.admin,
-      payload: { name: 'Fresher', startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), waitingRoom: { enabled: true, admissionPerSecond: 10 } },
-    });
-    assert.equal(created.statusCode, 201, created.body);
-    const id = created.json().id as number;
+    const id = await saveLiveRoom(t, 'Fresher');
     const page = await t.app.inject({ url: `/sale/${id}/queue`, headers: { accept: 'text/html' } });
     assert.equal(page.statusCode, 200, page.body.slice(0, 300));
     assert.match(page.body, /Fresher/);
