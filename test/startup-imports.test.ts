@@ -75,7 +75,7 @@ describe('what a role command loads before it runs', () => {
     const processors = loadedBy(['worker/worker-role.ts'])
       .filter((url) => /\/src\/.*processors\.ts$/.test(url))
       .map((url) => path.basename(new URL(url).pathname));
-    for (const file of ['orders.processors.ts', 'inventory.processors.ts', 'notifications.processors.ts', 'analytics.processors.ts', 'degrade-mode.processors.ts']) {
+    for (const file of ['orders.processors.ts', 'payments.processors.ts', 'inventory.processors.ts', 'notifications.processors.ts', 'analytics.processors.ts', 'degrade-mode.processors.ts']) {
       assert.ok(processors.includes(file), `the worker role did not load ${file}`);
     }
   });

@@ -7,6 +7,7 @@ import { createInventoryRepository, createStockGate, publishingStockGate, stockV
 import { createGuestOrderLinks, createOrderExpiry, createOrderPageUrls, createOrderLifecycleRepository, createOrdersRepository, expiredCounterFor } from '../modules/orders/index.ts';
 import {
   createGiveBackRetry,
+  createOpenIntentsCancel,
   OPEN_PAYMENT_PROBLEMS,
   createPaymentProvider,
   createPaymentService,
@@ -55,17 +56,21 @@ export async function composeWorker(platform: Platform, options: { handlers?: Jo
   const expiry = createOrderExpiry({ db, lifecycle: repositories.lifecycle, gate, expired: expiredCounterFor(platform.metrics.registry), logger });
   registerReservationsGauge(platform.metrics.registry, () => repositories.lifecycle.countPending(db.primary));
   // Money owed back whose call failed is retried here (the web role makes the first call); the gauges say what is still owed or open.
+  const provider = await createPaymentProvider(config.payments, config.secrets.sessionSecret, db);
+  const paymentMetrics = paymentMetricsFor(platform.metrics.registry);
   const payments = createPaymentService({
     db,
-    provider: await createPaymentProvider(config.payments, config.secrets.sessionSecret, db),
+    provider,
     orders: repositories.orders,
     lifecycle: repositories.lifecycle,
     payments: repositories.payments,
     gate,
-    metrics: paymentMetricsFor(platform.metrics.registry),
+    metrics: paymentMetrics,
     logger,
     testPaymentsAllowed: config.payments.testPaymentsAllowed,
   });
+  // Payments an order left open at the provider when it was cancelled or expired are canceled there.
+  const openIntents = createOpenIntentsCancel({ db, provider, payments: repositories.payments, metrics: paymentMetrics, logger });
   // What it finishes or gives up on of an admin's refund goes into the admin audit trail, beside the admin's request.
   const audit = createWorkerAuditTrail({ db: () => db.primary, repo: createAuditRepository(), logger, instanceId: config.instanceId });
   const giveBack = createGiveBackRetry({ payments, logger, afterS: config.payments.giveBackAfterS, audit });
@@ -86,6 +91,7 @@ export async function composeWorker(platform: Platform, options: { handlers?: Jo
       db,
       mailer,
       expiry,
+      openIntents,
       gate,
       repositories,
       maxConcurrentSends,

@@ -6,6 +6,8 @@ import { createNotificationService } from '../modules/notifications/index.ts';
 import { notificationProcessors } from '../modules/notifications/processors.ts';
 import type { FollowUpDelays, OrderExpiry, OrdersRepository } from '../modules/orders/index.ts';
 import { orderProcessors } from '../modules/orders/processors.ts';
+import type { OpenIntentsCancel } from '../modules/payments/index.ts';
+import { paymentProcessors } from '../modules/payments/processors.ts';
 import type { Database } from '../platform/db/client.ts';
 import type { Mailer } from '../platform/mail/mailer.ts';
 import type { JobTransactionLimits } from '../platform/queue/job-transaction.ts';
@@ -16,6 +18,8 @@ export function createJobHandlers(deps: {
   db: Database;
   mailer: Mailer;
   expiry: OrderExpiry;
+  /** Cancels at the provider the payments left open by an order that can no longer be paid (`cancel-open-intents`). */
+  openIntents: OpenIntentsCancel;
   /** The stock gate, rebuilt for products whose units went back (`refresh-stock-gate`). */
   gate: Pick<StockGate, 'invalidate'>;
   repositories: { orders: OrdersRepository; analytics: AnalyticsRepository };
@@ -32,6 +36,7 @@ export function createJobHandlers(deps: {
   return {
     ...notificationProcessors(createNotificationService({ ...deps, isOrderConfirmable: (db, orderId) => deps.repositories.orders.isConfirmable(db, orderId) })),
     ...orderProcessors({ db: deps.db, repo: deps.repositories.orders, expiry: deps.expiry, followUpDelays: deps.followUpDelays, jobTransaction: deps.jobTransaction }),
+    ...paymentProcessors(deps),
     ...inventoryProcessors(deps),
     ...analyticsProcessors(createAnalyticsService({ db: deps.db, repository: deps.repositories.analytics })),
   };

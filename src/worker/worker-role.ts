@@ -5,6 +5,7 @@ import { pruneAdminActions } from '../modules/audit/index.ts';
 import { refreshStockGateStillNeeded } from '../modules/inventory/processors.ts';
 import { pruneSentEmails, SENT_EMAILS_TABLE } from '../modules/notifications/index.ts';
 import { EXPIRE_ORDER_STILL_NEEDED } from '../modules/orders/processors.ts';
+import { CANCEL_OPEN_INTENTS_STILL_NEEDED } from '../modules/payments/processors.ts';
 import type { AppConfig } from '../platform/config/config.ts';
 import { classifyDatabaseFailure, redactStatementParameters } from '../platform/db/errors.ts';
 import { listenOrExplain } from '../platform/http/listen-error.ts';
@@ -69,6 +70,7 @@ function getRedisLossRecovery(config: AppConfig): Record<JobName, 'claims' | { s
     [JOBS.sendReservationExpired]: 'claims',
     [JOBS.sendPaymentReturned]: 'claims',
     [JOBS.expireOrder]: { stillNeeded: EXPIRE_ORDER_STILL_NEEDED },
+    [JOBS.cancelOpenIntents]: { stillNeeded: CANCEL_OPEN_INTENTS_STILL_NEEDED },
     [JOBS.orderPaid]: 'claims',
     [JOBS.orderPlacedLegacy]: 'claims',
     [JOBS.updateStock]: 'claims',

@@ -4,6 +4,7 @@ import { outbox } from '../../platform/outbox/outbox.tables.ts';
 import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
 import { products } from '../catalog/index.ts';
 import { customers } from '../customers/index.ts';
+import { openIntentsCancel } from './orders.follow-ups.ts';
 import { lineName, releaseUnits } from './orders.repository.ts';
 import { orderItems, orders, type OrderStatus } from './orders.tables.ts';
 
@@ -158,7 +159,8 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
      * Expires unpaid orders past their window: `orderIds` (the expiry job, the payment path) or the
      * oldest `limit` due ones (the sweeper). Rows another transaction holds are skipped (SKIP LOCKED):
      * that one is paying, expiring or cancelling the order, and a later pass sees the outcome. Units
-     * and purchase counts (lifetime and per sale) go back and the "reservation expired" email is written, in this transaction
+     * and purchase counts (lifetime and per sale) go back, the order's intents still open at the provider are to be canceled
+     * (`cancel-open-intents`) and the "reservation expired" email is written, in this transaction
      * (unless `email` is false: the payment path, whose "payment returned" email tells the buyer the reservation expired).
      */
     async expire(tx: DbOrTx, input: { orderIds?: number[]; limit: number; email?: boolean }): Promise<ExpiredOrder[]> {
@@ -175,6 +177,7 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
       const customerOf = new Map(expired.rows.map((row) => [Number(row.id), Number(row.customer_id)]));
       const ids = [...customerOf.keys()];
       await releaseUnits(tx, ids);
+      await enqueueInTransaction(tx, openIntentsCancel(ids));
       const items = await itemsByOrder(tx, ids);
       if (input.email === false) return ids.map((id) => ({ id, productIds: items.filter((item) => item.orderId === id).map((item) => item.productId) }));
       const buyers = await tx

@@ -54,3 +54,12 @@ export function orderFollowUps(order: OrderPlaced, delays?: FollowUpDelays): Out
     },
   ];
 }
+
+/**
+ * What follows an order that stopped being payable (cancelled, expired), written in that transaction: its payments still
+ * open at the provider are canceled there (the payments module's `cancel-open-intents` job), so that none of them can
+ * be confirmed any more. One job per order, whether or not it has such a payment: orders know nothing of payments.
+ */
+export function openIntentsCancel(orderIds: readonly number[]): OutboxJob[] {
+  return orderIds.map((orderId) => ({ queue: QUEUES.order, name: JOBS.cancelOpenIntents, data: { orderId } }));
+}

@@ -12,12 +12,13 @@ import { orderFollowUps, type FollowUpDelays } from './orders.follow-ups.ts';
 import type { OrdersRepository } from './orders.repository.ts';
 import { orders } from './orders.tables.ts';
 
-/** The `expire-order` and `order-paid` payload: the rest is read back from the order. */
+/** The `expire-order`, `order-paid` and `cancel-open-intents` payload: the rest is read back from the order. */
 export interface OrderJob {
   orderId: number;
 }
 
-function isOrderJob(data: unknown): data is OrderJob {
+/** Whether a payload is an `OrderJob` (also the payments module's `cancel-open-intents`). */
+export function isOrderJob(data: unknown): data is OrderJob {
   const d = data as Record<string, unknown> | null;
   return typeof d === 'object' && d !== null && Number.isSafeInteger(d.orderId);
 }

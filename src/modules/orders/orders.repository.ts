@@ -8,7 +8,7 @@ import { saleEvents } from '../sale-events/sale-events.tables.ts';
 import { giveBackStock } from '../inventory/index.ts';
 import { payments } from '../payments/payments.tables.ts';
 import type { NotCancellableStatus } from './orders.errors.ts';
-import type { OrderPlaced } from './orders.follow-ups.ts';
+import { openIntentsCancel, type OrderPlaced } from './orders.follow-ups.ts';
 import type { AdminOrderDetail, Order } from './orders.schemas.ts';
 import { buyerPurchases, orderItems, orders, orderStatus, saleEventBuyerPurchases, type OrderStatus } from './orders.tables.ts';
 
@@ -526,6 +526,7 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
           return status === 'pending_payment' ? { kind: 'window-closed' } : { kind: 'wrong-status', order: current, status };
         }
         await releaseUnits(tx, [input.id]);
+        await enqueueInTransaction(tx, openIntentsCancel([input.id]));
         const items = (await itemsOf(tx, [input.id])).get(input.id) ?? [];
         return { kind: 'cancelled', order: toOrder(updated[0]!, items) };
       });

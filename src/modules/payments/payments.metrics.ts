@@ -18,7 +18,8 @@ export interface PaymentMetrics {
    * another account or mode, missing permissions; every payment is hit until it is fixed), `refused` (a capture the
    * provider refused for good because the hold was released or lapsed before it: nothing taken, the provider's event
    * about the released hold settles it; and an admin refund's void the provider refused for good because the hold was
-   * captured there already, refunded instead), `failed` (any other failure; not a pay call refused for the order's
+   * captured there already, refunded instead; and the cancel of an intent its order left open, refused because the buyer
+   * paid it first, which its webhook gives back as late), `failed` (any other failure; not a pay call refused for the order's
    * amount or currency, the buyer's 422). The alert on failing calls (PaymentProviderCallsFailing) counts `failed` only.
    */
   providerCalls: client.Counter<'provider' | 'action' | 'outcome'>;

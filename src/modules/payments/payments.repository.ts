@@ -1,4 +1,4 @@
-import { and, desc, eq, getTableColumns, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../../platform/outbox/outbox.ts';
 import { orders } from '../orders/orders.tables.ts';
 import { paymentEvents, payments, type PaymentStatus } from './payments.tables.ts';
@@ -43,6 +43,13 @@ const owedSql = (olderThanS: number) => sql`(
       and ${orders.refundRequestedAt} is not null and ${orders.refundRequestedAt} <= now() - make_interval(secs => ${olderThanS}))))`;
 
 /** An order's payment still waiting for the buyer (its intent created, not yet authorized, failed or canceled). */
+/**
+ * A payment its buyer could still pay with at the provider: one whose client secret the buyer holds (a Stripe intent;
+ * the test provider's are decided in the pay call), created and not confirmed, or declined (Stripe takes another card on
+ * the same intent); `late` ones are being given back.
+ */
+export const STILL_OPEN_STATUSES = ['requires_payment', 'failed'] as const satisfies readonly PaymentStatus[];
+
 const openOf = (orderId: number, provider: string) => and(eq(payments.orderId, orderId), eq(payments.provider, provider), eq(payments.status, 'requires_payment'));
 
 /** An order's payment that can no longer be paid with: voided or refunded at the provider, or late (being given back). */
@@ -193,6 +200,15 @@ export function createPaymentsRepository() {
     async latest(db: DbOrTx, orderId: number): Promise<PaymentRow | undefined> {
       const rows = await db.select().from(payments).where(eq(payments.orderId, orderId)).orderBy(desc(payments.applied), desc(payments.id)).limit(1);
       return rows[0];
+    },
+
+    /** The order's payments still open at `provider` (`STILL_OPEN_STATUSES`, with a client secret, not late), oldest first. */
+    async stillOpen(db: DbOrTx, orderId: number, provider: string): Promise<PaymentRow[]> {
+      return db
+        .select()
+        .from(payments)
+        .where(and(eq(payments.orderId, orderId), eq(payments.provider, provider), inArray(payments.status, [...STILL_OPEN_STATUSES]), isNotNull(payments.clientSecret), eq(payments.late, false)))
+        .orderBy(payments.id);
     },
 
     /**

@@ -7,7 +7,9 @@ import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
 import type { Json } from '../../../test/helpers/http.ts';
 import type { LogLine } from '../../../test/helpers/log-lines.ts';
+import { startInstance, type Instance } from '../../../test/helpers/instances.ts';
 import { waitFor } from '../../../test/helpers/queues.ts';
+import { freePort } from '../../platform/local/local-stack.ts';
 import { createPaymentsRepository, OPEN_PAYMENT_PROBLEMS, registerGiveBackGauges } from './index.ts';
 import { startStripeShop, type StripeShop } from '../../../test/helpers/stripe-app.ts';
 import type { StripeEvent, StripeServer } from '../../../test/helpers/stripe-server.ts';
@@ -751,5 +753,100 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     }
     assert.equal(await open('refund_failed'), before.refund_failed, 'the gauge drops once resolved');
     assert.equal(await open('dispute_lost'), before.dispute_lost);
+  });
+
+  /**
+   * An order that stops being payable (cancelled, expired) has the intents still open at Stripe canceled by a worker
+   * (the `cancel-open-intents` job its transaction wrote), so the buyer holding the client secret can no longer pay it.
+   * A real worker process, on this file's database, Redis prefix and Stripe stand-in, for these tests only.
+   */
+  describe('with a worker: the open intents of an order that can no longer be paid are canceled at Stripe', () => {
+    let worker: Instance | undefined;
+    before(async () => {
+      const port = String(await freePort());
+      worker = await startInstance({
+        // Retries of the order queue after 200 ms (5 s in production), so that a retried cancel is seen within the test.
+        env: { ...t.env, OUTBOX_POLL_INTERVAL_MS: '50', LOG_LEVEL: 'error', PORT: port, WORKER_PORT: port, WORKER_QUEUES: 'order', QUEUE_BACKOFF_MS: 'order=200', PAYMENT_SWEEP_INTERVAL_MS: '200' },
+        command: 'worker',
+        timeoutMs: 60_000,
+      });
+    });
+    after(async () => {
+      await worker?.stop();
+    });
+
+    const cancelByAdmin = async (orderId: number) => {
+      const reply = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${orderId}/cancel`, headers: t.admin });
+      assert.equal(reply.statusCode, 200, reply.body);
+      assert.equal(reply.json().status, 'cancelled');
+    };
+    const paymentOf = async (intentId: string) =>
+      (await t.platform.db.primary.execute<{ status: string; late: boolean }>(sql`select status, late from payments where intent_id = ${intentId}`)).rows[0]!;
+    const cancelRequests = (intentId: string) => stripe.requests.filter((r) => r.method === 'POST' && r.path === `/v1/payment_intents/${intentId}/cancel`);
+    const workerMetric = async (line: RegExp) => Number(line.exec(await fetch(`${worker!.url}/metrics`).then((r) => r.text()))?.[1] ?? 0);
+
+    it('a cancelled order: its open intent is canceled at Stripe (abandoned, keyed by order and intent), recorded voided, and the buyer can no longer confirm it', async () => {
+      const productId = await product(10);
+      const { order, intentId } = await placeAndStartPayment(productId);
+      await cancelByAdmin(order.id as number);
+      await waitFor('the intent canceled at Stripe', () => stripe.intents.get(intentId)!.status === 'canceled', 20_000);
+      assert.equal(stripe.intents.get(intentId)!.cancellation_reason, 'abandoned');
+      assert.equal(stripe.cancels.get(intentId), 1, 'canceled once');
+      assert.deepEqual(
+        cancelRequests(intentId).map((r) => r.idempotencyKey),
+        [`salescale-order-${order.id}-abandoned-${intentId}-cancel`],
+      );
+      await waitFor('the payment recorded voided', async () => (await paymentOf(intentId)).status === 'voided', 10_000);
+      assert.equal((await paymentOf(intentId)).late, false, 'no late payment: nothing was paid');
+      assert.throws(() => stripe.confirm(intentId, 'authorize'), /is canceled/, 'the buyer holding the client secret cannot pay it any more');
+      assert.equal(stripe.captures.get(intentId) ?? 0, 0);
+    });
+
+    it('an expired order: its open intent is canceled at Stripe and cannot be confirmed', async () => {
+      const productId = await product(10);
+      const { order, intentId } = await placeAndStartPayment(productId);
+      await waitFor('the order expired by the worker', async () => {
+        const rows = (await t.platform.db.primary.execute<{ status: string }>(sql`select status from orders where id = ${order.id as number}`)).rows;
+        return rows[0]!.status === 'expired';
+      }, 20_000);
+      await waitFor('the intent canceled at Stripe', () => stripe.intents.get(intentId)!.status === 'canceled', 20_000);
+      assert.equal(stripe.cancels.get(intentId), 1);
+      await waitFor('the payment recorded voided', async () => (await paymentOf(intentId)).status === 'voided', 10_000);
+      assert.throws(() => stripe.confirm(intentId, 'authorize'), /is canceled/);
+      assert.equal(await stock(productId), 10, 'its unit back on sale');
+    });
+
+    it('a cancel Stripe answers with a 500 is retried under the next key and done once', async () => {
+      const productId = await product(10);
+      const { order, intentId } = await placeAndStartPayment(productId);
+      // Stripe keeps a 500 under its idempotency key (and its SDK retries it, replayed): only another key can pass.
+      stripe.refusals.set(intentId, { status: 500, message: 'An unknown error occurred', calls: ['cancel'] });
+      await cancelByAdmin(order.id as number);
+      await waitFor('the first cancel answered 500', () => cancelRequests(intentId).length > 0, 20_000);
+      stripe.refusals.delete(intentId);
+      await waitFor('the intent canceled at Stripe', () => stripe.intents.get(intentId)!.status === 'canceled', 20_000);
+      assert.equal(stripe.cancels.get(intentId), 1, 'canceled once');
+      const keys = new Set(cancelRequests(intentId).map((r) => r.idempotencyKey));
+      assert.ok(keys.has(`salescale-order-${order.id}-abandoned-${intentId}-cancel`), 'the first try under the order and intent key');
+      assert.ok(keys.size >= 2, `retried under another key: ${[...keys].join(', ')}`);
+      await waitFor('the payment recorded voided', async () => (await paymentOf(intentId)).status === 'voided', 10_000);
+    });
+
+    it('an intent paid at Stripe before the worker cancels it is not voided by the job: the webhook gives the late payment back', async () => {
+      const refused = /^salescale_payment_provider_calls_total\{provider="stripe",action="void",outcome="refused"[^}]*\} (\S+)$/m;
+      const refusedBefore = await workerMetric(refused);
+      const productId = await product(10);
+      const { order, intentId } = await placeAndStartPayment(productId);
+      // The buyer's payment succeeds at Stripe; its event has not reached us when the admin cancels the order.
+      const [succeeded, ...rest] = stripe.confirm(intentId, 'capture');
+      await cancelByAdmin(order.id as number);
+      await waitFor('the job to find the intent paid', async () => (await workerMetric(refused)) > refusedBefore, 20_000);
+      assert.equal(stripe.intents.get(intentId)!.status, 'succeeded');
+      assert.equal(stripe.cancels.get(intentId) ?? 0, 0, 'not canceled');
+      assert.equal((await paymentOf(intentId)).status, 'requires_payment', 'the job recorded nothing: the webhook owns the payment');
+      for (const event of [succeeded!, ...rest]) assert.equal((await deliver(event)).statusCode, 200);
+      assert.equal(stripe.refunds.get(intentId), 1, 'the late payment refunded by the webhook path, once');
+      assert.deepEqual(await paymentOf(intentId), { status: 'refunded', late: true });
+    });
   });
 });

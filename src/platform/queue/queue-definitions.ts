@@ -37,6 +37,12 @@ export const JOBS = {
    * window ends, then expires it if it is still unpaid. The sweeper is the second line.
    */
   expireOrder: 'expire-order',
+  /**
+   * order: `{ orderId }`, written in the transaction that cancels or expires the order: cancels at the provider the
+   * payments of the order still open there (created, not confirmed), so that a buyer holding one's client secret can no
+   * longer pay an order that cannot take it (a charge then given back as late, fees kept).
+   */
+  cancelOpenIntents: 'cancel-open-intents',
   /** order: fans a paid order out into its follow-ups (stock, confirmation, analytics). */
   orderPaid: 'order-paid',
   /**
@@ -68,6 +74,7 @@ export const QUEUE_OF_JOB: Record<JobName, QueueName> = {
   'send-reservation-expired': 'email',
   'send-payment-returned': 'email',
   'expire-order': 'order',
+  'cancel-open-intents': 'order',
   'order-paid': 'order',
   'order-placed': 'order',
   'update-stock': 'inventory',
