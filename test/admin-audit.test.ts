@@ -145,6 +145,26 @@ describe('admin audit trail', () => {
     assert.deepEqual(liftedAndRepriced!.change, { priceCents: { before: 500, after: 450 }, maxPerCustomer: { before: 1, after: null } });
   });
 
+  // A value resent as it is was not changed: an auditor reading `priceCents 700 → 700` looks for a change that never
+  // happened. The request is still an action (recorded), with only what differs, or no change at all.
+  it('records no change for the fields a PATCH resends as they are, on a product and on a sale event', async () => {
+    const created = await admin('POST', '/products', { sku: `audit-same-${Math.random().toString(36).slice(2)}`, name: 'Same', priceCents: 700, available: 1 });
+    assert.equal(created.statusCode, 201, created.body);
+    const id: number = created.json().id;
+    assert.equal((await admin('PATCH', `/products/${id}`, { priceCents: 700, status: 'active', maxPerCustomer: null })).statusCode, 200);
+    assert.equal((await admin('PATCH', `/products/${id}`, { priceCents: 650, status: 'active' })).statusCode, 200);
+    const [repriced, unchanged] = await actionsOf(id, 3);
+    assert.equal(unchanged!.change, null, 'a PATCH that changed nothing is recorded as a change');
+    assert.deepEqual(repriced!.change, { priceCents: { before: 700, after: 650 } });
+
+    const sale = await admin('POST', '/sale-events', { name: 'Same sale', startsAt: '2027-03-01T10:00:00.000Z', endsAt: '2027-03-01T12:00:00.000Z', productIds: [id] });
+    assert.equal(sale.statusCode, 201, sale.body);
+    const resent = await admin('PATCH', `/sale-events/${sale.json().id}`, { name: 'Same sale', endsAt: '2027-03-01T12:00:00.000Z', productIds: [id], waitingRoom: { enabled: false } });
+    assert.equal(resent.statusCode, 200, resent.body);
+    const line = lines.findLast((l) => l.msg === 'admin action' && l.admin?.route === '/api/v1/admin/sale-events/:id');
+    assert.equal(line?.admin?.change, null, 'a sale event PATCH that changed nothing is recorded as a change');
+  });
+
   it('records the products a PATCH lists in a sale event or takes off it, before → after (a live sale’s capped products)', async () => {
     const other = await admin('POST', '/products', { sku: `audit-${Math.random().toString(36).slice(2)}`, name: 'Other', priceCents: 100, available: 1 });
     assert.equal(other.statusCode, 201, other.body);

@@ -96,7 +96,8 @@ export function adminAuditTrail(audit: AuditService) {
           requestId: request.id,
           traceId: traceId ?? null,
           client: request.ip,
-          change: note.change ?? null,
+          // A write that changed nothing it named (a value resent as it was) is an action without a change.
+          change: note.change && Object.keys(note.change).length > 0 ? note.change : null,
           error: note.error ?? null,
         };
         request.log.info({ admin: action }, 'admin action');

@@ -1,6 +1,6 @@
 import { createIdCursor, InvalidCursorError } from '../../shared/cursor.ts';
 import { IdempotencyKeyReusedError } from '../../shared/errors.ts';
-import type { FieldChanges } from '../../shared/field-changes.ts';
+import { getFieldChanges, type FieldChanges } from '../../shared/field-changes.ts';
 import type { Cache } from '../../platform/cache/cache.ts';
 import type { Database, Db } from '../../platform/db/client.ts';
 import type { ReplicaReads } from '../../platform/db/replica-reads.ts';
@@ -402,7 +402,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       return { product, replayed: false };
     },
 
-    /** Updates a product; `change` has its price, currency, status and per-buyer cap before → after, for those the update named. */
+    /** Updates a product; `change` has its price, currency, status and per-buyer cap before → after, for those the update named and changed. */
     async updateProduct(id: number, body: UpdateProductBody | ProductWrite): Promise<{ product: Product; change: FieldChanges }> {
       let written: { before: AuditedProductFields; product: Product } | undefined;
       try {
@@ -422,11 +422,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       const { before, product } = written;
       // A status change decides whether checkout may sell it: the stock gate re-reads it.
       await (body.status === undefined ? invalidateProduct(id) : invalidateProductAndStock(id));
-      const change: FieldChanges = {};
-      for (const field of ['priceCents', 'currency', 'status', 'maxPerCustomer'] as const) {
-        if (body[field] !== undefined) change[field] = { before: before[field], after: product[field] };
-      }
-      return { product, change };
+      return { product, change: getFieldChanges(body, before, product, ['priceCents', 'currency', 'status', 'maxPerCustomer']) };
     },
 
     async archiveProduct(id: number): Promise<{ product: Product; change: FieldChanges }> {

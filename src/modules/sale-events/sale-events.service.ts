@@ -4,7 +4,7 @@ import { products } from '../catalog/catalog.tables.ts';
 import { isStillReferenced, pgError } from '../../platform/db/errors.ts';
 import { createIdCursor, InvalidCursorError } from '../../shared/cursor.ts';
 import { ConflictError, NotFoundError, UnprocessableError } from '../../shared/errors.ts';
-import type { FieldChanges } from '../../shared/field-changes.ts';
+import { getFieldChanges, type FieldChanges } from '../../shared/field-changes.ts';
 import type { CreateSaleEventBody, SaleEvent, UpdateSaleEventBody } from './sale-events.schemas.ts';
 import { saleEventProducts, saleEvents } from './sale-events.tables.ts';
 
@@ -164,7 +164,7 @@ export function createSaleEventService(deps: { db: Database }) {
     },
 
     /**
-     * Changes what the PATCH names; `change` has, for each field it named, the value before (read under the row's lock
+     * Changes what the PATCH names; `change` has, for each field it named and changed, the value before (read under the row's lock
      * the update takes anyway; the product ids, the rows their replacement deletes) → after, for the admin audit trail.
      */
     async update(id: number, body: UpdateSaleEventBody): Promise<{ saleEvent: SaleEvent; change: FieldChanges }> {
@@ -196,12 +196,16 @@ export function createSaleEventService(deps: { db: Database }) {
       });
       const saleEvent = await get(id);
       const before = toSaleEvent(current, []);
-      const change: FieldChanges = {};
-      for (const field of ['name', 'startsAt', 'endsAt', 'trafficMultiplier', 'maxPerCustomer', 'waitingRoom'] as const) {
-        if (body[field] !== undefined) change[field] = { before: before[field], after: saleEvent[field] };
-      }
       // The products a live sale caps (and queues): which were listed or taken off, by whom.
-      if (productsBefore) change.productIds = { before: productsBefore, after: saleEvent.productIds };
+      const change = getFieldChanges({ ...body, productIds: productsBefore }, { ...before, productIds: productsBefore }, saleEvent, [
+        'name',
+        'startsAt',
+        'endsAt',
+        'trafficMultiplier',
+        'maxPerCustomer',
+        'waitingRoom',
+        'productIds',
+      ]);
       return { saleEvent, change };
     },
 
