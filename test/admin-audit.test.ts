@@ -115,7 +115,7 @@ describe('admin audit trail', () => {
     assert.equal((await admin('PATCH', `/products/${productId}`, { status: 'draft', name: 'TV 55"' })).statusCode, 200);
     const [status, stock] = await actionsOf(productId, 5);
     assert.deepEqual([stock!.actor, stock!.change], ['carol', { available: { before: 15, after: 3 } }]);
-    assert.deepEqual([status!.actor, status!.change], [null, { status: { before: 'active', after: 'draft' } }]);
+    assert.deepEqual([status!.actor, status!.change], [null, { name: { before: 'TV', after: 'TV 55"' }, status: { before: 'active', after: 'draft' } }]);
 
     const sale = await admin('POST', '/sale-events', { name: 'Audit sale', startsAt: '2027-01-01T10:00:00.000Z', endsAt: '2027-01-01T12:00:00.000Z', productIds: [productId] });
     assert.equal(sale.statusCode, 201, sale.body);
@@ -143,6 +143,26 @@ describe('admin audit trail', () => {
     const [liftedAndRepriced, lowered] = await actionsOf(id, 3);
     assert.deepEqual([lowered!.actor, lowered!.change], ['erin', { maxPerCustomer: { before: 5, after: 1 } }]);
     assert.deepEqual(liftedAndRepriced!.change, { priceCents: { before: 500, after: 450 }, maxPerCustomer: { before: 1, after: null } });
+  });
+
+  // A product renamed or moved to another category reads differently in the shop: who did it, and from what, is in
+  // the trail as a price change is.
+  it('records a product’s name and category before → after, a category taken off too', async () => {
+    const suffix = Math.random().toString(36).slice(2);
+    const category = async (slug: string) => {
+      const reply = await admin('POST', '/categories', { slug: `${slug}-${suffix}`, name: slug });
+      assert.equal(reply.statusCode, 201, reply.body);
+      return reply.json().id as number;
+    };
+    const [tvs, outlet] = [await category('tvs'), await category('outlet')];
+    const created = await admin('POST', '/products', { sku: `audit-moved-${suffix}`, name: 'TV 42"', priceCents: 30_000, available: 1, categoryId: tvs });
+    assert.equal(created.statusCode, 201, created.body);
+    const id: number = created.json().id;
+    assert.equal((await admin('PATCH', `/products/${id}`, { name: 'TV 42" (b-stock)', categoryId: outlet })).statusCode, 200);
+    assert.equal((await admin('PATCH', `/products/${id}`, { categoryId: null })).statusCode, 200);
+    const [uncategorised, moved] = await actionsOf(id, 3);
+    assert.deepEqual(moved!.change, { name: { before: 'TV 42"', after: 'TV 42" (b-stock)' }, categoryId: { before: tvs, after: outlet } });
+    assert.deepEqual(uncategorised!.change, { categoryId: { before: outlet, after: null } });
   });
 
   // A value resent as it is was not changed: an auditor reading `priceCents 700 → 700` looks for a change that never

@@ -11,12 +11,13 @@ export interface AuditedProductFields {
   status: ProductStatus;
   /** The lifetime cap per buyer, null for none: lowered or lifted during a sale as a sale event's own cap is. */
   maxPerCustomer: number | null;
+  /** What the shop shows: a product renamed or moved to another category reads differently to its buyers. */
+  name: string;
+  categoryId: number | null;
 }
 
 /** A product's fields an update is checked against, read under its row's lock (a value it keeps is not refused). */
-export interface StoredProductFields extends AuditedProductFields {
-  name: string;
-}
+export type StoredProductFields = AuditedProductFields;
 
 const productColumns = {
   id: products.id,
@@ -152,7 +153,14 @@ export function createCatalogRepository() {
     async update(db: Db, id: number, values: ProductWrite | ((stored: StoredProductFields) => ProductWrite)): Promise<AuditedProductFields | undefined> {
       return db.transaction(async (tx) => {
         const [stored] = await tx
-          .select({ priceCents: products.priceCents, currency: products.currency, status: products.status, maxPerCustomer: products.maxPerCustomer, name: products.name })
+          .select({
+            priceCents: products.priceCents,
+            currency: products.currency,
+            status: products.status,
+            maxPerCustomer: products.maxPerCustomer,
+            name: products.name,
+            categoryId: products.categoryId,
+          })
           .from(products)
           .where(eq(products.id, id))
           .for('update');
@@ -162,8 +170,7 @@ export function createCatalogRepository() {
           .update(products)
           .set({ ...write, updatedAt: sql`now()` })
           .where(eq(products.id, id));
-        const { name: _name, ...before } = stored;
-        return before;
+        return stored;
       });
     },
 

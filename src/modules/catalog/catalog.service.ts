@@ -402,7 +402,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       return { product, replayed: false };
     },
 
-    /** Updates a product; `change` has its price, currency, status and per-buyer cap before → after, for those the update named and changed. */
+    /** Updates a product; `change` has its name, category, price, currency, status and per-buyer cap before → after, for those the update named and changed. */
     async updateProduct(id: number, body: UpdateProductBody | ProductWrite): Promise<{ product: Product; change: FieldChanges }> {
       let written: { before: AuditedProductFields; product: Product } | undefined;
       try {
@@ -422,7 +422,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       const { before, product } = written;
       // A status change decides whether checkout may sell it: the stock gate re-reads it.
       await (body.status === undefined ? invalidateProduct(id) : invalidateProductAndStock(id));
-      return { product, change: getFieldChanges(body, before, product, ['priceCents', 'currency', 'status', 'maxPerCustomer']) };
+      return { product, change: getFieldChanges(body, before, product, ['name', 'categoryId', 'priceCents', 'currency', 'status', 'maxPerCustomer']) };
     },
 
     async archiveProduct(id: number): Promise<{ product: Product; change: FieldChanges }> {
