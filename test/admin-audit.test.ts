@@ -185,6 +185,15 @@ describe('admin audit trail', () => {
     assert.equal(line?.admin?.change, null, 'a sale event PATCH that changed nothing is recorded as a change');
   });
 
+  it('records no change for a stock PUT of the count the product has', async () => {
+    const created = await admin('POST', '/products', { sku: `audit-stock-${Math.random().toString(36).slice(2)}`, name: 'Counted', priceCents: 100, available: 4 });
+    assert.equal(created.statusCode, 201, created.body);
+    const id: number = created.json().id;
+    assert.equal((await admin('PUT', `/products/${id}/stock`, { available: 4 })).statusCode, 200);
+    const [recount] = await actionsOf(id, 2);
+    assert.deepEqual([recount!.route, recount!.change], ['/api/v1/admin/products/:id/stock', null]);
+  });
+
   it('records the products a PATCH lists in a sale event or takes off it, before → after (a live sale’s capped products)', async () => {
     const other = await admin('POST', '/products', { sku: `audit-${Math.random().toString(36).slice(2)}`, name: 'Other', priceCents: 100, available: 1 });
     assert.equal(other.statusCode, 201, other.body);

@@ -429,12 +429,12 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       return this.updateProduct(id, { status: 'archived' });
     },
 
-    /** Sets the stock count; `change.available` is the count it replaced (read under the stock rows' lock) → the new one. */
+    /** Sets the stock count; `change.available` is the count it replaced (read under the stock rows' lock) → the new one, when they differ. */
     async setStock(id: number, available: number): Promise<{ product: Product; change: FieldChanges }> {
       await requireProduct(id);
       const { before, product } = await db.primary.transaction(async (tx) => ({ ...(await inventory.set(tx, id, available)), product: await readBack(tx, id) }));
       await invalidateProductAndStock(id);
-      return { product, change: { available: { before, after: available } } };
+      return { product, change: getFieldChanges({ available }, { available: before }, { available }, ['available']) };
     },
 
     /**
