@@ -165,6 +165,19 @@ describe('admin audit trail', () => {
     assert.deepEqual(uncategorised!.change, { categoryId: { before: outlet, after: null } });
   });
 
+  // A category renamed, re-slugged or moved under another changes where its products are browsed: who did it, and
+  // from what, is recorded as a product's change is.
+  it('records a category’s name and parent before → after, and not the slug it resent', async () => {
+    const suffix = Math.random().toString(36).slice(2);
+    const home = await admin('POST', '/categories', { slug: `home-${suffix}`, name: 'Home' });
+    const kitchen = await admin('POST', '/categories', { slug: `kitchen-${suffix}`, name: 'Kitchen' });
+    assert.deepEqual([home.statusCode, kitchen.statusCode], [201, 201]);
+    const moved = await admin('PATCH', `/categories/${kitchen.json().id}`, { slug: `kitchen-${suffix}`, name: 'Kitchen & dining', parentId: home.json().id });
+    assert.equal(moved.statusCode, 200, moved.body);
+    const line = lines.findLast((l) => l.msg === 'admin action' && l.admin?.route === '/api/v1/admin/categories/:id');
+    assert.deepEqual(line?.admin?.change, { name: { before: 'Kitchen', after: 'Kitchen & dining' }, parentId: { before: null, after: home.json().id } });
+  });
+
   // A value resent as it is was not changed: an auditor reading `priceCents 700 → 700` looks for a change that never
   // happened. The request is still an action (recorded), with only what differs, or no change at all.
   it('records no change for the fields a PATCH resends as they are, on a product and on a sale event', async () => {

@@ -204,13 +204,18 @@ export function createCatalogRepository() {
       await db.execute(sql`SELECT pg_advisory_xact_lock(${CATEGORY_TREE_LOCK_KEY})`);
     },
 
-    async updateCategory(db: Db, id: number, values: { slug?: string; name?: string; parentId?: number | null }): Promise<Category | undefined> {
-      const rows = await db
-        .update(categories)
-        .set({ ...values, updatedAt: sql`now()` })
-        .where(eq(categories.id, id))
-        .returning(categoryColumns);
-      return rows[0];
+    /** The category as it was (read under its row's lock, for the admin audit trail) and as it is now; undefined when there is none. */
+    async updateCategory(db: Db, id: number, values: { slug?: string; name?: string; parentId?: number | null }): Promise<{ before: Category; category: Category } | undefined> {
+      return db.transaction(async (tx) => {
+        const [before] = await tx.select(categoryColumns).from(categories).where(eq(categories.id, id)).for('update');
+        if (!before) return undefined;
+        const [category] = await tx
+          .update(categories)
+          .set({ ...values, updatedAt: sql`now()` })
+          .where(eq(categories.id, id))
+          .returning(categoryColumns);
+        return { before, category: category! };
+      });
     },
 
     async deleteCategory(db: Db, id: number): Promise<boolean> {

@@ -133,9 +133,11 @@ export function catalogAdminRoutes(catalog: CatalogService): FastifyPluginAsyncT
     app.post('/categories', { schema: { ...common, body: CreateCategoryBody, response: { 201: Type.Ref('Category'), ...errorResponses(400, 401, 409, 422) } } }, async (request, reply) =>
       reply.code(201).send(await catalog.createCategory(request.body)),
     );
-    app.patch('/categories/:id', { schema: { ...common, params: IdParams, body: UpdateCategoryBody, response: { 200: Type.Ref('Category'), ...errorResponses(400, 401, 404, 409, 422) } } }, (request) =>
-      catalog.updateCategory(request.params.id, request.body),
-    );
+    app.patch('/categories/:id', { schema: { ...common, params: IdParams, body: UpdateCategoryBody, response: { 200: Type.Ref('Category'), ...errorResponses(400, 401, 404, 409, 422) } } }, async (request) => {
+      const { category, change } = await catalog.updateCategory(request.params.id, request.body);
+      noteAdminAction(request, { change });
+      return category;
+    });
     app.delete('/categories/:id', { schema: { ...common, params: IdParams, response: { 204: Type.Null(), ...errorResponses(401, 404, 409) } } }, async (request, reply) => {
       await catalog.deleteCategory(request.params.id);
       return reply.code(204).send(null);

@@ -479,11 +479,12 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       }
     },
 
-    async updateCategory(id: number, body: UpdateCategoryBody): Promise<Category> {
+    /** Updates a category; `change` has its slug, name and parent before → after, for those the update named and changed. */
+    async updateCategory(id: number, body: UpdateCategoryBody): Promise<{ category: Category; change: FieldChanges }> {
       const { parentId } = body;
-      let category: Category | undefined;
+      let written: { before: Category; category: Category } | undefined;
       try {
-        category = await db.primary.transaction(async (tx) => {
+        written = await db.primary.transaction(async (tx) => {
           if (parentId != null) {
             // Checked and written under the tree's lock: two moves at once cannot both pass on one tree and make a cycle.
             await repo.lockCategoryTree(tx);
@@ -497,9 +498,10 @@ export function createCatalogService(deps: CatalogServiceDeps) {
         if (pg?.code === PG_FOREIGN_KEY_VIOLATION && body.parentId != null) throw new UnknownCategoryError(body.parentId);
         throw error;
       }
-      if (!category) throw new CategoryNotFoundError(id);
+      if (!written) throw new CategoryNotFoundError(id);
       await changed([CATALOG_TAGS.categories, CATALOG_TAGS.products]);
-      return category;
+      const { before, category } = written;
+      return { category, change: getFieldChanges(body, before, category, ['slug', 'name', 'parentId']) };
     },
 
     async deleteCategory(id: number): Promise<void> {
