@@ -178,6 +178,13 @@ describe('admin audit trail', () => {
     assert.deepEqual(line?.admin?.change, { name: { before: 'Kitchen', after: 'Kitchen & dining' }, parentId: { before: null, after: home.json().id } });
   });
 
+  it('files a category’s create under its new id, as a sale event’s', async () => {
+    const created = await admin('POST', '/categories', { slug: `garden-${Math.random().toString(36).slice(2)}`, name: 'Garden' });
+    assert.equal(created.statusCode, 201, created.body);
+    const line = lines.findLast((l) => l.msg === 'admin action' && l.admin?.route === '/api/v1/admin/categories' && l.admin?.method === 'POST');
+    assert.deepEqual(line?.admin?.target, { id: created.json().id }, 'the category created is the target of its create');
+  });
+
   // A value resent as it is was not changed: an auditor reading `priceCents 700 → 700` looks for a change that never
   // happened. The request is still an action (recorded), with only what differs, or no change at all.
   it('records no change for the fields a PATCH resends as they are, on a product and on a sale event', async () => {

@@ -130,9 +130,12 @@ export function catalogAdminRoutes(catalog: CatalogService): FastifyPluginAsyncT
     app.get('/categories/:id', { schema: { ...common, params: IdParams, response: { 200: Type.Ref('Category'), ...errorResponses(401, 404) } } }, (request) =>
       catalog.getCategory(request.params.id),
     );
-    app.post('/categories', { schema: { ...common, body: CreateCategoryBody, response: { 201: Type.Ref('Category'), ...errorResponses(400, 401, 409, 422) } } }, async (request, reply) =>
-      reply.code(201).send(await catalog.createCategory(request.body)),
-    );
+    app.post('/categories', { schema: { ...common, body: CreateCategoryBody, response: { 201: Type.Ref('Category'), ...errorResponses(400, 401, 409, 422) } } }, async (request, reply) => {
+      const category = await catalog.createCategory(request.body);
+      // Filed under the category it made, as its later changes are (their `:id`).
+      noteAdminAction(request, { target: { id: category.id } });
+      return reply.code(201).send(category);
+    });
     app.patch('/categories/:id', { schema: { ...common, params: IdParams, body: UpdateCategoryBody, response: { 200: Type.Ref('Category'), ...errorResponses(400, 401, 404, 409, 422) } } }, async (request) => {
       const { category, change } = await catalog.updateCategory(request.params.id, request.body);
       noteAdminAction(request, { change });
