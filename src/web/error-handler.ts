@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { classifyDatabaseFailure, isInvalidValueError, redactStatementParameters, type DatabaseFailure } from '../platform/db/errors.ts';
@@ -133,13 +133,18 @@ export const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OP
  * a malformed URL) in the same error shape as everything else, with the headers every reply carries
  * (`everyReply`: the router refuses before any hook has set them). With `limit` (the rate limits' check), such a
  * request first spends the client's budget as any other does, and is refused with a 429 once it is spent.
+ * `clientAddressOf` names the client as the app's other requests are named (TRUST_PROXY, CLIENT_ADDRESS_HEADER), which
+ * Fastify does not do for these: the limit, the degrade signal and the log line then see the client, not the proxy.
  * (Metrics and the request log line see these replies through `ReplyDoneLogController`.)
  */
 export function createFrameworkErrors(
   everyReply: Readonly<Record<string, string>>,
   limit?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>,
+  clientAddressOf?: (raw: IncomingMessage) => string | undefined,
 ): (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
   return (error, request, reply) => {
+    const client = clientAddressOf?.(request.raw);
+    if (client !== undefined) Object.defineProperty(request, 'ip', { value: client, enumerable: true });
     const status = error.statusCode ?? 400;
     // The router refused before any hook ran: echo the request id here.
     reply.headers(everyReply).header('x-request-id', reply.request.id);

@@ -26,7 +26,7 @@ import { rateLimitMetricsFor } from '../platform/rate-limit/rate-limit.metrics.t
 import { adminModeRoutes } from './admin-mode.routes.ts';
 import type { WebServices } from './compose.ts';
 import { ALL_METHODS, answerExpectationFailed, createClientErrorAnswer, createFrameworkErrors, installErrorHandling } from './error-handler.ts';
-import { useEdgeClientAddress } from '../platform/http/client-address.ts';
+import { getEdgeClientAddress, getForwardedClientAddress, getProxyTrust, useEdgeClientAddress } from '../platform/http/client-address.ts';
 import { addCommonResponses } from '../platform/http/common-responses.ts';
 import { findUnstorableText } from '../platform/http/input-text.ts';
 import { readsBody, refuseBodyWithoutSchema } from '../platform/http/no-body.ts';
@@ -68,16 +68,6 @@ function getRequestId(request: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-/**
- * Fastify's `trustProxy` from TRUST_PROXY. A hop count trusts the nearest `hops` proxies whatever their address,
- * so the client is the entry that many from the right of X-Forwarded-For (hop 0 is the connection's own peer).
- * Fastify 5 takes a bare number as "trust nothing", so the count is given as proxy-addr's trust function.
- */
-export function getTrustProxy(trust: string[] | number): string[] | ((address: string, hop: number) => boolean) | false {
-  if (typeof trust === 'number') return (_address, hop) => hop < trust;
-  return trust.length > 0 ? trust : false;
-}
-
 const NO_QUERY = Type.Object({}, { additionalProperties: false });
 
 /**
@@ -103,6 +93,8 @@ export async function buildServer(web: WebServices): Promise<App> {
   // Built before the app: the router's refusals (`frameworkErrors`) are counted against the limits too.
   const { loadMonitor, limiter } = web;
   const isAdmin = holdsAdminToken(config.secrets.adminApiToken);
+  const trustProxy = getProxyTrust(config.http.trustProxy);
+  const { clientAddressHeader } = config.http;
   const limits =
     limiter &&
     rateLimit({
@@ -120,7 +112,7 @@ export async function buildServer(web: WebServices): Promise<App> {
     // Runs the reply-done handlers (metrics, the `request` log line) for every request, the router's refusals included.
     logController: new ReplyDoneLogController({ disableRequestLogging: true }),
     bodyLimit: config.http.bodyLimit,
-    trustProxy: getTrustProxy(config.http.trustProxy),
+    trustProxy,
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
     // The whole request (headers and body) must arrive within this: a client that stops sending
     // halfway gets 408 instead of holding its connection for good (Fastify's default is no limit).
@@ -132,7 +124,15 @@ export async function buildServer(web: WebServices): Promise<App> {
     genReqId: getRequestId,
     routerOptions: { maxParamLength: 200 },
     // The router's own refusals (414 for a path parameter over maxParamLength, a malformed URL) in our error shape.
-    frameworkErrors: createFrameworkErrors(everyReply, limits?.limit),
+    // Fastify builds the request of a URL its router refuses without `trustProxy` and runs no hook on it (so neither
+    // CLIENT_ADDRESS_HEADER's): its `ip` was the load balancer's, and every client's refused URLs spent one budget.
+    frameworkErrors: createFrameworkErrors(everyReply, limits?.limit, (raw) =>
+      clientAddressHeader !== undefined
+        ? (getEdgeClientAddress(raw.headers, clientAddressHeader) ?? raw.socket.remoteAddress)
+        : trustProxy === false
+          ? raw.socket.remoteAddress
+          : getForwardedClientAddress(raw, trustProxy),
+    ),
     // What Node's HTTP parser refuses (bad Content-Length, bad chunks, oversized headers, timeouts), in our error shape.
     clientErrorHandler: createClientErrorAnswer(everyReply),
     // Node's own Host check answers a bare 400 before Fastify; `findHostProblem` answers it in the error shape.
@@ -157,7 +157,7 @@ export async function buildServer(web: WebServices): Promise<App> {
     if (/^[ \t\r\n]*$/.test(body as string) && !readsBody(request.routeOptions.schema)) done(null, undefined);
     else parseJson(request, body as string, done);
   });
-  if (config.http.clientAddressHeader !== undefined) useEdgeClientAddress(app, config.http.clientAddressHeader);
+  if (clientAddressHeader !== undefined) useEdgeClientAddress(app, clientAddressHeader);
   // Headers must be allowed to arrive for longer than a load balancer keeps an idle connection (60 s).
   // (Never longer than the whole request may take.)
   app.server.headersTimeout = Math.min(config.http.keepAliveTimeoutMs + 1000, config.http.requestTimeoutMs);

@@ -1,5 +1,5 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import { isIP } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { BlockList, isIP } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
 /**
@@ -25,4 +25,42 @@ export function useEdgeClientAddress(app: FastifyInstance, header: string): void
     const address = getEdgeClientAddress(request.headers, header);
     if (address !== undefined) Object.defineProperty(request, 'ip', { value: address, enumerable: true });
   });
+}
+
+/** Whether the address `hop` entries from the connection's end (0: the peer itself) is a proxy whose X-Forwarded-For is believed. */
+export type ProxyTrust = (address: string, hop: number) => boolean;
+
+/**
+ * TRUST_PROXY as one trust function, which Fastify's `trustProxy` and {@link getForwardedClientAddress} both use, so
+ * that a request the router refuses is counted against the same client as any other. A hop count trusts the nearest
+ * `hops` proxies whatever their address (Fastify 5 takes a bare number as "trust nothing"); a list trusts those
+ * addresses and subnets (an IPv4-mapped IPv6 peer as its IPv4 address). `false`: no proxy is trusted.
+ */
+export function getProxyTrust(trust: string[] | number): ProxyTrust | false {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  if (trust.length === 0) return false;
+  const proxies = new BlockList();
+  for (const entry of trust) {
+    const [address = '', bits] = entry.split('/');
+    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (bits === undefined) proxies.addAddress(address, family);
+    else proxies.addSubnet(address, Number(bits), family);
+  }
+  return (address) => {
+    const family = isIP(address);
+    return family !== 0 && proxies.check(address, family === 6 ? 'ipv6' : 'ipv4');
+  };
+}
+
+/**
+ * The client as Fastify's `request.ip` names it with `trust` (proxy-addr's walk): from the connection's peer leftwards
+ * through X-Forwarded-For, each entry believed only while the one before it is a trusted proxy. For a request Fastify
+ * builds without its trust setting: a URL its router refuses (`frameworkErrors`).
+ */
+export function getForwardedClientAddress(request: IncomingMessage, trust: ProxyTrust): string | undefined {
+  const header = request.headers['x-forwarded-for'];
+  const entries = typeof header === 'string' ? header.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '') : [];
+  let client = request.socket.remoteAddress;
+  for (let hop = 0; client !== undefined && hop < entries.length && trust(client, hop); hop++) client = entries[entries.length - 1 - hop];
+  return client;
 }

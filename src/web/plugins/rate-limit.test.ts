@@ -312,3 +312,36 @@ describe('refusals answered before the rate-limit hook and the general budget', 
     });
   });
 });
+
+/**
+ * README "Rate limits and load shedding", Who is counted: the address is `request.ip`, X-Forwarded-For believed from
+ * the proxies in `TRUST_PROXY`. Fastify builds the request of a URL its router refuses (`frameworkErrors`) without
+ * its trust setting, so behind the load balancer such a request counted against the balancer's own address: a client
+ * over its budget got the 400 instead of the 429, and every client's malformed URLs spent one budget together.
+ */
+describe('a URL the router refuses, behind a trusted proxy', () => {
+  let t: TestApp;
+
+  before(async () => {
+    t = await createTestApp({ TRUST_PROXY: '127.0.0.1', RATE_LIMIT_GENERAL_MAX: '3' });
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  const viaProxy = (url: string, client: string) => t.app.inject({ url, remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': client } });
+
+  it("is counted against the forwarded client's budget, not the proxy's", async () => {
+    const spender = '198.51.100.30';
+    for (let i = 0; i < 3; i++) assert.equal((await viaProxy('/api/v1/no-such-path', spender)).statusCode, 404, 'within the budget of 3');
+    const over = await viaProxy('/api/v1/products/%zz', spender);
+    assert.equal(over.statusCode, 429, `the client is over its budget: ${over.body}`);
+    assert.equal(over.json().error.code, 'RATE_LIMITED');
+
+    for (const other of ['198.51.100.31', '198.51.100.32']) {
+      const refused = await viaProxy('/api/v1/products/%zz', other);
+      assert.equal(refused.statusCode, 400, refused.body);
+      assert.match(String(refused.headers.ratelimit), /^"general";r=2;t=\d+$/, `${other}: one unit of its own 3 spent, none of another client's`);
+    }
+  });
+});
