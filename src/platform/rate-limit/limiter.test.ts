@@ -40,6 +40,16 @@ describe('GCRA limiter (real Redis)', () => {
     }
   });
 
+  it('counts a unit as one of max however the window divides: one request leaves max - 1', async () => {
+    // Windows shorter in microseconds than max × (max + 1): the interval rounded down to whole microseconds fitted
+    // max + 1 units in the window (60 s / 9999 is 6000.6 µs, read as 6000: 10,000 a minute).
+    for (const p of [policy(9999, 60_000), policy(1500, 1000), policy(40_000, 1_000_000)]) {
+      const first = await limiter.reserve(subject(), [p]);
+      assert.equal(first.allowed, true);
+      assert.equal(first.states[0]!.remaining, p.max - 1, `max ${p.max} / ${p.windowMs} ms`);
+    }
+  });
+
   it('checks several limits in one call, all or nothing', async () => {
     const who = subject();
     const tight = policy(2, 60_000, 'sale');

@@ -3,10 +3,13 @@
  *
  * Each key stores a "theoretical arrival time" (TAT, whole microseconds on the Redis clock). A limit of
  * `max` units per `window` ms admits one unit every `window / max` ms with bursts up to `max`; a request is
- * allowed when, after adding its cost, the TAT stays at most `window` ahead of now. The interval is whole
- * microseconds (rounded down, so a burst of `max` always fits), and all arithmetic is on integers below
- * 2^53, exact in Lua's doubles (fractional milliseconds such as 2000 ms / 3, stored by `tostring` to 14
- * digits and summed in floating point, drifted up with every unit: the last unit of a burst was refused).
+ * allowed when, after adding its cost, the TAT stays at most `max` intervals ahead of now. The interval is whole
+ * microseconds, rounded up, and the tolerance is `max` of them rather than the window: rounded down against the
+ * window, a window shorter in microseconds than max × (max + 1) fitted max + 1 units (60 s / 9999 = 6000.6 µs,
+ * read as 6000: 10,000 a minute); rounded up, a burst of `max` always fits and no window ever admits more than
+ * `max`. All arithmetic is on integers below 2^53, exact in Lua's doubles (fractional milliseconds such as
+ * 2000 ms / 3, stored by `tostring` to 14 digits and summed in floating point, drifted up with every unit: the
+ * last unit of a burst was refused).
  * Unlike a fixed window there is no boundary at which a client can spend twice its budget, and unlike a
  * sliding log it stores one number.
  * The clock is Redis's (`TIME`), so instances with skewed clocks share one view.
@@ -30,13 +33,13 @@ for i = 1, n do
   local window = tonumber(ARGV[(i - 1) * 4 + 2]) * 1000
   local cost = tonumber(ARGV[(i - 1) * 4 + 3])
   local enforce = ARGV[(i - 1) * 4 + 4] == '1'
-  local interval = math.max(1, math.floor(window / max))
+  local interval = math.ceil(window / max)
   local tat = tonumber(redis.call('GET', KEYS[i])) or now
   if tat < now then tat = now end
   tats[i] = tat
   local wanted = cost
   if wanted < 1 then wanted = 1 end
-  local allowAt = tat + interval * wanted - window
+  local allowAt = tat + interval * wanted - interval * max
   if enforce and allowAt > now then
     refused = true
     out[i] = {0, math.ceil((allowAt - now) / 1000)}
@@ -49,13 +52,13 @@ for i = 1, n do
   local max = tonumber(ARGV[(i - 1) * 4 + 1])
   local window = tonumber(ARGV[(i - 1) * 4 + 2]) * 1000
   local cost = tonumber(ARGV[(i - 1) * 4 + 3])
-  local interval = math.max(1, math.floor(window / max))
+  local interval = math.ceil(window / max)
   local tat = tats[i]
   if not refused and cost > 0 then
     tat = tat + interval * cost
     redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', math.max(1, math.ceil((tat - now) / 1000)))
   end
-  local remaining = math.floor((window - (tat - now)) / interval)
+  local remaining = math.floor((interval * max - (tat - now)) / interval)
   if remaining < 0 then remaining = 0 end
   if remaining > max then remaining = max end
   result[#result + 1] = out[i][1]
@@ -81,7 +84,7 @@ for i = 1, #KEYS do
   local cost = tonumber(ARGV[(i - 1) * 3 + 3])
   local tat = tonumber(redis.call('GET', KEYS[i]))
   if tat then
-    tat = tat - math.max(1, math.floor(window / max)) * cost
+    tat = tat - math.ceil(window / max) * cost
     if tat <= now then
       redis.call('DEL', KEYS[i])
     else
