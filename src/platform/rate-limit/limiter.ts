@@ -27,6 +27,12 @@ export interface LimitPolicy {
    */
   countSuccessesOnly?: boolean;
   /**
+   * Count by client address even for a signed-in client (`login`, `signup`): every account is a fresh `customer`
+   * budget, so counted per account, an address that registers accounts would get a fresh budget with each.
+   * @defaultValue false
+   */
+  byAddress?: boolean;
+  /**
    * When Redis is unreachable: `true` refuses with 503 (checkout, login: a limit that protects money or
    * accounts must not vanish in an outage); `false` lets requests through (browsing).
    */

@@ -41,6 +41,8 @@ export interface RateLimitConfig {
 }
 
 const FAILURES_ONLY: readonly LimiterName[] = ['checkout', 'login'];
+/** Failed sign-ins and registrations are guesses at passwords and emails, whoever is signed in: counted per address. */
+const BY_ADDRESS: readonly LimiterName[] = ['login', 'signup'];
 
 export function rateLimitConfigFrom(e: RateLimitEnv): RateLimitConfig {
   const limits: Record<LimiterName, [number, number]> = {
@@ -60,6 +62,7 @@ export function rateLimitConfigFrom(e: RateLimitEnv): RateLimitConfig {
         windowMs: limits[name][1],
         countFailuresOnly: FAILURES_ONLY.includes(name),
         countSuccessesOnly: name === 'signup',
+        byAddress: BY_ADDRESS.includes(name),
         failClosed: e.RATE_LIMIT_FAIL_CLOSED.includes(name),
       },
     ]),

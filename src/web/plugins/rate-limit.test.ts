@@ -8,6 +8,7 @@ import { saleEvents } from '../../modules/sale-events/index.ts';
 import { createAppWithRoutes, type AppWithRoutes } from '../../../test/helpers/app-with-routes.ts';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { sendRaw } from '../../../test/helpers/sockets.ts';
+import { sessionCookieOf } from '../../../test/helpers/commerce.ts';
 
 const HOUR = 3_600_000;
 
@@ -343,5 +344,36 @@ describe('a URL the router refuses, behind a trusted proxy', () => {
       assert.equal(refused.statusCode, 400, refused.body);
       assert.match(String(refused.headers.ratelimit), /^"general";r=2;t=\d+$/, `${other}: one unit of its own 3 spent, none of another client's`);
     }
+  });
+});
+
+/**
+ * README, Environment variables: RATE_LIMIT_LOGIN_MAX counts failed sign-ins "per client address, and per account". A
+ * signed-in client's were counted against its customer id instead, so each account an address registers (20 an hour)
+ * brought a fresh budget of guesses at other customers' passwords, and the address's own budget stayed whole.
+ */
+describe('failed sign-ins from a signed-in client', () => {
+  let t: TestApp;
+
+  before(async () => {
+    t = await createTestApp({ RATE_LIMIT_LOGIN_MAX: '2' });
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  const signIn = (remoteAddress: string, email: string, cookie?: string) =>
+    t.app.inject({ method: 'POST', url: '/api/v1/sessions', remoteAddress, headers: cookie ? { cookie } : {}, payload: { email, password: 'a wrong password' } });
+
+  it("spend the address's login budget, not the account's", async () => {
+    const address = '198.51.100.40';
+    const registered = await t.app.inject({ method: 'POST', url: '/api/v1/customers', remoteAddress: address, payload: { email: 'guesser@example.com', password: 'a long password', name: 'Guesser' } });
+    assert.equal(registered.statusCode, 201, registered.body);
+    const cookie = sessionCookieOf(registered.headers['set-cookie']);
+    assert.ok(cookie);
+    for (const victim of ['victim1@example.com', 'victim2@example.com']) assert.equal((await signIn(address, victim, cookie)).statusCode, 401, 'within the budget of 2');
+    const anonymous = await signIn(address, 'victim3@example.com');
+    assert.equal(anonymous.statusCode, 429, `the address spent its budget of 2 while signed in: ${anonymous.body}`);
+    assert.deepEqual(anonymous.json().error.details.limiters, ['login']);
   });
 });

@@ -70,6 +70,8 @@ interface Pending {
   failures: LimitPolicy[];
   /** The client's address key, which policies counting successes only (`signup`) are kept under. */
   address: string;
+  /** Policies counting failed responses only that a signed-in client's are kept under its address (`login`), as `failures`. */
+  addressFailures: LimitPolicy[];
   /** Policies that count successful responses only: their unit is given back when the reply is sent and did not succeed. */
   successes: LimitPolicy[];
 }
@@ -93,6 +95,8 @@ export type RateLimitPlugin = FastifyPluginAsync & {
 export function isSuccess(statusCode: number): boolean {
   return statusCode >= 200 && statusCode < 300;
 }
+
+const TOO_MANY = 'too many requests, please retry later';
 
 function headerValues(states: LimitState[]): { policy: string; limit: string } {
   return {
@@ -119,14 +123,21 @@ export function rateLimit(options: RateLimitPluginOptions): RateLimitPlugin {
     const routeConfig = request.routeOptions.config.rateLimit;
     if (routeConfig === false || isOperationalPath(request.routeOptions.url) || options.exempt?.(request)) return;
     const subject = rateLimitSubject({ ip: request.ip, customerId: customerIdOf(request) });
-    // Accounts registered are counted by address even for a signed-in client: each account is a fresh `customer`
-    // budget, and counted per account, every new account would bring the budget for the next one.
+    // Accounts registered and failed sign-ins are counted by address even for a signed-in client (`byAddress`): each
+    // account is a fresh `customer` budget, and counted per account, every new account would bring the budget for the
+    // next one (and guesses at other customers' passwords with it).
     const address = subject.signedIn ? rateLimitSubject({ ip: request.ip }).key : subject.key;
     const all = typeof options.policies === 'function' ? options.policies() : options.policies;
     const policies: LimitPolicy[] = [subject.signedIn ? all.customer : all.general];
     const successes: LimitPolicy[] = [];
+    const addressAttempts: LimitPolicy[] = [];
     if (await options.sale.isLive()) policies.push(all.sale);
-    for (const name of routeConfig?.limiters ?? []) (all[name].countSuccessesOnly ? successes : policies).push(all[name]);
+    for (const name of routeConfig?.limiters ?? []) {
+      const policy = all[name];
+      if (policy.countSuccessesOnly) successes.push(policy);
+      else if (policy.byAddress && subject.signedIn) addressAttempts.push(policy);
+      else policies.push(policy);
+    }
 
     /** Reserves `group` under `key`: `refused` once the 429 (or fail-closed 503) is sent, `unavailable` when Redis failed open. */
     const reserve = async (key: string, group: LimitPolicy[], code: string, message: string): Promise<'allowed' | 'refused' | 'unavailable'> => {
@@ -168,20 +179,31 @@ export function rateLimit(options: RateLimitPluginOptions): RateLimitPlugin {
         : undefined;
     if (signedUp === 'refused') return reply;
     const taken = signedUp === 'allowed' ? successes : [];
-    const outcome = await reserve(subject.key, policies, 'RATE_LIMITED', 'too many requests, please retry later');
-    if (outcome === 'refused') {
+    // A signed-in client's attempts under its address: a key of another Redis Cluster slot than its customer id's, so a call of its own.
+    const attempted = addressAttempts.length > 0 ? await reserve(address, addressAttempts, 'RATE_LIMITED', TOO_MANY) : undefined;
+    if (attempted === 'refused') {
       if (taken.length > 0) giveBack(request, address, taken);
       return reply;
     }
+    const attempts = attempted === 'allowed' ? addressAttempts : [];
+    const outcome = await reserve(subject.key, policies, 'RATE_LIMITED', TOO_MANY);
+    if (outcome === 'refused') {
+      if (taken.length > 0 || attempts.length > 0) giveBack(request, address, [...taken, ...attempts]);
+      return reply;
+    }
     const failures = outcome === 'allowed' ? policies.filter((p) => p.countFailuresOnly) : [];
-    if (failures.length > 0 || taken.length > 0) pending.set(request, { subject: subject.key, failures, notFailures: routeConfig?.notFailures, address, successes: taken });
+    if (failures.length > 0 || taken.length > 0 || attempts.length > 0) {
+      pending.set(request, { subject: subject.key, failures, notFailures: routeConfig?.notFailures, address, addressFailures: attempts, successes: taken });
+    }
   };
 
   const forgiveAttempt = (request: FastifyRequest): void => {
     const entry = pending.get(request);
-    if (entry === undefined || entry.failures.length === 0) return;
-    giveBack(request, entry.subject, entry.failures);
+    if (entry === undefined) return;
+    if (entry.failures.length > 0) giveBack(request, entry.subject, entry.failures);
+    if (entry.addressFailures.length > 0) giveBack(request, entry.address, entry.addressFailures);
     entry.failures = [];
+    entry.addressFailures = [];
   };
 
   function giveBack(request: FastifyRequest, subject: string, policies: LimitPolicy[]): void {
@@ -202,7 +224,10 @@ export function rateLimit(options: RateLimitPluginOptions): RateLimitPlugin {
       const entry = pending.get(request);
       if (entry) {
         pending.delete(request);
-        if (entry.failures.length > 0 && !isFailedAttempt(reply.statusCode, entry.notFailures)) giveBack(request, entry.subject, entry.failures);
+        if (!isFailedAttempt(reply.statusCode, entry.notFailures)) {
+          if (entry.failures.length > 0) giveBack(request, entry.subject, entry.failures);
+          if (entry.addressFailures.length > 0) giveBack(request, entry.address, entry.addressFailures);
+        }
         if (entry.successes.length > 0 && !isSuccess(reply.statusCode)) giveBack(request, entry.address, entry.successes);
       }
       done(null, payload);
