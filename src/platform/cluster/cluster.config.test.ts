@@ -32,6 +32,14 @@ describe('degrade mode configuration', () => {
     assert.equal(load({ DEGRADE_ELEVATED_ERROR_PERCENT: '100', DEGRADE_CRITICAL_ERROR_PERCENT: '100' }).cluster.thresholds.critical.errorRatePercent, 100);
   });
 
+  // A minimum hold above the maximum contradicts itself: read as it was, the maximum silently became the minimum.
+  it('refuses a minimum hold above the maximum, naming DEGRADE_MIN_HOLD_MS', () => {
+    refuses({ DEGRADE_MIN_HOLD_MS: '3600000', DEGRADE_MAX_HOLD_MS: '600000' }, 'DEGRADE_MIN_HOLD_MS');
+    refuses({ DEGRADE_MAX_HOLD_MS: '30000' }, 'DEGRADE_MIN_HOLD_MS');
+    assert.throws(() => load({ DEGRADE_MIN_HOLD_MS: '3600000' }), /^ConfigError: DEGRADE_MIN_HOLD_MS: must not exceed DEGRADE_MAX_HOLD_MS \(1800000\)/);
+    assert.equal(load({ DEGRADE_MIN_HOLD_MS: '600000', DEGRADE_MAX_HOLD_MS: '600000' }).cluster.maxHoldMs, 600_000);
+  });
+
   it('accepts the defaults and equal levels', () => {
     assert.equal(load({}).cluster.thresholds.elevated.requestsPerMinute, 10_000);
     assert.equal(load({ DEGRADE_ELEVATED_RPM: '30000' }).cluster.thresholds.critical.requestsPerMinute, 30_000);

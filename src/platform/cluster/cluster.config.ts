@@ -115,12 +115,15 @@ function checkLevels(e: ClusterEnv): void {
   for (const [elevated, critical] of THRESHOLD_PAIRS) {
     if (e[elevated] > e[critical]) throw new ConfigError(elevated, `must not exceed ${critical} (${e[critical]}): the cluster would go from normal straight to critical on it`);
   }
+  if (e.DEGRADE_MIN_HOLD_MS > e.DEGRADE_MAX_HOLD_MS) {
+    throw new ConfigError('DEGRADE_MIN_HOLD_MS', `must not exceed DEGRADE_MAX_HOLD_MS (${e.DEGRADE_MAX_HOLD_MS}): a level cannot be held at least longer than at most`);
+  }
   if (e.DEGRADE_ELEVATED_RATE_LIMIT_PERCENT < e.DEGRADE_CRITICAL_RATE_LIMIT_PERCENT) {
     throw new ConfigError('DEGRADE_ELEVATED_RATE_LIMIT_PERCENT', `must not be below DEGRADE_CRITICAL_RATE_LIMIT_PERCENT (${e.DEGRADE_CRITICAL_RATE_LIMIT_PERCENT}): critical would limit less than elevated`);
   }
 }
 
-/** Throws a ConfigError for levels that contradict each other or that every cluster is always in. */
+/** Throws a ConfigError for levels or hold bounds that contradict each other, or levels every cluster is always in. */
 export function clusterConfigFrom(e: ClusterEnv): ClusterConfig {
   checkLevels(e);
   return {
@@ -131,7 +134,7 @@ export function clusterConfigFrom(e: ClusterEnv): ClusterConfig {
     minClients: e.DEGRADE_MIN_CLIENTS,
     sustainMs: e.DEGRADE_SUSTAIN_S * 1000,
     minHoldMs: e.DEGRADE_MIN_HOLD_MS,
-    maxHoldMs: Math.max(e.DEGRADE_MIN_HOLD_MS, e.DEGRADE_MAX_HOLD_MS),
+    maxHoldMs: e.DEGRADE_MAX_HOLD_MS,
     holdFactor: e.DEGRADE_HOLD_FACTOR,
     recoveryRatio: e.DEGRADE_RECOVERY_PERCENT / 100,
     thresholds: {
