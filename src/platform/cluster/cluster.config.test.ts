@@ -40,6 +40,15 @@ describe('degrade mode configuration', () => {
     assert.equal(load({ DEGRADE_MIN_HOLD_MS: '600000', DEGRADE_MAX_HOLD_MS: '600000' }).cluster.maxHoldMs, 600_000);
   });
 
+  // A degraded level defers an order's follow-ups (email, analytics, stock sync) past a load peak, not for years; past
+  // OUTBOX_RETENTION_HOURS (at least 1 h) the relay could no longer re-send one a lost queue Redis took with it.
+  it('refuses a follow-up delay above one hour, naming the variable', () => {
+    refuses({ DEGRADE_ELEVATED_QUEUE_DELAY_MS: 'email=99999999999' }, 'DEGRADE_ELEVATED_QUEUE_DELAY_MS');
+    refuses({ DEGRADE_CRITICAL_QUEUE_DELAY_MS: 'analytics=3600001' }, 'DEGRADE_CRITICAL_QUEUE_DELAY_MS');
+    assert.throws(() => load({ DEGRADE_CRITICAL_QUEUE_DELAY_MS: 'inventory=3600001' }), /DEGRADE_CRITICAL_QUEUE_DELAY_MS: inventory=3600001 is above 3600000 ms/);
+    assert.equal(load({ DEGRADE_CRITICAL_QUEUE_DELAY_MS: 'email=3600000' }).cluster.levels.critical.queueDelays.emailMs, 3_600_000);
+  });
+
   it('accepts the defaults and equal levels', () => {
     assert.equal(load({}).cluster.thresholds.elevated.requestsPerMinute, 10_000);
     assert.equal(load({ DEGRADE_ELEVATED_RPM: '30000' }).cluster.thresholds.critical.requestsPerMinute, 30_000);

@@ -5,14 +5,22 @@ type CacheTtlKey = 'product' | 'categories' | 'popular';
 type DelayKey = 'email' | 'analytics' | 'inventory';
 
 /** `key=<non-negative integer>` pairs, e.g. `product=3600,categories=7200`; unnamed keys keep their defaults. */
-function pair<K extends string>(keys: readonly K[]) {
+function pair<K extends string>(keys: readonly K[], max?: { value: number; why: string }) {
   return (raw: string, name: string): [K, number] => {
     const [key = '', value = ''] = raw.split('=').map((part) => part.trim());
     if (!(keys as readonly string[]).includes(key)) throw new ConfigError(name, `unknown key "${key}" (keys: ${keys.join(', ')})`);
     if (!/^\d+$/.test(value)) throw new ConfigError(name, `expected ${key}=<non-negative integer>, got "${raw}"`);
+    if (max !== undefined && Number(value) > max.value) throw new ConfigError(name, `${key}=${value} is above ${max.value} ${max.why}`);
     return [key as K, Number(value)];
   };
 }
+
+/**
+ * The longest degrade-mode deferral of an order's follow-ups (1 h). A degraded level moves them past a load peak (held at
+ * most DEGRADE_MAX_HOLD_MS, 30 min by default), not for days; and a queue Redis lost while one waits is made good by the
+ * outbox relay only for the rows of the last OUTBOX_RETENTION_HOURS (at least 1 h). BullMQ itself takes delays of years.
+ */
+const MAX_QUEUE_DELAY = { value: 3_600_000, why: 'ms (1 h: a degraded level defers follow-ups past a load peak; past OUTBOX_RETENTION_HOURS a lost queue Redis would lose them)' };
 
 const TTL_KEYS: readonly CacheTtlKey[] = ['product', 'categories', 'popular'];
 const DELAY_KEYS: readonly DelayKey[] = ['email', 'analytics', 'inventory'];
@@ -55,8 +63,8 @@ export const clusterEnv = {
   DEGRADE_CRITICAL_ERROR_PERCENT: num({ default: 5, min: 0, max: 100 }),
   DEGRADE_ELEVATED_CACHE_TTL_S: list(pair(TTL_KEYS), entries(SEED_TTLS)),
   DEGRADE_CRITICAL_CACHE_TTL_S: list(pair(TTL_KEYS), entries(SEED_TTLS)),
-  DEGRADE_ELEVATED_QUEUE_DELAY_MS: list(pair(DELAY_KEYS), entries(DEFAULT_DELAYS.elevated)),
-  DEGRADE_CRITICAL_QUEUE_DELAY_MS: list(pair(DELAY_KEYS), entries(DEFAULT_DELAYS.critical)),
+  DEGRADE_ELEVATED_QUEUE_DELAY_MS: list(pair(DELAY_KEYS, MAX_QUEUE_DELAY), entries(DEFAULT_DELAYS.elevated)),
+  DEGRADE_CRITICAL_QUEUE_DELAY_MS: list(pair(DELAY_KEYS, MAX_QUEUE_DELAY), entries(DEFAULT_DELAYS.critical)),
   DEGRADE_ELEVATED_RATE_LIMIT_PERCENT: int({ default: 75, min: 1, max: 100 }),
   DEGRADE_CRITICAL_RATE_LIMIT_PERCENT: int({ default: 50, min: 1, max: 100 }),
 };
