@@ -30,25 +30,39 @@ export function useEdgeClientAddress(app: FastifyInstance, header: string): void
 /** Whether the address `hop` entries from the connection's end (0: the peer itself) is a proxy whose X-Forwarded-For is believed. */
 export type ProxyTrust = (address: string, hop: number) => boolean;
 
+/** IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`): an IPv4 client on a dual-stack socket, an IPv4 proxy subnet so written. */
+const IPV4_MAPPED = new BlockList();
+IPV4_MAPPED.addSubnet('::ffff:0:0', 96, 'ipv6');
+
 /**
  * TRUST_PROXY as one trust function, which Fastify's `trustProxy` and {@link getForwardedClientAddress} both use, so
  * that a request the router refuses is counted against the same client as any other. A hop count trusts the nearest
  * `hops` proxies whatever their address (Fastify 5 takes a bare number as "trust nothing"); a list trusts those
- * addresses and subnets (an IPv4-mapped IPv6 peer as its IPv4 address). `false`: no proxy is trusted.
+ * addresses and subnets as proxy-addr (Fastify's) does: an IPv4 address, or an IPv4-mapped IPv6 one, against the IPv4
+ * entries and the IPv4-mapped ones (`::ffff:10.0.0.0/104`), any other IPv6 address against the other IPv6 entries. A
+ * BlockList alone matched across families: `::/64` (which holds `::ffff:0:0/96`) trusted every IPv4 client, and with it
+ * an X-Forwarded-For the client wrote itself. `false`: no proxy is trusted.
  */
 export function getProxyTrust(trust: string[] | number): ProxyTrust | false {
   if (typeof trust === 'number') return (_address, hop) => hop < trust;
   if (trust.length === 0) return false;
-  const proxies = new BlockList();
+  const ipv4Proxies = new BlockList();
+  const ipv6Proxies = new BlockList();
   for (const entry of trust) {
     const [address = '', bits] = entry.split('/');
     const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    const mapped = family === 'ipv6' && IPV4_MAPPED.check(address, 'ipv6');
+    // An IPv4-mapped subnet shorter than the mapping's own /96 holds no IPv4 address as such: proxy-addr matches nothing with it.
+    if (mapped && bits !== undefined && Number(bits) < 96) continue;
+    const proxies = family === 'ipv4' || mapped ? ipv4Proxies : ipv6Proxies;
     if (bits === undefined) proxies.addAddress(address, family);
     else proxies.addSubnet(address, Number(bits), family);
   }
   return (address) => {
     const family = isIP(address);
-    return family !== 0 && proxies.check(address, family === 6 ? 'ipv6' : 'ipv4');
+    if (family === 4) return ipv4Proxies.check(address, 'ipv4');
+    if (family !== 6) return false;
+    return IPV4_MAPPED.check(address, 'ipv6') ? ipv4Proxies.check(address, 'ipv6') : ipv6Proxies.check(address, 'ipv6');
   };
 }
 

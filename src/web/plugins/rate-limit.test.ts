@@ -377,3 +377,32 @@ describe('failed sign-ins from a signed-in client', () => {
     assert.deepEqual(anonymous.json().error.details.limiters, ['login']);
   });
 });
+
+/**
+ * TRUST_PROXY names proxies by address or subnet, as proxy-addr (Fastify's) compiles them: an IPv6 subnet never takes in
+ * an IPv4 peer unless it is an IPv4-mapped subnet (`::ffff:10.0.0.0/104`). `::/64` (any IPv6 subnet whose first 80 bits
+ * are zero, which the configuration accepts) holds `::ffff:0:0/96`, every IPv4 address mapped: read through node:net's
+ * BlockList, every IPv4 client was a trusted proxy, and its own X-Forwarded-For a fresh budget per request.
+ */
+describe('an IPv6 subnet in TRUST_PROXY', () => {
+  let t: TestApp;
+
+  before(async () => {
+    t = await createTestApp({ TRUST_PROXY: '::/64', RATE_LIMIT_GENERAL_MAX: '3' });
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('does not make an IPv4 client a trusted proxy: its X-Forwarded-For is not believed', async () => {
+    const client = '198.51.100.50';
+    for (let i = 0; i < 3; i++) {
+      const reply = await t.app.inject({ url: '/api/v1/no-such-path', remoteAddress: client, headers: { 'x-forwarded-for': `203.0.113.${i + 1}` } });
+      assert.equal(reply.statusCode, 404, 'within the budget of 3');
+    }
+    const over = await t.app.inject({ url: '/api/v1/no-such-path', remoteAddress: client, headers: { 'x-forwarded-for': '203.0.113.9' } });
+    assert.equal(over.statusCode, 429, `a spoofed X-Forwarded-For is no fresh budget: ${over.body}`);
+    const mapped = await t.app.inject({ url: '/api/v1/products/%zz', remoteAddress: `::ffff:${client}`, headers: { 'x-forwarded-for': '203.0.113.10' } });
+    assert.equal(mapped.statusCode, 429, `nor through the router's refusals, from its IPv4-mapped address: ${mapped.body}`);
+  });
+});
