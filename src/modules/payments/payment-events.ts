@@ -198,6 +198,16 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
             captured
               ? new ProviderCallRefusedError(`the provider holds no capture of ${intentId}`, { permanent: true, code: 'no_capture' })
               : new ProviderCallRefusedError(`the provider holds no authorization of ${intentId}`, { permanent: true, code: 'no_authorization' });
+          // A hold the buyer made on an intent released before its event reached us (the cancel-open-intents job's cancel of
+          // an order that can no longer be paid, in the instant the buyer confirmed; or Stripe's events out of order): a late
+          // payment given back, as when this event comes first, so the buyer is told (the release itself is done).
+          if (!captured && payment.status === 'voided' && !payment.late && !payment.applied) {
+            await payments.advance(tx, payment.id, 'voided', { late: true });
+            countLate('voided');
+            await tellBuyerReturned(tx, payment, 'voided');
+            logger.warn({ orderId, intentId, orderStatus: order.status }, 'a payment was authorized on an intent released meanwhile: given back as late');
+            return { result: { ...base, outcome: 'late' }, action: undefined, payment: { ...payment, late: true }, returned: [] };
+          }
           // Given back, or past what an authorization can change (a refund failed, a dispute): an old event, redelivered.
           if (payment.status === 'voided' || PAYMENT_STATUS_RANK[payment.status] >= PAYMENT_STATUS_RANK.refunded) {
             return { result: { ...base, outcome: 'settled' }, action: undefined, payment, returned: [] };

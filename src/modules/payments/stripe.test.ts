@@ -832,6 +832,21 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
       await waitFor('the payment recorded voided', async () => (await paymentOf(intentId)).status === 'voided', 10_000);
     });
 
+    it('a hold the buyer confirms as the job cancels it is given back as late, as the webhook path would: the buyer is told', async () => {
+      const productId = await product(10);
+      const { order, intentId } = await placeAndStartPayment(productId);
+      // The buyer confirms (Stripe holds the funds); its events have not reached us when the admin cancels the order.
+      const events = stripe.confirm(intentId, 'authorize');
+      await cancelByAdmin(order.id as number);
+      await waitFor('the intent canceled at Stripe', () => stripe.intents.get(intentId)!.status === 'canceled', 20_000);
+      await waitFor('the payment recorded voided', async () => (await paymentOf(intentId)).status === 'voided', 10_000);
+      for (const event of events) assert.equal((await deliver(event)).statusCode, 200);
+      // The cancel released a hold the buyer made: a late payment given back, as when the webhook comes first.
+      assert.deepEqual(await paymentOf(intentId), { status: 'voided', late: true }, 'a hold made and released is a late payment given back');
+      const returned = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from outbox where name = 'send-payment-returned' and (data->>'orderId')::bigint = ${order.id as number}`);
+      assert.equal(Number(returned.rows[0]!.n), 1, 'the buyer is told the hold on their card was released');
+    });
+
     it('an intent paid at Stripe before the worker cancels it is not voided by the job: the webhook gives the late payment back', async () => {
       const refused = /^salescale_payment_provider_calls_total\{provider="stripe",action="void",outcome="refused"[^}]*\} (\S+)$/m;
       const refusedBefore = await workerMetric(refused);
