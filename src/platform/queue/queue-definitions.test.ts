@@ -25,6 +25,11 @@ describe('queue definitions', () => {
     assert.equal(QUEUE_OF_JOB['update-analytics'], 'notifications');
   });
 
+  it("puts the provider cancels of orders that can no longer be paid behind the order queue's other jobs (a priority; those have none)", () => {
+    assert.deepEqual(jobOptions('cancel-open-intents'), { priority: 100 });
+    for (const name of ['order-paid', 'expire-order'] as const) assert.equal(JOB_DEFAULTS[name]?.priority, undefined, name);
+  });
+
   it('hash-tags the BullMQ prefix so a queue lives in one Redis Cluster slot', () => {
     assert.equal(queuePrefix('salescale'), '{salescale}');
   });

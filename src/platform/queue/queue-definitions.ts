@@ -87,6 +87,10 @@ export const QUEUE_OF_JOB: Record<JobName, QueueName> = {
 export const JOB_DEFAULTS: Partial<Record<JobName, JobsOptions>> = {
   'update-stock': { priority: 10 },
   'send-order-confirmation': { delay: 1000 },
+  // Behind the order queue's own work: BullMQ takes a waiting job before any prioritized one, so when a sale's thousands
+  // of reservations expire at once, their provider cancels (a Stripe call each, five at a time) do not hold paid orders'
+  // fan-outs and the next expiries behind them for minutes. A late cancel costs nothing: the webhook gives back a late payment.
+  'cancel-open-intents': { priority: 100 },
 };
 
 export interface QueueDefaults {
