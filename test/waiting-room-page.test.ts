@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { withBrowser } from './helpers/browser.ts';
+import { sharedBrowser } from './helpers/browser.ts';
 import { request } from './helpers/http.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
 import { waitFor } from './helpers/queues.ts';
@@ -22,17 +22,22 @@ import {
 /**
  * The storefront's waiting-room page (`/sale/:id/queue`) in a browser, once the shopper is admitted: what it says as
  * the pass runs out, is spent, or the sale changes. Two apps in all: one whose passes run out within a test (10 s, the
- * shortest the configuration takes), one whose passes outlast every test.
+ * shortest the configuration takes), one whose passes outlast every test. One Chromium for the file, a context of it
+ * per test. The tests of a suite run at once: each creates its own product and sale and has its own browser context
+ * (cookies, session storage), and the apps' rate limits are out of the way, so they share nothing that one could
+ * change under another; most of their time is waiting on a clock (a pass running out, a stream's refresh).
  */
 
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1';
 
-describe('waiting-room page with a pass that runs out (10 s)', () => {
+const browsers = sharedBrowser();
+
+describe('waiting-room page with a pass that runs out (10 s)', { concurrency: true }, () => {
   const app = suiteWaitingRoomApp({ WAITING_ROOM_PASS_S: '10' });
 
   it('stops telling a shopper "It is your turn!" once their pass has expired unused', async (ctx) => {
     const { saleId } = await createAdmittingSale(app, { skuPrefix: 'page' });
-    await withBrowser(ctx, async (context) => {
+    await browsers.withContext(ctx, async (context) => {
       const page = await openAdmittedPage(context, app.url, saleId);
       const stored = await keptPass(page, saleId);
       // It says how long the pass is valid (a countdown of the shop's time).
@@ -52,7 +57,7 @@ describe('waiting-room page with a pass that runs out (10 s)', () => {
 
   it('offers a shopper whose pass expired to join the line again, with a new ticket at the back', async (ctx) => {
     const { saleId } = await createAdmittingSale(app, { skuPrefix: 'page-rejoin' });
-    await withBrowser(ctx, async (context) => {
+    await browsers.withContext(ctx, async (context) => {
       const tickets: string[] = [];
       const page = await openAdmittedPage(context, app.url, saleId, {
         prepare: (p) => {
@@ -84,7 +89,7 @@ describe('waiting-room page with a pass that runs out (10 s)', () => {
   // The page of a shopper whose pass bought an order, seen again after the pass's time.
   it('does not offer "Join the line again" to a shopper whose pass bought an order (the room keeps them out)', async (ctx) => {
     const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'page-spent' });
-    await withBrowser(ctx, async (context) => {
+    await browsers.withContext(ctx, async (context) => {
       const room = await openAdmittedPage(context, app.url, saleId);
       const { key, value, expiresAt } = await keptPass(room, saleId);
       // The shopper buys with the pass in another tab.
@@ -130,7 +135,7 @@ describe('waiting-room page with a pass that runs out (10 s)', () => {
       if (!existsSync(LIBFAKETIME)) return ctx.skip('libfaketime not installed');
       const url = behind.url;
       const { saleId } = await createAdmittingSale({ url, admin: app.admin }, { skuPrefix: 'page-skew', startsInMs: -1000 });
-      await withBrowser(ctx, async (context) => {
+      await browsers.withContext(ctx, async (context) => {
         const page = await openAdmittedPage(context, url, saleId);
         await keptPass(page, saleId);
         const joined = await joinAsPageVisitor(context, url, saleId);
@@ -151,7 +156,7 @@ describe('waiting-room page with a pass that runs out (10 s)', () => {
 });
 
 /** The admitted page while the pass is still good: what happens to the sale, or to its pass elsewhere, reaches it. */
-describe('waiting-room page with a pass that outlasts the test', () => {
+describe('waiting-room page with a pass that outlasts the test', { concurrency: 4 }, () => {
   const app = suiteWaitingRoomApp({ WAITING_ROOM_PASS_S: '600' });
 
   /** The admin sells the product out (its stock to 0). */
@@ -183,7 +188,7 @@ describe('waiting-room page with a pass that outlasts the test', () => {
 
   it('tells an admitted shopper of a sell-out over the ticket stream, without polling the room', async (ctx) => {
     const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'page-sold' });
-    await withBrowser(ctx, async (context) => {
+    await browsers.withContext(ctx, async (context) => {
       // Every request the page makes once admitted (a poll spends the shopper's rate-limit budget that checkout needs).
       const asked: string[] = [];
       let admitted = false;
@@ -207,7 +212,7 @@ describe('waiting-room page with a pass that outlasts the test', () => {
 
   it('marks a sell-out after admission apart from the waiting visitors\' and keeps focus off the hidden continue link', async (ctx) => {
     const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'page-sold-focus' });
-    await withBrowser(ctx, async (context) => {
+    await browsers.withContext(ctx, async (context) => {
       const page = await openAdmittedPage(context, app.url, saleId);
       // A keyboard shopper on the continue link when the sale sells out.
       await page.locator('[data-admitted] a').focus();
@@ -224,7 +229,7 @@ describe('waiting-room page with a pass that outlasts the test', () => {
 
   it('stops saying "It is your turn!" once the pass has bought an order in another tab', async (ctx) => {
     const sale = await createAdmittingSale(app, { skuPrefix: 'page-used' });
-    await withBrowser(ctx, async (context) => {
+    await browsers.withContext(ctx, async (context) => {
       // Another tab of the same shopper (a tab opened from this one starts with a copy of its session storage).
       const { changed, shown } = await buyWithThePassElsewhere(context, sale, { emailPrefix: 'page-used' });
       assert.ok(changed, `the pass bought an order in another tab, the waiting-room page still says: ${JSON.stringify(shown)}`);
@@ -235,7 +240,7 @@ describe('waiting-room page with a pass that outlasts the test', () => {
 
   it('stops saying "It is your turn!" once the pass has bought an order where no message reaches the page', async (ctx) => {
     const sale = await createAdmittingSale(app, { skuPrefix: 'page-used-srv' });
-    await withBrowser(ctx, async (context) => {
+    await browsers.withContext(ctx, async (context) => {
       // The shopper's other tab, in a browser without BroadcastChannel (as another device of theirs would be): only the
       // shop knows that the pass was spent.
       const { changed, shown } = await buyWithThePassElsewhere(context, sale, { emailPrefix: 'page-used-srv', withoutBroadcastChannel: true });
@@ -247,7 +252,7 @@ describe('waiting-room page with a pass that outlasts the test', () => {
 
   it('counts the pass and the sale down again at once when the tab is shown, its timers having been held', async (ctx) => {
     const { saleId } = await createAdmittingSale(app, { skuPrefix: 'page-visible' });
-    await withBrowser(ctx, async (context) => {
+    await browsers.withContext(ctx, async (context) => {
       // The page's timers on a clock the test holds: a hidden tab's timers are throttled (once a minute in Chrome).
       const page = await openAdmittedPage(context, app.url, saleId, { prepare: (p) => p.clock.install() });
       await page.locator('[data-pass-left]').filter({ hasText: /valid for \d+ min \d+ s more/ }).waitFor({ timeout: 5_000 });
@@ -269,7 +274,7 @@ describe('waiting-room page with a pass that outlasts the test', () => {
 
   it('tells an admitted shopper that the sale has ended when the admin ends it early', async (ctx) => {
     const { saleId } = await createAdmittingSale(app, { skuPrefix: 'page-end' });
-    await withBrowser(ctx, async (context) => {
+    await browsers.withContext(ctx, async (context) => {
       const page = await openAdmittedPage(context, app.url, saleId);
       const end = await request(`${app.url}/api/v1/admin/sale-events/${saleId}`, { method: 'PATCH', headers: app.admin, body: { endsAt: new Date(Date.now() + 500).toISOString() } });
       assert.equal(end.status, 200, JSON.stringify(end.body));
@@ -288,7 +293,7 @@ describe('waiting-room page with a pass that outlasts the test', () => {
   it('keeps the page of the sale, of two listing one product, whose pass the order did not spend admitted', async (ctx) => {
     const { productId, saleId: saleA } = await createAdmittingSale(app, { skuPrefix: 'page-two-sales' });
     const { saleId: saleB } = await createAdmittingSale(app, { productId });
-    await withBrowser(ctx, async (context) => {
+    await browsers.withContext(ctx, async (context) => {
       const pages = [];
       const stored: [string, string][] = [];
       for (const saleId of [saleA, saleB]) {
@@ -318,7 +323,7 @@ describe('waiting-room page with a pass that outlasts the test', () => {
   // The shopper's browser clock 15 min ahead (longer than the pass): the shop's clock decides a pass's expiry.
   it('keeps the pass good on the product page the continue link opens, whatever the browser clock', async (ctx) => {
     const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'page-browser-clock' });
-    await withBrowser(ctx, async (context) => {
+    await browsers.withContext(ctx, async (context) => {
       // The browser's clock 15 min ahead of the shop's (its Date.now: what the storefront reads).
       await context.addInitScript(() => {
         const real = Date.now.bind(Date);

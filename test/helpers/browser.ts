@@ -69,14 +69,18 @@ export async function withBrowser(t: TestContext, use: (context: BrowserContext)
 export function sharedBrowser(options: {
   /** Starts the browser (a test of this helper gives its own). @defaultValue Chromium at CHROMIUM */
   start?: () => Promise<Browser>;
-} = {}): { launch(t: TestContext): Promise<{ context: BrowserContext; close(): Promise<void> } | undefined> } {
+} = {}): {
+  launch(t: TestContext): Promise<{ context: BrowserContext; close(): Promise<void> } | undefined>;
+  /** `use` with a fresh context of the shared browser, closed after it however it ends (`withBrowser`'s contract). */
+  withContext(t: TestContext, use: (context: BrowserContext) => Promise<void>): Promise<void>;
+} {
   const start = options.start ?? (() => chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 }));
   let browser: Promise<Browser> | undefined;
   after(async () => {
     await (await browser?.catch(() => undefined))?.close();
   });
-  return {
-    async launch(t) {
+  const shared = {
+    async launch(t: TestContext) {
       if (!options.start && !existsSync(CHROMIUM)) return launchBrowser(t);
       if (!browser) {
         const starting = start();
@@ -95,5 +99,15 @@ export function sharedBrowser(options: {
         },
       };
     },
+    async withContext(t: TestContext, use: (context: BrowserContext) => Promise<void>) {
+      const browser = await shared.launch(t);
+      if (!browser) return;
+      try {
+        await use(browser.context);
+      } finally {
+        await browser.close();
+      }
+    },
   };
+  return shared;
 }
