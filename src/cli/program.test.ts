@@ -1,6 +1,10 @@
 /**
  * The real `salescale` program when a service it needs cannot be reached: one line on stderr and
  * exit 2, soon, whatever the way the service is missing (no stack trace, no hang).
+ *
+ * The tests of a suite run at once where they share nothing one could change under another (each its own database,
+ * Redis prefix or service, or none): most of a case's time is a CLI starting, or waiting out a connection timeout
+ * (10 s against a server that never answers), which overlaps with the others'.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -47,7 +51,7 @@ describe('salescale bench --help', () => {
   });
 });
 
-describe('salescale seed, its counts', () => {
+describe('salescale seed, its counts', { concurrency: true }, () => {
   it('a count that is empty or not decimal is a mistyped command line (usage, exit 1), not 0 or a hex number', async () => {
     const values = ['', ' ', '0x10'];
     const runs = await Promise.all(values.map((value) => salescale(['seed', '--products', value], {})));
@@ -134,7 +138,7 @@ describe('salescale without a database', () => {
   });
 });
 
-describe('salescale when PostgreSQL or Redis cannot be reached', () => {
+describe('salescale when PostgreSQL or Redis cannot be reached', { concurrency: 3 }, () => {
   // A server that accepts connections and never answers: a firewall that drops packets, a wrong port
   // forwarded to something else. Without a connection timeout pg waits for ever.
   let silent: Server;
@@ -208,7 +212,7 @@ describe('salescale when PostgreSQL or Redis cannot be reached', () => {
   });
 });
 
-describe('salescale and the TLS settings a platform puts in DATABASE_URL', () => {
+describe('salescale and the TLS settings a platform puts in DATABASE_URL', { concurrency: true }, () => {
   const withPassword = (query: string) => {
     const url = new URL(TEST_PG_ADMIN_URL);
     url.password = 'pa$$w0rd-secret';
@@ -297,7 +301,7 @@ describe('salescale migrate from a release older than the database (a rollback)'
   });
 });
 
-describe('salescale and a Redis that speaks TLS with a self-signed certificate (Heroku Redis)', () => {
+describe('salescale and a Redis that speaks TLS with a self-signed certificate (Heroku Redis)', { concurrency: true }, () => {
   let dir = '';
   let server: ReturnType<typeof spawn> | undefined;
   let port = 0;
@@ -354,7 +358,7 @@ describe('salescale and PGSSLMODE (TLS to PostgreSQL when the platform\'s DATABA
   });
 });
 
-describe('salescale serve and a HOST it cannot listen on (PostgreSQL and Redis are fine)', () => {
+describe('salescale serve and a HOST it cannot listen on (PostgreSQL and Redis are fine)', { concurrency: true }, () => {
   let database: TestDatabase | undefined;
   const prefixes: string[] = [];
   before(async () => {
@@ -395,7 +399,7 @@ describe('salescale with several bad variables', () => {
   });
 });
 
-describe('salescale serve and worker with an OTEL_* value the SDK would ignore', () => {
+describe('salescale serve and worker with an OTEL_* value the SDK would ignore', { concurrency: true }, () => {
   it('refuses it with one line naming it, exit 2 (tracing stayed off, or went nowhere, without a word)', async () => {
     const env = { DATABASE_URL: TEST_PG_ADMIN_URL, REDIS_URL: 'redis://127.0.0.1:1' };
     const runs = await Promise.all([
@@ -423,7 +427,7 @@ describe('salescale serve and worker with an OTEL_* value the SDK would ignore',
   });
 });
 
-describe('salescale and a PostgreSQL whose certificate is signed by the provider\'s own CA (DigitalOcean: DATABASE_CA_CERT)', () => {
+describe('salescale and a PostgreSQL whose certificate is signed by the provider\'s own CA (DigitalOcean: DATABASE_CA_CERT)', { concurrency: true }, () => {
   // A private PostgreSQL speaking TLS with a certificate from a throwaway CA, as DigitalOcean's managed
   // PostgreSQL does with its own: `${db.DATABASE_URL}` says sslmode=require, which pg verifies in full.
   let postgres: PrivatePostgres | undefined;
@@ -509,7 +513,7 @@ describe('salescale and a PostgreSQL whose certificate is signed by the provider
   });
 });
 
-describe('salescale and pg\'s own PG* variables (what DATABASE_URL leaves out)', () => {
+describe('salescale and pg\'s own PG* variables (what DATABASE_URL leaves out)', { concurrency: true }, () => {
   // A private PostgreSQL that requires a password (the shared one trusts every local connection), so a wrong
   // PGPASSWORD is refused for real.
   const PASSWORD = 'right-Pg-pa55word';
