@@ -30,7 +30,10 @@ async function recordSpoken(page: Page): Promise<void> {
   });
 }
 
-describe('storefront in a browser, off the happy path', () => {
+// The tests run three at a time: each has its own product (and sale, customer, browser context, routes), the
+// instance's rate limits are out of the way, and most of their time is waiting on the page's clocks (a line admitting
+// one a second, a stock poll every 2 s, a Retry-After).
+describe('storefront in a browser, off the happy path', { concurrency: 3 }, () => {
   let t: TestApp;
   let web: Instance;
   const browsers = sharedBrowser();
@@ -372,7 +375,7 @@ describe('storefront in a browser, off the happy path', () => {
       await page.goto(`${web.url}/`);
       const registered = await page.request.post(`${web.url}/api/v1/customers`, { data: { email: `hdr-${Date.now()}@example.com`, password: 'correct horse battery', name: 'Header' } });
       assert.equal(registered.status(), 201);
-      const order = await page.request.post(`${web.url}/api/v1/orders`, { headers: { 'idempotency-key': `k-${Date.now()}` }, data: { items: [{ productId: id, quantity: 1 }] } });
+      const order = await page.request.post(`${web.url}/api/v1/orders`, { headers: { 'idempotency-key': `k-hdr-${Date.now()}` }, data: { items: [{ productId: id, quantity: 1 }] } });
       assert.equal(order.status(), 201);
       const orderId = (await order.json()).id as number;
       await page.goto(`${web.url}/orders/${orderId}`);
@@ -396,7 +399,7 @@ describe('storefront in a browser, off the happy path', () => {
       await page.goto(`${web.url}/`);
       const registered = await page.request.post(`${web.url}/api/v1/customers`, { data: { email: `pay-${Date.now()}@example.com`, password: 'correct horse battery', name: 'Payer' } });
       assert.equal(registered.status(), 201);
-      const order = await page.request.post(`${web.url}/api/v1/orders`, { headers: { 'idempotency-key': `k-${Date.now()}` }, data: { items: [{ productId: id, quantity: 1 }] } });
+      const order = await page.request.post(`${web.url}/api/v1/orders`, { headers: { 'idempotency-key': `k-pay-${Date.now()}` }, data: { items: [{ productId: id, quantity: 1 }] } });
       assert.equal(order.status(), 201);
       const orderId = (await order.json()).id as number;
       let dropped = 0;
