@@ -5,7 +5,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { sql } from 'drizzle-orm';
 import type { Page } from 'playwright-core';
 import { createTestApp, type TestApp } from './helpers/app.ts';
-import { launchBrowser } from './helpers/browser.ts';
+import { sharedBrowser } from './helpers/browser.ts';
 import { request } from './helpers/http.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
 import { waitFor } from './helpers/queues.ts';
@@ -21,6 +21,8 @@ const DOCS = path.resolve(import.meta.dirname, '../docs/images');
 describe('storefront in a browser', () => {
   let t: TestApp;
   let web: Instance;
+  // One Chromium for the file, a fresh context of it (cookies, storage, cache) per test.
+  const browsers = sharedBrowser();
 
   before(async () => {
     t = await createTestApp({ TRUST_PROXY: '127.0.0.1', RATE_LIMIT_SALE_MAX: '100000', RATE_LIMIT_GENERAL_MAX: '100000' });
@@ -32,7 +34,7 @@ describe('storefront in a browser', () => {
   });
 
   it('lets a shopper browse, queue, be admitted and buy', async (ctx) => {
-    const browser = await launchBrowser(ctx);
+    const browser = await browsers.launch(ctx);
     if (!browser) return;
     try {
       const admin = { headers: t.admin };
@@ -146,7 +148,7 @@ describe('storefront in a browser', () => {
   });
 
   it('fits a phone: no sideways scrolling, the search button on screen, products in the first screen despite many categories', async (ctx) => {
-    const browser = await launchBrowser(ctx);
+    const browser = await browsers.launch(ctx);
     if (!browser) return;
     try {
       for (let i = 1; i <= 24; i++) {
@@ -178,7 +180,7 @@ describe('storefront in a browser', () => {
   });
 
   it('places one order however often "Place order" is pressed while a slow checkout runs, also after a reload', async (ctx) => {
-    const browser = await launchBrowser(ctx);
+    const browser = await browsers.launch(ctx);
     if (!browser) return;
     let release = () => {};
     try {
@@ -258,12 +260,13 @@ describe('storefront in a browser', () => {
     });
   }
 
-  describe('Add to cart on a product page', () => {
+  // Run at once: each test has its own product, cart (its own browser context) and routes.
+  describe('Add to cart on a product page', { concurrency: true }, () => {
     /** A product of `available` units, and a browser (none when Chromium is missing: the test is then skipped). */
     const productAndBrowser = async (ctx: TestContext, sku: string, name: string, available: number) => {
       const created = await request(`${web.url}/api/v1/admin/products`, { method: 'POST', headers: t.admin, body: { sku, name, priceCents: 700, available } });
       assert.equal(created.status, 201, JSON.stringify(created.body));
-      return { productId: created.body.id as number, browser: await launchBrowser(ctx) };
+      return { productId: created.body.id as number, browser: await browsers.launch(ctx) };
     };
     const openProduct = async (page: Page, productId: number, quantity: number) => {
       await page.goto(`${web.url}/products/${productId}`);
