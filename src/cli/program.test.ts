@@ -35,109 +35,8 @@ function assertOneLine(r: { code: number | null; stdout: string; stderr: string 
   assert.match(lines[0], pattern, what);
 }
 
-describe('salescale bench --help', () => {
-  it('lists every scenario of the runner, from the runner\'s own list, with its description (forecast and waiting-room were missing)', async () => {
-    const { SCENARIOS } = await import('../../bench/scenarios.ts');
-    const r = await salescale(['bench', '--help'], {});
-    assert.equal(r.code, 0, r.stderr);
-    const section = r.stdout.split(/^Scenarios\b.*$/m)[1] ?? '';
-    const listed = [...section.matchAll(/^ {2}(\S+) {2,}(.*)$/gm)].map((m) => m[1]);
-    assert.deepEqual(listed, SCENARIOS.map((s) => s.name), r.stdout);
-    for (const s of SCENARIOS) assert.ok(section.replace(/\s+/g, ' ').includes(s.describe.slice(0, 30)), `${s.name} is described`);
-    // The argument's own line: what runs by default, and the diagnostics that run only by name.
-    const usage = r.stdout.replace(/\s+/g, ' ');
-    assert.ok(usage.includes(SCENARIOS.filter((s) => !s.optional).map((s) => s.name).join(' | ')), usage);
-    assert.ok(usage.includes(`only by name: ${SCENARIOS.filter((s) => s.optional).map((s) => s.name).join(' | ')}`), usage);
-  });
-});
-
-describe('salescale seed, its counts', { concurrency: true }, () => {
-  it('a count that is empty or not decimal is a mistyped command line (usage, exit 1), not 0 or a hex number', async () => {
-    const values = ['', ' ', '0x10'];
-    const runs = await Promise.all(values.map((value) => salescale(['seed', '--products', value], {})));
-    for (const [i, r] of runs.entries()) {
-      const value = values[i]!;
-      assert.equal(r.code, 1, `--products ${JSON.stringify(value)}: ${r.stderr}`);
-      assert.match(r.stderr, /^error: option '--products <n>' argument '.*' is invalid\. must be a whole number ≥ 0\n/, value);
-      assert.match(r.stderr, /Usage: salescale seed/, value);
-    }
-  });
-  // Seeding again keeps existing SKUs and slugs: the second run's line said "and 24 categories" as if it had seeded them.
-  it('a second seed says it added nothing: 0 new products and 0 new categories, each beside the count requested', async () => {
-    const database = await createTestDatabase();
-    try {
-      const env = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: testPrefix() };
-      const first = await salescale(['seed', '--products', '3', '--categories', '2'], env);
-      assert.equal(first.code, 0, first.stderr);
-      assert.match(first.stdout, /^seeded 3 new products \(3 requested\) and 2 new categories \(2 requested\) in /, first.stdout);
-      const second = await salescale(['seed', '--products', '3', '--categories', '2'], env);
-      assert.equal(second.code, 0, second.stderr);
-      assert.match(second.stdout, /^seeded 0 new products \(3 requested\) and 0 new categories \(2 requested\) in /, second.stdout);
-    } finally {
-      await database.drop();
-    }
-  });
-  it('an unknown queue, a missing required option or both letters and --all is a mistyped command line (usage, exit 1)', async () => {
-    const cases = [
-      [['queues', 'retry-failed', 'nosuch'], /argument 'queue'\. queues are email, order, inventory, notifications\n/],
-      [['worker', '--queues', 'nope'], /option '--queues <names>' argument 'nope' is invalid/],
-      [['queues', 'discard', 'email', '--all'], /required option '--reason <text>' not specified/],
-      [['queues', 'discard', 'email', 'j-1', '--all', '--reason', 'gone'], /name the letters to discard \(job ids\) or pass --all, not both/],
-      [['queues', 'pause', 'nosuch'], /argument 'queue'\. queues are email, order, inventory, notifications\n/],
-      [['queues', 'resume'], /missing required argument 'queue'/],
-    ] as const;
-    const runs = await Promise.all(cases.map(([args]) => salescale([...args], {})));
-    for (const [i, r] of runs.entries()) {
-      const [args, pattern] = cases[i]!;
-      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
-      assert.match(r.stderr, pattern, args.join(' '));
-      assert.match(r.stderr, /Usage: salescale (queues|worker)/, args.join(' '));
-    }
-  });
-});
-
-describe('salescale with its output piped', () => {
-  it('stops quietly when the reader goes away (| head): no EPIPE stack trace', async () => {
-    const child = spawn(process.execPath, [MAIN, 'forecast', '--year', '2026', '--no-db', '--json', '--from', '2026-10-20T00:00:00Z', '--to', '2026-12-01T00:00:00Z'], { env: { PATH: process.env.PATH ?? '' } });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => { stderr += chunk; });
-    child.stdout.once('data', () => child.stdout.destroy());
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    assert.equal(stderr, '');
-    assert.equal(code, 0);
-  });
-});
-
-describe('salescale given an empty file or folder (an unset shell variable)', () => {
-  it('refuses it with one line and exit 2 instead of ignoring it', async () => {
-    // alerts --out "" printed the rules and wrote no file; simulate --out "" drew no chart; manifests --out "" wrote
-    // under the current folder; --recording "" and the like were dropped. Each said nothing.
-    const cases = [
-      ['alerts', '--out', ''],
-      ['alerts', '--recording', ' '],
-      ['alerts', '--dashboard', ''],
-      ['manifests', '--target', 'k8s', '--out', '', '--check'],
-      ['simulate', '--no-db', '--out', ''],
-      ['forecast', '--no-db', '--out', ''],
-      ['hpa', 'explain', '--hpa', '', '--pods', 'pods.json'],
-    ];
-    const runs = await Promise.all(cases.map((args) => salescale(args, {})));
-    for (const [i, r] of runs.entries()) {
-      assertOneLine(r, /^error \[INVALID_OPTION\]: --[a-z]+ was given an empty path \(an unset shell variable\?\)/, cases[i]!.join(' '));
-    }
-  });
-});
-
-describe('salescale without a database', () => {
-  it('--learn without DATABASE_URL says that it needs one (it read as an empty history: "got 0 hours")', async () => {
-    const cases = [['forecast', '--learn', '--year', '2026', '--no-progress'], ['backtest', '--learn']];
-    const runs = await Promise.all(cases.map((args) => salescale(args, {})));
-    for (const [i, r] of runs.entries()) {
-      assertOneLine(r, /^error \[INVALID_OPTION\]: --learn reads the analytics rollups from the database: set DATABASE_URL, or give --history <csv>$/, cases[i]![0]!);
-    }
-  });
-});
-
+// First and outside the suites that run at once below: its first case says how soon the program gives up on a server
+// that never answers (its 10 s connect timeout plus the start of three CLIs), which CLIs starting beside it would slow.
 describe('salescale when PostgreSQL or Redis cannot be reached', { concurrency: 3 }, () => {
   // A server that accepts connections and never answers: a firewall that drops packets, a wrong port
   // forwarded to something else. Without a connection timeout pg waits for ever.
@@ -212,399 +111,506 @@ describe('salescale when PostgreSQL or Redis cannot be reached', { concurrency: 
   });
 });
 
-describe('salescale and the TLS settings a platform puts in DATABASE_URL', { concurrency: true }, () => {
-  const withPassword = (query: string) => {
-    const url = new URL(TEST_PG_ADMIN_URL);
-    url.password = 'pa$$w0rd-secret';
-    return `${url.toString()}${query}`;
-  };
-
-  it('TLS asked of a server that has none: one line and exit 2, without the password (was a stack trace, exit 1)', async () => {
-    const r = await salescale(['migrate'], { DATABASE_URL: withPassword('?sslmode=no-verify') });
-    assertOneLine(r, /^salescale: cannot reach a required service: .*SSL/, 'migrate, sslmode=no-verify against a server without TLS');
-    assert.ok(!r.stderr.includes('pa$$w0rd'), r.stderr);
+// The other suites run two at a time (as do the tests within several of them): each has its own databases, Redis
+// prefixes, servers and private PostgreSQL, and most of their time is CLI processes starting or waiting on a service.
+describe('the salescale program', { concurrency: 2 }, () => {
+  describe('salescale bench --help', () => {
+    it('lists every scenario of the runner, from the runner\'s own list, with its description (forecast and waiting-room were missing)', async () => {
+      const { SCENARIOS } = await import('../../bench/scenarios.ts');
+      const r = await salescale(['bench', '--help'], {});
+      assert.equal(r.code, 0, r.stderr);
+      const section = r.stdout.split(/^Scenarios\b.*$/m)[1] ?? '';
+      const listed = [...section.matchAll(/^ {2}(\S+) {2,}(.*)$/gm)].map((m) => m[1]);
+      assert.deepEqual(listed, SCENARIOS.map((s) => s.name), r.stdout);
+      for (const s of SCENARIOS) assert.ok(section.replace(/\s+/g, ' ').includes(s.describe.slice(0, 30)), `${s.name} is described`);
+      // The argument's own line: what runs by default, and the diagnostics that run only by name.
+      const usage = r.stdout.replace(/\s+/g, ' ');
+      assert.ok(usage.includes(SCENARIOS.filter((s) => !s.optional).map((s) => s.name).join(' | ')), usage);
+      assert.ok(usage.includes(`only by name: ${SCENARIOS.filter((s) => s.optional).map((s) => s.name).join(' | ')}`), usage);
+    });
   });
 
-  it('an sslmode pg does not know, a certificate file that cannot be read: a configuration error naming the variable (was verify-full without a word, or a stack trace)', async () => {
-    const runs = await Promise.all([
-      salescale(['migrate'], { DATABASE_URL: withPassword('?sslmode=requried') }),
-      salescale(['migrate'], { DATABASE_URL: withPassword('?sslmode=verify-full&sslrootcert=/nonexistent/rds-ca.pem') }),
-      salescale(['seed', '--products', '1'], { DATABASE_URL: TEST_PG_ADMIN_URL, DATABASE_REPLICA_URL: withPassword('?sslmode=verify-full&sslcert=/nonexistent/client.crt') }),
-    ]);
-    assertOneLine(runs[0], /^salescale: configuration error: DATABASE_URL: sslmode must be one of disable, prefer, require, verify-ca, verify-full, no-verify, got "requried"$/, 'unknown sslmode');
-    assertOneLine(runs[1], /^salescale: configuration error: DATABASE_URL: sslrootcert "\/nonexistent\/rds-ca\.pem" cannot be read \(ENOENT\)$/, 'missing sslrootcert');
-    assertOneLine(runs[2], /^salescale: configuration error: DATABASE_REPLICA_URL: sslcert "\/nonexistent\/client\.crt" cannot be read \(ENOENT\)$/, 'missing sslcert of the replica');
-    for (const r of runs) assert.ok(!r.stderr.includes('pa$$w0rd'), r.stderr);
-  });
-});
-
-describe('salescale serve and a TRUST_PROXY hop count', () => {
-  it('a hop count that is not a small positive integer: a configuration error naming the variable, one line and exit 2', async () => {
-    const env = { DATABASE_URL: TEST_PG_ADMIN_URL, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: testPrefix() };
-    const runs = await Promise.all([salescale(['serve'], { ...env, TRUST_PROXY: '0' }), salescale(['serve'], { ...env, TRUST_PROXY: '1,10.0.0.0/8' })]);
-    assertOneLine(runs[0], /^salescale: configuration error: TRUST_PROXY: a hop count must be between 1 and 5, got "0"/, 'TRUST_PROXY=0');
-    assertOneLine(runs[1], /^salescale: configuration error: TRUST_PROXY: a hop count stands alone/, 'TRUST_PROXY=1,10.0.0.0/8');
-  });
-});
-
-describe('salescale and a REDIS_URL that ioredis cannot read', () => {
-  it('a password with a bare % and a database that is not a number: a configuration error naming the variable, without the password (was a stack trace, exit 1)', async () => {
-    const env = { DATABASE_URL: TEST_PG_ADMIN_URL, REDIS_PREFIX: testPrefix() };
-    const runs = await Promise.all([
-      salescale(['queues'], { ...env, REDIS_URL: 'redis://:50%off-secret@127.0.0.1:6379' }),
-      salescale(['queues'], { ...env, REDIS_URL: 'redis://127.0.0.1:6379/sessions' }),
-      salescale(['queues'], { ...env, REDIS_URL: TEST_REDIS_URL, CACHE_REDIS_URL: 'rediss://default:50%off-secret@127.0.0.1:6380/0' }),
-    ]);
-    assertOneLine(runs[0], /^salescale: configuration error: REDIS_URL: the password is not percent-encoded \(a % must be written %25\)$/, 'bare % in the password');
-    assertOneLine(runs[1], /^salescale: configuration error: REDIS_URL: the path must be a database number \(\/0, \/1, …\), got "\/sessions"$/, 'database name');
-    assertOneLine(runs[2], /^salescale: configuration error: CACHE_REDIS_URL: the password is not percent-encoded \(a % must be written %25\)$/, 'bare % in the cache password');
-    for (const r of runs) assert.ok(!r.stderr.includes('off-secret'), r.stderr);
-  });
-});
-
-describe('salescale and a decimal variable that is blank or not decimal', () => {
-  it('refuses it with one line naming it, exit 2 (a blank WAITING_ROOM_CAPACITY_RPS read as 0: the derived rate, without a word)', async () => {
-    const env = { DATABASE_URL: TEST_PG_ADMIN_URL, REDIS_URL: 'redis://127.0.0.1:1' };
-    const runs = await Promise.all([
-      salescale(['queues'], { ...env, WAITING_ROOM_CAPACITY_RPS: ' ' }),
-      salescale(['queues'], { ...env, WAITING_ROOM_SAFETY_FACTOR: '0x1' }),
-      salescale(['queues'], { ...env, CLUSTER_INSTANCE_HOUR_COST_USD: '1e400' }),
-    ]);
-    assertOneLine(runs[0], /^salescale: configuration error: WAITING_ROOM_CAPACITY_RPS: must be a number, got " "$/, 'blank');
-    assertOneLine(runs[1], /^salescale: configuration error: WAITING_ROOM_SAFETY_FACTOR: must be a number, got "0x1"$/, 'hex');
-    assertOneLine(runs[2], /^salescale: configuration error: CLUSTER_INSTANCE_HOUR_COST_USD: must be a number, got "1e400"$/, 'infinite');
-  });
-});
-
-describe('salescale migrate from a release older than the database (a rollback)', () => {
-  it('applies nothing, leaves the newer release\'s SQL functions as they are and says so, exit 0, however many run at once', async () => {
-    const database = await createTestDatabase();
-    const db = new pg.Client({ connectionString: database.url });
-    await db.connect();
-    try {
-      // What a newer release left: a migration this release does not know, and its own text of a function.
-      await db.query(`INSERT INTO drizzle.__drizzle_migrations (hash, created_at) SELECT 'newer-release', max(created_at) + 86400000 FROM drizzle.__drizzle_migrations`);
-      const [{ def }] = (await db.query(`SELECT pg_get_functiondef('take_stock'::regproc) AS def`)).rows;
-      await db.query(def.replace('AS $function$', 'AS $function$ /* newer release */'));
-
-      const runs = await Promise.all(Array.from({ length: 5 }, () => salescale(['migrate'], { DATABASE_URL: database.url })));
-      for (const r of runs) {
-        assert.equal(r.code, 0, r.stderr);
-        assert.equal(r.stdout, 'migrations applied: 0 (the database is ahead of this release: 1 migration it does not know; its SQL functions were left as they are)\n');
+  describe('salescale seed, its counts', { concurrency: true }, () => {
+    it('a count that is empty or not decimal is a mistyped command line (usage, exit 1), not 0 or a hex number', async () => {
+      const values = ['', ' ', '0x10'];
+      const runs = await Promise.all(values.map((value) => salescale(['seed', '--products', value], {})));
+      for (const [i, r] of runs.entries()) {
+        const value = values[i]!;
+        assert.equal(r.code, 1, `--products ${JSON.stringify(value)}: ${r.stderr}`);
+        assert.match(r.stderr, /^error: option '--products <n>' argument '.*' is invalid\. must be a whole number ≥ 0\n/, value);
+        assert.match(r.stderr, /Usage: salescale seed/, value);
       }
-      const [{ src }] = (await db.query(`SELECT prosrc AS src FROM pg_proc WHERE oid = 'take_stock'::regproc`)).rows;
-      assert.match(src, /newer release/, 'the newer release\'s take_stock was replaced by this older one\'s');
-    } finally {
-      await db.end();
-      await database.drop();
-    }
-  });
-});
-
-describe('salescale and a Redis that speaks TLS with a self-signed certificate (Heroku Redis)', { concurrency: true }, () => {
-  let dir = '';
-  let server: ReturnType<typeof spawn> | undefined;
-  let port = 0;
-  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
-  before(async () => {
-    database = await createTestDatabase();
-    const { mkdtemp } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { freePort } = await import('../platform/local/local-stack.ts');
-    const { promisify } = await import('node:util');
-    dir = await mkdtemp(join(tmpdir(), 'salescale-tls-redis-'));
-    await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=redis.example', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir });
-    port = await freePort();
-    server = spawn('redis-server', ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', join(dir, 'cert.pem'), '--tls-key-file', join(dir, 'key.pem'), '--tls-auth-clients', 'no', '--save', '', '--dir', dir], { stdio: 'ignore' });
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  });
-  after(async () => {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((resolve) => server?.once('exit', resolve));
-      server.kill('SIGKILL');
-      await exited;
-    }
-    const { rm } = await import('node:fs/promises');
-    await rm(dir, { recursive: true, force: true });
-    await database?.drop();
+    });
+    // Seeding again keeps existing SKUs and slugs: the second run's line said "and 24 categories" as if it had seeded them.
+    it('a second seed says it added nothing: 0 new products and 0 new categories, each beside the count requested', async () => {
+      const database = await createTestDatabase();
+      try {
+        const env = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: testPrefix() };
+        const first = await salescale(['seed', '--products', '3', '--categories', '2'], env);
+        assert.equal(first.code, 0, first.stderr);
+        assert.match(first.stdout, /^seeded 3 new products \(3 requested\) and 2 new categories \(2 requested\) in /, first.stdout);
+        const second = await salescale(['seed', '--products', '3', '--categories', '2'], env);
+        assert.equal(second.code, 0, second.stderr);
+        assert.match(second.stdout, /^seeded 0 new products \(3 requested\) and 0 new categories \(2 requested\) in /, second.stdout);
+      } finally {
+        await database.drop();
+      }
+    });
+    it('an unknown queue, a missing required option or both letters and --all is a mistyped command line (usage, exit 1)', async () => {
+      const cases = [
+        [['queues', 'retry-failed', 'nosuch'], /argument 'queue'\. queues are email, order, inventory, notifications\n/],
+        [['worker', '--queues', 'nope'], /option '--queues <names>' argument 'nope' is invalid/],
+        [['queues', 'discard', 'email', '--all'], /required option '--reason <text>' not specified/],
+        [['queues', 'discard', 'email', 'j-1', '--all', '--reason', 'gone'], /name the letters to discard \(job ids\) or pass --all, not both/],
+        [['queues', 'pause', 'nosuch'], /argument 'queue'\. queues are email, order, inventory, notifications\n/],
+        [['queues', 'resume'], /missing required argument 'queue'/],
+      ] as const;
+      const runs = await Promise.all(cases.map(([args]) => salescale([...args], {})));
+      for (const [i, r] of runs.entries()) {
+        const [args, pattern] = cases[i]!;
+        assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+        assert.match(r.stderr, pattern, args.join(' '));
+        assert.match(r.stderr, /Usage: salescale (queues|worker)/, args.join(' '));
+      }
+    });
   });
 
-  it('connects with REDIS_TLS_VERIFY=false, and refuses the certificate by default (Heroku Redis was never reached)', async () => {
-    const env = { DATABASE_URL: database?.url ?? '', REDIS_URL: `rediss://127.0.0.1:${port}`, REDIS_PREFIX: testPrefix() };
-    const [unverified, verified] = await Promise.all([salescale(['queues'], { ...env, REDIS_TLS_VERIFY: 'false' }), salescale(['queues'], env)]);
-    assert.equal(unverified.code, 0, unverified.stderr);
-    assert.match(unverified.stdout, /^queue +waiting/);
-    assertOneLine(verified, /^salescale: cannot reach a required service: redis not ready/, 'a self-signed certificate, verified');
+  describe('salescale with its output piped', () => {
+    it('stops quietly when the reader goes away (| head): no EPIPE stack trace', async () => {
+      const child = spawn(process.execPath, [MAIN, 'forecast', '--year', '2026', '--no-db', '--json', '--from', '2026-10-20T00:00:00Z', '--to', '2026-12-01T00:00:00Z'], { env: { PATH: process.env.PATH ?? '' } });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => { stderr += chunk; });
+      child.stdout.once('data', () => child.stdout.destroy());
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.equal(stderr, '');
+      assert.equal(code, 0);
+    });
   });
 
-  it('speaks TLS to a REDISS:// URL written in capitals (ioredis took it for plain redis:, the password in clear)', async () => {
-    // The certificate verifies here (its CA trusted through NODE_EXTRA_CA_CERTS), so only the scheme is in question.
-    const r = await salescale(['queues'], { DATABASE_URL: database?.url ?? '', REDIS_URL: `REDISS://127.0.0.1:${port}`, REDIS_PREFIX: testPrefix(), NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') });
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^queue +waiting/);
-  });
-});
-
-describe('salescale and PGSSLMODE (TLS to PostgreSQL when the platform\'s DATABASE_URL says nothing: Heroku Postgres)', () => {
-  it('is honoured, and a value pg does not know is a configuration error (it was ignored: no TLS, without a word)', async () => {
-    const runs = await Promise.all([
-      salescale(['migrate'], { DATABASE_URL: TEST_PG_ADMIN_URL, PGSSLMODE: 'no-verify' }),
-      salescale(['migrate'], { DATABASE_URL: TEST_PG_ADMIN_URL, PGSSLMODE: 'requried' }),
-      salescale(['queues'], { DATABASE_URL: TEST_PG_ADMIN_URL, REDIS_URL: 'redis://127.0.0.1:1', PGSSLMODE: 'on' }),
-    ]);
-    assertOneLine(runs[0], /^salescale: cannot reach a required service: The server does not support SSL connections$/, 'PGSSLMODE=no-verify asks for TLS');
-    assertOneLine(runs[1], /^salescale: configuration error: PGSSLMODE: must be one of disable, prefer, require, verify-ca, verify-full, no-verify, got "requried"$/, 'migrate');
-    assertOneLine(runs[2], /^salescale: configuration error: PGSSLMODE: must be one of disable, prefer, require, verify-ca, verify-full, no-verify, got "on"$/, 'queues');
-  });
-});
-
-describe('salescale serve and a HOST it cannot listen on (PostgreSQL and Redis are fine)', { concurrency: true }, () => {
-  let database: TestDatabase | undefined;
-  const prefixes: string[] = [];
-  before(async () => {
-    database = await createTestDatabase();
-  });
-  after(async () => {
-    await database?.drop();
-    for (const prefix of prefixes) await Promise.all([deleteRedisKeys(`${prefix}:*`), deleteRedisKeys(`{${prefix}}:*`)]);
+  describe('salescale given an empty file or folder (an unset shell variable)', () => {
+    it('refuses it with one line and exit 2 instead of ignoring it', async () => {
+      // alerts --out "" printed the rules and wrote no file; simulate --out "" drew no chart; manifests --out "" wrote
+      // under the current folder; --recording "" and the like were dropped. Each said nothing.
+      const cases = [
+        ['alerts', '--out', ''],
+        ['alerts', '--recording', ' '],
+        ['alerts', '--dashboard', ''],
+        ['manifests', '--target', 'k8s', '--out', '', '--check'],
+        ['simulate', '--no-db', '--out', ''],
+        ['forecast', '--no-db', '--out', ''],
+        ['hpa', 'explain', '--hpa', '', '--pods', 'pods.json'],
+      ];
+      const runs = await Promise.all(cases.map((args) => salescale(args, {})));
+      for (const [i, r] of runs.entries()) {
+        assertOneLine(r, /^error \[INVALID_OPTION\]: --[a-z]+ was given an empty path \(an unset shell variable\?\)/, cases[i]!.join(' '));
+      }
+    });
   });
 
-  async function serve(host: string): ReturnType<typeof salescale> {
-    const prefix = testPrefix();
-    prefixes.push(prefix);
-    return salescale(['serve'], { DATABASE_URL: database!.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, HOST: host, PORT: String(await freePort()), LOG_LEVEL: 'info' });
-  }
-
-  it('a HOST that is not an address of this machine: one line and exit 2 (was an EADDRNOTAVAIL stack trace, exit 1)', async () => {
-    const r = await serve('192.0.2.1');
-    assert.equal(r.code, 2, r.stdout + r.stderr);
-    // The refusal is stderr's last line; the logs go to stdout.
-    const last = r.stderr.trim().split('\n').at(-1) ?? '';
-    assert.match(last, /^salescale: .*192\.0\.2\.1/, r.stdout + r.stderr);
-    assert.ok(!(r.stdout + r.stderr).includes('    at '), `no stack trace: ${r.stdout + r.stderr}`);
+  describe('salescale without a database', () => {
+    it('--learn without DATABASE_URL says that it needs one (it read as an empty history: "got 0 hours")', async () => {
+      const cases = [['forecast', '--learn', '--year', '2026', '--no-progress'], ['backtest', '--learn']];
+      const runs = await Promise.all(cases.map((args) => salescale(args, {})));
+      for (const [i, r] of runs.entries()) {
+        assertOneLine(r, /^error \[INVALID_OPTION\]: --learn reads the analytics rollups from the database: set DATABASE_URL, or give --history <csv>$/, cases[i]![0]!);
+      }
+    });
   });
 
-  it('a HOST that does not resolve: the line names HOST, not "a required service"', async () => {
-    const r = await serve('no-such-host.invalid');
-    assert.equal(r.code, 2, r.stdout + r.stderr);
-    const last = r.stderr.trim().split('\n').at(-1) ?? '';
-    assert.match(last, /^salescale: .*\bHOST\b/, `stderr's last line: ${last}`);
-  });
-});
+  describe('salescale and the TLS settings a platform puts in DATABASE_URL', { concurrency: true }, () => {
+    const withPassword = (query: string) => {
+      const url = new URL(TEST_PG_ADMIN_URL);
+      url.password = 'pa$$w0rd-secret';
+      return `${url.toString()}${query}`;
+    };
 
-describe('salescale with several bad variables', () => {
-  it('names every one on one line, exit 2 (a line per variable came out as separate, unattributed log events)', async () => {
-    const r = await salescale(['queues'], { DATABASE_URL: TEST_PG_ADMIN_URL, REDIS_URL: 'redis://127.0.0.1:1', PORT: 'x', DB_POOL_MAX: '-1' });
-    assertOneLine(r, /^salescale: configuration error: PORT: must be an integer, got "x"; DB_POOL_MAX: must be between 1 and 1000, got -1$/, 'two bad variables');
-  });
-});
+    it('TLS asked of a server that has none: one line and exit 2, without the password (was a stack trace, exit 1)', async () => {
+      const r = await salescale(['migrate'], { DATABASE_URL: withPassword('?sslmode=no-verify') });
+      assertOneLine(r, /^salescale: cannot reach a required service: .*SSL/, 'migrate, sslmode=no-verify against a server without TLS');
+      assert.ok(!r.stderr.includes('pa$$w0rd'), r.stderr);
+    });
 
-describe('salescale serve and worker with an OTEL_* value the SDK would ignore', { concurrency: true }, () => {
-  it('refuses it with one line naming it, exit 2 (tracing stayed off, or went nowhere, without a word)', async () => {
-    const env = { DATABASE_URL: TEST_PG_ADMIN_URL, REDIS_URL: 'redis://127.0.0.1:1' };
-    const runs = await Promise.all([
-      salescale(['serve'], { ...env, OTEL_TRACES_EXPORTER: 'otpl' }),
-      salescale(['worker'], { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }),
-      salescale(['serve'], { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'http' }),
-    ]);
-    assertOneLine(runs[0], /^salescale: configuration error: OTEL_TRACES_EXPORTER: unknown exporter "otpl" \(otlp, zipkin, console, none\)$/, 'exporter');
-    assertOneLine(runs[1], /^salescale: configuration error: OTEL_EXPORTER_OTLP_ENDPOINT: must be an http: or https: URL$/, 'endpoint');
-    assertOneLine(runs[2], /^salescale: configuration error: OTEL_EXPORTER_OTLP_PROTOCOL: must be one of http\/protobuf, http\/json, grpc, got "http"$/, 'protocol');
+    it('an sslmode pg does not know, a certificate file that cannot be read: a configuration error naming the variable (was verify-full without a word, or a stack trace)', async () => {
+      const runs = await Promise.all([
+        salescale(['migrate'], { DATABASE_URL: withPassword('?sslmode=requried') }),
+        salescale(['migrate'], { DATABASE_URL: withPassword('?sslmode=verify-full&sslrootcert=/nonexistent/rds-ca.pem') }),
+        salescale(['seed', '--products', '1'], { DATABASE_URL: TEST_PG_ADMIN_URL, DATABASE_REPLICA_URL: withPassword('?sslmode=verify-full&sslcert=/nonexistent/client.crt') }),
+      ]);
+      assertOneLine(runs[0], /^salescale: configuration error: DATABASE_URL: sslmode must be one of disable, prefer, require, verify-ca, verify-full, no-verify, got "requried"$/, 'unknown sslmode');
+      assertOneLine(runs[1], /^salescale: configuration error: DATABASE_URL: sslrootcert "\/nonexistent\/rds-ca\.pem" cannot be read \(ENOENT\)$/, 'missing sslrootcert');
+      assertOneLine(runs[2], /^salescale: configuration error: DATABASE_REPLICA_URL: sslcert "\/nonexistent\/client\.crt" cannot be read \(ENOENT\)$/, 'missing sslcert of the replica');
+      for (const r of runs) assert.ok(!r.stderr.includes('pa$$w0rd'), r.stderr);
+    });
   });
 
-  it('refuses a sampler or a ratio the SDK would replace by sampling every trace (a sale traced whole, at a quarter of the CPU per checkout)', async () => {
-    const env = { DATABASE_URL: TEST_PG_ADMIN_URL, REDIS_URL: 'redis://127.0.0.1:1', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
-    const runs = await Promise.all([
-      salescale(['serve'], { ...env, OTEL_TRACES_SAMPLER: 'parentbased_traceidration', OTEL_TRACES_SAMPLER_ARG: '0.1' }),
-      salescale(['serve'], { ...env, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '10' }),
-      salescale(['worker'], { ...env, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0,1' }),
-      salescale(['serve'], { ...env, OTEL_TRACES_SAMPLER_ARG: '0.1' }),
-    ]);
-    assertOneLine(runs[0], /^salescale: configuration error: OTEL_TRACES_SAMPLER: unknown sampler "parentbased_traceidration" \(always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio\)$/, 'sampler');
-    assertOneLine(runs[1], /^salescale: configuration error: OTEL_TRACES_SAMPLER_ARG: must be a ratio between 0 and 1 \(0\.1 samples one trace in ten\), got "10"$/, 'ratio over 1');
-    assertOneLine(runs[2], /^salescale: configuration error: OTEL_TRACES_SAMPLER_ARG: must be a ratio between 0 and 1 \(0\.1 samples one trace in ten\), got "0,1"$/, 'ratio not a number');
-    assertOneLine(runs[3], /^salescale: configuration error: OTEL_TRACES_SAMPLER_ARG: is read only with OTEL_TRACES_SAMPLER=traceidratio or parentbased_traceidratio \(unset: every trace is sampled\)$/, 'ratio without a sampler');
+  describe('salescale serve and a TRUST_PROXY hop count', () => {
+    it('a hop count that is not a small positive integer: a configuration error naming the variable, one line and exit 2', async () => {
+      const env = { DATABASE_URL: TEST_PG_ADMIN_URL, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: testPrefix() };
+      const runs = await Promise.all([salescale(['serve'], { ...env, TRUST_PROXY: '0' }), salescale(['serve'], { ...env, TRUST_PROXY: '1,10.0.0.0/8' })]);
+      assertOneLine(runs[0], /^salescale: configuration error: TRUST_PROXY: a hop count must be between 1 and 5, got "0"/, 'TRUST_PROXY=0');
+      assertOneLine(runs[1], /^salescale: configuration error: TRUST_PROXY: a hop count stands alone/, 'TRUST_PROXY=1,10.0.0.0/8');
+    });
   });
-});
 
-describe('salescale and a PostgreSQL whose certificate is signed by the provider\'s own CA (DigitalOcean: DATABASE_CA_CERT)', { concurrency: true }, () => {
-  // A private PostgreSQL speaking TLS with a certificate from a throwaway CA, as DigitalOcean's managed
-  // PostgreSQL does with its own: `${db.DATABASE_URL}` says sslmode=require, which pg verifies in full.
-  let postgres: PrivatePostgres | undefined;
-  let url = '';
-  let ca = '';
-  let otherCa = '';
-  before(async () => {
-    const { chmod, readFile, writeFile } = await import('node:fs/promises');
-    const { promisify } = await import('node:util');
-    const run = promisify(execFile);
-    postgres = await startPrivatePostgres({
-      prefix: 'salescale-tls-pg-',
-      async setUp(dir, own) {
-        const openssl = (args: string[]) => run('openssl', args, { cwd: dir });
-        for (const name of ['ca', 'other-ca']) {
-          await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '1', '-subj', `/CN=Salescale test ${name}`]);
+  describe('salescale and a REDIS_URL that ioredis cannot read', () => {
+    it('a password with a bare % and a database that is not a number: a configuration error naming the variable, without the password (was a stack trace, exit 1)', async () => {
+      const env = { DATABASE_URL: TEST_PG_ADMIN_URL, REDIS_PREFIX: testPrefix() };
+      const runs = await Promise.all([
+        salescale(['queues'], { ...env, REDIS_URL: 'redis://:50%off-secret@127.0.0.1:6379' }),
+        salescale(['queues'], { ...env, REDIS_URL: 'redis://127.0.0.1:6379/sessions' }),
+        salescale(['queues'], { ...env, REDIS_URL: TEST_REDIS_URL, CACHE_REDIS_URL: 'rediss://default:50%off-secret@127.0.0.1:6380/0' }),
+      ]);
+      assertOneLine(runs[0], /^salescale: configuration error: REDIS_URL: the password is not percent-encoded \(a % must be written %25\)$/, 'bare % in the password');
+      assertOneLine(runs[1], /^salescale: configuration error: REDIS_URL: the path must be a database number \(\/0, \/1, …\), got "\/sessions"$/, 'database name');
+      assertOneLine(runs[2], /^salescale: configuration error: CACHE_REDIS_URL: the password is not percent-encoded \(a % must be written %25\)$/, 'bare % in the cache password');
+      for (const r of runs) assert.ok(!r.stderr.includes('off-secret'), r.stderr);
+    });
+  });
+
+  describe('salescale and a decimal variable that is blank or not decimal', () => {
+    it('refuses it with one line naming it, exit 2 (a blank WAITING_ROOM_CAPACITY_RPS read as 0: the derived rate, without a word)', async () => {
+      const env = { DATABASE_URL: TEST_PG_ADMIN_URL, REDIS_URL: 'redis://127.0.0.1:1' };
+      const runs = await Promise.all([
+        salescale(['queues'], { ...env, WAITING_ROOM_CAPACITY_RPS: ' ' }),
+        salescale(['queues'], { ...env, WAITING_ROOM_SAFETY_FACTOR: '0x1' }),
+        salescale(['queues'], { ...env, CLUSTER_INSTANCE_HOUR_COST_USD: '1e400' }),
+      ]);
+      assertOneLine(runs[0], /^salescale: configuration error: WAITING_ROOM_CAPACITY_RPS: must be a number, got " "$/, 'blank');
+      assertOneLine(runs[1], /^salescale: configuration error: WAITING_ROOM_SAFETY_FACTOR: must be a number, got "0x1"$/, 'hex');
+      assertOneLine(runs[2], /^salescale: configuration error: CLUSTER_INSTANCE_HOUR_COST_USD: must be a number, got "1e400"$/, 'infinite');
+    });
+  });
+
+  describe('salescale migrate from a release older than the database (a rollback)', () => {
+    it('applies nothing, leaves the newer release\'s SQL functions as they are and says so, exit 0, however many run at once', async () => {
+      const database = await createTestDatabase();
+      const db = new pg.Client({ connectionString: database.url });
+      await db.connect();
+      try {
+        // What a newer release left: a migration this release does not know, and its own text of a function.
+        await db.query(`INSERT INTO drizzle.__drizzle_migrations (hash, created_at) SELECT 'newer-release', max(created_at) + 86400000 FROM drizzle.__drizzle_migrations`);
+        const [{ def }] = (await db.query(`SELECT pg_get_functiondef('take_stock'::regproc) AS def`)).rows;
+        await db.query(def.replace('AS $function$', 'AS $function$ /* newer release */'));
+
+        const runs = await Promise.all(Array.from({ length: 5 }, () => salescale(['migrate'], { DATABASE_URL: database.url })));
+        for (const r of runs) {
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(r.stdout, 'migrations applied: 0 (the database is ahead of this release: 1 migration it does not know; its SQL functions were left as they are)\n');
         }
-        await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
-        await writeFile(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-        await openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '1', '-extfile', 'san.ext']);
-        ca = await readFile(join(dir, 'ca.pem'), 'utf8');
-        otherCa = await readFile(join(dir, 'other-ca.pem'), 'utf8');
-        for (const file of ['server.key', 'server.crt']) await own(file);
-        await chmod(join(dir, 'server.key'), 0o600);
-      },
-      initdbArgs: ['--auth=trust'],
-      conf: ['ssl = on', "ssl_cert_file = '../server.crt'", "ssl_key_file = '../server.key'"],
-      client: () => ({ user: 'postgres', database: 'postgres', ssl: { ca } }),
-    });
-    url = `postgres://postgres@127.0.0.1:${postgres.port}/postgres?sslmode=require`;
-  });
-  after(() => postgres?.stop());
-
-  it('without the CA: one line and exit 2 (pg verifies sslmode=require in full and does not know the CA)', async () => {
-    const r = await salescale(['migrate'], { DATABASE_URL: url });
-    assertOneLine(r, /^salescale: cannot reach a required service: .*(self-signed|unable to verify)/i, 'migrate, sslmode=require, CA unknown');
-  });
-
-  it('with DATABASE_CA_CERT: migrate applies the migrations and serve answers /ready (each failed to reach the database)', async () => {
-    const migrated = await salescale(['migrate'], { DATABASE_URL: url, DATABASE_CA_CERT: ca });
-    assert.equal(migrated.code, 0, `migrate: ${migrated.stderr}`);
-    assert.match(migrated.stdout, /^migrations applied: [1-9]/);
-    assert.ok(!migrated.stderr.includes(ca.split('\n')[1] ?? ''), migrated.stderr);
-
-    const { freePort } = await import('../platform/local/local-stack.ts');
-    const port = await freePort();
-    const web = spawn(process.execPath, [MAIN, 'serve'], {
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: url, DATABASE_REPLICA_URL: url, DATABASE_CA_CERT: ca, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: testPrefix(), PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-      detached: true,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    web.stderr?.on('data', (chunk) => { stderr += chunk; });
-    try {
-      let status = 0;
-      for (const started = Date.now(); status !== 200 && Date.now() - started < 30_000; ) {
-        status = await fetch(`http://127.0.0.1:${port}/ready`).then((res) => res.status, () => 0);
-        if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 250));
+        const [{ src }] = (await db.query(`SELECT prosrc AS src FROM pg_proc WHERE oid = 'take_stock'::regproc`)).rows;
+        assert.match(src, /newer release/, 'the newer release\'s take_stock was replaced by this older one\'s');
+      } finally {
+        await db.end();
+        await database.drop();
       }
-      assert.equal(status, 200, `serve /ready: ${stderr}`);
-      // A catalog read goes to the replica pool, which trusts the same CA.
-      assert.equal((await fetch(`http://127.0.0.1:${port}/api/v1/products`)).status, 200, stderr);
-      assert.ok(!stderr.includes('read replica unreachable'), stderr);
-    } finally {
-      const exited = new Promise((resolve) => web.once('exit', resolve));
-      if (web.pid) process.kill(-web.pid, 'SIGKILL');
-      await exited;
-    }
-  });
-
-  it('with the wrong CA: refused, one line and exit 2; a value that is not a PEM certificate: a configuration error that does not repeat it', async () => {
-    const runs = await Promise.all([
-      salescale(['migrate'], { DATABASE_URL: url, DATABASE_CA_CERT: otherCa }),
-      salescale(['migrate'], { DATABASE_URL: url, DATABASE_CA_CERT: 'not-a-certificate-secret' }),
-      salescale(['migrate'], { DATABASE_URL: url, DATABASE_CA_CERT: ca.split('\n').filter((_, i) => i !== 5).join('\n') }), // a line lost in a copy
-      salescale(['migrate'], { DATABASE_URL: url.replace('sslmode=require', 'sslmode=no-verify'), DATABASE_CA_CERT: ca }),
-    ]);
-    assertOneLine(runs[0], /^salescale: cannot reach a required service: .*(self-signed|unable to verify)/i, 'the wrong CA');
-    assertOneLine(runs[1], /^salescale: configuration error: DATABASE_CA_CERT: is not a PEM certificate/, 'not PEM');
-    assertOneLine(runs[2], /^salescale: configuration error: DATABASE_CA_CERT: /, 'a damaged certificate');
-    assertOneLine(runs[3], /^salescale: configuration error: DATABASE_CA_CERT: DATABASE_URL turns certificate verification off \(sslmode=no-verify\)/, 'sslmode=no-verify with a CA');
-    for (const r of runs) assert.ok(!r.stderr.includes('not-a-certificate-secret') && !r.stderr.includes(ca.split('\n')[1] ?? '') && !r.stderr.includes(otherCa.split('\n')[1] ?? ''), r.stderr);
-  });
-});
-
-describe('salescale and pg\'s own PG* variables (what DATABASE_URL leaves out)', { concurrency: true }, () => {
-  // A private PostgreSQL that requires a password (the shared one trusts every local connection), so a wrong
-  // PGPASSWORD is refused for real.
-  const PASSWORD = 'right-Pg-pa55word';
-  const WRONG = 'wrong-Pg-pa55word-8d1f';
-  let postgres: PrivatePostgres | undefined;
-  let port = 0;
-  before(async () => {
-    const { writeFile } = await import('node:fs/promises');
-    postgres = await startPrivatePostgres({
-      prefix: 'salescale-password-pg-',
-      async setUp(dir, own) {
-        await writeFile(join(dir, 'pwfile'), `${PASSWORD}\n`);
-        await own('pwfile');
-      },
-      initdbArgs: ['--auth=scram-sha-256', '--pwfile=pwfile'],
-      client: () => ({ user: 'postgres', password: PASSWORD, database: 'postgres' }),
-      async onReady(client) {
-        await client.query('CREATE DATABASE shop_a');
-        await client.query('CREATE DATABASE shop_b');
-      },
     });
-    port = postgres.port;
   });
-  after(() => postgres?.stop());
 
-  async function tablesIn(database: string): Promise<number> {
-    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: PASSWORD, database });
-    await client.connect();
-    try {
-      return (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'")).rows[0]?.n ?? -1;
-    } finally {
-      await client.end();
-    }
-  }
-
-  it('fill in only what DATABASE_URL leaves out: a URL without user, password and database name takes PGUSER, PGPASSWORD, PGDATABASE; a URL\'s own parts win', async () => {
-    const bare = await salescale(['migrate'], { DATABASE_URL: `postgres://127.0.0.1:${port}`, PGUSER: 'postgres', PGPASSWORD: PASSWORD, PGDATABASE: 'shop_a' });
-    assert.equal(bare.code, 0, bare.stderr);
-    assert.match(bare.stdout, /^migrations applied: [1-9]/);
-    assert.ok((await tablesIn('shop_a')) > 0, 'PGDATABASE named the database the URL left out');
-    assert.equal(await tablesIn('shop_b'), 0);
-    // The URL's database, user and password win over PGDATABASE, PGUSER and PGPASSWORD.
-    const full = await salescale(['migrate'], {
-      DATABASE_URL: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/shop_b`,
-      PGUSER: 'no_such_role_salescale',
-      PGPASSWORD: WRONG,
-      PGDATABASE: 'no_such_database_salescale',
+  describe('salescale and a Redis that speaks TLS with a self-signed certificate (Heroku Redis)', { concurrency: true }, () => {
+    let dir = '';
+    let server: ReturnType<typeof spawn> | undefined;
+    let port = 0;
+    let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+    before(async () => {
+      database = await createTestDatabase();
+      const { mkdtemp } = await import('node:fs/promises');
+      const { tmpdir } = await import('node:os');
+      const { freePort } = await import('../platform/local/local-stack.ts');
+      const { promisify } = await import('node:util');
+      dir = await mkdtemp(join(tmpdir(), 'salescale-tls-redis-'));
+      await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=redis.example', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir });
+      port = await freePort();
+      server = spawn('redis-server', ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', join(dir, 'cert.pem'), '--tls-key-file', join(dir, 'key.pem'), '--tls-auth-clients', 'no', '--save', '', '--dir', dir], { stdio: 'ignore' });
+      await new Promise((resolve) => setTimeout(resolve, 500));
     });
-    assert.equal(full.code, 0, full.stderr);
-    assert.match(full.stdout, /^migrations applied: [1-9]/);
-    assert.ok((await tablesIn('shop_b')) > 0, 'the URL\'s database was migrated');
-  });
-
-  it('a wrong PGPASSWORD, or one beside an unreachable host: one line and exit 2, never repeating the password', async () => {
-    const refused = { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/shop_a`, PGPASSWORD: WRONG };
-    const unreachable = { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/shop_a', PGPASSWORD: WRONG };
-    const unresolvable = { DATABASE_URL: 'postgres://postgres@no-such-host.invalid:5432/shop_a', PGPASSWORD: WRONG };
-    const toolkit = ['forecast', '--year', '2026', '--json', '--no-progress'];
-    const runs = await Promise.all([
-      salescale(['migrate'], refused),
-      salescale(toolkit, refused),
-      salescale(['seed', '--products', '1'], refused),
-      salescale(['queues'], { ...refused, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: testPrefix() }),
-      salescale(['migrate'], unreachable),
-      salescale(['migrate'], unresolvable),
-      salescale(toolkit, unresolvable),
-    ]);
-    for (const [i, r] of runs.entries()) {
-      assertOneLine(r, i < 4 ? /^salescale: cannot reach a required service: .*password authentication failed for user "postgres"/ : /^salescale: cannot reach a required service: /, `run ${i}`);
-      assert.ok(!r.stderr.includes(WRONG), `run ${i}: ${r.stderr}`);
-    }
-  });
-
-  it('serve with a wrong PGPASSWORD: its log lines (debug and up) never hold the password', async () => {
-    const { freePort } = await import('../platform/local/local-stack.ts');
-    const web = spawn(process.execPath, [MAIN, 'serve'], {
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/shop_a`, PGPASSWORD: WRONG, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: testPrefix(), PORT: String(await freePort()), HOST: '127.0.0.1', LOG_LEVEL: 'debug' },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+    after(async () => {
+      if (server && server.exitCode === null) {
+        const exited = new Promise((resolve) => server?.once('exit', resolve));
+        server.kill('SIGKILL');
+        await exited;
+      }
+      const { rm } = await import('node:fs/promises');
+      await rm(dir, { recursive: true, force: true });
+      await database?.drop();
     });
-    let output = '';
-    web.stdout?.on('data', (chunk) => { output += chunk; });
-    web.stderr?.on('data', (chunk) => { output += chunk; });
-    try {
-      for (const started = Date.now(); !output.includes('password authentication failed') && Date.now() - started < 30_000; ) await new Promise((resolve) => setTimeout(resolve, 200));
-      assert.match(output, /password authentication failed for user \\"postgres\\"/);
-      assert.ok(!output.includes(WRONG), output);
-    } finally {
-      const exited = new Promise((resolve) => web.once('exit', resolve));
-      if (web.pid) process.kill(-web.pid, 'SIGKILL');
-      await exited;
+
+    it('connects with REDIS_TLS_VERIFY=false, and refuses the certificate by default (Heroku Redis was never reached)', async () => {
+      const env = { DATABASE_URL: database?.url ?? '', REDIS_URL: `rediss://127.0.0.1:${port}`, REDIS_PREFIX: testPrefix() };
+      const [unverified, verified] = await Promise.all([salescale(['queues'], { ...env, REDIS_TLS_VERIFY: 'false' }), salescale(['queues'], env)]);
+      assert.equal(unverified.code, 0, unverified.stderr);
+      assert.match(unverified.stdout, /^queue +waiting/);
+      assertOneLine(verified, /^salescale: cannot reach a required service: redis not ready/, 'a self-signed certificate, verified');
+    });
+
+    it('speaks TLS to a REDISS:// URL written in capitals (ioredis took it for plain redis:, the password in clear)', async () => {
+      // The certificate verifies here (its CA trusted through NODE_EXTRA_CA_CERTS), so only the scheme is in question.
+      const r = await salescale(['queues'], { DATABASE_URL: database?.url ?? '', REDIS_URL: `REDISS://127.0.0.1:${port}`, REDIS_PREFIX: testPrefix(), NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^queue +waiting/);
+    });
+  });
+
+  describe('salescale and PGSSLMODE (TLS to PostgreSQL when the platform\'s DATABASE_URL says nothing: Heroku Postgres)', () => {
+    it('is honoured, and a value pg does not know is a configuration error (it was ignored: no TLS, without a word)', async () => {
+      const runs = await Promise.all([
+        salescale(['migrate'], { DATABASE_URL: TEST_PG_ADMIN_URL, PGSSLMODE: 'no-verify' }),
+        salescale(['migrate'], { DATABASE_URL: TEST_PG_ADMIN_URL, PGSSLMODE: 'requried' }),
+        salescale(['queues'], { DATABASE_URL: TEST_PG_ADMIN_URL, REDIS_URL: 'redis://127.0.0.1:1', PGSSLMODE: 'on' }),
+      ]);
+      assertOneLine(runs[0], /^salescale: cannot reach a required service: The server does not support SSL connections$/, 'PGSSLMODE=no-verify asks for TLS');
+      assertOneLine(runs[1], /^salescale: configuration error: PGSSLMODE: must be one of disable, prefer, require, verify-ca, verify-full, no-verify, got "requried"$/, 'migrate');
+      assertOneLine(runs[2], /^salescale: configuration error: PGSSLMODE: must be one of disable, prefer, require, verify-ca, verify-full, no-verify, got "on"$/, 'queues');
+    });
+  });
+
+  describe('salescale serve and a HOST it cannot listen on (PostgreSQL and Redis are fine)', { concurrency: true }, () => {
+    let database: TestDatabase | undefined;
+    const prefixes: string[] = [];
+    before(async () => {
+      database = await createTestDatabase();
+    });
+    after(async () => {
+      await database?.drop();
+      for (const prefix of prefixes) await Promise.all([deleteRedisKeys(`${prefix}:*`), deleteRedisKeys(`{${prefix}}:*`)]);
+    });
+
+    async function serve(host: string): ReturnType<typeof salescale> {
+      const prefix = testPrefix();
+      prefixes.push(prefix);
+      return salescale(['serve'], { DATABASE_URL: database!.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, HOST: host, PORT: String(await freePort()), LOG_LEVEL: 'info' });
     }
+
+    it('a HOST that is not an address of this machine: one line and exit 2 (was an EADDRNOTAVAIL stack trace, exit 1)', async () => {
+      const r = await serve('192.0.2.1');
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      // The refusal is stderr's last line; the logs go to stdout.
+      const last = r.stderr.trim().split('\n').at(-1) ?? '';
+      assert.match(last, /^salescale: .*192\.0\.2\.1/, r.stdout + r.stderr);
+      assert.ok(!(r.stdout + r.stderr).includes('    at '), `no stack trace: ${r.stdout + r.stderr}`);
+    });
+
+    it('a HOST that does not resolve: the line names HOST, not "a required service"', async () => {
+      const r = await serve('no-such-host.invalid');
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      const last = r.stderr.trim().split('\n').at(-1) ?? '';
+      assert.match(last, /^salescale: .*\bHOST\b/, `stderr's last line: ${last}`);
+    });
+  });
+
+  describe('salescale with several bad variables', () => {
+    it('names every one on one line, exit 2 (a line per variable came out as separate, unattributed log events)', async () => {
+      const r = await salescale(['queues'], { DATABASE_URL: TEST_PG_ADMIN_URL, REDIS_URL: 'redis://127.0.0.1:1', PORT: 'x', DB_POOL_MAX: '-1' });
+      assertOneLine(r, /^salescale: configuration error: PORT: must be an integer, got "x"; DB_POOL_MAX: must be between 1 and 1000, got -1$/, 'two bad variables');
+    });
+  });
+
+  describe('salescale serve and worker with an OTEL_* value the SDK would ignore', { concurrency: true }, () => {
+    it('refuses it with one line naming it, exit 2 (tracing stayed off, or went nowhere, without a word)', async () => {
+      const env = { DATABASE_URL: TEST_PG_ADMIN_URL, REDIS_URL: 'redis://127.0.0.1:1' };
+      const runs = await Promise.all([
+        salescale(['serve'], { ...env, OTEL_TRACES_EXPORTER: 'otpl' }),
+        salescale(['worker'], { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }),
+        salescale(['serve'], { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'http' }),
+      ]);
+      assertOneLine(runs[0], /^salescale: configuration error: OTEL_TRACES_EXPORTER: unknown exporter "otpl" \(otlp, zipkin, console, none\)$/, 'exporter');
+      assertOneLine(runs[1], /^salescale: configuration error: OTEL_EXPORTER_OTLP_ENDPOINT: must be an http: or https: URL$/, 'endpoint');
+      assertOneLine(runs[2], /^salescale: configuration error: OTEL_EXPORTER_OTLP_PROTOCOL: must be one of http\/protobuf, http\/json, grpc, got "http"$/, 'protocol');
+    });
+
+    it('refuses a sampler or a ratio the SDK would replace by sampling every trace (a sale traced whole, at a quarter of the CPU per checkout)', async () => {
+      const env = { DATABASE_URL: TEST_PG_ADMIN_URL, REDIS_URL: 'redis://127.0.0.1:1', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+      const runs = await Promise.all([
+        salescale(['serve'], { ...env, OTEL_TRACES_SAMPLER: 'parentbased_traceidration', OTEL_TRACES_SAMPLER_ARG: '0.1' }),
+        salescale(['serve'], { ...env, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '10' }),
+        salescale(['worker'], { ...env, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0,1' }),
+        salescale(['serve'], { ...env, OTEL_TRACES_SAMPLER_ARG: '0.1' }),
+      ]);
+      assertOneLine(runs[0], /^salescale: configuration error: OTEL_TRACES_SAMPLER: unknown sampler "parentbased_traceidration" \(always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio\)$/, 'sampler');
+      assertOneLine(runs[1], /^salescale: configuration error: OTEL_TRACES_SAMPLER_ARG: must be a ratio between 0 and 1 \(0\.1 samples one trace in ten\), got "10"$/, 'ratio over 1');
+      assertOneLine(runs[2], /^salescale: configuration error: OTEL_TRACES_SAMPLER_ARG: must be a ratio between 0 and 1 \(0\.1 samples one trace in ten\), got "0,1"$/, 'ratio not a number');
+      assertOneLine(runs[3], /^salescale: configuration error: OTEL_TRACES_SAMPLER_ARG: is read only with OTEL_TRACES_SAMPLER=traceidratio or parentbased_traceidratio \(unset: every trace is sampled\)$/, 'ratio without a sampler');
+    });
+  });
+
+  describe('salescale and a PostgreSQL whose certificate is signed by the provider\'s own CA (DigitalOcean: DATABASE_CA_CERT)', { concurrency: true }, () => {
+    // A private PostgreSQL speaking TLS with a certificate from a throwaway CA, as DigitalOcean's managed
+    // PostgreSQL does with its own: `${db.DATABASE_URL}` says sslmode=require, which pg verifies in full.
+    let postgres: PrivatePostgres | undefined;
+    let url = '';
+    let ca = '';
+    let otherCa = '';
+    before(async () => {
+      const { chmod, readFile, writeFile } = await import('node:fs/promises');
+      const { promisify } = await import('node:util');
+      const run = promisify(execFile);
+      postgres = await startPrivatePostgres({
+        prefix: 'salescale-tls-pg-',
+        async setUp(dir, own) {
+          const openssl = (args: string[]) => run('openssl', args, { cwd: dir });
+          for (const name of ['ca', 'other-ca']) {
+            await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '1', '-subj', `/CN=Salescale test ${name}`]);
+          }
+          await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
+          await writeFile(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+          await openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '1', '-extfile', 'san.ext']);
+          ca = await readFile(join(dir, 'ca.pem'), 'utf8');
+          otherCa = await readFile(join(dir, 'other-ca.pem'), 'utf8');
+          for (const file of ['server.key', 'server.crt']) await own(file);
+          await chmod(join(dir, 'server.key'), 0o600);
+        },
+        initdbArgs: ['--auth=trust'],
+        conf: ['ssl = on', "ssl_cert_file = '../server.crt'", "ssl_key_file = '../server.key'"],
+        client: () => ({ user: 'postgres', database: 'postgres', ssl: { ca } }),
+      });
+      url = `postgres://postgres@127.0.0.1:${postgres.port}/postgres?sslmode=require`;
+    });
+    after(() => postgres?.stop());
+
+    it('without the CA: one line and exit 2 (pg verifies sslmode=require in full and does not know the CA)', async () => {
+      const r = await salescale(['migrate'], { DATABASE_URL: url });
+      assertOneLine(r, /^salescale: cannot reach a required service: .*(self-signed|unable to verify)/i, 'migrate, sslmode=require, CA unknown');
+    });
+
+    it('with DATABASE_CA_CERT: migrate applies the migrations and serve answers /ready (each failed to reach the database)', async () => {
+      const migrated = await salescale(['migrate'], { DATABASE_URL: url, DATABASE_CA_CERT: ca });
+      assert.equal(migrated.code, 0, `migrate: ${migrated.stderr}`);
+      assert.match(migrated.stdout, /^migrations applied: [1-9]/);
+      assert.ok(!migrated.stderr.includes(ca.split('\n')[1] ?? ''), migrated.stderr);
+
+      const { freePort } = await import('../platform/local/local-stack.ts');
+      const port = await freePort();
+      const web = spawn(process.execPath, [MAIN, 'serve'], {
+        env: { PATH: process.env.PATH ?? '', DATABASE_URL: url, DATABASE_REPLICA_URL: url, DATABASE_CA_CERT: ca, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: testPrefix(), PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+        detached: true,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      web.stderr?.on('data', (chunk) => { stderr += chunk; });
+      try {
+        let status = 0;
+        for (const started = Date.now(); status !== 200 && Date.now() - started < 30_000; ) {
+          status = await fetch(`http://127.0.0.1:${port}/ready`).then((res) => res.status, () => 0);
+          if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+        assert.equal(status, 200, `serve /ready: ${stderr}`);
+        // A catalog read goes to the replica pool, which trusts the same CA.
+        assert.equal((await fetch(`http://127.0.0.1:${port}/api/v1/products`)).status, 200, stderr);
+        assert.ok(!stderr.includes('read replica unreachable'), stderr);
+      } finally {
+        const exited = new Promise((resolve) => web.once('exit', resolve));
+        if (web.pid) process.kill(-web.pid, 'SIGKILL');
+        await exited;
+      }
+    });
+
+    it('with the wrong CA: refused, one line and exit 2; a value that is not a PEM certificate: a configuration error that does not repeat it', async () => {
+      const runs = await Promise.all([
+        salescale(['migrate'], { DATABASE_URL: url, DATABASE_CA_CERT: otherCa }),
+        salescale(['migrate'], { DATABASE_URL: url, DATABASE_CA_CERT: 'not-a-certificate-secret' }),
+        salescale(['migrate'], { DATABASE_URL: url, DATABASE_CA_CERT: ca.split('\n').filter((_, i) => i !== 5).join('\n') }), // a line lost in a copy
+        salescale(['migrate'], { DATABASE_URL: url.replace('sslmode=require', 'sslmode=no-verify'), DATABASE_CA_CERT: ca }),
+      ]);
+      assertOneLine(runs[0], /^salescale: cannot reach a required service: .*(self-signed|unable to verify)/i, 'the wrong CA');
+      assertOneLine(runs[1], /^salescale: configuration error: DATABASE_CA_CERT: is not a PEM certificate/, 'not PEM');
+      assertOneLine(runs[2], /^salescale: configuration error: DATABASE_CA_CERT: /, 'a damaged certificate');
+      assertOneLine(runs[3], /^salescale: configuration error: DATABASE_CA_CERT: DATABASE_URL turns certificate verification off \(sslmode=no-verify\)/, 'sslmode=no-verify with a CA');
+      for (const r of runs) assert.ok(!r.stderr.includes('not-a-certificate-secret') && !r.stderr.includes(ca.split('\n')[1] ?? '') && !r.stderr.includes(otherCa.split('\n')[1] ?? ''), r.stderr);
+    });
+  });
+
+  describe('salescale and pg\'s own PG* variables (what DATABASE_URL leaves out)', { concurrency: true }, () => {
+    // A private PostgreSQL that requires a password (the shared one trusts every local connection), so a wrong
+    // PGPASSWORD is refused for real.
+    const PASSWORD = 'right-Pg-pa55word';
+    const WRONG = 'wrong-Pg-pa55word-8d1f';
+    let postgres: PrivatePostgres | undefined;
+    let port = 0;
+    before(async () => {
+      const { writeFile } = await import('node:fs/promises');
+      postgres = await startPrivatePostgres({
+        prefix: 'salescale-password-pg-',
+        async setUp(dir, own) {
+          await writeFile(join(dir, 'pwfile'), `${PASSWORD}\n`);
+          await own('pwfile');
+        },
+        initdbArgs: ['--auth=scram-sha-256', '--pwfile=pwfile'],
+        client: () => ({ user: 'postgres', password: PASSWORD, database: 'postgres' }),
+        async onReady(client) {
+          await client.query('CREATE DATABASE shop_a');
+          await client.query('CREATE DATABASE shop_b');
+        },
+      });
+      port = postgres.port;
+    });
+    after(() => postgres?.stop());
+
+    async function tablesIn(database: string): Promise<number> {
+      const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: PASSWORD, database });
+      await client.connect();
+      try {
+        return (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'")).rows[0]?.n ?? -1;
+      } finally {
+        await client.end();
+      }
+    }
+
+    it('fill in only what DATABASE_URL leaves out: a URL without user, password and database name takes PGUSER, PGPASSWORD, PGDATABASE; a URL\'s own parts win', async () => {
+      const bare = await salescale(['migrate'], { DATABASE_URL: `postgres://127.0.0.1:${port}`, PGUSER: 'postgres', PGPASSWORD: PASSWORD, PGDATABASE: 'shop_a' });
+      assert.equal(bare.code, 0, bare.stderr);
+      assert.match(bare.stdout, /^migrations applied: [1-9]/);
+      assert.ok((await tablesIn('shop_a')) > 0, 'PGDATABASE named the database the URL left out');
+      assert.equal(await tablesIn('shop_b'), 0);
+      // The URL's database, user and password win over PGDATABASE, PGUSER and PGPASSWORD.
+      const full = await salescale(['migrate'], {
+        DATABASE_URL: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/shop_b`,
+        PGUSER: 'no_such_role_salescale',
+        PGPASSWORD: WRONG,
+        PGDATABASE: 'no_such_database_salescale',
+      });
+      assert.equal(full.code, 0, full.stderr);
+      assert.match(full.stdout, /^migrations applied: [1-9]/);
+      assert.ok((await tablesIn('shop_b')) > 0, 'the URL\'s database was migrated');
+    });
+
+    it('a wrong PGPASSWORD, or one beside an unreachable host: one line and exit 2, never repeating the password', async () => {
+      const refused = { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/shop_a`, PGPASSWORD: WRONG };
+      const unreachable = { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/shop_a', PGPASSWORD: WRONG };
+      const unresolvable = { DATABASE_URL: 'postgres://postgres@no-such-host.invalid:5432/shop_a', PGPASSWORD: WRONG };
+      const toolkit = ['forecast', '--year', '2026', '--json', '--no-progress'];
+      const runs = await Promise.all([
+        salescale(['migrate'], refused),
+        salescale(toolkit, refused),
+        salescale(['seed', '--products', '1'], refused),
+        salescale(['queues'], { ...refused, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: testPrefix() }),
+        salescale(['migrate'], unreachable),
+        salescale(['migrate'], unresolvable),
+        salescale(toolkit, unresolvable),
+      ]);
+      for (const [i, r] of runs.entries()) {
+        assertOneLine(r, i < 4 ? /^salescale: cannot reach a required service: .*password authentication failed for user "postgres"/ : /^salescale: cannot reach a required service: /, `run ${i}`);
+        assert.ok(!r.stderr.includes(WRONG), `run ${i}: ${r.stderr}`);
+      }
+    });
+
+    it('serve with a wrong PGPASSWORD: its log lines (debug and up) never hold the password', async () => {
+      const { freePort } = await import('../platform/local/local-stack.ts');
+      const web = spawn(process.execPath, [MAIN, 'serve'], {
+        env: { PATH: process.env.PATH ?? '', DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/shop_a`, PGPASSWORD: WRONG, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: testPrefix(), PORT: String(await freePort()), HOST: '127.0.0.1', LOG_LEVEL: 'debug' },
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      web.stdout?.on('data', (chunk) => { output += chunk; });
+      web.stderr?.on('data', (chunk) => { output += chunk; });
+      try {
+        for (const started = Date.now(); !output.includes('password authentication failed') && Date.now() - started < 30_000; ) await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.match(output, /password authentication failed for user \\"postgres\\"/);
+        assert.ok(!output.includes(WRONG), output);
+      } finally {
+        const exited = new Promise((resolve) => web.once('exit', resolve));
+        if (web.pid) process.kill(-web.pid, 'SIGKILL');
+        await exited;
+      }
+    });
   });
 });
