@@ -67,6 +67,20 @@ describe('cookies in production', () => {
     assert.equal((await t.app.inject({ url: '/api/v1/me', headers: { cookie: `__Host-salescale_sid=${id}` } })).statusCode, 401);
   });
 
+  it('moves an old plain session cookie only on API replies, never on a publicly cacheable asset', async () => {
+    const registered = await register('legacy-asset@example.com');
+    const id = pair(registered.headers['set-cookie'], '__Host-salescale_sid')?.split('=')[1];
+    assert.ok(id);
+    // A shared cache may keep a `public` reply with its Set-Cookie and hand this session to every later visitor.
+    const asset = await t.app.inject({ url: '/assets/storefront.js', headers: { cookie: `salescale_sid=${id}` } });
+    assert.equal(asset.statusCode, 200);
+    assert.match(String(asset.headers['cache-control']), /public/);
+    assert.equal(asset.headers['set-cookie'], undefined, 'no cookie on a publicly cacheable reply');
+    const me = await t.app.inject({ url: '/api/v1/me', headers: { cookie: `salescale_sid=${id}` } });
+    assert.equal(me.statusCode, 200, me.body);
+    assert.equal(pair(me.headers['set-cookie'], '__Host-salescale_sid'), `__Host-salescale_sid=${id}`, 'the API moves it');
+  });
+
   it('keeps a guest cart under the old plain cookie name, and moves the cookie at the next change', async () => {
     const first = await t.app.inject({ method: 'PUT', url: `/api/v1/cart/items/${productId}`, payload: { quantity: 2 } });
     const value = pair(first.headers['set-cookie'], '__Host-salescale_guest')?.slice('__Host-salescale_guest='.length);

@@ -30,7 +30,7 @@ export interface SessionPluginOptions {
   secure: boolean;
   ttlS: number;
   /**
-   * Only requests to paths under this prefix extend the session and renew its cookie: never a publicly
+   * Only requests to paths under this prefix extend the session, renew its cookie or move it from its old plain name: never a publicly
    * cacheable reply (the storefront's assets), which a shared cache could keep and hand the session to everyone.
    * @defaultValue '/api/'
    */
@@ -51,10 +51,15 @@ export function sessionPlugin(options: SessionPluginOptions): FastifyPluginAsync
       const sent = readCookie(request, name);
       if (sent === undefined) return;
       const id = sent.value;
+      // Only these replies may carry a session cookie: a publicly cacheable one (a storefront asset) is kept by a
+      // shared cache, Set-Cookie included, and handed to every later visitor.
+      const mayCarryCookie = request.url.startsWith(renewUnder);
       try {
-        const session = await options.sessions.get(id, { extend: request.url.startsWith(renewUnder) });
-        // A cookie under the old plain name moves to the prefixed one (a dead session's is only cleared).
-        if (sent.legacy) clearLegacyCookie(request, reply, name);
+        const session = await options.sessions.get(id, { extend: mayCarryCookie });
+        // A cookie under the old plain name moves to the prefixed one (a dead session's is only cleared), on a reply
+        // that may carry it: the next API request moves it.
+        const move = sent.legacy && mayCarryCookie;
+        if (move) clearLegacyCookie(request, reply, name);
         if (!session) return;
         request.customerId = session.customerId;
         request.sessionId = session.key;
@@ -62,7 +67,7 @@ export function sessionPlugin(options: SessionPluginOptions): FastifyPluginAsync
         // The browser drops the cookie at the Max-Age it was given at sign-in, whatever Redis holds: an
         // extended session renews it, or an active customer would be signed out SESSION_TTL_S after signing in.
         // (A route that sets or clears the cookie afterwards, sign-in or sign-out, replaces this one.)
-        if (session.renewed || sent.legacy) setSessionCookie(reply, id, { secure: options.secure, ttlS: Math.max(1, Math.ceil((session.expiresAt - Date.now()) / 1000)) });
+        if (session.renewed || move) setSessionCookie(reply, id, { secure: options.secure, ttlS: Math.max(1, Math.ceil((session.expiresAt - Date.now()) / 1000)) });
       } catch (error) {
         request.log.warn({ err: error }, 'session store unavailable: continuing without a session');
       }
