@@ -67,6 +67,8 @@ describe('a waiting-room event stream as it opens', () => {
     const streamUrl = `${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}/events`;
     const first = await openSse(streamUrl, { cookie });
     const admitted = await first.next((m) => m.data.state === 'admitted', 15_000);
+    // Its admitted frame carries the pass: no cache between the shop and the visitor may keep it (`no-cache` lets one store it).
+    assert.equal(first.headers['cache-control'], 'no-store, no-transform');
     // The stream is down while the order is placed: its `used` notice reaches no stream.
     first.close();
     const ordered = await request(`${url}/api/v1/orders`, {

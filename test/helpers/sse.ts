@@ -15,6 +15,7 @@ export interface SseMessage {
 
 export interface SseStream {
   status: number;
+  headers: http.IncomingHttpHeaders;
   messages: SseMessage[];
   /** Resolves with the first message (already read or still to come) that matches, or rejects after `timeoutMs`. */
   next(match: (message: SseMessage) => boolean, timeoutMs: number): Promise<SseMessage>;
@@ -69,6 +70,7 @@ export async function openSse(url: string, headers: Record<string, string> = {})
   })();
   return {
     status: response.statusCode ?? 0,
+    headers: response.headers,
     messages,
     ended,
     next(match, timeoutMs) {

@@ -13,8 +13,8 @@ import type { StreamHub } from './waiting-room.streams.ts';
 /** The visitor cookie's plain name; production sets it as `__Host-salescale_visitor` (see `getCookieName`). */
 export const VISITOR_COOKIE = 'salescale_visitor';
 export const PASS_HEADER = 'waiting-room-pass';
-/** The event stream's headers: a HEAD of it is told the same as its GET. */
-const STREAM_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' };
+/** The event stream's headers: a HEAD of it is told the same as its GET. `no-store`: an admitted frame carries the pass, which no cache may keep (`no-cache` lets a shared one store it). */
+const STREAM_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store, no-transform', 'x-accel-buffering': 'no' };
 const VISITOR_ID = /^[A-Za-z0-9_-]{22}$/;
 
 /** The holders a request speaks for: its signed-in customer and its visitor cookie. */
