@@ -97,7 +97,9 @@ describe('waiting room at its edges', () => {
           }),
       ),
     );
+    // The hang-ups reach the instance in their own time on a loaded machine: half a second for them to arrive, then a poll.
     await sleep(500);
+    await waitFor('the streams that hung up let go', async () => (await streamsOpen(eventId)) === 1 || null, 10_000).catch(() => undefined);
     assert.equal(await streamsOpen(eventId), 1, 'only the stream still connected is held');
     kept.close();
     for (let i = 0; (await streamsOpen(eventId)) !== 0; i++) {
@@ -224,9 +226,11 @@ describe('waiting room at its edges', () => {
     const switched = await request(`${url}/api/v1/admin/sale-events/${off.eventId}`, { method: 'PATCH', headers: t.admin, body: { waitingRoom: { enabled: false } } });
     assert.equal(switched.status, 200, JSON.stringify(switched.body));
     assert.equal((await request(`${url}/api/v1/admin/sale-events/${deleted.eventId}`, { method: 'DELETE', headers: t.admin })).status, 204);
-    await sleep(500); // every instance has re-read the rooms
+    const statusOf = (v: { eventId: number; ticket: string; cookie: string }) => request(`${url}/api/v1/sale-events/${v.eventId}/queue/${encodeURIComponent(v.ticket)}`, { headers: { cookie: v.cookie } });
+    // Every instance re-reads the rooms on a timer (polled; the assertions below name what it answers instead).
+    await waitFor('the rooms re-read', async () => (await Promise.all([off, deleted].map(async (v) => (await statusOf(v)).body.state === 'closed'))).every(Boolean) || null, 15_000).catch(() => undefined);
     for (const [what, v] of [['switched off', off], ['deleted', deleted]] as const) {
-      const status = await request(`${url}/api/v1/sale-events/${v.eventId}/queue/${encodeURIComponent(v.ticket)}`, { headers: { cookie: v.cookie } });
+      const status = await statusOf(v);
       assert.equal(status.status, 200, `${what}: GET …/queue/:ticket ${JSON.stringify(status.body)}`);
       assert.equal(status.body.state, 'closed', `${what}: ${JSON.stringify(status.body)}`);
       const stream = await openSse(`${url}/api/v1/sale-events/${v.eventId}/queue/${encodeURIComponent(v.ticket)}/events`, { cookie: v.cookie });
@@ -322,7 +326,7 @@ describe('waiting room at its edges', () => {
   });
 
   it('keeps the visitors waiting in a live sale ahead of those who join while the admin has postponed its start', async () => {
-    // One a second: those who joined while it was live are still waiting when it is postponed.
+    // One a second, 20 in line: those who joined while it was live are still waiting when it is live again, however slow the machine.
     const { eventId } = await liveSale({ admissionPerSecond: 1 });
     const join = async () => {
       const joined = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' });
@@ -330,15 +334,17 @@ describe('waiting room at its edges', () => {
       return joined.body.ticket as string;
     };
     const early = [];
-    for (let i = 0; i < 5; i++) early.push(await join());
-    const postponed = await request(`${url}/api/v1/admin/sale-events/${eventId}`, { method: 'PATCH', headers: t.admin, body: { startsAt: new Date(Date.now() + 2000).toISOString() } });
+    for (let i = 0; i < 20; i++) early.push(await join());
+    const startsAt = new Date(Date.now() + 2000).toISOString();
+    const postponed = await request(`${url}/api/v1/admin/sale-events/${eventId}`, { method: 'PATCH', headers: t.admin, body: { startsAt } });
     assert.equal(postponed.status, 200, JSON.stringify(postponed.body));
-    await sleep(400); // every instance has re-read the window
-    const late = [];
+    await waitFor('the instance to re-read the window', async () => Date.parse((await request(`${url}/api/v1/sale-events/${eventId}/queue`)).body.startsAt) === Date.parse(startsAt) || null, 15_000);
+    const late: string[] = [];
     for (let i = 0; i < 3; i++) late.push(await join());
-    await sleep(2200); // live again
     const positions = async (tickets: string[]) =>
       Promise.all(tickets.map(async (ticket) => (await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}`)).body.position as number | null));
+    // Live again: the draw is shown (polled; the assertion below names a visitor without a place).
+    await waitFor('the sale live again', async () => (Date.now() > Date.parse(startsAt) && (await positions(late)).every((p) => p !== null)) || null, 15_000).catch(() => undefined);
     const [before, behind] = [await positions(early), await positions(late)];
     const lastEarly = Math.max(...before.filter((p): p is number => p !== null));
     for (const position of behind) assert.ok(position !== null && position > lastEarly, `a visitor who joined during the postponement is behind those waiting before it: ${JSON.stringify({ early: before, late: behind })}`);
@@ -420,8 +426,10 @@ describe('waiting room: a pass that expired unused', () => {
     assert.equal(bought.status, 201, JSON.stringify(bought.body));
 
     // The slow visitor comes back after their pass's 10 s: their place is used up, stock is left.
-    await sleep(10_500);
-    const before = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(slow.ticket)}`, { headers: { cookie: slow.cookie } });
+    const slowStatus = () => request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(slow.ticket)}`, { headers: { cookie: slow.cookie } });
+    await sleep(10_000);
+    await waitFor('the slow pass expired', async () => (await slowStatus()).body.state === 'expired' || null, 15_000).catch(() => undefined);
+    const before = await slowStatus();
     assert.equal(before.body.state, 'expired');
     const again = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: slow.cookie } });
     assert.equal(again.status, 201, JSON.stringify(again.body));
@@ -570,17 +578,18 @@ describe('waiting room: a sale ended and extended again', () => {
     const { key } = roomKeys(t.config.redis.prefix);
     const productId = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: 'edge-extend' });
     const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, endsInMs: 3_600_000, admissionPerSecond: 1 });
-    for (let j = 0; j < 10; j++) assert.equal((await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' })).status, 201);
-    await new Promise((resolve) => setTimeout(resolve, 1500)); // one admitted, the others waiting: every key of the room is there
+    // 30 in line at one a second: the line is not empty when the keys are checked, however slow the machine.
+    for (let j = 0; j < 30; j++) assert.equal((await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' })).status, 201);
     const ttls = async () => Object.fromEntries(await Promise.all(parts.map(async (part) => [part, await t.platform.redis.pttl(key(eventId, part))] as const)));
+    // The first admitted, the others waiting: every key of the room is there (a key missing would pass the retirement poll below unseen).
+    await waitFor('every key of the room', async () => Object.values(await ttls()).every((ttl) => ttl > 0) || null, 15_000).catch(() => undefined);
+    for (const [part, ttl] of Object.entries(await ttls())) assert.ok(ttl > 0, `${part} is there before the early end (${ttl})`);
 
     const end = await request(`${url}/api/v1/admin/sale-events/${eventId}`, { method: 'PATCH', headers: t.admin, body: { endsAt: new Date(Date.now() + 300).toISOString() } });
     assert.equal(end.status, 200, JSON.stringify(end.body));
     // The room retires its keys: they go a day after the early end.
-    for (let i = 0; (await t.platform.redis.pttl(key(eventId, 'q'))) > DAY_MS + 5000; i++) {
-      assert.ok(i < 100, 'the keys of the ended room were never set to go');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitFor('the keys of the ended room set to go', async () => (await t.platform.redis.pttl(key(eventId, 'q'))) <= DAY_MS + 5000 || null, 15_000).catch(() => undefined);
+    assert.ok((await t.platform.redis.pttl(key(eventId, 'q'))) <= DAY_MS + 5000, 'the keys of the ended room were never set to go');
     const extended = await request(`${url}/api/v1/admin/sale-events/${eventId}`, { method: 'PATCH', headers: t.admin, body: { endsAt: new Date(Date.now() + 3 * DAY_MS).toISOString() } });
     assert.equal(extended.status, 200, JSON.stringify(extended.body));
     await new Promise((resolve) => setTimeout(resolve, 7000)); // past the re-read and the retirement's settling
