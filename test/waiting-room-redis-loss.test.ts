@@ -5,6 +5,7 @@ import { createTestApp, type TestApp } from './helpers/app.ts';
 import { request, type JsonReply } from './helpers/http.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
 import { startPrivateRedis, type PrivateRedis } from './helpers/redis-server.ts';
+import { waitFor } from './helpers/queues.ts';
 import { openSse, type SseStream } from './helpers/sse.ts';
 import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts';
 
@@ -123,9 +124,10 @@ describe('waiting room after Redis lost its data', () => {
   it('keeps every waiting visitor in line, in the same order, ahead of later arrivals, and admits them in that order', async () => {
     const eventId = await createEvent(0, 1);
     const line: Visitor[] = [];
-    for (let i = 0; i < 10; i++) line.push(await joinAndListen(eventId, i));
-    // The line as the visitors see it before the loss: one may have been admitted already.
-    await sleep(700);
+    // 20 at one a second: however slow the joins on a loaded machine, most of them are still in line at the loss.
+    for (let i = 0; i < 20; i++) line.push(await joinAndListen(eventId, i));
+    // The line as the visitors see it before the loss (each stream has told its state): the first few may have been admitted already.
+    await waitFor('every stream to tell its state', () => line.every((v) => lastState(v) !== undefined) || null, 15_000).catch(() => undefined);
     const waiting = line.filter((v) => lastState(v)?.state === 'waiting');
     assert.ok(waiting.length >= 8, `most of the line is waiting (${waiting.length})`);
     const before = waiting.map((v) => lastState(v).position as number);
@@ -173,9 +175,10 @@ describe('waiting room after Redis lost its data', () => {
   it('admits nobody until every instance has put its visitors back, however late one is', async () => {
     const eventId = await createEvent(0, 4);
     const line: Visitor[] = [];
-    // The first in line, and every second one, on instance b.
-    for (let i = 0; i < 16; i++) line.push(await joinAndListen(eventId, i + 1));
-    await sleep(700);
+    // The first in line, and every second one, on instance b. 32 at four a second: however slow the joins on a loaded
+    // machine, most of them are still in line at the loss.
+    for (let i = 0; i < 32; i++) line.push(await joinAndListen(eventId, i + 1));
+    await waitFor('every stream to tell its state', () => line.every((v) => lastState(v) !== undefined) || null, 15_000).catch(() => undefined);
     const waiting = line.filter((v) => lastState(v)?.state === 'waiting');
     assert.ok(waiting.length >= 10, `most of the line is waiting (${waiting.length})`);
     const admittedKey = `{${t.config.redis.prefix}:wr:${eventId}}:admitted`;
