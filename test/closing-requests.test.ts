@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from './helpers/app.ts';
+import { waitFor } from './helpers/queues.ts';
 
 /**
  * A request that reaches an instance after it began to close (on a keep-alive connection still busy with a request
@@ -12,10 +13,15 @@ import { createTestApp, type TestApp } from './helpers/app.ts';
  */
 describe('requests arriving while the instance closes (real socket)', () => {
   let t: TestApp;
+  /** Slow requests the app has begun to answer. */
+  let slowArrived = 0;
   before(async () => {
     t = await createTestApp({ RATE_LIMIT_ENABLED: 'false' }, (app) => {
       app.get('/test/slow', async () => {
-        await sleep(400);
+        slowArrived += 1;
+        // Long enough that the requests written behind it on its connection (50 ms after the close begins) arrive
+        // while it is still in flight, however slow the machine.
+        await sleep(1500);
         return { ok: true };
       });
     });
@@ -34,12 +40,13 @@ describe('requests arriving while the instance closes (real socket)', () => {
     };
     const browsing = open();
     const provider = open();
-    await sleep(100);
+    // Both slow requests in flight before the close (polled: a loaded machine reads them late).
+    await waitFor('the slow requests in flight', () => slowArrived === 2 || null, 10_000);
     const closing = t.app.close();
     await sleep(50);
     browsing.socket.write('GET /api/v1/categories HTTP/1.1\r\nHost: shop.test\r\n\r\n');
     provider.socket.write('POST /api/v1/payments/webhooks/test HTTP/1.1\r\nHost: shop.test\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}');
-    await Promise.race([Promise.all([browsing.ended, provider.ended]), sleep(5000)]);
+    await Promise.race([Promise.all([browsing.ended, provider.ended]), sleep(20_000)]);
     browsing.socket.destroy();
     provider.socket.destroy();
     await closing;
