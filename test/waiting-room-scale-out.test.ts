@@ -9,6 +9,7 @@ import { startInstance, type Instance } from './helpers/instances.ts';
 import { freePort } from '../src/platform/local/local-stack.ts';
 import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts';
 import { openSse, type SseStream } from './helpers/sse.ts';
+import { waitFor } from './helpers/queues.ts';
 
 /**
  * The waiting room's claims on two real `salescale serve` processes sharing one PostgreSQL and Redis:
@@ -117,8 +118,15 @@ describe('waiting room on two instances', () => {
     const patched = await request(`${a.url}/api/v1/admin/sale-events/${eventId}`, { method: 'PATCH', headers: t.admin, body: { startsAt: new Date(startsAt).toISOString() } });
     assert.equal(patched.status, 200, JSON.stringify(patched.body));
 
-    // After the start: arrivals in order, one after another, alternating instances.
+    // After the start: arrivals in order, one after another, alternating instances. A second past the start, and
+    // then until both instances tell the new start and the pre-queue is drawn (a joiner before that would be drawn
+    // with it): on a loaded machine the re-read and the admission step come late.
     while (Date.now() < startsAt + 1000) await sleep(50);
+    await waitFor('both instances past the new start and the pre-queue drawn', async () => {
+      const rooms = await Promise.all(instances().map(async (on) => (await request(`${on.url}/api/v1/sale-events/${eventId}/queue`)).body));
+      if (!rooms.every((room) => Date.parse(room.startsAt) === startsAt)) return null;
+      return early.every((v) => v.stream!.messages.some((m) => typeof m.data.position === 'number' || m.data.state === 'admitted')) || null;
+    }, 15_000);
     const late = Array.from({ length: 320 }, (_, i) => visitor(i));
     for (const v of late) {
       const reply = await join(eventId, v);
@@ -352,16 +360,17 @@ describe('waiting room on two instances', () => {
         orderIds.push(reply.body.id);
       }
       // Everyone still in line, on either instance, hears it soon after the last unit goes: usually well within
-      // 2 s (printed below), but a timed test on a loaded CI machine (other test files running) has seen 4.3 s, so
-      // the bound is 10 s; how fast it is belongs in a benchmark, what is asserted here is that every stream is told.
+      // 2 s (printed below), but a timed test on a loaded CI machine (other test files running) has seen 4.3 s, and
+      // CI may run on one twice as slow, so the bound is 20 s (ten times the usual); how fast it is belongs in a
+      // benchmark, what is asserted here is that every stream is told.
       const admittedSoFar = (v: Visitor) => v.stream!.messages.some((m) => m.data.state === 'admitted');
       const stillWaiting = crowd.filter((v) => !admittedSoFar(v));
       assert.ok(stillWaiting.length > 250, `most visitors were still waiting (${stillWaiting.length})`);
       assert.ok(stillWaiting.some((v) => v.instance === a) && stillWaiting.some((v) => v.instance === b));
-      const told = await Promise.all(stillWaiting.map((v) => v.stream!.next((m) => m.data.state === 'sold_out', 15_000)));
+      const told = await Promise.all(stillWaiting.map((v) => v.stream!.next((m) => m.data.state === 'sold_out', 30_000)));
       const slowest = Math.max(...told.map((m) => m.at - soldAt));
       console.log(`waiting room: sell-out reached ${told.length} streams on two instances, the last ${slowest} ms after the last unit was ordered`);
-      assert.ok(slowest <= 10_000, `every waiting stream told within 10 s (slowest ${slowest} ms)`);
+      assert.ok(slowest <= 20_000, `every waiting stream told within 20 s (slowest ${slowest} ms)`);
       // The same for everyone (no place in line while sold out), and the status reads agree with the streams.
       assert.ok(told.every((m) => m.data.position === null && m.data.etaSeconds === null));
       const polled = await request(`${b.url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(stillWaiting[0]!.ticket!)}`);
