@@ -63,8 +63,8 @@ describe('stock gate under lost Redis replies', () => {
     await waitFor('Redis to be ready again', () => t.platform.redis.status === 'ready', 15_000);
   }
 
-  /** Polls until `check` passes or `ms` elapse (background repairs are asynchronous). */
-  async function eventually(check: () => Promise<void>, ms = 5000): Promise<void> {
+  /** Polls until `check` passes or `ms` elapse (background repairs are asynchronous, and slower on a loaded machine). */
+  async function eventually(check: () => Promise<void>, ms = 15_000): Promise<void> {
     const deadline = Date.now() + ms;
     for (;;) {
       try {
