@@ -10,6 +10,7 @@ import { TEST_PG_ADMIN_URL } from '../../../test/helpers/db.ts';
 import { classifyDatabaseFailure } from '../db/errors.ts';
 import { freePort } from '../local/local-stack.ts';
 import { CacheLoadFailedError, createRedisCache, type Cache } from './cache.ts';
+import { waitFor } from '../../../test/helpers/queues.ts';
 
 let redis: Redis;
 before(() => {
@@ -178,15 +179,20 @@ describe('redis cache when its source fails', () => {
 });
 
 describe('redis cache with the in-process layer', () => {
-  const opened: Array<{ cache: Cache; conn: Redis; subscriber: Redis }> = [];
+  const opened: Array<{ cache: Cache; conn: Redis; subscriber: Redis; prefix: string }> = [];
   /** One "instance": its own command connection and its own invalidation subscriber. */
   async function instance(prefix: string): Promise<{ cache: Cache; conn: Redis; subscriber: Redis }> {
     const conn = new Redis(TEST_REDIS_URL);
     const subscriber = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
     const cache = createRedisCache({ redis: conn, prefix, local: { subscriber } });
-    opened.push({ cache, conn, subscriber });
+    opened.push({ cache, conn, subscriber, prefix });
     await new Promise((resolve) => subscriber.once('ready', resolve));
-    await sleep(20); // the subscription is confirmed
+    // Redis counts this instance's subscription (polled: a loaded machine answers late), then the confirmation
+    // already sent to it is read.
+    const channel = `${prefix}:cache:invalidations`;
+    const instancesOnPrefix = opened.filter((o) => o.prefix === prefix).length;
+    await waitFor('the subscription', async () => (Number(((await redis.call('PUBSUB', 'NUMSUB', channel)) as [string, number])[1]) >= instancesOnPrefix) || null, 10_000);
+    await sleep(20);
     return { cache, conn, subscriber };
   }
   after(async () => {
