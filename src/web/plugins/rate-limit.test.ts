@@ -9,11 +9,14 @@ import { createAppWithRoutes, type AppWithRoutes } from '../../../test/helpers/a
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { sendRaw } from '../../../test/helpers/sockets.ts';
 import { sessionCookieOf } from '../../../test/helpers/commerce.ts';
+import { waitFor } from '../../../test/helpers/queues.ts';
 
 const HOUR = 3_600_000;
 
 describe('rate limits (in-process, real Redis)', () => {
   let t: AppWithRoutes;
+  /** Slow attempts whose replies have been sent (hung up on or not): the limiter's hooks have run for them. */
+  let slowSent = 0;
 
   before(async () => {
     t = await createAppWithRoutes(
@@ -39,7 +42,12 @@ describe('rate limits (in-process, real Redis)', () => {
           return reply.code(status).send({ error: { code: status === 409 ? 'OUT_OF_STOCK' : 'DATABASE_BUSY', message: 'refused', requestId: request.id } });
         });
         // The same, taking 200 ms (a payment provider's answer, a password hash) before it answers.
-        app.post('/test/slow-attempt', { schema, config: { rateLimit: { limiters: ['checkout'] } } }, async (request, reply) => {
+        // (A route's onSend runs after the app's: the limiter has given the unit back, or sent it on its way, by then.)
+        const sent = (_request: unknown, _reply: unknown, payload: unknown, done: (error: null, payload: unknown) => void) => {
+          slowSent += 1;
+          done(null, payload);
+        };
+        app.post('/test/slow-attempt', { schema, onSend: sent, config: { rateLimit: { limiters: ['checkout'] } } }, async (request, reply) => {
           await new Promise((resolve) => setTimeout(resolve, 200));
           const ok = (request.query as { ok?: string }).ok === 'true';
           return ok ? { placed: true } : reply.code(422).send({ error: { code: 'PAYMENT_DECLINED', message: 'declined', requestId: request.id } });
@@ -173,6 +181,7 @@ describe('rate limits (in-process, real Redis)', () => {
     const { port } = t.app.server.address() as AddressInfo;
     // Three presses of "Place order", each abandoned after 50 ms (a reload, a dropped mobile connection) while
     // the checkout takes 200 ms; each one succeeds on the server.
+    const sentBefore = slowSent;
     for (let i = 0; i < 3; i++) {
       await new Promise<void>((resolve) => {
         const abandoned = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/test/slow-attempt?ok=true' });
@@ -182,7 +191,8 @@ describe('rate limits (in-process, real Redis)', () => {
         setTimeout(() => abandoned.destroy(), 50);
       });
     }
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // The server finishes the three (polled: on a loaded machine, later than their 200 ms).
+    await waitFor('the three abandoned attempts answered', () => slowSent >= sentBefore + 3 || null, 10_000);
     // Three successes used no budget: the buyer's next attempt is answered, not refused.
     const next = await attempt('127.0.0.1', false);
     assert.equal(next.statusCode, 422, `after three abandoned successes: ${next.statusCode} ${next.body}`);
