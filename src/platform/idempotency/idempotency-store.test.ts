@@ -84,7 +84,8 @@ describe('idempotency store', () => {
   });
 
   it('renews the lease of an attempt that took over an unknown outcome while it runs, and lets it run out once renewing stops', async () => {
-    const store = createIdempotencyStore({ redis, prefix: `idem-mark-renew-${process.pid}`, retentionS: 3600, leaseMs: 300 });
+    // A lease of 1 s, renewed every third of it: a loaded machine's pause of a few hundred ms does not let it lapse.
+    const store = createIdempotencyStore({ redis, prefix: `idem-mark-renew-${process.pid}`, retentionS: 3600, leaseMs: 1000 });
     const first = await store.begin('customer-6', 'key-r', 'fp');
     await store.abandon('customer-6', 'key-r', (first as { lease: string }).lease, { fingerprint: 'fp' });
     const taker = await store.begin('customer-6', 'key-r', 'fp');
@@ -92,8 +93,8 @@ describe('idempotency store', () => {
     const failures: unknown[] = [];
     const stop = store.hold('customer-6', 'key-r', (taker as { lease: string }).lease, (failure) => failures.push(failure));
     try {
-      // Five leases long, the running taker keeps the key (its deadline in the record moves on).
-      const end = Date.now() + 1500;
+      // Three leases long, the running taker keeps the key (its deadline in the record moves on).
+      const end = Date.now() + 3000;
       while (Date.now() < end) {
         assert.deepEqual(await store.begin('customer-6', 'key-r', 'fp'), { kind: 'in-progress' });
         await new Promise((resolve) => setTimeout(resolve, 50));
