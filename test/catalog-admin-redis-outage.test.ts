@@ -48,8 +48,8 @@ describe('admin catalog writes while Redis is unreachable', () => {
     return rows.rows.map((row) => row.change);
   }
 
-  /** Polls until `check` passes or `ms` elapse (the audit row is written after the reply). */
-  async function eventually(check: () => Promise<void>, ms = 5000): Promise<void> {
+  /** Polls until `check` passes or `ms` elapse (the audit row is written after the reply, later on a loaded machine). */
+  async function eventually(check: () => Promise<void>, ms = 15_000): Promise<void> {
     const deadline = Date.now() + ms;
     for (;;) {
       try {

@@ -25,7 +25,7 @@ describe('stock view notices: a release whose reply was lost', () => {
   let subscriber: Redis;
   const heard: number[] = [];
 
-  const until = async (what: string, check: () => Promise<boolean> | boolean, ms = 5000) => {
+  const until = async (what: string, check: () => Promise<boolean> | boolean, ms = 15_000) => {
     const deadline = Date.now() + ms;
     while (!(await check())) {
       if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
@@ -77,7 +77,7 @@ describe('stock view notices: a release whose reply was lost', () => {
     await gate.invalidate(fence);
     await until('the fence', () => heard.includes(fence));
     // Whatever the gate's retry does, it has had time to send the release again by now.
-    await until('the release announced', () => heard.includes(productId), 3000).catch(() => undefined);
+    await until('the release announced', () => heard.includes(productId), 10_000).catch(() => undefined);
     assert.ok(heard.includes(productId), `the unit the release gave back was never announced (heard: ${JSON.stringify(heard)})`);
   });
 });
