@@ -171,7 +171,7 @@ describe('waiting room at its edges', () => {
       assert.equal(joined.body.state, 'waiting', JSON.stringify(joined.body));
       const cookie = joined.headers.getSetCookie()[0]!.split(';')[0]!;
       const stream = await openSse(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(joined.body.ticket)}/events`, { cookie });
-      await stream.next((m) => m.data.state === 'waiting', 5000);
+      await stream.next((m) => m.data.state === 'waiting', 15_000);
       return { eventId, stream };
     };
     const switchedOff = await waiting();
@@ -181,7 +181,7 @@ describe('waiting room at its edges', () => {
     const end = await request(`${url}/api/v1/admin/sale-events/${ended.eventId}`, { method: 'PATCH', headers: t.admin, body: { endsAt: new Date(Date.now() + 200).toISOString() } });
     assert.equal(end.status, 200, JSON.stringify(end.body));
     for (const { stream } of [switchedOff, ended]) {
-      const last = await stream.next((m) => m.data.state !== 'waiting', 5000);
+      const last = await stream.next((m) => m.data.state !== 'waiting', 15_000);
       assert.equal(last.data.state, 'closed', JSON.stringify(last.data));
       await stream.ended;
     }
@@ -233,7 +233,7 @@ describe('waiting room at its edges', () => {
       assert.equal(status.body.state, 'closed', `${what}: ${JSON.stringify(status.body)}`);
       const stream = await openSse(`${url}/api/v1/sale-events/${v.eventId}/queue/${encodeURIComponent(v.ticket)}/events`, { cookie: v.cookie });
       assert.equal(stream.status, 200, `${what}: the stream opened again`);
-      assert.equal((await stream.next(() => true, 5000)).data.state, 'closed');
+      assert.equal((await stream.next(() => true, 15_000)).data.state, 'closed');
       await stream.ended;
     }
     // A ticket we did not sign is still nobody's.

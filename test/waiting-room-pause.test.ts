@@ -143,7 +143,7 @@ describe('waiting room pause on two instances', () => {
     const last = line.at(-1)!;
     const stream = await openSse(`${a.url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(last.ticket)}/events`, last.headers);
     assert.equal(stream.status, 200);
-    const first = await stream.next(() => true, 5000);
+    const first = await stream.next(() => true, 15_000);
     assert.deepEqual([first.data.state, first.data.position, first.data.etaSeconds, first.data.paused], ['waiting', 10, null, true], JSON.stringify(first.data));
 
     await setPaused(eventId, false);
@@ -161,7 +161,7 @@ describe('waiting room pause on two instances', () => {
       );
       await sleep(50);
     }
-    const turn = await stream.next((m) => m.data.state === 'admitted', 5000);
+    const turn = await stream.next((m) => m.data.state === 'admitted', 15_000);
     stream.close();
     assert.equal(turn.data.paused, undefined);
     // In ticket order ...
@@ -223,19 +223,19 @@ describe('waiting room pause on two instances', () => {
     for (let i = 0; i < 3; i++) line.push((await join(eventId, i)).visitor);
     const stream = await openSse(`${a.url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(line[2]!.ticket)}/events`, line[2]!.headers);
     assert.equal(stream.status, 200);
-    assert.equal((await stream.next(() => true, 5000)).data.paused, true);
+    assert.equal((await stream.next(() => true, 15_000)).data.paused, true);
 
     const setStock = async (available: number) => {
       const reply = await request(`${a.url}/api/v1/admin/products/${productId}/stock`, { method: 'PUT', headers: t.admin, body: { available } });
       assert.equal(reply.status, 200, JSON.stringify(reply.body));
     };
     await setStock(0);
-    assert.equal((await stream.next((m) => m.data.state === 'sold_out', 5000)).data.state, 'sold_out', 'the sell-out is told while paused');
+    assert.equal((await stream.next((m) => m.data.state === 'sold_out', 15_000)).data.state, 'sold_out', 'the sell-out is told while paused');
     for (const v of line) assert.equal((await status(eventId, v, b)).state, 'sold_out');
     assert.equal((await request(`${b.url}/api/v1/sale-events/${eventId}/queue`)).body.soldOut, true);
 
     await setStock(5);
-    const back = await stream.next((m) => m.data.state === 'waiting', 5000);
+    const back = await stream.next((m) => m.data.state === 'waiting', 15_000);
     assert.deepEqual([back.data.position, back.data.etaSeconds, back.data.paused], [3, null, true], JSON.stringify(back.data));
     // Units back, still paused: nobody admitted.
     await sleep(1500);

@@ -392,7 +392,7 @@ describe('waiting room on two instances', () => {
       const firstAdmittedAgain = Math.min(...stillWaiting.filter(admittedSoFar).map((v) => Date.parse(v.stream!.messages.find((m) => m.data.state === 'admitted')!.data.admittedAt)));
       assert.equal(Date.parse(readmitted.data.admittedAt), firstAdmittedAgain, 'the first in line is the first admitted after the re-opening');
       const crowdWaiting = crowd.filter(inLine);
-      await Promise.all(crowdWaiting.slice(-5).map((v) => v.stream!.next((m) => m.data.state === 'waiting' && m.at > readmitted.at - 2000, 5_000)));
+      await Promise.all(crowdWaiting.slice(-5).map((v) => v.stream!.next((m) => m.data.state === 'waiting' && m.at > readmitted.at - 2000, 15_000)));
 
       // The re-admitted visitor buys the returned unit: sold out again, everyone still waiting is told again.
       const rebought = await order(next.instance, next.headers.cookie!, productId, readmitted.data.pass);
