@@ -175,16 +175,24 @@ describe('waiting room pause on two instances', () => {
 
   it('holds a pre-queue paused before the start: nobody admitted at the start, then the drawn order once resumed', async () => {
     const productId = await createQueuedProduct(a.url, t.admin, { available: 1000 });
-    const eventId = await createQueuedSale(b.url, t.admin, [a, b], { productIds: [productId], startsInMs: 3000, admissionPerSecond: 20 });
+    // An hour away while the line forms and the room is paused (however long that takes), then brought forward.
+    const eventId = await createQueuedSale(b.url, t.admin, [a, b], { productIds: [productId], startsInMs: 3_600_000, admissionPerSecond: 20 });
     const line: Visitor[] = [];
     for (let i = 0; i < 6; i++) line.push((await join(eventId, i)).visitor);
     await setPaused(eventId, true);
     const before = await status(eventId, line[0]!);
     assert.deepEqual([before.state, before.position, before.etaSeconds, before.paused], ['waiting', null, null, true], JSON.stringify(before));
-    const info = await request(`${a.url}/api/v1/sale-events/${eventId}/queue`);
+    const startsAt = Date.now() + 1000;
+    const moved = await request(`${a.url}/api/v1/admin/sale-events/${eventId}`, { method: 'PATCH', headers: t.admin, body: { startsAt: new Date(startsAt).toISOString() } });
+    assert.equal(moved.status, 200, JSON.stringify(moved.body));
+    assert.equal(moved.body.waitingRoom.paused, true, 'a PATCH of the start keeps the pause');
+    await waitFor('both instances to see the new start', async () => {
+      const rooms = await Promise.all([a, b].map(async (on) => (await request(`${on.url}/api/v1/sale-events/${eventId}/queue`)).body));
+      return rooms.every((room) => Date.parse(room.startsAt) === startsAt) || null;
+    }, 15_000);
     // A second and a half past the start (30 admissions' worth at the rate), then the draw, made by the admission
     // step, is polled for: on a loaded machine that step may come late (the assertions below name a place not drawn).
-    await sleep(Math.max(0, Date.parse(info.body.startsAt) - Date.now()) + 1500);
+    await sleep(Math.max(0, startsAt - Date.now()) + 1500);
     const started = await waitFor('the pre-queue drawn', async () => {
       const all = await Promise.all(line.map((v) => status(eventId, v)));
       return all.every((s) => s.position !== null) ? all : undefined;
