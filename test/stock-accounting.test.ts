@@ -8,6 +8,7 @@ import { isRetryableConflict } from '../src/platform/db/errors.ts';
 import { createInventoryRepository } from '../src/modules/inventory/index.ts';
 import { createOrderLifecycleRepository, createOrdersRepository } from '../src/modules/orders/index.ts';
 import { insertCustomers } from './helpers/commerce.ts';
+import { waitFor } from './helpers/queues.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 
 const PLACER = path.join(import.meta.dirname, 'helpers', 'order-placer-process.ts');
@@ -109,8 +110,15 @@ describe('stock accounting under concurrent checkouts, terminated backends, canc
         // Another checkout holds every shard: the take finds none free, waits for one, then takes from it.
         await holder.query('BEGIN');
         await holder.query('SELECT 1 FROM product_stock WHERE product_id = $1 ORDER BY shard FOR UPDATE', [product]);
-        const waiting = db.primary.execute(sql`select take_stock(${product}, 2)`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        // Sent now: a drizzle query runs only once awaited or `then`-ed, and before this one ran only after the COMMIT below.
+        const waiting = db.primary.execute(sql`select take_stock(${product}, 2)`).then((result) => result);
+        // The take is waiting on the held shards before they are let go (polled: it gets there late on a loaded machine).
+        await waitFor('the take to wait on a shard', async () => {
+          const { rows } = await db.primary.execute<{ n: number }>(
+            sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query ilike '%take_stock%'`,
+          );
+          return rows[0]!.n >= 1 || null;
+        }, 30_000);
         await holder.query('COMMIT');
         await waiting;
       } finally {
