@@ -45,9 +45,10 @@ describe('stock view notices', () => {
   };
   const received = async () => (await counter.get()).values.find((v) => v.labels.outcome === 'received')?.value ?? 0;
   const until = async (what: string, check: () => Promise<boolean> | boolean) => {
-    const deadline = Date.now() + 5000;
+    // Notices arrive within milliseconds; 15 s leaves a loaded machine room (the wait ends when they are there).
+    const deadline = Date.now() + 15_000;
     while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`not within 5 s: ${what}`);
+      if (Date.now() > deadline) throw new Error(`not within 15 s: ${what}`);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   };
