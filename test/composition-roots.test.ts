@@ -9,6 +9,7 @@ import { createPlatform } from '../src/platform/platform.ts';
 import { startWorker, type RunningWorker } from '../src/worker/worker-role.ts';
 import { createTestApp, testEnv, type TestApp } from './helpers/app.ts';
 import { createTestDatabase, TEST_REDIS_URL, type TestDatabase } from './helpers/db.ts';
+import { waitFor } from './helpers/queues.ts';
 import { socketsTo } from './helpers/sockets.ts';
 
 const SRC = path.join(import.meta.dirname, '..', 'src');
@@ -28,8 +29,12 @@ async function redisConnectionNames(admin: Redis): Promise<string[]> {
   return names.sort();
 }
 
-/** Waits until the set of connections stops changing (subscribers and BullMQ connect in the background). */
-async function settledNames(admin: Redis): Promise<string[]> {
+/**
+ * Waits until the connections `expected` names are all open (subscribers and BullMQ connect in the background, later
+ * on a loaded machine), then until the set stops changing (a connection opened twice shows by then).
+ */
+async function settledNames(admin: Redis, expected: (names: string[]) => boolean): Promise<string[]> {
+  await waitFor('the expected Redis connections', async () => expected(await redisConnectionNames(admin)) || null, 15_000).catch(() => undefined);
   let previous = '';
   for (let i = 0; i < 50; i++) {
     const names = await redisConnectionNames(admin);
@@ -65,7 +70,7 @@ describe('composition roots', () => {
     after(() => t.close());
 
     it('opens each Redis connection once, each for one purpose', async () => {
-      const names = await settledNames(admin);
+      const names = await settledNames(admin, (open) => ['salescale-web', 'salescale-web-queues', 'salescale-web-state', 'salescale-web-sub'].every((name) => open.includes(name)));
       assert.deepEqual(duplicates(names), [], `connections opened twice: ${names.join(', ')}`);
       assert.deepEqual(
         names,
@@ -104,8 +109,8 @@ describe('composition roots', () => {
     });
 
     it('opens each Redis connection once: its own, the workers\' shared one, and BullMQ\'s blocking one per queue', async () => {
-      const names = await settledNames(admin);
       const { instanceId } = worker.platform.config;
+      const names = await settledNames(admin, (open) => ['salescale-worker', 'salescale-worker-sub', `salescale-worker-${instanceId}`].every((name) => open.includes(name)) && open.filter((name) => !name.startsWith('salescale-')).length >= worker.workers.length);
       const blocking = names.filter((name) => name !== `salescale-worker` && name !== `salescale-worker-${instanceId}` && !name.startsWith('salescale-'));
       assert.deepEqual(
         names.filter((name) => name.startsWith('salescale-')),
