@@ -40,7 +40,9 @@ describe('load shedding on a saturated event loop', () => {
       {
         LOAD_SHED_ENABLED: 'true',
         LOAD_SHED_SAMPLE_MS: '500',
-        LOAD_SHED_BROWSE_DELAY_MS: '50',
+        // Below the saturation's 150 ms turns, above the pauses a loaded machine gives a test process now and then
+        // (with 50 ms, one such pause in a window shed browsing where the test expects it served).
+        LOAD_SHED_BROWSE_DELAY_MS: '100',
         LOAD_SHED_WRITE_DELAY_MS: '5000',
         RATE_LIMIT_ENABLED: 'false',
       },
@@ -54,7 +56,7 @@ describe('load shedding on a saturated event loop', () => {
   const browse = () => t.app.inject({ method: 'GET', url: '/api/v1/categories' });
 
   it('refuses browsing with 503 OVERLOADED and Retry-After, keeps serving writes, reports it on /ready while staying ready, and recovers', async () => {
-    await until(async () => (await browse()).statusCode === 200, 5000);
+    await until(async () => (await browse()).statusCode === 200, 15_000);
     assert.equal((await t.app.inject({ method: 'GET', url: '/ready' })).statusCode, 200);
 
     const stop = saturateEventLoop();
@@ -76,13 +78,13 @@ describe('load shedding on a saturated event loop', () => {
       const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
       assert.match(metrics, /load_shed_total\{class="browse"[^}]*\} [1-9]/);
       assert.doesNotMatch(metrics, /load_shed_total\{class="write"/);
-      assert.match(metrics, /load_shed_threshold\{class="browse",signal="event_loop_delay_seconds"[^}]*\} 0\.05/);
+      assert.match(metrics, /load_shed_threshold\{class="browse",signal="event_loop_delay_seconds"[^}]*\} 0\.1/);
     } finally {
       stop();
     }
 
-    await until(async () => (await browse()).statusCode === 200, 10_000);
-    await until(async () => (await t.app.inject({ method: 'GET', url: '/ready' })).statusCode === 200, 10_000);
+    await until(async () => (await browse()).statusCode === 200, 15_000);
+    await until(async () => (await t.app.inject({ method: 'GET', url: '/ready' })).statusCode === 200, 15_000);
   });
 
   it('never sheds a route marked shed: false (payment webhooks), even when it sheds every other write', async () => {
