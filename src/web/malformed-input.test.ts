@@ -60,6 +60,9 @@ function cases(): Case[] {
     { name: 'method the route does not have', method: 'DELETE', url: '/api/v1/categories', status: 405, code: 'METHOD_NOT_ALLOWED' },
     { name: 'admin without token', method: 'POST', url: '/api/v1/admin/products', payload: { sku: 'A-8', name: 'A', priceCents: 1 }, status: 401, code: 'UNAUTHENTICATED' },
     { name: 'admin with a wrong token', method: 'GET', url: '/api/v1/admin/categories', headers: { authorization: 'Bearer wrong-token' }, status: 401, code: 'INVALID_TOKEN' },
+    // A Bearer credential that is malformed is an invalid token (RFC 6750 3.1), the right token followed by more words included.
+    { name: 'admin with the token and a trailing word', method: 'GET', url: '/api/v1/admin/categories', headers: { authorization: `${admin.authorization} extra` }, status: 401, code: 'INVALID_TOKEN' },
+    { name: 'admin with the Bearer scheme and no token', method: 'GET', url: '/api/v1/admin/categories', headers: { authorization: 'Bearer ' }, status: 401, code: 'INVALID_TOKEN' },
     { name: 'category referencing a missing parent', method: 'POST', url: '/api/v1/admin/categories', headers: admin, payload: { slug: 'orphan', name: 'Orphan', parentId: 424242 }, status: 422, code: 'UNKNOWN_CATEGORY' },
     { name: 'bad category slug', method: 'POST', url: '/api/v1/admin/categories', headers: admin, payload: { slug: 'Not A Slug', name: 'x' }, status: 400, code: 'VALIDATION_FAILED' },
     { name: 'product in a missing category', method: 'POST', url: '/api/v1/admin/products', headers: admin, payload: { sku: 'A-9', name: 'A', priceCents: 1, categoryId: 424242 }, status: 422, code: 'UNKNOWN_CATEGORY' },

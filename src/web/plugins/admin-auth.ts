@@ -2,13 +2,19 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sendError } from '../../platform/http/error-reply.ts';
 
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
+const BEARER = /^Bearer(?:\s+(\S+))?\s*$/i;
+const BEARER_SCHEME = /^Bearer(?:\s|$)/i;
 
-/** The bearer token of a request, hashed (so comparisons are constant-time whatever the lengths); undefined without one. */
-function bearerHash(request: FastifyRequest): Buffer | undefined {
+/**
+ * The bearer token of a request, hashed (so comparisons are constant-time whatever the lengths): undefined without a
+ * Bearer credential (no Authorization header, or another scheme), null for a malformed one (the scheme alone, or the
+ * token followed by more words), which is an invalid token (RFC 6750 3.1) like a wrong one.
+ */
+function bearerHash(request: FastifyRequest): Buffer | null | undefined {
   const header = request.headers.authorization;
-  const match = typeof header === 'string' ? BEARER.exec(header) : null;
-  return match ? createHash('sha256').update(match[1]!).digest() : undefined;
+  if (typeof header !== 'string' || !BEARER_SCHEME.test(header)) return undefined;
+  const token = BEARER.exec(header)?.[1];
+  return token === undefined ? null : createHash('sha256').update(token).digest();
 }
 
 /**
@@ -19,7 +25,7 @@ export function holdsAdminToken(token: string): (request: FastifyRequest) => boo
   const expected = createHash('sha256').update(token).digest();
   return (request) => {
     const given = bearerHash(request);
-    return given !== undefined && timingSafeEqual(given, expected);
+    return given != null && timingSafeEqual(given, expected);
   };
 }
 
@@ -31,7 +37,7 @@ export function requireAdminToken(token: string) {
   const expected = createHash('sha256').update(token).digest();
   return async function adminAuth(request: FastifyRequest, reply: FastifyReply) {
     const given = bearerHash(request);
-    if (given !== undefined && timingSafeEqual(given, expected)) return;
+    if (given != null && timingSafeEqual(given, expected)) return;
     const code = given === undefined ? 'UNAUTHENTICATED' : 'INVALID_TOKEN';
     // A security event (OWASP ASVS 16.3.2: a refused authorization), with where it came from; never the token.
     request.log.warn({ security: { event: 'admin-auth', outcome: code, client: request.ip, method: request.method, route: request.routeOptions.url ?? 'unmatched' } }, 'security event');
