@@ -167,6 +167,10 @@ export async function composeWeb(platform: Platform) {
   queueMetrics.observeQueues(queues);
   queueMetrics.observeOutbox(db.pools.primary);
 
+  // The decoy password hash, begun with the customer service and made alongside the start-up above: a web process
+  // that listens has it, so that no sign-in of an unknown email pays for it.
+  await customers.ready();
+
   let closing: Promise<void> | undefined;
   return {
     platform,

@@ -8,7 +8,14 @@ import { TEST_REDIS_URL } from '../../../test/helpers/db.ts';
 import { startTcpProxy, type TcpProxy } from '../../../test/helpers/tcp-proxy.ts';
 import { insertCustomers, sessionCookieOf, TEST_PASSWORD } from '../../../test/helpers/commerce.ts';
 import type { Json } from '../../../test/helpers/http.ts';
+import type { Database } from '../../platform/db/client.ts';
+import { InvalidCredentialsError } from './customers.errors.ts';
+import type { CustomersRepository } from './customers.repository.ts';
+import { createCustomerService } from './customers.service.ts';
+import { noLoginGuard } from './login-guard.ts';
 import { hashPassword, matchPassword } from './password.ts';
+import type { PasswordGate } from './password-gate.ts';
+import type { SessionStore } from './sessions.ts';
 
 describe('customers and sessions', () => {
   let t: TestApp;
@@ -471,5 +478,34 @@ describe('password hashes made with an older cost', () => {
     const again = await t.app.inject({ method: 'POST', url: '/api/v1/sessions', payload: { email: 'old.hash@example.com', password: 'the right password' } });
     assert.equal(again.statusCode, 200, again.body);
     assert.equal(await storedHash(id), upgraded, 'a hash with the current cost is kept');
+  });
+});
+
+describe('the decoy hash unknown emails are checked against', () => {
+  it('is made when the service is created, so that no sign-in pays for it (the first unknown email would stand out)', async () => {
+    // Every read of the hash parameters is counted: making a hash reads them, checking against a stored one does not.
+    let reads = 0;
+    const passwordHash = new Proxy(
+      { memoryKib: 1024, passes: 1, parallelism: 1 },
+      {
+        get(target, key, receiver) {
+          reads++;
+          return Reflect.get(target, key, receiver);
+        },
+      },
+    );
+    const service = createCustomerService({
+      db: { primary: {} } as unknown as Database,
+      repo: { findByEmail: async () => undefined } as unknown as CustomersRepository,
+      sessions: {} as SessionStore,
+      passwordHash,
+      passwordGate: { run: (task) => task() } as PasswordGate,
+      loginGuard: noLoginGuard,
+    });
+    assert.ok(reads > 0, 'no hash was begun when the service was created');
+    await service.ready();
+    const made = reads;
+    await assert.rejects(service.login({ email: 'nobody@example.com', password: 'a guess' }, undefined), InvalidCredentialsError);
+    assert.equal(reads, made, 'the sign-in of an unknown email made a hash');
   });
 });

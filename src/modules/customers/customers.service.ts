@@ -39,11 +39,19 @@ function toCustomer(row: CustomerRow): Customer {
 
 export function createCustomerService(deps: CustomerServiceDeps) {
   const { repo, passwordGate } = deps;
-  // Unknown emails are checked against this hash, so that "no such account" takes as long as "wrong password".
-  let decoy: Promise<string> | undefined;
-  const decoyHash = () => (decoy ??= hashPassword(randomBytes(16).toString('hex'), deps.passwordHash));
+  // Unknown emails are checked against this hash, so that "no such account" takes as long as "wrong password". It is
+  // made now, off the event loop, not at the first unknown email: that one sign-in would cost a hash more than any
+  // other and tell an observer, once per process, that the email has no account.
+  const decoy = hashPassword(randomBytes(16).toString('hex'), deps.passwordHash);
+  // Awaited by every sign-in of an unknown email (which fails while it does) and by ready(); never an unhandled rejection.
+  decoy.catch(() => undefined);
 
   return {
+    /** Settles once the decoy hash exists: the web role waits for it (alongside its other start-up) before it listens. */
+    ready: async (): Promise<void> => {
+      await decoy;
+    },
+
     /**
      * Creates the account (the welcome email follows through the outbox) and signs it in; a session this browser
      * held (another account's) ends, as at login. A password a guesser tries first is refused before any hashing.
@@ -74,7 +82,7 @@ export function createCustomerService(deps: CustomerServiceDeps) {
       let match: PasswordMatch;
       try {
         row = await repo.findByEmail(deps.db.primary, body.email.trim());
-        const stored = row?.passwordHash ?? (await decoyHash());
+        const stored = row?.passwordHash ?? (await decoy);
         // The same check for the decoy: a password not in NFC costs two verifications, known account or not.
         match = await passwordGate.run(() => matchPassword(body.password, stored));
       } catch (error) {
