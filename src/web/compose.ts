@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { createAuditRepository, createAuditService } from '../modules/audit/index.ts';
 import { createCartService, createCartStore, createGuestCookies } from '../modules/cart/index.ts';
 import { createCatalogRepository, createCatalogService } from '../modules/catalog/index.ts';
-import { createCustomerService, createCustomersRepository, createDeviceCookies, createLoginGuard, createPasswordGate, createSessionStore, noLoginGuard } from '../modules/customers/index.ts';
+import { createAccountDigest, createCustomerService, createCustomersRepository, createDeviceCookies, createLoginGuard, createPasswordGate, createSessionStore, noLoginGuard } from '../modules/customers/index.ts';
 import { createInventoryRepository, createStockGate, createStockView, listenForStockViewNotices, publishingStockGate, stockViewNoticeCounterFor } from '../modules/inventory/index.ts';
 import { checkoutMetricsFor, createGuestOrderLinks, createOrderBatcher, createOrderLifecycleRepository, createOrderService, createOrdersRepository } from '../modules/orders/index.ts';
 import { createPaymentProvider, createPaymentService, createPaymentsRepository, paymentMetricsFor } from '../modules/payments/index.ts';
@@ -95,13 +95,14 @@ export async function composeWeb(platform: Platform) {
   });
 
   const sessions = createSessionStore({ redis: stateRedis, prefix, secret: config.secrets.sessionSecret, ttlS: config.customers.sessionTtlS, maxAgeS: config.customers.sessionMaxAgeS });
+  const accountDigest = createAccountDigest(config.secrets.sessionSecret);
   const customers = createCustomerService({
     db,
     repo: repositories.customers,
     sessions,
     passwordHash: config.customers.passwordHash,
     passwordGate: createPasswordGate(config.customers.passwordGate),
-    loginGuard: limiter ? createLoginGuard({ limiter, policy: () => policies().login }) : noLoginGuard,
+    loginGuard: limiter ? createLoginGuard({ limiter, policy: () => policies().login, accountDigest }) : noLoginGuard,
   });
   const devices = createDeviceCookies({ secret: config.secrets.sessionSecret, secure: config.isProduction, ttlS: config.customers.loginDeviceTtlS });
   const cartStore = createCartStore({ redis: stateRedis, prefix, ttlS: config.checkout.cart.ttlS, abandonedAfterS: config.checkout.cart.abandonedAfterS });
@@ -187,6 +188,7 @@ export async function composeWeb(platform: Platform) {
     sessions,
     customers,
     devices,
+    accountDigest,
     cart,
     guests,
     guestLinks,

@@ -340,6 +340,7 @@ export async function buildServer(web: WebServices): Promise<App> {
           secureCookies: config.isProduction,
           sessionTtlS: config.customers.sessionTtlS,
           devices: web.devices,
+          accountDigest: web.accountDigest,
           afterSignIn: async (request, reply, customerId) => {
             const guest = web.guests.read(request);
             if (!guest) return undefined;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { argon2, createHmac, randomBytes } from 'node:crypto';
+import { argon2, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { loadConfig } from '../../platform/config/config.ts';
@@ -9,6 +9,7 @@ import { startTcpProxy, type TcpProxy } from '../../../test/helpers/tcp-proxy.ts
 import { insertCustomers, sessionCookieOf, TEST_PASSWORD } from '../../../test/helpers/commerce.ts';
 import type { Json } from '../../../test/helpers/http.ts';
 import type { Database } from '../../platform/db/client.ts';
+import { createAccountDigest } from './account-digest.ts';
 import { InvalidCredentialsError } from './customers.errors.ts';
 import type { CustomersRepository } from './customers.repository.ts';
 import { createCustomerService } from './customers.service.ts';
@@ -209,6 +210,21 @@ describe('customers and sessions', () => {
     assert.ok(retryAfterSeconds >= 1, `retryAfterSeconds ${retryAfterSeconds}`);
     assert.equal(locked.headers['retry-after'], String(retryAfterSeconds));
     assert.equal(locked.headers['set-cookie'], undefined);
+  });
+
+  it('names an account in its login limit key by a keyed digest of its email (HMAC, key from SESSION_SECRET), one for every letter case, never the plain SHA-256 a list of emails would match', async () => {
+    const config = loadConfig(t.env);
+    const accountKeys = async () => new Set(await t.platform.redis.keys(`${config.redis.prefix}:rlu:{account:*`));
+    const before = await accountKeys();
+    await login({ email: 'Digest.Case@Example.com', password: 'wrong password' });
+    await login({ email: 'digest.case@example.com', password: 'wrong password' });
+    const added = [...(await accountKeys())].filter((key) => !before.has(key));
+    assert.equal(added.length, 1, `one account, whatever the letter case: ${added.join(', ')}`);
+    const key = Buffer.from(hkdfSync('sha256', config.secrets.sessionSecret, '', 'salescale account digest', 32));
+    const keyed = createHmac('sha256', key).update('digest.case@example.com').digest('base64url');
+    const plain = createHash('sha256').update('digest.case@example.com').digest('base64url');
+    assert.ok(added[0]!.includes(`{account:${keyed}}`), `${added[0]} is not named by the keyed digest`);
+    assert.ok(!added[0]!.includes(plain), 'named by the plain SHA-256 of the email');
   });
 
   it('lets no more password guesses through than the account limit when they arrive at once', async () => {
@@ -507,5 +523,15 @@ describe('the decoy hash unknown emails are checked against', () => {
     const made = reads;
     await assert.rejects(service.login({ email: 'nobody@example.com', password: 'a guess' }, undefined), InvalidCredentialsError);
     assert.equal(reads, made, 'the sign-in of an unknown email made a hash');
+  });
+});
+
+describe('the digest that names an account in logs and rate-limit keys', () => {
+  it('is one for every letter case of an email, differs with the secret, and is not the plain SHA-256 of the email', () => {
+    const digest = createAccountDigest('a-secret-every-instance-shares-0123');
+    assert.equal(digest('Ann.Lee@Example.COM'), digest(' ann.lee@example.com'));
+    assert.match(digest('ann.lee@example.com'), /^[A-Za-z0-9_-]{43}$/);
+    assert.notEqual(createAccountDigest('another-secret-of-another-shop-4567')('ann.lee@example.com'), digest('ann.lee@example.com'));
+    assert.notEqual(digest('ann.lee@example.com'), createHash('sha256').update('ann.lee@example.com').digest('base64url'));
   });
 });

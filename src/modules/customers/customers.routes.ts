@@ -6,7 +6,7 @@ import { errorResponses } from '../../platform/http/schemas.ts';
 import type { CartMerge } from '../cart/http.ts';
 import { Customer, LoginBody, RegisterBody } from './customers.schemas.ts';
 import type { DeviceCookies } from './device-cookie.ts';
-import { accountDigest } from './login-guard.ts';
+import type { AccountDigest } from './account-digest.ts';
 import type { CustomerService } from './customers.service.ts';
 import { clearSessionCookie, getSessionCookie, requireCustomer, setSessionCookie } from './session-plugin.ts';
 
@@ -15,6 +15,8 @@ export interface CustomerRoutesOptions {
   sessionTtlS: number;
   /** Issued at every registration and sign-in, read at sign-in: whose lockout budget an attempt counts against. */
   devices: DeviceCookies;
+  /** How security events name the account (as the per-account login limit does). */
+  accountDigest: AccountDigest;
   /**
    * Runs after a registration or sign-in succeeded (the visitor's guest cart joins the account's); what
    * it returns is the reply's `cartMerge`. Its failure is logged, never fails the sign-in.
@@ -35,11 +37,11 @@ const Registration = Type.Object({ ...Customer.properties, cartMerge: Type.Optio
 async function audited<T extends { customer: Customer }>(
   request: FastifyRequest,
   event: 'registration' | 'sign-in',
-  email: string,
+  account: string,
   attempt: () => Promise<T>,
   extra: { trustedDevice?: boolean } = {},
 ): Promise<T> {
-  const security = { event, client: request.ip, account: accountDigest(email), ...extra };
+  const security = { event, client: request.ip, account, ...extra };
   try {
     const result = await attempt();
     request.log.info({ security: { ...security, outcome: 'OK', customerId: result.customer.id } }, 'security event');
@@ -73,7 +75,7 @@ export function customerRoutes(customers: CustomerService, options: CustomerRout
         schema: { tags, body: RegisterBody, response: { 201: Registration, ...errorResponses(400, 409, 422, 429, 503) } },
       },
       async (request, reply) => {
-        const { customer, sessionId } = await audited(request, 'registration', request.body.email, () => customers.register(request.body, request.sessionCookie));
+        const { customer, sessionId } = await audited(request, 'registration', options.accountDigest(request.body.email), () => customers.register(request.body, request.sessionCookie));
         setSessionCookie(reply, sessionId, cookie);
         options.devices.issue(reply, customer.email);
         return reply.code(201).send({ ...customer, ...(await signedIn(request, reply, customer.id)) });
@@ -88,7 +90,7 @@ export function customerRoutes(customers: CustomerService, options: CustomerRout
       },
       async (request, reply) => {
         const device = options.devices.read(request, request.body.email);
-        const { customer, sessionId } = await audited(request, 'sign-in', request.body.email, () => customers.login(request.body, request.sessionCookie, device), {
+        const { customer, sessionId } = await audited(request, 'sign-in', options.accountDigest(request.body.email), () => customers.login(request.body, request.sessionCookie, device), {
           trustedDevice: device !== undefined,
         });
         setSessionCookie(reply, sessionId, cookie);

@@ -1,7 +1,6 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { clearLegacyCookie, getCookieName, readCookie } from '../../platform/http/host-cookies.ts';
-import { accountDigest } from './login-guard.ts';
 
 /** The device cookie's plain name; production sets it as `__Host-salescale_device` (see `getCookieName`). */
 export const DEVICE_COOKIE = 'salescale_device';
@@ -29,6 +28,12 @@ export interface DeviceCookies {
 const ID = /^[A-Za-z0-9_-]{24}$/;
 const EXPIRES = /^[0-9]{1,12}$/;
 
+/**
+ * The email as a device cookie's MAC covers it (the same for every letter case). Unkeyed, as it always was: it never
+ * leaves the MAC, which is keyed, and changing it would distrust every device at an upgrade.
+ */
+const emailHash = (email: string) => createHash('sha256').update(email.trim().toLowerCase()).digest('base64url');
+
 export function createDeviceCookies(options: {
   secret: string;
   /** Secure attribute: as the session cookie (production). */
@@ -41,7 +46,7 @@ export function createDeviceCookies(options: {
   const now = options.now ?? Date.now;
   const name = getCookieName(DEVICE_COOKIE, options.secure);
   const sign = (email: string, id: string, expires: string) =>
-    createHmac('sha256', `login-device:${options.secret}`).update(`${accountDigest(email)}.${id}.${expires}`).digest('base64url');
+    createHmac('sha256', `login-device:${options.secret}`).update(`${emailHash(email)}.${id}.${expires}`).digest('base64url');
 
   return {
     read(request, email) {

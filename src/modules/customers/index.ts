@@ -6,5 +6,6 @@ export { hashPassword } from './password.ts';
 export { requireCustomer, SESSION_COOKIE, sessionPlugin } from './session-plugin.ts';
 export { createSessionStore, type SessionStore } from './sessions.ts';
 export { createLoginGuard, noLoginGuard } from './login-guard.ts';
+export { type AccountDigest, createAccountDigest } from './account-digest.ts';
 export { createPasswordGate, type PasswordGate } from './password-gate.ts';
 export { createDeviceCookies, DEVICE_COOKIE, type DeviceCookies } from './device-cookie.ts';

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import type { AccountDigest } from './account-digest.ts';
 import type { LimitPolicy, RateLimiter } from '../../platform/rate-limit/limiter.ts';
 import { LoginLockedError, LoginUnavailableError } from './customers.errors.ts';
 import type { LoginGuard } from './customers.service.ts';
@@ -14,8 +14,8 @@ import type { LoginGuard } from './customers.service.ts';
  * burst sent at once pass the check before the first was counted. When Redis cannot be asked, a
  * fail-closed policy refuses.
  */
-export function createLoginGuard(deps: { limiter: RateLimiter; policy: () => LimitPolicy }): LoginGuard {
-  const subject = (email: string, device: string | undefined) => (device === undefined ? `account:${accountDigest(email)}` : `device:${device}`);
+export function createLoginGuard(deps: { limiter: RateLimiter; policy: () => LimitPolicy; accountDigest: AccountDigest }): LoginGuard {
+  const subject = (email: string, device: string | undefined) => (device === undefined ? `account:${deps.accountDigest(email)}` : `device:${device}`);
   return {
     async begin(email, device) {
       const policy = deps.policy();
@@ -36,11 +36,3 @@ export function createLoginGuard(deps: { limiter: RateLimiter; policy: () => Lim
 
 /** For deployments with rate limiting switched off. */
 export const noLoginGuard: LoginGuard = { begin: async () => undefined, giveBack: async () => undefined };
-
-/**
- * An account's name where the email itself must not appear (rate-limit keys, security events in the log): the same
- * for every letter case of one email.
- */
-export function accountDigest(email: string): string {
-  return createHash('sha256').update(email.trim().toLowerCase()).digest('base64url');
-}
