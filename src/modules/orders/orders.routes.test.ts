@@ -639,19 +639,42 @@ describe('a product pulled from sale while buyers keep ordering it', () => {
       const first = await buy('p-1');
       assert.equal(first.statusCode, 409, first.body);
       assert.deepEqual(first.json().error.details, { productId, status: 'archived' });
-      const transactions = async () => {
-        // The statistics of a backend reach pg_stat_database within a second of its transactions.
-        await new Promise((resolve) => setTimeout(resolve, 1500));
+      // A backend adds its transactions to pg_stat_database at most once a second (PGSTAT_MIN_INTERVAL), so a count
+      // read after a fixed wait could miss some. Every connection of the app's pool is told to report at the end of
+      // its next transaction (pg_stat_force_next_flush, which reads pg_class so that it always has something to
+      // report), all at once, before the count is read: the count is then exact, whatever the time gone by.
+      const pool = t.platform.db.pools.primary;
+      const flushed = async () => {
+        const clients = await Promise.all(Array.from({ length: Math.max(pool.totalCount, 1) }, () => pool.connect()));
+        try {
+          // No other session of this database did work that could be left unreported.
+          const pids = await Promise.all(clients.map(async (client) => (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid));
+          const others = await clients[0]!.query<{ pid: number }>(
+            "select pid from pg_stat_activity where datname = current_database() and backend_type = 'client backend' and pid <> all($1::int[])",
+            [pids],
+          );
+          assert.deepEqual(others.rows, [], 'every session of the database reports its transactions');
+          for (const client of clients) await client.query('select pg_stat_force_next_flush() from pg_class limit 1');
+          // The transactions of these reads, counted along: one a connection, and one more.
+          return clients.length * 2 + 1;
+        } finally {
+          for (const client of clients) client.release();
+        }
+      };
+      const read = async () => {
         const rows = await t.platform.db.primary.execute<{ n: string }>(sql`select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()`);
         return Number(rows.rows[0]!.n);
       };
-      const before = await transactions();
+      await flushed();
+      const before = await read();
       for (let i = 0; i < 60; i++) {
         const reply = await buy(`p-storm-${i}`);
         assert.equal(reply.statusCode, 409, reply.body);
         assert.equal(reply.json().error.code, 'PRODUCT_UNAVAILABLE');
       }
-      const spent = (await transactions()) - before;
+      const reads = await flushed();
+      // Not the storm's: the read of `before` and the reads and reports just asked for.
+      const spent = (await read()) - before - 1 - reads;
       assert.ok(spent < 20, `60 refused attempts on a pulled product cost ${spent} PostgreSQL transactions`);
       // Fixed and put back on sale: the next order goes through, without waiting for the memory to lapse.
       assert.equal((await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${productId}`, headers: t.admin, payload: { status: 'active', priceCents: 90 } })).statusCode, 200);
