@@ -333,16 +333,25 @@ describe('waiting room at its edges', () => {
     };
     const early = [];
     for (let i = 0; i < 20; i++) early.push(await join());
-    const startsAt = new Date(Date.now() + 2000).toISOString();
-    const postponed = await request(`${url}/api/v1/admin/sale-events/${eventId}`, { method: 'PATCH', headers: t.admin, body: { startsAt } });
-    assert.equal(postponed.status, 200, JSON.stringify(postponed.body));
-    await waitFor('the instance to re-read the window', async () => Date.parse((await request(`${url}/api/v1/sale-events/${eventId}/queue`)).body.startsAt) === Date.parse(startsAt) || null, 15_000);
+    // Postponed by half an hour (the sale ends in an hour) while the late visitors join (however long the instance takes to see it), then brought
+    // forward to a second after they joined.
+    const startOn = async (at: number) => {
+      const moved = await request(`${url}/api/v1/admin/sale-events/${eventId}`, { method: 'PATCH', headers: t.admin, body: { startsAt: new Date(at).toISOString() } });
+      assert.equal(moved.status, 200, JSON.stringify(moved.body));
+      await waitFor('the instance to re-read the window', async () => Date.parse((await request(`${url}/api/v1/sale-events/${eventId}/queue`)).body.startsAt) === at || null, 15_000);
+    };
+    const postponedTo = Date.now() + 1_800_000;
+    await startOn(postponedTo);
     const late: string[] = [];
     for (let i = 0; i < 3; i++) late.push(await join());
+    const room = (await request(`${url}/api/v1/sale-events/${eventId}/queue`)).body;
+    assert.ok(Date.parse(room.startsAt) === postponedTo && room.now < postponedTo, `the late visitors joined while the sale was postponed: ${JSON.stringify(room)}`);
+    const startsAt = Date.now() + 1000;
+    await startOn(startsAt);
     const positions = async (tickets: string[]) =>
       Promise.all(tickets.map(async (ticket) => (await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}`)).body.position as number | null));
     // Live again: the draw is shown (polled; the assertion below names a visitor without a place).
-    await waitFor('the sale live again', async () => (Date.now() > Date.parse(startsAt) && (await positions(late)).every((p) => p !== null)) || null, 15_000).catch(() => undefined);
+    await waitFor('the sale live again', async () => (Date.now() > startsAt && (await positions(late)).every((p) => p !== null)) || null, 15_000).catch(() => undefined);
     const [before, behind] = [await positions(early), await positions(late)];
     const lastEarly = Math.max(...before.filter((p): p is number => p !== null));
     for (const position of behind) assert.ok(position !== null && position > lastEarly, `a visitor who joined during the postponement is behind those waiting before it: ${JSON.stringify({ early: before, late: behind })}`);
