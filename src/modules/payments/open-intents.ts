@@ -70,12 +70,27 @@ export function createOpenIntentsCancel(deps: OpenIntentsDeps) {
   }
 
   return {
-    /** Cancels every payment of the order still open at the provider; `attempt`: the job's attempts made before this one. */
+    /**
+     * Cancels every payment of the order still open at the provider; `attempt`: the job's attempts made before this one.
+     * Each is tried, whatever became of those before it (an intent the provider refuses to cancel, e.g. Stripe's in
+     * `processing`, must not keep the order's later ones open); then a failure is thrown: one a retry may get past if
+     * any (the retry finds those canceled recorded voided and tries the others again), else the first refusal for good.
+     */
     async cancelOpenIntents(orderId: number, attempt: number): Promise<{ canceled: number; paidMeanwhile: number }> {
       const open = await payments.stillOpen(db.primary, orderId, provider.name);
       let canceled = 0;
-      for (const payment of open) if ((await cancelOne(payment, attempt)) === 'canceled') canceled++;
-      return { canceled, paidMeanwhile: open.length - canceled };
+      let paid = 0;
+      const failures: unknown[] = [];
+      for (const payment of open) {
+        try {
+          if ((await cancelOne(payment, attempt)) === 'canceled') canceled++;
+          else paid++;
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+      if (failures.length > 0) throw failures.find((error) => !(error instanceof ProviderCallRefusedError && error.permanent)) ?? failures[0];
+      return { canceled, paidMeanwhile: paid };
     },
   };
 }

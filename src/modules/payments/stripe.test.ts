@@ -832,6 +832,38 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
       await waitFor('the payment recorded voided', async () => (await paymentOf(intentId)).status === 'voided', 10_000);
     });
 
+    it('an intent Stripe refuses to cancel for good does not keep the order\'s later open intents open: each is canceled, then the job fails for the refused one', async () => {
+      const productId = await product(10);
+      const { order, intentId: first } = await placeAndStartPayment(productId);
+      // The buyer's card is declined: that intent waits for another card (still open at Stripe); a pay call under another
+      // key starts a second one.
+      for (const event of stripe.confirm(first, 'decline')) assert.equal((await deliver(event)).statusCode, 200);
+      assert.equal((await paymentOf(first)).status, 'failed');
+      const again = await t.app.inject({ method: 'POST', url: `/api/v1/orders/${order.id}/pay`, headers: { cookie: alice, 'idempotency-key': 'another-card' }, payload: {} });
+      assert.equal(again.statusCode, 200, again.body);
+      const second = (again.json().payment.clientSecret as string).split('_secret_')[0]!;
+      assert.notEqual(second, first);
+      assert.equal((await paymentOf(second)).status, 'requires_payment');
+      // Stripe refuses to cancel the first for good (it is processing, say).
+      stripe.refusals.set(first, { status: 400, code: 'payment_intent_unexpected_state', message: 'You cannot cancel this PaymentIntent because it has a status of processing.', calls: ['cancel'] });
+      try {
+        await cancelByAdmin(order.id as number);
+        await waitFor('the second intent canceled at Stripe', () => stripe.intents.get(second)!.status === 'canceled', 20_000);
+        await waitFor('the second payment recorded voided', async () => (await paymentOf(second)).status === 'voided', 10_000);
+        // Then the job fails, for good (every attempt left would be refused the same): its dead letter says why.
+        const letter = await waitFor('the dead letter of the job', async () =>
+          (await t.platform.db.primary.execute<{ failed_reason: string }>(
+            sql`select failed_reason from dead_letters where name = 'cancel-open-intents' and (data->>'orderId')::bigint = ${order.id as number}`,
+          )).rows[0], 20_000);
+        assert.match(letter.failed_reason, new RegExp(`refused for good to cancel an open intent of order ${order.id}`));
+        assert.equal(stripe.intents.get(first)!.status, 'requires_payment_method', 'the refused intent is left as Stripe has it');
+        assert.equal((await paymentOf(first)).status, 'failed', 'and not recorded voided');
+        assert.equal(stripe.cancels.get(second), 1, 'the second canceled once');
+      } finally {
+        stripe.refusals.delete(first);
+      }
+    });
+
     it('a hold the buyer confirms as the job cancels it is given back as late, as the webhook path would: the buyer is told', async () => {
       const productId = await product(10);
       const { order, intentId } = await placeAndStartPayment(productId);
