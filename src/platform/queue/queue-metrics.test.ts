@@ -5,7 +5,7 @@ import client from 'prom-client';
 import { deleteRedisKeys, TEST_REDIS_URL, testPrefix } from '../../../test/helpers/db.ts';
 import { freePort } from '../local/local-stack.ts';
 import { createRedis } from '../redis/redis.ts';
-import { delayJobUntil } from './processing.ts';
+import { delayJobUntil, RUNNABLE_AT_KEY } from './processing.ts';
 import { QUEUE_NAMES } from './queue-definitions.ts';
 import { queueMetricsFor } from './queue-metrics.ts';
 import { createQueueSet } from './queues.ts';
@@ -56,25 +56,44 @@ function observedQueues(name: string, names?: Parameters<typeof createQueueSet>[
   });
   const ages = async (): Promise<Record<string, number>> =>
     Object.fromEntries((await registry.getMetricsAsJSON()).find((m) => m.name === 'queue_oldest_waiting_job_age_seconds')!.values.map((v) => [v.labels.queue, v.value]));
-  return { queues, ages };
+  /** A queue's age as ages() reads it, with the clock read right before (t0) and right after (t1) it. */
+  const timedAge = async (queue: string): Promise<[age: number, t0: number, t1: number]> => {
+    const t0 = Date.now();
+    const read = await ages();
+    const t1 = Date.now();
+    return [read[queue]!, t0, t1];
+  };
+  return { queues, ages, timedAge };
+}
+
+/**
+ * The gauge is in seconds, unrounded: (its clock's Date.now() − the due time) / 1000, both whole milliseconds, so
+ * it is exact to the millisecond. Read between t0 and t1, a job runnable since `dueAt` reads within
+ * [(t0 − dueAt) / 1000, (t1 − dueAt) / 1000]; the tolerance is that one millisecond of resolution, no more.
+ */
+function assertAgeBetween(age: number, t0: number, t1: number, dueAt: number, what: string) {
+  const resolutionS = 0.001;
+  const [low, high] = [(t0 - dueAt) / 1000 - resolutionS, (t1 - dueAt) / 1000 + resolutionS];
+  assert.ok(age >= low && age <= high, `${what} reads ${age} s old, not within [${low}, ${high}] s of its due time`);
 }
 
 describe('the oldest waiting job age', () => {
-  const { queues, ages } = observedQueues('queue-metrics-age-test');
+  const { queues, ages, timedAge } = observedQueues('queue-metrics-age-test');
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   it('counts the time a job has been runnable, not the time it spent delayed on purpose', async () => {
     // A job added with a delay (a confirmation email, follow-ups deferred by a degrade mode) becomes runnable at
     // its due time: promoted then, it has waited for nothing yet.
-    const dueAt = Date.now() + 1500;
     const job = await queues.get('email').add('send-order-confirmation', { orderId: 1 }, { delay: 1500 });
+    // Its due time as BullMQ records it: its creation plus its delay.
+    const dueAt = job.timestamp + job.opts.delay!;
     await sleep(1600);
     await job.promote();
-    const age = (await ages()).email!;
-    // Runnable since its due time: under a second past what has gone by since then (a loaded machine may have slept
-    // well past 1.6 s); counted from its addition, it would read 1.5 s more.
-    const sinceDue = (Date.now() - dueAt) / 1000;
-    assert.ok(age < sinceDue + 1, `a delayed job just promoted reads ${age} s old, ${sinceDue} s after it was due`);
+    const [age, t0, t1] = await timedAge('email');
+    // Runnable since its due time: the gauge's clock is read during ages(), between t0 and t1, so the age lies
+    // between what had gone by since then at t0 and at t1, however late a loaded machine ran this. Counted from the
+    // job's addition it would read 1.5 s more, past the upper bound unless ages() itself stalled over 1.5 s.
+    assertAgeBetween(age, t0, t1, dueAt, 'a delayed job just promoted');
     await queues.get('email').obliterate({ force: true });
   });
 
@@ -88,7 +107,7 @@ describe('the oldest waiting job age', () => {
 });
 
 describe('the oldest waiting job age of a job that delayed itself', () => {
-  const { queues, ages } = observedQueues('queue-metrics-redelay-test', ['order']);
+  const { queues, timedAge } = observedQueues('queue-metrics-redelay-test', ['order']);
 
   it('leaves out the time an expire-order job spent waiting out the payment window', async () => {
     // The expire-order job runs once at checkout and puts itself back in the delayed set until the window ends.
@@ -116,9 +135,10 @@ describe('the oldest waiting job age of a job that delayed itself', () => {
     // Due: promoted back to waiting (what a worker's next fetch does).
     await job.promote();
     assert.equal(await job.getState(), 'waiting');
-    const age = (await ages()).order!;
-    // As above: under a second past its due time, however late this is read; counted from when it went back, 1.5 s more.
-    const sinceDue = (Date.now() - dueAt) / 1000;
-    assert.ok(age < sinceDue + 1, `an expire-order job just due reads ${age} s old, ${sinceDue} s after it was due`);
+    const [age, t0, t1] = await timedAge('order');
+    // As above: dueAt is the due time the job recorded when it put itself back (runnableAt); counted from when it
+    // went back, 1.5 s more.
+    assert.equal((await queues.get('order').getJob(job.id!))?.data[RUNNABLE_AT_KEY], dueAt);
+    assertAgeBetween(age, t0, t1, dueAt, 'an expire-order job just due');
   });
 });
