@@ -129,7 +129,7 @@ describe('waiting room after Redis lost its data', () => {
     // The line as the visitors see it before the loss (each stream has told its state): the first few may have been admitted already.
     await waitFor('every stream to tell its state', () => line.every((v) => lastState(v) !== undefined) || null, 15_000).catch(() => undefined);
     const waiting = line.filter((v) => lastState(v)?.state === 'waiting');
-    assert.ok(waiting.length >= 8, `most of the line is waiting (${waiting.length})`);
+    assert.ok(waiting.length >= line.length / 2, `half the line or more is waiting (${waiting.length} of ${line.length})`);
     const before = waiting.map((v) => lastState(v).position as number);
     assert.deepEqual(before, [...before].sort((p, q) => p - q), 'positions follow arrival order');
 
@@ -180,7 +180,7 @@ describe('waiting room after Redis lost its data', () => {
     for (let i = 0; i < 32; i++) line.push(await joinAndListen(eventId, i + 1));
     await waitFor('every stream to tell its state', () => line.every((v) => lastState(v) !== undefined) || null, 15_000).catch(() => undefined);
     const waiting = line.filter((v) => lastState(v)?.state === 'waiting');
-    assert.ok(waiting.length >= 10, `most of the line is waiting (${waiting.length})`);
+    assert.ok(waiting.length >= line.length / 2, `half the line or more is waiting (${waiting.length} of ${line.length})`);
     const admittedKey = `{${t.config.redis.prefix}:wr:${eventId}}:admitted`;
 
     // Instance b stalls (a CPU-starved or paused process) while Redis loses everything: only a puts its
