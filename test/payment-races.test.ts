@@ -162,10 +162,6 @@ describe('payment races on two instances', () => {
       return orders.map((order) => byId.get(order.id)!.status);
     };
 
-    // Far from the edge, one order on each side of it, checked on its own: paid 1.5 s before the end of its window,
-    // it is paid; 1.5 s after, it is expired.
-    assert.deepEqual(await batch([-1500, 1500]), ['paid', 'expired'], 'paid 1.5 s before the end: paid; 1.5 s after: expired');
-
     // At the edge: 20 orders paid from 300 ms before the end of their window to 300 ms after, and both outcomes must be
     // among them. A loaded machine's replies can be late by more than the 300 ms and put all 20 on one side; the race
     // at the edge was then not run, so the batch is run again with new orders (up to 5 rounds), never accepted.
