@@ -40,3 +40,22 @@ describe('a capacity per instance too small to be a measurement', () => {
     assert.equal(r.exitCode, 0, r.err);
   });
 });
+
+describe('a target utilization given as a fraction', () => {
+  // `--target-util 0.7` meant 70 % but planned at 0.7 %: every hour needed 100 times the pods (capped at --max, with
+  // a warning past the spec's maximum). The HPA's averageUtilization is a whole percent from 1, so under 1 is no target.
+  for (const command of ['plan', 'cost']) {
+    it(`${command} --target-util 0.7 is refused, naming the percentage it may have meant`, async () => {
+      const r = await runScalingCli([command, ...window, '--target-util', '0.7']);
+      assert.equal(r.exitCode, 2, `exit ${r.exitCode}`);
+      assert.equal(r.out, '');
+      assert.match(r.err, /^error \[INVALID_OPTION\]: [^\n]*--target-util[^\n]*0\.7[^\n]*\b70\b[^\n]*\n$/);
+    });
+  }
+
+  it('plan --target-util 1 (the bound) is accepted', async () => {
+    const r = await runScalingCli(['plan', ...window, '--target-util', '1', '--json']);
+    assert.equal(r.exitCode, 0, r.err);
+    assert.equal(JSON.parse(r.out).plan.web.targetUtilization, 0.01);
+  });
+});

@@ -515,6 +515,11 @@ export async function resolveWebCapacity(o: CapacityOptions) {
   const max = toBoundedNumber(o.max, '--max', { atLeast: 1, atMost: MAX_REPLICAS, whole: true });
   const targetUtilization = toNumber(o.targetUtil, '--target-util') / 100;
   if (min < 0 || max < 1 || min > max) throw new ScalingInputError('INVALID_OPTION', `--min/--max must satisfy 0 ≤ min ≤ max, max ≥ 1 (got ${min}/${max})`);
-  if (!(targetUtilization > 0 && targetUtilization <= 1)) throw new ScalingInputError('INVALID_OPTION', `--target-util must be in (0, 100] (got ${o.targetUtil})`);
+  // A percent, as the HPA's averageUtilization (a whole percent from 1): under 1 is a fraction meant as one (0.7 for
+  // 70 %), which planned every hour at 100 times the pods.
+  if (!(targetUtilization >= 0.01 && targetUtilization <= 1)) {
+    const meant = targetUtilization > 0 && targetUtilization < 0.01 ? `: for ${Number((targetUtilization * 10_000).toPrecision(6))} % give ${Number((targetUtilization * 10_000).toPrecision(6))}` : '';
+    throw new ScalingInputError('INVALID_OPTION', `--target-util is a percentage from 1 to 100 (got ${o.targetUtil}${meant})`);
+  }
   return { capacity: cap, web: { minReplicas: min, maxReplicas: max, targetUtilization, sloP95Ms: DEPLOYED.web.sloP95Ms } };
 }

@@ -110,7 +110,7 @@ function addCapacityOptions(cmd: Command): Command {
     .option('--bench <file>', 'a measured capacity of your pod (the capacity benchmark\'s JSON, e.g. bench/results/capacity.json; a relative path is read from the current folder)')
     .option('--min <n>', 'min replicas (default: the deployment spec\'s)', String(DEPLOYED_PLAN.web.minReplicas))
     .option('--max <n>', 'max replicas (default: the deployment spec\'s)', String(DEPLOYED_PLAN.web.maxReplicas))
-    .option('--target-util <pct>', 'target CPU utilization (default: the deployment spec\'s HPA target)', String(DEPLOYED_PLAN.web.targetUtilization * 100));
+    .option('--target-util <pct>', 'target CPU utilization, a percentage from 1 to 100 (default: the deployment spec\'s HPA target)', String(DEPLOYED_PLAN.web.targetUtilization * 100));
 }
 
 /** Runs an action, turning input errors into one line on stderr and exit code 2 (no usage after it: the input was wrong, not the command line). */
