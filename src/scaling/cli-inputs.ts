@@ -138,6 +138,17 @@ export function toBoundedNumber(value: string, field: string, bounds: NumberBoun
 }
 
 /**
+ * `--orders-per-request` within `bounds` and at most 1: an order takes at least its checkout request, so a figure
+ * above 1 is requests per order (500 for 0.002), which priced billions of orders at $0.00 per 1000 and sized the
+ * workers for them; the error names the inverse.
+ */
+export function toOrdersPerRequest(value: string, bounds: NumberBounds): number {
+  const n = toBoundedNumber(value, '--orders-per-request', bounds);
+  if (n > 1) throw new ScalingInputError('INVALID_OPTION', `--orders-per-request is orders per web request, at most 1 (an order takes at least its checkout request): got ${quoteInput(value)}; for ${n} requests per order give ${Number((1 / n).toPrecision(6))}`, { field: '--orders-per-request', value });
+  return n;
+}
+
+/**
  * Most replicas a command takes (`--max`, `--worker-min/max`): the simulations model every pod at every
  * controller sync, so their time grows with the count (10,000 web replicas over 2 hours took 30 s, a
  * million did not finish). A thousand is 50 × the seed's maximum.

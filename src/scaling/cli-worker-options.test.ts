@@ -28,3 +28,23 @@ describe('simulate --workers: a rate of zero', () => {
     });
   }
 });
+
+describe('--orders-per-request above 1: requests per order given instead', () => {
+  // `cost --orders-per-request 500` (500 requests per order) priced 42 billion orders at "$0.00 per 1000 orders" and
+  // sized 10 workers where 857,143 were needed; an order takes at least its checkout request, so above 1 is no rate.
+  for (const command of [['cost', '--policies', 'hpa'], ['simulate', '--workers', '--policies', 'hpa']]) {
+    it(`${command[0]} refuses --orders-per-request 500, naming the inverse it may have meant`, async () => {
+      const r = await runScalingCli([...command, ...window, '--orders-per-request', '500']);
+      assert.equal(r.exitCode, 2, `exit ${r.exitCode}`);
+      assert.equal(r.out, '');
+      assert.match(r.err, /^error \[INVALID_OPTION\]: --orders-per-request[^\n]*at most 1[^\n]*500[^\n]*0\.002[^\n]*\n$/);
+    });
+  }
+
+  it('cost --orders-per-request 1 (the bound: every request an order) is accepted', async () => {
+    const r = await runScalingCli(['cost', '--policies', 'hpa', ...window, '--orders-per-request', '1', '--json']);
+    assert.equal(r.exitCode, 0, r.err);
+    const cost = JSON.parse(r.out) as { policies: { orders: number }[] };
+    assert.ok(cost.policies[0].orders > 0);
+  });
+});

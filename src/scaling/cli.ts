@@ -19,7 +19,7 @@ import type { NodePoolCliOptions } from './cli-node-pool.ts';
 import { addNodePoolOptions, resolveNodeMax, resolveNodeSize, resolveProvisioningSeconds, resolveSimulateNodePool } from './cli-node-pool.ts';
 import type { CapacityOptions, CommonOptions, DbPools, ScalingCliDeps } from './cli-inputs.ts';
 import type { CapacityCheckConfig } from '../platform/config/config.ts';
-import { DEPLOYED_ENGINES, DEPLOYED_PLAN, MAX_REPLICAS, getCapacityCheckConfig, isWallClockHistory, resolveDbPools, loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveTimeZone, resolveWebCapacity, toBoundedNumber, toNumber } from './cli-inputs.ts';
+import { DEPLOYED_ENGINES, DEPLOYED_PLAN, MAX_REPLICAS, getCapacityCheckConfig, isWallClockHistory, resolveDbPools, loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveTimeZone, resolveWebCapacity, toBoundedNumber, toNumber, toOrdersPerRequest } from './cli-inputs.ts';
 import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, getWindowWorkerHours, pricePolicies } from './cost/cost.ts';
 import { COST_COMPONENTS } from './cost/cost.ts';
 import { loadPricing } from './cost/pricing.ts';
@@ -185,7 +185,7 @@ function parseWorkerOptions(o: WorkerCliOptions, app: CapacityCheckConfig) {
     ...DEPLOYED_PLAN.workers,
     // The worker's pool caps its email sends: DB_POOL_MAX, else the spec's worker pool (simulate has no --db-pool-max).
     queues: getQueueWorkloads(app.workerConcurrency, resolveDbPools(undefined, app).worker),
-    ordersPerRequest: toBoundedNumber(o.ordersPerRequest, '--orders-per-request', { above: 0 }),
+    ordersPerRequest: toOrdersPerRequest(o.ordersPerRequest, { above: 0 }),
     minReplicas: toBoundedNumber(o.workerMin, '--worker-min', { atLeast: 0, atMost: MAX_REPLICAS, whole: true }),
     maxReplicas: toBoundedNumber(o.workerMax, '--worker-max', { atLeast: 1, atMost: MAX_REPLICAS, whole: true }),
   };
@@ -536,7 +536,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       warnAll(costCmd, f.warnings);
       const { capacity, web } = await resolveWebCapacity(o);
       const webPlan = { ...web, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance };
-      const ordersPerRequest = toBoundedNumber(o.ordersPerRequest, '--orders-per-request', { atLeast: 0 });
+      const ordersPerRequest = toOrdersPerRequest(o.ordersPerRequest, { atLeast: 0 });
       // The month's jobs and worker replicas follow the same orders per request as the window's orders.
       const workerPlan = { ...DEPLOYED_PLAN.workers, ordersPerRequest };
       const { start: monthStart, end: monthEnd } = monthOf(f.from, f.historyStart);
