@@ -92,6 +92,19 @@ describe('salescale CLI', () => {
     assert.deepEqual((JSON.parse(simFits.out) as { aboveSpecMax: unknown[] }).aboveSpecMax, []);
   });
 
+  it('cost names the roles the window needs past replicas.max of the deployment spec, whose capped replicas it prices (warning and aboveSpecMax)', async () => {
+    // The same ×5 base: the window's price was that of 20 web pods and 10 workers, with no word that the sale needs more.
+    const window = ['--from', '2026-11-27T13:00:00Z', '--to', '2026-11-27T15:00:00Z'];
+    const cost = await run(['cost', '--year', '2026', '--base-rps', '500', '--policies', 'hpa-prescaled', '--json', '--no-db', ...window]);
+    assert.equal(cost.exitCode, 0, cost.err);
+    const above = (JSON.parse(cost.out) as { aboveSpecMax: { role: string; specMax: number; peakNeeded: number; firstHour: string }[] }).aboveSpecMax;
+    assert.deepEqual(above.map((a) => [a.role, a.specMax, a.peakNeeded > a.specMax, a.firstHour]), [['web', 20, true, '2026-11-27T13:00:00.000Z'], ['worker', 10, true, '2026-11-27T13:00:00.000Z']]);
+    const text = await run(['cost', '--year', '2026', '--base-rps', '500', '--policies', 'hpa-prescaled', '--no-db', ...window]);
+    assert.ok(text.out.includes(`WARNING: up to ${above[1].peakNeeded} worker replicas needed, above the deployment spec's worker.replicas.max 10`), text.out);
+    const fits = await run(['cost', '--year', '2026', '--policies', 'hpa-prescaled', '--json', '--no-db', ...window]);
+    assert.deepEqual((JSON.parse(fits.out) as { aboveSpecMax: unknown[] }).aboveSpecMax, []);
+  });
+
   it('accepts worker policies in --policies alone and prints only the worker table', async () => {
     const r = await run(['simulate', '--year', '2026', '--capacity', '150', '--no-db', '--policies', 'keda-workers', '--from', '2026-11-27T09:00:00Z', '--to', '2026-11-27T10:00:00Z']);
     assert.equal(r.exitCode, 0, r.err);

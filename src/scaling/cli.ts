@@ -558,6 +558,13 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       // window total and cost per order priced the web replicas only.
       const windowPlan = planCapacity(forecastHourly(f.forecast, new Date(Math.floor(f.from.getTime() / 3_600_000) * 3_600_000), f.to), webPlan, workerPlan);
       const workerInstanceHours = getWindowWorkerHours(windowPlan, f.from.getTime(), f.to.getTime());
+      // As plan and simulate say it: the roles the window needs past the spec's maxima, which every rendered file caps and
+      // this window is priced at (web: the pre-scaling's plan; workers: the plan priced above).
+      const inWindow = (plan: CapacityPlan) => ({ hours: plan.hours.filter((h) => Date.parse(h.hour) < f.to.getTime()) });
+      const aboveSpecMax = [
+        ...getSpecMaxExceedances(inWindow(sim.plan), SPEC_MAX_REPLICAS).filter((e) => e.role === 'web'),
+        ...getSpecMaxExceedances(inWindow(windowPlan), SPEC_MAX_REPLICAS).filter((e) => e.role === 'worker'),
+      ];
       const priced = pricePolicies(
         sim.results.filter((r) => policies.includes(r.policy)),
         pricing,
@@ -566,7 +573,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       const providers = compareProviders(sim.results, clouds, { hours, ordersPerRequest, saleMonth: usage.sale, workerInstanceHours });
       const traffic = f.forecast.learnedBase ? `the forecast learned from the history (${f.baseSource.slice('learned from '.length, f.baseSource.indexOf(':'))})` : `${f.forecast.baseRequestsPerSecond} req/s at pattern 1.0 (the seed weekly pattern)`;
       const assumptions = { ...DEFAULT_COST_ASSUMPTIONS, capacity, traffic, month: { from: monthStart.toISOString(), to: monthEnd.toISOString() }, baseRps: f.forecast.learnedBase ? null : f.forecast.baseRequestsPerSecond, peakFactor: peak, saleMonth: 'peak traffic + the sale events (file/database/calendar)', pricingAsOf: pricing.asOf, region: pricing.region, sources: pricing.sources };
-      if (o.json) return write(costCmd, JSON.stringify({ assumptions, sizing, quantile: f.hasQuantile ? f.quantile : null, warnings: f.warnings, usage, monthly: columns, policies: priced, providers }, null, 2));
+      if (o.json) return write(costCmd, JSON.stringify({ assumptions, sizing, quantile: f.hasQuantile ? f.quantile : null, warnings: f.warnings, aboveSpecMax, usage, monthly: columns, policies: priced, providers }, null, 2));
       // Every amount in its catalogue's currency (the header names it; "$" was printed whatever it said).
       const money = (v: number) => formatMoney(v, pricing.currency);
       write(costCmd, `Monthly cost (${pricing.region}, prices as of ${pricing.asOf}; ${pricing.currency})\n`);
@@ -590,6 +597,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         ),
       );
       write(costCmd, `  sources: ${CLOUD_PROVIDERS.filter((p) => p !== 'aws').flatMap((p) => Object.values(clouds[p].sources)).join(' ')}`);
+      for (const e of aboveSpecMax) write(costCmd, `\n${describeSpecMaxExceedance(e)}`);
     }),
   );
 
