@@ -139,6 +139,40 @@ describe('follow-ups of registration and checkout', () => {
     assert.equal((await mails()).filter((m) => m.includes('Kettle')).length, 0, 'no confirmation for a refunded order');
   });
 
+  it('sends no confirmation for an order whose refund was asked for and is not finished (the provider call failed)', async () => {
+    const registered = await request(`${web.url}/api/v1/customers`, { method: 'POST', body: { email: 'bo@example.com', password: 'a long password', name: 'Bo' } });
+    assert.equal(registered.status, 201);
+    const cookie = sessionCookieOf(registered.headers.getSetCookie())!;
+    const admin = { authorization: `Bearer ${f.env.ADMIN_API_TOKEN}` };
+    const product = await request(`${web.url}/api/v1/admin/products`, { method: 'POST', headers: admin, body: { sku: 'follow-4', name: 'Whisk', priceCents: 1200, available: 10 } });
+    const placed = await request(`${web.url}/api/v1/orders`, { method: 'POST', headers: { cookie, 'idempotency-key': 'refund-asked-order' }, body: { items: [{ productId: product.body.id, quantity: 1 }] } });
+    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    const email = (await f.inspect()).get('email');
+    await email.pause();
+    let confirmation: Job | undefined;
+    try {
+      const paid = await request(`${web.url}/api/v1/orders/${placed.body.id}/pay`, { method: 'POST', headers: { cookie }, body: { token: 'tok_ok' } });
+      assert.equal(paid.status, 200, JSON.stringify(paid.body));
+      confirmation = await waitFor('the fan-out to queue the confirmation email', async () =>
+        (await email.getJobs(['delayed', 'waiting', 'prioritized'])).find((job) => job.name === 'send-order-confirmation' && String(job.data.orderId) === String(placed.body.id)));
+      // What an admin refund whose provider call failed (503, the provider unreachable) leaves: the order still
+      // `paid`, marked as being refunded (`startRefund`), until the workers' give-back retry finishes it. The test
+      // provider cannot fail a refund, so the mark is written as `startRefund` writes it.
+      const marked = await f.db.pools.primary.query(`UPDATE orders SET refund_requested_at = now() WHERE id = $1 AND status = 'paid'`, [placed.body.id]);
+      assert.equal(marked.rowCount, 1);
+    } finally {
+      await email.resume();
+    }
+
+    const ran = await waitFor('the confirmation job to run', async () => {
+      const job = await email.getJob(confirmation!.id!);
+      return job?.finishedOn ? job : undefined;
+    });
+    assert.equal(ran.failedReason, undefined, ran.failedReason);
+    assert.equal(ran.returnvalue?.skipped, true, JSON.stringify(ran.returnvalue));
+    assert.equal((await mails()).filter((m) => m.includes('Whisk')).length, 0, 'no "thank you" for an order being refunded');
+  });
+
   it('gives popularity back for an order refunded before its fan-out ran: the decrement is not lost to the increment arriving after it', async () => {
     const registered = await request(`${web.url}/api/v1/customers`, { method: 'POST', body: { email: 'mo@example.com', password: 'a long password', name: 'Mo' } });
     const cookie = sessionCookieOf(registered.headers.getSetCookie())!;

@@ -50,7 +50,7 @@ export interface NotificationServiceDeps {
   maxConcurrentSends?: number;
   /**
    * Whether an order's confirmation is still wanted when its job runs (the order is paid or shipped, not
-   * refunded since): the email is delayed after the payment (1 s, longer in a degrade mode, and a backlog
+   * refunded since nor being refunded): the email is delayed after the payment (1 s, longer in a degrade mode, and a backlog
    * on top), and a buyer refunded meanwhile must not be thanked for the order. Read inside the send's claim
    * transaction. Unset: always sent.
    */

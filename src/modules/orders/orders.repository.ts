@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, inArray, lt, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, isNull, lt, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../../platform/db/client.ts';
 import { enqueueInTransaction, type DbOrTx } from '../../platform/outbox/outbox.ts';
 import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
@@ -532,9 +532,16 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
       });
     },
 
-    /** Whether the order is paid or shipped: its confirmation is still wanted (not once refunded). */
+    /**
+     * Whether the order is paid or shipped and no refund was asked for: its confirmation is still wanted. Not once
+     * refunded, nor while a refund asked for is unfinished (`startRefund`'s mark: an admin refund whose provider call
+     * failed, waiting for the give-back retry), which leaves the order `paid` but never to be shipped.
+     */
     async isConfirmable(db: DbOrTx, id: number): Promise<boolean> {
-      const rows = await db.select({ id: orders.id }).from(orders).where(and(eq(orders.id, id), inArray(orders.status, ['paid', 'fulfilled'])));
+      const rows = await db
+        .select({ id: orders.id })
+        .from(orders)
+        .where(and(eq(orders.id, id), inArray(orders.status, ['paid', 'fulfilled']), isNull(orders.refundRequestedAt)));
       return rows.length > 0;
     },
 
