@@ -69,6 +69,30 @@ describe('a mail server that refuses a message (real worker process, real SMTP s
     await worker.stop();
   });
 
+  it('offers a deferred message (4xx) again later when the job was queued with a long delay (a degrade mode\'s, up to an hour), not only its attempts', async () => {
+    // A confirmation a critical degrade mode deferred by its maximum (DEGRADE_CRITICAL_QUEUE_DELAY_MS, 1 h) is due
+    // an hour after it was queued: the hour of offers again later must count from then, or the first greylisting
+    // after the peak spends the queue's attempts in a fraction of a second and leaves a dead letter. The job is
+    // added as the relay adds one, with its creation time an hour back, so that it is due now.
+    const worker = await f.startWorker();
+    smtp.refuse({ code: 451, text: '4.7.1 greylisted, try again later' });
+    const email = (await f.inspect()).get(QUEUES.email);
+    const jobId = 'outbox-delayed-by-degrade-mode';
+    const hour = 3_600_000;
+    await email.add(JOBS.sendWelcomeEmail, { email: 'after-the-peak@example.com', name: 'Test' }, { jobId, timestamp: Date.now() - hour, delay: hour, attempts: 3, backoff: { type: 'fixed', delay: 50 } });
+    // Either outcome of the first refusals: put back for later (it records when it is due again) or failed for good.
+    const settled = await waitFor('the refused job to be put back for later or to fail', async () => {
+      const job = await email.getJob(jobId);
+      return job && (job.finishedOn !== undefined || (job.data as Record<string, unknown>).runnableAt !== undefined) ? job : undefined;
+    });
+    assert.equal(settled.failedReason, undefined, 'put back for later, not failed');
+    assert.equal(await deadLetter(jobId), undefined);
+    smtp.refuse(undefined);
+    await waitFor('the email to be accepted', () => smtp.accepted.some((m) => m.messageId === messageIdFor(jobId)));
+    assert.equal(await deadLetter(jobId), undefined, 'no dead letter');
+    await worker.stop();
+  });
+
   it('keeps offering a deferred message (4xx) past the queue\'s attempts, until the server takes it, without a dead letter', async () => {
     // Two attempts 50 ms apart: a server that says "try again later" for longer (greylisting, a provider's
     // sending rate exceeded during a sale) would have the job dead-lettered after the second refusal.

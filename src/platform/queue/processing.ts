@@ -57,7 +57,8 @@ export function runnableSince(job: Pick<Job, 'timestamp' | 'opts' | 'processedOn
 }
 
 /**
- * How long after its job was queued a job that failed on an outage (the mail server deferring or unreachable,
+ * How long after its job was first due (queued, plus the delay it was queued with: a confirmation email's 1 s, a
+ * degrade mode's deferral of up to an hour) a job that failed on an outage (the mail server deferring or unreachable,
  * PostgreSQL unreachable or out of connections) is put back for later, at growing intervals, without using its
  * attempts. A queue's attempts are spent in seconds (notifications: 3 with no backoff; email: 3 from 2 s), far
  * less than a failover or a provider's outage takes. After the window such a failure is an ordinary one: the
@@ -76,7 +77,9 @@ export function retryLaterDelayMs(ageMs: number): number {
  * not answering): the caller then throws the failure as it is.
  */
 export async function retryLater(job: Job, token: string | undefined, now = Date.now()): Promise<DelayedError | undefined> {
-  const ageMs = now - job.timestamp;
+  // From the job's first due time, not its creation: an email deferred an hour by a degrade mode had no window left
+  // when it first ran, and the first greylisting after the peak spent its attempts at once into a dead letter.
+  const ageMs = now - (job.timestamp + (job.opts?.delay ?? 0));
   if (!token || ageMs >= RETRY_LATER_WINDOW_MS) return undefined;
   try {
     await delayJobUntil(job, token, now + retryLaterDelayMs(ageMs));
