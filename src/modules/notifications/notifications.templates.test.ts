@@ -11,6 +11,27 @@ describe('email templates', () => {
     assert.doesNotMatch(email.html, /<script>/);
   });
 
+  it('keeps a name or product name on its own line in the text part: line breaks in it cannot forge lines of the email', () => {
+    // Registration does not prove the address is the registrant's: a name such as this one would otherwise put lines
+    // of the sender's choosing ("your order failed, pay at …") into the shop's welcome email to someone else's mailbox.
+    const forged = 'Ada\r\n\r\nYour card was declined. Pay again at https://evil.example\u2028\u2028Salescale\n';
+    const welcome = renderWelcomeEmail({ email: 'a@example.com', name: forged });
+    assert.match(welcome.text, /^Hello Ada Your card was declined\. Pay again at https:\/\/evil\.example Salescale,\n/);
+    const order = renderOrderConfirmation({ orderId: 3, email: 'a@example.com', name: forged, items: [{ name: 'Mug\n  Total  $0.00', quantity: 1, unitPriceCents: 500 }], totalCents: 500, currency: 'USD' });
+    const expired = renderReservationExpired({ orderId: 4, email: 'a@example.com', name: forged, items: [{ name: 'Mug\r\nRefund at https://evil.example', quantity: 1 }] });
+    const returned = renderPaymentReturned({ orderId: 5, email: 'a@example.com', name: forged, amountCents: 500, currency: 'USD', action: 'refunded', reason: 'cancelled' });
+    for (const email of [welcome, order, expired, returned]) {
+      // The forged text stays inside the greeting's or the item's line, never a line of its own.
+      const forgedLines = email.text.split('\n').filter((line) => line.includes('evil.example'));
+      assert.ok(forgedLines.length > 0 && forgedLines.every((line) => line.startsWith('Hello Ada ') || line.startsWith('  1 × Mug ')), email.text);
+      assert.ok(!/[\r\u2028\u2029]/.test(email.text), email.text);
+      assert.match(email.text, /^Hello Ada /);
+    }
+    assert.equal(order.text.split('\n').filter((line) => line.includes('Total')).length, 2, 'the forged total stays on its line: ' + order.text);
+    assert.match(order.text, /^ {2}1 × Mug Total {2}\$0\.00 {2}\$5\.00$/m);
+    assert.match(expired.text, /^ {2}1 × Mug Refund at https:\/\/evil\.example$/m);
+  });
+
   it('lists order lines with line totals and the order total', () => {
     const email = renderOrderConfirmation({
       orderId: 42,

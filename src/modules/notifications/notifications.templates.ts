@@ -36,6 +36,18 @@ export function escapeHtml(value: string): string {
 }
 
 /**
+ * A value written into one line of the text part (a customer's or product's name, an order id): its line breaks,
+ * with the blanks around them, become one space. A name is free text (`displayName` takes any visible character,
+ * line breaks too) and registration does not prove the address is the registrant's, so a name spanning lines would
+ * put lines of its author's choosing ("your card was declined, pay again at …") into the shop's email to someone
+ * else's mailbox. The HTML part needs no such care (markup is escaped, and HTML joins lines); the subject neither
+ * (the mail library folds a header's line breaks into spaces).
+ */
+export function oneLine(value: string | number): string {
+  return String(value).replace(/\s*[\r\n\v\f\u0085\u2028\u2029]\s*/g, ' ').trim();
+}
+
+/**
  * An amount in the currency's minor unit (`priceCents`, as the payment provider charges it): a hundredth for
  * most currencies but a whole yen or won (JPY, KRW: no decimals) and a thousandth of a dinar (KWD, BHD), the
  * same rule as the storefront's `formatPrice`.
@@ -57,7 +69,7 @@ ${body}
 
 export function renderWelcomeEmail(payload: WelcomeEmail): RenderedEmail {
   const subject = `Welcome to Salescale, ${payload.name}`;
-  const text = [`Hello ${payload.name},`, '', 'Your account is ready. Sales start at the times shown on the site; see you there.', '', 'Salescale', ''].join('\n');
+  const text = [`Hello ${oneLine(payload.name)},`, '', 'Your account is ready. Sales start at the times shown on the site; see you there.', '', 'Salescale', ''].join('\n');
   const html = layout(
     subject,
     `<h1 style="font-size: 20px">Hello ${escapeHtml(payload.name)},</h1>
@@ -73,11 +85,11 @@ export function renderWelcomeEmail(payload: WelcomeEmail): RenderedEmail {
 export function renderOrderConfirmation(order: OrderConfirmation, orderUrl?: string): RenderedEmail {
   const subject = `Order ${order.orderId} confirmed`;
   const money = (cents: number) => formatMoney(cents, order.currency);
-  const lines = order.items.map((item) => `  ${item.quantity} × ${item.name}  ${money(item.unitPriceCents * item.quantity)}`);
+  const lines = order.items.map((item) => `  ${item.quantity} × ${oneLine(item.name)}  ${money(item.unitPriceCents * item.quantity)}`);
   const text = [
-    `Hello${order.name ? ` ${order.name}` : ''},`,
+    `Hello${order.name ? ` ${oneLine(order.name)}` : ''},`,
     '',
-    `Thank you for your order ${order.orderId}.`,
+    `Thank you for your order ${oneLine(order.orderId)}.`,
     '',
     ...lines,
     '',
@@ -113,9 +125,9 @@ export interface ReservationExpired {
 
 export function renderReservationExpired(payload: ReservationExpired): RenderedEmail {
   const subject = `Your reservation ${payload.orderId} expired`;
-  const lines = payload.items.map((item) => `  ${item.quantity} × ${item.name}`);
+  const lines = payload.items.map((item) => `  ${item.quantity} × ${oneLine(item.name)}`);
   const text = [
-    `Hello${payload.name ? ` ${payload.name}` : ''},`,
+    `Hello${payload.name ? ` ${oneLine(payload.name)}` : ''},`,
     '',
     `We held these items for you, but the payment for order ${payload.orderId} did not arrive in time, so they went back on sale:`,
     '',
@@ -177,7 +189,7 @@ export function renderPaymentReturned(payload: PaymentReturned): RenderedEmail {
     ? 'The hold on your card has been released; your bank usually removes it within a few days.'
     : 'The refund is on its way; your bank usually shows it within 5 to 10 business days.';
   const again = payload.shopUrl ? `If you still want the items, you can order again at ${payload.shopUrl}` : 'If you still want the items, you can order them again at the shop.';
-  const text = [`Hello${payload.name ? ` ${payload.name}` : ''},`, '', what, '', when, '', again, '', 'Salescale', ''].join('\n');
+  const text = [`Hello${payload.name ? ` ${oneLine(payload.name)}` : ''},`, '', what, '', when, '', again, '', 'Salescale', ''].join('\n');
   const link = payload.shopUrl
     ? `If you still want the items, you can <a href="${escapeHtml(payload.shopUrl)}">order again at the shop</a>.`
     : 'If you still want the items, you can order them again at the shop.';
