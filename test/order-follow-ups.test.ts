@@ -19,7 +19,7 @@ describe('follow-ups of registration and checkout', () => {
   let worker: Instance;
 
   before(async () => {
-    f = await createQueueFixture({ PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_PASSES: '1', SHOP_URL: 'https://shop.example' });
+    f = await createQueueFixture({ PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_PASSES: '1', SHOP_URL: 'https://shop.example', MAIL_FROM: 'Teashop <orders@teashop.example>' });
     web = await startInstance({ env: f.env, timeoutMs: 60_000 });
     worker = await f.startWorker();
   });
@@ -66,6 +66,17 @@ describe('follow-ups of registration and checkout', () => {
       const { rows } = await f.db.pools.primary.query("SELECT coalesce(sum(value), 0)::int AS n FROM analytics_hourly WHERE metric = 'orders'");
       return rows[0].n === 1;
     });
+  });
+
+  it("gives each email a Message-ID in the sender's domain (MAIL_FROM), not one every Salescale shop shares", async () => {
+    // Every shop numbers its outbox from 1: under one fixed right-hand side (`@salescale`), two shops, or a shop and its
+    // staging, send different emails under one Message-ID, and a mailbox or provider that drops a Message-ID it already
+    // holds (Gmail does) hides the second; a right-hand side that is no domain also costs spam score (rspamd's MID_RHS_NOT_FQDN).
+    const registered = await request(`${web.url}/api/v1/customers`, { method: 'POST', body: { email: 'mid@example.com', password: 'a long password', name: 'Mid' } });
+    assert.equal(registered.status, 201);
+    const welcome = await waitFor('the welcome email', async () => (await mails()).find((m) => m.includes('mid@example.com')));
+    assert.match(welcome, /^From: Teashop <orders@teashop\.example>$/m);
+    assert.match(welcome, /^Message-ID: <outbox-[0-9]+@teashop\.example>$/m);
   });
 
   it("links the confirmation to the buyer's order: a guest's to its order link (the checkout's accessToken), an account's to its order page", async () => {

@@ -18,7 +18,7 @@ import {
 } from '../modules/payments/index.ts';
 import { degradeModeProcessors } from '../platform/cluster/degrade-mode.processors.ts';
 import { requireServices } from '../platform/config/config.ts';
-import { createMailer } from '../platform/mail/mailer.ts';
+import { createMailer, senderDomain } from '../platform/mail/mailer.ts';
 import type { Platform } from '../platform/platform.ts';
 import type { JobHandlers } from '../platform/queue/processing.ts';
 import { createQueueSet, type QueueSet } from '../platform/queue/queues.ts';
@@ -96,6 +96,7 @@ export async function composeWorker(platform: Platform, options: { handlers?: Jo
       repositories,
       maxConcurrentSends,
       shopUrl: platform.config.mail.shopUrl,
+      messageIdDomain: senderDomain(platform.config.mail.from),
       orderUrl,
       followUpDelays: () => platform.cluster.settings().queueDelays,
       jobTransaction: config.queues.jobTransaction,

@@ -28,6 +28,8 @@ export function createJobHandlers(deps: {
   maxConcurrentSends?: number;
   /** The shop's address for emails (SHOP_URL). */
   shopUrl?: string;
+  /** The emails' Message-ID domain, the sender's (`createNotificationService`'s `messageIdDomain`). */
+  messageIdDomain?: string;
   /** Where a buyer sees an order, linked from its confirmation (`createNotificationService`'s `orderUrl`). */
   orderUrl?: (orderId: number, guest: boolean) => string | undefined;
   /** PostgreSQL's lock and idle timeouts on the jobs' transactions (WORKER_JOB_LOCK_TIMEOUT_MS, WORKER_JOB_IDLE_TIMEOUT_MS). */

@@ -32,8 +32,17 @@ export interface NotificationService {
   sendPaymentReturned(jobId: string, payload: PaymentReturned): Promise<EmailOutcome>;
 }
 
-export function messageIdFor(jobId: string): string {
-  return `<${jobId}@salescale>`;
+/** The Message-ID domain without MAIL_FROM's: the domain of its default (`no-reply@salescale.local`). */
+export const DEFAULT_MESSAGE_ID_DOMAIN = 'salescale.local';
+
+/**
+ * The Message-ID of job `jobId`'s email: stable per job (a re-sent copy is recognisably the same message), in the
+ * sender's domain (`senderDomain(MAIL_FROM)`). Job ids restart at `outbox-1` in every database, so a fixed right-hand
+ * side gave two shops (or a shop and its staging) the same Message-IDs for different emails, and a mailbox that drops a
+ * Message-ID it already holds hid the second.
+ */
+export function messageIdFor(jobId: string, domain: string = DEFAULT_MESSAGE_ID_DOMAIN): string {
+  return `<${jobId}@${domain}>`;
 }
 
 export interface NotificationServiceDeps {
@@ -57,6 +66,11 @@ export interface NotificationServiceDeps {
   isOrderConfirmable?: (db: DbOrTx, orderId: number) => Promise<boolean>;
   /** The shop's address (SHOP_URL), linked from emails that send the buyer back to it. */
   shopUrl?: string;
+  /**
+   * The right-hand side of the emails' Message-IDs (`messageIdFor`): the sender's domain, `senderDomain(MAIL_FROM)`.
+   * @defaultValue DEFAULT_MESSAGE_ID_DOMAIN
+   */
+  messageIdDomain?: string;
   /**
    * Where the buyer of an order sees it, linked from its confirmation: a guest's order link (its access token),
    * an account's order page. Undefined (unset, no SHOP_URL, a job that does not say whether the buyer is a guest):
@@ -104,7 +118,7 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
    * the stable Message-ID marks such a copy as the same message.
    */
   async function sendOnce(jobId: string, template: string, to: string, rendered: RenderedEmail, wanted?: (tx: DbOrTx) => Promise<boolean>): Promise<EmailOutcome> {
-    const messageId = messageIdFor(jobId);
+    const messageId = messageIdFor(jobId, deps.messageIdDomain);
     return limited(() => deps.db.primary.transaction(async (tx) => {
       await limitJobTransaction(tx, { lockTimeoutMs: lockTimeoutMs });
       if (wanted && !(await wanted(tx))) return { sent: false, skipped: true };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { createMailer, MailUnavailableError } from './mailer.ts';
+import { createMailer, MailUnavailableError, senderDomain } from './mailer.ts';
 
 /**
  * A mail server that accepts the connection and then says nothing (hung, overloaded, or a firewall answering
@@ -46,5 +46,13 @@ describe('the SMTP mailer against a server that never answers', () => {
     await assert.rejects(mailer.send({ to: 'buyer@example.com', subject: 'S', text: 'T', html: '<p>T</p>', messageId: '<u@salescale>' }), MailUnavailableError);
     mailer.close();
     assert.ok(performance.now() - started < 5000);
+  });
+});
+
+describe('the sender domain of Message-IDs', () => {
+  it('reads the domain of every sender form MAIL_FROM takes, lower-cased', () => {
+    assert.equal(senderDomain('shop@Example.COM'), 'example.com');
+    assert.equal(senderDomain('Salescale <no-reply@salescale.local>'), 'salescale.local');
+    assert.equal(senderDomain('"Shop: a@b Orders" <orders@shop.example>'), 'shop.example');
   });
 });

@@ -9,7 +9,7 @@ export interface MailMessage {
   text: string;
   html: string;
   /**
-   * Stable per job (`<job-id@salescale>`), so a re-sent message is recognisably the same one: the
+   * Stable per job (`<job-id@sender-domain>`), so a re-sent message is recognisably the same one: the
    * file transport writes it at most once, and mail providers that dedupe by Message-ID drop a copy.
    */
   messageId: string;
@@ -102,6 +102,16 @@ export interface MailerOptions {
   smtpUrl: string | undefined;
   from: string;
   mailDir: string;
+}
+
+/**
+ * The domain of a sender address as MAIL_FROM gives it (`shop@example.com`, `Shop <shop@example.com>`, which config
+ * checked), lower-cased: the right-hand side of the Message-IDs sent from it (RFC 5322 3.6.4), so that they are unique to
+ * the shop, not shared by every installation.
+ */
+export function senderDomain(from: string): string {
+  const address = /<([^<>]*)>\s*$/.exec(from)?.[1] ?? from;
+  return address.slice(address.lastIndexOf('@') + 1).trim().toLowerCase();
 }
 
 function fileNameFor(messageId: string): string {
