@@ -382,12 +382,12 @@ function checkWindowAgainstHistory(history: readonly HourlyPoint[], from: Date, 
 
 /**
  * A span a command forecasts beyond the window (cost's priced month around the sale), given the window's
- * start and the history's first hour (undefined without a history).
+ * start and end and the history's first hour (undefined without a history).
  */
 export interface ExtraSpan {
   /** How the warnings name it, e.g. `the month cost prices`. */
   label: string;
-  get: (from: Date, historyStart?: Date) => { start: Date; end: Date };
+  get: (from: Date, to: Date, historyStart?: Date) => { start: Date; end: Date };
 }
 
 /**
@@ -413,7 +413,7 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   // Checked even when there is no history to use it on: an unknown code was silently ignored.
   const isHoliday = o.country !== undefined ? createHolidayPredicate(o.country, o.tz) : undefined;
   const calendar = history && history.length > 0 && isHoliday ? { startMs: history[0].hour.getTime(), isHoliday } : undefined;
-  const extra = extraSpan?.get(from, history?.[0]?.hour);
+  const extra = extraSpan?.get(from, to, history?.[0]?.hour);
   const learnTo = history && history.length > 0 && extra ? new Date(Math.max(to.getTime(), extra.end.getTime())) : to;
   if (history && learnTo !== to) checkWindowAgainstHistory(history, from, learnTo);
   const learned = history ? learnBase(history, learnTo, quantile, calendar, resolved.events, isWallClockHistory(o) ? o.tz : 'UTC') : undefined;

@@ -29,6 +29,34 @@ describe('the default window', () => {
   });
 });
 
+describe('the month cost prices', () => {
+  // The window as forecast reads the same options (cost's --json does not repeat it).
+  const month = async (args: string[]) => {
+    const common = ['--json', '--no-db', '--year', '2026', ...args];
+    const forecast = await runScalingCli(['forecast', ...common]);
+    assert.equal(forecast.exitCode, 0, forecast.err);
+    const w = JSON.parse(forecast.out) as { from: string; to: string };
+    const cost = await runScalingCli(['cost', ...common, '--policies', 'hpa']);
+    assert.equal(cost.exitCode, 0, cost.err);
+    return { window: { from: Date.parse(w.from), to: Date.parse(w.to) }, month: (JSON.parse(cost.out) as { assumptions: { month: { from: string; to: string } } }).assumptions.month };
+  };
+  const contains = (m: { from: string; to: string }, w: { from: number; to: number }) => Date.parse(m.from) <= w.from && w.to <= Date.parse(m.to);
+
+  it('is 4 whole weeks holding the window: the Christmas sale and a mid-December window were priced with 10 Nov + 4 weeks, Black Friday\'s month, which ends before them', async () => {
+    for (const args of [['--event', 'christmas-sale'], ['--from', '2026-12-14T00:00Z', '--to', '2026-12-21T00:00Z']]) {
+      const { window, month: m } = await month(args);
+      assert.ok(contains(m, window), `${args.join(' ')}: month ${m.from} → ${m.to} holds the window ${new Date(window.from).toISOString()} → ${new Date(window.to).toISOString()}`);
+      assert.equal(Date.parse(m.to) - Date.parse(m.from), 28 * 86_400_000, args.join(' '));
+    }
+  });
+
+  it('stays 10 November + 4 weeks for the default Black Friday window, which it holds', async () => {
+    const { window, month: m } = await month([]);
+    assert.deepEqual(m, { from: '2026-11-10T00:00:00.000Z', to: '2026-12-08T00:00:00.000Z' });
+    assert.ok(contains(m, window));
+  });
+});
+
 describe('a plan during its sale', () => {
   it('warns that the scheduled actions already past would be refused by AWS (the default window is the sale still under way)', async () => {
     const plan = await runScalingCli(['plan', '--json', '--no-db'], at('2026-11-27T12:00:00Z'));

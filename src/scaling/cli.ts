@@ -20,7 +20,7 @@ import { addNodePoolOptions, resolveNodeMax, resolveNodeSize, resolveProvisionin
 import type { CapacityOptions, CommonOptions, DbPools, ScalingCliDeps } from './cli-inputs.ts';
 import type { CapacityCheckConfig } from '../platform/config/config.ts';
 import { DEPLOYED_ENGINES, DEPLOYED_PLAN, MAX_REPLICAS, getCapacityCheckConfig, isWallClockHistory, resolveDbPools, loadHistory, loadNamedEvents, parseQuantile, resolveForecast, resolveTimeZone, resolveWebCapacity, toBoundedNumber, toNumber, toOrdersPerRequest } from './cli-inputs.ts';
-import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, getWindowWorkerHours, pricePolicies } from './cost/cost.ts';
+import { DEFAULT_COST_ASSUMPTIONS, SCENARIOS, getMonthUsage, getMonthlyCost, getSaleMonth, getWindowWorkerHours, pricePolicies } from './cost/cost.ts';
 import { COST_COMPONENTS } from './cost/cost.ts';
 import { loadPricing } from './cost/pricing.ts';
 import { CLOUD_PROVIDERS, PROVIDER_SETUPS, compareProviders, loadProviderPricing } from './cost/providers.ts';
@@ -524,22 +524,17 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       // Each once: a policy named twice was priced twice.
       const policies = [...new Set(o.policies.split(',').map((p) => parsePolicyName(p.trim())))];
       const peak = toBoundedNumber(o.peakFactor, '--peak-factor', { above: 0 });
-      // The priced month: 4 weeks (whole weeks keep the weekly pattern whole) from 10 November of the
-      // window's year, or from the history's first hour when it starts later. With a history the month is
-      // the learned forecast (learned through the month's end: none of its hours falls back to the seed
-      // pattern), scaled like the seed's base for the peak month.
-      const monthOf = (from: Date, historyStart?: Date) => {
-        const start = new Date(Math.max(Date.UTC(from.getUTCFullYear(), 10, 10), historyStart?.getTime() ?? 0));
-        return { start, end: new Date(start.getTime() + 28 * 86_400_000) };
-      };
-      const f = await resolveForecast(o, deps, undefined, { label: 'the month cost prices', get: monthOf });
+      // The priced month: the whole weeks that hold the window (getSaleMonth: 10 November + 4 weeks when they
+      // do, as for Black Friday). With a history the month is the learned forecast (learned through the month's
+      // end: none of its hours falls back to the seed pattern), scaled like the seed's base for the peak month.
+      const f = await resolveForecast(o, deps, undefined, { label: 'the month cost prices', get: getSaleMonth });
       warnAll(costCmd, f.warnings);
       const { capacity, web } = await resolveWebCapacity(o);
       const webPlan = { ...web, capacityPerInstanceRps: capacity.requestsPerSecondPerInstance };
       const ordersPerRequest = toOrdersPerRequest(o.ordersPerRequest, { atLeast: 0 });
       // The month's jobs and worker replicas follow the same orders per request as the window's orders.
       const workerPlan = { ...DEPLOYED_PLAN.workers, ordersPerRequest };
-      const { start: monthStart, end: monthEnd } = monthOf(f.from, f.historyStart);
+      const { start: monthStart, end: monthEnd, weeks: monthWeeks } = getSaleMonth(f.from, f.to, f.historyStart);
       const month = (rpsFactor: number, withEvents: boolean) => {
         const baseRps = (f.forecast.baseRequestsPerSecond ?? 100) * rpsFactor;
         const learnedBase = f.forecast.learnedBase && new Map([...f.forecast.learnedBase].map(([hour, rps]) => [hour, rps * rpsFactor]));
@@ -579,7 +574,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       write(costCmd, `Monthly cost (${pricing.region}, prices as of ${pricing.asOf}; ${pricing.currency})\n`);
       write(costCmd, renderTable(['component', 'normal', 'peak', 'sale'], [...COST_COMPONENTS, 'Total' as const].map((c) => [c, money(columns.normal[c]), money(columns.peak[c]), money(columns.sale[c])])));
       write(costCmd, '\nAssumptions:');
-      write(costCmd, `  traffic: ${traffic}, 4 weeks from ${monthStart.toISOString().slice(0, 10)}; peak month ×${peak}; sale month = peak + events; capacity ${capacity.requestsPerSecondPerInstance} req/s/instance (${capacity.source})`);
+      write(costCmd, `  traffic: ${traffic}, ${monthWeeks} weeks from ${monthStart.toISOString().slice(0, 10)}${monthWeeks > 4 ? ' (the whole weeks of the window, scaled to a month)' : ''}; peak month ×${peak}; sale month = peak + events; capacity ${capacity.requestsPerSecondPerInstance} req/s/instance (${capacity.source})`);
       write(costCmd, `  instances: ${DEFAULT_COST_ASSUMPTIONS.instanceType}, replicas from the hourly plan at ${web.targetUtilization * 100} % (web ${web.minReplicas}–${web.maxReplicas}, workers ${DEPLOYED_PLAN.workers.minReplicas}–${DEPLOYED_PLAN.workers.maxReplicas})`);
       write(costCmd, `  PostgreSQL ${DEFAULT_COST_ASSUMPTIONS.postgresInstances} × ${SCENARIOS.map((s) => DEFAULT_COST_ASSUMPTIONS.postgresClass[s]).join(' / ')} (Multi-AZ primary, billed twice, + read replica); Redis ${DEFAULT_COST_ASSUMPTIONS.redisNodes} × ${SCENARIOS.map((s) => DEFAULT_COST_ASSUMPTIONS.redisClass[s]).join(' / ')} (queue + cache, primary + replica each); ${DEFAULT_COST_ASSUMPTIONS.responseKb} KiB per response; ${DEFAULT_COST_ASSUMPTIONS.customMetrics} metrics, ${DEFAULT_COST_ASSUMPTIONS.alarms} alarms`);
       write(costCmd, `  sources: ${Object.values(pricing.sources).join(' ')}`);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ScalingInputError } from '../errors.ts';
 import { DEFAULT_WEB_PLAN, DEFAULT_WORKER_PLAN, getJobsPerOrder, planCapacity } from '../capacity/plan.ts';
-import { COST_COMPONENTS, DEFAULT_COST_ASSUMPTIONS, getMonthUsage, getMonthlyCost } from './cost.ts';
+import { COST_COMPONENTS, DEFAULT_COST_ASSUMPTIONS, getMonthUsage, getMonthlyCost, getSaleMonth } from './cost.ts';
 import { DEFAULT_PRICING_PATH, loadPricing } from './pricing.ts';
 
 describe('cost', () => {
@@ -297,3 +297,29 @@ async function renderedCloudTemplates(): Promise<{ cfn: any; tf: any; arm: any }
   const files = renderTargets(['aws', 'gcp', 'azure'], SEED_DEPLOYMENT_SPEC);
   return { cfn: getObject(files, 'deploy/aws/salescale.yaml'), tf: await parseTerraform(files), arm: getObject(files, 'deploy/azure/salescale.json') };
 }
+
+describe('getSaleMonth', () => {
+  const iso = (m: { start: Date; end: Date; weeks: number }) => ({ start: m.start.toISOString(), end: m.end.toISOString(), weeks: m.weeks });
+  const d = (s: string) => new Date(s);
+
+  it('keeps 10 November + 4 weeks for a window inside them, from the history\'s first hour when it starts later', () => {
+    assert.deepEqual(iso(getSaleMonth(d('2026-11-26T21:00Z'), d('2026-11-28T00:00Z'))), { start: '2026-11-10T00:00:00.000Z', end: '2026-12-08T00:00:00.000Z', weeks: 4 });
+    assert.deepEqual(iso(getSaleMonth(d('2026-11-26T21:00Z'), d('2026-11-28T00:00Z'), d('2026-11-12T05:00Z'))).start, '2026-11-12T05:00:00.000Z');
+  });
+
+  it('otherwise starts 2 weeks before the window\'s first day, later when the window\'s end or the history asks it', () => {
+    assert.deepEqual(iso(getSaleMonth(d('2026-12-14T21:00Z'), d('2026-12-16T00:00Z'))), { start: '2026-11-30T00:00:00.000Z', end: '2026-12-28T00:00:00.000Z', weeks: 4 });
+    // A 20-day window: moved later so that its end fits.
+    assert.deepEqual(iso(getSaleMonth(d('2026-06-01T00:00Z'), d('2026-06-21T00:00Z'))), { start: '2026-05-24T00:00:00.000Z', end: '2026-06-21T00:00:00.000Z', weeks: 4 });
+    assert.deepEqual(iso(getSaleMonth(d('2026-06-05T10:00Z'), d('2026-06-06T00:00Z'), d('2026-06-01T03:00Z'))).start, '2026-06-01T03:00:00.000Z');
+  });
+
+  it('is the fewest whole weeks holding a window longer than 4 weeks', () => {
+    const from = d('2026-10-01T10:30Z');
+    const to = d('2026-11-15T00:00Z');
+    const m = getSaleMonth(from, to);
+    assert.equal(m.weeks, 7);
+    assert.equal(m.end.getTime() - m.start.getTime(), 7 * 7 * 86_400_000);
+    assert.ok(m.start <= from && to <= m.end, JSON.stringify(iso(m)));
+  });
+});

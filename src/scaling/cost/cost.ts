@@ -68,6 +68,33 @@ export const DEFAULT_COST_ASSUMPTIONS: CostAssumptions = {
   hoursPerMonth: 730,
 };
 
+const DAY_MS = 86_400_000;
+const WEEK_MS = 7 * DAY_MS;
+const HOUR_MS = 3_600_000;
+
+/**
+ * The month `cost` prices around a window: whole weeks (they keep the weekly pattern whole), 4 of them unless the
+ * window is longer, when it is the fewest whole weeks that hold it (its usage is still scaled to a month). It holds
+ * the window and never starts before the history's first hour (`historyStart`, which the window never precedes):
+ * - 10 November + 4 weeks of the window's year (from the history's first hour when it starts later) when that holds
+ *   the window: Black Friday and Cyber Monday's month, whose figures the README prints;
+ * - otherwise the weeks from 2 weeks before the window's first day (UTC), moved later until the window's end fits
+ *   and, with a history, until they start at its first hour.
+ * Before, it was 10 November + 4 weeks whatever the window: a Christmas or a June window priced a month that held
+ * Black Friday and not the window.
+ */
+export function getSaleMonth(from: Date, to: Date, historyStart?: Date): { start: Date; end: Date; weeks: number } {
+  const earliest = historyStart?.getTime() ?? Number.NEGATIVE_INFINITY;
+  const november = Math.max(Date.UTC(from.getUTCFullYear(), 10, 10), earliest);
+  if (november <= from.getTime() && to.getTime() <= november + 4 * WEEK_MS) return { start: new Date(november), end: new Date(november + 4 * WEEK_MS), weeks: 4 };
+  // From the window's first hour: the month starts on an hour at or before it and still reaches the window's end.
+  const firstHour = Math.floor(from.getTime() / HOUR_MS) * HOUR_MS;
+  const weeks = Math.max(4, Math.ceil((to.getTime() - firstHour) / WEEK_MS));
+  const twoWeeksBefore = Math.floor(from.getTime() / DAY_MS) * DAY_MS - 2 * WEEK_MS;
+  const start = Math.max(twoWeeksBefore, Math.ceil((to.getTime() - weeks * WEEK_MS) / HOUR_MS) * HOUR_MS, earliest);
+  return { start: new Date(start), end: new Date(start + weeks * WEEK_MS), weeks };
+}
+
 /** Usage of one scenario month, from a capacity plan over that month. */
 export interface MonthUsage {
   webInstanceHours: number;
