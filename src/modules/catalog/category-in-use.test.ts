@@ -64,7 +64,8 @@ describe('a delete refused by a RESTRICT foreign key, as each PostgreSQL reports
 
     it(`is SaleEventInUseError for SQLSTATE ${refusal.code}`, async () => {
       const fail = async () => { throw new Error('Failed query', { cause: Object.assign(new Error(refusal.message), refusal) }); };
-      const db = { primary: { delete: () => ({ where: () => ({ returning: fail }) }) } } as unknown as Database;
+      // The delete runs in a transaction (it reads what it deletes, for the audit trail): the refusal rejects it.
+      const db = { primary: { transaction: fail } } as unknown as Database;
       await assert.rejects(createSaleEventService({ db }).remove(7), SaleEventInUseError);
     });
   }

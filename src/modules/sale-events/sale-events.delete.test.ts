@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import type pg from 'pg';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
+import { waitFor } from '../../../test/helpers/queues.ts';
 
 describe('deleting a sale event', () => {
   let t: TestApp;
@@ -68,6 +69,28 @@ describe('deleting a sale event', () => {
     const event = await liveSale([await product()]);
     assert.equal((await admin('DELETE', `/sale-events/${event}`)).statusCode, 204);
     assert.equal((await admin('GET', `/sale-events/${event}`)).statusCode, 404);
+  });
+
+  it('records in the audit trail what the deleted event was (its fields and products before → null), so the delete can be traced', async () => {
+    const ids = [await product(), await product()].sort((a, b) => a - b);
+    const event = await liveSale(ids);
+    const created = (await admin('GET', `/sale-events/${event}`)).json();
+    const deleted = await t.app.inject({ method: 'DELETE', url: `/api/v1/admin/sale-events/${event}`, headers: { ...t.admin, 'x-admin-actor': 'ops-anna' } });
+    assert.equal(deleted.statusCode, 204, deleted.body);
+    const row = await waitFor('the audit row of the delete', async () => {
+      const actions = await admin('GET', '/actions?limit=100');
+      return actions.json().items.find((a: { method: string; target: { id?: number } }) => a.method === 'DELETE' && a.target.id === event);
+    });
+    assert.equal(row.actor, 'ops-anna');
+    assert.deepEqual(row.change, {
+      name: { before: 'Black Friday', after: null },
+      startsAt: { before: created.startsAt, after: null },
+      endsAt: { before: created.endsAt, after: null },
+      trafficMultiplier: { before: 1, after: null },
+      maxPerCustomer: { before: 1, after: null },
+      productIds: { before: ids, after: null },
+      waitingRoom: { before: { enabled: false, admissionPerSecond: null, paused: false }, after: null },
+    });
   });
 
   /** Waits until a backend of this database waits on a lock (the other side of the race is then in place). */

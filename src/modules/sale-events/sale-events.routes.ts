@@ -35,7 +35,8 @@ export function saleEventAdminRoutes(saleEvents: SaleEventService, hooks: SaleEv
       return saleEvent;
     });
     app.delete('/sale-events/:id', { schema: { ...common, params: IdParams, response: { 204: Type.Null(), ...errorResponses(401, 404, 409) } } }, async (request, reply) => {
-      await saleEvents.remove(request.params.id);
+      const { change } = await saleEvents.remove(request.params.id);
+      noteAdminAction(request, { change });
       return reply.code(204).send(null);
     });
   };

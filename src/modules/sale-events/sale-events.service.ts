@@ -210,19 +210,27 @@ export function createSaleEventService(deps: { db: Database }) {
     },
 
     /**
-     * Deletes an event no order was counted in. The foreign key of `sale_event_buyer_purchases` (restrict) refuses
-     * the others, also against an order counted while the delete runs: the count's insert holds a key lock on the
-     * event row until its order commits, the delete waits for it and then finds the count.
+     * Deletes an event no order was counted in; `change` has what it was, each field (products included, as the delete
+     * found them) before → null, for the admin audit trail: once the row is gone nothing else says which sale was removed. The row is
+     * locked first (`FOR UPDATE`, which a delete takes anyway), so its products are read as the delete removes them.
+     * The foreign key of `sale_event_buyer_purchases` (restrict) refuses the others, also against an order counted
+     * while the delete runs: the count's insert holds a key lock on the event row until its order commits, the lock
+     * waits for it and the delete then finds the count.
      */
-    async remove(id: number): Promise<void> {
-      let rows: { id: number }[];
+    async remove(id: number): Promise<{ change: FieldChanges }> {
       try {
-        rows = await db.delete(saleEvents).where(eq(saleEvents.id, id)).returning({ id: saleEvents.id });
+        return await db.transaction(async (tx) => {
+          const [row] = await tx.select().from(saleEvents).where(eq(saleEvents.id, id)).for('update');
+          if (!row) throw new SaleEventNotFoundError(id);
+          const productIds = (await productIdsOf(tx, [id])).get(id) ?? [];
+          await tx.delete(saleEvents).where(eq(saleEvents.id, id));
+          const { id: _id, ...fields } = toSaleEvent(row, productIds);
+          return { change: Object.fromEntries(Object.entries(fields).map(([field, before]) => [field, { before, after: null }])) };
+        });
       } catch (error) {
         if (isStillReferenced(pgError(error))) throw new SaleEventInUseError(id);
         throw error;
       }
-      if (rows.length === 0) throw new SaleEventNotFoundError(id);
     },
   };
 }
