@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { request } from './helpers/http.ts';
@@ -601,5 +602,47 @@ describe('waiting room: a sale ended and extended again', () => {
     assert.equal(extended.status, 200, JSON.stringify(extended.body));
     await new Promise((resolve) => setTimeout(resolve, 7000)); // past the re-read and the retirement's settling
     for (const [part, ttl] of Object.entries(await ttls())) assert.ok(ttl > 3 * DAY_MS, `${part} kept until a day after the new end (${ttl} ms left)`);
+  });
+});
+
+describe('a queued sale listing thousands of products', () => {
+  let t: TestApp;
+  let url: string;
+  before(async () => {
+    ({ t, url } = await listeningApp());
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('rebuilds its products’ stock gates a few at a time, not all at once (a burst that overflowed the pool: 503 to shoppers and admins)', async () => {
+    const count = 400;
+    // Products as `salescale seed` writes them: no stock gate in Redis yet.
+    const inserted = await t.platform.db.primary.execute<{ id: string }>(sql`
+      with p as (insert into products (sku, name, price_cents) select 'many-' || g, 'Many ' || g, 1000 from generate_series(1, ${count}) g returning id)
+      insert into product_stock (product_id, shard, available) select id, 0, 5 from p returning product_id as id`);
+    const productIds = inserted.rows.map((row) => Number(row.id));
+    // Every gate rebuild reads its product's committed stock in one statement (`InventoryRepository.snapshot`):
+    // counted at the pool, with how many are in flight at once.
+    const pool = t.platform.db.pools.primary;
+    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+    let inFlight = 0;
+    let peak = 0;
+    let reads = 0;
+    (pool as { query: unknown }).query = (...args: unknown[]) => {
+      const first = args[0] as string | { text?: string };
+      const text = typeof first === 'string' ? first : (first?.text ?? '');
+      if (!/select exists \(select 1 from "products"/.test(text)) return query(...args);
+      reads++;
+      peak = Math.max(peak, ++inFlight);
+      return query(...args).finally(() => inFlight--);
+    };
+    try {
+      await createQueuedSale(url, t.admin, [{ url }], { productIds, startsInMs: 0, admissionPerSecond: 100 });
+      await waitFor('every product’s gate rebuilt', () => reads >= count, 120_000);
+    } finally {
+      (pool as { query: unknown }).query = query;
+    }
+    assert.ok(peak <= 16, `${peak} gate rebuilds read PostgreSQL at once`);
   });
 });

@@ -50,6 +50,14 @@ export interface AdmissionDeps {
 const MAX_BATCH = 10_000;
 
 /**
+ * Most stock gates one admission step rebuilds from PostgreSQL for one event; the rest on the next steps. A sale may
+ * list 10,000 products: rebuilding every missing gate at once sent a read per product in one burst, on every web
+ * instance, at the sale's first step and again each STOCK_GATE_TTL_S (the figures, built together, expire together),
+ * which overflowed the pool's queue: shoppers and admins were answered 503 DATABASE_BUSY.
+ */
+const MAX_REBUILDS_PER_STEP = 16;
+
+/**
  * How one step admits at `rate`: what it may take (two ticks' worth, so a step delayed or skipped is caught
  * up on the next one; at least 1,000, and a burst after a longer stall is spread over the next steps), in
  * script runs of at most MAX_BATCH, and the bucket's burst (a second's credit, or a step's at a long tick).
@@ -97,6 +105,8 @@ export function createAdmission(deps: AdmissionDeps) {
   /** Per-instance view for metrics and ETAs. */
   const rates = new Map<number, number>();
   const soldOut = new Map<number, boolean>();
+  /** Per event, where the next step's gate rebuilds start among its missing gates (see `unitsLeft`). */
+  const rebuildFrom = new Map<number, number>();
 
   function rateOf(event: QueuedEvent): number {
     const rate = admissionRate({
@@ -114,15 +124,23 @@ export function createAdmission(deps: AdmissionDeps) {
     if (event.productIds.length === 0) return -1;
     const figures = await deps.gate.peek(event.productIds);
     const missing = event.productIds.filter((id) => !figures.has(id));
+    let unknown = false;
     if (missing.length > 0) {
-      // A gate expired or was invalidated (admin stock change, cancellation): rebuild it from PostgreSQL.
-      const sellable = await Promise.all(missing.map((id) => deps.gate.ensure(id)));
-      const again = await deps.gate.peek(missing.filter((_, i) => sellable[i]));
+      // A gate expired or was invalidated (admin stock change, cancellation): rebuild it from PostgreSQL, at most
+      // MAX_REBUILDS_PER_STEP per step, from where the last step left off (a product not for sale, which keeps no
+      // gate, is missing at every step and must not keep the others from their turn).
+      const from = (rebuildFrom.get(event.id) ?? 0) % missing.length;
+      const turn = [...missing.slice(from), ...missing.slice(0, from)].slice(0, MAX_REBUILDS_PER_STEP);
+      rebuildFrom.set(event.id, from + turn.length);
+      const sellable = await Promise.all(turn.map((id) => deps.gate.ensure(id)));
+      const again = await deps.gate.peek(turn.filter((_, i) => sellable[i]));
       for (const [id, value] of again) figures.set(id, value);
+      unknown = turn.length < missing.length;
     }
     let total = 0;
     for (const value of figures.values()) total += Math.max(0, value);
-    return total;
+    // Gates left for later steps may hold units: not sold out until they are read (units known: not sold out).
+    return unknown && total === 0 ? -1 : total;
   }
 
   /** One admission step for one live event (see ADMIT): safe on every instance at once. */
