@@ -89,7 +89,7 @@ describe('simulate --nodes', () => {
       [['--node-cpu', '0', '--node-memory', '4096'], '--node-cpu must be a number > 0 (got "0")'],
       [['--pods-per-node', '6', '--node-cpu', '2000', '--node-memory', '4096'], '--pods-per-node or --node-cpu/--node-memory, not both'],
       [['--pods-per-node', '2.5'], '--pods-per-node must be a whole number from 1 to 1000 (got "2.5")'],
-      [['--node-cpu', '200', '--node-memory', '4096'], 'a pod requesting 250m CPU and 256 MiB does not fit a node with 200m and 4096 MiB allocatable: the Cluster Autoscaler adds no node for a pod that would not fit on one'],
+      [['--node-cpu', '200', '--node-memory', '4096'], 'a pod requesting 250m CPU and 512 MiB does not fit a node with 200m and 4096 MiB allocatable: the Cluster Autoscaler adds no node for a pod that would not fit on one'],
       [['--node-provisioning-seconds', '901'], "--node-provisioning-seconds must be 0–900 (the Cluster Autoscaler's --max-node-provision-time: a node not registered by then is given up and removed) (got 901)"],
       [['--node-provisioning-seconds', 'slow'], '--node-provisioning-seconds: "slow" is not a number'],
       [['--node-min', '4', '--node-max', '3'], '--node-min 4 must not exceed --node-max 3'],
@@ -115,7 +115,7 @@ describe('plan: the node pool checks', () => {
     const f = await findings([]);
     assert.equal(f['node-lead-time'].level, 'ok');
     // 17 web + 4 workers at the peak (the email queue's: 3 sends at once per worker at the spec's pool of 5, 2 s each).
-    assert.match(f['node-pool'].message, /17 web \(250m \/ 256 MiB\) \+ 4 worker \(250m \/ 256 MiB\) pods need 4 node\(s\) of 1500m CPU \/ 6000 MiB allocatable \(the deployment spec's nodePool, assumed\)/);
+    assert.match(f['node-pool'].message, /17 web \(250m \/ 512 MiB\) \+ 4 worker \(250m \/ 256 MiB\) pods need 4 node\(s\) of 1500m CPU \/ 6000 MiB allocatable \(the deployment spec's nodePool, assumed\)/);
     const slow = await findings(['--lead', '2', '--node-provisioning-seconds', '240', '--node-max', '2']);
     assert.equal(slow['node-lead-time'].level, 'warning');
     assert.match(slow['node-lead-time'].fix ?? '', /raise the lead to ≥ 5 min .*node group's minimum to 4 for the sale.*placeholder pods/);
@@ -182,7 +182,7 @@ describe('plan: the node pool checks', () => {
       const simulate = await runScalingCli(['simulate', ...SALE, '--policies', 'hpa', ...args]);
       assert.equal(plan.exitCode, 2, args.join(' '));
       assert.equal(plan.out, '');
-      assert.equal(plan.err, `error [INVALID_OPTION]: a pod requesting 250m CPU and 256 MiB does not fit a node with ${cpu}m and ${memory} MiB allocatable: the Cluster Autoscaler adds no node for a pod that would not fit on one\n`);
+      assert.equal(plan.err, `error [INVALID_OPTION]: a pod requesting 250m CPU and 512 MiB does not fit a node with ${cpu}m and ${memory} MiB allocatable: the Cluster Autoscaler adds no node for a pod that would not fit on one\n`);
       assert.equal(plan.err, simulate.err);
     }
   });

@@ -73,7 +73,7 @@ describe('node pool checks', () => {
 
   it('the deployment spec refuses a node pool its pods do not fit, or a provisioning time past the 15-minute limit', () => {
     assert.doesNotThrow(() => checkDeploymentSpec(SEED_DEPLOYMENT_SPEC));
-    assert.throws(() => checkDeploymentSpec(withOverrides(SEED_DEPLOYMENT_SPEC, { nodePool: { allocatable: { cpuMillicores: 200, memoryMiB: 6000 } } })), /a web pod \(250m, 256 MiB\) must fit nodePool.allocatable/);
+    assert.throws(() => checkDeploymentSpec(withOverrides(SEED_DEPLOYMENT_SPEC, { nodePool: { allocatable: { cpuMillicores: 200, memoryMiB: 6000 } } })), /a web pod \(250m, 512 MiB\) must fit nodePool.allocatable/);
     assert.throws(() => checkDeploymentSpec(withOverrides(SEED_DEPLOYMENT_SPEC, { nodePool: { provisioningSeconds: 1200 } })), /nodePool.provisioningSeconds must be 0–900/);
   });
 });

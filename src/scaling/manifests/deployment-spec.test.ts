@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../platform/config/config.ts';
-import { DeploymentSpecError, SEED_DEPLOYMENT_SPEC, checkDeploymentSpec, getTerminationGraceSeconds, withOverrides } from './deployment-spec.ts';
+import { DeploymentSpecError, SEED_DEPLOYMENT_SPEC, WEB_IDLE_MEMORY_MIB, checkDeploymentSpec, getTerminationGraceSeconds, withOverrides } from './deployment-spec.ts';
 import { renderHeroku } from './render-paas.ts';
 
 describe('checkDeploymentSpec and the app’s shutdown limit', () => {
@@ -32,5 +32,23 @@ describe('checkDeploymentSpec and the app’s REDIS_PREFIX rule', () => {
       }
     });
     assert.deepEqual(accepted, [], 'worker.redisPrefix values the spec accepts and the app refuses');
+  });
+});
+
+describe('the web HPA’s memory target and a web pod’s own memory', () => {
+  it('puts the memory target (web.requests.memoryMiB × memoryPercent) above an idle web pod’s memory, so memory alone never holds the Deployment at its maximum', () => {
+    // WEB_IDLE_MEMORY_MIB: measured (deployment-spec.ts). The HPA compares the container's working set with the request:
+    // above target × (1 + 0.1 tolerance) it scales up, and adding pods does not lower a per-pod baseline.
+    const idleMiB = WEB_IDLE_MEMORY_MIB;
+    const { requests, autoscaling } = SEED_DEPLOYMENT_SPEC.web;
+    const targetMiB = (requests.memoryMiB * autoscaling.memoryPercent) / 100;
+    assert.ok(
+      targetMiB > idleMiB * 1.1,
+      `memory target ${targetMiB} MiB (${autoscaling.memoryPercent} % of ${requests.memoryMiB} MiB): an idle pod at ${idleMiB} MiB is at ${Math.round((100 * idleMiB) / requests.memoryMiB)} % of its request, so the HPA scales web up at every sync until maxReplicas`,
+    );
+  });
+
+  it('refuses a web memory request whose HPA target sits below an idle pod (the 256 MiB of earlier seeds)', () => {
+    assert.throws(() => checkDeploymentSpec(withOverrides(SEED_DEPLOYMENT_SPEC, { web: { requests: { cpuMillicores: 250, memoryMiB: 256 } } })), /web memory target 204.8 MiB/);
   });
 });

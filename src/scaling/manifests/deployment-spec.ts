@@ -8,6 +8,7 @@ import type { PaymentProviderName } from '../../platform/config/payments.config.
 import { QUEUE_NAMES, type QueueName } from '../../platform/queue/queue-definitions.ts';
 import { findRedisPrefixProblem } from '../../platform/redis/redis-prefix.ts';
 import { DEFAULT_RUNBOOK_URL, findRunbookUrlProblem } from '../alerts/runbook-links.ts';
+import { DEFAULT_TOLERANCE } from '../simulate/hpa-replica-calculator.ts';
 import type { CalendarEventId } from '../forecast/calendar.ts';
 
 /** CPU in millicores, memory in MiB (rendered as `250m`/`256Mi`, `0.25`/`256M`, …). */
@@ -243,6 +244,15 @@ export interface DeploymentSpec {
   };
 }
 
+/**
+ * Resident memory of an idle web process (`salescale serve` on Node 24.21, connected to PostgreSQL and Redis, no
+ * traffic): 289–316 MiB measured with and without a compile cache, 255 MiB with the V8 heap capped at 256 MB; most of
+ * it lies outside the JS heap (65 MB), so it does not shrink with load. The HPA's memory metric is the working set over
+ * the request: a target below this figure (with the HPA's 10 % tolerance) asks for more pods at every sync, and more
+ * pods do not lower a per-pod baseline, so the Deployment climbs to maxReplicas and stays there.
+ */
+export const WEB_IDLE_MEMORY_MIB = 316;
+
 /** Seconds the platform must wait after SIGTERM before SIGKILL. */
 export function getTerminationGraceSeconds(spec: DeploymentSpec): number {
   return spec.drain.drainDelaySeconds + spec.drain.shutdownTimeoutSeconds + spec.drain.marginSeconds;
@@ -257,7 +267,9 @@ export const SEED_DEPLOYMENT_SPEC: DeploymentSpec = {
     metricsPort: 9464,
     // The seed's EKS Deployment and HPA.
     replicas: { min: 2, max: 20, desired: 3 },
-    requests: { cpuMillicores: 250, memoryMiB: 256 },
+    // Memory requested = the limit: an idle web pod holds about 300 MiB (WEB_IDLE_MEMORY_MIB), which must sit below the
+    // HPA's memory target (80 % of the request), or memory alone keeps web at maxReplicas.
+    requests: { cpuMillicores: 250, memoryMiB: 512 },
     limits: { cpuMillicores: 500, memoryMiB: 512 },
     dbPoolMax: 5,
     autoscaling: {
@@ -375,6 +387,8 @@ export function checkDeploymentSpec(spec: DeploymentSpec): DeploymentSpec {
   if (!(spec.web.capacityPerInstanceRps > 0)) problems.push(`web.capacityPerInstanceRps must be > 0 (got ${spec.web.capacityPerInstanceRps})`);
   const a = spec.web.autoscaling;
   if (!(a.cpuPercent > 0 && a.cpuPercent <= 100 && a.memoryPercent > 0 && a.memoryPercent <= 100)) problems.push('web.autoscaling targets must be in (0, 100]');
+  const memoryTargetMiB = (spec.web.requests.memoryMiB * a.memoryPercent) / 100;
+  if (!(memoryTargetMiB > WEB_IDLE_MEMORY_MIB * (1 + DEFAULT_TOLERANCE))) problems.push(`web memory target ${memoryTargetMiB} MiB (web.autoscaling.memoryPercent ${a.memoryPercent} % of web.requests.memoryMiB ${spec.web.requests.memoryMiB}) must exceed an idle web pod's ${WEB_IDLE_MEMORY_MIB} MiB by the HPA's ${DEFAULT_TOLERANCE * 100} % tolerance, or memory alone holds web at replicas.max: raise web.requests.memoryMiB`);
   for (const rules of [a.behavior.scaleUp, a.behavior.scaleDown]) {
     if (rules.stabilizationWindowSeconds < 0 || rules.stabilizationWindowSeconds > 3600) problems.push('stabilizationWindowSeconds must be 0–3600');
     for (const p of rules.policies) if (!(p.value > 0 && p.periodSeconds >= 1 && p.periodSeconds <= 1800)) problems.push('HPA policies need value > 0 and periodSeconds 1–1800');
