@@ -112,9 +112,9 @@ describe('outbox relay', () => {
         const { rows } = await f.db.pools.primary.query('SELECT count(*)::int AS n FROM outbox WHERE relayed_at IS NULL');
         return rows[0].n === 0;
       });
-      const expected = ids.map((id) => `outbox-${id}@salescale.eml`).sort();
+      const expected = ids.map((id) => `outbox-${id}@salescale.local.eml`).sort();
       // Only these rows' emails: a worker on this (new, empty) Redis also relays again the earlier tests' rows that were never processed.
-      const written = async () => (await readdir(f.mailDir).catch(() => [])).filter((name) => ids.some((id) => name === `outbox-${id}@salescale.eml`)).sort();
+      const written = async () => (await readdir(f.mailDir).catch(() => [])).filter((name) => ids.some((id) => name === `outbox-${id}@salescale.local.eml`)).sort();
       await waitFor('every email to be written', async () => (await written()).length >= 40);
       const files = await written();
       assert.deepEqual(files, expected);
