@@ -80,6 +80,9 @@ describe('give-back retry (Stripe, two real workers)', () => {
     const refund = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${refunded.orderId}/refund`, headers: t.admin });
     assert.ok(refund.statusCode >= 500, `the refund call failed: ${refund.statusCode} ${refund.body}`);
     assert.equal((await deliver(lateEvent!)).statusCode, 503, 'the late payment not given back');
+    const refundEmails = async () =>
+      (await t.platform.db.primary.execute<{ data: Json }>(sql`select data from outbox where name = 'send-payment-returned' and (data->>'orderId')::bigint = ${refunded.orderId}`)).rows.map((row) => row.data);
+    assert.deepEqual(await refundEmails(), [], 'no refund email while the refund has failed');
     // Stripe stops redelivering after 3 days, and nobody asks for the refund again: only the workers are left.
 
     const port = () => freePort().then(String);
@@ -107,6 +110,11 @@ describe('give-back retry (Stripe, two real workers)', () => {
     assert.equal((await one<{ status: string }>(sql`select status from payments where intent_id = ${refunded.intentId}`)).status, 'refunded');
     const emails = await t.platform.db.primary.execute<{ id: string }>(sql`select id from outbox where name = 'send-payment-returned' and (data->>'orderId')::bigint = ${late.orderId}`);
     assert.equal(emails.rows.length, 1, 'the late buyer is told once');
+    assert.deepEqual(
+      (await refundEmails()).map((data) => ({ email: data.email, amountCents: data.amountCents, action: data.action, reason: data.reason })),
+      [{ email: 'giveback-refund@example.com', amountCents: 4200, action: 'refunded', reason: 'refunded_by_shop' }],
+      'the guest whose refund the retry finished is told once, at the address given at checkout',
+    );
     const order = await t.app.inject({ method: 'GET', url: `/api/v1/admin/orders/${refunded.orderId}`, headers: t.admin });
     assert.equal((order.json() as Json).status, 'refunded');
     for (const worker of workers) {

@@ -34,7 +34,7 @@ function isReservationExpired(data: unknown): data is ReservationExpired {
   );
 }
 
-const RETURNED_REASONS = new Set(['expired', 'cancelled', 'already_paid', 'amount_mismatch', 'not_payable']);
+const RETURNED_REASONS = new Set(['expired', 'cancelled', 'already_paid', 'amount_mismatch', 'not_payable', 'refunded_by_shop']);
 
 function isPaymentReturned(data: unknown): data is PaymentReturned {
   return (

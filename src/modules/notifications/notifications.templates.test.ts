@@ -92,6 +92,8 @@ describe('email templates', () => {
     assert.match(refunded.text, /Your payment of ¥3,000 for order 52 was refunded in full, because the order had already been paid with another payment\./);
     assert.match(refunded.text, /order them again at the shop\.\n/);
     assert.match(refunded.html, /¥3,000/);
+    const byShop = renderPaymentReturned({ orderId: 53, email: 'g@example.com', amountCents: 1250, currency: 'EUR', action: 'refunded', reason: 'refunded_by_shop' });
+    assert.match(byShop.text, /Your payment of €12\.50 for order 53 was refunded in full, because the shop cancelled the order\.\n\nThe refund is on its way/);
     const dinar = renderPaymentReturned({ orderId: 53, email: 'g@example.com', amountCents: 12_345, currency: 'KWD', action: 'voided', reason: 'cancelled' });
     assert.match(dinar.text, /payment of KWD\s12\.345 for order 53 was not taken, because the order had been cancelled\./);
   });

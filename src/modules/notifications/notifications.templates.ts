@@ -151,12 +151,12 @@ ${rows}
   return { subject, text, html };
 }
 
-/** Why a payment was given back: the order could no longer take it. */
-export type PaymentReturnedReason = 'expired' | 'cancelled' | 'already_paid' | 'amount_mismatch' | 'not_payable';
+/** Why a payment was given back: the order could no longer take it, or the shop refunded the order it paid (`refunded_by_shop`). */
+export type PaymentReturnedReason = 'expired' | 'cancelled' | 'already_paid' | 'amount_mismatch' | 'not_payable' | 'refunded_by_shop';
 
 /**
  * A payment given back: voided (a hold released, nothing taken) or refunded (a capture returned), for an
- * order that could not take it. `amountCents` and `currency` are the payment's, as the buyer's bank shows it.
+ * order that could not take it or that the shop refunded. `amountCents` and `currency` are the payment's, as the buyer's bank shows it.
  */
 export interface PaymentReturned {
   orderId: number | string;
@@ -176,6 +176,7 @@ const RETURNED_BECAUSE: Record<PaymentReturnedReason, string> = {
   already_paid: 'the order had already been paid with another payment',
   amount_mismatch: 'the amount did not match the order',
   not_payable: 'the order could no longer be paid',
+  refunded_by_shop: 'the shop cancelled the order',
 };
 
 export function renderPaymentReturned(payload: PaymentReturned): RenderedEmail {

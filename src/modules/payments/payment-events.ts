@@ -118,6 +118,29 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
   }
 
   /**
+   * paid → refunded (`markRefunded`), and the buyer told their money is on its way, in that transaction: the "payment
+   * returned" email (reason `refunded_by_shop`) with what the order's payment now says was given back, a hold released
+   * (`voided`) or a capture refunded. Written only by the conditional status change, so once per order whoever finishes the
+   * refund (the admin's call, the give-back retry, the provider's event of it coming first), and only once the money is
+   * back: the refund's failing call leaves the order paid and writes nothing. An order whose payment gave nothing back
+   * through us (paid before payments existed, a failed refund settled by hand) is refunded without it.
+   */
+  async function refundOrder(tx: DbOrTx, orderId: number): Promise<{ productIds: number[] } | undefined> {
+    const refunded = await lifecycle.markRefunded(tx, orderId);
+    if (!refunded) return undefined;
+    const payment = await payments.applied(tx, orderId);
+    const order = await lifecycle.buyerOf(tx, orderId);
+    if (order && (payment?.status === 'voided' || payment?.status === 'refunded')) {
+      await enqueueInTransaction(tx, {
+        queue: QUEUES.email,
+        name: JOBS.sendPaymentReturned,
+        data: { orderId, email: order.email, name: order.name, amountCents: payment.amountCents, currency: payment.currency, action: payment.status, reason: 'refunded_by_shop' },
+      });
+    }
+    return refunded;
+  }
+
+  /**
    * Decides an event; `known` is its payment as read before (`eventSeenAndPayment`), if any. `unbacked`: the provider
    * does not hold it as the event says (`holds`: no authorization, or for a capture no capture), so it cannot make its
    * order paid, nor its payment captured: refused (a
@@ -188,7 +211,7 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
             countLate('refunded');
             await tellBuyerReturned(tx, payment, 'refunded');
           }
-          const refunded = payment.applied ? await lifecycle.markRefunded(tx, orderId) : undefined;
+          const refunded = payment.applied ? await refundOrder(tx, orderId) : undefined;
           return { result: { ...base, outcome: 'refunded' }, action: undefined, payment, returned: refunded?.productIds ?? [] };
         }
         case 'authorized':
@@ -241,6 +264,7 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
             // refunded (its units back). Shipped or refunded otherwise, it is recorded with what was taken, for a person.
             if (captured && (payment.late || !heldOk)) {
               if (payment.late || order.status === 'paid') {
+                // Not `refundOrder`: the give-back's own "payment returned" email (amount_mismatch) tells the buyer.
                 const refunded = await lifecycle.markRefunded(tx, orderId);
                 return giveBackLate(held, refunded?.productIds ?? []);
               }
@@ -492,5 +516,5 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
     }
   }
 
-  return { process, receiveWebhook, act, answerForCallRefused, invalidate };
+  return { process, receiveWebhook, act, answerForCallRefused, invalidate, refundOrder };
 }

@@ -301,6 +301,7 @@ describe('paying an order with the test provider', () => {
     }
     assert.equal(await f.stock(productId), 9, 'the refunded units came back once');
     assert.equal(await f.ledger(a.id, 'refund'), 1);
+    assert.equal(await f.outboxJobs('send-payment-returned', a.id), 1, 'three refunds at once tell the buyer once');
 
     const fulfilled = await f.t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${b.id}/fulfill`, headers: f.t.admin });
     assert.equal(fulfilled.json().status, 'fulfilled');
@@ -404,6 +405,8 @@ describe('paying an order with the test provider', () => {
     assert.deepEqual(payments, [{ status: 'refunded', amount_cents: 100, late: true }]);
     assert.deepEqual(refunds, [{ amount_cents: 100 }], 'what was taken is refunded once');
     assert.equal(await statusOf(id), 'refunded', 'the order, not paid for, is refunded');
+    const told = await f.t.platform.db.primary.execute<{ reason: string }>(sql`select data->>'reason' as reason from outbox where name = 'send-payment-returned' and (data->>'orderId')::bigint = ${id}`);
+    assert.deepEqual(told.rows.map((row) => row.reason), ['amount_mismatch'], 'one email, saying why: not a second one for the refund it led to');
     const emails = (await f.t.platform.db.primary.execute(sql`select data->>'reason' as reason from outbox where name = 'send-payment-returned' and (data->>'orderId')::bigint = ${id}`)).rows;
     assert.deepEqual(emails, [{ reason: 'amount_mismatch' }], 'the buyer is told why, once');
   });
@@ -464,6 +467,7 @@ describe('refunding while the order ships', () => {
     assert.ok(failed.statusCode >= 500, failed.body);
     assert.equal(await statusOf(placed.id), 'paid');
     assert.equal(await f.stock(productId), 9, 'nothing back before the money is');
+    assert.equal(await f.outboxJobs('send-payment-returned', placed.id), 0, 'the buyer is not told of a refund that has not gone through');
     const fulfilled = await fulfil(placed.id);
     assert.equal(fulfilled.statusCode, 409, fulfilled.body);
     assert.equal(fulfilled.json().error.code, 'ORDER_NOT_FULFILLABLE');
@@ -472,6 +476,14 @@ describe('refunding while the order ships', () => {
     assert.equal(again.json().status, 'refunded');
     assert.equal(await f.ledger(placed.id, 'refund'), 1);
     assert.equal(await f.stock(productId), 10);
+    assert.equal((await refund(placed.id)).statusCode, 200, 'asked once more: already refunded');
+    const told = await f.t.platform.db.primary.execute<{ data: Json }>(sql`select data from outbox where name = 'send-payment-returned' and (data->>'orderId')::bigint = ${placed.id}`);
+    const buyer = await f.t.platform.db.primary.execute<{ email: string }>(sql`select c.email from orders o join customers c on c.id = o.customer_id where o.id = ${placed.id}`);
+    assert.deepEqual(
+      told.rows.map((row) => ({ email: row.data.email, amountCents: row.data.amountCents, action: row.data.action, reason: row.data.reason })),
+      [{ email: buyer.rows[0]!.email, amountCents: placed.totalCents, action: 'refunded', reason: 'refunded_by_shop' }],
+      'the buyer is told once, when the money went back, that it is on its way',
+    );
   });
 
   it('a refund asked for while the capture was failing is never undone by a later capture: the money is held, then released, never taken', async () => {

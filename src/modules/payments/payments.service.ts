@@ -60,7 +60,7 @@ function payKey(prefix: string, buyerKey: string): string {
  */
 export function createPaymentService(deps: PaymentServiceDeps) {
   const { db, provider, lifecycle, payments, metrics, logger } = deps;
-  const { process, receiveWebhook, act, answerForCallRefused, invalidate } = createPaymentEvents(deps);
+  const { process, receiveWebhook, act, answerForCallRefused, invalidate, refundOrder } = createPaymentEvents(deps);
 
   /** The order, of `customerId` when given, of a guest when `guest` (a guest link's holder), else anyone's (the shop). */
   async function requireOrder(orderId: number, customerId: number | undefined, guest = false): Promise<Order> {
@@ -357,7 +357,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       }
       const returned = await db.primary.transaction(async (tx) => {
         await lifecycle.lockForPayment(tx, orderId);
-        return lifecycle.markRefunded(tx, orderId);
+        return refundOrder(tx, orderId);
       });
       if (!returned) {
         const now = await requireOrder(orderId, undefined);
