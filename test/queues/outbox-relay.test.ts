@@ -295,3 +295,46 @@ describe('outbox writes', () => {
     }
   });
 });
+
+// Last: its worker sends every email waiting in the queue, which the tests above leave there to count.
+describe('email priorities', () => {
+  it('sends a confirmation before the reservation-expired emails queued ahead of it (a real worker, one send at a time)', async () => {
+    const expiries = 20;
+    // A paid order, so that its confirmation is still wanted when its job runs.
+    const { rows: paid } = await f.db.pools.primary.query<{ id: string }>(`
+      WITH buyer AS (INSERT INTO customers (email, name, password_hash) VALUES ('paid-buyer@example.com', 'Paid Buyer', 'x') RETURNING id)
+      INSERT INTO orders (customer_id, status, total_cents, currency, reservation, paid_at) SELECT id, 'paid', 1000, 'USD', 'priority-test', now() FROM buyer RETURNING id`);
+    const orderId = Number(paid[0]!.id);
+    // A sale's mass expiry: its emails relayed to the email queue before any worker of that queue runs.
+    const expired = await enqueueInTransaction(
+      f.db.primary,
+      Array.from({ length: expiries }, (_, i) => ({
+        queue: QUEUES.email,
+        name: JOBS.sendReservationExpired,
+        data: { orderId: 100_000 + i, email: `expired-${i}@example.com`, items: [{ name: 'Sold-out item', quantity: 1 }] },
+      })),
+    );
+    const relay = createOutboxRelay({ pool: f.db.pools.primary, queues: await f.inspect(), logger: pino({ level: 'silent' }) });
+    while ((await relay.relayOnce()) > 0);
+    // Then a paid buyer's confirmation, its 1 s delay over (a delayed job waits for a worker of its queue to promote it).
+    const [confirmation] = await enqueueInTransaction(f.db.primary, {
+      queue: QUEUES.email,
+      name: JOBS.sendOrderConfirmation,
+      data: { orderId, email: 'paid-buyer@example.com', name: 'Paid Buyer', guest: false, items: [{ name: 'Sold-out item', quantity: 1, unitPriceCents: 1000 }], totalCents: 1000, currency: 'USD' },
+      opts: { delay: 0 },
+    });
+    while ((await relay.relayOnce()) > 0);
+    const jobIds = [...expired, confirmation!].map(outboxJobId);
+    const sender = await f.startWorker({ WORKER_QUEUES: 'email', WORKER_CONCURRENCY: 'email=1' });
+    try {
+      const sent = async () => (await f.db.pools.primary.query<{ job_id: string }>('SELECT job_id FROM sent_emails WHERE job_id = ANY($1) ORDER BY sent_at, job_id', [jobIds])).rows.map((row) => row.job_id);
+      const order = await waitFor('every email sent', async () => {
+        const ids = await sent();
+        return ids.length === jobIds.length ? ids : undefined;
+      });
+      assert.equal(order.indexOf(outboxJobId(confirmation!)), 0, `the confirmation is sent first, not behind the ${expiries} expiry emails queued before it: ${order.join(', ')}`);
+    } finally {
+      await sender.stop();
+    }
+  });
+});

@@ -27,6 +27,9 @@ describe('a queue Redis that comes back empty', () => {
       const [id] = await enqueueInTransaction(f.db.primary, { queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email: `lost-${i}@example.com`, name: 'Lost' } });
       ids.push(id!);
     }
+    // A reservation-expired email too: queued again with its priority (behind confirmations), as when first relayed.
+    const [expiry] = await enqueueInTransaction(f.db.primary, { queue: QUEUES.email, name: JOBS.sendReservationExpired, data: { orderId: 1, email: 'lost-expiry@example.com', items: [] } });
+    ids.push(expiry!);
     await waitFor('the rows to be relayed', async () => {
       const { rows } = await f.db.pools.primary.query('SELECT count(*)::int AS n FROM outbox WHERE id = ANY($1::bigint[]) AND relayed_at IS NOT NULL', [ids]);
       return rows[0].n === ids.length;
@@ -73,6 +76,11 @@ describe('a queue Redis that comes back empty', () => {
       waiting.map((job) => job.id).sort(),
       lost.map(outboxJobId).sort(),
       'the unapplied relayed jobs are queued again (with their outbox job ids), and only they',
+    );
+    assert.deepEqual(
+      waiting.map((job) => [job.name, job.opts.priority ?? 0]).sort(),
+      [...lost.slice(0, -1).map(() => [JOBS.sendWelcomeEmail, 0]), [JOBS.sendReservationExpired, 100]].sort(),
+      'queued again with their priorities: the reservation-expired email behind the others',
     );
     // Still there a while later: the relay recovers once per loss, not on every pass.
     await new Promise((resolve) => setTimeout(resolve, 500));

@@ -91,6 +91,11 @@ export const JOB_DEFAULTS: Partial<Record<JobName, JobsOptions>> = {
   // of reservations expire at once, their provider cancels (a Stripe call each, five at a time) do not hold paid orders'
   // fan-outs and the next expiries behind them for minutes. A late cancel costs nothing: the webhook gives back a late payment.
   'cancel-open-intents': { priority: 100 },
+  // Behind the email queue's own urgent work, for the same reason: a sale's mass expiry writes thousands of "your
+  // reservation expired" emails at once, and in arrival order the paid buyers' confirmations and "payment returned"
+  // emails (unprioritized, so taken first) waited minutes behind them. An expiry notice an hour late tells the same.
+  // Welcome emails stay unprioritized: one per sign-up, never a flood, and a new account expects its email now.
+  'send-reservation-expired': { priority: 100 },
 };
 
 export interface QueueDefaults {
