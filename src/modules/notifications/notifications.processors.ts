@@ -30,7 +30,8 @@ function isReservationExpired(data: unknown): data is ReservationExpired {
     (typeof data.orderId === 'number' || typeof data.orderId === 'string') &&
     typeof data.email === 'string' &&
     Array.isArray(data.items) &&
-    data.items.every((item: unknown) => isObject(item) && typeof item.name === 'string' && Number.isInteger(item.quantity))
+    data.items.every((item: unknown) => isObject(item) && typeof item.name === 'string' && Number.isInteger(item.quantity)) &&
+    (data.reason === undefined || data.reason === 'expired' || data.reason === 'cancelled')
   );
 }
 

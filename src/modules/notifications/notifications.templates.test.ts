@@ -74,6 +74,15 @@ describe('email templates', () => {
     assert.doesNotMatch(email.text, /Nothing was charged/);
     assert.doesNotMatch(email.html, /Nothing was charged/);
     assert.match(email.text, /a payment for this order that arrives now is given back in full/);
+    assert.match(email.text, /payment for order 9 did not arrive in time/);
+  });
+
+  it('tells the buyer of a reservation the shop cancelled that the shop did, not that their payment was late', () => {
+    const email = renderReservationExpired({ orderId: 10, email: 'h@example.com', items: [{ name: 'Mug', quantity: 2 }], reason: 'cancelled' });
+    assert.equal(email.subject, 'Your reservation 10 was cancelled');
+    assert.match(email.text, /the shop cancelled order 10 before it was paid, so they went back on sale:\n\n {2}2 × Mug\n/);
+    assert.match(email.html, /the shop cancelled the order before it was paid/);
+    assert.doesNotMatch(email.text + email.html, /did not arrive in time/);
   });
 
   it('tells the buyer a late payment was not taken (a hold released) or refunded, why, and where to order again', () => {

@@ -121,15 +121,26 @@ export interface ReservationExpired {
   email: string;
   name?: string;
   items: { name: string; quantity: number }[];
+  /**
+   * Why the reservation ended: its payment window closed, or the shop cancelled the order before it was paid.
+   * @defaultValue 'expired'
+   */
+  reason?: 'expired' | 'cancelled';
 }
 
 export function renderReservationExpired(payload: ReservationExpired): RenderedEmail {
-  const subject = `Your reservation ${payload.orderId} expired`;
+  const cancelled = payload.reason === 'cancelled';
+  const subject = cancelled ? `Your reservation ${payload.orderId} was cancelled` : `Your reservation ${payload.orderId} expired`;
   const lines = payload.items.map((item) => `  ${item.quantity} × ${oneLine(item.name)}`);
+  const held = cancelled
+    ? 'We held these items for you, but the shop cancelled the order before it was paid, so they went back on sale:'
+    : 'We held these items for you, but the payment did not arrive in time, so they went back on sale:';
   const text = [
     `Hello${payload.name ? ` ${oneLine(payload.name)}` : ''},`,
     '',
-    `We held these items for you, but the payment for order ${payload.orderId} did not arrive in time, so they went back on sale:`,
+    cancelled
+      ? `We held these items for you, but the shop cancelled order ${payload.orderId} before it was paid, so they went back on sale:`
+      : `We held these items for you, but the payment for order ${payload.orderId} did not arrive in time, so they went back on sale:`,
     '',
     ...lines,
     '',
@@ -141,8 +152,8 @@ export function renderReservationExpired(payload: ReservationExpired): RenderedE
   const rows = payload.items.map((item) => `<li>${item.quantity} × ${escapeHtml(item.name)}</li>`).join('\n');
   const html = layout(
     subject,
-    `<h1 style="font-size: 20px">Your reservation ${escapeHtml(String(payload.orderId))} expired</h1>
-<p>We held these items for you, but the payment did not arrive in time, so they went back on sale:</p>
+    `<h1 style="font-size: 20px">${escapeHtml(subject)}</h1>
+<p>${escapeHtml(held)}</p>
 <ul>
 ${rows}
 </ul>

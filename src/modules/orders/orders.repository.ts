@@ -528,6 +528,19 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
         await releaseUnits(tx, [input.id]);
         await enqueueInTransaction(tx, openIntentsCancel([input.id]));
         const items = (await itemsOf(tx, [input.id])).get(input.id) ?? [];
+        // The shop (an admin) cancelled a reservation its buyer was still going to pay: told once (this is the status
+        // change's own transaction), with the "reservation expired" email's `cancelled` wording. A buyer cancelling
+        // their own order (signed in, or a guest's link) is not told what they did.
+        if (input.customerId === undefined && !input.guest) {
+          const buyer = (await tx.select({ email: customers.email, name: customers.name }).from(customers).where(eq(customers.id, updated[0]!.customerId)))[0];
+          if (buyer) {
+            await enqueueInTransaction(tx, {
+              queue: QUEUES.email,
+              name: JOBS.sendReservationExpired,
+              data: { orderId: input.id, email: buyer.email, name: buyer.name, items: items.map((item) => ({ name: item.name, quantity: item.quantity })), reason: 'cancelled' },
+            });
+          }
+        }
         return { kind: 'cancelled', order: toOrder(updated[0]!, items) };
       });
     },

@@ -424,6 +424,24 @@ describe('orders API', () => {
     assert.equal(purchases.rows[0]!.quantity, 0);
   });
 
+  it('tells the buyer once when the shop cancels their unpaid order, and not when they cancel it themselves', async () => {
+    const product = await createProduct({ available: 5 });
+    const byShop = (await order(alice, 'k-shop-cancel', { items: [{ productId: product.id, quantity: 2 }] })).json();
+    const replies = await Promise.all(Array.from({ length: 3 }, () => t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${byShop.id}/cancel`, headers: t.admin })));
+    for (const reply of replies) assert.equal(reply.statusCode, 200, reply.body);
+    const byBuyer = (await order(alice, 'k-own-cancel', { items: [{ productId: product.id, quantity: 1 }] })).json();
+    assert.equal((await t.app.inject({ method: 'POST', url: `/api/v1/orders/${byBuyer.id}/cancel`, headers: { cookie: alice } })).statusCode, 200);
+    const told = async (orderId: number) =>
+      (await t.platform.db.primary.execute<{ data: Record<string, unknown> }>(sql`select data from outbox where name = 'send-reservation-expired' and (data->>'orderId')::bigint = ${orderId}`)).rows.map((row) => row.data);
+    const email = (await t.platform.db.primary.execute<{ email: string }>(sql`select email from customers where id = ${aliceId}`)).rows[0]!.email;
+    assert.deepEqual(
+      (await told(byShop.id)).map((data) => ({ email: data.email, reason: data.reason, items: data.items })),
+      [{ email, reason: 'cancelled', items: [{ name: product.name, quantity: 2 }] }],
+      'the buyer who was still going to pay is told once that the shop cancelled the reservation',
+    );
+    assert.deepEqual(await told(byBuyer.id), [], 'a buyer who cancelled is not told what they did');
+  });
+
   it('an order cancelled after its card was declined shows its payment cancelled, not failed (nothing was paid; no payment is wanted)', async () => {
     const product = await createProduct({ available: 5 });
     const placed = (await order(alice, 'k-declined-cancel', { items: [{ productId: product.id, quantity: 1 }] })).json();
