@@ -13,6 +13,7 @@ import { openSse } from './helpers/sse.ts';
 import { roomKeys } from '../src/modules/waiting-room/waiting-room.scripts.ts';
 import { createTokenSigner } from '../src/modules/waiting-room/waiting-room.tokens.ts';
 import { createQueuedProduct, createQueuedSale, listeningWaitingRoomApp } from './helpers/waiting-room.ts';
+import type { WebServices } from '../src/web/compose.ts';
 
 /**
  * The waiting room at its edges, on one in-process instance listening on a real socket: what its routes
@@ -644,5 +645,63 @@ describe('a queued sale listing thousands of products', () => {
       (pool as { query: unknown }).query = query;
     }
     assert.ok(peak <= 16, `${peak} gate rebuilds read PostgreSQL at once`);
+  });
+});
+
+describe('a live queued sale listing a product taken off sale', () => {
+  let t: TestApp;
+  let url: string;
+  let web: WebServices;
+  /** Admission steps that read the sale's stock gate, and `ensure` calls per product (each a PostgreSQL read when the product keeps no gate). */
+  let steps = 0;
+  const ensured = new Map<number, number>();
+  let watched: readonly number[] = [];
+  before(async () => {
+    ({ t, url } = await listeningWaitingRoomApp(
+      { RATE_LIMIT_CHECKOUT_MAX: '1000000', WAITING_ROOM_TICKETS_PER_ADDRESS: '1000' },
+      {
+        services: (composed) => {
+          web = composed;
+          const { peek, ensure } = composed.gate;
+          composed.gate.peek = (productIds) => {
+            if (watched.length > 0 && watched.every((id) => productIds.includes(id))) steps++;
+            return peek(productIds);
+          };
+          composed.gate.ensure = (productId) => {
+            ensured.set(productId, (ensured.get(productId) ?? 0) + 1);
+            return ensure(productId);
+          };
+        },
+      },
+    ));
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('does not read an archived product from PostgreSQL at every admission step, and reopens the sale once it is back on sale', async () => {
+    const soldOutProduct = await createQueuedProduct(url, t.admin, { available: 0, skuPrefix: 'pulled-a' });
+    const pulled = await createQueuedProduct(url, t.admin, { available: 5, skuPrefix: 'pulled-b' });
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [soldOutProduct, pulled], startsInMs: 0, admissionPerSecond: 100 });
+    const archived = await request(`${url}/api/v1/admin/products/${pulled}/archive`, { method: 'POST', headers: t.admin });
+    assert.equal(archived.status, 200, JSON.stringify(archived.body));
+    watched = [soldOutProduct, pulled];
+    // The only units left were the archived product's: the sale is sold out.
+    await waitFor('the sale called sold out', () => web.waitingRoom.room.soldOut().get(eventId) === true);
+    const from = { steps, reads: ensured.get(pulled) ?? 0 };
+    await waitFor('200 admission steps', () => steps - from.steps >= 200, 120_000);
+    const reads = (ensured.get(pulled) ?? 0) - from.reads;
+    // At a 20 ms tick, 200 steps take 4 s or more: the product is read again a few times at most, not at each step.
+    assert.ok(reads <= 20, `the archived product was read ${reads} times in ${steps - from.steps} admission steps`);
+
+    // Put back on sale just after a step read it as not for sale: whatever remembers that must forget it at once.
+    const readsBefore = ensured.get(pulled) ?? 0;
+    await waitFor('the archived product read again', () => (ensured.get(pulled) ?? 0) > readsBefore, 60_000);
+    const reactivated = await request(`${url}/api/v1/admin/products/${pulled}`, { method: 'PATCH', headers: t.admin, body: { status: 'active' } });
+    assert.equal(reactivated.status, 200, JSON.stringify(reactivated.body));
+    const stepsAtReactivation = steps;
+    await waitFor('the sale reopened', () => web.waitingRoom.room.soldOut().get(eventId) === false);
+    // Seen on the product's invalidation, within a few steps, not once a memory of it runs out (seconds: hundreds of steps).
+    assert.ok(steps - stepsAtReactivation <= 25, `the sale reopened ${steps - stepsAtReactivation} admission steps after the product was back on sale`);
   });
 });

@@ -155,6 +155,8 @@ export async function composeWeb(platform: Platform) {
     sessionSecret: config.secrets.sessionSecret,
     secureCookies: config.isProduction,
     gate,
+    // A product put back on sale (or its stock changed) is read again at once, not when the room's memory of it runs out.
+    stockChanges: stockView.onForget,
     listWaitingRooms: saleEvents.listWaitingRooms,
     liveWebInstances: () => cluster.liveInstances().web,
     instanceId: config.instanceId,

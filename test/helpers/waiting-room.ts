@@ -5,6 +5,7 @@ import { after, before } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createTestApp, type TestApp } from './app.ts';
 import { request } from './http.ts';
+import type { WebServices } from '../../src/web/compose.ts';
 import { capturingLogger, type LogLine } from './log-lines.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -15,9 +16,12 @@ const SEE_ROOM_TIMEOUT_MS = 60_000;
 /**
  * An in-process test app listening on a free port, for waiting-room tests: rate limits out of the way, the rooms
  * re-read every 100 ms and ticked every 20 ms (`extraEnv` adds or overrides). With `logged`, its log lines at that
- * level and above are kept in `logged`.
+ * level and above are kept in `logged`. `services` sees (and may wrap) the composed services before the server is built.
  */
-export async function listeningWaitingRoomApp(extraEnv: Record<string, string> = {}, options: { logged?: 'info' | 'warn' } = {}): Promise<{ t: TestApp; url: string; logged: LogLine[] }> {
+export async function listeningWaitingRoomApp(
+  extraEnv: Record<string, string> = {},
+  options: { logged?: 'info' | 'warn'; services?: (web: WebServices) => void } = {},
+): Promise<{ t: TestApp; url: string; logged: LogLine[] }> {
   const log = options.logged ? capturingLogger(options.logged) : undefined;
   const t = await createTestApp(
     {
@@ -29,7 +33,7 @@ export async function listeningWaitingRoomApp(extraEnv: Record<string, string> =
       ...extraEnv,
     },
     undefined,
-    log ? { logger: log.logger } : {},
+    { ...(log ? { logger: log.logger } : {}), ...(options.services ? { services: options.services } : {}) },
   );
   try {
     await t.app.listen({ port: 0, host: '127.0.0.1' });

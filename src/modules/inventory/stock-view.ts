@@ -39,11 +39,22 @@ export function createStockView(deps: { gate: StockGate; refreshMs: number; cloc
    * may predate the units that came back.
    */
   let generation = 0;
+  const forgetListeners = new Set<(productIds: readonly number[] | undefined) => void>();
+  const tell = (productIds: readonly number[] | undefined) => {
+    for (const listener of forgetListeners) {
+      try {
+        listener(productIds);
+      } catch {
+        // The listener's failure is its own; this memory is forgotten all the same.
+      }
+    }
+  };
 
   function forget(productId: number): void {
     generation++;
     remembered.delete(productId);
     refusals.delete(productId);
+    tell([productId]);
   }
 
   /** Forgets all this process remembers (not the gate's figures). */
@@ -51,6 +62,7 @@ export function createStockView(deps: { gate: StockGate; refreshMs: number; cloc
     generation++;
     remembered.clear();
     refusals.clear();
+    tell(undefined);
   }
 
   /** Forgets the product here, rebuilds its gate, and forgets it again (a read that began meanwhile is not remembered). */
@@ -176,5 +188,16 @@ export function createStockView(deps: { gate: StockGate; refreshMs: number; cloc
 
     /** Forgets everything remembered here (a notice may have been missed). */
     forgetMemory,
+
+    /**
+     * Calls `listener` whenever this view forgets products: with their ids (an invalidation here, a notice from another
+     * process), or with undefined when it forgot everything (a re-subscription, `forgetAll`). For other memories of
+     * what the gate said (the waiting room's memory of products not for sale) that must follow the same signals.
+     * Returns the function that stops calling it. A listener that throws is ignored.
+     */
+    onForget(listener: (productIds: readonly number[] | undefined) => void): () => void {
+      forgetListeners.add(listener);
+      return () => forgetListeners.delete(listener);
+    },
   };
 }

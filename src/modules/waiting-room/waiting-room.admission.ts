@@ -27,6 +27,13 @@ export interface AdmissionDeps {
   registry: EventRegistry;
   /** Reads the stock gate through the inventory module: units left per product. */
   gate: Pick<StockGate, 'peek' | 'ensure'>;
+  /**
+   * Calls its listener with products whose stock or status may have changed (their gate invalidated, here or in
+   * another process: an admin's stock or status change, a cancellation), or undefined for "any product" (the stock
+   * view's `onForget`); returns the function that stops calling it. Absent: products not for sale are re-read once
+   * their memory runs out (NOT_FOR_SALE_MEMORY_MS).
+   */
+  stockChanges?: (listener: (productIds: readonly number[] | undefined) => void) => () => void;
   liveWebInstances: () => number;
   /** Requests/s one web instance serves within the SLO (capacity benchmark). */
   capacityRps: number;
@@ -56,6 +63,15 @@ const MAX_BATCH = 10_000;
  * which overflowed the pool's queue: shoppers and admins were answered 503 DATABASE_BUSY.
  */
 const MAX_REBUILDS_PER_STEP = 16;
+
+/**
+ * How long (room clock) the admission step takes a product that is not for sale (archived, draft, deleted: it keeps no
+ * stock gate) as such without asking PostgreSQL again, unless its gate is invalidated first (`stockChanges`: putting it
+ * back on sale does, on every instance, through the stock view notices). Without it a product pulled during a sale was
+ * read at every step on every instance (10 reads/s per instance at the default tick). The bound is for a notice lost
+ * (pub/sub is at most once): a product put back on sale then reopens the sale this much later at most.
+ */
+const NOT_FOR_SALE_MEMORY_MS = 5_000;
 
 /**
  * How one step admits at `rate`: what it may take (two ticks' worth, so a step delayed or skipped is caught
@@ -107,6 +123,16 @@ export function createAdmission(deps: AdmissionDeps) {
   const soldOut = new Map<number, boolean>();
   /** Per event, where the next step's gate rebuilds start among its missing gates (see `unitsLeft`). */
   const rebuildFrom = new Map<number, number>();
+  /** Products the gate last said are not for sale: when (room clock). Forgotten on their invalidation (`stockChanges`). */
+  const notForSale = new Map<number, number>();
+  /** Bumped by every invalidation heard: a "not for sale" read before one is not remembered. */
+  let stockGeneration = 0;
+  const onStockChange = (productIds: readonly number[] | undefined) => {
+    stockGeneration++;
+    if (productIds === undefined) notForSale.clear();
+    else for (const id of productIds) notForSale.delete(id);
+  };
+  let stopStockChanges: (() => void) | undefined;
 
   function rateOf(event: QueuedEvent): number {
     const rate = admissionRate({
@@ -123,16 +149,29 @@ export function createAdmission(deps: AdmissionDeps) {
   async function unitsLeft(event: QueuedEvent): Promise<number> {
     if (event.productIds.length === 0) return -1;
     const figures = await deps.gate.peek(event.productIds);
-    const missing = event.productIds.filter((id) => !figures.has(id));
+    const now = deps.clock();
+    // A product known not for sale keeps no gate: no units, and no read of PostgreSQL until its memory runs out.
+    const missing = event.productIds.filter((id) => {
+      if (figures.has(id)) return false;
+      const at = notForSale.get(id);
+      if (at === undefined) return true;
+      if (now - at < NOT_FOR_SALE_MEMORY_MS) return false;
+      notForSale.delete(id);
+      return true;
+    });
     let unknown = false;
     if (missing.length > 0) {
       // A gate expired or was invalidated (admin stock change, cancellation): rebuild it from PostgreSQL, at most
       // MAX_REBUILDS_PER_STEP per step, from where the last step left off (a product not for sale, which keeps no
-      // gate, is missing at every step and must not keep the others from their turn).
+      // gate, is missing until remembered and must not keep the others from their turn).
       const from = (rebuildFrom.get(event.id) ?? 0) % missing.length;
       const turn = [...missing.slice(from), ...missing.slice(0, from)].slice(0, MAX_REBUILDS_PER_STEP);
       rebuildFrom.set(event.id, from + turn.length);
+      const readFrom = stockGeneration;
       const sellable = await Promise.all(turn.map((id) => deps.gate.ensure(id)));
+      if (stockGeneration === readFrom) {
+        for (const [i, id] of turn.entries()) if (!sellable[i]) notForSale.set(id, now);
+      }
       const again = await deps.gate.peek(turn.filter((_, i) => sellable[i]));
       for (const [id, value] of again) figures.set(id, value);
       unknown = turn.length < missing.length;
@@ -315,6 +354,7 @@ export function createAdmission(deps: AdmissionDeps) {
     soldOut: () => new Map(registry.live(deps.clock()).map((event) => [event.id, soldOut.get(event.id) ?? false])),
 
     start(): void {
+      stopStockChanges ??= deps.stockChanges?.(onStockChange);
       timer ??= setInterval(() => void tick(), config.tickMs);
       timer.unref();
     },
@@ -322,6 +362,8 @@ export function createAdmission(deps: AdmissionDeps) {
     async stop(): Promise<void> {
       if (timer) clearInterval(timer);
       timer = undefined;
+      stopStockChanges?.();
+      stopStockChanges = undefined;
       while (ticking) await new Promise((resolve) => setTimeout(resolve, 10));
     },
     /** One admission step now (tests). */

@@ -6,6 +6,7 @@ import type { StockGate } from '../inventory/index.ts';
 import type { SaleEvent } from '../sale-events/index.ts';
 import type { WaitingRoomConfig } from '../../platform/config/waiting-room.config.ts';
 import type { Database } from '../../platform/db/client.ts';
+import type { AdmissionDeps } from './waiting-room.admission.ts';
 import { waitingRoomMetricsFor } from './waiting-room.metrics.ts';
 import { createCheckoutRule } from './waiting-room.checkout.ts';
 import { createRoomClock } from './waiting-room.clock.ts';
@@ -33,6 +34,8 @@ export interface WaitingRoomFeatureDeps {
   sessionSecret: string;
   secureCookies: boolean;
   gate: Pick<StockGate, 'peek' | 'ensure'>;
+  /** Products whose gate was invalidated, here or elsewhere (the stock view's `onForget`): see `AdmissionDeps.stockChanges`. */
+  stockChanges?: AdmissionDeps['stockChanges'];
   listWaitingRooms: (endedAfter: Date) => Promise<SaleEvent[]>;
   liveWebInstances: () => number;
   instanceId: string;
@@ -70,6 +73,7 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     signer,
     registry,
     gate: deps.gate,
+    ...(deps.stockChanges ? { stockChanges: deps.stockChanges } : {}),
     liveWebInstances: deps.liveWebInstances,
     instanceId: deps.instanceId,
     capacityRps: deps.capacityRps,
