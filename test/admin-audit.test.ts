@@ -82,7 +82,21 @@ describe('admin audit trail', () => {
     // The values before and after, as the writes had them: who set the TV to $9, and from what.
     assert.deepEqual(
       rows.map((row) => row.change),
-      [{ available: { before: 10, after: 15 } }, { priceCents: { before: 99_900, after: 900 } }, null],
+      [
+        { available: { before: 10, after: 15 } },
+        { priceCents: { before: 99_900, after: 900 } },
+        // The create: what it made, every field null → value.
+        {
+          sku: { before: null, after: 'AUDIT-TV' },
+          name: { before: null, after: 'TV' },
+          categoryId: { before: null, after: null },
+          priceCents: { before: null, after: 99_900 },
+          currency: { before: null, after: 'USD' },
+          status: { before: null, after: 'active' },
+          maxPerCustomer: { before: null, after: null },
+          available: { before: null, after: 10 },
+        },
+      ],
     );
     assert.deepEqual(
       logged.map((line) => line.change),
@@ -273,6 +287,61 @@ describe('admin audit trail', () => {
     assert.deepEqual(lastChange(), { status: { before: 'paid', after: 'fulfilled' } });
     assert.equal((await admin('POST', `/orders/${id}/fulfill`)).statusCode, 200);
     assert.equal(lastChange(), null);
+  });
+
+  // Once a catalog item is deleted, or when one appears, the trail alone must say what it was: a create records every
+  // field null → value, a delete every field value → null (as a sale event's delete does).
+  it('records what a product create made, every field null → value, and nothing for a create sent again', async () => {
+    const sku = `audit-new-${Math.random().toString(36).slice(2)}`;
+    const body = { sku, name: 'New TV', priceCents: 49_900, available: 7, maxPerCustomer: 2 };
+    const created = await admin('POST', '/products', body, { 'x-admin-actor': 'gina' });
+    assert.equal(created.statusCode, 201, created.body);
+    const id: number = created.json().id;
+    const again = await admin('POST', '/products', body, { 'x-admin-actor': 'gina' });
+    assert.equal(again.headers['idempotent-replayed'], 'true');
+    const [replayed, first] = await actionsOf(id, 2);
+    assert.equal(first!.actor, 'gina');
+    assert.deepEqual(first!.change, {
+      sku: { before: null, after: sku },
+      name: { before: null, after: 'New TV' },
+      categoryId: { before: null, after: null },
+      priceCents: { before: null, after: 49_900 },
+      currency: { before: null, after: created.json().currency },
+      status: { before: null, after: 'active' },
+      maxPerCustomer: { before: null, after: 2 },
+      available: { before: null, after: 7 },
+    });
+    assert.equal(replayed!.change, null, 'a create sent again made nothing');
+  });
+
+  it('records what a category create made and what a category delete removed, every field null → value and value → null', async () => {
+    const slug = `porch-${Math.random().toString(36).slice(2)}`;
+    const parent = await admin('POST', '/categories', { slug: `${slug}-home`, name: 'Home' });
+    const created = await admin('POST', '/categories', { slug, name: 'Porch', parentId: parent.json().id });
+    assert.equal(created.statusCode, 201, created.body);
+    const id: number = created.json().id;
+    const made = lines.findLast((l) => l.msg === 'admin action' && l.admin?.route === '/api/v1/admin/categories' && l.admin?.method === 'POST');
+    assert.deepEqual(made?.admin?.change, { slug: { before: null, after: slug }, name: { before: null, after: 'Porch' }, parentId: { before: null, after: parent.json().id } });
+    const deleted = await t.app.inject({ method: 'DELETE', url: `/api/v1/admin/categories/${id}`, headers: { ...t.admin, 'x-admin-actor': 'hana' } });
+    assert.equal(deleted.statusCode, 204, deleted.body);
+    const removed = lines.findLast((l) => l.msg === 'admin action' && l.admin?.route === '/api/v1/admin/categories/:id' && l.admin?.method === 'DELETE');
+    assert.deepEqual([removed?.admin?.actor, removed?.admin?.target], ['hana', { id }]);
+    assert.deepEqual(removed?.admin?.change, { slug: { before: slug, after: null }, name: { before: 'Porch', after: null }, parentId: { before: parent.json().id, after: null } });
+  });
+
+  it('records what a sale event create made, every field null → value', async () => {
+    const sale = await admin('POST', '/sale-events', { name: 'Made sale', startsAt: '2027-04-01T10:00:00.000Z', endsAt: '2027-04-01T12:00:00.000Z', productIds: [productId], maxPerCustomer: 3 });
+    assert.equal(sale.statusCode, 201, sale.body);
+    const line = lines.findLast((l) => l.msg === 'admin action' && l.admin?.route === '/api/v1/admin/sale-events' && l.admin?.method === 'POST');
+    assert.deepEqual(line?.admin?.change, {
+      name: { before: null, after: 'Made sale' },
+      startsAt: { before: null, after: '2027-04-01T10:00:00.000Z' },
+      endsAt: { before: null, after: '2027-04-01T12:00:00.000Z' },
+      trafficMultiplier: { before: null, after: 1 },
+      maxPerCustomer: { before: null, after: 3 },
+      productIds: { before: null, after: [productId] },
+      waitingRoom: { before: null, after: { enabled: false, admissionPerSecond: null, paused: false } },
+    });
   });
 
   it('pages the actions newest first with a cursor, and refuses a cursor it did not write', async () => {

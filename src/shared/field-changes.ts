@@ -17,3 +17,16 @@ export function getFieldChanges<K extends string>(named: Partial<Record<K, unkno
   }
   return change;
 }
+
+/**
+ * What a create made: each of `fields`, null → its value (null ones too), as the write returned it. Once an item exists
+ * its later changes say only what they changed; the create is where the trail says what it was to begin with.
+ */
+export function getCreatedFields<K extends string>(after: Record<K, unknown>, fields: readonly K[]): FieldChanges {
+  return Object.fromEntries(fields.map((field) => [field, { before: null, after: after[field] }]));
+}
+
+/** What a delete removed: each of `fields`, its value (as the delete found it) → null: once the row is gone, the only record of it. */
+export function getDeletedFields<K extends string>(before: Record<K, unknown>, fields: readonly K[]): FieldChanges {
+  return Object.fromEntries(fields.map((field) => [field, { before: before[field], after: null }]));
+}

@@ -218,9 +218,10 @@ export function createCatalogRepository() {
       });
     },
 
-    async deleteCategory(db: Db, id: number): Promise<boolean> {
-      const rows = await db.delete(categories).where(eq(categories.id, id)).returning({ id: categories.id });
-      return rows.length > 0;
+    /** The category as the delete removed it (its statement's RETURNING: for the admin audit trail); undefined when there was none. */
+    async deleteCategory(db: Db, id: number): Promise<Category | undefined> {
+      const [row] = await db.delete(categories).where(eq(categories.id, id)).returning(categoryColumns);
+      return row;
     },
   };
 }

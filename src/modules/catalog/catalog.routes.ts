@@ -70,8 +70,9 @@ export function catalogAdminRoutes(catalog: CatalogService): FastifyPluginAsyncT
         },
       },
       async (request, reply) => {
-        const { product, replayed } = await catalog.createProduct(request.body);
-        noteAdminAction(request, { productId: product.id });
+        const { product, replayed, change } = await catalog.createProduct(request.body);
+        // A create sent again made nothing now: its change is the first request's record.
+        noteAdminAction(request, { productId: product.id, ...(change && { change }) });
         if (replayed) reply.header('idempotent-replayed', 'true');
         return reply.code(201).send(product);
       },
@@ -131,9 +132,9 @@ export function catalogAdminRoutes(catalog: CatalogService): FastifyPluginAsyncT
       catalog.getCategory(request.params.id),
     );
     app.post('/categories', { schema: { ...common, body: CreateCategoryBody, response: { 201: Type.Ref('Category'), ...errorResponses(400, 401, 409, 422) } } }, async (request, reply) => {
-      const category = await catalog.createCategory(request.body);
+      const { category, change } = await catalog.createCategory(request.body);
       // Filed under the category it made, as its later changes are (their `:id`).
-      noteAdminAction(request, { target: { id: category.id } });
+      noteAdminAction(request, { target: { id: category.id }, change });
       return reply.code(201).send(category);
     });
     app.patch('/categories/:id', { schema: { ...common, params: IdParams, body: UpdateCategoryBody, response: { 200: Type.Ref('Category'), ...errorResponses(400, 401, 404, 409, 422) } } }, async (request) => {
@@ -142,7 +143,8 @@ export function catalogAdminRoutes(catalog: CatalogService): FastifyPluginAsyncT
       return category;
     });
     app.delete('/categories/:id', { schema: { ...common, params: IdParams, response: { 204: Type.Null(), ...errorResponses(401, 404, 409) } } }, async (request, reply) => {
-      await catalog.deleteCategory(request.params.id);
+      const { change } = await catalog.deleteCategory(request.params.id);
+      noteAdminAction(request, { change });
       return reply.code(204).send(null);
     });
   };

@@ -1,6 +1,6 @@
 import { createIdCursor, InvalidCursorError } from '../../shared/cursor.ts';
 import { IdempotencyKeyReusedError } from '../../shared/errors.ts';
-import { getFieldChanges, type FieldChanges } from '../../shared/field-changes.ts';
+import { getCreatedFields, getDeletedFields, getFieldChanges, type FieldChanges } from '../../shared/field-changes.ts';
 import type { Cache } from '../../platform/cache/cache.ts';
 import type { Database, Db } from '../../platform/db/client.ts';
 import type { ReplicaReads } from '../../platform/db/replica-reads.ts';
@@ -89,6 +89,11 @@ export const CATALOG_TAGS = {
  * serialization). Bump it when Product gains or loses a field. Tags are shared, so writes on either
  * release invalidate both.
  */
+/** What a product create records in the admin audit trail, null → value: its identity, the audited fields, its initial stock. */
+const PRODUCT_CREATED_FIELDS = ['sku', 'name', 'categoryId', 'priceCents', 'currency', 'status', 'maxPerCustomer', 'available'] as const;
+/** A category's audited fields (create, update, delete). */
+const CATEGORY_FIELDS = ['slug', 'name', 'parentId'] as const;
+
 const SHAPE = 's2';
 
 /** List queries are cached briefly: the product tag invalidates them on every catalog write anyway. */
@@ -373,9 +378,10 @@ export function createCatalogService(deps: CatalogServiceDeps) {
      * Creates a product. The same create sent again (its reply lost to a timeout, a double click) finds the product it
      * made under the SKU with every field as asked, `available` included (the stock it was created with), and answers
      * it with `replayed`, its stock left as it is now (units may have sold); another product under the SKU, or a
-     * create asking for another initial stock, is 409 `SKU_TAKEN`, naming the product that holds it.
+     * create asking for another initial stock, is 409 `SKU_TAKEN`, naming the product that holds it. `change`: what the
+     * create made (PRODUCT_CREATED_FIELDS null → value, as its transaction read it back); none for a create sent again.
      */
-    async createProduct(asSent: CreateProductBody): Promise<{ product: Product; replayed: boolean }> {
+    async createProduct(asSent: CreateProductBody): Promise<{ product: Product; replayed: boolean; change?: FieldChanges }> {
       requireKnownCurrency(asSent.currency);
       const body = nfcName(asSent);
       const { available = 0, ...values } = body;
@@ -399,7 +405,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
         translateProductWriteError(error, body.sku, body.categoryId);
       }
       await invalidateProduct(product.id);
-      return { product, replayed: false };
+      return { product, replayed: false, change: getCreatedFields(product, PRODUCT_CREATED_FIELDS) };
     },
 
     /** Updates a product; `change` has its name, category, price, currency, status and per-buyer cap before → after, for those the update named and changed. */
@@ -465,12 +471,13 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       return category;
     },
 
-    async createCategory(body: CreateCategoryBody): Promise<Category> {
+    /** Creates a category; `change` has its slug, name and parent null → value, as the insert returned them. */
+    async createCategory(body: CreateCategoryBody): Promise<{ category: Category; change: FieldChanges }> {
       try {
         const category = await repo.insertCategory(db.primary, body);
         if (!category) throw new CategoryCycleError(body.parentId ?? 0, body.parentId ?? 0);
         await changed([CATALOG_TAGS.categories, CATALOG_TAGS.products]);
-        return category;
+        return { category, change: getCreatedFields(category, CATEGORY_FIELDS) };
       } catch (error) {
         const pg = pgError(error);
         if (pg?.code === PG_UNIQUE_VIOLATION) throw new SlugTakenError(body.slug);
@@ -501,11 +508,12 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       if (!written) throw new CategoryNotFoundError(id);
       await changed([CATALOG_TAGS.categories, CATALOG_TAGS.products]);
       const { before, category } = written;
-      return { category, change: getFieldChanges(body, before, category, ['slug', 'name', 'parentId']) };
+      return { category, change: getFieldChanges(body, before, category, CATEGORY_FIELDS) };
     },
 
-    async deleteCategory(id: number): Promise<void> {
-      let deleted: boolean;
+    /** Deletes a category nothing refers to; `change` has its slug, name and parent → null, as the delete removed them. */
+    async deleteCategory(id: number): Promise<{ change: FieldChanges }> {
+      let deleted: Category | undefined;
       try {
         deleted = await repo.deleteCategory(db.primary, id);
       } catch (error) {
@@ -514,6 +522,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       }
       if (!deleted) throw new CategoryNotFoundError(id);
       await changed([CATALOG_TAGS.categories, CATALOG_TAGS.products]);
+      return { change: getDeletedFields(deleted, CATEGORY_FIELDS) };
     },
   };
 }

@@ -76,7 +76,7 @@ describe('reading the sale events of a shop with a long history', () => {
       insert into sale_event_products (sale_event_id, product_id) select id, ${product} from past`);
     const service = createSaleEventService({ db: t.platform.db });
     const add = async (name: string, startsAt: number, endsAt: number) =>
-      (await service.create({ name, startsAt: new Date(startsAt).toISOString(), endsAt: new Date(endsAt).toISOString(), productIds: [product], waitingRoom: { enabled: true } })).id;
+      (await service.create({ name, startsAt: new Date(startsAt).toISOString(), endsAt: new Date(endsAt).toISOString(), productIds: [product], waitingRoom: { enabled: true } })).saleEvent.id;
     const endedAnHourAgo = await add('Ended an hour ago', now - 2 * HOUR, now - HOUR);
     const live = await add('Live', now - HOUR, now + HOUR);
     const upcoming = await add('Upcoming', now + DAY, now + DAY + HOUR);

@@ -23,9 +23,9 @@ export function saleEventAdminRoutes(saleEvents: SaleEventService, hooks: SaleEv
       saleEvents.get(request.params.id),
     );
     app.post('/sale-events', { schema: { ...common, body: CreateSaleEventBody, response: { 201: Type.Ref('SaleEvent'), ...errorResponses(400, 401, 422) } } }, async (request, reply) => {
-      const saleEvent = await saleEvents.create(request.body);
+      const { saleEvent, change } = await saleEvents.create(request.body);
       // Filed under the new event's id, as its later changes are (their `:id`).
-      noteAdminAction(request, { target: { id: saleEvent.id } });
+      noteAdminAction(request, { target: { id: saleEvent.id }, change });
       return reply.code(201).send(saleEvent);
     });
     app.patch('/sale-events/:id', { schema: { ...common, params: IdParams, body: UpdateSaleEventBody, response: { 200: Type.Ref('SaleEvent'), ...errorResponses(400, 401, 404, 422) } } }, async (request) => {

@@ -4,7 +4,7 @@ import { products } from '../catalog/catalog.tables.ts';
 import { isStillReferenced, pgError } from '../../platform/db/errors.ts';
 import { createIdCursor, InvalidCursorError } from '../../shared/cursor.ts';
 import { ConflictError, NotFoundError, UnprocessableError } from '../../shared/errors.ts';
-import { getFieldChanges, type FieldChanges } from '../../shared/field-changes.ts';
+import { getCreatedFields, getDeletedFields, getFieldChanges, type FieldChanges } from '../../shared/field-changes.ts';
 import type { CreateSaleEventBody, SaleEvent, UpdateSaleEventBody } from './sale-events.schemas.ts';
 import { saleEventProducts, saleEvents } from './sale-events.tables.ts';
 
@@ -88,14 +88,15 @@ export function createSaleEventService(deps: { db: Database }) {
     if (endsAt <= startsAt) throw new InvalidSaleWindowError(startsAt.toISOString(), endsAt.toISOString());
   }
 
-  async function get(id: number): Promise<SaleEvent> {
-    const [row] = await db.select().from(saleEvents).where(eq(saleEvents.id, id));
+  /** `from`: a transaction to read in (a write's own, to read back what it wrote); the primary otherwise. */
+  async function get(id: number, from: Db = db): Promise<SaleEvent> {
+    const [row] = await from.select().from(saleEvents).where(eq(saleEvents.id, id));
     if (!row) throw new SaleEventNotFoundError(id);
-    return toSaleEvent(row, (await productIdsOf(db, [id])).get(id) ?? []);
+    return toSaleEvent(row, (await productIdsOf(from, [id])).get(id) ?? []);
   }
 
   return {
-    get,
+    get: (id: number) => get(id),
 
     /** The admin list: in id order, keyset-paginated as the products list (`limit` + 1 read to know of a next page). */
     async list(options: { activeAt?: Date; cursor?: string; limit: number }): Promise<SaleEventPage> {
@@ -139,11 +140,11 @@ export function createSaleEventService(deps: { db: Database }) {
       return rows.map((row) => toSaleEvent(row, byEvent.get(row.id) ?? []));
     },
 
-    async create(body: CreateSaleEventBody): Promise<SaleEvent> {
+    async create(body: CreateSaleEventBody): Promise<{ saleEvent: SaleEvent; change: FieldChanges }> {
       const startsAt = new Date(body.startsAt);
       const endsAt = new Date(body.endsAt);
       checkWindow(startsAt, endsAt);
-      const id = await db.transaction(async (tx) => {
+      const saleEvent = await db.transaction(async (tx) => {
         const [row] = await tx
           .insert(saleEvents)
           .values({
@@ -158,9 +159,11 @@ export function createSaleEventService(deps: { db: Database }) {
           })
           .returning({ id: saleEvents.id });
         await replaceProducts(tx, row!.id, body.productIds ?? []);
-        return row!.id;
+        // Read back in the insert's transaction: what the create made, for the admin audit trail.
+        return get(row!.id, tx);
       });
-      return get(id);
+      const { id: _id, ...fields } = saleEvent;
+      return { saleEvent, change: getCreatedFields(fields, Object.keys(fields) as (keyof typeof fields)[]) };
     },
 
     /**
@@ -225,7 +228,7 @@ export function createSaleEventService(deps: { db: Database }) {
           const productIds = (await productIdsOf(tx, [id])).get(id) ?? [];
           await tx.delete(saleEvents).where(eq(saleEvents.id, id));
           const { id: _id, ...fields } = toSaleEvent(row, productIds);
-          return { change: Object.fromEntries(Object.entries(fields).map(([field, before]) => [field, { before, after: null }])) };
+          return { change: getDeletedFields(fields, Object.keys(fields) as (keyof typeof fields)[]) };
         });
       } catch (error) {
         if (isStillReferenced(pgError(error))) throw new SaleEventInUseError(id);
