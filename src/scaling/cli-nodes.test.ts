@@ -115,7 +115,7 @@ describe('plan: the node pool checks', () => {
     const f = await findings([]);
     assert.equal(f['node-lead-time'].level, 'ok');
     // 17 web + 4 workers at the peak (the email queue's: 3 sends at once per worker at the spec's pool of 5, 2 s each).
-    assert.match(f['node-pool'].message, /17 web \(250m \/ 512 MiB\) \+ 4 worker \(250m \/ 256 MiB\) pods need 4 node\(s\) of 1500m CPU \/ 6000 MiB allocatable \(the deployment spec's nodePool, assumed\)/);
+    assert.match(f['node-pool'].message, /17 web \(250m \/ 512 MiB\) \+ 4 worker \(250m \/ 512 MiB\) pods need 4 node\(s\) of 1500m CPU \/ 6000 MiB allocatable \(the deployment spec's nodePool, assumed\)/);
     const slow = await findings(['--lead', '2', '--node-provisioning-seconds', '240', '--node-max', '2']);
     assert.equal(slow['node-lead-time'].level, 'warning');
     assert.match(slow['node-lead-time'].fix ?? '', /raise the lead to ≥ 5 min .*node group's minimum to 4 for the sale.*placeholder pods/);

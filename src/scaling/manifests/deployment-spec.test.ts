@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../platform/config/config.ts';
-import { DeploymentSpecError, SEED_DEPLOYMENT_SPEC, WEB_IDLE_MEMORY_MIB, checkDeploymentSpec, getTerminationGraceSeconds, withOverrides } from './deployment-spec.ts';
+import { DeploymentSpecError, SEED_DEPLOYMENT_SPEC, WEB_IDLE_MEMORY_MIB, WORKER_IDLE_MEMORY_MIB, checkDeploymentSpec, getTerminationGraceSeconds, withOverrides } from './deployment-spec.ts';
 import { renderHeroku } from './render-paas.ts';
 
 describe('checkDeploymentSpec and the app’s shutdown limit', () => {
@@ -50,5 +50,19 @@ describe('the web HPA’s memory target and a web pod’s own memory', () => {
 
   it('refuses a web memory request whose HPA target sits below an idle pod (the 256 MiB of earlier seeds)', () => {
     assert.throws(() => checkDeploymentSpec(withOverrides(SEED_DEPLOYMENT_SPEC, { web: { requests: { cpuMillicores: 250, memoryMiB: 256 } } })), /web memory target 204.8 MiB/);
+  });
+});
+
+describe('a worker pod’s memory request and an idle worker’s own memory', () => {
+  // WORKER_IDLE_MEMORY_MIB: measured (deployment-spec.ts).
+  const idleWorkerMiB = WORKER_IDLE_MEMORY_MIB;
+
+  it('requests at least an idle worker’s memory, so the scheduler does not over-pack nodes and workers are not the first evicted under node memory pressure', () => {
+    const { requests } = SEED_DEPLOYMENT_SPEC.worker;
+    assert.ok(requests.memoryMiB >= idleWorkerMiB, `worker.requests.memoryMiB ${requests.memoryMiB} is below an idle worker's ${idleWorkerMiB} MiB: every worker runs above its request from boot`);
+  });
+
+  it('refuses a worker memory request below an idle worker’s memory (the 256 MiB of earlier seeds)', () => {
+    assert.throws(() => checkDeploymentSpec(withOverrides(SEED_DEPLOYMENT_SPEC, { worker: { requests: { cpuMillicores: 250, memoryMiB: 256 } } })), /worker.requests.memoryMiB 256/);
   });
 });

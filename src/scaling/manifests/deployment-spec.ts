@@ -253,6 +253,15 @@ export interface DeploymentSpec {
  */
 export const WEB_IDLE_MEMORY_MIB = 316;
 
+/**
+ * Resident memory of an idle worker process (`salescale worker` on Node 24.21, connected to PostgreSQL and Redis, its
+ * four queues' BullMQ Workers open, no jobs): about 309 MiB in QA, 300 MiB re-measured (347 MiB peak while it started),
+ * 40 MB of it JS heap. The scheduler places pods by their requests and the kubelet evicts first the pods furthest above
+ * theirs under node memory pressure: a request below this figure over-packs nodes and puts workers first in line,
+ * from boot, and during a sale.
+ */
+export const WORKER_IDLE_MEMORY_MIB = 309;
+
 /** Seconds the platform must wait after SIGTERM before SIGKILL. */
 export function getTerminationGraceSeconds(spec: DeploymentSpec): number {
   return spec.drain.drainDelaySeconds + spec.drain.shutdownTimeoutSeconds + spec.drain.marginSeconds;
@@ -291,7 +300,9 @@ export const SEED_DEPLOYMENT_SPEC: DeploymentSpec = {
     port: 3031,
     // The seed's swarm stack runs 2 workers; the capacity plan's worker tier is 1–10.
     replicas: { min: 1, max: 10, desired: 2 },
-    requests: { cpuMillicores: 250, memoryMiB: 256 },
+    // Memory requested = the limit: an idle worker holds about 309 MiB (WORKER_IDLE_MEMORY_MIB) and grows with the jobs
+    // it runs at once (up to 100 notifications); below its request it is never the kubelet's first eviction.
+    requests: { cpuMillicores: 250, memoryMiB: 512 },
     limits: { cpuMillicores: 500, memoryMiB: 512 },
     dbPoolMax: 5,
     queues: QUEUE_NAMES,
@@ -389,6 +400,7 @@ export function checkDeploymentSpec(spec: DeploymentSpec): DeploymentSpec {
   if (!(a.cpuPercent > 0 && a.cpuPercent <= 100 && a.memoryPercent > 0 && a.memoryPercent <= 100)) problems.push('web.autoscaling targets must be in (0, 100]');
   const memoryTargetMiB = (spec.web.requests.memoryMiB * a.memoryPercent) / 100;
   if (!(memoryTargetMiB > WEB_IDLE_MEMORY_MIB * (1 + DEFAULT_TOLERANCE))) problems.push(`web memory target ${memoryTargetMiB} MiB (web.autoscaling.memoryPercent ${a.memoryPercent} % of web.requests.memoryMiB ${spec.web.requests.memoryMiB}) must exceed an idle web pod's ${WEB_IDLE_MEMORY_MIB} MiB by the HPA's ${DEFAULT_TOLERANCE * 100} % tolerance, or memory alone holds web at replicas.max: raise web.requests.memoryMiB`);
+  if (!(spec.worker.requests.memoryMiB >= WORKER_IDLE_MEMORY_MIB)) problems.push(`worker.requests.memoryMiB ${spec.worker.requests.memoryMiB} must be at least an idle worker's ${WORKER_IDLE_MEMORY_MIB} MiB: the scheduler would place workers on nodes without the memory they hold, and the kubelet evicts pods above their request first under node memory pressure`);
   for (const rules of [a.behavior.scaleUp, a.behavior.scaleDown]) {
     if (rules.stabilizationWindowSeconds < 0 || rules.stabilizationWindowSeconds > 3600) problems.push('stabilizationWindowSeconds must be 0–3600');
     for (const p of rules.policies) if (!(p.value > 0 && p.periodSeconds >= 1 && p.periodSeconds <= 1800)) problems.push('HPA policies need value > 0 and periodSeconds 1–1800');
