@@ -11,7 +11,8 @@ import { DEFAULT_TOLERANCE } from '../simulate/hpa.ts';
 import { normalizeBehavior } from '../simulate/hpa-behavior.ts';
 import type { CompareInput } from '../simulate/compare.ts';
 import type { PrescaleWindow } from '../simulate/prescale.ts';
-import type { DeploymentSpec } from './deployment-spec.ts';
+import { type DeploymentSpec, WEB_IDLE_MEMORY_MIB } from './deployment-spec.ts';
+import { getHpaMemoryModel } from '../simulate/k8s-hpa-scaler.ts';
 import { QUEUE_NAMES, type QueueName } from '../../platform/queue/queue-definitions.ts';
 
 export interface PrescaleSchedule {
@@ -57,7 +58,12 @@ export function getWorkerListLengths(spec: DeploymentSpec): Record<QueueName, nu
 export function getSpecEngineOptions(spec: DeploymentSpec): Required<Pick<CompareInput, 'hpa' | 'aws' | 'gce' | 'azure'>> {
   return {
     // The HPA's memory metric and behavior (its CPU target is the plan's targetUtilization, which --target-util moves for every engine).
-    hpa: { memoryTargetPercent: spec.web.autoscaling.memoryPercent, behavior: normalizeBehavior(spec.web.autoscaling.behavior) },
+    // Its memory metric divides an idle pod's measured memory (plus load) by the spec's request.
+    hpa: {
+      memoryTargetPercent: spec.web.autoscaling.memoryPercent,
+      memoryModel: getHpaMemoryModel(WEB_IDLE_MEMORY_MIB, spec.web.requests.memoryMiB),
+      behavior: normalizeBehavior(spec.web.autoscaling.behavior),
+    },
     aws: { defaultInstanceWarmupSeconds: spec.aws.instanceWarmupSeconds },
     gce: { coolDownPeriodSec: spec.gcp.initializationPeriodSeconds, scaleInControl: { maxScaledInReplicas: { fixed: spec.gcp.maxScaledInReplicas }, timeWindowSec: spec.gcp.scaleInTimeWindowSeconds } },
     azure: { rules: { scaleInCpuPercent: spec.azure.scaleInCpuPercent, scaleOutPercent: spec.azure.scaleOutPercent, scaleOutCooldown: spec.azure.scaleOutCooldown, scaleInCooldown: spec.azure.scaleInCooldown } },

@@ -7,6 +7,7 @@ import { DEFAULT_TOLERANCE, combineMetricProposals, computeExternalAverageValueR
 import type { PodMetricTimings } from './hpa-pods.ts';
 import { DEFAULT_POD_METRIC_TIMINGS, classifyPod } from './hpa-pods.ts';
 import type { Scaler, ScalerContext, ScheduleLookup } from './scaler.ts';
+import { SEED_DEPLOYMENT_SPEC, WEB_IDLE_MEMORY_MIB } from '../manifests/deployment-spec.ts';
 
 /** HPA settings of the simulated web Deployment (the seed strategy's hpa.yaml by default). */
 export interface HpaScalerOptions {
@@ -30,10 +31,27 @@ export interface HpaScalerOptions {
   timings: PodMetricTimings;
   /** Highest CPU a pod can show, % of its request (1 vCPU request, single event loop). @defaultValue 100 */
   maxCpuPercent: number;
-  /** Memory % of request at idle and added at 100 % CPU. @defaultValue [45, 20] */
+  /** Memory % of request at idle and added at 100 % CPU (`getHpaMemoryModel`). @defaultValue the seed web pod's: [61.7, 20] */
   memoryModel: readonly [number, number];
   /** KEDA cron trigger(s): desired replicas inside a window (AverageValue target 1, value 0 outside, as KEDA ≥ 2.18 reports). */
   cron?: ScheduleLookup;
+}
+
+/**
+ * Percentage points of its request a web pod's memory adds at 100 % CPU (requests in flight, their buffers). An
+ * assumption of the first simulator (not measured): the load on a web pod has not been profiled for memory, only its
+ * idle figure (WEB_IDLE_MEMORY_MIB).
+ */
+export const MEMORY_ADDED_AT_FULL_CPU_PERCENT = 20;
+
+/**
+ * The memory the simulated HPA's memory metric sees: an idle pod holds `idleMiB` (measured, WEB_IDLE_MEMORY_MIB) of
+ * its `requestMiB`, which is most of it outside the JS heap and does not shrink; load adds
+ * MEMORY_ADDED_AT_FULL_CPU_PERCENT at 100 % CPU. A fixed idle fraction (45 % before) hid that a smaller request puts
+ * an idle pod nearer the target.
+ */
+export function getHpaMemoryModel(idleMiB: number, requestMiB: number): readonly [number, number] {
+  return [(100 * idleMiB) / requestMiB, MEMORY_ADDED_AT_FULL_CPU_PERCENT];
 }
 
 export const DEFAULT_HPA_SCALER: HpaScalerOptions = {
@@ -47,7 +65,7 @@ export const DEFAULT_HPA_SCALER: HpaScalerOptions = {
   podReadySeconds: 30,
   timings: DEFAULT_POD_METRIC_TIMINGS,
   maxCpuPercent: 100,
-  memoryModel: [45, 20],
+  memoryModel: getHpaMemoryModel(WEB_IDLE_MEMORY_MIB, SEED_DEPLOYMENT_SPEC.web.requests.memoryMiB),
 };
 
 const REQUEST = 1000;
