@@ -149,6 +149,19 @@ export interface DeploymentSpec {
     queueMaxMemoryMb: number;
     /** maxmemory of the cache Redis (CACHE_REDIS_URL; allkeys-lru). @defaultValue 256 */
     cacheMaxMemoryMb: number;
+    /**
+     * Whether the queue Redis takes TLS only, i.e. the Kubernetes secret's REDIS_URL starts with `rediss://`
+     * (ElastiCache with in-transit encryption, Azure Cache for Redis on 6380, Memorystore with TLS). The URL itself is a
+     * secret the spec never sees, so it is said here: KEDA's redis triggers (the worker's ScaledObject) read the
+     * queues with `enableTLS` set from it, and without it KEDA cannot read a TLS-only Redis and holds the fallback
+     * replicas. @defaultValue false (the seed's queue Redis, `queue-redis:6379` in the cluster, speaks plain TCP)
+     */
+    queueTls: boolean;
+    /**
+     * Whether KEDA verifies the TLS Redis's certificate (its `unsafeSsl` is the opposite), as the app does with
+     * REDIS_TLS_VERIFY. Only with `queueTls`. @defaultValue true
+     */
+    queueTlsVerify: boolean;
   };
   keepAliveTimeoutSeconds: number;
   aws: {
@@ -323,7 +336,7 @@ export const SEED_DEPLOYMENT_SPEC: DeploymentSpec = {
   // 250: k8s and gcp need 196 at the maxima during a rollout, which left 4 of 200 free (connection-budget.ts wants
   // 10 %). Every instance class the clouds use here allows far more (RDS db.r6g.large's default is about 1,700).
   database: { maxConnections: 250, reservedConnections: 13, migrationConnections: 2 },
-  redis: { queueMaxMemoryMb: 512, cacheMaxMemoryMb: 256 },
+  redis: { queueMaxMemoryMb: 512, cacheMaxMemoryMb: 256, queueTls: false, queueTlsVerify: true },
   keepAliveTimeoutSeconds: 65,
   aws: {
     // 2 vCPU / 4 GiB compute-optimised, the class of the GCP and Azure machines and the one `cost` prices (it reads
@@ -411,6 +424,7 @@ export function checkDeploymentSpec(spec: DeploymentSpec): DeploymentSpec {
   const { drainDelaySeconds, shutdownTimeoutSeconds } = spec.drain;
   if (!(shutdownTimeoutSeconds >= 1 && shutdownTimeoutSeconds * 1000 <= MAX_TIMER_MS)) problems.push(`drain.shutdownTimeoutSeconds must be 1–${Math.floor(MAX_TIMER_MS / 1000)} (rendered as SHUTDOWN_TIMEOUT_MS, where 0 is no limit and the grace period assumes one; got ${shutdownTimeoutSeconds})`);
   if (!(drainDelaySeconds >= 0 && drainDelaySeconds * 1000 <= MAX_TIMER_MS)) problems.push(`drain.drainDelaySeconds must be 0–${Math.floor(MAX_TIMER_MS / 1000)} (got ${drainDelaySeconds})`);
+  if (!spec.redis.queueTls && !spec.redis.queueTlsVerify) problems.push('redis.queueTlsVerify false needs redis.queueTls (there is no certificate to skip on a plain connection)');
   const prefixProblem = findRedisPrefixProblem(spec.worker.redisPrefix);
   if (prefixProblem) problems.push(`worker.redisPrefix ${prefixProblem} (rendered as REDIS_PREFIX, which the app refuses at start-up)`);
   if (spec.keepAliveTimeoutSeconds <= 60) problems.push('keepAliveTimeoutSeconds must exceed the load balancers\u2019 60 s idle timeout');

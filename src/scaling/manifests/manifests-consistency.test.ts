@@ -139,6 +139,18 @@ describe('the worker ScaledObject\'s queue triggers follow the worker', () => {
       }
     }
   });
+  it('reads the queues over TLS when the queue Redis takes TLS only (rediss://: ElastiCache in-transit encryption, Azure Cache, Memorystore), or KEDA cannot read them and holds the fallback replicas', () => {
+    const redisTriggers = (spec: DeploymentSpec) => (k8s(renderTargets(['k8s'], spec), 'ScaledObject', `${spec.name}-worker`).spec.triggers as Obj[]).filter((t) => t.type === 'redis');
+    const tls = withOverrides(SEED_DEPLOYMENT_SPEC, { redis: { queueTls: true } });
+    const triggers = redisTriggers(tls);
+    assert.equal(triggers.length, 8);
+    for (const t of triggers) assert.deepEqual([t.name, t.metadata.enableTLS, t.metadata.unsafeSsl], [t.name, 'true', 'false']);
+    // The seed's queue Redis (queue-redis:6379 in the cluster) speaks plain TCP, said as such.
+    for (const t of redisTriggers(SEED_DEPLOYMENT_SPEC)) assert.deepEqual([t.name, t.metadata.enableTLS, t.metadata.unsafeSsl], [t.name, 'false', undefined]);
+    const unverified = redisTriggers(withOverrides(SEED_DEPLOYMENT_SPEC, { redis: { queueTls: true, queueTlsVerify: false } }));
+    assert.ok(unverified.every((t) => t.metadata.unsafeSsl === 'true'));
+    assert.throws(() => checkDeploymentSpec(withOverrides(SEED_DEPLOYMENT_SPEC, { redis: { queueTlsVerify: false } })), /redis.queueTlsVerify false needs redis.queueTls/);
+  });
   it('a worker pool of 4 (2 email sends at once) halves the email target and leaves the others', () => {
     const seed = listLengths(SEED_DEPLOYMENT_SPEC);
     const small = listLengths(withOverrides(SEED_DEPLOYMENT_SPEC, { worker: { dbPoolMax: 4 } }));

@@ -179,6 +179,9 @@ export function getBullmqKeys(spec: DeploymentSpec, queue: string): { wait: stri
 function workerScaledObject(spec: DeploymentSpec, schedule: PrescaleSchedule): IScaledObject {
   const w = spec.worker;
   const listLengths = getWorkerListLengths(spec);
+  // KEDA's redis scaler: enableTLS for a TLS-only Redis (REDIS_URL rediss://), unsafeSsl to skip its certificate check.
+  const { queueTls, queueTlsVerify } = spec.redis;
+  const redisTls: Record<string, string> = queueTls ? { enableTLS: 'true', unsafeSsl: String(!queueTlsVerify) } : { enableTLS: 'false' };
   const redis = w.queues.flatMap((queue) => {
     const keys = getBullmqKeys(spec, queue);
     return (['wait', 'prioritized'] as const).map((state) => ({
@@ -187,7 +190,7 @@ function workerScaledObject(spec: DeploymentSpec, schedule: PrescaleSchedule): I
       // KEDA's default, spelled out: the admission webhook of 2.14 (kedacore/keda#6066) and 2.17.0 (#6696)
       // refused a ScaledObject with a fallback whose triggers left metricType unset.
       metricType: 'AverageValue',
-      metadata: { listName: keys[state], listLength: String(listLengths[queue]), activationListLength: String(w.activationJobs), databaseIndex: '0' },
+      metadata: { listName: keys[state], listLength: String(listLengths[queue]), activationListLength: String(w.activationJobs), databaseIndex: '0', ...redisTls },
       authenticationRef: { name: `${spec.name}-queue-redis` },
     }));
   });
