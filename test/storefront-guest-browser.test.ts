@@ -256,7 +256,33 @@ describe('storefront guest checkout in a browser', () => {
         return reply ? route.fulfill({ status: reply.status, contentType: 'application/json', body: JSON.stringify({ error: { ...reply.error, requestId: 'r' } }) }) : route.continue();
       });
       await change('2', 'Only 1 of Capped Runner left: lower the quantity.');
-      await change('1', 'Could not change the quantity of Capped Runner. Try again, or reload the page.');
+      // The refused 2 was put back to the 1 the cart holds: asking 2 again is a change.
+      await change('2', 'Could not change the quantity of Capped Runner. Try again, or reload the page.');
+    } finally {
+      await browser.close();
+    }
+  });
+
+  // A refused change left the refused number in the field (0, or more than the cap or the stock) while the cart, and the
+  // order placed from it, still held the old quantity: the shopper saw 0 and ordered the line anyway.
+  it('puts a refused quantity back to what the cart holds, so the page never shows a quantity the order will not have', async (ctx) => {
+    const browser = await browsers.launch(ctx);
+    if (!browser) return;
+    try {
+      const id = await makeProduct({ name: 'Held Runner', priceCents: 1_000, available: 5, maxPerCustomer: 3 });
+      const page = await browser.context.newPage();
+      await addToCart(page, id, 2);
+      const quantity = page.getByLabel('Quantity of Held Runner');
+      const message = page.locator('[data-message]');
+      for (const [value, refusal] of [['0', 'Enter a quantity from 1 to'], ['4', 'limited to 3 per customer'], ['7', 'Only 5 of Held Runner left']]) {
+        await quantity.fill(value);
+        await quantity.press('Tab');
+        await message.filter({ hasText: refusal }).waitFor({ timeout: 5_000 });
+        await message.filter({ hasText: 'Your cart still holds 2.' }).waitFor({ timeout: 5_000 });
+        assert.equal(await quantity.inputValue(), '2', `after ${value} was refused the field shows ${await quantity.inputValue()}`);
+        await message.evaluate((el) => (el.textContent = ''));
+      }
+      assert.equal(await page.locator('.total').textContent(), 'Total: $20.00');
     } finally {
       await browser.close();
     }

@@ -650,7 +650,11 @@
         row.querySelector('input').addEventListener('change', async (event) => {
           const { status, data } = await api(`/cart/items/${item.productId}`, { method: 'PUT', body: JSON.stringify({ quantity: Number(event.target.value) }) });
           if (status !== 200) {
-            return say(shopperMessage({ status, data }, { fallback: `Could not change the quantity of ${link.textContent}. Try again, or reload the page.`, nameOf, max: MAX_LINE_QUANTITY }));
+            // The line keeps its quantity: the field shows it again (left at the refused number, 0 or past the cap, it
+            // would show a quantity the order will not have), and the message says what the cart still holds.
+            event.target.value = String(item.quantity);
+            const why = shopperMessage({ status, data }, { fallback: `Could not change the quantity of ${link.textContent}. Try again, or reload the page.`, nameOf, max: MAX_LINE_QUANTITY });
+            return say(`${why} Your cart still holds ${item.quantity}.`);
           }
           // The cart is drawn again: the focus goes back to this line's quantity (not to the page's start), and the
           // change is said in the message (a polite live region).
