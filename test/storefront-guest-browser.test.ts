@@ -288,6 +288,31 @@ describe('storefront guest checkout in a browser', () => {
     }
   });
 
+  // With the connection lost, a change or a removal of a line threw in the page (an unhandled "Failed to fetch"): no
+  // word to the shopper, who was left believing the change was made.
+  it('says the connection was lost when a line cannot be changed or removed, without a page error', async (ctx) => {
+    const browser = await browsers.launch(ctx);
+    if (!browser) return;
+    try {
+      const id = await makeProduct({ name: 'Offline Runner', priceCents: 1_000 });
+      const page = await browser.context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      await addToCart(page, id, 2);
+      await page.route(`${web.url}/api/v1/cart/items/${id}`, (route) => route.abort('internetdisconnected'));
+      const quantity = page.getByLabel('Quantity of Offline Runner');
+      const message = page.locator('[data-message]');
+      await quantity.fill('3');
+      await quantity.press('Tab');
+      await message.filter({ hasText: 'Could not reach the shop to change the quantity of Offline Runner: reload the page to see what your cart holds.' }).waitFor({ timeout: 5_000 });
+      await page.getByRole('button', { name: 'Remove Offline Runner' }).click();
+      await message.filter({ hasText: 'Could not reach the shop to remove Offline Runner: reload the page to see what your cart holds.' }).waitFor({ timeout: 5_000 });
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('keeps the email the guest typed when a line of the cart is changed or removed', async (ctx) => {
     const browser = await browsers.launch(ctx);
     if (!browser) return;

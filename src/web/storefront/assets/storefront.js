@@ -648,7 +648,10 @@
         // a product that does not exist): it offers Remove only.
         if (item.purchasable === false) row.querySelector('input').disabled = true;
         row.querySelector('input').addEventListener('change', async (event) => {
-          const { status, data } = await api(`/cart/items/${item.productId}`, { method: 'PUT', body: JSON.stringify({ quantity: Number(event.target.value) }) });
+          // No answer (the network failed): the change may or may not have been made, so the shopper is sent to the cart.
+          const reply = await api(`/cart/items/${item.productId}`, { method: 'PUT', body: JSON.stringify({ quantity: Number(event.target.value) }) }).catch(() => undefined);
+          if (!reply) return say(`Could not reach the shop to change the quantity of ${link.textContent}: reload the page to see what your cart holds.`);
+          const { status, data } = reply;
           if (status !== 200) {
             // The line keeps its quantity: the field shows it again (left at the refused number, 0 or past the cap, it
             // would show a quantity the order will not have), and the message says what the cart still holds.
@@ -663,7 +666,9 @@
           say(`${link.textContent}: quantity ${event.target.value}. Total: ${money(data.totalCents, data.currency || 'EUR')}.`);
         });
         row.querySelector('button').addEventListener('click', async () => {
-          const { status, data } = await api(`/cart/items/${item.productId}`, { method: 'DELETE' });
+          const reply = await api(`/cart/items/${item.productId}`, { method: 'DELETE' }).catch(() => undefined);
+          if (!reply) return say(`Could not reach the shop to remove ${link.textContent}: reload the page to see what your cart holds.`);
+          const { status, data } = reply;
           if (status !== 200) return say(shopperMessage({ status, data }, { fallback: `Could not remove ${link.textContent} from your cart. Try again, or reload the page.`, nameOf }));
           // Its row (and the focused button) is gone: the focus goes to the message that says so.
           render(data);
