@@ -114,6 +114,34 @@ describe('storefront in a browser, off the happy path', { concurrency: 3 }, () =
     }
   });
 
+  // With the connection lost, signing in or registering threw in the page ("Failed to fetch", unhandled) and said
+  // nothing: the shopper pressed a button that did nothing.
+  it('says the shop could not be reached when signing in or creating an account meets a lost connection', async (ctx) => {
+    const browser = await browsers.launch(ctx);
+    if (!browser) return;
+    try {
+      const page = await browser.context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      await page.route((url) => url.pathname === '/api/v1/sessions' || url.pathname === '/api/v1/customers', (route) => route.abort('internetdisconnected'));
+      await page.goto(`${web.url}/account`);
+      const message = page.locator('[data-message]');
+      await page.locator('#signin-email').fill('lost@example.com');
+      await page.locator('#signin-password').fill('correct horse battery');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await message.filter({ hasText: 'Could not reach the shop: check your connection and try again.' }).waitFor({ timeout: 5_000 });
+      await message.evaluate((el) => (el.textContent = ''));
+      await page.getByLabel('Name').fill('Lost Shopper');
+      await page.locator('#register-email').fill('lost@example.com');
+      await page.getByLabel('Password (at least 8 characters)').fill('correct horse battery');
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await message.filter({ hasText: 'Could not reach the shop: check your connection and try again.' }).waitFor({ timeout: 5_000 });
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('shows prices in currencies without cents (or with three decimals) at their real amount', async (ctx) => {
     const browser = await browsers.launch(ctx);
     if (!browser) return;

@@ -575,7 +575,9 @@
       const form = $(selector);
       form.addEventListener('submit', async (event) => {
         event.preventDefault();
-        const { status, data } = await api(path, { method: 'POST', body: JSON.stringify(Object.fromEntries(new FormData(form))) });
+        const reply = await api(path, { method: 'POST', body: JSON.stringify(Object.fromEntries(new FormData(form))) }).catch(() => undefined);
+        if (!reply) return say('Could not reach the shop: check your connection and try again.');
+        const { status, data } = reply;
         if (status === 200 || status === 201) done();
         else say(shopperMessage({ status, data }, { fallback: path === '/sessions' ? 'Could not sign you in: try again.' : 'Could not create your account: try again.' }));
       });
