@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../platform/config/config.ts';
-import { DeploymentSpecError, SEED_DEPLOYMENT_SPEC, WEB_IDLE_MEMORY_MIB, WORKER_IDLE_MEMORY_MIB, checkDeploymentSpec, getTerminationGraceSeconds, withOverrides } from './deployment-spec.ts';
+import { DeploymentSpecError, SEED_DEPLOYMENT_SPEC, WEB_IDLE_MEMORY_MIB, WORKER_IDLE_MEMORY_MIB, checkDeploymentSpec, getIdleMemoryFloorReplicas, getTerminationGraceSeconds, withOverrides } from './deployment-spec.ts';
 import { renderHeroku } from './render-paas.ts';
 
 describe('checkDeploymentSpec and the app’s shutdown limit', () => {
@@ -36,20 +36,40 @@ describe('checkDeploymentSpec and the app’s REDIS_PREFIX rule', () => {
 });
 
 describe('the web HPA’s memory target and a web pod’s own memory', () => {
-  it('puts the memory target (web.requests.memoryMiB × memoryPercent) above an idle web pod’s memory, so memory alone never holds the Deployment at its maximum', () => {
-    // WEB_IDLE_MEMORY_MIB: measured (deployment-spec.ts). The HPA compares the container's working set with the request:
-    // above target × (1 + 0.1 tolerance) it scales up, and adding pods does not lower a per-pod baseline.
-    const idleMiB = WEB_IDLE_MEMORY_MIB;
-    const { requests, autoscaling } = SEED_DEPLOYMENT_SPEC.web;
-    const targetMiB = (requests.memoryMiB * autoscaling.memoryPercent) / 100;
-    assert.ok(
-      targetMiB > idleMiB * 1.1,
-      `memory target ${targetMiB} MiB (${autoscaling.memoryPercent} % of ${requests.memoryMiB} MiB): an idle pod at ${idleMiB} MiB is at ${Math.round((100 * idleMiB) / requests.memoryMiB)} % of its request, so the HPA scales web up at every sync until maxReplicas`,
-    );
+  // WEB_IDLE_MEMORY_MIB: measured (deployment-spec.ts). The HPA compares the container's working set with the request
+  // and asks for ceil(n × idle / target) pods: adding pods does not lower a per-pod baseline.
+  const withMemoryTarget = (memoryPercent: number | null, min = SEED_DEPLOYMENT_SPEC.web.replicas.min) => {
+    const spec = structuredClone(SEED_DEPLOYMENT_SPEC);
+    spec.web.autoscaling.memoryPercent = memoryPercent;
+    spec.web.replicas.min = min;
+    spec.web.replicas.desired = Math.max(min, spec.web.replicas.desired);
+    return spec;
+  };
+
+  it('scales web on no memory metric by default, so memory never holds pods above replicas.min', () => {
+    assert.equal(SEED_DEPLOYMENT_SPEC.web.autoscaling.memoryPercent, null);
   });
 
-  it('refuses a web memory request whose HPA target sits below an idle pod (the 256 MiB of earlier seeds)', () => {
-    assert.throws(() => checkDeploymentSpec(withOverrides(SEED_DEPLOYMENT_SPEC, { web: { requests: { cpuMillicores: 250, memoryMiB: 256 } } })), /web memory target 204.8 MiB/);
+  it('puts the idle floor at the largest n with ceil(n × idle / target) = n: 4 pods at the seed’s former 80 % of 512 MiB', () => {
+    assert.equal(getIdleMemoryFloorReplicas(WEB_IDLE_MEMORY_MIB, 512, 80, 0.1), 4);
+    assert.equal(getIdleMemoryFloorReplicas(WEB_IDLE_MEMORY_MIB, 512, 100, 0.1), 2);
+    assert.equal(getIdleMemoryFloorReplicas(WEB_IDLE_MEMORY_MIB, 1024, 80, 0.1), 1);
+    // Within the tolerance of the target the HPA never scales in on memory: any count holds.
+    assert.equal(getIdleMemoryFloorReplicas(WEB_IDLE_MEMORY_MIB, 512, 65, 0.1), Number.POSITIVE_INFINITY);
+  });
+
+  it('refuses a memory target whose idle floor exceeds web.replicas.min, naming the floor', () => {
+    assert.throws(() => checkDeploymentSpec(withMemoryTarget(80)), /memoryPercent 80 holds an idle web Deployment at 4 pods, above web.replicas.min 2/);
+    assert.throws(() => checkDeploymentSpec(withMemoryTarget(60)), /memoryPercent 60 holds an idle web Deployment at replicas.max/);
+  });
+
+  it('accepts a memory target whose idle floor is at most web.replicas.min', () => {
+    assert.doesNotThrow(() => checkDeploymentSpec(withMemoryTarget(80, 4)));
+    assert.doesNotThrow(() => checkDeploymentSpec(withMemoryTarget(100)));
+  });
+
+  it('refuses a web memory request below an idle web pod’s memory (the 256 MiB of earlier seeds)', () => {
+    assert.throws(() => checkDeploymentSpec(withOverrides(SEED_DEPLOYMENT_SPEC, { web: { requests: { cpuMillicores: 250, memoryMiB: 256 } } })), /web.requests.memoryMiB 256/);
   });
 });
 

@@ -67,8 +67,15 @@ export interface DeploymentSpec {
     autoscaling: {
       /** Target average CPU utilization, % of requests (HPA), of the instance (ASG), of the container (DO). */
       cpuPercent: number;
-      /** Target average memory utilization, % of requests (HPA, KEDA memory trigger). */
-      memoryPercent: number;
+      /**
+       * Target average memory utilization, % of requests (HPA metric, KEDA memory trigger); `null`: no memory metric.
+       * A Node.js pod's memory is no load signal: an idle one already holds WEB_IDLE_MEMORY_MIB, which more pods do not
+       * lower, and a leak is not cured by more pods. A target only holds pods up after a peak: the HPA stops scaling in
+       * at the idle floor (`getIdleMemoryFloorReplicas`), which `checkDeploymentSpec` keeps at or below replicas.min.
+       * The memory limit, and the HighMemoryUsage / ElevatedMemoryUsage alerts on it, guard against OOM instead.
+       * @defaultValue null
+       */
+      memoryPercent: number | null;
       behavior: { scaleUp: ScalingRules; scaleDown: ScalingRules };
       /** Target for the optional ALBRequestCountPerTarget policy (requests per target per minute). */
       requestsPerTargetPerMinute: number;
@@ -275,6 +282,18 @@ export const WEB_IDLE_MEMORY_MIB = 316;
  */
 export const WORKER_IDLE_MEMORY_MIB = 309;
 
+/**
+ * The fewest pods an HPA memory metric at `targetPercent` of `requestMiB` scales in to while every pod is idle at
+ * `idleMiB`: with r = idle / target, the HPA asks for ceil(n × r) pods (nothing while |1 − r| ≤ tolerance), so scale-in
+ * stops at the largest n with ceil(n × r) = n, i.e. n < 1 / (1 − r). Infinity when r ≥ 1 − tolerance: memory alone
+ * then holds any count, up to maxReplicas.
+ */
+export function getIdleMemoryFloorReplicas(idleMiB: number, requestMiB: number, targetPercent: number, tolerance: number): number {
+  const r = (100 * idleMiB) / (requestMiB * targetPercent);
+  if (r >= 1 - tolerance) return Number.POSITIVE_INFINITY;
+  return Math.ceil(1 / (1 - r)) - 1;
+}
+
 /** Seconds the platform must wait after SIGTERM before SIGKILL. */
 export function getTerminationGraceSeconds(spec: DeploymentSpec): number {
   return spec.drain.drainDelaySeconds + spec.drain.shutdownTimeoutSeconds + spec.drain.marginSeconds;
@@ -289,14 +308,16 @@ export const SEED_DEPLOYMENT_SPEC: DeploymentSpec = {
     metricsPort: 9464,
     // The seed's EKS Deployment and HPA.
     replicas: { min: 2, max: 20, desired: 3 },
-    // Memory requested = the limit: an idle web pod holds about 300 MiB (WEB_IDLE_MEMORY_MIB), which must sit below the
-    // HPA's memory target (80 % of the request), or memory alone keeps web at maxReplicas.
+    // Memory requested = the limit: an idle web pod holds about 300 MiB (WEB_IDLE_MEMORY_MIB), which the request must
+    // cover (the scheduler places pods by it, the kubelet evicts first the pods above theirs).
     requests: { cpuMillicores: 250, memoryMiB: 512 },
     limits: { cpuMillicores: 500, memoryMiB: 512 },
     dbPoolMax: 5,
     autoscaling: {
       cpuPercent: 70,
-      memoryPercent: 80,
+      // No memory metric (the seed's 80 %): an idle pod is at 62 % of its request, so 80 % held web at 4 pods, not 2,
+      // after every peak (ceil(4 × 62 / 80) = 4).
+      memoryPercent: null,
       behavior: {
         // Out fast (a sale ramps in minutes), in slowly (the seed's 5 min, one pod per minute).
         scaleUp: { stabilizationWindowSeconds: 0, selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }, { type: 'Pods', value: 4, periodSeconds: 15 }] },
@@ -410,9 +431,12 @@ export function checkDeploymentSpec(spec: DeploymentSpec): DeploymentSpec {
   if (!(spec.worker.backlogSecondsPerReplica > 0)) problems.push(`worker.backlogSecondsPerReplica must be > 0 (got ${spec.worker.backlogSecondsPerReplica})`);
   if (!(spec.web.capacityPerInstanceRps > 0)) problems.push(`web.capacityPerInstanceRps must be > 0 (got ${spec.web.capacityPerInstanceRps})`);
   const a = spec.web.autoscaling;
-  if (!(a.cpuPercent > 0 && a.cpuPercent <= 100 && a.memoryPercent > 0 && a.memoryPercent <= 100)) problems.push('web.autoscaling targets must be in (0, 100]');
-  const memoryTargetMiB = (spec.web.requests.memoryMiB * a.memoryPercent) / 100;
-  if (!(memoryTargetMiB > WEB_IDLE_MEMORY_MIB * (1 + DEFAULT_TOLERANCE))) problems.push(`web memory target ${memoryTargetMiB} MiB (web.autoscaling.memoryPercent ${a.memoryPercent} % of web.requests.memoryMiB ${spec.web.requests.memoryMiB}) must exceed an idle web pod's ${WEB_IDLE_MEMORY_MIB} MiB by the HPA's ${DEFAULT_TOLERANCE * 100} % tolerance, or memory alone holds web at replicas.max: raise web.requests.memoryMiB`);
+  if (!(a.cpuPercent > 0 && a.cpuPercent <= 100 && (a.memoryPercent === null || (a.memoryPercent > 0 && a.memoryPercent <= 100)))) problems.push('web.autoscaling targets must be in (0, 100]');
+  if (!(spec.web.requests.memoryMiB >= WEB_IDLE_MEMORY_MIB)) problems.push(`web.requests.memoryMiB ${spec.web.requests.memoryMiB} must be at least an idle web pod's ${WEB_IDLE_MEMORY_MIB} MiB: the scheduler would place web pods on nodes without the memory they hold, and the kubelet evicts pods above their request first under node memory pressure`);
+  if (a.memoryPercent !== null) {
+    const floor = getIdleMemoryFloorReplicas(WEB_IDLE_MEMORY_MIB, spec.web.requests.memoryMiB, a.memoryPercent, DEFAULT_TOLERANCE);
+    if (floor > spec.web.replicas.min) problems.push(`web.autoscaling.memoryPercent ${a.memoryPercent} holds an idle web Deployment at ${Number.isFinite(floor) ? `${floor} pods` : 'replicas.max'}, above web.replicas.min ${spec.web.replicas.min} (an idle pod's ${WEB_IDLE_MEMORY_MIB} MiB is ${Math.round((100 * WEB_IDLE_MEMORY_MIB) / spec.web.requests.memoryMiB)} % of web.requests.memoryMiB ${spec.web.requests.memoryMiB}, HPA tolerance ${DEFAULT_TOLERANCE * 100} %): set it to null (memory is no load signal)`);
+  }
   if (!(spec.worker.requests.memoryMiB >= WORKER_IDLE_MEMORY_MIB)) problems.push(`worker.requests.memoryMiB ${spec.worker.requests.memoryMiB} must be at least an idle worker's ${WORKER_IDLE_MEMORY_MIB} MiB: the scheduler would place workers on nodes without the memory they hold, and the kubelet evicts pods above their request first under node memory pressure`);
   for (const rules of [a.behavior.scaleUp, a.behavior.scaleDown]) {
     if (rules.stabilizationWindowSeconds < 0 || rules.stabilizationWindowSeconds > 3600) problems.push('stabilizationWindowSeconds must be 0–3600');

@@ -65,18 +65,31 @@ describe('Kubernetes manifests', () => {
     }
   });
 
-  it("has the seed's HPA: CPU 70 %, memory 80 %, 2–20, with an explicit behavior", () => {
+  it("has the seed's HPA: CPU 70 %, no memory metric, 2–20, with an explicit behavior", () => {
     const hpa = find(objects, 'HorizontalPodAutoscaler', 'salescale-web').spec;
     assert.equal(hpa.minReplicas, 2);
     assert.equal(hpa.maxReplicas, 20);
     assert.deepEqual(
       hpa.metrics.map((m: Obj) => [m.resource.name, m.resource.target.averageUtilization]),
-      [
-        ['cpu', 70],
-        ['memory', 80],
-      ],
+      [['cpu', 70]],
     );
     assert.ok(hpa.behavior.scaleUp.policies.length > 0 && hpa.behavior.scaleDown.stabilizationWindowSeconds === 300);
+  });
+
+  it('scales production web on CPU and the cron windows, with no memory trigger', () => {
+    const so = find(getK8sObjects(files), 'ScaledObject', 'salescale-web').spec;
+    assert.deepEqual([...new Set(so.triggers.map((t: Obj) => t.type))].sort(), ['cpu', 'cron']);
+  });
+
+  it('renders a memory metric and trigger when the spec sets web.autoscaling.memoryPercent', () => {
+    const withMemory = structuredClone(spec);
+    withMemory.web.autoscaling.memoryPercent = 90;
+    withMemory.web.replicas.min = withMemory.web.replicas.desired = 3;
+    const rendered = getK8sObjects(renderTargets(['k8s'], withMemory));
+    const hpa = find(rendered, 'HorizontalPodAutoscaler', 'salescale-web').spec;
+    assert.deepEqual(hpa.metrics.map((m: Obj) => [m.resource.name, m.resource.target.averageUtilization]), [['cpu', 70], ['memory', 90]]);
+    const so = find(rendered, 'ScaledObject', 'salescale-web').spec;
+    assert.equal(so.triggers.find((t: Obj) => t.type === 'memory')?.metadata.value, '90');
   });
 
   it('scales workers on the wait list and the prioritized zset of every queue, under the hash-tagged prefix the app uses', () => {

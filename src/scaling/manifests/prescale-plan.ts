@@ -58,9 +58,9 @@ export function getWorkerListLengths(spec: DeploymentSpec): Record<QueueName, nu
 export function getSpecEngineOptions(spec: DeploymentSpec): Required<Pick<CompareInput, 'hpa' | 'aws' | 'gce' | 'azure'>> {
   return {
     // The HPA's memory metric and behavior (its CPU target is the plan's targetUtilization, which --target-util moves for every engine).
-    // Its memory metric divides an idle pod's measured memory (plus load) by the spec's request.
+    // Its memory metric, if the spec sets one (none by default), divides an idle pod's measured memory (plus load) by the spec's request.
     hpa: {
-      memoryTargetPercent: spec.web.autoscaling.memoryPercent,
+      memoryTargetPercent: spec.web.autoscaling.memoryPercent ?? undefined,
       memoryModel: getHpaMemoryModel(WEB_IDLE_MEMORY_MIB, spec.web.requests.memoryMiB),
       behavior: normalizeBehavior(spec.web.autoscaling.behavior),
     },

@@ -163,7 +163,7 @@ function webHpa(spec: DeploymentSpec): IHorizontalPodAutoscaler {
       maxReplicas: spec.web.replicas.max,
       metrics: [
         { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: a.cpuPercent } } },
-        { type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: a.memoryPercent } } },
+        ...(a.memoryPercent === null ? [] : [{ type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: a.memoryPercent } } }]),
       ],
       behavior: behavior(spec),
     },
@@ -239,7 +239,7 @@ function webScaledObject(spec: DeploymentSpec, schedule: PrescaleSchedule): ISca
       advanced: { horizontalPodAutoscalerConfig: { behavior: behavior(spec) } },
       triggers: [
         { type: 'cpu', name: 'cpu', metricType: 'Utilization', metadata: { value: String(a.cpuPercent) } },
-        { type: 'memory', name: 'memory', metricType: 'Utilization', metadata: { value: String(a.memoryPercent) } },
+        ...(a.memoryPercent === null ? [] : [{ type: 'memory', name: 'memory', metricType: 'Utilization', metadata: { value: String(a.memoryPercent) } }]),
         ...schedule.web.kedaCron,
       ],
     },

@@ -1,4 +1,4 @@
-/** The Kubernetes HPA as a simulated autoscaler (CPU + memory metrics, optional KEDA cron pre-scaling). */
+/** The Kubernetes HPA as a simulated autoscaler (CPU metric, optional memory metric, optional KEDA cron pre-scaling). */
 import type { HpaBehavior } from './hpa-behavior.ts';
 import { normalizeBehavior } from './hpa-behavior.ts';
 import type { PodResourceSample } from './hpa.ts';
@@ -17,7 +17,7 @@ export interface HpaScalerOptions {
   maxReplicas: number;
   /** CPU averageUtilization target, %. @defaultValue 70 */
   cpuTargetPercent: number;
-  /** Memory averageUtilization target, % (undefined: no memory metric). @defaultValue 80 */
+  /** Memory averageUtilization target, % (undefined: no memory metric). @defaultValue the seed spec's: none */
   memoryTargetPercent?: number;
   /** `spec.behavior`; `null` for the legacy normalisation. @defaultValue API defaults */
   behavior: HpaBehavior | null;
@@ -58,7 +58,7 @@ export const DEFAULT_HPA_SCALER: HpaScalerOptions = {
   minReplicas: 2,
   maxReplicas: 20,
   cpuTargetPercent: 70,
-  memoryTargetPercent: 80,
+  memoryTargetPercent: SEED_DEPLOYMENT_SPEC.web.autoscaling.memoryPercent ?? undefined,
   behavior: normalizeBehavior(),
   tolerance: DEFAULT_TOLERANCE,
   syncPeriodSeconds: 15,

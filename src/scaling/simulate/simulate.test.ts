@@ -301,10 +301,31 @@ describe('the simulated HPA is the one the deployment spec renders', () => {
       ...getSpecEngineOptions(spec),
     }).results[0].totals.instanceHours;
 
-  it("moves with the spec's memory target (web.autoscaling.memoryPercent, the HPA's memory metric): a lower target holds more pods", () => {
-    const lower = structuredClone(SEED_DEPLOYMENT_SPEC);
-    lower.web.autoscaling.memoryPercent = 40;
-    assert.ok(instanceHours(lower) > instanceHours(SEED_DEPLOYMENT_SPEC), `${instanceHours(lower)} vs ${instanceHours(SEED_DEPLOYMENT_SPEC)}`);
+  it("keeps an idle web Deployment at the seed spec's replicas.min: an idle pod's memory is a baseline, not load", () => {
+    // A weekday's evening (420 requests/s, 4 pods), then the night at 60 requests/s (a fifth of 2 pods' capacity). An
+    // idle pod holds WEB_IDLE_MEMORY_MIB (62 % of its 512 MiB request): after the evening, an HPA memory metric at 80 %
+    // would stop scale-in at ceil(n × 62 / 80) = n, 4 pods, whatever the load.
+    const spec = SEED_DEPLOYMENT_SPEC;
+    const [sim] = comparePolicies({
+      forecast: { baseRequestsPerSecond: 300 },
+      from: new Date('2026-03-03T18:00:00.000Z'),
+      to: new Date('2026-03-04T06:00:00.000Z'),
+      policies: ['hpa'],
+      capacityPerInstanceRps: spec.web.capacityPerInstanceRps,
+      pricePerInstanceHour: 0.1,
+      web: getSpecPlanOptions(spec).web,
+      ...getSpecEngineOptions(spec),
+    }).results;
+    assert.ok(Math.max(...sim.timeline.map((p) => p.replicas)) > spec.web.replicas.min, 'the evening runs web above replicas.min');
+    const lastHour = sim.timeline.slice(-60).map((p) => p.replicas);
+    assert.deepEqual([...new Set(lastHour)], [spec.web.replicas.min], `web pods in the last idle hour: ${[...new Set(lastHour)].join(', ')}`);
+  });
+
+  it("simulates the memory metric only when the spec sets one (web.autoscaling.memoryPercent): a target holds more pods than none", () => {
+    const withTarget = structuredClone(SEED_DEPLOYMENT_SPEC);
+    withTarget.web.autoscaling.memoryPercent = 80;
+    assert.equal(getSpecEngineOptions(SEED_DEPLOYMENT_SPEC).hpa.memoryTargetPercent, undefined);
+    assert.ok(instanceHours(withTarget) > instanceHours(SEED_DEPLOYMENT_SPEC), `${instanceHours(withTarget)} vs ${instanceHours(SEED_DEPLOYMENT_SPEC)}`);
   });
 
   it("puts an idle pod's memory at WEB_IDLE_MEMORY_MIB of the spec's web.requests.memoryMiB, the figure the HPA's memory metric divides", () => {
@@ -314,17 +335,16 @@ describe('the simulated HPA is the one the deployment spec renders', () => {
   });
 
   it("moves with the spec's memory request (web.requests.memoryMiB): an idle pod fills more of a smaller request, so the memory metric holds more pods", () => {
-    const smaller = structuredClone(SEED_DEPLOYMENT_SPEC);
+    const larger = structuredClone(SEED_DEPLOYMENT_SPEC);
+    larger.web.autoscaling.memoryPercent = 80;
+    const smaller = structuredClone(larger);
     smaller.web.requests.memoryMiB = 400;
-    assert.ok(instanceHours(smaller) > instanceHours(SEED_DEPLOYMENT_SPEC), `${instanceHours(smaller)} vs ${instanceHours(SEED_DEPLOYMENT_SPEC)}`);
+    assert.ok(instanceHours(smaller) > instanceHours(larger), `${instanceHours(smaller)} vs ${instanceHours(larger)}`);
   });
 
   it("moves with the spec's behavior (web.autoscaling.behavior, rendered into the HPA and the ScaledObject): 1 pod a minute scales in slower than 100 % every 15 s", () => {
-    // A 1 GiB pod: an idle one (WEB_IDLE_MEMORY_MIB) sits far below the memory target, so the memory metric does not
-    // hold pods up after the sale (at the seed's 512 MiB it keeps 4: ceil(n × 62 % / 80 %) = n up to 4) and scale-in is
-    // the behavior's.
+    // The seed has no memory metric, so nothing holds pods up after the sale and scale-in is the behavior's.
     const slow = structuredClone(SEED_DEPLOYMENT_SPEC);
-    slow.web.requests.memoryMiB = slow.web.limits.memoryMiB = 1024;
     const fast = structuredClone(slow);
     fast.web.autoscaling.behavior.scaleDown = { stabilizationWindowSeconds: 300, selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] };
     assert.ok(instanceHours(slow) > instanceHours(fast), `${instanceHours(slow)} vs ${instanceHours(fast)}`);
