@@ -150,9 +150,10 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
               throw later;
             }
           }
-          // Written before BullMQ moves the job to its trimmed failed set, so it can never vanish.
+          // Written before BullMQ moves the job to its trimmed failed set, so it can never vanish; before it counts this
+          // attempt too, which the letter's attempts include.
           if (isFinalAttempt(job, error)) {
-            await recordDeadLetter(db.pools.primary, queue, job, String((error as Error).message ?? error)).catch((dlqError) =>
+            await recordDeadLetter(db.pools.primary, queue, job, String((error as Error).message ?? error), job.attemptsMade + 1).catch((dlqError) =>
               logger.error({ err: dlqError, queue, jobId: job.id }, 'could not record a dead letter; the job stays in the failed set'),
             );
           }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { UnrecoverableError } from 'bullmq';
 import { getQueueReport, retryFailed } from '../../src/cli/queues.ts';
 import { loadConfig } from '../../src/platform/config/config.ts';
 import { enqueueInTransaction, outboxJobId } from '../../src/platform/outbox/outbox.ts';
@@ -11,13 +12,17 @@ import { sql } from 'drizzle-orm';
 let s: EmailWorkerSetup;
 let f: QueueFixture;
 let failing = true;
-/** How a failing job fails: the mail server refuses, or one of its statements fails (with the email as a parameter). */
-let failure: 'refused' | 'statement' = 'refused';
+/**
+ * How a failing job fails: the mail server refuses, one of its statements fails (with the email as a parameter), or
+ * the job fails for good at its first attempt (an UnrecoverableError, as a malformed payload does).
+ */
+let failure: 'refused' | 'statement' | 'unrecoverable' = 'refused';
 const handled: string[] = [];
 before(async () => {
   s = await startEmailWorkerSetup({ QUEUE_ATTEMPTS: 'email=2', QUEUE_BACKOFF_MS: 'email=10' }, async (job) => {
     handled.push(job.id!);
     if (failing && failure === 'statement') await s.worker.platform.db.primary.execute(sql`select ${(job.data as { email: string }).email}::int`);
+    if (failing && failure === 'unrecoverable') throw new UnrecoverableError('no such mailbox');
     if (failing) throw new Error('mail server says no');
   });
   f = s.f;
@@ -108,6 +113,25 @@ describe('a job failing on a statement', () => {
       assert.ok(job?.failedReason, 'the failed job is still in Redis');
       assert.ok(!job.failedReason.includes(email), `the board shows no email: ${job.failedReason}`);
       assert.ok(!(job.stacktrace ?? []).join('\n').includes(email), 'nor does its stack trace');
+    } finally {
+      failure = 'refused';
+    }
+  });
+});
+
+describe('the attempts a dead letter records', () => {
+  it('counts every attempt the job made, the last one included', async () => {
+    failing = true;
+    try {
+      const [exhausted] = await enqueueInTransaction(f.db.primary, [{ queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email: 'twice@example.com', name: 'Twice' } }]);
+      await waitForDeadLetter(f.db.pools.primary, outboxJobId(exhausted!), 'the job that used its 2 attempts to be a dead letter');
+      failure = 'unrecoverable';
+      const [once] = await enqueueInTransaction(f.db.primary, [{ queue: QUEUES.email, name: JOBS.sendWelcomeEmail, data: { email: 'once@example.com', name: 'Once' } }]);
+      await waitForDeadLetter(f.db.pools.primary, outboxJobId(once!), 'the job that failed for good at once to be a dead letter');
+      const { rows } = await f.db.pools.primary.query('SELECT job_id, attempts_made FROM dead_letters WHERE job_id = ANY($1::text[])', [[outboxJobId(exhausted!), outboxJobId(once!)]]);
+      const attempts = new Map(rows.map((row) => [row.job_id, row.attempts_made]));
+      assert.equal(attempts.get(outboxJobId(exhausted!)), 2, 'QUEUE_ATTEMPTS=email=2, both made');
+      assert.equal(attempts.get(outboxJobId(once!)), 1, 'one attempt, failed for good');
     } finally {
       failure = 'refused';
     }

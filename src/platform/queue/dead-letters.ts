@@ -5,14 +5,19 @@ import type pg from 'pg';
  * Records a job that exhausted its attempts (idempotent: the same job upserts one row, and a later
  * exhaustion after a retry or a discard opens it again), with the job's creation time: what tells the letter's own
  * job from a later one under the same id ({@link isJobOfLetter}).
+ *
+ * @param attemptsMade the attempts the job made, the one that failed included (what `attempts_made` shows the
+ * operator). BullMQ counts an attempt in `job.attemptsMade` only once it has moved the job on, so a processor writing
+ * the letter of the attempt it is running passes `job.attemptsMade + 1`. @defaultValue job.attemptsMade (a job
+ * BullMQ has already failed)
  */
-export async function recordDeadLetter(pool: pg.Pool, queue: string, job: Job, reason: string): Promise<void> {
+export async function recordDeadLetter(pool: pg.Pool, queue: string, job: Job, reason: string, attemptsMade = job.attemptsMade): Promise<void> {
   await pool.query(
     `INSERT INTO dead_letters (queue, job_id, name, data, opts, failed_reason, attempts_made, job_created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
      ON CONFLICT (queue, job_id) DO UPDATE SET failed_reason = excluded.failed_reason, attempts_made = excluded.attempts_made, failed_at = now(),
        job_created_at = excluded.job_created_at, retried_at = NULL, discarded_at = NULL, discard_reason = NULL, discarded_by = NULL`,
-    [queue, job.id, job.name, JSON.stringify(job.data ?? null), JSON.stringify(persistableOptions(job)), reason.slice(0, DEAD_LETTER_REASON_MAX), job.attemptsMade, job.timestamp],
+    [queue, job.id, job.name, JSON.stringify(job.data ?? null), JSON.stringify(persistableOptions(job)), reason.slice(0, DEAD_LETTER_REASON_MAX), attemptsMade, job.timestamp],
   );
 }
 
