@@ -265,6 +265,19 @@ describe('the salescale program', { concurrency: 2 }, () => {
       assertOneLine(runs[2], /^salescale: configuration error: CACHE_REDIS_URL: the password is not percent-encoded \(a % must be written %25\)$/, 'bare % in the cache password');
       for (const r of runs) assert.ok(!r.stderr.includes('off-secret'), r.stderr);
     });
+
+    it('a database number the server does not have: one line naming it, exit 2, nothing read or retried in database 0', async () => {
+      const url = new URL(TEST_REDIS_URL);
+      url.pathname = '/99999';
+      const database = await createTestDatabase();
+      try {
+        const env = { DATABASE_URL: database.url, REDIS_PREFIX: testPrefix(), REDIS_URL: url.href };
+        const runs = await Promise.all([salescale(['queues'], env), salescale(['queues', 'retry-failed', 'email'], env)]);
+        for (const [i, r] of runs.entries()) assertOneLine(r, /^salescale: configuration error: REDIS_URL: names database 99999, which this Redis server does not have /, ['queues', 'queues retry-failed'][i]!);
+      } finally {
+        await database.drop();
+      }
+    });
   });
 
   describe('salescale and a decimal variable that is blank or not decimal', () => {

@@ -5,7 +5,7 @@ import { DEAD_LETTER_REASON_MAX, type DeadLetter, type DeadLetterCursor, claimDe
 import { QUEUE_NAMES, type QueueName } from '../platform/queue/queue-definitions.ts';
 import { createQueueSet, jobOptions } from '../platform/queue/queues.ts';
 import { retryAllAfresh } from '../platform/queue/retry.ts';
-import { closeRedis, createRedis, waitForRedis } from '../platform/redis/redis.ts';
+import { checkSelectedDatabase, closeRedis, createRedis, waitForRedis } from '../platform/redis/redis.ts';
 
 export interface QueueDepth {
   queue: QueueName;
@@ -37,6 +37,7 @@ async function withQueues<T>(config: AppConfig, run: (deps: { queues: ReturnType
   const queues = createQueueSet({ connection: redis, redisPrefix: config.redis.prefix, overrides: { attempts: config.queues.attempts, backoffMs: config.queues.backoffMs } });
   try {
     await waitForRedis(redis, 5000);
+    await checkSelectedDatabase(redis, 'REDIS_URL');
     return await run({ queues, pool });
   } finally {
     await queues.close();

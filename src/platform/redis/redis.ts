@@ -1,6 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { settlesWithin } from '../../shared/settles-within.ts';
+import { ConfigError } from '../config/env-schema.ts';
 import { RedisUnavailableError } from './redis-errors.ts';
 
 /**
@@ -72,6 +73,24 @@ export async function waitForRedis(client: Redis, timeoutMs: number): Promise<vo
     };
     client.once('ready', onReady);
   });
+}
+
+/**
+ * Makes sure a ready `client` works in the database its URL names (`redis://host:6379/3`). ioredis selects it once
+ * the connection is ready and, when the server refuses (`ERR DB index is out of range`: a number past its `databases`
+ * setting; a proxy that allows no SELECT), only emits an error and stays in database 0, where every command then
+ * reads and writes keys of whatever else uses database 0. Refused: a {@link ConfigError} naming `variable`.
+ */
+export async function checkSelectedDatabase(client: Redis, variable: string): Promise<void> {
+  const db = client.options.db ?? 0;
+  if (db === 0) return;
+  try {
+    await client.select(db);
+  } catch (error) {
+    // A reply is the server's refusal; anything else (the connection dropped) is not about the URL.
+    if (!(error instanceof Error) || error.name !== 'ReplyError') throw error;
+    throw new ConfigError(variable, `names database ${db}, which this Redis server does not have (${error.message})`);
+  }
 }
 
 /**
