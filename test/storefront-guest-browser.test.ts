@@ -313,6 +313,33 @@ describe('storefront guest checkout in a browser', () => {
     }
   });
 
+  it('loads the cart by itself once the shop answers again when its first load meets 503 or 429 with Retry-After, saying it is retrying', async (ctx) => {
+    const browser = await browsers.launch(ctx);
+    if (!browser) return;
+    try {
+      const id = await makeProduct({ name: 'Peak Runner', priceCents: 1_000 });
+      const page = await browser.context.newPage();
+      await addToCart(page, id, 1);
+      const answers: string[] = [];
+      await page.route(`${web.url}/api/v1/cart`, (route) => {
+        if (route.request().method() !== 'GET') return route.continue();
+        answers.push(['503', '429'][answers.length] ?? 'passed');
+        if (answers.length === 1) return route.fulfill({ status: 503, headers: { 'retry-after': '1' }, contentType: 'application/json', body: JSON.stringify({ error: { code: 'OVERLOADED', message: 'the service is overloaded, retry later', requestId: 'x' } }) });
+        if (answers.length === 2) return route.fulfill({ status: 429, headers: { 'retry-after': '1' }, contentType: 'application/json', body: JSON.stringify({ error: { code: 'RATE_LIMITED', message: 'too many requests', requestId: 'y' } }) });
+        return route.continue();
+      });
+      await page.reload();
+      const message = page.locator('[data-message]');
+      await message.filter({ hasText: /busy.*trying again/i }).waitFor({ timeout: 5_000 });
+      assert.equal(await page.getByText('Loading your cart…').count(), 0, 'the stale "Loading your cart…" stays under the message');
+      await page.getByLabel('Quantity of Peak Runner').waitFor({ timeout: 10_000 });
+      assert.deepEqual(answers, ['503', '429', 'passed']);
+      assert.equal(await message.textContent(), '', 'the retrying message stays once the cart is shown');
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('keeps the email the guest typed when a line of the cart is changed or removed', async (ctx) => {
     const browser = await browsers.launch(ctx);
     if (!browser) return;

@@ -47,6 +47,20 @@
    */
   const backoff = (reply, attempt) => Math.min(60, reply?.retryAfter ?? Math.min(30, 2 ** attempt));
   const retriable = (reply) => !reply || reply.status >= 500 || (reply.status === 429 && reply.data?.error?.code === 'RATE_LIMITED');
+  /**
+   * `ask()` again while the shop answers "later" (see `retriable`), after each such answer's `backoff` and up to a
+   * second at random; `onWait(reply, seconds)` is told of each wait (`reply` undefined: no connection), to say so.
+   * Answers the first other reply, or after `attempts` tries the last one (undefined if the network failed).
+   */
+  const askUntilAnswered = async (ask, onWait, attempts = Number.POSITIVE_INFINITY) => {
+    for (let attempt = 0; ; attempt++) {
+      const reply = await ask().catch(() => undefined);
+      if (!retriable(reply) || attempt + 1 >= attempts) return reply;
+      const wait = backoff(reply, attempt);
+      onWait(reply, wait);
+      await sleep(wait * 1000 + Math.random() * 1000);
+    }
+  };
   const $ = (selector, root = document) => root.querySelector(selector);
   /**
    * The shopper's words for a refusal of the API. Its `message` is written for developers (product ids, field paths
@@ -456,28 +470,29 @@
     // that says "later" is retried (the shopper is told so); one that will not change (sale ended, the address's
     // ticket limit) is shown as it is.
     const join = async () => {
-      for (let attempt = 0; ; attempt++) {
-        const sentAt = Date.now();
-        const reply = await api(`/sale-events/${saleId}/queue`, { method: 'POST' }).catch(() => undefined);
-        learnSkew(reply?.data?.now, sentAt);
-        if (reply?.status === 201) return reply.data;
-        if (!retriable(reply)) {
-          state.textContent = shopperMessage(reply, { fallback: 'Could not join the line: reload the page to try again.' });
-          // Guests behind one address (an office, a carrier's NAT) share its tickets: a signed-in shopper joins on their own.
-          if (reply.data?.error?.code === 'TICKET_LIMIT_REACHED') {
-            const link = document.createElement('a');
-            link.href = `/account?next=${encodeURIComponent(location.pathname + location.search)}`;
-            link.textContent = 'Sign in to join the line';
-            state.append(' ', link);
-          }
-          return undefined;
-        }
-        const wait = backoff(reply, attempt);
-        state.textContent = reply
-          ? `The shop is very busy right now. Trying again to join the line in ${duration(wait)}…`
-          : `No connection to the shop. Trying again to join the line in ${duration(wait)}…`;
-        await sleep(wait * 1000 + Math.random() * 1000);
+      const reply = await askUntilAnswered(
+        async () => {
+          const sentAt = Date.now();
+          const answer = await api(`/sale-events/${saleId}/queue`, { method: 'POST' });
+          learnSkew(answer.data?.now, sentAt);
+          return answer;
+        },
+        (refused, wait) => {
+          state.textContent = refused
+            ? `The shop is very busy right now. Trying again to join the line in ${duration(wait)}…`
+            : `No connection to the shop. Trying again to join the line in ${duration(wait)}…`;
+        },
+      );
+      if (reply?.status === 201) return reply.data;
+      state.textContent = shopperMessage(reply, { fallback: 'Could not join the line: reload the page to try again.' });
+      // Guests behind one address (an office, a carrier's NAT) share its tickets: a signed-in shopper joins on their own.
+      if (reply?.data?.error?.code === 'TICKET_LIMIT_REACHED') {
+        const link = document.createElement('a');
+        link.href = `/account?next=${encodeURIComponent(location.pathname + location.search)}`;
+        link.textContent = 'Sign in to join the line';
+        state.append(' ', link);
       }
+      return undefined;
     };
     // The status stream. EventSource reconnects by itself after a dropped connection, but an HTTP error reply
     // (503 while the shop is overloaded, an instance draining) closes it for good: then it is opened again here,
@@ -846,10 +861,23 @@
       say(shopperMessage(reply, { fallback: 'The order could not be placed: try again, or reload the page.', nameOf }));
       return 0;
     };
-    Promise.all([api('/cart'), api('/me').catch(() => undefined)]).then(([cart, me]) => {
+    // The first load meets a sale's peak like any request: refused "later" (503 shedding load, 429 rate limited, each
+    // with Retry-After) or no connection, it asks again by itself, a bounded number of times, and says so in place of
+    // the "Loading…" line. Whether the shopper is signed in is asked the same way, silently.
+    const LOAD_ATTEMPTS = 8;
+    const waitToLoad = (reply, wait) => {
+      root.replaceChildren();
+      say(reply ? `The shop is very busy right now. Trying again to load your cart in ${duration(wait)}…` : `No connection to the shop. Trying again to load your cart in ${duration(wait)}…`);
+    };
+    Promise.all([askUntilAnswered(() => api('/cart'), waitToLoad, LOAD_ATTEMPTS), askUntilAnswered(() => api('/me'), () => {}, LOAD_ATTEMPTS)]).then(([cart, me]) => {
       guest = me?.status === 401;
-      if (cart.status === 200) render(cart.data);
-      else say('Could not load the cart.');
+      if (cart?.status === 200) {
+        say('');
+        render(cart.data);
+        return;
+      }
+      root.replaceChildren();
+      say(cart ? shopperMessage(cart, { fallback: 'Could not load the cart: reload the page to try again.' }) : 'Could not reach the shop to load the cart: check your connection and reload the page.');
     });
   }
 
