@@ -418,6 +418,39 @@ describe('storefront in a browser, off the happy path', { concurrency: 3 }, () =
     }
   });
 
+  it('counts the payment window down on the order page, then says it ran out and takes Pay away, reading out the end only', async (ctx) => {
+    // A window short enough to run out during the test, on an instance of its own (the others keep the default).
+    const short = await startInstance({ env: { ...t.env, PAYMENT_WINDOW_S: '15' } });
+    const browser = await browsers.launch(ctx);
+    try {
+      if (!browser) return;
+      const id = await makeProduct({ name: 'Hurried Runner', priceCents: 4_200 });
+      const page = await browser.context.newPage();
+      await recordSpoken(page);
+      await page.goto(`${short.url}/`);
+      const registered = await page.request.post(`${short.url}/api/v1/customers`, { data: { email: `win-${Date.now()}@example.com`, password: 'correct horse battery', name: 'Hurried' } });
+      assert.equal(registered.status(), 201);
+      const order = await page.request.post(`${short.url}/api/v1/orders`, { headers: { 'idempotency-key': `k-win-${Date.now()}` }, data: { items: [{ productId: id, quantity: 1 }] } });
+      assert.equal(order.status(), 201);
+      await page.goto(`${short.url}/orders/${(await order.json()).id}`);
+      const left = page.locator('[data-payment-left]');
+      await left.filter({ hasText: /^Time left to pay: \d+ s\.$/ }).waitFor({ timeout: 5_000 });
+      const first = await left.textContent();
+      await left.filter({ hasText: /^Time left to pay: \d+ s\.$/ }).filter({ hasNotText: first ?? '' }).waitFor({ timeout: 5_000 });
+      await page.locator('[data-message]').filter({ hasText: /time to pay .* has run out/i }).waitFor({ timeout: 30_000 });
+      const pay = page.getByRole('button', { name: 'Pay with the test card' });
+      assert.equal((await pay.count()) === 0 || (await pay.isDisabled()), true, 'Pay is still offered after the window ran out');
+      // The server's word wins: its read says the order expired.
+      await page.locator('[data-order-status="expired"]').waitFor({ timeout: 10_000 });
+      const spoken = await page.evaluate(() => (window as unknown as { spoken: string[] }).spoken);
+      assert.deepEqual(spoken.filter((text) => /left to pay/i.test(text)), [], `the countdown was read out: ${JSON.stringify(spoken)}`);
+      assert.ok(spoken.some((text) => /has run out/i.test(text)), `the end of the window was not read out: ${JSON.stringify(spoken)}`);
+    } finally {
+      await browser?.close();
+      await short.stop();
+    }
+  });
+
   it('gives the pay button back when the reply to paying is lost, and the next press shows the order paid (charged once)', async (ctx) => {
     const browser = await browsers.launch(ctx);
     if (!browser) return;

@@ -24,6 +24,8 @@
         status: response.status,
         data,
         retryAfter: Number(response.headers.get('retry-after')) || undefined,
+        // The shop's clock at the reply, in whole seconds (HTTP's Date): where a reply carries no `now` of its own.
+        date: Date.parse(response.headers.get('date') ?? '') || undefined,
       };
     });
   // The shop's clock minus this browser's. Sales open and end, and passes expire, on the room's clock (Redis's, not
@@ -886,7 +888,62 @@
    * is given. `path` is the order's API path (`/orders/:id`, or a guest's `/guest-orders/:token`).
    */
   const showOrder = (root, path, options = {}) => {
+    // The payment window is counted down on the shop's clock (PostgreSQL's ends it), as its replies' Date header gives
+    // it: a browser clock more than 2 s off (the header's whole seconds, a round trip) is corrected.
+    let skew = 0;
+    const load = async () => {
+      const sentAt = Date.now();
+      const reply = await api(path);
+      const off = reply.date ? reply.date - (sentAt + Date.now()) / 2 : 0;
+      skew = Math.abs(off) > 2000 ? off : 0;
+      return reply;
+    };
+    // The time left is shown every second but not read out (a screen reader would speak nothing else): it is read out
+    // at 5 min and 1 min left (a polite region of its own), and its end in the page's message.
+    const READ_OUT_AT_S = [300, 60];
+    let timer;
+    let recount = () => {};
+    onShown(() => recount());
+    const countDown = (data, left, news, pay) => {
+      const endsAt = Date.parse(data.payment.expiresAt);
+      let steps;
+      const count = () => {
+        clearTimeout(timer);
+        const ms = endsAt - (Date.now() + skew);
+        if (ms <= 0) return void runOut(pay, left);
+        const seconds = Math.ceil(ms / 1000);
+        left.textContent = `Time left to pay: ${duration(seconds)}.`;
+        // Steps already passed when the page opened are not read out.
+        steps ??= READ_OUT_AT_S.filter((step) => step < seconds);
+        if (steps.length > 0 && seconds <= steps[0]) {
+          news.textContent = `${duration(steps[0])} left to pay for this order.`;
+          steps = steps.filter((step) => step < seconds);
+        }
+        timer = setTimeout(count, ms % 1000 || 1000);
+      };
+      recount = count;
+      count();
+    };
+    // At the window's end Pay goes (a press would be refused ORDER_EXPIRED) and the page says so; then the shop has the
+    // last word: its read says expired (shown as such), or the order still open until a later time (the window runs on).
+    const runOut = async (pay, left) => {
+      recount = () => {};
+      left.textContent = 'Time left to pay: none.';
+      if (pay) pay.disabled = true;
+      say('The time to pay for this order has run out, so it can no longer be paid: place a new order to buy these products.');
+      for (let attempt = 1; attempt <= 5; attempt++) {
+        const reply = await load().catch(() => undefined);
+        const data = reply?.status === 200 ? reply.data : undefined;
+        if (data && (data.status !== 'pending_payment' || Date.parse(data.payment.expiresAt) > Date.now() + skew)) {
+          if (data.status === 'pending_payment') say('');
+          return render(data);
+        }
+        await sleep(attempt * 1000);
+      }
+    };
     const render = (data) => {
+      clearTimeout(timer);
+      recount = () => {};
       root.replaceChildren();
       const p = document.createElement('p');
       p.dataset.orderStatus = data.status;
@@ -902,13 +959,22 @@
       }
       root.append(p, list);
       if (data.status !== 'pending_payment') return;
+      const left = document.createElement('p');
+      left.dataset.paymentLeft = '';
+      const news = document.createElement('p');
+      news.className = 'visually-hidden';
+      news.setAttribute('aria-live', 'polite');
+      news.dataset.paymentNews = '';
+      root.append(left, news);
       const actions = document.createElement('p');
       actions.className = 'actions';
+      let pay;
       // The built-in test provider: pay with its approved test card (a real provider confirms with its own script).
       if (data.payment.provider === 'test') {
         const button = document.createElement('button');
         button.type = 'button';
         button.textContent = 'Pay with the test card';
+        pay = button;
         button.addEventListener('click', async () => {
           button.disabled = true;
           say('Paying…');
@@ -921,7 +987,8 @@
             say('Paid. A confirmation email is on its way.');
             render(paid.data);
           } else {
-            button.disabled = false;
+            // Refused as expired, the order cannot be paid any more: Pay stays off.
+            button.disabled = paid.data?.error?.code === 'ORDER_EXPIRED';
             say(retriable(paid) ? `The shop is very busy right now. Try again in ${duration(backoff(paid, 0))}: you will not be charged twice.` : shopperMessage(paid, { fallback: 'The payment did not go through, and nothing was charged: try again.' }));
           }
         });
@@ -948,8 +1015,9 @@
         actions.append(' ', cancel);
       }
       root.append(actions);
+      countDown(data, left, news, pay);
     };
-    api(path).then(({ status, data }) => {
+    load().then(({ status, data }) => {
       if (status === 200) render(data);
       else if (options.notFound) options.notFound();
       else say('Could not load the order.');
