@@ -226,6 +226,31 @@ describe('storefront guest checkout in a browser', () => {
     }
   });
 
+  it('does not place an order at a price the cart page did not show: says the new price, and the next press orders at it', async (ctx) => {
+    const browser = await browsers.launch(ctx);
+    if (!browser) return;
+    try {
+      const id = await makeProduct({ name: 'Repriced Runner', priceCents: 1_000 });
+      const page = await browser.context.newPage();
+      await addToCart(page, id, 2);
+      await page.getByLabel('Quantity of Repriced Runner').waitFor();
+      assert.match((await page.locator('[data-cart] .total').textContent()) ?? '', /\$20\.00/);
+      // The shop raises the price while the cart page is open.
+      const repriced = await request(`${web.url}/api/v1/admin/products/${id}`, { method: 'PATCH', headers: t.admin, body: { priceCents: 1_500 } });
+      assert.equal(repriced.status, 200, JSON.stringify(repriced.body));
+      await page.getByLabel('Email (for your order confirmation)').fill(`repriced-${Date.now()}@example.com`);
+      await page.getByRole('button', { name: 'Place order as guest' }).click();
+      await page.locator('[data-message]').filter({ hasText: /price of Repriced Runner has changed.*\$15\.00/ }).waitFor({ timeout: 5_000 });
+      assert.equal((await ordersOf(id)).length, 0, 'an order was placed at a price the page did not show');
+      assert.match((await page.locator('[data-cart] .total').textContent()) ?? '', /\$30\.00/);
+      await page.getByRole('button', { name: 'Place order as guest' }).click();
+      await page.waitForURL(/\/guest-orders\//);
+      assert.equal((await ordersOf(id)).length, 1);
+    } finally {
+      await browser.close();
+    }
+  });
+
   // The cart page showed the API's message as it is, written for developers: "at most 2 of product 53 per customer",
   // "request body is invalid", or any new code's wording. It words each refusal a shopper can meet, with the line's name.
   it('words a refused change of a cart line for the shopper, never with the API\'s developer message', async (ctx) => {

@@ -745,6 +745,7 @@
       email?.removeAttribute('aria-invalid');
       let wait = 0;
       try {
+        if (await repriced(label)) return;
         wait = (await placeOrder(email)) || 0;
       } catch {
         // The request or its reply was lost: the order may or may not be placed. The key stays in the tab, so
@@ -760,6 +761,23 @@
         if (wait > 0) setTimeout(() => (button.disabled = false), wait * 1000);
         else button.disabled = false;
       }
+    };
+    /**
+     * Whether a line's price changed since the page drew it, then drawn again with the new prices and said: the order is
+     * placed at the shop's prices of the moment, and the shopper would otherwise be charged one they were not shown.
+     * The cart is read just before placing (a change in the instant between both requests still passes: the order page
+     * shows the total before paying). A cart that cannot be read leaves the order to the shop's answer.
+     */
+    const repriced = async (label) => {
+      const reply = await api('/cart').catch(() => undefined);
+      if (reply?.status !== 200) return false;
+      const shown = new Map(lines.map((item) => [item.productId, item]));
+      const changed = reply.data.items.filter((item) => shown.has(item.productId) && shown.get(item.productId).priceCents !== item.priceCents);
+      if (changed.length === 0) return false;
+      render(reply.data);
+      const news = changed.map((item) => `The price of ${nameOf(item.productId)} has changed from ${money(shown.get(item.productId).priceCents, item.currency)} to ${money(item.priceCents, item.currency)}.`);
+      say(`${news.join(' ')} Your total is now ${money(reply.data.totalCents, reply.data.currency || 'EUR')}: nothing was ordered. Press "${label}" again to order at these prices.`);
+      return true;
     };
     /** Places the order (a guest's when `emailInput` is given); answers the seconds to wait before the next try, if any. */
     const placeOrder = async (emailInput) => {
