@@ -656,6 +656,8 @@ describe('a live queued sale listing a product taken off sale', () => {
   let steps = 0;
   const ensured = new Map<number, number>();
   let watched: readonly number[] = [];
+  /** Called as each `ensure` starts, before its read (an invalidation heard while the read is in flight). */
+  let duringEnsure: ((productId: number) => void) | undefined;
   before(async () => {
     ({ t, url } = await listeningWaitingRoomApp(
       { RATE_LIMIT_CHECKOUT_MAX: '1000000', WAITING_ROOM_TICKETS_PER_ADDRESS: '1000' },
@@ -669,7 +671,9 @@ describe('a live queued sale listing a product taken off sale', () => {
           };
           composed.gate.ensure = (productId) => {
             ensured.set(productId, (ensured.get(productId) ?? 0) + 1);
-            return ensure(productId);
+            const read = ensure(productId);
+            duringEnsure?.(productId);
+            return read;
           };
         },
       },
@@ -703,5 +707,39 @@ describe('a live queued sale listing a product taken off sale', () => {
     await waitFor('the sale reopened', () => web.waitingRoom.room.soldOut().get(eventId) === false);
     // Seen on the product's invalidation, within a few steps, not once a memory of it runs out (seconds: hundreds of steps).
     assert.ok(steps - stepsAtReactivation <= 25, `the sale reopened ${steps - stepsAtReactivation} admission steps after the product was back on sale`);
+  });
+
+  it('remembers an archived product while other products are invalidated at every step, and re-reads one invalidated during its own read', async () => {
+    const soldOutProduct = await createQueuedProduct(url, t.admin, { available: 0, skuPrefix: 'busy-a' });
+    const pulled = await createQueuedProduct(url, t.admin, { available: 5, skuPrefix: 'busy-b' });
+    // A busy sale from its start: another product's gate is invalidated (a cancellation, an admin change) while every read is in flight.
+    duringEnsure = () => web.stockView.forget([soldOutProduct]);
+    try {
+      const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [soldOutProduct, pulled], startsInMs: 0, admissionPerSecond: 100 });
+      const archived = await request(`${url}/api/v1/admin/products/${pulled}/archive`, { method: 'POST', headers: t.admin });
+      assert.equal(archived.status, 200, JSON.stringify(archived.body));
+      watched = [soldOutProduct, pulled];
+      await waitFor('the sale called sold out', () => web.waitingRoom.room.soldOut().get(eventId) === true);
+      const from = { steps, reads: ensured.get(pulled) ?? 0 };
+      await waitFor('200 admission steps', () => steps - from.steps >= 200, 120_000);
+      const reads = (ensured.get(pulled) ?? 0) - from.reads;
+      assert.ok(reads <= 20, `the archived product was read ${reads} times in ${steps - from.steps} admission steps while other products were invalidated`);
+
+      // The archived product itself invalidated while it is being read: that read is not remembered, the next step reads it again.
+      let invalidatedAtStep: number | undefined;
+      duringEnsure = (productId) => {
+        if (productId !== pulled || invalidatedAtStep !== undefined) return;
+        invalidatedAtStep = steps;
+        web.stockView.forget([pulled]);
+      };
+      const readsBefore = ensured.get(pulled) ?? 0;
+      web.stockView.forget([pulled]); // read at the next step, not once the memory of it runs out
+      await waitFor('the archived product read (and invalidated meanwhile)', () => invalidatedAtStep !== undefined, 60_000);
+      await waitFor('the archived product read again', () => (ensured.get(pulled) ?? 0) > readsBefore + 1, 60_000);
+      const stepsToReread = steps - invalidatedAtStep!;
+      assert.ok(stepsToReread <= 2, `the archived product invalidated during its read was read again ${stepsToReread} admission steps later`);
+    } finally {
+      duringEnsure = undefined;
+    }
   });
 });

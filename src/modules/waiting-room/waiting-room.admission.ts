@@ -125,12 +125,20 @@ export function createAdmission(deps: AdmissionDeps) {
   const rebuildFrom = new Map<number, number>();
   /** Products the gate last said are not for sale: when (room clock). Forgotten on their invalidation (`stockChanges`). */
   const notForSale = new Map<number, number>();
-  /** Bumped by every invalidation heard: a "not for sale" read before one is not remembered. */
-  let stockGeneration = 0;
+  /**
+   * The gate rebuilds in flight, each with the products invalidated while it reads (`all`: every product): a "not for
+   * sale" read of a product invalidated meanwhile is not remembered. Per product, not one counter for all: in a busy
+   * sale invalidations of some product never stop (cancellations, expiries, admin changes), and a counter voided every
+   * read, so the memory never held. Kept only while the reads are in flight: no record per product ever invalidated.
+   */
+  const reading = new Set<{ invalidated: Set<number>; all: boolean }>();
   const onStockChange = (productIds: readonly number[] | undefined) => {
-    stockGeneration++;
     if (productIds === undefined) notForSale.clear();
     else for (const id of productIds) notForSale.delete(id);
+    for (const read of reading) {
+      if (productIds === undefined) read.all = true;
+      else for (const id of productIds) read.invalidated.add(id);
+    }
   };
   let stopStockChanges: (() => void) | undefined;
 
@@ -167,10 +175,16 @@ export function createAdmission(deps: AdmissionDeps) {
       const from = (rebuildFrom.get(event.id) ?? 0) % missing.length;
       const turn = [...missing.slice(from), ...missing.slice(0, from)].slice(0, MAX_REBUILDS_PER_STEP);
       rebuildFrom.set(event.id, from + turn.length);
-      const readFrom = stockGeneration;
-      const sellable = await Promise.all(turn.map((id) => deps.gate.ensure(id)));
-      if (stockGeneration === readFrom) {
-        for (const [i, id] of turn.entries()) if (!sellable[i]) notForSale.set(id, now);
+      const read = { invalidated: new Set<number>(), all: false };
+      reading.add(read);
+      let sellable: boolean[];
+      try {
+        sellable = await Promise.all(turn.map((id) => deps.gate.ensure(id)));
+      } finally {
+        reading.delete(read);
+      }
+      if (!read.all) {
+        for (const [i, id] of turn.entries()) if (!sellable[i] && !read.invalidated.has(id)) notForSale.set(id, now);
       }
       const again = await deps.gate.peek(turn.filter((_, i) => sellable[i]));
       for (const [id, value] of again) figures.set(id, value);
