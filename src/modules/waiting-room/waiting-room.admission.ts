@@ -382,6 +382,8 @@ export function createAdmission(deps: AdmissionDeps) {
     },
     /** One admission step now (tests). */
     tick,
+    /** What the steps carry from one to the next (tests): events with a rebuild position, products remembered not for sale. */
+    memory: () => ({ rebuildEvents: [...rebuildFrom.keys()], notForSale: [...notForSale.keys()] }),
   };
 }
 

@@ -67,10 +67,11 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
   const redisCall = <T>(call: () => Promise<T>) => unavailableOnError(call, deps.logger);
 
   return {
-    /** See the admission engine: the admin's pause, and the rates and sell-outs for metrics. */
+    /** See the admission engine: the admin's pause, the rates and sell-outs for metrics, and what its steps remember (tests). */
     holdAdmission: admission.holdAdmission,
     rates: admission.rates,
     soldOut: admission.soldOut,
+    admissionMemory: admission.memory,
 
     async queueLengths(): Promise<Map<number, number>> {
       const now = deps.clock();
