@@ -742,4 +742,22 @@ describe('a live queued sale listing a product taken off sale', () => {
       duringEnsure = undefined;
     }
   });
+
+  it('forgets what its steps remembered of a sale once the sale is deleted', async () => {
+    const pulled = await createQueuedProduct(url, t.admin, { available: 5, skuPrefix: 'gone-a' });
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [pulled], startsInMs: 0, admissionPerSecond: 100 });
+    const archived = await request(`${url}/api/v1/admin/products/${pulled}/archive`, { method: 'POST', headers: t.admin });
+    assert.equal(archived.status, 200, JSON.stringify(archived.body));
+    const memory = () => web.waitingRoom.room.admissionMemory();
+    await waitFor('the sale and its archived product remembered', () => memory().rebuildEvents.includes(eventId) && memory().notForSale.includes(pulled));
+    const removed = await request(`${url}/api/v1/admin/sale-events/${eventId}`, { method: 'DELETE', headers: t.admin });
+    assert.equal(removed.status, 204, JSON.stringify(removed.body));
+    // A long-running instance steps thousands of sales in its life: none may stay in its memory once over.
+    await waitFor('the deleted sale forgotten', () => !memory().rebuildEvents.includes(eventId) && !memory().notForSale.includes(pulled), 30_000).catch(() => undefined);
+    assert.deepEqual(
+      { rebuildEvents: memory().rebuildEvents.includes(eventId), notForSale: memory().notForSale.includes(pulled) },
+      { rebuildEvents: false, notForSale: false },
+      'what the steps remembered of the deleted sale',
+    );
+  });
 });

@@ -307,6 +307,19 @@ export function createAdmission(deps: AdmissionDeps) {
     await pipeline.exec();
   }
 
+  /**
+   * Drops what the steps remember that no step will read again: the rebuild position of an event no longer stepped
+   * (ended, deleted, switched off), and "not for sale" entries whose memory ran out (those of a product in no stepped
+   * event are never looked at again otherwise). A web instance runs for weeks through thousands of sales; without this
+   * both maps only grew. Expiry is enough for products: an entry lives NOT_FOR_SALE_MEMORY_MS at most, and costs a
+   * pass over the few remembered, not over every product of every live sale at each step.
+   */
+  function forgetPast(due: readonly QueuedEvent[], now: number): void {
+    const stepped = new Set(due.map((event) => event.id));
+    for (const id of rebuildFrom.keys()) if (!stepped.has(id)) rebuildFrom.delete(id);
+    for (const [id, at] of notForSale) if (now - at >= NOT_FOR_SALE_MEMORY_MS) notForSale.delete(id);
+  }
+
   let timer: NodeJS.Timeout | undefined;
   let ticking = false;
   async function tick(): Promise<void> {
@@ -316,6 +329,7 @@ export function createAdmission(deps: AdmissionDeps) {
       const now = deps.clock();
       // Events about to start are stepped too, so the bucket starts empty at the start on Redis's clock.
       const due = registry.all().filter((event) => event.startsAtMs - 1000 <= now && now < event.endsAtMs);
+      forgetPast(due, now);
       await Promise.all([
         ...due.map((event) => admit(event).catch((error: unknown) => deps.logger.warn({ err: error, saleEvent: event.id }, 'waiting room: admission step failed'))),
         retireEnded(now).catch((error: unknown) => deps.logger.warn({ err: error }, "waiting room: could not set an ended room's keys to expire")),
