@@ -278,6 +278,34 @@ describe('the salescale program', { concurrency: 2 }, () => {
         await database.drop();
       }
     });
+
+    it('serve and worker given a database number the server does not have: they do not start (exit 2, one line naming the variable), instead of running in database 0', async () => {
+      const missing = new URL(TEST_REDIS_URL);
+      missing.pathname = '/99999';
+      const database = await createTestDatabase();
+      try {
+        // PORT 0: a role that started anyway (in database 0) listens on a free port until the run's timeout kills it.
+        const env = { DATABASE_URL: database.url, REDIS_PREFIX: testPrefix(), REDIS_URL: TEST_REDIS_URL, PORT: '0', WORKER_PORT: '0', LOG_LEVEL: 'warn' };
+        const cases = [
+          { args: ['serve'], env: { ...env, REDIS_URL: missing.href }, variable: 'REDIS_URL' },
+          { args: ['worker'], env: { ...env, REDIS_URL: missing.href }, variable: 'REDIS_URL' },
+          // The cache's own Redis: the web role's cache reads and writes would land in database 0 of that server.
+          { args: ['serve'], env: { ...env, CACHE_REDIS_URL: missing.href }, variable: 'CACHE_REDIS_URL' },
+        ];
+        const runs = await Promise.all(cases.map((c) => salescale(c.args, c.env)));
+        for (const [i, r] of runs.entries()) {
+          const { args, variable } = cases[i]!;
+          const what = `${args[0]} with ${variable} naming database 99999`;
+          // The logs go to stdout; stderr holds the refusal alone.
+          assert.equal(r.code, 2, `${what}: ${r.stdout}${r.stderr}`);
+          const lines = r.stderr.trim().split('\n');
+          assert.equal(lines.length, 1, `${what} prints one line: ${r.stderr}`);
+          assert.match(lines[0]!, new RegExp(`^salescale: configuration error: ${variable}: names database 99999, which this Redis server does not have `), what);
+        }
+      } finally {
+        await database.drop();
+      }
+    });
   });
 
   describe('salescale and a decimal variable that is blank or not decimal', () => {

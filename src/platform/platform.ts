@@ -5,7 +5,10 @@ import { requireServices, type AppConfig } from './config/config.ts';
 import { createDatabase, type Database } from './db/client.ts';
 import { createLogger, type Logger } from './logger/logger.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
-import { closeRedis, createRedis } from './redis/redis.ts';
+import { checkSelectedDatabases, closeRedis, createRedis } from './redis/redis.ts';
+
+/** How long a role's start waits for a connection to a Redis database other than 0 before checking it later instead. */
+export const REDIS_START_WAIT_MS = 5000;
 
 /** Everything a process role holds open; composed once per process. */
 export interface Platform {
@@ -25,6 +28,12 @@ export interface Platform {
   subscriber(): Redis;
   /** Heartbeat and the cluster-wide degrade mode; idle until a role joins. */
   cluster: ClusterNode;
+  /**
+   * Refuses (a `ConfigError`) a REDIS_URL or CACHE_REDIS_URL database that the server does not have, before the role
+   * uses `redis` or `cacheRedis` (ioredis would work in database 0 without a word): see `checkSelectedDatabases`.
+   * The pub/sub connections are not checked: channels belong to no database.
+   */
+  checkRedisDatabases(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -78,6 +87,14 @@ export function createPlatform(config: AppConfig, role: string, logger: Logger =
     cache,
     subscriber,
     cluster,
+    checkRedisDatabases: () =>
+      checkSelectedDatabases(
+        [
+          { client: redis, variable: 'REDIS_URL' },
+          ...(cacheRedis === redis ? [] : [{ client: cacheRedis, variable: 'CACHE_REDIS_URL' }]),
+        ],
+        { timeoutMs: REDIS_START_WAIT_MS, logger },
+      ),
     async close() {
       await cluster.close().catch((error) => logger.warn({ err: error }, 'could not leave the cluster'));
       await Promise.allSettled([db.close(), closeRedis(redis), cacheRedis === redis ? undefined : closeRedis(cacheRedis), cache.close?.()]);

@@ -12,12 +12,12 @@ import { requireServices } from '../platform/config/config.ts';
 import { createReplicaReads } from '../platform/db/replica-reads.ts';
 import { createIdempotencyStore } from '../platform/idempotency/idempotency-store.ts';
 import { createLoadMonitor } from '../platform/load/load-monitor.ts';
-import type { Platform } from '../platform/platform.ts';
+import { REDIS_START_WAIT_MS, type Platform } from '../platform/platform.ts';
 import { queueMetricsFor } from '../platform/queue/queue-metrics.ts';
 import { createQueueSet, type QueueSet } from '../platform/queue/queues.ts';
 import { createDegradedPolicies } from '../platform/rate-limit/degraded-policies.ts';
 import { createRateLimiter } from '../platform/rate-limit/limiter.ts';
-import { closeRedis, createRedis, onServerRestart } from '../platform/redis/redis.ts';
+import { checkSelectedDatabases, closeRedis, createRedis, onServerRestart } from '../platform/redis/redis.ts';
 import { readCapacityRps } from './capacity.ts';
 import { CLOSE_STEP_MS, settlesWithin } from '../shared/settles-within.ts';
 
@@ -38,6 +38,17 @@ export async function composeWeb(platform: Platform) {
   // Their own connection of the `queue` role: BullMQ initialises a queue with commands that, on a
   // fast-fail connection not yet connected, fail for good (the gauges then never appeared).
   const queueRedis: Redis = createRedis(redisUrl, { name: 'salescale-web-queues', role: 'queue', logger, tlsVerify: config.redis.tlsVerify });
+  // Each connection selects REDIS_URL's database on its own: refused, the role does not start (ioredis stays in database 0).
+  await checkSelectedDatabases(
+    [
+      { client: stateRedis, variable: 'REDIS_URL' },
+      { client: queueRedis, variable: 'REDIS_URL' },
+    ],
+    { timeoutMs: REDIS_START_WAIT_MS, logger },
+  ).catch(async (error: unknown) => {
+    await Promise.all([closeRedis(queueRedis), closeRedis(stateRedis)]);
+    throw error;
+  });
   const queues: QueueSet = createQueueSet({ connection: queueRedis, redisPrefix: prefix, overrides: { attempts: config.queues.attempts, backoffMs: config.queues.backoffMs } });
 
   const inventory = createInventoryRepository({ shards: config.checkout.stockShards });

@@ -61,6 +61,8 @@ export async function startWeb(config: AppConfig, givenPlatform?: Platform): Pro
 
 /** Builds the app and opens its listeners; closes the app again when one of them cannot listen. */
 async function listen(config: AppConfig, platform: Platform): Promise<{ app: App; url: string; metricsServer?: { close(): Promise<void> } }> {
+  // Before anything reads or writes Redis: a database the server does not have is a configuration error, not database 0.
+  await platform.checkRedisDatabases();
   const app = await buildServer(await composeWeb(platform));
   try {
     const { host, port } = config.http;

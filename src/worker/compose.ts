@@ -19,10 +19,10 @@ import {
 import { degradeModeProcessors } from '../platform/cluster/degrade-mode.processors.ts';
 import { requireServices } from '../platform/config/config.ts';
 import { createMailer, senderDomain } from '../platform/mail/mailer.ts';
-import type { Platform } from '../platform/platform.ts';
+import { REDIS_START_WAIT_MS, type Platform } from '../platform/platform.ts';
 import type { JobHandlers } from '../platform/queue/processing.ts';
 import { createQueueSet, type QueueSet } from '../platform/queue/queues.ts';
-import { closeRedis, createRedis } from '../platform/redis/redis.ts';
+import { checkSelectedDatabases, closeRedis, createRedis } from '../platform/redis/redis.ts';
 import { createJobHandlers } from './processors.ts';
 
 /**
@@ -110,6 +110,11 @@ export async function composeWorker(platform: Platform, options: { handlers?: Jo
   });
   // Workers wait for Redis instead of failing (BullMQ requires maxRetriesPerRequest: null here).
   const connection: Redis = createRedis(requireServices(config).redisUrl, { name: `salescale-worker-${config.instanceId}`, role: 'queue', logger, tlsVerify: config.redis.tlsVerify });
+  await checkSelectedDatabases([{ client: connection, variable: 'REDIS_URL' }], { timeoutMs: REDIS_START_WAIT_MS, logger }).catch(async (error: unknown) => {
+    await Promise.all([producers.close(), closeRedis(connection)]);
+    mailer.close();
+    throw error;
+  });
 
   return {
     platform,

@@ -100,6 +100,8 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
   const { logger, db } = platform;
   const queueNames = options.queues ?? config.queues.worker;
 
+  // Before anything reads or writes Redis: a database the server does not have is a configuration error, not database 0.
+  await platform.checkRedisDatabases();
   await checkRedisWhenReachable(platform.redis, config, logger);
 
   const services = await composeWorker(platform, { handlers: options.handlers });

@@ -93,6 +93,42 @@ export async function checkSelectedDatabase(client: Redis, variable: string): Pr
   }
 }
 
+/** A connection and the variable its URL came from, for {@link checkSelectedDatabases}. */
+export interface NamedRedisConnection {
+  client: Redis;
+  /** The variable its URL came from (`REDIS_URL`, `CACHE_REDIS_URL`), named by the refusal. */
+  variable: string;
+}
+
+/**
+ * {@link checkSelectedDatabase} for each connection a role opens, at its start: a role given a database its Redis does
+ * not have must not run in database 0, sharing keys with whatever else uses it. A connection that answers within
+ * `timeoutMs` is checked now, and a refusal rejects with the {@link ConfigError} (the role does not start). One that does
+ * not answer yet (Redis down at start, which a role survives) is checked when it first connects, and on a refusal is
+ * closed for good, the refusal logged: the role stays unready instead of working in database 0. Connections to
+ * database 0 are not waited for (there is nothing to check).
+ */
+export async function checkSelectedDatabases(connections: readonly NamedRedisConnection[], options: { timeoutMs: number; logger?: Logger }): Promise<void> {
+  const checked = connections.filter(({ client }) => (client.options.db ?? 0) !== 0);
+  await Promise.all(
+    checked.map(async ({ client, variable }) => {
+      try {
+        await waitForRedis(client, options.timeoutMs);
+      } catch {
+        client.once('ready', () => {
+          checkSelectedDatabase(client, variable).catch((error: unknown) => {
+            if (!(error instanceof ConfigError)) return; // the connection dropped again: checked at the next start
+            options.logger?.error({ redis: client.options.connectionName }, `configuration error: ${error.message}; this connection is closed`);
+            client.disconnect();
+          });
+        });
+        return;
+      }
+      await checkSelectedDatabase(client, variable);
+    }),
+  );
+}
+
 /**
  * Quits gracefully when connected, disconnects otherwise (quit would wait for a reconnect), and disconnects when
  * QUIT gets no answer within `quitTimeoutMs` (a black-holed Redis keeps the connection 'ready' and never replies).
