@@ -67,6 +67,19 @@ function refuseEmptyPaths(_program: Command, command: Command): void {
   }
 }
 
+/**
+ * The queue commands' bad input (an unknown queue, a missing argument or option): one line `salescale: …` and exit 2,
+ * as every refused input of the CLI, instead of commander's usage text and exit 1. An on-call engineer's script tells
+ * "the command was wrong" (2) from "it ran and some jobs were not retried" (1). Set before the subcommands are added:
+ * they inherit it. `--help` still prints the usage, exit 0.
+ */
+function oneLineInputErrors(command: Command): Command {
+  return command
+    .showHelpAfterError(false)
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'salescale: ')) })
+    .exitOverride((error) => process.exit(error.exitCode === 1 && error.code.startsWith('commander.') ? 2 : error.exitCode));
+}
+
 /** Long-running processes, as opposed to the commands that print a result and exit. */
 const ROLE_COMMANDS = new Set(['up', 'serve', 'worker']);
 
@@ -120,10 +133,15 @@ export function buildCli(): Command {
       await runUntilSignal(async () => (await import('../worker/worker-role.ts')).startWorker(loadConfig(process.env, WORKER_SECRETS), { queues: options.queues }));
     });
 
-  const queues = program
-    .command('queues')
+  const queues = oneLineInputErrors(program.command('queues'))
     .description('Show queue depths, paused queues, failed jobs, dead letters and the outbox backlog')
     .option('--json', 'the report as JSON')
+    .hook('preAction', (_queues, command) => {
+      // Commander reads the parent's options anywhere on the line: `queues retry-failed email --json` printed text.
+      if (command !== queues && queues.opts<{ json?: boolean }>().json) {
+        command.error(`salescale: --json is an option of \`salescale queues\` (the report), not of \`queues ${command.name()}\``, { exitCode: 2, code: 'salescale.INVALID_OPTION' });
+      }
+    })
     .action(async (options: { json?: boolean }) => {
       const { formatQueueReport, getQueueReport } = await import('./queues.ts');
       const report = await getQueueReport(loadConfig(process.env, NO_SECRETS));
@@ -164,11 +182,11 @@ export function buildCli(): Command {
     .requiredOption('--reason <text>', 'why they are given up (recorded on each letter)')
     .option('--actor <name>', 'who discards them (recorded; default: the operating-system user)')
     .action(async (queue: QueueName, jobIds: string[], options: { all?: boolean; reason: string; actor?: string }, command: Command) => {
-      if ((jobIds.length > 0) === Boolean(options.all)) command.error('name the letters to discard (job ids) or pass --all, not both');
+      if ((jobIds.length > 0) === Boolean(options.all)) command.error('salescale: name the letters to discard (job ids) or pass --all, not both', { exitCode: 2, code: 'salescale.INVALID_ARGUMENT' });
       const { checkDiscardReason, discardDeadLetters } = await import('./queues.ts');
       // Bad input, not a mistyped command line: one line, exit 2, before anything connects.
       const refused = checkDiscardReason(options.reason);
-      if (refused) command.showHelpAfterError(false).error(`salescale: ${refused}`, { exitCode: 2, code: 'salescale.INVALID_REASON' });
+      if (refused) command.error(`salescale: ${refused}`, { exitCode: 2, code: 'salescale.INVALID_REASON' });
       const result = await discardDeadLetters(loadConfig(process.env, NO_SECRETS), queue, {
         jobIds: options.all ? undefined : jobIds,
         all: options.all,
