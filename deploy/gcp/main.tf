@@ -729,7 +729,7 @@ resource "google_monitoring_alert_policy" "high_memory_usage" {
   conditions {
     display_name = "Memory > 85% for 2 minutes"
     condition_prometheus_query_language {
-      query = "avg by (role) (process_resident_memory_bytes / process_memory_limit_bytes) > 0.85"
+      query = "max by (role, instance_id) (process_resident_memory_bytes / process_memory_limit_bytes) > 0.85"
       duration = "120s"
       evaluation_interval = "60s"
       alert_rule = "HighMemoryUsage"
@@ -1009,7 +1009,7 @@ resource "google_monitoring_alert_policy" "elevated_memory_usage" {
   conditions {
     display_name = "Memory > 70% for 5 minutes"
     condition_prometheus_query_language {
-      query = "avg by (role) (process_resident_memory_bytes / process_memory_limit_bytes) > 0.7"
+      query = "max by (role, instance_id) (process_resident_memory_bytes / process_memory_limit_bytes) > 0.7"
       duration = "300s"
       evaluation_interval = "60s"
       alert_rule = "ElevatedMemoryUsage"

@@ -163,7 +163,7 @@ const liveInstances = (before: number, after: number) => [{ series: 'salescale_l
 
 export const ALERT_FIXTURES: Record<string, AlertFixture> = {
   HighCpuUsage: { startMinute: 4, windowMinutes: 1, series: cpu(4, 0.95), labels: { role: 'web' } },
-  HighMemoryUsage: { startMinute: 4, windowMinutes: 0, series: memory(4, 0.9), labels: { role: 'web' } },
+  HighMemoryUsage: { startMinute: 4, windowMinutes: 0, series: memory(4, 0.9), labels: { role: 'web', instance_id: 'web-1' } },
   HighErrorRate: { startMinute: 4, windowMinutes: 1, series: errors(4, 10), quiet: [{ name: 'a burst of /ready 503s only', series: errors(4, 50, READY_503) }] },
   HighResponseTimeP95: { startMinute: 4, windowMinutes: 1, series: slowHistogram(4), quiet: [{ name: 'slow /metrics scrapes only', series: slowScrapesOnly(4) }] },
   HighDbConnections: {
@@ -231,7 +231,7 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
   },
 
   ElevatedCpuUsage: { startMinute: 4, windowMinutes: 1, series: cpu(4, 0.75), labels: { role: 'web' } },
-  ElevatedMemoryUsage: { startMinute: 4, windowMinutes: 0, series: memory(4, 0.75), labels: { role: 'web' } },
+  ElevatedMemoryUsage: { startMinute: 4, windowMinutes: 0, series: memory(4, 0.75), labels: { role: 'web', instance_id: 'web-1' } },
   ElevatedErrorRate: {
     startMinute: 10,
     windowMinutes: 5,

@@ -261,6 +261,22 @@ describe('failures that must page', { skip: promtool ? false : NO_PROMTOOL }, ()
     );
   });
 
+  it('pages when one of three web instances nears its memory limit while the others are at 40 % (a leak, not load)', () => {
+    // From minute 5 web-3 holds 95 % of its limit; the role's average is 58 %. The leaking instance is OOM-killed with
+    // the requests it holds, whatever the others use.
+    const instances = ['web-1', 'web-2', 'web-3'];
+    assertPages(
+      'HighMemoryUsage',
+      10,
+      instances.flatMap((id) => [
+        { series: `process_resident_memory_bytes{role="web",instance_id="${id}"}`, values: id === 'web-3' ? '400000000x4 950000000x20' : '400000000x25' },
+        { series: `process_memory_limit_bytes{role="web",instance_id="${id}"}`, values: '1000000000x25' },
+      ]),
+      { role: 'web', instance_id: 'web-3' },
+      'one web instance of three is at 95 % of its memory limit',
+    );
+  });
+
   it('pages when no worker is live while the web instances take orders', () => {
     // The worker dies at minute 10: web instances see no worker heartbeat; emails and stock syncs pile up far below
     // the queue-depth thresholds, reservations are no longer expired, the outbox is no longer relayed.

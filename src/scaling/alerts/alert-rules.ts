@@ -27,7 +27,9 @@
  * - CPU utilization = rate(process_cpu_seconds_total) / process_cpu_limit_cores (cgroup quota, else
  *   one core: a Node.js instance saturates its event-loop thread first), averaged over a role.
  * - Memory utilization = process_resident_memory_bytes / process_memory_limit_bytes (cgroup limit,
- *   else physical memory), averaged over a role.
+ *   else physical memory), per instance: the kernel kills the one instance that reaches its limit whatever the
+ *   others use, and a leak is one instance's (a role's average of 40 %, 40 % and 95 % is 58 %). CPU stays a role's
+ *   average: the load balancer spreads requests, and the autoscaler acts on the average.
  * - Error rate = 5xx responses / all responses to shoppers, cluster-wide (probes left out, 503 refusals counted).
  * - Latency and traffic = `http_request_duration_seconds` of shopper routes (probes left out; waiting-room event
  *   streams are never in it: see src/platform/http/long-lived.ts).
@@ -118,7 +120,7 @@ export const CLOUDWATCH_NAMESPACE = 'Salescale';
 export const SHOPPER_ROUTES = 'route!~"/health|/ready|/metrics"';
 
 const CPU_UTILIZATION = 'avg by (role) (rate(process_cpu_seconds_total[1m]) / process_cpu_limit_cores)';
-const MEMORY_UTILIZATION = 'avg by (role) (process_resident_memory_bytes / process_memory_limit_bytes)';
+const MEMORY_UTILIZATION = 'max by (role, instance_id) (process_resident_memory_bytes / process_memory_limit_bytes)';
 export const ERROR_RATIO = (window: string) =>
   `sum(rate(http_request_duration_seconds_count{${SHOPPER_ROUTES},status_code=~"5.."}[${window}])) / sum(rate(http_request_duration_seconds_count{${SHOPPER_ROUTES}}[${window}]))`;
 export const LATENCY_QUANTILE = (q: number, window: string) =>
@@ -172,7 +174,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'critical',
     summary: 'Memory > 85% for 2 minutes',
     description:
-      '{{ $labels.role }} instances use over 85 % of their memory limit: one that reaches it is killed (OOM) with the requests or jobs it holds, and web instances refuse work with 503 OVERLOADED once their V8 heap passes the load-shedding thresholds.',
+      '{{ $labels.role }} instance {{ $labels.instance_id }} uses over 85 % of its memory limit: if it reaches it, it is killed (OOM) with the requests or jobs it holds, and a web instance refuses work with 503 OVERLOADED once its V8 heap passes the load-shedding thresholds.',
     expr: `${MEMORY_UTILIZATION} > 0.85`,
     forSeconds: 120,
     action: 'scale_up',
@@ -345,7 +347,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'warning',
     summary: 'Memory > 70% for 5 minutes',
     description:
-      '{{ $labels.role }} instances have used over 70 % of their memory limit for 5 minutes: no shopper impact yet; growth from here ends in OOM kills.',
+      '{{ $labels.role }} instance {{ $labels.instance_id }} has used over 70 % of its memory limit for 5 minutes: no shopper impact yet; growth from here ends in an OOM kill.',
     expr: `${MEMORY_UTILIZATION} > 0.7`,
     forSeconds: 300,
     action: 'monitor',
