@@ -789,7 +789,7 @@ resource "google_monitoring_alert_policy" "high_db_connections" {
   conditions {
     display_name = "DB connections > 80% for 1 minute"
     condition_prometheus_query_language {
-      query = "sum by (role, pool) (db_pool_connections{state=\"total\"} - ignoring(state) db_pool_connections{state=\"idle\"}) / sum by (role, pool) (db_pool_connections{state=\"max\"}) > 0.8"
+      query = "max by (role, pool, instance_id) ((db_pool_connections{state=\"total\"} - ignoring(state) db_pool_connections{state=\"idle\"}) / ignoring(state) db_pool_connections{state=\"max\"}) > 0.8"
       duration = "60s"
       evaluation_interval = "60s"
       alert_rule = "HighDbConnections"

@@ -175,7 +175,7 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
       { series: `db_pool_connections{pool="primary",state="waiting",${web}}`, values: '0x3 7x20' },
       { series: `db_pool_connections{pool="primary",state="max",${web}}`, values: '10x23' },
     ],
-    labels: { role: 'web', pool: 'primary' },
+    labels: { role: 'web', pool: 'primary', instance_id: 'web-1' },
   },
   HighQueueDepth: { startMinute: 4, windowMinutes: 0, series: queue(4, 4000, 4000, 2000), labels: { queue: 'email' } },
 

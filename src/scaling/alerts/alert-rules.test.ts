@@ -277,6 +277,24 @@ describe('failures that must page', { skip: promtool ? false : NO_PROMTOOL }, ()
     );
   });
 
+  it('pages when one web instance has its primary pool exhausted while the others are idle', () => {
+    // From minute 5 web-1 has all 10 connections checked out and requests waiting for one (503 DATABASE_BUSY after
+    // 5 s); web-2 and web-3 use none: 10 of the role's 30, a third.
+    const pool = (id: string, inUse: number, waiting: number) => [
+      { series: `db_pool_connections{pool="primary",state="total",role="web",instance_id="${id}"}`, values: `2x4 ${Math.max(2, inUse)}x20` },
+      { series: `db_pool_connections{pool="primary",state="idle",role="web",instance_id="${id}"}`, values: `2x4 ${Math.max(2, inUse) - inUse}x20` },
+      { series: `db_pool_connections{pool="primary",state="waiting",role="web",instance_id="${id}"}`, values: `0x4 ${waiting}x20` },
+      { series: `db_pool_connections{pool="primary",state="max",role="web",instance_id="${id}"}`, values: '10x25' },
+    ];
+    assertPages(
+      'HighDbConnections',
+      8,
+      [...pool('web-1', 10, 12), ...pool('web-2', 0, 0), ...pool('web-3', 0, 0)],
+      { role: 'web', pool: 'primary', instance_id: 'web-1' },
+      "one web instance's primary pool is exhausted",
+    );
+  });
+
   it('pages when no worker is live while the web instances take orders', () => {
     // The worker dies at minute 10: web instances see no worker heartbeat; emails and stock syncs pile up far below
     // the queue-depth thresholds, reservations are no longer expired, the outbox is no longer relayed.

@@ -135,8 +135,12 @@ const CHECKOUT_LATENCY_QUANTILE = (q: number, window: string) =>
   `histogram_quantile(${q}, sum by (le) (rate(http_request_duration_seconds_bucket{${CHECKOUT_ROUTES}}[${window}])))`;
 /** Checkout requests/s: at least 0.1 (30 in 5 minutes), so that one slow checkout on a quiet night is no quantile. */
 const CHECKOUT_BUSY = (window: string) => `sum(rate(http_request_duration_seconds_count{${CHECKOUT_ROUTES}}[${window}])) >= 0.1`;
+/**
+ * Share of each instance's pool checked out. Per instance, not summed over the role: a pool is an instance's own, and
+ * one exhausted (its requests waiting, then 503 DATABASE_BUSY) beside idle ones was 10 of 30 connections in use.
+ */
 const DB_CONNECTIONS_IN_USE_RATIO =
-  'sum by (role, pool) (db_pool_connections{state="total"} - ignoring(state) db_pool_connections{state="idle"}) / sum by (role, pool) (db_pool_connections{state="max"})';
+  'max by (role, pool, instance_id) ((db_pool_connections{state="total"} - ignoring(state) db_pool_connections{state="idle"}) / ignoring(state) db_pool_connections{state="max"})';
 /**
  * How long the job at the head of `queue`'s line has been runnable (queue_oldest_waiting_job_age_seconds: delays on
  * purpose left out, see runnableSince in src/platform/queue/processing.ts); every instance reports the same shared
@@ -205,7 +209,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'critical',
     summary: 'DB connections > 80% for 1 minute',
     description:
-      '{{ $labels.role }} instances have over 80 % of their {{ $labels.pool }} pool connections checked out: a little more and requests queue for a connection, and those that wait 5 s fail with 503 DATABASE_BUSY, checkout included.',
+      '{{ $labels.role }} instance {{ $labels.instance_id }} has over 80 % of its {{ $labels.pool }} pool connections checked out: a little more and its requests queue for a connection, and those that wait 5 s fail with 503 DATABASE_BUSY, checkout included.',
     expr: `${DB_CONNECTIONS_IN_USE_RATIO} > 0.8`,
     forSeconds: 60,
     action: 'scale_up',
