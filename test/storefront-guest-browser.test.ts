@@ -251,6 +251,40 @@ describe('storefront guest checkout in a browser', () => {
     }
   });
 
+  it('places no order when the price changes between its last read of the cart and the order: says the new price, and the next press orders at it', async (ctx) => {
+    const browser = await browsers.launch(ctx);
+    if (!browser) return;
+    try {
+      const id = await makeProduct({ name: 'Last Instant Runner', priceCents: 1_000 });
+      const page = await browser.context.newPage();
+      await addToCart(page, id, 2);
+      await page.getByLabel('Quantity of Last Instant Runner').waitFor();
+      // The shop raises the price after the page read the cart again, just as the order leaves the browser.
+      let repriced = false;
+      await page.route('**/api/v1/orders', async (route) => {
+        if (route.request().method() === 'POST' && !repriced) {
+          repriced = true;
+          const patch = await request(`${web.url}/api/v1/admin/products/${id}`, { method: 'PATCH', headers: t.admin, body: { priceCents: 1_500 } });
+          assert.equal(patch.status, 200, JSON.stringify(patch.body));
+        }
+        await route.continue();
+      });
+      await page.getByLabel('Email (for your order confirmation)').fill(`instant-${Date.now()}@example.com`);
+      await page.getByRole('button', { name: 'Place order as guest' }).click();
+      await page.locator('[data-message]').filter({ hasText: /price of Last Instant Runner has changed.*\$15\.00.*nothing was ordered/ }).waitFor({ timeout: 5_000 });
+      assert.ok(repriced);
+      assert.equal((await ordersOf(id)).length, 0, 'an order was placed at a price the page did not show');
+      assert.equal(await unitsLeft(id), 10);
+      assert.match((await page.locator('[data-cart] .total').textContent()) ?? '', /\$30\.00/);
+      await page.getByRole('button', { name: 'Place order as guest' }).click();
+      await page.waitForURL(/\/guest-orders\//);
+      const orders = await ordersOf(id);
+      assert.equal(orders.length, 1);
+    } finally {
+      await browser.close();
+    }
+  });
+
   // The cart page showed the API's message as it is, written for developers: "at most 2 of product 53 per customer",
   // "request body is invalid", or any new code's wording. It words each refusal a shopper can meet, with the line's name.
   it('words a refused change of a cart line for the shopper, never with the API\'s developer message', async (ctx) => {

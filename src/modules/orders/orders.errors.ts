@@ -63,6 +63,27 @@ export class ProductUnavailableError extends ConflictError {
   }
 }
 
+/** A line of an order at the price it would be placed at. */
+export interface PricedLine {
+  productId: number;
+  quantity: number;
+  priceCents: number;
+}
+
+/**
+ * The order would not be placed at the total the buyer was shown (`expectedTotalCents`, `expectedCurrency`): a price
+ * changed since. Carries the prices it would be placed at, for the client to show them; nothing was taken or written.
+ */
+export class PriceChangedError extends ConflictError {
+  constructor(details: { expectedTotalCents: number; expectedCurrency: string; totalCents: number; currency: string; items: PricedLine[] }) {
+    super(
+      'PRICE_CHANGED',
+      `the order would total ${details.totalCents} ${details.currency} at the current prices, not the ${details.expectedTotalCents} ${details.expectedCurrency} expected: nothing was ordered`,
+      details,
+    );
+  }
+}
+
 export class UnknownProductError extends UnprocessableError {
   constructor(productId: number) {
     super('UNKNOWN_PRODUCT', `product ${productId} does not exist`, { productId });

@@ -30,7 +30,15 @@ export type PlaceOrderInput = PlaceOrderBuyer & {
   reservation: string;
   /** The request's trace (see `currentTraceContext`), carried to the order's outbox row; absent while tracing is off. */
   traceContext?: string;
+  /** What the buyer was shown: the order is refused PRICE_CHANGED unless placed at this total and currency (absent: not checked). */
+  expected?: ExpectedTotal;
 };
+
+/** An order's total and currency as its buyer was shown them. */
+export interface ExpectedTotal {
+  totalCents: number;
+  currency: string;
+}
 
 /** One order's outcome in a batch: the order, or the PostgreSQL error it raised (rolled back alone). */
 export type BatchOutcome = { ok: true; order: PlacedOrder } | { ok: false; error: { code: string; message: string; detail?: string; constraint?: string } };
@@ -316,11 +324,13 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
     async place(db: Db, input: PlaceOrderInput): Promise<PlacedOrder> {
       // One statement either way: a guest's record is written with its order or not at all.
       const customer = input.customerId !== undefined ? sql`${input.customerId}::bigint` : sql`guest_customer_id(${input.guestEmail}::text)`;
+      const expectedTotal = input.expected?.totalCents ?? null;
+      const expectedCurrency = input.expected?.currency ?? null;
       const result = await db.execute<{ placed_order_id: string; placed_at: Date | string; order_total_cents: string; order_currency: string; order_lines: Order['items'] }>(
         input.traceContext === undefined
-          ? sql`select * from place_order(${customer}, ${JSON.stringify(input.lines)}::jsonb, ${input.idempotencyKey}, ${input.reservation}, ${QUEUES.order}, ${JOBS.expireOrder})`
+          ? sql`select * from place_order(${customer}, ${JSON.stringify(input.lines)}::jsonb, ${input.idempotencyKey}, ${input.reservation}, ${QUEUES.order}, ${JOBS.expireOrder}, ${expectedTotal}::bigint, ${expectedCurrency}::text)`
           : // The wrapper sets the transaction's trace context before place_order runs (migration 0006).
-            sql`select * from place_order(${customer}, ${JSON.stringify(input.lines)}::jsonb, ${input.idempotencyKey}, ${input.reservation}, ${QUEUES.order}, salescale_with_trace_context(${JOBS.expireOrder}, ${input.traceContext}))`,
+            sql`select * from place_order(${customer}, ${JSON.stringify(input.lines)}::jsonb, ${input.idempotencyKey}, ${input.reservation}, ${QUEUES.order}, salescale_with_trace_context(${JOBS.expireOrder}, ${input.traceContext}), ${expectedTotal}::bigint, ${expectedCurrency}::text)`,
       );
       const row = result.rows[0]!;
       return {
@@ -334,7 +344,7 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
 
     /** Several orders in one statement and one commit (`place_orders`, `orders.sql`), in the given order. */
     async placeBatch(db: Db, inputs: readonly PlaceOrderInput[]): Promise<BatchOutcome[]> {
-      const payload = inputs.map((input) => ({ customerId: input.customerId, guestEmail: input.guestEmail, items: input.lines, idempotencyKey: input.idempotencyKey, reservation: input.reservation, traceContext: input.traceContext }));
+      const payload = inputs.map((input) => ({ customerId: input.customerId, guestEmail: input.guestEmail, items: input.lines, idempotencyKey: input.idempotencyKey, reservation: input.reservation, traceContext: input.traceContext, expectedTotalCents: input.expected?.totalCents, expectedCurrency: input.expected?.currency }));
       const result = await db.execute<{
         idx: number;
         placed_order_id: string | null;

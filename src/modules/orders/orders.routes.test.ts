@@ -356,6 +356,88 @@ describe('orders API', () => {
     assert.equal(`${known.statusCode} ${known.json().error.code}`, '422 LINE_QUANTITY_TOO_LARGE', known.body);
   });
 
+  it('refuses an order whose prices are not the ones the buyer was shown (PRICE_CHANGED with the current prices), taking and writing nothing', async () => {
+    const product = await createProduct({ priceCents: 1000 });
+    const repriced = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${product.id}`, headers: t.admin, payload: { priceCents: 1200 } });
+    assert.equal(repriced.statusCode, 200, repriced.body);
+    const shown = { items: [{ productId: product.id, quantity: 2 }], expectedTotalCents: 2000, expectedCurrency: 'USD' };
+    const refused = await order(alice, 'k-price-1', shown);
+    assert.equal(refused.statusCode, 409, refused.body);
+    const error = refused.json().error;
+    assert.equal(error.code, 'PRICE_CHANGED');
+    assert.deepEqual(error.details, {
+      expectedTotalCents: 2000,
+      expectedCurrency: 'USD',
+      totalCents: 2400,
+      currency: 'USD',
+      items: [{ productId: product.id, quantity: 2, priceCents: 1200 }],
+    });
+    assert.equal(await stockOf(product.id), 10, 'no units taken');
+    const written = await t.platform.db.primary.execute(sql`select 1 from order_items where product_id = ${product.id}`);
+    assert.equal(written.rows.length, 0, 'no order written');
+    const counted = await t.platform.db.primary.execute(sql`select 1 from buyer_purchases where product_id = ${product.id}`);
+    assert.equal(counted.rows.length, 0, 'nothing counted against the cap');
+    // The refusal is the key's answer (as every 4xx): the same request replays it, the next attempt takes a new key.
+    const retried = await order(alice, 'k-price-1', shown);
+    assert.equal(retried.statusCode, 409);
+    assert.equal(retried.headers['idempotent-replayed'], 'true');
+    const again = await order(alice, 'k-price-1', { ...shown, expectedTotalCents: 2400 });
+    assert.equal(again.statusCode, 422, again.body);
+    assert.equal(again.json().error.code, 'IDEMPOTENCY_KEY_REUSED');
+    // The same digits in another currency are another price.
+    const otherCurrency = await order(alice, 'k-price-2', { ...shown, expectedTotalCents: 2400, expectedCurrency: 'EUR' });
+    assert.equal(otherCurrency.statusCode, 409, otherCurrency.body);
+    assert.equal(otherCurrency.json().error.code, 'PRICE_CHANGED');
+    const placed = await order(alice, 'k-price-3', { ...shown, expectedTotalCents: 2400 });
+    assert.equal(placed.statusCode, 201, placed.body);
+    assert.equal(placed.json().totalCents, 2400);
+    assert.equal(await stockOf(product.id), 8);
+  });
+
+  it('checks the total shown of a cart order and of a guest checkout, keeping the cart and writing no guest record when it differs', async () => {
+    const product = await createProduct({ priceCents: 500 });
+    const put = await t.app.inject({ method: 'PUT', url: `/api/v1/cart/items/${product.id}`, headers: { cookie: bob }, payload: { quantity: 3 } });
+    assert.equal(put.statusCode, 200, put.body);
+    const repriced = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${product.id}`, headers: t.admin, payload: { priceCents: 450 } });
+    assert.equal(repriced.statusCode, 200, repriced.body);
+    const refused = await order(bob, 'k-price-cart', { expectedTotalCents: 1500, expectedCurrency: 'USD' });
+    assert.equal(refused.statusCode, 409, refused.body);
+    assert.equal(refused.json().error.code, 'PRICE_CHANGED');
+    assert.equal(refused.json().error.details.totalCents, 1350);
+    const cart = await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: bob } });
+    assert.deepEqual(cart.json().items.map((item: Json) => [item.productId, item.quantity]), [[product.id, 3]], 'the cart is kept');
+    assert.equal(await stockOf(product.id), 10);
+
+    const email = `price-guest-${Math.random().toString(36).slice(2)}@example.com`;
+    const guest = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/orders',
+      headers: { 'idempotency-key': 'k-price-guest' },
+      payload: { email, items: [{ productId: product.id, quantity: 1 }], expectedTotalCents: 500, expectedCurrency: 'USD' },
+    });
+    assert.equal(guest.statusCode, 409, guest.body);
+    assert.equal(guest.json().error.code, 'PRICE_CHANGED');
+    const record = await t.platform.db.primary.execute(sql`select 1 from customers where email = ${email}`);
+    assert.equal(record.rows.length, 0, 'no guest record written');
+
+    const placed = await order(bob, 'k-price-cart-2', { expectedTotalCents: 1350, expectedCurrency: 'USD' });
+    assert.equal(placed.statusCode, 201, placed.body);
+    assert.equal(placed.json().totalCents, 1350);
+  });
+
+  it('refuses an expected total without its currency, and a currency without the total', async () => {
+    const product = await createProduct();
+    for (const [key, extra] of [
+      ['k-price-half-1', { expectedTotalCents: 1999 }],
+      ['k-price-half-2', { expectedCurrency: 'USD' }],
+    ] as const) {
+      const reply = await order(alice, key, { items: [{ productId: product.id, quantity: 1 }], ...extra });
+      assert.equal(reply.statusCode, 400, reply.body);
+      assert.equal(reply.json().error.code, 'VALIDATION_FAILED');
+    }
+    assert.equal(await stockOf(product.id), 10);
+  });
+
   it('enforces the per-customer limit of a product and of a live sale event', async () => {
     const limited = await createProduct({ maxPerCustomer: 2 });
     assert.equal((await order(alice, 'k-lim-1', { items: [{ productId: limited.id, quantity: 2 }] })).statusCode, 201);

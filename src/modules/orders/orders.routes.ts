@@ -86,7 +86,7 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
         schema: {
           tags,
           description:
-            'Places an order from `items`, or from the cart when `items` is absent (send `{}`). Requires an `Idempotency-Key` header: a retry with the same key and body replays the first response with `Idempotent-Replayed: true`. Not signed in: a guest checkout with `email` (and the guest cart); the reply carries `accessToken` for /guest-orders/:token. A live queued sale\'s products need its waiting-room pass (`Waiting-Room-Pass`); a pass buys one order (403 `PASS_REQUIRED`, `PASS_INVALID`, `PASS_EXPIRED`, `PASS_USED`; `PASS_REPLACED` for the pass of a ticket merged into the shopper\'s other one on signing in).',
+            'Places an order from `items`, or from the cart when `items` is absent (send `{}`). With `expectedTotalCents` and `expectedCurrency` (what the buyer was shown), an order whose prices make another total is refused 409 `PRICE_CHANGED`, its `details` carrying the current prices, nothing ordered. Requires an `Idempotency-Key` header: a retry with the same key and body replays the first response with `Idempotent-Replayed: true`. Not signed in: a guest checkout with `email` (and the guest cart); the reply carries `accessToken` for /guest-orders/:token. A live queued sale\'s products need its waiting-room pass (`Waiting-Room-Pass`); a pass buys one order (403 `PASS_REQUIRED`, `PASS_INVALID`, `PASS_EXPIRED`, `PASS_USED`; `PASS_REPLACED` for the pass of a ticket merged into the shopper\'s other one on signing in).',
           headers: IdempotencyHeaders,
           body: CreateOrderBody,
           response: { 201: Type.Ref('Order'), ...errorResponses(400, 401, 403, 409, 422, 429, 503) },
@@ -104,7 +104,12 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
         // could see a product added in between, bought without its pass).
         let cartRead: ReturnType<CartService['lines']> | undefined;
         const cartLines = () => (cartRead ??= cartOwner === undefined ? Promise.resolve([]) : cart.lines(cartOwner));
-        const fingerprint = fingerprintOf(explicit ? explicit.map((line) => [line.productId, line.quantity]) : 'cart');
+        const { expectedTotalCents, expectedCurrency } = request.body;
+        const expected = expectedTotalCents === undefined || expectedCurrency === undefined ? undefined : { totalCents: expectedTotalCents, currency: expectedCurrency };
+        // The total shown is part of the request (the same key with another one is another request); without it, the
+        // fingerprint is the one it always was, so a retry across an upgrade is still the same request.
+        const ordered = explicit ? explicit.map((line) => [line.productId, line.quantity]) : 'cart';
+        const fingerprint = fingerprintOf(expected ? [ordered, expected.totalCents, expected.currency] : ordered);
         const knownRefusal = explicit ? () => orders.refuseFromMemory(explicit) : undefined;
         const scope = guestEmail === undefined ? `customer:${request.customerId}` : `guest:${guestEmail}`;
         const admission = deps.admission?.active() ? await deps.admission.check(request, (explicit ?? (await cartLines())).map((line) => line.productId), `${scope} ${key}`) : undefined;
@@ -131,7 +136,7 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
             // `uncertain`: an earlier attempt under this key failed with an unknown outcome; a refusal of its retry
             // replays that attempt's order if PostgreSQL has it (only an order of these lines: a cart's fingerprint does
             // not hold its lines, and another one under the key is 422 IDEMPOTENCY_KEY_REUSED).
-            orders.place(buyer, key, lines, { uncertain }).catch(async (error: unknown) => {
+            orders.place(buyer, key, lines, { uncertain, expected }).catch(async (error: unknown) => {
               // PostgreSQL names the first line it cannot take; a cart's buyer is told every line the cart shows as not
               // purchasable (no longer for sale, or repriced into another currency), to remove them in one go. Read only
               // on such a refusal, so an order that goes through pays nothing for it.

@@ -77,8 +77,18 @@ export const CreateOrderBody = Type.Object(
   {
     items: Type.Optional(Type.Array(OrderLineInput, { minItems: 1, maxItems: MAX_ORDER_LINES })),
     email: Type.Optional(emailAddress({ description: 'Guest checkout (not signed in): where the order is confirmed; caps count per email' })),
+    expectedTotalCents: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: Number.MAX_SAFE_INTEGER,
+        description:
+          "The order's total as the buyer was shown it (with `expectedCurrency`): checked in the order's own statement against the prices it is placed at, else 409 `PRICE_CHANGED` with the current prices, nothing ordered. Absent: the order is placed at the prices of the moment",
+      }),
+    ),
+    expectedCurrency: Type.Optional(Type.String({ minLength: 3, maxLength: 3, pattern: '^[A-Z]{3}$', description: 'The currency of `expectedTotalCents` (sent with it)' })),
   },
-  { additionalProperties: false },
+  // One without the other is refused: a total alone would take 1,000 yen for 1,000 cents.
+  { additionalProperties: false, dependencies: { expectedTotalCents: ['expectedCurrency'], expectedCurrency: ['expectedTotalCents'] } },
 );
 export const GuestOrderParams = Type.Object({ token: Type.String({ minLength: 3, maxLength: 120, pattern: '^[0-9]+\\.[A-Za-z0-9_-]+$' }) }, { additionalProperties: false });
 export type CreateOrderBody = Static<typeof CreateOrderBody>;

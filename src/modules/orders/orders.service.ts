@@ -11,6 +11,7 @@ import {
   MixedCurrenciesError,
   OrderNotFoundError,
   OutOfStockError,
+  PriceChangedError,
   ProductUnavailableError,
   PurchaseLimitExceededError,
   LineQuantityTooLargeError,
@@ -21,7 +22,7 @@ import {
 import { currentTraceContext, ORDER_ATTRIBUTES, outsideTrace, setSpanAttributes } from '../../platform/telemetry/trace-context.ts';
 import type { OrderPlacer } from './order-batcher.ts';
 import type { CheckoutMetrics } from './orders.metrics.ts';
-import type { AdminOrderFilters, OrderLine, OrdersRepository } from './orders.repository.ts';
+import type { AdminOrderFilters, ExpectedTotal, OrderLine, OrdersRepository } from './orders.repository.ts';
 import { MAX_ORDER_LINE_QUANTITY, MAX_ORDER_LINES } from './orders.limits.ts';
 import type { AdminOrderDetail, Order } from './orders.schemas.ts';
 import { answerOnly, IdempotencyKeyReusedError, isRefusal, noEffect } from '../../shared/errors.ts';
@@ -104,6 +105,8 @@ function refusalOf(error: unknown): Error | undefined {
       return new UnknownProductError(d.productId);
     case 'MIXED_CURRENCIES':
       return new MixedCurrenciesError(d);
+    case 'PRICE_CHANGED':
+      return new PriceChangedError({ expectedTotalCents: d.expectedTotalCents, expectedCurrency: d.expectedCurrency, totalCents: d.totalCents, currency: d.currency, items: d.items });
     default:
       return undefined;
   }
@@ -218,7 +221,7 @@ export function createOrderService(deps: OrderServiceDeps) {
    * statement; (3) confirm the reservation, or release it if step 2 did not commit. The database's
    * unique key on (customer, Idempotency-Key) is the last guard against a second order for one key.
    */
-  async function placeOnce(buyer: Buyer, idempotencyKey: string, lines: OrderLine[]): Promise<{ order: Order; replayed: boolean }> {
+  async function placeOnce(buyer: Buyer, idempotencyKey: string, lines: OrderLine[], expected?: ExpectedTotal): Promise<{ order: Order; replayed: boolean }> {
     // While a Redis data loss is recent, a refusal is the gate's (which says so), not this process's memory.
     const known = now() < lossWindowEndsAt ? undefined : deps.hints?.knownShortages(lines);
     if (known) throw new OutOfStockError(known);
@@ -255,7 +258,7 @@ export function createOrderService(deps: OrderServiceDeps) {
     let placed: Awaited<ReturnType<typeof repo.place>>;
     try {
       const customer = typeof buyer === 'number' ? { customerId: buyer } : { customerId: undefined, guestEmail: buyer.guestEmail };
-      placed = await placer.place({ ...customer, lines, idempotencyKey, reservation, traceContext: currentTraceContext() });
+      placed = await placer.place({ ...customer, lines, idempotencyKey, reservation, traceContext: currentTraceContext(), expected });
     } catch (error) {
       // Not committed (or not known to be): the reservation goes back. If it did commit after all
       // (connection lost at COMMIT), the gate is too generous until its next rebuild: PostgreSQL still refuses.
@@ -271,7 +274,7 @@ export function createOrderService(deps: OrderServiceDeps) {
           if (!sameLines(existing.items, lines)) throw new IdempotencyKeyReusedError();
           return { order: existing, replayed: true };
         }
-        return placeOnce(buyer, idempotencyKey, lines);
+        return placeOnce(buyer, idempotencyKey, lines, expected);
       }
       const refusal = refusalOf(error);
       if (refusal instanceof ProductUnavailableError) deps.hints?.rememberRefusal?.(Number(refusal.details?.productId), refusal, since);
@@ -354,14 +357,22 @@ export function createOrderService(deps: OrderServiceDeps) {
      * at once per process, 64 more wait, beyond that a refusal is answered without reading and not kept under its key, whose
      * next retry reads; so is a refusal whose read failed, logged) and is kept as the key's result as before, so each key reads once; outside the
      * window a sold-out refusal reads nothing, as before. Meanwhile this process answers no refusal from its memory.
+     *
+     * `expected`: the total and currency the buyer was shown; PostgreSQL refuses the order `PriceChangedError` unless
+     * its prices, read in the order's own statement, make exactly these (absent: the order is placed at its prices).
      */
-    async place(buyer: Buyer, idempotencyKey: string, lines: readonly OrderLine[], options: { uncertain?: boolean } = {}): Promise<{ order: Order; replayed: boolean }> {
+    async place(
+      buyer: Buyer,
+      idempotencyKey: string,
+      lines: readonly OrderLine[],
+      options: { uncertain?: boolean; expected?: ExpectedTotal } = {},
+    ): Promise<{ order: Order; replayed: boolean }> {
       setSpanAttributes(typeof buyer === 'number' ? { [ORDER_ATTRIBUTES.idempotencyKey]: idempotencyKey, [ORDER_ATTRIBUTES.customerId]: buyer } : { [ORDER_ATTRIBUTES.idempotencyKey]: idempotencyKey });
       try {
         const normalized = normalizeLines(lines);
         const refusal = shapeRefusal(normalized);
         if (refusal) throw refusal;
-        const result = await placeOnce(buyer, idempotencyKey, normalized).catch(async (error: unknown) => {
+        const result = await placeOnce(buyer, idempotencyKey, normalized, options.expected).catch(async (error: unknown) => {
           const afterLoss = error instanceof Error && refusedAfterLoss.has(error);
           if (!afterLoss && (!options.uncertain || !isRefusal(error))) throw error;
           if (options.uncertain) {

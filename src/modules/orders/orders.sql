@@ -36,13 +36,19 @@ RETURNS integer LANGUAGE sql STABLE AS $$
     AND (p_sale_event_id IS NULL OR p_sale_event_id = ANY (i.sale_event_ids))
 $$;
 
+-- p_expected_total_cents, p_expected_currency: what the buyer was shown (both NULL: not checked). The order's total and
+-- currency, summed from the prices this function reads with each product's status (no other read), must be these, or
+-- the order is refused PRICE_CHANGED with its current prices, after the loop, so the whole statement (stock, caps, a
+-- guest's record) rolls back: a price changed between the buyer's last look and this statement is never charged unseen.
 CREATE OR REPLACE FUNCTION place_order(
   p_customer_id bigint,
   p_items jsonb,
   p_idempotency_key text,
   p_reservation text,
   p_outbox_queue text,
-  p_outbox_job text
+  p_outbox_job text,
+  p_expected_total_cents bigint,
+  p_expected_currency text
 ) RETURNS TABLE (placed_order_id bigint, placed_at timestamptz, order_total_cents bigint, order_currency text, order_lines jsonb)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -162,6 +168,12 @@ BEGIN
   IF v_currency IS NULL THEN
     RAISE EXCEPTION 'EMPTY_ORDER' USING DETAIL = '{}';
   END IF;
+  IF p_expected_total_cents IS NOT NULL AND (p_expected_total_cents <> v_total OR p_expected_currency IS DISTINCT FROM v_currency) THEN
+    RAISE EXCEPTION 'PRICE_CHANGED' USING DETAIL = json_build_object(
+      'expectedTotalCents', p_expected_total_cents, 'expectedCurrency', p_expected_currency, 'totalCents', v_total, 'currency', v_currency,
+      'items', (SELECT json_agg(json_build_object('productId', l.product_id, 'quantity', l.quantity, 'priceCents', l.price_cents) ORDER BY l.product_id)
+                FROM unnest(v_product_ids, v_quantities, v_prices) AS l(product_id, quantity, price_cents)))::text;
+  END IF;
 
   INSERT INTO orders (customer_id, total_cents, currency, idempotency_key, reservation)
     VALUES (p_customer_id, v_total, v_currency, p_idempotency_key, p_reservation)
@@ -177,6 +189,20 @@ BEGIN
     FROM unnest(v_product_ids, v_names, v_quantities, v_prices) AS l(product_id, name, quantity, price_cents);
   RETURN NEXT;
 END
+$$;
+
+-- The previous release's place_order (no expected total), kept for its instances during a rolling update and for a
+-- rollback: without defaults on the one above, so a call of six arguments is never ambiguous between the two.
+CREATE OR REPLACE FUNCTION place_order(
+  p_customer_id bigint,
+  p_items jsonb,
+  p_idempotency_key text,
+  p_reservation text,
+  p_outbox_queue text,
+  p_outbox_job text
+) RETURNS TABLE (placed_order_id bigint, placed_at timestamptz, order_total_cents bigint, order_currency text, order_lines jsonb)
+LANGUAGE sql AS $$
+  SELECT * FROM place_order(p_customer_id, p_items, p_idempotency_key, p_reservation, p_outbox_queue, p_outbox_job, NULL, NULL)
 $$;
 
 -- place_orders: several orders in one statement and one commit (a per-instance batch of concurrent
@@ -217,7 +243,8 @@ BEGIN
       -- A guest without a record yet (`guestEmail`, no `customerId`): the record is written here, inside the order's
       -- subtransaction, so a refused order rolls it back with everything else it wrote (customers.sql).
       SELECT * INTO v_placed FROM place_order(
-        coalesce((v_order->>'customerId')::bigint, guest_customer_id(v_order->>'guestEmail')), v_order->'items', v_order->>'idempotencyKey', v_order->>'reservation', p_outbox_queue, p_outbox_job);
+        coalesce((v_order->>'customerId')::bigint, guest_customer_id(v_order->>'guestEmail')), v_order->'items', v_order->>'idempotencyKey', v_order->>'reservation', p_outbox_queue, p_outbox_job,
+        (v_order->>'expectedTotalCents')::bigint, v_order->>'expectedCurrency');
       RETURN QUERY SELECT v_idx, v_placed.placed_order_id, v_placed.placed_at, v_placed.order_total_cents, v_placed.order_currency, v_placed.order_lines,
         NULL::text, NULL::text, NULL::text, NULL::text;
     EXCEPTION WHEN raise_exception OR unique_violation OR lock_not_available THEN

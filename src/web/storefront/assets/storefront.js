@@ -617,6 +617,8 @@
       }
     };
     let lines = [];
+    // The cart as drawn: its total and currency are what an order is placed at or refused (`expectedTotalCents`).
+    let drawn;
     // The most units a cart line takes: the server's constant, given by the page.
     const MAX_LINE_QUANTITY = Number(body.dataset.maxQuantity) || undefined;
     const UNAVAILABLE = {
@@ -634,6 +636,7 @@
     const nameOf = (productId) => lines.find((item) => item.productId === productId)?.name || `product ${productId}`;
     const render = (cart) => {
       lines = cart.items;
+      drawn = cart;
       // The cart is drawn again after each change of a line: what the guest has typed in the email field stays.
       const typed = $('#guest-email', root)?.value;
       root.replaceChildren();
@@ -746,7 +749,7 @@
       let wait = 0;
       try {
         if (await repriced(label)) return;
-        wait = (await placeOrder(email)) || 0;
+        wait = (await placeOrder(email, label)) || 0;
       } catch {
         // The request or its reply was lost: the order may or may not be placed. The key stays in the tab, so
         // pressing again replays that order or places it, never a second one.
@@ -765,8 +768,8 @@
     /**
      * Whether a line's price changed since the page drew it, then drawn again with the new prices and said: the order is
      * placed at the shop's prices of the moment, and the shopper would otherwise be charged one they were not shown.
-     * The cart is read just before placing (a change in the instant between both requests still passes: the order page
-     * shows the total before paying). A cart that cannot be read leaves the order to the shop's answer.
+     * The cart is read just before placing; a change in the instant between both requests is refused by the shop
+     * (PRICE_CHANGED: the order carries the total shown). A cart that cannot be read leaves the order to the shop's answer.
      */
     const repriced = async (label) => {
       const reply = await api('/cart').catch(() => undefined);
@@ -774,33 +777,66 @@
       const shown = new Map(lines.map((item) => [item.productId, item]));
       const changed = reply.data.items.filter((item) => shown.has(item.productId) && shown.get(item.productId).priceCents !== item.priceCents);
       if (changed.length === 0) return false;
-      render(reply.data);
-      const news = changed.map((item) => `The price of ${nameOf(item.productId)} has changed from ${money(shown.get(item.productId).priceCents, item.currency)} to ${money(item.priceCents, item.currency)}.`);
-      say(`${news.join(' ')} Your total is now ${money(reply.data.totalCents, reply.data.currency || 'EUR')}: nothing was ordered. Press "${label}" again to order at these prices.`);
+      showRepriced(reply.data, label);
       return true;
     };
+    /** Draws `cart` (the shop's prices now) in place of the one shown, and says which prices changed and that nothing was ordered. */
+    const showRepriced = (cart, label) => {
+      const shown = new Map(lines.map((item) => [item.productId, item]));
+      const changed = cart.items.filter((item) => shown.has(item.productId) && shown.get(item.productId).priceCents !== item.priceCents);
+      render(cart);
+      const news = changed.map((item) => `The price of ${nameOf(item.productId)} has changed from ${money(shown.get(item.productId).priceCents, item.currency)} to ${money(item.priceCents, item.currency)}.`);
+      say(`${news.join(' ')} Your total is now ${money(cart.totalCents, cart.currency || 'EUR')}: nothing was ordered. Press "${label}" again to order at these prices.`.trim());
+    };
+    /**
+     * The cart as the shop refused it PRICE_CHANGED (a price changed between the read above and the order): the lines
+     * shown, each at the price the order would have been placed at, with that total.
+     */
+    const repricedCart = (details) => {
+      const now = new Map((details.items || []).map((item) => [item.productId, item]));
+      const items = lines.map((item) => (now.has(item.productId) ? { ...item, priceCents: now.get(item.productId).priceCents, quantity: now.get(item.productId).quantity } : item));
+      for (const item of now.values()) {
+        if (!items.some((line) => line.productId === item.productId)) items.push({ ...item, name: '', currency: details.currency, purchasable: true, unavailableReason: null });
+      }
+      return { items, totalCents: details.totalCents, currency: details.currency };
+    };
     /** Places the order (a guest's when `emailInput` is given); answers the seconds to wait before the next try, if any. */
-    const placeOrder = async (emailInput) => {
+    const placeOrder = async (emailInput, label) => {
       // One key per checkout attempt, kept for retries of the same attempt (this tab's, also after a reload).
+      // The total the page shows: the shop places the order only at it, or refuses PRICE_CHANGED (a price changed since).
+      // Kept with the key: a retry of the attempt is the same request, whatever the page shows after a reload.
+      const shownTotal = drawn?.currency ? { expectedTotalCents: drawn.totalCents, expectedCurrency: drawn.currency } : undefined;
       let key;
       let email;
+      let expected;
       if (emailInput) {
         const pending = guestAttempt();
-        ({ key, email } = pending ?? { key: crypto.randomUUID(), email: emailInput.value.trim() });
-        if (!pending) sessionStorage.setItem(GUEST_ATTEMPT, JSON.stringify({ key, email }));
+        ({ key, email, expected } = pending ?? { key: crypto.randomUUID(), email: emailInput.value.trim(), expected: shownTotal });
+        if (!pending) sessionStorage.setItem(GUEST_ATTEMPT, JSON.stringify({ key, email, expected }));
       } else {
         key = sessionStorage.getItem('salescale-checkout-key');
-        if (!key) {
+        if (key) {
+          try {
+            expected = JSON.parse(sessionStorage.getItem('salescale-checkout-expected') || 'null') ?? undefined;
+          } catch {
+            expected = undefined;
+          }
+        } else {
           key = crypto.randomUUID();
+          expected = shownTotal;
           sessionStorage.setItem('salescale-checkout-key', key);
+          sessionStorage.setItem('salescale-checkout-expected', JSON.stringify(expected ?? null));
         }
       }
-      const forget = () => sessionStorage.removeItem(emailInput ? GUEST_ATTEMPT : 'salescale-checkout-key');
+      const forget = () => {
+        sessionStorage.removeItem(emailInput ? GUEST_ATTEMPT : 'salescale-checkout-key');
+        if (!emailInput) sessionStorage.removeItem('salescale-checkout-expected');
+      };
       const headers = { 'idempotency-key': key };
       // Waiting-room passes are the tab's (its visitor cookie's), signed in or not.
       const held = passes.all();
       if (held.length > 0) headers['waiting-room-pass'] = held.join(',');
-      const payload = JSON.stringify(email ? { email } : {});
+      const payload = JSON.stringify({ ...(email ? { email } : {}), ...expected });
       say('Placing your order…');
       let reply = await api('/orders', { method: 'POST', headers, body: payload });
       // The attempt under this key is still running (a slow checkout at peak, seen after a reload): ask again
@@ -866,6 +902,10 @@
       if (error.code === 'OUT_OF_STOCK') {
         const short = error.details?.shortages?.[0] ?? error.details ?? {};
         say(short.available > 0 ? `Only ${short.available} of ${nameOf(short.productId)} left: lower the quantity to order.` : `Sorry, ${nameOf(short.productId)} is sold out.`);
+        return 0;
+      }
+      if (error.code === 'PRICE_CHANGED' && error.details) {
+        showRepriced(repricedCart(error.details), label);
         return 0;
       }
       if (error.code === 'PRODUCT_UNAVAILABLE') {
