@@ -105,10 +105,24 @@ describe('Cluster Autoscaler: scale-down', () => {
     const o = options({ provisioningSeconds: 60 });
     const up = runClusterAutoscaler(createClusterState(4), o, { now: 0, pendingPods: 1, scheduledPods: 24 });
     assert.equal(up.added, 1);
-    // Load gone at once: the first removal waits for delay-after-add (600 s), then the unneeded time (600 s).
+    // Load gone at once: nothing goes before delay-after-add ends (600 s).
     const { events } = scanFor(up.state, o, 10, 1800, { pendingPods: 0, scheduledPods: 2 });
-    assert.equal(events[0].now, 1200);
+    assert.ok(events[0].now >= 600);
   });
+
+  rule(
+    'unneeded time keeps counting during delay-after-add, so the two overlap',
+    'cluster-autoscaler/core/static_autoscaler.go',
+    'In dry run only utilization is updated',
+    () => {
+      // RunOnce calls UpdateUnneededNodes (UpdateClusterState in newer releases) before it checks
+      // scaleDownInCooldown: nodes unneeded since 10 s have served their 600 s at 610 s, 10 s after the delay ends.
+      const o = options({ provisioningSeconds: 60 });
+      const up = runClusterAutoscaler(createClusterState(4), o, { now: 0, pendingPods: 1, scheduledPods: 24 });
+      const { events } = scanFor(up.state, o, 10, 1800, { pendingPods: 0, scheduledPods: 2 });
+      assert.deepEqual(events[0], { now: 610, added: 0, removed: 3, evictedPods: 0 });
+    },
+  );
 
   rule('no scale-down while pods are pending', FAQ, 'if no scale-up is needed, Cluster Autoscaler checks which nodes are unneeded', () => {
     const { state } = scanFor(createClusterState(4), options(), 0, 590, { pendingPods: 0, scheduledPods: 2 });

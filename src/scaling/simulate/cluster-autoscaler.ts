@@ -192,19 +192,22 @@ export function countRemovableNodes(state: ClusterAutoscalerState, o: ClusterAut
 }
 
 /**
- * Scale-down, "if no scale-up is needed": not within `--scale-down-delay-after-add` of a scale-up; a node
- * goes after it has been unneeded for `--scale-down-unneeded-time` ("If a node is unneeded for more than 10
- * minutes, it will be terminated"). "Cluster Autoscaler terminates one non-empty node at a time … Empty
+ * Scale-down, "if no scale-up is needed": no removal within `--scale-down-delay-after-add` of a scale-up
+ * (the unneeded timers keep running meanwhile, so the two overlap rather than add up); a node goes after
+ * it has been unneeded for `--scale-down-unneeded-time` ("If a node is unneeded for more than 10 minutes,
+ * it will be terminated"). "Cluster Autoscaler terminates one non-empty node at a time … Empty
  * nodes, on the other hand, can be terminated in bulk, up to 10 nodes at a time". When fewer nodes are
  * removable than before, the most recent timers go (the FAQ's node B: its condition "may not be true …
  * anymore"). Pods on a removed non-empty node are evicted (the fewest any node holds, ⌊scheduled ÷ Ready⌋).
  */
 function scaleDown(state: ClusterAutoscalerState, o: ClusterAutoscalerOptions, view: ClusterView): ClusterAutoscalerResult {
   const none = (s: ClusterAutoscalerState): ClusterAutoscalerResult => ({ state: s, added: 0, removed: 0, evictedPods: 0 });
-  if (view.now < state.lastScaleUpAt + o.scaleDownDelayAfterAddSeconds) return none(state.unneededSince.length > 0 ? { ...state, unneededSince: [] } : state);
   const removable = countRemovableNodes(state, o, view);
   const since = state.unneededSince.slice(0, removable);
   while (since.length < removable) since.push(view.now);
+  // RunOnce updates the unneeded nodes before it checks the cooldown ("In dry run only utilization is
+  // updated", static_autoscaler.go): the timers run through delay-after-add, only removals wait for it.
+  if (view.now < state.lastScaleUpAt + o.scaleDownDelayAfterAddSeconds) return none({ ...state, unneededSince: since });
   const expired = since.filter((t) => view.now - t >= o.scaleDownUnneededSeconds).length;
   if (expired === 0) return none({ ...state, unneededSince: since });
   const ready = countReadyNodes(state, view.now);
