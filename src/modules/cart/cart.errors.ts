@@ -37,6 +37,16 @@ export class CartBusyError extends ConflictError {
 }
 
 /**
+ * The cart is being ordered by another request (another tab, another key): this one orders nothing. Its retry finds
+ * the cart as that order left it (emptied of what it ordered: 422 `EMPTY_CART`, or the lines it did not take).
+ */
+export class CartOrderInProgressError extends ConflictError {
+  constructor() {
+    super('CART_BUSY', 'the cart is being ordered by another request; nothing was ordered by this one, please retry');
+  }
+}
+
+/**
  * An add (POST /cart/items) whose sum with the line passes a line's maximum: the body is valid, the line's state
  * refuses it, so 422 `LINE_QUANTITY_TOO_LARGE` as an order's lines of one product adding up past it are, details
  * `{ productId, quantity (the sum), maxQuantity }` and `held` (what the line holds, kept as it is).

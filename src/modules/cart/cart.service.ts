@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { NotFoundError } from '../../shared/errors.ts';
 import type { CatalogService, Product } from '../catalog/index.ts';
-import { CartBusyError, CartFullError, CartLineQuantityError, CartPurchaseLimitError, CartMixedCurrenciesError, NotEnoughStockForCartError } from './cart.errors.ts';
+import { CartBusyError, CartFullError, CartOrderInProgressError, CartLineQuantityError, CartPurchaseLimitError, CartMixedCurrenciesError, NotEnoughStockForCartError } from './cart.errors.ts';
 import { MAX_CART_LINES, MAX_LINE_QUANTITY, type Cart, type CartItem, type CartMerge } from './cart.schemas.ts';
 import type { CartOwner, CartStore, MergeResult } from './cart.store.ts';
 
@@ -9,6 +10,12 @@ import type { CartOwner, CartStore, MergeResult } from './cart.store.ts';
  * first; each lost try means another change was written, and a cart holds at most MAX_CART_LINES.
  */
 const SET_ATTEMPTS = 20;
+
+/**
+ * How long an order of a cart holds its claim on the cart without renewing it (renewed every third of it while the
+ * order runs): the longest a process that died while ordering blocks the cart's next order.
+ */
+const ORDERING_LEASE_MS = 30_000;
 
 /** What checkout takes from a cart. */
 export interface CartLine {
@@ -164,6 +171,26 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
     },
 
     clear: (owner: CartOwner) => store.clear(owner),
+
+    /**
+     * Runs `order` (read the cart, place its order, take the ordered lines out) as the cart's only order at the time,
+     * on any instance: another order of the same cart meanwhile (another tab, with its own key) is refused with
+     * CartOrderInProgressError before it reads the cart, so one cart becomes one order, and its retry finds the
+     * cart that order left. The claim is renewed while `order` runs and lapses ORDERING_LEASE_MS after a crash.
+     */
+    async whileOrdering<T>(owner: CartOwner, order: () => Promise<T>): Promise<T> {
+      const token = randomUUID();
+      if (!(await store.claimOrdering(owner, token, ORDERING_LEASE_MS))) throw new CartOrderInProgressError();
+      const renewal = setInterval(() => void store.renewOrdering(owner, token, ORDERING_LEASE_MS).catch(() => undefined), ORDERING_LEASE_MS / 3);
+      renewal.unref();
+      try {
+        return await order();
+      } finally {
+        clearInterval(renewal);
+        // Not given back (Redis unreachable): it lapses with its lease.
+        await store.releaseOrdering(owner, token).catch(() => undefined);
+      }
+    },
 
     /** After the cart was ordered: its ordered lines leave it; a line added or changed meanwhile stays. */
     removeOrdered: (owner: CartOwner, lines: readonly CartLine[]) => store.removeOrdered(owner, lines),

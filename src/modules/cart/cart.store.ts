@@ -49,6 +49,15 @@ export interface CartStore {
     options: { products: readonly { id: number; maxQuantity: number }[]; maxLines: number; ifLines: Iterable<number> },
   ): Promise<MergeResult | undefined>;
   counts(): Promise<{ active: number; abandoned: number }>;
+  /**
+   * Claims the right to order the cart for `leaseMs` under `token`: true when no other order of it holds the claim. A
+   * claim lapses after its lease (a process that died while ordering blocks the cart no longer than that).
+   */
+  claimOrdering(owner: CartOwner, token: string, leaseMs: number): Promise<boolean>;
+  /** Extends a claim still held under `token` by `leaseMs`: false when it lapsed or another holds it. */
+  renewOrdering(owner: CartOwner, token: string, leaseMs: number): Promise<boolean>;
+  /** Gives back a claim held under `token` (one that lapsed and was taken by another stays the other's). */
+  releaseOrdering(owner: CartOwner, token: string): Promise<void>;
 }
 
 /** What a merge did: lines moved, lines left for want of room (with their quantities), lines the guest cart still holds. */
@@ -179,6 +188,23 @@ if left == 0 then redis.call('ZREM', KEYS[2], ARGV[1]) end
 return left
 `;
 
+/** KEYS claim; ARGV token, lease ms → 1 extended, 0 not held under that token. */
+const RENEW_ORDERING_LUA = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1
+`;
+
+/** KEYS claim; ARGV token → 1 released, 0 not held under that token. */
+const RELEASE_ORDERING_LUA = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])
+`;
+
+const cartRenewOrdering = defineScript({ name: 'cart-renew-ordering', keys: ['claim'], lua: RENEW_ORDERING_LUA, parse: (reply) => Number(reply) === 1 });
+
+const cartReleaseOrdering = defineScript({ name: 'cart-release-ordering', keys: ['claim'], lua: RELEASE_ORDERING_LUA, parse: integerReply });
+
 const cartRemoveOrdered = defineScript({ name: 'cart-remove-ordered', keys: ['cart', 'index'], lua: REMOVE_ORDERED_LUA, parse: integerReply });
 
 const cartSet = defineScript({ name: 'cart-set', keys: ['cart', 'index'], lua: SET_LUA, parse: (reply) => Number(reply) === 1 });
@@ -228,6 +254,7 @@ export function createCartStore(deps: { redis: Redis; prefix: string; ttlS: numb
   const now = deps.clock ?? Date.now;
   const cartKey = (owner: CartOwner) => `${deps.prefix}:cart:${owner}`;
   const indexKey = `${deps.prefix}:carts`;
+  const orderingKey = (owner: CartOwner) => `${deps.prefix}:cart-ordering:${owner}`;
 
   return {
     merge(guest, customerId, options) {
@@ -271,6 +298,18 @@ export function createCartStore(deps: { redis: Redis; prefix: string; ttlS: numb
 
     async removeOrdered(owner, lines) {
       await cartRemoveOrdered.run(deps.redis, { cart: cartKey(owner), index: indexKey }, String(owner), ...lines.flatMap((line) => [String(line.productId), String(line.quantity)]));
+    },
+
+    async claimOrdering(owner, token, leaseMs) {
+      return (await deps.redis.set(orderingKey(owner), token, 'PX', leaseMs, 'NX')) === 'OK';
+    },
+
+    renewOrdering(owner, token, leaseMs) {
+      return cartRenewOrdering.run(deps.redis, { claim: orderingKey(owner) }, token, String(leaseMs));
+    },
+
+    async releaseOrdering(owner, token) {
+      await cartReleaseOrdering.run(deps.redis, { claim: orderingKey(owner) }, token);
     },
 
     async counts() {

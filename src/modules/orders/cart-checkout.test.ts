@@ -127,4 +127,18 @@ describe('ordering a cart whose products changed since they were added', () => {
     assert.deepEqual(again.json().error.details.products, [{ productId: euro, status: 'other_currency' }]);
     assert.equal(await stockOf(kept), 10, 'nothing taken');
   });
+  it('orders a cart once when several tabs check it out at once, each with its own key', async () => {
+    const { id: customerId, cookie } = await shopper();
+    const [mug, plate] = [await product(), await product()];
+    assert.equal((await put(cookie, mug, 2)).statusCode, 200);
+    assert.equal((await put(cookie, plate, 1)).statusCode, 200);
+    const replies = await Promise.all(Array.from({ length: 6 }, (_, i) => orderCart(cookie, `k-tab-${i}`)));
+    const placed = replies.filter((reply) => reply.statusCode === 201);
+    assert.equal(placed.length, 1, replies.map((reply) => `${reply.statusCode} ${reply.body}`).join('\n'));
+    for (const reply of replies.filter((r) => r.statusCode !== 201)) assert.ok(['CART_BUSY', 'EMPTY_CART'].includes(reply.json().error.code), reply.body);
+    assert.deepEqual([await stockOf(mug), await stockOf(plate)], [8, 9], 'one order of the cart taken');
+    const orders = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from orders where customer_id = ${customerId}`);
+    assert.equal(Number(orders.rows[0]!.n), 1, 'one order written');
+    assert.equal((await getCart(cookie)).items.length, 0, 'the cart emptied');
+  });
 });

@@ -3,10 +3,10 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { IdempotencyStore } from '../../platform/idempotency/idempotency-store.ts';
 import { createIdCursor, InvalidCursorError } from '../../shared/cursor.ts';
-import { noEffect } from '../../shared/errors.ts';
-import { fingerprintOf, idempotent } from '../../platform/http/idempotent.ts';
+import { answerOnly, noEffect } from '../../shared/errors.ts';
+import { fingerprintOf, idempotent, type IdempotentResult } from '../../platform/http/idempotent.ts';
 import { IdParams, errorResponses } from '../../platform/http/schemas.ts';
-import type { CartOwner, CartService, GuestCookies } from '../cart/index.ts';
+import { CartBusyError, CartOrderInProgressError, type CartLine, type CartOwner, type CartService, type GuestCookies } from '../cart/index.ts';
 import type { GuestOrderLinks } from './guest-links.ts';
 import { noteAdminAction } from '../audit/index.ts';
 import { requireCustomer } from '../customers/index.ts';
@@ -113,12 +113,8 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
         const knownRefusal = explicit ? () => orders.refuseFromMemory(explicit) : undefined;
         const scope = guestEmail === undefined ? `customer:${request.customerId}` : `guest:${guestEmail}`;
         const admission = deps.admission?.active() ? await deps.admission.check(request, (explicit ?? (await cartLines())).map((line) => line.productId), `${scope} ${key}`) : undefined;
-        return idempotent(deps.idempotency, request, reply, { scope, key, fingerprint, knownRefusal, knownRefusalAnswered: orders.knownRefusalAnswered }, async ({ uncertain }) => {
-          // A failure before `place` (the cart, the guest's record unreadable) placed no order: its key is not marked.
-          const beforePlacing = (error: unknown): never => {
-            throw noEffect(error);
-          };
-          const lines = explicit ?? (await cartLines().catch(beforePlacing));
+        /** Orders `lines` (the cart's as read under its claim, or the request's `items`), taking ordered cart lines out. */
+        const orderLines = async (uncertain: boolean, beforePlacing: (error: unknown) => never, lines: readonly CartLine[]): Promise<IdempotentResult> => {
           if (lines.length === 0) {
             // Nothing to order: EMPTY_CART, unless this retries a cart order whose record was lost (Redis restarted, a
             // lease expired after a crash): the first attempt emptied the cart it ordered, so its order under this key
@@ -156,6 +152,32 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
           const spent = admission ? { passesSpent: [...admission.saleEventIds] } : {};
           const body = guestEmail === undefined ? { ...order, ...spent } : { ...order, ...spent, accessToken: deps.guests!.links.sign(order.id) };
           return { status: 201, body, replayed };
+        };
+        return idempotent(deps.idempotency, request, reply, { scope, key, fingerprint, knownRefusal, knownRefusalAnswered: orders.knownRefusalAnswered }, async ({ uncertain }) => {
+          // A failure before `place` (the cart, the guest's record unreadable) placed no order: its key is not marked.
+          const beforePlacing = (error: unknown): never => {
+            throw noEffect(error);
+          };
+          if (explicit || cartOwner === undefined) return orderLines(uncertain, beforePlacing, explicit ?? []);
+          // One order of a cart at a time, on any instance: another tab's checkout (its own key) that came first empties
+          // the cart before this one reads it, so one cart is never ordered twice. Refused while it runs (CART_BUSY, the
+          // key released: its retry sees the cart that order left).
+          let claimed = false;
+          return cart
+            .whileOrdering(cartOwner, async () => {
+              claimed = true;
+              // Read under the claim: the lines read for the admission may have been ordered meanwhile by another tab.
+              const admitted = cartRead === undefined ? undefined : new Set((await cartRead).map((line) => line.productId));
+              cartRead = undefined;
+              const lines = await cartLines().catch(beforePlacing);
+              // A product the waiting-room check did not see (added meanwhile) is never bought without it: checked again.
+              if (admitted !== undefined && lines.some((line) => !admitted.has(line.productId))) throw answerOnly(noEffect(new CartBusyError()));
+              return orderLines(uncertain, beforePlacing, lines);
+            })
+            .catch((error: unknown) => {
+              if (claimed) throw error;
+              throw error instanceof CartOrderInProgressError ? answerOnly(noEffect(error)) : noEffect(error);
+            });
         });
       },
     );
