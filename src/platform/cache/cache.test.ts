@@ -99,6 +99,33 @@ describe('redis cache', () => {
     dead.disconnect();
   });
 
+  it('shares one load among concurrent callers of a key while Redis is unreachable, instead of one database read each', async () => {
+    const metrics = createMetrics({ role: 'test', instanceId: 'x' });
+    const dead = new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    dead.on('error', () => {});
+    const cache = createRedisCache({ redis: dead, prefix: testPrefix(), metrics });
+    const fallbacks = async () => (await metrics.cacheFallbacks.get()).values.reduce((sum, v) => sum + v.value, 0);
+    let loads = 0;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const load = async () => {
+      loads += 1;
+      await released;
+      return 'from-db';
+    };
+    try {
+      const results = Promise.all(Array.from({ length: 20 }, () => cache.getOrSet('hot', load, { ttlSeconds: 60, name: 'product' })));
+      // Every caller has found Redis down before the first load answers: a hot product's burst during an outage.
+      await waitFor('every caller to fall back', async () => (await fallbacks()) >= 20);
+      release();
+      assert.deepEqual(new Set(await results), new Set(['from-db']));
+      assert.equal(loads, 1);
+    } finally {
+      release();
+      dead.disconnect();
+    }
+  });
+
   it('keeps no KEYS or SCAN in its code path', async () => {
     const source = await import('node:fs/promises').then((fs) => fs.readFile(new URL('./cache.ts', import.meta.url), 'utf8'));
     assert.doesNotMatch(source, /\.(keys|scan)\(/);

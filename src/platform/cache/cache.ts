@@ -10,7 +10,8 @@ export interface Cache {
   /**
    * Cache-aside read. Returns the cached value while it is fresh and none of its tags was
    * invalidated since it was written; otherwise loads it once across all instances.
-   * Never throws because Redis is down: it then calls `load` directly.
+   * Never throws because Redis is down: it then calls `load` directly, once per key in this process for the
+   * callers that arrive while that load runs (they share its value or its failure).
    *
    * When `load` fails (the source is down): the key's lock is released at once; an expired value
    * of the current tag versions is served instead when there is one; concurrent callers in this
@@ -397,7 +398,8 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
       } catch (error) {
         metrics?.cacheFallbacks.inc({ cache: name, reason: 'read' });
         logger?.debug({ err: error, key }, 'cache read failed, loading from the database');
-        return load();
+        // Shared as a fill is: while Redis is down a hot key's burst is one source read per process, not one per request.
+        return shared(key, load);
       }
       const { entry, versions } = state;
       if (entry && entry.s > Date.now()) {
