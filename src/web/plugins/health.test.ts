@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { createAppWithRoutes, type AppWithRoutes } from '../../../test/helpers/app-with-routes.ts';
+import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import type { Json } from '../../../test/helpers/http.ts';
 
 const WINDOW_S = 2;
@@ -104,5 +105,24 @@ describe('/ready against a database behind this release', () => {
     const current = await t.app.inject({ method: 'GET', url: '/ready' });
     assert.equal(current.statusCode, 200, current.body);
     assert.equal(current.json().checks.schema, 'up');
+  });
+});
+
+// The cache is optional: without its Redis the catalog is read from PostgreSQL (`Cache.getOrSet`). A readiness probe
+// failing on it took every instance out of the load balancer at once, turning a cache outage into a whole-site one.
+describe('/ready with the cache Redis (CACHE_REDIS_URL) unreachable', () => {
+  let t: TestApp;
+  before(async () => {
+    // Nothing listens there: connections are refused, as with a cache Redis that is down.
+    t = await createTestApp({ RATE_LIMIT_ENABLED: 'false', CACHE_REDIS_URL: 'redis://127.0.0.1:4119' });
+  });
+  after(() => t?.close());
+
+  it('stays ready, reporting checks.cacheRedis "down", while the catalog is served from PostgreSQL', async () => {
+    const catalog = await t.app.inject({ method: 'GET', url: '/api/v1/products' });
+    assert.equal(catalog.statusCode, 200, catalog.body);
+    const ready = await t.app.inject({ method: 'GET', url: '/ready' });
+    assert.equal(ready.json().checks.cacheRedis, 'down', ready.body);
+    assert.equal(ready.statusCode, 200, ready.body);
   });
 });

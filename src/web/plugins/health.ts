@@ -125,7 +125,9 @@ export function healthRoutes(deps: {
       const checks = Object.fromEntries([...dependencies, ...schemaChecks]);
       if (dependencies.some(([, s]) => s === 'down')) deps.onDependencyDown?.();
       const load = deps.loadLevel?.() ?? 'normal';
-      const ready = !deps.lifecycle.draining && Object.values(checks).every((s) => s === 'up');
+      // The cache's own Redis is reported, not required: without it the catalog reads PostgreSQL (one load per key and
+      // process), and a probe failing on it took every instance out of the load balancer at once, a site-wide outage.
+      const ready = !deps.lifecycle.draining && Object.entries(checks).every(([name, s]) => name === 'cacheRedis' || s === 'up');
       const status = deps.lifecycle.draining ? 'draining' : ready ? 'ready' : 'unavailable';
       return reply.code(ready ? 200 : 503).send({ status, checks, load });
     });
