@@ -121,4 +121,41 @@ describe('order batches', () => {
       await t.close();
     }
   });
+
+  it('refuses alone PRICE_CHANGED, with the current prices and taking no units, a batch order expecting a stale total; the other is placed', async () => {
+    const t = await createTestApp();
+    try {
+      const db = t.platform.db.primary;
+      const product = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'batch-price', name: 'Repriced', priceCents: 1000, available: 10 } });
+      assert.equal(product.statusCode, 201, product.body);
+      const productId: number = product.json().id;
+      const repriced = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${productId}`, headers: t.admin, payload: { priceCents: 1200 } });
+      assert.equal(repriced.statusCode, 200, repriced.body);
+      const [stale, current] = await insertCustomers(db, 2);
+      const lines = [{ productId, quantity: 2 }];
+      const outcomes = await createOrdersRepository().placeBatch(db, [
+        { customerId: stale!, lines, idempotencyKey: 'stale-total', reservation: randomUUID(), expected: { totalCents: 2000, currency: 'USD' } },
+        { customerId: current!, lines, idempotencyKey: 'current-total', reservation: randomUUID(), expected: { totalCents: 2400, currency: 'USD' } },
+      ]);
+      const refused = outcomes[0];
+      assert.ok(refused && !refused.ok, JSON.stringify(refused));
+      assert.equal(refused.error.message, 'PRICE_CHANGED');
+      assert.deepEqual(JSON.parse(refused.error.detail ?? '{}'), {
+        expectedTotalCents: 2000,
+        expectedCurrency: 'USD',
+        totalCents: 2400,
+        currency: 'USD',
+        items: [{ productId, quantity: 2, priceCents: 1200 }],
+      });
+      const placed = outcomes[1];
+      assert.ok(placed?.ok, JSON.stringify(placed));
+      assert.equal(placed.order.totalCents, 2400);
+      const stock = await db.execute<{ n: number }>(sql`select coalesce(sum(available), 0)::int as n from product_stock where product_id = ${productId}`);
+      assert.equal(stock.rows[0]!.n, 8, 'units taken by the placed order only');
+      const written = await db.execute<{ customer_id: string }>(sql`select customer_id from orders`);
+      assert.deepEqual(written.rows.map((row) => Number(row.customer_id)), [current], 'only the order at the current total');
+    } finally {
+      await t.close();
+    }
+  });
 });
