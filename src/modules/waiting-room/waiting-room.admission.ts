@@ -118,8 +118,7 @@ export function createAdmission(deps: AdmissionDeps) {
   const restoreMaxHoldMs = 5 * restoreGraceMs;
   /** Web instances seen live lately: those expected to present their streams after a loss of the line. */
   const webInstances = recentPeak(() => deps.liveWebInstances(), PEAK_WINDOW_MS);
-  /** Per-instance view for metrics and ETAs. */
-  const rates = new Map<number, number>();
+  /** Per event, whether its last step found it sold out (the sell-out gauge, `soldOut`). */
   const soldOut = new Map<number, boolean>();
   /** Per event, where the next step's gate rebuilds start among its missing gates (see `unitsLeft`). */
   const rebuildFrom = new Map<number, number>();
@@ -143,15 +142,13 @@ export function createAdmission(deps: AdmissionDeps) {
   let stopStockChanges: (() => void) | undefined;
 
   function rateOf(event: QueuedEvent): number {
-    const rate = admissionRate({
+    return admissionRate({
       configured: event.admissionPerSecond,
       liveWebInstances: deps.liveWebInstances(),
       capacityRpsPerInstance: deps.capacityRps,
       safetyFactor: config.safetyFactor,
       requestsPerVisitor: config.requestsPerVisitor,
     }).perSecond;
-    rates.set(event.id, rate);
-    return rate;
   }
 
   async function unitsLeft(event: QueuedEvent): Promise<number> {
