@@ -760,4 +760,23 @@ describe('a live queued sale listing a product taken off sale', () => {
       'what the steps remembered of the deleted sale',
     );
   });
+
+  it("forgets a sale's sell-out once the sale has ended or is deleted", async () => {
+    const memory = () => web.waitingRoom.room.admissionMemory();
+    const soldOutSale = async (skuPrefix: string) => {
+      const productId = await createQueuedProduct(url, t.admin, { available: 0, skuPrefix });
+      return createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 100 });
+    };
+    const ended = await soldOutSale('over-ended');
+    const deleted = await soldOutSale('over-deleted');
+    await waitFor('both sales called sold out', () => web.waitingRoom.room.soldOut().get(ended) === true && web.waitingRoom.room.soldOut().get(deleted) === true);
+    assert.ok(memory().soldOutEvents.includes(ended) && memory().soldOutEvents.includes(deleted), JSON.stringify(memory()));
+    const end = await request(`${url}/api/v1/admin/sale-events/${ended}`, { method: 'PATCH', headers: t.admin, body: { endsAt: new Date(Date.now() + 300).toISOString() } });
+    assert.equal(end.status, 200, JSON.stringify(end.body));
+    const removed = await request(`${url}/api/v1/admin/sale-events/${deleted}`, { method: 'DELETE', headers: t.admin });
+    assert.equal(removed.status, 204, JSON.stringify(removed.body));
+    const kept = () => memory().soldOutEvents.filter((id) => id === ended || id === deleted);
+    await waitFor('the sales over forgotten', () => kept().length === 0, 30_000).catch(() => undefined);
+    assert.deepEqual(kept(), [], 'sales over whose sell-out the steps still remember');
+  });
 });

@@ -305,15 +305,16 @@ export function createAdmission(deps: AdmissionDeps) {
   }
 
   /**
-   * Drops what the steps remember that no step will read again: the rebuild position of an event no longer stepped
-   * (ended, deleted, switched off), and "not for sale" entries whose memory ran out (those of a product in no stepped
-   * event are never looked at again otherwise). A web instance runs for weeks through thousands of sales; without this
-   * both maps only grew. Expiry is enough for products: an entry lives NOT_FOR_SALE_MEMORY_MS at most, and costs a
+   * Drops what the steps remember that no step will read again: the rebuild position and sell-out state of an event no
+   * longer stepped (ended, deleted, switched off; the sell-out gauge reads live events only, which every step steps),
+   * and "not for sale" entries whose memory ran out (those of a product in no stepped event are never looked at again
+   * otherwise). A web instance runs for weeks through thousands of sales; without this the maps only grew. Expiry is enough for products: an entry lives NOT_FOR_SALE_MEMORY_MS at most, and costs a
    * pass over the few remembered, not over every product of every live sale at each step.
    */
   function forgetPast(due: readonly QueuedEvent[], now: number): void {
     const stepped = new Set(due.map((event) => event.id));
     for (const id of rebuildFrom.keys()) if (!stepped.has(id)) rebuildFrom.delete(id);
+    for (const id of soldOut.keys()) if (!stepped.has(id)) soldOut.delete(id);
     for (const [id, at] of notForSale) if (now - at >= NOT_FOR_SALE_MEMORY_MS) notForSale.delete(id);
   }
 
@@ -393,8 +394,8 @@ export function createAdmission(deps: AdmissionDeps) {
     },
     /** One admission step now (tests). */
     tick,
-    /** What the steps carry from one to the next (tests): events with a rebuild position, products remembered not for sale. */
-    memory: () => ({ rebuildEvents: [...rebuildFrom.keys()], notForSale: [...notForSale.keys()] }),
+    /** What the steps carry from one to the next (tests): events with a rebuild position or a sell-out state, products remembered not for sale. */
+    memory: () => ({ rebuildEvents: [...rebuildFrom.keys()], soldOutEvents: [...soldOut.keys()], notForSale: [...notForSale.keys()] }),
   };
 }
 
