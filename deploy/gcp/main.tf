@@ -736,7 +736,7 @@ resource "google_monitoring_alert_policy" "high_memory_usage" {
     }
   }
   documentation {
-    content = "Memory > 85% for 2 minutes. Action: scale_up. Runbook: docs/runbook.md#highmemoryusage"
+    content = "Memory > 85% for 2 minutes. Action: investigate. Runbook: docs/runbook.md#highmemoryusage"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id

@@ -181,7 +181,9 @@ export const ALERT_RULES: readonly AlertRule[] = [
       '{{ $labels.role }} instance {{ $labels.instance_id }} uses over 85 % of its memory limit: if it reaches it, it is killed (OOM) with the requests or jobs it holds, and a web instance refuses work with 503 OVERLOADED once its V8 heap passes the load-shedding thresholds.',
     expr: `${MEMORY_UTILIZATION} > 0.85`,
     forSeconds: 120,
-    action: 'scale_up',
+    // Not the seed's scale_up: the alert names one instance (a leak, its streams or its cache), which more instances
+    // do not bring down; the runbook restarts that instance.
+    action: 'investigate',
   },
   {
     name: 'HighErrorRate',
