@@ -2,8 +2,12 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
+import { TEST_REDIS_URL } from '../../../test/helpers/db.ts';
+import { waitFor } from '../../../test/helpers/queues.ts';
+import { startTcpProxy, type TcpProxy } from '../../../test/helpers/tcp-proxy.ts';
 import type { CatalogService, Product } from '../catalog/index.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import { createCartService } from './cart.service.ts';
@@ -509,5 +513,82 @@ describe('cart API', () => {
     assert.deepEqual(await store.counts(), { active: 1, abandoned: 1 });
     now += 7200_001;
     assert.deepEqual(await store.counts(), { active: 0, abandoned: 0 }, 'expired carts leave the index');
+  });
+});
+
+describe('the cart while Redis is unreachable', () => {
+  let t: TestApp;
+  let proxy: TcpProxy;
+  let customerId: number;
+  let session: string;
+  let productId: number;
+
+  before(async () => {
+    proxy = await startTcpProxy(Number(new URL(TEST_REDIS_URL).port || 6379));
+    // Carts, sessions, idempotency records and rate limits through the proxy; the cache keeps the direct connection.
+    t = await createTestApp({ REDIS_URL: proxy.url, CACHE_REDIS_URL: TEST_REDIS_URL });
+    [customerId] = (await insertCustomers(t.platform.db.primary, 1, 'outage')) as [number];
+    [session] = (await mintSessionCookies(t.env, [customerId])) as [string];
+    productId = (await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: 'cart-outage', name: 'Jug', priceCents: 700, available: 50 } })).json().id;
+  });
+  after(async () => {
+    await proxy?.restore();
+    await t?.close();
+    await proxy?.close();
+  });
+
+  const ordersPlaced = async () => (await t.platform.db.primary.execute<{ n: number }>(sql`select count(*)::int as n from orders`)).rows[0]!.n;
+
+  it('answers every cart route and an order of the cart with a documented 503 and Retry-After, orders nothing, and serves the cart once Redis is back', async () => {
+    const guestAdded = await t.app.inject({ method: 'PUT', url: `/api/v1/cart/items/${productId}`, payload: { quantity: 2 } });
+    assert.equal(guestAdded.statusCode, 200, guestAdded.body);
+    const guest = ([] as string[]).concat(guestAdded.headers['set-cookie'] as string[]).find((c) => c.startsWith(`${GUEST_COOKIE}=`))!.split(';')[0]!;
+    assert.equal((await t.app.inject({ method: 'PUT', url: `/api/v1/cart/items/${productId}`, headers: { cookie: session }, payload: { quantity: 3 } })).statusCode, 200);
+    const before = await ordersPlaced();
+
+    await proxy.cut();
+    let key = 0;
+    const wrong: string[] = [];
+    for (const [who, cookie, order] of [
+      ['guest', guest, { email: 'outage-guest@example.com' }],
+      ['customer', session, {}],
+    ] as const) {
+      const requests: { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; url: string; payload?: object; headers?: Record<string, string> }[] = [
+        { method: 'GET', url: '/api/v1/cart' },
+        { method: 'POST', url: '/api/v1/cart/items', payload: { productId, quantity: 1 } },
+        { method: 'PUT', url: `/api/v1/cart/items/${productId}`, payload: { quantity: 4 } },
+        { method: 'DELETE', url: `/api/v1/cart/items/${productId}` },
+        { method: 'DELETE', url: '/api/v1/cart/items' },
+        { method: 'POST', url: '/api/v1/orders', payload: order, headers: { 'idempotency-key': `outage-${who}-${++key}` } },
+      ];
+      for (const { headers, ...request } of requests) {
+        const reply = await t.app.inject({ ...request, headers: { cookie, ...(headers ?? {}) } });
+        // A signed-in customer whose session cannot be read is not an anonymous visitor with an empty cart.
+        const documented = reply.statusCode === 503 && /^(REDIS_UNAVAILABLE|RATE_LIMIT_UNAVAILABLE|IDEMPOTENCY_UNAVAILABLE)$/.test(reply.json().error?.code) && Number(reply.headers['retry-after']) >= 1;
+        if (!documented) wrong.push(`${who} ${request.method} ${request.url}: ${reply.statusCode} ${reply.body} (Retry-After ${reply.headers['retry-after']})`);
+      }
+    }
+    await proxy.restore();
+    assert.deepEqual(wrong, [], 'each answers 503 with a documented code and Retry-After');
+
+    assert.equal(await ordersPlaced(), before, 'nothing was ordered during the outage');
+    // Back: both carts hold what they held, and can be changed and ordered.
+    const guestCart = await waitFor('the guest cart readable again', async () => {
+      const reply = await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: guest } });
+      return reply.statusCode === 200 ? reply.json() : undefined;
+    });
+    assert.deepEqual(guestCart.items.map((item: { quantity: number }) => item.quantity), [2]);
+    const customerCart = (await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: session } })).json();
+    assert.deepEqual(customerCart.items.map((item: { quantity: number }) => item.quantity), [3]);
+    const added = await t.app.inject({ method: 'POST', url: '/api/v1/cart/items', headers: { cookie: session }, payload: { productId, quantity: 1 } });
+    assert.equal(added.statusCode, 200, added.body);
+    assert.equal(added.json().items[0].quantity, 4);
+    const ordered = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: session, 'idempotency-key': 'after-outage' }, payload: {} });
+    assert.equal(ordered.statusCode, 201, ordered.body);
+    assert.deepEqual((await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: session } })).json().items, [], 'the ordered cart is emptied');
+    const guestOrdered = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie: guest, 'idempotency-key': 'after-outage-guest' }, payload: { email: 'outage-guest@example.com' } });
+    assert.equal(guestOrdered.statusCode, 201, guestOrdered.body);
+    assert.deepEqual((await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: guest } })).json().items, []);
+    assert.equal(await ordersPlaced(), before + 2);
   });
 });

@@ -13,6 +13,11 @@ declare module 'fastify' {
     sessionId?: string;
     /** The session cookie's value, when it named a live session. */
     sessionCookie?: string;
+    /**
+     * Why the session cookie sent could not be read (the session store unreachable): the request goes on anonymous,
+     * but a route that would answer for the visitor's own data (the cart) must not take it for a visitor without any.
+     */
+    sessionUnreadable?: unknown;
   }
 }
 
@@ -40,7 +45,8 @@ export interface SessionPluginOptions {
 /**
  * Resolves the session cookie on every request, before rate limits (which count signed-in buyers
  * per customer), and renews the cookie when the session's lifetime was extended. If Redis cannot be
- * asked, the request continues anonymous: browsing works, and anything that needs a customer answers 401.
+ * asked, the request continues anonymous: browsing works, and anything that needs a customer answers 401
+ * (`sessionUnreadable` holds why, for the routes that must not answer such a visitor as one without a session).
  */
 export function sessionPlugin(options: SessionPluginOptions): FastifyPluginAsync {
   const renewUnder = options.renewUnder ?? '/api/';
@@ -69,6 +75,7 @@ export function sessionPlugin(options: SessionPluginOptions): FastifyPluginAsync
         // (A route that sets or clears the cookie afterwards, sign-in or sign-out, replaces this one.)
         if (session.renewed || move) setSessionCookie(reply, id, { secure: options.secure, ttlS: Math.max(1, Math.ceil((session.expiresAt - Date.now()) / 1000)) });
       } catch (error) {
+        request.sessionUnreadable = error;
         request.log.warn({ err: error }, 'session store unavailable: continuing without a session');
       }
     });
