@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
 import { GUEST_COOKIE } from '../src/modules/cart/index.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { sessionCookieOf } from './helpers/commerce.ts';
@@ -120,6 +121,31 @@ describe('guest carts and orders on two instances', () => {
     // Every sign-in opened a session of its own; each sees the guest lines added once, not six times.
     for (const [i, login] of logins.entries()) assert.deepEqual(await cartOf(i % 2 ? b : a, sessionCookieOf(login.headers.getSetCookie())!), expected);
     assert.deepEqual(await cartOf(b, guest), {});
+  });
+
+  it('orders a cart once when its checkouts race on both instances with their own keys: one 201, the others CART_BUSY or EMPTY_CART', async () => {
+    const ordersOf = async (productId: number) =>
+      Number((await t.platform.db.primary.execute<{ n: string }>(sql`select count(distinct order_id) as n from order_items where product_id = ${productId}`)).rows[0]!.n);
+    const account = await register(a, 'cart-once@example.com');
+    for (const [who, body] of [
+      ['customer', {}],
+      ['guest', { email: 'cart-once.guest@example.com' }],
+    ] as const) {
+      const productId = await createProduct(50);
+      const cookie = who === 'customer' ? account : await guestCartOnA([[productId, 2]]);
+      if (who === 'customer') assert.equal((await put(a, productId, 2, cookie)).status, 200);
+      const replies = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => request(`${(i % 2 ? b : a).url}/api/v1/orders`, { method: 'POST', headers: { cookie, 'idempotency-key': `cart-once-${who}-${i}` }, body })),
+      );
+      const outcomes = replies.map((reply) => (reply.status === 201 ? '201' : `${reply.status} ${reply.body?.error?.code}`));
+      assert.equal(outcomes.filter((outcome) => outcome === '201').length, 1, `${who}: ${outcomes.join(', ')}`);
+      for (const outcome of outcomes.filter((outcome) => outcome !== '201')) assert.match(outcome, /^(409 CART_BUSY|422 EMPTY_CART)$/, `${who}: ${outcomes.join(', ')}`);
+      const placed = replies.find((reply) => reply.status === 201)!;
+      assert.deepEqual(placed.body.items.map((item: Json) => [item.productId, item.quantity]), [[productId, 2]]);
+      assert.deepEqual(await cartOf(a, cookie), {}, `${who}: the ordered cart is empty on A`);
+      assert.deepEqual(await cartOf(b, cookie), {}, `${who}: and on B`);
+      assert.equal(await ordersOf(productId), 1, `${who}: one order in PostgreSQL`);
+    }
   });
 
   it('lets a guest see and pay only their own order, on either instance; another guest gets 404 and nothing changes', async () => {
