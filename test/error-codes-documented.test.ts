@@ -28,7 +28,7 @@ const EXCLUDED: Record<string, string> = {
 };
 
 /** UPPER_SNAKE string literals in the API's source that are not error codes. */
-const NOT_CODES = new Set(['ADMIN_API_TOKEN', 'EAI_AGAIN', 'METRICS_PORT']);
+const NOT_CODES = new Set(['ADMIN_API_TOKEN', 'EAI_AGAIN', 'METRICS_PORT', 'REDIS_URL']);
 
 function sourceFiles(dir: string): string[] {
   const out: string[] = [];
