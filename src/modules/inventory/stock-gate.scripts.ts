@@ -4,8 +4,9 @@ import { defineScript, integerReply } from '../../platform/redis/script.ts';
  * Lua for the stock gate. Per product three keys share the deployment's hash tag:
  * `a` (units the gate lets through: committed stock minus reservations in flight; expires so the
  * gate is rebuilt from PostgreSQL now and then), `r` (a hash of reservations in flight:
- * token → "quantity:expiresAtMs") and `v` (a version bumped by every change, so that a rebuild can
- * tell whether anything moved while it read PostgreSQL). Every script is idempotent per token:
+ * token → "quantity:expiresAtMs") and `v` (a version bumped by every change a rebuild's figure could miss,
+ * so that a rebuild can tell whether anything moved while it read PostgreSQL: reservations, releases,
+ * invalidations, forgets and rebuilds, not confirmations, see `CONFIRM_LUA`). Every script is idempotent per token:
  * ioredis re-sends a command whose reply was lost in a reconnect, and a re-sent reservation must not
  * take the units twice.
  */
@@ -72,14 +73,21 @@ return left
 /**
  * Orders committed: their units are now out of PostgreSQL too. KEYS: r1 v1 r2 v2 … ARGV: per product
  * pair, the number of tokens, then the tokens (the confirmations of many orders in one call).
+ *
+ * It leaves the version alone: a confirmation never changes what a rebuild in progress computes, so it must not
+ * make the rebuild read again (on a hot product restocked mid-sale, orders in flight kept confirming during each
+ * read until the rebuild gave up and checkout answered 503). A confirmed token's order committed in PostgreSQL
+ * before the confirmation. If it committed before the rebuild's snapshot, the snapshot names it committed: its
+ * units are out of the snapshot's stock and the rebuild forgets the token. If after, the snapshot's stock still
+ * holds its units and the rebuild subtracts them as in flight: once the order commits that is the stock PostgreSQL
+ * has, taken once. A release is different (the rebuild subtracted units that came back), so it bumps the version.
+ * `v1 v2 …` stay in KEYS (unused) so that the callers need not change.
  */
 const CONFIRM_LUA = `
 local a = 1
 for i = 1, #KEYS, 2 do
   local n = tonumber(ARGV[a])
-  local done = 0
-  for j = a + 1, a + n do done = done + redis.call('HDEL', KEYS[i], ARGV[j]) end
-  if done > 0 then redis.call('INCRBY', KEYS[i + 1], done) end
+  for j = a + 1, a + n do redis.call('HDEL', KEYS[i], ARGV[j]) end
   a = a + n + 1
 end
 return 0
@@ -135,7 +143,8 @@ return out
 
 /**
  * KEYS: a r v. ARGV: version read by REBUILD_BEGIN, available, ttlS, tokens to forget …
- * Returns 0 set | 1 someone else rebuilt it | 2 something moved since REBUILD_BEGIN (retry).
+ * Returns 0 set | 1 someone else rebuilt it | 2 something moved since REBUILD_BEGIN (retry): an invalidation, a
+ * forget or a release (a confirmation does not move it, see `CONFIRM_LUA`).
  */
 const REBUILD_COMMIT_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end

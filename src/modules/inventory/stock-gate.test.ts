@@ -96,6 +96,60 @@ describe('stock gate (Redis + PostgreSQL)', () => {
     assert.equal(await figure(id), 15);
   });
 
+  it('rebuilds while the orders in flight keep committing during its read of PostgreSQL (a restock on a hot product)', async () => {
+    const id = await product(20);
+    const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'gate-hot');
+    // Ten buyers hold a unit each when the admin's stock change drops the figure.
+    const inFlight = Array.from({ length: 10 }, () => randomUUID());
+    for (const token of inFlight) assert.deepEqual(await gate.reserve(token, [{ productId: id, quantity: 1 }]), { ok: true, reserved: true });
+    await gate.invalidate(id);
+    // Each read of PostgreSQL by the rebuild is slower than one order: an order commits and is confirmed during it.
+    const waiting = [...inFlight];
+    const hotGate = createStockGate({
+      redis: t.platform.redis,
+      prefix: `${t.config.redis.prefix}-gate-test`,
+      clock: () => now,
+      snapshot: async (productId, tokens) => {
+        const read = await inventory.snapshot(t.platform.db.primary, productId, tokens);
+        const token = waiting.shift();
+        if (token !== undefined) {
+          await repo.place(t.platform.db.primary, { customerId: customerId!, lines: [{ productId: id, quantity: 1 }], idempotencyKey: `gate-hot-${token}`, reservation: token });
+          await hotGate.confirm(token, [id]);
+        }
+        return read;
+      },
+    });
+    const buyer = await hotGate.reserve(randomUUID(), [{ productId: id, quantity: 1 }]).catch((error: unknown) => error);
+    assert.deepEqual(buyer, { ok: true, reserved: true }, `a buyer is let through, not refused: ${String(buyer)}`);
+    // 20 units: those of the orders committed are out of PostgreSQL, the others are still in flight, and the buyer holds one.
+    assert.equal(await figure(id), 20 - inFlight.length - 1);
+  });
+
+  it('gives back the units of a reservation released while a rebuild reads PostgreSQL', async () => {
+    const id = await product(10);
+    const kept = randomUUID();
+    const released = randomUUID();
+    await gate.reserve(kept, [{ productId: id, quantity: 1 }]);
+    await gate.reserve(released, [{ productId: id, quantity: 2 }]);
+    await gate.invalidate(id);
+    let releasing = true;
+    const slowGate = createStockGate({
+      redis: t.platform.redis,
+      prefix: `${t.config.redis.prefix}-gate-test`,
+      clock: () => now,
+      snapshot: async (productId, tokens) => {
+        const read = await inventory.snapshot(t.platform.db.primary, productId, tokens);
+        if (releasing) {
+          releasing = false;
+          await slowGate.release(released, [id]);
+        }
+        return read;
+      },
+    });
+    assert.equal(await slowGate.ensure(id), true);
+    assert.equal(await figure(id), 10 - 1, 'the released units are on sale again, the kept one still out');
+  });
+
   it('forgets a reservation whose process died, at the next rebuild', async () => {
     const id = await product(8);
     await gate.reserve(randomUUID(), [{ productId: id, quantity: 3 }]);

@@ -243,7 +243,7 @@ export function createStockGate(options: StockGateOptions): StockGate {
       // A figure above what the views may remember (a process died holding a reservation): news to them, as a release is.
       if (outcome === REBUILD_COMMIT_REPLY.set && freed > 0) givenBack(productId);
       if (outcome !== REBUILD_COMMIT_REPLY.moved) return true;
-      // A reservation finished while we read PostgreSQL: read again.
+      // An invalidation or a release while we read PostgreSQL (confirmations do not count): read again.
       await new Promise((resolve) => setTimeout(resolve, 2 * (attempt + 1)));
     }
     throw new StockGateUnavailableError(productId);
