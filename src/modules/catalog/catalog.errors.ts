@@ -69,6 +69,17 @@ export class InvalidPriceRangeError extends UnprocessableError {
   }
 }
 
+/**
+ * A price range (`minPrice`, `maxPrice`) without a `currency` while active products are priced in several: prices count
+ * each currency's minor unit (1000 is ¥1,000, $10.00 or 1.000 KWD), so the range means nothing without one.
+ * `currencies`: those in use, to pick from.
+ */
+export class CurrencyRequiredError extends UnprocessableError {
+  constructor(currencies: string[]) {
+    super('CURRENCY_REQUIRED', `products are priced in ${currencies.join(', ')}: a price range needs a currency`, { currencies });
+  }
+}
+
 /** A relative stock adjustment that would take the stock below zero or above the most a product may hold: nothing changed. */
 export class StockOutOfRangeError extends ConflictError {
   constructor(productId: number, available: number, delta: number, max: number) {

@@ -36,6 +36,8 @@ describe('catalog query plans at 100k products', () => {
     ['a later page (keyset)', () => [`${SELECT} WHERE p.status = 'active' AND p.id > $1 ORDER BY p.id LIMIT 21`, [90_000]]],
     ['a category page', () => [`${SELECT} WHERE p.status = 'active' AND p.category_id IN ($1) ORDER BY p.id LIMIT 21`, [categoryId]]],
     ['a price range', () => [`${SELECT} WHERE p.status = 'active' AND p.price_cents >= $1 AND p.price_cents <= $2 ORDER BY p.id LIMIT 21`, [1000, 1100]]],
+    ['a currency page', () => [`${SELECT} WHERE p.status = 'active' AND p.currency = $1 ORDER BY p.id LIMIT 21`, ['JPY']]],
+    ['a price range in one currency', () => [`${SELECT} WHERE p.status = 'active' AND p.currency = $1 AND p.price_cents >= $2 AND p.price_cents <= $3 ORDER BY p.id LIMIT 21`, ['JPY', 1000, 1100]]],
     ['a name search', () => [`${SELECT} WHERE p.status = 'active' AND p.name ILIKE $1 ORDER BY p.id LIMIT 21`, ['%drone 4242%']]],
     ['popular products', () => [`${SELECT} WHERE p.status = 'active' ORDER BY p.popularity DESC NULLS LAST, p.id LIMIT 100`, []]],
   ];
@@ -48,6 +50,18 @@ describe('catalog query plans at 100k products', () => {
     ['an admin list of one status', () => [`${ADMIN} WHERE p.status = $1 ORDER BY p.id DESC LIMIT 51`, ['archived']]],
     ['an admin search within one status', () => [`${ADMIN} WHERE p.status = $2 AND ${Q} ORDER BY p.id DESC LIMIT 51`, ['%drone%', 'draft']]],
   );
+  // The currencies active products use (listActiveCurrencies): one index probe per currency, not a read of every product.
+  cases.push([
+    'the currencies in use',
+    () => [
+      `WITH RECURSIVE c AS (
+         (SELECT currency FROM products WHERE status = 'active' ORDER BY currency LIMIT 1)
+         UNION ALL
+         SELECT (SELECT p.currency FROM products p WHERE p.status = 'active' AND p.currency > c.currency ORDER BY p.currency LIMIT 1) FROM c WHERE c.currency IS NOT NULL
+       ) SELECT currency FROM c WHERE currency IS NOT NULL`,
+      [],
+    ],
+  ]);
   for (const [name, query] of cases) {
     it(`uses an index for ${name}`, async () => {
       const [sql, params] = query();

@@ -37,6 +37,8 @@ const categoryColumns = { id: categories.id, slug: categories.slug, name: catego
 
 export interface ProductFilter {
   categoryIds?: number[];
+  /** Only products priced in it; `minPrice`/`maxPrice` count its minor unit. */
+  currency?: string;
   minPrice?: number;
   maxPrice?: number;
   q?: string;
@@ -78,6 +80,7 @@ export function createCatalogRepository() {
     async listActive(db: Db, filter: ProductFilter): Promise<Product[]> {
       const conditions: SQL[] = [eq(products.status, 'active')];
       if (filter.categoryIds) conditions.push(inArray(products.categoryId, filter.categoryIds));
+      if (filter.currency !== undefined) conditions.push(eq(products.currency, filter.currency));
       if (filter.minPrice !== undefined) conditions.push(gte(products.priceCents, filter.minPrice));
       if (filter.maxPrice !== undefined) conditions.push(lte(products.priceCents, filter.maxPrice));
       if (filter.q !== undefined) conditions.push(ilike(products.name, likeContains(filter.q)));
@@ -113,6 +116,22 @@ export function createCatalogRepository() {
         .where(and(...conditions))
         .orderBy(desc(products.id))
         .limit(filter.limit);
+    },
+
+    /**
+     * The currencies active products are priced in, sorted: a skip scan of `products_active_currency_id_idx`, one
+     * probe per currency, where `SELECT DISTINCT` would read every active product.
+     */
+    async listActiveCurrencies(db: Db): Promise<string[]> {
+      const { rows } = await db.execute<{ currency: string }>(sql`
+        WITH RECURSIVE c AS (
+          (SELECT currency FROM products WHERE status = 'active' ORDER BY currency LIMIT 1)
+          UNION ALL
+          SELECT (SELECT p.currency FROM products p WHERE p.status = 'active' AND p.currency > c.currency ORDER BY p.currency LIMIT 1)
+            FROM c WHERE c.currency IS NOT NULL
+        )
+        SELECT currency FROM c WHERE currency IS NOT NULL`);
+      return rows.map((row) => row.currency);
     },
 
     async listPopular(db: Db, limit: number): Promise<Product[]> {

@@ -448,3 +448,83 @@ describe('admin catalog writes when the database pool is full right after their 
     assert.equal(archived.json().status, 'archived');
   });
 });
+
+describe('the listing by currency', () => {
+  // priceCents counts each currency's minor unit: 1000 is ¥1,000, $10.00 or 1.000 KWD, so a price range is one currency's.
+  let shop: TestApp;
+  before(async () => {
+    shop = await createTestApp();
+  });
+  after(async () => {
+    await shop?.close();
+  });
+  const list = async (query: string) => shop.app.inject({ url: `/api/v1/products?${query}` });
+  const create = async (body: Record<string, unknown>) => {
+    const reply = await shop.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: shop.admin, payload: body });
+    assert.equal(reply.statusCode, 201, reply.body);
+    return reply.json().id as number;
+  };
+
+  it('keeps a price range without a currency working in a shop priced in one currency', async () => {
+    const id = await create({ sku: 'ONE-USD', name: 'Dollar mug', priceCents: 1500 });
+    await create({ sku: 'ONE-DRAFT-JPY', name: 'Draft in yen', priceCents: 1500, currency: 'JPY', status: 'draft' });
+    const reply = await list('minPrice=1000&maxPrice=2000');
+    assert.equal(reply.statusCode, 200, reply.body);
+    assert.deepEqual(reply.json().items.map((p: { id: number }) => p.id), [id]);
+  });
+
+  it('refuses a price range without a currency once active products use several, 422 CURRENCY_REQUIRED naming them', async () => {
+    await create({ sku: 'MULTI-JPY', name: 'Yen cup', priceCents: 1500, currency: 'JPY' });
+    await create({ sku: 'MULTI-KWD', name: 'Dinar cup', priceCents: 1500, currency: 'KWD' });
+    for (const query of ['minPrice=1000&maxPrice=2000', 'minPrice=1000', 'maxPrice=2000']) {
+      const reply = await list(query);
+      assert.equal(reply.statusCode, 422, `${query}: ${reply.body}`);
+      assert.equal(reply.json().error.code, 'CURRENCY_REQUIRED', query);
+      assert.deepEqual(reply.json().error.details, { currencies: ['JPY', 'KWD', 'USD'] }, query);
+    }
+    // Without a price range nothing needs a currency.
+    assert.equal((await list('limit=100')).json().items.length, 3);
+  });
+
+  it('filters by currency, alone or with a price range, and pages within it', async () => {
+    const yen = await create({ sku: 'YEN-2', name: 'Yen bowl', priceCents: 1800, currency: 'JPY' });
+    // Cached without the filter first: the filtered page must not be answered from that entry.
+    assert.equal((await list('limit=100')).json().items.length, 4);
+    const inYen = (await list('currency=JPY&limit=100')).json();
+    assert.deepEqual(inYen.items.map((p: { currency: string }) => p.currency), ['JPY', 'JPY']);
+    const ranged = await list('currency=JPY&minPrice=1600&maxPrice=2000');
+    assert.equal(ranged.statusCode, 200, ranged.body);
+    assert.deepEqual(ranged.json().items.map((p: { id: number }) => p.id), [yen]);
+    const first = (await list('currency=JPY&limit=1')).json();
+    assert.equal(first.items[0].currency, 'JPY');
+    const second = (await list(`currency=JPY&limit=1&cursor=${first.nextCursor}`)).json();
+    assert.deepEqual(second.items.map((p: { id: number }) => p.id), [yen]);
+    assert.equal(second.nextCursor, null);
+  });
+
+  it('takes a currency as a product\'s: a code not in ISO 4217 form is 400, one not in use 422 UNKNOWN_CURRENCY, a legacy one products still have is listed', async () => {
+    for (const currency of ['usd', 'US', 'USDX', '123']) {
+      const reply = await list(`currency=${currency}`);
+      assert.equal(reply.statusCode, 400, `${currency}: ${reply.body}`);
+      assert.equal(reply.json().error.code, 'VALIDATION_FAILED', currency);
+    }
+    for (const currency of ['UDS', 'XXX', 'HRK']) {
+      const reply = await list(`currency=${currency}`);
+      assert.equal(reply.statusCode, 422, `${currency}: ${reply.body}`);
+      assert.deepEqual(reply.json().error, { ...reply.json().error, code: 'UNKNOWN_CURRENCY', details: { currency } });
+    }
+    // Priced before the kuna was withdrawn (the API refuses it now): its products can still be found by it.
+    const client = new pg.Client({ connectionString: shop.database.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query("insert into products (sku, name, price_cents, currency) values ('OLD-HRK', 'Kuna plate', 900, 'HRK') returning id");
+      // Written past the API, which invalidates the cached listings on each write: one write through it does.
+      await create({ sku: 'AFTER-HRK', name: 'Euro plate', priceCents: 900, currency: 'EUR' });
+      const reply = await list('currency=HRK&maxPrice=1000');
+      assert.equal(reply.statusCode, 200, reply.body);
+      assert.deepEqual(reply.json().items.map((p: { id: number }) => p.id), [Number(rows[0].id)]);
+    } finally {
+      await client.end();
+    }
+  });
+});

@@ -39,7 +39,9 @@ export function catalogRoutes(catalog: CatalogService): FastifyPluginAsyncTypebo
     // A page or product answered again unchanged is the same object: its JSON is reused.
     const pageBytes = createReplyBytes();
     const productBytes = createReplyBytes();
-    app.get('/products', { schema: { tags, querystring: ListProductsQuery, response: { 200: ProductPage, ...errorResponses(400, 422, 503) } } }, async (request, reply) =>
+    const listDescription =
+      'Active products, by id, keyset-paged: pass `nextCursor` back as `cursor` (it names the last product shown, whatever the filters). Prices count the minor unit of their currency (a cent, a whole yen, a thousandth of a dinar): while active products are priced in more than one currency, `minPrice` or `maxPrice` without `currency` is 422 CURRENCY_REQUIRED, `details.currencies` listing those in use; in a shop priced in one currency a price range needs none.';
+    app.get('/products', { schema: { tags, description: listDescription, querystring: ListProductsQuery, response: { 200: ProductPage, ...errorResponses(400, 422, 503) } } }, async (request, reply) =>
       pageBytes(reply, await catalog.listProducts(request.query)),
     );
     app.get('/products/popular', { schema: { tags, querystring: PopularQuery, response: { 200: Type.Object({ items: Type.Array(Type.Ref('Product')) }) } } }, async (request) => ({

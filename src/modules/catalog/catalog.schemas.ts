@@ -47,6 +47,11 @@ export const ProductPage = Type.Object({
 export const ListProductsQuery = Type.Object(
   {
     category: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Category slug; includes its subcategories' })),
+    currency: Type.Optional(
+      currency(
+        'ISO 4217 code: only products priced in it. Required with `minPrice` or `maxPrice` while active products are priced in more than one currency (422 CURRENCY_REQUIRED, `details.currencies` listing them). Checked as a product currency is: a code not in use is 422 UNKNOWN_CURRENCY, unless active products are still priced in it',
+      ),
+    ),
     minPrice: Type.Optional(PriceCents),
     maxPrice: Type.Optional(PriceCents),
     q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Case-insensitive name search' })),

@@ -9,6 +9,7 @@ import {
   CategoryCycleError,
   CategoryInUseError,
   CategoryNotFoundError,
+  CurrencyRequiredError,
   InvalidPriceRangeError,
   PriceRequiredError,
   ProductNameLengthError,
@@ -246,6 +247,31 @@ export function createCatalogService(deps: CatalogServiceDeps) {
     });
   }
 
+  /** The currencies active products are priced in, sorted; cached as a listing is (any product write invalidates it). */
+  async function activeCurrenciesCached(): Promise<string[]> {
+    return cache.getOrSet(`products:${SHAPE}:currencies`, async () => repo.listActiveCurrencies(await reader()), {
+      ttlSeconds: Math.min(LIST_TTL_S, deps.ttls().productS),
+      tags: [CATALOG_TAGS.products],
+      name: 'products-currencies',
+    });
+  }
+
+  /**
+   * The listing's currency rules. A `currency` filter is checked as a product's currency is (`CURRENCIES`), except that
+   * one active products are still priced in (a withdrawn currency they kept) finds them. A price range counts one
+   * currency's minor unit, so without a `currency` it is refused while active products use several: in a shop priced
+   * in one currency it means what it always meant, and no client of such a shop has to send one.
+   */
+  async function requireListingCurrency(query: ListProductsQuery): Promise<void> {
+    if (query.currency !== undefined) {
+      if (!CURRENCIES.has(query.currency) && !(await activeCurrenciesCached()).includes(query.currency)) throw new UnknownCurrencyError(query.currency);
+      return;
+    }
+    if (query.minPrice === undefined && query.maxPrice === undefined) return;
+    const inUse = await activeCurrenciesCached();
+    if (inUse.length > 1) throw new CurrencyRequiredError(inUse);
+  }
+
   /** The category and all its descendants, so a filter on "electronics" includes "laptops". */
   function withDescendants(all: Category[], rootId: number): number[] {
     // A set, not a list: a cycle in the stored tree (which writes refuse) must still end the walk.
@@ -306,6 +332,9 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       if (query.minPrice !== undefined && query.maxPrice !== undefined && query.minPrice > query.maxPrice) {
         throw new InvalidPriceRangeError(query.minPrice, query.maxPrice);
       }
+      await requireListingCurrency(query);
+      // A cursor names the last id a page returned, whatever the filter: passed with another filter, it pages on after
+      // that id (as with `category`, `q` or a price range).
       const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
       // Names are stored in NFC (see `nfcName`): the query is too, so a decomposed "Cre\u0300me" finds "Crème". Trimmed,
       // as the storefront's: a query pasted with blanks around it still finds the name, and an all-blank one is no filter.
@@ -317,7 +346,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
         if (!root) throw new UnknownCategoryError(query.category);
         categoryIds = withDescendants(all, root.id);
       }
-      const key = `products:${SHAPE}:list:${JSON.stringify([categoryIds, query.minPrice, query.maxPrice, q, afterId, query.limit])}`;
+      const key = `products:${SHAPE}:list:${JSON.stringify([categoryIds, query.currency, query.minPrice, query.maxPrice, q, afterId, query.limit])}`;
       return cache.getOrSet(
         key,
         async () => {

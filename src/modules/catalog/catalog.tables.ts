@@ -52,6 +52,9 @@ export const products = pgTable(
     // The seed strategy's index for sale queries (price range within a category).
     index('idx_product_price_category').on(t.priceCents, t.categoryId).where(sql`${t.status} = 'active'`),
     index('products_active_category_id_idx').on(t.categoryId, t.id).where(sql`${t.status} = 'active'`),
+    // The listing in one currency (`currency`, keyset by id), and the currencies active products use, read one
+    // probe per currency (`listActiveCurrencies`).
+    index('products_active_currency_id_idx').on(t.currency, t.id).where(sql`${t.status} = 'active'`),
     index('products_active_popularity_idx').on(t.popularity.desc(), t.id).where(sql`${t.status} = 'active'`),
     // The name's trigrams in two halves: the active products' (the storefront's search) and the others' (drafts and
     // archived ones, which the admin list searches too: `listForAdmin` asks each half). One index over every status
