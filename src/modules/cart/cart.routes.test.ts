@@ -12,7 +12,7 @@ import type { CatalogService, Product } from '../catalog/index.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import { createCartService } from './cart.service.ts';
 import { MAX_CART_LINES } from './cart.schemas.ts';
-import { createCartStore } from './cart.store.ts';
+import { type CartStore, createCartStore } from './cart.store.ts';
 import { GUEST_COOKIE } from './guest-cookie.ts';
 
 describe('cart API', () => {
@@ -321,7 +321,7 @@ describe('cart API', () => {
     });
 
     // The merge reads the account cart's currency before its script runs; the script must check that the account cart
-    // still holds what was read (as the cart-set script does), or a line another device adds in between (a phone signed
+    // still holds what was read (as the cart-write-line script does), or a line another device adds in between (a phone signed
     // in to the account) and the guest's lines of another currency both land in one cart.
     it('leaves one currency in the account cart when another device adds a line in another currency during the merge', async () => {
       const create = async (sku: string, currency: string) =>
@@ -407,6 +407,49 @@ describe('cart API', () => {
       assert.equal(codes.filter((code) => code === 'CART_FULL').length, 10, codes.join(' '));
       assert.equal((await linesOf()).length, MAX_CART_LINES);
     });
+
+    // A shopper's fast clicks, a "buy the look" bundle, an app syncing a saved cart: different new products into one
+    // cart at once. Each is checked against the cart as its script finds it, so none has to lose to the others.
+    const addAll = async (products: number[]) => {
+      const [id] = await insertCustomers(t.platform.db.primary, 1, `bulk-${Math.random().toString(36).slice(2)}`);
+      const [session] = (await mintSessionCookies(t.env, [id!])) as [string];
+      const replies = await Promise.all(
+        products.map((productId) => t.app.inject({ method: 'POST', url: '/api/v1/cart/items', headers: { cookie: session }, payload: { productId, quantity: 1 } })),
+      );
+      const codes = replies.map((reply) => (reply.statusCode === 200 ? 'ok' : `${reply.statusCode} ${reply.json().error.code}`));
+      const items = (await t.app.inject({ method: 'GET', url: '/api/v1/cart', headers: { cookie: session } })).json().items as { productId: number }[];
+      return { codes, items };
+    };
+
+    it('adds 30 different new products at once to one cart: every add joins, none is CART_BUSY', async () => {
+      const products: number[] = [];
+      for (let i = 0; i < 30; i++) products.push(await create());
+      const { codes, items } = await addAll(products);
+      assert.deepEqual(codes, products.map(() => 'ok'));
+      assert.deepEqual(
+        items.map((item) => item.productId).sort((a, b) => a - b),
+        [...products].sort((a, b) => a - b),
+      );
+    });
+
+    it('holds MAX_CART_LINES when 110 different new products are added at once to an empty cart: 100 join, 10 are CART_FULL, none CART_BUSY', async () => {
+      const products: number[] = [];
+      for (let i = 0; i < MAX_CART_LINES + 10; i++) products.push(await create());
+      const { codes, items } = await addAll(products);
+      assert.equal(codes.filter((code) => code === 'ok').length, MAX_CART_LINES, codes.filter((code) => code !== 'ok').join(', '));
+      assert.equal(codes.filter((code) => code === '422 CART_FULL').length, 10, codes.filter((code) => code !== 'ok').join(', '));
+      assert.equal(items.length, MAX_CART_LINES);
+    });
+
+    it('keeps one currency when 20 USD and 20 EUR products are added at once to an empty cart: one currency joins whole, the other is MIXED_CURRENCIES', async () => {
+      const products: number[] = [];
+      for (let i = 0; i < 20; i++) products.push(await create('USD'), await create('EUR'));
+      const { codes, items } = await addAll(products);
+      assert.deepEqual([...new Set(codes)].sort(), ['422 MIXED_CURRENCIES', 'ok'], codes.join(', '));
+      assert.equal(new Set((items as unknown as { currency: string }[]).map((item) => item.currency)).size, 1, JSON.stringify(items));
+      assert.equal(items.length, 20);
+      assert.equal(codes.filter((code) => code === 'ok').length, 20);
+    });
   });
 
   describe('adding to a line in one step (POST /cart/items)', () => {
@@ -489,10 +532,14 @@ describe('cart API', () => {
     });
   });
 
+  /** One unit of a USD product in the store's cart, as an add would write it. */
+  const setLine = (store: CartStore, owner: number, productId: number) =>
+    store.writeLine(owner, { productId, mode: 'set', quantity: 1, maxQuantity: 1, maxLines: MAX_CART_LINES, currency: 'USD', readLines: [] });
+
   it('keeps a cart CART_TTL_S after its last change, a line removed included', async () => {
     const store = createCartStore({ redis: t.platform.redis, prefix: `${t.config.redis.prefix}-ttl`, ttlS: 3600, abandonedAfterS: 60 });
-    await store.set(7, 10, 1);
-    await store.set(7, 11, 1);
+    await setLine(store, 7, 10);
+    await setLine(store, 7, 11);
     const key = `${t.config.redis.prefix}-ttl:cart:7`;
     await t.platform.redis.expire(key, 5); // as if the last change was long ago
     await store.remove(7, 11);
@@ -503,12 +550,12 @@ describe('cart API', () => {
   it('counts carts as abandoned once untouched for CART_ABANDONED_AFTER_S, not once ordered', async () => {
     let now = 1_000_000;
     const store = createCartStore({ redis: t.platform.redis, prefix: `${t.config.redis.prefix}-abandon`, ttlS: 7200, abandonedAfterS: 60, clock: () => now });
-    await store.set(1, 10, 1);
-    await store.set(2, 10, 1);
-    await store.set(3, 10, 1);
+    await setLine(store, 1, 10);
+    await setLine(store, 2, 10);
+    await setLine(store, 3, 10);
     assert.deepEqual(await store.counts(), { active: 3, abandoned: 0 });
     now += 61_000;
-    await store.set(3, 11, 1); // touched again
+    await setLine(store, 3, 11); // touched again
     await store.clear(2); // ordered
     assert.deepEqual(await store.counts(), { active: 1, abandoned: 1 });
     now += 7200_001;

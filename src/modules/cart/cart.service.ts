@@ -6,8 +6,8 @@ import { MAX_CART_LINES, MAX_LINE_QUANTITY, type Cart, type CartItem, type CartM
 import type { CartOwner, CartStore, MergeResult } from './cart.store.ts';
 
 /**
- * How often a cart change is checked and tried again when other changes of the same cart keep coming
- * first; each lost try means another change was written, and a cart holds at most MAX_CART_LINES.
+ * How often a cart change is checked and tried again when other changes of the same cart keep coming first (a new
+ * line the cart's kept currency cannot vouch for, a merge); each lost try means another change was written.
  */
 const SET_ATTEMPTS = 20;
 
@@ -108,13 +108,14 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
   }
 
   /**
-   * Writes a line of `quantityOf(what it holds)` units (`add`: adds that many in the Redis script itself, within the
-   * line's maximum); the product must be for sale and in stock, and the quantity within its per-customer cap (what
-   * the buyer already bought is checkout's to count) and MAX_LINE_QUANTITY. The room and currency are checked
-   * against the cart as read, and the line is written only while the cart still holds those products (see
-   * CartStore.set, CartStore.add): two changes at once (two tabs, a script) cannot both take the last place, nor add
-   * two currencies to an empty cart; the one that lost checks again. Adds to the same line at once never lose to
-   * each other: each adds to what the line holds when its script runs, so a burst of them needs no retry.
+   * Writes a line of `quantity` units (`add`: adds that many in the Redis script itself, within the line's maximum);
+   * the product must be for sale and in stock, and the quantity within its per-customer cap (what the buyer already
+   * bought is checkout's to count) and MAX_LINE_QUANTITY. The room, currency and line maximum are checked against the
+   * cart as read (to refuse early, with the reason), then again in the Redis script that writes the line, against the
+   * cart as it is then (see CartStore.writeLine): changes at once (two tabs, a bundle, a script) cannot take more than
+   * the last places nor put two currencies in one cart, and different products added at once in the cart's currency,
+   * as adds to one line, never lose to each other. Only a new line the cart's kept currency cannot vouch for (another
+   * currency, a cart without one) loses to a change that came first, and checks again.
    */
   async function writeLine(owner: CartOwner, productId: number, quantity: number, add: boolean): Promise<Cart> {
     const product = await catalog.getProduct(productId);
@@ -126,16 +127,21 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
       if (!lines.has(productId) && lines.size >= MAX_CART_LINES) throw new CartFullError(MAX_CART_LINES);
       const cartCurrency = await currencyOf(lines);
       if (cartCurrency !== undefined && cartCurrency !== product.currency) throw new CartMixedCurrenciesError(productId, product.currency, cartCurrency);
-      if (!add) {
-        if (await store.set(owner, productId, quantity, lines.keys())) break;
-      } else {
-        const written = await store.add(owner, productId, quantity, maxQuantity, lines.keys());
-        if (typeof written === 'object') {
-          // Other adds to the line came first: the sum with what it holds now is refused as the read one would be.
-          requireLineQuantity(product, written.held, written.held + quantity);
-          throw new Error(`cart add of product ${productId} refused under ${maxQuantity} units`); // unreachable: one check above refuses it
-        }
-        if (written !== undefined) break;
+      const written = await store.writeLine(owner, {
+        productId,
+        mode: add ? 'add' : 'set',
+        quantity,
+        maxQuantity,
+        maxLines: MAX_CART_LINES,
+        currency: product.currency,
+        readLines: lines.keys(),
+      });
+      if (written.status === 'written') break;
+      if (written.status === 'full') throw new CartFullError(MAX_CART_LINES);
+      if (written.status === 'over') {
+        // Other adds to the line came first: the sum with what it holds now is refused as the read one would be.
+        requireLineQuantity(product, written.held, written.held + quantity);
+        throw new Error(`cart add of product ${productId} refused under ${maxQuantity} units`); // unreachable: one check above refuses it
       }
       if (attempt >= SET_ATTEMPTS) throw new CartBusyError();
     }
@@ -235,7 +241,7 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
           cartCurrency ??= product?.currency;
           movable.push({ id: productId, maxQuantity });
         }
-        const result = await store.merge(guest, customerId, { products: movable, maxLines: MAX_CART_LINES, ifLines: accountLines.keys() });
+        const result = await store.merge(guest, customerId, { products: movable, maxLines: MAX_CART_LINES, ifLines: accountLines.keys(), currency: cartCurrency });
         if (result === undefined) {
           if (attempt >= SET_ATTEMPTS) throw new CartBusyError();
           continue;

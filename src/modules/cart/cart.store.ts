@@ -12,18 +12,17 @@ export type CartOwner = number | `g:${string}`;
 export interface CartStore {
   get(owner: CartOwner): Promise<Map<number, number>>;
   /**
-   * Sets a line's quantity. With `ifLines`, only while the cart holds exactly those products (the ones its
-   * caller read and checked the line against: room, currency), in one step: false when the cart holds other
-   * products by now (another change came first), and nothing is written.
+   * Sets a line's quantity, or adds units to it (0 if none), in one Redis script that checks against the cart as it
+   * finds it what a change of another line could break: the quantity written at most `maxQuantity` (else `over`, with
+   * what the line holds); a product new to the cart only while it has fewer than `maxLines` lines (else `full`) and
+   * only in the cart's currency. The cart's currency is kept beside it, as the currency every line written since the
+   * cart was empty was checked against: a new line in that currency joins whatever other lines joined meanwhile, so
+   * adds of different products at once never make each other try again. A new line in another currency (or where
+   * none is kept: a cart from before it was, or merged without one) joins only while the cart holds exactly the
+   * products `write.readLines` (the ones its caller read and checked its currency against): else `changed`, nothing
+   * written, and the caller checks the cart again. A line the cart holds already adds no currency and no line.
    */
-  set(owner: CartOwner, productId: number, quantity: number, ifLines?: Iterable<number>): Promise<boolean>;
-  /**
-   * Adds `quantity` units to a line (0 if none) in one step, only while the cart holds exactly the products
-   * `ifLines` (as `set`) and the sum is at most `maxQuantity`: the sum written; `{ held }` (what the line holds,
-   * nothing written) when the sum would pass it; undefined when the cart holds other products by now. Adds to the
-   * same line at once never make each other try again: each adds to what the line holds when it runs.
-   */
-  add(owner: CartOwner, productId: number, quantity: number, maxQuantity: number, ifLines: Iterable<number>): Promise<number | { held: number } | undefined>;
+  writeLine(owner: CartOwner, write: LineWrite): Promise<LineWriteResult>;
   remove(owner: CartOwner, productId: number): Promise<void>;
   /** Empties the cart (removed by the customer, or turned into an order: then it is never counted as abandoned). */
   clear(owner: CartOwner): Promise<void>;
@@ -41,12 +40,13 @@ export interface CartStore {
    * own quantity, kept as it is where it is above that already); a product new to the customer's
    * cart joins only while it has fewer than `maxLines` lines (in the order given). Each line moved is
    * deleted from the guest cart in the same step, so a repeated or concurrent sign-in finds only what was
-   * not moved (nothing lost, nothing doubled). Lines not moved stay in the guest cart.
+   * not moved (nothing lost, nothing doubled). Lines not moved stay in the guest cart. When lines move, `currency`
+   * (the customer cart's currency after the merge, as its caller checked it; undefined: none) is kept as `writeLine`'s.
    */
   merge(
     guest: `g:${string}`,
     customerId: number,
-    options: { products: readonly { id: number; maxQuantity: number }[]; maxLines: number; ifLines: Iterable<number> },
+    options: { products: readonly { id: number; maxQuantity: number }[]; maxLines: number; ifLines: Iterable<number>; currency: string | undefined },
   ): Promise<MergeResult | undefined>;
   counts(): Promise<{ active: number; abandoned: number }>;
   /**
@@ -59,6 +59,25 @@ export interface CartStore {
   /** Gives back a claim held under `token` (one that lapsed and was taken by another stays the other's). */
   releaseOrdering(owner: CartOwner, token: string): Promise<void>;
 }
+
+/** One line's change (see CartStore.writeLine). */
+export interface LineWrite {
+  productId: number;
+  /** `set`: the line holds `quantity` units; `add`: `quantity` units more than it holds when the script runs. */
+  mode: 'set' | 'add';
+  quantity: number;
+  /** The most the line may hold (its product's stock, per-customer cap and MAX_LINE_QUANTITY, as read). */
+  maxQuantity: number;
+  /** The most lines the cart may hold. */
+  maxLines: number;
+  /** The product's currency, which the cart must have (or none, empty) for it to join. */
+  currency: string;
+  /** The products the caller read the cart holding, and checked `currency` against. */
+  readLines: Iterable<number>;
+}
+
+/** `written` the line's quantity now; `over` nothing written, `held` what the line holds; `full`, `changed` see CartStore.writeLine. */
+export type LineWriteResult = { status: 'written'; quantity: number } | { status: 'over'; held: number } | { status: 'full' } | { status: 'changed' };
 
 /** What a merge did: lines moved, lines left for want of room (with their quantities), lines the guest cart still holds. */
 export interface MergeResult {
@@ -73,9 +92,9 @@ export interface MergeResult {
 }
 
 /**
- * Lua: whether the cart hash `key` holds exactly the products ARGV[from..to] (no more, no fewer). The one condition
- * under which a change checked against the lines its caller read (room, currency) is written: by `set` and `merge`
- * alike, so no path into a cart can skip it.
+ * Lua: whether the cart hash `key` holds exactly the products ARGV[from..to] (no more, no fewer). The condition under
+ * which a change checked against the lines its caller read (currency; and room, for a merge) is written where the
+ * cart's kept currency cannot vouch for the lines added meanwhile: by `writeLine` and `merge` alike.
  */
 const HOLDS_EXACTLY_LUA = `
 local function holdsExactly(key, from, to)
@@ -88,15 +107,16 @@ end
 `;
 
 /**
- * KEYS guest cart, customer cart, index; ARGV ttl s, now ms, customer member, guest member, max lines, n, the n
- * product ids the customer cart must hold (no more, no fewer), then product id and its max quantity pairs →
+ * KEYS guest cart, customer cart, customer cart's currency, index; ARGV ttl s, now ms, customer member, guest member,
+ * max lines, the customer cart's currency after the merge ('' none), n, the n product ids the customer cart must hold
+ * (no more, no fewer), then product id and its max quantity pairs →
  * -1 when the customer cart holds other products (nothing moved), else {moved, guest lines left, 2 × the products
  * left for want of room, then per such product: id, quantity; then per line that joined at less than the sum: id,
  * quantity kept, units dropped}.
  */
 const MERGE_LUA = `${HOLDS_EXACTLY_LUA}
-local firstPair = 7 + tonumber(ARGV[6])
-if not holdsExactly(KEYS[2], 7, firstPair - 1) then return -1 end
+local firstPair = 8 + tonumber(ARGV[7])
+if not holdsExactly(KEYS[2], 8, firstPair - 1) then return -1 end
 local maxLines = tonumber(ARGV[5])
 local lines = redis.call('HLEN', KEYS[2])
 local moved = 0
@@ -137,10 +157,12 @@ for i = firstPair, #ARGV, 2 do
 end
 if moved > 0 then
   redis.call('EXPIRE', KEYS[2], tonumber(ARGV[1]))
-  redis.call('ZADD', KEYS[3], tonumber(ARGV[2]), ARGV[3])
+  -- The currency the lines were checked against, as read while the cart held exactly them: kept for the adds that follow.
+  if ARGV[6] ~= '' then redis.call('SET', KEYS[3], ARGV[6], 'EX', tonumber(ARGV[1])) else redis.call('DEL', KEYS[3]) end
+  redis.call('ZADD', KEYS[4], tonumber(ARGV[2]), ARGV[3])
 end
 local left = redis.call('HLEN', KEYS[1])
-if left == 0 then redis.call('ZREM', KEYS[3], ARGV[4]) end
+if left == 0 then redis.call('ZREM', KEYS[4], ARGV[4]) end
 local out = {moved, left, #full}
 for i = 1, #full do out[#out + 1] = full[i] end
 for i = 1, #capped do out[#out + 1] = capped[i] end
@@ -148,31 +170,27 @@ return out
 `;
 
 /**
- * KEYS cart, index; ARGV ttl s, now ms, member, product id, quantity, then '1' and the product ids the cart must hold
- * (no more, no fewer) or '0' for no condition → 1 set, 0 not (the cart holds other products).
+ * KEYS cart, cart's currency, index; ARGV ttl s, now ms, member, product id, quantity, '1' add / '0' set, the line's
+ * maximum, max lines, the product's currency, then the product ids read (see CartStore.writeLine) → {1, quantity}
+ * written, {0, held} past the maximum, {-1, 0} changed, {-2, lines} full; nothing written but on {1, …}.
  */
-const SET_LUA = `${HOLDS_EXACTLY_LUA}
-if ARGV[6] == '1' and not holdsExactly(KEYS[1], 7, #ARGV) then return 0 end
-redis.call('HSET', KEYS[1], ARGV[4], ARGV[5])
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
-redis.call('ZADD', KEYS[2], tonumber(ARGV[2]), ARGV[3])
-return 1
-`;
-
-/**
- * KEYS cart, index; ARGV ttl s, now ms, member, product id, quantity to add, the line's maximum, then the product ids
- * the cart must hold (no more, no fewer) → {1, sum} added, {0, held} the sum would pass the maximum (nothing
- * written), {-1, 0} the cart holds other products.
- */
-const ADD_LUA = `${HOLDS_EXACTLY_LUA}
-if not holdsExactly(KEYS[1], 7, #ARGV) then return {-1, 0} end
-local held = tonumber(redis.call('HGET', KEYS[1], ARGV[4]) or '0')
-local sum = held + tonumber(ARGV[5])
-if sum > tonumber(ARGV[6]) then return {0, held} end
-redis.call('HSET', KEYS[1], ARGV[4], sum)
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
-redis.call('ZADD', KEYS[2], tonumber(ARGV[2]), ARGV[3])
-return {1, sum}
+const WRITE_LINE_LUA = `${HOLDS_EXACTLY_LUA}
+local ttl = tonumber(ARGV[1])
+local held = redis.call('HGET', KEYS[1], ARGV[4])
+if not held then
+  local lines = redis.call('HLEN', KEYS[1])
+  if lines >= tonumber(ARGV[8]) then return {-2, lines} end
+  if lines > 0 and redis.call('GET', KEYS[2]) ~= ARGV[9] and not holdsExactly(KEYS[1], 10, #ARGV) then return {-1, 0} end
+end
+local quantity = tonumber(ARGV[5])
+if ARGV[6] == '1' then quantity = quantity + tonumber(held or '0') end
+if quantity > tonumber(ARGV[7]) then return {0, tonumber(held or '0')} end
+redis.call('HSET', KEYS[1], ARGV[4], quantity)
+redis.call('EXPIRE', KEYS[1], ttl)
+-- A new line was checked against the kept currency, or against every line the cart holds: the cart's currency is its.
+if held then redis.call('EXPIRE', KEYS[2], ttl) else redis.call('SET', KEYS[2], ARGV[9], 'EX', ttl) end
+redis.call('ZADD', KEYS[3], tonumber(ARGV[2]), ARGV[3])
+return {1, quantity}
 `;
 
 /**
@@ -207,21 +225,21 @@ const cartReleaseOrdering = defineScript({ name: 'cart-release-ordering', keys: 
 
 const cartRemoveOrdered = defineScript({ name: 'cart-remove-ordered', keys: ['cart', 'index'], lua: REMOVE_ORDERED_LUA, parse: integerReply });
 
-const cartSet = defineScript({ name: 'cart-set', keys: ['cart', 'index'], lua: SET_LUA, parse: (reply) => Number(reply) === 1 });
-
-const cartAdd = defineScript({
-  name: 'cart-add',
-  keys: ['cart', 'index'],
-  lua: ADD_LUA,
-  parse: (reply): number | { held: number } | undefined => {
+const cartWriteLine = defineScript({
+  name: 'cart-write-line',
+  keys: ['cart', 'currency', 'index'],
+  lua: WRITE_LINE_LUA,
+  parse: (reply): LineWriteResult => {
     const [status, value] = (reply as unknown[]).map(Number) as [number, number];
-    return status === 1 ? value : status === 0 ? { held: value } : undefined;
+    if (status === 1) return { status: 'written', quantity: value };
+    if (status === 0) return { status: 'over', held: value };
+    return status === -2 ? { status: 'full' } : { status: 'changed' };
   },
 });
 
 const cartMerge = defineScript({
   name: 'cart-merge',
-  keys: ['guest', 'customer', 'index'],
+  keys: ['guest', 'customer', 'currency', 'index'],
   lua: MERGE_LUA,
   parse: (reply): MergeResult | undefined => {
     if (!Array.isArray(reply)) return undefined;
@@ -253,6 +271,7 @@ function lengthPrefixed(items: readonly string[]): string[] {
 export function createCartStore(deps: { redis: Redis; prefix: string; ttlS: number; abandonedAfterS: number; clock?: () => number }): CartStore {
   const now = deps.clock ?? Date.now;
   const cartKey = (owner: CartOwner) => `${deps.prefix}:cart:${owner}`;
+  const currencyKey = (owner: CartOwner) => `${deps.prefix}:cart-currency:${owner}`;
   const indexKey = `${deps.prefix}:carts`;
   const orderingKey = (owner: CartOwner) => `${deps.prefix}:cart-ordering:${owner}`;
 
@@ -260,12 +279,13 @@ export function createCartStore(deps: { redis: Redis; prefix: string; ttlS: numb
     merge(guest, customerId, options) {
       return cartMerge.run(
         deps.redis,
-        { guest: cartKey(guest), customer: cartKey(customerId), index: indexKey },
+        { guest: cartKey(guest), customer: cartKey(customerId), currency: currencyKey(customerId), index: indexKey },
         deps.ttlS,
         now(),
         String(customerId),
         guest,
         options.maxLines,
+        options.currency ?? '',
         ...lengthPrefixed([...options.ifLines].map(String)),
         ...options.products.flatMap((product) => [String(product.id), String(product.maxQuantity)]),
       );
@@ -275,25 +295,38 @@ export function createCartStore(deps: { redis: Redis; prefix: string; ttlS: numb
       return new Map(Object.entries(raw).map(([productId, quantity]) => [Number(productId), Number(quantity)]));
     },
 
-    set(owner, productId, quantity, ifLines) {
-      const condition = ifLines === undefined ? ['0'] : ['1', ...[...ifLines].map(String)];
-      return cartSet.run(deps.redis, { cart: cartKey(owner), index: indexKey }, deps.ttlS, now(), String(owner), String(productId), String(quantity), ...condition);
-    },
-
-    add(owner, productId, quantity, maxQuantity, ifLines) {
-      const lines = [...ifLines].map(String);
-      return cartAdd.run(deps.redis, { cart: cartKey(owner), index: indexKey }, deps.ttlS, now(), String(owner), String(productId), String(quantity), String(maxQuantity), ...lines);
+    writeLine(owner, write) {
+      return cartWriteLine.run(
+        deps.redis,
+        { cart: cartKey(owner), currency: currencyKey(owner), index: indexKey },
+        deps.ttlS,
+        now(),
+        String(owner),
+        String(write.productId),
+        String(write.quantity),
+        write.mode === 'add' ? '1' : '0',
+        String(write.maxQuantity),
+        String(write.maxLines),
+        write.currency,
+        ...[...write.readLines].map(String),
+      );
     },
 
     async remove(customerId, productId) {
       // A removal is a change: the cart lives `ttlS` after it, as after any other (a cart emptied by it is gone anyway).
-      const results = await deps.redis.multi().hdel(cartKey(customerId), String(productId)).expire(cartKey(customerId), deps.ttlS).hlen(cartKey(customerId)).exec();
+      const results = await deps.redis
+        .multi()
+        .hdel(cartKey(customerId), String(productId))
+        .expire(cartKey(customerId), deps.ttlS)
+        .hlen(cartKey(customerId))
+        .expire(currencyKey(customerId), deps.ttlS)
+        .exec();
       if (Number(results?.[2]?.[1] ?? 0) === 0) await deps.redis.zrem(indexKey, String(customerId));
       else await deps.redis.zadd(indexKey, now(), String(customerId));
     },
 
     async clear(customerId) {
-      await deps.redis.multi().del(cartKey(customerId)).zrem(indexKey, String(customerId)).exec();
+      await deps.redis.multi().del(cartKey(customerId), currencyKey(customerId)).zrem(indexKey, String(customerId)).exec();
     },
 
     async removeOrdered(owner, lines) {
