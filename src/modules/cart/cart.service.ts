@@ -17,6 +17,12 @@ const SET_ATTEMPTS = 20;
  */
 const ORDERING_LEASE_MS = 30_000;
 
+/** The claim `whileOrdering` holds on a cart while it is ordered. */
+export interface OrderingClaim {
+  /** Not given back when the order ends: it stops being renewed and lapses after ORDERING_LEASE_MS (30 s). */
+  keep(): void;
+}
+
 /** What checkout takes from a cart. */
 export interface CartLine {
   productId: number;
@@ -183,18 +189,26 @@ export function createCartService(deps: { store: CartStore; catalog: CatalogServ
      * on any instance: another order of the same cart meanwhile (another tab, with its own key) is refused with
      * CartOrderInProgressError before it reads the cart, so one cart becomes one order, and its retry finds the
      * cart that order left. The claim is renewed while `order` runs and lapses ORDERING_LEASE_MS after a crash.
+     * `order` calls `claim.keep()` when the cart may still hold lines an order placed (its outcome unknown, or its
+     * lines not taken out): the claim is then not given back but lapses ORDERING_LEASE_MS after `order` ends, so no
+     * other tab orders those lines again meanwhile, and the buyer's retry under the same key finds the order.
      */
-    async whileOrdering<T>(owner: CartOwner, order: () => Promise<T>): Promise<T> {
+    async whileOrdering<T>(owner: CartOwner, order: (claim: OrderingClaim) => Promise<T>): Promise<T> {
       const token = randomUUID();
       if (!(await store.claimOrdering(owner, token, ORDERING_LEASE_MS))) throw new CartOrderInProgressError();
       const renewal = setInterval(() => void store.renewOrdering(owner, token, ORDERING_LEASE_MS).catch(() => undefined), ORDERING_LEASE_MS / 3);
       renewal.unref();
+      let kept = false;
       try {
-        return await order();
+        return await order({
+          keep: () => {
+            kept = true;
+          },
+        });
       } finally {
         clearInterval(renewal);
         // Not given back (Redis unreachable): it lapses with its lease.
-        await store.releaseOrdering(owner, token).catch(() => undefined);
+        if (!kept) await store.releaseOrdering(owner, token).catch(() => undefined);
       }
     },
 

@@ -142,3 +142,69 @@ describe('ordering a cart whose products changed since they were added', () => {
     assert.equal((await getCart(cookie)).items.length, 0, 'the cart emptied');
   });
 });
+
+describe('a cart order whose outcome its checkout did not learn', () => {
+  let t: TestApp;
+  /** The next order placed commits, then its call fails as a connection lost at COMMIT does (the outcome unknown). */
+  let loseNextReply = false;
+  /** The next removal of ordered lines from a cart fails (Redis lost), after its order was placed and answered. */
+  let failNextRemoval = false;
+  before(async () => {
+    t = await createTestApp({ RATE_LIMIT_CHECKOUT_MAX: '1000' }, undefined, {
+      services: (web) => {
+        const place = web.orders.place;
+        web.orders.place = async (...args: Parameters<typeof place>) => {
+          const placed = await place(...args);
+          if (loseNextReply) {
+            loseNextReply = false;
+            throw new Error('Connection terminated unexpectedly');
+          }
+          return placed;
+        };
+        const removeOrdered = web.cart.removeOrdered;
+        web.cart.removeOrdered = async (...args: Parameters<typeof removeOrdered>) => {
+          if (failNextRemoval) {
+            failNextRemoval = false;
+            throw new Error('Connection is closed.');
+          }
+          return removeOrdered(...args);
+        };
+      },
+    });
+  });
+  after(() => t.close());
+
+  it('is not ordered again by another tab with its own key once the first checkout has ended (the cart ordered once)', async () => {
+    const [customerId] = (await insertCustomers(t.platform.db.primary, 1, 'cc-lost')) as [number];
+    const [cookie] = (await mintSessionCookies(t.env, [customerId])) as [string];
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `cc-lost-${Math.random().toString(36).slice(2)}`, name: 'Vase', priceCents: 1000, available: 10 } });
+    assert.equal(created.statusCode, 201, created.body);
+    const put = await t.app.inject({ method: 'PUT', url: `/api/v1/cart/items/${created.json().id}`, headers: { cookie }, payload: { quantity: 1 } });
+    assert.equal(put.statusCode, 200, put.body);
+    loseNextReply = true;
+    const first = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie, 'idempotency-key': 'k-lost-1' }, payload: {} });
+    assert.ok(first.statusCode >= 500, first.body);
+    // The first tab's checkout is over (its claim given back); another tab checks the same cart out with its own key.
+    const second = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie, 'idempotency-key': 'k-lost-2' }, payload: {} });
+    const orders = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from orders where customer_id = ${customerId}`);
+    assert.equal(Number(orders.rows[0]!.n), 1, `one order of the one cart (second checkout: ${second.statusCode} ${second.body})`);
+  });
+
+  it('keeps another tab with its own key from ordering a cart whose ordered lines could not be taken out', async () => {
+    const [customerId] = (await insertCustomers(t.platform.db.primary, 1, 'cc-kept')) as [number];
+    const [cookie] = (await mintSessionCookies(t.env, [customerId])) as [string];
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `cc-kept-${Math.random().toString(36).slice(2)}`, name: 'Bowl', priceCents: 1000, available: 10 } });
+    assert.equal(created.statusCode, 201, created.body);
+    const put = await t.app.inject({ method: 'PUT', url: `/api/v1/cart/items/${created.json().id}`, headers: { cookie }, payload: { quantity: 1 } });
+    assert.equal(put.statusCode, 200, put.body);
+    failNextRemoval = true;
+    const first = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie, 'idempotency-key': 'k-kept-1' }, payload: {} });
+    assert.equal(first.statusCode, 201, first.body);
+    // The cart still holds the ordered line: its claim is kept (it lapses), so another tab's checkout is refused.
+    const second = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie, 'idempotency-key': 'k-kept-2' }, payload: {} });
+    assert.equal(second.statusCode, 409, second.body);
+    assert.equal(second.json().error.code, 'CART_BUSY');
+    const orders = await t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from orders where customer_id = ${customerId}`);
+    assert.equal(Number(orders.rows[0]!.n), 1);
+  });
+});

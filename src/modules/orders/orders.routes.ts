@@ -3,10 +3,10 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { IdempotencyStore } from '../../platform/idempotency/idempotency-store.ts';
 import { createIdCursor, InvalidCursorError } from '../../shared/cursor.ts';
-import { answerOnly, noEffect } from '../../shared/errors.ts';
+import { answerOnly, hadNoEffect, IdempotencyKeyReusedError, isRefusal, noEffect } from '../../shared/errors.ts';
 import { fingerprintOf, idempotent, type IdempotentResult } from '../../platform/http/idempotent.ts';
 import { IdParams, errorResponses } from '../../platform/http/schemas.ts';
-import { CartBusyError, CartOrderInProgressError, type CartLine, type CartOwner, type CartService, type GuestCookies } from '../cart/index.ts';
+import { CartBusyError, CartOrderInProgressError, type CartLine, type CartOwner, type CartService, type GuestCookies, type OrderingClaim } from '../cart/index.ts';
 import type { GuestOrderLinks } from './guest-links.ts';
 import { noteAdminAction } from '../audit/index.ts';
 import { requireCustomer } from '../customers/index.ts';
@@ -113,8 +113,31 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
         const knownRefusal = explicit ? () => orders.refuseFromMemory(explicit) : undefined;
         const scope = guestEmail === undefined ? `customer:${request.customerId}` : `guest:${guestEmail}`;
         const admission = deps.admission?.active() ? await deps.admission.check(request, (explicit ?? (await cartLines())).map((line) => line.productId), `${scope} ${key}`) : undefined;
-        /** Orders `lines` (the cart's as read under its claim, or the request's `items`), taking ordered cart lines out. */
-        const orderLines = async (uncertain: boolean, beforePlacing: (error: unknown) => never, lines: readonly CartLine[]): Promise<IdempotentResult> => {
+        /**
+         * After a cart's order failed under its claim. A refusal, or a failure before the order's statement, placed nothing:
+         * the claim is given back. Otherwise the order may have committed (its reply lost at COMMIT, a failover): if
+         * PostgreSQL has it under this key, its lines leave the cart before the claim is given back. If PostgreSQL cannot
+         * answer, or answers no (a COMMIT on the lost connection may still land), the claim is kept and lapses
+         * (30 s, past the statement timeout), so no other tab orders the cart meanwhile; the buyer's retry under this key
+         * then finds the order, or orders the cart. The failure itself is answered as before.
+         */
+        const settleCart = async (failure: unknown, buyer: Buyer, owner: CartOwner, lines: readonly CartLine[], claim: OrderingClaim): Promise<void> => {
+          if (isRefusal(failure) || hadNoEffect(failure)) return;
+          try {
+            if ((await orders.placedUnder(buyer, key, lines)) === undefined) return claim.keep();
+            await cart.removeOrdered(owner, lines);
+          } catch (error) {
+            // An order of other lines under this key is another request's: this one placed nothing.
+            if (error instanceof IdempotencyKeyReusedError) return;
+            claim.keep();
+            request.log.warn({ err: error }, 'could not learn whether a failed cart order was placed, or empty its cart: its claim lapses instead of being given back');
+          }
+        };
+        /**
+         * Orders `lines` (the cart's as read under its `claim`, or the request's `items`), taking ordered cart lines out.
+         * The claim is kept (it lapses, see `whileOrdering`) while the cart may still hold lines that were ordered.
+         */
+        const orderLines = async (uncertain: boolean, beforePlacing: (error: unknown) => never, lines: readonly CartLine[], claim?: OrderingClaim): Promise<IdempotentResult> => {
           if (lines.length === 0) {
             // Nothing to order: EMPTY_CART, unless this retries a cart order whose record was lost (Redis restarted, a
             // lease expired after a crash): the first attempt emptied the cart it ordered, so its order under this key
@@ -142,13 +165,22 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
               throw unavailable.length === 0 ? error : new ProductUnavailableError(unavailable[0]!, unavailable);
             });
           const placed = async () => (await orders.placedUnder(buyer, key)) !== undefined;
-          const { order, replayed } = await (admission ? admission.spend(`${scope} ${key}`, place, placed) : place());
+          const { order, replayed } = await (admission ? admission.spend(`${scope} ${key}`, place, placed) : place()).catch(async (error: unknown) => {
+            if (claim && cartOwner !== undefined) await settleCart(error, buyer, cartOwner, lines, claim);
+            throw error;
+          });
           // Only what was ordered leaves the cart: a line another tab added or changed while the order was placed stays.
           // Also on a replay: the handler replays only from PostgreSQL (the Redis record's replay never gets here), an
           // order whose attempt did not answer its client (its reply lost, a failure after the commit), which may have
           // ended before it emptied the cart. Its lines are these (a replay holds exactly the lines read), and a line
           // already removed is not removed twice (each leaves only while it holds the ordered quantity).
-          if (!explicit && cartOwner !== undefined) await cart.removeOrdered(cartOwner, lines).catch((error: unknown) => request.log.warn({ err: error }, 'could not empty the ordered cart'));
+          // Lines left in the cart (Redis failed) keep its claim: another tab would order them again.
+          if (!explicit && cartOwner !== undefined) {
+            await cart.removeOrdered(cartOwner, lines).catch((error: unknown) => {
+              claim?.keep();
+              request.log.warn({ err: error }, 'could not empty the ordered cart: its claim lapses instead of being given back');
+            });
+          }
           const spent = admission ? { passesSpent: [...admission.saleEventIds] } : {};
           const body = guestEmail === undefined ? { ...order, ...spent } : { ...order, ...spent, accessToken: deps.guests!.links.sign(order.id) };
           return { status: 201, body, replayed };
@@ -164,7 +196,7 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
           // key released: its retry sees the cart that order left).
           let claimed = false;
           return cart
-            .whileOrdering(cartOwner, async () => {
+            .whileOrdering(cartOwner, async (claim) => {
               claimed = true;
               // Read under the claim: the lines read for the admission may have been ordered meanwhile by another tab.
               const admitted = cartRead === undefined ? undefined : new Set((await cartRead).map((line) => line.productId));
@@ -172,7 +204,7 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
               const lines = await cartLines().catch(beforePlacing);
               // A product the waiting-room check did not see (added meanwhile) is never bought without it: checked again.
               if (admitted !== undefined && lines.some((line) => !admitted.has(line.productId))) throw answerOnly(noEffect(new CartBusyError()));
-              return orderLines(uncertain, beforePlacing, lines);
+              return orderLines(uncertain, beforePlacing, lines, claim);
             })
             .catch((error: unknown) => {
               if (claimed) throw error;
