@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { errorResponses } from '../../platform/http/schemas.ts';
+import { readCustomer } from '../customers/index.ts';
 import { AddCartItemBody, CartItemBody, CartItemParams } from './cart.schemas.ts';
 import type { CartService } from './cart.service.ts';
 import type { GuestCookies } from './guest-cookie.ts';
@@ -11,29 +11,19 @@ import type { GuestCookies } from './guest-cookie.ts';
  * customer's cart, or, for an anonymous visitor, a guest cart bound to a signed cookie (merged into
  * the customer's cart at sign-in).
  */
-/**
- * The signed-in customer, or undefined for an anonymous visitor. A session cookie that could not be read (Redis
- * unreachable) names a customer whose cart is not known: answering it as a visitor without a cart would show their
- * cart as empty, or say it was emptied when nothing was, so the outage is its answer (503 REDIS_UNAVAILABLE).
- */
-function customerOf(request: FastifyRequest): number | undefined {
-  if (request.customerId === undefined && request.sessionUnreadable !== undefined) throw request.sessionUnreadable;
-  return request.customerId;
-}
-
 export function cartRoutes(cart: CartService, guests: GuestCookies): FastifyPluginAsyncTypebox {
   return async (app) => {
     const tags = ['cart'];
     const cartReply = { 200: Type.Ref('Cart'), ...errorResponses(400) };
     const empty = { items: [], totalCents: 0, currency: null };
     app.get('/cart', { schema: { tags, response: cartReply } }, async (request) => {
-      const owner = customerOf(request) ?? guests.read(request);
+      const owner = readCustomer(request) ?? guests.read(request);
       return owner === undefined ? empty : cart.view(owner);
     });
     app.put(
       '/cart/items/:productId',
       { schema: { tags, params: CartItemParams, body: CartItemBody, response: { ...cartReply, ...errorResponses(404, 409, 422) } } },
-      (request, reply) => cart.setItem(customerOf(request) ?? guests.ensure(request, reply), request.params.productId, request.body.quantity),
+      (request, reply) => cart.setItem(readCustomer(request) ?? guests.ensure(request, reply), request.params.productId, request.body.quantity),
     );
     // Adds to the line in one step (PUT sets it): a client that adds needs no read of the line, and two adds at once both count.
     app.post(
@@ -47,15 +37,15 @@ export function cartRoutes(cart: CartService, guests: GuestCookies): FastifyPlug
           response: { ...cartReply, ...errorResponses(404, 409, 422) },
         },
       },
-      (request, reply) => cart.addItem(customerOf(request) ?? guests.ensure(request, reply), request.body.productId, request.body.quantity),
+      (request, reply) => cart.addItem(readCustomer(request) ?? guests.ensure(request, reply), request.body.productId, request.body.quantity),
     );
     app.delete('/cart/items/:productId', { schema: { tags, params: CartItemParams, response: cartReply } }, async (request, reply) => {
       // A change of a guest cart renews its cookie, as it renews the cart; no cookie, no cart to change.
-      const owner = customerOf(request) ?? (guests.read(request) === undefined ? undefined : guests.ensure(request, reply));
+      const owner = readCustomer(request) ?? (guests.read(request) === undefined ? undefined : guests.ensure(request, reply));
       return owner === undefined ? empty : cart.removeItem(owner, request.params.productId);
     });
     app.delete('/cart/items', { schema: { tags, response: { 204: Type.Null(), ...errorResponses(400) } } }, async (request, reply) => {
-      const owner = customerOf(request) ?? guests.read(request);
+      const owner = readCustomer(request) ?? guests.read(request);
       if (owner !== undefined) await cart.clear(owner);
       return reply.code(204).send(null);
     });

@@ -6,6 +6,7 @@ import { loadConfig } from '../../platform/config/config.ts';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { TEST_REDIS_URL } from '../../../test/helpers/db.ts';
 import { startTcpProxy, type TcpProxy } from '../../../test/helpers/tcp-proxy.ts';
+import { waitFor } from '../../../test/helpers/queues.ts';
 import { insertCustomers, sessionCookieOf, TEST_PASSWORD } from '../../../test/helpers/commerce.ts';
 import type { Json } from '../../../test/helpers/http.ts';
 import type { Database } from '../../platform/db/client.ts';
@@ -398,7 +399,7 @@ describe('customers and sessions', () => {
   });
 });
 
-describe('signing out while Redis is unreachable', () => {
+describe('a signed-in customer while Redis is unreachable', () => {
   let t: TestApp;
   let proxy: TcpProxy;
 
@@ -432,6 +433,31 @@ describe('signing out while Redis is unreachable', () => {
     assert.equal((await me(cookie)).statusCode, 200, 'the session is still there: the client retries the sign-out');
     assert.equal((await t.app.inject({ method: 'DELETE', url: '/api/v1/sessions', headers: { cookie } })).statusCode, 204);
     assert.equal((await me(cookie)).statusCode, 401);
+  });
+
+  it("answers a signed-in buyer's orders and /me 503 REDIS_UNAVAILABLE with Retry-After, not 401, while a visitor without a session cookie stays 401", async () => {
+    const registered = await t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email: 'outage-reader@example.com', password: 'a long password', name: 'Reader' } });
+    assert.equal(registered.statusCode, 201, registered.body);
+    const cookie = sessionCookieOf(registered.headers['set-cookie'])!;
+
+    await proxy.cut();
+    try {
+      // A 401 tells the storefront the buyer signed out, and sends them to a sign-in that fails the same way.
+      for (const url of ['/api/v1/orders', '/api/v1/me']) {
+        const reply = await t.app.inject({ method: 'GET', url, headers: { cookie } });
+        assert.equal(reply.statusCode, 503, `${url}: ${reply.body}`);
+        assert.equal(reply.json().error.code, 'REDIS_UNAVAILABLE', url);
+        assert.ok(Number(reply.headers['retry-after']) >= 1, `${url}: Retry-After ${reply.headers['retry-after']}`);
+      }
+      const anonymous = await t.app.inject({ method: 'GET', url: '/api/v1/me' });
+      assert.deepEqual([anonymous.statusCode, anonymous.json().error?.code], [401, 'NOT_SIGNED_IN'], anonymous.body);
+    } finally {
+      await proxy.restore();
+    }
+
+    await waitFor('the session read again once Redis is back', async () => (await me(cookie)).statusCode === 200);
+    const orders = await t.app.inject({ method: 'GET', url: '/api/v1/orders', headers: { cookie } });
+    assert.equal(orders.statusCode, 200, orders.body);
   });
 });
 

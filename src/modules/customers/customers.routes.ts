@@ -106,6 +106,6 @@ export function customerRoutes(customers: CustomerService, options: CustomerRout
       clearSessionCookie(reply, cookie);
       return reply.code(204).send(null);
     });
-    app.get('/me', { schema: { tags, response: { 200: Type.Ref('Customer'), ...errorResponses(401) } } }, (request) => customers.me(requireCustomer(request)));
+    app.get('/me', { schema: { tags, response: { 200: Type.Ref('Customer'), ...errorResponses(401, 503) } } }, (request) => customers.me(requireCustomer(request)));
   };
 }

@@ -3,7 +3,7 @@ export { LoginLockedError, LoginUnavailableError, NotSignedInError, PasswordChec
 export { createCustomerService, type CustomerService, type LoginGuard } from './customers.service.ts';
 export { customers } from './customers.tables.ts';
 export { hashPassword } from './password.ts';
-export { requireCustomer, SESSION_COOKIE, sessionPlugin } from './session-plugin.ts';
+export { readCustomer, requireCustomer, SESSION_COOKIE, sessionPlugin } from './session-plugin.ts';
 export { createSessionStore, type SessionStore } from './sessions.ts';
 export { createLoginGuard, noLoginGuard } from './login-guard.ts';
 export { type AccountDigest, createAccountDigest } from './account-digest.ts';

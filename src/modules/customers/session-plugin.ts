@@ -45,8 +45,9 @@ export interface SessionPluginOptions {
 /**
  * Resolves the session cookie on every request, before rate limits (which count signed-in buyers
  * per customer), and renews the cookie when the session's lifetime was extended. If Redis cannot be
- * asked, the request continues anonymous: browsing works, and anything that needs a customer answers 401
- * (`sessionUnreadable` holds why, for the routes that must not answer such a visitor as one without a session).
+ * asked, the request continues anonymous: browsing works, and a route that needs a customer, or answers for the visitor's own
+ * data, answers the outage (503 `REDIS_UNAVAILABLE`) through `readCustomer`/`requireCustomer`: `sessionUnreadable` holds why.
+ * A request without a session cookie is not touched by the outage here (401 where a customer is needed).
  */
 export function sessionPlugin(options: SessionPluginOptions): FastifyPluginAsync {
   const renewUnder = options.renewUnder ?? '/api/';
@@ -91,8 +92,20 @@ export function clearSessionCookie(reply: FastifyReply, options: Pick<SessionPlu
   reply.clearCookie(getCookieName(SESSION_COOKIE, options.secure).name, { httpOnly: true, sameSite: 'lax', secure: options.secure, path: '/' });
 }
 
-/** The signed-in customer's id, or a 401 `NOT_SIGNED_IN`. */
-export function requireCustomer(request: FastifyRequest): number {
-  if (request.customerId === undefined) throw new NotSignedInError();
+/**
+ * The signed-in customer's id, or undefined for a visitor without a session. A session cookie that could not be read
+ * (the session store unreachable) names a customer who is not known: answering them as a visitor without a session
+ * would show their cart as empty, or tell the storefront they signed out, so the store's failure is thrown instead
+ * (503 `REDIS_UNAVAILABLE` with Retry-After, from the error handler).
+ */
+export function readCustomer(request: FastifyRequest): number | undefined {
+  if (request.customerId === undefined && request.sessionUnreadable !== undefined) throw request.sessionUnreadable;
   return request.customerId;
+}
+
+/** The signed-in customer's id; a 401 `NOT_SIGNED_IN` without a session, the store's failure when it could not be read (see {@link readCustomer}). */
+export function requireCustomer(request: FastifyRequest): number {
+  const customerId = readCustomer(request);
+  if (customerId === undefined) throw new NotSignedInError();
+  return customerId;
 }

@@ -9,7 +9,7 @@ import { IdParams, errorResponses } from '../../platform/http/schemas.ts';
 import { CartBusyError, CartOrderInProgressError, type CartLine, type CartOwner, type CartService, type GuestCookies, type OrderingClaim } from '../cart/index.ts';
 import type { GuestOrderLinks } from './guest-links.ts';
 import { noteAdminAction } from '../audit/index.ts';
-import { requireCustomer } from '../customers/index.ts';
+import { readCustomer, requireCustomer } from '../customers/index.ts';
 import {
   EmptyCartError,
   GuestOrderLinkNotFoundError,
@@ -93,8 +93,9 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        // Signed in: the account's order. Otherwise a guest checkout with an email (and the guest cart).
-        const guestEmail = request.customerId === undefined && deps.guests ? request.body.email?.toLowerCase() : undefined;
+        // Signed in: the account's order. Otherwise a guest checkout with an email (and the guest cart); a session cookie
+        // that could not be read is the outage (readCustomer), never a guest checkout of a signed-in buyer.
+        const guestEmail = readCustomer(request) === undefined && deps.guests ? request.body.email?.toLowerCase() : undefined;
         if (guestEmail === undefined) requireCustomer(request);
         const cartOwner: CartOwner | undefined = request.customerId ?? deps.guests?.cookies.read(request);
         const key = request.headers['idempotency-key'];
@@ -245,18 +246,18 @@ export function orderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
         },
       );
     }
-    app.get('/orders', { schema: { tags, querystring: ListOrdersQuery, response: { 200: OrderPage, ...errorResponses(400, 401) } } }, async (request) => {
+    app.get('/orders', { schema: { tags, querystring: ListOrdersQuery, response: { 200: OrderPage, ...errorResponses(400, 401, 503) } } }, async (request) => {
       const customerId = requireCustomer(request);
       const before = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
       const page = await orders.list(customerId, before, request.query.limit);
       return { items: page.items, nextCursor: page.hasMore ? cursor.encode(page.items[page.items.length - 1]!.id) : null };
     });
-    app.get('/orders/:id', { schema: { tags, params: IdParams, response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 404) } } }, (request) =>
+    app.get('/orders/:id', { schema: { tags, params: IdParams, response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 404, 503) } } }, (request) =>
       orders.get(requireCustomer(request), request.params.id),
     );
     app.post(
       '/orders/:id/cancel',
-      { schema: { tags, description: 'Cancels an order waiting for payment, within ORDER_CANCEL_WINDOW_S of placing; the stock comes back once, however often this is called.', params: IdParams, response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 404, 409) } } },
+      { schema: { tags, description: 'Cancels an order waiting for payment, within ORDER_CANCEL_WINDOW_S of placing; the stock comes back once, however often this is called.', params: IdParams, response: { 200: Type.Ref('Order'), ...errorResponses(400, 401, 404, 409, 503) } } },
       async (request) => (await orders.cancel(request.params.id, requireCustomer(request))).order,
     );
   };
