@@ -101,30 +101,41 @@ export interface NamedRedisConnection {
 }
 
 /**
- * {@link checkSelectedDatabase} for each connection a role opens, at its start: a role given a database its Redis does
- * not have must not run in database 0, sharing keys with whatever else uses it. A connection that answers within
- * `timeoutMs` is checked now, and a refusal rejects with the {@link ConfigError} (the role does not start). One that does
- * not answer yet (Redis down at start, which a role survives) is checked when it first connects, and on a refusal is
- * closed for good, the refusal logged: the role stays unready instead of working in database 0. Connections to
- * database 0 are not waited for (there is nothing to check).
+ * {@link checkSelectedDatabase} for each connection a role opens, at its start and on every reconnect: a role given a
+ * database its Redis does not have must not run in database 0, sharing keys with whatever else uses it. A connection
+ * that answers within `timeoutMs` is checked now, and a refusal rejects with the {@link ConfigError} (the role does not
+ * start). From then on (or, for one that does not answer yet because Redis is down at start, which a role survives,
+ * from its first connect) the connection is checked on every 'ready': a server that refuses the database (a failover
+ * to one with fewer databases) gets it closed for good, the refusal logged at error level: the role stays unready
+ * instead of working in database 0. Connections to database 0 are not waited for (there is nothing to check).
+ *
+ * The window this leaves: ioredis sends the SELECT with the connection's handshake and, refused, goes on to 'ready'
+ * anyway, writing its offline queue (commands a `queue` connection held during the outage) before it emits 'ready';
+ * commands sent between 'ready' and the refusal of this check's own SELECT go out too. Those few run in database 0 of
+ * that server before the connection is closed. Closing it from the handshake's 'error' would depend on ioredis'
+ * internal order of handshake, ready check and queue flush, which its releases change; the window is bounded to one
+ * round trip after each reconnect.
  */
 export async function checkSelectedDatabases(connections: readonly NamedRedisConnection[], options: { timeoutMs: number; logger?: Logger }): Promise<void> {
   const checked = connections.filter(({ client }) => (client.options.db ?? 0) !== 0);
   await Promise.all(
     checked.map(async ({ client, variable }) => {
-      try {
-        await waitForRedis(client, options.timeoutMs);
-      } catch {
-        client.once('ready', () => {
+      const checkOnEveryReady = () =>
+        client.on('ready', () => {
           checkSelectedDatabase(client, variable).catch((error: unknown) => {
-            if (!(error instanceof ConfigError)) return; // the connection dropped again: checked at the next start
+            if (!(error instanceof ConfigError)) return; // the connection dropped again: checked at its next 'ready'
             options.logger?.error({ redis: client.options.connectionName }, `configuration error: ${error.message}; this connection is closed`);
             client.disconnect();
           });
         });
+      try {
+        await waitForRedis(client, options.timeoutMs);
+      } catch {
+        checkOnEveryReady();
         return;
       }
       await checkSelectedDatabase(client, variable);
+      checkOnEveryReady();
     }),
   );
 }
