@@ -7,9 +7,11 @@ import { loadConfig } from '../src/platform/config/config.ts';
 import { createLogger } from '../src/platform/logger/logger.ts';
 import { createPlatform } from '../src/platform/platform.ts';
 import { startWorker, type RunningWorker } from '../src/worker/worker-role.ts';
+import { ConfigError } from '../src/platform/config/env-schema.ts';
 import { createTestApp, testEnv, type TestApp } from './helpers/app.ts';
 import { createTestDatabase, TEST_REDIS_URL, type TestDatabase } from './helpers/db.ts';
 import { waitFor } from './helpers/queues.ts';
+import { startPrivateRedis } from './helpers/redis-server.ts';
 import { socketsTo } from './helpers/sockets.ts';
 
 const SRC = path.join(import.meta.dirname, '..', 'src');
@@ -120,6 +122,24 @@ describe('composition roots', () => {
       assert.equal(blocking.length, worker.workers.length, names.join(', '));
       assert.deepEqual(duplicates(blocking), []);
     });
+  });
+
+  it('worker role refused a Redis database at start: closes the connections it opened before rethrowing', async () => {
+    // A Redis of the test's own: every connection on it but the admin's is the worker's.
+    const server = await startPrivateRedis();
+    const serverAdmin = new Redis(server.url, { connectionName: 'composition-roots-admin' });
+    const database = await createTestDatabase();
+    try {
+      const config = loadConfig(testEnv(database.url, { REDIS_URL: `${server.url}/99`, WORKER_PORT: '0' }));
+      await assert.rejects(startWorker(config, { http: false }), (error) => error instanceof ConfigError && error.variable === 'REDIS_URL');
+      const others = async () => String(await serverAdmin.call('CLIENT', 'LIST')).trim().split('\n').filter((line) => !line.includes('name=composition-roots-admin '));
+      await waitFor('the worker\'s Redis connections to close', async () => (await others()).length === 0, 15_000).catch(() => undefined);
+      assert.deepEqual(await others(), []);
+    } finally {
+      serverAdmin.disconnect();
+      await server.destroy();
+      await database.drop();
+    }
   });
 
   it('builds every repository in a composition root and nowhere else', () => {

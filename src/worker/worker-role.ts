@@ -100,11 +100,18 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
   const { logger, db } = platform;
   const queueNames = options.queues ?? config.queues.worker;
 
-  // Before anything reads or writes Redis: a database the server does not have is a configuration error, not database 0.
-  await platform.checkRedisDatabases();
-  await checkRedisWhenReachable(platform.redis, config, logger);
-
-  const services = await composeWorker(platform, { handlers: options.handlers });
+  // Refused at start (a Redis database the server does not have, a queue Redis unfit for production), the platform is
+  // closed before rethrowing when created here, as the web role does: an in-process caller would keep its pools and
+  // connections open. composeWorker closes what it opened itself.
+  const services = await (async () => {
+    // Before anything reads or writes Redis: a database the server does not have is a configuration error, not database 0.
+    await platform.checkRedisDatabases();
+    await checkRedisWhenReachable(platform.redis, config, logger);
+    return composeWorker(platform, { handlers: options.handlers });
+  })().catch(async (error: unknown) => {
+    if (!options.platform) await platform.close().catch(() => {});
+    throw error;
+  });
   const { mailer, handlers, producers, expiry, giveBack } = services;
   const connection = services.connections.queue;
   const queueMetrics = queueMetricsFor(platform.metrics.registry);
