@@ -272,6 +272,12 @@ describe('redis cache with the in-process layer', () => {
     price = 80;
     await redis.incr(`${prefix}:cache:t:product:9`);
     assert.deepEqual(await b.cache.getOrSet('product:9', load, opts), { price: 80 });
+    // The killed subscriber reconnects and subscribes again (ioredis' own resubscription, whose promise no one
+    // holds): that must be over before the connections close, or its "Connection is closed" fails the file.
+    const channel = `${prefix}:cache:invalidations`;
+    await waitFor('the subscription back', async () => (b.subscriber.status === 'ready' && Number(((await redis.call('PUBSUB', 'NUMSUB', channel)) as [string, number])[1]) >= 1) || null, 10_000);
+    // Replies come in order: once this PING is answered, the SUBSCRIBE replies sent before it were read.
+    assert.equal(await b.subscriber.ping(), 'PONG');
   });
 
   it('hands out frozen values, so a caller cannot change what other callers read', async () => {
