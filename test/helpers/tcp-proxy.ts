@@ -1,12 +1,15 @@
 import { createServer, connect, type Socket } from 'node:net';
 
+/** PostgreSQL's ReadyForQuery message header: type 'Z', then its length (4 bytes, always 5). */
+const READY_FOR_QUERY = Buffer.from([0x5a, 0, 0, 0, 5]);
+
 export interface TcpProxy {
   url: string;
   port: number;
   /**
    * The next client→server chunk containing `marker` is handled per `mode` and the promise resolves:
    * `request` holds the chunk (the server never sees it); `reply` forwards it but holds every reply
-   * on that connection from then on (the server acted, the client never hears back).
+   * on that connection from then on, and resolves once the server has answered it (it acted, the client never hears back).
    */
   holdOn(marker: string, mode: 'request' | 'reply'): Promise<void>;
   /** Resets the connections whose traffic is held (see `holdOn`): the client hears the connection drop; the proxy goes on. */
@@ -29,6 +32,11 @@ export interface TcpProxy {
 /** A loopback TCP proxy to `target` (host:port) that can swallow traffic at a chosen moment. */
 export async function startTcpProxy(targetPort: number, protocol = 'redis'): Promise<TcpProxy> {
   let target = targetPort;
+  /**
+   * Whether the reply bytes swallowed so far hold the server's whole answer. PostgreSQL's ends with ReadyForQuery ('Z', length 5), sent after
+   * an implicit transaction commits; any other protocol's first reply bytes mean the server acted.
+   */
+  const answered = (reply: Buffer): boolean => protocol !== 'postgres' || reply.includes(READY_FOR_QUERY);
   const sockets = new Set<Socket>();
   /** The client side of connections whose traffic `holdOn` holds. */
   const held = new Set<Socket>();
@@ -44,6 +52,9 @@ export async function startTcpProxy(targetPort: number, protocol = 'redis'): Pro
     sockets.add(client).add(upstream);
     let holdReplies = false;
     let holdRequests = false;
+    /** Resolves a `reply` trap once the server's answer to the held command has come (and was swallowed). */
+    let replied: (() => void) | undefined;
+    let swallowed = Buffer.alloc(0);
     client.on('data', (chunk) => {
       if (holdRequests) return;
       if (trap && chunk.includes(trap.marker)) {
@@ -57,14 +68,25 @@ export async function startTcpProxy(targetPort: number, protocol = 'redis'): Pro
         }
         holdReplies = true;
         upstream.write(chunk);
-        // Give the server time to execute the command before the test acts on the held reply.
-        setTimeout(hit, 200);
+        // The test acts once the server has answered (so it acted), never after a guessed delay: under load a
+        // PostgreSQL statement took longer than the 200 ms once waited here, the drop came first, and the
+        // transaction the test meant to see committed rolled back instead.
+        replied = hit;
         return;
       }
       upstream.write(chunk);
     });
     upstream.on('data', (chunk) => {
-      if (!holdReplies) client.write(chunk);
+      if (!holdReplies) {
+        client.write(chunk);
+        return;
+      }
+      if (!replied) return;
+      swallowed = Buffer.concat([swallowed, chunk]);
+      if (answered(swallowed)) {
+        replied();
+        replied = undefined;
+      }
     });
     const end = () => {
       client.destroy();
