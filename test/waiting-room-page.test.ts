@@ -91,9 +91,9 @@ describe('waiting-room page with a pass that runs out (10 s)', { concurrency: tr
     const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'page-spent' });
     await browsers.withContext(ctx, async (context) => {
       const room = await openAdmittedPage(context, app.url, saleId);
-      const { key, value, expiresAt } = await keptPass(room, saleId);
-      // The shopper buys with the pass in another tab.
-      await buyInAnotherTab(context, app.url, { productId, passes: [[key, value]], emailPrefix: 'page-spent' });
+      const { expiresAt } = await keptPass(room, saleId);
+      // The shopper buys with the pass in another tab (which holds the browser's passes).
+      await buyInAnotherTab(context, app.url, { productId, emailPrefix: 'page-spent' });
       await room.locator('body[data-state="used"]').waitFor({ timeout: 10_000 });
       // The pass's time runs out; the shopper comes back to the waiting-room page (a reload, a bookmark).
       await waitFor('the pass to expire', async () => (Date.now() > Date.parse(expiresAt) + 1000 ? true : null), 30_000);
@@ -159,6 +159,31 @@ describe('waiting-room page with a pass that runs out (10 s)', { concurrency: tr
 describe('waiting-room page with a pass that outlasts the test', { concurrency: 4 }, () => {
   const app = suiteWaitingRoomApp({ WAITING_ROOM_PASS_S: '600' });
 
+  // A shopper admitted in one tab opens the product in a new tab (a middle-click from the catalog): the admission is
+  // the browser's (as Queue-it's and Cloudflare's cookie), not the tab's, so the new tab buys with the pass.
+  it('lets a new tab of the admitted browser buy with the pass, as the waiting-room tab would', async (ctx) => {
+    const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'page-new-tab' });
+    await browsers.withContext(ctx, async (context) => {
+      await openAdmittedPage(context, app.url, saleId);
+      const tab = await context.newPage();
+      const sent: string[] = [];
+      tab.on('request', (r) => {
+        if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/orders') sent.push(r.headers()['waiting-room-pass'] ?? '');
+      });
+      await tab.goto(`${app.url}/products/${productId}`);
+      const admitted = await tab.locator('[data-pass-status]').filter({ hasText: /You have been admitted/ }).waitFor({ timeout: 10_000 }).then(() => true, () => false);
+      assert.ok(admitted, `the new tab says: ${JSON.stringify(await tab.evaluate(() => document.querySelector('main')?.textContent?.replace(/\s+/g, ' ').trim()))}`);
+      await tab.getByRole('button', { name: 'Add to cart' }).click();
+      await tab.getByRole('link', { name: 'Go to the cart' }).click();
+      await tab.waitForURL(/\/cart$/);
+      await tab.getByLabel('Email (for your order confirmation)').fill(`page-new-tab-${Date.now()}@example.com`);
+      await tab.getByRole('button', { name: 'Place order as guest' }).click();
+      await tab.waitForURL(/\/guest-orders\//);
+      assert.equal(sent.length, 1);
+      assert.notEqual(sent[0], '', 'the order carried the pass');
+    });
+  });
+
   /** The admin sells the product out (its stock to 0). */
   async function sellOut(productId: number): Promise<void> {
     const stock = await request(`${app.url}/api/v1/admin/products/${productId}/stock`, { method: 'PUT', headers: app.admin, body: { available: 0 } });
@@ -180,8 +205,8 @@ describe('waiting-room page with a pass that outlasts the test', { concurrency: 
     o: { emailPrefix: string; withoutBroadcastChannel?: boolean },
   ): Promise<{ changed: boolean; shown: Awaited<ReturnType<typeof readRoomPage>> }> {
     const room = await openAdmittedPage(context, app.url, sale.saleId);
-    const pass = await keptPass(room, sale.saleId);
-    await buyInAnotherTab(context, app.url, { productId: sale.productId, passes: [[pass.key, pass.value]], emailPrefix: o.emailPrefix, withoutBroadcastChannel: o.withoutBroadcastChannel });
+    await keptPass(room, sale.saleId);
+    await buyInAnotherTab(context, app.url, { productId: sale.productId, emailPrefix: o.emailPrefix, withoutBroadcastChannel: o.withoutBroadcastChannel });
     const changed = await leavesAdmitted(room, 5_000);
     return { changed, shown: await readRoomPage(room) };
   }
@@ -295,16 +320,14 @@ describe('waiting-room page with a pass that outlasts the test', { concurrency: 
     const { saleId: saleB } = await createAdmittingSale(app, { productId });
     await browsers.withContext(ctx, async (context) => {
       const pages = [];
-      const stored: [string, string][] = [];
       for (const saleId of [saleA, saleB]) {
         const page = await openAdmittedPage(context, app.url, saleId);
-        const { key, value } = await keptPass(page, saleId);
-        stored.push([key, value]);
+        await keptPass(page, saleId);
         pages.push(page);
       }
       // The shopper's shop tab holds both passes and buys the product: checkout spends one of them (a product listed by
       // several live queued sales needs a pass of any one of them).
-      await buyInAnotherTab(context, app.url, { productId, passes: stored, emailPrefix: 'page-two-sales' });
+      await buyInAnotherTab(context, app.url, { productId, emailPrefix: 'page-two-sales' });
       // One page learns its pass was used (the checkout's notice, or the tab's message).
       await Promise.any(pages.map((page) => page.locator('body[data-state="used"]').waitFor({ timeout: 10_000 })));
       // What the shop says of each pass: the one it spent is refused (PASS_USED), the other still buys.

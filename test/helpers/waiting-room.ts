@@ -152,9 +152,9 @@ export async function openAdmittedPage(
   return page;
 }
 
-/** The pass the waiting-room page of `saleId` keeps in the tab's session storage (null when none). */
+/** The pass the waiting-room page of `saleId` keeps for the browser, in its local storage (null when none). */
 export function readStoredPass(page: Page, saleId: number): Promise<string | null> {
-  return page.evaluate((key) => sessionStorage.getItem(key), passKey(saleId));
+  return page.evaluate((key) => localStorage.getItem(key), passKey(saleId));
 }
 
 /** The pass the admitted page of `saleId` kept (asserted there): its storage key, stored value and expiry. */
@@ -169,14 +169,14 @@ function passKey(saleId: number): string {
 }
 
 /**
- * The shopper's shop tab: a new tab of `context` holding `passes` (storage key and value, as a tab opened from the
- * waiting-room page would) buys `productId` as a guest (an email starting with `emailPrefix`); the tab, on the order's
- * page. `withoutBroadcastChannel`: the tab has no BroadcastChannel (as another device of the shopper's would not).
+ * The shopper's shop tab: a new tab of `context` (which holds the browser's passes, as every tab of it does) buys
+ * `productId` as a guest (an email starting with `emailPrefix`); the tab, on the order's page.
+ * `withoutBroadcastChannel`: the tab has no BroadcastChannel (as another device of the shopper's would not).
  */
 export async function buyInAnotherTab(
   context: BrowserContext,
   url: string,
-  o: { productId: number; passes: [string, string][]; emailPrefix: string; withoutBroadcastChannel?: boolean },
+  o: { productId: number; emailPrefix: string; withoutBroadcastChannel?: boolean },
 ): Promise<Page> {
   const shop = await context.newPage();
   if (o.withoutBroadcastChannel) {
@@ -184,10 +184,6 @@ export async function buyInAnotherTab(
       Reflect.deleteProperty(window, 'BroadcastChannel');
     });
   }
-  await shop.goto(`${url}/`);
-  await shop.evaluate((entries) => {
-    for (const [k, v] of entries) sessionStorage.setItem(k, v);
-  }, o.passes);
   await shop.goto(`${url}/products/${o.productId}`);
   await shop.getByRole('button', { name: 'Add to cart' }).click();
   await shop.getByRole('link', { name: 'Go to the cart' }).click();

@@ -32,13 +32,74 @@
   // any web instance's, whose own may be off too): the waiting room's replies carry it (`now`, ms), and a browser clock
   // minutes off would otherwise show every countdown minutes off. A reply's `now` is read at the middle of its round
   // trip; a stream frame's, on arrival.
-  // Kept for the tab (sessionStorage), so its other pages (the product page, the cart) check the passes on the same clock.
+  // What the shop keeps for the whole browser, all its tabs (localStorage): the waiting-room passes and the clock they
+  // expire on. An admission is the browser's, as Queue-it's and Cloudflare's cookie is: a product or the cart opened in
+  // a new tab (no copy of the tab's sessionStorage) buys with it too. The server stays the judge: a pass is signed, for
+  // its holders (the visitor cookie, the account), expires, and buys one order whoever presents copies of it.
+  // Where the browser refuses localStorage (storage turned off, a full quota, some private modes), the tab's
+  // sessionStorage, else the page's memory.
+  const browserStore = (() => {
+    const memory = new Map();
+    let store;
+    for (const name of ['localStorage', 'sessionStorage']) {
+      try {
+        const candidate = window[name];
+        candidate.setItem('salescale-probe', '1');
+        candidate.removeItem('salescale-probe');
+        store = candidate;
+        break;
+      } catch {
+        // Refused: the next one.
+      }
+    }
+    return {
+      get(key) {
+        try {
+          const value = store?.getItem(key);
+          if (value !== null && value !== undefined) return value;
+        } catch {
+          // Read below.
+        }
+        return memory.get(key) ?? null;
+      },
+      set(key, value) {
+        memory.set(key, value);
+        try {
+          store?.setItem(key, value);
+        } catch {
+          // Kept in memory for this page.
+        }
+      },
+      remove(key) {
+        memory.delete(key);
+        try {
+          store?.removeItem(key);
+        } catch {
+          // Nothing more to do.
+        }
+      },
+      keys() {
+        const keys = new Set(memory.keys());
+        try {
+          for (let i = 0; i < (store?.length ?? 0); i++) {
+            const key = store.key(i);
+            if (key !== null) keys.add(key);
+          }
+        } catch {
+          // The memory's keys only.
+        }
+        return [...keys];
+      },
+    };
+  })();
+  // Kept for the browser (see `browserStore`), so its other pages and tabs (the product page, the cart, opened in a new
+  // tab) check the passes on the same clock.
   const SKEW_KEY = 'salescale-skew-ms';
-  let skewMs = Number(sessionStorage.getItem(SKEW_KEY)) || 0;
+  let skewMs = Number(browserStore.get(SKEW_KEY)) || 0;
   const learnSkew = (roomNow, sentAt = Date.now()) => {
     if (typeof roomNow !== 'number') return;
     skewMs = roomNow - (sentAt + Date.now()) / 2;
-    sessionStorage.setItem(SKEW_KEY, String(Math.round(skewMs)));
+    browserStore.set(SKEW_KEY, String(Math.round(skewMs)));
   };
   const shopNow = () => Date.now() + skewMs;
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -189,27 +250,33 @@
     return h > 0 ? `${h} h ${m} min` : m > 0 ? `${m} min ${r} s` : `${r} s`;
   };
 
-  // Waiting-room passes, per sale event, for this tab: sent with checkout while valid.
+  // Waiting-room passes, per sale event, for the browser (`browserStore`, so every tab of the shop holds them): sent
+  // with checkout while valid. Expired ones are removed as they are met.
   const passes = {
-    key: (saleId) => `salescale-pass-${saleId}`,
+    prefix: 'salescale-pass-',
+    key(saleId) {
+      return `${this.prefix}${saleId}`;
+    },
     get(saleId) {
+      let value;
       try {
-        const value = JSON.parse(sessionStorage.getItem(this.key(saleId)) || 'null');
-        // On the shop's clock, as the room expires it (and the waiting-room page counts it down).
-        return value && Date.parse(value.expiresAt) > shopNow() ? value : undefined;
+        value = JSON.parse(browserStore.get(this.key(saleId)) || 'null');
       } catch {
-        return undefined;
+        value = undefined;
       }
+      // On the shop's clock, as the room expires it (and the waiting-room page counts it down).
+      if (value && typeof value.pass === 'string' && Date.parse(value.expiresAt) > shopNow()) return value;
+      if (value !== null) browserStore.remove(this.key(saleId));
+      return undefined;
     },
     set(saleId, pass, expiresAt) {
-      sessionStorage.setItem(this.key(saleId), JSON.stringify({ pass, expiresAt }));
+      browserStore.set(this.key(saleId), JSON.stringify({ pass, expiresAt }));
     },
     all() {
       const out = [];
-      for (let i = 0; i < sessionStorage.length; i++) {
-        const key = sessionStorage.key(i);
-        if (key?.startsWith('salescale-pass-')) {
-          const value = this.get(key.slice('salescale-pass-'.length));
+      for (const key of browserStore.keys()) {
+        if (key.startsWith(this.prefix)) {
+          const value = this.get(key.slice(this.prefix.length));
           if (value) out.push(value.pass);
         }
       }
@@ -224,6 +291,9 @@
       if (spent.length > 0) this.channel?.postMessage({ kind: 'ordered', passes: spent });
     },
   };
+
+  // The browser's expired passes go at every page of the shop (they outlive the tab now, not the pass).
+  passes.all();
 
   // Sale countdowns.
   const countdowns = [...document.querySelectorAll('[data-countdown-start]')];
@@ -833,7 +903,7 @@
         if (!emailInput) sessionStorage.removeItem('salescale-checkout-expected');
       };
       const headers = { 'idempotency-key': key };
-      // Waiting-room passes are the tab's (its visitor cookie's), signed in or not.
+      // Waiting-room passes are the browser's (its visitor cookie's), signed in or not.
       const held = passes.all();
       if (held.length > 0) headers['waiting-room-pass'] = held.join(',');
       const payload = JSON.stringify({ ...(email ? { email } : {}), ...expected });
