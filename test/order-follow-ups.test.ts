@@ -184,6 +184,29 @@ describe('follow-ups of registration and checkout', () => {
     assert.equal((await mails()).filter((m) => m.includes('Whisk')).length, 0, 'no "thank you" for an order being refunded');
   });
 
+  it("reports a refunded order's money as refunded beside the revenue, so net revenue leaves out money given back", async () => {
+    const registered = await request(`${web.url}/api/v1/customers`, { method: 'POST', body: { email: 'ria@example.com', password: 'a long password', name: 'Ria' } });
+    const cookie = sessionCookieOf(registered.headers.getSetCookie())!;
+    const admin = { authorization: `Bearer ${f.env.ADMIN_API_TOKEN}` };
+    const product = await request(`${web.url}/api/v1/admin/products`, { method: 'POST', headers: admin, body: { sku: 'follow-refund-revenue', name: 'Sieve', priceCents: 1234, available: 10 } });
+    const placed = await request(`${web.url}/api/v1/orders`, { method: 'POST', headers: { cookie, 'idempotency-key': 'refunded-revenue' }, body: { items: [{ productId: product.body.id, quantity: 2 }] } });
+    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    const rollup = async (metric: string) =>
+      (await f.db.pools.primary.query<{ n: number }>('SELECT coalesce(sum(value), 0)::int AS n FROM analytics_hourly WHERE metric = $1', [metric])).rows[0]!.n;
+    const revenueBefore = await rollup('revenue_cents');
+    const paid = await request(`${web.url}/api/v1/orders/${placed.body.id}/pay`, { method: 'POST', headers: { cookie }, body: { token: 'tok_ok' } });
+    assert.equal(paid.status, 200, JSON.stringify(paid.body));
+    await waitFor('the paid order in the revenue', async () => (await rollup('revenue_cents')) === revenueBefore + 2468);
+    const refundsBefore = await rollup('refunds_cents');
+    const refundCountBefore = await rollup('refunds');
+    const refunded = await request(`${web.url}/api/v1/admin/orders/${placed.body.id}/refund`, { method: 'POST', headers: admin });
+    assert.equal(refunded.status, 200, JSON.stringify(refunded.body));
+    await waitFor('the refund in the rollups', async () => (await rollup('refunds_cents')) === refundsBefore + 2468);
+    const { rows } = await f.db.pools.primary.query("SELECT DISTINCT dimension FROM analytics_hourly WHERE metric = 'refunds_cents'");
+    assert.deepEqual(rows.map((row) => row.dimension), [placed.body.currency], 'refunds are kept per currency, as revenue is');
+    assert.equal(await rollup('refunds'), refundCountBefore + 1);
+  });
+
   it('gives popularity back for an order refunded before its fan-out ran: the decrement is not lost to the increment arriving after it', async () => {
     const registered = await request(`${web.url}/api/v1/customers`, { method: 'POST', body: { email: 'mo@example.com', password: 'a long password', name: 'Mo' } });
     const cookie = sessionCookieOf(registered.headers.getSetCookie())!;

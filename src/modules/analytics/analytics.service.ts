@@ -4,7 +4,7 @@ import { createRollupBatcher } from './analytics.batcher.ts';
 import type { AnalyticsRepository, RollupIncrement } from './analytics.repository.ts';
 
 /** The metrics rolled up per hour. */
-export const ANALYTICS_METRICS = { orders: 'orders', revenueCents: 'revenue_cents', requests: 'requests' } as const;
+export const ANALYTICS_METRICS = { orders: 'orders', revenueCents: 'revenue_cents', refunds: 'refunds', refundsCents: 'refunds_cents', requests: 'requests' } as const;
 
 /** An `update-analytics` job payload. */
 export type AnalyticsEvent =
@@ -13,12 +13,24 @@ export type AnalyticsEvent =
    * so revenues in different currencies are kept apart. Events written before it had none: dimension ''.
    */
   | { eventType: 'order_created'; orderId: number | string; amountCents: number; currency?: string; occurredAt?: string }
+  /**
+   * A paid order refunded: its total is counted as refunded (`refunds_cents`, per currency) in the hour of the refund,
+   * beside the revenue it counted when paid, which stays: net revenue = `revenue_cents` − `refunds_cents`.
+   */
+  | { eventType: 'order_refunded'; orderId: number | string; amountCents: number; currency: string; occurredAt?: string }
   /** Request counts of one hour by route group, flushed by each web instance. */
   | { eventType: 'requests'; hour: string; counts: Record<string, number> };
 
 export function isAnalyticsEvent(data: unknown): data is AnalyticsEvent {
   if (typeof data !== 'object' || data === null) return false;
   const event = data as Record<string, unknown>;
+  if (event.eventType === 'order_refunded') {
+    return (
+      Number.isInteger(event.amountCents) &&
+      typeof event.currency === 'string' &&
+      (event.occurredAt === undefined || !Number.isNaN(Date.parse(String(event.occurredAt))))
+    );
+  }
   if (event.eventType === 'order_created') {
     return (
       Number.isInteger(event.amountCents) &&
@@ -51,6 +63,13 @@ export function incrementsFor(event: AnalyticsEvent, receivedAt: Date): RollupIn
     return [
       { hour, metric: ANALYTICS_METRICS.orders, dimension: '', value: 1 },
       { hour, metric: ANALYTICS_METRICS.revenueCents, dimension: event.currency ?? '', value: event.amountCents },
+    ];
+  }
+  if (event.eventType === 'order_refunded') {
+    const hour = startOfHour(event.occurredAt ? new Date(event.occurredAt) : receivedAt);
+    return [
+      { hour, metric: ANALYTICS_METRICS.refunds, dimension: '', value: 1 },
+      { hour, metric: ANALYTICS_METRICS.refundsCents, dimension: event.currency, value: event.amountCents },
     ];
   }
   const hour = startOfHour(new Date(event.hour));

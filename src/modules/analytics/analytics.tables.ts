@@ -1,9 +1,11 @@
 import { bigint, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
- * Hourly rollups: `metric` is orders, revenue_cents or requests; `dimension` is the route group for
- * requests, the order's currency for revenue (amounts in its minor unit; '' for revenue counted before it was
- * kept per currency) and '' otherwise. The request series is the history the scaling forecast learns from.
+ * Hourly rollups: `metric` is orders, revenue_cents, refunds, refunds_cents or requests; `dimension` is the route
+ * group for requests, the order's currency for revenue and refunds (amounts in its minor unit; '' for revenue counted
+ * before it was kept per currency) and '' otherwise. Revenue is counted when an order is paid and stays when it is
+ * refunded: the refund is counted apart, in its own hour, so net revenue = revenue_cents − refunds_cents. Orders
+ * cancelled or expired were never paid and count nowhere. The request series is the history the scaling forecast learns from.
  */
 export const analyticsHourly = pgTable(
   'analytics_hourly',

@@ -33,6 +33,16 @@ describe('analytics rollups (pure)', () => {
     assert.deepEqual(revenue, { hour: new Date('2026-11-27T10:00:00Z'), metric: 'revenue_cents', dimension: 'JPY', value: 3000 });
   });
 
+  it('counts a refund apart from the revenue, in its own hour and currency', () => {
+    const event = { eventType: 'order_refunded', orderId: 3, amountCents: 2468, currency: 'KWD', occurredAt: '2026-11-28T09:30:00.000Z' };
+    assert.ok(isAnalyticsEvent(event));
+    const hour = new Date('2026-11-28T09:00:00Z');
+    assert.deepEqual(incrementsFor(event as AnalyticsEvent, new Date()), [
+      { hour, metric: 'refunds', dimension: '', value: 1 },
+      { hour, metric: 'refunds_cents', dimension: 'KWD', value: 2468 },
+    ]);
+  });
+
   it('groups API routes by their first segment and leaves probes out', () => {
     assert.equal(routeGroupOf('/api/v1/products/:id'), 'products');
     assert.equal(routeGroupOf('/api/v1/admin/products'), 'admin');

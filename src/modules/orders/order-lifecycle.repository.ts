@@ -196,20 +196,29 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
       return ids.map((id) => ({ id, productIds: items.filter((item) => item.orderId === id).map((item) => item.productId) }));
     },
 
-    /** paid → refunded: the units go back (the order was not shipped) and so does its popularity. */
+    /**
+     * paid → refunded: the units go back (the order was not shipped) and so does its popularity. The analytics get an
+     * `order_refunded` event: its total counted as refunded in the hour of the refund, beside the revenue its payment
+     * counted (net revenue = `revenue_cents` − `refunds_cents`, per currency).
+     */
     async markRefunded(tx: DbOrTx, orderId: number): Promise<{ productIds: number[] } | undefined> {
       const updated = await tx
         .update(orders)
         .set({ status: 'refunded', refundedAt: sql`now()` })
         .where(and(eq(orders.id, orderId), eq(orders.status, 'paid')))
-        .returning({ id: orders.id });
-      if (updated.length === 0) return undefined;
+        .returning({ id: orders.id, totalCents: orders.totalCents, currency: orders.currency, refundedAt: orders.refundedAt });
+      const refunded = updated[0];
+      if (!refunded) return undefined;
       await releaseUnits(tx, [orderId]);
       const items = await itemsByOrder(tx, [orderId]);
-      await enqueueInTransaction(
-        tx,
-        items.map((item) => ({ queue: QUEUES.inventory, name: JOBS.updateStock, data: { productId: item.productId, quantity: -item.quantity } })),
-      );
+      await enqueueInTransaction(tx, [
+        ...items.map((item) => ({ queue: QUEUES.inventory, name: JOBS.updateStock, data: { productId: item.productId, quantity: -item.quantity } })),
+        {
+          queue: QUEUES.notifications,
+          name: JOBS.updateAnalytics,
+          data: { eventType: 'order_refunded', orderId, amountCents: refunded.totalCents, currency: refunded.currency, occurredAt: refunded.refundedAt?.toISOString() },
+        },
+      ]);
       return { productIds: items.map((item) => item.productId) };
     },
 
