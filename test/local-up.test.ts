@@ -180,6 +180,11 @@ describe('salescale up', { skip: checkoutClosedToOthers() }, () => {
     const metricsUrl = /Metrics\s+(\S+)/.exec(up.output())?.[1];
     assert.equal(metricsUrl, `http://127.0.0.1:${metricsPort}/metrics`, up.output());
     assert.equal((await fetch(metricsUrl)).status, 200);
+    // The admin token is not printed (output that lands in a shipped log would carry it): the line names its file.
+    const secrets = path.join(dataDir, 'secrets.json');
+    const token = (JSON.parse(readFileSync(secrets, 'utf8')) as { ADMIN_API_TOKEN: string }).ADMIN_API_TOKEN;
+    assert.equal(up.output().includes(token), false, 'the admin token is not in the output');
+    assert.ok(up.output().split('\n').some((line) => /^\s+Admin\s/.test(line) && line.includes(secrets)), up.output());
     const pids = serverPids(dataDir);
     // The root of the fix: the local services are not in the terminal's foreground group, so Ctrl-C reaches `up` alone.
     assert.notEqual(processGroupOf(pids.postgres), up.child.pid);

@@ -155,7 +155,8 @@ export async function runUp(env: NodeJS.ProcessEnv = process.env, interrupted: A
       `  Health     ${web.url}/health   Ready ${web.url}/ready`,
       `  Metrics    ${metricsUrlOf(web.url, config.observability.metricsPort)}`,
       `  Queues     ${web.url}/admin/queues (admin token)   Mail ${path.join(dataDir, 'mail')}${config.mail.smtpUrl ? ' (unused: SMTP_URL is set)' : ''}`,
-      `  Admin      Authorization: Bearer ${config.secrets.adminApiToken}`,
+      // Where the token is, never the token: this output may land in a log that is shipped and kept.
+      `  Admin      Authorization: Bearer <ADMIN_API_TOKEN${overrides.ADMIN_API_TOKEN ? ` in ${path.join(dataDir, 'secrets.json')}` : ', as set'}>`,
       '  Stop       Ctrl-C',
       '',
     ];
