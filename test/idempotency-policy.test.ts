@@ -115,6 +115,28 @@ describe('Idempotency-Key policy of POST /api/v1/orders (real PostgreSQL and Red
     await t.app.inject({ method: 'DELETE', url: '/api/v1/cart/items', headers: { cookie } });
   });
 
+  it("keeps each guest's key to their email: two guests under one key get their own orders, never the other's, also when only PostgreSQL remembers them", async () => {
+    const guestOrder = (email: string) =>
+      t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': 'shared-guest-key' }, payload: { email, items: [{ productId, quantity: 1 }] } });
+    const ana = await guestOrder('ana@example.com');
+    assert.equal(ana.statusCode, 201, ana.body);
+    const ben = await guestOrder('ben@example.com');
+    assert.equal(ben.statusCode, 201, ben.body);
+    assert.equal(ben.headers['idempotent-replayed'], undefined, 'not a replay of the other guest');
+    assert.notEqual(ben.json().id, ana.json().id);
+    assert.notEqual(ben.json().accessToken, ana.json().accessToken);
+    // The same guest in another letter case is the same buyer: a replay of their own order.
+    const anaAgain = await guestOrder('ANA@example.com');
+    assert.equal(anaAgain.headers['idempotent-replayed'], 'true');
+    assert.equal(anaAgain.json().id, ana.json().id);
+    await t.platform.redis.del(...(await t.platform.redis.keys(`${t.config.redis.prefix}:idem:guest:*`)));
+    for (const [email, first] of [['ben@example.com', ben], ['ana@example.com', ana]] as const) {
+      const retry = await guestOrder(email);
+      assert.equal(retry.statusCode, 201, retry.body);
+      assert.equal(retry.json().id, first.json().id, `${email} gets their own order`);
+    }
+  });
+
   it('refuses a guest\'s key for another request when only PostgreSQL remembers it', async () => {
     const email = 'Guest.Lost@example.com';
     const guestOrder = (payload: unknown) =>
