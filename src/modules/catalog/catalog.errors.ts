@@ -45,6 +45,20 @@ export class UnknownCurrencyError extends UnprocessableError {
 }
 
 /**
+ * A price card payments cannot charge exactly in its currency (5.125 KWD: Stripe takes BHD, JOD, KWD, OMR and TND in
+ * tens of thousandths, LYD in hundredths): an order of it could be shown but never paid, and is never rounded. Nothing changed.
+ */
+export class PriceNotChargeableError extends UnprocessableError {
+  constructor(currency: string, priceCents: number, multipleOf: number) {
+    super('PRICE_NOT_CHARGEABLE', `card payments take ${currency} only in multiples of ${multipleOf} of its minor unit: ${priceCents} cannot be charged as shown`, {
+      currency,
+      priceCents,
+      multipleOf,
+    });
+  }
+}
+
+/**
  * A product's currency changed without its price: `priceCents` counts the currency's minor unit (a cent, a whole yen, a
  * thousandth of a dinar), so keeping the number would change the price. Nothing changed.
  */

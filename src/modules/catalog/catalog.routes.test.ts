@@ -259,6 +259,28 @@ describe('catalog API', () => {
       assert.deepEqual([moved.json().priceCents, moved.json().currency], [21000, 'JPY']);
     });
 
+    // Card payments (Stripe) take BHD, JOD, KWD, OMR and TND amounts in tens of thousandths ("5.124 KWD must be rounded
+    // to 5120 or 5130"), and LYD in hundredths: a price of 5.125 KWD made an order the shopper saw and could never pay.
+    it('refuses a price card payments cannot charge exactly (5.125 KWD), 422 PRICE_NOT_CHARGEABLE, on create and on update', async () => {
+      for (const [currency, priceCents] of [['KWD', 5125], ['BHD', 1001], ['LYD', 1234]] as const) {
+        const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `FILS-${currency}`, name: 'Odd fils', priceCents, currency } });
+        assert.equal(created.statusCode, 422, created.body);
+        assert.equal(created.json().error.code, 'PRICE_NOT_CHARGEABLE');
+        assert.deepEqual(created.json().error.details, { currency, priceCents, multipleOf: 10 });
+      }
+      const product = await createProduct({ sku: 'FILS-OK', name: 'Even fils', priceCents: 5120, currency: 'KWD' });
+      for (const payload of [{ priceCents: 5125 }, { currency: 'OMR', priceCents: 7 }]) {
+        const patched = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${product.id}`, headers: t.admin, payload });
+        assert.equal(patched.statusCode, 422, patched.body);
+        assert.equal(patched.json().error.code, 'PRICE_NOT_CHARGEABLE');
+      }
+      const read = (await t.app.inject({ url: `/api/v1/products/${product.id}` })).json();
+      assert.deepEqual([read.priceCents, read.currency], [5120, 'KWD']);
+      // Moving a fils price to a currency that takes it whole is fine: the number is checked with the currency it is in.
+      const moved = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${product.id}`, headers: t.admin, payload: { currency: 'JPY', priceCents: 5125 } });
+      assert.equal(moved.statusCode, 200, moved.body);
+    });
+
     // The check uses the runtime's ICU list, which still holds withdrawn currencies (the Croatian kuna, replaced by the
     // euro on 2023-01-01; the Cuban convertible peso, withdrawn in 2021; the old Sierra Leonean leone SLL, redenominated
     // to SLE on 2022-07-01 and no legal tender since 2023-12-31) and units of account no shopper can pay in (the IMF's

@@ -1,3 +1,4 @@
+import { chargeableStep } from '../../lib/minor-units.ts';
 import { createIdCursor, InvalidCursorError } from '../../shared/cursor.ts';
 import { IdempotencyKeyReusedError } from '../../shared/errors.ts';
 import { getCreatedFields, getDeletedFields, getFieldChanges, type FieldChanges } from '../../shared/field-changes.ts';
@@ -11,6 +12,7 @@ import {
   CategoryNotFoundError,
   CurrencyRequiredError,
   InvalidPriceRangeError,
+  PriceNotChargeableError,
   PriceRequiredError,
   ProductNameLengthError,
   ProductNotFoundError,
@@ -139,6 +141,16 @@ function kept<T>(sent: T | undefined, stored: T | undefined): boolean {
 /** Refuses setting a product to a currency not in use; `current` is the product's own (on an update), which it keeps. */
 function requireKnownCurrency(currency: string | undefined, current?: string): void {
   if (currency !== undefined && !kept(currency, current) && !CURRENCIES.has(currency)) throw new UnknownCurrencyError(currency);
+}
+
+/**
+ * Refuses a price sent (`priceCents`, in `currency`: the one sent, else the product's) that card payments cannot charge
+ * exactly (`chargeableStep`). A stored price is not checked again when the update leaves it as it is.
+ */
+function requireChargeablePrice(priceCents: number | undefined, currency: string): void {
+  if (priceCents === undefined) return;
+  const step = chargeableStep(currency);
+  if (priceCents % step !== 0) throw new PriceNotChargeableError(currency, priceCents, step);
 }
 
 /**
@@ -412,6 +424,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
      */
     async createProduct(asSent: CreateProductBody): Promise<{ product: Product; replayed: boolean; change?: FieldChanges }> {
       requireKnownCurrency(asSent.currency);
+      requireChargeablePrice(asSent.priceCents, asSent.currency ?? 'USD');
       const body = nfcName(asSent);
       const { available = 0, ...values } = body;
       let product: Product;
@@ -446,6 +459,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
           const before = await repo.update(tx, id, (stored) => {
             requireKnownCurrency(body.currency, stored.currency);
             requirePriceWithCurrency(body, stored);
+            requireChargeablePrice(body.priceCents, body.currency ?? stored.currency);
             return nfcName(body, stored.name);
           });
           return before && { before, product: await readBack(tx, id) };
