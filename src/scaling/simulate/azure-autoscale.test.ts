@@ -358,6 +358,27 @@ describe('Azure autoscale: Windows time zone IDs', () => {
     assert.throws(() => parseLocalDateTime('2026-11-27T12:00:00', 'Mars Standard Time'), (e: unknown) => e instanceof ScalingInputError && e.code === 'INVALID_OPTION' && e.message.includes('"Mars Standard Time"'));
   });
 
+  // TimeWindow.start/end are `format: date-time` in the REST spec, whose own example reads
+  // { "timeZone": "UTC", "start": "2015-03-05T14:00:00Z", "end": "2015-03-05T14:30:00Z" }: a setting read back from Azure
+  // (az monitor autoscale show) has its UTC times so. An offset in another zone says two things at once: refused, named.
+  it('reads a fixedDate in UTC written as Azure writes it ("2026-11-27T00:00:00Z", +00:00, fractions) and refuses an offset it cannot read, naming it', () => {
+    const midnight = Date.parse('2026-11-27T00:00:00Z');
+    for (const text of ['2026-11-27T00:00:00Z', '2026-11-27T00:00:00.000Z', '2026-11-27T00:00:00+00:00', '2026-11-27T00:00:00.0000000']) {
+      assert.equal(parseLocalDateTime(text, 'UTC'), midnight, text);
+    }
+    const event = profile([], { name: 'event', fixedDate: { timeZone: 'UTC', start: '2026-11-27T00:00:00Z', end: '2026-11-27T23:59:00Z' } });
+    assert.equal(selectAzureProfile([event, profile([])], midnight + 3_600_000)?.name, 'event');
+    assert.equal(selectAzureProfile([event, profile([])], midnight + 86_400_000)?.name, 'default');
+    for (const [text, zone] of [['2026-11-27T00:00:00Z', 'Pacific Standard Time'], ['2026-11-27T00:00:00+01:00', 'UTC'], ['2026-11-27T00:00:00-08:00', 'Pacific Standard Time']]) {
+      assert.throws(
+        () => parseLocalDateTime(text!, zone!),
+        (e: unknown) => e instanceof ScalingInputError && e.code === 'INVALID_OPTION' && e.message.includes(`"${text}"`) && e.message.includes('offset') && e.message.includes(`"${zone}"`),
+        `${text} in ${zone}`,
+      );
+    }
+    assert.throws(() => parseLocalDateTime('2026-11-27 00:00:00Z', 'UTC'), (e: unknown) => e instanceof ScalingInputError && e.code === 'INVALID_OPTION');
+  });
+
   it('renders and simulates the pre-scaling profiles of a shop in Madrid or Kolkata', () => {
     const h = 3_600_000;
     const windows = [{ startMs: T - 10 * 60_000, endMs: T + 2 * h, replicas: 8 }];

@@ -125,17 +125,30 @@ export function parseIsoDuration(text: string): number {
   return Number(m[1] ?? 0) * 86400 + Number(m[2] ?? 0) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
 }
 
-/** A local `YYYY-MM-DDTHH:MM[:SS]` in a Windows zone, as an instant. */
+/**
+ * A fixedDate `YYYY-MM-DDTHH:MM[:SS[.fff]]` in a Windows zone, as an instant: the time read in `windowsZone`. TimeWindow's
+ * start and end are `format: date-time` in the REST spec, and Azure writes a UTC profile's times with a `Z` (its own example:
+ * timeZone "UTC", start "2015-03-05T14:00:00Z"), so in the zone "UTC" a `Z` or `+00:00` is the same time. Any other offset,
+ * or an offset with another zone, says two different things (what Azure makes of it is not documented): refused, named.
+ */
 export function parseLocalDateTime(text: string, windowsZone: string): number {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(text);
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?(Z|[+-]\d{2}:\d{2})?$/.exec(text);
   if (!m) throw new ScalingInputError('INVALID_OPTION', `fixedDate "${text}" is not YYYY-MM-DDTHH:MM:SS`);
+  const offset = m[8];
+  if (offset !== undefined && !(windowsZone === 'UTC' && ['Z', '+00:00', '-00:00'].includes(offset))) {
+    throw new ScalingInputError(
+      'INVALID_OPTION',
+      `fixedDate "${text}" has the UTC offset ${offset} while its timeZone is "${windowsZone}": give the time in that zone without an offset, or a UTC time (Z) with timeZone "UTC"`,
+    );
+  }
   // Date.UTC rolls 30 February or hour 25 over to a later moment; ARM refuses them.
-  const [year, month, day, hour, minute, second] = m.slice(1).map((part) => Number(part ?? 0)) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((part) => Number(part ?? 0)) as [number, number, number, number, number, number];
   if (new Date(Date.UTC(year, month - 1, day, hour, minute, second)).toISOString().slice(0, 19) !== `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6] ?? '00'}`) {
     throw new ScalingInputError('INVALID_OPTION', `fixedDate "${text}" names no date and time of the calendar`);
   }
+  const fraction = m[7] === undefined ? 0 : Math.round(Number(`0.${m[7]}`) * 1000);
   const hourStart = getInstantOfLocalTime(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), toIana(windowsZone)).getTime();
-  return hourStart + Number(m[5]) * 60_000 + Number(m[6] ?? 0) * 1000;
+  return hourStart + Number(m[5]) * 60_000 + Number(m[6] ?? 0) * 1000 + fraction;
 }
 
 const DAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
