@@ -416,7 +416,7 @@ export type SecretName = 'ADMIN_API_TOKEN' | 'SESSION_SECRET';
 
 /** The secrets every web instance must share, and what breaks when one is generated per process instead. */
 const SECRETS: Record<SecretName, { minLength: number; unshared: string }> = {
-  ADMIN_API_TOKEN: { minLength: 16, unshared: 'the admin API accepts this token on this instance only' },
+  ADMIN_API_TOKEN: { minLength: 16, unshared: 'the admin API refuses every token' },
   SESSION_SECRET: { minLength: 32, unshared: "sessions, guest carts, guest order links (also those a worker emails) and waiting-room passes won't work across instances" },
 };
 const ALL_SECRETS = Object.keys(SECRETS) as SecretName[];
@@ -458,9 +458,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
     const generated = randomBytes(24).toString('base64url');
     if (!read(name)) return generated;
+    // The generated admin token is never written into the log (log lines are shipped to aggregators and kept): nobody
+    // can present it, so the admin API refuses every token until ADMIN_API_TOKEN is set (`up` keeps one in DATA_DIR).
     warnings.push(
-      `${name} is not set: using a generated value for this process only${name === 'ADMIN_API_TOKEN' ? ` (${generated})` : ''}; ` +
-        `set ${name} to the same value on every instance, or ${unshared}`,
+      name === 'ADMIN_API_TOKEN'
+        ? `${name} is not set: using a generated value for this process only, never written anywhere, so ${unshared}; set ${name} to the same value on every instance, or run \`salescale up\`, which keeps one in DATA_DIR/secrets.json`
+        : `${name} is not set: using a generated value for this process only; set ${name} to the same value on every instance, or ${unshared}`,
     );
     return generated;
   };
