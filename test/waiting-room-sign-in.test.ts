@@ -10,6 +10,7 @@ import { ROOM_PARTS, roomKeys } from '../src/modules/waiting-room/waiting-room.s
 import { createWaitingRoomRepository, waitingRoomSpentPasses } from '../src/modules/waiting-room/index.ts';
 import { createTokenSigner } from '../src/modules/waiting-room/waiting-room.tokens.ts';
 import { createQueuedProduct, createQueuedSale, listeningWaitingRoomApp } from './helpers/waiting-room.ts';
+import { waitFor } from './helpers/queues.ts';
 
 /**
  * One shopper, one place: a guest ticket taken on a second device, then signing in there to an account that
@@ -186,15 +187,14 @@ describe('waiting room: signing in with a guest ticket', () => {
     const first = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie: session!, 'x-forwarded-for': '10.7.1.1' } });
     assert.equal(first.status, 201, JSON.stringify(first.body));
     // The account's ticket is admitted; the admin pauses the room, and a guest joins on a second device.
-    for (let i = 0; ; i++) {
+    await waitFor('the account\'s ticket admitted', async () => {
       const status = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(first.body.ticket)}`, { headers: { cookie: session! } });
-      if (status.body.state === 'admitted') break;
-      assert.ok(i < 100, JSON.stringify(status.body));
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+      return status.body.state === 'admitted';
+    });
     const paused = await request(`${url}/api/v1/admin/sale-events/${eventId}`, { method: 'PATCH', headers: { ...t.admin, 'x-admin-actor': 'ops' }, body: { waitingRoom: { enabled: true, paused: true } } });
     assert.equal(paused.status, 200, JSON.stringify(paused.body));
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The instance re-reads the room in its own time (a loaded machine's may be late): the guest joins once it reads it paused.
+    await waitFor('the instance to read the room paused', async () => (await request(`${url}/api/v1/sale-events/${eventId}/queue`)).body.paused === true);
     const guest = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { 'x-forwarded-for': '10.7.1.2' } });
     assert.equal(guest.status, 201, JSON.stringify(guest.body));
     assert.equal(guest.body.state, 'waiting', JSON.stringify(guest.body));
@@ -215,10 +215,10 @@ describe('waiting room: signing in with a guest ticket', () => {
     const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'sign-in-both');
     const [session] = await mintSessionCookies(t.env, [customerId!]);
     const admitted = async (ticket: string, cookie: string) => {
-      for (let i = 0; ; i++) {
+      for (const deadline = Date.now() + 30_000; ; ) {
         const status = await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}`, { headers: { cookie } });
         if (status.body.state === 'admitted') return status.body;
-        assert.ok(i < 100, JSON.stringify(status.body));
+        assert.ok(Date.now() < deadline, JSON.stringify(status.body));
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     };
