@@ -38,14 +38,19 @@ describe('units returned by a process that freezes before its commit', () => {
     // The frozen process wakes once the checkout is answered (or after 30 s), and then tries to commit.
     const thaw = new AbortController();
     const FROZEN_MS = 30_000;
+    let holding!: () => void;
+    const held = new Promise<void>((resolve) => (holding = resolve));
     const frozen = t.platform.db.primary
       .transaction(async (tx) => {
         assert.equal((await sweep.expire(tx, { limit: 10, email: false })).length, 1);
+        holding();
         // Frozen with the stock rows held, then it would commit.
         await sleep(FROZEN_MS, undefined, { signal: thaw.signal }).catch(() => undefined);
       })
       .catch((error: unknown) => (frozenEnded = error));
-    await sleep(300);
+    // The checkout starts once the sweep holds the stock rows (not after a fixed pause a loaded machine can outlast:
+    // a checkout before it did not wait, the thaw came before the idle timeout and the transaction committed).
+    await Promise.race([held, frozen]);
 
     const started = performance.now();
     const reply = await order(productId);
