@@ -8,13 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { freePort } from '../platform/local/local-stack.ts';
 import { TEST_PG_ADMIN_URL, TEST_REDIS_URL, createEmptyDatabase, createTestDatabase, deleteRedisKeys, testPrefix, type TestDatabase } from '../../test/helpers/db.ts';
 import { startPrivatePostgres, type PrivatePostgres } from '../../test/helpers/private-postgres.ts';
+import { waitFor } from '../../test/helpers/queues.ts';
 
 const MAIN = join(import.meta.dirname, '../main.ts');
 
@@ -366,8 +367,22 @@ describe('the salescale program', { concurrency: 2 }, () => {
       dir = await mkdtemp(join(tmpdir(), 'salescale-tls-redis-'));
       await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=redis.example', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir });
       port = await freePort();
-      server = spawn('redis-server', ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', join(dir, 'cert.pem'), '--tls-key-file', join(dir, 'key.pem'), '--tls-auth-clients', 'no', '--save', '', '--dir', dir], { stdio: 'ignore' });
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      const started = spawn('redis-server', ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', join(dir, 'cert.pem'), '--tls-key-file', join(dir, 'key.pem'), '--tls-auth-clients', 'no', '--save', '', '--dir', dir], { stdio: 'ignore' });
+      server = started;
+      // Listening once it accepts a connection (not after a fixed pause a loaded machine can outlast).
+      const listening = () =>
+        new Promise<boolean>((resolve) => {
+          const probe = connect(port, '127.0.0.1');
+          probe.once('connect', () => {
+            probe.destroy();
+            resolve(true);
+          });
+          probe.once('error', () => resolve(false));
+        });
+      await waitFor('the TLS redis-server to listen', async () => {
+        if (started.exitCode !== null || started.signalCode !== null) throw new Error(`redis-server exited (${started.exitCode ?? started.signalCode}) before listening on ${port}`);
+        return listening();
+      });
     });
     after(async () => {
       if (server && server.exitCode === null) {
