@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from './helpers/app.ts';
+import { waitFor } from './helpers/queues.ts';
 
 /**
  * In production every cookie is `__Host-` prefixed: a browser stores it only when Secure, `Path=/` and without
@@ -102,11 +103,8 @@ describe('cookies in production', () => {
       payload: { name: 'Drop', startsAt: new Date(now + 3_600_000).toISOString(), endsAt: new Date(now + 7_200_000).toISOString(), productIds: [productId], waitingRoom: { enabled: true, admissionPerSecond: 5 } },
     });
     assert.equal(sale.statusCode, 201, sale.body);
-    // The instance re-reads its waiting rooms every WAITING_ROOM_EVENTS_REFRESH_MS.
-    for (let i = 0; (await t.app.inject({ url: `/api/v1/sale-events/${sale.json().id}/queue` })).statusCode !== 200; i++) {
-      assert.ok(i < 100, 'the instance never saw the waiting room');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    // The instance re-reads its waiting rooms every WAITING_ROOM_EVENTS_REFRESH_MS (1 s), later on a loaded machine.
+    await waitFor('the instance to see the waiting room', async () => (await t.app.inject({ url: `/api/v1/sale-events/${sale.json().id}/queue` })).statusCode === 200);
     const join = () => t.app.inject({ method: 'POST', url: `/api/v1/sale-events/${sale.json().id}/queue`, headers: { cookie: `salescale_visitor=${'v'.repeat(22)}` } });
     const first = await join();
     assert.equal(first.statusCode, 201, first.body);

@@ -246,10 +246,10 @@ describe('waiting room after Redis lost its data', () => {
       });
     /** The order's reply once the instance is past its Redis reconnection (a 503 meanwhile leaves the key retryable). */
     const settled = async (on: Instance, key: string, email: string) => {
-      for (let i = 0; ; i++) {
+      for (const deadline = Date.now() + 30_000; ; ) {
         const reply = await orderWith(on, key, email);
         if (reply.status !== 503) return reply;
-        assert.ok(i < 100, `still 503 after the loss: ${JSON.stringify(reply.body)}`);
+        assert.ok(Date.now() < deadline, `still 503 after the loss: ${JSON.stringify(reply.body)}`);
         await sleep(100);
       }
     };
@@ -280,10 +280,10 @@ describe('waiting room after Redis lost its data', () => {
     try {
       // a and b count c among the live web instances (its heartbeat came in). Waited for before the line forms:
       // admission runs from the first join, and this wait (seconds on a loaded machine) used to empty it.
-      for (let i = 0; ; i++) {
+      for (const deadline = Date.now() + 30_000; ; ) {
         const web = await members();
         if (web.includes(`web:${c.instanceId}`) && (await liveWeb(a)) === web.length && (await liveWeb(b)) === web.length) break;
-        assert.ok(i < 100, `a and b never saw c: ${await liveWeb(a)} and ${await liveWeb(b)} of ${JSON.stringify(web)}`);
+        assert.ok(Date.now() < deadline, `a and b never saw c: ${await liveWeb(a)} and ${await liveWeb(b)} of ${JSON.stringify(web)}`);
         await sleep(100);
       }
       const productId = await createQueuedProduct(a.url, t.admin, { available: 1000, priceCents: 500, skuPrefix: 'loss' });
