@@ -745,7 +745,7 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
       assert.equal(again.json().payment.problemResolvedAt, resolved.json().payment.problemResolvedAt);
       const rows = async () =>
         (await t.platform.db.primary.execute<{ actor: string | null; change: unknown }>(sql`select actor, change from admin_actions where route = '/api/v1/admin/orders/:id/payment-problem/resolve' and target->>'id' = ${String(order.order.id)} order by id`)).rows;
-      for (let i = 0; (await rows()).length < 2 && i < 250; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      for (const deadline = Date.now() + 30_000; (await rows()).length < 2 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
       const actions = await rows();
       assert.equal(actions.length, 2, 'both calls recorded');
       assert.deepEqual(actions[0], { actor: 'dana (payments)', change: { problemResolvedAt: { before: null, after: resolved.json().payment.problemResolvedAt } } });
