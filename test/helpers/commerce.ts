@@ -56,7 +56,7 @@ export async function stockViewNotices(t: TestApp): Promise<{ published: number;
  * Waits until a notice was published since `publishedBefore` and every notice published by this process was
  * heard by its own web app's stock view (one subscriber per process: each message is received once).
  */
-export async function stockViewNoticesHeard(t: TestApp, publishedBefore: number, withinMs = 5000): Promise<void> {
+export async function stockViewNoticesHeard(t: TestApp, publishedBefore: number, withinMs = 30_000): Promise<void> {
   const deadline = Date.now() + withinMs;
   for (;;) {
     const n = await stockViewNotices(t);
