@@ -57,7 +57,9 @@ describe('waiting-room wait metric', () => {
   it('measures a pre-queue visitor from the start and a later arrival from joining', async () => {
     const productId = await createQueuedProduct(url, t.admin, { available: 100 });
     // Two admissions a second: the pre-queue of three takes about 1.5 s after the start, the later arrival waits behind it.
-    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 2500, admissionPerSecond: 2 });
+    // The start leaves room for the instance's re-read of the rooms (awaited by createQueuedSale) and the three joins
+    // before it, seconds on a loaded machine (2.5 s could pass before the pre-queue joined).
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 6000, admissionPerSecond: 2 });
     const startsAt = Date.parse((await request(`${url}/api/v1/sale-events/${eventId}/queue`)).body.startsAt);
 
     const early = [await join(eventId), await join(eventId), await join(eventId)];
