@@ -1,7 +1,16 @@
 import { createServer, connect, type Socket } from 'node:net';
 
-/** PostgreSQL's ReadyForQuery message header: type 'Z', then its length (4 bytes, always 5). */
-const READY_FOR_QUERY = Buffer.from([0x5a, 0, 0, 0, 5]);
+/**
+ * Whether PostgreSQL's reply bytes, from a message boundary on, hold a ReadyForQuery message ('Z'), sent once the
+ * statement is done (an implicit transaction committed). Walks the messages (a type byte, then a 4-byte length that
+ * counts itself), so the same bytes inside a data row never count; a message cut across chunks waits for the rest.
+ */
+function holdsReadyForQuery(reply: Buffer): boolean {
+  for (let at = 0; at + 5 <= reply.length; at += 1 + reply.readUInt32BE(at + 1)) {
+    if (reply[at] === 0x5a) return true;
+  }
+  return false;
+}
 
 export interface TcpProxy {
   url: string;
@@ -36,11 +45,11 @@ export async function startTcpProxy(targetPort: number, protocol = 'redis'): Pro
    * Whether the reply bytes swallowed so far hold the server's whole answer. PostgreSQL's ends with ReadyForQuery ('Z', length 5), sent after
    * an implicit transaction commits; any other protocol's first reply bytes mean the server acted.
    */
-  const answered = (reply: Buffer): boolean => protocol !== 'postgres' || reply.includes(READY_FOR_QUERY);
+  const answered = (reply: Buffer): boolean => protocol !== 'postgres' || holdsReadyForQuery(reply);
   const sockets = new Set<Socket>();
   /** The client side of connections whose traffic `holdOn` holds. */
   const held = new Set<Socket>();
-  let trap: { marker: string; mode: 'request' | 'reply'; hit: () => void } | undefined;
+  let trap: { marker: string; mode: 'request' | 'reply'; hit: () => void; fail: (error: Error) => void } | undefined;
   /** During a `cut()`: new connections are reset. */
   let down = false;
   const server = createServer((client) => {
@@ -53,12 +62,12 @@ export async function startTcpProxy(targetPort: number, protocol = 'redis'): Pro
     let holdReplies = false;
     let holdRequests = false;
     /** Resolves a `reply` trap once the server's answer to the held command has come (and was swallowed). */
-    let replied: (() => void) | undefined;
+    let replied: { hit: () => void; fail: (error: Error) => void } | undefined;
     let swallowed = Buffer.alloc(0);
     client.on('data', (chunk) => {
       if (holdRequests) return;
       if (trap && chunk.includes(trap.marker)) {
-        const { mode, hit } = trap;
+        const { mode, hit, fail } = trap;
         trap = undefined;
         held.add(client);
         if (mode === 'request') {
@@ -71,7 +80,7 @@ export async function startTcpProxy(targetPort: number, protocol = 'redis'): Pro
         // The test acts once the server has answered (so it acted), never after a guessed delay: under load a
         // PostgreSQL statement took longer than the 200 ms once waited here, the drop came first, and the
         // transaction the test meant to see committed rolled back instead.
-        replied = hit;
+        replied = { hit, fail };
         return;
       }
       upstream.write(chunk);
@@ -84,11 +93,14 @@ export async function startTcpProxy(targetPort: number, protocol = 'redis'): Pro
       if (!replied) return;
       swallowed = Buffer.concat([swallowed, chunk]);
       if (answered(swallowed)) {
-        replied();
+        replied.hit();
         replied = undefined;
       }
     });
     const end = () => {
+      // A connection that closes before the server answered the held command fails the trap, not hang the test.
+      replied?.fail(new Error('the connection closed before the server answered the held command'));
+      replied = undefined;
       client.destroy();
       upstream.destroy();
       sockets.delete(client);
@@ -104,7 +116,7 @@ export async function startTcpProxy(targetPort: number, protocol = 'redis'): Pro
   return {
     url: `${protocol}://127.0.0.1:${port}`,
     port,
-    holdOn: (marker, mode) => new Promise((resolve) => (trap = { marker, mode, hit: resolve })),
+    holdOn: (marker, mode) => new Promise((resolve, reject) => (trap = { marker, mode, hit: resolve, fail: reject })),
     dropHeld() {
       for (const client of held) client.resetAndDestroy();
     },
