@@ -287,6 +287,23 @@ describe('salescale up', { skip: checkoutClosedToOthers() }, () => {
     }
   });
 
+  it('a DATA_DIR/secrets.json without the admin token (edited by hand) gets one written into it, and the Admin line names the file', async () => {
+    const dataDir = await newDataDir();
+    const secrets = path.join(dataDir, 'secrets.json');
+    await writeFile(secrets, JSON.stringify({ SESSION_SECRET: 'kept-session-secret-of-at-least-32-characters' }), { mode: 0o600 });
+    const up = startUp(dataDir);
+    await until(() => up.output().includes(READY_LINE), 120_000, 'up ready', up);
+    const stored = JSON.parse(readFileSync(secrets, 'utf8')) as { ADMIN_API_TOKEN?: string; SESSION_SECRET?: string };
+    assert.equal(stored.SESSION_SECRET, 'kept-session-secret-of-at-least-32-characters', 'the secret in the file is kept');
+    assert.ok(typeof stored.ADMIN_API_TOKEN === 'string' && stored.ADMIN_API_TOKEN.length >= 16, `a token was written: ${JSON.stringify(stored)}`);
+    assert.ok(up.output().split('\n').some((line) => /^\s+Admin\s/.test(line) && line.includes(secrets)), up.output());
+    const port = new URL(/Storefront\s+(\S+)/.exec(up.output())![1]!).port;
+    const admin = await fetch(`http://127.0.0.1:${port}/api/v1/admin/mode`, { headers: { authorization: `Bearer ${stored.ADMIN_API_TOKEN}` } });
+    assert.equal(admin.status, 200, 'the token written into the file is the one the admin API takes');
+    const pids = serverPids(dataDir);
+    await assertStopsCleanly(up, 'SIGINT', 'group', dataDir, [pids.postgres, pids.redis]);
+  });
+
   it('without redis-server on PATH, says so in one line and exits 2 before initialising PostgreSQL', async () => {
     const dataDir = await newDataDir();
     const bin = path.join(dataDir, 'bin'); // a PATH with a shell and nothing else

@@ -18,14 +18,19 @@ import { startWorker } from '../worker/worker-role.ts';
 
 const DEMO = { products: 1000, categories: 24 };
 
+/** The secrets `up` keeps for development, each with the random bytes it is generated from. */
+const GENERATED_SECRETS = { ADMIN_API_TOKEN: 24, SESSION_SECRET: 32 } as const;
+
 /** Development secrets kept under the data folder so the admin token survives restarts. */
 async function localSecrets(dataDir: string, env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
   if (env.NODE_ENV === 'production') return {};
   const file = path.join(dataDir, 'secrets.json');
-  let stored: Record<string, string> = {};
-  if (existsSync(file)) stored = parseSecrets(file, await readFile(file, 'utf8'));
-  else {
-    stored = { ADMIN_API_TOKEN: randomBytes(24).toString('base64url'), SESSION_SECRET: randomBytes(32).toString('base64url') };
+  const stored: Record<string, string> = existsSync(file) ? parseSecrets(file, await readFile(file, 'utf8')) : {};
+  // A secret missing from the file (new, or edited by hand) is generated and written into it: one generated for the
+  // process alone would be an admin token nobody can read, since `up` names the file and never prints the token.
+  const missing = Object.entries(GENERATED_SECRETS).filter(([name]) => stored[name] === undefined);
+  if (missing.length > 0) {
+    for (const [name, bytes] of missing) stored[name] = randomBytes(bytes).toString('base64url');
     await writeFile(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
   }
   return Object.fromEntries(Object.entries(stored).filter(([name]) => !env[name]));
