@@ -363,9 +363,11 @@ describe('Azure autoscale: Windows time zone IDs', () => {
   // (az monitor autoscale show) has its UTC times so. An offset in another zone says two things at once: refused, named.
   it('reads a fixedDate in UTC written as Azure writes it ("2026-11-27T00:00:00Z", +00:00, fractions) and refuses an offset it cannot read, naming it', () => {
     const midnight = Date.parse('2026-11-27T00:00:00Z');
-    for (const text of ['2026-11-27T00:00:00Z', '2026-11-27T00:00:00.000Z', '2026-11-27T00:00:00+00:00', '2026-11-27T00:00:00.0000000']) {
+    for (const text of ['2026-11-27T00:00:00Z', '2026-11-27T00:00:00z', '2026-11-27T00:00:00.000Z', '2026-11-27T00:00:00+00:00', '2026-11-27T00:00:00.0000000']) {
       assert.equal(parseLocalDateTime(text, 'UTC'), midnight, text);
     }
+    // Fractions of a second are cut to the millisecond, as .NET keeps them in ticks: 59.9999 s is still in minute 0.
+    assert.equal(parseLocalDateTime('2026-11-27T00:00:59.9999Z', 'UTC'), midnight + 59_999);
     const event = profile([], { name: 'event', fixedDate: { timeZone: 'UTC', start: '2026-11-27T00:00:00Z', end: '2026-11-27T23:59:00Z' } });
     assert.equal(selectAzureProfile([event, profile([])], midnight + 3_600_000)?.name, 'event');
     assert.equal(selectAzureProfile([event, profile([])], midnight + 86_400_000)?.name, 'default');
@@ -376,7 +378,10 @@ describe('Azure autoscale: Windows time zone IDs', () => {
         `${text} in ${zone}`,
       );
     }
-    assert.throws(() => parseLocalDateTime('2026-11-27 00:00:00Z', 'UTC'), (e: unknown) => e instanceof ScalingInputError && e.code === 'INVALID_OPTION');
+    assert.throws(
+      () => parseLocalDateTime('2026-11-27 00:00:00Z', 'UTC'),
+      (e: unknown) => e instanceof ScalingInputError && e.code === 'INVALID_OPTION' && e.message.includes('YYYY-MM-DDTHH:MM[:SS[.fffffff]][Z|±HH:MM]'),
+    );
   });
 
   it('renders and simulates the pre-scaling profiles of a shop in Madrid or Kolkata', () => {

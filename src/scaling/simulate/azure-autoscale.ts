@@ -132,9 +132,9 @@ export function parseIsoDuration(text: string): number {
  * or an offset with another zone, says two different things (what Azure makes of it is not documented): refused, named.
  */
 export function parseLocalDateTime(text: string, windowsZone: string): number {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?(Z|[+-]\d{2}:\d{2})?$/.exec(text);
-  if (!m) throw new ScalingInputError('INVALID_OPTION', `fixedDate "${text}" is not YYYY-MM-DDTHH:MM:SS`);
-  const offset = m[8];
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?([Zz]|[+-]\d{2}:\d{2})?$/.exec(text);
+  if (!m) throw new ScalingInputError('INVALID_OPTION', `fixedDate "${text}" is not YYYY-MM-DDTHH:MM[:SS[.fffffff]][Z|±HH:MM]`);
+  const offset = m[8]?.toUpperCase();
   if (offset !== undefined && !(windowsZone === 'UTC' && ['Z', '+00:00', '-00:00'].includes(offset))) {
     throw new ScalingInputError(
       'INVALID_OPTION',
@@ -146,7 +146,8 @@ export function parseLocalDateTime(text: string, windowsZone: string): number {
   if (new Date(Date.UTC(year, month - 1, day, hour, minute, second)).toISOString().slice(0, 19) !== `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6] ?? '00'}`) {
     throw new ScalingInputError('INVALID_OPTION', `fixedDate "${text}" names no date and time of the calendar`);
   }
-  const fraction = m[7] === undefined ? 0 : Math.round(Number(`0.${m[7]}`) * 1000);
+  // Cut to the millisecond, not rounded (.NET keeps the fraction in ticks): 59.9999 s stays in its minute.
+  const fraction = m[7] === undefined ? 0 : Number(m[7].padEnd(3, '0').slice(0, 3));
   const hourStart = getInstantOfLocalTime(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), toIana(windowsZone)).getTime();
   return hourStart + Number(m[5]) * 60_000 + Number(m[6] ?? 0) * 1000 + fraction;
 }
