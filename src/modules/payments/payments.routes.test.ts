@@ -277,6 +277,24 @@ describe('paying an order with the test provider', () => {
     assert.equal(longest.json().outcome, 'voided');
   });
 
+  it('refuses a signed webhook whose amount is no whole, non-negative number of minor units or whose currency is no three-letter code with 400 WEBHOOK_MALFORMED, recording nothing', async () => {
+    const productId = await f.product();
+    const placed = await f.order(f.alice, productId);
+    const data = { orderId: placed.id, amountCents: placed.totalCents as number, currency: 'USD' };
+    // A negative amount was recorded as a payment of -5 (a "payment returned" email of -$0.05 written); a fraction or a
+    // string was taken as no amount (the order total assumed); a currency of any text was stored and compared.
+    for (const [n, wrong] of [{ amountCents: -5 }, { amountCents: 12.5 }, { amountCents: String(placed.totalCents) }, { currency: 'U'.repeat(40) }, { currency: 'US' }, { currency: 42 }].entries()) {
+      const reply = await f.webhook({ id: `evt_bad_amount_${placed.id}_${n}`, type: 'payment.authorized', data: { ...data, intentId: `tpi_${placed.id}_bad_${n}`, ...wrong } });
+      assert.equal(reply.statusCode, 400, `${JSON.stringify(wrong)}: ${reply.body}`);
+      assert.equal(reply.json().error.code, 'WEBHOOK_MALFORMED', reply.body);
+    }
+    const rows = await f.t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from payments where order_id = ${placed.id}`);
+    assert.equal(Number(rows.rows[0]!.n), 0, 'nothing recorded');
+    assert.equal(await f.outboxJobs('send-payment-returned', placed.id), 0, 'no "payment returned" email');
+    const order = await f.t.app.inject({ method: 'GET', url: `/api/v1/orders/${placed.id}`, headers: { cookie: f.alice } });
+    assert.equal(order.json().status, 'pending_payment');
+  });
+
   it('admin: lists orders by status and time, refunds a paid order once (units back), fulfils another', async () => {
     const productId = await f.product(10);
     const since = new Date(Date.now() - 1000).toISOString();

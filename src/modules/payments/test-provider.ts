@@ -135,8 +135,8 @@ export function createTestProvider(deps: { db: Database; webhookSecret: string }
         kind: KIND_OF_TYPE[body.type] ?? 'ignored',
         intentId: typeof d.intentId === 'string' ? d.intentId : undefined,
         orderId: Number.isSafeInteger(d.orderId) ? (d.orderId as number) : undefined,
-        amountCents: Number.isSafeInteger(d.amountCents) ? (d.amountCents as number) : undefined,
-        currency: typeof d.currency === 'string' ? d.currency : undefined,
+        amountCents: amountOf(d.amountCents),
+        currency: currencyOf(d.currency),
         failureCode: typeof d.failureCode === 'string' ? d.failureCode : undefined,
       };
     },
@@ -145,4 +145,21 @@ export function createTestProvider(deps: { db: Database; webhookSecret: string }
       return `t=${timestampS},v1=${sign(timestampS, body)}`;
     },
   };
+}
+
+/**
+ * A signed event's amount: absent, or a whole, non-negative number of minor units. Anything else (a negative, a fraction,
+ * a string) is a malformed event (400), never taken as no amount (the order total assumed) nor recorded as a payment.
+ */
+function amountOf(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Number.isSafeInteger(value) || (value as number) < 0) throw new WebhookMalformedError('amountCents is not a whole, non-negative number of minor units');
+  return value as number;
+}
+
+/** A signed event's currency: absent, or a three-letter code (ISO 4217's shape); any other text is a malformed event. */
+function currencyOf(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || !/^[A-Za-z]{3}$/.test(value)) throw new WebhookMalformedError('currency is not a three-letter code');
+  return value;
 }
