@@ -312,6 +312,7 @@ function heldAmount(intent: Stripe.PaymentIntent, kind: PaymentEvent['kind']): n
 
 function optionalCents(value: unknown, field: string): number | undefined {
   if (value === undefined || value === null) return undefined;
-  if (!Number.isSafeInteger(value)) throw new WebhookMalformedError(`${field} is not an amount in minor units`);
+  // Stripe's amounts are never negative: a negative one is no amount, not a hold or capture of the wrong amount to give back.
+  if (!Number.isSafeInteger(value) || (value as number) < 0) throw new WebhookMalformedError(`${field} is not an amount in minor units`);
   return value as number;
 }

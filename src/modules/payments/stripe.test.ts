@@ -145,6 +145,9 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
       reshaped({ currency: 840 }),
       reshaped({ amount: 'lots' }),
       reshaped({ amount: 42.5 }),
+      // A negative amount is no amount in minor units either (it was taken as a hold of the wrong amount: the buyer's hold voided).
+      reshaped({ amount_capturable: -4200 }),
+      reshaped({ amount: -4200 }),
       reshaped({ id: 7 }),
       reshaped({ object: 'charge', payment_intent: intentId, amount_refunded: 4200, currency: ['usd'] }),
       reshaped({ object: 'charge', payment_intent: 7, amount_refunded: 4200, currency: 'usd' }),
