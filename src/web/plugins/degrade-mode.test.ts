@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { InjectOptions } from 'fastify';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { waitFor } from '../../../test/helpers/queues.ts';
 
 describe('degrade-mode signal: who counts as a distinct client (in-process, real Redis)', () => {
   let t: TestApp;
@@ -12,13 +12,22 @@ describe('degrade-mode signal: who counts as a distinct client (in-process, real
   });
   after(() => t.close());
 
+  /** Counted requests (every one this test makes: none is an operational path) sent so far. */
+  let sent = 0;
+  const inject = async (options: InjectOptions) => {
+    sent++;
+    return t.app.inject(options);
+  };
+
   const clientsNow = async (): Promise<number> => {
-    // Ten heartbeats: the figures below are the ones this instance reported after every request before, however slow
-    // the machine (three, as it was, a loaded machine's pause can cover). A wait rather than a poll: a client counted
-    // twice must have had time to show.
-    await sleep(1000);
-    const reply = await t.app.inject({ method: 'GET', url: '/api/v1/admin/mode', headers: t.admin, remoteAddress: '192.0.2.250' });
+    // The figures below must be those of a heartbeat taken after every request before: wait (polling the figures
+    // the heartbeats write to Redis) until one reported all of them, however slow the machine. A client counted
+    // twice is then in the same figures as the rest.
+    const expected = sent;
+    await waitFor(`a heartbeat reporting all ${expected} requests`, async () => (await t.platform.cluster.figures()).sampleRequests >= expected);
+    const reply = await inject({ method: 'GET', url: '/api/v1/admin/mode', headers: t.admin, remoteAddress: '192.0.2.250' });
     assert.equal(reply.statusCode, 200);
+    assert.equal(reply.json().figures.sampleRequests, expected);
     return reply.json().figures.clients;
   };
 
@@ -26,12 +35,12 @@ describe('degrade-mode signal: who counts as a distinct client (in-process, real
     await clientsNow(); // the reading admin's own request is in the next figures
     const before = await clientsNow();
     for (let i = 1; i <= 20; i++) {
-      const reply = await t.app.inject({ method: 'GET', url: '/api/v1/categories', remoteAddress: `2001:db8:77:1::${i.toString(16)}` });
+      const reply = await inject({ method: 'GET', url: '/api/v1/categories', remoteAddress: `2001:db8:77:1::${i.toString(16)}` });
       assert.equal(reply.statusCode, 200);
     }
     // The same address, once as IPv4 and once IPv4-mapped, is one client too.
-    await t.app.inject({ method: 'GET', url: '/api/v1/categories', remoteAddress: '198.51.100.77' });
-    await t.app.inject({ method: 'GET', url: '/api/v1/categories', remoteAddress: '::ffff:198.51.100.77' });
+    await inject({ method: 'GET', url: '/api/v1/categories', remoteAddress: '198.51.100.77' });
+    await inject({ method: 'GET', url: '/api/v1/categories', remoteAddress: '::ffff:198.51.100.77' });
     assert.equal((await clientsNow()) - before, 2);
   });
 });
