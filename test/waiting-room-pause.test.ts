@@ -299,8 +299,16 @@ describe('waiting room pause before the instances re-read the rooms', () => {
     }
     const read = (v: { ticket: string; cookie: string }) =>
       request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(v.ticket)}`, { headers: { cookie: v.cookie } }).then((r) => r.body);
-    // A second at 1,000/s, well within the instance's 5 s before it re-reads the room.
-    await sleep(1000);
+    // A second of admission steps at 1,000/s since the pause (each step idles the room's bucket, stamping Redis's time on
+    // it): observed, not slept, so a stalled machine cannot check before the steps had their chance to admit.
+    const redisNow = async () => {
+      const [seconds, micros] = await t.platform.redis.time();
+      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    };
+    const pausedBy = await redisNow();
+    const bucketKey = `{${t.config.redis.prefix}:wr:${eventId}}:bucket`;
+    await waitFor('a second of admission steps since the pause', async () => Number((await t.platform.redis.hget(bucketKey, 'last')) ?? 0) >= pausedBy + 1000);
+    assert.equal(await t.platform.redis.hlen(`{${t.config.redis.prefix}:wr:${eventId}}:admitted`), 0, 'admitted after the pause');
     for (const v of tickets) assert.equal((await read(v)).state, 'waiting', 'admitted after the pause');
 
     assert.equal((await patch(false)).status, 200);
