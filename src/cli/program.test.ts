@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
@@ -366,23 +366,34 @@ describe('the salescale program', { concurrency: 2 }, () => {
       const { promisify } = await import('node:util');
       dir = await mkdtemp(join(tmpdir(), 'salescale-tls-redis-'));
       await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=redis.example', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir });
-      port = await freePort();
-      const started = spawn('redis-server', ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', join(dir, 'cert.pem'), '--tls-key-file', join(dir, 'key.pem'), '--tls-auth-clients', 'no', '--save', '', '--dir', dir], { stdio: 'ignore' });
-      server = started;
-      // Listening once it accepts a connection (not after a fixed pause a loaded machine can outlast).
-      const listening = () =>
+      const { connect: tlsConnect } = await import('node:tls');
+      const { X509Certificate } = await import('node:crypto');
+      const { readFile } = await import('node:fs/promises');
+      const ours = new X509Certificate(await readFile(join(dir, 'cert.pem'))).fingerprint256;
+      // Listening once it answers a TLS handshake with our certificate (not after a fixed pause a loaded machine can
+      // outlast; and not some other process's server: the port found free may be bound by another test file's process
+      // before redis-server binds it, which then exits, EADDRINUSE: another port, then).
+      const ourServerAnswers = () =>
         new Promise<boolean>((resolve) => {
-          const probe = connect(port, '127.0.0.1');
-          probe.once('connect', () => {
+          const probe = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false });
+          probe.once('secureConnect', () => {
+            const theirs = probe.getPeerX509Certificate()?.fingerprint256;
             probe.destroy();
-            resolve(true);
+            resolve(theirs === ours);
           });
           probe.once('error', () => resolve(false));
         });
-      await waitFor('the TLS redis-server to listen', async () => {
-        if (started.exitCode !== null || started.signalCode !== null) throw new Error(`redis-server exited (${started.exitCode ?? started.signalCode}) before listening on ${port}`);
-        return listening();
-      });
+      for (let attempt = 1; ; attempt++) {
+        port = await freePort();
+        const started = spawn('redis-server', ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', join(dir, 'cert.pem'), '--tls-key-file', join(dir, 'key.pem'), '--tls-auth-clients', 'no', '--save', '', '--dir', dir], { stdio: 'ignore' });
+        server = started;
+        const outcome = await waitFor('the TLS redis-server to listen', async () => {
+          if (started.exitCode !== null || started.signalCode !== null) return `exited (${started.exitCode ?? started.signalCode}) before listening on ${port}`;
+          return (await ourServerAnswers()) ? 'listening' : null;
+        });
+        if (outcome === 'listening') break;
+        if (attempt === 5) throw new Error(`redis-server ${outcome}, ${attempt} times`);
+      }
     });
     after(async () => {
       if (server && server.exitCode === null) {
