@@ -276,19 +276,23 @@ describe('flash sale with payment on two instances and a worker', () => {
       sql`select count(distinct (data->>'orderId')) as n from outbox where name = 'send-reservation-expired' and (data->>'orderId')::bigint = any(${`{${replies.map((r) => r.body.id).join(',')}}`}::bigint[])`,
     );
     assert.equal(Number(emails.rows[0]!.n), 200 - paidCount, 'one "reservation expired" email per expired order');
-    // The gate is rebuilt from PostgreSQL: a fresh order sees exactly what is left. The sweeps' refresh-stock-gate
-    // jobs may still empty the figure just after that order rebuilt it (an empty gate is rebuilt on next use): then
-    // the next order rebuilds it again, and the figure must be exact once present. Each check order is a different
-    // customer whose reservation expired (none of the last ones paid), so the sale's cap of 2 per customer refuses none.
+    // The gate is rebuilt from PostgreSQL: a fresh order sees exactly what is left. The workers are stopped first
+    // (gracefully: their jobs in flight finish): their sweeps' refresh-stock-gate jobs could otherwise empty the figure
+    // just after that order rebuilt it, and a check order left pending past the payment window (a loaded machine) would
+    // be expired, its unit given back, under the check. An empty gate is rebuilt on next use: then the next order
+    // rebuilds it again, and the figure must be exact once present. Each check order is a different customer whose
+    // reservation expired (none of the last 160 paid), so the sale's cap of 2 per customer refuses none.
+    await Promise.all(workers.splice(0).map((worker) => worker.stop()));
     let gate: number | null = null;
     let checks = 0;
-    while (gate === null && checks < 5) {
+    await waitFor('the gate rebuilt by a check order', async () => {
       checks++;
+      assert.ok(checks <= 100, 'check customers left');
       const check = await order(a, cookies[cookies.length - checks]!, `burst-check-${checks}`, productId);
       assert.equal(check.status, 201, JSON.stringify(check.body));
       gate = await gateFigure(productId);
-      if (gate === null) await new Promise((resolve) => setTimeout(resolve, 300));
-    }
+      return gate !== null;
+    });
     assert.equal(gate, start - final.paid - checks, 'the gate holds initial − paid − pending');
   });
 });
