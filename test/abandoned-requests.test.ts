@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -33,29 +33,31 @@ describe('requests the client abandoned before the reply (real sockets)', () => 
   });
   after(() => t.close());
 
-  /** Sends a request and hangs up 50 ms later, before its reply. */
+  let abandonedSoFar = 0;
+  /**
+   * Sends a request and hangs up once the server has received it (its `request` event), before its reply (the
+   * handlers take SLOW_MS). Not a fixed delay: on a loaded machine, a hang-up 50 ms after sending could come before the
+   * server read the request, which it then never sees.
+   */
   async function abandon(path: string, headers: Record<string, string> = {}): Promise<void> {
     const { port } = t.app.server.address() as AddressInfo;
+    const marker = String(++abandonedSoFar);
     await new Promise<void>((resolve) => {
-      const abandoned = httpRequest({ host: '127.0.0.1', port, path, headers });
+      const abandoned = httpRequest({ host: '127.0.0.1', port, path, headers: { ...headers, 'x-test-abandoned': marker } });
+      const received = (request: IncomingMessage) => {
+        if (request.headers['x-test-abandoned'] !== marker) return;
+        t.app.server.off('request', received);
+        abandoned.destroy();
+      };
+      t.app.server.on('request', received);
       abandoned.on('error', () => resolve());
       abandoned.on('close', () => resolve());
       abandoned.end();
-      setTimeout(() => abandoned.destroy(), 50);
     });
   }
 
   it('are counted in the latency histogram, /health and the degrade-mode signal', async () => {
-    const { port } = t.app.server.address() as AddressInfo;
-    for (let i = 0; i < 3; i++) {
-      await new Promise<void>((resolve) => {
-        const abandoned = httpRequest({ host: '127.0.0.1', port, path: '/test/slow' });
-        abandoned.on('error', () => resolve());
-        abandoned.on('close', () => resolve());
-        abandoned.end();
-        setTimeout(() => abandoned.destroy(), 50);
-      });
-    }
+    for (let i = 0; i < 3; i++) await abandon('/test/slow');
     // The handlers finish SLOW_MS later, and the degrade-mode figures are those of the next heartbeat (200 ms; later on
     // a loaded machine): waited for, not a fixed pause. Each figure must then be exactly 3 (no more).
     await waitFor('the abandoned requests to be counted by /health', async () => (await t.app.inject({ url: '/health' })).json().requests >= 3);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
@@ -179,20 +179,27 @@ describe('rate limits (in-process, real Redis)', () => {
   it('gives a successful attempt its unit back when the client hung up before the reply (a reload while checkout waits)', async () => {
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = t.app.server.address() as AddressInfo;
-    // Three presses of "Place order", each abandoned after 50 ms (a reload, a dropped mobile connection) while
-    // the checkout takes 200 ms; each one succeeds on the server.
+    // Three presses of "Place order", each abandoned once the server has received it (a reload, a dropped mobile
+    // connection) while the checkout takes 200 ms; each one succeeds on the server. (Not a hang-up after a fixed 50 ms:
+    // on a loaded machine it could come before the server read the request, which it then never sees.)
     const sentBefore = slowSent;
     for (let i = 0; i < 3; i++) {
+      const marker = `abandoned-attempt-${i}`;
       await new Promise<void>((resolve) => {
-        const abandoned = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/test/slow-attempt?ok=true' });
+        const abandoned = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/test/slow-attempt?ok=true', headers: { 'x-test-abandoned': marker } });
+        const received = (request: IncomingMessage) => {
+          if (request.headers['x-test-abandoned'] !== marker) return;
+          t.app.server.off('request', received);
+          abandoned.destroy();
+        };
+        t.app.server.on('request', received);
         abandoned.on('error', () => resolve());
         abandoned.on('close', () => resolve());
         abandoned.end();
-        setTimeout(() => abandoned.destroy(), 50);
       });
     }
     // The server finishes the three (polled: on a loaded machine, later than their 200 ms).
-    await waitFor('the three abandoned attempts answered', () => slowSent >= sentBefore + 3 || null, 10_000);
+    await waitFor('the three abandoned attempts answered', () => slowSent >= sentBefore + 3 || null);
     // Three successes used no budget: the buyer's next attempt is answered, not refused.
     const next = await attempt('127.0.0.1', false);
     assert.equal(next.statusCode, 422, `after three abandoned successes: ${next.statusCode} ${next.body}`);
