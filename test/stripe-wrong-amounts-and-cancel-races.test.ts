@@ -37,7 +37,7 @@ describe('Stripe: payments of another amount, cancels racing the intent, and cap
 
   /** Until a pay call's intent creation is held at "Stripe" (after `stripe.holdCreates` was set). */
   async function untilACreateIsHeld(): Promise<void> {
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     while (stripe.heldCreates < 1) {
       assert.ok(Date.now() < deadline, 'the pay call never reached Stripe');
       await new Promise((resolve) => setTimeout(resolve, 10));

@@ -38,7 +38,7 @@ describe('stock given back while the stock is set with fewer shards', () => {
 
   /** Waits until `n` backends of this database wait for a lock. */
   async function lockWaiters(n: number): Promise<void> {
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     for (;;) {
       const { rows } = await probe.query<{ n: string }>("select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'");
       if (Number(rows[0]!.n) >= n) return;

@@ -73,7 +73,7 @@ describe('idempotency store', () => {
     assert.equal((taker as { uncertain?: true }).uncertain, true);
     // The taker's process dies here: it never settles. Once its lease ran out, the next retry takes over, and must
     // still be told the first attempt's outcome is unknown (its order may exist: its refusal must not stand).
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     let next = await store.begin('customer-4', 'key-d', 'fp');
     while (next.kind === 'in-progress' && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -104,7 +104,7 @@ describe('idempotency store', () => {
     }
     assert.deepEqual(failures, []);
     // Renewing stopped (its process died): the next retry takes over within a lease, still uncertain.
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     let next = await store.begin('customer-6', 'key-r', 'fp');
     while (next.kind === 'in-progress' && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -123,7 +123,7 @@ describe('idempotency store', () => {
     try {
       // The key settles while its renewal still runs (a late stop): the renewal must not extend or overwrite the result.
       await store.complete('customer-7', 'key-l', lease, 'fp', 201, { id: 1 });
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + 30_000;
       while (failures.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     } finally {
       stop();
