@@ -67,13 +67,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const template = await ensureTemplate();
   const name = `salescale_test_${randomBytes(6).toString('hex')}`;
   await withAdmin(async (admin) => {
-    // CREATE DATABASE … TEMPLATE fails while another session is connected to the template; retry.
-    for (let attempt = 0; ; attempt++) {
+    // CREATE DATABASE … TEMPLATE fails while another session is connected to the template; retry, for up to 30 s of
+    // the clock (not 20 tries: other files' sessions on a loaded machine may hold the template longer than 2 s).
+    const deadline = Date.now() + 30_000;
+    for (;;) {
       try {
         await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
         return;
       } catch (error) {
-        if (attempt >= 20) throw error;
+        if (Date.now() > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
