@@ -184,6 +184,89 @@ describe('waiting-room page with a pass that outlasts the test', { concurrency: 
     });
   });
 
+  // The clock correction is the browser's too: a tab opened while an old correction (+3 min) was stored reads the
+  // latest one when it judges the pass, and a pass that merely looks expired to it is kept for the other tabs.
+  it('sends the pass from a cart tab opened under a stale clock correction, and deletes it for no tab', async (ctx) => {
+    const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'page-stale-skew' });
+    await browsers.withContext(ctx, async (context) => {
+      const room = await openAdmittedPage(context, app.url, saleId);
+      const { key } = await keptPass(room, saleId);
+      await room.close();
+      const shop = await context.newPage();
+      await shop.goto(`${app.url}/products/${productId}`);
+      await shop.getByRole('button', { name: 'Add to cart' }).click();
+      // A stale correction of +3 min is stored when the cart tab opens.
+      await shop.evaluate(() => localStorage.setItem('salescale-skew-ms', String(3 * 60_000)));
+      const cart = await context.newPage();
+      const sent: string[] = [];
+      cart.on('request', (r) => {
+        if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/orders') sent.push(r.headers()['waiting-room-pass'] ?? '');
+      });
+      await cart.goto(`${app.url}/cart`);
+      // Then a waiting-room tab stores a fresh correction (~0), and the pass has 2 min left (minute 8 of 10).
+      await shop.evaluate((k) => {
+        localStorage.setItem('salescale-skew-ms', '0');
+        const stored = JSON.parse(localStorage.getItem(k) ?? 'null') as { pass: string };
+        localStorage.setItem(k, JSON.stringify({ pass: stored.pass, expiresAt: new Date(Date.now() + 2 * 60_000).toISOString() }));
+      }, key);
+      await cart.getByLabel('Email (for your order confirmation)').fill(`page-stale-skew-${Date.now()}@example.com`);
+      await cart.getByRole('button', { name: 'Place order as guest' }).click();
+      await waitFor('the order request', () => sent.length === 1);
+      assert.notEqual(sent[0], '', 'the order carried the pass');
+      await cart.waitForURL(/\/guest-orders\//);
+      assert.notEqual(await readStoredPass(cart, saleId), null, 'no tab deleted the pass');
+    });
+  });
+
+  it('keeps a pass that looks expired by less than a minute, and skips it at checkout', async (ctx) => {
+    const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'page-near-expiry' });
+    await browsers.withContext(ctx, async (context) => {
+      const room = await openAdmittedPage(context, app.url, saleId);
+      const { key } = await keptPass(room, saleId);
+      await room.close();
+      const shop = await context.newPage();
+      await shop.goto(`${app.url}/products/${productId}`);
+      await shop.getByRole('button', { name: 'Add to cart' }).click();
+      // The pass ran out 30 s ago on the stored correction: not sent, but not deleted either.
+      await shop.evaluate((k) => {
+        localStorage.setItem('salescale-skew-ms', '0');
+        const stored = JSON.parse(localStorage.getItem(k) ?? 'null') as { pass: string };
+        localStorage.setItem(k, JSON.stringify({ pass: stored.pass, expiresAt: new Date(Date.now() - 30_000).toISOString() }));
+      }, key);
+      const cart = await context.newPage();
+      const sent: string[] = [];
+      cart.on('request', (r) => {
+        if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/orders') sent.push(r.headers()['waiting-room-pass'] ?? '');
+      });
+      await cart.goto(`${app.url}/cart`);
+      await cart.getByLabel('Email (for your order confirmation)').fill(`page-near-expiry-${Date.now()}@example.com`);
+      await cart.getByRole('button', { name: 'Place order as guest' }).click();
+      await waitFor('the order request', () => sent.length === 1);
+      assert.equal(sent[0], '', 'the expired-looking pass was not sent');
+      assert.notEqual(await readStoredPass(cart, saleId), null, 'the pass is still stored for the other tabs');
+      // Past a minute on the shop's clock, it goes.
+      await cart.evaluate((k) => {
+        const stored = JSON.parse(localStorage.getItem(k) ?? 'null') as { pass: string };
+        localStorage.setItem(k, JSON.stringify({ pass: stored.pass, expiresAt: new Date(Date.now() - 61_000).toISOString() }));
+      }, key);
+      await cart.goto(`${app.url}/cart`);
+      assert.equal(await readStoredPass(cart, saleId), null, 'a pass expired by over a minute is deleted');
+    });
+  });
+
+  it('shows an already-open product tab the pass admitted in another tab, without a reload', async (ctx) => {
+    const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'page-open-tab' });
+    await browsers.withContext(ctx, async (context) => {
+      const shop = await context.newPage();
+      await shop.goto(`${app.url}/products/${productId}`);
+      assert.equal(await shop.locator('[data-add-to-cart]').isHidden(), true, 'no pass yet: no add to cart');
+      await openAdmittedPage(context, app.url, saleId);
+      const shown = await shop.locator('[data-pass-status]').filter({ hasText: /You have been admitted/ }).waitFor({ timeout: 10_000 }).then(() => true, () => false);
+      assert.ok(shown, 'the open product tab tells of the pass');
+      assert.equal(await shop.locator('[data-add-to-cart]').isVisible(), true);
+    });
+  });
+
   /** The admin sells the product out (its stock to 0). */
   async function sellOut(productId: number): Promise<void> {
     const stock = await request(`${app.url}/api/v1/admin/products/${productId}/stock`, { method: 'PUT', headers: app.admin, body: { available: 0 } });

@@ -93,15 +93,14 @@
     };
   })();
   // Kept for the browser (see `browserStore`), so its other pages and tabs (the product page, the cart, opened in a new
-  // tab) check the passes on the same clock.
+  // tab) check the passes on the same clock. Read at each use, not once at load: a tab opened under an old correction
+  // judges the passes on the latest one a waiting-room tab stored since.
   const SKEW_KEY = 'salescale-skew-ms';
-  let skewMs = Number(browserStore.get(SKEW_KEY)) || 0;
   const learnSkew = (roomNow, sentAt = Date.now()) => {
     if (typeof roomNow !== 'number') return;
-    skewMs = roomNow - (sentAt + Date.now()) / 2;
-    browserStore.set(SKEW_KEY, String(Math.round(skewMs)));
+    browserStore.set(SKEW_KEY, String(Math.round(roomNow - (sentAt + Date.now()) / 2)));
   };
-  const shopNow = () => Date.now() + skewMs;
+  const shopNow = () => Date.now() + (Number(browserStore.get(SKEW_KEY)) || 0);
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   /**
    * Seconds to wait before asking again after a refusal that says "later" (503, or 429 RATE_LIMITED) or a network
@@ -257,6 +256,9 @@
     key(saleId) {
       return `${this.prefix}${saleId}`;
     },
+    // How long past its expiry (on the shop's clock as this tab knows it) a pass is kept before any tab deletes it:
+    // a tab's correction may be off, and the pass is every tab's. Merely expired, it is skipped, not deleted.
+    graceMs: 60_000,
     get(saleId) {
       let value;
       try {
@@ -265,8 +267,10 @@
         value = undefined;
       }
       // On the shop's clock, as the room expires it (and the waiting-room page counts it down).
-      if (value && typeof value.pass === 'string' && Date.parse(value.expiresAt) > shopNow()) return value;
-      if (value !== null) browserStore.remove(this.key(saleId));
+      const expiresAt = Date.parse(value?.expiresAt);
+      const well = value && typeof value.pass === 'string' && Number.isFinite(expiresAt);
+      if (well && expiresAt > shopNow()) return value;
+      if (value !== null && (!well || expiresAt + this.graceMs <= shopNow())) browserStore.remove(this.key(saleId));
       return undefined;
     },
     set(saleId, pass, expiresAt) {
@@ -353,15 +357,23 @@
     setTimeout(refresh, 2000);
     const form = $('[data-add-to-cart]');
     if (saleId) {
-      const pass = passes.get(saleId);
       const note = $('[data-pass-status]');
-      if (pass) {
-        note.hidden = false;
-        note.textContent = `You have been admitted: your pass is valid until ${new Date(pass.expiresAt).toLocaleTimeString()}.`;
-        $('[data-join]').hidden = true;
-      } else {
-        form.hidden = true;
-      }
+      const showPass = () => {
+        const pass = passes.get(saleId);
+        if (pass) {
+          note.hidden = false;
+          note.textContent = `You have been admitted: your pass is valid until ${new Date(pass.expiresAt).toLocaleTimeString()}.`;
+          $('[data-join]').hidden = true;
+          form.hidden = false;
+        } else {
+          form.hidden = true;
+        }
+      };
+      showPass();
+      // Admitted in another tab (the waiting room's): this one offers "Add to cart" without a reload.
+      window.addEventListener('storage', (event) => {
+        if (event.key === passes.key(saleId) && event.newValue !== null) showPass();
+      });
     }
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
