@@ -19,11 +19,11 @@ async function createProduct(body: Record<string, unknown>) {
 }
 
 /** A product as stored before a check existed (a legacy currency or name), with 3 units: written past the API. */
-async function insertLegacyProduct(sku: string, name: string, currency = 'USD'): Promise<number> {
+async function insertLegacyProduct(sku: string, name: string, currency = 'USD', priceCents = 1500): Promise<number> {
   const client = new pg.Client({ connectionString: t.database.url });
   await client.connect();
   try {
-    const { rows } = await client.query('insert into products (sku, name, price_cents, currency) values ($1, $2, 1500, $3) returning id', [sku, name, currency]);
+    const { rows } = await client.query('insert into products (sku, name, price_cents, currency) values ($1, $2, $4, $3) returning id', [sku, name, currency, priceCents]);
     const id = Number(rows[0].id);
     await client.query('insert into product_stock (product_id, shard, available) values ($1, 0, 3)', [id]);
     return id;
@@ -279,6 +279,26 @@ describe('catalog API', () => {
       // Moving a fils price to a currency that takes it whole is fine: the number is checked with the currency it is in.
       const moved = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${product.id}`, headers: t.admin, payload: { currency: 'JPY', priceCents: 5125 } });
       assert.equal(moved.statusCode, 200, moved.body);
+    });
+
+    // A price stored before the check (5.125 KWD) is kept by an update that resends it as stored (a catalogue sync
+    // sending the whole product back), as a withdrawn currency is: only a price or currency set anew is checked.
+    it('lets an update resend a legacy price card payments cannot charge exactly, as stored', async () => {
+      const id = await insertLegacyProduct('LEGACY-FILS', 'Odd fils lamp', 'KWD', 5125);
+      const synced = await t.app.inject({
+        method: 'PATCH',
+        url: `/api/v1/admin/products/${id}`,
+        headers: t.admin,
+        payload: { name: 'Odd fils lamp, brass', priceCents: 5125, currency: 'KWD' },
+      });
+      assert.equal(synced.statusCode, 200, synced.body);
+      assert.deepEqual([synced.json().name, synced.json().priceCents], ['Odd fils lamp, brass', 5125]);
+      // Set anew (another price, or the same number in a new currency), it is checked.
+      for (const payload of [{ priceCents: 5135 }, { priceCents: 5125, currency: 'BHD' }]) {
+        const patched = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${id}`, headers: t.admin, payload });
+        assert.equal(patched.statusCode, 422, patched.body);
+        assert.equal(patched.json().error.code, 'PRICE_NOT_CHARGEABLE');
+      }
     });
 
     // The check uses the runtime's ICU list, which still holds withdrawn currencies (the Croatian kuna, replaced by the

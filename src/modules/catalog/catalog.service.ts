@@ -145,10 +145,12 @@ function requireKnownCurrency(currency: string | undefined, current?: string): v
 
 /**
  * Refuses a price sent (`priceCents`, in `currency`: the one sent, else the product's) that card payments cannot charge
- * exactly (`chargeableStep`). A stored price is not checked again when the update leaves it as it is.
+ * exactly (`chargeableStep`). A stored price is not checked again when the update leaves it as it is: the same number
+ * in the same currency (`stored`, the product's own on an update; see `kept`).
  */
-function requireChargeablePrice(priceCents: number | undefined, currency: string): void {
+function requireChargeablePrice(priceCents: number | undefined, currency: string, stored?: { priceCents: number; currency: string }): void {
   if (priceCents === undefined) return;
+  if (stored && kept(priceCents, stored.priceCents) && kept(currency, stored.currency)) return;
   const step = chargeableStep(currency);
   if (priceCents % step !== 0) throw new PriceNotChargeableError(currency, priceCents, step);
 }
@@ -459,7 +461,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
           const before = await repo.update(tx, id, (stored) => {
             requireKnownCurrency(body.currency, stored.currency);
             requirePriceWithCurrency(body, stored);
-            requireChargeablePrice(body.priceCents, body.currency ?? stored.currency);
+            requireChargeablePrice(body.priceCents, body.currency ?? stored.currency, stored);
             return nfcName(body, stored.name);
           });
           return before && { before, product: await readBack(tx, id) };
