@@ -92,6 +92,37 @@ describe('storefront in a browser, off the happy path', { concurrency: 3 }, () =
     }
   });
 
+  // A shared computer: the pass is bound to the browser's visitor cookie too, so one left in storage would still buy for
+  // the next person. Signing out takes the browser's passes away, and nothing else the next shopper's pages use.
+  it('signs the shopper out from the account page and takes the waiting-room passes out of the browser', async (ctx) => {
+    const browser = await browsers.launch(ctx);
+    if (!browser) return;
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(`${web.url}/account`);
+      await page.getByLabel('Name').fill('Sam Shared');
+      await page.locator('#register-email').fill(`sam-${Date.now()}@example.com`);
+      await page.getByLabel('Password (at least 8 characters)').fill('correct horse battery');
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.waitForURL((url) => !url.pathname.startsWith('/account'));
+      await page.goto(`${web.url}/account`);
+      await page.evaluate(() => {
+        const expiresAt = new Date(Date.now() + 10 * 60_000).toISOString();
+        localStorage.setItem('salescale-pass-1', JSON.stringify({ pass: 'p1', expiresAt }));
+        localStorage.setItem('salescale-pass-2', JSON.stringify({ pass: 'p2', expiresAt }));
+        localStorage.setItem('salescale-skew-ms', '120');
+      });
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.locator('[data-signed-in]').waitFor({ state: 'hidden', timeout: 10_000 });
+      const me = await page.evaluate(() => fetch('/api/v1/me').then((r) => r.status));
+      assert.equal(me, 401, 'the session ended');
+      const stored = await page.evaluate(() => Object.keys(localStorage).sort());
+      assert.deepEqual(stored, ['salescale-skew-ms'], 'the passes are gone, the clock correction stays');
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('never puts the password in the address when the sign-in form is sent before the script runs (or without it)', async (ctx) => {
     const browser = await browsers.launch(ctx);
     if (!browser) return;

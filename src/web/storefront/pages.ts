@@ -168,6 +168,7 @@ export function accountPage(next: string): string {
 <section aria-labelledby="account-title">
   <h1 id="account-title">Your account</h1>
   <p data-signed-in hidden></p>
+  <p data-sign-out hidden><button type="button">Sign out</button></p>
   <noscript><p>Signing in and creating an account need JavaScript: turn it on in your browser to use them. The catalog and the product pages work without it.</p></noscript>
   <div class="forms" hidden data-needs-js>
     <form data-sign-in method="post">

@@ -660,12 +660,26 @@
     const done = () => {
       location.href = next;
     };
+    const signedIn = $('[data-signed-in]');
+    const signOut = $('[data-sign-out]');
     api('/me').then(({ status, data }) => {
       if (status === 200) {
-        const el = $('[data-signed-in]');
-        el.hidden = false;
-        el.textContent = `Signed in as ${data.name} (${data.email}).`;
+        signedIn.hidden = false;
+        signedIn.textContent = `Signed in as ${data.name} (${data.email}).`;
+        signOut.hidden = false;
       }
+    });
+    // Signing out (a shared computer): the session ends, and the browser's waiting-room passes go with it, since a pass
+    // is also the visitor cookie's and would still buy for the next person. The clock correction stays (it is the
+    // shop's, not the shopper's). Refused (503: the session could not be ended), nothing is taken away.
+    $('button', signOut).addEventListener('click', async () => {
+      const reply = await api('/sessions', { method: 'DELETE' }).catch(() => undefined);
+      if (!reply) return say('Could not reach the shop: check your connection and try again.');
+      if (reply.status !== 204 && reply.status !== 401) return say(shopperMessage(reply, { fallback: 'Could not sign you out: try again.' }));
+      for (const key of browserStore.keys()) if (key.startsWith(passes.prefix)) browserStore.remove(key);
+      signedIn.hidden = true;
+      signOut.hidden = true;
+      say('You have signed out.');
     });
     for (const [selector, path] of [
       ['[data-sign-in]', '/sessions'],
