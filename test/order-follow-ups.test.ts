@@ -3,6 +3,7 @@ import type { Job } from 'bullmq';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createTestProvider, TEST_SIGNATURE_HEADER, testWebhookSecret } from '../src/modules/payments/test-provider.ts';
 import { sessionCookieOf } from './helpers/commerce.ts';
 import { request } from './helpers/http.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
@@ -205,6 +206,52 @@ describe('follow-ups of registration and checkout', () => {
     const { rows } = await f.db.pools.primary.query("SELECT DISTINCT dimension FROM analytics_hourly WHERE metric = 'refunds_cents'");
     assert.deepEqual(rows.map((row) => row.dimension), [placed.body.currency], 'refunds are kept per currency, as revenue is');
     assert.equal(await rollup('refunds'), refundCountBefore + 1);
+  });
+
+  // A refund counts once per order, whichever way it comes: the admin's refund asked twice, the provider's event
+  // delivered twice; a partial refund at the provider (the order stays paid) counts in neither metric.
+  it('counts each refunded order once in the rollups, refunded by the admin twice or by the provider\'s event', async () => {
+    const registered = await request(`${web.url}/api/v1/customers`, { method: 'POST', body: { email: 'ode@example.com', password: 'a long password', name: 'Ode' } });
+    const cookie = sessionCookieOf(registered.headers.getSetCookie())!;
+    const admin = { authorization: `Bearer ${f.env.ADMIN_API_TOKEN}` };
+    const product = await request(`${web.url}/api/v1/admin/products`, { method: 'POST', headers: admin, body: { sku: 'follow-refund-once', name: 'Ladle', priceCents: 1111, available: 10 } });
+    const rollup = async (metric: string) =>
+      (await f.db.pools.primary.query<{ n: number }>('SELECT coalesce(sum(value), 0)::int AS n FROM analytics_hourly WHERE metric = $1', [metric])).rows[0]!.n;
+    const paidOrder = async (key: string, quantity: number) => {
+      const placed = await request(`${web.url}/api/v1/orders`, { method: 'POST', headers: { cookie, 'idempotency-key': key }, body: { items: [{ productId: product.body.id, quantity }] } });
+      assert.equal(placed.status, 201, JSON.stringify(placed.body));
+      const paid = await request(`${web.url}/api/v1/orders/${placed.body.id}/pay`, { method: 'POST', headers: { cookie }, body: { token: 'tok_ok' } });
+      assert.equal(paid.status, 200, JSON.stringify(paid.body));
+      return placed.body as { id: number; totalCents: number };
+    };
+    const byAdmin = await paidOrder('refund-once-admin', 1);
+    const byProvider = await paidOrder('refund-once-provider', 2);
+    const refundsBefore = await rollup('refunds_cents');
+    const refundCountBefore = await rollup('refunds');
+    for (let i = 0; i < 2; i++) {
+      const refunded = await request(`${web.url}/api/v1/admin/orders/${byAdmin.id}/refund`, { method: 'POST', headers: admin });
+      assert.equal(refunded.status, 200, JSON.stringify(refunded.body));
+    }
+    const { rows } = await f.db.pools.primary.query<{ intent_id: string }>('SELECT intent_id FROM payments WHERE order_id = $1', [byProvider.id]);
+    const signer = createTestProvider({ db: f.db, webhookSecret: testWebhookSecret(f.env.SESSION_SECRET!) });
+    const deliver = async (id: string, amountCents: number) => {
+      const payload = JSON.stringify({ id, type: 'payment.refunded', data: { intentId: rows[0]!.intent_id, orderId: byProvider.id, amountCents } });
+      const reply = await fetch(`${web.url}/api/v1/payments/webhooks/test`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [TEST_SIGNATURE_HEADER]: signer.signWebhook(payload) },
+        body: payload,
+      });
+      const text = await reply.text();
+      assert.equal(reply.status, 200, text);
+      return (JSON.parse(text) as { outcome: string }).outcome;
+    };
+    assert.equal(await deliver('evt_refund_once_part', 100), 'partially_refunded');
+    assert.equal(await deliver('evt_refund_once_all', byProvider.totalCents), 'refunded');
+    await deliver('evt_refund_once_all_again', byProvider.totalCents);
+    const expected = refundsBefore + byAdmin.totalCents + byProvider.totalCents;
+    await waitFor('both refunds in the rollups', async () => (await rollup('refunds_cents')) >= expected && (await rollup('refunds')) >= refundCountBefore + 2);
+    assert.equal(await rollup('refunds_cents'), expected, 'each order\'s total counted once; the partial refund not at all');
+    assert.equal(await rollup('refunds'), refundCountBefore + 2);
   });
 
   it('gives popularity back for an order refunded before its fan-out ran: the decrement is not lost to the increment arriving after it', async () => {
