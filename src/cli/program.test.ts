@@ -382,6 +382,13 @@ describe('the salescale program', { concurrency: 2 }, () => {
             resolve(theirs === ours);
           });
           probe.once('error', () => resolve(false));
+          // Another process's server that takes the connection and never answers (or closes it) is not ours: the probe
+          // settles within a second, so waitFor's deadline still applies.
+          probe.once('close', () => resolve(false));
+          probe.setTimeout(1000, () => {
+            probe.destroy();
+            resolve(false);
+          });
         });
       for (let attempt = 1; ; attempt++) {
         port = await freePort();

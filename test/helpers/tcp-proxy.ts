@@ -132,6 +132,9 @@ export async function startTcpProxy(targetPort: number, protocol = 'redis'): Pro
       target = port;
     },
     async close() {
+      // A trap whose marker never came fails its test's await instead of leaving it to the runner's timeout.
+      trap?.fail(new Error(`the proxy closed before a request containing "${trap.marker}" came`));
+      trap = undefined;
       for (const socket of sockets) socket.destroy();
       if (listening) await new Promise((resolve) => server.close(resolve));
       listening = false;

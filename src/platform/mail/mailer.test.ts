@@ -49,6 +49,21 @@ describe('the SMTP mailer against a server that never answers', () => {
   });
 });
 
+describe('the SMTP mailer against a mail server that is down', () => {
+  it('takes a refused connection as a mail server that cannot be reached (retried later), as it does a reset one', async () => {
+    // Port 1 on loopback: nothing listens there, so the connect is refused (the worker's mail-server-outage test
+    // covers a connection reset by a proxy standing in for the server).
+    const mailer = createMailer({ smtpUrl: 'smtp://127.0.0.1:1', from: 'shop@example.com', mailDir: '/nonexistent' });
+    const error = await mailer.send({ to: 'buyer@example.com', subject: 'S', text: 'T', html: '<p>T</p>', messageId: '<r@salescale>' }).then(
+      () => assert.fail('a refused connection delivered the message'),
+      (e: unknown) => e,
+    );
+    mailer.close();
+    assert.ok(error instanceof MailUnavailableError, String(error));
+    assert.match(String((error as Error).message), /ECONNREFUSED/);
+  });
+});
+
 describe('the sender domain of Message-IDs', () => {
   it('reads the domain of every sender form MAIL_FROM takes, lower-cased', () => {
     assert.equal(senderDomain('shop@Example.COM'), 'example.com');
