@@ -283,6 +283,47 @@ describe('loadConfig', () => {
     assert.deepEqual(missing, []);
   });
 
+  // A default the README gets wrong is believed: a new engineer sizes pools and limits from this table, not the code.
+  it("documents in the README table each variable's default as the code applies it", () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const table = readme.split('\n## Environment variables\n')[1]?.split('\n## ')[0] ?? '';
+    // The first literal of each row's default cell, per name: `A` / `B` rows give one default each, in order.
+    const documented = new Map<string, string | undefined>();
+    for (const line of table.split('\n').filter((l) => l.startsWith('| `'))) {
+      const [, names = '', defaults = ''] = line.split('|');
+      const vars = [...names.matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((match) => match[1] as string);
+      const parts = defaults.split(' / ');
+      for (const [i, name] of vars.entries()) {
+        documented.set(name, /`([^`]*)`/.exec(vars.length > 1 && parts.length === vars.length ? (parts[i] as string) : defaults)?.[1]);
+      }
+    }
+    const literal = (value: unknown): string | undefined => {
+      if (value === undefined || (Array.isArray(value) && value.length === 0)) return undefined;
+      if (Array.isArray(value)) return value.map((item) => (Array.isArray(item) ? item.join('=') : String(item))).join(',');
+      return String(value);
+    };
+    const wrong: string[] = [];
+    for (const [name, field] of Object.entries(envSchema)) {
+      let applied: string | undefined;
+      try {
+        applied = literal(field.parse(undefined, name));
+      } catch {
+        continue; // required: no default to document
+      }
+      // Without a schema default the value is derived when the config is built (HOST, WORKER_CONCURRENCY, …): below.
+      if (applied !== undefined && documented.get(name) !== applied) wrong.push(`${name}: code ${applied}, README ${documented.get(name)}`);
+    }
+    const config = loadConfig(base);
+    const derived: Record<string, string> = {
+      HOST: config.http.host,
+      CACHE_REDIS_URL: 'REDIS_URL',
+      WORKER_CONCURRENCY: Object.entries(config.queues.concurrency).map(([queue, n]) => `${queue}=${n}`).join(','),
+      METRICS_PUBLIC: String(loadConfig({ ...base, NODE_ENV: 'production', ADMIN_API_TOKEN: 'a'.repeat(16), SESSION_SECRET: 's'.repeat(32) }).observability.metricsPublic),
+    };
+    for (const [name, applied] of Object.entries(derived)) if (documented.get(name) !== applied) wrong.push(`${name}: code ${applied}, README ${documented.get(name)}`);
+    assert.deepEqual(wrong, []);
+  });
+
   it('documents in the README table only variables something still reads', () => {
     const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
     const table = readme.split('\n## Environment variables\n')[1]?.split('\n## ')[0] ?? '';
