@@ -193,13 +193,16 @@ describe('requests Node refuses before routing (real sockets)', () => {
         return { ok: true };
       });
     });
-    // Node looks for timed-out requests every 30 s by default: look often, so the test is quick.
-    (s.app.server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = 100;
     await s.app.listen({ port: 0, host: '127.0.0.1' });
     port = (s.app.server.address() as AddressInfo).port;
   });
   after(async () => {
     await s?.close();
+  });
+
+  it('looks for overdue requests at least ten times per REQUEST_TIMEOUT_MS, so a stalled client gets its 408 near the limit (Node looks every 30 s by default)', () => {
+    const interval = (s.app.server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval;
+    assert.ok(interval <= 1000 / 10, `overdue requests are looked for every ${interval} ms with REQUEST_TIMEOUT_MS=1000`);
   });
 
   it('answers malformed HTTP in the documented error shape, with a stable code, and closes the connection', async () => {

@@ -135,8 +135,14 @@ export async function buildServer(web: WebServices): Promise<App> {
     ),
     // What Node's HTTP parser refuses (bad Content-Length, bad chunks, oversized headers, timeouts), in our error shape.
     clientErrorHandler: createClientErrorAnswer(everyReply),
-    // Node's own Host check answers a bare 400 before Fastify; `findHostProblem` answers it in the error shape.
-    http: { requireHostHeader: false },
+    http: {
+      // Node's own Host check answers a bare 400 before Fastify; `findHostProblem` answers it in the error shape.
+      requireHostHeader: false,
+      // Node looks for requests past requestTimeout (and headersTimeout) only every connectionsCheckingInterval, 30 s by
+      // default: a stalled client got its 408 up to 30 s late (29 s with REQUEST_TIMEOUT_MS=1000). Ten looks per limit
+      // bound the delay to a tenth of it; a look walks the open connections, a few thousand at most per instance.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.http.requestTimeoutMs / 10))),
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
   // Bodies are JSON. Fastify also parses text/plain, so a JSON body sent as text/plain reached the schema as a string
   // ("must be object", 400) where text/xml is a 415: text/plain is a 415 too. An empty text/plain body (`fetch` with
