@@ -567,6 +567,49 @@ describe('waiting room: signing in with a guest ticket', () => {
     const bought = await sale.order(device2, pass, 'after-restore-admitted');
     assert.equal(bought.status, 201, JSON.stringify(bought.body));
   });
+
+  it('signing out gives the browser a new visitor: the next person there is not answered with the signed-out shopper\'s pass, nor can buy with it; the account still can', async () => {
+    const sale = await saleWithShopper('sign-out');
+    const address = '10.7.6.1';
+    const joined = await sale.join({ cookie: sale.session, 'x-forwarded-for': address });
+    assert.equal(joined.status, 201, JSON.stringify(joined.body));
+    const visitor = visitorCookie(joined.headers.getSetCookie());
+    const browser = `${sale.session}; ${visitor}`;
+    const { pass } = await sale.admitted(joined.body.ticket, browser);
+
+    const signedOut = await request(`${url}/api/v1/sessions`, { method: 'DELETE', headers: { cookie: browser } });
+    assert.equal(signedOut.status, 204, JSON.stringify(signedOut.body));
+    const setCookie = signedOut.headers.getSetCookie();
+    const fresh = setCookie.find((c) => c.startsWith('salescale_visitor='));
+    assert.ok(fresh !== undefined, `sign-out replaces the visitor cookie: ${JSON.stringify(setCookie)}`);
+    // The same attributes as when the cookie is first issued.
+    assert.deepEqual(fresh.split(';').slice(1).map((a) => a.trim().toLowerCase()).sort(), ['httponly', 'max-age=2592000', 'path=/', 'samesite=lax']);
+    const next = fresh.split(';')[0]!;
+    assert.match(next, /^salescale_visitor=[A-Za-z0-9_-]{22}$/);
+    assert.notEqual(next, visitor);
+    // The browser's cookie jar after sign-out: the session cleared, the new visitor.
+    const jar = next;
+
+    // The next person at that browser joins: a ticket of their own, not the signed-out shopper's admitted one.
+    const again = await sale.join({ cookie: jar, 'x-forwarded-for': address });
+    assert.equal(again.status, 201, JSON.stringify(again.body));
+    assert.notEqual(again.body.ticket, joined.body.ticket, JSON.stringify(again.body));
+    assert.notEqual(again.body.pass, pass, JSON.stringify(again.body));
+    // (The old ticket's text, a bearer secret, lived only in the signed-out shopper's page: the storefront stores no ticket.)
+    // Nor does the old pass buy from there.
+    const refused = await request(`${url}/api/v1/orders`, {
+      method: 'POST',
+      headers: { cookie: jar, 'idempotency-key': `after-sign-out-${sale.eventId}`, 'waiting-room-pass': pass },
+      body: { items: [{ productId: sale.productId, quantity: 1 }], email: `next-person-${sale.eventId}@example.test` },
+    });
+    assert.equal(refused.status, 403, JSON.stringify(refused.body));
+    assert.equal(refused.body.error.code, 'PASS_INVALID', JSON.stringify(refused.body));
+
+    // The signed-out shopper signs in again (in that browser): the pass, still valid, is theirs and buys.
+    const [session] = await mintSessionCookies(t.env, [sale.customerId]);
+    const bought = await sale.order(`${session!}; ${jar}`, pass, 'signed-in-again');
+    assert.equal(bought.status, 201, JSON.stringify(bought.body));
+  });
 });
 
 describe('waiting room: a sale far ahead', () => {

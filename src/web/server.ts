@@ -355,6 +355,7 @@ export async function buildServer(web: WebServices): Promise<App> {
             if (merge === undefined || merge.guestCartEmpty) web.guests.clear(reply);
             return merge?.report;
           },
+          afterSignOut: web.waitingRoom.renewVisitor,
         }),
       );
       await api.register(cartRoutes(web.cart, web.guests));

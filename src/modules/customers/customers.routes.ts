@@ -22,6 +22,11 @@ export interface CustomerRoutesOptions {
    * it returns is the reply's `cartMerge`. Its failure is logged, never fails the sign-in.
    */
   afterSignIn?: (request: FastifyRequest, reply: FastifyReply, customerId: number) => Promise<CartMerge | undefined>;
+  /**
+   * Runs after a sign-out ended the session (the waiting room gives the browser a new visitor cookie, so the next
+   * person at a shared computer does not hold the signed-out shopper's tickets and passes). Not after a refused one.
+   */
+  afterSignOut?: (request: FastifyRequest, reply: FastifyReply) => void;
 }
 
 /** The new customer, and what became of the visitor's guest cart (`cartMerge`, see the sign-in). */
@@ -104,6 +109,7 @@ export function customerRoutes(customers: CustomerService, options: CustomerRout
       // any copy of it. Ending it fails the same way instead (503, cookie kept, the client retries).
       await customers.logout(request.sessionCookie ?? getSessionCookie(request, options.secureCookies));
       clearSessionCookie(reply, cookie);
+      options.afterSignOut?.(request, reply);
       return reply.code(204).send(null);
     });
     app.get('/me', { schema: { tags, response: { 200: Type.Ref('Customer'), ...errorResponses(401, 503) } } }, (request) => customers.me(requireCustomer(request)));

@@ -12,7 +12,7 @@ import { createCheckoutRule } from './waiting-room.checkout.ts';
 import { createRoomClock } from './waiting-room.clock.ts';
 import { createEventRegistry } from './waiting-room.registry.ts';
 import type { WaitingRoomRepository } from './waiting-room.repository.ts';
-import { ensureVisitorCookie, holdersOf, passesOf, waitingRoomRoutes } from './waiting-room.routes.ts';
+import { ensureVisitorCookie, holdersOf, passesOf, renewVisitorCookie, waitingRoomRoutes } from './waiting-room.routes.ts';
 import { Ticket, TicketStatus } from './waiting-room.schemas.ts';
 import { roomKeys } from './waiting-room.scripts.ts';
 import { createWaitingRoom, type RoomNotice, type WaitingRoom } from './waiting-room.service.ts';
@@ -147,6 +147,8 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     },
     /** Gives a visitor without one the visitor cookie (the storefront's waiting-room page, before it joins). */
     ensureVisitor: (request: FastifyRequest, reply: FastifyReply): void => void ensureVisitorCookie(request, reply, deps.secureCookies),
+    /** Gives the browser a new visitor cookie (at sign-out: the old visitor's tickets and passes stay the account's only). */
+    renewVisitor: (request: FastifyRequest, reply: FastifyReply): void => renewVisitorCookie(request, reply, deps.secureCookies),
     /** The checkout's pass rule, for the orders routes (their `CheckoutAdmission`). */
     checkout: {
       active: () => registry.live(clock.now()).length > 0,

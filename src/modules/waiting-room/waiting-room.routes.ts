@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { clearLegacyCookie, getCookieName, readCookie } from '../../platform/http/host-cookies.ts';
+import { type CookieName, clearLegacyCookie, getCookieName, readCookie } from '../../platform/http/host-cookies.ts';
 import { clientAddressKey } from '../../platform/rate-limit/client-key.ts';
 import { errorResponses } from '../../platform/http/schemas.ts';
 import { getPollAfterSeconds } from './waiting-room.poll.ts';
@@ -49,12 +49,31 @@ export function ensureVisitorCookie(request: FastifyRequest, reply: FastifyReply
   // A cookie under the old plain name moves to the prefixed one, the same visitor (the same ticket).
   const legacy = visitor !== undefined && readCookie(request, name)?.legacy === true;
   if (visitor === undefined || legacy) {
-    const id = visitor ?? randomBytes(16).toString('base64url');
+    const id = visitor ?? newVisitorId();
     if (legacy) clearLegacyCookie(request, reply, name);
-    reply.setCookie(name.name, id, { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: 30 * 86_400 });
+    setVisitorCookie(reply, name, id, secure);
     if (visitor === undefined) holders.push(`g:${id}`);
   }
   return holders;
+}
+
+function newVisitorId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+function setVisitorCookie(reply: FastifyReply, name: CookieName, id: string, secure: boolean): void {
+  reply.setCookie(name.name, id, { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: 30 * 86_400 });
+}
+
+/**
+ * Gives the browser a new visitor (at sign-out): the tickets and passes the old visitor cookie held are then held in
+ * this browser by nobody but the signed-out account, so the next person at a shared computer is a new visitor whose
+ * join is not answered with them. The cookie keys nothing else (the guest cart has its own cookie).
+ */
+export function renewVisitorCookie(request: FastifyRequest, reply: FastifyReply, secure: boolean): void {
+  const name = getCookieName(VISITOR_COOKIE, secure);
+  clearLegacyCookie(request, reply, name);
+  setVisitorCookie(reply, name, newVisitorId(), secure);
 }
 
 /**
