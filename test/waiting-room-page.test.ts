@@ -218,6 +218,43 @@ describe('waiting-room page with a pass that outlasts the test', { concurrency: 
     });
   });
 
+  // A correction learned while the device clock was 10 min off, the OS clock fixed since: the shop's replies (their
+  // Date) replace it, and it alone never deletes a pass the server still takes, nor keeps it from checkout.
+  it('replaces a stale clock correction from the shop\'s replies, and keeps and sends a valid pass', async (ctx) => {
+    const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'page-old-skew' });
+    await browsers.withContext(ctx, async (context) => {
+      const room = await openAdmittedPage(context, app.url, saleId);
+      const { key } = await keptPass(room, saleId);
+      await room.close();
+      const shop = await context.newPage();
+      await shop.goto(`${app.url}/products/${productId}`);
+      await shop.getByRole('button', { name: 'Add to cart' }).click();
+      // The stale correction (+10 min), and the pass has 5 min left (as the server still takes it): on that clock alone,
+      // 5 min past its expiry.
+      await shop.evaluate((k) => {
+        localStorage.setItem('salescale-skew-ms', String(10 * 60_000));
+        const stored = JSON.parse(localStorage.getItem(k) ?? 'null') as { pass: string };
+        localStorage.setItem(k, JSON.stringify({ pass: stored.pass, expiresAt: new Date(Date.now() + 5 * 60_000).toISOString() }));
+      }, key);
+      await shop.close();
+      const cart = await context.newPage();
+      const sent: string[] = [];
+      cart.on('request', (r) => {
+        if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/orders') sent.push(r.headers()['waiting-room-pass'] ?? '');
+      });
+      await cart.goto(`${app.url}/cart`);
+      assert.notEqual(await readStoredPass(cart, saleId), null, 'the stale correction alone deleted the pass');
+      // The cart page's API reply replaces the correction (this machine's clock is the server's: about 0).
+      await cart.getByLabel('Email (for your order confirmation)').waitFor();
+      await waitFor('the correction replaced', () => cart.evaluate(() => Math.abs(Number(localStorage.getItem('salescale-skew-ms'))) < 5_000), 10_000);
+      await cart.getByLabel('Email (for your order confirmation)').fill(`page-old-skew-${Date.now()}@example.com`);
+      await cart.getByRole('button', { name: 'Place order as guest' }).click();
+      await waitFor('the order request', () => sent.length === 1);
+      assert.notEqual(sent[0], '', 'the order carried the pass');
+      await cart.waitForURL(/\/guest-orders\//);
+    });
+  });
+
   it('keeps a pass that looks expired by less than a minute, and skips it at checkout', async (ctx) => {
     const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'page-near-expiry' });
     await browsers.withContext(ctx, async (context) => {

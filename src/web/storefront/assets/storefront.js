@@ -13,6 +13,7 @@
       ...options,
       headers: { ...(options.body ? { 'content-type': 'application/json' } : {}), ...(options.headers || {}) },
     }).then(async (response) => {
+      fromShopDate(response.headers.get('date'));
       const text = await response.text();
       let data;
       try {
@@ -100,7 +101,20 @@
     if (typeof roomNow !== 'number') return;
     browserStore.set(SKEW_KEY, String(Math.round(roomNow - (sentAt + Date.now()) / 2)));
   };
-  const shopNow = () => Date.now() + (Number(browserStore.get(SKEW_KEY)) || 0);
+  const storedSkew = () => Number(browserStore.get(SKEW_KEY)) || 0;
+  const shopNow = () => Date.now() + storedSkew();
+  /**
+   * Keeps the correction fresh from every reply of the shop (its HTTP `Date`, whole seconds): a correction learned
+   * while this device's clock was off, and kept after the clock was set right, is replaced at the next reply. Within
+   * 2 s it is kept: the waiting room's (`now`, ms) is finer than a `Date` can tell.
+   */
+  function fromShopDate(header) {
+    const date = Date.parse(header ?? '');
+    if (!Number.isFinite(date)) return;
+    // The reply was dated somewhere within that second: its middle.
+    const skew = date + 500 - Date.now();
+    if (Math.abs(skew - storedSkew()) > 2000) browserStore.set(SKEW_KEY, String(Math.round(skew / 1000) * 1000));
+  }
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   /**
    * Seconds to wait before asking again after a refusal that says "later" (503, or 429 RATE_LIMITED) or a network
@@ -256,8 +270,10 @@
     key(saleId) {
       return `${this.prefix}${saleId}`;
     },
-    // How long past its expiry (on the shop's clock as this tab knows it) a pass is kept before any tab deletes it:
-    // a tab's correction may be off, and the pass is every tab's. Merely expired, it is skipped, not deleted.
+    // How long past its expiry a pass is kept before any tab deletes it: a tab's correction may be off, and the pass is
+    // every tab's. Merely expired (on the shop's clock as this tab knows it), it is skipped, not deleted; it is deleted
+    // only once past its expiry by this long on both the corrected clock and the device's own, so a wrong correction
+    // alone (one learned while the device clock was off) never deletes a pass the shop still takes.
     graceMs: 60_000,
     get(saleId) {
       let value;
@@ -270,7 +286,8 @@
       const expiresAt = Date.parse(value?.expiresAt);
       const well = value && typeof value.pass === 'string' && Number.isFinite(expiresAt);
       if (well && expiresAt > shopNow()) return value;
-      if (value !== null && (!well || expiresAt + this.graceMs <= shopNow())) browserStore.remove(this.key(saleId));
+      const longPast = (now) => expiresAt + this.graceMs <= now;
+      if (value !== null && (!well || (longPast(shopNow()) && longPast(Date.now())))) browserStore.remove(this.key(saleId));
       return undefined;
     },
     set(saleId, pass, expiresAt) {
