@@ -304,6 +304,26 @@ describe('waiting-room page with a pass that outlasts the test', { concurrency: 
     });
   });
 
+  // Signing out in another tab removes the browser's passes: an open product tab goes back to the waiting room's offer.
+  it('takes "Add to cart" away from an already-open product tab once another tab removes the pass', async (ctx) => {
+    const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'page-pass-gone' });
+    await browsers.withContext(ctx, async (context) => {
+      const room = await openAdmittedPage(context, app.url, saleId);
+      const { key } = await keptPass(room, saleId);
+      const shop = await context.newPage();
+      await shop.goto(`${app.url}/products/${productId}`);
+      await shop.locator('[data-add-to-cart]').waitFor({ state: 'visible', timeout: 10_000 });
+      await room.evaluate((k) => localStorage.removeItem(k), key);
+      const back = await shop.locator('[data-join]').waitFor({ state: 'visible', timeout: 10_000 }).then(() => true, () => false);
+      const shown = await shop.evaluate(() => ({
+        addToCartHidden: (document.querySelector('[data-add-to-cart]') as HTMLElement).hidden,
+        passNoteHidden: (document.querySelector('[data-pass-status]') as HTMLElement).hidden,
+      }));
+      assert.ok(back, `the open product tab offers the waiting room again: ${JSON.stringify(shown)}`);
+      assert.deepEqual(shown, { addToCartHidden: true, passNoteHidden: true });
+    });
+  });
+
   /** The admin sells the product out (its stock to 0). */
   async function sellOut(productId: number): Promise<void> {
     const stock = await request(`${app.url}/api/v1/admin/products/${productId}/stock`, { method: 'PUT', headers: app.admin, body: { available: 0 } });

@@ -383,13 +383,18 @@
           $('[data-join]').hidden = true;
           form.hidden = false;
         } else {
+          // No pass (or no longer: removed at a sign-out in another tab, or expired): the waiting room's offer again.
+          note.hidden = true;
+          note.textContent = '';
+          $('[data-join]').hidden = false;
           form.hidden = true;
         }
       };
       showPass();
-      // Admitted in another tab (the waiting room's): this one offers "Add to cart" without a reload.
+      // Admitted in another tab (the waiting room's): this one offers "Add to cart" without a reload; the pass removed
+      // there (a sign-out; `key` null: the whole storage cleared), it offers the waiting room again.
       window.addEventListener('storage', (event) => {
-        if (event.key === passes.key(saleId) && event.newValue !== null) showPass();
+        if (event.key === passes.key(saleId) || event.key === null) showPass();
       });
     }
     form.addEventListener('submit', async (event) => {
