@@ -290,9 +290,12 @@ describe('salescale up', { skip: checkoutClosedToOthers() }, () => {
   it('a DATA_DIR/secrets.json without the admin token (edited by hand) gets one written into it, and the Admin line names the file', async () => {
     const dataDir = await newDataDir();
     const secrets = path.join(dataDir, 'secrets.json');
-    await writeFile(secrets, JSON.stringify({ SESSION_SECRET: 'kept-session-secret-of-at-least-32-characters' }), { mode: 0o600 });
+    // Edited by hand and left readable by everyone (as an editor or a copy may leave it).
+    await writeFile(secrets, JSON.stringify({ SESSION_SECRET: 'kept-session-secret-of-at-least-32-characters' }));
+    await chmod(secrets, 0o644);
     const up = startUp(dataDir);
     await until(() => up.output().includes(READY_LINE), 120_000, 'up ready', up);
+    assert.equal((statSync(secrets).mode & 0o777).toString(8), '600', 'the file holding the admin token is the owner\'s alone');
     const stored = JSON.parse(readFileSync(secrets, 'utf8')) as { ADMIN_API_TOKEN?: string; SESSION_SECRET?: string };
     assert.equal(stored.SESSION_SECRET, 'kept-session-secret-of-at-least-32-characters', 'the secret in the file is kept');
     assert.ok(typeof stored.ADMIN_API_TOKEN === 'string' && stored.ADMIN_API_TOKEN.length >= 16, `a token was written: ${JSON.stringify(stored)}`);

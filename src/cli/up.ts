@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
@@ -32,6 +32,9 @@ async function localSecrets(dataDir: string, env: NodeJS.ProcessEnv): Promise<Re
   if (missing.length > 0) {
     for (const [name, bytes] of missing) stored[name] = randomBytes(bytes).toString('base64url');
     await writeFile(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
+    // `mode` applies only when the file is created: one edited by hand may be readable by everyone, and now holds the
+    // admin token.
+    await chmod(file, 0o600);
   }
   return Object.fromEntries(Object.entries(stored).filter(([name]) => !env[name]));
 }
