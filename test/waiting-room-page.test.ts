@@ -32,6 +32,26 @@ const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1';
 
 const browsers = sharedBrowser();
 
+/** Admitted in a waiting-room tab (closed once its pass is kept), then the product added to the cart in another tab. */
+async function admittedWithProductInCart(context: BrowserContext, url: string, saleId: number, productId: number): Promise<{ key: string; shop: Page }> {
+  const room = await openAdmittedPage(context, url, saleId);
+  const { key } = await keptPass(room, saleId);
+  await room.close();
+  const shop = await context.newPage();
+  await shop.goto(`${url}/products/${productId}`);
+  await shop.getByRole('button', { name: 'Add to cart' }).click();
+  return { key, shop };
+}
+
+/** The waiting-room pass each order placed from `page` carries ('' for none), as the page sends them. */
+function passesSentWithOrders(page: Page): string[] {
+  const sent: string[] = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/orders') sent.push(r.headers()['waiting-room-pass'] ?? '');
+  });
+  return sent;
+}
+
 describe('waiting-room page with a pass that runs out (10 s)', { concurrency: true }, () => {
   const app = suiteWaitingRoomApp({ WAITING_ROOM_PASS_S: '10' });
 
@@ -166,10 +186,7 @@ describe('waiting-room page with a pass that outlasts the test', { concurrency: 
     await browsers.withContext(ctx, async (context) => {
       await openAdmittedPage(context, app.url, saleId);
       const tab = await context.newPage();
-      const sent: string[] = [];
-      tab.on('request', (r) => {
-        if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/orders') sent.push(r.headers()['waiting-room-pass'] ?? '');
-      });
+      const sent = passesSentWithOrders(tab);
       await tab.goto(`${app.url}/products/${productId}`);
       const admitted = await tab.locator('[data-pass-status]').filter({ hasText: /You have been admitted/ }).waitFor({ timeout: 10_000 }).then(() => true, () => false);
       assert.ok(admitted, `the new tab says: ${JSON.stringify(await tab.evaluate(() => document.querySelector('main')?.textContent?.replace(/\s+/g, ' ').trim()))}`);
@@ -189,19 +206,11 @@ describe('waiting-room page with a pass that outlasts the test', { concurrency: 
   it('sends the pass from a cart tab opened under a stale clock correction, and deletes it for no tab', async (ctx) => {
     const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'page-stale-skew' });
     await browsers.withContext(ctx, async (context) => {
-      const room = await openAdmittedPage(context, app.url, saleId);
-      const { key } = await keptPass(room, saleId);
-      await room.close();
-      const shop = await context.newPage();
-      await shop.goto(`${app.url}/products/${productId}`);
-      await shop.getByRole('button', { name: 'Add to cart' }).click();
+      const { key, shop } = await admittedWithProductInCart(context, app.url, saleId, productId);
       // A stale correction of +3 min is stored when the cart tab opens.
       await shop.evaluate(() => localStorage.setItem('salescale-skew-ms', String(3 * 60_000)));
       const cart = await context.newPage();
-      const sent: string[] = [];
-      cart.on('request', (r) => {
-        if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/orders') sent.push(r.headers()['waiting-room-pass'] ?? '');
-      });
+      const sent = passesSentWithOrders(cart);
       await cart.goto(`${app.url}/cart`);
       // Then a waiting-room tab stores a fresh correction (~0), and the pass has 2 min left (minute 8 of 10).
       await shop.evaluate((k) => {
@@ -223,12 +232,7 @@ describe('waiting-room page with a pass that outlasts the test', { concurrency: 
   it('replaces a stale clock correction from the shop\'s replies, and keeps and sends a valid pass', async (ctx) => {
     const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'page-old-skew' });
     await browsers.withContext(ctx, async (context) => {
-      const room = await openAdmittedPage(context, app.url, saleId);
-      const { key } = await keptPass(room, saleId);
-      await room.close();
-      const shop = await context.newPage();
-      await shop.goto(`${app.url}/products/${productId}`);
-      await shop.getByRole('button', { name: 'Add to cart' }).click();
+      const { key, shop } = await admittedWithProductInCart(context, app.url, saleId, productId);
       // The stale correction (+10 min), and the pass has 5 min left (as the server still takes it): on that clock alone,
       // 5 min past its expiry.
       await shop.evaluate((k) => {
@@ -238,10 +242,7 @@ describe('waiting-room page with a pass that outlasts the test', { concurrency: 
       }, key);
       await shop.close();
       const cart = await context.newPage();
-      const sent: string[] = [];
-      cart.on('request', (r) => {
-        if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/orders') sent.push(r.headers()['waiting-room-pass'] ?? '');
-      });
+      const sent = passesSentWithOrders(cart);
       await cart.goto(`${app.url}/cart`);
       assert.notEqual(await readStoredPass(cart, saleId), null, 'the stale correction alone deleted the pass');
       // The cart page's API reply replaces the correction (this machine's clock is the server's: about 0).
@@ -258,12 +259,7 @@ describe('waiting-room page with a pass that outlasts the test', { concurrency: 
   it('keeps a pass that looks expired by less than a minute, and skips it at checkout', async (ctx) => {
     const { productId, saleId } = await createAdmittingSale(app, { skuPrefix: 'page-near-expiry' });
     await browsers.withContext(ctx, async (context) => {
-      const room = await openAdmittedPage(context, app.url, saleId);
-      const { key } = await keptPass(room, saleId);
-      await room.close();
-      const shop = await context.newPage();
-      await shop.goto(`${app.url}/products/${productId}`);
-      await shop.getByRole('button', { name: 'Add to cart' }).click();
+      const { key, shop } = await admittedWithProductInCart(context, app.url, saleId, productId);
       // The pass ran out 30 s ago on the stored correction: not sent, but not deleted either.
       await shop.evaluate((k) => {
         localStorage.setItem('salescale-skew-ms', '0');
@@ -271,10 +267,7 @@ describe('waiting-room page with a pass that outlasts the test', { concurrency: 
         localStorage.setItem(k, JSON.stringify({ pass: stored.pass, expiresAt: new Date(Date.now() - 30_000).toISOString() }));
       }, key);
       const cart = await context.newPage();
-      const sent: string[] = [];
-      cart.on('request', (r) => {
-        if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/orders') sent.push(r.headers()['waiting-room-pass'] ?? '');
-      });
+      const sent = passesSentWithOrders(cart);
       await cart.goto(`${app.url}/cart`);
       await cart.getByLabel('Email (for your order confirmation)').fill(`page-near-expiry-${Date.now()}@example.com`);
       await cart.getByRole('button', { name: 'Place order as guest' }).click();
