@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Job } from 'bullmq';
 import { eq } from 'drizzle-orm';
-import { freePort } from '../src/platform/local/local-stack.ts';
 import { outbox } from '../src/platform/outbox/outbox.tables.ts';
 import { closeRedis, createRedis } from '../src/platform/redis/redis.ts';
 import { ADMIN_TOKEN } from './helpers/app.ts';
@@ -57,8 +56,7 @@ describe('degrade mode forced by an admin, followed by every instance (real sock
 
   before(async () => {
     fixture = await createQueueFixture({ ...QUIET, DEGRADE_ELEVATED_RPM: '1000000', DEGRADE_CRITICAL_RPM: '2000000' });
-    const port = String(await freePort());
-    [a, b, worker] = await Promise.all([start(fixture.env), start(fixture.env), start({ ...fixture.env, PORT: port, WORKER_PORT: port }, 'worker')]);
+    [a, b, worker] = await Promise.all([start(fixture.env), start(fixture.env), start(fixture.env, 'worker')]);
   });
   after(async () => {
     await Promise.all([a, b, worker].map((instance) => instance?.stop()));

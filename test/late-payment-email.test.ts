@@ -3,7 +3,6 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { messageIdFor } from '../src/modules/notifications/index.ts';
 import { outboxJobId } from '../src/platform/outbox/outbox.ts';
-import { freePort } from '../src/platform/local/local-stack.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import type { Json } from './helpers/http.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
@@ -43,10 +42,9 @@ describe('the "payment returned" email of a late payment (Stripe, real worker, S
       PAYMENT_WINDOW_S: String(WINDOW_S),
       RATE_LIMIT_CHECKOUT_MAX: '10000',
     });
-    const port = String(await freePort());
     worker = await startInstance({
       // Only the email queue, and no sweep within the test: the late payment is what expires the order.
-      env: { ...t.env, SMTP_URL: smtp.url, SHOP_URL: 'https://shop.example/', OUTBOX_POLL_INTERVAL_MS: '50', LOG_LEVEL: 'error', PORT: port, WORKER_PORT: port, WORKER_QUEUES: 'email', PAYMENT_SWEEP_INTERVAL_MS: '3600000' },
+      env: { ...t.env, SMTP_URL: smtp.url, SHOP_URL: 'https://shop.example/', OUTBOX_POLL_INTERVAL_MS: '50', LOG_LEVEL: 'error', WORKER_QUEUES: 'email', PAYMENT_SWEEP_INTERVAL_MS: '3600000' },
       command: 'worker',
       timeoutMs: 60_000,
     });

@@ -172,11 +172,22 @@ function checkoutClosedToOthers(): string | undefined {
 
 describe('salescale up', { skip: checkoutClosedToOthers() }, () => {
   it('on Ctrl-C (SIGINT to its process group) stops the app before its local services, without a warning, and leaves no process', async () => {
-    const dataDir = await newDataDir();
-    // With METRICS_PORT, /metrics is served there alone: the printed Metrics address named PORT's (404).
-    const metricsPort = await freePort();
-    const up = startUp(dataDir, { METRICS_PORT: String(metricsPort) });
-    await until(() => up.output().includes(READY_LINE), 120_000, 'up ready', up);
+    // With METRICS_PORT, /metrics is served there alone: the printed Metrics address named PORT's (404). The port is
+    // found free here and bound by `up` later: taken meanwhile by another test file's server, `up` exits (cannot
+    // listen … EADDRINUSE), and it is started again on another port.
+    let dataDir = '';
+    let metricsPort = 0;
+    let up!: Up;
+    for (let attempt = 1; ; attempt++) {
+      dataDir = await newDataDir();
+      metricsPort = await freePort();
+      const started = startUp(dataDir, { METRICS_PORT: String(metricsPort) });
+      up = started;
+      await until(() => started.output().includes(READY_LINE) || started.child.exitCode !== null || started.child.signalCode !== null, 120_000, 'up ready', started);
+      if (started.output().includes(READY_LINE)) break;
+      await started.exited;
+      if (attempt >= 5 || !started.output().includes('EADDRINUSE')) throw new Error(`up exited (${started.child.exitCode ?? started.child.signalCode}) before it was ready:\n${started.output()}`);
+    }
     const metricsUrl = /Metrics\s+(\S+)/.exec(up.output())?.[1];
     assert.equal(metricsUrl, `http://127.0.0.1:${metricsPort}/metrics`, up.output());
     assert.equal((await fetch(metricsUrl)).status, 200);

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
-import { freePort } from '../src/platform/local/local-stack.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { request, type JsonReply } from './helpers/http.ts';
@@ -54,8 +53,7 @@ describe('flash sale with payment on two instances and a worker', () => {
   });
 
   async function startWorker(extra: Record<string, string> = {}): Promise<Instance> {
-    const port = String(await freePort());
-    const worker = await startInstance({ env: { ...env, ...extra, PORT: port, WORKER_PORT: port }, command: 'worker' });
+    const worker = await startInstance({ env: { ...env, ...extra }, command: 'worker' });
     workers.push(worker);
     return worker;
   }

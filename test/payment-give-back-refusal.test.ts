@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
-import { freePort } from '../src/platform/local/local-stack.ts';
 import type { TestApp } from './helpers/app.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
 import { waitFor } from './helpers/queues.ts';
@@ -80,9 +79,8 @@ describe('give-back retry: permanent refusals and transient failures (Stripe, a 
       assert.ok(refund.statusCode >= 500, `the refund call failed: ${refund.statusCode} ${refund.body}`);
     }
 
-    const port = String(await freePort());
     worker = await startInstance({
-      env: { ...t.env, LOG_LEVEL: 'error', PORT: port, WORKER_PORT: port, WORKER_QUEUES: 'email', PAYMENT_SWEEP_INTERVAL_MS: '200', PAYMENT_GIVE_BACK_AFTER_S: '1' },
+      env: { ...t.env, LOG_LEVEL: 'error', WORKER_QUEUES: 'email', PAYMENT_SWEEP_INTERVAL_MS: '200', PAYMENT_GIVE_BACK_AFTER_S: '1' },
       command: 'worker',
       timeoutMs: 60_000,
     });

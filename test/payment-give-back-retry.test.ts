@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
-import { freePort } from '../src/platform/local/local-stack.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import type { Json } from './helpers/http.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
@@ -85,12 +84,10 @@ describe('give-back retry (Stripe, two real workers)', () => {
     assert.deepEqual(await refundEmails(), [], 'no refund email while the refund has failed');
     // Stripe stops redelivering after 3 days, and nobody asks for the refund again: only the workers are left.
 
-    const port = () => freePort().then(String);
     for (let i = 0; i < 2; i++) {
-      const p = await port();
       workers.push(
         await startInstance({
-          env: { ...t.env, OUTBOX_POLL_INTERVAL_MS: '50', LOG_LEVEL: 'error', PORT: p, WORKER_PORT: p, WORKER_QUEUES: 'email', PAYMENT_SWEEP_INTERVAL_MS: '200', PAYMENT_GIVE_BACK_AFTER_S: '1' },
+          env: { ...t.env, OUTBOX_POLL_INTERVAL_MS: '50', LOG_LEVEL: 'error', WORKER_QUEUES: 'email', PAYMENT_SWEEP_INTERVAL_MS: '200', PAYMENT_GIVE_BACK_AFTER_S: '1' },
           command: 'worker',
           timeoutMs: 60_000,
         }),

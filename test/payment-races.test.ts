@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
-import { freePort } from '../src/platform/local/local-stack.ts';
 import { createTestProvider, TEST_SIGNATURE_HEADER, testWebhookSecret } from '../src/modules/payments/test-provider.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
@@ -120,8 +119,7 @@ describe('payment races on two instances', () => {
   });
 
   it('pay calls and the provider\'s webhooks at the end of the window, the sweeper expiring: paid once, or expired with no money kept', async () => {
-    const port = String(await freePort());
-    worker = await startInstance({ env: { ...env, PORT: port, WORKER_PORT: port }, command: 'worker' });
+    worker = await startInstance({ env, command: 'worker' });
     const provider = createTestProvider({ db: t.platform.db, webhookSecret: testWebhookSecret(t.config.secrets.sessionSecret) });
     const webhook = async (instance: Instance, orderId: number) => {
       // The buyer's card authorized at the provider (in the browser), which then tells us.

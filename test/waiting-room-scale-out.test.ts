@@ -6,7 +6,6 @@ import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from './helpers/commerce.ts';
 import { request, type JsonReply } from './helpers/http.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
-import { freePort } from '../src/platform/local/local-stack.ts';
 import { createQueuedProduct, createQueuedSale } from './helpers/waiting-room.ts';
 import { openSse, type SseStream } from './helpers/sse.ts';
 import { waitFor } from './helpers/queues.ts';
@@ -410,8 +409,7 @@ describe('waiting room on two instances', () => {
       // Two unpaid reservations outlive their payment window: the worker expires them, the units come back,
       // and the line moves again in order.
       const nextAfterExpiry = await firstInLine();
-      const port = String(await freePort());
-      const worker = await startInstance({ env: { ...t.env, LOG_LEVEL: 'silent', PORT: port, WORKER_PORT: port }, command: 'worker', timeoutMs: 60_000 });
+      const worker = await startInstance({ env: { ...t.env, LOG_LEVEL: 'silent' }, command: 'worker', timeoutMs: 60_000 });
       try {
         const afterExpiry = await nextAfterExpiry.stream!.next((m) => m.data.state === 'admitted', 30_000);
         assert.ok(afterExpiry.data.pass);

@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { freePort } from '../platform/local/local-stack.ts';
 import { TEST_PG_ADMIN_URL, TEST_REDIS_URL, createEmptyDatabase, createTestDatabase, deleteRedisKeys, testPrefix, type TestDatabase } from '../../test/helpers/db.ts';
+import { startInstance } from '../../test/helpers/instances.ts';
 import { startPrivatePostgres, type PrivatePostgres } from '../../test/helpers/private-postgres.ts';
 import { waitFor } from '../../test/helpers/queues.ts';
 
@@ -556,29 +557,19 @@ describe('the salescale program', { concurrency: 2 }, () => {
       assert.match(migrated.stdout, /^migrations applied: [1-9]/);
       assert.ok(!migrated.stderr.includes(ca.split('\n')[1] ?? ''), migrated.stderr);
 
-      const { freePort } = await import('../platform/local/local-stack.ts');
-      const port = await freePort();
-      const web = spawn(process.execPath, [MAIN, 'serve'], {
-        env: { PATH: process.env.PATH ?? '', DATABASE_URL: url, DATABASE_REPLICA_URL: url, DATABASE_CA_CERT: ca, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: testPrefix(), PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+      // Its port is found by startInstance, which starts it again on another if another process took it first.
+      const web = await startInstance({
+        env: { DATABASE_URL: url, DATABASE_REPLICA_URL: url, DATABASE_CA_CERT: ca, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: testPrefix(), LOG_LEVEL: 'warn' },
         detached: true,
-        stdio: ['ignore', 'ignore', 'pipe'],
+        timeoutMs: 30_000,
       });
-      let stderr = '';
-      web.stderr?.on('data', (chunk) => { stderr += chunk; });
       try {
-        let status = 0;
-        for (const started = Date.now(); status !== 200 && Date.now() - started < 30_000; ) {
-          status = await fetch(`http://127.0.0.1:${port}/ready`).then((res) => res.status, () => 0);
-          if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 250));
-        }
-        assert.equal(status, 200, `serve /ready: ${stderr}`);
         // A catalog read goes to the replica pool, which trusts the same CA.
-        assert.equal((await fetch(`http://127.0.0.1:${port}/api/v1/products`)).status, 200, stderr);
-        assert.ok(!stderr.includes('read replica unreachable'), stderr);
+        assert.equal((await fetch(`${web.url}/api/v1/products`)).status, 200, web.output());
+        assert.ok(!web.output().includes('read replica unreachable'), web.output());
       } finally {
-        const exited = new Promise((resolve) => web.once('exit', resolve));
-        if (web.pid) process.kill(-web.pid, 'SIGKILL');
-        await exited;
+        if (web.process.pid && web.process.exitCode === null) process.kill(-web.process.pid, 'SIGKILL');
+        await web.exited;
       }
     });
 

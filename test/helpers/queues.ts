@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDatabase, type Database } from '../../src/platform/db/client.ts';
-import { freePort } from '../../src/platform/local/local-stack.ts';
 import { createQueueSet, type QueueSet } from '../../src/platform/queue/queues.ts';
 import { closeRedis, createRedis } from '../../src/platform/redis/redis.ts';
 import { ADMIN_TOKEN } from './app.ts';
@@ -69,17 +68,10 @@ export async function createQueueFixture(extraEnv: Record<string, string> = {}):
       return queues;
     },
     async startWorker(overrides = {}, readyPath = '/ready', options = {}) {
-      // The port is found free here and bound by the child a second later: taken meanwhile (EADDRINUSE), another one.
-      for (let attempt = 1; ; attempt++) {
-        const port = String(await freePort());
-        try {
-          const instance = await startInstance({ env: { ...env, ...overrides, PORT: port, WORKER_PORT: port }, command: 'worker', readyPath, ...options });
-          workers.push(instance);
-          return instance;
-        } catch (error) {
-          if (attempt >= 5 || !String(error).includes('EADDRINUSE')) throw error;
-        }
-      }
+      // Its port (PORT and WORKER_PORT) is found by startInstance, which starts it again on another one if it was taken.
+      const instance = await startInstance({ env: { ...env, ...overrides }, command: 'worker', readyPath, ...options });
+      workers.push(instance);
+      return instance;
     },
     async close() {
       await Promise.all(workers.map((worker) => worker.stop('SIGKILL')));

@@ -3,7 +3,6 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/platform/config/config.ts';
-import { freePort } from '../../src/platform/local/local-stack.ts';
 import { createPlatform, type Platform } from '../../src/platform/platform.ts';
 import { composeWeb } from '../../src/web/compose.ts';
 import { buildServer, type App } from '../../src/web/server.ts';
@@ -21,11 +20,11 @@ describe('/metrics exposure', () => {
   let metricsPort: number;
   before(async () => {
     t = await createTestApp({ METRICS_TOKEN: TOKEN });
-    metricsPort = await freePort();
-    const workerPort = await freePort();
-    // One after the other, so that a failed start leaves no process behind (the machine may be busy).
-    web = await startInstance({ env: { ...t.env, METRICS_PORT: String(metricsPort) }, timeoutMs: 60_000 });
-    worker = await startInstance({ env: { ...t.env, PORT: String(workerPort), WORKER_PORT: String(workerPort) }, command: 'worker', timeoutMs: 60_000 });
+    // One after the other, so that a failed start leaves no process behind (the machine may be busy). Their ports are
+    // found by startInstance, which starts one again on others if another process took one before the child bound it.
+    web = await startInstance({ env: t.env, metricsPort: true, timeoutMs: 60_000 });
+    metricsPort = web.metricsPort!;
+    worker = await startInstance({ env: t.env, command: 'worker', timeoutMs: 60_000 });
   });
   after(async () => {
     await Promise.all([web?.stop(), worker?.stop()]);

@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TEST_SIGNATURE_HEADER } from '../../src/modules/payments/index.ts';
-import { freePort } from '../../src/platform/local/local-stack.ts';
 import { ALERT_RULES } from '../../src/scaling/alerts/alert-rules.ts';
 import { renderPrometheusRules } from '../../src/scaling/alerts/prometheus-rules.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { startInstance, type Instance } from '../helpers/instances.ts';
+import { startListeningChild } from '../helpers/listening-child.ts';
 
 const hasPrometheus = spawnSync('prometheus', ['--version']).status === 0;
 const TIME_SCALE = 60;
@@ -50,22 +50,26 @@ describe('a real Prometheus scraping two instances', { skip: hasPrometheus ? fal
       path.join(dir, 'prometheus.yml'),
       `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - alert-rules.yml\nscrape_configs:\n  - job_name: salescale-web\n    static_configs:\n      - targets: [${targets}]\n`,
     );
-    const port = await freePort();
-    promUrl = `http://127.0.0.1:${port}`;
-    prometheus = spawn(
-      'prometheus',
-      [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    prometheus.stdout?.on('data', (c) => (promLog += c));
-    prometheus.stderr?.on('data', (c) => (promLog += c));
-    const ready = Date.now() + 20_000;
-    for (;;) {
-      const ok = await fetch(`${promUrl}/-/ready`).then((r) => r.ok, () => false);
-      if (ok) break;
-      if (Date.now() > ready || prometheus.exitCode !== null) throw new Error(`prometheus did not start:\n${promLog}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    // Its port is found by startListeningChild, which starts it again on another if another process took it first;
+    // the Prometheus that answers must be this one (its configuration file).
+    const configFile = path.join(dir, 'prometheus.yml');
+    ({ url: promUrl } = await startListeningChild({
+      what: 'prometheus',
+      spawn(port) {
+        prometheus = spawn('prometheus', [`--config.file=${configFile}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        prometheus.stdout?.on('data', (c) => (promLog += c));
+        prometheus.stderr?.on('data', (c) => (promLog += c));
+        return prometheus;
+      },
+      async ours(url) {
+        if (!(await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(5000) })).ok) return false;
+        const flags = (await (await fetch(`${url}/api/v1/status/flags`, { signal: AbortSignal.timeout(5000) })).json()) as { data: Record<string, string> };
+        return flags.data['config.file'] === configFile;
+      },
+      timeoutMs: 20_000,
+    }));
   });
 
   after(async () => {

@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort } from '../../src/platform/local/local-stack.ts';
 import { QUEUE_NAMES } from '../../src/platform/queue/queue-definitions.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { request, type Json } from '../helpers/http.ts';
@@ -53,16 +52,8 @@ before(async () => {
   // One after the other, so that a failed start leaves no process behind (the machine may be busy).
   a = await startInstance({ env: { ...env, INSTANCE_ID: 'web-a' }, timeoutMs: 60_000 });
   b = await startInstance({ env: { ...env, INSTANCE_ID: 'web-b' }, timeoutMs: 60_000 });
-  // The worker's port is found free here and bound by the child a second later: taken meanwhile (EADDRINUSE),
-  // another one, as the queue fixture's startWorker does.
-  for (let attempt = 1; !worker; attempt++) {
-    const workerPort = String(await freePort());
-    try {
-      worker = await startInstance({ env: { ...env, INSTANCE_ID: 'worker-1', PORT: workerPort, WORKER_PORT: workerPort }, command: 'worker', timeoutMs: 60_000 });
-    } catch (error) {
-      if (attempt >= 5 || !String(error).includes('EADDRINUSE')) throw error;
-    }
-  }
+  // Its port (PORT and WORKER_PORT) is found by startInstance, which starts it again on another one if it was taken.
+  worker = await startInstance({ env: { ...env, INSTANCE_ID: 'worker-1' }, command: 'worker', timeoutMs: 60_000 });
 });
 after(async () => {
   await Promise.all([a?.stop(), b?.stop(), worker?.stop()]);

@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { startInstance, type Instance } from '../../../test/helpers/instances.ts';
-import { freePort } from '../../platform/local/local-stack.ts';
 import { createOrderLifecycleRepository } from '../orders/index.ts';
 
 /**
@@ -45,8 +44,7 @@ describe('stock given back by an instance that died before it rebuilt the gate',
     assert.equal(expired.length, 1);
     assert.equal((await order(productId, 1)).statusCode, 409, 'the gate still holds the old figure');
 
-    const port = String(await freePort());
-    worker = await startInstance({ env: { ...t.env, PORT: port, WORKER_PORT: port, OUTBOX_POLL_INTERVAL_MS: '50' }, command: 'worker' });
+    worker = await startInstance({ env: { ...t.env, OUTBOX_POLL_INTERVAL_MS: '50' }, command: 'worker' });
     // A worker process relays and runs the refresh: seconds on a loaded machine.
     const deadline = Date.now() + 30_000;
     for (;;) {

@@ -9,7 +9,6 @@ import type { Json } from '../../../test/helpers/http.ts';
 import type { LogLine } from '../../../test/helpers/log-lines.ts';
 import { startInstance, type Instance } from '../../../test/helpers/instances.ts';
 import { waitFor } from '../../../test/helpers/queues.ts';
-import { freePort } from '../../platform/local/local-stack.ts';
 import { createPaymentsRepository, OPEN_PAYMENT_PROBLEMS, registerGiveBackGauges } from './index.ts';
 import { startStripeShop, type StripeShop } from '../../../test/helpers/stripe-app.ts';
 import type { StripeEvent, StripeServer } from '../../../test/helpers/stripe-server.ts';
@@ -766,10 +765,9 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
   describe('with a worker: the open intents of an order that can no longer be paid are canceled at Stripe', () => {
     let worker: Instance | undefined;
     before(async () => {
-      const port = String(await freePort());
       worker = await startInstance({
         // Retries of the order queue after 200 ms (5 s in production), so that a retried cancel is seen within the test.
-        env: { ...t.env, OUTBOX_POLL_INTERVAL_MS: '50', LOG_LEVEL: 'error', PORT: port, WORKER_PORT: port, WORKER_QUEUES: 'order', QUEUE_BACKOFF_MS: 'order=200', PAYMENT_SWEEP_INTERVAL_MS: '200' },
+        env: { ...t.env, OUTBOX_POLL_INTERVAL_MS: '50', LOG_LEVEL: 'error', WORKER_QUEUES: 'order', QUEUE_BACKOFF_MS: 'order=200', PAYMENT_SWEEP_INTERVAL_MS: '200' },
         command: 'worker',
         timeoutMs: 60_000,
       });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { stringify } from 'yaml';
-import { freePort } from '../../platform/local/local-stack.ts';
+import { startListeningChild } from '../../../test/helpers/listening-child.ts';
 import { ALERT_RULES } from './alert-rules.ts';
 import { ALERT_FIXTURES } from './alert-rules.fixtures.ts';
 import { RECEIVERS, SEVERITY_ROUTING, TEAM_ACTIONS, buildAlertmanagerConfig, getAlertSignal, getInhibitionPairs, renderAlertmanagerConfig } from './alertmanager-config.ts';
@@ -111,20 +111,27 @@ describe('Alertmanager configuration', () => {
       const shortened = { ...config, route: { ...config.route, ...fast, routes: config.route.routes.map((r) => ({ ...r, ...fast })) } };
       dir = mkdtempSync(path.join(tmpdir(), 'salescale-alertmanager-'));
       writeFileSync(path.join(dir, 'alertmanager.yml'), stringify(shortened));
-      const port = await freePort();
-      amUrl = `http://127.0.0.1:${port}`;
-      alertmanager = spawn(
-        'prometheus-alertmanager',
-        [`--config.file=${path.join(dir, 'alertmanager.yml')}`, `--storage.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', '--log.level=warn'],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      alertmanager.stdout?.on('data', (c) => (log += c));
-      alertmanager.stderr?.on('data', (c) => (log += c));
-      const deadline = Date.now() + 20_000;
-      while (!(await fetch(`${amUrl}/-/ready`).then((r) => r.ok, () => false))) {
-        if (Date.now() > deadline || alertmanager.exitCode !== null) throw new Error(`alertmanager did not start:\n${log}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      // Its port is found by startListeningChild, which starts it again on another if another process took it first;
+      // the Alertmanager that answers must be this one (its configuration, with this test's receivers).
+      ({ url: amUrl } = await startListeningChild({
+        what: 'alertmanager',
+        spawn(port) {
+          alertmanager = spawn(
+            'prometheus-alertmanager',
+            [`--config.file=${path.join(dir, 'alertmanager.yml')}`, `--storage.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', '--log.level=warn'],
+            { stdio: ['ignore', 'pipe', 'pipe'] },
+          );
+          alertmanager.stdout?.on('data', (c) => (log += c));
+          alertmanager.stderr?.on('data', (c) => (log += c));
+          return alertmanager;
+        },
+        async ours(url) {
+          if (!(await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(5000) })).ok) return false;
+          const status = (await (await fetch(`${url}/api/v2/status`, { signal: AbortSignal.timeout(5000) })).json()) as { config?: { original?: string } };
+          return status.config?.original?.includes(hook) ?? false;
+        },
+        timeoutMs: 20_000,
+      }));
     });
 
     after(async () => {
