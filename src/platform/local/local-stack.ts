@@ -1,6 +1,6 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -28,6 +28,22 @@ export async function freePort(): Promise<number> {
       const { port } = server.address() as { port: number };
       server.close(() => resolve(port));
     });
+  });
+}
+
+/** How many ports a start tries when the server cannot bind the one it chose (another process took it in between). */
+const PORT_ATTEMPTS = 4;
+
+/** A server's log saying it could not bind its port (PostgreSQL: "could not bind …: Address already in use"; redis-server: "bind: Address already in use"). */
+const BIND_FAILURE = /Address already in use|could not bind|could not create any TCP\/IP sockets/i;
+
+/** Resolves once `stream` (a child's piped output) has delivered everything: a child's 'exit' may come before its last lines. */
+function drained(stream: NodeJS.ReadableStream | null | undefined): Promise<void> {
+  const readable = stream as (NodeJS.ReadableStream & { closed?: boolean; readableEnded?: boolean }) | null | undefined;
+  if (!readable || readable.closed || readable.readableEnded) return Promise.resolve();
+  return new Promise((resolve) => {
+    readable.once('close', () => resolve());
+    readable.once('end', () => resolve());
   });
 }
 
@@ -76,10 +92,16 @@ export class StartInterruptedError extends Error {
  * stops when `stop()` says so, after the app has stopped. Its initialisation failing once `interrupted` is aborted
  * throws a {@link StartInterruptedError}.
  */
-export async function startEmbeddedPostgres(dir: string, logger: Logger, interrupted?: AbortSignal): Promise<LocalService> {
+export async function startEmbeddedPostgres(
+  dir: string,
+  logger: Logger,
+  interrupted?: AbortSignal,
+  options: { freePort?: () => Promise<number> } = {},
+): Promise<LocalService> {
+  const pickPort = options.freePort ?? freePort;
   const databaseDir = path.resolve(dir, 'postgres');
   await mkdir(path.dirname(databaseDir), { recursive: true });
-  const port = await freePort();
+  let port = await pickPort();
   const password = 'salescale-local';
   const asRoot = process.getuid?.() === 0;
   if (asRoot) assertEnterableByOthers([databaseDir, import.meta.dirname]);
@@ -109,6 +131,31 @@ export async function startEmbeddedPostgres(dir: string, logger: Logger, interru
   // A crash of `up` leaves the detached postmaster running (or at least its postmaster.pid): stop it.
   await removeStalePidFile(path.join(databaseDir, 'postmaster.pid'));
   const binary = await resolvePostgresBinary();
+  // The port was free when chosen, but the postmaster binds it later: another process may take it in between. Then it
+  // logs "could not bind … Address already in use" and exits, and it is started again on another free port.
+  for (let attempt = 1; ; attempt++) {
+    const started = await startPostmaster(binary, databaseDir, port, password, asRoot, logger);
+    if ('url' in started) return started;
+    const retry = BIND_FAILURE.test(started.output) && attempt < PORT_ATTEMPTS;
+    if (retry && interrupted?.aborted) throw new StartInterruptedError('starting PostgreSQL', started.error);
+    if (!retry) throw started.error;
+    logger.info({ port }, 'embedded PostgreSQL could not bind its port (taken by another process): trying another one');
+    port = await pickPort();
+  }
+}
+
+/**
+ * One start of the postmaster on `port`: the service once it accepts our password and serves `databaseDir` (a foreign
+ * server that took the port is not ours), or, stopped again, the error and its output.
+ */
+async function startPostmaster(
+  binary: string,
+  databaseDir: string,
+  port: number,
+  password: string,
+  asRoot: boolean,
+  logger: Logger,
+): Promise<LocalService | { error: Error; output: string }> {
   const child = spawn(binary, ['-D', databaseDir, '-p', String(port), '-h', '127.0.0.1'], {
     ...(asRoot ? postgresUserIds(databaseDir) : {}),
     detached: true,
@@ -120,10 +167,15 @@ export async function startEmbeddedPostgres(dir: string, logger: Logger, interru
     output = (output + String(chunk)).slice(-2000);
     logger.debug({ postgres: String(chunk).trim() }, 'embedded postgres');
   });
+  const ours = await realpath(databaseDir);
   try {
     const admin = await connectWhenReady(
-      () => new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' }),
+      () => new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres', connectionTimeoutMillis: 2_000 }),
       () => !server.running(),
+      async (client) => {
+        const { rows } = await client.query<{ data_directory: string }>('SHOW data_directory');
+        return (await realpath(rows[0]?.data_directory ?? '').catch(() => '')) === ours;
+      },
     ).catch((error: Error) => {
       throw new LocalStackError(`embedded PostgreSQL did not start: ${error.message}${output ? `\n${output.trim()}` : ''}`);
     });
@@ -135,19 +187,24 @@ export async function startEmbeddedPostgres(dir: string, logger: Logger, interru
     }
   } catch (error) {
     await server.stop();
-    throw error;
+    await drained(child.stderr);
+    return { error: error as Error, output };
   }
   return { url: `postgres://postgres:${password}@127.0.0.1:${port}/${DATABASE}`, stop: server.stop };
 }
 
-/** Connects a fresh client until the server accepts it (refused or "starting up" until then), for at most 30 s. */
-async function connectWhenReady(create: () => pg.Client, exited: () => boolean): Promise<pg.Client> {
+/**
+ * Connects a fresh client until the server accepts it (refused or "starting up" until then) and `ours` says it is our
+ * server (not a foreign one that took the port), for at most 30 s.
+ */
+async function connectWhenReady(create: () => pg.Client, exited: () => boolean, ours: (client: pg.Client) => Promise<boolean>): Promise<pg.Client> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const client = create();
     client.on('error', () => {}); // a failed attempt is retried below
     try {
       await client.connect();
+      if (!(await ours(client))) throw new Error('another server answers on the port');
       return client;
     } catch (error) {
       await client.end().catch(() => {});
@@ -324,8 +381,15 @@ export function findRedisServer(): string {
 /**
  * `redis-server` from PATH on a free loopback port, append-only so queued work survives a
  * restart, detached in its own process group and stopped by `stop()` (SIGTERM, waiting for the exit).
+ * The port is free when chosen but bound later: if another process took it in between, redis-server
+ * is started again on another free port (an explicit `options.port` is not changed: that fails).
+ * It is ready once the server on the port says it is our process (`INFO server` process_id).
  */
-export async function startLocalRedis(dir: string, logger: Logger, options: { port?: number } = {}): Promise<LocalService & { port: number }> {
+export async function startLocalRedis(
+  dir: string,
+  logger: Logger,
+  options: { port?: number; freePort?: () => Promise<number> } = {},
+): Promise<LocalService & { port: number }> {
   const binary = findRedisServer();
   const redisDir = path.resolve(dir, 'redis');
   await mkdir(redisDir, { recursive: true });
@@ -334,36 +398,72 @@ export async function startLocalRedis(dir: string, logger: Logger, options: { po
     await stopLeftover(Number(await readFile(pidFile, 'utf8')), 'redis-server', 'SIGTERM', redisDir);
     await rm(pidFile, { force: true });
   }
-  const port = options.port ?? (await freePort());
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port ?? (await (options.freePort ?? freePort)());
+    const started = await startRedisServer(binary, redisDir, pidFile, port, logger);
+    if ('url' in started) return started;
+    const bindFailed = BIND_FAILURE.test(started.output);
+    if (bindFailed && options.port === undefined && attempt < PORT_ATTEMPTS) {
+      logger.info({ port }, 'redis-server could not bind its port (taken by another process): trying another one');
+      continue;
+    }
+    const why = bindFailed ? `127.0.0.1:${port} is already in use${options.port === undefined ? ` (tried ${attempt} ports)` : ''}` : started.reason;
+    throw new LocalStackError(`redis-server did not start: ${why}`);
+  }
+}
+
+/** One start of redis-server on `port`: the service once it answers as this child, or, stopped again, why not and its output. */
+async function startRedisServer(
+  binary: string,
+  redisDir: string,
+  pidFile: string,
+  port: number,
+  logger: Logger,
+): Promise<(LocalService & { port: number }) | { reason: string; output: string }> {
   const child: ChildProcess = spawn(
     binary,
     ['--port', String(port), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction', '--daemonize', 'no'],
-    // Detached (own process group) so that a terminal's Ctrl-C reaches only `up`, which stops it last.
-    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
+    // Detached (own process group) so that a terminal's Ctrl-C reaches only `up`, which stops it last. Its log (on
+    // stdout) is read too: a port it cannot bind shows there ("bind: Address already in use").
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   const server = superviseDetached(child, 'SIGTERM');
-  child.stderr?.on('data', (chunk) => logger.debug({ redis: String(chunk).trim() }, 'local redis'));
+  let output = '';
+  const onOutput = (chunk: unknown) => {
+    output = (output + String(chunk)).slice(-2000);
+    logger.debug({ redis: String(chunk).trim() }, 'local redis');
+  };
+  child.stdout?.on('data', onOutput);
+  child.stderr?.on('data', onOutput);
   await writeFile(pidFile, String(child.pid));
   const url = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => {}); // connection refusals are expected until the server listens
   const deadline = Date.now() + 10_000;
   for (;;) {
+    // A fresh probe each time, bounded: a foreign server on the port may not answer at all.
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableReadyCheck: false, connectTimeout: 1_000, commandTimeout: 1_000 });
+    probe.on('error', () => {}); // connection refusals are expected until the server listens
+    let reason: string;
     try {
       await probe.connect();
-      await probe.ping();
-      break;
-    } catch (error) {
-      probe.disconnect();
-      if (!server.running() || Date.now() > deadline) {
-        await server.stop();
-        await rm(pidFile, { force: true });
-        throw new LocalStackError(`redis-server did not start: ${(error as Error).message}`);
+      const processId = /^process_id:(\d+)\s*$/m.exec(await probe.info('server'))?.[1];
+      if (processId !== undefined && Number(processId) === child.pid) {
+        probe.disconnect();
+        break;
       }
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      reason = `another server answers on 127.0.0.1:${port}`;
+    } catch (error) {
+      reason = (error as Error).message;
     }
+    probe.disconnect();
+    if (!server.running() || Date.now() > deadline) {
+      await server.stop();
+      await drained(child.stdout);
+      await drained(child.stderr);
+      await rm(pidFile, { force: true });
+      return { reason, output };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  probe.disconnect();
   return {
     url,
     port,
