@@ -41,7 +41,10 @@ describe('stock accounting under concurrent checkouts, terminated backends, canc
 
   before(async () => {
     database = await createTestDatabase();
-    db = createDatabase({ url: database.url, poolMin: 0, poolMax: 4, statementTimeoutMs: 0, applicationName: 'stock-accounting-test' });
+    // A connection for each of the test's own concurrent users (two cancellations of one order at once, two sweepers,
+    // the fault loop, and room to spare): with 4, the fault loop waited behind sweepers slowed by a loaded machine and
+    // its checkout timed out (pg's 5 s), failing the test in a fresh-clone CI run.
+    db = createDatabase({ url: database.url, poolMin: 0, poolMax: 8, statementTimeoutMs: 0, applicationName: 'stock-accounting-test' });
   });
   after(async () => {
     await db?.close();
