@@ -17,14 +17,23 @@ describe('stock gate (Redis + PostgreSQL)', () => {
 
   before(async () => {
     t = await createTestApp({ STOCK_SHARDS: '4' });
-    gate = createStockGate({
-      redis: t.platform.redis,
-      prefix: `${t.config.redis.prefix}-gate-test`,
-      snapshot: (productId, tokens) => inventory.snapshot(t.platform.db.primary, productId, tokens),
-      clock: () => now,
-    });
+    gate = gateReadingThrough();
   });
   after(() => t.close());
+
+  /** A gate of the tests' prefix and clock whose rebuild reads PostgreSQL, then runs `during` (once the read is done). */
+  function gateReadingThrough(during?: () => Promise<void>): StockGate {
+    return createStockGate({
+      redis: t.platform.redis,
+      prefix: `${t.config.redis.prefix}-gate-test`,
+      clock: () => now,
+      snapshot: async (productId, tokens) => {
+        const read = await inventory.snapshot(t.platform.db.primary, productId, tokens);
+        await during?.();
+        return read;
+      },
+    });
+  }
 
   async function product(available: number, status = 'active'): Promise<number> {
     const reply = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `g-${randomUUID()}`, name: 'G', priceCents: 100, available, status } });
@@ -105,19 +114,12 @@ describe('stock gate (Redis + PostgreSQL)', () => {
     await gate.invalidate(id);
     // Each read of PostgreSQL by the rebuild is slower than one order: an order commits and is confirmed during it.
     const waiting = [...inFlight];
-    const hotGate = createStockGate({
-      redis: t.platform.redis,
-      prefix: `${t.config.redis.prefix}-gate-test`,
-      clock: () => now,
-      snapshot: async (productId, tokens) => {
-        const read = await inventory.snapshot(t.platform.db.primary, productId, tokens);
-        const token = waiting.shift();
-        if (token !== undefined) {
-          await repo.place(t.platform.db.primary, { customerId: customerId!, lines: [{ productId: id, quantity: 1 }], idempotencyKey: `gate-hot-${token}`, reservation: token });
-          await hotGate.confirm(token, [id]);
-        }
-        return read;
-      },
+    const hotGate = gateReadingThrough(async () => {
+      const token = waiting.shift();
+      if (token !== undefined) {
+        await repo.place(t.platform.db.primary, { customerId: customerId!, lines: [{ productId: id, quantity: 1 }], idempotencyKey: `gate-hot-${token}`, reservation: token });
+        await hotGate.confirm(token, [id]);
+      }
     });
     const buyer = await hotGate.reserve(randomUUID(), [{ productId: id, quantity: 1 }]).catch((error: unknown) => error);
     assert.deepEqual(buyer, { ok: true, reserved: true }, `a buyer is let through, not refused: ${String(buyer)}`);
@@ -133,18 +135,11 @@ describe('stock gate (Redis + PostgreSQL)', () => {
     await gate.reserve(released, [{ productId: id, quantity: 2 }]);
     await gate.invalidate(id);
     let releasing = true;
-    const slowGate = createStockGate({
-      redis: t.platform.redis,
-      prefix: `${t.config.redis.prefix}-gate-test`,
-      clock: () => now,
-      snapshot: async (productId, tokens) => {
-        const read = await inventory.snapshot(t.platform.db.primary, productId, tokens);
-        if (releasing) {
-          releasing = false;
-          await slowGate.release(released, [id]);
-        }
-        return read;
-      },
+    const slowGate = gateReadingThrough(async () => {
+      if (releasing) {
+        releasing = false;
+        await slowGate.release(released, [id]);
+      }
     });
     assert.equal(await slowGate.ensure(id), true);
     assert.equal(await figure(id), 10 - 1, 'the released units are on sale again, the kept one still out');

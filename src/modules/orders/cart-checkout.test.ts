@@ -174,13 +174,19 @@ describe('a cart order whose outcome its checkout did not learn', () => {
   });
   after(() => t.close());
 
-  it('is not ordered again by another tab with its own key once the first checkout has ended (the cart ordered once)', async () => {
-    const [customerId] = (await insertCustomers(t.platform.db.primary, 1, 'cc-lost')) as [number];
+  /** A signed-in customer whose cart holds one unit of a new product (10 in stock). */
+  async function signedInWithCartLine(tag: string, name: string): Promise<{ customerId: number; cookie: string }> {
+    const [customerId] = (await insertCustomers(t.platform.db.primary, 1, tag)) as [number];
     const [cookie] = (await mintSessionCookies(t.env, [customerId])) as [string];
-    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `cc-lost-${Math.random().toString(36).slice(2)}`, name: 'Vase', priceCents: 1000, available: 10 } });
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `${tag}-${Math.random().toString(36).slice(2)}`, name, priceCents: 1000, available: 10 } });
     assert.equal(created.statusCode, 201, created.body);
     const put = await t.app.inject({ method: 'PUT', url: `/api/v1/cart/items/${created.json().id}`, headers: { cookie }, payload: { quantity: 1 } });
     assert.equal(put.statusCode, 200, put.body);
+    return { customerId, cookie };
+  }
+
+  it('is not ordered again by another tab with its own key once the first checkout has ended (the cart ordered once)', async () => {
+    const { customerId, cookie } = await signedInWithCartLine('cc-lost', 'Vase');
     loseNextReply = true;
     const first = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie, 'idempotency-key': 'k-lost-1' }, payload: {} });
     assert.ok(first.statusCode >= 500, first.body);
@@ -191,12 +197,7 @@ describe('a cart order whose outcome its checkout did not learn', () => {
   });
 
   it('keeps another tab with its own key from ordering a cart whose ordered lines could not be taken out', async () => {
-    const [customerId] = (await insertCustomers(t.platform.db.primary, 1, 'cc-kept')) as [number];
-    const [cookie] = (await mintSessionCookies(t.env, [customerId])) as [string];
-    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `cc-kept-${Math.random().toString(36).slice(2)}`, name: 'Bowl', priceCents: 1000, available: 10 } });
-    assert.equal(created.statusCode, 201, created.body);
-    const put = await t.app.inject({ method: 'PUT', url: `/api/v1/cart/items/${created.json().id}`, headers: { cookie }, payload: { quantity: 1 } });
-    assert.equal(put.statusCode, 200, put.body);
+    const { customerId, cookie } = await signedInWithCartLine('cc-kept', 'Bowl');
     failNextRemoval = true;
     const first = await t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { cookie, 'idempotency-key': 'k-kept-1' }, payload: {} });
     assert.equal(first.statusCode, 201, first.body);
