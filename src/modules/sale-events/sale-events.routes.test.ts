@@ -6,6 +6,7 @@ import pg from 'pg';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
 import { MAX_ADMISSION_PER_SECOND, MIN_ADMISSION_PER_SECOND } from './sale-events.schemas.ts';
+import { createSaleEventService } from './sale-events.service.ts';
 
 describe('sale events API', () => {
   let t: TestApp;
@@ -282,5 +283,38 @@ describe('sale events API', () => {
       await holder.query('rollback').catch(() => undefined);
       await holder.end();
     }
+  });
+  // Two admins at once: the PATCH's answer and its audit `change` are what it wrote, not what another admin's write
+  // that committed just after it left (the answer was read after the commit, outside the row's lock): a name set to
+  // "A" was recorded as set to "B", and a PATCH committed just before a DELETE was answered 404 and never audited.
+  it('answers and audits a PATCH with what it wrote, even when another admin edits or deletes the event just after its commit', async () => {
+    const plain = createSaleEventService({ db: t.platform.db });
+    let afterCommit: (() => Promise<unknown>) | undefined;
+    const primary = new Proxy(t.platform.db.primary, {
+      get(target, property, receiver) {
+        if (property !== 'transaction') return Reflect.get(target, property, receiver);
+        return async (...args: Parameters<typeof target.transaction>) => {
+          const result = await target.transaction(...args);
+          const next = afterCommit;
+          afterCommit = undefined;
+          await next?.();
+          return result;
+        };
+      },
+    });
+    const racing = createSaleEventService({ db: { ...t.platform.db, primary } });
+    const window = { startsAt: '2030-07-01T10:00:00Z', endsAt: '2030-07-01T12:00:00Z' };
+
+    const { saleEvent: edited } = await plain.create({ name: 'Original', ...window });
+    afterCommit = () => plain.update(edited.id, { name: 'B' });
+    const first = await racing.update(edited.id, { name: 'A' });
+    assert.equal(first.saleEvent.name, 'A', 'the answer is what this PATCH wrote');
+    assert.deepEqual(first.change.name, { before: 'Original', after: 'A' }, 'the audit records what this PATCH wrote');
+
+    const { saleEvent: removed } = await plain.create({ name: 'Doomed', ...window });
+    afterCommit = () => plain.remove(removed.id);
+    const second = await racing.update(removed.id, { trafficMultiplier: 4 });
+    assert.equal(second.saleEvent.trafficMultiplier, 4, 'a committed PATCH is answered as done');
+    assert.deepEqual(second.change.trafficMultiplier, { before: 1, after: 4 });
   });
 });

@@ -168,10 +168,11 @@ export function createSaleEventService(deps: { db: Database }) {
 
     /**
      * Changes what the PATCH names; `change` has, for each field it named and changed, the value before (read under the row's lock
-     * the update takes anyway; the product ids, the rows their replacement deletes) → after, for the admin audit trail.
+     * the update takes anyway; the product ids, the rows their replacement deletes) → after (read back under the same lock),
+     * for the admin audit trail.
      */
     async update(id: number, body: UpdateSaleEventBody): Promise<{ saleEvent: SaleEvent; change: FieldChanges }> {
-      const { current, productsBefore } = await db.transaction(async (tx) => {
+      const { current, productsBefore, saleEvent } = await db.transaction(async (tx) => {
         // `NO KEY UPDATE`: an edit changes no key column (never `id`, the only one), so it neither waits for nor holds
         // up the checkouts in flight, whose `place_order` holds `FOR KEY SHARE` on the row (orders.sql); edits, and the
         // waiting room's `withRoomHold`, still take turns on it. A delete takes `FOR UPDATE` (it waits for them).
@@ -195,9 +196,10 @@ export function createSaleEventService(deps: { db: Database }) {
           .set({ ...fields, ...room, startsAt, endsAt, updatedAt: sql`now()` })
           .where(eq(saleEvents.id, id));
         const productsBefore = productIds ? await replaceProducts(tx, id, productIds) : undefined;
-        return { current, productsBefore };
+        // Read back in the update's transaction, under its lock, as the create does: read after the commit, another
+        // admin's edit committed meanwhile was answered and audited as this one's, and a delete made it a 404.
+        return { current, productsBefore, saleEvent: await get(id, tx) };
       });
-      const saleEvent = await get(id);
       const before = toSaleEvent(current, []);
       // The products a live sale caps (and queues): which were listed or taken off, by whom.
       const change = getFieldChanges({ ...body, productIds: productsBefore }, { ...before, productIds: productsBefore }, saleEvent, [
