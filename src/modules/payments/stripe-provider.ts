@@ -163,7 +163,7 @@ export function createStripeProvider(settings: StripeSettings): PaymentProvider 
       }
       if (object.object !== 'payment_intent') return { id: event.id, provider: 'stripe', type: event.type, kind: 'ignored' };
       const intent = object as unknown as Stripe.PaymentIntent;
-      const orderId = Number(intent.metadata?.orderId);
+      const orderId = orderIdOf(intent.metadata?.orderId);
       const failure = intent.last_payment_error;
       const currency = optionalText(intent.currency, 'currency')?.toUpperCase();
       return {
@@ -172,7 +172,7 @@ export function createStripeProvider(settings: StripeSettings): PaymentProvider 
         type: event.type,
         kind,
         intentId: optionalText(intent.id, 'id'),
-        orderId: Number.isSafeInteger(orderId) && orderId > 0 ? orderId : undefined,
+        orderId,
         amountCents: inOurUnit(heldAmount(intent, kind), currency),
         currency,
         failureCode: optionalText(failure?.decline_code ?? failure?.code, 'last_payment_error'),
@@ -277,6 +277,17 @@ export class StripeCallRefusedError extends ProviderCallRefusedError {
     });
     this.name = 'StripeCallRefusedError';
   }
+}
+
+/**
+ * The order an intent's `metadata.orderId` names: only the text `createIntent` writes (`String(order.id)`: decimal digits,
+ * no leading zero, a safe integer above 0). `Number()` took " 12 ", "1e1", "0x10", "12.0" or "+12" (metadata set in
+ * Stripe's dashboard or by another integration on the account) as order 12, 10 or 16; anything else names no order.
+ */
+function orderIdOf(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !/^[1-9][0-9]{0,15}$/.test(value)) return undefined;
+  const orderId = Number(value);
+  return Number.isSafeInteger(orderId) ? orderId : undefined;
 }
 
 /**

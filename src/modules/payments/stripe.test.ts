@@ -898,3 +898,26 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     });
   });
 });
+
+describe('the order a Stripe event names', () => {
+  it('is read from metadata.orderId only when it is a plain decimal number we could have written: no spaces, exponents, hex or fractions', async () => {
+    const { createStripeProvider } = await import('./stripe-provider.ts');
+    const webhookSecret = 'whsec_metadata_test';
+    const provider = createStripeProvider({ secretKey: 'sk_test_metadata', webhookSecret, api: undefined });
+    const orderIdOf = (orderId: unknown) => {
+      const payload = JSON.stringify({
+        id: `evt_meta_${Math.random().toString(36).slice(2)}`,
+        object: 'event',
+        type: 'payment_intent.amount_capturable_updated',
+        data: { object: { id: 'pi_meta', object: 'payment_intent', amount: 4200, amount_capturable: 4200, currency: 'usd', metadata: { orderId } } },
+      });
+      const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: webhookSecret });
+      return provider.parseWebhook(Buffer.from(payload), { 'stripe-signature': signature }).orderId;
+    };
+    assert.equal(orderIdOf('12'), 12, 'what createIntent writes (String(order.id))');
+    assert.equal(orderIdOf('9007199254740991'), 9007199254740991);
+    for (const foreign of [' 12 ', '1e1', '0x10', '12.0', '+12', '012', '0', '-3', '', '9007199254740993', '１２']) {
+      assert.equal(orderIdOf(foreign), undefined, `metadata.orderId ${JSON.stringify(foreign)} names no order`);
+    }
+  });
+});
