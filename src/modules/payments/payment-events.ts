@@ -39,7 +39,7 @@ type Action = 'capture' | 'void' | 'refund' | undefined;
 /** What the provider reports about taken money afterwards that a person has to act on (`salescale_payment_problems_total`). */
 type PaymentProblem = 'refund_failed' | 'disputed' | 'dispute_lost';
 
-/** The longest event or payment id a provider sends (Stripe: "object IDs we generate will never exceed 255 characters"). */
+/** The longest event or payment id a provider sends (Stripe: "object IDs we generate will never exceed 255 characters"), and the longest failure code we take. */
 const MAX_PROVIDER_ID_LENGTH = 255;
 
 /** What `process` decided under the order's lock: its outcome, the provider call to make, the units that came back. */
@@ -498,8 +498,11 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
       const unstorable = Object.entries(event).find(([, value]) => typeof value === 'string' && !isStorableText(value));
       if (unstorable) throw new WebhookMalformedError(`${unstorable[0]} holds a NUL character or an unpaired surrogate`);
       // Nor is an id longer than any provider's (Stripe: at most 255 characters): the ids are indexed, and an entry of a
-      // few kilobytes is refused by PostgreSQL, a 500 on every redelivery.
-      const overlong = (['id', 'intentId'] as const).find((field) => (event[field]?.length ?? 0) > MAX_PROVIDER_ID_LENGTH);
+      // few kilobytes is refused by PostgreSQL, a 500 on every redelivery. Nor a failure code longer than that: the
+      // providers' codes are short identifiers (Stripe's `card_declined`, `expired_or_canceled_card`), and one of any
+      // length was stored on the payment and shown to buyers and admins. Refused, not cut: a cut code is one the
+      // provider never sent, and the event is not recorded as seen, so a corrected redelivery is processed.
+      const overlong = (['id', 'intentId', 'failureCode'] as const).find((field) => (event[field]?.length ?? 0) > MAX_PROVIDER_ID_LENGTH);
       if (overlong) throw new WebhookMalformedError(`${overlong} is longer than ${MAX_PROVIDER_ID_LENGTH} characters`);
     } catch (error) {
       if (error instanceof WebhookSignatureInvalidError) metrics.webhooks.inc({ provider: provider.name, outcome: 'signature_invalid' });

@@ -295,6 +295,22 @@ describe('paying an order with the test provider', () => {
     assert.equal(order.json().status, 'pending_payment');
   });
 
+  it('refuses a signed webhook whose failureCode is longer than any provider code with 400 WEBHOOK_MALFORMED, recording nothing', async () => {
+    const productId = await f.product();
+    const placed = await f.order(f.alice, productId);
+    const reply = await f.webhook({ id: `evt_long_failure_${placed.id}`, type: 'payment.failed', data: { intentId: `tpi_${placed.id}_long_failure`, orderId: placed.id, failureCode: 'x'.repeat(100_000) } });
+    assert.equal(reply.statusCode, 400, reply.body.slice(0, 500));
+    assert.equal(reply.json().error.code, 'WEBHOOK_MALFORMED', reply.body.slice(0, 500));
+    const rows = await f.t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from payments where order_id = ${placed.id}`);
+    assert.equal(Number(rows.rows[0]!.n), 0, 'nothing recorded');
+    const events = await f.t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from payment_events where event_id = ${`evt_long_failure_${placed.id}`}`);
+    assert.equal(Number(events.rows[0]!.n), 0, 'the event is not recorded as seen: a corrected redelivery is processed');
+    // A code of the longest a provider id may be (255 characters) is an event as any other.
+    const longest = await f.webhook({ id: `evt_longest_failure_${placed.id}`, type: 'payment.failed', data: { intentId: `tpi_${placed.id}_longest_failure`, orderId: placed.id, failureCode: 'c'.repeat(255) } });
+    assert.equal(longest.statusCode, 200, longest.body);
+    assert.equal(longest.json().outcome, 'declined');
+  });
+
   it('admin: lists orders by status and time, refunds a paid order once (units back), fulfils another', async () => {
     const productId = await f.product(10);
     const since = new Date(Date.now() - 1000).toISOString();
