@@ -32,6 +32,11 @@ export interface PaymentEventsDeps {
 export interface ProcessOutcome {
   outcome: 'duplicate' | 'ignored' | 'unknown_payment' | 'declined' | 'paid' | 'captured' | 'refund_requested' | 'late' | 'voided' | 'refunded' | 'partially_refunded' | 'settled' | PaymentProblem | 'dispute_won';
   orderId?: number;
+  /**
+   * This decision is what made the order paid (`paid` only): not set when the payment had paid it already, as when a
+   * concurrent pay call under the same Idempotency-Key (the same intent) decided it first.
+   */
+  paidNow?: boolean;
 }
 
 type Action = 'capture' | 'void' | 'refund' | undefined;
@@ -291,7 +296,7 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
                 metrics.attempts.inc({ provider: event.provider, outcome: 'succeeded' });
                 metrics.timeToPay.observe(paid.secondsToPay);
               });
-              return { result: { ...base, outcome: 'paid' }, action: captured ? undefined : 'capture', payment, returned: [] };
+              return { result: { ...base, outcome: 'paid', paidNow: true }, action: captured ? undefined : 'capture', payment, returned: [] };
             }
           }
           // Late: the order cannot take this payment. Expire it now if its window is over (the sweeper

@@ -311,6 +311,35 @@ describe('paying an order with the test provider', () => {
     assert.equal(longest.json().outcome, 'declined');
   });
 
+  it('two pay calls at once with one Idempotency-Key: one is the payment, the other its replay (Idempotent-Replayed: true, the same order) or 409 IDEMPOTENCY_IN_PROGRESS', async () => {
+    await f.t.app.listen({ port: 0, host: '127.0.0.1' });
+    const address = f.t.app.server.address();
+    assert.ok(address && typeof address === 'object');
+    for (let round = 0; round < 8; round++) {
+      const productId = await f.product();
+      const placed = await f.order(f.alice, productId);
+      const key = `same-key-${placed.id}`;
+      const pay = (): Promise<{ status: number; replayed: string | null; body: Json }> =>
+        fetch(`http://127.0.0.1:${address.port}/api/v1/orders/${placed.id}/pay`, {
+          method: 'POST',
+          headers: { cookie: f.alice, 'content-type': 'application/json', 'idempotency-key': key },
+          body: JSON.stringify({ token: 'tok_ok' }),
+        }).then(async (r) => ({ status: r.status, replayed: r.headers.get('idempotent-replayed'), body: (await r.json()) as Json }));
+      const replies = await Promise.all([pay(), pay()]);
+      const originals = replies.filter((r) => r.status === 200 && r.replayed === null);
+      assert.equal(originals.length, 1, `exactly one original reply: ${JSON.stringify(replies)}`);
+      const other = replies.find((r) => r !== originals[0])!;
+      if (other.status === 409) assert.equal(other.body.error.code, 'IDEMPOTENCY_IN_PROGRESS', JSON.stringify(other));
+      else {
+        assert.equal(other.status, 200, JSON.stringify(other));
+        assert.equal(other.replayed, 'true', JSON.stringify(replies));
+        assert.deepEqual(other.body, originals[0]!.body, 'the replay is the same order');
+      }
+      assert.equal(await f.ledger(placed.id, 'capture'), 1, 'captured once');
+      assert.equal(await f.ledger(placed.id, 'void'), 0, 'one payment: nothing to give back');
+    }
+  });
+
   it('admin: lists orders by status and time, refunds a paid order once (units back), fulfils another', async () => {
     const productId = await f.product(10);
     const since = new Date(Date.now() - 1000).toISOString();

@@ -131,7 +131,11 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         // answered 200 with the order another payment paid.
         if (result.outcome === 'late') throw new OrderNotPayableError(order.id, after.status);
         if (after.status !== 'paid' && after.status !== 'fulfilled') throw new OrderNotPayableError(order.id, after.status);
-        return { order: after, replayed: false };
+        // This call's payment paid the order, but another call's decision did it: a concurrent pay call under the same
+        // Idempotency-Key (the key scopes the intent, so it is the same payment) got to the order's lock first, or the
+        // authorization's webhook did. Answered as its replay (`Idempotent-Replayed: true`, the same order), as a retry
+        // arriving after it is: only one reply is the payment's original (both were, neither marked a replay).
+        return { order: after, replayed: input.idempotencyKey !== undefined && result.paidNow !== true };
       }
       // The order's open intent, and its last dead one (read with it, though used only when there is no open one).
       const { open, lastDead } = await payments.openAndLastDeadIntent(db.primary, order.id, provider.name);
