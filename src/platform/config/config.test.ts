@@ -100,6 +100,12 @@ describe('loadConfig', () => {
     for (const everyone of ['0.0.0.0/0', '::/0', '10.0.0.1, 0.0.0.0/0']) {
       assert.throws(() => loadConfig({ ...base, TRUST_PROXY: everyone }), /TRUST_PROXY: "(0\.0\.0\.0|::)\/0" trusts every address/, everyone);
     }
+    // IPv4-mapped IPv6 spellings of 0.0.0.0/0: an IPv4 client is checked against them as ::ffff:a.b.c.d, so they trust
+    // every IPv4 address (and a shorter prefix was silently left out of the trust, not refused).
+    for (const everyone of ['::ffff:0:0/96', '::ffff:0.0.0.0/96', '::ffff:10.0.0.0/80']) {
+      assert.throws(() => loadConfig({ ...base, TRUST_PROXY: everyone }), /TRUST_PROXY: ".*" trusts every IPv4 address/, everyone);
+    }
+    assert.deepEqual(loadConfig({ ...base, TRUST_PROXY: '::ffff:10.0.0.0/104' }).http.trustProxy, ['::ffff:10.0.0.0/104']);
   });
 
   it('reads the client address from a platform edge\'s own header (CLIENT_ADDRESS_HEADER), never with TRUST_PROXY nor from X-Forwarded-For', () => {

@@ -1,7 +1,7 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { STATEMENT_END_MARGIN_MS } from '../db/statement-timeout.ts';
 import { IDEMPOTENCY_LEASE_MS } from '../idempotency/idempotency-lease.ts';
 import { findRedisPrefixProblem } from '../redis/redis-prefix.ts';
@@ -29,8 +29,16 @@ function cidr(raw: string, name: string): string {
   }
   // A /0 is a blanket "true": every client could set its own X-Forwarded-For (a fresh rate-limit budget per request).
   if (bits !== undefined && Number(bits) === 0) throw new ConfigError(name, `"${raw}" trusts every address, as a blanket "true" would: list the load balancer's addresses or subnet`);
+  // IPv4 clients are checked against IPv4-mapped entries (`::ffff:a.b.c.d`), so `::ffff:0:0/96` is 0.0.0.0/0 by another
+  // spelling; a shorter mapped prefix spans it too (and the trust left it out without a word).
+  if (family === 6 && bits !== undefined && Number(bits) <= 96 && IPV4_MAPPED.check(address ?? '', 'ipv6')) {
+    throw new ConfigError(name, `"${raw}" trusts every IPv4 address, as 0.0.0.0/0 or a blanket "true" would: list the load balancer's addresses or subnet`);
+  }
   return raw;
 }
+
+const IPV4_MAPPED = new BlockList();
+IPV4_MAPPED.addSubnet('::ffff:0:0', 96, 'ipv6');
 
 /** The most proxies a hop count may trust: a platform router and perhaps a CDN in front of it; more is a typo. */
 const MAX_TRUSTED_HOPS = 5;
