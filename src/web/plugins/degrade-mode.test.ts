@@ -44,3 +44,23 @@ describe('degrade-mode signal: who counts as a distinct client (in-process, real
     assert.equal((await clientsNow()) - before, 2);
   });
 });
+
+describe('degrade-mode signal: requests the rate limits refused (in-process, real Redis)', () => {
+  let t: TestApp;
+
+  before(async () => {
+    t = await createTestApp({ CLUSTER_HEARTBEAT_MS: '100', RATE_LIMIT_GENERAL_MAX: '3' });
+  });
+  after(() => t.close());
+
+  it('leaves a 429 out of the request figures: one client past its limit cannot raise the cluster request rate', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 13; i++) statuses.push((await t.app.inject({ method: 'GET', url: '/api/v1/categories', remoteAddress: '198.51.100.20' })).statusCode);
+    assert.deepEqual(statuses, [...Array<number>(3).fill(200), ...Array<number>(10).fill(429)]);
+    // A second client after them all: a heartbeat that counts it counts every request before it.
+    assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/categories', remoteAddress: '198.51.100.21' })).statusCode, 200);
+    await waitFor('a heartbeat counting the second client', async () => ((await t.platform.cluster.figures()).clients ?? 0) >= 2);
+    // The three served requests and the second client's; the ten refusals cost a Redis round trip, not a degrade mode.
+    assert.equal((await t.platform.cluster.figures()).sampleRequests, 4);
+  });
+});

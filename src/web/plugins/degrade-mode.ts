@@ -17,7 +17,7 @@ import { CLOSE_STEP_MS, settlesWithin } from '../../shared/settles-within.ts';
  *
  * What counts: nothing answered while a dependency is down (an outage is `/ready`'s business, and a
  * reason to route elsewhere, not to degrade the cluster; the instance says so in its heartbeat). A server fault is a 5xx other than 503: a 503 is a refusal with `Retry-After` (load shed,
- * draining, a dependency down), and a 4xx is the client's. Each request is attributed to its client
+ * draining, a dependency down), and a 4xx is the client's. A 429 (over a rate limit) is not counted at all. Each request is attributed to its client
  * (customer id when signed in, else address, an IPv6 one by its /64, as the rate limits count them) so the
  * leader can tell one client from many.
  */
@@ -31,6 +31,10 @@ export function degradeMode(options: { cluster: ClusterNode; windowSeconds: numb
       if (failedOnDependency(reply)) options.outage.report();
       if (options.outage.active()) return;
       const status = reply.statusCode;
+      // A 429 is a client past its budget, answered for a Redis round trip: counted, one client flooding the shop would
+      // raise the cluster request rate past DEGRADE_*_RPM by itself (that figure has no many-clients gate because a
+      // client cannot reach it past its rate limit) and cut every shopper's limits with the mode it raises.
+      if (status === 429) return;
       // The rate limits' subject: an IPv6 subscriber picks a new address of its /64 at will, and must not
       // pass for many clients (the gate that keeps one client from degrading the cluster).
       const client = rateLimitSubject({ ip: request.ip, customerId: request.customerId === undefined ? undefined : String(request.customerId) });
