@@ -5,7 +5,7 @@ import { getQueueReport, retryFailed } from '../../src/cli/queues.ts';
 import { loadConfig } from '../../src/platform/config/config.ts';
 import { enqueueInTransaction, outboxJobId } from '../../src/platform/outbox/outbox.ts';
 import { JOBS, QUEUES } from '../../src/platform/queue/queue-definitions.ts';
-import { startEmailWorkerSetup, waitForDeadLetter, type EmailWorkerSetup } from '../helpers/dead-letter-setup.ts';
+import { startEmailWorkerSetup, waitForDeadLetter, waitForJobState, type EmailWorkerSetup } from '../helpers/dead-letter-setup.ts';
 import { waitFor, type QueueFixture } from '../helpers/queues.ts';
 import { sql } from 'drizzle-orm';
 
@@ -16,11 +16,15 @@ let failing = true;
  * How a failing job fails: the mail server refuses, one of its statements fails (with the email as a parameter), or
  * the job fails for good at its first attempt (an UnrecoverableError, as a malformed payload does).
  */
-let failure: 'refused' | 'statement' | 'unrecoverable' = 'refused';
+let failure: 'refused' | 'statement' | 'unrecoverable' | 'nul' = 'refused';
 const handled: string[] = [];
+/** The data each job ran with, by job id (its last run). */
+const ranWith = new Map<string, unknown>();
 before(async () => {
   s = await startEmailWorkerSetup({ QUEUE_ATTEMPTS: 'email=2', QUEUE_BACKOFF_MS: 'email=10' }, async (job) => {
     handled.push(job.id!);
+    ranWith.set(job.id!, job.data);
+    if (failing && failure === 'nul') throw new Error('mail server says \u0000no');
     if (failing && failure === 'statement') await s.worker.platform.db.primary.execute(sql`select ${(job.data as { email: string }).email}::int`);
     if (failing && failure === 'unrecoverable') throw new UnrecoverableError('no such mailbox');
     if (failing) throw new Error('mail server says no');
@@ -132,6 +136,54 @@ describe('the attempts a dead letter records', () => {
       const attempts = new Map(rows.map((row) => [row.job_id, row.attempts_made]));
       assert.equal(attempts.get(outboxJobId(exhausted!)), 2, 'QUEUE_ATTEMPTS=email=2, both made');
       assert.equal(attempts.get(outboxJobId(once!)), 1, 'one attempt, failed for good');
+    } finally {
+      failure = 'refused';
+    }
+  });
+});
+
+describe('a job whose name, data or error holds a NUL character (one added from the queue dashboard can)', () => {
+  it('is a dead letter all the same, each NUL shown as \\0, and `queues retry-failed` re-adds its original name and data', async () => {
+    failing = true;
+    failure = 'nul';
+    try {
+      const queue = s.queues.get('email');
+      const pool = f.db.pools.primary;
+      // A backslash and the text `\0` too: the letter's escaping must not confuse them with a NUL on the way back.
+      const data = { email: 'nul\u0000@example.com', name: 'back\\slash, \u0000 and \\0', ['k\u0000ey']: ['\u0000'] };
+      const oddName = `${JOBS.sendWelcomeEmail}\u0000`;
+      // Ids of their own: a letter of a job under BullMQ's counter id cannot be re-added (`Custom Id cannot be integers`).
+      const withData = await queue.add(JOBS.sendWelcomeEmail, data, { jobId: 'nul-in-data' });
+      const named = await queue.add(oddName, { email: 'named@example.com', name: 'Named' }, { jobId: 'nul-in-name' });
+      await waitForDeadLetter(pool, withData.id!, 'the job with NUL in its data and error to be a dead letter');
+      await waitForDeadLetter(pool, named.id!, 'the job with NUL in its name to be a dead letter');
+      const { rows } = await pool.query('SELECT job_id, name, data, failed_reason FROM dead_letters WHERE job_id = ANY($1::text[])', [[withData.id, named.id]]);
+      const letters = new Map(rows.map((row) => [row.job_id, row]));
+      const dataLetter = letters.get(withData.id!);
+      assert.equal(dataLetter.name, JOBS.sendWelcomeEmail);
+      assert.deepEqual(dataLetter.data, { email: 'nul\\0@example.com', name: 'back\\\\slash, \\0 and \\\\0', ['k\\0ey']: ['\\0'] });
+      assert.equal(dataLetter.failed_reason, 'mail server says \\0no');
+      const nameLetter = letters.get(named.id!);
+      assert.equal(nameLetter.name, `${JOBS.sendWelcomeEmail}\\0`);
+      assert.equal(nameLetter.failed_reason, `no processor for job "${JOBS.sendWelcomeEmail}\\0" on queue email`);
+
+      // Redis trimmed both from its failed set: their letters are what is re-added.
+      await queue.remove(withData.id!);
+      await queue.remove(named.id!);
+      failing = false;
+      const { rows: clock } = await pool.query('SELECT now() AS t');
+      const result = await retryFailed(loadConfig(f.env), 'email');
+      assert.deepEqual(
+        result.failures.filter((failed) => failed.jobId === withData.id || failed.jobId === named.id),
+        [],
+      );
+      await waitForJobState(queue, withData.id!, 'completed', 'the re-added job to complete');
+      assert.deepEqual(ranWith.get(withData.id!), data, 'the job ran again with its original data, NULs and backslashes as they were');
+      await waitFor('the re-added job without a processor to fail again', async () => {
+        const { rowCount } = await pool.query('SELECT 1 FROM dead_letters WHERE job_id = $1 AND failed_at > $2', [named.id, clock[0].t]);
+        return rowCount === 1;
+      });
+      assert.equal((await queue.getJob(named.id!))?.name, oddName, 'the job was re-added under its original name');
     } finally {
       failure = 'refused';
     }

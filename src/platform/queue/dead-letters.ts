@@ -12,13 +12,59 @@ import type pg from 'pg';
  * BullMQ has already failed)
  */
 export async function recordDeadLetter(pool: pg.Pool, queue: string, job: Job, reason: string, attemptsMade = job.attemptsMade): Promise<void> {
+  const content = storableContent(job);
   await pool.query(
-    `INSERT INTO dead_letters (queue, job_id, name, data, opts, failed_reason, attempts_made, job_created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    `INSERT INTO dead_letters (queue, job_id, name, data, opts, failed_reason, attempts_made, job_created_at, nul_escaped)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
      ON CONFLICT (queue, job_id) DO UPDATE SET failed_reason = excluded.failed_reason, attempts_made = excluded.attempts_made, failed_at = now(),
        job_created_at = excluded.job_created_at, retried_at = NULL, discarded_at = NULL, discard_reason = NULL, discarded_by = NULL`,
-    [queue, job.id, job.name, JSON.stringify(job.data ?? null), JSON.stringify(persistableOptions(job)), reason.slice(0, DEAD_LETTER_REASON_MAX), attemptsMade, job.timestamp],
+    [queue, job.id, content.name, content.data, content.opts, storableReason(reason), attemptsMade, job.timestamp, content.nulEscaped],
   );
+}
+
+/**
+ * The job's name, data and options as PostgreSQL takes them. Its text and jsonb refuse a NUL (U+0000), which a job
+ * added from the queue dashboard can hold: had the letter's write failed on it, the job would have lived only in
+ * BullMQ's trimmed failed set, outside the letters and their alert. Content holding one is stored escaped (each NUL
+ * as `\0`, each backslash as `\\`: reversible, see {@link unescapeNul}) and flagged; any other is stored as it is.
+ */
+function storableContent(job: Job): { name: string; data: string; opts: string; nulEscaped: boolean } {
+  const data = JSON.stringify(job.data ?? null);
+  const opts = JSON.stringify(persistableOptions(job));
+  // JSON.stringify writes a NUL as the escape `\u0000` (a string holding that text matches too: escaped, harmlessly).
+  const nulEscaped = job.name.includes('\0') || data.includes('\\u0000') || opts.includes('\\u0000');
+  if (!nulEscaped) return { name: job.name, data, opts, nulEscaped };
+  return { name: escapeNul(job.name), data: JSON.stringify(mapStrings(JSON.parse(data), escapeNul)), opts: JSON.stringify(mapStrings(JSON.parse(opts), escapeNul)), nulEscaped };
+}
+
+/** The failure's text as a letter keeps it: each NUL shown as `\0` (for the operator to read; never read back), cut to {@link DEAD_LETTER_REASON_MAX}. */
+function storableReason(reason: string): string {
+  return reason.replaceAll('\0', '\\0').slice(0, DEAD_LETTER_REASON_MAX);
+}
+
+/** `text` as PostgreSQL takes it, reversibly: each NUL as `\0`, each backslash as `\\`. */
+function escapeNul(text: string): string {
+  return text.replace(/[\\\0]/g, (c) => (c === '\0' ? '\\0' : '\\\\'));
+}
+
+/** Undoes {@link escapeNul}: `\0` is a NUL again, `\\` one backslash. */
+function unescapeNul(text: string): string {
+  return text.replace(/\\([\\0])/g, (_, c: string) => (c === '0' ? '\0' : '\\'));
+}
+
+/** `value` (parsed JSON) with `map` applied to every string in it, object keys included. */
+function mapStrings(value: unknown, map: (text: string) => string): unknown {
+  if (typeof value === 'string') return map(value);
+  if (Array.isArray(value)) return value.map((item) => mapStrings(item, map));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [map(key), mapStrings(item, map)]));
+  return value;
+}
+
+/** A letter as read, its content unescaped when it was stored escaped ({@link storableContent}). */
+function readLetter(row: DeadLetter & { nulEscaped?: boolean }): DeadLetter {
+  const { nulEscaped, ...letter } = row;
+  if (!nulEscaped) return letter;
+  return { ...letter, name: unescapeNul(letter.name), data: mapStrings(letter.data, unescapeNul), opts: mapStrings(letter.opts, unescapeNul) as Record<string, unknown> };
 }
 
 /**
@@ -123,14 +169,14 @@ export type DeadLetterCursor = Pick<DeadLetter, 'jobId' | 'revision'>;
 export async function listDeadLetterPage(pool: pg.Pool, queue: string, failedBy: string, cursor: DeadLetterCursor | undefined, limit: number): Promise<DeadLetter[]> {
   const { rows } = await pool.query(
     `SELECT queue, job_id AS "jobId", name, data, opts, failed_reason AS "failedReason", attempts_made AS "attemptsMade", failed_at AS "failedAt",
-            job_created_at::float8 AS "jobCreatedAt", failed_at::text AS revision
+            job_created_at::float8 AS "jobCreatedAt", failed_at::text AS revision, nul_escaped AS "nulEscaped"
      FROM dead_letters
      WHERE retried_at IS NULL AND discarded_at IS NULL AND queue = $1 AND failed_at <= $2::timestamptz
        AND ($3::timestamptz IS NULL OR (failed_at, job_id) > ($3::timestamptz, $4::text))
      ORDER BY failed_at, job_id LIMIT $5`,
     [queue, failedBy, cursor?.revision ?? null, cursor?.jobId ?? null, limit],
   );
-  return rows as DeadLetter[];
+  return (rows as (DeadLetter & { nulEscaped: boolean })[]).map(readLetter);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * Jobs that exhausted their attempts, written before BullMQ moves them to its (trimmed) failed set,
@@ -14,6 +14,12 @@ export const deadLetters = pgTable(
     data: jsonb('data').notNull(),
     opts: jsonb('opts').notNull().default({}),
     failedReason: text('failed_reason').notNull(),
+    /**
+     * The job's name, data and options held a NUL character (U+0000), which PostgreSQL's text and jsonb refuse: they
+     * are stored escaped, each NUL as `\0` and each backslash as `\\` (in every string of `data` and `opts`, keys
+     * included), and read back unescaped (`listDeadLetterPage`), so a re-added job gets its original content.
+     */
+    nulEscaped: boolean('nul_escaped').notNull().default(false),
     attemptsMade: integer('attempts_made').notNull(),
     failedAt: timestamp('failed_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     /**
