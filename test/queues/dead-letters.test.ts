@@ -188,4 +188,29 @@ describe('a job whose name, data or error holds a NUL character (one added from 
       failure = 'refused';
     }
   });
+  it('is a dead letter all the same when its data holds half a surrogate pair (which jsonb refuses too), re-added as it was', async () => {
+    failing = true;
+    failure = 'nul';
+    try {
+      const queue = s.queues.get('email');
+      const pool = f.db.pools.primary;
+      const data = { email: 'half@example.com', name: 'half \ud800 an emoji, a whole one 😀' };
+      const job = await queue.add(JOBS.sendWelcomeEmail, data, { jobId: 'lone-surrogate' });
+      await waitForDeadLetter(pool, job.id!, 'the job with a lone surrogate in its data to be a dead letter');
+      const { rows } = await pool.query('SELECT data FROM dead_letters WHERE job_id = $1', [job.id]);
+      assert.deepEqual(rows[0].data, { email: 'half@example.com', name: 'half \\ud800 an emoji, a whole one 😀' });
+
+      await queue.remove(job.id!);
+      failing = false;
+      const result = await retryFailed(loadConfig(f.env), 'email');
+      assert.deepEqual(
+        result.failures.filter((failed) => failed.jobId === job.id),
+        [],
+      );
+      await waitForJobState(queue, job.id!, 'completed', 'the re-added job to complete');
+      assert.deepEqual(ranWith.get(job.id!), data, 'the job ran again with its original data');
+    } finally {
+      failure = 'refused';
+    }
+  });
 });

@@ -23,16 +23,18 @@ export async function recordDeadLetter(pool: pg.Pool, queue: string, job: Job, r
 }
 
 /**
- * The job's name, data and options as PostgreSQL takes them. Its text and jsonb refuse a NUL (U+0000), which a job
- * added from the queue dashboard can hold: had the letter's write failed on it, the job would have lived only in
- * BullMQ's trimmed failed set, outside the letters and their alert. Content holding one is stored escaped (each NUL
- * as `\0`, each backslash as `\\`: reversible, see {@link unescapeNul}) and flagged; any other is stored as it is.
+ * The job's name, data and options as PostgreSQL takes them. Its text and jsonb refuse a NUL (U+0000), and jsonb half
+ * a surrogate pair (a text column would silently take it as U+FFFD), which a job added from the queue dashboard can
+ * hold: had the letter's write failed on it, the job would have lived only in BullMQ's trimmed failed set, outside the
+ * letters and their alert. Content holding either is stored escaped ({@link escapeNul}: reversible, see
+ * {@link unescapeNul}) and flagged; any other is stored as it is.
  */
 function storableContent(job: Job): { name: string; data: string; opts: string; nulEscaped: boolean } {
   const data = JSON.stringify(job.data ?? null);
   const opts = JSON.stringify(persistableOptions(job));
-  // JSON.stringify writes a NUL as the escape `\u0000` (a string holding that text matches too: escaped, harmlessly).
-  const nulEscaped = job.name.includes('\0') || data.includes('\\u0000') || opts.includes('\\u0000');
+  // JSON.stringify writes a NUL and half a surrogate pair as escapes, `\u0000` and `\ud800`-`\udfff` (a string holding
+  // that text matches too: escaped, harmlessly).
+  const nulEscaped = !isStorableText(job.name) || UNSTORABLE_JSON.test(data) || UNSTORABLE_JSON.test(opts);
   if (!nulEscaped) return { name: job.name, data, opts, nulEscaped };
   return { name: escapeNul(job.name), data: JSON.stringify(mapStrings(JSON.parse(data), escapeNul)), opts: JSON.stringify(mapStrings(JSON.parse(opts), escapeNul)), nulEscaped };
 }
@@ -42,14 +44,25 @@ function storableReason(reason: string): string {
   return reason.replaceAll('\0', '\\0').slice(0, DEAD_LETTER_REASON_MAX);
 }
 
-/** `text` as PostgreSQL takes it, reversibly: each NUL as `\0`, each backslash as `\\`. */
-function escapeNul(text: string): string {
-  return text.replace(/[\\\0]/g, (c) => (c === '\0' ? '\\0' : '\\\\'));
+/** The JSON escapes PostgreSQL's jsonb refuses: a NUL, half a surrogate pair (JSON.stringify escapes only a lone one). */
+const UNSTORABLE_JSON = /\\u(?:0000|d[89a-f][0-9a-f]{2})/;
+
+/** Whether PostgreSQL stores `text` as it is: no NUL, no half of a surrogate pair. */
+function isStorableText(text: string): boolean {
+  return !text.includes('\0') && text.isWellFormed();
 }
 
-/** Undoes {@link escapeNul}: `\0` is a NUL again, `\\` one backslash. */
+/**
+ * `text` as PostgreSQL takes it, reversibly: each NUL as `\0`, each half of a surrogate pair as `\u` and its four hex
+ * digits (`\ud800`), each backslash as `\\`.
+ */
+function escapeNul(text: string): string {
+  return text.replace(/[\\\0]|\p{Cs}/gu, (c) => (c === '\0' ? '\\0' : c === '\\' ? '\\\\' : `\\u${c.charCodeAt(0).toString(16)}`));
+}
+
+/** Undoes {@link escapeNul}: `\0` is a NUL again, `\ud800` half a surrogate pair, `\\` one backslash. */
 function unescapeNul(text: string): string {
-  return text.replace(/\\([\\0])/g, (_, c: string) => (c === '0' ? '\0' : '\\'));
+  return text.replace(/\\(\\|0|u[0-9a-f]{4})/g, (_, c: string) => (c === '\\' ? '\\' : c === '0' ? '\0' : String.fromCharCode(Number.parseInt(c.slice(1), 16))));
 }
 
 /** `value` (parsed JSON) with `map` applied to every string in it, object keys included. */

@@ -15,9 +15,10 @@ export const deadLetters = pgTable(
     opts: jsonb('opts').notNull().default({}),
     failedReason: text('failed_reason').notNull(),
     /**
-     * The job's name, data and options held a NUL character (U+0000), which PostgreSQL's text and jsonb refuse: they
-     * are stored escaped, each NUL as `\0` and each backslash as `\\` (in every string of `data` and `opts`, keys
-     * included), and read back unescaped (`listDeadLetterPage`), so a re-added job gets its original content.
+     * The job's name, data and options held a NUL character (U+0000), which PostgreSQL's text and jsonb refuse, or half
+     * a surrogate pair, which jsonb refuses: they are stored escaped, each NUL as `\0`, each half pair as `\ud800` (`\u`
+     * and its hex digits) and each backslash as `\\` (in every string of `data` and `opts`, keys included), and read
+     * back unescaped (`listDeadLetterPage`), so a re-added job gets its original content.
      */
     nulEscaped: boolean('nul_escaped').notNull().default(false),
     attemptsMade: integer('attempts_made').notNull(),
