@@ -209,7 +209,8 @@ describe('follow-ups of registration and checkout', () => {
   });
 
   // A refund counts once per order, whichever way it comes: the admin's refund asked twice, the provider's event
-  // delivered twice; a partial refund at the provider (the order stays paid) counts in neither metric.
+  // delivered twice; a partial refund at the provider before it (the order stays paid) counts its money, and the full
+  // refund then only the rest, so the order's total is counted once in all and the order once in `refunds`.
   it('counts each refunded order once in the rollups, refunded by the admin twice or by the provider\'s event', async () => {
     const registered = await request(`${web.url}/api/v1/customers`, { method: 'POST', body: { email: 'ode@example.com', password: 'a long password', name: 'Ode' } });
     const cookie = sessionCookieOf(registered.headers.getSetCookie())!;
@@ -250,8 +251,100 @@ describe('follow-ups of registration and checkout', () => {
     await deliver('evt_refund_once_all_again', byProvider.totalCents);
     const expected = refundsBefore + byAdmin.totalCents + byProvider.totalCents;
     await waitFor('both refunds in the rollups', async () => (await rollup('refunds_cents')) >= expected && (await rollup('refunds')) >= refundCountBefore + 2);
-    assert.equal(await rollup('refunds_cents'), expected, 'each order\'s total counted once; the partial refund not at all');
+    assert.equal(await rollup('refunds_cents'), expected, 'each order\'s total counted once, the partial refund included in it');
     assert.equal(await rollup('refunds'), refundCountBefore + 2);
+  });
+
+  // Money given back at the provider without the order becoming refunded: a partial refund made in its dashboard
+  // (`payment.refunded` carries the amount refunded so far, as Stripe's charge.refunded does) and a lost dispute.
+  describe('money given back at the provider in the rollups', () => {
+    const admin = () => ({ authorization: `Bearer ${f.env.ADMIN_API_TOKEN}` });
+    const rollup = async (metric: string) =>
+      (await f.db.pools.primary.query<{ n: number }>('SELECT coalesce(sum(value), 0)::int AS n FROM analytics_hourly WHERE metric = $1', [metric])).rows[0]!.n;
+    /** Whether every analytics job written for the order has been applied (claimed by the worker, with its increments). */
+    const analyticsApplied = async (orderId: number) =>
+      (
+        await f.db.pools.primary.query<{ pending: number }>(
+          `SELECT count(*) FILTER (WHERE c.job_id IS NULL)::int AS pending FROM outbox o
+           LEFT JOIN job_claims c ON c.queue = 'notifications' AND c.job_id = 'outbox-' || o.id
+           WHERE o.name = 'update-analytics' AND (o.data->>'orderId')::bigint = $1`,
+          [orderId],
+        )
+      ).rows[0]!.pending === 0;
+    const paidOrder = async (email: string, sku: string, priceCents: number, quantity: number) => {
+      const registered = await request(`${web.url}/api/v1/customers`, { method: 'POST', body: { email, password: 'a long password', name: 'Buyer' } });
+      const cookie = sessionCookieOf(registered.headers.getSetCookie())!;
+      const product = await request(`${web.url}/api/v1/admin/products`, { method: 'POST', headers: admin(), body: { sku, name: 'Kettle', priceCents, available: 10 } });
+      const placed = await request(`${web.url}/api/v1/orders`, { method: 'POST', headers: { cookie, 'idempotency-key': sku }, body: { items: [{ productId: product.body.id, quantity }] } });
+      assert.equal(placed.status, 201, JSON.stringify(placed.body));
+      const paid = await request(`${web.url}/api/v1/orders/${placed.body.id}/pay`, { method: 'POST', headers: { cookie }, body: { token: 'tok_ok' } });
+      assert.equal(paid.status, 200, JSON.stringify(paid.body));
+      const { rows } = await f.db.pools.primary.query<{ intent_id: string }>('SELECT intent_id FROM payments WHERE order_id = $1 AND applied', [placed.body.id]);
+      await waitFor('the paid order in the rollups', () => analyticsApplied(placed.body.id));
+      return { id: placed.body.id as number, totalCents: placed.body.totalCents as number, currency: placed.body.currency as string, intentId: rows[0]!.intent_id };
+    };
+    const deliver = async (order: { id: number; intentId: string }, id: string, type: string, amountCents: number) => {
+      const signer = createTestProvider({ db: f.db, webhookSecret: testWebhookSecret(f.env.SESSION_SECRET!) });
+      const payload = JSON.stringify({ id, type, data: { intentId: order.intentId, orderId: order.id, amountCents } });
+      const reply = await fetch(`${web.url}/api/v1/payments/webhooks/test`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [TEST_SIGNATURE_HEADER]: signer.signWebhook(payload) },
+        body: payload,
+      });
+      const text = await reply.text();
+      assert.equal(reply.status, 200, text);
+      return (JSON.parse(text) as { outcome: string }).outcome;
+    };
+
+    it('counts partial refunds at the provider by what each adds, once across redeliveries and out-of-order events, and a later full refund only the rest', async () => {
+      const order = await paidOrder('pia@example.com', 'follow-partial-refunds', 1500, 2);
+      const refundsBefore = await rollup('refunds_cents');
+      const refundCountBefore = await rollup('refunds');
+      assert.equal(await deliver(order, 'evt_partial_500', 'payment.refunded', 500), 'partially_refunded');
+      assert.equal(await deliver(order, 'evt_partial_500', 'payment.refunded', 500), 'duplicate');
+      assert.equal(await deliver(order, 'evt_partial_1200', 'payment.refunded', 1200), 'partially_refunded');
+      // Stripe does not promise order: the event of an earlier refund (800 refunded so far) after the later one's.
+      assert.equal(await deliver(order, 'evt_partial_800', 'payment.refunded', 800), 'partially_refunded');
+      await waitFor('the partial refunds in the rollups', () => analyticsApplied(order.id));
+      assert.equal(await rollup('refunds_cents'), refundsBefore + 1200, 'what was refunded so far, each amount counted once');
+      assert.equal(await rollup('refunds'), refundCountBefore, 'a partial refund refunds no order');
+      const refunded = await request(`${web.url}/api/v1/admin/orders/${order.id}/refund`, { method: 'POST', headers: admin() });
+      assert.equal(refunded.status, 200, JSON.stringify(refunded.body));
+      assert.equal(await deliver(order, 'evt_partial_1200_again', 'payment.refunded', 1200), 'partially_refunded');
+      await waitFor('the full refund in the rollups', () => analyticsApplied(order.id));
+      assert.equal(await rollup('refunds_cents'), refundsBefore + order.totalCents, "the order's total counted once in all");
+      assert.equal(await rollup('refunds'), refundCountBefore + 1);
+    });
+
+    it('counts the full refund at the provider after partial ones as the rest of the total only', async () => {
+      const order = await paidOrder('pim@example.com', 'follow-partial-then-full', 1000, 3);
+      const refundsBefore = await rollup('refunds_cents');
+      assert.equal(await deliver(order, 'evt_pf_part', 'payment.refunded', 700), 'partially_refunded');
+      assert.equal(await deliver(order, 'evt_pf_all', 'payment.refunded', order.totalCents), 'refunded');
+      assert.equal(await deliver(order, 'evt_pf_part_late', 'payment.refunded', 400), 'partially_refunded');
+      await waitFor('the refunds in the rollups', () => analyticsApplied(order.id));
+      assert.equal(await rollup('refunds_cents'), refundsBefore + order.totalCents);
+    });
+
+    it('counts a lost dispute as a chargeback of the disputed amount, once; a won one counts nothing', async () => {
+      const lost = await paidOrder('dee@example.com', 'follow-dispute-lost', 1500, 2);
+      const won = await paidOrder('dan@example.com', 'follow-dispute-won', 1700, 1);
+      const refundsBefore = await rollup('refunds_cents');
+      const chargebacksBefore = await rollup('chargebacks_cents');
+      const chargebackCountBefore = await rollup('chargebacks');
+      assert.equal(await deliver(lost, 'evt_dispute_lost_open', 'payment.disputed', 2000), 'disputed');
+      assert.equal(await deliver(lost, 'evt_dispute_lost', 'payment.dispute_lost', 2000), 'dispute_lost');
+      assert.equal(await deliver(lost, 'evt_dispute_lost', 'payment.dispute_lost', 2000), 'duplicate');
+      assert.equal(await deliver(lost, 'evt_dispute_lost_again', 'payment.dispute_lost', 2000), 'dispute_lost');
+      assert.equal(await deliver(won, 'evt_dispute_won_open', 'payment.disputed', 1700), 'disputed');
+      assert.equal(await deliver(won, 'evt_dispute_won', 'payment.dispute_won', 1700), 'dispute_won');
+      await waitFor('the lost dispute in the rollups', async () => (await analyticsApplied(lost.id)) && (await analyticsApplied(won.id)));
+      assert.equal(await rollup('chargebacks_cents'), chargebacksBefore + 2000, 'the disputed amount, once');
+      assert.equal(await rollup('chargebacks'), chargebackCountBefore + 1);
+      assert.equal(await rollup('refunds_cents'), refundsBefore, 'a chargeback is no refund');
+      const { rows } = await f.db.pools.primary.query("SELECT DISTINCT dimension FROM analytics_hourly WHERE metric = 'chargebacks_cents'");
+      assert.deepEqual(rows.map((row) => row.dimension), [lost.currency], 'kept per currency, as revenue is');
+    });
   });
 
   it('gives popularity back for an order refunded before its fan-out ran: the decrement is not lost to the increment arriving after it', async () => {

@@ -4,7 +4,15 @@ import { createRollupBatcher } from './analytics.batcher.ts';
 import type { AnalyticsRepository, RollupIncrement } from './analytics.repository.ts';
 
 /** The metrics rolled up per hour. */
-export const ANALYTICS_METRICS = { orders: 'orders', revenueCents: 'revenue_cents', refunds: 'refunds', refundsCents: 'refunds_cents', requests: 'requests' } as const;
+export const ANALYTICS_METRICS = {
+  orders: 'orders',
+  revenueCents: 'revenue_cents',
+  refunds: 'refunds',
+  refundsCents: 'refunds_cents',
+  chargebacks: 'chargebacks',
+  chargebacksCents: 'chargebacks_cents',
+  requests: 'requests',
+} as const;
 
 /** An `update-analytics` job payload. */
 export type AnalyticsEvent =
@@ -14,17 +22,25 @@ export type AnalyticsEvent =
    */
   | { eventType: 'order_created'; orderId: number | string; amountCents: number; currency?: string; occurredAt?: string }
   /**
-   * A paid order refunded: its total is counted as refunded (`refunds_cents`, per currency) in the hour of the refund,
-   * beside the revenue it counted when paid, which stays: net revenue = `revenue_cents` − `refunds_cents`.
+   * A paid order refunded: one refund (`refunds`), and what of its total partial refunds had not counted yet
+   * (`refunds_cents`, per currency; the whole total when there were none), in the hour of the refund, beside the revenue
+   * it counted when paid, which stays: net revenue = `revenue_cents` − `refunds_cents` − `chargebacks_cents`.
    */
   | { eventType: 'order_refunded'; orderId: number | string; amountCents: number; currency: string; occurredAt?: string }
+  /**
+   * Part of a paid order's payment refunded at the provider (its dashboard), the order staying as it is: the money this
+   * refund added to what was refunded so far, in `refunds_cents` only (no order was refunded: `refunds` stays).
+   */
+  | { eventType: 'payment_partially_refunded'; orderId: number | string; amountCents: number; currency: string; occurredAt?: string }
+  /** A dispute (chargeback) of a paid order's payment lost: the disputed amount, in `chargebacks` and `chargebacks_cents`. */
+  | { eventType: 'chargeback_lost'; orderId: number | string; amountCents: number; currency: string; occurredAt?: string }
   /** Request counts of one hour by route group, flushed by each web instance. */
   | { eventType: 'requests'; hour: string; counts: Record<string, number> };
 
 export function isAnalyticsEvent(data: unknown): data is AnalyticsEvent {
   if (typeof data !== 'object' || data === null) return false;
   const event = data as Record<string, unknown>;
-  if (event.eventType === 'order_refunded') {
+  if (event.eventType === 'order_refunded' || event.eventType === 'payment_partially_refunded' || event.eventType === 'chargeback_lost') {
     return (
       Number.isInteger(event.amountCents) &&
       typeof event.currency === 'string' &&
@@ -70,6 +86,17 @@ export function incrementsFor(event: AnalyticsEvent, receivedAt: Date): RollupIn
     return [
       { hour, metric: ANALYTICS_METRICS.refunds, dimension: '', value: 1 },
       { hour, metric: ANALYTICS_METRICS.refundsCents, dimension: event.currency, value: event.amountCents },
+    ];
+  }
+  if (event.eventType === 'payment_partially_refunded') {
+    const hour = startOfHour(event.occurredAt ? new Date(event.occurredAt) : receivedAt);
+    return [{ hour, metric: ANALYTICS_METRICS.refundsCents, dimension: event.currency, value: event.amountCents }];
+  }
+  if (event.eventType === 'chargeback_lost') {
+    const hour = startOfHour(event.occurredAt ? new Date(event.occurredAt) : receivedAt);
+    return [
+      { hour, metric: ANALYTICS_METRICS.chargebacks, dimension: '', value: 1 },
+      { hour, metric: ANALYTICS_METRICS.chargebacksCents, dimension: event.currency, value: event.amountCents },
     ];
   }
   const hour = startOfHour(new Date(event.hour));

@@ -1,13 +1,18 @@
 import { bigint, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
- * Hourly rollups: `metric` is orders, revenue_cents, refunds, refunds_cents or requests; `dimension` is the route
- * group for requests, the order's currency for revenue and refunds (amounts in its minor unit; '' for revenue counted
- * before it was kept per currency) and '' otherwise. Revenue is counted when an order is paid and stays when it is
- * refunded: the refund is counted apart, in its own hour, so net revenue = revenue_cents − refunds_cents. A refund
- * is an order's whole total, counted once when the order becomes refunded (the admin's refund, or the provider's event
- * of a full one); a partial refund at the provider and a lost dispute leave the order as it is and are not counted. Orders
- * cancelled or expired were never paid and count nowhere. The request series is the history the scaling forecast learns from.
+ * Hourly rollups: `metric` is orders, revenue_cents, refunds, refunds_cents, chargebacks, chargebacks_cents or requests;
+ * `dimension` is the route group for requests, the order's currency for revenue, refunds and chargebacks (amounts in its
+ * minor unit; '' for revenue counted before it was kept per currency) and '' otherwise. Revenue is counted when an order
+ * is paid and stays when money goes back: that is counted apart, in its own hour, so
+ * net revenue = revenue_cents − refunds_cents − chargebacks_cents (per currency). `refunds_cents` is the money refunded:
+ * each partial refund at the provider by what it adds to the amount refunded so far (the order stays as it is), and the
+ * rest of the order's total when the order becomes refunded (the admin's refund, or the provider's event of a full one),
+ * so an order's total at most once in all; `refunds` counts orders refunded (a partial refund adds none). A lost dispute
+ * (chargeback) counts once, in the hour it closed: `chargebacks` and the disputed amount in `chargebacks_cents`; a won
+ * one counts nothing. Only money of the payment that paid its order counts (a late payment given back never counted as
+ * revenue). Orders cancelled or expired were never paid and count nowhere. The request series is the history the
+ * scaling forecast learns from.
  */
 export const analyticsHourly = pgTable(
   'analytics_hourly',

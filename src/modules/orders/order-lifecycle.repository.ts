@@ -198,10 +198,12 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
 
     /**
      * paid → refunded: the units go back (the order was not shipped) and so does its popularity. The analytics get an
-     * `order_refunded` event: its total counted as refunded in the hour of the refund, beside the revenue its payment
-     * counted (net revenue = `revenue_cents` − `refunds_cents`, per currency).
+     * `order_refunded` event: what of its total was not counted as refunded yet (`countedBeforeCents`: partial refunds at
+     * the provider its payment counted, under the caller's lock on the order) counted as refunded in the hour of the
+     * refund, beside the revenue its payment counted (net revenue = `revenue_cents` − `refunds_cents` −
+     * `chargebacks_cents`, per currency). `refundedCents`: what that event counted.
      */
-    async markRefunded(tx: DbOrTx, orderId: number): Promise<{ productIds: number[] } | undefined> {
+    async markRefunded(tx: DbOrTx, orderId: number, countedBeforeCents = 0): Promise<{ productIds: number[]; refundedCents: number } | undefined> {
       const updated = await tx
         .update(orders)
         .set({ status: 'refunded', refundedAt: sql`now()` })
@@ -209,6 +211,7 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
         .returning({ id: orders.id, totalCents: orders.totalCents, currency: orders.currency, refundedAt: orders.refundedAt });
       const refunded = updated[0];
       if (!refunded) return undefined;
+      const refundedCents = Math.max(0, refunded.totalCents - countedBeforeCents);
       await releaseUnits(tx, [orderId]);
       const items = await itemsByOrder(tx, [orderId]);
       await enqueueInTransaction(tx, [
@@ -216,10 +219,10 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
         {
           queue: QUEUES.notifications,
           name: JOBS.updateAnalytics,
-          data: { eventType: 'order_refunded', orderId, amountCents: refunded.totalCents, currency: refunded.currency, occurredAt: refunded.refundedAt?.toISOString() },
+          data: { eventType: 'order_refunded', orderId, amountCents: refundedCents, currency: refunded.currency, occurredAt: refunded.refundedAt?.toISOString() },
         },
       ]);
-      return { productIds: items.map((item) => item.productId) };
+      return { productIds: items.map((item) => item.productId), refundedCents };
     },
 
     /**

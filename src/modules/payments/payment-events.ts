@@ -131,9 +131,11 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
    * through us (paid before payments existed, a failed refund settled by hand) is refunded without it.
    */
   async function refundOrder(tx: DbOrTx, orderId: number): Promise<{ productIds: number[] } | undefined> {
-    const refunded = await lifecycle.markRefunded(tx, orderId);
-    if (!refunded) return undefined;
+    // Read under the caller's lock on the order, which a partial refund's counting holds too: what it counted is final here.
     const payment = await payments.applied(tx, orderId);
+    const refunded = await lifecycle.markRefunded(tx, orderId, payment?.refundedCountedCents ?? 0);
+    if (!refunded) return undefined;
+    if (payment) await payments.countRefunded(tx, payment.id, payment.refundedCountedCents + refunded.refundedCents);
     const order = await lifecycle.buyerOf(tx, orderId);
     if (order && (payment?.status === 'voided' || payment?.status === 'refunded')) {
       await enqueueInTransaction(tx, {
@@ -143,6 +145,24 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
       });
     }
     return refunded;
+  }
+
+  /**
+   * Counts money the provider gave back of the payment that paid its order, without the order becoming refunded (a
+   * partial refund in its dashboard; a full one of an order shipped), in `refunds_cents`: what `refundedCents`, the
+   * amount refunded so far, adds to what the payment counted, in its order's currency and the hour of the event; in the
+   * transaction that decides the event, under its order's lock. A redelivered event, or an older one after a newer,
+   * adds nothing. A late payment's give-back never counted as revenue, so it counts nothing.
+   */
+  async function countProviderRefund(tx: DbOrTx, order: LockedOrder, payment: PaymentRow, refundedCents: number): Promise<void> {
+    if (!payment.applied) return;
+    const added = await payments.countRefunded(tx, payment.id, refundedCents);
+    if (added <= 0) return;
+    await enqueueInTransaction(tx, {
+      queue: QUEUES.notifications,
+      name: JOBS.updateAnalytics,
+      data: { eventType: 'payment_partially_refunded', orderId: order.id, amountCents: added, currency: order.currency, occurredAt: new Date().toISOString() },
+    });
   }
 
   /**
@@ -210,6 +230,7 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
           // partial refund made in its dashboard): only all of it refunds the order and puts its units back on sale.
           if (event.amountCents !== undefined && event.amountCents < payment.amountCents) {
             logger.info({ orderId, intentId, refundedCents: event.amountCents, amountCents: payment.amountCents }, 'part of a payment was refunded at the provider; the order stays as it is');
+            await countProviderRefund(tx, order, payment, event.amountCents);
             return { result: { ...base, outcome: 'partially_refunded' }, action: undefined, payment, returned: [] };
           }
           if ((await payments.advance(tx, payment.id, 'refunded')) && payment.late) {
@@ -217,6 +238,8 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
             await tellBuyerReturned(tx, payment, 'refunded');
           }
           const refunded = payment.applied ? await refundOrder(tx, orderId) : undefined;
+          // Not made refunded by it (shipped, or refunded already: then counted in full, and this adds nothing): the money counted all the same.
+          if (!refunded) await countProviderRefund(tx, order, payment, event.amountCents ?? payment.amountCents);
           return { result: { ...base, outcome: 'refunded' }, action: undefined, payment, returned: refunded?.productIds ?? [] };
         }
         case 'authorized':
@@ -270,7 +293,8 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
             if (captured && (payment.late || !heldOk)) {
               if (payment.late || order.status === 'paid') {
                 // Not `refundOrder`: the give-back's own "payment returned" email (amount_mismatch) tells the buyer.
-                const refunded = await lifecycle.markRefunded(tx, orderId);
+                const refunded = await lifecycle.markRefunded(tx, orderId, payment.refundedCountedCents);
+                if (refunded) await payments.countRefunded(tx, payment.id, payment.refundedCountedCents + refunded.refundedCents);
                 return giveBackLate(held, refunded?.productIds ?? []);
               }
               await payments.advance(tx, payment.id, 'captured', held);
@@ -321,6 +345,15 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
           const kind = event.kind;
           const reason = event.failureCode;
           if (await payments.advance(tx, payment.id, kind, reason === undefined ? {} : { failureCode: reason })) {
+            // A lost dispute of the payment that paid its order: the disputed amount counted once (the status moves once),
+            // in the hour it closed, apart from refunds: net revenue = revenue − refunds − chargebacks.
+            if (kind === 'dispute_lost' && payment.applied) {
+              await enqueueInTransaction(tx, {
+                queue: QUEUES.notifications,
+                name: JOBS.updateAnalytics,
+                data: { eventType: 'chargeback_lost', orderId, amountCents: event.amountCents ?? payment.amountCents, currency: order.currency, occurredAt: new Date().toISOString() },
+              });
+            }
             const context = { orderId, intentId, orderStatus: order.status, late: payment.late, reason };
             counts.push(() => {
               if (kind !== 'dispute_won') metrics.problems.inc({ provider: event.provider, problem: kind });

@@ -179,6 +179,20 @@ export function createPaymentsRepository() {
         returning id`;
     },
 
+    /**
+     * Raises what the rollups count as refunded of this payment (`payments.refundedCountedCents`) to `refundedCents`, the
+     * amount refunded so far, under the caller's lock on its order; returns what that added (0 when it had counted as
+     * much or more: a redelivered event, or an older one arriving after a newer one).
+     */
+    async countRefunded(tx: DbOrTx, id: number, refundedCents: number): Promise<number> {
+      const result = await tx.execute<{ added: string }>(sql`
+        update ${payments} set refunded_counted_cents = ${refundedCents}::bigint
+        from (select refunded_counted_cents as before from ${payments} where id = ${id}) prev
+        where ${payments.id} = ${id} and ${payments.refundedCountedCents} < ${refundedCents}::bigint
+        returning ${refundedCents}::bigint - prev.before as added`);
+      return Number(result.rows[0]?.added ?? 0);
+    },
+
     /** Moves the payment to its next idempotency key, if it is still on `used` (see `payments.keyRetries`). */
     async spendKey(db: DbOrTx, id: number, used: number): Promise<void> {
       await db

@@ -53,6 +53,12 @@ export const payments = pgTable(
      * stays (what happened), it no longer counts as open.
      */
     problemResolvedAt: timestamp('problem_resolved_at', { withTimezone: true, mode: 'date' }),
+    /**
+     * How much of this payment the analytics rollups count as refunded (`refunds_cents`): what partial refunds at the
+     * provider gave back so far (their events carry the amount refunded so far), then the whole once its order is
+     * refunded. Each refund counts only what it adds to this, so a redelivered or out-of-order event counts nothing more.
+     */
+    refundedCountedCents: bigint('refunded_counted_cents', { mode: 'number' }).notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },

@@ -17,7 +17,12 @@ const KIND_OF_TYPE: Record<string, PaymentEvent['kind']> = {
   'payment.captured': 'captured',
   'payment.failed': 'failed',
   'payment.voided': 'voided',
+  // `amountCents`: the amount refunded so far, as Stripe's charge.refunded (less than the payment: a partial refund).
   'payment.refunded': 'refunded',
+  // A chargeback, then its close; `amountCents`: the disputed amount.
+  'payment.disputed': 'disputed',
+  'payment.dispute_won': 'dispute_won',
+  'payment.dispute_lost': 'dispute_lost',
 };
 
 /** The test provider's webhook signing key, derived from SESSION_SECRET (no extra secret to configure). */
