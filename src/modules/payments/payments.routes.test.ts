@@ -51,10 +51,13 @@ function fixture(env: Record<string, string>) {
       const result = await f.t.platform.db.primary.execute<{ sum: string }>(sql`select coalesce(sum(available), 0) as sum from product_stock where product_id = ${productId}`);
       return Number(result.rows[0]!.sum);
     },
-    /** The test provider's own ledger: operations of one kind on the order's payments. */
+    /**
+     * The test provider's own ledger: operations of one kind on the order's payments (intents `tpi_<orderId>_…`). A prefix
+     * match, not LIKE, whose `_` matches any character: order 1's count took in orders 10–19's.
+     */
     async ledger(orderId: number, kind: string): Promise<number> {
       const result = await f.t.platform.db.primary.execute<{ n: string }>(
-        sql`select count(*) as n from test_provider_operations where kind = ${kind} and intent_id like ${`tpi_${orderId}_%`}`,
+        sql`select count(*) as n from test_provider_operations where kind = ${kind} and starts_with(intent_id, ${`tpi_${orderId}_`})`,
       );
       return Number(result.rows[0]!.n);
     },
