@@ -326,6 +326,22 @@ describe('follow-ups of registration and checkout', () => {
       assert.equal(await rollup('refunds_cents'), refundsBefore + order.totalCents);
     });
 
+    it('counts a full refund at the provider of a shipped order (which stays fulfilled) as money refunded, not as a refunded order', async () => {
+      const order = await paidOrder('sho@example.com', 'follow-shipped-refund', 800, 2);
+      const fulfilled = await request(`${web.url}/api/v1/admin/orders/${order.id}/fulfill`, { method: 'POST', headers: admin() });
+      assert.equal(fulfilled.status, 200, JSON.stringify(fulfilled.body));
+      const refundsBefore = await rollup('refunds_cents');
+      const refundCountBefore = await rollup('refunds');
+      assert.equal(await deliver(order, 'evt_shipped_part', 'payment.refunded', 300), 'partially_refunded');
+      assert.equal(await deliver(order, 'evt_shipped_all', 'payment.refunded', order.totalCents), 'refunded');
+      assert.equal(await deliver(order, 'evt_shipped_all_again', 'payment.refunded', order.totalCents), 'refunded');
+      await waitFor('the refunds in the rollups', () => analyticsApplied(order.id));
+      assert.equal(await rollup('refunds_cents'), refundsBefore + order.totalCents, 'the total, once');
+      assert.equal(await rollup('refunds'), refundCountBefore, 'no order was refunded');
+      const detail = await request(`${web.url}/api/v1/admin/orders/${order.id}`, { headers: admin() });
+      assert.equal(detail.body.status, 'fulfilled');
+    });
+
     it('counts a lost dispute as a chargeback of the disputed amount, once; a won one counts nothing', async () => {
       const lost = await paidOrder('dee@example.com', 'follow-dispute-lost', 1500, 2);
       const won = await paidOrder('dan@example.com', 'follow-dispute-won', 1700, 1);
