@@ -599,6 +599,14 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     assert.equal(shipped.statusCode, 200, shipped.body);
     assert.equal(await problems('disputed'), 2);
     assert.equal(await problems('dispute_lost'), 1);
+
+    // The analytics: the lost dispute's amount once (its close sent again changes nothing), in the order's currency; the won one nothing.
+    await deliver(stripe.event('charge.dispute.closed', { ...dispute, status: 'lost' }));
+    const chargebacks = async (orderId: number) =>
+      (await t.platform.db.primary.execute<{ data: Json }>(sql`select data from outbox where name = 'update-analytics' and data->>'eventType' = 'chargeback_lost' and (data->>'orderId')::bigint = ${orderId}`)).rows.map((r) => r.data);
+    const lostJobs = await chargebacks(disputedOrder.order.id as number);
+    assert.deepEqual(lostJobs.map((d) => [d.amountCents, d.currency]), [[4200, disputedOrder.order.currency]]);
+    assert.deepEqual(await chargebacks(wonOrder.order.id as number), []);
   });
 
   it('an order total Stripe does not take (under $0.50, over $999,999.99) is 422 PAYMENT_AMOUNT_UNSUPPORTED and changes nothing', async () => {
