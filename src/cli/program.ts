@@ -169,6 +169,7 @@ export function buildCli(): Command {
       process.stdout.write(
         `${queue}: ${result.retriedFailed} failed jobs retried, ${result.requeuedDeadLetters} dead letters enqueued again, ${result.closedCompleted} dead letters of completed jobs closed\n`,
       );
+      for (const { jobId, newJobId } of result.renamed ?? []) process.stdout.write(`${queue}: dead letter ${jobId} enqueued again as job ${newJobId}\n`);
       // Each job that could not be retried, after the others were: the run as a whole failed.
       for (const failure of result.failures) process.stderr.write(`${queue}: job ${failure.jobId} not retried: ${failure.reason}\n`);
       if (result.failures.length > 0) process.exitCode = 1;

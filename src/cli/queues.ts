@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { requireServices, type AppConfig } from '../platform/config/config.ts';
 import { getCliConnectionConfig, survivingLostConnections } from '../platform/db/cli-connection.ts';
-import { DEAD_LETTER_REASON_MAX, type DeadLetter, type DeadLetterCursor, claimDeadLetter, getDeadLetterClock, isJobOfLetter, isLetterDoneBy, releaseDeadLetterClaim, listDeadLetterPage, listOpenDeadLetters, markDeadLettersDiscarded, markDeadLettersRetried } from '../platform/queue/dead-letters.ts';
+import { DEAD_LETTER_REASON_MAX, type DeadLetter, type DeadLetterCursor, claimDeadLetter, getDeadLetterClock, isJobOfLetter, isLetterDoneBy, releaseDeadLetterClaim, listDeadLetterPage, listOpenDeadLetters, markDeadLettersDiscarded, markDeadLettersRetried, reAddJobId } from '../platform/queue/dead-letters.ts';
 import { QUEUE_NAMES, type QueueName } from '../platform/queue/queue-definitions.ts';
 import { createQueueSet, jobOptions } from '../platform/queue/queues.ts';
 import { retryAllAfresh } from '../platform/queue/retry.ts';
@@ -117,6 +117,11 @@ export interface RetryResult {
   closedCompleted: number;
   /** Jobs that could not be retried (Redis or BullMQ refused): each stays failed, its letter open; the others went on. */
   failures: { jobId: string; reason: string }[];
+  /**
+   * Dead letters (among `requeuedDeadLetters`) re-added under another id than their job's (`reAddJobId`: BullMQ had
+   * numbered the job, and refuses an integer id); absent when none was.
+   */
+  renamed?: { jobId: string; newJobId: string }[];
 }
 
 export interface RetryOptions {
@@ -127,7 +132,8 @@ export interface RetryOptions {
 /**
  * Retries a queue's failed jobs: everything in BullMQ's failed set, plus dead letters whose job
  * Redis has since trimmed (re-added with the same job id, so processors' once-per-job-id claims
- * still hold). Both kinds get the queue's attempts and backoff again (`retryAllAfresh`, the
+ * still hold; a job BullMQ had numbered, whose integer id BullMQ refuses to add, under one derived
+ * from it: `reAddJobId`, reported in `renamed`). Both kinds get the queue's attempts and backoff again (`retryAllAfresh`, the
  * dashboard's retry too). A job that cannot be retried does not stop the others: it is reported
  * in `failures` and its letter stays open.
  *
@@ -152,6 +158,7 @@ export async function retryFailed(config: AppConfig, queueName: QueueName, optio
     const failures = failed.failures.map(({ jobId, error }) => ({ jobId, reason: error.message }));
     let requeuedDeadLetters = 0;
     let closedCompleted = 0;
+    const renamed: NonNullable<RetryResult['renamed']> = [];
     let cursor: DeadLetterCursor | undefined;
     for (;;) {
       const page = await listDeadLetterPage(pool, queueName, startedAt, cursor, pageSize);
@@ -180,9 +187,12 @@ export async function retryFailed(config: AppConfig, queueName: QueueName, optio
         // Claimed first: a letter discarded (or re-added by another run) since the page was read is left alone.
         const claim = await claimDeadLetter(pool, queueName, letter);
         if (!claim) continue;
+        // Its own id, unless BullMQ numbered the job (an integer id, which BullMQ refuses to add): then one derived from it.
+        const jobId = reAddJobId(letter);
         try {
-          await queue.add(letter.name, letter.data, { ...jobOptions(letter.name, letter.opts), jobId: letter.jobId });
+          await queue.add(letter.name, letter.data, { ...jobOptions(letter.name, letter.opts), jobId });
           requeuedDeadLetters++;
+          if (jobId !== letter.jobId) renamed.push({ jobId: letter.jobId, newJobId: jobId });
         } catch (error) {
           await releaseDeadLetterClaim(pool, queueName, letter.jobId, claim);
           failures.push({ jobId: letter.jobId, reason: (error as Error).message });
@@ -190,7 +200,7 @@ export async function retryFailed(config: AppConfig, queueName: QueueName, optio
       }
       closedCompleted += await markDeadLettersRetried(pool, queueName, done);
     }
-    return { retriedFailed: failed.retried, requeuedDeadLetters, closedCompleted, failures };
+    return { retriedFailed: failed.retried, requeuedDeadLetters, closedCompleted, failures, ...(renamed.length > 0 ? { renamed } : {}) };
   });
 }
 

@@ -152,7 +152,7 @@ describe('a job whose name, data or error holds a NUL character (one added from 
       // A backslash and the text `\0` too: the letter's escaping must not confuse them with a NUL on the way back.
       const data = { email: 'nul\u0000@example.com', name: 'back\\slash, \u0000 and \\0', ['k\u0000ey']: ['\u0000'] };
       const oddName = `${JOBS.sendWelcomeEmail}\u0000`;
-      // Ids of their own: a letter of a job under BullMQ's counter id cannot be re-added (`Custom Id cannot be integers`).
+      // Ids of their own: re-added under the same ids, which the test follows (a job BullMQ numbered is re-added under another).
       const withData = await queue.add(JOBS.sendWelcomeEmail, data, { jobId: 'nul-in-data' });
       const named = await queue.add(oddName, { email: 'named@example.com', name: 'Named' }, { jobId: 'nul-in-name' });
       await waitForDeadLetter(pool, withData.id!, 'the job with NUL in its data and error to be a dead letter');
@@ -209,6 +209,49 @@ describe('a job whose name, data or error holds a NUL character (one added from 
       );
       await waitForJobState(queue, job.id!, 'completed', 'the re-added job to complete');
       assert.deepEqual(ranWith.get(job.id!), data, 'the job ran again with its original data');
+    } finally {
+      failure = 'refused';
+    }
+  });
+});
+
+describe('a job added without a job id of its own (BullMQ numbers it: the dashboard, a producer passing no jobId)', () => {
+  it('is re-added by `queues retry-failed` once Redis dropped it, its letter closed once, and a second run adds nothing', async () => {
+    failing = true;
+    failure = 'unrecoverable';
+    try {
+      const queue = s.queues.get('email');
+      const pool = f.db.pools.primary;
+      const email = 'numbered@example.com';
+      const job = await queue.add(JOBS.sendWelcomeEmail, { email, name: 'Numbered' });
+      assert.match(job.id!, /^\d+$/, 'BullMQ numbered the job');
+      await waitForDeadLetter(pool, job.id!, 'the numbered job to be a dead letter');
+      await waitForJobState(queue, job.id!, 'failed', 'the numbered job to be failed in Redis');
+      // Redis lost the job (trimmed, or restarted with nothing on disk): only its letter is left.
+      await queue.remove(job.id!);
+      failing = false;
+      const config = loadConfig(f.env);
+      const result = await retryFailed(config, 'email');
+      assert.deepEqual(
+        result.failures.filter((failed) => failed.jobId === job.id),
+        [],
+        'the letter of a numbered job is re-added',
+      );
+      assert.deepEqual(result.renamed, [{ jobId: job.id, newJobId: `letter-${job.id}-${job.timestamp}` }], 'under an id BullMQ takes, derived from its own');
+      const ranAgain = async () => (await queue.getJobs(['completed'])).filter((held) => (held.data as { email?: string }).email === email);
+      await waitFor('the re-added job to complete', async () => ((await ranAgain()).length === 1 ? true : undefined));
+      const { rows } = await pool.query('SELECT retried_at FROM dead_letters WHERE job_id = $1', [job.id]);
+      assert.notEqual(rows[0].retried_at, null, 'the letter is closed as retried');
+
+      const again = await retryFailed(config, 'email');
+      assert.deepEqual(
+        again.failures.filter((failed) => failed.jobId === job.id),
+        [],
+      );
+      const { rows: later } = await pool.query('SELECT retried_at FROM dead_letters WHERE job_id = $1', [job.id]);
+      assert.deepEqual(later[0].retried_at, rows[0].retried_at, 'the letter was marked retried once');
+      const held = await queue.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed']);
+      assert.equal(held.filter((other) => (other.data as { email?: string }).email === email).length, 1, 'a second run does not add the job again');
     } finally {
       failure = 'refused';
     }

@@ -140,6 +140,23 @@ export function isLetterDoneBy(job: Pick<Job, 'timestamp' | 'finishedOn'>, lette
   return letter.jobCreatedAt !== null || (job.finishedOn ?? 0) > letter.failedAt.getTime();
 }
 
+/**
+ * The id a letter's job is re-added under once Redis has dropped it (`queues retry-failed`): its own, unless BullMQ
+ * refuses that as a custom id. A job added without a jobId (from the queue dashboard, by a producer passing none) has
+ * BullMQ's counter id, an integer, and BullMQ refuses to add a job under an integer id ("Custom Id cannot be
+ * integers"): such a job is re-added as `letter-<id>-<creation time in ms>` (the letter's `job_created_at`; its
+ * `failed_at` on a letter written before that was kept). Derived from the letter, not drawn afresh: an add that
+ * reached Redis although the client saw it fail (the claim released, the letter open again) is re-added under the
+ * same id on the next run, which BullMQ keeps once. The creation time tells apart the jobs that held the same counter
+ * id (it restarts after a Redis loss). A processor's once-per-job-id claim sees the new id: a job that failed for
+ * good did not commit the claim of its work, so the re-added job does the work once.
+ */
+export function reAddJobId(letter: Pick<DeadLetter, 'jobId' | 'jobCreatedAt' | 'failedAt'>): string {
+  // BullMQ's own test (Job.validateOptions): an id that reads back as the same integer.
+  if (`${Number.parseInt(letter.jobId, 10)}` !== letter.jobId) return letter.jobId;
+  return `letter-${letter.jobId}-${letter.jobCreatedAt ?? letter.failedAt.getTime()}`;
+}
+
 /** The options worth keeping to re-enqueue the job (never its id or timestamps). */
 function persistableOptions(job: Job): Record<string, unknown> {
   const { priority, attempts, backoff, lifo } = job.opts;
