@@ -106,6 +106,26 @@ describe('loadConfig', () => {
       assert.throws(() => loadConfig({ ...base, TRUST_PROXY: everyone }), /TRUST_PROXY: ".*" trusts every IPv4 address/, everyone);
     }
     assert.deepEqual(loadConfig({ ...base, TRUST_PROXY: '::ffff:10.0.0.0/104' }).http.trustProxy, ['::ffff:10.0.0.0/104']);
+    // Halves (or quarters) of every address, listed together, trust every client as a /0 does: each entry has a floor,
+    // IPv4 /8, IPv4-mapped /104 (the same /8), other IPv6 /7 (fc00::/7, unique-local, the widest private range).
+    for (const [everyone, entry] of [
+      ['0.0.0.0/1,128.0.0.0/1', '0.0.0.0/1'],
+      ['10.0.0.0/8, 0.0.0.0/7', '0.0.0.0/7'],
+      ['::ffff:0:0/97,::ffff:8000:0/97', '::ffff:0:0/97'],
+      ['::ffff:10.0.0.0/103', '::ffff:10.0.0.0/103'],
+      ['::/1,8000::/1', '::/1'],
+      ['2000::/3', '2000::/3'],
+      ['fc00::/6', 'fc00::/6'],
+    ] as const) {
+      assert.throws(
+        () => loadConfig({ ...base, TRUST_PROXY: everyone }),
+        (error: ConfigError) => error instanceof ConfigError && error.variable === 'TRUST_PROXY' && error.message.startsWith(`TRUST_PROXY: "${entry}" `) && !error.message.includes('\n'),
+        everyone,
+      );
+    }
+    const legit = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7', '::ffff:10.0.0.0/104', '203.0.113.7', '2001:db8::1', '2001:db8::/32'];
+    assert.deepEqual(loadConfig({ ...base, TRUST_PROXY: legit.join(',') }).http.trustProxy, legit);
+    assert.equal(loadConfig({ ...base, TRUST_PROXY: '2' }).http.trustProxy, 2);
   });
 
   it('reads the client address from a platform edge\'s own header (CLIENT_ADDRESS_HEADER), never with TRUST_PROXY nor from X-Forwarded-For', () => {

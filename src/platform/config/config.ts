@@ -34,6 +34,16 @@ function cidr(raw: string, name: string): string {
   if (family === 6 && bits !== undefined && Number(bits) <= 96 && IPV4_MAPPED.check(address ?? '', 'ipv6')) {
     throw new ConfigError(name, `"${raw}" trusts every IPv4 address, as 0.0.0.0/0 or a blanket "true" would: list the load balancer's addresses or subnet`);
   }
+  // A floor per entry: halves of every address listed together (`0.0.0.0/1,128.0.0.0/1`, `::/1,8000::/1`) are a /0 by
+  // another spelling, each entry wide of the checks above. No load balancer's subnet is wider than a private range:
+  // IPv4 /8 (10.0.0.0/8), IPv4-mapped /104 (the same /8), other IPv6 /7 (fc00::/7, unique-local).
+  if (bits !== undefined) {
+    const mapped = family === 6 && IPV4_MAPPED.check(address ?? '', 'ipv6');
+    const floor = family === 4 ? 8 : mapped ? 104 : 7;
+    if (Number(bits) < floor) {
+      throw new ConfigError(name, `"${raw}" is wider than a /${floor}${mapped ? ' (IPv4-mapped: a /8)' : ''}, the widest private range: a few such entries trust every client, as a blanket "true" would; list the load balancer's addresses or subnet`);
+    }
+  }
   return raw;
 }
 
