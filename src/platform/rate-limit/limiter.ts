@@ -37,6 +37,12 @@ export interface LimitPolicy {
    * accounts must not vanish in an outage); `false` lets requests through (browsing).
    */
   failClosed: boolean;
+  /**
+   * Set by a degrade mode that cut `max` (`createDegradedPolicies`): the configured max. The limiter then also counts
+   * the client against it (a shadow key, kept only while the cut lasts), to tell a request refused only by the cut
+   * from one past the client's normal budget ({@link LimitState.withinBaseLimit}).
+   */
+  baseMax?: number;
 }
 
 export interface LimitState {
@@ -48,6 +54,11 @@ export interface LimitState {
   retryAfterMs: number;
   /** ms until the full quota is available again. */
   resetMs: number;
+  /**
+   * Whether the limit as configured, before a degrade mode's cut ({@link LimitPolicy.baseMax}), admitted this
+   * request: refused with this true, the request was within the client's normal budget. Without a cut, `allowed`.
+   */
+  withinBaseLimit: boolean;
 }
 
 export interface LimitDecision {
@@ -85,18 +96,21 @@ export function createRateLimiter(deps: { redis: Redis; prefix: string }): RateL
 
   async function reserve(subject: string, policies: readonly LimitPolicy[]): Promise<LimitDecision> {
     if (policies.length === 0) return { allowed: true, states: [] };
-    const keys = policies.map((policy) => keyOf(subject, policy));
+    const cut = (policy: LimitPolicy) => policy.baseMax !== undefined && policy.baseMax > policy.max;
+    // The limits' keys, then the shadow key of each limit a degrade mode cut (same hash tag: one slot).
+    const keys = [...policies.map((policy) => keyOf(subject, policy)), ...policies.filter(cut).map((policy) => `${keyOf(subject, policy)}:base`)];
     // One unit of each, enforced.
-    const args = policies.flatMap((policy) => [policy.max, policy.windowMs, 1, 1]);
+    const args = policies.flatMap((policy) => [policy.max, policy.windowMs, 1, 1, cut(policy) ? (policy.baseMax ?? 0) : 0]);
     const reply = await gcra.run(deps.redis, keys, ...args);
     const states = policies.map((policy, i) => ({
       policy,
-      allowed: reply[i * 4] === ALLOWED,
-      remaining: Number(reply[i * 4 + 1]),
-      retryAfterMs: Number(reply[i * 4 + 2]),
-      resetMs: Number(reply[i * 4 + 3]),
+      allowed: reply[i * 5] === ALLOWED,
+      remaining: Number(reply[i * 5 + 1]),
+      retryAfterMs: Number(reply[i * 5 + 2]),
+      resetMs: Number(reply[i * 5 + 3]),
+      withinBaseLimit: reply[i * 5 + 4] === ALLOWED,
     }));
-    return { allowed: reply[policies.length * 4] === ALLOWED, states };
+    return { allowed: reply[policies.length * 5] === ALLOWED, states };
   }
 
   return {

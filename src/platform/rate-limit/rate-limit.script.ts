@@ -14,25 +14,31 @@
  * sliding log it stores one number.
  * The clock is Redis's (`TIME`), so instances with skewed clocks share one view.
  *
- * KEYS[i]: one key per limit. ARGV: for each key, four values `max, windowMs, cost, enforce`:
+ * KEYS: one key per limit, then one shadow key for each limit with a `baseMax` (in the same order). ARGV: for each
+ * limit, five values `max, windowMs, cost, enforce, baseMax`:
  * - cost: units to record (0 = only check whether one more unit would fit).
  * - enforce: 1 = refuse when over; 0 = record regardless (counting a failure after the fact).
- * All-or-nothing: when any enforced limit refuses, nothing is recorded.
- * Returns, per key, `allowed (1|0), remaining, retryAfterMs, resetMs`, then `1` when the whole request
- * was admitted (all integers: Redis truncates Lua numbers).
+ * - baseMax: 0, or the configured max a degrade mode cut `max` from. Its shadow key then runs the same GCRA at
+ *   `baseMax`, recording every request the normal limit would have admitted, whatever the cut limit answered: a
+ *   request refused by the cut but admitted there was refused only by the degrade mode.
+ * All-or-nothing: when any enforced limit refuses, nothing is recorded (on the limits; shadows record on their own).
+ * Returns, per limit, `allowed (1|0), remaining, retryAfterMs, resetMs, withinBase (1|0)` (withinBase: the shadow
+ * admitted it, or, without a baseMax, `allowed`), then `1` when the whole request was admitted (all integers: Redis
+ * truncates Lua numbers).
  */
 export const GCRA_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local n = #KEYS
+local n = #ARGV / 5
 local tats = {}
 local refused = false
 local out = {}
+local shadows = n
 for i = 1, n do
-  local max = tonumber(ARGV[(i - 1) * 4 + 1])
-  local window = tonumber(ARGV[(i - 1) * 4 + 2]) * 1000
-  local cost = tonumber(ARGV[(i - 1) * 4 + 3])
-  local enforce = ARGV[(i - 1) * 4 + 4] == '1'
+  local max = tonumber(ARGV[(i - 1) * 5 + 1])
+  local window = tonumber(ARGV[(i - 1) * 5 + 2]) * 1000
+  local cost = tonumber(ARGV[(i - 1) * 5 + 3])
+  local enforce = ARGV[(i - 1) * 5 + 4] == '1'
   local interval = math.ceil(window / max)
   local tat = tonumber(redis.call('GET', KEYS[i])) or now
   if tat < now then tat = now end
@@ -46,12 +52,29 @@ for i = 1, n do
   else
     out[i] = {1, 0}
   end
+  out[i][3] = out[i][1]
+  local baseMax = tonumber(ARGV[(i - 1) * 5 + 5])
+  if baseMax > 0 then
+    shadows = shadows + 1
+    local baseInterval = math.ceil(window / baseMax)
+    local baseTat = tonumber(redis.call('GET', KEYS[shadows])) or now
+    if baseTat < now then baseTat = now end
+    if baseTat + baseInterval * wanted - baseInterval * baseMax > now then
+      out[i][3] = 0
+    else
+      out[i][3] = 1
+      if cost > 0 then
+        baseTat = baseTat + baseInterval * cost
+        redis.call('SET', KEYS[shadows], string.format('%.0f', baseTat), 'PX', math.max(1, math.ceil((baseTat - now) / 1000)))
+      end
+    end
+  end
 end
 local result = {}
 for i = 1, n do
-  local max = tonumber(ARGV[(i - 1) * 4 + 1])
-  local window = tonumber(ARGV[(i - 1) * 4 + 2]) * 1000
-  local cost = tonumber(ARGV[(i - 1) * 4 + 3])
+  local max = tonumber(ARGV[(i - 1) * 5 + 1])
+  local window = tonumber(ARGV[(i - 1) * 5 + 2]) * 1000
+  local cost = tonumber(ARGV[(i - 1) * 5 + 3])
   local interval = math.ceil(window / max)
   local tat = tats[i]
   if not refused and cost > 0 then
@@ -65,6 +88,7 @@ for i = 1, n do
   result[#result + 1] = remaining
   result[#result + 1] = out[i][2]
   result[#result + 1] = math.ceil((tat - now) / 1000)
+  result[#result + 1] = out[i][3]
 end
 if refused then result[#result + 1] = 0 else result[#result + 1] = 1 end
 return result

@@ -64,3 +64,25 @@ describe('degrade-mode signal: requests the rate limits refused (in-process, rea
     assert.equal((await t.platform.cluster.figures()).sampleRequests, 4);
   });
 });
+
+describe('degrade-mode signal: requests refused only by a degrade mode\'s cut (in-process, real Redis)', () => {
+  let t: TestApp;
+
+  before(async () => {
+    t = await createTestApp({ CLUSTER_HEARTBEAT_MS: '100', RATE_LIMIT_GENERAL_MAX: '4' });
+  });
+  after(() => t.close());
+
+  it('counts a 429 the normal limit would have admitted, never one past it: the mode\'s own cut hides no demand', async () => {
+    await t.platform.cluster.force('critical', 'test: limits at 50 %');
+    await waitFor('the critical mode\'s limits', async () => t.platform.cluster.settings().rateLimitPercent === 50);
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await t.app.inject({ method: 'GET', url: '/api/v1/categories', remoteAddress: '198.51.100.30' })).statusCode);
+    // 2 of a normal 4 admitted; the 3rd and 4th were refused only by the cut, the rest past the normal limit too.
+    assert.deepEqual(statuses, [200, 200, 429, 429, 429, 429, 429, 429]);
+    assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/categories', remoteAddress: '198.51.100.31' })).statusCode, 200);
+    await waitFor('a heartbeat counting the second client', async () => ((await t.platform.cluster.figures()).clients ?? 0) >= 2);
+    // The first client's 4 requests within its normal budget (2 served, 2 cut) and the second client's one.
+    assert.equal((await t.platform.cluster.figures()).sampleRequests, 5);
+  });
+});

@@ -6,7 +6,7 @@ import { rateLimitSubject } from '../../platform/rate-limit/client-key.ts';
 import { failedOnDependency } from '../error-handler.ts';
 import { isLongLivedReply } from '../../platform/http/long-lived.ts';
 import { onReplyDone } from '../../platform/http/reply-done.ts';
-import { isOperationalPath } from './rate-limit.ts';
+import { isOperationalPath, refusedOnlyByDegradeCut } from './rate-limit.ts';
 import { CLOSE_STEP_MS, settlesWithin } from '../../shared/settles-within.ts';
 
 /**
@@ -17,7 +17,9 @@ import { CLOSE_STEP_MS, settlesWithin } from '../../shared/settles-within.ts';
  *
  * What counts: nothing answered while a dependency is down (an outage is `/ready`'s business, and a
  * reason to route elsewhere, not to degrade the cluster; the instance says so in its heartbeat). A server fault is a 5xx other than 503: a 503 is a refusal with `Retry-After` (load shed,
- * draining, a dependency down), and a 4xx is the client's. A 429 (over a rate limit) is not counted at all. Each request is attributed to its client
+ * draining, a dependency down), and a 4xx is the client's. A 429 counts only when the client's normal (un-degraded) limits
+ * would have admitted it and a degrade mode's cut alone refused it; any other 429 (past the normal limit, a login or
+ * waiting-room refusal: limits no mode cuts) is not counted at all. Each request is attributed to its client
  * (customer id when signed in, else address, an IPv6 one by its /64, as the rate limits count them) so the
  * leader can tell one client from many.
  */
@@ -31,10 +33,13 @@ export function degradeMode(options: { cluster: ClusterNode; windowSeconds: numb
       if (failedOnDependency(reply)) options.outage.report();
       if (options.outage.active()) return;
       const status = reply.statusCode;
-      // A 429 is a client past its budget, answered for a Redis round trip: counted, one client flooding the shop would
-      // raise the cluster request rate past DEGRADE_*_RPM by itself (that figure has no many-clients gate because a
-      // client cannot reach it past its rate limit) and cut every shopper's limits with the mode it raises.
-      if (status === 429) return;
+      // requests/min is demand within each client's normal budget. A 429 past that budget is a client flooding the shop,
+      // answered for a Redis round trip: counted, one client would raise the cluster request rate past DEGRADE_*_RPM by
+      // itself (that figure has no many-clients gate because a client cannot reach it past its rate limit). A 429 the
+      // normal limit would have admitted, refused only by a degrade mode's cut, is counted: left out, the mode's own cut
+      // would shrink the figure below DEGRADE_RECOVERY_PERCENT at a sale's peak, stepping down only to re-enter (flapping).
+      // The login guard's and the waiting room's 429s are never marked: limits no mode cuts, so always past the normal one.
+      if (status === 429 && !refusedOnlyByDegradeCut(request)) return;
       // The rate limits' subject: an IPv6 subscriber picks a new address of its /64 at will, and must not
       // pass for many clients (the gate that keeps one client from degrading the cluster).
       const client = rateLimitSubject({ ip: request.ip, customerId: request.customerId === undefined ? undefined : String(request.customerId) });

@@ -98,6 +98,17 @@ export function isSuccess(statusCode: number): boolean {
 
 const TOO_MANY = 'too many requests, please retry later';
 
+/** Requests refused 429 only because a degrade mode cut their limits: every refusing limit's configured max admitted them. */
+const refusedByCut = new WeakSet<FastifyRequest>();
+
+/**
+ * Whether this request's 429 came only from a degrade mode's cut: the client was within its normal budget of every
+ * limit that refused it (the degrade-mode figures count such a request as demand, never one past the normal limit).
+ */
+export function refusedOnlyByDegradeCut(request: FastifyRequest): boolean {
+  return refusedByCut.has(request);
+}
+
 function headerValues(states: LimitState[]): { policy: string; limit: string } {
   return {
     policy: states.map((s) => `"${s.policy.name}";q=${s.policy.max};w=${Math.ceil(s.policy.windowMs / 1000)}`).join(', '),
@@ -166,6 +177,7 @@ export function rateLimit(options: RateLimitPluginOptions): RateLimitPlugin {
       if (decision.allowed) return 'allowed';
       const refused = decision.states.filter((s) => !s.allowed);
       for (const s of refused) options.metrics.rejections.inc({ limiter: s.policy.name });
+      if (refused.every((s) => s.withinBaseLimit)) refusedByCut.add(request);
       const retryAfterS = Math.max(1, Math.ceil(Math.max(...refused.map((s) => s.retryAfterMs)) / 1000));
       reply.header('retry-after', String(retryAfterS));
       sendError(reply, 429, code, message, { limiters: refused.map((s) => s.policy.name), retryAfterSeconds: retryAfterS });
