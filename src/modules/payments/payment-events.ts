@@ -33,10 +33,11 @@ export interface ProcessOutcome {
   outcome: 'duplicate' | 'ignored' | 'unknown_payment' | 'declined' | 'paid' | 'captured' | 'refund_requested' | 'late' | 'voided' | 'refunded' | 'partially_refunded' | 'settled' | PaymentProblem | 'dispute_won';
   orderId?: number;
   /**
-   * This decision is what made the order paid (`paid` only): not set when the payment had paid it already, as when a
-   * concurrent pay call under the same Idempotency-Key (the same intent) decided it first.
+   * This delivery recorded the event (the one processed); false when another delivery of the same event had (a
+   * duplicate), as a concurrent pay call under the same Idempotency-Key does: the key names the intent, so both
+   * process one authorization event, and only one records it. Not set when nothing was processed.
    */
-  paidNow?: boolean;
+  recorded?: boolean;
 }
 
 type Action = 'capture' | 'void' | 'refund' | undefined;
@@ -320,7 +321,7 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
                 metrics.attempts.inc({ provider: event.provider, outcome: 'succeeded' });
                 metrics.timeToPay.observe(paid.secondsToPay);
               });
-              return { result: { ...base, outcome: 'paid', paidNow: true }, action: captured ? undefined : 'capture', payment, returned: [] };
+              return { result: { ...base, outcome: 'paid' }, action: captured ? undefined : 'capture', payment, returned: [] };
             }
           }
           // Late: the order cannot take this payment. Expire it now if its window is over (the sweeper
@@ -520,7 +521,7 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
     // effect); the one that records it is the one processed, the others are duplicates.
     recorded ??= await payments.recordEvent(db.primary, record(outcome));
     metrics.webhooks.inc({ provider: event.provider, outcome: recorded ? 'processed' : 'duplicate' });
-    return outcome;
+    return { ...outcome, recorded };
   }
 
   /**

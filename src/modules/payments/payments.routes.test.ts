@@ -11,7 +11,7 @@ import type { PaymentEvent } from './payment-provider.ts';
 import { createTestProvider, TEST_SIGNATURE_HEADER, testWebhookSecret } from './test-provider.ts';
 
 /** Helpers shared by the suites below: each suite has its own app (database, Redis prefix). */
-function fixture(env: Record<string, string>) {
+function fixture(env: Record<string, string>, services?: NonNullable<Parameters<typeof createTestApp>[2]>['services']) {
   const f = {
     t: undefined as unknown as TestApp,
     alice: '',
@@ -20,7 +20,7 @@ function fixture(env: Record<string, string>) {
     logged: [] as { level: number; msg: string; orderId?: number }[],
     async start() {
       const logger = createLogger({ level: 'warn', destination: { write: (line: string) => void f.logged.push(JSON.parse(line)) } });
-      f.t = await createTestApp({ STOCK_SHARDS: '4', RATE_LIMIT_CHECKOUT_MAX: '10000', ...env }, undefined, { logger });
+      f.t = await createTestApp({ STOCK_SHARDS: '4', RATE_LIMIT_CHECKOUT_MAX: '10000', ...env }, undefined, { logger, services });
       const ids = await insertCustomers(f.t.platform.db.primary, 2, 'pay');
       [f.alice, f.bob] = (await mintSessionCookies(f.t.env, ids)) as [string, string];
     },
@@ -475,6 +475,104 @@ describe('paying an order with the test provider', () => {
     assert.deepEqual(told.rows.map((row) => row.reason), ['amount_mismatch'], 'one email, saying why: not a second one for the refund it led to');
     const emails = (await f.t.platform.db.primary.execute(sql`select data->>'reason' as reason from outbox where name = 'send-payment-returned' and (data->>'orderId')::bigint = ${id}`)).rows;
     assert.deepEqual(emails, [{ reason: 'amount_mismatch' }], 'the buyer is told why, once');
+  });
+});
+
+/**
+ * Which reply of a keyed pay call is its payment's original and which its replay, whatever call or event decided the
+ * payment first: the provider's calls are held or failed here at the step in question (no timing).
+ */
+describe('a keyed pay call and the other calls deciding its payment', () => {
+  /** The next capture waits here until released (`entered` resolves when it does). */
+  let holdNextCapture: { entered: () => void; release: Promise<void> } | undefined;
+  /** The next capture fails (the provider unreachable), after which the order is paid and its payment authorized. */
+  let failNextCapture = false;
+  /** Called with the event of the next authorization by token, before its pay call processes it. */
+  let beforeNextProcess: ((event: PaymentEvent) => Promise<void>) | undefined;
+  const f = fixture({}, (web) => {
+    const provider = web.paymentProvider;
+    const capture = provider.capture.bind(provider);
+    provider.capture = async (input) => {
+      const hold = holdNextCapture;
+      holdNextCapture = undefined;
+      if (hold) {
+        hold.entered();
+        await hold.release;
+      }
+      if (failNextCapture) {
+        failNextCapture = false;
+        throw new Error('connect ECONNREFUSED (test: the provider unreachable)');
+      }
+      return capture(input);
+    };
+    const authorize = provider.authorizeWithToken!.bind(provider);
+    provider.authorizeWithToken = async (input) => {
+      const event = await authorize(input);
+      const hook = beforeNextProcess;
+      beforeNextProcess = undefined;
+      await hook?.(event);
+      return event;
+    };
+  });
+  before(() => f.start());
+  after(() => f.t?.close());
+
+  it("a call under the key arriving between the paying call's commit and its capture is the replay; another key is 409 ORDER_ALREADY_PAID", async () => {
+    const productId = await f.product();
+    const placed = await f.order(f.alice, productId);
+    const key = `held-${placed.id}`;
+    let release!: () => void;
+    const entered = new Promise<void>((resolve) => {
+      holdNextCapture = { entered: resolve, release: new Promise<void>((r) => (release = r)) };
+    });
+    const first = f.pay(f.alice, placed.id, { token: 'tok_ok' }, { 'idempotency-key': key });
+    await entered;
+    try {
+      // The order is paid (committed), its payment still authorized: the capture is held.
+      const other = await f.pay(f.alice, placed.id, { token: 'tok_ok' }, { 'idempotency-key': `other-${placed.id}` });
+      assert.equal(other.statusCode, 409, other.body);
+      assert.equal(other.json().error.code, 'ORDER_ALREADY_PAID');
+      const same = await f.pay(f.alice, placed.id, { token: 'tok_ok' }, { 'idempotency-key': key });
+      assert.equal(same.statusCode, 200, same.body);
+      assert.equal(same.headers['idempotent-replayed'], 'true', 'the same key in the window is the payment\'s replay');
+    } finally {
+      release();
+    }
+    const original = await first;
+    assert.equal(original.statusCode, 200, original.body);
+    assert.equal(original.headers['idempotent-replayed'], undefined, 'the call that paid is the original');
+    assert.equal(await f.ledger(placed.id, 'capture'), 1, 'captured once');
+    assert.equal(await f.ledger(placed.id, 'authorize'), 1, 'one payment');
+  });
+
+  it('the retry under the key of a call whose capture failed finishes it and answers as the replay', async () => {
+    const productId = await f.product();
+    const placed = await f.order(f.alice, productId);
+    const key = `failed-capture-${placed.id}`;
+    failNextCapture = true;
+    const failed = await f.pay(f.alice, placed.id, { token: 'tok_ok' }, { 'idempotency-key': key });
+    assert.equal(failed.statusCode, 500, failed.body);
+    assert.equal(await f.ledger(placed.id, 'capture'), 0);
+    const retry = await f.pay(f.alice, placed.id, { token: 'tok_ok' }, { 'idempotency-key': key });
+    assert.equal(retry.statusCode, 200, retry.body);
+    assert.equal(retry.headers['idempotent-replayed'], 'true');
+    assert.equal(retry.json().payment.status, 'captured');
+    assert.equal(await f.ledger(placed.id, 'capture'), 1, 'captured once');
+  });
+
+  it("the only pay call under a key is the original even when its payment's signed webhook was processed first", async () => {
+    const productId = await f.product();
+    const placed = await f.order(f.alice, productId);
+    beforeNextProcess = async (event) => {
+      const webhook = await f.webhook({ id: `evt_first_${placed.id}`, type: 'payment.authorized', data: { intentId: event.intentId, orderId: placed.id, amountCents: event.amountCents, currency: event.currency } });
+      assert.equal(webhook.statusCode, 200, webhook.body);
+      assert.equal(webhook.json().outcome, 'paid');
+    };
+    const only = await f.pay(f.alice, placed.id, { token: 'tok_ok' }, { 'idempotency-key': `only-${placed.id}` });
+    assert.equal(beforeNextProcess, undefined, 'the webhook came first');
+    assert.equal(only.statusCode, 200, only.body);
+    assert.equal(only.headers['idempotent-replayed'], undefined, 'no other call made this payment: not a replay');
+    assert.equal(await f.ledger(placed.id, 'capture'), 1, 'captured once');
   });
 });
 

@@ -91,6 +91,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       const tokenKey = payKey(`salescale-order-${order.id}-pay-`, input.idempotencyKey ?? randomUUID());
       if (order.status === 'paid' || order.status === 'fulfilled') {
         const applied = await payments.applied(db.primary, order.id);
+        // The payment that paid the order is this key's (the intent the key authorizes, for a provider that can say: the
+        // test provider): the call is a retry, or a call at the same time, of the call that paid, answered as its replay.
+        const ours = input.idempotencyKey !== undefined && applied !== undefined && provider.tokenIntentId?.(order.id, tokenKey) === applied.intentId;
         // A pay call that died between "paid" and the capture: finish the capture (keyed, so once), unless the order
         // is being refunded meanwhile (its refund releases the hold).
         if (order.status === 'paid' && applied?.status === 'authorized') {
@@ -102,10 +105,17 @@ export function createPaymentService(deps: PaymentServiceDeps) {
               throw answerForCallRefused(error, 'capture', applied);
             });
           }
+          // Which call this is follows its key, not the payment's state: under the key that paid (a retry after its capture
+          // failed, or a call arriving between the paying call's commit and its capture, which answers as the original)
+          // it is the replay; under another key, or none, a second payment attempt, refused as on any paid order (it was a
+          // 200 as an original: two originals of one payment, and another key answered as if it had paid). A provider that
+          // cannot say which intent a key authorizes (Stripe) answers the order, as before.
+          if (ours) return { order: await requireOrder(order.id, input.customerId), replayed: true };
+          if (provider.tokenIntentId) throw new OrderNotPayableError(order.id, order.status);
           return { order: await requireOrder(order.id, input.customerId), replayed: false };
         }
         // The retry of the call that paid (its reply lost in a timeout): answered as that call was, not as a second payment.
-        if (input.idempotencyKey !== undefined && applied !== undefined && provider.tokenIntentId?.(order.id, tokenKey) === applied.intentId) return { order, replayed: true };
+        if (ours) return { order, replayed: true };
       }
       // PostgreSQL's clock alone says whether the window is over: the order reads `expired` from then on, and the payment
       // is judged again under the order's lock (`due`). This server's clock, compared with `expiresAt`, refused within
@@ -131,11 +141,13 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         // answered 200 with the order another payment paid.
         if (result.outcome === 'late') throw new OrderNotPayableError(order.id, after.status);
         if (after.status !== 'paid' && after.status !== 'fulfilled') throw new OrderNotPayableError(order.id, after.status);
-        // This call's payment paid the order, but another call's decision did it: a concurrent pay call under the same
-        // Idempotency-Key (the key scopes the intent, so it is the same payment) got to the order's lock first, or the
-        // authorization's webhook did. Answered as its replay (`Idempotent-Replayed: true`, the same order), as a retry
-        // arriving after it is: only one reply is the payment's original (both were, neither marked a replay).
-        return { order: after, replayed: input.idempotencyKey !== undefined && result.paidNow !== true };
+        // This call's payment paid the order. Concurrent pay calls under the same Idempotency-Key authorize the same
+        // intent (the key scopes it) and process the same authorization event: the one that records it is the payment's
+        // original, the others its replay (`Idempotent-Replayed: true`, the same order), as a retry arriving after it is.
+        // Not which call's decision made the order paid: the other call may record the event first (the paying call held
+        // between its commit and its capture), and the provider's webhook (another event) may have decided it first, which
+        // leaves the only pay call the original.
+        return { order: after, replayed: input.idempotencyKey !== undefined && result.recorded === false };
       }
       // The order's open intent, and its last dead one (read with it, though used only when there is no open one).
       const { open, lastDead } = await payments.openAndLastDeadIntent(db.primary, order.id, provider.name);
