@@ -151,4 +151,19 @@ describe('give-back retry: permanent refusals and transient failures (Stripe, a 
     assert.equal((await one<{ status: string }>(sql`select status from orders where id = ${refused.orderId}`)).status, 'refunded');
     assert.equal(refundCalls(refused.intentId), callsBeforeAgain, 'still no provider call');
   });
+  it('stores a refusal code longer than 255 characters, as no webhook may carry, as a marker (the whole code logged)', async () => {
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: t.admin, payload: { sku: `refusal-long-${run}`, name: 'Refusal item', priceCents: 4200, available: 1 } });
+    assert.equal(created.statusCode, 201, created.body);
+    const order = await paidOrder(created.json().id as number, 'long-code');
+    stripe.refusals.set(order.intentId, { status: 400, code: `charge_${'x'.repeat(300)}`, message: 'The charge cannot be refunded.' });
+    const refund = await t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${order.orderId}/refund`, headers: t.admin });
+    assert.ok(refund.statusCode >= 500, `the refund call failed: ${refund.statusCode} ${refund.body}`);
+    worker ??= await startInstance({
+      env: { ...t.env, LOG_LEVEL: 'error', WORKER_QUEUES: 'email', PAYMENT_SWEEP_INTERVAL_MS: '200', PAYMENT_GIVE_BACK_AFTER_S: '1' },
+      command: 'worker',
+      timeoutMs: 60_000,
+    });
+    await waitFor('the refused refund to become a payment problem', async () => (await paymentOf(order.intentId)).status === 'refund_failed', 30_000);
+    assert.equal((await paymentOf(order.intentId)).failure_code, 'overlong_provider_code');
+  });
 });

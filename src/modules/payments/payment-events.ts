@@ -48,6 +48,15 @@ type PaymentProblem = 'refund_failed' | 'disputed' | 'dispute_lost';
 /** The longest event or payment id a provider sends (Stripe: "object IDs we generate will never exceed 255 characters"), and the longest failure code we take. */
 const MAX_PROVIDER_ID_LENGTH = 255;
 
+/**
+ * A refusal code from the provider's API, as stored on a payment (`failure_code`, shown to admins): as sent when at most
+ * `MAX_PROVIDER_ID_LENGTH` characters, the bound a webhook's failure code is held to, else a fixed marker. Not cut: a cut
+ * code is one the provider never sent, to be looked up in vain; the whole code is in the log line that reports it.
+ */
+export function storableFailureCode(code: string | undefined): string | undefined {
+  return code === undefined || code.length <= MAX_PROVIDER_ID_LENGTH ? code : 'overlong_provider_code';
+}
+
 /** What `process` decided under the order's lock: its outcome, the provider call to make, the units that came back. */
 interface Decision {
   result: ProcessOutcome;

@@ -3,7 +3,7 @@ import { OrderNotFoundError, type OrdersRepository } from '../orders/index.ts';
 import { isRefusal } from '../../shared/errors.ts';
 import type { FieldChanges } from '../../shared/field-changes.ts';
 import type { AdminOrderDetail, Order } from '../orders/http.ts';
-import { createPaymentEvents, type PaymentEventsDeps } from './payment-events.ts';
+import { createPaymentEvents, storableFailureCode, type PaymentEventsDeps } from './payment-events.ts';
 import { ProviderCallRefusedError } from './payment-provider.ts';
 import {
   OrderNotFulfillableError,
@@ -274,7 +274,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           // Given back meanwhile (the provider's event came first): nothing to give up on.
           const now = await payments.findByIntent(tx, payment.provider, payment.intentId);
           if (!now || !['authorized', 'captured', 'dispute_won'].includes(now.status)) return false;
-          return payments.advance(tx, payment.id, 'refund_failed', { failureCode: refusal.code ?? 'refused' });
+          return payments.advance(tx, payment.id, 'refund_failed', { failureCode: storableFailureCode(refusal.code) ?? 'refused' });
         });
         if (!moved) return false;
         metrics.problems.inc({ provider: payment.provider, problem: 'refund_failed' });
