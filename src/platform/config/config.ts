@@ -78,6 +78,15 @@ function trustProxy(): Field<string[] | number> {
 }
 
 /**
+ * TRUST_PROXY's value as the app reads it at start-up: the CIDR list or the hop count, or the ConfigError the app
+ * refuses to start with. The deployment spec checks `web.trustedProxyCidrs` with it, so a value the web role would
+ * refuse is refused when the manifests are rendered, not by crash-looping pods.
+ */
+export function parseTrustProxy(raw: string | undefined): string[] | number {
+  return envSchema.TRUST_PROXY.parse(raw, 'TRUST_PROXY');
+}
+
+/**
  * CLIENT_ADDRESS_HEADER: a request header in which the platform's edge names the client it saw, replacing whatever
  * the client sent (DigitalOcean App Platform's `DO-Connecting-IP`), for a port reachable only through that edge.
  * Lowercase, as Node keys headers. X-Forwarded-For and Forwarded are lists a client can write into: TRUST_PROXY reads those.

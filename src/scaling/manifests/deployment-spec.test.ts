@@ -86,3 +86,46 @@ describe('a worker pod’s memory request and an idle worker’s own memory', ()
     assert.throws(() => checkDeploymentSpec(withOverrides(SEED_DEPLOYMENT_SPEC, { worker: { requests: { cpuMillicores: 250, memoryMiB: 256 } } })), /worker.requests.memoryMiB 256/);
   });
 });
+
+describe('checkDeploymentSpec and the app’s TRUST_PROXY rule', () => {
+  const base = { DATABASE_URL: 'postgres://u@h/db', REDIS_URL: 'redis://h:6379' };
+  // What the app says at start-up of the TRUST_PROXY the spec renders (role-env.ts joins the entries with commas).
+  const appRefusal = (cidrs: readonly string[]): string | undefined => {
+    try {
+      loadConfig({ ...base, TRUST_PROXY: cidrs.join(',') });
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      return error.message;
+    }
+  };
+  const specProblems = (cidrs: readonly string[]): string[] => {
+    try {
+      checkDeploymentSpec(withOverrides(SEED_DEPLOYMENT_SPEC, { web: { trustedProxyCidrs: cidrs } }));
+      return [];
+    } catch (error) {
+      if (!(error instanceof DeploymentSpecError)) throw error;
+      return error.problems;
+    }
+  };
+
+  it('refuses a web.trustedProxyCidrs the app refuses at boot (every address, an entry wider than a private range, a malformed entry, a hop count in a list), with the app’s own message, instead of rendering web pods that exit 2', () => {
+    const refused: (readonly string[])[] = [
+      ['0.0.0.0/0'], ['::/0'], ['::ffff:0:0/96'], ['0.0.0.0/1', '128.0.0.0/1'], ['::/1', '8000::/1'], ['10.0.0.0/7'], ['fc00::/6'], ['::ffff:10.0.0.0/103'],
+      ['not-an-address'], ['10.0.0.0/33'], ['true'], ['10.0.0.0/8', '1'], ['0'], ['6'],
+    ];
+    const accepted = refused.filter((cidrs) => {
+      const message = appRefusal(cidrs);
+      assert.ok(message !== undefined, `the app accepts TRUST_PROXY=${cidrs.join(',')}`);
+      return !specProblems(cidrs).some((problem) => problem.includes(message));
+    });
+    assert.deepEqual(accepted, [], 'web.trustedProxyCidrs values the spec accepts (or refuses without the app’s message) and the app refuses');
+  });
+
+  it('accepts what the app accepts: the seed’s private ranges, fc00::/7, single addresses, a hop count alone', () => {
+    for (const cidrs of [SEED_DEPLOYMENT_SPEC.web.trustedProxyCidrs, ['fc00::/7'], ['10.1.2.3', '::1'], ['1']]) {
+      assert.equal(appRefusal(cidrs), undefined, cidrs.join(','));
+      assert.deepEqual(specProblems(cidrs), [], cidrs.join(','));
+    }
+  });
+});

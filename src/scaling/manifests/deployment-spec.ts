@@ -3,12 +3,14 @@
  * resources, probes, pool sizes, drain timings, queue-depth targets and the pre-scaling plan.
  * A number lives here once; the renderers (k8s, compose, swarm, aws, heroku, do) only translate it.
  */
+import { ConfigError, parseTrustProxy } from '../../platform/config/config.ts';
 import { MAX_TIMER_MS } from '../../platform/config/env-schema.ts';
 import type { PaymentProviderName } from '../../platform/config/payments.config.ts';
 import { QUEUE_NAMES, type QueueName } from '../../platform/queue/queue-definitions.ts';
 import { findRedisPrefixProblem } from '../../platform/redis/redis-prefix.ts';
 import { DEFAULT_RUNBOOK_URL, findRunbookUrlProblem } from '../alerts/runbook-links.ts';
 import { DEFAULT_TOLERANCE } from '../simulate/hpa-replica-calculator.ts';
+import { getTrustProxyEnv } from './role-env.ts';
 import type { CalendarEventId } from '../forecast/calendar.ts';
 
 /** CPU in millicores, memory in MiB (rendered as `250m`/`256Mi`, `0.25`/`256M`, …). */
@@ -451,6 +453,14 @@ export function checkDeploymentSpec(spec: DeploymentSpec): DeploymentSpec {
   if (!spec.redis.queueTls && !spec.redis.queueTlsVerify) problems.push('redis.queueTlsVerify false needs redis.queueTls (there is no certificate to skip on a plain connection)');
   const prefixProblem = findRedisPrefixProblem(spec.worker.redisPrefix);
   if (prefixProblem) problems.push(`worker.redisPrefix ${prefixProblem} (rendered as REDIS_PREFIX, which the app refuses at start-up)`);
+  // Checked by the app's own TRUST_PROXY parser, on the value as rendered: one the web role refuses at start-up
+  // (every address, an entry wider than a private range, a malformed entry, a hop count in a list) crash-loops every pod.
+  try {
+    parseTrustProxy(getTrustProxyEnv(spec).TRUST_PROXY);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(`web.trustedProxyCidrs is rendered as TRUST_PROXY, which the app refuses at start-up: ${error.message}`);
+  }
   if (spec.keepAliveTimeoutSeconds <= 60) problems.push('keepAliveTimeoutSeconds must exceed the load balancers\u2019 60 s idle timeout');
   if (spec.azure.scaleInCpuPercent >= a.cpuPercent) problems.push(`azure.scaleInCpuPercent ${spec.azure.scaleInCpuPercent} must be below the scale-out threshold web.autoscaling.cpuPercent ${a.cpuPercent} (equal thresholds flap)`);
   if (!(spec.azure.scaleOutPercent >= 1)) problems.push('azure.scaleOutPercent must be ≥ 1');
