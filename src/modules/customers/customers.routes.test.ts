@@ -83,6 +83,20 @@ describe('customers and sessions', () => {
     assert.equal(Number(count.rows[0]!.n), 1);
   });
 
+  it('refuses a name with a line break, another control character or a bidi override, and keeps names in any script', async () => {
+    // The name goes into the welcome email's subject and greeting and the admin's order views: a line break there
+    // fakes a header or a new paragraph ("Jo\nBcc: …"), an override turns the text that follows it around.
+    for (const name of ['Jo\r\nBcc: evil@example.com', 'Jo\nDoe', 'Jo\tDoe', 'Jo\u0007', 'Jo\u2028Doe', 'Jo\u2029Doe', 'Jo \u202Eelgoog', 'Jo\u2066Doe\u2069']) {
+      const reply = await register({ email: 'control.name@example.com', password: 'a long password', name });
+      assert.equal(reply.statusCode, 400, JSON.stringify(name));
+      assert.equal(reply.json().error.code, 'VALIDATION_FAILED');
+      assert.equal(reply.json().error.details.issues[0].path, '/name');
+    }
+    for (const [i, name] of ["Anne-Marie O'Neil", '山田 太郎', 'محمد\u200f علي', 'Zoe\u0308 Dupont'].entries()) {
+      assert.equal((await register({ email: `script.name${i}@example.com`, password: 'a long password', name })).statusCode, 201, name);
+    }
+  });
+
   it('limits refused registrations per address like failed sign-ins, so taken emails cannot be listed in bulk', async () => {
     await register({ email: 'listed@example.com', password: 'a long password', name: 'L' });
     // EMAIL_TAKEN tells whether an address has an account (as Shopify's and Medusa's registration do); probing

@@ -24,7 +24,8 @@ export const RegisterBody = Type.Object(
         "8 to 256 characters, counted in NFC (400 VALIDATION_FAILED); not only whitespace or one character repeated, not one of the 10,000 most common passwords, nor mostly the shop's name, the email or the name (422 PASSWORD_TOO_COMMON)",
     }),
     // At least one visible character: the service stores the name trimmed.
-    name: displayName(200),
+    // One line, no bidi overrides: it is an email's subject and greeting, and a line of the admin's order views.
+    name: displayName(200, { singleLine: true }),
   },
   { additionalProperties: false },
 );
