@@ -25,7 +25,11 @@ export const RegisterBody = Type.Object(
     }),
     // At least one visible character: the service stores the name trimmed.
     // One line, no bidi overrides: it is an email's subject and greeting, and a line of the admin's order views.
-    name: displayName(200, { singleLine: true }),
+    name: displayName(200, {
+      singleLine: true,
+      description:
+        '1 to 200 characters, at least one visible; one line: no control character (a line break, a tab), line or paragraph separator, nor bidi embedding, override or isolate (U+202A–U+202E, U+2066–U+2069)',
+    }),
   },
   { additionalProperties: false },
 );
