@@ -67,4 +67,37 @@ describe('GCRA limiter (real Redis)', () => {
     // The refused call recorded nothing: the loose limit still has 8.
     assert.equal((await limiter.reserve(who, [loose])).states[0]!.remaining, 7);
   });
+
+  it('reports whether the configured max would have admitted a request a degrade mode\'s cut refused', async () => {
+    const who = subject();
+    const cut: LimitPolicy = { ...policy(2, 60_000, 'general'), baseMax: 4 };
+    const plain = policy(3, 60_000, 'sale');
+    const decisions = [];
+    for (let i = 0; i < 6; i++) decisions.push(await limiter.reserve(who, [cut]));
+    assert.deepEqual(
+      decisions.map((d) => [d.allowed, d.states[0]!.withinBaseLimit]),
+      [
+        [true, true],
+        [true, true],
+        [false, true], // refused only by the cut
+        [false, true],
+        [false, false], // past the configured max too
+        [false, false],
+      ],
+    );
+    // A limit no mode cut: within its base limit exactly when allowed.
+    const other = subject();
+    const plainDecisions = [];
+    for (let i = 0; i < 4; i++) plainDecisions.push(await limiter.reserve(other, [plain]));
+    assert.deepEqual(
+      plainDecisions.map((d) => [d.allowed, d.states[0]!.withinBaseLimit]),
+      [
+        [true, true],
+        [true, true],
+        [true, true],
+        [false, false],
+      ],
+    );
+  });
+
 });
