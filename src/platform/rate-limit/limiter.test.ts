@@ -100,4 +100,28 @@ describe('GCRA limiter (real Redis)', () => {
     );
   });
 
+  it('counts a cut limit\'s shadow only for requests the normal limits would have admitted', async () => {
+    const who = subject();
+    const cut: LimitPolicy = { ...policy(2, 60_000, 'general'), baseMax: 4 };
+    const uncut = policy(1, 60_000, 'checkout');
+    assert.equal((await limiter.reserve(who, [cut, uncut])).allowed, true);
+    // Refused by the limit no mode cut: the normal limits would have refused them as well, so they are not demand
+    // within the normal budget and must not use up the shadow's.
+    for (let i = 0; i < 3; i++) {
+      const refused = await limiter.reserve(who, [cut, uncut]);
+      assert.equal(refused.allowed, false);
+      assert.deepEqual(
+        refused.states.map((s) => [s.policy.name, s.allowed]),
+        [
+          ['general', true],
+          ['checkout', false],
+        ],
+      );
+    }
+    assert.equal((await limiter.reserve(who, [cut])).allowed, true);
+    // Two admitted of a normal four: the next is refused only by the cut, within the normal limit.
+    const cutOnly = await limiter.reserve(who, [cut]);
+    assert.equal(cutOnly.allowed, false);
+    assert.equal(cutOnly.states[0]!.withinBaseLimit, true);
+  });
 });

@@ -39,8 +39,9 @@ export interface LimitPolicy {
   failClosed: boolean;
   /**
    * Set by a degrade mode that cut `max` (`createDegradedPolicies`): the configured max. The limiter then also counts
-   * the client against it (a shadow key, kept only while the cut lasts), to tell a request refused only by the cut
-   * from one past the client's normal budget ({@link LimitState.withinBaseLimit}).
+   * the client against it (a shadow key, kept only while the cut lasts; a request is counted there only when all the
+   * call's limits at their normal max would have admitted it), to tell a request refused only by the cut from one
+   * past the client's normal budget ({@link LimitState.withinBaseLimit}).
    */
   baseMax?: number;
 }

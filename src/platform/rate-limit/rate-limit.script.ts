@@ -19,9 +19,12 @@
  * - cost: units to record (0 = only check whether one more unit would fit).
  * - enforce: 1 = refuse when over; 0 = record regardless (counting a failure after the fact).
  * - baseMax: 0, or the configured max a degrade mode cut `max` from. Its shadow key then runs the same GCRA at
- *   `baseMax`, recording every request the normal limit would have admitted, whatever the cut limit answered: a
- *   request refused by the cut but admitted there was refused only by the degrade mode.
- * All-or-nothing: when any enforced limit refuses, nothing is recorded (on the limits; shadows record on their own).
+ *   `baseMax`: a request refused by the cut but admitted there was refused only by the degrade mode.
+ * All-or-nothing: when any enforced limit refuses, nothing is recorded on the limits. The shadows record what the
+ * normal limits would have: a request when every enforced limit admits it at its configured max (a cut limit's
+ * shadow, any other limit itself), whatever the cuts answered; when an un-cut limit refuses, or a shadow does,
+ * the normal limits would have refused it too and no shadow records it, or a shadow would run ahead of the normal
+ * limit and report later requests refused only by the cut as past it.
  * Returns, per limit, `allowed (1|0), remaining, retryAfterMs, resetMs, withinBase (1|0)` (withinBase: the shadow
  * admitted it, or, without a baseMax, `allowed`), then `1` when the whole request was admitted (all integers: Redis
  * truncates Lua numbers).
@@ -32,7 +35,10 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local n = #ARGV / 5
 local tats = {}
 local refused = false
+local baseRefused = false
 local out = {}
+local shadowKeys = {}
+local baseTats = {}
 local shadows = n
 for i = 1, n do
   local max = tonumber(ARGV[(i - 1) * 5 + 1])
@@ -56,17 +62,27 @@ for i = 1, n do
   local baseMax = tonumber(ARGV[(i - 1) * 5 + 5])
   if baseMax > 0 then
     shadows = shadows + 1
-    local baseInterval = math.ceil(window / baseMax)
+    shadowKeys[i] = KEYS[shadows]
     local baseTat = tonumber(redis.call('GET', KEYS[shadows])) or now
     if baseTat < now then baseTat = now end
+    baseTats[i] = baseTat
+    local baseInterval = math.ceil(window / baseMax)
     if baseTat + baseInterval * wanted - baseInterval * baseMax > now then
       out[i][3] = 0
     else
       out[i][3] = 1
-      if cost > 0 then
-        baseTat = baseTat + baseInterval * cost
-        redis.call('SET', KEYS[shadows], string.format('%.0f', baseTat), 'PX', math.max(1, math.ceil((baseTat - now) / 1000)))
-      end
+    end
+  end
+  -- Under the normal limits: a cut limit answers by its shadow, any other by itself.
+  if enforce and out[i][3] == 0 then baseRefused = true end
+end
+if not baseRefused then
+  for i = 1, n do
+    local cost = tonumber(ARGV[(i - 1) * 5 + 3])
+    if shadowKeys[i] and cost > 0 then
+      local baseInterval = math.ceil(tonumber(ARGV[(i - 1) * 5 + 2]) * 1000 / tonumber(ARGV[(i - 1) * 5 + 5]))
+      local baseTat = baseTats[i] + baseInterval * cost
+      redis.call('SET', shadowKeys[i], string.format('%.0f', baseTat), 'PX', math.max(1, math.ceil((baseTat - now) / 1000)))
     end
   end
 end
