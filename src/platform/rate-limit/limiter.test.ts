@@ -124,4 +124,27 @@ describe('GCRA limiter (real Redis)', () => {
     assert.equal(cutOnly.allowed, false);
     assert.equal(cutOnly.states[0]!.withinBaseLimit, true);
   });
+
+  it('counts no cut limit\'s shadow for a request another cut limit\'s normal max refused', async () => {
+    const who = subject();
+    const wide: LimitPolicy = { ...policy(2, 60_000, 'general'), baseMax: 4 };
+    const narrow: LimitPolicy = { ...policy(1, 60_000, 'sale'), baseMax: 2 };
+    // Admitted; then refused only by the narrow cut (its normal max of 2 admits it); then past that normal max twice.
+    const decisions = [];
+    for (let i = 0; i < 4; i++) decisions.push(await limiter.reserve(who, [wide, narrow]));
+    assert.deepEqual(
+      decisions.map((d) => [d.allowed, d.states[1]!.withinBaseLimit]),
+      [
+        [true, true],
+        [false, true],
+        [false, false],
+        [false, false],
+      ],
+    );
+    // The wide shadow counted the first two only: one more admitted, then one refused only by the cut.
+    assert.equal((await limiter.reserve(who, [wide])).allowed, true);
+    const cutOnly = await limiter.reserve(who, [wide]);
+    assert.equal(cutOnly.allowed, false);
+    assert.equal(cutOnly.states[0]!.withinBaseLimit, true);
+  });
 });
