@@ -145,7 +145,9 @@ export interface RetryOptions {
  * is claimed (closed) and then re-added, only if it is still open and the failure that was read (`claimDeadLetter`:
  * one discarded meanwhile is not run), and opened again if the add fails: the re-added job is a new run, whose own
  * exhaustion writes the letter again. A letter whose own job completed (`isLetterDoneBy`: its close not written, or
- * the letter written late by an attempt that lost its lock) is closed; one whose id a newer job holds is reported. Only letters written
+ * the letter written late by an attempt that lost its lock) is closed; one whose id a newer job holds is reported. A
+ * letter re-added under a derived id (`reAddJobId`) is not held up by a newer job under its job's numeric id (BullMQ's
+ * counter restarts after a Redis loss): its job is re-added under the derived id, which that job does not hold. Only letters written
  * before the run started are read, so a re-added job that fails again at once is not re-added twice.
  */
 export async function retryFailed(config: AppConfig, queueName: QueueName, options: RetryOptions = {}): Promise<RetryResult> {
@@ -168,7 +170,13 @@ export async function retryFailed(config: AppConfig, queueName: QueueName, optio
       const held = await Promise.all(page.map((letter) => queue.getJob(letter.jobId)));
       const done: DeadLetter[] = [];
       for (const [i, letter] of page.entries()) {
-        const job = held[i];
+        // The id its job is re-added under: its own, unless BullMQ numbered the job (an integer id, which BullMQ
+        // refuses to add): then one derived from it.
+        const jobId = reAddJobId(letter);
+        const renamedLetter = jobId !== letter.jobId;
+        // A newer job under a numbered job's id (BullMQ's counter restarts after a Redis loss) is none of the letter's
+        // business: its job is re-added under the derived id, which the newer job does not hold.
+        const job = renamedLetter && held[i] && !isJobOfLetter(held[i], letter) ? undefined : held[i];
         if (job && !isJobOfLetter(job, letter)) {
           // The letter's job cannot be re-added under its id while the newer job holds it.
           failures.push({ jobId: letter.jobId, reason: 'its job id is held by a newer job (added after the letter): discard the letter, or retry it once Redis drops that job' });
@@ -187,12 +195,10 @@ export async function retryFailed(config: AppConfig, queueName: QueueName, optio
         // Claimed first: a letter discarded (or re-added by another run) since the page was read is left alone.
         const claim = await claimDeadLetter(pool, queueName, letter);
         if (!claim) continue;
-        // Its own id, unless BullMQ numbered the job (an integer id, which BullMQ refuses to add): then one derived from it.
-        const jobId = reAddJobId(letter);
         try {
           await queue.add(letter.name, letter.data, { ...jobOptions(letter.name, letter.opts), jobId });
           requeuedDeadLetters++;
-          if (jobId !== letter.jobId) renamed.push({ jobId: letter.jobId, newJobId: jobId });
+          if (renamedLetter) renamed.push({ jobId: letter.jobId, newJobId: jobId });
         } catch (error) {
           await releaseDeadLetterClaim(pool, queueName, letter.jobId, claim);
           failures.push({ jobId: letter.jobId, reason: (error as Error).message });

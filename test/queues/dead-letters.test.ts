@@ -257,3 +257,41 @@ describe('a job added without a job id of its own (BullMQ numbers it: the dashbo
     }
   });
 });
+
+describe('a letter of a numbered job whose id a newer numbered job holds (BullMQ counter ids restart after a Redis loss)', () => {
+  it('is re-added by `queues retry-failed` under its derived id, which the newer job does not hold', async () => {
+    failing = true;
+    failure = 'unrecoverable';
+    try {
+      const queue = s.queues.get('email');
+      const pool = f.db.pools.primary;
+      const email = 'counter-restarted@example.com';
+      const job = await queue.add(JOBS.sendWelcomeEmail, { email, name: 'Counter' });
+      assert.match(job.id!, /^\d+$/, 'BullMQ numbered the job');
+      await waitForDeadLetter(pool, job.id!, 'the numbered job to be a dead letter');
+      await waitForJobState(queue, job.id!, 'failed', 'the numbered job to be failed in Redis');
+      // Redis lost the job and BullMQ's counter with it: the next job added without an id is numbered as the lost one was.
+      await queue.remove(job.id!);
+      await s.worker.platform.redis.set(queue.keys.id!, Number(job.id) - 1);
+      failing = false;
+      const newer = await queue.add(JOBS.sendWelcomeEmail, { email: 'newer@example.com', name: 'Newer' });
+      assert.equal(newer.id, job.id, 'the newer job holds the letter\'s numeric id');
+      await waitForJobState(queue, newer.id!, 'completed', 'the newer job to complete');
+
+      const result = await retryFailed(loadConfig(f.env), 'email');
+      assert.deepEqual(
+        result.failures.filter((failed) => failed.jobId === job.id),
+        [],
+        'the letter was reported as held by a newer job, though its job is re-added under another id',
+      );
+      const newJobId = `letter-${job.id}-${job.timestamp}`;
+      assert.deepEqual(result.renamed, [{ jobId: job.id, newJobId }]);
+      await waitForJobState(queue, newJobId, 'completed', 'the re-added job to complete');
+      assert.deepEqual((await queue.getJob(newJobId))!.data, { email, name: 'Counter' });
+      const { rows } = await pool.query('SELECT retried_at FROM dead_letters WHERE job_id = $1', [job.id]);
+      assert.notEqual(rows[0].retried_at, null, 'the letter is closed as retried');
+    } finally {
+      failure = 'refused';
+    }
+  });
+});
