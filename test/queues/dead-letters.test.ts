@@ -294,4 +294,35 @@ describe('a letter of a numbered job whose id a newer numbered job holds (BullMQ
       failure = 'refused';
     }
   });
+
+  it('is not run again by `queues retry-failed` when an earlier add under its derived id reached Redis and completed', async () => {
+    failing = true;
+    failure = 'unrecoverable';
+    try {
+      const queue = s.queues.get('email');
+      const pool = f.db.pools.primary;
+      const email = 'add-reached-redis@example.com';
+      const job = await queue.add(JOBS.sendWelcomeEmail, { email, name: 'Reached' });
+      await waitForDeadLetter(pool, job.id!, 'the numbered job to be a dead letter');
+      await waitForJobState(queue, job.id!, 'failed', 'the numbered job to be failed in Redis');
+      await queue.remove(job.id!);
+      failing = false;
+      // An earlier run's add reached Redis although the run saw it fail (its claim released: the letter is open), and the job completed.
+      const newJobId = `letter-${job.id}-${job.timestamp}`;
+      await queue.add(JOBS.sendWelcomeEmail, { email, name: 'Reached' }, { jobId: newJobId });
+      await waitForJobState(queue, newJobId, 'completed', 'the earlier re-add to complete');
+      const ranBefore = handled.filter((id) => id === newJobId).length;
+
+      const result = await retryFailed(loadConfig(f.env), 'email');
+      assert.deepEqual(result.failures.filter((failed) => failed.jobId === job.id), []);
+      const { rows } = await pool.query('SELECT retried_at FROM dead_letters WHERE job_id = $1', [job.id]);
+      assert.notEqual(rows[0].retried_at, null, 'the letter is closed');
+      const pending = await queue.getJobs(['waiting', 'prioritized', 'delayed', 'active']);
+      assert.deepEqual(pending.filter((other) => (other.data as { email?: string }).email === email), [], 'the completed job is not added again');
+      assert.equal(await (await queue.getJob(newJobId))!.getState(), 'completed');
+      assert.equal(handled.filter((id) => id === newJobId).length, ranBefore, 'the work ran once');
+    } finally {
+      failure = 'refused';
+    }
+  });
 });
