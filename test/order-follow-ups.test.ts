@@ -361,6 +361,34 @@ describe('follow-ups of registration and checkout', () => {
       const { rows } = await f.db.pools.primary.query("SELECT DISTINCT dimension FROM analytics_hourly WHERE metric = 'chargebacks_cents'");
       assert.deepEqual(rows.map((row) => row.dimension), [lost.currency], 'kept per currency, as revenue is');
     });
+
+    // A lost dispute already gave the money back; the admin's refund after it moves none (no provider call) but makes the
+    // order refunded. Money leaving counts once in all: a chargeback counts at most what refunds had not counted, and a
+    // refund after a chargeback only what neither counted.
+    it('counts money leaving an order once in all across partial refunds, a lost dispute and the admin refund after it', async () => {
+      const lostThenRefunded = await paidOrder('lra@example.com', 'follow-lost-then-refunded', 1500, 2);
+      const partThenLost = await paidOrder('plb@example.com', 'follow-part-then-lost', 1000, 3);
+      const refundsBefore = await rollup('refunds_cents');
+      const chargebacksBefore = await rollup('chargebacks_cents');
+      const chargebackCountBefore = await rollup('chargebacks');
+      assert.equal(await deliver(lostThenRefunded, 'evt_lra_open', 'payment.disputed', lostThenRefunded.totalCents), 'disputed');
+      assert.equal(await deliver(lostThenRefunded, 'evt_lra_lost', 'payment.dispute_lost', lostThenRefunded.totalCents), 'dispute_lost');
+      assert.equal(await deliver(partThenLost, 'evt_plb_part', 'payment.refunded', 1000), 'partially_refunded');
+      assert.equal(await deliver(partThenLost, 'evt_plb_open', 'payment.disputed', partThenLost.totalCents), 'disputed');
+      assert.equal(await deliver(partThenLost, 'evt_plb_lost', 'payment.dispute_lost', partThenLost.totalCents), 'dispute_lost');
+      for (const order of [lostThenRefunded, partThenLost]) {
+        const refunded = await request(`${web.url}/api/v1/admin/orders/${order.id}/refund`, { method: 'POST', headers: admin() });
+        assert.equal(refunded.status, 200, JSON.stringify(refunded.body));
+        assert.equal(refunded.body.status, 'refunded');
+      }
+      await waitFor('the money given back in the rollups', async () => (await analyticsApplied(lostThenRefunded.id)) && (await analyticsApplied(partThenLost.id)));
+      const refunds = (await rollup('refunds_cents')) - refundsBefore;
+      const chargebacks = (await rollup('chargebacks_cents')) - chargebacksBefore;
+      assert.equal(chargebacks, lostThenRefunded.totalCents + (partThenLost.totalCents - 1000), 'the disputed amount, at most what refunds had not counted');
+      assert.equal(refunds, 1000, 'the partial refund; the admin refund after a lost dispute adds nothing');
+      assert.equal(refunds + chargebacks, lostThenRefunded.totalCents + partThenLost.totalCents, "each order's total once in all");
+      assert.equal(await rollup('chargebacks'), chargebackCountBefore + 2);
+    });
   });
 
   it('gives popularity back for an order refunded before its fan-out ran: the decrement is not lost to the increment arriving after it', async () => {

@@ -22,17 +22,22 @@ export type AnalyticsEvent =
    */
   | { eventType: 'order_created'; orderId: number | string; amountCents: number; currency?: string; occurredAt?: string }
   /**
-   * A paid order refunded: one refund (`refunds`), and what of its total partial refunds had not counted yet
-   * (`refunds_cents`, per currency; the whole total when there were none), in the hour of the refund, beside the revenue
-   * it counted when paid, which stays: net revenue = `revenue_cents` − `refunds_cents` − `chargebacks_cents`.
+   * A paid order refunded: one refund (`refunds`), and what of its total partial refunds and a lost dispute had not
+   * counted yet (`refunds_cents`, per currency; the whole total when there were none, 0 after a dispute lost in full), in
+   * the hour of the refund, beside the revenue it counted when paid, which stays: net revenue = `revenue_cents` −
+   * `refunds_cents` − `chargebacks_cents`.
    */
   | { eventType: 'order_refunded'; orderId: number | string; amountCents: number; currency: string; occurredAt?: string }
   /**
    * Part of a paid order's payment refunded at the provider (its dashboard), the order staying as it is: the money this
-   * refund added to what was refunded so far, in `refunds_cents` only (no order was refunded: `refunds` stays).
+   * refund added to what was refunded so far (never past what a lost dispute left), in `refunds_cents` only (no order
+   * was refunded: `refunds` stays).
    */
   | { eventType: 'payment_partially_refunded'; orderId: number | string; amountCents: number; currency: string; occurredAt?: string }
-  /** A dispute (chargeback) of a paid order's payment lost: the disputed amount, in `chargebacks` and `chargebacks_cents`. */
+  /**
+   * A dispute (chargeback) of a paid order's payment lost: one in `chargebacks`, and in `chargebacks_cents` the disputed
+   * amount, at most what refunds counted so far left of the payment (money leaving counts once in all).
+   */
   | { eventType: 'chargeback_lost'; orderId: number | string; amountCents: number; currency: string; occurredAt?: string }
   /** Request counts of one hour by route group, flushed by each web instance. */
   | { eventType: 'requests'; hour: string; counts: Record<string, number> };

@@ -9,8 +9,10 @@ import { bigint, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-cor
  * each partial refund at the provider by what it adds to the amount refunded so far (the order stays as it is), and the
  * rest of the order's total when the order becomes refunded (the admin's refund, or the provider's event of a full one),
  * so an order's total at most once in all; `refunds` counts orders refunded (a partial refund adds none). A lost dispute
- * (chargeback) counts once, in the hour it closed: `chargebacks` and the disputed amount in `chargebacks_cents`; a won
- * one counts nothing. Only money of the payment that paid its order counts (a late payment given back never counted as
+ * (chargeback) counts once, in the hour it closed: `chargebacks` and the disputed amount in `chargebacks_cents`, at most
+ * what refunds counted left of the payment; a won one counts nothing. Refunds after a lost dispute count only what
+ * neither counted: money leaving an order counts once in all across refunds_cents and chargebacks_cents (its payment
+ * keeps both counts: refunded_counted_cents, charged_back_counted_cents). Only money of the payment that paid its order counts (a late payment given back never counted as
  * revenue). Orders cancelled or expired were never paid and count nowhere. The request series is the history the
  * scaling forecast learns from.
  */

@@ -198,10 +198,10 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
 
     /**
      * paid → refunded: the units go back (the order was not shipped) and so does its popularity. The analytics get an
-     * `order_refunded` event: what of its total was not counted as refunded yet (`countedBeforeCents`: partial refunds at
-     * the provider its payment counted, under the caller's lock on the order) counted as refunded in the hour of the
-     * refund, beside the revenue its payment counted (net revenue = `revenue_cents` − `refunds_cents` −
-     * `chargebacks_cents`, per currency). `refundedCents`: what that event counted.
+     * `order_refunded` event: what of its total was not counted as given back yet (`countedBeforeCents`: partial refunds
+     * at the provider and a lost dispute its payment counted, under the caller's lock on the order; never below 0) counted
+     * as refunded in the hour of the refund, beside the revenue its payment counted (net revenue = `revenue_cents` −
+     * `refunds_cents` − `chargebacks_cents`, per currency). `refundedCents`: what that event counted.
      */
     async markRefunded(tx: DbOrTx, orderId: number, countedBeforeCents = 0): Promise<{ productIds: number[]; refundedCents: number } | undefined> {
       const updated = await tx

@@ -141,9 +141,10 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
    * through us (paid before payments existed, a failed refund settled by hand) is refunded without it.
    */
   async function refundOrder(tx: DbOrTx, orderId: number): Promise<{ productIds: number[] } | undefined> {
-    // Read under the caller's lock on the order, which a partial refund's counting holds too: what it counted is final here.
+    // Read under the caller's lock on the order, which a partial refund's or a lost dispute's counting holds too: what
+    // they counted is final here. Only what neither counted is left to count (nothing after a dispute lost in full).
     const payment = await payments.applied(tx, orderId);
-    const refunded = await lifecycle.markRefunded(tx, orderId, payment?.refundedCountedCents ?? 0);
+    const refunded = await lifecycle.markRefunded(tx, orderId, payment ? payment.refundedCountedCents + payment.chargedBackCountedCents : 0);
     if (!refunded) return undefined;
     if (payment) await payments.countRefunded(tx, payment.id, payment.refundedCountedCents + refunded.refundedCents);
     const order = await lifecycle.buyerOf(tx, orderId);
@@ -303,7 +304,7 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
             if (captured && (payment.late || !heldOk)) {
               if (payment.late || order.status === 'paid') {
                 // Not `refundOrder`: the give-back's own "payment returned" email (amount_mismatch) tells the buyer.
-                const refunded = await lifecycle.markRefunded(tx, orderId, payment.refundedCountedCents);
+                const refunded = await lifecycle.markRefunded(tx, orderId, payment.refundedCountedCents + payment.chargedBackCountedCents);
                 if (refunded) await payments.countRefunded(tx, payment.id, payment.refundedCountedCents + refunded.refundedCents);
                 return giveBackLate(held, refunded?.productIds ?? []);
               }
@@ -355,13 +356,16 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
           const kind = event.kind;
           const reason = event.failureCode;
           if (await payments.advance(tx, payment.id, kind, reason === undefined ? {} : { failureCode: reason })) {
-            // A lost dispute of the payment that paid its order: the disputed amount counted once (the status moves once),
-            // in the hour it closed, apart from refunds: net revenue = revenue − refunds − chargebacks.
+            // A lost dispute of the payment that paid its order: one chargeback, once (the status moves once), in the hour
+            // it closed, apart from refunds: net revenue = revenue − refunds − chargebacks. Its money is the disputed
+            // amount, at most what refunds counted left of the payment (kept on it, so a refund after it, the admin's
+            // included, counts only what neither counted): money leaving counts once in all.
             if (kind === 'dispute_lost' && payment.applied) {
+              const chargedBack = await payments.countChargeback(tx, payment.id, event.amountCents ?? payment.amountCents);
               await enqueueInTransaction(tx, {
                 queue: QUEUES.notifications,
                 name: JOBS.updateAnalytics,
-                data: { eventType: 'chargeback_lost', orderId, amountCents: event.amountCents ?? payment.amountCents, currency: order.currency, occurredAt: new Date().toISOString() },
+                data: { eventType: 'chargeback_lost', orderId, amountCents: chargedBack, currency: order.currency, occurredAt: new Date().toISOString() },
               });
             }
             const context = { orderId, intentId, orderStatus: order.status, late: payment.late, reason };

@@ -181,16 +181,37 @@ export function createPaymentsRepository() {
 
     /**
      * Raises what the rollups count as refunded of this payment (`payments.refundedCountedCents`) to `refundedCents`, the
-     * amount refunded so far, under the caller's lock on its order; returns what that added (0 when it had counted as
-     * much or more: a redelivered event, or an older one arriving after a newer one).
+     * amount refunded so far, but never past what a lost dispute left of it (`amountCents` − `chargedBackCountedCents`),
+     * under the caller's lock on its order; returns what that added (0 when it had counted as much or more: a redelivered
+     * event, or an older one arriving after a newer one, or all of it charged back).
      */
     async countRefunded(tx: DbOrTx, id: number, refundedCents: number): Promise<number> {
+      const target = sql`least(${refundedCents}::bigint, ${payments.amountCents}::bigint - ${payments.chargedBackCountedCents})`;
       const result = await tx.execute<{ added: string }>(sql`
-        update ${payments} set refunded_counted_cents = ${refundedCents}::bigint
+        update ${payments} set refunded_counted_cents = ${target}
         from (select refunded_counted_cents as before from ${payments} where id = ${id}) prev
-        where ${payments.id} = ${id} and ${payments.refundedCountedCents} < ${refundedCents}::bigint
-        returning ${refundedCents}::bigint - prev.before as added`);
+        where ${payments.id} = ${id} and ${payments.refundedCountedCents} < ${target}
+        returning ${target} - prev.before as added`);
       return Number(result.rows[0]?.added ?? 0);
+    },
+
+    /**
+     * Counts a lost dispute of this payment as charged back (`payments.chargedBackCountedCents`): the disputed amount, at
+     * most what refunds counted so far left of the payment (the buyer cannot get back more than they paid; a partial
+     * refund before the dispute was counted already). Reads the row FOR UPDATE first, in the caller's transaction, so it
+     * counts from its latest values whoever else counts on it. Returns what it counted (0: all of it refunded already).
+     */
+    async countChargeback(tx: DbOrTx, id: number, disputedCents: number): Promise<number> {
+      const rows = await tx
+        .select({ amountCents: payments.amountCents, refunded: payments.refundedCountedCents, chargedBack: payments.chargedBackCountedCents })
+        .from(payments)
+        .where(eq(payments.id, id))
+        .for('update');
+      const row = rows[0];
+      if (!row) return 0;
+      const counted = Math.max(0, Math.min(disputedCents, row.amountCents - row.refunded - row.chargedBack));
+      if (counted > 0) await tx.update(payments).set({ chargedBackCountedCents: row.chargedBack + counted }).where(eq(payments.id, id));
+      return counted;
     },
 
     /** Moves the payment to its next idempotency key, if it is still on `used` (see `payments.keyRetries`). */

@@ -59,6 +59,12 @@ export const payments = pgTable(
      * refunded. Each refund counts only what it adds to this, so a redelivered or out-of-order event counts nothing more.
      */
     refundedCountedCents: bigint('refunded_counted_cents', { mode: 'number' }).notNull().default(0),
+    /**
+     * How much of this payment the rollups count as charged back (`chargebacks_cents`): a lost dispute's amount, at most
+     * what `refundedCountedCents` left of the payment. Refunds counted after it count at most what neither counted, so
+     * the two together never exceed the payment: money leaving counts once in all.
+     */
+    chargedBackCountedCents: bigint('charged_back_counted_cents', { mode: 'number' }).notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },

@@ -1,0 +1,1 @@
+ALTER TABLE "payments" ADD COLUMN "charged_back_counted_cents" bigint DEFAULT 0 NOT NULL;
