@@ -181,18 +181,23 @@ export function createPaymentsRepository() {
 
     /**
      * Raises what the rollups count as refunded of this payment (`payments.refundedCountedCents`) to `refundedCents`, the
-     * amount refunded so far, but never past what a lost dispute left of it (`amountCents` − `chargedBackCountedCents`),
-     * under the caller's lock on its order; returns what that added (0 when it had counted as much or more: a redelivered
-     * event, or an older one arriving after a newer one, or all of it charged back).
+     * amount refunded so far, but never past what a lost dispute left of it (`amountCents` − `chargedBackCountedCents`);
+     * returns what that added (0 when it had counted as much or more: a redelivered event, or an older one arriving after
+     * a newer one, or all of it charged back). Reads the row FOR UPDATE first, in the caller's transaction, and computes
+     * the increase from what that read: safe on its own, not only under the caller's lock on the order.
      */
     async countRefunded(tx: DbOrTx, id: number, refundedCents: number): Promise<number> {
-      const target = sql`least(${refundedCents}::bigint, ${payments.amountCents}::bigint - ${payments.chargedBackCountedCents})`;
-      const result = await tx.execute<{ added: string }>(sql`
-        update ${payments} set refunded_counted_cents = ${target}
-        from (select refunded_counted_cents as before from ${payments} where id = ${id}) prev
-        where ${payments.id} = ${id} and ${payments.refundedCountedCents} < ${target}
-        returning ${target} - prev.before as added`);
-      return Number(result.rows[0]?.added ?? 0);
+      const rows = await tx
+        .select({ amountCents: payments.amountCents, refunded: payments.refundedCountedCents, chargedBack: payments.chargedBackCountedCents })
+        .from(payments)
+        .where(eq(payments.id, id))
+        .for('update');
+      const row = rows[0];
+      if (!row) return 0;
+      const target = Math.min(refundedCents, row.amountCents - row.chargedBack);
+      if (target <= row.refunded) return 0;
+      await tx.update(payments).set({ refundedCountedCents: target }).where(eq(payments.id, id));
+      return target - row.refunded;
     },
 
     /**
