@@ -283,9 +283,9 @@ describe('follow-ups of registration and checkout', () => {
       await waitFor('the paid order in the rollups', () => analyticsApplied(placed.body.id));
       return { id: placed.body.id as number, totalCents: placed.body.totalCents as number, currency: placed.body.currency as string, intentId: rows[0]!.intent_id };
     };
-    const deliver = async (order: { id: number; intentId: string }, id: string, type: string, amountCents: number) => {
+    const deliver = async (order: { id: number; intentId: string }, id: string, type: string, amountCents: number, currency?: string) => {
       const signer = createTestProvider({ db: f.db, webhookSecret: testWebhookSecret(f.env.SESSION_SECRET!) });
-      const payload = JSON.stringify({ id, type, data: { intentId: order.intentId, orderId: order.id, amountCents } });
+      const payload = JSON.stringify({ id, type, data: { intentId: order.intentId, orderId: order.id, amountCents, ...(currency === undefined ? {} : { currency }) } });
       const reply = await fetch(`${web.url}/api/v1/payments/webhooks/test`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', [TEST_SIGNATURE_HEADER]: signer.signWebhook(payload) },
@@ -388,6 +388,28 @@ describe('follow-ups of registration and checkout', () => {
       assert.equal(refunds, 1000, 'the partial refund; the admin refund after a lost dispute adds nothing');
       assert.equal(refunds + chargebacks, lostThenRefunded.totalCents + partThenLost.totalCents, "each order's total once in all");
       assert.equal(await rollup('chargebacks'), chargebackCountBefore + 2);
+    });
+
+    // The rollups count money given back in the order's currency; an event in another one (a provider's misconfigured
+    // account, a conversion) is not converted nor mixed into it: logged, counted nowhere.
+    it('counts nothing for a partial refund or a lost dispute in another currency than the order', async () => {
+      const order = await paidOrder('cur@example.com', 'follow-other-currency', 1200, 2);
+      const other = order.currency === 'JPY' ? 'EUR' : 'JPY';
+      const refundsBefore = await rollup('refunds_cents');
+      const chargebacksBefore = await rollup('chargebacks_cents');
+      const chargebackCountBefore = await rollup('chargebacks');
+      assert.equal(await deliver(order, 'evt_cur_part', 'payment.refunded', 500, other), 'partially_refunded');
+      assert.equal(await deliver(order, 'evt_cur_open', 'payment.disputed', 1000, other), 'disputed');
+      assert.equal(await deliver(order, 'evt_cur_lost', 'payment.dispute_lost', 1000, other), 'dispute_lost');
+      await waitFor('the events in the rollups', () => analyticsApplied(order.id));
+      assert.equal(await rollup('refunds_cents'), refundsBefore, 'a refund in another currency counts nothing');
+      assert.equal(await rollup('chargebacks_cents'), chargebacksBefore, 'a chargeback in another currency counts nothing');
+      assert.equal(await rollup('chargebacks'), chargebackCountBefore);
+      const { rows } = await f.db.pools.primary.query<{ refunded: number; charged: number }>(
+        'SELECT refunded_counted_cents::int AS refunded, charged_back_counted_cents::int AS charged FROM payments WHERE order_id = $1 AND applied',
+        [order.id],
+      );
+      assert.deepEqual(rows[0], { refunded: 0, charged: 0 }, 'nothing kept as counted either');
     });
   });
 

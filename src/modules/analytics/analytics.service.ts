@@ -36,7 +36,8 @@ export type AnalyticsEvent =
   | { eventType: 'payment_partially_refunded'; orderId: number | string; amountCents: number; currency: string; occurredAt?: string }
   /**
    * A dispute (chargeback) of a paid order's payment lost: one in `chargebacks`, and in `chargebacks_cents` the disputed
-   * amount, at most what refunds counted so far left of the payment (money leaving counts once in all).
+   * amount, at most what refunds counted so far left of the payment (money leaving counts once in all). Always in the
+   * order's currency: one in another currency is not written.
    */
   | { eventType: 'chargeback_lost'; orderId: number | string; amountCents: number; currency: string; occurredAt?: string }
   /** Request counts of one hour by route group, flushed by each web instance. */

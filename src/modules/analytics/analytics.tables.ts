@@ -12,7 +12,8 @@ import { bigint, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-cor
  * (chargeback) counts once, in the hour it closed: `chargebacks` and the disputed amount in `chargebacks_cents`, at most
  * what refunds counted left of the payment; a won one counts nothing. Refunds after a lost dispute count only what
  * neither counted: money leaving an order counts once in all across refunds_cents and chargebacks_cents (its payment
- * keeps both counts: refunded_counted_cents, charged_back_counted_cents). Only money of the payment that paid its order counts (a late payment given back never counted as
+ * keeps both counts: refunded_counted_cents, charged_back_counted_cents). A provider's partial refund or lost dispute in
+ * another currency than the order's counts nothing (not converted, not mixed in). Only money of the payment that paid its order counts (a late payment given back never counted as
  * revenue). Orders cancelled or expired were never paid and count nowhere. The request series is the history the
  * scaling forecast learns from.
  */

@@ -163,10 +163,15 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
    * partial refund in its dashboard; a full one of an order shipped), in `refunds_cents`: what `refundedCents`, the
    * amount refunded so far, adds to what the payment counted, in its order's currency and the hour of the event; in the
    * transaction that decides the event, under its order's lock. A redelivered event, or an older one after a newer,
-   * adds nothing. A late payment's give-back never counted as revenue, so it counts nothing.
+   * adds nothing. A late payment's give-back never counted as revenue, so it counts nothing. An event in another currency
+   * than the order (`currency`) is not mixed into the order's: logged, counted nothing.
    */
-  async function countProviderRefund(tx: DbOrTx, order: LockedOrder, payment: PaymentRow, refundedCents: number): Promise<void> {
+  async function countProviderRefund(tx: DbOrTx, order: LockedOrder, payment: PaymentRow, refundedCents: number, currency: string | undefined): Promise<void> {
     if (!payment.applied) return;
+    if (!sameCurrency(order, currency)) {
+      logger.warn({ orderId: order.id, intentId: payment.intentId, refundedCents, currency, orderCurrency: order.currency }, 'a refund at the provider in another currency than the order: not counted in the analytics');
+      return;
+    }
     const added = await payments.countRefunded(tx, payment.id, refundedCents);
     if (added <= 0) return;
     await enqueueInTransaction(tx, {
@@ -241,7 +246,7 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
           // partial refund made in its dashboard): only all of it refunds the order and puts its units back on sale.
           if (event.amountCents !== undefined && event.amountCents < payment.amountCents) {
             logger.info({ orderId, intentId, refundedCents: event.amountCents, amountCents: payment.amountCents }, 'part of a payment was refunded at the provider; the order stays as it is');
-            await countProviderRefund(tx, order, payment, event.amountCents);
+            await countProviderRefund(tx, order, payment, event.amountCents, event.currency);
             return { result: { ...base, outcome: 'partially_refunded' }, action: undefined, payment, returned: [] };
           }
           if ((await payments.advance(tx, payment.id, 'refunded')) && payment.late) {
@@ -250,7 +255,7 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
           }
           const refunded = payment.applied ? await refundOrder(tx, orderId) : undefined;
           // Not made refunded by it (shipped, or refunded already: then counted in full, and this adds nothing): the money counted all the same.
-          if (!refunded) await countProviderRefund(tx, order, payment, event.amountCents ?? payment.amountCents);
+          if (!refunded) await countProviderRefund(tx, order, payment, event.amountCents ?? payment.amountCents, event.currency);
           return { result: { ...base, outcome: 'refunded' }, action: undefined, payment, returned: refunded?.productIds ?? [] };
         }
         case 'authorized':
@@ -360,13 +365,19 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
             // it closed, apart from refunds: net revenue = revenue − refunds − chargebacks. Its money is the disputed
             // amount, at most what refunds counted left of the payment (kept on it, so a refund after it, the admin's
             // included, counts only what neither counted): money leaving counts once in all.
+            // One in another currency than the order is not mixed into the order's: logged (once committed), counted nothing.
             if (kind === 'dispute_lost' && payment.applied) {
-              const chargedBack = await payments.countChargeback(tx, payment.id, event.amountCents ?? payment.amountCents);
-              await enqueueInTransaction(tx, {
-                queue: QUEUES.notifications,
-                name: JOBS.updateAnalytics,
-                data: { eventType: 'chargeback_lost', orderId, amountCents: chargedBack, currency: order.currency, occurredAt: new Date().toISOString() },
-              });
+              if (sameCurrency(order, event.currency)) {
+                const chargedBack = await payments.countChargeback(tx, payment.id, event.amountCents ?? payment.amountCents);
+                await enqueueInTransaction(tx, {
+                  queue: QUEUES.notifications,
+                  name: JOBS.updateAnalytics,
+                  data: { eventType: 'chargeback_lost', orderId, amountCents: chargedBack, currency: order.currency, occurredAt: new Date().toISOString() },
+                });
+              } else {
+                const mismatch = { orderId, intentId, disputedCents: event.amountCents, currency: event.currency, orderCurrency: order.currency };
+                counts.push(() => logger.warn(mismatch, 'a lost dispute in another currency than the order: not counted in the analytics'));
+              }
             }
             const context = { orderId, intentId, orderStatus: order.status, late: payment.late, reason };
             counts.push(() => {
@@ -572,4 +583,9 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
   }
 
   return { process, receiveWebhook, act, answerForCallRefused, invalidate, refundOrder };
+}
+
+/** Whether an event's currency (absent: the payment's, so the order's) is the order's, the one the rollups count it in. */
+function sameCurrency(order: { currency: string }, currency: string | undefined): boolean {
+  return currency === undefined || currency.toUpperCase() === order.currency.toUpperCase();
 }
