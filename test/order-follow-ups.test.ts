@@ -390,6 +390,18 @@ describe('follow-ups of registration and checkout', () => {
       assert.equal(await rollup('chargebacks'), chargebackCountBefore + 2);
     });
 
+    it('counts a refund at the provider after a lost dispute at most as what the chargeback left of the order', async () => {
+      const order = await paidOrder('lpr@example.com', 'follow-lost-then-part', 1000, 3);
+      const refundsBefore = await rollup('refunds_cents');
+      const chargebacksBefore = await rollup('chargebacks_cents');
+      assert.equal(await deliver(order, 'evt_lpr_open', 'payment.disputed', 2000), 'disputed');
+      assert.equal(await deliver(order, 'evt_lpr_lost', 'payment.dispute_lost', 2000), 'dispute_lost');
+      assert.equal(await deliver(order, 'evt_lpr_part', 'payment.refunded', 1500), 'partially_refunded');
+      await waitFor('the money given back in the rollups', () => analyticsApplied(order.id));
+      assert.equal((await rollup('chargebacks_cents')) - chargebacksBefore, 2000);
+      assert.equal((await rollup('refunds_cents')) - refundsBefore, order.totalCents - 2000, 'the refund past what the chargeback left counts nothing');
+    });
+
     // The rollups count money given back in the order's currency; an event in another one (a provider's misconfigured
     // account, a conversion) is not converted nor mixed into it: logged, counted nowhere.
     it('counts nothing for a partial refund or a lost dispute in another currency than the order', async () => {
