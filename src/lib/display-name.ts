@@ -16,13 +16,32 @@ const VISIBLE = '[^\\s\\p{Z}\\p{Cc}\\p{Cf}\\p{Default_Ignorable_Code_Point}\\u28
  * after it around ("Jo \u202Eelgoog" shows as "Jo google"). The marks LRM, RLM and ALM stay: right-to-left names use them.
  */
 const NOT_IN_LINE = '[\\p{Cc}\\p{Zl}\\p{Zp}\\u202A-\\u202E\\u2066-\\u2069]';
+const NOT_IN_LINE_RE = new RegExp(NOT_IN_LINE, 'u');
+
+/**
+ * Whether `text` holds none of the characters a single-line name may not hold (see `NOT_IN_LINE`): what
+ * `displayName(…, { singleLine: true })` checks, for an update that checks it only on a name set anew (a name stored
+ * before the rule, resent as stored, is kept).
+ */
+export function isSingleLine(text: string): boolean {
+  return !NOT_IN_LINE_RE.test(text);
+}
+
+/**
+ * The rule a single-line name states in its schema's description. A product's, category's or sale's update takes it
+ * without `singleLine`: its schema cannot tell a new name from a stored one resent (a name stored before the rule, kept
+ * by a sync sending the whole row back), so the service checks, with `isSingleLine`, only a name set anew.
+ */
+export const SINGLE_LINE =
+  'one line: no control character (line break, tab), line or paragraph separator, or bidi embedding, override or isolate (400 VALIDATION_FAILED; an update may resend a name stored before the rule as it is)';
 
 /**
  * The schema of a name people read (a customer's, a product's, a category's, a sale's): 1 to `maxLength`
  * characters, at least one of them visible. A name of only blanks (spaces, tabs, no-break spaces) or of
  * invisible characters (a zero-width space, a variation selector) passes `minLength` and shows as nothing on a
  * page, in an email or in a list. With `singleLine`, also none of the characters above that break a line or turn
- * text around, anywhere in it (a name that is one line of an email or a list: the customer's).
+ * text around, anywhere in it (a name that is one line of an email or a list: each of these; an update's schema leaves it
+ * out where a name stored before the rule may be resent, see `SINGLE_LINE`).
  */
 export function displayName(maxLength: number, { singleLine = false, ...options }: { description?: string; singleLine?: boolean; [annotation: `x-${string}`]: unknown } = {}) {
   // `not` beside the pattern rather than one pattern doing both: that needs a lookahead (or it backtracks

@@ -100,6 +100,19 @@ export class InvalidInputError extends DomainError {
   }
 }
 
+/**
+ * A name set anew (on an update, where the schema cannot tell a new name from the stored one resent) that is not one
+ * line or holds a bidi override (`isSingleLine`): 400 VALIDATION_FAILED at /name, as the create's schema answers it.
+ */
+export class NameNotSingleLineError extends InvalidInputError {
+  constructor() {
+    super('VALIDATION_FAILED', 'request body is invalid', {
+      in: 'body',
+      issues: [{ path: '/name', message: 'must be one line: no control character, line or paragraph separator, or bidi embedding, override or isolate' }],
+    });
+  }
+}
+
 /** A request that changes something only once per key (an order, a relative stock adjustment) came without its key. */
 export class IdempotencyKeyRequiredError extends InvalidInputError {
   constructor() {

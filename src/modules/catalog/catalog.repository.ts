@@ -224,10 +224,17 @@ export function createCatalogRepository() {
     },
 
     /** The category as it was (read under its row's lock, for the admin audit trail) and as it is now; undefined when there is none. */
-    async updateCategory(db: Db, id: number, values: { slug?: string; name?: string; parentId?: number | null }): Promise<{ before: Category; category: Category } | undefined> {
+    /** `check` sees the category as stored, under its row's lock, before the write (it throws to refuse it). */
+    async updateCategory(
+      db: Db,
+      id: number,
+      values: { slug?: string; name?: string; parentId?: number | null },
+      check?: (before: Category) => void,
+    ): Promise<{ before: Category; category: Category } | undefined> {
       return db.transaction(async (tx) => {
         const [before] = await tx.select(categoryColumns).from(categories).where(eq(categories.id, id)).for('update');
         if (!before) return undefined;
+        check?.(before);
         const [category] = await tx
           .update(categories)
           .set({ ...values, updatedAt: sql`now()` })

@@ -115,6 +115,54 @@ describe('catalog API', () => {
     assert.equal((await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${product.id}`, headers: t.admin, payload: { name: ' Named again ' } })).statusCode, 200);
   });
 
+  // A product or category name is a line of a product list, an order email, the admin's views: a line break there fakes
+  // a new line ("Shoes\r\nFREE"), a bidi override turns the text after it around ("Shoes \u202Eeerf" shows "Shoes free").
+  it('refuses a product or category name with a line break, another control character or a bidi override, and keeps one stored before', async () => {
+    const product = await createProduct({ sku: 'LINE-1', name: 'Shoes', priceCents: 100 });
+    const category = await t.app.inject({ method: 'POST', url: '/api/v1/admin/categories', headers: t.admin, payload: { slug: 'line', name: 'Shoes' } });
+    assert.equal(category.statusCode, 201, category.body);
+    const categoryId = category.json().id as number;
+    for (const name of ['Shoes\r\nFREE', 'Shoes\tFREE', 'Shoes\u0007', 'Shoes\u2028FREE', 'Shoes \u202Eeerf', 'Shoes\u2066FREE\u2069']) {
+      const requests = [
+        { method: 'POST' as const, url: '/api/v1/admin/products', payload: { sku: 'LINE-2', name, priceCents: 100 } },
+        { method: 'PATCH' as const, url: `/api/v1/admin/products/${product.id}`, payload: { name } },
+        { method: 'POST' as const, url: '/api/v1/admin/categories', payload: { slug: 'line-2', name } },
+        { method: 'PATCH' as const, url: `/api/v1/admin/categories/${categoryId}`, payload: { name } },
+      ];
+      for (const request of requests) {
+        const reply = await t.app.inject({ ...request, headers: t.admin });
+        assert.equal(reply.statusCode, 400, `${request.method} ${request.url} ${JSON.stringify(name)}: ${reply.body}`);
+        assert.equal(reply.json().error.code, 'VALIDATION_FAILED');
+        assert.equal(reply.json().error.details.issues[0].path, '/name');
+      }
+    }
+    assert.equal((await t.app.inject({ url: `/api/v1/admin/products/${product.id}`, headers: t.admin })).json().name, 'Shoes');
+    assert.equal((await t.app.inject({ url: `/api/v1/admin/categories/${categoryId}`, headers: t.admin })).json().name, 'Shoes');
+    // Names in any script, with the marks right-to-left text uses, are names.
+    for (const [i, name] of ['山田の靴', 'حذاء\u200f أحمر', 'Zoe\u0308 boots'].entries()) {
+      assert.equal((await createProduct({ sku: `SCRIPT-${i}`, name, priceCents: 100 })).name, name.normalize('NFC'));
+    }
+    // A name stored before the rule: an update leaving it out, or resending it as stored (a sync sending the whole
+    // product back), keeps it and passes; only a name set anew is checked.
+    const legacyId = await insertLegacyProduct('LEGACY-LINE', 'Old\r\nShoes');
+    await t.platform.db.primary.execute(sql`update categories set name = ${'Old\r\nShoes'} where id = ${categoryId}`);
+    for (const payload of [{ priceCents: 200 }, { name: 'Old\r\nShoes', priceCents: 300 }]) {
+      const patched = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${legacyId}`, headers: t.admin, payload });
+      assert.equal(patched.statusCode, 200, patched.body);
+      assert.equal(patched.json().name, 'Old\r\nShoes');
+    }
+    for (const payload of [{ slug: 'line-moved' }, { name: 'Old\r\nShoes', slug: 'line-again' }]) {
+      const patched = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/categories/${categoryId}`, headers: t.admin, payload });
+      assert.equal(patched.statusCode, 200, patched.body);
+      assert.equal(patched.json().name, 'Old\r\nShoes');
+    }
+    const renamed = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${legacyId}`, headers: t.admin, payload: { name: 'Old\nShoes' } });
+    assert.equal(renamed.statusCode, 400, renamed.body);
+    assert.equal(renamed.json().error.details.issues[0].path, '/name');
+    const fixed = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${legacyId}`, headers: t.admin, payload: { name: 'Old shoes' } });
+    assert.equal(fixed.statusCode, 200, fixed.body);
+  });
+
   it('keeps SKUs unique whatever their case: a SKU differing from another only in case is 409 SKU_TAKEN', async () => {
     const first = await createProduct({ sku: 'Case-Sku-1', name: 'First', priceCents: 100 });
     for (const sku of ['case-sku-1', 'CASE-SKU-1', 'Case-Sku-1']) {

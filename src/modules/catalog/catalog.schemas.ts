@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { displayName } from '../../lib/display-name.ts';
+import { displayName, SINGLE_LINE } from '../../lib/display-name.ts';
 import { pageLimit } from '../../lib/page-limit.ts';
 import { TOLD_MAX_LENGTH } from '../../platform/http/validation.ts';
 import { MAX_STOCK, PRODUCT_NAME_INPUT_MAX, PRODUCT_NAME_MAX } from './catalog.limits.ts';
@@ -16,10 +16,11 @@ const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
  * them: 400 VALIDATION_FAILED at /name past it). The schema takes up to `PRODUCT_NAME_INPUT_MAX` as sent, so that a
  * name sent decomposed (NFD), longer as sent than in NFC, is not refused for the code points NFC composes.
  */
-const productName = () =>
+const productName = (onUpdate = false) =>
   displayName(PRODUCT_NAME_INPUT_MAX, {
-    description: `${PRODUCT_NAME_MAX} characters at most, counted in NFC, the form it is stored in (400 VALIDATION_FAILED past it)`,
+    description: `${PRODUCT_NAME_MAX} characters at most, counted in NFC, the form it is stored in (400 VALIDATION_FAILED past it); ${SINGLE_LINE}`,
     [TOLD_MAX_LENGTH]: PRODUCT_NAME_MAX,
+    singleLine: !onUpdate,
   });
 
 export const Product = Type.Object(
@@ -93,7 +94,7 @@ export type CreateProductBody = Static<typeof CreateProductBody>;
 
 export const UpdateProductBody = Type.Object(
   {
-    name: Type.Optional(productName()),
+    name: Type.Optional(productName(true)),
     description: Type.Optional(Type.String({ maxLength: 10_000 })),
     priceCents: Type.Optional(PriceCents),
     currency: Type.Optional(
@@ -139,13 +140,13 @@ export const CategoryList = Type.Object({ items: Type.Array(Type.Ref('Category')
 const Slug = Type.String({ minLength: 1, maxLength: 100, pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$' });
 
 export const CreateCategoryBody = Type.Object(
-  { slug: Slug, name: displayName(200), parentId: Type.Optional(Type.Union([Id, Type.Null()])) },
+  { slug: Slug, name: displayName(200, { singleLine: true, description: SINGLE_LINE }), parentId: Type.Optional(Type.Union([Id, Type.Null()])) },
   { additionalProperties: false },
 );
 export type CreateCategoryBody = Static<typeof CreateCategoryBody>;
 
 export const UpdateCategoryBody = Type.Object(
-  { slug: Type.Optional(Slug), name: Type.Optional(displayName(200)), parentId: Type.Optional(Type.Union([Id, Type.Null()])) },
+  { slug: Type.Optional(Slug), name: Type.Optional(displayName(200, { description: SINGLE_LINE })), parentId: Type.Optional(Type.Union([Id, Type.Null()])) },
   { additionalProperties: false, minProperties: 1 },
 );
 export type UpdateCategoryBody = Static<typeof UpdateCategoryBody>;

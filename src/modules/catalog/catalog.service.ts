@@ -1,6 +1,7 @@
+import { isSingleLine } from '../../lib/display-name.ts';
 import { chargeableStep } from '../../lib/minor-units.ts';
 import { createIdCursor, InvalidCursorError } from '../../shared/cursor.ts';
-import { IdempotencyKeyReusedError } from '../../shared/errors.ts';
+import { IdempotencyKeyReusedError, NameNotSingleLineError } from '../../shared/errors.ts';
 import { getCreatedFields, getDeletedFields, getFieldChanges, type FieldChanges } from '../../shared/field-changes.ts';
 import type { Cache } from '../../platform/cache/cache.ts';
 import type { Database, Db } from '../../platform/db/client.ts';
@@ -180,7 +181,8 @@ export function decodeCursor(text: string): number {
  * write "e" + U+0300) and a query typed composed are the same text to the name search (and the other way round).
  * Its length limit holds for that form (the schema counted the name as sent, up to `PRODUCT_NAME_INPUT_MAX`): 400
  * `VALIDATION_FAILED` past it.
- * `current` is the product's own name (on an update): resent as stored, it is kept (see `kept`), not written again.
+ * `current` is the product's own name (on an update): resent as stored, it is kept (see `kept`), not written again, and
+ * not checked: one stored before a rule (a line break) stays.
  */
 function nfcName<T extends { name?: string }>(body: T, current?: string): T {
   if (body.name === undefined) return body;
@@ -188,9 +190,19 @@ function nfcName<T extends { name?: string }>(body: T, current?: string): T {
     const { name: _name, ...rest } = body;
     return rest as T;
   }
+  // One line, no bidi override: the create's schema checked it, the update's leaves it here (see `SINGLE_LINE`).
+  requireSingleLineName(body.name);
   const name = body.name.normalize('NFC');
   if ([...name].length > PRODUCT_NAME_MAX) throw new ProductNameLengthError(PRODUCT_NAME_MAX);
   return { ...body, name };
+}
+
+/**
+ * Refuses a name set anew (`stored`: the row's own, kept when resent as it is, see `kept`) that is not one line or holds
+ * a bidi override: 400 VALIDATION_FAILED at /name, as the create's schema answers it (`SINGLE_LINE`).
+ */
+function requireSingleLineName(name: string | undefined, stored?: string): void {
+  if (name !== undefined && !kept(name, stored) && !isSingleLine(name)) throw new NameNotSingleLineError();
 }
 
 /** Whether `product` is what `body` creates (every field as asked, the SKU as typed; the stock may have moved since). */
@@ -542,7 +554,8 @@ export function createCatalogService(deps: CatalogServiceDeps) {
             await repo.lockCategoryTree(tx);
             if (withDescendants(await repo.listCategories(tx), id).includes(parentId)) throw new CategoryCycleError(id, parentId);
           }
-          return repo.updateCategory(tx, id, body);
+          // A name set anew is one line; one stored before the rule, resent as it is, is kept.
+          return repo.updateCategory(tx, id, body, (before) => requireSingleLineName(body.name, before.name));
         });
       } catch (error) {
         const pg = pgError(error);

@@ -189,6 +189,37 @@ describe('sale events API', () => {
     assert.deepEqual(error.details.productIds, [product.id], `details repeat the product: ${reply.body}`);
   });
 
+  // A sale's name is a line of the admin's views and of what buyers see: a line break fakes a new line, a bidi override
+  // turns the text after it around ("Sale \u202Eeerf" shows "Sale free").
+  it('refuses a sale name with a line break, another control character or a bidi override, and keeps one stored before', async () => {
+    const window = { startsAt: '2031-11-27T00:00:00Z', endsAt: '2031-11-28T00:00:00Z' };
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/sale-events', headers: t.admin, payload: { name: 'Sale', ...window } });
+    assert.equal(created.statusCode, 201, created.body);
+    const id = created.json().id as number;
+    for (const name of ['Sale\r\nFREE', 'Sale\tFREE', 'Sale\u0007', 'Sale\u2029FREE', 'Sale \u202Eeerf', 'Sale\u2067FREE\u2069']) {
+      for (const request of [
+        { method: 'POST' as const, url: '/api/v1/admin/sale-events', payload: { name, ...window } },
+        { method: 'PATCH' as const, url: `/api/v1/admin/sale-events/${id}`, payload: { name } },
+      ]) {
+        const reply = await t.app.inject({ ...request, headers: t.admin });
+        assert.equal(reply.statusCode, 400, `${request.method} ${JSON.stringify(name)}: ${reply.body}`);
+        assert.equal(reply.json().error.code, 'VALIDATION_FAILED');
+        assert.equal(reply.json().error.details.issues[0].path, '/name');
+      }
+    }
+    assert.equal((await t.app.inject({ url: `/api/v1/admin/sale-events/${id}`, headers: t.admin })).json().name, 'Sale');
+    // A name stored before the rule: an update leaving it out, or resending it as stored, passes; a new one is checked.
+    await t.platform.db.primary.execute(sql`update sale_events set name = ${'Old\r\nSale'} where id = ${id}`);
+    for (const payload of [{ trafficMultiplier: 2 }, { name: 'Old\r\nSale', trafficMultiplier: 3 }]) {
+      const patched = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/sale-events/${id}`, headers: t.admin, payload });
+      assert.equal(patched.statusCode, 200, patched.body);
+      assert.equal(patched.json().name, 'Old\r\nSale');
+    }
+    const renamed = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/sale-events/${id}`, headers: t.admin, payload: { name: 'Old\nSale' } });
+    assert.equal(renamed.statusCode, 400, renamed.body);
+    assert.equal(renamed.json().error.details.issues[0].path, '/name');
+  });
+
   describe('instants past the millisecond', () => {
     // RFC 3339 allows any number of fractional digits. A window whose end is after its start only below the millisecond
     // is valid by the documented rule; truncated to milliseconds it would be refused INVALID_SALE_WINDOW with two equal

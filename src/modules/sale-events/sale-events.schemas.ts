@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { pageLimit } from '../../lib/page-limit.ts';
-import { displayName } from '../../lib/display-name.ts';
+import { displayName, SINGLE_LINE } from '../../lib/display-name.ts';
 import { MAX_ADMISSION_PER_SECOND, MIN_ADMISSION_PER_SECOND } from './sale-events.limits.ts';
 
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
@@ -52,7 +52,7 @@ export const SaleEventList = Type.Object({
 
 export const CreateSaleEventBody = Type.Object(
   {
-    name: displayName(200),
+    name: displayName(200, { singleLine: true, description: SINGLE_LINE }),
     startsAt: Type.String({ format: 'date-time' }),
     endsAt: Type.String({ format: 'date-time' }),
     trafficMultiplier: Type.Optional(Multiplier),
@@ -66,7 +66,7 @@ export type CreateSaleEventBody = Static<typeof CreateSaleEventBody>;
 
 export const UpdateSaleEventBody = Type.Object(
   {
-    name: Type.Optional(displayName(200)),
+    name: Type.Optional(displayName(200, { description: SINGLE_LINE })),
     startsAt: Type.Optional(Type.String({ format: 'date-time' })),
     endsAt: Type.Optional(Type.String({ format: 'date-time' })),
     trafficMultiplier: Type.Optional(Multiplier),

@@ -1,9 +1,10 @@
 import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
+import { isSingleLine } from '../../lib/display-name.ts';
 import type { Database, Db } from '../../platform/db/client.ts';
 import { products } from '../catalog/catalog.tables.ts';
 import { isStillReferenced, pgError } from '../../platform/db/errors.ts';
 import { createIdCursor, InvalidCursorError } from '../../shared/cursor.ts';
-import { ConflictError, NotFoundError, UnprocessableError } from '../../shared/errors.ts';
+import { ConflictError, NameNotSingleLineError, NotFoundError, UnprocessableError } from '../../shared/errors.ts';
 import { getCreatedFields, getDeletedFields, getFieldChanges, type FieldChanges } from '../../shared/field-changes.ts';
 import type { CreateSaleEventBody, SaleEvent, UpdateSaleEventBody } from './sale-events.schemas.ts';
 import { saleEventProducts, saleEvents } from './sale-events.tables.ts';
@@ -178,6 +179,9 @@ export function createSaleEventService(deps: { db: Database }) {
         // waiting room's `withRoomHold`, still take turns on it. A delete takes `FOR UPDATE` (it waits for them).
         const [current] = await tx.select().from(saleEvents).where(eq(saleEvents.id, id)).for('no key update');
         if (!current) throw new SaleEventNotFoundError(id);
+        // A name set anew is one line with no bidi override (the create's schema checks it); one stored before the
+        // rule, resent as it is (a form sending the whole event back), is kept.
+        if (body.name !== undefined && body.name !== current.name && !isSingleLine(body.name)) throw new NameNotSingleLineError();
         const startsAt = body.startsAt ? new Date(body.startsAt) : current.startsAt;
         const endsAt = body.endsAt ? new Date(body.endsAt) : current.endsAt;
         checkWindow(startsAt, endsAt);
