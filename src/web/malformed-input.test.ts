@@ -95,6 +95,36 @@ describe('malformed input', () => {
     assert.equal(reply.json().error.code, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
+  // RFC 9110 §8.4.1, §15.5.16: a body in a content coding the server does not decode is a 415. It was read as if not
+  // encoded: a real gzip body was 400 INVALID_JSON, and plain JSON labelled gzip was taken.
+  it('refuses a body in any content coding but identity with 415 UNSUPPORTED_CONTENT_ENCODING, on every route, before reading it', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const product = JSON.stringify({ sku: 'GZ-1', name: 'Zipped', priceCents: 100 });
+    const requests = [
+      { url: '/api/v1/admin/products', headers: { ...t.admin, 'content-type': 'application/json', 'content-encoding': 'gzip' }, payload: gzipSync(product) },
+      ...['gzip', 'deflate', 'br', 'zstd', 'x-custom', 'GZIP', 'identity, gzip'].map((coding) => ({
+        url: '/api/v1/admin/products',
+        headers: { ...t.admin, 'content-type': 'application/json', 'content-encoding': coding },
+        payload: product,
+      })),
+      { url: '/api/v1/payments/webhooks/test', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, payload: gzipSync('{"id":"evt_1"}') },
+    ];
+    for (const request of requests) {
+      const reply = await t.app.inject({ method: 'POST', ...request });
+      const label = `${request.url} ${request.headers['content-encoding']}`;
+      assert.equal(reply.statusCode, 415, `${label}: ${reply.body}`);
+      assert.equal(reply.json().error.code, 'UNSUPPORTED_CONTENT_ENCODING', label);
+      assert.equal(reply.headers['accept-encoding'], 'identity', label);
+      assert.equal(reply.json().error.requestId, reply.headers['x-request-id'], label);
+    }
+    assert.equal((await t.app.inject({ url: '/api/v1/products?q=zipped' })).json().items.length, 0);
+    // identity is no coding; a request without a body has nothing encoded.
+    const plain = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: { ...t.admin, 'content-type': 'application/json', 'content-encoding': 'identity' }, payload: product });
+    assert.equal(plain.statusCode, 201, plain.body);
+    const read = await t.app.inject({ url: `/api/v1/products/${productId}`, headers: { 'content-encoding': 'gzip' } });
+    assert.equal(read.statusCode, 200, read.body);
+  });
+
   it('is refused with the documented error shape and a stable code, for every kind', async () => {
     for (const c of cases()) {
       const response = await t.app.inject({ method: c.method ?? 'GET', url: c.url, headers: c.headers, payload: c.payload as string | object | undefined });

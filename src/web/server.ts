@@ -28,6 +28,7 @@ import type { WebServices } from './compose.ts';
 import { ALL_METHODS, answerExpectationFailed, createClientErrorAnswer, createFrameworkErrors, installErrorHandling } from './error-handler.ts';
 import { getEdgeClientAddress, getForwardedClientAddress, getProxyTrust, useEdgeClientAddress } from '../platform/http/client-address.ts';
 import { addCommonResponses } from '../platform/http/common-responses.ts';
+import { refuseContentEncoding } from '../platform/http/content-encoding.ts';
 import { findUnstorableText } from '../platform/http/input-text.ts';
 import { readsBody, refuseBodyWithoutSchema } from '../platform/http/no-body.ts';
 import { findHostProblem } from '../platform/http/request-host.ts';
@@ -205,6 +206,8 @@ export async function buildServer(web: WebServices): Promise<App> {
     reply.headers(everyReply).header('x-request-id', request.id);
     done();
   });
+  // A body in a content coding (gzip, br, …) is 415 before it is read, on every route, the payment webhooks included.
+  refuseContentEncoding(app);
   // A browser following a dead link to a page gets the shop's 404 page; the API and other clients the JSON 404.
   installErrorHandling(app, { notFoundPage: shopNotFoundPage });
   refuseWhileClosing(app);

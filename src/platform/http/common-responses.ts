@@ -4,7 +4,8 @@ import { Type } from 'typebox';
 declare module 'fastify' {
   interface FastifyContextConfig {
     /**
-     * The route parses every content type itself (a payment webhook, verified over its raw bytes): no 415 to document.
+     * The route parses every content type itself (a payment webhook, verified over its raw bytes): no 415 for a media
+     * type (it still answers one for a body in a content coding, as every route does).
      * @defaultValue false
      */
     anyContentType?: boolean;
@@ -19,7 +20,7 @@ const BODILESS_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * (and so to the OpenAPI document) in one place instead of in every route:
  * - 400: a request part fails validation (every route has at least a strict, empty query schema);
  * - 429: a rate limit; 503: load shedding, draining, or a dependency down (with `Retry-After`);
- * - 414: a path parameter over the router's limit; 413 and 415: a body too large or not JSON, on every route of a
+ * - 414: a path parameter over the router's limit; 413 and 415: a body too large, or not JSON or in a content coding, on every route of a
  *   method Fastify reads a body for (POST, PUT, PATCH, DELETE), with a body schema or not: a route without one
  *   still parses what it is sent (e.g. cancelling an order);
  * - 403 `CROSS_SITE_REQUEST`: on those same state-changing methods, a request a browser says comes from another site
@@ -40,7 +41,8 @@ export function addCommonResponses(route: Pick<RouteOptions, 'url' | 'schema' | 
   const changesState = methods.some((method) => !BODILESS_METHODS.has(method.toUpperCase()));
   if (schema.body !== undefined || changesState) {
     add(413);
-    if (route.config?.anyContentType !== true) add(415);
+    // Not JSON, or in a content coding (`refuseContentEncoding`), which a route taking any type answers too.
+    add(415);
   }
   if (changesState) add(403);
   if (route.url.startsWith(adminPrefix)) add(401);
