@@ -68,6 +68,19 @@ function paymentFromJson(json: Record<string, unknown>): PaymentRow {
   return row as PaymentRow;
 }
 
+/**
+ * The payment's amount and what the rollups counted of it so far as refunded and as charged back, read FOR UPDATE in
+ * the caller's transaction (`countRefunded`, `countChargeback`): undefined when there is no such payment.
+ */
+async function countedForUpdate(tx: DbOrTx, id: number): Promise<{ amountCents: number; refunded: number; chargedBack: number } | undefined> {
+  const rows = await tx
+    .select({ amountCents: payments.amountCents, refunded: payments.refundedCountedCents, chargedBack: payments.chargedBackCountedCents })
+    .from(payments)
+    .where(eq(payments.id, id))
+    .for('update');
+  return rows[0];
+}
+
 export function createPaymentsRepository() {
   const repository = {
     async findByIntent(db: DbOrTx, provider: string, intentId: string): Promise<PaymentRow | undefined> {
@@ -187,12 +200,7 @@ export function createPaymentsRepository() {
      * the increase from what that read: safe on its own, not only under the caller's lock on the order.
      */
     async countRefunded(tx: DbOrTx, id: number, refundedCents: number): Promise<number> {
-      const rows = await tx
-        .select({ amountCents: payments.amountCents, refunded: payments.refundedCountedCents, chargedBack: payments.chargedBackCountedCents })
-        .from(payments)
-        .where(eq(payments.id, id))
-        .for('update');
-      const row = rows[0];
+      const row = await countedForUpdate(tx, id);
       if (!row) return 0;
       const target = Math.min(refundedCents, row.amountCents - row.chargedBack);
       if (target <= row.refunded) return 0;
@@ -207,12 +215,7 @@ export function createPaymentsRepository() {
      * counts from its latest values whoever else counts on it. Returns what it counted (0: all of it refunded already).
      */
     async countChargeback(tx: DbOrTx, id: number, disputedCents: number): Promise<number> {
-      const rows = await tx
-        .select({ amountCents: payments.amountCents, refunded: payments.refundedCountedCents, chargedBack: payments.chargedBackCountedCents })
-        .from(payments)
-        .where(eq(payments.id, id))
-        .for('update');
-      const row = rows[0];
+      const row = await countedForUpdate(tx, id);
       if (!row) return 0;
       const counted = Math.max(0, Math.min(disputedCents, row.amountCents - row.refunded - row.chargedBack));
       if (counted > 0) await tx.update(payments).set({ chargedBackCountedCents: row.chargedBack + counted }).where(eq(payments.id, id));
