@@ -33,6 +33,22 @@ describe('follow-ups of registration and checkout', () => {
     const names = (await readdir(f.mailDir).catch(() => [])).filter((name) => name.endsWith('.eml'));
     return Promise.all(names.map((name) => readFile(path.join(f.mailDir, name), 'utf8')));
   };
+  /** The analytics rollups' total of `metric`, over every hour and dimension. */
+  const rollup = async (metric: string) =>
+    (await f.db.pools.primary.query<{ n: number }>('SELECT coalesce(sum(value), 0)::int AS n FROM analytics_hourly WHERE metric = $1', [metric])).rows[0]!.n;
+  /** Delivers `event` to the test provider's webhook, signed as the provider signs it; returns the outcome it answered with. */
+  const deliverWebhook = async (event: { id: string; type: string; data: Record<string, unknown> }) => {
+    const signer = createTestProvider({ db: f.db, webhookSecret: testWebhookSecret(f.env.SESSION_SECRET!) });
+    const payload = JSON.stringify(event);
+    const reply = await fetch(`${web.url}/api/v1/payments/webhooks/test`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [TEST_SIGNATURE_HEADER]: signer.signWebhook(payload) },
+      body: payload,
+    });
+    const text = await reply.text();
+    assert.equal(reply.status, 200, text);
+    return (JSON.parse(text) as { outcome: string }).outcome;
+  };
 
   it('sends the welcome email, then, once the order is paid, the confirmation, and updates popularity and analytics', async () => {
     const registered = await request(`${web.url}/api/v1/customers`, { method: 'POST', body: { email: 'lin@example.com', password: 'a long password', name: 'Lin' } });
@@ -192,8 +208,6 @@ describe('follow-ups of registration and checkout', () => {
     const product = await request(`${web.url}/api/v1/admin/products`, { method: 'POST', headers: admin, body: { sku: 'follow-refund-revenue', name: 'Sieve', priceCents: 1234, available: 10 } });
     const placed = await request(`${web.url}/api/v1/orders`, { method: 'POST', headers: { cookie, 'idempotency-key': 'refunded-revenue' }, body: { items: [{ productId: product.body.id, quantity: 2 }] } });
     assert.equal(placed.status, 201, JSON.stringify(placed.body));
-    const rollup = async (metric: string) =>
-      (await f.db.pools.primary.query<{ n: number }>('SELECT coalesce(sum(value), 0)::int AS n FROM analytics_hourly WHERE metric = $1', [metric])).rows[0]!.n;
     const revenueBefore = await rollup('revenue_cents');
     const paid = await request(`${web.url}/api/v1/orders/${placed.body.id}/pay`, { method: 'POST', headers: { cookie }, body: { token: 'tok_ok' } });
     assert.equal(paid.status, 200, JSON.stringify(paid.body));
@@ -216,8 +230,6 @@ describe('follow-ups of registration and checkout', () => {
     const cookie = sessionCookieOf(registered.headers.getSetCookie())!;
     const admin = { authorization: `Bearer ${f.env.ADMIN_API_TOKEN}` };
     const product = await request(`${web.url}/api/v1/admin/products`, { method: 'POST', headers: admin, body: { sku: 'follow-refund-once', name: 'Ladle', priceCents: 1111, available: 10 } });
-    const rollup = async (metric: string) =>
-      (await f.db.pools.primary.query<{ n: number }>('SELECT coalesce(sum(value), 0)::int AS n FROM analytics_hourly WHERE metric = $1', [metric])).rows[0]!.n;
     const paidOrder = async (key: string, quantity: number) => {
       const placed = await request(`${web.url}/api/v1/orders`, { method: 'POST', headers: { cookie, 'idempotency-key': key }, body: { items: [{ productId: product.body.id, quantity }] } });
       assert.equal(placed.status, 201, JSON.stringify(placed.body));
@@ -234,18 +246,8 @@ describe('follow-ups of registration and checkout', () => {
       assert.equal(refunded.status, 200, JSON.stringify(refunded.body));
     }
     const { rows } = await f.db.pools.primary.query<{ intent_id: string }>('SELECT intent_id FROM payments WHERE order_id = $1', [byProvider.id]);
-    const signer = createTestProvider({ db: f.db, webhookSecret: testWebhookSecret(f.env.SESSION_SECRET!) });
-    const deliver = async (id: string, amountCents: number) => {
-      const payload = JSON.stringify({ id, type: 'payment.refunded', data: { intentId: rows[0]!.intent_id, orderId: byProvider.id, amountCents } });
-      const reply = await fetch(`${web.url}/api/v1/payments/webhooks/test`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', [TEST_SIGNATURE_HEADER]: signer.signWebhook(payload) },
-        body: payload,
-      });
-      const text = await reply.text();
-      assert.equal(reply.status, 200, text);
-      return (JSON.parse(text) as { outcome: string }).outcome;
-    };
+    const deliver = (id: string, amountCents: number) =>
+      deliverWebhook({ id, type: 'payment.refunded', data: { intentId: rows[0]!.intent_id, orderId: byProvider.id, amountCents } });
     assert.equal(await deliver('evt_refund_once_part', 100), 'partially_refunded');
     assert.equal(await deliver('evt_refund_once_all', byProvider.totalCents), 'refunded');
     await deliver('evt_refund_once_all_again', byProvider.totalCents);
@@ -259,8 +261,6 @@ describe('follow-ups of registration and checkout', () => {
   // (`payment.refunded` carries the amount refunded so far, as Stripe's charge.refunded does) and a lost dispute.
   describe('money given back at the provider in the rollups', () => {
     const admin = () => ({ authorization: `Bearer ${f.env.ADMIN_API_TOKEN}` });
-    const rollup = async (metric: string) =>
-      (await f.db.pools.primary.query<{ n: number }>('SELECT coalesce(sum(value), 0)::int AS n FROM analytics_hourly WHERE metric = $1', [metric])).rows[0]!.n;
     /** Whether every analytics job written for the order has been applied (claimed by the worker, with its increments). */
     const analyticsApplied = async (orderId: number) =>
       (
@@ -283,18 +283,8 @@ describe('follow-ups of registration and checkout', () => {
       await waitFor('the paid order in the rollups', () => analyticsApplied(placed.body.id));
       return { id: placed.body.id as number, totalCents: placed.body.totalCents as number, currency: placed.body.currency as string, intentId: rows[0]!.intent_id };
     };
-    const deliver = async (order: { id: number; intentId: string }, id: string, type: string, amountCents: number, currency?: string) => {
-      const signer = createTestProvider({ db: f.db, webhookSecret: testWebhookSecret(f.env.SESSION_SECRET!) });
-      const payload = JSON.stringify({ id, type, data: { intentId: order.intentId, orderId: order.id, amountCents, ...(currency === undefined ? {} : { currency }) } });
-      const reply = await fetch(`${web.url}/api/v1/payments/webhooks/test`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', [TEST_SIGNATURE_HEADER]: signer.signWebhook(payload) },
-        body: payload,
-      });
-      const text = await reply.text();
-      assert.equal(reply.status, 200, text);
-      return (JSON.parse(text) as { outcome: string }).outcome;
-    };
+    const deliver = (order: { id: number; intentId: string }, id: string, type: string, amountCents: number, currency?: string) =>
+      deliverWebhook({ id, type, data: { intentId: order.intentId, orderId: order.id, amountCents, ...(currency === undefined ? {} : { currency }) } });
 
     it('counts partial refunds at the provider by what each adds, once across redeliveries and out-of-order events, and a later full refund only the rest', async () => {
       const order = await paidOrder('pia@example.com', 'follow-partial-refunds', 1500, 2);
