@@ -215,114 +215,98 @@ describe('a job whose name, data or error holds a NUL character (one added from 
   });
 });
 
+/**
+ * A welcome email added without a job id (BullMQ numbers it) that fails for good into a dead letter, then is removed
+ * from Redis, so only its letter is left; jobs run without failing afterwards.
+ */
+async function letterOfLostNumberedJob(data: { email: string; name: string }) {
+  failing = true;
+  failure = 'unrecoverable';
+  try {
+    const queue = s.queues.get('email');
+    const pool = f.db.pools.primary;
+    const job = await queue.add(JOBS.sendWelcomeEmail, data);
+    assert.match(job.id!, /^\d+$/, 'BullMQ numbered the job');
+    await waitForDeadLetter(pool, job.id!, 'the numbered job to be a dead letter');
+    await waitForJobState(queue, job.id!, 'failed', 'the numbered job to be failed in Redis');
+    await queue.remove(job.id!);
+    failing = false;
+    return { queue, pool, job };
+  } finally {
+    failure = 'refused';
+  }
+}
+
 describe('a job added without a job id of its own (BullMQ numbers it: the dashboard, a producer passing no jobId)', () => {
   it('is re-added by `queues retry-failed` once Redis dropped it, its letter closed once, and a second run adds nothing', async () => {
-    failing = true;
-    failure = 'unrecoverable';
-    try {
-      const queue = s.queues.get('email');
-      const pool = f.db.pools.primary;
-      const email = 'numbered@example.com';
-      const job = await queue.add(JOBS.sendWelcomeEmail, { email, name: 'Numbered' });
-      assert.match(job.id!, /^\d+$/, 'BullMQ numbered the job');
-      await waitForDeadLetter(pool, job.id!, 'the numbered job to be a dead letter');
-      await waitForJobState(queue, job.id!, 'failed', 'the numbered job to be failed in Redis');
-      // Redis lost the job (trimmed, or restarted with nothing on disk): only its letter is left.
-      await queue.remove(job.id!);
-      failing = false;
-      const config = loadConfig(f.env);
-      const result = await retryFailed(config, 'email');
-      assert.deepEqual(
-        result.failures.filter((failed) => failed.jobId === job.id),
-        [],
-        'the letter of a numbered job is re-added',
-      );
-      assert.deepEqual(result.renamed, [{ jobId: job.id, newJobId: `letter-${job.id}-${job.timestamp}` }], 'under an id BullMQ takes, derived from its own');
-      const ranAgain = async () => (await queue.getJobs(['completed'])).filter((held) => (held.data as { email?: string }).email === email);
-      await waitFor('the re-added job to complete', async () => ((await ranAgain()).length === 1 ? true : undefined));
-      const { rows } = await pool.query('SELECT retried_at FROM dead_letters WHERE job_id = $1', [job.id]);
-      assert.notEqual(rows[0].retried_at, null, 'the letter is closed as retried');
+    // Redis lost the job (trimmed, or restarted with nothing on disk): only its letter is left.
+    const email = 'numbered@example.com';
+    const { queue, pool, job } = await letterOfLostNumberedJob({ email, name: 'Numbered' });
+    const config = loadConfig(f.env);
+    const result = await retryFailed(config, 'email');
+    assert.deepEqual(
+      result.failures.filter((failed) => failed.jobId === job.id),
+      [],
+      'the letter of a numbered job is re-added',
+    );
+    assert.deepEqual(result.renamed, [{ jobId: job.id, newJobId: `letter-${job.id}-${job.timestamp}` }], 'under an id BullMQ takes, derived from its own');
+    const ranAgain = async () => (await queue.getJobs(['completed'])).filter((held) => (held.data as { email?: string }).email === email);
+    await waitFor('the re-added job to complete', async () => ((await ranAgain()).length === 1 ? true : undefined));
+    const { rows } = await pool.query('SELECT retried_at FROM dead_letters WHERE job_id = $1', [job.id]);
+    assert.notEqual(rows[0].retried_at, null, 'the letter is closed as retried');
 
-      const again = await retryFailed(config, 'email');
-      assert.deepEqual(
-        again.failures.filter((failed) => failed.jobId === job.id),
-        [],
-      );
-      const { rows: later } = await pool.query('SELECT retried_at FROM dead_letters WHERE job_id = $1', [job.id]);
-      assert.deepEqual(later[0].retried_at, rows[0].retried_at, 'the letter was marked retried once');
-      const held = await queue.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed']);
-      assert.equal(held.filter((other) => (other.data as { email?: string }).email === email).length, 1, 'a second run does not add the job again');
-    } finally {
-      failure = 'refused';
-    }
+    const again = await retryFailed(config, 'email');
+    assert.deepEqual(
+      again.failures.filter((failed) => failed.jobId === job.id),
+      [],
+    );
+    const { rows: later } = await pool.query('SELECT retried_at FROM dead_letters WHERE job_id = $1', [job.id]);
+    assert.deepEqual(later[0].retried_at, rows[0].retried_at, 'the letter was marked retried once');
+    const held = await queue.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed']);
+    assert.equal(held.filter((other) => (other.data as { email?: string }).email === email).length, 1, 'a second run does not add the job again');
   });
 });
 
 describe('a letter of a numbered job whose id a newer numbered job holds (BullMQ counter ids restart after a Redis loss)', () => {
   it('is re-added by `queues retry-failed` under its derived id, which the newer job does not hold', async () => {
-    failing = true;
-    failure = 'unrecoverable';
-    try {
-      const queue = s.queues.get('email');
-      const pool = f.db.pools.primary;
-      const email = 'counter-restarted@example.com';
-      const job = await queue.add(JOBS.sendWelcomeEmail, { email, name: 'Counter' });
-      assert.match(job.id!, /^\d+$/, 'BullMQ numbered the job');
-      await waitForDeadLetter(pool, job.id!, 'the numbered job to be a dead letter');
-      await waitForJobState(queue, job.id!, 'failed', 'the numbered job to be failed in Redis');
-      // Redis lost the job and BullMQ's counter with it: the next job added without an id is numbered as the lost one was.
-      await queue.remove(job.id!);
-      await s.worker.platform.redis.set(queue.keys.id!, Number(job.id) - 1);
-      failing = false;
-      const newer = await queue.add(JOBS.sendWelcomeEmail, { email: 'newer@example.com', name: 'Newer' });
-      assert.equal(newer.id, job.id, 'the newer job holds the letter\'s numeric id');
-      await waitForJobState(queue, newer.id!, 'completed', 'the newer job to complete');
+    const email = 'counter-restarted@example.com';
+    const { queue, pool, job } = await letterOfLostNumberedJob({ email, name: 'Counter' });
+    // Redis lost the job and BullMQ's counter with it: the next job added without an id is numbered as the lost one was.
+    await s.worker.platform.redis.set(queue.keys.id!, Number(job.id) - 1);
+    const newer = await queue.add(JOBS.sendWelcomeEmail, { email: 'newer@example.com', name: 'Newer' });
+    assert.equal(newer.id, job.id, 'the newer job holds the letter\'s numeric id');
+    await waitForJobState(queue, newer.id!, 'completed', 'the newer job to complete');
 
-      const result = await retryFailed(loadConfig(f.env), 'email');
-      assert.deepEqual(
-        result.failures.filter((failed) => failed.jobId === job.id),
-        [],
-        'the letter was reported as held by a newer job, though its job is re-added under another id',
-      );
-      const newJobId = `letter-${job.id}-${job.timestamp}`;
-      assert.deepEqual(result.renamed, [{ jobId: job.id, newJobId }]);
-      await waitForJobState(queue, newJobId, 'completed', 'the re-added job to complete');
-      assert.deepEqual((await queue.getJob(newJobId))!.data, { email, name: 'Counter' });
-      const { rows } = await pool.query('SELECT retried_at FROM dead_letters WHERE job_id = $1', [job.id]);
-      assert.notEqual(rows[0].retried_at, null, 'the letter is closed as retried');
-    } finally {
-      failure = 'refused';
-    }
+    const result = await retryFailed(loadConfig(f.env), 'email');
+    assert.deepEqual(
+      result.failures.filter((failed) => failed.jobId === job.id),
+      [],
+      'the letter was reported as held by a newer job, though its job is re-added under another id',
+    );
+    const newJobId = `letter-${job.id}-${job.timestamp}`;
+    assert.deepEqual(result.renamed, [{ jobId: job.id, newJobId }]);
+    await waitForJobState(queue, newJobId, 'completed', 'the re-added job to complete');
+    assert.deepEqual((await queue.getJob(newJobId))!.data, { email, name: 'Counter' });
+    const { rows } = await pool.query('SELECT retried_at FROM dead_letters WHERE job_id = $1', [job.id]);
+    assert.notEqual(rows[0].retried_at, null, 'the letter is closed as retried');
   });
 
   it('is not run again by `queues retry-failed` when an earlier add under its derived id reached Redis and completed', async () => {
-    failing = true;
-    failure = 'unrecoverable';
-    try {
-      const queue = s.queues.get('email');
-      const pool = f.db.pools.primary;
-      const email = 'add-reached-redis@example.com';
-      const job = await queue.add(JOBS.sendWelcomeEmail, { email, name: 'Reached' });
-      await waitForDeadLetter(pool, job.id!, 'the numbered job to be a dead letter');
-      await waitForJobState(queue, job.id!, 'failed', 'the numbered job to be failed in Redis');
-      await queue.remove(job.id!);
-      failing = false;
-      // An earlier run's add reached Redis although the run saw it fail (its claim released: the letter is open), and the job completed.
-      const newJobId = `letter-${job.id}-${job.timestamp}`;
-      await queue.add(JOBS.sendWelcomeEmail, { email, name: 'Reached' }, { jobId: newJobId });
-      await waitForJobState(queue, newJobId, 'completed', 'the earlier re-add to complete');
-      const ranBefore = handled.filter((id) => id === newJobId).length;
+    const email = 'add-reached-redis@example.com';
+    const { queue, pool, job } = await letterOfLostNumberedJob({ email, name: 'Reached' });
+    // An earlier run's add reached Redis although the run saw it fail (its claim released: the letter is open), and the job completed.
+    const newJobId = `letter-${job.id}-${job.timestamp}`;
+    await queue.add(JOBS.sendWelcomeEmail, { email, name: 'Reached' }, { jobId: newJobId });
+    await waitForJobState(queue, newJobId, 'completed', 'the earlier re-add to complete');
+    const ranBefore = handled.filter((id) => id === newJobId).length;
 
-      const result = await retryFailed(loadConfig(f.env), 'email');
-      assert.deepEqual(result.failures.filter((failed) => failed.jobId === job.id), []);
-      const { rows } = await pool.query('SELECT retried_at FROM dead_letters WHERE job_id = $1', [job.id]);
-      assert.notEqual(rows[0].retried_at, null, 'the letter is closed');
-      const pending = await queue.getJobs(['waiting', 'prioritized', 'delayed', 'active']);
-      assert.deepEqual(pending.filter((other) => (other.data as { email?: string }).email === email), [], 'the completed job is not added again');
-      assert.equal(await (await queue.getJob(newJobId))!.getState(), 'completed');
-      assert.equal(handled.filter((id) => id === newJobId).length, ranBefore, 'the work ran once');
-    } finally {
-      failure = 'refused';
-    }
+    const result = await retryFailed(loadConfig(f.env), 'email');
+    assert.deepEqual(result.failures.filter((failed) => failed.jobId === job.id), []);
+    const { rows } = await pool.query('SELECT retried_at FROM dead_letters WHERE job_id = $1', [job.id]);
+    assert.notEqual(rows[0].retried_at, null, 'the letter is closed');
+    const pending = await queue.getJobs(['waiting', 'prioritized', 'delayed', 'active']);
+    assert.deepEqual(pending.filter((other) => (other.data as { email?: string }).email === email), [], 'the completed job is not added again');
+    assert.equal(await (await queue.getJob(newJobId))!.getState(), 'completed');
+    assert.equal(handled.filter((id) => id === newJobId).length, ranBefore, 'the work ran once');
   });
 });
