@@ -575,6 +575,20 @@ describe('admin order list', () => {
     );
   });
 
+  // An operator typing the status they think of (`shipped`, `PAID`) during a sale must be told the statuses there
+  // are, in one issue: Ajv's own answer was one "must be equal to constant" per status and a "must match a schema
+  // in anyOf", naming none of them.
+  it('refuses an unknown status filter with one issue naming the statuses there are', async () => {
+    for (const status of ['shipped', 'PAID', '']) {
+      const reply = await list(`status=${status}`);
+      assert.equal(reply.statusCode, 400, reply.body);
+      assert.equal(reply.json().error.code, 'VALIDATION_FAILED');
+      assert.deepEqual(reply.json().error.details.issues, [
+        { path: '/status', message: 'must be one of: pending_payment, paid, fulfilled, expired, cancelled, refunded' },
+      ]);
+    }
+  });
+
   async function customerWithEmail(email: string): Promise<string> {
     const result = await t.platform.db.primary.execute<{ id: string }>(sql`insert into customers (email, name, password_hash) values (${email}, 'Phone caller', '') returning id`);
     const [cookie] = await mintSessionCookies(t.env, [Number(result.rows[0]!.id)]);

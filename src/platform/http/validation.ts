@@ -1,4 +1,4 @@
-import { Ajv, type Options as AjvOptions, type ValidateFunction } from 'ajv';
+import { Ajv, type Options as AjvOptions, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 
 /**
@@ -46,7 +46,7 @@ function keywordParent(root: unknown, schemaPath: string): Record<string, unknow
 function withDateTimeMessage(validate: ValidateFunction): ValidateFunction {
   const check = ((data: unknown) => {
     const valid = validate(data);
-    check.errors = validate.errors?.map((error) => {
+    check.errors = withChoicesNamed(validate.schema, validate.errors)?.map((error) => {
       if (error.keyword === 'format' && (error.params as { format?: string }).format === 'date-time') return { ...error, message: DATE_TIME_RULE };
       // Ajv's "must NOT be valid" reads as nonsense: a `not` excludes a value (a stock adjustment's `delta` of 0).
       if (error.keyword === 'not') return { ...error, message: 'must not be a value this field excludes (see its description)' };
@@ -59,6 +59,36 @@ function withDateTimeMessage(validate: ValidateFunction): ValidateFunction {
     return valid;
   }) as ValidateFunction;
   return check;
+}
+
+/** The values a union of literals (TypeBox's `Type.Union([Type.Literal(…), …])`, an `anyOf` of `const`s) allows, else undefined. */
+function literalChoices(node: Record<string, unknown> | undefined): unknown[] | undefined {
+  const members = node?.anyOf;
+  if (!Array.isArray(members) || members.length === 0) return undefined;
+  if (!members.every((member) => member !== null && typeof member === 'object' && 'const' in member)) return undefined;
+  return members.map((member: { const: unknown }) => member.const);
+}
+
+/**
+ * A value outside a union of literals (an order `status` filter of `shipped`) as one issue naming the values allowed:
+ * Ajv's own answer is one "must be equal to constant" per member and a "must match a schema in anyOf", naming none.
+ */
+function withChoicesNamed(schema: unknown, errors: ValidateFunction['errors']): ValidateFunction['errors'] {
+  if (!errors?.some((error) => error.keyword === 'anyOf')) return errors;
+  const named = new Map<string, ErrorObject>();
+  for (const error of errors) {
+    if (error.keyword !== 'anyOf') continue;
+    const choices = literalChoices(keywordParent(schema, error.schemaPath));
+    if (choices === undefined) continue;
+    named.set(error.schemaPath, { ...error, params: { allowedValues: choices }, message: `must be one of: ${choices.join(', ')}` });
+  }
+  if (named.size === 0) return errors;
+  return errors.flatMap((error) => {
+    if (named.has(error.schemaPath)) return [named.get(error.schemaPath)!];
+    // A member's own refusal (`#/properties/status/anyOf/2/const`) is said by the union's one issue.
+    const union = /^(.*\/anyOf)\/\d+\/const$/.exec(error.schemaPath)?.[1];
+    return union !== undefined && named.has(union) ? [] : [error];
+  });
 }
 
 /**
