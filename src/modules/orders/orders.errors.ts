@@ -176,7 +176,8 @@ const NOT_CANCELLABLE_BECAUSE: Record<NotCancellableStatus, string> = {
 
 export class OrderNotCancellableError extends ConflictError {
   constructor(id: number, status: NotCancellableStatus) {
-    super('ORDER_NOT_CANCELLABLE', `order ${id} cannot be cancelled (${status}): ${NOT_CANCELLABLE_BECAUSE[status]}`, { id, status });
+    // `orderId` as ORDER_NOT_REFUNDABLE and ORDER_NOT_FULFILLABLE name it; `id` kept for the clients that read it.
+    super('ORDER_NOT_CANCELLABLE', `order ${id} cannot be cancelled (${status}): ${NOT_CANCELLABLE_BECAUSE[status]}`, { orderId: id, id, status });
   }
 }
 

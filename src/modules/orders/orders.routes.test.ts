@@ -876,7 +876,7 @@ describe('order cancellation window', () => {
       const error = new OrderNotCancellableError(7, status);
       assert.doesNotMatch(error.message, /a paid order is refunded instead/, `${status}: ${error.message}`);
       assert.match(error.message, new RegExp(status), `${status}: ${error.message}`);
-      assert.deepEqual(error.details, { id: 7, status });
+      assert.deepEqual(error.details, { orderId: 7, id: 7, status });
     }
   });
 });

@@ -157,6 +157,24 @@ describe('refusals of order and payment calls, in every order state', () => {
     assert.deepEqual(await snapshot(), before);
   });
 
+  // A back-office tool shows a refused admin action as "order N is <status>": every wrong-state refusal names the
+  // order and its current status under the same keys, whichever action was refused (cancel said `id`, the others `orderId`).
+  it('names the order and its current status under the same details keys for every refused admin action', async () => {
+    const cases: [string, number, string][] = [
+      ['cancel', orders.fulfilled.id, 'fulfilled'],
+      ['cancel', orders.refunded.id, 'refunded'],
+      ['refund', orders.fulfilled.id, 'fulfilled'],
+      ['fulfill', orders.cancelled.id, 'cancelled'],
+    ];
+    for (const [action, id, status] of cases) {
+      const reply = await admin(action, id);
+      assert.equal(reply.statusCode, 409, reply.body);
+      const details = reply.json().error.details;
+      assert.equal(details.orderId, id, `${action}: ${reply.body}`);
+      assert.equal(details.status, status, `${action}: ${reply.body}`);
+    }
+  });
+
   it('refuses unknown, foreign and malformed order ids with 404 or 400', async () => {
     const before = await snapshot();
     const unknown = 987_654_321;
