@@ -102,8 +102,20 @@ export function catalogAdminRoutes(catalog: CatalogService): FastifyPluginAsyncT
     app.post('/products/:id/archive', { schema: { ...common, params: IdParams, response: { 200: Type.Ref('Product'), ...errorResponses(401, 404) } } }, async (request) =>
       audited(request, await catalog.archiveProduct(request.params.id)),
     );
-    app.put('/products/:id/stock', { schema: { ...common, params: IdParams, body: StockBody, response: { 200: Type.Ref('Product'), ...errorResponses(400, 401, 404) } } }, async (request) =>
-      audited(request, await catalog.setStock(request.params.id, request.body.available)),
+    app.put(
+      '/products/:id/stock',
+      {
+        schema: {
+          ...common,
+          description:
+            'Sets the units on sale: units sold between reading the stock and setting it go back on sale (POST /stock/adjustments does not). Units held by unpaid orders are not in the count: when such an order expires or is cancelled, or a paid one is refunded, its units come back on top of the count set.',
+          params: IdParams,
+          body: StockBody,
+          response: { 200: Type.Ref('Product'), ...errorResponses(400, 401, 404) },
+        },
+      },
+      async (request) =>
+        audited(request, await catalog.setStock(request.params.id, request.body.available)),
     );
     app.post(
       '/products/:id/stock/adjustments',
