@@ -122,8 +122,16 @@ describe('checkDeploymentSpec and the app’s TRUST_PROXY rule', () => {
     assert.deepEqual(accepted, [], 'web.trustedProxyCidrs values the spec accepts (or refuses without the app’s message) and the app refuses');
   });
 
-  it('accepts what the app accepts: the seed’s private ranges, fc00::/7, single addresses, a hop count alone', () => {
-    for (const cidrs of [SEED_DEPLOYMENT_SPEC.web.trustedProxyCidrs, ['fc00::/7'], ['10.1.2.3', '::1'], ['1']]) {
+  it('refuses a hop count alone (TRUST_PROXY=2 to the app), which is not a CIDR: behind the one proxy k8s and AWS put in front, a client forges an X-Forwarded-For entry', () => {
+    for (const cidrs of [['1'], ['2'], [' 3 ']]) {
+      assert.equal(appRefusal(cidrs), undefined, `the app reads TRUST_PROXY=${cidrs.join(',')} as a hop count`);
+      const problems = specProblems(cidrs);
+      assert.ok(problems.some((problem) => problem.startsWith('web.trustedProxyCidrs') && /hop count/.test(problem) && /not a CIDR/.test(problem)), `${cidrs.join(',')}: ${JSON.stringify(problems)}`);
+    }
+  });
+
+  it('accepts the addresses/CIDRs the app accepts: the seed’s private ranges, fc00::/7, single addresses', () => {
+    for (const cidrs of [SEED_DEPLOYMENT_SPEC.web.trustedProxyCidrs, ['fc00::/7'], ['10.1.2.3', '::1']]) {
       assert.equal(appRefusal(cidrs), undefined, cidrs.join(','));
       assert.deepEqual(specProblems(cidrs), [], cidrs.join(','));
     }

@@ -455,8 +455,11 @@ export function checkDeploymentSpec(spec: DeploymentSpec): DeploymentSpec {
   if (prefixProblem) problems.push(`worker.redisPrefix ${prefixProblem} (rendered as REDIS_PREFIX, which the app refuses at start-up)`);
   // Checked by the app's own TRUST_PROXY parser, on the value as rendered: one the web role refuses at start-up
   // (every address, an entry wider than a private range, a malformed entry, a hop count in a list) crash-loops every pod.
+  // A lone number the app accepts, as a hop count: rendered where one proxy sits in front (k8s, AWS), `2` lets a client
+  // forge an X-Forwarded-For entry and pass as any address. The platforms that need a hop count set TRUST_PROXY themselves.
   try {
-    parseTrustProxy(getTrustProxyEnv(spec).TRUST_PROXY);
+    const trustProxy = parseTrustProxy(getTrustProxyEnv(spec).TRUST_PROXY);
+    if (typeof trustProxy === 'number') problems.push(`web.trustedProxyCidrs ${JSON.stringify(spec.web.trustedProxyCidrs)} is a hop count (TRUST_PROXY=${trustProxy} to the app), not a CIDR: list the proxies' addresses/CIDRs (a platform that needs a hop count, such as Heroku, sets TRUST_PROXY its own way)`);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     problems.push(`web.trustedProxyCidrs is rendered as TRUST_PROXY, which the app refuses at start-up: ${error.message}`);
