@@ -24,7 +24,8 @@
  * normal limits would have: a request when every enforced limit admits it at its configured max (a cut limit's
  * shadow, any other limit itself), whatever the cuts answered; when an un-cut limit refuses, or a shadow does,
  * the normal limits would have refused it too and no shadow records it, or a shadow would run ahead of the normal
- * limit and report later requests refused only by the cut as past it.
+ * limit and report later requests refused only by the cut as past it. Nor does a shadow record a request it
+ * refused itself (an un-enforced limit, `enforce` 0, past its `baseMax`).
  * Returns, per limit, `allowed (1|0), remaining, retryAfterMs, resetMs, withinBase (1|0)` (withinBase: the shadow
  * admitted it, or, without a baseMax, `allowed`), then `1` when the whole request was admitted (all integers: Redis
  * truncates Lua numbers).
@@ -79,7 +80,9 @@ end
 if not baseRefused then
   for i = 1, n do
     local cost = tonumber(ARGV[(i - 1) * 5 + 3])
-    if shadowKeys[i] and cost > 0 then
+    -- Only a shadow that admitted it: baseRefused counts enforced limits only, so an un-enforced one (enforce=0)
+    -- past its baseMax would otherwise record and run its shadow ahead of the configured max.
+    if shadowKeys[i] and cost > 0 and out[i][3] == 1 then
       local baseInterval = math.ceil(tonumber(ARGV[(i - 1) * 5 + 2]) * 1000 / tonumber(ARGV[(i - 1) * 5 + 5]))
       local baseTat = baseTats[i] + baseInterval * cost
       redis.call('SET', shadowKeys[i], string.format('%.0f', baseTat), 'PX', math.max(1, math.ceil((baseTat - now) / 1000)))
