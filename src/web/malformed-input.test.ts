@@ -121,6 +121,12 @@ describe('malformed input', () => {
     // identity is no coding; a request without a body has nothing encoded.
     const plain = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: { ...t.admin, 'content-type': 'application/json', 'content-encoding': 'identity' }, payload: product });
     assert.equal(plain.statusCode, 201, plain.body);
+    // Codings are case-insensitive, and identity listed twice is still no coding.
+    for (const [i, coding] of ['Identity', 'identity, identity'].entries()) {
+      const payload = JSON.stringify({ sku: `ID-${i}`, name: 'Identity', priceCents: 100 });
+      const reply = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: { ...t.admin, 'content-type': 'application/json', 'content-encoding': coding }, payload });
+      assert.equal(reply.statusCode, 201, `${coding}: ${reply.body}`);
+    }
     const read = await t.app.inject({ url: `/api/v1/products/${productId}`, headers: { 'content-encoding': 'gzip' } });
     assert.equal(read.statusCode, 200, read.body);
   });
