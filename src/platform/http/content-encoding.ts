@@ -4,13 +4,14 @@ import { sendError } from './error-reply.ts';
 /**
  * The content codings of a request's body (`Content-Encoding`, lower-cased, in the order applied) other than
  * `identity`, which is no coding; empty for a request without a body (no `Transfer-Encoding`, no or a zero
- * `Content-Length`: what Fastify reads no body of), whose header encodes nothing.
+ * `Content-Length`, `0` or `00`: what Fastify reads no body of), whose header encodes nothing.
  */
 export function findContentCodings(headers: FastifyRequest['headers']): string[] {
   const value = headers['content-encoding'];
   if (value === undefined) return [];
   const length = headers['content-length'];
-  if (headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return [];
+  // Compared as a number: Node's parser passes `Content-Length: 00` through as written (it refuses anything but digits).
+  if (headers['transfer-encoding'] === undefined && (length === undefined || (length !== '' && Number(length) === 0))) return [];
   return (Array.isArray(value) ? value.join(',') : value)
     .split(',')
     .map((coding) => coding.trim().toLowerCase())
