@@ -15,7 +15,7 @@ const PayBody = Type.Object(
   { additionalProperties: false },
 );
 const PayHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$', description: 'Optional: a retry with the same key is the same payment; once it has paid the order, the retry answers 200 with the order and `Idempotent-Replayed: true`, as does a call at the same time under the same key (another key: 409 ORDER_ALREADY_PAID)' })),
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$', description: 'Optional: a retry with the same key is the same payment. Test provider: once it has paid the order, the retry answers 200 with the order and `Idempotent-Replayed: true`, as does one of two calls at the same time under the same key (another key, or none: 409 ORDER_ALREADY_PAID). Stripe (the payment completes by webhook): a call on a paid order whose capture is unfinished finishes it and answers 200 with the order, else 409 ORDER_ALREADY_PAID' })),
 });
 const WebhookParams = Type.Object({ provider: Type.String({ minLength: 1, maxLength: 40, pattern: '^[a-z0-9_-]+$' }) }, { additionalProperties: false });
 const WebhookReply = Type.Object({ received: Type.Boolean(), outcome: Type.String() });
