@@ -352,7 +352,7 @@ describe('follow-ups of registration and checkout', () => {
       assert.deepEqual(rows.map((row) => row.dimension), [lost.currency], 'kept per currency, as revenue is');
     });
 
-    // A lost dispute already gave the money back; the admin's refund after it moves none (no provider call) but makes the
+    // A dispute lost in full (or over what refunds left) already gave the money back; the admin's refund after it moves none (no provider call) but makes the
     // order refunded. Money leaving counts once in all: a chargeback counts at most what refunds had not counted, and a
     // refund after a chargeback only what neither counted.
     it('counts money leaving an order once in all across partial refunds, a lost dispute and the admin refund after it', async () => {
@@ -371,6 +371,8 @@ describe('follow-ups of registration and checkout', () => {
         assert.equal(refunded.status, 200, JSON.stringify(refunded.body));
         assert.equal(refunded.body.status, 'refunded');
       }
+      const calls = await f.db.pools.primary.query("SELECT 1 FROM test_provider_operations WHERE intent_id = ANY($1) AND kind = 'refund'", [[lostThenRefunded.intentId, partThenLost.intentId]]);
+      assert.equal(calls.rowCount, 0, 'nothing left to refund at the provider');
       await waitFor('the money given back in the rollups', async () => (await analyticsApplied(lostThenRefunded.id)) && (await analyticsApplied(partThenLost.id)));
       const refunds = (await rollup('refunds_cents')) - refundsBefore;
       const chargebacks = (await rollup('chargebacks_cents')) - chargebacksBefore;
@@ -390,6 +392,24 @@ describe('follow-ups of registration and checkout', () => {
       await waitFor('the money given back in the rollups', () => analyticsApplied(order.id));
       assert.equal((await rollup('chargebacks_cents')) - chargebacksBefore, 2000);
       assert.equal((await rollup('refunds_cents')) - refundsBefore, order.totalCents - 2000, 'the refund past what the chargeback left counts nothing');
+    });
+
+    // A dispute can be for part of the charge: its loss gave that part back, and the admin's refund after it gives back
+    // the rest at the provider (a refund of that amount), counted as refunded; only a dispute lost in full moves no money.
+    it('refunds the rest of a payment at the provider when an admin refunds an order after a dispute lost over part of it', async () => {
+      const order = await paidOrder('lpd@example.com', 'follow-lost-part-then-admin', 1500, 2);
+      const refundsBefore = await rollup('refunds_cents');
+      const chargebacksBefore = await rollup('chargebacks_cents');
+      assert.equal(await deliver(order, 'evt_lpd_open', 'payment.disputed', 2000), 'disputed');
+      assert.equal(await deliver(order, 'evt_lpd_lost', 'payment.dispute_lost', 2000), 'dispute_lost');
+      const refunded = await request(`${web.url}/api/v1/admin/orders/${order.id}/refund`, { method: 'POST', headers: admin() });
+      assert.equal(refunded.status, 200, JSON.stringify(refunded.body));
+      assert.equal(refunded.body.status, 'refunded');
+      const { rows } = await f.db.pools.primary.query<{ amount: number }>("SELECT amount_cents::int AS amount FROM test_provider_operations WHERE intent_id = $1 AND kind = 'refund'", [order.intentId]);
+      assert.deepEqual(rows.map((row) => row.amount), [order.totalCents - 2000], 'the rest of the payment refunded at the provider, once');
+      await waitFor('the money given back in the rollups', () => analyticsApplied(order.id));
+      assert.equal((await rollup('chargebacks_cents')) - chargebacksBefore, 2000);
+      assert.equal((await rollup('refunds_cents')) - refundsBefore, order.totalCents - 2000, 'the rest, refunded at the provider');
     });
 
     // The rollups count money given back in the order's currency; an event in another one (a provider's misconfigured

@@ -405,10 +405,13 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
     payment: PaymentRow | undefined,
     late: boolean,
     event?: Parameters<PaymentsRepository['recordEvent']>[1],
-    options: { countRefusedVoid?: boolean } = {},
+    options: { countRefusedVoid?: boolean; refundCents?: number } = {},
   ): Promise<boolean | undefined> {
     if (!action || !payment) return undefined;
-    const input = { intentId: payment.intentId, amountCents: payment.amountCents, idempotencyKey: keyFor(payment, action) };
+    // `refundCents`: a refund of only that much (the rest of a payment a dispute lost in part), under a key of its own
+    // that names the amount: never the key of a refund of all of it, which the provider would answer as that refund.
+    const part = action === 'refund' && options.refundCents !== undefined ? { amountCents: options.refundCents, currency: payment.currency } : undefined;
+    const input = { intentId: payment.intentId, amountCents: payment.amountCents, idempotencyKey: keyFor(payment, part ? `refund-rest-${part.amountCents}` : action), ...(part ? { part } : {}) };
     try {
       // A key already answered with a 5xx: the call may have happened. Read it at the provider before using the next key.
       const done = payment.keyRetries > 0 && provider.happened ? await provider.happened({ intentId: payment.intentId, action }) : false;

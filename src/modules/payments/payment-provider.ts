@@ -52,7 +52,11 @@ export interface PaymentProvider {
   capture(input: { intentId: string; amountCents: number; idempotencyKey: string }): Promise<void>;
   /** Releases an authorization that will not be captured. */
   void(input: { intentId: string; amountCents: number; idempotencyKey: string }): Promise<void>;
-  refund(input: { intentId: string; amountCents: number; idempotencyKey: string }): Promise<void>;
+  /**
+   * Refunds what is left of the payment; with `part`, only that much (in the payment's currency): the rest of a payment
+   * that a dispute lost in part already gave back the other part of.
+   */
+  refund(input: { intentId: string; amountCents: number; idempotencyKey: string; part?: { amountCents: number; currency: string } }): Promise<void>;
   /**
    * Whether `action` already happened to the payment at the provider (read, never written): asked before a call whose
    * earlier key was answered with a 5xx (its outcome unknown), so that a new key never does it a second time. Absent

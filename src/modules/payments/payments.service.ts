@@ -348,9 +348,15 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       if (!started) return { order: await requireOrder(orderId, undefined) };
       const applied = await payments.applied(db.primary, orderId);
       if (applied) {
-        // A dispute won leaves the money with us, to refund; one lost already gave it back.
-        const action = applied.status === 'captured' || applied.status === 'dispute_won' ? 'refund' : applied.status === 'authorized' ? 'void' : undefined;
-        await act(action, applied, false, undefined, { countRefusedVoid: false }).catch(async (error: unknown) => {
+        // A dispute won leaves the money with us, to refund; one lost already gave back what it was about, which may be
+        // only part of the payment (Stripe's dispute amount): the rest, what neither the chargeback nor refunds counted,
+        // is refunded at the provider (that amount, keyed). A dispute lost in full leaves nothing, and makes no call; so
+        // does one that counted nothing (in another currency, or lost before 0043 counted chargebacks): what it gave
+        // back is not known here, and refunding all of it would ask the provider for money the buyer already got.
+        const rest = applied.status === 'dispute_lost' && applied.chargedBackCountedCents > 0 ? applied.amountCents - applied.refundedCountedCents - applied.chargedBackCountedCents : 0;
+        const action =
+          applied.status === 'captured' || applied.status === 'dispute_won' || rest > 0 ? 'refund' : applied.status === 'authorized' ? 'void' : undefined;
+        await act(action, applied, false, undefined, { countRefusedVoid: false, ...(rest > 0 ? { refundCents: rest } : {}) }).catch(async (error: unknown) => {
           // Recorded as authorized, but captured at the provider (a capture that ran and was answered with a 5xx, its
           // event not here yet): the void is refused (Stripe: the intent succeeded). The money was taken, so it is
           // refunded (keyed), the payment recorded captured then refunded; the reply said "nothing was charged" before.

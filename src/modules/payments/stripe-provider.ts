@@ -114,7 +114,12 @@ export function createStripeProvider(settings: StripeSettings): PaymentProvider 
     },
 
     async refund(input) {
-      await call(() => client.refunds.create({ payment_intent: input.intentId }, { idempotencyKey: input.idempotencyKey }));
+      // Without an amount Stripe refunds all that is left of the charge; `part` states how much (POST /v1/refunds `amount`).
+      const amount = input.part ? toStripeAmount(input.part.amountCents, input.part.currency) : undefined;
+      if (input.part && amount === undefined) {
+        throw new ProviderCallRefusedError(`a refund of ${input.part.amountCents} ${input.part.currency} cannot be stated in Stripe's unit`, { permanent: true, code: 'amount_not_stated' });
+      }
+      await call(() => client.refunds.create({ payment_intent: input.intentId, ...(amount === undefined ? {} : { amount }) }, { idempotencyKey: input.idempotencyKey }));
     },
 
     async happened(input) {

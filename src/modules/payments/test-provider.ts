@@ -105,7 +105,7 @@ export function createTestProvider(deps: { db: Database; webhookSecret: string }
     },
 
     async refund(input) {
-      await record(input.idempotencyKey, input.intentId, 'refund', input.amountCents);
+      await record(input.idempotencyKey, input.intentId, 'refund', input.part?.amountCents ?? input.amountCents);
     },
 
     parseWebhook(rawBody, headers) {
