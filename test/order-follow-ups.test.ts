@@ -420,7 +420,7 @@ describe('follow-ups of registration and checkout', () => {
       const refundsBefore = await rollup('refunds_cents');
       const chargebacksBefore = await rollup('chargebacks_cents');
       const chargebackCountBefore = await rollup('chargebacks');
-      assert.equal(await deliver(order, 'evt_cur_part', 'payment.refunded', 500, other), 'partially_refunded');
+      assert.equal(await deliver(order, 'evt_cur_part', 'payment.refunded', 500, other), 'ignored');
       assert.equal(await deliver(order, 'evt_cur_open', 'payment.disputed', 1000, other), 'disputed');
       assert.equal(await deliver(order, 'evt_cur_lost', 'payment.dispute_lost', 1000, other), 'dispute_lost');
       await waitFor('the events in the rollups', () => analyticsApplied(order.id));
@@ -432,6 +432,22 @@ describe('follow-ups of registration and checkout', () => {
         [order.id],
       );
       assert.deepEqual(rows[0], { refunded: 0, charged: 0 }, 'nothing kept as counted either');
+    });
+
+    it('changes nothing for a refund at the provider in another currency than the order, whatever its amount', async () => {
+      const order = await paidOrder('cux@example.com', 'follow-other-currency-full', 1500, 2);
+      const other = order.currency === 'JPY' ? 'EUR' : 'JPY';
+      const refundsBefore = await rollup('refunds_cents');
+      const refundCountBefore = await rollup('refunds');
+      // 5000 in another currency is no statement that the order's 3000 were refunded, in full or in part.
+      assert.equal(await deliver(order, 'evt_cux_refund', 'payment.refunded', 5000, other), 'ignored');
+      const detail = await request(`${web.url}/api/v1/admin/orders/${order.id}`, { headers: admin() });
+      assert.equal(detail.body.status, 'paid', 'not refunded, its units not back on sale');
+      const { rows } = await f.db.pools.primary.query<{ status: string }>('SELECT status FROM payments WHERE order_id = $1 AND applied', [order.id]);
+      assert.equal(rows[0]!.status, 'captured');
+      await waitFor('the order in the rollups', () => analyticsApplied(order.id));
+      assert.equal(await rollup('refunds_cents'), refundsBefore);
+      assert.equal(await rollup('refunds'), refundCountBefore);
     });
   });
 

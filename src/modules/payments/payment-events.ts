@@ -244,6 +244,15 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
         case 'refunded': {
           // A provider reports every refund with the amount refunded so far (Stripe's charge.refunded, also for a
           // partial refund made in its dashboard): only all of it refunds the order and puts its units back on sale.
+          // An amount in another currency than the payment's says neither (5000 JPY is not all of 3000 USD cents, nor
+          // part of it): logged, nothing changed nor counted; the provider's event in the payment's currency decides.
+          if (!sameCurrency(payment, event.currency)) {
+            logger.warn(
+              { orderId, intentId, refundedCents: event.amountCents, currency: event.currency, paymentCurrency: payment.currency },
+              'a refund at the provider in another currency than the payment: the order and its payment left as they are, nothing counted',
+            );
+            return { result: { ...base, outcome: 'ignored' }, action: undefined, payment, returned: [] };
+          }
           if (event.amountCents !== undefined && event.amountCents < payment.amountCents) {
             logger.info({ orderId, intentId, refundedCents: event.amountCents, amountCents: payment.amountCents }, 'part of a payment was refunded at the provider; the order stays as it is');
             await countProviderRefund(tx, order, payment, event.amountCents, event.currency);
@@ -588,7 +597,7 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
   return { process, receiveWebhook, act, answerForCallRefused, invalidate, refundOrder };
 }
 
-/** Whether an event's currency (absent: the payment's, so the order's) is the order's, the one the rollups count it in. */
+/** Whether an event's currency (absent: the payment's, so the order's) is the order's (the one the rollups count it in), or the payment's. */
 function sameCurrency(order: { currency: string }, currency: string | undefined): boolean {
   return currency === undefined || currency.toUpperCase() === order.currency.toUpperCase();
 }
