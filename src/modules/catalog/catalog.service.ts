@@ -1,4 +1,4 @@
-import { isSingleLine } from '../../lib/display-name.ts';
+import { isSingleLine } from '../../lib/single-line.ts';
 import { chargeableStep } from '../../lib/minor-units.ts';
 import { createIdCursor, InvalidCursorError } from '../../shared/cursor.ts';
 import { IdempotencyKeyReusedError, NameNotSingleLineError } from '../../shared/errors.ts';

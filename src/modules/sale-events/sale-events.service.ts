@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
-import { isSingleLine } from '../../lib/display-name.ts';
+import { isSingleLine } from '../../lib/single-line.ts';
 import type { Database, Db } from '../../platform/db/client.ts';
 import { products } from '../catalog/catalog.tables.ts';
 import { isStillReferenced, pgError } from '../../platform/db/errors.ts';
