@@ -333,7 +333,7 @@ describe('waiting room at its edges', () => {
       assert.equal(joined.status, 201, JSON.stringify(joined.body));
       return joined.body.ticket as string;
     };
-    const early = [];
+    const early: string[] = [];
     for (let i = 0; i < 20; i++) early.push(await join());
     // Postponed by half an hour (the sale ends in an hour) while the late visitors join (however long the instance takes to see it), then brought
     // forward to a second after they joined.
@@ -354,7 +354,12 @@ describe('waiting room at its edges', () => {
       Promise.all(tickets.map(async (ticket) => (await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(ticket)}`)).body.position as number | null));
     // Live again: the draw is shown (polled; the assertion below names a visitor without a place).
     await waitFor('the sale live again', async () => (Date.now() > startsAt && (await positions(late)).every((p) => p !== null)) || null, 15_000).catch(() => undefined);
-    const [before, behind] = [await positions(early), await positions(late)];
+    // One admission a second moves every place: the two lists are read again until no admission fell between their reads
+    // (the early visitors' places read the same before and after the late ones'), else they compare two moments.
+    const [before, behind] = await waitFor('places read between two admissions', async () => {
+      const [first, lateOnes, second] = [await positions(early), await positions(late), await positions(early)];
+      return JSON.stringify(first) === JSON.stringify(second) ? [first, lateOnes] : null;
+    });
     const lastEarly = Math.max(...before.filter((p): p is number => p !== null));
     for (const position of behind) assert.ok(position !== null && position > lastEarly, `a visitor who joined during the postponement is behind those waiting before it: ${JSON.stringify({ early: before, late: behind })}`);
   });
