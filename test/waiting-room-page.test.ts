@@ -416,8 +416,9 @@ describe('waiting-room page with a pass that outlasts the test', { concurrency: 
       // The page's timers on a clock the test holds: a hidden tab's timers are throttled (once a minute in Chrome).
       const page = await openAdmittedPage(context, app.url, saleId, { prepare: (p) => p.clock.install() });
       await page.locator('[data-pass-left]').filter({ hasText: /valid for \d+ min \d+ s more/ }).waitFor({ timeout: 5_000 });
-      // Held a second ahead of the page's own clock (which runs on from when it was installed, not the test's Date).
-      const pausedAt = (await page.evaluate(() => Date.now())) + 1000;
+      // Held a minute ahead of the page's own clock (which runs on from when it was installed, not the test's Date): the
+      // clock cannot be held at a time it has passed, and a loaded machine may take seconds between the read and the hold.
+      const pausedAt = (await page.evaluate(() => Date.now())) + 60_000;
       await page.clock.pauseAt(pausedAt);
       const read = () =>
         page.evaluate(() => ({ passLeft: document.querySelector('[data-pass-left]')?.textContent, countdown: document.querySelector('.countdown')?.textContent }));
