@@ -665,6 +665,8 @@ describe('a live queued sale listing a product taken off sale', () => {
   let watched: readonly number[] = [];
   /** Called as each `ensure` starts, before its read (an invalidation heard while the read is in flight). */
   let duringEnsure: ((productId: number) => void) | undefined;
+  /** Called at the start of each counted step, after counting it (what the previous steps left is settled). */
+  let atStep: (() => void) | undefined;
   before(async () => {
     ({ t, url } = await listeningWaitingRoomApp(
       { RATE_LIMIT_CHECKOUT_MAX: '1000000', WAITING_ROOM_TICKETS_PER_ADDRESS: '1000' },
@@ -673,7 +675,10 @@ describe('a live queued sale listing a product taken off sale', () => {
           web = composed;
           const { peek, ensure } = composed.gate;
           composed.gate.peek = (productIds) => {
-            if (watched.length > 0 && watched.every((id) => productIds.includes(id))) steps++;
+            if (watched.length > 0 && watched.every((id) => productIds.includes(id))) {
+              steps++;
+              atStep?.();
+            }
             return peek(productIds);
           };
           composed.gate.ensure = (productId) => {
@@ -711,9 +716,18 @@ describe('a live queued sale listing a product taken off sale', () => {
     const reactivated = await request(`${url}/api/v1/admin/products/${pulled}`, { method: 'PATCH', headers: t.admin, body: { status: 'active' } });
     assert.equal(reactivated.status, 200, JSON.stringify(reactivated.body));
     const stepsAtReactivation = steps;
-    await waitFor('the sale reopened', () => web.waitingRoom.room.soldOut().get(eventId) === false);
+    // Taken at the first step that finds the sale reopened, not when a 50 ms poll of this test sees it.
+    let reopenedAtStep: number | undefined;
+    atStep = () => {
+      if (reopenedAtStep === undefined && web.waitingRoom.room.soldOut().get(eventId) === false) reopenedAtStep = steps;
+    };
+    try {
+      await waitFor('the sale reopened', () => reopenedAtStep !== undefined);
+    } finally {
+      atStep = undefined;
+    }
     // Seen on the product's invalidation, within a few steps, not once a memory of it runs out (seconds: hundreds of steps).
-    assert.ok(steps - stepsAtReactivation <= 25, `the sale reopened ${steps - stepsAtReactivation} admission steps after the product was back on sale`);
+    assert.ok(reopenedAtStep! - stepsAtReactivation <= 25, `the sale reopened ${reopenedAtStep! - stepsAtReactivation} admission steps after the product was back on sale`);
   });
 
   it('remembers an archived product while other products are invalidated at every step, and re-reads one invalidated during its own read', async () => {
