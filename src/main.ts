@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The `salescale` entry point. Tracing, when the OTEL_* variables ask for it, has to be registered
 // before the modules it instruments are loaded, so the CLI (and through it every role) is imported
-// only after it (src/platform/telemetry/tracing.ts). The first import registers how drizzle-orm's modules are found
-// (a second off every start: src/platform/db/drizzle-loading.ts).
-import './platform/db/drizzle-loading.ts';
+// only after it (src/platform/telemetry/tracing.ts). The first import sets up how modules load (Node's compile
+// cache, and drizzle-orm's modules found without re-reading its package.json: src/platform/start-up.ts).
+import './platform/start-up.ts';
 import { tracingConfigProblem, tracingSettings } from './platform/telemetry/tracing.config.ts';
 
 const TRACED_COMMANDS: Record<string, string> = { serve: 'web', worker: 'worker', up: 'all' };

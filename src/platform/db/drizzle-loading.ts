@@ -100,7 +100,7 @@ function resolveDrizzle(
 
 let registered = false;
 
-/** Registers the hook once per process (the entry point does, before it loads the CLI; the test runner through `--import`). */
+/** Registers the hook once per process (`src/platform/start-up.ts`, first thing of the entry point and of the test commands). */
 export function registerDrizzleLoading(): void {
   if (registered) return;
   registered = true;
