@@ -3,7 +3,8 @@
  * Runs the scenarios of bench/scenarios.ts in order, each with its own databases and instances
  * (stopped even when the scenario throws), then writes
  *   bench/results/run-<timestamp>.json  machine facts, versions, commit, every figure, ratio and check
- *   bench/results/latest.json / latest.md / latest.svg  the same run, summarised, with a chart
+ *   bench/results/latest.json / latest.md / latest.svg  the same run, summarised, with a chart, when it ran every
+ *     scenario `npm run bench` runs (a run of some scenarios by name leaves the last full run's summary in place)
  * Exit code 1 when a check (target or threshold) fails or a scenario errors; skipped scenarios
  * (a tool missing) do not fail the run but say why.
  */
@@ -139,25 +140,32 @@ export async function runBench(names: string[] = []): Promise<RunOutcome> {
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const file = path.join(RESULTS_DIR, `run-${stamp}.json`);
   await writeFile(file, JSON.stringify(run, null, 2) + '\n');
+  // Only a run of every default scenario replaces the summary: one of a scenario or two would hide the last full run's.
+  const full = SCENARIOS.every((s) => s.optional || selected.includes(s));
+  if (full) await writeLatest(run, file);
+  const summary = full ? path.join(RESULTS_DIR, 'latest.md') : `not written (some scenarios only): ${path.join(RESULTS_DIR, 'latest.md')} keeps the last full run`;
+  process.stdout.write(`\nHot-path targets (ratios against references measured in this run):\n${hotPathTargetLines(run).join('\n')}\n`);
+  process.stdout.write(`\nresults: ${file}\nsummary: ${summary}\n${failed ? 'FAILED: at least one check failed or a scenario errored\n' : 'all checks passed\n'}`);
+  return { file, failed, results };
+}
+
+/** latest.json / latest.md / latest.svg (and the sale-mix chart) from a run of every default scenario. */
+async function writeLatest(run: Parameters<typeof summaryMarkdown>[0], file: string): Promise<void> {
   await copyFile(file, path.join(RESULTS_DIR, 'latest.json'));
-  const chartFile = path.join(RESULTS_DIR, 'latest.svg');
   try {
-    await writeFile(chartFile, await renderSummaryChart(run));
+    await writeFile(path.join(RESULTS_DIR, 'latest.svg'), await renderSummaryChart(run));
   } catch (error) {
     process.stderr.write(`chart not written: ${(error as Error).message}\n`);
   }
-  const timeline = results['sale-mix']?.details?.timeline as Parameters<typeof renderSaleMixChart>[0] | undefined;
+  const timeline = run.scenarios['sale-mix']?.details?.timeline as Parameters<typeof renderSaleMixChart>[0] | undefined;
   if (timeline) {
     try {
-      await writeFile(path.join(RESULTS_DIR, 'latest-sale-mix.svg'), await renderSaleMixChart(timeline, `sale-mix spike, ${run.startedAt.slice(0, 16)}Z, commit ${machine.commit}`));
+      await writeFile(path.join(RESULTS_DIR, 'latest-sale-mix.svg'), await renderSaleMixChart(timeline, `sale-mix spike, ${run.startedAt.slice(0, 16)}Z, commit ${run.machine.commit}`));
     } catch (error) {
       process.stderr.write(`sale-mix chart not written: ${(error as Error).message}\n`);
     }
   }
   await writeFile(path.join(RESULTS_DIR, 'latest.md'), summaryMarkdown(run, path.basename(file), 'latest.svg'));
-  process.stdout.write(`\nHot-path targets (ratios against references measured in this run):\n${hotPathTargetLines(run).join('\n')}\n`);
-  process.stdout.write(`\nresults: ${file}\nsummary: ${path.join(RESULTS_DIR, 'latest.md')}\n${failed ? 'FAILED: at least one check failed or a scenario errored\n' : 'all checks passed\n'}`);
-  return { file, failed, results };
 }
 
 export function formatResult(name: string, r: ScenarioResult & { seconds: number; error?: string }): string {
