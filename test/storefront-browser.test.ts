@@ -100,7 +100,8 @@ describe('storefront in a browser', () => {
 
       // The waiting room: a live position, then admission.
       await page.waitForURL(/\/sale\/\d+\/queue/);
-      await page.locator('[data-position]').filter({ hasText: /^\d+$/ }).waitFor({ timeout: 15_000 });
+      // 60 s: on a loaded machine the instance sheds load (503 with Retry-After) and the page asks again after it.
+      await page.locator('[data-position]').filter({ hasText: /^\d+$/ }).waitFor({ timeout: 60_000 });
       const position = Number(await page.locator('[data-position]').textContent());
       assert.ok(position >= 1 && position <= 21, `a place in line (${position})`);
       await page.screenshot({ path: path.join(ARTIFACTS, 'waiting-room.png') });
@@ -227,7 +228,8 @@ describe('storefront in a browser', () => {
       }
       release();
       await holder;
-      await page.waitForURL(/\/orders\/\d+$/, { timeout: 15_000 });
+      // 60 s: a lock wait past the statement timeout is a 503 with Retry-After (up to 30 s), after which the page asks again.
+      await page.waitForURL(/\/orders\/\d+$/, { timeout: 60_000 });
       await new Promise((resolve) => setTimeout(resolve, 1000)); // any second order's request has ended by now
       const placed = await ordersOf();
       assert.equal(placed.length, 1, `one order, not ${placed.length}`);
