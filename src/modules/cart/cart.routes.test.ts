@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
@@ -413,12 +414,15 @@ describe('cart API', () => {
     const addAll = async (products: number[]) => {
       const [id] = await insertCustomers(t.platform.db.primary, 1, `bulk-${Math.random().toString(36).slice(2)}`);
       const [session] = (await mintSessionCookies(t.env, [id!])) as [string];
-      // A 503 (the database pool busy: on a loaded machine some of 110 requests at once wait past its limit; nothing
-      // written) is sent again, as a client honouring its Retry-After would: what is checked is the cart's answers.
+      // A 503 (the database pool busy: on a loaded machine more of 110 requests at once wait for a connection than its
+      // queue takes, and the rest are refused at once; nothing written) is sent again once its Retry-After has passed,
+      // as a client honouring it would (sent again at once, it met the same full queue five times in CI): what is
+      // checked is the cart's answers.
       const add = async (productId: number) => {
         for (let attempt = 1; ; attempt++) {
           const reply = await t.app.inject({ method: 'POST', url: '/api/v1/cart/items', headers: { cookie: session }, payload: { productId, quantity: 1 } });
           if (reply.statusCode !== 503 || attempt === 5) return reply;
+          await sleep(Number(reply.headers['retry-after'] ?? 1) * 1000);
         }
       };
       const replies = await Promise.all(products.map(add));
