@@ -161,13 +161,13 @@ describe('storefront in a browser, off the happy path', { concurrency: 3 }, () =
       await page.locator('#signin-email').fill('lost@example.com');
       await page.locator('#signin-password').fill('correct horse battery');
       await page.getByRole('button', { name: 'Sign in' }).click();
-      await message.filter({ hasText: 'Could not reach the shop: check your connection and try again.' }).waitFor({ timeout: 15_000 });
+      await message.filter({ hasText: 'Could not reach the shop: check your connection and try again.' }).waitFor({ timeout: 30_000 });
       await message.evaluate((el) => (el.textContent = ''));
       await page.getByLabel('Name').fill('Lost Shopper');
       await page.locator('#register-email').fill('lost@example.com');
       await page.getByLabel('Password (at least 8 characters)').fill('correct horse battery');
       await page.getByRole('button', { name: 'Create account' }).click();
-      await message.filter({ hasText: 'Could not reach the shop: check your connection and try again.' }).waitFor({ timeout: 15_000 });
+      await message.filter({ hasText: 'Could not reach the shop: check your connection and try again.' }).waitFor({ timeout: 30_000 });
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();
@@ -241,7 +241,7 @@ describe('storefront in a browser, off the happy path', { concurrency: 3 }, () =
         return route.continue();
       });
       await page.goto(`${web.url}/sale/${saleId}/queue?product=${product}`);
-      await page.locator('[data-state]').filter({ hasText: /busy|again/i }).waitFor({ timeout: 15_000 });
+      await page.locator('[data-state]').filter({ hasText: /busy|again/i }).waitFor({ timeout: 30_000 });
       await page.locator('body[data-state="admitted"]').waitFor({ timeout: 30_000 });
       assert.deepEqual(answers, ['503', '429', 'network', 'passed']);
     } finally {
@@ -262,7 +262,7 @@ describe('storefront in a browser, off the happy path', { concurrency: 3 }, () =
       );
       await page.goto(`${web.url}/sale/${saleId}/queue?product=${product}`);
       const signIn = page.getByRole('link', { name: 'Sign in to join the line' });
-      await signIn.waitFor({ timeout: 15_000 });
+      await signIn.waitFor({ timeout: 30_000 });
       assert.equal(await signIn.getAttribute('href'), `/account?next=${encodeURIComponent(`/sale/${saleId}/queue?product=${product}`)}`);
     } finally {
       await browser.close();
@@ -398,7 +398,7 @@ describe('storefront in a browser, off the happy path', { concurrency: 3 }, () =
       assert.equal(archived.status, 200, JSON.stringify(archived.body));
       await page.getByRole('button', { name: 'Add to cart' }).click();
       const message = page.locator('[data-message]').filter({ hasText: /./ });
-      await message.waitFor({ timeout: 15_000 });
+      await message.waitFor({ timeout: 30_000 });
       const text = (await message.textContent()) ?? '';
       assert.match(text, /no longer for sale/i);
       assert.doesNotMatch(text, /does not exist|product \d+/i, text);
@@ -419,7 +419,7 @@ describe('storefront in a browser, off the happy path', { concurrency: 3 }, () =
       for (const available of [7, 4, 0]) {
         const set = await request(`${web.url}/api/v1/admin/products/${id}/stock`, { method: 'PUT', headers: t.admin, body: { available } });
         assert.equal(set.status, 200, JSON.stringify(set.body));
-        await page.locator('[data-available]').filter({ hasText: available > 0 ? `${available} in stock` : 'Sold out' }).waitFor({ timeout: 15_000 });
+        await page.locator('[data-available]').filter({ hasText: available > 0 ? `${available} in stock` : 'Sold out' }).waitFor({ timeout: 30_000 });
       }
       const spoken = await page.evaluate(() => (window as unknown as { spoken: string[] }).spoken.filter((text) => /stock|sold out/i.test(text)));
       assert.deepEqual(spoken.filter((text) => /in stock/.test(text)), [], `the count was read out: ${JSON.stringify(spoken)}`);
@@ -443,7 +443,7 @@ describe('storefront in a browser, off the happy path', { concurrency: 3 }, () =
       await page.route(`${web.url}/api/v1/orders`, (route) => (route.request().method() === 'POST' && dropped++ === 0 ? route.abort('connectionreset') : route.continue()));
       await page.goto(`${web.url}/cart`);
       await page.getByRole('button', { name: 'Place order' }).click();
-      await page.locator('[data-message]').filter({ hasText: /connection/i }).waitFor({ timeout: 15_000 });
+      await page.locator('[data-message]').filter({ hasText: /connection/i }).waitFor({ timeout: 30_000 });
       await page.getByRole('button', { name: 'Place order' }).click();
       await page.waitForURL(/\/orders\/\d+$/);
       assert.equal(dropped, 2);
@@ -492,9 +492,9 @@ describe('storefront in a browser, off the happy path', { concurrency: 3 }, () =
       assert.equal(order.status(), 201);
       await page.goto(`${short.url}/orders/${(await order.json()).id}`);
       const left = page.locator('[data-payment-left]');
-      await left.filter({ hasText: /^Time left to pay: \d+ s\.$/ }).waitFor({ timeout: 15_000 });
+      await left.filter({ hasText: /^Time left to pay: \d+ s\.$/ }).waitFor({ timeout: 30_000 });
       const first = await left.textContent();
-      await left.filter({ hasText: /^Time left to pay: \d+ s\.$/ }).filter({ hasNotText: first ?? '' }).waitFor({ timeout: 15_000 });
+      await left.filter({ hasText: /^Time left to pay: \d+ s\.$/ }).filter({ hasNotText: first ?? '' }).waitFor({ timeout: 30_000 });
       await page.locator('[data-message]').filter({ hasText: /time to pay .* has run out/i }).waitFor({ timeout: 30_000 });
       const pay = page.getByRole('button', { name: 'Pay with the test card' });
       assert.equal((await pay.count()) === 0 || (await pay.isDisabled()), true, 'Pay is still offered after the window ran out');
@@ -530,9 +530,9 @@ describe('storefront in a browser, off the happy path', { concurrency: 3 }, () =
       });
       await page.goto(`${web.url}/orders/${orderId}`);
       await page.getByRole('button', { name: 'Pay with the test card' }).click();
-      await page.locator('[data-message]').filter({ hasText: /connection/i }).waitFor({ timeout: 15_000 });
+      await page.locator('[data-message]').filter({ hasText: /connection/i }).waitFor({ timeout: 30_000 });
       await page.getByRole('button', { name: 'Pay with the test card' }).click({ timeout: 5_000 });
-      await page.locator('[data-order-status="paid"]').waitFor({ timeout: 15_000 });
+      await page.locator('[data-order-status="paid"]').waitFor({ timeout: 30_000 });
       assert.match((await page.locator('[data-message]').textContent()) ?? '', /^Paid\./);
       assert.equal(dropped, 2);
     } finally {
