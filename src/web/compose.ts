@@ -4,7 +4,7 @@ import { createCartService, createCartStore, createGuestCookies } from '../modul
 import { createCatalogRepository, createCatalogService } from '../modules/catalog/index.ts';
 import { createAccountDigest, createCustomerService, createCustomersRepository, createDeviceCookies, createLoginGuard, createPasswordGate, createSessionStore, noLoginGuard } from '../modules/customers/index.ts';
 import { createInventoryRepository, createStockGate, createStockView, listenForStockViewNotices, publishingStockGate, stockViewNoticeCounterFor } from '../modules/inventory/index.ts';
-import { checkoutMetricsFor, createGuestOrderLinks, createOrderBatcher, createOrderLifecycleRepository, createOrderService, createOrdersRepository } from '../modules/orders/index.ts';
+import { checkoutMetricsFor, createGuestOrderLinks, createOrderBatcher, createOrderLifecycleRepository, createOrderService, createOrdersRepository, getUnitsHeldByUnpaidOrders } from '../modules/orders/index.ts';
 import { createPaymentProvider, createPaymentService, createPaymentsRepository, paymentMetricsFor } from '../modules/payments/index.ts';
 import { createLiveSaleCheck, createSaleEventService } from '../modules/sale-events/index.ts';
 import { createWaitingRoomFeature, createWaitingRoomRepository } from '../modules/waiting-room/index.ts';
@@ -101,6 +101,7 @@ export async function composeWeb(platform: Platform) {
     stock: stockView,
     repo: repositories.catalog,
     inventory: repositories.inventory,
+    held: getUnitsHeldByUnpaidOrders,
     // The fast-fail connection (1 s): a cache fill must not wait the state connection's 5 s on a black-holed Redis.
     replicaReads: createReplicaReads({ db, redis: platform.redis, prefix, logger }),
   });

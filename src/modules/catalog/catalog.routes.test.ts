@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
+import { workerExpiryFor } from '../../../test/helpers/commerce.ts';
 
 let t: TestApp;
 before(async () => {
@@ -46,10 +47,13 @@ describe('catalog API', () => {
       status: 'active',
       available: 7,
       maxPerCustomer: null,
+      heldByUnpaidOrders: 0,
     });
     const read = await t.app.inject({ method: 'GET', url: `/api/v1/products/${created.id}` });
     assert.equal(read.statusCode, 200);
-    assert.deepEqual(read.json(), created);
+    // The shop's product: the admin's, less what only the admin sees.
+    const { heldByUnpaidOrders: _held, ...shown } = created;
+    assert.deepEqual(read.json(), shown);
   });
 
   it('takes a product id only as a canonical decimal integer: another spelling of 1 is a 400, not product 1', async () => {
@@ -616,5 +620,70 @@ describe('the listing by currency', () => {
     } finally {
       await client.end();
     }
+  });
+});
+
+describe('units held by unpaid orders, on the admin product', () => {
+  let shop: TestApp;
+  before(async () => {
+    shop = await createTestApp({ RATE_LIMIT_CHECKOUT_MAX: '10000' });
+  });
+  after(async () => {
+    await shop?.close();
+  });
+
+  const guestOrder = async (email: string, productId: number, quantity: number): Promise<{ id: number; accessToken: string }> => {
+    const reply = await shop.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': `held-${email}` }, payload: { email, items: [{ productId, quantity }] } });
+    assert.equal(reply.statusCode, 201, reply.body);
+    return reply.json();
+  };
+  /** The admin product's `available` and `heldByUnpaidOrders`. */
+  const countsOf = async (id: number): Promise<[number, number]> => {
+    const reply = await shop.app.inject({ url: `/api/v1/admin/products/${id}`, headers: shop.admin });
+    assert.equal(reply.statusCode, 200, reply.body);
+    return [reply.json().available, reply.json().heldByUnpaidOrders];
+  };
+
+  it('counts the units of orders awaiting payment until they are paid (sold), cancelled or expired (back on sale)', async () => {
+    const created = await shop.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: shop.admin, payload: { sku: 'HELD-1', name: 'Held', priceCents: 1000, available: 10 } });
+    assert.equal(created.statusCode, 201, created.body);
+    const { id } = created.json();
+    assert.equal(created.json().heldByUnpaidOrders, 0);
+    const other = await shop.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: shop.admin, payload: { sku: 'HELD-2', name: 'Other', priceCents: 1000, available: 10 } });
+    const otherId: number = other.json().id;
+
+    const paying = await guestOrder('pays@example.com', id, 3);
+    const cancelling = await guestOrder('cancels@example.com', id, 2);
+    await guestOrder('lapses@example.com', id, 1);
+    await guestOrder('elsewhere@example.com', otherId, 4);
+    // What a warehouse count shows before anything ships: the units on sale and the units held.
+    assert.deepEqual(await countsOf(id), [4, 6]);
+    assert.deepEqual(await countsOf(otherId), [6, 4], 'only this product\'s lines');
+    const listed = await shop.app.inject({ url: '/api/v1/admin/products?q=HELD-', headers: shop.admin });
+    assert.deepEqual(
+      listed.json().items.map((p: { sku: string; heldByUnpaidOrders: number }) => [p.sku, p.heldByUnpaidOrders]),
+      [['HELD-2', 4], ['HELD-1', 6]],
+    );
+
+    const paid = await shop.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${paying.accessToken}/pay`, payload: { token: 'tok_ok' } });
+    assert.equal(paid.statusCode, 200, paid.body);
+    assert.deepEqual(await countsOf(id), [4, 3], 'paid units are sold, not held');
+
+    const cancelled = await shop.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${cancelling.id}/cancel`, headers: shop.admin });
+    assert.equal(cancelled.statusCode, 200, cancelled.body);
+    assert.deepEqual(await countsOf(id), [6, 1], 'cancelled units are back on sale');
+
+    // The sweep of a worker whose payment window is 0 s: every order still awaiting payment expires.
+    assert.ok((await workerExpiryFor(shop, 0).sweepOnce()) >= 1);
+    assert.deepEqual(await countsOf(id), [7, 0], 'expired units are back on sale');
+    assert.deepEqual(await countsOf(otherId), [10, 0]);
+
+    // The stock writes answer the field too.
+    const set = await shop.app.inject({ method: 'PUT', url: `/api/v1/admin/products/${id}/stock`, headers: shop.admin, payload: { available: 5 } });
+    assert.equal(set.statusCode, 200, set.body);
+    assert.equal(set.json().heldByUnpaidOrders, 0);
+    // The public product does not show it.
+    const shown = await shop.app.inject({ url: `/api/v1/products/${id}` });
+    assert.equal(shown.json().heldByUnpaidOrders, undefined);
   });
 });

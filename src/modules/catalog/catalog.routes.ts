@@ -9,6 +9,8 @@ import { IdempotencyKeyRequiredError } from '../../shared/errors.ts';
 import {
   AdminIdempotencyHeaders,
   AdminListProductsQuery,
+  AdminProduct,
+  AdminProductPage,
   Category,
   CategoryList,
   CreateCategoryBody,
@@ -25,12 +27,12 @@ import {
 import type { CatalogService } from './catalog.service.ts';
 
 /** The product a write answers, its before → after values noted for the admin audit trail. */
-function audited(request: FastifyRequest, result: { product: Product; change: FieldChanges }): Product {
+function audited(request: FastifyRequest, result: { product: AdminProduct; change: FieldChanges }): AdminProduct {
   noteAdminAction(request, { change: result.change });
   return result.product;
 }
 
-export const catalogSchemas = [Product, Category];
+export const catalogSchemas = [Product, AdminProduct, Category];
 
 /** Public catalog reads: GET /products, /products/popular, /products/:id, /categories. */
 export function catalogRoutes(catalog: CatalogService): FastifyPluginAsyncTypebox {
@@ -68,7 +70,7 @@ export function catalogAdminRoutes(catalog: CatalogService): FastifyPluginAsyncT
           description:
             'Creates a product. The same create sent again (a lost reply; every field as first sent, `available` included) answers the product it made, with `Idempotent-Replayed: true` and its stock as it is now; another product, or a create asking for another initial stock, under the SKU (whatever its case) is 409 `SKU_TAKEN` with the `productId` that holds it.',
           body: CreateProductBody,
-          response: { 201: Type.Ref('Product'), ...errorResponses(400, 401, 409, 422) },
+          response: { 201: Type.Ref('AdminProduct'), ...errorResponses(400, 401, 409, 422) },
         },
       },
       async (request, reply) => {
@@ -85,21 +87,21 @@ export function catalogAdminRoutes(catalog: CatalogService): FastifyPluginAsyncT
         schema: {
           ...common,
           description:
-            'Lists every product whatever its status (drafts and archived ones too; `status` narrows it), newest first, as the admin detail shows them. `q` matches within the SKU or the name, whatever the case. Keyset-paged: pass `nextCursor` back as `cursor`; a cursor this listing did not return is 400 `INVALID_CURSOR`.',
+            'Lists every product whatever its status (drafts and archived ones too; `status` narrows it), newest first, as the admin detail shows them (`heldByUnpaidOrders` included). `q` matches within the SKU or the name, whatever the case. Keyset-paged: pass `nextCursor` back as `cursor`; a cursor this listing did not return is 400 `INVALID_CURSOR`.',
           querystring: AdminListProductsQuery,
-          response: { 200: ProductPage, ...errorResponses(400, 401) },
+          response: { 200: AdminProductPage, ...errorResponses(400, 401) },
         },
       },
       (request) => catalog.listProductsForAdmin(request.query),
     );
-    app.get('/products/:id', { schema: { ...common, params: IdParams, response: { 200: Type.Ref('Product'), ...errorResponses(401, 404) } } }, (request) =>
+    app.get('/products/:id', { schema: { ...common, params: IdParams, response: { 200: Type.Ref('AdminProduct'), ...errorResponses(401, 404) } } }, (request) =>
       catalog.getProductForAdmin(request.params.id),
     );
     // Each write's before → after values go to the admin audit trail (`noteAdminAction`).
-    app.patch('/products/:id', { schema: { ...common, params: IdParams, body: UpdateProductBody, response: { 200: Type.Ref('Product'), ...errorResponses(400, 401, 404, 422) } } }, async (request) =>
+    app.patch('/products/:id', { schema: { ...common, params: IdParams, body: UpdateProductBody, response: { 200: Type.Ref('AdminProduct'), ...errorResponses(400, 401, 404, 422) } } }, async (request) =>
       audited(request, await catalog.updateProduct(request.params.id, request.body)),
     );
-    app.post('/products/:id/archive', { schema: { ...common, params: IdParams, response: { 200: Type.Ref('Product'), ...errorResponses(401, 404) } } }, async (request) =>
+    app.post('/products/:id/archive', { schema: { ...common, params: IdParams, response: { 200: Type.Ref('AdminProduct'), ...errorResponses(401, 404) } } }, async (request) =>
       audited(request, await catalog.archiveProduct(request.params.id)),
     );
     app.put(
@@ -108,10 +110,10 @@ export function catalogAdminRoutes(catalog: CatalogService): FastifyPluginAsyncT
         schema: {
           ...common,
           description:
-            'Sets the units on sale: units sold between reading the stock and setting it go back on sale (POST /stock/adjustments does not). Units held by unpaid orders are not in the count: when such an order expires or is cancelled, or a paid one is refunded, its units come back on top of the count set.',
+            'Sets the units on sale: units sold between reading the stock and setting it go back on sale (POST /stock/adjustments does not). Units held by unpaid orders (the product\'s `heldByUnpaidOrders`) are not in the count: when such an order expires or is cancelled, or a paid one is refunded, its units come back on top of the count set. From a count taken in the warehouse, send it less `heldByUnpaidOrders`.',
           params: IdParams,
           body: StockBody,
-          response: { 200: Type.Ref('Product'), ...errorResponses(400, 401, 404) },
+          response: { 200: Type.Ref('AdminProduct'), ...errorResponses(400, 401, 404) },
         },
       },
       async (request) =>
@@ -127,7 +129,7 @@ export function catalogAdminRoutes(catalog: CatalogService): FastifyPluginAsyncT
           params: IdParams,
           headers: AdminIdempotencyHeaders,
           body: StockAdjustmentBody,
-          response: { 200: Type.Ref('Product'), ...errorResponses(400, 401, 404, 409, 422) },
+          response: { 200: Type.Ref('AdminProduct'), ...errorResponses(400, 401, 404, 409, 422) },
         },
       },
       async (request, reply) => {

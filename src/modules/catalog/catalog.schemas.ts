@@ -23,27 +23,41 @@ const productName = (onUpdate = false) =>
     singleLine: !onUpdate,
   });
 
-export const Product = Type.Object(
-  {
-    id: Type.Integer(),
-    sku: Type.String(),
-    name: Type.String(),
-    description: Type.String(),
-    priceCents: Type.Integer(),
-    currency: Type.String(),
-    categoryId: Type.Union([Type.Integer(), Type.Null()]),
-    status: Status,
-    available: Type.Integer({ minimum: 0 }),
-    maxPerCustomer: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'Most units one buyer may hold over their whole life; null for no limit' }),
-  },
-  { $id: 'Product' },
-);
+const productFields = {
+  id: Type.Integer(),
+  sku: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  priceCents: Type.Integer(),
+  currency: Type.String(),
+  categoryId: Type.Union([Type.Integer(), Type.Null()]),
+  status: Status,
+  available: Type.Integer({ minimum: 0 }),
+  maxPerCustomer: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'Most units one buyer may hold over their whole life; null for no limit' }),
+};
+
+export const Product = Type.Object(productFields, { $id: 'Product' });
 export type Product = Static<typeof Product>;
 
-export const ProductPage = Type.Object({
-  items: Type.Array(Type.Ref('Product')),
-  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last page' }),
-});
+/** The admin's product: the shop's, with what only the stock's keeper needs. */
+export const AdminProduct = Type.Object(
+  {
+    ...productFields,
+    heldByUnpaidOrders: Type.Integer({
+      minimum: 0,
+      description:
+        'Units in orders awaiting payment (`pending_payment`, past their payment window too until the expiry sweep gives them back): off `available`, still on the shelf. They come back on sale when such an order expires or is cancelled, and are sold when it is paid. A count taken in the warehouse is `available` + this + the units of paid orders not yet shipped (sold, in neither): to set the stock (PUT /stock) from one, send the count less this and less those',
+    }),
+  },
+  { $id: 'AdminProduct' },
+);
+export type AdminProduct = Static<typeof AdminProduct>;
+
+const NextCursor = Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last page' });
+
+export const ProductPage = Type.Object({ items: Type.Array(Type.Ref('Product')), nextCursor: NextCursor });
+
+export const AdminProductPage = Type.Object({ items: Type.Array(Type.Ref('AdminProduct')), nextCursor: NextCursor });
 
 export const ListProductsQuery = Type.Object(
   {

@@ -25,7 +25,7 @@ import {
 } from './catalog.errors.ts';
 import type { AuditedProductFields, CatalogRepository, ProductWrite } from './catalog.repository.ts';
 import { MAX_STOCK, PRODUCT_NAME_MAX } from './catalog.limits.ts';
-import type { AdminListProductsQuery, Category, CreateCategoryBody, CreateProductBody, ListProductsQuery, Product, UpdateCategoryBody, UpdateProductBody } from './catalog.schemas.ts';
+import type { AdminListProductsQuery, AdminProduct, Category, CreateCategoryBody, CreateProductBody, ListProductsQuery, Product, UpdateCategoryBody, UpdateProductBody } from './catalog.schemas.ts';
 
 export interface CatalogTtls {
   productS: number;
@@ -54,6 +54,8 @@ export interface CatalogServiceDeps {
   repo: CatalogRepository;
   /** Where stock is written, and its initial count read: the inventory module's repository. */
   inventory: CatalogStock;
+  /** The units orders awaiting payment hold, which the admin product shows: the orders module's `getUnitsHeldByUnpaidOrders`. */
+  held: UnpaidOrderHolds;
   /** Cache fills read the replica only once it has replayed the catalog's writes; without it, always the replica. */
   replicaReads?: ReplicaReads;
 }
@@ -75,9 +77,21 @@ export interface CatalogStock {
   ): Promise<{ kind: 'applied' | 'replayed' | 'out-of-range'; before: number; after: number } | { kind: 'key-reused' } | { kind: 'not-found' }>;
 }
 
+/**
+ * Units of each product held by orders awaiting payment (absent: none), read with the caller's connection or
+ * transaction. The orders module owns those lines; the catalog only shows the figure beside the stock.
+ */
+export type UnpaidOrderHolds = (db: Db, productIds: readonly number[]) => Promise<Map<number, number>>;
+
 /** A page of the product listing. */
 export interface ProductListPage {
   items: Product[];
+  nextCursor: string | null;
+}
+
+/** A page of the admin listing. */
+export interface AdminProductListPage {
+  items: AdminProduct[];
   nextCursor: string | null;
 }
 
@@ -334,10 +348,16 @@ export function createCatalogService(deps: CatalogServiceDeps) {
    * must not depend on a read after the commit, which a full pool (503 DATABASE_BUSY) or a lost connection can
    * refuse, telling the admin it was not done and keeping it out of the audit trail while it was.
    */
-  async function readBack(tx: Db, id: number): Promise<Product> {
+  async function readBack(tx: Db, id: number): Promise<AdminProduct> {
     const product = await repo.findById(tx, id);
     if (!product) throw new ProductNotFoundError(id);
-    return product;
+    return (await withHeld(tx, [product]))[0]!;
+  }
+
+  /** The admin's products: each with the units orders awaiting payment hold, read on `db` (one query for them all). */
+  async function withHeld(db: Db, items: Product[]): Promise<AdminProduct[]> {
+    const held = await deps.held(db, items.map((p) => p.id));
+    return items.map((p) => ({ ...p, heldByUnpaidOrders: held.get(p.id) ?? 0 }));
   }
 
   async function requireProduct(id: number): Promise<Product> {
@@ -409,14 +429,17 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       return (await productCached(id)) ?? undefined;
     },
 
-    /** The admin view: any status, always from the primary (read-your-writes). */
-    getProductForAdmin: requireProduct,
+    /** The admin view: any status, always from the primary (read-your-writes), with the units unpaid orders hold. */
+    async getProductForAdmin(id: number): Promise<AdminProduct> {
+      return (await withHeld(db.primary, [await requireProduct(id)]))[0]!;
+    },
 
     /**
      * The admin listing: every product whatever its status (`status` narrows it), newest first, keyset-paged, from the
-     * primary and uncached as the admin view (read-your-writes). `q` is trimmed and in NFC, as the public search's.
+     * primary and uncached as the admin view (read-your-writes), with the units unpaid orders hold (one query per page).
+     * `q` is trimmed and in NFC, as the public search's.
      */
-    async listProductsForAdmin(query: AdminListProductsQuery): Promise<ProductListPage> {
+    async listProductsForAdmin(query: AdminListProductsQuery): Promise<AdminProductListPage> {
       let beforeId: number | undefined;
       if (query.cursor !== undefined) {
         beforeId = adminCursor.decode(query.cursor);
@@ -426,7 +449,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       const rows = await repo.listForAdmin(db.primary, { status: query.status, q, beforeId, limit: query.limit + 1 });
       const items = rows.slice(0, query.limit);
       const nextCursor = rows.length > query.limit ? adminCursor.encode(items[items.length - 1]!.id) : null;
-      return { items, nextCursor };
+      return { items: await withHeld(db.primary, items), nextCursor };
     },
 
     /**
@@ -436,12 +459,12 @@ export function createCatalogService(deps: CatalogServiceDeps) {
      * create asking for another initial stock, is 409 `SKU_TAKEN`, naming the product that holds it. `change`: what the
      * create made (PRODUCT_CREATED_FIELDS null → value, as its transaction read it back); none for a create sent again.
      */
-    async createProduct(asSent: CreateProductBody): Promise<{ product: Product; replayed: boolean; change?: FieldChanges }> {
+    async createProduct(asSent: CreateProductBody): Promise<{ product: AdminProduct; replayed: boolean; change?: FieldChanges }> {
       requireKnownCurrency(asSent.currency);
       requireChargeablePrice(asSent.priceCents, asSent.currency ?? 'USD');
       const body = nfcName(asSent);
       const { available = 0, ...values } = body;
-      let product: Product;
+      let product: AdminProduct;
       try {
         product = await db.primary.transaction(async (tx) => {
           const created = await repo.insert(tx, values);
@@ -454,7 +477,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
           if (holder && isCreatedFrom(holder, body)) {
             // The initial stock is part of the create: the one sent again asks for the stock it first asked for.
             const initial = await inventory.initial(db.primary, holder.id);
-            if (initial === undefined || initial === available) return { product: holder, replayed: true };
+            if (initial === undefined || initial === available) return { product: (await withHeld(db.primary, [holder]))[0]!, replayed: true };
           }
           throw new SkuTakenError(body.sku, holder?.id);
         }
@@ -465,8 +488,8 @@ export function createCatalogService(deps: CatalogServiceDeps) {
     },
 
     /** Updates a product; `change` has its name, category, price, currency, status and per-buyer cap before → after, for those the update named and changed. */
-    async updateProduct(id: number, body: UpdateProductBody | ProductWrite): Promise<{ product: Product; change: FieldChanges }> {
-      let written: { before: AuditedProductFields; product: Product } | undefined;
+    async updateProduct(id: number, body: UpdateProductBody | ProductWrite): Promise<{ product: AdminProduct; change: FieldChanges }> {
+      let written: { before: AuditedProductFields; product: AdminProduct } | undefined;
       try {
         written = await db.primary.transaction(async (tx) => {
           // Checked against the product's currency and name, under its row's lock: keeping a value is not setting it.
@@ -488,12 +511,12 @@ export function createCatalogService(deps: CatalogServiceDeps) {
       return { product, change: getFieldChanges(body, before, product, ['name', 'categoryId', 'priceCents', 'currency', 'status', 'maxPerCustomer']) };
     },
 
-    async archiveProduct(id: number): Promise<{ product: Product; change: FieldChanges }> {
+    async archiveProduct(id: number): Promise<{ product: AdminProduct; change: FieldChanges }> {
       return this.updateProduct(id, { status: 'archived' });
     },
 
     /** Sets the stock count; `change.available` is the count it replaced (read under the stock rows' lock) → the new one, when they differ. */
-    async setStock(id: number, available: number): Promise<{ product: Product; change: FieldChanges }> {
+    async setStock(id: number, available: number): Promise<{ product: AdminProduct; change: FieldChanges }> {
       await requireProduct(id);
       const { before, product } = await db.primary.transaction(async (tx) => ({ ...(await inventory.set(tx, id, available)), product: await readBack(tx, id) }));
       await invalidateProductAndStock(id);
@@ -505,7 +528,7 @@ export function createCatalogService(deps: CatalogServiceDeps) {
      * the units checkout takes meanwhile stay taken. Once per (product, `key`): a retry gets the product with
      * `replayed`, and nothing is added again. 409 `STOCK_OUT_OF_RANGE` when the result would leave 0–MAX_STOCK.
      */
-    async adjustStock(id: number, key: string, delta: number): Promise<{ product: Product; replayed: boolean; change: FieldChanges }> {
+    async adjustStock(id: number, key: string, delta: number): Promise<{ product: AdminProduct; replayed: boolean; change: FieldChanges }> {
       const { adjusted, product } = await db.primary.transaction(async (tx) => {
         const adjusted = await inventory.adjust(tx, { productId: id, key, delta, max: MAX_STOCK });
         return { adjusted, product: adjusted.kind === 'applied' || adjusted.kind === 'replayed' ? await readBack(tx, id) : undefined };

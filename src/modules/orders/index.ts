@@ -1,4 +1,5 @@
 export { createOrderBatcher, type OrderPlacer } from './order-batcher.ts';
+export { getUnitsHeldByUnpaidOrders } from './held-units.ts';
 export { createOrderExpiry, expiredCounterFor, type OrderExpiry } from './order-expiry.ts';
 export { createOrderLifecycleRepository, type LockedOrder, type OrderLifecycleRepository } from './order-lifecycle.repository.ts';
 export { GuestOrderLinkNotFoundError, OrderNotFoundError } from './orders.errors.ts';
