@@ -178,7 +178,7 @@ describe('the capacity of one instance', () => {
     assert.match(missing.err, /^error \[MALFORMED_FILE\]: --bench .*salescale-no-such-capacity\.json cannot be read \(ENOENT\)\n$/);
   });
 
-  it('refuses a --bench file whose figure is not a number (true was 1 req/s, [180] was 180, "" was "got 0") or whose labels are not text', async () => {
+  it('refuses a --bench file whose figure is not a number (true was 1 req/s, [180] was 180, "" was "got 0"), whose labels are not text or whose measuredAt is missing or not text (a missing one was called "" and not a date)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-bench-shape-'));
     try {
       const window = ['--year', '2026', '--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--json', '--no-db'];
@@ -188,6 +188,8 @@ describe('the capacity of one instance', () => {
         [{ requestsPerSecondPerInstance: [180], measuredAt }, /requestsPerSecondPerInstance is missing or not a number \(got "\[180\]"\)/],
         [{ requestsPerSecondPerInstance: '', measuredAt }, /requestsPerSecondPerInstance is missing or not a number \(got ""\)/],
         [{ requestsPerSecondPerInstance: 180, measuredAt, instance: { cpu: '500m' } }, /instance must be text \(got "\{\\"cpu\\":\\"500m\\"\}"\)/],
+        [{ requestsPerSecondPerInstance: 180 }, /measuredAt is missing \(when the benchmark ran, an ISO-8601 date, e\.g\. 2026-12-01T10:00:00Z\)/],
+        [{ requestsPerSecondPerInstance: 180, measuredAt: { at: '2026-12-01' } }, /measuredAt must be text \(got "\{\\"at\\":\\"2026-12-01\\"\}"\)/],
       ];
       for (const [i, [content, pattern]] of cases.entries()) {
         const file = join(dir, `bench-${i}.json`);

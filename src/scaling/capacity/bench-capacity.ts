@@ -47,13 +47,17 @@ export function parseBenchCapacity(data: unknown, source = DEFAULT_BENCH_CAPACIT
   if (rps < MIN_CAPACITY_RPS) throw new ScalingInputError('MALFORMED_FILE', `${source}: requestsPerSecondPerInstance ${rps} is too small (at least ${MIN_CAPACITY_RPS} req/s, one request per 100 s)`);
   // The bound --capacity has: 1e308 made simulate's ready capacity (replicas × it) Infinity, null in --json.
   if (rps > MAX_OPTION_MAGNITUDE) throw new ScalingInputError('MALFORMED_FILE', `${source}: requestsPerSecondPerInstance ${rps} is too large (at most ${MAX_OPTION_MAGNITUDE.toExponential()})`);
-  parseDate(String(d.measuredAt ?? ''), `${source} measuredAt`);
+  // A missing date read as `measuredAt: "" is not an ISO-8601 date`, a value the file does not hold.
+  const measuredAt = d.measuredAt as unknown;
+  if (measuredAt === undefined || measuredAt === null) throw new ScalingInputError('MALFORMED_FILE', `${source}: measuredAt is missing (when the benchmark ran, an ISO-8601 date, e.g. 2026-12-01T10:00:00Z)`);
+  if (typeof measuredAt !== 'string') throw new ScalingInputError('MALFORMED_FILE', `${source}: measuredAt must be text (got ${quoteInput(JSON.stringify(measuredAt))})`);
+  parseDate(measuredAt, `${source} measuredAt`);
   // Printed in the capacity's source line: an object read "on [object Object]".
   for (const key of ['instance', 'scenario'] as const) {
     const value = d[key] as unknown;
     if (value !== undefined && typeof value !== 'string') throw new ScalingInputError('MALFORMED_FILE', `${source}: ${key} must be text (got ${quoteInput(JSON.stringify(value))})`);
   }
-  return { ...d, requestsPerSecondPerInstance: rps, measuredAt: String(d.measuredAt) };
+  return { ...d, requestsPerSecondPerInstance: rps, measuredAt };
 }
 
 /** Where the capacity figure came from. */
