@@ -167,7 +167,7 @@ describe('the pricing catalogue', () => {
 });
 
 describe('the pricing catalogue header and magnitudes', () => {
-  it('refuses a catalogue without its region, currency or date, with sources that are not URLs by name, or a price that overflows the month (printed "undefined" and "$∞")', async () => {
+  it('refuses a catalogue without its region, currency or date, with a date that is none (printed "prices as of last week"), with sources that are not URLs by name, or a price that overflows the month (printed "undefined" and "$∞")', async () => {
     const good = JSON.parse(readFileSync(DEFAULT_PRICING_PATH, 'utf8')) as Record<string, unknown>;
     const dir = mkdtempSync(join(tmpdir(), 'salescale-pricing-'));
     try {
@@ -176,6 +176,7 @@ describe('the pricing catalogue header and magnitudes', () => {
         [noRegion, /"region" must be a non-empty string/],
         [{ ...good, currency: '' }, /"currency" must be a non-empty string/],
         [{ ...good, asOf: 5 }, /"asOf" must be a non-empty string/],
+        [{ ...good, asOf: 'last week' }, /"asOf" must be the date the prices were read, an ISO-8601 date such as 2026-11-27 \(got "last week"\)/],
         [{ ...good, sources: 'https://aws.amazon.com' }, /sources must be an object/],
         [{ ...good, sources: { ec2: 5 } }, /sources\.ec2 must be a non-empty string/],
         [{ ...good, instanceTypes: { 'c6i.large': { vcpu: 2, memoryGiB: 4, perHour: 1e308 } } }, /instanceTypes\.c6i\.large\.perHour must be at most 1000000/],

@@ -1,6 +1,6 @@
 /** The dated pricing catalogue (src/scaling/data/pricing-<date>.json), validated on load. */
 import { fileURLToPath } from 'node:url';
-import { ScalingInputError, quoteInput } from '../errors.ts';
+import { ScalingInputError, parseDate, quoteInput } from '../errors.ts';
 import { readInputFile } from '../input-files.ts';
 
 /** Prices per hour unless named otherwise. */
@@ -56,6 +56,12 @@ export function parsePricing(data: unknown, source: string): PricingCatalogue {
   for (const key of ['asOf', 'currency', 'region'] as const) {
     const value = catalogue[key];
     if (typeof value !== 'string' || value.trim() === '') throw new ScalingInputError('MALFORMED_FILE', `${source}: "${key}" must be a non-empty string (got ${value === undefined ? 'none' : quoteInput(JSON.stringify(value))})`);
+  }
+  // The catalogue's date, printed as "prices as of …": "last week" was printed as it stood.
+  try {
+    parseDate(catalogue.asOf, 'asOf');
+  } catch {
+    throw new ScalingInputError('MALFORMED_FILE', `${source}: "asOf" must be the date the prices were read, an ISO-8601 date such as 2026-11-27 (got ${quoteInput(catalogue.asOf)})`);
   }
   const sources = catalogue.sources as unknown;
   if (sources === null || typeof sources !== 'object' || Array.isArray(sources)) throw new ScalingInputError('MALFORMED_FILE', `${source}: sources must be an object of URLs by price group`);
