@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { workerExpiryFor } from '../../../test/helpers/commerce.ts';
+import { waitFor } from '../../../test/helpers/queues.ts';
 
 let t: TestApp;
 before(async () => {
@@ -685,5 +686,51 @@ describe('units held by unpaid orders, on the admin product', () => {
     // The public product does not show it.
     const shown = await shop.app.inject({ url: `/api/v1/products/${id}` });
     assert.equal(shown.json().heldByUnpaidOrders, undefined);
+  });
+
+  // The held units are read through every order awaiting payment (a sale's thousands): a restock during the sale must
+  // not hold the stock rows, on which the product's checkouts wait, while it reads them.
+  it('reads the held units of a stock set or adjustment before it locks the stock rows checkout takes', async () => {
+    // No statement timeout: the write waits on the orders table for as long as this test holds it.
+    const app = await createTestApp({ DB_STATEMENT_TIMEOUT_MS: '0', WORKER_JOB_LOCK_TIMEOUT_MS: '0' });
+    const blocker = new pg.Client({ connectionString: app.env.DATABASE_URL });
+    const checkout = new pg.Client({ connectionString: app.env.DATABASE_URL });
+    await blocker.connect();
+    await checkout.connect();
+    try {
+      const created = await app.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: app.admin, payload: { sku: 'HELD-LOCK-1', name: 'Restocked', priceCents: 1000, available: 10 } });
+      assert.equal(created.statusCode, 201, created.body);
+      const { id } = created.json();
+      const writes = [
+        { method: 'PUT' as const, url: `/api/v1/admin/products/${id}/stock`, headers: app.admin, payload: { available: 20 } },
+        { method: 'POST' as const, url: `/api/v1/admin/products/${id}/stock/adjustments`, headers: { ...app.admin, 'idempotency-key': 'held-lock-1' }, payload: { delta: 5 } },
+      ];
+      for (const write of writes) {
+        // The orders table held: the write's read of the held units waits on it.
+        await blocker.query('BEGIN');
+        await blocker.query('LOCK TABLE orders IN ACCESS EXCLUSIVE MODE');
+        const reply = app.app.inject(write);
+        await waitFor(`the ${write.method} to wait on the orders table`, async () => {
+          const { rows } = await checkout.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%pending_payment%' AND query ILIKE '%order_items%'`);
+          return rows[0].n === 1;
+        }, 30_000);
+        // Meanwhile a checkout can still lock the product's stock rows (NOWAIT: refused at once if the write held them).
+        await checkout.query('BEGIN');
+        const locked = await checkout.query('SELECT available FROM product_stock WHERE product_id = $1 FOR UPDATE NOWAIT', [id]).then(
+          () => 'free',
+          (error: { code?: string }) => `held (${error.code})`,
+        );
+        await checkout.query('ROLLBACK');
+        await blocker.query('ROLLBACK');
+        const answered = await reply;
+        assert.equal(locked, 'free', `the ${write.method} held the stock rows while it read the held units`);
+        assert.equal(answered.statusCode, 200, answered.body);
+        assert.equal(answered.json().heldByUnpaidOrders, 0);
+      }
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      await Promise.all([blocker.end(), checkout.end()]);
+      await app.close();
+    }
   });
 });

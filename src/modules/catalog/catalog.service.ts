@@ -346,12 +346,23 @@ export function createCatalogService(deps: CatalogServiceDeps) {
   /**
    * The product a write just changed, read in the write's own transaction: the reply of a write PostgreSQL committed
    * must not depend on a read after the commit, which a full pool (503 DATABASE_BUSY) or a lost connection can
-   * refuse, telling the admin it was not done and keeping it out of the audit trail while it was.
+   * refuse, telling the admin it was not done and keeping it out of the audit trail while it was. `held`: the units
+   * unpaid orders hold, when the write read them before it took its locks (see `heldBeforeLocking`).
    */
-  async function readBack(tx: Db, id: number): Promise<AdminProduct> {
+  async function readBack(tx: Db, id: number, held?: Map<number, number>): Promise<AdminProduct> {
     const product = await repo.findById(tx, id);
     if (!product) throw new ProductNotFoundError(id);
+    if (held) return { ...product, heldByUnpaidOrders: held.get(id) ?? 0 };
     return (await withHeld(tx, [product]))[0]!;
+  }
+
+  /**
+   * The units unpaid orders hold of `id`, for a stock write to read in its transaction before it locks the stock rows:
+   * checkout waits on those locks, and the read goes through every order awaiting payment (a sale's thousands), so it
+   * is not made while a hot product's checkouts queue behind the admin's restock.
+   */
+  function heldBeforeLocking(tx: Db, id: number): Promise<Map<number, number>> {
+    return deps.held(tx, [id]);
   }
 
   /** The admin's products: each with the units orders awaiting payment hold, read on `db` (one query for them all). */
@@ -518,7 +529,10 @@ export function createCatalogService(deps: CatalogServiceDeps) {
     /** Sets the stock count; `change.available` is the count it replaced (read under the stock rows' lock) → the new one, when they differ. */
     async setStock(id: number, available: number): Promise<{ product: AdminProduct; change: FieldChanges }> {
       await requireProduct(id);
-      const { before, product } = await db.primary.transaction(async (tx) => ({ ...(await inventory.set(tx, id, available)), product: await readBack(tx, id) }));
+      const { before, product } = await db.primary.transaction(async (tx) => {
+        const held = await heldBeforeLocking(tx, id);
+        return { ...(await inventory.set(tx, id, available)), product: await readBack(tx, id, held) };
+      });
       await invalidateProductAndStock(id);
       return { product, change: getFieldChanges({ available }, { available: before }, { available }, ['available']) };
     },
@@ -530,8 +544,9 @@ export function createCatalogService(deps: CatalogServiceDeps) {
      */
     async adjustStock(id: number, key: string, delta: number): Promise<{ product: AdminProduct; replayed: boolean; change: FieldChanges }> {
       const { adjusted, product } = await db.primary.transaction(async (tx) => {
+        const held = await heldBeforeLocking(tx, id);
         const adjusted = await inventory.adjust(tx, { productId: id, key, delta, max: MAX_STOCK });
-        return { adjusted, product: adjusted.kind === 'applied' || adjusted.kind === 'replayed' ? await readBack(tx, id) : undefined };
+        return { adjusted, product: adjusted.kind === 'applied' || adjusted.kind === 'replayed' ? await readBack(tx, id, held) : undefined };
       });
       if (adjusted.kind === 'not-found') throw new ProductNotFoundError(id);
       if (adjusted.kind === 'key-reused') throw new IdempotencyKeyReusedError();
