@@ -46,6 +46,16 @@ describe('loadConfig', () => {
     assert.doesNotThrow(() => loadConfig({ ...base, WORKER_JOB_LOCK_TIMEOUT_MS: '0', DB_STATEMENT_TIMEOUT_MS: '5000' }));
   });
 
+  // PostgreSQL holds lock_timeout in a 32-bit integer of ms: a larger value fails `set_config` ("Value exceeds integer
+  // range") in every job transaction, so each job of every queue failed while the worker started without a word.
+  it('refuses a WORKER_JOB_LOCK_TIMEOUT_MS PostgreSQL cannot hold, also with no statement timeout', () => {
+    assert.throws(
+      () => loadConfig({ ...base, WORKER_JOB_LOCK_TIMEOUT_MS: '2147483648', DB_STATEMENT_TIMEOUT_MS: '0' }),
+      (error: ConfigError) => error instanceof ConfigError && error.variable === 'WORKER_JOB_LOCK_TIMEOUT_MS',
+    );
+    assert.equal(loadConfig({ ...base, WORKER_JOB_LOCK_TIMEOUT_MS: '2147483647', DB_STATEMENT_TIMEOUT_MS: '0' }).queues.jobTransaction.lockTimeoutMs, 2147483647);
+  });
+
   // A retry refused under an unknown-outcome mark waits DB_STATEMENT_TIMEOUT_MS + 500 ms before it gives back the pass the
   // earlier attempt kept (waiting-room.checkout.ts); it holds the key's idempotency lease (60 s) meanwhile. A wait that
   // outlasted the lease would let a second retry with the same key run beside it, and the pass go back while that one

@@ -5,7 +5,7 @@ import { BlockList, isIP } from 'node:net';
 import { STATEMENT_END_MARGIN_MS } from '../db/statement-timeout.ts';
 import { IDEMPOTENCY_LEASE_MS } from '../idempotency/idempotency-lease.ts';
 import { findRedisPrefixProblem } from '../redis/redis-prefix.ts';
-import { DEFAULT_JOB_TRANSACTION_LIMITS, type JobTransactionLimits } from '../queue/job-transaction.ts';
+import { DEFAULT_JOB_TRANSACTION_LIMITS, MAX_JOB_TRANSACTION_LIMIT_MS, type JobTransactionLimits } from '../queue/job-transaction.ts';
 import { DEFAULT_CONCURRENCY, isQueueName, QUEUE_NAMES, type QueueName } from '../queue/queue-definitions.ts';
 import { ConfigError, bool, int, list, oneOf, optionalStr, parseEnv, secretStr, str, timeZone, url, type Field, timerMs } from './env-schema.ts';
 import { loadShedConfigFrom, loadShedEnv, type LoadShedConfig } from '../load/load-shed.config.ts';
@@ -362,8 +362,8 @@ export const envSchema = {
   WORKER_QUEUES: workerQueues(),
   WORKER_CONCURRENCY: list(queueNumber),
   WORKER_LOCK_DURATION_MS: timerMs({ default: 30_000, min: 1000 }),
-  WORKER_JOB_LOCK_TIMEOUT_MS: int({ default: DEFAULT_JOB_TRANSACTION_LIMITS.lockTimeoutMs, min: 0 }),
-  WORKER_JOB_IDLE_TIMEOUT_MS: int({ default: DEFAULT_JOB_TRANSACTION_LIMITS.idleTimeoutMs, min: 0 }),
+  WORKER_JOB_LOCK_TIMEOUT_MS: int({ default: DEFAULT_JOB_TRANSACTION_LIMITS.lockTimeoutMs, min: 0, max: MAX_JOB_TRANSACTION_LIMIT_MS }),
+  WORKER_JOB_IDLE_TIMEOUT_MS: int({ default: DEFAULT_JOB_TRANSACTION_LIMITS.idleTimeoutMs, min: 0, max: MAX_JOB_TRANSACTION_LIMIT_MS }),
   QUEUE_ATTEMPTS: list(queueNumber),
   QUEUE_BACKOFF_MS: list(queueNumber),
   OUTBOX_POLL_INTERVAL_MS: timerMs({ default: 500, min: 10 }),

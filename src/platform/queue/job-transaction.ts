@@ -35,6 +35,9 @@ export interface JobTransactionLimits {
  */
 export const DEFAULT_JOB_TRANSACTION_LIMITS: JobTransactionLimits = { lockTimeoutMs: 3000, idleTimeoutMs: 10_000 };
 
+/** The longest either limit PostgreSQL holds (a 32-bit integer of ms): a longer one fails `set_config`, and so every job. */
+export const MAX_JOB_TRANSACTION_LIMIT_MS = 2 ** 31 - 1;
+
 /**
  * Sets the limits for the rest of the transaction (`set_config(…, true)`: local to it, the pooled connection keeps
  * its own settings afterwards). The first statement of a job's transaction, before it takes any lock.
