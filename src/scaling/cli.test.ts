@@ -508,7 +508,7 @@ describe('salescale CLI', () => {
     }
   });
 
-  it('--events-file: a multiplier that is not a number (true, [5]) or overflows the forecast (1e308), or an event without a name, is one error line and exit 2', async () => {
+  it('--events-file: a multiplier that is not a number (true, [5]) or outside the API\'s 0.01 to 1000 (1001, 1e308, 0.005), or an event without a name, is one error line and exit 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-events-'));
     try {
       const event = { name: 'Flash', startsAt: '2026-11-27T10:00:00Z', endsAt: '2026-11-27T12:00:00Z', trafficMultiplier: 3 };
@@ -516,7 +516,10 @@ describe('salescale CLI', () => {
       const cases: [unknown, RegExp][] = [
         [[{ ...event, trafficMultiplier: true }], /^error \[INVALID_OPTION\]: event 1 \(Flash\): trafficMultiplier "true" is not a number/],
         [[{ ...event, trafficMultiplier: [5] }], /^error \[INVALID_OPTION\]: event 1 \(Flash\): trafficMultiplier "\[5\]" is not a number/],
-        [[{ ...event, trafficMultiplier: 1e308 }], /^error \[INVALID_OPTION\]: event 1 \(Flash\): trafficMultiplier must be at most 10000 \(got 1e\+308\)/],
+        // The bound of PATCH/POST /admin/sale-events and of the table's CHECK: a file took up to 10000.
+        [[{ ...event, trafficMultiplier: 1001 }], /^error \[INVALID_OPTION\]: event 1 \(Flash\): trafficMultiplier must be from 0\.01 to 1000, as the sale_events API takes it \(got 1001\)\n$/],
+        [[{ ...event, trafficMultiplier: 1e308 }], /^error \[INVALID_OPTION\]: event 1 \(Flash\): trafficMultiplier must be from 0\.01 to 1000, as the sale_events API takes it \(got 1e\+308\)\n$/],
+        [[{ ...event, trafficMultiplier: 0.005 }], /^error \[INVALID_OPTION\]: event 1 \(Flash\): trafficMultiplier must be from 0\.01 to 1000, as the sale_events API takes it \(got 0\.005\)\n$/],
         [[unnamed], /^error \[MALFORMED_FILE\]: .*event 1 has no name/],
       ];
       for (const [i, [content, pattern]] of cases.entries()) {
@@ -537,6 +540,14 @@ describe('salescale CLI', () => {
       writeFileSync(file, JSON.stringify([{ ...event, trafficMultiplier: '3' }]));
       const ok = await run(['forecast', '--year', '2026', '--no-db', '--no-progress', '--events-file', file]);
       assert.equal(ok.exitCode, 0, ok.err);
+      // Both ends of the API's range are taken.
+      for (const trafficMultiplier of [0.01, 1000]) {
+        const edge = join(dir, `events-${trafficMultiplier}.json`);
+        writeFileSync(edge, JSON.stringify([{ ...event, trafficMultiplier }]));
+        const r = await run(['forecast', '--year', '2026', '--no-db', '--no-progress', '--events-file', edge, '--json']);
+        assert.equal(r.exitCode, 0, r.err);
+        assert.deepEqual((JSON.parse(r.out) as { eventSources: { source: string }[] }).eventSources.map((e) => e.source), [`${edge}: ×${trafficMultiplier}`]);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

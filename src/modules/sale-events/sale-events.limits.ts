@@ -13,3 +13,11 @@ export const MIN_ADMISSION_PER_SECOND = 1;
  * admission-rate metric told of admissions that never happened.
  */
 export const MAX_ADMISSION_PER_SECOND = 10_000;
+/**
+ * The range of an event's traffic multiplier, relative to a normal hour (Black Friday: 10): what the admin API
+ * takes, what migration 0035's CHECK holds the table to, and what the scaling toolkit takes from an events file.
+ * 0.01 (1 % of a normal hour) at the least: "above 0" took a denormal (1e-320), a figure no sale plans for.
+ */
+export const MIN_TRAFFIC_MULTIPLIER = 0.01;
+/** A hundred times Black Friday's ×10; the toolkit took up to 10,000 from a file, which the API and the table refuse. */
+export const MAX_TRAFFIC_MULTIPLIER = 1000;

@@ -1,11 +1,14 @@
 import { Type, type Static } from 'typebox';
 import { pageLimit } from '../../lib/page-limit.ts';
 import { displayName, SINGLE_LINE } from '../../lib/display-name.ts';
-import { MAX_ADMISSION_PER_SECOND, MIN_ADMISSION_PER_SECOND } from './sale-events.limits.ts';
+import { MAX_ADMISSION_PER_SECOND, MAX_TRAFFIC_MULTIPLIER, MIN_ADMISSION_PER_SECOND, MIN_TRAFFIC_MULTIPLIER } from './sale-events.limits.ts';
 
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
-/** 0.01 (1 % of a normal hour) at the least: "above 0" took a denormal (1e-320), a figure no sale plans for. */
-const Multiplier = Type.Number({ minimum: 0.01, maximum: 1000, description: 'Expected traffic relative to a normal hour (Black Friday: 10), 0.01 to 1000; default 1' });
+const Multiplier = Type.Number({
+  minimum: MIN_TRAFFIC_MULTIPLIER,
+  maximum: MAX_TRAFFIC_MULTIPLIER,
+  description: `Expected traffic relative to a normal hour (Black Friday: 10), ${MIN_TRAFFIC_MULTIPLIER} to ${MAX_TRAFFIC_MULTIPLIER}; default 1`,
+});
 const MaxPerCustomer = Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()]);
 export { MAX_ADMISSION_PER_SECOND, MIN_ADMISSION_PER_SECOND } from './sale-events.limits.ts';
 

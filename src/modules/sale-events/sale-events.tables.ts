@@ -24,7 +24,7 @@ export const saleEvents = pgTable(
   },
   (t) => [
     check('sale_events_window', sql`${t.endsAt} > ${t.startsAt}`),
-    // The range the API takes (migration 0035 clamped the rows stored before into it).
+    // The range the API takes, MIN_/MAX_TRAFFIC_MULTIPLIER (migration 0035 clamped the rows stored before into it).
     check('sale_events_multiplier_range', sql`${t.trafficMultiplier} BETWEEN 0.01 AND 1000`),
     check('sale_events_max_per_customer_positive', sql`${t.maxPerCustomer} IS NULL OR ${t.maxPerCustomer} > 0`),
     check('sale_events_admission_rate_positive', sql`${t.admissionPerSecond} IS NULL OR ${t.admissionPerSecond} > 0`),

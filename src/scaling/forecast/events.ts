@@ -2,6 +2,9 @@
  * Sale events (the catalog's `sale_events` rows, a JSON file, or the built-in calendar) and the
  * traffic multiplier they put on top of the base forecast.
  */
+// The plain limits file, not the module's index.ts: that loads the module's service, drizzle and tables, which
+// this calculator needs none of (the file exists for such importers: sale-events.limits.ts).
+import { MAX_TRAFFIC_MULTIPLIER, MIN_TRAFFIC_MULTIPLIER } from '../../modules/sale-events/sale-events.limits.ts';
 import { ScalingInputError, parseDate, quoteInput } from '../errors.ts';
 
 /**
@@ -62,13 +65,10 @@ function isMinutes(value: unknown): value is number {
 }
 
 /**
- * The largest multiplier an event may put on the base traffic: a thousand times Black Friday's ×10. Above
- * it the forecast's rates overflowed (×1e308 made every rate Infinity, printed "-", and `plan` advised a
- * pool for "~Infinity busy connections").
+ * Validates event inputs: dates must parse and end after start; multipliers must be from MIN_TRAFFIC_MULTIPLIER to
+ * MAX_TRAFFIC_MULTIPLIER, the range the sale_events API and table take, so that a file plans no sale the shop could
+ * not enter (a file took up to 10,000; without a bound ×1e308 made every rate Infinity).
  */
-export const MAX_TRAFFIC_MULTIPLIER = 10_000;
-
-/** Validates event inputs: dates must parse and end after start; multipliers must be in (0, MAX_TRAFFIC_MULTIPLIER]. */
 export function parseSaleEvents(inputs: SaleEventInput[]): SaleEvent[] {
   return inputs.map((input, i) => {
     const where = `event ${i + 1} (${input.name ?? 'unnamed'})`;
@@ -83,8 +83,9 @@ export function parseSaleEvents(inputs: SaleEventInput[]): SaleEvent[] {
     if (!Number.isFinite(multiplier)) {
       throw new ScalingInputError('INVALID_OPTION', `${where}: trafficMultiplier ${quoteInput(typeof raw === 'object' && raw !== null ? JSON.stringify(raw) : String(raw))} is not a number`);
     }
-    if (multiplier <= 0) throw new ScalingInputError('INVALID_OPTION', `${where}: trafficMultiplier must be > 0 (got ${multiplier})`);
-    if (multiplier > MAX_TRAFFIC_MULTIPLIER) throw new ScalingInputError('INVALID_OPTION', `${where}: trafficMultiplier must be at most ${MAX_TRAFFIC_MULTIPLIER} (got ${multiplier})`);
+    if (!(multiplier >= MIN_TRAFFIC_MULTIPLIER && multiplier <= MAX_TRAFFIC_MULTIPLIER)) {
+      throw new ScalingInputError('INVALID_OPTION', `${where}: trafficMultiplier must be from ${MIN_TRAFFIC_MULTIPLIER} to ${MAX_TRAFFIC_MULTIPLIER}, as the sale_events API takes it (got ${multiplier})`);
+    }
     const rampUpMinutes = input.rampUpMinutes ?? DEFAULT_EVENT_SHAPE.rampUpMinutes;
     const decayMinutes = input.decayMinutes ?? DEFAULT_EVENT_SHAPE.decayMinutes;
     // A string or an object compared false with 0 and passed: the ramp then silently counted as none.

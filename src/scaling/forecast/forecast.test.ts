@@ -79,9 +79,9 @@ describe('events', () => {
     assert.throws(() => parseSaleEvents([{ name: 'x', startsAt: '2026-02-30', endsAt: '2026-03-01', trafficMultiplier: 2 }]), { code: 'INVALID_DATE' });
   });
   // A multiplier of 0 or below is a bad value of the events file, like one above the maximum: not a capacity.
-  it('refuses a traffic multiplier of 0 or below as INVALID_OPTION, as one above the maximum', () => {
-    for (const trafficMultiplier of [0, -2]) {
-      assert.throws(() => parseSaleEvents([{ name: 'x', startsAt: '2026-11-27', endsAt: '2026-11-28', trafficMultiplier }]), { code: 'INVALID_OPTION', message: /trafficMultiplier must be > 0/ });
+  it('refuses a traffic multiplier outside the sale_events API\'s range (0.01 to 1000) as INVALID_OPTION', () => {
+    for (const trafficMultiplier of [0, -2, 0.009, 1000.5]) {
+      assert.throws(() => parseSaleEvents([{ name: 'x', startsAt: '2026-11-27', endsAt: '2026-11-28', trafficMultiplier }]), { code: 'INVALID_OPTION', message: /trafficMultiplier must be from 0\.01 to 1000/ }, String(trafficMultiplier));
     }
   });
   it('multiplies the base pattern by the event in the hourly forecast', () => {
