@@ -401,6 +401,10 @@ export async function resolveForecast(o: CommonOptions, deps: ScalingCliDeps, de
   if (o.quantile !== undefined && o.history === undefined && !o.learn) {
     throw new ScalingInputError('INVALID_OPTION', "--quantile needs a history (--history <csv> or --learn): the quantile comes from the forecast's validation errors, and the seed pattern has none");
   }
+  // --wall-clock tells how a history's hours are read; the seed pattern is on the --tz clock whatever it says, so it was ignored.
+  if (o.wallClock && o.history === undefined && !o.learn) {
+    throw new ScalingInputError('INVALID_OPTION', "--wall-clock needs a history (--history <csv>): it says how the history's hours are read, and without one the seed's weekly pattern stands in, on the --tz clock already");
+  }
   if (o.baseRps !== undefined && (o.history !== undefined || o.learn)) {
     throw new ScalingInputError('INVALID_OPTION', `--base-rps scales the seed pattern; with ${o.learn ? '--learn' : '--history'} the base traffic is learned from the history: give one of them`);
   }

@@ -468,6 +468,20 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('refuses --wall-clock without a history in forecast, plan, simulate and cost (it was ignored: the seed pattern ran on the --tz clock anyway)', async () => {
+    const window = ['--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--no-db', '--no-progress', '--tz', 'Europe/Berlin'];
+    for (const command of ['forecast', 'plan', 'simulate', 'cost']) {
+      const r = await run([command, ...window, '--wall-clock']);
+      assert.equal(r.exitCode, 2, `${command}: ${r.err}`);
+      assert.equal(r.out, '', command);
+      assert.equal(r.err, "error [INVALID_OPTION]: --wall-clock needs a history (--history <csv>): it says how the history's hours are read, and without one the seed's weekly pattern stands in, on the --tz clock already\n", command);
+    }
+    // With a history it is taken.
+    const history = join(import.meta.dirname, 'test-data/real/us-flights-2001-atl.csv');
+    const learned = await run(['forecast', '--no-db', '--no-progress', '--history', history, '--from', '2001-07-02T00:00Z', '--to', '2001-07-02T02:00Z', '--tz', 'America/New_York', '--wall-clock']);
+    assert.equal(learned.exitCode, 0, learned.err);
+  });
+
   it('refuses --quantile without a history in forecast, plan, simulate and cost (it was ignored); without --quantile they use the mean and say so', async () => {
     const window = ['--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--no-db', '--no-progress'];
     for (const command of ['forecast', 'plan', 'simulate', 'cost']) {

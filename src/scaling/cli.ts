@@ -98,7 +98,7 @@ function addForecastOptions(cmd: Command, progress: string, quantileUse: string)
     .option('--base-rps <n>', `requests/s at pattern multiplier 1.0, without a history (default: the deployment spec's prescale.baseRps, ${SEED_DEPLOYMENT_SPEC.prescale.baseRps})`)
     .option('--history <csv>', 'hourly history CSV (hour,requests) to learn the base traffic from')
     .option('--learn', 'learn the base traffic from the analytics rollups (database)')
-    .option('--wall-clock', 'the history\'s hours are UTC instants and demand follows the --tz clock: model on that wall clock across its changes (always so with --learn)')
+    .option('--wall-clock', 'the history\'s hours are UTC instants and demand follows the --tz clock: model on that wall clock across its changes (always so with --learn; needs --history or --learn)')
     .option('--json', 'print JSON')
     .option('--no-progress', progress);
 }
