@@ -244,8 +244,32 @@ describe("plan's checks read the app's settings", () => {
     // A release at the peak adds the Deployments' maxSurge (25 % of 20 web pods, one worker) beside the old pods.
     assert.match(db.message, /20 web \+ 10 worker processes, \+ 5 web and 1 worker during a rolling update \(Kubernetes maxSurge\), × pool max 5 \(DB_POOL_MAX\) = 180 connections vs max_connections 250 .*: fits/);
     const overridden = await runScalingCli(['plan', ...window, '--db-pool-max', '20'], { capacityChecks: () => loadCapacityCheckConfig({ DB_POOL_MAX: '5' }) });
-    assert.equal(overridden.exitCode, 0, overridden.err);
+    // 720 connections do not fit: printed, and exit 1.
+    assert.equal(overridden.exitCode, 1, overridden.err);
     assert.match(findingsOf(overridden.out)['db-connections'].message, /pool max 20 \(--db-pool-max\) = 720 connections/);
+  });
+
+  it('exits 1 when a check prints [ERROR] (DB_POOL_MAX=10: 360 of 209 connections), with the whole plan still printed and the failing checks named on stderr; warnings alone exit 0', async () => {
+    const real = (args: string[], env: Record<string, string>) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [join(import.meta.dirname, '../main.ts'), 'plan', ...args], { env: { PATH: process.env.PATH ?? '', ...env } }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }));
+      });
+    const json = await real(window, { DB_POOL_MAX: '10' });
+    assert.equal(json.code, 1, json.stderr);
+    const db = findingsOf(json.stdout)['db-connections'];
+    assert.equal(db.level, 'error');
+    assert.match(db.message, /= 360 connections .*: does NOT fit/);
+    assert.equal(json.stderr, 'plan: 1 check found an error (db-connections): the deployment cannot carry this plan; see the fix under its finding\n');
+    const text = await real(window.filter((a) => a !== '--json'), { DB_POOL_MAX: '10' });
+    assert.equal(text.code, 1, text.stderr);
+    assert.match(text.stdout, /^ {2}\[ERROR\] .*360 connections/m);
+    assert.match(text.stdout, /KEDA cron triggers/);
+    // The spec's pools fit; the New York clock's warning is no error.
+    const warned = await real([...window, '--tz', 'America/New_York'], { DB_POOL_MAX: '5' });
+    assert.equal(warned.code, 0, warned.stderr);
+    const findings = Object.values(findingsOf(warned.stdout));
+    assert.ok(findings.some((f) => f.level === 'warning'));
+    assert.deepEqual(findings.filter((f) => f.level === 'error'), []);
   });
 
   it('without DB_POOL_MAX or --db-pool-max, plans for the pools the manifests run (the deployment spec\u2019s web.dbPoolMax and worker.dbPoolMax), not the app\u2019s default of 10, and says so', async () => {
@@ -287,7 +311,7 @@ describe("plan's checks read the app's settings", () => {
 
   it('--max-connections 215 with DB_POOL_MAX=5 does not fit: the manifests refuse it, 196 of 215 leaves under 10 % free', async () => {
     const r = await runScalingCli(['plan', ...window, '--max-connections', '215'], { capacityChecks: () => loadCapacityCheckConfig({ DB_POOL_MAX: '5' }) });
-    assert.equal(r.exitCode, 0, r.err);
+    assert.equal(r.exitCode, 1, r.err);
     const db = findingsOf(r.out)['db-connections'];
     assert.equal(db.level, 'error', db.message);
     assert.match(db.message, /= 180 connections vs max_connections 215 \(177 usable after the 10 % headroom \(22\), .*\): does NOT fit — 3 connections over what leaves 10 % free/);

@@ -222,6 +222,18 @@ function getPolicySizing(policy: PolicyName): 'plan' | 'history' | 'reactive' {
   return policy === 'aws-predictive' ? 'history' : 'reactive';
 }
 
+/**
+ * Exit 1 once the plan is printed when a check found an error, as `manifests --check` does for stale files: a script
+ * or CI job running `plan` can then tell a plan the deployment cannot carry (pool over max_connections, Redis over
+ * maxclients) from one it can; it exited 0 either way. Warnings keep exit 0. Not a mistyped command line: no usage.
+ */
+function failOnCheckErrors(cmd: Command, findings: readonly { id: string; level: string }[]): void {
+  const errors = findings.filter((f) => f.level === 'error');
+  if (errors.length === 0) return;
+  const count = errors.length === 1 ? '1 check' : `${errors.length} checks`;
+  cmd.showHelpAfterError(false).error(`plan: ${count} found an error (${errors.map((f) => f.id).join(', ')}): the deployment cannot carry this plan; see the fix under ${errors.length === 1 ? 'its finding' : 'each of them'}`, { exitCode: 1, code: 'salescale.PLAN_CHECK_FAILED' });
+}
+
 /** Adds the five scaling commands to a commander program. */
 export function registerScalingCommands(program: Command, deps: ScalingCliDeps = {}): Command {
   /** `guarded`, with `--tz` resolved first: the flag, else the shop's time zone (`SHOP_TIME_ZONE`), else UTC. */
@@ -343,7 +355,10 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
       findings.push(checkScheduleStart({ actions: schedule.awsScheduledActions, now: deps.now?.() ?? new Date() }));
       // Against the spec's maxima, whatever --max says: every rendered platform file caps each role there.
       const aboveSpecMax = getSpecMaxExceedances(plan, SPEC_MAX_REPLICAS);
-      if (o.json) return write(planCmd, JSON.stringify({ capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing, quantile: f.hasQuantile ? f.quantile : null, baseSource: f.baseSource, eventSources: f.eventSources, warnings: f.warnings, aboveSpecMax, plan, findings, schedule }, null, 2));
+      if (o.json) {
+        write(planCmd, JSON.stringify({ capacityPerInstanceRps: capacity.requestsPerSecondPerInstance, capacitySource: capacity.source, sizing, quantile: f.hasQuantile ? f.quantile : null, baseSource: f.baseSource, eventSources: f.eventSources, warnings: f.warnings, aboveSpecMax, plan, findings, schedule }, null, 2));
+        return failOnCheckErrors(planCmd, findings);
+      }
       write(planCmd, `${sizing}\nbase: ${f.baseSource}\n`);
       write(planCmd, `Capacity: ${capacity.requestsPerSecondPerInstance} req/s per instance at p95 ≤ ${web.sloP95Ms} ms — ${capacity.source}\nTarget utilization ${web.targetUtilization * 100} %, replicas ${web.minReplicas}–${web.maxReplicas}\n`);
       write(planCmd, describeWorkerSizing(plan, app.workerConcurrencySet ? 'WORKER_CONCURRENCY' : "the worker's defaults (WORKER_CONCURRENCY unset)", pools));
@@ -357,6 +372,7 @@ export function registerScalingCommands(program: Command, deps: ScalingCliDeps =
         write(planCmd, `\nKEDA cron step raised: from ${r.from.slice(0, 16)} ${r.plannedReplicas} → ${r.replicas} web replicas (${r.reason}; ${r.replicas} is the smallest count it honours from ${r.fromReplicas}${r.reachedReplicas < r.replicas ? `, and it clamps it to --max: it runs ${r.reachedReplicas}` : ''}). AWS, Google Cloud and Azure schedules set a floor with no tolerance and keep ${r.plannedReplicas}.`);
       }
       write(planCmd, `\nKEDA cron triggers (${schedule.kedaCronTriggers.length}) and AWS scheduled actions (${schedule.awsScheduledActions.length}): see --json`);
+      failOnCheckErrors(planCmd, findings);
     }),
   );
 
