@@ -175,6 +175,19 @@ describe('refusals of order and payment calls, in every order state', () => {
     }
   });
 
+  // An order past its window reads `expired` before the sweep moves it (every read, the pay and cancel refusals): a
+  // refused refund or fulfilment names that status too, not the `pending_payment` its row still holds.
+  it('names an order past its window, not yet swept, expired when refusing to refund, fulfil or cancel it', async () => {
+    const due = await place(alice);
+    await t.platform.db.primary.execute(sql`update orders set created_at = created_at - interval '700 seconds' where id = ${due.id}`);
+    assert.equal((await inject('GET', `/api/v1/admin/orders/${due.id}`, t.admin)).json().status, 'expired');
+    for (const action of ['refund', 'fulfill', 'cancel']) {
+      const reply = await admin(action, due.id);
+      assert.equal(reply.statusCode, 409, reply.body);
+      assert.equal(reply.json().error.details.status, 'expired', `${action}: ${reply.body}`);
+    }
+  });
+
   it('refuses unknown, foreign and malformed order ids with 404 or 400', async () => {
     const before = await snapshot();
     const unknown = 987_654_321;

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { OrderNotFoundError, type OrdersRepository } from '../orders/index.ts';
+import { OrderNotFoundError, type LockedOrder, type OrdersRepository } from '../orders/index.ts';
 import { isRefusal } from '../../shared/errors.ts';
 import type { FieldChanges } from '../../shared/field-changes.ts';
 import type { AdminOrderDetail, Order } from '../orders/http.ts';
@@ -342,7 +342,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         // The provider refused this refund for good (the give-back retry gave up): asking again moves no money, and
         // marking the order refunded would say it did. Once an admin settled it and marked it resolved, it finishes below.
         if (applied?.status === 'refund_failed' && applied.problemResolvedAt === null) throw new PaymentProblemOpenError(orderId, applied.status, applied.failureCode);
-        if (order.status !== 'paid' || !(await lifecycle.startRefund(tx, orderId))) throw new OrderNotRefundableError(orderId, order.status);
+        if (order.status !== 'paid' || !(await lifecycle.startRefund(tx, orderId))) throw new OrderNotRefundableError(orderId, statusAsRead(order));
         return true;
       });
       if (!started) return { order: await requireOrder(orderId, undefined) };
@@ -422,7 +422,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         const order = await lifecycle.lockForPayment(tx, orderId);
         if (!order) throw new OrderNotFoundError(orderId);
         if (order.status === 'fulfilled') return false;
-        if (order.status !== 'paid') throw new OrderNotFulfillableError(orderId, order.status);
+        if (order.status !== 'paid') throw new OrderNotFulfillableError(orderId, statusAsRead(order));
         const applied = await payments.applied(tx, orderId);
         if (applied && applied.status !== 'captured' && applied.status !== 'dispute_won') throw new OrderNotFulfillableError(orderId, order.status, { paymentStatus: applied.status });
         if (!(await lifecycle.markFulfilled(tx, orderId))) throw new OrderNotFulfillableError(orderId, order.status, { refundRequested: true });
@@ -436,3 +436,11 @@ export function createPaymentService(deps: PaymentServiceDeps) {
 }
 
 export type PaymentService = ReturnType<typeof createPaymentService>;
+
+/**
+ * An order's status as every read shows it, for a refusal to name: one waiting past its payment window reads `expired`
+ * before the sweep moves it (its row still `pending_payment`).
+ */
+function statusAsRead(order: LockedOrder): string {
+  return order.status === 'pending_payment' && order.due ? 'expired' : order.status;
+}
