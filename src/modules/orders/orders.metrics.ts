@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import { clearGauge, readForScrape } from '../../platform/metrics/scrape-gauges.ts';
 import type { CartStore } from '../cart/index.ts';
 
 export interface CheckoutMetrics {
@@ -14,7 +15,8 @@ export interface CheckoutMetrics {
 
 export function checkoutMetricsFor(registry: client.Registry, carts?: CartStore): CheckoutMetrics {
   if (carts) {
-    // Cluster-wide figures (Redis), read at scrape time; every instance reports the same value.
+    // Cluster-wide figures (Redis), read at scrape time; every instance reports the same value, and none while
+    // Redis does not answer (a gap, not a figure).
     let last: Promise<{ active: number; abandoned: number }> | undefined;
     const counts = () => (last ??= carts.counts().finally(() => setTimeout(() => (last = undefined), 1000).unref()));
     new client.Gauge({
@@ -22,7 +24,9 @@ export function checkoutMetricsFor(registry: client.Registry, carts?: CartStore)
       help: 'Carts changed within CART_ABANDONED_AFTER_S (cluster-wide)',
       registers: [registry],
       async collect() {
-        this.set((await counts().catch(() => ({ active: Number.NaN }))).active);
+        clearGauge(this);
+        const read = await readForScrape(counts());
+        if (read !== undefined) this.set(read.active);
       },
     });
     new client.Gauge({
@@ -30,7 +34,9 @@ export function checkoutMetricsFor(registry: client.Registry, carts?: CartStore)
       help: 'Carts untouched for longer than CART_ABANDONED_AFTER_S and not ordered (cluster-wide)',
       registers: [registry],
       async collect() {
-        this.set((await counts().catch(() => ({ abandoned: Number.NaN }))).abandoned);
+        clearGauge(this);
+        const read = await readForScrape(counts());
+        if (read !== undefined) this.set(read.abandoned);
       },
     });
   }

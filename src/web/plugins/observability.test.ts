@@ -11,6 +11,8 @@ import { createMetrics } from '../../platform/metrics/metrics.ts';
 import { queueMetricsFor } from '../../platform/queue/queue-metrics.ts';
 import { ReplyDoneLogController } from '../../platform/http/reply-done.ts';
 import { observability } from './observability.ts';
+import { createCartStore } from '../../modules/cart/index.ts';
+import { checkoutMetricsFor } from '../../modules/orders/index.ts';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { capturingLogger } from '../../../test/helpers/log-lines.ts';
 import { parsePrometheusText, total } from '../../../test/helpers/prometheus-text.ts';
@@ -47,6 +49,16 @@ describe('scrape-time gauges whose source is unreachable', () => {
     closing.push(() => app.close(), async () => redis.disconnect());
     assert.deepEqual(await seriesOf(metrics.registry, 'salescale_active_users'), [], 'no sample: nobody knows how many users are active');
     assert.deepEqual(await seriesOf(metrics.registry, 'salescale_sale_event_active'), [0], 'a source that answers is still reported');
+  });
+
+  it('leave the cart counts out while Redis is unreachable instead of reporting NaN carts', async () => {
+    const metrics = createMetrics({ role: 'web', instanceId: 'observability-test' });
+    const redis = new Redis(`redis://127.0.0.1:${await freePort()}`, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    redis.on('error', () => {});
+    closing.push(async () => redis.disconnect());
+    checkoutMetricsFor(metrics.registry, createCartStore({ redis, prefix: 'observability-test', ttlS: 3600, abandonedAfterS: 1800 }));
+    assert.deepEqual(await seriesOf(metrics.registry, 'salescale_carts_active'), [], 'no sample for the active carts');
+    assert.deepEqual(await seriesOf(metrics.registry, 'salescale_carts_abandoned'), [], 'no sample for the abandoned carts');
   });
 
   it('leave the outbox backlog out while PostgreSQL is unreachable instead of reporting an empty outbox', async () => {

@@ -5,19 +5,10 @@ import client from 'prom-client';
 import type { LiveSaleCheck } from '../../modules/sale-events/index.ts';
 import { createActiveUsers } from '../../platform/metrics/active-users.ts';
 import { startEmfEmitter } from '../../platform/metrics/emf.ts';
-import { clearGauge } from '../../platform/metrics/scrape-gauges.ts';
+import { clearGauge, readForScrape } from '../../platform/metrics/scrape-gauges.ts';
 import type { Metrics } from '../../platform/metrics/metrics.ts';
 import { CLOSE_STEP_MS, settlesWithin } from '../../shared/settles-within.ts';
 import { onReplyDone } from '../../platform/http/reply-done.ts';
-
-const COLLECT_TIMEOUT_MS = 1000;
-
-function withTimeout<T>(promise: Promise<T>): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), COLLECT_TIMEOUT_MS)))])
-    .catch(() => undefined)
-    .finally(() => clearTimeout(timer));
-}
 
 export interface ObservabilityDeps {
   metrics: Metrics;
@@ -53,7 +44,7 @@ export function observability(deps: ObservabilityDeps): FastifyPluginAsync {
         registers: [registry],
         async collect() {
           clearGauge(this);
-          const count = await withTimeout(activeUsers.count());
+          const count = await readForScrape(activeUsers.count());
           if (count !== undefined) this.set(count);
         },
       });
@@ -63,7 +54,7 @@ export function observability(deps: ObservabilityDeps): FastifyPluginAsync {
         registers: [registry],
         async collect() {
           clearGauge(this);
-          const live = await withTimeout(deps.liveSale.isLive());
+          const live = await readForScrape(deps.liveSale.isLive());
           if (live !== undefined) this.set(live ? 1 : 0);
         },
       });
