@@ -12,6 +12,8 @@
  * up in the scrape:
  * - the alert rules, the recording rules (whose own names count as existing), the Grafana dashboard;
  * - docs/runbook.md: each inline code span that parses as PromQL and is plainly a query (see getRunbookQueries);
+ * - the README's "Metrics, health and alerts" section: its queries as the runbook's, each `metric{label,label}` it
+ *   lists (every label carried), and, the other way round, every metric the two processes declare is named there;
  * - what deploy/ renders from them: the PrometheusRule of deploy/k8s, the Cloud Monitoring PromQL conditions of
  *   deploy/gcp/main.tf, and the CloudWatch alarms of deploy/aws on Salescale's own namespace, checked against the
  *   Embedded Metric Format lines the web instance writes. (The KEDA and HPA triggers name no app metric: the HPA and
@@ -29,6 +31,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseHcl } from '@cdktf/hcl2json';
+import client from 'prom-client';
 import { parseAllDocuments } from 'yaml';
 import { createTestProvider, TEST_SIGNATURE_HEADER, testWebhookSecret } from '../../src/modules/payments/index.ts';
 import { ALERT_RULES, CLOUDWATCH_NAMESPACE } from '../../src/scaling/alerts/alert-rules.ts';
@@ -392,6 +395,36 @@ describe('every shipped query reads what a real Salescale emits', () => {
     assert.ok(queries.length >= 90, `only ${queries.length} queries found in docs/runbook.md`);
     const problems = findProblems(withAlternations(queries.map((q) => ({ where: `docs/runbook.md:${q.line}`, expr: q.query }))), emitted);
     assert.deepEqual(problems, []);
+  });
+
+  it(`the README's "Metrics, health and alerts": each metric it names, with the labels it lists, and each metric declared`, async () => {
+    const readme = read('README.md');
+    const start = readme.indexOf('\n## Metrics, health and alerts\n');
+    const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+    assert.ok(start >= 0 && section.length > 10_000, 'the section is found');
+    // `metric{label,label}` lists a metric's labels (not PromQL): checked as `sum by (label, label) (metric)`.
+    const listings = [...section.matchAll(/`([a-z_][a-z0-9_]*)\{([a-z_]+(?:,[a-z_]+)*)\}`/g)];
+    const listed = listings.map(([, metric, labels]) => ({ where: `README ${metric}{${labels}}`, expr: `sum by (${labels}) (${metric})` }));
+    const { queries, unparsed } = getRunbookQueries(
+      listings.reduce((text, [span, metric]) => text.replace(span, `\`${metric}\``), section),
+      metricPrefixes,
+    );
+    assert.deepEqual(unparsed, [], 'spans that look like queries but are not PromQL');
+    // About 32 label lists and 77 queries and metric names: fewer means the extraction broke, not that the section shrank.
+    assert.ok(listed.length >= 20 && queries.length >= 45, `only ${listed.length} label lists and ${queries.length} queries found`);
+    const readmeQueries = queries.map((q) => ({ where: `README (section line ${q.line})`, expr: q.query }));
+    assert.deepEqual(findProblems(withAlternations([...listed, ...readmeQueries]), emitted), []);
+    // prom-client's defaults are named as such ("and the other prom-client defaults"), not one by one.
+    const defaults = new client.Registry();
+    client.collectDefaultMetrics({ register: defaults });
+    const defaultNames = new Set((await defaults.getMetricsAsJSON()).map((m) => m.name));
+    const named = new Set([...section.matchAll(/[a-z_][a-z0-9_]*/g)].map(([word]) => word));
+    const declared = [...emitted.names].filter((name) => !/_(bucket|sum|count)$/.test(name) || !emitted.names.has(name.replace(/_(bucket|sum|count)$/, '')));
+    assert.deepEqual(
+      declared.filter((name) => !defaultNames.has(name) && !named.has(name)).sort(),
+      [],
+      'metrics the processes declare that the section does not name',
+    );
   });
 
   it('the PrometheusRule and the Cloud Monitoring alert policies rendered under deploy/', async () => {
