@@ -1,7 +1,7 @@
 import client from 'prom-client';
 import type { Queue } from 'bullmq';
 import type pg from 'pg';
-import { clearGauge } from '../metrics/scrape-gauges.ts';
+import { clearGauge, readForScrape } from '../metrics/scrape-gauges.ts';
 import { runnableSince } from './processing.ts';
 import type { QueueSet } from './queues.ts';
 
@@ -34,11 +34,9 @@ export interface QueueMetrics {
 
 const byRegistry = new WeakMap<client.Registry, QueueMetrics>();
 
-function withTimeout<T>(promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), COLLECT_TIMEOUT_MS)))]).finally(() =>
-    clearTimeout(timer),
-  );
+/** A scrape-time read of the queues or the outbox, bounded as every such read (undefined: failed or too slow). */
+function readBounded<T>(read: Promise<T>): Promise<T | undefined> {
+  return readForScrape(read, COLLECT_TIMEOUT_MS);
 }
 
 /**
@@ -62,7 +60,7 @@ export function queueMetricsFor(registry: client.Registry): QueueMetrics {
     async collect() {
       clearGauge(this);
       // Every queue at once: one after the other, an unreachable Redis made the scrape wait a timeout per queue.
-      const reads = await Promise.all(allQueues().map(async (queue) => ({ queue, counts: await withTimeout(queue.getJobCounts(...STATES)).catch(() => undefined) })));
+      const reads = await Promise.all(allQueues().map(async (queue) => ({ queue, counts: await readBounded(queue.getJobCounts(...STATES)) })));
       for (const { queue, counts } of reads) {
         if (!counts) continue;
         for (const state of STATES) this.set({ queue: queue.name, state }, counts[state] ?? 0);
@@ -78,7 +76,7 @@ export function queueMetricsFor(registry: client.Registry): QueueMetrics {
       clearGauge(this);
       // The wait list's oldest job and the prioritized set's next one (every stock sync is prioritized).
       const heads = (queue: Queue) => Promise.all([queue.getJobs(['wait'], 0, 0, true), queue.getJobs(['prioritized'], 0, 0, true)]);
-      const reads = await Promise.all(allQueues().map(async (queue) => ({ queue, jobs: await withTimeout(heads(queue)).catch(() => undefined) })));
+      const reads = await Promise.all(allQueues().map(async (queue) => ({ queue, jobs: await readBounded(heads(queue)) })));
       const now = Date.now();
       for (const { queue, jobs } of reads) {
         if (!jobs) continue;
@@ -94,7 +92,7 @@ export function queueMetricsFor(registry: client.Registry): QueueMetrics {
     async collect() {
       clearGauge(this);
       for (const pool of pools) {
-        const result = await withTimeout(pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE relayed_at IS NULL')).catch(() => undefined);
+        const result = await readBounded(pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE relayed_at IS NULL'));
         if (result) this.set(result.rows[0]?.n ?? 0);
       }
     },
@@ -106,9 +104,9 @@ export function queueMetricsFor(registry: client.Registry): QueueMetrics {
     async collect() {
       clearGauge(this);
       for (const pool of pools) {
-        const result = await withTimeout(
+        const result = await readBounded(
           pool.query<{ age: number }>('SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS age FROM outbox WHERE relayed_at IS NULL'),
-        ).catch(() => undefined);
+        );
         if (result) this.set(result.rows[0]?.age ?? 0);
       }
     },
@@ -121,9 +119,9 @@ export function queueMetricsFor(registry: client.Registry): QueueMetrics {
     async collect() {
       clearGauge(this);
       for (const pool of pools) {
-        const result = await withTimeout(
+        const result = await readBounded(
           pool.query<{ queue: string; n: number }>('SELECT queue, count(*)::int AS n FROM dead_letters WHERE retried_at IS NULL AND discarded_at IS NULL GROUP BY queue'),
-        ).catch(() => undefined);
+        );
         for (const row of result?.rows ?? []) this.set({ queue: row.queue }, row.n);
       }
     },
