@@ -27,8 +27,11 @@ const EXCLUDED: Record<string, string> = {
   METRICS_FAILED: 'metrics listener (METRICS_PORT) / worker health port, not the HTTP API',
 };
 
-/** UPPER_SNAKE string literals in the API's source that are not error codes. */
-const NOT_CODES = new Set(['ADMIN_API_TOKEN', 'EAI_AGAIN', 'METRICS_PORT', 'REDIS_URL']);
+/**
+ * UPPER_SNAKE string literals in the API's source that are not error codes. PURCHASE_LIMIT: the `details.reason` of an
+ * ORDER_NOT_PAYABLE (payments.errors.ts), a refusal's cause, not its code.
+ */
+const NOT_CODES = new Set(['ADMIN_API_TOKEN', 'EAI_AGAIN', 'METRICS_PORT', 'PURCHASE_LIMIT', 'REDIS_URL']);
 
 function sourceFiles(dir: string): string[] {
   const out: string[] = [];

@@ -2,7 +2,7 @@ export { createOrderBatcher, type OrderPlacer } from './order-batcher.ts';
 export { getUnitsHeldByUnpaidOrders } from './held-units.ts';
 export { createOrderExpiry, expiredCounterFor, type OrderExpiry } from './order-expiry.ts';
 export { createOrderLifecycleRepository, type LockedOrder, type OrderLifecycleRepository } from './order-lifecycle.repository.ts';
-export { GuestOrderLinkNotFoundError, OrderNotFoundError } from './orders.errors.ts';
+export { GuestOrderLinkNotFoundError, OrderNotFoundError, type PurchaseCapPassed } from './orders.errors.ts';
 export { orderFollowUps, type FollowUpDelays, type OrderPlaced } from './orders.follow-ups.ts';
 export { checkoutMetricsFor, type CheckoutMetrics } from './orders.metrics.ts';
 export { createOrdersRepository, type OrdersRepository } from './orders.repository.ts';

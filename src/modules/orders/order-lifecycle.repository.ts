@@ -5,6 +5,7 @@ import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
 import { products } from '../catalog/index.ts';
 import { customers } from '../customers/index.ts';
 import { openIntentsCancel } from './orders.follow-ups.ts';
+import type { PurchaseCapPassed } from './orders.errors.ts';
 import { lineName, releaseUnits } from './orders.repository.ts';
 import { orderItems, orders, type OrderStatus } from './orders.tables.ts';
 
@@ -20,7 +21,7 @@ export interface LockedOrder {
   due: boolean;
   /** A refund was asked for (`startRefund`): its payment is to be given back, never captured. */
   refundRequested: boolean;
-  /** Its buyer checked out as a guest: `markPaid` checks its purchase caps (`guestOrderWithinCaps`). */
+  /** Its buyer checked out as a guest: `markPaid` checks its purchase caps (`guestOrderCapPassed`). */
   guest: boolean;
 }
 
@@ -83,31 +84,37 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
    * cap. Every guest order is checked (finding whether the buyer has an account would need its +tag variants too);
    * accounts' orders were fully counted at checkout. Locks the count rows in checkout's order (per product, the
    * lifetime row, then the sale rows by event), under the caller's lock on the order row, so a checkout of the
-   * same buyer running meanwhile is counted before or after, never beside.
+   * same buyer running meanwhile is counted before or after, never beside. Answers the first cap passed (what the pay
+   * call's refusal names, as checkout's PURCHASE_LIMIT_EXCEEDED would), undefined when within every cap.
    */
-  async function guestOrderWithinCaps(tx: DbOrTx, orderId: number): Promise<boolean> {
+  async function guestOrderCapPassed(tx: DbOrTx, orderId: number): Promise<PurchaseCapPassed | undefined> {
     const buyer = await tx.execute<{ email: string }>(sql`
       select buyer_of(c.email) as email from ${orders} o join ${customers} c on c.id = o.customer_id where o.id = ${orderId} and c.guest`);
     const email = buyer.rows[0]?.email;
-    if (email === undefined) return true;
+    if (email === undefined) return undefined;
     const lines = await tx
-      .select({ productId: orderItems.productId, saleEventIds: orderItems.saleEventIds })
+      .select({ productId: orderItems.productId, quantity: orderItems.quantity, saleEventIds: orderItems.saleEventIds })
       .from(orderItems)
       .where(eq(orderItems.orderId, orderId))
       .orderBy(asc(orderItems.productId));
+    // The counts hold this line's units too: the buyer's other orders hold the rest, as checkout's refusal counts them.
+    const passed = (row: { held: number; cap: number | null } | undefined, line: (typeof lines)[number], saleEventId: number | null) =>
+      row && row.cap !== null && row.held > row.cap ? { productId: line.productId, limit: row.cap, alreadyPurchased: row.held - line.quantity, requested: line.quantity, saleEventId } : undefined;
     for (const line of lines) {
-      const lifetime = await tx.execute<{ over: boolean | null }>(sql`
-        select b.quantity > p.max_per_customer as over from buyer_purchases b join ${products} p on p.id = b.product_id
+      const lifetime = await tx.execute<{ held: number; cap: number | null }>(sql`
+        select b.quantity as held, p.max_per_customer as cap from buyer_purchases b join ${products} p on p.id = b.product_id
         where b.buyer_email = ${email} and b.product_id = ${line.productId} for update of b`);
-      if (lifetime.rows[0]?.over) return false;
+      const overLifetime = passed(lifetime.rows[0], line, null);
+      if (overLifetime) return overLifetime;
       for (const saleEventId of [...line.saleEventIds].sort((a, b) => a - b)) {
-        const sale = await tx.execute<{ over: boolean | null }>(sql`
-          select s.quantity > e.max_per_customer as over from sale_event_buyer_purchases s join sale_events e on e.id = s.sale_event_id
+        const sale = await tx.execute<{ held: number; cap: number | null }>(sql`
+          select s.quantity as held, e.max_per_customer as cap from sale_event_buyer_purchases s join sale_events e on e.id = s.sale_event_id
           where s.sale_event_id = ${saleEventId} and s.buyer_email = ${email} and s.product_id = ${line.productId} for update of s`);
-        if (sale.rows[0]?.over) return false;
+        const overSale = passed(sale.rows[0], line, saleEventId);
+        if (overSale) return overSale;
       }
     }
-    return true;
+    return undefined;
   }
 
   return {
@@ -128,15 +135,25 @@ export function createOrderLifecycleRepository(options: { paymentWindowS: number
 
     /**
      * pending_payment → paid, within the window and, for a guest order, within the purchase caps (see
-     * `guestOrderWithinCaps`); writes the `order-paid` follow-up (confirmation email,
-     * popularity, analytics) to the outbox, in `traceContext`'s trace. Returns the seconds the buyer took, or undefined if the
-     * order was not payable. `guest` false (the order locked by `lockForPayment` said so): no guest caps to check, and
+     * `guestOrderCapPassed`); writes the `order-paid` follow-up (confirmation email,
+     * popularity, analytics) to the outbox, in `traceContext`'s trace. Returns the seconds the buyer took; the first cap
+     * passed (`capPassed`: the order is not paid) if a guest order's buyer's counts are over one; undefined if the order
+     * was not payable otherwise. `guest` false (the order locked by `lockForPayment` said so): no guest caps to check, and
      * no statement spent finding that out. The status change and the outbox row are one statement (a data-modifying CTE);
      * `alsoWhenPaid` adds the caller's own change to it (the payment applied), given the CTE of the paid order's row
      * (`id`), which its statement must depend on (`where exists (select 1 from <paid>)`) to happen only if the order was paid.
      */
-    async markPaid(tx: DbOrTx, orderId: number, traceContext?: string, guest?: boolean, alsoWhenPaid?: (paid: SQL) => SQL): Promise<{ secondsToPay: number } | undefined> {
-      if (guest !== false && !(await guestOrderWithinCaps(tx, orderId))) return undefined;
+    async markPaid(
+      tx: DbOrTx,
+      orderId: number,
+      traceContext?: string,
+      guest?: boolean,
+      alsoWhenPaid?: (paid: SQL) => SQL,
+    ): Promise<{ secondsToPay: number } | { capPassed: PurchaseCapPassed } | undefined> {
+      if (guest !== false) {
+        const capPassed = await guestOrderCapPassed(tx, orderId);
+        if (capPassed) return { capPassed };
+      }
       const paid = sql.raw('paid');
       // The follow-up continues the paying request's trace: its row carries it (as `enqueueInTransaction` writes it).
       const updated = await tx.execute<{ seconds: number }>(sql`

@@ -23,11 +23,20 @@ export class OutOfStockError extends ConflictError {
 }
 
 /**
- * A customer's cap would be passed: the product's own (lifetime, `saleEventId` null) or a live sale
- * event's (per event). `alreadyPurchased` counts units of orders that still hold them.
+ * Which cap a line passes: the product's own (lifetime, `saleEventId` null) or a live sale event's (per event), and by
+ * how much. `alreadyPurchased` counts the units of the buyer's other orders that still hold them, `requested` the line's.
  */
+export type PurchaseCapPassed = {
+  productId: number;
+  limit: number;
+  alreadyPurchased: number;
+  requested: number;
+  saleEventId: number | null;
+};
+
+/** A customer's cap would be passed by a checkout (see `PurchaseCapPassed`). */
 export class PurchaseLimitExceededError extends ConflictError {
-  constructor(details: { productId: number; limit: number; alreadyPurchased: number; requested: number; saleEventId: number | null }) {
+  constructor(details: PurchaseCapPassed) {
     super(
       'PURCHASE_LIMIT_EXCEEDED',
       details.saleEventId === null

@@ -263,7 +263,15 @@ describe('per-sale purchase caps', () => {
     // The guest order would take the email past the sale's cap: it is not paid (the authorization is voided).
     const payGuest = await f.t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${squatter.json().accessToken}/pay`, payload: { token: 'tok_ok' } });
     assert.equal(payGuest.statusCode, 409, payGuest.body);
-    assert.equal(payGuest.json().error.code, 'ORDER_NOT_PAYABLE');
+    const refusal = payGuest.json().error;
+    assert.equal(refusal.code, 'ORDER_NOT_PAYABLE');
+    // The refusal says why (the cap), with what a checkout's PURCHASE_LIMIT_EXCEEDED says: the guest order's 2 on top of
+    // the account's 2 paid pass the sale's 2. Not "cannot be paid (pending_payment)", the one status that is payable.
+    assert.equal(
+      refusal.message,
+      `order ${squatter.json().id} cannot be paid: its buyer's paid and unpaid units would pass the purchase cap of product ${productId} (at most 2 per customer in sale event ${sale})`,
+    );
+    assert.deepEqual(refusal.details, { orderId: squatter.json().id, status: 'pending_payment', reason: 'PURCHASE_LIMIT', productId, limit: 2, alreadyPurchased: 2, requested: 2, saleEventId: sale });
     const paidUnits = await f.t.platform.db.primary.execute<{ n: number }>(sql`
       select coalesce(sum(i.quantity), 0)::int as n from order_items i join orders o on o.id = i.order_id join customers c on c.id = o.customer_id
       where lower(c.email) = 'fay.buyer@example.com' and i.product_id = ${productId} and o.status = 'paid'`);

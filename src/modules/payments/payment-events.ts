@@ -5,7 +5,7 @@ import { enqueueInTransaction, type DbOrTx } from '../../platform/outbox/outbox.
 import { JOBS, QUEUES } from '../../platform/queue/queue-definitions.ts';
 import { currentTraceContext } from '../../platform/telemetry/trace-context.ts';
 import type { StockGate } from '../inventory/index.ts';
-import type { LockedOrder, OrderLifecycleRepository } from '../orders/index.ts';
+import type { LockedOrder, OrderLifecycleRepository, PurchaseCapPassed } from '../orders/index.ts';
 import { ProviderCallRefusedError, type PaymentEvent, type PaymentProvider } from './payment-provider.ts';
 import {
   answerForRefusal,
@@ -38,6 +38,11 @@ export interface ProcessOutcome {
    * process one authorization event, and only one records it. Not set when nothing was processed.
    */
   recorded?: boolean;
+  /**
+   * `late` because the order is a guest's whose buyer's counts (paid and unpaid units) are over this cap: the pay call's
+   * 409 ORDER_NOT_PAYABLE names it. Not set for any other late payment.
+   */
+  capPassed?: PurchaseCapPassed;
 }
 
 type Action = 'capture' | 'void' | 'refund' | undefined;
@@ -300,13 +305,13 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
            * Gives back a payment its order cannot take: recorded late (with `wrongAmount`, what the provider holds or took,
            * which the buyer's email gives as the reason), then voided if held or refunded if taken, after the commit and
            * keyed; a failed call is made again by the redelivered event or the give-back retry. `returned`: the units the
-           * order gave back with it (its expiry or its refund).
+           * order gave back with it (its expiry or its refund); `capPassed`: the guest order's buyer is over that cap.
            */
-          const giveBackLate = async (wrongAmount: typeof held | undefined, returned: number[]): Promise<Decision> => {
+          const giveBackLate = async (wrongAmount: typeof held | undefined, returned: number[], capPassed?: PurchaseCapPassed): Promise<Decision> => {
             await payments.advance(tx, payment.id, captured ? 'captured' : 'authorized', { late: true, ...wrongAmount });
             if (wrongAmount) logger.error(lateContext, 'a payment of another amount or currency than the order total arrived: not taken, giving it back');
-            else logger.warn(lateContext, 'a payment arrived for an order that cannot take it: giving it back');
-            return { result: { ...base, outcome: 'late' }, action: captured ? 'refund' : 'void', payment: { ...payment, ...wrongAmount, late: true }, returned };
+            else logger.warn({ ...lateContext, ...(capPassed && { capPassed }) }, 'a payment arrived for an order that cannot take it: giving it back');
+            return { result: { ...base, outcome: 'late', ...(capPassed && { capPassed }) }, action: captured ? 'refund' : 'void', payment: { ...payment, ...wrongAmount, late: true }, returned };
           };
           if (payment.applied) {
             // A capture the provider does not hold recorded nothing captured (an authorized payment shown as taken, its order shippable).
@@ -336,17 +341,20 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
             return { result: { ...base, outcome: action ? 'paid' : 'captured' }, action, payment, returned: [] };
           }
           const amountOk = heldOk && isOrderTotal(order, payment);
+          let capPassed: PurchaseCapPassed | undefined;
           if (order.status === 'pending_payment' && !order.due && amountOk) {
             if (unbacked) throw unbackedRefusal();
             // The order paid, its order-paid outbox row and this payment applied: one statement.
             const paid = await lifecycle.markPaid(tx, orderId, currentTraceContext(), order.guest, payments.applyWhenPaid(payment.id, captured ? 'captured' : 'authorized'));
-            if (paid) {
+            if (paid && 'secondsToPay' in paid) {
               counts.push(() => {
                 metrics.attempts.inc({ provider: event.provider, outcome: 'succeeded' });
                 metrics.timeToPay.observe(paid.secondsToPay);
               });
               return { result: { ...base, outcome: 'paid' }, action: captured ? undefined : 'capture', payment, returned: [] };
             }
+            // A guest order its buyer's counts are over a cap of: late, the cap named to the pay call.
+            capPassed = paid?.capPassed;
           }
           // Late: the order cannot take this payment. Expire it now if its window is over (the sweeper
           // would), then give the money back. The buyer gets one email for it: the "payment returned" one,
@@ -358,7 +366,7 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
             if (expired.length > 0) counts.push(() => metrics.expired.inc({ via: 'payment' }));
             returned = expired.flatMap((e) => e.productIds);
           }
-          return giveBackLate(amountOk ? undefined : held, returned);
+          return giveBackLate(amountOk ? undefined : held, returned, capPassed);
         }
         case 'refund_failed':
         case 'disputed':

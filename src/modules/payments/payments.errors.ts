@@ -1,4 +1,5 @@
 import { ConflictError, DomainError, InvalidInputError, UnprocessableError } from '../../shared/errors.ts';
+import type { PurchaseCapPassed } from '../orders/index.ts';
 import type { ProviderCallRefusedError } from './payment-provider.ts';
 
 export class PaymentDeclinedError extends DomainError {
@@ -17,12 +18,25 @@ export class PaymentProblemNotFoundError extends ConflictError {
   }
 }
 
+/** `details.reason` of an ORDER_NOT_PAYABLE whose guest order's buyer is over a purchase cap: a cause, not a code. */
+const PURCHASE_LIMIT_REASON = 'PURCHASE_LIMIT';
+
+/**
+ * An order that cannot take a payment now. `capPassed`: a guest order still waiting (`pending_payment`, the status that
+ * is otherwise payable) whose buyer's paid and unpaid units are over that cap (its payment was voided): still 409
+ * ORDER_NOT_PAYABLE, its message naming the cap and its details carrying `reason: 'PURCHASE_LIMIT'` with the fields of
+ * checkout's PURCHASE_LIMIT_EXCEEDED, so a client can tell the buyer why.
+ */
 export class OrderNotPayableError extends ConflictError {
-  constructor(orderId: number, status: string) {
-    super(status === 'expired' ? 'ORDER_EXPIRED' : status === 'paid' || status === 'fulfilled' ? 'ORDER_ALREADY_PAID' : 'ORDER_NOT_PAYABLE', `order ${orderId} cannot be paid (${status})`, {
-      orderId,
-      status,
-    });
+  constructor(orderId: number, status: string, capPassed?: PurchaseCapPassed) {
+    const overCap = status === 'pending_payment' ? capPassed : undefined;
+    super(
+      status === 'expired' ? 'ORDER_EXPIRED' : status === 'paid' || status === 'fulfilled' ? 'ORDER_ALREADY_PAID' : 'ORDER_NOT_PAYABLE',
+      overCap
+        ? `order ${orderId} cannot be paid: its buyer's paid and unpaid units would pass the purchase cap of product ${overCap.productId} (at most ${overCap.limit} per customer${overCap.saleEventId === null ? '' : ` in sale event ${overCap.saleEventId}`})`
+        : `order ${orderId} cannot be paid (${status})`,
+      overCap ? { orderId, status, reason: PURCHASE_LIMIT_REASON, ...overCap } : { orderId, status },
+    );
   }
 }
 

@@ -138,8 +138,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         const after = await requireOrder(order.id, input.customerId);
         // This call's own payment came late (another pay call paid the order meanwhile, or it was cancelled or expired):
         // it was given back, so the call is refused as one arriving now would be (409 ORDER_ALREADY_PAID when paid), not
-        // answered 200 with the order another payment paid.
-        if (result.outcome === 'late') throw new OrderNotPayableError(order.id, after.status);
+        // answered 200 with the order another payment paid. A guest order over its buyer's cap stays pending_payment: the
+        // refusal names the cap (`capPassed`), not the one status that is payable.
+        if (result.outcome === 'late') throw new OrderNotPayableError(order.id, after.status, result.capPassed);
         if (after.status !== 'paid' && after.status !== 'fulfilled') throw new OrderNotPayableError(order.id, after.status);
         // This call's payment paid the order. Concurrent pay calls under the same Idempotency-Key authorize the same
         // intent (the key scopes it) and process the same authorization event: the one that records it is the payment's
