@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { sharedBrowser } from './helpers/browser.ts';
+import { sessionCookieOf } from './helpers/commerce.ts';
 import { request } from './helpers/http.ts';
 import { startInstance, type Instance } from './helpers/instances.ts';
 
@@ -100,6 +101,38 @@ describe('storefront guest checkout in a browser', () => {
       await page.getByRole('button', { name: 'Cancel order' }).click();
       await page.locator('[data-order-status="cancelled"]').waitFor();
       assert.equal(await unitsLeft(id), 10);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  // The account of the guest order's email bought the cap's units signed in (an account's checkout does not count its
+  // buyer's unpaid guest orders): paying the guest order is refused ORDER_NOT_PAYABLE, for the cap. The page said only
+  // "cannot be paid any more", of an order it showed reserved and payable.
+  it("tells a guest why their order cannot be paid when its buyer's account bought the product's cap meanwhile", async (ctx) => {
+    const browser = await browsers.launch(ctx);
+    if (!browser) return;
+    try {
+      const id = await makeProduct({ name: 'Capped Runner', priceCents: 3_000, maxPerCustomer: 2 });
+      const address = `capped-${Date.now()}@example.com`;
+      const page = await browser.context.newPage();
+      await addToCart(page, id, 2);
+      await page.getByLabel('Email (for your order confirmation)').fill(address);
+      await page.getByRole('button', { name: 'Place order as guest' }).click();
+      await page.locator('[data-order-status="pending_payment"]').waitFor();
+      const registered = await request(`${web.url}/api/v1/customers`, { method: 'POST', body: { email: address, password: 'a long password', name: 'Capped' } });
+      assert.equal(registered.status, 201, JSON.stringify(registered.body));
+      const cookie = sessionCookieOf(registered.headers.getSetCookie())!;
+      const own = await request(`${web.url}/api/v1/orders`, { method: 'POST', headers: { cookie, 'idempotency-key': `capped-${id}` }, body: { items: [{ productId: id, quantity: 2 }] } });
+      assert.equal(own.status, 201, JSON.stringify(own.body));
+      const paid = await request(`${web.url}/api/v1/orders/${own.body.id}/pay`, { method: 'POST', headers: { cookie }, body: { token: 'tok_ok' } });
+      assert.equal(paid.status, 200, JSON.stringify(paid.body));
+
+      await page.getByRole('button', { name: 'Pay with the test card' }).click();
+      const message = page.locator('[data-message]');
+      await message.filter({ hasText: /cannot be paid/ }).waitFor();
+      assert.equal(await message.textContent(), 'You already have the most of Capped Runner one customer may buy (2): this order cannot be paid. Cancel it to release its units.');
+      assert.equal(await page.locator('[data-order-status="pending_payment"]').count(), 1);
     } finally {
       await browser.close();
     }

@@ -194,6 +194,11 @@
       case 'ORDER_ALREADY_PAID':
         return 'This order is paid already: reload the page to see it.';
       case 'ORDER_NOT_PAYABLE':
+        // A guest order its buyer's other orders (paid, or placed signed in) leave no room for under a cap: it waits
+        // unpayable until it expires, so say why and what frees its units at once.
+        if (d.reason === 'PURCHASE_LIMIT') {
+          return `You already have the most of ${named(d.productId)} ${d.saleEventId ? 'this sale allows' : 'one customer may buy'} (${d.limit}): this order cannot be paid. Cancel it to release its units.`;
+        }
         return 'This order cannot be paid any more.';
       case 'PAYMENT_DECLINED':
         return 'Your card was declined and nothing was charged. You can try again while the order is reserved.';
@@ -1165,7 +1170,7 @@
           } else {
             // Refused as expired, the order cannot be paid any more: Pay stays off.
             button.disabled = paid.data?.error?.code === 'ORDER_EXPIRED';
-            say(retriable(paid) ? `The shop is very busy right now. Try again in ${duration(backoff(paid, 0))}: you will not be charged twice.` : shopperMessage(paid, { fallback: 'The payment did not go through, and nothing was charged: try again.' }));
+            say(retriable(paid) ? `The shop is very busy right now. Try again in ${duration(backoff(paid, 0))}: you will not be charged twice.` : shopperMessage(paid, { fallback: 'The payment did not go through, and nothing was charged: try again.', nameOf: (id) => data.items.find((item) => item.productId === id)?.name }));
           }
         });
         actions.append(button);
