@@ -206,6 +206,10 @@ describe('waiting room on two instances', () => {
     const stolen = await order(b, bobCookie!, productId, pass);
     assert.equal(stolen.status, 403);
     assert.equal(stolen.body.error.code, 'PASS_INVALID');
+    // ... nor once it has expired: it was never his, so it is invalid for him, not expired.
+    const stolenExpired = await order(b, bobCookie!, productId, expired);
+    assert.equal(stolenExpired.status, 403);
+    assert.equal(stolenExpired.body.error.code, 'PASS_INVALID');
 
     // Alice's own pass, on either instance; a refused key can be retried once she has it.
     const bought = await order(a, aliceCookie!, productId, pass);

@@ -68,7 +68,9 @@ export function createCheckoutRule(deps: {
      */
     check(productIds: readonly number[], passes: readonly string[], holders: readonly string[], now = deps.clock()): { passes: PassClaims[]; expired: PassClaims[] } {
       const claims = passes.map((pass) => signer.verifyPass(pass)).filter((c): c is PassClaims => c !== undefined);
-      const usable = (eventId: number) => claims.find((c) => c.e === eventId && c.x > now && c.h.some((h) => holders.includes(h)));
+      // A pass issued to other holders is invalid for this caller, expired or not: only the caller's own can be expired.
+      const own = claims.filter((c) => c.h.some((h) => holders.includes(h)));
+      const usable = (eventId: number) => own.find((c) => c.e === eventId && c.x > now);
       const spent = new Map<number, PassClaims>();
       /** Products no pass covers, by the first live sale listing them (the one a refusal names). */
       const uncovered = new Map<number, { events: QueuedEvent[]; products: number[] }>();
@@ -90,7 +92,7 @@ export function createCheckoutRule(deps: {
       const refusals = [...uncovered].map(([eventId, { events, products }]) => ({
         eventId,
         products,
-        expired: claims.find((c) => c.x <= now && events.some((event) => event.id === c.e)),
+        expired: own.find((c) => c.x <= now && events.some((event) => event.id === c.e)),
       }));
       const first = refusals[0];
       if (first && refusals.some((r) => r.expired === undefined)) {
