@@ -78,6 +78,15 @@ describe('layer rule (npm run check)', () => {
     assert.match(result.output, /noRestrictedImports/);
   });
 
+  it('fails when the scaling toolkit imports a role', async () => {
+    const result = await lint({
+      'src/cli/program.ts': exporting('program'),
+      'src/scaling/cli.ts': `import { program } from '../cli/program.ts';\nexport const cli = program;\n`,
+    });
+    assert.equal(result.ok, false, result.output);
+    assert.match(result.output, /scaling toolkit is a library/);
+  });
+
   it('fails on an import cycle', async () => {
     const result = await lint({
       'src/modules/orders/a.ts': `import { b } from './b.ts';\nexport const a = () => b;\n`,
