@@ -589,6 +589,17 @@ describe('admin order list', () => {
     }
   });
 
+  // A filter UI sending several statuses (`status=paid&status=fulfilled`) gave a "must be string" per status there is
+  // before the one naming them.
+  it('refuses a repeated status filter with the same one issue naming the statuses there are', async () => {
+    const reply = await list('status=paid&status=fulfilled');
+    assert.equal(reply.statusCode, 400, reply.body);
+    assert.equal(reply.json().error.code, 'VALIDATION_FAILED');
+    assert.deepEqual(reply.json().error.details.issues, [
+      { path: '/status', message: 'must be one of: pending_payment, paid, fulfilled, expired, cancelled, refunded' },
+    ]);
+  });
+
   async function customerWithEmail(email: string): Promise<string> {
     const result = await t.platform.db.primary.execute<{ id: string }>(sql`insert into customers (email, name, password_hash) values (${email}, 'Phone caller', '') returning id`);
     const [cookie] = await mintSessionCookies(t.env, [Number(result.rows[0]!.id)]);

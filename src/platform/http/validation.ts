@@ -85,8 +85,9 @@ function withChoicesNamed(schema: unknown, errors: ValidateFunction['errors']): 
   if (named.size === 0) return errors;
   return errors.flatMap((error) => {
     if (named.has(error.schemaPath)) return [named.get(error.schemaPath)!];
-    // A member's own refusal (`#/properties/status/anyOf/2/const`) is said by the union's one issue.
-    const union = /^(.*\/anyOf)\/\d+\/const$/.exec(error.schemaPath)?.[1];
+    // A member's own refusal (`#/properties/status/anyOf/2/const`, or `…/type` for a value that is no string, such as
+    // a query parameter sent twice) is said by the union's one issue.
+    const union = /^(.*\/anyOf)\/\d+\/(?:const|type)$/.exec(error.schemaPath)?.[1];
     return union !== undefined && named.has(union) ? [] : [error];
   });
 }
