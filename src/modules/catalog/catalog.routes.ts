@@ -87,7 +87,7 @@ export function catalogAdminRoutes(catalog: CatalogService): FastifyPluginAsyncT
         schema: {
           ...common,
           description:
-            'Lists every product whatever its status (drafts and archived ones too; `status` narrows it), newest first, as the admin detail shows them (`heldByUnpaidOrders` included). `q` matches within the SKU or the name, whatever the case. Keyset-paged: pass `nextCursor` back as `cursor`; a cursor this listing did not return is 400 `INVALID_CURSOR`.',
+            'Lists every product whatever its status (drafts and archived ones too; `status` narrows it), newest first, as the admin detail shows them (`heldByUnpaidOrders` included). `q` matches within the SKU or the name, whatever the case. Keyset-paged: pass `nextCursor` back as `cursor`; a cursor no list of this API returned is 400 `INVALID_CURSOR` (cursors are opaque positions, not signed: one another list returned reads as a position in this one).',
           querystring: AdminListProductsQuery,
           response: { 200: AdminProductPage, ...errorResponses(400, 401) },
         },
