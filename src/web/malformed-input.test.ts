@@ -131,6 +131,24 @@ describe('malformed input', () => {
     assert.equal(read.statusCode, 200, read.body);
   });
 
+  // RFC 8259 §8.1: JSON exchanged between systems is UTF-8, and a charset parameter has no effect. A body that is not
+  // UTF-8 (a legacy system's Latin-1 or Windows-1252) was decoded with U+FFFD for each byte it could not read, and a
+  // product named "José" was stored as "Jos\uFFFD", answered 201.
+  it('refuses a JSON body that is not UTF-8 with 400 BODY_NOT_UTF8 and writes nothing; a UTF-8 one is read whatever charset it names', async () => {
+    const latin1 = Buffer.concat([Buffer.from('{"sku":"UTF-1","name":"Jos'), Buffer.from([0xe9]), Buffer.from('","priceCents":100}')]);
+    for (const contentType of ['application/json', 'application/json; charset=iso-8859-1']) {
+      const reply = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: { ...t.admin, 'content-type': contentType }, payload: latin1 });
+      assert.equal(reply.statusCode, 400, `${contentType}: ${reply.body}`);
+      assert.equal(reply.json().error.code, 'BODY_NOT_UTF8', contentType);
+    }
+    const listed = await t.app.inject({ url: '/api/v1/admin/products?q=UTF-1', headers: t.admin });
+    assert.deepEqual(listed.json().items, [], 'nothing written');
+    const utf8 = JSON.stringify({ sku: 'UTF-2', name: 'José', priceCents: 100 });
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', headers: { ...t.admin, 'content-type': 'application/json; charset=latin1' }, payload: utf8 });
+    assert.equal(created.statusCode, 201, created.body);
+    assert.equal(created.json().name, 'José');
+  });
+
   it('is refused with the documented error shape and a stable code, for every kind', async () => {
     for (const c of cases()) {
       const response = await t.app.inject({ method: c.method ?? 'GET', url: c.url, headers: c.headers, payload: c.payload as string | object | undefined });

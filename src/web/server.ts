@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
@@ -48,6 +49,7 @@ import { ErrorResponse } from '../platform/http/schemas.ts';
 import { browserSecurity, getEveryReplyHeaders, refuseCrossSite } from './plugins/browser-security.ts';
 import { shopNotFoundPage, storefrontRoutes } from './storefront/storefront.routes.ts';
 import { redactUrl } from '../platform/logger/redact-url.ts';
+import { InvalidInputError } from '../shared/errors.ts';
 
 export type App = FastifyInstance & { lifecycle: Lifecycle };
 
@@ -157,12 +159,18 @@ export async function buildServer(web: WebServices): Promise<App> {
   // body, Alamofire's JSON encoding of no parameters) is no body on a route that reads none, as no body or `{}` is
   // (`refuseBodyWithoutSchema`); Fastify's own JSON parser refused it 400 EMPTY_JSON_BODY on every route, before the
   // route was considered. A route with a body schema still answers that. Anything else is Fastify's parser, with the
-  // app's prototype-poisoning settings.
+  // app's prototype-poisoning settings. The body must be UTF-8 (RFC 8259 §8.1: a charset parameter has no effect):
+  // decoded as a string, a Latin-1 body (a legacy system's sync) became U+FFFD wherever it was not, and was stored so.
   const parseJson = app.getDefaultJsonParser(app.initialConfig.onProtoPoisoning ?? 'error', app.initialConfig.onConstructorPoisoning ?? 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (/^[ \t\r\n]*$/.test(body as string) && !readsBody(request.routeOptions.schema)) done(null, undefined);
-    else parseJson(request, body as string, done);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    if (!isUtf8(body as Buffer)) {
+      done(new InvalidInputError('BODY_NOT_UTF8', 'the body is not UTF-8: JSON is read as UTF-8 (RFC 8259), whatever charset the Content-Type names'), undefined);
+      return;
+    }
+    const text = (body as Buffer).toString('utf8');
+    if (/^[ \t\r\n]*$/.test(text) && !readsBody(request.routeOptions.schema)) done(null, undefined);
+    else parseJson(request, text, done);
   });
   if (clientAddressHeader !== undefined) useEdgeClientAddress(app, clientAddressHeader);
   // Headers must be allowed to arrive for longer than a load balancer keeps an idle connection (60 s).
