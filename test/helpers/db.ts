@@ -83,8 +83,25 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     name,
     url: urlFor(name),
-    drop: () => withAdmin(async (admin) => void (await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))),
+    drop: () => dropDatabase(name),
   };
+}
+
+/**
+ * Drops a test database, once the connections its pools were ending have gone (up to 5 s), then by force. pg-pool's
+ * `end()` resolves once it has told its clients to end, not once their backends have gone: DROP … WITH (FORCE) at once
+ * terminated a backend still closing, whose client (let go by its pool, with no listener left) raised the
+ * termination error as an uncaught exception and failed a test file whose tests had all passed (CI).
+ */
+async function dropDatabase(name: string): Promise<void> {
+  await withAdmin(async (admin) => {
+    for (const deadline = Date.now() + 5000; Date.now() < deadline; ) {
+      const { rows } = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+      if (rows[0]!.n === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  });
 }
 
 /** A fresh database with nothing in it, not even the migrations (for tests of migrating itself). */
@@ -94,7 +111,7 @@ export async function createEmptyDatabase(prefix = 'salescale_empty'): Promise<T
   return {
     name,
     url: urlFor(name),
-    drop: () => withAdmin(async (admin) => void (await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))),
+    drop: () => dropDatabase(name),
   };
 }
 
