@@ -325,6 +325,34 @@ describe('waiting room at its edges', () => {
     assert.equal(typeof used.now, 'number');
   });
 
+  it('answers a repeat join of a ticket whose pass bought an order with used, as the poll does, not admitted with the spent pass', async () => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 5, skuPrefix: 'join-used' });
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 0, admissionPerSecond: 1000 });
+    const joined = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' });
+    assert.equal(joined.status, 201, JSON.stringify(joined.body));
+    const cookie = joined.headers.getSetCookie()[0]!.split(';')[0]!;
+    const admitted = await waitFor('the ticket admitted', async () => {
+      const status = (await request(`${url}/api/v1/sale-events/${eventId}/queue/${encodeURIComponent(joined.body.ticket)}`, { headers: { cookie } })).body;
+      return status.state === 'admitted' ? status : undefined;
+    });
+    const bought = await request(`${url}/api/v1/orders`, {
+      method: 'POST',
+      headers: { cookie, 'idempotency-key': `join-used-${eventId}`, 'waiting-room-pass': admitted.pass as string },
+      body: { items: [{ productId, quantity: 1 }], email: `join-used-${eventId}@example.com` },
+    });
+    assert.equal(bought.status, 201, JSON.stringify(bought.body));
+
+    // Another tab of the same visitor joins again: the same ticket, and it says what the poll says.
+    const again = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST', headers: { cookie } });
+    assert.equal(again.status, 201, JSON.stringify(again.body));
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.equal(again.body.ticket, joined.body.ticket);
+    assert.equal(again.body.state, 'used', `the pass bought an order, yet a repeat join says: ${JSON.stringify(again.body)}`);
+    assert.equal(again.body.pass, undefined, 'no spent pass offered to buy again');
+    assert.equal(again.body.position, null);
+    assert.equal(again.body.etaSeconds, null);
+  });
+
   it('keeps the visitors waiting in a live sale ahead of those who join while the admin has postponed its start', async () => {
     // One a second, 20 in line: those who joined while it was live are still waiting when it is live again, however slow the machine.
     const { eventId } = await liveSale({ admissionPerSecond: 1 });

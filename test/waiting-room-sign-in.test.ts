@@ -63,19 +63,22 @@ describe('waiting room: signing in with a guest ticket', () => {
 
   /**
    * Device 2 takes a guest ticket from `address`, is admitted, then signs in there and joins again: the merge must keep
-   * the guest ticket (admitted last), admitted. Returns device 2's cookies and the kept ticket's status.
+   * the guest ticket (admitted last), in `state`: `admitted`, or `used` when the account ticket's pass was spent (the
+   * merge counts the kept ticket's pass spent on that order, and the join answers as the poll does). Returns device 2's
+   * cookies, the join's answer and the pass the guest ticket was admitted with before the merge.
    */
-  async function guestAdmittedThenSignedIn(sale: Awaited<ReturnType<typeof saleWithShopper>>, address: string) {
+  async function guestAdmittedThenSignedIn(sale: Awaited<ReturnType<typeof saleWithShopper>>, address: string, state: 'admitted' | 'used' = 'admitted') {
     const guest = await sale.join({ 'x-forwarded-for': address });
     assert.equal(guest.status, 201, JSON.stringify(guest.body));
     const guestCookie = visitorCookie(guest.headers.getSetCookie());
-    await sale.admitted(guest.body.ticket, guestCookie);
+    const { pass: guestPass } = await sale.admitted(guest.body.ticket, guestCookie);
     const device2 = `${sale.session}; ${guestCookie}`;
     const merged = await sale.join({ cookie: device2, 'x-forwarded-for': address });
     assert.equal(merged.status, 201, JSON.stringify(merged.body));
     assert.equal(merged.body.ticket, guest.body.ticket, JSON.stringify(merged.body));
-    assert.equal(merged.body.state, 'admitted', JSON.stringify(merged.body));
-    return { device2, merged: merged.body as { ticket: string; pass: string } };
+    assert.equal(merged.body.state, state, JSON.stringify(merged.body));
+    if (state === 'used') assert.equal(merged.body.pass, undefined, 'no spent pass offered to buy again');
+    return { device2, merged: merged.body as { ticket: string; pass: string }, guestPass };
   }
 
   it('keeps the better of the account ticket and the guest ticket and drops the other from the line', async () => {
@@ -309,11 +312,12 @@ describe('waiting room: signing in with a guest ticket', () => {
     const accountPass = (await sale.admitted(first.body.ticket, sale.session)).pass;
     const bought = await sale.order(sale.session, accountPass, 'spent-first');
     assert.equal(bought.status, 201, JSON.stringify(bought.body));
-    // Device 2, a guest: admitted later, then signed in; the merge keeps the later admission, the guest ticket.
-    const { device2, merged } = await guestAdmittedThenSignedIn(sale, '10.7.6.2');
+    // Device 2, a guest: admitted later, then signed in; the merge keeps the later admission, the guest ticket, whose
+    // join answers `used`.
+    const { device2, guestPass } = await guestAdmittedThenSignedIn(sale, '10.7.6.2', 'used');
 
-    // One shopper, one order in the sale: the kept ticket's pass buys nothing more.
-    const second = await sale.order(device2, merged.pass, 'spent-second');
+    // One shopper, one order in the sale: the kept ticket's pass (handed out before the merge) buys nothing more.
+    const second = await sale.order(device2, guestPass, 'spent-second');
     assert.equal(second.status, 403, JSON.stringify(second.body));
     assert.equal(second.body.error.code, 'PASS_USED');
     assert.deepEqual(second.body.error.details, { saleEventId: sale.eventId });
@@ -369,7 +373,7 @@ describe('waiting room: signing in with a guest ticket', () => {
     const accountPass = (await sale.admitted(first.body.ticket, sale.session)).pass;
     const bought = await sale.order(sale.session, accountPass, 'retry-merged');
     assert.equal(bought.status, 201, JSON.stringify(bought.body));
-    await guestAdmittedThenSignedIn(sale, '10.7.11.2');
+    await guestAdmittedThenSignedIn(sale, '10.7.11.2', 'used');
     // The order's idempotency record is gone (only this one: the server is shared; its key is unique to this sale).
     const record = `${t.config.redis.prefix}:idem:customer:${sale.customerId}:${hash('sha256', `retry-merged-${sale.eventId}`, 'base64url')}`;
     assert.equal(await t.platform.redis.del(record), 1);
@@ -398,12 +402,14 @@ describe('waiting room: signing in with a guest ticket', () => {
     const ref = { saleEventId: sale.eventId, ticketId: dropped.t };
     const orderRef = `in-flight ${sale.eventId}`;
     assert.equal(await repo.spend(t.platform.db.primary, ref, orderRef), 'spent');
-    // …device 2 signs in while the order is placed (the merge drops the account ticket)…
-    const { device2, merged } = await guestAdmittedThenSignedIn(sale, '10.7.7.2');
-    // …and the order is refused: its pass is given back.
+    // …device 2 signs in while the order is placed (the merge drops the account ticket, and its join answers `used`:
+    // the pass is spent on that order for now)…
+    const { device2, merged } = await guestAdmittedThenSignedIn(sale, '10.7.7.2', 'used');
+    // …and the order is refused: its pass is given back, and the kept ticket reads admitted again, with a pass that buys.
     assert.equal(await repo.giveBack(t.platform.db.primary, ref, orderRef), true);
+    const again = await sale.admitted(merged.ticket, device2);
 
-    const kept = await sale.order(device2, merged.pass, 'after-refused');
+    const kept = await sale.order(device2, again.pass, 'after-refused');
     assert.equal(kept.status, 201, JSON.stringify(kept.body));
     // The dropped ticket stays merged away in PostgreSQL (whatever Redis loses): its pass buys nothing.
     assert.deepEqual(await spentRows(sale.eventId, dropped.t), [{ orderRef: null, replacedBy: merged.ticket.split('.')[0] }]);
@@ -424,7 +430,7 @@ describe('waiting room: signing in with a guest ticket', () => {
     const guest = await sale.join({ 'x-forwarded-for': '10.7.8.2' });
     assert.equal(guest.status, 201, JSON.stringify(guest.body));
     const guestCookie = visitorCookie(guest.headers.getSetCookie());
-    await sale.admitted(guest.body.ticket, guestCookie);
+    const { pass: guestPass } = await sale.admitted(guest.body.ticket, guestCookie);
 
     // The spend of the account's pass, held uncommitted (as checkout's INSERT is for the moment it runs).
     const spender = new pg.Client({ connectionString: t.env.DATABASE_URL });
@@ -448,9 +454,10 @@ describe('waiting room: signing in with a guest ticket', () => {
       const merged = await joining;
       assert.equal(merged.status, 201, JSON.stringify(merged.body));
       assert.equal(merged.body.ticket, guest.body.ticket, JSON.stringify(merged.body));
+      assert.equal(merged.body.state, 'used', JSON.stringify(merged.body));
 
-      // One shopper, one order in the sale: the kept ticket's pass buys nothing more.
-      const second = await sale.order(device2, merged.body.pass, 'after-racing-spend');
+      // One shopper, one order in the sale: the kept ticket's pass (handed out before the merge) buys nothing more.
+      const second = await sale.order(device2, guestPass, 'after-racing-spend');
       assert.equal(second.status, 403, JSON.stringify(second.body));
       assert.equal(second.body.error.code, 'PASS_USED');
     } finally {

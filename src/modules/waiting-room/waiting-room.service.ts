@@ -11,7 +11,7 @@ import { type AdmissionDeps, createAdmission } from './waiting-room.admission.ts
 import { createMergeRecords, type MergeRecordDeps, mergesIn } from './waiting-room.merges.ts';
 import type { QueuedEvent } from './waiting-room.registry.ts';
 import { JOIN_REPLY, roomKeys, waitingRoomJoin, waitingRoomPresented, waitingRoomRejoin } from './waiting-room.scripts.ts';
-import { CLOSED, createTicketStatus, type PresentedTicket, type TicketStatus, type TicketStatusDeps, USED } from './waiting-room.ticket-status.ts';
+import { CLOSED, createTicketStatus, type PresentedTicket, type TicketStatus, type TicketStatusDeps } from './waiting-room.ticket-status.ts';
 
 /*
  * The waiting room as visitors and the rest of the app call it: join, a ticket's status (poll and event streams), the
@@ -50,7 +50,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
   const { rateOf } = admission;
   const merges = createMergeRecords(deps);
   const { recordMerges } = merges;
-  const { passSpent, withRejoin, presented, read, statuses } = createTicketStatus({ ...deps, rateOf, record: recordMerges });
+  const { passSpent, usedIfSpent, withRejoin, presented, read, statuses } = createTicketStatus({ ...deps, rateOf, record: recordMerges });
 
   /**
    * The room, also one saved since this instance last re-read the rooms (on another instance, or here: the admin's
@@ -134,7 +134,8 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
         [status] = await redisCall(() => statuses(event, [ticket]));
         replayed = Number(again) === 0;
       }
-      return { ticket: signer.ticket(eventId, ticket.id, ticket.place), replayed, status: status! };
+      // A repeat join answers what the poll would: `used` once the pass bought an order, not `admitted` with a spent pass.
+      return { ticket: signer.ticket(eventId, ticket.id, ticket.place), replayed, status: await usedIfSpent(eventId, ticket.id, status!) };
     },
 
     /**
@@ -171,12 +172,7 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
       }
       const known = event;
       const [status] = await withRejoin(eventId, [ticket], await redisCall(() => statuses(known, [ticket])));
-      if (status!.state !== 'admitted') return status!;
-      const spent = await deps.isSpent(eventId, ticket.id).catch((error: unknown) => {
-        deps.logger.warn({ err: error, saleEvent: eventId }, 'waiting room: could not read whether a pass was spent');
-        return false;
-      });
-      return spent ? USED : status!;
+      return usedIfSpent(eventId, ticket.id, status!);
     },
 
     /**

@@ -109,6 +109,20 @@ export function createTicketStatus(deps: TicketStatusDeps) {
     });
 
   /**
+   * An admitted ticket whose pass bought an order is `used` (Redis's status does not know: the spend is in PostgreSQL);
+   * the poll and a repeat join both answer it so. One indexed PostgreSQL read per admitted ticket; if PostgreSQL cannot
+   * say, `admitted` (logged): a pass given back (its order refused) is not spent either.
+   */
+  const usedIfSpent = async (eventId: number, ticketId: string, status: TicketStatus): Promise<TicketStatus> => {
+    if (status.state !== 'admitted') return status;
+    const spent = await deps.isSpent(eventId, ticketId).catch((error: unknown) => {
+      deps.logger.warn({ err: error, saleEvent: eventId }, 'waiting room: could not read whether a pass was spent');
+      return false;
+    });
+    return spent ? USED : status;
+  };
+
+  /**
    * Marks the expired tickets a join would take back into the line (`canRejoin`, the rule of `join`): admitted, the pass
    * not spent (a sale ended reads `closed`). One PostgreSQL read for each such ticket, and a ticket reads `expired` once
    * (its stream ends, a client stops polling); one PostgreSQL cannot speak for is not offered, as the join keeps it out.
@@ -200,5 +214,5 @@ export function createTicketStatus(deps: TicketStatusDeps) {
   }
   const statuses = async (event: QueuedEvent, tickets: readonly PresentedTicket[]) => (await read(event, tickets)).statuses;
 
-  return { passSpent, withRejoin, presented, read, statuses };
+  return { passSpent, usedIfSpent, withRejoin, presented, read, statuses };
 }
