@@ -252,6 +252,24 @@ describe('Compute Engine autoscaler: scale-in', () => {
   );
 
   rule(
+    'scale-in controls never hold the recommendation above a lowered maxNumReplicas',
+    'https://cloud.google.com/compute/docs/autoscaler/understanding-autoscaler-decisions',
+    'The recommended size is constrained by the minimum and maximum number of instances that you set in the autoscaling policy. If your autoscaling policy includes scale-in controls, then the recommended size is further constrained by your scale-in controls.',
+    () => {
+      // 100 VMs needed, then the max is lowered to 50 with the load unchanged. The scale-in control
+      // (10 VMs per 20 minutes) may only constrain the recommendation further within [min, max]:
+      // it cannot keep 90 VMs in a group whose maximum is 50.
+      const p = policy({ scaleInControl: { maxScaledInReplicas: { fixed: 10 }, timeWindowSec: 1200 } });
+      const first = evaluateGceAutoscaler(p, createGceState(), { now: 0, targetSize: 100, cpuUtilization: 0.6 });
+      assert.equal(first.targetSize, 100);
+      const lowered = evaluateGceAutoscaler({ ...p, maxNumReplicas: 50 }, first.state, { now: 60, targetSize: 100, cpuUtilization: 0.6 });
+      assert.equal(lowered.recommendedSize, 50);
+      assert.equal(lowered.targetSize, 50);
+      assert.equal(lowered.limitedBy, 'max');
+    },
+  );
+
+  rule(
     'scale-in controls slow the reduction rate: 10 VMs per 20 minutes',
     BLOG,
     'An autoscaler with scale-in controls limits how many VM instances can be removed in a given period of time (here 10 VMs in 20 minutes).',

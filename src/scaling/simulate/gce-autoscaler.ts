@@ -169,11 +169,13 @@ export function evaluateGceAutoscaler(policy: GceAutoscalingPolicy, state: GceAu
     if (held > recommended) [recommended, limitedBy] = [held, 'stabilization'];
   }
   // Scale-in controls: no lower than the peak recommendation of the time window minus maxScaledInReplicas.
+  // They constrain the recommendation further within [min, max] ("The recommended size is constrained by the
+  // minimum and maximum …, further constrained by your scale-in controls"): a lowered max still applies at once.
   if (recommended < current && policy.scaleInControl) {
     const c = policy.scaleInControl;
     const peak = Math.max(...history.filter(([t]) => t > obs.now - c.timeWindowSec).map(([, , r]) => r));
-    const floor = peak - getMaxScaledIn(c, current);
-    if (floor > recommended) [recommended, limitedBy] = [Math.min(current, floor), 'scale-in control'];
+    const floor = Math.min(current, peak - getMaxScaledIn(c, current), policy.maxNumReplicas);
+    if (floor > recommended) [recommended, limitedBy] = [floor, 'scale-in control'];
   }
   history.push([obs.now, raw, recommended]);
   let targetSize = recommended;
