@@ -466,7 +466,7 @@ export function checkDeploymentSpec(spec: DeploymentSpec): DeploymentSpec {
   }
   if (spec.keepAliveTimeoutSeconds <= 60) problems.push('keepAliveTimeoutSeconds must exceed the load balancers\u2019 60 s idle timeout');
   if (spec.azure.scaleInCpuPercent >= a.cpuPercent) problems.push(`azure.scaleInCpuPercent ${spec.azure.scaleInCpuPercent} must be below the scale-out threshold web.autoscaling.cpuPercent ${a.cpuPercent} (equal thresholds flap)`);
-  if (!(spec.azure.scaleOutPercent >= 1)) problems.push('azure.scaleOutPercent must be ≥ 1');
+  if (!(Number.isInteger(spec.azure.scaleOutPercent) && spec.azure.scaleOutPercent >= 1)) problems.push('azure.scaleOutPercent must be a whole number ≥ 1 (the scale action value Azure accepts)');
   if (!(spec.gcp.initializationPeriodSeconds >= 0 && spec.gcp.initializationPeriodSeconds <= 3600)) problems.push('gcp.initializationPeriodSeconds must be 0–3600');
   if (!(spec.gcp.scaleInTimeWindowSeconds >= 60 && spec.gcp.scaleInTimeWindowSeconds <= 3600)) problems.push('gcp.scaleInTimeWindowSeconds must be 60–3600');
   if (!(Number.isInteger(spec.gcp.maxScaledInReplicas) && spec.gcp.maxScaledInReplicas >= 1)) problems.push('gcp.maxScaledInReplicas must be an integer ≥ 1');

@@ -147,6 +147,19 @@ describe('Azure autoscale: rules', () => {
   });
 
   rule(
+    'a scale action value below 1 (or not a whole number) is refused, as ARM refuses it',
+    'Azure/azure-rest-api-specs monitor 2022-10-01 autoscale_API.json, ScaleAction.value',
+    'the number of instances that are involved in the scaling action. This value must be 1 or greater. The default value is 1.',
+    () => {
+      const refused = (e: unknown) => e instanceof ScalingInputError && e.code === 'INVALID_OPTION';
+      assert.throws(() => applyScaleAction(10, { direction: 'Increase', type: 'ChangeCount', value: '0', cooldown: 'PT5M' }), refused);
+      assert.throws(() => applyScaleAction(10, { direction: 'Decrease', type: 'ExactCount', value: '0', cooldown: 'PT5M' }), refused);
+      assert.throws(() => applyScaleAction(10, { direction: 'Increase', type: 'ChangeCount', value: '1.5', cooldown: 'PT5M' }), refused);
+      assert.equal(applyScaleAction(10, { direction: 'Decrease', type: 'ChangeCount', value: '1', cooldown: 'PT5M' }), 9);
+    },
+  );
+
+  rule(
     'scale out if any scale-out rule fires, to the highest count (+3 and +5 → +5)',
     SET,
     'If more than one scale-out rule is triggered, autoscale scales to the highest specified capacity to ensure service availability.',

@@ -226,7 +226,8 @@ export function compareThreshold(value: number, operator: AzureOperator, thresho
 /** The count a scale action asks for (PercentChangeCount rounding is not documented: the step is rounded up, at least 1). */
 export function applyScaleAction(current: number, action: AzureScaleAction): number {
   const value = Number(action.value);
-  if (!(Number.isFinite(value) && value >= 0)) throw new ScalingInputError('INVALID_OPTION', `scaleAction.value "${action.value}" is not a non-negative number`);
+  // REST spec ScaleAction.value: "the number of instances that are involved in the scaling action. This value must be 1 or greater."
+  if (!(Number.isInteger(value) && value >= 1)) throw new ScalingInputError('INVALID_OPTION', `scaleAction.value "${action.value}" must be a whole number ≥ 1`);
   const sign = action.direction === 'Increase' ? 1 : -1;
   switch (action.type) {
     case 'ChangeCount':
