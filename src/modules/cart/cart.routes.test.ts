@@ -158,6 +158,32 @@ describe('cart API', () => {
     assert.equal(guestCookieOf(await t.app.inject({ method: 'DELETE', url: `/api/v1/cart/items/${productId}` })), undefined, 'no cookie, none made');
   });
 
+  it('leaves no trace of a refused cart change from a visitor without a guest cookie: no cookie set, no cart stored', async () => {
+    const guestCarts = async () => (await t.platform.redis.keys(`${t.config.redis.prefix}:cart:g:*`)).length;
+    const before = await guestCarts();
+    const refused = [
+      await put(999_999, { quantity: 1 }, {}),
+      await put(productId, { quantity: 6 }, {}),
+      await put(productId, { quantity: 1_001 }, {}),
+      await put(productId, { quantity: 0 }, {}),
+      await t.app.inject({ method: 'POST', url: '/api/v1/cart/items', payload: { productId: 999_999, quantity: 1 } }),
+      await t.app.inject({ method: 'POST', url: '/api/v1/cart/items', payload: { productId, quantity: 6 } }),
+      await t.app.inject({ method: 'POST', url: '/api/v1/cart/items', payload: { productId, quantity: 'two' } }),
+    ];
+    for (const reply of refused) {
+      assert.ok(reply.statusCode >= 400 && reply.statusCode < 500, `${reply.statusCode} ${reply.body}`);
+      assert.equal(guestCookieOf(reply), undefined, `no guest cookie with ${reply.statusCode} ${reply.json().error.code}`);
+    }
+    assert.equal(await guestCarts(), before, 'no guest cart stored');
+  });
+
+  it('does not renew a guest cookie with a refused change: the cart it names was not renewed either', async () => {
+    const guest = guestCookieOf(await put(productId, { quantity: 1 }, {}))!;
+    const refused = await put(productId, { quantity: 6 }, { cookie: guest });
+    assert.equal(refused.statusCode, 409, refused.body);
+    assert.equal(guestCookieOf(refused), undefined);
+  });
+
   it('merges a guest cart into the account at sign-in once: nothing lost, nothing doubled', async () => {
     const register = await t.app.inject({ method: 'POST', url: '/api/v1/customers', payload: { email: 'merge@example.com', password: 'a long password', name: 'Merge' } });
     assert.equal(register.statusCode, 201);

@@ -26,17 +26,20 @@ export function createGuestCookies(options: { secret: string; secure: boolean; t
 
   return {
     read,
+    /** The visitor's guest id for a cart change: their cookie's, or a new one (no cookie set: see `renew`). */
+    idFor(request: FastifyRequest): `g:${string}` {
+      return read(request) ?? `g:${randomBytes(18).toString('base64url')}`;
+    },
     /**
-     * The visitor's guest id for a cart change, created on first use. Its cookie is set again each time: the
-     * change keeps the cart `ttlS` longer, and a browser drops the cookie at the Max-Age it was last given,
-     * whatever Redis still holds.
+     * Sets the guest's cookie, once a change of their cart was made: the change kept the cart `ttlS` longer, and a
+     * browser drops the cookie at the Max-Age it was last given, whatever Redis still holds. A refused change sets
+     * none, so a visitor without a cart gets no cookie naming one.
      */
-    ensure(request: FastifyRequest, reply: FastifyReply): `g:${string}` {
-      const id = read(request)?.slice(2) ?? randomBytes(18).toString('base64url');
+    renew(request: FastifyRequest, reply: FastifyReply, guest: `g:${string}`): void {
+      const id = guest.slice(2);
       // A cookie under the old plain name moves to the prefixed one here.
       clearLegacyCookie(request, reply, name);
       reply.setCookie(name.name, `${id}.${sign(id)}`, { httpOnly: true, sameSite: 'lax', secure: options.secure, path: '/', maxAge: options.ttlS });
-      return `g:${id}`;
     },
     clear(reply: FastifyReply): void {
       clearLegacyCookie(reply.request, reply, name);
