@@ -19,9 +19,18 @@ export class NotSignedInError extends DomainError {
   }
 }
 
+/**
+ * A sign-in refused by the login guard: `account` when the account's shared budget (untrusted clients) ran out,
+ * `device` when only the presenting trusted device's own budget did (other devices and clients still sign in).
+ * One code for both; the message says which.
+ */
 export class LoginLockedError extends DomainError {
-  constructor(retryAfterSeconds: number) {
-    super('LOGIN_RATE_LIMITED', 'rate_limited', 'too many failed sign-in attempts for this account, please retry later', { retryAfterSeconds });
+  constructor(retryAfterSeconds: number, budget: 'account' | 'device') {
+    const message =
+      budget === 'device'
+        ? 'too many failed sign-in attempts from this device, please retry later or sign in from another device'
+        : 'too many failed sign-in attempts for this account, please retry later';
+    super('LOGIN_RATE_LIMITED', 'rate_limited', message, { retryAfterSeconds });
   }
 }
 

@@ -26,7 +26,7 @@ export function createLoginGuard(deps: { limiter: RateLimiter; policy: () => Lim
         if (policy.failClosed) throw new LoginUnavailableError();
         return;
       }
-      if (!decision.allowed) throw new LoginLockedError(Math.max(1, Math.ceil((decision.states[0]?.retryAfterMs ?? 1000) / 1000)));
+      if (!decision.allowed) throw new LoginLockedError(Math.max(1, Math.ceil((decision.states[0]?.retryAfterMs ?? 1000) / 1000)), device === undefined ? 'account' : 'device');
     },
     async giveBack(email, device) {
       await deps.limiter.giveBack(subject(email, device), [deps.policy()]).catch(() => undefined);

@@ -60,6 +60,7 @@ describe('sign-in lockout with device cookies (OWASP: slow down online guessing)
     const untrusted = await login('victim@example.com', 'the right password');
     assert.equal(untrusted.statusCode, 429, 'untrusted clients share the account lockout');
     assert.equal(untrusted.json().error.code, 'LOGIN_RATE_LIMITED');
+    assert.equal(untrusted.json().error.message, 'too many failed sign-in attempts for this account, please retry later');
     assert.ok(Number(untrusted.headers['retry-after']) >= 1);
 
     const trusted = await login('VICTIM@example.com', 'the right password', device);
@@ -101,6 +102,7 @@ describe('sign-in lockout with device cookies (OWASP: slow down online guessing)
     const locked = await login('forgetful@example.com', 'the right password', device);
     assert.equal(locked.statusCode, 429, 'that device cookie is locked');
     assert.equal(locked.json().error.code, 'LOGIN_RATE_LIMITED');
+    assert.equal(locked.json().error.message, 'too many failed sign-in attempts from this device, please retry later or sign in from another device', 'the device is locked, not the account');
     assert.ok(Number(locked.headers['retry-after']) >= 1);
     assert.equal((await login('forgetful@example.com', 'the right password', otherDevice)).statusCode, 200, 'another trusted device signs in');
     assert.equal((await login('forgetful@example.com', 'the right password')).statusCode, 200, 'untrusted clients were not locked by it');
