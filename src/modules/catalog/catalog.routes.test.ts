@@ -246,6 +246,26 @@ describe('catalog API', () => {
     assert.deepEqual(await ids('q=admlist&status=active'), [active.id]);
     assert.deepEqual(await ids(`q=${encodeURIComponent(' LAMP ')}&status=draft`), [draft.id], 'a name search, trimmed, whatever the case');
     assert.deepEqual(await ids('q=admlist-r'), [archived.id], 'a SKU search, whatever the case');
+  });
+
+  it('checks the admin and public search `q` as searched for: trimmed, at most 100 characters, a blank one no filter', async () => {
+    const lamp = await createProduct({ sku: 'QLEN-1', name: 'Qlen lamp', priceCents: 100, available: 1 });
+    const padded = encodeURIComponent(`${' '.repeat(60)}qlen${' '.repeat(60)}`);
+    for (const base of ['/api/v1/admin/products?limit=200&', '/api/v1/products?limit=100&']) {
+      const search = async (query: string) => t.app.inject({ url: `${base}${query}`, headers: t.admin });
+      const trimmed = await search(`q=${padded}`);
+      assert.equal(trimmed.statusCode, 200, `${base} a short term padded past 100 characters: ${trimmed.body}`);
+      assert.deepEqual(trimmed.json().items.map((p: { id: number }) => p.id), [lamp.id]);
+      const tooLong = await search(`q=${'x'.repeat(101)}`);
+      assert.equal(tooLong.statusCode, 400, tooLong.body);
+      assert.equal(tooLong.json().error.code, 'VALIDATION_FAILED');
+      const unfiltered = (await search('')).json().items.map((p: { id: number }) => p.id);
+      for (const blank of ['q=', 'q=%20%20%20']) {
+        const reply = await search(blank);
+        assert.equal(reply.statusCode, 200, `${base}${blank}: ${reply.body}`);
+        assert.deepEqual(reply.json().items.map((p: { id: number }) => p.id), unfiltered, `${base}${blank}: no filter, as if absent`);
+      }
+    }
     assert.equal((await t.app.inject({ url: '/api/v1/admin/products' })).statusCode, 401);
     const document = (await t.app.inject({ url: '/docs/json' })).json();
     assert.ok(document.paths['/api/v1/admin/products'].get, 'documented in OpenAPI');

@@ -5,6 +5,7 @@ import type { FieldChanges } from '../../shared/field-changes.ts';
 import { noteAdminAction } from '../audit/index.ts';
 import { createReplyBytes } from '../../platform/http/reply-bytes.ts';
 import { IdParams, errorResponses } from '../../platform/http/schemas.ts';
+import { normalizeSearchTerm } from '../../platform/http/search-term.ts';
 import { IdempotencyKeyRequiredError } from '../../shared/errors.ts';
 import {
   AdminIdempotencyHeaders,
@@ -43,7 +44,7 @@ export function catalogRoutes(catalog: CatalogService): FastifyPluginAsyncTypebo
     const productBytes = createReplyBytes();
     const listDescription =
       'Active products, by id, keyset-paged: pass `nextCursor` back as `cursor` (it names the last product shown, whatever the filters). Prices count the minor unit of their currency (a cent, a whole yen, a thousandth of a dinar): while active products are priced in more than one currency, `minPrice` or `maxPrice` without `currency` is 422 CURRENCY_REQUIRED, `details.currencies` listing those in use; in a shop priced in one currency a price range needs none.';
-    app.get('/products', { schema: { tags, description: listDescription, querystring: ListProductsQuery, response: { 200: ProductPage, ...errorResponses(400, 422, 503) } } }, async (request, reply) =>
+    app.get('/products', { schema: { tags, description: listDescription, querystring: ListProductsQuery, response: { 200: ProductPage, ...errorResponses(400, 422, 503) } }, preValidation: normalizeSearchTerm('q') }, async (request, reply) =>
       pageBytes(reply, await catalog.listProducts(request.query)),
     );
     app.get('/products/popular', { schema: { tags, querystring: PopularQuery, response: { 200: Type.Object({ items: Type.Array(Type.Ref('Product')) }) } } }, async (request) => ({
@@ -91,6 +92,7 @@ export function catalogAdminRoutes(catalog: CatalogService): FastifyPluginAsyncT
           querystring: AdminListProductsQuery,
           response: { 200: AdminProductPage, ...errorResponses(400, 401) },
         },
+        preValidation: normalizeSearchTerm('q'),
       },
       (request) => catalog.listProductsForAdmin(request.query),
     );

@@ -69,7 +69,7 @@ export const ListProductsQuery = Type.Object(
     ),
     minPrice: Type.Optional(PriceCents),
     maxPrice: Type.Optional(PriceCents),
-    q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Case-insensitive name search' })),
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Case-insensitive name search; trimmed (the limit holds for the trimmed term), a blank one is no filter' })),
     limit: pageLimit(),
     cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   },
@@ -80,7 +80,7 @@ export type ListProductsQuery = Static<typeof ListProductsQuery>;
 export const AdminListProductsQuery = Type.Object(
   {
     status: Type.Optional(Status),
-    q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Case-insensitive search in the SKU or the name; trimmed' })),
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Case-insensitive search in the SKU or the name; trimmed (the limit holds for the trimmed term), a blank one is no filter' })),
     limit: pageLimit(50, 200),
     cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   },
