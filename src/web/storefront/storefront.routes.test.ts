@@ -168,6 +168,12 @@ describe('storefront: addresses a shopper mistypes or truncates', () => {
     assert.equal(api.json().error.code, 'VALIDATION_FAILED');
   });
 
+  it('checks a search as searched for: trimmed before its 100-character limit', async () => {
+    const padded = await t.app.inject({ url: `/?q=${encodeURIComponent(`${' '.repeat(60)}mug${' '.repeat(60)}`)}` });
+    assert.equal(padded.statusCode, 200, `a short search pasted with blanks around it: ${padded.body.slice(0, 200)}`);
+    assert.equal((await t.app.inject({ url: `/?q=${'x'.repeat(101)}` })).statusCode, 400);
+  });
+
   // A dead link (`/no-such-page`, a product address with a segment too many) answered the API's JSON 404, which a
   // browser shows as raw JSON with no way back to the shop.
   it('answers a browser the shop\'s 404 page for a path no route serves, and keeps the JSON 404 for the API and other clients', async () => {

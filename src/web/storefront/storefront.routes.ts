@@ -5,6 +5,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TProperties } from 'typebox';
 import type { CatalogService } from '../../modules/catalog/index.ts';
 import type { SaleEvent } from '../../modules/sale-events/index.ts';
+import { normalizeSearchTerm } from '../../platform/http/search-term.ts';
 import { DomainError } from '../../shared/errors.ts';
 import { accountPage, badRequestPage, cartPage, catalogPage, guestOrderPage, notFoundPage, orderPage, productPage, waitingRoomPage, type SaleView } from './pages.ts';
 
@@ -168,9 +169,11 @@ export function storefrontRoutes(deps: StorefrontDeps): FastifyPluginAsyncTypebo
             cursor: Type.Optional(Type.String({ maxLength: 200 })),
           }),
         },
+        // The 100-character limit is the trimmed search's, as the catalog API's.
+        preValidation: normalizeSearchTerm('q'),
       },
       async (request, reply) => {
-        const q = request.query.q?.trim() || undefined;
+        const q = request.query.q || undefined;
         const category = request.query.category || undefined;
         const [page, categories, live] = await Promise.all([
           deps.catalog.listProducts({ q, category, cursor: request.query.cursor, limit: 24 } as Parameters<CatalogService['listProducts']>[0]).catch((error: unknown) => {
