@@ -50,6 +50,9 @@ type Action = 'capture' | 'void' | 'refund' | undefined;
 /** What the provider reports about taken money afterwards that a person has to act on (`salescale_payment_problems_total`). */
 type PaymentProblem = 'refund_failed' | 'disputed' | 'dispute_lost';
 
+/** The provider's reports about money a payment took, which apply only to a payment we record (never create one). */
+const AFTER_PAYMENT_KINDS: ReadonlySet<PaymentEvent['kind']> = new Set(['refunded', 'refund_failed', 'disputed', 'dispute_won', 'dispute_lost']);
+
 /** The longest event or payment id a provider sends (Stripe: "object IDs we generate will never exceed 255 characters"), and the longest failure code we take. */
 const MAX_PROVIDER_ID_LENGTH = 255;
 
@@ -195,13 +198,26 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
    */
   async function decide(event: PaymentEvent, known: PaymentRow | undefined, unbacked = false): Promise<Decision> {
     const orderId = known?.orderId ?? event.orderId;
-    if (!orderId || !event.intentId) return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };
-    const intentId = event.intentId;
+    // What the provider reports of money taken (a refund, a dispute) concerns a payment that exists: of one no payment of
+    // ours records (another integration's intent, a forged or mistaken event) nothing is invented, nothing applied.
+    const afterPayment = AFTER_PAYMENT_KINDS.has(event.kind);
     // Counters move only for what was committed: a transaction that rolls back (a failure at COMMIT, a lost
     // connection) is redelivered and decided again, and counting inside it counted that payment twice.
     const counts: (() => void)[] = [];
-    // A late payment is counted given back by whoever moves it there: our call (`act`) or the provider's event
-    // saying so, which may come first.
+    /** Nothing recorded of a payment; a report of money taken is logged (once committed), as it may need a look. */
+    const unknownPayment = (lockedOrderId?: number): Decision => {
+      if (afterPayment) {
+        const context = { orderId: lockedOrderId, intentId: event.intentId, eventId: event.id, type: event.type };
+        counts.push(() => logger.warn(context, 'a refund or dispute of a payment this shop never recorded: acknowledged, nothing recorded or applied'));
+      }
+      return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };
+    };
+    if (!orderId || !event.intentId) {
+      const decision = unknownPayment();
+      for (const count of counts) count();
+      return decision;
+    }
+    const intentId = event.intentId;
     const countLate = (action: 'voided' | 'refunded') => counts.push(() => metrics.latePayments.inc({ provider: event.provider, action }));
     const decision = await db.primary.transaction(async (tx): Promise<Decision> => {
       counts.length = 0;
@@ -212,12 +228,14 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
       // created the intent and not recorded it yet; the voided row makes that pay call's insert do nothing and the next
       // one create a new intent. An order that cannot be paid any more gets no payment from it: the pay call left its
       // intent unrecorded on purpose, and it held nothing (outcome `unknown_payment`).
-      if (event.kind === 'voided' && !known) {
+      // A refund or dispute of an intent no payment records (read again under the order's lock: a payment is created only
+      // under it) is acknowledged as `unknown_payment`, so that the provider stops redelivering it, and logged.
+      if ((event.kind === 'voided' || afterPayment) && !known) {
         const order = await lifecycle.lockForPayment(tx, orderId);
-        if (!order) return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };
+        if (!order) return unknownPayment();
         const payment = await payments.lockExisting(tx, event.provider, intentId);
         if (payment) return decideLocked(tx, order, payment);
-        if (order.status !== 'pending_payment' || order.due) return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };
+        if (afterPayment || order.status !== 'pending_payment' || order.due) return unknownPayment(order.id);
       }
       const locked = await lifecycle.lockForPaymentAnd(tx, orderId, payments.createWhenLocked({ provider: event.provider, intentId, amountCents: event.amountCents, currency: event.currency }));
       if (!locked) return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };

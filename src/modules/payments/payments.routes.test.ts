@@ -476,6 +476,36 @@ describe('paying an order with the test provider', () => {
     const emails = (await f.t.platform.db.primary.execute(sql`select data->>'reason' as reason from outbox where name = 'send-payment-returned' and (data->>'orderId')::bigint = ${id}`)).rows;
     assert.deepEqual(emails, [{ reason: 'amount_mismatch' }], 'the buyer is told why, once');
   });
+
+  it('a signed refund or dispute of a payment the shop never recorded is acknowledged and recorded, with no payment invented nor any order changed', async () => {
+    const productId = await f.product();
+    const waiting = await f.order(f.alice, productId);
+    const paid = await f.order(f.alice, productId);
+    assert.equal((await f.pay(f.alice, paid.id, { token: 'tok_ok' })).statusCode, 200);
+    const db = f.t.platform.db.primary;
+    const paymentsOf = async (orderId: number) => (await db.execute(sql`select intent_id, status, late, applied from payments where order_id = ${orderId} order by id`)).rows;
+    const before = { waiting: await paymentsOf(waiting.id), paid: await paymentsOf(paid.id), stock: await f.stock(productId) };
+    for (const type of ['payment.refunded', 'payment.disputed', 'payment.dispute_lost', 'payment.dispute_won']) {
+      for (const order of [waiting, paid]) {
+        const intentId = `tpi_${order.id}_never_${Math.random().toString(36).slice(2)}`;
+        const event = { id: `evt_unknown_${Math.random().toString(36).slice(2)}`, type, data: { intentId, orderId: order.id, amountCents: 2500, currency: 'USD' } };
+        const reply = await f.webhook(event);
+        assert.equal(reply.statusCode, 200, `${type} of an unknown payment of order ${order.id}: ${reply.body}`);
+        assert.equal(reply.json().outcome, 'unknown_payment', `${type} of an unknown payment of order ${order.id}`);
+        const recorded = await db.execute(sql`select outcome from payment_events where provider = 'test' and event_id = ${event.id}`);
+        assert.deepEqual(recorded.rows, [{ outcome: 'unknown_payment' }], `${type}: the event is recorded, so its redelivery is a duplicate`);
+        assert.equal((await f.webhook(event)).json().outcome, 'duplicate');
+        assert.deepEqual((await db.execute(sql`select count(*)::int as n from payments where intent_id = ${intentId}`)).rows, [{ n: 0 }], `${type}: no payment invented for ${intentId}`);
+        assert.ok(f.logged.some((line) => line.orderId === order.id && /never recorded/.test(line.msg)), `${type}: logged for order ${order.id}`);
+      }
+    }
+    assert.deepEqual({ waiting: await paymentsOf(waiting.id), paid: await paymentsOf(paid.id), stock: await f.stock(productId) }, before, 'payments and stock as they were');
+    assert.equal(await statusOf(waiting.id), 'pending_payment');
+    assert.equal(await statusOf(paid.id), 'paid');
+    const pay = await f.pay(f.alice, waiting.id, { token: 'tok_ok' });
+    assert.equal(pay.statusCode, 200, pay.body);
+    assert.equal(pay.json().payment.status, 'captured', 'the waiting order is still paid by its real payment');
+  });
 });
 
 /**

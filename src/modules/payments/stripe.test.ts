@@ -609,6 +609,30 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     assert.deepEqual(await chargebacks(wonOrder.order.id as number), []);
   });
 
+  it('a refund, failed refund or dispute of an intent the shop never recorded is answered 200 unknown_payment, recorded and logged, with no payment invented', async () => {
+    const db = t.platform.db.primary;
+    const paymentCount = async () => (await db.execute<{ n: number }>(sql`select count(*)::int as n from payments`)).rows[0]!.n;
+    const before = await paymentCount();
+    const intentId = `pi_never_ours_${Math.random().toString(36).slice(2)}`;
+    const charge = { id: 'ch_never_ours', object: 'charge', amount: 4200, amount_refunded: 4200, currency: 'usd', payment_intent: intentId, refunded: true };
+    const dispute = { id: 'dp_never_ours', object: 'dispute', amount: 4200, currency: 'usd', charge: 'ch_never_ours', payment_intent: intentId, status: 'needs_response', reason: 'fraudulent' };
+    const failedRefund = { id: 're_never_ours', object: 'refund', amount: 4200, currency: 'usd', payment_intent: intentId, charge: 'ch_never_ours', status: 'failed', failure_reason: 'expired_or_canceled_card' };
+    const events = [
+      stripe.event('charge.refunded', charge),
+      stripe.event('charge.dispute.created', dispute),
+      stripe.event('charge.dispute.closed', { ...dispute, status: 'lost' }),
+      stripe.event('refund.failed', failedRefund),
+    ];
+    for (const event of events) {
+      const reply = await deliver(event);
+      assert.equal(reply.statusCode, 200, `${event.type}: ${reply.body}`);
+      assert.equal(reply.json().outcome, 'unknown_payment', event.type);
+      assert.equal((await deliver(event)).json().outcome, 'duplicate', `${event.type}: recorded, its redelivery a duplicate`);
+      assert.ok(logged.some((line) => line.eventId === event.id && /never recorded/.test(line.msg)), `${event.type}: logged`);
+    }
+    assert.equal(await paymentCount(), before, 'no payment invented');
+  });
+
   it('an order total Stripe does not take (under $0.50, over $999,999.99) is 422 PAYMENT_AMOUNT_UNSUPPORTED and changes nothing', async () => {
     for (const [priceCents, reason] of [
       [25, 'amount_too_small'],
