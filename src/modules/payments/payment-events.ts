@@ -265,6 +265,9 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
           }
           return { result: { ...base, outcome: 'voided' }, action: undefined, payment, returned: [] };
         case 'refunded': {
+          // A late hold we released: Stripe reports the release of a `requires_capture` intent it cancels as its charge
+          // refunded too. Nothing more came back than the void gave back, and the buyer was told of it once.
+          if (payment.late && payment.status === 'voided') return { result: { ...base, outcome: 'settled' }, action: undefined, payment, returned: [] };
           // A provider reports every refund with the amount refunded so far (Stripe's charge.refunded, also for a
           // partial refund made in its dashboard): only all of it refunds the order and puts its units back on sale.
           // An amount in another currency than the payment's says neither (5000 JPY is not all of 3000 USD cents, nor

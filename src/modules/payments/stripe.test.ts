@@ -275,6 +275,26 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     assert.equal(secondEmails[0]!.action, 'voided');
   });
 
+  it("Stripe's charge.refunded for a late hold it released on our cancel gives nothing back again: one email, the payment stays voided", async () => {
+    const productId = await product(10);
+    const paid = await placeAndStartPayment(productId);
+    for (const event of stripe.confirm(paid.intentId, 'authorize')) assert.equal((await deliver(event)).json().outcome, 'paid');
+    // A second hold on the paid order: late, voided (the intent canceled at Stripe), the buyer told once.
+    const secondId = `${paid.intentId}late`;
+    stripe.intents.set(secondId, { ...structuredClone(stripe.intents.get(paid.intentId)!), id: secondId, status: 'requires_capture', amount_capturable: 4200, amount_received: 0 });
+    assert.equal((await deliver(stripe.event('payment_intent.amount_capturable_updated', stripe.intents.get(secondId) as unknown as Json))).json().outcome, 'late');
+    assert.equal(stripe.cancels.get(secondId), 1);
+    // Stripe refunds the amount_capturable of a requires_capture intent it cancels: its charge reads refunded, and says so, several times at once.
+    const released = stripe.event('charge.refunded', { id: `ch_${secondId}`, object: 'charge', amount: 4200, amount_refunded: 4200, captured: false, refunded: true, currency: 'usd', payment_intent: secondId });
+    for (const reply of await Promise.all([released, released, released].map((event) => deliver(event)))) assert.equal(reply.statusCode, 200, reply.body);
+    const emails = (await t.platform.db.primary.execute<{ data: Json }>(sql`select data from outbox where name = 'send-payment-returned' and (data->>'orderId')::bigint = ${paid.order.id}`)).rows.map((r) => r.data);
+    assert.deepEqual(emails.map((d) => [d.action, d.reason]), [['voided', 'already_paid']], 'the buyer is told once that the hold was released, not again that it was refunded');
+    const second = (await t.platform.db.primary.execute(sql`select status, late from payments where intent_id = ${secondId}`)).rows;
+    assert.deepEqual(second, [{ status: 'voided', late: true }]);
+    assert.equal(await orderStatus(paid.order.id), 'paid');
+    assert.equal(stripe.refunds.get(secondId) ?? 0, 0, 'nothing refunded by us');
+  });
+
   it('after its intent was canceled at Stripe, the next pay call of a still payable order creates a new intent (its retries reuse it), and the buyer can pay', async () => {
     const productId = await product(10);
     const { order, intentId } = await placeAndStartPayment(productId);
