@@ -295,6 +295,21 @@ describe('Stripe provider against a local Stripe-shaped server', () => {
     assert.equal(stripe.refunds.get(secondId) ?? 0, 0, 'nothing refunded by us');
   });
 
+  it('a full refund delivered before the capture it refunds (events out of order) leaves the order unpaid: nothing captured, refunded or applied', async () => {
+    const productId = await product(10);
+    const started = await placeAndStartPayment(productId);
+    const [succeeded] = stripe.confirm(started.intentId, 'capture');
+    const refunded = stripe.event('charge.refunded', { id: `ch_${started.intentId}`, object: 'charge', amount: 4200, amount_refunded: 4200, captured: true, refunded: true, currency: 'usd', payment_intent: started.intentId });
+    assert.equal((await deliver(refunded)).json().outcome, 'refunded');
+    assert.equal((await deliver(succeeded!)).json().outcome, 'settled', 'the capture arriving after its refund pays nothing');
+    assert.equal((await deliver(refunded)).json().outcome, 'duplicate');
+    assert.equal(await orderStatus(started.order.id), 'pending_payment', 'its money went back: the order still waits (and expires)');
+    const payments = (await t.platform.db.primary.execute(sql`select status, applied from payments where intent_id = ${started.intentId}`)).rows;
+    assert.deepEqual(payments, [{ status: 'refunded', applied: false }]);
+    assert.equal(await t.platform.db.primary.execute(sql`select 1 from outbox where name = 'order-paid' and (data->>'orderId')::bigint = ${started.order.id}`).then((r) => r.rows.length), 0);
+    assert.equal(stripe.refunds.get(started.intentId) ?? 0, 0, 'no refund of ours on top of it');
+  });
+
   it('after its intent was canceled at Stripe, the next pay call of a still payable order creates a new intent (its retries reuse it), and the buyer can pay', async () => {
     const productId = await product(10);
     const { order, intentId } = await placeAndStartPayment(productId);
