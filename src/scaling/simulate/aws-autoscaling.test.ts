@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getCalendarEvent } from '../forecast/calendar.ts';
 import type { AwsGroupSizes, AwsObservation, AwsScalingConfig } from './aws-autoscaling.ts';
-import { checkAwsPredictiveConfiguration, evaluateAlarm, evaluateAwsAutoScaling, getPredictiveMaxSize, getTargetTrackingCapacity, resolveInstanceWarmup } from './aws-autoscaling.ts';
+import { checkAwsPredictiveConfiguration, DEFAULT_AWS_ALARMS, evaluateAlarm, evaluateAwsAutoScaling, getPredictiveMaxSize, getTargetTrackingCapacity, resolveInstanceWarmup } from './aws-autoscaling.ts';
 import { applyScheduledAction, checkAwsScheduledAction, expandAwsScheduledActions, forecastAwsCapacity, getForecastTime, getPredictedCapacity } from './aws-schedules.ts';
 import type { TargetTrackingOptions } from './aws-target-tracking.ts';
 import { createTargetTrackingScaler, DEFAULT_TARGET_TRACKING } from './aws-target-tracking.ts';
@@ -35,6 +35,8 @@ const API_PSC = `${API}/API_PredictiveScalingConfiguration.html`;
 const API_UPDATE = `${API}/API_UpdateAutoScalingGroup.html`;
 const API_FORECAST = `${API}/API_GetPredictiveScalingForecast.html`;
 const CW = 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html';
+/** Application Auto Scaling's page on how target tracking works: the only AWS page that puts a figure on the scale-in threshold. */
+const TT_APP = 'https://docs.aws.amazon.com/autoscaling/application/userguide/target-tracking-scaling-policy-overview.html';
 const ENGINES = '/work/shared/SCALING-ENGINES.md, AWS EC2 Auto Scaling (AWS documents no figures)';
 
 /** A test of one documented rule: the quote and its source are part of the test's name. */
@@ -164,15 +166,33 @@ describe('EC2 Auto Scaling: target tracking', () => {
   );
 
   rule(
-    'the scale-in alarm: fifteen one-minute datapoints below 0.7 × target',
+    'the scale-in alarm: fifteen one-minute datapoints below the threshold',
     ENGINES,
     'scales in when below ~0.7 × target for 15 datapoints',
     () => {
-      // Target 50: the low alarm's threshold is 35.
-      assert.equal(evaluate(cpu(50), { sizes: sizes(10), datapoints: [[40, ...points(20, 14)]] }).sizes.desiredCapacity, 10);
+      // The datapoints are SCALING-ENGINES.md's; the threshold is AWS's 0.9 × target (see the rule below), 45 for a target of 50.
+      assert.equal(evaluate(cpu(50), { sizes: sizes(10), datapoints: [[46, ...points(20, 14)]] }).sizes.desiredCapacity, 10);
       assert.equal(evaluate(cpu(50), { sizes: sizes(10), datapoints: [points(20)] }).sizes.desiredCapacity, 4);
-      assert.equal(evaluate(cpu(50), { sizes: sizes(10), datapoints: [points(35)] }).sizes.desiredCapacity, 10, 'at the threshold is not below it');
-      assert.equal(DEFAULT_TARGET_TRACKING.scaleInThresholdRatio, 0.7);
+      assert.equal(evaluate(cpu(50), { sizes: sizes(10), datapoints: [points(45)] }).sizes.desiredCapacity, 10, 'at the threshold is not below it');
+      assert.equal(DEFAULT_TARGET_TRACKING.scaleInDatapoints, 15);
+    },
+  );
+
+  rule(
+    'the scale-in threshold is 10 % below the target (0.9 × target), not 0.7 ×: 10 instances at 40 % for a 50 % target scale in to 8',
+    TT_APP,
+    'In this case, it slows down scaling by removing capacity only when utilization passes a threshold that is far enough below the target value (usually more than 10% lower) for utilization to be considered to have slowed.',
+    () => {
+      assert.equal(DEFAULT_AWS_ALARMS.scaleInThresholdRatio, 0.9);
+      assert.equal(DEFAULT_TARGET_TRACKING.scaleInThresholdRatio, 0.9);
+      // 40 % is 20 % below the target: the low alarm (< 45) is in ALARM; 10 × 40 / 50 = 8.
+      const d = evaluate(cpu(50), { sizes: sizes(10), datapoints: [points(40)] });
+      assert.deepEqual([d.policies[0].low, d.sizes.desiredCapacity, d.reason], ['ALARM', 8, 'scale-in']);
+      // 46 % is under 10 % below: no scale-in.
+      assert.equal(evaluate(cpu(50), { sizes: sizes(10), datapoints: [points(46)] }).policies[0].low, 'OK');
+      // The simulated group: 8 instances at 60 % for the default 70 % target scale in to 7 once fifteen datapoints are low.
+      const run = drive({}, { minutes: 17, initial: 8, load: () => 4.8 });
+      assert.equal(run.at(-1), 7, `8 × 60 / 70 = 6.9 → 7 (got ${run.join(',')})`);
     },
   );
 
@@ -223,8 +243,8 @@ describe('EC2 Auto Scaling: target tracking', () => {
       const two = (disableSecond = false): AwsScalingConfig => ({ targetTracking: [{ targetValue: 50 }, { targetValue: 1000, disableScaleIn: disableSecond }] });
       assert.equal(evaluate(two(), { sizes: sizes(10), datapoints: [points(80), points(200)] }).sizes.desiredCapacity, 16, 'CPU out, requests in: out');
       assert.equal(evaluate(two(), { sizes: sizes(10), datapoints: [points(20), points(200)] }).sizes.desiredCapacity, 4, 'both in: max(4, 2)');
-      assert.equal(evaluate(two(), { sizes: sizes(10), datapoints: [points(20), points(800)] }).sizes.desiredCapacity, 10, 'requests not low enough: no scale-in');
-      assert.equal(evaluate(two(true), { sizes: sizes(10), datapoints: [points(20), points(800)] }).sizes.desiredCapacity, 4, 'its scale-in disabled, it does not hold the other');
+      assert.equal(evaluate(two(), { sizes: sizes(10), datapoints: [points(20), points(950)] }).sizes.desiredCapacity, 10, 'requests not low enough: no scale-in');
+      assert.equal(evaluate(two(true), { sizes: sizes(10), datapoints: [points(20), points(950)] }).sizes.desiredCapacity, 4, 'its scale-in disabled, it does not hold the other');
     },
   );
 

@@ -7,7 +7,8 @@
  * names the sentence it implements in `aws-autoscaling.test.ts`.
  *
  * What AWS does not document is the project's model (/work/shared/SCALING-ENGINES.md), said so where decided:
- * the alarms target tracking creates (3 one-minute datapoints above the target; 15 below ~0.7 × target) and
+ * the datapoints of the alarms target tracking creates (3 one-minute datapoints above the target; 15 below the
+ * scale-in threshold, which AWS puts "usually more than 10% lower" than the target: 0.9 × target) and
  * the capacity formula (`ceil(capacity × metric / target)`, which reproduces the documented rounding).
  *
  * One run (CloudWatch invokes a policy every minute its alarm stays in ALARM): every target tracking policy
@@ -36,19 +37,20 @@ export interface AwsTargetTrackingPolicy {
 }
 
 /**
- * The two CloudWatch alarms a target tracking policy creates. AWS documents neither their datapoints
- * nor the scale-in threshold; these are SCALING-ENGINES.md's figures.
+ * The two CloudWatch alarms a target tracking policy creates. AWS does not document their datapoints
+ * (SCALING-ENGINES.md's figures); the scale-in threshold is "usually more than 10% lower" than the target
+ * (Application Auto Scaling User Guide, target-tracking-scaling-policy-overview).
  */
 export interface AwsTargetTrackingAlarms {
   /** High alarm: this many consecutive one-minute datapoints above the target. @defaultValue 3 */
   scaleOutDatapoints: number;
   /** Low alarm: this many consecutive one-minute datapoints below `scaleInThresholdRatio × target`. @defaultValue 15 */
   scaleInDatapoints: number;
-  /** @defaultValue 0.7 */
+  /** @defaultValue 0.9 */
   scaleInThresholdRatio: number;
 }
 
-export const DEFAULT_AWS_ALARMS: AwsTargetTrackingAlarms = { scaleOutDatapoints: 3, scaleInDatapoints: 15, scaleInThresholdRatio: 0.7 };
+export const DEFAULT_AWS_ALARMS: AwsTargetTrackingAlarms = { scaleOutDatapoints: 3, scaleInDatapoints: 15, scaleInThresholdRatio: 0.9 };
 
 /** `PredictiveScalingConfiguration` (API names, camel-cased). */
 export interface AwsPredictiveScalingConfiguration {

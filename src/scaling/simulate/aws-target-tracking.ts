@@ -27,7 +27,7 @@ export interface TargetTrackingOptions {
   scaleOutDatapoints: number;
   /** One-minute datapoints below `scaleInThresholdRatio × target` before scale-in (not documented by AWS; SCALING-ENGINES.md). @defaultValue 15 */
   scaleInDatapoints: number;
-  /** Scale-in alarm threshold as a fraction of the target (not documented by AWS; SCALING-ENGINES.md). @defaultValue 0.7 */
+  /** Scale-in alarm threshold as a fraction of the target: AWS puts it "usually more than 10% lower" than the target. @defaultValue 0.9 */
   scaleInThresholdRatio: number;
   /** CloudWatch delay before a one-minute datapoint is available. @defaultValue 60 */
   metricDelaySeconds: number;
@@ -75,7 +75,7 @@ export const DEFAULT_TARGET_TRACKING: TargetTrackingOptions = {
   disableScaleIn: false,
   scaleOutDatapoints: 3,
   scaleInDatapoints: 15,
-  scaleInThresholdRatio: 0.7,
+  scaleInThresholdRatio: 0.9,
   metricDelaySeconds: 60,
   defaultCooldownSeconds: 300,
   launchToInServiceSeconds: 30,
