@@ -83,6 +83,25 @@ function cases(): Case[] {
   ];
 }
 
+/**
+ * The routes of `printRoutes({ commonPrefix: false })`, one per method: each line of its tree is a path piece
+ * appended to its parent's, followed by the methods it serves.
+ */
+function listRoutes(tree: string): { method: string; path: string }[] {
+  const routes: { method: string; path: string }[] = [];
+  const stack: string[] = [];
+  for (const line of tree.split('\n')) {
+    const match = /^([ \u2502]*)[\u251c\u2514]\u2500\u2500 (\S+)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!match) continue;
+    const depth = match[1]!.length / 4;
+    const path = (stack[depth - 1] ?? '') + match[2]!;
+    stack[depth] = path;
+    stack.length = depth + 1;
+    for (const method of match[3]?.split(', ') ?? []) routes.push({ method, path });
+  }
+  return routes;
+}
+
 describe('malformed input', () => {
   it('refuses a JSON body sent as text/plain with 415 UNSUPPORTED_MEDIA_TYPE, as text/xml is (not 400 "must be object")', async () => {
     const reply = await t.app.inject({
@@ -159,6 +178,36 @@ describe('malformed input', () => {
       assert.equal(body.error.requestId, response.headers['x-request-id'], c.name);
       assert.doesNotMatch(response.body, /\bat \S+ \(|node_modules|stack/i, `${c.name} leaks internals`);
     }
+  });
+
+  it('refuses every admin route and the queue dashboard without the admin token or with a wrong one, as the route table lists them', async () => {
+    const routes = listRoutes(t.app.printRoutes({ commonPrefix: false })).filter((r) => r.path.startsWith('/api/v1/admin') || r.path.startsWith('/admin'));
+    const apiPaths = new Set(routes.map((r) => r.path).filter((path) => path.startsWith('/api/v1/admin')));
+    assert.ok(apiPaths.size >= 15, `the admin API's routes were found in the route table (${[...apiPaths].join(', ')})`);
+    assert.ok(routes.some((r) => r.path.startsWith('/admin/queues')), 'the queue dashboard was found in the route table');
+    // The OpenAPI document names no admin path the route table parsed here missed.
+    const document = (await t.app.inject({ url: '/docs/json' })).json() as { paths: Record<string, unknown> };
+    for (const template of Object.keys(document.paths).filter((path) => path.startsWith('/api/v1/admin'))) {
+      assert.ok(apiPaths.has(template.replace(/\{(\w+)\}/g, ':$1')), `${template} is in the route table`);
+    }
+    const placeholders: Record<string, string> = { queueName: 'email', jobId: '1', '*': 'api/queues' };
+    let checked = 0;
+    for (const { method, path } of routes) {
+      const url = path.replace(/:(\w+)|\*/g, (whole, name?: string) => placeholders[name ?? whole] ?? '1');
+      const payload = ['POST', 'PUT', 'PATCH'].includes(method) ? { payload: {} } : {};
+      for (const [headers, code] of [
+        [{}, 'UNAUTHENTICATED'],
+        [{ authorization: 'Bearer not-the-admin-token' }, 'INVALID_TOKEN'],
+        [{ authorization: `Basic ${Buffer.from(`admin:${t.admin.authorization.slice('Bearer '.length)}`).toString('base64')}` }, 'UNAUTHENTICATED'],
+      ] as const) {
+        const reply = await t.app.inject({ method: method as 'GET', url, headers, ...payload });
+        assert.equal(reply.statusCode, 401, `${method} ${url} (${code}): ${reply.statusCode} ${reply.body}`);
+        assert.match(String(reply.headers['www-authenticate']), /^Bearer /, `${method} ${url}`);
+        if (method !== 'HEAD') assert.equal(reply.json().error.code, code, `${method} ${url}`);
+        checked++;
+      }
+    }
+    assert.ok(checked >= 3 * 40, `every admin route and method was checked (${checked} requests)`);
   });
 
   it('refuses every spelling of an integer path parameter but plain decimal digits, on every route that has one', async () => {
