@@ -185,6 +185,25 @@ describe('paying an order with the test provider', () => {
     assert.equal(await f.ledger(second.id, 'authorize'), 1);
   });
 
+  it("refuses to pay another customer's order or a guest's order by its id (404 ORDER_NOT_FOUND), authorizing nothing", async () => {
+    const productId = await f.product();
+    const alices = await f.order(f.alice, productId);
+    const guest = await f.t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': `k-${Math.random()}` }, payload: { email: 'pay-guest@example.com', items: [{ productId, quantity: 1 }] } });
+    assert.equal(guest.statusCode, 201, guest.body);
+    for (const [orderId, whose] of [[alices.id, "alice's"], [guest.json().id, "a guest's"]] as const) {
+      for (const headers of [{}, { 'idempotency-key': `pay-${orderId}` }] as Record<string, string>[]) {
+        const reply = await f.pay(f.bob, orderId, { token: 'tok_ok' }, headers);
+        assert.equal(reply.statusCode, 404, `${whose} order paid by bob: ${reply.body}`);
+        assert.equal(reply.json().error.code, 'ORDER_NOT_FOUND');
+      }
+      assert.equal(await f.ledger(orderId, 'authorize'), 0, `nothing was authorized on ${whose} order`);
+    }
+    const read = await f.t.app.inject({ url: `/api/v1/orders/${alices.id}`, headers: { cookie: f.alice } });
+    assert.equal(read.json().status, 'pending_payment');
+    // The guest's link (not an account's session) is what pays a guest order.
+    assert.equal((await f.t.app.inject({ method: 'POST', url: `/api/v1/guest-orders/${guest.json().accessToken}/pay`, payload: { token: 'tok_ok' } })).statusCode, 200);
+  });
+
   it('refuses bad pay calls with a stable code and changes nothing', async () => {
     const productId = await f.product();
     const placed = await f.order(f.alice, productId);
