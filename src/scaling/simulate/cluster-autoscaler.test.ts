@@ -101,6 +101,23 @@ describe('Cluster Autoscaler: scale-down', () => {
     assert.equal(scanFor(createClusterState(3), options(), 0, 1800, { pendingPods: 0, scheduledPods: 8 }).events.length, 1);
   });
 
+  rule(
+    'the threshold is checked per node, so the least loaded node can go while the average is at the threshold',
+    'cluster-autoscaler/core/scaledown/eligibility/eligibility.go',
+    'if utilInfo.Utilization >= threshold { return false, nil }',
+    () => {
+      // Each node is checked on its own utilization (FAQ: "all pods running on this node … are smaller than 50% of
+      // the node's allocatable"). 3 nodes, 5 pods of 0.3 node each, spread 2/2/1: the 1-pod node is at 30 %,
+      // its pod fits on either other node (3 pods per node), so it is unneeded though the average is 50 %.
+      const o = options({ podsPerNode: 3, podShareOfNode: 0.3 });
+      const { events } = scanFor(createClusterState(3), o, 0, 1200, { pendingPods: 0, scheduledPods: 5 });
+      assert.deepEqual(events, [{ now: 600, added: 0, removed: 1, evictedPods: 1 }]);
+      // 4 nodes, 11 pods of 1/6 node, spread 3/3/3/2: only the 2-pod node is below 50 %, so one timer runs, not two.
+      const r = runClusterAutoscaler(createClusterState(4), options(), { now: 0, pendingPods: 0, scheduledPods: 11 });
+      assert.deepEqual(r.state.unneededSince, [0]);
+    },
+  );
+
   rule('no scale-down within 10 minutes of a scale-up', FAQ, 'there was a scale-up in the last 10 min (configurable by `--scale-down-delay-after-add` flag)', () => {
     const o = options({ provisioningSeconds: 60 });
     const up = runClusterAutoscaler(createClusterState(4), o, { now: 0, pendingPods: 1, scheduledPods: 24 });

@@ -178,17 +178,21 @@ function scaleUp(state: ClusterAutoscalerState, o: ClusterAutoscalerOptions, vie
 /**
  * Removable Ready nodes now: a node is unneeded when "the sum of cpu requests and sum of memory requests
  * of all pods running on this node … are smaller than 50% of the node's allocatable" and its pods "can be
- * moved to other nodes"; never below the group's minimum. With pods spread evenly, every Ready node has
- * the same utilization (scheduled pods × pod share ÷ Ready nodes), and as many nodes are removable as leave
- * room for all scheduled pods on the rest.
+ * moved to other nodes"; never below the group's minimum. The threshold is checked node by node
+ * (`eligibility.go`: `if utilInfo.Utilization >= threshold { return false, nil }`), not on the pool's
+ * average: with pods spread evenly, a Ready node holds ⌊scheduled ÷ Ready⌋ pods or one more, so the nodes
+ * below the threshold are those whose own count is; of them, as many are removable as leave room for all
+ * scheduled pods on the rest.
  */
 export function countRemovableNodes(state: ClusterAutoscalerState, o: ClusterAutoscalerOptions, view: ClusterView): number {
   const ready = countReadyNodes(state, view.now);
   if (ready === 0) return 0;
-  const utilization = (view.scheduledPods * o.podShareOfNode) / ready;
-  if (utilization >= o.scaleDownUtilizationThreshold) return 0;
+  const least = Math.floor(view.scheduledPods / ready + 1e-9);
+  const holdingOneMore = view.scheduledPods - least * ready;
+  const isBelow = (pods: number) => pods * o.podShareOfNode < o.scaleDownUtilizationThreshold - 1e-9;
+  const below = (isBelow(least) ? ready - holdingOneMore : 0) + (isBelow(least + 1) ? holdingOneMore : 0);
   const needed = Math.ceil(view.scheduledPods / o.podsPerNode - 1e-9);
-  return Math.max(0, Math.min(ready - needed, state.nodes.length - o.minNodes));
+  return Math.max(0, Math.min(below, ready - needed, state.nodes.length - o.minNodes));
 }
 
 /**
