@@ -118,6 +118,22 @@ describe('Cluster Autoscaler: scale-down', () => {
     },
   );
 
+  rule(
+    "DaemonSet pods' requests count in a node's utilization unless --ignore-daemonsets-utilization",
+    FAQ,
+    'DaemonSet pods and Mirror pods are included by default but this is configurable with `--ignore-daemonsets-utilization`',
+    () => {
+      // 1000m left to the app's pods, DaemonSets request 500m: the node's Allocatable is 1500m. One 300m pod per node:
+      // (500 + 300) / 1500 = 53 % by default (utilization/info.go adds every pod's requests), not underutilized;
+      // ignoring DaemonSets, 300 / (1500 − 500) = 30 % ("DaemonSet pods resourses will be subtracted from the node allocatable").
+      const requests = { allocatable: { cpuMillicores: 1000, memoryMiB: 4000 }, pod: { cpuMillicores: 300, memoryMiB: 100 }, daemonSets: { cpuMillicores: 500, memoryMiB: 0 } };
+      const counted = Object.assign(options({ podsPerNode: 3, podShareOfNode: 0.3 }), { requests });
+      assert.deepEqual(scanFor(createClusterState(3), counted, 0, 1200, { pendingPods: 0, scheduledPods: 3 }).events, []);
+      const ignored = Object.assign(options({ podsPerNode: 3, podShareOfNode: 0.3 }), { requests, ignoreDaemonSetsUtilization: true });
+      assert.deepEqual(scanFor(createClusterState(3), ignored, 0, 600, { pendingPods: 0, scheduledPods: 3 }).events, [{ now: 600, added: 0, removed: 1, evictedPods: 1 }]);
+    },
+  );
+
   rule('no scale-down within 10 minutes of a scale-up', FAQ, 'there was a scale-up in the last 10 min (configurable by `--scale-down-delay-after-add` flag)', () => {
     const o = options({ provisioningSeconds: 60 });
     const up = runClusterAutoscaler(createClusterState(4), o, { now: 0, pendingPods: 1, scheduledPods: 24 });

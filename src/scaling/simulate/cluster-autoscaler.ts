@@ -42,6 +42,15 @@ export interface ClusterAutoscalerOptions {
   maxEmptyBulkDelete: number;
   /** `--max-node-provision-time`: a longer provisioning time is refused (see `checkProvisioningTime`). @defaultValue 900 */
   maxNodeProvisionSeconds: number;
+  /**
+   * The requests behind `podShareOfNode`, for the utilization the Cluster Autoscaler computes: the allocatable left
+   * to the app's pods, one pod's requests, and the DaemonSet pods' requests on every node (the node's Allocatable
+   * being `allocatable + daemonSets`). @defaultValue undefined: a node's utilization is its pods × `podShareOfNode`,
+   * which is the autoscaler's with no DaemonSet requests or with `--ignore-daemonsets-utilization`
+   */
+  requests?: { allocatable: PodResources; pod: PodResources; daemonSets: PodResources };
+  /** `--ignore-daemonsets-utilization`: DaemonSet requests left out of a node's utilization. @defaultValue false */
+  ignoreDaemonSetsUtilization: boolean;
 }
 
 export const DEFAULT_CLUSTER_AUTOSCALER: Omit<ClusterAutoscalerOptions, 'podsPerNode' | 'podShareOfNode' | 'maxNodes'> = {
@@ -53,6 +62,7 @@ export const DEFAULT_CLUSTER_AUTOSCALER: Omit<ClusterAutoscalerOptions, 'podsPer
   scaleDownUtilizationThreshold: 0.5,
   maxEmptyBulkDelete: 10,
   maxNodeProvisionSeconds: 900,
+  ignoreDaemonSetsUtilization: false,
 };
 
 /** A node of the group: requested at `requestedAt`, schedulable from `readyAt` (seconds on the simulation clock). */
@@ -176,6 +186,19 @@ function scaleUp(state: ClusterAutoscalerState, o: ClusterAutoscalerOptions, vie
 }
 
 /**
+ * A node's utilization with `pods` pods of the Deployment: for CPU and for memory, the requests of every pod on
+ * the node over its Allocatable, the larger of the two (`utilization/info.go`; the FAQ: "DaemonSet pods and
+ * Mirror pods are included by default"). With `--ignore-daemonsets-utilization`, "DaemonSet pods resourses
+ * will be subtracted from the node allocatable and won't be added to pods requests": pods × `podShareOfNode`.
+ */
+export function getNodeUtilization(o: Pick<ClusterAutoscalerOptions, 'podShareOfNode' | 'requests' | 'ignoreDaemonSetsUtilization'>, pods: number): number {
+  const r = o.requests;
+  if (!r || o.ignoreDaemonSetsUtilization) return pods * o.podShareOfNode;
+  const share = (k: 'cpuMillicores' | 'memoryMiB') => (r.daemonSets[k] + pods * r.pod[k]) / (r.allocatable[k] + r.daemonSets[k]);
+  return Math.max(share('cpuMillicores'), share('memoryMiB'));
+}
+
+/**
  * Removable Ready nodes now: a node is unneeded when "the sum of cpu requests and sum of memory requests
  * of all pods running on this node … are smaller than 50% of the node's allocatable" and its pods "can be
  * moved to other nodes"; never below the group's minimum. The threshold is checked node by node
@@ -189,7 +212,7 @@ export function countRemovableNodes(state: ClusterAutoscalerState, o: ClusterAut
   if (ready === 0) return 0;
   const least = Math.floor(view.scheduledPods / ready + 1e-9);
   const holdingOneMore = view.scheduledPods - least * ready;
-  const isBelow = (pods: number) => pods * o.podShareOfNode < o.scaleDownUtilizationThreshold - 1e-9;
+  const isBelow = (pods: number) => getNodeUtilization(o, pods) < o.scaleDownUtilizationThreshold - 1e-9;
   const below = (isBelow(least) ? ready - holdingOneMore : 0) + (isBelow(least + 1) ? holdingOneMore : 0);
   const needed = Math.ceil(view.scheduledPods / o.podsPerNode - 1e-9);
   return Math.max(0, Math.min(below, ready - needed, state.nodes.length - o.minNodes));
