@@ -194,13 +194,20 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
    * does not hold it as the event says (`holds`: no authorization, or for a capture no capture), so it cannot make its
    * order paid, nor its payment captured: refused (a
    * `ProviderCallRefusedError`, permanent) before anything is written, the transaction rolled back. It is still given
-   * back when late (a void of nothing is harmless), as any late payment.
+   * back when late (a void of nothing is harmless), as any late payment. `ownPayCall`: the event is the pay call's own
+   * answer (its decline is its payment's, recorded `failed`).
    */
-  async function decide(event: PaymentEvent, known: PaymentRow | undefined, unbacked = false): Promise<Decision> {
+  async function decide(event: PaymentEvent, known: PaymentRow | undefined, options: { unbacked?: boolean; ownPayCall?: boolean } = {}): Promise<Decision> {
+    const { unbacked = false } = options;
     const orderId = known?.orderId ?? event.orderId;
     // What the provider reports of money taken (a refund, a dispute) concerns a payment that exists: of one no payment of
     // ours records (another integration's intent, a forged or mistaken event) nothing is invented, nothing applied.
     const afterPayment = AFTER_PAYMENT_KINDS.has(event.kind);
+    // Nor is a failed attempt the provider reports of an intent no payment records: it held nothing, and nothing waits on
+    // it (a Stripe intent is recorded before its client secret reaches the buyer, so its decline finds it recorded; one
+    // that failed stays usable at Stripe, not dead as a canceled one, which is why a release is recorded and this is not).
+    // The pay call's own decline is its payment's first news, recorded `failed` (shown on the order, counted declined).
+    const failedUnknown = event.kind === 'failed' && !options.ownPayCall;
     // Counters move only for what was committed: a transaction that rolls back (a failure at COMMIT, a lost
     // connection) is redelivered and decided again, and counting inside it counted that payment twice.
     const counts: (() => void)[] = [];
@@ -209,6 +216,9 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
       if (afterPayment) {
         const context = { orderId: lockedOrderId, intentId: event.intentId, eventId: event.id, type: event.type };
         counts.push(() => logger.warn(context, 'a refund or dispute of a payment this shop never recorded: acknowledged, nothing recorded or applied'));
+      } else if (failedUnknown) {
+        const context = { orderId: lockedOrderId, intentId: event.intentId, eventId: event.id, type: event.type, reason: event.failureCode };
+        counts.push(() => logger.info(context, 'a failed attempt of a payment this shop never recorded: acknowledged, nothing recorded'));
       }
       return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };
     };
@@ -229,13 +239,14 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
       // one create a new intent. An order that cannot be paid any more gets no payment from it: the pay call left its
       // intent unrecorded on purpose, and it held nothing (outcome `unknown_payment`).
       // A refund or dispute of an intent no payment records (read again under the order's lock: a payment is created only
-      // under it) is acknowledged as `unknown_payment`, so that the provider stops redelivering it, and logged.
-      if ((event.kind === 'voided' || afterPayment) && !known) {
+      // under it) is acknowledged as `unknown_payment`, so that the provider stops redelivering it, and logged; so is a
+      // failed attempt of one (`failedUnknown`).
+      if ((event.kind === 'voided' || afterPayment || failedUnknown) && !known) {
         const order = await lifecycle.lockForPayment(tx, orderId);
         if (!order) return unknownPayment();
         const payment = await payments.lockExisting(tx, event.provider, intentId);
         if (payment) return decideLocked(tx, order, payment);
-        if (afterPayment || order.status !== 'pending_payment' || order.due) return unknownPayment(order.id);
+        if (afterPayment || failedUnknown || order.status !== 'pending_payment' || order.due) return unknownPayment(order.id);
       }
       const locked = await lifecycle.lockForPaymentAnd(tx, orderId, payments.createWhenLocked({ provider: event.provider, intentId, amountCents: event.amountCents, currency: event.currency }));
       if (!locked) return { result: { outcome: 'unknown_payment' }, action: undefined, returned: [] };
@@ -564,7 +575,7 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
         !options.ownPayCall && (event.kind === 'authorized' || event.kind === 'captured') && event.intentId !== undefined && provider.holds !== undefined
           ? !(await provider.holds(event.intentId, event.kind))
           : false;
-      const decision = await decide(event, known, unbacked).catch((error: unknown) => {
+      const decision = await decide(event, known, { unbacked, ownPayCall: options.ownPayCall }).catch((error: unknown) => {
         const orderId = known?.orderId ?? event.orderId;
         if (!(error instanceof ProviderCallRefusedError) || orderId === undefined) throw error;
         logger.error(

@@ -327,8 +327,11 @@ describe('paying an order with the test provider', () => {
     assert.equal(Number(rows.rows[0]!.n), 0, 'nothing recorded');
     const events = await f.t.platform.db.primary.execute<{ n: string }>(sql`select count(*) as n from payment_events where event_id = ${`evt_long_failure_${placed.id}`}`);
     assert.equal(Number(events.rows[0]!.n), 0, 'the event is not recorded as seen: a corrected redelivery is processed');
-    // A code of the longest a provider id may be (255 characters) is an event as any other.
-    const longest = await f.webhook({ id: `evt_longest_failure_${placed.id}`, type: 'payment.failed', data: { intentId: `tpi_${placed.id}_longest_failure`, orderId: placed.id, failureCode: 'c'.repeat(255) } });
+    // A code of the longest a provider id may be (255 characters) is an event as any other (of a payment the shop records:
+    // the buyer's declined attempt).
+    assert.equal((await f.pay(f.alice, placed.id, { token: 'tok_declined' })).statusCode, 402);
+    const [declined] = (await f.t.platform.db.primary.execute<{ intent_id: string }>(sql`select intent_id from payments where order_id = ${placed.id}`)).rows;
+    const longest = await f.webhook({ id: `evt_longest_failure_${placed.id}`, type: 'payment.failed', data: { intentId: declined!.intent_id, orderId: placed.id, failureCode: 'c'.repeat(255) } });
     assert.equal(longest.statusCode, 200, longest.body);
     assert.equal(longest.json().outcome, 'declined');
   });
@@ -524,6 +527,35 @@ describe('paying an order with the test provider', () => {
     const pay = await f.pay(f.alice, waiting.id, { token: 'tok_ok' });
     assert.equal(pay.statusCode, 200, pay.body);
     assert.equal(pay.json().payment.status, 'captured', 'the waiting order is still paid by its real payment');
+  });
+
+  it('a signed failed attempt of a payment the shop never recorded is acknowledged and recorded, with no payment invented; a known one is declined', async () => {
+    const productId = await f.product();
+    const waiting = await f.order(f.alice, productId);
+    const paid = await f.order(f.alice, productId);
+    assert.equal((await f.pay(f.alice, paid.id, { token: 'tok_ok' })).statusCode, 200);
+    const db = f.t.platform.db.primary;
+    const paymentsOf = async (orderId: number) => (await db.execute(sql`select intent_id, status, failure_code, late, applied from payments where order_id = ${orderId} order by id`)).rows;
+    const before = { waiting: await paymentsOf(waiting.id), paid: await paymentsOf(paid.id) };
+    for (const order of [waiting, paid]) {
+      const intentId = `tpi_${order.id}_never_${Math.random().toString(36).slice(2)}`;
+      const event = { id: `evt_unknown_failed_${Math.random().toString(36).slice(2)}`, type: 'payment.failed', data: { intentId, orderId: order.id, amountCents: 2500, currency: 'USD', failureCode: 'card_declined' } };
+      const reply = await f.webhook(event);
+      assert.equal(reply.statusCode, 200, `order ${order.id}: ${reply.body}`);
+      assert.equal(reply.json().outcome, 'unknown_payment', `a failed attempt of an unknown payment of order ${order.id}`);
+      assert.deepEqual((await db.execute(sql`select outcome from payment_events where provider = 'test' and event_id = ${event.id}`)).rows, [{ outcome: 'unknown_payment' }], 'recorded: its redelivery is a duplicate');
+      assert.equal((await f.webhook(event)).json().outcome, 'duplicate');
+      assert.deepEqual((await db.execute(sql`select count(*)::int as n from payments where intent_id = ${intentId}`)).rows, [{ n: 0 }], `no payment invented for ${intentId}`);
+    }
+    assert.deepEqual({ waiting: await paymentsOf(waiting.id), paid: await paymentsOf(paid.id) }, before, 'payments as they were');
+    assert.equal((await f.t.app.inject({ method: 'GET', url: `/api/v1/orders/${waiting.id}`, headers: { cookie: f.alice } })).json().payment.status, 'requires_payment', 'the waiting order shows no failed payment');
+    // The buyer's own declined attempt is recorded (the pay call's event), and the provider's event about it is a decline.
+    assert.equal((await f.pay(f.alice, waiting.id, { token: 'tok_declined' })).statusCode, 402);
+    const [declined] = (await db.execute<{ intent_id: string }>(sql`select intent_id from payments where order_id = ${waiting.id}`)).rows;
+    assert.ok(declined, 'the declined pay call records its payment');
+    const redelivered = await f.webhook({ id: `evt_known_failed_${Math.random().toString(36).slice(2)}`, type: 'payment.failed', data: { intentId: declined.intent_id, orderId: waiting.id, failureCode: 'card_declined' } });
+    assert.equal(redelivered.json().outcome, 'declined', redelivered.body);
+    assert.equal((await f.pay(f.alice, waiting.id, { token: 'tok_ok' })).json().status, 'paid');
   });
 });
 
@@ -939,10 +971,10 @@ describe('payment counters and a transaction that does not commit', () => {
 
     const productId = await f.product();
     const declinedOrder = await f.order(f.alice, productId);
-    await deliverTwice(
-      await provider.authorizeWithToken!({ orderId: declinedOrder.id, amountCents: 2500, currency: 'USD', token: 'tok_declined', idempotencyKey: 'k-declined' }),
-      'declined',
-    );
+    const declined = await provider.authorizeWithToken!({ orderId: declinedOrder.id, amountCents: 2500, currency: 'USD', token: 'tok_declined', idempotencyKey: 'k-declined' });
+    // Its payment recorded first, as a Stripe pay call records its intent: the provider's failure of one never recorded changes nothing.
+    await db.execute(sql`insert into payments (order_id, provider, intent_id, amount_cents, currency) values (${declinedOrder.id}, 'test', ${declined.intentId!}, 2500, 'USD')`);
+    await deliverTwice(declined, 'declined');
     const paidOrder = await f.order(f.alice, productId);
     await deliverTwice(await provider.authorizeWithToken!({ orderId: paidOrder.id, amountCents: 2500, currency: 'USD', token: 'tok_ok', idempotencyKey: 'k-ok' }), 'paid');
     assert.equal(await f.ledger(paidOrder.id, 'capture'), 1);
