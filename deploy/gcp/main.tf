@@ -1487,7 +1487,7 @@ resource "google_monitoring_alert_policy" "payment_refund_failed_or_disputed" {
   combiner = "OR"
   severity = "WARNING"
   conditions {
-    display_name = "Money owed to a buyer not given back, or a payment problem open (refund failed, disputed, dispute lost)"
+    display_name = "Money owed to a buyer not given back, or a payment problem open (refund failed, disputed, dispute lost, hold lapsed)"
     condition_prometheus_query_language {
       query = "(sum by (provider, problem) (increase(salescale_payment_problems_total[1h])) > 0) or (max by (provider, problem) (salescale_payment_problems_open) > 0) or (max by (provider, problem) (label_replace(salescale_payments_owed_back, \"problem\", \"not_given_back\", \"provider\", \".*\")) > 0)"
       duration = "0s"
@@ -1496,7 +1496,7 @@ resource "google_monitoring_alert_policy" "payment_refund_failed_or_disputed" {
     }
   }
   documentation {
-    content = "Money owed to a buyer not given back, or a payment problem open (refund failed, disputed, dispute lost). Action: investigate. Runbook: docs/runbook.md#paymentrefundfailedordisputed"
+    content = "Money owed to a buyer not given back, or a payment problem open (refund failed, disputed, dispute lost, hold lapsed). Action: investigate. Runbook: docs/runbook.md#paymentrefundfailedordisputed"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id

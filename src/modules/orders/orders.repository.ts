@@ -465,6 +465,7 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
             intentId: payments.intentId,
             failureCode: payments.failureCode,
             problemResolvedAt: payments.problemResolvedAt,
+            applied: payments.applied,
           })
           .from(payments)
           .where(eq(payments.orderId, id))
@@ -472,6 +473,11 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
           .limit(1),
       ]);
       const iso = (date: Date | null) => (date ? date.toISOString() : null);
+      const paymentRow = paymentRows[0];
+      // A paid order whose payment's hold was released before it was captured (the payments module's `hold_lapsed`, open
+      // in `salescale_payment_problems_open`): shown as that, not as a plain `voided`, while the order is paid and no
+      // refund is asked for.
+      const lapsed = paymentRow?.applied === true && paymentRow.status === 'voided' && row.status === 'paid' && row.refundRequestedAt === null;
       return {
         id: row.id,
         status: row.status,
@@ -487,8 +493,16 @@ export function createOrdersRepository(options: OrdersRepositoryOptions = {}) {
         refundRequestedAt: iso(row.refundRequestedAt),
         paymentExpiresAt: new Date(row.createdAt.getTime() + windowMs).toISOString(),
         buyer: { email: row.email, guest: row.guest },
-        payment: paymentRows[0]
-          ? { ...paymentRows[0], status: paymentStatusOf(row.status, paymentRows[0].status), problemResolvedAt: iso(paymentRows[0].problemResolvedAt) }
+        payment: paymentRow
+          ? {
+              provider: paymentRow.provider,
+              status: lapsed ? 'hold_lapsed' : paymentStatusOf(row.status, paymentRow.status),
+              amountCents: paymentRow.amountCents,
+              currency: paymentRow.currency,
+              intentId: paymentRow.intentId,
+              failureCode: paymentRow.failureCode,
+              problemResolvedAt: iso(paymentRow.problemResolvedAt),
+            }
           : null,
       };
     },

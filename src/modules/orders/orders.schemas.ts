@@ -33,7 +33,7 @@ const Timestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]
 export const OrderPayment = Type.Object(
   {
     provider: Type.String({ description: '`test` or `stripe`' }),
-    status: Type.String({ description: 'requires_payment | failed | authorized | captured | voided | refunded | refund_failed (a refund the provider could not pay out) | disputed | dispute_won | dispute_lost | cancelled (the order was cancelled or expired before it was paid: no payment is wanted, one that still arrives is given back)' }),
+    status: Type.String({ description: 'requires_payment | failed | authorized | captured | voided | refunded | refund_failed (a refund the provider could not pay out) | disputed | dispute_won | dispute_lost | cancelled (the order was cancelled or expired before it was paid: no payment is wanted, one that still arrives is given back) | hold_lapsed (the order is paid, but its hold was released at the provider before it was captured: the shop was not paid, the order cannot ship; a payment problem until resolved or the order refunded, then `voided`)' }),
     expiresAt: Type.String({ format: 'date-time', description: 'End of the payment window: unpaid, the order expires and its units go back on sale' }),
     clientSecret: Type.Optional(Type.String({ description: 'Stripe: confirm the PaymentIntent with Stripe.js' })),
   },
@@ -141,7 +141,7 @@ export const AdminOrderDetail = Type.Object(
             intentId: Type.String({ description: "The provider's id of the payment (`pi_…` for Stripe)" }),
             failureCode: Type.Union([Type.String(), Type.Null()], { description: 'Why the provider refused, e.g. `card_declined`' }),
             problemResolvedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
-              description: 'When an admin marked its failed refund or lost dispute settled (`POST /admin/orders/:id/payment-problem/resolve`)',
+              description: 'When an admin marked its failed refund, lost dispute or lapsed hold settled (`POST /admin/orders/:id/payment-problem/resolve`)',
             }),
           },
           { additionalProperties: false },

@@ -265,16 +265,23 @@ export function createPaymentEvents(deps: PaymentEventsDeps) {
             counts.push(() => metrics.attempts.inc({ provider: event.provider, outcome: 'declined' }));
           }
           return { result: { ...base, outcome: 'declined' }, action: undefined, payment, returned: [] };
-        case 'voided':
-          if ((await payments.advance(tx, payment.id, 'voided')) && payment.late) {
+        case 'voided': {
+          const moved = await payments.advance(tx, payment.id, 'voided');
+          if (moved && payment.late) {
             countLate('voided');
             await tellBuyerReturned(tx, payment, 'voided');
           }
-          // Not while a refund is asked for: that refund's void is what released it (its event may come before our call records it).
-          if (payment.applied && order.status === 'paid' && payment.status === 'authorized' && !order.refundRequested) {
-            logger.error({ orderId, intentId }, 'the hold of a paid, not yet captured order was released at the provider; the order needs attention');
+          // The shop was not paid for a paid order: a payment problem (`hold_lapsed`), open until an admin marks it resolved
+          // or refunds the order (see `lapsedHoldSql`). Not while a refund is asked for: that refund's void is what released
+          // it (its event may come before our call records it). Counted and logged once per payment, after the commit.
+          if (moved && payment.applied && order.status === 'paid' && payment.status === 'authorized' && !order.refundRequested) {
+            counts.push(() => {
+              metrics.problems.inc({ provider: event.provider, problem: 'hold_lapsed' });
+              logger.error({ orderId, intentId }, 'the hold of a paid, not yet captured order was released at the provider; the order needs attention');
+            });
           }
           return { result: { ...base, outcome: 'voided' }, action: undefined, payment, returned: [] };
+        }
         case 'refunded': {
           // A late hold we released: Stripe reports the release of a `requires_capture` intent it cancels as its charge
           // refunded too. Nothing more came back than the void gave back, and the buyer was told of it once.

@@ -14,7 +14,7 @@ export class PaymentDeclinedError extends DomainError {
 /** An admin marked resolved an order whose payments have no refund failure or lost dispute to resolve. */
 export class PaymentProblemNotFoundError extends ConflictError {
   constructor(orderId: number, paymentStatus: string | null) {
-    super('PAYMENT_PROBLEM_NOT_FOUND', `order ${orderId} has no failed refund or lost dispute to mark resolved`, { orderId, paymentStatus });
+    super('PAYMENT_PROBLEM_NOT_FOUND', `order ${orderId} has no failed refund, lost dispute or lapsed hold to mark resolved`, { orderId, paymentStatus });
   }
 }
 

@@ -24,8 +24,9 @@ export interface PaymentMetrics {
    */
   providerCalls: client.Counter<'provider' | 'action' | 'outcome'>;
   /**
-   * What the provider reported about taken money afterwards that a person has to act on, once per payment:
-   * `refund_failed` (the buyer did not get a refund back), `disputed` (a chargeback opened), `dispute_lost`.
+   * What the provider reported about a payment afterwards that a person has to act on, once per payment:
+   * `refund_failed` (the buyer did not get a refund back), `disputed` (a chargeback opened), `dispute_lost`,
+   * `hold_lapsed` (the hold of a paid order was released at the provider before it was captured: the shop was not paid).
    */
   problems: client.Counter<'provider' | 'problem'>;
 }
@@ -40,7 +41,7 @@ export const PROVIDER_CALL_ACTIONS = ['capture', 'void', 'refund', 'create_inten
 export const PROVIDER_CALL_OUTCOMES = ['succeeded', 'misconfigured', 'refused', 'failed'] as const;
 
 /** The `problem` label's values, created at zero so an alert's `increase()` sees the first one. */
-export const PAYMENT_PROBLEMS = ['refund_failed', 'disputed', 'dispute_lost'] as const;
+export const PAYMENT_PROBLEMS = ['refund_failed', 'disputed', 'dispute_lost', 'hold_lapsed'] as const;
 
 const cache = new WeakMap<client.Registry, PaymentMetrics>();
 
@@ -76,7 +77,7 @@ export function paymentMetricsFor(registry: client.Registry): PaymentMetrics {
     }),
     problems: new client.Counter({
       name: 'salescale_payment_problems_total',
-      help: 'Payments a person has to act on, by problem (refund_failed | disputed | dispute_lost)',
+      help: 'Payments a person has to act on, by problem (refund_failed | disputed | dispute_lost | hold_lapsed)',
       labelNames: ['provider', 'problem'],
       registers: [registry],
     }),
@@ -97,23 +98,33 @@ export function registerReservationsGauge(registry: client.Registry, count: () =
   });
 }
 
-/** The problems a person has to act on that stay open in `salescale_payment_problems_open` until settled. */
-export const OPEN_PAYMENT_PROBLEMS = ['refund_failed', 'disputed', 'dispute_lost'] as const;
+/**
+ * The problems a person has to act on that stay open in `salescale_payment_problems_open` until settled. All but
+ * `hold_lapsed` are payment statuses; `hold_lapsed` is the applied payment `voided` of an order still `paid` (no refund
+ * asked for): its hold released before it was captured, so the shop holds no money for it. Refunding the order (no
+ * provider call: nothing is held) closes it, since nothing is owed to the shop any more.
+ */
+export const OPEN_PAYMENT_PROBLEMS = ['refund_failed', 'disputed', 'dispute_lost', 'hold_lapsed'] as const;
+export type OpenPaymentProblem = (typeof OPEN_PAYMENT_PROBLEMS)[number];
 
-/** The problems an admin marks resolved once settled with the buyer (a dispute open is settled by its closing). */
-export const RESOLVABLE_PAYMENT_PROBLEMS = ['refund_failed', 'dispute_lost'] as const;
+/**
+ * The problems an admin marks resolved once settled (a dispute open is settled by its closing): with the buyer
+ * (`refund_failed`, `dispute_lost`), or the money collected another way or written off (`hold_lapsed`).
+ */
+export const RESOLVABLE_PAYMENT_PROBLEMS = ['refund_failed', 'dispute_lost', 'hold_lapsed'] as const;
 
 /**
  * Gauges read from PostgreSQL at scrape time (cluster-wide, on every worker): what is still wrong now, where the
  * counters say what happened. An alert on them holds until the money is given back or the problem settled.
  * - `salescale_payments_owed_back{provider}`: payments we owe back (a late payment held or taken, an admin refund
  *   asked for) still not given back after the worker's first retry was due (`PAYMENT_GIVE_BACK_AFTER_S`);
- * - `salescale_payment_problems_open{provider,problem}`: payments whose refund failed or whose dispute was lost, until an
- *   admin marks them resolved, and payments disputed, until the dispute closes.
+ * - `salescale_payment_problems_open{provider,problem}`: payments whose refund failed or whose dispute was lost, and holds
+ *   of paid orders released before they were captured (`hold_lapsed`), until an admin marks them resolved (a lapsed hold
+ *   also once its order is refunded), and payments disputed, until the dispute closes.
  */
 export function registerGiveBackGauges(
   registry: client.Registry,
-  read: { provider: string; owed(): Promise<{ provider: string; count: number }[]>; problems(): Promise<{ provider: string; status: string; count: number }[]> },
+  read: { provider: string; owed(): Promise<{ provider: string; count: number }[]>; problems(): Promise<{ provider: string; problem: string; count: number }[]> },
 ): void {
   new client.Gauge({
     name: 'salescale_payments_owed_back',
@@ -132,14 +143,14 @@ export function registerGiveBackGauges(
   });
   new client.Gauge({
     name: 'salescale_payment_problems_open',
-    help: 'Payments whose refund failed or dispute was lost (until marked resolved) or that are disputed (cluster-wide, from PostgreSQL)',
+    help: 'Payments whose refund failed or dispute was lost or whose hold lapsed before capture (until marked resolved) or that are disputed (cluster-wide, from PostgreSQL)',
     labelNames: ['provider', 'problem'],
     registers: [registry],
     async collect() {
       this.reset();
       try {
         for (const problem of OPEN_PAYMENT_PROBLEMS) this.set({ provider: read.provider, problem }, 0);
-        for (const row of await read.problems()) this.set({ provider: row.provider, problem: row.status }, row.count);
+        for (const row of await read.problems()) this.set({ provider: row.provider, problem: row.problem }, row.count);
       } catch {
         for (const problem of OPEN_PAYMENT_PROBLEMS) this.set({ provider: read.provider, problem }, Number.NaN);
       }

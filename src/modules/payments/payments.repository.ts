@@ -1,6 +1,7 @@
 import { and, desc, eq, getTableColumns, inArray, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../../platform/outbox/outbox.ts';
 import { orders } from '../orders/orders.tables.ts';
+import type { OpenPaymentProblem } from './payments.metrics.ts';
 import { paymentEvents, payments, type PaymentStatus } from './payments.tables.ts';
 
 export type PaymentRow = typeof payments.$inferSelect;
@@ -41,6 +42,22 @@ const owedSql = (olderThanS: number) => sql`(
   or (${payments.applied} and ${payments.status} in ('authorized', 'captured', 'dispute_won') and exists (
     select 1 from ${orders} where ${orders.id} = ${payments.orderId} and ${orders.status} = 'paid'
       and ${orders.refundRequestedAt} is not null and ${orders.refundRequestedAt} <= now() - make_interval(secs => ${olderThanS}))))`;
+
+/**
+ * `hold_lapsed`: the payment that made its order paid, released at the provider before it was captured (`voided`; a
+ * capture is final, so an applied `voided` payment was never captured), while the order is still `paid` with no refund
+ * asked for (a refund's own void releases it too, and a refunded order owes the shop nothing): the shop holds no money
+ * for an order it still counts as paid.
+ */
+const lapsedHoldSql = sql`(${payments.applied} and ${payments.status} = 'voided' and exists (
+  select 1 from ${orders} where ${orders.id} = ${payments.orderId} and ${orders.status} = 'paid' and ${orders.refundRequestedAt} is null))`;
+
+/** Payments in one of `problems`: a payment status, or `hold_lapsed` (see `lapsedHoldSql`). */
+function problemSql(problems: readonly OpenPaymentProblem[]): SQL {
+  const statuses = problems.filter((p): p is Exclude<OpenPaymentProblem, 'hold_lapsed'> => p !== 'hold_lapsed');
+  const parts = [...(statuses.length > 0 ? [inArray(payments.status, statuses)] : []), ...(problems.includes('hold_lapsed') ? [lapsedHoldSql] : [])];
+  return or(...parts) ?? sql`false`;
+}
 
 /** An order's payment still waiting for the buyer (its intent created, not yet authorized, failed or canceled). */
 /**
@@ -327,25 +344,26 @@ export function createPaymentsRepository() {
       return rows.map((row) => ({ provider: row.provider, count: Number(row.count) }));
     },
 
-    /** Payments in a problem a person has to act on and not marked resolved, by provider and status. */
-    async countProblems(db: DbOrTx, statuses: readonly PaymentStatus[]): Promise<{ provider: string; status: PaymentStatus; count: number }[]> {
+    /** Payments in one of `problems` (see `problemSql`) and not marked resolved, by provider and problem. */
+    async countProblems(db: DbOrTx, problems: readonly OpenPaymentProblem[]): Promise<{ provider: string; problem: OpenPaymentProblem; count: number }[]> {
+      const problem = sql<OpenPaymentProblem>`(case when ${payments.status} = 'voided' then 'hold_lapsed' else ${payments.status}::text end)`;
       const rows = await db
-        .select({ provider: payments.provider, status: payments.status, count: sql<string>`count(*)` })
+        .select({ provider: payments.provider, problem, count: sql<string>`count(*)` })
         .from(payments)
-        .where(and(inArray(payments.status, [...statuses]), isNull(payments.problemResolvedAt)))
-        .groupBy(payments.provider, payments.status);
+        .where(and(problemSql(problems), isNull(payments.problemResolvedAt)))
+        .groupBy(payments.provider, problem);
       return rows.map((row) => ({ ...row, count: Number(row.count) }));
     },
 
     /**
-     * Marks the order's payments in one of `statuses` resolved (those not marked yet), under their row locks;
-     * returns every such payment as it was before (resolved or not) and the time set on those this marked.
+     * Marks the order's payments in one of `problems` resolved (those not marked yet), under their row locks (the caller
+     * holds the order's); returns every such payment as it was before (resolved or not) and the time set on those this marked.
      */
-    async resolveProblems(tx: DbOrTx, orderId: number, statuses: readonly PaymentStatus[]): Promise<{ found: PaymentRow[]; resolved: PaymentRow[] }> {
+    async resolveProblems(tx: DbOrTx, orderId: number, problems: readonly OpenPaymentProblem[]): Promise<{ found: PaymentRow[]; resolved: PaymentRow[] }> {
       const found = await tx
         .select()
         .from(payments)
-        .where(and(eq(payments.orderId, orderId), inArray(payments.status, [...statuses])))
+        .where(and(eq(payments.orderId, orderId), problemSql(problems)))
         .orderBy(payments.id)
         .for('update');
       const open = found.filter((p) => p.problemResolvedAt === null).map((p) => p.id);

@@ -3,10 +3,12 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
+import client from 'prom-client';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
 import { createLogger } from '../../platform/logger/logger.ts';
 import { insertCustomers, mintSessionCookies } from '../../../test/helpers/commerce.ts';
 import type { Json } from '../../../test/helpers/http.ts';
+import { createPaymentsRepository, OPEN_PAYMENT_PROBLEMS, registerGiveBackGauges } from './index.ts';
 import type { PaymentEvent } from './payment-provider.ts';
 import { createTestProvider, TEST_SIGNATURE_HEADER, testWebhookSecret } from './test-provider.ts';
 
@@ -800,6 +802,70 @@ describe('refunding while the order ships', () => {
     const again = await refund(held[0]!.id);
     assert.equal(again.statusCode, 200, again.body);
     assert.equal(again.json().status, 'refunded');
+  });
+
+  it('a hold released at the provider before its paid order was captured is a payment problem: counted, open until resolved or refunded, shown to the admin', async () => {
+    const productId = await f.product(10);
+    const db = f.t.platform.db.primary;
+    // The worker's gauge, read from this suite's database as the worker reads it.
+    const registry = new client.Registry();
+    const repo = createPaymentsRepository();
+    registerGiveBackGauges(registry, { provider: 'test', owed: () => repo.countOwed(db, 300), problems: () => repo.countProblems(db, OPEN_PAYMENT_PROBLEMS) });
+    const open = async () => Number(/^salescale_payment_problems_open\{provider="test",problem="hold_lapsed"\} (\S+)$/m.exec(await registry.metrics())?.[1]);
+    const counted = async () => {
+      const metrics = (await f.t.app.inject({ method: 'GET', url: '/metrics' })).body;
+      return Number(/^salescale_payment_problems_total\{provider="test",problem="hold_lapsed"[^}]*\} (\d+)$/m.exec(metrics)?.[1]);
+    };
+    const admin = async (orderId: number) => (await f.t.app.inject({ method: 'GET', url: `/api/v1/admin/orders/${orderId}`, headers: f.t.admin })).json();
+    const before = { open: await open(), counted: await counted() };
+    assert.ok(Number.isFinite(before.open), 'the gauge has its hold_lapsed series from the start');
+    assert.ok(Number.isFinite(before.counted), 'the counter has its hold_lapsed series from the start');
+
+    // Two paid orders whose capture keeps failing; the provider then releases both holds (authorization window over).
+    await db.execute(sql`create function refuse_capture_3() returns trigger language plpgsql as $$
+      begin if new.kind = 'capture' then raise exception 'provider unavailable'; end if; return new; end $$`);
+    await db.execute(sql`create trigger refuse_capture_3 before insert on test_provider_operations for each row execute function refuse_capture_3()`);
+    const held = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const placed = await f.order(f.bob, productId);
+        assert.ok((await f.pay(f.bob, placed.id, { token: 'tok_ok' })).statusCode >= 500);
+        const intentId = (await db.execute<{ intent_id: string }>(sql`select intent_id from payments where order_id = ${placed.id}`)).rows[0]!.intent_id;
+        held.push({ id: placed.id as number, intentId });
+      }
+    } finally {
+      await db.execute(sql`drop trigger refuse_capture_3 on test_provider_operations`);
+      await db.execute(sql`drop function refuse_capture_3()`);
+    }
+    for (const { id, intentId } of held) {
+      for (const delivery of ['a', 'b']) {
+        const voided = await f.webhook({ id: `evt_lapsed_${id}_${delivery}`, type: 'payment.voided', data: { intentId, orderId: id, amountCents: 2500, currency: 'USD' } });
+        assert.equal(voided.json().outcome, 'voided', voided.body);
+      }
+    }
+    assert.equal(await counted(), before.counted + 2, 'counted once per payment, not per event');
+    assert.equal(await open(), before.open + 2, 'open until someone acts');
+    const [resolvedOne, refundedOne] = held as [(typeof held)[0], (typeof held)[0]];
+    const shown = await admin(resolvedOne.id);
+    assert.equal(shown.status, 'paid');
+    assert.equal(shown.payment.status, 'hold_lapsed', 'the admin sees why the order cannot ship');
+    assert.equal(shown.payment.problemResolvedAt, null);
+
+    // The money collected another way: an admin marks it resolved; the order stays paid (and still cannot ship).
+    const resolved = await f.t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${resolvedOne.id}/payment-problem/resolve`, headers: f.t.admin });
+    assert.equal(resolved.statusCode, 200, resolved.body);
+    assert.equal(resolved.json().status, 'paid');
+    assert.equal(resolved.json().payment.status, 'hold_lapsed', 'what happened stays visible');
+    assert.match(resolved.json().payment.problemResolvedAt, /^\d{4}-/);
+    assert.equal(await open(), before.open + 1, 'the resolved one no longer open');
+
+    // The other is refunded: nothing is owed to the shop any more, so it is no longer open either.
+    const refunded = await f.t.app.inject({ method: 'POST', url: `/api/v1/admin/orders/${refundedOne.id}/refund`, headers: f.t.admin });
+    assert.equal(refunded.statusCode, 200, refunded.body);
+    assert.equal(refunded.json().status, 'refunded');
+    assert.equal(await open(), before.open, 'the gauge drops once resolved or refunded');
+    assert.equal((await admin(refundedOne.id)).payment.status, 'voided');
+    assert.equal(await counted(), before.counted + 2, 'the counter says what happened');
   });
 
   it('refunds and fulfilments racing on many orders: each order either ships or gets its money and units back, never both', async () => {

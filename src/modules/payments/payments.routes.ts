@@ -141,7 +141,7 @@ export function paymentAdminRoutes(payments: PaymentService): FastifyPluginAsync
         schema: {
           tags: ['admin'],
           description:
-            "Marks an order's failed refund (`refund_failed`) or lost dispute (`dispute_lost`) settled with the buyer: it no longer counts as open (`salescale_payment_problems_open`, alert PaymentRefundFailedOrDisputed); the payment keeps its status and shows `problemResolvedAt`. Repeating it answers the order as it is; an order with neither is 409 PAYMENT_PROBLEM_NOT_FOUND.",
+            "Marks an order's failed refund (`refund_failed`) or lost dispute (`dispute_lost`) settled with the buyer, or its lapsed hold (`hold_lapsed`: the hold of the paid order released at the provider before it was captured) settled by collecting the money another way or writing it off: it no longer counts as open (`salescale_payment_problems_open`, alert PaymentRefundFailedOrDisputed); the payment keeps its status and shows `problemResolvedAt`. A lapsed hold's order stays `paid` and cannot ship; refunding it also closes the problem. Repeating it answers the order as it is; an order with none of these is 409 PAYMENT_PROBLEM_NOT_FOUND.",
           security: [{ adminToken: [] }],
           params: IdParams,
           response: { 200: AdminOrderDetail, ...errorResponses(400, 401, 404, 409, 503) },

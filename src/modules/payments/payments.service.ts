@@ -393,7 +393,8 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     },
 
     /**
-     * Admin: marks the order's failed refund or lost dispute settled with the buyer (paid another way, written off), so it
+     * Admin: marks the order's failed refund or lost dispute settled with the buyer (paid another way, written off), or its
+     * lapsed hold settled (the money collected another way, written off), so it
      * no longer counts as open (`salescale_payment_problems_open`); the payment keeps its status. `change` is its
      * `problemResolvedAt` before → after, absent when every such payment was resolved already (the order as it is).
      */

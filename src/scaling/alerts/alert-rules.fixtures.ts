@@ -463,6 +463,13 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
         resolvedMinute: 35,
       },
       {
+        name: 'a hold lapsed before capture (counted, then held open by the gauge past the hour), then resolved by an admin',
+        series: paymentProblemSeries('hold_lapsed', { total: '0x9 1x80', open: '0x9 1x70 0x10' }),
+        firingMinute: 11,
+        labels: { provider: 'stripe', problem: 'hold_lapsed' },
+        resolvedMinute: 85,
+      },
+      {
         name: 'money owed back (the owed-back gauge alone), then given back',
         series: paymentProblemSeries('refund_failed', { owed: '0x9 1x20 0x30' }),
         firingMinute: 15,

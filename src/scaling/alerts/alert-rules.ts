@@ -634,12 +634,12 @@ export const ALERT_RULES: readonly AlertRule[] = [
   {
     name: 'PaymentRefundFailedOrDisputed',
     severity: 'warning',
-    summary: 'Money owed to a buyer not given back, or a payment problem open (refund failed, disputed, dispute lost)',
+    summary: 'Money owed to a buyer not given back, or a payment problem open (refund failed, disputed, dispute lost, hold lapsed)',
     description:
-      '{{ $labels.provider }}: {{ $labels.problem }}. not_given_back: a late payment or an admin refund whose void or refund call keeps failing (the workers retry it); refund_failed: a refund the provider accepted could not be paid out, the buyer has not got the money (the order still reads refunded); disputed: the money is taken back unless answered at the provider; dispute_lost: the money went back to the buyer. Holds while the payments are owed back or the problems open.',
+      '{{ $labels.provider }}: {{ $labels.problem }}. not_given_back: a late payment or an admin refund whose void or refund call keeps failing (the workers retry it); refund_failed: a refund the provider accepted could not be paid out, the buyer has not got the money (the order still reads refunded); disputed: the money is taken back unless answered at the provider; dispute_lost: the money went back to the buyer; hold_lapsed: a paid order\'s hold was released at the provider before it was captured, the shop was not paid (the order cannot ship). Holds while the payments are owed back or the problems open.',
     // The counter catches a problem the moment it is reported (once per payment, created at zero); the gauges, read from
     // PostgreSQL by every worker, hold the alert while money is still owed back (past the worker's first retry) or a
-    // refund failure or dispute is still open, however long that lasts.
+    // refund failure, dispute or lapsed hold is still open, however long that lasts.
     expr:
       '(sum by (provider, problem) (increase(salescale_payment_problems_total[1h])) > 0) or (max by (provider, problem) (salescale_payment_problems_open) > 0) or (max by (provider, problem) (label_replace(salescale_payments_owed_back, "problem", "not_given_back", "provider", ".*")) > 0)',
     forSeconds: 0,
