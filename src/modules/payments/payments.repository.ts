@@ -344,15 +344,30 @@ export function createPaymentsRepository() {
       return rows.map((row) => ({ provider: row.provider, count: Number(row.count) }));
     },
 
-    /** Payments in one of `problems` (see `problemSql`) and not marked resolved, by provider and problem. */
+    /**
+     * Payments in one of `problems` (see `problemSql`) and not marked resolved, by provider and problem. The statuses and
+     * `hold_lapsed` are counted by one query each, each on its own index (`payments_status_idx`, and the partial
+     * `payments_applied_voided_idx`): in one query with an OR, PostgreSQL estimated every applied or voided payment for the
+     * second arm, and a scrape paid for JIT compiling (0.5 s at 300,000 voided payments, for 20 rows).
+     */
     async countProblems(db: DbOrTx, problems: readonly OpenPaymentProblem[]): Promise<{ provider: string; problem: OpenPaymentProblem; count: number }[]> {
-      const problem = sql<OpenPaymentProblem>`(case when ${payments.status} = 'voided' then 'hold_lapsed' else ${payments.status}::text end)`;
-      const rows = await db
-        .select({ provider: payments.provider, problem, count: sql<string>`count(*)` })
-        .from(payments)
-        .where(and(problemSql(problems), isNull(payments.problemResolvedAt)))
-        .groupBy(payments.provider, problem);
-      return rows.map((row) => ({ ...row, count: Number(row.count) }));
+      const statuses = problems.filter((p): p is Exclude<OpenPaymentProblem, 'hold_lapsed'> => p !== 'hold_lapsed');
+      const byStatus =
+        statuses.length === 0
+          ? []
+          : await db
+              .select({ provider: payments.provider, problem: sql<OpenPaymentProblem>`${payments.status}::text`, count: sql<string>`count(*)` })
+              .from(payments)
+              .where(and(inArray(payments.status, statuses), isNull(payments.problemResolvedAt)))
+              .groupBy(payments.provider, payments.status);
+      const lapsed = !problems.includes('hold_lapsed')
+        ? []
+        : await db
+            .select({ provider: payments.provider, problem: sql<OpenPaymentProblem>`'hold_lapsed'`, count: sql<string>`count(*)` })
+            .from(payments)
+            .where(and(lapsedHoldSql, isNull(payments.problemResolvedAt)))
+            .groupBy(payments.provider);
+      return [...byStatus, ...lapsed].map((row) => ({ ...row, count: Number(row.count) }));
     },
 
     /**

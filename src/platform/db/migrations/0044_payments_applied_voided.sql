@@ -1,0 +1,1 @@
+CREATE INDEX "payments_applied_voided_idx" ON "payments" USING btree ("order_id") WHERE "payments"."applied" and "payments"."status" = 'voided';
