@@ -47,12 +47,14 @@ describe('salescale CLI', () => {
   });
 
   it('simulate --workers adds the KEDA worker tier: reactive queue depth over 1000, pre-scaled below (--json)', async () => {
-    // --base-rps 500 is five times the deployment spec's prescale.baseRps (100): Black Friday's ×10 at pattern 1.6
-    // makes it 8000 req/s at 14:00, 16 orders/s, 16 email sends/s of 2 s each. At the deployed worker pool
-    // (DB_POOL_MAX 5: 3 sends at once per worker) that needs 16 workers, above the spec's worker.replicas.max 10
-    // (and 77 web pods, above web.replicas.max 20), so the worker maximum is raised to 20 here. At the spec's own
-    // base (1600 req/s at the peak) the plan needs 4 workers: see 'plan and simulate name the roles ...'.
-    const r = await run(['simulate', '--year', '2026', '--capacity', '150', '--base-rps', '500', '--workers', '--worker-max', '20', '--json', '--no-db', '--from', '2026-11-27T13:00:00Z', '--to', '2026-11-27T15:00:00Z']);
+    // --base-rps 500 is five times the deployment spec's prescale.baseRps (100): Black Friday's ×10 makes the 10:00 step
+    // 1500 → 6500 req/s, 13 orders/s, 13 email sends/s of 2 s each. At the deployed worker pool (DB_POOL_MAX 5: 3 sends at
+    // once per worker) the plan wants 13 workers from 09:50, above the spec's worker.replicas.max 10 (and 77 web pods at
+    // the 14:00 peak, above web.replicas.max 20), so the worker maximum is raised to 20 here. The reactive workers see
+    // the step only through the queue: it passes 1000 jobs. (Later steps, 14:00's, no longer do: the rendered
+    // scale-down of one worker a minute keeps most of the workers between bursts.) At the spec's own base (1600 req/s at
+    // the peak) the plan needs 4 workers: see 'plan and simulate name the roles ...'.
+    const r = await run(['simulate', '--year', '2026', '--capacity', '150', '--base-rps', '500', '--workers', '--worker-max', '20', '--json', '--no-db', '--from', '2026-11-27T09:00:00Z', '--to', '2026-11-27T11:00:00Z']);
     assert.equal(r.exitCode, 0, r.err);
     const json = JSON.parse(r.out) as { totals: unknown[]; workers: { totals: { policy: string; maxQueueDepth: number; minutesOverWarning: number; instanceHours: number }[] } };
     assert.equal(json.totals.length, DEFAULT_SIMULATE_POLICIES.split(',').length, 'the web policies still run');
@@ -60,6 +62,24 @@ describe('salescale CLI', () => {
     assert.deepEqual([reactive.policy, prescaled.policy], ['keda-workers', 'keda-workers-prescaled']);
     assert.ok(reactive.maxQueueDepth > 1000 && reactive.minutesOverWarning > 0);
     assert.ok(prescaled.maxQueueDepth < 1000 && prescaled.instanceHours > 0);
+  });
+
+  it('simulate --workers scales workers in as the rendered worker ScaledObject does: at most one a minute', async () => {
+    // deploy/k8s/base/worker-scaledobject.yaml sets advanced.horizontalPodAutoscalerConfig.behavior.scaleDown to
+    // Pods 1 / 60 s and Percent 10 / 60 s, selectPolicy Min. "KEDA would feed values from this section directly to the
+    // HPA's `behavior` field" (https://keda.sh/docs/latest/reference/scaledobject-spec/, horizontalPodAutoscalerConfig.behavior),
+    // and the HPA keeps the smaller removal over each 60 s (kubernetes/kubernetes
+    // pkg/controller/podautoscaler/horizontal.go, calculateScaleDownLimitWithBehaviors): from 10 workers or fewer
+    // one a minute. The API server's default (Percent 100 / 15 s) would drop them all at once after the window.
+    // Black Friday at the spec's base: 9 workers at 22:00 when the sale ends, 10 pre-scaled until 00:00.
+    const r = await run(['simulate', '--year', '2026', '--capacity', '150', '--workers', '--json', '--no-db', '--policies', 'keda-workers', '--from', '2026-11-27T21:30:00Z', '--to', '2026-11-28T01:00:00Z']);
+    assert.equal(r.exitCode, 0, r.err);
+    const json = JSON.parse(r.out) as { workers: { timelines: Record<string, { t: string; replicas: number }[]> } };
+    for (const [policy, timeline] of Object.entries(json.workers.timelines)) {
+      const drops = timeline.slice(1).map((p, i) => ({ t: p.t, removed: timeline[i].replicas - p.replicas })).filter((d) => d.removed > 1);
+      assert.deepEqual(drops, [], `${policy}: more than one worker removed in a minute`);
+      assert.ok(timeline[0].replicas > 1 && timeline.at(-1)?.replicas === 1, `${policy}: ${timeline[0].replicas} → ${timeline.at(-1)?.replicas} workers`);
+    }
   });
 
   it('plan and simulate name the roles whose planned replicas exceed replicas.max of the deployment spec (warning and aboveSpecMax)', async () => {

@@ -28,7 +28,7 @@ import { ScalingInputError, formatInputError, quoteInput } from './errors.ts';
 import { QUEUE_NAMES, queuePrefix } from '../platform/queue/queue-definitions.ts';
 import { getK8sRolloutSurge } from './manifests/connection-budget.ts';
 import { SEED_DEPLOYMENT_SPEC } from './manifests/deployment-spec.ts';
-import { getWorkerListLengths } from './manifests/prescale-plan.ts';
+import { getSpecWorkerKedaOptions, getWorkerListLengths } from './manifests/prescale-plan.ts';
 import { getWorstWeekRatio, runBacktest } from './forecast/backtest.ts';
 import { createHolidayPredicate } from './forecast/holidays.ts';
 import { forecastHourly } from './forecast/forecast.ts';
@@ -190,7 +190,8 @@ function parseWorkerOptions(o: WorkerCliOptions, app: CapacityCheckConfig) {
     maxReplicas: toBoundedNumber(o.workerMax, '--worker-max', { atLeast: 1, atMost: MAX_REPLICAS, whole: true }),
   };
   // Unset, the triggers aim at the backlog the rendered ScaledObject aims at (worker.backlogSecondsPerReplica).
-  const keda = { backlogSecondsPerReplica: SEED_DEPLOYMENT_SPEC.worker.backlogSecondsPerReplica, ...(o.listLength !== undefined ? { listLength: toNumber(o.listLength, '--list-length') } : {}), podReadySeconds: toBoundedNumber(o.workerReady, '--worker-ready', { atLeast: 0 }) };
+  // The rest is the rendered ScaledObject's: activation, polling, cooldown and the behavior of KEDA's HPA.
+  const keda = { ...getSpecWorkerKedaOptions(SEED_DEPLOYMENT_SPEC), ...(o.listLength !== undefined ? { listLength: toNumber(o.listLength, '--list-length') } : {}), podReadySeconds: toBoundedNumber(o.workerReady, '--worker-ready', { atLeast: 0 }) };
   return { workers, queueModel, keda };
 }
 

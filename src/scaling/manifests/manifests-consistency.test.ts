@@ -6,7 +6,9 @@ import { parse } from 'yaml';
 import { DeploymentSpecError, SEED_DEPLOYMENT_SPEC, checkDeploymentSpec, withOverrides, type DeploymentSpec } from './deployment-spec.ts';
 import { MANIFEST_TARGETS, renderTargets } from './manifests.ts';
 import type { RenderedFile } from './rendered-file.ts';
+import { getSpecWorkerKedaOptions } from './prescale-plan.ts';
 import { getRoleArgv } from './role-env.ts';
+import { normalizeBehavior } from '../simulate/hpa-behavior.ts';
 import { validateCloudFormation } from './validate/cfn-validate.ts';
 import { validateArmTemplate } from './validate/arm-validate.ts';
 import { parseTerraform, validateTerraform } from './validate/terraform-validate.ts';
@@ -150,6 +152,18 @@ describe('the worker ScaledObject\'s queue triggers follow the worker', () => {
     const unverified = redisTriggers(withOverrides(SEED_DEPLOYMENT_SPEC, { redis: { queueTls: true, queueTlsVerify: false } }));
     assert.ok(unverified.every((t) => t.metadata.unsafeSsl === 'true'));
     assert.throws(() => checkDeploymentSpec(withOverrides(SEED_DEPLOYMENT_SPEC, { redis: { queueTlsVerify: false } })), /redis.queueTlsVerify false needs redis.queueTls/);
+  });
+  it('simulate runs the worker ScaledObject as rendered: polling, cooldown, activation and the behavior KEDA gives its HPA', () => {
+    const slower = withOverrides(SEED_DEPLOYMENT_SPEC, { worker: { pollingIntervalSeconds: 15, cooldownPeriodSeconds: 600 } });
+    for (const spec of [SEED_DEPLOYMENT_SPEC, slower]) {
+      const so = k8s(renderTargets(['k8s'], spec), 'ScaledObject', `${spec.name}-worker`).spec;
+      const options = getSpecWorkerKedaOptions(spec);
+      assert.deepEqual([options.pollingIntervalSeconds, options.cooldownPeriodSeconds], [so.pollingInterval, so.cooldownPeriod]);
+      assert.deepEqual(options.behavior, normalizeBehavior(so.advanced.horizontalPodAutoscalerConfig.behavior));
+      for (const t of (so.triggers as Obj[]).filter((x) => x.type === 'redis')) assert.equal(Number(t.metadata.activationListLength), options.activationListLength, t.name);
+    }
+    // The seed's scale-down: one worker a minute (Pods 1 and Percent 10 per 60 s, the smaller), not the API default's all at once.
+    assert.deepEqual(getSpecWorkerKedaOptions(SEED_DEPLOYMENT_SPEC).behavior.scaleDown.policies.map((p) => [p.type, p.value, p.periodSeconds]), [['Pods', 1, 60], ['Percent', 10, 60]]);
   });
   it('a worker pool of 4 (2 email sends at once) halves the email target and leaves the others', () => {
     const seed = listLengths(SEED_DEPLOYMENT_SPEC);

@@ -11,6 +11,7 @@ import { DEFAULT_TOLERANCE } from '../simulate/hpa.ts';
 import { normalizeBehavior } from '../simulate/hpa-behavior.ts';
 import type { CompareInput } from '../simulate/compare.ts';
 import type { PrescaleWindow } from '../simulate/prescale.ts';
+import type { WorkerKedaOptions } from '../simulate/simulate-workers.ts';
 import { type DeploymentSpec, WEB_IDLE_MEMORY_MIB } from './deployment-spec.ts';
 import { getHpaMemoryModel } from '../simulate/k8s-hpa-scaler.ts';
 import { QUEUE_NAMES, type QueueName } from '../../platform/queue/queue-definitions.ts';
@@ -67,6 +68,24 @@ export function getSpecEngineOptions(spec: DeploymentSpec): Required<Pick<Compar
     aws: { defaultInstanceWarmupSeconds: spec.aws.instanceWarmupSeconds },
     gce: { coolDownPeriodSec: spec.gcp.initializationPeriodSeconds, scaleInControl: { maxScaledInReplicas: { fixed: spec.gcp.maxScaledInReplicas }, timeWindowSec: spec.gcp.scaleInTimeWindowSeconds } },
     azure: { rules: { scaleInCpuPercent: spec.azure.scaleInCpuPercent, scaleOutPercent: spec.azure.scaleOutPercent, scaleOutCooldown: spec.azure.scaleOutCooldown, scaleInCooldown: spec.azure.scaleInCooldown } },
+  };
+}
+
+/**
+ * The worker ScaledObject as `render-k8s.ts` renders it, for the worker simulation: the redis triggers' backlog target and
+ * activation, the operator's polling interval and cooldown, and the behavior of the HPA KEDA creates. The ScaledObject
+ * takes the web HPA's behavior (`web.autoscaling.behavior`: scale-down at most one pod or 10 % a minute, the smaller),
+ * and KEDA passes it to that HPA as it is: without it the simulation ran the API server's default and dropped workers
+ * all at once after the stabilization window.
+ */
+export function getSpecWorkerKedaOptions(spec: DeploymentSpec): Required<Omit<WorkerKedaOptions, 'listLength' | 'podReadySeconds'>> {
+  const w = spec.worker;
+  return {
+    backlogSecondsPerReplica: w.backlogSecondsPerReplica,
+    activationListLength: w.activationJobs,
+    pollingIntervalSeconds: w.pollingIntervalSeconds,
+    cooldownPeriodSeconds: w.cooldownPeriodSeconds,
+    behavior: normalizeBehavior(spec.web.autoscaling.behavior),
   };
 }
 

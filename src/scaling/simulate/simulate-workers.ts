@@ -11,6 +11,7 @@ import { ScalingInputError, requireNonNegative, requirePositive } from '../error
 import type { DemandCurve, ForecastOptions } from '../forecast/forecast.ts';
 import { createDemandCurve, forecastHourly } from '../forecast/forecast.ts';
 import { applyHpaTolerance, getPrescaleWindows } from '../schedule/schedule.ts';
+import type { HpaBehavior } from './hpa-behavior.ts';
 import type { SimPod } from './hpa-pods.ts';
 import { resizePods } from './hpa-pods.ts';
 import type { KedaScaledObject } from './keda.ts';
@@ -214,6 +215,12 @@ export interface WorkerKedaOptions {
   cooldownPeriodSeconds: number;
   /** Worker pod creation to Ready. @defaultValue 30 */
   podReadySeconds: number;
+  /**
+   * `advanced.horizontalPodAutoscalerConfig.behavior`, which KEDA hands to the HPA it creates: how fast workers go in
+   * and out between 1 and N. The rendered ScaledObject's is `getSpecWorkerKedaOptions(spec).behavior`.
+   * @defaultValue the API server's defaults (scale-down Percent 100 / 15 s after a 300 s window)
+   */
+  behavior?: HpaBehavior;
 }
 
 export const DEFAULT_WORKER_KEDA: WorkerKedaOptions = {
@@ -308,6 +315,7 @@ export function compareWorkerPolicies(input: CompareWorkersInput): CompareWorker
       maxReplicaCount: workers.maxReplicas,
       pollingIntervalSeconds: keda.pollingIntervalSeconds,
       cooldownPeriodSeconds: keda.cooldownPeriodSeconds,
+      ...(keda.behavior ? { behavior: keda.behavior } : {}),
       triggers,
     });
     const r = simulateWorkers({
