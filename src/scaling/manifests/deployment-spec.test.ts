@@ -35,6 +35,25 @@ describe('checkDeploymentSpec and the app’s REDIS_PREFIX rule', () => {
   });
 });
 
+describe('checkDeploymentSpec and the cron triggers’ time zone', () => {
+  // The KEDA cron trigger's `timezone` is "One of the acceptable values from the IANA Time Zone Database"
+  // (https://keda.sh/docs/2.17/scalers/cron/), read with Go's time.LoadLocation (kedacore/keda pkg/scalers/cron_scaler.go:
+  // `location, err := time.LoadLocation(s.metadata.timezone)` → "Unable to load timezone"), which looks the name up as a
+  // file, case-sensitively, and knows no bare offsets. Node's Intl takes both, so the plan computes and renders.
+  it('refuses a prescale.timeZone KEDA cannot load (a UTC offset, a name in the wrong case) instead of rendering cron triggers that fail', () => {
+    const accepted = ['+01:00', '-05:00', 'europe/paris', 'utc'].filter((timeZone) => {
+      try {
+        checkDeploymentSpec(withOverrides(SEED_DEPLOYMENT_SPEC, { prescale: { timeZone } }));
+        return true;
+      } catch (error) {
+        return !(error instanceof DeploymentSpecError);
+      }
+    });
+    assert.deepEqual(accepted, [], 'prescale.timeZone values the spec accepts and KEDA cannot load');
+    for (const timeZone of ['UTC', 'Europe/Paris', 'America/New_York', 'Etc/GMT-1']) checkDeploymentSpec(withOverrides(SEED_DEPLOYMENT_SPEC, { prescale: { timeZone } }));
+  });
+});
+
 describe('the web HPA’s memory target and a web pod’s own memory', () => {
   // WEB_IDLE_MEMORY_MIB: measured (deployment-spec.ts). The HPA compares the container's working set with the request
   // and asks for ceil(n × idle / target) pods: adding pods does not lower a per-pod baseline.

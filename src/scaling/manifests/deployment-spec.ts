@@ -296,6 +296,26 @@ export function getIdleMemoryFloorReplicas(idleMiB: number, requestMiB: number, 
   return Math.ceil(1 / (1 - r)) - 1;
 }
 
+/**
+ * Why KEDA's cron scaler could not load a time zone Node's Intl takes, or undefined. KEDA reads the trigger's `timezone`
+ * with Go's `time.LoadLocation`: an IANA name (links such as `Asia/Kolkata` or `US/Eastern` included) looked up as a
+ * file, case-sensitively, and no bare UTC offset. Intl takes `+01:00`, `utc` and `europe/paris`; it cannot tell a link's
+ * own spelling, so the case is judged on its shape (every part starts with a capital, as every IANA name's does) and,
+ * for a canonical name, against Intl's spelling of it.
+ */
+export function findCronTimeZoneProblem(timeZone: string): string | undefined {
+  let canonical: string;
+  try {
+    canonical = new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
+  } catch {
+    return 'is not a time zone';
+  }
+  if (/^[+-]\d/.test(canonical)) return 'is a UTC offset, not a zone name: give an IANA name (a region like Europe/Paris, or Etc/GMT-1 for a fixed UTC+1)';
+  const misCased = timeZone !== canonical && timeZone.toLowerCase() === canonical.toLowerCase();
+  if (misCased || timeZone.split('/').some((part) => !/^[A-Z]/.test(part))) return `is not spelled as the IANA name${misCased ? ` ${canonical}` : ''} (Go reads it case-sensitively)`;
+  return undefined;
+}
+
 /** Seconds the platform must wait after SIGTERM before SIGKILL. */
 export function getTerminationGraceSeconds(spec: DeploymentSpec): number {
   return spec.drain.drainDelaySeconds + spec.drain.shutdownTimeoutSeconds + spec.drain.marginSeconds;
@@ -451,6 +471,8 @@ export function checkDeploymentSpec(spec: DeploymentSpec): DeploymentSpec {
   if (!(shutdownTimeoutSeconds >= 1 && shutdownTimeoutSeconds * 1000 <= MAX_TIMER_MS)) problems.push(`drain.shutdownTimeoutSeconds must be 1–${Math.floor(MAX_TIMER_MS / 1000)} (rendered as SHUTDOWN_TIMEOUT_MS, where 0 is no limit and the grace period assumes one; got ${shutdownTimeoutSeconds})`);
   if (!(drainDelaySeconds >= 0 && drainDelaySeconds * 1000 <= MAX_TIMER_MS)) problems.push(`drain.drainDelaySeconds must be 0–${Math.floor(MAX_TIMER_MS / 1000)} (got ${drainDelaySeconds})`);
   if (!spec.redis.queueTls && !spec.redis.queueTlsVerify) problems.push('redis.queueTlsVerify false needs redis.queueTls (there is no certificate to skip on a plain connection)');
+  const timeZoneProblem = findCronTimeZoneProblem(spec.prescale.timeZone);
+  if (timeZoneProblem) problems.push(`prescale.timeZone ${JSON.stringify(spec.prescale.timeZone)} ${timeZoneProblem} (rendered as the KEDA cron triggers' timezone, which KEDA loads with Go's time.LoadLocation)`);
   const prefixProblem = findRedisPrefixProblem(spec.worker.redisPrefix);
   if (prefixProblem) problems.push(`worker.redisPrefix ${prefixProblem} (rendered as REDIS_PREFIX, which the app refuses at start-up)`);
   // Checked by the app's own TRUST_PROXY parser, on the value as rendered: one the web role refuses at start-up
