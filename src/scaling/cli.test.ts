@@ -467,6 +467,35 @@ describe('salescale CLI', () => {
     }
   });
 
+  it('refuses an events file of more than 1000 events (200,000 ran for minutes): one line, exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'salescale-events-many-'));
+    try {
+      const at = (i: number) => new Date(Date.UTC(2026, 10, 1) + i * 3_600_000).toISOString();
+      const csv = join(dir, 'events.csv');
+      writeFileSync(csv, `name,start,end,kind\n${Array.from({ length: 1001 }, (_, i) => `Flash ${i},${at(i)},${at(i + 1)},flash`).join('\n')}\n`);
+      const json = join(dir, 'events.json');
+      writeFileSync(json, JSON.stringify(Array.from({ length: 1001 }, (_, i) => ({ name: `Flash ${i}`, startsAt: at(i), endsAt: at(i + 1), trafficMultiplier: 3 }))));
+      const window = ['--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T11:00:00Z', '--no-db', '--no-progress'];
+      const cases: [string[], string][] = [
+        [['--events-csv', csv], `error [MALFORMED_CSV]: ${csv} holds 1001 events; at most 1000 are taken\n`],
+        [['--events-file', json], `error [MALFORMED_FILE]: ${json} holds 1001 events; at most 1000 are taken\n`],
+      ];
+      for (const [file, expected] of cases) {
+        for (const args of [['forecast', ...window], ['plan', ...window], ['backtest', '--dataset', 'us-flights-2001-elp', '--held-out-weeks', '1']]) {
+          const r = await run([...args, ...file]);
+          assert.equal(r.exitCode, 2, `${args[0]} ${file[0]}: ${r.err.slice(0, 300)}`);
+          assert.equal(r.out, '', args[0]);
+          assert.equal(r.err, expected, args[0]);
+        }
+      }
+      // At the limit the events are taken.
+      writeFileSync(json, JSON.stringify(Array.from({ length: 1000 }, (_, i) => ({ name: `Flash ${i}`, startsAt: at(i), endsAt: at(i + 1), trafficMultiplier: 3 }))));
+      assert.equal((await run(['forecast', ...window, '--events-file', json])).exitCode, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('two sources of history (--history, --learn, --dataset) are refused: one was silently dropped', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'salescale-two-histories-'));
     try {

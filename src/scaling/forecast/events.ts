@@ -96,6 +96,12 @@ export function parseSaleEvents(inputs: SaleEventInput[]): SaleEvent[] {
   });
 }
 
+/**
+ * Most events an events file (JSON or CSV) holds. Every minute the commands forecast looks at every event, so
+ * the time grows with their count: 200,000 ran for minutes. A thousand is nearly three sales a day for a year.
+ */
+export const MAX_FILE_SALE_EVENTS = 1000;
+
 /** Parses a JSON file: an array of {@link SaleEventInput} (or `{ "events": [...] }`). */
 export function parseSaleEventsJson(text: string, source = 'events file'): SaleEvent[] {
   let data: unknown;
@@ -106,6 +112,7 @@ export function parseSaleEventsJson(text: string, source = 'events file'): SaleE
   }
   const list = Array.isArray(data) ? data : (data as { events?: unknown })?.events;
   if (!Array.isArray(list)) throw new ScalingInputError('MALFORMED_FILE', `${source} must hold an array of events`);
+  if (list.length > MAX_FILE_SALE_EVENTS) throw new ScalingInputError('MALFORMED_FILE', `${source} holds ${list.length} events; at most ${MAX_FILE_SALE_EVENTS} are taken`);
   const notObject = list.findIndex((item) => item === null || typeof item !== 'object' || Array.isArray(item));
   if (notObject >= 0) throw new ScalingInputError('MALFORMED_FILE', `${source}: event ${notObject + 1} is not an object ({name, startsAt, endsAt, trafficMultiplier})`);
   // Without one, the event was listed as "undefined".

@@ -11,7 +11,7 @@ import { ScalingInputError, parseDate, quoteInput } from '../errors.ts';
 import type { HourlyPoint } from './csv.ts';
 import { readCsvTable } from './csv.ts';
 import type { SaleEvent } from './events.ts';
-import { DEFAULT_EVENT_SHAPE } from './events.ts';
+import { DEFAULT_EVENT_SHAPE, MAX_FILE_SALE_EVENTS } from './events.ts';
 import { WEEK, forecastWeekAverage } from './seasonal-models.ts';
 
 const HOUR_MS = 3_600_000;
@@ -232,6 +232,7 @@ export function parseEventsCsv(text: string, source = 'events CSV'): SaleEvent[]
   const { header, headerLine, rows } = readCsvTable(text, source);
   const col = (name: string) => header.indexOf(name);
   if (col('name') < 0 || col('start') < 0 || col('end') < 0) throw new ScalingInputError('MALFORMED_CSV', `${source} line 1: header must name "name,start,end[,kind]" (got ${quoteInput(headerLine)})`);
+  if (rows.length > MAX_FILE_SALE_EVENTS) throw new ScalingInputError('MALFORMED_CSV', `${source} holds ${rows.length} events; at most ${MAX_FILE_SALE_EVENTS} are taken`);
   return rows.map(({ cells, line }) => {
     const where = `${source} line ${line}`;
     const startsAt = parseDate(cells[col('start')], `${where} start`);
