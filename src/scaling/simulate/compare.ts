@@ -17,7 +17,7 @@ import type { PrescaleWindow } from './prescale.ts';
 import { createWindowLookup } from './prescale.ts';
 import { GCE_CRON_YEARS } from './gce-schedules.ts';
 import type { PolicyName, SimulationResult } from './simulate.ts';
-import { simulatePolicy } from './simulate.ts';
+import { DEFAULT_STEP_SECONDS, readOncePerStep, simulatePolicy } from './simulate.ts';
 import type { ServiceModelOptions } from './service-model.ts';
 import { DEFAULT_SERVICE_MODEL, getServiceRate } from './service-model.ts';
 
@@ -121,7 +121,8 @@ export function comparePolicies(input: CompareInput): CompareResult {
     serviceRatePerInstance: serviceRatePerVm,
     ...input.aws,
   };
-  const demand = (t: number) => forecastDemand(t) * factor;
+  // Every policy runs over the same steps: each step's demand (a look at every event) is worked out once for all.
+  const demand = readOncePerStep((t: number) => forecastDemand(t) * factor, input.from.getTime(), input.to.getTime(), input.stepSeconds ?? DEFAULT_STEP_SECONDS);
   const results = input.policies.map((policy) =>
     simulatePolicy({
       policy,

@@ -50,6 +50,12 @@ export function getEventReadiness(input: ReadinessInput): EventReadiness[] {
   // Per instance count k, over the whole run: where the run of steps with ≥ k serving that ends at i starts (−1 when
   // short at i), and the first step from i on with ≥ k (`steps` if none). Built once per k an event needs: O(run).
   const runs = new Map<number, { since: Int32Array; next: Int32Array }>();
+  // Each step's need, worked out once however many events overlap it (−1: not yet): events often overlap the whole run.
+  const stepNeeds = new Int32Array(steps).fill(-1);
+  const needsOver = (first: number, last: number) => {
+    for (let i = first; i <= last; i++) if (stepNeeds[i]! < 0) stepNeeds[i] = getInstancesNeeded(input.demand(timeOf(i)), input.service);
+    return stepNeeds.subarray(first, last + 1);
+  };
   const runsFor = (k: number) => {
     let r = runs.get(k);
     if (!r) {
@@ -67,15 +73,15 @@ export function getEventReadiness(input: ReadinessInput): EventReadiness[] {
     .map((e) => {
       const first = indexAt(e.startsAt.getTime());
       const last = indexAt(e.endsAt.getTime() - 1);
-      const needs = Array.from({ length: last - first + 1 }, (_, j) => getInstancesNeeded(input.demand(timeOf(first + j)), input.service));
+      const needs = needsOver(first, last);
       // Only the steps needing more than the event's first step: before the first rise every step is covered by the
       // base the run started with, so its margin measures how long the run had been going (0 for a run that starts
       // with the event), which would hide a pre-scaled policy's real lead before the first rise. An event that never
       // rises within the run is measured on every step.
-      const rises = needs.some((k) => k > needs[0]);
+      const rises = needs.some((k) => k > needs[0]!);
       let worst: { i: number; k: number; readyIndex: number | undefined; margin: number } | undefined;
       needs.forEach((k, j) => {
-        if (rises && k <= needs[0]) return;
+        if (rises && k <= needs[0]!) return;
         const i = first + j;
         const { since, next } = runsFor(k);
         const readyIndex = since[i] >= 0 ? since[i] : next[i] < steps ? next[i] : undefined;

@@ -98,6 +98,20 @@ describe('capacity lead for a sale event', () => {
     assert.equal(formatReadiness(readiness(() => 2, [sale, other])), 'Sale: never (00:40, 3 inst.); Other: never (01:10, 5 inst.)');
     assert.equal(formatReadiness([]), '-');
   });
+  it('reads the demand once per step, however many events overlap it', () => {
+    // 50 events over the whole run: each step's need is worked out once, not once per event (a 45-day simulate with 100
+    // overlapping events ran past 150 s, each step's demand read 100 times per policy, each read looking at every event).
+    const many = Array.from({ length: 50 }, (_, i): SaleEvent => ({ ...sale, name: `Sale ${i}`, startsAt: new Date(fromMs + i * 60_000), endsAt: new Date(at('02:00')) }));
+    let reads = 0;
+    const counted = (t: number) => {
+      reads += 1;
+      return demand(t);
+    };
+    const list = getEventReadiness({ events: many, fromMs, stepSeconds: 60, ready: Array.from({ length: 120 }, () => 5), demand: counted, service });
+    assert.equal(list.length, 50);
+    assert.deepEqual(list[0], { ...expected(at('00:40'), 3, at('00:00'), 40, true), event: 'Sale 0', rampStartsAt: at('00:00') });
+    assert.ok(reads <= 120, `${reads} demand reads for 120 steps`);
+  });
 });
 
 describe('simulation', () => {

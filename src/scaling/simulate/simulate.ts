@@ -184,9 +184,27 @@ function createScaler(input: SimulationInput): { scaler: Scaler; min: number; ma
   }
 }
 
+/** The simulation's step when none is given (s). */
+export const DEFAULT_STEP_SECONDS = 5;
+
+/**
+ * `demand` read once per step of the run [`fromMs`, `toMs`) at `stepSeconds`, for the policies simulated over the
+ * same steps; an instant off those steps is read as it comes.
+ */
+export function readOncePerStep(demand: (tMs: number) => number, fromMs: number, toMs: number, stepSeconds: number): (tMs: number) => number {
+  const stepMs = stepSeconds * 1000;
+  const values = new Float64Array(Math.max(0, Math.ceil((toMs - fromMs) / stepMs))).fill(Number.NaN);
+  return (t) => {
+    const i = (t - fromMs) / stepMs;
+    if (!Number.isInteger(i) || i < 0 || i >= values.length) return demand(t);
+    if (Number.isNaN(values[i]!)) values[i] = demand(t);
+    return values[i]!;
+  };
+}
+
 /** Runs one policy. Pure: same input, same result. */
 export function simulatePolicy(input: SimulationInput): SimulationResult {
-  const dt = input.stepSeconds ?? 5;
+  const dt = input.stepSeconds ?? DEFAULT_STEP_SECONDS;
   requirePositive(dt, 'stepSeconds');
   requirePositive(input.service.capacityPerInstanceRps, 'capacityPerInstanceRps');
   const fromMs = input.from.getTime();
