@@ -7,7 +7,7 @@ import { getWorstWeekRatio, runBacktest } from './backtest.ts';
 import { SEED_BASE_PATTERN, getBaseMultiplier } from './base-pattern.ts';
 import { getBlackFriday, getCyberMonday, getNextCalendarEventYear, getSeedCalendarEvents } from './calendar.ts';
 import { parseHourlyCsv } from './csv.ts';
-import { getEventMultiplier, parseSaleEvents } from './events.ts';
+import { createEventMultiplierLookup, getEventMultiplier, parseSaleEvents } from './events.ts';
 import { forecastHourly } from './forecast.ts';
 import { getMase, getSmape } from './metrics.ts';
 
@@ -70,6 +70,22 @@ describe('events', () => {
     assert.equal(at('2026-11-27T10:03:00Z'), 5.5);
     assert.equal(at('2026-11-27T10:18:00Z'), 5.5);
     assert.equal(at('2026-11-27T10:30:00Z'), 1);
+  });
+  it('looks at the events of each hour only, with the multiplier every event gives, in or out of order', () => {
+    // Overlapping sales of every shape, some starting or ending inside an hour, one off the minute.
+    const many = parseSaleEvents(
+      Array.from({ length: 40 }, (_, i) => ({
+        name: `Sale ${i}`,
+        startsAt: new Date(Date.parse('2026-11-27T00:00:00Z') + i * 37 * 60_000 + (i % 3) * 1_000).toISOString(),
+        endsAt: new Date(Date.parse('2026-11-27T00:00:00Z') + i * 37 * 60_000 + (30 + (i % 7) * 45) * 60_000).toISOString(),
+        trafficMultiplier: 0.5 + (i % 9),
+        rampUpMinutes: i % 4 === 0 ? 0 : 10,
+        decayMinutes: (i % 5) * 10,
+      })),
+    );
+    const lookup = createEventMultiplierLookup(many);
+    const instants = Array.from({ length: 2_000 }, (_, k) => Date.parse('2026-11-26T23:00:00Z') + k * 61_000);
+    for (const t of [...instants, ...instants.toReversed()]) assert.equal(lookup(t), getEventMultiplier(many, t), new Date(t).toISOString());
   });
   it('rejects an event that ends before it starts with INVALID_DATE', () => {
     assert.throws(

@@ -5,7 +5,7 @@ import { ScalingInputError, requirePositive } from '../errors.ts';
 import type { WeeklyPattern } from './base-pattern.ts';
 import { SEED_BASE_PATTERN, getBaseMultiplier } from './base-pattern.ts';
 import type { SaleEvent } from './events.ts';
-import { getEventMultiplier } from './events.ts';
+import { createEventMultiplierLookup } from './events.ts';
 import { getLocalTime } from './time-zone.ts';
 
 /** Inputs of a forecast. */
@@ -48,7 +48,8 @@ export function getBaseRequestsPerSecond(opts: ForecastOptions, t: number): numb
 export function createDemandCurve(options: Partial<ForecastOptions> = {}): DemandCurve {
   const opts = { ...DEFAULT_FORECAST_OPTIONS, ...options };
   requirePositive(opts.baseRequestsPerSecond, 'baseRequestsPerSecond');
-  return (t) => getBaseRequestsPerSecond(opts, t) * getEventMultiplier(opts.events, t);
+  const eventAt = createEventMultiplierLookup(opts.events);
+  return (t) => getBaseRequestsPerSecond(opts, t) * eventAt(t);
 }
 
 /** One forecast hour. */
@@ -70,7 +71,8 @@ export function forecastHourly(options: Partial<ForecastOptions>, from: Date, to
   if (to.getTime() <= from.getTime()) {
     throw new ScalingInputError('INVALID_DATE', `forecast end ${to.toISOString()} is not after its start ${from.toISOString()}`);
   }
-  const demand = createDemandCurve(opts);
+  requirePositive(opts.baseRequestsPerSecond, 'baseRequestsPerSecond');
+  const eventAt = createEventMultiplierLookup(opts.events);
   const out: ForecastHour[] = [];
   for (let h = Math.floor(from.getTime() / HOUR_MS) * HOUR_MS; h < to.getTime(); h += HOUR_MS) {
     let sum = 0;
@@ -78,10 +80,11 @@ export function forecastHourly(options: Partial<ForecastOptions>, from: Date, to
     let peakEvent = 1;
     for (let m = 0; m < 60; m++) {
       const t = h + m * 60_000;
-      const d = demand(t);
+      const event = eventAt(t);
+      const d = getBaseRequestsPerSecond(opts, t) * event;
       sum += d;
       peak = Math.max(peak, d);
-      peakEvent = Math.max(peakEvent, getEventMultiplier(opts.events, t));
+      peakEvent = Math.max(peakEvent, event);
     }
     out.push({
       hour: new Date(h).toISOString(),
