@@ -847,16 +847,16 @@ resource "google_monitoring_alert_policy" "worker_instances_down" {
   combiner = "OR"
   severity = "CRITICAL"
   conditions {
-    display_name = "No worker instance live for 2 minutes"
+    display_name = "No worker instance live or scraped for 2 minutes"
     condition_prometheus_query_language {
-      query = "max by (role) (salescale_live_instances{role=\"worker\"}) < 1"
+      query = "max by (role) (salescale_live_instances{role=\"worker\"}) < 1 or absent(process_cpu_seconds_total{role=\"worker\"})"
       duration = "120s"
       evaluation_interval = "60s"
       alert_rule = "WorkerInstancesDown"
     }
   }
   documentation {
-    content = "No worker instance live for 2 minutes. Action: investigate. Runbook: docs/runbook.md#workerinstancesdown"
+    content = "No worker instance live or scraped for 2 minutes. Action: investigate. Runbook: docs/runbook.md#workerinstancesdown"
     mime_type = "text/markdown"
   }
   notification_channels = google_monitoring_notification_channel.email[*].id

@@ -200,13 +200,37 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
       },
     ],
   },
-  // The only worker dies at minute 10: the web instances see no worker heartbeat.
+  // The only worker dies at minute 10: the web instances see no worker heartbeat, and its series end.
   WorkerInstancesDown: {
     startMinute: 10,
     windowMinutes: 0,
-    series: [{ series: 'salescale_live_instances{role="worker",instance_id="web-1"}', values: '1x9 0x20' }],
+    series: [
+      { series: 'salescale_live_instances{role="worker",instance_id="web-1"}', values: '1x9 0x20' },
+      { series: 'process_cpu_seconds_total{role="worker",instance_id="worker-1"}', values: '0+10x9 stale' },
+    ],
     labels: { role: 'worker' },
-    quiet: [{ name: 'a worker restarting while another runs', series: [{ series: 'salescale_live_instances{role="worker",instance_id="web-1"}', values: '2x9 1x20' }] }],
+    quiet: [
+      {
+        name: 'a worker restarting while another runs',
+        series: [
+          { series: 'salescale_live_instances{role="worker",instance_id="web-1"}', values: '2x9 1x20' },
+          { series: 'process_cpu_seconds_total{role="worker",instance_id="worker-1"}', values: '0+10x9 stale' },
+          { series: 'process_cpu_seconds_total{role="worker",instance_id="worker-2"}', values: '0+10x30' },
+        ],
+      },
+    ],
+    cases: [
+      {
+        // Prometheus stops reading the worker at minute 10 (a METRICS_TOKEN it was not given); its heartbeat goes on.
+        name: 'workers live but none scraped',
+        series: [
+          { series: 'salescale_live_instances{role="worker",instance_id="web-1"}', values: '1x30' },
+          { series: 'process_cpu_seconds_total{role="worker",instance_id="worker-1"}', values: '0+10x9 stale' },
+        ],
+        firingMinute: 17,
+        labels: { role: 'worker' },
+      },
+    ],
   },
 
   // Workers alive, queues short: only the age of the oldest runnable job shows the line has stopped.

@@ -330,6 +330,24 @@ describe('failures that must page', { skip: promtool ? false : NO_PROMTOOL }, ()
     );
   });
 
+  it('pages when the workers run but none is scraped (their heartbeats go on, every worker-only series ends)', () => {
+    // From minute 10 Prometheus reads no worker (a METRICS_TOKEN only the web role was given, a wrong WORKER_PORT, a
+    // network policy): the web instances still see a live worker, but every series only the worker reports ends —
+    // reservations held, dead letters, payment problems open, money owed back — and the alerts on them go silent.
+    assertPages(
+      'WorkerInstancesDown',
+      15,
+      [
+        { series: `process_cpu_seconds_total{${worker}}`, values: '0+10x10 stale' },
+        { series: `salescale_reservations_held{${worker}}`, values: '3x10 stale' },
+        { series: `salescale_live_instances{role="worker",instance_id="web-1"}`, values: '1x30' },
+        { series: `process_cpu_seconds_total{${webInstance}}`, values: '0+30x30' },
+      ],
+      { role: 'worker' },
+      'no worker is scraped',
+    );
+  });
+
   it('pages when the order queue stops moving while its workers are live and it holds a handful of jobs', () => {
     // From minute 10 no worker takes an order job (a worker wedged on a lock, a queue paused by hand): workers still
     // send heartbeats, three jobs wait (far below HighQueueDepth), and the head of the line keeps ageing.

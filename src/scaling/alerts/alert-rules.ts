@@ -254,10 +254,13 @@ export const ALERT_RULES: readonly AlertRule[] = [
   {
     name: 'WorkerInstancesDown',
     severity: 'critical',
-    summary: 'No worker instance live for 2 minutes',
+    summary: 'No worker instance live or scraped for 2 minutes',
     description:
-      'No worker has sent a heartbeat for 2 minutes (as the web instances see the cluster): confirmation emails and stock syncs pile up, unpaid reservations are no longer expired (their units stay off sale) and the outbox is not relayed, long before any queue-depth alert.',
-    expr: 'max by (role) (salescale_live_instances{role="worker"}) < 1',
+      'No worker has sent a heartbeat for 2 minutes (as the web instances see the cluster), or none is scraped: confirmation emails and stock syncs pile up, unpaid reservations are no longer expired (their units stay off sale) and the outbox is not relayed, long before any queue-depth alert; unscraped, the alerts on what only the worker reports (reservations held, dead letters, payment problems open, money owed back) cannot fire.',
+    // The heartbeat count covers workers that are dead or hang; `absent` covers workers alive but not scraped (a
+    // METRICS_TOKEN or WORKER_PORT Prometheus was not given), whose heartbeats keep the count at 1 while every series
+    // only the worker reports has ended.
+    expr: 'max by (role) (salescale_live_instances{role="worker"}) < 1 or absent(process_cpu_seconds_total{role="worker"})',
     forSeconds: 120,
     action: 'investigate',
     source: 'availability',
