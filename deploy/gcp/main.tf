@@ -862,6 +862,26 @@ resource "google_monitoring_alert_policy" "worker_instances_down" {
   notification_channels = google_monitoring_notification_channel.email[*].id
 }
 
+resource "google_monitoring_alert_policy" "salescale_target_down" {
+  display_name = "SalescaleTargetDown (warning)"
+  combiner = "OR"
+  severity = "WARNING"
+  conditions {
+    display_name = "A Salescale instance cannot be scraped for 5 minutes"
+    condition_prometheus_query_language {
+      query = "up{job=~\"salescale-web|salescale-worker|salescale-pods\"} < 1"
+      duration = "300s"
+      evaluation_interval = "60s"
+      alert_rule = "SalescaleTargetDown"
+    }
+  }
+  documentation {
+    content = "A Salescale instance cannot be scraped for 5 minutes. Action: investigate. Runbook: docs/runbook.md#salescaletargetdown"
+    mime_type = "text/markdown"
+  }
+  notification_channels = google_monitoring_notification_channel.email[*].id
+}
+
 resource "google_monitoring_alert_policy" "order_queue_stuck" {
   display_name = "OrderQueueStuck (critical)"
   combiner = "OR"

@@ -233,6 +233,49 @@ export const ALERT_FIXTURES: Record<string, AlertFixture> = {
     ],
   },
 
+  // From minute 10 Prometheus cannot scrape web-2 (`up` 0) while web-1 and the worker are read as before.
+  SalescaleTargetDown: {
+    startMinute: 10,
+    windowMinutes: 0,
+    series: [
+      { series: 'up{job="salescale-web",instance="web-1:9464"}', values: '1x30' },
+      { series: 'up{job="salescale-web",instance="web-2:9464"}', values: '1x9 0x20' },
+      { series: 'up{job="salescale-worker",instance="worker:3031"}', values: '1x30' },
+    ],
+    labels: { job: 'salescale-web', instance: 'web-2:9464' },
+    quiet: [
+      {
+        // Scrapes that fail for less than 5 minutes at a time: a pod starting, a slow scrape timing out now and then.
+        name: 'a target failing a few scrapes at a time',
+        series: [
+          { series: 'up{job="salescale-pods",instance="10.1.2.3:9464"}', values: '1x9 0x3 1 0x3 1x11' },
+          { series: 'up{job="salescale-pods",instance="10.1.2.4:3031"}', values: '1x30' },
+        ],
+      },
+      {
+        // Not a Salescale job: node exporter, Redis or PostgreSQL exporters have their own alerts.
+        name: "another job's target down",
+        series: [
+          { series: 'up{job="node-exporter",instance="10.1.0.5:9100"}', values: '1x9 0x20' },
+          { series: 'up{job="salescale-web",instance="web-1:9464"}', values: '1x30' },
+        ],
+      },
+    ],
+    cases: [
+      {
+        // Kubernetes: one pod's metrics port refused (the job the pod discovery of prometheus.kubernetes.yml names).
+        name: 'one pod of salescale-pods unreachable, then back',
+        series: [
+          { series: 'up{job="salescale-pods",instance="10.1.2.3:9464"}', values: '1x4 0x10 1x10' },
+          { series: 'up{job="salescale-pods",instance="10.1.2.4:9464"}', values: '1x25' },
+        ],
+        firingMinute: 10,
+        labels: { job: 'salescale-pods', instance: '10.1.2.3:9464' },
+        resolvedMinute: 16,
+      },
+    ],
+  },
+
   // Workers alive, queues short: only the age of the oldest runnable job shows the line has stopped.
   OrderQueueStuck: stuckQueue('order', 120, 'email'),
   InventoryQueueStuck: stuckQueue('inventory', 300, 'email'),

@@ -278,6 +278,30 @@ describe('failures that must page', { skip: promtool ? false : NO_PROMTOOL }, ()
     );
   });
 
+  it('alerts when one Salescale target cannot be scraped while the others can (its per-instance alerts go silent)', () => {
+    // From minute 5 Prometheus cannot scrape web-3 (hung, its metrics port closed, a network policy): `up` is 0 for it
+    // and its series end, while web-1, web-2 and the worker are read as before. The role-wide availability rules see
+    // live, scraped instances; web-3's memory, pool and event-loop alerts have nothing left to read.
+    const up = (job: string, instance: string, values: string) => ({ series: `up{job="${job}",instance="${instance}"}`, values });
+    assertPages(
+      'SalescaleTargetDown',
+      11,
+      [
+        up('salescale-web', 'web-1:9464', '1x20'),
+        up('salescale-web', 'web-2:9464', '1x20'),
+        up('salescale-web', 'web-3:9464', '1x4 0x16'),
+        up('salescale-worker', '10.0.0.7:3031', '1x20'),
+        { series: 'process_cpu_seconds_total{role="web",instance_id="web-3"}', values: '0+30x4 stale' },
+        { series: `process_cpu_seconds_total{${webInstance}}`, values: '0+30x20' },
+        { series: `process_cpu_seconds_total{${worker}}`, values: '0+10x20' },
+        { series: 'salescale_live_instances{role="web",instance_id="worker-1"}', values: '3x20' },
+        { series: 'salescale_live_instances{role="worker",instance_id="web-1"}', values: '1x20' },
+      ],
+      { job: 'salescale-web', instance: 'web-3:9464' },
+      'one web instance of three cannot be scraped',
+    );
+  });
+
   it('pages when one of three web instances nears its memory limit while the others are at 40 % (a leak, not load)', () => {
     // From minute 5 web-3 holds 95 % of its limit; the role's average is 58 %. The leaking instance is OOM-killed with
     // the requests it holds, whatever the others use.

@@ -16,6 +16,7 @@
  * - `availability`: Salescale's own, for a role with no live instance at all (not in the seed). Every other
  *   rule reads figures that a dead role stops reporting (a ratio or a quantile over no requests is empty, not
  *   high), so a shop whose web instances are all down, or whose workers are, fired nothing.
+ *   Also one instance Prometheus can no longer scrape (`up`), whose per-instance alerts have gone silent.
  * - `payments`: Salescale's own, for checkout that takes money (reservations, payments, webhooks;
  *   not in the seed). Counters of the web role (payments, webhooks, provider calls, late payments,
  *   expiries by payment) and the worker (expiries by job and sweeper, reservations held).
@@ -106,6 +107,14 @@ export interface AlertRule {
    */
   description: string;
 }
+
+/**
+ * The scrape jobs that read Salescale's instances, in every rendered Prometheus configuration: `salescale-web` and
+ * `salescale-worker` (deploy/prometheus/prometheus.yml, the compose stack, the collectors of the GCP VMs) and
+ * `salescale-pods` (deploy/prometheus/prometheus.kubernetes.yml). `up` carries the job and target labels only, not the
+ * app's `role`, so SalescaleTargetDown selects by job: a config that names them otherwise is not watched.
+ */
+export const SALESCALE_SCRAPE_JOBS = ['salescale-web', 'salescale-worker', 'salescale-pods'] as const;
 
 /** Namespace of Salescale's Embedded Metric Format lines (CLOUDWATCH_EMF_NAMESPACE in deployments). */
 export const CLOUDWATCH_NAMESPACE = 'Salescale';
@@ -262,6 +271,20 @@ export const ALERT_RULES: readonly AlertRule[] = [
     // only the worker reports has ended.
     expr: 'max by (role) (salescale_live_instances{role="worker"}) < 1 or absent(process_cpu_seconds_total{role="worker"})',
     forSeconds: 120,
+    action: 'investigate',
+    source: 'availability',
+  },
+
+  {
+    name: 'SalescaleTargetDown',
+    severity: 'warning',
+    summary: 'A Salescale instance cannot be scraped for 5 minutes',
+    description:
+      'Prometheus cannot scrape {{ $labels.instance }} of job {{ $labels.job }} while its other targets may be fine: if that instance still serves, its share of shoppers or jobs goes unwatched, because every per-instance alert (memory, database pool, event loop) reads series it no longer reports.',
+    // One target, not kube-prometheus' share of a job's targets above 10 %: one web instance of 11 or more is below
+    // that share, and its per-instance alerts are silent all the same. The role-wide rules above cover all targets gone.
+    expr: `up{job=~"${SALESCALE_SCRAPE_JOBS.join('|')}"} < 1`,
+    forSeconds: 300,
     action: 'investigate',
     source: 'availability',
   },

@@ -60,7 +60,8 @@ function metricsCollectorConfig(spec: DeploymentSpec, role: 'web' | 'worker'): s
         config: {
           scrape_configs: [
             {
-              job_name: `${spec.name}-${role}`,
+              // Not the spec's name: the job SalescaleTargetDown selects (SALESCALE_SCRAPE_JOBS) whatever the shop is called.
+              job_name: `salescale-${role}`,
               scrape_interval: `${GCP_METRICS_SCRAPE_INTERVAL_S}s`,
               metrics_path: '/metrics',
               static_configs: [{ targets: [`localhost:${port}`] }],
