@@ -78,12 +78,16 @@ describe('waiting room on instances with skewed clocks', () => {
     }
   });
 
-  it('needs no pass on any instance before the sale starts, even on one whose clock is ahead', async (context) => {
+  // Before the start nobody holds a pass: the product is refused SALE_NOT_STARTED, not PASS_REQUIRED (the live sale's
+  // refusal), on the room's clock, also on an instance whose own clock has already passed the start.
+  it('refuses the products as not started on every instance before the sale starts, even on one whose clock is ahead', async (context) => {
     if (skipWithout(context)) return;
-    const { productId } = await queuedSale(20_000);
+    const { eventId, productId } = await queuedSale(20_000);
     for (const instance of [onTime, behind, ahead]) {
       const reply = await guestOrder(instance, productId);
-      assert.equal(reply.status, 201, `${instance === ahead ? 'the instance 30 s ahead' : 'an instance'} refused a product whose sale has not begun: ${JSON.stringify(reply.body)}`);
+      assert.equal(reply.status, 403, `${instance === ahead ? 'the instance 30 s ahead' : 'an instance'} sold a product whose sale has not begun: ${JSON.stringify(reply.body)}`);
+      assert.equal(reply.body.error.code, 'SALE_NOT_STARTED', `${instance === ahead ? 'the instance 30 s ahead' : 'an instance'} took the sale for live: ${JSON.stringify(reply.body)}`);
+      assert.equal(reply.body.error.details.saleEventId, eventId);
     }
   });
 });

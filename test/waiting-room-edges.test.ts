@@ -263,6 +263,37 @@ describe('waiting room at its edges', () => {
     assert.ok(eta >= toStart + 15 - 1 && eta <= toStart + 15 + 1, `pre-queue of 30 at 2/s, ${toStart} s to the start: told ${eta} s`);
   });
 
+  it('refuses an order of a queued sale\'s products while its line is open and the sale has not started (items, cart, guest), and sells them as usual earlier than the line opens', async () => {
+    const productId = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: 'prestart' });
+    const farOff = await createQueuedProduct(url, t.admin, { available: 100, skuPrefix: 'prestart-far' });
+    // The line of the first opens now (the sale starts within JOIN_OPENS_BEFORE_MS); the second's opens in a month.
+    const eventId = await createQueuedSale(url, t.admin, [{ url }], { productIds: [productId], startsInMs: 3_600_000, admissionPerSecond: 1000 });
+    await createQueuedSale(url, t.admin, [{ url }], { productIds: [farOff], startsInMs: 30 * 86_400_000, admissionPerSecond: 1000 });
+    const joined = await request(`${url}/api/v1/sale-events/${eventId}/queue`, { method: 'POST' });
+    assert.equal(joined.status, 201, `the line is open: ${JSON.stringify(joined.body)}`);
+    const info = await request(`${url}/api/v1/sale-events/${eventId}/queue`);
+
+    const [customerId] = await insertCustomers(t.platform.db.primary, 1, 'prestart');
+    const [session] = await mintSessionCookies(t.env, [customerId!]);
+    const order = (headers: Record<string, string>, body: object) =>
+      t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'idempotency-key': `prestart-${randomBytes(6).toString('hex')}`, 'content-type': 'application/json', ...headers }, payload: JSON.stringify(body) });
+    const refusedBeforeStart = (reply: Awaited<ReturnType<typeof order>>, what: string) => {
+      assert.equal(reply.statusCode, 403, `${what}: ${reply.body}`);
+      assert.equal(reply.json().error.code, 'SALE_NOT_STARTED', what);
+      assert.deepEqual(reply.json().error.details, { saleEventId: eventId, startsAt: info.body.startsAt, productIds: [productId] }, what);
+    };
+
+    refusedBeforeStart(await order({ cookie: session! }, { items: [{ productId, quantity: 1 }] }), 'signed in, items');
+    refusedBeforeStart(await order({}, { email: 'prestart-guest@example.com', items: [{ productId, quantity: 1 }] }), 'guest, items');
+    const added = await t.app.inject({ method: 'POST', url: '/api/v1/cart/items', headers: { cookie: session!, 'content-type': 'application/json' }, payload: JSON.stringify({ productId, quantity: 1 }) });
+    assert.ok(added.statusCode < 300, `added to the cart: ${added.body}`);
+    refusedBeforeStart(await order({ cookie: session! }, {}), 'signed in, from the cart');
+
+    // More than a day ahead, the line is not open and the product is sold as usual.
+    const early = await order({ cookie: session! }, { items: [{ productId: farOff, quantity: 1 }] });
+    assert.equal(early.statusCode, 201, `a product whose sale's line opens in a month: ${early.body}`);
+  });
+
   it('tells a client that polls (a mobile app) when to ask again, at a pace within the sale and customer rate limits', async () => {
     // One a second, the line long enough that the last of 40 waits over half a minute.
     const { eventId } = await liveSale({ admissionPerSecond: 1 });

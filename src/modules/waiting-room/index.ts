@@ -4,3 +4,4 @@ export { createTokenSigner, type PassClaims, type TokenSigner } from './waiting-
 export type { TicketState, TicketStatus, WaitingRoom } from './waiting-room.service.ts';
 export { createWaitingRoomRepository, type WaitingRoomRepository } from './waiting-room.repository.ts';
 export * from './waiting-room.tables.ts';
+export { JOIN_OPENS_BEFORE_MS } from './waiting-room.registry.ts';

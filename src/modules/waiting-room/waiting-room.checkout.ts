@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../../platform/db/client.ts';
 import { STATEMENT_END_MARGIN_MS } from '../../platform/db/statement-timeout.ts';
 import { DomainError } from '../../shared/errors.ts';
-import { PassExpiredError, PassInvalidError, PassReplacedError, PassRequiredError, PassUsedError } from './waiting-room.errors.ts';
+import { PassExpiredError, PassInvalidError, PassReplacedError, PassRequiredError, PassUsedError, SaleNotStartedError } from './waiting-room.errors.ts';
 import type { WaitingRoomMetrics } from './waiting-room.metrics.ts';
 import type { EventRegistry, QueuedEvent } from './waiting-room.registry.ts';
 import type { PassRef, WaitingRoomRepository } from './waiting-room.repository.ts';
@@ -59,9 +59,12 @@ export function createCheckoutRule(deps: {
 
   return {
     /**
-     * Checkout's rule: while a queued sale is live, buying any of its products needs a valid pass for
-     * that sale issued to this visitor. A product listed by several live queued sales needs a pass of
-     * any one of them. No Redis or database call: the registry is in memory, passes are checked by
+     * Checkout's rule: from the opening of a queued sale's line (JOIN_OPENS_BEFORE_MS before its start) until its end,
+     * buying any of its products needs a valid pass for that sale issued to this visitor. Before the start nobody holds
+     * one (admission begins at the start): an order of them is refused SALE_NOT_STARTED, whatever it carries, so a bot
+     * cannot buy the stock while the shoppers wait in the pre-queue. A product listed by a live queued sale needs a pass
+     * of any live one listing it (SALE_NOT_STARTED only when none listing it has started). Earlier than the line's
+     * opening the product is sold as usual. No Redis or database call: the registry is in memory, passes are checked by
      * signature and expiry. Returns the passes the order spends (see `spend`), and `expired`: when the only
      * refusal is PASS_EXPIRED, the expired passes it is for, which `refuseExpired` refuses unless this very order
      * had spent them (its retry, whose idempotency record is gone, replays the order).
@@ -74,12 +77,22 @@ export function createCheckoutRule(deps: {
       const spent = new Map<number, PassClaims>();
       /** Products no pass covers, by the first live sale listing them (the one a refusal names). */
       const uncovered = new Map<number, { events: QueuedEvent[]; products: number[] }>();
+      /** Products whose every guarded sale is still ahead, by the one starting first (the one a refusal names). */
+      const notStarted = new Map<number, { event: QueuedEvent; products: number[] }>();
       // Each product once, in order of first appearance: items that repeat a product are one line of the order, and a
       // refusal names it once (PASS_REQUIRED details.productIds).
       for (const productId of new Set(productIds)) {
-        const events = registry.liveFor(productId, now);
+        const guarded = registry.guardedFor(productId, now);
+        if (guarded.length === 0) continue;
+        const events = guarded.filter((event) => event.startsAtMs <= now);
+        if (events.length === 0) {
+          const entry = notStarted.get(guarded[0]!.id) ?? { event: guarded[0]!, products: [] };
+          entry.products.push(productId);
+          notStarted.set(guarded[0]!.id, entry);
+          continue;
+        }
         // A pass this order already spends covers the product if its sale lists it.
-        if (events.length === 0 || events.some((event) => spent.has(event.id))) continue;
+        if (events.some((event) => spent.has(event.id))) continue;
         const pass = events.map((event) => usable(event.id)).find((c) => c !== undefined);
         if (pass) {
           spent.set(pass.e, pass);
@@ -89,6 +102,9 @@ export function createCheckoutRule(deps: {
         entry.products.push(productId);
         uncovered.set(events[0]!.id, entry);
       }
+      // First: no pass can buy these yet, whatever else the order carries.
+      const [ahead] = notStarted.values();
+      if (ahead) refused(ahead.event.id, new SaleNotStartedError(ahead.event.id, new Date(ahead.event.startsAtMs).toISOString(), ahead.products));
       const refusals = [...uncovered].map(([eventId, { events, products }]) => ({
         eventId,
         products,

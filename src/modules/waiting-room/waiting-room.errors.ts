@@ -43,6 +43,21 @@ export class PassRequiredError extends DomainError {
   }
 }
 
+/**
+ * 403 SALE_NOT_STARTED: these products are in a queued sale whose line is open (from JOIN_OPENS_BEFORE_MS before the
+ * start) and which has not started: they go on sale at the start, through the waiting room (nobody holds its pass yet).
+ */
+export class SaleNotStartedError extends DomainError {
+  constructor(saleEventId: number, startsAt: string, productIds: number[]) {
+    super(
+      'SALE_NOT_STARTED',
+      'forbidden',
+      `these products go on sale at ${startsAt}, when sale event ${saleEventId} starts, through its waiting room (POST /api/v1/sale-events/${saleEventId}/queue): checkout of them needs its pass`,
+      { saleEventId, startsAt, productIds },
+    );
+  }
+}
+
 export class PassInvalidError extends DomainError {
   constructor(saleEventId: number) {
     super('PASS_INVALID', 'forbidden', `the waiting-room pass is not valid for sale event ${saleEventId} and this visitor`, { saleEventId });

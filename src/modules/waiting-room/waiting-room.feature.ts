@@ -151,7 +151,8 @@ export function createWaitingRoomFeature(deps: WaitingRoomFeatureDeps) {
     renewVisitor: (request: FastifyRequest, reply: FastifyReply): void => renewVisitorCookie(request, reply, deps.secureCookies),
     /** The checkout's pass rule, for the orders routes (their `CheckoutAdmission`). */
     checkout: {
-      active: () => registry.live(clock.now()).length > 0,
+      // From a line's opening (the pre-queue), not only from the start: see the checkout rule.
+      active: () => registry.guarded(clock.now()).length > 0,
       async check(request: FastifyRequest, productIds: readonly number[], orderRef: string) {
         const { passes, expired } = checkoutRule.check(productIds, passesOf(request), holdersOf(request, deps.secureCookies));
         // Before the order's idempotency record is read, and not kept by it: a fresh pass then buys the order.

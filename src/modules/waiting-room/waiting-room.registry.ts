@@ -14,6 +14,19 @@ export interface QueuedEvent {
   paused: boolean;
 }
 
+/**
+ * How long before its start a sale's line takes visitors, and its products need the waiting room (its pass, which
+ * nobody holds before the start): from then until the end the checkout of its products goes through the room.
+ * Joined earlier, a ticket would outlive what it is bound to (the visitor cookie lasts 30 days, a session less: a
+ * guest back without it is a new visitor, refused behind their own address's ticket or given a second place while the
+ * first stays in the draw) and keep its room's keys in Redis for as long as the sale is ahead (years, for a sale
+ * planned far out). Earlier than that the products are sold as usual (the shop may sell them until the drop is announced).
+ */
+export const JOIN_OPENS_BEFORE_MS = 86_400_000;
+
+/** When the line of `event` opens: JOIN_OPENS_BEFORE_MS before its start. */
+export const opensAtMs = (event: QueuedEvent): number => event.startsAtMs - JOIN_OPENS_BEFORE_MS;
+
 export interface EventRegistry {
   get(id: number): QueuedEvent | undefined;
   all(): QueuedEvent[];
@@ -21,6 +34,10 @@ export interface EventRegistry {
   live(now: number): QueuedEvent[];
   /** The live queued events listing a product (sales may overlap), earliest start first. */
   liveFor(productId: number, now: number): QueuedEvent[];
+  /** Events whose line is open at `now` (from JOIN_OPENS_BEFORE_MS before the start until the end): checkout of their products goes through the room. */
+  guarded(now: number): QueuedEvent[];
+  /** The guarded events (see `guarded`) listing a product, earliest start first. */
+  guardedFor(productId: number, now: number): QueuedEvent[];
   /** Reads the events again (concurrent callers share one read); false when the read failed (the last list is kept). */
   refresh(): Promise<boolean>;
   /**
@@ -68,17 +85,22 @@ export function createEventRegistry(deps: { list: (endedAfter: Date) => Promise<
       next.set(event.id, event);
       for (const productId of event.productIds) products.set(productId, [...(products.get(productId) ?? []), event]);
     }
+    // Earliest start first (`liveFor`, `guardedFor`): a refusal names the sale that starts first.
+    for (const list of products.values()) list.sort((a, b) => a.startsAtMs - b.startsAtMs || a.id - b.id);
     events = next;
     byProduct = products;
   }
 
   const isLive = (event: QueuedEvent, now: number) => event.startsAtMs <= now && now < event.endsAtMs;
+  const isGuarded = (event: QueuedEvent, now: number) => opensAtMs(event) <= now && now < event.endsAtMs;
 
   return {
     get: (id) => events.get(id),
     all: () => [...events.values()],
     live: (now) => [...events.values()].filter((event) => isLive(event, now)),
     liveFor: (productId, now) => byProduct.get(productId)?.filter((event) => isLive(event, now)) ?? [],
+    guarded: (now) => [...events.values()].filter((event) => isGuarded(event, now)),
+    guardedFor: (productId, now) => byProduct.get(productId)?.filter((event) => isGuarded(event, now)) ?? [],
     refresh() {
       pending ??= load()
         .then(

@@ -9,7 +9,7 @@ import {
 } from './waiting-room.errors.ts';
 import { type AdmissionDeps, createAdmission } from './waiting-room.admission.ts';
 import { createMergeRecords, type MergeRecordDeps, mergesIn } from './waiting-room.merges.ts';
-import type { QueuedEvent } from './waiting-room.registry.ts';
+import { opensAtMs, type QueuedEvent } from './waiting-room.registry.ts';
 import { JOIN_REPLY, roomKeys, waitingRoomJoin, waitingRoomPresented, waitingRoomRejoin } from './waiting-room.scripts.ts';
 import { CLOSED, createTicketStatus, type PresentedTicket, type TicketStatus, type TicketStatusDeps } from './waiting-room.ticket-status.ts';
 
@@ -34,13 +34,6 @@ export interface WaitingRoomDeps extends AdmissionDeps, MergeRecordDeps, Omit<Ti
   instanceId: string;
 }
 
-/**
- * How long before its start a sale's line takes visitors. Joined earlier, a ticket would outlive what it is bound to
- * (the visitor cookie lasts 30 days, a session less: a guest back without it is a new visitor, refused behind their
- * own address's ticket or given a second place while the first stays in the draw) and keep its room's keys in Redis
- * for as long as the sale is ahead (years, for a sale planned far out).
- */
-export const JOIN_OPENS_BEFORE_MS = 86_400_000;
 
 export function createWaitingRoom(deps: WaitingRoomDeps) {
   const { config, registry, signer } = deps;
@@ -102,8 +95,8 @@ export function createWaitingRoom(deps: WaitingRoomDeps) {
     async join(eventId: number, visitor: Visitor): Promise<{ ticket: string; replayed: boolean; status: TicketStatus }> {
       const event = await eventOrThrow(eventId);
       if (deps.clock() >= event.endsAtMs) throw new SaleEndedError(eventId);
-      const opensAtMs = event.startsAtMs - JOIN_OPENS_BEFORE_MS;
-      if (deps.clock() < opensAtMs) throw new WaitingRoomNotOpenError(eventId, new Date(opensAtMs).toISOString());
+      const opensAt = opensAtMs(event);
+      if (deps.clock() < opensAt) throw new WaitingRoomNotOpenError(eventId, new Date(opensAt).toISOString());
       const fresh = randomBytes(16).toString('base64url');
       const [kind, ticketId, place, ...dropped] = await redisCall(() =>
         waitingRoomJoin.run(

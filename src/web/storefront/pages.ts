@@ -98,7 +98,8 @@ export function catalogPage(input: { products: ProductView[]; categories: Catego
   return layout({ title: heading, page: 'catalog', body, q });
 }
 
-export function productPage(input: { product: ProductView; category?: CategoryView; sale?: SaleView }): string {
+/** `now`: when the page is rendered (a queued sale not started yet is worded as the time its product goes on sale). */
+export function productPage(input: { product: ProductView; category?: CategoryView; sale?: SaleView; now?: number }): string {
   const { product, sale } = input;
   // What one add may ask for: a cart line's maximum, or the product's per-customer cap when lower. The stock is left to
   // the server's refusal, which the page words ("only N left"): it changes while the page is open.
@@ -115,7 +116,11 @@ export function productPage(input: { product: ProductView; category?: CategoryVi
   ${
     sale?.queued
       ? html`<div class="queue-box" data-queued-sale="${sale.id}">
-    <p>This product is sold through a waiting room during <strong>${sale.name}</strong>: visitors are let in at the pace the shop can serve, in turn.</p>
+    ${
+      Date.parse(sale.startsAt) > (input.now ?? Date.now())
+        ? html`<p data-sale-not-started>This product goes on sale at <strong>${new Date(sale.startsAt).toUTCString()}</strong>, when <strong>${sale.name}</strong> starts, through a waiting room: it cannot be ordered before. Join the line (it opens a day before the start; the order of those who join before the start is drawn at random), and you will be let in, in turn, at the pace the shop can serve.</p>`
+        : html`<p>This product is sold through a waiting room during <strong>${sale.name}</strong>: visitors are let in at the pace the shop can serve, in turn.</p>`
+    }
     <p data-pass-status hidden></p>
     <p><a class="button" data-join href="/sale/${sale.id}/queue?product=${product.id}">Join the waiting room</a></p>
   </div>`

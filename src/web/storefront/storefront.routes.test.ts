@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts';
+import { waitFor } from '../../../test/helpers/queues.ts';
 import { MAX_LINE_QUANTITY } from '../../modules/cart/cart.schemas.ts';
 
 describe('storefront assets', () => {
@@ -62,6 +63,41 @@ describe('storefront: a product in two sales', () => {
     assert.equal(page.statusCode, 200);
     assert.match(page.body, new RegExp(`data-queued-sale="${doorbuster.json().id}"`), 'the product page links to the waiting room of the queued sale');
     assert.match(page.body, /Doorbuster hour/);
+  });
+
+  it('says when a queued sale that has not started puts the product on sale, with its waiting room, rather than offering a checkout it would refuse', async () => {
+    const post = (url: string, payload: unknown) => t.app.inject({ method: 'POST', url, headers: t.admin, payload: payload as object });
+    const product = await post('/api/v1/admin/products', { sku: `prestart-${Date.now()}`, name: 'Doorbuster console', priceCents: 39_900, available: 10 });
+    assert.equal(product.statusCode, 201, product.body);
+    const productId = product.json().id as number;
+    const now = Date.now();
+    const week = await post('/api/v1/admin/sale-events', {
+      name: 'Cyber week',
+      startsAt: new Date(now - 86_400_000).toISOString(),
+      endsAt: new Date(now + 6 * 86_400_000).toISOString(),
+      productIds: [productId],
+    });
+    assert.equal(week.statusCode, 201, week.body);
+    // In an hour: its line is open (the pre-queue), and checkout of the product is refused until the start.
+    const doorbuster = await post('/api/v1/admin/sale-events', {
+      name: 'Console drop',
+      startsAt: new Date(now + 3_600_000).toISOString(),
+      endsAt: new Date(now + 7_200_000).toISOString(),
+      productIds: [productId],
+      waitingRoom: { enabled: true, admissionPerSecond: 10 },
+    });
+    assert.equal(doorbuster.statusCode, 201, doorbuster.body);
+    // The storefront reuses its list of sales for up to 2 s: polled until the page has read it again.
+    const page = await waitFor(
+      'the product page to show the sale about to start',
+      async () => {
+        const reply = await t.app.inject({ url: `/products/${productId}` });
+        return reply.statusCode === 200 && reply.body.includes('data-queued-sale=') ? reply : undefined;
+      },
+      15_000,
+    );
+    assert.match(page.body, new RegExp(`data-queued-sale="${doorbuster.json().id}"`), 'the product page links to the waiting room of the sale about to start, not the week-long sale');
+    assert.match(page.body, /data-sale-not-started>This product goes on sale at <strong>[^<]+<\/strong>, when <strong>Console drop<\/strong> starts/);
   });
 });
 

@@ -5,6 +5,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TProperties } from 'typebox';
 import type { CatalogService } from '../../modules/catalog/index.ts';
 import type { SaleEvent } from '../../modules/sale-events/index.ts';
+import { JOIN_OPENS_BEFORE_MS } from '../../modules/waiting-room/index.ts';
 import { normalizeSearchTerm } from '../../platform/http/search-term.ts';
 import { DomainError } from '../../shared/errors.ts';
 import { accountPage, badRequestPage, cartPage, catalogPage, guestOrderPage, notFoundPage, orderPage, productPage, waitingRoomPage, type SaleView } from './pages.ts';
@@ -197,11 +198,16 @@ export function storefrontRoutes(deps: StorefrontDeps): FastifyPluginAsyncTypebo
       try {
         const [product, categories, live] = await Promise.all([deps.catalog.getProduct(request.params.id), deps.catalog.listCategories(), currentSales()]);
         // Sales may overlap (a week-long sale and a queued doorbuster hour inside it): while a queued one is live,
-        // checkout needs its pass, so that is the sale the page shows (with its way into the line); else the first.
+        // checkout needs its pass, so that is the sale the page shows (with its way into the line); else a queued one
+        // whose line is open (a day before its start: checkout of the product is refused SALE_NOT_STARTED until the
+        // start, so the page says when it goes on sale, never "Add to cart"); else the first.
         const listing = live.filter((s) => s.productIds.includes(product.id));
         const now = Date.now();
-        const sale = listing.find((s) => s.queued && Date.parse(s.startsAt) <= now && now < Date.parse(s.endsAt)) ?? listing[0];
-        return send(reply, productPage({ product, category: categories.find((c) => c.id === product.categoryId), sale }));
+        const sale =
+          listing.find((s) => s.queued && Date.parse(s.startsAt) <= now && now < Date.parse(s.endsAt)) ??
+          listing.find((s) => s.queued && Date.parse(s.startsAt) - JOIN_OPENS_BEFORE_MS <= now && now < Date.parse(s.endsAt)) ??
+          listing[0];
+        return send(reply, productPage({ product, category: categories.find((c) => c.id === product.categoryId), sale, now }));
       } catch (error) {
         return notFound(error, 'This product does not exist.', reply);
       }

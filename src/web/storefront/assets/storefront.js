@@ -992,6 +992,18 @@
         say('Your waiting-room pass for this sale has already bought an order: a pass buys one.');
         return 0;
       }
+      if (error.code === 'SALE_NOT_STARTED') {
+        // A queued sale's product whose line is open, before the start: no pass exists yet, the key is kept (the check
+        // runs before the idempotency record), as for PASS_REQUIRED.
+        const message = $('[data-message]');
+        const names = (error.details.productIds || []).map((id) => nameOf(id)).join(', ');
+        message.textContent = `${names || 'A product in your cart'} goes on sale at ${new Date(error.details.startsAt).toLocaleString()}, when the sale starts, through its waiting room: it cannot be ordered before. Remove it to order the rest, or `;
+        const link = document.createElement('a');
+        link.href = `/sale/${error.details.saleEventId}/queue`;
+        link.textContent = 'join the waiting room';
+        message.append(link);
+        return 0;
+      }
       if (['PASS_REQUIRED', 'PASS_EXPIRED', 'PASS_INVALID'].includes(error.code)) {
         const message = $('[data-message]');
         message.textContent = 'This sale is queued: join the waiting room to buy. ';
